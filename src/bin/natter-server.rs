@@ -1,0 +1,184 @@
+//! `natter-server [port] [block_duration] [timeout]`: the natter chat server.
+
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+
+use natter::server::{Config, ServerState, parse_credentials};
+use natter::shell::persist::CredentialsFile;
+use natter::shell::server::{ShellOptions, run};
+
+/// The natter instant-messaging server.
+///
+/// Users log in with the accounts in the credentials file (`username password`, one per line).
+/// Stop it with Ctrl-C or SIGTERM: clients are told and disconnected cleanly.
+#[derive(Parser, Debug)]
+#[command(version, about, long_about)]
+struct Args {
+    /// TCP port to listen on (0 picks a free port and prints it).
+    #[arg(default_value_t = 4000)]
+    port: u16,
+
+    /// Seconds an account stays locked after 3 wrong passwords in a row.
+    #[arg(default_value_t = 60)]
+    block_duration: u64,
+
+    /// Seconds without a command after which a user is logged out.
+    #[arg(default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: u64,
+
+    /// The credentials file: `username password` per line.
+    #[arg(long, default_value = "credentials.txt", value_name = "PATH")]
+    credentials: PathBuf,
+
+    /// Address to listen on (default: every interface, IPv4 and IPv6 where the system allows).
+    #[arg(long, value_name = "ADDR")]
+    bind: Option<IpAddr>,
+
+    /// Let an unknown username create an account: the client is asked to choose a password and the
+    /// account is appended to the credentials file.
+    #[arg(long)]
+    register: bool,
+
+    /// The longest line accepted from a client, in bytes.
+    #[arg(long, default_value_t = 8192, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(64..=1_048_576))]
+    max_line: u64,
+
+    /// Seconds a new connection has to finish logging in.
+    #[arg(long, default_value_t = 120, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    login_timeout: u64,
+
+    /// Seconds a private-chat request waits for an answer.
+    #[arg(long, default_value_t = 60, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    private_timeout: u64,
+
+    /// Most stored messages one offline user may have waiting.
+    #[arg(long, default_value_t = 1000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    mailbox_limit: u64,
+
+    /// Bytes that may queue for a client that is not reading before it is disconnected.
+    #[arg(long, default_value_t = 256 * 1024, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(4096..))]
+    max_outbound: u64,
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    if let Err(e) = serve(args) {
+        eprintln!("natter-server: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn serve(args: Args) -> Result<()> {
+    let text = std::fs::read_to_string(&args.credentials).with_context(|| {
+        format!(
+            "cannot read credentials file {} (give another with --credentials PATH)",
+            args.credentials.display()
+        )
+    })?;
+    let accounts = parse_credentials(&text)
+        .with_context(|| format!("credentials file {}", args.credentials.display()))?;
+    if accounts.is_empty() && !args.register {
+        bail!(
+            "credentials file {} has no accounts; add 'username password' lines, or start with --register",
+            args.credentials.display()
+        );
+    }
+    let max_line = usize::try_from(args.max_line).context("--max-line")?;
+    let config = Config {
+        block_duration_secs: args.block_duration,
+        timeout_secs: args.timeout,
+        login_timeout_secs: args.login_timeout,
+        private_answer_secs: args.private_timeout,
+        max_line,
+        mailbox_limit: usize::try_from(args.mailbox_limit).context("--mailbox-limit")?,
+        register: args.register,
+    };
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
+    let account_count = accounts.len();
+    let core = ServerState::new(config.clone(), accounts, seed);
+    let opts = ShellOptions {
+        max_line,
+        max_outbound: usize::try_from(args.max_outbound).context("--max-outbound")?,
+        shutdown_grace: Duration::from_secs(2),
+    };
+
+    smol::block_on(async {
+        let listener = bind(args.bind, args.port).await?;
+        let addr = listener.local_addr()?;
+        tracing::info!(
+            "listening on {addr}: {account_count} accounts from {}, lockout {} s, idle timeout {} s{}",
+            args.credentials.display(),
+            config.block_duration_secs,
+            config.timeout_secs,
+            if config.register {
+                ", registration open"
+            } else {
+                ""
+            }
+        );
+        let (stop_tx, stop_rx) = smol::channel::bounded(1);
+        watch_signals(stop_tx)?;
+        let persister = Box::new(CredentialsFile::new(args.credentials.clone()));
+        run(listener, core, persister, opts, stop_rx)
+            .await
+            .context("server stopped")?;
+        tracing::info!("shut down cleanly");
+        Ok(())
+    })
+}
+
+/// Binds the requested address, or by default every interface: IPv6 with IPv4 mapped where the system
+/// allows it, otherwise IPv4 only.
+async fn bind(bind: Option<IpAddr>, port: u16) -> Result<async_net::TcpListener> {
+    let addrs: Vec<SocketAddr> = match bind {
+        Some(ip) => vec![SocketAddr::new(ip, port)],
+        None => vec![
+            SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port),
+            SocketAddr::new(IpAddr::from([0, 0, 0, 0]), port),
+        ],
+    };
+    let mut last_err = None;
+    for addr in &addrs {
+        match async_net::TcpListener::bind(addr).await {
+            Ok(l) => return Ok(l),
+            Err(e) => last_err = Some((addr, e)),
+        }
+    }
+    let (addr, e) = last_err.expect("at least one address tried");
+    Err(e).with_context(|| format!("cannot listen on {addr}"))
+}
+
+/// Turns the first SIGINT or SIGTERM into a clean shutdown; a second one exits at once.
+fn watch_signals(stop: smol::channel::Sender<()>) -> Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
+        .context("installing signal handlers")?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            let mut seen = 0;
+            for sig in signals.forever() {
+                seen += 1;
+                if seen > 1 {
+                    eprintln!("natter-server: second signal {sig}; exiting now");
+                    std::process::exit(130);
+                }
+                tracing::info!("signal {sig}: shutting down");
+                let _ = stop.try_send(());
+            }
+        })
+        .context("starting the signal thread")?;
+    Ok(())
+}

@@ -1,0 +1,14 @@
+//! natter: a small instant-messaging server and terminal client.
+//!
+//! The crate is layered so that every rule can be tested without a socket:
+//!
+//! - [`time`]: time as a value passed in, never read inside the cores.
+//! - [`protocol`]: framing, the command grammar, and every server line as a typed value, rendered and
+//!   decoded in one place each.
+//! - [`server`]: the server's sans-IO core, [`server::ServerState`].
+//! - [`shell`]: the thin smol runtime that moves bytes and timers between sockets and the core.
+
+pub mod protocol;
+pub mod server;
+pub mod shell;
+pub mod time;

@@ -1,0 +1,345 @@
+//! What a logged-in client can ask of the server, and the one table that describes each command.
+//!
+//! Like ngircd's and InspIRCd's command tables, everything the server needs to know about a command *before*
+//! running it lives in one row: its name, its usage line, whether it counts as activity for the idle timeout,
+//! and whether `help` lists it. The parser, the help text, the usage errors and the idle rule all read this
+//! table, so they cannot drift apart.
+
+use std::fmt;
+
+/// A command's name: the first word of a line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CommandName {
+    Message,
+    Broadcast,
+    WhoElse,
+    WhoElseSince,
+    Block,
+    Unblock,
+    StartPrivate,
+    Accept,
+    Decline,
+    StopPrivate,
+    Logout,
+    Help,
+    P2pPort,
+    Active,
+    Ack,
+}
+
+/// One row of the command table.
+#[derive(Debug)]
+pub struct CommandSpec {
+    pub name: CommandName,
+    /// The word typed on the wire (matched case-insensitively).
+    pub word: &'static str,
+    /// The usage line shown on a wrong number of arguments and in `help`.
+    pub usage: &'static str,
+    /// One line for `help`.
+    pub summary: &'static str,
+    /// Whether issuing it resets the idle timeout. Commands a client sends on its own (acknowledgements,
+    /// port registration) are not the user being active; `active` is the client reporting private-chat use,
+    /// which is.
+    pub activity: bool,
+    /// Whether `help` and the unknown-command error list it. Client-internal commands are documented in
+    /// docs/PROTOCOL.md but not offered to people typing at a prompt.
+    pub listed: bool,
+}
+
+/// The command table, in the order `help` lists it.
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        name: CommandName::Message,
+        word: "message",
+        usage: "message <user> <text>",
+        summary: "send <text> to <user>; kept for them if they are offline",
+        activity: true,
+        listed: true,
+    },
+    CommandSpec {
+        name: CommandName::Broadcast,
+        word: "broadcast",
+        usage: "broadcast <text>",
+        summary: "send <text> to everyone online",
+        activity: true,
+        listed: true,
+    },
+    CommandSpec {
+        name: CommandName::WhoElse,
+        word: "whoelse",
+        usage: "whoelse",
+        summary: "list the other users online now",
+        activity: true,
+        listed: true,
+    },
+    CommandSpec {
+        name: CommandName::WhoElseSince,
+        word: "whoelsesince",
+        usage: "whoelsesince <seconds>",
+        summary: "list the users online at any time in the past <seconds>",
+        activity: true,
+        listed: true,
+    },
+    CommandSpec {
+        name: CommandName::Block,
+        word: "block",
+        usage: "block <user>",
+        summary: "stop <user>'s messages and presence reaching you (they are not told)",
+        activity: true,
+        listed: true,
+    },
+    CommandSpec {
+        name: CommandName::Unblock,
+        word: "unblock",
+        usage: "unblock <user>",
+        summary: "undo a block",
+        activity: true,
+        listed: true,
+    },
+    CommandSpec {
+        name: CommandName::StartPrivate,
+        word: "startprivate",
+        usage: "startprivate <user>",
+        summary: "ask <user> for a direct, peer-to-peer private chat",
+        activity: true,
+        listed: true,
+    },
+    CommandSpec {
+        name: CommandName::Accept,
+        word: "accept",
+        usage: "accept <user>",
+        summary: "accept <user>'s request for a private chat",
+        activity: true,
+        listed: true,
+    },
+    CommandSpec {
+        name: CommandName::Decline,
+        word: "decline",
+        usage: "decline <user>",
+        summary: "decline <user>'s request for a private chat",
+        activity: true,
+        listed: true,
+    },
+    CommandSpec {
+        name: CommandName::StopPrivate,
+        word: "stopprivate",
+        usage: "stopprivate <user>",
+        summary: "end the private chat with <user>",
+        activity: true,
+        listed: true,
+    },
+    CommandSpec {
+        name: CommandName::Logout,
+        word: "logout",
+        usage: "logout",
+        summary: "log out and disconnect",
+        activity: true,
+        listed: true,
+    },
+    CommandSpec {
+        name: CommandName::Help,
+        word: "help",
+        usage: "help",
+        summary: "show this list",
+        activity: true,
+        listed: true,
+    },
+    CommandSpec {
+        name: CommandName::P2pPort,
+        word: "p2pport",
+        usage: "p2pport <port>",
+        summary: "(sent by the client) register the TCP port of your private-chat listener",
+        activity: false,
+        listed: false,
+    },
+    CommandSpec {
+        name: CommandName::Active,
+        word: "active",
+        usage: "active",
+        summary: "(sent by the client) report private-chat activity, which resets the idle timeout",
+        activity: true,
+        listed: false,
+    },
+    CommandSpec {
+        name: CommandName::Ack,
+        word: "ack",
+        usage: "ack <id>",
+        summary: "(sent by the client) confirm that offline messages up to <id> were shown",
+        activity: false,
+        listed: false,
+    },
+];
+
+impl CommandName {
+    /// This command's row of the table.
+    pub fn spec(self) -> &'static CommandSpec {
+        COMMANDS
+            .iter()
+            .find(|s| s.name == self)
+            .expect("every CommandName has a row in COMMANDS")
+    }
+
+    pub fn word(self) -> &'static str {
+        self.spec().word
+    }
+
+    /// Looks a command word up, ignoring ASCII case (people type `Whoelse`).
+    pub fn from_word(word: &str) -> Option<CommandName> {
+        COMMANDS
+            .iter()
+            .find(|s| s.word.eq_ignore_ascii_case(word))
+            .map(|s| s.name)
+    }
+
+    /// Every command name, in table order.
+    pub fn all() -> impl Iterator<Item = CommandName> {
+        COMMANDS.iter().map(|s| s.name)
+    }
+
+    /// The commands offered to people (`help`, unknown-command errors).
+    pub fn listed() -> impl Iterator<Item = CommandName> {
+        COMMANDS.iter().filter(|s| s.listed).map(|s| s.name)
+    }
+}
+
+impl fmt::Display for CommandName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.word())
+    }
+}
+
+/// A parsed command line. Borrowed from the line it was parsed from: the server copies only what it keeps.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command<'a> {
+    /// `text` is kept exactly as typed after the single space that follows the username.
+    Message {
+        to: &'a str,
+        text: &'a str,
+    },
+    Broadcast {
+        text: &'a str,
+    },
+    WhoElse,
+    WhoElseSince {
+        secs: u64,
+    },
+    Block {
+        user: &'a str,
+    },
+    Unblock {
+        user: &'a str,
+    },
+    StartPrivate {
+        user: &'a str,
+    },
+    Accept {
+        user: &'a str,
+    },
+    Decline {
+        user: &'a str,
+    },
+    StopPrivate {
+        user: &'a str,
+    },
+    Logout,
+    Help,
+    P2pPort {
+        port: u16,
+    },
+    Active,
+    Ack {
+        id: u64,
+    },
+}
+
+impl Command<'_> {
+    pub fn name(&self) -> CommandName {
+        match self {
+            Command::Message { .. } => CommandName::Message,
+            Command::Broadcast { .. } => CommandName::Broadcast,
+            Command::WhoElse => CommandName::WhoElse,
+            Command::WhoElseSince { .. } => CommandName::WhoElseSince,
+            Command::Block { .. } => CommandName::Block,
+            Command::Unblock { .. } => CommandName::Unblock,
+            Command::StartPrivate { .. } => CommandName::StartPrivate,
+            Command::Accept { .. } => CommandName::Accept,
+            Command::Decline { .. } => CommandName::Decline,
+            Command::StopPrivate { .. } => CommandName::StopPrivate,
+            Command::Logout => CommandName::Logout,
+            Command::Help => CommandName::Help,
+            Command::P2pPort { .. } => CommandName::P2pPort,
+            Command::Active => CommandName::Active,
+            Command::Ack { .. } => CommandName::Ack,
+        }
+    }
+
+    /// Whether this command resets the idle timeout (see [`CommandSpec::activity`]).
+    pub fn is_activity(&self) -> bool {
+        self.name().spec().activity
+    }
+
+    /// The wire form of this command, without a line ending. Parsing the result gives the command back.
+    pub fn to_line(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl fmt::Display for Command<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let word = self.name().word();
+        match self {
+            Command::Message { to, text } => write!(f, "{word} {to} {text}"),
+            Command::Broadcast { text } => write!(f, "{word} {text}"),
+            Command::WhoElseSince { secs } => write!(f, "{word} {secs}"),
+            Command::Block { user }
+            | Command::Unblock { user }
+            | Command::StartPrivate { user }
+            | Command::Accept { user }
+            | Command::Decline { user }
+            | Command::StopPrivate { user } => write!(f, "{word} {user}"),
+            Command::P2pPort { port } => write!(f, "{word} {port}"),
+            Command::Ack { id } => write!(f, "{word} {id}"),
+            Command::WhoElse | Command::Logout | Command::Help | Command::Active => {
+                f.write_str(word)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_has_exactly_one_row() {
+        for name in CommandName::all() {
+            assert_eq!(COMMANDS.iter().filter(|s| s.name == name).count(), 1);
+            assert_eq!(CommandName::from_word(name.word()), Some(name));
+        }
+    }
+
+    #[test]
+    fn words_match_case_insensitively() {
+        assert_eq!(
+            CommandName::from_word("WhoElse"),
+            Some(CommandName::WhoElse)
+        );
+        assert_eq!(CommandName::from_word("nope"), None);
+    }
+
+    #[test]
+    fn client_internal_commands_are_not_listed() {
+        let listed: Vec<_> = CommandName::listed().collect();
+        assert!(!listed.contains(&CommandName::Ack));
+        assert!(!listed.contains(&CommandName::P2pPort));
+        assert!(listed.contains(&CommandName::Message));
+    }
+
+    #[test]
+    fn acknowledgements_and_port_registration_are_not_activity() {
+        assert!(!Command::Ack { id: 3 }.is_activity());
+        assert!(!Command::P2pPort { port: 9 }.is_activity());
+        assert!(Command::Active.is_activity());
+        assert!(Command::WhoElse.is_activity());
+    }
+}

@@ -1,0 +1,539 @@
+//! The client's side of [`super::render`]: one server line back into a [`ServerMsg`].
+//!
+//! Total over all input: a line from a buggy or hostile server gives a [`DecodeError`], never a panic.
+//! Only the structured fields are read; the human text after them is ignored, except where it *is* the
+//! payload (`MSG`, `BCAST`, `OFFLINE-MSG`).
+
+use std::net::SocketAddr;
+use std::str::FromStr;
+
+use super::command::CommandName;
+use super::name::{NameError, PasswordError};
+use super::render::{cancel_code, name_error_code, password_error_code};
+use super::reply::{ByeReason, CancelReason, ErrorReply, Name, Prompt, ServerMsg, Token};
+use crate::time::Timestamp;
+
+/// A server line that is not in the protocol.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("empty line from the server")]
+    Empty,
+    #[error("unknown line type '{0}' from the server")]
+    UnknownTag(String),
+    #[error("malformed '{tag}' line from the server: bad or missing {field}")]
+    Field {
+        tag: &'static str,
+        field: &'static str,
+    },
+}
+
+/// Reads the space-separated fields of one line, left to right.
+struct Fields<'a> {
+    tag: &'static str,
+    rest: &'a str,
+}
+
+impl<'a> Fields<'a> {
+    fn err(&self, field: &'static str) -> DecodeError {
+        DecodeError::Field {
+            tag: self.tag,
+            field,
+        }
+    }
+
+    /// The next field: up to the next single space, which is consumed.
+    fn token(&mut self, field: &'static str) -> Result<&'a str, DecodeError> {
+        let (tok, rest) = match self.rest.split_once(' ') {
+            Some((t, r)) => (t, r),
+            None => (self.rest, ""),
+        };
+        if tok.is_empty() {
+            return Err(self.err(field));
+        }
+        self.rest = rest;
+        Ok(tok)
+    }
+
+    fn name(&mut self, field: &'static str) -> Result<Name, DecodeError> {
+        self.token(field).map(Name::from)
+    }
+
+    fn num<T: FromStr>(&mut self, field: &'static str) -> Result<T, DecodeError> {
+        let t = self.token(field)?;
+        if !t.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(self.err(field));
+        }
+        t.parse().map_err(|_| self.err(field))
+    }
+
+    fn parse<T: FromStr>(&mut self, field: &'static str) -> Result<T, DecodeError> {
+        let t = self.token(field)?;
+        t.parse().map_err(|_| self.err(field))
+    }
+
+    fn command(&mut self) -> Result<CommandName, DecodeError> {
+        let t = self.token("command")?;
+        CommandName::from_word(t).ok_or_else(|| self.err("command"))
+    }
+
+    /// `<count> name…`
+    fn names(&mut self) -> Result<Vec<Name>, DecodeError> {
+        let n: usize = self.num("count")?;
+        // A count larger than the line could hold is malformed; checking first bounds the allocation.
+        if n > self.rest.len() {
+            return Err(self.err("count"));
+        }
+        let mut v = Vec::with_capacity(n);
+        for _ in 0..n {
+            v.push(self.name("name")?);
+        }
+        Ok(v)
+    }
+
+    /// The free text that ends the line, verbatim.
+    fn text(self) -> String {
+        self.rest.to_owned()
+    }
+
+    fn code<T: Copy>(
+        &mut self,
+        all: &[T],
+        code_of: fn(T) -> &'static str,
+    ) -> Result<T, DecodeError> {
+        let t = self.token("reason")?;
+        all.iter()
+            .copied()
+            .find(|v| code_of(*v) == t)
+            .ok_or_else(|| self.err("reason"))
+    }
+}
+
+const TAGS: &[&str] = &[
+    "PROMPT",
+    "WELCOME",
+    "REGISTERED",
+    "MSG",
+    "OFFLINE-MSG",
+    "BCAST",
+    "PRESENCE",
+    "WHOELSE",
+    "WHOELSESINCE",
+    "SENT",
+    "STORED",
+    "BCAST-SENT",
+    "BLOCKED",
+    "UNBLOCKED",
+    "P2P-PORT",
+    "PRIVATE-REQUEST",
+    "PRIVATE-PENDING",
+    "PRIVATE-ACCEPTED",
+    "PRIVATE-EXPECT",
+    "PRIVATE-DECLINED",
+    "PRIVATE-DECLINE-SENT",
+    "PRIVATE-CANCELLED",
+    "PRIVATE-ENDED",
+    "HELP",
+    "ERROR",
+    "BYE",
+];
+
+/// Decodes one server line (without its newline; a trailing `\r` is tolerated).
+pub fn decode_line(line: &str) -> Result<ServerMsg, DecodeError> {
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    if line.is_empty() {
+        return Err(DecodeError::Empty);
+    }
+    let (tag, rest) = line.split_once(' ').unwrap_or((line, ""));
+    let tag: &'static str = TAGS
+        .iter()
+        .find(|t| **t == tag)
+        .ok_or_else(|| DecodeError::UnknownTag(tag.chars().take(40).collect()))?;
+    let mut f = Fields { tag, rest };
+    let msg = match tag {
+        "PROMPT" => match f.token("prompt")? {
+            "username" => ServerMsg::Prompt(Prompt::Username),
+            "password" => ServerMsg::Prompt(Prompt::Password),
+            "new-password" => ServerMsg::Prompt(Prompt::NewPassword {
+                user: f.name("user")?,
+            }),
+            _ => return Err(f.err("prompt")),
+        },
+        "WELCOME" => ServerMsg::Welcome {
+            user: f.name("user")?,
+        },
+        "REGISTERED" => ServerMsg::Registered {
+            user: f.name("user")?,
+        },
+        "MSG" => ServerMsg::Message {
+            from: f.name("sender")?,
+            text: f.text(),
+        },
+        "OFFLINE-MSG" => ServerMsg::OfflineMessage {
+            id: f.num("id")?,
+            sent_at: Timestamp::from_millis(f.num("time")?),
+            from: f.name("sender")?,
+            text: f.text(),
+        },
+        "BCAST" => ServerMsg::Broadcast {
+            from: f.name("sender")?,
+            text: f.text(),
+        },
+        "PRESENCE" => {
+            let user = f.name("user")?;
+            let online = match f.token("state")? {
+                "online" => true,
+                "offline" => false,
+                _ => return Err(f.err("state")),
+            };
+            ServerMsg::Presence { user, online }
+        }
+        "WHOELSE" => ServerMsg::WhoElse { users: f.names()? },
+        "WHOELSESINCE" => ServerMsg::WhoElseSince {
+            secs: f.num("seconds")?,
+            users: f.names()?,
+        },
+        "SENT" => ServerMsg::Sent {
+            to: f.name("recipient")?,
+        },
+        "STORED" => ServerMsg::Stored {
+            id: f.num("id")?,
+            to: f.name("recipient")?,
+        },
+        "BCAST-SENT" => ServerMsg::BroadcastSent {
+            delivered: f.num("count")?,
+            skipped: match f.token("coverage")? {
+                "all" => false,
+                "partial" => true,
+                _ => return Err(f.err("coverage")),
+            },
+        },
+        "BLOCKED" => ServerMsg::Blocked {
+            user: f.name("user")?,
+        },
+        "UNBLOCKED" => ServerMsg::Unblocked {
+            user: f.name("user")?,
+        },
+        "P2P-PORT" => ServerMsg::P2pPort {
+            port: f.num("port")?,
+        },
+        "PRIVATE-REQUEST" => ServerMsg::PrivateRequest {
+            from: f.name("user")?,
+            secs: f.num("seconds")?,
+        },
+        "PRIVATE-PENDING" => ServerMsg::PrivatePending {
+            to: f.name("user")?,
+            secs: f.num("seconds")?,
+        },
+        "PRIVATE-ACCEPTED" => ServerMsg::PrivateAccepted {
+            peer: f.name("user")?,
+            addr: f.parse::<SocketAddr>("address")?,
+            token: f.parse::<Token>("token")?,
+        },
+        "PRIVATE-EXPECT" => ServerMsg::PrivateExpect {
+            peer: f.name("user")?,
+            token: f.parse::<Token>("token")?,
+        },
+        "PRIVATE-DECLINED" => ServerMsg::PrivateDeclined {
+            peer: f.name("user")?,
+        },
+        "PRIVATE-DECLINE-SENT" => ServerMsg::PrivateDeclineSent {
+            peer: f.name("user")?,
+        },
+        "PRIVATE-CANCELLED" => ServerMsg::PrivateCancelled {
+            peer: f.name("user")?,
+            reason: f.code(&[CancelReason::Timeout, CancelReason::Offline], cancel_code)?,
+        },
+        "PRIVATE-ENDED" => ServerMsg::PrivateEnded {
+            peer: f.name("user")?,
+        },
+        "HELP" => ServerMsg::Help {
+            command: f.command()?,
+        },
+        "ERROR" => ServerMsg::Error(decode_error(&mut f)?),
+        "BYE" => ServerMsg::Bye(match f.token("reason")? {
+            "logout" => ByeReason::Logout,
+            "timeout" => ByeReason::Timeout {
+                secs: f.num("seconds")?,
+            },
+            "login-timeout" => ByeReason::LoginTimeout {
+                secs: f.num("seconds")?,
+            },
+            "locked" => ByeReason::Locked,
+            "shutdown" => ByeReason::Shutdown,
+            _ => return Err(f.err("reason")),
+        }),
+        _ => unreachable!("every tag in TAGS has an arm"),
+    };
+    Ok(msg)
+}
+
+fn decode_error(f: &mut Fields<'_>) -> Result<ErrorReply, DecodeError> {
+    let code = f.token("code")?;
+    let e = match code {
+        "unknown-user" => ErrorReply::UnknownUser,
+        "wrong-password" => ErrorReply::WrongPassword {
+            attempts_left: f.num("attempts")?,
+        },
+        "locked" => ErrorReply::Locked {
+            secs_left: f.num("seconds")?,
+        },
+        "locked-now" => ErrorReply::LockedNow {
+            secs: f.num("seconds")?,
+        },
+        "already-online" => ErrorReply::AlreadyOnline,
+        "invalid-username" => ErrorReply::InvalidUsername(f.code(
+            &[NameError::Empty, NameError::TooLong, NameError::BadChar],
+            name_error_code,
+        )?),
+        "invalid-password" => ErrorReply::InvalidPassword(f.code(
+            &[
+                PasswordError::Empty,
+                PasswordError::TooLong,
+                PasswordError::BadChar,
+            ],
+            password_error_code,
+        )?),
+        "name-taken" => ErrorReply::NameTaken,
+        "line-too-long" => ErrorReply::LineTooLong {
+            max: f.num("limit")?,
+        },
+        "invalid-utf8" => ErrorReply::InvalidUtf8,
+        "control-char" => ErrorReply::ControlChar,
+        "empty-line" => ErrorReply::EmptyLine,
+        "unknown-command" => ErrorReply::UnknownCommand,
+        "usage" => ErrorReply::Usage {
+            command: f.command()?,
+        },
+        "bad-number" => ErrorReply::BadNumber {
+            command: f.command()?,
+        },
+        "no-such-user" => ErrorReply::NoSuchUser {
+            user: f.token("user")?.to_owned(),
+        },
+        "not-yourself" => ErrorReply::NotYourself {
+            command: f.command()?,
+        },
+        "blocked-by" => ErrorReply::BlockedBy {
+            user: f.name("user")?,
+        },
+        "already-blocked" => ErrorReply::AlreadyBlocked {
+            user: f.name("user")?,
+        },
+        "not-blocked" => ErrorReply::NotBlocked {
+            user: f.name("user")?,
+        },
+        "offline" => ErrorReply::Offline {
+            user: f.name("user")?,
+        },
+        "no-p2p" => ErrorReply::NoP2p {
+            user: f.name("user")?,
+        },
+        "private-exists" => ErrorReply::PrivateExists {
+            user: f.name("user")?,
+        },
+        "private-pending" => ErrorReply::PrivatePending {
+            user: f.name("user")?,
+        },
+        "no-request" => ErrorReply::NoRequest {
+            user: f.name("user")?,
+        },
+        "you-blocked" => ErrorReply::YouBlocked {
+            user: f.name("user")?,
+        },
+        "no-session" => ErrorReply::NoSession {
+            user: f.name("user")?,
+        },
+        "mailbox-full" => ErrorReply::MailboxFull {
+            user: f.name("user")?,
+        },
+        "bad-ack" => ErrorReply::BadAck { id: f.num("id")? },
+        _ => return Err(f.err("code")),
+    };
+    Ok(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::render::render_line;
+
+    fn round_trip(m: ServerMsg) {
+        let line = render_line(&m);
+        let text = std::str::from_utf8(&line).unwrap();
+        assert!(text.ends_with('\n'));
+        assert_eq!(
+            decode_line(text.trim_end_matches('\n')),
+            Ok(m.clone()),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn every_kind_round_trips() {
+        let n = |s: &str| Name::from(s);
+        let token = Token(0x0123_4567_89ab_cdef_0011_2233_4455_6677);
+        let msgs = vec![
+            ServerMsg::Prompt(Prompt::Username),
+            ServerMsg::Prompt(Prompt::Password),
+            ServerMsg::Prompt(Prompt::NewPassword { user: n("dave") }),
+            ServerMsg::Welcome { user: n("a") },
+            ServerMsg::Registered { user: n("a") },
+            ServerMsg::Message {
+                from: n("a"),
+                text: "  hi  there 🎉 ".into(),
+            },
+            ServerMsg::OfflineMessage {
+                id: 7,
+                sent_at: Timestamp(1_700_000_000_123),
+                from: n("a"),
+                text: "x".into(),
+            },
+            ServerMsg::Broadcast {
+                from: n("a"),
+                text: "all".into(),
+            },
+            ServerMsg::Presence {
+                user: n("a"),
+                online: true,
+            },
+            ServerMsg::Presence {
+                user: n("a"),
+                online: false,
+            },
+            ServerMsg::WhoElse { users: vec![] },
+            ServerMsg::WhoElse {
+                users: vec![n("a"), n("b")],
+            },
+            ServerMsg::WhoElseSince {
+                secs: 60,
+                users: vec![n("c")],
+            },
+            ServerMsg::Sent { to: n("b") },
+            ServerMsg::Stored { id: 3, to: n("b") },
+            ServerMsg::BroadcastSent {
+                delivered: 1,
+                skipped: false,
+            },
+            ServerMsg::BroadcastSent {
+                delivered: 0,
+                skipped: true,
+            },
+            ServerMsg::Blocked { user: n("b") },
+            ServerMsg::Unblocked { user: n("b") },
+            ServerMsg::P2pPort { port: 4242 },
+            ServerMsg::PrivateRequest {
+                from: n("a"),
+                secs: 60,
+            },
+            ServerMsg::PrivatePending {
+                to: n("b"),
+                secs: 60,
+            },
+            ServerMsg::PrivateAccepted {
+                peer: n("b"),
+                addr: "127.0.0.1:5000".parse().unwrap(),
+                token,
+            },
+            ServerMsg::PrivateAccepted {
+                peer: n("b"),
+                addr: "[::1]:5000".parse().unwrap(),
+                token,
+            },
+            ServerMsg::PrivateExpect {
+                peer: n("a"),
+                token,
+            },
+            ServerMsg::PrivateDeclined { peer: n("b") },
+            ServerMsg::PrivateDeclineSent { peer: n("a") },
+            ServerMsg::PrivateCancelled {
+                peer: n("a"),
+                reason: CancelReason::Timeout,
+            },
+            ServerMsg::PrivateCancelled {
+                peer: n("a"),
+                reason: CancelReason::Offline,
+            },
+            ServerMsg::PrivateEnded { peer: n("a") },
+            ServerMsg::Bye(ByeReason::Logout),
+            ServerMsg::Bye(ByeReason::Timeout { secs: 5 }),
+            ServerMsg::Bye(ByeReason::LoginTimeout { secs: 5 }),
+            ServerMsg::Bye(ByeReason::Locked),
+            ServerMsg::Bye(ByeReason::Shutdown),
+        ];
+        for m in msgs {
+            round_trip(m);
+        }
+        for c in CommandName::all() {
+            round_trip(ServerMsg::Help { command: c });
+        }
+    }
+
+    #[test]
+    fn every_error_round_trips() {
+        let n = |s: &str| Name::from(s);
+        let c = CommandName::WhoElseSince;
+        let errors = vec![
+            ErrorReply::UnknownUser,
+            ErrorReply::WrongPassword { attempts_left: 2 },
+            ErrorReply::Locked { secs_left: 9 },
+            ErrorReply::LockedNow { secs: 60 },
+            ErrorReply::AlreadyOnline,
+            ErrorReply::InvalidUsername(NameError::BadChar),
+            ErrorReply::InvalidUsername(NameError::Empty),
+            ErrorReply::InvalidPassword(PasswordError::TooLong),
+            ErrorReply::NameTaken,
+            ErrorReply::LineTooLong { max: 8192 },
+            ErrorReply::InvalidUtf8,
+            ErrorReply::ControlChar,
+            ErrorReply::EmptyLine,
+            ErrorReply::UnknownCommand,
+            ErrorReply::Usage { command: c },
+            ErrorReply::BadNumber { command: c },
+            ErrorReply::NoSuchUser { user: "x!y".into() },
+            ErrorReply::NotYourself { command: c },
+            ErrorReply::BlockedBy { user: n("a") },
+            ErrorReply::AlreadyBlocked { user: n("a") },
+            ErrorReply::NotBlocked { user: n("a") },
+            ErrorReply::Offline { user: n("a") },
+            ErrorReply::NoP2p { user: n("a") },
+            ErrorReply::PrivateExists { user: n("a") },
+            ErrorReply::PrivatePending { user: n("a") },
+            ErrorReply::NoRequest { user: n("a") },
+            ErrorReply::YouBlocked { user: n("a") },
+            ErrorReply::NoSession { user: n("a") },
+            ErrorReply::MailboxFull { user: n("a") },
+            ErrorReply::BadAck { id: 4 },
+        ];
+        for e in errors {
+            round_trip(ServerMsg::Error(e));
+        }
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        for bad in [
+            "",
+            "NOPE",
+            "MSG",
+            "WHOELSE",
+            "WHOELSE 99999999999999999999 a",
+            "WHOELSE 3 a",
+            "PRIVATE-ACCEPTED a nowhere 00",
+            "ERROR",
+            "ERROR made-up",
+            "BYE later",
+            "OFFLINE-MSG x 1 a b",
+            "PRESENCE a maybe",
+        ] {
+            assert!(decode_line(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn human_text_is_ignored() {
+        assert_eq!(
+            decode_line("SENT bob whatever the server says"),
+            Ok(ServerMsg::Sent { to: "bob".into() })
+        );
+    }
+}

@@ -1,0 +1,162 @@
+//! Framing: bytes from a socket into lines, with a hard length limit, and the checks every line passes
+//! before anything parses it.
+//!
+//! Sans-IO like the cores: [`LineDecoder::feed`] takes whatever bytes a read returned and hands out each
+//! complete line. Complete lines are lent straight out of the caller's buffer; only the unfinished tail of a
+//! read is copied, so an idle connection holds no buffer at all. A line longer than the limit is reported
+//! once as [`Frame::TooLong`] and then skipped up to its newline, so a hostile client cannot make the server
+//! hold more than `max` bytes for it, and the lines after it still work.
+
+/// One thing the decoder found in the byte stream.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Frame<'a> {
+    /// A complete line, without `\n` or a `\r` before it.
+    Line(&'a [u8]),
+    /// A line went past the limit; its bytes are being dropped up to the next newline.
+    TooLong,
+}
+
+/// Splits a byte stream into lines of at most `max` bytes.
+#[derive(Debug)]
+pub struct LineDecoder {
+    max: usize,
+    partial: Vec<u8>,
+    discarding: bool,
+}
+
+impl LineDecoder {
+    pub fn new(max: usize) -> Self {
+        LineDecoder {
+            max,
+            partial: Vec::new(),
+            discarding: false,
+        }
+    }
+
+    /// The longest line accepted, in bytes, not counting the line ending.
+    pub fn max(&self) -> usize {
+        self.max
+    }
+
+    /// Bytes held for a line not yet finished.
+    pub fn pending(&self) -> usize {
+        self.partial.len()
+    }
+
+    /// Feeds the bytes of one read; calls `on_frame` for every complete line (and each over-long one).
+    pub fn feed(&mut self, mut data: &[u8], mut on_frame: impl FnMut(Frame<'_>)) {
+        while !data.is_empty() {
+            let newline = data.iter().position(|&b| b == b'\n');
+            let (chunk, rest, complete) = match newline {
+                Some(i) => (&data[..i], &data[i + 1..], true),
+                None => (data, &data[data.len()..], false),
+            };
+            data = rest;
+            if self.discarding {
+                if complete {
+                    self.discarding = false;
+                }
+                continue;
+            }
+            if complete {
+                if self.partial.is_empty() {
+                    self.emit(chunk, &mut on_frame);
+                } else {
+                    let mut line = std::mem::take(&mut self.partial);
+                    line.extend_from_slice(chunk);
+                    self.emit(&line, &mut on_frame);
+                }
+            } else if self.partial.len() + chunk.len() > self.max + 1 {
+                // `+ 1` leaves room for the `\r` of a CRLF ending that has not arrived yet.
+                self.partial = Vec::new();
+                self.discarding = true;
+                on_frame(Frame::TooLong);
+            } else {
+                self.partial.extend_from_slice(chunk);
+            }
+        }
+    }
+
+    fn emit(&self, line: &[u8], on_frame: &mut impl FnMut(Frame<'_>)) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.len() > self.max {
+            on_frame(Frame::TooLong);
+        } else {
+            on_frame(Frame::Line(line));
+        }
+    }
+}
+
+/// Why a line was refused before parsing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LineError {
+    #[error("the line is not valid UTF-8")]
+    InvalidUtf8,
+    #[error("the line contains a control character")]
+    ControlChar,
+}
+
+/// Checks that a line is UTF-8 text without control characters (tab excepted). Control characters are
+/// refused rather than passed on: relayed to another user's terminal they could rewrite what it shows.
+pub fn check_line(line: &[u8]) -> Result<&str, LineError> {
+    let text = std::str::from_utf8(line).map_err(|_| LineError::InvalidUtf8)?;
+    if text.chars().any(|c| c.is_control() && c != '\t') {
+        return Err(LineError::ControlChar);
+    }
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frames(d: &mut LineDecoder, data: &[u8]) -> Vec<Result<Vec<u8>, ()>> {
+        let mut out = Vec::new();
+        d.feed(data, |f| {
+            out.push(match f {
+                Frame::Line(l) => Ok(l.to_vec()),
+                Frame::TooLong => Err(()),
+            })
+        });
+        out
+    }
+
+    #[test]
+    fn splits_lines_and_strips_crlf() {
+        let mut d = LineDecoder::new(100);
+        assert_eq!(
+            frames(&mut d, b"a\nbc\r\n\nde"),
+            vec![Ok(b"a".to_vec()), Ok(b"bc".to_vec()), Ok(vec![])]
+        );
+        assert_eq!(d.pending(), 2);
+        assert_eq!(frames(&mut d, b"f\r"), vec![]);
+        assert_eq!(frames(&mut d, b"\n"), vec![Ok(b"def".to_vec())]);
+        assert_eq!(d.pending(), 0);
+    }
+
+    #[test]
+    fn over_long_line_is_reported_once_and_skipped() {
+        let mut d = LineDecoder::new(4);
+        assert_eq!(frames(&mut d, b"abcd\n"), vec![Ok(b"abcd".to_vec())]);
+        assert_eq!(frames(&mut d, b"abcd\r\n"), vec![Ok(b"abcd".to_vec())]);
+        assert_eq!(
+            frames(&mut d, b"abcde\nok\n"),
+            vec![Err(()), Ok(b"ok".to_vec())]
+        );
+        // Arriving in pieces: reported when the limit is passed, the rest dropped, then back to normal.
+        assert_eq!(frames(&mut d, b"abc"), vec![]);
+        assert_eq!(frames(&mut d, b"def"), vec![Err(())]);
+        assert_eq!(frames(&mut d, b"ghi"), vec![]);
+        assert_eq!(d.pending(), 0);
+        assert_eq!(frames(&mut d, b"jk\nxy\n"), vec![Ok(b"xy".to_vec())]);
+    }
+
+    #[test]
+    fn line_checks() {
+        assert_eq!(check_line(b"hi\tthere"), Ok("hi\tthere"));
+        assert_eq!(check_line("ünï".as_bytes()), Ok("ünï"));
+        assert_eq!(check_line(b"\xff"), Err(LineError::InvalidUtf8));
+        assert_eq!(check_line(b"a\x1b[2Jb"), Err(LineError::ControlChar));
+        assert_eq!(check_line(b"a\rb"), Err(LineError::ControlChar));
+    }
+}

@@ -1,0 +1,18 @@
+//! The wire protocol: framing, the command grammar, and every server line as a typed value.
+//!
+//! `docs/PROTOCOL.md` is the prose version of this module, with examples.
+
+pub mod command;
+pub mod decode;
+pub mod line;
+pub mod name;
+pub mod parse;
+pub mod render;
+pub mod reply;
+
+pub use command::{COMMANDS, Command, CommandName, CommandSpec};
+pub use decode::{DecodeError, decode_line};
+pub use line::{Frame, LineDecoder, LineError, check_line};
+pub use parse::{ParseError, parse_command};
+pub use render::{render_into, render_line};
+pub use reply::{ByeReason, CancelReason, ErrorReply, Name, Prompt, ServerMsg, Token};

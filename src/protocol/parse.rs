@@ -1,0 +1,369 @@
+//! The command grammar: one line of text in, a typed [`Command`] or a typed [`ParseError`] out.
+//!
+//! The grammar is total: every string gets an answer, and every error names the command it was about so the
+//! reply can carry that command's usage line. Line-level checks (length, UTF-8, control characters) happen
+//! before this, in [`crate::protocol::line`]; this module sees one clean line without its ending.
+//!
+//! ```text
+//! line      = sp* word args
+//! word      = a command word from the table, any ASCII case
+//! args      = (per command) nothing | sp+ user | sp+ number | sp+ user SP text | SP text, then sp* end
+//! text      = everything after the single separator, exactly as typed; must not be blank
+//! sp        = ' ' | '\t'
+//! ```
+
+use nom::{
+    IResult, Parser,
+    bytes::complete::{take_till1, take_while, take_while_m_n, take_while1},
+    combinator::{eof, rest},
+};
+
+use super::command::{Command, CommandName};
+
+/// Why a line is not a command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("empty line")]
+    Empty,
+    #[error("unknown command")]
+    Unknown,
+    /// Too few or too many arguments.
+    #[error("wrong arguments for {0}")]
+    Usage(CommandName),
+    /// The argument should be a number in range and is not.
+    #[error("bad number for {0}")]
+    BadNumber(CommandName),
+}
+
+fn is_sp(c: char) -> bool {
+    c == ' ' || c == '\t'
+}
+
+fn spaces0(i: &str) -> IResult<&str, &str> {
+    take_while(is_sp).parse(i)
+}
+
+fn spaces1(i: &str) -> IResult<&str, &str> {
+    take_while1(is_sp).parse(i)
+}
+
+/// Exactly one separator character: what lies between a username and the text, so the text keeps any
+/// further spaces the user typed.
+fn one_space(i: &str) -> IResult<&str, &str> {
+    take_while_m_n(1, 1, is_sp).parse(i)
+}
+
+fn token(i: &str) -> IResult<&str, &str> {
+    take_till1(is_sp).parse(i)
+}
+
+/// Optional trailing spaces, then the end of the line.
+fn end(i: &str) -> IResult<&str, ()> {
+    let (i, _) = spaces0(i)?;
+    let (i, _) = eof(i)?;
+    Ok((i, ()))
+}
+
+fn no_args(i: &str) -> IResult<&str, ()> {
+    end(i)
+}
+
+fn one_token(i: &str) -> IResult<&str, &str> {
+    let (i, _) = spaces1(i)?;
+    let (i, t) = token(i)?;
+    let (i, _) = end(i)?;
+    Ok((i, t))
+}
+
+/// The text of a message: all that is left, which must hold something other than spaces.
+fn text(i: &str) -> IResult<&str, &str> {
+    let (i, t) = rest(i)?;
+    if t.trim().is_empty() {
+        return Err(nom::Err::Error(nom::error::Error::new(
+            i,
+            nom::error::ErrorKind::Verify,
+        )));
+    }
+    Ok((i, t))
+}
+
+fn user_and_text(i: &str) -> IResult<&str, (&str, &str)> {
+    let (i, _) = spaces1(i)?;
+    let (i, user) = token(i)?;
+    let (i, _) = one_space(i)?;
+    let (i, t) = text(i)?;
+    Ok((i, (user, t)))
+}
+
+fn text_only(i: &str) -> IResult<&str, &str> {
+    let (i, _) = one_space(i)?;
+    text(i)
+}
+
+/// Parses one command line (no line ending).
+pub fn parse_command(line: &str) -> Result<Command<'_>, ParseError> {
+    let Ok((args, word)) = leading_word(line) else {
+        return Err(ParseError::Empty);
+    };
+    let name = CommandName::from_word(word).ok_or(ParseError::Unknown)?;
+    let usage = |_| ParseError::Usage(name);
+    let user = |args| one_token(args).map(|(_, u)| u).map_err(usage);
+    let cmd = match name {
+        CommandName::Message => {
+            let (_, (to, text)) = user_and_text(args).map_err(usage)?;
+            Command::Message { to, text }
+        }
+        CommandName::Broadcast => Command::Broadcast {
+            text: text_only(args).map_err(usage)?.1,
+        },
+        CommandName::WhoElse => no_args(args).map(|_| Command::WhoElse).map_err(usage)?,
+        CommandName::WhoElseSince => Command::WhoElseSince {
+            secs: saturating_number(user(args)?).ok_or(ParseError::BadNumber(name))?,
+        },
+        CommandName::Block => Command::Block { user: user(args)? },
+        CommandName::Unblock => Command::Unblock { user: user(args)? },
+        CommandName::StartPrivate => Command::StartPrivate { user: user(args)? },
+        CommandName::Accept => Command::Accept { user: user(args)? },
+        CommandName::Decline => Command::Decline { user: user(args)? },
+        CommandName::StopPrivate => Command::StopPrivate { user: user(args)? },
+        CommandName::Logout => no_args(args).map(|_| Command::Logout).map_err(usage)?,
+        CommandName::Help => no_args(args).map(|_| Command::Help).map_err(usage)?,
+        CommandName::Active => no_args(args).map(|_| Command::Active).map_err(usage)?,
+        CommandName::P2pPort => Command::P2pPort {
+            port: digits::<u16>(user(args)?)
+                .filter(|p| *p != 0)
+                .ok_or(ParseError::BadNumber(name))?,
+        },
+        CommandName::Ack => Command::Ack {
+            id: digits::<u64>(user(args)?).ok_or(ParseError::BadNumber(name))?,
+        },
+    };
+    Ok(cmd)
+}
+
+fn leading_word(line: &str) -> IResult<&str, &str> {
+    let (i, _) = spaces0(line)?;
+    token(i)
+}
+
+fn is_digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A number written as plain ASCII digits (Rust's own parsing would also take a leading `+`).
+fn digits<T: std::str::FromStr>(s: &str) -> Option<T> {
+    if is_digits(s) { s.parse().ok() } else { None }
+}
+
+/// A span in seconds: plain digits only (no sign), and a number too large for 64 bits means "all of history"
+/// rather than an error.
+fn saturating_number(s: &str) -> Option<u64> {
+    if !is_digits(s) {
+        return None;
+    }
+    Some(s.parse::<u64>().unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(line: &str) -> Command<'_> {
+        parse_command(line).unwrap_or_else(|e| panic!("{line:?} should parse, got {e:?}"))
+    }
+
+    #[test]
+    fn message_keeps_text_exactly() {
+        assert_eq!(
+            ok("message bob hello"),
+            Command::Message {
+                to: "bob",
+                text: "hello"
+            }
+        );
+        assert_eq!(
+            ok("message bob  two  spaces "),
+            Command::Message {
+                to: "bob",
+                text: " two  spaces "
+            }
+        );
+        assert_eq!(
+            ok("message zoë ünïcödé 🎉"),
+            Command::Message {
+                to: "zoë",
+                text: "ünïcödé 🎉"
+            }
+        );
+        assert_eq!(
+            ok("message   bob hi"),
+            Command::Message {
+                to: "bob",
+                text: "hi"
+            }
+        );
+    }
+
+    #[test]
+    fn message_needs_user_and_text() {
+        for bad in [
+            "message",
+            "message ",
+            "message bob",
+            "message bob ",
+            "message bob    ",
+        ] {
+            assert_eq!(
+                parse_command(bad),
+                Err(ParseError::Usage(CommandName::Message)),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn broadcast() {
+        assert_eq!(
+            ok("broadcast hi all"),
+            Command::Broadcast { text: "hi all" }
+        );
+        assert_eq!(
+            parse_command("broadcast"),
+            Err(ParseError::Usage(CommandName::Broadcast))
+        );
+        assert_eq!(
+            parse_command("broadcast   "),
+            Err(ParseError::Usage(CommandName::Broadcast))
+        );
+    }
+
+    #[test]
+    fn no_argument_commands() {
+        assert_eq!(ok("whoelse"), Command::WhoElse);
+        assert_eq!(ok("  WHOELSE  "), Command::WhoElse);
+        assert_eq!(ok("logout"), Command::Logout);
+        assert_eq!(ok("help"), Command::Help);
+        assert_eq!(ok("active"), Command::Active);
+        for (bad, name) in [
+            ("whoelse now", CommandName::WhoElse),
+            ("logout please", CommandName::Logout),
+            ("help me", CommandName::Help),
+            ("active 1", CommandName::Active),
+        ] {
+            assert_eq!(parse_command(bad), Err(ParseError::Usage(name)));
+        }
+    }
+
+    #[test]
+    fn whoelsesince_spans() {
+        assert_eq!(ok("whoelsesince 60"), Command::WhoElseSince { secs: 60 });
+        assert_eq!(ok("whoelsesince 0"), Command::WhoElseSince { secs: 0 });
+        assert_eq!(
+            ok("whoelsesince 99999999999999999999999"),
+            Command::WhoElseSince { secs: u64::MAX }
+        );
+        for bad in [
+            "whoelsesince -5",
+            "whoelsesince ten",
+            "whoelsesince +5",
+            "whoelsesince 1.5",
+        ] {
+            assert_eq!(
+                parse_command(bad),
+                Err(ParseError::BadNumber(CommandName::WhoElseSince)),
+                "{bad:?}"
+            );
+        }
+        for bad in ["whoelsesince", "whoelsesince 5 6"] {
+            assert_eq!(
+                parse_command(bad),
+                Err(ParseError::Usage(CommandName::WhoElseSince))
+            );
+        }
+    }
+
+    #[test]
+    fn one_user_commands() {
+        assert_eq!(ok("block bob"), Command::Block { user: "bob" });
+        assert_eq!(ok("unblock bob "), Command::Unblock { user: "bob" });
+        assert_eq!(
+            ok("startprivate bob"),
+            Command::StartPrivate { user: "bob" }
+        );
+        assert_eq!(ok("accept bob"), Command::Accept { user: "bob" });
+        assert_eq!(ok("decline bob"), Command::Decline { user: "bob" });
+        assert_eq!(ok("stopprivate bob"), Command::StopPrivate { user: "bob" });
+        for name in [
+            CommandName::Block,
+            CommandName::Unblock,
+            CommandName::StartPrivate,
+            CommandName::Accept,
+            CommandName::Decline,
+            CommandName::StopPrivate,
+        ] {
+            let w = name.word();
+            assert_eq!(parse_command(w), Err(ParseError::Usage(name)));
+            assert_eq!(
+                parse_command(&format!("{w} a b")),
+                Err(ParseError::Usage(name))
+            );
+        }
+    }
+
+    #[test]
+    fn client_commands() {
+        assert_eq!(ok("p2pport 5000"), Command::P2pPort { port: 5000 });
+        assert_eq!(
+            parse_command("p2pport 0"),
+            Err(ParseError::BadNumber(CommandName::P2pPort))
+        );
+        assert_eq!(
+            parse_command("p2pport 70000"),
+            Err(ParseError::BadNumber(CommandName::P2pPort))
+        );
+        assert_eq!(ok("ack 17"), Command::Ack { id: 17 });
+        assert_eq!(
+            parse_command("ack +17"),
+            Err(ParseError::BadNumber(CommandName::Ack))
+        );
+        assert_eq!(
+            parse_command("ack 99999999999999999999999"),
+            Err(ParseError::BadNumber(CommandName::Ack))
+        );
+    }
+
+    #[test]
+    fn empty_and_unknown() {
+        assert_eq!(parse_command(""), Err(ParseError::Empty));
+        assert_eq!(parse_command("   "), Err(ParseError::Empty));
+        assert_eq!(parse_command("dance"), Err(ParseError::Unknown));
+        assert_eq!(parse_command("messagebob hi"), Err(ParseError::Unknown));
+    }
+
+    #[test]
+    fn rendering_parses_back() {
+        let cmds = [
+            Command::Message {
+                to: "bob",
+                text: " spaced  out ",
+            },
+            Command::Broadcast { text: "hi" },
+            Command::WhoElse,
+            Command::WhoElseSince { secs: 12 },
+            Command::Block { user: "a" },
+            Command::Unblock { user: "a" },
+            Command::StartPrivate { user: "a" },
+            Command::Accept { user: "a" },
+            Command::Decline { user: "a" },
+            Command::StopPrivate { user: "a" },
+            Command::Logout,
+            Command::Help,
+            Command::P2pPort { port: 1 },
+            Command::Active,
+            Command::Ack { id: 0 },
+        ];
+        for c in cmds {
+            assert_eq!(parse_command(&c.to_line()), Ok(c.clone()));
+        }
+    }
+}

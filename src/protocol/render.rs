@@ -1,0 +1,359 @@
+//! The one place that turns server messages into text.
+//!
+//! Every line is `TAG fields… human-text`: a fixed upper-case tag, then a fixed number of space-free fields
+//! for that tag (and, for `ERROR` and `BYE`, for that code), then free text. For `MSG`, `BCAST` and
+//! `OFFLINE-MSG` the free text is the message itself, verbatim; for every other tag it is an explanation
+//! for a person reading with `nc`, derived from the fields, which a program can ignore.
+
+use std::fmt::{self, Display, Formatter};
+
+use super::command::CommandName;
+use super::name::{NameError, PasswordError};
+use super::reply::{ByeReason, CancelReason, ErrorReply, Prompt, ServerMsg};
+
+/// Appends `msg` and a newline to `out`.
+pub fn render_into(msg: &ServerMsg, out: &mut Vec<u8>) {
+    use std::io::Write;
+    // Writing into a Vec cannot fail.
+    let _ = writeln!(out, "{msg}");
+}
+
+/// `msg` as a line with its newline.
+pub fn render_line(msg: &ServerMsg) -> Vec<u8> {
+    let mut v = Vec::with_capacity(64);
+    render_into(msg, &mut v);
+    v
+}
+
+pub(crate) fn name_error_code(e: NameError) -> &'static str {
+    match e {
+        NameError::Empty => "empty",
+        NameError::TooLong => "too-long",
+        NameError::BadChar => "bad-char",
+    }
+}
+
+pub(crate) fn password_error_code(e: PasswordError) -> &'static str {
+    match e {
+        PasswordError::Empty => "empty",
+        PasswordError::TooLong => "too-long",
+        PasswordError::BadChar => "bad-char",
+    }
+}
+
+pub(crate) fn cancel_code(r: CancelReason) -> &'static str {
+    match r {
+        CancelReason::Timeout => "timeout",
+        CancelReason::Offline => "offline",
+    }
+}
+
+impl ErrorReply {
+    /// The code that follows `ERROR` on the wire.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ErrorReply::UnknownUser => "unknown-user",
+            ErrorReply::WrongPassword { .. } => "wrong-password",
+            ErrorReply::Locked { .. } => "locked",
+            ErrorReply::LockedNow { .. } => "locked-now",
+            ErrorReply::AlreadyOnline => "already-online",
+            ErrorReply::InvalidUsername(_) => "invalid-username",
+            ErrorReply::InvalidPassword(_) => "invalid-password",
+            ErrorReply::NameTaken => "name-taken",
+            ErrorReply::LineTooLong { .. } => "line-too-long",
+            ErrorReply::InvalidUtf8 => "invalid-utf8",
+            ErrorReply::ControlChar => "control-char",
+            ErrorReply::EmptyLine => "empty-line",
+            ErrorReply::UnknownCommand => "unknown-command",
+            ErrorReply::Usage { .. } => "usage",
+            ErrorReply::BadNumber { .. } => "bad-number",
+            ErrorReply::NoSuchUser { .. } => "no-such-user",
+            ErrorReply::NotYourself { .. } => "not-yourself",
+            ErrorReply::BlockedBy { .. } => "blocked-by",
+            ErrorReply::AlreadyBlocked { .. } => "already-blocked",
+            ErrorReply::NotBlocked { .. } => "not-blocked",
+            ErrorReply::Offline { .. } => "offline",
+            ErrorReply::NoP2p { .. } => "no-p2p",
+            ErrorReply::PrivateExists { .. } => "private-exists",
+            ErrorReply::PrivatePending { .. } => "private-pending",
+            ErrorReply::NoRequest { .. } => "no-request",
+            ErrorReply::YouBlocked { .. } => "you-blocked",
+            ErrorReply::NoSession { .. } => "no-session",
+            ErrorReply::MailboxFull { .. } => "mailbox-full",
+            ErrorReply::BadAck { .. } => "bad-ack",
+        }
+    }
+
+    /// The human explanation: what went wrong and what to do.
+    pub fn text(&self) -> String {
+        match self {
+            ErrorReply::UnknownUser => {
+                "No account has that username. Check the spelling and try again.".into()
+            }
+            ErrorReply::WrongPassword { attempts_left } => format!(
+                "Wrong password. {attempts_left} attempt{} left before the account is locked.",
+                plural(*attempts_left as u64)
+            ),
+            ErrorReply::Locked { secs_left } => format!(
+                "This account is locked after too many failed logins. Try again in {secs_left} s."
+            ),
+            ErrorReply::LockedNow { secs } => format!(
+                "Wrong password again: this account is now locked for {secs} s."
+            ),
+            ErrorReply::AlreadyOnline => {
+                "That user is already logged in elsewhere; log out there first, or use another account."
+                    .into()
+            }
+            ErrorReply::InvalidUsername(e) => format!("Not a valid username: {e}."),
+            ErrorReply::InvalidPassword(e) => format!("Cannot use that password: {e}."),
+            ErrorReply::NameTaken => {
+                "Someone else has just registered that username. Choose another.".into()
+            }
+            ErrorReply::LineTooLong { max } => {
+                format!("Line too long (the limit is {max} bytes); it was ignored.")
+            }
+            ErrorReply::InvalidUtf8 => "The line was not valid UTF-8 text; it was ignored.".into(),
+            ErrorReply::ControlChar => {
+                "The line contained a control character; remove it and send again.".into()
+            }
+            ErrorReply::EmptyLine => "Empty line. Type 'help' for the list of commands.".into(),
+            ErrorReply::UnknownCommand => {
+                let words: Vec<&str> = CommandName::listed().map(|c| c.word()).collect();
+                format!("Unknown command. Commands: {}.", words.join(", "))
+            }
+            ErrorReply::Usage { command } => format!("Usage: {}", command.spec().usage),
+            ErrorReply::BadNumber { command } => match command {
+                CommandName::WhoElseSince => {
+                    "The span must be a whole number of seconds, 0 or more. Usage: whoelsesince <seconds>"
+                        .into()
+                }
+                CommandName::P2pPort => "The port must be a number from 1 to 65535.".into(),
+                CommandName::Ack => "The id must be a message id number.".into(),
+                other => format!("Bad number. Usage: {}", other.spec().usage),
+            },
+            ErrorReply::NoSuchUser { user } => format!("There is no user named '{user}'."),
+            ErrorReply::NotYourself { command } => {
+                format!("You cannot use '{}' on yourself.", command.word())
+            }
+            ErrorReply::BlockedBy { user } => {
+                format!("{user} has blocked you; nothing was delivered or stored.")
+            }
+            ErrorReply::AlreadyBlocked { user } => format!("You have already blocked {user}."),
+            ErrorReply::NotBlocked { user } => format!("You have not blocked {user}."),
+            ErrorReply::Offline { user } => {
+                format!("{user} is not online; a private chat needs both of you online.")
+            }
+            ErrorReply::NoP2p { user } => {
+                format!("{user}'s client does not accept private chats.")
+            }
+            ErrorReply::PrivateExists { user } => {
+                format!("You already have a private chat with {user}.")
+            }
+            ErrorReply::PrivatePending { user } => {
+                format!("A private-chat request between you and {user} is already waiting for an answer.")
+            }
+            ErrorReply::NoRequest { user } => {
+                format!("{user} has not asked you for a private chat.")
+            }
+            ErrorReply::YouBlocked { user } => {
+                format!("You have blocked {user}; unblock them first.")
+            }
+            ErrorReply::NoSession { user } => format!("You have no private chat with {user}."),
+            ErrorReply::MailboxFull { user } => format!(
+                "{user} has too many unread messages waiting; try again after they log in."
+            ),
+            ErrorReply::BadAck { id } => {
+                format!("No offline message {id} was delivered to you on this connection.")
+            }
+        }
+    }
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// The fields that follow an error code on the wire (before the human text).
+struct ErrorFields<'a>(&'a ErrorReply);
+
+impl Display for ErrorFields<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            ErrorReply::WrongPassword { attempts_left } => write!(f, " {attempts_left}"),
+            ErrorReply::Locked { secs_left } => write!(f, " {secs_left}"),
+            ErrorReply::LockedNow { secs } => write!(f, " {secs}"),
+            ErrorReply::InvalidUsername(e) => write!(f, " {}", name_error_code(*e)),
+            ErrorReply::InvalidPassword(e) => write!(f, " {}", password_error_code(*e)),
+            ErrorReply::LineTooLong { max } => write!(f, " {max}"),
+            ErrorReply::Usage { command }
+            | ErrorReply::BadNumber { command }
+            | ErrorReply::NotYourself { command } => write!(f, " {command}"),
+            ErrorReply::NoSuchUser { user } => write!(f, " {user}"),
+            ErrorReply::BlockedBy { user }
+            | ErrorReply::AlreadyBlocked { user }
+            | ErrorReply::NotBlocked { user }
+            | ErrorReply::Offline { user }
+            | ErrorReply::NoP2p { user }
+            | ErrorReply::PrivateExists { user }
+            | ErrorReply::PrivatePending { user }
+            | ErrorReply::NoRequest { user }
+            | ErrorReply::YouBlocked { user }
+            | ErrorReply::NoSession { user }
+            | ErrorReply::MailboxFull { user } => write!(f, " {user}"),
+            ErrorReply::BadAck { id } => write!(f, " {id}"),
+            ErrorReply::UnknownUser
+            | ErrorReply::AlreadyOnline
+            | ErrorReply::NameTaken
+            | ErrorReply::InvalidUtf8
+            | ErrorReply::ControlChar
+            | ErrorReply::EmptyLine
+            | ErrorReply::UnknownCommand => Ok(()),
+        }
+    }
+}
+
+impl ByeReason {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ByeReason::Logout => "logout",
+            ByeReason::Timeout { .. } => "timeout",
+            ByeReason::LoginTimeout { .. } => "login-timeout",
+            ByeReason::Locked => "locked",
+            ByeReason::Shutdown => "shutdown",
+        }
+    }
+}
+
+/// Writes a list of names as `<count> name name…`.
+fn names(f: &mut Formatter<'_>, users: &[super::reply::Name]) -> fmt::Result {
+    write!(f, "{}", users.len())?;
+    for u in users {
+        write!(f, " {u}")?;
+    }
+    Ok(())
+}
+
+impl Display for ServerMsg {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            ServerMsg::Prompt(Prompt::Username) => f.write_str("PROMPT username Username:"),
+            ServerMsg::Prompt(Prompt::Password) => f.write_str("PROMPT password Password:"),
+            ServerMsg::Prompt(Prompt::NewPassword { user }) => write!(
+                f,
+                "PROMPT new-password {user} New account '{user}'. Choose a password:"
+            ),
+            ServerMsg::Welcome { user } => write!(
+                f,
+                "WELCOME {user} Welcome to natter, {user}! Type 'help' for the list of commands."
+            ),
+            ServerMsg::Registered { user } => {
+                write!(f, "REGISTERED {user} Account '{user}' created.")
+            }
+            ServerMsg::Message { from, text } => write!(f, "MSG {from} {text}"),
+            ServerMsg::OfflineMessage {
+                id,
+                sent_at,
+                from,
+                text,
+            } => write!(f, "OFFLINE-MSG {id} {} {from} {text}", sent_at.as_millis()),
+            ServerMsg::Broadcast { from, text } => write!(f, "BCAST {from} {text}"),
+            ServerMsg::Presence { user, online } => {
+                let state = if *online { "online" } else { "offline" };
+                write!(f, "PRESENCE {user} {state}")
+            }
+            ServerMsg::WhoElse { users } => {
+                f.write_str("WHOELSE ")?;
+                names(f, users)
+            }
+            ServerMsg::WhoElseSince { secs, users } => {
+                write!(f, "WHOELSESINCE {secs} ")?;
+                names(f, users)
+            }
+            ServerMsg::Sent { to } => write!(f, "SENT {to} Delivered to {to}."),
+            ServerMsg::Stored { id, to } => write!(
+                f,
+                "STORED {id} {to} {to} is offline; the message will be delivered when they log in."
+            ),
+            ServerMsg::BroadcastSent { delivered, skipped } => {
+                let users = format!("{delivered} user{}", plural(*delivered as u64));
+                if *skipped {
+                    write!(
+                        f,
+                        "BCAST-SENT {delivered} partial Broadcast sent to {users}; some online users did not get it."
+                    )
+                } else {
+                    write!(f, "BCAST-SENT {delivered} all Broadcast sent to {users}.")
+                }
+            }
+            ServerMsg::Blocked { user } => {
+                write!(
+                    f,
+                    "BLOCKED {user} You blocked {user}; they will not be told."
+                )
+            }
+            ServerMsg::Unblocked { user } => write!(f, "UNBLOCKED {user} You unblocked {user}."),
+            ServerMsg::P2pPort { port } => {
+                write!(f, "P2P-PORT {port} Private-chat port {port} registered.")
+            }
+            ServerMsg::PrivateRequest { from, secs } => write!(
+                f,
+                "PRIVATE-REQUEST {from} {secs} {from} asks for a private chat. Type 'accept {from}' or 'decline {from}' within {secs} s."
+            ),
+            ServerMsg::PrivatePending { to, secs } => write!(
+                f,
+                "PRIVATE-PENDING {to} {secs} Asked {to} for a private chat; waiting up to {secs} s for an answer."
+            ),
+            ServerMsg::PrivateAccepted { peer, addr, token } => write!(
+                f,
+                "PRIVATE-ACCEPTED {peer} {addr} {token} {peer} accepted; connect to {addr}."
+            ),
+            ServerMsg::PrivateExpect { peer, token } => write!(
+                f,
+                "PRIVATE-EXPECT {peer} {token} You accepted; {peer} will connect to you directly."
+            ),
+            ServerMsg::PrivateDeclined { peer } => write!(
+                f,
+                "PRIVATE-DECLINED {peer} {peer} declined your private-chat request."
+            ),
+            ServerMsg::PrivateDeclineSent { peer } => write!(
+                f,
+                "PRIVATE-DECLINE-SENT {peer} You declined {peer}'s private-chat request."
+            ),
+            ServerMsg::PrivateCancelled { peer, reason } => {
+                let why = match reason {
+                    CancelReason::Timeout => "no answer in time",
+                    CancelReason::Offline => "the other side went offline",
+                };
+                write!(
+                    f,
+                    "PRIVATE-CANCELLED {peer} {} The private-chat request between you and {peer} ended: {why}.",
+                    cancel_code(*reason)
+                )
+            }
+            ServerMsg::PrivateEnded { peer } => {
+                write!(f, "PRIVATE-ENDED {peer} Private chat with {peer} ended.")
+            }
+            ServerMsg::Help { command } => {
+                let spec = command.spec();
+                // The usage line starts with the command word, which is the field a decoder reads.
+                write!(f, "HELP {} - {}", spec.usage, spec.summary)
+            }
+            ServerMsg::Error(e) => {
+                write!(f, "ERROR {}{} {}", e.code(), ErrorFields(e), e.text())
+            }
+            ServerMsg::Bye(reason) => match reason {
+                ByeReason::Logout => f.write_str("BYE logout Goodbye."),
+                ByeReason::Timeout { secs } => write!(
+                    f,
+                    "BYE timeout {secs} You were logged out after {secs} s without a command."
+                ),
+                ByeReason::LoginTimeout { secs } => write!(
+                    f,
+                    "BYE login-timeout {secs} Login was not completed within {secs} s."
+                ),
+                ByeReason::Locked => f.write_str("BYE locked Account locked; disconnecting."),
+                ByeReason::Shutdown => f.write_str("BYE shutdown The server is shutting down."),
+            },
+        }
+    }
+}

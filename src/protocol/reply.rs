@@ -1,0 +1,277 @@
+//! Every line the server sends, as a typed value.
+//!
+//! The core produces these; [`super::render`] is the only code that turns them into text and
+//! [`super::decode`] the only code that turns text back into them. Tests match on variants, never on
+//! strings, and `decode(render(m)) == m` holds for every message (a property test checks it).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use super::command::CommandName;
+use super::name::{NameError, PasswordError};
+use crate::time::Timestamp;
+
+/// A username as the server holds it: shared, because one name appears in many messages.
+pub type Name = Arc<str>;
+
+/// A one-time secret the server hands both ends of a private chat, so the listening side can tell the
+/// requester it agreed to from anybody else who connects.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Token(pub u128);
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Token({self})")
+    }
+}
+
+impl std::fmt::Display for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:032x}", self.0)
+    }
+}
+
+impl std::str::FromStr for Token {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        if s.len() != 32 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(());
+        }
+        u128::from_str_radix(s, 16).map(Token).map_err(|_| ())
+    }
+}
+
+/// What the server is waiting for during login.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Prompt {
+    Username,
+    Password,
+    /// `--register` is on and `user` does not exist yet: the next line is the new account's password.
+    NewPassword {
+        user: Name,
+    },
+}
+
+/// Why a pending private-chat request ended without an answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CancelReason {
+    /// Nobody answered within the server's bound.
+    Timeout,
+    /// The other side logged out or was disconnected.
+    Offline,
+}
+
+/// Why the server is closing a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ByeReason {
+    /// The user asked to log out.
+    Logout,
+    /// No command for `secs` seconds.
+    Timeout { secs: u64 },
+    /// Login was not completed within `secs` seconds.
+    LoginTimeout { secs: u64 },
+    /// The account is locked (see the error sent just before).
+    Locked,
+    /// The server is shutting down.
+    Shutdown,
+}
+
+/// An error reply. Each variant is one code on the wire; data a client may act on travels in fields, and
+/// the human text is derived from them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ErrorReply {
+    // --- login ---
+    UnknownUser,
+    WrongPassword {
+        attempts_left: u32,
+    },
+    /// A login was attempted while the account is locked.
+    Locked {
+        secs_left: u64,
+    },
+    /// This attempt was the last allowed failure: the account is now locked.
+    LockedNow {
+        secs: u64,
+    },
+    AlreadyOnline,
+    InvalidUsername(NameError),
+    InvalidPassword(PasswordError),
+    /// Someone else registered this name between the username and the password.
+    NameTaken,
+    // --- any line ---
+    LineTooLong {
+        max: usize,
+    },
+    InvalidUtf8,
+    ControlChar,
+    EmptyLine,
+    // --- commands ---
+    UnknownCommand,
+    Usage {
+        command: CommandName,
+    },
+    BadNumber {
+        command: CommandName,
+    },
+    NoSuchUser {
+        user: String,
+    },
+    NotYourself {
+        command: CommandName,
+    },
+    /// `user` has blocked the sender: a message is neither delivered nor stored, a private chat not offered.
+    BlockedBy {
+        user: Name,
+    },
+    AlreadyBlocked {
+        user: Name,
+    },
+    NotBlocked {
+        user: Name,
+    },
+    /// `user` is not online (private chat needs both ends online).
+    Offline {
+        user: Name,
+    },
+    /// `user`'s client has not registered a private-chat listener.
+    NoP2p {
+        user: Name,
+    },
+    PrivateExists {
+        user: Name,
+    },
+    PrivatePending {
+        user: Name,
+    },
+    NoRequest {
+        user: Name,
+    },
+    /// Accepting would give your address to someone you have blocked.
+    YouBlocked {
+        user: Name,
+    },
+    NoSession {
+        user: Name,
+    },
+    /// `user` has too many stored messages waiting.
+    MailboxFull {
+        user: Name,
+    },
+    /// `ack` named a message id that was not delivered on this connection.
+    BadAck {
+        id: u64,
+    },
+}
+
+/// One line from the server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ServerMsg {
+    Prompt(Prompt),
+    Welcome {
+        user: Name,
+    },
+    /// Sent before `Welcome` when `--register` created the account.
+    Registered {
+        user: Name,
+    },
+    Message {
+        from: Name,
+        text: String,
+    },
+    /// A message stored while the recipient was offline, delivered at login. `id` lets the client
+    /// acknowledge it and recognise a redelivery after a server crash.
+    OfflineMessage {
+        id: u64,
+        sent_at: Timestamp,
+        from: Name,
+        text: String,
+    },
+    Broadcast {
+        from: Name,
+        text: String,
+    },
+    Presence {
+        user: Name,
+        online: bool,
+    },
+    WhoElse {
+        users: Vec<Name>,
+    },
+    WhoElseSince {
+        secs: u64,
+        users: Vec<Name>,
+    },
+    /// The message reached `to`, who is online.
+    Sent {
+        to: Name,
+    },
+    /// `to` is offline; the message is stored (durably, once persistence is on) as `id`.
+    Stored {
+        id: u64,
+        to: Name,
+    },
+    BroadcastSent {
+        delivered: usize,
+        /// Some online users did not get it because they blocked the sender (never said who).
+        skipped: bool,
+    },
+    Blocked {
+        user: Name,
+    },
+    Unblocked {
+        user: Name,
+    },
+    P2pPort {
+        port: u16,
+    },
+    /// To the target: `from` asks for a private chat; answer within `secs`.
+    PrivateRequest {
+        from: Name,
+        secs: u64,
+    },
+    /// To the requester: the request was passed on.
+    PrivatePending {
+        to: Name,
+        secs: u64,
+    },
+    /// To the requester: `peer` accepted; connect to `addr` and present `token`.
+    PrivateAccepted {
+        peer: Name,
+        addr: SocketAddr,
+        token: Token,
+    },
+    /// To the target: you accepted; `peer` will connect presenting `token`.
+    PrivateExpect {
+        peer: Name,
+        token: Token,
+    },
+    /// To the requester: `peer` declined.
+    PrivateDeclined {
+        peer: Name,
+    },
+    /// To the target: your decline was passed on.
+    PrivateDeclineSent {
+        peer: Name,
+    },
+    /// To either side: the request between you and `peer` ended unanswered.
+    PrivateCancelled {
+        peer: Name,
+        reason: CancelReason,
+    },
+    /// Reply to `stopprivate`.
+    PrivateEnded {
+        peer: Name,
+    },
+    /// One line of `help`.
+    Help {
+        command: CommandName,
+    },
+    Error(ErrorReply),
+    Bye(ByeReason),
+}
+
+impl From<ErrorReply> for ServerMsg {
+    fn from(e: ErrorReply) -> Self {
+        ServerMsg::Error(e)
+    }
+}

@@ -1,0 +1,116 @@
+//! `message`, `broadcast`, the offline mailbox, and `ack`.
+
+use super::event::{ConnId, Effect};
+use super::record::Record;
+use super::state::{ServerState, StoredMsg, UserId, send};
+use crate::protocol::{CommandName, ErrorReply, ServerMsg};
+use crate::time::Timestamp;
+
+impl ServerState {
+    pub(crate) fn cmd_message(
+        &mut self,
+        conn: ConnId,
+        me: UserId,
+        to: &str,
+        text: &str,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(target) = self.target(conn, me, to, CommandName::Message, out) else {
+            return;
+        };
+        let from = self.user(me).name.clone();
+        let t = self.user(target);
+        let to = t.name.clone();
+        if t.blocks.contains(&me) {
+            send(out, conn, ErrorReply::BlockedBy { user: to });
+            return;
+        }
+        if let Some(target_conn) = t.session {
+            send(
+                out,
+                target_conn,
+                ServerMsg::Message {
+                    from,
+                    text: text.to_owned(),
+                },
+            );
+            send(out, conn, ServerMsg::Sent { to });
+            return;
+        }
+        if t.mailbox.len() >= self.config.mailbox_limit {
+            send(out, conn, ErrorReply::MailboxFull { user: to });
+            return;
+        }
+        let id = self.next_msg_id;
+        self.next_msg_id += 1;
+        self.user_mut(target).mailbox.push_back(StoredMsg {
+            id,
+            from: from.clone(),
+            sent_at: now,
+            text: text.to_owned(),
+        });
+        out.push(Effect::Persist(Record::MessageStored {
+            id,
+            to: to.clone(),
+            from,
+            sent_at: now,
+            text: text.to_owned(),
+        }));
+        send(out, conn, ServerMsg::Stored { id, to });
+    }
+
+    /// To every online user but the sender, except those who blocked the sender. The sender learns how
+    /// many got it and whether anyone was skipped, never who.
+    pub(crate) fn cmd_broadcast(
+        &mut self,
+        conn: ConnId,
+        me: UserId,
+        text: &str,
+        out: &mut Vec<Effect>,
+    ) {
+        let mut to = Vec::with_capacity(self.online.len().saturating_sub(1));
+        let mut skipped = false;
+        for (&other, &other_conn) in &self.online {
+            if other == me {
+                continue;
+            }
+            if self.blocks(other, me) {
+                skipped = true;
+            } else {
+                to.push(other_conn);
+            }
+        }
+        let delivered = to.len();
+        if !to.is_empty() {
+            out.push(Effect::SendMany {
+                to,
+                msg: ServerMsg::Broadcast {
+                    from: self.user(me).name.clone(),
+                    text: text.to_owned(),
+                },
+            });
+        }
+        send(out, conn, ServerMsg::BroadcastSent { delivered, skipped });
+    }
+
+    /// The client confirms it has shown stored messages up to `id`; only then are they forgotten.
+    pub(crate) fn cmd_ack(&mut self, conn: ConnId, me: UserId, id: u64, out: &mut Vec<Effect>) {
+        let delivered = self.session_mut(conn).and_then(|s| s.delivered_up_to);
+        if delivered.is_none_or(|up_to| id > up_to) {
+            send(out, conn, ErrorReply::BadAck { id });
+            return;
+        }
+        let u = self.user_mut(me);
+        let before = u.mailbox.len();
+        while u.mailbox.front().is_some_and(|m| m.id <= id) {
+            u.mailbox.pop_front();
+        }
+        if u.mailbox.len() != before {
+            out.push(Effect::Persist(Record::MessagesAcked {
+                user: u.name.clone(),
+                up_to: id,
+            }));
+        }
+    }
+}

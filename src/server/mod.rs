@@ -1,0 +1,56 @@
+//! The server's protocol core: every rule of natter, and no I/O.
+//!
+//! # The contract
+//!
+//! [`ServerState`] is a plain value. The shell (or a test, or the simulator) feeds it [`Event`]s with
+//! [`ServerState::handle`], passing the current time, and carries out the [`Effect`]s it appends to a
+//! caller-owned buffer, in order:
+//!
+//! ```text
+//! loop {
+//!     let (event, now) = next_input();          // socket line, connect, disconnect, timer, shutdown
+//!     state.handle(event, now, &mut effects);
+//!     for e in effects.drain(..) { carry_out(e) } // send, close, set/cancel timer, persist
+//! }
+//! ```
+//!
+//! The core never reads a clock, spawns, sleeps, touches a socket or a file, or draws randomness of its
+//! own (the private-chat token generator is seeded by the caller). Time never runs backwards inside it:
+//! a `now` earlier than one already seen is treated as the latest. So a run is a pure function of the
+//! seed, the accounts and the event sequence, which is what the property tests and the simulator rely on.
+//!
+//! Timers are named by [`TimerId`]; at most one deadline per id, and setting it again moves it. A timer
+//! may fire late or even when it is no longer wanted: the core re-checks the real deadline when one fires
+//! and ignores or re-arms it, so the shell never has to cancel precisely.
+//!
+//! Persistence is an effect too ([`Effect::Persist`]): replies produced in the same batch must reach the
+//! client only after the records are durable, and [`ServerState::restore`] rebuilds the durable state
+//! from them at start.
+//!
+//! Each rule lives in its own module: [`login`] (prompts, lockout, duplicate sessions, registration),
+//! [`presence`] (sessions, history, `whoelse`, `whoelsesince`, announcements), [`messaging`]
+//! (`message`, `broadcast`, mailbox, `ack`), [`blocklist`], and [`private`] (peer-to-peer brokering).
+
+pub mod accounts;
+pub mod blocklist;
+pub mod config;
+pub mod event;
+pub mod harness;
+pub mod login;
+pub mod messaging;
+pub mod presence;
+pub mod private;
+mod query;
+pub mod record;
+pub mod restore;
+mod state;
+
+pub use accounts::{Account, CredentialsError, parse_credentials};
+pub use config::{Config, MAX_FAILURES};
+pub use event::{ConnId, Effect, Event, TimerId};
+pub use query::StoredView;
+pub use record::Record;
+pub use state::ServerState;
+
+#[cfg(test)]
+mod tests;

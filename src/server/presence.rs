@@ -1,0 +1,130 @@
+//! Who is online, who was, and telling the others: sessions begin and end here.
+
+use std::collections::BTreeSet;
+
+use super::event::{ConnId, Effect, TimerId};
+use super::record::Record;
+use super::state::{Phase, ServerState, Session, UserId, send};
+use crate::protocol::{Name, ServerMsg};
+use crate::time::Timestamp;
+
+impl ServerState {
+    /// Makes `user` online on `conn`: welcome, stored messages (before anything else), then presence.
+    pub(crate) fn begin_session(
+        &mut self,
+        conn: ConnId,
+        user: UserId,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) {
+        let u = self.user_mut(user);
+        u.failures = 0;
+        u.session = Some(conn);
+        let name = u.name.clone();
+        let delivered_up_to = u.mailbox.back().map(|m| m.id);
+        self.online.insert(user, conn);
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.phase = Phase::Online(Session {
+                user,
+                last_active: now,
+                p2p_port: None,
+                delivered_up_to,
+            });
+        }
+        out.push(Effect::SetTimer {
+            timer: TimerId::Conn(conn),
+            at: now.plus_secs(self.config.timeout_secs),
+        });
+        out.push(Effect::Persist(Record::LoggedIn {
+            user: name.clone(),
+            at: now,
+        }));
+        send(out, conn, ServerMsg::Welcome { user: name.clone() });
+        for m in &self.user(user).mailbox {
+            send(
+                out,
+                conn,
+                ServerMsg::OfflineMessage {
+                    id: m.id,
+                    sent_at: m.sent_at,
+                    from: m.from.clone(),
+                    text: m.text.clone(),
+                },
+            );
+        }
+        self.announce(user, true, out);
+    }
+
+    /// Ends `user`'s session: history, presence, and any private-chat state that needed them online.
+    pub(crate) fn end_session(&mut self, user: UserId, now: Timestamp, out: &mut Vec<Effect>) {
+        let u = self.user_mut(user);
+        u.session = None;
+        let name = u.name.clone();
+        self.set_last_logout(user, now);
+        self.online.remove(&user);
+        out.push(Effect::Persist(Record::LoggedOut {
+            user: name,
+            at: now,
+        }));
+        self.announce(user, false, out);
+        self.end_private_for(user, out);
+    }
+
+    /// Tells every other online user that `subject` came or went, except where either has blocked the
+    /// other: the subject hides from those it blocked, and nothing of the subject reaches a user who
+    /// blocked it.
+    fn announce(&self, subject: UserId, online: bool, out: &mut Vec<Effect>) {
+        if self.shutting_down {
+            return;
+        }
+        let to: Vec<ConnId> = self
+            .online
+            .iter()
+            .filter(|&(&other, _)| {
+                other != subject && !self.blocks(subject, other) && !self.blocks(other, subject)
+            })
+            .map(|(_, &conn)| conn)
+            .collect();
+        if !to.is_empty() {
+            out.push(Effect::SendMany {
+                to,
+                msg: ServerMsg::Presence {
+                    user: self.user(subject).name.clone(),
+                    online,
+                },
+            });
+        }
+    }
+
+    /// Names of `ids`, sorted, leaving out `me` and anyone who has blocked `me`.
+    fn visible_names(&self, me: UserId, ids: impl Iterator<Item = UserId>) -> Vec<Name> {
+        let mut names: Vec<Name> = ids
+            .filter(|&other| other != me && !self.blocks(other, me))
+            .map(|id| self.user(id).name.clone())
+            .collect();
+        names.sort();
+        names
+    }
+
+    pub(crate) fn cmd_whoelse(&self, conn: ConnId, me: UserId, out: &mut Vec<Effect>) {
+        let users = self.visible_names(me, self.online.keys().copied());
+        send(out, conn, ServerMsg::WhoElse { users });
+    }
+
+    /// Users online now, plus those whose last session ended within the span. Reads only the part of
+    /// the logout index inside the span.
+    pub(crate) fn cmd_whoelsesince(
+        &self,
+        conn: ConnId,
+        me: UserId,
+        secs: u64,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) {
+        let cutoff = now.minus_millis(secs.saturating_mul(1000));
+        let recent = self.logouts.range((cutoff, UserId(0))..).map(|&(_, id)| id);
+        let ids: BTreeSet<UserId> = self.online.keys().copied().chain(recent).collect();
+        let users = self.visible_names(me, ids.into_iter());
+        send(out, conn, ServerMsg::WhoElseSince { secs, users });
+    }
+}

@@ -1,0 +1,227 @@
+//! Brokering peer-to-peer private chats. The server never carries private text: it asks the target,
+//! and only once the target accepts does the requester learn the target's address, with a one-time token
+//! both ends share so the target can tell the requester from anyone else who connects.
+
+use std::net::SocketAddr;
+
+use rand_chacha::rand_core::Rng;
+
+use super::event::{ConnId, Effect, TimerId};
+use super::state::{Offer, ServerState, UserId, send};
+use crate::protocol::{CancelReason, CommandName, ErrorReply, ServerMsg, Token};
+use crate::time::Timestamp;
+
+/// A private session between two users, in a canonical order.
+pub(crate) fn pair(a: UserId, b: UserId) -> (UserId, UserId) {
+    if a <= b { (a, b) } else { (b, a) }
+}
+
+impl ServerState {
+    pub(crate) fn cmd_p2pport(&mut self, conn: ConnId, port: u16, out: &mut Vec<Effect>) {
+        if let Some(s) = self.session_mut(conn) {
+            s.p2p_port = Some(port);
+        }
+        send(out, conn, ServerMsg::P2pPort { port });
+    }
+
+    fn p2p_port_of(&mut self, conn: ConnId) -> Option<u16> {
+        self.session_mut(conn).and_then(|s| s.p2p_port)
+    }
+
+    pub(crate) fn cmd_startprivate(
+        &mut self,
+        conn: ConnId,
+        me: UserId,
+        name: &str,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(target) = self.target(conn, me, name, CommandName::StartPrivate, out) else {
+            return;
+        };
+        let user = self.user(target).name.clone();
+        if self.blocks(target, me) {
+            send(out, conn, ErrorReply::BlockedBy { user });
+            return;
+        }
+        let Some(target_conn) = self.user(target).session else {
+            send(out, conn, ErrorReply::Offline { user });
+            return;
+        };
+        if self.p2p_port_of(target_conn).is_none() {
+            send(out, conn, ErrorReply::NoP2p { user });
+            return;
+        }
+        if self.private_sessions.contains(&pair(me, target)) {
+            send(out, conn, ErrorReply::PrivateExists { user });
+            return;
+        }
+        if self.offers.contains_key(&(me, target)) || self.offers.contains_key(&(target, me)) {
+            send(out, conn, ErrorReply::PrivatePending { user });
+            return;
+        }
+        let id = self.next_offer_id;
+        self.next_offer_id += 1;
+        self.offers.insert((me, target), Offer { id });
+        self.offer_by_id.insert(id, (me, target));
+        let secs = self.config.private_answer_secs;
+        out.push(Effect::SetTimer {
+            timer: TimerId::Offer(id),
+            at: now.plus_secs(secs),
+        });
+        let from = self.user(me).name.clone();
+        send(out, target_conn, ServerMsg::PrivateRequest { from, secs });
+        send(out, conn, ServerMsg::PrivatePending { to: user, secs });
+    }
+
+    /// Removes the request from `requester` to `target`, if there is one, and disarms its timer.
+    fn take_offer(
+        &mut self,
+        requester: UserId,
+        target: UserId,
+        out: &mut Vec<Effect>,
+    ) -> Option<Offer> {
+        let offer = self.offers.remove(&(requester, target))?;
+        self.offer_by_id.remove(&offer.id);
+        out.push(Effect::CancelTimer {
+            timer: TimerId::Offer(offer.id),
+        });
+        Some(offer)
+    }
+
+    pub(crate) fn cmd_accept(
+        &mut self,
+        conn: ConnId,
+        me: UserId,
+        name: &str,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(requester) = self.target(conn, me, name, CommandName::Accept, out) else {
+            return;
+        };
+        let user = self.user(requester).name.clone();
+        let requester_conn = self.user(requester).session;
+        let (Some(requester_conn), true) =
+            (requester_conn, self.offers.contains_key(&(requester, me)))
+        else {
+            send(out, conn, ErrorReply::NoRequest { user });
+            return;
+        };
+        if self.blocks(me, requester) {
+            // Accepting would hand my address to someone I block.
+            send(out, conn, ErrorReply::YouBlocked { user });
+            return;
+        }
+        let Some(port) = self.p2p_port_of(conn) else {
+            send(
+                out,
+                conn,
+                ErrorReply::NoP2p {
+                    user: self.user(me).name.clone(),
+                },
+            );
+            return;
+        };
+        let Some(ip) = self.conns.get(&conn).map(|c| c.peer.ip()) else {
+            return;
+        };
+        self.take_offer(requester, me, out);
+        self.private_sessions.insert(pair(me, requester));
+        let token =
+            Token((u128::from(self.rng.next_u64()) << 64) | u128::from(self.rng.next_u64()));
+        send(
+            out,
+            requester_conn,
+            ServerMsg::PrivateAccepted {
+                peer: self.user(me).name.clone(),
+                addr: SocketAddr::new(ip, port),
+                token,
+            },
+        );
+        send(out, conn, ServerMsg::PrivateExpect { peer: user, token });
+    }
+
+    pub(crate) fn cmd_decline(
+        &mut self,
+        conn: ConnId,
+        me: UserId,
+        name: &str,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(requester) = self.target(conn, me, name, CommandName::Decline, out) else {
+            return;
+        };
+        let user = self.user(requester).name.clone();
+        if self.take_offer(requester, me, out).is_none() {
+            send(out, conn, ErrorReply::NoRequest { user });
+            return;
+        }
+        if let Some(requester_conn) = self.user(requester).session {
+            let peer = self.user(me).name.clone();
+            send(out, requester_conn, ServerMsg::PrivateDeclined { peer });
+        }
+        send(out, conn, ServerMsg::PrivateDeclineSent { peer: user });
+    }
+
+    /// The client reports the private chat with `name` is over (either end may say so first).
+    pub(crate) fn cmd_stopprivate(
+        &mut self,
+        conn: ConnId,
+        me: UserId,
+        name: &str,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(other) = self.target(conn, me, name, CommandName::StopPrivate, out) else {
+            return;
+        };
+        let peer = self.user(other).name.clone();
+        if !self.private_sessions.remove(&pair(me, other)) {
+            send(out, conn, ErrorReply::NoSession { user: peer });
+            return;
+        }
+        send(out, conn, ServerMsg::PrivateEnded { peer });
+    }
+
+    pub(crate) fn on_offer_expired(&mut self, id: u64, out: &mut Vec<Effect>) {
+        let Some((requester, target)) = self.offer_by_id.remove(&id) else {
+            return;
+        };
+        self.offers.remove(&(requester, target));
+        self.tell_cancelled(requester, target, CancelReason::Timeout, out);
+        self.tell_cancelled(target, requester, CancelReason::Timeout, out);
+    }
+
+    fn tell_cancelled(
+        &self,
+        whom: UserId,
+        peer: UserId,
+        reason: CancelReason,
+        out: &mut Vec<Effect>,
+    ) {
+        if self.shutting_down {
+            return;
+        }
+        if let Some(conn) = self.user(whom).session {
+            let peer = self.user(peer).name.clone();
+            send(out, conn, ServerMsg::PrivateCancelled { peer, reason });
+        }
+    }
+
+    /// `user` went offline: requests to or from them end (the other side is told), and the server forgets
+    /// their private sessions (the peers learn it over the direct link).
+    pub(crate) fn end_private_for(&mut self, user: UserId, out: &mut Vec<Effect>) {
+        let involved: Vec<(UserId, UserId)> = self
+            .offers
+            .keys()
+            .filter(|(a, b)| *a == user || *b == user)
+            .copied()
+            .collect();
+        for (requester, target) in involved {
+            self.take_offer(requester, target, out);
+            let other = if requester == user { target } else { requester };
+            self.tell_cancelled(other, user, CancelReason::Offline, out);
+        }
+        self.private_sessions
+            .retain(|&(a, b)| a != user && b != user);
+    }
+}

@@ -1,0 +1,99 @@
+//! Read-only views of the state, for tests, the simulator and the shells' logging. None of them change
+//! anything, and none are needed to run the protocol.
+
+use super::event::ConnId;
+use super::state::{Phase, ServerState};
+use crate::time::Timestamp;
+
+/// One stored message, as a view.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredView {
+    pub id: u64,
+    pub from: String,
+    pub sent_at: Timestamp,
+    pub text: String,
+}
+
+impl ServerState {
+    /// Every account name, in creation order.
+    pub fn usernames(&self) -> impl Iterator<Item = &str> {
+        self.users.iter().map(|u| &*u.name)
+    }
+
+    pub fn has_user(&self, name: &str) -> bool {
+        self.find_user(name).is_some()
+    }
+
+    /// Names of the users online now, sorted.
+    pub fn online_users(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.online.keys().map(|&id| &*self.user(id).name).collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// The connection of `name`'s live session.
+    pub fn session_of(&self, name: &str) -> Option<ConnId> {
+        self.find_user(name).and_then(|id| self.user(id).session)
+    }
+
+    /// The user logged in on `conn`, if it is past login.
+    pub fn user_on(&self, conn: ConnId) -> Option<&str> {
+        match &self.conns.get(&conn)?.phase {
+            Phase::Online(s) => Some(&self.user(s.user).name),
+            _ => None,
+        }
+    }
+
+    /// Whether `conn` is a connection the core knows (open, in any phase).
+    pub fn is_open(&self, conn: ConnId) -> bool {
+        self.conns.contains_key(&conn)
+    }
+
+    pub fn connection_count(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// Whether `who` has blocked `whom` (false if either is unknown).
+    pub fn has_blocked(&self, who: &str, whom: &str) -> bool {
+        match (self.find_user(who), self.find_user(whom)) {
+            (Some(a), Some(b)) => self.blocks(a, b),
+            _ => false,
+        }
+    }
+
+    /// When `name`'s lockout ends, if it is locked at `now`.
+    pub fn locked_until(&self, name: &str, now: Timestamp) -> Option<Timestamp> {
+        let u = self.user(self.find_user(name)?);
+        u.locked_until.filter(|until| *until > now)
+    }
+
+    /// `name`'s stored messages, oldest first.
+    pub fn stored_messages(&self, name: &str) -> Vec<StoredView> {
+        let Some(id) = self.find_user(name) else {
+            return Vec::new();
+        };
+        self.user(id)
+            .mailbox
+            .iter()
+            .map(|m| StoredView {
+                id: m.id,
+                from: m.from.to_string(),
+                sent_at: m.sent_at,
+                text: m.text.clone(),
+            })
+            .collect()
+    }
+
+    /// When `name`'s last session ended, if one did.
+    pub fn last_logout(&self, name: &str) -> Option<Timestamp> {
+        self.user(self.find_user(name)?).last_logout
+    }
+
+    /// Whether the server brokered a private chat between `a` and `b` that neither has stopped.
+    pub fn in_private_session(&self, a: &str, b: &str) -> bool {
+        match (self.find_user(a), self.find_user(b)) {
+            (Some(a), Some(b)) => self.private_sessions.contains(&super::private::pair(a, b)),
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! The durable changes the core asks the shell to keep.
+//!
+//! The core stays pure: instead of writing to disk it emits [`super::Effect::Persist`] with one of these, and
+//! [`super::ServerState::restore`] rebuilds an equal state from the records that were kept. Each record is a
+//! fact that happened, named in the past tense.
+
+use crate::protocol::Name;
+use crate::time::Timestamp;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Record {
+    /// `--register` created an account.
+    AccountCreated { user: Name, password: String },
+    /// A session began (login history, for `whoelsesince` across restarts).
+    LoggedIn { user: Name, at: Timestamp },
+    /// A session ended.
+    LoggedOut { user: Name, at: Timestamp },
+    /// Three failures in a row locked the account until `until`.
+    LockedOut { user: Name, until: Timestamp },
+    /// A message was stored for an offline user.
+    MessageStored {
+        id: u64,
+        to: Name,
+        from: Name,
+        sent_at: Timestamp,
+        text: String,
+    },
+    /// `user`'s client confirmed every stored message up to and including `up_to`.
+    MessagesAcked { user: Name, up_to: u64 },
+    /// `by` blocked `user`.
+    Blocked { by: Name, user: Name },
+    /// `by` unblocked `user`.
+    Unblocked { by: Name, user: Name },
+}

@@ -1,0 +1,61 @@
+//! Unit tests of the core, rule by rule, on a virtual clock.
+
+mod hostile;
+mod login;
+mod messaging;
+mod presence;
+mod private;
+mod restore;
+
+use super::Config;
+use super::harness::Harness;
+use crate::protocol::{ErrorReply, Name, ServerMsg};
+
+pub(super) const ACCOUNTS: &[(&str, &str)] = &[
+    ("alice", "apw"),
+    ("bob", "bpw"),
+    ("carol", "cpw"),
+    ("dave", "dpw"),
+];
+
+pub(super) fn config() -> Config {
+    Config {
+        block_duration_secs: 60,
+        timeout_secs: 300,
+        login_timeout_secs: 30,
+        private_answer_secs: 45,
+        max_line: 100,
+        mailbox_limit: 3,
+        register: false,
+    }
+}
+
+pub(super) fn harness() -> Harness {
+    Harness::new(config(), ACCOUNTS)
+}
+
+pub(super) fn name(s: &str) -> Name {
+    Name::from(s)
+}
+
+pub(super) fn err(e: ErrorReply) -> ServerMsg {
+    ServerMsg::Error(e)
+}
+
+pub(super) fn online(user: &str) -> ServerMsg {
+    ServerMsg::Presence {
+        user: name(user),
+        online: true,
+    }
+}
+
+pub(super) fn offline(user: &str) -> ServerMsg {
+    ServerMsg::Presence {
+        user: name(user),
+        online: false,
+    }
+}
+
+pub(super) fn names(v: &[&str]) -> Vec<Name> {
+    v.iter().map(|s| name(s)).collect()
+}

@@ -1,0 +1,564 @@
+//! The server's runtime: sockets and the clock on one side, [`ServerState`] on the other.
+//!
+//! It moves bytes and deadlines and decides nothing. Shape:
+//!
+//! - an accept task numbers each connection and starts a **reader** and a **writer** task for it;
+//! - readers split bytes into lines ([`LineDecoder`]) and append them to one shared inbox;
+//! - one **driver** owns the core: it takes *everything* in the inbox as one batch, feeds it in, fires due
+//!   timers, commits the batch's records (one durable write per batch), and only then queues the batch's
+//!   lines on the connections' outboxes — each outbox is written with one `write` per wake-up;
+//! - the driver keeps a single OS timer, armed at the earliest deadline the core asked for.
+//!
+//! A client that stops reading never slows the others: its outbox is bounded, and when it overflows the
+//! connection is dropped and the core told it disconnected.
+
+use std::collections::VecDeque;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_net::{TcpListener, TcpStream};
+use event_listener::Event as Notify;
+use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
+use rustc_hash::FxHashMap;
+use smol::Task;
+
+use super::persist::Persister;
+use super::timers::Timers;
+use crate::protocol::{Frame, LineDecoder, render_into};
+use crate::server::{ConnId, Effect, Event, Record, ServerState};
+use crate::time::ShellClock;
+
+/// Runtime limits that are not protocol rules.
+#[derive(Clone, Debug)]
+pub struct ShellOptions {
+    /// The longest line accepted from a client, in bytes.
+    pub max_line: usize,
+    /// Bytes that may wait to be written to one client before it is considered stuck and dropped.
+    pub max_outbound: usize,
+    /// How long shutdown waits for goodbyes to be flushed.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ShellOptions {
+    fn default() -> Self {
+        ShellOptions {
+            max_line: 8192,
+            max_outbound: 256 * 1024,
+            shutdown_grace: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Lines waiting in the inbox beyond which readers pause, so a flood cannot grow memory without bound.
+const MAX_INBOX: usize = 64 * 1024;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding one of these locks leaves plain data behind; keep going.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// What readers and the accept task hand to the driver.
+enum Input {
+    Open {
+        conn: ConnId,
+        peer: SocketAddr,
+        outbox: Arc<Outbox>,
+        writer: Task<()>,
+    },
+    Line {
+        conn: ConnId,
+        line: Box<[u8]>,
+    },
+    TooLong {
+        conn: ConnId,
+    },
+    Gone {
+        conn: ConnId,
+    },
+}
+
+#[derive(Default)]
+struct Inbox {
+    queue: Mutex<Vec<Input>>,
+    ready: Notify,
+    drained: Notify,
+}
+
+impl Inbox {
+    fn push_all(&self, items: impl IntoIterator<Item = Input>) {
+        let mut q = lock(&self.queue);
+        let was_empty = q.is_empty();
+        q.extend(items);
+        let now_empty = q.is_empty();
+        drop(q);
+        if was_empty && !now_empty {
+            self.ready.notify(1);
+        }
+    }
+
+    fn push(&self, item: Input) {
+        self.push_all(std::iter::once(item));
+    }
+
+    fn take(&self) -> Vec<Input> {
+        let items = std::mem::take(&mut *lock(&self.queue));
+        if !items.is_empty() {
+            self.drained.notify(usize::MAX);
+        }
+        items
+    }
+
+    /// Waits while the inbox is over its bound.
+    async fn wait_for_room(&self) {
+        loop {
+            let listener = self.drained.listen();
+            if lock(&self.queue).len() < MAX_INBOX {
+                return;
+            }
+            listener.await;
+        }
+    }
+}
+
+/// Bytes waiting for one connection's writer.
+#[derive(Default)]
+struct OutState {
+    buf: Vec<u8>,
+    /// Flush what is queued, then close.
+    close: bool,
+    /// Close now, dropping what is queued (overflow, or the connection is already gone).
+    abort: bool,
+}
+
+#[derive(Default)]
+struct Outbox {
+    state: Mutex<OutState>,
+    ready: Notify,
+}
+
+impl Outbox {
+    /// Queues bytes; `false` if that took the queue past `max` (the connection is then aborted).
+    fn enqueue(&self, bytes: &[u8], max: usize) -> bool {
+        let mut st = lock(&self.state);
+        if st.abort || st.close {
+            return true;
+        }
+        if st.buf.len() + bytes.len() > max {
+            st.abort = true;
+            st.buf = Vec::new();
+            drop(st);
+            self.ready.notify(1);
+            return false;
+        }
+        let was_empty = st.buf.is_empty();
+        st.buf.extend_from_slice(bytes);
+        drop(st);
+        if was_empty {
+            self.ready.notify(1);
+        }
+        true
+    }
+
+    fn close(&self) {
+        lock(&self.state).close = true;
+        self.ready.notify(1);
+    }
+
+    fn abort(&self) {
+        let mut st = lock(&self.state);
+        st.abort = true;
+        st.buf = Vec::new();
+        drop(st);
+        self.ready.notify(1);
+    }
+}
+
+/// A running server's handle: its address, and a way to stop it.
+pub struct ServerHandle {
+    pub local_addr: SocketAddr,
+    stop: smol::channel::Sender<()>,
+    task: Task<io::Result<()>>,
+}
+
+impl ServerHandle {
+    /// Asks the server to shut down cleanly (clients are told) and waits until it has.
+    pub async fn shutdown(self) -> io::Result<()> {
+        let _ = self.stop.try_send(());
+        self.task.await
+    }
+
+    /// Waits for the server to stop by itself (only an error stops it).
+    pub async fn join(self) -> io::Result<()> {
+        self.task.await
+    }
+
+    /// A sender that stops the server when a value is sent (or it is dropped along with all clones).
+    pub fn stopper(&self) -> smol::channel::Sender<()> {
+        self.stop.clone()
+    }
+}
+
+/// Starts serving on `listener` on smol's global executor.
+pub fn spawn(
+    listener: TcpListener,
+    core: ServerState,
+    persister: Box<dyn Persister>,
+    opts: ShellOptions,
+) -> io::Result<ServerHandle> {
+    let local_addr = listener.local_addr()?;
+    let (stop, stopped) = smol::channel::bounded(1);
+    let task = smol::spawn(run(listener, core, persister, opts, stopped));
+    Ok(ServerHandle {
+        local_addr,
+        stop,
+        task,
+    })
+}
+
+/// Serves until `stop` yields (or closes), then shuts down cleanly.
+pub async fn run(
+    listener: TcpListener,
+    core: ServerState,
+    persister: Box<dyn Persister>,
+    opts: ShellOptions,
+    stop: smol::channel::Receiver<()>,
+) -> io::Result<()> {
+    let inbox = Arc::new(Inbox::default());
+    let acceptor = smol::spawn(accept_loop(listener, inbox.clone(), opts.max_line));
+    let mut driver = Driver {
+        core,
+        clock: ShellClock::start(),
+        outboxes: FxHashMap::default(),
+        closing: Vec::new(),
+        timers: Timers::new(),
+        effects: Vec::new(),
+        records: Vec::new(),
+        sends: Vec::new(),
+        followups: VecDeque::new(),
+        persister,
+        opts,
+        inbox,
+        scratch: Vec::new(),
+    };
+    let result = driver.serve(stop).await;
+    drop(acceptor);
+    driver.shutdown().await;
+    result
+}
+
+async fn accept_loop(listener: TcpListener, inbox: Arc<Inbox>, max_line: usize) {
+    let mut next_id = 1u64;
+    let mut warned_fds = false;
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                warned_fds = false;
+                let _ = stream.set_nodelay(true);
+                let conn = ConnId(next_id);
+                next_id += 1;
+                let outbox = Arc::new(Outbox::default());
+                let writer =
+                    smol::spawn(writer(stream.clone(), conn, outbox.clone(), inbox.clone()));
+                inbox.push(Input::Open {
+                    conn,
+                    peer,
+                    outbox,
+                    writer,
+                });
+                smol::spawn(reader(stream, conn, inbox.clone(), max_line)).detach();
+            }
+            Err(e) if is_out_of_fds(&e) => {
+                // Nothing to accept with: back off instead of spinning, and say so once per episode.
+                if !warned_fds {
+                    tracing::warn!(
+                        "out of file descriptors ({e}); new connections wait until some close"
+                    );
+                    warned_fds = true;
+                }
+                smol::Timer::after(Duration::from_millis(100)).await;
+            }
+            Err(e) => {
+                tracing::debug!("accept failed: {e}");
+                smol::Timer::after(Duration::from_millis(5)).await;
+            }
+        }
+    }
+}
+
+fn is_out_of_fds(e: &io::Error) -> bool {
+    const EMFILE: i32 = 24;
+    const ENFILE: i32 = 23;
+    matches!(e.raw_os_error(), Some(EMFILE | ENFILE))
+}
+
+async fn reader(mut stream: TcpStream, conn: ConnId, inbox: Arc<Inbox>, max_line: usize) {
+    let mut decoder = LineDecoder::new(max_line);
+    let mut buf = vec![0u8; 4096];
+    let mut batch = Vec::new();
+    loop {
+        let n = match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        decoder.feed(&buf[..n], |frame| {
+            batch.push(match frame {
+                Frame::Line(line) => Input::Line {
+                    conn,
+                    line: line.into(),
+                },
+                Frame::TooLong => Input::TooLong { conn },
+            })
+        });
+        if !batch.is_empty() {
+            inbox.wait_for_room().await;
+            inbox.push_all(batch.drain(..));
+        }
+    }
+    inbox.push(Input::Gone { conn });
+}
+
+async fn writer(mut stream: TcpStream, conn: ConnId, outbox: Arc<Outbox>, inbox: Arc<Inbox>) {
+    enum Next {
+        Write,
+        Wait,
+        Finish { flush: bool },
+    }
+    let mut batch = Vec::new();
+    loop {
+        let listener = outbox.ready.listen();
+        let next = {
+            let mut st = lock(&outbox.state);
+            if st.abort {
+                Next::Finish { flush: false }
+            } else if !st.buf.is_empty() {
+                std::mem::swap(&mut st.buf, &mut batch);
+                Next::Write
+            } else if st.close {
+                Next::Finish { flush: true }
+            } else {
+                Next::Wait
+            }
+        };
+        match next {
+            Next::Wait => {
+                listener.await;
+                continue;
+            }
+            Next::Finish { flush } => {
+                if flush {
+                    let _ = stream.flush().await;
+                }
+                let _ = stream.shutdown(std::net::Shutdown::Both);
+                return;
+            }
+            Next::Write => {}
+        }
+        if stream.write_all(&batch).await.is_err() {
+            outbox.abort();
+            inbox.push(Input::Gone { conn });
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+            return;
+        }
+        batch.clear();
+        if batch.capacity() > 64 * 1024 {
+            batch = Vec::new();
+        }
+    }
+}
+
+struct Driver {
+    core: ServerState,
+    clock: ShellClock,
+    outboxes: FxHashMap<ConnId, (Arc<Outbox>, Task<()>)>,
+    /// Writers of closed connections still flushing; awaited at shutdown.
+    closing: Vec<Task<()>>,
+    timers: Timers,
+    /// The core's output for the event being handled.
+    effects: Vec<Effect>,
+    /// Records of the current batch, committed before any of its sends.
+    records: Vec<Record>,
+    /// Sends and closes of the current batch, carried out after the commit.
+    sends: Vec<Effect>,
+    /// Disconnects the driver itself discovered (overflowing outboxes), fed in as the next batch.
+    followups: VecDeque<ConnId>,
+    persister: Box<dyn Persister>,
+    opts: ShellOptions,
+    inbox: Arc<Inbox>,
+    scratch: Vec<u8>,
+}
+
+impl Driver {
+    async fn serve(&mut self, stop: smol::channel::Receiver<()>) -> io::Result<()> {
+        enum Wake {
+            Input,
+            Timer,
+            Stop,
+        }
+        loop {
+            let listener = self.inbox.ready.listen();
+            let inputs = self.inbox.take();
+            let now = self.clock.now();
+            let timers_due = self.timers.next_deadline().is_some_and(|at| at <= now);
+            if !inputs.is_empty() || timers_due || !self.followups.is_empty() {
+                self.batch(inputs)?;
+                continue;
+            }
+            let deadline = self
+                .timers
+                .next_deadline()
+                .map(|at| self.clock.instant_at(at));
+            let input = async {
+                listener.await;
+                Wake::Input
+            };
+            let timer = async {
+                match deadline {
+                    Some(at) => {
+                        smol::Timer::at(at).await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+                Wake::Timer
+            };
+            let stopping = async {
+                let _ = stop.recv().await;
+                Wake::Stop
+            };
+            match input.or(timer).or(stopping).await {
+                Wake::Stop => return Ok(()),
+                Wake::Input | Wake::Timer => {}
+            }
+        }
+    }
+
+    /// Feeds one batch in, commits its records, then sends its output.
+    fn batch(&mut self, inputs: Vec<Input>) -> io::Result<()> {
+        let now = self.clock.now();
+        while let Some(conn) = self.followups.pop_front() {
+            self.feed(Event::Disconnected { conn }, now);
+        }
+        for input in inputs {
+            match input {
+                Input::Open {
+                    conn,
+                    peer,
+                    outbox,
+                    writer,
+                } => {
+                    self.outboxes.insert(conn, (outbox, writer));
+                    self.feed(Event::Connected { conn, peer }, now);
+                }
+                Input::Line { conn, line } => self.feed(Event::Line { conn, line: &line }, now),
+                Input::TooLong { conn } => self.feed(Event::LineTooLong { conn }, now),
+                Input::Gone { conn } => {
+                    if let Some((outbox, writer)) = self.outboxes.remove(&conn) {
+                        outbox.abort();
+                        writer.detach();
+                    }
+                    self.feed(Event::Disconnected { conn }, now);
+                }
+            }
+        }
+        while let Some(timer) = self.timers.pop_due(now) {
+            self.feed(Event::TimerFired { timer }, now);
+        }
+        self.commit_and_send()
+    }
+
+    /// Hands one event to the core and sorts its effects: timers at once, records and sends for the
+    /// end of the batch.
+    fn feed(&mut self, event: Event<'_>, now: crate::time::Timestamp) {
+        self.core.handle(event, now, &mut self.effects);
+        for effect in self.effects.drain(..) {
+            match effect {
+                Effect::SetTimer { timer, at } => self.timers.set(timer, at),
+                Effect::CancelTimer { timer } => self.timers.cancel(timer),
+                Effect::Persist(record) => self.records.push(record),
+                send_or_close => self.sends.push(send_or_close),
+            }
+        }
+    }
+
+    fn commit_and_send(&mut self) -> io::Result<()> {
+        if !self.records.is_empty() {
+            if let Err(e) = self.persister.commit(&self.records) {
+                tracing::error!("could not store state durably: {e}; stopping");
+                self.sends.clear();
+                self.records.clear();
+                return Err(e);
+            }
+            self.records.clear();
+        }
+        let max = self.opts.max_outbound;
+        let mut sends = std::mem::take(&mut self.sends);
+        for effect in sends.drain(..) {
+            match effect {
+                Effect::Send { to, msg } => {
+                    self.scratch.clear();
+                    render_into(&msg, &mut self.scratch);
+                    self.enqueue(to, max);
+                }
+                Effect::SendMany { to, msg } => {
+                    self.scratch.clear();
+                    render_into(&msg, &mut self.scratch);
+                    for conn in to {
+                        self.enqueue(conn, max);
+                    }
+                }
+                Effect::Close { conn } => {
+                    if let Some((outbox, writer)) = self.outboxes.remove(&conn) {
+                        outbox.close();
+                        self.closing.push(writer);
+                    }
+                }
+                Effect::SetTimer { .. } | Effect::CancelTimer { .. } | Effect::Persist(_) => {
+                    unreachable!("sorted out in feed")
+                }
+            }
+        }
+        self.sends = sends;
+        self.closing.retain(|t| !t.is_finished());
+        Ok(())
+    }
+
+    /// Queues `self.scratch` for `conn`, dropping the connection if its queue overflows.
+    fn enqueue(&mut self, conn: ConnId, max: usize) {
+        let Some((outbox, _)) = self.outboxes.get(&conn) else {
+            return;
+        };
+        if !outbox.enqueue(&self.scratch, max) {
+            tracing::warn!("{conn} is not reading; dropped after {max} bytes queued");
+            if let Some((_, writer)) = self.outboxes.remove(&conn) {
+                writer.detach();
+            }
+            self.followups.push_back(conn);
+        }
+    }
+
+    /// Tells every client, closes every connection, and waits (boundedly) for the goodbyes to flush.
+    async fn shutdown(&mut self) {
+        let now = self.clock.now();
+        self.feed(Event::Shutdown, now);
+        if let Err(e) = self.commit_and_send() {
+            tracing::error!("final commit failed: {e}");
+        }
+        for (_, (outbox, writer)) in self.outboxes.drain() {
+            outbox.close();
+            self.closing.push(writer);
+        }
+        let writers = std::mem::take(&mut self.closing);
+        let all_flushed = async {
+            for w in writers {
+                w.await;
+            }
+        };
+        let grace = self.opts.shutdown_grace;
+        all_flushed
+            .or(async {
+                smol::Timer::after(grace).await;
+            })
+            .await;
+    }
+}

@@ -1,0 +1,81 @@
+//! The table of deadlines a core has asked for, for a shell (or the simulator) to wait on.
+//!
+//! One entry per [`TimerId`]; setting an id again moves its deadline. The runtime keeps a single OS timer
+//! armed at [`Timers::next_deadline`], as quinn's runtime does, instead of one per connection.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::server::TimerId;
+use crate::time::Timestamp;
+
+#[derive(Debug, Default)]
+pub struct Timers {
+    by_deadline: BTreeSet<(Timestamp, TimerId)>,
+    by_id: HashMap<TimerId, Timestamp>,
+}
+
+impl Timers {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn set(&mut self, timer: TimerId, at: Timestamp) {
+        if let Some(old) = self.by_id.insert(timer, at) {
+            self.by_deadline.remove(&(old, timer));
+        }
+        self.by_deadline.insert((at, timer));
+    }
+
+    pub fn cancel(&mut self, timer: TimerId) {
+        if let Some(old) = self.by_id.remove(&timer) {
+            self.by_deadline.remove(&(old, timer));
+        }
+    }
+
+    /// The earliest deadline, if any timer is armed.
+    pub fn next_deadline(&self) -> Option<Timestamp> {
+        self.by_deadline.first().map(|(at, _)| *at)
+    }
+
+    /// Removes and returns the earliest timer due at `now`, if any.
+    pub fn pop_due(&mut self, now: Timestamp) -> Option<TimerId> {
+        let &(at, timer) = self.by_deadline.first()?;
+        if at > now {
+            return None;
+        }
+        self.by_deadline.pop_first();
+        self.by_id.remove(&timer);
+        Some(timer)
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::ConnId;
+
+    #[test]
+    fn setting_again_moves_the_deadline() {
+        let mut t = Timers::new();
+        let a = TimerId::Conn(ConnId(1));
+        let b = TimerId::Offer(1);
+        t.set(a, Timestamp(10));
+        t.set(b, Timestamp(20));
+        t.set(a, Timestamp(30));
+        assert_eq!(t.len(), 2);
+        assert_eq!(t.next_deadline(), Some(Timestamp(20)));
+        assert_eq!(t.pop_due(Timestamp(25)), Some(b));
+        assert_eq!(t.pop_due(Timestamp(25)), None);
+        t.cancel(a);
+        assert!(t.is_empty());
+        assert_eq!(t.next_deadline(), None);
+    }
+}

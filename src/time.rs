@@ -1,0 +1,116 @@
+//! Time as a plain value.
+//!
+//! The protocol cores never read a clock: every call takes a [`Timestamp`] from the caller. That is what
+//! lets tests and the simulator drive a virtual clock, jump it past a lockout or an idle deadline, and get the
+//! same run from the same seed. Milliseconds since the Unix epoch (rather than a process-local `Instant`) so
+//! that login history keeps its meaning across restarts.
+
+use std::fmt;
+
+/// Milliseconds since the Unix epoch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub u64);
+
+impl Timestamp {
+    /// The epoch itself; handy as a simulator's starting point.
+    pub const ZERO: Timestamp = Timestamp(0);
+
+    pub const fn from_millis(ms: u64) -> Self {
+        Timestamp(ms)
+    }
+
+    pub const fn as_millis(self) -> u64 {
+        self.0
+    }
+
+    /// `self + ms`, saturating rather than wrapping: a deadline past the end of time is "never".
+    pub const fn plus_millis(self, ms: u64) -> Self {
+        Timestamp(self.0.saturating_add(ms))
+    }
+
+    /// `self + secs` seconds, saturating.
+    pub const fn plus_secs(self, secs: u64) -> Self {
+        self.plus_millis(secs.saturating_mul(1000))
+    }
+
+    /// `self - ms`, saturating at the epoch.
+    pub const fn minus_millis(self, ms: u64) -> Self {
+        Timestamp(self.0.saturating_sub(ms))
+    }
+
+    /// Milliseconds from `earlier` to `self`, zero if `earlier` is later.
+    pub const fn millis_since(self, earlier: Timestamp) -> u64 {
+        self.0.saturating_sub(earlier.0)
+    }
+
+    /// Whole seconds from `self` until `later`, rounded up, so that "try again in N s" never says 0 while
+    /// the wait is still running.
+    pub const fn secs_until_ceil(self, later: Timestamp) -> u64 {
+        later.0.saturating_sub(self.0).div_ceil(1000)
+    }
+
+    /// The current wall-clock time. Only shells call this; the cores take time as a parameter.
+    pub fn now_wall() -> Self {
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Timestamp(u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}ms", self.0)
+    }
+}
+
+/// A clock for shells: wall time read once at start, then advanced by a monotonic clock, so a wall-clock
+/// step (NTP, a user changing the date) can neither fire every idle timer at once nor stall them.
+#[derive(Clone, Copy, Debug)]
+pub struct ShellClock {
+    base_wall: Timestamp,
+    base_mono: std::time::Instant,
+}
+
+impl ShellClock {
+    pub fn start() -> Self {
+        ShellClock {
+            base_wall: Timestamp::now_wall(),
+            base_mono: std::time::Instant::now(),
+        }
+    }
+
+    pub fn now(&self) -> Timestamp {
+        let elapsed = self.base_mono.elapsed().as_millis();
+        self.base_wall
+            .plus_millis(u64::try_from(elapsed).unwrap_or(u64::MAX))
+    }
+
+    /// The monotonic instant at which this clock reads `at`; used to arm the shell's one timer.
+    pub fn instant_at(&self, at: Timestamp) -> std::time::Instant {
+        let offset = std::time::Duration::from_millis(at.millis_since(self.base_wall));
+        self.base_mono
+            .checked_add(offset)
+            .unwrap_or_else(|| self.base_mono + std::time::Duration::from_secs(86_400 * 365))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_left_round_up() {
+        let t = Timestamp(10_000);
+        assert_eq!(t.secs_until_ceil(Timestamp(10_001)), 1);
+        assert_eq!(t.secs_until_ceil(Timestamp(11_000)), 1);
+        assert_eq!(t.secs_until_ceil(Timestamp(11_001)), 2);
+        assert_eq!(t.secs_until_ceil(Timestamp(9_000)), 0);
+    }
+
+    #[test]
+    fn arithmetic_saturates() {
+        assert_eq!(Timestamp(u64::MAX).plus_secs(5), Timestamp(u64::MAX));
+        assert_eq!(Timestamp(5).minus_millis(10), Timestamp::ZERO);
+    }
+}
