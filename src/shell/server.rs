@@ -132,13 +132,23 @@ struct OutState {
     abort: bool,
 }
 
-#[derive(Default)]
 struct Outbox {
     state: Mutex<OutState>,
     ready: Notify,
+    /// Kept so an abort can shut the socket down: that unblocks a writer stuck in `write` to a peer
+    /// that stopped reading, and the reader, so both tasks end and the descriptor is freed.
+    stream: TcpStream,
 }
 
 impl Outbox {
+    fn new(stream: TcpStream) -> Self {
+        Outbox {
+            state: Mutex::default(),
+            ready: Notify::new(),
+            stream,
+        }
+    }
+
     /// Queues bytes; `false` if that took the queue past `max` (the connection is then aborted).
     fn enqueue(&self, bytes: &[u8], max: usize) -> bool {
         let mut st = lock(&self.state);
@@ -146,10 +156,8 @@ impl Outbox {
             return true;
         }
         if st.buf.len() + bytes.len() > max {
-            st.abort = true;
-            st.buf = Vec::new();
             drop(st);
-            self.ready.notify(1);
+            self.abort();
             return false;
         }
         let was_empty = st.buf.is_empty();
@@ -171,6 +179,7 @@ impl Outbox {
         st.abort = true;
         st.buf = Vec::new();
         drop(st);
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
         self.ready.notify(1);
     }
 }
@@ -258,7 +267,8 @@ async fn accept_loop(listener: TcpListener, inbox: Arc<Inbox>, max_line: usize) 
                 let _ = stream.set_nodelay(true);
                 let conn = ConnId(next_id);
                 next_id += 1;
-                let outbox = Arc::new(Outbox::default());
+                tracing::debug!("{conn} connected from {peer}");
+                let outbox = Arc::new(Outbox::new(stream.clone()));
                 let writer =
                     smol::spawn(writer(stream.clone(), conn, outbox.clone(), inbox.clone()));
                 inbox.push(Input::Open {
@@ -436,6 +446,7 @@ impl Driver {
     /// Feeds one batch in, commits its records, then sends its output.
     fn batch(&mut self, inputs: Vec<Input>) -> io::Result<()> {
         let now = self.clock.now();
+        tracing::trace!("batch of {} inputs", inputs.len());
         while let Some(conn) = self.followups.pop_front() {
             self.feed(Event::Disconnected { conn }, now);
         }
@@ -453,6 +464,7 @@ impl Driver {
                 Input::Line { conn, line } => self.feed(Event::Line { conn, line: &line }, now),
                 Input::TooLong { conn } => self.feed(Event::LineTooLong { conn }, now),
                 Input::Gone { conn } => {
+                    tracing::debug!("{conn} gone");
                     if let Some((outbox, writer)) = self.outboxes.remove(&conn) {
                         outbox.abort();
                         writer.detach();

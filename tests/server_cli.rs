@@ -1,0 +1,127 @@
+//! The `natter-server` binary: arguments, credentials errors, signals.
+
+mod common;
+
+use common::*;
+use natter::protocol::{ByeReason, ServerMsg};
+
+#[test]
+fn help_shows_the_positional_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _) = run_server_expecting_exit(dir.path(), &["--help"]);
+    assert_eq!(code, Some(0));
+    let out = std::process::Command::new(server_bin())
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "[PORT]",
+        "[BLOCK_DURATION]",
+        "[TIMEOUT]",
+        "[default: 4000]",
+        "[default: 60]",
+        "[default: 600]",
+        "--credentials",
+        "--bind",
+        "--register",
+    ] {
+        assert!(help.contains(needle), "help lacks {needle}:\n{help}");
+    }
+}
+
+#[test]
+fn bad_arguments_are_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["notaport"][..],
+        &["70000"],
+        &["4000", "-5"],
+        &["4000", "60", "0"],
+        &["--bind", "not-an-ip"],
+    ] {
+        let (code, err) = run_server_expecting_exit(dir.path(), args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.contains("error"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn missing_credentials_file_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, err) = run_server_expecting_exit(dir.path(), &["0", "--credentials", "nope.txt"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("nope.txt"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn malformed_credentials_file_names_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("credentials.txt"), "alice apw\nbob\n").unwrap();
+    let (code, err) = run_server_expecting_exit(dir.path(), &["0"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("credentials.txt"), "{err}");
+    assert!(err.contains("line 2"), "{err}");
+}
+
+#[test]
+fn port_in_use_is_a_clear_error() {
+    let server = ServerProcess::start(&["0"]);
+    let port = server.addr.port().to_string();
+    let (code, err) = run_server_expecting_exit(server.dir.path(), &[&port, "--bind", "127.0.0.1"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("cannot listen"), "{err}");
+}
+
+#[test]
+fn sigterm_tells_clients_and_exits_cleanly() {
+    let mut server = ServerProcess::start(&["0", "60", "600", "--bind", "127.0.0.1"]);
+    let mut alice = server.connect();
+    alice.login("alice", "apw");
+    server.signal("TERM");
+    let got = alice.until_closed();
+    assert_eq!(got.last(), Some(&ServerMsg::Bye(ByeReason::Shutdown)));
+    assert_eq!(server.wait(), Some(0));
+    assert!(
+        server.log().contains("shut down cleanly"),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn sigint_too() {
+    let mut server = ServerProcess::start(&["0", "--bind", "127.0.0.1"]);
+    let mut c = server.connect();
+    c.next();
+    server.signal("INT");
+    assert_eq!(c.until_closed(), vec![ServerMsg::Bye(ByeReason::Shutdown)]);
+    assert_eq!(server.wait(), Some(0));
+}
+
+#[test]
+fn positional_arguments_take_effect() {
+    // timeout 1 s: an idle login is logged out quickly.
+    let server = ServerProcess::start(&["0", "30", "1", "--bind", "127.0.0.1"]);
+    let mut alice = server.connect();
+    alice.login("alice", "apw");
+    assert_eq!(
+        alice.until_closed(),
+        vec![ServerMsg::Bye(ByeReason::Timeout { secs: 1 })]
+    );
+    // block duration 30 s: three failures lock for 30.
+    let mut bob = server.connect();
+    bob.next();
+    bob.send("bob");
+    for _ in 0..3 {
+        bob.send("wrong");
+    }
+    let got = bob.until_closed();
+    assert!(
+        got.contains(&ServerMsg::Error(natter::protocol::ErrorReply::LockedNow {
+            secs: 30
+        })),
+        "{got:?}"
+    );
+}

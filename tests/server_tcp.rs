@@ -1,0 +1,301 @@
+//! The real shell and core over real TCP on 127.0.0.1: users exchanging messages, offline delivery,
+//! blocking, presence, timeout, and hostile input.
+
+mod common;
+
+use std::io::Read;
+use std::time::Duration;
+
+use common::*;
+use natter::protocol::{ByeReason, ErrorReply, ServerMsg};
+use natter::shell::server::ShellOptions;
+
+fn is_msg(from: &'static str, text: &'static str) -> impl Fn(&ServerMsg) -> bool {
+    move |m| matches!(m, ServerMsg::Message { from: f, text: t } if &**f == from && t == text)
+}
+
+fn presence(user: &'static str, online: bool) -> impl Fn(&ServerMsg) -> bool {
+    move |m| matches!(m, ServerMsg::Presence { user: u, online: o } if &**u == user && *o == online)
+}
+
+#[test]
+fn three_users_exchange_messages_and_see_presence() {
+    let server = TestServer::start();
+    let mut alice = server.login("alice");
+    let mut bob = server.login("bob");
+    alice.expect("bob online", presence("bob", true));
+    let mut carol = server.login("carol");
+    alice.expect("carol online", presence("carol", true));
+    bob.expect("carol online", presence("carol", true));
+
+    alice.send("message bob hi bob, ça va? 👋");
+    assert_eq!(
+        bob.next(),
+        ServerMsg::Message {
+            from: "alice".into(),
+            text: "hi bob, ça va? 👋".into()
+        }
+    );
+    alice.expect("sent", |m| matches!(m, ServerMsg::Sent { .. }));
+    bob.send("message alice  fine,  thanks ");
+    alice.expect("reply", is_msg("bob", " fine,  thanks "));
+    carol.send("broadcast hello everyone");
+    alice.expect(
+        "broadcast",
+        |m| matches!(m, ServerMsg::Broadcast { text, .. } if text == "hello everyone"),
+    );
+    bob.expect("broadcast", |m| matches!(m, ServerMsg::Broadcast { .. }));
+    carol.expect("broadcast sent", |m| {
+        matches!(
+            m,
+            ServerMsg::BroadcastSent {
+                delivered: 2,
+                skipped: false
+            }
+        )
+    });
+    carol.send("whoelse");
+    carol.expect("whoelse", |m| {
+        matches!(m, ServerMsg::WhoElse { users } if users.iter().map(|u| &**u).collect::<Vec<_>>() == ["alice", "bob"])
+    });
+    bob.send("logout");
+    assert_eq!(bob.until_closed(), vec![ServerMsg::Bye(ByeReason::Logout)]);
+    alice.expect("bob offline", presence("bob", false));
+    carol.expect("bob offline", presence("bob", false));
+}
+
+#[test]
+fn offline_messages_are_delivered_at_next_login_in_order() {
+    let server = TestServer::start();
+    let mut alice = server.login("alice");
+    for i in 1..=3 {
+        alice.send(&format!("message bob note {i}"));
+        alice.expect("stored", |m| matches!(m, ServerMsg::Stored { .. }));
+    }
+    let mut bob = server.connect();
+    bob.login("bob", "bpw");
+    for i in 1..=3 {
+        match bob.next() {
+            ServerMsg::OfflineMessage { from, text, .. } => {
+                assert_eq!(&*from, "alice");
+                assert_eq!(text, format!("note {i}"));
+            }
+            other => panic!("expected offline message {i}, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn block_stops_messages_and_presence() {
+    let server = TestServer::start();
+    let mut alice = server.login("alice");
+    let mut bob = server.login("bob");
+    alice.expect("bob online", presence("bob", true));
+    bob.send("block alice");
+    bob.expect("blocked", |m| matches!(m, ServerMsg::Blocked { .. }));
+    alice.send("message bob are you there?");
+    alice.expect(
+        "blocked error",
+        |m| matches!(m, ServerMsg::Error(ErrorReply::BlockedBy { user }) if &**user == "bob"),
+    );
+    // bob's logout is not shown to alice... but carol sees it.
+    let mut carol = server.login("carol");
+    bob.send("logout");
+    carol.expect("bob offline", presence("bob", false));
+    alice.send("whoelse");
+    let seen = alice.expect("whoelse", |m| matches!(m, ServerMsg::WhoElse { .. }));
+    assert_eq!(
+        seen,
+        ServerMsg::WhoElse {
+            users: vec!["carol".into()]
+        }
+    );
+}
+
+#[test]
+fn idle_user_is_logged_out_and_others_are_told() {
+    let mut cfg = config();
+    cfg.timeout_secs = 1;
+    let server = TestServer::with(cfg, ShellOptions::default());
+    let mut alice = server.login("alice");
+    let mut bob = server.login("bob");
+    // Keep bob active while alice idles.
+    for _ in 0..3 {
+        std::thread::sleep(Duration::from_millis(300));
+        bob.send("whoelse");
+    }
+    let got = alice.until_closed();
+    assert!(
+        got.contains(&ServerMsg::Bye(ByeReason::Timeout { secs: 1 })),
+        "{got:?}"
+    );
+    bob.expect("alice offline", presence("alice", false));
+}
+
+#[test]
+fn crlf_long_lines_invalid_utf8_and_empty_lines_get_defined_answers() {
+    let mut cfg = config();
+    cfg.max_line = 64;
+    let opts = ShellOptions {
+        max_line: 64,
+        ..ShellOptions::default()
+    };
+    let server = TestServer::with(cfg, opts);
+    let mut bob = server.login("bob");
+    let mut alice = server.connect();
+    alice.next();
+    alice.send_raw(b"alice\r\napw\r\n");
+    alice.expect("welcome", |m| matches!(m, ServerMsg::Welcome { .. }));
+    alice.send_raw(format!("message bob {}\n", "x".repeat(200)).as_bytes());
+    assert_eq!(
+        alice.next(),
+        ServerMsg::Error(ErrorReply::LineTooLong { max: 64 })
+    );
+    alice.send_raw(b"message bob \xc3\x28\n");
+    assert_eq!(alice.next(), ServerMsg::Error(ErrorReply::InvalidUtf8));
+    alice.send_raw(b"\n");
+    assert_eq!(alice.next(), ServerMsg::Error(ErrorReply::EmptyLine));
+    // A line split across writes still arrives whole.
+    alice.send_raw(b"message bob in ");
+    std::thread::sleep(Duration::from_millis(50));
+    alice.send_raw(b"two parts\r\n");
+    alice.expect("sent", |m| matches!(m, ServerMsg::Sent { .. }));
+    bob.expect("message", is_msg("alice", "in two parts"));
+}
+
+#[test]
+fn disconnect_mid_line_and_mid_login_disturb_nobody() {
+    let server = TestServer::start();
+    let mut bob = server.login("bob");
+    {
+        let mut half = server.connect();
+        half.next();
+        half.send_raw(b"ali");
+    }
+    {
+        let mut alice = server.login("alice");
+        alice.send_raw(b"message bob never fini");
+    }
+    bob.expect("alice online", presence("alice", true));
+    bob.expect("alice offline", presence("alice", false));
+    bob.send("whoelse");
+    bob.expect(
+        "whoelse",
+        |m| matches!(m, ServerMsg::WhoElse { users } if users.is_empty()),
+    );
+    // alice can log in again at once.
+    server.login("alice");
+}
+
+#[test]
+fn a_client_that_stops_reading_is_dropped_without_slowing_others() {
+    let opts = ShellOptions {
+        max_outbound: 64 * 1024,
+        ..ShellOptions::default()
+    };
+    init_logs();
+    let server = TestServer::with(config(), opts);
+    let stuck = server.login("carol");
+    // carol never reads again; shrink nothing, just flood her past the bound.
+    let mut alice = server.login("alice");
+    let mut bob = server.login("bob");
+    let payload = "y".repeat(1000);
+    let mut reader = alice.stream.try_clone().unwrap();
+    let drain = std::thread::spawn(move || {
+        let mut buf = [0u8; 65536];
+        let mut total = 0usize;
+        reader
+            .set_read_timeout(Some(Duration::from_secs(3)))
+            .unwrap();
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            total += n;
+        }
+        total
+    });
+    // Flood carol; every 500 messages check that bob is still answered promptly, and watch bob's
+    // lines for carol's departure.
+    let mut told_offline = false;
+    let mut gone_from_whoelse = false;
+    for i in 0..20_000 {
+        alice.send(&format!("message carol {payload}"));
+        if i % 500 == 0 {
+            bob.send("whoelse");
+            loop {
+                match bob.next() {
+                    ServerMsg::Presence {
+                        user,
+                        online: false,
+                    } if &*user == "carol" => told_offline = true,
+                    ServerMsg::WhoElse { users } => {
+                        gone_from_whoelse = !users.iter().any(|u| &**u == "carol");
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            if gone_from_whoelse {
+                break;
+            }
+        }
+    }
+    assert!(gone_from_whoelse, "the stuck client was never dropped");
+    assert!(told_offline, "bob was not told that carol left");
+    // The server closed carol's socket: reading what she has buffered ends in end-of-stream.
+    let mut stuck = stuck;
+    stuck
+        .stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut sink = Vec::new();
+    assert!(
+        stuck.stream.read_to_end(&mut sink).is_ok(),
+        "carol's connection was not closed"
+    );
+    drop(alice);
+    let _ = drain.join();
+}
+
+#[test]
+fn shutdown_tells_every_client() {
+    let mut server = TestServer::start();
+    let mut alice = server.login("alice");
+    let mut pending = server.connect();
+    pending.next();
+    server.shutdown();
+    let got = alice.until_closed();
+    assert_eq!(got.last(), Some(&ServerMsg::Bye(ByeReason::Shutdown)));
+    assert_eq!(
+        pending.until_closed(),
+        vec![ServerMsg::Bye(ByeReason::Shutdown)]
+    );
+}
+
+#[test]
+fn registered_account_is_appended_and_usable_at_once() {
+    let mut cfg = config();
+    cfg.register = true;
+    let server = TestServer::with(cfg, ShellOptions::default());
+    // The shipped file lacks a final newline: the account must still land on its own line.
+    let text = std::fs::read_to_string(&server.credentials).unwrap();
+    std::fs::write(&server.credentials, text.trim_end()).unwrap();
+    let mut alice = server.login("alice");
+    let mut zed = server.connect();
+    zed.next();
+    zed.send("zed");
+    assert!(matches!(
+        zed.next(),
+        ServerMsg::Prompt(natter::protocol::Prompt::NewPassword { .. })
+    ));
+    zed.send("zedpw");
+    assert_eq!(zed.next(), ServerMsg::Registered { user: "zed".into() });
+    assert!(matches!(zed.next(), ServerMsg::Welcome { .. }));
+    alice.send("message zed welcome aboard");
+    zed.expect("message", is_msg("alice", "welcome aboard"));
+    let text = std::fs::read_to_string(&server.credentials).unwrap();
+    assert!(text.ends_with("dave dpw\nzed zedpw\n"), "{text:?}");
+    let accounts = natter::server::parse_credentials(&text).unwrap();
+    assert_eq!(accounts.len(), 5);
+}
