@@ -189,7 +189,10 @@ fn hello(i: &str) -> IResult<&str, (&str, &str)> {
 }
 
 fn code_of<T: Copy>(all: &[T], code: fn(T) -> &'static str, word: &str, other: T) -> T {
-    all.iter().copied().find(|v| code(*v) == word).unwrap_or(other)
+    all.iter()
+        .copied()
+        .find(|v| code(*v) == word)
+        .unwrap_or(other)
 }
 
 /// Decodes one checked line (no line ending).
@@ -228,7 +231,9 @@ pub fn decode(line: &str) -> Result<PeerMsg<'_>, PeerDecodeError> {
             };
             Ok(PeerMsg::Bye { reason })
         }
-        other => Err(PeerDecodeError::UnknownTag(other.chars().take(20).collect())),
+        other => Err(PeerDecodeError::UnknownTag(
+            other.chars().take(20).collect(),
+        )),
     }
 }
 

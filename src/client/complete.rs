@@ -19,10 +19,7 @@ const TAKES_USER: &[&str] = &[
 /// `pos`. `users` is every username the client has seen, sorted.
 pub fn complete(line: &str, pos: usize, users: &[String]) -> (usize, Vec<String>) {
     let before = line.get(..pos).unwrap_or(line);
-    let start = before
-        .rfind([' ', '\t'])
-        .map(|i| i + 1)
-        .unwrap_or(0);
+    let start = before.rfind([' ', '\t']).map(|i| i + 1).unwrap_or(0);
     let word = &before[start..];
     let earlier: Vec<&str> = before[..start].split_whitespace().collect();
     let candidates: Vec<String> = match earlier.as_slice() {
@@ -57,7 +54,11 @@ mod tests {
         let (_, c) = complete("pri", 3, &users());
         assert_eq!(c, vec!["private "]);
         let (_, c) = complete("ac", 2, &users());
-        assert_eq!(c, vec!["accept "], "internal commands like 'ack' are not offered");
+        assert_eq!(
+            c,
+            vec!["accept "],
+            "internal commands like 'ack' are not offered"
+        );
     }
 
     #[test]

@@ -197,7 +197,10 @@ pub enum Item {
 /// The commands a person can type, in `help` order: the server's listed commands, with the client's own
 /// `private` after `decline`.
 pub fn command_words() -> Vec<&'static str> {
-    help_rows().into_iter().map(|(usage, _)| word_of(usage)).collect()
+    help_rows()
+        .into_iter()
+        .map(|(usage, _)| word_of(usage))
+        .collect()
 }
 
 fn word_of(usage: &'static str) -> &'static str {
@@ -206,7 +209,8 @@ fn word_of(usage: &'static str) -> &'static str {
 
 /// The client's only command of its own: it never reaches the server.
 pub const PRIVATE_USAGE: &str = "private <user> <text>";
-const PRIVATE_SUMMARY: &str = "send <text> to <user> over your direct private chat (never via the server)";
+const PRIVATE_SUMMARY: &str =
+    "send <text> to <user> over your direct private chat (never via the server)";
 
 /// `(usage, summary)` for every command a person can type.
 pub fn help_rows() -> Vec<(&'static str, &'static str)> {
@@ -276,9 +280,7 @@ pub fn render(item: &Item, color: bool) -> String {
             "Welcome to natter, {user}! Type 'help' for the list of commands."
         )),
         Item::Registered { user } => star(format!("Account '{user}' created.")),
-        Item::Message { from, text } => {
-            tagged("[message]", fg(AnsiColor::Cyan).bold(), from, text)
-        }
+        Item::Message { from, text } => tagged("[message]", fg(AnsiColor::Cyan).bold(), from, text),
         Item::Broadcast { from, text } => {
             tagged("[broadcast]", fg(AnsiColor::Magenta).bold(), from, text)
         }
@@ -302,9 +304,9 @@ pub fn render(item: &Item, color: bool) -> String {
         }),
         Item::WhoElse { users } if users.is_empty() => star("Nobody else is online.".into()),
         Item::WhoElse { users } => star(format!("Online now: {}", list(users))),
-        Item::WhoElseSince { secs, users } if users.is_empty() => star(format!(
-            "Nobody else was online in the last {secs} s."
-        )),
+        Item::WhoElseSince { secs, users } if users.is_empty() => {
+            star(format!("Nobody else was online in the last {secs} s."))
+        }
         Item::WhoElseSince { secs, users } => {
             star(format!("Online in the last {secs} s: {}", list(users)))
         }
@@ -459,7 +461,9 @@ mod tests {
                 "* bob logged in",
             ),
             (
-                Item::Error(Problem::Server(ErrorReply::NoSuchUser { user: "zed".into() })),
+                Item::Error(Problem::Server(ErrorReply::NoSuchUser {
+                    user: "zed".into(),
+                })),
                 "error: There is no user named 'zed'.",
             ),
             (

@@ -43,9 +43,13 @@ pub enum InputMode {
     /// Not echoed on a terminal.
     Password,
     /// `--register` on the server: the password for a new account. Not echoed.
-    NewPassword { user: Name },
+    NewPassword {
+        user: Name,
+    },
     /// Logged in: commands, one after another, until the session ends.
-    Command { user: Name },
+    Command {
+        user: Name,
+    },
 }
 
 impl InputMode {
@@ -94,7 +98,9 @@ pub enum PeerEvent<'a> {
     /// An outgoing connection the core asked for is established.
     Connected,
     /// An outgoing connection could not be made.
-    ConnectFailed { error: &'a str },
+    ConnectFailed {
+        error: &'a str,
+    },
     Line(&'a [u8]),
     LineTooLong,
     /// Closed by the other side, or failed (a write error included).

@@ -37,7 +37,9 @@ pub fn parse_input(line: &str) -> Result<Input<'_>, InputError> {
     }
     match parse_command(line) {
         // The client sends these itself; typed by a person they would only confuse its bookkeeping.
-        Ok(cmd) if !cmd.name().spec().listed => Err(InputError::Client(ClientError::UnknownCommand)),
+        Ok(cmd) if !cmd.name().spec().listed => {
+            Err(InputError::Client(ClientError::UnknownCommand))
+        }
         Ok(cmd) => Ok(Input::Command(cmd)),
         Err(ParseError::Usage(name) | ParseError::BadNumber(name)) if !name.spec().listed => {
             Err(InputError::Client(ClientError::UnknownCommand))
@@ -61,10 +63,7 @@ mod tests {
                 text: " hi "
             }))
         );
-        assert_eq!(
-            parse_input("WhoElse"),
-            Ok(Input::Command(Command::WhoElse))
-        );
+        assert_eq!(parse_input("WhoElse"), Ok(Input::Command(Command::WhoElse)));
         assert_eq!(
             parse_input("message bob"),
             Err(InputError::Server(ErrorReply::Usage {

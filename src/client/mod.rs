@@ -30,7 +30,9 @@ pub mod seen;
 mod state;
 
 pub use display::{ClientError, EndReason, Item, Problem, SetupFailure};
-pub use event::{Effect, Event, Exit, InputMode, LinkId, PeerEvent, ServerEvent, TimerId, UserEvent};
+pub use event::{
+    Effect, Event, Exit, InputMode, LinkId, PeerEvent, ServerEvent, TimerId, UserEvent,
+};
 pub use seen::{Seen, SeenBook};
 pub use state::{ClientState, Config};
 

@@ -32,10 +32,18 @@ pub(crate) struct Peer {
 #[derive(Debug)]
 pub(crate) enum PeerState {
     /// This side asked and was accepted: connecting, then waiting for `OK`.
-    Dialing { link: LinkId, deadline: Timestamp },
+    Dialing {
+        link: LinkId,
+        deadline: Timestamp,
+    },
     /// This side accepted: waiting for the requester to connect with `token`.
-    Expecting { token: Token, deadline: Timestamp },
-    Open { link: LinkId },
+    Expecting {
+        token: Token,
+        deadline: Timestamp,
+    },
+    Open {
+        link: LinkId,
+    },
 }
 
 impl Peer {
@@ -55,16 +63,23 @@ impl Peer {
 #[derive(Debug)]
 pub(crate) enum Link {
     /// Outgoing to `peer`; `HELLO` goes out once connected.
-    Dialing { peer: Name, token: Token },
+    Dialing {
+        peer: Name,
+        token: Token,
+    },
     /// Incoming; its `HELLO` has not arrived.
-    Greeting { deadline: Timestamp },
+    Greeting {
+        deadline: Timestamp,
+    },
     /// Incoming; said `HELLO` as `user`, who is not expected (yet).
     Parked {
         user: Name,
         token: Token,
         deadline: Timestamp,
     },
-    Open { peer: Name },
+    Open {
+        peer: Name,
+    },
 }
 
 /// Compares tokens without an early exit, so the time taken says nothing about how much matched.
@@ -179,7 +194,12 @@ impl ClientState {
                 );
             }
             None => {
-                return show_error(out, ClientError::NoPrivateChat { user: to.to_owned() });
+                return show_error(
+                    out,
+                    ClientError::NoPrivateChat {
+                        user: to.to_owned(),
+                    },
+                );
             }
         };
         let line = PeerMsg::Msg { text }.to_line();
@@ -351,7 +371,10 @@ impl ClientState {
             (Some(Link::Open { peer }), other) => {
                 let what = match other {
                     Err(e) => e.to_string(),
-                    Ok(m) => format!("unexpected '{}'", m.to_line().split(' ').next().unwrap_or("")),
+                    Ok(m) => format!(
+                        "unexpected '{}'",
+                        m.to_line().split(' ').next().unwrap_or("")
+                    ),
                 };
                 let peer = peer.clone();
                 show_error(out, ClientError::BadPeerLine { peer, what });
@@ -398,7 +421,9 @@ impl ClientState {
             _ => return,
         };
         match self.peers.get(&user).map(|p| &p.state) {
-            Some(PeerState::Expecting { token: expected, .. }) => {
+            Some(PeerState::Expecting {
+                token: expected, ..
+            }) => {
                 if same_token(*expected, token) {
                     let Some(me) = self.me() else { return };
                     out.push(Effect::PeerSend {

@@ -162,11 +162,11 @@ mod tests {
     #[test]
     fn redelivery_is_an_old_id_sent_no_later() {
         let s = seen(7, 1000);
-        assert!(s.covers(7, 1000));
-        assert!(s.covers(3, 900));
-        assert!(!s.covers(8, 1001), "a newer message");
+        assert!(s.covers(7, Timestamp(1000)));
+        assert!(s.covers(3, Timestamp(900)));
+        assert!(!s.covers(8, Timestamp(1001)), "a newer message");
         assert!(
-            !s.covers(2, 5000),
+            !s.covers(2, Timestamp(5000)),
             "a wiped server reusing ids: sent later, so new"
         );
     }
@@ -187,7 +187,8 @@ mod tests {
 
     #[test]
     fn damaged_lines_are_reported_and_skipped() {
-        let text = "natter-seen 1\nh:1 alice 3 10\nh:1 bob x 10\nh:1 carol\nh:1 zoë 1 1\nh:1 dave 1 1\n";
+        let text =
+            "natter-seen 1\nh:1 alice 3 10\nh:1 bob x 10\nh:1 carol\nh:1 zoë 1 1\nh:1 dave 1 1\n";
         let (b, errs) = SeenBook::parse(text);
         assert_eq!(
             errs.iter().map(|e| e.line).collect::<Vec<_>>(),

@@ -45,8 +45,12 @@ impl Config {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum Phase {
     /// Answering the server's prompts; `asked` is the prompt being answered, if any.
-    Login { asked: Option<InputMode> },
-    Online { user: Name },
+    Login {
+        asked: Option<InputMode>,
+    },
+    Online {
+        user: Name,
+    },
     /// `logout` was sent; waiting for the server's goodbye.
     LoggingOut,
     /// An exit was requested; nothing more happens.
@@ -227,9 +231,7 @@ impl ClientState {
             }
             ServerMsg::PrivateExpect { peer, token } => self.on_private_expect(peer, token, out),
             ServerMsg::PrivateDeclined { peer } => show(out, Item::PrivateDeclined { peer }),
-            ServerMsg::PrivateDeclineSent { peer } => {
-                show(out, Item::PrivateDeclineSent { peer })
-            }
+            ServerMsg::PrivateDeclineSent { peer } => show(out, Item::PrivateDeclineSent { peer }),
             ServerMsg::PrivateCancelled { peer, reason } => {
                 show(out, Item::PrivateCancelled { peer, reason })
             }
@@ -325,8 +327,8 @@ impl ClientState {
                 return;
             }
         }
-        let refused = matches!(e, ErrorReply::AlreadyOnline)
-            && matches!(self.phase, Phase::Login { .. });
+        let refused =
+            matches!(e, ErrorReply::AlreadyOnline) && matches!(self.phase, Phase::Login { .. });
         show(out, Item::Error(Problem::Server(e)));
         if refused {
             // The server would ask for another username; the issue asks the client to stop here.

@@ -57,9 +57,7 @@ pub struct ClientOptions {
 pub enum StartError {
     #[error("cannot find the server '{host}': {source}")]
     Resolve { host: String, source: io::Error },
-    #[error(
-        "cannot connect to the server at {addr}: {source}. Is natter-server running there?"
-    )]
+    #[error("cannot connect to the server at {addr}: {source}. Is natter-server running there?")]
     Connect { addr: String, source: io::Error },
     #[error("no answer from the server at {addr} within {} s", CONNECT_TIMEOUT.as_secs())]
     ConnectTimeout { addr: String },
@@ -133,7 +131,10 @@ async fn connect(host: &str, port: u16) -> Result<TcpStream, StartError> {
 /// The private-chat listener: every interface, IPv6 with IPv4 mapped where the system allows, else IPv4.
 async fn listen(port: u16) -> Result<TcpListener, StartError> {
     let mut last = None;
-    for ip in [IpAddr::V6(Ipv6Addr::UNSPECIFIED), IpAddr::from([0, 0, 0, 0])] {
+    for ip in [
+        IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        IpAddr::from([0, 0, 0, 0]),
+    ] {
         match TcpListener::bind(SocketAddr::new(ip, port)).await {
             Ok(l) => return Ok(l),
             Err(e) => last = Some(e),

@@ -26,8 +26,7 @@ pub fn default_dir() -> Option<PathBuf> {
 }
 
 /// What the consequences of a state-file problem are, for the warnings.
-const CONSEQUENCE: &str =
-    "offline messages re-sent after a server crash may be shown twice";
+const CONSEQUENCE: &str = "offline messages re-sent after a server crash may be shown twice";
 
 #[derive(Debug)]
 pub struct StateFile {

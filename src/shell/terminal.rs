@@ -395,9 +395,14 @@ fn printer_thread<P: ExternalPrinter>(
 ) {
     while let Ok(cmd) = commands.recv() {
         match cmd {
-            PrintCmd::Text(text) => {
-                if external.print(text.clone()).is_err() {
-                    println!("{text}");
+            PrintCmd::Text(mut text) => {
+                // Outside `readline` the printer writes the text as it is: without the newline, the next
+                // prompt would be drawn over the end of it.
+                text.push('\n');
+                if let Err(e) = external.print(text.clone()) {
+                    tracing::debug!("external printer: {e}");
+                    print!("{text}");
+                    let _ = std::io::stdout().flush();
                 }
             }
             PrintCmd::Finish(last, done) => {
