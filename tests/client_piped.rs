@@ -114,9 +114,15 @@ fn a_private_chat_never_crosses_the_server() {
     alice.expect("* bob declined your private-chat request.");
 
     let wire = relay.recorded();
-    assert!(wire.contains("message bob public words"), "the relay records traffic");
+    assert!(
+        wire.contains("message bob public words"),
+        "the relay records traffic"
+    );
     assert!(wire.contains("startprivate bob") && wire.contains("accept alice"));
-    assert!(wire.contains("\nactive\n"), "private use is reported as activity");
+    assert!(
+        wire.contains("\nactive\n"),
+        "private use is reported as activity"
+    );
     for secret in ["eagle lands", "red umbrella", "one more", "too soon"] {
         assert!(
             !wire.contains(secret),

@@ -170,13 +170,14 @@ impl ClientState {
         }
     }
 
-    /// Drops any earlier state for `peer` without telling anyone: the server has just started a new
-    /// session with them, which a `stopprivate` would end.
+    /// Drops this side's state for `peer` and closes its link, telling nobody: on a new go-ahead from the
+    /// server (which has just started a new session a `stopprivate` would end), or before a caller that
+    /// tells the server itself.
     fn forget_peer(&mut self, peer: &Name, out: &mut Vec<Effect>) {
-        if let Some(old) = self.peers.remove(peer) {
-            if let Some(link) = old.link() {
-                self.close_link(link, out);
-            }
+        if let Some(old) = self.peers.remove(peer)
+            && let Some(link) = old.link()
+        {
+            self.close_link(link, out);
         }
     }
 
@@ -491,11 +492,7 @@ impl ClientState {
     }
 
     fn fail_setup(&mut self, peer: Name, why: SetupFailure, out: &mut Vec<Effect>) {
-        if let Some(old) = self.peers.remove(&peer) {
-            if let Some(link) = old.link() {
-                self.close_link(link, out);
-            }
-        }
+        self.forget_peer(&peer, out);
         show(
             out,
             Item::PrivateFailed {

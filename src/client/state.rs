@@ -98,10 +98,10 @@ impl ClientState {
         self.now = self.now.max(now);
         if self.phase == Phase::Done {
             // Exiting: only make sure no new peer connection is left open.
-            if let Event::Peer { link, .. } = event {
-                if !self.links.contains_key(&link) {
-                    out.push(Effect::PeerClose { link });
-                }
+            if let Event::Peer { link, event } = event
+                && !matches!(event, super::event::PeerEvent::Closed)
+            {
+                out.push(Effect::PeerClose { link });
             }
             return;
         }
@@ -322,10 +322,10 @@ impl ClientState {
     }
 
     fn on_server_error(&mut self, e: ErrorReply, out: &mut Vec<Effect>) {
-        if let ErrorReply::NoSession { user } = &e {
-            if self.take_quiet_stop(user) {
-                return;
-            }
+        if let ErrorReply::NoSession { user } = &e
+            && self.take_quiet_stop(user)
+        {
+            return;
         }
         let refused =
             matches!(e, ErrorReply::AlreadyOnline) && matches!(self.phase, Phase::Login { .. });

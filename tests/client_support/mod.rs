@@ -54,7 +54,9 @@ impl Server {
         let deadline = Instant::now() + WAIT;
         let port = loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let line = rx.recv_timeout(left).expect("the server never said where it listens");
+            let line = rx
+                .recv_timeout(left)
+                .expect("the server never said where it listens");
             if let Some(rest) = line.split("listening on ").nth(1) {
                 // "listening on 127.0.0.1:PORT: N accounts from ..."
                 let addr = rest.split(": ").next().unwrap_or("");
