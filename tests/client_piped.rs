@@ -164,9 +164,17 @@ fn a_private_session_survives_a_later_block_and_ends_when_a_peer_leaves() {
 
 #[test]
 fn private_chat_errors_come_from_the_server() {
-    let server = Server::start(&["60", "300"]);
+    let server = Server::start(&["60", "300", "--private-timeout", "1"]);
     let dir = tempfile::tempdir().unwrap();
     let mut alice = Piped::login("alice", "wonderland", server.port, &dir.path().join("a"));
+    let mut bob = Piped::login("bob", "builder", server.port, &dir.path().join("b"));
+    // Nobody answers: both are told when the request expires.
+    alice.send("startprivate bob");
+    bob.expect("? alice asks for a private chat");
+    alice.expect("* The private-chat request between you and bob expired unanswered.");
+    bob.expect("* The private-chat request between you and alice expired unanswered.");
+    bob.send("logout");
+    bob.wait();
     alice.send("startprivate zed");
     alice.expect("error: There is no user named 'zed'.");
     alice.send("startprivate alice");
@@ -175,6 +183,8 @@ fn private_chat_errors_come_from_the_server() {
     alice.expect("error: carol is not online");
     alice.send("accept bob");
     alice.expect("error: bob has not asked you for a private chat.");
+    alice.send("startprivate bob");
+    alice.expect("error: bob is not online");
     alice.send("stopprivate bob");
     alice.expect("error: You have no private chat with bob.");
 }

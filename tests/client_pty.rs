@@ -67,7 +67,8 @@ fn password_is_hidden_and_messages_print_above_the_line_being_typed() {
     // alice is half-way through a line when bob's message arrives.
     alice.send("message bob hel").unwrap();
     alice.flush().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    // The line editor has drawn it: it is on alice's screen, unfinished.
+    alice.exp_string("message bob hel").unwrap();
     bob.send("message alice ping");
     alice.exp_string("[message] bob: ping").unwrap();
     // The half-typed line is intact: finishing it sends exactly what was meant.

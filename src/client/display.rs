@@ -64,6 +64,10 @@ pub enum ClientError {
     BadPeerLine { peer: Name, what: String },
     #[error("Lost the connection to the server.")]
     ServerLost,
+    #[error(
+        "The server did not ask for a username within {secs} s; is it a natter server? Disconnected."
+    )]
+    NoGreeting { secs: u64 },
     #[error("The server closed the connection before login finished.")]
     ServerClosedAtLogin,
     #[error("The server did not confirm the logout; disconnected anyway.")]

@@ -27,6 +27,9 @@ impl std::fmt::Display for LinkId {
 /// A deadline the core asked for. A timer that fires when it is no longer wanted is ignored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TimerId {
+    /// Connected, but the server has not asked for a username yet: past this, it is not a natter server
+    /// (or not a working one), and waiting longer would only look like a hang.
+    ServerGreeting,
     /// A private chat being set up (numbered per attempt): the requester's connect-and-handshake, or the
     /// accepting side's wait for the requester to connect.
     Setup(u64),
@@ -72,6 +75,8 @@ impl InputMode {
 /// From the server connection.
 #[derive(Clone, Copy, Debug)]
 pub enum ServerEvent<'a> {
+    /// The connection is established: the first event.
+    Connected,
     /// One line, without its ending.
     Line(&'a [u8]),
     /// A line longer than the client's limit; it was dropped.

@@ -27,6 +27,8 @@ pub struct Config {
     pub expect_secs: u64,
     /// Seconds to wait for the server's goodbye after `logout`.
     pub logout_grace_secs: u64,
+    /// Seconds the server has to send its first prompt.
+    pub greeting_secs: u64,
 }
 
 impl Config {
@@ -37,6 +39,7 @@ impl Config {
             handshake_secs: crate::p2p::HANDSHAKE_SECS,
             expect_secs: crate::p2p::EXPECT_SECS,
             logout_grace_secs: 5,
+            greeting_secs: 10,
         }
     }
 }
@@ -44,6 +47,8 @@ impl Config {
 /// Where the client is in its life.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum Phase {
+    /// Connected, waiting for the server's first prompt.
+    Connecting,
     /// Answering the server's prompts; `asked` is the prompt being answered, if any.
     Login {
         asked: Option<InputMode>,
@@ -82,7 +87,7 @@ impl ClientState {
         ClientState {
             config,
             now,
-            phase: Phase::Login { asked: None },
+            phase: Phase::Connecting,
             known: BTreeSet::new(),
             known_version: 0,
             peers: BTreeMap::new(),
@@ -106,6 +111,10 @@ impl ClientState {
             return;
         }
         match event {
+            Event::Server(ServerEvent::Connected) => out.push(Effect::SetTimer {
+                timer: TimerId::ServerGreeting,
+                at: self.now.plus_secs(self.config.greeting_secs),
+            }),
             Event::Server(ServerEvent::Line(bytes)) => self.on_server_line(bytes, out),
             Event::Server(ServerEvent::LineTooLong) => {
                 show_error(out, ClientError::BadServerLine("line too long".into()))
@@ -144,6 +153,10 @@ impl ClientState {
     /// Peer connections the core is tracking (set up, waiting, or open).
     pub fn link_count(&self) -> usize {
         self.links.len()
+    }
+
+    fn logging_in(&self) -> bool {
+        matches!(self.phase, Phase::Connecting | Phase::Login { .. })
     }
 
     /// Whether the client has asked to exit.
@@ -262,6 +275,9 @@ impl ClientState {
     }
 
     fn on_prompt(&mut self, prompt: Prompt, out: &mut Vec<Effect>) {
+        if self.phase == Phase::Connecting {
+            self.phase = Phase::Login { asked: None };
+        }
         let Phase::Login { asked } = &mut self.phase else {
             // A prompt after login is not in the protocol; nothing sensible to answer.
             return show_error(out, ClientError::BadServerLine("unexpected prompt".into()));
@@ -276,7 +292,7 @@ impl ClientState {
     }
 
     fn on_welcome(&mut self, user: Name, out: &mut Vec<Effect>) {
-        if !matches!(self.phase, Phase::Login { .. }) {
+        if !self.logging_in() {
             return;
         }
         self.known.remove(&user);
@@ -355,7 +371,7 @@ impl ClientState {
 
     fn on_server_closed(&mut self, out: &mut Vec<Effect>) {
         match self.phase {
-            Phase::Login { .. } => {
+            Phase::Connecting | Phase::Login { .. } => {
                 show_error(out, ClientError::ServerClosedAtLogin);
                 self.exit(Exit::ConnectionLost, out);
             }
@@ -396,7 +412,7 @@ impl ClientState {
             Phase::LoggingOut => {
                 show_error(out, ClientError::LoggingOut(line.trim().to_owned()));
             }
-            Phase::Done => {}
+            Phase::Connecting | Phase::Done => {}
         }
     }
 
@@ -422,7 +438,7 @@ impl ClientState {
 
     fn on_user_quit(&mut self, out: &mut Vec<Effect>) {
         match self.phase {
-            Phase::Login { .. } => {
+            Phase::Connecting | Phase::Login { .. } => {
                 show(out, Item::Warning("Not logged in; disconnected.".into()));
                 self.exit(Exit::NotLoggedIn, out);
             }
@@ -446,6 +462,17 @@ impl ClientState {
 
     fn on_timer(&mut self, timer: TimerId, out: &mut Vec<Effect>) {
         match timer {
+            TimerId::ServerGreeting => {
+                if self.phase == Phase::Connecting {
+                    show_error(
+                        out,
+                        ClientError::NoGreeting {
+                            secs: self.config.greeting_secs,
+                        },
+                    );
+                    self.exit(Exit::ConnectionLost, out);
+                }
+            }
             TimerId::Logout => {
                 if self.phase == Phase::LoggingOut {
                     show_error(out, ClientError::LogoutUnconfirmed);

@@ -203,6 +203,7 @@ async fn run_async(opts: ClientOptions) -> Result<i32, StartError> {
         exit: None,
         last_lines: Vec::new(),
     };
+    driver.feed(Event::Server(ServerEvent::Connected));
     let exit = driver.serve(rx).await;
     drop(acceptor);
     drop(server_reader);

@@ -243,6 +243,8 @@ impl Helper for NatterHelper {}
 #[derive(Default)]
 struct EditorStatus {
     in_readline: bool,
+    /// Reading a password: the cursor is after its prompt, not at the start of a line.
+    in_secret: bool,
     stopping: bool,
 }
 
@@ -335,7 +337,10 @@ fn editor_thread(
         loop {
             if mode.is_secret() {
                 // Not rustyline: it has no way to read without showing what is typed.
-                match read_secret(&mode.prompt(), &mut std::io::stdout()) {
+                status.lock().unwrap_or_else(|e| e.into_inner()).in_secret = true;
+                let line = read_secret(&mode.prompt(), &mut std::io::stdout());
+                status.lock().unwrap_or_else(|e| e.into_inner()).in_secret = false;
+                match line {
                     Some(line) => sink(Typed::Line(line)),
                     None => sink(Typed::Eof),
                 }
@@ -406,10 +411,10 @@ fn printer_thread<P: ExternalPrinter>(
                 }
             }
             PrintCmd::Finish(last, done) => {
-                let in_readline = {
+                let (in_readline, in_secret) = {
                     let mut st = status.lock().unwrap_or_else(|e| e.into_inner());
                     st.stopping = true;
-                    st.in_readline
+                    (st.in_readline, st.in_secret)
                 };
                 if in_readline {
                     // rustyline takes one printed line at a time: once this empty one is accepted, every
@@ -421,6 +426,10 @@ fn printer_thread<P: ExternalPrinter>(
                 }
                 saved.restore();
                 let mut out = std::io::stdout().lock();
+                if in_secret {
+                    // Interrupted at a password prompt: leave that line first.
+                    let _ = writeln!(out);
+                }
                 for text in last {
                     let _ = writeln!(out, "{text}");
                 }

@@ -170,3 +170,22 @@ fn garbage_from_the_server_is_reported_not_fatal() {
     )));
     assert_eq!(c.exit, None);
 }
+
+#[test]
+fn a_server_that_never_prompts_is_given_up_on() {
+    let mut c = Client::new();
+    c.advance_secs(9);
+    assert_eq!(c.exit, None);
+    c.advance_secs(1);
+    assert_eq!(
+        c.shown,
+        vec![client_error(ClientError::NoGreeting { secs: 10 })]
+    );
+    assert_eq!(c.exit, Some(Exit::ConnectionLost));
+
+    // One that does prompt is not timed out, however long the user takes to answer.
+    let mut c = Client::new();
+    c.server(ServerMsg::Prompt(Prompt::Username));
+    c.advance_secs(600);
+    assert_eq!(c.exit, None);
+}

@@ -37,7 +37,7 @@ impl Client {
     }
 
     pub fn with_config(config: Config) -> Self {
-        Client {
+        let mut c = Client {
             state: ClientState::new(config, START),
             now: START,
             timers: Timers::new(),
@@ -49,7 +49,9 @@ impl Client {
             reads: Vec::new(),
             saved: Vec::new(),
             exit: None,
-        }
+        };
+        c.event(Event::Server(ServerEvent::Connected));
+        c
     }
 
     /// A client logged in as `user`, with what login produced cleared.
