@@ -180,7 +180,12 @@ async fn run_async(opts: ClientOptions) -> Result<i32, StartError> {
     }
 
     let (server_out, server_out_rx) = smol::channel::unbounded::<Vec<u8>>();
-    let server_reader = smol::spawn(read_server(stream.clone(), tx.clone()));
+    let server_reader = smol::spawn(read_lines(
+        stream.clone(),
+        MAX_SERVER_LINE,
+        tx.clone(),
+        server_input,
+    ));
     let server_writer = smol::spawn(write_all_from(stream, server_out_rx));
     let acceptor = smol::spawn(accept_peers(listener, tx.clone()));
 
@@ -231,8 +236,15 @@ fn watch_signals(tx: Sender<Input>) {
         });
 }
 
-async fn read_server(mut stream: TcpStream, tx: Sender<Input>) {
-    let mut decoder = LineDecoder::new(MAX_SERVER_LINE);
+/// Splits what `stream` sends into lines of at most `max` bytes and hands each to the driver as `wrap`
+/// makes it (`None` for a line over the limit), then `wrap(Closed)` once the stream ends.
+async fn read_lines(
+    mut stream: TcpStream,
+    max: usize,
+    tx: Sender<Input>,
+    wrap: impl Fn(Read) -> Input,
+) {
+    let mut decoder = LineDecoder::new(max);
     let mut buf = vec![0u8; 8192];
     loop {
         let n = match stream.read(&mut buf).await {
@@ -242,17 +254,43 @@ async fn read_server(mut stream: TcpStream, tx: Sender<Input>) {
         let mut batch = Vec::new();
         decoder.feed(&buf[..n], |frame| {
             batch.push(match frame {
-                Frame::Line(l) => ServerInput::Line(l.to_vec()),
-                Frame::TooLong => ServerInput::TooLong,
+                Frame::Line(l) => Read::Line(l.to_vec()),
+                Frame::TooLong => Read::TooLong,
             })
         });
         for item in batch {
-            if tx.send(Input::Server(item)).await.is_err() {
+            if tx.send(wrap(item)).await.is_err() {
                 return;
             }
         }
     }
-    let _ = tx.send(Input::Server(ServerInput::Closed)).await;
+    let _ = tx.send(wrap(Read::Closed)).await;
+}
+
+/// One thing a reader found.
+enum Read {
+    Line(Vec<u8>),
+    TooLong,
+    Closed,
+}
+
+fn server_input(r: Read) -> Input {
+    Input::Server(match r {
+        Read::Line(l) => ServerInput::Line(l),
+        Read::TooLong => ServerInput::TooLong,
+        Read::Closed => ServerInput::Closed,
+    })
+}
+
+fn peer_input(link: LinkId) -> impl Fn(Read) -> Input {
+    move |r| Input::Peer {
+        link,
+        event: match r {
+            Read::Line(l) => PeerInput::Line(l),
+            Read::TooLong => PeerInput::TooLong,
+            Read::Closed => PeerInput::Closed,
+        },
+    }
 }
 
 /// Writes everything sent on `rx` until it closes, then flushes and shuts the stream down.
@@ -281,35 +319,6 @@ async fn accept_peers(listener: TcpListener, tx: Sender<Input>) {
             }
         }
     }
-}
-
-async fn read_peer(mut stream: TcpStream, link: LinkId, tx: Sender<Input>) {
-    let mut decoder = LineDecoder::new(crate::p2p::MAX_LINE);
-    let mut buf = vec![0u8; 4096];
-    loop {
-        let n = match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
-        let mut batch = Vec::new();
-        decoder.feed(&buf[..n], |frame| {
-            batch.push(match frame {
-                Frame::Line(l) => PeerInput::Line(l.to_vec()),
-                Frame::TooLong => PeerInput::TooLong,
-            })
-        });
-        for event in batch {
-            if tx.send(Input::Peer { link, event }).await.is_err() {
-                return;
-            }
-        }
-    }
-    let _ = tx
-        .send(Input::Peer {
-            link,
-            event: PeerInput::Closed,
-        })
-        .await;
 }
 
 /// One peer link as the driver holds it.
@@ -472,7 +481,12 @@ impl Driver {
         let _ = stream.set_nodelay(true);
         let (out, out_rx) = smol::channel::unbounded::<Vec<u8>>();
         let tx = self.tx.clone();
-        let reader = smol::spawn(read_peer(stream.clone(), link, tx.clone()));
+        let reader = smol::spawn(read_lines(
+            stream.clone(),
+            crate::p2p::MAX_LINE,
+            tx.clone(),
+            peer_input(link),
+        ));
         let writer = smol::spawn(async move {
             if !write_all_from(stream, out_rx).await {
                 let _ = tx
