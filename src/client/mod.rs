@@ -17,7 +17,7 @@
 //! [`InputMode`]. Peer-to-peer links are numbered [`LinkId`]s whose bytes the shell moves. A timer that
 //! fires late, or when no longer wanted, is re-checked against the stored deadline and ignored.
 //!
-//! The rules live in their own modules: [`state`] (login, the server's lines, logout), [`private`] (the
+//! The rules live in their own modules: `state` (login, the server's lines, logout), `private` (the
 //! private-chat life cycle and the link handshake), [`input`] (what a typed line means), [`seen`] (not
 //! showing a redelivered offline message twice), [`complete`] (tab completion).
 
