@@ -44,6 +44,12 @@ impl Server {
             .spawn()
             .expect("starting natter-server");
         let stderr = child.stderr.take().unwrap();
+        // From here on a panic (no port in the log) still stops the child.
+        let mut server = Server {
+            child,
+            port: 0,
+            _dir: dir,
+        };
         let (tx, rx) = mpsc::channel();
         thread::spawn(move || {
             for line in BufReader::new(stderr).lines() {
@@ -52,7 +58,7 @@ impl Server {
             }
         });
         let deadline = Instant::now() + WAIT;
-        let port = loop {
+        server.port = loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let line = rx
                 .recv_timeout(left)
@@ -67,11 +73,7 @@ impl Server {
         };
         // Keep draining the server's log so it never blocks on a full pipe.
         thread::spawn(move || while rx.recv().is_ok() {});
-        Server {
-            child,
-            port,
-            _dir: dir,
-        }
+        server
     }
 
     /// Stops the server the way Ctrl-C does (clients are told it is shutting down).
