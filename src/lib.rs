@@ -6,8 +6,12 @@
 //! - [`protocol`]: framing, the command grammar, and every server line as a typed value, rendered and
 //!   decoded in one place each.
 //! - [`server`]: the server's sans-IO core, [`server::ServerState`].
+//! - [`client`]: the client's sans-IO core, [`client::ClientState`], and how it shows things.
+//! - [`p2p`]: the line protocol two clients speak directly for a private chat.
 //! - [`shell`]: the thin smol runtime that moves bytes and timers between sockets and the core.
 
+pub mod client;
+pub mod p2p;
 pub mod protocol;
 pub mod server;
 pub mod shell;

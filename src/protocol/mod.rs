@@ -13,6 +13,6 @@ pub mod reply;
 pub use command::{COMMANDS, Command, CommandName, CommandSpec};
 pub use decode::{DecodeError, decode_line};
 pub use line::{Frame, LineDecoder, LineError, check_line};
-pub use parse::{ParseError, parse_command};
+pub use parse::{ParseError, parse_command, parse_user_and_text, split_command_word};
 pub use render::{render_into, render_line};
 pub use reply::{ByeReason, CancelReason, ErrorReply, Name, Prompt, ServerMsg, Token};

@@ -141,6 +141,32 @@ pub fn parse_command(line: &str) -> Result<Command<'_>, ParseError> {
     Ok(cmd)
 }
 
+/// The arguments of a `<user> <text>` command (what follows the command word), by the grammar of
+/// `message`. The client's own `private <user> <text>` uses it, so both read a line the same way.
+pub fn parse_user_and_text(args: &str) -> Option<(&str, &str)> {
+    user_and_text(args).ok().map(|(_, ut)| ut)
+}
+
+/// Splits a line into its first word and the rest (which starts with the separator), or `None` for a
+/// blank line. Clients use it to recognise their own commands before handing a line to [`parse_command`].
+pub fn split_command_word(line: &str) -> Option<(&str, &str)> {
+    leading_word(line).ok().map(|(rest, word)| (word, rest))
+}
+
+impl From<ParseError> for super::ErrorReply {
+    /// The reply the server gives for a line that does not parse; clients show the same for a line
+    /// they refuse before sending.
+    fn from(e: ParseError) -> Self {
+        use super::ErrorReply;
+        match e {
+            ParseError::Empty => ErrorReply::EmptyLine,
+            ParseError::Unknown => ErrorReply::UnknownCommand,
+            ParseError::Usage(command) => ErrorReply::Usage { command },
+            ParseError::BadNumber(command) => ErrorReply::BadNumber { command },
+        }
+    }
+}
+
 fn leading_word(line: &str) -> IResult<&str, &str> {
     let (i, _) = spaces0(line)?;
     token(i)
@@ -338,6 +364,22 @@ mod tests {
         assert_eq!(parse_command("   "), Err(ParseError::Empty));
         assert_eq!(parse_command("dance"), Err(ParseError::Unknown));
         assert_eq!(parse_command("messagebob hi"), Err(ParseError::Unknown));
+    }
+
+    #[test]
+    fn user_and_text_helpers_follow_the_message_grammar() {
+        assert_eq!(
+            parse_user_and_text(" bob  two  spaces "),
+            Some(("bob", " two  spaces "))
+        );
+        assert_eq!(parse_user_and_text(" bob"), None);
+        assert_eq!(parse_user_and_text(" bob   "), None);
+        assert_eq!(parse_user_and_text(""), None);
+        assert_eq!(
+            split_command_word("  private bob hi"),
+            Some(("private", " bob hi"))
+        );
+        assert_eq!(split_command_word("   "), None);
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! The runtime shells: thin smol code that moves bytes and deadlines between sockets and the cores.
 //! No protocol rule lives here.
 
+pub mod client;
 pub mod persist;
 pub mod server;
+pub mod state_file;
+pub mod terminal;
 pub mod timers;

@@ -1,32 +1,43 @@
 //! The table of deadlines a core has asked for, for a shell (or the simulator) to wait on.
 //!
-//! One entry per [`TimerId`]; setting an id again moves its deadline. The runtime keeps a single OS timer
+//! One entry per timer id (the server's [`TimerId`] by default; the client core has its own); setting an
+//! id again moves its deadline. The runtime keeps a single OS timer
 //! armed at [`Timers::next_deadline`], as quinn's runtime does, instead of one per connection.
 
 use std::collections::{BTreeSet, HashMap};
+use std::hash::Hash;
 
 use crate::server::TimerId;
 use crate::time::Timestamp;
 
-#[derive(Debug, Default)]
-pub struct Timers {
-    by_deadline: BTreeSet<(Timestamp, TimerId)>,
-    by_id: HashMap<TimerId, Timestamp>,
+#[derive(Debug)]
+pub struct Timers<T = TimerId> {
+    by_deadline: BTreeSet<(Timestamp, T)>,
+    by_id: HashMap<T, Timestamp>,
 }
 
-impl Timers {
+impl<T> Default for Timers<T> {
+    fn default() -> Self {
+        Timers {
+            by_deadline: BTreeSet::new(),
+            by_id: HashMap::new(),
+        }
+    }
+}
+
+impl<T: Copy + Ord + Hash> Timers<T> {
     pub fn new() -> Self {
         Self::default()
     }
 
-    pub fn set(&mut self, timer: TimerId, at: Timestamp) {
+    pub fn set(&mut self, timer: T, at: Timestamp) {
         if let Some(old) = self.by_id.insert(timer, at) {
             self.by_deadline.remove(&(old, timer));
         }
         self.by_deadline.insert((at, timer));
     }
 
-    pub fn cancel(&mut self, timer: TimerId) {
+    pub fn cancel(&mut self, timer: T) {
         if let Some(old) = self.by_id.remove(&timer) {
             self.by_deadline.remove(&(old, timer));
         }
@@ -38,7 +49,7 @@ impl Timers {
     }
 
     /// Removes and returns the earliest timer due at `now`, if any.
-    pub fn pop_due(&mut self, now: Timestamp) -> Option<TimerId> {
+    pub fn pop_due(&mut self, now: Timestamp) -> Option<T> {
         let &(at, timer) = self.by_deadline.first()?;
         if at > now {
             return None;
@@ -64,7 +75,7 @@ mod tests {
 
     #[test]
     fn setting_again_moves_the_deadline() {
-        let mut t = Timers::new();
+        let mut t: Timers = Timers::new();
         let a = TimerId::Conn(ConnId(1));
         let b = TimerId::Offer(1);
         t.set(a, Timestamp(10));

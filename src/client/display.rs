@@ -1,0 +1,531 @@
+//! Everything the client shows, as typed items, and the one place that turns them into lines.
+//!
+//! Each line says at a glance what it is: messages carry a bracketed tag (`[message]`, `[broadcast]`,
+//! `[private]`, `[offline, 5 min ago]`) and the sender; presence and private-chat events start with `*`;
+//! requests that want an answer with `?`; confirmations of what you did with `-`; problems with
+//! `error:` or `warning:`. With colour on, the tag and the sender are coloured as well, so the plain
+//! text stays exactly the same with colour off (`NO_COLOR`, or output that is not a terminal).
+
+use anstyle::{AnsiColor, Style};
+
+use crate::p2p::Refusal;
+use crate::protocol::{ByeReason, CancelReason, CommandName, ErrorReply, Name};
+
+/// How a private chat ended, from this side's point of view.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EndReason {
+    /// This user ran `stopprivate`.
+    YouStopped,
+    /// The peer ran `stopprivate`.
+    PeerStopped,
+    /// The peer logged out or quit.
+    PeerLoggedOut,
+    /// The peer's client lost the server.
+    PeerOffline,
+    /// The direct connection closed without a goodbye.
+    ConnectionLost,
+}
+
+/// Why a private chat that was agreed on could not be opened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SetupFailure {
+    /// The requester could not reach the address the server gave.
+    ConnectFailed { error: String },
+    /// The peer's client refused the connection.
+    Refused(Refusal),
+    /// The peer's client answered with something other than the handshake.
+    BadAnswer,
+    /// The handshake did not finish in time.
+    NoAnswer { secs: u64 },
+    /// The requester never connected.
+    NeverConnected { secs: u64 },
+    /// The connection closed during the handshake.
+    Closed,
+}
+
+/// A problem the client found itself (the server's own errors are [`Problem::Server`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    #[error("You have no private chat with {user}. Start one with 'startprivate {user}'.")]
+    NoPrivateChat { user: String },
+    #[error("The private chat with {user} is not open yet; wait until it is.")]
+    PrivateNotOpen { user: Name },
+    #[error("Usage: private <user> <text>")]
+    PrivateUsage,
+    #[error("That private message is too long (the limit is {max} bytes); it was not sent.")]
+    PrivateTooLong { max: usize },
+    #[error("Unknown command. Commands: {}.", command_words().join(", "))]
+    UnknownCommand,
+    #[error("{0}")]
+    Input(crate::protocol::LineError),
+    #[error("The server sent a line natter does not understand ({0}); it was ignored.")]
+    BadServerLine(String),
+    #[error("{peer}'s client sent a line natter does not understand ({what}); it was ignored.")]
+    BadPeerLine { peer: Name, what: String },
+    #[error("Lost the connection to the server.")]
+    ServerLost,
+    #[error(
+        "The server did not ask for a username within {secs} s; is it a natter server? Disconnected."
+    )]
+    NoGreeting { secs: u64 },
+    #[error("The server closed the connection before login finished.")]
+    ServerClosedAtLogin,
+    #[error("The server did not confirm the logout; disconnected anyway.")]
+    LogoutUnconfirmed,
+    #[error("You are logging out; '{0}' was not sent.")]
+    LoggingOut(String),
+}
+
+/// An error line: the server's, or the client's own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Problem {
+    Server(ErrorReply),
+    Client(ClientError),
+}
+
+impl From<ErrorReply> for Problem {
+    fn from(e: ErrorReply) -> Self {
+        Problem::Server(e)
+    }
+}
+
+impl From<ClientError> for Problem {
+    fn from(e: ClientError) -> Self {
+        Problem::Client(e)
+    }
+}
+
+/// One thing to show.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Item {
+    Welcome {
+        user: Name,
+    },
+    Registered {
+        user: Name,
+    },
+    Message {
+        from: Name,
+        text: String,
+    },
+    Broadcast {
+        from: Name,
+        text: String,
+    },
+    /// A message stored while this user was offline; `age_secs` is how long ago it was sent.
+    Offline {
+        from: Name,
+        text: String,
+        age_secs: u64,
+    },
+    /// Received over a direct peer-to-peer link.
+    Private {
+        from: Name,
+        text: String,
+    },
+    Presence {
+        user: Name,
+        online: bool,
+    },
+    WhoElse {
+        users: Vec<Name>,
+    },
+    WhoElseSince {
+        secs: u64,
+        users: Vec<Name>,
+    },
+    Delivered {
+        to: Name,
+    },
+    Stored {
+        to: Name,
+    },
+    BroadcastSent {
+        delivered: usize,
+        skipped: bool,
+    },
+    Blocked {
+        user: Name,
+    },
+    Unblocked {
+        user: Name,
+    },
+    PrivateRequest {
+        from: Name,
+        secs: u64,
+    },
+    PrivateAsked {
+        to: Name,
+        secs: u64,
+    },
+    /// The peer accepted this user's request; connecting.
+    PrivateConnecting {
+        peer: Name,
+    },
+    /// This user accepted; waiting for the peer to connect.
+    PrivateAwaiting {
+        peer: Name,
+    },
+    PrivateOpen {
+        peer: Name,
+    },
+    PrivateDeclined {
+        peer: Name,
+    },
+    PrivateDeclineSent {
+        peer: Name,
+    },
+    PrivateCancelled {
+        peer: Name,
+        reason: CancelReason,
+    },
+    PrivateEnded {
+        peer: Name,
+        why: EndReason,
+    },
+    PrivateFailed {
+        peer: Name,
+        why: SetupFailure,
+    },
+    /// One row of `help`.
+    Help {
+        usage: &'static str,
+        summary: &'static str,
+    },
+    /// The server said goodbye.
+    Bye(ByeReason),
+    Error(Problem),
+    Warning(String),
+}
+
+/// The commands a person can type, in `help` order: the server's listed commands, with the client's own
+/// `private` after `decline`.
+pub fn command_words() -> Vec<&'static str> {
+    help_rows()
+        .into_iter()
+        .map(|(usage, _)| word_of(usage))
+        .collect()
+}
+
+fn word_of(usage: &'static str) -> &'static str {
+    usage.split(' ').next().unwrap_or(usage)
+}
+
+/// The client's only command of its own: it never reaches the server.
+pub const PRIVATE_USAGE: &str = "private <user> <text>";
+const PRIVATE_SUMMARY: &str =
+    "send <text> to <user> over your direct private chat (never via the server)";
+
+/// `(usage, summary)` for every command a person can type.
+pub fn help_rows() -> Vec<(&'static str, &'static str)> {
+    let mut rows = Vec::new();
+    for name in CommandName::listed() {
+        let spec = name.spec();
+        rows.push((spec.usage, spec.summary));
+        if name == CommandName::Decline {
+            rows.push((PRIVATE_USAGE, PRIVATE_SUMMARY));
+        }
+    }
+    rows
+}
+
+/// Styles, or none.
+#[derive(Clone, Copy, Debug)]
+struct Paint {
+    color: bool,
+}
+
+impl Paint {
+    fn paint(&self, style: Style, text: &str) -> String {
+        if self.color {
+            format!("{}{text}{}", style.render(), style.render_reset())
+        } else {
+            text.to_owned()
+        }
+    }
+}
+
+fn fg(c: AnsiColor) -> Style {
+    Style::new().fg_color(Some(c.into()))
+}
+
+fn list(users: &[Name]) -> String {
+    users.iter().map(|u| &**u).collect::<Vec<_>>().join(", ")
+}
+
+/// "5 s", "3 min", "2 h", "4 days".
+pub fn age(secs: u64) -> String {
+    match secs {
+        0..=59 => format!("{secs} s"),
+        60..=3599 => format!("{} min", secs / 60),
+        3600..=86_399 => format!("{} h", secs / 3600),
+        _ => {
+            let d = secs / 86_400;
+            format!("{d} day{}", if d == 1 { "" } else { "s" })
+        }
+    }
+}
+
+/// The text of an item as one or more lines (no final newline), coloured if `color`.
+pub fn render(item: &Item, color: bool) -> String {
+    let p = Paint { color };
+    let bold = Style::new().bold();
+    let tagged = |tag: &str, tag_style: Style, from: &str, text: &str| {
+        format!(
+            "{} {}: {text}",
+            p.paint(tag_style, tag),
+            p.paint(bold, from)
+        )
+    };
+    let star = |text: String| format!("{} {text}", p.paint(fg(AnsiColor::Blue).bold(), "*"));
+    let dash = |text: String| p.paint(Style::new().dimmed(), &format!("- {text}"));
+    match item {
+        Item::Welcome { user } => star(format!(
+            "Welcome to natter, {user}! Type 'help' for the list of commands."
+        )),
+        Item::Registered { user } => star(format!("Account '{user}' created.")),
+        Item::Message { from, text } => tagged("[message]", fg(AnsiColor::Cyan).bold(), from, text),
+        Item::Broadcast { from, text } => {
+            tagged("[broadcast]", fg(AnsiColor::Magenta).bold(), from, text)
+        }
+        Item::Offline {
+            from,
+            text,
+            age_secs,
+        } => tagged(
+            &format!("[offline, {} ago]", age(*age_secs)),
+            fg(AnsiColor::Yellow).bold(),
+            from,
+            text,
+        ),
+        Item::Private { from, text } => {
+            tagged("[private]", fg(AnsiColor::Green).bold(), from, text)
+        }
+        Item::Presence { user, online } => star(if *online {
+            format!("{user} logged in")
+        } else {
+            format!("{user} logged out")
+        }),
+        Item::WhoElse { users } if users.is_empty() => star("Nobody else is online.".into()),
+        Item::WhoElse { users } => star(format!("Online now: {}", list(users))),
+        Item::WhoElseSince { secs, users } if users.is_empty() => {
+            star(format!("Nobody else was online in the last {secs} s."))
+        }
+        Item::WhoElseSince { secs, users } => {
+            star(format!("Online in the last {secs} s: {}", list(users)))
+        }
+        Item::Delivered { to } => dash(format!("delivered to {to}")),
+        Item::Stored { to } => dash(format!(
+            "{to} is offline; they will get it when they log in"
+        )),
+        Item::BroadcastSent { delivered, skipped } => {
+            let users = if *delivered == 1 { "user" } else { "users" };
+            let more = if *skipped {
+                "; some online users did not get it"
+            } else {
+                ""
+            };
+            dash(format!("broadcast sent to {delivered} {users}{more}"))
+        }
+        Item::Blocked { user } => dash(format!("blocked {user} (they are not told)")),
+        Item::Unblocked { user } => dash(format!("unblocked {user}")),
+        Item::PrivateRequest { from, secs } => format!(
+            "{} {from} asks for a private chat: type 'accept {from}' or 'decline {from}' (within {secs} s)",
+            p.paint(fg(AnsiColor::Yellow).bold(), "?")
+        ),
+        Item::PrivateAsked { to, secs } => dash(format!(
+            "asked {to} for a private chat; waiting up to {secs} s for an answer"
+        )),
+        Item::PrivateConnecting { peer } => {
+            dash(format!("{peer} accepted; connecting directly..."))
+        }
+        Item::PrivateAwaiting { peer } => dash(format!(
+            "you accepted; waiting for {peer} to connect directly..."
+        )),
+        Item::PrivateOpen { peer } => star(format!(
+            "Private chat with {peer} is open: 'private {peer} <text>' goes straight to them, 'stopprivate {peer}' ends it."
+        )),
+        Item::PrivateDeclined { peer } => {
+            star(format!("{peer} declined your private-chat request."))
+        }
+        Item::PrivateDeclineSent { peer } => {
+            dash(format!("declined {peer}'s private-chat request"))
+        }
+        Item::PrivateCancelled { peer, reason } => star(match reason {
+            CancelReason::Timeout => {
+                format!("The private-chat request between you and {peer} expired unanswered.")
+            }
+            CancelReason::Offline => format!(
+                "The private-chat request between you and {peer} ended: {peer} went offline."
+            ),
+        }),
+        Item::PrivateEnded { peer, why } => star(format!(
+            "Private chat with {peer} ended: {}.",
+            match why {
+                EndReason::YouStopped => "you stopped it".to_string(),
+                EndReason::PeerStopped => format!("{peer} stopped it"),
+                EndReason::PeerLoggedOut => format!("{peer} logged out"),
+                EndReason::PeerOffline => format!("{peer} lost the server"),
+                EndReason::ConnectionLost => "the direct connection was lost".to_string(),
+            }
+        )),
+        Item::PrivateFailed { peer, why } => error(
+            p,
+            &format!(
+                "Could not open the private chat with {peer}: {}.",
+                match why {
+                    SetupFailure::ConnectFailed { error } =>
+                        format!("cannot connect to their client ({error})"),
+                    SetupFailure::Refused(r) =>
+                        format!("their client refused the connection ({})", r.code()),
+                    SetupFailure::BadAnswer => "their client did not answer correctly".into(),
+                    SetupFailure::NoAnswer { secs } =>
+                        format!("their client did not answer within {secs} s"),
+                    SetupFailure::NeverConnected { secs } =>
+                        format!("{peer} did not connect within {secs} s"),
+                    SetupFailure::Closed => "the connection closed during the handshake".into(),
+                }
+            ),
+        ),
+        Item::Help { usage, summary } => format!("  {usage:<24} {summary}"),
+        Item::Bye(reason) => star(match reason {
+            ByeReason::Logout => "Logged out. Goodbye!".to_string(),
+            ByeReason::Timeout { secs } => {
+                format!("You were logged out by the server after {secs} s without a command.")
+            }
+            ByeReason::LoginTimeout { secs } => {
+                format!("Login was not completed within {secs} s; the server disconnected.")
+            }
+            ByeReason::Locked => "Disconnected: the account is locked.".to_string(),
+            ByeReason::Shutdown => "The server is shutting down; disconnected.".to_string(),
+        }),
+        Item::Error(problem) => error(
+            p,
+            &match problem {
+                Problem::Server(e) => e.text(),
+                Problem::Client(e) => e.to_string(),
+            },
+        ),
+        Item::Warning(text) => format!(
+            "{} {text}",
+            p.paint(fg(AnsiColor::Yellow).bold(), "warning:")
+        ),
+    }
+}
+
+fn error(p: Paint, text: &str) -> String {
+    format!("{} {text}", p.paint(fg(AnsiColor::Red).bold(), "error:"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(s: &str) -> Name {
+        Name::from(s)
+    }
+
+    #[test]
+    fn each_kind_of_line_says_what_it_is() {
+        let cases = [
+            (
+                Item::Message {
+                    from: n("bob"),
+                    text: "hi".into(),
+                },
+                "[message] bob: hi",
+            ),
+            (
+                Item::Broadcast {
+                    from: n("bob"),
+                    text: "hi all".into(),
+                },
+                "[broadcast] bob: hi all",
+            ),
+            (
+                Item::Private {
+                    from: n("bob"),
+                    text: "psst".into(),
+                },
+                "[private] bob: psst",
+            ),
+            (
+                Item::Offline {
+                    from: n("bob"),
+                    text: "later".into(),
+                    age_secs: 190,
+                },
+                "[offline, 3 min ago] bob: later",
+            ),
+            (
+                Item::Presence {
+                    user: n("bob"),
+                    online: true,
+                },
+                "* bob logged in",
+            ),
+            (
+                Item::Error(Problem::Server(ErrorReply::NoSuchUser {
+                    user: "zed".into(),
+                })),
+                "error: There is no user named 'zed'.",
+            ),
+            (
+                Item::Error(Problem::Client(ClientError::NoPrivateChat {
+                    user: "bob".into(),
+                })),
+                "error: You have no private chat with bob. Start one with 'startprivate bob'.",
+            ),
+        ];
+        for (item, want) in cases {
+            assert_eq!(render(&item, false), want);
+        }
+    }
+
+    #[test]
+    fn colour_adds_styles_and_nothing_else() {
+        let item = Item::Message {
+            from: n("bob"),
+            text: "hi".into(),
+        };
+        let coloured = render(&item, true);
+        assert!(coloured.contains('\u{1b}'));
+        let stripped: String = strip_ansi(&coloured);
+        assert_eq!(stripped, render(&item, false));
+        assert!(!render(&item, false).contains('\u{1b}'));
+    }
+
+    fn strip_ansi(s: &str) -> String {
+        let mut out = String::new();
+        let mut in_escape = false;
+        for c in s.chars() {
+            match (in_escape, c) {
+                (false, '\u{1b}') => in_escape = true,
+                (true, 'm') => in_escape = false,
+                (true, _) => {}
+                (false, c) => out.push(c),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn help_lists_private_and_no_internal_commands() {
+        let words = command_words();
+        assert!(words.contains(&"private"));
+        assert!(words.contains(&"message"));
+        assert!(!words.contains(&"ack"));
+        assert!(!words.contains(&"p2pport"));
+        let unknown = ClientError::UnknownCommand.to_string();
+        assert!(unknown.contains("private, stopprivate"), "{unknown}");
+    }
+
+    #[test]
+    fn ages_read_naturally() {
+        assert_eq!(age(5), "5 s");
+        assert_eq!(age(120), "2 min");
+        assert_eq!(age(7200), "2 h");
+        assert_eq!(age(86_400), "1 day");
+        assert_eq!(age(3 * 86_400), "3 days");
+    }
+}

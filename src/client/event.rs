@@ -1,0 +1,176 @@
+//! What goes into the client core and what comes out of it.
+
+use std::net::SocketAddr;
+
+use super::display::Item;
+use super::seen::Seen;
+use crate::protocol::Name;
+use crate::time::Timestamp;
+
+/// A peer-to-peer connection. Outgoing ones are numbered by the core (it decides to connect); incoming
+/// ones by the shell (it accepts them), so the two never collide.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LinkId {
+    Out(u64),
+    In(u64),
+}
+
+impl std::fmt::Display for LinkId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LinkId::Out(n) => write!(f, "link-out#{n}"),
+            LinkId::In(n) => write!(f, "link-in#{n}"),
+        }
+    }
+}
+
+/// A deadline the core asked for. A timer that fires when it is no longer wanted is ignored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TimerId {
+    /// Connected, but the server has not asked for a username yet: past this, it is not a natter server
+    /// (or not a working one), and waiting longer would only look like a hang.
+    ServerGreeting,
+    /// A private chat being set up (numbered per attempt): the requester's connect-and-handshake, or the
+    /// accepting side's wait for the requester to connect.
+    Setup(u64),
+    /// An inbound connection that has not introduced itself yet.
+    Greeting(LinkId),
+    /// `logout` was sent; stop waiting for the server's goodbye at this point.
+    Logout,
+}
+
+/// What the user is being asked for: the shell picks the prompt and whether to echo.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InputMode {
+    Username,
+    /// Not echoed on a terminal.
+    Password,
+    /// `--register` on the server: the password for a new account. Not echoed.
+    NewPassword {
+        user: Name,
+    },
+    /// Logged in: commands, one after another, until the session ends.
+    Command {
+        user: Name,
+    },
+}
+
+impl InputMode {
+    /// Whether what is typed must not be shown.
+    pub fn is_secret(&self) -> bool {
+        matches!(self, InputMode::Password | InputMode::NewPassword { .. })
+    }
+
+    /// The prompt shown on a terminal.
+    pub fn prompt(&self) -> String {
+        match self {
+            InputMode::Username => "Username: ".into(),
+            InputMode::Password => "Password: ".into(),
+            InputMode::NewPassword { user } => format!("New password for {user}: "),
+            InputMode::Command { user } => format!("{user}> "),
+        }
+    }
+}
+
+/// From the server connection.
+#[derive(Clone, Copy, Debug)]
+pub enum ServerEvent<'a> {
+    /// The connection is established: the first event.
+    Connected,
+    /// One line, without its ending.
+    Line(&'a [u8]),
+    /// A line longer than the client's limit; it was dropped.
+    LineTooLong,
+    /// The connection closed or failed.
+    Closed,
+}
+
+/// From the person at the keyboard (or the script on stdin).
+#[derive(Clone, Copy, Debug)]
+pub enum UserEvent<'a> {
+    Line(&'a [u8]),
+    /// Ctrl-D, or the end of piped input.
+    Eof,
+    /// Ctrl-C, SIGTERM or SIGHUP.
+    Interrupt,
+}
+
+/// From one peer-to-peer connection.
+#[derive(Clone, Copy, Debug)]
+pub enum PeerEvent<'a> {
+    /// The listener accepted a new connection (numbered [`LinkId::In`] by the shell).
+    Incoming,
+    /// An outgoing connection the core asked for is established.
+    Connected,
+    /// An outgoing connection could not be made.
+    ConnectFailed {
+        error: &'a str,
+    },
+    Line(&'a [u8]),
+    LineTooLong,
+    /// Closed by the other side, or failed (a write error included).
+    Closed,
+}
+
+/// An input to [`super::ClientState::handle`].
+#[derive(Clone, Copy, Debug)]
+pub enum Event<'a> {
+    Server(ServerEvent<'a>),
+    User(UserEvent<'a>),
+    Peer { link: LinkId, event: PeerEvent<'a> },
+    TimerFired(TimerId),
+}
+
+/// How the client ends; the shell turns it into the process exit status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// The user logged out (or left before logging in by choice of the script: end of input).
+    LoggedOut,
+    /// The connection to the server failed or was lost, or the server broke the protocol.
+    ConnectionLost,
+    /// The server refused the login: the account is locked, or the user is already logged in.
+    LoginRefused,
+    /// The server ended the session: idle timeout, login timeout, or shutdown.
+    EndedByServer,
+    /// The user gave up before logging in (Ctrl-C, Ctrl-D, end of input).
+    NotLoggedIn,
+}
+
+impl Exit {
+    /// The process exit status (documented in `natter --help`).
+    pub fn code(self) -> i32 {
+        match self {
+            Exit::LoggedOut => 0,
+            Exit::ConnectionLost => 1,
+            Exit::LoginRefused => 3,
+            Exit::EndedByServer => 4,
+            Exit::NotLoggedIn => 5,
+        }
+    }
+}
+
+/// An output of [`super::ClientState::handle`], to be carried out by the shell in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Send one line (without its ending) to the server.
+    Send(String),
+    /// Show something to the user.
+    Show(Item),
+    /// Ask the user for input in this mode. In [`InputMode::Command`] the shell keeps reading lines until
+    /// the input ends; in the login modes it reads exactly one line.
+    Read(InputMode),
+    /// Open an outgoing peer connection; answer with `Connected` or `ConnectFailed`.
+    Connect { link: LinkId, addr: SocketAddr },
+    /// Send one line (without its ending) on a peer connection.
+    PeerSend { link: LinkId, line: String },
+    /// Flush what was sent on this connection, then close it. The core has forgotten it; events that still
+    /// arrive for it are ignored.
+    PeerClose { link: LinkId },
+    /// Arm (or move) a timer.
+    SetTimer { timer: TimerId, at: Timestamp },
+    /// Remember durably that offline messages up to `seen` were shown to `user` (see [`super::seen`]).
+    /// Carried out before the acknowledgement that follows it is sent.
+    SaveSeen { user: Name, seen: Seen },
+    /// Close everything (flushing what was queued) and exit.
+    Exit(Exit),
+}

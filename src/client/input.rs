@@ -1,0 +1,125 @@
+//! What the user typed, as a command: the server's grammar ([`parse_command`]) for the server's commands,
+//! so a usage error reads exactly as the server would have put it, plus the client's own `private`.
+
+use super::display::ClientError;
+use crate::protocol::{
+    Command, ErrorReply, ParseError, parse_command, parse_user_and_text, split_command_word,
+};
+
+/// One line typed while logged in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input<'a> {
+    /// Nothing but spaces: ignored, like a shell ignores an empty line.
+    Blank,
+    /// `private <user> <text>`: goes over the peer-to-peer link only.
+    Private { to: &'a str, text: &'a str },
+    /// A command for the server (or handled locally, like `help`).
+    Command(Command<'a>),
+}
+
+/// Why a typed line is refused before anything is sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InputError {
+    /// The same error the server would give.
+    Server(ErrorReply),
+    Client(ClientError),
+}
+
+/// Parses one line typed by the user.
+pub fn parse_input(line: &str) -> Result<Input<'_>, InputError> {
+    let Some((word, args)) = split_command_word(line) else {
+        return Ok(Input::Blank);
+    };
+    if word.eq_ignore_ascii_case("private") {
+        return parse_user_and_text(args)
+            .map(|(to, text)| Input::Private { to, text })
+            .ok_or(InputError::Client(ClientError::PrivateUsage));
+    }
+    match parse_command(line) {
+        // The client sends these itself; typed by a person they would only confuse its bookkeeping.
+        Ok(cmd) if !cmd.name().spec().listed => {
+            Err(InputError::Client(ClientError::UnknownCommand))
+        }
+        Ok(cmd) => Ok(Input::Command(cmd)),
+        Err(ParseError::Usage(name) | ParseError::BadNumber(name)) if !name.spec().listed => {
+            Err(InputError::Client(ClientError::UnknownCommand))
+        }
+        Err(ParseError::Unknown) => Err(InputError::Client(ClientError::UnknownCommand)),
+        Err(e) => Err(InputError::Server(ErrorReply::from(e))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::CommandName;
+
+    #[test]
+    fn server_commands_parse_with_the_servers_grammar() {
+        assert_eq!(
+            parse_input("  message bob  hi "),
+            Ok(Input::Command(Command::Message {
+                to: "bob",
+                text: " hi "
+            }))
+        );
+        assert_eq!(parse_input("WhoElse"), Ok(Input::Command(Command::WhoElse)));
+        assert_eq!(
+            parse_input("message bob"),
+            Err(InputError::Server(ErrorReply::Usage {
+                command: CommandName::Message
+            }))
+        );
+        assert_eq!(
+            parse_input("whoelsesince soon"),
+            Err(InputError::Server(ErrorReply::BadNumber {
+                command: CommandName::WhoElseSince
+            }))
+        );
+    }
+
+    #[test]
+    fn private_is_the_clients_own() {
+        assert_eq!(
+            parse_input("private bob  a secret "),
+            Ok(Input::Private {
+                to: "bob",
+                text: " a secret "
+            })
+        );
+        assert_eq!(
+            parse_input("PRIVATE bob x"),
+            Ok(Input::Private {
+                to: "bob",
+                text: "x"
+            })
+        );
+        for bad in ["private", "private bob", "private bob   "] {
+            assert_eq!(
+                parse_input(bad),
+                Err(InputError::Client(ClientError::PrivateUsage)),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn blank_unknown_and_internal() {
+        assert_eq!(parse_input("   "), Ok(Input::Blank));
+        assert_eq!(parse_input(""), Ok(Input::Blank));
+        for bad in [
+            "dance",
+            "ack 3",
+            "ack x",
+            "p2pport 5000",
+            "active",
+            "privatebob hi",
+        ] {
+            assert_eq!(
+                parse_input(bad),
+                Err(InputError::Client(ClientError::UnknownCommand)),
+                "{bad}"
+            );
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! The client's protocol core: the login flow, the session, and the private-chat rules, with no I/O.
+//!
+//! # The contract
+//!
+//! Like the server's core, [`ClientState`] is a plain value driven by events, with time passed in:
+//!
+//! ```text
+//! loop {
+//!     let (event, now) = next_input();   // server line, typed line, peer-link event, timer
+//!     state.handle(event, now, &mut effects);
+//!     for e in effects.drain(..) { carry_out(e) }   // send, show, read, connect, peer send/close,
+//! }                                                  // set timer, save seen, exit
+//! ```
+//!
+//! The core never touches a socket, the terminal, a file or the clock. What the user sees is a typed
+//! [`Item`] ([`display`] is the one place that turns it into a line); what the user is asked for is an
+//! [`InputMode`]. Peer-to-peer links are numbered [`LinkId`]s whose bytes the shell moves. A timer that
+//! fires late, or when no longer wanted, is re-checked against the stored deadline and ignored.
+//!
+//! The rules live in their own modules: `state` (login, the server's lines, logout), `private` (the
+//! private-chat life cycle and the link handshake), [`input`] (what a typed line means), [`seen`] (not
+//! showing a redelivered offline message twice), [`complete`] (tab completion).
+
+pub mod complete;
+pub mod display;
+pub mod event;
+pub mod input;
+mod private;
+pub mod seen;
+mod state;
+
+pub use display::{ClientError, EndReason, Item, Problem, SetupFailure};
+pub use event::{
+    Effect, Event, Exit, InputMode, LinkId, PeerEvent, ServerEvent, TimerId, UserEvent,
+};
+pub use seen::{Seen, SeenBook};
+pub use state::{ClientState, Config};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,191 @@
+//! Logging in: prompts, retries, refusals, and what ends the client before a session starts.
+
+use super::*;
+use crate::protocol::{ByeReason, ErrorReply};
+
+#[test]
+fn prompts_become_reads_and_answers_go_to_the_server() {
+    let mut c = Client::new();
+    c.server(ServerMsg::Prompt(Prompt::Username));
+    assert_eq!(c.reads, vec![InputMode::Username]);
+    c.typed("alice");
+    assert_eq!(c.take_sent(), vec!["alice"]);
+    c.server(ServerMsg::Prompt(Prompt::Password));
+    assert!(c.reads[1].is_secret());
+    c.typed("wonderland");
+    assert_eq!(c.take_sent(), vec!["wonderland"]);
+    c.server(ServerMsg::Welcome {
+        user: name("alice"),
+    });
+    assert_eq!(
+        c.take_shown(),
+        vec![Item::Welcome {
+            user: name("alice")
+        }]
+    );
+    // The private-chat listener is registered right after login; then commands are read.
+    assert_eq!(c.take_sent(), vec![format!("p2pport {P2P_PORT}")]);
+    assert_eq!(
+        c.reads.last(),
+        Some(&InputMode::Command {
+            user: name("alice")
+        })
+    );
+    assert_eq!(c.state.user(), Some(&name("alice")));
+    // The registration's confirmation is bookkeeping, not shown.
+    c.server(ServerMsg::P2pPort { port: P2P_PORT });
+    assert!(c.take_shown().is_empty());
+}
+
+#[test]
+fn wrong_password_is_shown_and_asked_again() {
+    let mut c = Client::new();
+    c.server(ServerMsg::Prompt(Prompt::Username));
+    c.typed("alice");
+    c.server(ServerMsg::Prompt(Prompt::Password));
+    c.typed("nope");
+    c.server(ServerMsg::Error(ErrorReply::WrongPassword {
+        attempts_left: 2,
+    }));
+    c.server(ServerMsg::Prompt(Prompt::Password));
+    assert_eq!(
+        c.take_shown(),
+        vec![Item::Error(Problem::Server(ErrorReply::WrongPassword {
+            attempts_left: 2
+        }))]
+    );
+    assert_eq!(c.reads.len(), 3);
+    assert!(c.reads[2].is_secret());
+    assert_eq!(c.exit, None);
+}
+
+#[test]
+fn new_account_password_is_secret_too() {
+    let mut c = Client::new();
+    c.server(ServerMsg::Prompt(Prompt::Username));
+    c.typed("zed");
+    c.server(ServerMsg::Prompt(Prompt::NewPassword { user: name("zed") }));
+    let mode = c.reads.last().unwrap().clone();
+    assert_eq!(mode, InputMode::NewPassword { user: name("zed") });
+    assert!(mode.is_secret());
+    c.typed("s3cret");
+    c.server(ServerMsg::Registered { user: name("zed") });
+    c.server(ServerMsg::Welcome { user: name("zed") });
+    assert!(matches!(
+        c.shown[..],
+        [Item::Registered { .. }, Item::Welcome { .. }]
+    ));
+}
+
+#[test]
+fn lockout_prints_the_reason_and_exits_refused() {
+    let mut c = Client::new();
+    c.server(ServerMsg::Prompt(Prompt::Username));
+    c.typed("alice");
+    c.server(ServerMsg::Prompt(Prompt::Password));
+    c.typed("nope");
+    c.server(ServerMsg::Error(ErrorReply::LockedNow { secs: 60 }));
+    c.server(ServerMsg::Bye(ByeReason::Locked));
+    assert_eq!(
+        c.take_shown(),
+        vec![
+            Item::Error(Problem::Server(ErrorReply::LockedNow { secs: 60 })),
+            Item::Bye(ByeReason::Locked)
+        ]
+    );
+    assert_eq!(c.exit, Some(Exit::LoginRefused));
+    assert_ne!(Exit::LoginRefused.code(), 0);
+}
+
+#[test]
+fn already_online_exits_instead_of_asking_again() {
+    let mut c = Client::new();
+    c.server(ServerMsg::Prompt(Prompt::Username));
+    c.typed("alice");
+    c.server(ServerMsg::Error(ErrorReply::AlreadyOnline));
+    c.server(ServerMsg::Prompt(Prompt::Username));
+    assert_eq!(
+        c.shown,
+        vec![Item::Error(Problem::Server(ErrorReply::AlreadyOnline))]
+    );
+    assert_eq!(c.exit, Some(Exit::LoginRefused));
+    assert_eq!(c.reads.len(), 1, "no second username prompt after exiting");
+}
+
+#[test]
+fn server_gone_during_login_is_a_clear_error() {
+    let mut c = Client::new();
+    c.server(ServerMsg::Prompt(Prompt::Username));
+    c.event(Event::Server(ServerEvent::Closed));
+    assert_eq!(
+        c.shown,
+        vec![client_error(ClientError::ServerClosedAtLogin)]
+    );
+    assert_eq!(c.exit, Some(Exit::ConnectionLost));
+}
+
+#[test]
+fn login_timeout_by_the_server() {
+    let mut c = Client::new();
+    c.server(ServerMsg::Prompt(Prompt::Username));
+    c.server(ServerMsg::Bye(ByeReason::LoginTimeout { secs: 30 }));
+    assert_eq!(c.exit, Some(Exit::EndedByServer));
+}
+
+#[test]
+fn quitting_before_login_exits_without_sending() {
+    for ev in [UserEvent::Eof, UserEvent::Interrupt] {
+        let mut c = Client::new();
+        c.server(ServerMsg::Prompt(Prompt::Username));
+        c.event(Event::User(ev));
+        assert!(c.sent.is_empty());
+        assert_eq!(c.exit, Some(Exit::NotLoggedIn));
+    }
+}
+
+#[test]
+fn a_typed_control_character_is_refused_and_the_prompt_repeated() {
+    let mut c = Client::new();
+    c.server(ServerMsg::Prompt(Prompt::Username));
+    c.typed("al\u{1b}[2Jice");
+    assert!(c.sent.is_empty());
+    assert_eq!(c.reads, vec![InputMode::Username, InputMode::Username]);
+    assert!(matches!(
+        c.shown[..],
+        [Item::Error(Problem::Client(ClientError::Input(_)))]
+    ));
+}
+
+#[test]
+fn garbage_from_the_server_is_reported_not_fatal() {
+    let mut c = Client::new();
+    c.server_raw(b"HELLO THERE");
+    c.server_raw(b"MSG bob \x1b[31mred");
+    c.server_raw(b"\xff\xfe");
+    c.event(Event::Server(ServerEvent::LineTooLong));
+    assert_eq!(c.shown.len(), 4);
+    assert!(c.shown.iter().all(|i| matches!(
+        i,
+        Item::Error(Problem::Client(ClientError::BadServerLine(_)))
+    )));
+    assert_eq!(c.exit, None);
+}
+
+#[test]
+fn a_server_that_never_prompts_is_given_up_on() {
+    let mut c = Client::new();
+    c.advance_secs(9);
+    assert_eq!(c.exit, None);
+    c.advance_secs(1);
+    assert_eq!(
+        c.shown,
+        vec![client_error(ClientError::NoGreeting { secs: 10 })]
+    );
+    assert_eq!(c.exit, Some(Exit::ConnectionLost));
+
+    // One that does prompt is not timed out, however long the user takes to answer.
+    let mut c = Client::new();
+    c.server(ServerMsg::Prompt(Prompt::Username));
+    c.advance_secs(600);
+    assert_eq!(c.exit, None);
+}

@@ -1,0 +1,169 @@
+//! Unit tests of the client core on a virtual clock: the server's lines are rendered by the real
+//! renderer and fed in as bytes, so what is tested is what a real client receives.
+
+mod login;
+mod private;
+mod session;
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+
+use super::*;
+use crate::protocol::{Name, Prompt, ServerMsg, Token, render_line};
+use crate::shell::timers::Timers;
+use crate::time::Timestamp;
+
+pub(super) const START: Timestamp = Timestamp(1_700_000_000_000);
+pub(super) const P2P_PORT: u16 = 5555;
+
+/// One client core, with everything it asked for recorded.
+pub(super) struct Client {
+    pub state: ClientState,
+    pub now: Timestamp,
+    timers: Timers<TimerId>,
+    pub shown: Vec<Item>,
+    pub sent: Vec<String>,
+    pub peer_sent: Vec<(LinkId, String)>,
+    pub closed: BTreeSet<LinkId>,
+    pub connects: Vec<(LinkId, SocketAddr)>,
+    pub reads: Vec<InputMode>,
+    pub saved: Vec<(Name, Seen)>,
+    pub exit: Option<Exit>,
+}
+
+impl Client {
+    pub fn new() -> Self {
+        Self::with_config(Config::new(P2P_PORT))
+    }
+
+    pub fn with_config(config: Config) -> Self {
+        let mut c = Client {
+            state: ClientState::new(config, START),
+            now: START,
+            timers: Timers::new(),
+            shown: Vec::new(),
+            sent: Vec::new(),
+            peer_sent: Vec::new(),
+            closed: BTreeSet::new(),
+            connects: Vec::new(),
+            reads: Vec::new(),
+            saved: Vec::new(),
+            exit: None,
+        };
+        c.event(Event::Server(ServerEvent::Connected));
+        c
+    }
+
+    /// A client logged in as `user`, with what login produced cleared.
+    pub fn online(user: &str) -> Self {
+        let mut c = Self::new();
+        c.login(user);
+        c.clear();
+        c
+    }
+
+    pub fn login(&mut self, user: &str) {
+        self.server(ServerMsg::Prompt(Prompt::Username));
+        self.typed(user);
+        self.server(ServerMsg::Prompt(Prompt::Password));
+        self.typed("pw");
+        self.server(ServerMsg::Welcome {
+            user: Name::from(user),
+        });
+    }
+
+    pub fn event(&mut self, event: Event<'_>) {
+        let mut out = Vec::new();
+        self.state.handle(event, self.now, &mut out);
+        for e in out {
+            match e {
+                Effect::Send(line) => self.sent.push(line),
+                Effect::Show(item) => self.shown.push(item),
+                Effect::Read(mode) => self.reads.push(mode),
+                Effect::Connect { link, addr } => self.connects.push((link, addr)),
+                Effect::PeerSend { link, line } => {
+                    assert!(
+                        !self.closed.contains(&link),
+                        "sent {line:?} on {link} after closing it"
+                    );
+                    self.peer_sent.push((link, line))
+                }
+                Effect::PeerClose { link } => {
+                    self.closed.insert(link);
+                }
+                Effect::SetTimer { timer, at } => self.timers.set(timer, at),
+                Effect::SaveSeen { user, seen } => self.saved.push((user, seen)),
+                Effect::Exit(exit) => {
+                    assert!(self.exit.is_none(), "exited twice");
+                    self.exit = Some(exit);
+                }
+            }
+        }
+    }
+
+    pub fn server(&mut self, msg: ServerMsg) {
+        let line = render_line(&msg);
+        self.server_raw(&line[..line.len() - 1]);
+    }
+
+    pub fn server_raw(&mut self, line: &[u8]) {
+        self.event(Event::Server(ServerEvent::Line(line)));
+    }
+
+    pub fn typed(&mut self, line: &str) {
+        self.event(Event::User(UserEvent::Line(line.as_bytes())));
+    }
+
+    pub fn peer(&mut self, link: LinkId, event: PeerEvent<'_>) {
+        self.event(Event::Peer { link, event });
+    }
+
+    pub fn peer_line(&mut self, link: LinkId, line: &str) {
+        self.peer(link, PeerEvent::Line(line.as_bytes()));
+    }
+
+    /// Moves the clock, firing each due timer at its deadline.
+    pub fn advance_secs(&mut self, secs: u64) {
+        let target = self.now.plus_secs(secs);
+        while let Some(at) = self.timers.next_deadline().filter(|at| *at <= target) {
+            self.now = self.now.max(at);
+            while let Some(timer) = self.timers.pop_due(self.now) {
+                self.event(Event::TimerFired(timer));
+            }
+        }
+        self.now = target;
+    }
+
+    pub fn clear(&mut self) {
+        self.shown.clear();
+        self.sent.clear();
+        self.peer_sent.clear();
+        self.connects.clear();
+        self.reads.clear();
+        self.saved.clear();
+    }
+
+    pub fn take_shown(&mut self) -> Vec<Item> {
+        std::mem::take(&mut self.shown)
+    }
+
+    pub fn take_sent(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.sent)
+    }
+
+    pub fn take_peer_sent(&mut self) -> Vec<(LinkId, String)> {
+        std::mem::take(&mut self.peer_sent)
+    }
+}
+
+pub(super) fn name(s: &str) -> Name {
+    Name::from(s)
+}
+
+pub(super) fn token(n: u128) -> Token {
+    Token(n)
+}
+
+pub(super) fn client_error(e: ClientError) -> Item {
+    Item::Error(Problem::Client(e))
+}

@@ -1,0 +1,544 @@
+//! Private chats: set-up from both ends, the handshake's checks, the session, and every way it ends.
+
+use super::*;
+use crate::p2p::{MAX_GREETING, MAX_LINE};
+use crate::protocol::ErrorReply;
+
+const T: u128 = 0x1234_5678_9abc_def0_1111_2222_3333_4444;
+
+fn hello(user: &str, t: u128) -> String {
+    format!("HELLO {user} {}", token(t))
+}
+
+/// alice asked bob, bob accepted, alice connected and bob said OK: open on alice's side.
+fn alice_open_with_bob() -> (Client, LinkId) {
+    let mut a = Client::online("alice");
+    a.server(ServerMsg::PrivateAccepted {
+        peer: name("bob"),
+        addr: "127.0.0.1:6000".parse().unwrap(),
+        token: token(T),
+    });
+    let (link, _) = a.connects[0];
+    a.peer(link, PeerEvent::Connected);
+    a.peer_line(link, "OK bob");
+    a.clear();
+    (a, link)
+}
+
+/// bob accepted alice's request and alice connected with the right token: open on bob's side.
+fn bob_open_with_alice() -> (Client, LinkId) {
+    let mut b = Client::online("bob");
+    b.server(ServerMsg::PrivateExpect {
+        peer: name("alice"),
+        token: token(T),
+    });
+    let link = LinkId::In(1);
+    b.peer(link, PeerEvent::Incoming);
+    b.peer_line(link, &hello("alice", T));
+    b.clear();
+    (b, link)
+}
+
+#[test]
+fn requester_connects_says_hello_and_opens_on_ok() {
+    let mut a = Client::online("alice");
+    a.server(ServerMsg::PrivatePending {
+        to: name("bob"),
+        secs: 60,
+    });
+    a.server(ServerMsg::PrivateAccepted {
+        peer: name("bob"),
+        addr: "[::ffff:10.1.2.3]:6000".parse().unwrap(),
+        token: token(T),
+    });
+    let [(link, addr)] = a.connects[..] else {
+        panic!("{:?}", a.connects)
+    };
+    // An IPv4-mapped address from a dual-stack server is dialled as plain IPv4.
+    assert_eq!(addr, "10.1.2.3:6000".parse().unwrap());
+    assert!(!a.state.private_open("bob"));
+    a.peer(link, PeerEvent::Connected);
+    assert_eq!(a.take_peer_sent(), vec![(link, hello("alice", T))]);
+    a.peer_line(link, "OK bob");
+    assert!(a.state.private_open("bob"));
+    assert_eq!(
+        a.take_shown(),
+        vec![
+            Item::PrivateAsked {
+                to: name("bob"),
+                secs: 60
+            },
+            Item::PrivateConnecting { peer: name("bob") },
+            Item::PrivateOpen { peer: name("bob") },
+        ]
+    );
+}
+
+#[test]
+fn listener_opens_only_for_the_expected_user_and_token() {
+    let mut b = Client::online("bob");
+    b.server(ServerMsg::PrivateExpect {
+        peer: name("alice"),
+        token: token(T),
+    });
+    let link = LinkId::In(1);
+    b.peer(link, PeerEvent::Incoming);
+    b.peer_line(link, &hello("alice", T));
+    assert_eq!(b.take_peer_sent(), vec![(link, "OK bob".to_string())]);
+    assert!(b.state.private_open("alice"));
+    assert_eq!(
+        b.take_shown(),
+        vec![
+            Item::PrivateAwaiting {
+                peer: name("alice")
+            },
+            Item::PrivateOpen {
+                peer: name("alice")
+            }
+        ]
+    );
+}
+
+#[test]
+fn a_wrong_token_is_refused_and_the_real_peer_can_still_connect() {
+    let mut b = Client::online("bob");
+    b.server(ServerMsg::PrivateExpect {
+        peer: name("alice"),
+        token: token(T),
+    });
+    let intruder = LinkId::In(1);
+    b.peer(intruder, PeerEvent::Incoming);
+    b.peer_line(intruder, &hello("alice", T ^ 1));
+    let sent = b.take_peer_sent();
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].1.starts_with("NO bad-token"), "{sent:?}");
+    assert!(b.closed.contains(&intruder));
+    assert!(!b.state.private_open("alice"));
+    // Anything the intruder sends afterwards goes nowhere.
+    b.peer_line(intruder, "MSG injected");
+    assert!(
+        !b.shown.iter().any(|i| matches!(i, Item::Private { .. })),
+        "{:?}",
+        b.shown
+    );
+    let real = LinkId::In(2);
+    b.peer(real, PeerEvent::Incoming);
+    b.peer_line(real, &hello("alice", T));
+    assert!(b.state.private_open("alice"));
+}
+
+#[test]
+fn nobody_but_the_peer_can_inject_into_an_open_session() {
+    let (mut b, _) = bob_open_with_alice();
+    let other = LinkId::In(9);
+    b.peer(other, PeerEvent::Incoming);
+    // Claiming to be alice again (with or without the token) is refused: the session is taken.
+    b.peer_line(other, &hello("alice", T));
+    assert!(b.take_peer_sent()[0].1.starts_with("NO duplicate"));
+    let third = LinkId::In(10);
+    b.peer(third, PeerEvent::Incoming);
+    b.peer_line(third, "MSG hi");
+    assert!(b.take_peer_sent()[0].1.starts_with("NO bad-hello"));
+    assert!(b.closed.contains(&other) && b.closed.contains(&third));
+    assert!(
+        !b.shown.iter().any(|i| matches!(i, Item::Private { .. })),
+        "{:?}",
+        b.shown
+    );
+}
+
+#[test]
+fn a_hello_that_beats_the_servers_expect_line_is_held_until_it_arrives() {
+    let mut b = Client::online("bob");
+    let link = LinkId::In(1);
+    b.peer(link, PeerEvent::Incoming);
+    b.peer_line(link, &hello("alice", T));
+    assert!(b.peer_sent.is_empty(), "not refused yet");
+    b.server(ServerMsg::PrivateExpect {
+        peer: name("alice"),
+        token: token(T),
+    });
+    assert_eq!(b.take_peer_sent(), vec![(link, "OK bob".to_string())]);
+    assert!(b.state.private_open("alice"));
+}
+
+#[test]
+fn a_held_hello_nobody_expects_is_refused_at_the_handshake_deadline() {
+    let mut b = Client::online("bob");
+    let link = LinkId::In(1);
+    b.peer(link, PeerEvent::Incoming);
+    b.peer_line(link, &hello("mallory", T));
+    b.advance_secs(crate::p2p::HANDSHAKE_SECS - 1);
+    assert!(b.peer_sent.is_empty());
+    b.advance_secs(1);
+    assert!(b.take_peer_sent()[0].1.starts_with("NO unexpected"));
+    assert!(b.closed.contains(&link));
+    assert!(b.shown.is_empty(), "strangers are not the user's business");
+}
+
+#[test]
+fn a_connection_that_never_says_hello_is_closed_quietly() {
+    let mut b = Client::online("bob");
+    let link = LinkId::In(1);
+    b.peer(link, PeerEvent::Incoming);
+    b.advance_secs(crate::p2p::HANDSHAKE_SECS);
+    assert!(b.closed.contains(&link));
+    assert_eq!(b.state.link_count(), 0);
+}
+
+#[test]
+fn too_many_unintroduced_connections_are_turned_away() {
+    let mut b = Client::online("bob");
+    for n in 0..MAX_GREETING as u64 {
+        b.peer(LinkId::In(n), PeerEvent::Incoming);
+    }
+    assert!(b.peer_sent.is_empty());
+    let extra = LinkId::In(99);
+    b.peer(extra, PeerEvent::Incoming);
+    assert!(b.take_peer_sent()[0].1.starts_with("NO busy"));
+    assert!(b.closed.contains(&extra));
+}
+
+#[test]
+fn malformed_and_over_long_handshakes_are_refused() {
+    let mut b = Client::online("bob");
+    b.peer(LinkId::In(1), PeerEvent::Incoming);
+    b.peer_line(LinkId::In(1), "HELLO alice");
+    b.peer(LinkId::In(2), PeerEvent::Incoming);
+    b.peer(LinkId::In(2), PeerEvent::LineTooLong);
+    b.peer(LinkId::In(3), PeerEvent::Incoming);
+    b.peer(LinkId::In(3), PeerEvent::Line(b"HELLO \xff"));
+    let codes: Vec<String> = b
+        .take_peer_sent()
+        .into_iter()
+        .map(|(_, l)| l.split(' ').take(2).collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(codes, vec!["NO bad-hello", "NO bad-line", "NO bad-line"]);
+    assert_eq!(b.state.link_count(), 0);
+}
+
+#[test]
+fn private_messages_go_over_the_link_only_and_count_as_activity() {
+    let (mut a, link) = alice_open_with_bob();
+    a.typed("private bob  psst  ");
+    assert_eq!(a.take_peer_sent(), vec![(link, "MSG  psst  ".to_string())]);
+    // The server hears that alice is active, never what she said.
+    assert_eq!(a.take_sent(), vec!["active"]);
+    a.peer_line(link, "MSG hello back");
+    assert_eq!(
+        a.take_shown(),
+        vec![Item::Private {
+            from: name("bob"),
+            text: "hello back".into()
+        }]
+    );
+}
+
+#[test]
+fn private_without_an_open_session_is_an_error() {
+    let mut a = Client::online("alice");
+    a.typed("private bob hi");
+    assert_eq!(
+        a.take_shown(),
+        vec![client_error(ClientError::NoPrivateChat {
+            user: "bob".into()
+        })]
+    );
+    a.server(ServerMsg::PrivateAccepted {
+        peer: name("bob"),
+        addr: "127.0.0.1:6000".parse().unwrap(),
+        token: token(T),
+    });
+    a.clear();
+    a.typed("private bob too early");
+    assert_eq!(
+        a.take_shown(),
+        vec![client_error(ClientError::PrivateNotOpen {
+            user: name("bob")
+        })]
+    );
+    a.typed("private bob");
+    assert_eq!(
+        a.take_shown(),
+        vec![client_error(ClientError::PrivateUsage)]
+    );
+    assert!(a.peer_sent.is_empty() && a.sent.is_empty());
+}
+
+#[test]
+fn an_over_long_private_message_is_refused_before_sending() {
+    let (mut a, _) = alice_open_with_bob();
+    a.typed(&format!("private bob {}", "x".repeat(MAX_LINE)));
+    assert!(a.peer_sent.is_empty());
+    assert!(matches!(
+        a.shown[..],
+        [Item::Error(Problem::Client(
+            ClientError::PrivateTooLong { .. }
+        ))]
+    ));
+}
+
+#[test]
+fn stopprivate_tells_the_peer_and_the_server_and_hides_the_bookkeeping_reply() {
+    let (mut a, link) = alice_open_with_bob();
+    a.typed("stopprivate bob");
+    assert_eq!(
+        a.take_peer_sent(),
+        vec![(link, "BYE stop Private chat stopped.".to_string())]
+    );
+    assert!(a.closed.contains(&link));
+    assert_eq!(a.take_sent(), vec!["stopprivate bob"]);
+    assert_eq!(
+        a.take_shown(),
+        vec![Item::PrivateEnded {
+            peer: name("bob"),
+            why: EndReason::YouStopped
+        }]
+    );
+    a.server(ServerMsg::PrivateEnded { peer: name("bob") });
+    assert!(a.take_shown().is_empty());
+    assert!(!a.state.private_open("bob"));
+    // Stopping again: nothing here, so the server is asked, and its answer is shown.
+    a.typed("stopprivate bob");
+    assert_eq!(a.take_sent(), vec!["stopprivate bob"]);
+    a.server(ServerMsg::Error(ErrorReply::NoSession {
+        user: name("bob"),
+    }));
+    assert_eq!(
+        a.take_shown(),
+        vec![Item::Error(Problem::Server(ErrorReply::NoSession {
+            user: name("bob")
+        }))]
+    );
+}
+
+#[test]
+fn the_peer_stopping_ends_the_session_here_too() {
+    let (mut b, link) = bob_open_with_alice();
+    b.peer_line(link, "BYE stop Private chat stopped.");
+    assert_eq!(
+        b.take_shown(),
+        vec![Item::PrivateEnded {
+            peer: name("alice"),
+            why: EndReason::PeerStopped
+        }]
+    );
+    assert!(b.closed.contains(&link));
+    assert_eq!(b.take_sent(), vec!["stopprivate alice"]);
+    // alice told the server first, so it has no session to end: expected, not shown.
+    b.server(ServerMsg::Error(ErrorReply::NoSession {
+        user: name("alice"),
+    }));
+    assert!(b.take_shown().is_empty());
+    b.typed("private alice still there?");
+    assert_eq!(
+        b.take_shown(),
+        vec![client_error(ClientError::NoPrivateChat {
+            user: "alice".into()
+        })]
+    );
+}
+
+#[test]
+fn a_peer_that_vanishes_is_reported_and_dropped() {
+    let (mut a, link) = alice_open_with_bob();
+    a.peer(link, PeerEvent::Closed);
+    assert_eq!(
+        a.take_shown(),
+        vec![Item::PrivateEnded {
+            peer: name("bob"),
+            why: EndReason::ConnectionLost
+        }]
+    );
+    assert_eq!(a.take_sent(), vec!["stopprivate bob"]);
+    assert!(!a.state.private_open("bob"));
+}
+
+#[test]
+fn logging_out_tells_every_peer_and_closes_their_links() {
+    let (mut a, link) = alice_open_with_bob();
+    a.typed("logout");
+    assert_eq!(
+        a.take_peer_sent(),
+        vec![(link, "BYE logout Logged out.".to_string())]
+    );
+    assert!(a.closed.contains(&link));
+    // The server ends its own record at logout: no stopprivate.
+    assert_eq!(a.take_sent(), vec!["logout"]);
+}
+
+#[test]
+fn losing_the_server_tells_every_peer() {
+    let (mut b, link) = bob_open_with_alice();
+    b.event(Event::Server(ServerEvent::Closed));
+    assert_eq!(
+        b.take_peer_sent(),
+        vec![(link, "BYE offline Lost the server.".to_string())]
+    );
+    assert!(b.closed.contains(&link));
+    assert_eq!(b.exit, Some(Exit::ConnectionLost));
+}
+
+#[test]
+fn peers_learn_why_the_other_side_left() {
+    for (line, why) in [
+        ("BYE logout Logged out.", EndReason::PeerLoggedOut),
+        ("BYE offline Lost the server.", EndReason::PeerOffline),
+        ("BYE", EndReason::PeerStopped),
+    ] {
+        let (mut a, link) = alice_open_with_bob();
+        a.peer_line(link, line);
+        assert_eq!(
+            a.take_shown(),
+            vec![Item::PrivateEnded {
+                peer: name("bob"),
+                why
+            }]
+        );
+    }
+}
+
+#[test]
+fn a_session_survives_a_block_made_after_it_started() {
+    let (mut b, link) = bob_open_with_alice();
+    b.typed("block alice");
+    b.server(ServerMsg::Blocked {
+        user: name("alice"),
+    });
+    b.peer_line(link, "MSG still here");
+    b.typed("private alice and so am I");
+    assert!(b.shown.contains(&Item::Private {
+        from: name("alice"),
+        text: "still here".into()
+    }));
+    assert_eq!(
+        b.take_peer_sent(),
+        vec![(link, "MSG and so am I".to_string())]
+    );
+}
+
+#[test]
+fn set_up_failures_are_reported_and_the_server_told() {
+    // Cannot connect.
+    let mut a = Client::online("alice");
+    a.server(ServerMsg::PrivateAccepted {
+        peer: name("bob"),
+        addr: "127.0.0.1:6000".parse().unwrap(),
+        token: token(T),
+    });
+    let (link, _) = a.connects[0];
+    a.clear();
+    a.peer(
+        link,
+        PeerEvent::ConnectFailed {
+            error: "connection refused",
+        },
+    );
+    assert_eq!(
+        a.take_shown(),
+        vec![Item::PrivateFailed {
+            peer: name("bob"),
+            why: SetupFailure::ConnectFailed {
+                error: "connection refused".into()
+            }
+        }]
+    );
+    assert_eq!(a.take_sent(), vec!["stopprivate bob"]);
+    a.server(ServerMsg::PrivateEnded { peer: name("bob") });
+    assert!(a.take_shown().is_empty());
+
+    // Connected, but refused, or no answer in time, or a wrong answer.
+    for (answer, why) in [
+        (
+            Some("NO bad-token That is not the token."),
+            SetupFailure::Refused(crate::p2p::Refusal::BadToken),
+        ),
+        (Some("OK mallory"), SetupFailure::BadAnswer),
+        (
+            None,
+            SetupFailure::NoAnswer {
+                secs: crate::p2p::HANDSHAKE_SECS,
+            },
+        ),
+    ] {
+        let mut a = Client::online("alice");
+        a.server(ServerMsg::PrivateAccepted {
+            peer: name("bob"),
+            addr: "127.0.0.1:6000".parse().unwrap(),
+            token: token(T),
+        });
+        let (link, _) = a.connects[0];
+        a.peer(link, PeerEvent::Connected);
+        a.clear();
+        match answer {
+            Some(line) => a.peer_line(link, line),
+            None => a.advance_secs(crate::p2p::HANDSHAKE_SECS),
+        }
+        assert_eq!(
+            a.take_shown(),
+            vec![Item::PrivateFailed {
+                peer: name("bob"),
+                why: why.clone()
+            }],
+            "{answer:?}"
+        );
+        assert!(a.closed.contains(&link));
+        assert!(!a.state.private_open("bob"));
+    }
+}
+
+#[test]
+fn the_accepting_side_gives_up_if_the_requester_never_connects() {
+    let mut b = Client::online("bob");
+    b.server(ServerMsg::PrivateExpect {
+        peer: name("alice"),
+        token: token(T),
+    });
+    b.clear();
+    b.advance_secs(crate::p2p::EXPECT_SECS);
+    assert_eq!(
+        b.take_shown(),
+        vec![Item::PrivateFailed {
+            peer: name("alice"),
+            why: SetupFailure::NeverConnected {
+                secs: crate::p2p::EXPECT_SECS
+            }
+        }]
+    );
+    assert_eq!(b.take_sent(), vec!["stopprivate alice"]);
+}
+
+#[test]
+fn a_stale_set_up_timer_does_not_touch_a_newer_session() {
+    let mut b = Client::online("bob");
+    b.server(ServerMsg::PrivateExpect {
+        peer: name("alice"),
+        token: token(T),
+    });
+    b.advance_secs(5);
+    // That attempt is stopped, and a new one opens quickly.
+    b.typed("stopprivate alice");
+    b.server(ServerMsg::PrivateExpect {
+        peer: name("alice"),
+        token: token(T + 1),
+    });
+    b.peer(LinkId::In(1), PeerEvent::Incoming);
+    b.peer_line(LinkId::In(1), &hello("alice", T + 1));
+    assert!(b.state.private_open("alice"));
+    b.advance_secs(crate::p2p::EXPECT_SECS * 2);
+    assert!(b.state.private_open("alice"));
+}
+
+#[test]
+fn bad_lines_inside_a_session_are_reported_and_ignored() {
+    let (mut a, link) = alice_open_with_bob();
+    a.peer(link, PeerEvent::Line(b"MSG \x1b[2J gotcha"));
+    a.peer_line(link, "PING");
+    a.peer(link, PeerEvent::LineTooLong);
+    assert_eq!(a.shown.len(), 3);
+    assert!(a.shown.iter().all(|i| matches!(
+        i,
+        Item::Error(Problem::Client(ClientError::BadPeerLine { .. }))
+    )));
+    assert!(a.state.private_open("bob"));
+}

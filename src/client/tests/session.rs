@@ -1,0 +1,242 @@
+//! The logged-in session: what is shown, what is sent, offline messages, and how it ends.
+
+use super::*;
+use crate::protocol::{ByeReason, CommandName, ErrorReply};
+
+#[test]
+fn incoming_lines_become_typed_items() {
+    let mut c = Client::online("alice");
+    c.server(ServerMsg::Message {
+        from: name("bob"),
+        text: " hi  there ".into(),
+    });
+    c.server(ServerMsg::Broadcast {
+        from: name("carol"),
+        text: "all".into(),
+    });
+    c.server(ServerMsg::Presence {
+        user: name("dave"),
+        online: false,
+    });
+    assert_eq!(
+        c.take_shown(),
+        vec![
+            Item::Message {
+                from: name("bob"),
+                text: " hi  there ".into()
+            },
+            Item::Broadcast {
+                from: name("carol"),
+                text: "all".into()
+            },
+            Item::Presence {
+                user: name("dave"),
+                online: false
+            },
+        ]
+    );
+    let known: Vec<&str> = c.state.known_users().map(|n| &**n).collect();
+    assert_eq!(known, vec!["bob", "carol", "dave"]);
+}
+
+#[test]
+fn commands_are_sent_in_their_canonical_form() {
+    let mut c = Client::online("alice");
+    c.typed("  MESSAGE bob  spaced ");
+    c.typed("whoelsesince 60");
+    c.typed("startprivate bob");
+    assert_eq!(
+        c.take_sent(),
+        vec![
+            "message bob  spaced ",
+            "whoelsesince 60",
+            "startprivate bob"
+        ]
+    );
+}
+
+#[test]
+fn usage_errors_are_local_and_read_like_the_servers() {
+    let mut c = Client::online("alice");
+    c.typed("message bob");
+    c.typed("whoelsesince -1");
+    c.typed("dance");
+    c.typed("ack 4");
+    c.typed("   ");
+    assert!(c.sent.is_empty(), "{:?}", c.sent);
+    assert_eq!(
+        c.take_shown(),
+        vec![
+            Item::Error(Problem::Server(ErrorReply::Usage {
+                command: CommandName::Message
+            })),
+            Item::Error(Problem::Server(ErrorReply::BadNumber {
+                command: CommandName::WhoElseSince
+            })),
+            client_error(ClientError::UnknownCommand),
+            client_error(ClientError::UnknownCommand),
+        ]
+    );
+}
+
+#[test]
+fn help_is_answered_locally_and_includes_private() {
+    let mut c = Client::online("alice");
+    c.typed("help");
+    assert!(c.sent.is_empty());
+    let usages: Vec<&str> = c
+        .shown
+        .iter()
+        .map(|i| match i {
+            Item::Help { usage, .. } => *usage,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert!(usages.contains(&"private <user> <text>"));
+    assert!(usages.contains(&"whoelsesince <seconds>"));
+    assert!(!usages.iter().any(|u| u.starts_with("ack")));
+}
+
+#[test]
+fn offline_message_is_shown_remembered_then_acknowledged() {
+    let mut c = Client::online("alice");
+    let sent_at = START.minus_millis(120_000);
+    c.server(ServerMsg::OfflineMessage {
+        id: 7,
+        sent_at,
+        from: name("bob"),
+        text: "while you were out".into(),
+    });
+    assert_eq!(
+        c.take_shown(),
+        vec![Item::Offline {
+            from: name("bob"),
+            text: "while you were out".into(),
+            age_secs: 120
+        }]
+    );
+    assert_eq!(c.saved, vec![(name("alice"), Seen { id: 7, sent_at })]);
+    assert_eq!(c.take_sent(), vec!["ack 7"]);
+}
+
+#[test]
+fn a_redelivery_after_a_server_crash_is_acknowledged_but_not_shown_again() {
+    let mut config = Config::new(P2P_PORT);
+    let sent_at = START.minus_millis(5_000);
+    config.seen.insert(name("alice"), Seen { id: 7, sent_at });
+    let mut c = Client::with_config(config);
+    c.login("alice");
+    c.clear();
+    for (id, at) in [(6, sent_at.minus_millis(10)), (7, sent_at)] {
+        c.server(ServerMsg::OfflineMessage {
+            id,
+            sent_at: at,
+            from: name("bob"),
+            text: "old".into(),
+        });
+    }
+    assert!(c.take_shown().is_empty());
+    assert!(c.saved.is_empty());
+    assert_eq!(c.take_sent(), vec!["ack 6", "ack 7"]);
+    // A newer one is shown.
+    c.server(ServerMsg::OfflineMessage {
+        id: 8,
+        sent_at: START,
+        from: name("bob"),
+        text: "new".into(),
+    });
+    assert_eq!(c.take_shown().len(), 1);
+    // So is one from a server that lost its store and numbers from 1 again: it was sent later.
+    c.server(ServerMsg::OfflineMessage {
+        id: 1,
+        sent_at: START.plus_millis(1),
+        from: name("carol"),
+        text: "fresh start".into(),
+    });
+    assert_eq!(c.take_shown().len(), 1);
+}
+
+#[test]
+fn remembered_ids_are_per_user() {
+    let mut config = Config::new(P2P_PORT);
+    config.seen.insert(
+        name("bob"),
+        Seen {
+            id: 50,
+            sent_at: START,
+        },
+    );
+    let mut c = Client::with_config(config);
+    c.login("alice");
+    c.clear();
+    c.server(ServerMsg::OfflineMessage {
+        id: 3,
+        sent_at: START.minus_millis(1),
+        from: name("bob"),
+        text: "for alice".into(),
+    });
+    assert_eq!(c.take_shown().len(), 1);
+}
+
+#[test]
+fn logout_waits_for_the_goodbye() {
+    let mut c = Client::online("alice");
+    c.typed("logout");
+    assert_eq!(c.take_sent(), vec!["logout"]);
+    assert_eq!(c.exit, None);
+    c.typed("whoelse");
+    assert!(c.sent.is_empty(), "nothing more is sent while logging out");
+    c.server(ServerMsg::Bye(ByeReason::Logout));
+    assert_eq!(c.exit, Some(Exit::LoggedOut));
+    assert_eq!(Exit::LoggedOut.code(), 0);
+}
+
+#[test]
+fn ctrl_d_and_ctrl_c_log_out_cleanly() {
+    for ev in [UserEvent::Eof, UserEvent::Interrupt] {
+        let mut c = Client::online("alice");
+        c.event(Event::User(ev));
+        assert_eq!(c.take_sent(), vec!["logout"]);
+        // The server closes after its goodbye; either way the client ends as logged out.
+        c.event(Event::Server(ServerEvent::Closed));
+        assert_eq!(c.exit, Some(Exit::LoggedOut));
+    }
+}
+
+#[test]
+fn a_server_that_never_confirms_the_logout_does_not_hang_the_client() {
+    let mut c = Client::online("alice");
+    c.typed("logout");
+    c.advance_secs(4);
+    assert_eq!(c.exit, None);
+    c.advance_secs(1);
+    assert_eq!(c.exit, Some(Exit::LoggedOut));
+    assert!(
+        c.shown
+            .contains(&client_error(ClientError::LogoutUnconfirmed))
+    );
+}
+
+#[test]
+fn idle_timeout_and_shutdown_say_so_and_exit() {
+    for reason in [ByeReason::Timeout { secs: 600 }, ByeReason::Shutdown] {
+        let mut c = Client::online("alice");
+        c.server(ServerMsg::Bye(reason));
+        assert_eq!(c.take_shown(), vec![Item::Bye(reason)]);
+        assert_eq!(c.exit, Some(Exit::EndedByServer));
+    }
+}
+
+#[test]
+fn losing_the_server_is_an_error_exit() {
+    let mut c = Client::online("alice");
+    c.event(Event::Server(ServerEvent::Closed));
+    assert_eq!(c.take_shown(), vec![client_error(ClientError::ServerLost)]);
+    assert_eq!(c.exit, Some(Exit::ConnectionLost));
+    // Nothing happens after the exit.
+    c.server(ServerMsg::Message {
+        from: name("bob"),
+        text: "late".into(),
+    });
+    assert!(c.shown.is_empty());
+}

@@ -1,0 +1,280 @@
+//! End-to-end: the real `natter-server` and real `natter` clients in piped mode (stdin and stdout are
+//! pipes, as when scripted). Each test checks what a user reads.
+
+mod client_support;
+
+use client_support::{Piped, Relay, Server, natter};
+
+#[test]
+fn login_messages_presence_block_and_offline_delivery() {
+    let server = Server::start(&["60", "300"]);
+    let dir = tempfile::tempdir().unwrap();
+    let port = server.port;
+    let mut alice = Piped::login("alice", "wonderland", port, &dir.path().join("a"));
+    let mut bob = Piped::login("bob", "builder", port, &dir.path().join("b"));
+
+    // Presence, and a message each way.
+    alice.expect("* bob logged in");
+    alice.send("message bob hello  bob");
+    alice.expect("- delivered to bob");
+    bob.expect("[message] alice: hello  bob");
+    bob.send("message alice hi alice");
+    alice.expect("[message] bob: hi alice");
+    bob.send("broadcast anyone there?");
+    alice.expect("[broadcast] bob: anyone there?");
+    bob.expect("- broadcast sent to 1 user");
+    bob.send("whoelse");
+    bob.expect("* Online now: alice");
+
+    // A message for carol, who is offline, waits for her.
+    alice.send("message carol see you later");
+    alice.expect("- carol is offline; they will get it when they log in");
+
+    // A block: bob's messages no longer reach alice, and bob is told.
+    alice.send("block bob");
+    alice.expect("- blocked bob (they are not told)");
+    bob.send("message alice are you there?");
+    bob.expect("error: alice has blocked you; nothing was delivered or stored.");
+
+    // Usage errors read like the server's, and are local.
+    bob.send("message alice");
+    bob.expect("error: Usage: message <user> <text>");
+    bob.send("dance");
+    bob.expect("error: Unknown command. Commands: message,");
+
+    // carol logs in: the stored message is delivered, marked as such.
+    let carol_dir = dir.path().join("c");
+    let mut carol = Piped::login("carol", "christmas", port, &carol_dir);
+    // Delivered right after the welcome (so before the reply the login helper waits for).
+    assert!(
+        carol
+            .seen
+            .iter()
+            .any(|l| l.starts_with("[offline, ") && l.ends_with(" ago] alice: see you later")),
+        "{:?}",
+        carol.seen
+    );
+    alice.expect("* carol logged in");
+    carol.send("logout");
+    carol.expect("* Logged out. Goodbye!");
+    assert_eq!(carol.wait().code(), Some(0));
+    // It was acknowledged: not delivered again at the next login.
+    let mut carol = Piped::login("carol", "christmas", port, &carol_dir);
+    carol.send("whoelse");
+    carol.expect("* Online now:");
+    assert!(!carol.saw("see you later"), "{:?}", carol.seen);
+
+    // The end of the script logs out cleanly.
+    bob.close_stdin();
+    bob.expect("* Logged out. Goodbye!");
+    assert_eq!(bob.wait().code(), Some(0));
+    carol.expect("* bob logged out");
+    // Piped output is plain: no colour codes anywhere.
+    for c in [&alice, &bob, &carol] {
+        assert!(!c.seen.iter().any(|l| l.contains('\u{1b}')), "{:?}", c.seen);
+    }
+}
+
+#[test]
+fn a_private_chat_never_crosses_the_server() {
+    let server = Server::start(&["60", "300"]);
+    // Every byte between the clients and the server goes through this recording relay.
+    let relay = Relay::start(server.port);
+    let dir = tempfile::tempdir().unwrap();
+    let mut alice = Piped::login("alice", "wonderland", relay.port, &dir.path().join("a"));
+    let mut bob = Piped::login("bob", "builder", relay.port, &dir.path().join("b"));
+
+    alice.send("private bob too soon");
+    alice.expect("error: You have no private chat with bob.");
+
+    alice.send("startprivate bob");
+    alice.expect("- asked bob for a private chat");
+    bob.expect("? alice asks for a private chat: type 'accept alice' or 'decline alice'");
+    bob.send("accept alice");
+    bob.expect("* Private chat with alice is open");
+    alice.expect("* Private chat with bob is open");
+
+    alice.send("private bob the eagle lands at midnight");
+    bob.expect("[private] alice: the eagle lands at midnight");
+    bob.send("private alice bring the red umbrella");
+    alice.expect("[private] bob: bring the red umbrella");
+    // A public message, for contrast: the relay must see this one.
+    alice.send("message bob public words");
+    bob.expect("[message] alice: public words");
+
+    bob.send("stopprivate alice");
+    bob.expect("* Private chat with alice ended: you stopped it.");
+    alice.expect("* Private chat with bob ended: bob stopped it.");
+    alice.send("private bob one more");
+    alice.expect("error: You have no private chat with bob.");
+    // The server's record of the session was ended too: a new one can start.
+    alice.send("startprivate bob");
+    bob.expect("? alice asks for a private chat");
+    bob.send("decline alice");
+    alice.expect("* bob declined your private-chat request.");
+
+    let wire = relay.recorded();
+    assert!(
+        wire.contains("message bob public words"),
+        "the relay records traffic"
+    );
+    assert!(wire.contains("startprivate bob") && wire.contains("accept alice"));
+    assert!(
+        wire.contains("\nactive\n"),
+        "private use is reported as activity"
+    );
+    for secret in ["eagle lands", "red umbrella", "one more", "too soon"] {
+        assert!(
+            !wire.contains(secret),
+            "{secret:?} crossed the server:\n{wire}"
+        );
+    }
+}
+
+#[test]
+fn a_private_session_survives_a_later_block_and_ends_when_a_peer_leaves() {
+    let server = Server::start(&["60", "300"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut alice = Piped::login("alice", "wonderland", server.port, &dir.path().join("a"));
+    let mut bob = Piped::login("bob", "builder", server.port, &dir.path().join("b"));
+    alice.send("startprivate bob");
+    bob.expect("? alice asks");
+    bob.send("accept alice");
+    alice.expect("* Private chat with bob is open");
+    bob.expect("* Private chat with alice is open");
+
+    // bob blocks alice after the session started: the session keeps working.
+    bob.send("block alice");
+    bob.expect("- blocked alice");
+    alice.send("private bob still friends?");
+    bob.expect("[private] alice: still friends?");
+    bob.send("private alice for this chat, yes");
+    alice.expect("[private] bob: for this chat, yes");
+    alice.send("startprivate bob");
+    alice.expect("error: bob has blocked you");
+
+    // alice logs out: bob is told over the direct link.
+    alice.send("logout");
+    alice.expect("* Logged out. Goodbye!");
+    bob.expect("* Private chat with alice ended: alice logged out.");
+    bob.send("private alice hello?");
+    bob.expect("error: You have no private chat with alice.");
+    assert_eq!(alice.wait().code(), Some(0));
+}
+
+#[test]
+fn private_chat_errors_come_from_the_server() {
+    let server = Server::start(&["60", "300", "--private-timeout", "1"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut alice = Piped::login("alice", "wonderland", server.port, &dir.path().join("a"));
+    let mut bob = Piped::login("bob", "builder", server.port, &dir.path().join("b"));
+    // Nobody answers: both are told when the request expires.
+    alice.send("startprivate bob");
+    bob.expect("? alice asks for a private chat");
+    alice.expect("* The private-chat request between you and bob expired unanswered.");
+    bob.expect("* The private-chat request between you and alice expired unanswered.");
+    bob.send("logout");
+    bob.wait();
+    alice.send("startprivate zed");
+    alice.expect("error: There is no user named 'zed'.");
+    alice.send("startprivate alice");
+    alice.expect("error: You cannot use 'startprivate' on yourself.");
+    alice.send("startprivate carol");
+    alice.expect("error: carol is not online");
+    alice.send("accept bob");
+    alice.expect("error: bob has not asked you for a private chat.");
+    alice.send("startprivate bob");
+    alice.expect("error: bob is not online");
+    alice.send("stopprivate bob");
+    alice.expect("error: You have no private chat with bob.");
+}
+
+#[test]
+fn lockout_and_duplicate_login_print_the_reason_and_exit_non_zero() {
+    let server = Server::start(&["60", "300"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = Piped::spawn("bob", server.port, dir.path());
+    for line in ["bob", "wrong1", "wrong2", "wrong3"] {
+        c.send(line);
+    }
+    c.expect("error: Wrong password. 2 attempts left");
+    c.expect("error: Wrong password again: this account is now locked for 60 s.");
+    assert_eq!(c.wait().code(), Some(3));
+
+    let mut first = Piped::login("alice", "wonderland", server.port, dir.path());
+    let mut second = Piped::spawn("alice-again", server.port, dir.path());
+    second.send("alice");
+    second.expect("error: That user is already logged in elsewhere");
+    assert_eq!(second.wait().code(), Some(3));
+    first.send("whoelse");
+    first.expect("* Nobody else is online.");
+}
+
+#[test]
+fn no_server_is_a_clear_message_and_exit_1() {
+    // A port nothing listens on: bind one, note it, and free it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let out = natter(port, dir.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("cannot connect to the server at 127.0.0.1:{port}"))
+            && err.contains("Is natter-server running there?"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+
+    let out = natter(0, dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "port 0 is a usage error");
+}
+
+#[test]
+fn server_timeout_shutdown_and_loss_say_so_and_exit() {
+    // Idle timeout of 2 s.
+    let server = Server::start(&["60", "2"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = Piped::login("alice", "wonderland", server.port, dir.path());
+    c.expect("* You were logged out by the server after 2 s without a command.");
+    assert_eq!(c.wait().code(), Some(4));
+
+    let mut server = Server::start(&["60", "300"]);
+    let mut a = Piped::login("alice", "wonderland", server.port, dir.path());
+    let mut b = Piped::login("bob", "builder", server.port, dir.path());
+    a.send("startprivate bob");
+    b.expect("? alice asks");
+    b.send("accept alice");
+    a.expect("* Private chat with bob is open");
+    b.expect("* Private chat with alice is open");
+    server.interrupt();
+    a.expect("* The server is shutting down; disconnected.");
+    b.expect("* The server is shutting down; disconnected.");
+    assert_eq!(a.wait().code(), Some(4));
+    assert_eq!(b.wait().code(), Some(4));
+
+    // A server that just vanishes: a clear error, exit 1.
+    let server = Server::start(&["60", "300"]);
+    let mut c = Piped::login("carol", "christmas", server.port, dir.path());
+    drop(server);
+    c.expect("error: Lost the connection to the server.");
+    assert_eq!(c.wait().code(), Some(1));
+}
+
+#[test]
+fn a_damaged_state_file_is_a_warning_not_a_crash() {
+    let server = Server::start(&["60", "300"]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("seen"), b"\xff\xfe not text").unwrap();
+    let mut c = Piped::spawn("alice", server.port, dir.path());
+    c.expect("warning: state file");
+    c.send("alice");
+    c.send("wonderland");
+    c.expect("Welcome to natter, alice!");
+}

@@ -1,0 +1,178 @@
+//! End-to-end: real `natter` clients in pseudo-terminals, driven like a person at a keyboard (the line
+//! editor, password entry, colour, history, completion, Ctrl-C and Ctrl-D), against the real server.
+
+mod client_support;
+
+use std::path::Path;
+
+use client_support::{Piped, Server, WAIT, natter};
+use nix::sys::wait::WaitStatus;
+use rexpect::session::PtySession;
+
+/// `natter` in a pseudo-terminal. rexpect turns the terminal's echo off before starting the program;
+/// `stty echo` turns it back on, as in a real terminal, so a password that was not hidden would show.
+fn pty(port: u16, state_dir: &Path, color: bool) -> PtySession {
+    let natter_cmd = natter(port, state_dir);
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg("stty echo && exec \"$@\"")
+        .arg("sh")
+        .arg(natter_cmd.get_program())
+        .args(natter_cmd.get_args())
+        .env("TERM", "xterm")
+        .env_remove("RUST_LOG");
+    if color {
+        cmd.env_remove("NO_COLOR");
+    } else {
+        cmd.env("NO_COLOR", "1");
+    }
+    rexpect::session::spawn_command(cmd, Some(WAIT.as_millis() as u64)).expect("spawning natter")
+}
+
+/// Logs in at the prompts; returns what the terminal showed from the password prompt to the welcome.
+fn login(p: &mut PtySession, user: &str, password: &str) -> String {
+    p.exp_string("Username: ").unwrap();
+    p.send_line(user).unwrap();
+    p.exp_string("Password: ").unwrap();
+    p.send_line(password).unwrap();
+    let shown = p
+        .exp_string(&format!("Welcome to natter, {user}!"))
+        .unwrap();
+    // Wait for the command prompt, so the p2p port is registered before anyone asks for a chat.
+    p.send_line("whoelse").unwrap();
+    p.exp_regex(r"(Online now|Nobody else is online)").unwrap();
+    shown
+}
+
+fn exit_code(p: &mut PtySession) -> i32 {
+    match p.process_mut().wait().unwrap() {
+        WaitStatus::Exited(_, code) => code,
+        other => panic!("natter did not exit normally: {other:?}"),
+    }
+}
+
+#[test]
+fn password_is_hidden_and_messages_print_above_the_line_being_typed() {
+    let server = Server::start(&["60", "300"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut alice = pty(server.port, &dir.path().join("a"), false);
+    let shown = login(&mut alice, "alice", "wonderland");
+    assert!(
+        !shown.contains("wonderland"),
+        "the password was echoed: {shown:?}"
+    );
+    let mut bob = Piped::login("bob", "builder", server.port, &dir.path().join("b"));
+    alice.exp_string("* bob logged in").unwrap();
+
+    // alice is half-way through a line when bob's message arrives.
+    alice.send("message bob hel").unwrap();
+    alice.flush().unwrap();
+    // The line editor has drawn it: it is on alice's screen, unfinished.
+    alice.exp_string("message bob hel").unwrap();
+    bob.send("message alice ping");
+    alice.exp_string("[message] bob: ping").unwrap();
+    // The half-typed line is intact: finishing it sends exactly what was meant.
+    alice.send_line("lo there").unwrap();
+    bob.expect("[message] alice: hello there");
+    alice.exp_string("- delivered to bob").unwrap();
+
+    // Ctrl-D logs out cleanly.
+    alice.send_control('d').unwrap();
+    alice.exp_string("Logged out. Goodbye!").unwrap();
+    alice.exp_eof().unwrap();
+    assert_eq!(exit_code(&mut alice), 0);
+    bob.expect("* alice logged out");
+}
+
+#[test]
+fn colour_on_a_terminal_unless_no_color() {
+    let server = Server::start(&["60", "300"]);
+    let dir = tempfile::tempdir().unwrap();
+    for color in [true, false] {
+        let mut alice = pty(server.port, dir.path(), color);
+        login(&mut alice, "alice", "wonderland");
+        let mut bob = Piped::login("bob", "builder", server.port, dir.path());
+        bob.send("message alice hi");
+        if color {
+            // The tag and the sender are styled, each reset before the plain text.
+            let line = alice.exp_string("\u{1b}[1mbob\u{1b}[0m: hi").unwrap();
+            assert!(line.ends_with("[message]\u{1b}[0m "), "{line:?}");
+        } else {
+            let before = alice.exp_string("[message] bob: hi").unwrap();
+            let line = before.rsplit('\n').next().unwrap_or("");
+            assert!(
+                !line.contains("\u{1b}[0m"),
+                "colour with NO_COLOR: {line:?}"
+            );
+        }
+        alice.send_control('c').unwrap();
+        alice.exp_string("Logged out. Goodbye!").unwrap();
+        alice.exp_eof().unwrap();
+        assert_eq!(exit_code(&mut alice), 0, "Ctrl-C logs out cleanly");
+        bob.send("logout");
+        bob.wait();
+    }
+}
+
+#[test]
+fn history_and_tab_completion_of_commands_and_usernames() {
+    let server = Server::start(&["60", "300"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut alice = pty(server.port, &dir.path().join("a"), false);
+    login(&mut alice, "alice", "wonderland");
+    let mut bob = Piped::login("bob", "builder", server.port, &dir.path().join("b"));
+    alice.exp_string("* bob logged in").unwrap();
+
+    // "messa<Tab>" completes the command, "bo<Tab>" the username alice has seen.
+    alice.send("messa\t").unwrap();
+    alice.flush().unwrap();
+    alice.exp_string("message ").unwrap();
+    alice.send("bo\t").unwrap();
+    alice.flush().unwrap();
+    alice.exp_string("bob ").unwrap();
+    alice.send_line("completed").unwrap();
+    bob.expect("[message] alice: completed");
+
+    // Up arrow brings the last command back.
+    alice.send_line("whoelse").unwrap();
+    alice.exp_string("* Online now: bob").unwrap();
+    alice.send("\u{1b}[A").unwrap();
+    alice.flush().unwrap();
+    alice.send_line("").unwrap();
+    alice.exp_string("* Online now: bob").unwrap();
+}
+
+#[test]
+fn a_private_chat_between_two_terminals_and_a_server_shutdown() {
+    let mut server = Server::start(&["60", "300"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut alice = pty(server.port, &dir.path().join("a"), false);
+    login(&mut alice, "alice", "wonderland");
+    let mut bob = pty(server.port, &dir.path().join("b"), false);
+    login(&mut bob, "bob", "builder");
+
+    alice.send_line("startprivate bob").unwrap();
+    bob.exp_string("? alice asks for a private chat").unwrap();
+    bob.send_line("accept alice").unwrap();
+    alice.exp_string("* Private chat with bob is open").unwrap();
+    bob.exp_string("* Private chat with alice is open").unwrap();
+    alice.send_line("private bob just between us").unwrap();
+    bob.exp_string("[private] alice: just between us").unwrap();
+    bob.send_line("private alice agreed").unwrap();
+    alice.exp_string("[private] bob: agreed").unwrap();
+    alice.send_line("stopprivate bob").unwrap();
+    alice
+        .exp_string("* Private chat with bob ended: you stopped it.")
+        .unwrap();
+    bob.exp_string("* Private chat with alice ended: alice stopped it.")
+        .unwrap();
+
+    // The server goes away while both are at their prompts: each says so and exits.
+    server.interrupt();
+    for p in [&mut alice, &mut bob] {
+        p.exp_string("The server is shutting down; disconnected.")
+            .unwrap();
+        p.exp_eof().unwrap();
+        assert_eq!(exit_code(p), 4);
+    }
+}
