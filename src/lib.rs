@@ -7,8 +7,10 @@
 //!   decoded in one place each.
 //! - [`server`]: the server's sans-IO core, [`server::ServerState`].
 //! - [`shell`]: the thin smol runtime that moves bytes and timers between sockets and the core.
+//! - [`store`]: the embedded database that keeps what the core asks to persist, across restarts and crashes.
 
 pub mod protocol;
 pub mod server;
 pub mod shell;
+pub mod store;
 pub mod time;
