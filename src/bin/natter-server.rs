@@ -122,13 +122,16 @@ fn serve(args: Args) -> Result<()> {
             .join("natter-data")
     });
     // The store's errors name the path and the problem; none of them is answered by starting empty.
-    let store = Store::open(&data_dir)?;
+    let mut store = Store::open(&data_dir)?;
     let snapshot = store.load()?;
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
     let mut core = ServerState::new(config.clone(), accounts, seed);
     let kept = snapshot.records.len();
-    let skipped = core.restore(snapshot.records, Timestamp::now_wall());
+    let now = Timestamp::now_wall();
+    // Sessions the last run left open end now, in the store as in the core.
+    store.commit(&snapshot.end_open_sessions(now))?;
+    let skipped = core.restore(snapshot.records, now);
     core.reserve_message_ids(snapshot.next_message_id);
     if skipped > 0 {
         tracing::warn!(

@@ -5,6 +5,7 @@ use rusqlite::{Transaction, params};
 
 use super::schema::{Field, NEXT_MESSAGE_ID, row_crc};
 use crate::server::Record;
+use crate::time::Timestamp;
 
 /// Applies one record inside `tx`. `next_id` tracks the next message id the batch leaves behind.
 pub(crate) fn apply(
@@ -22,30 +23,30 @@ pub(crate) fn apply(
             .execute(params![&**user, password, crc])?;
         }
         Record::LoggedIn { user, at } => {
-            let crc = row_crc(&[Field::Text(user), Field::Int(at.as_millis())]);
+            let crc = row_crc(&[Field::Text(user), Field::Int(ms(*at))]);
             tx.prepare_cached(
                 "INSERT INTO open_sessions (user, since, crc) VALUES (?1, ?2, ?3)
                  ON CONFLICT (user) DO UPDATE SET since = excluded.since, crc = excluded.crc",
             )?
-            .execute(params![&**user, at.as_millis(), crc])?;
+            .execute(params![&**user, ms(*at), crc])?;
         }
         Record::LoggedOut { user, at } => {
             tx.prepare_cached("DELETE FROM open_sessions WHERE user = ?1")?
                 .execute([&**user])?;
-            let crc = row_crc(&[Field::Text(user), Field::Int(at.as_millis())]);
+            let crc = row_crc(&[Field::Text(user), Field::Int(ms(*at))]);
             tx.prepare_cached(
                 "INSERT INTO logouts (user, at, crc) VALUES (?1, ?2, ?3)
                  ON CONFLICT (user) DO UPDATE SET at = excluded.at, crc = excluded.crc",
             )?
-            .execute(params![&**user, at.as_millis(), crc])?;
+            .execute(params![&**user, ms(*at), crc])?;
         }
         Record::LockedOut { user, until } => {
-            let crc = row_crc(&[Field::Text(user), Field::Int(until.as_millis())]);
+            let crc = row_crc(&[Field::Text(user), Field::Int(ms(*until))]);
             tx.prepare_cached(
                 "INSERT INTO lockouts (user, until, crc) VALUES (?1, ?2, ?3)
                  ON CONFLICT (user) DO UPDATE SET until = excluded.until, crc = excluded.crc",
             )?
-            .execute(params![&**user, until.as_millis(), crc])?;
+            .execute(params![&**user, ms(*until), crc])?;
         }
         Record::MessageStored {
             id,
@@ -54,12 +55,12 @@ pub(crate) fn apply(
             sent_at,
             text,
         } => {
-            let crc = message_crc(*id, to, from, sent_at.as_millis(), text);
+            let crc = message_crc(*id, to, from, ms(*sent_at), text);
             tx.prepare_cached(
                 "INSERT INTO messages (id, recipient, sender, sent_at, text, crc)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
-            .execute(params![id, &**to, &**from, sent_at.as_millis(), text, crc])?;
+            .execute(params![id, &**to, &**from, ms(*sent_at), text, crc])?;
             *next_id = (*next_id).max(id.saturating_add(1));
         }
         Record::MessagesAcked { user, up_to } => {
@@ -80,6 +81,13 @@ pub(crate) fn apply(
         }
     }
     Ok(())
+}
+
+/// A time as the store keeps it. SQLite integers are signed, so a time past `i64::MAX` ms (only an absurd
+/// lockout length can make one) is kept as that: still hundreds of millions of years away, and it never
+/// turns into a failed commit that would stop the server.
+fn ms(t: Timestamp) -> u64 {
+    t.as_millis().min(i64::MAX as u64)
 }
 
 /// Records the next message id a batch leaves behind.

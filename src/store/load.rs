@@ -23,6 +23,24 @@ pub struct Snapshot {
     pub next_message_id: u64,
 }
 
+impl Snapshot {
+    /// The sessions the store still holds open (the server stopped while those users were online),
+    /// closed at `at`. [`crate::server::ServerState::restore`] takes them as ended at the restart;
+    /// committing these makes the store agree, so a later restart does not move their end again.
+    pub fn end_open_sessions(&self, at: Timestamp) -> Vec<Record> {
+        self.records
+            .iter()
+            .filter_map(|r| match r {
+                Record::LoggedIn { user, .. } => Some(Record::LoggedOut {
+                    user: user.clone(),
+                    at,
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 pub(crate) fn load(conn: &Connection, path: &Path) -> Result<Vec<Record>, StoreError> {
     let mut out = Vec::new();
     let mut reader = Reader { conn, path };

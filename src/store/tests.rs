@@ -276,6 +276,48 @@ fn a_failed_commit_keeps_nothing_of_its_batch() {
     assert_eq!(snapshot.next_message_id, 2);
 }
 
+#[test]
+fn sessions_left_open_by_a_crash_are_closed_once_not_at_every_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    store
+        .commit(&[Record::LoggedIn {
+            user: "alice".into(),
+            at: START,
+        }])
+        .unwrap();
+    // First restart: alice's session ends at the restart, and the store is told so.
+    let restart = START.plus_secs(10);
+    let snapshot = store.load().unwrap();
+    let closing = snapshot.end_open_sessions(restart);
+    assert_eq!(
+        closing,
+        vec![Record::LoggedOut {
+            user: "alice".into(),
+            at: restart
+        }]
+    );
+    store.commit(&closing).unwrap();
+    // A later restart keeps that end instead of moving it.
+    let later = restored(store.load().unwrap(), START.plus_secs(500));
+    assert_eq!(later.last_logout("alice"), Some(restart));
+    assert!(store.load().unwrap().end_open_sessions(restart).is_empty());
+}
+
+#[test]
+fn an_absurdly_long_lockout_is_kept_not_a_failed_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    store
+        .commit(&[Record::LockedOut {
+            user: "dave".into(),
+            until: Timestamp(u64::MAX),
+        }])
+        .unwrap();
+    let s = restored(store.load().unwrap(), START);
+    assert!(s.locked_until("dave", START.plus_secs(1 << 40)).is_some());
+}
+
 fn stored(id: u64, to: &str, text: &str) -> Record {
     Record::MessageStored {
         id,
