@@ -265,8 +265,8 @@ pub async fn run(
             "could not store state durably: {e}; stopping without sending unstored replies"
         );
     }
-    driver.shutdown(result.is_ok()).await;
-    result
+    let late = driver.shutdown(result.is_ok()).await;
+    result.and(late)
 }
 
 async fn accept_loop(listener: TcpListener, inbox: Arc<Inbox>, max_line: usize) {
@@ -620,20 +620,25 @@ impl Driver {
     /// With a healthy store, the batches already handled are committed and sent first, then the session
     /// ends of the shutdown itself. After a failed commit, nothing that waited for a commit is sent; the
     /// goodbyes still are, as they claim nothing was stored.
-    async fn shutdown(&mut self, store_ok: bool) {
-        let mut store_ok = store_ok;
-        while store_ok && self.committed < self.submitted {
+    ///
+    /// Returns a commit failure met on the way, so the server does not exit as if all went well.
+    async fn shutdown(&mut self, store_ok: bool) -> io::Result<()> {
+        let mut failure = None;
+        while store_ok && failure.is_none() && self.committed < self.submitted {
             match self.committer.next().await {
                 Ok(seq) => {
                     self.committed = seq;
                     self.release();
                 }
                 Err(e) => {
-                    tracing::error!("could not store state durably: {e}");
-                    store_ok = false;
+                    tracing::error!(
+                        "could not store state durably: {e}; stopping without sending unstored replies"
+                    );
+                    failure = Some(e);
                 }
             }
         }
+        let store_ok = store_ok && failure.is_none();
         if store_ok {
             self.release();
         } else {
@@ -646,7 +651,8 @@ impl Driver {
             self.submitted += 1;
             self.committer.submit(self.submitted, records);
             if let Err(e) = self.committer.next().await {
-                tracing::error!("final commit failed: {e}");
+                tracing::error!("the final commit (session ends) failed: {e}");
+                failure = Some(e);
             }
         }
         let sends = std::mem::take(&mut self.sends);
@@ -668,5 +674,6 @@ impl Driver {
                 smol::Timer::after(grace).await;
             })
             .await;
+        failure.map_or(Ok(()), Err)
     }
 }
