@@ -3,7 +3,7 @@
 
 use rusqlite::{Transaction, params};
 
-use super::schema::{Field, NEXT_MESSAGE_ID, row_crc};
+use super::schema::{Field, LOCKOUTS, LOGOUTS, NEXT_MESSAGE_ID, OPEN_SESSIONS, UserTime, row_crc};
 use crate::server::Record;
 use crate::time::Timestamp;
 
@@ -22,32 +22,13 @@ pub(crate) fn apply(
             )?
             .execute(params![&**user, password, crc])?;
         }
-        Record::LoggedIn { user, at } => {
-            let crc = row_crc(&[Field::Text(user), Field::Int(ms(*at))]);
-            tx.prepare_cached(
-                "INSERT INTO open_sessions (user, since, crc) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (user) DO UPDATE SET since = excluded.since, crc = excluded.crc",
-            )?
-            .execute(params![&**user, ms(*at), crc])?;
-        }
+        Record::LoggedIn { user, at } => upsert(tx, OPEN_SESSIONS, user, *at)?,
         Record::LoggedOut { user, at } => {
             tx.prepare_cached("DELETE FROM open_sessions WHERE user = ?1")?
                 .execute([&**user])?;
-            let crc = row_crc(&[Field::Text(user), Field::Int(ms(*at))]);
-            tx.prepare_cached(
-                "INSERT INTO logouts (user, at, crc) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (user) DO UPDATE SET at = excluded.at, crc = excluded.crc",
-            )?
-            .execute(params![&**user, ms(*at), crc])?;
+            upsert(tx, LOGOUTS, user, *at)?;
         }
-        Record::LockedOut { user, until } => {
-            let crc = row_crc(&[Field::Text(user), Field::Int(ms(*until))]);
-            tx.prepare_cached(
-                "INSERT INTO lockouts (user, until, crc) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (user) DO UPDATE SET until = excluded.until, crc = excluded.crc",
-            )?
-            .execute(params![&**user, ms(*until), crc])?;
-        }
+        Record::LockedOut { user, until } => upsert(tx, LOCKOUTS, user, *until)?,
         Record::MessageStored {
             id,
             to,
@@ -80,6 +61,18 @@ pub(crate) fn apply(
                 .execute([&**by, &**user])?;
         }
     }
+    Ok(())
+}
+
+/// Sets `user`'s time in one of the user-to-time tables.
+fn upsert(tx: &Transaction<'_>, t: UserTime, user: &str, at: Timestamp) -> rusqlite::Result<()> {
+    let crc = row_crc(&[Field::Text(user), Field::Int(ms(at))]);
+    let UserTime { table, column } = t;
+    tx.prepare_cached(&format!(
+        "INSERT INTO {table} (user, {column}, crc) VALUES (?1, ?2, ?3)
+         ON CONFLICT (user) DO UPDATE SET {column} = excluded.{column}, crc = excluded.crc"
+    ))?
+    .execute(params![user, ms(at), crc])?;
     Ok(())
 }
 

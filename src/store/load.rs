@@ -12,7 +12,8 @@ use rusqlite::{Connection, Row};
 
 use super::apply::message_crc;
 use super::error::StoreError;
-use super::schema::{Field, row_crc};
+use super::schema::{Field, LOCKOUTS, LOGOUTS, OPEN_SESSIONS, UserTime, row_crc};
+use crate::protocol::Name;
 use crate::server::Record;
 use crate::time::Timestamp;
 
@@ -61,55 +62,15 @@ pub(crate) fn load(conn: &Connection, path: &Path) -> Result<Vec<Record>, StoreE
         &mut out,
     )?;
     // Logouts before open sessions: a user with both logged out, then in again.
-    reader.rows(
-        "SELECT user, at, crc FROM logouts ORDER BY user",
-        "logouts",
-        |r| {
-            let (user, at) = user_and_time(r)?;
-            let ok = row_crc(&[Field::Text(&user), Field::Int(at)]) == r.get::<_, i64>(2)?;
-            let at = Timestamp(at);
-            Ok((
-                ok,
-                Record::LoggedOut {
-                    user: user.into(),
-                    at,
-                },
-            ))
-        },
+    reader.user_times(LOGOUTS, |user, at| Record::LoggedOut { user, at }, &mut out)?;
+    reader.user_times(
+        OPEN_SESSIONS,
+        |user, at| Record::LoggedIn { user, at },
         &mut out,
     )?;
-    reader.rows(
-        "SELECT user, since, crc FROM open_sessions ORDER BY user",
-        "open_sessions",
-        |r| {
-            let (user, at) = user_and_time(r)?;
-            let ok = row_crc(&[Field::Text(&user), Field::Int(at)]) == r.get::<_, i64>(2)?;
-            let at = Timestamp(at);
-            Ok((
-                ok,
-                Record::LoggedIn {
-                    user: user.into(),
-                    at,
-                },
-            ))
-        },
-        &mut out,
-    )?;
-    reader.rows(
-        "SELECT user, until, crc FROM lockouts ORDER BY user",
-        "lockouts",
-        |r| {
-            let (user, until) = user_and_time(r)?;
-            let ok = row_crc(&[Field::Text(&user), Field::Int(until)]) == r.get::<_, i64>(2)?;
-            let until = Timestamp(until);
-            Ok((
-                ok,
-                Record::LockedOut {
-                    user: user.into(),
-                    until,
-                },
-            ))
-        },
+    reader.user_times(
+        LOCKOUTS,
+        |user, until| Record::LockedOut { user, until },
         &mut out,
     )?;
     reader.rows(
@@ -153,16 +114,33 @@ pub(crate) fn load(conn: &Connection, path: &Path) -> Result<Vec<Record>, StoreE
     Ok(out)
 }
 
-fn user_and_time(r: &Row<'_>) -> rusqlite::Result<(String, u64)> {
-    Ok((r.get(0)?, r.get(1)?))
-}
-
 struct Reader<'a> {
     conn: &'a Connection,
     path: &'a Path,
 }
 
 impl Reader<'_> {
+    /// Reads one of the user-to-time tables, in user order.
+    fn user_times(
+        &mut self,
+        t: UserTime,
+        record: impl Fn(Name, Timestamp) -> Record,
+        out: &mut Vec<Record>,
+    ) -> Result<(), StoreError> {
+        let UserTime { table, column } = t;
+        let sql = format!("SELECT user, {column}, crc FROM {table} ORDER BY user");
+        self.rows(
+            &sql,
+            table,
+            |r| {
+                let (user, at): (String, u64) = (r.get(0)?, r.get(1)?);
+                let ok = row_crc(&[Field::Text(&user), Field::Int(at)]) == r.get::<_, i64>(2)?;
+                Ok((ok, record(user.into(), Timestamp(at))))
+            },
+            out,
+        )
+    }
+
     /// Reads every row of one query; `row` returns the record and whether its checksum matched. A value
     /// of the wrong type or out of range is damage too (the tables are STRICT, so only damage makes one).
     fn rows(

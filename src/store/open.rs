@@ -34,7 +34,7 @@ pub(crate) fn lock_dir(dir: &Path) -> Result<DirLock, StoreError> {
         }
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(dir).map_err(dir_err)?;
+            create_private_dir(dir).map_err(dir_err)?;
             sync_parent(dir);
         }
         Err(e) => return Err(dir_err(e)),
@@ -69,6 +69,16 @@ pub(crate) fn lock_dir(dir: &Path) -> Result<DirLock, StoreError> {
         .and_then(|()| file.seek(SeekFrom::Start(0)))
         .and_then(|_| writeln!(file, "{}", std::process::id()));
     Ok(DirLock { _file: file })
+}
+
+/// Creates the directory (and any missing parents) readable by its owner only: it holds private
+/// messages and the passwords of registered accounts.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }
 
 /// Makes a new directory's entry durable, best effort (the database syncs its own files).

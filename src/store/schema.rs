@@ -75,6 +75,29 @@ CREATE INDEX messages_by_recipient ON messages (recipient, id);
 /// acknowledged and deleted, so a client's "highest id shown" stays meaningful across restarts.
 pub(crate) const NEXT_MESSAGE_ID: &str = "next_message_id";
 
+/// One of the tables that map a user to one time: `(user, <column>, crc)`.
+#[derive(Clone, Copy)]
+pub(crate) struct UserTime {
+    pub(crate) table: &'static str,
+    pub(crate) column: &'static str,
+}
+
+/// When each user's last session ended.
+pub(crate) const LOGOUTS: UserTime = UserTime {
+    table: "logouts",
+    column: "at",
+};
+/// When each still-open session began.
+pub(crate) const OPEN_SESSIONS: UserTime = UserTime {
+    table: "open_sessions",
+    column: "since",
+};
+/// Until when each locked account stays locked.
+pub(crate) const LOCKOUTS: UserTime = UserTime {
+    table: "lockouts",
+    column: "until",
+};
+
 /// One field of a row, for [`row_crc`].
 #[derive(Clone, Copy)]
 pub(crate) enum Field<'a> {

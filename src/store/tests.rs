@@ -467,4 +467,10 @@ fn the_data_directory_is_created_with_its_parents() {
     Store::open(&nested).unwrap();
     assert!(nested.join(DB_FILE).exists());
     assert!(nested.join(LOCK_FILE).exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&nested).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "private messages are not world-readable");
+    }
 }
