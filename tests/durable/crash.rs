@@ -7,7 +7,8 @@
 //! highest id received. Some recipients come and go during the load, so crashes also land between a
 //! delivery and its acknowledgement; some vanish without acknowledging, so redeliveries happen anyway.
 //!
-//! `NATTER_CRASH_KILLS` sets the number of kills (20 by default; `just crash` runs more);
+//! `NATTER_CRASH_KILLS` sets the number of kills under load (20 by default; `just crash` runs more); a
+//! quarter as many again land while the server is starting.
 //! `NATTER_CRASH_SEED` replays a run (the seed is printed).
 
 use std::collections::{BTreeMap, VecDeque};
@@ -180,6 +181,10 @@ fn acknowledged_messages_survive_kill_9_exactly_once_in_order() {
     let ledger = Arc::new(Mutex::new(Ledger::default()));
 
     for life in 0..kills {
+        if life % 4 == 3 {
+            // Now and then, a crash during start-up too.
+            Server::kill_while_starting(dir.path(), &args, Duration::from_millis(rng.range(0, 30)));
+        }
         let server = Server::start(dir.path(), &args);
         let addr = server.addr;
         let stop = Arc::new(AtomicBool::new(false));
@@ -256,7 +261,9 @@ fn acknowledged_messages_survive_kill_9_exactly_once_in_order() {
         }
     }
     eprintln!(
-        "{kills} kills: {total} acknowledged messages all shown once, in order ({} redeliveries hidden)",
+        "{kills} kills under load and {} while starting: {total} acknowledged messages all shown \
+         once, in order ({} redeliveries hidden)",
+        kills / 4,
         ledger.redeliveries
     );
     assert!(

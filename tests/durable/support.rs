@@ -55,10 +55,10 @@ impl Server {
         Server::try_start(dir, args).unwrap_or_else(|f| panic!("server did not start: {f:?}"))
     }
 
-    pub fn try_start(dir: &Path, args: &[&str]) -> Result<Server, Failed> {
+    fn spawn(dir: &Path, args: &[&str]) -> (Child, PathBuf) {
         let n = STARTS.fetch_add(1, Ordering::Relaxed);
         let log = dir.join(format!("server-{n}.log"));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_natter-server"))
+        let child = Command::new(env!("CARGO_BIN_EXE_natter-server"))
             .args(["0", "--bind", "127.0.0.1", "--credentials"])
             .arg(dir.join("credentials.txt"))
             .args(args)
@@ -69,6 +69,20 @@ impl Server {
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .expect("spawn natter-server");
+        (child, log)
+    }
+
+    /// Starts the server and `kill -9`s it `after` later, whether or not it is listening yet: a crash
+    /// during start-up (opening the store, recovering its log, closing old sessions).
+    pub fn kill_while_starting(dir: &Path, args: &[&str], after: Duration) {
+        let (mut child, _) = Server::spawn(dir, args);
+        std::thread::sleep(after);
+        let _ = child.kill();
+        child.wait().expect("reap");
+    }
+
+    pub fn try_start(dir: &Path, args: &[&str]) -> Result<Server, Failed> {
+        let (mut child, log) = Server::spawn(dir, args);
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
