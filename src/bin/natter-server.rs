@@ -163,11 +163,11 @@ fn serve(args: Args) -> Result<()> {
             }
         );
         {
+            // For scripts and tests that started us on port 0. Best effort: a closed standard output
+            // is no reason not to serve.
             use std::io::Write;
             let mut out = std::io::stdout().lock();
-            writeln!(out, "listening on {addr}")
-                .and_then(|()| out.flush())
-                .context("writing the listening address to standard output")?;
+            let _ = writeln!(out, "listening on {addr}").and_then(|()| out.flush());
         }
         let (stop_tx, stop_rx) = smol::channel::bounded(1);
         watch_signals(stop_tx)?;
