@@ -9,10 +9,12 @@
 //! - [`client`]: the client's sans-IO core, [`client::ClientState`], and how it shows things.
 //! - [`p2p`]: the line protocol two clients speak directly for a private chat.
 //! - [`shell`]: the thin smol runtime that moves bytes and timers between sockets and the core.
+//! - [`store`]: the embedded database that keeps what the core asks to persist, across restarts and crashes.
 
 pub mod client;
 pub mod p2p;
 pub mod protocol;
 pub mod server;
 pub mod shell;
+pub mod store;
 pub mod time;

@@ -69,7 +69,10 @@ fn malformed_credentials_file_names_file_and_line() {
 fn port_in_use_is_a_clear_error() {
     let server = ServerProcess::start(&["0"]);
     let port = server.addr.port().to_string();
-    let (code, err) = run_server_expecting_exit(server.dir.path(), &[&port, "--bind", "127.0.0.1"]);
+    let (code, err) = run_server_expecting_exit(
+        server.dir.path(),
+        &[&port, "--bind", "127.0.0.1", "--data-dir", "other-data"],
+    );
     assert_eq!(code, Some(1));
     assert!(err.contains("cannot listen"), "{err}");
 }

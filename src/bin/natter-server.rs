@@ -8,13 +8,19 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 
 use natter::server::{Config, ServerState, parse_credentials};
-use natter::shell::persist::CredentialsFile;
+use natter::shell::persist::{CredentialsFile, Durable};
 use natter::shell::server::{ShellOptions, run};
+use natter::store::Store;
+use natter::time::Timestamp;
 
 /// The natter instant-messaging server.
 ///
 /// Users log in with the accounts in the credentials file (`username password`, one per line).
+/// Offline messages, block lists, login history, lockouts and registered accounts are kept in the data
+/// directory and survive restarts and crashes.
 /// Stop it with Ctrl-C or SIGTERM: clients are told and disconnected cleanly.
+///
+/// Once listening, it prints one line to standard output, `listening on ADDR:PORT`, for scripts.
 #[derive(Parser, Debug)]
 #[command(version, about, long_about)]
 struct Args {
@@ -33,6 +39,11 @@ struct Args {
     /// The credentials file: `username password` per line.
     #[arg(long, default_value = "credentials.txt", value_name = "PATH")]
     credentials: PathBuf,
+
+    /// Where the durable state is kept (created on first run). Default: `natter-data` beside the
+    /// credentials file. Only one server may use a data directory at a time.
+    #[arg(long, value_name = "PATH")]
+    data_dir: Option<PathBuf>,
 
     /// Address to listen on (default: every interface, IPv4 and IPv6 where the system allows).
     #[arg(long, value_name = "ADDR")]
@@ -108,14 +119,37 @@ fn serve(args: Args) -> Result<()> {
         mailbox_limit: usize::try_from(args.mailbox_limit).context("--mailbox-limit")?,
         register: args.register,
     };
+    let data_dir = args.data_dir.clone().unwrap_or_else(|| {
+        args.credentials
+            .parent()
+            .unwrap_or(std::path::Path::new(""))
+            .join("natter-data")
+    });
+    // The store's errors name the path and the problem; none of them is answered by starting empty.
+    let mut store = Store::open(&data_dir)?;
+    let snapshot = store.load()?;
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
-    let account_count = accounts.len();
-    let core = ServerState::new(config.clone(), accounts, seed);
+    let mut core = ServerState::new(config.clone(), accounts, seed);
+    let kept = snapshot.records.len();
+    let now = Timestamp::now_wall();
+    // Sessions the last run left open end now, in the store as in the core.
+    store.commit(&snapshot.end_open_sessions(now))?;
+    let skipped = core.restore(snapshot.records, now);
+    core.reserve_message_ids(snapshot.next_message_id);
+    if skipped > 0 {
+        tracing::warn!(
+            "{skipped} stored item(s) name accounts that are no longer in {}; they are ignored",
+            args.credentials.display()
+        );
+    }
+    tracing::info!("restored {kept} item(s) from {}", store.path().display());
+    let account_count = core.usernames().count();
     let opts = ShellOptions {
         max_line,
         max_outbound: usize::try_from(args.max_outbound).context("--max-outbound")?,
         shutdown_grace: Duration::from_secs(2),
+        ..ShellOptions::default()
     };
 
     smol::block_on(async {
@@ -132,9 +166,19 @@ fn serve(args: Args) -> Result<()> {
                 ""
             }
         );
+        {
+            // For scripts and tests that started us on port 0. Best effort: a closed standard output
+            // is no reason not to serve.
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "listening on {addr}").and_then(|()| out.flush());
+        }
         let (stop_tx, stop_rx) = smol::channel::bounded(1);
         watch_signals(stop_tx)?;
-        let persister = Box::new(CredentialsFile::new(args.credentials.clone()));
+        let persister = Box::new(Durable {
+            credentials: CredentialsFile::new(args.credentials.clone()),
+            store,
+        });
         run(listener, core, persister, opts, stop_rx)
             .await
             .context("server stopped")?;

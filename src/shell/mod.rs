@@ -2,6 +2,7 @@
 //! No protocol rule lives here.
 
 pub mod client;
+mod committer;
 pub mod persist;
 pub mod server;
 pub mod state_file;

@@ -1,7 +1,9 @@
 //! Where the server's [`Record`]s go.
 //!
-//! The driver collects the records of one batch of events and hands them to a [`Persister`] in one call:
-//! one durable write (one fsync) per batch, and no reply from that batch is sent before it returns.
+//! The driver collects the records of one batch of events and hands them to a [`Persister`] in one call
+//! (on the commit thread): one durable write per batch, and no reply from that batch is sent before it
+//! returns. The server's persister is [`Durable`]: registered accounts go to the credentials file, and
+//! everything to the [`Store`].
 
 use std::fs::OpenOptions;
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -9,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::server::Record;
 use crate::server::accounts::append_line;
+use crate::store::Store;
 
 /// Makes records durable.
 pub trait Persister: Send {
@@ -18,7 +21,7 @@ pub trait Persister: Send {
 }
 
 /// Keeps only what the credentials file holds: accounts created by `--register`, appended to it.
-/// (The embedded store for everything else is a separate persister.)
+/// (The embedded store for everything else is [`Store`]; [`Durable`] writes to both.)
 #[derive(Debug)]
 pub struct CredentialsFile {
     path: PathBuf,
@@ -62,6 +65,29 @@ impl Persister for CredentialsFile {
             }
         }
         Ok(())
+    }
+}
+
+impl Persister for Store {
+    fn commit(&mut self, records: &[Record]) -> io::Result<()> {
+        Store::commit(self, records).map_err(io::Error::other)
+    }
+}
+
+/// The server's persister: each batch's new accounts are appended to the credentials file (which issue 2
+/// makes their home, readable and editable by the operator), then the whole batch is committed to the
+/// store. In that order, a crash between the two leaves the account in the credentials file, where the
+/// next start finds it; the reverse order could leave an account the operator cannot see.
+#[derive(Debug)]
+pub struct Durable {
+    pub credentials: CredentialsFile,
+    pub store: Store,
+}
+
+impl Persister for Durable {
+    fn commit(&mut self, records: &[Record]) -> io::Result<()> {
+        self.credentials.commit(records)?;
+        Persister::commit(&mut self.store, records)
     }
 }
 

@@ -5,9 +5,15 @@
 //! - an accept task numbers each connection and starts a **reader** and a **writer** task for it;
 //! - readers split bytes into lines ([`LineDecoder`]) and append them to one shared inbox;
 //! - one **driver** owns the core: it takes *everything* in the inbox as one batch, feeds it in, fires due
-//!   timers, commits the batch's records (one durable write per batch), and only then queues the batch's
-//!   lines on the connections' outboxes — each outbox is written with one `write` per wake-up;
+//!   timers, and hands the batch's records to the **commit thread** (one durable write per batch);
+//! - the batch's lines wait until that commit is done and are then queued on the connections' outboxes,
+//!   batches strictly in order — each outbox is written with one `write` per wake-up. Meanwhile the driver
+//!   goes on with the next batch (at most [`ShellOptions::commit_depth`] batches wait), so a disk sync
+//!   never stalls the core;
 //! - the driver keeps a single OS timer, armed at the earliest deadline the core asked for.
+//!
+//! A failed commit stops the server: no reply of that batch or any later one is sent (they could say
+//! "stored" of something that is not), and every client is told the server is shutting down.
 //!
 //! A client that stops reading never slows the others: its outbox is bounded, and when it overflows the
 //! connection is dropped and the core told it disconnected.
@@ -24,6 +30,7 @@ use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
 use rustc_hash::FxHashMap;
 use smol::Task;
 
+use super::committer::Committer;
 use super::persist::Persister;
 use super::timers::Timers;
 use crate::protocol::{Frame, LineDecoder, render_into};
@@ -39,6 +46,10 @@ pub struct ShellOptions {
     pub max_outbound: usize,
     /// How long shutdown waits for goodbyes to be flushed.
     pub shutdown_grace: Duration,
+    /// Batches that may be handled but not yet sent because their records are being committed. With 1
+    /// the driver waits for each commit before taking the next batch; with 2 it prepares the next batch
+    /// while the previous one commits. Replies always go out in batch order, each after its own commit.
+    pub commit_depth: usize,
 }
 
 impl Default for ShellOptions {
@@ -47,6 +58,7 @@ impl Default for ShellOptions {
             max_line: 8192,
             max_outbound: 256 * 1024,
             shutdown_grace: Duration::from_secs(2),
+            commit_depth: 2,
         }
     }
 }
@@ -234,6 +246,7 @@ pub async fn run(
     opts: ShellOptions,
     stop: smol::channel::Receiver<()>,
 ) -> io::Result<()> {
+    let committer = Committer::start(persister)?;
     let inbox = Arc::new(Inbox::default());
     let acceptor = smol::spawn(accept_loop(listener, inbox.clone(), opts.max_line));
     let mut driver = Driver {
@@ -246,15 +259,23 @@ pub async fn run(
         records: Vec::new(),
         sends: Vec::new(),
         followups: VecDeque::new(),
-        persister,
+        committer,
+        pending: VecDeque::new(),
+        submitted: 0,
+        committed: 0,
         opts,
         inbox,
         scratch: Vec::new(),
     };
     let result = driver.serve(stop).await;
     drop(acceptor);
-    driver.shutdown().await;
-    result
+    if let Err(e) = &result {
+        tracing::error!(
+            "could not store state durably: {e}; stopping without sending unstored replies"
+        );
+    }
+    let late = driver.shutdown(result.is_ok()).await;
+    result.and(late)
 }
 
 async fn accept_loop(listener: TcpListener, inbox: Arc<Inbox>, max_line: usize) {
@@ -393,10 +414,23 @@ struct Driver {
     sends: Vec<Effect>,
     /// Disconnects the driver itself discovered (overflowing outboxes), fed in as the next batch.
     followups: VecDeque<ConnId>,
-    persister: Box<dyn Persister>,
+    committer: Committer,
+    /// Handled batches whose lines are not sent yet, oldest first.
+    pending: VecDeque<Pending>,
+    /// The sequence number of the last batch handed to the committer.
+    submitted: u64,
+    /// Every batch up to this sequence number is durable.
+    committed: u64,
     opts: ShellOptions,
     inbox: Arc<Inbox>,
     scratch: Vec<u8>,
+}
+
+/// One handled batch waiting to be sent.
+struct Pending {
+    /// Its records' sequence number, if it had records: it may be sent once that is committed.
+    commit: Option<u64>,
+    sends: Vec<Effect>,
 }
 
 impl Driver {
@@ -405,14 +439,33 @@ impl Driver {
             Input,
             Timer,
             Stop,
+            Committed(io::Result<u64>),
         }
+        let reports = self.committer.reports();
         loop {
+            while let Some(report) = self.committer.try_next() {
+                self.committed = report?;
+            }
+            self.release();
+            if self.pending.len() >= self.opts.commit_depth.max(1) {
+                // Enough batches wait for the disk: take no more input until the oldest is durable.
+                let committed = async { Wake::Committed(self.committer.next().await) };
+                let stopping = async {
+                    let _ = stop.recv().await;
+                    Wake::Stop
+                };
+                match committed.or(stopping).await {
+                    Wake::Committed(report) => self.committed = report?,
+                    _ => return Ok(()),
+                }
+                continue;
+            }
             let listener = self.inbox.ready.listen();
             let inputs = self.inbox.take();
             let now = self.clock.now();
             let timers_due = self.timers.next_deadline().is_some_and(|at| at <= now);
             if !inputs.is_empty() || timers_due || !self.followups.is_empty() {
-                self.batch(inputs)?;
+                self.batch(inputs);
                 continue;
             }
             let deadline = self
@@ -436,15 +489,23 @@ impl Driver {
                 let _ = stop.recv().await;
                 Wake::Stop
             };
-            match input.or(timer).or(stopping).await {
+            let committed = async {
+                match reports.recv().await {
+                    Ok(report) => Wake::Committed(report),
+                    // The thread is gone: `try_next` reports that at the top of the loop.
+                    Err(_) => Wake::Input,
+                }
+            };
+            match input.or(timer).or(committed).or(stopping).await {
                 Wake::Stop => return Ok(()),
+                Wake::Committed(report) => self.committed = report?,
                 Wake::Input | Wake::Timer => {}
             }
         }
     }
 
-    /// Feeds one batch in, commits its records, then sends its output.
-    fn batch(&mut self, inputs: Vec<Input>) -> io::Result<()> {
+    /// Feeds one batch in and hands its records to the committer; its output waits for the commit.
+    fn batch(&mut self, inputs: Vec<Input>) {
         let now = self.clock.now();
         tracing::trace!("batch of {} inputs", inputs.len());
         while let Some(conn) = self.followups.pop_front() {
@@ -476,7 +537,36 @@ impl Driver {
         while let Some(timer) = self.timers.pop_due(now) {
             self.feed(Event::TimerFired { timer }, now);
         }
-        self.commit_and_send()
+        self.finish_batch();
+    }
+
+    /// Submits the batch's records (if any) and queues its output behind them.
+    fn finish_batch(&mut self) {
+        let commit = if self.records.is_empty() {
+            None
+        } else {
+            self.submitted += 1;
+            self.committer
+                .submit(self.submitted, std::mem::take(&mut self.records));
+            Some(self.submitted)
+        };
+        let sends = std::mem::take(&mut self.sends);
+        if commit.is_some() || !sends.is_empty() {
+            self.pending.push_back(Pending { commit, sends });
+        }
+        self.release();
+    }
+
+    /// Sends, in order, every waiting batch whose records are durable, stopping at the first that is not.
+    fn release(&mut self) {
+        while let Some(p) = self.pending.front() {
+            if p.commit.is_some_and(|seq| seq > self.committed) {
+                break;
+            }
+            let p = self.pending.pop_front().expect("front exists");
+            self.carry_out(p.sends);
+        }
+        self.closing.retain(|t| !t.is_finished());
     }
 
     /// Hands one event to the core and sorts its effects: timers at once, records and sends for the
@@ -493,19 +583,10 @@ impl Driver {
         }
     }
 
-    fn commit_and_send(&mut self) -> io::Result<()> {
-        if !self.records.is_empty() {
-            if let Err(e) = self.persister.commit(&self.records) {
-                tracing::error!("could not store state durably: {e}; stopping");
-                self.sends.clear();
-                self.records.clear();
-                return Err(e);
-            }
-            self.records.clear();
-        }
+    /// Renders and queues one batch's lines, and closes the connections it closed.
+    fn carry_out(&mut self, sends: Vec<Effect>) {
         let max = self.opts.max_outbound;
-        let mut sends = std::mem::take(&mut self.sends);
-        for effect in sends.drain(..) {
+        for effect in sends {
             match effect {
                 Effect::Send { to, msg } => {
                     self.scratch.clear();
@@ -530,9 +611,6 @@ impl Driver {
                 }
             }
         }
-        self.sends = sends;
-        self.closing.retain(|t| !t.is_finished());
-        Ok(())
     }
 
     /// Queues `self.scratch` for `conn`, dropping the connection if its queue overflows.
@@ -550,12 +628,48 @@ impl Driver {
     }
 
     /// Tells every client, closes every connection, and waits (boundedly) for the goodbyes to flush.
-    async fn shutdown(&mut self) {
+    ///
+    /// With a healthy store, the batches already handled are committed and sent first, then the session
+    /// ends of the shutdown itself. After a failed commit, nothing that waited for a commit is sent; the
+    /// goodbyes still are, as they claim nothing was stored.
+    ///
+    /// Returns a commit failure met on the way, so the server does not exit as if all went well.
+    async fn shutdown(&mut self, store_ok: bool) -> io::Result<()> {
+        let mut failure = None;
+        while store_ok && failure.is_none() && self.committed < self.submitted {
+            match self.committer.next().await {
+                Ok(seq) => {
+                    self.committed = seq;
+                    self.release();
+                }
+                Err(e) => {
+                    tracing::error!(
+                        "could not store state durably: {e}; stopping without sending unstored replies"
+                    );
+                    failure = Some(e);
+                }
+            }
+        }
+        let store_ok = store_ok && failure.is_none();
+        if store_ok {
+            self.release();
+        } else {
+            self.pending.clear();
+        }
         let now = self.clock.now();
         self.feed(Event::Shutdown, now);
-        if let Err(e) = self.commit_and_send() {
-            tracing::error!("final commit failed: {e}");
+        let records = std::mem::take(&mut self.records);
+        if store_ok && !records.is_empty() {
+            self.submitted += 1;
+            self.committer.submit(self.submitted, records);
+            if let Err(e) = self.committer.next().await {
+                tracing::error!("the final commit (session ends) failed: {e}");
+                failure = Some(e);
+            }
         }
+        let sends = std::mem::take(&mut self.sends);
+        self.carry_out(sends);
+        self.committer.stop().await;
         for (_, (outbox, writer)) in self.outboxes.drain() {
             outbox.close();
             self.closing.push(writer);
@@ -572,5 +686,6 @@ impl Driver {
                 smol::Timer::after(grace).await;
             })
             .await;
+        failure.map_or(Ok(()), Err)
     }
 }

@@ -1,0 +1,105 @@
+//! The thread that makes records durable, so the driver never blocks on a disk sync.
+//!
+//! The driver hands over each batch's records with a sequence number and goes on with the next batch;
+//! this thread commits what is queued (batches that queued up while it was busy go into one commit) and
+//! reports the highest sequence number now durable. The driver sends a batch's replies only after that
+//! report covers it. After a failed commit the thread stops: nothing later may be acknowledged.
+
+use std::io;
+use std::thread::JoinHandle;
+
+use smol::channel::{Receiver, Sender, unbounded};
+
+use super::persist::Persister;
+use crate::server::Record;
+
+struct Job {
+    seq: u64,
+    records: Vec<Record>,
+}
+
+/// The driver's end of the commit thread.
+pub(crate) struct Committer {
+    jobs: Option<Sender<Job>>,
+    done: Receiver<io::Result<u64>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Committer {
+    pub(crate) fn start(persister: Box<dyn Persister>) -> io::Result<Self> {
+        let (jobs, queued) = unbounded();
+        let (report, done) = unbounded();
+        let thread = std::thread::Builder::new()
+            .name("natter-commit".into())
+            .spawn(move || commit_loop(persister, queued, report))?;
+        Ok(Committer {
+            jobs: Some(jobs),
+            done,
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues a batch's records. The driver bounds how many batches wait (see `ShellOptions`), so the
+    /// queue is unbounded only in type.
+    pub(crate) fn submit(&self, seq: u64, records: Vec<Record>) {
+        if let Some(jobs) = &self.jobs {
+            // If the thread has stopped, its failure report is already waiting in `done`.
+            let _ = jobs.try_send(Job { seq, records });
+        }
+    }
+
+    /// Where completion reports arrive: `Ok(seq)` once every batch up to `seq` is durable.
+    pub(crate) fn reports(&self) -> Receiver<io::Result<u64>> {
+        self.done.clone()
+    }
+
+    /// Waits for the next report. A thread that died without reporting counts as a failed commit.
+    pub(crate) async fn next(&self) -> io::Result<u64> {
+        self.done.recv().await.unwrap_or_else(|_| Err(stopped()))
+    }
+
+    /// The next report if one is waiting.
+    pub(crate) fn try_next(&self) -> Option<io::Result<u64>> {
+        match self.done.try_recv() {
+            Ok(r) => Some(r),
+            Err(smol::channel::TryRecvError::Empty) => None,
+            Err(smol::channel::TryRecvError::Closed) => Some(Err(stopped())),
+        }
+    }
+
+    /// Lets the thread finish what is queued, then waits for it to exit, which closes the store (and
+    /// releases the data directory) before the server returns.
+    pub(crate) async fn stop(&mut self) {
+        self.jobs = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = smol::unblock(move || thread.join()).await;
+        }
+    }
+}
+
+fn stopped() -> io::Error {
+    io::Error::other("the commit thread stopped unexpectedly")
+}
+
+fn commit_loop(
+    mut persister: Box<dyn Persister>,
+    queued: Receiver<Job>,
+    report: Sender<io::Result<u64>>,
+) {
+    let mut records = Vec::new();
+    while let Ok(first) = queued.recv_blocking() {
+        let mut last = first.seq;
+        records.extend(first.records);
+        // Group commit: whatever else queued up while the previous commit ran goes into this one.
+        while let Ok(more) = queued.try_recv() {
+            last = more.seq;
+            records.extend(more.records);
+        }
+        let result = persister.commit(&records).map(|()| last);
+        records.clear();
+        let failed = result.is_err();
+        if report.send_blocking(result).is_err() || failed {
+            return;
+        }
+    }
+}

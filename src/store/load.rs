@@ -1,0 +1,199 @@
+//! Reading the store back at start, as the records that rebuild it.
+//!
+//! The tables are turned into the shortest list of [`Record`]s whose replay gives the same durable state
+//! as replaying every record ever committed: accounts in creation order, the last logout and any open
+//! session of each user, lockouts, blocks, then the mailboxes in id order. The core's
+//! [`crate::server::ServerState::restore`] rebuilds itself from that, so the core needs no knowledge of
+//! the store. Every row's checksum is checked on the way.
+
+use std::path::Path;
+
+use rusqlite::{Connection, Row};
+
+use super::apply::message_crc;
+use super::error::StoreError;
+use super::schema::{Field, LOCKOUTS, LOGOUTS, OPEN_SESSIONS, UserTime, row_crc};
+use crate::protocol::Name;
+use crate::server::Record;
+use crate::time::Timestamp;
+
+/// The durable state, as records to replay, plus the next message id (which outlives the messages).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    pub records: Vec<Record>,
+    pub next_message_id: u64,
+}
+
+impl Snapshot {
+    /// The sessions the store still holds open (the server stopped while those users were online),
+    /// closed at `at`. [`crate::server::ServerState::restore`] takes them as ended at the restart;
+    /// committing these makes the store agree, so a later restart does not move their end again.
+    pub fn end_open_sessions(&self, at: Timestamp) -> Vec<Record> {
+        self.records
+            .iter()
+            .filter_map(|r| match r {
+                Record::LoggedIn { user, .. } => Some(Record::LoggedOut {
+                    user: user.clone(),
+                    at,
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+pub(crate) fn load(conn: &Connection, path: &Path) -> Result<Vec<Record>, StoreError> {
+    let mut out = Vec::new();
+    let mut reader = Reader { conn, path };
+    reader.rows(
+        "SELECT name, password, crc FROM accounts ORDER BY seq",
+        "accounts",
+        |r| {
+            let (user, password): (String, String) = (r.get(0)?, r.get(1)?);
+            let crc = row_crc(&[Field::Text(&user), Field::Text(&password)]);
+            Ok((
+                crc == r.get::<_, i64>(2)?,
+                Record::AccountCreated {
+                    user: user.into(),
+                    password,
+                },
+            ))
+        },
+        &mut out,
+    )?;
+    // Logouts before open sessions: a user with both logged out, then in again.
+    reader.user_times(LOGOUTS, |user, at| Record::LoggedOut { user, at }, &mut out)?;
+    reader.user_times(
+        OPEN_SESSIONS,
+        |user, at| Record::LoggedIn { user, at },
+        &mut out,
+    )?;
+    reader.user_times(
+        LOCKOUTS,
+        |user, until| Record::LockedOut { user, until },
+        &mut out,
+    )?;
+    reader.rows(
+        "SELECT by_user, blocked, crc FROM blocks ORDER BY by_user, blocked",
+        "blocks",
+        |r| {
+            let (by, user): (String, String) = (r.get(0)?, r.get(1)?);
+            let ok = row_crc(&[Field::Text(&by), Field::Text(&user)]) == r.get::<_, i64>(2)?;
+            Ok((
+                ok,
+                Record::Blocked {
+                    by: by.into(),
+                    user: user.into(),
+                },
+            ))
+        },
+        &mut out,
+    )?;
+    reader.rows(
+        "SELECT id, recipient, sender, sent_at, text, crc FROM messages ORDER BY id",
+        "messages",
+        |r| {
+            let id: u64 = r.get(0)?;
+            let (to, from): (String, String) = (r.get(1)?, r.get(2)?);
+            let sent_at: u64 = r.get(3)?;
+            let text: String = r.get(4)?;
+            let ok = message_crc(id, &to, &from, sent_at, &text) == r.get::<_, i64>(5)?;
+            Ok((
+                ok,
+                Record::MessageStored {
+                    id,
+                    to: to.into(),
+                    from: from.into(),
+                    sent_at: Timestamp(sent_at),
+                    text,
+                },
+            ))
+        },
+        &mut out,
+    )?;
+    Ok(out)
+}
+
+struct Reader<'a> {
+    conn: &'a Connection,
+    path: &'a Path,
+}
+
+impl Reader<'_> {
+    /// Reads one of the user-to-time tables, in user order.
+    fn user_times(
+        &mut self,
+        t: UserTime,
+        record: impl Fn(Name, Timestamp) -> Record,
+        out: &mut Vec<Record>,
+    ) -> Result<(), StoreError> {
+        let UserTime { table, column } = t;
+        let sql = format!("SELECT user, {column}, crc FROM {table} ORDER BY user");
+        self.rows(
+            &sql,
+            table,
+            |r| {
+                let (user, at): (String, u64) = (r.get(0)?, r.get(1)?);
+                let ok = row_crc(&[Field::Text(&user), Field::Int(at)]) == r.get::<_, i64>(2)?;
+                Ok((ok, record(user.into(), Timestamp(at))))
+            },
+            out,
+        )
+    }
+
+    /// Reads every row of one query; `row` returns the record and whether its checksum matched. A value
+    /// of the wrong type or out of range is damage too (the tables are STRICT, so only damage makes one).
+    fn rows(
+        &mut self,
+        sql: &str,
+        table: &str,
+        mut row: impl FnMut(&Row<'_>) -> rusqlite::Result<(bool, Record)>,
+        out: &mut Vec<Record>,
+    ) -> Result<(), StoreError> {
+        let damaged = |detail: String| StoreError::Damaged {
+            path: self.path.to_owned(),
+            detail,
+        };
+        let mut stmt = self
+            .conn
+            .prepare(sql)
+            .map_err(|e| StoreError::sqlite(self.path, e))?;
+        let mut rows = stmt
+            .query([])
+            .map_err(|e| StoreError::sqlite(self.path, e))?;
+        let mut n = 0usize;
+        while let Some(r) = rows.next().map_err(|e| StoreError::sqlite(self.path, e))? {
+            n += 1;
+            match row(r) {
+                Ok((true, record)) => out.push(record),
+                Ok((false, record)) => {
+                    return Err(damaged(format!(
+                        "row {n} of table {table} fails its checksum ({})",
+                        describe(&record)
+                    )));
+                }
+                Err(
+                    e @ (rusqlite::Error::FromSqlConversionFailure(..)
+                    | rusqlite::Error::IntegralValueOutOfRange(..)
+                    | rusqlite::Error::InvalidColumnType(..)),
+                ) => {
+                    return Err(damaged(format!("row {n} of table {table}: {e}")));
+                }
+                Err(e) => return Err(StoreError::sqlite(self.path, e)),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Which row was damaged, without repeating its (possibly garbled, possibly private) contents.
+fn describe(record: &Record) -> String {
+    match record {
+        Record::AccountCreated { .. } => "a registered account".into(),
+        Record::LoggedIn { .. } | Record::LoggedOut { .. } => "login history".into(),
+        Record::LockedOut { .. } => "a lockout".into(),
+        Record::MessageStored { id, .. } => format!("stored message {id}"),
+        Record::Blocked { .. } | Record::Unblocked { .. } => "a block".into(),
+        Record::MessagesAcked { .. } => "an acknowledgement".into(),
+    }
+}

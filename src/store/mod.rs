@@ -1,0 +1,97 @@
+//! The server's durable state, in an embedded SQLite database inside the data directory.
+//!
+//! The core never sees this module: it emits [`Record`]s, the shell hands each batch of them to
+//! [`Store::commit`] (one transaction, one sync of the write-ahead log), and at start
+//! [`Store::load`] gives back the records that rebuild the state through
+//! [`crate::server::ServerState::restore`]. Why SQLite, and how crash safety follows, is in
+//! `docs/DESIGN.md`.
+//!
+//! A data directory holds `natter.db` (with its `-wal` log while a server runs) and `lock`. Opening it
+//! takes the lock first, so two servers never share a store, then refuses, with an error naming the path
+//! and the problem, a file from a newer format, a foreign file, or a damaged one. Nothing here ever
+//! starts afresh over existing data.
+
+mod apply;
+mod error;
+mod load;
+mod open;
+mod schema;
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, TransactionBehavior};
+
+pub use error::StoreError;
+pub use load::Snapshot;
+pub use schema::{DB_FILE, LOCK_FILE};
+
+use crate::server::Record;
+
+/// An open data directory. The directory stays locked until this is dropped.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    /// The next message id as committed; only a successful commit moves it.
+    next_message_id: u64,
+    _lock: open::DirLock,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens the data directory `dir`, creating it and an empty store on first use. Fails, naming the
+    /// problem, if another server holds it, or the store is from a newer format, foreign, or damaged.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let lock = open::lock_dir(dir)?;
+        let opened = open::open_db(dir)?;
+        Ok(Store {
+            conn: opened.conn,
+            path: opened.path,
+            next_message_id: opened.next_message_id,
+            _lock: lock,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The durable state as records to replay (checking every row's checksum), and the next message id.
+    pub fn load(&self) -> Result<Snapshot, StoreError> {
+        Ok(Snapshot {
+            records: load::load(&self.conn, &self.path)?,
+            next_message_id: self.next_message_id,
+        })
+    }
+
+    /// Makes every record durable, in order, as one transaction: when this returns `Ok` they survive a
+    /// crash or power loss; when it returns an error none of them is kept.
+    pub fn commit(&mut self, records: &[Record]) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let path = &self.path;
+        let sql = |e| StoreError::sqlite(path, e);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)?;
+        let mut next = self.next_message_id;
+        for record in records {
+            apply::apply(&tx, record, &mut next).map_err(sql)?;
+        }
+        if next != self.next_message_id {
+            apply::set_next_message_id(&tx, next).map_err(sql)?;
+        }
+        tx.commit().map_err(sql)?;
+        self.next_message_id = next;
+        Ok(())
+    }
+}

@@ -1,0 +1,122 @@
+//! The store's tables, its format version, and the checksum every row carries.
+//!
+//! The tables hold the *current* durable state, not a log: a mailbox row is deleted when it is
+//! acknowledged, a lockout is overwritten by the next one. So the store stays as small as what it holds,
+//! and start-up reads only that (see `load`).
+//!
+//! SQLite checks the structure of its pages but not their contents, so each row also carries a CRC-32 of
+//! its fields, checked when the store is loaded: a flipped byte in a message is reported as damage
+//! instead of being delivered.
+
+/// `PRAGMA application_id` of a natter store ("NATT"), so another program's SQLite file is recognised.
+pub(crate) const APPLICATION_ID: i64 = 0x4E41_5454;
+
+/// `PRAGMA user_version` of the format this build writes. Raise it (and add a migration from the old
+/// one) whenever a table changes.
+pub(crate) const FORMAT_VERSION: i64 = 1;
+
+/// The file inside the data directory.
+pub const DB_FILE: &str = "natter.db";
+
+/// Held (with `flock`) by the server using the directory; it also names that server's pid.
+pub const LOCK_FILE: &str = "lock";
+
+/// Creates the tables. Run once, in the same transaction that stamps the format version, so a crash
+/// during creation leaves an empty file that the next start creates again.
+pub(crate) const CREATE: &str = "
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL,
+    crc INTEGER NOT NULL
+) STRICT;
+-- Accounts created with --register, in creation order (they are also appended to the credentials file).
+CREATE TABLE accounts (
+    seq INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    password TEXT NOT NULL,
+    crc INTEGER NOT NULL
+) STRICT;
+-- When each user's last session ended (for whoelsesince).
+CREATE TABLE logouts (
+    user TEXT PRIMARY KEY,
+    at INTEGER NOT NULL,
+    crc INTEGER NOT NULL
+) STRICT;
+-- Sessions that began and have not ended: after a crash they count as ended at the restart.
+CREATE TABLE open_sessions (
+    user TEXT PRIMARY KEY,
+    since INTEGER NOT NULL,
+    crc INTEGER NOT NULL
+) STRICT;
+CREATE TABLE lockouts (
+    user TEXT PRIMARY KEY,
+    until INTEGER NOT NULL,
+    crc INTEGER NOT NULL
+) STRICT;
+CREATE TABLE blocks (
+    by_user TEXT NOT NULL,
+    blocked TEXT NOT NULL,
+    crc INTEGER NOT NULL,
+    PRIMARY KEY (by_user, blocked)
+) STRICT, WITHOUT ROWID;
+-- Stored messages until their recipient's client acknowledges them.
+CREATE TABLE messages (
+    id INTEGER PRIMARY KEY,
+    recipient TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    sent_at INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    crc INTEGER NOT NULL
+) STRICT;
+CREATE INDEX messages_by_recipient ON messages (recipient, id);
+";
+
+/// The `meta` key of the next stored-message id: ids keep growing even when every message has been
+/// acknowledged and deleted, so a client's "highest id shown" stays meaningful across restarts.
+pub(crate) const NEXT_MESSAGE_ID: &str = "next_message_id";
+
+/// One of the tables that map a user to one time: `(user, <column>, crc)`.
+#[derive(Clone, Copy)]
+pub(crate) struct UserTime {
+    pub(crate) table: &'static str,
+    pub(crate) column: &'static str,
+}
+
+/// When each user's last session ended.
+pub(crate) const LOGOUTS: UserTime = UserTime {
+    table: "logouts",
+    column: "at",
+};
+/// When each still-open session began.
+pub(crate) const OPEN_SESSIONS: UserTime = UserTime {
+    table: "open_sessions",
+    column: "since",
+};
+/// Until when each locked account stays locked.
+pub(crate) const LOCKOUTS: UserTime = UserTime {
+    table: "lockouts",
+    column: "until",
+};
+
+/// One field of a row, for [`row_crc`].
+#[derive(Clone, Copy)]
+pub(crate) enum Field<'a> {
+    Text(&'a str),
+    Int(u64),
+}
+
+/// The checksum of a row: CRC-32 over its fields, each text prefixed by its length so that field
+/// boundaries count.
+pub(crate) fn row_crc(fields: &[Field<'_>]) -> i64 {
+    let mut h = crc32fast::Hasher::new();
+    for f in fields {
+        match *f {
+            Field::Text(s) => {
+                h.update(&(s.len() as u64).to_le_bytes());
+                h.update(s.as_bytes());
+            }
+            Field::Int(n) => h.update(&n.to_le_bytes()),
+        }
+    }
+    i64::from(h.finalize())
+}

@@ -1,0 +1,476 @@
+//! The store keeps what it is given, gives back records that rebuild an equal state, and refuses, by
+//! name, every data directory it cannot vouch for.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::server::harness::{Harness, START};
+use crate::server::{Account, Config, ConnId, ServerState, StoredView};
+use crate::time::Timestamp;
+
+const USERS: &[(&str, &str)] = &[
+    ("alice", "apw"),
+    ("bob", "bpw"),
+    ("carol", "cpw"),
+    ("dave", "dpw"),
+    // Not in the credentials: created by registration.
+    ("newt", "npw"),
+    ("nora", "opw"),
+];
+const INITIAL: usize = 4;
+
+fn config() -> Config {
+    Config {
+        register: true,
+        mailbox_limit: 1000,
+        ..Config::default()
+    }
+}
+
+fn accounts() -> Vec<Account> {
+    USERS[..INITIAL]
+        .iter()
+        .map(|(u, p)| Account {
+            username: (*u).into(),
+            password: (*p).into(),
+        })
+        .collect()
+}
+
+/// Everything durable about a state, comparable.
+#[derive(Debug, PartialEq, Eq)]
+struct Durable {
+    users: Vec<String>,
+    mailboxes: BTreeMap<String, Vec<StoredView>>,
+    last_logouts: BTreeMap<String, Option<Timestamp>>,
+    lockouts: BTreeMap<String, Option<Timestamp>>,
+    blocks: Vec<(String, String)>,
+    next_message_id: u64,
+}
+
+fn durable(s: &ServerState) -> Durable {
+    let users: Vec<String> = s.usernames().map(str::to_owned).collect();
+    let mut blocks = Vec::new();
+    for a in &users {
+        for b in &users {
+            if s.has_blocked(a, b) {
+                blocks.push((a.clone(), b.clone()));
+            }
+        }
+    }
+    Durable {
+        mailboxes: users
+            .iter()
+            .map(|u| (u.clone(), s.stored_messages(u)))
+            .collect(),
+        last_logouts: users
+            .iter()
+            .map(|u| (u.clone(), s.last_logout(u)))
+            .collect(),
+        lockouts: users
+            .iter()
+            .map(|u| (u.clone(), s.locked_until(u, Timestamp::ZERO)))
+            .collect(),
+        blocks,
+        next_message_id: s.next_message_id(),
+        users,
+    }
+}
+
+fn restored(snapshot: Snapshot, now: Timestamp) -> ServerState {
+    let mut s = ServerState::new(config(), accounts(), [1; 32]);
+    s.restore(snapshot.records, now);
+    s.reserve_message_ids(snapshot.next_message_id);
+    s
+}
+
+fn replayed(records: &[Record], now: Timestamp) -> ServerState {
+    let mut s = ServerState::new(config(), accounts(), [1; 32]);
+    s.restore(records.to_vec(), now);
+    s
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Login(usize),
+    Logout(usize),
+    Vanish(usize),
+    Message(usize, usize),
+    Ack(usize),
+    Block(usize, usize),
+    Unblock(usize, usize),
+    WrongPasswords(usize),
+    Wait(u64),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let u = 0..USERS.len();
+    prop_oneof![
+        4 => u.clone().prop_map(Op::Login),
+        2 => u.clone().prop_map(Op::Logout),
+        1 => u.clone().prop_map(Op::Vanish),
+        8 => (u.clone(), u.clone()).prop_map(|(a, b)| Op::Message(a, b)),
+        2 => u.clone().prop_map(Op::Ack),
+        1 => (u.clone(), u.clone()).prop_map(|(a, b)| Op::Block(a, b)),
+        1 => (u.clone(), u.clone()).prop_map(|(a, b)| Op::Unblock(a, b)),
+        1 => u.clone().prop_map(Op::WrongPasswords),
+        1 => (1u64..120).prop_map(Op::Wait),
+    ]
+}
+
+/// Drives the core through `ops` like clients would, and returns it with its records.
+fn run(ops: &[Op]) -> Harness {
+    let mut h = Harness::new(config(), &USERS[..INITIAL]);
+    let mut online: BTreeMap<usize, ConnId> = BTreeMap::new();
+    for (n, op) in ops.iter().enumerate() {
+        // Sessions the server ended by itself (idle timeout) are gone.
+        online.retain(|_, c| h.state.is_open(*c));
+        match *op {
+            Op::Login(u) if !online.contains_key(&u) => {
+                let c = h.connect();
+                h.send(c, USERS[u].0);
+                h.send(c, USERS[u].1);
+                if h.state.user_on(c).is_some() {
+                    online.insert(u, c);
+                } else if h.state.is_open(c) {
+                    h.disconnect(c);
+                }
+            }
+            Op::Logout(u) => {
+                if let Some(c) = online.remove(&u) {
+                    h.send(c, "logout");
+                }
+            }
+            Op::Vanish(u) => {
+                if let Some(c) = online.remove(&u) {
+                    h.disconnect(c);
+                }
+            }
+            Op::Message(a, b) => {
+                if let Some(&c) = online.get(&a) {
+                    h.send(
+                        c,
+                        &format!("message {} text {n} from {}", USERS[b].0, USERS[a].0),
+                    );
+                }
+            }
+            Op::Ack(u) => {
+                if let Some(&c) = online.get(&u) {
+                    let top = h.take(c).iter().rev().find_map(|m| match m {
+                        crate::protocol::ServerMsg::OfflineMessage { id, .. } => Some(*id),
+                        _ => None,
+                    });
+                    if let Some(id) = top {
+                        h.send(c, &format!("ack {id}"));
+                    }
+                }
+            }
+            Op::Block(a, b) | Op::Unblock(a, b) => {
+                if let Some(&c) = online.get(&a) {
+                    let verb = if matches!(op, Op::Block(..)) {
+                        "block"
+                    } else {
+                        "unblock"
+                    };
+                    h.send(c, &format!("{verb} {}", USERS[b].0));
+                }
+            }
+            Op::WrongPasswords(u) if u < INITIAL && !online.contains_key(&u) => {
+                let c = h.connect();
+                h.send(c, USERS[u].0);
+                for _ in 0..3 {
+                    h.send(c, "wrong");
+                }
+                if h.state.is_open(c) {
+                    h.disconnect(c);
+                }
+            }
+            Op::Wait(secs) => h.advance_secs(secs),
+            Op::Login(_) | Op::WrongPasswords(_) => {}
+        }
+    }
+    h
+}
+
+fn commit_in_batches(store: &mut Store, records: &[Record], cuts: &[usize]) {
+    let mut start = 0;
+    let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (records.len() + 1)).collect();
+    cuts.sort_unstable();
+    for cut in cuts.into_iter().chain([records.len()]) {
+        if cut > start {
+            store.commit(&records[start..cut]).unwrap();
+            start = cut;
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Committing the core's records in any batching, then loading them back, rebuilds the same durable
+    /// state as replaying every record ever emitted; and the mailboxes are the live server's.
+    #[test]
+    fn loading_rebuilds_what_replaying_every_record_would(
+        ops in proptest::collection::vec(op(), 1..200),
+        cuts in proptest::collection::vec(any::<usize>(), 0..6),
+    ) {
+        let h = run(&ops);
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        commit_in_batches(&mut store, h.records(), &cuts);
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        let restart = h.now().plus_secs(1);
+        let from_store = restored(store.load().unwrap(), restart);
+        let from_log = replayed(h.records(), restart);
+        prop_assert_eq!(durable(&from_store), durable(&from_log));
+        for (u, _) in USERS {
+            prop_assert_eq!(from_store.stored_messages(u), h.state.stored_messages(u));
+        }
+        prop_assert!(from_store.next_message_id() >= h.state.next_message_id()
+            || h.state.stored_messages("alice").is_empty());
+    }
+}
+
+#[test]
+fn message_ids_keep_growing_after_every_message_is_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    store
+        .commit(&[
+            stored(7, "bob", "hello"),
+            Record::MessagesAcked {
+                user: "bob".into(),
+                up_to: 7,
+            },
+        ])
+        .unwrap();
+    drop(store);
+    let snapshot = Store::open(dir.path()).unwrap().load().unwrap();
+    assert!(snapshot.records.is_empty(), "{:?}", snapshot.records);
+    assert_eq!(snapshot.next_message_id, 8);
+}
+
+#[test]
+fn a_failed_commit_keeps_nothing_of_its_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    store.commit(&[stored(1, "bob", "one")]).unwrap();
+    // A second message with the same id violates the primary key: the whole batch must go.
+    let err = store
+        .commit(&[
+            Record::Blocked {
+                by: "alice".into(),
+                user: "carol".into(),
+            },
+            stored(5, "bob", "five"),
+            stored(1, "bob", "again"),
+        ])
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Sqlite { .. }), "{err}");
+    let snapshot = store.load().unwrap();
+    assert_eq!(snapshot.records, vec![stored(1, "bob", "one")]);
+    assert_eq!(snapshot.next_message_id, 2);
+}
+
+#[test]
+fn sessions_left_open_by_a_crash_are_closed_once_not_at_every_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    store
+        .commit(&[Record::LoggedIn {
+            user: "alice".into(),
+            at: START,
+        }])
+        .unwrap();
+    // First restart: alice's session ends at the restart, and the store is told so.
+    let restart = START.plus_secs(10);
+    let snapshot = store.load().unwrap();
+    let closing = snapshot.end_open_sessions(restart);
+    assert_eq!(
+        closing,
+        vec![Record::LoggedOut {
+            user: "alice".into(),
+            at: restart
+        }]
+    );
+    store.commit(&closing).unwrap();
+    // A later restart keeps that end instead of moving it.
+    let later = restored(store.load().unwrap(), START.plus_secs(500));
+    assert_eq!(later.last_logout("alice"), Some(restart));
+    assert!(store.load().unwrap().end_open_sessions(restart).is_empty());
+}
+
+#[test]
+fn an_absurdly_long_lockout_is_kept_not_a_failed_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    store
+        .commit(&[Record::LockedOut {
+            user: "dave".into(),
+            until: Timestamp(u64::MAX),
+        }])
+        .unwrap();
+    let s = restored(store.load().unwrap(), START);
+    assert!(s.locked_until("dave", START.plus_secs(1 << 40)).is_some());
+}
+
+fn stored(id: u64, to: &str, text: &str) -> Record {
+    Record::MessageStored {
+        id,
+        to: to.into(),
+        from: "alice".into(),
+        sent_at: START,
+        text: text.into(),
+    }
+}
+
+/// A store with one message, closed cleanly (so everything is in the main file), and its path.
+fn closed_store(dir: &Path) -> std::path::PathBuf {
+    let mut store = Store::open(dir).unwrap();
+    store
+        .commit(&[stored(1, "bob", "a message worth keeping")])
+        .unwrap();
+    let path = store.path().to_owned();
+    drop(store);
+    assert!(
+        !dir.join(format!("{DB_FILE}-wal")).exists(),
+        "a clean close checkpoints the log"
+    );
+    path
+}
+
+#[test]
+fn a_second_opener_is_refused_while_the_first_holds_the_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Store::open(dir.path()).unwrap();
+    let err = Store::open(dir.path()).unwrap_err();
+    assert!(matches!(err, StoreError::InUse { .. }), "{err}");
+    let msg = err.to_string();
+    assert!(msg.contains(&dir.path().display().to_string()), "{msg}");
+    assert!(
+        msg.contains(&format!("pid {}", std::process::id())),
+        "{msg}"
+    );
+    drop(first);
+    Store::open(dir.path()).unwrap();
+}
+
+#[test]
+fn a_store_from_a_newer_format_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = closed_store(dir.path());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.pragma_update(None, "user_version", 2).unwrap();
+    drop(conn);
+    let err = Store::open(dir.path()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::NewerFormat {
+                found: 2,
+                supported: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("newer natter"), "{err}");
+}
+
+#[test]
+fn another_programs_database_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+    conn.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+        .unwrap();
+    drop(conn);
+    let err = Store::open(dir.path()).unwrap_err();
+    assert!(matches!(err, StoreError::NotNatter { .. }), "{err}");
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_damage() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = closed_store(dir.path());
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[..16].copy_from_slice(b"garbage garbage!");
+    std::fs::write(&path, &bytes).unwrap();
+    let err = Store::open(dir.path()).unwrap_err();
+    assert!(matches!(err, StoreError::Damaged { .. }), "{err}");
+    let msg = err.to_string();
+    assert!(msg.contains("damaged") && msg.contains(DB_FILE), "{msg}");
+}
+
+#[test]
+fn a_scrambled_page_is_damage() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = closed_store(dir.path());
+    let mut bytes = std::fs::read(&path).unwrap();
+    let page = 4096;
+    assert!(bytes.len() > 3 * page);
+    // Overwrite the middle of the file (tables' pages) with noise.
+    for (i, b) in bytes[page..3 * page].iter_mut().enumerate() {
+        *b = (i as u8).wrapping_mul(31).wrapping_add(7);
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    let err = Store::open(dir.path()).and_then(|s| s.load()).unwrap_err();
+    assert!(matches!(err, StoreError::Damaged { .. }), "{err}");
+}
+
+#[test]
+fn a_flipped_byte_in_a_message_fails_its_checksum() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = closed_store(dir.path());
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = bytes
+        .windows(5)
+        .position(|w| w == b"worth")
+        .expect("the message text is in the file");
+    bytes[at] = b'W';
+    std::fs::write(&path, &bytes).unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let err = store.load().unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("checksum") && msg.contains("stored message 1"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_data_directory_that_is_a_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, "x").unwrap();
+    let err = Store::open(&file).unwrap_err();
+    assert!(matches!(err, StoreError::NotADirectory { .. }), "{err}");
+    assert!(err.to_string().contains("not-a-dir"), "{err}");
+}
+
+#[test]
+fn an_empty_file_left_by_a_crash_during_creation_is_created_again() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(DB_FILE), b"").unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    store.commit(&[stored(1, "bob", "hi")]).unwrap();
+    assert_eq!(store.load().unwrap().records.len(), 1);
+}
+
+#[test]
+fn the_data_directory_is_created_with_its_parents() {
+    let dir = tempfile::tempdir().unwrap();
+    let nested = dir.path().join("a/b/natter-data");
+    Store::open(&nested).unwrap();
+    assert!(nested.join(DB_FILE).exists());
+    assert!(nested.join(LOCK_FILE).exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&nested).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "private messages are not world-readable");
+    }
+}

@@ -1,0 +1,273 @@
+//! `kill -9` the real server at random moments under a load of offline messages, restart it, and check
+//! that every message whose storage was acknowledged (`STORED <id> <to>` reached its sender) is shown to
+//! its recipient exactly once, in order.
+//!
+//! The recipients are played like the real client: they show each `OFFLINE-MSG` whose id is above the
+//! highest id they have shown (a lower one is a redelivery after a crash and is hidden), then `ack` the
+//! highest id received. Some recipients come and go during the load, so crashes also land between a
+//! delivery and its acknowledgement; some vanish without acknowledging, so redeliveries happen anyway.
+//!
+//! `NATTER_CRASH_KILLS` sets the number of kills under load (20 by default; `just crash` runs more); a
+//! quarter as many again land while the server is starting.
+//! `NATTER_CRASH_SEED` replays a run (the seed is printed).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use natter::protocol::ServerMsg;
+
+use crate::support::{Client, Rng, Server, credentials, seed};
+
+const SENDERS: &[&str] = &["s0", "s1", "s2"];
+const RECIPIENTS: &[&str] = &["r0", "r1", "r2"];
+/// Messages one sender sends at most in one server lifetime: the load is bounded.
+const PER_LIFETIME: usize = 250;
+
+/// What the test saw, shared by its client threads.
+#[derive(Default)]
+struct Ledger {
+    /// Per recipient: `(id, text)` of every message whose `STORED` reply reached its sender.
+    acknowledged: BTreeMap<String, Vec<(u64, String)>>,
+    /// Per recipient: what its client showed, in order.
+    shown: BTreeMap<String, Vec<(u64, String)>>,
+    /// Per recipient: every id its client received, with the text, to check redeliveries.
+    received: BTreeMap<String, BTreeMap<u64, String>>,
+    redeliveries: usize,
+    violations: Vec<String>,
+}
+
+impl Ledger {
+    /// The client's handling of one stored message delivered at login.
+    fn deliver(&mut self, to: &str, id: u64, text: &str) {
+        let highest = self
+            .shown
+            .get(to)
+            .and_then(|v| v.last())
+            .map_or(0, |(id, _)| *id);
+        if id > highest {
+            self.shown
+                .entry(to.into())
+                .or_default()
+                .push((id, text.into()));
+            self.received
+                .entry(to.into())
+                .or_default()
+                .insert(id, text.into());
+            return;
+        }
+        // Hidden as a redelivery: that is only right if it really is one.
+        self.redeliveries += 1;
+        match self.received.get(to).and_then(|m| m.get(&id)) {
+            Some(seen) if seen == text => {}
+            Some(seen) => self.violations.push(format!(
+                "{to}: id {id} came back as {text:?}, first shown as {seen:?}"
+            )),
+            None => self.violations.push(format!(
+                "{to}: new message {id} {text:?} is below the highest id shown ({highest}), so a \
+                 client hides it"
+            )),
+        }
+    }
+}
+
+/// Sends a bounded stream of messages to random recipients until the connection dies, matching each
+/// reply to its message.
+fn sender(addr: SocketAddr, me: &'static str, life: usize, seed: u64, ledger: Arc<Mutex<Ledger>>) {
+    let Ok(mut client) = Client::login(addr, me, "p") else {
+        return; // the server died during the login
+    };
+    let in_flight: Arc<Mutex<VecDeque<(String, String)>>> = Arc::default();
+    let Ok(mut replies) = client.try_clone_reader() else {
+        return;
+    };
+    let reader = {
+        let in_flight = in_flight.clone();
+        let ledger = ledger.clone();
+        std::thread::spawn(move || {
+            while let Ok(m) = replies.recv() {
+                let (to, text) = match &m {
+                    ServerMsg::Stored { .. } | ServerMsg::Sent { .. } | ServerMsg::Error(_) => {
+                        match in_flight.lock().unwrap().pop_front() {
+                            Some(sent) => sent,
+                            None => panic!("{me}: reply {m:?} to no message"),
+                        }
+                    }
+                    _ => continue,
+                };
+                if let ServerMsg::Stored { id, to: stored_to } = m {
+                    assert_eq!(&*stored_to, to, "{me}: replies out of order");
+                    ledger
+                        .lock()
+                        .unwrap()
+                        .acknowledged
+                        .entry(to)
+                        .or_default()
+                        .push((id, text));
+                }
+            }
+        })
+    };
+    let mut rng = Rng::new(seed);
+    for n in 0..PER_LIFETIME {
+        let to = RECIPIENTS[rng.range(0, RECIPIENTS.len() as u64) as usize];
+        let text = format!("{me}-{life}-{n}");
+        in_flight
+            .lock()
+            .unwrap()
+            .push_back((to.to_owned(), text.clone()));
+        if client.send(&format!("message {to} {text}")).is_err() {
+            break;
+        }
+        if n % 8 == 7 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    // The reader ends when the server is killed (or, at the end, stopped).
+    let _ = reader.join();
+}
+
+/// Logs `who` in, shows its stored messages like the client, acknowledges them and logs out; or, if
+/// `vanish`, drops the connection without acknowledging, like a client that dies after showing them.
+fn visit(addr: SocketAddr, who: &str, vanish: bool, ledger: &Mutex<Ledger>) -> std::io::Result<()> {
+    let mut c = Client::login(addr, who, "p")?;
+    // Stored messages come right after the welcome; the answer to `whoelse` marks their end.
+    let got = c.ask("whoelse", |m| matches!(m, ServerMsg::WhoElse { .. }))?;
+    let mut top = None;
+    {
+        let mut ledger = ledger.lock().unwrap();
+        for m in &got {
+            if let ServerMsg::OfflineMessage { id, text, .. } = m {
+                ledger.deliver(who, *id, text);
+                top = Some(*id);
+            }
+        }
+    }
+    if vanish {
+        return Ok(());
+    }
+    if let Some(id) = top {
+        c.send(&format!("ack {id}"))?;
+    }
+    c.ask("logout", |m| matches!(m, ServerMsg::Bye(_)))?;
+    Ok(())
+}
+
+/// Recipients dropping in and out while the load runs, until `stop`.
+fn visitors(addr: SocketAddr, seed: u64, stop: Arc<AtomicBool>, ledger: Arc<Mutex<Ledger>>) {
+    let mut rng = Rng::new(seed);
+    while !stop.load(Ordering::Relaxed) {
+        let who = RECIPIENTS[rng.range(0, RECIPIENTS.len() as u64) as usize];
+        let vanish = rng.range(0, 4) == 0;
+        if visit(addr, who, vanish, &ledger).is_err() {
+            return; // the server is gone
+        }
+        std::thread::sleep(Duration::from_millis(rng.range(5, 40)));
+    }
+}
+
+#[test]
+fn acknowledged_messages_survive_kill_9_exactly_once_in_order() {
+    let kills: usize = std::env::var("NATTER_CRASH_KILLS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    let mut rng = Rng::new(seed("NATTER_CRASH_SEED"));
+    let dir = tempfile::tempdir().unwrap();
+    credentials(dir.path());
+    let args = ["--mailbox-limit", "1000000"];
+    let ledger = Arc::new(Mutex::new(Ledger::default()));
+
+    for life in 0..kills {
+        if life % 4 == 3 {
+            // Now and then, a crash during start-up too.
+            Server::kill_while_starting(dir.path(), &args, Duration::from_millis(rng.range(0, 30)));
+        }
+        let server = Server::start(dir.path(), &args);
+        let addr = server.addr;
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut threads = Vec::new();
+        for &s in SENDERS {
+            let (ledger, seed) = (ledger.clone(), rng.next());
+            threads.push(std::thread::spawn(move || {
+                sender(addr, s, life, seed, ledger)
+            }));
+        }
+        {
+            let (ledger, stop, seed) = (ledger.clone(), stop.clone(), rng.next());
+            threads.push(std::thread::spawn(move || {
+                visitors(addr, seed, stop, ledger)
+            }));
+        }
+        // A random moment: early ones land in start-up and logins, late ones after the load.
+        std::thread::sleep(Duration::from_millis(rng.range(5, 250)));
+        server.kill9();
+        stop.store(true, Ordering::Relaxed);
+        for t in threads {
+            t.join().expect("client thread");
+        }
+    }
+
+    // Restart cleanly and let every recipient collect what is left.
+    let server = Server::start(dir.path(), &args);
+    for who in RECIPIENTS {
+        visit(server.addr, who, false, &ledger).expect("final visit");
+        // A second visit sees nothing new: the acknowledgements were kept.
+        let before = ledger.lock().unwrap().shown.get(*who).map_or(0, Vec::len);
+        visit(server.addr, who, false, &ledger).expect("second final visit");
+        let after = ledger.lock().unwrap().shown.get(*who).map_or(0, Vec::len);
+        assert_eq!(before, after, "{who} was shown something new twice");
+    }
+    assert!(server.stop().success());
+
+    let ledger = ledger.lock().unwrap();
+    assert!(ledger.violations.is_empty(), "{:#?}", ledger.violations);
+    let mut total = 0;
+    for who in RECIPIENTS {
+        let shown = ledger.shown.get(*who).cloned().unwrap_or_default();
+        let by_id: BTreeMap<u64, &str> = shown.iter().map(|(id, t)| (*id, t.as_str())).collect();
+        // Exactly once: no message text shown twice.
+        let mut texts: Vec<&str> = shown.iter().map(|(_, t)| t.as_str()).collect();
+        texts.sort_unstable();
+        let distinct = texts.len();
+        texts.dedup();
+        assert_eq!(texts.len(), distinct, "{who}: a message was shown twice");
+        // Every acknowledged message arrived, under the id its sender was told.
+        for (id, text) in ledger.acknowledged.get(*who).into_iter().flatten() {
+            assert_eq!(
+                by_id.get(id).copied(),
+                Some(text.as_str()),
+                "{who}: message {id} ({text}) was acknowledged as stored but never shown"
+            );
+            total += 1;
+        }
+        // In order: each sender's messages appear in the order they were sent.
+        let mut last: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+        for (_, text) in &shown {
+            let mut parts = text.split('-');
+            let (from, life, n) = (
+                parts.next().unwrap(),
+                parts.next().unwrap().parse::<usize>().unwrap(),
+                parts.next().unwrap().parse::<usize>().unwrap(),
+            );
+            if let Some(prev) = last.insert(from, (life, n)) {
+                assert!(
+                    prev < (life, n),
+                    "{who}: {text} shown after {from}'s {prev:?}"
+                );
+            }
+        }
+    }
+    eprintln!(
+        "{kills} kills under load and {} while starting: {total} acknowledged messages all shown \
+         once, in order ({} redeliveries hidden)",
+        kills / 4,
+        ledger.redeliveries
+    );
+    assert!(
+        total > 0,
+        "no message was acknowledged: the test exercised nothing"
+    );
+}

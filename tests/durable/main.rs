@@ -1,0 +1,8 @@
+//! The durable store, through the real server binary: restarts, `kill -9` crashes, start-up errors,
+//! and a store that fails while serving.
+
+mod crash;
+mod failure;
+mod restart;
+mod startup;
+mod support;

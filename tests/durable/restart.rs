@@ -1,0 +1,186 @@
+//! State written by one server process is all there after a restart: offline messages, block lists,
+//! login history, lockouts, registered accounts, and message ids that keep growing.
+
+use natter::protocol::{ErrorReply, Prompt, ServerMsg};
+
+use crate::support::{Client, Server, credentials};
+
+fn is_whoelse(m: &ServerMsg) -> bool {
+    matches!(m, ServerMsg::WhoElse { .. })
+}
+
+fn offline_messages(got: &[ServerMsg]) -> Vec<(u64, String, String)> {
+    got.iter()
+        .filter_map(|m| match m {
+            ServerMsg::OfflineMessage { id, from, text, .. } => {
+                Some((*id, from.to_string(), text.clone()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn stored_id(got: &[ServerMsg]) -> u64 {
+    match got.last() {
+        Some(ServerMsg::Stored { id, .. }) => *id,
+        other => panic!("expected STORED, got {other:?}"),
+    }
+}
+
+fn is_stored(m: &ServerMsg) -> bool {
+    matches!(m, ServerMsg::Stored { .. } | ServerMsg::Error(_))
+}
+
+#[test]
+fn everything_durable_is_there_after_a_clean_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let creds = credentials(dir.path());
+    // Port 0, a 600 s lockout, and registration open; the data directory is the default one.
+    let args = ["600", "--register"];
+
+    let server = Server::start(dir.path(), &args);
+    assert!(dir.path().join("natter-data").is_dir(), "default data dir");
+    let addr = server.addr;
+    let mut zed = Client::connect(addr).unwrap();
+    let got = zed.attempt_login("zed", "zpw").unwrap();
+    assert!(
+        got.iter()
+            .any(|m| matches!(m, ServerMsg::Prompt(Prompt::NewPassword { .. }))),
+        "{got:?}"
+    );
+    assert!(
+        got.iter()
+            .any(|m| matches!(m, ServerMsg::Registered { .. })),
+        "{got:?}"
+    );
+    zed.ask("logout", |m| matches!(m, ServerMsg::Bye(_)))
+        .unwrap();
+
+    let mut alice = Client::login(addr, "alice", "apw").unwrap();
+    alice
+        .ask("block carol", |m| matches!(m, ServerMsg::Blocked { .. }))
+        .unwrap();
+    let first = stored_id(
+        &alice
+            .ask("message bob before the restart", is_stored)
+            .unwrap(),
+    );
+    let second = stored_id(&alice.ask("message bob and again", is_stored).unwrap());
+    assert!(first < second);
+    alice
+        .ask("logout", |m| matches!(m, ServerMsg::Bye(_)))
+        .unwrap();
+
+    let mut dave = Client::connect(addr).unwrap();
+    dave.send("dave").unwrap();
+    for _ in 0..3 {
+        dave.send("wrong").unwrap();
+    }
+    let got = dave.recv_until(|m| matches!(m, ServerMsg::Bye(_))).unwrap();
+    assert!(
+        got.iter()
+            .any(|m| matches!(m, ServerMsg::Error(ErrorReply::LockedNow { .. }))),
+        "{got:?}"
+    );
+    assert!(server.stop().success());
+
+    // Second life: everything above is still true.
+    let server = Server::start(dir.path(), &args);
+    let addr = server.addr;
+    let mut dave = Client::connect(addr).unwrap();
+    let got = dave.attempt_login("dave", "dpw").unwrap();
+    assert!(
+        got.iter().any(
+            |m| matches!(m, ServerMsg::Error(ErrorReply::Locked { secs_left } ) if *secs_left > 500)
+        ),
+        "a restart must not lift a lockout: {got:?}"
+    );
+
+    Client::login(addr, "zed", "zpw").expect("registered account survives");
+    let creds_text = std::fs::read_to_string(&creds).unwrap();
+    assert!(creds_text.lines().any(|l| l == "zed zpw"), "{creds_text}");
+
+    let mut bob = Client::login(addr, "bob", "bpw").unwrap();
+    let got = bob.ask("whoelse", is_whoelse).unwrap();
+    assert_eq!(
+        offline_messages(&got),
+        vec![
+            (first, "alice".into(), "before the restart".into()),
+            (second, "alice".into(), "and again".into()),
+        ]
+    );
+    let got = bob
+        .ask("whoelsesince 3600", |m| {
+            matches!(m, ServerMsg::WhoElseSince { .. })
+        })
+        .unwrap();
+    match got.last() {
+        Some(ServerMsg::WhoElseSince { users, .. }) => {
+            let users: Vec<&str> = users.iter().map(|u| &**u).collect();
+            assert!(users.contains(&"alice"), "history survives: {users:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let mut carol = Client::login(addr, "carol", "cpw").unwrap();
+    let got = carol.ask("message alice hello?", is_stored).unwrap();
+    assert!(
+        matches!(
+            got.last(),
+            Some(ServerMsg::Error(ErrorReply::BlockedBy { .. }))
+        ),
+        "block lists survive: {got:?}"
+    );
+    bob.send(&format!("ack {second}")).unwrap();
+    bob.ask("logout", |m| matches!(m, ServerMsg::Bye(_)))
+        .unwrap();
+    assert!(server.stop().success());
+
+    // Third life: acknowledged messages are gone for good, and ids keep growing.
+    let server = Server::start(dir.path(), &args);
+    let mut bob = Client::login(server.addr, "bob", "bpw").unwrap();
+    let got = bob.ask("whoelse", is_whoelse).unwrap();
+    assert_eq!(offline_messages(&got), vec![]);
+    bob.ask("logout", |m| matches!(m, ServerMsg::Bye(_)))
+        .unwrap();
+    let mut alice = Client::login(server.addr, "alice", "apw").unwrap();
+    let third = stored_id(&alice.ask("message bob third", is_stored).unwrap());
+    assert!(third > second, "ids keep growing: {third} after {second}");
+    assert!(server.stop().success());
+}
+
+#[test]
+fn data_dir_flag_chooses_where_state_lives_and_survives_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    credentials(dir.path());
+    let data = dir.path().join("elsewhere/state");
+    let data_arg = data.to_str().unwrap();
+    let args = ["--data-dir", data_arg];
+
+    let server = Server::start(dir.path(), &args);
+    let mut alice = Client::login(server.addr, "alice", "apw").unwrap();
+    let id = stored_id(&alice.ask("message bob kept", is_stored).unwrap());
+    server.kill9();
+    assert!(data.join(natter::store::DB_FILE).exists());
+    assert!(!dir.path().join("natter-data").exists());
+
+    let server = Server::start(dir.path(), &args);
+    let mut bob = Client::login(server.addr, "bob", "bpw").unwrap();
+    let got = bob
+        .ask("whoelsesince 60", |m| {
+            matches!(m, ServerMsg::WhoElseSince { .. })
+        })
+        .unwrap();
+    assert_eq!(
+        offline_messages(&got),
+        vec![(id, "alice".into(), "kept".into())]
+    );
+    // alice was online when the server died: she counts as having left at the restart.
+    match got.last() {
+        Some(ServerMsg::WhoElseSince { users, .. }) => {
+            assert!(users.iter().any(|u| &**u == "alice"), "{users:?}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(server.stop().success());
+}
