@@ -9,6 +9,10 @@ default:
 run *ARGS:
     cargo run --release --bin natter-server -- {{ARGS}}
 
+# Run a client against a local server.
+client port="4000":
+    cargo run --release --bin natter -- {{port}}
+
 # The test suite (the README's test command).
 test:
     cargo test
@@ -22,3 +26,11 @@ check:
     cargo fmt
     cargo clippy --all-targets -- -D warnings
     cargo test
+
+# kill -9 the real server many times under load; NATTER_CRASH_SEED=N replays a run.
+crash kills="200":
+    NATTER_CRASH_KILLS={{kills}} cargo test --release --test durable crash -- --nocapture
+
+# Stored-message throughput: group commit vs one commit per message.
+bench-store:
+    cargo bench --bench store

@@ -166,9 +166,9 @@ fn serve(args: Args) -> Result<()> {
                 ""
             }
         );
-        {
-            // For scripts and tests that started us on port 0. Best effort: a closed standard output
-            // is no reason not to serve.
+        if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            // For scripts and tests that started us on port 0 (a person at a terminal already has
+            // the log line). Best effort: a closed standard output is no reason not to serve.
             use std::io::Write;
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "listening on {addr}").and_then(|()| out.flush());
