@@ -96,6 +96,15 @@ pub enum LineError {
     ControlChar,
 }
 
+impl From<LineError> for super::ErrorReply {
+    fn from(e: LineError) -> Self {
+        match e {
+            LineError::InvalidUtf8 => super::ErrorReply::InvalidUtf8,
+            LineError::ControlChar => super::ErrorReply::ControlChar,
+        }
+    }
+}
+
 /// Checks that a line is UTF-8 text without control characters (tab excepted). Control characters are
 /// refused rather than passed on: relayed to another user's terminal they could rewrite what it shows.
 pub fn check_line(line: &[u8]) -> Result<&str, LineError> {

@@ -205,7 +205,7 @@ pub enum ServerMsg {
     Sent {
         to: Name,
     },
-    /// `to` is offline; the message is stored (durably, once persistence is on) as `id`.
+    /// `to` is offline; the message is stored, durably, as `id` (sent only after the store commits).
     Stored {
         id: u64,
         to: Name,

@@ -11,7 +11,7 @@ use super::accounts::Account;
 use super::config::Config;
 use super::event::{ConnId, Effect, Event, TimerId};
 use crate::protocol::{
-    ByeReason, Command, ErrorReply, Name, ParseError, Prompt, ServerMsg, check_line, parse_command,
+    ByeReason, Command, ErrorReply, Name, Prompt, ServerMsg, check_line, parse_command,
 };
 use crate::time::Timestamp;
 
@@ -259,7 +259,7 @@ impl ServerState {
         let cmd = match parse_command(line) {
             Ok(cmd) => cmd,
             Err(e) => {
-                send(out, conn, parse_error_reply(e));
+                send(out, conn, ErrorReply::from(e));
                 return;
             }
         };
@@ -405,22 +405,4 @@ pub(crate) fn send(out: &mut Vec<Effect>, to: ConnId, msg: impl Into<ServerMsg>)
         to,
         msg: msg.into(),
     });
-}
-
-impl From<crate::protocol::LineError> for ErrorReply {
-    fn from(e: crate::protocol::LineError) -> Self {
-        match e {
-            crate::protocol::LineError::InvalidUtf8 => ErrorReply::InvalidUtf8,
-            crate::protocol::LineError::ControlChar => ErrorReply::ControlChar,
-        }
-    }
-}
-
-fn parse_error_reply(e: ParseError) -> ErrorReply {
-    match e {
-        ParseError::Empty => ErrorReply::EmptyLine,
-        ParseError::Unknown => ErrorReply::UnknownCommand,
-        ParseError::Usage(command) => ErrorReply::Usage { command },
-        ParseError::BadNumber(command) => ErrorReply::BadNumber { command },
-    }
 }
