@@ -85,9 +85,9 @@ pub struct RunArgs {
     /// Messages each sender sends (open loop: default rate × duration ÷ senders).
     #[arg(long)]
     messages: Option<u32>,
-    /// Closed loop: messages in flight per sender [default: 32; fanout: 8].
-    #[arg(long)]
-    window: Option<u32>,
+    /// Closed loop: messages in flight per sender (fanout: broadcasts in flight per sender).
+    #[arg(long, default_value_t = 32)]
+    window: u32,
     /// fanout: how many of the users broadcast.
     #[arg(long, default_value_t = 10)]
     senders: u32,
@@ -157,10 +157,6 @@ impl RunArgs {
     }
 
     fn plan(&self) -> Plan {
-        let window = self.window.unwrap_or(match self.workload {
-            Workload::Fanout => 8,
-            _ => 32,
-        });
         let senders = match self.workload {
             Workload::Fanout => self.senders,
             Workload::Direct | Workload::Offline => self.users,
@@ -179,7 +175,7 @@ impl RunArgs {
             senders: self.senders,
             recipients: self.recipients.unwrap_or(self.users),
             messages,
-            window,
+            window: self.window,
             rate: self.rate,
             size: self.size,
             concurrency: self.concurrency,

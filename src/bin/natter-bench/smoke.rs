@@ -107,7 +107,7 @@ fn cases(addr: SocketAddr) -> Vec<RunArgs> {
     let mut direct = RunArgs::defaults(Workload::Direct, addr);
     direct.users = 8;
     direct.messages = Some(50);
-    direct.window = Some(4);
+    direct.window = 4;
     runs.push(direct.clone());
     let mut open = direct;
     open.messages = None;
@@ -118,7 +118,7 @@ fn cases(addr: SocketAddr) -> Vec<RunArgs> {
     fanout.users = 8;
     fanout.senders = 2;
     fanout.messages = Some(20);
-    fanout.window = Some(4);
+    fanout.window = 4;
     runs.push(fanout);
     let mut idle = RunArgs::defaults(Workload::Idle, addr);
     idle.users = 16;

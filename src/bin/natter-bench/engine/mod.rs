@@ -106,7 +106,6 @@ pub fn run(sh: &Shared, server: Option<&Proc>, limits: &Limits) -> Result<Outcom
     out.accepted = c.accepted.load(Ordering::Relaxed);
     out.cycles = c.cycles.load(Ordering::Relaxed);
     out.noise = c.noise.load(Ordering::Relaxed);
-    out.ready = c.ready.load(Ordering::Relaxed);
     let expected = sh.plan.expected_deliveries();
     out.lost = expected.saturating_sub(sh.ledger.count());
     if out.lost > 0 {
@@ -201,6 +200,7 @@ fn coordinate(
         }
     }
     out.setup_secs = setup_start.elapsed().as_secs_f64();
+    out.ready = c.ready.load(Ordering::Relaxed);
     if plan.workload == Workload::Idle {
         // Let the server finish whatever it does after a login before reading its memory.
         std::thread::sleep(Duration::from_millis(500));
@@ -249,6 +249,9 @@ fn coordinate(
                 c.accepted.load(Ordering::Relaxed) >= sends
             });
             out.measure_secs = secs_between(start_ns, sh, c);
+            // The server's figures cover storing; delivery at login is reported as a rate only.
+            out.server_end = sample()?;
+            out.gen_end = Proc::this().sample()?;
             if step(r, out) {
                 let deliver_start = sh.now_ns();
                 sh.set_phase(Phase::Deliver);
@@ -262,8 +265,10 @@ fn coordinate(
         }
         Workload::Idle => unreachable!("idle has no measured phase"),
     }
-    out.server_end = sample()?;
-    out.gen_end = Proc::this().sample()?;
+    if plan.workload != Workload::Offline {
+        out.server_end = sample()?;
+        out.gen_end = Proc::this().sample()?;
+    }
     Ok(())
 }
 

@@ -205,7 +205,10 @@ impl<'s> Worker<'s> {
         const IDLE: Duration = Duration::from_millis(50);
         if self.phase == Phase::Measure && self.sh.plan.rate.is_some() && self.open_left() > 0 {
             let now = self.sh.now_ns();
-            return Duration::from_nanos(self.next_due_ns.saturating_sub(now)).min(IDLE);
+            // Not less than 200 µs: messages due meanwhile go out together, each still stamped with
+            // its own due time, so the generator's lateness counts against the latency, never for it.
+            let wait = self.next_due_ns.saturating_sub(now).max(200_000);
+            return Duration::from_nanos(wait).min(IDLE);
         }
         IDLE
     }
@@ -390,7 +393,7 @@ impl<'s> Worker<'s> {
         }
     }
 
-    /// Reads until the socket would block, handling every complete line.
+    /// Reads until the socket is empty, handling every complete line.
     fn read(&mut self, slot: usize) {
         let mut buf = std::mem::take(&mut self.read_buf);
         while let Some(conn) = self.conns[slot].as_mut() {
@@ -425,6 +428,11 @@ impl<'s> Worker<'s> {
                     }
                 }
                 None => break,
+            }
+            // A short read emptied the socket; bytes arriving later raise a new edge. Stopping here
+            // saves the read that would only say "would block".
+            if n < buf.len() {
+                break;
             }
         }
         self.read_buf = buf;
