@@ -122,6 +122,9 @@ pub struct RunArgs {
     /// Give up when nothing has happened for this many seconds.
     #[arg(long, default_value_t = 15.0)]
     stall: f64,
+    /// Give up when connecting and logging everybody in takes longer than this many seconds.
+    #[arg(long, default_value_t = 600.0)]
+    setup_timeout: f64,
     /// Seed of the choice of recipients.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -227,6 +230,7 @@ pub fn run(args: &RunArgs) -> Result<Report> {
     .context("creating pollers")?;
     let limits = Limits {
         stall: Duration::from_secs_f64(args.stall.max(0.1)),
+        setup: Duration::from_secs_f64(args.setup_timeout.max(0.1)),
     };
     let outcome = engine::run(&sh, server.as_ref(), &limits)?;
     let mut report = Report::new(&sh, &outcome, &args.label, args.threads);

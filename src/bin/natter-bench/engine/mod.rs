@@ -49,6 +49,8 @@ pub struct Outcome {
 pub struct Limits {
     /// Give up when nothing progresses for this long.
     pub stall: Duration,
+    /// Give up when the setup phase takes longer than this.
+    pub setup: Duration,
 }
 
 pub fn run(sh: &Shared, server: Option<&Proc>, limits: &Limits) -> Result<Outcome> {
@@ -121,6 +123,7 @@ fn wait(
     server: Option<&Proc>,
     limits: &Limits,
     what: &str,
+    deadline: Option<Instant>,
     done: impl Fn() -> bool,
 ) -> Result<(), String> {
     let progress = || {
@@ -152,6 +155,9 @@ fn wait(
                 limits.stall.as_secs_f64()
             ));
         }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(format!("{what}: not finished within the setup time limit"));
+        }
         checks += 1;
         if checks.is_multiple_of(100)
             && let Some(p) = server
@@ -173,6 +179,7 @@ fn coordinate(
     let c = &sh.counters;
     let sample = || server.map(|p| p.sample()).transpose();
     let setup_start = Instant::now();
+    let setup_deadline = Some(setup_start + limits.setup);
     let online = u64::from(plan.online());
     let step = |r: Result<(), String>, out: &mut Outcome| -> bool {
         match r {
@@ -185,16 +192,21 @@ fn coordinate(
     };
 
     // Setup: everybody online, then the flood of presence / join lines that causes, fully read.
-    let r = wait(sh, server, limits, "logging in", || {
+    let r = wait(sh, server, limits, "logging in", setup_deadline, || {
         c.ready.load(Ordering::Relaxed) >= online
     });
     if !step(r, out) {
         return Ok(());
     }
     if let Some(expected) = plan.expected_noise() {
-        let r = wait(sh, server, limits, "reading presence lines", || {
-            c.noise.load(Ordering::Relaxed) >= expected
-        });
+        let r = wait(
+            sh,
+            server,
+            limits,
+            "reading presence lines",
+            setup_deadline,
+            || c.noise.load(Ordering::Relaxed) >= expected,
+        );
         if !step(r, out) {
             return Ok(());
         }
@@ -236,7 +248,7 @@ fn coordinate(
             } else {
                 0
             };
-            let r = wait(sh, server, limits, "delivering", || {
+            let r = wait(sh, server, limits, "delivering", None, || {
                 c.delivered.load(Ordering::Relaxed) >= expected
                     && c.accepted.load(Ordering::Relaxed) >= acks
             });
@@ -245,7 +257,7 @@ fn coordinate(
         }
         Workload::Offline => {
             let sends = plan.sends();
-            let r = wait(sh, server, limits, "storing", || {
+            let r = wait(sh, server, limits, "storing", None, || {
                 c.accepted.load(Ordering::Relaxed) >= sends
             });
             out.measure_secs = secs_between(start_ns, sh, c);
@@ -256,9 +268,14 @@ fn coordinate(
                 let deliver_start = sh.now_ns();
                 sh.set_phase(Phase::Deliver);
                 let expected = plan.expected_deliveries();
-                let r = wait(sh, server, limits, "delivering stored messages", || {
-                    c.delivered.load(Ordering::Relaxed) >= expected
-                });
+                let r = wait(
+                    sh,
+                    server,
+                    limits,
+                    "delivering stored messages",
+                    None,
+                    || c.delivered.load(Ordering::Relaxed) >= expected,
+                );
                 step(r, out);
                 out.deliver_secs = Some(secs_between(deliver_start, sh, c));
             }

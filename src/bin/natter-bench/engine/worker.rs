@@ -337,8 +337,19 @@ impl<'s> Worker<'s> {
     }
 
     fn close_all(&mut self) {
+        let now = self.sh.now_ns();
         for slot in 0..self.conns.len() {
             if let Some(conn) = &self.conns[slot] {
+                // A cycle can only be slow, never lost without a word: one still open after 3 s
+                // (InspIRCd's once-a-second registration takes about 1 s) is reported.
+                if let Role::Churn(_) = conn.role
+                    && now.saturating_sub(conn.dialled_ns) > 3_000_000_000
+                {
+                    let (user, state) = (conn.user, conn.state);
+                    self.sh.faults.add(Fault::Unexpected, || {
+                        format!("login cycle of u{user} stuck in {state:?} for over 3 s")
+                    });
+                }
                 connect::abort(&conn.stream);
                 self.close(slot);
             }
@@ -393,7 +404,7 @@ impl<'s> Worker<'s> {
         }
     }
 
-    /// Reads until the socket is empty, handling every complete line.
+    /// Reads until the socket would block (or ends), handling every complete line.
     fn read(&mut self, slot: usize) {
         let mut buf = std::mem::take(&mut self.read_buf);
         while let Some(conn) = self.conns[slot].as_mut() {
@@ -429,11 +440,8 @@ impl<'s> Worker<'s> {
                 }
                 None => break,
             }
-            // A short read emptied the socket; bytes arriving later raise a new edge. Stopping here
-            // saves the read that would only say "would block".
-            if n < buf.len() {
-                break;
-            }
+            // No stopping at a short read: a FIN that came with the last bytes raises no new edge,
+            // and only the next read (returning 0) reveals it.
         }
         self.read_buf = buf;
     }
