@@ -43,7 +43,7 @@ pub struct Report {
     pub proto: String,
     /// The parameters that make two runs comparable, in words (the table's row key).
     pub case: String,
-    /// `closed` (fixed window in flight) or `open` (fixed offered rate).
+    /// `closed` (fixed window in flight), `open` (fixed offered rate), `churn` (`login`), `none` (`idle`).
     pub mode: String,
     pub users: u32,
     pub senders: u32,
@@ -91,10 +91,11 @@ pub struct Report {
 impl Report {
     pub fn new(sh: &Shared, o: &Outcome, label: &str, threads: usize) -> Report {
         let plan = &sh.plan;
-        let mode = if plan.rate.is_some() {
-            "open"
-        } else {
-            "closed"
+        let mode = match (plan.workload, plan.rate) {
+            (Workload::Idle, _) => "none",
+            (Workload::Login, _) => "churn",
+            (_, Some(_)) => "open",
+            (_, None) => "closed",
         };
         let case = match plan.workload {
             Workload::Direct => match plan.rate {
@@ -196,8 +197,17 @@ impl Report {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "{} [{}] {} ({} loop, {} threads)",
-            self.label, self.proto, self.case, self.mode, self.threads
+            "{} [{}] {} ({}, {} generator threads)",
+            self.label,
+            self.proto,
+            self.case,
+            match self.mode.as_str() {
+                "closed" => "closed loop",
+                "open" => "open loop",
+                "churn" => "churn",
+                _ => "no messages",
+            },
+            self.threads
         );
         let unit = match self.workload.as_str() {
             "offline" => "stored/s",

@@ -186,6 +186,10 @@ fn coordinate(
             Ok(()) => true,
             Err(e) => {
                 out.incomplete = Some(e);
+                if out.ready == 0 {
+                    // Setup gave up: say how far it got.
+                    out.ready = c.ready.load(Ordering::Relaxed);
+                }
                 false
             }
         }
