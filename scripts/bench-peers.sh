@@ -232,9 +232,9 @@ best_peer_rate() {
 }
 
 if [ "$QUICK" = 1 ]; then
-    USERS=200 MSGS=100 FAN_MSGS=50 BIG=1000 BIG_MSGS=20 IDLE=1000 SECS=2 OFFLINE_MSGS=20
+    USERS=200 MSGS=100 FAN_MSGS=50 BIG=1000 BIG_MSGS=20 IDLE=1000 SECS=2 OFFLINE_MSGS=20 QUERIES=200
 else
-    USERS=1000 MSGS=500 FAN_MSGS=300 BIG=10000 BIG_MSGS=50 IDLE=10000 SECS=5 OFFLINE_MSGS=100
+    USERS=1000 MSGS=500 FAN_MSGS=300 BIG=10000 BIG_MSGS=50 IDLE=10000 SECS=5 OFFLINE_MSGS=100 QUERIES=5000
 fi
 START=$(date +%s)
 say "natter-bench against: $SERVERS (fd limit $FD_LIMIT)"
@@ -259,6 +259,10 @@ bench direct --users "$BIG" --messages "$BIG_MSGS" --window 32
 # natter only: filling a 10,000-member IRC channel announces every JOIN to every member (50 M lines)
 # and took ngircd over 3 minutes for the first 3,500 joins, past this script's time budget.
 bench --natter-only fanout --users "$BIG" --senders 10 --messages "$BIG_MSGS" --window 32
+# whoelsesince must not scan all history: the same queries after 1,000 and after 10,000 past sessions.
+# natter only: IRC has no such command.
+bench --natter-only history --users 10 --history "$USERS" --messages "$QUERIES" --window 4
+bench --natter-only history --users 10 --history "$BIG" --messages "$QUERIES" --window 4
 
 say "done in $(($(date +%s) - START)) s; open-loop rates are 10/50/90% of ${PEAK%.*} msgs/s"
 "$BENCH" table "$RESULTS" | tee "$OUT/table.md"

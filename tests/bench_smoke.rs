@@ -16,8 +16,16 @@ fn every_workload_runs_and_verifies() {
         "smoke failed ({}):\n{stdout}\n{stderr}",
         out.status
     );
-    assert!(stdout.contains("smoke: 6 runs, all verified"), "{stdout}");
-    for case in ["direct", "fanout", "idle", "login", "offline", "@ 400/s"] {
+    assert!(stdout.contains("smoke: 7 runs, all verified"), "{stdout}");
+    for case in [
+        "direct",
+        "fanout",
+        "idle",
+        "login",
+        "offline",
+        "@ 400/s",
+        "whoelsesince",
+    ] {
         assert!(stdout.contains(case), "no {case} run in:\n{stdout}");
     }
 }

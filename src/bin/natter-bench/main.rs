@@ -107,6 +107,9 @@ pub struct RunArgs {
     /// login: connect-login-logout cycles in flight.
     #[arg(long, default_value_t = 10)]
     concurrency: u32,
+    /// history: sessions that log in and out once (with --concurrency in flight) before the queries.
+    #[arg(long, default_value_t = 1000)]
+    history: u32,
     /// login: users kept online during the churn (each gets every presence change).
     #[arg(long, default_value_t = 0)]
     idle_users: u32,
@@ -162,7 +165,7 @@ impl RunArgs {
     fn plan(&self) -> Plan {
         let senders = match self.workload {
             Workload::Fanout => self.senders,
-            Workload::Direct | Workload::Offline => self.users,
+            Workload::Direct | Workload::Offline | Workload::History => self.users,
             _ => 0,
         };
         let messages = self.messages.unwrap_or_else(|| match self.rate {
@@ -184,6 +187,7 @@ impl RunArgs {
             concurrency: self.concurrency,
             idle_users: self.idle_users,
             duration: self.duration,
+            history: self.history,
             seed: self.seed,
         }
     }
@@ -215,7 +219,7 @@ pub fn run(args: &RunArgs) -> Result<Report> {
     let at_once = u64::from(plan.online())
         + match plan.workload {
             Workload::Offline => u64::from(plan.recipients),
-            Workload::Login => u64::from(plan.concurrency),
+            Workload::Login | Workload::History => u64::from(plan.concurrency),
             _ => 0,
         };
     engine::check_fd_budget(at_once, soft)?;

@@ -58,11 +58,12 @@ pub struct Report {
     pub lost: u64,
     /// The measured phase, seconds.
     pub elapsed_s: f64,
-    /// The headline: deliveries/s (`direct`, `fanout`), stored/s (`offline`), cycles/s (`login`).
+    /// The headline: deliveries/s (`direct`, `fanout`), stored/s (`offline`), cycles/s (`login`),
+    /// answers/s (`history`).
     pub per_sec: f64,
     /// `offline`: stored messages delivered per second once their recipients logged in.
     pub deliver_per_sec: Option<f64>,
-    /// Delivery latency (`offline`: until `STORED`; `login`: a whole cycle).
+    /// Delivery latency (`offline`: until `STORED`; `login`: a whole cycle; `history`: query to answer).
     pub latency: Option<Latency>,
     /// Seconds to connect and log in the users online from the start.
     pub setup_s: f64,
@@ -121,10 +122,14 @@ impl Report {
                 "offline {} senders → {} offline users",
                 plan.users, plan.recipients
             ),
+            Workload::History => format!(
+                "whoelsesince 0, {} online, {} past sessions",
+                plan.users, plan.history
+            ),
         };
         let ops = match plan.workload {
             Workload::Direct | Workload::Fanout => o.delivered,
-            Workload::Offline => o.accepted,
+            Workload::Offline | Workload::History => o.accepted,
             Workload::Login => o.cycles,
             Workload::Idle => 0,
         };
@@ -211,6 +216,7 @@ impl Report {
         );
         let unit = match self.workload.as_str() {
             "offline" => "stored/s",
+            "history" => "queries/s",
             "login" => "logins/s",
             _ => "deliveries/s",
         };
@@ -308,6 +314,7 @@ fn figures(workload: &str) -> Vec<Figure> {
         name: match workload {
             "login" => "logins/s",
             "offline" => "stored/s",
+            "history" => "queries/s",
             _ => "deliveries/s",
         },
         better: Better::Higher,

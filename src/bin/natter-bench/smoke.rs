@@ -134,6 +134,13 @@ fn cases(addr: SocketAddr) -> Vec<RunArgs> {
     offline.recipients = Some(4);
     offline.messages = Some(10);
     runs.push(offline);
+    let mut history = RunArgs::defaults(Workload::History, addr);
+    history.users = 3;
+    history.history = 20;
+    history.concurrency = 2;
+    history.messages = Some(20);
+    history.window = 4;
+    runs.push(history);
     for r in &mut runs {
         r.stall = 10.0;
         r.dial_limit = 8;

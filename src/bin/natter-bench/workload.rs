@@ -10,6 +10,7 @@
 //! | `idle` | `u0..uN` | nothing: server memory per logged-in connection | 0 |
 //! | `login` | `u0..uB` (background, see `--idle-users`) | C churners log `uB..uB+N` in and out | 0 |
 //! | `offline` | `u0..uN` | each sends M messages to random users of `uN..uN+R`, who are offline; then those R log in and receive them | N·M |
+//! | `history` | `u0..uN`, after `uN..uN+H` have each logged in and out once | each sends M `whoelsesince 0` | 0 (N·M replies) |
 
 use serde::Serialize;
 
@@ -28,6 +29,8 @@ pub enum Workload {
     Login,
     /// Messages to offline users (stored), then delivered when they log in.
     Offline,
+    /// H past sessions first, then N online users query `whoelsesince 0`: its cost must not grow with H.
+    History,
 }
 
 impl Workload {
@@ -38,6 +41,7 @@ impl Workload {
             Workload::Idle => "idle",
             Workload::Login => "login",
             Workload::Offline => "offline",
+            Workload::History => "history",
         }
     }
 }
@@ -67,6 +71,8 @@ pub struct Plan {
     pub idle_users: u32,
     /// `login`: how long the churn runs, in seconds.
     pub duration: f64,
+    /// `history`: sessions that log in and out once before the queries start.
+    pub history: u32,
     pub seed: u64,
 }
 
@@ -84,6 +90,7 @@ impl Plan {
         match self.workload {
             Workload::Login => self.idle_users + self.users,
             Workload::Offline => self.users + self.recipients,
+            Workload::History => self.users + self.history,
             _ => self.users,
         }
     }
@@ -91,7 +98,7 @@ impl Plan {
     /// The users that send messages.
     pub fn sender_count(&self) -> u32 {
         match self.workload {
-            Workload::Direct | Workload::Offline => self.users,
+            Workload::Direct | Workload::Offline | Workload::History => self.users,
             Workload::Fanout => self.senders,
             Workload::Idle | Workload::Login => 0,
         }
@@ -110,7 +117,11 @@ impl Plan {
     }
 
     pub fn expected_deliveries(&self) -> u64 {
-        self.sends() * self.fan()
+        match self.workload {
+            // Queries are answered, not delivered.
+            Workload::History => 0,
+            _ => self.sends() * self.fan(),
+        }
     }
 
     /// Lines about other users that logging everybody in produces, so the setup phase can wait for the
@@ -154,6 +165,18 @@ impl Plan {
                 need(self.duration > 0.0, "login needs --duration above 0")?;
             }
             Workload::Idle => need(self.users >= 1, "idle needs --users 1 or more")?,
+            Workload::History => {
+                need(self.users >= 1, "history needs --users 1 or more")?;
+                need(self.history >= 1, "history needs --history 1 or more")?;
+                need(
+                    self.concurrency >= 1,
+                    "history needs --concurrency 1 or more",
+                )?;
+                need(
+                    self.proto == ProtoKind::Natter,
+                    "history needs --proto natter (IRC has no whoelsesince)",
+                )?;
+            }
         }
         if self.sender_count() > 0 {
             need(self.messages >= 1, "--messages must be 1 or more")?;
@@ -192,6 +215,7 @@ mod tests {
             concurrency: 2,
             idle_users: 3,
             duration: 1.0,
+            history: 7,
             seed: 1,
         }
     }
@@ -205,6 +229,9 @@ mod tests {
         assert_eq!(plan(Workload::Login).accounts(), 13);
         assert_eq!(plan(Workload::Login).online(), 3);
         assert_eq!(plan(Workload::Idle).expected_deliveries(), 0);
+        assert_eq!(plan(Workload::History).expected_deliveries(), 0);
+        assert_eq!(plan(Workload::History).sends(), 50);
+        assert_eq!(plan(Workload::History).accounts(), 17);
         assert_eq!(plan(Workload::Direct).expected_noise(), Some(45));
         let mut irc = plan(Workload::Fanout);
         irc.proto = ProtoKind::Irc;

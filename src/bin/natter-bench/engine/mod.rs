@@ -195,6 +195,23 @@ fn coordinate(
         }
     };
 
+    // history: the past sessions first, while nobody is online to be told of them.
+    if plan.workload == Workload::History {
+        let past = u64::from(plan.history);
+        let r = wait(
+            sh,
+            server,
+            limits,
+            "logging past sessions in and out",
+            setup_deadline,
+            || c.cycles.load(Ordering::Relaxed) >= past,
+        );
+        if !step(r, out) {
+            return Ok(());
+        }
+        sh.set_phase(Phase::Setup);
+    }
+
     // Setup: everybody online, then the flood of presence / join lines that causes, fully read.
     let r = wait(sh, server, limits, "logging in", setup_deadline, || {
         c.ready.load(Ordering::Relaxed) >= online
@@ -245,7 +262,7 @@ fn coordinate(
                 out.incomplete = Some("login churn: no cycle completed".into());
             }
         }
-        Workload::Direct | Workload::Fanout => {
+        Workload::Direct | Workload::Fanout | Workload::History => {
             let expected = plan.expected_deliveries();
             let acks = if plan.proto == crate::proto::ProtoKind::Natter {
                 plan.sends()

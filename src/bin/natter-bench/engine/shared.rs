@@ -16,14 +16,16 @@ use crate::workload::Plan;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 #[repr(u8)]
 pub enum Phase {
+    /// `history`: log the past sessions in and out once.
+    Prime = 0,
     /// Connect and log in the users online from the start.
-    Setup = 0,
+    Setup = 1,
     /// Send (or churn): the measured phase.
-    Measure = 1,
+    Measure = 2,
     /// `offline`: the recipients log in and receive what was stored.
-    Deliver = 2,
+    Deliver = 3,
     /// Close everything and hand the results back.
-    Stop = 3,
+    Stop = 4,
 }
 
 /// What went wrong, by kind. Any of these makes the run fail.
@@ -106,7 +108,7 @@ pub struct Counters {
     pub delivered: AtomicU64,
     /// natter's acknowledgements of our messages (`SENT`, `STORED`, `BCAST-SENT`).
     pub accepted: AtomicU64,
-    /// `login`: completed connect–login–logout cycles.
+    /// `login`, and `history`'s past sessions: completed connect–login–logout cycles.
     pub cycles: AtomicU64,
     /// When the last delivery (or acknowledgement, or cycle) was seen, ns since the epoch.
     pub last_progress_ns: AtomicU64,
@@ -151,6 +153,10 @@ impl Shared {
             }
             _ => plan.expected_deliveries(),
         };
+        let first = match plan.workload {
+            crate::workload::Workload::History => Phase::Prime,
+            _ => Phase::Setup,
+        };
         let pollers = (0..threads)
             .map(|_| Poller::new().map(Arc::new))
             .collect::<std::io::Result<Vec<_>>>()?;
@@ -161,7 +167,7 @@ impl Shared {
             threads,
             dial_limit,
             epoch: Instant::now(),
-            phase: AtomicU8::new(Phase::Setup as u8),
+            phase: AtomicU8::new(first as u8),
             measure_start_ns: AtomicU64::new(0),
             counters: Counters::default(),
             faults: Faults::default(),
@@ -179,9 +185,10 @@ impl Shared {
 
     pub fn phase(&self) -> Phase {
         match self.phase.load(Ordering::Acquire) {
-            0 => Phase::Setup,
-            1 => Phase::Measure,
-            2 => Phase::Deliver,
+            0 => Phase::Prime,
+            1 => Phase::Setup,
+            2 => Phase::Measure,
+            3 => Phase::Deliver,
             _ => Phase::Stop,
         }
     }

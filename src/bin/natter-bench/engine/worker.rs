@@ -163,7 +163,8 @@ impl<'s> Worker<'s> {
     pub fn run(mut self) -> WorkerResult {
         let poller = self.sh.pollers[self.t].clone();
         let mut events = Events::with_capacity(std::num::NonZeroUsize::new(MAX_EVENTS).unwrap());
-        self.enter(Phase::Setup);
+        let first = self.sh.phase();
+        self.enter(first);
         loop {
             let phase = self.sh.phase();
             if phase != self.phase {
@@ -173,6 +174,8 @@ impl<'s> Worker<'s> {
                 break;
             }
             self.dial_more();
+            // Credits from the last batch open this thread's windows now, not after the next wake-up.
+            self.publish();
             self.take_kicks();
             if phase == Phase::Measure {
                 self.pump();
@@ -217,23 +220,14 @@ impl<'s> Worker<'s> {
         self.phase = phase;
         let plan = &self.sh.plan;
         match phase {
+            Phase::Prime => self.start_churn(),
             Phase::Setup => {
                 for u in (0..plan.online()).filter(|u| self.sh.owner(*u) == self.t) {
                     self.to_dial.push_back((u, Role::Member));
                 }
             }
             Phase::Measure => match plan.workload {
-                Workload::Login => {
-                    // Churner c uses the accounts idle_users + c + k·concurrency: its own, so two
-                    // cycles never log the same user in at once.
-                    let mine: Vec<u32> = (0..plan.concurrency)
-                        .filter(|c| *c as usize % self.sh.threads == self.t)
-                        .collect();
-                    self.churn_next = vec![0; mine.len()];
-                    for c in mine {
-                        self.dial_churn(c);
-                    }
-                }
+                Workload::Login => self.start_churn(),
                 _ if plan.rate.is_some() => {
                     let share = self.senders.len() as f64 / f64::from(plan.sender_count());
                     let rate = plan.rate.unwrap_or(1.0) * share;
@@ -265,15 +259,39 @@ impl<'s> Worker<'s> {
         }
     }
 
-    /// Starts churner `c`'s next cycle. Churner `c` logs in the accounts `idle_users + c + j·concurrency`
-    /// in turn: its own, so two cycles in flight never use the same user.
+    /// Starts this thread's churners (churner `c` belongs to thread `c % threads`).
+    fn start_churn(&mut self) {
+        let mine: Vec<u32> = (0..self.sh.plan.concurrency)
+            .filter(|c| *c as usize % self.sh.threads == self.t)
+            .collect();
+        self.churn_next = vec![0; mine.len()];
+        for c in mine {
+            self.dial_churn(c);
+        }
+    }
+
+    /// Starts churner `c`'s next cycle, if it has one. Each churner has accounts of its own, so two
+    /// cycles in flight never log the same user in: `login` cycles forever through
+    /// `idle_users + c + j·concurrency`; `history` logs each of `users + c + j·concurrency` (below
+    /// `users + history`) in and out once.
     fn dial_churn(&mut self, c: u32) {
         let plan = &self.sh.plan;
-        let per = (plan.users / plan.concurrency).max(1);
         let next = &mut self.churn_next[c as usize / self.sh.threads];
         let j = *next;
-        *next = (j + 1) % per;
-        let user = plan.idle_users + c + j * plan.concurrency;
+        let user = match plan.workload {
+            Workload::History => {
+                let k = c + j * plan.concurrency;
+                if k >= plan.history {
+                    return;
+                }
+                plan.users + k
+            }
+            _ => {
+                let per = (plan.users / plan.concurrency).max(1);
+                plan.idle_users + c + (j % per) * plan.concurrency
+            }
+        };
+        *next = j + 1;
         self.dial(user, Role::Churn(c));
     }
 
@@ -450,11 +468,13 @@ impl<'s> Worker<'s> {
         let conn = self.conns[slot].as_ref().expect("live connection");
         if let (State::LoggingOut, Role::Churn(c)) = (conn.state, conn.role) {
             let now = self.sh.now_ns();
-            self.latency.saturating_record(now - conn.dialled_ns);
+            if self.phase == Phase::Measure {
+                self.latency.saturating_record(now - conn.dialled_ns);
+            }
             self.n_cycles += 1;
             self.sh.progress(now);
             self.close(slot);
-            if self.phase == Phase::Measure {
+            if matches!(self.phase, Phase::Measure | Phase::Prime) {
                 self.dial_churn(c);
             }
             return;
@@ -521,14 +541,17 @@ impl<'s> Worker<'s> {
                 self.conn_mut(slot).ack_upto = Some(id);
                 self.deliver(me, from, text, None);
             }
-            Incoming::Accepted => {
-                self.n_accepted += 1;
-                if let Some(sent_at) = self.conn_mut(slot).unacked.pop_front() {
-                    self.latency.saturating_record(now.saturating_sub(sent_at));
-                    self.credit(me);
-                    sh.progress(now);
+            Incoming::Listed(n) => {
+                // `whoelsesince 0` lists exactly the other online users: past sessions ended earlier.
+                let others = sh.plan.users as usize - 1;
+                if n != others {
+                    sh.faults.add(Fault::Misdelivered, || {
+                        format!("whoelsesince 0 listed {n} users to u{me}; {others} are online")
+                    });
                 }
+                self.answered(slot, me, now);
             }
+            Incoming::Accepted => self.answered(slot, me, now),
             Incoming::Noise => self.n_noise += 1,
             Incoming::Bye => {
                 if state != State::LoggingOut && sh.phase() != Phase::Stop {
@@ -547,6 +570,16 @@ impl<'s> Worker<'s> {
                 sh.faults
                     .add(Fault::Unexpected, || format!("to {name}: {what}"));
             }
+        }
+    }
+
+    /// The server answered (or acknowledged) the oldest of `me`'s requests in flight.
+    fn answered(&mut self, slot: usize, me: u32, now: u64) {
+        self.n_accepted += 1;
+        if let Some(sent_at) = self.conn_mut(slot).unacked.pop_front() {
+            self.latency.saturating_record(now.saturating_sub(sent_at));
+            self.credit(me);
+            self.sh.progress(now);
         }
     }
 
@@ -605,7 +638,7 @@ impl<'s> Worker<'s> {
                 (u64::from(me) * u64::from(plan.senders) + u64::from(stamp.sender)) * m
                     + u64::from(stamp.seq)
             }
-            Workload::Idle | Workload::Login => {
+            Workload::Idle | Workload::Login | Workload::History => {
                 bad(format!(
                     "u{me} got a message in a run that sends none: {text:?}"
                 ));
@@ -696,7 +729,7 @@ impl<'s> Worker<'s> {
 
     fn pump(&mut self) {
         match self.sh.plan.workload {
-            Workload::Direct | Workload::Fanout | Workload::Offline => {
+            Workload::Direct | Workload::Fanout | Workload::Offline | Workload::History => {
                 if self.sh.plan.rate.is_some() {
                     self.pump_open();
                 } else {
@@ -781,7 +814,9 @@ impl<'s> Worker<'s> {
             t_ns,
         };
         self.scratch.clear();
-        write_text(&mut self.scratch, stamp, plan.size);
+        if plan.workload != Workload::History {
+            write_text(&mut self.scratch, stamp, plan.size);
+        }
         match plan.workload {
             Workload::Direct => {
                 let to = pick_peer(plan.seed, stamp.sender, stamp.seq, 0, plan.users);
@@ -799,6 +834,10 @@ impl<'s> Worker<'s> {
                 conn.unacked.push_back(t_ns);
             }
             Workload::Fanout => sh.proto.broadcast(&self.scratch, &mut conn.out),
+            Workload::History => {
+                sh.proto.whoelsesince(0, &mut conn.out);
+                conn.unacked.push_back(t_ns);
+            }
             Workload::Idle | Workload::Login => return,
         }
         conn.sent += 1;

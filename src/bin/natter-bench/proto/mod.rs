@@ -36,6 +36,8 @@ pub enum Incoming<'a> {
     },
     /// natter: the server took our message (`SENT`, `STORED`, `BCAST-SENT`).
     Accepted,
+    /// natter: the answer to `whoelse` / `whoelsesince`, listing this many users.
+    Listed(usize),
     /// Other users coming and going (natter `PRESENCE`, IRC `JOIN`): counted, not checked.
     Noise,
     /// The server says goodbye (natter `BYE`, IRC `ERROR`).
@@ -127,6 +129,13 @@ impl Proto {
         match self.kind {
             ProtoKind::Natter => natter::logout(out),
             ProtoKind::Irc => irc::quit(out),
+        }
+    }
+
+    /// natter: ask who is online or was within the last `secs` seconds.
+    pub fn whoelsesince(&self, secs: u64, out: &mut Vec<u8>) {
+        if self.kind == ProtoKind::Natter {
+            natter::whoelsesince(secs, out);
         }
     }
 

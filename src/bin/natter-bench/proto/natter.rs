@@ -40,6 +40,10 @@ pub fn logout(out: &mut Vec<u8>) {
     command(Command::Logout, out);
 }
 
+pub fn whoelsesince(secs: u64, out: &mut Vec<u8>) {
+    command(Command::WhoElseSince { secs }, out);
+}
+
 pub fn ack(id: u64, out: &mut Vec<u8>) {
     command(Command::Ack { id }, out);
 }
@@ -75,6 +79,9 @@ pub fn classify<'a>(line: &'a [u8], holder: &'a mut Option<ServerMsg>) -> Incomi
             Incoming::Accepted
         }
         ServerMsg::Presence { .. } => Incoming::Noise,
+        ServerMsg::WhoElse { users } | ServerMsg::WhoElseSince { users, .. } => {
+            Incoming::Listed(users.len())
+        }
         ServerMsg::Bye(_) => Incoming::Bye,
         _ => Incoming::Unexpected(text.to_owned()),
     }
@@ -90,6 +97,7 @@ mod tests {
         message("u2", b"1 2 3 xx", &mut out);
         broadcast(b"hi there", &mut out);
         ack(7, &mut out);
+        whoelsesince(0, &mut out);
         logout(&mut out);
         let text = String::from_utf8(out).unwrap();
         let parsed: Vec<_> = text
@@ -102,6 +110,7 @@ mod tests {
                 "message u2 1 2 3 xx",
                 "broadcast hi there",
                 "ack 7",
+                "whoelsesince 0",
                 "logout"
             ]
         );
@@ -132,6 +141,11 @@ mod tests {
         assert_eq!(classify(b"PRESENCE u4 online", &mut h), Incoming::Noise);
         let mut h = None;
         assert_eq!(classify(b"SENT u4 ok", &mut h), Incoming::Accepted);
+        let mut h = None;
+        assert_eq!(
+            classify(b"WHOELSESINCE 0 2 u1 u2", &mut h),
+            Incoming::Listed(2)
+        );
         let mut h = None;
         assert!(matches!(
             classify(b"ERROR mailbox-full u4 full", &mut h),
