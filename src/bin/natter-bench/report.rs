@@ -308,84 +308,94 @@ struct Figure {
     fmt: fn(f64) -> String,
 }
 
+fn fig(
+    name: &'static str,
+    better: Better,
+    get: fn(&Report) -> Option<f64>,
+    fmt: fn(f64) -> String,
+) -> Figure {
+    Figure {
+        name,
+        better,
+        get,
+        fmt,
+    }
+}
+
+fn two_places(x: f64) -> String {
+    format!("{x:.2}")
+}
+
+/// The rows of the table for one workload.
 fn figures(workload: &str) -> Vec<Figure> {
-    let ms = |x: f64| format!("{x:.2}");
-    let rate = Figure {
-        name: match workload {
-            "login" => "logins/s",
-            "offline" => "stored/s",
-            "history" => "queries/s",
-            _ => "deliveries/s",
-        },
-        better: Better::Higher,
-        get: |r| Some(r.per_sec).filter(|x| *x > 0.0),
-        fmt: fmt_num,
+    use Better::{Higher, Lower};
+    let rate_name = match workload {
+        "login" => "logins/s",
+        "offline" => "stored/s",
+        "history" => "queries/s",
+        _ => "deliveries/s",
     };
-    let p50 = Figure {
-        name: "p50 ms",
-        better: Better::Lower,
-        get: |r| r.latency.as_ref().map(|l| l.p50_ms),
-        fmt: ms,
-    };
-    let p99 = Figure {
-        name: "p99 ms",
-        better: Better::Lower,
-        get: |r| r.latency.as_ref().map(|l| l.p99_ms),
-        fmt: ms,
-    };
-    let p999 = Figure {
-        name: "p99.9 ms",
-        better: Better::Lower,
-        get: |r| r.latency.as_ref().map(|l| l.p999_ms),
-        fmt: ms,
-    };
-    let cpu = Figure {
-        name: "server CPU µs/op",
-        better: Better::Lower,
-        get: |r| r.server_cpu_us_per_op,
-        fmt: |x| format!("{x:.2}"),
-    };
-    let peak = Figure {
-        name: "server peak RSS MiB",
-        better: Better::Lower,
-        get: |r| r.server_peak_rss_kib.map(|k| k as f64 / 1024.0),
-        fmt: |x| format!("{x:.1}"),
-    };
-    let gen_cpu = Figure {
-        name: "generator CPU s",
-        better: Better::Lower,
-        get: |r| Some(r.gen_cpu_s),
-        fmt: |x| format!("{x:.2}"),
-    };
+    let rate = fig(
+        rate_name,
+        Higher,
+        |r| Some(r.per_sec).filter(|x| *x > 0.0),
+        fmt_num,
+    );
+    let p50 = fig(
+        "p50 ms",
+        Lower,
+        |r| r.latency.as_ref().map(|l| l.p50_ms),
+        two_places,
+    );
+    let p99 = fig(
+        "p99 ms",
+        Lower,
+        |r| r.latency.as_ref().map(|l| l.p99_ms),
+        two_places,
+    );
+    let p999 = fig(
+        "p99.9 ms",
+        Lower,
+        |r| r.latency.as_ref().map(|l| l.p999_ms),
+        two_places,
+    );
+    let cpu = fig(
+        "server CPU µs/op",
+        Lower,
+        |r| r.server_cpu_us_per_op,
+        two_places,
+    );
+    let peak = fig(
+        "server peak RSS MiB",
+        Lower,
+        |r| r.server_peak_rss_kib.map(|k| k as f64 / 1024.0),
+        |x| format!("{x:.1}"),
+    );
+    let gen_cpu = fig("generator CPU s", Lower, |r| Some(r.gen_cpu_s), two_places);
     match workload {
         "idle" => vec![
-            Figure {
-                name: "KiB per connection",
-                better: Better::Lower,
-                get: |r| r.idle_kib_per_conn,
-                fmt: |x| format!("{x:.2}"),
-            },
-            Figure {
-                name: "connections",
-                better: Better::Higher,
-                get: |r| Some(r.connections as f64),
-                fmt: fmt_num,
-            },
-            Figure {
-                name: "setup s",
-                better: Better::Lower,
-                get: |r| Some(r.setup_s),
-                fmt: |x| format!("{x:.2}"),
-            },
+            fig(
+                "KiB per connection",
+                Lower,
+                |r| r.idle_kib_per_conn,
+                two_places,
+            ),
+            fig(
+                "connections",
+                Higher,
+                |r| Some(r.connections as f64),
+                fmt_num,
+            ),
+            fig("setup s", Lower, |r| Some(r.setup_s), two_places),
         ],
         "offline" => vec![
             rate,
-            Figure {
-                name: "delivered at login/s",
-                better: Better::Higher,
-                get: |r| r.deliver_per_sec,
-                fmt: fmt_num,
-            },
+            fig(
+                "delivered at login/s",
+                Higher,
+                |r| r.deliver_per_sec,
+                fmt_num,
+            ),
             p50,
             p99,
             cpu,

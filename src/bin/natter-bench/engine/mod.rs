@@ -124,7 +124,7 @@ fn wait(
     limits: &Limits,
     what: &str,
     deadline: Option<Instant>,
-    done: impl Fn() -> bool,
+    done: &dyn Fn() -> bool,
 ) -> Result<(), String> {
     let progress = || {
         let c = &sh.counters;
@@ -181,6 +181,9 @@ fn coordinate(
     let setup_start = Instant::now();
     let setup_deadline = Some(setup_start + limits.setup);
     let online = u64::from(plan.online());
+    let until = |what: &str, deadline: Option<Instant>, done: &dyn Fn() -> bool| {
+        wait(sh, server, limits, what, deadline, done)
+    };
     let step = |r: Result<(), String>, out: &mut Outcome| -> bool {
         match r {
             Ok(()) => true,
@@ -198,14 +201,9 @@ fn coordinate(
     // history: the past sessions first, while nobody is online to be told of them.
     if plan.workload == Workload::History {
         let past = u64::from(plan.history);
-        let r = wait(
-            sh,
-            server,
-            limits,
-            "logging past sessions in and out",
-            setup_deadline,
-            || c.cycles.load(Ordering::Relaxed) >= past,
-        );
+        let r = until("logging past sessions in and out", setup_deadline, &|| {
+            c.cycles.load(Ordering::Relaxed) >= past
+        });
         if !step(r, out) {
             return Ok(());
         }
@@ -213,21 +211,16 @@ fn coordinate(
     }
 
     // Setup: everybody online, then the flood of presence / join lines that causes, fully read.
-    let r = wait(sh, server, limits, "logging in", setup_deadline, || {
+    let r = until("logging in", setup_deadline, &|| {
         c.ready.load(Ordering::Relaxed) >= online
     });
     if !step(r, out) {
         return Ok(());
     }
     if let Some(expected) = plan.expected_noise() {
-        let r = wait(
-            sh,
-            server,
-            limits,
-            "reading presence lines",
-            setup_deadline,
-            || c.noise.load(Ordering::Relaxed) >= expected,
-        );
+        let r = until("reading presence lines", setup_deadline, &|| {
+            c.noise.load(Ordering::Relaxed) >= expected
+        });
         if !step(r, out) {
             return Ok(());
         }
@@ -269,7 +262,7 @@ fn coordinate(
             } else {
                 0
             };
-            let r = wait(sh, server, limits, "delivering", None, || {
+            let r = until("delivering", None, &|| {
                 c.delivered.load(Ordering::Relaxed) >= expected
                     && c.accepted.load(Ordering::Relaxed) >= acks
             });
@@ -278,7 +271,7 @@ fn coordinate(
         }
         Workload::Offline => {
             let sends = plan.sends();
-            let r = wait(sh, server, limits, "storing", None, || {
+            let r = until("storing", None, &|| {
                 c.accepted.load(Ordering::Relaxed) >= sends
             });
             out.measure_secs = secs_between(start_ns, sh, c);
@@ -289,14 +282,9 @@ fn coordinate(
                 let deliver_start = sh.now_ns();
                 sh.set_phase(Phase::Deliver);
                 let expected = plan.expected_deliveries();
-                let r = wait(
-                    sh,
-                    server,
-                    limits,
-                    "delivering stored messages",
-                    None,
-                    || c.delivered.load(Ordering::Relaxed) >= expected,
-                );
+                let r = until("delivering stored messages", None, &|| {
+                    c.delivered.load(Ordering::Relaxed) >= expected
+                });
                 step(r, out);
                 out.deliver_secs = Some(secs_between(deliver_start, sh, c));
             }
