@@ -34,3 +34,8 @@ crash kills="200":
 # Stored-message throughput: group commit vs one commit per message.
 bench-store:
     cargo bench --bench store
+
+# natter against ngircd and InspIRCd: every workload, one table with ratios (installs the peers with
+# apt if missing; about 5 minutes, `just bench-peers --quick` about 1). See docs/PERFORMANCE.md.
+bench-peers *ARGS:
+    bash scripts/bench-peers.sh {{ARGS}}

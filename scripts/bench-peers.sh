@@ -1,0 +1,271 @@
+#!/usr/bin/env bash
+# natter against ngircd and InspIRCd on this machine: every workload, in one run, one table with ratios.
+# docs/PERFORMANCE.md ("Against ngircd and InspIRCd") explains the figures and the peers' settings.
+#
+#   scripts/bench-peers.sh            the full run (about 5 minutes on 2 cores)
+#   scripts/bench-peers.sh --quick    small sizes, about 1 minute: checks the harness, not the servers
+#
+# Environment: BENCH_SERVERS="natter ngircd inspircd" picks the servers; BENCH_OUT=DIR keeps the reports
+# (results.jsonl, table.md) and the servers' logs there (default target/bench-peers).
+#
+# It installs ngircd and inspircd from Debian if they are missing (apt-get, needs root), builds natter
+# in release mode, writes every config into a temporary directory (nothing under /etc is read or
+# changed), starts each server on 127.0.0.1 for each workload and stops it afterwards: a fresh process
+# per run, so each run's CPU and memory figures are its own. Nothing is left running, even on Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+QUICK=0
+for arg in "$@"; do
+    case "$arg" in
+        --quick) QUICK=1 ;;
+        -h | --help)
+            sed -n '2,15p' "$0"
+            exit 0
+            ;;
+        *)
+            echo "bench-peers: unknown argument '$arg' (try --help)" >&2
+            exit 2
+            ;;
+    esac
+done
+
+SERVERS=${BENCH_SERVERS:-natter ngircd inspircd}
+OUT=${BENCH_OUT:-target/bench-peers}
+BENCH=target/release/natter-bench
+NATTER=target/release/natter-server
+# Ports nothing else here uses; each server gets its own.
+PORT_natter=47100
+PORT_ngircd=47101
+PORT_inspircd=47102
+# Connections logging in at once during setup, per generator thread. ngircd's listen backlog is fixed at
+# 10, so more than that overflows its accept queue and stalls in SYN retries; InspIRCd completes a
+# registration only once a second by design, so it needs many at once to log 1,000 users in quickly.
+DIAL_natter=64
+DIAL_ngircd=4
+DIAL_inspircd=512
+
+say() { printf '\n=== %s (%s, load %s)\n' "$*" "$(date -u +%H:%M:%S)" "$(cut -d' ' -f1 /proc/loadavg)"; }
+
+# --- the peers ----------------------------------------------------------------------------------------
+need_peers=0
+for s in $SERVERS; do
+    case "$s" in
+        natter) ;;
+        ngircd) command -v ngircd >/dev/null || need_peers=1 ;;
+        inspircd) command -v inspircd >/dev/null || need_peers=1 ;;
+        *)
+            echo "bench-peers: unknown server '$s' in BENCH_SERVERS (natter, ngircd, inspircd)" >&2
+            exit 2
+            ;;
+    esac
+done
+if [ "$need_peers" = 1 ]; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "bench-peers: ngircd and inspircd are missing; run as root, or: apt-get install ngircd inspircd" >&2
+        exit 2
+    fi
+    say "installing ngircd and inspircd (Debian packages)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends ngircd inspircd >/dev/null
+fi
+
+say "building natter (release)"
+cargo build --release --locked --bins --quiet
+
+# The open-file limit is per process: raise the soft limit to the hard one for every server started here.
+ulimit -n "$(ulimit -Hn)"
+FD_LIMIT=$(ulimit -n)
+
+mkdir -p "$OUT"
+RESULTS=$OUT/results.jsonl
+: >"$RESULTS"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/natter-bench-peers.XXXXXX")
+SERVER_PID=""
+
+stop_server() {
+    [ -n "$SERVER_PID" ] || return 0
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 100); do
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$SERVER_PID" 2>/dev/null; then
+        echo "bench-peers: server $SERVER_PID ignored SIGTERM for 10 s; killing it" >&2
+        kill -KILL "$SERVER_PID" 2>/dev/null || true
+    fi
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+}
+cleanup() {
+    stop_server
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- configs (into $WORK, never /etc) -------------------------------------------------------------------
+# Accounts for the largest run (u0..uN, password pw-<i>).
+ACCOUNTS=22000
+"$BENCH" gen-credentials "$ACCOUNTS" "$WORK/credentials.txt"
+
+# ngircd: every limit its config has, off. What stays (compiled in, docs/PERFORMANCE.md): 3 commands
+# per client per main-loop pass, a 32 KiB write buffer per client (overflow disconnects), a listen
+# backlog of 10, and logging every connection to stderr.
+cat >"$WORK/ngircd.conf" <<EOF
+[Global]
+	Name = bench.ngircd.local
+	Info = natter-bench peer
+	AdminInfo1 = natter-bench
+	AdminInfo2 = loopback
+	AdminEMail = bench@localhost
+	Listen = 127.0.0.1
+	Ports = $PORT_ngircd
+	MotdPhrase = "natter-bench"
+	PidFile = $WORK/ngircd.pid
+[Limits]
+	MaxConnections = 0
+	MaxConnectionsIP = 0
+	MaxJoins = 0
+	MaxPenaltyTime = 0
+	PingTimeout = 3600
+	PongTimeout = 3600
+[Options]
+	DNS = no
+	Ident = no
+	PAM = no
+	ConnectIPv6 = no
+	RequireAuthPing = no
+EOF
+
+# InspIRCd: the connect class with flood control out of reach (1e9 commands/s, a penalty threshold of
+# 1e9 commands), 64 MiB queues, no per-IP or class limits, no DNS or ident lookups. What stays: a user
+# is registered only by the once-a-second background pass.
+echo "natter-bench" >"$WORK/motd.txt"
+cat >"$WORK/inspircd.conf" <<EOF
+<server name="bench.inspircd.local" description="natter-bench peer" network="bench">
+<admin name="bench" nick="bench" email="bench@localhost">
+<bind address="127.0.0.1" port="$PORT_inspircd" type="clients">
+<connect name="bench" allow="*" timeout="3600" pingfreq="3600"
+         hardsendq="67108864" softsendq="67108864" recvq="67108864"
+         threshold="1000000000" commandrate="1000000000" fakelag="yes"
+         localmax="1000000" globalmax="1000000" maxconnwarn="no" limit="1000000"
+         maxchans="20" resolvehostnames="no" useident="no">
+<files motd="$WORK/motd.txt">
+<dns server="127.0.0.1" timeout="1">
+<pid file="$WORK/inspircd.pid">
+<channels users="20" opers="60">
+<options prefixquit="Quit: " syntaxhints="no" announcets="yes" hostintopic="yes" pingwarning="15"
+         splitwhois="no" exemptchanops="">
+<security hideserver="" userstats="Pu" customversion="" flatlinks="no" hidesplits="no" hideulines="no"
+          hidebans="no" maxtargets="20">
+<performance quietbursts="yes" softlimit="$FD_LIMIT" somaxconn="4096" netbuffersize="65536">
+<whowas groupsize="10" maxgroups="100000" maxkeep="3d">
+<log method="file" type="* -USERINPUT -USEROUTPUT" level="default" target="$OUT/inspircd.log">
+EOF
+
+# --- one server at a time -------------------------------------------------------------------------------
+start_server() {
+    local name=$1 port
+    port=$(eval echo "\$PORT_$name")
+    if ss -Hltn "sport = :$port" | grep -q .; then
+        echo "bench-peers: port $port is already in use; is an earlier run still going?" >&2
+        exit 1
+    fi
+    case "$name" in
+        natter)
+            "$NATTER" "$port" 60 36000 --bind 127.0.0.1 --credentials "$WORK/credentials.txt" \
+                --max-outbound 67108864 --mailbox-limit 1000000 2>>"$OUT/natter.log" &
+            ;;
+        ngircd) ngircd -n -f "$WORK/ngircd.conf" >>"$OUT/ngircd.log" 2>&1 & ;;
+        inspircd)
+            inspircd --config="$WORK/inspircd.conf" --nofork --runasroot >>"$OUT/inspircd.out" 2>&1 &
+            ;;
+    esac
+    SERVER_PID=$!
+    for _ in $(seq 200); do
+        if ss -Hltn "sport = :$port" | grep -q .; then
+            return 0
+        fi
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            echo "bench-peers: $name exited at start; see $OUT/$name.log" >&2
+            exit 1
+        fi
+        sleep 0.05
+    done
+    echo "bench-peers: $name did not listen on port $port within 10 s" >&2
+    exit 1
+}
+
+# bench [--natter-only] WORKLOAD ARGS...: the workload against every server (IRC ones get --proto irc).
+bench() {
+    local only="" workload s port proto
+    if [ "$1" = --natter-only ]; then
+        only=natter
+        shift
+    fi
+    workload=$1
+    shift
+    for s in $SERVERS; do
+        if [ -n "$only" ] && [ "$s" != "$only" ]; then
+            continue
+        fi
+        port=$(eval echo "\$PORT_$s")
+        proto=irc
+        [ "$s" = natter ] && proto=natter
+        start_server "$s"
+        say "$s: $workload $*"
+        if ! "$BENCH" run "$workload" --proto "$proto" --label "$s" --addr "127.0.0.1:$port" \
+            --server-pid "$SERVER_PID" --dial-limit "$(eval echo "\$DIAL_$s")" "$@" --setup-timeout 240 --json \
+            >>"$RESULTS"; then
+            echo "bench-peers: $s failed $workload (the table shows it)" >&2
+        fi
+        tail -n 1 "$RESULTS" | cut -c1-300
+        stop_server
+    done
+}
+
+# The better peer's closed-loop `direct` rate in this run: the open-loop rates are fractions of it.
+best_peer_rate() {
+    grep -E '"label":"(ngircd|inspircd)"' "$RESULTS" | grep '"workload":"direct"' | grep '"mode":"closed"' |
+        grep '"ok":true' | sed -n 's/.*"per_sec":\([0-9.e+]*\).*/\1/p' | sort -g | tail -n 1
+}
+
+if [ "$QUICK" = 1 ]; then
+    USERS=200 MSGS=100 FAN_MSGS=50 BIG=1000 BIG_MSGS=20 IDLE=1000 SECS=2 OFFLINE_MSGS=20 QUERIES=200
+else
+    USERS=1000 MSGS=500 FAN_MSGS=300 BIG=10000 BIG_MSGS=50 IDLE=10000 SECS=5 OFFLINE_MSGS=100 QUERIES=5000
+fi
+START=$(date +%s)
+say "natter-bench against: $SERVERS (fd limit $FD_LIMIT)"
+
+bench direct --users "$USERS" --messages "$MSGS" --window 32
+bench fanout --users "$USERS" --senders 10 --messages "$FAN_MSGS" --window 32
+PEAK=$(best_peer_rate)
+if [ -z "$PEAK" ]; then
+    PEAK=$(grep '"workload":"direct"' "$RESULTS" | sed -n 's/.*"per_sec":\([0-9.e+]*\).*/\1/p' | sort -g | tail -n 1)
+fi
+for pct in 10 50 90; do
+    rate=$(awk -v p="$PEAK" -v f="$pct" 'BEGIN { printf "%d", p * f / 100 }')
+    bench direct --users "$USERS" --rate "$rate" --duration "$SECS"
+done
+bench idle --users "$IDLE"
+bench login --users "$USERS" --concurrency 10 --duration "$SECS"
+bench login --users "$USERS" --concurrency 10 --duration "$SECS" --idle-users "$USERS"
+# IRC keeps nothing for offline users.
+bench --natter-only offline --users "$USERS" --recipients "$USERS" --messages "$OFFLINE_MSGS"
+# Cost per message as the user count grows tenfold.
+bench direct --users "$BIG" --messages "$BIG_MSGS" --window 32
+# natter only: filling a 10,000-member IRC channel announces every JOIN to every member (50 M lines)
+# and took ngircd over 3 minutes for the first 3,500 joins, past this script's time budget.
+bench --natter-only fanout --users "$BIG" --senders 10 --messages "$BIG_MSGS" --window 32
+# whoelsesince must not scan all history: the same queries after 1,000 and after 10,000 past sessions.
+# natter only: IRC has no such command.
+bench --natter-only history --users 10 --history "$USERS" --messages "$QUERIES" --window 4
+bench --natter-only history --users 10 --history "$BIG" --messages "$QUERIES" --window 4
+
+say "done in $(($(date +%s) - START)) s; open-loop rates are 10/50/90% of ${PEAK%.*} msgs/s"
+"$BENCH" table "$RESULTS" | tee "$OUT/table.md"
+echo
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), kernel $(uname -r), load now $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "reports: $RESULTS; table: $OUT/table.md; server logs: $OUT/"

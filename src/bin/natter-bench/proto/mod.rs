@@ -1,0 +1,165 @@
+//! The two protocols the generator speaks: natter's own, and IRC, so the same workloads run against
+//! ngircd and InspIRCd.
+//!
+//! Each mode does two jobs: write the few commands a workload sends (log in, message one user, message
+//! everybody, log out) and sort every line the server sends into an [`Incoming`] the engine acts on.
+
+mod irc;
+mod natter;
+
+use serde::Serialize;
+
+/// Which protocol to speak.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProtoKind {
+    /// natter's line protocol (docs/PROTOCOL.md).
+    Natter,
+    /// IRC (RFC 1459/2812 client commands): NICK/USER, PRIVMSG to a nick, one channel for broadcasts.
+    Irc,
+}
+
+/// What a server line means to the engine.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Incoming<'a> {
+    /// Login finished: natter `WELCOME`, IRC end of the MOTD (or "no MOTD").
+    Ready,
+    /// IRC: our `JOIN` finished (end of the names list).
+    Joined,
+    /// A message for this user: who the server says sent it, and its text.
+    Delivery { from: &'a str, text: &'a str },
+    /// natter: a message stored while this user was offline.
+    Offline {
+        id: u64,
+        from: &'a str,
+        text: &'a str,
+    },
+    /// natter: the server took our message (`SENT`, `STORED`, `BCAST-SENT`).
+    Accepted,
+    /// natter: the answer to `whoelse` / `whoelsesince`, listing this many users.
+    Listed(usize),
+    /// Other users coming and going (natter `PRESENCE`, IRC `JOIN`): counted, not checked.
+    Noise,
+    /// The server says goodbye (natter `BYE`, IRC `ERROR`).
+    Bye,
+    /// Prompts, banners, notices: nothing to do.
+    Ignore,
+    /// A line that should not happen in a benchmark run (an error reply, a line that does not parse).
+    Unexpected(String),
+}
+
+/// A protocol mode with the user names of the run.
+pub struct Proto {
+    pub kind: ProtoKind,
+    names: Vec<Box<str>>,
+}
+
+/// The natter channel every IRC user joins for `fanout`.
+pub const CHANNEL: &str = "#bench";
+
+/// The name of bench user `i`, the same in both protocols (short enough for IRC's 9-character nicks).
+pub fn user_name(i: u32) -> String {
+    format!("u{i}")
+}
+
+/// The password `gen-credentials` gives bench user `i`.
+pub fn password(i: u32) -> String {
+    format!("pw-{i}")
+}
+
+impl Proto {
+    pub fn new(kind: ProtoKind, users: u32) -> Proto {
+        Proto {
+            kind,
+            names: (0..users).map(|i| user_name(i).into()).collect(),
+        }
+    }
+
+    pub fn name(&self, user: u32) -> &str {
+        &self.names[user as usize]
+    }
+
+    /// The user number in a name we gave out (`u17` → 17).
+    pub fn user_of(&self, name: &str) -> Option<u32> {
+        let n: u32 = name.strip_prefix('u')?.parse().ok()?;
+        ((n as usize) < self.names.len() && *self.names[n as usize] == *name).then_some(n)
+    }
+
+    /// The longest line either mode accepts from a server.
+    pub fn max_line(&self) -> usize {
+        64 * 1024
+    }
+
+    /// What to send as soon as the connection is up: the whole login, pipelined.
+    pub fn login(&self, user: u32, out: &mut Vec<u8>) {
+        match self.kind {
+            ProtoKind::Natter => natter::login(self.name(user), &password(user), out),
+            ProtoKind::Irc => irc::login(self.name(user), out),
+        }
+    }
+
+    /// IRC: join the broadcast channel. natter has no channels (a broadcast reaches everybody online).
+    pub fn join(&self, out: &mut Vec<u8>) -> bool {
+        match self.kind {
+            ProtoKind::Natter => false,
+            ProtoKind::Irc => {
+                irc::join(CHANNEL, out);
+                true
+            }
+        }
+    }
+
+    /// One message to one user; `text` holds the message text.
+    pub fn direct(&self, to: u32, text: &[u8], out: &mut Vec<u8>) {
+        match self.kind {
+            ProtoKind::Natter => natter::message(self.name(to), text, out),
+            ProtoKind::Irc => irc::privmsg(self.name(to), text, out),
+        }
+    }
+
+    /// One message to everybody (natter `broadcast`, IRC `PRIVMSG` to the channel).
+    pub fn broadcast(&self, text: &[u8], out: &mut Vec<u8>) {
+        match self.kind {
+            ProtoKind::Natter => natter::broadcast(text, out),
+            ProtoKind::Irc => irc::privmsg(CHANNEL, text, out),
+        }
+    }
+
+    pub fn logout(&self, out: &mut Vec<u8>) {
+        match self.kind {
+            ProtoKind::Natter => natter::logout(out),
+            ProtoKind::Irc => irc::quit(out),
+        }
+    }
+
+    /// natter: ask who is online or was within the last `secs` seconds.
+    pub fn whoelsesince(&self, secs: u64, out: &mut Vec<u8>) {
+        if self.kind == ProtoKind::Natter {
+            natter::whoelsesince(secs, out);
+        }
+    }
+
+    /// natter: confirm stored messages up to `id` were received, so the server may forget them.
+    pub fn ack(&self, id: u64, out: &mut Vec<u8>) {
+        if self.kind == ProtoKind::Natter {
+            natter::ack(id, out);
+        }
+    }
+
+    /// Sorts one server line (without its line ending). Replies the protocol requires at once (an IRC
+    /// `PONG`) are appended to `reply`. natter lines are decoded into `holder`, which the result borrows.
+    pub fn classify<'a>(
+        &self,
+        line: &'a [u8],
+        holder: &'a mut Option<natter_lib::ServerMsg>,
+        reply: &mut Vec<u8>,
+    ) -> Incoming<'a> {
+        match self.kind {
+            ProtoKind::Natter => natter::classify(line, holder),
+            ProtoKind::Irc => irc::classify(line, reply),
+        }
+    }
+}
+
+/// The crate's protocol types, under a name that does not clash with the `natter` mode.
+pub use ::natter::protocol as natter_lib;

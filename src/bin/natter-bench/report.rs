@@ -1,0 +1,493 @@
+//! Figures: one run's report (text or `--json`), and the comparison table of several runs.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{FAULT_KINDS, Outcome, Shared};
+use crate::workload::Workload;
+
+/// Latency percentiles, in milliseconds.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Latency {
+    pub count: u64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub p999_ms: f64,
+    pub max_ms: f64,
+    pub mean_ms: f64,
+}
+
+impl Latency {
+    fn of(h: &Histogram<u64>) -> Option<Latency> {
+        let ms = |ns: u64| ns as f64 / 1e6;
+        (!h.is_empty()).then(|| Latency {
+            count: h.len(),
+            p50_ms: ms(h.value_at_quantile(0.5)),
+            p99_ms: ms(h.value_at_quantile(0.99)),
+            p999_ms: ms(h.value_at_quantile(0.999)),
+            max_ms: ms(h.max()),
+            mean_ms: h.mean() / 1e6,
+        })
+    }
+}
+
+/// One run, as printed and as `--json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Report {
+    /// Which server (`--label`, e.g. natter, ngircd, inspircd).
+    pub label: String,
+    pub workload: String,
+    pub proto: String,
+    /// The parameters that make two runs comparable, in words (the table's row key).
+    pub case: String,
+    /// `closed` (fixed window in flight), `open` (fixed offered rate), `churn` (`login`), `none` (`idle`).
+    pub mode: String,
+    pub users: u32,
+    pub senders: u32,
+    pub messages: u32,
+    pub window: u32,
+    pub size: usize,
+    pub rate_offered: Option<f64>,
+    pub threads: usize,
+    pub sent: u64,
+    pub expected: u64,
+    pub delivered: u64,
+    pub lost: u64,
+    /// The measured phase, seconds.
+    pub elapsed_s: f64,
+    /// The headline: deliveries/s (`direct`, `fanout`), stored/s (`offline`), cycles/s (`login`),
+    /// answers/s (`history`).
+    pub per_sec: f64,
+    /// `offline`: stored messages delivered per second once their recipients logged in.
+    pub deliver_per_sec: Option<f64>,
+    /// Delivery latency (`offline`: until `STORED`; `login`: a whole cycle; `history`: query to answer).
+    pub latency: Option<Latency>,
+    /// Seconds to connect and log in the users online from the start.
+    pub setup_s: f64,
+    /// Connections logged in during setup.
+    pub connections: u64,
+    pub server_pid: Option<u32>,
+    /// Server CPU seconds (user + system) during the measured phase.
+    pub server_cpu_s: Option<f64>,
+    /// Server CPU microseconds per delivery (or per cycle).
+    pub server_cpu_us_per_op: Option<f64>,
+    pub server_rss_kib: Option<u64>,
+    /// Peak server RSS during the measured phase (the whole life where the peak cannot be reset).
+    pub server_peak_rss_kib: Option<u64>,
+    /// `idle`: server RSS growth per logged-in connection, KiB.
+    pub idle_kib_per_conn: Option<f64>,
+    /// The generator's own CPU seconds during the measured phase.
+    pub gen_cpu_s: f64,
+    pub faults: BTreeMap<String, u64>,
+    pub fault_examples: Vec<String>,
+    pub incomplete: Option<String>,
+    /// The one-minute load average when the run ended.
+    pub load_avg: Option<f64>,
+    pub ok: bool,
+}
+
+impl Report {
+    pub fn new(sh: &Shared, o: &Outcome, label: &str, threads: usize) -> Report {
+        let plan = &sh.plan;
+        let mode = match (plan.workload, plan.rate) {
+            (Workload::Idle, _) => "none",
+            (Workload::Login, _) => "churn",
+            (_, Some(_)) => "open",
+            (_, None) => "closed",
+        };
+        let case = match plan.workload {
+            Workload::Direct => match plan.rate {
+                Some(r) => format!("direct {} users @ {:.0}/s", plan.users, r),
+                None => format!("direct {} users, {} in flight", plan.users, plan.window),
+            },
+            Workload::Fanout => match plan.rate {
+                Some(r) => format!(
+                    "fanout {} senders → {} users @ {:.0}/s",
+                    plan.senders, plan.users, r
+                ),
+                None => format!(
+                    "fanout {} senders → {} users, {} in flight",
+                    plan.senders, plan.users, plan.window
+                ),
+            },
+            Workload::Idle => format!("idle {} connections", plan.users),
+            Workload::Login => format!(
+                "login churn, {} in flight, {} online",
+                plan.concurrency, plan.idle_users
+            ),
+            Workload::Offline => format!(
+                "offline {} senders → {} offline users",
+                plan.users, plan.recipients
+            ),
+            Workload::History => format!(
+                "whoelsesince 0, {} online, {} past sessions",
+                plan.users, plan.history
+            ),
+        };
+        let ops = match plan.workload {
+            Workload::Direct | Workload::Fanout => o.delivered,
+            Workload::Offline | Workload::History => o.accepted,
+            Workload::Login => o.cycles,
+            Workload::Idle => 0,
+        };
+        let per_sec = if o.measure_secs > 0.0 {
+            ops as f64 / o.measure_secs
+        } else {
+            0.0
+        };
+        let server_cpu_s = match (o.server_start, o.server_end) {
+            (Some(a), Some(b)) if plan.workload != Workload::Idle => Some(b.cpu_secs - a.cpu_secs),
+            _ => None,
+        };
+        let idle_kib_per_conn = match (plan.workload, o.server_idle, o.server_ready) {
+            (Workload::Idle, Some(a), Some(b)) if o.ready > 0 => {
+                Some((b.rss_kib as f64 - a.rss_kib as f64) / o.ready as f64)
+            }
+            _ => None,
+        };
+        let faults: BTreeMap<String, u64> = FAULT_KINDS
+            .iter()
+            .map(|k| (k.name().to_owned(), sh.faults.count(*k)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        let ok = faults.is_empty() && o.lost == 0 && o.incomplete.is_none();
+        Report {
+            label: label.to_owned(),
+            workload: plan.workload.name().to_owned(),
+            proto: format!("{:?}", plan.proto).to_lowercase(),
+            case,
+            mode: mode.to_owned(),
+            users: plan.users,
+            senders: plan.sender_count(),
+            messages: plan.messages,
+            window: plan.window,
+            size: plan.size,
+            rate_offered: plan.rate,
+            threads,
+            sent: o.sent,
+            expected: plan.expected_deliveries(),
+            delivered: o.delivered,
+            lost: o.lost,
+            elapsed_s: o.measure_secs,
+            per_sec,
+            deliver_per_sec: o
+                .deliver_secs
+                .filter(|s| *s > 0.0)
+                .map(|s| o.delivered as f64 / s),
+            latency: Latency::of(&o.latency),
+            setup_s: o.setup_secs,
+            connections: o.ready,
+            server_pid: None,
+            server_cpu_s,
+            server_cpu_us_per_op: server_cpu_s
+                .filter(|_| ops > 0)
+                .map(|s| s * 1e6 / ops as f64),
+            server_rss_kib: o.server_end.map(|s| s.rss_kib),
+            server_peak_rss_kib: o.server_end.map(|s| s.hwm_kib),
+            idle_kib_per_conn,
+            gen_cpu_s: o.gen_end.cpu_secs - o.gen_start.cpu_secs,
+            faults,
+            fault_examples: sh.faults.examples(),
+            incomplete: o.incomplete.clone(),
+            load_avg: crate::procstat::load_average(),
+            ok,
+        }
+    }
+
+    /// A few lines for a person.
+    pub fn text(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "{} [{}] {} ({}, {} generator threads)",
+            self.label,
+            self.proto,
+            self.case,
+            match self.mode.as_str() {
+                "closed" => "closed loop",
+                "open" => "open loop",
+                "churn" => "churn",
+                _ => "no messages",
+            },
+            self.threads
+        );
+        let unit = match self.workload.as_str() {
+            "offline" => "stored/s",
+            "history" => "queries/s",
+            "login" => "logins/s",
+            _ => "deliveries/s",
+        };
+        if self.workload != "idle" {
+            let _ = writeln!(
+                s,
+                "  {} {unit} over {:.2} s; sent {}, delivered {} of {} expected, lost {}",
+                fmt_num(self.per_sec),
+                self.elapsed_s,
+                self.sent,
+                self.delivered,
+                self.expected,
+                self.lost
+            );
+        }
+        if let Some(d) = self.deliver_per_sec {
+            let _ = writeln!(s, "  delivered at login: {} msgs/s", fmt_num(d));
+        }
+        if let Some(l) = &self.latency {
+            let _ = writeln!(
+                s,
+                "  latency ms: p50 {:.3}  p99 {:.3}  p99.9 {:.3}  max {:.3}  mean {:.3}  ({} samples)",
+                l.p50_ms, l.p99_ms, l.p999_ms, l.max_ms, l.mean_ms, l.count
+            );
+        }
+        let _ = writeln!(
+            s,
+            "  setup: {} connections logged in in {:.2} s",
+            self.connections, self.setup_s
+        );
+        if let Some(cpu) = self.server_cpu_s {
+            let _ = write!(s, "  server: {cpu:.2} CPU s");
+            if let Some(us) = self.server_cpu_us_per_op {
+                let _ = write!(s, " ({us:.2} µs per op)");
+            }
+            let _ = writeln!(s);
+        }
+        if let (Some(rss), Some(peak)) = (self.server_rss_kib, self.server_peak_rss_kib) {
+            let _ = writeln!(s, "  server RSS: {rss} KiB now, peak {peak} KiB");
+        }
+        if let Some(k) = self.idle_kib_per_conn {
+            let _ = writeln!(s, "  server memory per idle connection: {k:.2} KiB");
+        }
+        let _ = writeln!(
+            s,
+            "  generator: {:.2} CPU s; load average {}",
+            self.gen_cpu_s,
+            self.load_avg.map_or("?".into(), |l| format!("{l:.2}"))
+        );
+        if let Some(why) = &self.incomplete {
+            let _ = writeln!(s, "  INCOMPLETE: {why}");
+        }
+        for (k, n) in &self.faults {
+            let _ = writeln!(s, "  FAULT {k}: {n}");
+        }
+        for e in &self.fault_examples {
+            let _ = writeln!(s, "    e.g. {e}");
+        }
+        let _ = writeln!(s, "  {}", if self.ok { "verified: OK" } else { "FAILED" });
+        s
+    }
+}
+
+/// `1234567.8` → `1,234,568`.
+pub fn fmt_num(x: f64) -> String {
+    let n = x.round() as i64;
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+/// Which way a figure is better.
+#[derive(Clone, Copy)]
+enum Better {
+    Higher,
+    Lower,
+}
+
+struct Figure {
+    name: &'static str,
+    better: Better,
+    get: fn(&Report) -> Option<f64>,
+    fmt: fn(f64) -> String,
+}
+
+fn fig(
+    name: &'static str,
+    better: Better,
+    get: fn(&Report) -> Option<f64>,
+    fmt: fn(f64) -> String,
+) -> Figure {
+    Figure {
+        name,
+        better,
+        get,
+        fmt,
+    }
+}
+
+fn two_places(x: f64) -> String {
+    format!("{x:.2}")
+}
+
+/// The rows of the table for one workload.
+fn figures(workload: &str) -> Vec<Figure> {
+    use Better::{Higher, Lower};
+    let rate_name = match workload {
+        "login" => "logins/s",
+        "offline" => "stored/s",
+        "history" => "queries/s",
+        _ => "deliveries/s",
+    };
+    let rate = fig(
+        rate_name,
+        Higher,
+        |r| Some(r.per_sec).filter(|x| *x > 0.0),
+        fmt_num,
+    );
+    let p50 = fig(
+        "p50 ms",
+        Lower,
+        |r| r.latency.as_ref().map(|l| l.p50_ms),
+        two_places,
+    );
+    let p99 = fig(
+        "p99 ms",
+        Lower,
+        |r| r.latency.as_ref().map(|l| l.p99_ms),
+        two_places,
+    );
+    let p999 = fig(
+        "p99.9 ms",
+        Lower,
+        |r| r.latency.as_ref().map(|l| l.p999_ms),
+        two_places,
+    );
+    let cpu = fig(
+        "server CPU µs/op",
+        Lower,
+        |r| r.server_cpu_us_per_op,
+        two_places,
+    );
+    let peak = fig(
+        "server peak RSS MiB",
+        Lower,
+        |r| r.server_peak_rss_kib.map(|k| k as f64 / 1024.0),
+        |x| format!("{x:.1}"),
+    );
+    let gen_cpu = fig("generator CPU s", Lower, |r| Some(r.gen_cpu_s), two_places);
+    match workload {
+        "idle" => vec![
+            fig(
+                "KiB per connection",
+                Lower,
+                |r| r.idle_kib_per_conn,
+                two_places,
+            ),
+            fig(
+                "connections",
+                Higher,
+                |r| Some(r.connections as f64),
+                fmt_num,
+            ),
+            fig("setup s", Lower, |r| Some(r.setup_s), two_places),
+        ],
+        "offline" => vec![
+            rate,
+            fig(
+                "delivered at login/s",
+                Higher,
+                |r| r.deliver_per_sec,
+                fmt_num,
+            ),
+            p50,
+            p99,
+            cpu,
+            peak,
+        ],
+        _ => vec![rate, p50, p99, p999, cpu, peak, gen_cpu],
+    }
+}
+
+/// The comparison table (Markdown) of several runs: one row per case and figure, one column per server,
+/// and natter's figure divided by the better peer's.
+pub fn table(reports: &[Report]) -> String {
+    let mut labels: Vec<&str> = Vec::new();
+    for r in reports {
+        if !labels.contains(&r.label.as_str()) {
+            labels.push(&r.label);
+        }
+    }
+    let mut cases: Vec<(&str, &str)> = Vec::new();
+    for r in reports {
+        if !cases.contains(&(r.workload.as_str(), r.case.as_str())) {
+            cases.push((&r.workload, &r.case));
+        }
+    }
+    let mut s = String::new();
+    let _ = write!(s, "| case | figure |");
+    for l in &labels {
+        let _ = write!(s, " {l} |");
+    }
+    let _ = writeln!(s, " natter ÷ best peer |");
+    let _ = write!(s, "|---|---|");
+    for _ in &labels {
+        let _ = write!(s, "---:|");
+    }
+    let _ = writeln!(s, "---:|");
+    for (workload, case) in cases {
+        let runs: Vec<Option<&Report>> = labels
+            .iter()
+            .map(|l| {
+                reports
+                    .iter()
+                    .rev()
+                    .find(|r| r.label == *l && r.case == case)
+            })
+            .collect();
+        for (i, fig) in figures(workload).iter().enumerate() {
+            let _ = write!(s, "| {} | {} |", if i == 0 { case } else { "" }, fig.name);
+            let mut ours = None;
+            let mut best: Option<f64> = None;
+            for (l, run) in labels.iter().zip(&runs) {
+                let cell = match run {
+                    None => "n/a".to_string(),
+                    Some(r) if !r.ok => match (fig.get)(r) {
+                        Some(v) => format!("{} (failed)", (fig.fmt)(v)),
+                        None => "failed".into(),
+                    },
+                    Some(r) => match (fig.get)(r) {
+                        Some(v) => {
+                            if *l == "natter" {
+                                ours = Some(v);
+                            } else {
+                                best = Some(match (best, fig.better) {
+                                    (None, _) => v,
+                                    (Some(b), Better::Higher) => b.max(v),
+                                    (Some(b), Better::Lower) => b.min(v),
+                                });
+                            }
+                            (fig.fmt)(v)
+                        }
+                        None => "–".into(),
+                    },
+                };
+                let _ = write!(s, " {cell} |");
+            }
+            let ratio = match (ours, best) {
+                (Some(o), Some(b)) if b > 0.0 => format!("{:.2}x", o / b),
+                _ => "–".into(),
+            };
+            let _ = writeln!(s, " {ratio} |");
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_get_thousands_separators() {
+        assert_eq!(fmt_num(0.0), "0");
+        assert_eq!(fmt_num(999.4), "999");
+        assert_eq!(fmt_num(1234567.8), "1,234,568");
+    }
+}

@@ -1,0 +1,254 @@
+//! The five workloads: who is online, who sends what to whom, and how many deliveries to expect.
+//!
+//! Users are numbered; bench user `i` is called `u<i>` with password `pw-<i>` in both protocols. The
+//! layout of a run:
+//!
+//! | workload | online from the start | sends | expected deliveries |
+//! |---|---|---|---|
+//! | `direct` | `u0..uN` | each of the N sends M messages, each to a random other online user | N·M |
+//! | `fanout` | `u0..uN` | `u0..uK` each send M broadcasts (IRC: to one channel all N joined) | K·M·(N−1) |
+//! | `idle` | `u0..uN` | nothing: server memory per logged-in connection | 0 |
+//! | `login` | `u0..uB` (background, see `--idle-users`) | C churners log `uB..uB+N` in and out | 0 |
+//! | `offline` | `u0..uN` | each sends M messages to random users of `uN..uN+R`, who are offline; then those R log in and receive them | N·M |
+//! | `history` | `u0..uN`, after `uN..uN+H` have each logged in and out once | each sends M `whoelsesince 0` | 0 (N·M replies) |
+
+use serde::Serialize;
+
+use crate::proto::ProtoKind;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Workload {
+    /// N users each send M messages to random online users, a bounded number in flight.
+    Direct,
+    /// N users online; K of them broadcast M messages each.
+    Fanout,
+    /// N logged-in idle connections: server memory per connection.
+    Idle,
+    /// Connect, log in, log out, over and over, with a fixed number in flight.
+    Login,
+    /// Messages to offline users (stored), then delivered when they log in.
+    Offline,
+    /// H past sessions first, then N online users query `whoelsesince 0`: its cost must not grow with H.
+    History,
+}
+
+impl Workload {
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::Direct => "direct",
+            Workload::Fanout => "fanout",
+            Workload::Idle => "idle",
+            Workload::Login => "login",
+            Workload::Offline => "offline",
+            Workload::History => "history",
+        }
+    }
+}
+
+/// Everything that shapes one run.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub workload: Workload,
+    pub proto: ProtoKind,
+    /// Online users (`direct`, `fanout`, `idle`, `offline` senders); the account pool for `login`.
+    pub users: u32,
+    /// `fanout`: how many of the users broadcast.
+    pub senders: u32,
+    /// `offline`: how many offline users the messages go to.
+    pub recipients: u32,
+    /// Messages per sender.
+    pub messages: u32,
+    /// Closed loop: most messages a sender has in flight (sent, not yet delivered).
+    pub window: u32,
+    /// Open loop: messages per second offered, over all senders; `None` is closed loop.
+    pub rate: Option<f64>,
+    /// Bytes of message text.
+    pub size: usize,
+    /// `login`: cycles in flight.
+    pub concurrency: u32,
+    /// `login`: users logged in (and receiving every presence change) while the churn runs.
+    pub idle_users: u32,
+    /// `login`: how long the churn runs, in seconds.
+    pub duration: f64,
+    /// `history`: sessions that log in and out once before the queries start.
+    pub history: u32,
+    pub seed: u64,
+}
+
+impl Plan {
+    /// Users connected in the setup phase, before anything is measured.
+    pub fn online(&self) -> u32 {
+        match self.workload {
+            Workload::Login => self.idle_users,
+            _ => self.users,
+        }
+    }
+
+    /// Accounts the server needs (`gen-credentials` makes `u0..` this many).
+    pub fn accounts(&self) -> u32 {
+        match self.workload {
+            Workload::Login => self.idle_users + self.users,
+            Workload::Offline => self.users + self.recipients,
+            Workload::History => self.users + self.history,
+            _ => self.users,
+        }
+    }
+
+    /// The users that send messages.
+    pub fn sender_count(&self) -> u32 {
+        match self.workload {
+            Workload::Direct | Workload::Offline | Workload::History => self.users,
+            Workload::Fanout => self.senders,
+            Workload::Idle | Workload::Login => 0,
+        }
+    }
+
+    /// Deliveries one message makes.
+    pub fn fan(&self) -> u64 {
+        match self.workload {
+            Workload::Fanout => u64::from(self.users.saturating_sub(1)),
+            _ => 1,
+        }
+    }
+
+    pub fn sends(&self) -> u64 {
+        u64::from(self.sender_count()) * u64::from(self.messages)
+    }
+
+    pub fn expected_deliveries(&self) -> u64 {
+        match self.workload {
+            // Queries are answered, not delivered.
+            Workload::History => 0,
+            _ => self.sends() * self.fan(),
+        }
+    }
+
+    /// Lines about other users that logging everybody in produces, so the setup phase can wait for the
+    /// flood to end before measuring: natter tells every online user of each login; IRC tells every
+    /// channel member of each `JOIN`, including the joiner itself.
+    pub fn expected_noise(&self) -> Option<u64> {
+        let n = u64::from(self.online());
+        match (self.proto, self.workload) {
+            (ProtoKind::Natter, _) => Some(n * n.saturating_sub(1) / 2),
+            (ProtoKind::Irc, Workload::Fanout) => Some(n * (n + 1) / 2),
+            (ProtoKind::Irc, _) => Some(0),
+        }
+    }
+
+    /// Checks the plan makes sense before any connection is opened.
+    pub fn validate(&self) -> Result<(), String> {
+        let need = |ok: bool, msg: &str| if ok { Ok(()) } else { Err(msg.to_owned()) };
+        match self.workload {
+            Workload::Direct => need(self.users >= 2, "direct needs --users 2 or more")?,
+            Workload::Fanout => {
+                need(self.users >= 2, "fanout needs --users 2 or more")?;
+                need(
+                    (1..=self.users).contains(&self.senders),
+                    "fanout needs 1 <= --senders <= --users",
+                )?;
+            }
+            Workload::Offline => {
+                need(self.users >= 1, "offline needs --users 1 or more")?;
+                need(self.recipients >= 1, "offline needs --recipients 1 or more")?;
+                need(
+                    self.proto == ProtoKind::Natter,
+                    "offline needs --proto natter (IRC keeps no messages for offline users)",
+                )?;
+            }
+            Workload::Login => {
+                need(self.concurrency >= 1, "login needs --concurrency 1 or more")?;
+                need(
+                    self.users >= self.concurrency,
+                    "login needs --users >= --concurrency (each cycle in flight uses its own account)",
+                )?;
+                need(self.duration > 0.0, "login needs --duration above 0")?;
+            }
+            Workload::Idle => need(self.users >= 1, "idle needs --users 1 or more")?,
+            Workload::History => {
+                need(self.users >= 1, "history needs --users 1 or more")?;
+                need(self.history >= 1, "history needs --history 1 or more")?;
+                need(
+                    self.concurrency >= 1,
+                    "history needs --concurrency 1 or more",
+                )?;
+                need(
+                    self.proto == ProtoKind::Natter,
+                    "history needs --proto natter (IRC has no whoelsesince)",
+                )?;
+            }
+        }
+        if self.sender_count() > 0 {
+            need(self.messages >= 1, "--messages must be 1 or more")?;
+            need(self.window >= 1, "--window must be 1 or more")?;
+        }
+        if let Some(r) = self.rate {
+            need(r > 0.0 && r.is_finite(), "--rate must be above 0")?;
+            need(
+                matches!(self.workload, Workload::Direct | Workload::Fanout),
+                "--rate (open loop) applies to direct and fanout",
+            )?;
+        }
+        need(
+            self.size <= 400,
+            "--size is at most 400 bytes (IRC lines are limited to 512)",
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(workload: Workload) -> Plan {
+        Plan {
+            workload,
+            proto: ProtoKind::Natter,
+            users: 10,
+            senders: 2,
+            recipients: 4,
+            messages: 5,
+            window: 3,
+            rate: None,
+            size: 48,
+            concurrency: 2,
+            idle_users: 3,
+            duration: 1.0,
+            history: 7,
+            seed: 1,
+        }
+    }
+
+    #[test]
+    fn expected_counts() {
+        assert_eq!(plan(Workload::Direct).expected_deliveries(), 50);
+        assert_eq!(plan(Workload::Fanout).expected_deliveries(), 2 * 5 * 9);
+        assert_eq!(plan(Workload::Offline).expected_deliveries(), 50);
+        assert_eq!(plan(Workload::Offline).accounts(), 14);
+        assert_eq!(plan(Workload::Login).accounts(), 13);
+        assert_eq!(plan(Workload::Login).online(), 3);
+        assert_eq!(plan(Workload::Idle).expected_deliveries(), 0);
+        assert_eq!(plan(Workload::History).expected_deliveries(), 0);
+        assert_eq!(plan(Workload::History).sends(), 50);
+        assert_eq!(plan(Workload::History).accounts(), 17);
+        assert_eq!(plan(Workload::Direct).expected_noise(), Some(45));
+        let mut irc = plan(Workload::Fanout);
+        irc.proto = ProtoKind::Irc;
+        assert_eq!(irc.expected_noise(), Some(55));
+    }
+
+    #[test]
+    fn nonsense_is_refused() {
+        let mut p = plan(Workload::Offline);
+        p.proto = ProtoKind::Irc;
+        assert!(p.validate().is_err());
+        let mut p = plan(Workload::Fanout);
+        p.senders = 11;
+        assert!(p.validate().is_err());
+        let mut p = plan(Workload::Idle);
+        p.rate = Some(10.0);
+        assert!(p.validate().is_err());
+        assert!(plan(Workload::Direct).validate().is_ok());
+    }
+}
