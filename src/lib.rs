@@ -7,8 +7,11 @@
 //!   decoded in one place each.
 //! - [`server`]: the server's sans-IO core, [`server::ServerState`].
 //! - [`shell`]: the thin smol runtime that moves bytes and timers between sockets and the core.
+//! - [`sim`]: the verification kit (reference model, invariants, deterministic simulator), used only by
+//!   tests and fuzz targets.
 
 pub mod protocol;
 pub mod server;
 pub mod shell;
+pub mod sim;
 pub mod time;

@@ -22,6 +22,11 @@ impl ServerState {
         }
         for user in open_sessions {
             self.set_last_logout(user, now);
+            // Not in the records yet: without it, a second restart would move this logout again.
+            self.unpersisted.push(Record::LoggedOut {
+                user: self.user(user).name.clone(),
+                at: now,
+            });
         }
         self.now = self.now.max(now);
         skipped
