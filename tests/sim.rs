@@ -39,11 +39,15 @@ fn seeds_pass_every_invariant() {
     };
     let started = Instant::now();
     let (mut steps, mut lines) = (0usize, 0u64);
+    let mut coverage = std::collections::BTreeMap::new();
     for &seed in &seeds {
         match simulate(seed, &params) {
             Ok(stats) => {
                 steps += stats.steps;
                 lines += stats.lines;
+                for (k, n) in stats.coverage {
+                    *coverage.entry(k).or_insert(0u64) += n;
+                }
             }
             Err(failure) => panic!("\n{failure}"),
         }
@@ -54,6 +58,22 @@ fn seeds_pass_every_invariant() {
         seeds.len(),
         steps as f64 / secs
     );
+    println!("sim: lines by kind: {coverage:?}");
+    // Each rule the invariants check was actually reached.
+    for kind in [
+        "welcome",
+        "offline-message",
+        "presence",
+        "whoelse",
+        "whoelsesince",
+        "private-accepted",
+        "bye-timeout",
+        "locked-now",
+        "locked",
+        "blocked-by",
+    ] {
+        assert!(coverage.contains_key(kind), "no {kind} line in the whole run");
+    }
 }
 
 /// The same seed gives the same run, step for step and record for record (turmoil's determinism check).

@@ -116,6 +116,14 @@ impl Clients {
         s % self.slot_count()
     }
 
+    /// The slot whose open connection is `conn`.
+    pub fn slot_of(&self, conn: ConnId) -> Option<Slot> {
+        self.by_conn
+            .get(&conn)
+            .copied()
+            .filter(|&s| self.slots[usize::from(s)].conn == Some(conn))
+    }
+
     /// The slot's open connection and what the model knows of its phase.
     pub fn phase(&self, s: Slot) -> Option<&MPhase> {
         let conn = self.slots[usize::from(self.slot(s))].conn?;

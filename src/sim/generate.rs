@@ -89,6 +89,7 @@ impl Generator {
                 let slot = self.pick(&waiting).unwrap_or(any_slot);
                 Op::Password(slot, self.password())
             }
+            170..250 if !c.model.offers.is_empty() => self.answer(c),
             170..620 => match self.pick(&online) {
                 Some(slot) => Op::Command(slot, self.command(c, slot)),
                 None => Op::Login(any_slot, self.user(c), Password::Right),
@@ -115,6 +116,25 @@ impl Generator {
             _ => Op::Restart {
                 graceful: self.chance(50),
             },
+        }
+    }
+
+    /// The target of a pending private-chat request answers it (mostly accepting).
+    fn answer(&mut self, c: &Clients) -> Op {
+        let offers: Vec<_> = c.model.offers.values().collect();
+        let o = offers[self.below(offers.len())];
+        let requester = c.model.order.iter().position(|n| *n == o.from).unwrap_or(0) as u16;
+        let slot = c
+            .model
+            .user(&o.to)
+            .conn
+            .and_then(|conn| c.slot_of(conn))
+            .unwrap_or(0);
+        let who = UserRef::Known(requester);
+        match self.below(10) {
+            0..7 => Op::Command(slot, Cmd::Accept(who)),
+            7..9 => Op::Command(slot, Cmd::Decline(who)),
+            _ => Op::Command(slot, Cmd::Block(who)),
         }
     }
 
@@ -147,6 +167,14 @@ impl Generator {
             .map(|o| index_of(&o.from))
             .collect();
         let online: Vec<u16> = c.model.online().map(|(n, _)| index_of(n)).collect();
+        let my_port = c
+            .model
+            .user(&me)
+            .conn
+            .and_then(|conn| c.model.p2p_port(conn));
+        if my_port.is_none() && self.chance(30) {
+            return Cmd::P2pPort(1 + self.below(60_000) as u16);
+        }
         match self.below(100) {
             0..25 => Cmd::Message(self.user(c)),
             25..33 => Cmd::Broadcast,

@@ -508,7 +508,7 @@ impl Invariants {
                 let user = user.expect("a password was being asked for");
                 let fails = self.fails.entry(user.clone()).or_default();
                 *fails += 1;
-                if *attempts_left != MAX_FAILURES - *fails {
+                if *fails >= MAX_FAILURES || *attempts_left != MAX_FAILURES - *fails {
                     return fail(
                         name::LOCKOUT,
                         format!(

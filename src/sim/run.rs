@@ -54,6 +54,8 @@ pub struct RunStats {
     /// Every step, for determinism checks.
     pub trace: Vec<Step>,
     pub records: usize,
+    /// Lines sent by kind (see [`World::coverage`]).
+    pub coverage: std::collections::BTreeMap<&'static str, u64>,
 }
 
 /// A failing run, ready to print.
@@ -109,6 +111,7 @@ pub fn simulate(seed: u64, params: &SimParams) -> Result<RunStats, Box<SimFailur
             lines: world.lines_sent(),
             trace: world.trace().to_vec(),
             records: world.all_records().len(),
+            coverage: world.coverage().clone(),
         }),
         Err(failure) => {
             let upto = (failure.step + 1).min(world.trace().len());

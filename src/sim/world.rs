@@ -44,6 +44,8 @@ struct Core {
     trace: Vec<Step>,
     /// Lines the core sent so far (for determinism checks and throughput figures).
     lines: u64,
+    /// How many lines of each interesting kind were sent: evidence that a run reached the rules it checks.
+    coverage: BTreeMap<&'static str, u64>,
 }
 
 /// The core, the model and the clients.
@@ -65,6 +67,7 @@ impl World {
                 restarts: 0,
                 trace: Vec::new(),
                 lines: 0,
+                coverage: BTreeMap::new(),
             },
         }
     }
@@ -92,6 +95,11 @@ impl World {
     /// How many lines the core has sent (each recipient of a shared line counted).
     pub fn lines_sent(&self) -> u64 {
         self.core.lines
+    }
+
+    /// How many lines of each interesting kind the core sent.
+    pub fn coverage(&self) -> &BTreeMap<&'static str, u64> {
+        &self.core.coverage
     }
 
     /// Every record persisted so far, across restarts.
@@ -287,7 +295,14 @@ impl Core {
             }
         }
         self.h.clear_all();
-        self.lines += seen.iter().filter(|s| matches!(s.1, Seen::Msg(..))).count() as u64;
+        for (_, s) in &seen {
+            if let Seen::Msg(_, m) = s {
+                self.lines += 1;
+                if let Some(kind) = kind(m) {
+                    *self.coverage.entry(kind).or_default() += 1;
+                }
+            }
+        }
         seen
     }
 
@@ -457,4 +472,38 @@ fn blank_token(m: ServerMsg) -> ServerMsg {
         },
         m => m,
     }
+}
+
+/// The kinds of line worth counting to show a run reached a rule.
+fn kind(m: &ServerMsg) -> Option<&'static str> {
+    use crate::protocol::{ByeReason, ErrorReply};
+    Some(match m {
+        ServerMsg::Welcome { .. } => "welcome",
+        ServerMsg::Registered { .. } => "registered",
+        ServerMsg::Message { .. } => "message",
+        ServerMsg::OfflineMessage { .. } => "offline-message",
+        ServerMsg::Broadcast { .. } => "broadcast",
+        ServerMsg::Presence { .. } => "presence",
+        ServerMsg::WhoElse { .. } => "whoelse",
+        ServerMsg::WhoElseSince { .. } => "whoelsesince",
+        ServerMsg::Stored { .. } => "stored",
+        ServerMsg::Blocked { .. } => "blocked",
+        ServerMsg::PrivateRequest { .. } => "private-request",
+        ServerMsg::PrivateAccepted { .. } => "private-accepted",
+        ServerMsg::PrivateDeclined { .. } => "private-declined",
+        ServerMsg::PrivateCancelled { .. } => "private-cancelled",
+        ServerMsg::Bye(ByeReason::Timeout { .. }) => "bye-timeout",
+        ServerMsg::Bye(ByeReason::LoginTimeout { .. }) => "bye-login-timeout",
+        ServerMsg::Bye(ByeReason::Shutdown) => "bye-shutdown",
+        ServerMsg::Error(ErrorReply::LockedNow { .. }) => "locked-now",
+        ServerMsg::Error(ErrorReply::Locked { .. }) => "locked",
+        ServerMsg::Error(ErrorReply::WrongPassword { .. }) => "wrong-password",
+        ServerMsg::Error(ErrorReply::AlreadyOnline) => "already-online",
+        ServerMsg::Error(ErrorReply::BlockedBy { .. }) => "blocked-by",
+        ServerMsg::Error(ErrorReply::YouBlocked { .. }) => "you-blocked",
+        ServerMsg::Error(ErrorReply::MailboxFull { .. }) => "mailbox-full",
+        ServerMsg::Error(ErrorReply::NameTaken) => "name-taken",
+        ServerMsg::Error(ErrorReply::BadAck { .. }) => "bad-ack",
+        _ => return None,
+    })
 }
