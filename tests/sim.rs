@@ -72,7 +72,10 @@ fn seeds_pass_every_invariant() {
         "locked",
         "blocked-by",
     ] {
-        assert!(coverage.contains_key(kind), "no {kind} line in the whole run");
+        assert!(
+            coverage.contains_key(kind),
+            "no {kind} line in the whole run"
+        );
     }
 }
 

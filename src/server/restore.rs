@@ -96,6 +96,14 @@ impl ServerState {
         Some(())
     }
 
+    /// The records `restore` inferred rather than read (a logout for each session the stop cut short). A
+    /// shell commits them right after restoring, before serving anyone, so that a second stop before any
+    /// event cannot move those logouts; whatever is not taken here is emitted as `Effect::Persist` with
+    /// the first event handled.
+    pub fn take_inferred_records(&mut self) -> Vec<Record> {
+        std::mem::take(&mut self.unpersisted)
+    }
+
     pub(crate) fn set_last_logout(&mut self, user: super::state::UserId, at: Timestamp) {
         let previous = self.user_mut(user).last_logout.replace(at);
         if let Some(prev) = previous {

@@ -344,6 +344,8 @@ impl Core {
         self.restarts = self.restarts.wrapping_add(1);
         let mut state = fresh_state(setup, self.restarts);
         state.restore(self.records.clone(), now);
+        // What a shell does before serving anyone: make the inferred logouts durable.
+        self.records.extend(state.take_inferred_records());
         self.h = Harness::with_state(state, now).keep_trace();
     }
 

@@ -101,3 +101,31 @@ fn a_session_cut_by_a_crash_ends_at_the_first_restart_for_good() {
     again.restore(records, first.plus_secs(3600));
     assert_eq!(again.last_logout("alice"), Some(first));
 }
+
+#[test]
+fn a_shell_can_commit_the_inferred_logouts_before_serving() {
+    let mut h = harness();
+    h.login("alice", "apw");
+    h.login("bob", "bpw");
+    let at = h.now().plus_secs(1);
+    let mut restored = ServerState::new(config(), accounts(), [1; 32]);
+    restored.restore(h.records().to_vec(), at);
+    let inferred = restored.take_inferred_records();
+    assert_eq!(
+        inferred,
+        vec![
+            Record::LoggedOut {
+                user: name("alice"),
+                at
+            },
+            Record::LoggedOut {
+                user: name("bob"),
+                at
+            },
+        ]
+    );
+    // Taken once: the first event does not persist them again.
+    let mut h2 = Harness::with_state(restored, at);
+    h2.connect();
+    assert!(h2.records().is_empty());
+}
