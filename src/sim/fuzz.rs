@@ -73,7 +73,7 @@ pub fn fuzz_setup(register: bool) -> Setup {
     let mut s = Setup::small(5, 6);
     s.config.register = register;
     s.queue_limit = 6;
-    s.restore_check_every = 16;
+    s.restore_check_every = 64;
     s
 }
 
@@ -93,5 +93,15 @@ pub fn run_ops(run: &FuzzRun) {
             run.register,
             Trace(world.trace())
         );
+    }
+}
+
+/// [`run_ops`] on raw fuzzer bytes, decoded exactly as `libfuzzer_sys::fuzz_target!` decodes a typed input,
+/// so the corpus-replay test runs committed inputs the way the fuzzer did.
+#[cfg(feature = "arbitrary")]
+pub fn run_ops_bytes(data: &[u8]) {
+    use arbitrary::{Arbitrary, Unstructured};
+    if let Ok(run) = FuzzRun::arbitrary_take_rest(Unstructured::new(data)) {
+        run_ops(&run);
     }
 }
