@@ -22,10 +22,7 @@ fn replay(target: &str, check: fn(&[u8])) -> usize {
                 .unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
             let result = std::panic::catch_unwind(|| check(&data));
             if let Err(panic) = result {
-                let msg = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .unwrap_or_default();
+                let msg = panic.downcast_ref::<String>().cloned().unwrap_or_default();
                 panic!("{target}: {} fails again:\n{msg}", file.display());
             }
             n += 1;
@@ -36,15 +33,24 @@ fn replay(target: &str, check: fn(&[u8])) -> usize {
 
 #[test]
 fn parse_command_inputs() {
-    assert!(replay("parse_command", parse_round_trip) > 0, "no corpus for parse_command");
+    assert!(
+        replay("parse_command", parse_round_trip) > 0,
+        "no corpus for parse_command"
+    );
 }
 
 #[test]
 fn decode_line_inputs() {
-    assert!(replay("decode_line", decode_round_trip) > 0, "no corpus for decode_line");
+    assert!(
+        replay("decode_line", decode_round_trip) > 0,
+        "no corpus for decode_line"
+    );
 }
 
 #[test]
 fn server_state_inputs() {
-    assert!(replay("server_state", run_ops_bytes) > 0, "no corpus for server_state");
+    assert!(
+        replay("server_state", run_ops_bytes) > 0,
+        "no corpus for server_state"
+    );
 }

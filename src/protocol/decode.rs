@@ -539,7 +539,12 @@ mod tests {
     /// `\r` (taken for a CRLF ending), and a `MSG` text could carry escape sequences to the terminal.
     #[test]
     fn control_characters_are_refused() {
-        for bad in ["WHOELSE 2 \0 \r 1", "MSG a b\r\r", "MSG a \x1b[2Jgotcha", "WELCOME a\u{7f}"] {
+        for bad in [
+            "WHOELSE 2 \0 \r 1",
+            "MSG a b\r\r",
+            "MSG a \x1b[2Jgotcha",
+            "WELCOME a\u{7f}",
+        ] {
             assert_eq!(decode_line(bad), Err(DecodeError::ControlChar), "{bad:?}");
         }
         assert!(decode_line("MSG a tab\there\r").is_ok());

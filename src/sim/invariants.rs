@@ -305,13 +305,13 @@ impl Invariants {
                     accepted = Some(conn);
                     expected_token = Some((facts.conn, *token));
                 }
-                ServerMsg::PrivateExpect { token, .. } => {
-                    if expected_token != Some((Some(conn), *token)) {
-                        return fail(
-                            name::PRIVATE_ADDRESS,
-                            format!("{conn} expects token {token}, not the one its requester got"),
-                        );
-                    }
+                ServerMsg::PrivateExpect { token, .. }
+                    if expected_token != Some((Some(conn), *token)) =>
+                {
+                    return fail(
+                        name::PRIVATE_ADDRESS,
+                        format!("{conn} expects token {token}, not the one its requester got"),
+                    );
                 }
                 ServerMsg::Error(e) => self.on_error(conn, e, facts, seen, now)?,
                 _ => {}
@@ -589,7 +589,7 @@ impl Invariants {
             }
         }
         if let Some(conn) = facts.conn
-            && matches!(facts.phase, None)
+            && facts.phase.is_none()
             && seen
                 .iter()
                 .any(|(_, s)| matches!(s, Seen::Msg(c, ServerMsg::Prompt(_)) if *c == conn))

@@ -186,7 +186,8 @@ pub fn shrink(
     while best.len() >= 2 && started.elapsed() < budget {
         let size = best.len().div_ceil(chunks);
         let mut reduced = false;
-        for i in 0..chunks {
+        let n = chunks;
+        for i in 0..n {
             let (from, to) = (i * size, ((i + 1) * size).min(best.len()));
             if from >= to {
                 break;
