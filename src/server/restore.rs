@@ -22,11 +22,6 @@ impl ServerState {
         }
         for user in open_sessions {
             self.set_last_logout(user, now);
-            // Not in the records yet: without it, a second restart would move this logout again.
-            self.unpersisted.push(Record::LoggedOut {
-                user: self.user(user).name.clone(),
-                at: now,
-            });
         }
         self.now = self.now.max(now);
         skipped
@@ -94,14 +89,6 @@ impl ServerState {
             }
         }
         Some(())
-    }
-
-    /// The records `restore` inferred rather than read (a logout for each session the stop cut short). A
-    /// shell commits them right after restoring, before serving anyone, so that a second stop before any
-    /// event cannot move those logouts; whatever is not taken here is emitted as `Effect::Persist` with
-    /// the first event handled.
-    pub fn take_inferred_records(&mut self) -> Vec<Record> {
-        std::mem::take(&mut self.unpersisted)
     }
 
     pub(crate) fn set_last_logout(&mut self, user: super::state::UserId, at: Timestamp) {

@@ -119,9 +119,6 @@ pub struct ServerState {
     pub(crate) rng: ChaCha20Rng,
     /// Set by `Shutdown`: everyone is being disconnected, so nobody is told about anybody leaving.
     pub(crate) shutting_down: bool,
-    /// Records `restore` inferred (sessions a crash cut short) that are not durable yet: emitted as
-    /// `Effect::Persist` with the first event handled, so a second restart replays the same history.
-    pub(crate) unpersisted: Vec<super::Record>,
 }
 
 impl ServerState {
@@ -143,7 +140,6 @@ impl ServerState {
             next_msg_id: 1,
             rng: ChaCha20Rng::from_seed(seed),
             shutting_down: false,
-            unpersisted: Vec::new(),
         };
         for a in accounts {
             st.add_user(Name::from(a.username), a.password);
@@ -158,7 +154,6 @@ impl ServerState {
     /// Feeds one event in; the effects it causes are appended to `out`, in the order they must happen.
     pub fn handle(&mut self, event: Event<'_>, now: Timestamp, out: &mut Vec<Effect>) {
         let now = self.advance(now);
-        out.extend(self.unpersisted.drain(..).map(Effect::Persist));
         match event {
             Event::Connected { conn, peer } => self.on_connected(conn, peer, now, out),
             Event::Line { conn, line } => self.on_line(conn, line, now, out),
