@@ -10,6 +10,8 @@
 //! - [`p2p`]: the line protocol two clients speak directly for a private chat.
 //! - [`shell`]: the thin smol runtime that moves bytes and timers between sockets and the core.
 //! - [`store`]: the embedded database that keeps what the core asks to persist, across restarts and crashes.
+//! - [`sim`]: the verification kit (reference model, invariants, deterministic simulator), used only by
+//!   tests and fuzz targets.
 
 pub mod client;
 pub mod p2p;
@@ -17,4 +19,5 @@ pub mod protocol;
 pub mod server;
 pub mod shell;
 pub mod store;
+pub mod sim;
 pub mod time;

@@ -18,6 +18,9 @@ use crate::time::Timestamp;
 pub enum DecodeError {
     #[error("empty line from the server")]
     Empty,
+    /// Control characters (tab aside) could rewrite the user's terminal; the server never sends them.
+    #[error("control character in a line from the server")]
+    ControlChar,
     #[error("unknown line type '{0}' from the server")]
     UnknownTag(String),
     #[error("malformed '{tag}' line from the server: bad or missing {field}")]
@@ -142,6 +145,9 @@ pub fn decode_line(line: &str) -> Result<ServerMsg, DecodeError> {
     let line = line.strip_suffix('\r').unwrap_or(line);
     if line.is_empty() {
         return Err(DecodeError::Empty);
+    }
+    if line.chars().any(|c| c.is_control() && c != '\t') {
+        return Err(DecodeError::ControlChar);
     }
     let (tag, rest) = line.split_once(' ').unwrap_or((line, ""));
     let tag: &'static str = TAGS
@@ -527,6 +533,21 @@ mod tests {
         ] {
             assert!(decode_line(bad).is_err(), "{bad:?}");
         }
+    }
+
+    /// Found by the `decode_line` fuzz target: a name ending in `\r` decoded, but re-rendered it lost the
+    /// `\r` (taken for a CRLF ending), and a `MSG` text could carry escape sequences to the terminal.
+    #[test]
+    fn control_characters_are_refused() {
+        for bad in [
+            "WHOELSE 2 \0 \r 1",
+            "MSG a b\r\r",
+            "MSG a \x1b[2Jgotcha",
+            "WELCOME a\u{7f}",
+        ] {
+            assert_eq!(decode_line(bad), Err(DecodeError::ControlChar), "{bad:?}");
+        }
+        assert!(decode_line("MSG a tab\there\r").is_ok());
     }
 
     #[test]

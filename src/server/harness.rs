@@ -25,6 +25,9 @@ pub struct Harness {
     effects: Vec<Effect>,
     /// Every effect so far, in order (for determinism checks and failure traces).
     pub trace: Vec<Effect>,
+    /// The virtual time at which each effect in `trace` happened (timers fire at their own deadlines
+    /// within one `advance`, so this is not always `now()`).
+    pub trace_times: Vec<Timestamp>,
     keep_trace: bool,
 }
 
@@ -56,6 +59,7 @@ impl Harness {
             next_conn: 1,
             effects: Vec::new(),
             trace: Vec::new(),
+            trace_times: Vec::new(),
             keep_trace: false,
         }
     }
@@ -76,6 +80,7 @@ impl Harness {
         for e in std::mem::take(&mut self.effects) {
             if self.keep_trace {
                 self.trace.push(e.clone());
+                self.trace_times.push(self.now);
             }
             match e {
                 Effect::Send { to, msg } => self.deliver(to, msg),

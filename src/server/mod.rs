@@ -48,7 +48,7 @@ mod state;
 pub use accounts::{Account, CredentialsError, parse_credentials};
 pub use config::{Config, MAX_FAILURES};
 pub use event::{ConnId, Effect, Event, TimerId};
-pub use query::StoredView;
+pub use query::{DurableUser, DurableView, StoredView};
 pub use record::Record;
 pub use state::ServerState;
 

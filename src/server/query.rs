@@ -5,6 +5,30 @@ use super::event::ConnId;
 use super::state::{Phase, ServerState};
 use crate::time::Timestamp;
 
+/// The durable part of one account, as a view: what [`ServerState::restore`] must rebuild.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DurableUser {
+    pub name: String,
+    pub password: String,
+    /// Whom this user blocks, sorted.
+    pub blocks: Vec<String>,
+    pub mailbox: Vec<StoredView>,
+    pub locked_until: Option<Timestamp>,
+    pub last_logout: Option<Timestamp>,
+}
+
+/// Everything the server must keep across a restart, in a form two states can be compared by: the
+/// property tests and the simulator check that replaying the persisted records gives an equal view.
+/// Failure counts, sessions and private-chat brokering are deliberately absent: they do not survive a
+/// restart.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DurableView {
+    /// Sorted by name.
+    pub users: Vec<DurableUser>,
+    /// The id the next stored message will get.
+    pub next_message_id: u64,
+}
+
 /// One stored message, as a view.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredView {
@@ -82,6 +106,35 @@ impl ServerState {
                 text: m.text.clone(),
             })
             .collect()
+    }
+
+    /// The durable state (see [`DurableView`]).
+    pub fn durable_view(&self) -> DurableView {
+        let mut users: Vec<DurableUser> = self
+            .users
+            .iter()
+            .map(|u| {
+                let mut blocks: Vec<String> = u
+                    .blocks
+                    .iter()
+                    .map(|&b| self.user(b).name.to_string())
+                    .collect();
+                blocks.sort();
+                DurableUser {
+                    name: u.name.to_string(),
+                    password: u.password.clone(),
+                    blocks,
+                    mailbox: self.stored_messages(&u.name),
+                    locked_until: u.locked_until,
+                    last_logout: u.last_logout,
+                }
+            })
+            .collect();
+        users.sort_by(|a, b| a.name.cmp(&b.name));
+        DurableView {
+            users,
+            next_message_id: self.next_msg_id,
+        }
     }
 
     /// When `name`'s last session ended, if one did.

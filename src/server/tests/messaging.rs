@@ -208,6 +208,46 @@ fn blocked_sender_is_told_and_nothing_is_delivered_or_stored() {
     assert!(h.state.stored_messages("bob").is_empty());
 }
 
+/// Found by the simulator (invariant 3): a message stored before the recipient blocked its sender was
+/// still delivered at the recipient's next login.
+#[test]
+fn stored_messages_from_a_user_blocked_since_are_withheld() {
+    let mut h = harness();
+    let alice = h.login("alice", "apw");
+    h.send(alice, "message bob before the block");
+    h.send(alice, "message bob second");
+    h.send(alice, "logout");
+    let carol = h.login("carol", "cpw");
+    h.send(carol, "message bob from carol");
+    h.send(carol, "logout");
+    // `Harness::login` swallows what arrives with the welcome; these logins keep it.
+    let login = |h: &mut crate::server::harness::Harness| {
+        let c = h.connect();
+        h.send(c, "bob");
+        h.send(c, "bpw");
+        let ids: Vec<(u64, String)> = h
+            .take(c)
+            .iter()
+            .filter_map(|m| match m {
+                ServerMsg::OfflineMessage { id, from, .. } => Some((*id, from.to_string())),
+                _ => None,
+            })
+            .collect();
+        (c, ids)
+    };
+    let (bob, _) = login(&mut h);
+    h.send(bob, "block alice");
+    h.send(bob, "logout");
+    let (bob, got) = login(&mut h);
+    assert_eq!(got, vec![(3, "carol".to_string())]);
+    // Lifting the block delivers what was withheld, at the next login.
+    h.send(bob, "unblock alice");
+    h.send(bob, "logout");
+    let (_, got) = login(&mut h);
+    let ids: Vec<u64> = got.iter().map(|(id, _)| *id).collect();
+    assert_eq!(ids, vec![1, 2, 3]);
+}
+
 #[test]
 fn broadcast_reaches_everyone_online_but_sender_and_blockers() {
     let mut h = harness();

@@ -1,0 +1,6 @@
+//! The command parser never panics, and a parsed command renders to a line that parses back to it.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| natter::sim::fuzz::parse_round_trip(data));

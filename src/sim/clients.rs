@@ -1,0 +1,439 @@
+//! The simulated clients and the model they talk to: everything of a run except the real core.
+//!
+//! [`Clients`] turns each [`Op`] into concrete [`Step`]s, applies them to the [`Model`], and keeps each
+//! client's view (its open connection, what it has queued unread, the newest stored message it can
+//! acknowledge) from the model's predicted output. It is a plain value, so proptest's reference state machine
+//! uses it on its own to generate legal transitions, and [`super::World`] pairs it with the core.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use super::invariants::StepFacts;
+use super::model::{MPhase, Model, Out};
+use super::step::{Cmd, Edge, Garbage, Op, Password, Slot, Step, UserRef};
+use crate::protocol::ServerMsg;
+use crate::server::harness::START;
+use crate::server::{Config, ConnId};
+use crate::time::Timestamp;
+
+/// The fixed parts of a run.
+#[derive(Clone, Debug)]
+pub struct Setup {
+    pub config: Config,
+    /// `(username, password)` of the accounts in the credentials file.
+    pub accounts: Vec<(String, String)>,
+    /// How many simulated clients there are.
+    pub slots: u16,
+    /// Lines a client that stopped reading may have queued before the shell drops it.
+    pub queue_limit: usize,
+    /// Check that replaying the records rebuilds the state every this many steps (0: only when asked).
+    pub restore_check_every: u64,
+}
+
+impl Setup {
+    /// `users` accounts `u0`.. with passwords `pw0`.., and durations short enough that edges come often.
+    pub fn small(users: usize, slots: u16) -> Self {
+        Setup {
+            config: Config {
+                block_duration_secs: 20,
+                timeout_secs: 60,
+                login_timeout_secs: 30,
+                private_answer_secs: 15,
+                max_line: 256,
+                mailbox_limit: 4,
+                register: false,
+            },
+            accounts: (0..users.max(1))
+                .map(|i| (format!("u{i}"), format!("pw{i}")))
+                .collect(),
+            slots: slots.max(1),
+            queue_limit: 8,
+            restore_check_every: 1,
+        }
+    }
+}
+
+/// One client's place.
+#[derive(Clone, Debug, Default)]
+pub struct SlotState {
+    pub conn: Option<ConnId>,
+    /// The slot's last connection, even if closed: a late line or disconnect may still arrive for it.
+    pub last: Option<ConnId>,
+    pub slow: bool,
+    pub unread: usize,
+    /// The newest stored-message id received on the open connection (what the real client acknowledges).
+    pub newest_stored: Option<u64>,
+}
+
+/// What one applied step was, for the core side to replay and check.
+#[derive(Clone, Debug)]
+pub struct Planned {
+    pub step: Step,
+    pub facts: StepFacts,
+    /// The model's prediction.
+    pub out: Out,
+    /// The connection and address a `Connect` step opened.
+    pub connected: Option<(ConnId, SocketAddr)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub setup: Setup,
+    pub model: Model,
+    pub slots: Vec<SlotState>,
+    by_conn: BTreeMap<ConnId, Slot>,
+    next_conn: u64,
+    texts: u64,
+    /// Whether to drop slow readers whose queue overflows (generation), or only replay the drops a trace
+    /// contains (replay).
+    pub auto_overflow: bool,
+}
+
+impl Clients {
+    pub fn new(setup: Setup) -> Self {
+        let model = Model::new(setup.config.clone(), &setup.accounts, START);
+        let slots = vec![SlotState::default(); usize::from(setup.slots.max(1))];
+        Clients {
+            setup,
+            model,
+            slots,
+            by_conn: BTreeMap::new(),
+            next_conn: 1,
+            texts: 0,
+            auto_overflow: true,
+        }
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.model.now
+    }
+
+    pub fn slot_count(&self) -> u16 {
+        self.slots.len() as u16
+    }
+
+    fn slot(&self, s: Slot) -> Slot {
+        s % self.slot_count()
+    }
+
+    /// The slot whose open connection is `conn`.
+    pub fn slot_of(&self, conn: ConnId) -> Option<Slot> {
+        self.by_conn
+            .get(&conn)
+            .copied()
+            .filter(|&s| self.slots[usize::from(s)].conn == Some(conn))
+    }
+
+    /// The slot's open connection and what the model knows of its phase.
+    pub fn phase(&self, s: Slot) -> Option<&MPhase> {
+        let conn = self.slots[usize::from(self.slot(s))].conn?;
+        self.model.conns.get(&conn).map(|c| &c.phase)
+    }
+
+    pub fn user_name(&self, r: UserRef) -> String {
+        match r {
+            UserRef::Known(i) => {
+                self.model.order[usize::from(i) % self.model.order.len()].to_string()
+            }
+            UserRef::Unknown => "ghost".into(),
+            UserRef::New(k) => format!("new{}", k % 4),
+        }
+    }
+
+    /// Resolves one intention into steps, applies each to the model and hands it to `sink` (the core side),
+    /// stopping at the first error `sink` reports.
+    pub fn apply_op<E>(
+        &mut self,
+        op: Op,
+        sink: &mut impl FnMut(&Planned, &Model) -> Result<(), E>,
+    ) -> Result<(), E> {
+        match op {
+            Op::Connect(s) => {
+                let slot = self.slot(s);
+                if self.slots[usize::from(slot)].conn.is_none() {
+                    self.step(Step::Connect { slot }, sink)?;
+                }
+            }
+            Op::Login(s, user, pw) => {
+                let slot = self.slot(s);
+                if self.slots[usize::from(slot)].conn.is_none() {
+                    self.step(Step::Connect { slot }, sink)?;
+                }
+                self.apply_op(Op::Username(slot, user), sink)?;
+                self.apply_op(Op::Password(slot, pw), sink)?;
+            }
+            Op::Username(s, user) => {
+                let line = self.user_name(user).into_bytes();
+                self.send(s, line, sink)?;
+            }
+            Op::Password(s, pw) => {
+                let line = self.password_line(s, pw).into_bytes();
+                self.send(s, line, sink)?;
+            }
+            Op::Command(s, cmd) => {
+                let line = self.command_line(s, cmd).into_bytes();
+                self.send(s, line, sink)?;
+            }
+            Op::Garbage(s, g) => self.send(s, garbage(g), sink)?,
+            Op::TooLong(s) => self.step(Step::TooLong { slot: self.slot(s) }, sink)?,
+            Op::Disconnect(s) => self.step(Step::Disconnect { slot: self.slot(s) }, sink)?,
+            Op::StopReading(s) => self.step(Step::StopReading { slot: self.slot(s) }, sink)?,
+            Op::Read(s) => self.step(Step::Read { slot: self.slot(s) }, sink)?,
+            Op::Advance(ms) => self.step(Step::Advance { ms: u64::from(ms) }, sink)?,
+            Op::AdvanceTo(edge, delta) => {
+                if let Some(ms) = self.to_edge(edge, delta) {
+                    self.step(Step::Advance { ms }, sink)?;
+                }
+            }
+            Op::Restart { graceful } => self.step(Step::Restart { graceful }, sink)?,
+        }
+        Ok(())
+    }
+
+    /// How far to advance to land `delta` ms from the chosen instant, if that is in the future.
+    fn to_edge(&self, edge: Edge, delta: i8) -> Option<u64> {
+        let (instants, n) = match edge {
+            Edge::Deadline(n) => (self.model.deadlines(), n),
+            Edge::LockEnd(n) => {
+                let mut v: Vec<Timestamp> = self
+                    .model
+                    .users
+                    .values()
+                    .filter_map(|u| u.locked_until)
+                    .filter(|t| *t > self.now())
+                    .collect();
+                v.sort();
+                (v, n)
+            }
+        };
+        let at = instants.get(usize::from(n) % instants.len().max(1))?;
+        let target = at.as_millis().saturating_add_signed(i64::from(delta));
+        Some(target.saturating_sub(self.now().as_millis())).filter(|ms| *ms > 0)
+    }
+
+    fn send<E>(
+        &mut self,
+        s: Slot,
+        line: Vec<u8>,
+        sink: &mut impl FnMut(&Planned, &Model) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let slot = self.slot(s);
+        self.step(Step::Send { slot, line }, sink)
+    }
+
+    fn password_line(&self, s: Slot, pw: Password) -> String {
+        match (pw, self.phase(s)) {
+            (Password::Right, Some(MPhase::Password(user))) => {
+                self.model.user(user).password.clone()
+            }
+            (Password::Right, Some(MPhase::NewPassword(user))) => format!("np-{user}"),
+            (Password::Right, _) => "pw0".into(),
+            (Password::Wrong, _) => "wrong".into(),
+            (Password::Invalid, _) => "bad pass".into(),
+        }
+    }
+
+    fn command_line(&mut self, s: Slot, cmd: Cmd) -> String {
+        self.texts += 1;
+        let n = self.texts;
+        let text = if n.is_multiple_of(7) {
+            format!("  spaced  m{n} ünï 🎉 ")
+        } else {
+            format!("m{n}")
+        };
+        match cmd {
+            Cmd::Message(u) => format!("message {} {text}", self.user_name(u)),
+            Cmd::Broadcast => format!("broadcast {text}"),
+            Cmd::WhoElse => "whoelse".into(),
+            Cmd::WhoElseSince(255) => "whoelsesince 99999999999999999999999".into(),
+            Cmd::WhoElseSince(k) => format!(
+                "whoelsesince {}",
+                self.setup.config.timeout_secs * u64::from(k % 26) / 10
+            ),
+            Cmd::Block(u) => format!("block {}", self.user_name(u)),
+            Cmd::Unblock(u) => format!("unblock {}", self.user_name(u)),
+            Cmd::StartPrivate(u) => format!("startprivate {}", self.user_name(u)),
+            Cmd::Accept(u) => format!("accept {}", self.user_name(u)),
+            Cmd::Decline(u) => format!("decline {}", self.user_name(u)),
+            Cmd::StopPrivate(u) => format!("stopprivate {}", self.user_name(u)),
+            Cmd::Logout => "logout".into(),
+            Cmd::Help => "help".into(),
+            Cmd::P2pPort(p) => format!("p2pport {}", p.max(1)),
+            Cmd::Active => "active".into(),
+            Cmd::AckReceived => {
+                let id = self.slots[usize::from(self.slot(s))]
+                    .newest_stored
+                    .unwrap_or(0);
+                format!("ack {id}")
+            }
+            Cmd::AckId(k) => format!("ack {k}"),
+        }
+    }
+
+    /// Applies one concrete step to the model, then hands it to `sink`; then drops any slow reader whose
+    /// queue overflowed, as the shell would.
+    pub fn step<E>(
+        &mut self,
+        step: Step,
+        sink: &mut impl FnMut(&Planned, &Model) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut out = Out::default();
+        let mut facts = StepFacts::default();
+        let mut connected = None;
+        match &step {
+            Step::Connect { slot } => {
+                if self.slots[usize::from(*slot)].conn.is_none() {
+                    let conn = ConnId(self.next_conn);
+                    self.next_conn += 1;
+                    let peer = peer_of(*slot, conn);
+                    self.by_conn.insert(conn, *slot);
+                    let st = &mut self.slots[usize::from(*slot)];
+                    *st = SlotState {
+                        conn: Some(conn),
+                        last: Some(conn),
+                        ..SlotState::default()
+                    };
+                    facts.conn = Some(conn);
+                    connected = Some((conn, peer));
+                    self.model.connect(conn, peer, &mut out);
+                }
+            }
+            Step::Send { slot, line } => {
+                if let Some(conn) = self.slots[usize::from(*slot)].last {
+                    self.fill_facts(&mut facts, conn);
+                    facts.line = Some(line.clone());
+                    facts.right_password = match &facts.phase {
+                        Some(MPhase::Password(u)) => {
+                            self.model.user(u).password.as_bytes() == trim_bytes(line)
+                        }
+                        _ => false,
+                    };
+                    self.model.line(conn, line, &mut out);
+                }
+            }
+            Step::TooLong { slot } => {
+                if let Some(conn) = self.slots[usize::from(*slot)].last {
+                    self.fill_facts(&mut facts, conn);
+                    self.model.too_long(conn, &mut out);
+                }
+            }
+            Step::Disconnect { slot } | Step::Overflow { slot } => {
+                if let Some(conn) = self.slots[usize::from(*slot)].last {
+                    self.fill_facts(&mut facts, conn);
+                    facts.vanished = true;
+                    self.close_slot(*slot);
+                    self.model.disconnect(conn, &mut out);
+                }
+            }
+            Step::StopReading { slot } => self.slots[usize::from(*slot)].slow = true,
+            Step::Read { slot } => {
+                let st = &mut self.slots[usize::from(*slot)];
+                st.slow = false;
+                st.unread = 0;
+            }
+            Step::Advance { ms } => {
+                let to = self.now().plus_millis(*ms);
+                self.model.advance_to(to, &mut out);
+            }
+            Step::Restart { graceful } => {
+                facts.restarted = true;
+                if *graceful {
+                    facts.shutdown = true;
+                    self.model.shutdown(&mut out);
+                }
+                self.model.restart(self.now());
+                for s in 0..self.slot_count() {
+                    self.close_slot(s);
+                }
+            }
+        }
+        self.note_deliveries(&out);
+        let planned = Planned {
+            step,
+            facts,
+            out,
+            connected,
+        };
+        sink(&planned, &self.model)?;
+        if self.auto_overflow {
+            let full: Vec<Slot> = (0..self.slot_count())
+                .filter(|&s| {
+                    let st = &self.slots[usize::from(s)];
+                    st.slow && st.conn.is_some() && st.unread > self.setup.queue_limit
+                })
+                .collect();
+            for slot in full {
+                self.step(Step::Overflow { slot }, sink)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn fill_facts(&self, facts: &mut StepFacts, conn: ConnId) {
+        facts.conn = Some(conn);
+        if let Some(c) = self.model.conns.get(&conn) {
+            facts.phase = Some(c.phase.clone());
+            facts.peer = Some(c.peer);
+        }
+        facts.offers = self.model.offers.values().cloned().collect();
+    }
+
+    fn close_slot(&mut self, slot: Slot) {
+        let st = &mut self.slots[usize::from(slot)];
+        st.conn = None;
+        st.slow = false;
+        st.unread = 0;
+        st.newest_stored = None;
+    }
+
+    /// Updates the clients from what the server sends them: queues, acknowledgeable ids, closes.
+    fn note_deliveries(&mut self, out: &Out) {
+        for (conn, msg) in &out.sends {
+            let Some(&slot) = self.by_conn.get(conn) else {
+                continue;
+            };
+            let st = &mut self.slots[usize::from(slot)];
+            if st.conn != Some(*conn) {
+                continue;
+            }
+            if st.slow {
+                st.unread += 1;
+            }
+            if let ServerMsg::OfflineMessage { id, .. } = msg {
+                st.newest_stored = Some(*id);
+            }
+        }
+        for conn in &out.closed {
+            if let Some(&slot) = self.by_conn.get(conn)
+                && self.slots[usize::from(slot)].conn == Some(*conn)
+            {
+                self.close_slot(slot);
+            }
+        }
+    }
+}
+
+/// Each slot has its own address (in 127/8; nothing is sent anywhere), so a leaked address can be told
+/// apart from the right one.
+fn peer_of(slot: Slot, conn: ConnId) -> SocketAddr {
+    let [hi, lo] = slot.to_be_bytes();
+    let port = 40_000 + (conn.0 % 20_000) as u16;
+    SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 1, hi, lo)), port)
+}
+
+fn trim_bytes(line: &[u8]) -> &[u8] {
+    std::str::from_utf8(line).map_or(line, |s| s.trim().as_bytes())
+}
+
+fn garbage(g: Garbage) -> Vec<u8> {
+    match g {
+        Garbage::InvalidUtf8 => b"\xff\xfe".to_vec(),
+        Garbage::ControlChar => b"hi\x1b[2J".to_vec(),
+        Garbage::Empty => Vec::new(),
+        Garbage::Blank => b"   ".to_vec(),
+        Garbage::UnknownCommand => b"dance".to_vec(),
+        Garbage::Usage => b"message".to_vec(),
+        Garbage::BadNumber => b"whoelsesince soon".to_vec(),
+        Garbage::LongWord => vec![b'x'; 40],
+    }
+}

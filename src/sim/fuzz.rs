@@ -1,0 +1,107 @@
+//! The bodies of the cargo-fuzz targets, kept in the library so that `cargo test` can replay the committed
+//! corpus and every input that ever crashed through exactly the same checks (`tests/fuzz_corpus.rs`).
+//!
+//! Each function panics, with a message that says what broke, when a property fails; libFuzzer reports the
+//! panic as a crash.
+
+use super::clients::Setup;
+use super::step::{Op, Trace};
+use super::world::World;
+use crate::protocol::{Command, decode_line, parse_command, render_line};
+
+/// Parsing never panics, and a parsed command renders to a line that parses back to it.
+pub fn parse_round_trip(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(cmd) = parse_command(text) else {
+        return;
+    };
+    let line = cmd.to_line();
+    assert_eq!(
+        parse_command(&line).as_ref(),
+        Ok(&cmd),
+        "{text:?} parsed, rendered as {line:?}, and did not parse back the same"
+    );
+    if let Command::Message { to, text } = &cmd {
+        assert!(!to.is_empty() && !to.contains([' ', '\t']), "{to:?}");
+        assert!(!text.trim().is_empty(), "{text:?}");
+    }
+}
+
+/// Decoding a server line never panics, and what it decodes renders to a single line that decodes to the
+/// same message. Lines never contain a newline (framing splits on it first), so inputs with one are skipped.
+pub fn decode_round_trip(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if text.contains('\n') {
+        return;
+    }
+    let Ok(msg) = decode_line(text) else {
+        return;
+    };
+    let rendered = render_line(&msg);
+    let rendered = std::str::from_utf8(&rendered).expect("rendering gives UTF-8");
+    let body = rendered
+        .strip_suffix('\n')
+        .expect("a rendered line ends with a newline");
+    assert!(
+        !body.contains('\n'),
+        "{text:?} decoded to {msg:?}, which renders as more than one line: {rendered:?}"
+    );
+    assert_eq!(
+        decode_line(body).as_ref(),
+        Ok(&msg),
+        "{text:?} decoded to {msg:?}, rendered as {body:?}, which decodes differently"
+    );
+}
+
+/// A run of the core under structured operations, from fuzzer bytes.
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct FuzzRun {
+    pub register: bool,
+    pub ops: Vec<Op>,
+}
+
+/// The most operations one fuzz input runs, so each execution stays fast.
+pub const MAX_FUZZ_OPS: usize = 256;
+
+/// The small world a fuzz input runs in: 5 accounts, 6 clients.
+pub fn fuzz_setup(register: bool) -> Setup {
+    let mut s = Setup::small(5, 6);
+    s.config.register = register;
+    s.queue_limit = 6;
+    s.restore_check_every = 64;
+    s
+}
+
+/// Drives the core (and the model) with the operations, then the liveness phase; every invariant is checked
+/// after every step. Panics with the failure and the steps that led to it.
+pub fn run_ops(run: &FuzzRun) {
+    let mut world = World::new(fuzz_setup(run.register));
+    let result = run
+        .ops
+        .iter()
+        .take(MAX_FUZZ_OPS)
+        .try_for_each(|op| world.apply_op(*op))
+        .and_then(|()| world.liveness());
+    if let Err(failure) = result {
+        panic!(
+            "{failure}\nsteps (register: {}):\n{}",
+            run.register,
+            Trace(world.trace())
+        );
+    }
+}
+
+/// [`run_ops`] on raw fuzzer bytes, decoded exactly as `libfuzzer_sys::fuzz_target!` decodes a typed input,
+/// so the corpus-replay test runs committed inputs the way the fuzzer did.
+#[cfg(feature = "arbitrary")]
+pub fn run_ops_bytes(data: &[u8]) {
+    use arbitrary::{Arbitrary, Unstructured};
+    if let Ok(run) = FuzzRun::arbitrary_take_rest(Unstructured::new(data)) {
+        run_ops(&run);
+    }
+}

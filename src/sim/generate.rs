@@ -1,0 +1,210 @@
+//! Seeded random intentions for the simulator.
+//!
+//! The generator looks at the clients' state (who is online, who is waiting for a password, who has a
+//! private-chat request pending) and mostly picks things that can happen, like a real crowd would, rather than
+//! random noise the server rejects. Users and slots are drawn with a skew towards a small "hot" group, so
+//! that with hundreds of clients the same few still meet often enough to block, message and lock each other
+//! out. Clock jumps aim at the model's deadlines and lockout ends, one or two milliseconds either side.
+
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::{Rng, SeedableRng};
+
+use super::clients::Clients;
+use super::model::MPhase;
+use super::step::{Cmd, Edge, Garbage, Op, Password, Slot, UserRef};
+
+/// A seeded source of [`Op`]s. The same seed and the same states give the same ops.
+pub struct Generator {
+    rng: ChaCha8Rng,
+}
+
+impl Generator {
+    pub fn new(seed: u64) -> Self {
+        Generator {
+            rng: ChaCha8Rng::seed_from_u64(seed),
+        }
+    }
+
+    /// A number in `0..n` (`n` > 0).
+    fn below(&mut self, n: usize) -> usize {
+        (self.rng.next_u64() % n.max(1) as u64) as usize
+    }
+
+    fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+
+    /// An index in `0..n`, most often among the first few.
+    fn hot(&mut self, n: usize) -> usize {
+        if self.chance(60) {
+            self.below(n.min(6))
+        } else {
+            self.below(n)
+        }
+    }
+
+    fn pick<T: Copy>(&mut self, v: &[T]) -> Option<T> {
+        (!v.is_empty()).then(|| v[self.below(v.len())])
+    }
+
+    fn user(&mut self, c: &Clients) -> UserRef {
+        let n = c.model.order.len();
+        match self.below(100) {
+            0..2 => UserRef::Unknown,
+            2..5 if c.setup.config.register => UserRef::New(self.below(4) as u8),
+            _ => UserRef::Known(self.hot(n) as u16),
+        }
+    }
+
+    fn password(&mut self) -> Password {
+        match self.below(100) {
+            0..75 => Password::Right,
+            75..96 => Password::Wrong,
+            _ => Password::Invalid,
+        }
+    }
+
+    /// The next intention, given the clients' current state.
+    pub fn op(&mut self, c: &Clients) -> Op {
+        let slots = c.slot_count() as usize;
+        let mut online = Vec::new();
+        let mut empty = Vec::new();
+        let mut waiting = Vec::new();
+        for s in 0..slots as Slot {
+            match c.phase(s) {
+                Some(MPhase::Online { .. }) => online.push(s),
+                Some(MPhase::Password(_)) | Some(MPhase::NewPassword(_)) => waiting.push(s),
+                Some(MPhase::Username) => {}
+                None => empty.push(s),
+            }
+        }
+        let any_slot = self.hot(slots) as Slot;
+        match self.below(1000) {
+            0..130 => {
+                let slot = self.pick(&empty).unwrap_or(any_slot);
+                Op::Login(slot, self.user(c), self.password())
+            }
+            130..150 => Op::Username(any_slot, self.user(c)),
+            150..170 => {
+                let slot = self.pick(&waiting).unwrap_or(any_slot);
+                Op::Password(slot, self.password())
+            }
+            170..250 if !c.model.offers.is_empty() => self.answer(c),
+            170..620 => match self.pick(&online) {
+                Some(slot) => Op::Command(slot, self.command(c, slot)),
+                None => Op::Login(any_slot, self.user(c), Password::Right),
+            },
+            620..650 => Op::Garbage(any_slot, self.garbage()),
+            650..658 => Op::TooLong(any_slot),
+            658..690 => Op::Disconnect(self.pick(&online).unwrap_or(any_slot)),
+            690..700 => Op::StopReading(self.pick(&online).unwrap_or(any_slot)),
+            700..715 => Op::Read(any_slot),
+            715..800 => Op::Advance(self.below(3000) as u32),
+            800..860 => Op::AdvanceTo(Edge::Deadline(self.below(4) as u8), self.below(5) as i8 - 2),
+            860..885 => Op::AdvanceTo(Edge::LockEnd(self.below(4) as u8), self.below(5) as i8 - 2),
+            885..900 => {
+                let half = c.setup.config.timeout_secs * 500;
+                Op::Advance((half + self.below(half as usize + 1) as u64) as u32)
+            }
+            900..990 => {
+                // Bursts of wrong passwords at the hot users, from any connection: the lockout edge.
+                let slot = self.pick(&empty).unwrap_or(any_slot);
+                let user = UserRef::Known(self.below(c.model.order.len().min(4)) as u16);
+                Op::Login(slot, user, Password::Wrong)
+            }
+            990..998 => Op::Connect(self.pick(&empty).unwrap_or(any_slot)),
+            _ => Op::Restart {
+                graceful: self.chance(50),
+            },
+        }
+    }
+
+    /// The target of a pending private-chat request answers it (mostly accepting).
+    fn answer(&mut self, c: &Clients) -> Op {
+        let offers: Vec<_> = c.model.offers.values().collect();
+        let o = offers[self.below(offers.len())];
+        let requester = c.model.order.iter().position(|n| *n == o.from).unwrap_or(0) as u16;
+        let slot = c
+            .model
+            .user(&o.to)
+            .conn
+            .and_then(|conn| c.slot_of(conn))
+            .unwrap_or(0);
+        let who = UserRef::Known(requester);
+        match self.below(10) {
+            0..7 => Op::Command(slot, Cmd::Accept(who)),
+            7..9 => Op::Command(slot, Cmd::Decline(who)),
+            _ => Op::Command(slot, Cmd::Block(who)),
+        }
+    }
+
+    fn garbage(&mut self) -> Garbage {
+        match self.below(8) {
+            0 => Garbage::InvalidUtf8,
+            1 => Garbage::ControlChar,
+            2 => Garbage::Empty,
+            3 => Garbage::Blank,
+            4 => Garbage::UnknownCommand,
+            5 => Garbage::Usage,
+            6 => Garbage::BadNumber,
+            _ => Garbage::LongWord,
+        }
+    }
+
+    /// A command for the user online on `slot`, aimed where it can do something.
+    fn command(&mut self, c: &Clients, slot: Slot) -> Cmd {
+        let me = match c.phase(slot) {
+            Some(MPhase::Online { user, .. }) => user.clone(),
+            _ => return Cmd::Help,
+        };
+        let index_of =
+            |name: &str| c.model.order.iter().position(|n| &**n == name).unwrap_or(0) as u16;
+        let requesters: Vec<u16> = c
+            .model
+            .offers
+            .values()
+            .filter(|o| o.to == me)
+            .map(|o| index_of(&o.from))
+            .collect();
+        let online: Vec<u16> = c.model.online().map(|(n, _)| index_of(n)).collect();
+        let my_port = c
+            .model
+            .user(&me)
+            .conn
+            .and_then(|conn| c.model.p2p_port(conn));
+        if my_port.is_none() && self.chance(30) {
+            return Cmd::P2pPort(1 + self.below(60_000) as u16);
+        }
+        match self.below(100) {
+            0..25 => Cmd::Message(self.user(c)),
+            25..33 => Cmd::Broadcast,
+            33..39 => Cmd::WhoElse,
+            39..45 => Cmd::WhoElseSince(if self.chance(5) {
+                255
+            } else {
+                self.below(26) as u8
+            }),
+            45..53 => Cmd::Block(self.user(c)),
+            53..58 => Cmd::Unblock(self.user(c)),
+            58..64 => Cmd::P2pPort(1 + self.below(60_000) as u16),
+            64..72 => match self.pick(&online) {
+                Some(u) => Cmd::StartPrivate(UserRef::Known(u)),
+                None => Cmd::StartPrivate(self.user(c)),
+            },
+            72..78 => match self.pick(&requesters) {
+                Some(u) => Cmd::Accept(UserRef::Known(u)),
+                None => Cmd::Accept(self.user(c)),
+            },
+            78..81 => match self.pick(&requesters) {
+                Some(u) => Cmd::Decline(UserRef::Known(u)),
+                None => Cmd::Decline(self.user(c)),
+            },
+            81..83 => Cmd::StopPrivate(self.user(c)),
+            83..87 => Cmd::Logout,
+            87..88 => Cmd::Help,
+            88..91 => Cmd::Active,
+            91..99 => Cmd::AckReceived,
+            _ => Cmd::AckId(self.below(20) as u8),
+        }
+    }
+}

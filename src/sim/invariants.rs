@@ -1,0 +1,625 @@
+//! The eight invariants of issue 4, each checked by name on what the server actually sent.
+//!
+//! The [`super::model::Model`] predicts every line; these checks say *which rule* a difference breaks, and
+//! they keep their own small ledgers built from observed traffic (who got `WELCOME`, which ids were
+//! `STORED`, who failed a password), so they do not simply trust the model. Where a fact is not visible on
+//! the wire (who blocks whom, which private-chat request is pending), they read it from the model.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+
+use super::model::{MOffer, MPhase, Model};
+use crate::protocol::{ByeReason, Command, ErrorReply, Name, ServerMsg, parse_command};
+use crate::server::{Config, ConnId, MAX_FAILURES};
+use crate::time::Timestamp;
+
+/// The names failures are reported under.
+pub mod name {
+    pub const LOCKOUT: &str = "1-lockout";
+    pub const SINGLE_SESSION: &str = "2-single-session";
+    pub const BLACKLIST: &str = "3-blacklist";
+    pub const OFFLINE_DELIVERY: &str = "4-offline-delivery";
+    pub const TIMEOUT: &str = "5-timeout";
+    pub const WHOELSE: &str = "6-whoelse";
+    pub const PRESENCE: &str = "7-presence";
+    pub const PRIVATE_ADDRESS: &str = "8-private-address";
+    /// Replaying the persisted records rebuilds the live durable state (issue 5).
+    pub const PERSISTENCE: &str = "persistence";
+    /// Every line and close equals the model's prediction.
+    pub const MODEL: &str = "model-agreement";
+    /// The core (or the harness's own checks) panicked.
+    pub const PANIC: &str = "no-panic";
+    /// The end-of-run phase found work left undone (messages never delivered, users never timed out).
+    pub const LIVENESS: &str = "liveness";
+}
+
+/// A broken invariant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    pub invariant: &'static str,
+    pub detail: String,
+}
+
+pub type Checked = Result<(), Violation>;
+
+fn fail(invariant: &'static str, detail: String) -> Checked {
+    Err(Violation { invariant, detail })
+}
+
+/// One thing the server did in a step, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Seen {
+    Msg(ConnId, ServerMsg),
+    Closed(ConnId),
+}
+
+/// What the world knew about a step before running it.
+#[derive(Clone, Debug, Default)]
+pub struct StepFacts {
+    /// The connection the step acted on, and what the model knew of it just before.
+    pub conn: Option<ConnId>,
+    pub phase: Option<MPhase>,
+    pub peer: Option<SocketAddr>,
+    /// The line sent, if the step sent one.
+    pub line: Option<Vec<u8>>,
+    /// The line was the awaited account's password (the wire does not say so).
+    pub right_password: bool,
+    /// The connection vanished (disconnect or overflow drop) at the start of the step.
+    pub vanished: bool,
+    /// The server shut down in this step (no presence is announced while it does).
+    pub shutdown: bool,
+    /// The server restarted at the end of this step: every session is gone.
+    pub restarted: bool,
+    /// Pending private-chat requests just before the step.
+    pub offers: Vec<MOffer>,
+}
+
+#[derive(Clone, Debug)]
+struct Session {
+    user: Name,
+    last_cmd: Timestamp,
+}
+
+#[derive(Clone, Debug)]
+struct StoredFact {
+    to: Name,
+    from: Name,
+    text: String,
+    sent_at: Timestamp,
+}
+
+/// The invariants' own ledgers.
+#[derive(Clone, Debug)]
+pub struct Invariants {
+    cfg: Config,
+    fails: BTreeMap<Name, u32>,
+    locked_until: BTreeMap<Name, Timestamp>,
+    sessions: BTreeMap<ConnId, Session>,
+    /// Connections not logged in yet, with when they opened.
+    opened: BTreeMap<ConnId, Timestamp>,
+    /// Stored messages not yet acknowledged, by id.
+    stored: BTreeMap<u64, StoredFact>,
+    tokens: BTreeSet<u128>,
+}
+
+impl Invariants {
+    pub fn new(cfg: Config) -> Self {
+        Invariants {
+            cfg,
+            fails: BTreeMap::new(),
+            locked_until: BTreeMap::new(),
+            sessions: BTreeMap::new(),
+            opened: BTreeMap::new(),
+            stored: BTreeMap::new(),
+            tokens: BTreeSet::new(),
+        }
+    }
+
+    /// Users with a live session, by the observed `WELCOME`s and goodbyes.
+    pub fn online_users(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.sessions.values().map(|s| &*s.user).collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Stored messages never acknowledged, as `(id, recipient, sender)`.
+    pub fn unacknowledged(&self) -> impl Iterator<Item = (u64, &str, &str)> {
+        self.stored.iter().map(|(&id, f)| (id, &*f.to, &*f.from))
+    }
+
+    /// Checks one step: `seen` is what the server did, `model` the model after the step.
+    pub fn check(
+        &mut self,
+        facts: &StepFacts,
+        seen: &[(Timestamp, Seen)],
+        end: Timestamp,
+        model: &Model,
+    ) -> Checked {
+        let line_text = facts
+            .line
+            .as_deref()
+            .and_then(|l| std::str::from_utf8(l).ok());
+        let cmd = match (&facts.phase, line_text) {
+            (Some(MPhase::Online { .. }), Some(t)) => parse_command(t).ok(),
+            _ => None,
+        };
+        let mut expected_presence: BTreeMap<(ConnId, Name, bool), u32> = BTreeMap::new();
+        let mut seen_presence: BTreeMap<(ConnId, Name, bool), u32> = BTreeMap::new();
+        // Who is online as the step's effects unfold, for presence.
+        let mut online: BTreeMap<ConnId, Name> = self
+            .sessions
+            .iter()
+            .map(|(c, s)| (*c, s.user.clone()))
+            .collect();
+        let mut welcomed = false;
+        let mut bursts: BTreeMap<ConnId, (Name, Vec<ServerMsg>)> = BTreeMap::new();
+        let mut accepted = None;
+        let mut expected_token = None;
+
+        if facts.vanished
+            && let Some(conn) = facts.conn
+        {
+            if let Some(s) = self.sessions.remove(&conn) {
+                online.remove(&conn);
+                self.expect_presence(&online, &s.user, false, model, &mut expected_presence);
+            }
+            self.opened.remove(&conn);
+        }
+
+        for (now, item) in seen {
+            let now = *now;
+            let (conn, msg) = match item {
+                Seen::Msg(conn, msg) => (*conn, msg),
+                Seen::Closed(conn) => {
+                    self.sessions.remove(conn);
+                    self.opened.remove(conn);
+                    continue;
+                }
+            };
+            let me = self.sessions.get(&conn).map(|s| s.user.clone());
+            if let (Some(me), Some(from)) = (&me, sender_of(msg))
+                && model.blocks(me, from)
+            {
+                return fail(
+                    name::BLACKLIST,
+                    format!("{me} blocks {from}, yet {conn} ({me}) got {msg:?}"),
+                );
+            }
+            if !matches!(msg, ServerMsg::OfflineMessage { .. })
+                && let Some((user, burst)) = bursts.remove(&conn)
+            {
+                self.check_burst(&user, &burst, model)?;
+            }
+            if let Some(r) = bursts.get_mut(&conn) {
+                r.1.push(msg.clone());
+                continue;
+            }
+            match msg {
+                ServerMsg::Welcome { user } => {
+                    welcomed = true;
+                    if let Some((other, _)) = self.sessions.iter().find(|(_, s)| &s.user == user) {
+                        return fail(
+                            name::SINGLE_SESSION,
+                            format!("{user} welcomed on {conn} while still online on {other}"),
+                        );
+                    }
+                    if let Some(until) = self.locked_until.get(user).filter(|u| **u > now) {
+                        return fail(
+                            name::LOCKOUT,
+                            format!("{user} welcomed at {now}, locked until {until}"),
+                        );
+                    }
+                    self.fails.remove(user);
+                    self.opened.remove(&conn);
+                    self.expect_presence(&online, user, true, model, &mut expected_presence);
+                    online.insert(conn, user.clone());
+                    self.sessions.insert(
+                        conn,
+                        Session {
+                            user: user.clone(),
+                            last_cmd: now,
+                        },
+                    );
+                    bursts.insert(conn, (user.clone(), Vec::new()));
+                }
+                ServerMsg::Bye(reason) => {
+                    if let Some(s) = self.sessions.remove(&conn) {
+                        online.remove(&conn);
+                        if let ByeReason::Timeout { .. } = reason {
+                            let due = s.last_cmd.plus_secs(self.cfg.timeout_secs);
+                            if now != due {
+                                return fail(
+                                    name::TIMEOUT,
+                                    format!(
+                                        "{} timed out at {now}; last command at {}, so due at {due}",
+                                        s.user, s.last_cmd
+                                    ),
+                                );
+                            }
+                        }
+                        if !facts.shutdown {
+                            self.expect_presence(
+                                &online,
+                                &s.user,
+                                false,
+                                model,
+                                &mut expected_presence,
+                            );
+                        }
+                    } else if let ByeReason::LoginTimeout { .. } = reason
+                        && let Some(opened) = self.opened.get(&conn)
+                    {
+                        let due = opened.plus_secs(self.cfg.login_timeout_secs);
+                        if now != due {
+                            return fail(
+                                name::TIMEOUT,
+                                format!(
+                                    "{conn} login timeout at {now}, opened {opened}, due {due}"
+                                ),
+                            );
+                        }
+                    }
+                }
+                ServerMsg::Presence { user, online } => {
+                    *seen_presence
+                        .entry((conn, user.clone(), *online))
+                        .or_default() += 1;
+                }
+                ServerMsg::OfflineMessage { .. } => {
+                    return fail(
+                        name::OFFLINE_DELIVERY,
+                        format!("{conn} got {msg:?} outside the burst that follows WELCOME"),
+                    );
+                }
+                ServerMsg::Stored { id, to } => {
+                    self.on_stored(*id, to, me.as_ref(), &cmd, now)?;
+                }
+                ServerMsg::WhoElse { users } => {
+                    let me = me.expect("whoelse answers a logged-in user");
+                    let want = model.whoelse(&me);
+                    if users != &want {
+                        return fail(
+                            name::WHOELSE,
+                            format!("whoelse for {me}: got {users:?}, want {want:?}"),
+                        );
+                    }
+                }
+                ServerMsg::WhoElseSince { secs, users } => {
+                    let me = me.expect("whoelsesince answers a logged-in user");
+                    let want = model.whoelsesince(&me, *secs);
+                    if users != &want {
+                        return fail(
+                            name::WHOELSE,
+                            format!("whoelsesince {secs} for {me}: got {users:?}, want {want:?}"),
+                        );
+                    }
+                }
+                ServerMsg::PrivateAccepted { peer, addr, token } => {
+                    self.check_accepted(facts, &cmd, me.as_ref(), peer, *addr, model)?;
+                    if !self.tokens.insert(token.0) {
+                        return fail(
+                            name::PRIVATE_ADDRESS,
+                            format!("token {token} handed out twice"),
+                        );
+                    }
+                    accepted = Some(conn);
+                    expected_token = Some((facts.conn, *token));
+                }
+                ServerMsg::PrivateExpect { token, .. }
+                    if expected_token != Some((Some(conn), *token)) =>
+                {
+                    return fail(
+                        name::PRIVATE_ADDRESS,
+                        format!("{conn} expects token {token}, not the one its requester got"),
+                    );
+                }
+                ServerMsg::Error(e) => self.on_error(conn, e, facts, seen, now)?,
+                _ => {}
+            }
+        }
+        for (_, (user, burst)) in std::mem::take(&mut bursts) {
+            self.check_burst(&user, &burst, model)?;
+        }
+        if accepted.is_some() != expected_token.is_some() {
+            return fail(
+                name::PRIVATE_ADDRESS,
+                "PRIVATE-ACCEPTED without PRIVATE-EXPECT".into(),
+            );
+        }
+        if expected_presence != seen_presence {
+            return fail(
+                name::PRESENCE,
+                format!(
+                    "presence notices (conn, subject, online) x count: want {expected_presence:?}, got {seen_presence:?}"
+                ),
+            );
+        }
+        self.after_step(facts, &cmd, seen, welcomed, end)?;
+        if facts.restarted {
+            self.sessions.clear();
+            self.opened.clear();
+            self.fails.clear();
+        }
+        Ok(())
+    }
+
+    /// Each online user who neither blocks nor is blocked by `subject` is owed one notice.
+    fn expect_presence(
+        &self,
+        online: &BTreeMap<ConnId, Name>,
+        subject: &Name,
+        up: bool,
+        model: &Model,
+        expected: &mut BTreeMap<(ConnId, Name, bool), u32>,
+    ) {
+        for (conn, other) in online {
+            if other != subject && !model.blocks(other, subject) && !model.blocks(subject, other) {
+                *expected.entry((*conn, subject.clone(), up)).or_default() += 1;
+            }
+        }
+    }
+
+    /// The stored messages delivered right after `WELCOME`: exactly the unacknowledged ones for this user,
+    /// oldest first, except those from senders the user blocks.
+    fn check_burst(&self, user: &Name, burst: &[ServerMsg], model: &Model) -> Checked {
+        let want: Vec<ServerMsg> = self
+            .stored
+            .iter()
+            .filter(|(_, f)| &f.to == user && !model.blocks(user, &f.from))
+            .map(|(&id, f)| ServerMsg::OfflineMessage {
+                id,
+                sent_at: f.sent_at,
+                from: f.from.clone(),
+                text: f.text.clone(),
+            })
+            .collect();
+        if burst != want {
+            return fail(
+                name::OFFLINE_DELIVERY,
+                format!("{user} logged in: got stored {burst:?}, want {want:?}"),
+            );
+        }
+        Ok(())
+    }
+
+    fn on_stored(
+        &mut self,
+        id: u64,
+        to: &Name,
+        me: Option<&Name>,
+        cmd: &Option<Command<'_>>,
+        now: Timestamp,
+    ) -> Checked {
+        let (Some(from), Some(Command::Message { text, .. })) = (me, cmd) else {
+            return fail(
+                name::OFFLINE_DELIVERY,
+                format!("STORED {id} for {to} without a message command"),
+            );
+        };
+        if self.sessions.values().any(|s| &s.user == to) {
+            return fail(
+                name::OFFLINE_DELIVERY,
+                format!("message for {to} stored although {to} is online"),
+            );
+        }
+        if let Some((&last, _)) = self.stored.last_key_value()
+            && id <= last
+        {
+            return fail(
+                name::OFFLINE_DELIVERY,
+                format!("stored id {id} is not after {last}: send order would be lost"),
+            );
+        }
+        self.stored.insert(
+            id,
+            StoredFact {
+                to: to.clone(),
+                from: from.clone(),
+                text: (*text).to_owned(),
+                sent_at: now,
+            },
+        );
+        Ok(())
+    }
+
+    /// The address of a private chat goes only to the requester, only when the target accepts.
+    fn check_accepted(
+        &self,
+        facts: &StepFacts,
+        cmd: &Option<Command<'_>>,
+        requester: Option<&Name>,
+        peer: &Name,
+        addr: SocketAddr,
+        model: &Model,
+    ) -> Checked {
+        let acceptor = match &facts.phase {
+            Some(MPhase::Online { user, .. }) => Some(user),
+            _ => None,
+        };
+        let accepted_whom = match cmd {
+            Some(Command::Accept { user }) => Some(*user),
+            _ => None,
+        };
+        let Some(requester) = requester else {
+            return fail(
+                name::PRIVATE_ADDRESS,
+                format!("{peer}'s address sent to a connection not logged in"),
+            );
+        };
+        if acceptor != Some(peer) || accepted_whom != Some(&**requester) {
+            return fail(
+                name::PRIVATE_ADDRESS,
+                format!(
+                    "{peer}'s address sent to {requester} without {peer} accepting {requester}"
+                ),
+            );
+        }
+        if !facts
+            .offers
+            .iter()
+            .any(|o| &o.from == requester && &o.to == peer)
+        {
+            return fail(
+                name::PRIVATE_ADDRESS,
+                format!("{peer}'s address sent to {requester}, who had no pending request"),
+            );
+        }
+        if model.blocks(peer, requester) {
+            return fail(
+                name::BLACKLIST,
+                format!("{peer} blocks {requester}, yet {requester} got {peer}'s address"),
+            );
+        }
+        let port = match &facts.phase {
+            Some(MPhase::Online { p2p, .. }) => *p2p,
+            _ => None,
+        };
+        let want = facts
+            .peer
+            .zip(port)
+            .map(|(p, port)| SocketAddr::new(p.ip(), port));
+        if want != Some(addr) {
+            return fail(
+                name::PRIVATE_ADDRESS,
+                format!("{requester} got {addr} for {peer}, whose address is {want:?}"),
+            );
+        }
+        Ok(())
+    }
+
+    fn on_error(
+        &mut self,
+        conn: ConnId,
+        e: &ErrorReply,
+        facts: &StepFacts,
+        seen: &[(Timestamp, Seen)],
+        now: Timestamp,
+    ) -> Checked {
+        let user = match (&facts.phase, facts.line.as_deref()) {
+            (Some(MPhase::Password(u)), _) => Some(u.clone()),
+            (Some(MPhase::Username), Some(line)) => {
+                std::str::from_utf8(line).ok().map(|l| Name::from(l.trim()))
+            }
+            _ => None,
+        };
+        let closed = seen.iter().any(|(_, s)| *s == Seen::Closed(conn));
+        match e {
+            ErrorReply::WrongPassword { attempts_left } => {
+                let user = user.expect("a password was being asked for");
+                let fails = self.fails.entry(user.clone()).or_default();
+                *fails += 1;
+                if *fails >= MAX_FAILURES || *attempts_left != MAX_FAILURES - *fails {
+                    return fail(
+                        name::LOCKOUT,
+                        format!(
+                            "{user}: {} failures in a row, but told {attempts_left} attempts left",
+                            *fails
+                        ),
+                    );
+                }
+            }
+            ErrorReply::LockedNow { .. } => {
+                let user = user.expect("a password was being asked for");
+                let fails = self.fails.remove(&user).unwrap_or(0) + 1;
+                if fails != MAX_FAILURES || !closed {
+                    return fail(
+                        name::LOCKOUT,
+                        format!("{user} locked after {fails} failures (closed: {closed})"),
+                    );
+                }
+                self.locked_until
+                    .insert(user, now.plus_secs(self.cfg.block_duration_secs));
+            }
+            ErrorReply::Locked { secs_left } => {
+                let user = user.expect("a login was under way");
+                let until = self.locked_until.get(&user).copied();
+                let want = until.map(|u| now.secs_until_ceil(u));
+                if until.is_none_or(|u| u <= now) || want != Some(*secs_left) || !closed {
+                    return fail(
+                        name::LOCKOUT,
+                        format!(
+                            "{user} refused as locked ({secs_left}s left, closed: {closed}) but locked until {until:?} at {now}"
+                        ),
+                    );
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn after_step(
+        &mut self,
+        facts: &StepFacts,
+        cmd: &Option<Command<'_>>,
+        seen: &[(Timestamp, Seen)],
+        welcomed: bool,
+        now: Timestamp,
+    ) -> Checked {
+        // A right password for an account that is neither locked nor online must log in.
+        if let (true, Some(MPhase::Password(user)), Some(conn)) =
+            (facts.right_password, &facts.phase, facts.conn)
+        {
+            let locked = self.locked_until.get(user).is_some_and(|u| *u > now);
+            let elsewhere = self.sessions.values().any(|s| &s.user == user);
+            if !locked && !welcomed && !elsewhere {
+                return fail(
+                    name::LOCKOUT,
+                    format!(
+                        "{user} typed the right password on {conn}, is not locked, and was not let in"
+                    ),
+                );
+            }
+        }
+        if let (Some(conn), Some(MPhase::Online { user, .. }), Some(cmd)) =
+            (facts.conn, &facts.phase, cmd)
+        {
+            if !matches!(cmd, Command::Ack { .. } | Command::P2pPort { .. })
+                && let Some(s) = self.sessions.get_mut(&conn)
+            {
+                s.last_cmd = now;
+            }
+            if let Command::Ack { id } = cmd {
+                let refused = seen.iter().any(|(_, s)| {
+                    matches!(s, Seen::Msg(c, ServerMsg::Error(ErrorReply::BadAck { .. })) if *c == conn)
+                });
+                if !refused {
+                    self.stored.retain(|&k, f| !(&f.to == user && k <= *id));
+                }
+            }
+        }
+        if let Some(conn) = facts.conn
+            && facts.phase.is_none()
+            && seen
+                .iter()
+                .any(|(_, s)| matches!(s, Seen::Msg(c, ServerMsg::Prompt(_)) if *c == conn))
+        {
+            self.opened.entry(conn).or_insert(now);
+        }
+        for (conn, s) in &self.sessions {
+            let due = s.last_cmd.plus_secs(self.cfg.timeout_secs);
+            if now >= due {
+                return fail(
+                    name::TIMEOUT,
+                    format!(
+                        "{} on {conn} idle since {} is still on at {now}",
+                        s.user, s.last_cmd
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The user a line comes from, for the lines that carry something of one user to another.
+fn sender_of(msg: &ServerMsg) -> Option<&Name> {
+    match msg {
+        ServerMsg::Message { from, .. }
+        | ServerMsg::Broadcast { from, .. }
+        | ServerMsg::OfflineMessage { from, .. }
+        | ServerMsg::PrivateRequest { from, .. } => Some(from),
+        ServerMsg::Presence { user, .. } => Some(user),
+        _ => None,
+    }
+}

@@ -1,0 +1,29 @@
+//! Verification kit: a reference model of natter's rules, the invariants of issue 4, and a deterministic
+//! simulator that runs the real core against both.
+//!
+//! It lives in the library (not under `tests/`) because three drivers share it: the proptest state-machine
+//! test (`tests/model.rs`), the seeded simulator (`tests/sim.rs`, `just sim`), and the cargo-fuzz targets
+//! (`fuzz/`), which can only reach library code. Nothing in it is used by the server or the client.
+//!
+//! - [`step`]: what clients and the runtime do, as intentions ([`Op`]) and concrete, replayable [`Step`]s.
+//! - [`model`]: the reference model, written independently of [`crate::server::ServerState`].
+//! - [`clients`]: the simulated clients and the model, without the core (proptest's reference state).
+//! - [`invariants`]: the eight named invariants, checked on what the core actually sent.
+//! - [`world`]: the core and the model side by side, compared after every step.
+//! - [`generate`]: seeded random intentions for the simulator.
+//! - [`run`]: one simulated run per seed, failure shrinking and replay.
+//! - [`fuzz`]: the bodies of the fuzz targets, shared with the corpus-replay test.
+
+pub mod clients;
+pub mod fuzz;
+pub mod generate;
+pub mod invariants;
+pub mod model;
+pub mod run;
+pub mod step;
+pub mod world;
+
+pub use clients::{Clients, Setup};
+pub use invariants::Violation;
+pub use step::{Cmd, Edge, Garbage, Op, Password, Step, Trace, UserRef};
+pub use world::{Failure, World};

@@ -1,0 +1,892 @@
+//! The reference model: natter's rules written a second time, as plainly as possible, with no code or
+//! data structure shared with [`crate::server::ServerState`].
+//!
+//! It is deliberately naive (names as keys, linear scans, every deadline recomputed on each step) so that
+//! each rule can be read off in a few lines and checked against issue 2's text by eye. It reuses only the
+//! protocol layer (the command grammar, the name rules, the typed replies), which has its own round-trip
+//! properties and fuzz targets. Given the same inputs it must produce exactly the lines the core sends, to
+//! exactly the same connections; [`super::World`] compares the two after every step.
+//!
+//! Decisions the model encodes (made in issue 2's core, recorded here so a reader can check them):
+//! - a line that is not a valid command is not activity; `ack` and `p2pport` are not activity; a login is;
+//! - presence is hidden in both directions of a block; `whoelse`/`whoelsesince` hide users who blocked the
+//!   asker but list those the asker blocked;
+//! - stored messages are delivered right after `WELCOME`, except those from a sender the recipient now
+//!   blocks, and stay until an `ack` covering them (which also discards withheld ones below it);
+//! - timers due at the same instant run in the order the harness fires them: connection deadlines by
+//!   connection number, then private-chat requests by creation;
+//! - a restart forgets sessions, failure counts and private-chat brokering; a user online at a crash counts
+//!   as logged out at the restart.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+
+use crate::protocol::name::{check_password, check_username};
+use crate::protocol::{
+    ByeReason, CancelReason, Command, CommandName, ErrorReply, LineError, Name, ParseError, Prompt,
+    ServerMsg, Token, check_line, parse_command,
+};
+use crate::server::{Config, ConnId, MAX_FAILURES};
+use crate::time::Timestamp;
+
+/// A stored message, as the model keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MStored {
+    pub id: u64,
+    pub from: Name,
+    pub sent_at: Timestamp,
+    pub text: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct MUser {
+    pub password: String,
+    pub failures: u32,
+    pub locked_until: Option<Timestamp>,
+    pub conn: Option<ConnId>,
+    pub blocks: BTreeSet<Name>,
+    pub mailbox: Vec<MStored>,
+    pub last_logout: Option<Timestamp>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MPhase {
+    Username,
+    Password(Name),
+    NewPassword(Name),
+    Online {
+        user: Name,
+        last_cmd: Timestamp,
+        p2p: Option<u16>,
+        delivered_up_to: Option<u64>,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct MConn {
+    pub peer: SocketAddr,
+    pub opened: Timestamp,
+    pub phase: MPhase,
+}
+
+/// A private-chat request waiting for an answer.
+#[derive(Clone, Debug)]
+pub struct MOffer {
+    pub from: Name,
+    pub to: Name,
+    pub expires: Timestamp,
+}
+
+/// What one step made the server do, in order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Out {
+    pub sends: Vec<(ConnId, ServerMsg)>,
+    pub closed: Vec<ConnId>,
+}
+
+impl Out {
+    fn send(&mut self, to: ConnId, msg: impl Into<ServerMsg>) {
+        self.sends.push((to, msg.into()));
+    }
+}
+
+/// The tokens of private chats are random: the model writes this one, and the comparison accepts any token
+/// in its place provided both ends got the same fresh one.
+pub const ANY_TOKEN: Token = Token(0);
+
+#[derive(Clone, Debug)]
+pub struct Model {
+    pub cfg: Config,
+    pub now: Timestamp,
+    /// Account names in creation order (what an operation's user index picks from).
+    pub order: Vec<Name>,
+    pub users: BTreeMap<Name, MUser>,
+    pub conns: BTreeMap<ConnId, MConn>,
+    /// Pending private-chat requests by creation number.
+    pub offers: BTreeMap<u64, MOffer>,
+    /// Brokered private chats, as (smaller name, larger name).
+    pub privates: BTreeSet<(Name, Name)>,
+    pub next_msg: u64,
+    pub next_offer: u64,
+    pub shutting_down: bool,
+}
+
+fn pair(a: &Name, b: &Name) -> (Name, Name) {
+    if a <= b {
+        (a.clone(), b.clone())
+    } else {
+        (b.clone(), a.clone())
+    }
+}
+
+/// Whether a command resets the idle clock: everything the user does, but not what the client sends on its
+/// own (acknowledgements, port registration).
+fn is_activity(cmd: &Command<'_>) -> bool {
+    !matches!(cmd, Command::Ack { .. } | Command::P2pPort { .. })
+}
+
+impl Model {
+    pub fn new(cfg: Config, accounts: &[(String, String)], now: Timestamp) -> Self {
+        let mut m = Model {
+            cfg,
+            now,
+            order: Vec::new(),
+            users: BTreeMap::new(),
+            conns: BTreeMap::new(),
+            offers: BTreeMap::new(),
+            privates: BTreeSet::new(),
+            next_msg: 1,
+            next_offer: 1,
+            shutting_down: false,
+        };
+        for (u, p) in accounts {
+            m.add_user(Name::from(u.as_str()), p.clone());
+        }
+        m
+    }
+
+    fn add_user(&mut self, name: Name, password: String) {
+        self.order.push(name.clone());
+        self.users.insert(
+            name,
+            MUser {
+                password,
+                failures: 0,
+                locked_until: None,
+                conn: None,
+                blocks: BTreeSet::new(),
+                mailbox: Vec::new(),
+                last_logout: None,
+            },
+        );
+    }
+
+    pub fn user(&self, name: &str) -> &MUser {
+        &self.users[name]
+    }
+
+    fn user_mut(&mut self, name: &str) -> &mut MUser {
+        self.users.get_mut(name).expect("known user")
+    }
+
+    /// Whether `who` blocks `whom`.
+    pub fn blocks(&self, who: &str, whom: &str) -> bool {
+        self.users.get(who).is_some_and(|u| u.blocks.contains(whom))
+    }
+
+    pub fn is_locked(&self, name: &str) -> bool {
+        self.users
+            .get(name)
+            .and_then(|u| u.locked_until)
+            .is_some_and(|until| until > self.now)
+    }
+
+    /// The user logged in on `conn`.
+    pub fn user_on(&self, conn: ConnId) -> Option<&Name> {
+        match &self.conns.get(&conn)?.phase {
+            MPhase::Online { user, .. } => Some(user),
+            _ => None,
+        }
+    }
+
+    /// Who is online, with their connection.
+    pub fn online(&self) -> impl Iterator<Item = (&Name, ConnId)> {
+        self.users
+            .iter()
+            .filter_map(|(n, u)| u.conn.map(|c| (n, c)))
+    }
+
+    // ----- inputs -----
+
+    pub fn connect(&mut self, conn: ConnId, peer: SocketAddr, out: &mut Out) {
+        self.conns.insert(
+            conn,
+            MConn {
+                peer,
+                opened: self.now,
+                phase: MPhase::Username,
+            },
+        );
+        out.send(conn, ServerMsg::Prompt(Prompt::Username));
+    }
+
+    pub fn disconnect(&mut self, conn: ConnId, out: &mut Out) {
+        self.forget(conn, out);
+    }
+
+    pub fn too_long(&mut self, conn: ConnId, out: &mut Out) {
+        if !self.conns.contains_key(&conn) {
+            return;
+        }
+        out.send(
+            conn,
+            ErrorReply::LineTooLong {
+                max: self.cfg.max_line,
+            },
+        );
+        self.reprompt(conn, out);
+    }
+
+    pub fn line(&mut self, conn: ConnId, bytes: &[u8], out: &mut Out) {
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
+        let online = matches!(c.phase, MPhase::Online { .. });
+        let text = match check_line(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                out.send(
+                    conn,
+                    match e {
+                        LineError::InvalidUtf8 => ErrorReply::InvalidUtf8,
+                        LineError::ControlChar => ErrorReply::ControlChar,
+                    },
+                );
+                self.reprompt(conn, out);
+                return;
+            }
+        };
+        if online {
+            self.command(conn, text, out);
+        } else {
+            self.login_line(conn, text.trim(), out);
+        }
+    }
+
+    /// Moves the clock to `to`, running every deadline on the way at its own instant.
+    pub fn advance_to(&mut self, to: Timestamp, out: &mut Out) {
+        while let Some((at, what)) = self.next_due().filter(|(at, _)| *at <= to) {
+            self.now = self.now.max(at);
+            match what {
+                Due::Conn(conn) => self.expire_conn(conn, out),
+                Due::Offer(id) => self.expire_offer(id, out),
+            }
+        }
+        self.now = self.now.max(to);
+    }
+
+    /// The server is stopping: everyone is told and closed, and nobody hears about anybody leaving.
+    pub fn shutdown(&mut self, out: &mut Out) {
+        self.shutting_down = true;
+        let all: Vec<ConnId> = self.conns.keys().copied().collect();
+        for conn in all {
+            self.close(conn, ByeReason::Shutdown, out);
+        }
+    }
+
+    /// The process stopped (crashed, or after `shutdown`) and started again at `now` from what was persisted.
+    pub fn restart(&mut self, now: Timestamp) {
+        self.now = self.now.max(now);
+        let now = self.now;
+        for u in self.users.values_mut() {
+            if u.conn.take().is_some() {
+                u.last_logout = Some(now);
+            }
+            u.failures = 0;
+        }
+        self.conns.clear();
+        self.offers.clear();
+        self.privates.clear();
+        self.shutting_down = false;
+    }
+
+    // ----- deadlines -----
+
+    /// Every deadline now armed, earliest first, with the same tie order as the harness.
+    pub fn deadlines(&self) -> Vec<Timestamp> {
+        let mut v: Vec<Timestamp> = self
+            .conns
+            .values()
+            .map(|c| self.conn_deadline(c))
+            .chain(self.offers.values().map(|o| o.expires))
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn conn_deadline(&self, c: &MConn) -> Timestamp {
+        match &c.phase {
+            MPhase::Online { last_cmd, .. } => last_cmd.plus_secs(self.cfg.timeout_secs),
+            _ => c.opened.plus_secs(self.cfg.login_timeout_secs),
+        }
+    }
+
+    fn next_due(&self) -> Option<(Timestamp, Due)> {
+        let conns = self
+            .conns
+            .iter()
+            .map(|(&id, c)| ((self.conn_deadline(c), 0, id.0), Due::Conn(id)));
+        let offers = self
+            .offers
+            .iter()
+            .map(|(&id, o)| ((o.expires, 1, id), Due::Offer(id)));
+        conns
+            .chain(offers)
+            .min_by_key(|(key, _)| *key)
+            .map(|((at, _, _), due)| (at, due))
+    }
+
+    fn expire_conn(&mut self, conn: ConnId, out: &mut Out) {
+        let reason = match &self.conns[&conn].phase {
+            MPhase::Online { .. } => ByeReason::Timeout {
+                secs: self.cfg.timeout_secs,
+            },
+            _ => ByeReason::LoginTimeout {
+                secs: self.cfg.login_timeout_secs,
+            },
+        };
+        self.close(conn, reason, out);
+    }
+
+    fn expire_offer(&mut self, id: u64, out: &mut Out) {
+        let o = self.offers.remove(&id).expect("due offer exists");
+        self.tell_cancelled(&o.from, &o.to, CancelReason::Timeout, out);
+        self.tell_cancelled(&o.to, &o.from, CancelReason::Timeout, out);
+    }
+
+    fn tell_cancelled(&self, whom: &Name, peer: &Name, reason: CancelReason, out: &mut Out) {
+        if self.shutting_down {
+            return;
+        }
+        if let Some(conn) = self.user(whom).conn {
+            out.send(
+                conn,
+                ServerMsg::PrivateCancelled {
+                    peer: peer.clone(),
+                    reason,
+                },
+            );
+        }
+    }
+
+    // ----- connections and sessions -----
+
+    fn reprompt(&self, conn: ConnId, out: &mut Out) {
+        let prompt = match &self.conns[&conn].phase {
+            MPhase::Username => Prompt::Username,
+            MPhase::Password(_) => Prompt::Password,
+            MPhase::NewPassword(user) => Prompt::NewPassword { user: user.clone() },
+            MPhase::Online { .. } => return,
+        };
+        out.send(conn, ServerMsg::Prompt(prompt));
+    }
+
+    fn close(&mut self, conn: ConnId, reason: ByeReason, out: &mut Out) {
+        out.send(conn, ServerMsg::Bye(reason));
+        self.forget(conn, out);
+        out.closed.push(conn);
+    }
+
+    fn forget(&mut self, conn: ConnId, out: &mut Out) {
+        let Some(c) = self.conns.remove(&conn) else {
+            return;
+        };
+        if let MPhase::Online { user, .. } = c.phase {
+            self.end_session(&user, out);
+        }
+    }
+
+    fn end_session(&mut self, user: &Name, out: &mut Out) {
+        let now = self.now;
+        let u = self.user_mut(user);
+        u.conn = None;
+        u.last_logout = Some(now);
+        self.announce(user, false, out);
+        let involved: Vec<u64> = self
+            .offers
+            .iter()
+            .filter(|(_, o)| &o.from == user || &o.to == user)
+            .map(|(&id, _)| id)
+            .collect();
+        for id in involved {
+            let o = self.offers.remove(&id).expect("listed offer");
+            let other = if &o.from == user { o.to } else { o.from };
+            self.tell_cancelled(&other, user, CancelReason::Offline, out);
+        }
+        self.privates.retain(|(a, b)| a != user && b != user);
+    }
+
+    /// Tells every other online user who neither blocks nor is blocked by `subject`.
+    fn announce(&self, subject: &Name, online: bool, out: &mut Out) {
+        if self.shutting_down {
+            return;
+        }
+        for (other, conn) in self.online() {
+            if other != subject && !self.blocks(other, subject) && !self.blocks(subject, other) {
+                out.send(
+                    conn,
+                    ServerMsg::Presence {
+                        user: subject.clone(),
+                        online,
+                    },
+                );
+            }
+        }
+    }
+
+    fn login_line(&mut self, conn: ConnId, input: &str, out: &mut Out) {
+        let phase = self.conns[&conn].phase.clone();
+        match phase {
+            MPhase::Username => self.username(conn, input, out),
+            MPhase::Password(user) => self.password(conn, &user, input, out),
+            MPhase::NewPassword(name) => self.new_password(conn, name, input, out),
+            MPhase::Online { .. } => unreachable!("login lines come before login"),
+        }
+    }
+
+    fn set_phase(&mut self, conn: ConnId, phase: MPhase) {
+        self.conns.get_mut(&conn).expect("open conn").phase = phase;
+    }
+
+    fn username(&mut self, conn: ConnId, input: &str, out: &mut Out) {
+        if let Some((name, _)) = self.users.get_key_value(input) {
+            let name = name.clone();
+            if self.refuse_locked(conn, &name, out) {
+                return;
+            }
+            if self.user(&name).conn.is_some() {
+                out.send(conn, ErrorReply::AlreadyOnline);
+            } else {
+                self.set_phase(conn, MPhase::Password(name));
+            }
+        } else if let Err(e) = check_username(input) {
+            out.send(conn, ErrorReply::InvalidUsername(e));
+        } else if self.cfg.register {
+            self.set_phase(conn, MPhase::NewPassword(Name::from(input)));
+        } else {
+            out.send(conn, ErrorReply::UnknownUser);
+        }
+        self.reprompt(conn, out);
+    }
+
+    fn refuse_locked(&mut self, conn: ConnId, user: &Name, out: &mut Out) -> bool {
+        if !self.is_locked(user) {
+            return false;
+        }
+        let until = self.user(user).locked_until.expect("locked");
+        let secs_left = (until.as_millis() - self.now.as_millis()).div_ceil(1000);
+        out.send(conn, ErrorReply::Locked { secs_left });
+        self.close(conn, ByeReason::Locked, out);
+        true
+    }
+
+    fn password(&mut self, conn: ConnId, user: &Name, input: &str, out: &mut Out) {
+        if self.refuse_locked(conn, user, out) {
+            return;
+        }
+        if self.user(user).conn.is_some() {
+            out.send(conn, ErrorReply::AlreadyOnline);
+            self.set_phase(conn, MPhase::Username);
+            self.reprompt(conn, out);
+            return;
+        }
+        if self.user(user).password == input {
+            self.begin_session(conn, user, out);
+            return;
+        }
+        let block = self.cfg.block_duration_secs;
+        let now = self.now;
+        let u = self.user_mut(user);
+        u.failures += 1;
+        if u.failures < MAX_FAILURES {
+            let attempts_left = MAX_FAILURES - u.failures;
+            out.send(conn, ErrorReply::WrongPassword { attempts_left });
+            self.reprompt(conn, out);
+            return;
+        }
+        u.failures = 0;
+        u.locked_until = Some(now.plus_secs(block));
+        out.send(conn, ErrorReply::LockedNow { secs: block });
+        self.close(conn, ByeReason::Locked, out);
+    }
+
+    fn new_password(&mut self, conn: ConnId, name: Name, input: &str, out: &mut Out) {
+        if let Err(e) = check_password(input) {
+            out.send(conn, ErrorReply::InvalidPassword(e));
+            self.reprompt(conn, out);
+            return;
+        }
+        if self.users.contains_key(&name) {
+            out.send(conn, ErrorReply::NameTaken);
+            self.set_phase(conn, MPhase::Username);
+            self.reprompt(conn, out);
+            return;
+        }
+        self.add_user(name.clone(), input.to_owned());
+        out.send(conn, ServerMsg::Registered { user: name.clone() });
+        self.begin_session(conn, &name, out);
+    }
+
+    fn begin_session(&mut self, conn: ConnId, user: &Name, out: &mut Out) {
+        let now = self.now;
+        let u = self.user_mut(user);
+        u.failures = 0;
+        u.conn = Some(conn);
+        let delivered_up_to = u.mailbox.last().map(|m| m.id);
+        let blocks = u.blocks.clone();
+        let deliver: Vec<MStored> = u
+            .mailbox
+            .iter()
+            .filter(|m| !blocks.contains(&m.from))
+            .cloned()
+            .collect();
+        self.set_phase(
+            conn,
+            MPhase::Online {
+                user: user.clone(),
+                last_cmd: now,
+                p2p: None,
+                delivered_up_to,
+            },
+        );
+        out.send(conn, ServerMsg::Welcome { user: user.clone() });
+        for m in deliver {
+            out.send(
+                conn,
+                ServerMsg::OfflineMessage {
+                    id: m.id,
+                    sent_at: m.sent_at,
+                    from: m.from,
+                    text: m.text,
+                },
+            );
+        }
+        self.announce(user, true, out);
+    }
+
+    // ----- commands -----
+
+    fn command(&mut self, conn: ConnId, text: &str, out: &mut Out) {
+        let cmd = match parse_command(text) {
+            Ok(cmd) => cmd,
+            Err(e) => {
+                out.send(
+                    conn,
+                    match e {
+                        ParseError::Empty => ErrorReply::EmptyLine,
+                        ParseError::Unknown => ErrorReply::UnknownCommand,
+                        ParseError::Usage(command) => ErrorReply::Usage { command },
+                        ParseError::BadNumber(command) => ErrorReply::BadNumber { command },
+                    },
+                );
+                return;
+            }
+        };
+        let now = self.now;
+        let me = match &mut self.conns.get_mut(&conn).expect("open conn").phase {
+            MPhase::Online { user, last_cmd, .. } => {
+                if is_activity(&cmd) {
+                    *last_cmd = now;
+                }
+                user.clone()
+            }
+            _ => unreachable!("commands come after login"),
+        };
+        match cmd {
+            Command::Message { to, text } => self.message(conn, &me, to, text, out),
+            Command::Broadcast { text } => self.broadcast(conn, &me, text, out),
+            Command::WhoElse => {
+                let users = self.whoelse(&me);
+                out.send(conn, ServerMsg::WhoElse { users });
+            }
+            Command::WhoElseSince { secs } => {
+                let users = self.whoelsesince(&me, secs);
+                out.send(conn, ServerMsg::WhoElseSince { secs, users });
+            }
+            Command::Block { user } => {
+                let Some(user) = self.target(conn, &me, user, CommandName::Block, out) else {
+                    return;
+                };
+                if self.user_mut(&me).blocks.insert(user.clone()) {
+                    out.send(conn, ServerMsg::Blocked { user });
+                } else {
+                    out.send(conn, ErrorReply::AlreadyBlocked { user });
+                }
+            }
+            Command::Unblock { user } => {
+                let Some(user) = self.target(conn, &me, user, CommandName::Unblock, out) else {
+                    return;
+                };
+                if self.user_mut(&me).blocks.remove(&user) {
+                    out.send(conn, ServerMsg::Unblocked { user });
+                } else {
+                    out.send(conn, ErrorReply::NotBlocked { user });
+                }
+            }
+            Command::StartPrivate { user } => self.start_private(conn, &me, user, out),
+            Command::Accept { user } => self.accept(conn, &me, user, out),
+            Command::Decline { user } => self.decline(conn, &me, user, out),
+            Command::StopPrivate { user } => {
+                let Some(user) = self.target(conn, &me, user, CommandName::StopPrivate, out) else {
+                    return;
+                };
+                if self.privates.remove(&pair(&me, &user)) {
+                    out.send(conn, ServerMsg::PrivateEnded { peer: user });
+                } else {
+                    out.send(conn, ErrorReply::NoSession { user });
+                }
+            }
+            Command::P2pPort { port } => {
+                if let MPhase::Online { p2p, .. } = &mut self.conns.get_mut(&conn).unwrap().phase {
+                    *p2p = Some(port);
+                }
+                out.send(conn, ServerMsg::P2pPort { port });
+            }
+            Command::Ack { id } => self.ack(conn, &me, id, out),
+            Command::Logout => self.close(conn, ByeReason::Logout, out),
+            Command::Help => {
+                for command in CommandName::listed() {
+                    out.send(conn, ServerMsg::Help { command });
+                }
+            }
+            Command::Active => {}
+        }
+    }
+
+    /// Names another existing user, or answers why not.
+    fn target(
+        &self,
+        conn: ConnId,
+        me: &Name,
+        name: &str,
+        command: CommandName,
+        out: &mut Out,
+    ) -> Option<Name> {
+        let Some((name, _)) = self.users.get_key_value(name) else {
+            out.send(
+                conn,
+                ErrorReply::NoSuchUser {
+                    user: name.to_owned(),
+                },
+            );
+            return None;
+        };
+        if name == me {
+            out.send(conn, ErrorReply::NotYourself { command });
+            return None;
+        }
+        Some(name.clone())
+    }
+
+    fn message(&mut self, conn: ConnId, me: &Name, to: &str, text: &str, out: &mut Out) {
+        let Some(to) = self.target(conn, me, to, CommandName::Message, out) else {
+            return;
+        };
+        if self.blocks(&to, me) {
+            out.send(conn, ErrorReply::BlockedBy { user: to });
+            return;
+        }
+        if let Some(target_conn) = self.user(&to).conn {
+            out.send(
+                target_conn,
+                ServerMsg::Message {
+                    from: me.clone(),
+                    text: text.to_owned(),
+                },
+            );
+            out.send(conn, ServerMsg::Sent { to });
+            return;
+        }
+        if self.user(&to).mailbox.len() >= self.cfg.mailbox_limit {
+            out.send(conn, ErrorReply::MailboxFull { user: to });
+            return;
+        }
+        let id = self.next_msg;
+        self.next_msg += 1;
+        let sent_at = self.now;
+        self.user_mut(&to).mailbox.push(MStored {
+            id,
+            from: me.clone(),
+            sent_at,
+            text: text.to_owned(),
+        });
+        out.send(conn, ServerMsg::Stored { id, to });
+    }
+
+    fn broadcast(&mut self, conn: ConnId, me: &Name, text: &str, out: &mut Out) {
+        let mut delivered = 0;
+        let mut skipped = false;
+        let online: Vec<(Name, ConnId)> = self.online().map(|(n, c)| (n.clone(), c)).collect();
+        for (other, other_conn) in online {
+            if &other == me {
+                continue;
+            }
+            if self.blocks(&other, me) {
+                skipped = true;
+            } else {
+                delivered += 1;
+                out.send(
+                    other_conn,
+                    ServerMsg::Broadcast {
+                        from: me.clone(),
+                        text: text.to_owned(),
+                    },
+                );
+            }
+        }
+        out.send(conn, ServerMsg::BroadcastSent { delivered, skipped });
+    }
+
+    /// The answer to `whoelse` for `me`.
+    pub fn whoelse(&self, me: &str) -> Vec<Name> {
+        let mut v: Vec<Name> = self
+            .online()
+            .map(|(n, _)| n.clone())
+            .filter(|n| &**n != me && !self.blocks(n, me))
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// The answer to `whoelsesince secs` for `me`: online now, or last seen at or after the cutoff.
+    pub fn whoelsesince(&self, me: &str, secs: u64) -> Vec<Name> {
+        let cutoff = self.now.minus_millis(secs.saturating_mul(1000));
+        let mut v: Vec<Name> = self
+            .users
+            .iter()
+            .filter(|(n, u)| {
+                &***n != me
+                    && !self.blocks(n, me)
+                    && (u.conn.is_some() || u.last_logout.is_some_and(|t| t >= cutoff))
+            })
+            .map(|(n, _)| n.clone())
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn start_private(&mut self, conn: ConnId, me: &Name, user: &str, out: &mut Out) {
+        let Some(user) = self.target(conn, me, user, CommandName::StartPrivate, out) else {
+            return;
+        };
+        if self.blocks(&user, me) {
+            out.send(conn, ErrorReply::BlockedBy { user });
+            return;
+        }
+        let Some(target_conn) = self.user(&user).conn else {
+            out.send(conn, ErrorReply::Offline { user });
+            return;
+        };
+        if self.p2p_port(target_conn).is_none() {
+            out.send(conn, ErrorReply::NoP2p { user });
+            return;
+        }
+        if self.privates.contains(&pair(me, &user)) {
+            out.send(conn, ErrorReply::PrivateExists { user });
+            return;
+        }
+        if self.offer_between(me, &user).is_some() || self.offer_between(&user, me).is_some() {
+            out.send(conn, ErrorReply::PrivatePending { user });
+            return;
+        }
+        let secs = self.cfg.private_answer_secs;
+        let id = self.next_offer;
+        self.next_offer += 1;
+        self.offers.insert(
+            id,
+            MOffer {
+                from: me.clone(),
+                to: user.clone(),
+                expires: self.now.plus_secs(secs),
+            },
+        );
+        out.send(
+            target_conn,
+            ServerMsg::PrivateRequest {
+                from: me.clone(),
+                secs,
+            },
+        );
+        out.send(conn, ServerMsg::PrivatePending { to: user, secs });
+    }
+
+    /// The pending request from `from` to `to`, by id.
+    pub fn offer_between(&self, from: &str, to: &str) -> Option<u64> {
+        self.offers
+            .iter()
+            .find(|(_, o)| &*o.from == from && &*o.to == to)
+            .map(|(&id, _)| id)
+    }
+
+    pub fn p2p_port(&self, conn: ConnId) -> Option<u16> {
+        match &self.conns.get(&conn)?.phase {
+            MPhase::Online { p2p, .. } => *p2p,
+            _ => None,
+        }
+    }
+
+    fn accept(&mut self, conn: ConnId, me: &Name, user: &str, out: &mut Out) {
+        let Some(requester) = self.target(conn, me, user, CommandName::Accept, out) else {
+            return;
+        };
+        let (Some(requester_conn), Some(id)) = (
+            self.user(&requester).conn,
+            self.offer_between(&requester, me),
+        ) else {
+            out.send(conn, ErrorReply::NoRequest { user: requester });
+            return;
+        };
+        if self.blocks(me, &requester) {
+            out.send(conn, ErrorReply::YouBlocked { user: requester });
+            return;
+        }
+        let Some(port) = self.p2p_port(conn) else {
+            out.send(conn, ErrorReply::NoP2p { user: me.clone() });
+            return;
+        };
+        self.offers.remove(&id);
+        self.privates.insert(pair(me, &requester));
+        let addr = SocketAddr::new(self.conns[&conn].peer.ip(), port);
+        out.send(
+            requester_conn,
+            ServerMsg::PrivateAccepted {
+                peer: me.clone(),
+                addr,
+                token: ANY_TOKEN,
+            },
+        );
+        out.send(
+            conn,
+            ServerMsg::PrivateExpect {
+                peer: requester,
+                token: ANY_TOKEN,
+            },
+        );
+    }
+
+    fn decline(&mut self, conn: ConnId, me: &Name, user: &str, out: &mut Out) {
+        let Some(requester) = self.target(conn, me, user, CommandName::Decline, out) else {
+            return;
+        };
+        let Some(id) = self.offer_between(&requester, me) else {
+            out.send(conn, ErrorReply::NoRequest { user: requester });
+            return;
+        };
+        self.offers.remove(&id);
+        if let Some(rc) = self.user(&requester).conn {
+            out.send(rc, ServerMsg::PrivateDeclined { peer: me.clone() });
+        }
+        out.send(conn, ServerMsg::PrivateDeclineSent { peer: requester });
+    }
+
+    fn ack(&mut self, conn: ConnId, me: &Name, id: u64, out: &mut Out) {
+        let up_to = match &self.conns[&conn].phase {
+            MPhase::Online {
+                delivered_up_to, ..
+            } => *delivered_up_to,
+            _ => None,
+        };
+        if up_to.is_none_or(|up_to| id > up_to) {
+            out.send(conn, ErrorReply::BadAck { id });
+            return;
+        }
+        self.user_mut(me).mailbox.retain(|m| m.id > id);
+    }
+}
+
+/// A deadline, by what it belongs to.
+#[derive(Clone, Copy, Debug)]
+enum Due {
+    Conn(ConnId),
+    Offer(u64),
+}

@@ -1,0 +1,182 @@
+//! What simulated clients and the simulated runtime do, at two levels.
+//!
+//! An [`Op`] is an intention ("slot 3 logs in as user 5 with a wrong password", "jump to just before the next
+//! deadline"): what generators produce, whether proptest strategies, the seeded simulator or a fuzzer's
+//! bytes (it derives `Arbitrary` under the `arbitrary` feature). Any `Op` is valid in any state: numbers
+//! are taken modulo what exists, and acting on an empty slot does nothing.
+//!
+//! [`super::World`] turns each `Op` into one or more concrete [`Step`]s (the exact line sent, the exact
+//! number of milliseconds), and a failure is reported, shrunk and replayed as the list of steps. Steps are
+//! independent of any state too, so every sub-list of a trace is itself a valid run.
+
+use std::fmt;
+
+/// A simulated client's place. A slot holds at most one open connection at a time.
+pub type Slot = u16;
+
+/// An account, by its index in creation order (modulo the number of accounts), or a name that is not one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum UserRef {
+    Known(u16),
+    /// A name no account has (`ghost`).
+    Unknown,
+    /// A name for `--register` to create (`new0`..`new3`): few, so registrations collide.
+    New(u8),
+}
+
+/// Which password a login attempt types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum Password {
+    /// The account's password (or, when registering, a valid new one).
+    Right,
+    Wrong,
+    /// Contains a space: wrong for a login, refused for a new account.
+    Invalid,
+}
+
+/// A command line a logged-in client types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum Cmd {
+    /// The text is made unique by the world, so every delivery can be traced back to its send.
+    Message(UserRef),
+    Broadcast,
+    WhoElse,
+    /// Seconds, as a fraction of the idle timeout in tenths (0..=25), or `u64::MAX`-sized when 255.
+    WhoElseSince(u8),
+    Block(UserRef),
+    Unblock(UserRef),
+    StartPrivate(UserRef),
+    Accept(UserRef),
+    Decline(UserRef),
+    StopPrivate(UserRef),
+    Logout,
+    Help,
+    P2pPort(u16),
+    Active,
+    /// Acknowledge the newest stored message this connection received, as the real client does.
+    AckReceived,
+    /// Acknowledge an arbitrary id (usually refused).
+    AckId(u8),
+}
+
+/// A line that is not a well-formed command (or, before login, an odd username or password).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum Garbage {
+    InvalidUtf8,
+    ControlChar,
+    Empty,
+    Blank,
+    UnknownCommand,
+    Usage,
+    BadNumber,
+    /// Letters and digits beyond what a username may hold.
+    LongWord,
+}
+
+/// Which instant a clock jump aims at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum Edge {
+    /// The `n`-th earliest deadline the model knows (idle, login, private-chat request), modulo their count.
+    Deadline(u8),
+    /// The end of the `n`-th account's lockout (modulo the locked accounts).
+    LockEnd(u8),
+}
+
+/// One intention of a client or of the runtime.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum Op {
+    Connect(Slot),
+    /// Connect if needed, type the username, then the password.
+    Login(Slot, UserRef, Password),
+    Username(Slot, UserRef),
+    Password(Slot, Password),
+    Command(Slot, Cmd),
+    Garbage(Slot, Garbage),
+    TooLong(Slot),
+    /// The client vanishes (reset, crash): the shell reports `Disconnected`.
+    Disconnect(Slot),
+    /// The client stops reading: once its queue overflows the shell drops it.
+    StopReading(Slot),
+    /// The client reads again.
+    Read(Slot),
+    /// Advance the clock by this many milliseconds, firing timers at their deadlines.
+    Advance(u32),
+    /// Advance to an interesting instant, give or take `delta` milliseconds (never backwards).
+    AdvanceTo(Edge, i8),
+    /// The server process stops and starts again from its persisted records.
+    Restart {
+        graceful: bool,
+    },
+}
+
+/// One concrete input to the system: replayable as is.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Step {
+    Connect {
+        slot: Slot,
+    },
+    Send {
+        slot: Slot,
+        line: Vec<u8>,
+    },
+    TooLong {
+        slot: Slot,
+    },
+    Disconnect {
+        slot: Slot,
+    },
+    /// The shell dropped a slow reader whose outbound queue overflowed.
+    Overflow {
+        slot: Slot,
+    },
+    StopReading {
+        slot: Slot,
+    },
+    Read {
+        slot: Slot,
+    },
+    Advance {
+        ms: u64,
+    },
+    Restart {
+        graceful: bool,
+    },
+}
+
+impl fmt::Debug for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::Connect { slot } => write!(f, "s{slot} connect"),
+            Step::Send { slot, line } => match std::str::from_utf8(line) {
+                Ok(text) => write!(f, "s{slot} sends {text:?}"),
+                Err(_) => write!(f, "s{slot} sends bytes {line:02x?}"),
+            },
+            Step::TooLong { slot } => write!(f, "s{slot} sends an over-long line"),
+            Step::Disconnect { slot } => write!(f, "s{slot} disconnects"),
+            Step::Overflow { slot } => write!(f, "s{slot} dropped by the shell (queue overflow)"),
+            Step::StopReading { slot } => write!(f, "s{slot} stops reading"),
+            Step::Read { slot } => write!(f, "s{slot} reads again"),
+            Step::Advance { ms } => write!(f, "clock +{ms}ms"),
+            Step::Restart { graceful: true } => write!(f, "server shuts down and restarts"),
+            Step::Restart { graceful: false } => write!(f, "server crashes and restarts"),
+        }
+    }
+}
+
+/// Prints a trace one numbered step per line, as failures show it.
+pub struct Trace<'a>(pub &'a [Step]);
+
+impl fmt::Display for Trace<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, s) in self.0.iter().enumerate() {
+            writeln!(f, "  {i:>4}: {s:?}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,533 @@
+//! The real core and the model, side by side, driven by the same steps and compared after each one.
+//!
+//! [`World`] pairs the [`Clients`] (the simulated clients and the [`super::model::Model`]) with a
+//! [`Harness`] (the core on a virtual clock) and the [`Invariants`] ledgers. Every step the clients take is
+//! applied to the core too, and then checked, in order: the named invariants, agreement with the model line
+//! by line, and (every `restore_check_every` steps) that replaying the persisted records rebuilds the
+//! durable state.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::clients::{Clients, Planned, Setup};
+use super::invariants::{Invariants, Seen, Violation, name};
+use super::model::{ANY_TOKEN, Model, Out};
+use super::step::{Cmd, Op, Password, Step, UserRef};
+use crate::protocol::ServerMsg;
+use crate::server::harness::{Harness, START};
+use crate::server::{Account, ConnId, DurableView, Effect, Event, Record, ServerState};
+use crate::time::Timestamp;
+
+/// A failed check: which invariant, at which step, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub step: usize,
+    pub violation: Violation,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "invariant {} broken at step {}: {}",
+            self.violation.invariant, self.step, self.violation.detail
+        )
+    }
+}
+
+/// The core's side of a run.
+struct Core {
+    h: Harness,
+    inv: Invariants,
+    /// Records of earlier runs of the server process (before restarts).
+    records: Vec<Record>,
+    restarts: u8,
+    trace: Vec<Step>,
+    /// Lines the core sent so far (for determinism checks and throughput figures).
+    lines: u64,
+    /// How many lines of each interesting kind were sent: evidence that a run reached the rules it checks.
+    coverage: BTreeMap<&'static str, u64>,
+}
+
+/// The core, the model and the clients.
+pub struct World {
+    clients: Clients,
+    core: Core,
+}
+
+impl World {
+    pub fn new(setup: Setup) -> Self {
+        let h = Harness::with_state(fresh_state(&setup, 0), START).keep_trace();
+        let inv = Invariants::new(setup.config.clone());
+        World {
+            clients: Clients::new(setup),
+            core: Core {
+                h,
+                inv,
+                records: Vec::new(),
+                restarts: 0,
+                trace: Vec::new(),
+                lines: 0,
+                coverage: BTreeMap::new(),
+            },
+        }
+    }
+
+    /// A world that applies exactly the steps it is given (overflow drops included) and adds none.
+    pub fn replaying(setup: Setup) -> Self {
+        let mut w = Self::new(setup);
+        w.clients.auto_overflow = false;
+        w
+    }
+
+    /// Every step applied so far, in order: the run's trace.
+    pub fn trace(&self) -> &[Step] {
+        &self.core.trace
+    }
+
+    pub fn clients(&self) -> &Clients {
+        &self.clients
+    }
+
+    pub fn model(&self) -> &Model {
+        &self.clients.model
+    }
+
+    /// How many lines the core has sent (each recipient of a shared line counted).
+    pub fn lines_sent(&self) -> u64 {
+        self.core.lines
+    }
+
+    /// How many lines of each interesting kind the core sent.
+    pub fn coverage(&self) -> &BTreeMap<&'static str, u64> {
+        &self.core.coverage
+    }
+
+    /// Every record persisted so far, across restarts.
+    pub fn all_records(&self) -> Vec<Record> {
+        self.core.all_records()
+    }
+
+    /// Resolves one intention into steps and applies each to the model and the core, checking after each.
+    pub fn apply_op(&mut self, op: Op) -> Result<(), Failure> {
+        let core = &mut self.core;
+        let setup = self.clients.setup.clone();
+        self.clients
+            .apply_op(op, &mut |p: &Planned, m: &Model| core.apply(&setup, p, m))
+    }
+
+    /// Applies one concrete step (for replaying traces).
+    pub fn step(&mut self, step: Step) -> Result<(), Failure> {
+        let core = &mut self.core;
+        let setup = self.clients.setup.clone();
+        self.clients
+            .step(step, &mut |p: &Planned, m: &Model| core.apply(&setup, p, m))
+    }
+
+    /// Checks that replaying the records rebuilds the live durable state, now.
+    pub fn check_restore(&self) -> Result<(), Failure> {
+        self.core
+            .check_restore(&self.clients.setup, &self.clients.model)
+            .map_err(|violation| Failure {
+                step: self.core.trace.len(),
+                violation,
+            })
+    }
+
+    /// The end of a run (TigerBeetle's liveness phase): every client reads again, the clock passes every
+    /// deadline, then each account logs in, acknowledges what it gets and logs out. Afterwards every stored
+    /// message from a sender its recipient does not block must have been delivered and acknowledged.
+    pub fn liveness(&mut self) -> Result<(), Failure> {
+        for s in 0..self.clients.slot_count() {
+            if self.clients.slots[usize::from(s)].slow {
+                self.step(Step::Read { slot: s })?;
+            }
+        }
+        let c = &self.clients.setup.config;
+        let longest = [
+            c.timeout_secs,
+            c.login_timeout_secs,
+            c.private_answer_secs,
+            c.block_duration_secs,
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(0);
+        self.step(Step::Advance {
+            ms: (longest + 1) * 1000,
+        })?;
+        let step = self.core.trace.len();
+        if let Some(c) = self.model().conns.keys().next() {
+            return Err(Failure {
+                step,
+                violation: Violation {
+                    invariant: name::LIVENESS,
+                    detail: format!("{c} still open after every deadline passed"),
+                },
+            });
+        }
+        let users = self.model().order.len();
+        for i in 0..users {
+            let user = UserRef::Known(i as u16);
+            self.apply_op(Op::Login(0, user, Password::Right))?;
+            self.apply_op(Op::Command(0, Cmd::AckReceived))?;
+            self.apply_op(Op::Command(0, Cmd::Logout))?;
+        }
+        let step = self.core.trace.len();
+        for (id, to, from) in self.core.inv.unacknowledged() {
+            if !self.model().blocks(to, from) {
+                return Err(Failure {
+                    step,
+                    violation: Violation {
+                        invariant: name::LIVENESS,
+                        detail: format!(
+                            "stored message {id} from {from} for {to} never delivered and acknowledged"
+                        ),
+                    },
+                });
+            }
+        }
+        self.check_restore()
+    }
+}
+
+fn diff_views(a: &DurableView, b: &DurableView) -> String {
+    let mut s = String::new();
+    if a.next_message_id != b.next_message_id {
+        s.push_str(&format!(
+            "  next message id {} vs {}\n",
+            a.next_message_id, b.next_message_id
+        ));
+    }
+    for (x, y) in a.users.iter().zip(&b.users) {
+        if x != y {
+            s.push_str(&format!("  {x:?}\n  vs\n  {y:?}\n"));
+        }
+    }
+    if a.users.len() != b.users.len() {
+        s.push_str(&format!(
+            "  {} vs {} accounts\n",
+            a.users.len(),
+            b.users.len()
+        ));
+    }
+    s
+}
+
+fn fresh_state(setup: &Setup, restarts: u8) -> ServerState {
+    let accounts = setup
+        .accounts
+        .iter()
+        .map(|(u, p)| Account {
+            username: u.clone(),
+            password: p.clone(),
+        })
+        .collect();
+    ServerState::new(setup.config.clone(), accounts, [restarts; 32])
+}
+
+impl Core {
+    /// Applies one step the model has already taken, then checks.
+    fn apply(&mut self, setup: &Setup, p: &Planned, model: &Model) -> Result<(), Failure> {
+        let index = self.trace.len();
+        self.trace.push(p.step.clone());
+        let conn = p.facts.conn;
+        match &p.step {
+            Step::Connect { .. } => {
+                if let Some((conn, peer)) = p.connected {
+                    self.h.event(Event::Connected { conn, peer });
+                }
+            }
+            Step::Send { line, .. } => {
+                if let Some(conn) = conn {
+                    self.h.send_bytes(conn, line);
+                }
+            }
+            Step::TooLong { .. } => {
+                if let Some(conn) = conn {
+                    self.h.too_long(conn);
+                }
+            }
+            Step::Disconnect { .. } | Step::Overflow { .. } => {
+                if let Some(conn) = conn {
+                    self.h.disconnect(conn);
+                }
+            }
+            Step::StopReading { .. } | Step::Read { .. } => {}
+            Step::Advance { ms } => self.h.advance(*ms),
+            Step::Restart { graceful } => {
+                if *graceful {
+                    self.h.shutdown();
+                }
+            }
+        }
+        let seen = self.take_seen();
+        let now = self.h.now();
+        let mut check = self
+            .inv
+            .check(&p.facts, &seen, now, model)
+            .and_then(|()| agree(&seen, &p.out));
+        if let Step::Restart { .. } = p.step {
+            self.restart(setup);
+        }
+        check = check.and_then(|()| self.check_sessions());
+        let every = setup.restore_check_every;
+        if check.is_ok() && every > 0 && (index as u64 + 1).is_multiple_of(every) {
+            check = self.check_restore(setup, model);
+        }
+        check.map_err(|violation| Failure {
+            step: index,
+            violation,
+        })
+    }
+
+    /// What the core did in the last step, in order, one entry per recipient.
+    fn take_seen(&mut self) -> Vec<(Timestamp, Seen)> {
+        let mut seen = Vec::new();
+        let times = std::mem::take(&mut self.h.trace_times);
+        for (e, at) in std::mem::take(&mut self.h.trace).into_iter().zip(times) {
+            match e {
+                Effect::Send { to, msg } => seen.push((at, Seen::Msg(to, msg))),
+                Effect::SendMany { to, msg } => {
+                    seen.extend(to.into_iter().map(|c| (at, Seen::Msg(c, msg.clone()))));
+                }
+                Effect::Close { conn } => seen.push((at, Seen::Closed(conn))),
+                Effect::SetTimer { .. } | Effect::CancelTimer { .. } | Effect::Persist(_) => {}
+            }
+        }
+        self.h.clear_all();
+        for (_, s) in &seen {
+            if let Seen::Msg(_, m) = s {
+                self.lines += 1;
+                if let Some(kind) = kind(m) {
+                    *self.coverage.entry(kind).or_default() += 1;
+                }
+            }
+        }
+        seen
+    }
+
+    /// At most one live session per user, in the core's own view too.
+    fn check_sessions(&self) -> Result<(), Violation> {
+        let core = self.h.state.online_users();
+        let observed = self.inv.online_users();
+        if core != observed {
+            return Err(Violation {
+                invariant: name::SINGLE_SESSION,
+                detail: format!(
+                    "core says online {core:?}; the welcomes and goodbyes say {observed:?}"
+                ),
+            });
+        }
+        for user in core {
+            let conn = self.h.state.session_of(user);
+            if conn.is_none_or(|c| self.h.state.user_on(c) != Some(user)) {
+                return Err(Violation {
+                    invariant: name::SINGLE_SESSION,
+                    detail: format!("{user}'s session {conn:?} does not point back to {user}"),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn all_records(&self) -> Vec<Record> {
+        let mut v = self.records.clone();
+        v.extend_from_slice(self.h.records());
+        v
+    }
+
+    /// The process stops and starts again from its records, at the same instant. Clients are gone without a
+    /// `Disconnected` (the sockets died with the process).
+    fn restart(&mut self, setup: &Setup) {
+        let now = self.h.now();
+        self.records = self.all_records();
+        self.restarts = self.restarts.wrapping_add(1);
+        let mut state = fresh_state(setup, self.restarts);
+        state.restore(self.records.clone(), now);
+        // What the shell does before serving anyone (the store's `Snapshot::end_open_sessions` on main):
+        // commit a logout at the restart for each session the stop cut short, which `restore` assumed.
+        // Without it a second restart would move those logouts again (the persistence check finds that).
+        let ended = open_sessions(&self.records)
+            .into_iter()
+            .map(|user| Record::LoggedOut { user, at: now });
+        self.records.extend(ended);
+        self.h = Harness::with_state(state, now).keep_trace();
+    }
+
+    /// Replaying every persisted record into a fresh state gives the live durable state (a user online now
+    /// counts as logged out at the replay instant, as after a crash), and that state is the model's.
+    fn check_restore(&self, setup: &Setup, model: &Model) -> Result<(), Violation> {
+        let now = self.h.now();
+        let mut restored = fresh_state(setup, 0);
+        restored.restore(self.all_records(), now);
+        let got = restored.durable_view();
+        let mut want = self.h.state.durable_view();
+        let online = self.h.state.online_users();
+        for u in &mut want.users {
+            if online.contains(&u.name.as_str()) {
+                u.last_logout = Some(now);
+            }
+        }
+        if got != want {
+            return Err(Violation {
+                invariant: name::PERSISTENCE,
+                detail: format!(
+                    "replayed records vs live state:\n{}",
+                    diff_views(&got, &want)
+                ),
+            });
+        }
+        let modelled = model_durable(model, now);
+        if modelled != want {
+            return Err(Violation {
+                invariant: name::MODEL,
+                detail: format!(
+                    "durable state, core vs model:\n{}",
+                    diff_views(&want, &modelled)
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Users whose last `LoggedIn` record has no `LoggedOut` after it.
+fn open_sessions(records: &[Record]) -> Vec<crate::protocol::Name> {
+    let mut open = BTreeSet::new();
+    for r in records {
+        match r {
+            Record::LoggedIn { user, .. } => {
+                open.insert(user.clone());
+            }
+            Record::LoggedOut { user, .. } => {
+                open.remove(user);
+            }
+            _ => {}
+        }
+    }
+    open.into_iter().collect()
+}
+
+/// Every line to every connection, and every close, equals the model's (tokens aside: the model cannot
+/// know them, so both ends' tokens are checked by the invariants and blanked here).
+fn agree(seen: &[(Timestamp, Seen)], want: &Out) -> Result<(), Violation> {
+    let mut got: BTreeMap<ConnId, Vec<ServerMsg>> = BTreeMap::new();
+    let mut got_closed = BTreeSet::new();
+    for (_, s) in seen {
+        match s {
+            Seen::Msg(c, m) => got.entry(*c).or_default().push(blank_token(m.clone())),
+            Seen::Closed(c) => {
+                got_closed.insert(*c);
+            }
+        }
+    }
+    let mut expected: BTreeMap<ConnId, Vec<ServerMsg>> = BTreeMap::new();
+    for (c, m) in &want.sends {
+        expected.entry(*c).or_default().push(m.clone());
+    }
+    let want_closed: BTreeSet<ConnId> = want.closed.iter().copied().collect();
+    if got != expected {
+        let conns: BTreeSet<ConnId> = got.keys().chain(expected.keys()).copied().collect();
+        let mut detail = String::from("lines differ from the model's:");
+        for c in conns {
+            let (g, e) = (got.get(&c), expected.get(&c));
+            if g != e {
+                detail.push_str(&format!("\n      {c}: core  {g:?}\n      {c}: model {e:?}"));
+            }
+        }
+        return Err(Violation {
+            invariant: name::MODEL,
+            detail,
+        });
+    }
+    if got_closed != want_closed {
+        return Err(Violation {
+            invariant: name::MODEL,
+            detail: format!("core closed {got_closed:?}, model closed {want_closed:?}"),
+        });
+    }
+    Ok(())
+}
+
+/// The model's durable state in the core's view format (online users count as logged out `now`).
+fn model_durable(model: &Model, now: Timestamp) -> DurableView {
+    let mut users: Vec<crate::server::DurableUser> = model
+        .users
+        .iter()
+        .map(|(n, u)| crate::server::DurableUser {
+            name: n.to_string(),
+            password: u.password.clone(),
+            blocks: u.blocks.iter().map(|b| b.to_string()).collect(),
+            mailbox: u
+                .mailbox
+                .iter()
+                .map(|m| crate::server::StoredView {
+                    id: m.id,
+                    from: m.from.to_string(),
+                    sent_at: m.sent_at,
+                    text: m.text.clone(),
+                })
+                .collect(),
+            locked_until: u.locked_until,
+            last_logout: if u.conn.is_some() {
+                Some(now)
+            } else {
+                u.last_logout
+            },
+        })
+        .collect();
+    users.sort_by(|a, b| a.name.cmp(&b.name));
+    DurableView {
+        users,
+        next_message_id: model.next_msg,
+    }
+}
+
+fn blank_token(m: ServerMsg) -> ServerMsg {
+    match m {
+        ServerMsg::PrivateAccepted { peer, addr, .. } => ServerMsg::PrivateAccepted {
+            peer,
+            addr,
+            token: ANY_TOKEN,
+        },
+        ServerMsg::PrivateExpect { peer, .. } => ServerMsg::PrivateExpect {
+            peer,
+            token: ANY_TOKEN,
+        },
+        m => m,
+    }
+}
+
+/// The kinds of line worth counting to show a run reached a rule.
+fn kind(m: &ServerMsg) -> Option<&'static str> {
+    use crate::protocol::{ByeReason, ErrorReply};
+    Some(match m {
+        ServerMsg::Welcome { .. } => "welcome",
+        ServerMsg::Registered { .. } => "registered",
+        ServerMsg::Message { .. } => "message",
+        ServerMsg::OfflineMessage { .. } => "offline-message",
+        ServerMsg::Broadcast { .. } => "broadcast",
+        ServerMsg::Presence { .. } => "presence",
+        ServerMsg::WhoElse { .. } => "whoelse",
+        ServerMsg::WhoElseSince { .. } => "whoelsesince",
+        ServerMsg::Stored { .. } => "stored",
+        ServerMsg::Blocked { .. } => "blocked",
+        ServerMsg::PrivateRequest { .. } => "private-request",
+        ServerMsg::PrivateAccepted { .. } => "private-accepted",
+        ServerMsg::PrivateDeclined { .. } => "private-declined",
+        ServerMsg::PrivateCancelled { .. } => "private-cancelled",
+        ServerMsg::Bye(ByeReason::Timeout { .. }) => "bye-timeout",
+        ServerMsg::Bye(ByeReason::LoginTimeout { .. }) => "bye-login-timeout",
+        ServerMsg::Bye(ByeReason::Shutdown) => "bye-shutdown",
+        ServerMsg::Error(ErrorReply::LockedNow { .. }) => "locked-now",
+        ServerMsg::Error(ErrorReply::Locked { .. }) => "locked",
+        ServerMsg::Error(ErrorReply::WrongPassword { .. }) => "wrong-password",
+        ServerMsg::Error(ErrorReply::AlreadyOnline) => "already-online",
+        ServerMsg::Error(ErrorReply::BlockedBy { .. }) => "blocked-by",
+        ServerMsg::Error(ErrorReply::YouBlocked { .. }) => "you-blocked",
+        ServerMsg::Error(ErrorReply::MailboxFull { .. }) => "mailbox-full",
+        ServerMsg::Error(ErrorReply::NameTaken) => "name-taken",
+        ServerMsg::Error(ErrorReply::BadAck { .. }) => "bad-ack",
+        _ => return None,
+    })
+}
