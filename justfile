@@ -39,3 +39,15 @@ bench-store:
 # apt if missing; about 5 minutes, `just bench-peers --quick` about 1). See docs/PERFORMANCE.md.
 bench-peers *ARGS:
     bash scripts/bench-peers.sh {{ARGS}}
+
+# How many seeds `just sim` runs: `just sim SEEDS=N` (or `just sim N`).
+SEEDS := "100"
+
+# Deterministic simulation, hundreds of clients per seed; prints steps/s. SIM_SEED=S replays one seed.
+sim *ARGS:
+    SIM_SEEDS={{ trim_start_match(if ARGS == "" { SEEDS } else { ARGS }, "SEEDS=") }} cargo test --release --test sim seeds_pass_every_invariant -- --nocapture
+
+# Fuzz one target (needs nightly and cargo-fuzz): just fuzz server_state 600
+fuzz target="server_state" secs="60":
+    command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+    cd fuzz && cargo +nightly fuzz run -s none {{target}} "$(mktemp -d)" corpus/{{target}} -- -max_total_time={{secs}}

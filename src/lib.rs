@@ -18,6 +18,6 @@ pub mod p2p;
 pub mod protocol;
 pub mod server;
 pub mod shell;
-pub mod store;
 pub mod sim;
+pub mod store;
 pub mod time;

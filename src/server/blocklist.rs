@@ -1,5 +1,9 @@
 //! `block` and `unblock`. The blocked user is never told; the effects of a block are enforced where
 //! messages, broadcasts, presence and private chats are decided.
+//!
+//! Blocking also discards the messages the blocked user stored for you that you have not received yet:
+//! nothing from them may reach you, and keeping them for a later unblock would not work either, since
+//! their ids are below what your client has already shown, so it would take them for redeliveries.
 
 use super::event::{ConnId, Effect};
 use super::record::Record;
@@ -22,11 +26,18 @@ impl ServerState {
             send(out, conn, ErrorReply::AlreadyBlocked { user });
             return;
         }
+        self.discard_mail_from(me, &user);
         out.push(Effect::Persist(Record::Blocked {
             by: self.user(me).name.clone(),
             user: user.clone(),
         }));
         send(out, conn, ServerMsg::Blocked { user });
+    }
+
+    /// Drops every stored message from `sender` in `user`'s mailbox (the rest keep their order). Also
+    /// what replaying a [`Record::Blocked`] does, so a restored state is the same.
+    pub(crate) fn discard_mail_from(&mut self, user: UserId, sender: &str) {
+        self.user_mut(user).mailbox.retain(|m| &*m.from != sender);
     }
 
     pub(crate) fn cmd_unblock(

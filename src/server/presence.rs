@@ -9,8 +9,7 @@ use crate::protocol::{Name, ServerMsg};
 use crate::time::Timestamp;
 
 impl ServerState {
-    /// Makes `user` online on `conn`: welcome, stored messages (before anything else, except those from
-    /// users `user` blocks), then presence.
+    /// Makes `user` online on `conn`: welcome, stored messages (before anything else), then presence.
     pub(crate) fn begin_session(
         &mut self,
         conn: ConnId,
@@ -41,13 +40,8 @@ impl ServerState {
             at: now,
         }));
         send(out, conn, ServerMsg::Welcome { user: name.clone() });
-        let u = self.user(user);
-        // Nothing from a blocked user reaches the blocker, including what they sent before the block: such
-        // messages are withheld (and go when an `ack` covers them, or are delivered if the block is lifted).
-        for m in u.mailbox.iter().filter(|m| {
-            self.find_user(&m.from)
-                .is_none_or(|from| !u.blocks.contains(&from))
-        }) {
+        // (The mailbox holds nothing from users this user blocks: `block` discards it.)
+        for m in &self.user(user).mailbox {
             send(
                 out,
                 conn,

@@ -80,8 +80,9 @@ impl ServerState {
                 }
             }
             Record::Blocked { by, user } => {
-                let (by, user) = (self.find_user(&by)?, self.find_user(&user)?);
-                self.user_mut(by).blocks.insert(user);
+                let (by, blocked) = (self.find_user(&by)?, self.find_user(&user)?);
+                self.user_mut(by).blocks.insert(blocked);
+                self.discard_mail_from(by, &user);
             }
             Record::Unblocked { by, user } => {
                 let (by, user) = (self.find_user(&by)?, self.find_user(&user)?);

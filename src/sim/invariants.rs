@@ -188,7 +188,7 @@ impl Invariants {
             if !matches!(msg, ServerMsg::OfflineMessage { .. })
                 && let Some((user, burst)) = bursts.remove(&conn)
             {
-                self.check_burst(&user, &burst, model)?;
+                self.check_burst(&user, &burst)?;
             }
             if let Some(r) = bursts.get_mut(&conn) {
                 r.1.push(msg.clone());
@@ -274,6 +274,13 @@ impl Invariants {
                 ServerMsg::Stored { id, to } => {
                     self.on_stored(*id, to, me.as_ref(), &cmd, now)?;
                 }
+                ServerMsg::Blocked { user: blocked } => {
+                    // Blocking discards what the blocked user stored for the blocker: it is owed to
+                    // nobody any more.
+                    let me = me.clone().expect("BLOCKED answers a logged-in user");
+                    self.stored
+                        .retain(|_, f| !(f.to == me && &f.from == blocked));
+                }
                 ServerMsg::WhoElse { users } => {
                     let me = me.expect("whoelse answers a logged-in user");
                     let want = model.whoelse(&me);
@@ -318,7 +325,7 @@ impl Invariants {
             }
         }
         for (_, (user, burst)) in std::mem::take(&mut bursts) {
-            self.check_burst(&user, &burst, model)?;
+            self.check_burst(&user, &burst)?;
         }
         if accepted.is_some() != expected_token.is_some() {
             return fail(
@@ -360,12 +367,12 @@ impl Invariants {
     }
 
     /// The stored messages delivered right after `WELCOME`: exactly the unacknowledged ones for this user,
-    /// oldest first, except those from senders the user blocks.
-    fn check_burst(&self, user: &Name, burst: &[ServerMsg], model: &Model) -> Checked {
+    /// oldest first (blocking a sender discarded theirs, so none of those remain).
+    fn check_burst(&self, user: &Name, burst: &[ServerMsg]) -> Checked {
         let want: Vec<ServerMsg> = self
             .stored
             .iter()
-            .filter(|(_, f)| &f.to == user && !model.blocks(user, &f.from))
+            .filter(|(_, f)| &f.to == user)
             .map(|(&id, f)| ServerMsg::OfflineMessage {
                 id,
                 sent_at: f.sent_at,

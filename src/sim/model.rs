@@ -11,8 +11,8 @@
 //! - a line that is not a valid command is not activity; `ack` and `p2pport` are not activity; a login is;
 //! - presence is hidden in both directions of a block; `whoelse`/`whoelsesince` hide users who blocked the
 //!   asker but list those the asker blocked;
-//! - stored messages are delivered right after `WELCOME`, except those from a sender the recipient now
-//!   blocks, and stay until an `ack` covering them (which also discards withheld ones below it);
+//! - stored messages are delivered right after `WELCOME` and stay until an `ack` covering them; blocking a
+//!   user discards the messages they stored for the blocker;
 //! - timers due at the same instant run in the order the harness fires them: connection deadlines by
 //!   connection number, then private-chat requests by creation;
 //! - a restart forgets sessions, failure counts and private-chat brokering; a user online at a crash counts
@@ -523,13 +523,7 @@ impl Model {
         u.failures = 0;
         u.conn = Some(conn);
         let delivered_up_to = u.mailbox.last().map(|m| m.id);
-        let blocks = u.blocks.clone();
-        let deliver: Vec<MStored> = u
-            .mailbox
-            .iter()
-            .filter(|m| !blocks.contains(&m.from))
-            .cloned()
-            .collect();
+        let deliver: Vec<MStored> = u.mailbox.clone();
         self.set_phase(
             conn,
             MPhase::Online {
@@ -598,6 +592,8 @@ impl Model {
                     return;
                 };
                 if self.user_mut(&me).blocks.insert(user.clone()) {
+                    // Blocking discards what the blocked user left for me.
+                    self.user_mut(&me).mailbox.retain(|m| m.from != user);
                     out.send(conn, ServerMsg::Blocked { user });
                 } else {
                     out.send(conn, ErrorReply::AlreadyBlocked { user });

@@ -55,6 +55,9 @@ pub(crate) fn apply(
                  ON CONFLICT DO NOTHING",
             )?
             .execute(params![&**by, &**user, crc])?;
+            // As the core does: blocking discards what the blocked user stored for `by`.
+            tx.prepare_cached("DELETE FROM messages WHERE recipient = ?1 AND sender = ?2")?
+                .execute([&**by, &**user])?;
         }
         Record::Unblocked { by, user } => {
             tx.prepare_cached("DELETE FROM blocks WHERE by_user = ?1 AND blocked = ?2")?
