@@ -16,7 +16,6 @@ fn login_messages_presence_block_and_offline_delivery() {
     // Presence, and a message each way.
     alice.expect("* bob logged in");
     alice.send("message bob hello  bob");
-    alice.expect("- delivered to bob");
     bob.expect("[message] alice: hello  bob");
     bob.send("message alice hi alice");
     alice.expect("[message] bob: hi alice");

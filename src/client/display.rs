@@ -134,9 +134,6 @@ pub enum Item {
         secs: u64,
         users: Vec<Name>,
     },
-    Delivered {
-        to: Name,
-    },
     Stored {
         to: Name,
     },
@@ -314,7 +311,6 @@ pub fn render(item: &Item, color: bool) -> String {
         Item::WhoElseSince { secs, users } => {
             star(format!("Online in the last {secs} s: {}", list(users)))
         }
-        Item::Delivered { to } => dash(format!("delivered to {to}")),
         Item::Stored { to } => dash(format!(
             "{to} is offline; they will get it when they log in"
         )),
@@ -398,6 +394,10 @@ pub fn render(item: &Item, color: bool) -> String {
             }
             ByeReason::Locked => "Disconnected: the account is locked.".to_string(),
             ByeReason::Shutdown => "The server is shutting down; disconnected.".to_string(),
+            ByeReason::Full => {
+                "The server is full and cannot take another connection; try again later."
+                    .to_string()
+            }
         }),
         Item::Error(problem) => error(
             p,

@@ -182,7 +182,7 @@ impl ClientState {
             ServerMsg::Presence { user, .. }
             | ServerMsg::Blocked { user }
             | ServerMsg::Unblocked { user } => vec![user.clone()],
-            ServerMsg::Sent { to } | ServerMsg::Stored { to, .. } => vec![to.clone()],
+            ServerMsg::Stored { to, .. } => vec![to.clone()],
             ServerMsg::WhoElse { users } | ServerMsg::WhoElseSince { users, .. } => users.clone(),
             ServerMsg::PrivatePending { to, .. } => vec![to.clone()],
             ServerMsg::PrivateAccepted { peer, .. }
@@ -226,7 +226,6 @@ impl ClientState {
             ServerMsg::WhoElseSince { secs, users } => {
                 show(out, Item::WhoElseSince { secs, users })
             }
-            ServerMsg::Sent { to } => show(out, Item::Delivered { to }),
             ServerMsg::Stored { to, .. } => show(out, Item::Stored { to }),
             ServerMsg::BroadcastSent { delivered, skipped } => {
                 show(out, Item::BroadcastSent { delivered, skipped })
@@ -361,7 +360,7 @@ impl ClientState {
         show(out, Item::Bye(reason));
         let exit = match reason {
             ByeReason::Logout => Exit::LoggedOut,
-            ByeReason::Locked => Exit::LoginRefused,
+            ByeReason::Locked | ByeReason::Full => Exit::LoginRefused,
             ByeReason::Timeout { .. } | ByeReason::LoginTimeout { .. } | ByeReason::Shutdown => {
                 Exit::EndedByServer
             }

@@ -121,7 +121,6 @@ const TAGS: &[&str] = &[
     "PRESENCE",
     "WHOELSE",
     "WHOELSESINCE",
-    "SENT",
     "STORED",
     "BCAST-SENT",
     "BLOCKED",
@@ -198,9 +197,6 @@ pub fn decode_line(line: &str) -> Result<ServerMsg, DecodeError> {
             secs: f.num("seconds")?,
             users: f.names()?,
         },
-        "SENT" => ServerMsg::Sent {
-            to: f.name("recipient")?,
-        },
         "STORED" => ServerMsg::Stored {
             id: f.num("id")?,
             to: f.name("recipient")?,
@@ -266,6 +262,7 @@ pub fn decode_line(line: &str) -> Result<ServerMsg, DecodeError> {
             },
             "locked" => ByeReason::Locked,
             "shutdown" => ByeReason::Shutdown,
+            "full" => ByeReason::Full,
             _ => return Err(f.err("reason")),
         }),
         _ => unreachable!("every tag in TAGS has an arm"),
@@ -414,7 +411,6 @@ mod tests {
                 secs: 60,
                 users: vec![n("c")],
             },
-            ServerMsg::Sent { to: n("b") },
             ServerMsg::Stored { id: 3, to: n("b") },
             ServerMsg::BroadcastSent {
                 delivered: 1,
@@ -465,6 +461,7 @@ mod tests {
             ServerMsg::Bye(ByeReason::LoginTimeout { secs: 5 }),
             ServerMsg::Bye(ByeReason::Locked),
             ServerMsg::Bye(ByeReason::Shutdown),
+            ServerMsg::Bye(ByeReason::Full),
         ];
         for m in msgs {
             round_trip(m);
@@ -553,8 +550,8 @@ mod tests {
     #[test]
     fn human_text_is_ignored() {
         assert_eq!(
-            decode_line("SENT bob whatever the server says"),
-            Ok(ServerMsg::Sent { to: "bob".into() })
+            decode_line("UNBLOCKED bob whatever the server says"),
+            Ok(ServerMsg::Unblocked { user: "bob".into() })
         );
     }
 }

@@ -220,6 +220,7 @@ impl ByeReason {
             ByeReason::LoginTimeout { .. } => "login-timeout",
             ByeReason::Locked => "locked",
             ByeReason::Shutdown => "shutdown",
+            ByeReason::Full => "full",
         }
     }
 }
@@ -269,7 +270,6 @@ impl Display for ServerMsg {
                 write!(f, "WHOELSESINCE {secs} ")?;
                 names(f, users)
             }
-            ServerMsg::Sent { to } => write!(f, "SENT {to} Delivered to {to}."),
             ServerMsg::Stored { id, to } => write!(
                 f,
                 "STORED {id} {to} {to} is offline; the message will be delivered when they log in."
@@ -353,6 +353,9 @@ impl Display for ServerMsg {
                 ),
                 ByeReason::Locked => f.write_str("BYE locked Account locked; disconnecting."),
                 ByeReason::Shutdown => f.write_str("BYE shutdown The server is shutting down."),
+                ByeReason::Full => f.write_str(
+                    "BYE full The server has no room for more connections; try again later.",
+                ),
             },
         }
     }

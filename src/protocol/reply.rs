@@ -74,6 +74,9 @@ pub enum ByeReason {
     Locked,
     /// The server is shutting down.
     Shutdown,
+    /// The server has no room for another connection (it ran out of file descriptors); try later.
+    /// Sent by the runtime to a connection it accepted only to refuse it cleanly.
+    Full,
 }
 
 /// An error reply. Each variant is one code on the wire; data a client may act on travels in fields, and
@@ -200,10 +203,6 @@ pub enum ServerMsg {
     WhoElseSince {
         secs: u64,
         users: Vec<Name>,
-    },
-    /// The message reached `to`, who is online.
-    Sent {
-        to: Name,
     },
     /// `to` is offline; the message is stored, durably, as `id` (sent only after the store commits).
     Stored {

@@ -27,6 +27,8 @@ impl ServerState {
             return;
         }
         if let Some(target_conn) = t.session {
+            // Delivered now: the sender hears nothing more (as in IRC). Only a message that had to be
+            // stored gets a reply, because only then is there something to tell.
             send(
                 out,
                 target_conn,
@@ -35,7 +37,6 @@ impl ServerState {
                     text: text.to_owned(),
                 },
             );
-            send(out, conn, ServerMsg::Sent { to });
             return;
         }
         if t.mailbox.len() >= self.config.mailbox_limit {

@@ -32,3 +32,26 @@ pub enum Record {
     /// `by` unblocked `user`.
     Unblocked { by: Name, user: Name },
 }
+
+impl Record {
+    /// Whether a reply produced with this record tells a user that the change happened (`STORED`,
+    /// `BLOCKED`, `REGISTERED`, a lockout), so that reply must wait until the record is durable.
+    ///
+    /// Login history and acknowledgements are kept just as carefully, in order with everything else, but
+    /// no reply promises them: a welcome does not say "your session was recorded", and an `ack` has no
+    /// reply. Not holding those replies for a disk sync is what keeps logins fast. If the server dies
+    /// first, the history misses those last moments and unacknowledged messages come again (the client
+    /// recognises them by id): nothing anyone was told about is lost.
+    pub fn acknowledged(&self) -> bool {
+        match self {
+            Record::AccountCreated { .. }
+            | Record::LockedOut { .. }
+            | Record::MessageStored { .. }
+            | Record::Blocked { .. }
+            | Record::Unblocked { .. } => true,
+            Record::LoggedIn { .. } | Record::LoggedOut { .. } | Record::MessagesAcked { .. } => {
+                false
+            }
+        }
+    }
+}

@@ -680,7 +680,7 @@ impl Model {
                     text: text.to_owned(),
                 },
             );
-            out.send(conn, ServerMsg::Sent { to });
+            // Delivered at once: no reply to the sender.
             return;
         }
         if self.user(&to).mailbox.len() >= self.cfg.mailbox_limit {

@@ -74,7 +74,8 @@ impl Ledger {
 }
 
 /// Sends a bounded stream of messages to random recipients until the connection dies, matching each
-/// reply to its message.
+/// reply to its message. A message delivered at once gets no reply, so each is followed by a `whoelse`,
+/// whose answer closes that message's window: a `STORED` within it means stored, none means delivered.
 fn sender(addr: SocketAddr, me: &'static str, life: usize, seed: u64, ledger: Arc<Mutex<Ledger>>) {
     let Ok(mut client) = Client::login(addr, me, "p") else {
         return; // the server died during the login
@@ -87,25 +88,26 @@ fn sender(addr: SocketAddr, me: &'static str, life: usize, seed: u64, ledger: Ar
         let in_flight = in_flight.clone();
         let ledger = ledger.clone();
         std::thread::spawn(move || {
+            let mut stored = None;
             while let Ok(m) = replies.recv() {
-                let (to, text) = match &m {
-                    ServerMsg::Stored { .. } | ServerMsg::Sent { .. } | ServerMsg::Error(_) => {
-                        match in_flight.lock().unwrap().pop_front() {
-                            Some(sent) => sent,
-                            None => panic!("{me}: reply {m:?} to no message"),
+                match m {
+                    ServerMsg::Stored { id, to } => stored = Some((id, to)),
+                    ServerMsg::WhoElse { .. } => {
+                        let Some((to, text)) = in_flight.lock().unwrap().pop_front() else {
+                            panic!("{me}: a whoelse answer with no message in flight");
+                        };
+                        if let Some((id, stored_to)) = stored.take() {
+                            assert_eq!(&*stored_to, to, "{me}: replies out of order");
+                            ledger
+                                .lock()
+                                .unwrap()
+                                .acknowledged
+                                .entry(to)
+                                .or_default()
+                                .push((id, text));
                         }
                     }
-                    _ => continue,
-                };
-                if let ServerMsg::Stored { id, to: stored_to } = m {
-                    assert_eq!(&*stored_to, to, "{me}: replies out of order");
-                    ledger
-                        .lock()
-                        .unwrap()
-                        .acknowledged
-                        .entry(to)
-                        .or_default()
-                        .push((id, text));
+                    _ => {}
                 }
             }
         })
@@ -118,7 +120,8 @@ fn sender(addr: SocketAddr, me: &'static str, life: usize, seed: u64, ledger: Ar
             .lock()
             .unwrap()
             .push_back((to.to_owned(), text.clone()));
-        if client.send(&format!("message {to} {text}")).is_err() {
+        if client.send(&format!("message {to} {text}")).is_err() || client.send("whoelse").is_err()
+        {
             break;
         }
         if n % 8 == 7 {

@@ -257,7 +257,11 @@ fn coordinate(
         }
         Workload::Direct | Workload::Fanout | Workload::History => {
             let expected = plan.expected_deliveries();
-            let acks = if plan.proto == crate::proto::ProtoKind::Natter {
+            // natter answers a broadcast (BCAST-SENT) and a whoelsesince; a message delivered at once
+            // gets no reply, as in IRC.
+            let acks = if plan.proto == crate::proto::ProtoKind::Natter
+                && plan.workload != Workload::Direct
+            {
                 plan.sends()
             } else {
                 0

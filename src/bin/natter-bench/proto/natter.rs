@@ -75,9 +75,7 @@ pub fn classify<'a>(line: &'a [u8], holder: &'a mut Option<ServerMsg>) -> Incomi
             from,
             text,
         },
-        ServerMsg::Sent { .. } | ServerMsg::Stored { .. } | ServerMsg::BroadcastSent { .. } => {
-            Incoming::Accepted
-        }
+        ServerMsg::Stored { .. } | ServerMsg::BroadcastSent { .. } => Incoming::Accepted,
         ServerMsg::Presence { .. } => Incoming::Noise,
         ServerMsg::WhoElse { users } | ServerMsg::WhoElseSince { users, .. } => {
             Incoming::Listed(users.len())
@@ -140,7 +138,7 @@ mod tests {
         let mut h = None;
         assert_eq!(classify(b"PRESENCE u4 online", &mut h), Incoming::Noise);
         let mut h = None;
-        assert_eq!(classify(b"SENT u4 ok", &mut h), Incoming::Accepted);
+        assert_eq!(classify(b"STORED 9 u4 ok", &mut h), Incoming::Accepted);
         let mut h = None;
         assert_eq!(
             classify(b"WHOELSESINCE 0 2 u1 u2", &mut h),

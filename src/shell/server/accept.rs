@@ -1,0 +1,99 @@
+//! Accepting connections, including when the process has no file descriptor left.
+//!
+//! Out of descriptors, `accept` fails and the connection would wait in the kernel's queue, unanswered. So
+//! the acceptor keeps one spare descriptor: it gives it up to accept the waiting connection, tells it
+//! `BYE full`, closes it, and takes the spare again. The loop backs off instead of spinning, and the
+//! condition is logged once per episode, not once per refused connection.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::net::TcpStream;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_io::Async;
+use async_net::TcpListener;
+use smol::LocalExecutor;
+
+use super::Shared;
+use super::conn::{ConnIo, reader};
+use super::inbox::Input;
+use crate::protocol::{ByeReason, ServerMsg, render_line};
+use crate::server::ConnId;
+
+pub(super) async fn accept_loop(
+    listener: TcpListener,
+    shared: Rc<Shared>,
+    ex: Rc<LocalExecutor<'static>>,
+    max_line: usize,
+) {
+    let mut next_id = 1u64;
+    let mut spare = File::open("/dev/null").ok();
+    let mut starved = false;
+    loop {
+        match listener.accept().await {
+            Ok((stream, peer)) => {
+                if starved {
+                    tracing::info!("file descriptors available again; accepting connections");
+                    starved = false;
+                }
+                let stream: Arc<Async<TcpStream>> = stream.into();
+                let _ = stream.get_ref().set_nodelay(true);
+                let conn = ConnId(next_id);
+                next_id += 1;
+                tracing::debug!("{conn} connected from {peer}");
+                shared
+                    .conns
+                    .borrow_mut()
+                    .insert(conn, ConnIo::new(stream.clone()));
+                shared.push(Input::Open { conn, peer });
+                ex.spawn(reader(shared.clone(), conn, stream, max_line))
+                    .detach();
+            }
+            Err(e) if is_out_of_fds(&e) => {
+                if !starved {
+                    tracing::warn!(
+                        "out of file descriptors ({e}): refusing new connections with 'BYE full' until some close"
+                    );
+                    starved = true;
+                }
+                spare = refuse_one(&listener, spare).await;
+                if spare.is_none() {
+                    // Not even the spare could be had back: wait for descriptors to free up.
+                    smol::Timer::after(Duration::from_millis(100)).await;
+                    spare = File::open("/dev/null").ok();
+                }
+            }
+            Err(e) => {
+                tracing::debug!("accept failed: {e}");
+                smol::Timer::after(Duration::from_millis(5)).await;
+            }
+        }
+    }
+}
+
+/// Spends the spare descriptor on the connection waiting to be accepted, refuses it politely, and takes
+/// the spare back.
+async fn refuse_one(listener: &TcpListener, spare: Option<File>) -> Option<File> {
+    drop(spare);
+    let accepted = futures_lite::future::or(async { Some(listener.accept().await) }, async {
+        smol::Timer::after(Duration::from_millis(50)).await;
+        None
+    })
+    .await;
+    if let Some(Ok((stream, _))) = accepted {
+        let stream: Arc<Async<TcpStream>> = stream.into();
+        let _ = stream
+            .get_ref()
+            .write(&render_line(&ServerMsg::Bye(ByeReason::Full)));
+        let _ = stream.get_ref().shutdown(std::net::Shutdown::Both);
+    }
+    File::open("/dev/null").ok()
+}
+
+fn is_out_of_fds(e: &io::Error) -> bool {
+    const EMFILE: i32 = 24;
+    const ENFILE: i32 = 23;
+    matches!(e.raw_os_error(), Some(EMFILE | ENFILE))
+}

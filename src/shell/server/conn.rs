@@ -1,0 +1,208 @@
+//! One connection's I/O: its reader task, the bytes waiting to be written, and the writer task that
+//! exists only while the socket is full.
+//!
+//! Reads go into one buffer shared by every connection (they run one at a time on the server's thread),
+//! so an idle connection holds no read buffer; only an unfinished line is kept, by its decoder. Writes are
+//! made directly by the driver at the end of each batch, one `write` per connection; only when the kernel
+//! refuses more does a writer task start, wait for the socket to drain, and finish the job. So an idle
+//! connection costs a small reader task and this struct, and no write buffer.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use async_io::Async;
+
+use super::Shared;
+use super::inbox::Input;
+use crate::protocol::{Frame, LineDecoder};
+use crate::server::ConnId;
+
+/// The shell's side of one connection, owned by [`Shared::conns`].
+pub(super) struct ConnIo {
+    pub(super) stream: Arc<Async<TcpStream>>,
+    /// Bytes queued for the client; `out[sent..]` is still to be written.
+    out: Vec<u8>,
+    sent: usize,
+    /// A writer task is waiting for the socket to accept more.
+    pub(super) writer: bool,
+    /// Close once everything queued is written.
+    pub(super) closing: bool,
+    /// Already in the driver's list of connections to flush at the end of this batch.
+    pub(super) dirty: bool,
+}
+
+/// How a flush went.
+pub(super) enum Flush {
+    /// Everything queued is written.
+    Done,
+    /// The kernel's buffer is full; the rest waits for the socket to drain.
+    Blocked,
+    /// The connection is broken.
+    Failed,
+}
+
+impl ConnIo {
+    pub(super) fn new(stream: Arc<Async<TcpStream>>) -> Self {
+        ConnIo {
+            stream,
+            out: Vec::new(),
+            sent: 0,
+            writer: false,
+            closing: false,
+            dirty: false,
+        }
+    }
+
+    /// Bytes queued and not yet written.
+    pub(super) fn queued(&self) -> usize {
+        self.out.len() - self.sent
+    }
+
+    pub(super) fn push(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
+    }
+
+    /// Writes what is queued, as far as the kernel takes it without blocking.
+    pub(super) fn flush(&mut self) -> Flush {
+        while self.sent < self.out.len() {
+            match self.stream.get_ref().write(&self.out[self.sent..]) {
+                Ok(0) => return Flush::Failed,
+                Ok(n) => self.sent += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if self.sent >= self.out.len() / 2 {
+                        self.out.drain(..self.sent);
+                        self.sent = 0;
+                    }
+                    return Flush::Blocked;
+                }
+                Err(_) => return Flush::Failed,
+            }
+        }
+        // Give the buffer back: an idle connection keeps no write buffer.
+        self.out = Vec::new();
+        self.sent = 0;
+        Flush::Done
+    }
+
+    /// Closes the socket both ways: the reader sees the end, and a writer stuck on a client that stopped
+    /// reading is woken with an error.
+    pub(super) fn shut(&self) {
+        let _ = self.stream.get_ref().shutdown(Shutdown::Both);
+    }
+}
+
+/// The open connections' I/O state, by connection.
+pub(super) type Conns = rustc_hash::FxHashMap<ConnId, ConnIo>;
+
+/// Forgets a connection and shuts its socket (see [`ConnIo::shut`]).
+pub(super) fn drop_conn(conns: &mut Conns, conn: ConnId) {
+    if let Some(io) = conns.remove(&conn) {
+        io.shut();
+    }
+}
+
+/// Reads the connection until it ends, handing each line to the driver.
+pub(super) async fn reader(
+    shared: Rc<Shared>,
+    conn: ConnId,
+    stream: Arc<Async<TcpStream>>,
+    max_line: usize,
+) {
+    let mut decoder = LineDecoder::new(max_line);
+    loop {
+        shared.wait_for_room().await;
+        match read_lines(&shared, conn, &stream, &mut decoder) {
+            // The shared buffer was filled: there may be more right away, but let the driver have
+            // this batch first.
+            ReadOutcome::Filled => futures_lite::future::yield_now().await,
+            ReadOutcome::Some | ReadOutcome::WouldBlock => {
+                if stream.readable().await.is_err() {
+                    break;
+                }
+            }
+            ReadOutcome::End => break,
+        }
+    }
+    shared.push(Input::Gone { conn });
+}
+
+enum ReadOutcome {
+    Filled,
+    Some,
+    WouldBlock,
+    End,
+}
+
+/// One non-blocking read into the shared buffer; complete lines go to the inbox.
+fn read_lines(
+    shared: &Shared,
+    conn: ConnId,
+    stream: &Async<TcpStream>,
+    decoder: &mut LineDecoder,
+) -> ReadOutcome {
+    let mut buf = shared.read_buf.borrow_mut();
+    let n = loop {
+        match stream.get_ref().read(&mut buf) {
+            Ok(0) => return ReadOutcome::End,
+            Ok(n) => break n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return ReadOutcome::WouldBlock,
+            Err(_) => return ReadOutcome::End,
+        }
+    };
+    let mut inbox = shared.inbox.borrow_mut();
+    let before = inbox.inputs.len();
+    decoder.feed(&buf[..n], |frame| match frame {
+        Frame::Line(line) => inbox.push_line(conn, line),
+        Frame::TooLong => inbox.push(Input::TooLong { conn }),
+    });
+    let any = inbox.inputs.len() > before;
+    drop(inbox);
+    if any {
+        shared.wake_driver();
+    }
+    if n == buf.len() {
+        ReadOutcome::Filled
+    } else {
+        ReadOutcome::Some
+    }
+}
+
+/// Finishes writing to a connection whose socket was full, then ends.
+pub(super) async fn writer(shared: Rc<Shared>, conn: ConnId, stream: Arc<Async<TcpStream>>) {
+    loop {
+        let ready = stream.writable().await;
+        let mut conns = shared.conns.borrow_mut();
+        let Some(io) = conns.get_mut(&conn) else {
+            // Closed or dropped meanwhile.
+            return;
+        };
+        let flushed = if ready.is_ok() {
+            io.flush()
+        } else {
+            Flush::Failed
+        };
+        match flushed {
+            Flush::Blocked => continue,
+            Flush::Done => {
+                io.writer = false;
+                if io.closing {
+                    drop_conn(&mut conns, conn);
+                }
+                drop(conns);
+                shared.writers_done.notify(usize::MAX);
+                return;
+            }
+            Flush::Failed => {
+                drop_conn(&mut conns, conn);
+                drop(conns);
+                shared.push(Input::Gone { conn });
+                shared.writers_done.notify(usize::MAX);
+                return;
+            }
+        }
+    }
+}

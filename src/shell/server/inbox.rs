@@ -1,0 +1,62 @@
+//! What readers and the accept task hand to the driver: one batch of inputs, with every line's bytes in a
+//! single arena, so a line costs a copy into a buffer that is reused, never an allocation of its own.
+
+use std::net::SocketAddr;
+use std::ops::Range;
+
+use crate::server::ConnId;
+
+/// One input for the core.
+#[derive(Debug)]
+pub(super) enum Input {
+    /// A connection was accepted (its I/O state is already registered).
+    Open { conn: ConnId, peer: SocketAddr },
+    /// A complete line; its bytes are `Inbox::bytes[range]`.
+    Line { conn: ConnId, range: Range<usize> },
+    /// The client sent a line over the limit; the decoder is skipping it.
+    TooLong { conn: ConnId },
+    /// The connection ended (end of stream, an error, or the shell closed it).
+    Gone { conn: ConnId },
+}
+
+/// A batch being gathered (by readers) or handled (by the driver): the two swap, keeping capacities.
+#[derive(Debug, Default)]
+pub(super) struct Inbox {
+    pub(super) inputs: Vec<Input>,
+    pub(super) bytes: Vec<u8>,
+}
+
+impl Inbox {
+    pub(super) fn push(&mut self, input: Input) {
+        self.inputs.push(input);
+    }
+
+    pub(super) fn push_line(&mut self, conn: ConnId, line: &[u8]) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(line);
+        self.inputs.push(Input::Line {
+            conn,
+            range: start..self.bytes.len(),
+        });
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.inputs.is_empty()
+    }
+
+    /// Whether readers should pause until the driver has taken this batch: bounds the memory a flood of
+    /// lines can take, whatever the number of connections.
+    pub(super) fn is_full(&self) -> bool {
+        self.bytes.len() >= MAX_BATCH_BYTES || self.inputs.len() >= MAX_BATCH_INPUTS
+    }
+
+    pub(super) fn clear(&mut self) {
+        self.inputs.clear();
+        self.bytes.clear();
+    }
+}
+
+/// Line bytes gathered before readers wait for the driver.
+const MAX_BATCH_BYTES: usize = 8 << 20;
+/// Inputs gathered before readers wait for the driver.
+const MAX_BATCH_INPUTS: usize = 256 * 1024;

@@ -1,0 +1,262 @@
+//! The server's runtime: sockets and the clock on one side, [`ServerState`] on the other. It moves bytes
+//! and deadlines and decides nothing.
+//!
+//! Everything runs on one thread (a smol `LocalExecutor`), with disk syncs on a second one:
+//!
+//! - the **accept** task ([`accept`]) registers each connection and starts its **reader** ([`conn`]);
+//!   out of file descriptors, it refuses connections cleanly instead of leaving them queued;
+//! - a reader makes a non-blocking read into one buffer shared by all connections, splits the bytes into
+//!   lines ([`LineDecoder`](crate::protocol::LineDecoder)) and appends them to the **inbox** ([`inbox`]);
+//! - the **driver** ([`driver`]) takes the whole inbox as one batch, feeds it to the core, fires due
+//!   timers, hands the batch's records to the commit thread, and writes each connection's output with one
+//!   direct `write` at the end of the batch — after the commit, if a reply acknowledges a record;
+//! - a **writer** task exists only while a connection's socket is full, to finish its queue;
+//! - the driver keeps a single OS timer, armed at the earliest deadline the core asked for.
+//!
+//! Why one thread: the core is single-threaded by design, and with readers, driver and writes on the same
+//! thread, a line costs no lock, no cross-thread wake-up and no allocation on its way from the socket to
+//! the core and back; an idle connection holds no buffer and no writer task. (Measured figures are in
+//! docs/PERFORMANCE.md.)
+//!
+//! A failed commit stops the server: no reply of that batch or any later one is sent (they could say
+//! "stored" of something that is not), and every client is told the server is shutting down.
+//!
+//! A client that stops reading never slows the others: its queue is bounded, and when it overflows the
+//! connection is dropped and the core told it disconnected.
+
+mod accept;
+mod conn;
+mod driver;
+mod inbox;
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::io;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::Duration;
+
+use async_net::TcpListener;
+use event_listener::{Event as Notify, EventListener};
+use smol::LocalExecutor;
+
+use self::conn::Conns;
+use self::driver::Driver;
+use self::inbox::{Inbox, Input};
+use super::committer::Committer;
+use super::persist::Persister;
+use super::timers::Timers;
+use crate::server::ServerState;
+use crate::time::ShellClock;
+
+/// Runtime limits that are not protocol rules.
+#[derive(Clone, Debug)]
+pub struct ShellOptions {
+    /// The longest line accepted from a client, in bytes.
+    pub max_line: usize,
+    /// Bytes that may wait to be written to one client before it is considered stuck and dropped.
+    pub max_outbound: usize,
+    /// How long shutdown waits for goodbyes to be flushed.
+    pub shutdown_grace: Duration,
+    /// Batches that may be handled but not yet sent because their records are being committed. With 1
+    /// the driver waits for each commit before taking the next batch; with 2 it prepares the next batch
+    /// while the previous one commits. Replies always go out in batch order, each after its own commit.
+    pub commit_depth: usize,
+}
+
+impl Default for ShellOptions {
+    fn default() -> Self {
+        ShellOptions {
+            max_line: 8192,
+            max_outbound: 256 * 1024,
+            shutdown_grace: Duration::from_secs(2),
+            commit_depth: 2,
+        }
+    }
+}
+
+/// The size of the read buffer all connections share.
+const READ_BUF: usize = 64 * 1024;
+
+/// What the server thread's tasks share. Only ever touched from that thread, and never borrowed across
+/// an `.await`.
+pub(super) struct Shared {
+    /// The batch readers are filling.
+    inbox: RefCell<Inbox>,
+    /// Every open connection's I/O state.
+    conns: RefCell<Conns>,
+    /// Where readers read; shared because only one reads at a time.
+    read_buf: RefCell<Box<[u8]>>,
+    /// Wakes the driver; `wake_pending` avoids notifying it again before it has looked.
+    wake: Notify,
+    wake_pending: Cell<bool>,
+    /// The driver took the inbox: readers waiting for room may go on.
+    room: Notify,
+    /// A writer task finished (shutdown waits for the last one).
+    writers_done: Notify,
+}
+
+impl Shared {
+    fn new() -> Self {
+        Shared {
+            inbox: RefCell::default(),
+            conns: RefCell::default(),
+            read_buf: RefCell::new(vec![0u8; READ_BUF].into_boxed_slice()),
+            wake: Notify::new(),
+            wake_pending: Cell::new(false),
+            room: Notify::new(),
+            writers_done: Notify::new(),
+        }
+    }
+
+    fn push(&self, input: Input) {
+        self.inbox.borrow_mut().push(input);
+        self.wake_driver();
+    }
+
+    fn wake_driver(&self) {
+        if !self.wake_pending.replace(true) {
+            self.wake.notify(1);
+        }
+    }
+
+    /// Called by the driver before it looks at the inbox: any input pushed from now on wakes it.
+    fn arm_wake(&self) -> EventListener {
+        let listener = self.wake.listen();
+        self.wake_pending.set(false);
+        listener
+    }
+
+    /// Swaps the gathered batch into `batch` (which must be empty) and lets paused readers go on.
+    fn take_inbox(&self, batch: &mut Inbox) {
+        std::mem::swap(&mut *self.inbox.borrow_mut(), batch);
+        if !batch.is_empty() {
+            self.room.notify(usize::MAX);
+        }
+    }
+
+    /// Waits while the inbox is over its bound.
+    async fn wait_for_room(&self) {
+        while self.inbox.borrow().is_full() {
+            let listener = self.room.listen();
+            if !self.inbox.borrow().is_full() {
+                return;
+            }
+            listener.await;
+        }
+    }
+}
+
+/// A running server's handle: its address, and a way to stop it.
+pub struct ServerHandle {
+    pub local_addr: SocketAddr,
+    stop: smol::channel::Sender<()>,
+    done: smol::channel::Receiver<io::Result<()>>,
+}
+
+impl ServerHandle {
+    /// Asks the server to shut down cleanly (clients are told) and waits until it has.
+    pub async fn shutdown(self) -> io::Result<()> {
+        let _ = self.stop.try_send(());
+        self.join().await
+    }
+
+    /// Waits for the server to stop by itself (only an error stops it).
+    pub async fn join(self) -> io::Result<()> {
+        self.done
+            .recv()
+            .await
+            .unwrap_or_else(|_| Err(io::Error::other("the server thread ended abruptly")))
+    }
+
+    /// A sender that stops the server when a value is sent (or it is dropped along with all clones).
+    pub fn stopper(&self) -> smol::channel::Sender<()> {
+        self.stop.clone()
+    }
+}
+
+/// Starts serving on `listener` on a thread of its own.
+pub fn spawn(
+    listener: TcpListener,
+    core: ServerState,
+    persister: Box<dyn Persister>,
+    opts: ShellOptions,
+) -> io::Result<ServerHandle> {
+    let local_addr = listener.local_addr()?;
+    let (stop, stopped) = smol::channel::bounded(1);
+    let (report, done) = smol::channel::bounded(1);
+    std::thread::Builder::new()
+        .name("natter-server".into())
+        .spawn(move || {
+            let result = smol::block_on(run(listener, core, persister, opts, stopped));
+            let _ = report.send_blocking(result);
+        })?;
+    Ok(ServerHandle {
+        local_addr,
+        stop,
+        done,
+    })
+}
+
+/// Serves on the calling thread until `stop` yields (or closes), then shuts down cleanly. Run it with
+/// `smol::block_on`: the thread also drives the I/O reactor while it waits.
+pub async fn run(
+    listener: TcpListener,
+    core: ServerState,
+    persister: Box<dyn Persister>,
+    opts: ShellOptions,
+    stop: smol::channel::Receiver<()>,
+) -> io::Result<()> {
+    let ex = Rc::new(LocalExecutor::new());
+    ex.run(serve(ex.clone(), listener, core, persister, opts, stop))
+        .await
+}
+
+async fn serve(
+    ex: Rc<LocalExecutor<'static>>,
+    listener: TcpListener,
+    core: ServerState,
+    persister: Box<dyn Persister>,
+    opts: ShellOptions,
+    stop: smol::channel::Receiver<()>,
+) -> io::Result<()> {
+    let shared = Rc::new(Shared::new());
+    let committer = Committer::start(persister)?;
+    let acceptor = ex.spawn(accept::accept_loop(
+        listener,
+        shared.clone(),
+        ex.clone(),
+        opts.max_line,
+    ));
+    let mut driver = Driver {
+        core,
+        clock: ShellClock::start(),
+        timers: Timers::new(),
+        alarm: smol::Timer::never(),
+        alarm_at: None,
+        shared,
+        ex: ex.clone(),
+        opts,
+        committer,
+        batch: Inbox::default(),
+        effects: Vec::new(),
+        records: Vec::new(),
+        acknowledged: false,
+        sends: Vec::new(),
+        followups: VecDeque::new(),
+        pending: VecDeque::new(),
+        submitted: 0,
+        committed: 0,
+        dirty: Vec::new(),
+        coalesced: 0,
+        held_lines: 0,
+        scratch: Vec::new(),
+    };
+    let served = driver.serve(&stop).await;
+    drop(acceptor);
+    if let Err(e) = &served {
+        tracing::error!("could not store state durably: {e}; stopping");
+    }
+    let stopped = driver.shutdown(served.is_ok()).await;
+    served.and(stopped)
+}
