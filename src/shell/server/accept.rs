@@ -43,13 +43,15 @@ pub(super) async fn accept_loop(
                 let conn = ConnId(next_id);
                 next_id += 1;
                 tracing::debug!("{conn} connected from {peer}");
+                // The reader wakes the driver after its first read, so that a client that sends its
+                // login at once gets prompts and welcome in one write. (It runs only once this task
+                // yields, so the connection is registered first.)
+                let reader = ex.spawn(reader(shared.clone(), conn, stream.clone(), max_line));
                 shared
                     .conns
                     .borrow_mut()
-                    .insert(conn, ConnIo::new(stream.clone()));
-                shared.push(Input::Open { conn, peer });
-                ex.spawn(reader(shared.clone(), conn, stream, max_line))
-                    .detach();
+                    .insert(conn, ConnIo::new(stream, reader));
+                shared.push_quietly(Input::Open { conn, peer });
             }
             Err(e) if is_out_of_fds(&e) => {
                 if !starved {

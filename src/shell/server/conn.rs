@@ -8,11 +8,12 @@
 //! connection costs a small reader task and this struct, and no write buffer.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::net::TcpStream;
 use std::rc::Rc;
 use std::sync::Arc;
 
 use async_io::Async;
+use smol::Task;
 
 use super::Shared;
 use super::inbox::Input;
@@ -25,8 +26,10 @@ pub(super) struct ConnIo {
     /// Bytes queued for the client; `out[sent..]` is still to be written.
     out: Vec<u8>,
     sent: usize,
-    /// A writer task is waiting for the socket to accept more.
-    pub(super) writer: bool,
+    /// This connection's reader; dropping the handle cancels it.
+    reader: Option<Task<()>>,
+    /// The writer task waiting for the socket to accept more, while there is one.
+    pub(super) writer: Option<Task<()>>,
     /// Close once everything queued is written.
     pub(super) closing: bool,
     /// Already in the driver's list of connections to flush at the end of this batch.
@@ -44,12 +47,13 @@ pub(super) enum Flush {
 }
 
 impl ConnIo {
-    pub(super) fn new(stream: Arc<Async<TcpStream>>) -> Self {
+    pub(super) fn new(stream: Arc<Async<TcpStream>>, reader: Task<()>) -> Self {
         ConnIo {
             stream,
+            reader: Some(reader),
             out: Vec::new(),
             sent: 0,
-            writer: false,
+            writer: None,
             closing: false,
             dirty: false,
         }
@@ -87,20 +91,22 @@ impl ConnIo {
         Flush::Done
     }
 
-    /// Closes the socket both ways: the reader sees the end, and a writer stuck on a client that stopped
-    /// reading is woken with an error.
-    pub(super) fn shut(&self) {
-        let _ = self.stream.get_ref().shutdown(Shutdown::Both);
+    /// Closes the connection: cancels its reader and any writer (one stuck on a client that stopped
+    /// reading included), and drops the socket with them, which closes it. No `shutdown` call is needed
+    /// to wake anyone: the tasks are simply dropped.
+    fn close(mut self) {
+        drop(self.reader.take());
+        drop(self.writer.take());
     }
 }
 
 /// The open connections' I/O state, by connection.
 pub(super) type Conns = rustc_hash::FxHashMap<ConnId, ConnIo>;
 
-/// Forgets a connection and shuts its socket (see [`ConnIo::shut`]).
+/// Forgets a connection and closes it (see [`ConnIo::close`]).
 pub(super) fn drop_conn(conns: &mut Conns, conn: ConnId) {
     if let Some(io) = conns.remove(&conn) {
-        io.shut();
+        io.close();
     }
 }
 
@@ -112,9 +118,16 @@ pub(super) async fn reader(
     max_line: usize,
 ) {
     let mut decoder = LineDecoder::new(max_line);
+    let mut first = true;
     loop {
         shared.wait_for_room().await;
-        match read_lines(&shared, conn, &stream, &mut decoder) {
+        let read = read_lines(&shared, conn, &stream, &mut decoder);
+        if std::mem::take(&mut first) {
+            // The accept task queued this connection's `Open` quietly; whatever this read found
+            // goes into the same batch.
+            shared.wake_driver();
+        }
+        match read {
             // The shared buffer was filled: there may be more right away, but let the driver have
             // this batch first.
             ReadOutcome::Filled => futures_lite::future::yield_now().await,
@@ -185,10 +198,15 @@ pub(super) async fn writer(shared: Rc<Shared>, conn: ConnId, stream: Arc<Async<T
         } else {
             Flush::Failed
         };
+        if !matches!(flushed, Flush::Blocked) {
+            // This task is ending by itself: its handle must not cancel it mid-way.
+            if let Some(me) = io.writer.take() {
+                me.detach();
+            }
+        }
         match flushed {
             Flush::Blocked => continue,
             Flush::Done => {
-                io.writer = false;
                 if io.closing {
                     drop_conn(&mut conns, conn);
                 }

@@ -25,8 +25,34 @@ use crate::shell::committer::Committer;
 use crate::shell::timers::Timers;
 use crate::time::{ShellClock, Timestamp};
 
+/// How long records that no reply acknowledges (login history, acks) may wait before being committed:
+/// they are not worth a disk sync of their own, and a crash can cost at most this much history (and
+/// redeliver messages whose ack was not kept, which clients recognise by id).
+const LAZY_DELAY: std::time::Duration = std::time::Duration::from_millis(100);
+/// Lazy records beyond which they are committed at once (bounds what a crash can lose).
+const LAZY_MAX: usize = 8192;
+
+/// Bytes written since the last tidy-up beyond which going idle triggers one.
+const TIDY_AFTER_BYTES: usize = 16 << 20;
+/// At most one tidy-up per this long.
+const TIDY_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Gives the allocator's free memory back to the operating system. glibc keeps what a burst freed
+/// (tens of MB after a presence flood to thousands of users) unless asked.
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks and releases the allocator's own free lists; it is safe to call
+    // at any time from any thread.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Inputs in a batch from which the driver considers itself busy (see [`Driver::should_coalesce`]).
 const COALESCE_MIN: usize = 64;
+/// Lines queued in a turn from which the driver considers itself busy even with few inputs (one login
+/// with a thousand users online queues a thousand presence lines).
+const COALESCE_MIN_LINES: usize = 1024;
 /// Held lines per connection at which coalescing has done its job: writes are then worth making.
 const COALESCE_LINES_PER_CONN: usize = 8;
 /// Turns a batch's output may be held at most.
@@ -51,6 +77,11 @@ pub(super) struct Driver {
     pub(super) effects: Vec<Effect>,
     /// Records of the current batch.
     pub(super) records: Vec<Record>,
+    /// Records no reply acknowledges, waiting to be committed with the next that one does, or after
+    /// [`LAZY_DELAY`] (see [`Record::acknowledged`]).
+    pub(super) lazy: Vec<Record>,
+    /// When the oldest lazy record arrived.
+    pub(super) lazy_since: Option<std::time::Instant>,
     /// Whether one of them acknowledges something to a user (so the batch's output must wait).
     pub(super) acknowledged: bool,
     /// Sends and closes of the current batch.
@@ -69,6 +100,11 @@ pub(super) struct Driver {
     pub(super) coalesced: u32,
     /// Lines queued since the last write.
     pub(super) held_lines: usize,
+    /// Bytes written since the last tidy-up, and when that was (see [`Self::tidy_before_sleep`]).
+    pub(super) written_since_tidy: usize,
+    pub(super) last_tidy: std::time::Instant,
+    /// A tidy-up put off by the rate limit, due then.
+    pub(super) tidy_due: Option<std::time::Instant>,
     pub(super) scratch: Vec<u8>,
 }
 
@@ -108,6 +144,12 @@ impl Driver {
                 }
                 continue;
             }
+            if self
+                .lazy_due()
+                .is_some_and(|due| due <= std::time::Instant::now())
+            {
+                self.submit_lazy();
+            }
             let listener = self.shared.arm_wake();
             self.shared.take_inbox(&mut self.batch);
             let now = self.clock.now();
@@ -127,16 +169,22 @@ impl Driver {
             }
             // Nothing more to do right now: write everything before sleeping.
             self.flush_dirty();
+            self.tidy_before_sleep();
             let deadline = self
                 .timers
                 .next_deadline()
-                .map(|at| self.clock.instant_at(at));
-            if deadline != self.alarm_at {
-                match deadline {
-                    Some(at) => self.alarm.set_at(at),
-                    None => self.alarm = smol::Timer::never(),
-                }
-                self.alarm_at = deadline;
+                .map(|at| self.clock.instant_at(at))
+                .into_iter()
+                .chain(self.lazy_due())
+                .chain(self.tidy_due)
+                .min();
+            // Only ever moved earlier: an alarm that rings too early just finds nothing due and is set
+            // again, which is cheaper than moving it each time a connection's deadline comes or goes.
+            if let Some(at) = deadline
+                && self.alarm_at.is_none_or(|armed| at < armed)
+            {
+                self.alarm.set_at(at);
+                self.alarm_at = Some(at);
             }
             let input = async {
                 listener.await;
@@ -175,7 +223,7 @@ impl Driver {
     /// each batch is bounded by the inbox).
     fn should_coalesce(&self, batch_size: usize) -> bool {
         !self.dirty.is_empty()
-            && batch_size >= COALESCE_MIN
+            && (batch_size >= COALESCE_MIN || self.held_lines >= COALESCE_MIN_LINES)
             && self.coalesced < COALESCE_TURNS
             && self.held_lines < COALESCE_LINES_PER_CONN * self.dirty.len()
     }
@@ -248,11 +296,21 @@ impl Driver {
     fn finish_batch(&mut self) {
         let commit = if self.records.is_empty() {
             None
+        } else if self.acknowledged {
+            // Committed now, behind any lazy records (which keeps the order of all records).
+            let mut records = std::mem::take(&mut self.lazy);
+            records.append(&mut self.records);
+            self.lazy_since = None;
+            Some(self.submit(records))
         } else {
-            self.submitted += 1;
-            self.committer
-                .submit(self.submitted, std::mem::take(&mut self.records));
-            Some(self.submitted).filter(|_| self.acknowledged)
+            if self.lazy.is_empty() {
+                self.lazy_since = Some(std::time::Instant::now());
+            }
+            self.lazy.append(&mut self.records);
+            if self.lazy.len() >= LAZY_MAX {
+                self.submit_lazy();
+            }
+            None
         };
         self.acknowledged = false;
         let sends = std::mem::take(&mut self.sends);
@@ -261,6 +319,50 @@ impl Driver {
         } else if commit.is_some() || !sends.is_empty() {
             self.pending.push_back(Pending { commit, sends });
         }
+    }
+
+    /// Going idle after a burst: shrink the batch buffers back and return the memory the burst freed to
+    /// the system, so an idle server's size reflects its connections, not its busiest moment. Rate
+    /// limited, and only after enough traffic for it to matter.
+    fn tidy_before_sleep(&mut self) {
+        self.tidy_due = None;
+        if self.written_since_tidy < TIDY_AFTER_BYTES {
+            return;
+        }
+        let next = self.last_tidy + TIDY_EVERY;
+        if std::time::Instant::now() < next {
+            // Too soon after the last one: come back then, if still idle.
+            self.tidy_due = Some(next);
+            return;
+        }
+        self.written_since_tidy = 0;
+        self.last_tidy = std::time::Instant::now();
+        self.batch.shrink();
+        self.shared.inbox.borrow_mut().shrink();
+        self.scratch = Vec::new();
+        self.dirty.shrink_to(1024);
+        release_free_memory();
+    }
+
+    /// Hands records to the commit thread; returns their sequence number.
+    fn submit(&mut self, records: Vec<Record>) -> u64 {
+        self.submitted += 1;
+        self.committer.submit(self.submitted, records);
+        self.submitted
+    }
+
+    /// Commits the lazy records now.
+    fn submit_lazy(&mut self) {
+        self.lazy_since = None;
+        if !self.lazy.is_empty() {
+            let records = std::mem::take(&mut self.lazy);
+            self.submit(records);
+        }
+    }
+
+    /// When the lazy records are due to be committed, if there are any.
+    fn lazy_due(&self) -> Option<std::time::Instant> {
+        self.lazy_since.map(|since| since + LAZY_DELAY)
     }
 
     /// Sends, in order, every waiting batch whose records are durable, stopping at the first that is not.
@@ -339,9 +441,10 @@ impl Driver {
                 continue;
             };
             io.dirty = false;
-            if io.writer {
+            if io.writer.is_some() {
                 continue;
             }
+            self.written_since_tidy += io.queued();
             match io.flush() {
                 Flush::Done => {
                     if io.closing {
@@ -349,11 +452,8 @@ impl Driver {
                     }
                 }
                 Flush::Blocked => {
-                    io.writer = true;
                     let stream = io.stream.clone();
-                    self.ex
-                        .spawn(writer(self.shared.clone(), conn, stream))
-                        .detach();
+                    io.writer = Some(self.ex.spawn(writer(self.shared.clone(), conn, stream)));
                 }
                 Flush::Failed => {
                     drop_conn(&mut conns, conn);
@@ -372,6 +472,9 @@ impl Driver {
     /// Returns a commit failure met on the way, so the server does not exit as if all went well.
     pub(super) async fn shutdown(&mut self, store_ok: bool) -> io::Result<()> {
         let mut failure = None;
+        if store_ok {
+            self.submit_lazy();
+        }
         while store_ok && failure.is_none() && self.committed < self.submitted {
             match self.committer.next().await {
                 Ok(seq) => {
@@ -430,8 +533,9 @@ impl Driver {
                 smol::Timer::after(grace).await;
             })
             .await;
-        for (_, io) in self.shared.conns.borrow_mut().drain() {
-            io.shut();
+        let rest: Vec<ConnId> = self.shared.conns.borrow().keys().copied().collect();
+        for conn in rest {
+            drop_conn(&mut self.shared.conns.borrow_mut(), conn);
         }
         failure.map_or(Ok(()), Err)
     }

@@ -54,6 +54,12 @@ impl Inbox {
         self.inputs.clear();
         self.bytes.clear();
     }
+
+    /// Gives back what a burst made these buffers grow to (they are empty between batches).
+    pub(super) fn shrink(&mut self) {
+        self.inputs.shrink_to(1024);
+        self.bytes.shrink_to(64 * 1024);
+    }
 }
 
 /// Line bytes gathered before readers wait for the driver.

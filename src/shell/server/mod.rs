@@ -110,8 +110,13 @@ impl Shared {
     }
 
     fn push(&self, input: Input) {
-        self.inbox.borrow_mut().push(input);
+        self.push_quietly(input);
         self.wake_driver();
+    }
+
+    /// Queues an input without waking the driver: someone else will (see [`conn::reader`]).
+    fn push_quietly(&self, input: Input) {
+        self.inbox.borrow_mut().push(input);
     }
 
     fn wake_driver(&self) {
@@ -241,6 +246,8 @@ async fn serve(
         batch: Inbox::default(),
         effects: Vec::new(),
         records: Vec::new(),
+        lazy: Vec::new(),
+        lazy_since: None,
         acknowledged: false,
         sends: Vec::new(),
         followups: VecDeque::new(),
@@ -250,6 +257,9 @@ async fn serve(
         dirty: Vec::new(),
         coalesced: 0,
         held_lines: 0,
+        written_since_tidy: 0,
+        last_tidy: std::time::Instant::now(),
+        tidy_due: None,
         scratch: Vec::new(),
     };
     let served = driver.serve(&stop).await;
