@@ -174,7 +174,11 @@ start_server() {
     fi
     case "$name" in
         natter)
+            # A fresh data directory per run, like a fresh process: otherwise messages stored by the
+            # offline run and not yet acknowledged when it stopped would reach the next run's users.
+            rm -rf "$WORK/natter-data"
             "$NATTER" "$port" 60 36000 --bind 127.0.0.1 --credentials "$WORK/credentials.txt" \
+                --data-dir "$WORK/natter-data" \
                 --max-outbound 67108864 --mailbox-limit 1000000 2>>"$OUT/natter.log" &
             ;;
         ngircd) ngircd -n -f "$WORK/ngircd.conf" >>"$OUT/ngircd.log" 2>&1 & ;;

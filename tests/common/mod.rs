@@ -184,6 +184,14 @@ impl Client {
     }
 }
 
+/// A temporary directory holding a `credentials.txt` with [`ACCOUNTS`].
+pub fn dir_with_accounts() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let text: String = ACCOUNTS.iter().map(|(u, p)| format!("{u} {p}\n")).collect();
+    std::fs::write(dir.path().join("credentials.txt"), text).unwrap();
+    dir
+}
+
 /// The real `natter-server` binary, started on port 0 in a temporary directory.
 pub struct ServerProcess {
     pub child: Child,
@@ -199,15 +207,27 @@ pub fn server_bin() -> &'static str {
 impl ServerProcess {
     /// Starts the binary with the test accounts and extra arguments, waiting for its listening line.
     pub fn start(args: &[&str]) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let text: String = ACCOUNTS.iter().map(|(u, p)| format!("{u} {p}\n")).collect();
-        std::fs::write(dir.path().join("credentials.txt"), text).unwrap();
-        Self::start_in(dir, args)
+        Self::start_in(dir_with_accounts(), args)
+    }
+
+    /// Like [`ServerProcess::start`], with the process limited to `limit` open files.
+    pub fn start_with_fd_limit(limit: u32, args: &[&str]) -> Self {
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
+            .arg(server_bin())
+            .args(args);
+        Self::spawn(dir_with_accounts(), cmd)
     }
 
     pub fn start_in(dir: tempfile::TempDir, args: &[&str]) -> Self {
-        let mut child = Command::new(server_bin())
-            .args(args)
+        let mut cmd = Command::new(server_bin());
+        cmd.args(args);
+        Self::spawn(dir, cmd)
+    }
+
+    fn spawn(dir: tempfile::TempDir, mut cmd: Command) -> Self {
+        let mut child = cmd
             .current_dir(dir.path())
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")

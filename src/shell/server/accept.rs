@@ -31,6 +31,12 @@ pub(super) async fn accept_loop(
     let mut next_id = 1u64;
     let mut spare = File::open("/dev/null").ok();
     let mut starved = false;
+    // Sockets accepted from a listener with TCP_NODELAY inherit it on Linux: one call here instead of
+    // one per connection. (If it fails, each connection gets its own call.)
+    let inherited_nodelay = socket2::SockRef::from(&listener)
+        .set_tcp_nodelay(true)
+        .is_ok()
+        && cfg!(target_os = "linux");
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
@@ -39,7 +45,9 @@ pub(super) async fn accept_loop(
                     starved = false;
                 }
                 let stream: Arc<Async<TcpStream>> = stream.into();
-                let _ = stream.get_ref().set_nodelay(true);
+                if !inherited_nodelay {
+                    let _ = stream.get_ref().set_nodelay(true);
+                }
                 let conn = ConnId(next_id);
                 next_id += 1;
                 tracing::debug!("{conn} connected from {peer}");

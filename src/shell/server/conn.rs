@@ -193,11 +193,15 @@ pub(super) async fn writer(shared: Rc<Shared>, conn: ConnId, stream: Arc<Async<T
             // Closed or dropped meanwhile.
             return;
         };
+        let queued = io.queued();
         let flushed = if ready.is_ok() {
             io.flush()
         } else {
             Flush::Failed
         };
+        shared
+            .written
+            .set(shared.written.get() + queued - io.queued());
         if !matches!(flushed, Flush::Blocked) {
             // This task is ending by itself: its handle must not cancel it mid-way.
             if let Some(me) = io.writer.take() {
@@ -212,6 +216,8 @@ pub(super) async fn writer(shared: Rc<Shared>, conn: ConnId, stream: Arc<Async<T
                 }
                 drop(conns);
                 shared.writers_done.notify(usize::MAX);
+                // Let the driver look again: it may now be idle enough to give memory back.
+                shared.wake_driver();
                 return;
             }
             Flush::Failed => {

@@ -33,7 +33,7 @@ const LAZY_DELAY: std::time::Duration = std::time::Duration::from_millis(100);
 const LAZY_MAX: usize = 8192;
 
 /// Bytes written since the last tidy-up beyond which going idle triggers one.
-const TIDY_AFTER_BYTES: usize = 16 << 20;
+const TIDY_AFTER_BYTES: usize = 1 << 20;
 /// At most one tidy-up per this long.
 const TIDY_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
 
@@ -100,8 +100,7 @@ pub(super) struct Driver {
     pub(super) coalesced: u32,
     /// Lines queued since the last write.
     pub(super) held_lines: usize,
-    /// Bytes written since the last tidy-up, and when that was (see [`Self::tidy_before_sleep`]).
-    pub(super) written_since_tidy: usize,
+    /// When the last tidy-up was (see [`Self::tidy_before_sleep`]).
     pub(super) last_tidy: std::time::Instant,
     /// A tidy-up put off by the rate limit, due then.
     pub(super) tidy_due: Option<std::time::Instant>,
@@ -326,7 +325,7 @@ impl Driver {
     /// limited, and only after enough traffic for it to matter.
     fn tidy_before_sleep(&mut self) {
         self.tidy_due = None;
-        if self.written_since_tidy < TIDY_AFTER_BYTES {
+        if self.shared.written.get() < TIDY_AFTER_BYTES {
             return;
         }
         let next = self.last_tidy + TIDY_EVERY;
@@ -335,7 +334,7 @@ impl Driver {
             self.tidy_due = Some(next);
             return;
         }
-        self.written_since_tidy = 0;
+        self.shared.written.set(0);
         self.last_tidy = std::time::Instant::now();
         self.batch.shrink();
         self.shared.inbox.borrow_mut().shrink();
@@ -444,7 +443,9 @@ impl Driver {
             if io.writer.is_some() {
                 continue;
             }
-            self.written_since_tidy += io.queued();
+            self.shared
+                .written
+                .set(self.shared.written.get() + io.queued());
             match io.flush() {
                 Flush::Done => {
                     if io.closing {

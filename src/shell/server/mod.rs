@@ -94,6 +94,8 @@ pub(super) struct Shared {
     room: Notify,
     /// A writer task finished (shutdown waits for the last one).
     writers_done: Notify,
+    /// Bytes written since the driver last gave memory back (writers count theirs too).
+    written: Cell<usize>,
 }
 
 impl Shared {
@@ -106,6 +108,7 @@ impl Shared {
             wake_pending: Cell::new(false),
             room: Notify::new(),
             writers_done: Notify::new(),
+            written: Cell::new(0),
         }
     }
 
@@ -257,7 +260,6 @@ async fn serve(
         dirty: Vec::new(),
         coalesced: 0,
         held_lines: 0,
-        written_since_tidy: 0,
         last_tidy: std::time::Instant::now(),
         tidy_due: None,
         scratch: Vec::new(),
