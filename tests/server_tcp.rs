@@ -63,6 +63,53 @@ fn three_users_exchange_messages_and_see_presence() {
     carol.expect("bob offline", presence("bob", false));
 }
 
+/// Presence notices (and the first prompt) may be held for a few milliseconds to share a write with
+/// what follows (`ServerMsg::can_wait`): they must still arrive on their own, and a line that is not
+/// held must never overtake them.
+#[test]
+fn held_notices_arrive_on_their_own_and_in_order() {
+    let server = TestServer::start();
+    // Nothing but the prompt is coming: it is held, then written by itself.
+    let mut alice = server.connect();
+    assert_eq!(
+        alice.next(),
+        ServerMsg::Prompt(natter::protocol::Prompt::Username)
+    );
+    alice.send("alice");
+    alice.next();
+    alice.send(password_of("alice"));
+    assert!(matches!(alice.next(), ServerMsg::Welcome { .. }));
+    for round in 0..20 {
+        let mut bob = server.login("bob");
+        // Bob's login notice to alice may be held; his message to her is not, and must come after it.
+        bob.send(&format!("message alice round {round}"));
+        assert_eq!(
+            alice.next(),
+            ServerMsg::Presence {
+                user: "bob".into(),
+                online: true
+            }
+        );
+        assert_eq!(
+            alice.next(),
+            ServerMsg::Message {
+                from: "bob".into(),
+                text: format!("round {round}")
+            }
+        );
+        bob.send("logout");
+        bob.until_closed();
+        // Held, and nothing follows it: it still arrives.
+        assert_eq!(
+            alice.next(),
+            ServerMsg::Presence {
+                user: "bob".into(),
+                online: false
+            }
+        );
+    }
+}
+
 #[test]
 fn offline_messages_are_delivered_at_next_login_in_order() {
     let server = TestServer::start();

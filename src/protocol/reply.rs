@@ -269,8 +269,62 @@ pub enum ServerMsg {
     Bye(ByeReason),
 }
 
+impl ServerMsg {
+    /// Whether the line may be held for a few milliseconds so that it shares a `write` with the
+    /// recipient's next lines, because nobody can tell it was late:
+    /// - presence notices: with many users logging in and out they are most of what a server sends, and
+    ///   a person cannot tell a login shown 10 ms late;
+    /// - the username prompt: a person takes far longer than that to start typing, and a program that
+    ///   sends its login at once gets the prompt with the welcome, in one `write` instead of two.
+    ///
+    /// Replies to commands, messages and broadcasts are never held: someone is waiting for each. A line
+    /// that is not held takes the held ones with it, so holding never reorders a connection's lines.
+    pub fn can_wait(&self) -> bool {
+        matches!(
+            self,
+            ServerMsg::Presence { .. } | ServerMsg::Prompt(Prompt::Username)
+        )
+    }
+}
+
 impl From<ErrorReply> for ServerMsg {
     fn from(e: ErrorReply) -> Self {
         ServerMsg::Error(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_notices_nobody_waits_for_may_be_held() {
+        let may_wait = [
+            ServerMsg::Presence {
+                user: "bob".into(),
+                online: true,
+            },
+            ServerMsg::Prompt(Prompt::Username),
+        ];
+        for msg in &may_wait {
+            assert!(msg.can_wait(), "{msg:?} should be allowed to wait");
+        }
+        let must_not = [
+            ServerMsg::Prompt(Prompt::Password),
+            ServerMsg::Welcome { user: "bob".into() },
+            ServerMsg::Message {
+                from: "bob".into(),
+                text: "hi".into(),
+            },
+            ServerMsg::Broadcast {
+                from: "bob".into(),
+                text: "hi".into(),
+            },
+            ServerMsg::WhoElse { users: vec![] },
+            ServerMsg::Bye(ByeReason::Logout),
+        ];
+        for msg in &must_not {
+            assert!(!msg.can_wait(), "{msg:?} is awaited and must not wait");
+        }
     }
 }

@@ -34,6 +34,9 @@ pub(super) struct ConnIo {
     pub(super) closing: bool,
     /// Already in the driver's list of connections to flush at the end of this batch.
     pub(super) dirty: bool,
+    /// In the driver's list of connections holding notices that may wait (see
+    /// [`ServerMsg::can_wait`](crate::protocol::ServerMsg::can_wait)).
+    pub(super) held: bool,
 }
 
 /// How a flush went.
@@ -56,6 +59,7 @@ impl ConnIo {
             writer: None,
             closing: false,
             dirty: false,
+            held: false,
         }
     }
 

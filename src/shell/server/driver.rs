@@ -19,7 +19,7 @@ use smol::LocalExecutor;
 use super::conn::{Flush, drop_conn, writer};
 use super::inbox::{Inbox, Input};
 use super::{Shared, ShellOptions};
-use crate::protocol::render_into;
+use crate::protocol::{ServerMsg, render_into};
 use crate::server::{ConnId, Effect, Event, Record, ServerState};
 use crate::shell::committer::Committer;
 use crate::shell::timers::Timers;
@@ -47,6 +47,14 @@ fn release_free_memory() {
         libc::malloc_trim(0);
     }
 }
+
+/// How long a notice that may wait ([`ServerMsg::can_wait`]) is held for the recipient's next lines.
+/// Presence notices are most of a busy server's output; held this long, a user who sees logins and
+/// logouts all the time gets them a few per `write` instead of one each, and cannot tell the difference.
+const NOTICE_DELAY: std::time::Duration = std::time::Duration::from_millis(10);
+/// Bytes queued for one connection beyond which held notices are written at the end of the batch
+/// anyway: holding is for small notices, not a way to build up memory.
+const NOTICE_HELD_MAX: usize = 4096;
 
 /// Inputs in a batch from which the driver considers itself busy (see [`Driver::should_coalesce`]).
 const COALESCE_MIN: usize = 64;
@@ -96,6 +104,10 @@ pub(super) struct Driver {
     pub(super) committed: u64,
     /// Connections with output queued and not yet written.
     pub(super) dirty: Vec<ConnId>,
+    /// Connections holding notices that may wait, to be written by [`Self::held_due`] at the latest.
+    pub(super) held: Vec<ConnId>,
+    /// When the oldest held notice was queued.
+    pub(super) held_since: Option<std::time::Instant>,
     /// Turns whose output has been held back for coalescing since the last write.
     pub(super) coalesced: u32,
     /// Lines queued since the last write.
@@ -129,6 +141,12 @@ impl Driver {
                 self.committed = report?;
             }
             self.release();
+            if self
+                .held_due()
+                .is_some_and(|due| due <= std::time::Instant::now())
+            {
+                self.release_held();
+            }
             if self.pending.len() >= self.opts.commit_depth.max(1) {
                 self.flush_dirty();
                 // Enough batches wait for the disk: take no more input until the oldest is durable.
@@ -175,6 +193,7 @@ impl Driver {
                 .map(|at| self.clock.instant_at(at))
                 .into_iter()
                 .chain(self.lazy_due())
+                .chain(self.held_due())
                 .chain(self.tidy_due)
                 .min();
             // Only ever moved earlier: an alarm that rings too early just finds nothing due and is set
@@ -340,6 +359,7 @@ impl Driver {
         self.shared.inbox.borrow_mut().shrink();
         self.scratch = Vec::new();
         self.dirty.shrink_to(1024);
+        self.held.shrink_to(1024);
         release_free_memory();
     }
 
@@ -364,6 +384,28 @@ impl Driver {
         self.lazy_since.map(|since| since + LAZY_DELAY)
     }
 
+    /// When the held notices are due to be written, if there are any.
+    fn held_due(&self) -> Option<std::time::Instant> {
+        self.held_since.map(|since| since + NOTICE_DELAY)
+    }
+
+    /// Marks every connection holding notices for writing (by the next [`Self::flush_dirty`]).
+    fn release_held(&mut self) {
+        self.held_since = None;
+        let mut conns = self.shared.conns.borrow_mut();
+        for conn in self.held.drain(..) {
+            let Some(io) = conns.get_mut(&conn) else {
+                continue;
+            };
+            io.held = false;
+            // Written meanwhile with other lines, or not: only a queue with bytes is worth a write.
+            if !io.dirty && io.queued() > 0 {
+                io.dirty = true;
+                self.dirty.push(conn);
+            }
+        }
+    }
+
     /// Sends, in order, every waiting batch whose records are durable, stopping at the first that is not.
     pub(super) fn release(&mut self) {
         while let Some(p) = self.pending.front() {
@@ -382,14 +424,14 @@ impl Driver {
                 Effect::Send { to, msg } => {
                     self.scratch.clear();
                     render_into(&msg, &mut self.scratch);
-                    self.queue(to);
+                    self.queue(to, &msg);
                 }
                 Effect::SendMany { to, msg } => {
                     // Rendered once, copied to each recipient's queue.
                     self.scratch.clear();
                     render_into(&msg, &mut self.scratch);
                     for conn in to {
-                        self.queue(conn);
+                        self.queue(conn, &msg);
                     }
                 }
                 Effect::Close { conn } => {
@@ -408,9 +450,10 @@ impl Driver {
         }
     }
 
-    /// Appends `self.scratch` to `conn`'s queue, dropping the connection if the queue would pass the
+    /// Appends `self.scratch` (`msg` rendered) to `conn`'s queue, to be written at the end of the batch,
+    /// or within [`NOTICE_DELAY`] if `msg` may wait. Drops the connection if the queue would pass the
     /// bound (a client that stopped reading must not hold the server's memory or slow the others).
-    fn queue(&mut self, conn: ConnId) {
+    fn queue(&mut self, conn: ConnId, msg: &ServerMsg) {
         let max = self.opts.max_outbound;
         let mut conns = self.shared.conns.borrow_mut();
         let Some(io) = conns.get_mut(&conn) else {
@@ -423,8 +466,17 @@ impl Driver {
             return;
         }
         io.push(&self.scratch);
-        self.held_lines += 1;
-        if !io.dirty {
+        if io.dirty {
+            // Written at the end of this batch anyway.
+            self.held_lines += 1;
+        } else if msg.can_wait() && io.queued() <= NOTICE_HELD_MAX {
+            if !io.held {
+                io.held = true;
+                self.held.push(conn);
+                self.held_since.get_or_insert_with(std::time::Instant::now);
+            }
+        } else {
+            self.held_lines += 1;
             io.dirty = true;
             self.dirty.push(conn);
         }

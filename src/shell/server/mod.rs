@@ -258,6 +258,8 @@ async fn serve(
         submitted: 0,
         committed: 0,
         dirty: Vec::new(),
+        held: Vec::new(),
+        held_since: None,
         coalesced: 0,
         held_lines: 0,
         last_tidy: std::time::Instant::now(),
