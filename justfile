@@ -36,7 +36,7 @@ bench-store:
     cargo bench --bench store
 
 # natter against ngircd and InspIRCd: every workload, one table with ratios (installs the peers with
-# apt if missing; about 5 minutes, `just bench-peers --quick` about 1). See docs/PERFORMANCE.md.
+# apt if missing; about 4 minutes, `just bench-peers --quick` about 1). See docs/PERFORMANCE.md.
 bench-peers *ARGS:
     bash scripts/bench-peers.sh {{ARGS}}
 

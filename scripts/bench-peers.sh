@@ -2,7 +2,7 @@
 # natter against ngircd and InspIRCd on this machine: every workload, in one run, one table with ratios.
 # docs/PERFORMANCE.md ("Against ngircd and InspIRCd") explains the figures and the peers' settings.
 #
-#   scripts/bench-peers.sh            the full run (about 5 minutes on 2 cores)
+#   scripts/bench-peers.sh            the full run (about 4 minutes on 2 cores)
 #   scripts/bench-peers.sh --quick    small sizes, about 1 minute: checks the harness, not the servers
 #
 # Environment: BENCH_SERVERS="natter ngircd inspircd" picks the servers; BENCH_OUT=DIR keeps the reports
