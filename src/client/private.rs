@@ -92,6 +92,24 @@ impl ClientState {
         self.user().cloned()
     }
 
+    /// Records a private chat being set up with `peer` under a new attempt number, and the timer that
+    /// gives up on it at `deadline` (a stale timer of an earlier attempt then finds nothing to do).
+    fn begin_setup(
+        &mut self,
+        peer: &Name,
+        deadline: Timestamp,
+        state: PeerState,
+        out: &mut Vec<Effect>,
+    ) {
+        let setup = self.next_setup;
+        self.next_setup += 1;
+        self.peers.insert(peer.clone(), Peer { setup, state });
+        out.push(Effect::SetTimer {
+            timer: TimerId::Setup(setup),
+            at: deadline,
+        });
+    }
+
     // --- from the server ---
 
     pub(super) fn on_private_accepted(
@@ -107,8 +125,6 @@ impl ClientState {
         self.forget_peer(&peer, out);
         let link = LinkId::Out(self.next_out);
         self.next_out += 1;
-        let setup = self.next_setup;
-        self.next_setup += 1;
         let deadline = self.now.plus_secs(self.config.handshake_secs);
         // A server listening on both IPv4 and IPv6 reports IPv4 clients as IPv4-mapped IPv6 addresses;
         // connect to the plain IPv4 address, which works whichever way the peer's listener is bound.
@@ -120,17 +136,7 @@ impl ClientState {
                 token,
             },
         );
-        self.peers.insert(
-            peer.clone(),
-            Peer {
-                setup,
-                state: PeerState::Dialing { link, deadline },
-            },
-        );
-        out.push(Effect::SetTimer {
-            timer: TimerId::Setup(setup),
-            at: deadline,
-        });
+        self.begin_setup(&peer, deadline, PeerState::Dialing { link, deadline }, out);
         show(out, Item::PrivateConnecting { peer });
         out.push(Effect::Connect { link, addr });
     }
@@ -140,20 +146,13 @@ impl ClientState {
             return;
         }
         self.forget_peer(&peer, out);
-        let setup = self.next_setup;
-        self.next_setup += 1;
         let deadline = self.now.plus_secs(self.config.expect_secs);
-        self.peers.insert(
-            peer.clone(),
-            Peer {
-                setup,
-                state: PeerState::Expecting { token, deadline },
-            },
+        self.begin_setup(
+            &peer,
+            deadline,
+            PeerState::Expecting { token, deadline },
+            out,
         );
-        out.push(Effect::SetTimer {
-            timer: TimerId::Setup(setup),
-            at: deadline,
-        });
         show(out, Item::PrivateAwaiting { peer: peer.clone() });
         // The requester may already have connected and said HELLO.
         let parked: Vec<LinkId> = self

@@ -25,13 +25,19 @@ fn alice_open_with_bob() -> (Client, LinkId) {
     (a, link)
 }
 
-/// bob accepted alice's request and alice connected with the right token: open on bob's side.
-fn bob_open_with_alice() -> (Client, LinkId) {
+/// bob accepted alice's request: the server told him to expect her with token `T`.
+fn bob_expecting_alice() -> Client {
     let mut b = Client::online("bob");
     b.server(ServerMsg::PrivateExpect {
         peer: name("alice"),
         token: token(T),
     });
+    b
+}
+
+/// bob accepted alice's request and alice connected with the right token: open on bob's side.
+fn bob_open_with_alice() -> (Client, LinkId) {
+    let mut b = bob_expecting_alice();
     let link = LinkId::In(1);
     b.peer(link, PeerEvent::Incoming);
     b.peer_line(link, &hello("alice", T));
@@ -76,11 +82,7 @@ fn requester_connects_says_hello_and_opens_on_ok() {
 
 #[test]
 fn listener_opens_only_for_the_expected_user_and_token() {
-    let mut b = Client::online("bob");
-    b.server(ServerMsg::PrivateExpect {
-        peer: name("alice"),
-        token: token(T),
-    });
+    let mut b = bob_expecting_alice();
     let link = LinkId::In(1);
     b.peer(link, PeerEvent::Incoming);
     b.peer_line(link, &hello("alice", T));
@@ -101,11 +103,7 @@ fn listener_opens_only_for_the_expected_user_and_token() {
 
 #[test]
 fn a_wrong_token_is_refused_and_the_real_peer_can_still_connect() {
-    let mut b = Client::online("bob");
-    b.server(ServerMsg::PrivateExpect {
-        peer: name("alice"),
-        token: token(T),
-    });
+    let mut b = bob_expecting_alice();
     let intruder = LinkId::In(1);
     b.peer(intruder, PeerEvent::Incoming);
     b.peer_line(intruder, &hello("alice", T ^ 1));
@@ -489,11 +487,7 @@ fn set_up_failures_are_reported_and_the_server_told() {
 
 #[test]
 fn the_accepting_side_gives_up_if_the_requester_never_connects() {
-    let mut b = Client::online("bob");
-    b.server(ServerMsg::PrivateExpect {
-        peer: name("alice"),
-        token: token(T),
-    });
+    let mut b = bob_expecting_alice();
     b.clear();
     b.advance_secs(crate::p2p::EXPECT_SECS);
     assert_eq!(
@@ -510,11 +504,7 @@ fn the_accepting_side_gives_up_if_the_requester_never_connects() {
 
 #[test]
 fn a_stale_set_up_timer_does_not_touch_a_newer_session() {
-    let mut b = Client::online("bob");
-    b.server(ServerMsg::PrivateExpect {
-        peer: name("alice"),
-        token: token(T),
-    });
+    let mut b = bob_expecting_alice();
     b.advance_secs(5);
     // That attempt is stopped, and a new one opens quickly.
     b.typed("stopprivate alice");
