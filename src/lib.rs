@@ -3,21 +3,22 @@
 //! The crate is layered so that every rule can be tested without a socket:
 //!
 //! - [`time`]: time as a value passed in, never read inside the cores.
+//! - [`timers`]: the table of deadlines a core asked for, shared by every driver (shells, harness,
+//!   simulator).
 //! - [`protocol`]: framing, the command grammar, and every server line as a typed value, rendered and
 //!   decoded in one place each.
 //! - [`server`]: the server's sans-IO core, [`server::ServerState`].
 //! - [`client`]: the client's sans-IO core, [`client::ClientState`], and how it shows things.
-//! - [`p2p`]: the line protocol two clients speak directly for a private chat.
 //! - [`shell`]: the thin smol runtime that moves bytes and timers between sockets and the core.
 //! - [`store`]: the embedded database that keeps what the core asks to persist, across restarts and crashes.
 //! - [`sim`]: the verification kit (reference model, invariants, deterministic simulator), used only by
 //!   tests and fuzz targets.
 
 pub mod client;
-pub mod p2p;
 pub mod protocol;
 pub mod server;
 pub mod shell;
 pub mod sim;
 pub mod store;
 pub mod time;
+pub mod timers;

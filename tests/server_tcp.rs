@@ -182,11 +182,7 @@ fn idle_user_is_logged_out_and_others_are_told() {
 fn crlf_long_lines_invalid_utf8_and_empty_lines_get_defined_answers() {
     let mut cfg = config();
     cfg.max_line = 64;
-    let opts = ShellOptions {
-        max_line: 64,
-        ..ShellOptions::default()
-    };
-    let server = TestServer::with(cfg, opts);
+    let server = TestServer::with(cfg, ShellOptions::default());
     let mut bob = server.login("bob");
     let mut alice = server.connect();
     alice.next();

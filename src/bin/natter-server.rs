@@ -55,7 +55,7 @@ struct Args {
     register: bool,
 
     /// The longest line accepted from a client, in bytes.
-    #[arg(long, default_value_t = 8192, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(64..=1_048_576))]
+    #[arg(long, default_value_t = natter::protocol::MAX_LINE as u64, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(64..=1_048_576))]
     max_line: u64,
 
     /// Seconds a new connection has to finish logging in.
@@ -146,7 +146,6 @@ fn serve(args: Args) -> Result<()> {
     tracing::info!("restored {kept} item(s) from {}", store.path().display());
     let account_count = core.usernames().count();
     let opts = ShellOptions {
-        max_line,
         max_outbound: usize::try_from(args.max_outbound).context("--max-outbound")?,
         shutdown_grace: Duration::from_secs(2),
         ..ShellOptions::default()

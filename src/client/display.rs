@@ -8,7 +8,7 @@
 
 use anstyle::{AnsiColor, Style};
 
-use crate::p2p::Refusal;
+use crate::protocol::p2p::Refusal;
 use crate::protocol::{ByeReason, CancelReason, CommandName, ErrorReply, Name};
 
 /// How a private chat ended, from this side's point of view.

@@ -18,7 +18,7 @@ use std::net::SocketAddr;
 use super::display::{ClientError, EndReason, Item, SetupFailure};
 use super::event::{Effect, LinkId, PeerEvent, TimerId};
 use super::state::{ClientState, show, show_error};
-use crate::p2p::{self, MAX_GREETING, MAX_LINE, PeerBye, PeerMsg, Refusal};
+use crate::protocol::p2p::{self, MAX_GREETING, MAX_LINE, PeerBye, PeerMsg, Refusal};
 use crate::protocol::{Command, Name, Token, check_line};
 use crate::time::Timestamp;
 

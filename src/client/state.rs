@@ -8,7 +8,7 @@ use super::event::{Effect, Event, Exit, InputMode, LinkId, ServerEvent, TimerId,
 use super::input::{Input, InputError, parse_input};
 use super::private::{Link, Peer};
 use super::seen::Seen;
-use crate::p2p::PeerBye;
+use crate::protocol::p2p::PeerBye;
 use crate::protocol::{
     ByeReason, Command, ErrorReply, Name, Prompt, ServerMsg, check_line, decode_line,
 };
@@ -36,8 +36,8 @@ impl Config {
         Config {
             p2p_port,
             seen: BTreeMap::new(),
-            handshake_secs: crate::p2p::HANDSHAKE_SECS,
-            expect_secs: crate::p2p::EXPECT_SECS,
+            handshake_secs: crate::protocol::p2p::HANDSHAKE_SECS,
+            expect_secs: crate::protocol::p2p::EXPECT_SECS,
             logout_grace_secs: 5,
             greeting_secs: 10,
         }

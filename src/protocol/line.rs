@@ -7,6 +7,11 @@
 //! once as [`Frame::TooLong`] and then skipped up to its newline, so a hostile client cannot make the server
 //! hold more than `max` bytes for it, and the lines after it still work.
 
+/// The longest line accepted by default, in bytes, not counting its ending: from clients by the server
+/// (`--max-line` changes it), and on a peer-to-peer link by either client. The one definition every
+/// default refers to, so the server's limit, its documentation and the links cannot drift apart.
+pub const MAX_LINE: usize = 8192;
+
 /// One thing the decoder found in the byte stream.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Frame<'a> {

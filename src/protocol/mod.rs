@@ -1,18 +1,20 @@
 //! The wire protocol: framing, the command grammar, and every server line as a typed value.
 //!
-//! `docs/PROTOCOL.md` is the prose version of this module, with examples.
+//! `docs/PROTOCOL.md` is the prose version of this module, with examples. [`p2p`] is the second protocol,
+//! the one two clients speak directly for a private chat.
 
 pub mod command;
 pub mod decode;
 pub mod line;
 pub mod name;
+pub mod p2p;
 pub mod parse;
 pub mod render;
 pub mod reply;
 
 pub use command::{COMMANDS, Command, CommandName, CommandSpec};
 pub use decode::{DecodeError, decode_line};
-pub use line::{Frame, LineDecoder, LineError, check_line};
+pub use line::{Frame, LineDecoder, LineError, MAX_LINE, check_line};
 pub use parse::{ParseError, parse_command, parse_user_and_text, split_command_word};
 pub use render::{render_into, render_line};
 pub use reply::{ByeReason, CancelReason, ErrorReply, Name, Prompt, ServerMsg, Token};

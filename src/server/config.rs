@@ -30,7 +30,7 @@ impl Default for Config {
             timeout_secs: 600,
             login_timeout_secs: 120,
             private_answer_secs: 60,
-            max_line: 8192,
+            max_line: crate::protocol::MAX_LINE,
             mailbox_limit: 1000,
             register: false,
         }

@@ -10,8 +10,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use super::{Account, Config, ConnId, Effect, Event, Record, ServerState};
 use crate::protocol::{ServerMsg, render_line};
-use crate::shell::timers::Timers;
 use crate::time::Timestamp;
+use crate::timers::Timers;
 
 /// A server core on a virtual clock.
 pub struct Harness {

@@ -19,7 +19,6 @@ use smol::channel::{Receiver, Sender};
 
 use super::state_file::StateFile;
 use super::terminal::{Typed, Ui};
-use super::timers::Timers;
 use crate::client::display::render;
 use crate::client::{
     ClientState, Config, Effect, Event, Exit, Item, LinkId, PeerEvent, ServerEvent, TimerId,
@@ -27,6 +26,7 @@ use crate::client::{
 };
 use crate::protocol::{Frame, LineDecoder};
 use crate::time::ShellClock;
+use crate::timers::Timers;
 
 /// The longest server line the client accepts. Larger than the server's input limit, because a reply can
 /// hold a whole message plus the sender's name (or a long list of users).
@@ -483,7 +483,7 @@ impl Driver {
         let tx = self.tx.clone();
         let reader = smol::spawn(read_lines(
             stream.clone(),
-            crate::p2p::MAX_LINE,
+            crate::protocol::p2p::MAX_LINE,
             tx.clone(),
             peer_input(link),
         ));

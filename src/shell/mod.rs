@@ -7,4 +7,3 @@ pub mod persist;
 pub mod server;
 pub mod state_file;
 pub mod terminal;
-pub mod timers;

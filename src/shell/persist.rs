@@ -74,8 +74,8 @@ impl Persister for Store {
     }
 }
 
-/// The server's persister: each batch's new accounts are appended to the credentials file (which issue 2
-/// makes their home, readable and editable by the operator), then the whole batch is committed to the
+/// The server's persister: each batch's new accounts are appended to the credentials file (their home,
+/// which the operator reads and edits), then the whole batch is committed to the
 /// store. In that order, a crash between the two leaves the account in the credentials file, where the
 /// next start finds it; the reverse order could leave an account the operator cannot see.
 #[derive(Debug)]

@@ -1,4 +1,6 @@
-//! The eight invariants of issue 4, each checked by name on what the server actually sent.
+//! The named invariants of natter's rules (lockout, single session, blocking, offline delivery, idle
+//! timeout, `whoelse`, presence, private-chat addresses) and of its persistence, each checked by name on
+//! what the server actually sent.
 //!
 //! The [`super::model::Model`] predicts every line; these checks say *which rule* a difference breaks, and
 //! they keep their own small ledgers built from observed traffic (who got `WELCOME`, which ids were
@@ -23,7 +25,7 @@ pub mod name {
     pub const WHOELSE: &str = "6-whoelse";
     pub const PRESENCE: &str = "7-presence";
     pub const PRIVATE_ADDRESS: &str = "8-private-address";
-    /// Replaying the persisted records rebuilds the live durable state (issue 5).
+    /// Replaying the persisted records rebuilds the live durable state.
     pub const PERSISTENCE: &str = "persistence";
     /// Every line and close equals the model's prediction.
     pub const MODEL: &str = "model-agreement";

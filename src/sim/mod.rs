@@ -1,4 +1,4 @@
-//! Verification kit: a reference model of natter's rules, the invariants of issue 4, and a deterministic
+//! Verification kit: a reference model of natter's rules, its named invariants, and a deterministic
 //! simulator that runs the real core against both.
 //!
 //! It lives in the library (not under `tests/`) because three drivers share it: the proptest state-machine

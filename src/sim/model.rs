@@ -2,12 +2,12 @@
 //! data structure shared with [`crate::server::ServerState`].
 //!
 //! It is deliberately naive (names as keys, linear scans, every deadline recomputed on each step) so that
-//! each rule can be read off in a few lines and checked against issue 2's text by eye. It reuses only the
+//! each rule can be read off in a few lines and checked against the rules in docs/PROTOCOL.md by eye. It reuses only the
 //! protocol layer (the command grammar, the name rules, the typed replies), which has its own round-trip
 //! properties and fuzz targets. Given the same inputs it must produce exactly the lines the core sends, to
 //! exactly the same connections; [`super::World`] compares the two after every step.
 //!
-//! Decisions the model encodes (made in issue 2's core, recorded here so a reader can check them):
+//! Decisions the model encodes (made in the server's core, recorded here so a reader can check them):
 //! - a line that is not a valid command is not activity; `ack` and `p2pport` are not activity; a login is;
 //! - presence is hidden in both directions of a block; `whoelse`/`whoelsesince` hide users who blocked the
 //!   asker but list those the asker blocked;

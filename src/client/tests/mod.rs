@@ -10,8 +10,8 @@ use std::net::SocketAddr;
 
 use super::*;
 use crate::protocol::{Name, Prompt, ServerMsg, Token, render_line};
-use crate::shell::timers::Timers;
 use crate::time::Timestamp;
+use crate::timers::Timers;
 
 pub(super) const START: Timestamp = Timestamp(1_700_000_000_000);
 pub(super) const P2P_PORT: u16 = 5555;

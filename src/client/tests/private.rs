@@ -1,8 +1,8 @@
 //! Private chats: set-up from both ends, the handshake's checks, the session, and every way it ends.
 
 use super::*;
-use crate::p2p::{MAX_GREETING, MAX_LINE};
 use crate::protocol::ErrorReply;
+use crate::protocol::p2p::{MAX_GREETING, MAX_LINE};
 
 const T: u128 = 0x1234_5678_9abc_def0_1111_2222_3333_4444;
 
@@ -166,7 +166,7 @@ fn a_held_hello_nobody_expects_is_refused_at_the_handshake_deadline() {
     let link = LinkId::In(1);
     b.peer(link, PeerEvent::Incoming);
     b.peer_line(link, &hello("mallory", T));
-    b.advance_secs(crate::p2p::HANDSHAKE_SECS - 1);
+    b.advance_secs(crate::protocol::p2p::HANDSHAKE_SECS - 1);
     assert!(b.peer_sent.is_empty());
     b.advance_secs(1);
     assert!(b.take_peer_sent()[0].1.starts_with("NO unexpected"));
@@ -179,7 +179,7 @@ fn a_connection_that_never_says_hello_is_closed_quietly() {
     let mut b = Client::online("bob");
     let link = LinkId::In(1);
     b.peer(link, PeerEvent::Incoming);
-    b.advance_secs(crate::p2p::HANDSHAKE_SECS);
+    b.advance_secs(crate::protocol::p2p::HANDSHAKE_SECS);
     assert!(b.closed.contains(&link));
     assert_eq!(b.state.link_count(), 0);
 }
@@ -449,13 +449,13 @@ fn set_up_failures_are_reported_and_the_server_told() {
     for (answer, why) in [
         (
             Some("NO bad-token That is not the token."),
-            SetupFailure::Refused(crate::p2p::Refusal::BadToken),
+            SetupFailure::Refused(crate::protocol::p2p::Refusal::BadToken),
         ),
         (Some("OK mallory"), SetupFailure::BadAnswer),
         (
             None,
             SetupFailure::NoAnswer {
-                secs: crate::p2p::HANDSHAKE_SECS,
+                secs: crate::protocol::p2p::HANDSHAKE_SECS,
             },
         ),
     ] {
@@ -470,7 +470,7 @@ fn set_up_failures_are_reported_and_the_server_told() {
         a.clear();
         match answer {
             Some(line) => a.peer_line(link, line),
-            None => a.advance_secs(crate::p2p::HANDSHAKE_SECS),
+            None => a.advance_secs(crate::protocol::p2p::HANDSHAKE_SECS),
         }
         assert_eq!(
             a.take_shown(),
@@ -489,13 +489,13 @@ fn set_up_failures_are_reported_and_the_server_told() {
 fn the_accepting_side_gives_up_if_the_requester_never_connects() {
     let mut b = bob_expecting_alice();
     b.clear();
-    b.advance_secs(crate::p2p::EXPECT_SECS);
+    b.advance_secs(crate::protocol::p2p::EXPECT_SECS);
     assert_eq!(
         b.take_shown(),
         vec![Item::PrivateFailed {
             peer: name("alice"),
             why: SetupFailure::NeverConnected {
-                secs: crate::p2p::EXPECT_SECS
+                secs: crate::protocol::p2p::EXPECT_SECS
             }
         }]
     );
@@ -515,7 +515,7 @@ fn a_stale_set_up_timer_does_not_touch_a_newer_session() {
     b.peer(LinkId::In(1), PeerEvent::Incoming);
     b.peer_line(LinkId::In(1), &hello("alice", T + 1));
     assert!(b.state.private_open("alice"));
-    b.advance_secs(crate::p2p::EXPECT_SECS * 2);
+    b.advance_secs(crate::protocol::p2p::EXPECT_SECS * 2);
     assert!(b.state.private_open("alice"));
 }
 

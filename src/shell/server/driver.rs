@@ -22,8 +22,8 @@ use super::{Shared, ShellOptions};
 use crate::protocol::{ServerMsg, render_into};
 use crate::server::{ConnId, Effect, Event, Record, ServerState};
 use crate::shell::committer::Committer;
-use crate::shell::timers::Timers;
 use crate::time::{ShellClock, Timestamp};
+use crate::timers::Timers;
 
 /// How long records that no reply acknowledges (login history, acks) may wait before being committed:
 /// they are not worth a disk sync of their own, and a crash can cost at most this much history (and

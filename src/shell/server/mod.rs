@@ -45,15 +45,14 @@ use self::driver::Driver;
 use self::inbox::{Inbox, Input};
 use super::committer::Committer;
 use super::persist::Persister;
-use super::timers::Timers;
 use crate::server::ServerState;
 use crate::time::ShellClock;
+use crate::timers::Timers;
 
-/// Runtime limits that are not protocol rules.
+/// Runtime limits that are not protocol rules. (The longest line a client may send is a protocol rule:
+/// the shell reads it from the core's [`Config`](crate::server::Config).)
 #[derive(Clone, Debug)]
 pub struct ShellOptions {
-    /// The longest line accepted from a client, in bytes.
-    pub max_line: usize,
     /// Bytes that may wait to be written to one client before it is considered stuck and dropped.
     pub max_outbound: usize,
     /// How long shutdown waits for goodbyes to be flushed.
@@ -67,7 +66,6 @@ pub struct ShellOptions {
 impl Default for ShellOptions {
     fn default() -> Self {
         ShellOptions {
-            max_line: 8192,
             max_outbound: 256 * 1024,
             shutdown_grace: Duration::from_secs(2),
             commit_depth: 2,
@@ -234,7 +232,7 @@ async fn serve(
         listener,
         shared.clone(),
         ex.clone(),
-        opts.max_line,
+        core.config().max_line,
     ));
     let mut driver = Driver {
         core,

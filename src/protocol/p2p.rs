@@ -24,8 +24,8 @@ use nom::{
 use crate::protocol::Token;
 use crate::protocol::name::check_username;
 
-/// The longest line either side accepts on a link, in bytes (the server's default line limit).
-pub const MAX_LINE: usize = 8192;
+/// The longest line either side accepts on a link, in bytes: the server's default line limit.
+pub const MAX_LINE: usize = crate::protocol::MAX_LINE;
 
 /// Seconds a connection has to complete its handshake (`HELLO` on one side, `OK` on the other).
 pub const HANDSHAKE_SECS: u64 = 10;
