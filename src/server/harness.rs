@@ -1,29 +1,52 @@
 //! A driver for the core with no sockets and a virtual clock: what unit tests, property tests, fuzz
 //! targets and the simulator use in place of the smol shell.
 //!
-//! It does what the shell does, deterministically: keeps the timers the core asks for and fires each at
-//! its exact deadline as the clock is advanced, collects every line sent to each connection, remembers
-//! which connections the server closed, and keeps the persisted records in order.
+//! It does what the shell does, deterministically: every event is a batch that goes through the same
+//! [`Outbox`] as in the server (so replies that vouch for a record wait for its commit, and lazy records
+//! wait their turn), the core's timers fire at their exact deadlines as the clock is advanced, every line
+//! released to each connection is collected, the connections the server closed are remembered, and the
+//! persisted records are kept in order.
+//!
+//! Commits complete at once by default ([`Durability::Instant`]), which is what rule-by-rule tests want.
+//! With [`Durability::Manual`] they complete only when [`Harness::complete_commits`] says so, and
+//! [`Harness::durable_records`] is what a crash right now would leave: that is how the simulator crashes
+//! the server between a record and its commit.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
+use super::outbox::{Commit, Outbox, OutboxConfig};
 use super::{Account, Config, ConnId, Effect, Event, Record, ServerState};
 use crate::protocol::{ServerMsg, render_line};
 use crate::time::Timestamp;
-use crate::timers::Timers;
+
+/// When the harness's commits become durable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// As soon as they are made: a reply that waits for a commit is released in the same event.
+    Instant,
+    /// Only at [`Harness::complete_commits`].
+    Manual,
+}
 
 /// A server core on a virtual clock.
 pub struct Harness {
     pub state: ServerState,
     now: Timestamp,
-    timers: Timers,
+    outbox: Outbox,
+    durability: Durability,
     inbox: BTreeMap<ConnId, Vec<ServerMsg>>,
     closed: BTreeSet<ConnId>,
+    /// Every record the core asked to persist, in order, durable or not.
     records: Vec<Record>,
+    /// The records whose commit completed, in order: what survives a crash.
+    durable: Vec<Record>,
+    /// Commits handed over and not complete (only with [`Durability::Manual`]).
+    in_flight: VecDeque<Commit>,
     next_conn: u64,
     effects: Vec<Effect>,
-    /// Every effect so far, in order (for determinism checks and failure traces).
+    /// Every effect so far, in order (for determinism checks and failure traces): lines and closes when
+    /// they are released to the connection, timers and records when the core makes them.
     pub trace: Vec<Effect>,
     /// The virtual time at which each effect in `trace` happened (timers fire at their own deadlines
     /// within one `advance`, so this is not always `now()`).
@@ -52,10 +75,13 @@ impl Harness {
         Harness {
             state,
             now,
-            timers: Timers::new(),
+            outbox: Outbox::new(OutboxConfig::default()),
+            durability: Durability::Instant,
             inbox: BTreeMap::new(),
             closed: BTreeSet::new(),
             records: Vec::new(),
+            durable: Vec::new(),
+            in_flight: VecDeque::new(),
             next_conn: 1,
             effects: Vec::new(),
             trace: Vec::new(),
@@ -70,31 +96,86 @@ impl Harness {
         self
     }
 
+    /// Commits complete only at [`Self::complete_commits`], with this release rule.
+    pub fn manual_commits(mut self, cfg: OutboxConfig) -> Self {
+        self.durability = Durability::Manual;
+        self.outbox = Outbox::new(cfg);
+        self
+    }
+
     pub fn now(&self) -> Timestamp {
         self.now
     }
 
-    /// Feeds one event at the current time and carries out its effects.
+    /// Feeds one event at the current time, as a batch of its own, and carries out what it released.
     pub fn event(&mut self, event: Event<'_>) {
         self.state.handle(event, self.now, &mut self.effects);
         for e in std::mem::take(&mut self.effects) {
-            if self.keep_trace {
-                self.trace.push(e.clone());
-                self.trace_times.push(self.now);
+            match &e {
+                Effect::Persist(r) => {
+                    self.records.push(r.clone());
+                    self.traced(&e);
+                }
+                Effect::SetTimer { .. } | Effect::CancelTimer { .. } => self.traced(&e),
+                Effect::Send { .. } | Effect::SendMany { .. } | Effect::Close { .. } => {}
             }
-            match e {
-                Effect::Send { to, msg } => self.deliver(to, msg),
-                Effect::SendMany { to, msg } => {
-                    for conn in to {
-                        self.deliver(conn, msg.clone());
+            self.outbox.push(e);
+        }
+        self.outbox.end_batch(self.now);
+        self.run_outbox();
+    }
+
+    fn traced(&mut self, e: &Effect) {
+        if self.keep_trace {
+            self.trace.push(e.clone());
+            self.trace_times.push(self.now);
+        }
+    }
+
+    /// Hands the outbox's commits over (completing them at once if durability is instant) and carries out
+    /// every batch it released.
+    fn run_outbox(&mut self) {
+        while let Some(commit) = self.outbox.poll_commit() {
+            self.in_flight.push_back(commit);
+        }
+        if self.durability == Durability::Instant {
+            self.complete_commits();
+        } else {
+            self.carry_out_ready();
+        }
+    }
+
+    /// Completes every commit handed over so far, and carries out what waited for them.
+    pub fn complete_commits(&mut self) {
+        let mut last = None;
+        while let Some(c) = self.in_flight.pop_front() {
+            self.durable.extend(c.records);
+            last = Some(c.seq);
+        }
+        if let Some(seq) = last {
+            self.outbox.committed(seq);
+        }
+        self.carry_out_ready();
+    }
+
+    fn carry_out_ready(&mut self) {
+        while let Some(sends) = self.outbox.poll_ready() {
+            for e in sends {
+                self.traced(&e);
+                match e {
+                    Effect::Send { to, msg } => self.deliver(to, msg),
+                    Effect::SendMany { to, msg } => {
+                        for conn in to {
+                            self.deliver(conn, msg.clone());
+                        }
+                    }
+                    Effect::Close { conn } => {
+                        self.closed.insert(conn);
+                    }
+                    Effect::SetTimer { .. } | Effect::CancelTimer { .. } | Effect::Persist(_) => {
+                        unreachable!("the outbox keeps timers and records")
                     }
                 }
-                Effect::Close { conn } => {
-                    self.closed.insert(conn);
-                }
-                Effect::SetTimer { timer, at } => self.timers.set(timer, at),
-                Effect::CancelTimer { timer } => self.timers.cancel(timer),
-                Effect::Persist(r) => self.records.push(r),
             }
         }
     }
@@ -144,12 +225,15 @@ impl Harness {
         self.event(Event::Shutdown);
     }
 
-    /// Moves the clock forward `ms`, firing each due timer at its own deadline, in order.
+    /// Moves the clock forward `ms`, firing each due timer at its own deadline, in order. Lazy records
+    /// falling due at an instant are committed before the core's timers of that instant fire.
     pub fn advance(&mut self, ms: u64) {
         let target = self.now.plus_millis(ms);
-        while let Some(at) = self.timers.next_deadline().filter(|at| *at <= target) {
+        while let Some(at) = self.outbox.poll_timeout().filter(|at| *at <= target) {
             self.now = self.now.max(at);
-            while let Some(timer) = self.timers.pop_due(self.now) {
+            self.outbox.handle_timeout(self.now);
+            self.run_outbox();
+            while let Some(timer) = self.outbox.pop_due_timer(self.now) {
                 self.event(Event::TimerFired { timer });
             }
         }
@@ -165,9 +249,9 @@ impl Harness {
         self.now = self.now.plus_millis(ms);
     }
 
-    /// The earliest armed deadline.
+    /// The core's earliest armed deadline.
     pub fn next_deadline(&self) -> Option<Timestamp> {
-        self.timers.next_deadline()
+        self.outbox.next_timer()
     }
 
     /// The lines `conn` received since the last call.
@@ -190,9 +274,19 @@ impl Harness {
         self.closed.contains(&conn)
     }
 
-    /// Records persisted so far, oldest first.
+    /// Every record the core asked to persist so far, oldest first, whether or not its commit completed.
     pub fn records(&self) -> &[Record] {
         &self.records
+    }
+
+    /// The records whose commit completed, oldest first: what a crash now would leave.
+    pub fn durable_records(&self) -> &[Record] {
+        &self.durable
+    }
+
+    /// Whether commits were handed over that have not completed.
+    pub fn commits_pending(&self) -> bool {
+        !self.in_flight.is_empty()
     }
 
     /// Connects and logs in, asserting the welcome; the connection's received lines are cleared.

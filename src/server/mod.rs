@@ -38,6 +38,8 @@ pub mod event;
 pub mod harness;
 pub mod login;
 pub mod messaging;
+pub mod outbox;
+pub mod pacing;
 pub mod presence;
 pub mod private;
 mod query;

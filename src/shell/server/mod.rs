@@ -8,10 +8,15 @@
 //! - a reader makes a non-blocking read into one buffer shared by all connections, splits the bytes into
 //!   lines ([`LineDecoder`](crate::protocol::LineDecoder)) and appends them to the **inbox** ([`inbox`]);
 //! - the **driver** ([`driver`]) takes the whole inbox as one batch, feeds it to the core, fires due
-//!   timers, hands the batch's records to the commit thread, and writes each connection's output with one
-//!   direct `write` at the end of the batch — after the commit, if a reply acknowledges a record;
+//!   timers, and passes the core's output through the [`Outbox`](crate::server::outbox::Outbox), which
+//!   says which records to commit and which lines may leave (a reply that acknowledges a record waits
+//!   for its commit); it hands the commits to the commit thread and writes each connection's released
+//!   lines with one direct `write`, when the [`Pacer`](crate::server::pacing::Pacer) says;
 //! - a **writer** task exists only while a connection's socket is full, to finish its queue;
-//! - the driver keeps a single OS timer, armed at the earliest deadline the core asked for.
+//! - the driver keeps a single OS timer, armed at the earliest deadline the outbox and the pacer name.
+//!
+//! Every decision about *when* (commits, releases, held notices, coalescing, giving memory back) is in
+//! those two sans-IO values beside the core, where the harness and the simulator run it too.
 //!
 //! Why one thread: the core is single-threaded by design, and with readers, driver and writes on the same
 //! thread, a line costs no lock, no cross-thread wake-up and no allocation on its way from the socket to
@@ -46,8 +51,9 @@ use self::inbox::{Inbox, Input};
 use super::committer::Committer;
 use super::persist::Persister;
 use crate::server::ServerState;
+use crate::server::outbox::{Outbox, OutboxConfig};
+use crate::server::pacing::{Pacer, PacingConfig};
 use crate::time::ShellClock;
-use crate::timers::Timers;
 
 /// Runtime limits that are not protocol rules. (The longest line a client may send is a protocol rule:
 /// the shell reads it from the core's [`Config`](crate::server::Config).)
@@ -234,10 +240,15 @@ async fn serve(
         ex.clone(),
         core.config().max_line,
     ));
+    let outbox = Outbox::new(OutboxConfig {
+        commit_depth: opts.commit_depth,
+        ..OutboxConfig::default()
+    });
     let mut driver = Driver {
         core,
         clock: ShellClock::start(),
-        timers: Timers::new(),
+        outbox,
+        pacer: Pacer::new(PacingConfig::default()),
         alarm: smol::Timer::never(),
         alarm_at: None,
         shared,
@@ -246,22 +257,9 @@ async fn serve(
         committer,
         batch: Inbox::default(),
         effects: Vec::new(),
-        records: Vec::new(),
-        lazy: Vec::new(),
-        lazy_since: None,
-        acknowledged: false,
-        sends: Vec::new(),
         followups: VecDeque::new(),
-        pending: VecDeque::new(),
-        submitted: 0,
-        committed: 0,
         dirty: Vec::new(),
         held: Vec::new(),
-        held_since: None,
-        coalesced: 0,
-        held_lines: 0,
-        last_tidy: std::time::Instant::now(),
-        tidy_due: None,
         scratch: Vec::new(),
     };
     let served = driver.serve(&stop).await;

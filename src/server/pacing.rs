@@ -1,0 +1,291 @@
+//! When to call `write`: the server shell's timing policy for lines already released by the
+//! [`Outbox`](super::outbox::Outbox), as a sans-IO value with time passed in.
+//!
+//! None of this changes what a client receives or in which order; it changes how many lines share one
+//! `write` (and so one wake-up of the client, and one trip through the kernel), and when the shell gives
+//! memory back. It lives beside the core rather than in the shell so that every timing decision the
+//! server makes is a plain function of numbers that a unit test can drive.
+//!
+//! - **Notices that may wait.** A line nobody is waiting for ([`ServerMsg::can_wait`]: presence notices,
+//!   the first username prompt) may be held up to [`PacingConfig::notice_delay_ms`] for the recipient's
+//!   next lines, as long as the connection holds at most [`PacingConfig::notice_held_max`] bytes. Any line
+//!   that may not wait takes the held ones with it, so holding never reorders a connection's lines.
+//! - **Coalescing under load.** A batch of at least [`PacingConfig::coalesce_min`] inputs means clients
+//!   send faster than one turn takes, so queueing delay already exceeds one more turn: the shell may let
+//!   the readers add what has arrived before writing, until the held output averages
+//!   [`PacingConfig::coalesce_lines_per_conn`] lines per connection, for at most
+//!   [`PacingConfig::coalesce_turns`] turns. A small batch (light load) is always written at once, so
+//!   coalescing never adds latency there.
+//! - **Giving memory back** after a burst, at most once per [`PacingConfig::tidy_every_ms`] and only after
+//!   [`PacingConfig::tidy_after_bytes`] were written, so an idle server's size reflects its connections,
+//!   not its busiest moment.
+
+use crate::protocol::ServerMsg;
+use crate::time::Timestamp;
+
+/// The numbers of the write policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PacingConfig {
+    /// How long a notice that may wait is held for the recipient's next lines.
+    pub notice_delay_ms: u64,
+    /// Bytes queued on one connection beyond which held notices are written with the batch anyway:
+    /// holding is for small notices, not a way to build up memory.
+    pub notice_held_max: usize,
+    /// Inputs in a batch from which the server counts as busy.
+    pub coalesce_min: usize,
+    /// Lines queued in a turn from which the server counts as busy even with few inputs (one login with a
+    /// thousand users online queues a thousand presence lines).
+    pub coalesce_min_lines: usize,
+    /// Held lines per connection at which coalescing has done its job: writes are then worth making.
+    pub coalesce_lines_per_conn: usize,
+    /// Turns a batch's output may be held at most.
+    pub coalesce_turns: u32,
+    /// Bytes written since the last tidy-up beyond which going idle triggers one.
+    pub tidy_after_bytes: usize,
+    /// At most one tidy-up per this long.
+    pub tidy_every_ms: u64,
+}
+
+impl Default for PacingConfig {
+    fn default() -> Self {
+        PacingConfig {
+            notice_delay_ms: 10,
+            notice_held_max: 4096,
+            coalesce_min: 64,
+            coalesce_min_lines: 1024,
+            coalesce_lines_per_conn: 8,
+            coalesce_turns: 16,
+            tidy_after_bytes: 1 << 20,
+            tidy_every_ms: 200,
+        }
+    }
+}
+
+/// What the shell knows of one connection when a line is queued on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Queued {
+    /// The connection is already to be written at the end of this batch.
+    pub due: bool,
+    /// The connection already holds notices waiting for the held-notice deadline.
+    pub held: bool,
+    /// Bytes queued on it, this line included.
+    pub bytes: usize,
+}
+
+/// What to do with a connection after a line was queued on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Write {
+    /// Write it at the end of the batch (mark it due, if it is not already).
+    WithBatch,
+    /// Leave it until the held-notice deadline (mark it held, if it is not already).
+    Hold,
+}
+
+/// Whether to tidy up now that the server is idle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tidy {
+    No,
+    Now,
+    /// Too soon after the last one: come back then, if still idle.
+    At(Timestamp),
+}
+
+/// The write policy's state. See the [module documentation](self).
+#[derive(Debug)]
+pub struct Pacer {
+    cfg: PacingConfig,
+    /// When the oldest held notice was queued.
+    held_since: Option<Timestamp>,
+    /// Turns whose output has been held back since the last write.
+    coalesced: u32,
+    /// Lines queued since the last write.
+    lines: usize,
+    last_tidy: Option<Timestamp>,
+    tidy_due: Option<Timestamp>,
+}
+
+impl Pacer {
+    pub fn new(cfg: PacingConfig) -> Self {
+        Pacer {
+            cfg,
+            held_since: None,
+            coalesced: 0,
+            lines: 0,
+            last_tidy: None,
+            tidy_due: None,
+        }
+    }
+
+    /// A line `msg` was queued on a connection in state `conn`, at `now`: write it with the batch, or
+    /// hold it.
+    pub fn queued(&mut self, msg: &ServerMsg, conn: Queued, now: Timestamp) -> Write {
+        if conn.due {
+            self.lines += 1;
+            return Write::WithBatch;
+        }
+        if msg.can_wait() && conn.bytes <= self.cfg.notice_held_max {
+            if !conn.held {
+                self.held_since.get_or_insert(now);
+            }
+            return Write::Hold;
+        }
+        self.lines += 1;
+        Write::WithBatch
+    }
+
+    /// When the held notices must be written, if any are held.
+    pub fn held_due(&self) -> Option<Timestamp> {
+        self.held_since
+            .map(|since| since.plus_millis(self.cfg.notice_delay_ms))
+    }
+
+    /// Whether the held notices are due at `now`; if so the shell writes every connection holding any,
+    /// and the deadline is cleared.
+    pub fn take_held_due(&mut self, now: Timestamp) -> bool {
+        if self.held_due().is_some_and(|due| due <= now) {
+            self.held_since = None;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// After a batch of `inputs` that left `due_conns` connections to write: hold the writes for another
+    /// turn (true), or write now (false). Counts the turn if it holds.
+    pub fn coalesce(&mut self, inputs: usize, due_conns: usize) -> bool {
+        let busy = inputs >= self.cfg.coalesce_min || self.lines >= self.cfg.coalesce_min_lines;
+        let hold = due_conns > 0
+            && busy
+            && self.coalesced < self.cfg.coalesce_turns
+            && self.lines < self.cfg.coalesce_lines_per_conn * due_conns;
+        if hold {
+            self.coalesced += 1;
+        }
+        hold
+    }
+
+    /// The due connections were written.
+    pub fn wrote(&mut self) {
+        self.coalesced = 0;
+        self.lines = 0;
+    }
+
+    /// Going idle having written `written` bytes since the last tidy-up: tidy now, later, or not at all.
+    pub fn tidy(&mut self, now: Timestamp, written: usize) -> Tidy {
+        self.tidy_due = None;
+        if written < self.cfg.tidy_after_bytes {
+            return Tidy::No;
+        }
+        if let Some(last) = self.last_tidy {
+            let next = last.plus_millis(self.cfg.tidy_every_ms);
+            if now < next {
+                self.tidy_due = Some(next);
+                return Tidy::At(next);
+            }
+        }
+        self.last_tidy = Some(now);
+        Tidy::Now
+    }
+
+    /// The earliest time the shell must look again for the pacer's sake: held notices, a put-off tidy-up.
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        match (self.held_due(), self.tidy_due) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Prompt;
+
+    fn presence() -> ServerMsg {
+        ServerMsg::Presence {
+            user: "bob".into(),
+            online: true,
+        }
+    }
+
+    fn reply() -> ServerMsg {
+        ServerMsg::WhoElse { users: vec![] }
+    }
+
+    const FRESH: Queued = Queued {
+        due: false,
+        held: false,
+        bytes: 30,
+    };
+
+    #[test]
+    fn notices_wait_replies_do_not() {
+        let mut p = Pacer::new(PacingConfig::default());
+        let t = Timestamp(1000);
+        assert_eq!(p.queued(&presence(), FRESH, t), Write::Hold);
+        assert_eq!(
+            p.queued(&ServerMsg::Prompt(Prompt::Username), FRESH, t),
+            Write::Hold
+        );
+        assert_eq!(p.queued(&reply(), FRESH, t), Write::WithBatch);
+        assert_eq!(p.held_due(), Some(Timestamp(1010)));
+        assert!(!p.take_held_due(Timestamp(1009)));
+        assert!(p.take_held_due(Timestamp(1010)));
+        assert_eq!(p.held_due(), None);
+    }
+
+    #[test]
+    fn a_notice_joins_a_connection_already_due_and_big_queues_are_not_held() {
+        let mut p = Pacer::new(PacingConfig::default());
+        let due = Queued { due: true, ..FRESH };
+        assert_eq!(p.queued(&presence(), due, Timestamp(0)), Write::WithBatch);
+        let big = Queued {
+            bytes: 5000,
+            ..FRESH
+        };
+        assert_eq!(p.queued(&presence(), big, Timestamp(0)), Write::WithBatch);
+        assert_eq!(p.held_due(), None);
+    }
+
+    #[test]
+    fn the_held_deadline_counts_from_the_oldest_notice() {
+        let mut p = Pacer::new(PacingConfig::default());
+        p.queued(&presence(), FRESH, Timestamp(100));
+        let held = Queued {
+            held: true,
+            ..FRESH
+        };
+        p.queued(&presence(), held, Timestamp(105));
+        p.queued(&presence(), FRESH, Timestamp(106));
+        assert_eq!(p.held_due(), Some(Timestamp(110)));
+    }
+
+    #[test]
+    fn coalescing_only_when_busy_and_bounded() {
+        let mut p = Pacer::new(PacingConfig::default());
+        assert!(!p.coalesce(3, 3), "light load writes at once");
+        for _ in 0..16 {
+            p.queued(&reply(), FRESH, Timestamp(0));
+        }
+        assert!(p.coalesce(64, 10), "busy, few lines per connection yet");
+        assert!(!p.coalesce(64, 2), "8 lines per connection: worth writing");
+        p.wrote();
+        let mut turns = 0;
+        while p.coalesce(1000, 1000) {
+            turns += 1;
+        }
+        assert_eq!(turns, 16);
+        assert!(!p.coalesce(1000, 0), "nothing to write, nothing to hold");
+    }
+
+    #[test]
+    fn tidy_ups_are_rate_limited() {
+        let mut p = Pacer::new(PacingConfig::default());
+        assert_eq!(p.tidy(Timestamp(0), 10), Tidy::No);
+        assert_eq!(p.tidy(Timestamp(0), 2 << 20), Tidy::Now);
+        assert_eq!(p.tidy(Timestamp(50), 2 << 20), Tidy::At(Timestamp(200)));
+        assert_eq!(p.poll_timeout(), Some(Timestamp(200)));
+        assert_eq!(p.tidy(Timestamp(200), 2 << 20), Tidy::Now);
+        assert_eq!(p.poll_timeout(), None);
+    }
+}
