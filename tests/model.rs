@@ -168,8 +168,14 @@ impl ReferenceStateMachine for Reference {
         if !online.is_empty() {
             arms.push((
                 30,
-                (select(online), command(users))
+                (select(online.clone()), command(users))
                     .prop_map(|(s, c)| Op::Command(s, c))
+                    .boxed(),
+            ));
+            arms.push((
+                1,
+                (select(online), command(users))
+                    .prop_map(|(s, c)| Op::CrashDuring(s, c))
                     .boxed(),
             ));
         }

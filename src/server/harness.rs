@@ -145,6 +145,12 @@ impl Harness {
         }
     }
 
+    /// Commits the lazy records now, as a server does before it stops.
+    pub fn flush_lazy(&mut self) {
+        self.outbox.flush_lazy();
+        self.run_outbox();
+    }
+
     /// Completes every commit handed over so far, and carries out what waited for them.
     pub fn complete_commits(&mut self) {
         let mut last = None;

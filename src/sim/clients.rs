@@ -13,6 +13,7 @@ use super::model::{MPhase, Model, Out};
 use super::step::{Cmd, Edge, Garbage, Op, Password, Slot, Step, UserRef};
 use crate::protocol::ServerMsg;
 use crate::server::harness::START;
+use crate::server::outbox::OutboxConfig;
 use crate::server::{Config, ConnId};
 use crate::time::Timestamp;
 
@@ -28,6 +29,8 @@ pub struct Setup {
     pub queue_limit: usize,
     /// Check that replaying the records rebuilds the state every this many steps (0: only when asked).
     pub restore_check_every: u64,
+    /// When commits happen (the server's rule, with a small bound on lazy records so runs reach it).
+    pub commits: OutboxConfig,
 }
 
 impl Setup {
@@ -49,6 +52,10 @@ impl Setup {
             slots: slots.max(1),
             queue_limit: 8,
             restore_check_every: 1,
+            commits: OutboxConfig {
+                lazy_max: 16,
+                ..OutboxConfig::default()
+            },
         }
     }
 }
@@ -74,6 +81,9 @@ pub struct Planned {
     pub out: Out,
     /// The connection and address a `Connect` step opened.
     pub connected: Option<(ConnId, SocketAddr)>,
+    /// For a step that crashed the server mid-commit: the model as the step left it, before the restart
+    /// (what the step's lines are checked against; the model passed along is the restarted one).
+    pub before_crash: Option<Box<Model>>,
 }
 
 #[derive(Clone, Debug)]
@@ -91,7 +101,8 @@ pub struct Clients {
 
 impl Clients {
     pub fn new(setup: Setup) -> Self {
-        let model = Model::new(setup.config.clone(), &setup.accounts, START);
+        let model = Model::new(setup.config.clone(), &setup.accounts, START)
+            .with_commits(setup.commits.clone());
         let slots = vec![SlotState::default(); usize::from(setup.slots.max(1))];
         Clients {
             setup,
@@ -186,6 +197,11 @@ impl Clients {
                 }
             }
             Op::Restart { graceful } => self.step(Step::Restart { graceful }, sink)?,
+            Op::CrashDuring(s, cmd) => {
+                let line = self.command_line(s, cmd).into_bytes();
+                let slot = self.slot(s);
+                self.step(Step::SendThenCrash { slot, line }, sink)?;
+            }
         }
         Ok(())
     }
@@ -280,6 +296,7 @@ impl Clients {
         let mut out = Out::default();
         let mut facts = StepFacts::default();
         let mut connected = None;
+        let mut before_crash = None;
         match &step {
             Step::Connect { slot } => {
                 if self.slots[usize::from(*slot)].conn.is_none() {
@@ -310,12 +327,14 @@ impl Clients {
                     };
                     self.model.line(conn, line, &mut out);
                 }
+                self.model.end_batch();
             }
             Step::TooLong { slot } => {
                 if let Some(conn) = self.slots[usize::from(*slot)].last {
                     self.fill_facts(&mut facts, conn);
                     self.model.too_long(conn, &mut out);
                 }
+                self.model.end_batch();
             }
             Step::Disconnect { slot } | Step::Overflow { slot } => {
                 if let Some(conn) = self.slots[usize::from(*slot)].last {
@@ -324,6 +343,7 @@ impl Clients {
                     self.close_slot(*slot);
                     self.model.disconnect(conn, &mut out);
                 }
+                self.model.end_batch();
             }
             Step::StopReading { slot } => self.slots[usize::from(*slot)].slow = true,
             Step::Read { slot } => {
@@ -338,9 +358,29 @@ impl Clients {
             Step::Restart { graceful } => {
                 facts.restarted = true;
                 if *graceful {
+                    // A clean stop commits everything, the shutdown's own session ends included.
                     facts.shutdown = true;
                     self.model.shutdown(&mut out);
+                    self.model.commit();
                 }
+                self.model.restart(self.now());
+                for s in 0..self.slot_count() {
+                    self.close_slot(s);
+                }
+            }
+            Step::SendThenCrash { slot, line } => {
+                if let Some(conn) = self.slots[usize::from(*slot)].last {
+                    self.fill_facts(&mut facts, conn);
+                    facts.line = Some(line.clone());
+                    self.model.line(conn, line, &mut out);
+                }
+                if self.model.end_batch_crashing() {
+                    // The batch's lines waited for the commit that never completed.
+                    out = Out::default();
+                }
+                facts.restarted = true;
+                facts.crashed_mid_commit = true;
+                before_crash = Some(Box::new(self.model.clone()));
                 self.model.restart(self.now());
                 for s in 0..self.slot_count() {
                     self.close_slot(s);
@@ -353,6 +393,7 @@ impl Clients {
             facts,
             out,
             connected,
+            before_crash,
         };
         sink(&planned, &self.model)?;
         if self.auto_overflow {

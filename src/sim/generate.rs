@@ -112,7 +112,13 @@ impl Generator {
                 let user = UserRef::Known(self.below(c.model.order.len().min(4)) as u16);
                 Op::Login(slot, user, Password::Wrong)
             }
-            990..998 => Op::Connect(self.pick(&empty).unwrap_or(any_slot)),
+            990..996 => Op::Connect(self.pick(&empty).unwrap_or(any_slot)),
+            // A crash while a command's batch is being committed: mostly the commands whose replies wait
+            // for a commit (a stored message, a block), and acks (whose loss means a redelivery).
+            996..998 => match self.pick(&online) {
+                Some(slot) => Op::CrashDuring(slot, self.command(c, slot)),
+                None => Op::Restart { graceful: false },
+            },
             _ => Op::Restart {
                 graceful: self.chance(50),
             },

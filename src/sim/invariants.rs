@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 
 use super::model::{MOffer, MPhase, Model};
 use crate::protocol::{ByeReason, Command, ErrorReply, Name, ServerMsg, parse_command};
-use crate::server::{Config, ConnId, MAX_FAILURES};
+use crate::server::{Config, ConnId, MAX_FAILURES, ServerState};
 use crate::time::Timestamp;
 
 /// The names failures are reported under.
@@ -25,6 +25,11 @@ pub mod name {
     pub const WHOELSE: &str = "6-whoelse";
     pub const PRESENCE: &str = "7-presence";
     pub const PRIVATE_ADDRESS: &str = "8-private-address";
+    /// A crash loses nothing a reply acknowledged (a `STORED` message, a block or unblock, a lockout, a
+    /// registration), and no reply that vouches for a record leaves before that record is durable. Only
+    /// what no reply promised may be lost: recent login history, and acks (whose messages then come again,
+    /// which the client recognises by id).
+    pub const DURABILITY: &str = "9-durability";
     /// Replaying the persisted records rebuilds the live durable state.
     pub const PERSISTENCE: &str = "persistence";
     /// Every line and close equals the model's prediction.
@@ -72,6 +77,8 @@ pub struct StepFacts {
     pub shutdown: bool,
     /// The server restarted at the end of this step: every session is gone.
     pub restarted: bool,
+    /// The server died while this step's batch was being committed.
+    pub crashed_mid_commit: bool,
     /// Pending private-chat requests just before the step.
     pub offers: Vec<MOffer>,
 }
@@ -101,6 +108,12 @@ pub struct Invariants {
     opened: BTreeMap<ConnId, Timestamp>,
     /// Stored messages not yet acknowledged, by id.
     stored: BTreeMap<u64, StoredFact>,
+    /// Stored messages acknowledged since the last restart: a crash may lose the ack (never the message).
+    acked: BTreeMap<u64, StoredFact>,
+    /// The last block or unblock the server confirmed, per `(blocker, blocked)`: true if blocked.
+    blocks: BTreeMap<(Name, Name), bool>,
+    /// Accounts whose creation the server confirmed.
+    registered: BTreeSet<Name>,
     tokens: BTreeSet<u128>,
 }
 
@@ -113,6 +126,9 @@ impl Invariants {
             sessions: BTreeMap::new(),
             opened: BTreeMap::new(),
             stored: BTreeMap::new(),
+            acked: BTreeMap::new(),
+            blocks: BTreeMap::new(),
+            registered: BTreeSet::new(),
             tokens: BTreeSet::new(),
         }
     }
@@ -282,6 +298,16 @@ impl Invariants {
                     let me = me.clone().expect("BLOCKED answers a logged-in user");
                     self.stored
                         .retain(|_, f| !(f.to == me && &f.from == blocked));
+                    self.acked
+                        .retain(|_, f| !(f.to == me && &f.from == blocked));
+                    self.blocks.insert((me, blocked.clone()), true);
+                }
+                ServerMsg::Unblocked { user } => {
+                    let me = me.clone().expect("UNBLOCKED answers a logged-in user");
+                    self.blocks.insert((me, user.clone()), false);
+                }
+                ServerMsg::Registered { user } => {
+                    self.registered.insert(user.clone());
                 }
                 ServerMsg::WhoElse { users } => {
                     let me = me.expect("whoelse answers a logged-in user");
@@ -344,10 +370,65 @@ impl Invariants {
             );
         }
         self.after_step(facts, &cmd, seen, welcomed, end)?;
-        if facts.restarted {
-            self.sessions.clear();
-            self.opened.clear();
-            self.fails.clear();
+        Ok(())
+    }
+
+    /// The server restarted: every session is gone. `model` is the restarted model.
+    pub fn restarted(&mut self, model: &Model) {
+        self.sessions.clear();
+        self.opened.clear();
+        self.fails.clear();
+        // An ack is not promised to survive a crash: the messages whose ack was lost are owed again (the
+        // model knows which; the wire does not say).
+        for (id, f) in std::mem::take(&mut self.acked) {
+            if model.user(&f.to).mailbox.iter().any(|m| m.id == id) {
+                self.stored.insert(id, f);
+            }
+        }
+    }
+
+    /// After a restart: everything a reply acknowledged is in the restarted core's state.
+    pub fn check_durable(&self, core: &ServerState, now: Timestamp) -> Checked {
+        for (id, f) in &self.stored {
+            if !core.stored_messages(&f.to).iter().any(|m| m.id == *id) {
+                return fail(
+                    name::DURABILITY,
+                    format!(
+                        "message {id} from {} to {} was acknowledged as STORED and is gone after the restart",
+                        f.from, f.to
+                    ),
+                );
+            }
+        }
+        for ((by, user), blocked) in &self.blocks {
+            if core.has_blocked(by, user) != *blocked {
+                let what = if *blocked { "block" } else { "unblock" };
+                return fail(
+                    name::DURABILITY,
+                    format!(
+                        "{by}'s {what} of {user} was confirmed and is undone after the restart"
+                    ),
+                );
+            }
+        }
+        for (user, until) in &self.locked_until {
+            if *until > now && core.locked_until(user, now) != Some(*until) {
+                return fail(
+                    name::DURABILITY,
+                    format!(
+                        "{user} was told it is locked until {until}; after the restart: {:?}",
+                        core.locked_until(user, now)
+                    ),
+                );
+            }
+        }
+        if let Some(user) = self.registered.iter().find(|u| !core.has_user(u)) {
+            return fail(
+                name::DURABILITY,
+                format!(
+                    "{user}'s account was confirmed as REGISTERED and is gone after the restart"
+                ),
+            );
         }
         Ok(())
     }
@@ -593,7 +674,12 @@ impl Invariants {
                     matches!(s, Seen::Msg(c, ServerMsg::Error(ErrorReply::BadAck { .. })) if *c == conn)
                 });
                 if !refused {
-                    self.stored.retain(|&k, f| !(&f.to == user && k <= *id));
+                    let (done, owed): (BTreeMap<_, _>, BTreeMap<_, _>) =
+                        std::mem::take(&mut self.stored)
+                            .into_iter()
+                            .partition(|(k, f)| &f.to == user && *k <= *id);
+                    self.stored = owed;
+                    self.acked.extend(done);
                 }
             }
         }

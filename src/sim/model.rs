@@ -16,7 +16,13 @@
 //! - timers due at the same instant run in the order the harness fires them: connection deadlines by
 //!   connection number, then private-chat requests by creation;
 //! - a restart forgets sessions, failure counts and private-chat brokering; a user online at a crash counts
-//!   as logged out at the restart.
+//!   as logged out at the restart;
+//! - what survives a crash is what was committed (see [`MDurable`]): a change that a reply acknowledges
+//!   (a stored message, a block or unblock, a lockout, a registration) is committed at the end of its
+//!   batch, together with every lazy change before it (logins, logouts, acks); lazy changes alone are
+//!   committed once `lazy_delay_ms` passed since the first of them (before the timers of that instant), or
+//!   once `lazy_max` of them gathered. A crash in the middle of a batch's commit loses that batch and
+//!   every lazy change since the last commit, and none of the batch's lines are sent if it waited.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -26,6 +32,7 @@ use crate::protocol::{
     ByeReason, CancelReason, Command, CommandName, ErrorReply, LineError, Name, ParseError, Prompt,
     ServerMsg, Token, check_line, parse_command,
 };
+use crate::server::outbox::OutboxConfig;
 use crate::server::{Config, ConnId, MAX_FAILURES};
 use crate::time::Timestamp;
 
@@ -69,6 +76,26 @@ pub struct MConn {
     pub phase: MPhase,
 }
 
+/// One account as the store holds it after the last commit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MDurableUser {
+    pub password: String,
+    pub locked_until: Option<Timestamp>,
+    pub blocks: BTreeSet<Name>,
+    pub mailbox: Vec<MStored>,
+    pub last_logout: Option<Timestamp>,
+    /// A login was committed and its logout was not.
+    pub online: bool,
+}
+
+/// What a crash right now would leave: the state as of the last completed commit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MDurable {
+    pub order: Vec<Name>,
+    pub users: BTreeMap<Name, MDurableUser>,
+    pub next_msg: u64,
+}
+
 /// A private-chat request waiting for an answer.
 #[derive(Clone, Debug)]
 pub struct MOffer {
@@ -109,6 +136,15 @@ pub struct Model {
     pub next_msg: u64,
     pub next_offer: u64,
     pub shutting_down: bool,
+    /// When commits happen (the same rule the server's outbox follows).
+    pub commits: OutboxConfig,
+    /// The state as of the last commit.
+    pub durable: MDurable,
+    /// Lazy changes since the last commit, and when the first of them was made.
+    pub lazy_count: usize,
+    pub lazy_since: Option<Timestamp>,
+    /// The batch being handled made a change that a reply acknowledges.
+    pub acknowledged: bool,
 }
 
 fn pair(a: &Name, b: &Name) -> (Name, Name) {
@@ -138,11 +174,88 @@ impl Model {
             next_msg: 1,
             next_offer: 1,
             shutting_down: false,
+            commits: OutboxConfig::default(),
+            durable: MDurable {
+                order: Vec::new(),
+                users: BTreeMap::new(),
+                next_msg: 1,
+            },
+            lazy_count: 0,
+            lazy_since: None,
+            acknowledged: false,
         };
         for (u, p) in accounts {
             m.add_user(Name::from(u.as_str()), p.clone());
         }
+        m.commit();
         m
+    }
+
+    /// Commits follow `commits` (the simulator's harness uses the same numbers).
+    pub fn with_commits(mut self, commits: OutboxConfig) -> Self {
+        self.commits = commits;
+        self
+    }
+
+    // ----- durability -----
+
+    /// A change no reply acknowledges (a login, a logout, an ack that removed something).
+    fn lazy_change(&mut self) {
+        self.lazy_count += 1;
+        self.lazy_since.get_or_insert(self.now);
+    }
+
+    /// A change a reply acknowledges: the batch commits when it ends.
+    fn acknowledged_change(&mut self) {
+        self.acknowledged = true;
+    }
+
+    /// Everything so far is committed: the durable state is the live one.
+    pub fn commit(&mut self) {
+        self.lazy_count = 0;
+        self.lazy_since = None;
+        self.acknowledged = false;
+        self.durable = MDurable {
+            order: self.order.clone(),
+            users: self
+                .users
+                .iter()
+                .map(|(n, u)| {
+                    (
+                        n.clone(),
+                        MDurableUser {
+                            password: u.password.clone(),
+                            locked_until: u.locked_until,
+                            blocks: u.blocks.clone(),
+                            mailbox: u.mailbox.clone(),
+                            last_logout: u.last_logout,
+                            online: u.conn.is_some(),
+                        },
+                    )
+                })
+                .collect(),
+            next_msg: self.next_msg,
+        };
+    }
+
+    /// The batch being handled ends: it commits if it acknowledged something or if the lazy changes
+    /// reached their bound.
+    pub fn end_batch(&mut self) {
+        if self.acknowledged || self.lazy_count >= self.commits.lazy_max {
+            self.commit();
+        }
+        self.acknowledged = false;
+    }
+
+    /// The batch being handled ends with the server dying before its commit completes: nothing of it is
+    /// kept. Returns whether its lines waited for that commit (and so were never sent).
+    pub fn end_batch_crashing(&mut self) -> bool {
+        std::mem::take(&mut self.acknowledged)
+    }
+
+    fn lazy_due(&self) -> Option<Timestamp> {
+        self.lazy_since
+            .map(|t| t.plus_millis(self.commits.lazy_delay_ms))
     }
 
     fn add_user(&mut self, name: Name, password: String) {
@@ -255,11 +368,24 @@ impl Model {
 
     /// Moves the clock to `to`, running every deadline on the way at its own instant.
     pub fn advance_to(&mut self, to: Timestamp, out: &mut Out) {
-        while let Some((at, what)) = self.next_due().filter(|(at, _)| *at <= to) {
-            self.now = self.now.max(at);
-            match what {
-                Due::Conn(conn) => self.expire_conn(conn, out),
-                Due::Offer(id) => self.expire_offer(id, out),
+        loop {
+            let due = self.next_due().filter(|(at, _)| *at <= to);
+            let lazy = self.lazy_due().filter(|at| *at <= to);
+            match (due, lazy) {
+                // Lazy changes falling due commit before the timers of the same instant fire.
+                (_, Some(l)) if due.is_none_or(|(at, _)| l <= at) => {
+                    self.now = self.now.max(l);
+                    self.commit();
+                }
+                (Some((at, what)), _) => {
+                    self.now = self.now.max(at);
+                    match what {
+                        Due::Conn(conn) => self.expire_conn(conn, out),
+                        Due::Offer(id) => self.expire_offer(id, out),
+                    }
+                    self.end_batch();
+                }
+                (None, _) => break,
             }
         }
         self.now = self.now.max(to);
@@ -274,20 +400,36 @@ impl Model {
         }
     }
 
-    /// The process stopped (crashed, or after `shutdown`) and started again at `now` from what was persisted.
+    /// The process stopped (crashed, or after `shutdown`) and started again at `now` from what was
+    /// committed. A user whose login was committed without a logout counts as logged out at `now`, and
+    /// that is committed before anyone is served.
     pub fn restart(&mut self, now: Timestamp) {
         self.now = self.now.max(now);
         let now = self.now;
-        for u in self.users.values_mut() {
-            if u.conn.take().is_some() {
-                u.last_logout = Some(now);
-            }
-            u.failures = 0;
-        }
+        let durable = self.durable.clone();
+        self.order = durable.order;
+        self.next_msg = durable.next_msg;
+        self.users = durable
+            .users
+            .into_iter()
+            .map(|(n, d)| {
+                let user = MUser {
+                    password: d.password,
+                    failures: 0,
+                    locked_until: d.locked_until,
+                    conn: None,
+                    blocks: d.blocks,
+                    mailbox: d.mailbox,
+                    last_logout: if d.online { Some(now) } else { d.last_logout },
+                };
+                (n, user)
+            })
+            .collect();
         self.conns.clear();
         self.offers.clear();
         self.privates.clear();
         self.shutting_down = false;
+        self.commit();
     }
 
     // ----- deadlines -----
@@ -391,6 +533,7 @@ impl Model {
         let u = self.user_mut(user);
         u.conn = None;
         u.last_logout = Some(now);
+        self.lazy_change();
         self.announce(user, false, out);
         let involved: Vec<u64> = self
             .offers
@@ -496,6 +639,7 @@ impl Model {
         }
         u.failures = 0;
         u.locked_until = Some(now.plus_secs(block));
+        self.acknowledged_change();
         out.send(conn, ErrorReply::LockedNow { secs: block });
         self.close(conn, ByeReason::Locked, out);
     }
@@ -513,6 +657,7 @@ impl Model {
             return;
         }
         self.add_user(name.clone(), input.to_owned());
+        self.acknowledged_change();
         out.send(conn, ServerMsg::Registered { user: name.clone() });
         self.begin_session(conn, &name, out);
     }
@@ -524,6 +669,7 @@ impl Model {
         u.conn = Some(conn);
         let delivered_up_to = u.mailbox.last().map(|m| m.id);
         let deliver: Vec<MStored> = u.mailbox.clone();
+        self.lazy_change();
         self.set_phase(
             conn,
             MPhase::Online {
@@ -594,6 +740,7 @@ impl Model {
                 if self.user_mut(&me).blocks.insert(user.clone()) {
                     // Blocking discards what the blocked user left for me.
                     self.user_mut(&me).mailbox.retain(|m| m.from != user);
+                    self.acknowledged_change();
                     out.send(conn, ServerMsg::Blocked { user });
                 } else {
                     out.send(conn, ErrorReply::AlreadyBlocked { user });
@@ -604,6 +751,7 @@ impl Model {
                     return;
                 };
                 if self.user_mut(&me).blocks.remove(&user) {
+                    self.acknowledged_change();
                     out.send(conn, ServerMsg::Unblocked { user });
                 } else {
                     out.send(conn, ErrorReply::NotBlocked { user });
@@ -696,6 +844,7 @@ impl Model {
             sent_at,
             text: text.to_owned(),
         });
+        self.acknowledged_change();
         out.send(conn, ServerMsg::Stored { id, to });
     }
 
@@ -876,7 +1025,12 @@ impl Model {
             out.send(conn, ErrorReply::BadAck { id });
             return;
         }
-        self.user_mut(me).mailbox.retain(|m| m.id > id);
+        let mailbox = &mut self.user_mut(me).mailbox;
+        let before = mailbox.len();
+        mailbox.retain(|m| m.id > id);
+        if mailbox.len() != before {
+            self.lazy_change();
+        }
     }
 }
 

@@ -113,6 +113,9 @@ pub enum Op {
     Restart {
         graceful: bool,
     },
+    /// The client sends this command, and the server dies while the batch that handled it is being
+    /// committed: its records are lost, and so are its lines if they waited for that commit.
+    CrashDuring(Slot, Cmd),
 }
 
 /// One concrete input to the system: replayable as is.
@@ -147,6 +150,12 @@ pub enum Step {
     Restart {
         graceful: bool,
     },
+    /// The server handles this line and crashes before the commit of that batch completes (then
+    /// restarts from what was committed).
+    SendThenCrash {
+        slot: Slot,
+        line: Vec<u8>,
+    },
 }
 
 impl fmt::Debug for Step {
@@ -165,6 +174,11 @@ impl fmt::Debug for Step {
             Step::Advance { ms } => write!(f, "clock +{ms}ms"),
             Step::Restart { graceful: true } => write!(f, "server shuts down and restarts"),
             Step::Restart { graceful: false } => write!(f, "server crashes and restarts"),
+            Step::SendThenCrash { slot, line } => write!(
+                f,
+                "s{slot} sends {:?}; the server crashes before committing it, and restarts",
+                String::from_utf8_lossy(line)
+            ),
         }
     }
 }

@@ -56,7 +56,7 @@ pub struct World {
 
 impl World {
     pub fn new(setup: Setup) -> Self {
-        let h = Harness::with_state(fresh_state(&setup, 0), START).keep_trace();
+        let h = harness(&setup, fresh_state(&setup, 0), START);
         let inv = Invariants::new(setup.config.clone());
         World {
             clients: Clients::new(setup),
@@ -213,6 +213,14 @@ fn diff_views(a: &DurableView, b: &DurableView) -> String {
     s
 }
 
+/// The core on a virtual clock, with commits that complete when the world says (at the end of each step,
+/// unless the server dies first), released by the setup's rule.
+fn harness(setup: &Setup, state: ServerState, now: Timestamp) -> Harness {
+    Harness::with_state(state, now)
+        .keep_trace()
+        .manual_commits(setup.commits.clone())
+}
+
 fn fresh_state(setup: &Setup, restarts: u8) -> ServerState {
     let accounts = setup
         .accounts
@@ -229,6 +237,7 @@ impl Core {
     /// Applies one step the model has already taken, then checks.
     fn apply(&mut self, setup: &Setup, p: &Planned, model: &Model) -> Result<(), Failure> {
         let index = self.trace.len();
+        let records_before = self.h.records().len();
         self.trace.push(p.step.clone());
         let conn = p.facts.conn;
         match &p.step {
@@ -256,18 +265,58 @@ impl Core {
             Step::Advance { ms } => self.h.advance(*ms),
             Step::Restart { graceful } => {
                 if *graceful {
+                    // A clean stop commits everything before it exits.
                     self.h.shutdown();
+                    self.h.flush_lazy();
+                }
+            }
+            Step::SendThenCrash { line, .. } => {
+                if let Some(conn) = conn {
+                    self.h.send_bytes(conn, line);
                 }
             }
         }
+        let batch_records = self.h.records()[records_before..].to_vec();
+        let acknowledged = batch_records.iter().any(Record::acknowledged);
+        let crashed = matches!(
+            p.step,
+            Step::SendThenCrash { .. } | Step::Restart { graceful: false }
+        );
+        if !crashed {
+            // Commits take no virtual time: they complete at the end of the step that made them.
+            self.h.complete_commits();
+        }
         let seen = self.take_seen();
         let now = self.h.now();
+        let step_model = p.before_crash.as_deref().unwrap_or(model);
         let mut check = self
             .inv
-            .check(&p.facts, &seen, now, model)
+            .check(&p.facts, &seen, now, step_model)
             .and_then(|()| agree(&seen, &p.out));
-        if let Step::Restart { .. } = p.step {
+        if matches!(p.step, Step::SendThenCrash { .. }) && acknowledged && !seen.is_empty() {
+            check = check.and(Err(Violation {
+                invariant: name::DURABILITY,
+                detail: format!(
+                    "the batch made {batch_records:?}, a reply vouches for one, and the server died before committing it, yet {} line(s) left: {seen:?}",
+                    seen.len()
+                ),
+            }));
+        }
+        if crashed {
+            let lost = self.h.records().len() - self.h.durable_records().len();
+            if lost > 0 {
+                *self.coverage.entry("crash-lost-records").or_default() += 1;
+            }
+            if acknowledged && matches!(p.step, Step::SendThenCrash { .. }) {
+                *self.coverage.entry("crash-withheld-replies").or_default() += 1;
+            }
+        }
+        if p.facts.restarted {
+            self.inv.restarted(model);
             self.restart(setup);
+            check = check
+                .and_then(|()| self.inv.check_durable(&self.h.state, now))
+                .and_then(|()| self.check_durable_model(model));
         }
         check = check.and_then(|()| self.check_sessions());
         let every = setup.restore_check_every;
@@ -336,11 +385,12 @@ impl Core {
         v
     }
 
-    /// The process stops and starts again from its records, at the same instant. Clients are gone without a
-    /// `Disconnected` (the sockets died with the process).
+    /// The process stops and starts again from its committed records, at the same instant. Clients are
+    /// gone without a `Disconnected` (the sockets died with the process); records whose commit had not
+    /// completed are lost.
     fn restart(&mut self, setup: &Setup) {
         let now = self.h.now();
-        self.records = self.all_records();
+        self.records.extend_from_slice(self.h.durable_records());
         self.restarts = self.restarts.wrapping_add(1);
         let mut state = fresh_state(setup, self.restarts);
         state.restore(self.records.clone(), now);
@@ -351,7 +401,23 @@ impl Core {
             .into_iter()
             .map(|user| Record::LoggedOut { user, at: now });
         self.records.extend(ended);
-        self.h = Harness::with_state(state, now).keep_trace();
+        self.h = harness(setup, state, now);
+    }
+
+    /// Right after a restart, the restarted core's durable state is what the model says survived.
+    fn check_durable_model(&self, model: &Model) -> Result<(), Violation> {
+        let got = self.h.state.durable_view();
+        let want = model_durable(model, self.h.now());
+        if got != want {
+            return Err(Violation {
+                invariant: name::DURABILITY,
+                detail: format!(
+                    "after the restart, core vs what the model says was committed:\n{}",
+                    diff_views(&got, &want)
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// Replaying every persisted record into a fresh state gives the live durable state (a user online now
