@@ -1,5 +1,11 @@
 //! Everything the client shows, as typed items, and the one place that turns them into lines.
 //!
+//! A line from the server is shown as the typed [`ServerMsg`] it decodes to ([`Item::Server`]): the
+//! display does not restate the protocol. Only what the client adds has items of its own: stored
+//! messages with their age, private-chat text and its life cycle (which never touches the server), the
+//! client's own help rows, and its own errors and warnings. A shell that wants more than a line (a
+//! full-screen client sorting lines into conversations) matches on the same typed values.
+//!
 //! Each line says at a glance what it is: messages carry a bracketed tag (`[message]`, `[broadcast]`,
 //! `[private]`, `[offline, 5 min ago]`) and the sender; presence and private-chat events start with `*`;
 //! requests that want an answer with `?`; confirmations of what you did with `-`; problems with
@@ -9,7 +15,7 @@
 use anstyle::{AnsiColor, Style};
 
 use crate::protocol::p2p::Refusal;
-use crate::protocol::{ByeReason, CancelReason, CommandName, ErrorReply, Name};
+use crate::protocol::{ByeReason, CancelReason, CommandName, ErrorReply, Name, Prompt, ServerMsg};
 
 /// How a private chat ended, from this side's point of view.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,42 +82,12 @@ pub enum ClientError {
     LoggingOut(String),
 }
 
-/// An error line: the server's, or the client's own.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Problem {
-    Server(ErrorReply),
-    Client(ClientError),
-}
-
-impl From<ErrorReply> for Problem {
-    fn from(e: ErrorReply) -> Self {
-        Problem::Server(e)
-    }
-}
-
-impl From<ClientError> for Problem {
-    fn from(e: ClientError) -> Self {
-        Problem::Client(e)
-    }
-}
-
 /// One thing to show.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Item {
-    Welcome {
-        user: Name,
-    },
-    Registered {
-        user: Name,
-    },
-    Message {
-        from: Name,
-        text: String,
-    },
-    Broadcast {
-        from: Name,
-        text: String,
-    },
+    /// A line from the server, as decoded (or an error the client found in a command before sending it,
+    /// which is the same error the server would have answered).
+    Server(ServerMsg),
     /// A message stored while this user was offline; `age_secs` is how long ago it was sent.
     Offline {
         from: Name,
@@ -123,38 +99,6 @@ pub enum Item {
         from: Name,
         text: String,
     },
-    Presence {
-        user: Name,
-        online: bool,
-    },
-    WhoElse {
-        users: Vec<Name>,
-    },
-    WhoElseSince {
-        secs: u64,
-        users: Vec<Name>,
-    },
-    Stored {
-        to: Name,
-    },
-    BroadcastSent {
-        delivered: usize,
-        skipped: bool,
-    },
-    Blocked {
-        user: Name,
-    },
-    Unblocked {
-        user: Name,
-    },
-    PrivateRequest {
-        from: Name,
-        secs: u64,
-    },
-    PrivateAsked {
-        to: Name,
-        secs: u64,
-    },
     /// The peer accepted this user's request; connecting.
     PrivateConnecting {
         peer: Name,
@@ -165,16 +109,6 @@ pub enum Item {
     },
     PrivateOpen {
         peer: Name,
-    },
-    PrivateDeclined {
-        peer: Name,
-    },
-    PrivateDeclineSent {
-        peer: Name,
-    },
-    PrivateCancelled {
-        peer: Name,
-        reason: CancelReason,
     },
     PrivateEnded {
         peer: Name,
@@ -189,10 +123,27 @@ pub enum Item {
         usage: &'static str,
         summary: &'static str,
     },
-    /// The server said goodbye.
-    Bye(ByeReason),
-    Error(Problem),
+    /// A problem the client found itself.
+    Error(ClientError),
     Warning(String),
+}
+
+impl From<ServerMsg> for Item {
+    fn from(msg: ServerMsg) -> Self {
+        Item::Server(msg)
+    }
+}
+
+impl From<ErrorReply> for Item {
+    fn from(e: ErrorReply) -> Self {
+        Item::Server(ServerMsg::Error(e))
+    }
+}
+
+impl From<ClientError> for Item {
+    fn from(e: ClientError) -> Self {
+        Item::Error(e)
+    }
 }
 
 /// The commands a person can type, in `help` order: the server's listed commands, with the client's own
@@ -240,6 +191,25 @@ impl Paint {
             text.to_owned()
         }
     }
+
+    /// A message: a bracketed tag, the sender in bold, the text as sent.
+    fn tagged(&self, tag: &str, tag_style: Style, from: &str, text: &str) -> String {
+        format!(
+            "{} {}: {text}",
+            self.paint(tag_style, tag),
+            self.paint(Style::new().bold(), from)
+        )
+    }
+
+    /// Something that happened: presence, private-chat events.
+    fn star(&self, text: String) -> String {
+        format!("{} {text}", self.paint(fg(AnsiColor::Blue).bold(), "*"))
+    }
+
+    /// A confirmation of what this user did.
+    fn dash(&self, text: String) -> String {
+        self.paint(Style::new().dimmed(), &format!("- {text}"))
+    }
 }
 
 fn fg(c: AnsiColor) -> Style {
@@ -266,96 +236,31 @@ pub fn age(secs: u64) -> String {
 /// The text of an item as one or more lines (no final newline), coloured if `color`.
 pub fn render(item: &Item, color: bool) -> String {
     let p = Paint { color };
-    let bold = Style::new().bold();
-    let tagged = |tag: &str, tag_style: Style, from: &str, text: &str| {
-        format!(
-            "{} {}: {text}",
-            p.paint(tag_style, tag),
-            p.paint(bold, from)
-        )
-    };
-    let star = |text: String| format!("{} {text}", p.paint(fg(AnsiColor::Blue).bold(), "*"));
-    let dash = |text: String| p.paint(Style::new().dimmed(), &format!("- {text}"));
     match item {
-        Item::Welcome { user } => star(format!(
-            "Welcome to natter, {user}! Type 'help' for the list of commands."
-        )),
-        Item::Registered { user } => star(format!("Account '{user}' created.")),
-        Item::Message { from, text } => tagged("[message]", fg(AnsiColor::Cyan).bold(), from, text),
-        Item::Broadcast { from, text } => {
-            tagged("[broadcast]", fg(AnsiColor::Magenta).bold(), from, text)
-        }
+        Item::Server(msg) => render_server(msg, p),
         Item::Offline {
             from,
             text,
             age_secs,
-        } => tagged(
+        } => p.tagged(
             &format!("[offline, {} ago]", age(*age_secs)),
             fg(AnsiColor::Yellow).bold(),
             from,
             text,
         ),
         Item::Private { from, text } => {
-            tagged("[private]", fg(AnsiColor::Green).bold(), from, text)
+            p.tagged("[private]", fg(AnsiColor::Green).bold(), from, text)
         }
-        Item::Presence { user, online } => star(if *online {
-            format!("{user} logged in")
-        } else {
-            format!("{user} logged out")
-        }),
-        Item::WhoElse { users } if users.is_empty() => star("Nobody else is online.".into()),
-        Item::WhoElse { users } => star(format!("Online now: {}", list(users))),
-        Item::WhoElseSince { secs, users } if users.is_empty() => {
-            star(format!("Nobody else was online in the last {secs} s."))
-        }
-        Item::WhoElseSince { secs, users } => {
-            star(format!("Online in the last {secs} s: {}", list(users)))
-        }
-        Item::Stored { to } => dash(format!(
-            "{to} is offline; they will get it when they log in"
-        )),
-        Item::BroadcastSent { delivered, skipped } => {
-            let users = if *delivered == 1 { "user" } else { "users" };
-            let more = if *skipped {
-                "; some online users did not get it"
-            } else {
-                ""
-            };
-            dash(format!("broadcast sent to {delivered} {users}{more}"))
-        }
-        Item::Blocked { user } => dash(format!("blocked {user} (they are not told)")),
-        Item::Unblocked { user } => dash(format!("unblocked {user}")),
-        Item::PrivateRequest { from, secs } => format!(
-            "{} {from} asks for a private chat: type 'accept {from}' or 'decline {from}' (within {secs} s)",
-            p.paint(fg(AnsiColor::Yellow).bold(), "?")
-        ),
-        Item::PrivateAsked { to, secs } => dash(format!(
-            "asked {to} for a private chat; waiting up to {secs} s for an answer"
-        )),
         Item::PrivateConnecting { peer } => {
-            dash(format!("{peer} accepted; connecting directly..."))
+            p.dash(format!("{peer} accepted; connecting directly..."))
         }
-        Item::PrivateAwaiting { peer } => dash(format!(
+        Item::PrivateAwaiting { peer } => p.dash(format!(
             "you accepted; waiting for {peer} to connect directly..."
         )),
-        Item::PrivateOpen { peer } => star(format!(
+        Item::PrivateOpen { peer } => p.star(format!(
             "Private chat with {peer} is open: 'private {peer} <text>' goes straight to them, 'stopprivate {peer}' ends it."
         )),
-        Item::PrivateDeclined { peer } => {
-            star(format!("{peer} declined your private-chat request."))
-        }
-        Item::PrivateDeclineSent { peer } => {
-            dash(format!("declined {peer}'s private-chat request"))
-        }
-        Item::PrivateCancelled { peer, reason } => star(match reason {
-            CancelReason::Timeout => {
-                format!("The private-chat request between you and {peer} expired unanswered.")
-            }
-            CancelReason::Offline => format!(
-                "The private-chat request between you and {peer} ended: {peer} went offline."
-            ),
-        }),
-        Item::PrivateEnded { peer, why } => star(format!(
+        Item::PrivateEnded { peer, why } => p.star(format!(
             "Private chat with {peer} ended: {}.",
             match why {
                 EndReason::YouStopped => "you stopped it".to_string(),
@@ -383,8 +288,104 @@ pub fn render(item: &Item, color: bool) -> String {
                 }
             ),
         ),
-        Item::Help { usage, summary } => format!("  {usage:<24} {summary}"),
-        Item::Bye(reason) => star(match reason {
+        Item::Help { usage, summary } => help_row(usage, summary),
+        Item::Error(e) => error(p, &e.to_string()),
+        Item::Warning(text) => format!(
+            "{} {text}",
+            p.paint(fg(AnsiColor::Yellow).bold(), "warning:")
+        ),
+    }
+}
+
+fn help_row(usage: &str, summary: &str) -> String {
+    format!("  {usage:<24} {summary}")
+}
+
+/// A server line as the client shows it.
+fn render_server(msg: &ServerMsg, p: Paint) -> String {
+    match msg {
+        ServerMsg::Prompt(prompt) => p.star(match prompt {
+            Prompt::Username => "The server asks for a username.".into(),
+            Prompt::Password => "The server asks for the password.".into(),
+            Prompt::NewPassword { user } => format!("New account '{user}': choose a password."),
+        }),
+        ServerMsg::Welcome { user } => p.star(format!(
+            "Welcome to natter, {user}! Type 'help' for the list of commands."
+        )),
+        ServerMsg::Registered { user } => p.star(format!("Account '{user}' created.")),
+        ServerMsg::Message { from, text } => {
+            p.tagged("[message]", fg(AnsiColor::Cyan).bold(), from, text)
+        }
+        ServerMsg::OfflineMessage { from, text, .. } => {
+            p.tagged("[offline]", fg(AnsiColor::Yellow).bold(), from, text)
+        }
+        ServerMsg::Broadcast { from, text } => {
+            p.tagged("[broadcast]", fg(AnsiColor::Magenta).bold(), from, text)
+        }
+        ServerMsg::Presence { user, online } => p.star(if *online {
+            format!("{user} logged in")
+        } else {
+            format!("{user} logged out")
+        }),
+        ServerMsg::WhoElse { users } if users.is_empty() => p.star("Nobody else is online.".into()),
+        ServerMsg::WhoElse { users } => p.star(format!("Online now: {}", list(users))),
+        ServerMsg::WhoElseSince { secs, users } if users.is_empty() => {
+            p.star(format!("Nobody else was online in the last {secs} s."))
+        }
+        ServerMsg::WhoElseSince { secs, users } => {
+            p.star(format!("Online in the last {secs} s: {}", list(users)))
+        }
+        ServerMsg::Stored { to, .. } => p.dash(format!(
+            "{to} is offline; they will get it when they log in"
+        )),
+        ServerMsg::BroadcastSent { delivered, skipped } => {
+            let users = if *delivered == 1 { "user" } else { "users" };
+            let more = if *skipped {
+                "; some online users did not get it"
+            } else {
+                ""
+            };
+            p.dash(format!("broadcast sent to {delivered} {users}{more}"))
+        }
+        ServerMsg::Blocked { user } => p.dash(format!("blocked {user} (they are not told)")),
+        ServerMsg::Unblocked { user } => p.dash(format!("unblocked {user}")),
+        ServerMsg::P2pPort { port } => p.dash(format!("private-chat port {port} registered")),
+        ServerMsg::PrivateRequest { from, secs } => format!(
+            "{} {from} asks for a private chat: type 'accept {from}' or 'decline {from}' (within {secs} s)",
+            p.paint(fg(AnsiColor::Yellow).bold(), "?")
+        ),
+        ServerMsg::PrivatePending { to, secs } => p.dash(format!(
+            "asked {to} for a private chat; waiting up to {secs} s for an answer"
+        )),
+        ServerMsg::PrivateAccepted { peer, .. } => {
+            p.dash(format!("{peer} accepted; connecting directly..."))
+        }
+        ServerMsg::PrivateExpect { peer, .. } => p.dash(format!(
+            "you accepted; waiting for {peer} to connect directly..."
+        )),
+        ServerMsg::PrivateDeclined { peer } => {
+            p.star(format!("{peer} declined your private-chat request."))
+        }
+        ServerMsg::PrivateDeclineSent { peer } => {
+            p.dash(format!("declined {peer}'s private-chat request"))
+        }
+        ServerMsg::PrivateCancelled { peer, reason } => p.star(match reason {
+            CancelReason::Timeout => {
+                format!("The private-chat request between you and {peer} expired unanswered.")
+            }
+            CancelReason::Offline => format!(
+                "The private-chat request between you and {peer} ended: {peer} went offline."
+            ),
+        }),
+        ServerMsg::PrivateEnded { peer } => {
+            p.star(format!("Private chat with {peer} ended: you stopped it."))
+        }
+        ServerMsg::Help { command } => {
+            let spec = command.spec();
+            help_row(spec.usage, spec.summary)
+        }
+        ServerMsg::Error(e) => error(p, &e.text()),
+        ServerMsg::Bye(reason) => p.star(match reason {
             ByeReason::Logout => "Logged out. Goodbye!".to_string(),
             ByeReason::Timeout { secs } => {
                 format!("You were logged out by the server after {secs} s without a command.")
@@ -399,17 +400,6 @@ pub fn render(item: &Item, color: bool) -> String {
                     .to_string()
             }
         }),
-        Item::Error(problem) => error(
-            p,
-            &match problem {
-                Problem::Server(e) => e.text(),
-                Problem::Client(e) => e.to_string(),
-            },
-        ),
-        Item::Warning(text) => format!(
-            "{} {text}",
-            p.paint(fg(AnsiColor::Yellow).bold(), "warning:")
-        ),
     }
 }
 
@@ -429,17 +419,17 @@ mod tests {
     fn each_kind_of_line_says_what_it_is() {
         let cases = [
             (
-                Item::Message {
+                Item::Server(ServerMsg::Message {
                     from: n("bob"),
                     text: "hi".into(),
-                },
+                }),
                 "[message] bob: hi",
             ),
             (
-                Item::Broadcast {
+                Item::Server(ServerMsg::Broadcast {
                     from: n("bob"),
                     text: "hi all".into(),
-                },
+                }),
                 "[broadcast] bob: hi all",
             ),
             (
@@ -458,22 +448,18 @@ mod tests {
                 "[offline, 3 min ago] bob: later",
             ),
             (
-                Item::Presence {
+                Item::Server(ServerMsg::Presence {
                     user: n("bob"),
                     online: true,
-                },
+                }),
                 "* bob logged in",
             ),
             (
-                Item::Error(Problem::Server(ErrorReply::NoSuchUser {
-                    user: "zed".into(),
-                })),
+                Item::from(ErrorReply::NoSuchUser { user: "zed".into() }),
                 "error: There is no user named 'zed'.",
             ),
             (
-                Item::Error(Problem::Client(ClientError::NoPrivateChat {
-                    user: "bob".into(),
-                })),
+                Item::Error(ClientError::NoPrivateChat { user: "bob".into() }),
                 "error: You have no private chat with bob. Start one with 'startprivate bob'.",
             ),
         ];
@@ -484,10 +470,10 @@ mod tests {
 
     #[test]
     fn colour_adds_styles_and_nothing_else() {
-        let item = Item::Message {
+        let item = Item::Server(ServerMsg::Message {
             from: n("bob"),
             text: "hi".into(),
-        };
+        });
         let coloured = render(&item, true);
         assert!(coloured.contains('\u{1b}'));
         let stripped: String = strip_ansi(&coloured);

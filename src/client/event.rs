@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use super::display::Item;
+use super::display::{ClientError, Item};
 use super::seen::Seen;
 use crate::protocol::Name;
 use crate::time::Timestamp;
@@ -173,4 +173,14 @@ pub enum Effect {
     SaveSeen { user: Name, seen: Seen },
     /// Close everything (flushing what was queued) and exit.
     Exit(Exit),
+}
+
+/// Pushes one thing to show.
+pub(super) fn show(out: &mut Vec<Effect>, item: impl Into<Item>) {
+    out.push(Effect::Show(item.into()));
+}
+
+/// Pushes one of the client's own errors to show.
+pub(super) fn show_error(out: &mut Vec<Effect>, e: ClientError) {
+    out.push(Effect::Show(Item::Error(e)));
 }

@@ -29,7 +29,7 @@ mod private;
 pub mod seen;
 mod state;
 
-pub use display::{ClientError, EndReason, Item, Problem, SetupFailure};
+pub use display::{ClientError, EndReason, Item, SetupFailure};
 pub use event::{
     Effect, Event, Exit, InputMode, LinkId, PeerEvent, ServerEvent, TimerId, UserEvent,
 };

@@ -15,22 +15,23 @@
 
 use std::net::SocketAddr;
 
+use std::collections::BTreeMap;
+
 use super::display::{ClientError, EndReason, Item, SetupFailure};
-use super::event::{Effect, LinkId, PeerEvent, TimerId};
-use super::state::{ClientState, show, show_error};
+use super::event::{Effect, LinkId, PeerEvent, TimerId, show, show_error};
 use crate::protocol::p2p::{self, MAX_GREETING, MAX_LINE, PeerBye, PeerMsg, Refusal};
 use crate::protocol::{Command, Name, Token, check_line};
 use crate::time::Timestamp;
 
 /// A private chat with one peer, numbered per attempt so a stale timer cannot touch a newer one.
 #[derive(Debug)]
-pub(crate) struct Peer {
-    pub(super) setup: u64,
-    pub(super) state: PeerState,
+struct Peer {
+    setup: u64,
+    state: PeerState,
 }
 
 #[derive(Debug)]
-pub(crate) enum PeerState {
+enum PeerState {
     /// This side asked and was accepted: connecting, then waiting for `OK`.
     Dialing {
         link: LinkId,
@@ -47,7 +48,7 @@ pub(crate) enum PeerState {
 }
 
 impl Peer {
-    pub(super) fn is_open(&self) -> bool {
+    fn is_open(&self) -> bool {
         matches!(self.state, PeerState::Open { .. })
     }
 
@@ -61,7 +62,7 @@ impl Peer {
 
 /// One peer-to-peer connection.
 #[derive(Debug)]
-pub(crate) enum Link {
+enum Link {
     /// Outgoing to `peer`; `HELLO` goes out once connected.
     Dialing {
         peer: Name,
@@ -87,9 +88,86 @@ fn same_token(a: Token, b: Token) -> bool {
     (a.0 ^ b.0) == 0
 }
 
-impl ClientState {
-    fn me(&self) -> Option<Name> {
-        self.user().cloned()
+/// What a private chat needs to know of the session it runs in.
+#[derive(Clone, Debug)]
+pub(super) struct Ctx {
+    pub(super) now: Timestamp,
+    /// The logged-in user, if any.
+    pub(super) me: Option<Name>,
+}
+
+/// Every private chat of this client: the peers being set up or open, their direct connections, and the
+/// numbering of both. It knows nothing else of the client; the session's time and user come in as a
+/// [`Ctx`].
+#[derive(Debug)]
+pub(super) struct PrivateChats {
+    peers: BTreeMap<Name, Peer>,
+    links: BTreeMap<LinkId, Link>,
+    next_out: u64,
+    next_setup: u64,
+    /// `stopprivate` lines the client sent on its own to keep the server's record in step; their
+    /// replies (`PRIVATE-ENDED`, or `no-session` if the other side told the server first) are expected
+    /// and not shown.
+    quiet_stops: BTreeMap<Name, u32>,
+    /// Seconds a peer connection has for its handshake.
+    handshake_secs: u64,
+    /// Seconds the accepting side waits for the requester to connect.
+    expect_secs: u64,
+}
+
+impl PrivateChats {
+    pub(super) fn new(handshake_secs: u64, expect_secs: u64) -> Self {
+        PrivateChats {
+            peers: BTreeMap::new(),
+            links: BTreeMap::new(),
+            next_out: 1,
+            next_setup: 1,
+            quiet_stops: BTreeMap::new(),
+            handshake_secs,
+            expect_secs,
+        }
+    }
+
+    /// Whether a private chat with `peer` is open (both sides have completed the handshake).
+    pub(super) fn is_open(&self, peer: &str) -> bool {
+        self.peers.get(peer).is_some_and(Peer::is_open)
+    }
+
+    /// Peer connections being tracked (set up, waiting, or open).
+    pub(super) fn link_count(&self) -> usize {
+        self.links.len()
+    }
+
+    /// The client is exiting: every link is closed, every chat forgotten, nobody told.
+    pub(super) fn close_all(&mut self, out: &mut Vec<Effect>) {
+        for link in std::mem::take(&mut self.links).into_keys() {
+            out.push(Effect::PeerClose { link });
+        }
+        self.peers.clear();
+    }
+
+    /// Tells the server a private chat is over, expecting its reply not to be worth showing.
+    fn quiet_stop(&mut self, cx: &Ctx, peer: &Name, out: &mut Vec<Effect>) {
+        if cx.me.is_none() {
+            return;
+        }
+        *self.quiet_stops.entry(peer.clone()).or_default() += 1;
+        out.push(Effect::Send(Command::StopPrivate { user: peer }.to_line()));
+    }
+
+    /// Whether the server's answer about `peer` (`PRIVATE-ENDED`, or `no-session`) answers a quiet stop.
+    pub(super) fn take_quiet_stop(&mut self, peer: &Name) -> bool {
+        match self.quiet_stops.get_mut(peer) {
+            Some(n) if *n > 1 => {
+                *n -= 1;
+                true
+            }
+            Some(_) => {
+                self.quiet_stops.remove(peer);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Records a private chat being set up with `peer` under a new attempt number, and the timer that
@@ -114,18 +192,19 @@ impl ClientState {
 
     pub(super) fn on_private_accepted(
         &mut self,
+        cx: &Ctx,
         peer: Name,
         addr: SocketAddr,
         token: Token,
         out: &mut Vec<Effect>,
     ) {
-        if self.me().is_none() {
+        if cx.me.clone().is_none() {
             return;
         }
         self.forget_peer(&peer, out);
         let link = LinkId::Out(self.next_out);
         self.next_out += 1;
-        let deadline = self.now.plus_secs(self.config.handshake_secs);
+        let deadline = cx.now.plus_secs(self.handshake_secs);
         // A server listening on both IPv4 and IPv6 reports IPv4 clients as IPv4-mapped IPv6 addresses;
         // connect to the plain IPv4 address, which works whichever way the peer's listener is bound.
         let addr = SocketAddr::new(addr.ip().to_canonical(), addr.port());
@@ -141,12 +220,18 @@ impl ClientState {
         out.push(Effect::Connect { link, addr });
     }
 
-    pub(super) fn on_private_expect(&mut self, peer: Name, token: Token, out: &mut Vec<Effect>) {
-        if self.me().is_none() {
+    pub(super) fn on_private_expect(
+        &mut self,
+        cx: &Ctx,
+        peer: Name,
+        token: Token,
+        out: &mut Vec<Effect>,
+    ) {
+        if cx.me.clone().is_none() {
             return;
         }
         self.forget_peer(&peer, out);
-        let deadline = self.now.plus_secs(self.config.expect_secs);
+        let deadline = cx.now.plus_secs(self.expect_secs);
         self.begin_setup(
             &peer,
             deadline,
@@ -164,7 +249,7 @@ impl ClientState {
         for link in parked {
             if let Some(Link::Parked { user, token, .. }) = self.links.get(&link) {
                 let (user, token) = (user.clone(), *token);
-                self.admit(link, user, token, out);
+                self.admit(cx, link, user, token, out);
             }
         }
     }
@@ -219,7 +304,7 @@ impl ClientState {
 
     /// `stopprivate <user>`: ends the session here, tells the peer and the server. With no session here,
     /// the server is asked as typed, and answers (usually that there is none).
-    pub(super) fn stop_private(&mut self, user: &str, out: &mut Vec<Effect>) {
+    pub(super) fn stop_private(&mut self, cx: &Ctx, user: &str, out: &mut Vec<Effect>) {
         let Some(peer) = self.peers.remove(user) else {
             out.push(Effect::Send(Command::StopPrivate { user }.to_line()));
             return;
@@ -244,11 +329,11 @@ impl ClientState {
                 why: EndReason::YouStopped,
             },
         );
-        self.quiet_stop(&name, out);
+        self.quiet_stop(cx, &name, out);
     }
 
     /// Logging out or losing the server: every open session's peer is told why; the rest is closed.
-    pub(super) fn end_all_private(&mut self, reason: PeerBye, out: &mut Vec<Effect>) {
+    pub(super) fn end_all(&mut self, reason: PeerBye, out: &mut Vec<Effect>) {
         for (_, peer) in std::mem::take(&mut self.peers) {
             if let PeerState::Open { link } = peer.state {
                 out.push(Effect::PeerSend {
@@ -264,9 +349,15 @@ impl ClientState {
 
     // --- from the links ---
 
-    pub(super) fn on_peer(&mut self, link: LinkId, event: PeerEvent<'_>, out: &mut Vec<Effect>) {
+    pub(super) fn on_peer(
+        &mut self,
+        cx: &Ctx,
+        link: LinkId,
+        event: PeerEvent<'_>,
+        out: &mut Vec<Effect>,
+    ) {
         if let PeerEvent::Incoming = event {
-            return self.on_incoming(link, out);
+            return self.on_incoming(cx, link, out);
         }
         if !self.links.contains_key(&link) {
             // Already forgotten (closed by this side); make sure the shell lets go of it too.
@@ -277,8 +368,9 @@ impl ClientState {
         }
         match event {
             PeerEvent::Incoming => {}
-            PeerEvent::Connected => self.on_connected(link, out),
+            PeerEvent::Connected => self.on_connected(cx, link, out),
             PeerEvent::ConnectFailed { error } => self.fail_link(
+                cx,
                 link,
                 SetupFailure::ConnectFailed {
                     error: error.to_owned(),
@@ -286,21 +378,21 @@ impl ClientState {
                 out,
             ),
             PeerEvent::Line(bytes) => match check_line(bytes) {
-                Ok(line) => self.on_peer_line(link, line, out),
-                Err(e) => self.on_bad_peer_line(link, e.to_string(), out),
+                Ok(line) => self.on_peer_line(cx, link, line, out),
+                Err(e) => self.on_bad_peer_line(cx, link, e.to_string(), out),
             },
-            PeerEvent::LineTooLong => self.on_bad_peer_line(link, "line too long".into(), out),
-            PeerEvent::Closed => self.on_link_closed(link, out),
+            PeerEvent::LineTooLong => self.on_bad_peer_line(cx, link, "line too long".into(), out),
+            PeerEvent::Closed => self.on_link_closed(cx, link, out),
         }
     }
 
-    fn on_incoming(&mut self, link: LinkId, out: &mut Vec<Effect>) {
+    fn on_incoming(&mut self, cx: &Ctx, link: LinkId, out: &mut Vec<Effect>) {
         let waiting = self
             .links
             .values()
             .filter(|l| matches!(l, Link::Greeting { .. } | Link::Parked { .. }))
             .count();
-        if self.me().is_none() || waiting >= MAX_GREETING {
+        if cx.me.clone().is_none() || waiting >= MAX_GREETING {
             let refusal = if waiting >= MAX_GREETING {
                 Refusal::Busy
             } else {
@@ -308,7 +400,7 @@ impl ClientState {
             };
             return refuse(link, refusal, out);
         }
-        let deadline = self.now.plus_secs(self.config.handshake_secs);
+        let deadline = cx.now.plus_secs(self.handshake_secs);
         self.links.insert(link, Link::Greeting { deadline });
         out.push(Effect::SetTimer {
             timer: TimerId::Greeting(link),
@@ -316,8 +408,8 @@ impl ClientState {
         });
     }
 
-    fn on_connected(&mut self, link: LinkId, out: &mut Vec<Effect>) {
-        let (Some(Link::Dialing { token, .. }), Some(me)) = (self.links.get(&link), self.me())
+    fn on_connected(&mut self, cx: &Ctx, link: LinkId, out: &mut Vec<Effect>) {
+        let (Some(Link::Dialing { token, .. }), Some(me)) = (self.links.get(&link), cx.me.clone())
         else {
             return;
         };
@@ -331,11 +423,11 @@ impl ClientState {
         });
     }
 
-    fn on_peer_line(&mut self, link: LinkId, line: &str, out: &mut Vec<Effect>) {
+    fn on_peer_line(&mut self, cx: &Ctx, link: LinkId, line: &str, out: &mut Vec<Effect>) {
         let decoded = p2p::decode(line);
         match (self.links.get(&link), decoded) {
             (Some(Link::Greeting { .. }), Ok(PeerMsg::Hello { user, token })) => {
-                self.admit(link, Name::from(user), token, out)
+                self.admit(cx, link, Name::from(user), token, out)
             }
             (Some(Link::Greeting { .. } | Link::Parked { .. }), _) => {
                 self.links.remove(&link);
@@ -346,9 +438,11 @@ impl ClientState {
                 self.open(link, peer, out);
             }
             (Some(Link::Dialing { .. }), Ok(PeerMsg::No { refusal })) => {
-                self.fail_link(link, SetupFailure::Refused(refusal), out)
+                self.fail_link(cx, link, SetupFailure::Refused(refusal), out)
             }
-            (Some(Link::Dialing { .. }), _) => self.fail_link(link, SetupFailure::BadAnswer, out),
+            (Some(Link::Dialing { .. }), _) => {
+                self.fail_link(cx, link, SetupFailure::BadAnswer, out)
+            }
             (Some(Link::Open { peer }), Ok(PeerMsg::Msg { text })) => {
                 let from = peer.clone();
                 show(
@@ -366,7 +460,7 @@ impl ClientState {
                     PeerBye::Logout => EndReason::PeerLoggedOut,
                     PeerBye::Offline => EndReason::PeerOffline,
                 };
-                self.end_open(link, peer, why, out);
+                self.end_open(cx, link, peer, why, out);
             }
             (Some(Link::Open { peer }), other) => {
                 let what = match other {
@@ -383,13 +477,13 @@ impl ClientState {
         }
     }
 
-    fn on_bad_peer_line(&mut self, link: LinkId, what: String, out: &mut Vec<Effect>) {
+    fn on_bad_peer_line(&mut self, cx: &Ctx, link: LinkId, what: String, out: &mut Vec<Effect>) {
         match self.links.get(&link) {
             Some(Link::Greeting { .. } | Link::Parked { .. }) => {
                 self.links.remove(&link);
                 refuse(link, Refusal::BadLine, out);
             }
-            Some(Link::Dialing { .. }) => self.fail_link(link, SetupFailure::BadAnswer, out),
+            Some(Link::Dialing { .. }) => self.fail_link(cx, link, SetupFailure::BadAnswer, out),
             Some(Link::Open { peer }) => {
                 let peer = peer.clone();
                 show_error(out, ClientError::BadPeerLine { peer, what });
@@ -398,16 +492,16 @@ impl ClientState {
         }
     }
 
-    fn on_link_closed(&mut self, link: LinkId, out: &mut Vec<Effect>) {
+    fn on_link_closed(&mut self, cx: &Ctx, link: LinkId, out: &mut Vec<Effect>) {
         match self.links.get(&link) {
             Some(Link::Greeting { .. } | Link::Parked { .. }) => {
                 self.links.remove(&link);
                 out.push(Effect::PeerClose { link });
             }
-            Some(Link::Dialing { .. }) => self.fail_link(link, SetupFailure::Closed, out),
+            Some(Link::Dialing { .. }) => self.fail_link(cx, link, SetupFailure::Closed, out),
             Some(Link::Open { peer }) => {
                 let peer = peer.clone();
-                self.end_open(link, peer, EndReason::ConnectionLost, out);
+                self.end_open(cx, link, peer, EndReason::ConnectionLost, out);
             }
             None => {}
         }
@@ -415,7 +509,7 @@ impl ClientState {
 
     /// An inbound `HELLO` from `user` with `token`: open, refuse, or park until the server's
     /// `PRIVATE-EXPECT` for `user` arrives.
-    fn admit(&mut self, link: LinkId, user: Name, token: Token, out: &mut Vec<Effect>) {
+    fn admit(&mut self, cx: &Ctx, link: LinkId, user: Name, token: Token, out: &mut Vec<Effect>) {
         let deadline = match self.links.get(&link) {
             Some(Link::Greeting { deadline } | Link::Parked { deadline, .. }) => *deadline,
             _ => return,
@@ -425,7 +519,7 @@ impl ClientState {
                 token: expected, ..
             }) => {
                 if same_token(*expected, token) {
-                    let Some(me) = self.me() else { return };
+                    let Some(me) = cx.me.clone() else { return };
                     out.push(Effect::PeerSend {
                         link,
                         line: PeerMsg::Ok { user: &me }.to_line(),
@@ -462,7 +556,14 @@ impl ClientState {
     }
 
     /// The peer ended an open session, or its connection went away.
-    fn end_open(&mut self, link: LinkId, peer: Name, why: EndReason, out: &mut Vec<Effect>) {
+    fn end_open(
+        &mut self,
+        cx: &Ctx,
+        link: LinkId,
+        peer: Name,
+        why: EndReason,
+        out: &mut Vec<Effect>,
+    ) {
         self.close_link(link, out);
         if self
             .peers
@@ -478,19 +579,19 @@ impl ClientState {
                 why,
             },
         );
-        self.quiet_stop(&peer, out);
+        self.quiet_stop(cx, &peer, out);
     }
 
     /// An outgoing connection failed before the session opened.
-    fn fail_link(&mut self, link: LinkId, why: SetupFailure, out: &mut Vec<Effect>) {
+    fn fail_link(&mut self, cx: &Ctx, link: LinkId, why: SetupFailure, out: &mut Vec<Effect>) {
         let Some(Link::Dialing { peer, .. }) = self.links.get(&link) else {
             return;
         };
         let peer = peer.clone();
-        self.fail_setup(peer, why, out);
+        self.fail_setup(cx, peer, why, out);
     }
 
-    fn fail_setup(&mut self, peer: Name, why: SetupFailure, out: &mut Vec<Effect>) {
+    fn fail_setup(&mut self, cx: &Ctx, peer: Name, why: SetupFailure, out: &mut Vec<Effect>) {
         self.forget_peer(&peer, out);
         show(
             out,
@@ -499,7 +600,7 @@ impl ClientState {
                 why,
             },
         );
-        self.quiet_stop(&peer, out);
+        self.quiet_stop(cx, &peer, out);
     }
 
     fn close_link(&mut self, link: LinkId, out: &mut Vec<Effect>) {
@@ -509,22 +610,22 @@ impl ClientState {
 
     // --- deadlines ---
 
-    pub(super) fn on_setup_deadline(&mut self, setup: u64, out: &mut Vec<Effect>) {
+    pub(super) fn on_setup_deadline(&mut self, cx: &Ctx, setup: u64, out: &mut Vec<Effect>) {
         let Some((peer, why)) = self.peers.iter().find_map(|(name, p)| {
             if p.setup != setup {
                 return None;
             }
             match p.state {
-                PeerState::Dialing { deadline, .. } if self.now >= deadline => Some((
+                PeerState::Dialing { deadline, .. } if cx.now >= deadline => Some((
                     name.clone(),
                     SetupFailure::NoAnswer {
-                        secs: self.config.handshake_secs,
+                        secs: self.handshake_secs,
                     },
                 )),
-                PeerState::Expecting { deadline, .. } if self.now >= deadline => Some((
+                PeerState::Expecting { deadline, .. } if cx.now >= deadline => Some((
                     name.clone(),
                     SetupFailure::NeverConnected {
-                        secs: self.config.expect_secs,
+                        secs: self.expect_secs,
                     },
                 )),
                 _ => None,
@@ -532,16 +633,16 @@ impl ClientState {
         }) else {
             return;
         };
-        self.fail_setup(peer, why, out);
+        self.fail_setup(cx, peer, why, out);
     }
 
-    pub(super) fn on_greeting_deadline(&mut self, link: LinkId, out: &mut Vec<Effect>) {
+    pub(super) fn on_greeting_deadline(&mut self, cx: &Ctx, link: LinkId, out: &mut Vec<Effect>) {
         match self.links.get(&link) {
-            Some(Link::Greeting { deadline }) if self.now >= *deadline => {
+            Some(Link::Greeting { deadline }) if cx.now >= *deadline => {
                 // It never introduced itself: not a peer of ours, nothing to tell the user.
                 self.close_link(link, out);
             }
-            Some(Link::Parked { deadline, .. }) if self.now >= *deadline => {
+            Some(Link::Parked { deadline, .. }) if cx.now >= *deadline => {
                 self.links.remove(&link);
                 refuse(link, Refusal::Unexpected, out);
             }

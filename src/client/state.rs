@@ -3,10 +3,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::display::{ClientError, Item, Problem, help_rows};
-use super::event::{Effect, Event, Exit, InputMode, LinkId, ServerEvent, TimerId, UserEvent};
+use super::display::{ClientError, EndReason, Item, help_rows};
+use super::event::{
+    Effect, Event, Exit, InputMode, ServerEvent, TimerId, UserEvent, show, show_error,
+};
 use super::input::{Input, InputError, parse_input};
-use super::private::{Link, Peer};
+use super::private::{Ctx, PrivateChats};
 use super::seen::Seen;
 use crate::protocol::p2p::PeerBye;
 use crate::protocol::{
@@ -70,31 +72,20 @@ pub struct ClientState {
     /// Every username seen (other than this user's), for completion.
     known: BTreeSet<Name>,
     known_version: u64,
-    /// Private chats being set up or open, by peer.
-    pub(super) peers: BTreeMap<Name, Peer>,
-    /// Peer-to-peer connections.
-    pub(super) links: BTreeMap<LinkId, Link>,
-    pub(super) next_out: u64,
-    pub(super) next_setup: u64,
-    /// `stopprivate` lines the client sent on its own to keep the server's record in step; their
-    /// replies (`PRIVATE-ENDED`, or `no-session` if the other side told the server first) are expected
-    /// and not shown.
-    pub(super) quiet_stops: BTreeMap<Name, u32>,
+    /// Private chats being set up or open, and their direct connections.
+    chats: PrivateChats,
 }
 
 impl ClientState {
     pub fn new(config: Config, now: Timestamp) -> Self {
+        let chats = PrivateChats::new(config.handshake_secs, config.expect_secs);
         ClientState {
             config,
             now,
             phase: Phase::Connecting,
             known: BTreeSet::new(),
             known_version: 0,
-            peers: BTreeMap::new(),
-            links: BTreeMap::new(),
-            next_out: 1,
-            next_setup: 1,
-            quiet_stops: BTreeMap::new(),
+            chats,
         }
     }
 
@@ -122,7 +113,10 @@ impl ClientState {
             Event::Server(ServerEvent::Closed) => self.on_server_closed(out),
             Event::User(UserEvent::Line(bytes)) => self.on_user_line(bytes, out),
             Event::User(UserEvent::Eof | UserEvent::Interrupt) => self.on_user_quit(out),
-            Event::Peer { link, event } => self.on_peer(link, event, out),
+            Event::Peer { link, event } => {
+                let cx = self.cx();
+                self.chats.on_peer(&cx, link, event, out)
+            }
             Event::TimerFired(timer) => self.on_timer(timer, out),
         }
     }
@@ -147,12 +141,20 @@ impl ClientState {
 
     /// Whether a private chat with `peer` is open (both sides have completed the handshake).
     pub fn private_open(&self, peer: &str) -> bool {
-        self.peers.get(peer).is_some_and(Peer::is_open)
+        self.chats.is_open(peer)
     }
 
     /// Peer connections the core is tracking (set up, waiting, or open).
     pub fn link_count(&self) -> usize {
-        self.links.len()
+        self.chats.link_count()
+    }
+
+    /// What the private chats need to know of the session.
+    fn cx(&self) -> Ctx {
+        Ctx {
+            now: self.now,
+            me: self.user().cloned(),
+        }
     }
 
     fn logging_in(&self) -> bool {
@@ -212,64 +214,37 @@ impl ClientState {
         match msg {
             ServerMsg::Prompt(p) => self.on_prompt(p, out),
             ServerMsg::Welcome { user } => self.on_welcome(user, out),
-            ServerMsg::Registered { user } => show(out, Item::Registered { user }),
-            ServerMsg::Message { from, text } => show(out, Item::Message { from, text }),
             ServerMsg::OfflineMessage {
                 id,
                 sent_at,
                 from,
                 text,
             } => self.on_offline_message(id, sent_at, from, text, out),
-            ServerMsg::Broadcast { from, text } => show(out, Item::Broadcast { from, text }),
-            ServerMsg::Presence { user, online } => show(out, Item::Presence { user, online }),
-            ServerMsg::WhoElse { users } => show(out, Item::WhoElse { users }),
-            ServerMsg::WhoElseSince { secs, users } => {
-                show(out, Item::WhoElseSince { secs, users })
-            }
-            ServerMsg::Stored { to, .. } => show(out, Item::Stored { to }),
-            ServerMsg::BroadcastSent { delivered, skipped } => {
-                show(out, Item::BroadcastSent { delivered, skipped })
-            }
-            ServerMsg::Blocked { user } => show(out, Item::Blocked { user }),
-            ServerMsg::Unblocked { user } => show(out, Item::Unblocked { user }),
             // The reply to the client's own registration: nothing for the user to read.
             ServerMsg::P2pPort { .. } => {}
-            ServerMsg::PrivateRequest { from, secs } => {
-                show(out, Item::PrivateRequest { from, secs })
-            }
-            ServerMsg::PrivatePending { to, secs } => show(out, Item::PrivateAsked { to, secs }),
             ServerMsg::PrivateAccepted { peer, addr, token } => {
-                self.on_private_accepted(peer, addr, token, out)
+                let cx = self.cx();
+                self.chats.on_private_accepted(&cx, peer, addr, token, out)
             }
-            ServerMsg::PrivateExpect { peer, token } => self.on_private_expect(peer, token, out),
-            ServerMsg::PrivateDeclined { peer } => show(out, Item::PrivateDeclined { peer }),
-            ServerMsg::PrivateDeclineSent { peer } => show(out, Item::PrivateDeclineSent { peer }),
-            ServerMsg::PrivateCancelled { peer, reason } => {
-                show(out, Item::PrivateCancelled { peer, reason })
+            ServerMsg::PrivateExpect { peer, token } => {
+                let cx = self.cx();
+                self.chats.on_private_expect(&cx, peer, token, out)
             }
             ServerMsg::PrivateEnded { peer } => {
-                if !self.take_quiet_stop(&peer) {
+                if !self.chats.take_quiet_stop(&peer) {
                     show(
                         out,
                         Item::PrivateEnded {
                             peer,
-                            why: super::display::EndReason::YouStopped,
+                            why: EndReason::YouStopped,
                         },
                     );
                 }
             }
-            ServerMsg::Help { command } => {
-                let spec = command.spec();
-                show(
-                    out,
-                    Item::Help {
-                        usage: spec.usage,
-                        summary: spec.summary,
-                    },
-                )
-            }
             ServerMsg::Error(e) => self.on_server_error(e, out),
             ServerMsg::Bye(reason) => self.on_bye(reason, out),
+            // Everything else is shown as it came.
+            other => show(out, other),
         }
     }
 
@@ -296,7 +271,7 @@ impl ClientState {
         }
         self.known.remove(&user);
         self.phase = Phase::Online { user: user.clone() };
-        show(out, Item::Welcome { user: user.clone() });
+        show(out, ServerMsg::Welcome { user: user.clone() });
         out.push(Effect::Send(
             Command::P2pPort {
                 port: self.config.p2p_port,
@@ -338,13 +313,13 @@ impl ClientState {
 
     fn on_server_error(&mut self, e: ErrorReply, out: &mut Vec<Effect>) {
         if let ErrorReply::NoSession { user } = &e
-            && self.take_quiet_stop(user)
+            && self.chats.take_quiet_stop(user)
         {
             return;
         }
         let refused =
             matches!(e, ErrorReply::AlreadyOnline) && matches!(self.phase, Phase::Login { .. });
-        show(out, Item::Error(Problem::Server(e)));
+        show(out, e);
         if refused {
             // The server would ask for another username; the issue asks the client to stop here.
             self.exit(Exit::LoginRefused, out);
@@ -356,8 +331,8 @@ impl ClientState {
             ByeReason::Logout => PeerBye::Logout,
             _ => PeerBye::Offline,
         };
-        self.end_all_private(peers_told, out);
-        show(out, Item::Bye(reason));
+        self.chats.end_all(peers_told, out);
+        show(out, ServerMsg::Bye(reason));
         let exit = match reason {
             ByeReason::Logout => Exit::LoggedOut,
             ByeReason::Locked | ByeReason::Full => Exit::LoginRefused,
@@ -375,12 +350,12 @@ impl ClientState {
                 self.exit(Exit::ConnectionLost, out);
             }
             Phase::Online { .. } => {
-                self.end_all_private(PeerBye::Offline, out);
+                self.chats.end_all(PeerBye::Offline, out);
                 show_error(out, ClientError::ServerLost);
                 self.exit(Exit::ConnectionLost, out);
             }
             Phase::LoggingOut => {
-                show(out, Item::Bye(ByeReason::Logout));
+                show(out, ServerMsg::Bye(ByeReason::Logout));
                 self.exit(Exit::LoggedOut, out);
             }
             Phase::Done => {}
@@ -418,9 +393,9 @@ impl ClientState {
     fn on_command(&mut self, line: &str, out: &mut Vec<Effect>) {
         let cmd = match parse_input(line) {
             Ok(Input::Blank) => return,
-            Ok(Input::Private { to, text }) => return self.send_private(to, text, out),
+            Ok(Input::Private { to, text }) => return self.chats.send_private(to, text, out),
             Ok(Input::Command(cmd)) => cmd,
-            Err(InputError::Server(e)) => return show(out, Item::Error(Problem::Server(e))),
+            Err(InputError::Server(e)) => return show(out, e),
             Err(InputError::Client(e)) => return show_error(out, e),
         };
         match cmd {
@@ -430,7 +405,10 @@ impl ClientState {
                 }
             }
             Command::Logout => self.begin_logout(out),
-            Command::StopPrivate { user } => self.stop_private(user, out),
+            Command::StopPrivate { user } => {
+                let cx = self.cx();
+                self.chats.stop_private(&cx, user, out)
+            }
             other => out.push(Effect::Send(other.to_line())),
         }
     }
@@ -450,7 +428,7 @@ impl ClientState {
 
     /// Tells the peers, asks the server to log out, and waits (boundedly) for its goodbye.
     fn begin_logout(&mut self, out: &mut Vec<Effect>) {
-        self.end_all_private(PeerBye::Logout, out);
+        self.chats.end_all(PeerBye::Logout, out);
         out.push(Effect::Send(Command::Logout.to_line()));
         self.phase = Phase::LoggingOut;
         out.push(Effect::SetTimer {
@@ -478,48 +456,20 @@ impl ClientState {
                     self.exit(Exit::LoggedOut, out);
                 }
             }
-            TimerId::Setup(id) => self.on_setup_deadline(id, out),
-            TimerId::Greeting(link) => self.on_greeting_deadline(link, out),
+            TimerId::Setup(id) => {
+                let cx = self.cx();
+                self.chats.on_setup_deadline(&cx, id, out)
+            }
+            TimerId::Greeting(link) => {
+                let cx = self.cx();
+                self.chats.on_greeting_deadline(&cx, link, out)
+            }
         }
     }
 
-    pub(super) fn exit(&mut self, exit: Exit, out: &mut Vec<Effect>) {
-        for link in std::mem::take(&mut self.links).into_keys() {
-            out.push(Effect::PeerClose { link });
-        }
-        self.peers.clear();
+    fn exit(&mut self, exit: Exit, out: &mut Vec<Effect>) {
+        self.chats.close_all(out);
         self.phase = Phase::Done;
         out.push(Effect::Exit(exit));
     }
-
-    /// Tells the server a private chat is over, expecting its reply not to be worth showing.
-    pub(super) fn quiet_stop(&mut self, peer: &Name, out: &mut Vec<Effect>) {
-        if self.user().is_none() {
-            return;
-        }
-        *self.quiet_stops.entry(peer.clone()).or_default() += 1;
-        out.push(Effect::Send(Command::StopPrivate { user: peer }.to_line()));
-    }
-
-    fn take_quiet_stop(&mut self, peer: &Name) -> bool {
-        match self.quiet_stops.get_mut(peer) {
-            Some(n) if *n > 1 => {
-                *n -= 1;
-                true
-            }
-            Some(_) => {
-                self.quiet_stops.remove(peer);
-                true
-            }
-            None => false,
-        }
-    }
-}
-
-pub(super) fn show(out: &mut Vec<Effect>, item: Item) {
-    out.push(Effect::Show(item));
-}
-
-pub(super) fn show_error(out: &mut Vec<Effect>, e: ClientError) {
-    out.push(Effect::Show(Item::Error(Problem::Client(e))));
 }

@@ -19,9 +19,9 @@ fn prompts_become_reads_and_answers_go_to_the_server() {
     });
     assert_eq!(
         c.take_shown(),
-        vec![Item::Welcome {
+        vec![Item::Server(ServerMsg::Welcome {
             user: name("alice")
-        }]
+        })]
     );
     // The private-chat listener is registered right after login; then commands are read.
     assert_eq!(c.take_sent(), vec![format!("p2pport {P2P_PORT}")]);
@@ -50,7 +50,7 @@ fn wrong_password_is_shown_and_asked_again() {
     c.server(ServerMsg::Prompt(Prompt::Password));
     assert_eq!(
         c.take_shown(),
-        vec![Item::Error(Problem::Server(ErrorReply::WrongPassword {
+        vec![Item::Server(ServerMsg::Error(ErrorReply::WrongPassword {
             attempts_left: 2
         }))]
     );
@@ -73,7 +73,10 @@ fn new_account_password_is_secret_too() {
     c.server(ServerMsg::Welcome { user: name("zed") });
     assert!(matches!(
         c.shown[..],
-        [Item::Registered { .. }, Item::Welcome { .. }]
+        [
+            Item::Server(ServerMsg::Registered { .. }),
+            Item::Server(ServerMsg::Welcome { .. })
+        ]
     ));
 }
 
@@ -89,8 +92,8 @@ fn lockout_prints_the_reason_and_exits_refused() {
     assert_eq!(
         c.take_shown(),
         vec![
-            Item::Error(Problem::Server(ErrorReply::LockedNow { secs: 60 })),
-            Item::Bye(ByeReason::Locked)
+            Item::Server(ServerMsg::Error(ErrorReply::LockedNow { secs: 60 })),
+            Item::Server(ServerMsg::Bye(ByeReason::Locked))
         ]
     );
     assert_eq!(c.exit, Some(Exit::LoginRefused));
@@ -106,7 +109,7 @@ fn already_online_exits_instead_of_asking_again() {
     c.server(ServerMsg::Prompt(Prompt::Username));
     assert_eq!(
         c.shown,
-        vec![Item::Error(Problem::Server(ErrorReply::AlreadyOnline))]
+        vec![Item::Server(ServerMsg::Error(ErrorReply::AlreadyOnline))]
     );
     assert_eq!(c.exit, Some(Exit::LoginRefused));
     assert_eq!(c.reads.len(), 1, "no second username prompt after exiting");
@@ -150,10 +153,7 @@ fn a_typed_control_character_is_refused_and_the_prompt_repeated() {
     c.typed("al\u{1b}[2Jice");
     assert!(c.sent.is_empty());
     assert_eq!(c.reads, vec![InputMode::Username, InputMode::Username]);
-    assert!(matches!(
-        c.shown[..],
-        [Item::Error(Problem::Client(ClientError::Input(_)))]
-    ));
+    assert!(matches!(c.shown[..], [Item::Error(ClientError::Input(_))]));
 }
 
 #[test]
@@ -164,10 +164,11 @@ fn garbage_from_the_server_is_reported_not_fatal() {
     c.server_raw(b"\xff\xfe");
     c.event(Event::Server(ServerEvent::LineTooLong));
     assert_eq!(c.shown.len(), 4);
-    assert!(c.shown.iter().all(|i| matches!(
-        i,
-        Item::Error(Problem::Client(ClientError::BadServerLine(_)))
-    )));
+    assert!(
+        c.shown
+            .iter()
+            .all(|i| matches!(i, Item::Error(ClientError::BadServerLine(_))))
+    );
     assert_eq!(c.exit, None);
 }
 

@@ -165,5 +165,5 @@ pub(super) fn token(n: u128) -> Token {
 }
 
 pub(super) fn client_error(e: ClientError) -> Item {
-    Item::Error(Problem::Client(e))
+    Item::Error(e)
 }

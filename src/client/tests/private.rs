@@ -70,10 +70,10 @@ fn requester_connects_says_hello_and_opens_on_ok() {
     assert_eq!(
         a.take_shown(),
         vec![
-            Item::PrivateAsked {
+            Item::Server(ServerMsg::PrivatePending {
                 to: name("bob"),
                 secs: 60
-            },
+            }),
             Item::PrivateConnecting { peer: name("bob") },
             Item::PrivateOpen { peer: name("bob") },
         ]
@@ -270,9 +270,7 @@ fn an_over_long_private_message_is_refused_before_sending() {
     assert!(a.peer_sent.is_empty());
     assert!(matches!(
         a.shown[..],
-        [Item::Error(Problem::Client(
-            ClientError::PrivateTooLong { .. }
-        ))]
+        [Item::Error(ClientError::PrivateTooLong { .. })]
     ));
 }
 
@@ -304,7 +302,7 @@ fn stopprivate_tells_the_peer_and_the_server_and_hides_the_bookkeeping_reply() {
     }));
     assert_eq!(
         a.take_shown(),
-        vec![Item::Error(Problem::Server(ErrorReply::NoSession {
+        vec![Item::Server(ServerMsg::Error(ErrorReply::NoSession {
             user: name("bob")
         }))]
     );
@@ -526,9 +524,10 @@ fn bad_lines_inside_a_session_are_reported_and_ignored() {
     a.peer_line(link, "PING");
     a.peer(link, PeerEvent::LineTooLong);
     assert_eq!(a.shown.len(), 3);
-    assert!(a.shown.iter().all(|i| matches!(
-        i,
-        Item::Error(Problem::Client(ClientError::BadPeerLine { .. }))
-    )));
+    assert!(
+        a.shown
+            .iter()
+            .all(|i| matches!(i, Item::Error(ClientError::BadPeerLine { .. })))
+    );
     assert!(a.state.private_open("bob"));
 }

@@ -21,18 +21,18 @@ fn incoming_lines_become_typed_items() {
     assert_eq!(
         c.take_shown(),
         vec![
-            Item::Message {
+            Item::Server(ServerMsg::Message {
                 from: name("bob"),
                 text: " hi  there ".into()
-            },
-            Item::Broadcast {
+            }),
+            Item::Server(ServerMsg::Broadcast {
                 from: name("carol"),
                 text: "all".into()
-            },
-            Item::Presence {
+            }),
+            Item::Server(ServerMsg::Presence {
                 user: name("dave"),
                 online: false
-            },
+            }),
         ]
     );
     let known: Vec<&str> = c.state.known_users().map(|n| &**n).collect();
@@ -67,10 +67,10 @@ fn usage_errors_are_local_and_read_like_the_servers() {
     assert_eq!(
         c.take_shown(),
         vec![
-            Item::Error(Problem::Server(ErrorReply::Usage {
+            Item::Server(ServerMsg::Error(ErrorReply::Usage {
                 command: CommandName::Message
             })),
-            Item::Error(Problem::Server(ErrorReply::BadNumber {
+            Item::Server(ServerMsg::Error(ErrorReply::BadNumber {
                 command: CommandName::WhoElseSince
             })),
             client_error(ClientError::UnknownCommand),
@@ -222,7 +222,7 @@ fn idle_timeout_and_shutdown_say_so_and_exit() {
     for reason in [ByeReason::Timeout { secs: 600 }, ByeReason::Shutdown] {
         let mut c = Client::online("alice");
         c.server(ServerMsg::Bye(reason));
-        assert_eq!(c.take_shown(), vec![Item::Bye(reason)]);
+        assert_eq!(c.take_shown(), vec![Item::Server(ServerMsg::Bye(reason))]);
         assert_eq!(c.exit, Some(Exit::EndedByServer));
     }
 }
