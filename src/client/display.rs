@@ -49,7 +49,7 @@ pub enum SetupFailure {
     Closed,
 }
 
-/// A problem the client found itself (the server's own errors are [`Problem::Server`]).
+/// A problem the client found itself (the server's own errors are shown as [`Item::Server`]).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ClientError {
     #[error("You have no private chat with {user}. Start one with 'startprivate {user}'.")]

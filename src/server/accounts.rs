@@ -1,161 +1,114 @@
-//! The credentials file's format: `username password`, one account per line.
+//! Accounts: who may log in, with what password, and how close each account is to a lockout.
 //!
-//! Parsing is pure (text in, accounts or an error naming the line out) so the same rules serve the server at
-//! start-up, `--register`, and the tests. Blank lines and lines starting with `#` are skipped; everything else
-//! must be exactly two fields that pass [`crate::protocol::name`]'s checks, with no username twice.
+//! Accounts are numbered densely ([`UserId`]) in creation order and never deleted, so every other part
+//! keeps its per-user data in a `Vec` indexed by that number: the lookups on the hot path (a message to
+//! an online user, a broadcast, a presence fan-out) cost an index, not a hash.
 
-use crate::protocol::name::{NameError, PasswordError, check_password, check_username};
+use rustc_hash::FxHashMap;
 
-/// One account from the file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Account {
-    pub username: String,
-    pub password: String,
+use crate::protocol::Name;
+use crate::time::Timestamp;
+
+/// An account, by its creation number. Accounts are never deleted, so ids stay valid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct UserId(pub(crate) u32);
+
+impl UserId {
+    pub(crate) fn index(self) -> usize {
+        self.0 as usize
+    }
 }
 
-/// What is wrong with one line of a credentials file.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum CredentialsError {
-    #[error("line {line}: expected 'username password', found {found} field{s}", s = if *found == 1 { "" } else { "s" })]
-    FieldCount { line: usize, found: usize },
-    #[error("line {line}: bad username '{name}': {error}")]
-    BadUsername {
-        line: usize,
-        name: String,
-        error: NameError,
-    },
-    #[error("line {line}: bad password for '{name}': {error}")]
-    BadPassword {
-        line: usize,
-        name: String,
-        error: PasswordError,
-    },
-    #[error("line {line}: username '{name}' already appears on line {first}")]
-    Duplicate {
-        line: usize,
-        name: String,
-        first: usize,
-    },
+#[derive(Debug)]
+struct Entry {
+    name: Name,
+    password: String,
+    /// Wrong passwords in a row since the last success or lockout.
+    failures: u32,
+    locked_until: Option<Timestamp>,
 }
 
-/// Parses a whole credentials file.
-pub fn parse_credentials(text: &str) -> Result<Vec<Account>, CredentialsError> {
-    let mut accounts = Vec::new();
-    let mut seen = std::collections::HashMap::new();
-    for (i, raw) in text.lines().enumerate() {
-        let line = i + 1;
-        let trimmed = raw.trim();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
-        }
-        let fields: Vec<&str> = trimmed.split_whitespace().collect();
-        let [name, password] = fields[..] else {
-            return Err(CredentialsError::FieldCount {
-                line,
-                found: fields.len(),
-            });
-        };
-        check_username(name).map_err(|error| CredentialsError::BadUsername {
-            line,
-            name: name.into(),
-            error,
-        })?;
-        check_password(password).map_err(|error| CredentialsError::BadPassword {
-            line,
-            name: name.into(),
-            error,
-        })?;
-        if let Some(&first) = seen.get(name) {
-            return Err(CredentialsError::Duplicate {
-                line,
-                name: name.into(),
-                first,
-            });
-        }
-        seen.insert(name, line);
-        accounts.push(Account {
-            username: name.into(),
-            password: password.into(),
+/// What a wrong password did to the account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// Not locked yet: this many attempts are left.
+    AttemptsLeft(u32),
+    /// That was the last allowed failure: locked until then, and the count starts again.
+    LockedUntil(Timestamp),
+}
+
+/// Every account. See the [module documentation](self).
+#[derive(Debug, Default)]
+pub(crate) struct Accounts {
+    list: Vec<Entry>,
+    by_name: FxHashMap<Name, UserId>,
+}
+
+impl Accounts {
+    /// Adds an account; the caller gives every other part a slot for it too.
+    pub(crate) fn add(&mut self, name: Name, password: String) -> UserId {
+        let id = UserId(u32::try_from(self.list.len()).expect("fewer than 2^32 accounts"));
+        self.by_name.insert(name.clone(), id);
+        self.list.push(Entry {
+            name,
+            password,
+            failures: 0,
+            locked_until: None,
         });
-    }
-    Ok(accounts)
-}
-
-/// The bytes to append to a credentials file whose current contents end with `last_byte` so that the new
-/// account lands on a line of its own, even when the file has no final newline.
-pub fn append_line(last_byte: Option<u8>, username: &str, password: &str) -> String {
-    let sep = match last_byte {
-        None | Some(b'\n') => "",
-        Some(_) => "\n",
-    };
-    format!("{sep}{username} {password}\n")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_accounts_comments_and_blank_lines() {
-        let text = "# users\nYoda wise\n\n  Hans   falcon*solo  \r\nzoe pässwörd";
-        let a = parse_credentials(text).unwrap();
-        assert_eq!(
-            a,
-            vec![
-                Account {
-                    username: "Yoda".into(),
-                    password: "wise".into()
-                },
-                Account {
-                    username: "Hans".into(),
-                    password: "falcon*solo".into()
-                },
-                Account {
-                    username: "zoe".into(),
-                    password: "pässwörd".into()
-                },
-            ]
-        );
+        id
     }
 
-    #[test]
-    fn errors_name_the_line() {
-        assert_eq!(
-            parse_credentials("a b\nonlyname\n"),
-            Err(CredentialsError::FieldCount { line: 2, found: 1 })
-        );
-        assert_eq!(
-            parse_credentials("a b c"),
-            Err(CredentialsError::FieldCount { line: 1, found: 3 })
-        );
-        assert!(matches!(
-            parse_credentials("ok pw\nbad/name pw"),
-            Err(CredentialsError::BadUsername { line: 2, .. })
-        ));
-        assert_eq!(
-            parse_credentials("a b\nc d\na e"),
-            Err(CredentialsError::Duplicate {
-                line: 3,
-                name: "a".into(),
-                first: 1
-            })
-        );
-        let msg = parse_credentials("x\n").unwrap_err().to_string();
-        assert!(msg.contains("line 1"), "{msg}");
+    pub(crate) fn find(&self, name: &str) -> Option<UserId> {
+        self.by_name.get(name).copied()
     }
 
-    #[test]
-    fn usernames_are_case_sensitive() {
-        assert_eq!(parse_credentials("Bob x\nbob y").unwrap().len(), 2);
+    pub(crate) fn name(&self, id: UserId) -> &Name {
+        &self.list[id.index()].name
     }
 
-    #[test]
-    fn appended_account_gets_its_own_line() {
-        assert_eq!(append_line(Some(b'd'), "n", "p"), "\nn p\n");
-        assert_eq!(append_line(Some(b'\n'), "n", "p"), "n p\n");
-        assert_eq!(append_line(None, "n", "p"), "n p\n");
-        let mut file = String::from("a b");
-        file.push_str(&append_line(file.bytes().last(), "c", "d"));
-        assert_eq!(parse_credentials(&file).unwrap().len(), 2);
+    pub(crate) fn password(&self, id: UserId) -> &str {
+        &self.list[id.index()].password
+    }
+
+    /// Every account id, in creation order.
+    pub(crate) fn ids(&self) -> impl Iterator<Item = UserId> + use<> {
+        (0..self.list.len() as u32).map(UserId)
+    }
+
+    /// When the account's lockout ends, if it is locked at `now`.
+    pub(crate) fn locked_until(&self, id: UserId, now: Timestamp) -> Option<Timestamp> {
+        self.list[id.index()]
+            .locked_until
+            .filter(|until| *until > now)
+    }
+
+    /// The lockout end as recorded, even if it has passed (for the durable view).
+    pub(crate) fn lockout(&self, id: UserId) -> Option<Timestamp> {
+        self.list[id.index()].locked_until
+    }
+
+    /// Counts a wrong password. The `max`-th in a row locks the account until `lock_until` and starts
+    /// the count again.
+    pub(crate) fn fail(&mut self, id: UserId, max: u32, lock_until: Timestamp) -> Failure {
+        let e = &mut self.list[id.index()];
+        e.failures += 1;
+        if e.failures < max {
+            return Failure::AttemptsLeft(max - e.failures);
+        }
+        e.failures = 0;
+        e.locked_until = Some(lock_until);
+        Failure::LockedUntil(lock_until)
+    }
+
+    /// A successful login: the count of failures starts again.
+    pub(crate) fn succeeded(&mut self, id: UserId) {
+        self.list[id.index()].failures = 0;
+    }
+
+    /// Restores a lockout from the durable record.
+    pub(crate) fn restore_lockout(&mut self, id: UserId, until: Timestamp) {
+        let e = &mut self.list[id.index()];
+        e.locked_until = Some(until);
+        e.failures = 0;
     }
 }

@@ -5,9 +5,10 @@
 //! nothing from them may reach you, and keeping them for a later unblock would not work either, since
 //! their ids are below what your client has already shown, so it would take them for redeliveries.
 
+use super::accounts::UserId;
 use super::event::{ConnId, Effect};
 use super::record::Record;
-use super::state::{ServerState, UserId, send};
+use super::state::{ServerState, send};
 use crate::protocol::{CommandName, ErrorReply, ServerMsg};
 
 impl ServerState {
@@ -21,23 +22,17 @@ impl ServerState {
         let Some(target) = self.target(conn, me, name, CommandName::Block, out) else {
             return;
         };
-        let user = self.user(target).name.clone();
-        if !self.user_mut(me).blocks.insert(target) {
+        let user = self.name(target).clone();
+        if !self.blocks.block(me, target) {
             send(out, conn, ErrorReply::AlreadyBlocked { user });
             return;
         }
-        self.discard_mail_from(me, &user);
+        self.mailboxes.discard_from(me, &user);
         out.push(Effect::Persist(Record::Blocked {
-            by: self.user(me).name.clone(),
+            by: self.name(me).clone(),
             user: user.clone(),
         }));
         send(out, conn, ServerMsg::Blocked { user });
-    }
-
-    /// Drops every stored message from `sender` in `user`'s mailbox (the rest keep their order). Also
-    /// what replaying a [`Record::Blocked`] does, so a restored state is the same.
-    pub(crate) fn discard_mail_from(&mut self, user: UserId, sender: &str) {
-        self.user_mut(user).mailbox.retain(|m| &*m.from != sender);
     }
 
     pub(crate) fn cmd_unblock(
@@ -50,13 +45,13 @@ impl ServerState {
         let Some(target) = self.target(conn, me, name, CommandName::Unblock, out) else {
             return;
         };
-        let user = self.user(target).name.clone();
-        if !self.user_mut(me).blocks.remove(&target) {
+        let user = self.name(target).clone();
+        if !self.blocks.unblock(me, target) {
             send(out, conn, ErrorReply::NotBlocked { user });
             return;
         }
         out.push(Effect::Persist(Record::Unblocked {
-            by: self.user(me).name.clone(),
+            by: self.name(me).clone(),
             user: user.clone(),
         }));
         send(out, conn, ServerMsg::Unblocked { user });

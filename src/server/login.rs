@@ -1,10 +1,12 @@
 //! Logging in: username, then password (or a new password with `--register`), lockout after three
 //! failures in a row, and refusing a second session for a user who is online.
 
+use super::accounts::{Failure, UserId};
 use super::config::MAX_FAILURES;
 use super::event::{ConnId, Effect};
 use super::record::Record;
-use super::state::{Phase, ServerState, UserId, send};
+use super::sessions::Phase;
+use super::state::{ServerState, send};
 use crate::protocol::name::{check_password, check_username};
 use crate::protocol::{ByeReason, ErrorReply, Name, Prompt, ServerMsg};
 use crate::time::Timestamp;
@@ -13,7 +15,7 @@ impl ServerState {
     /// Asks again for whatever the connection's login is waiting for, so that after any error a client
     /// always knows what the next line is taken as.
     pub(crate) fn reprompt(&self, conn: ConnId, out: &mut Vec<Effect>) {
-        let prompt = match self.conns.get(&conn).map(|c| &c.phase) {
+        let prompt = match self.sessions.phase(conn) {
             Some(Phase::AwaitUsername) => Prompt::Username,
             Some(Phase::AwaitPassword { .. }) => Prompt::Password,
             Some(Phase::AwaitNewPassword { name }) => Prompt::NewPassword { user: name.clone() },
@@ -23,9 +25,7 @@ impl ServerState {
     }
 
     fn set_phase(&mut self, conn: ConnId, phase: Phase) {
-        if let Some(c) = self.conns.get_mut(&conn) {
-            c.phase = phase;
-        }
+        self.sessions.set_login_phase(conn, phase);
     }
 
     /// A line typed before login finished. Surrounding spaces are dropped: neither names nor passwords
@@ -38,7 +38,7 @@ impl ServerState {
         out: &mut Vec<Effect>,
     ) {
         let input = line.trim();
-        match self.conns.get(&conn).map(|c| &c.phase) {
+        match self.sessions.phase(conn) {
             Some(Phase::AwaitUsername) => self.on_username(conn, input, now, out),
             Some(Phase::AwaitPassword { user }) => {
                 let user = *user;
@@ -68,7 +68,7 @@ impl ServerState {
         if self.refuse_if_locked(conn, user, now, out) {
             return;
         }
-        if self.user(user).session.is_some() {
+        if self.sessions.session_of(user).is_some() {
             send(out, conn, ErrorReply::AlreadyOnline);
             self.reprompt(conn, out);
             return;
@@ -86,7 +86,7 @@ impl ServerState {
         now: Timestamp,
         out: &mut Vec<Effect>,
     ) -> bool {
-        let Some(until) = self.user(user).locked_until.filter(|until| *until > now) else {
+        let Some(until) = self.accounts.locked_until(user, now) else {
             return false;
         };
         send(
@@ -111,31 +111,31 @@ impl ServerState {
         if self.refuse_if_locked(conn, user, now, out) {
             return;
         }
-        if self.user(user).session.is_some() {
+        if self.sessions.session_of(user).is_some() {
             // Someone finished logging in as this user while we waited for the password. Not a failure.
             send(out, conn, ErrorReply::AlreadyOnline);
             self.set_phase(conn, Phase::AwaitUsername);
             self.reprompt(conn, out);
             return;
         }
-        if self.user(user).password == input {
+        if self.accounts.password(user) == input {
             self.begin_session(conn, user, now, out);
             return;
         }
         let block_secs = self.config.block_duration_secs;
-        let u = self.user_mut(user);
-        u.failures += 1;
-        if u.failures < MAX_FAILURES {
-            let attempts_left = MAX_FAILURES - u.failures;
-            send(out, conn, ErrorReply::WrongPassword { attempts_left });
-            self.reprompt(conn, out);
-            return;
-        }
-        u.failures = 0;
-        let until = now.plus_secs(block_secs);
-        u.locked_until = Some(until);
+        let until = match self
+            .accounts
+            .fail(user, MAX_FAILURES, now.plus_secs(block_secs))
+        {
+            Failure::AttemptsLeft(attempts_left) => {
+                send(out, conn, ErrorReply::WrongPassword { attempts_left });
+                self.reprompt(conn, out);
+                return;
+            }
+            Failure::LockedUntil(until) => until,
+        };
         out.push(Effect::Persist(Record::LockedOut {
-            user: u.name.clone(),
+            user: self.name(user).clone(),
             until,
         }));
         send(out, conn, ErrorReply::LockedNow { secs: block_secs });

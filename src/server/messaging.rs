@@ -1,8 +1,9 @@
 //! `message`, `broadcast`, the offline mailbox, and `ack`.
 
+use super::accounts::UserId;
 use super::event::{ConnId, Effect};
 use super::record::Record;
-use super::state::{ServerState, StoredMsg, UserId, send};
+use super::state::{ServerState, send};
 use crate::protocol::{CommandName, ErrorReply, ServerMsg};
 use crate::time::Timestamp;
 
@@ -19,14 +20,13 @@ impl ServerState {
         let Some(target) = self.target(conn, me, to, CommandName::Message, out) else {
             return;
         };
-        let from = self.user(me).name.clone();
-        let t = self.user(target);
-        let to = t.name.clone();
-        if t.blocks.contains(&me) {
+        let from = self.name(me).clone();
+        let to = self.name(target).clone();
+        if self.blocks(target, me) {
             send(out, conn, ErrorReply::BlockedBy { user: to });
             return;
         }
-        if let Some(target_conn) = t.session {
+        if let Some(target_conn) = self.sessions.session_of(target) {
             // Delivered now: the sender hears nothing more (as in IRC). Only a message that had to be
             // stored gets a reply, because only then is there something to tell.
             send(
@@ -39,18 +39,13 @@ impl ServerState {
             );
             return;
         }
-        if t.mailbox.len() >= self.config.mailbox_limit {
+        if self.mailboxes.len(target) >= self.config.mailbox_limit {
             send(out, conn, ErrorReply::MailboxFull { user: to });
             return;
         }
-        let id = self.next_msg_id;
-        self.next_msg_id += 1;
-        self.user_mut(target).mailbox.push_back(StoredMsg {
-            id,
-            from: from.clone(),
-            sent_at: now,
-            text: text.to_owned(),
-        });
+        let id = self
+            .mailboxes
+            .store(target, from.clone(), now, text.to_owned());
         out.push(Effect::Persist(Record::MessageStored {
             id,
             to: to.clone(),
@@ -70,9 +65,9 @@ impl ServerState {
         text: &str,
         out: &mut Vec<Effect>,
     ) {
-        let mut to = Vec::with_capacity(self.online.len().saturating_sub(1));
+        let mut to = Vec::with_capacity(self.sessions.online_count().saturating_sub(1));
         let mut skipped = false;
-        for (&other, &other_conn) in &self.online {
+        for (other, other_conn) in self.sessions.online() {
             if other == me {
                 continue;
             }
@@ -87,7 +82,7 @@ impl ServerState {
             out.push(Effect::SendMany {
                 to,
                 msg: ServerMsg::Broadcast {
-                    from: self.user(me).name.clone(),
+                    from: self.name(me).clone(),
                     text: text.to_owned(),
                 },
             });
@@ -97,19 +92,14 @@ impl ServerState {
 
     /// The client confirms it has shown stored messages up to `id`; only then are they forgotten.
     pub(crate) fn cmd_ack(&mut self, conn: ConnId, me: UserId, id: u64, out: &mut Vec<Effect>) {
-        let delivered = self.session_mut(conn).and_then(|s| s.delivered_up_to);
+        let delivered = self.sessions.session(conn).and_then(|s| s.delivered_up_to);
         if delivered.is_none_or(|up_to| id > up_to) {
             send(out, conn, ErrorReply::BadAck { id });
             return;
         }
-        let u = self.user_mut(me);
-        let before = u.mailbox.len();
-        while u.mailbox.front().is_some_and(|m| m.id <= id) {
-            u.mailbox.pop_front();
-        }
-        if u.mailbox.len() != before {
+        if self.mailboxes.ack(me, id) {
             out.push(Effect::Persist(Record::MessagesAcked {
-                user: u.name.clone(),
+                user: self.name(me).clone(),
                 up_to: id,
             }));
         }

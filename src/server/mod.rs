@@ -30,13 +30,28 @@
 //! Each rule lives in its own module: [`login`] (prompts, lockout, duplicate sessions, registration),
 //! [`presence`] (sessions, history, `whoelse`, `whoelsesince`, announcements), [`messaging`]
 //! (`message`, `broadcast`, mailbox, `ack`), [`blocklist`], and [`private`] (peer-to-peer brokering).
+//!
+//! The state itself is in parts that own their data and keep their own invariants, which the rules
+//! combine: `accounts` (names, passwords, lockout counters, indexed by a dense `UserId`), `sessions`
+//! (connections, login phases, who is online where: at most one session per user), `blocks`,
+//! `mailboxes` (stored messages and their ids), `history` (last logouts, indexed for `whoelsesince`) and
+//! `brokerage` (private-chat requests, brokered chats, the token generator).
+//!
+//! Between the core and the sockets, [`outbox`] says which records are committed when and which replies
+//! may leave, and [`pacing`] when to write; both are plain values with time passed in, driven by the
+//! shell, the [`harness`] and the simulator alike.
 
-pub mod accounts;
+mod accounts;
 pub mod blocklist;
+mod blocks;
+mod brokerage;
 pub mod config;
+pub mod credentials;
 pub mod event;
 pub mod harness;
+mod history;
 pub mod login;
+mod mailboxes;
 pub mod messaging;
 pub mod outbox;
 pub mod pacing;
@@ -45,10 +60,11 @@ pub mod private;
 mod query;
 pub mod record;
 pub mod restore;
+mod sessions;
 mod state;
 
-pub use accounts::{Account, CredentialsError, parse_credentials};
 pub use config::{Config, MAX_FAILURES};
+pub use credentials::{Account, CredentialsError, parse_credentials};
 pub use event::{ConnId, Effect, Event, TimerId};
 pub use query::{DurableUser, DurableView, StoredView};
 pub use record::Record;

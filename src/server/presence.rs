@@ -2,9 +2,11 @@
 
 use std::collections::BTreeSet;
 
+use super::accounts::UserId;
 use super::event::{ConnId, Effect, TimerId};
 use super::record::Record;
-use super::state::{Phase, ServerState, Session, UserId, send};
+use super::sessions::Session;
+use super::state::{ServerState, send};
 use crate::protocol::{Name, ServerMsg};
 use crate::time::Timestamp;
 
@@ -17,20 +19,18 @@ impl ServerState {
         now: Timestamp,
         out: &mut Vec<Effect>,
     ) {
-        let u = self.user_mut(user);
-        u.failures = 0;
-        u.session = Some(conn);
-        let name = u.name.clone();
-        let delivered_up_to = u.mailbox.back().map(|m| m.id);
-        self.online.insert(user, conn);
-        if let Some(c) = self.conns.get_mut(&conn) {
-            c.phase = Phase::Online(Session {
+        self.accounts.succeeded(user);
+        let name = self.name(user).clone();
+        let delivered_up_to = self.mailboxes.newest(user);
+        self.sessions.begin(
+            conn,
+            Session {
                 user,
                 last_active: now,
                 p2p_port: None,
                 delivered_up_to,
-            });
-        }
+            },
+        );
         out.push(Effect::SetTimer {
             timer: TimerId::Conn(conn),
             at: now.plus_secs(self.config.timeout_secs),
@@ -41,7 +41,7 @@ impl ServerState {
         }));
         send(out, conn, ServerMsg::Welcome { user: name.clone() });
         // (The mailbox holds nothing from users this user blocks: `block` discards it.)
-        for m in &self.user(user).mailbox {
+        for m in self.mailboxes.messages(user) {
             send(
                 out,
                 conn,
@@ -56,13 +56,11 @@ impl ServerState {
         self.announce(user, true, out);
     }
 
-    /// Ends `user`'s session: history, presence, and any private-chat state that needed them online.
+    /// Ends `user`'s session (the connection is already closed in [`Sessions`](super::sessions)):
+    /// history, presence, and any private-chat state that needed them online.
     pub(crate) fn end_session(&mut self, user: UserId, now: Timestamp, out: &mut Vec<Effect>) {
-        let u = self.user_mut(user);
-        u.session = None;
-        let name = u.name.clone();
-        self.set_last_logout(user, now);
-        self.online.remove(&user);
+        let name = self.name(user).clone();
+        self.history.logged_out(user, now);
         out.push(Effect::Persist(Record::LoggedOut {
             user: name,
             at: now,
@@ -79,18 +77,16 @@ impl ServerState {
             return;
         }
         let to: Vec<ConnId> = self
-            .online
-            .iter()
-            .filter(|&(&other, _)| {
-                other != subject && !self.blocks(subject, other) && !self.blocks(other, subject)
-            })
-            .map(|(_, &conn)| conn)
+            .sessions
+            .online()
+            .filter(|&(other, _)| other != subject && !self.blocks.either(subject, other))
+            .map(|(_, conn)| conn)
             .collect();
         if !to.is_empty() {
             out.push(Effect::SendMany {
                 to,
                 msg: ServerMsg::Presence {
-                    user: self.user(subject).name.clone(),
+                    user: self.name(subject).clone(),
                     online,
                 },
             });
@@ -101,14 +97,14 @@ impl ServerState {
     fn visible_names(&self, me: UserId, ids: impl Iterator<Item = UserId>) -> Vec<Name> {
         let mut names: Vec<Name> = ids
             .filter(|&other| other != me && !self.blocks(other, me))
-            .map(|id| self.user(id).name.clone())
+            .map(|id| self.name(id).clone())
             .collect();
         names.sort();
         names
     }
 
     pub(crate) fn cmd_whoelse(&self, conn: ConnId, me: UserId, out: &mut Vec<Effect>) {
-        let users = self.visible_names(me, self.online.keys().copied());
+        let users = self.visible_names(me, self.sessions.online().map(|(u, _)| u));
         send(out, conn, ServerMsg::WhoElse { users });
     }
 
@@ -123,8 +119,13 @@ impl ServerState {
         out: &mut Vec<Effect>,
     ) {
         let cutoff = now.minus_millis(secs.saturating_mul(1000));
-        let recent = self.logouts.range((cutoff, UserId(0))..).map(|&(_, id)| id);
-        let ids: BTreeSet<UserId> = self.online.keys().copied().chain(recent).collect();
+        let recent = self.history.since(cutoff);
+        let ids: BTreeSet<UserId> = self
+            .sessions
+            .online()
+            .map(|(u, _)| u)
+            .chain(recent)
+            .collect();
         let users = self.visible_names(me, ids.into_iter());
         send(out, conn, ServerMsg::WhoElseSince { secs, users });
     }

@@ -4,28 +4,22 @@
 
 use std::net::SocketAddr;
 
-use rand_chacha::rand_core::Rng;
-
+use super::accounts::UserId;
 use super::event::{ConnId, Effect, TimerId};
-use super::state::{Offer, ServerState, UserId, send};
-use crate::protocol::{CancelReason, CommandName, ErrorReply, ServerMsg, Token};
+use super::state::{ServerState, send};
+use crate::protocol::{CancelReason, CommandName, ErrorReply, ServerMsg};
 use crate::time::Timestamp;
-
-/// A private session between two users, in a canonical order.
-pub(crate) fn pair(a: UserId, b: UserId) -> (UserId, UserId) {
-    if a <= b { (a, b) } else { (b, a) }
-}
 
 impl ServerState {
     pub(crate) fn cmd_p2pport(&mut self, conn: ConnId, port: u16, out: &mut Vec<Effect>) {
-        if let Some(s) = self.session_mut(conn) {
+        if let Some(s) = self.sessions.session_mut(conn) {
             s.p2p_port = Some(port);
         }
         send(out, conn, ServerMsg::P2pPort { port });
     }
 
-    fn p2p_port_of(&mut self, conn: ConnId) -> Option<u16> {
-        self.session_mut(conn).and_then(|s| s.p2p_port)
+    fn p2p_port_of(&self, conn: ConnId) -> Option<u16> {
+        self.sessions.session(conn).and_then(|s| s.p2p_port)
     }
 
     pub(crate) fn cmd_startprivate(
@@ -39,12 +33,12 @@ impl ServerState {
         let Some(target) = self.target(conn, me, name, CommandName::StartPrivate, out) else {
             return;
         };
-        let user = self.user(target).name.clone();
+        let user = self.name(target).clone();
         if self.blocks(target, me) {
             send(out, conn, ErrorReply::BlockedBy { user });
             return;
         }
-        let Some(target_conn) = self.user(target).session else {
+        let Some(target_conn) = self.sessions.session_of(target) else {
             send(out, conn, ErrorReply::Offline { user });
             return;
         };
@@ -52,41 +46,34 @@ impl ServerState {
             send(out, conn, ErrorReply::NoP2p { user });
             return;
         }
-        if self.private_sessions.contains(&pair(me, target)) {
+        if self.brokerage.has_chat(me, target) {
             send(out, conn, ErrorReply::PrivateExists { user });
             return;
         }
-        if self.offers.contains_key(&(me, target)) || self.offers.contains_key(&(target, me)) {
+        if self.brokerage.offer_between(me, target) {
             send(out, conn, ErrorReply::PrivatePending { user });
             return;
         }
-        let id = self.next_offer_id;
-        self.next_offer_id += 1;
-        self.offers.insert((me, target), Offer { id });
-        self.offer_by_id.insert(id, (me, target));
+        let id = self.brokerage.open_offer(me, target);
         let secs = self.config.private_answer_secs;
         out.push(Effect::SetTimer {
             timer: TimerId::Offer(id),
             at: now.plus_secs(secs),
         });
-        let from = self.user(me).name.clone();
+        let from = self.name(me).clone();
         send(out, target_conn, ServerMsg::PrivateRequest { from, secs });
         send(out, conn, ServerMsg::PrivatePending { to: user, secs });
     }
 
     /// Removes the request from `requester` to `target`, if there is one, and disarms its timer.
-    fn take_offer(
-        &mut self,
-        requester: UserId,
-        target: UserId,
-        out: &mut Vec<Effect>,
-    ) -> Option<Offer> {
-        let offer = self.offers.remove(&(requester, target))?;
-        self.offer_by_id.remove(&offer.id);
+    fn take_offer(&mut self, requester: UserId, target: UserId, out: &mut Vec<Effect>) -> bool {
+        let Some(id) = self.brokerage.take_offer(requester, target) else {
+            return false;
+        };
         out.push(Effect::CancelTimer {
-            timer: TimerId::Offer(offer.id),
+            timer: TimerId::Offer(id),
         });
-        Some(offer)
+        true
     }
 
     pub(crate) fn cmd_accept(
@@ -99,10 +86,10 @@ impl ServerState {
         let Some(requester) = self.target(conn, me, name, CommandName::Accept, out) else {
             return;
         };
-        let user = self.user(requester).name.clone();
-        let requester_conn = self.user(requester).session;
+        let user = self.name(requester).clone();
+        let requester_conn = self.sessions.session_of(requester);
         let (Some(requester_conn), true) =
-            (requester_conn, self.offers.contains_key(&(requester, me)))
+            (requester_conn, self.brokerage.has_offer(requester, me))
         else {
             send(out, conn, ErrorReply::NoRequest { user });
             return;
@@ -117,23 +104,22 @@ impl ServerState {
                 out,
                 conn,
                 ErrorReply::NoP2p {
-                    user: self.user(me).name.clone(),
+                    user: self.name(me).clone(),
                 },
             );
             return;
         };
-        let Some(ip) = self.conns.get(&conn).map(|c| c.peer.ip()) else {
+        let Some(ip) = self.sessions.conn(conn).map(|c| c.peer.ip()) else {
             return;
         };
         self.take_offer(requester, me, out);
-        self.private_sessions.insert(pair(me, requester));
-        let token =
-            Token((u128::from(self.rng.next_u64()) << 64) | u128::from(self.rng.next_u64()));
+        self.brokerage.add_chat(me, requester);
+        let token = self.brokerage.token();
         send(
             out,
             requester_conn,
             ServerMsg::PrivateAccepted {
-                peer: self.user(me).name.clone(),
+                peer: self.name(me).clone(),
                 addr: SocketAddr::new(ip, port),
                 token,
             },
@@ -151,13 +137,13 @@ impl ServerState {
         let Some(requester) = self.target(conn, me, name, CommandName::Decline, out) else {
             return;
         };
-        let user = self.user(requester).name.clone();
-        if self.take_offer(requester, me, out).is_none() {
+        let user = self.name(requester).clone();
+        if !self.take_offer(requester, me, out) {
             send(out, conn, ErrorReply::NoRequest { user });
             return;
         }
-        if let Some(requester_conn) = self.user(requester).session {
-            let peer = self.user(me).name.clone();
+        if let Some(requester_conn) = self.sessions.session_of(requester) {
+            let peer = self.name(me).clone();
             send(out, requester_conn, ServerMsg::PrivateDeclined { peer });
         }
         send(out, conn, ServerMsg::PrivateDeclineSent { peer: user });
@@ -174,8 +160,8 @@ impl ServerState {
         let Some(other) = self.target(conn, me, name, CommandName::StopPrivate, out) else {
             return;
         };
-        let peer = self.user(other).name.clone();
-        if !self.private_sessions.remove(&pair(me, other)) {
+        let peer = self.name(other).clone();
+        if !self.brokerage.end_chat(me, other) {
             send(out, conn, ErrorReply::NoSession { user: peer });
             return;
         }
@@ -183,10 +169,9 @@ impl ServerState {
     }
 
     pub(crate) fn on_offer_expired(&mut self, id: u64, out: &mut Vec<Effect>) {
-        let Some((requester, target)) = self.offer_by_id.remove(&id) else {
+        let Some((requester, target)) = self.brokerage.take_offer_by_id(id) else {
             return;
         };
-        self.offers.remove(&(requester, target));
         self.tell_cancelled(requester, target, CancelReason::Timeout, out);
         self.tell_cancelled(target, requester, CancelReason::Timeout, out);
     }
@@ -201,8 +186,8 @@ impl ServerState {
         if self.shutting_down {
             return;
         }
-        if let Some(conn) = self.user(whom).session {
-            let peer = self.user(peer).name.clone();
+        if let Some(conn) = self.sessions.session_of(whom) {
+            let peer = self.name(peer).clone();
             send(out, conn, ServerMsg::PrivateCancelled { peer, reason });
         }
     }
@@ -210,18 +195,11 @@ impl ServerState {
     /// `user` went offline: requests to or from them end (the other side is told), and the server forgets
     /// their private sessions (the peers learn it over the direct link).
     pub(crate) fn end_private_for(&mut self, user: UserId, out: &mut Vec<Effect>) {
-        let involved: Vec<(UserId, UserId)> = self
-            .offers
-            .keys()
-            .filter(|(a, b)| *a == user || *b == user)
-            .copied()
-            .collect();
-        for (requester, target) in involved {
+        for (requester, target) in self.brokerage.offers_involving(user) {
             self.take_offer(requester, target, out);
             let other = if requester == user { target } else { requester };
             self.tell_cancelled(other, user, CancelReason::Offline, out);
         }
-        self.private_sessions
-            .retain(|&(a, b)| a != user && b != user);
+        self.brokerage.end_chats_of(user);
     }
 }

@@ -2,7 +2,7 @@
 //! anything, and none are needed to run the protocol.
 
 use super::event::ConnId;
-use super::state::{Phase, ServerState};
+use super::state::ServerState;
 use crate::time::Timestamp;
 
 /// The durable part of one account, as a view: what [`ServerState::restore`] must rebuild.
@@ -41,7 +41,7 @@ pub struct StoredView {
 impl ServerState {
     /// Every account name, in creation order.
     pub fn usernames(&self) -> impl Iterator<Item = &str> {
-        self.users.iter().map(|u| &*u.name)
+        self.accounts.ids().map(|id| &**self.name(id))
     }
 
     pub fn has_user(&self, name: &str) -> bool {
@@ -50,31 +50,34 @@ impl ServerState {
 
     /// Names of the users online now, sorted.
     pub fn online_users(&self) -> Vec<&str> {
-        let mut v: Vec<&str> = self.online.keys().map(|&id| &*self.user(id).name).collect();
+        let mut v: Vec<&str> = self
+            .sessions
+            .online()
+            .map(|(id, _)| &**self.name(id))
+            .collect();
         v.sort_unstable();
         v
     }
 
     /// The connection of `name`'s live session.
     pub fn session_of(&self, name: &str) -> Option<ConnId> {
-        self.find_user(name).and_then(|id| self.user(id).session)
+        self.find_user(name)
+            .and_then(|id| self.sessions.session_of(id))
     }
 
     /// The user logged in on `conn`, if it is past login.
     pub fn user_on(&self, conn: ConnId) -> Option<&str> {
-        match &self.conns.get(&conn)?.phase {
-            Phase::Online(s) => Some(&self.user(s.user).name),
-            _ => None,
-        }
+        let s = self.sessions.session(conn)?;
+        Some(self.name(s.user))
     }
 
     /// Whether `conn` is a connection the core knows (open, in any phase).
     pub fn is_open(&self, conn: ConnId) -> bool {
-        self.conns.contains_key(&conn)
+        self.sessions.conn(conn).is_some()
     }
 
     pub fn connection_count(&self) -> usize {
-        self.conns.len()
+        self.sessions.conn_count()
     }
 
     /// Whether `who` has blocked `whom` (false if either is unknown).
@@ -87,8 +90,7 @@ impl ServerState {
 
     /// When `name`'s lockout ends, if it is locked at `now`.
     pub fn locked_until(&self, name: &str, now: Timestamp) -> Option<Timestamp> {
-        let u = self.user(self.find_user(name)?);
-        u.locked_until.filter(|until| *until > now)
+        self.accounts.locked_until(self.find_user(name)?, now)
     }
 
     /// `name`'s stored messages, oldest first.
@@ -96,9 +98,8 @@ impl ServerState {
         let Some(id) = self.find_user(name) else {
             return Vec::new();
         };
-        self.user(id)
-            .mailbox
-            .iter()
+        self.mailboxes
+            .messages(id)
             .map(|m| StoredView {
                 id: m.id,
                 from: m.from.to_string(),
@@ -111,41 +112,42 @@ impl ServerState {
     /// The durable state (see [`DurableView`]).
     pub fn durable_view(&self) -> DurableView {
         let mut users: Vec<DurableUser> = self
-            .users
-            .iter()
-            .map(|u| {
-                let mut blocks: Vec<String> = u
+            .accounts
+            .ids()
+            .map(|id| {
+                let name = self.name(id);
+                let mut blocks: Vec<String> = self
                     .blocks
-                    .iter()
-                    .map(|&b| self.user(b).name.to_string())
+                    .blocked_by(id)
+                    .map(|b| self.name(b).to_string())
                     .collect();
                 blocks.sort();
                 DurableUser {
-                    name: u.name.to_string(),
-                    password: u.password.clone(),
+                    name: name.to_string(),
+                    password: self.accounts.password(id).to_owned(),
                     blocks,
-                    mailbox: self.stored_messages(&u.name),
-                    locked_until: u.locked_until,
-                    last_logout: u.last_logout,
+                    mailbox: self.stored_messages(name),
+                    locked_until: self.accounts.lockout(id),
+                    last_logout: self.history.last_logout(id),
                 }
             })
             .collect();
         users.sort_by(|a, b| a.name.cmp(&b.name));
         DurableView {
             users,
-            next_message_id: self.next_msg_id,
+            next_message_id: self.mailboxes.next_id(),
         }
     }
 
     /// When `name`'s last session ended, if one did.
     pub fn last_logout(&self, name: &str) -> Option<Timestamp> {
-        self.user(self.find_user(name)?).last_logout
+        self.history.last_logout(self.find_user(name)?)
     }
 
     /// Whether the server brokered a private chat between `a` and `b` that neither has stopped.
     pub fn in_private_session(&self, a: &str, b: &str) -> bool {
         match (self.find_user(a), self.find_user(b)) {
-            (Some(a), Some(b)) => self.private_sessions.contains(&super::private::pair(a, b)),
+            (Some(a), Some(b)) => self.brokerage.has_chat(a, b),
             _ => false,
         }
     }

@@ -1,7 +1,9 @@
 //! Rebuilding the durable part of the state from persisted records.
 
+use super::accounts::UserId;
+use super::mailboxes::StoredMsg;
 use super::record::Record;
-use super::state::{ServerState, StoredMsg};
+use super::state::ServerState;
 use crate::protocol::Name;
 use crate::time::Timestamp;
 
@@ -21,7 +23,7 @@ impl ServerState {
             }
         }
         for user in open_sessions {
-            self.set_last_logout(user, now);
+            self.history.logged_out(user, now);
         }
         self.now = self.now.max(now);
         skipped
@@ -30,7 +32,7 @@ impl ServerState {
     fn apply_record(
         &mut self,
         record: Record,
-        open_sessions: &mut std::collections::BTreeSet<super::state::UserId>,
+        open_sessions: &mut std::collections::BTreeSet<UserId>,
     ) -> Option<()> {
         match record {
             Record::AccountCreated { user, password } => {
@@ -44,13 +46,11 @@ impl ServerState {
             Record::LoggedOut { user, at } => {
                 let id = self.find_user(&user)?;
                 open_sessions.remove(&id);
-                self.set_last_logout(id, at);
+                self.history.logged_out(id, at);
             }
             Record::LockedOut { user, until } => {
                 let id = self.find_user(&user)?;
-                let u = self.user_mut(id);
-                u.locked_until = Some(until);
-                u.failures = 0;
+                self.accounts.restore_lockout(id, until);
             }
             Record::MessageStored {
                 id,
@@ -62,52 +62,44 @@ impl ServerState {
                 let to = self.find_user(&to)?;
                 let from = self
                     .find_user(&from)
-                    .map(|f| self.user(f).name.clone())
+                    .map(|f| self.name(f).clone())
                     .unwrap_or_else(|| Name::from(from));
-                self.next_msg_id = self.next_msg_id.max(id + 1);
-                self.user_mut(to).mailbox.push_back(StoredMsg {
-                    id,
-                    from,
-                    sent_at,
-                    text,
-                });
+                self.mailboxes.restore(
+                    to,
+                    StoredMsg {
+                        id,
+                        from,
+                        sent_at,
+                        text,
+                    },
+                );
             }
             Record::MessagesAcked { user, up_to } => {
                 let id = self.find_user(&user)?;
-                let mailbox = &mut self.user_mut(id).mailbox;
-                while mailbox.front().is_some_and(|m| m.id <= up_to) {
-                    mailbox.pop_front();
-                }
+                self.mailboxes.ack(id, up_to);
             }
             Record::Blocked { by, user } => {
                 let (by, blocked) = (self.find_user(&by)?, self.find_user(&user)?);
-                self.user_mut(by).blocks.insert(blocked);
-                self.discard_mail_from(by, &user);
+                self.blocks.block(by, blocked);
+                // What `block` does, so a restored state is the same.
+                self.mailboxes.discard_from(by, &user);
             }
             Record::Unblocked { by, user } => {
                 let (by, user) = (self.find_user(&by)?, self.find_user(&user)?);
-                self.user_mut(by).blocks.remove(&user);
+                self.blocks.unblock(by, user);
             }
         }
         Some(())
     }
 
-    pub(crate) fn set_last_logout(&mut self, user: super::state::UserId, at: Timestamp) {
-        let previous = self.user_mut(user).last_logout.replace(at);
-        if let Some(prev) = previous {
-            self.logouts.remove(&(prev, user));
-        }
-        self.logouts.insert((at, user));
-    }
-
     /// The id the next stored message will get. Persistence layers that forget acknowledged messages keep
     /// this separately, because ids must keep growing across restarts for clients to spot redeliveries.
     pub fn next_message_id(&self) -> u64 {
-        self.next_msg_id
+        self.mailboxes.next_id()
     }
 
     /// Raises the next stored-message id to at least `id` (see [`Self::next_message_id`]).
     pub fn reserve_message_ids(&mut self, id: u64) {
-        self.next_msg_id = self.next_msg_id.max(id);
+        self.mailboxes.reserve(id);
     }
 }

@@ -1,122 +1,35 @@
 //! The server's state and the one entry point that changes it.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
 
-use rand_chacha::ChaCha20Rng;
-use rand_chacha::rand_core::SeedableRng;
-use rustc_hash::FxHashMap;
-
-use super::accounts::Account;
+use super::accounts::{Accounts, UserId};
+use super::blocks::Blocks;
+use super::brokerage::Brokerage;
 use super::config::Config;
+use super::credentials::Account;
 use super::event::{ConnId, Effect, Event, TimerId};
+use super::history::History;
+use super::mailboxes::Mailboxes;
+use super::sessions::{Phase, Sessions};
 use crate::protocol::{
     ByeReason, Command, ErrorReply, Name, Prompt, ServerMsg, check_line, parse_command,
 };
 use crate::time::Timestamp;
 
-/// An account, by its index in [`ServerState::users`]. Accounts are never deleted, so ids stay valid.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) struct UserId(pub(crate) u32);
-
-/// A message kept for a user who was offline when it was sent.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct StoredMsg {
-    pub(crate) id: u64,
-    pub(crate) from: Name,
-    pub(crate) sent_at: Timestamp,
-    pub(crate) text: String,
-}
-
-#[derive(Debug)]
-pub(crate) struct User {
-    pub(crate) name: Name,
-    pub(crate) password: String,
-    /// Wrong passwords in a row since the last success or lockout.
-    pub(crate) failures: u32,
-    pub(crate) locked_until: Option<Timestamp>,
-    /// The connection of the live session, if any: at most one, by construction.
-    pub(crate) session: Option<ConnId>,
-    /// The users this user has blocked.
-    pub(crate) blocks: BTreeSet<UserId>,
-    /// Stored messages, oldest first. They stay until the user's client acknowledges them, so a
-    /// connection lost mid-delivery (or a server crash) delivers them again rather than losing them.
-    pub(crate) mailbox: VecDeque<StoredMsg>,
-    /// When the last session ended; `None` if it never did (never logged in, or online since restart).
-    pub(crate) last_logout: Option<Timestamp>,
-}
-
-impl User {
-    pub(crate) fn new(name: Name, password: String) -> Self {
-        User {
-            name,
-            password,
-            failures: 0,
-            locked_until: None,
-            session: None,
-            blocks: BTreeSet::new(),
-            mailbox: VecDeque::new(),
-            last_logout: None,
-        }
-    }
-}
-
-/// Where a connection is in its life.
-#[derive(Debug)]
-pub(crate) enum Phase {
-    AwaitUsername,
-    AwaitPassword { user: UserId },
-    AwaitNewPassword { name: Name },
-    Online(Session),
-}
-
-#[derive(Debug)]
-pub(crate) struct Session {
-    pub(crate) user: UserId,
-    /// The last command that counted as activity (or the login).
-    pub(crate) last_active: Timestamp,
-    /// The port of the client's private-chat listener, once registered.
-    pub(crate) p2p_port: Option<u16>,
-    /// The highest stored-message id delivered on this connection, which bounds what `ack` may confirm.
-    pub(crate) delivered_up_to: Option<u64>,
-}
-
-#[derive(Debug)]
-pub(crate) struct Conn {
-    pub(crate) peer: SocketAddr,
-    pub(crate) opened_at: Timestamp,
-    pub(crate) phase: Phase,
-}
-
-/// A private-chat request waiting for the target's answer.
-#[derive(Debug)]
-pub(crate) struct Offer {
-    pub(crate) id: u64,
-}
-
 /// The whole server, as a value. See the [module documentation](super) for the contract.
+///
+/// Its state is in parts that each own their data and keep their own invariants (as quinn-proto's
+/// connection holds its streams and packet spaces); the rule modules combine them.
 pub struct ServerState {
     pub(crate) config: Config,
     /// The latest time seen; time never goes backwards inside the core.
     pub(crate) now: Timestamp,
-    pub(crate) users: Vec<User>,
-    pub(crate) by_name: FxHashMap<Name, UserId>,
-    pub(crate) conns: FxHashMap<ConnId, Conn>,
-    /// Users with a live session, and its connection.
-    pub(crate) online: BTreeMap<UserId, ConnId>,
-    /// `(last_logout, user)` for every user who has logged out, so `whoelsesince` reads only the span it
-    /// asks about instead of scanning every account.
-    pub(crate) logouts: BTreeSet<(Timestamp, UserId)>,
-    /// Pending private-chat requests, keyed by `(requester, target)`.
-    pub(crate) offers: BTreeMap<(UserId, UserId), Offer>,
-    pub(crate) offer_by_id: FxHashMap<u64, (UserId, UserId)>,
-    pub(crate) next_offer_id: u64,
-    /// Private chats the server brokered, as `(smaller id, larger id)`.
-    pub(crate) private_sessions: BTreeSet<(UserId, UserId)>,
-    /// The id the next stored message gets. Ids only grow, across restarts too (see `restore`).
-    pub(crate) next_msg_id: u64,
-    /// Source of private-chat tokens, seeded by the caller: the core itself has no randomness.
-    pub(crate) rng: ChaCha20Rng,
+    pub(crate) accounts: Accounts,
+    pub(crate) sessions: Sessions,
+    pub(crate) blocks: Blocks,
+    pub(crate) mailboxes: Mailboxes,
+    pub(crate) history: History,
+    pub(crate) brokerage: Brokerage,
     /// Set by `Shutdown`: everyone is being disconnected, so nobody is told about anybody leaving.
     pub(crate) shutting_down: bool,
 }
@@ -128,17 +41,12 @@ impl ServerState {
         let mut st = ServerState {
             config,
             now: Timestamp::ZERO,
-            users: Vec::new(),
-            by_name: FxHashMap::default(),
-            conns: FxHashMap::default(),
-            online: BTreeMap::new(),
-            logouts: BTreeSet::new(),
-            offers: BTreeMap::new(),
-            offer_by_id: FxHashMap::default(),
-            next_offer_id: 1,
-            private_sessions: BTreeSet::new(),
-            next_msg_id: 1,
-            rng: ChaCha20Rng::from_seed(seed),
+            accounts: Accounts::default(),
+            sessions: Sessions::default(),
+            blocks: Blocks::default(),
+            mailboxes: Mailboxes::default(),
+            history: History::default(),
+            brokerage: Brokerage::new(seed),
             shutting_down: false,
         };
         for a in accounts {
@@ -170,28 +78,27 @@ impl ServerState {
         self.now
     }
 
+    /// Adds an account, with a slot for it in every part.
     pub(crate) fn add_user(&mut self, name: Name, password: String) -> UserId {
-        let id = UserId(u32::try_from(self.users.len()).expect("fewer than 2^32 accounts"));
-        self.by_name.insert(name.clone(), id);
-        self.users.push(User::new(name, password));
+        let id = self.accounts.add(name, password);
+        self.sessions.add_user();
+        self.blocks.add_user();
+        self.mailboxes.add_user();
+        self.history.add_user();
         id
     }
 
-    pub(crate) fn user(&self, id: UserId) -> &User {
-        &self.users[id.0 as usize]
-    }
-
-    pub(crate) fn user_mut(&mut self, id: UserId) -> &mut User {
-        &mut self.users[id.0 as usize]
+    pub(crate) fn name(&self, id: UserId) -> &Name {
+        self.accounts.name(id)
     }
 
     pub(crate) fn find_user(&self, name: &str) -> Option<UserId> {
-        self.by_name.get(name).copied()
+        self.accounts.find(name)
     }
 
     /// Whether `who` has blocked `whom`.
     pub(crate) fn blocks(&self, who: UserId, whom: UserId) -> bool {
-        self.user(who).blocks.contains(&whom)
+        self.blocks.blocks(who, whom)
     }
 
     fn on_connected(
@@ -201,14 +108,7 @@ impl ServerState {
         now: Timestamp,
         out: &mut Vec<Effect>,
     ) {
-        self.conns.insert(
-            conn,
-            Conn {
-                peer,
-                opened_at: now,
-                phase: Phase::AwaitUsername,
-            },
-        );
+        self.sessions.open(conn, peer, now);
         out.push(Effect::SetTimer {
             timer: TimerId::Conn(conn),
             at: now.plus_secs(self.config.login_timeout_secs),
@@ -217,10 +117,10 @@ impl ServerState {
     }
 
     fn on_line(&mut self, conn: ConnId, bytes: &[u8], now: Timestamp, out: &mut Vec<Effect>) {
-        let Some(c) = self.conns.get(&conn) else {
+        let Some(phase) = self.sessions.phase(conn) else {
             return;
         };
-        let online = matches!(c.phase, Phase::Online(_));
+        let online = matches!(phase, Phase::Online(_));
         let line = match check_line(bytes) {
             Ok(line) => line,
             Err(e) => {
@@ -239,10 +139,10 @@ impl ServerState {
     }
 
     fn on_line_too_long(&mut self, conn: ConnId, out: &mut Vec<Effect>) {
-        let Some(c) = self.conns.get(&conn) else {
+        let Some(phase) = self.sessions.phase(conn) else {
             return;
         };
-        let online = matches!(c.phase, Phase::Online(_));
+        let online = matches!(phase, Phase::Online(_));
         send(
             out,
             conn,
@@ -263,7 +163,7 @@ impl ServerState {
                 return;
             }
         };
-        let Some(Phase::Online(session)) = self.conns.get_mut(&conn).map(|c| &mut c.phase) else {
+        let Some(session) = self.sessions.session_mut(conn) else {
             return;
         };
         if cmd.is_activity() {
@@ -305,7 +205,7 @@ impl ServerState {
 
     /// Forgets a connection, ending its session (with presence and history) if it had one.
     pub(crate) fn drop_conn(&mut self, conn: ConnId, now: Timestamp, out: &mut Vec<Effect>) {
-        let Some(c) = self.conns.remove(&conn) else {
+        let Some(c) = self.sessions.close(conn) else {
             return;
         };
         out.push(Effect::CancelTimer {
@@ -326,7 +226,7 @@ impl ServerState {
     /// The connection's deadline may have moved since this timer was set (activity pushes it back); if
     /// it has not passed yet, re-arm for the real deadline instead of acting.
     fn on_conn_deadline(&mut self, conn: ConnId, now: Timestamp, out: &mut Vec<Effect>) {
-        let Some(c) = self.conns.get(&conn) else {
+        let Some(c) = self.sessions.conn(conn) else {
             return;
         };
         let (deadline, bye) = match &c.phase {
@@ -357,18 +257,8 @@ impl ServerState {
     /// private-chat notices are not sent: everyone who would receive them is being disconnected too.
     fn on_shutdown(&mut self, now: Timestamp, out: &mut Vec<Effect>) {
         self.shutting_down = true;
-        let mut all: Vec<ConnId> = self.conns.keys().copied().collect();
-        all.sort();
-        for conn in all {
+        for conn in self.sessions.all_conns() {
             self.close_with(conn, ByeReason::Shutdown, now, out);
-        }
-    }
-
-    /// The session of a logged-in connection.
-    pub(crate) fn session_mut(&mut self, conn: ConnId) -> Option<&mut Session> {
-        match self.conns.get_mut(&conn).map(|c| &mut c.phase) {
-            Some(Phase::Online(s)) => Some(s),
-            _ => None,
         }
     }
 

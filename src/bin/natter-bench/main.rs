@@ -41,7 +41,7 @@ struct Cli {
 enum Cmd {
     /// Run one workload against a running server and print its figures.
     Run(RunArgs),
-    /// Write a credentials file with the bench accounts u0..u<N-1> (password pw-<i>).
+    /// Write a credentials file with the bench accounts `u0`..`u<N-1>` (password `pw-<i>`).
     GenCredentials {
         /// How many accounts.
         count: u32,

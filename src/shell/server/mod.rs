@@ -3,15 +3,15 @@
 //!
 //! Everything runs on one thread (a smol `LocalExecutor`), with disk syncs on a second one:
 //!
-//! - the **accept** task ([`accept`]) registers each connection and starts its **reader** ([`conn`]);
+//! - the **accept** task (`accept`) registers each connection and starts its **reader** (`conn`);
 //!   out of file descriptors, it refuses connections cleanly instead of leaving them queued;
 //! - a reader makes a non-blocking read into one buffer shared by all connections, splits the bytes into
-//!   lines ([`LineDecoder`](crate::protocol::LineDecoder)) and appends them to the **inbox** ([`inbox`]);
-//! - the **driver** ([`driver`]) takes the whole inbox as one batch, feeds it to the core, fires due
-//!   timers, and passes the core's output through the [`Outbox`](crate::server::outbox::Outbox), which
+//!   lines ([`LineDecoder`](crate::protocol::LineDecoder)) and appends them to the **inbox** (`inbox`);
+//! - the **driver** (`driver`) takes the whole inbox as one batch, feeds it to the core, fires due
+//!   timers, and passes the core's output through the `Outbox` (`server::outbox`), which
 //!   says which records to commit and which lines may leave (a reply that acknowledges a record waits
 //!   for its commit); it hands the commits to the commit thread and writes each connection's released
-//!   lines with one direct `write`, when the [`Pacer`](crate::server::pacing::Pacer) says;
+//!   lines with one direct `write`, when the `Pacer` (`server::pacing`) says;
 //! - a **writer** task exists only while a connection's socket is full, to finish its queue;
 //! - the driver keeps a single OS timer, armed at the earliest deadline the outbox and the pacer name.
 //!

@@ -1,0 +1,111 @@
+//! Stored messages: what waits for each user who was offline when it was sent, and the numbering that
+//! lets a client recognise a redelivery.
+//!
+//! A stored message stays until the recipient's client acknowledges it (`ack`), so a connection lost
+//! mid-delivery, or a server crash, delivers it again rather than losing it. Ids only grow, across
+//! restarts too ([`Mailboxes::reserve`]), which is what makes "I have shown everything up to id N" a sound
+//! rule for the client.
+
+use std::collections::VecDeque;
+
+use super::accounts::UserId;
+use crate::protocol::Name;
+use crate::time::Timestamp;
+
+/// A message kept for a user who was offline when it was sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct StoredMsg {
+    pub(crate) id: u64,
+    pub(crate) from: Name,
+    pub(crate) sent_at: Timestamp,
+    pub(crate) text: String,
+}
+
+#[derive(Debug)]
+pub(crate) struct Mailboxes {
+    /// Per user, oldest first.
+    boxes: Vec<VecDeque<StoredMsg>>,
+    /// The id the next stored message gets.
+    next_id: u64,
+}
+
+impl Default for Mailboxes {
+    fn default() -> Self {
+        Mailboxes {
+            boxes: Vec::new(),
+            next_id: 1,
+        }
+    }
+}
+
+impl Mailboxes {
+    /// Makes room for a new account.
+    pub(crate) fn add_user(&mut self) {
+        self.boxes.push(VecDeque::new());
+    }
+
+    /// How many messages wait for `user`.
+    pub(crate) fn len(&self, user: UserId) -> usize {
+        self.boxes[user.index()].len()
+    }
+
+    /// `user`'s messages, oldest first.
+    pub(crate) fn messages(&self, user: UserId) -> impl Iterator<Item = &StoredMsg> {
+        self.boxes[user.index()].iter()
+    }
+
+    /// The newest id waiting for `user`: what a login delivers up to.
+    pub(crate) fn newest(&self, user: UserId) -> Option<u64> {
+        self.boxes[user.index()].back().map(|m| m.id)
+    }
+
+    /// Stores a message for `to` under the next id, and returns that id.
+    pub(crate) fn store(
+        &mut self,
+        to: UserId,
+        from: Name,
+        sent_at: Timestamp,
+        text: String,
+    ) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.boxes[to.index()].push_back(StoredMsg {
+            id,
+            from,
+            sent_at,
+            text,
+        });
+        id
+    }
+
+    /// Puts back a message from the durable record, under its own id.
+    pub(crate) fn restore(&mut self, to: UserId, msg: StoredMsg) {
+        self.next_id = self.next_id.max(msg.id + 1);
+        self.boxes[to.index()].push_back(msg);
+    }
+
+    /// Forgets `user`'s messages up to and including `up_to`; whether any were.
+    pub(crate) fn ack(&mut self, user: UserId, up_to: u64) -> bool {
+        let mailbox = &mut self.boxes[user.index()];
+        let before = mailbox.len();
+        while mailbox.front().is_some_and(|m| m.id <= up_to) {
+            mailbox.pop_front();
+        }
+        mailbox.len() != before
+    }
+
+    /// Drops every message from `sender` waiting for `user` (the rest keep their order).
+    pub(crate) fn discard_from(&mut self, user: UserId, sender: &str) {
+        self.boxes[user.index()].retain(|m| &*m.from != sender);
+    }
+
+    /// The id the next stored message will get.
+    pub(crate) fn next_id(&self) -> u64 {
+        self.next_id
+    }
+
+    /// Raises the next id to at least `id`.
+    pub(crate) fn reserve(&mut self, id: u64) {
+        self.next_id = self.next_id.max(id);
+    }
+}
