@@ -1,15 +1,15 @@
 //! End-to-end: the real `natter-server` and real `natter` clients in piped mode (stdin and stdout are
 //! pipes, as when scripted). Each test checks what a user reads.
 
-mod client_support;
+mod kit;
 
-use client_support::{Piped, Relay, Server, natter};
+use kit::{PEOPLE, Piped, Relay, Server, natter};
 
 #[test]
 fn login_messages_presence_block_and_offline_delivery() {
-    let server = Server::start(&["60", "300"]);
+    let server = Server::cmd().accounts(PEOPLE).args(&["60", "300"]).start();
     let dir = tempfile::tempdir().unwrap();
-    let port = server.port;
+    let port = server.port();
     let mut alice = Piped::login("alice", "wonderland", port, &dir.path().join("a"));
     let mut bob = Piped::login("bob", "builder", port, &dir.path().join("b"));
 
@@ -76,9 +76,9 @@ fn login_messages_presence_block_and_offline_delivery() {
 
 #[test]
 fn a_private_chat_never_crosses_the_server() {
-    let server = Server::start(&["60", "300"]);
+    let server = Server::cmd().accounts(PEOPLE).args(&["60", "300"]).start();
     // Every byte between the clients and the server goes through this recording relay.
-    let relay = Relay::start(server.port);
+    let relay = Relay::start(server.port());
     let dir = tempfile::tempdir().unwrap();
     let mut alice = Piped::login("alice", "wonderland", relay.port, &dir.path().join("a"));
     let mut bob = Piped::login("bob", "builder", relay.port, &dir.path().join("b"));
@@ -132,10 +132,10 @@ fn a_private_chat_never_crosses_the_server() {
 
 #[test]
 fn a_private_session_survives_a_later_block_and_ends_when_a_peer_leaves() {
-    let server = Server::start(&["60", "300"]);
+    let server = Server::cmd().accounts(PEOPLE).args(&["60", "300"]).start();
     let dir = tempfile::tempdir().unwrap();
-    let mut alice = Piped::login("alice", "wonderland", server.port, &dir.path().join("a"));
-    let mut bob = Piped::login("bob", "builder", server.port, &dir.path().join("b"));
+    let mut alice = Piped::login("alice", "wonderland", server.port(), &dir.path().join("a"));
+    let mut bob = Piped::login("bob", "builder", server.port(), &dir.path().join("b"));
     alice.send("startprivate bob");
     bob.expect("? alice asks");
     bob.send("accept alice");
@@ -163,10 +163,13 @@ fn a_private_session_survives_a_later_block_and_ends_when_a_peer_leaves() {
 
 #[test]
 fn private_chat_errors_come_from_the_server() {
-    let server = Server::start(&["60", "300", "--private-timeout", "1"]);
+    let server = Server::cmd()
+        .accounts(PEOPLE)
+        .args(&["60", "300", "--private-timeout", "1"])
+        .start();
     let dir = tempfile::tempdir().unwrap();
-    let mut alice = Piped::login("alice", "wonderland", server.port, &dir.path().join("a"));
-    let mut bob = Piped::login("bob", "builder", server.port, &dir.path().join("b"));
+    let mut alice = Piped::login("alice", "wonderland", server.port(), &dir.path().join("a"));
+    let mut bob = Piped::login("bob", "builder", server.port(), &dir.path().join("b"));
     // Nobody answers: both are told when the request expires.
     alice.send("startprivate bob");
     bob.expect("? alice asks for a private chat");
@@ -190,9 +193,9 @@ fn private_chat_errors_come_from_the_server() {
 
 #[test]
 fn lockout_and_duplicate_login_print_the_reason_and_exit_non_zero() {
-    let server = Server::start(&["60", "300"]);
+    let server = Server::cmd().accounts(PEOPLE).args(&["60", "300"]).start();
     let dir = tempfile::tempdir().unwrap();
-    let mut c = Piped::spawn("bob", server.port, dir.path());
+    let mut c = Piped::spawn("bob", server.port(), dir.path());
     for line in ["bob", "wrong1", "wrong2", "wrong3"] {
         c.send(line);
     }
@@ -200,8 +203,8 @@ fn lockout_and_duplicate_login_print_the_reason_and_exit_non_zero() {
     c.expect("error: Wrong password again: this account is now locked for 60 s.");
     assert_eq!(c.wait().code(), Some(3));
 
-    let mut first = Piped::login("alice", "wonderland", server.port, dir.path());
-    let mut second = Piped::spawn("alice-again", server.port, dir.path());
+    let mut first = Piped::login("alice", "wonderland", server.port(), dir.path());
+    let mut second = Piped::spawn("alice-again", server.port(), dir.path());
     second.send("alice");
     second.expect("error: That user is already logged in elsewhere");
     assert_eq!(second.wait().code(), Some(3));
@@ -238,15 +241,15 @@ fn no_server_is_a_clear_message_and_exit_1() {
 #[test]
 fn server_timeout_shutdown_and_loss_say_so_and_exit() {
     // Idle timeout of 2 s.
-    let server = Server::start(&["60", "2"]);
+    let server = Server::cmd().accounts(PEOPLE).args(&["60", "2"]).start();
     let dir = tempfile::tempdir().unwrap();
-    let mut c = Piped::login("alice", "wonderland", server.port, dir.path());
+    let mut c = Piped::login("alice", "wonderland", server.port(), dir.path());
     c.expect("* You were logged out by the server after 2 s without a command.");
     assert_eq!(c.wait().code(), Some(4));
 
-    let mut server = Server::start(&["60", "300"]);
-    let mut a = Piped::login("alice", "wonderland", server.port, dir.path());
-    let mut b = Piped::login("bob", "builder", server.port, dir.path());
+    let mut server = Server::cmd().accounts(PEOPLE).args(&["60", "300"]).start();
+    let mut a = Piped::login("alice", "wonderland", server.port(), dir.path());
+    let mut b = Piped::login("bob", "builder", server.port(), dir.path());
     a.send("startprivate bob");
     b.expect("? alice asks");
     b.send("accept alice");
@@ -259,8 +262,8 @@ fn server_timeout_shutdown_and_loss_say_so_and_exit() {
     assert_eq!(b.wait().code(), Some(4));
 
     // A server that just vanishes: a clear error, exit 1.
-    let server = Server::start(&["60", "300"]);
-    let mut c = Piped::login("carol", "christmas", server.port, dir.path());
+    let server = Server::cmd().accounts(PEOPLE).args(&["60", "300"]).start();
+    let mut c = Piped::login("carol", "christmas", server.port(), dir.path());
     drop(server);
     c.expect("error: Lost the connection to the server.");
     assert_eq!(c.wait().code(), Some(1));
@@ -268,10 +271,10 @@ fn server_timeout_shutdown_and_loss_say_so_and_exit() {
 
 #[test]
 fn a_damaged_state_file_is_a_warning_not_a_crash() {
-    let server = Server::start(&["60", "300"]);
+    let server = Server::cmd().accounts(PEOPLE).args(&["60", "300"]).start();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("seen"), b"\xff\xfe not text").unwrap();
-    let mut c = Piped::spawn("alice", server.port, dir.path());
+    let mut c = Piped::spawn("alice", server.port(), dir.path());
     c.expect("warning: state file");
     c.send("alice");
     c.send("wonderland");

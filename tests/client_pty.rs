@@ -1,11 +1,11 @@
 //! End-to-end: real `natter` clients in pseudo-terminals, driven like a person at a keyboard (the line
 //! editor, password entry, colour, history, completion, Ctrl-C and Ctrl-D), against the real server.
 
-mod client_support;
+mod kit;
 
 use std::path::Path;
 
-use client_support::{Piped, Server, WAIT, natter};
+use kit::{PATIENCE as WAIT, PEOPLE, Piped, Server, natter};
 use nix::sys::wait::WaitStatus;
 use rexpect::session::PtySession;
 
@@ -53,15 +53,15 @@ fn exit_code(p: &mut PtySession) -> i32 {
 
 #[test]
 fn password_is_hidden_and_messages_print_above_the_line_being_typed() {
-    let server = Server::start(&["60", "300"]);
+    let server = Server::cmd().accounts(PEOPLE).args(&["60", "300"]).start();
     let dir = tempfile::tempdir().unwrap();
-    let mut alice = pty(server.port, &dir.path().join("a"), false);
+    let mut alice = pty(server.port(), &dir.path().join("a"), false);
     let shown = login(&mut alice, "alice", "wonderland");
     assert!(
         !shown.contains("wonderland"),
         "the password was echoed: {shown:?}"
     );
-    let mut bob = Piped::login("bob", "builder", server.port, &dir.path().join("b"));
+    let mut bob = Piped::login("bob", "builder", server.port(), &dir.path().join("b"));
     alice.exp_string("* bob logged in").unwrap();
 
     // alice is half-way through a line when bob's message arrives.
@@ -85,12 +85,12 @@ fn password_is_hidden_and_messages_print_above_the_line_being_typed() {
 
 #[test]
 fn colour_on_a_terminal_unless_no_color() {
-    let server = Server::start(&["60", "300"]);
+    let server = Server::cmd().accounts(PEOPLE).args(&["60", "300"]).start();
     let dir = tempfile::tempdir().unwrap();
     for color in [true, false] {
-        let mut alice = pty(server.port, dir.path(), color);
+        let mut alice = pty(server.port(), dir.path(), color);
         login(&mut alice, "alice", "wonderland");
-        let mut bob = Piped::login("bob", "builder", server.port, dir.path());
+        let mut bob = Piped::login("bob", "builder", server.port(), dir.path());
         bob.send("message alice hi");
         if color {
             // The tag and the sender are styled, each reset before the plain text.
@@ -115,11 +115,11 @@ fn colour_on_a_terminal_unless_no_color() {
 
 #[test]
 fn history_and_tab_completion_of_commands_and_usernames() {
-    let server = Server::start(&["60", "300"]);
+    let server = Server::cmd().accounts(PEOPLE).args(&["60", "300"]).start();
     let dir = tempfile::tempdir().unwrap();
-    let mut alice = pty(server.port, &dir.path().join("a"), false);
+    let mut alice = pty(server.port(), &dir.path().join("a"), false);
     login(&mut alice, "alice", "wonderland");
-    let mut bob = Piped::login("bob", "builder", server.port, &dir.path().join("b"));
+    let mut bob = Piped::login("bob", "builder", server.port(), &dir.path().join("b"));
     alice.exp_string("* bob logged in").unwrap();
 
     // "messa<Tab>" completes the command, "bo<Tab>" the username alice has seen.
@@ -143,11 +143,11 @@ fn history_and_tab_completion_of_commands_and_usernames() {
 
 #[test]
 fn a_private_chat_between_two_terminals_and_a_server_shutdown() {
-    let mut server = Server::start(&["60", "300"]);
+    let mut server = Server::cmd().accounts(PEOPLE).args(&["60", "300"]).start();
     let dir = tempfile::tempdir().unwrap();
-    let mut alice = pty(server.port, &dir.path().join("a"), false);
+    let mut alice = pty(server.port(), &dir.path().join("a"), false);
     login(&mut alice, "alice", "wonderland");
-    let mut bob = pty(server.port, &dir.path().join("b"), false);
+    let mut bob = pty(server.port(), &dir.path().join("b"), false);
     login(&mut bob, "bob", "builder");
 
     alice.send_line("startprivate bob").unwrap();

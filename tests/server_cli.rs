@@ -1,8 +1,8 @@
 //! The `natter-server` binary: arguments, credentials errors, signals.
 
-mod common;
+mod kit;
 
-use common::*;
+use kit::*;
 use natter::protocol::{ByeReason, ServerMsg};
 
 #[test]
@@ -67,10 +67,10 @@ fn malformed_credentials_file_names_file_and_line() {
 
 #[test]
 fn port_in_use_is_a_clear_error() {
-    let server = ServerProcess::start(&["0"]);
+    let server = Server::cmd().raw(&["0"]).start();
     let port = server.addr.port().to_string();
     let (code, err) = run_server_expecting_exit(
-        server.dir.path(),
+        server.dir(),
         &[&port, "--bind", "127.0.0.1", "--data-dir", "other-data"],
     );
     assert_eq!(code, Some(1));
@@ -79,7 +79,9 @@ fn port_in_use_is_a_clear_error() {
 
 #[test]
 fn sigterm_tells_clients_and_exits_cleanly() {
-    let mut server = ServerProcess::start(&["0", "60", "600", "--bind", "127.0.0.1"]);
+    let mut server = Server::cmd()
+        .raw(&["0", "60", "600", "--bind", "127.0.0.1"])
+        .start();
     let mut alice = server.connect();
     alice.login("alice", "apw");
     server.signal("TERM");
@@ -95,7 +97,7 @@ fn sigterm_tells_clients_and_exits_cleanly() {
 
 #[test]
 fn sigint_too() {
-    let mut server = ServerProcess::start(&["0", "--bind", "127.0.0.1"]);
+    let mut server = Server::cmd().raw(&["0", "--bind", "127.0.0.1"]).start();
     let mut c = server.connect();
     c.next();
     server.signal("INT");
@@ -106,7 +108,9 @@ fn sigint_too() {
 #[test]
 fn positional_arguments_take_effect() {
     // timeout 1 s: an idle login is logged out quickly.
-    let server = ServerProcess::start(&["0", "30", "1", "--bind", "127.0.0.1"]);
+    let server = Server::cmd()
+        .raw(&["0", "30", "1", "--bind", "127.0.0.1"])
+        .start();
     let mut alice = server.connect();
     alice.login("alice", "apw");
     assert_eq!(
@@ -116,9 +120,9 @@ fn positional_arguments_take_effect() {
     // block duration 30 s: three failures lock for 30.
     let mut bob = server.connect();
     bob.next();
-    bob.send("bob");
+    bob.say("bob");
     for _ in 0..3 {
-        bob.send("wrong");
+        bob.say("wrong");
     }
     let got = bob.until_closed();
     assert!(

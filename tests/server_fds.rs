@@ -1,11 +1,11 @@
 //! Running out of file descriptors: the server refuses new connections cleanly (`BYE full`), warns once,
 //! does not spin, and accepts again once descriptors are free.
 
-mod common;
+mod kit;
 
 use std::time::{Duration, Instant};
 
-use common::*;
+use kit::*;
 use natter::protocol::{ByeReason, Prompt, ServerMsg};
 
 /// CPU seconds the process has used so far (user + system), from /proc.
@@ -21,7 +21,10 @@ fn cpu_secs(pid: u32) -> f64 {
 #[test]
 fn out_of_descriptors_refuses_cleanly_warns_once_and_recovers() {
     // A limit low enough to reach with a few connections.
-    let server = ServerProcess::start_with_fd_limit(40, &["0", "--bind", "127.0.0.1"]);
+    let server = Server::cmd()
+        .raw(&["0", "--bind", "127.0.0.1"])
+        .fd_limit(40)
+        .start();
     let mut accepted = Vec::new();
     let mut refused = 0;
     for _ in 0..60 {
@@ -47,7 +50,7 @@ fn out_of_descriptors_refuses_cleanly_warns_once_and_recovers() {
     assert!(accepted.len() > 5, "only {} accepted", accepted.len());
 
     // Full, with clients still knocking: the accept loop must not spin.
-    let pid = server.child.id();
+    let pid = server.pid();
     let before = cpu_secs(pid);
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(1) {
@@ -77,13 +80,13 @@ fn out_of_descriptors_refuses_cleanly_warns_once_and_recovers() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let mut newcomer = newcomer.expect("descriptors freed, yet connections are still refused");
-    newcomer.send("bob");
+    newcomer.say("bob");
     newcomer.next();
-    newcomer.send("bpw");
+    newcomer.say("bpw");
     newcomer.expect("welcome", |m| matches!(m, ServerMsg::Welcome { .. }));
-    alice.send("alice");
+    alice.say("alice");
     alice.next();
-    alice.send("apw");
+    alice.say("apw");
     alice.expect("welcome", |m| matches!(m, ServerMsg::Welcome { .. }));
 
     let log = server.log();

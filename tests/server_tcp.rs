@@ -1,12 +1,12 @@
 //! The real shell and core over real TCP on 127.0.0.1: users exchanging messages, offline delivery,
 //! blocking, presence, timeout, and hostile input.
 
-mod common;
+mod kit;
 
 use std::io::Read;
 use std::time::Duration;
 
-use common::*;
+use kit::*;
 use natter::protocol::{ByeReason, ErrorReply, ServerMsg};
 use natter::shell::server::ShellOptions;
 
@@ -28,7 +28,7 @@ fn three_users_exchange_messages_and_see_presence() {
     alice.expect("carol online", presence("carol", true));
     bob.expect("carol online", presence("carol", true));
 
-    alice.send("message bob hi bob, ça va? 👋");
+    alice.say("message bob hi bob, ça va? 👋");
     assert_eq!(
         bob.next(),
         ServerMsg::Message {
@@ -36,9 +36,9 @@ fn three_users_exchange_messages_and_see_presence() {
             text: "hi bob, ça va? 👋".into()
         }
     );
-    bob.send("message alice  fine,  thanks ");
+    bob.say("message alice  fine,  thanks ");
     alice.expect("reply", is_msg("bob", " fine,  thanks "));
-    carol.send("broadcast hello everyone");
+    carol.say("broadcast hello everyone");
     alice.expect(
         "broadcast",
         |m| matches!(m, ServerMsg::Broadcast { text, .. } if text == "hello everyone"),
@@ -53,11 +53,11 @@ fn three_users_exchange_messages_and_see_presence() {
             }
         )
     });
-    carol.send("whoelse");
+    carol.say("whoelse");
     carol.expect("whoelse", |m| {
         matches!(m, ServerMsg::WhoElse { users } if users.iter().map(|u| &**u).collect::<Vec<_>>() == ["alice", "bob"])
     });
-    bob.send("logout");
+    bob.say("logout");
     assert_eq!(bob.until_closed(), vec![ServerMsg::Bye(ByeReason::Logout)]);
     alice.expect("bob offline", presence("bob", false));
     carol.expect("bob offline", presence("bob", false));
@@ -75,14 +75,14 @@ fn held_notices_arrive_on_their_own_and_in_order() {
         alice.next(),
         ServerMsg::Prompt(natter::protocol::Prompt::Username)
     );
-    alice.send("alice");
+    alice.say("alice");
     alice.next();
-    alice.send(password_of("alice"));
+    alice.say(password_of("alice"));
     assert!(matches!(alice.next(), ServerMsg::Welcome { .. }));
     for round in 0..20 {
         let mut bob = server.login("bob");
         // Bob's login notice to alice may be held; his message to her is not, and must come after it.
-        bob.send(&format!("message alice round {round}"));
+        bob.say(&format!("message alice round {round}"));
         assert_eq!(
             alice.next(),
             ServerMsg::Presence {
@@ -97,7 +97,7 @@ fn held_notices_arrive_on_their_own_and_in_order() {
                 text: format!("round {round}")
             }
         );
-        bob.send("logout");
+        bob.say("logout");
         bob.until_closed();
         // Held, and nothing follows it: it still arrives.
         assert_eq!(
@@ -115,7 +115,7 @@ fn offline_messages_are_delivered_at_next_login_in_order() {
     let server = TestServer::start();
     let mut alice = server.login("alice");
     for i in 1..=3 {
-        alice.send(&format!("message bob note {i}"));
+        alice.say(&format!("message bob note {i}"));
         alice.expect("stored", |m| matches!(m, ServerMsg::Stored { .. }));
     }
     let mut bob = server.connect();
@@ -137,18 +137,18 @@ fn block_stops_messages_and_presence() {
     let mut alice = server.login("alice");
     let mut bob = server.login("bob");
     alice.expect("bob online", presence("bob", true));
-    bob.send("block alice");
+    bob.say("block alice");
     bob.expect("blocked", |m| matches!(m, ServerMsg::Blocked { .. }));
-    alice.send("message bob are you there?");
+    alice.say("message bob are you there?");
     alice.expect(
         "blocked error",
         |m| matches!(m, ServerMsg::Error(ErrorReply::BlockedBy { user }) if &**user == "bob"),
     );
     // bob's logout is not shown to alice... but carol sees it.
     let mut carol = server.login("carol");
-    bob.send("logout");
+    bob.say("logout");
     carol.expect("bob offline", presence("bob", false));
-    alice.send("whoelse");
+    alice.say("whoelse");
     let seen = alice.expect("whoelse", |m| matches!(m, ServerMsg::WhoElse { .. }));
     assert_eq!(
         seen,
@@ -168,7 +168,7 @@ fn idle_user_is_logged_out_and_others_are_told() {
     // Keep bob active while alice idles.
     for _ in 0..3 {
         std::thread::sleep(Duration::from_millis(300));
-        bob.send("whoelse");
+        bob.say("whoelse");
     }
     let got = alice.until_closed();
     assert!(
@@ -219,7 +219,7 @@ fn disconnect_mid_line_and_mid_login_disturb_nobody() {
     }
     bob.expect("alice online", presence("alice", true));
     bob.expect("alice offline", presence("alice", false));
-    bob.send("whoelse");
+    bob.say("whoelse");
     bob.expect(
         "whoelse",
         |m| matches!(m, ServerMsg::WhoElse { users } if users.is_empty()),
@@ -261,9 +261,9 @@ fn a_client_that_stops_reading_is_dropped_without_slowing_others() {
     let mut told_offline = false;
     let mut gone_from_whoelse = false;
     for i in 0..20_000 {
-        alice.send(&format!("message carol {payload}"));
+        alice.say(&format!("message carol {payload}"));
         if i % 500 == 0 {
-            bob.send("whoelse");
+            bob.say("whoelse");
             loop {
                 match bob.next() {
                     ServerMsg::Presence {
@@ -325,15 +325,15 @@ fn registered_account_is_appended_and_usable_at_once() {
     let mut alice = server.login("alice");
     let mut zed = server.connect();
     zed.next();
-    zed.send("zed");
+    zed.say("zed");
     assert!(matches!(
         zed.next(),
         ServerMsg::Prompt(natter::protocol::Prompt::NewPassword { .. })
     ));
-    zed.send("zedpw");
+    zed.say("zedpw");
     assert_eq!(zed.next(), ServerMsg::Registered { user: "zed".into() });
     assert!(matches!(zed.next(), ServerMsg::Welcome { .. }));
-    alice.send("message zed welcome aboard");
+    alice.say("message zed welcome aboard");
     zed.expect("message", is_msg("alice", "welcome aboard"));
     let text = std::fs::read_to_string(&server.credentials).unwrap();
     assert!(text.ends_with("dave dpw\nzed zedpw\n"), "{text:?}");

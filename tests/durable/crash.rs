@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use natter::protocol::ServerMsg;
 
-use crate::support::{Client, Rng, Server, credentials, seed};
+use crate::kit::{Client, LOAD_ACCOUNTS, Rng, Server, seed, write_credentials};
 
 const SENDERS: &[&str] = &["s0", "s1", "s2"];
 const RECIPIENTS: &[&str] = &["r0", "r1", "r2"];
@@ -77,7 +77,7 @@ impl Ledger {
 /// reply to its message. A message delivered at once gets no reply, so each is followed by a `whoelse`,
 /// whose answer closes that message's window: a `STORED` within it means stored, none means delivered.
 fn sender(addr: SocketAddr, me: &'static str, life: usize, seed: u64, ledger: Arc<Mutex<Ledger>>) {
-    let Ok(mut client) = Client::login(addr, me, "p") else {
+    let Ok(mut client) = Client::log_in(addr, me, "p") else {
         return; // the server died during the login
     };
     let in_flight: Arc<Mutex<VecDeque<(String, String)>>> = Arc::default();
@@ -135,7 +135,7 @@ fn sender(addr: SocketAddr, me: &'static str, life: usize, seed: u64, ledger: Ar
 /// Logs `who` in, shows its stored messages like the client, acknowledges them and logs out; or, if
 /// `vanish`, drops the connection without acknowledging, like a client that dies after showing them.
 fn visit(addr: SocketAddr, who: &str, vanish: bool, ledger: &Mutex<Ledger>) -> std::io::Result<()> {
-    let mut c = Client::login(addr, who, "p")?;
+    let mut c = Client::log_in(addr, who, "p")?;
     // Stored messages come right after the welcome; the answer to `whoelse` marks their end.
     let got = c.ask("whoelse", |m| matches!(m, ServerMsg::WhoElse { .. }))?;
     let mut top = None;
@@ -179,16 +179,19 @@ fn acknowledged_messages_survive_kill_9_exactly_once_in_order() {
         .unwrap_or(20);
     let mut rng = Rng::new(seed("NATTER_CRASH_SEED"));
     let dir = tempfile::tempdir().unwrap();
-    credentials(dir.path());
+    write_credentials(dir.path(), LOAD_ACCOUNTS);
     let args = ["--mailbox-limit", "1000000"];
     let ledger = Arc::new(Mutex::new(Ledger::default()));
 
     for life in 0..kills {
         if life % 4 == 3 {
             // Now and then, a crash during start-up too.
-            Server::kill_while_starting(dir.path(), &args, Duration::from_millis(rng.range(0, 30)));
+            Server::cmd()
+                .in_dir(dir.path())
+                .args(&args)
+                .kill_while_starting(Duration::from_millis(rng.range(0, 30)));
         }
-        let server = Server::start(dir.path(), &args);
+        let server = Server::cmd().in_dir(dir.path()).args(&args).start();
         let addr = server.addr;
         let stop = Arc::new(AtomicBool::new(false));
         let mut threads = Vec::new();
@@ -214,7 +217,7 @@ fn acknowledged_messages_survive_kill_9_exactly_once_in_order() {
     }
 
     // Restart cleanly and let every recipient collect what is left.
-    let server = Server::start(dir.path(), &args);
+    let server = Server::cmd().in_dir(dir.path()).args(&args).start();
     for who in RECIPIENTS {
         visit(server.addr, who, false, &ledger).expect("final visit");
         // A second visit sees nothing new: the acknowledgements were kept.

@@ -8,7 +8,7 @@ use natter::server::{Account, Config, Record, ServerState};
 use natter::shell::persist::Persister;
 use natter::shell::server::{ShellOptions, spawn};
 
-use crate::support::Client;
+use crate::kit::Client;
 
 /// Keeps every record but those `fails` picks, as a disk that fills up at the wrong moment would.
 struct FailsOn(fn(&Record) -> bool);
@@ -40,8 +40,8 @@ fn a_failed_commit_acknowledges_nothing_and_stops_the_server() {
     let handle = start(FailsOn(|r| matches!(r, Record::MessageStored { .. })));
     let addr = handle.local_addr;
 
-    let mut carol = Client::login(addr, "carol", "pw").unwrap();
-    let mut alice = Client::login(addr, "alice", "pw").unwrap();
+    let mut carol = Client::log_in(addr, "carol", "pw").unwrap();
+    let mut alice = Client::log_in(addr, "alice", "pw").unwrap();
     alice.send("message bob are you there").unwrap();
     alice.send("whoelse").unwrap();
     let got = alice
@@ -67,7 +67,7 @@ fn a_failed_commit_acknowledges_nothing_and_stops_the_server() {
 #[test]
 fn a_failed_commit_while_stopping_is_an_error_not_a_clean_stop() {
     let handle = start(FailsOn(|r| matches!(r, Record::LoggedOut { .. })));
-    let mut alice = Client::login(handle.local_addr, "alice", "pw").unwrap();
+    let mut alice = Client::log_in(handle.local_addr, "alice", "pw").unwrap();
     let result = smol::block_on(handle.shutdown());
     assert!(result.is_err(), "the session ends could not be kept");
     let got = alice

@@ -3,6 +3,7 @@
 
 mod crash;
 mod failure;
+#[path = "../kit/mod.rs"]
+mod kit;
 mod restart;
 mod startup;
-mod support;

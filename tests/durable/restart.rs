@@ -3,7 +3,7 @@
 
 use natter::protocol::{ErrorReply, Prompt, ServerMsg};
 
-use crate::support::{Client, Server, credentials};
+use crate::kit::{Client, LOAD_ACCOUNTS, Server, write_credentials};
 
 fn is_whoelse(m: &ServerMsg) -> bool {
     matches!(m, ServerMsg::WhoElse { .. })
@@ -34,14 +34,14 @@ fn is_stored(m: &ServerMsg) -> bool {
 #[test]
 fn everything_durable_is_there_after_a_clean_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let creds = credentials(dir.path());
+    let creds = write_credentials(dir.path(), LOAD_ACCOUNTS);
     // Port 0, a 600 s lockout, and registration open; the data directory is the default one.
     let args = ["600", "--register"];
 
-    let server = Server::start(dir.path(), &args);
+    let server = Server::cmd().in_dir(dir.path()).args(&args).start();
     assert!(dir.path().join("natter-data").is_dir(), "default data dir");
     let addr = server.addr;
-    let mut zed = Client::connect(addr).unwrap();
+    let mut zed = Client::try_connect(addr).unwrap();
     let got = zed.attempt_login("zed", "zpw").unwrap();
     assert!(
         got.iter()
@@ -56,7 +56,7 @@ fn everything_durable_is_there_after_a_clean_restart() {
     zed.ask("logout", |m| matches!(m, ServerMsg::Bye(_)))
         .unwrap();
 
-    let mut alice = Client::login(addr, "alice", "apw").unwrap();
+    let mut alice = Client::log_in(addr, "alice", "apw").unwrap();
     alice
         .ask("block carol", |m| matches!(m, ServerMsg::Blocked { .. }))
         .unwrap();
@@ -71,7 +71,7 @@ fn everything_durable_is_there_after_a_clean_restart() {
         .ask("logout", |m| matches!(m, ServerMsg::Bye(_)))
         .unwrap();
 
-    let mut dave = Client::connect(addr).unwrap();
+    let mut dave = Client::try_connect(addr).unwrap();
     dave.send("dave").unwrap();
     for _ in 0..3 {
         dave.send("wrong").unwrap();
@@ -85,9 +85,9 @@ fn everything_durable_is_there_after_a_clean_restart() {
     assert!(server.stop().success());
 
     // Second life: everything above is still true.
-    let server = Server::start(dir.path(), &args);
+    let server = Server::cmd().in_dir(dir.path()).args(&args).start();
     let addr = server.addr;
-    let mut dave = Client::connect(addr).unwrap();
+    let mut dave = Client::try_connect(addr).unwrap();
     let got = dave.attempt_login("dave", "dpw").unwrap();
     assert!(
         got.iter().any(
@@ -96,11 +96,11 @@ fn everything_durable_is_there_after_a_clean_restart() {
         "a restart must not lift a lockout: {got:?}"
     );
 
-    Client::login(addr, "zed", "zpw").expect("registered account survives");
+    Client::log_in(addr, "zed", "zpw").expect("registered account survives");
     let creds_text = std::fs::read_to_string(&creds).unwrap();
     assert!(creds_text.lines().any(|l| l == "zed zpw"), "{creds_text}");
 
-    let mut bob = Client::login(addr, "bob", "bpw").unwrap();
+    let mut bob = Client::log_in(addr, "bob", "bpw").unwrap();
     let got = bob.ask("whoelse", is_whoelse).unwrap();
     assert_eq!(
         offline_messages(&got),
@@ -122,7 +122,7 @@ fn everything_durable_is_there_after_a_clean_restart() {
         other => panic!("{other:?}"),
     }
 
-    let mut carol = Client::login(addr, "carol", "cpw").unwrap();
+    let mut carol = Client::log_in(addr, "carol", "cpw").unwrap();
     let got = carol.ask("message alice hello?", is_stored).unwrap();
     assert!(
         matches!(
@@ -137,13 +137,13 @@ fn everything_durable_is_there_after_a_clean_restart() {
     assert!(server.stop().success());
 
     // Third life: acknowledged messages are gone for good, and ids keep growing.
-    let server = Server::start(dir.path(), &args);
-    let mut bob = Client::login(server.addr, "bob", "bpw").unwrap();
+    let server = Server::cmd().in_dir(dir.path()).args(&args).start();
+    let mut bob = Client::log_in(server.addr, "bob", "bpw").unwrap();
     let got = bob.ask("whoelse", is_whoelse).unwrap();
     assert_eq!(offline_messages(&got), vec![]);
     bob.ask("logout", |m| matches!(m, ServerMsg::Bye(_)))
         .unwrap();
-    let mut alice = Client::login(server.addr, "alice", "apw").unwrap();
+    let mut alice = Client::log_in(server.addr, "alice", "apw").unwrap();
     let third = stored_id(&alice.ask("message bob third", is_stored).unwrap());
     assert!(third > second, "ids keep growing: {third} after {second}");
     assert!(server.stop().success());
@@ -152,20 +152,20 @@ fn everything_durable_is_there_after_a_clean_restart() {
 #[test]
 fn data_dir_flag_chooses_where_state_lives_and_survives_kill_9() {
     let dir = tempfile::tempdir().unwrap();
-    credentials(dir.path());
+    write_credentials(dir.path(), LOAD_ACCOUNTS);
     let data = dir.path().join("elsewhere/state");
     let data_arg = data.to_str().unwrap();
     let args = ["--data-dir", data_arg];
 
-    let server = Server::start(dir.path(), &args);
-    let mut alice = Client::login(server.addr, "alice", "apw").unwrap();
+    let server = Server::cmd().in_dir(dir.path()).args(&args).start();
+    let mut alice = Client::log_in(server.addr, "alice", "apw").unwrap();
     let id = stored_id(&alice.ask("message bob kept", is_stored).unwrap());
     server.kill9();
     assert!(data.join(natter::store::DB_FILE).exists());
     assert!(!dir.path().join("natter-data").exists());
 
-    let server = Server::start(dir.path(), &args);
-    let mut bob = Client::login(server.addr, "bob", "bpw").unwrap();
+    let server = Server::cmd().in_dir(dir.path()).args(&args).start();
+    let mut bob = Client::log_in(server.addr, "bob", "bpw").unwrap();
     let got = bob
         .ask("whoelsesince 60", |m| {
             matches!(m, ServerMsg::WhoElseSince { .. })

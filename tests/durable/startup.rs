@@ -1,11 +1,11 @@
 //! A data directory the server cannot vouch for stops it at start, with an error naming the problem and
 //! the path; it never starts afresh over it.
 
-use crate::support::{Client, Failed, Server, credentials};
+use crate::kit::{Client, Failed, LOAD_ACCOUNTS, Server, write_credentials};
 
 fn refused(dir: &std::path::Path, args: &[&str]) -> Failed {
-    match Server::try_start(dir, args) {
-        Ok(s) => panic!("server started on {}: {}", s.addr, s.log_text()),
+    match Server::cmd().in_dir(dir).args(args).try_start() {
+        Ok(s) => panic!("server started on {}: {}", s.addr, s.log()),
         Err(f) => {
             assert!(
                 f.status.is_some_and(|s| !s.success()),
@@ -19,8 +19,8 @@ fn refused(dir: &std::path::Path, args: &[&str]) -> Failed {
 #[test]
 fn a_second_server_on_the_same_data_directory_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    credentials(dir.path());
-    let first = Server::start(dir.path(), &[]);
+    write_credentials(dir.path(), LOAD_ACCOUNTS);
+    let first = Server::cmd().in_dir(dir.path()).start();
     let f = refused(dir.path(), &[]);
     assert!(
         f.stderr.contains("in use by another natter-server")
@@ -30,15 +30,15 @@ fn a_second_server_on_the_same_data_directory_is_refused() {
         f.stderr
     );
     // The first one is unharmed.
-    Client::login(first.addr, "alice", "apw").unwrap();
+    Client::log_in(first.addr, "alice", "apw").unwrap();
     assert!(first.stop().success());
 }
 
 /// A data directory with a store closed cleanly, and the store file's path.
 fn stopped_store(dir: &std::path::Path) -> std::path::PathBuf {
-    credentials(dir);
-    let server = Server::start(dir, &[]);
-    let mut alice = Client::login(server.addr, "alice", "apw").unwrap();
+    write_credentials(dir, LOAD_ACCOUNTS);
+    let server = Server::cmd().in_dir(dir).start();
+    let mut alice = Client::log_in(server.addr, "alice", "apw").unwrap();
     alice.send("message bob something to keep").unwrap();
     alice.send("logout").unwrap();
     let _ = alice.recv_until(|m| matches!(m, natter::protocol::ServerMsg::Bye(_)));
@@ -85,7 +85,7 @@ fn a_store_from_a_newer_version_is_refused() {
 #[test]
 fn a_data_directory_that_cannot_be_used_is_named() {
     let dir = tempfile::tempdir().unwrap();
-    credentials(dir.path());
+    write_credentials(dir.path(), LOAD_ACCOUNTS);
     let file = dir.path().join("plain-file");
     std::fs::write(&file, "x").unwrap();
     let f = refused(dir.path(), &["--data-dir", file.to_str().unwrap()]);

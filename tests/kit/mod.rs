@@ -1,0 +1,28 @@
+//! The one kit every integration test shares: the server started in-process or as the real binary
+//! (with a builder for its flags, its directory and its limits), a blocking line client that decodes
+//! what the server says, the real `natter` client driven through pipes, a recording relay, the
+//! credentials the tests log in with, and a replayable random source.
+//!
+//! Each integration test is its own crate and uses part of the kit, hence `dead_code` is allowed here.
+#![allow(dead_code, unused_imports)]
+
+mod accounts;
+mod client;
+mod in_process;
+mod piped;
+mod process;
+mod relay;
+mod rng;
+
+use std::time::Duration;
+
+pub use accounts::*;
+pub use client::Client;
+pub use in_process::{TestServer, config, init_logs};
+pub use piped::{Piped, natter};
+pub use process::{Failed, Server, run_server_expecting_exit, server_bin};
+pub use relay::Relay;
+pub use rng::{Rng, seed};
+
+/// How long any one wait may take before the test counts it as a hang.
+pub const PATIENCE: Duration = Duration::from_secs(30);
