@@ -6,7 +6,9 @@
 #   scripts/bench-peers.sh --quick    small sizes, about 1 minute: checks the harness, not the servers
 #
 # Environment: BENCH_SERVERS="natter ngircd inspircd" picks the servers; BENCH_OUT=DIR keeps the reports
-# (results.jsonl, table.md) and the servers' logs there (default target/bench-peers).
+# (results.jsonl, table.md) and the servers' logs there (default target/bench-peers). To measure a change
+# against the build before it in the same run, add `natter-base` to BENCH_SERVERS and point NATTER_BASE
+# at that build's natter-server binary (e.g. one built from `git worktree add ../base HEAD~1`).
 #
 # It installs ngircd and inspircd from Debian if they are missing (apt-get, needs root), builds natter
 # in release mode, writes every config into a temporary directory (nothing under /etc is read or
@@ -38,10 +40,12 @@ NATTER=target/release/natter-server
 PORT_natter=47100
 PORT_ngircd=47101
 PORT_inspircd=47102
+PORT_natter_base=47103
 # Connections logging in at once during setup, per generator thread. ngircd's listen backlog is fixed at
 # 10, so more than that overflows its accept queue and stalls in SYN retries; InspIRCd completes a
 # registration only once a second by design, so it needs many at once to log 1,000 users in quickly.
 DIAL_natter=64
+DIAL_natter_base=64
 DIAL_ngircd=4
 DIAL_inspircd=512
 
@@ -52,10 +56,16 @@ need_peers=0
 for s in $SERVERS; do
     case "$s" in
         natter) ;;
+        natter-base)
+            if [ ! -x "${NATTER_BASE:-}" ]; then
+                echo "bench-peers: natter-base needs NATTER_BASE=PATH of an earlier natter-server build" >&2
+                exit 2
+            fi
+            ;;
         ngircd) command -v ngircd >/dev/null || need_peers=1 ;;
         inspircd) command -v inspircd >/dev/null || need_peers=1 ;;
         *)
-            echo "bench-peers: unknown server '$s' in BENCH_SERVERS (natter, ngircd, inspircd)" >&2
+            echo "bench-peers: unknown server '$s' in BENCH_SERVERS (natter, natter-base, ngircd, inspircd)" >&2
             exit 2
             ;;
     esac
@@ -166,20 +176,22 @@ EOF
 
 # --- one server at a time -------------------------------------------------------------------------------
 start_server() {
-    local name=$1 port
-    port=$(eval echo "\$PORT_$name")
+    local name=$1 port bin
+    port=$(eval echo "\$PORT_${name//-/_}")
     if ss -Hltn "sport = :$port" | grep -q .; then
         echo "bench-peers: port $port is already in use; is an earlier run still going?" >&2
         exit 1
     fi
     case "$name" in
-        natter)
+        natter | natter-base)
             # A fresh data directory per run, like a fresh process: otherwise messages stored by the
             # offline run and not yet acknowledged when it stopped would reach the next run's users.
+            bin=$NATTER
+            [ "$name" = natter-base ] && bin=$NATTER_BASE
             rm -rf "$WORK/natter-data"
-            "$NATTER" "$port" 60 36000 --bind 127.0.0.1 --credentials "$WORK/credentials.txt" \
+            "$bin" "$port" 60 36000 --bind 127.0.0.1 --credentials "$WORK/credentials.txt" \
                 --data-dir "$WORK/natter-data" \
-                --max-outbound 67108864 --mailbox-limit 1000000 2>>"$OUT/natter.log" &
+                --max-outbound 67108864 --mailbox-limit 1000000 2>>"$OUT/$name.log" &
             ;;
         ngircd) ngircd -n -f "$WORK/ngircd.conf" >>"$OUT/ngircd.log" 2>&1 & ;;
         inspircd)
@@ -211,16 +223,16 @@ bench() {
     workload=$1
     shift
     for s in $SERVERS; do
-        if [ -n "$only" ] && [ "$s" != "$only" ]; then
+        if [ -n "$only" ] && [ "${s%-base}" != "$only" ]; then
             continue
         fi
-        port=$(eval echo "\$PORT_$s")
+        port=$(eval echo "\$PORT_${s//-/_}")
         proto=irc
-        [ "$s" = natter ] && proto=natter
+        [ "${s%-base}" = natter ] && proto=natter
         start_server "$s"
         say "$s: $workload $*"
         if ! "$BENCH" run "$workload" --proto "$proto" --label "$s" --addr "127.0.0.1:$port" \
-            --server-pid "$SERVER_PID" --dial-limit "$(eval echo "\$DIAL_$s")" "$@" --setup-timeout 240 --json \
+            --server-pid "$SERVER_PID" --dial-limit "$(eval echo "\$DIAL_${s//-/_}")" "$@" --setup-timeout 240 --json \
             >>"$RESULTS"; then
             echo "bench-peers: $s failed $workload (the table shows it)" >&2
         fi
@@ -231,8 +243,10 @@ bench() {
 
 # The better peer's closed-loop `direct` rate in this run: the open-loop rates are fractions of it.
 best_peer_rate() {
-    grep -E '"label":"(ngircd|inspircd)"' "$RESULTS" | grep '"workload":"direct"' | grep '"mode":"closed"' |
-        grep '"ok":true' | sed -n 's/.*"per_sec":\([0-9.e+]*\).*/\1/p' | sort -g | tail -n 1
+    # Empty, not a failure, when no peer ran (BENCH_SERVERS without ngircd and inspircd).
+    grep -E '"label":"(ngircd|inspircd)"' "$RESULTS" | grep '"workload":"direct"' |
+        grep '"mode":"closed"' | grep '"ok":true' | sed -n 's/.*"per_sec":\([0-9.e+]*\).*/\1/p' |
+        sort -g | tail -n 1 || true
 }
 
 if [ "$QUICK" = 1 ]; then
@@ -247,7 +261,8 @@ bench direct --users "$USERS" --messages "$MSGS" --window 32
 bench fanout --users "$USERS" --senders 10 --messages "$FAN_MSGS" --window 32
 PEAK=$(best_peer_rate)
 if [ -z "$PEAK" ]; then
-    PEAK=$(grep '"workload":"direct"' "$RESULTS" | sed -n 's/.*"per_sec":\([0-9.e+]*\).*/\1/p' | sort -g | tail -n 1)
+    PEAK=$(grep '"label":"natter"' "$RESULTS" | grep '"workload":"direct"' |
+        sed -n 's/.*"per_sec":\([0-9.e+]*\).*/\1/p' | sort -g | tail -n 1)
 fi
 for pct in 10 50 90; do
     rate=$(awk -v p="$PEAK" -v f="$pct" 'BEGIN { printf "%d", p * f / 100 }')

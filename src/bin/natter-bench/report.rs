@@ -406,7 +406,8 @@ fn figures(workload: &str) -> Vec<Figure> {
 }
 
 /// The comparison table (Markdown) of several runs: one row per case and figure, one column per server,
-/// and natter's figure divided by the better peer's.
+/// and natter's figure divided by the better peer's. A run labelled `natter-base` (an earlier build of
+/// natter, measured in the same run) is not a peer: it gets a column of its own, natter ÷ natter-base.
 pub fn table(reports: &[Report]) -> String {
     let mut labels: Vec<&str> = Vec::new();
     for r in reports {
@@ -425,12 +426,17 @@ pub fn table(reports: &[Report]) -> String {
     for l in &labels {
         let _ = write!(s, " {l} |");
     }
-    let _ = writeln!(s, " natter ÷ best peer |");
+    let with_base = labels.contains(&BASE);
+    let _ = write!(s, " natter ÷ best peer |");
+    if with_base {
+        let _ = write!(s, " natter ÷ natter-base |");
+    }
+    let _ = writeln!(s);
     let _ = write!(s, "|---|---|");
     for _ in &labels {
         let _ = write!(s, "---:|");
     }
-    let _ = writeln!(s, "---:|");
+    let _ = writeln!(s, "---:|{}", if with_base { "---:|" } else { "" });
     for (workload, case) in cases {
         let runs: Vec<Option<&Report>> = labels
             .iter()
@@ -444,6 +450,7 @@ pub fn table(reports: &[Report]) -> String {
         for (i, fig) in figures(workload).iter().enumerate() {
             let _ = write!(s, "| {} | {} |", if i == 0 { case } else { "" }, fig.name);
             let mut ours = None;
+            let mut base = None;
             let mut best: Option<f64> = None;
             for (l, run) in labels.iter().zip(&runs) {
                 let cell = match run {
@@ -456,6 +463,8 @@ pub fn table(reports: &[Report]) -> String {
                         Some(v) => {
                             if *l == "natter" {
                                 ours = Some(v);
+                            } else if *l == BASE {
+                                base = Some(v);
                             } else {
                                 best = Some(match (best, fig.better) {
                                     (None, _) => v,
@@ -470,15 +479,22 @@ pub fn table(reports: &[Report]) -> String {
                 };
                 let _ = write!(s, " {cell} |");
             }
-            let ratio = match (ours, best) {
+            let ratio = |other: Option<f64>| match (ours, other) {
                 (Some(o), Some(b)) if b > 0.0 => format!("{:.2}x", o / b),
                 _ => "–".into(),
             };
-            let _ = writeln!(s, " {ratio} |");
+            let _ = write!(s, " {} |", ratio(best));
+            if with_base {
+                let _ = write!(s, " {} |", ratio(base));
+            }
+            let _ = writeln!(s);
         }
     }
     s
 }
+
+/// The label of an earlier natter build measured beside the current one.
+const BASE: &str = "natter-base";
 
 #[cfg(test)]
 mod tests {
