@@ -41,6 +41,7 @@ fn message(id: u64) -> Record {
         id,
         to: format!("r{}", id as usize % RECIPIENTS).into(),
         from: "s0".into(),
+        group: None,
         sent_at: Timestamp(1_700_000_000_000 + id),
         text: format!("benchmark message number {id}, of a typical chat length"),
     }

@@ -280,3 +280,68 @@ fn a_damaged_state_file_is_a_warning_not_a_crash() {
     c.send("wonderland");
     c.expect("Welcome to natter, alice!");
 }
+
+#[test]
+fn groups_ping_wholasthr_and_offline_as_a_user_reads_them() {
+    let server = Server::cmd().accounts(PEOPLE).args(&["60", "300"]).start();
+    let dir = tempfile::tempdir().unwrap();
+    let port = server.port();
+    let mut alice = Piped::login("alice", "wonderland", port, &dir.path().join("a"));
+    let mut bob = Piped::login("bob", "builder", port, &dir.path().join("b"));
+
+    alice.send("create group team bob carol");
+    alice.expect("- created group team: alice, bob, carol");
+    bob.expect("* [team] alice added bob");
+    alice.send("message group team  hello, team");
+    bob.expect("[team] alice:  hello, team");
+    alice.expect("- sent to team: 1 now, 1 at their next login");
+    // A direct message reads differently from a group one.
+    alice.send("message bob just you");
+    bob.expect("[message] alice: just you");
+
+    bob.send("grouplist");
+    bob.expect("* team: alice, bob, carol");
+    bob.send("group members team");
+    bob.expect("* team: alice, bob, carol");
+    bob.send("ping carol");
+    bob.expect("* carol is offline: messages wait for their next login.");
+    bob.send("ping alice");
+    bob.expect("* alice is online (idle ");
+    bob.send("message group nope hi");
+    bob.expect("error: There is no group named 'nope'.");
+    bob.send("group");
+    bob.expect(
+        "error: Usage: group add <name> <user> or group leave <name> or group members <name>",
+    );
+
+    // carol was offline: the group message waits for her, marked with its group.
+    let mut carol = Piped::login("carol", "christmas", port, &dir.path().join("c"));
+    assert!(
+        carol
+            .seen
+            .iter()
+            .any(|l| l.starts_with("[team, offline ") && l.ends_with(" ago] alice:  hello, team")),
+        "{:?}",
+        carol.seen
+    );
+    carol.send("offline");
+    carol.expect("* 1 message waited for you at this login:");
+    carol.expect("[team, offline ");
+    carol.send("group leave team");
+    carol.expect("* [team] carol left");
+    alice.expect("* [team] carol left");
+
+    bob.send("logout");
+    bob.expect("Logged out");
+    alice.send("wholasthr");
+    alice.expect("* Online in the last 3600 s: bob, carol");
+    alice.send("help");
+    alice.expect("message group <name> <text>");
+    alice.expect("create group <name> <member> [<member>...]");
+    alice.expect("ping <user>");
+    alice.expect("wholasthr");
+    alice.expect("offline");
+    for c in [&alice, &carol] {
+        assert!(!c.seen.iter().any(|l| l.contains('\u{1b}')), "{:?}", c.seen);
+    }
+}

@@ -142,6 +142,30 @@ fn history_and_tab_completion_of_commands_and_usernames() {
 }
 
 #[test]
+fn group_messages_in_their_own_colour_and_group_names_completed() {
+    let server = Server::cmd().accounts(PEOPLE).args(&["60", "300"]).start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut alice = pty(server.port(), &dir.path().join("a"), true);
+    login(&mut alice, "alice", "wonderland");
+    let mut bob = Piped::login("bob", "builder", server.port(), &dir.path().join("b"));
+    bob.send("create group team alice");
+    alice.exp_string("added alice").unwrap();
+    bob.send("message group team hi all");
+    // The group tag is styled (blue, bold), then the sender, then the plain text.
+    let line = alice.exp_string("\u{1b}[1mbob\u{1b}[0m: hi all").unwrap();
+    assert!(
+        line.ends_with("\u{1b}[1m\u{1b}[34m[team]\u{1b}[0m "),
+        "{line:?}"
+    );
+    // "message group te<Tab>" completes the group alice has seen.
+    alice.send("message group te\t").unwrap();
+    alice.flush().unwrap();
+    alice.exp_string("team ").unwrap();
+    alice.send_line("back at you").unwrap();
+    bob.expect("[team] alice: back at you");
+}
+
+#[test]
 fn a_private_chat_between_two_terminals_and_a_server_shutdown() {
     let mut server = Server::cmd().accounts(PEOPLE).args(&["60", "300"]).start();
     let dir = tempfile::tempdir().unwrap();

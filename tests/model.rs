@@ -12,7 +12,7 @@ use std::fmt;
 
 use natter::sim::clients::Clients;
 use natter::sim::model::{MPhase, Model};
-use natter::sim::{Cmd, Edge, Garbage, Op, Password, Setup, Trace, UserRef, World};
+use natter::sim::{Cmd, Edge, Garbage, GroupRef, Op, Password, Setup, Trace, UserRef, World};
 use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::strategy::Union;
@@ -79,8 +79,21 @@ fn command(users: u16) -> BoxedStrategy<Cmd> {
         1 => Just(Cmd::Active),
         4 => Just(Cmd::AckReceived),
         1 => (0u8..10).prop_map(Cmd::AckId),
+        2 => (group(), u(), u()).prop_map(|(g, a, b)| Cmd::CreateGroup(g, a, b)),
+        4 => group().prop_map(Cmd::MessageGroup),
+        2 => (group(), u()).prop_map(|(g, a)| Cmd::GroupAdd(g, a)),
+        1 => group().prop_map(Cmd::GroupLeave),
+        1 => group().prop_map(Cmd::GroupMembers),
+        1 => Just(Cmd::GroupList),
+        2 => u().prop_map(Cmd::Ping),
+        1 => Just(Cmd::WhoLastHr),
+        1 => Just(Cmd::Offline),
     ]
     .boxed()
+}
+
+fn group() -> BoxedStrategy<GroupRef> {
+    prop_oneof![9 => (0u8..3).prop_map(GroupRef::Named), 1 => Just(GroupRef::Invalid)].boxed()
 }
 
 fn garbage() -> BoxedStrategy<Garbage> {

@@ -70,6 +70,10 @@ struct Args {
     #[arg(long, default_value_t = 1000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     mailbox_limit: u64,
 
+    /// Most members a group may have.
+    #[arg(long, default_value_t = 10_000, value_name = "N", value_parser = clap::value_parser!(u64).range(2..=1_000_000))]
+    group_max_members: u64,
+
     /// Bytes that may queue for a client that is not reading before it is disconnected.
     #[arg(long, default_value_t = 256 * 1024, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(4096..))]
     max_outbound: u64,
@@ -118,6 +122,8 @@ fn serve(args: Args) -> Result<()> {
         max_line,
         mailbox_limit: usize::try_from(args.mailbox_limit).context("--mailbox-limit")?,
         register: args.register,
+        group_max_members: usize::try_from(args.group_max_members)
+            .context("--group-max-members")?,
     };
     let data_dir = args.data_dir.clone().unwrap_or_else(|| {
         args.credentials

@@ -1,5 +1,6 @@
-//! Tab completion: command names in the first word, usernames the client has seen in a command's user
-//! argument. Pure, so the shell's line-editor glue stays a few lines.
+//! Tab completion: command names in the first word (and the second word of the commands that have
+//! one), usernames where a command takes a user, group names where it takes a group. Pure, so the
+//! shell's line-editor glue stays a few lines.
 
 use super::display::command_words;
 
@@ -13,64 +14,119 @@ const TAKES_USER: &[&str] = &[
     "decline",
     "private",
     "stopprivate",
+    "ping",
 ];
 
+/// What the client has seen, to complete from: usernames and group names, each sorted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Known {
+    pub users: Vec<String>,
+    pub groups: Vec<String>,
+}
+
 /// Where the word being completed starts in `line`, and the candidates for it, for the cursor at byte
-/// `pos`. `users` is every username the client has seen, sorted.
-pub fn complete(line: &str, pos: usize, users: &[String]) -> (usize, Vec<String>) {
+/// `pos`.
+pub fn complete(line: &str, pos: usize, known: &Known) -> (usize, Vec<String>) {
     let before = line.get(..pos).unwrap_or(line);
     let start = before.rfind([' ', '\t']).map(|i| i + 1).unwrap_or(0);
     let word = &before[start..];
-    let earlier: Vec<&str> = before[..start].split_whitespace().collect();
-    let candidates: Vec<String> = match earlier.as_slice() {
-        [] => command_words()
-            .into_iter()
-            .filter(|w| w.starts_with(&word.to_ascii_lowercase()))
-            .map(|w| format!("{w} "))
-            .collect(),
-        [command] if TAKES_USER.contains(&command.to_ascii_lowercase().as_str()) => users
-            .iter()
-            .filter(|u| u.starts_with(word))
-            .map(|u| format!("{u} "))
-            .collect(),
+    let earlier: Vec<String> = before[..start]
+        .split_whitespace()
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let earlier: Vec<&str> = earlier.iter().map(String::as_str).collect();
+    let users = || known.users.iter().map(String::as_str).collect::<Vec<_>>();
+    let groups = || known.groups.iter().map(String::as_str).collect::<Vec<_>>();
+    let candidates: Vec<&str> = match earlier.as_slice() {
+        [] => {
+            let mut words = command_words();
+            words.dedup();
+            return (start, matching(&words, &word.to_ascii_lowercase()));
+        }
+        ["message"] => {
+            let mut v = vec!["group"];
+            v.extend(users());
+            v
+        }
+        ["message", "group"] | ["group", "add" | "leave" | "members"] => groups(),
+        ["create"] => vec!["group"],
+        ["create", "group", _, ..] => users(),
+        ["group"] => vec!["add", "leave", "members"],
+        ["group", "add", _] => users(),
+        [command] if TAKES_USER.contains(command) => users(),
         _ => Vec::new(),
     };
-    (start, candidates)
+    (start, matching(&candidates, word))
+}
+
+fn matching(candidates: &[&str], prefix: &str) -> Vec<String> {
+    candidates
+        .iter()
+        .filter(|c| c.starts_with(prefix))
+        .map(|c| format!("{c} "))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn users() -> Vec<String> {
-        vec!["alice".into(), "bob".into(), "bobby".into()]
+    fn known() -> Known {
+        Known {
+            users: vec!["alice".into(), "bob".into(), "bobby".into()],
+            groups: vec!["team".into(), "tea".into()],
+        }
     }
 
     #[test]
     fn command_names_in_the_first_word() {
-        let (start, c) = complete("who", 3, &users());
+        let (start, c) = complete("who", 3, &known());
         assert_eq!(start, 0);
-        assert_eq!(c, vec!["whoelse ", "whoelsesince "]);
-        let (_, c) = complete("pri", 3, &users());
+        assert_eq!(c, vec!["whoelse ", "whoelsesince ", "wholasthr "]);
+        let (_, c) = complete("pri", 3, &known());
         assert_eq!(c, vec!["private "]);
-        let (_, c) = complete("ac", 2, &users());
+        let (_, c) = complete("ac", 2, &known());
         assert_eq!(
             c,
             vec!["accept "],
             "internal commands like 'ack' are not offered"
         );
+        let (_, c) = complete("gro", 3, &known());
+        assert_eq!(c, vec!["group ", "grouplist "], "each word once");
     }
 
     #[test]
     fn usernames_after_commands_that_take_one() {
-        let (start, c) = complete("message bo", 10, &users());
+        let (start, c) = complete("message bo", 10, &known());
         assert_eq!(start, 8);
         assert_eq!(c, vec!["bob ", "bobby "]);
-        let (_, c) = complete("startprivate ", 13, &users());
+        let (_, c) = complete("startprivate ", 13, &known());
         assert_eq!(c.len(), 3);
-        let (_, c) = complete("broadcast bo", 12, &users());
+        let (_, c) = complete("broadcast bo", 12, &known());
         assert!(c.is_empty(), "broadcast takes text, not a user");
-        let (_, c) = complete("message bob hel", 15, &users());
+        let (_, c) = complete("message bob hel", 15, &known());
         assert!(c.is_empty(), "message text is not completed");
+        let (_, c) = complete("ping a", 6, &known());
+        assert_eq!(c, vec!["alice "]);
+    }
+
+    #[test]
+    fn groups_and_their_members() {
+        let (_, c) = complete("message g", 9, &known());
+        assert_eq!(c, vec!["group "]);
+        let (_, c) = complete("message group te", 16, &known());
+        assert_eq!(c, vec!["team ", "tea "]);
+        let (_, c) = complete("Message Group t", 15, &known());
+        assert_eq!(c.len(), 2, "command words in any case");
+        let (_, c) = complete("group a", 7, &known());
+        assert_eq!(c, vec!["add "]);
+        let (_, c) = complete("group add team b", 16, &known());
+        assert_eq!(c, vec!["bob ", "bobby "]);
+        let (_, c) = complete("group leave t", 13, &known());
+        assert_eq!(c.len(), 2);
+        let (_, c) = complete("create group crew alice b", 25, &known());
+        assert_eq!(c, vec!["bob ", "bobby "], "every member after the name");
+        let (_, c) = complete("create group cr", 15, &known());
+        assert!(c.is_empty(), "a new group's name is the user's to choose");
     }
 }

@@ -15,7 +15,9 @@
 use anstyle::{AnsiColor, Style};
 
 use crate::protocol::p2p::Refusal;
-use crate::protocol::{ByeReason, CancelReason, CommandName, ErrorReply, Name, Prompt, ServerMsg};
+use crate::protocol::{
+    ByeReason, CancelReason, CommandName, ErrorReply, Name, PingState, Prompt, ServerMsg,
+};
 
 /// How a private chat ended, from this side's point of view.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,9 +90,11 @@ pub enum Item {
     /// A line from the server, as decoded (or an error the client found in a command before sending it,
     /// which is the same error the server would have answered).
     Server(ServerMsg),
-    /// A message stored while this user was offline; `age_secs` is how long ago it was sent.
+    /// A message stored while this user was offline (sent to `group`, if a group message); `age_secs`
+    /// is how long ago it was sent.
     Offline {
         from: Name,
+        group: Option<Name>,
         text: String,
         age_secs: u64,
     },
@@ -149,10 +153,13 @@ impl From<ClientError> for Item {
 /// The commands a person can type, in `help` order: the server's listed commands, with the client's own
 /// `private` after `decline`.
 pub fn command_words() -> Vec<&'static str> {
-    help_rows()
+    let mut words: Vec<&'static str> = help_rows()
         .into_iter()
         .map(|(usage, _)| word_of(usage))
-        .collect()
+        .collect();
+    // `message` and `message group`, the `group` family: each word once.
+    words.dedup();
+    words
 }
 
 fn word_of(usage: &'static str) -> &'static str {
@@ -240,14 +247,16 @@ pub fn render(item: &Item, color: bool) -> String {
         Item::Server(msg) => render_server(msg, p),
         Item::Offline {
             from,
+            group,
             text,
             age_secs,
-        } => p.tagged(
-            &format!("[offline, {} ago]", age(*age_secs)),
-            fg(AnsiColor::Yellow).bold(),
-            from,
-            text,
-        ),
+        } => {
+            let tag = match group {
+                Some(g) => format!("[{g}, offline {} ago]", age(*age_secs)),
+                None => format!("[offline, {} ago]", age(*age_secs)),
+            };
+            p.tagged(&tag, fg(AnsiColor::Yellow).bold(), from, text)
+        }
         Item::Private { from, text } => {
             p.tagged("[private]", fg(AnsiColor::Green).bold(), from, text)
         }
@@ -316,9 +325,72 @@ fn render_server(msg: &ServerMsg, p: Paint) -> String {
         ServerMsg::Message { from, text } => {
             p.tagged("[message]", fg(AnsiColor::Cyan).bold(), from, text)
         }
-        ServerMsg::OfflineMessage { from, text, .. } => {
-            p.tagged("[offline]", fg(AnsiColor::Yellow).bold(), from, text)
+        ServerMsg::OfflineMessage {
+            from, group, text, ..
         }
+        | ServerMsg::OfflineAgain {
+            from, group, text, ..
+        } => {
+            let tag = match group {
+                Some(g) => format!("[{g}, offline]"),
+                None => "[offline]".to_string(),
+            };
+            p.tagged(&tag, fg(AnsiColor::Yellow).bold(), from, text)
+        }
+        ServerMsg::GroupMessage { group, from, text } => p.tagged(
+            &format!("[{group}]"),
+            fg(AnsiColor::Blue).bold(),
+            from,
+            text,
+        ),
+        ServerMsg::GroupCreated { group, members } => {
+            p.dash(format!("created group {group}: {}", list(members)))
+        }
+        ServerMsg::GroupSent {
+            group,
+            delivered,
+            stored,
+            skipped,
+        } => p.dash(format!(
+            "sent to {group}: {delivered} now, {stored} at their next login{}",
+            if *skipped {
+                "; some members did not get it"
+            } else {
+                ""
+            }
+        )),
+        ServerMsg::GroupList { groups } if groups.is_empty() => {
+            p.star("You are in no group. 'create group <name> <member>...' makes one.".into())
+        }
+        ServerMsg::GroupList { groups } => groups
+            .iter()
+            .map(|(g, members)| p.star(format!("{g}: {}", list(members))))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        ServerMsg::GroupMembers { group, members } => p.star(format!("{group}: {}", list(members))),
+        ServerMsg::GroupJoined { group, user, by } => {
+            p.star(format!("[{group}] {by} added {user}"))
+        }
+        ServerMsg::GroupLeft { group, user } => p.star(format!("[{group}] {user} left")),
+        ServerMsg::Ping { user, state } => p.star(match state {
+            PingState::Online { idle_secs } => format!(
+                "{user} is online (idle {}): messages reach them now.",
+                age(*idle_secs)
+            ),
+            PingState::Offline { stored: true } => {
+                format!("{user} is offline: messages wait for their next login.")
+            }
+            PingState::Offline { stored: false } => {
+                format!("{user} is offline, and their mailbox has no room for more from you now.")
+            }
+        }),
+        ServerMsg::OfflineList { count: 0 } => {
+            p.star("No messages were waiting for you at this login.".into())
+        }
+        ServerMsg::OfflineList { count } => p.star(format!(
+            "{count} message{} waited for you at this login:",
+            if *count == 1 { "" } else { "s" }
+        )),
         ServerMsg::Broadcast { from, text } => {
             p.tagged("[broadcast]", fg(AnsiColor::Magenta).bold(), from, text)
         }
@@ -442,10 +514,28 @@ mod tests {
             (
                 Item::Offline {
                     from: n("bob"),
+                    group: None,
                     text: "later".into(),
                     age_secs: 190,
                 },
                 "[offline, 3 min ago] bob: later",
+            ),
+            (
+                Item::Offline {
+                    from: n("bob"),
+                    group: Some(n("team")),
+                    text: "later".into(),
+                    age_secs: 190,
+                },
+                "[team, offline 3 min ago] bob: later",
+            ),
+            (
+                Item::Server(ServerMsg::GroupMessage {
+                    group: n("team"),
+                    from: n("alice"),
+                    text: "hi".into(),
+                }),
+                "[team] alice: hi",
             ),
             (
                 Item::Server(ServerMsg::Presence {

@@ -71,6 +71,8 @@ pub struct ClientState {
     pub(super) phase: Phase,
     /// Every username seen (other than this user's), for completion.
     known: BTreeSet<Name>,
+    /// Every group this user is known to be in, for completion.
+    known_groups: BTreeSet<Name>,
     known_version: u64,
     /// Private chats being set up or open, and their direct connections.
     chats: PrivateChats,
@@ -84,6 +86,7 @@ impl ClientState {
             now,
             phase: Phase::Connecting,
             known: BTreeSet::new(),
+            known_groups: BTreeSet::new(),
             known_version: 0,
             chats,
         }
@@ -134,7 +137,13 @@ impl ClientState {
         self.known.iter()
     }
 
-    /// Changes whenever [`Self::known_users`] does, so a shell copies the list only then.
+    /// Every group this user is known to be in, sorted, for completion.
+    pub fn known_groups(&self) -> impl Iterator<Item = &Name> {
+        self.known_groups.iter()
+    }
+
+    /// Changes whenever [`Self::known_users`] or [`Self::known_groups`] does, so a shell copies the
+    /// lists only then.
     pub fn known_users_version(&self) -> u64 {
         self.known_version
     }
@@ -175,17 +184,34 @@ impl ClientState {
         }
     }
 
+    fn learn_group(&mut self, group: &Name) {
+        if self.known_groups.insert(group.clone()) {
+            self.known_version += 1;
+        }
+    }
+
     fn learn_from(&mut self, msg: &ServerMsg) {
         let names: Vec<Name> = match msg {
             ServerMsg::Message { from, .. }
             | ServerMsg::OfflineMessage { from, .. }
+            | ServerMsg::OfflineAgain { from, .. }
             | ServerMsg::Broadcast { from, .. }
+            | ServerMsg::GroupMessage { from, .. }
             | ServerMsg::PrivateRequest { from, .. } => vec![from.clone()],
             ServerMsg::Presence { user, .. }
             | ServerMsg::Blocked { user }
-            | ServerMsg::Unblocked { user } => vec![user.clone()],
+            | ServerMsg::Unblocked { user }
+            | ServerMsg::Ping { user, .. }
+            | ServerMsg::GroupLeft { user, .. } => vec![user.clone()],
+            ServerMsg::GroupJoined { user, by, .. } => vec![user.clone(), by.clone()],
             ServerMsg::Stored { to, .. } => vec![to.clone()],
             ServerMsg::WhoElse { users } | ServerMsg::WhoElseSince { users, .. } => users.clone(),
+            ServerMsg::GroupCreated { members, .. } | ServerMsg::GroupMembers { members, .. } => {
+                members.clone()
+            }
+            ServerMsg::GroupList { groups } => {
+                groups.iter().flat_map(|(_, m)| m.iter().cloned()).collect()
+            }
             ServerMsg::PrivatePending { to, .. } => vec![to.clone()],
             ServerMsg::PrivateAccepted { peer, .. }
             | ServerMsg::PrivateExpect { peer, .. }
@@ -197,6 +223,27 @@ impl ClientState {
         };
         for n in &names {
             self.learn(n);
+        }
+        match msg {
+            ServerMsg::GroupMessage { group, .. }
+            | ServerMsg::GroupCreated { group, .. }
+            | ServerMsg::GroupSent { group, .. }
+            | ServerMsg::GroupMembers { group, .. }
+            | ServerMsg::GroupJoined { group, .. }
+            | ServerMsg::OfflineMessage {
+                group: Some(group), ..
+            } => self.learn_group(group),
+            ServerMsg::GroupList { groups } => {
+                for (g, _) in groups {
+                    self.learn_group(g);
+                }
+            }
+            ServerMsg::GroupLeft { group, user }
+                if self.user() == Some(user) && self.known_groups.remove(group) =>
+            {
+                self.known_version += 1;
+            }
+            _ => {}
         }
     }
 
@@ -218,8 +265,25 @@ impl ClientState {
                 id,
                 sent_at,
                 from,
+                group,
                 text,
-            } => self.on_offline_message(id, sent_at, from, text, out),
+            } => self.on_offline_message(id, sent_at, from, group, text, out),
+            // Shown again on request: no redelivery check, no acknowledgement.
+            ServerMsg::OfflineAgain {
+                sent_at,
+                from,
+                group,
+                text,
+                ..
+            } => show(
+                out,
+                Item::Offline {
+                    from,
+                    group,
+                    text,
+                    age_secs: self.now.millis_since(sent_at) / 1000,
+                },
+            ),
             // The reply to the client's own registration: nothing for the user to read.
             ServerMsg::P2pPort { .. } => {}
             ServerMsg::PrivateAccepted { peer, addr, token } => {
@@ -288,6 +352,7 @@ impl ClientState {
         id: u64,
         sent_at: Timestamp,
         from: Name,
+        group: Option<Name>,
         text: String,
         out: &mut Vec<Effect>,
     ) {
@@ -300,6 +365,7 @@ impl ClientState {
                 out,
                 Item::Offline {
                     from,
+                    group,
                     text,
                     age_secs: self.now.millis_since(sent_at) / 1000,
                 },

@@ -11,6 +11,7 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum CommandName {
     Message,
+    MessageGroup,
     Broadcast,
     WhoElse,
     WhoElseSince,
@@ -20,6 +21,14 @@ pub enum CommandName {
     Accept,
     Decline,
     StopPrivate,
+    CreateGroup,
+    GroupAdd,
+    GroupLeave,
+    GroupMembers,
+    GroupList,
+    Ping,
+    WhoLastHr,
+    Offline,
     Logout,
     Help,
     P2pPort,
@@ -33,6 +42,8 @@ pub struct CommandSpec {
     pub name: CommandName,
     /// The word typed on the wire (matched case-insensitively).
     pub word: &'static str,
+    /// The second word, for the commands that share their first (`message group`, `group add`, ...).
+    pub sub: Option<&'static str>,
     /// The usage line shown on a wrong number of arguments and in `help`.
     pub usage: &'static str,
     /// One line for `help`.
@@ -51,14 +62,25 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: CommandName::Message,
         word: "message",
+        sub: None,
         usage: "message <user> <text>",
         summary: "send <text> to <user>; kept for them if they are offline",
         activity: true,
         listed: true,
     },
     CommandSpec {
+        name: CommandName::MessageGroup,
+        word: "message",
+        sub: Some("group"),
+        usage: "message group <name> <text>",
+        summary: "send <text> to every member of group <name>; kept for members who are offline",
+        activity: true,
+        listed: true,
+    },
+    CommandSpec {
         name: CommandName::Broadcast,
         word: "broadcast",
+        sub: None,
         usage: "broadcast <text>",
         summary: "send <text> to everyone online",
         activity: true,
@@ -67,6 +89,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: CommandName::WhoElse,
         word: "whoelse",
+        sub: None,
         usage: "whoelse",
         summary: "list the other users online now",
         activity: true,
@@ -75,6 +98,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: CommandName::WhoElseSince,
         word: "whoelsesince",
+        sub: None,
         usage: "whoelsesince <seconds>",
         summary: "list the users online at any time in the past <seconds>",
         activity: true,
@@ -83,6 +107,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: CommandName::Block,
         word: "block",
+        sub: None,
         usage: "block <user>",
         summary: "stop <user>'s messages and presence reaching you (they are not told)",
         activity: true,
@@ -91,6 +116,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: CommandName::Unblock,
         word: "unblock",
+        sub: None,
         usage: "unblock <user>",
         summary: "undo a block",
         activity: true,
@@ -99,6 +125,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: CommandName::StartPrivate,
         word: "startprivate",
+        sub: None,
         usage: "startprivate <user>",
         summary: "ask <user> for a direct, peer-to-peer private chat",
         activity: true,
@@ -107,6 +134,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: CommandName::Accept,
         word: "accept",
+        sub: None,
         usage: "accept <user>",
         summary: "accept <user>'s request for a private chat",
         activity: true,
@@ -115,6 +143,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: CommandName::Decline,
         word: "decline",
+        sub: None,
         usage: "decline <user>",
         summary: "decline <user>'s request for a private chat",
         activity: true,
@@ -123,14 +152,88 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: CommandName::StopPrivate,
         word: "stopprivate",
+        sub: None,
         usage: "stopprivate <user>",
         summary: "end the private chat with <user>",
         activity: true,
         listed: true,
     },
     CommandSpec {
+        name: CommandName::CreateGroup,
+        word: "create",
+        sub: Some("group"),
+        usage: "create group <name> <member> [<member>...]",
+        summary: "create group <name> with you and the members named",
+        activity: true,
+        listed: true,
+    },
+    CommandSpec {
+        name: CommandName::GroupAdd,
+        word: "group",
+        sub: Some("add"),
+        usage: "group add <name> <user>",
+        summary: "add <user> to a group you belong to (any member may add)",
+        activity: true,
+        listed: true,
+    },
+    CommandSpec {
+        name: CommandName::GroupLeave,
+        word: "group",
+        sub: Some("leave"),
+        usage: "group leave <name>",
+        summary: "leave a group (a group whose last member leaves is gone)",
+        activity: true,
+        listed: true,
+    },
+    CommandSpec {
+        name: CommandName::GroupMembers,
+        word: "group",
+        sub: Some("members"),
+        usage: "group members <name>",
+        summary: "list the members of a group you belong to",
+        activity: true,
+        listed: true,
+    },
+    CommandSpec {
+        name: CommandName::GroupList,
+        word: "grouplist",
+        sub: None,
+        usage: "grouplist",
+        summary: "list the groups you belong to, with their members",
+        activity: true,
+        listed: true,
+    },
+    CommandSpec {
+        name: CommandName::Ping,
+        word: "ping",
+        sub: None,
+        usage: "ping <user>",
+        summary: "whether <user> is online (and idle how long) and whether your messages reach them",
+        activity: true,
+        listed: true,
+    },
+    CommandSpec {
+        name: CommandName::WhoLastHr,
+        word: "wholasthr",
+        sub: None,
+        usage: "wholasthr",
+        summary: "list the users online at any time in the last hour (whoelsesince 3600)",
+        activity: true,
+        listed: true,
+    },
+    CommandSpec {
+        name: CommandName::Offline,
+        word: "offline",
+        sub: None,
+        usage: "offline",
+        summary: "show again the messages that were waiting for you at this login",
+        activity: true,
+        listed: true,
+    },
+    CommandSpec {
         name: CommandName::Logout,
         word: "logout",
+        sub: None,
         usage: "logout",
         summary: "log out and disconnect",
         activity: true,
@@ -139,6 +242,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: CommandName::Help,
         word: "help",
+        sub: None,
         usage: "help",
         summary: "show this list",
         activity: true,
@@ -147,6 +251,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: CommandName::P2pPort,
         word: "p2pport",
+        sub: None,
         usage: "p2pport <port>",
         summary: "(sent by the client) register the TCP port of your private-chat listener",
         activity: false,
@@ -155,6 +260,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: CommandName::Active,
         word: "active",
+        sub: None,
         usage: "active",
         summary: "(sent by the client) report private-chat activity, which resets the idle timeout",
         activity: true,
@@ -163,6 +269,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: CommandName::Ack,
         word: "ack",
+        sub: None,
         usage: "ack <id>",
         summary: "(sent by the client) confirm that offline messages up to <id> were shown",
         activity: false,
@@ -183,11 +290,48 @@ impl CommandName {
         self.spec().word
     }
 
-    /// Looks a command word up, ignoring ASCII case (people type `Whoelse`).
+    /// The command as typed: its word, and its second word if it has one (`group add`).
+    pub fn words(self) -> String {
+        let spec = self.spec();
+        match spec.sub {
+            Some(sub) => format!("{} {sub}", spec.word),
+            None => spec.word.to_owned(),
+        }
+    }
+
+    /// Looks a command word up, ignoring ASCII case (people type `Whoelse`). For a word several commands
+    /// share (`group`), the first of them.
     pub fn from_word(word: &str) -> Option<CommandName> {
         COMMANDS
             .iter()
             .find(|s| s.word.eq_ignore_ascii_case(word))
+            .map(|s| s.name)
+    }
+
+    /// Looks up the command a first and second word name, ignoring ASCII case: the command with that
+    /// second word if there is one, else the command of the first word alone.
+    pub fn from_words(word: &str, sub: Option<&str>) -> Option<CommandName> {
+        let with_sub = sub.and_then(|sub| {
+            COMMANDS.iter().find(|s| {
+                s.word.eq_ignore_ascii_case(word)
+                    && s.sub.is_some_and(|x| x.eq_ignore_ascii_case(sub))
+            })
+        });
+        with_sub
+            .or_else(|| {
+                COMMANDS
+                    .iter()
+                    .find(|s| s.word.eq_ignore_ascii_case(word) && s.sub.is_none())
+            })
+            .map(|s| s.name)
+    }
+
+    /// The commands typed with the same first word (`message` and `message group`; the `group` family).
+    pub fn family(self) -> impl Iterator<Item = CommandName> {
+        let word = self.word();
+        COMMANDS
+            .iter()
+            .filter(move |s| s.word == word)
             .map(|s| s.name)
     }
 
@@ -208,12 +352,35 @@ impl fmt::Display for CommandName {
     }
 }
 
+/// A command name as one wire token: its words joined by `-` (`group-add`), for the fields of error
+/// lines, which are single tokens.
+pub fn token_of(name: CommandName) -> String {
+    name.words().replace(' ', "-")
+}
+
+/// The command a token written by [`token_of`] names.
+pub fn from_token(token: &str) -> Option<CommandName> {
+    let (word, sub) = match token.split_once('-') {
+        Some((w, s)) => (w, Some(s)),
+        None => (token, None),
+    };
+    CommandName::all().find(|n| {
+        let spec = n.spec();
+        spec.word == word && spec.sub == sub
+    })
+}
+
 /// A parsed command line. Borrowed from the line it was parsed from: the server copies only what it keeps.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command<'a> {
     /// `text` is kept exactly as typed after the single space that follows the username.
     Message {
         to: &'a str,
+        text: &'a str,
+    },
+    /// `message group <group> <text>`.
+    MessageGroup {
+        group: &'a str,
         text: &'a str,
     },
     Broadcast {
@@ -241,6 +408,27 @@ pub enum Command<'a> {
     StopPrivate {
         user: &'a str,
     },
+    /// `create group <group> <member>...` (at least one member; a name given twice counts once).
+    CreateGroup {
+        group: &'a str,
+        members: Vec<&'a str>,
+    },
+    GroupAdd {
+        group: &'a str,
+        user: &'a str,
+    },
+    GroupLeave {
+        group: &'a str,
+    },
+    GroupMembers {
+        group: &'a str,
+    },
+    GroupList,
+    Ping {
+        user: &'a str,
+    },
+    WhoLastHr,
+    Offline,
     Logout,
     Help,
     P2pPort {
@@ -256,6 +444,7 @@ impl Command<'_> {
     pub fn name(&self) -> CommandName {
         match self {
             Command::Message { .. } => CommandName::Message,
+            Command::MessageGroup { .. } => CommandName::MessageGroup,
             Command::Broadcast { .. } => CommandName::Broadcast,
             Command::WhoElse => CommandName::WhoElse,
             Command::WhoElseSince { .. } => CommandName::WhoElseSince,
@@ -265,6 +454,14 @@ impl Command<'_> {
             Command::Accept { .. } => CommandName::Accept,
             Command::Decline { .. } => CommandName::Decline,
             Command::StopPrivate { .. } => CommandName::StopPrivate,
+            Command::CreateGroup { .. } => CommandName::CreateGroup,
+            Command::GroupAdd { .. } => CommandName::GroupAdd,
+            Command::GroupLeave { .. } => CommandName::GroupLeave,
+            Command::GroupMembers { .. } => CommandName::GroupMembers,
+            Command::GroupList => CommandName::GroupList,
+            Command::Ping { .. } => CommandName::Ping,
+            Command::WhoLastHr => CommandName::WhoLastHr,
+            Command::Offline => CommandName::Offline,
             Command::Logout => CommandName::Logout,
             Command::Help => CommandName::Help,
             Command::P2pPort { .. } => CommandName::P2pPort,
@@ -286,9 +483,22 @@ impl Command<'_> {
 
 impl fmt::Display for Command<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let word = self.name().word();
+        let word = self.name().words();
         match self {
             Command::Message { to, text } => write!(f, "{word} {to} {text}"),
+            Command::MessageGroup { group, text } => write!(f, "{word} {group} {text}"),
+            Command::CreateGroup { group, members } => {
+                write!(f, "{word} {group}")?;
+                for m in members {
+                    write!(f, " {m}")?;
+                }
+                Ok(())
+            }
+            Command::GroupAdd { group, user } => write!(f, "{word} {group} {user}"),
+            Command::GroupLeave { group } | Command::GroupMembers { group } => {
+                write!(f, "{word} {group}")
+            }
+            Command::Ping { user } => write!(f, "{word} {user}"),
             Command::Broadcast { text } => write!(f, "{word} {text}"),
             Command::WhoElseSince { secs } => write!(f, "{word} {secs}"),
             Command::Block { user }
@@ -299,9 +509,13 @@ impl fmt::Display for Command<'_> {
             | Command::StopPrivate { user } => write!(f, "{word} {user}"),
             Command::P2pPort { port } => write!(f, "{word} {port}"),
             Command::Ack { id } => write!(f, "{word} {id}"),
-            Command::WhoElse | Command::Logout | Command::Help | Command::Active => {
-                f.write_str(word)
-            }
+            Command::WhoElse
+            | Command::Logout
+            | Command::Help
+            | Command::Active
+            | Command::GroupList
+            | Command::WhoLastHr
+            | Command::Offline => f.write_str(&word),
         }
     }
 }
@@ -314,8 +528,29 @@ mod tests {
     fn every_name_has_exactly_one_row() {
         for name in CommandName::all() {
             assert_eq!(COMMANDS.iter().filter(|s| s.name == name).count(), 1);
-            assert_eq!(CommandName::from_word(name.word()), Some(name));
+            let spec = name.spec();
+            assert_eq!(CommandName::from_words(spec.word, spec.sub), Some(name));
+            assert_eq!(from_token(&token_of(name)), Some(name));
         }
+    }
+
+    #[test]
+    fn second_words_pick_the_command() {
+        assert_eq!(
+            CommandName::from_words("MESSAGE", Some("Group")),
+            Some(CommandName::MessageGroup)
+        );
+        assert_eq!(
+            CommandName::from_words("message", Some("bob")),
+            Some(CommandName::Message)
+        );
+        assert_eq!(
+            CommandName::from_words("group", Some("add")),
+            Some(CommandName::GroupAdd)
+        );
+        assert_eq!(CommandName::from_words("group", Some("x")), None);
+        assert_eq!(CommandName::GroupAdd.family().count(), 3);
+        assert_eq!(token_of(CommandName::GroupAdd), "group-add");
     }
 
     #[test]

@@ -7,10 +7,12 @@
 use std::net::SocketAddr;
 use std::str::FromStr;
 
-use super::command::CommandName;
-use super::name::{NameError, PasswordError};
-use super::render::{cancel_code, name_error_code, password_error_code};
-use super::reply::{ByeReason, CancelReason, ErrorReply, Name, Prompt, ServerMsg, Token};
+use super::command::{CommandName, from_token};
+use super::name::{GroupNameError, NameError, PasswordError};
+use super::render::{cancel_code, group_name_error_code, name_error_code, password_error_code};
+use super::reply::{
+    ByeReason, CancelReason, ErrorReply, Name, PingState, Prompt, ServerMsg, Token,
+};
 use crate::time::Timestamp;
 
 /// A server line that is not in the protocol.
@@ -74,9 +76,44 @@ impl<'a> Fields<'a> {
         t.parse().map_err(|_| self.err(field))
     }
 
+    /// A command as an error field names it (`message`, `group-add`).
     fn command(&mut self) -> Result<CommandName, DecodeError> {
         let t = self.token("command")?;
-        CommandName::from_word(t).ok_or_else(|| self.err("command"))
+        from_token(t).ok_or_else(|| self.err("command"))
+    }
+
+    /// A command as a `HELP` line starts: its usage, whose first words are the command's words.
+    fn usage_command(&mut self) -> Result<CommandName, DecodeError> {
+        let word = self.token("command")?;
+        let next = self.rest.split(' ').next();
+        let name = CommandName::from_words(word, next).ok_or_else(|| self.err("command"))?;
+        if name.spec().sub.is_some() {
+            self.token("command")?;
+        }
+        Ok(name)
+    }
+
+    /// `<group>:<member>,<member>…`
+    fn group_entry(&mut self) -> Result<(Name, Vec<Name>), DecodeError> {
+        let t = self.token("group")?;
+        let (group, members) = t.split_once(':').ok_or_else(|| self.err("group"))?;
+        if group.is_empty() || members.is_empty() {
+            return Err(self.err("group"));
+        }
+        let members: Vec<Name> = members.split(',').map(Name::from).collect();
+        if members.iter().any(|m| m.is_empty()) {
+            return Err(self.err("member"));
+        }
+        Ok((Name::from(group), members))
+    }
+
+    /// The optional group of a stored message, present for the `…-GROUP…` tags.
+    fn opt_group(&mut self, grouped: bool) -> Result<Option<Name>, DecodeError> {
+        if grouped {
+            self.name("group").map(Some)
+        } else {
+            Ok(None)
+        }
     }
 
     /// `<count> name…`
@@ -117,6 +154,18 @@ const TAGS: &[&str] = &[
     "REGISTERED",
     "MSG",
     "OFFLINE-MSG",
+    "OFFLINE-GROUP-MSG",
+    "GROUP-MSG",
+    "GROUP-CREATED",
+    "GROUP-SENT",
+    "GROUPLIST",
+    "GROUP-MEMBERS",
+    "GROUP-JOINED",
+    "GROUP-LEFT",
+    "PING",
+    "OFFLINE-LIST",
+    "OFFLINE-AGAIN",
+    "OFFLINE-AGAIN-GROUP",
     "BCAST",
     "PRESENCE",
     "WHOELSE",
@@ -173,12 +222,93 @@ pub fn decode_line(line: &str) -> Result<ServerMsg, DecodeError> {
             from: f.name("sender")?,
             text: f.text(),
         },
-        "OFFLINE-MSG" => ServerMsg::OfflineMessage {
-            id: f.num("id")?,
-            sent_at: Timestamp::from_millis(f.num("time")?),
+        "OFFLINE-MSG" | "OFFLINE-GROUP-MSG" => {
+            let id = f.num("id")?;
+            let sent_at = Timestamp::from_millis(f.num("time")?);
+            let group = f.opt_group(tag == "OFFLINE-GROUP-MSG")?;
+            ServerMsg::OfflineMessage {
+                id,
+                sent_at,
+                group,
+                from: f.name("sender")?,
+                text: f.text(),
+            }
+        }
+        "OFFLINE-AGAIN" | "OFFLINE-AGAIN-GROUP" => {
+            let id = f.num("id")?;
+            let sent_at = Timestamp::from_millis(f.num("time")?);
+            let group = f.opt_group(tag == "OFFLINE-AGAIN-GROUP")?;
+            ServerMsg::OfflineAgain {
+                id,
+                sent_at,
+                group,
+                from: f.name("sender")?,
+                text: f.text(),
+            }
+        }
+        "OFFLINE-LIST" => ServerMsg::OfflineList {
+            count: f.num("count")?,
+        },
+        "GROUP-MSG" => ServerMsg::GroupMessage {
+            group: f.name("group")?,
             from: f.name("sender")?,
             text: f.text(),
         },
+        "GROUP-CREATED" => ServerMsg::GroupCreated {
+            group: f.name("group")?,
+            members: f.names()?,
+        },
+        "GROUP-SENT" => ServerMsg::GroupSent {
+            group: f.name("group")?,
+            delivered: f.num("delivered")?,
+            stored: f.num("stored")?,
+            skipped: match f.token("coverage")? {
+                "all" => false,
+                "partial" => true,
+                _ => return Err(f.err("coverage")),
+            },
+        },
+        "GROUPLIST" => {
+            let n: usize = f.num("count")?;
+            if n > f.rest.len() {
+                return Err(f.err("count"));
+            }
+            let mut groups = Vec::with_capacity(n);
+            for _ in 0..n {
+                groups.push(f.group_entry()?);
+            }
+            ServerMsg::GroupList { groups }
+        }
+        "GROUP-MEMBERS" => ServerMsg::GroupMembers {
+            group: f.name("group")?,
+            members: f.names()?,
+        },
+        "GROUP-JOINED" => ServerMsg::GroupJoined {
+            group: f.name("group")?,
+            user: f.name("user")?,
+            by: f.name("by")?,
+        },
+        "GROUP-LEFT" => ServerMsg::GroupLeft {
+            group: f.name("group")?,
+            user: f.name("user")?,
+        },
+        "PING" => {
+            let user = f.name("user")?;
+            let state = match f.token("state")? {
+                "online" => PingState::Online {
+                    idle_secs: f.num("idle")?,
+                },
+                "offline" => PingState::Offline {
+                    stored: match f.token("reach")? {
+                        "stored" => true,
+                        "full" => false,
+                        _ => return Err(f.err("reach")),
+                    },
+                },
+                _ => return Err(f.err("state")),
+            };
+            ServerMsg::Ping { user, state }
+        }
         "BCAST" => ServerMsg::Broadcast {
             from: f.name("sender")?,
             text: f.text(),
@@ -249,7 +379,7 @@ pub fn decode_line(line: &str) -> Result<ServerMsg, DecodeError> {
             peer: f.name("user")?,
         },
         "HELP" => ServerMsg::Help {
-            command: f.command()?,
+            command: f.usage_command()?,
         },
         "ERROR" => ServerMsg::Error(decode_error(&mut f)?),
         "BYE" => ServerMsg::Bye(match f.token("reason")? {
@@ -285,7 +415,12 @@ fn decode_error(f: &mut Fields<'_>) -> Result<ErrorReply, DecodeError> {
         },
         "already-online" => ErrorReply::AlreadyOnline,
         "invalid-username" => ErrorReply::InvalidUsername(f.code(
-            &[NameError::Empty, NameError::TooLong, NameError::BadChar],
+            &[
+                NameError::Empty,
+                NameError::TooLong,
+                NameError::BadChar,
+                NameError::Reserved,
+            ],
             name_error_code,
         )?),
         "invalid-password" => ErrorReply::InvalidPassword(f.code(
@@ -350,6 +485,31 @@ fn decode_error(f: &mut Fields<'_>) -> Result<ErrorReply, DecodeError> {
             user: f.name("user")?,
         },
         "bad-ack" => ErrorReply::BadAck { id: f.num("id")? },
+        "invalid-group-name" => ErrorReply::InvalidGroupName(f.code(
+            &[
+                GroupNameError::Empty,
+                GroupNameError::TooLong,
+                GroupNameError::BadChar,
+            ],
+            group_name_error_code,
+        )?),
+        "group-exists" => ErrorReply::GroupExists {
+            group: f.name("group")?,
+        },
+        "no-such-group" => ErrorReply::NoSuchGroup {
+            group: f.token("group")?.to_owned(),
+        },
+        "not-member" => ErrorReply::NotMember {
+            group: f.name("group")?,
+        },
+        "already-member" => ErrorReply::AlreadyMember {
+            group: f.name("group")?,
+            user: f.name("user")?,
+        },
+        "group-full" => ErrorReply::GroupFull {
+            group: f.name("group")?,
+            max: f.num("max")?,
+        },
         _ => return Err(f.err("code")),
     };
     Ok(e)
@@ -386,6 +546,7 @@ mod tests {
                 text: "  hi  there 🎉 ".into(),
             },
             ServerMsg::OfflineMessage {
+                group: None,
                 id: 7,
                 sent_at: Timestamp(1_700_000_000_123),
                 from: n("a"),

@@ -2,6 +2,11 @@
 //!
 //! One definition, used by the credentials loader, by `--register`, and by the command parser, so a name that
 //! can log in is always a name that can be typed as a command argument and printed as one wire token.
+//! Group names follow the same character rules, in a namespace of their own.
+//!
+//! The username `group` is reserved, in any letter case: `message group <name> <text>` sends to a group,
+//! so a user called `group` (or `Group`) could never be told apart from it, and a private message could
+//! reach a whole group. No account may have that name, in the credentials file or by registration.
 
 /// The longest username accepted, in bytes (all allowed characters are ASCII).
 pub const MAX_USERNAME_LEN: usize = 32;
@@ -16,6 +21,27 @@ pub enum NameError {
     #[error("a username is at most {MAX_USERNAME_LEN} characters long")]
     TooLong,
     #[error("a username may contain only letters A-Z and a-z, digits, '_', '-' and '.'")]
+    BadChar,
+    #[error(
+        "'{RESERVED_USERNAME}' (in any letter case) is reserved: 'message {RESERVED_USERNAME} <name> <text>' sends to a group"
+    )]
+    Reserved,
+}
+
+/// The one username no account may have (compared without regard to ASCII case).
+pub const RESERVED_USERNAME: &str = "group";
+
+/// The longest group name accepted, in bytes.
+pub const MAX_GROUP_NAME_LEN: usize = MAX_USERNAME_LEN;
+
+/// Why a group name was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum GroupNameError {
+    #[error("a group name cannot be empty")]
+    Empty,
+    #[error("a group name is at most {MAX_GROUP_NAME_LEN} characters long")]
+    TooLong,
+    #[error("a group name may contain only letters A-Z and a-z, digits, '_', '-' and '.'")]
     BadChar,
 }
 
@@ -41,6 +67,23 @@ pub fn check_username(name: &str) -> Result<(), NameError> {
     }
     if !name.bytes().all(is_username_byte) {
         return Err(NameError::BadChar);
+    }
+    if name.eq_ignore_ascii_case(RESERVED_USERNAME) {
+        return Err(NameError::Reserved);
+    }
+    Ok(())
+}
+
+/// Group names: the same characters as usernames (one wire token, readable anywhere), case-sensitive.
+pub fn check_group_name(name: &str) -> Result<(), GroupNameError> {
+    if name.is_empty() {
+        return Err(GroupNameError::Empty);
+    }
+    if name.len() > MAX_GROUP_NAME_LEN {
+        return Err(GroupNameError::TooLong);
+    }
+    if !name.bytes().all(is_username_byte) {
+        return Err(GroupNameError::BadChar);
     }
     Ok(())
 }
@@ -80,6 +123,21 @@ mod tests {
         assert_eq!(check_username("zoë"), Err(NameError::BadChar));
         assert_eq!(check_username(&"x".repeat(33)), Err(NameError::TooLong));
         assert_eq!(check_username(&"x".repeat(32)), Ok(()));
+        assert_eq!(check_username("group"), Err(NameError::Reserved));
+        assert_eq!(check_username("GrOuP"), Err(NameError::Reserved));
+        assert_eq!(check_username("groups"), Ok(()));
+    }
+
+    #[test]
+    fn group_names() {
+        assert_eq!(check_group_name("team-1.x"), Ok(()));
+        assert_eq!(check_group_name("group"), Ok(()));
+        assert_eq!(check_group_name(""), Err(GroupNameError::Empty));
+        assert_eq!(check_group_name("a b"), Err(GroupNameError::BadChar));
+        assert_eq!(
+            check_group_name(&"g".repeat(33)),
+            Err(GroupNameError::TooLong)
+        );
     }
 
     #[test]

@@ -5,9 +5,12 @@
 //! before this, in [`crate::protocol::line`]; this module sees one clean line without its ending.
 //!
 //! ```text
-//! line      = sp* word args
+//! line      = sp* word [sp+ sub] args
 //! word      = a command word from the table, any ASCII case
-//! args      = (per command) nothing | sp+ user | sp+ number | sp+ user SP text | SP text, then sp* end
+//! sub       = the second word of the commands that share their first (`message group`, `create group`,
+//!             `group add|leave|members`), any ASCII case
+//! args      = (per command) nothing | sp+ user | sp+ number | sp+ user SP text | SP text
+//!             | sp+ group (sp+ user)+ , then sp* end
 //! text      = everything after the single separator, exactly as typed; must not be blank
 //! sp        = ' ' | '\t'
 //! ```
@@ -100,12 +103,51 @@ fn text_only(i: &str) -> IResult<&str, &str> {
     text(i)
 }
 
+fn two_tokens(i: &str) -> IResult<&str, (&str, &str)> {
+    let (i, _) = spaces1(i)?;
+    let (i, a) = token(i)?;
+    let (i, _) = spaces1(i)?;
+    let (i, b) = token(i)?;
+    let (i, _) = end(i)?;
+    Ok((i, (a, b)))
+}
+
+/// One or more tokens up to the end of the line.
+fn tokens1(i: &str) -> Result<Vec<&str>, ()> {
+    let v: Vec<&str> = i.split([' ', '\t']).filter(|t| !t.is_empty()).collect();
+    if v.is_empty() { Err(()) } else { Ok(v) }
+}
+
+/// The command named by `word` and the line's next word, if that is one of the second words:
+/// `(command, what follows the second word)`.
+fn sub_word<'a>(word: &str, args: &'a str) -> Option<(CommandName, &'a str)> {
+    let (rest, _) = spaces1(args).ok()?;
+    let (rest, sub) = token(rest).ok()?;
+    CommandName::from_words(word, Some(sub))
+        .filter(|n| n.spec().sub.is_some())
+        .map(|n| (n, rest))
+}
+
 /// Parses one command line (no line ending).
 pub fn parse_command(line: &str) -> Result<Command<'_>, ParseError> {
     let Ok((args, word)) = leading_word(line) else {
         return Err(ParseError::Empty);
     };
-    let name = CommandName::from_word(word).ok_or(ParseError::Unknown)?;
+    // `message group ...`, `group add ...`: the second word names the command.
+    let (name, args) = match sub_word(word, args) {
+        Some((name, rest)) => (name, rest),
+        None => {
+            let name = CommandName::from_words(word, None)
+                .or_else(|| CommandName::from_word(word))
+                .ok_or(ParseError::Unknown)?;
+            if name.spec().sub.is_some() {
+                // The first word of a family alone, or with a second word that is none of its own
+                // (`group`, `group dance`, `create user`): say how the family is used.
+                return Err(ParseError::Usage(name));
+            }
+            (name, args)
+        }
+    };
     let usage = |_| ParseError::Usage(name);
     let user = |args| one_token(args).map(|(_, u)| u).map_err(usage);
     let cmd = match name {
@@ -113,6 +155,34 @@ pub fn parse_command(line: &str) -> Result<Command<'_>, ParseError> {
             let (_, (to, text)) = user_and_text(args).map_err(usage)?;
             Command::Message { to, text }
         }
+        CommandName::MessageGroup => {
+            let (_, (group, text)) = user_and_text(args).map_err(usage)?;
+            Command::MessageGroup { group, text }
+        }
+        CommandName::CreateGroup => {
+            let mut words = tokens1(args).map_err(|()| ParseError::Usage(name))?;
+            if words.len() < 2 {
+                return Err(ParseError::Usage(name));
+            }
+            let group = words.remove(0);
+            let mut members: Vec<&str> = Vec::with_capacity(words.len());
+            for m in words {
+                if !members.contains(&m) {
+                    members.push(m);
+                }
+            }
+            Command::CreateGroup { group, members }
+        }
+        CommandName::GroupAdd => {
+            let (_, (group, user)) = two_tokens(args).map_err(usage)?;
+            Command::GroupAdd { group, user }
+        }
+        CommandName::GroupLeave => Command::GroupLeave { group: user(args)? },
+        CommandName::GroupMembers => Command::GroupMembers { group: user(args)? },
+        CommandName::GroupList => no_args(args).map(|_| Command::GroupList).map_err(usage)?,
+        CommandName::Ping => Command::Ping { user: user(args)? },
+        CommandName::WhoLastHr => no_args(args).map(|_| Command::WhoLastHr).map_err(usage)?,
+        CommandName::Offline => no_args(args).map(|_| Command::Offline).map_err(usage)?,
         CommandName::Broadcast => Command::Broadcast {
             text: text_only(args).map_err(usage)?.1,
         },

@@ -1,15 +1,17 @@
 //! The one place that turns server messages into text.
 //!
 //! Every line is `TAG fields… human-text`: a fixed upper-case tag, then a fixed number of space-free fields
-//! for that tag (and, for `ERROR` and `BYE`, for that code), then free text. For `MSG`, `BCAST` and
-//! `OFFLINE-MSG` the free text is the message itself, verbatim; for every other tag it is an explanation
-//! for a person reading with `nc`, derived from the fields, which a program can ignore.
+//! for that tag (and, for `ERROR` and `BYE`, for that code; lists are a count and that many fields), then
+//! free text. For the lines that carry a message (`MSG`, `BCAST`, `GROUP-MSG`, `OFFLINE-MSG`,
+//! `OFFLINE-GROUP-MSG`, `OFFLINE-AGAIN`, `OFFLINE-AGAIN-GROUP`) the free text is the message itself,
+//! verbatim; for every other tag it is an explanation for a person reading with `nc`, derived from the
+//! fields, which a program can ignore.
 
 use std::fmt::{self, Display, Formatter};
 
-use super::command::CommandName;
-use super::name::{NameError, PasswordError};
-use super::reply::{ByeReason, CancelReason, ErrorReply, Prompt, ServerMsg};
+use super::command::{CommandName, token_of};
+use super::name::{GroupNameError, NameError, PasswordError};
+use super::reply::{ByeReason, CancelReason, ErrorReply, PingState, Prompt, ServerMsg};
 
 /// Appends `msg` and a newline to `out`.
 pub fn render_into(msg: &ServerMsg, out: &mut Vec<u8>) {
@@ -30,6 +32,15 @@ pub(crate) fn name_error_code(e: NameError) -> &'static str {
         NameError::Empty => "empty",
         NameError::TooLong => "too-long",
         NameError::BadChar => "bad-char",
+        NameError::Reserved => "reserved",
+    }
+}
+
+pub(crate) fn group_name_error_code(e: GroupNameError) -> &'static str {
+    match e {
+        GroupNameError::Empty => "empty",
+        GroupNameError::TooLong => "too-long",
+        GroupNameError::BadChar => "bad-char",
     }
 }
 
@@ -81,6 +92,12 @@ impl ErrorReply {
             ErrorReply::NoSession { .. } => "no-session",
             ErrorReply::MailboxFull { .. } => "mailbox-full",
             ErrorReply::BadAck { .. } => "bad-ack",
+            ErrorReply::InvalidGroupName(_) => "invalid-group-name",
+            ErrorReply::GroupExists { .. } => "group-exists",
+            ErrorReply::NoSuchGroup { .. } => "no-such-group",
+            ErrorReply::NotMember { .. } => "not-member",
+            ErrorReply::AlreadyMember { .. } => "already-member",
+            ErrorReply::GroupFull { .. } => "group-full",
         }
     }
 
@@ -121,7 +138,11 @@ impl ErrorReply {
                 let words: Vec<&str> = CommandName::listed().map(|c| c.word()).collect();
                 format!("Unknown command. Commands: {}.", words.join(", "))
             }
-            ErrorReply::Usage { command } => format!("Usage: {}", command.spec().usage),
+            ErrorReply::Usage { command } => {
+                // Every command typed with the same first word, so `group` alone shows all of them.
+                let usages: Vec<&str> = command.family().map(|c| c.spec().usage).collect();
+                format!("Usage: {}", usages.join(" or "))
+            }
             ErrorReply::BadNumber { command } => match command {
                 CommandName::WhoElseSince => {
                     "The span must be a whole number of seconds, 0 or more. Usage: whoelsesince <seconds>"
@@ -165,6 +186,22 @@ impl ErrorReply {
             ErrorReply::BadAck { id } => {
                 format!("No offline message {id} was delivered to you on this connection.")
             }
+            ErrorReply::InvalidGroupName(e) => format!("Not a valid group name: {e}."),
+            ErrorReply::GroupExists { group } => {
+                format!("There is already a group named '{group}'; choose another name.")
+            }
+            ErrorReply::NoSuchGroup { group } => format!(
+                "There is no group named '{group}'. 'grouplist' shows the groups you are in."
+            ),
+            ErrorReply::NotMember { group } => format!(
+                "You are not a member of '{group}'; a member can add you with 'group add {group} <you>'."
+            ),
+            ErrorReply::AlreadyMember { group, user } => {
+                format!("{user} is already a member of '{group}'.")
+            }
+            ErrorReply::GroupFull { group, max } => {
+                format!("'{group}' already has {max} members, the most a group may have.")
+            }
         }
     }
 }
@@ -187,7 +224,14 @@ impl Display for ErrorFields<'_> {
             ErrorReply::LineTooLong { max } => write!(f, " {max}"),
             ErrorReply::Usage { command }
             | ErrorReply::BadNumber { command }
-            | ErrorReply::NotYourself { command } => write!(f, " {command}"),
+            | ErrorReply::NotYourself { command } => write!(f, " {}", token_of(*command)),
+            ErrorReply::InvalidGroupName(e) => write!(f, " {}", group_name_error_code(*e)),
+            ErrorReply::GroupExists { group } | ErrorReply::NotMember { group } => {
+                write!(f, " {group}")
+            }
+            ErrorReply::NoSuchGroup { group } => write!(f, " {group}"),
+            ErrorReply::AlreadyMember { group, user } => write!(f, " {group} {user}"),
+            ErrorReply::GroupFull { group, max } => write!(f, " {group} {max}"),
             ErrorReply::NoSuchUser { user } => write!(f, " {user}"),
             ErrorReply::BlockedBy { user }
             | ErrorReply::AlreadyBlocked { user }
@@ -255,8 +299,107 @@ impl Display for ServerMsg {
                 id,
                 sent_at,
                 from,
+                group: None,
                 text,
             } => write!(f, "OFFLINE-MSG {id} {} {from} {text}", sent_at.as_millis()),
+            ServerMsg::OfflineMessage {
+                id,
+                sent_at,
+                from,
+                group: Some(group),
+                text,
+            } => write!(
+                f,
+                "OFFLINE-GROUP-MSG {id} {} {group} {from} {text}",
+                sent_at.as_millis()
+            ),
+            ServerMsg::GroupMessage { group, from, text } => {
+                write!(f, "GROUP-MSG {group} {from} {text}")
+            }
+            ServerMsg::GroupCreated { group, members } => {
+                write!(f, "GROUP-CREATED {group} ")?;
+                names(f, members)?;
+                write!(f, " Group '{group}' created.")
+            }
+            ServerMsg::GroupSent {
+                group,
+                delivered,
+                stored,
+                skipped,
+            } => {
+                let coverage = if *skipped { "partial" } else { "all" };
+                write!(
+                    f,
+                    "GROUP-SENT {group} {delivered} {stored} {coverage} Sent to '{group}': {delivered} now, {stored} at their next login{}.",
+                    if *skipped {
+                        "; some members did not get it"
+                    } else {
+                        ""
+                    }
+                )
+            }
+            ServerMsg::GroupList { groups } => {
+                write!(f, "GROUPLIST {}", groups.len())?;
+                for (group, members) in groups {
+                    write!(f, " {group}:")?;
+                    for (i, m) in members.iter().enumerate() {
+                        write!(f, "{}{m}", if i == 0 { "" } else { "," })?;
+                    }
+                }
+                Ok(())
+            }
+            ServerMsg::GroupMembers { group, members } => {
+                write!(f, "GROUP-MEMBERS {group} ")?;
+                names(f, members)
+            }
+            ServerMsg::GroupJoined { group, user, by } => write!(
+                f,
+                "GROUP-JOINED {group} {user} {by} {by} added {user} to '{group}'."
+            ),
+            ServerMsg::GroupLeft { group, user } => {
+                write!(f, "GROUP-LEFT {group} {user} {user} left '{group}'.")
+            }
+            ServerMsg::Ping { user, state } => match state {
+                PingState::Online { idle_secs } => write!(
+                    f,
+                    "PING {user} online {idle_secs} {user} is online (idle {idle_secs} s); messages reach them now."
+                ),
+                PingState::Offline { stored: true } => write!(
+                    f,
+                    "PING {user} offline stored {user} is offline; messages are kept for their next login."
+                ),
+                PingState::Offline { stored: false } => write!(
+                    f,
+                    "PING {user} offline full {user} is offline and cannot be sent more messages now."
+                ),
+            },
+            ServerMsg::OfflineList { count } => write!(
+                f,
+                "OFFLINE-LIST {count} {count} message{} waited for you at this login.",
+                plural(*count as u64)
+            ),
+            ServerMsg::OfflineAgain {
+                id,
+                sent_at,
+                from,
+                group: None,
+                text,
+            } => write!(
+                f,
+                "OFFLINE-AGAIN {id} {} {from} {text}",
+                sent_at.as_millis()
+            ),
+            ServerMsg::OfflineAgain {
+                id,
+                sent_at,
+                from,
+                group: Some(group),
+                text,
+            } => write!(
+                f,
+                "OFFLINE-AGAIN-GROUP {id} {} {group} {from} {text}",
+                sent_at.as_millis()
+            ),
             ServerMsg::Broadcast { from, text } => write!(f, "BCAST {from} {text}"),
             ServerMsg::Presence { user, online } => {
                 let state = if *online { "online" } else { "offline" };

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::command::CommandName;
-use super::name::{NameError, PasswordError};
+use super::name::{GroupNameError, NameError, PasswordError};
 use crate::time::Timestamp;
 
 /// A username as the server holds it: shared, because one name appears in many messages.
@@ -164,6 +164,38 @@ pub enum ErrorReply {
     BadAck {
         id: u64,
     },
+    // --- groups ---
+    InvalidGroupName(GroupNameError),
+    /// `create group` with a name another group has.
+    GroupExists {
+        group: Name,
+    },
+    NoSuchGroup {
+        group: String,
+    },
+    /// Only members may post to a group, see its members, or add to it.
+    NotMember {
+        group: Name,
+    },
+    AlreadyMember {
+        group: Name,
+        user: Name,
+    },
+    /// A group holds at most `max` members.
+    GroupFull {
+        group: Name,
+        max: usize,
+    },
+}
+
+/// What `ping` found out about a user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PingState {
+    /// Online, with no command for `idle_secs`; messages are delivered at once.
+    Online { idle_secs: u64 },
+    /// Offline; `stored` says whether a message would be kept for them (false: their mailbox has no
+    /// room for one more from you).
+    Offline { stored: bool },
 }
 
 /// One line from the server.
@@ -182,10 +214,18 @@ pub enum ServerMsg {
         text: String,
     },
     /// A message stored while the recipient was offline, delivered at login. `id` lets the client
-    /// acknowledge it and recognise a redelivery after a server crash.
+    /// acknowledge it and recognise a redelivery after a server crash. `group` is the group it was sent
+    /// to, if it was a group message.
     OfflineMessage {
         id: u64,
         sent_at: Timestamp,
+        from: Name,
+        group: Option<Name>,
+        text: String,
+    },
+    /// A message to group `group` from `from`.
+    GroupMessage {
+        group: Name,
         from: Name,
         text: String,
     },
@@ -264,6 +304,57 @@ pub enum ServerMsg {
     /// One line of `help`.
     Help {
         command: CommandName,
+    },
+    /// Reply to `create group`: the group and all its members (the creator included), sorted.
+    GroupCreated {
+        group: Name,
+        members: Vec<Name>,
+    },
+    /// Reply to `message group`: how many members got it now, how many will at their next login, and
+    /// whether some members did not get it (they blocked the sender, or their mailbox was full; never
+    /// said who).
+    GroupSent {
+        group: Name,
+        delivered: usize,
+        stored: usize,
+        skipped: bool,
+    },
+    /// Reply to `grouplist`: each group the user belongs to, with its members, sorted.
+    GroupList {
+        groups: Vec<(Name, Vec<Name>)>,
+    },
+    /// Reply to `group members`.
+    GroupMembers {
+        group: Name,
+        members: Vec<Name>,
+    },
+    /// To the members of `group` (the new one included): `by` added `user`.
+    GroupJoined {
+        group: Name,
+        user: Name,
+        by: Name,
+    },
+    /// To the members of `group` and to `user`: `user` left it.
+    GroupLeft {
+        group: Name,
+        user: Name,
+    },
+    /// Reply to `ping`.
+    Ping {
+        user: Name,
+        state: PingState,
+    },
+    /// Reply to `offline`: `count` lines follow, each an [`ServerMsg::OfflineAgain`].
+    OfflineList {
+        count: usize,
+    },
+    /// One of the messages that were waiting at this login, shown again (not to be acknowledged).
+    OfflineAgain {
+        id: u64,
+        sent_at: Timestamp,
+        from: Name,
+        group: Option<Name>,
+        text: String,
     },
     Error(ErrorReply),
     Bye(ByeReason),

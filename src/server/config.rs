@@ -18,6 +18,8 @@ pub struct Config {
     pub mailbox_limit: usize,
     /// Whether an unknown username creates an account (`--register`).
     pub register: bool,
+    /// The most members a group may have.
+    pub group_max_members: usize,
 }
 
 /// Failed passwords in a row that lock an account.
@@ -33,6 +35,7 @@ impl Default for Config {
             max_line: crate::protocol::MAX_LINE,
             mailbox_limit: 1000,
             register: false,
+            group_max_members: 10_000,
         }
     }
 }

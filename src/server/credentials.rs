@@ -145,6 +145,29 @@ mod tests {
     }
 
     #[test]
+    fn the_name_group_is_refused_in_any_case_with_the_reason() {
+        for name in ["group", "Group", "GROUP"] {
+            let e = parse_credentials(&format!("alice a\n{name} pw\n")).unwrap_err();
+            assert!(
+                matches!(
+                    &e,
+                    CredentialsError::BadUsername {
+                        line: 2,
+                        error: NameError::Reserved,
+                        ..
+                    }
+                ),
+                "{e:?}"
+            );
+            let text = e.to_string();
+            assert!(
+                text.contains("reserved") && text.contains("message group"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
     fn usernames_are_case_sensitive() {
         assert_eq!(parse_credentials("Bob x\nbob y").unwrap().len(), 2);
     }

@@ -7,18 +7,22 @@
 //! rule for the client.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use super::accounts::UserId;
 use crate::protocol::Name;
 use crate::time::Timestamp;
 
-/// A message kept for a user who was offline when it was sent.
+/// A message kept for a user who was offline when it was sent. Cheap to copy: a session keeps the
+/// ones that were waiting at its login, for `offline`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct StoredMsg {
     pub(crate) id: u64,
     pub(crate) from: Name,
+    /// The group it was sent to, for a group message.
+    pub(crate) group: Option<Name>,
     pub(crate) sent_at: Timestamp,
-    pub(crate) text: String,
+    pub(crate) text: Arc<str>,
 }
 
 #[derive(Debug)]
@@ -64,14 +68,16 @@ impl Mailboxes {
         &mut self,
         to: UserId,
         from: Name,
+        group: Option<Name>,
         sent_at: Timestamp,
-        text: String,
+        text: Arc<str>,
     ) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
         self.boxes[to.index()].push_back(StoredMsg {
             id,
             from,
+            group,
             sent_at,
             text,
         });

@@ -1,5 +1,7 @@
 //! `message`, `broadcast`, the offline mailbox, and `ack`.
 
+use std::sync::Arc;
+
 use super::accounts::UserId;
 use super::event::{ConnId, Effect};
 use super::record::Record;
@@ -45,11 +47,12 @@ impl ServerState {
         }
         let id = self
             .mailboxes
-            .store(target, from.clone(), now, text.to_owned());
+            .store(target, from.clone(), None, now, Arc::from(text));
         out.push(Effect::Persist(Record::MessageStored {
             id,
             to: to.clone(),
             from,
+            group: None,
             sent_at: now,
             text: text.to_owned(),
         }));
@@ -88,6 +91,36 @@ impl ServerState {
             });
         }
         send(out, conn, ServerMsg::BroadcastSent { delivered, skipped });
+    }
+
+    /// `offline`: the messages that were waiting at this login, again (acknowledged or not), except
+    /// those from users the asker has blocked since.
+    pub(crate) fn cmd_offline(&self, conn: ConnId, me: UserId, out: &mut Vec<Effect>) {
+        let Some(session) = self.sessions.session(conn) else {
+            return;
+        };
+        let shown: Vec<&super::mailboxes::StoredMsg> = session
+            .waiting
+            .iter()
+            .filter(|m| {
+                self.find_user(&m.from)
+                    .is_none_or(|sender| !self.blocks(me, sender))
+            })
+            .collect();
+        send(out, conn, ServerMsg::OfflineList { count: shown.len() });
+        for m in shown {
+            send(
+                out,
+                conn,
+                ServerMsg::OfflineAgain {
+                    id: m.id,
+                    sent_at: m.sent_at,
+                    from: m.from.clone(),
+                    group: m.group.clone(),
+                    text: m.text.to_string(),
+                },
+            );
+        }
     }
 
     /// The client confirms it has shown stored messages up to `id`; only then are they forgotten.

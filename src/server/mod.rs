@@ -29,13 +29,15 @@
 //!
 //! Each rule lives in its own module: [`login`] (prompts, lockout, duplicate sessions, registration),
 //! [`presence`] (sessions, history, `whoelse`, `whoelsesince`, announcements), [`messaging`]
-//! (`message`, `broadcast`, mailbox, `ack`), [`blocklist`], and [`private`] (peer-to-peer brokering).
+//! (`message`, `broadcast`, mailbox, `ack`, `offline`), [`groups`], [`blocklist`], and [`private`]
+//! (peer-to-peer brokering).
 //!
 //! The state itself is in parts that own their data and keep their own invariants, which the rules
 //! combine: `accounts` (names, passwords, lockout counters, indexed by a dense `UserId`), `sessions`
 //! (connections, login phases, who is online where: at most one session per user), `blocks`,
-//! `mailboxes` (stored messages and their ids), `history` (last logouts, indexed for `whoelsesince`) and
-//! `brokerage` (private-chat requests, brokered chats, the token generator).
+//! `mailboxes` (stored messages and their ids), `history` (last logouts, indexed for `whoelsesince`),
+//! `group_book` (groups and their members) and `brokerage` (private-chat requests, brokered chats, the
+//! token generator).
 //!
 //! Between the core and the sockets, [`outbox`] says which records are committed when and which replies
 //! may leave, and [`pacing`] when to write; both are plain values with time passed in, driven by the
@@ -48,6 +50,8 @@ mod brokerage;
 pub mod config;
 pub mod credentials;
 pub mod event;
+mod group_book;
+pub mod groups;
 pub mod harness;
 mod history;
 pub mod login;

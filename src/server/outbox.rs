@@ -322,6 +322,7 @@ mod tests {
 
     fn stored(id: u64) -> Effect {
         Effect::Persist(Record::MessageStored {
+            group: None,
             id,
             to: "bob".into(),
             from: "alice".into(),

@@ -22,6 +22,7 @@ impl ServerState {
         self.accounts.succeeded(user);
         let name = self.name(user).clone();
         let delivered_up_to = self.mailboxes.newest(user);
+        let waiting = self.mailboxes.messages(user).cloned().collect();
         self.sessions.begin(
             conn,
             Session {
@@ -29,6 +30,7 @@ impl ServerState {
                 last_active: now,
                 p2p_port: None,
                 delivered_up_to,
+                waiting,
             },
         );
         out.push(Effect::SetTimer {
@@ -49,7 +51,8 @@ impl ServerState {
                     id: m.id,
                     sent_at: m.sent_at,
                     from: m.from.clone(),
-                    text: m.text.clone(),
+                    group: m.group.clone(),
+                    text: m.text.to_string(),
                 },
             );
         }
@@ -101,6 +104,41 @@ impl ServerState {
             .collect();
         names.sort();
         names
+    }
+
+    /// `ping <user>`: online (and idle how long) or not, and whether a message would reach them. It
+    /// tells no more than `whoelse` and `message` do: a user who has blocked the asker is answered as
+    /// `message` would answer, never as online.
+    pub(crate) fn cmd_ping(
+        &self,
+        conn: ConnId,
+        me: UserId,
+        name: &str,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(target) = self.target(conn, me, name, crate::protocol::CommandName::Ping, out)
+        else {
+            return;
+        };
+        let user = self.name(target).clone();
+        if self.blocks(target, me) {
+            send(out, conn, crate::protocol::ErrorReply::BlockedBy { user });
+            return;
+        }
+        let state = match self
+            .sessions
+            .session_of(target)
+            .and_then(|c| self.sessions.session(c))
+        {
+            Some(s) => crate::protocol::PingState::Online {
+                idle_secs: now.millis_since(s.last_active) / 1000,
+            },
+            None => crate::protocol::PingState::Offline {
+                stored: self.mailboxes.len(target) < self.config.mailbox_limit,
+            },
+        };
+        send(out, conn, ServerMsg::Ping { user, state });
     }
 
     pub(crate) fn cmd_whoelse(&self, conn: ConnId, me: UserId, out: &mut Vec<Effect>) {

@@ -27,6 +27,8 @@ pub struct DurableView {
     pub users: Vec<DurableUser>,
     /// The id the next stored message will get.
     pub next_message_id: u64,
+    /// Every group with its members (both sorted by name).
+    pub groups: Vec<(String, Vec<String>)>,
 }
 
 /// One stored message, as a view.
@@ -34,6 +36,8 @@ pub struct DurableView {
 pub struct StoredView {
     pub id: u64,
     pub from: String,
+    /// The group it was sent to, for a group message.
+    pub group: Option<String>,
     pub sent_at: Timestamp,
     pub text: String,
 }
@@ -103,8 +107,9 @@ impl ServerState {
             .map(|m| StoredView {
                 id: m.id,
                 from: m.from.to_string(),
+                group: m.group.as_ref().map(|g| g.to_string()),
                 sent_at: m.sent_at,
-                text: m.text.clone(),
+                text: m.text.to_string(),
             })
             .collect()
     }
@@ -136,6 +141,16 @@ impl ServerState {
         DurableView {
             users,
             next_message_id: self.mailboxes.next_id(),
+            groups: self
+                .groups
+                .all()
+                .map(|(g, members)| {
+                    let mut names: Vec<String> =
+                        members.iter().map(|&m| self.name(m).to_string()).collect();
+                    names.sort();
+                    (g.to_string(), names)
+                })
+                .collect(),
         }
     }
 

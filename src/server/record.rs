@@ -17,11 +17,12 @@ pub enum Record {
     LoggedOut { user: Name, at: Timestamp },
     /// Three failures in a row locked the account until `until`.
     LockedOut { user: Name, until: Timestamp },
-    /// A message was stored for an offline user.
+    /// A message was stored for an offline user (sent to `group`, if it was a group message).
     MessageStored {
         id: u64,
         to: Name,
         from: Name,
+        group: Option<Name>,
         sent_at: Timestamp,
         text: String,
     },
@@ -31,11 +32,22 @@ pub enum Record {
     Blocked { by: Name, user: Name },
     /// `by` unblocked `user`.
     Unblocked { by: Name, user: Name },
+    /// `by` created `group` with these members (`by` among them).
+    GroupCreated {
+        group: Name,
+        by: Name,
+        members: Vec<Name>,
+    },
+    /// `by` added `user` to `group`.
+    GroupJoined { group: Name, user: Name, by: Name },
+    /// `user` left `group` (which is gone if that was its last member).
+    GroupLeft { group: Name, user: Name },
 }
 
 impl Record {
     /// Whether a reply produced with this record tells a user that the change happened (`STORED`,
-    /// `BLOCKED`, `REGISTERED`, a lockout), so that reply must wait until the record is durable.
+    /// `GROUP-SENT`, `BLOCKED`, `REGISTERED`, a lockout, a group created, joined or left), so that reply
+    /// must wait until the record is durable.
     ///
     /// Login history and acknowledgements are kept just as carefully, in order with everything else, but
     /// no reply promises them: a welcome does not say "your session was recorded", and an `ack` has no
@@ -48,7 +60,10 @@ impl Record {
             | Record::LockedOut { .. }
             | Record::MessageStored { .. }
             | Record::Blocked { .. }
-            | Record::Unblocked { .. } => true,
+            | Record::Unblocked { .. }
+            | Record::GroupCreated { .. }
+            | Record::GroupJoined { .. }
+            | Record::GroupLeft { .. } => true,
             Record::LoggedIn { .. } | Record::LoggedOut { .. } | Record::MessagesAcked { .. } => {
                 false
             }

@@ -56,6 +56,7 @@ impl ServerState {
                 id,
                 to,
                 from,
+                group,
                 sent_at,
                 text,
             } => {
@@ -69,8 +70,9 @@ impl ServerState {
                     StoredMsg {
                         id,
                         from,
+                        group,
                         sent_at,
-                        text,
+                        text: text.into(),
                     },
                 );
             }
@@ -87,6 +89,26 @@ impl ServerState {
             Record::Unblocked { by, user } => {
                 let (by, user) = (self.find_user(&by)?, self.find_user(&user)?);
                 self.blocks.unblock(by, user);
+            }
+            Record::GroupCreated { group, members, .. } => {
+                // Members whose accounts are gone are left out; a group with none left is not made.
+                let ids: Vec<UserId> = members.iter().filter_map(|m| self.find_user(m)).collect();
+                if ids.is_empty() || self.groups.name(&group).is_some() {
+                    return None;
+                }
+                self.groups.create(group, ids);
+            }
+            Record::GroupJoined { group, user, .. } => {
+                let id = self.find_user(&user)?;
+                if !self.groups.join(&group, id) {
+                    return None;
+                }
+            }
+            Record::GroupLeft { group, user } => {
+                let id = self.find_user(&user)?;
+                if !self.groups.leave(&group, id) {
+                    return None;
+                }
             }
         }
         Some(())

@@ -32,6 +32,9 @@ pub(crate) struct Session {
     pub(crate) p2p_port: Option<u16>,
     /// The highest stored-message id delivered on this connection, which bounds what `ack` may confirm.
     pub(crate) delivered_up_to: Option<u64>,
+    /// The stored messages that were waiting at login, for `offline` (shared with the mailbox, not
+    /// copied).
+    pub(crate) waiting: Vec<super::mailboxes::StoredMsg>,
 }
 
 #[derive(Debug)]

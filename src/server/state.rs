@@ -8,6 +8,7 @@ use super::brokerage::Brokerage;
 use super::config::Config;
 use super::credentials::Account;
 use super::event::{ConnId, Effect, Event, TimerId};
+use super::group_book::GroupBook;
 use super::history::History;
 use super::mailboxes::Mailboxes;
 use super::sessions::{Phase, Sessions};
@@ -30,6 +31,7 @@ pub struct ServerState {
     pub(crate) mailboxes: Mailboxes,
     pub(crate) history: History,
     pub(crate) brokerage: Brokerage,
+    pub(crate) groups: GroupBook,
     /// Set by `Shutdown`: everyone is being disconnected, so nobody is told about anybody leaving.
     pub(crate) shutting_down: bool,
 }
@@ -47,6 +49,7 @@ impl ServerState {
             mailboxes: Mailboxes::default(),
             history: History::default(),
             brokerage: Brokerage::new(seed),
+            groups: GroupBook::default(),
             shutting_down: false,
         };
         for a in accounts {
@@ -85,6 +88,7 @@ impl ServerState {
         self.blocks.add_user();
         self.mailboxes.add_user();
         self.history.add_user();
+        self.groups.add_user();
         id
     }
 
@@ -172,6 +176,19 @@ impl ServerState {
         let me = session.user;
         match cmd {
             Command::Message { to, text } => self.cmd_message(conn, me, to, text, now, out),
+            Command::MessageGroup { group, text } => {
+                self.cmd_message_group(conn, me, group, text, now, out)
+            }
+            Command::CreateGroup { group, members } => {
+                self.cmd_create_group(conn, me, group, &members, out)
+            }
+            Command::GroupAdd { group, user } => self.cmd_group_add(conn, me, group, user, out),
+            Command::GroupLeave { group } => self.cmd_group_leave(conn, me, group, out),
+            Command::GroupMembers { group } => self.cmd_group_members(conn, me, group, out),
+            Command::GroupList => self.cmd_grouplist(conn, me, out),
+            Command::Ping { user } => self.cmd_ping(conn, me, user, now, out),
+            Command::WhoLastHr => self.cmd_whoelsesince(conn, me, 3600, now, out),
+            Command::Offline => self.cmd_offline(conn, me, out),
             Command::Broadcast { text } => self.cmd_broadcast(conn, me, text, out),
             Command::WhoElse => self.cmd_whoelse(conn, me, out),
             Command::WhoElseSince { secs } => self.cmd_whoelsesince(conn, me, secs, now, out),

@@ -19,6 +19,7 @@ use smol::channel::{Receiver, Sender};
 
 use super::state_file::StateFile;
 use super::terminal::{Typed, Ui};
+use crate::client::complete::Known;
 use crate::client::display::render;
 use crate::client::{
     ClientState, Config, Effect, Event, Exit, Item, LinkId, PeerEvent, ServerEvent, TimerId,
@@ -471,8 +472,11 @@ impl Driver {
         }
         if self.core.known_users_version() != self.users_version {
             self.users_version = self.core.known_users_version();
-            let users = self.core.known_users().map(|u| u.to_string()).collect();
-            self.ui.set_completions(users);
+            let known = Known {
+                users: self.core.known_users().map(|u| u.to_string()).collect(),
+                groups: self.core.known_groups().map(|g| g.to_string()).collect(),
+            };
+            self.ui.set_completions(known);
         }
     }
 

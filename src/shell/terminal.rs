@@ -25,7 +25,7 @@ use rustyline::validate::Validator;
 use rustyline::{CompletionType, Config, Editor, ExternalPrinter, Helper, history::DefaultHistory};
 
 use crate::client::InputMode;
-use crate::client::complete::complete;
+use crate::client::complete::{Known, complete};
 
 /// What the input side hands the driver.
 #[derive(Debug)]
@@ -133,10 +133,10 @@ impl Ui {
         }
     }
 
-    /// The usernames offered by tab completion.
-    pub fn set_completions(&mut self, users: Vec<String>) {
+    /// The usernames and group names offered by tab completion.
+    pub fn set_completions(&mut self, known: Known) {
         if let Ui::Terminal(t) = self {
-            *t.users.lock().unwrap_or_else(|e| e.into_inner()) = users;
+            *t.known.lock().unwrap_or_else(|e| e.into_inner()) = known;
         }
     }
 
@@ -215,7 +215,7 @@ fn plain_reader(requests: mpsc::Receiver<InputMode>, sink: TypedSink) {
 
 /// Tab completion for rustyline, from [`complete`].
 struct NatterHelper {
-    users: Arc<Mutex<Vec<String>>>,
+    known: Arc<Mutex<Known>>,
 }
 
 impl Completer for NatterHelper {
@@ -227,8 +227,8 @@ impl Completer for NatterHelper {
         pos: usize,
         _ctx: &rustyline::Context<'_>,
     ) -> rustyline::Result<(usize, Vec<String>)> {
-        let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(complete(line, pos, &users))
+        let known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(complete(line, pos, &known))
     }
 }
 
@@ -256,7 +256,7 @@ enum PrintCmd {
 pub struct TerminalUi {
     requests: mpsc::Sender<InputMode>,
     printer: mpsc::Sender<PrintCmd>,
-    users: Arc<Mutex<Vec<String>>>,
+    known: Arc<Mutex<Known>>,
 }
 
 impl TerminalUi {
@@ -270,13 +270,13 @@ impl TerminalUi {
             Ok(c) => c.build(),
             Err(e) => return Err((sink, e)),
         };
-        let users = Arc::new(Mutex::new(Vec::new()));
+        let known = Arc::new(Mutex::new(Known::default()));
         let mut editor: Editor<NatterHelper, DefaultHistory> = match Editor::with_config(config) {
             Ok(e) => e,
             Err(e) => return Err((sink, e.to_string())),
         };
         editor.set_helper(Some(NatterHelper {
-            users: users.clone(),
+            known: known.clone(),
         }));
         let external = match editor.create_external_printer() {
             Ok(p) => p,
@@ -301,7 +301,7 @@ impl TerminalUi {
         Ok(TerminalUi {
             requests,
             printer,
-            users,
+            known,
         })
     }
 

@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use super::invariants::StepFacts;
 use super::model::{MPhase, Model, Out};
-use super::step::{Cmd, Edge, Garbage, Op, Password, Slot, Step, UserRef};
+use super::step::{Cmd, Edge, Garbage, GroupRef, Op, Password, Slot, Step, UserRef};
 use crate::protocol::ServerMsg;
 use crate::server::harness::START;
 use crate::server::outbox::OutboxConfig;
@@ -45,6 +45,8 @@ impl Setup {
                 max_line: 256,
                 mailbox_limit: 4,
                 register: false,
+                // Small, so runs reach a full group.
+                group_max_members: 5,
             },
             accounts: (0..users.max(1))
                 .map(|i| (format!("u{i}"), format!("pw{i}")))
@@ -283,6 +285,20 @@ impl Clients {
                 format!("ack {id}")
             }
             Cmd::AckId(k) => format!("ack {k}"),
+            Cmd::CreateGroup(g, a, b) => format!(
+                "create group {} {} {}",
+                group_name(g),
+                self.user_name(a),
+                self.user_name(b)
+            ),
+            Cmd::MessageGroup(g) => format!("message group {} {text}", group_name(g)),
+            Cmd::GroupAdd(g, u) => format!("group add {} {}", group_name(g), self.user_name(u)),
+            Cmd::GroupLeave(g) => format!("group leave {}", group_name(g)),
+            Cmd::GroupMembers(g) => format!("group members {}", group_name(g)),
+            Cmd::GroupList => "grouplist".into(),
+            Cmd::Ping(u) => format!("ping {}", self.user_name(u)),
+            Cmd::WhoLastHr => "wholasthr".into(),
+            Cmd::Offline => "offline".into(),
         }
     }
 
@@ -460,6 +476,14 @@ fn peer_of(slot: Slot, conn: ConnId) -> SocketAddr {
     let [hi, lo] = slot.to_be_bytes();
     let port = 40_000 + (conn.0 % 20_000) as u16;
     SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 1, hi, lo)), port)
+}
+
+/// `g0`..`g2`, or a name no group may have.
+fn group_name(g: GroupRef) -> String {
+    match g {
+        GroupRef::Named(n) => format!("g{}", n % 3),
+        GroupRef::Invalid => "g!".into(),
+    }
 }
 
 fn trim_bytes(line: &[u8]) -> &[u8] {

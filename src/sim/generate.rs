@@ -11,7 +11,7 @@ use rand_chacha::rand_core::{Rng, SeedableRng};
 
 use super::clients::Clients;
 use super::model::MPhase;
-use super::step::{Cmd, Edge, Garbage, Op, Password, Slot, UserRef};
+use super::step::{Cmd, Edge, Garbage, GroupRef, Op, Password, Slot, UserRef};
 
 /// A seeded source of [`Op`]s. The same seed and the same states give the same ops.
 pub struct Generator {
@@ -181,6 +181,9 @@ impl Generator {
         if my_port.is_none() && self.chance(30) {
             return Cmd::P2pPort(1 + self.below(60_000) as u16);
         }
+        if self.chance(25) {
+            return self.group_command(c, &me);
+        }
         match self.below(100) {
             0..25 => Cmd::Message(self.user(c)),
             25..33 => Cmd::Broadcast,
@@ -211,6 +214,36 @@ impl Generator {
             88..91 => Cmd::Active,
             91..99 => Cmd::AckReceived,
             _ => Cmd::AckId(self.below(20) as u8),
+        }
+    }
+
+    /// Groups, and the small commands that came with them: mostly aimed at groups the user is in.
+    fn group_command(&mut self, c: &Clients, me: &str) -> Cmd {
+        let mine: Vec<u8> = (0..3u8)
+            .filter(|n| {
+                c.model
+                    .groups
+                    .get(format!("g{n}").as_str())
+                    .is_some_and(|m| m.iter().any(|u| &**u == me))
+            })
+            .collect();
+        let g = if self.chance(3) {
+            GroupRef::Invalid
+        } else if let Some(n) = self.pick(&mine).filter(|_| self.chance(75)) {
+            GroupRef::Named(n)
+        } else {
+            GroupRef::Named(self.below(3) as u8)
+        };
+        match self.below(100) {
+            0..15 => Cmd::CreateGroup(g, self.user(c), self.user(c)),
+            15..50 => Cmd::MessageGroup(g),
+            50..62 => Cmd::GroupAdd(g, self.user(c)),
+            62..70 => Cmd::GroupLeave(g),
+            70..76 => Cmd::GroupMembers(g),
+            76..82 => Cmd::GroupList,
+            82..92 => Cmd::Ping(self.user(c)),
+            92..96 => Cmd::WhoLastHr,
+            _ => Cmd::Offline,
         }
     }
 }

@@ -30,6 +30,10 @@ pub mod name {
     /// what no reply promised may be lost: recent login history, and acks (whose messages then come again,
     /// which the client recognises by id).
     pub const DURABILITY: &str = "9-durability";
+    /// A group message reaches exactly the members who have not blocked the sender, each once (at once
+    /// if online, stored otherwise, then delivered at login in order like any stored message); non-members
+    /// never receive one and never post one.
+    pub const GROUP_DELIVERY: &str = "10-group-delivery";
     /// Replaying the persisted records rebuilds the live durable state.
     pub const PERSISTENCE: &str = "persistence";
     /// Every line and close equals the model's prediction.
@@ -93,6 +97,7 @@ struct Session {
 struct StoredFact {
     to: Name,
     from: Name,
+    group: Option<Name>,
     text: String,
     sent_at: Timestamp,
 }
@@ -173,6 +178,7 @@ impl Invariants {
         let mut bursts: BTreeMap<ConnId, (Name, Vec<ServerMsg>)> = BTreeMap::new();
         let mut accepted = None;
         let mut expected_token = None;
+        let mut group_lines: Vec<(ConnId, ServerMsg)> = Vec::new();
 
         if facts.vanished
             && let Some(conn) = facts.conn
@@ -348,9 +354,30 @@ impl Invariants {
                         format!("{conn} expects token {token}, not the one its requester got"),
                     );
                 }
+                ServerMsg::GroupMessage { group, from, text } => {
+                    let member = me
+                        .as_ref()
+                        .is_some_and(|me| model.groups.get(group).is_some_and(|m| m.contains(me)));
+                    if !member {
+                        return fail(
+                            name::GROUP_DELIVERY,
+                            format!("{conn} ({me:?}) is not in {group} and got {from}'s {text:?}"),
+                        );
+                    }
+                    group_lines.push((conn, msg.clone()));
+                }
+                ServerMsg::GroupSent { .. } => {
+                    self.on_group_sent(conn, me.as_ref(), msg, &cmd, seen, model, now)?;
+                }
                 ServerMsg::Error(e) => self.on_error(conn, e, facts, seen, now)?,
                 _ => {}
             }
+        }
+        if !group_lines.is_empty() && !matches!(cmd, Some(Command::MessageGroup { .. })) {
+            return fail(
+                name::GROUP_DELIVERY,
+                format!("group messages {group_lines:?} without a 'message group' command"),
+            );
         }
         for (_, (user, burst)) in std::mem::take(&mut bursts) {
             self.check_burst(&user, &burst)?;
@@ -460,6 +487,7 @@ impl Invariants {
                 id,
                 sent_at: f.sent_at,
                 from: f.from.clone(),
+                group: f.group.clone(),
                 text: f.text.clone(),
             })
             .collect();
@@ -505,10 +533,117 @@ impl Invariants {
             StoredFact {
                 to: to.clone(),
                 from: from.clone(),
+                group: None,
                 text: (*text).to_owned(),
                 sent_at: now,
             },
         );
+        Ok(())
+    }
+
+    /// The reply to `message group`: the sender is a member; the message went, once each, to exactly the
+    /// online members who have not blocked the sender, and was stored for exactly the offline ones with
+    /// room (whose stored copies join the ledger, to be delivered at their login like any stored
+    /// message).
+    #[allow(clippy::too_many_arguments)]
+    fn on_group_sent(
+        &mut self,
+        conn: ConnId,
+        me: Option<&Name>,
+        msg: &ServerMsg,
+        cmd: &Option<Command<'_>>,
+        seen: &[(Timestamp, Seen)],
+        model: &Model,
+        now: Timestamp,
+    ) -> Checked {
+        let ServerMsg::GroupSent {
+            group,
+            delivered,
+            stored,
+            skipped,
+        } = msg
+        else {
+            return Ok(());
+        };
+        let (Some(me), Some(Command::MessageGroup { text, .. })) = (me, cmd) else {
+            return fail(
+                name::GROUP_DELIVERY,
+                format!("{conn} got {msg:?} without sending to the group"),
+            );
+        };
+        let Some(members) = model.groups.get(group).filter(|m| m.contains(me)) else {
+            return fail(
+                name::GROUP_DELIVERY,
+                format!("{me} is not in {group}, yet posted to it: {msg:?}"),
+            );
+        };
+        let mut want: BTreeSet<ConnId> = BTreeSet::new();
+        let mut want_stored = 0;
+        let mut want_skipped = false;
+        for m in members.iter().filter(|m| *m != me) {
+            if model.blocks(m, me) {
+                want_skipped = true;
+            } else if let Some(c) = model.user(m).conn {
+                want.insert(c);
+            } else if let Some(copy) = model.user(m).mailbox.iter().find(|s| {
+                s.group.as_ref() == Some(group)
+                    && &s.from == me
+                    && s.text == *text
+                    && s.sent_at == now
+                    && !self.stored.contains_key(&s.id)
+            }) {
+                want_stored += 1;
+                self.stored.insert(
+                    copy.id,
+                    StoredFact {
+                        to: m.clone(),
+                        from: me.clone(),
+                        group: Some(group.clone()),
+                        text: (*text).to_owned(),
+                        sent_at: now,
+                    },
+                );
+            } else {
+                // No room in their mailbox.
+                want_skipped = true;
+            }
+        }
+        let mut got: BTreeMap<ConnId, u32> = BTreeMap::new();
+        for (_, s) in seen {
+            if let Seen::Msg(
+                c,
+                ServerMsg::GroupMessage {
+                    group: g,
+                    from,
+                    text: t,
+                },
+            ) = s
+                && g == group
+                && from == me
+            {
+                if t != text {
+                    return fail(
+                        name::GROUP_DELIVERY,
+                        format!("{c} got {t:?} for {me}'s {text:?} to {group}"),
+                    );
+                }
+                *got.entry(*c).or_default() += 1;
+            }
+        }
+        if got.values().any(|n| *n != 1)
+            || got.keys().copied().collect::<BTreeSet<_>>() != want
+            || *delivered != want.len()
+            || *stored != want_stored
+            || *skipped != want_skipped
+        {
+            return fail(
+                name::GROUP_DELIVERY,
+                format!(
+                    "{me} to {group}: delivered to {got:?}, want once each to {want:?}; reply {msg:?}, want {} now, {want_stored} stored, skipped {want_skipped}",
+                    want.len()
+                ),
+            );
+        }
         Ok(())
     }
 

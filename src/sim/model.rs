@@ -27,10 +27,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 
-use crate::protocol::name::{check_password, check_username};
+use crate::protocol::name::{check_group_name, check_password, check_username};
 use crate::protocol::{
-    ByeReason, CancelReason, Command, CommandName, ErrorReply, LineError, Name, ParseError, Prompt,
-    ServerMsg, Token, check_line, parse_command,
+    ByeReason, CancelReason, Command, CommandName, ErrorReply, LineError, Name, ParseError,
+    PingState, Prompt, ServerMsg, Token, check_line, parse_command,
 };
 use crate::server::outbox::OutboxConfig;
 use crate::server::{Config, ConnId, MAX_FAILURES};
@@ -41,6 +41,8 @@ use crate::time::Timestamp;
 pub struct MStored {
     pub id: u64,
     pub from: Name,
+    /// The group a group message was sent to.
+    pub group: Option<Name>,
     pub sent_at: Timestamp,
     pub text: String,
 }
@@ -66,6 +68,8 @@ pub enum MPhase {
         last_cmd: Timestamp,
         p2p: Option<u16>,
         delivered_up_to: Option<u64>,
+        /// What was waiting at login, for `offline`.
+        waiting: Vec<MStored>,
     },
 }
 
@@ -94,6 +98,7 @@ pub struct MDurable {
     pub order: Vec<Name>,
     pub users: BTreeMap<Name, MDurableUser>,
     pub next_msg: u64,
+    pub groups: BTreeMap<Name, BTreeSet<Name>>,
 }
 
 /// A private-chat request waiting for an answer.
@@ -133,6 +138,8 @@ pub struct Model {
     pub offers: BTreeMap<u64, MOffer>,
     /// Brokered private chats, as (smaller name, larger name).
     pub privates: BTreeSet<(Name, Name)>,
+    /// Groups, by name, with their members' names.
+    pub groups: BTreeMap<Name, BTreeSet<Name>>,
     pub next_msg: u64,
     pub next_offer: u64,
     pub shutting_down: bool,
@@ -171,6 +178,7 @@ impl Model {
             conns: BTreeMap::new(),
             offers: BTreeMap::new(),
             privates: BTreeSet::new(),
+            groups: BTreeMap::new(),
             next_msg: 1,
             next_offer: 1,
             shutting_down: false,
@@ -179,6 +187,7 @@ impl Model {
                 order: Vec::new(),
                 users: BTreeMap::new(),
                 next_msg: 1,
+                groups: BTreeMap::new(),
             },
             lazy_count: 0,
             lazy_since: None,
@@ -235,6 +244,7 @@ impl Model {
                 })
                 .collect(),
             next_msg: self.next_msg,
+            groups: self.groups.clone(),
         };
     }
 
@@ -409,6 +419,7 @@ impl Model {
         let durable = self.durable.clone();
         self.order = durable.order;
         self.next_msg = durable.next_msg;
+        self.groups = durable.groups;
         self.users = durable
             .users
             .into_iter()
@@ -669,6 +680,7 @@ impl Model {
         u.conn = Some(conn);
         let delivered_up_to = u.mailbox.last().map(|m| m.id);
         let deliver: Vec<MStored> = u.mailbox.clone();
+        let waiting = deliver.clone();
         self.lazy_change();
         self.set_phase(
             conn,
@@ -677,6 +689,7 @@ impl Model {
                 last_cmd: now,
                 p2p: None,
                 delivered_up_to,
+                waiting,
             },
         );
         out.send(conn, ServerMsg::Welcome { user: user.clone() });
@@ -687,6 +700,7 @@ impl Model {
                     id: m.id,
                     sent_at: m.sent_at,
                     from: m.from,
+                    group: m.group,
                     text: m.text,
                 },
             );
@@ -724,6 +738,91 @@ impl Model {
         };
         match cmd {
             Command::Message { to, text } => self.message(conn, &me, to, text, out),
+            Command::MessageGroup { group, text } => {
+                self.message_group(conn, &me, group, text, out)
+            }
+            Command::CreateGroup { group, members } => {
+                self.create_group(conn, &me, group, &members, out)
+            }
+            Command::GroupAdd { group, user } => self.group_add(conn, &me, group, user, out),
+            Command::GroupLeave { group } => {
+                let Some(group) = self.my_group(conn, &me, group, out) else {
+                    return;
+                };
+                let members = self.groups.get_mut(&group).expect("my group");
+                members.remove(&me);
+                if members.is_empty() {
+                    self.groups.remove(&group);
+                }
+                self.acknowledged_change();
+                let msg = ServerMsg::GroupLeft {
+                    group: group.clone(),
+                    user: me.clone(),
+                };
+                self.tell_members(&group, std::slice::from_ref(&me), &msg, out);
+                out.send(conn, msg);
+            }
+            Command::GroupMembers { group } => {
+                let Some(group) = self.my_group(conn, &me, group, out) else {
+                    return;
+                };
+                let members = self.groups[&group].iter().cloned().collect();
+                out.send(conn, ServerMsg::GroupMembers { group, members });
+            }
+            Command::GroupList => {
+                let groups = self
+                    .groups
+                    .iter()
+                    .filter(|(_, m)| m.contains(&me))
+                    .map(|(g, m)| (g.clone(), m.iter().cloned().collect()))
+                    .collect();
+                out.send(conn, ServerMsg::GroupList { groups });
+            }
+            Command::Ping { user } => {
+                let Some(user) = self.target(conn, &me, user, CommandName::Ping, out) else {
+                    return;
+                };
+                if self.blocks(&user, &me) {
+                    out.send(conn, ErrorReply::BlockedBy { user });
+                    return;
+                }
+                let state = match self.user(&user).conn.map(|c| &self.conns[&c].phase) {
+                    Some(MPhase::Online { last_cmd, .. }) => PingState::Online {
+                        idle_secs: (self.now.as_millis() - last_cmd.as_millis()) / 1000,
+                    },
+                    _ => PingState::Offline {
+                        stored: self.user(&user).mailbox.len() < self.cfg.mailbox_limit,
+                    },
+                };
+                out.send(conn, ServerMsg::Ping { user, state });
+            }
+            Command::WhoLastHr => {
+                let users = self.whoelsesince(&me, 3600);
+                out.send(conn, ServerMsg::WhoElseSince { secs: 3600, users });
+            }
+            Command::Offline => {
+                let MPhase::Online { waiting, .. } = &self.conns[&conn].phase else {
+                    return;
+                };
+                let shown: Vec<MStored> = waiting
+                    .iter()
+                    .filter(|m| !self.blocks(&me, &m.from))
+                    .cloned()
+                    .collect();
+                out.send(conn, ServerMsg::OfflineList { count: shown.len() });
+                for m in shown {
+                    out.send(
+                        conn,
+                        ServerMsg::OfflineAgain {
+                            id: m.id,
+                            sent_at: m.sent_at,
+                            from: m.from,
+                            group: m.group,
+                            text: m.text,
+                        },
+                    );
+                }
+            }
             Command::Broadcast { text } => self.broadcast(conn, &me, text, out),
             Command::WhoElse => {
                 let users = self.whoelse(&me);
@@ -787,6 +886,201 @@ impl Model {
         }
     }
 
+    // ----- groups -----
+
+    fn create_group(
+        &mut self,
+        conn: ConnId,
+        me: &Name,
+        group: &str,
+        members: &[&str],
+        out: &mut Out,
+    ) {
+        if let Err(e) = check_group_name(group) {
+            out.send(conn, ErrorReply::InvalidGroupName(e));
+            return;
+        }
+        if let Some((g, _)) = self.groups.get_key_value(group) {
+            out.send(conn, ErrorReply::GroupExists { group: g.clone() });
+            return;
+        }
+        let mut added: Vec<Name> = Vec::new();
+        for m in members {
+            let Some(m) = self.target(conn, me, m, CommandName::CreateGroup, out) else {
+                return;
+            };
+            if self.blocks(&m, me) {
+                out.send(conn, ErrorReply::BlockedBy { user: m });
+                return;
+            }
+            if !added.contains(&m) {
+                added.push(m);
+            }
+        }
+        let group = Name::from(group);
+        let max = self.cfg.group_max_members;
+        if added.len() + 1 > max {
+            out.send(conn, ErrorReply::GroupFull { group, max });
+            return;
+        }
+        let mut all: BTreeSet<Name> = added.iter().cloned().collect();
+        all.insert(me.clone());
+        self.groups.insert(group.clone(), all.clone());
+        self.acknowledged_change();
+        out.send(
+            conn,
+            ServerMsg::GroupCreated {
+                group: group.clone(),
+                members: all.into_iter().collect(),
+            },
+        );
+        for m in added {
+            if let Some(c) = self.user(&m).conn {
+                out.send(
+                    c,
+                    ServerMsg::GroupJoined {
+                        group: group.clone(),
+                        user: m.clone(),
+                        by: me.clone(),
+                    },
+                );
+            }
+        }
+    }
+
+    /// The group, if it exists and `me` is in it; otherwise answers why not.
+    fn my_group(&self, conn: ConnId, me: &Name, group: &str, out: &mut Out) -> Option<Name> {
+        let Some((g, members)) = self.groups.get_key_value(group) else {
+            out.send(
+                conn,
+                ErrorReply::NoSuchGroup {
+                    group: group.to_owned(),
+                },
+            );
+            return None;
+        };
+        if !members.contains(me) {
+            out.send(conn, ErrorReply::NotMember { group: g.clone() });
+            return None;
+        }
+        Some(g.clone())
+    }
+
+    /// The group's members in account-creation order (the order the core stores their copies in).
+    fn members_in_order(&self, group: &str) -> Vec<Name> {
+        let members = &self.groups[group];
+        self.order
+            .iter()
+            .filter(|n| members.contains(*n))
+            .cloned()
+            .collect()
+    }
+
+    fn message_group(&mut self, conn: ConnId, me: &Name, group: &str, text: &str, out: &mut Out) {
+        let Some(group) = self.my_group(conn, me, group, out) else {
+            return;
+        };
+        let (mut delivered, mut stored, mut skipped) = (0, 0, false);
+        for m in self.members_in_order(&group) {
+            if &m == me {
+                continue;
+            }
+            if self.blocks(&m, me) {
+                skipped = true;
+            } else if let Some(c) = self.user(&m).conn {
+                out.send(
+                    c,
+                    ServerMsg::GroupMessage {
+                        group: group.clone(),
+                        from: me.clone(),
+                        text: text.to_owned(),
+                    },
+                );
+                delivered += 1;
+            } else if self.user(&m).mailbox.len() >= self.cfg.mailbox_limit {
+                skipped = true;
+            } else {
+                let id = self.next_msg;
+                self.next_msg += 1;
+                let sent_at = self.now;
+                self.user_mut(&m).mailbox.push(MStored {
+                    id,
+                    from: me.clone(),
+                    group: Some(group.clone()),
+                    sent_at,
+                    text: text.to_owned(),
+                });
+                self.acknowledged_change();
+                stored += 1;
+            }
+        }
+        out.send(
+            conn,
+            ServerMsg::GroupSent {
+                group,
+                delivered,
+                stored,
+                skipped,
+            },
+        );
+    }
+
+    fn group_add(&mut self, conn: ConnId, me: &Name, group: &str, user: &str, out: &mut Out) {
+        let Some(group) = self.my_group(conn, me, group, out) else {
+            return;
+        };
+        let Some((user, _)) = self.users.get_key_value(user) else {
+            out.send(
+                conn,
+                ErrorReply::NoSuchUser {
+                    user: user.to_owned(),
+                },
+            );
+            return;
+        };
+        let user = user.clone();
+        if self.groups[&group].contains(&user) {
+            out.send(conn, ErrorReply::AlreadyMember { group, user });
+            return;
+        }
+        if self.blocks(&user, me) {
+            out.send(conn, ErrorReply::BlockedBy { user });
+            return;
+        }
+        let max = self.cfg.group_max_members;
+        if self.groups[&group].len() >= max {
+            out.send(conn, ErrorReply::GroupFull { group, max });
+            return;
+        }
+        self.groups
+            .get_mut(&group)
+            .expect("my group")
+            .insert(user.clone());
+        self.acknowledged_change();
+        let msg = ServerMsg::GroupJoined {
+            group: group.clone(),
+            user: user.clone(),
+            by: me.clone(),
+        };
+        self.tell_members(&group, &[me.clone(), user], &msg, out);
+    }
+
+    /// `msg` to the group's online members, except those who block any of `subjects` (other than
+    /// themselves).
+    fn tell_members(&self, group: &str, subjects: &[Name], msg: &ServerMsg, out: &mut Out) {
+        let Some(members) = self.groups.get(group) else {
+            return;
+        };
+        for m in members {
+            if subjects.iter().any(|s| s != m && self.blocks(m, s)) {
+                continue;
+            }
+            if let Some(c) = self.user(m).conn {
+                out.send(c, msg.clone());
+            }
+        }
+    }
+
     /// Names another existing user, or answers why not.
     fn target(
         &self,
@@ -840,6 +1134,7 @@ impl Model {
         let sent_at = self.now;
         self.user_mut(&to).mailbox.push(MStored {
             id,
+            group: None,
             from: me.clone(),
             sent_at,
             text: text.to_owned(),

@@ -60,6 +60,25 @@ pub enum Cmd {
     AckReceived,
     /// Acknowledge an arbitrary id (usually refused).
     AckId(u8),
+    /// `create group` with two members (possibly the same, the creator, or nobody).
+    CreateGroup(GroupRef, UserRef, UserRef),
+    MessageGroup(GroupRef),
+    GroupAdd(GroupRef, UserRef),
+    GroupLeave(GroupRef),
+    GroupMembers(GroupRef),
+    GroupList,
+    Ping(UserRef),
+    WhoLastHr,
+    Offline,
+}
+
+/// A group name: one of a few (`g0`..`g2`, modulo), so groups are created twice, joined and left; or
+/// one that is not a valid name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum GroupRef {
+    Named(u8),
+    Invalid,
 }
 
 /// A line that is not a well-formed command (or, before login, an odd username or password).

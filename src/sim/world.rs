@@ -530,6 +530,7 @@ fn model_durable(model: &Model, now: Timestamp) -> DurableView {
                 .map(|m| crate::server::StoredView {
                     id: m.id,
                     from: m.from.to_string(),
+                    group: m.group.as_ref().map(|g| g.to_string()),
                     sent_at: m.sent_at,
                     text: m.text.clone(),
                 })
@@ -546,6 +547,11 @@ fn model_durable(model: &Model, now: Timestamp) -> DurableView {
     DurableView {
         users,
         next_message_id: model.next_msg,
+        groups: model
+            .groups
+            .iter()
+            .map(|(g, m)| (g.to_string(), m.iter().map(|n| n.to_string()).collect()))
+            .collect(),
     }
 }
 
@@ -571,7 +577,22 @@ fn kind(m: &ServerMsg) -> Option<&'static str> {
         ServerMsg::Welcome { .. } => "welcome",
         ServerMsg::Registered { .. } => "registered",
         ServerMsg::Message { .. } => "message",
-        ServerMsg::OfflineMessage { .. } => "offline-message",
+        ServerMsg::OfflineMessage { group: None, .. } => "offline-message",
+        ServerMsg::OfflineMessage { group: Some(_), .. } => "offline-group-message",
+        ServerMsg::GroupMessage { .. } => "group-message",
+        ServerMsg::GroupCreated { .. } => "group-created",
+        ServerMsg::GroupSent { skipped: true, .. } => "group-sent-partial",
+        ServerMsg::GroupSent { .. } => "group-sent",
+        ServerMsg::GroupJoined { .. } => "group-joined",
+        ServerMsg::GroupLeft { .. } => "group-left",
+        ServerMsg::GroupList { .. } => "grouplist",
+        ServerMsg::GroupMembers { .. } => "group-members",
+        ServerMsg::Ping { .. } => "ping",
+        ServerMsg::OfflineAgain { .. } => "offline-again",
+        ServerMsg::Error(ErrorReply::NotMember { .. }) => "not-member",
+        ServerMsg::Error(ErrorReply::GroupExists { .. }) => "group-exists",
+        ServerMsg::Error(ErrorReply::GroupFull { .. }) => "group-full",
+        ServerMsg::Error(ErrorReply::NoSuchGroup { .. }) => "no-such-group",
         ServerMsg::Broadcast { .. } => "broadcast",
         ServerMsg::Presence { .. } => "presence",
         ServerMsg::WhoElse { .. } => "whoelse",

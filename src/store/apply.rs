@@ -33,15 +33,17 @@ pub(crate) fn apply(
             id,
             to,
             from,
+            group,
             sent_at,
             text,
         } => {
-            let crc = message_crc(*id, to, from, ms(*sent_at), text);
+            let group = group.as_deref();
+            let crc = message_crc(*id, to, from, ms(*sent_at), text, group);
             tx.prepare_cached(
-                "INSERT INTO messages (id, recipient, sender, sent_at, text, crc)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO messages (id, recipient, sender, sent_at, text, crc, grp)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?
-            .execute(params![id, &**to, &**from, ms(*sent_at), text, crc])?;
+            .execute(params![id, &**to, &**from, ms(*sent_at), text, crc, group])?;
             *next_id = (*next_id).max(id.saturating_add(1));
         }
         Record::MessagesAcked { user, up_to } => {
@@ -63,7 +65,26 @@ pub(crate) fn apply(
             tx.prepare_cached("DELETE FROM blocks WHERE by_user = ?1 AND blocked = ?2")?
                 .execute([&**by, &**user])?;
         }
+        Record::GroupCreated { group, members, .. } => {
+            for m in members {
+                add_member(tx, group, m)?;
+            }
+        }
+        Record::GroupJoined { group, user, .. } => add_member(tx, group, user)?,
+        Record::GroupLeft { group, user } => {
+            tx.prepare_cached("DELETE FROM group_members WHERE grp = ?1 AND member = ?2")?
+                .execute([&**group, &**user])?;
+        }
     }
+    Ok(())
+}
+
+fn add_member(tx: &Transaction<'_>, group: &str, member: &str) -> rusqlite::Result<()> {
+    let crc = row_crc(&[Field::Text(group), Field::Text(member)]);
+    tx.prepare_cached(
+        "INSERT INTO group_members (grp, member, crc) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+    )?
+    .execute(params![group, member, crc])?;
     Ok(())
 }
 
@@ -94,12 +115,25 @@ pub(crate) fn set_next_message_id(tx: &Transaction<'_>, id: u64) -> rusqlite::Re
     Ok(())
 }
 
-pub(crate) fn message_crc(id: u64, to: &str, from: &str, sent_at: u64, text: &str) -> i64 {
-    row_crc(&[
+/// A stored message's checksum. A group message's group comes last, so a direct message's checksum is
+/// what it was before groups existed and rows of an older store stay valid.
+pub(crate) fn message_crc(
+    id: u64,
+    to: &str,
+    from: &str,
+    sent_at: u64,
+    text: &str,
+    group: Option<&str>,
+) -> i64 {
+    let mut fields = vec![
         Field::Int(id),
         Field::Text(to),
         Field::Text(from),
         Field::Int(sent_at),
         Field::Text(text),
-    ])
+    ];
+    if let Some(g) = group {
+        fields.push(Field::Text(g));
+    }
+    row_crc(&fields)
 }

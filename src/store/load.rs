@@ -2,7 +2,7 @@
 //!
 //! The tables are turned into the shortest list of [`Record`]s whose replay gives the same durable state
 //! as replaying every record ever committed: accounts in creation order, the last logout and any open
-//! session of each user, lockouts, blocks, then the mailboxes in id order. The core's
+//! session of each user, lockouts, blocks, groups, then the mailboxes in id order. The core's
 //! [`crate::server::ServerState::restore`] rebuilds itself from that, so the core needs no knowledge of
 //! the store. Every row's checksum is checked on the way.
 
@@ -89,21 +89,43 @@ pub(crate) fn load(conn: &Connection, path: &Path) -> Result<Vec<Record>, StoreE
         },
         &mut out,
     )?;
+    let mut memberships = Vec::new();
     reader.rows(
-        "SELECT id, recipient, sender, sent_at, text, crc FROM messages ORDER BY id",
+        "SELECT grp, member, crc FROM group_members ORDER BY grp, member",
+        "group_members",
+        |r| {
+            let (group, user): (String, String) = (r.get(0)?, r.get(1)?);
+            let ok = row_crc(&[Field::Text(&group), Field::Text(&user)]) == r.get::<_, i64>(2)?;
+            Ok((
+                ok,
+                Record::GroupJoined {
+                    group: group.into(),
+                    user: user.clone().into(),
+                    by: user.into(),
+                },
+            ))
+        },
+        &mut memberships,
+    )?;
+    out.extend(groups_of(memberships));
+    reader.rows(
+        "SELECT id, recipient, sender, sent_at, text, crc, grp FROM messages ORDER BY id",
         "messages",
         |r| {
             let id: u64 = r.get(0)?;
             let (to, from): (String, String) = (r.get(1)?, r.get(2)?);
             let sent_at: u64 = r.get(3)?;
             let text: String = r.get(4)?;
-            let ok = message_crc(id, &to, &from, sent_at, &text) == r.get::<_, i64>(5)?;
+            let group: Option<String> = r.get(6)?;
+            let ok = message_crc(id, &to, &from, sent_at, &text, group.as_deref())
+                == r.get::<_, i64>(5)?;
             Ok((
                 ok,
                 Record::MessageStored {
                     id,
                     to: to.into(),
                     from: from.into(),
+                    group: group.map(Name::from),
                     sent_at: Timestamp(sent_at),
                     text,
                 },
@@ -112,6 +134,28 @@ pub(crate) fn load(conn: &Connection, path: &Path) -> Result<Vec<Record>, StoreE
         &mut out,
     )?;
     Ok(out)
+}
+
+/// One `GroupCreated` per group, from its membership rows (in group order). The store does not keep
+/// who created a group, which nothing needs after the fact: the first member stands in.
+fn groups_of(memberships: Vec<Record>) -> Vec<Record> {
+    let mut out: Vec<Record> = Vec::new();
+    for r in memberships {
+        let Record::GroupJoined { group, user, .. } = r else {
+            continue;
+        };
+        match out.last_mut() {
+            Some(Record::GroupCreated {
+                group: g, members, ..
+            }) if *g == group => members.push(user),
+            _ => out.push(Record::GroupCreated {
+                group,
+                by: user.clone(),
+                members: vec![user],
+            }),
+        }
+    }
+    out
 }
 
 struct Reader<'a> {
@@ -195,5 +239,8 @@ fn describe(record: &Record) -> String {
         Record::MessageStored { id, .. } => format!("stored message {id}"),
         Record::Blocked { .. } | Record::Unblocked { .. } => "a block".into(),
         Record::MessagesAcked { .. } => "an acknowledgement".into(),
+        Record::GroupCreated { .. } | Record::GroupJoined { .. } | Record::GroupLeft { .. } => {
+            "a group membership".into()
+        }
     }
 }

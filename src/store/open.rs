@@ -9,7 +9,8 @@ use rusqlite::{Connection, OpenFlags};
 
 use super::error::StoreError;
 use super::schema::{
-    APPLICATION_ID, CREATE, DB_FILE, FORMAT_VERSION, Field, LOCK_FILE, NEXT_MESSAGE_ID, row_crc,
+    APPLICATION_ID, CREATE, DB_FILE, FORMAT_VERSION, Field, LOCK_FILE, MIGRATIONS, NEXT_MESSAGE_ID,
+    row_crc,
 };
 
 /// The exclusive lock on a data directory, held for as long as this value lives. It is an advisory
@@ -155,6 +156,9 @@ fn check_format(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     match (app_id, version, objects) {
         (0, 0, 0) => create(conn).map_err(sql),
         (APPLICATION_ID, v, _) if v == FORMAT_VERSION => Ok(()),
+        (APPLICATION_ID, v, _) if MIGRATIONS.iter().any(|(from, _)| *from == v) => {
+            migrate(conn, v).map_err(sql)
+        }
         (APPLICATION_ID, v, _) if v > FORMAT_VERSION => Err(StoreError::NewerFormat {
             path: path.to_owned(),
             found: v,
@@ -169,6 +173,25 @@ fn check_format(conn: &Connection, path: &Path) -> Result<(), StoreError> {
             path: path.to_owned(),
         }),
     }
+}
+
+/// Brings a store of an older format up to this one, one format at a time, each step in one transaction.
+fn migrate(conn: &Connection, mut version: i64) -> rusqlite::Result<()> {
+    for (from, statements) in MIGRATIONS {
+        if *from != version {
+            continue;
+        }
+        let to = from + 1;
+        conn.execute_batch(&format!(
+            "BEGIN IMMEDIATE;
+             {statements}
+             PRAGMA user_version = {to};
+             COMMIT;"
+        ))?;
+        tracing::info!("store upgraded from format {from} to {to}");
+        version = to;
+    }
+    Ok(())
 }
 
 fn create(conn: &Connection) -> rusqlite::Result<()> {

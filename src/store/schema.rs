@@ -12,8 +12,23 @@
 pub(crate) const APPLICATION_ID: i64 = 0x4E41_5454;
 
 /// `PRAGMA user_version` of the format this build writes. Raise it (and add a migration from the old
-/// one) whenever a table changes.
-pub(crate) const FORMAT_VERSION: i64 = 1;
+/// one, [`MIGRATIONS`]) whenever a table changes.
+pub(crate) const FORMAT_VERSION: i64 = 2;
+
+/// How a store of each older format becomes the next one: `(from, statements)`, applied in order, each
+/// in the transaction that also raises `user_version`, so a crash leaves either format, never a mix.
+pub(crate) const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    // Groups: members, and the group a stored message was sent to.
+    "ALTER TABLE messages ADD COLUMN grp TEXT;
+     CREATE TABLE group_members (
+         grp TEXT NOT NULL,
+         member TEXT NOT NULL,
+         crc INTEGER NOT NULL,
+         PRIMARY KEY (grp, member)
+     ) STRICT, WITHOUT ROWID;
+     CREATE INDEX group_members_by_member ON group_members (member);",
+)];
 
 /// The file inside the data directory.
 pub const DB_FILE: &str = "natter.db";
@@ -59,16 +74,26 @@ CREATE TABLE blocks (
     crc INTEGER NOT NULL,
     PRIMARY KEY (by_user, blocked)
 ) STRICT, WITHOUT ROWID;
--- Stored messages until their recipient's client acknowledges them.
+-- Stored messages until their recipient's client acknowledges them; `grp` is the group a group
+-- message was sent to.
 CREATE TABLE messages (
     id INTEGER PRIMARY KEY,
     recipient TEXT NOT NULL,
     sender TEXT NOT NULL,
     sent_at INTEGER NOT NULL,
     text TEXT NOT NULL,
-    crc INTEGER NOT NULL
+    crc INTEGER NOT NULL,
+    grp TEXT
 ) STRICT;
 CREATE INDEX messages_by_recipient ON messages (recipient, id);
+-- Who is in which group (a group exists while it has a member).
+CREATE TABLE group_members (
+    grp TEXT NOT NULL,
+    member TEXT NOT NULL,
+    crc INTEGER NOT NULL,
+    PRIMARY KEY (grp, member)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX group_members_by_member ON group_members (member);
 ";
 
 /// The `meta` key of the next stored-message id: ids keep growing even when every message has been

@@ -320,6 +320,7 @@ fn an_absurdly_long_lockout_is_kept_not_a_failed_commit() {
 
 fn stored(id: u64, to: &str, text: &str) -> Record {
     Record::MessageStored {
+        group: None,
         id,
         to: to.into(),
         from: "alice".into(),
@@ -329,6 +330,77 @@ fn stored(id: u64, to: &str, text: &str) -> Record {
 }
 
 /// A store with one message, closed cleanly (so everything is in the main file), and its path.
+/// A store as the first format (before groups) wrote it, with one stored message, opened by this build:
+/// upgraded in place, nothing lost, and group state works in it afterwards.
+#[test]
+fn a_store_of_the_first_format_is_upgraded_and_keeps_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(DB_FILE);
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let crc = schema::row_crc(&[
+            schema::Field::Text(schema::NEXT_MESSAGE_ID),
+            schema::Field::Int(8),
+        ]);
+        let msg_crc = apply::message_crc(7, "bob", "alice", 1000, "from the old days", None);
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode = WAL;
+             BEGIN;
+             CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL, crc INTEGER NOT NULL) STRICT;
+             CREATE TABLE accounts (seq INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, password TEXT NOT NULL, crc INTEGER NOT NULL) STRICT;
+             CREATE TABLE logouts (user TEXT PRIMARY KEY, at INTEGER NOT NULL, crc INTEGER NOT NULL) STRICT;
+             CREATE TABLE open_sessions (user TEXT PRIMARY KEY, since INTEGER NOT NULL, crc INTEGER NOT NULL) STRICT;
+             CREATE TABLE lockouts (user TEXT PRIMARY KEY, until INTEGER NOT NULL, crc INTEGER NOT NULL) STRICT;
+             CREATE TABLE blocks (by_user TEXT NOT NULL, blocked TEXT NOT NULL, crc INTEGER NOT NULL, PRIMARY KEY (by_user, blocked)) STRICT, WITHOUT ROWID;
+             CREATE TABLE messages (id INTEGER PRIMARY KEY, recipient TEXT NOT NULL, sender TEXT NOT NULL, sent_at INTEGER NOT NULL, text TEXT NOT NULL, crc INTEGER NOT NULL) STRICT;
+             CREATE INDEX messages_by_recipient ON messages (recipient, id);
+             INSERT INTO meta (key, value, crc) VALUES ('{}', 8, {crc});
+             INSERT INTO messages VALUES (7, 'bob', 'alice', 1000, 'from the old days', {msg_crc});
+             PRAGMA application_id = {};
+             PRAGMA user_version = 1;
+             COMMIT;",
+            schema::NEXT_MESSAGE_ID,
+            schema::APPLICATION_ID
+        ))
+        .unwrap();
+    }
+    let mut store = Store::open(dir.path()).unwrap();
+    let snap = store.load().unwrap();
+    assert_eq!(snap.next_message_id, 8);
+    assert_eq!(
+        snap.records,
+        vec![Record::MessageStored {
+            id: 7,
+            to: "bob".into(),
+            from: "alice".into(),
+            group: None,
+            sent_at: Timestamp(1000),
+            text: "from the old days".into(),
+        }]
+    );
+    let group_records = [
+        Record::GroupCreated {
+            group: "team".into(),
+            by: "alice".into(),
+            members: vec!["alice".into(), "bob".into()],
+        },
+        Record::MessageStored {
+            id: 8,
+            to: "bob".into(),
+            from: "alice".into(),
+            group: Some("team".into()),
+            sent_at: Timestamp(2000),
+            text: "to the team".into(),
+        },
+    ];
+    store.commit(&group_records).unwrap();
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    let records = store.load().unwrap().records;
+    assert!(records.contains(&group_records[0]), "{records:?}");
+    assert!(records.contains(&group_records[1]), "{records:?}");
+}
+
 fn closed_store(dir: &Path) -> std::path::PathBuf {
     let mut store = Store::open(dir).unwrap();
     store
@@ -364,17 +436,15 @@ fn a_store_from_a_newer_format_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = closed_store(dir.path());
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.pragma_update(None, "user_version", 2).unwrap();
+    let newer = schema::FORMAT_VERSION + 1;
+    conn.pragma_update(None, "user_version", newer).unwrap();
     drop(conn);
     let err = Store::open(dir.path()).unwrap_err();
     assert!(
         matches!(
             err,
-            StoreError::NewerFormat {
-                found: 2,
-                supported: 1,
-                ..
-            }
+            StoreError::NewerFormat { found, supported, .. }
+                if found == newer && supported == schema::FORMAT_VERSION
         ),
         "{err}"
     );

@@ -1,6 +1,10 @@
 //! `kill -9` the real server at random moments under a load of offline messages, restart it, and check
-//! that every message whose storage was acknowledged (`STORED <id> <to>` reached its sender) is shown to
+//! that every message whose storage was acknowledged (`STORED <id> <to>` reached its sender, or, for a
+//! message to the group `crew`, `GROUP-SENT` saying it was stored for its offline members) is shown to
 //! its recipient exactly once, in order.
+//!
+//! `crew` holds the senders and two members, `q0` and `q1`, who stay offline until the end, so every
+//! group message a sender was told about is stored for both of them.
 //!
 //! The recipients are played like the real client: they show each `OFFLINE-MSG` whose id is above the
 //! highest id they have shown (a lower one is a redelivery after a crash and is hidden), then `ack` the
@@ -23,14 +27,18 @@ use crate::kit::{Client, LOAD_ACCOUNTS, Rng, Server, seed, write_credentials};
 
 const SENDERS: &[&str] = &["s0", "s1", "s2"];
 const RECIPIENTS: &[&str] = &["r0", "r1", "r2"];
+/// The group the senders also post to, and its members who stay offline during the load.
+const GROUP: &str = "crew";
+const GROUP_OFFLINE: &[&str] = &["q0", "q1"];
 /// Messages one sender sends at most in one server lifetime: the load is bounded.
 const PER_LIFETIME: usize = 250;
 
 /// What the test saw, shared by its client threads.
 #[derive(Default)]
 struct Ledger {
-    /// Per recipient: `(id, text)` of every message whose `STORED` reply reached its sender.
-    acknowledged: BTreeMap<String, Vec<(u64, String)>>,
+    /// Per recipient: `(id, text)` of every message whose `STORED` reply reached its sender (no id for a
+    /// group message: `GROUP-SENT` says how many copies were stored, not under which ids).
+    acknowledged: BTreeMap<String, Vec<(Option<u64>, String)>>,
     /// Per recipient: what its client showed, in order.
     shown: BTreeMap<String, Vec<(u64, String)>>,
     /// Per recipient: every id its client received, with the text, to check redeliveries.
@@ -89,22 +97,36 @@ fn sender(addr: SocketAddr, me: &'static str, life: usize, seed: u64, ledger: Ar
         let ledger = ledger.clone();
         std::thread::spawn(move || {
             let mut stored = None;
+            let mut group_stored = None;
             while let Ok(m) = replies.recv() {
                 match m {
                     ServerMsg::Stored { id, to } => stored = Some((id, to)),
+                    ServerMsg::GroupSent {
+                        group, stored: n, ..
+                    } if &*group == GROUP => group_stored = Some(n),
                     ServerMsg::WhoElse { .. } => {
                         let Some((to, text)) = in_flight.lock().unwrap().pop_front() else {
                             panic!("{me}: a whoelse answer with no message in flight");
                         };
+                        let mut ledger = ledger.lock().unwrap();
                         if let Some((id, stored_to)) = stored.take() {
                             assert_eq!(&*stored_to, to, "{me}: replies out of order");
                             ledger
-                                .lock()
-                                .unwrap()
                                 .acknowledged
                                 .entry(to)
                                 .or_default()
-                                .push((id, text));
+                                .push((Some(id), text));
+                        } else if let Some(n) = group_stored.take() {
+                            assert_eq!(to, GROUP, "{me}: replies out of order");
+                            // Also stored for any sender offline just then.
+                            assert!(n >= GROUP_OFFLINE.len(), "{me}: {text} stored {n} times");
+                            for q in GROUP_OFFLINE {
+                                ledger
+                                    .acknowledged
+                                    .entry((*q).to_owned())
+                                    .or_default()
+                                    .push((None, text.clone()));
+                            }
                         }
                     }
                     _ => {}
@@ -114,14 +136,23 @@ fn sender(addr: SocketAddr, me: &'static str, life: usize, seed: u64, ledger: Ar
     };
     let mut rng = Rng::new(seed);
     for n in 0..PER_LIFETIME {
-        let to = RECIPIENTS[rng.range(0, RECIPIENTS.len() as u64) as usize];
+        let to_group = rng.range(0, 5) == 0;
+        let to = if to_group {
+            GROUP
+        } else {
+            RECIPIENTS[rng.range(0, RECIPIENTS.len() as u64) as usize]
+        };
         let text = format!("{me}-{life}-{n}");
         in_flight
             .lock()
             .unwrap()
             .push_back((to.to_owned(), text.clone()));
-        if client.send(&format!("message {to} {text}")).is_err() || client.send("whoelse").is_err()
-        {
+        let line = if to_group {
+            format!("message group {to} {text}")
+        } else {
+            format!("message {to} {text}")
+        };
+        if client.send(&line).is_err() || client.send("whoelse").is_err() {
             break;
         }
         if n % 8 == 7 {
@@ -182,6 +213,22 @@ fn acknowledged_messages_survive_kill_9_exactly_once_in_order() {
     write_credentials(dir.path(), LOAD_ACCOUNTS);
     let args = ["--mailbox-limit", "1000000"];
     let ledger = Arc::new(Mutex::new(Ledger::default()));
+    {
+        // The group, before any load: its creation is acknowledged only once it is durable.
+        let server = Server::cmd().in_dir(dir.path()).args(&args).start();
+        let mut alice = Client::log_in(server.addr, "alice", "apw").expect("alice logs in");
+        let members = [SENDERS, GROUP_OFFLINE].concat().join(" ");
+        let got = alice
+            .ask(&format!("create group {GROUP} {members}"), |m| {
+                matches!(m, ServerMsg::GroupCreated { .. } | ServerMsg::Error(_))
+            })
+            .unwrap();
+        assert!(
+            matches!(got.last(), Some(ServerMsg::GroupCreated { .. })),
+            "{got:?}"
+        );
+        server.kill9();
+    }
 
     for life in 0..kills {
         if life % 4 == 3 {
@@ -218,7 +265,7 @@ fn acknowledged_messages_survive_kill_9_exactly_once_in_order() {
 
     // Restart cleanly and let every recipient collect what is left.
     let server = Server::cmd().in_dir(dir.path()).args(&args).start();
-    for who in RECIPIENTS {
+    for who in RECIPIENTS.iter().chain(GROUP_OFFLINE) {
         visit(server.addr, who, false, &ledger).expect("final visit");
         // A second visit sees nothing new: the acknowledgements were kept.
         let before = ledger.lock().unwrap().shown.get(*who).map_or(0, Vec::len);
@@ -231,7 +278,8 @@ fn acknowledged_messages_survive_kill_9_exactly_once_in_order() {
     let ledger = ledger.lock().unwrap();
     assert!(ledger.violations.is_empty(), "{:#?}", ledger.violations);
     let mut total = 0;
-    for who in RECIPIENTS {
+    let mut group_total = 0;
+    for who in RECIPIENTS.iter().chain(GROUP_OFFLINE) {
         let shown = ledger.shown.get(*who).cloned().unwrap_or_default();
         let by_id: BTreeMap<u64, &str> = shown.iter().map(|(id, t)| (*id, t.as_str())).collect();
         // Exactly once: no message text shown twice.
@@ -242,11 +290,20 @@ fn acknowledged_messages_survive_kill_9_exactly_once_in_order() {
         assert_eq!(texts.len(), distinct, "{who}: a message was shown twice");
         // Every acknowledged message arrived, under the id its sender was told.
         for (id, text) in ledger.acknowledged.get(*who).into_iter().flatten() {
-            assert_eq!(
-                by_id.get(id).copied(),
-                Some(text.as_str()),
-                "{who}: message {id} ({text}) was acknowledged as stored but never shown"
-            );
+            match id {
+                Some(id) => assert_eq!(
+                    by_id.get(id).copied(),
+                    Some(text.as_str()),
+                    "{who}: message {id} ({text}) was acknowledged as stored but never shown"
+                ),
+                None => {
+                    assert!(
+                        shown.iter().any(|(_, t)| t == text),
+                        "{who}: group message {text} was acknowledged as stored but never shown"
+                    );
+                    group_total += 1;
+                }
+            }
             total += 1;
         }
         // In order: each sender's messages appear in the order they were sent.
@@ -267,13 +324,13 @@ fn acknowledged_messages_survive_kill_9_exactly_once_in_order() {
         }
     }
     eprintln!(
-        "{kills} kills under load and {} while starting: {total} acknowledged messages all shown \
-         once, in order ({} redeliveries hidden)",
+        "{kills} kills under load and {} while starting: {total} acknowledged messages \
+         ({group_total} of them group copies) all shown once, in order ({} redeliveries hidden)",
         kills / 4,
         ledger.redeliveries
     );
     assert!(
-        total > 0,
-        "no message was acknowledged: the test exercised nothing"
+        total > 0 && group_total > 0,
+        "no direct or no group message was acknowledged: the test exercised too little"
     );
 }

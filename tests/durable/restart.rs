@@ -184,3 +184,125 @@ fn data_dir_flag_chooses_where_state_lives_and_survives_kill_9() {
     }
     assert!(server.stop().success());
 }
+
+/// Groups, their membership as it changed, and group messages stored for offline members, after a clean
+/// stop and after `kill -9`.
+#[test]
+fn groups_and_stored_group_messages_survive_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    write_credentials(dir.path(), LOAD_ACCOUNTS);
+    let until = |tag: fn(&ServerMsg) -> bool| {
+        move |m: &ServerMsg| tag(m) || matches!(m, ServerMsg::Error(_))
+    };
+
+    let server = Server::cmd().in_dir(dir.path()).start();
+    let mut alice = Client::log_in(server.addr, "alice", "apw").unwrap();
+    alice
+        .ask(
+            "create group team bob carol dave",
+            until(|m| matches!(m, ServerMsg::GroupCreated { .. })),
+        )
+        .unwrap();
+    alice
+        .ask(
+            "group add team s0",
+            until(|m| matches!(m, ServerMsg::GroupJoined { .. })),
+        )
+        .unwrap();
+    let sent = alice
+        .ask(
+            "message group team while you were away",
+            until(|m| matches!(m, ServerMsg::GroupSent { .. })),
+        )
+        .unwrap();
+    assert!(
+        matches!(
+            sent.last(),
+            Some(ServerMsg::GroupSent {
+                delivered: 0,
+                stored: 4,
+                ..
+            })
+        ),
+        "{sent:?}"
+    );
+    let mut dave = Client::log_in(server.addr, "dave", "dpw").unwrap();
+    dave.ask(
+        "group leave team",
+        until(|m| matches!(m, ServerMsg::GroupLeft { .. })),
+    )
+    .unwrap();
+    assert!(server.stop().success());
+
+    let server = Server::cmd().in_dir(dir.path()).start();
+    let mut bob = Client::log_in(server.addr, "bob", "bpw").unwrap();
+    let got = bob
+        .ask(
+            "grouplist",
+            until(|m| matches!(m, ServerMsg::GroupList { .. })),
+        )
+        .unwrap();
+    let stored: Vec<_> = got
+        .iter()
+        .filter_map(|m| match m {
+            ServerMsg::OfflineMessage {
+                group, from, text, ..
+            } => Some((
+                group.as_ref().map(|g| g.to_string()),
+                from.to_string(),
+                text.clone(),
+            )),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        stored,
+        vec![(
+            Some("team".into()),
+            "alice".into(),
+            "while you were away".into()
+        )]
+    );
+    assert_eq!(
+        got.last(),
+        Some(&ServerMsg::GroupList {
+            groups: vec![(
+                "team".into(),
+                vec!["alice".into(), "bob".into(), "carol".into(), "s0".into()]
+            )]
+        }),
+        "dave's leaving was kept"
+    );
+    bob.ask(
+        "message group team after the restart",
+        until(|m| matches!(m, ServerMsg::GroupSent { .. })),
+    )
+    .unwrap();
+    server.kill9();
+
+    let server = Server::cmd().in_dir(dir.path()).start();
+    let mut carol = Client::log_in(server.addr, "carol", "cpw").unwrap();
+    let got = carol
+        .ask(
+            "group members team",
+            until(|m| matches!(m, ServerMsg::GroupMembers { .. })),
+        )
+        .unwrap();
+    let texts: Vec<&str> = got
+        .iter()
+        .filter_map(|m| match m {
+            ServerMsg::OfflineMessage {
+                group: Some(_),
+                text,
+                ..
+            } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        texts,
+        vec!["while you were away", "after the restart"],
+        "in order, after kill -9"
+    );
+    assert!(server.stop().success());
+}

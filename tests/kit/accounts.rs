@@ -22,6 +22,8 @@ pub const LOAD_ACCOUNTS: &[(&str, &str)] = &[
     ("r0", "p"),
     ("r1", "p"),
     ("r2", "p"),
+    ("q0", "p"),
+    ("q1", "p"),
 ];
 
 /// The shipped credentials' passwords, which the client tests type as a person would.

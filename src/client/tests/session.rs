@@ -102,6 +102,7 @@ fn offline_message_is_shown_remembered_then_acknowledged() {
     let mut c = Client::online("alice");
     let sent_at = START.minus_millis(120_000);
     c.server(ServerMsg::OfflineMessage {
+        group: None,
         id: 7,
         sent_at,
         from: name("bob"),
@@ -110,6 +111,7 @@ fn offline_message_is_shown_remembered_then_acknowledged() {
     assert_eq!(
         c.take_shown(),
         vec![Item::Offline {
+            group: None,
             from: name("bob"),
             text: "while you were out".into(),
             age_secs: 120
@@ -129,6 +131,7 @@ fn a_redelivery_after_a_server_crash_is_acknowledged_but_not_shown_again() {
     c.clear();
     for (id, at) in [(6, sent_at.minus_millis(10)), (7, sent_at)] {
         c.server(ServerMsg::OfflineMessage {
+            group: None,
             id,
             sent_at: at,
             from: name("bob"),
@@ -140,6 +143,7 @@ fn a_redelivery_after_a_server_crash_is_acknowledged_but_not_shown_again() {
     assert_eq!(c.take_sent(), vec!["ack 6", "ack 7"]);
     // A newer one is shown.
     c.server(ServerMsg::OfflineMessage {
+        group: None,
         id: 8,
         sent_at: START,
         from: name("bob"),
@@ -148,6 +152,7 @@ fn a_redelivery_after_a_server_crash_is_acknowledged_but_not_shown_again() {
     assert_eq!(c.take_shown().len(), 1);
     // So is one from a server that lost its store and numbers from 1 again: it was sent later.
     c.server(ServerMsg::OfflineMessage {
+        group: None,
         id: 1,
         sent_at: START.plus_millis(1),
         from: name("carol"),
@@ -170,6 +175,7 @@ fn remembered_ids_are_per_user() {
     c.login("alice");
     c.clear();
     c.server(ServerMsg::OfflineMessage {
+        group: None,
         id: 3,
         sent_at: START.minus_millis(1),
         from: name("bob"),

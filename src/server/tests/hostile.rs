@@ -38,7 +38,10 @@ fn wrong_arguments_get_the_usage_line() {
         command: CommandName::Message,
     }
     .text();
-    assert_eq!(text, "Usage: message <user> <text>");
+    assert_eq!(
+        text, "Usage: message <user> <text> or message group <name> <text>",
+        "every command typed with the same first word"
+    );
     assert!(!h.is_closed(alice));
 }
 

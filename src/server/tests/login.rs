@@ -402,3 +402,24 @@ fn without_register_unknown_names_are_never_created() {
     assert!(!h.state.has_user("zed"));
     assert!(h.records().is_empty());
 }
+
+#[test]
+fn the_reserved_name_group_cannot_be_registered() {
+    let cfg = Config {
+        register: true,
+        ..config()
+    };
+    let mut h = Harness::new(cfg, ACCOUNTS);
+    let c = h.connect();
+    h.take(c);
+    h.send(c, "Group");
+    assert_eq!(
+        h.take(c),
+        vec![
+            err(ErrorReply::InvalidUsername(
+                crate::protocol::name::NameError::Reserved
+            )),
+            ServerMsg::Prompt(crate::protocol::Prompt::Username)
+        ]
+    );
+}

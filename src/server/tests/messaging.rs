@@ -79,6 +79,7 @@ fn offline_messages_are_stored_then_delivered_first_in_order() {
     h.send(bob, "bpw");
     let got = h.take(bob);
     let expect_offline = |id, sent_at, from: &str, text: &str| ServerMsg::OfflineMessage {
+        group: None,
         id,
         sent_at,
         from: name(from),

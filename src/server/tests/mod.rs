@@ -1,5 +1,6 @@
 //! Unit tests of the core, rule by rule, on a virtual clock.
 
+mod groups;
 mod hostile;
 mod login;
 mod messaging;
@@ -27,6 +28,7 @@ pub(super) fn config() -> Config {
         max_line: 100,
         mailbox_limit: 3,
         register: false,
+        group_max_members: 4,
     }
 }
 

@@ -1,0 +1,333 @@
+//! Groups: `create group`, `message group`, `group add`, `group leave`, `group members`, `grouplist`.
+//!
+//! A group message goes to every member but the sender, except members who have blocked the sender:
+//! at once to those online (rendered once for all of them, like a broadcast), and stored for those
+//! offline, exactly like a direct message (same mailbox, same ids, same acknowledgement), so it
+//! survives restarts and crashes and is delivered once, in order. The sender is told how many got it
+//! now and later, and whether some members did not get it, never who.
+//!
+//! Who may do what: any member may post, list the members, and add someone; anyone may leave a group
+//! they are in; the creator has no special power (a group belongs to its members). Nobody can add a
+//! user who has blocked them, and nothing about a user reaches a member who blocks that user.
+
+use std::sync::Arc;
+
+use super::accounts::UserId;
+use super::event::{ConnId, Effect};
+use super::record::Record;
+use super::state::{ServerState, send};
+use crate::protocol::name::check_group_name;
+use crate::protocol::{CommandName, ErrorReply, Name, ServerMsg};
+use crate::time::Timestamp;
+
+impl ServerState {
+    pub(crate) fn cmd_create_group(
+        &mut self,
+        conn: ConnId,
+        me: UserId,
+        group: &str,
+        members: &[&str],
+        out: &mut Vec<Effect>,
+    ) {
+        if let Err(e) = check_group_name(group) {
+            send(out, conn, ErrorReply::InvalidGroupName(e));
+            return;
+        }
+        if let Some(name) = self.groups.name(group) {
+            let group = name.clone();
+            send(out, conn, ErrorReply::GroupExists { group });
+            return;
+        }
+        let mut ids = vec![me];
+        for &m in members {
+            let Some(id) = self.target(conn, me, m, CommandName::CreateGroup, out) else {
+                return;
+            };
+            if self.blocks(id, me) {
+                send(
+                    out,
+                    conn,
+                    ErrorReply::BlockedBy {
+                        user: self.name(id).clone(),
+                    },
+                );
+                return;
+            }
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        let max = self.config.group_max_members;
+        let group = Name::from(group);
+        if ids.len() > max {
+            send(out, conn, ErrorReply::GroupFull { group, max });
+            return;
+        }
+        self.groups.create(group.clone(), ids.iter().copied());
+        let by = self.name(me).clone();
+        let mut names: Vec<Name> = ids.iter().map(|&id| self.name(id).clone()).collect();
+        names.sort();
+        out.push(Effect::Persist(Record::GroupCreated {
+            group: group.clone(),
+            by: by.clone(),
+            members: names.clone(),
+        }));
+        send(
+            out,
+            conn,
+            ServerMsg::GroupCreated {
+                group: group.clone(),
+                members: names,
+            },
+        );
+        // Each member added and online learns it is now in the group.
+        for &id in &ids[1..] {
+            if let Some(c) = self.sessions.session_of(id) {
+                let user = self.name(id).clone();
+                send(
+                    out,
+                    c,
+                    ServerMsg::GroupJoined {
+                        group: group.clone(),
+                        user,
+                        by: by.clone(),
+                    },
+                );
+            }
+        }
+    }
+
+    /// The group `group`, if `me` may act in it: it exists and `me` is a member.
+    fn my_group(
+        &self,
+        conn: ConnId,
+        me: UserId,
+        group: &str,
+        out: &mut Vec<Effect>,
+    ) -> Option<Name> {
+        let Some(name) = self.groups.name(group) else {
+            send(
+                out,
+                conn,
+                ErrorReply::NoSuchGroup {
+                    group: group.to_owned(),
+                },
+            );
+            return None;
+        };
+        if !self.groups.is_member(group, me) {
+            send(
+                out,
+                conn,
+                ErrorReply::NotMember {
+                    group: name.clone(),
+                },
+            );
+            return None;
+        }
+        Some(name.clone())
+    }
+
+    pub(crate) fn cmd_message_group(
+        &mut self,
+        conn: ConnId,
+        me: UserId,
+        group: &str,
+        text: &str,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(group) = self.my_group(conn, me, group, out) else {
+            return;
+        };
+        let from = self.name(me).clone();
+        let members: Vec<UserId> = self
+            .groups
+            .members(&group)
+            .map(|m| m.iter().copied().filter(|&m| m != me).collect())
+            .unwrap_or_default();
+        let mut online = Vec::new();
+        let mut stored = 0;
+        let mut skipped = false;
+        let mut shared_text: Option<Arc<str>> = None;
+        for m in members {
+            if self.blocks(m, me) {
+                skipped = true;
+            } else if let Some(c) = self.sessions.session_of(m) {
+                online.push(c);
+            } else if self.mailboxes.len(m) >= self.config.mailbox_limit {
+                skipped = true;
+            } else {
+                let text = shared_text.get_or_insert_with(|| Arc::from(text)).clone();
+                let id =
+                    self.mailboxes
+                        .store(m, from.clone(), Some(group.clone()), now, text.clone());
+                out.push(Effect::Persist(Record::MessageStored {
+                    id,
+                    to: self.name(m).clone(),
+                    from: from.clone(),
+                    group: Some(group.clone()),
+                    sent_at: now,
+                    text: text.to_string(),
+                }));
+                stored += 1;
+            }
+        }
+        let delivered = online.len();
+        if !online.is_empty() {
+            out.push(Effect::SendMany {
+                to: online,
+                msg: ServerMsg::GroupMessage {
+                    group: group.clone(),
+                    from,
+                    text: text.to_owned(),
+                },
+            });
+        }
+        send(
+            out,
+            conn,
+            ServerMsg::GroupSent {
+                group,
+                delivered,
+                stored,
+                skipped,
+            },
+        );
+    }
+
+    pub(crate) fn cmd_group_add(
+        &mut self,
+        conn: ConnId,
+        me: UserId,
+        group: &str,
+        user: &str,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(group) = self.my_group(conn, me, group, out) else {
+            return;
+        };
+        let Some(id) = self.find_user(user) else {
+            send(
+                out,
+                conn,
+                ErrorReply::NoSuchUser {
+                    user: user.to_owned(),
+                },
+            );
+            return;
+        };
+        let user = self.name(id).clone();
+        if self.groups.is_member(&group, id) {
+            send(out, conn, ErrorReply::AlreadyMember { group, user });
+            return;
+        }
+        if self.blocks(id, me) {
+            send(out, conn, ErrorReply::BlockedBy { user });
+            return;
+        }
+        let max = self.config.group_max_members;
+        if self.groups.members(&group).map_or(0, |m| m.len()) >= max {
+            send(out, conn, ErrorReply::GroupFull { group, max });
+            return;
+        }
+        self.groups.join(&group, id);
+        let by = self.name(me).clone();
+        out.push(Effect::Persist(Record::GroupJoined {
+            group: group.clone(),
+            user: user.clone(),
+            by: by.clone(),
+        }));
+        self.tell_members(
+            &group,
+            &[me, id],
+            ServerMsg::GroupJoined {
+                group: group.clone(),
+                user,
+                by,
+            },
+            out,
+        );
+    }
+
+    pub(crate) fn cmd_group_leave(
+        &mut self,
+        conn: ConnId,
+        me: UserId,
+        group: &str,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(group) = self.my_group(conn, me, group, out) else {
+            return;
+        };
+        self.groups.leave(&group, me);
+        let user = self.name(me).clone();
+        out.push(Effect::Persist(Record::GroupLeft {
+            group: group.clone(),
+            user: user.clone(),
+        }));
+        let msg = ServerMsg::GroupLeft {
+            group: group.clone(),
+            user,
+        };
+        self.tell_members(&group, &[me], msg.clone(), out);
+        send(out, conn, msg);
+    }
+
+    pub(crate) fn cmd_group_members(
+        &self,
+        conn: ConnId,
+        me: UserId,
+        group: &str,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(group) = self.my_group(conn, me, group, out) else {
+            return;
+        };
+        let members = self.member_names(&group);
+        send(out, conn, ServerMsg::GroupMembers { group, members });
+    }
+
+    pub(crate) fn cmd_grouplist(&self, conn: ConnId, me: UserId, out: &mut Vec<Effect>) {
+        let groups = self
+            .groups
+            .groups_of(me)
+            .map(|g| (g.clone(), self.member_names(g)))
+            .collect();
+        send(out, conn, ServerMsg::GroupList { groups });
+    }
+
+    fn member_names(&self, group: &str) -> Vec<Name> {
+        let mut names: Vec<Name> = self
+            .groups
+            .members(group)
+            .into_iter()
+            .flatten()
+            .map(|&m| self.name(m).clone())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Sends `msg` about `subjects` (the first is who acted) to the group's online members, except those
+    /// who block any of them: nothing of a user reaches someone who blocks them.
+    fn tell_members(
+        &self,
+        group: &str,
+        subjects: &[UserId],
+        msg: ServerMsg,
+        out: &mut Vec<Effect>,
+    ) {
+        let to: Vec<ConnId> = self
+            .groups
+            .members(group)
+            .into_iter()
+            .flatten()
+            .filter(|&&m| !subjects.iter().any(|&s| s != m && self.blocks(m, s)))
+            .filter_map(|&m| self.sessions.session_of(m))
+            .collect();
+        if !to.is_empty() {
+            out.push(Effect::SendMany { to, msg });
+        }
+    }
+}
