@@ -259,6 +259,8 @@ say "natter-bench against: $SERVERS (fd limit $FD_LIMIT)"
 
 bench direct --users "$USERS" --messages "$MSGS" --window 32
 bench fanout --users "$USERS" --senders 10 --messages "$FAN_MSGS" --window 32
+# A group every user is in (natter `message group`; for the IRC peers the same channel as fanout).
+bench group --users "$USERS" --senders 10 --messages "$FAN_MSGS" --window 32
 PEAK=$(best_peer_rate)
 if [ -z "$PEAK" ]; then
     PEAK=$(grep '"label":"natter"' "$RESULTS" | grep '"workload":"direct"' |

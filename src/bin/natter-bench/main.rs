@@ -164,7 +164,7 @@ impl RunArgs {
 
     fn plan(&self) -> Plan {
         let senders = match self.workload {
-            Workload::Fanout => self.senders,
+            Workload::Fanout | Workload::Group => self.senders,
             Workload::Direct | Workload::Offline | Workload::History => self.users,
             _ => 0,
         };

@@ -113,6 +113,16 @@ impl Report {
                     plan.senders, plan.users, plan.window
                 ),
             },
+            Workload::Group => match plan.rate {
+                Some(r) => format!(
+                    "group {} senders → {} members @ {:.0}/s",
+                    plan.senders, plan.users, r
+                ),
+                None => format!(
+                    "group {} senders → {} members, {} in flight",
+                    plan.senders, plan.users, plan.window
+                ),
+            },
             Workload::Idle => format!("idle {} connections", plan.users),
             Workload::Login => format!(
                 "login churn, {} in flight, {} online",
@@ -128,7 +138,7 @@ impl Report {
             ),
         };
         let ops = match plan.workload {
-            Workload::Direct | Workload::Fanout => o.delivered,
+            Workload::Direct | Workload::Fanout | Workload::Group => o.delivered,
             Workload::Offline | Workload::History => o.accepted,
             Workload::Login => o.cycles,
             Workload::Idle => 0,

@@ -119,7 +119,10 @@ fn cases(addr: SocketAddr) -> Vec<RunArgs> {
     fanout.senders = 2;
     fanout.messages = Some(20);
     fanout.window = 4;
-    runs.push(fanout);
+    runs.push(fanout.clone());
+    let mut group = fanout;
+    group.workload = Workload::Group;
+    runs.push(group);
     let mut idle = RunArgs::defaults(Workload::Idle, addr);
     idle.users = 16;
     runs.push(idle);

@@ -7,6 +7,7 @@
 //! |---|---|---|---|
 //! | `direct` | `u0..uN` | each of the N sends M messages, each to a random other online user | N·M |
 //! | `fanout` | `u0..uN` | `u0..uK` each send M broadcasts (IRC: to one channel all N joined) | K·M·(N−1) |
+//! | `group` | `u0..uN`, all in one group `u0` creates (IRC: one channel, as `fanout`) | `u0..uK` each send M group messages | K·M·(N−1) |
 //! | `idle` | `u0..uN` | nothing: server memory per logged-in connection | 0 |
 //! | `login` | `u0..uB` (background, see `--idle-users`) | C churners log `uB..uB+N` in and out | 0 |
 //! | `offline` | `u0..uN` | each sends M messages to random users of `uN..uN+R`, who are offline; then those R log in and receive them | N·M |
@@ -23,6 +24,8 @@ pub enum Workload {
     Direct,
     /// N users online; K of them broadcast M messages each.
     Fanout,
+    /// N users online, all in one group; K of them send M group messages each.
+    Group,
     /// N logged-in idle connections: server memory per connection.
     Idle,
     /// Connect, log in, log out, over and over, with a fixed number in flight.
@@ -34,10 +37,17 @@ pub enum Workload {
 }
 
 impl Workload {
+    /// Whether each message goes to every other user online (a broadcast, or a group all of them are
+    /// in).
+    pub fn to_all(self) -> bool {
+        matches!(self, Workload::Fanout | Workload::Group)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Workload::Direct => "direct",
             Workload::Fanout => "fanout",
+            Workload::Group => "group",
             Workload::Idle => "idle",
             Workload::Login => "login",
             Workload::Offline => "offline",
@@ -99,7 +109,7 @@ impl Plan {
     pub fn sender_count(&self) -> u32 {
         match self.workload {
             Workload::Direct | Workload::Offline | Workload::History => self.users,
-            Workload::Fanout => self.senders,
+            Workload::Fanout | Workload::Group => self.senders,
             Workload::Idle | Workload::Login => 0,
         }
     }
@@ -107,7 +117,7 @@ impl Plan {
     /// Deliveries one message makes.
     pub fn fan(&self) -> u64 {
         match self.workload {
-            Workload::Fanout => u64::from(self.users.saturating_sub(1)),
+            Workload::Fanout | Workload::Group => u64::from(self.users.saturating_sub(1)),
             _ => 1,
         }
     }
@@ -131,7 +141,7 @@ impl Plan {
         let n = u64::from(self.online());
         match (self.proto, self.workload) {
             (ProtoKind::Natter, _) => Some(n * n.saturating_sub(1) / 2),
-            (ProtoKind::Irc, Workload::Fanout) => Some(n * (n + 1) / 2),
+            (ProtoKind::Irc, Workload::Fanout | Workload::Group) => Some(n * (n + 1) / 2),
             (ProtoKind::Irc, _) => Some(0),
         }
     }
@@ -141,11 +151,12 @@ impl Plan {
         let need = |ok: bool, msg: &str| if ok { Ok(()) } else { Err(msg.to_owned()) };
         match self.workload {
             Workload::Direct => need(self.users >= 2, "direct needs --users 2 or more")?,
-            Workload::Fanout => {
-                need(self.users >= 2, "fanout needs --users 2 or more")?;
+            Workload::Fanout | Workload::Group => {
+                let name = self.workload.name();
+                need(self.users >= 2, &format!("{name} needs --users 2 or more"))?;
                 need(
                     (1..=self.users).contains(&self.senders),
-                    "fanout needs 1 <= --senders <= --users",
+                    &format!("{name} needs 1 <= --senders <= --users"),
                 )?;
             }
             Workload::Offline => {
@@ -185,8 +196,11 @@ impl Plan {
         if let Some(r) = self.rate {
             need(r > 0.0 && r.is_finite(), "--rate must be above 0")?;
             need(
-                matches!(self.workload, Workload::Direct | Workload::Fanout),
-                "--rate (open loop) applies to direct and fanout",
+                matches!(
+                    self.workload,
+                    Workload::Direct | Workload::Fanout | Workload::Group
+                ),
+                "--rate (open loop) applies to direct, fanout and group",
             )?;
         }
         need(

@@ -255,7 +255,7 @@ fn coordinate(
                 out.incomplete = Some("login churn: no cycle completed".into());
             }
         }
-        Workload::Direct | Workload::Fanout | Workload::History => {
+        Workload::Direct | Workload::Fanout | Workload::Group | Workload::History => {
             let expected = plan.expected_deliveries();
             // natter answers a broadcast (BCAST-SENT) and a whoelsesince; a message delivered at once
             // gets no reply, as in IRC.

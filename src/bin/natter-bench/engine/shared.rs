@@ -148,7 +148,7 @@ impl Shared {
         let proto = Proto::new(plan.proto, plan.accounts());
         let ledger_len = match plan.workload {
             // Fanout: one bit per (recipient, sender, message).
-            crate::workload::Workload::Fanout => {
+            crate::workload::Workload::Fanout | crate::workload::Workload::Group => {
                 u64::from(plan.users) * u64::from(plan.senders) * u64::from(plan.messages)
             }
             _ => plan.expected_deliveries(),

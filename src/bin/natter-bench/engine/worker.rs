@@ -511,9 +511,10 @@ impl<'s> Worker<'s> {
                         self.dialling = self.dialling.saturating_sub(1);
                         self.queue(slot);
                     }
-                    Role::Member if sh.plan.workload == Workload::Fanout => {
+                    Role::Member if sh.plan.workload.to_all() => {
+                        let group = sh.plan.workload == Workload::Group;
                         let conn = self.conn_mut(slot);
-                        if sh.proto.join(&mut conn.out) {
+                        if sh.proto.join(me, group, sh.plan.users, &mut conn.out) {
                             conn.state = State::Joining;
                             self.queue(slot);
                         } else {
@@ -630,7 +631,7 @@ impl<'s> Worker<'s> {
                 }
                 u64::from(stamp.sender) * m + u64::from(stamp.seq)
             }
-            Workload::Fanout => {
+            Workload::Fanout | Workload::Group => {
                 if stamp.sender == me {
                     bad(format!("u{me} got its own broadcast {}", stamp.seq));
                     return;
@@ -729,7 +730,11 @@ impl<'s> Worker<'s> {
 
     fn pump(&mut self) {
         match self.sh.plan.workload {
-            Workload::Direct | Workload::Fanout | Workload::Offline | Workload::History => {
+            Workload::Direct
+            | Workload::Fanout
+            | Workload::Group
+            | Workload::Offline
+            | Workload::History => {
                 if self.sh.plan.rate.is_some() {
                     self.pump_open();
                 } else {
@@ -834,6 +839,7 @@ impl<'s> Worker<'s> {
                 conn.unacked.push_back(t_ns);
             }
             Workload::Fanout => sh.proto.broadcast(&self.scratch, &mut conn.out),
+            Workload::Group => sh.proto.to_group(&self.scratch, &mut conn.out),
             Workload::History => {
                 sh.proto.whoelsesince(0, &mut conn.out);
                 conn.unacked.push_back(t_ns);

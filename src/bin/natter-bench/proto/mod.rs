@@ -54,8 +54,11 @@ pub struct Proto {
     names: Vec<Box<str>>,
 }
 
-/// The natter channel every IRC user joins for `fanout`.
+/// The channel every IRC user joins for `fanout` and `group`.
 pub const CHANNEL: &str = "#bench";
+
+/// The natter group of the `group` workload: `u0` creates it with every user of the run in it.
+pub const GROUP: &str = "bench";
 
 /// The name of bench user `i`, the same in both protocols (short enough for IRC's 9-character nicks).
 pub fn user_name(i: u32) -> String {
@@ -98,14 +101,29 @@ impl Proto {
         }
     }
 
-    /// IRC: join the broadcast channel. natter has no channels (a broadcast reaches everybody online).
-    pub fn join(&self, out: &mut Vec<u8>) -> bool {
+    /// What `user` does once logged in, before it counts as ready; true if it must wait for an answer
+    /// ([`Incoming::Joined`]). IRC: every user joins the channel. natter: a broadcast reaches everybody
+    /// online without joining anything; for `group`, `u0` creates the group with all `users` in it.
+    pub fn join(&self, user: u32, group: bool, users: u32, out: &mut Vec<u8>) -> bool {
         match self.kind {
+            ProtoKind::Natter if group && user == 0 => {
+                let members: Vec<&str> = (1..users).map(|u| self.name(u)).collect();
+                natter::create_group(GROUP, &members, out);
+                true
+            }
             ProtoKind::Natter => false,
             ProtoKind::Irc => {
                 irc::join(CHANNEL, out);
                 true
             }
+        }
+    }
+
+    /// One message to the group (natter `message group`; IRC `PRIVMSG` to the channel, as `fanout`).
+    pub fn to_group(&self, text: &[u8], out: &mut Vec<u8>) {
+        match self.kind {
+            ProtoKind::Natter => natter::message_group(GROUP, text, out),
+            ProtoKind::Irc => irc::privmsg(CHANNEL, text, out),
         }
     }
 

@@ -32,6 +32,26 @@ pub fn message(to: &str, text: &[u8], out: &mut Vec<u8>) {
     );
 }
 
+pub fn create_group(group: &str, members: &[&str], out: &mut Vec<u8>) {
+    command(
+        Command::CreateGroup {
+            group,
+            members: members.to_vec(),
+        },
+        out,
+    );
+}
+
+pub fn message_group(group: &str, text: &[u8], out: &mut Vec<u8>) {
+    command(
+        Command::MessageGroup {
+            group,
+            text: ascii(text),
+        },
+        out,
+    );
+}
+
 pub fn broadcast(text: &[u8], out: &mut Vec<u8>) {
     command(Command::Broadcast { text: ascii(text) }, out);
 }
@@ -67,15 +87,19 @@ pub fn classify<'a>(line: &'a [u8], holder: &'a mut Option<ServerMsg>) -> Incomi
     match msg {
         ServerMsg::Welcome { .. } => Incoming::Ready,
         ServerMsg::Prompt(_) => Incoming::Ignore,
-        ServerMsg::Message { from, text } | ServerMsg::Broadcast { from, text } => {
-            Incoming::Delivery { from, text }
-        }
+        ServerMsg::Message { from, text }
+        | ServerMsg::Broadcast { from, text }
+        | ServerMsg::GroupMessage { from, text, .. } => Incoming::Delivery { from, text },
+        ServerMsg::GroupCreated { .. } => Incoming::Joined,
+        ServerMsg::GroupJoined { .. } => Incoming::Noise,
         ServerMsg::OfflineMessage { id, from, text, .. } => Incoming::Offline {
             id: *id,
             from,
             text,
         },
-        ServerMsg::Stored { .. } | ServerMsg::BroadcastSent { .. } => Incoming::Accepted,
+        ServerMsg::Stored { .. } | ServerMsg::BroadcastSent { .. } | ServerMsg::GroupSent { .. } => {
+            Incoming::Accepted
+        }
         ServerMsg::Presence { .. } => Incoming::Noise,
         ServerMsg::WhoElse { users } | ServerMsg::WhoElseSince { users, .. } => {
             Incoming::Listed(users.len())
