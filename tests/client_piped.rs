@@ -39,7 +39,7 @@ fn login_messages_presence_block_and_offline_delivery() {
     bob.send("message alice");
     bob.expect("error: Usage: message <user> <text>");
     bob.send("dance");
-    bob.expect("error: Unknown command. Commands: message,");
+    bob.expect("error: Unknown command. Type 'help' for the list of commands.");
 
     // carol logs in: the stored message is delivered, marked as such.
     let carol_dir = dir.path().join("c");

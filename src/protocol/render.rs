@@ -135,8 +135,7 @@ impl ErrorReply {
             }
             ErrorReply::EmptyLine => "Empty line. Type 'help' for the list of commands.".into(),
             ErrorReply::UnknownCommand => {
-                let words: Vec<&str> = CommandName::listed().map(|c| c.word()).collect();
-                format!("Unknown command. Commands: {}.", words.join(", "))
+                "Unknown command. Type 'help' for the list of commands.".into()
             }
             ErrorReply::Usage { command } => {
                 // Every command typed with the same first word, so `group` alone shows all of them.

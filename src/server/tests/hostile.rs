@@ -10,9 +10,7 @@ fn unknown_command_lists_the_commands() {
     h.send(alice, "dance");
     assert_eq!(h.take(alice), vec![err(ErrorReply::UnknownCommand)]);
     let text = ErrorReply::UnknownCommand.text();
-    for c in CommandName::listed() {
-        assert!(text.contains(c.word()), "{text}");
-    }
+    assert!(text.contains("'help'"), "says how to see the commands: {text}");
 }
 
 #[test]
