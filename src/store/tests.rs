@@ -49,6 +49,7 @@ struct Durable {
     lockouts: BTreeMap<String, Option<Timestamp>>,
     blocks: Vec<(String, String)>,
     next_message_id: u64,
+    groups: Vec<(String, Vec<String>)>,
 }
 
 fn durable(s: &ServerState) -> Durable {
@@ -76,6 +77,7 @@ fn durable(s: &ServerState) -> Durable {
             .collect(),
         blocks,
         next_message_id: s.next_message_id(),
+        groups: s.durable_view().groups,
         users,
     }
 }
@@ -104,6 +106,13 @@ enum Op {
     Unblock(usize, usize),
     WrongPasswords(usize),
     Wait(u64),
+    /// `a` creates group `g` with `b`.
+    CreateGroup(usize, u8, usize),
+    /// `a` sends to group `g`.
+    MessageGroup(usize, u8),
+    /// `a` adds `b` to group `g`.
+    GroupAdd(usize, u8, usize),
+    GroupLeave(usize, u8),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -118,6 +127,10 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (u.clone(), u.clone()).prop_map(|(a, b)| Op::Unblock(a, b)),
         1 => u.clone().prop_map(Op::WrongPasswords),
         1 => (1u64..120).prop_map(Op::Wait),
+        1 => (u.clone(), 0u8..2, u.clone()).prop_map(|(a, g, b)| Op::CreateGroup(a, g, b)),
+        3 => (u.clone(), 0u8..2).prop_map(|(a, g)| Op::MessageGroup(a, g)),
+        1 => (u.clone(), 0u8..2, u.clone()).prop_map(|(a, g, b)| Op::GroupAdd(a, g, b)),
+        1 => (u.clone(), 0u8..2).prop_map(|(a, g)| Op::GroupLeave(a, g)),
     ]
 }
 
@@ -189,6 +202,25 @@ fn run(ops: &[Op]) -> Harness {
                 }
             }
             Op::Wait(secs) => h.advance_secs(secs),
+            Op::CreateGroup(a, g, b) | Op::GroupAdd(a, g, b) => {
+                if let Some(&c) = online.get(&a) {
+                    let line = match op {
+                        Op::CreateGroup(..) => format!("create group g{g} {}", USERS[b].0),
+                        _ => format!("group add g{g} {}", USERS[b].0),
+                    };
+                    h.send(c, &line);
+                }
+            }
+            Op::MessageGroup(a, g) => {
+                if let Some(&c) = online.get(&a) {
+                    h.send(c, &format!("message group g{g} group text {n}"));
+                }
+            }
+            Op::GroupLeave(a, g) => {
+                if let Some(&c) = online.get(&a) {
+                    h.send(c, &format!("group leave g{g}"));
+                }
+            }
             Op::Login(_) | Op::WrongPasswords(_) => {}
         }
     }

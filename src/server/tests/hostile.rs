@@ -10,7 +10,10 @@ fn unknown_command_lists_the_commands() {
     h.send(alice, "dance");
     assert_eq!(h.take(alice), vec![err(ErrorReply::UnknownCommand)]);
     let text = ErrorReply::UnknownCommand.text();
-    assert!(text.contains("'help'"), "says how to see the commands: {text}");
+    assert!(
+        text.contains("'help'"),
+        "says how to see the commands: {text}"
+    );
 }
 
 #[test]

@@ -97,9 +97,9 @@ pub fn classify<'a>(line: &'a [u8], holder: &'a mut Option<ServerMsg>) -> Incomi
             from,
             text,
         },
-        ServerMsg::Stored { .. } | ServerMsg::BroadcastSent { .. } | ServerMsg::GroupSent { .. } => {
-            Incoming::Accepted
-        }
+        ServerMsg::Stored { .. }
+        | ServerMsg::BroadcastSent { .. }
+        | ServerMsg::GroupSent { .. } => Incoming::Accepted,
         ServerMsg::Presence { .. } => Incoming::Noise,
         ServerMsg::WhoElse { users } | ServerMsg::WhoElseSince { users, .. } => {
             Incoming::Listed(users.len())
