@@ -16,10 +16,11 @@ fn every_workload_runs_and_verifies() {
         "smoke failed ({}):\n{stdout}\n{stderr}",
         out.status
     );
-    assert!(stdout.contains("smoke: 7 runs, all verified"), "{stdout}");
+    assert!(stdout.contains("smoke: 8 runs, all verified"), "{stdout}");
     for case in [
         "direct",
         "fanout",
+        "group",
         "idle",
         "login",
         "offline",

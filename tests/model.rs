@@ -88,6 +88,7 @@ fn command(users: u16) -> BoxedStrategy<Cmd> {
         2 => u().prop_map(Cmd::Ping),
         1 => Just(Cmd::WhoLastHr),
         1 => Just(Cmd::Offline),
+        1 => any::<bool>().prop_map(Cmd::Receipts),
     ]
     .boxed()
 }

@@ -132,3 +132,46 @@ fn positional_arguments_take_effect() {
         "{got:?}"
     );
 }
+
+/// The operator's record at the default level: logins (with the address), logouts, lockouts and
+/// registrations; never a password or what anyone wrote.
+#[test]
+fn logins_logouts_lockouts_and_registrations_are_logged_without_secrets() {
+    let server = Server::cmd().args(&["600", "--register"]).start();
+    let mut alice = server.connect();
+    alice.login("alice", "apw");
+    alice.say("message bob a-secret-text");
+    alice.say("logout");
+    alice.until_closed();
+    let mut bob = server.connect();
+    bob.next();
+    bob.say("bob");
+    for _ in 0..3 {
+        bob.say("wrong-guess");
+    }
+    bob.until_closed();
+    let mut zed = server.connect();
+    zed.next();
+    zed.say("zed");
+    zed.say("zed-secret-pw");
+    zed.expect("welcome", |m| matches!(m, ServerMsg::Welcome { .. }));
+    let deadline = std::time::Instant::now() + PATIENCE;
+    let log = loop {
+        let log = server.log();
+        if log.contains("zed registered") || std::time::Instant::now() > deadline {
+            break log;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    for want in [
+        "alice logged in from 127.0.0.1",
+        "alice logged out",
+        "bob locked after repeated wrong passwords from 127.0.0.1",
+        "zed registered from 127.0.0.1",
+    ] {
+        assert!(log.contains(want), "no {want:?} in:\n{log}");
+    }
+    for secret in ["apw", "a-secret-text", "wrong-guess", "zed-secret-pw"] {
+        assert!(!log.contains(secret), "{secret:?} in the log:\n{log}");
+    }
+}

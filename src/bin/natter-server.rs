@@ -70,6 +70,10 @@ struct Args {
     #[arg(long, default_value_t = 1000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     mailbox_limit: u64,
 
+    /// Seconds of warning before the idle logout (at most half the timeout; 0 turns it off).
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    idle_warning: u64,
+
     /// Most members a group may have.
     #[arg(long, default_value_t = 10_000, value_name = "N", value_parser = clap::value_parser!(u64).range(2..=1_000_000))]
     group_max_members: u64,
@@ -124,6 +128,7 @@ fn serve(args: Args) -> Result<()> {
         register: args.register,
         group_max_members: usize::try_from(args.group_max_members)
             .context("--group-max-members")?,
+        idle_warning_secs: args.idle_warning,
     };
     let data_dir = args.data_dir.clone().unwrap_or_else(|| {
         args.credentials

@@ -213,6 +213,14 @@ impl Paint {
         format!("{} {text}", self.paint(fg(AnsiColor::Blue).bold(), "*"))
     }
 
+    /// Something the user should act on.
+    fn warn(&self, text: String) -> String {
+        format!(
+            "{} {text}",
+            self.paint(fg(AnsiColor::Yellow).bold(), "warning:")
+        )
+    }
+
     /// A confirmation of what this user did.
     fn dash(&self, text: String) -> String {
         self.paint(Style::new().dimmed(), &format!("- {text}"))
@@ -299,10 +307,7 @@ pub fn render(item: &Item, color: bool) -> String {
         ),
         Item::Help { usage, summary } => help_row(usage, summary),
         Item::Error(e) => error(p, &e.to_string()),
-        Item::Warning(text) => format!(
-            "{} {text}",
-            p.paint(fg(AnsiColor::Yellow).bold(), "warning:")
-        ),
+        Item::Warning(text) => p.warn(text.clone()),
     }
 }
 
@@ -384,6 +389,10 @@ fn render_server(msg: &ServerMsg, p: Paint) -> String {
                 format!("{user} is offline, and their mailbox has no room for more from you now.")
             }
         }),
+        ServerMsg::IdleWarning { secs_left } => p.warn(format!(
+            "You will be logged out in {secs_left} s for inactivity unless you type a command."
+        )),
+        ServerMsg::Delivered { to } => p.dash(format!("delivered to {to}")),
         ServerMsg::OfflineList { count: 0 } => {
             p.star("No messages were waiting for you at this login.".into())
         }

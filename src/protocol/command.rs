@@ -34,6 +34,7 @@ pub enum CommandName {
     P2pPort,
     Active,
     Ack,
+    Receipts,
 }
 
 /// One row of the command table.
@@ -275,6 +276,15 @@ pub const COMMANDS: &[CommandSpec] = &[
         activity: false,
         listed: false,
     },
+    CommandSpec {
+        name: CommandName::Receipts,
+        word: "receipts",
+        sub: None,
+        usage: "receipts on|off",
+        summary: "(sent by the client) be told DELIVERED for each message delivered at once",
+        activity: false,
+        listed: false,
+    },
 ];
 
 impl CommandName {
@@ -438,6 +448,9 @@ pub enum Command<'a> {
     Ack {
         id: u64,
     },
+    Receipts {
+        on: bool,
+    },
 }
 
 impl Command<'_> {
@@ -467,6 +480,7 @@ impl Command<'_> {
             Command::P2pPort { .. } => CommandName::P2pPort,
             Command::Active => CommandName::Active,
             Command::Ack { .. } => CommandName::Ack,
+            Command::Receipts { .. } => CommandName::Receipts,
         }
     }
 
@@ -509,6 +523,7 @@ impl fmt::Display for Command<'_> {
             | Command::StopPrivate { user } => write!(f, "{word} {user}"),
             Command::P2pPort { port } => write!(f, "{word} {port}"),
             Command::Ack { id } => write!(f, "{word} {id}"),
+            Command::Receipts { on } => write!(f, "{word} {}", if *on { "on" } else { "off" }),
             Command::WhoElse
             | Command::Logout
             | Command::Help

@@ -163,6 +163,8 @@ const TAGS: &[&str] = &[
     "GROUP-JOINED",
     "GROUP-LEFT",
     "PING",
+    "IDLE-WARNING",
+    "DELIVERED",
     "OFFLINE-LIST",
     "OFFLINE-AGAIN",
     "OFFLINE-AGAIN-GROUP",
@@ -291,6 +293,12 @@ pub fn decode_line(line: &str) -> Result<ServerMsg, DecodeError> {
         "GROUP-LEFT" => ServerMsg::GroupLeft {
             group: f.name("group")?,
             user: f.name("user")?,
+        },
+        "IDLE-WARNING" => ServerMsg::IdleWarning {
+            secs_left: f.num("seconds")?,
+        },
+        "DELIVERED" => ServerMsg::Delivered {
+            to: f.name("recipient")?,
         },
         "PING" => {
             let user = f.name("user")?;

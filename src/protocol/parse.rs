@@ -207,6 +207,11 @@ pub fn parse_command(line: &str) -> Result<Command<'_>, ParseError> {
         CommandName::Ack => Command::Ack {
             id: digits::<u64>(user(args)?).ok_or(ParseError::BadNumber(name))?,
         },
+        CommandName::Receipts => match user(args)? {
+            w if w.eq_ignore_ascii_case("on") => Command::Receipts { on: true },
+            w if w.eq_ignore_ascii_case("off") => Command::Receipts { on: false },
+            _ => return Err(ParseError::Usage(name)),
+        },
     };
     Ok(cmd)
 }

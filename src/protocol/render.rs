@@ -358,6 +358,11 @@ impl Display for ServerMsg {
             ServerMsg::GroupLeft { group, user } => {
                 write!(f, "GROUP-LEFT {group} {user} {user} left '{group}'.")
             }
+            ServerMsg::IdleWarning { secs_left } => write!(
+                f,
+                "IDLE-WARNING {secs_left} You will be logged out in {secs_left} s unless you send a command."
+            ),
+            ServerMsg::Delivered { to } => write!(f, "DELIVERED {to} Delivered to {to}."),
             ServerMsg::Ping { user, state } => match state {
                 PingState::Online { idle_secs } => write!(
                     f,

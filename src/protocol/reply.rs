@@ -339,6 +339,14 @@ pub enum ServerMsg {
         group: Name,
         user: Name,
     },
+    /// No command for a while: the session ends in `secs_left` seconds unless the user sends one.
+    IdleWarning {
+        secs_left: u64,
+    },
+    /// With `receipts on`: the message to `to` was delivered at once (a stored one gets `STORED`).
+    Delivered {
+        to: Name,
+    },
     /// Reply to `ping`.
     Ping {
         user: Name,

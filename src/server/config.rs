@@ -20,6 +20,8 @@ pub struct Config {
     pub register: bool,
     /// The most members a group may have.
     pub group_max_members: usize,
+    /// How long before the idle logout the user is warned (at most half the timeout; 0: never).
+    pub idle_warning_secs: u64,
 }
 
 /// Failed passwords in a row that lock an account.
@@ -36,6 +38,7 @@ impl Default for Config {
             mailbox_limit: 1000,
             register: false,
             group_max_members: 10_000,
+            idle_warning_secs: 60,
         }
     }
 }

@@ -39,6 +39,9 @@ impl ServerState {
                     text: text.to_owned(),
                 },
             );
+            if self.sessions.session(conn).is_some_and(|s| s.receipts) {
+                send(out, conn, ServerMsg::Delivered { to });
+            }
             return;
         }
         if self.mailboxes.len(target) >= self.config.mailbox_limit {

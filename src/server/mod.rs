@@ -54,6 +54,7 @@ mod group_book;
 pub mod groups;
 pub mod harness;
 mod history;
+mod idle;
 pub mod login;
 mod mailboxes;
 pub mod messaging;

@@ -28,6 +28,8 @@ impl ServerState {
             Session {
                 user,
                 last_active: now,
+                warned: None,
+                receipts: false,
                 p2p_port: None,
                 delivered_up_to,
                 waiting,
@@ -35,7 +37,7 @@ impl ServerState {
         );
         out.push(Effect::SetTimer {
             timer: TimerId::Conn(conn),
-            at: now.plus_secs(self.config.timeout_secs),
+            at: self.idle_timer_at(now, false),
         });
         out.push(Effect::Persist(Record::LoggedIn {
             user: name.clone(),

@@ -28,6 +28,10 @@ pub(crate) struct Session {
     pub(crate) user: UserId,
     /// The last command that counted as activity (or the login).
     pub(crate) last_active: Timestamp,
+    /// The `last_active` for which the idle warning was given, if it was.
+    pub(crate) warned: Option<Timestamp>,
+    /// Whether the client asked to be told of every delivered message (`receipts on`).
+    pub(crate) receipts: bool,
     /// The port of the client's private-chat listener, once registered.
     pub(crate) p2p_port: Option<u16>,
     /// The highest stored-message id delivered on this connection, which bounds what `ack` may confirm.

@@ -200,6 +200,11 @@ impl ServerState {
             Command::StopPrivate { user } => self.cmd_stopprivate(conn, me, user, out),
             Command::P2pPort { port } => self.cmd_p2pport(conn, port, out),
             Command::Ack { id } => self.cmd_ack(conn, me, id, out),
+            Command::Receipts { on } => {
+                if let Some(s) = self.sessions.session_mut(conn) {
+                    s.receipts = on;
+                }
+            }
             Command::Logout => self.logout(conn, now, out),
             Command::Help => {
                 for command in crate::protocol::CommandName::listed() {
@@ -238,36 +243,6 @@ impl ServerState {
             TimerId::Conn(conn) => self.on_conn_deadline(conn, now, out),
             TimerId::Offer(id) => self.on_offer_expired(id, out),
         }
-    }
-
-    /// The connection's deadline may have moved since this timer was set (activity pushes it back); if
-    /// it has not passed yet, re-arm for the real deadline instead of acting.
-    fn on_conn_deadline(&mut self, conn: ConnId, now: Timestamp, out: &mut Vec<Effect>) {
-        let Some(c) = self.sessions.conn(conn) else {
-            return;
-        };
-        let (deadline, bye) = match &c.phase {
-            Phase::Online(s) => (
-                s.last_active.plus_secs(self.config.timeout_secs),
-                ByeReason::Timeout {
-                    secs: self.config.timeout_secs,
-                },
-            ),
-            _ => (
-                c.opened_at.plus_secs(self.config.login_timeout_secs),
-                ByeReason::LoginTimeout {
-                    secs: self.config.login_timeout_secs,
-                },
-            ),
-        };
-        if now < deadline {
-            out.push(Effect::SetTimer {
-                timer: TimerId::Conn(conn),
-                at: deadline,
-            });
-            return;
-        }
-        self.close_with(conn, bye, now, out);
     }
 
     /// Says goodbye to every connection and closes it. History is still recorded, but presence and

@@ -47,6 +47,7 @@ impl Setup {
                 register: false,
                 // Small, so runs reach a full group.
                 group_max_members: 5,
+                idle_warning_secs: 15,
             },
             accounts: (0..users.max(1))
                 .map(|i| (format!("u{i}"), format!("pw{i}")))
@@ -299,6 +300,7 @@ impl Clients {
             Cmd::Ping(u) => format!("ping {}", self.user_name(u)),
             Cmd::WhoLastHr => "wholasthr".into(),
             Cmd::Offline => "offline".into(),
+            Cmd::Receipts(on) => format!("receipts {}", if on { "on" } else { "off" }),
         }
     }
 

@@ -241,7 +241,8 @@ impl Generator {
             62..70 => Cmd::GroupLeave(g),
             70..76 => Cmd::GroupMembers(g),
             76..82 => Cmd::GroupList,
-            82..92 => Cmd::Ping(self.user(c)),
+            82..88 => Cmd::Ping(self.user(c)),
+            88..92 => Cmd::Receipts(self.chance(70)),
             92..96 => Cmd::WhoLastHr,
             _ => Cmd::Offline,
         }

@@ -246,6 +246,26 @@ impl Invariants {
                     );
                     bursts.insert(conn, (user.clone(), Vec::new()));
                 }
+                ServerMsg::IdleWarning { secs_left } => {
+                    // Exactly the warning's lead before the deadline, to a live session.
+                    let warn = self.cfg.idle_warning_secs.min(self.cfg.timeout_secs / 2);
+                    let Some(s) = self.sessions.get(&conn) else {
+                        return fail(
+                            name::TIMEOUT,
+                            format!("{conn} was warned of an idle logout without a session"),
+                        );
+                    };
+                    let due = s.last_cmd.plus_secs(self.cfg.timeout_secs);
+                    if warn == 0 || now != due.minus_millis(warn * 1000) || *secs_left != warn {
+                        return fail(
+                            name::TIMEOUT,
+                            format!(
+                                "{} warned at {now} of {secs_left} s left; last command at {}, so due at {due}, warned {warn} s ahead",
+                                s.user, s.last_cmd
+                            ),
+                        );
+                    }
+                }
                 ServerMsg::Bye(reason) => {
                     if let Some(s) = self.sessions.remove(&conn) {
                         online.remove(&conn);
@@ -799,8 +819,10 @@ impl Invariants {
         if let (Some(conn), Some(MPhase::Online { user, .. }), Some(cmd)) =
             (facts.conn, &facts.phase, cmd)
         {
-            if !matches!(cmd, Command::Ack { .. } | Command::P2pPort { .. })
-                && let Some(s) = self.sessions.get_mut(&conn)
+            if !matches!(
+                cmd,
+                Command::Ack { .. } | Command::P2pPort { .. } | Command::Receipts { .. }
+            ) && let Some(s) = self.sessions.get_mut(&conn)
             {
                 s.last_cmd = now;
             }

@@ -70,6 +70,10 @@ pub enum MPhase {
         delivered_up_to: Option<u64>,
         /// What was waiting at login, for `offline`.
         waiting: Vec<MStored>,
+        /// The idle warning was given since the last command.
+        warned: bool,
+        /// `receipts on`.
+        receipts: bool,
     },
 }
 
@@ -165,7 +169,10 @@ fn pair(a: &Name, b: &Name) -> (Name, Name) {
 /// Whether a command resets the idle clock: everything the user does, but not what the client sends on its
 /// own (acknowledgements, port registration).
 fn is_activity(cmd: &Command<'_>) -> bool {
-    !matches!(cmd, Command::Ack { .. } | Command::P2pPort { .. })
+    !matches!(
+        cmd,
+        Command::Ack { .. } | Command::P2pPort { .. } | Command::Receipts { .. }
+    )
 }
 
 impl Model {
@@ -450,10 +457,11 @@ impl Model {
         let mut v: Vec<Timestamp> = self
             .conns
             .values()
-            .map(|c| self.conn_deadline(c))
+            .flat_map(|c| [self.conn_next(c), self.conn_deadline(c)])
             .chain(self.offers.values().map(|o| o.expires))
             .collect();
         v.sort();
+        v.dedup();
         v
     }
 
@@ -464,11 +472,28 @@ impl Model {
         }
     }
 
+    /// Seconds of warning before the idle logout (at most half the timeout; 0: none).
+    pub fn idle_warning_secs(&self) -> u64 {
+        self.cfg.idle_warning_secs.min(self.cfg.timeout_secs / 2)
+    }
+
+    /// When a connection must next be looked at: the idle warning if it is still to come, else its
+    /// deadline.
+    fn conn_next(&self, c: &MConn) -> Timestamp {
+        let deadline = self.conn_deadline(c);
+        match &c.phase {
+            MPhase::Online { warned: false, .. } if self.idle_warning_secs() > 0 => {
+                deadline.minus_millis(self.idle_warning_secs() * 1000)
+            }
+            _ => deadline,
+        }
+    }
+
     fn next_due(&self) -> Option<(Timestamp, Due)> {
         let conns = self
             .conns
             .iter()
-            .map(|(&id, c)| ((self.conn_deadline(c), 0, id.0), Due::Conn(id)));
+            .map(|(&id, c)| ((self.conn_next(c), 0, id.0), Due::Conn(id)));
         let offers = self
             .offers
             .iter()
@@ -480,6 +505,18 @@ impl Model {
     }
 
     fn expire_conn(&mut self, conn: ConnId, out: &mut Out) {
+        let deadline = self.conn_deadline(&self.conns[&conn]);
+        if self.now < deadline {
+            // The idle warning.
+            if let MPhase::Online { warned, .. } =
+                &mut self.conns.get_mut(&conn).expect("due conn").phase
+            {
+                *warned = true;
+            }
+            let secs_left = (deadline.as_millis() - self.now.as_millis()).div_ceil(1000);
+            out.send(conn, ServerMsg::IdleWarning { secs_left });
+            return;
+        }
         let reason = match &self.conns[&conn].phase {
             MPhase::Online { .. } => ByeReason::Timeout {
                 secs: self.cfg.timeout_secs,
@@ -690,6 +727,8 @@ impl Model {
                 p2p: None,
                 delivered_up_to,
                 waiting,
+                warned: false,
+                receipts: false,
             },
         );
         out.send(conn, ServerMsg::Welcome { user: user.clone() });
@@ -728,9 +767,15 @@ impl Model {
         };
         let now = self.now;
         let me = match &mut self.conns.get_mut(&conn).expect("open conn").phase {
-            MPhase::Online { user, last_cmd, .. } => {
+            MPhase::Online {
+                user,
+                last_cmd,
+                warned,
+                ..
+            } => {
                 if is_activity(&cmd) {
                     *last_cmd = now;
+                    *warned = false;
                 }
                 user.clone()
             }
@@ -876,6 +921,13 @@ impl Model {
                 out.send(conn, ServerMsg::P2pPort { port });
             }
             Command::Ack { id } => self.ack(conn, &me, id, out),
+            Command::Receipts { on } => {
+                if let MPhase::Online { receipts, .. } =
+                    &mut self.conns.get_mut(&conn).expect("open conn").phase
+                {
+                    *receipts = on;
+                }
+            }
             Command::Logout => self.close(conn, ByeReason::Logout, out),
             Command::Help => {
                 for command in CommandName::listed() {
@@ -1122,7 +1174,13 @@ impl Model {
                     text: text.to_owned(),
                 },
             );
-            // Delivered at once: no reply to the sender.
+            // Delivered at once: no reply to the sender, unless it asked for receipts.
+            if matches!(
+                self.conns[&conn].phase,
+                MPhase::Online { receipts: true, .. }
+            ) {
+                out.send(conn, ServerMsg::Delivered { to });
+            }
             return;
         }
         if self.user(&to).mailbox.len() >= self.cfg.mailbox_limit {

@@ -70,6 +70,8 @@ pub enum Cmd {
     Ping(UserRef),
     WhoLastHr,
     Offline,
+    /// `receipts on|off`, as a client that shows its own messages sends it.
+    Receipts(bool),
 }
 
 /// A group name: one of a few (`g0`..`g2`, modulo), so groups are created twice, joined and left; or

@@ -588,6 +588,8 @@ fn kind(m: &ServerMsg) -> Option<&'static str> {
         ServerMsg::GroupList { .. } => "grouplist",
         ServerMsg::GroupMembers { .. } => "group-members",
         ServerMsg::Ping { .. } => "ping",
+        ServerMsg::IdleWarning { .. } => "idle-warning",
+        ServerMsg::Delivered { .. } => "delivered",
         ServerMsg::OfflineAgain { .. } => "offline-again",
         ServerMsg::Error(ErrorReply::NotMember { .. }) => "not-member",
         ServerMsg::Error(ErrorReply::GroupExists { .. }) => "group-exists",

@@ -29,6 +29,7 @@ pub(super) fn config() -> Config {
         mailbox_limit: 3,
         register: false,
         group_max_members: 4,
+        idle_warning_secs: 60,
     }
 }
 

@@ -59,6 +59,52 @@ fn presence_is_hidden_in_both_directions_of_a_block() {
 }
 
 #[test]
+fn an_idle_user_is_warned_before_the_logout_and_a_command_starts_over() {
+    let mut h = harness();
+    let alice = h.login("alice", "apw");
+    h.clear_all();
+    h.advance_secs(239);
+    assert_eq!(h.take(alice), vec![]);
+    h.advance_secs(1);
+    assert_eq!(
+        h.take(alice),
+        vec![ServerMsg::IdleWarning { secs_left: 60 }],
+        "300 s timeout, warned 60 s ahead, once"
+    );
+    h.advance_secs(30);
+    assert_eq!(h.take(alice), vec![]);
+    h.send(alice, "whoelse");
+    h.take(alice);
+    h.advance_secs(239);
+    assert_eq!(h.take(alice), vec![], "the command put the deadline back");
+    h.advance_secs(1);
+    assert_eq!(
+        h.take(alice),
+        vec![ServerMsg::IdleWarning { secs_left: 60 }]
+    );
+    // What is not a command does not count: an ack, a port registration.
+    h.send(alice, "p2pport 5000");
+    h.take(alice);
+    h.advance_secs(60);
+    assert!(h.is_closed(alice));
+}
+
+#[test]
+fn no_warning_when_the_timeout_is_too_short_for_one() {
+    let cfg = Config {
+        timeout_secs: 1,
+        ..config()
+    };
+    let mut h = crate::server::harness::Harness::new(cfg, ACCOUNTS);
+    let alice = h.login("alice", "apw");
+    h.advance_secs(1);
+    assert_eq!(
+        h.take(alice),
+        vec![ServerMsg::Bye(ByeReason::Timeout { secs: 1 })]
+    );
+}
+
+#[test]
 fn idle_user_is_logged_out_exactly_at_the_timeout() {
     let mut h = harness();
     let alice = h.login("alice", "apw");
@@ -69,7 +115,10 @@ fn idle_user_is_logged_out_exactly_at_the_timeout() {
     h.advance(1);
     assert_eq!(
         h.take(alice),
-        vec![ServerMsg::Bye(ByeReason::Timeout { secs: 300 })]
+        vec![
+            ServerMsg::IdleWarning { secs_left: 60 },
+            ServerMsg::Bye(ByeReason::Timeout { secs: 300 })
+        ]
     );
     assert!(h.is_closed(alice));
     // bob logged in at the same instant, so he is out too; each sees the other leave only if still on.

@@ -58,7 +58,7 @@ pub(super) async fn accept_loop(
                 shared
                     .conns
                     .borrow_mut()
-                    .insert(conn, ConnIo::new(stream, reader));
+                    .insert(conn, ConnIo::new(stream, peer, reader));
                 shared.push_quietly(Input::Open { conn, peer });
             }
             Err(e) if is_out_of_fds(&e) => {

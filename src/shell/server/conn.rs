@@ -23,6 +23,8 @@ use crate::server::ConnId;
 /// The shell's side of one connection, owned by [`Shared::conns`].
 pub(super) struct ConnIo {
     pub(super) stream: Arc<Async<TcpStream>>,
+    /// Where the client connects from, for the operator's log.
+    pub(super) peer: std::net::SocketAddr,
     /// Bytes queued for the client; `out[sent..]` is still to be written.
     out: Vec<u8>,
     sent: usize,
@@ -50,9 +52,14 @@ pub(super) enum Flush {
 }
 
 impl ConnIo {
-    pub(super) fn new(stream: Arc<Async<TcpStream>>, reader: Task<()>) -> Self {
+    pub(super) fn new(
+        stream: Arc<Async<TcpStream>>,
+        peer: std::net::SocketAddr,
+        reader: Task<()>,
+    ) -> Self {
         ConnIo {
             stream,
+            peer,
             reader: Some(reader),
             out: Vec::new(),
             sent: 0,

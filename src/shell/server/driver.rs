@@ -20,7 +20,7 @@ use super::{Shared, ShellOptions};
 use crate::protocol::{ServerMsg, render_into};
 use crate::server::outbox::Outbox;
 use crate::server::pacing::{Pacer, Queued, Tidy, Write};
-use crate::server::{ConnId, Effect, Event, ServerState};
+use crate::server::{ConnId, Effect, Event, Record, ServerState};
 use crate::shell::committer::Committer;
 use crate::time::{ShellClock, Timestamp};
 
@@ -32,6 +32,23 @@ fn release_free_memory() {
     // at any time from any thread.
     unsafe {
         libc::malloc_trim(0);
+    }
+}
+
+/// The operator's record of who came and went: logins, logouts, lockouts and new accounts, at the
+/// default level, with the address they came from when the event had one. Never a password or a
+/// message's text.
+fn log_record(record: &Record, peer: Option<std::net::SocketAddr>) {
+    let from = peer.map(|p| format!(" from {p}")).unwrap_or_default();
+    match record {
+        Record::LoggedIn { user, .. } => tracing::info!("{user} logged in{from}"),
+        Record::LoggedOut { user, .. } => tracing::info!("{user} logged out"),
+        Record::LockedOut { user, until } => tracing::info!(
+            "{user} locked after repeated wrong passwords{from}, until {} (Unix ms)",
+            until.as_millis()
+        ),
+        Record::AccountCreated { user, .. } => tracing::info!("{user} registered{from}"),
+        _ => {}
     }
 }
 
@@ -202,8 +219,19 @@ impl Driver {
     }
 
     fn feed(&mut self, event: Event<'_>, now: Timestamp) {
+        let conn = match event {
+            Event::Connected { conn, .. }
+            | Event::Line { conn, .. }
+            | Event::LineTooLong { conn }
+            | Event::Disconnected { conn } => Some(conn),
+            Event::TimerFired { .. } | Event::Shutdown => None,
+        };
         self.core.handle(event, now, &mut self.effects);
         for effect in self.effects.drain(..) {
+            if let Effect::Persist(record) = &effect {
+                let peer = conn.and_then(|c| self.shared.conns.borrow().get(&c).map(|io| io.peer));
+                log_record(record, peer);
+            }
             self.outbox.push(effect);
         }
     }
