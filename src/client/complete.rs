@@ -30,10 +30,16 @@ pub fn complete(line: &str, pos: usize, known: &Known) -> (usize, Vec<String>) {
     let before = line.get(..pos).unwrap_or(line);
     let start = before.rfind([' ', '\t']).map(|i| i + 1).unwrap_or(0);
     let word = &before[start..];
-    let earlier: Vec<String> = before[..start]
+    let mut earlier: Vec<String> = before[..start]
         .split_whitespace()
         .map(str::to_ascii_lowercase)
         .collect();
+    // `/msg bob`, `/group add`: the same as without the slash, irssi's names included.
+    if let Some(first) = earlier.first_mut()
+        && first.starts_with('/')
+    {
+        *first = super::input::normalize(first).into_owned();
+    }
     let earlier: Vec<&str> = earlier.iter().map(String::as_str).collect();
     let users = || known.users.iter().map(String::as_str).collect::<Vec<_>>();
     let groups = || known.groups.iter().map(String::as_str).collect::<Vec<_>>();
@@ -41,7 +47,13 @@ pub fn complete(line: &str, pos: usize, known: &Known) -> (usize, Vec<String>) {
         [] => {
             let mut words = command_words();
             words.dedup();
-            return (start, matching(&words, &word.to_ascii_lowercase()));
+            return match word.strip_prefix('/') {
+                Some(w) => {
+                    let c = matching(&words, &w.to_ascii_lowercase());
+                    (start, c.into_iter().map(|c| format!("/{c}")).collect())
+                }
+                None => (start, matching(&words, &word.to_ascii_lowercase())),
+            };
         }
         ["message"] => {
             let mut v = vec!["group"];
@@ -108,6 +120,16 @@ mod tests {
         assert!(c.is_empty(), "message text is not completed");
         let (_, c) = complete("ping a", 6, &known());
         assert_eq!(c, vec!["alice "]);
+    }
+
+    #[test]
+    fn slash_commands_complete_too() {
+        let (_, c) = complete("/whoe", 5, &known());
+        assert_eq!(c, vec!["/whoelse ", "/whoelsesince "]);
+        let (_, c) = complete("/msg b", 6, &known());
+        assert_eq!(c, vec!["bob ", "bobby "]);
+        let (_, c) = complete("/message group t", 16, &known());
+        assert_eq!(c.len(), 2);
     }
 
     #[test]

@@ -14,6 +14,7 @@
 
 use anstyle::{AnsiColor, Style};
 
+use super::outgoing::{Conversation, Outcome};
 use crate::protocol::p2p::Refusal;
 use crate::protocol::{
     ByeReason, CancelReason, CommandName, ErrorReply, Name, PingState, Prompt, ServerMsg,
@@ -126,6 +127,18 @@ pub enum Item {
     Help {
         usage: &'static str,
         summary: &'static str,
+    },
+    /// One of this user's own messages, as sent (only when the client shows them: `echo_own`); its
+    /// [`Item::Outcome`] follows when known.
+    Outgoing {
+        seq: u64,
+        to: Conversation,
+        text: String,
+    },
+    /// What became of the user's message `seq`.
+    Outcome {
+        seq: u64,
+        outcome: Outcome,
     },
     /// A problem the client found itself.
     Error(ClientError),
@@ -306,6 +319,22 @@ pub fn render(item: &Item, color: bool) -> String {
             ),
         ),
         Item::Help { usage, summary } => help_row(usage, summary),
+        Item::Outgoing { to, text, .. } => {
+            let to = match to {
+                Conversation::User(u) | Conversation::Private(u) => u.to_string(),
+                Conversation::Group(g) => format!("[{g}]"),
+            };
+            p.dash(format!("to {to}: {text}"))
+        }
+        Item::Outcome { outcome, .. } => p.dash(
+            match outcome {
+                Outcome::Delivered => "delivered",
+                Outcome::Stored => "stored",
+                Outcome::Sent => "sent",
+                Outcome::Failed => "not sent",
+            }
+            .into(),
+        ),
         Item::Error(e) => error(p, &e.to_string()),
         Item::Warning(text) => p.warn(text.clone()),
     }

@@ -1,5 +1,10 @@
 //! What the user typed, as a command: the server's grammar ([`parse_command`]) for the server's commands,
 //! so a usage error reads exactly as the server would have put it, plus the client's own `private`.
+//!
+//! People coming from irssi and weechat type commands with a leading `/`, and a few of their names:
+//! `/msg` is `message`, `/quit` is `logout`, `/who` is `whoelse`. Both forms work everywhere.
+
+use std::borrow::Cow;
 
 use super::display::ClientError;
 use crate::protocol::{
@@ -25,7 +30,26 @@ pub enum InputError {
     Client(ClientError),
 }
 
-/// Parses one line typed by the user.
+/// irssi's names for natter's commands.
+const ALIASES: &[(&str, &str)] = &[("msg", "message"), ("quit", "logout"), ("who", "whoelse")];
+
+/// The line with a leading `/` dropped and an irssi alias in its first word replaced by natter's name.
+pub fn normalize(line: &str) -> Cow<'_, str> {
+    let trimmed = line.trim_start_matches([' ', '\t']);
+    let Some(rest) = trimmed.strip_prefix('/') else {
+        return Cow::Borrowed(line);
+    };
+    let (word, args) = rest.split_at(rest.find([' ', '\t']).unwrap_or(rest.len()));
+    match ALIASES
+        .iter()
+        .find(|(alias, _)| alias.eq_ignore_ascii_case(word))
+    {
+        Some((_, name)) => Cow::Owned(format!("{name}{args}")),
+        None => Cow::Borrowed(rest),
+    }
+}
+
+/// Parses one line typed by the user (after [`normalize`]).
 pub fn parse_input(line: &str) -> Result<Input<'_>, InputError> {
     let Some((word, args)) = split_command_word(line) else {
         return Ok(Input::Blank);
@@ -74,6 +98,28 @@ mod tests {
             parse_input("whoelsesince soon"),
             Err(InputError::Server(ErrorReply::BadNumber {
                 command: CommandName::WhoElseSince
+            }))
+        );
+    }
+
+    #[test]
+    fn slash_commands_and_irssi_names() {
+        assert_eq!(normalize("/whoelse"), "whoelse");
+        assert_eq!(normalize("  /msg bob  hi "), "message bob  hi ");
+        assert_eq!(normalize("/QUIT"), "logout");
+        assert_eq!(normalize("/who"), "whoelse");
+        assert_eq!(normalize("/message group team x"), "message group team x");
+        assert_eq!(
+            normalize("message bob /msg"),
+            "message bob /msg",
+            "only a leading slash"
+        );
+        assert_eq!(normalize("/"), "");
+        assert_eq!(
+            parse_input(&normalize("/msg bob hi")),
+            Ok(Input::Command(Command::Message {
+                to: "bob",
+                text: "hi"
             }))
         );
     }

@@ -25,6 +25,7 @@ pub mod complete;
 pub mod display;
 pub mod event;
 pub mod input;
+pub mod outgoing;
 mod private;
 pub mod seen;
 mod state;
@@ -33,6 +34,7 @@ pub use display::{ClientError, EndReason, Item, SetupFailure};
 pub use event::{
     Effect, Event, Exit, InputMode, LinkId, PeerEvent, ServerEvent, TimerId, UserEvent,
 };
+pub use outgoing::{Conversation, Outcome};
 pub use seen::{Seen, SeenBook};
 pub use state::{ClientState, Config};
 

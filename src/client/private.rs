@@ -267,39 +267,44 @@ impl PrivateChats {
 
     // --- from the user ---
 
-    pub(super) fn send_private(&mut self, to: &str, text: &str, out: &mut Vec<Effect>) {
+    /// Sends `text` over the open private chat with `to`; false (and the reason shown) if there is none.
+    pub(super) fn send_private(&mut self, to: &str, text: &str, out: &mut Vec<Effect>) -> bool {
         let link = match self.peers.get(to).map(|p| &p.state) {
             Some(PeerState::Open { link }) => *link,
             Some(_) => {
-                return show_error(
+                show_error(
                     out,
                     ClientError::PrivateNotOpen {
                         user: Name::from(to),
                     },
                 );
+                return false;
             }
             None => {
-                return show_error(
+                show_error(
                     out,
                     ClientError::NoPrivateChat {
                         user: to.to_owned(),
                     },
                 );
+                return false;
             }
         };
         let line = PeerMsg::Msg { text }.to_line();
         if line.len() > MAX_LINE {
-            return show_error(
+            show_error(
                 out,
                 ClientError::PrivateTooLong {
                     max: MAX_LINE - "MSG ".len(),
                 },
             );
+            return false;
         }
         out.push(Effect::PeerSend { link, line });
         // Chatting privately is being active: keep the server's idle timer from logging us out (the
         // server learns that something happened, never what).
         out.push(Effect::Send(Command::Active.to_line()));
+        true
     }
 
     /// `stopprivate <user>`: ends the session here, tells the peer and the server. With no session here,

@@ -7,7 +7,8 @@ use super::display::{ClientError, EndReason, Item, help_rows};
 use super::event::{
     Effect, Event, Exit, InputMode, ServerEvent, TimerId, UserEvent, show, show_error,
 };
-use super::input::{Input, InputError, parse_input};
+use super::input::{Input, InputError, normalize, parse_input};
+use super::outgoing::{Conversation, Outcome, Outgoing};
 use super::private::{Ctx, PrivateChats};
 use super::seen::Seen;
 use crate::protocol::p2p::PeerBye;
@@ -31,6 +32,10 @@ pub struct Config {
     pub logout_grace_secs: u64,
     /// Seconds the server has to send its first prompt.
     pub greeting_secs: u64,
+    /// Show the user's own messages as sent, and what became of each ([`Item::Outgoing`],
+    /// [`Item::Outcome`]): a full-screen client does; a line client, whose screen already holds what
+    /// was typed, does not.
+    pub echo_own: bool,
 }
 
 impl Config {
@@ -42,6 +47,7 @@ impl Config {
             expect_secs: crate::protocol::p2p::EXPECT_SECS,
             logout_grace_secs: 5,
             greeting_secs: 10,
+            echo_own: false,
         }
     }
 }
@@ -76,6 +82,8 @@ pub struct ClientState {
     known_version: u64,
     /// Private chats being set up or open, and their direct connections.
     chats: PrivateChats,
+    /// The user's own messages waiting for the server's answer (with `echo_own`).
+    outgoing: Outgoing,
 }
 
 impl ClientState {
@@ -89,6 +97,7 @@ impl ClientState {
             known_groups: BTreeSet::new(),
             known_version: 0,
             chats,
+            outgoing: Outgoing::default(),
         }
     }
 
@@ -258,6 +267,11 @@ impl ClientState {
             Err(e) => return show_error(out, ClientError::BadServerLine(e.to_string())),
         };
         self.learn_from(&msg);
+        if self.config.echo_own
+            && let Some((seq, outcome)) = self.outgoing.answered(&msg)
+        {
+            show(out, Item::Outcome { seq, outcome });
+        }
         match msg {
             ServerMsg::Prompt(p) => self.on_prompt(p, out),
             ServerMsg::Welcome { user } => self.on_welcome(user, out),
@@ -284,8 +298,9 @@ impl ClientState {
                     age_secs: self.now.millis_since(sent_at) / 1000,
                 },
             ),
-            // The reply to the client's own registration: nothing for the user to read.
-            ServerMsg::P2pPort { .. } => {}
+            // The reply to the client's own registration, and a delivery the outcome above shows:
+            // nothing for the user to read.
+            ServerMsg::P2pPort { .. } | ServerMsg::Delivered { .. } => {}
             ServerMsg::PrivateAccepted { peer, addr, token } => {
                 let cx = self.cx();
                 self.chats.on_private_accepted(&cx, peer, addr, token, out)
@@ -342,6 +357,10 @@ impl ClientState {
             }
             .to_line(),
         ));
+        if self.config.echo_own {
+            // Answers to settle the user's own messages with (see `outgoing`).
+            out.push(Effect::Send(Command::Receipts { on: true }.to_line()));
+        }
         out.push(Effect::Read(InputMode::Command { user }));
     }
 
@@ -383,13 +402,8 @@ impl ClientState {
         {
             return;
         }
-        let refused =
-            matches!(e, ErrorReply::AlreadyOnline) && matches!(self.phase, Phase::Login { .. });
+        // (`already-online` at login: the server asks for another username, and so does the client.)
         show(out, e);
-        if refused {
-            // The server would ask for another username; the issue asks the client to stop here.
-            self.exit(Exit::LoginRefused, out);
-        }
     }
 
     fn on_bye(&mut self, reason: ByeReason, out: &mut Vec<Effect>) {
@@ -457,9 +471,25 @@ impl ClientState {
     }
 
     fn on_command(&mut self, line: &str, out: &mut Vec<Effect>) {
-        let cmd = match parse_input(line) {
+        let line = normalize(line);
+        let cmd = match parse_input(&line) {
             Ok(Input::Blank) => return,
-            Ok(Input::Private { to, text }) => return self.chats.send_private(to, text, out),
+            Ok(Input::Private { to, text }) => {
+                if self.chats.send_private(to, text, out) && self.config.echo_own {
+                    let to = Conversation::Private(Name::from(to));
+                    let seq = self.outgoing.sent(&to, false);
+                    let text = text.to_owned();
+                    show(out, Item::Outgoing { seq, to, text });
+                    show(
+                        out,
+                        Item::Outcome {
+                            seq,
+                            outcome: Outcome::Sent,
+                        },
+                    );
+                }
+                return;
+            }
             Ok(Input::Command(cmd)) => cmd,
             Err(InputError::Server(e)) => return show(out, e),
             Err(InputError::Client(e)) => return show_error(out, e),
@@ -475,7 +505,25 @@ impl ClientState {
                 let cx = self.cx();
                 self.chats.stop_private(&cx, user, out)
             }
-            other => out.push(Effect::Send(other.to_line())),
+            other => {
+                if self.config.echo_own {
+                    let own = match &other {
+                        Command::Message { to, text } => {
+                            Some((Conversation::User(Name::from(*to)), *text))
+                        }
+                        Command::MessageGroup { group, text } => {
+                            Some((Conversation::Group(Name::from(*group)), *text))
+                        }
+                        _ => None,
+                    };
+                    if let Some((to, text)) = own {
+                        let seq = self.outgoing.sent(&to, true);
+                        let text = text.to_owned();
+                        show(out, Item::Outgoing { seq, to, text });
+                    }
+                }
+                out.push(Effect::Send(other.to_line()))
+            }
         }
     }
 

@@ -101,7 +101,7 @@ fn lockout_prints_the_reason_and_exits_refused() {
 }
 
 #[test]
-fn already_online_exits_instead_of_asking_again() {
+fn already_online_asks_for_another_username() {
     let mut c = Client::new();
     c.server(ServerMsg::Prompt(Prompt::Username));
     c.typed("alice");
@@ -111,8 +111,12 @@ fn already_online_exits_instead_of_asking_again() {
         c.shown,
         vec![Item::Server(ServerMsg::Error(ErrorReply::AlreadyOnline))]
     );
-    assert_eq!(c.exit, Some(Exit::LoginRefused));
-    assert_eq!(c.reads.len(), 1, "no second username prompt after exiting");
+    assert_eq!(c.exit, None, "another username, as the server asks");
+    assert_eq!(
+        c.reads,
+        vec![InputMode::Username, InputMode::Username],
+        "the username is asked for again"
+    );
 }
 
 #[test]

@@ -246,3 +246,68 @@ fn losing_the_server_is_an_error_exit() {
     });
     assert!(c.shown.is_empty());
 }
+
+/// A client that shows the user's own messages (the full-screen one) asks for receipts, shows each
+/// message as sent and then what became of it.
+#[test]
+fn own_messages_are_shown_as_sent_then_delivered_stored_or_refused() {
+    let mut config = Config::new(P2P_PORT);
+    config.echo_own = true;
+    let mut c = Client::with_config(config);
+    c.login("alice");
+    assert!(c.sent.contains(&"receipts on".to_string()), "{:?}", c.sent);
+    c.clear();
+    c.typed("/msg bob hi");
+    c.typed("message carol later");
+    c.typed("message group team all");
+    c.typed("message dave no");
+    let shown = c.take_shown();
+    let seqs: Vec<u64> = shown
+        .iter()
+        .map(|i| match i {
+            Item::Outgoing { seq, .. } => *seq,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(seqs.len(), 4);
+    assert_eq!(
+        shown[0],
+        Item::Outgoing {
+            seq: seqs[0],
+            to: crate::client::Conversation::User(name("bob")),
+            text: "hi".into()
+        }
+    );
+    c.server(ServerMsg::Stored {
+        id: 3,
+        to: name("carol"),
+    });
+    c.server(ServerMsg::Delivered { to: name("bob") });
+    c.server(ServerMsg::Error(ErrorReply::BlockedBy {
+        user: name("dave"),
+    }));
+    c.server(ServerMsg::GroupSent {
+        group: name("team"),
+        delivered: 2,
+        stored: 0,
+        skipped: false,
+    });
+    let outcomes: Vec<(u64, crate::client::Outcome)> = c
+        .take_shown()
+        .into_iter()
+        .filter_map(|i| match i {
+            Item::Outcome { seq, outcome } => Some((seq, outcome)),
+            _ => None,
+        })
+        .collect();
+    use crate::client::Outcome::*;
+    assert_eq!(
+        outcomes,
+        vec![
+            (seqs[1], Stored),
+            (seqs[0], Delivered),
+            (seqs[3], Failed),
+            (seqs[2], Sent)
+        ]
+    );
+}
