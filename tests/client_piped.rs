@@ -192,7 +192,7 @@ fn private_chat_errors_come_from_the_server() {
 }
 
 #[test]
-fn lockout_and_duplicate_login_print_the_reason_and_exit_non_zero() {
+fn lockout_exits_non_zero_and_a_duplicate_login_asks_for_another_name() {
     let server = Server::cmd().accounts(PEOPLE).args(&["60", "300"]).start();
     let dir = tempfile::tempdir().unwrap();
     let mut c = Piped::spawn("bob", server.port(), dir.path());
@@ -203,13 +203,18 @@ fn lockout_and_duplicate_login_print_the_reason_and_exit_non_zero() {
     c.expect("error: Wrong password again: this account is now locked for 60 s.");
     assert_eq!(c.wait().code(), Some(3));
 
+    // Already logged in elsewhere: the client asks for another username, as the server does.
     let mut first = Piped::login("alice", "wonderland", server.port(), dir.path());
     let mut second = Piped::spawn("alice-again", server.port(), dir.path());
     second.send("alice");
     second.expect("error: That user is already logged in elsewhere");
-    assert_eq!(second.wait().code(), Some(3));
+    second.send("carol");
+    second.send("christmas");
+    second.expect("Welcome to natter, carol!");
     first.send("whoelse");
-    first.expect("* Nobody else is online.");
+    first.expect("* Online now: carol");
+    second.close_stdin();
+    assert_eq!(second.wait().code(), Some(0));
 }
 
 #[test]
@@ -344,4 +349,30 @@ fn groups_ping_wholasthr_and_offline_as_a_user_reads_them() {
     for c in [&alice, &carol] {
         assert!(!c.seen.iter().any(|l| l.contains('\u{1b}')), "{:?}", c.seen);
     }
+}
+
+#[test]
+fn no_timestamps_when_asked() {
+    let server = Server::cmd().accounts(PEOPLE).args(&["60", "300"]).start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut alice = Piped::spawn_with(
+        "alice",
+        server.port(),
+        &dir.path().join("a"),
+        &["--no-timestamps"],
+    );
+    alice.send("alice");
+    alice.send("wonderland");
+    alice.expect("Welcome to natter, alice!");
+    let mut bob = Piped::login("bob", "builder", server.port(), &dir.path().join("b"));
+    bob.send("message alice plain");
+    let line = alice.expect("bob: plain");
+    assert_eq!(line, "[message] bob: plain");
+    // Without the flag, a live message starts with the time.
+    alice.send("message bob back");
+    let line = bob.expect("alice: back");
+    assert!(
+        line.len() > 6 && &line[2..3] == ":" && line[6..].starts_with("[message]"),
+        "{line:?}"
+    );
 }

@@ -199,3 +199,74 @@ fn a_private_chat_between_two_terminals_and_a_server_shutdown() {
         assert_eq!(exit_code(p), 4);
     }
 }
+
+#[test]
+fn live_messages_have_the_time_and_a_bell_and_a_half_typed_line_is_kept_in_the_history() {
+    let mut server = Server::cmd().accounts(PEOPLE).args(&["60", "300"]).start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("a");
+    let mut alice = pty(server.port(), &state, false);
+    login(&mut alice, "alice", "wonderland");
+    let mut bob = Piped::login("bob", "builder", server.port(), &dir.path().join("b"));
+    bob.send("message alice ring ring");
+    // HH:MM, then the line, then the terminal bell (a message to alice alone).
+    alice
+        .exp_regex(r"[0-2][0-9]:[0-5][0-9] \[message\] bob: ring ring\x07")
+        .unwrap();
+    bob.send("broadcast no bell for this");
+    let (before, _) = alice
+        .exp_regex(r"\[broadcast\] bob: no bell for this")
+        .unwrap();
+    assert!(!before.contains('\u{7}'), "{before:?}");
+
+    // Typing, not sent, when the server goes away: the line is kept in the history.
+    alice.send("half typed thought").unwrap();
+    alice.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    server.interrupt();
+    alice.exp_string("The server is shutting down").unwrap();
+    alice.exp_eof().unwrap();
+    let history = std::fs::read_to_string(state.join("history")).unwrap();
+    assert!(
+        history.lines().any(|l| l == "half typed thought"),
+        "{history:?}"
+    );
+    assert!(history.lines().any(|l| l == "whoelse"), "{history:?}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(state.join("history"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(
+        mode & 0o077,
+        0,
+        "the history is its owner's alone: {mode:o}"
+    );
+
+    // The next run has it: the up arrow brings it back.
+    let server = Server::cmd().accounts(PEOPLE).args(&["60", "300"]).start();
+    let mut alice = pty(server.port(), &state, false);
+    login(&mut alice, "alice", "wonderland");
+    alice.send("\u{1b}[A\u{1b}[A").unwrap();
+    alice.flush().unwrap();
+    alice.exp_string("half typed thought").unwrap();
+}
+
+#[test]
+fn the_idle_warning_reaches_the_screen() {
+    let server = Server::cmd()
+        .accounts(PEOPLE)
+        .args(&["60", "4", "--idle-warning", "2"])
+        .start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut alice = pty(server.port(), dir.path(), false);
+    login(&mut alice, "alice", "wonderland");
+    alice
+        .exp_string(
+            "warning: You will be logged out in 2 s for inactivity unless you type a command.",
+        )
+        .unwrap();
+    alice
+        .exp_string("You were logged out by the server after 4 s without a command.")
+        .unwrap();
+}

@@ -25,7 +25,7 @@ use natter::time::Timestamp;
 #[command(version, about, long_about)]
 struct Args {
     /// TCP port to listen on (0 picks a free port and prints it).
-    #[arg(default_value_t = 4000)]
+    #[arg(default_value_t = natter::protocol::DEFAULT_PORT)]
     port: u16,
 
     /// Seconds an account stays locked after 3 wrong passwords in a row.

@@ -5,52 +5,68 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
+use natter::protocol::DEFAULT_PORT;
 use natter::shell::client::{ClientOptions, run};
 use natter::shell::state_file;
+use natter::shell::ui::UiOptions;
 
 /// The natter chat client.
 ///
-/// Connects to a natter server, logs in, and lets you chat: messages, broadcasts, presence, blocking,
-/// and private chats that go straight to the other user's client, never through the server.
-/// Type 'help' once logged in for the commands. With stdin not a terminal, commands are read line by
-/// line from stdin and everything is printed as plain lines, so the client can be scripted.
+/// Connects to a natter server, logs in, and lets you chat: messages, groups, broadcasts, presence,
+/// blocking, and private chats that go straight to the other user's client, never through the server.
+/// Type 'help' once logged in for the commands (a leading '/' and irssi's /msg, /quit and /who work
+/// too). With stdin not a terminal, commands are read line by line from stdin and everything is
+/// printed as plain lines, so the client can be scripted.
 #[derive(Parser, Debug)]
 #[command(
     version,
     about,
     long_about,
-    override_usage = "natter [OPTIONS] [HOST] PORT",
-    after_help = "Exit status: 0 logged out; 1 cannot reach or lost the server; 2 bad command line; \
-3 login refused (account locked, or already logged in); 4 logged out by the server (idle timeout, \
+    override_usage = "natter [OPTIONS] [HOST] [PORT]",
+    after_help = "With no HOST and PORT, connects to 127.0.0.1 on the server's default port (4000); \
+with one argument, a number is the port and anything else the host.\n\
+Exit status: 0 logged out; 1 cannot reach or lost the server; 2 bad command line; \
+3 login refused (account locked, or the server is full); 4 logged out by the server (idle timeout, \
 shutdown); 5 input ended or interrupted before login.\n\
 Colour is used when output is a terminal and NO_COLOR is not set."
 )]
 struct Args {
-    /// `[HOST] PORT`: the server (HOST defaults to 127.0.0.1).
-    #[arg(value_name = "HOST_PORT", num_args = 1..=2, required = true, hide = true)]
+    /// `[HOST] [PORT]`: the server (default 127.0.0.1 and port 4000).
+    #[arg(value_name = "HOST_PORT", num_args = 0..=2, hide = true)]
     target: Vec<String>,
 
     /// TCP port for private chats (0 lets the system choose a free one).
     #[arg(long, default_value_t = 0, value_name = "PORT")]
     p2p_port: u16,
 
-    /// Where to remember which offline messages were already shown
+    /// Where to remember which offline messages were already shown, and the input history
     /// (default: $XDG_STATE_HOME/natter or ~/.local/state/natter).
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
+
+    /// No HH:MM before live messages.
+    #[arg(long)]
+    no_timestamps: bool,
+
+    /// No terminal bell when a message to you alone arrives.
+    #[arg(long)]
+    no_bell: bool,
 }
 
 fn parse_target(target: &[String]) -> Result<(String, u16), String> {
-    let (host, port) = match target {
-        [port] => ("127.0.0.1", port),
-        [host, port] => (host.as_str(), port),
-        _ => return Err("give the server as [HOST] PORT".into()),
+    let port_of = |p: &str| {
+        p.parse::<u16>()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| format!("'{p}' is not a port number (1-65535)"))
     };
-    let port = port
-        .parse::<u16>()
-        .ok()
-        .filter(|p| *p != 0)
-        .ok_or_else(|| format!("'{port}' is not a port number (1-65535)"))?;
+    let (host, port) = match target {
+        [] => ("127.0.0.1", DEFAULT_PORT),
+        [one] if one.bytes().all(|b| b.is_ascii_digit()) => ("127.0.0.1", port_of(one)?),
+        [host] => (host.as_str(), DEFAULT_PORT),
+        [host, port] => (host.as_str(), port_of(port)?),
+        _ => return Err("give the server as [HOST] [PORT]".into()),
+    };
     let host = host.trim_start_matches('[').trim_end_matches(']');
     Ok((host.to_owned(), port))
 }
@@ -66,19 +82,26 @@ fn main() {
     let (host, port) = match parse_target(&args.target) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("natter: error: {e}. Usage: natter [HOST] PORT (see --help)");
+            eprintln!("natter: error: {e}. Usage: natter [HOST] [PORT] (see --help)");
             std::process::exit(2);
         }
     };
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let state_dir = args.state_dir.or_else(state_file::default_dir);
     let opts = ClientOptions {
         host,
         port,
         p2p_port: args.p2p_port,
-        state_dir: args.state_dir.or_else(state_file::default_dir),
-        interactive,
-        color: std::io::stdout().is_terminal() && !no_color,
+        ui: UiOptions {
+            interactive,
+            color: std::io::stdout().is_terminal() && !no_color,
+            timestamps: !args.no_timestamps,
+            // A bell is for a person at a terminal, not a script reading the output.
+            bell: !args.no_bell && std::io::stdout().is_terminal(),
+            history: state_dir.as_ref().map(|d| d.join("history")),
+        },
+        state_dir,
     };
     let code = match run(opts) {
         Ok(code) => code,
@@ -88,4 +111,20 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_and_port_default_and_one_argument_is_read_sensibly() {
+        let t = |v: &[&str]| parse_target(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(t(&[]), Ok(("127.0.0.1".into(), 4000)));
+        assert_eq!(t(&["4100"]), Ok(("127.0.0.1".into(), 4100)));
+        assert_eq!(t(&["chat.example"]), Ok(("chat.example".into(), 4000)));
+        assert_eq!(t(&["[::1]", "4001"]), Ok(("::1".into(), 4001)));
+        assert!(t(&["h", "0"]).is_err());
+        assert!(t(&["h", "x"]).is_err());
+    }
 }

@@ -145,6 +145,30 @@ pub enum Item {
     Warning(String),
 }
 
+impl Item {
+    /// A message from someone arriving now (not one stored while the user was away): what a line-mode
+    /// client puts the time before.
+    pub fn is_live_message(&self) -> bool {
+        matches!(
+            self,
+            Item::Server(
+                ServerMsg::Message { .. }
+                    | ServerMsg::Broadcast { .. }
+                    | ServerMsg::GroupMessage { .. }
+            ) | Item::Private { .. }
+        )
+    }
+
+    /// A message to this user alone, direct or private: what rings the bell, and what a full-screen
+    /// client marks differently from other activity.
+    pub fn addressed_to_me(&self) -> bool {
+        matches!(
+            self,
+            Item::Server(ServerMsg::Message { .. }) | Item::Private { .. }
+        )
+    }
+}
+
 impl From<ServerMsg> for Item {
     fn from(msg: ServerMsg) -> Self {
         Item::Server(msg)

@@ -12,6 +12,9 @@
 /// default refers to, so the server's limit, its documentation and the links cannot drift apart.
 pub const MAX_LINE: usize = 8192;
 
+/// The port a server listens on, and a client connects to, when none is given.
+pub const DEFAULT_PORT: u16 = 4000;
+
 /// One thing the decoder found in the byte stream.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Frame<'a> {

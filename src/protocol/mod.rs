@@ -14,7 +14,7 @@ pub mod reply;
 
 pub use command::{COMMANDS, Command, CommandName, CommandSpec};
 pub use decode::{DecodeError, decode_line};
-pub use line::{Frame, LineDecoder, LineError, MAX_LINE, check_line};
+pub use line::{DEFAULT_PORT, Frame, LineDecoder, LineError, MAX_LINE, check_line};
 pub use parse::{ParseError, parse_command, parse_user_and_text, split_command_word};
 pub use render::{render_into, render_line};
 pub use reply::{ByeReason, CancelReason, ErrorReply, Name, PingState, Prompt, ServerMsg, Token};

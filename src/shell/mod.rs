@@ -6,4 +6,4 @@ mod committer;
 pub mod persist;
 pub mod server;
 pub mod state_file;
-pub mod terminal;
+pub mod ui;

@@ -34,7 +34,13 @@ pub struct Piped {
 
 impl Piped {
     pub fn spawn(name: &str, port: u16, state_dir: &Path) -> Piped {
+        Piped::spawn_with(name, port, state_dir, &[])
+    }
+
+    /// Like [`Piped::spawn`], with extra command-line flags.
+    pub fn spawn_with(name: &str, port: u16, state_dir: &Path, flags: &[&str]) -> Piped {
         let mut child = natter(port, state_dir)
+            .args(flags)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -1,17 +1,9 @@
-//! The client's user interface: where typed lines come from and where shown lines go.
-//!
-//! Two kinds, chosen once at start:
-//!
-//! - **Terminal** (stdin and stdout are terminals): rustyline reads lines on its own thread, with
-//!   history and tab completion; everything shown goes through rustyline's external printer, which prints
-//!   above the line being edited without garbling it. Passwords are read with echo off.
-//! - **Plain** (piped): lines are read from stdin one by one and shown as plain lines on stdout, so the
-//!   client can be scripted.
-//!
-//! Either way the core asks for input with an [`InputMode`]: one line at a login prompt, then lines until
-//! the input ends. This module decides nothing about what lines mean.
+//! Line mode on a terminal: rustyline reads lines on its own thread, with history (kept in the state
+//! directory) and tab completion; everything shown goes through rustyline's external printer, which
+//! prints above the line being edited without garbling it. Passwords are read with echo off.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
+use std::path::PathBuf;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -24,198 +16,16 @@ use rustyline::hint::Hinter;
 use rustyline::validate::Validator;
 use rustyline::{CompletionType, Config, Editor, ExternalPrinter, Helper, history::DefaultHistory};
 
+use super::stdin::{SavedTerminal, read_secret};
+use super::{Typed, TypedSink};
 use crate::client::InputMode;
 use crate::client::complete::{Known, complete};
 
-/// What the input side hands the driver.
-#[derive(Debug)]
-pub enum Typed {
-    Line(Vec<u8>),
-    Eof,
-    Interrupt,
-}
-
-/// Where typed lines go: the driver's inbox.
-pub type TypedSink = Box<dyn Fn(Typed) + Send + 'static>;
-
-/// The terminal's settings at start, restored at exit whatever state a reader left it in (raw mode,
-/// echo off).
-struct SavedTerminal(Option<nix::sys::termios::Termios>);
-
-impl SavedTerminal {
-    fn save() -> Self {
-        SavedTerminal(nix::sys::termios::tcgetattr(std::io::stdin()).ok())
-    }
-
-    fn restore(&self) {
-        if let Some(t) = &self.0 {
-            let _ = nix::sys::termios::tcsetattr(
-                std::io::stdin(),
-                nix::sys::termios::SetArg::TCSANOW,
-                t,
-            );
-        }
-    }
-}
-
-/// Reads one line from stdin with echo off (when stdin is a terminal), showing `prompt` on `out`.
-fn read_secret(prompt: &str, out: &mut dyn Write) -> Option<Vec<u8>> {
-    use nix::sys::termios::{LocalFlags, SetArg, tcgetattr, tcsetattr};
-    let _ = write!(out, "{prompt}");
-    let _ = out.flush();
-    let stdin = std::io::stdin();
-    let saved = tcgetattr(&stdin).ok();
-    if let Some(t) = &saved {
-        let mut quiet = t.clone();
-        quiet.local_flags.remove(LocalFlags::ECHO);
-        let _ = tcsetattr(&stdin, SetArg::TCSANOW, &quiet);
-    }
-    let line = read_line(&mut stdin.lock());
-    if let Some(t) = &saved {
-        let _ = tcsetattr(&stdin, SetArg::TCSANOW, t);
-        // The Enter that ended the password was not echoed either.
-        let _ = writeln!(out);
-    }
-    line
-}
-
-/// One line without its ending, or `None` at the end of input.
-fn read_line(input: &mut dyn BufRead) -> Option<Vec<u8>> {
-    let mut buf = Vec::new();
-    match input.read_until(b'\n', &mut buf) {
-        Ok(0) | Err(_) => None,
-        Ok(_) => {
-            if buf.last() == Some(&b'\n') {
-                buf.pop();
-                if buf.last() == Some(&b'\r') {
-                    buf.pop();
-                }
-            }
-            Some(buf)
-        }
-    }
-}
-
-/// The user interface the driver talks to.
-pub enum Ui {
-    Terminal(TerminalUi),
-    Plain(PlainUi),
-}
-
-impl Ui {
-    /// Starts the interface; typed lines go to `sink`.
-    pub fn start(interactive: bool, sink: TypedSink) -> Ui {
-        if interactive {
-            match TerminalUi::start(sink) {
-                Ok(t) => return Ui::Terminal(t),
-                Err((sink, e)) => {
-                    tracing::debug!("no line editor ({e}); reading plain lines");
-                    return Ui::Plain(PlainUi::start(sink));
-                }
-            }
-        }
-        Ui::Plain(PlainUi::start(sink))
-    }
-
-    /// Asks for input in `mode`.
-    pub fn read(&mut self, mode: InputMode) {
-        match self {
-            Ui::Terminal(t) => t.read(mode),
-            Ui::Plain(p) => p.read(mode),
-        }
-    }
-
-    /// Shows one item (already rendered; may hold several lines).
-    pub fn show(&mut self, text: String) {
-        match self {
-            Ui::Terminal(t) => t.show(text),
-            Ui::Plain(p) => p.show(text),
-        }
-    }
-
-    /// The usernames and group names offered by tab completion.
-    pub fn set_completions(&mut self, known: Known) {
-        if let Ui::Terminal(t) = self {
-            *t.known.lock().unwrap_or_else(|e| e.into_inner()) = known;
-        }
-    }
-
-    /// Shows `last` (the lines of the final batch), makes sure everything shown earlier is on the screen,
-    /// and gives the terminal back as it was.
-    pub fn finish(self, last: Vec<String>) {
-        match self {
-            Ui::Terminal(t) => t.finish(last),
-            Ui::Plain(mut p) => {
-                for text in last {
-                    p.show(text);
-                }
-            }
-        }
-    }
-}
-
-// --- plain ---
-
-/// Piped input and output.
-pub struct PlainUi {
-    requests: mpsc::Sender<InputMode>,
-}
-
-impl PlainUi {
-    fn start(sink: TypedSink) -> PlainUi {
-        let (requests, rx) = mpsc::channel::<InputMode>();
-        thread::Builder::new()
-            .name("stdin".into())
-            .spawn(move || plain_reader(rx, sink))
-            .expect("starting the input thread");
-        PlainUi { requests }
-    }
-
-    fn read(&mut self, mode: InputMode) {
-        let _ = self.requests.send(mode);
-    }
-
-    fn show(&mut self, text: String) {
-        let mut out = std::io::stdout().lock();
-        // Output that nobody reads (a closed pipe) is not a reason to stop chatting.
-        let _ = writeln!(out, "{text}");
-        let _ = out.flush();
-    }
-}
-
-fn plain_reader(requests: mpsc::Receiver<InputMode>, sink: TypedSink) {
-    use std::io::IsTerminal;
-    // A person typing into a terminal while the output goes elsewhere still needs to see the prompts.
-    let prompts = std::io::stdin().is_terminal();
-    while let Ok(mode) = requests.recv() {
-        loop {
-            let line = if mode.is_secret() && prompts {
-                read_secret(&mode.prompt(), &mut std::io::stderr())
-            } else {
-                if prompts && !matches!(mode, InputMode::Command { .. }) {
-                    eprint!("{}", mode.prompt());
-                }
-                read_line(&mut std::io::stdin().lock())
-            };
-            match line {
-                Some(line) => sink(Typed::Line(line)),
-                None => {
-                    sink(Typed::Eof);
-                    return;
-                }
-            }
-            if !matches!(mode, InputMode::Command { .. }) {
-                break;
-            }
-        }
-    }
-}
-
-// --- terminal ---
-
-/// Tab completion for rustyline, from [`complete`].
+/// Tab completion for rustyline, from [`complete`]; and a record of the line being typed, so a line
+/// cut short by a lost server still goes into the history.
 struct NatterHelper {
     known: Arc<Mutex<Known>>,
+    typing: Arc<Mutex<String>>,
 }
 
 impl Completer for NatterHelper {
@@ -234,6 +44,14 @@ impl Completer for NatterHelper {
 
 impl Hinter for NatterHelper {
     type Hint = String;
+
+    /// rustyline asks for a hint after every change to the line: the moment to note what is typed.
+    fn hint(&self, line: &str, _pos: usize, _ctx: &rustyline::Context<'_>) -> Option<String> {
+        let mut typing = self.typing.lock().unwrap_or_else(|e| e.into_inner());
+        typing.clear();
+        typing.push_str(line);
+        None
+    }
 }
 impl Highlighter for NatterHelper {}
 impl Validator for NatterHelper {}
@@ -253,14 +71,19 @@ enum PrintCmd {
     Finish(Vec<String>, mpsc::SyncSender<()>),
 }
 
-pub struct TerminalUi {
+pub struct LineUi {
     requests: mpsc::Sender<InputMode>,
     printer: mpsc::Sender<PrintCmd>,
     known: Arc<Mutex<Known>>,
 }
 
-impl TerminalUi {
-    fn start(sink: TypedSink) -> Result<TerminalUi, (TypedSink, String)> {
+impl LineUi {
+    /// Starts the editor and printer threads; the history is read from `history` and written back at
+    /// the end, with any half-typed line.
+    pub(super) fn start(
+        sink: TypedSink,
+        history: Option<PathBuf>,
+    ) -> Result<LineUi, (TypedSink, String)> {
         let config = Config::builder()
             .auto_add_history(false)
             .completion_type(CompletionType::List)
@@ -275,9 +98,25 @@ impl TerminalUi {
             Ok(e) => e,
             Err(e) => return Err((sink, e.to_string())),
         };
+        let typing = Arc::new(Mutex::new(String::new()));
         editor.set_helper(Some(NatterHelper {
             known: known.clone(),
+            typing: typing.clone(),
         }));
+        let mut keep = History {
+            path: history,
+            typing,
+            lines: Vec::new(),
+        };
+        if let Some(path) = &keep.path {
+            // One entry per line; a missing or unreadable history is no reason not to chat.
+            for line in std::fs::read_to_string(path).unwrap_or_default().lines() {
+                if !line.trim().is_empty() {
+                    let _ = editor.add_history_entry(line);
+                    keep.lines.push(line.to_owned());
+                }
+            }
+        }
         let external = match editor.create_external_printer() {
             Ok(p) => p,
             Err(e) => return Err((sink, e.to_string())),
@@ -290,7 +129,10 @@ impl TerminalUi {
             let status = status.clone();
             thread::Builder::new()
                 .name("editor".into())
-                .spawn(move || editor_thread(editor, rx, sink, status, stopped_tx))
+                .spawn(move || {
+                    editor_thread(editor, &mut keep, rx, sink, status, stopped_tx);
+                    keep.save();
+                })
                 .expect("starting the editor thread");
         }
         let (printer, print_rx) = mpsc::channel::<PrintCmd>();
@@ -298,22 +140,26 @@ impl TerminalUi {
             .name("printer".into())
             .spawn(move || printer_thread(external, print_rx, status, stopped_rx, saved))
             .expect("starting the printer thread");
-        Ok(TerminalUi {
+        Ok(LineUi {
             requests,
             printer,
             known,
         })
     }
 
-    fn read(&mut self, mode: InputMode) {
+    pub(super) fn read(&mut self, mode: InputMode) {
         let _ = self.requests.send(mode);
     }
 
-    fn show(&mut self, text: String) {
+    pub(super) fn show(&mut self, text: String) {
         let _ = self.printer.send(PrintCmd::Text(text));
     }
 
-    fn finish(self, last: Vec<String>) {
+    pub(super) fn set_completions(&mut self, known: Known) {
+        *self.known.lock().unwrap_or_else(|e| e.into_inner()) = known;
+    }
+
+    pub(super) fn finish(self, last: Vec<String>) {
         let (done_tx, done_rx) = mpsc::sync_channel(1);
         if self.printer.send(PrintCmd::Finish(last, done_tx)).is_ok() {
             let _ = done_rx.recv_timeout(Duration::from_secs(3));
@@ -321,8 +167,55 @@ impl TerminalUi {
     }
 }
 
+/// Where the history lives, what it holds, and the line being typed when the editor stopped.
+struct History {
+    path: Option<PathBuf>,
+    typing: Arc<Mutex<String>>,
+    lines: Vec<String>,
+}
+
+/// Lines of history kept across runs.
+const HISTORY_KEPT: usize = 1000;
+
+impl History {
+    /// Adds a half-typed line (the editor stopped under it: the server went away, or the client was
+    /// told to quit) and writes the history, readable by its owner only: it holds what was typed.
+    fn save(mut self) {
+        let typing = std::mem::take(&mut *self.typing.lock().unwrap_or_else(|e| e.into_inner()));
+        if !typing.trim().is_empty() {
+            self.lines.push(typing);
+        }
+        let Some(path) = self.path else {
+            return;
+        };
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let skip = self.lines.len().saturating_sub(HISTORY_KEPT);
+        let text: String = self.lines[skip..]
+            .iter()
+            .map(|line| format!("{line}\n"))
+            .collect();
+        let written = {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&path)
+                .and_then(|mut f| f.write_all(text.as_bytes()))
+        };
+        if let Err(e) = written {
+            tracing::debug!("could not keep the history in {}: {e}", path.display());
+        }
+    }
+}
+
+/// Serves the driver's requests for input until told to stop, keeping `history`.
 fn editor_thread(
     mut editor: Editor<NatterHelper, DefaultHistory>,
+    history: &mut History,
     requests: mpsc::Receiver<InputMode>,
     sink: TypedSink,
     status: Arc<Mutex<EditorStatus>>,
@@ -363,8 +256,12 @@ fn editor_thread(
             let command_mode = matches!(mode, InputMode::Command { .. });
             match result {
                 Ok(line) => {
+                    editor
+                        .helper()
+                        .map(|h| h.typing.lock().map(|mut t| t.clear()));
                     if command_mode && !line.trim().is_empty() {
                         let _ = editor.add_history_entry(line.as_str());
+                        history.lines.push(line.clone());
                     }
                     sink(Typed::Line(line.into_bytes()));
                 }

@@ -1,0 +1,271 @@
+//! The client's driver: feeds every input to [`ClientState`] and carries out its effects: lines to the
+//! server and to peers, items to the user interface, timers, the state file, peer links opened and
+//! closed.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use async_net::TcpStream;
+use futures_lite::FutureExt;
+use smol::Task;
+use smol::channel::{Receiver, Sender};
+
+use super::net::{peer_input, read_lines, write_all_from};
+use super::{FLUSH_GRACE, Input, PeerInput, ServerInput};
+use crate::client::complete::Known;
+use crate::client::{
+    ClientState, Effect, Event, Exit, Item, LinkId, PeerEvent, ServerEvent, TimerId, UserEvent,
+};
+use crate::shell::state_file::StateFile;
+use crate::shell::ui::{Typed, Ui};
+use crate::time::{ShellClock, Timestamp};
+use crate::timers::Timers;
+
+/// One peer link as the driver holds it.
+pub(super) struct LinkHandle {
+    /// Lines to write; dropping the sender flushes and closes.
+    out: Option<Sender<Vec<u8>>>,
+    /// Connecting (outgoing, not yet connected), or writing.
+    task: Option<Task<()>>,
+    reader: Option<Task<()>>,
+}
+
+pub(super) struct Driver {
+    pub(super) core: ClientState,
+    pub(super) clock: ShellClock,
+    pub(super) timers: Timers<TimerId>,
+    pub(super) effects: Vec<Effect>,
+    pub(super) server_out: Sender<Vec<u8>>,
+    pub(super) links: HashMap<LinkId, LinkHandle>,
+    /// Writers of closed links still flushing their last lines.
+    pub(super) closing: Vec<Task<()>>,
+    pub(super) next_in: u64,
+    pub(super) tx: Sender<Input>,
+    pub(super) ui: Ui,
+    pub(super) state_file: StateFile,
+    pub(super) server_key: String,
+    pub(super) users_version: u64,
+    pub(super) exit: Option<Exit>,
+    /// Items shown by the batch that decided to exit, shown after the line editor has stopped.
+    pub(super) last_lines: Vec<(Item, Timestamp)>,
+}
+
+impl Driver {
+    pub(super) async fn serve(&mut self, rx: Receiver<Input>) -> Exit {
+        loop {
+            let deadline = self.timers.next_deadline();
+            let next = async { rx.recv().await.ok() };
+            let input = match deadline {
+                Some(at) => {
+                    let at = self.clock.instant_at(at);
+                    next.or(async {
+                        smol::Timer::at(at).await;
+                        None
+                    })
+                    .await
+                }
+                None => next.await,
+            };
+            if let Some(input) = input {
+                self.on_input(input);
+            }
+            let now = self.clock.now();
+            while let Some(timer) = self.timers.pop_due(now) {
+                self.feed(Event::TimerFired(timer));
+            }
+            if let Some(exit) = self.exit {
+                return exit;
+            }
+        }
+    }
+
+    fn on_input(&mut self, input: Input) {
+        match input {
+            Input::Server(ServerInput::Line(line)) => {
+                self.feed(Event::Server(ServerEvent::Line(&line)))
+            }
+            Input::Server(ServerInput::TooLong) => {
+                self.feed(Event::Server(ServerEvent::LineTooLong))
+            }
+            Input::Server(ServerInput::Closed) => self.feed(Event::Server(ServerEvent::Closed)),
+            Input::Typed(Typed::Line(line)) => self.feed(Event::User(UserEvent::Line(&line))),
+            Input::Typed(Typed::Eof) => self.feed(Event::User(UserEvent::Eof)),
+            Input::Typed(Typed::Interrupt) => self.feed(Event::User(UserEvent::Interrupt)),
+            Input::Incoming(stream) => {
+                let link = LinkId::In(self.next_in);
+                self.next_in += 1;
+                self.start_link(link, stream);
+                self.feed(Event::Peer {
+                    link,
+                    event: PeerEvent::Incoming,
+                });
+            }
+            Input::Peer { link, event } => {
+                let event_ref = match &event {
+                    PeerInput::Connected(stream) => {
+                        self.start_link(link, stream.clone());
+                        PeerEvent::Connected
+                    }
+                    PeerInput::ConnectFailed(e) => PeerEvent::ConnectFailed { error: e },
+                    PeerInput::Line(l) => PeerEvent::Line(l),
+                    PeerInput::TooLong => PeerEvent::LineTooLong,
+                    PeerInput::Closed => {
+                        // The link's tasks are done; the core decides what it means.
+                        if let Some(h) = self.links.get_mut(&link) {
+                            h.reader = None;
+                        }
+                        PeerEvent::Closed
+                    }
+                };
+                self.feed(Event::Peer {
+                    link,
+                    event: event_ref,
+                });
+            }
+        }
+    }
+
+    pub(super) fn feed(&mut self, event: Event<'_>) {
+        let mut effects = std::mem::take(&mut self.effects);
+        self.core.handle(event, self.clock.now(), &mut effects);
+        self.carry_out(&mut effects);
+        self.effects = effects;
+    }
+
+    fn carry_out(&mut self, effects: &mut Vec<Effect>) {
+        let exiting = effects.iter().any(|e| matches!(e, Effect::Exit(_)));
+        for effect in effects.drain(..) {
+            match effect {
+                Effect::Send(line) => {
+                    let mut bytes = line.into_bytes();
+                    bytes.push(b'\n');
+                    let _ = self.server_out.try_send(bytes);
+                }
+                Effect::Show(item) => {
+                    let now = self.clock.now();
+                    if exiting {
+                        self.last_lines.push((item, now));
+                    } else {
+                        self.ui.show(&item, now);
+                    }
+                }
+                Effect::Read(mode) => self.ui.read(mode),
+                Effect::Connect { link, addr } => self.dial(link, addr),
+                Effect::PeerSend { link, line } => {
+                    if let Some(out) = self.links.get(&link).and_then(|h| h.out.as_ref()) {
+                        let mut bytes = line.into_bytes();
+                        bytes.push(b'\n');
+                        let _ = out.try_send(bytes);
+                    }
+                }
+                Effect::PeerClose { link } => self.close_link(link),
+                Effect::SetTimer { timer, at } => self.timers.set(timer, at),
+                Effect::SaveSeen { user, seen } => {
+                    if let Some(w) = self.state_file.save(&self.server_key, &user, seen) {
+                        self.ui.show(&Item::Warning(w), self.clock.now());
+                    }
+                }
+                Effect::Exit(exit) => self.exit = Some(exit),
+            }
+        }
+        if self.core.known_users_version() != self.users_version {
+            self.users_version = self.core.known_users_version();
+            let known = Known {
+                users: self.core.known_users().map(|u| u.to_string()).collect(),
+                groups: self.core.known_groups().map(|g| g.to_string()).collect(),
+            };
+            self.ui.set_completions(known);
+        }
+    }
+
+    /// Starts the reader and writer of a connected link.
+    fn start_link(&mut self, link: LinkId, stream: TcpStream) {
+        let _ = stream.set_nodelay(true);
+        let (out, out_rx) = smol::channel::unbounded::<Vec<u8>>();
+        let tx = self.tx.clone();
+        let reader = smol::spawn(read_lines(
+            stream.clone(),
+            crate::protocol::p2p::MAX_LINE,
+            tx.clone(),
+            peer_input(link),
+        ));
+        let writer = smol::spawn(async move {
+            if !write_all_from(stream, out_rx).await {
+                let _ = tx
+                    .send(Input::Peer {
+                        link,
+                        event: PeerInput::Closed,
+                    })
+                    .await;
+            }
+        });
+        self.links.insert(
+            link,
+            LinkHandle {
+                out: Some(out),
+                task: Some(writer),
+                reader: Some(reader),
+            },
+        );
+    }
+
+    fn dial(&mut self, link: LinkId, addr: SocketAddr) {
+        let tx = self.tx.clone();
+        let task = smol::spawn(async move {
+            let event = match TcpStream::connect(addr).await {
+                Ok(stream) => PeerInput::Connected(stream),
+                Err(e) => PeerInput::ConnectFailed(format!("{addr}: {e}")),
+            };
+            let _ = tx.send(Input::Peer { link, event }).await;
+        });
+        self.links.insert(
+            link,
+            LinkHandle {
+                out: None,
+                task: Some(task),
+                reader: None,
+            },
+        );
+    }
+
+    fn close_link(&mut self, link: LinkId) {
+        let Some(mut h) = self.links.remove(&link) else {
+            return;
+        };
+        match h.out.take() {
+            // Connected: dropping the sender lets the writer flush and close; keep its task until then.
+            Some(out) => {
+                drop(out);
+                if let Some(task) = h.task.take() {
+                    self.closing.push(task);
+                }
+            }
+            // Still connecting: dropping the task cancels the attempt.
+            None => drop(h.task.take()),
+        }
+        drop(h.reader.take());
+        self.closing.retain(|t| !t.is_finished());
+    }
+
+    /// At exit: closes every link and the server connection, waiting (boundedly) for what was queued to
+    /// be written.
+    pub(super) async fn flush(&mut self, server_writer: Task<bool>) {
+        let links: Vec<LinkId> = self.links.keys().copied().collect();
+        for link in links {
+            self.close_link(link);
+        }
+        let (closed_tx, _) = smol::channel::unbounded();
+        self.server_out = closed_tx;
+        let mut writers = std::mem::take(&mut self.closing);
+        let all = async {
+            let _ = server_writer.await;
+            for w in writers.drain(..) {
+                w.await;
+            }
+        };
+        all.or(async {
+            smol::Timer::after(FLUSH_GRACE).await;
+        })
+        .await;
+    }
+}

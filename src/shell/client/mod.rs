@@ -1,0 +1,181 @@
+//! The client's runtime: the server connection, the private-chat listener and links, the terminal and
+//! the clock on one side, [`ClientState`] on the other.
+//!
+//! Like the server's shell it moves bytes and deadlines and decides nothing. Every source (the server
+//! reader, the listener, each peer link, the line editor, the signal watcher) pushes into one inbox; one
+//! driver feeds the core and carries out its effects, keeping a single timer armed at the earliest
+//! deadline the core asked for.
+
+mod driver;
+mod net;
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use async_net::TcpStream;
+use smol::channel::Sender;
+
+use self::driver::Driver;
+use self::net::{accept_peers, connect, listen, read_lines, server_input, write_all_from};
+use super::state_file::StateFile;
+use super::ui::{Typed, Ui, UiOptions};
+use crate::client::{ClientState, Config, Event, Item, LinkId, ServerEvent};
+use crate::time::ShellClock;
+use crate::timers::Timers;
+
+/// The longest server line the client accepts. Larger than the server's input limit, because a reply can
+/// hold a whole message plus the sender's name (or a long list of users).
+const MAX_SERVER_LINE: usize = 64 * 1024;
+
+/// How long an exit waits for goodbyes to peers and the server to be written.
+const FLUSH_GRACE: Duration = Duration::from_secs(1);
+
+/// How long connecting to the server may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the command line decided.
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    pub host: String,
+    pub port: u16,
+    /// Port for the private-chat listener; 0 lets the system choose.
+    pub p2p_port: u16,
+    /// Where the state file (and the history) live; `None` turns remembering off (with a warning).
+    pub state_dir: Option<PathBuf>,
+    /// How to show things.
+    pub ui: UiOptions,
+}
+
+/// A failure before the session could start (no core yet to report it).
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot find the server '{host}': {source}")]
+    Resolve { host: String, source: io::Error },
+    #[error("cannot connect to the server at {addr}: {source}. Is natter-server running there?")]
+    Connect { addr: String, source: io::Error },
+    #[error("no answer from the server at {addr} within {} s", CONNECT_TIMEOUT.as_secs())]
+    ConnectTimeout { addr: String },
+    #[error(
+        "cannot listen for private chats on port {port}: {source}. Choose another with --p2p-port (0 picks a free one)."
+    )]
+    Listen { port: u16, source: io::Error },
+}
+
+/// What the tasks hand the driver.
+enum Input {
+    Server(ServerInput),
+    Typed(Typed),
+    Incoming(TcpStream),
+    Peer { link: LinkId, event: PeerInput },
+}
+
+enum ServerInput {
+    Line(Vec<u8>),
+    TooLong,
+    Closed,
+}
+
+enum PeerInput {
+    Connected(TcpStream),
+    ConnectFailed(String),
+    Line(Vec<u8>),
+    TooLong,
+    Closed,
+}
+
+/// Runs the client to the end; returns the process exit status.
+pub fn run(opts: ClientOptions) -> Result<i32, StartError> {
+    smol::block_on(run_async(opts))
+}
+
+async fn run_async(opts: ClientOptions) -> Result<i32, StartError> {
+    let stream = connect(&opts.host, opts.port).await?;
+    let _ = stream.set_nodelay(true);
+    let server_key = stream
+        .peer_addr()
+        .map(|a| SocketAddr::new(a.ip().to_canonical(), a.port()).to_string())
+        .unwrap_or_else(|_| format!("{}:{}", opts.host, opts.port));
+    let listener = listen(opts.p2p_port).await?;
+    let p2p_port = listener
+        .local_addr()
+        .map_err(|source| StartError::Listen {
+            port: opts.p2p_port,
+            source,
+        })?
+        .port();
+
+    let (state_file, book, warnings) = StateFile::load(opts.state_dir.as_deref());
+    let mut config = Config::new(p2p_port);
+    config.seen = book.for_server(&server_key);
+
+    let (tx, rx) = smol::channel::unbounded::<Input>();
+    let typed_tx = tx.clone();
+    let mut ui = Ui::start(
+        opts.ui.clone(),
+        Box::new(move |t| {
+            let _ = typed_tx.send_blocking(Input::Typed(t));
+        }),
+    );
+    watch_signals(tx.clone());
+    let clock = ShellClock::start();
+    for w in warnings {
+        ui.show(&Item::Warning(w), clock.now());
+    }
+
+    let (server_out, server_out_rx) = smol::channel::unbounded::<Vec<u8>>();
+    let server_reader = smol::spawn(read_lines(
+        stream.clone(),
+        MAX_SERVER_LINE,
+        tx.clone(),
+        server_input,
+    ));
+    let server_writer = smol::spawn(write_all_from(stream, server_out_rx));
+    let acceptor = smol::spawn(accept_peers(listener, tx.clone()));
+
+    let mut driver = Driver {
+        core: ClientState::new(config, clock.now()),
+        clock,
+        timers: Timers::new(),
+        effects: Vec::new(),
+        server_out,
+        links: HashMap::new(),
+        closing: Vec::new(),
+        next_in: 1,
+        tx,
+        ui,
+        state_file,
+        server_key,
+        users_version: 0,
+        exit: None,
+        last_lines: Vec::new(),
+    };
+    driver.feed(Event::Server(ServerEvent::Connected));
+    let exit = driver.serve(rx).await;
+    drop(acceptor);
+    drop(server_reader);
+    driver.flush(server_writer).await;
+    let Driver { ui, last_lines, .. } = driver;
+    ui.finish(last_lines);
+    Ok(exit.code())
+}
+
+/// SIGINT (when the terminal is not in the line editor's raw mode), SIGTERM and SIGHUP log out cleanly.
+fn watch_signals(tx: Sender<Input>) {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+        tracing::debug!("no signal handlers; Ctrl-C will end the client abruptly");
+        return;
+    };
+    let _ = std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            for _ in signals.forever() {
+                if tx.send_blocking(Input::Typed(Typed::Interrupt)).is_err() {
+                    return;
+                }
+            }
+        });
+}
