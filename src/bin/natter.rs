@@ -51,6 +51,11 @@ struct Args {
     /// No terminal bell when a message to you alone arrives.
     #[arg(long)]
     no_bell: bool,
+
+    /// The full-screen interface: a window per conversation, a status bar and an input line
+    /// (Alt-1..9 or Ctrl-N/Ctrl-P to switch windows, /win N, /query USER, /close).
+    #[arg(long)]
+    tui: bool,
 }
 
 fn parse_target(target: &[String]) -> Result<(String, u16), String> {
@@ -88,7 +93,14 @@ fn main() {
     };
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    if args.tui && !interactive {
+        eprintln!(
+            "natter: error: --tui needs a terminal on stdin and stdout; without it, natter reads commands line by line"
+        );
+        std::process::exit(2);
+    }
     let state_dir = args.state_dir.or_else(state_file::default_dir);
+    let server = format!("{host}:{port}");
     let opts = ClientOptions {
         host,
         port,
@@ -100,6 +112,8 @@ fn main() {
             // A bell is for a person at a terminal, not a script reading the output.
             bell: !args.no_bell && std::io::stdout().is_terminal(),
             history: state_dir.as_ref().map(|d| d.join("history")),
+            full_screen: args.tui,
+            server,
         },
         state_dir,
     };

@@ -159,12 +159,14 @@ impl Item {
         )
     }
 
-    /// A message to this user alone, direct or private: what rings the bell, and what a full-screen
-    /// client marks differently from other activity.
+    /// A message to this user alone, direct or private, or someone asking for a private chat (which
+    /// lapses if not answered soon): what rings the bell, and what a full-screen client marks
+    /// differently from other activity.
     pub fn addressed_to_me(&self) -> bool {
         matches!(
             self,
-            Item::Server(ServerMsg::Message { .. }) | Item::Private { .. }
+            Item::Server(ServerMsg::Message { .. } | ServerMsg::PrivateRequest { .. })
+                | Item::Private { .. }
         )
     }
 }

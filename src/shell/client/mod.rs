@@ -110,6 +110,8 @@ async fn run_async(opts: ClientOptions) -> Result<i32, StartError> {
     let (state_file, book, warnings) = StateFile::load(opts.state_dir.as_deref());
     let mut config = Config::new(p2p_port);
     config.seen = book.for_server(&server_key);
+    // The full-screen client shows the user's own messages in their window with the outcome.
+    config.echo_own = opts.ui.full_screen;
 
     let (tx, rx) = smol::channel::unbounded::<Input>();
     let typed_tx = tx.clone();

@@ -17,7 +17,7 @@ use rustyline::validate::Validator;
 use rustyline::{CompletionType, Config, Editor, ExternalPrinter, Helper, history::DefaultHistory};
 
 use super::stdin::{SavedTerminal, read_secret};
-use super::{Typed, TypedSink};
+use super::{Typed, TypedSink, history_file};
 use crate::client::InputMode;
 use crate::client::complete::{Known, complete};
 
@@ -87,7 +87,7 @@ impl LineUi {
         let config = Config::builder()
             .auto_add_history(false)
             .completion_type(CompletionType::List)
-            .max_history_size(1000)
+            .max_history_size(history_file::HISTORY_KEPT)
             .map_err(|e| e.to_string());
         let config = match config {
             Ok(c) => c.build(),
@@ -108,37 +108,31 @@ impl LineUi {
             typing,
             lines: Vec::new(),
         };
-        if let Some(path) = &keep.path {
-            // One entry per line; a missing or unreadable history is no reason not to chat.
-            for line in std::fs::read_to_string(path).unwrap_or_default().lines() {
-                if !line.trim().is_empty() {
-                    let _ = editor.add_history_entry(line);
-                    keep.lines.push(line.to_owned());
-                }
-            }
+        for line in history_file::load(keep.path.as_deref()) {
+            let _ = editor.add_history_entry(line.as_str());
+            keep.lines.push(line);
         }
         let external = match editor.create_external_printer() {
             Ok(p) => p,
             Err(e) => return Err((sink, e.to_string())),
         };
         let saved = SavedTerminal::save();
+        let keep = Arc::new(Mutex::new(keep));
         let status = Arc::new(Mutex::new(EditorStatus::default()));
         let (stopped_tx, stopped_rx) = mpsc::channel::<()>();
         let (requests, rx) = mpsc::channel::<InputMode>();
         {
             let status = status.clone();
+            let history = keep.clone();
             thread::Builder::new()
                 .name("editor".into())
-                .spawn(move || {
-                    editor_thread(editor, &mut keep, rx, sink, status, stopped_tx);
-                    keep.save();
-                })
+                .spawn(move || editor_thread(editor, &history, rx, sink, status, stopped_tx))
                 .expect("starting the editor thread");
         }
         let (printer, print_rx) = mpsc::channel::<PrintCmd>();
         thread::Builder::new()
             .name("printer".into())
-            .spawn(move || printer_thread(external, print_rx, status, stopped_rx, saved))
+            .spawn(move || printer_thread(external, print_rx, status, stopped_rx, saved, keep))
             .expect("starting the printer thread");
         Ok(LineUi {
             requests,
@@ -174,48 +168,23 @@ struct History {
     lines: Vec<String>,
 }
 
-/// Lines of history kept across runs.
-const HISTORY_KEPT: usize = 1000;
-
 impl History {
     /// Adds a half-typed line (the editor stopped under it: the server went away, or the client was
     /// told to quit) and writes the history, readable by its owner only: it holds what was typed.
-    fn save(mut self) {
+    /// Done by the printer as the last thing before the client exits, so no exit path loses it.
+    fn save(&mut self) {
         let typing = std::mem::take(&mut *self.typing.lock().unwrap_or_else(|e| e.into_inner()));
         if !typing.trim().is_empty() {
             self.lines.push(typing);
         }
-        let Some(path) = self.path else {
-            return;
-        };
-        if let Some(dir) = path.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        let skip = self.lines.len().saturating_sub(HISTORY_KEPT);
-        let text: String = self.lines[skip..]
-            .iter()
-            .map(|line| format!("{line}\n"))
-            .collect();
-        let written = {
-            use std::os::unix::fs::OpenOptionsExt;
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&path)
-                .and_then(|mut f| f.write_all(text.as_bytes()))
-        };
-        if let Err(e) = written {
-            tracing::debug!("could not keep the history in {}: {e}", path.display());
-        }
+        history_file::save(self.path.as_deref(), &self.lines);
     }
 }
 
 /// Serves the driver's requests for input until told to stop, keeping `history`.
 fn editor_thread(
     mut editor: Editor<NatterHelper, DefaultHistory>,
-    history: &mut History,
+    history: &Mutex<History>,
     requests: mpsc::Receiver<InputMode>,
     sink: TypedSink,
     status: Arc<Mutex<EditorStatus>>,
@@ -261,7 +230,11 @@ fn editor_thread(
                         .map(|h| h.typing.lock().map(|mut t| t.clear()));
                     if command_mode && !line.trim().is_empty() {
                         let _ = editor.add_history_entry(line.as_str());
-                        history.lines.push(line.clone());
+                        history
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .lines
+                            .push(line.clone());
                     }
                     sink(Typed::Line(line.into_bytes()));
                 }
@@ -294,6 +267,7 @@ fn printer_thread<P: ExternalPrinter>(
     status: Arc<Mutex<EditorStatus>>,
     stopped: mpsc::Receiver<()>,
     saved: SavedTerminal,
+    history: Arc<Mutex<History>>,
 ) {
     while let Ok(cmd) = commands.recv() {
         match cmd {
@@ -322,6 +296,7 @@ fn printer_thread<P: ExternalPrinter>(
                     let _ = stopped.recv_timeout(Duration::from_secs(1));
                 }
                 saved.restore();
+                history.lock().unwrap_or_else(|e| e.into_inner()).save();
                 let mut out = std::io::stdout().lock();
                 if in_secret {
                     // Interrupted at a password prompt: leave that line first.
@@ -336,4 +311,6 @@ fn printer_thread<P: ExternalPrinter>(
             }
         }
     }
+    // The client went away without finishing: keep what was typed all the same.
+    history.lock().unwrap_or_else(|e| e.into_inner()).save();
 }

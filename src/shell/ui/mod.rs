@@ -4,20 +4,24 @@
 //!
 //! - **line** ([`line`], stdin and stdout are terminals): rustyline, with history and completion;
 //! - **plain** ([`plain`], piped): one line at a time, plain output, for scripts;
+//! - **full screen** ([`tui`], `--tui`): a window per conversation, a status bar, the online list.
 //!
 //! Line and plain mode turn each [`Item`] into text with [`line_text`]: the display's rendering, a short
 //! `HH:MM` before a live message, and a terminal bell after a message addressed to the user alone. This
 //! module decides nothing about what lines mean.
 
 mod clock;
+mod history_file;
 mod line;
 mod plain;
 mod stdin;
+pub mod tui;
 
 use std::path::PathBuf;
 
 use self::line::LineUi;
 use self::plain::PlainUi;
+use self::tui::TuiUi;
 use crate::client::complete::Known;
 use crate::client::display::render;
 use crate::client::{InputMode, Item};
@@ -48,17 +52,33 @@ pub struct UiOptions {
     pub bell: bool,
     /// Where the line editor keeps its history across runs (`None`: only for this run).
     pub history: Option<PathBuf>,
+    /// The full-screen interface rather than lines.
+    pub full_screen: bool,
+    /// The server, as the full-screen status bar names it.
+    pub server: String,
 }
 
 /// The user interface the driver talks to.
 pub enum Ui {
     Line(LineUi, UiOptions),
     Plain(PlainUi, UiOptions),
+    Tui(TuiUi),
 }
 
 impl Ui {
     /// Starts the interface; typed lines go to `sink`.
     pub fn start(opts: UiOptions, sink: TypedSink) -> Ui {
+        let sink = if opts.full_screen {
+            match TuiUi::start(sink, opts.clone()) {
+                Ok(t) => return Ui::Tui(t),
+                Err((sink, e)) => {
+                    eprintln!("natter: cannot use the full screen ({e}); using lines");
+                    sink
+                }
+            }
+        } else {
+            sink
+        };
         if opts.interactive {
             match LineUi::start(sink, opts.history.clone()) {
                 Ok(t) => return Ui::Line(t, opts),
@@ -76,6 +96,7 @@ impl Ui {
         match self {
             Ui::Line(t, _) => t.read(mode),
             Ui::Plain(p, _) => p.read(mode),
+            Ui::Tui(t) => t.read(mode),
         }
     }
 
@@ -84,13 +105,16 @@ impl Ui {
         match self {
             Ui::Line(t, o) => t.show(line_text(item, o, at)),
             Ui::Plain(p, o) => p.show(line_text(item, o, at)),
+            Ui::Tui(t) => t.show(item, at),
         }
     }
 
     /// The usernames and group names offered by tab completion.
     pub fn set_completions(&mut self, known: Known) {
-        if let Ui::Line(t, _) = self {
-            t.set_completions(known);
+        match self {
+            Ui::Line(t, _) => t.set_completions(known),
+            Ui::Tui(t) => t.set_completions(known),
+            Ui::Plain(..) => {}
         }
     }
 
@@ -104,6 +128,7 @@ impl Ui {
                     p.show(line_text(&item, &o, at));
                 }
             }
+            Ui::Tui(t) => t.finish(last),
         }
     }
 }

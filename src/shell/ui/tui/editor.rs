@@ -1,0 +1,276 @@
+//! The full-screen client's input line: the editing keys of line mode (emacs-style, as rustyline and
+//! irssi have them), the history (shared with line mode through the same file), and Tab completion
+//! from the same completer.
+
+use crate::client::complete::{Known, complete};
+
+/// The line being typed, its cursor (a char index), the history and a completion in progress.
+#[derive(Debug, Default)]
+pub struct Editor {
+    chars: Vec<char>,
+    cursor: usize,
+    pub history: Vec<String>,
+    /// Where Up/Down are in the history (`None`: at the line being typed), and that line, kept aside.
+    browsing: Option<(usize, Vec<char>)>,
+    /// Candidates of the last Tab, the next to offer, and where the completed word starts.
+    completing: Option<Completion>,
+}
+
+#[derive(Debug)]
+struct Completion {
+    start: usize,
+    candidates: Vec<String>,
+    next: usize,
+}
+
+/// An editing key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Edit {
+    Insert(char),
+    Backspace,
+    Delete,
+    Left,
+    Right,
+    Home,
+    End,
+    /// Ctrl-U: everything before the cursor.
+    KillToStart,
+    /// Ctrl-K: everything after the cursor.
+    KillToEnd,
+    /// Ctrl-W: the word before the cursor.
+    KillWord,
+    /// Alt-B / Alt-F (and Ctrl-Left / Ctrl-Right).
+    WordLeft,
+    WordRight,
+    HistoryUp,
+    HistoryDown,
+    Complete,
+}
+
+/// Entries kept in the history.
+pub const HISTORY_LEN: usize = 1000;
+
+impl Editor {
+    pub fn text(&self) -> String {
+        self.chars.iter().collect()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.chars.is_empty()
+    }
+
+    /// The cursor, in chars from the start.
+    pub fn cursor(&self) -> usize {
+        self.cursor
+    }
+
+    /// Applies one key.
+    pub fn edit(&mut self, edit: Edit, known: &Known) {
+        if edit != Edit::Complete {
+            self.completing = None;
+        }
+        match edit {
+            Edit::Insert(c) => {
+                self.chars.insert(self.cursor, c);
+                self.cursor += 1;
+            }
+            Edit::Backspace if self.cursor > 0 => {
+                self.cursor -= 1;
+                self.chars.remove(self.cursor);
+            }
+            Edit::Delete if self.cursor < self.chars.len() => {
+                self.chars.remove(self.cursor);
+            }
+            Edit::Left => self.cursor = self.cursor.saturating_sub(1),
+            Edit::Right => self.cursor = (self.cursor + 1).min(self.chars.len()),
+            Edit::Home => self.cursor = 0,
+            Edit::End => self.cursor = self.chars.len(),
+            Edit::KillToStart => {
+                self.chars.drain(..self.cursor);
+                self.cursor = 0;
+            }
+            Edit::KillToEnd => self.chars.truncate(self.cursor),
+            Edit::KillWord => {
+                let start = self.word_start();
+                self.chars.drain(start..self.cursor);
+                self.cursor = start;
+            }
+            Edit::WordLeft => self.cursor = self.word_start(),
+            Edit::WordRight => {
+                let mut i = self.cursor;
+                while i < self.chars.len() && self.chars[i] == ' ' {
+                    i += 1;
+                }
+                while i < self.chars.len() && self.chars[i] != ' ' {
+                    i += 1;
+                }
+                self.cursor = i;
+            }
+            Edit::HistoryUp => self.history_step(true),
+            Edit::HistoryDown => self.history_step(false),
+            Edit::Complete => self.complete(known),
+            Edit::Backspace | Edit::Delete => {}
+        }
+    }
+
+    fn word_start(&self) -> usize {
+        let mut i = self.cursor;
+        while i > 0 && self.chars[i - 1] == ' ' {
+            i -= 1;
+        }
+        while i > 0 && self.chars[i - 1] != ' ' {
+            i -= 1;
+        }
+        i
+    }
+
+    fn history_step(&mut self, up: bool) {
+        if self.history.is_empty() {
+            return;
+        }
+        let next = match (&self.browsing, up) {
+            (None, true) => {
+                let typed = std::mem::take(&mut self.chars);
+                self.browsing = Some((self.history.len() - 1, typed));
+                Some(self.history.len() - 1)
+            }
+            (None, false) => None,
+            (Some((i, _)), true) => Some(i.saturating_sub(1)),
+            (Some((i, _)), false) if i + 1 < self.history.len() => Some(i + 1),
+            (Some(_), false) => {
+                // Past the newest entry: back to the line that was being typed.
+                let (_, typed) = self.browsing.take().expect("browsing");
+                self.chars = typed;
+                self.cursor = self.chars.len();
+                return;
+            }
+        };
+        if let (Some(i), Some((at, _))) = (next, self.browsing.as_mut()) {
+            *at = i;
+            self.chars = self.history[i].chars().collect();
+            self.cursor = self.chars.len();
+        }
+    }
+
+    /// Tab: the first candidate, and each further Tab the next one, in place of the word.
+    fn complete(&mut self, known: &Known) {
+        if self.completing.is_none() {
+            let line = self.text();
+            let pos = self.chars[..self.cursor].iter().collect::<String>().len();
+            let (start_byte, candidates) = complete(&line, pos, known);
+            if candidates.is_empty() {
+                return;
+            }
+            let start = line[..start_byte].chars().count();
+            self.completing = Some(Completion {
+                start,
+                candidates,
+                next: 0,
+            });
+        }
+        let Some(c) = self.completing.as_mut() else {
+            return;
+        };
+        let word: Vec<char> = c.candidates[c.next].chars().collect();
+        c.next = (c.next + 1) % c.candidates.len();
+        let start = c.start;
+        self.chars.splice(start..self.cursor, word.iter().copied());
+        self.cursor = start + word.len();
+    }
+
+    /// Enter: the line, now in the history, and an empty line to type the next one.
+    pub fn take(&mut self) -> String {
+        let line = self.text();
+        self.chars.clear();
+        self.cursor = 0;
+        self.browsing = None;
+        self.completing = None;
+        self.remember(&line);
+        line
+    }
+
+    /// Keeps `line` in the history (a blank one is not worth keeping; nor is the same line twice running).
+    pub fn remember(&mut self, line: &str) {
+        if line.trim().is_empty() || self.history.last().is_some_and(|l| l == line) {
+            return;
+        }
+        self.history.push(line.to_owned());
+        if self.history.len() > HISTORY_LEN {
+            self.history.remove(0);
+        }
+    }
+
+    /// Forgets the line without keeping it (a password, once entered).
+    pub fn clear(&mut self) {
+        self.chars.clear();
+        self.cursor = 0;
+        self.browsing = None;
+        self.completing = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn typed(e: &mut Editor, s: &str) {
+        for c in s.chars() {
+            e.edit(Edit::Insert(c), &Known::default());
+        }
+    }
+
+    #[test]
+    fn editing_keys() {
+        let k = Known::default();
+        let mut e = Editor::default();
+        typed(&mut e, "hello wörld");
+        e.edit(Edit::WordLeft, &k);
+        e.edit(Edit::KillToEnd, &k);
+        assert_eq!(e.text(), "hello ");
+        typed(&mut e, "there");
+        e.edit(Edit::Home, &k);
+        e.edit(Edit::Delete, &k);
+        assert_eq!(e.text(), "ello there");
+        e.edit(Edit::End, &k);
+        e.edit(Edit::KillWord, &k);
+        assert_eq!(e.text(), "ello ");
+        e.edit(Edit::Backspace, &k);
+        e.edit(Edit::KillToStart, &k);
+        assert!(e.is_empty());
+    }
+
+    #[test]
+    fn history_keeps_the_line_being_typed() {
+        let k = Known::default();
+        let mut e = Editor::default();
+        typed(&mut e, "one");
+        e.take();
+        typed(&mut e, "two");
+        e.take();
+        typed(&mut e, "thr");
+        e.edit(Edit::HistoryUp, &k);
+        assert_eq!(e.text(), "two");
+        e.edit(Edit::HistoryUp, &k);
+        e.edit(Edit::HistoryUp, &k);
+        assert_eq!(e.text(), "one");
+        e.edit(Edit::HistoryDown, &k);
+        e.edit(Edit::HistoryDown, &k);
+        assert_eq!(e.text(), "thr", "back to what was being typed");
+    }
+
+    #[test]
+    fn tab_completes_and_cycles() {
+        let k = Known {
+            users: vec!["bob".into(), "bobby".into()],
+            groups: vec![],
+        };
+        let mut e = Editor::default();
+        typed(&mut e, "message bo");
+        e.edit(Edit::Complete, &k);
+        assert_eq!(e.text(), "message bob ");
+        e.edit(Edit::Complete, &k);
+        assert_eq!(e.text(), "message bobby ");
+        typed(&mut e, "hi");
+        assert_eq!(e.text(), "message bobby hi");
+    }
+}

@@ -1,0 +1,201 @@
+//! End-to-end: the full-screen client (`natter --tui`) in a pseudo-terminal against the real server.
+//! What it draws is read back through a terminal emulator (vt100), so the checks are on the screen a
+//! person would see, not on the escape sequences that drew it.
+
+mod kit;
+
+use std::num::NonZeroU16;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use kit::{PATIENCE as WAIT, PEOPLE, Piped, Server, natter};
+use nix::sys::wait::WaitStatus;
+use rexpect::session::PtySession;
+
+const ROWS: u16 = 24;
+const COLS: u16 = 100;
+
+/// `natter --tui` in a pseudo-terminal of `ROWS` x `COLS`, with its screen as a terminal would keep it.
+struct Tui {
+    pty: PtySession,
+    screen: vt100::Parser,
+}
+
+impl Tui {
+    fn start(port: u16, state_dir: &Path) -> Tui {
+        let natter_cmd = natter(port, state_dir);
+        let mut cmd = std::process::Command::new("sh");
+        cmd.arg("-c")
+            .arg(format!("stty rows {ROWS} cols {COLS} && exec \"$@\""))
+            .arg("sh")
+            .arg(natter_cmd.get_program())
+            .args(natter_cmd.get_args())
+            .arg("--tui")
+            .env("TERM", "xterm-256color")
+            .env_remove("RUST_LOG");
+        let pty = rexpect::session::spawn_command(cmd, Some(WAIT.as_millis() as u64))
+            .expect("spawning natter --tui");
+        Tui {
+            pty,
+            screen: vt100::Parser::new(
+                NonZeroU16::new(ROWS).unwrap(),
+                NonZeroU16::new(COLS).unwrap(),
+                0,
+            ),
+        }
+    }
+
+    /// Feeds whatever the client has written into the emulator.
+    fn pump(&mut self) {
+        let mut bytes = Vec::new();
+        // rexpect hands the output over one byte per `char`.
+        while let Some(c) = self.pty.try_read() {
+            bytes.push(c as u32 as u8);
+        }
+        self.screen.process(&bytes);
+    }
+
+    fn contents(&mut self) -> String {
+        self.pump();
+        self.screen.screen().contents()
+    }
+
+    /// Waits until the screen shows `needle`; returns the screen.
+    fn shows(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let s = self.contents();
+            if s.contains(needle) {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the screen never showed {needle:?}:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn type_line(&mut self, line: &str) {
+        self.pty.send(line).unwrap();
+        self.pty.send("\r").unwrap();
+        self.pty.flush().unwrap();
+    }
+
+    fn key(&mut self, bytes: &str) {
+        self.pty.send(bytes).unwrap();
+        self.pty.flush().unwrap();
+    }
+
+    fn row_with(&mut self, needle: &str) -> String {
+        let s = self.shows(needle);
+        s.lines().find(|l| l.contains(needle)).unwrap().to_owned()
+    }
+
+    fn exit_code(&mut self) -> i32 {
+        match self.pty.process_mut().wait().unwrap() {
+            WaitStatus::Exited(_, code) => code,
+            other => panic!("natter did not exit normally: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn windows_per_conversation_a_status_bar_and_the_terminal_given_back() {
+    let server = Server::cmd().accounts(PEOPLE).args(&["60", "300"]).start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut alice = Tui::start(server.port(), &dir.path().join("a"));
+    alice.shows("Username:");
+    alice.type_line("alice");
+    alice.shows("Password:");
+    alice.key("wond");
+    assert!(
+        !alice.shows("Password:").contains("wond"),
+        "a password being typed is not on the screen"
+    );
+    alice.type_line("erland");
+    let s = alice.shows("Welcome to natter, alice!");
+    assert!(!s.contains("wonderland"), "{s}");
+    alice.shows("[alice @ 127.0.0.1:");
+
+    let mut bob = Piped::login("bob", "builder", server.port(), &dir.path().join("b"));
+    alice.shows("bob logged in");
+    bob.send("message alice are you there?");
+    // A message to alice alone opens bob's window, marked in the status bar until she looks at it.
+    alice.shows("2:bob*]");
+    alice.key("\x1b2");
+    let row = alice.row_with("bob: are you there?");
+    assert!(row.contains("bob: are you there?"), "{row}");
+    alice.shows("2:bob]");
+
+    // Text typed in bob's window goes to bob, and alice's own line says it was delivered.
+    alice.type_line("right here");
+    bob.expect("[message] alice: right here");
+    alice.shows("alice: right here  (delivered)");
+
+    // A group message opens the group's window, marked as activity that is not hers alone.
+    bob.send("create group crew alice");
+    bob.expect("created group crew");
+    bob.send("message group crew standup in 5");
+    alice.shows("#crew+");
+    alice.key("\x0e"); // Ctrl-N: the next window
+    alice.shows("bob: standup in 5");
+    alice.type_line("/win 1");
+    alice.shows("natter — status");
+
+    // Ctrl-C leaves: the terminal comes back as it was, with the last words on it.
+    alice.key("\x03");
+    let s = alice.shows("Logged out. Goodbye!");
+    assert!(
+        !s.contains("natter — status"),
+        "the full screen is gone: {s}"
+    );
+    alice.pty.exp_eof().unwrap();
+    assert_eq!(alice.exit_code(), 0);
+    bob.expect("* alice logged out");
+}
+
+/// Logs in at the full-screen prompts.
+fn log_in(tui: &mut Tui, user: &str, password: &str) {
+    tui.shows("Username:");
+    tui.type_line(user);
+    tui.shows("Password:");
+    tui.type_line(password);
+    tui.shows(&format!("Welcome to natter, {user}!"));
+}
+
+#[test]
+fn the_idle_countdown_then_the_logout_give_the_terminal_back() {
+    let server = Server::cmd()
+        .accounts(PEOPLE)
+        .args(&["60", "5", "--idle-warning", "2"])
+        .start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut alice = Tui::start(server.port(), dir.path());
+    log_in(&mut alice, "alice", "wonderland");
+    alice.shows("[idle logout in ");
+    let s = alice.shows("You were logged out by the server after 5 s without a command.");
+    assert!(!s.contains("[alice @"), "the full screen is gone: {s}");
+    alice.pty.exp_eof().unwrap();
+    assert_eq!(alice.exit_code(), 4);
+}
+
+#[test]
+fn a_lost_server_gives_the_terminal_back_and_keeps_the_half_typed_line() {
+    let server = Server::cmd().accounts(PEOPLE).start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut alice = Tui::start(server.port(), dir.path());
+    log_in(&mut alice, "alice", "wonderland");
+    alice.key("message bob half a thou");
+    alice.shows("> message bob half a thou");
+    server.kill9();
+    let s = alice.shows("Lost the connection to the server");
+    assert!(!s.contains("[alice @"), "the full screen is gone: {s}");
+    alice.pty.exp_eof().unwrap();
+    assert_eq!(alice.exit_code(), 1);
+    let history = std::fs::read_to_string(dir.path().join("history")).unwrap();
+    assert!(
+        history.lines().any(|l| l == "message bob half a thou"),
+        "{history}"
+    );
+}
