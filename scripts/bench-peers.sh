@@ -187,10 +187,17 @@ start_server() {
             # A fresh data directory per run, like a fresh process: otherwise messages stored by the
             # offline run and not yet acknowledged when it stopped would reach the next run's users.
             bin=$NATTER
-            [ "$name" = natter-base ] && bin=$NATTER_BASE
+            # One host drives every user as fast as it can: a load test, not an attack, so no flood
+            # control or limits per address (flags the earlier build does not have, nor need).
+            load_flags=(--flood-rate 0 --max-logins-per-address 0 --failed-logins-per-address 0
+                --mailbox-share 100)
+            if [ "$name" = natter-base ]; then
+                bin=$NATTER_BASE
+                load_flags=()
+            fi
             rm -rf "$WORK/natter-data"
             "$bin" "$port" 60 36000 --bind 127.0.0.1 --credentials "$WORK/credentials.txt" \
-                --data-dir "$WORK/natter-data" \
+                --data-dir "$WORK/natter-data" "${load_flags[@]}" \
                 --max-outbound 67108864 --mailbox-limit 1000000 2>>"$OUT/$name.log" &
             ;;
         ngircd) ngircd -n -f "$WORK/ngircd.conf" >>"$OUT/ngircd.log" 2>&1 & ;;

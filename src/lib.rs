@@ -7,6 +7,8 @@
 //!   simulator).
 //! - [`protocol`]: framing, the command grammar, and every server line as a typed value, rendered and
 //!   decoded in one place each.
+//! - [`password`]: passwords at rest (argon2id hashes, or the original plain format), and the slow work
+//!   of hashing and checking them, which the server's shell runs off the core's thread.
 //! - [`server`]: the server's sans-IO core, [`server::ServerState`].
 //! - [`client`]: the client's sans-IO core, [`client::ClientState`], and how it shows things.
 //! - [`shell`]: the thin smol runtime that moves bytes and timers between sockets and the core.
@@ -15,6 +17,7 @@
 //!   tests and fuzz targets.
 
 pub mod client;
+pub mod password;
 pub mod protocol;
 pub mod server;
 pub mod shell;

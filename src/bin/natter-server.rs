@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 
-use natter::server::{Config, ServerState, parse_credentials};
+use natter::server::{AddressLimits, Config, ServerState, parse_credentials};
 use natter::shell::persist::{CredentialsFile, Durable};
 use natter::shell::server::{ShellOptions, run};
 use natter::store::Store;
@@ -22,8 +22,11 @@ use natter::time::Timestamp;
 ///
 /// Once listening, it prints one line to standard output, `listening on ADDR:PORT`, for scripts.
 #[derive(Parser, Debug)]
-#[command(version, about, long_about)]
+#[command(version, about, long_about, args_conflicts_with_subcommands = true)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Sub>,
+
     /// TCP port to listen on (0 picks a free port and prints it).
     #[arg(default_value_t = natter::protocol::DEFAULT_PORT)]
     port: u16,
@@ -81,6 +84,62 @@ struct Args {
     /// Bytes that may queue for a client that is not reading before it is disconnected.
     #[arg(long, default_value_t = 256 * 1024, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(4096..))]
     max_outbound: u64,
+
+    /// Percentage of a user's mailbox one sender may fill.
+    #[arg(long, default_value_t = 25, value_name = "PERCENT", value_parser = clap::value_parser!(u32).range(1..=100))]
+    mailbox_share: u32,
+
+    /// Flood control: commands a second one connection may send after its burst (0: no limit). Faster
+    /// input is read more slowly; far faster, and the client is disconnected.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    flood_rate: u32,
+
+    /// Flood control: commands a connection may send at once before the rate applies.
+    #[arg(long, default_value_t = 50, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    flood_burst: u32,
+
+    /// Connections from one address that may be logging in at once (0: no limit).
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    max_logins_per_address: u32,
+
+    /// Failed logins one address may make in a burst before it is throttled (0: no limit).
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    failed_logins_per_address: u32,
+
+    /// Seconds after which a throttled address may try one more login.
+    #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    failed_login_refill: u64,
+
+    /// Accounts one address may create in a burst with --register (0: no limit).
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    registrations_per_address: u32,
+
+    /// Seconds after which an address may create one more account.
+    #[arg(long, default_value_t = 600, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    registration_refill: u64,
+
+    /// Password checks and hashes that may wait at once; more logins are told the server is busy.
+    #[arg(long, default_value_t = 64, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_password_jobs: u64,
+
+    /// Threads that check and hash passwords (default: one per core but one).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=256))]
+    password_threads: Option<u64>,
+
+    /// TCP keepalive: seconds of silence before a connection is probed, so a client that vanished
+    /// without closing is logged out within this plus 30 s (0: off).
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    keepalive: u64,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Sub {
+    /// Reads a password (twice, without showing it, at a terminal; one line from a pipe) and prints
+    /// its argon2id hash, as a credentials line to paste if USERNAME is given.
+    HashPassword {
+        /// The account the line is for.
+        username: Option<String>,
+    },
 }
 
 fn main() {
@@ -95,14 +154,88 @@ fn main() {
                 && std::env::var_os("NO_COLOR").is_none(),
         )
         .init();
-    let args = Args::parse();
+    let mut args = Args::parse();
+    if let Some(Sub::HashPassword { username }) = args.command.take() {
+        match hash_password(username.as_deref()) {
+            Ok(line) => println!("{line}"),
+            Err(e) => {
+                eprintln!("natter-server: error: {e:#}");
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
     if let Err(e) = serve(args) {
         eprintln!("natter-server: error: {e:#}");
         std::process::exit(1);
     }
 }
 
+/// `natter-server hash-password [USERNAME]`.
+fn hash_password(username: Option<&str>) -> Result<String> {
+    if let Some(name) = username {
+        natter::protocol::name::check_username(name)
+            .map_err(|e| anyhow::anyhow!("'{name}' is not a valid username: {e}"))?;
+    }
+    let password = read_new_password()?;
+    natter::protocol::name::check_password(&password)
+        .map_err(|e| anyhow::anyhow!("cannot use that password: {e}"))?;
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
+    let hash = natter::password::hash(&password, &salt, natter::password::Strength::Standard);
+    Ok(match username {
+        Some(name) => format!("{name} {hash}"),
+        None => hash,
+    })
+}
+
+/// A password from the terminal (asked twice, not shown) or one line of standard input.
+fn read_new_password() -> Result<String> {
+    use std::io::{BufRead, IsTerminal};
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        let mut line = String::new();
+        stdin
+            .lock()
+            .read_line(&mut line)
+            .context("reading the password")?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_owned());
+    }
+    let mut err = std::io::stderr();
+    let first =
+        natter::shell::ui::read_secret("Password: ", &mut err).context("no password given")?;
+    let again = natter::shell::ui::read_secret("Again: ", &mut err).context("no password given")?;
+    if first != again {
+        bail!("the two passwords differ; nothing was printed");
+    }
+    String::from_utf8(first).context("the password is not UTF-8")
+}
+
+/// Makes a file that holds secrets readable by its owner only, saying so if it was not.
+fn owner_only(path: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700))
+            .with_context(|| {
+                format!(
+                    "{} is readable by others and cannot be made owner-only",
+                    path.display()
+                )
+            })?;
+        tracing::warn!(
+            "{} was readable by other users; it holds passwords, so it is now its owner's only",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 fn serve(args: Args) -> Result<()> {
+    owner_only(&args.credentials)?;
     let text = std::fs::read_to_string(&args.credentials).with_context(|| {
         format!(
             "cannot read credentials file {} (give another with --credentials PATH)",
@@ -129,6 +262,18 @@ fn serve(args: Args) -> Result<()> {
         group_max_members: usize::try_from(args.group_max_members)
             .context("--group-max-members")?,
         idle_warning_secs: args.idle_warning,
+        mailbox_share_percent: args.mailbox_share,
+        flood_rate: args.flood_rate,
+        flood_burst: args.flood_burst,
+        address_limits: AddressLimits {
+            max_pending: args.max_logins_per_address,
+            failure_burst: args.failed_logins_per_address,
+            failure_refill_secs: args.failed_login_refill,
+            register_burst: args.registrations_per_address,
+            register_refill_secs: args.registration_refill,
+        },
+        max_password_jobs: usize::try_from(args.max_password_jobs)
+            .context("--max-password-jobs")?,
     };
     let data_dir = args.data_dir.clone().unwrap_or_else(|| {
         args.credentials
@@ -159,7 +304,15 @@ fn serve(args: Args) -> Result<()> {
     let opts = ShellOptions {
         max_outbound: usize::try_from(args.max_outbound).context("--max-outbound")?,
         shutdown_grace: Duration::from_secs(2),
+        keepalive: (args.keepalive > 0).then(|| Duration::from_secs(args.keepalive)),
         ..ShellOptions::default()
+    };
+    let opts = match args.password_threads {
+        Some(n) => ShellOptions {
+            password_threads: usize::try_from(n).context("--password-threads")?,
+            ..opts
+        },
+        None => opts,
     };
 
     smol::block_on(async {

@@ -535,6 +535,16 @@ fn render_server(msg: &ServerMsg, p: Paint) -> String {
                 "The server is full and cannot take another connection; try again later."
                     .to_string()
             }
+            ByeReason::Flood => {
+                "Disconnected by the server: you kept sending far faster than it allows.".to_string()
+            }
+            ByeReason::TooManyConnections { max } => format!(
+                "Refused: {max} connections from your address are already logging in; close some and try again."
+            ),
+            ByeReason::TlsRequired => {
+                "The server speaks TLS and this client connected in plain text: run natter without --plaintext."
+                    .to_string()
+            }
         }),
     }
 }

@@ -68,9 +68,10 @@ impl Outgoing {
 /// The recipient an error about a message names.
 fn refused(e: &ErrorReply) -> Option<Conversation> {
     Some(match e {
-        ErrorReply::BlockedBy { user } | ErrorReply::MailboxFull { user } => {
-            Conversation::User(user.clone())
-        }
+        ErrorReply::BlockedBy { user }
+        | ErrorReply::MailboxFull { user }
+        | ErrorReply::MailboxShare { user, .. }
+        | ErrorReply::RecipientBusy { user } => Conversation::User(user.clone()),
         ErrorReply::NoSuchUser { user } => Conversation::User(Name::from(user.as_str())),
         ErrorReply::NotMember { group } => Conversation::Group(group.clone()),
         ErrorReply::NoSuchGroup { group } => Conversation::Group(Name::from(group.as_str())),

@@ -415,10 +415,14 @@ impl ClientState {
         show(out, ServerMsg::Bye(reason));
         let exit = match reason {
             ByeReason::Logout => Exit::LoggedOut,
-            ByeReason::Locked | ByeReason::Full => Exit::LoginRefused,
-            ByeReason::Timeout { .. } | ByeReason::LoginTimeout { .. } | ByeReason::Shutdown => {
-                Exit::EndedByServer
-            }
+            ByeReason::Locked
+            | ByeReason::Full
+            | ByeReason::TooManyConnections { .. }
+            | ByeReason::TlsRequired => Exit::LoginRefused,
+            ByeReason::Timeout { .. }
+            | ByeReason::LoginTimeout { .. }
+            | ByeReason::Shutdown
+            | ByeReason::Flood => Exit::EndedByServer,
         };
         self.exit(exit, out);
     }

@@ -401,6 +401,9 @@ pub fn decode_line(line: &str) -> Result<ServerMsg, DecodeError> {
             "locked" => ByeReason::Locked,
             "shutdown" => ByeReason::Shutdown,
             "full" => ByeReason::Full,
+            "flood" => ByeReason::Flood,
+            "too-many-connections" => ByeReason::TooManyConnections { max: f.num("max")? },
+            "tls-required" => ByeReason::TlsRequired,
             _ => return Err(f.err("reason")),
         }),
         _ => unreachable!("every tag in TAGS has an arm"),
@@ -440,6 +443,16 @@ fn decode_error(f: &mut Fields<'_>) -> Result<ErrorReply, DecodeError> {
             password_error_code,
         )?),
         "name-taken" => ErrorReply::NameTaken,
+        "name-too-similar" => ErrorReply::NameTooSimilar {
+            existing: f.name("user")?,
+        },
+        "login-throttled" => ErrorReply::LoginThrottled {
+            secs_left: f.num("seconds")?,
+        },
+        "register-throttled" => ErrorReply::RegisterThrottled {
+            secs_left: f.num("seconds")?,
+        },
+        "busy" => ErrorReply::Busy,
         "line-too-long" => ErrorReply::LineTooLong {
             max: f.num("limit")?,
         },
@@ -491,6 +504,16 @@ fn decode_error(f: &mut Fields<'_>) -> Result<ErrorReply, DecodeError> {
         },
         "mailbox-full" => ErrorReply::MailboxFull {
             user: f.name("user")?,
+        },
+        "mailbox-share" => ErrorReply::MailboxShare {
+            user: f.name("user")?,
+            max: f.num("max")?,
+        },
+        "recipient-busy" => ErrorReply::RecipientBusy {
+            user: f.name("user")?,
+        },
+        "slow-down" => ErrorReply::SlowDown {
+            per_sec: f.num("rate")?,
         },
         "bad-ack" => ErrorReply::BadAck { id: f.num("id")? },
         "invalid-group-name" => ErrorReply::InvalidGroupName(f.code(
@@ -631,6 +654,9 @@ mod tests {
             ServerMsg::Bye(ByeReason::Locked),
             ServerMsg::Bye(ByeReason::Shutdown),
             ServerMsg::Bye(ByeReason::Full),
+            ServerMsg::Bye(ByeReason::Flood),
+            ServerMsg::Bye(ByeReason::TooManyConnections { max: 16 }),
+            ServerMsg::Bye(ByeReason::TlsRequired),
         ];
         for m in msgs {
             round_trip(m);
@@ -674,6 +700,16 @@ mod tests {
             ErrorReply::YouBlocked { user: n("a") },
             ErrorReply::NoSession { user: n("a") },
             ErrorReply::MailboxFull { user: n("a") },
+            ErrorReply::MailboxShare {
+                user: n("a"),
+                max: 250,
+            },
+            ErrorReply::RecipientBusy { user: n("a") },
+            ErrorReply::SlowDown { per_sec: 20 },
+            ErrorReply::NameTooSimilar { existing: n("Bob") },
+            ErrorReply::LoginThrottled { secs_left: 30 },
+            ErrorReply::RegisterThrottled { secs_left: 600 },
+            ErrorReply::Busy,
             ErrorReply::BadAck { id: 4 },
         ];
         for e in errors {

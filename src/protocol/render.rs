@@ -71,6 +71,10 @@ impl ErrorReply {
             ErrorReply::InvalidUsername(_) => "invalid-username",
             ErrorReply::InvalidPassword(_) => "invalid-password",
             ErrorReply::NameTaken => "name-taken",
+            ErrorReply::NameTooSimilar { .. } => "name-too-similar",
+            ErrorReply::LoginThrottled { .. } => "login-throttled",
+            ErrorReply::RegisterThrottled { .. } => "register-throttled",
+            ErrorReply::Busy => "busy",
             ErrorReply::LineTooLong { .. } => "line-too-long",
             ErrorReply::InvalidUtf8 => "invalid-utf8",
             ErrorReply::ControlChar => "control-char",
@@ -91,6 +95,9 @@ impl ErrorReply {
             ErrorReply::YouBlocked { .. } => "you-blocked",
             ErrorReply::NoSession { .. } => "no-session",
             ErrorReply::MailboxFull { .. } => "mailbox-full",
+            ErrorReply::MailboxShare { .. } => "mailbox-share",
+            ErrorReply::RecipientBusy { .. } => "recipient-busy",
+            ErrorReply::SlowDown { .. } => "slow-down",
             ErrorReply::BadAck { .. } => "bad-ack",
             ErrorReply::InvalidGroupName(_) => "invalid-group-name",
             ErrorReply::GroupExists { .. } => "group-exists",
@@ -125,6 +132,19 @@ impl ErrorReply {
             ErrorReply::InvalidPassword(e) => format!("Cannot use that password: {e}."),
             ErrorReply::NameTaken => {
                 "Someone else has just registered that username. Choose another.".into()
+            }
+            ErrorReply::NameTooSimilar { existing } => format!(
+                "That name differs from the account '{existing}' only in letter case, so one could pass for the other. Choose another."
+            ),
+            ErrorReply::LoginThrottled { secs_left } => format!(
+                "Too many failed logins from your address; no login is tried from it for {secs_left} s."
+            ),
+            ErrorReply::RegisterThrottled { secs_left } => format!(
+                "Too many accounts were created from your address lately; try again in {secs_left} s."
+            ),
+            ErrorReply::Busy => {
+                "The server is busy checking other logins; your password was not tried. Send it again in a moment."
+                    .into()
             }
             ErrorReply::LineTooLong { max } => {
                 format!("Line too long (the limit is {max} bytes); it was ignored.")
@@ -182,6 +202,15 @@ impl ErrorReply {
             ErrorReply::MailboxFull { user } => format!(
                 "{user} has too many unread messages waiting; try again after they log in."
             ),
+            ErrorReply::MailboxShare { user, max } => format!(
+                "You already have {max} messages waiting for {user}, the most one sender may leave; more can be stored once they have read some."
+            ),
+            ErrorReply::RecipientBusy { user } => format!(
+                "{user} is not keeping up with what is sent to them; your message was not delivered. Try again shortly."
+            ),
+            ErrorReply::SlowDown { per_sec } => format!(
+                "You are sending commands faster than {per_sec} a second; they are being carried out at that pace. Keep it up and you will be disconnected."
+            ),
             ErrorReply::BadAck { id } => {
                 format!("No offline message {id} was delivered to you on this connection.")
             }
@@ -218,6 +247,11 @@ impl Display for ErrorFields<'_> {
             ErrorReply::WrongPassword { attempts_left } => write!(f, " {attempts_left}"),
             ErrorReply::Locked { secs_left } => write!(f, " {secs_left}"),
             ErrorReply::LockedNow { secs } => write!(f, " {secs}"),
+            ErrorReply::LoginThrottled { secs_left }
+            | ErrorReply::RegisterThrottled { secs_left } => write!(f, " {secs_left}"),
+            ErrorReply::NameTooSimilar { existing } => write!(f, " {existing}"),
+            ErrorReply::MailboxShare { user, max } => write!(f, " {user} {max}"),
+            ErrorReply::SlowDown { per_sec } => write!(f, " {per_sec}"),
             ErrorReply::InvalidUsername(e) => write!(f, " {}", name_error_code(*e)),
             ErrorReply::InvalidPassword(e) => write!(f, " {}", password_error_code(*e)),
             ErrorReply::LineTooLong { max } => write!(f, " {max}"),
@@ -242,11 +276,13 @@ impl Display for ErrorFields<'_> {
             | ErrorReply::NoRequest { user }
             | ErrorReply::YouBlocked { user }
             | ErrorReply::NoSession { user }
-            | ErrorReply::MailboxFull { user } => write!(f, " {user}"),
+            | ErrorReply::MailboxFull { user }
+            | ErrorReply::RecipientBusy { user } => write!(f, " {user}"),
             ErrorReply::BadAck { id } => write!(f, " {id}"),
             ErrorReply::UnknownUser
             | ErrorReply::AlreadyOnline
             | ErrorReply::NameTaken
+            | ErrorReply::Busy
             | ErrorReply::InvalidUtf8
             | ErrorReply::ControlChar
             | ErrorReply::EmptyLine
@@ -264,6 +300,9 @@ impl ByeReason {
             ByeReason::Locked => "locked",
             ByeReason::Shutdown => "shutdown",
             ByeReason::Full => "full",
+            ByeReason::Flood => "flood",
+            ByeReason::TooManyConnections { .. } => "too-many-connections",
+            ByeReason::TlsRequired => "tls-required",
         }
     }
 }
@@ -502,6 +541,16 @@ impl Display for ServerMsg {
                 ByeReason::Shutdown => f.write_str("BYE shutdown The server is shutting down."),
                 ByeReason::Full => f.write_str(
                     "BYE full The server has no room for more connections; try again later.",
+                ),
+                ByeReason::Flood => f.write_str(
+                    "BYE flood You kept sending far faster than the server allows; disconnecting.",
+                ),
+                ByeReason::TooManyConnections { max } => write!(
+                    f,
+                    "BYE too-many-connections {max} {max} connections from your address are already logging in; finish or close them first."
+                ),
+                ByeReason::TlsRequired => f.write_str(
+                    "BYE tls-required This server speaks TLS: connect with natter (TLS is its default) or with 'openssl s_client -quiet -connect HOST:PORT'.",
                 ),
             },
         }

@@ -77,6 +77,12 @@ pub enum ByeReason {
     /// The server has no room for another connection (it ran out of file descriptors); try later.
     /// Sent by the runtime to a connection it accepted only to refuse it cleanly.
     Full,
+    /// The client went on sending faster than the flood limit allows, far past its burst.
+    Flood,
+    /// `max` connections from the client's address are already logging in.
+    TooManyConnections { max: u32 },
+    /// The port speaks TLS and the client spoke plain text. Sent, in plain text, by the runtime.
+    TlsRequired,
 }
 
 /// An error reply. Each variant is one code on the wire; data a client may act on travels in fields, and
@@ -101,6 +107,21 @@ pub enum ErrorReply {
     InvalidPassword(PasswordError),
     /// Someone else registered this name between the username and the password.
     NameTaken,
+    /// A new account's name differs from `existing`'s only in letter case, which would let one pass for
+    /// the other.
+    NameTooSimilar {
+        existing: Name,
+    },
+    /// Too many failed logins from the client's address: no login is tried from it for `secs_left`.
+    LoginThrottled {
+        secs_left: u64,
+    },
+    /// Too many accounts created from the client's address lately.
+    RegisterThrottled {
+        secs_left: u64,
+    },
+    /// The server has too many password checks waiting; the password was not tried (and not counted).
+    Busy,
     // --- any line ---
     LineTooLong {
         max: usize,
@@ -159,6 +180,21 @@ pub enum ErrorReply {
     /// `user` has too many stored messages waiting.
     MailboxFull {
         user: Name,
+    },
+    /// This sender already has `max` messages waiting for `user`: the share of the mailbox one sender
+    /// may fill.
+    MailboxShare {
+        user: Name,
+        max: usize,
+    },
+    /// `user` is not reading fast enough: too much from this sender (or from everyone) waits to be
+    /// written to them, so the message was not delivered.
+    RecipientBusy {
+        user: Name,
+    },
+    /// The client sends commands faster than `per_sec` a second: they are carried out at that rate.
+    SlowDown {
+        per_sec: u32,
     },
     /// `ack` named a message id that was not delivered on this connection.
     BadAck {

@@ -42,6 +42,9 @@ pub(crate) enum Failure {
 pub(crate) struct Accounts {
     list: Vec<Entry>,
     by_name: FxHashMap<Name, UserId>,
+    /// By name in lower case (names are ASCII), for refusing a new name that differs from an existing
+    /// one only in letter case. The first account wins if the file already has such twins.
+    by_folded: FxHashMap<Box<str>, UserId>,
 }
 
 impl Accounts {
@@ -49,6 +52,9 @@ impl Accounts {
     pub(crate) fn add(&mut self, name: Name, password: String) -> UserId {
         let id = UserId(u32::try_from(self.list.len()).expect("fewer than 2^32 accounts"));
         self.by_name.insert(name.clone(), id);
+        self.by_folded
+            .entry(name.to_ascii_lowercase().into_boxed_str())
+            .or_insert(id);
         self.list.push(Entry {
             name,
             password,
@@ -60,6 +66,13 @@ impl Accounts {
 
     pub(crate) fn find(&self, name: &str) -> Option<UserId> {
         self.by_name.get(name).copied()
+    }
+
+    /// The account whose name equals `name` ignoring letter case, if any.
+    pub(crate) fn find_folded(&self, name: &str) -> Option<UserId> {
+        self.by_folded
+            .get(name.to_ascii_lowercase().as_str())
+            .copied()
     }
 
     pub(crate) fn name(&self, id: UserId) -> &Name {

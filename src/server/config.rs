@@ -1,5 +1,7 @@
 //! The rules' numbers, fixed when the server starts.
 
+pub use super::addresses::AddressLimits;
+
 /// Settings of the protocol core. Durations are in whole seconds, as the command line gives them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -22,6 +24,32 @@ pub struct Config {
     pub group_max_members: usize,
     /// How long before the idle logout the user is warned (at most half the timeout; 0: never).
     pub idle_warning_secs: u64,
+    /// The percentage of a user's mailbox one sender may fill (so one sender cannot shut everyone else
+    /// out of an absent user's mailbox).
+    pub mailbox_share_percent: u32,
+    /// Flood control: lines a second a connection may send after its burst (0: no limit), and the burst.
+    pub flood_rate: u32,
+    pub flood_burst: u32,
+    /// Limits per source address (see `addresses`).
+    pub address_limits: AddressLimits,
+    /// Password checks and hashes that may be outstanding at once; past that, a login is answered
+    /// `ERROR busy` rather than queued, so a login flood cannot build an unbounded backlog.
+    pub max_password_jobs: usize,
+}
+
+impl Config {
+    /// The most messages one sender may have waiting in one user's mailbox.
+    pub fn mailbox_share(&self) -> usize {
+        (self.mailbox_limit * self.mailbox_share_percent.clamp(1, 100) as usize / 100).max(1)
+    }
+
+    /// No flood control, no per-address limits: for load tests that drive thousands of users from one
+    /// host as fast as they can, and for the reference model, which does not model them.
+    pub fn unlimited(mut self) -> Self {
+        self.flood_rate = 0;
+        self.address_limits = AddressLimits::none();
+        self
+    }
 }
 
 /// Failed passwords in a row that lock an account.
@@ -39,6 +67,11 @@ impl Default for Config {
             register: false,
             group_max_members: 10_000,
             idle_warning_secs: 60,
+            mailbox_share_percent: 25,
+            flood_rate: 20,
+            flood_burst: 50,
+            address_limits: AddressLimits::default(),
+            max_password_jobs: 64,
         }
     }
 }

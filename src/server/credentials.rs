@@ -1,4 +1,5 @@
-//! The credentials file's format: `username password`, one account per line.
+//! The credentials file's format: `username password`, one account per line, where the password is
+//! either the password itself or its argon2id hash (see [`crate::password`]).
 //!
 //! Parsing is pure (text in, accounts or an error naming the line out) so the same rules serve the server at
 //! start-up, `--register`, and the tests. Blank lines and lines starting with `#` are skipped; everything else
@@ -10,6 +11,7 @@ use crate::protocol::name::{NameError, PasswordError, check_password, check_user
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Account {
     pub username: String,
+    /// As the file holds it: the password, or its hash (a PHC string starting `$argon2id$`).
     pub password: String,
 }
 
@@ -29,6 +31,14 @@ pub enum CredentialsError {
         line: usize,
         name: String,
         error: PasswordError,
+    },
+    #[error(
+        "line {line}: the password hash for '{name}' is not a valid argon2id PHC string: {error}"
+    )]
+    BadHash {
+        line: usize,
+        name: String,
+        error: String,
     },
     #[error("line {line}: username '{name}' already appears on line {first}")]
     Duplicate {
@@ -60,11 +70,21 @@ pub fn parse_credentials(text: &str) -> Result<Vec<Account>, CredentialsError> {
             name: name.into(),
             error,
         })?;
-        check_password(password).map_err(|error| CredentialsError::BadPassword {
-            line,
-            name: name.into(),
-            error,
-        })?;
+        if crate::password::is_hash(password) {
+            crate::password::check_hash_syntax(password).map_err(|error| {
+                CredentialsError::BadHash {
+                    line,
+                    name: name.into(),
+                    error,
+                }
+            })?;
+        } else {
+            check_password(password).map_err(|error| CredentialsError::BadPassword {
+                line,
+                name: name.into(),
+                error,
+            })?;
+        }
         if let Some(&first) = seen.get(name) {
             return Err(CredentialsError::Duplicate {
                 line,
@@ -165,6 +185,20 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn a_line_may_hold_a_hash_which_must_be_well_formed() {
+        let h = crate::password::hash("pw", &[3; 16], crate::password::Strength::Minimal);
+        let a = parse_credentials(&format!("alice {h}\nbob builder\n")).unwrap();
+        assert_eq!(a[0].password, h);
+        assert_eq!(a[1].password, "builder");
+        let e = parse_credentials("alice $argon2id$v=19$nonsense\n").unwrap_err();
+        assert!(
+            matches!(e, CredentialsError::BadHash { line: 1, .. }),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("alice"), "{e}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 
 use super::record::Record;
+pub use crate::password::Cleartext;
 use crate::protocol::ServerMsg;
 
 /// A connection, numbered by the shell. Numbers are never reused within one run.
@@ -22,6 +23,8 @@ pub enum TimerId {
     Conn(ConnId),
     /// A private-chat request waiting for an answer.
     Offer(u64),
+    /// The connection's held lines may be handled again (flood control).
+    Flow(ConnId),
 }
 
 /// An input to [`super::ServerState::handle`].
@@ -38,6 +41,16 @@ pub enum Event<'a> {
     Disconnected { conn: ConnId },
     /// A timer the core set has reached its deadline. A timer that is no longer wanted is ignored.
     TimerFired { timer: TimerId },
+    /// The answer to [`Effect::CheckPassword`] `job` (for `conn`): whether the password matched.
+    PasswordChecked { conn: ConnId, job: u64, ok: bool },
+    /// The answer to [`Effect::HashPassword`] `job` (for `conn`): the hash (a PHC string) to store.
+    PasswordHashed {
+        conn: ConnId,
+        job: u64,
+        hash: &'a str,
+    },
+    /// Everything sent to the connection before the [`Effect::WatchDrain`] was handed to the kernel.
+    Drained { conn: ConnId },
     /// The server is stopping: tell everyone and close every connection.
     Shutdown,
 }
@@ -46,19 +59,73 @@ pub enum Event<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Effect {
     /// Send one line to one connection.
-    Send { to: ConnId, msg: ServerMsg },
+    Send {
+        to: ConnId,
+        msg: ServerMsg,
+    },
     /// Send the same line to many connections: rendered once, shared by all.
-    SendMany { to: Vec<ConnId>, msg: ServerMsg },
+    SendMany {
+        to: Vec<ConnId>,
+        msg: ServerMsg,
+    },
     /// Flush what was sent to this connection, then close it. The core has already forgotten it; no
     /// `Disconnected` event is needed (one that arrives anyway is ignored).
-    Close { conn: ConnId },
+    Close {
+        conn: ConnId,
+    },
     /// Arm (or move) a timer: deliver `Event::TimerFired { timer }` at or after `at`.
     SetTimer {
         timer: TimerId,
         at: crate::time::Timestamp,
     },
     /// Disarm a timer. Firing it anyway is harmless.
-    CancelTimer { timer: TimerId },
+    CancelTimer {
+        timer: TimerId,
+    },
     /// Make this change durable. Replies produced by the same batch of events must not be sent before it is.
     Persist(Record),
+    /// Check `password` against `hash` away from the core's thread (it is slow on purpose); answer with
+    /// [`Event::PasswordChecked`]. The core bounds how many are outstanding.
+    /// (`conn` is whom it is for, for the shell's log; the core goes by `job`.)
+    CheckPassword {
+        conn: ConnId,
+        job: u64,
+        hash: String,
+        password: Cleartext,
+    },
+    /// Hash a new account's `password` (with fresh random salt), away from the core's thread; answer
+    /// with [`Event::PasswordHashed`].
+    HashPassword {
+        conn: ConnId,
+        job: u64,
+        password: Cleartext,
+    },
+    /// Stop reading from the connection until [`Effect::ResumeReading`]: its lines are being held.
+    PauseReading {
+        conn: ConnId,
+    },
+    ResumeReading {
+        conn: ConnId,
+    },
+    /// Answer [`Event::Drained`] once everything sent to the connection so far has left the server's
+    /// queue for it (the kernel has it).
+    WatchDrain {
+        conn: ConnId,
+    },
+}
+
+impl Effect {
+    /// Effects that act at once rather than with their batch's lines: they make no claim about what
+    /// is stored, so they never wait for a commit (a password check, slowing a reader, watching a
+    /// queue).
+    pub fn is_control(&self) -> bool {
+        matches!(
+            self,
+            Effect::CheckPassword { .. }
+                | Effect::HashPassword { .. }
+                | Effect::PauseReading { .. }
+                | Effect::ResumeReading { .. }
+                | Effect::WatchDrain { .. }
+        )
+    }
 }

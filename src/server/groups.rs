@@ -13,6 +13,7 @@
 use std::sync::Arc;
 
 use super::accounts::UserId;
+use super::backlog::line_cost;
 use super::event::{ConnId, Effect};
 use super::record::Record;
 use super::state::{ServerState, send};
@@ -150,12 +151,17 @@ impl ServerState {
         let mut stored = 0;
         let mut skipped = false;
         let mut shared_text: Option<Arc<str>> = None;
+        let cost = line_cost(&from, text) + group.len();
         for m in members {
             if self.blocks(m, me) {
                 skipped = true;
             } else if let Some(c) = self.sessions.session_of(m) {
-                online.push(c);
-            } else if self.mailboxes.len(m) >= self.config.mailbox_limit {
+                if self.admit_to(m, me, cost, out) {
+                    online.push(c);
+                } else {
+                    skipped = true;
+                }
+            } else if self.mailbox_room(m, &from, self.name(m)).is_err() {
                 skipped = true;
             } else {
                 let text = shared_text.get_or_insert_with(|| Arc::from(text)).clone();

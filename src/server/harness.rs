@@ -52,6 +52,14 @@ pub struct Harness {
     /// within one `advance`, so this is not always `now()`).
     pub trace_times: Vec<Timestamp>,
     keep_trace: bool,
+    /// Password jobs are answered by [`Self::answer_jobs`] only, not at once.
+    manual_jobs: bool,
+    /// Password jobs handed over and not answered (only with manual jobs).
+    jobs: VecDeque<Effect>,
+    /// Connections whose client reads nothing: their drain watches are never answered.
+    stalled: BTreeSet<ConnId>,
+    /// Connections the core asked not to be read.
+    paused: BTreeSet<ConnId>,
 }
 
 /// Where the virtual clock starts: an arbitrary, realistic wall-clock time (2023-11-14).
@@ -87,6 +95,108 @@ impl Harness {
             trace: Vec::new(),
             trace_times: Vec::new(),
             keep_trace: false,
+            manual_jobs: false,
+            jobs: VecDeque::new(),
+            stalled: BTreeSet::new(),
+            paused: BTreeSet::new(),
+        }
+    }
+
+    /// Password checks and hashes wait for [`Self::answer_jobs`] instead of being answered at once.
+    pub fn manual_jobs(mut self) -> Self {
+        self.manual_jobs = true;
+        self
+    }
+
+    /// Answers every password job handed over so far, each as an event of its own.
+    pub fn answer_jobs(&mut self) {
+        while let Some(job) = self.jobs.pop_front() {
+            self.answer(job);
+        }
+    }
+
+    /// Answers the most recent password job only.
+    pub fn answer_last_job(&mut self) {
+        if let Some(job) = self.jobs.pop_back() {
+            self.answer(job);
+        }
+    }
+
+    /// Password jobs waiting for [`Self::answer_jobs`].
+    pub fn jobs_waiting(&self) -> usize {
+        self.jobs.len()
+    }
+
+    /// From now on `conn`'s client reads nothing: the core is never told its queue drained.
+    pub fn stall_reader(&mut self, conn: ConnId) {
+        self.stalled.insert(conn);
+    }
+
+    /// Whether the core asked the shell to stop reading `conn`.
+    pub fn is_paused(&self, conn: ConnId) -> bool {
+        self.paused.contains(&conn)
+    }
+
+    /// Does a password job as the shell's worker would (hashes with the least work argon2 allows, and a
+    /// fixed salt), and feeds its answer back.
+    fn answer(&mut self, job: Effect) {
+        match job {
+            Effect::CheckPassword {
+                conn,
+                job,
+                hash,
+                password,
+            } => {
+                let ok = crate::password::verify(&hash, &password.0);
+                self.event(Event::PasswordChecked { conn, job, ok });
+            }
+            Effect::HashPassword {
+                conn,
+                job,
+                password,
+            } => {
+                let hash = crate::password::hash(
+                    &password.0,
+                    &[42; 16],
+                    crate::password::Strength::Minimal,
+                );
+                self.event(Event::PasswordHashed {
+                    conn,
+                    job,
+                    hash: &hash,
+                });
+            }
+            other => unreachable!("not a password job: {other:?}"),
+        }
+    }
+
+    /// Carries out the effects that act at once: password jobs (answered now unless jobs are manual),
+    /// pausing and resuming readers, and drain watches (answered now unless the reader is stalled: the
+    /// harness's clients read everything at once).
+    fn carry_out_controls(&mut self) {
+        while let Some(control) = self.outbox.poll_control() {
+            self.traced(&control);
+            match control {
+                Effect::CheckPassword { .. } | Effect::HashPassword { .. } => {
+                    if self.manual_jobs {
+                        self.jobs.push_back(control);
+                    } else {
+                        self.answer(control);
+                    }
+                }
+                Effect::PauseReading { conn } => {
+                    self.paused.insert(conn);
+                }
+                Effect::ResumeReading { conn } => {
+                    self.paused.remove(&conn);
+                }
+                Effect::WatchDrain { conn } => {
+                    if !self.stalled.contains(&conn) {
+                        self.event(Event::Drained { conn });
+                    }
+                }
+                other => unreachable!("not a control: {other:?}"),
+            }
         }
     }
 
@@ -117,12 +227,13 @@ impl Harness {
                     self.traced(&e);
                 }
                 Effect::SetTimer { .. } | Effect::CancelTimer { .. } => self.traced(&e),
-                Effect::Send { .. } | Effect::SendMany { .. } | Effect::Close { .. } => {}
+                _ => {}
             }
             self.outbox.push(e);
         }
         self.outbox.end_batch(self.now);
         self.run_outbox();
+        self.carry_out_controls();
     }
 
     fn traced(&mut self, e: &Effect) {
@@ -178,8 +289,8 @@ impl Harness {
                     Effect::Close { conn } => {
                         self.closed.insert(conn);
                     }
-                    Effect::SetTimer { .. } | Effect::CancelTimer { .. } | Effect::Persist(_) => {
-                        unreachable!("the outbox keeps timers and records")
+                    other => {
+                        unreachable!("the outbox keeps timers, records and controls: {other:?}")
                     }
                 }
             }

@@ -1,7 +1,10 @@
 //! Logging in: username, then password (or a new password with `--register`), lockout after three
-//! failures in a row, and refusing a second session for a user who is online.
+//! failures in a row, and refusing a second session for a user who is online. Checking a hashed
+//! password and hashing a new one are jobs for the shell (`passwords`); the limits per source address
+//! (`addresses`) apply before a password is tried.
 
 use super::accounts::{Failure, UserId};
+use super::addresses::AddressKey;
 use super::config::MAX_FAILURES;
 use super::event::{ConnId, Effect};
 use super::record::Record;
@@ -19,7 +22,9 @@ impl ServerState {
             Some(Phase::AwaitUsername) => Prompt::Username,
             Some(Phase::AwaitPassword { .. }) => Prompt::Password,
             Some(Phase::AwaitNewPassword { name }) => Prompt::NewPassword { user: name.clone() },
-            Some(Phase::Online(_)) | None => return,
+            Some(Phase::Online(_) | Phase::Checking { .. } | Phase::Registering { .. }) | None => {
+                return;
+            }
         };
         send(out, conn, ServerMsg::Prompt(prompt));
     }
@@ -48,18 +53,62 @@ impl ServerState {
                 let name = name.clone();
                 self.on_new_password(conn, name, input, now, out)
             }
-            Some(Phase::Online(_)) | None => {}
+            // (Lines that come while a password job runs are held by `flow`, never handled here.)
+            Some(Phase::Online(_) | Phase::Checking { .. } | Phase::Registering { .. }) | None => {}
+        }
+    }
+
+    /// The address key of a connection, for the per-address limits.
+    fn address_of(&self, conn: ConnId) -> Option<AddressKey> {
+        self.sessions.conn(conn).map(|c| AddressKey::of(c.peer))
+    }
+
+    /// Refuses to try a login from an address that failed too often lately, saying for how long.
+    fn refuse_if_throttled(&self, conn: ConnId, now: Timestamp, out: &mut Vec<Effect>) -> bool {
+        let Some(key) = self.address_of(conn) else {
+            return false;
+        };
+        let Some(ready) = self
+            .addresses
+            .login_throttled(key, &self.config.address_limits, now)
+        else {
+            return false;
+        };
+        send(
+            out,
+            conn,
+            ErrorReply::LoginThrottled {
+                secs_left: now.secs_until_ceil(ready),
+            },
+        );
+        self.reprompt(conn, out);
+        true
+    }
+
+    fn count_failure_of_address(&mut self, conn: ConnId, now: Timestamp) {
+        if let Some(key) = self.address_of(conn) {
+            self.addresses
+                .failed_login(key, &self.config.address_limits, now);
         }
     }
 
     fn on_username(&mut self, conn: ConnId, input: &str, now: Timestamp, out: &mut Vec<Effect>) {
+        if self.refuse_if_throttled(conn, now, out) {
+            return;
+        }
         let Some(user) = self.find_user(input) else {
             if let Err(e) = check_username(input) {
                 send(out, conn, ErrorReply::InvalidUsername(e));
             } else if self.config.register {
-                let name = Name::from(input);
-                self.set_phase(conn, Phase::AwaitNewPassword { name });
+                match self.name_is_free(input) {
+                    Ok(()) => {
+                        let name = Name::from(input);
+                        self.set_phase(conn, Phase::AwaitNewPassword { name });
+                    }
+                    Err(e) => send(out, conn, e),
+                }
             } else {
+                self.count_failure_of_address(conn, now);
                 send(out, conn, ErrorReply::UnknownUser);
             }
             self.reprompt(conn, out);
@@ -118,10 +167,36 @@ impl ServerState {
             self.reprompt(conn, out);
             return;
         }
-        if self.accounts.password(user) == input {
+        if self.refuse_if_throttled(conn, now, out) {
+            return;
+        }
+        self.try_password(conn, user, input, now, out);
+    }
+
+    /// Applies whether the password was right. A check of a hash may have taken a while, so what could
+    /// have changed meanwhile is looked at again first.
+    pub(crate) fn password_verdict(
+        &mut self,
+        conn: ConnId,
+        user: UserId,
+        ok: bool,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) {
+        if self.refuse_if_locked(conn, user, now, out) {
+            return;
+        }
+        if self.sessions.session_of(user).is_some() {
+            send(out, conn, ErrorReply::AlreadyOnline);
+            self.set_phase(conn, Phase::AwaitUsername);
+            self.reprompt(conn, out);
+            return;
+        }
+        if ok {
             self.begin_session(conn, user, now, out);
             return;
         }
+        self.count_failure_of_address(conn, now);
         let block_secs = self.config.block_duration_secs;
         let until = match self
             .accounts
@@ -155,19 +230,29 @@ impl ServerState {
             self.reprompt(conn, out);
             return;
         }
-        if self.find_user(&name).is_some() {
-            send(out, conn, ErrorReply::NameTaken);
+        if let Err(e) = self.name_is_free(&name) {
+            send(out, conn, e);
             self.set_phase(conn, Phase::AwaitUsername);
             self.reprompt(conn, out);
             return;
         }
-        let user = self.add_user(name.clone(), input.to_owned());
-        out.push(Effect::Persist(Record::AccountCreated {
-            user: name.clone(),
-            password: input.to_owned(),
-        }));
-        send(out, conn, ServerMsg::Registered { user: name });
-        self.begin_session(conn, user, now, out);
+        if let Some(key) = self.address_of(conn)
+            && let Err(ready) = self
+                .addresses
+                .register(key, &self.config.address_limits, now)
+        {
+            send(
+                out,
+                conn,
+                ErrorReply::RegisterThrottled {
+                    secs_left: now.secs_until_ceil(ready),
+                },
+            );
+            self.set_phase(conn, Phase::AwaitUsername);
+            self.reprompt(conn, out);
+            return;
+        }
+        self.start_registration(conn, name, input, out);
     }
 
     /// Says goodbye with `reason`, forgets the connection and closes it.

@@ -9,6 +9,8 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use rustc_hash::FxHashMap;
+
 use super::accounts::UserId;
 use crate::protocol::Name;
 use crate::time::Timestamp;
@@ -29,6 +31,9 @@ pub(crate) struct StoredMsg {
 pub(crate) struct Mailboxes {
     /// Per user, oldest first.
     boxes: Vec<VecDeque<StoredMsg>>,
+    /// Per user, how many of the waiting messages each sender left (for the fair share: one sender may
+    /// fill only part of a mailbox).
+    senders: Vec<FxHashMap<Name, u32>>,
     /// The id the next stored message gets.
     next_id: u64,
 }
@@ -37,6 +42,7 @@ impl Default for Mailboxes {
     fn default() -> Self {
         Mailboxes {
             boxes: Vec::new(),
+            senders: Vec::new(),
             next_id: 1,
         }
     }
@@ -46,6 +52,30 @@ impl Mailboxes {
     /// Makes room for a new account.
     pub(crate) fn add_user(&mut self) {
         self.boxes.push(VecDeque::new());
+        self.senders.push(FxHashMap::default());
+    }
+
+    /// How many of `user`'s waiting messages `sender` left.
+    pub(crate) fn count_from(&self, user: UserId, sender: &str) -> usize {
+        self.senders[user.index()]
+            .get(sender)
+            .map_or(0, |n| *n as usize)
+    }
+
+    fn counted_in(&mut self, user: UserId, sender: &Name) {
+        *self.senders[user.index()]
+            .entry(sender.clone())
+            .or_default() += 1;
+    }
+
+    fn counted_out(&mut self, user: UserId, sender: &Name) {
+        let senders = &mut self.senders[user.index()];
+        if let Some(n) = senders.get_mut(sender) {
+            *n -= 1;
+            if *n == 0 {
+                senders.remove(sender);
+            }
+        }
     }
 
     /// How many messages wait for `user`.
@@ -74,6 +104,7 @@ impl Mailboxes {
     ) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
+        self.counted_in(to, &from);
         self.boxes[to.index()].push_back(StoredMsg {
             id,
             from,
@@ -87,22 +118,28 @@ impl Mailboxes {
     /// Puts back a message from the durable record, under its own id.
     pub(crate) fn restore(&mut self, to: UserId, msg: StoredMsg) {
         self.next_id = self.next_id.max(msg.id + 1);
+        self.counted_in(to, &msg.from);
         self.boxes[to.index()].push_back(msg);
     }
 
     /// Forgets `user`'s messages up to and including `up_to`; whether any were.
     pub(crate) fn ack(&mut self, user: UserId, up_to: u64) -> bool {
-        let mailbox = &mut self.boxes[user.index()];
-        let before = mailbox.len();
-        while mailbox.front().is_some_and(|m| m.id <= up_to) {
-            mailbox.pop_front();
+        let before = self.boxes[user.index()].len();
+        while self.boxes[user.index()]
+            .front()
+            .is_some_and(|m| m.id <= up_to)
+        {
+            if let Some(m) = self.boxes[user.index()].pop_front() {
+                self.counted_out(user, &m.from);
+            }
         }
-        mailbox.len() != before
+        self.boxes[user.index()].len() != before
     }
 
     /// Drops every message from `sender` waiting for `user` (the rest keep their order).
     pub(crate) fn discard_from(&mut self, user: UserId, sender: &str) {
         self.boxes[user.index()].retain(|m| &*m.from != sender);
+        self.senders[user.index()].remove(sender);
     }
 
     /// The id the next stored message will get.

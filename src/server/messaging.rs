@@ -3,10 +3,11 @@
 use std::sync::Arc;
 
 use super::accounts::UserId;
+use super::backlog::line_cost;
 use super::event::{ConnId, Effect};
 use super::record::Record;
 use super::state::{ServerState, send};
-use crate::protocol::{CommandName, ErrorReply, ServerMsg};
+use crate::protocol::{CommandName, ErrorReply, Name, ServerMsg};
 use crate::time::Timestamp;
 
 impl ServerState {
@@ -29,6 +30,10 @@ impl ServerState {
             return;
         }
         if let Some(target_conn) = self.sessions.session_of(target) {
+            if !self.admit_to(target, me, line_cost(&from, text), out) {
+                send(out, conn, ErrorReply::RecipientBusy { user: to });
+                return;
+            }
             // Delivered now: the sender hears nothing more (as in IRC). Only a message that had to be
             // stored gets a reply, because only then is there something to tell.
             send(
@@ -44,8 +49,8 @@ impl ServerState {
             }
             return;
         }
-        if self.mailboxes.len(target) >= self.config.mailbox_limit {
-            send(out, conn, ErrorReply::MailboxFull { user: to });
+        if let Err(e) = self.mailbox_room(target, &from, &to) {
+            send(out, conn, e);
             return;
         }
         let id = self
@@ -73,11 +78,13 @@ impl ServerState {
     ) {
         let mut to = Vec::with_capacity(self.sessions.online_count().saturating_sub(1));
         let mut skipped = false;
-        for (other, other_conn) in self.sessions.online() {
+        let cost = line_cost(self.name(me), text);
+        let online: Vec<(UserId, ConnId)> = self.sessions.online().collect();
+        for (other, other_conn) in online {
             if other == me {
                 continue;
             }
-            if self.blocks(other, me) {
+            if self.blocks(other, me) || !self.admit_to(other, me, cost, out) {
                 skipped = true;
             } else {
                 to.push(other_conn);
@@ -94,6 +101,49 @@ impl ServerState {
             });
         }
         send(out, conn, ServerMsg::BroadcastSent { delivered, skipped });
+    }
+
+    /// Whether the online `user` may be sent `bytes` more from `sender` (see `backlog`); if so, they are
+    /// counted.
+    pub(crate) fn admit_to(
+        &mut self,
+        user: UserId,
+        sender: UserId,
+        bytes: usize,
+        out: &mut Vec<Effect>,
+    ) -> bool {
+        let Some(conn) = self.sessions.session_of(user) else {
+            return false;
+        };
+        let backlog = self.sessions.backlog_mut(user);
+        if !backlog.has_room(sender, bytes) {
+            return false;
+        }
+        backlog.add(conn, sender, bytes, out);
+        true
+    }
+
+    /// Whether one more message from `from` may be stored for `to` (named `to_name`): the mailbox has
+    /// room, and `from` has not used up its share of it.
+    pub(crate) fn mailbox_room(
+        &self,
+        to: UserId,
+        from: &Name,
+        to_name: &Name,
+    ) -> Result<(), ErrorReply> {
+        if self.mailboxes.len(to) >= self.config.mailbox_limit {
+            return Err(ErrorReply::MailboxFull {
+                user: to_name.clone(),
+            });
+        }
+        let max = self.config.mailbox_share();
+        if self.mailboxes.count_from(to, from) >= max {
+            return Err(ErrorReply::MailboxShare {
+                user: to_name.clone(),
+                max,
+            });
+        }
+        Ok(())
     }
 
     /// `offline`: the messages that were waiting at this login, again (acknowledged or not), except

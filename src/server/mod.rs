@@ -44,12 +44,15 @@
 //! shell, the [`harness`] and the simulator alike.
 
 mod accounts;
+pub mod addresses;
+pub mod backlog;
 pub mod blocklist;
 mod blocks;
 mod brokerage;
 pub mod config;
 pub mod credentials;
 pub mod event;
+pub mod flow;
 mod group_book;
 pub mod groups;
 pub mod harness;
@@ -60,15 +63,17 @@ mod mailboxes;
 pub mod messaging;
 pub mod outbox;
 pub mod pacing;
+mod passwords;
 pub mod presence;
 pub mod private;
 mod query;
+mod rate;
 pub mod record;
 pub mod restore;
 mod sessions;
 mod state;
 
-pub use config::{Config, MAX_FAILURES};
+pub use config::{AddressLimits, Config, MAX_FAILURES};
 pub use credentials::{Account, CredentialsError, parse_credentials};
 pub use event::{ConnId, Effect, Event, TimerId};
 pub use query::{DurableUser, DurableView, StoredView};

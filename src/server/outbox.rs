@@ -109,6 +109,8 @@ pub struct Outbox {
     pending: VecDeque<Pending>,
     /// Batches released, for the driver to write.
     ready: VecDeque<Vec<Effect>>,
+    /// Effects that act at once (see [`Effect::is_control`]), for the driver.
+    controls: VecDeque<Effect>,
     /// The number of the last commit decided.
     submitted: u64,
     /// Every commit up to this number is durable.
@@ -128,6 +130,7 @@ impl Outbox {
             commits: VecDeque::new(),
             pending: VecDeque::new(),
             ready: VecDeque::new(),
+            controls: VecDeque::new(),
             submitted: 0,
             committed: 0,
         }
@@ -147,8 +150,15 @@ impl Outbox {
                 self.acknowledged |= record.acknowledged();
                 self.records.push(record);
             }
+            control if control.is_control() => self.controls.push_back(control),
             send_or_close => self.sends.push(send_or_close),
         }
+    }
+
+    /// The next effect to carry out at once, without waiting for the batch's commit: a password job,
+    /// pausing or resuming a reader, watching a queue drain. These say nothing about what is stored.
+    pub fn poll_control(&mut self) -> Option<Effect> {
+        self.controls.pop_front()
     }
 
     /// Removes and returns one of the core's timers due at `now`, if any; the driver feeds it back to the

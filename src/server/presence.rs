@@ -20,6 +20,12 @@ impl ServerState {
         out: &mut Vec<Effect>,
     ) {
         self.accounts.succeeded(user);
+        if let Some(c) = self.sessions.conn_mut(conn)
+            && std::mem::take(&mut c.pending_login)
+        {
+            let key = super::addresses::AddressKey::of(c.peer);
+            self.addresses.done_pending(key, now);
+        }
         let name = self.name(user).clone();
         let delivered_up_to = self.mailboxes.newest(user);
         let waiting = self.mailboxes.messages(user).cloned().collect();
@@ -137,7 +143,9 @@ impl ServerState {
                 idle_secs: now.millis_since(s.last_active) / 1000,
             },
             None => crate::protocol::PingState::Offline {
-                stored: self.mailboxes.len(target) < self.config.mailbox_limit,
+                stored: self
+                    .mailbox_room(target, self.name(me), self.name(target))
+                    .is_ok(),
             },
         };
         send(out, conn, ServerMsg::Ping { user, state });

@@ -10,7 +10,9 @@ use std::net::SocketAddr;
 use rustc_hash::FxHashMap;
 
 use super::accounts::UserId;
+use super::backlog::Backlog;
 use super::event::ConnId;
+use super::flow::Flow;
 use crate::protocol::Name;
 use crate::time::Timestamp;
 
@@ -18,9 +20,28 @@ use crate::time::Timestamp;
 #[derive(Debug)]
 pub(crate) enum Phase {
     AwaitUsername,
-    AwaitPassword { user: UserId },
-    AwaitNewPassword { name: Name },
+    AwaitPassword {
+        user: UserId,
+    },
+    /// The password typed is being checked against the account's hash, off the core's thread (`job`).
+    Checking {
+        job: u64,
+    },
+    AwaitNewPassword {
+        name: Name,
+    },
+    /// The new account's password is being hashed (`job`).
+    Registering {
+        job: u64,
+    },
     Online(Session),
+}
+
+impl Phase {
+    /// Waiting for a password job: lines that come meanwhile are held (see `flow`).
+    pub(crate) fn is_waiting(&self) -> bool {
+        matches!(self, Phase::Checking { .. } | Phase::Registering { .. })
+    }
 }
 
 #[derive(Debug)]
@@ -46,6 +67,10 @@ pub(crate) struct Conn {
     pub(crate) peer: SocketAddr,
     pub(crate) opened_at: Timestamp,
     pub(crate) phase: Phase,
+    /// Its lines' pace and the ones held back.
+    pub(crate) flow: Flow,
+    /// Counted among its address's connections that are logging in (see `addresses`).
+    pub(crate) pending_login: bool,
 }
 
 #[derive(Debug, Default)]
@@ -55,12 +80,20 @@ pub(crate) struct Sessions {
     online: BTreeMap<UserId, ConnId>,
     /// The same, indexed by user, for the hot path's "is the recipient online?".
     of_user: Vec<Option<ConnId>>,
+    /// Per user, what others sent their live session that may still be queued (see `backlog`).
+    backlogs: Vec<Backlog>,
 }
 
 impl Sessions {
     /// Makes room for a new account.
     pub(crate) fn add_user(&mut self) {
         self.of_user.push(None);
+        self.backlogs.push(Backlog::default());
+    }
+
+    /// What others sent `user`'s live session that may still be queued.
+    pub(crate) fn backlog_mut(&mut self, user: UserId) -> &mut Backlog {
+        &mut self.backlogs[user.index()]
     }
 
     /// A new connection, waiting for a username.
@@ -71,12 +104,18 @@ impl Sessions {
                 peer,
                 opened_at: now,
                 phase: Phase::AwaitUsername,
+                flow: Flow::default(),
+                pending_login: true,
             },
         );
     }
 
     pub(crate) fn conn(&self, conn: ConnId) -> Option<&Conn> {
         self.conns.get(&conn)
+    }
+
+    pub(crate) fn conn_mut(&mut self, conn: ConnId) -> Option<&mut Conn> {
+        self.conns.get_mut(&conn)
     }
 
     pub(crate) fn phase(&self, conn: ConnId) -> Option<&Phase> {
@@ -111,6 +150,7 @@ impl Sessions {
         let user = session.user;
         debug_assert!(self.of_user[user.index()].is_none(), "one session per user");
         self.of_user[user.index()] = Some(conn);
+        self.backlogs[user.index()] = Backlog::default();
         self.online.insert(user, conn);
         if let Some(c) = self.conns.get_mut(&conn) {
             c.phase = Phase::Online(session);

@@ -3,14 +3,17 @@
 use std::net::SocketAddr;
 
 use super::accounts::{Accounts, UserId};
+use super::addresses::{AddressKey, Addresses};
 use super::blocks::Blocks;
 use super::brokerage::Brokerage;
 use super::config::Config;
 use super::credentials::Account;
 use super::event::{ConnId, Effect, Event, TimerId};
+use super::flow::Input;
 use super::group_book::GroupBook;
 use super::history::History;
 use super::mailboxes::Mailboxes;
+use super::passwords::Jobs;
 use super::sessions::{Phase, Sessions};
 use crate::protocol::{
     ByeReason, Command, ErrorReply, Name, Prompt, ServerMsg, check_line, parse_command,
@@ -32,6 +35,12 @@ pub struct ServerState {
     pub(crate) history: History,
     pub(crate) brokerage: Brokerage,
     pub(crate) groups: GroupBook,
+    /// Per source address: connections logging in, failed logins, registrations.
+    pub(crate) addresses: Addresses,
+    /// When `addresses` is next tidied (it holds only addresses with state, and grows between tidies).
+    addresses_tidy_at: usize,
+    /// Password checks and hashes handed to the shell and not answered yet.
+    pub(crate) jobs: Jobs,
     /// Set by `Shutdown`: everyone is being disconnected, so nobody is told about anybody leaving.
     pub(crate) shutting_down: bool,
 }
@@ -50,6 +59,9 @@ impl ServerState {
             history: History::default(),
             brokerage: Brokerage::new(seed),
             groups: GroupBook::default(),
+            addresses: Addresses::default(),
+            addresses_tidy_at: 1024,
+            jobs: Jobs::default(),
             shutting_down: false,
         };
         for a in accounts {
@@ -67,10 +79,17 @@ impl ServerState {
         let now = self.advance(now);
         match event {
             Event::Connected { conn, peer } => self.on_connected(conn, peer, now, out),
-            Event::Line { conn, line } => self.on_line(conn, line, now, out),
-            Event::LineTooLong { conn } => self.on_line_too_long(conn, out),
+            Event::Line { conn, line } => self.on_input(conn, Input::Line(line), now, out),
+            Event::LineTooLong { conn } => self.on_input(conn, Input::TooLong, now, out),
             Event::Disconnected { conn } => self.on_disconnected(conn, now, out),
             Event::TimerFired { timer } => self.on_timer(timer, now, out),
+            Event::PasswordChecked { job, ok, .. } => self.on_password_checked(job, ok, now, out),
+            Event::PasswordHashed { job, hash, .. } => self.on_password_hashed(job, hash, now, out),
+            Event::Drained { conn } => {
+                if let Some(user) = self.sessions.session(conn).map(|s| s.user) {
+                    self.sessions.backlog_mut(user).drained();
+                }
+            }
             Event::Shutdown => self.on_shutdown(now, out),
         }
     }
@@ -112,12 +131,41 @@ impl ServerState {
         now: Timestamp,
         out: &mut Vec<Effect>,
     ) {
+        if self.addresses.len() >= self.addresses_tidy_at {
+            self.addresses.tidy(now);
+            self.addresses_tidy_at = (self.addresses.len() * 2).max(1024);
+        }
+        let limits = &self.config.address_limits;
+        if !self.addresses.open(AddressKey::of(peer), limits) {
+            let max = limits.max_pending;
+            send(
+                out,
+                conn,
+                ServerMsg::Bye(ByeReason::TooManyConnections { max }),
+            );
+            out.push(Effect::Close { conn });
+            return;
+        }
         self.sessions.open(conn, peer, now);
         out.push(Effect::SetTimer {
             timer: TimerId::Conn(conn),
             at: now.plus_secs(self.config.login_timeout_secs),
         });
         send(out, conn, ServerMsg::Prompt(Prompt::Username));
+    }
+
+    /// A line or an overlong one, once `flow` lets it through.
+    pub(crate) fn handle_input(
+        &mut self,
+        conn: ConnId,
+        input: Input<'_>,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) {
+        match input {
+            Input::Line(line) => self.on_line(conn, line, now, out),
+            Input::TooLong => self.on_line_too_long(conn, out),
+        }
     }
 
     fn on_line(&mut self, conn: ConnId, bytes: &[u8], now: Timestamp, out: &mut Vec<Effect>) {
@@ -233,6 +281,12 @@ impl ServerState {
         out.push(Effect::CancelTimer {
             timer: TimerId::Conn(conn),
         });
+        out.push(Effect::CancelTimer {
+            timer: TimerId::Flow(conn),
+        });
+        if c.pending_login {
+            self.addresses.done_pending(AddressKey::of(c.peer), now);
+        }
         if let Phase::Online(session) = c.phase {
             self.end_session(session.user, now, out);
         }
@@ -242,6 +296,7 @@ impl ServerState {
         match timer {
             TimerId::Conn(conn) => self.on_conn_deadline(conn, now, out),
             TimerId::Offer(id) => self.on_offer_expired(id, out),
+            TimerId::Flow(conn) => self.release_held(conn, now, out),
         }
     }
 

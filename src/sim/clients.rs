@@ -48,6 +48,10 @@ impl Setup {
                 // Small, so runs reach a full group.
                 group_max_members: 5,
                 idle_warning_secs: 15,
+                // One sender may fill half a mailbox, so runs reach both that and a full mailbox.
+                mailbox_share_percent: 50,
+                // The model has no flood control or per-address limits: they have their own tests.
+                ..Config::default().unlimited()
             },
             accounts: (0..users.max(1))
                 .map(|i| (format!("u{i}"), format!("pw{i}")))
@@ -150,6 +154,8 @@ impl Clients {
                 self.model.order[usize::from(i) % self.model.order.len()].to_string()
             }
             UserRef::Unknown => "ghost".into(),
+            // Sometimes capitalised: a twin of an account that differs only in case is refused.
+            UserRef::New(k) if k & 4 != 0 => format!("New{}", k % 4),
             UserRef::New(k) => format!("new{}", k % 4),
         }
     }

@@ -300,6 +300,21 @@ impl Model {
     }
 
     /// Whether `who` blocks `whom`.
+    /// Why a message from `from` cannot be stored for `to`, if it cannot: the mailbox is full, or
+    /// `from` already left its share of it (the mailbox's limit times the share, at least one).
+    fn mailbox_refusal(&self, to: &Name, from: &Name) -> Option<ErrorReply> {
+        let mailbox = &self.user(to).mailbox;
+        if mailbox.len() >= self.cfg.mailbox_limit {
+            return Some(ErrorReply::MailboxFull { user: to.clone() });
+        }
+        let share = (self.cfg.mailbox_limit * self.cfg.mailbox_share_percent as usize / 100).max(1);
+        let mine = mailbox.iter().filter(|m| &m.from == from).count();
+        (mine >= share).then(|| ErrorReply::MailboxShare {
+            user: to.clone(),
+            max: share,
+        })
+    }
+
     pub fn blocks(&self, who: &str, whom: &str) -> bool {
         self.users.get(who).is_some_and(|u| u.blocks.contains(whom))
     }
@@ -643,11 +658,22 @@ impl Model {
         } else if let Err(e) = check_username(input) {
             out.send(conn, ErrorReply::InvalidUsername(e));
         } else if self.cfg.register {
-            self.set_phase(conn, MPhase::NewPassword(Name::from(input)));
+            match self.case_twin(input) {
+                Some(existing) => out.send(conn, ErrorReply::NameTooSimilar { existing }),
+                None => self.set_phase(conn, MPhase::NewPassword(Name::from(input))),
+            }
         } else {
             out.send(conn, ErrorReply::UnknownUser);
         }
         self.reprompt(conn, out);
+    }
+
+    /// The account, first in creation order, whose name equals `name` but for letter case.
+    fn case_twin(&self, name: &str) -> Option<Name> {
+        self.order
+            .iter()
+            .find(|n| n.eq_ignore_ascii_case(name))
+            .cloned()
     }
 
     fn refuse_locked(&mut self, conn: ConnId, user: &Name, out: &mut Out) -> bool {
@@ -700,6 +726,12 @@ impl Model {
         }
         if self.users.contains_key(&name) {
             out.send(conn, ErrorReply::NameTaken);
+            self.set_phase(conn, MPhase::Username);
+            self.reprompt(conn, out);
+            return;
+        }
+        if let Some(existing) = self.case_twin(&name) {
+            out.send(conn, ErrorReply::NameTooSimilar { existing });
             self.set_phase(conn, MPhase::Username);
             self.reprompt(conn, out);
             return;
@@ -836,7 +868,7 @@ impl Model {
                         idle_secs: (self.now.as_millis() - last_cmd.as_millis()) / 1000,
                     },
                     _ => PingState::Offline {
-                        stored: self.user(&user).mailbox.len() < self.cfg.mailbox_limit,
+                        stored: self.mailbox_refusal(&user, &me).is_none(),
                     },
                 };
                 out.send(conn, ServerMsg::Ping { user, state });
@@ -1049,7 +1081,7 @@ impl Model {
                     },
                 );
                 delivered += 1;
-            } else if self.user(&m).mailbox.len() >= self.cfg.mailbox_limit {
+            } else if self.mailbox_refusal(&m, me).is_some() {
                 skipped = true;
             } else {
                 let id = self.next_msg;
@@ -1183,8 +1215,8 @@ impl Model {
             }
             return;
         }
-        if self.user(&to).mailbox.len() >= self.cfg.mailbox_limit {
-            out.send(conn, ErrorReply::MailboxFull { user: to });
+        if let Some(e) = self.mailbox_refusal(&to, me) {
+            out.send(conn, e);
             return;
         }
         let id = self.next_msg;

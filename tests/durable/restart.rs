@@ -97,8 +97,24 @@ fn everything_durable_is_there_after_a_clean_restart() {
     );
 
     Client::log_in(addr, "zed", "zpw").expect("registered account survives");
+    // The new account is in the credentials file with its password hashed, and the file is its
+    // owner's only.
     let creds_text = std::fs::read_to_string(&creds).unwrap();
-    assert!(creds_text.lines().any(|l| l == "zed zpw"), "{creds_text}");
+    let zed = creds_text
+        .lines()
+        .find_map(|l| l.strip_prefix("zed "))
+        .unwrap_or_else(|| panic!("no zed in {creds_text}"));
+    assert!(
+        natter::password::is_hash(zed) && natter::password::verify(zed, "zpw"),
+        "{zed}"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&creds).unwrap().permissions().mode();
+    assert_eq!(
+        mode & 0o077,
+        0,
+        "credentials are the owner's only: {mode:o}"
+    );
 
     let mut bob = Client::log_in(addr, "bob", "bpw").unwrap();
     let got = bob.ask("whoelse", is_whoelse).unwrap();

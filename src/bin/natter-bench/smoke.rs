@@ -21,12 +21,27 @@ struct Server {
     addr: SocketAddr,
 }
 
+/// What a load test from one host needs the server to allow: no flood control, no limits per address,
+/// the whole mailbox open to one sender.
+pub const LOAD_TEST_FLAGS: &[&str] = &[
+    "--flood-rate",
+    "0",
+    "--max-logins-per-address",
+    "0",
+    "--failed-logins-per-address",
+    "0",
+    "--mailbox-share",
+    "100",
+];
+
 impl Server {
     fn start(bin: &Path, credentials: &Path) -> Result<Server> {
         let mut child = Command::new(bin)
             .args(["0", "60", "3600", "--bind", "127.0.0.1", "--credentials"])
             .arg(credentials)
             .args(["--max-outbound", "4194304", "--mailbox-limit", "100000"])
+            // One host drives every user as fast as it can: a load test, not an attack.
+            .args(LOAD_TEST_FLAGS)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -337,10 +337,17 @@ fn register_creates_account_that_is_at_once_a_valid_target() {
             ServerMsg::Welcome { user: name("zed") }
         ]
     );
-    assert!(h.records().contains(&Record::AccountCreated {
-        user: name("zed"),
-        password: "zpw".into()
-    }));
+    // The account is stored with a hash of its password, never the password.
+    let stored = h.records().iter().find_map(|r| match r {
+        Record::AccountCreated { user, password } if &**user == "zed" => Some(password.clone()),
+        _ => None,
+    });
+    let stored = stored.expect("the account is recorded");
+    assert!(
+        crate::password::is_hash(&stored) && !stored.contains("zpw"),
+        "{stored}"
+    );
+    assert!(crate::password::verify(&stored, "zpw"));
     assert_eq!(h.take(alice), vec![online("zed")]);
     h.send(alice, "message zed hi zed");
     assert_eq!(

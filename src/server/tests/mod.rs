@@ -1,5 +1,6 @@
 //! Unit tests of the core, rule by rule, on a virtual clock.
 
+mod abuse;
 mod groups;
 mod hostile;
 mod login;
@@ -30,6 +31,9 @@ pub(super) fn config() -> Config {
         register: false,
         group_max_members: 4,
         idle_warning_secs: 60,
+        // One sender may fill the whole (small) mailbox; the share has tests of its own.
+        mailbox_share_percent: 100,
+        ..Config::default()
     }
 }
 

@@ -22,11 +22,16 @@ use super::inbox::Input;
 use crate::protocol::{ByeReason, ServerMsg, render_line};
 use crate::server::ConnId;
 
+/// Seconds between keepalive probes, and how many go unanswered before the connection is dropped.
+pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
+pub const KEEPALIVE_PROBES: u32 = 3;
+
 pub(super) async fn accept_loop(
     listener: TcpListener,
     shared: Rc<Shared>,
     ex: Rc<LocalExecutor<'static>>,
     max_line: usize,
+    keepalive: Option<Duration>,
 ) {
     let mut next_id = 1u64;
     let mut spare = File::open("/dev/null").ok();
@@ -37,6 +42,20 @@ pub(super) async fn accept_loop(
         .set_tcp_nodelay(true)
         .is_ok()
         && cfg!(target_os = "linux");
+    // Keepalive too: a client whose host vanished (powered off, unplugged) never closes its
+    // connection; the probes find out, and the core hears it as a disconnect.
+    let keepalive = keepalive.map(|idle| {
+        socket2::TcpKeepalive::new()
+            .with_time(idle)
+            .with_interval(KEEPALIVE_INTERVAL)
+            .with_retries(KEEPALIVE_PROBES)
+    });
+    let inherited_keepalive = keepalive.as_ref().is_none_or(|k| {
+        socket2::SockRef::from(&listener)
+            .set_tcp_keepalive(k)
+            .is_ok()
+            && cfg!(target_os = "linux")
+    });
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
@@ -47,6 +66,9 @@ pub(super) async fn accept_loop(
                 let stream: Arc<Async<TcpStream>> = stream.into();
                 if !inherited_nodelay {
                     let _ = stream.get_ref().set_nodelay(true);
+                }
+                if !inherited_keepalive && let Some(k) = &keepalive {
+                    let _ = socket2::SockRef::from(stream.get_ref()).set_tcp_keepalive(k);
                 }
                 let conn = ConnId(next_id);
                 next_id += 1;

@@ -39,6 +39,11 @@ pub(super) struct ConnIo {
     /// In the driver's list of connections holding notices that may wait (see
     /// [`ServerMsg::can_wait`](crate::protocol::ServerMsg::can_wait)).
     pub(super) held: bool,
+    /// The core holds this connection's lines (flood control): its reader waits for `resume`.
+    pub(super) paused: bool,
+    pub(super) resume: event_listener::Event,
+    /// The core asked to hear when everything queued so far is written.
+    pub(super) watch_drain: bool,
 }
 
 /// How a flush went.
@@ -67,6 +72,9 @@ impl ConnIo {
             closing: false,
             dirty: false,
             held: false,
+            paused: false,
+            resume: event_listener::Event::new(),
+            watch_drain: false,
         }
     }
 
@@ -132,6 +140,7 @@ pub(super) async fn reader(
     let mut first = true;
     loop {
         shared.wait_for_room().await;
+        wait_while_paused(&shared, conn).await;
         let read = read_lines(&shared, conn, &stream, &mut decoder);
         if std::mem::take(&mut first) {
             // The accept task queued this connection's `Open` quietly; whatever this read found
@@ -151,6 +160,17 @@ pub(super) async fn reader(
         }
     }
     shared.push(Input::Gone { conn });
+}
+
+/// Waits while the core holds the connection's lines (it reads no more until they are handled).
+async fn wait_while_paused(shared: &Shared, conn: ConnId) {
+    loop {
+        let listener = match shared.conns.borrow().get(&conn) {
+            Some(io) if io.paused => io.resume.listen(),
+            _ => return,
+        };
+        listener.await;
+    }
 }
 
 enum ReadOutcome {
@@ -222,6 +242,9 @@ pub(super) async fn writer(shared: Rc<Shared>, conn: ConnId, stream: Arc<Async<T
         match flushed {
             Flush::Blocked => continue,
             Flush::Done => {
+                if std::mem::take(&mut io.watch_drain) {
+                    shared.push_quietly(Input::Drained { conn });
+                }
                 if io.closing {
                     drop_conn(&mut conns, conn);
                 }

@@ -15,6 +15,7 @@ use futures_lite::FutureExt;
 use smol::LocalExecutor;
 
 use super::conn::{Flush, drop_conn, writer};
+use super::hasher::{Answer, Hasher};
 use super::inbox::{Inbox, Input};
 use super::{Shared, ShellOptions};
 use crate::protocol::{ServerMsg, render_into};
@@ -79,6 +80,8 @@ pub(super) struct Driver {
     /// Connections holding notices that may wait, written when the pacer says they are due.
     pub(super) held: Vec<ConnId>,
     pub(super) scratch: Vec<u8>,
+    /// Runs the password jobs.
+    pub(super) hasher: Hasher,
 }
 
 impl Driver {
@@ -206,6 +209,18 @@ impl Driver {
                     drop_conn(&mut self.shared.conns.borrow_mut(), conn);
                     self.feed(Event::Disconnected { conn }, now);
                 }
+                Input::Drained { conn } => self.feed(Event::Drained { conn }, now),
+                Input::Answer(Answer::Checked { conn, job, ok }) => {
+                    self.feed(Event::PasswordChecked { conn, job, ok }, now)
+                }
+                Input::Answer(Answer::Hashed { conn, job, hash }) => self.feed(
+                    Event::PasswordHashed {
+                        conn,
+                        job,
+                        hash: &hash,
+                    },
+                    now,
+                ),
             }
         }
         batch.clear();
@@ -223,7 +238,10 @@ impl Driver {
             Event::Connected { conn, .. }
             | Event::Line { conn, .. }
             | Event::LineTooLong { conn }
-            | Event::Disconnected { conn } => Some(conn),
+            | Event::Disconnected { conn }
+            | Event::Drained { conn }
+            | Event::PasswordChecked { conn, .. }
+            | Event::PasswordHashed { conn, .. } => Some(conn),
             Event::TimerFired { .. } | Event::Shutdown => None,
         };
         self.core.handle(event, now, &mut self.effects);
@@ -233,6 +251,36 @@ impl Driver {
                 log_record(record, peer);
             }
             self.outbox.push(effect);
+        }
+        self.carry_out_controls();
+    }
+
+    /// Carries out what acts at once: password jobs go to the workers, readers pause or resume, and a
+    /// connection's next completed write is reported to the core.
+    fn carry_out_controls(&mut self) {
+        while let Some(control) = self.outbox.poll_control() {
+            match control {
+                Effect::CheckPassword { .. } | Effect::HashPassword { .. } => {
+                    self.hasher.submit(control)
+                }
+                Effect::PauseReading { conn } => {
+                    if let Some(io) = self.shared.conns.borrow_mut().get_mut(&conn) {
+                        io.paused = true;
+                    }
+                }
+                Effect::ResumeReading { conn } => {
+                    if let Some(io) = self.shared.conns.borrow_mut().get_mut(&conn) {
+                        io.paused = false;
+                        io.resume.notify(usize::MAX);
+                    }
+                }
+                Effect::WatchDrain { conn } => {
+                    if let Some(io) = self.shared.conns.borrow_mut().get_mut(&conn) {
+                        io.watch_drain = true;
+                    }
+                }
+                other => tracing::error!("not a control effect: {other:?}"),
+            }
         }
     }
 
@@ -313,8 +361,8 @@ impl Driver {
                         }
                     }
                 }
-                Effect::SetTimer { .. } | Effect::CancelTimer { .. } | Effect::Persist(_) => {
-                    unreachable!("the outbox keeps timers and records")
+                other => {
+                    tracing::error!("the outbox keeps timers, records and controls: {other:?}")
                 }
             }
         }
@@ -374,6 +422,9 @@ impl Driver {
                 .set(self.shared.written.get() + io.queued());
             match io.flush() {
                 Flush::Done => {
+                    if std::mem::take(&mut io.watch_drain) {
+                        self.shared.push(Input::Drained { conn });
+                    }
                     if io.closing {
                         drop_conn(&mut conns, conn);
                     }

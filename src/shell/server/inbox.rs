@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::ops::Range;
 
+use super::hasher::Answer;
 use crate::server::ConnId;
 
 /// One input for the core.
@@ -17,6 +18,10 @@ pub(super) enum Input {
     TooLong { conn: ConnId },
     /// The connection ended (end of stream, an error, or the shell closed it).
     Gone { conn: ConnId },
+    /// Everything queued for the connection was written since the core asked to be told.
+    Drained { conn: ConnId },
+    /// A password worker finished a job.
+    Answer(Answer),
 }
 
 /// A batch being gathered (by readers) or handled (by the driver): the two swap, keeping capacities.

@@ -32,6 +32,7 @@
 mod accept;
 mod conn;
 mod driver;
+mod hasher;
 mod inbox;
 
 use std::cell::{Cell, RefCell};
@@ -67,6 +68,11 @@ pub struct ShellOptions {
     /// the driver waits for each commit before taking the next batch; with 2 it prepares the next batch
     /// while the previous one commits. Replies always go out in batch order, each after its own commit.
     pub commit_depth: usize,
+    /// Threads that check and hash passwords.
+    pub password_threads: usize,
+    /// TCP keepalive: probe a connection idle this long, so a client that vanished without closing is
+    /// noticed (within this plus `KEEPALIVE_PROBES` probes `KEEPALIVE_INTERVAL` apart); `None`: off.
+    pub keepalive: Option<Duration>,
 }
 
 impl Default for ShellOptions {
@@ -75,6 +81,8 @@ impl Default for ShellOptions {
             max_outbound: 256 * 1024,
             shutdown_grace: Duration::from_secs(2),
             commit_depth: 2,
+            password_threads: hasher::default_threads(),
+            keepalive: Some(Duration::from_secs(60)),
         }
     }
 }
@@ -239,11 +247,21 @@ async fn serve(
         shared.clone(),
         ex.clone(),
         core.config().max_line,
+        opts.keepalive,
     ));
     let outbox = Outbox::new(OutboxConfig {
         commit_depth: opts.commit_depth,
         ..OutboxConfig::default()
     });
+    let (hasher, answers) = hasher::Hasher::start(opts.password_threads);
+    let answering = {
+        let shared = shared.clone();
+        ex.spawn(async move {
+            while let Ok(answer) = answers.recv().await {
+                shared.push(Input::Answer(answer));
+            }
+        })
+    };
     let mut driver = Driver {
         core,
         clock: ShellClock::start(),
@@ -261,9 +279,11 @@ async fn serve(
         dirty: Vec::new(),
         held: Vec::new(),
         scratch: Vec::new(),
+        hasher,
     };
     let served = driver.serve(&stop).await;
     drop(acceptor);
+    drop(answering);
     if let Err(e) = &served {
         tracing::error!("could not store state durably: {e}; stopping");
     }

@@ -15,6 +15,8 @@ mod history_file;
 mod line;
 mod plain;
 mod stdin;
+
+pub use stdin::read_secret;
 pub mod tui;
 
 use std::path::PathBuf;

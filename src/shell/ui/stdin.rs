@@ -24,7 +24,7 @@ impl SavedTerminal {
 }
 
 /// Reads one line from stdin with echo off (when stdin is a terminal), showing `prompt` on `out`.
-pub(super) fn read_secret(prompt: &str, out: &mut dyn Write) -> Option<Vec<u8>> {
+pub fn read_secret(prompt: &str, out: &mut dyn Write) -> Option<Vec<u8>> {
     use nix::sys::termios::{LocalFlags, SetArg, tcgetattr, tcsetattr};
     let _ = write!(out, "{prompt}");
     let _ = out.flush();

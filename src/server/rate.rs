@@ -1,0 +1,103 @@
+//! A rate with a burst, kept as one timestamp (the generic cell rate algorithm, a token bucket without
+//! the tokens): flood control per connection, failed logins and registrations per address all use it.
+//!
+//! `tat` ("theoretical arrival time") is when the bucket would be full again. An event conforms if
+//! `tat` is at most `(burst - 1)` intervals ahead of now; taking it moves `tat` one interval on. So `burst`
+//! events may come at once, then one per interval.
+
+use crate::time::Timestamp;
+
+/// A rate: `burst` at once, then one every `interval_ms`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Rate {
+    pub(crate) burst: u32,
+    pub(crate) interval_ms: u64,
+}
+
+impl Rate {
+    /// `per_sec` a second with a burst of `burst`; `None` for no limit (`per_sec` 0).
+    pub(crate) fn per_sec(per_sec: u32, burst: u32) -> Option<Rate> {
+        (per_sec > 0).then(|| Rate {
+            burst: burst.max(1),
+            interval_ms: (1000 / u64::from(per_sec)).max(1),
+        })
+    }
+
+    /// One every `secs` seconds with a burst of `burst`; `None` for no limit (`burst` 0).
+    pub(crate) fn every_secs(secs: u64, burst: u32) -> Option<Rate> {
+        (burst > 0).then(|| Rate {
+            burst,
+            interval_ms: secs.saturating_mul(1000).max(1),
+        })
+    }
+
+    fn tolerance_ms(self) -> u64 {
+        u64::from(self.burst - 1) * self.interval_ms
+    }
+}
+
+/// Where one limited stream of events stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Gcra {
+    tat: Timestamp,
+}
+
+impl Gcra {
+    /// Takes one event at `now` if it conforms; otherwise returns when the next one will.
+    pub(crate) fn take(&mut self, rate: Rate, now: Timestamp) -> Result<(), Timestamp> {
+        let tat = self.tat.max(now);
+        let ready = tat.minus_millis(rate.tolerance_ms());
+        if ready > now {
+            return Err(ready);
+        }
+        self.tat = tat.plus_millis(rate.interval_ms);
+        Ok(())
+    }
+
+    /// When the next event would conform (`now` or earlier if it would now), without taking one.
+    pub(crate) fn ready_at(&self, rate: Rate, now: Timestamp) -> Timestamp {
+        self.tat.max(now).minus_millis(rate.tolerance_ms())
+    }
+
+    /// Whether the bucket is full again at `now`: nothing to remember any more.
+    pub(crate) fn is_idle(&self, now: Timestamp) -> bool {
+        self.tat <= now
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_then_one_per_interval() {
+        let rate = Rate::per_sec(10, 3).unwrap();
+        let mut g = Gcra::default();
+        let t = Timestamp::from_millis(1_000);
+        for _ in 0..3 {
+            assert_eq!(g.take(rate, t), Ok(()));
+        }
+        let next = g.take(rate, t).unwrap_err();
+        assert_eq!(next, t.plus_millis(100));
+        assert_eq!(g.take(rate, next), Ok(()));
+        assert!(g.take(rate, next).is_err());
+        // Quiet for a while, the whole burst is back, and no more.
+        let later = next.plus_millis(10_000);
+        assert!(g.is_idle(later));
+        for _ in 0..3 {
+            assert_eq!(g.take(rate, later), Ok(()));
+        }
+        assert!(g.take(rate, later).is_err());
+    }
+
+    #[test]
+    fn no_limit_is_none() {
+        assert_eq!(Rate::per_sec(0, 5), None);
+        assert_eq!(Rate::every_secs(30, 0), None);
+        let slow = Rate::every_secs(30, 2).unwrap();
+        let mut g = Gcra::default();
+        let t = Timestamp::from_millis(0);
+        assert!(g.take(slow, t).is_ok() && g.take(slow, t).is_ok());
+        assert_eq!(g.take(slow, t), Err(t.plus_millis(30_000)));
+    }
+}
