@@ -80,7 +80,7 @@ fn port_in_use_is_a_clear_error() {
 #[test]
 fn sigterm_tells_clients_and_exits_cleanly() {
     let mut server = Server::cmd()
-        .raw(&["0", "60", "600", "--bind", "127.0.0.1"])
+        .raw(&["0", "60", "600", "--bind", "127.0.0.1", "--plaintext"])
         .start();
     let mut alice = server.connect();
     alice.login("alice", "apw");
@@ -97,7 +97,9 @@ fn sigterm_tells_clients_and_exits_cleanly() {
 
 #[test]
 fn sigint_too() {
-    let mut server = Server::cmd().raw(&["0", "--bind", "127.0.0.1"]).start();
+    let mut server = Server::cmd()
+        .raw(&["0", "--bind", "127.0.0.1", "--plaintext"])
+        .start();
     let mut c = server.connect();
     c.next();
     server.signal("INT");
@@ -109,7 +111,7 @@ fn sigint_too() {
 fn positional_arguments_take_effect() {
     // timeout 1 s: an idle login is logged out quickly.
     let server = Server::cmd()
-        .raw(&["0", "30", "1", "--bind", "127.0.0.1"])
+        .raw(&["0", "30", "1", "--bind", "127.0.0.1", "--plaintext"])
         .start();
     let mut alice = server.connect();
     alice.login("alice", "apw");

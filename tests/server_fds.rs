@@ -23,7 +23,14 @@ fn out_of_descriptors_refuses_cleanly_warns_once_and_recovers() {
     // A limit low enough to reach with a few connections.
     // (All from one address, so its limit on connections logging in is lifted.)
     let server = Server::cmd()
-        .raw(&["0", "--bind", "127.0.0.1", "--max-logins-per-address", "0"])
+        .raw(&[
+            "0",
+            "--bind",
+            "127.0.0.1",
+            "--plaintext",
+            "--max-logins-per-address",
+            "0",
+        ])
         .fd_limit(40)
         .start();
     let mut accepted = Vec::new();

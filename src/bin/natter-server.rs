@@ -10,6 +10,7 @@ use clap::Parser;
 use natter::server::{AddressLimits, Config, ServerState, parse_credentials};
 use natter::shell::persist::{CredentialsFile, Durable};
 use natter::shell::server::{ShellOptions, run};
+use natter::shell::tls::ServerTls;
 use natter::store::Store;
 use natter::time::Timestamp;
 
@@ -125,6 +126,30 @@ struct Args {
     /// Threads that check and hash passwords (default: one per core but one).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=256))]
     password_threads: Option<u64>,
+
+    /// The server's TLS certificate (PEM, the chain's first certificate first). Without it, the server
+    /// makes a self-signed one on first start and keeps it in the data directory.
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "tls_key",
+        conflicts_with = "plaintext"
+    )]
+    tls_cert: Option<PathBuf>,
+
+    /// The private key of --tls-cert (PEM).
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "tls_cert",
+        conflicts_with = "plaintext"
+    )]
+    tls_key: Option<PathBuf>,
+
+    /// Speak plain text instead of TLS (for nc and scripts on loopback): passwords and messages then
+    /// cross the network readable by anyone on the path.
+    #[arg(long)]
+    plaintext: bool,
 
     /// TCP keepalive: seconds of silence before a connection is probed, so a client that vanished
     /// without closing is logged out within this plus 30 s (0: off).
@@ -300,11 +325,30 @@ fn serve(args: Args) -> Result<()> {
         );
     }
     tracing::info!("restored {kept} item(s) from {}", store.path().display());
+    let tls = if args.plaintext {
+        tracing::warn!(
+            "speaking plain text (--plaintext): passwords and messages cross the network unencrypted"
+        );
+        None
+    } else {
+        let tls = ServerTls::load_or_create(
+            args.tls_cert.as_deref(),
+            args.tls_key.as_deref(),
+            &data_dir,
+        )?;
+        tracing::info!(
+            "TLS certificate {} ({}); clients see this fingerprint the first time they connect",
+            tls.fingerprint,
+            tls.source
+        );
+        Some(tls.config)
+    };
     let account_count = core.usernames().count();
     let opts = ShellOptions {
         max_outbound: usize::try_from(args.max_outbound).context("--max-outbound")?,
         shutdown_grace: Duration::from_secs(2),
         keepalive: (args.keepalive > 0).then(|| Duration::from_secs(args.keepalive)),
+        tls,
         ..ShellOptions::default()
     };
     let opts = match args.password_threads {
@@ -319,7 +363,8 @@ fn serve(args: Args) -> Result<()> {
         let listener = bind(args.bind, args.port).await?;
         let addr = listener.local_addr()?;
         tracing::info!(
-            "listening on {addr}: {account_count} accounts from {}, lockout {} s, idle timeout {} s{}",
+            "listening on {addr} ({}): {account_count} accounts from {}, lockout {} s, idle timeout {} s{}",
+            if args.plaintext { "plain text" } else { "TLS" },
             args.credentials.display(),
             config.block_duration_secs,
             config.timeout_secs,

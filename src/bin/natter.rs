@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::Parser;
 
 use natter::protocol::DEFAULT_PORT;
+use natter::shell::client::Security;
 use natter::shell::client::{ClientOptions, run};
 use natter::shell::state_file;
 use natter::shell::ui::UiOptions;
@@ -51,6 +52,21 @@ struct Args {
     /// No terminal bell when a message to you alone arrives.
     #[arg(long)]
     no_bell: bool,
+
+    /// Talk to the server in plain text, for a server started with --plaintext. Your password and
+    /// messages then cross the network unencrypted.
+    #[arg(long, conflicts_with_all = ["ca", "accept_new_cert"])]
+    plaintext: bool,
+
+    /// Check the server's certificate against the CA certificate(s) in FILE (PEM) and the host name,
+    /// instead of trusting it on first use.
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
+
+    /// Accept the server's certificate with this fingerprint (SHA256:...) in place of the one
+    /// remembered, after checking it with the server's operator.
+    #[arg(long, value_name = "FINGERPRINT")]
+    accept_new_cert: Option<String>,
 
     /// The full-screen interface: a window per conversation, a status bar and an input line
     /// (Alt-1..9 or Ctrl-N/Ctrl-P to switch windows, /win N, /query USER, /close).
@@ -101,7 +117,16 @@ fn main() {
     }
     let state_dir = args.state_dir.or_else(state_file::default_dir);
     let server = format!("{host}:{port}");
+    let security = if args.plaintext {
+        Security::Plain
+    } else {
+        Security::Tls {
+            ca: args.ca,
+            accept_new: args.accept_new_cert,
+        }
+    };
     let opts = ClientOptions {
+        security,
         host,
         port,
         p2p_port: args.p2p_port,

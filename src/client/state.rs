@@ -124,7 +124,8 @@ impl ClientState {
             }
             Event::Server(ServerEvent::Closed) => self.on_server_closed(out),
             Event::User(UserEvent::Line(bytes)) => self.on_user_line(bytes, out),
-            Event::User(UserEvent::Eof | UserEvent::Interrupt) => self.on_user_quit(out),
+            Event::User(UserEvent::Eof) => self.on_user_quit(false, out),
+            Event::User(UserEvent::Interrupt) => self.on_user_quit(true, out),
             Event::Peer { link, event } => {
                 let cx = self.cx();
                 self.chats.on_peer(&cx, link, event, out)
@@ -531,15 +532,19 @@ impl ClientState {
         }
     }
 
-    fn on_user_quit(&mut self, out: &mut Vec<Effect>) {
+    /// The input ended, or the user pressed Ctrl-C (`interrupt`).
+    fn on_user_quit(&mut self, interrupt: bool, out: &mut Vec<Effect>) {
         match self.phase {
             Phase::Connecting | Phase::Login { .. } => {
                 show(out, Item::Warning("Not logged in; disconnected.".into()));
                 self.exit(Exit::NotLoggedIn, out);
             }
             Phase::Online { .. } => self.begin_logout(out),
-            // Asked twice: stop waiting for the server.
-            Phase::LoggingOut => self.exit(Exit::LoggedOut, out),
+            // Ctrl-C a second time: stop waiting for the server.
+            Phase::LoggingOut if interrupt => self.exit(Exit::LoggedOut, out),
+            // The input of a script that ended with `logout`: the answers to its last commands and
+            // the goodbye are still on their way (the logout timer bounds the wait).
+            Phase::LoggingOut => {}
             Phase::Done => {}
         }
     }

@@ -6,4 +6,5 @@ mod committer;
 pub mod persist;
 pub mod server;
 pub mod state_file;
+pub mod tls;
 pub mod ui;

@@ -11,6 +11,13 @@ use super::PATIENCE as WAIT;
 
 /// The `natter` command for `port`, with its state in `state_dir`, colour off.
 pub fn natter(port: u16, state_dir: &Path) -> Command {
+    let mut cmd = natter_tls(port, state_dir);
+    cmd.arg("--plaintext");
+    cmd
+}
+
+/// `natter` as it starts by default: over TLS.
+pub fn natter_tls(port: u16, state_dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_natter"));
     cmd.arg(port.to_string())
         .arg("--state-dir")

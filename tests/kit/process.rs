@@ -33,12 +33,15 @@ impl Dir {
 }
 
 /// How to start a server. By default: a fresh temporary directory with [`ACCOUNTS`] in
-/// `credentials.txt`, and `0 --bind 127.0.0.1 --credentials <that file>` before the test's arguments.
+/// `credentials.txt`, and `0 --bind 127.0.0.1 --credentials <that file> --plaintext` before the
+/// test's arguments (most tests speak the protocol line by line; TLS has tests of its own, see
+/// [`ServerCmd::tls`]).
 pub struct ServerCmd {
     dir: Option<PathBuf>,
     accounts: &'static [(&'static str, &'static str)],
     args: Vec<String>,
     standard: bool,
+    tls: bool,
     fd_limit: Option<u32>,
 }
 
@@ -75,6 +78,12 @@ impl ServerCmd {
     pub fn raw<S: AsRef<str>>(mut self, args: &[S]) -> Self {
         self.standard = false;
         self.args(args)
+    }
+
+    /// Speak TLS, the server's default (no `--plaintext`).
+    pub fn tls(mut self) -> Self {
+        self.tls = true;
+        self
     }
 
     /// The process may have at most `limit` open files.
@@ -161,6 +170,9 @@ impl ServerCmd {
         if self.standard {
             cmd.args(["0", "--bind", "127.0.0.1", "--credentials"])
                 .arg(dir.path().join("credentials.txt"));
+            if !self.tls {
+                cmd.arg("--plaintext");
+            }
         }
         let child = cmd
             .args(&self.args)
@@ -192,6 +204,7 @@ impl Server {
             accounts: ACCOUNTS,
             args: Vec::new(),
             standard: true,
+            tls: false,
             fd_limit: None,
         }
     }

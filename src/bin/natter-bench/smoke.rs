@@ -42,6 +42,7 @@ impl Server {
             .args(["--max-outbound", "4194304", "--mailbox-limit", "100000"])
             // One host drives every user as fast as it can: a load test, not an attack.
             .args(LOAD_TEST_FLAGS)
+            .arg("--plaintext")
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -8,6 +8,10 @@
 
 mod driver;
 mod net;
+mod transport;
+mod trust;
+
+pub use transport::Security;
 
 use std::collections::HashMap;
 use std::io;
@@ -19,7 +23,7 @@ use async_net::TcpStream;
 use smol::channel::Sender;
 
 use self::driver::Driver;
-use self::net::{accept_peers, connect, listen, read_lines, server_input, write_all_from};
+use self::net::{accept_peers, listen, read_lines, server_input, write_all_from};
 use super::state_file::StateFile;
 use super::ui::{Typed, Ui, UiOptions};
 use crate::client::{ClientState, Config, Event, Item, LinkId, ServerEvent};
@@ -47,6 +51,8 @@ pub struct ClientOptions {
     pub state_dir: Option<PathBuf>,
     /// How to show things.
     pub ui: UiOptions,
+    /// TLS (and how to trust the server) or plain text.
+    pub security: Security,
 }
 
 /// A failure before the session could start (no core yet to report it).
@@ -62,6 +68,37 @@ pub enum StartError {
         "cannot listen for private chats on port {port}: {source}. Choose another with --p2p-port (0 picks a free one)."
     )]
     Listen { port: u16, source: io::Error },
+    #[error(
+        "the server at {addr} said nothing within {} s. If it speaks TLS (natter-server's default), run natter without --plaintext.",
+        transport::FIRST_LINE_WAIT.as_secs()
+    )]
+    NoPrompt { addr: String },
+    #[error(
+        "the server at {addr} answered in plain text: it runs with --plaintext. Connect with 'natter --plaintext' (your password and messages then cross the network unencrypted)."
+    )]
+    ServerIsPlaintext { addr: String },
+    #[error(
+        "the server at {addr} presented a different certificate from the one remembered in {file}:\n  remembered {remembered}\n  presented  {presented}\nThis happens when the server's certificate was replaced, or when someone is intercepting the connection; nothing was sent. If its operator confirms the new fingerprint, connect once with --accept-new-cert {presented}"
+    )]
+    CertificateChanged {
+        addr: String,
+        remembered: String,
+        presented: String,
+        file: String,
+    },
+    #[error(
+        "the server at {addr} presented a certificate that the CA in {} does not vouch for, or not for this name: {reason}. Nothing was sent.",
+        ca.display()
+    )]
+    Untrusted {
+        addr: String,
+        ca: PathBuf,
+        reason: String,
+    },
+    #[error("cannot use the CA certificates in {}: {reason}", path.display())]
+    BadCa { path: PathBuf, reason: String },
+    #[error("TLS with the server at {addr} failed: {reason}")]
+    Tls { addr: String, reason: String },
 }
 
 /// What the tasks hand the driver.
@@ -92,12 +129,17 @@ pub fn run(opts: ClientOptions) -> Result<i32, StartError> {
 }
 
 async fn run_async(opts: ClientOptions) -> Result<i32, StartError> {
-    let stream = connect(&opts.host, opts.port).await?;
-    let _ = stream.set_nodelay(true);
-    let server_key = stream
-        .peer_addr()
+    let server = transport::open(
+        &opts.host,
+        opts.port,
+        &opts.security,
+        opts.state_dir.as_deref(),
+    )
+    .await?;
+    let server_key = server
+        .peer
         .map(|a| SocketAddr::new(a.ip().to_canonical(), a.port()).to_string())
-        .unwrap_or_else(|_| format!("{}:{}", opts.host, opts.port));
+        .unwrap_or_else(|| format!("{}:{}", opts.host, opts.port));
     let listener = listen(opts.p2p_port).await?;
     let p2p_port = listener
         .local_addr()
@@ -123,18 +165,18 @@ async fn run_async(opts: ClientOptions) -> Result<i32, StartError> {
     );
     watch_signals(tx.clone());
     let clock = ShellClock::start();
-    for w in warnings {
+    for w in warnings.into_iter().chain(server.notices) {
         ui.show(&Item::Warning(w), clock.now());
     }
 
     let (server_out, server_out_rx) = smol::channel::unbounded::<Vec<u8>>();
     let server_reader = smol::spawn(read_lines(
-        stream.clone(),
+        server.reader,
         MAX_SERVER_LINE,
         tx.clone(),
         server_input,
     ));
-    let server_writer = smol::spawn(write_all_from(stream, server_out_rx));
+    let server_writer = smol::spawn(write_all_from(server.writer, server_out_rx));
     let acceptor = smol::spawn(accept_peers(listener, tx.clone()));
 
     let mut driver = Driver {

@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use async_net::{TcpListener, TcpStream};
-use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
+use futures_lite::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, FutureExt};
 use smol::channel::{Receiver, Sender};
 
 use super::{CONNECT_TIMEOUT, Input, PeerInput, ServerInput, StartError};
@@ -68,7 +68,7 @@ pub(super) async fn listen(port: u16) -> Result<TcpListener, StartError> {
 /// Splits what `stream` sends into lines of at most `max` bytes and hands each to the driver as `wrap`
 /// makes it (`None` for a line over the limit), then `wrap(Closed)` once the stream ends.
 pub(super) async fn read_lines(
-    mut stream: TcpStream,
+    mut stream: impl AsyncRead + Unpin,
     max: usize,
     tx: Sender<Input>,
     wrap: impl Fn(Read) -> Input,
@@ -123,14 +123,18 @@ pub(super) fn peer_input(link: LinkId) -> impl Fn(Read) -> Input {
 }
 
 /// Writes everything sent on `rx` until it closes, then flushes and shuts the stream down.
-pub(super) async fn write_all_from(mut stream: TcpStream, rx: Receiver<Vec<u8>>) -> bool {
+pub(super) async fn write_all_from(
+    mut stream: impl AsyncWrite + Unpin,
+    rx: Receiver<Vec<u8>>,
+) -> bool {
     while let Ok(bytes) = rx.recv().await {
         if stream.write_all(&bytes).await.is_err() {
             return false;
         }
     }
     let _ = stream.flush().await;
-    let _ = stream.shutdown(std::net::Shutdown::Both);
+    // Ends the sending side (after TLS's close_notify, on a TLS stream).
+    let _ = stream.close().await;
     true
 }
 

@@ -19,6 +19,7 @@ use smol::LocalExecutor;
 use super::Shared;
 use super::conn::{ConnIo, reader};
 use super::inbox::Input;
+use super::tls_conn::TlsConn;
 use crate::protocol::{ByeReason, ServerMsg, render_line};
 use crate::server::ConnId;
 
@@ -76,11 +77,21 @@ pub(super) async fn accept_loop(
                 // The reader wakes the driver after its first read, so that a client that sends its
                 // login at once gets prompts and welcome in one write. (It runs only once this task
                 // yields, so the connection is registered first.)
+                let tls = match &shared.tls {
+                    Some(config) => match TlsConn::new(config.clone()) {
+                        Ok(t) => Some(t),
+                        Err(e) => {
+                            tracing::warn!("cannot start TLS for {peer}: {e}");
+                            continue;
+                        }
+                    },
+                    None => None,
+                };
                 let reader = ex.spawn(reader(shared.clone(), conn, stream.clone(), max_line));
                 shared
                     .conns
                     .borrow_mut()
-                    .insert(conn, ConnIo::new(stream, peer, reader));
+                    .insert(conn, ConnIo::new(stream, peer, reader, tls));
                 shared.push_quietly(Input::Open { conn, peer });
             }
             Err(e) if is_out_of_fds(&e) => {

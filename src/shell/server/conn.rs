@@ -17,6 +17,8 @@ use smol::Task;
 
 use super::Shared;
 use super::inbox::Input;
+use super::tls_conn::TlsConn;
+use crate::protocol::{ByeReason, ServerMsg, render_line};
 use crate::protocol::{Frame, LineDecoder};
 use crate::server::ConnId;
 
@@ -25,9 +27,14 @@ pub(super) struct ConnIo {
     pub(super) stream: Arc<Async<TcpStream>>,
     /// Where the client connects from, for the operator's log.
     pub(super) peer: std::net::SocketAddr,
-    /// Bytes queued for the client; `out[sent..]` is still to be written.
+    /// Bytes queued for the socket (TLS records, on a TLS connection); `out[sent..]` is still to be
+    /// written.
     out: Vec<u8>,
     sent: usize,
+    /// The connection's TLS session, if the server speaks TLS.
+    tls: Option<Box<TlsConn>>,
+    /// On a TLS connection, lines not yet encrypted (all of them until the handshake has finished).
+    plain: Vec<u8>,
     /// This connection's reader; dropping the handle cancels it.
     reader: Option<Task<()>>,
     /// The writer task waiting for the socket to accept more, while there is one.
@@ -61,6 +68,7 @@ impl ConnIo {
         stream: Arc<Async<TcpStream>>,
         peer: std::net::SocketAddr,
         reader: Task<()>,
+        tls: Option<Box<TlsConn>>,
     ) -> Self {
         ConnIo {
             stream,
@@ -68,6 +76,8 @@ impl ConnIo {
             reader: Some(reader),
             out: Vec::new(),
             sent: 0,
+            tls,
+            plain: Vec::new(),
             writer: None,
             closing: false,
             dirty: false,
@@ -80,15 +90,35 @@ impl ConnIo {
 
     /// Bytes queued and not yet written.
     pub(super) fn queued(&self) -> usize {
-        self.out.len() - self.sent
+        self.out.len() - self.sent + self.plain.len()
     }
 
     pub(super) fn push(&mut self, bytes: &[u8]) {
-        self.out.extend_from_slice(bytes);
+        if self.tls.is_some() {
+            self.plain.extend_from_slice(bytes);
+        } else {
+            self.out.extend_from_slice(bytes);
+        }
     }
 
-    /// Writes what is queued, as far as the kernel takes it without blocking.
+    /// Writes what is queued, as far as the kernel takes it without blocking. On a TLS connection the
+    /// lines are encrypted first, once the handshake allows (until then they wait).
     pub(super) fn flush(&mut self) -> Flush {
+        if let Some(tls) = &mut self.tls {
+            if !self.plain.is_empty() {
+                match tls.encrypt(&self.plain, &mut self.out) {
+                    Ok(true) => self.plain = Vec::new(),
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::debug!("TLS: {e}");
+                        return Flush::Failed;
+                    }
+                }
+            }
+            if self.closing {
+                tls.close_notify(&mut self.out);
+            }
+        }
         while self.sent < self.out.len() {
             match self.stream.get_ref().write(&self.out[self.sent..]) {
                 Ok(0) => return Flush::Failed,
@@ -141,7 +171,7 @@ pub(super) async fn reader(
     loop {
         shared.wait_for_room().await;
         wait_while_paused(&shared, conn).await;
-        let read = read_lines(&shared, conn, &stream, &mut decoder);
+        let read = read_lines(&shared, conn, &stream, &mut decoder, first);
         if std::mem::take(&mut first) {
             // The accept task queued this connection's `Open` quietly; whatever this read found
             // goes into the same batch.
@@ -151,6 +181,13 @@ pub(super) async fn reader(
             // The shared buffer was filled: there may be more right away, but let the driver have
             // this batch first.
             ReadOutcome::Filled => futures_lite::future::yield_now().await,
+            ReadOutcome::NotTls => {
+                // Said in plain text, so that `nc` or a client without TLS can show it.
+                let _ = stream
+                    .get_ref()
+                    .write(&render_line(&ServerMsg::Bye(ByeReason::TlsRequired)));
+                break;
+            }
             ReadOutcome::Some | ReadOutcome::WouldBlock => {
                 if stream.readable().await.is_err() {
                     break;
@@ -178,7 +215,12 @@ enum ReadOutcome {
     Some,
     WouldBlock,
     End,
+    /// The first bytes on a TLS connection were not a TLS handshake.
+    NotTls,
 }
+
+/// The first byte of every TLS connection: a handshake record.
+const TLS_HANDSHAKE: u8 = 0x16;
 
 /// One non-blocking read into the shared buffer; complete lines go to the inbox.
 fn read_lines(
@@ -186,6 +228,7 @@ fn read_lines(
     conn: ConnId,
     stream: &Async<TcpStream>,
     decoder: &mut LineDecoder,
+    first: bool,
 ) -> ReadOutcome {
     let mut buf = shared.read_buf.borrow_mut();
     let n = loop {
@@ -199,14 +242,56 @@ fn read_lines(
     };
     let mut inbox = shared.inbox.borrow_mut();
     let before = inbox.inputs.len();
-    decoder.feed(&buf[..n], |frame| match frame {
-        Frame::Line(line) => inbox.push_line(conn, line),
-        Frame::TooLong => inbox.push(Input::TooLong { conn }),
-    });
+    let mut lines = |bytes: &[u8]| {
+        decoder.feed(bytes, |frame| match frame {
+            Frame::Line(line) => inbox.push_line(conn, line),
+            Frame::TooLong => inbox.push(Input::TooLong { conn }),
+        })
+    };
+    let mut conns = shared.conns.borrow_mut();
+    let mut ended = false;
+    match conns.get_mut(&conn) {
+        Some(ConnIo {
+            tls: Some(tls),
+            out,
+            stream: _,
+            ..
+        }) => {
+            if first && !tls.is_established() && buf[0] != TLS_HANDSHAKE {
+                return ReadOutcome::NotTls;
+            }
+            match tls.read(&mut buf[..n], &mut lines, out) {
+                Ok(progress) => {
+                    if progress.wrote || progress.established {
+                        shared.flush_requests.borrow_mut().push(conn);
+                    }
+                    ended = progress.closed;
+                }
+                Err(e) => {
+                    tracing::debug!("{conn}: TLS: {e}");
+                    // Say why (the alert), best effort, and end.
+                    let _ = stream.get_ref().write(out);
+                    ended = true;
+                }
+            }
+        }
+        _ if first && n >= 2 && buf[0] == TLS_HANDSHAKE && buf[1] == 3 => {
+            // A TLS client at a plain-text server: it has had the prompt in plain text, which tells
+            // it what is wrong; its hello is no line to answer.
+            tracing::debug!("{conn}: a TLS client at this plain-text server; closing");
+            ended = true;
+        }
+        _ => lines(&buf[..n]),
+    }
+    drop(conns);
     let any = inbox.inputs.len() > before;
     drop(inbox);
-    if any {
+    let flush = !shared.flush_requests.borrow().is_empty();
+    if any || flush {
         shared.wake_driver();
+    }
+    if ended {
+        return ReadOutcome::End;
     }
     if n == buf.len() {
         ReadOutcome::Filled

@@ -121,7 +121,9 @@ impl Driver {
             self.shared.take_inbox(&mut self.batch);
             let now = self.clock.now();
             let timers_due = self.outbox.next_timer().is_some_and(|at| at <= now);
-            if !self.batch.is_empty() || timers_due || !self.followups.is_empty() {
+            let flush_requested = self.take_flush_requests();
+            if !self.batch.is_empty() || timers_due || !self.followups.is_empty() || flush_requested
+            {
                 let size = self.batch.inputs.len();
                 self.run_batch(now);
                 if self.pacer.coalesce(size, self.dirty.len()) {
@@ -188,6 +190,25 @@ impl Driver {
         (&mut self.alarm).await;
         self.alarm_at = None;
         futures_lite::future::yield_now().await;
+    }
+
+    /// Marks the connections whose readers queued TLS records (the handshake's) for writing; whether
+    /// there were any.
+    fn take_flush_requests(&mut self) -> bool {
+        let requests = std::mem::take(&mut *self.shared.flush_requests.borrow_mut());
+        if requests.is_empty() {
+            return false;
+        }
+        let mut conns = self.shared.conns.borrow_mut();
+        for conn in requests {
+            if let Some(io) = conns.get_mut(&conn)
+                && !io.dirty
+            {
+                io.dirty = true;
+                self.dirty.push(conn);
+            }
+        }
+        true
     }
 
     /// Feeds the batch in, then commits and sends as the outbox allows.

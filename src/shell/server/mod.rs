@@ -34,12 +34,14 @@ mod conn;
 mod driver;
 mod hasher;
 mod inbox;
+mod tls_conn;
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_net::TcpListener;
@@ -51,9 +53,9 @@ use self::driver::Driver;
 use self::inbox::{Inbox, Input};
 use super::committer::Committer;
 use super::persist::Persister;
-use crate::server::ServerState;
 use crate::server::outbox::{Outbox, OutboxConfig};
 use crate::server::pacing::{Pacer, PacingConfig};
+use crate::server::{ConnId, ServerState};
 use crate::time::ShellClock;
 
 /// Runtime limits that are not protocol rules. (The longest line a client may send is a protocol rule:
@@ -70,6 +72,8 @@ pub struct ShellOptions {
     pub commit_depth: usize,
     /// Threads that check and hash passwords.
     pub password_threads: usize,
+    /// Speak TLS with this configuration (`None`: plain text).
+    pub tls: Option<Arc<rustls::ServerConfig>>,
     /// TCP keepalive: probe a connection idle this long, so a client that vanished without closing is
     /// noticed (within this plus `KEEPALIVE_PROBES` probes `KEEPALIVE_INTERVAL` apart); `None`: off.
     pub keepalive: Option<Duration>,
@@ -83,6 +87,7 @@ impl Default for ShellOptions {
             commit_depth: 2,
             password_threads: hasher::default_threads(),
             keepalive: Some(Duration::from_secs(60)),
+            tls: None,
         }
     }
 }
@@ -108,11 +113,17 @@ pub(super) struct Shared {
     writers_done: Notify,
     /// Bytes written since the driver last gave memory back (writers count theirs too).
     written: Cell<usize>,
+    /// Connections whose reader queued TLS records to write (the handshake's), for the driver.
+    flush_requests: RefCell<Vec<ConnId>>,
+    /// The TLS configuration, when the server speaks TLS.
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Shared {
-    fn new() -> Self {
+    fn new(tls: Option<Arc<rustls::ServerConfig>>) -> Self {
         Shared {
+            flush_requests: RefCell::default(),
+            tls,
             inbox: RefCell::default(),
             conns: RefCell::default(),
             read_buf: RefCell::new(vec![0u8; READ_BUF].into_boxed_slice()),
@@ -240,7 +251,7 @@ async fn serve(
     opts: ShellOptions,
     stop: smol::channel::Receiver<()>,
 ) -> io::Result<()> {
-    let shared = Rc::new(Shared::new());
+    let shared = Rc::new(Shared::new(opts.tls.clone()));
     let committer = Committer::start(persister)?;
     let acceptor = ex.spawn(accept::accept_loop(
         listener,

@@ -1,0 +1,321 @@
+//! The connection to the server: TCP, then TLS verified as [`trust`](super::trust) says, unless plain
+//! text was asked for. Every way this can go wrong ends in a [`StartError`] that says what happened and
+//! what to do, never a hang: a TLS client meeting a plain-text server, a plain-text client meeting a TLS
+//! server, a changed certificate, a certificate the CA does not vouch for.
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use async_net::TcpStream;
+use futures_lite::FutureExt;
+use futures_lite::io::{AsyncRead, AsyncWrite};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{ClientConfig, RootCertStore};
+
+use super::net::connect;
+use super::trust::{KnownServers, PinVerifier, Seen, server_key};
+use super::{CONNECT_TIMEOUT, StartError};
+use crate::shell::tls::provider;
+
+/// How long a plain-text client waits for the server's first line before concluding it may speak TLS.
+pub const FIRST_LINE_WAIT: Duration = Duration::from_secs(5);
+
+/// How the client talks to the server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Security {
+    /// Plain text (`--plaintext`).
+    Plain,
+    /// TLS, checked against the CA certificates in `ca`, or else trusted on first use; `accept_new`
+    /// is a fingerprint the user accepts in place of a remembered one.
+    Tls {
+        ca: Option<PathBuf>,
+        accept_new: Option<String>,
+    },
+}
+
+pub(super) type Reader = Box<dyn AsyncRead + Unpin + Send>;
+pub(super) type Writer = Box<dyn AsyncWrite + Unpin + Send>;
+
+/// An open connection to the server.
+pub(super) struct Connected {
+    pub(super) reader: Reader,
+    pub(super) writer: Writer,
+    pub(super) peer: Option<SocketAddr>,
+    /// What to tell the user first (a certificate seen for the first time).
+    pub(super) notices: Vec<String>,
+}
+
+/// Connects to `host`:`port` as `security` says.
+pub(super) async fn open(
+    host: &str,
+    port: u16,
+    security: &Security,
+    state_dir: Option<&Path>,
+) -> Result<Connected, StartError> {
+    let tcp = connect(host, port).await?;
+    let _ = tcp.set_nodelay(true);
+    let peer = tcp.peer_addr().ok();
+    let shown = server_key(host, port);
+    match security {
+        Security::Plain => {
+            wait_for_first_byte(&tcp, &shown).await?;
+            Ok(Connected {
+                reader: Box::new(tcp.clone()),
+                writer: Box::new(tcp),
+                peer,
+                notices: Vec::new(),
+            })
+        }
+        Security::Tls { ca, accept_new } => {
+            let (reader, writer, notices) = tls(
+                tcp,
+                host,
+                port,
+                ca.as_deref(),
+                accept_new.as_deref(),
+                state_dir,
+            )
+            .await?;
+            Ok(Connected {
+                reader,
+                writer,
+                peer,
+                notices,
+            })
+        }
+    }
+}
+
+/// A natter server speaks first (its username prompt); a TLS server waits for the client's hello. So
+/// silence from a server this client talks to in plain text most likely means it speaks TLS.
+async fn wait_for_first_byte(tcp: &TcpStream, shown: &str) -> Result<(), StartError> {
+    let mut byte = [0u8; 1];
+    let peeked = async { Some(tcp.peek(&mut byte).await) }
+        .or(async {
+            smol::Timer::after(FIRST_LINE_WAIT).await;
+            None
+        })
+        .await;
+    match peeked {
+        Some(_) => Ok(()),
+        None => Err(StartError::NoPrompt {
+            addr: shown.to_owned(),
+        }),
+    }
+}
+
+async fn tls(
+    tcp: TcpStream,
+    host: &str,
+    port: u16,
+    ca: Option<&Path>,
+    accept_new: Option<&str>,
+    state_dir: Option<&Path>,
+) -> Result<(Reader, Writer, Vec<String>), StartError> {
+    let shown = server_key(host, port);
+    let provider = provider();
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let mut known = KnownServers::load(state_dir);
+    let remembered = known.get(&shown).map(str::to_owned);
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| StartError::Tls {
+            addr: shown.clone(),
+            reason: e.to_string(),
+        })?;
+    let config = match ca {
+        Some(path) => {
+            let roots = load_roots(path)?;
+            let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider.clone(),
+            )
+            .build()
+            .map_err(|e| StartError::BadCa {
+                path: path.to_owned(),
+                reason: e.to_string(),
+            })?;
+            builder.with_webpki_verifier(verifier).with_no_client_auth()
+        }
+        None => {
+            let accept: Vec<String> = remembered
+                .iter()
+                .cloned()
+                .chain(accept_new.map(str::to_owned))
+                .collect();
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(PinVerifier::new(
+                    accept,
+                    seen.clone(),
+                    provider.clone(),
+                )))
+                .with_no_client_auth()
+        }
+    };
+    let name = ServerName::try_from(host.to_owned()).map_err(|_| StartError::Tls {
+        addr: shown.clone(),
+        reason: format!("'{host}' is not a host name or address"),
+    })?;
+    let first = Arc::new(Mutex::new(Vec::new()));
+    let stream = Recording {
+        inner: tcp,
+        first: first.clone(),
+    };
+    let connector = futures_rustls::TlsConnector::from(Arc::new(config));
+    let handshake = async { Some(connector.connect(name, stream).await) }
+        .or(async {
+            smol::Timer::after(CONNECT_TIMEOUT).await;
+            None
+        })
+        .await;
+    let presented = seen.lock().ok().and_then(|s| s.fingerprint.clone());
+    let stream = match handshake {
+        Some(Ok(s)) => s,
+        Some(Err(e)) => {
+            let first = first.lock().map(|f| f.clone()).unwrap_or_default();
+            return Err(explain_failure(
+                &shown,
+                &e,
+                &first,
+                ca,
+                remembered,
+                presented,
+                known.path(),
+            ));
+        }
+        None => return Err(StartError::ConnectTimeout { addr: shown }),
+    };
+    let mut notices = Vec::new();
+    if ca.is_none()
+        && let Some(fp) = presented
+        && remembered.as_deref() != Some(fp.as_str())
+    {
+        let file = known
+            .path()
+            .map_or("(nowhere: no state directory)".to_owned(), |p| {
+                p.display().to_string()
+            });
+        if let Err(e) = known.remember(&shown, &fp) {
+            notices.push(format!(
+                "Could not remember the certificate in {file}: {e}."
+            ));
+        }
+        notices.push(match remembered {
+            None => format!(
+                "First connection to {shown}: its certificate's fingerprint is {fp}. It is now remembered (in {file}), and you will be warned if it ever changes. To be sure this is the right server, compare the fingerprint with the one its operator gives."
+            ),
+            Some(old) => format!(
+                "{shown} now presents the certificate {fp} (it was {old}); remembered in {file}, as you asked."
+            ),
+        });
+    }
+    let (reader, writer) = futures_lite::io::split(stream);
+    Ok((Box::new(reader), Box::new(writer), notices))
+}
+
+/// Why a TLS handshake failed, in words the user can act on.
+fn explain_failure(
+    shown: &str,
+    e: &io::Error,
+    first: &[u8],
+    ca: Option<&Path>,
+    remembered: Option<String>,
+    presented: Option<String>,
+    file: Option<&Path>,
+) -> StartError {
+    // A TLS server's first byte is a record type (handshake 0x16, alert 0x15); natter's plain-text
+    // server starts with its prompt.
+    if first.first().is_some_and(|b| *b != 0x16 && *b != 0x15) {
+        return StartError::ServerIsPlaintext {
+            addr: shown.to_owned(),
+        };
+    }
+    if let (None, Some(remembered), Some(presented)) = (ca, remembered, presented.clone())
+        && !remembered.eq_ignore_ascii_case(&presented)
+    {
+        return StartError::CertificateChanged {
+            addr: shown.to_owned(),
+            remembered,
+            presented,
+            file: file.map(|p| p.display().to_string()).unwrap_or_default(),
+        };
+    }
+    if let Some(path) = ca {
+        return StartError::Untrusted {
+            addr: shown.to_owned(),
+            ca: path.to_owned(),
+            reason: e.to_string(),
+        };
+    }
+    StartError::Tls {
+        addr: shown.to_owned(),
+        reason: e.to_string(),
+    }
+}
+
+fn load_roots(path: &Path) -> Result<RootCertStore, StartError> {
+    let bad = |reason: String| StartError::BadCa {
+        path: path.to_owned(),
+        reason,
+    };
+    let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let mut roots = RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        let cert = cert.map_err(|e| bad(e.to_string()))?;
+        roots.add(cert).map_err(|e| bad(e.to_string()))?;
+    }
+    if roots.is_empty() {
+        return Err(bad("no PEM certificate in it".into()));
+    }
+    Ok(roots)
+}
+
+/// The TCP stream, keeping the first bytes the server sends (to tell a plain-text server apart when
+/// the handshake fails).
+struct Recording {
+    inner: TcpStream,
+    first: Arc<Mutex<Vec<u8>>>,
+}
+
+impl AsyncRead for Recording {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(n)) = &polled
+            && let Ok(mut first) = self.first.lock()
+            && first.len() < 8
+        {
+            let take = (8 - first.len()).min(*n);
+            first.extend_from_slice(&buf[..take]);
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Recording {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_close(cx)
+    }
+}

@@ -1,0 +1,251 @@
+//! One connection's TLS, over rustls's unbuffered API: bytes from the socket in, plaintext out to the line
+//! decoder, records to write appended to the connection's queue.
+//!
+//! Why the unbuffered API: the buffered `ServerConnection` keeps a 4 KiB receive buffer per connection
+//! for as long as it lives, which would triple what an idle connection costs. Here incoming records are
+//! decrypted straight from the shared read buffer, and only an incomplete record is kept (usually
+//! nothing). Plaintext written before the handshake has finished waits and is encrypted once it has.
+
+use std::sync::Arc;
+
+use rustls::server::{ServerConfig, UnbufferedServerConnection};
+use rustls::unbuffered::{ConnectionState, EncodeError, EncryptError, UnbufferedStatus};
+
+/// The largest plaintext a TLS record carries.
+const MAX_PLAIN: usize = 16 * 1024;
+/// Room for a record's header, content type, padding and tag around its plaintext.
+const RECORD_OVERHEAD: usize = 64;
+
+/// What a read did, beyond handing over plaintext.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct Progress {
+    /// Records were queued for writing (the handshake's, an alert).
+    pub(super) wrote: bool,
+    /// The handshake finished during this read: plaintext waiting for it can now be sent.
+    pub(super) established: bool,
+    /// The client closed the TLS session.
+    pub(super) closed: bool,
+}
+
+/// A TLS failure: the connection cannot go on (an alert may have been queued to say why).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(super) struct TlsError(String);
+
+impl From<rustls::Error> for TlsError {
+    fn from(e: rustls::Error) -> Self {
+        TlsError(e.to_string())
+    }
+}
+
+pub(super) struct TlsConn {
+    conn: UnbufferedServerConnection,
+    /// The start of a record that has not fully arrived.
+    partial: Vec<u8>,
+    established: bool,
+    close_sent: bool,
+}
+
+impl TlsConn {
+    pub(super) fn new(config: Arc<ServerConfig>) -> Result<Box<TlsConn>, TlsError> {
+        Ok(Box::new(TlsConn {
+            conn: UnbufferedServerConnection::new(config)?,
+            partial: Vec::new(),
+            established: false,
+            close_sent: false,
+        }))
+    }
+
+    pub(super) fn is_established(&self) -> bool {
+        self.established
+    }
+
+    /// Takes `incoming` bytes from the socket (which may be decrypted in place): plaintext goes to
+    /// `plain`, records to send are appended to `wire`.
+    pub(super) fn read(
+        &mut self,
+        incoming: &mut [u8],
+        mut plain: impl FnMut(&[u8]),
+        wire: &mut Vec<u8>,
+    ) -> Result<Progress, TlsError> {
+        if self.partial.is_empty() {
+            let used = self.process(incoming, &mut plain, wire);
+            let (used, progress) = used?;
+            self.partial.extend_from_slice(&incoming[used..]);
+            Ok(progress)
+        } else {
+            let mut buf = std::mem::take(&mut self.partial);
+            buf.extend_from_slice(incoming);
+            let result = self.process(&mut buf, &mut plain, wire);
+            let (used, progress) = result?;
+            buf.drain(..used);
+            // Keep the allocation only while a record is incomplete.
+            self.partial = if buf.is_empty() { Vec::new() } else { buf };
+            Ok(progress)
+        }
+    }
+
+    /// Runs rustls over `data` until it needs more; returns how many bytes it consumed.
+    fn process(
+        &mut self,
+        data: &mut [u8],
+        plain: &mut impl FnMut(&[u8]),
+        wire: &mut Vec<u8>,
+    ) -> Result<(usize, Progress), TlsError> {
+        let mut used = 0;
+        let mut progress = Progress::default();
+        loop {
+            let UnbufferedStatus { mut discard, state } =
+                self.conn.process_tls_records(&mut data[used..]);
+            match state {
+                Ok(ConnectionState::ReadTraffic(mut traffic)) => {
+                    while let Some(record) = traffic.next_record() {
+                        let record = record?;
+                        discard += record.discard;
+                        plain(record.payload);
+                    }
+                }
+                Ok(ConnectionState::EncodeTlsData(mut encode)) => {
+                    encode_into(|buf| encode.encode(buf), wire)?;
+                    progress.wrote = true;
+                }
+                Ok(ConnectionState::TransmitTlsData(transmit)) => {
+                    // The records are in `wire`, which the connection's flush writes.
+                    transmit.done();
+                }
+                Ok(ConnectionState::BlockedHandshake) => {
+                    used += discard;
+                    return Ok((used, progress));
+                }
+                Ok(ConnectionState::WriteTraffic(_)) => {
+                    if !self.established {
+                        self.established = true;
+                        progress.established = true;
+                    }
+                    used += discard;
+                    // Anything else in `data` is an incomplete record: nothing more to do now.
+                    return Ok((used, progress));
+                }
+                Ok(ConnectionState::PeerClosed | ConnectionState::Closed) => {
+                    used += discard;
+                    progress.closed = true;
+                    return Ok((used, progress));
+                }
+                Ok(ConnectionState::ReadEarlyData(_)) => {
+                    return Err(TlsError("early data is not accepted".into()));
+                }
+                Ok(_) => return Err(TlsError("unexpected TLS state".into())),
+                Err(e) => {
+                    // rustls queues an alert saying why; send it if it will come.
+                    self.flush_alert(wire);
+                    return Err(e.into());
+                }
+            }
+            used += discard;
+        }
+    }
+
+    /// After an error, encodes the alert rustls queued, if any.
+    fn flush_alert(&mut self, wire: &mut Vec<u8>) {
+        for _ in 0..4 {
+            let UnbufferedStatus { state, .. } = self.conn.process_tls_records(&mut []);
+            match state {
+                Ok(ConnectionState::EncodeTlsData(mut encode)) => {
+                    if encode_into(|buf| encode.encode(buf), wire).is_err() {
+                        return;
+                    }
+                }
+                Ok(ConnectionState::TransmitTlsData(transmit)) => transmit.done(),
+                _ => return,
+            }
+        }
+    }
+
+    /// Encrypts `plain` into records appended to `wire`. False if the handshake has not finished yet
+    /// (nothing was done: try again once it has).
+    pub(super) fn encrypt(&mut self, plain: &[u8], wire: &mut Vec<u8>) -> Result<bool, TlsError> {
+        loop {
+            let UnbufferedStatus { state, .. } = self.conn.process_tls_records(&mut []);
+            match state {
+                Ok(ConnectionState::WriteTraffic(mut traffic)) => {
+                    for chunk in plain.chunks(MAX_PLAIN) {
+                        encrypt_into(|buf| traffic.encrypt(chunk, buf), chunk.len(), wire)?;
+                    }
+                    return Ok(true);
+                }
+                Ok(ConnectionState::EncodeTlsData(mut encode)) => {
+                    encode_into(|buf| encode.encode(buf), wire)?;
+                }
+                Ok(ConnectionState::TransmitTlsData(transmit)) => transmit.done(),
+                Ok(ConnectionState::BlockedHandshake) => return Ok(false),
+                Ok(ConnectionState::PeerClosed | ConnectionState::Closed) => {
+                    return Err(TlsError("the TLS session is closed".into()));
+                }
+                Ok(_) => return Err(TlsError("unexpected TLS state".into())),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Appends a close_notify alert to `wire` (once), so the client can tell a clean close from a cut
+    /// connection.
+    pub(super) fn close_notify(&mut self, wire: &mut Vec<u8>) {
+        if self.close_sent || !self.established {
+            return;
+        }
+        self.close_sent = true;
+        let UnbufferedStatus { state, .. } = self.conn.process_tls_records(&mut []);
+        if let Ok(ConnectionState::WriteTraffic(mut traffic)) = state {
+            let _ = encrypt_into(|buf| traffic.queue_close_notify(buf), 0, wire);
+        }
+    }
+}
+
+/// Appends an encoded handshake record to `wire`, growing it as rustls asks.
+fn encode_into(
+    mut encode: impl FnMut(&mut [u8]) -> Result<usize, EncodeError>,
+    wire: &mut Vec<u8>,
+) -> Result<(), TlsError> {
+    let start = wire.len();
+    let mut room = 4096;
+    loop {
+        wire.resize(start + room, 0);
+        match encode(&mut wire[start..]) {
+            Ok(n) => {
+                wire.truncate(start + n);
+                return Ok(());
+            }
+            Err(EncodeError::InsufficientSize(e)) => room = e.required_size,
+            Err(e) => {
+                wire.truncate(start);
+                return Err(TlsError(e.to_string()));
+            }
+        }
+    }
+}
+
+/// Appends an encrypted record of `len` bytes of plaintext to `wire`.
+fn encrypt_into(
+    mut encrypt: impl FnMut(&mut [u8]) -> Result<usize, EncryptError>,
+    len: usize,
+    wire: &mut Vec<u8>,
+) -> Result<(), TlsError> {
+    let start = wire.len();
+    let mut room = len + RECORD_OVERHEAD;
+    loop {
+        wire.resize(start + room, 0);
+        match encrypt(&mut wire[start..]) {
+            Ok(n) => {
+                wire.truncate(start + n);
+                return Ok(());
+            }
+            Err(EncryptError::InsufficientSize(e)) if e.required_size > room => {
+                room = e.required_size;
+            }
+            Err(e) => {
+                wire.truncate(start);
+                return Err(TlsError(e.to_string()));
+            }
+        }
+    }
+}
