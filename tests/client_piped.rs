@@ -376,3 +376,25 @@ fn no_timestamps_when_asked() {
         "{line:?}"
     );
 }
+
+/// A script handed over all at once, ending in `logout`: every answer is shown before the goodbye
+/// (the end of the input must not cut the wait for them short).
+#[test]
+fn a_script_that_ends_with_logout_sees_every_answer() {
+    let server = Server::cmd().accounts(PEOPLE).start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = Piped::spawn("alice", server.port(), dir.path());
+    for line in ["alice", "wonderland", "whoelse", "ping bob", "logout"] {
+        c.send(line);
+    }
+    c.close_stdin();
+    assert!(c.wait().success());
+    for want in [
+        "Welcome to natter, alice!",
+        "Nobody else is online.",
+        "bob",
+        "Logged out. Goodbye!",
+    ] {
+        assert!(c.saw(want), "no {want:?} in {:?}", c.seen);
+    }
+}

@@ -152,7 +152,7 @@ struct Args {
     plaintext: bool,
 
     /// TCP keepalive: seconds of silence before a connection is probed, so a client that vanished
-    /// without closing is logged out within this plus 30 s (0: off).
+    /// without closing is logged out within this and half as much again (0: off).
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     keepalive: u64,
 }

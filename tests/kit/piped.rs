@@ -46,8 +46,20 @@ impl Piped {
 
     /// Like [`Piped::spawn`], with extra command-line flags.
     pub fn spawn_with(name: &str, port: u16, state_dir: &Path, flags: &[&str]) -> Piped {
-        let mut child = natter(port, state_dir)
-            .args(flags)
+        let mut cmd = natter(port, state_dir);
+        cmd.args(flags);
+        Piped::spawn_cmd(name, cmd, state_dir)
+    }
+
+    /// `natter` as it starts by default, over TLS, with extra flags.
+    pub fn spawn_tls(name: &str, port: u16, state_dir: &Path, flags: &[&str]) -> Piped {
+        let mut cmd = natter_tls(port, state_dir);
+        cmd.args(flags);
+        Piped::spawn_cmd(name, cmd, state_dir)
+    }
+
+    fn spawn_cmd(name: &str, mut cmd: Command, state_dir: &Path) -> Piped {
+        let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

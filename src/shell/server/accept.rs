@@ -23,9 +23,14 @@ use super::tls_conn::TlsConn;
 use crate::protocol::{ByeReason, ServerMsg, render_line};
 use crate::server::ConnId;
 
-/// Seconds between keepalive probes, and how many go unanswered before the connection is dropped.
-pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
+/// How many keepalive probes go unanswered before the connection is dropped.
 pub const KEEPALIVE_PROBES: u32 = 3;
+
+/// Time between probes: a sixth of the idle time, between 1 and 10 s. So a client that vanished is
+/// noticed within the idle time and half as much again (90 s with the default 60).
+pub fn keepalive_interval(idle: Duration) -> Duration {
+    (idle / 6).clamp(Duration::from_secs(1), Duration::from_secs(10))
+}
 
 pub(super) async fn accept_loop(
     listener: TcpListener,
@@ -48,7 +53,7 @@ pub(super) async fn accept_loop(
     let keepalive = keepalive.map(|idle| {
         socket2::TcpKeepalive::new()
             .with_time(idle)
-            .with_interval(KEEPALIVE_INTERVAL)
+            .with_interval(keepalive_interval(idle))
             .with_retries(KEEPALIVE_PROBES)
     });
     let inherited_keepalive = keepalive.as_ref().is_none_or(|k| {

@@ -75,7 +75,7 @@ pub struct ShellOptions {
     /// Speak TLS with this configuration (`None`: plain text).
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// TCP keepalive: probe a connection idle this long, so a client that vanished without closing is
-    /// noticed (within this plus `KEEPALIVE_PROBES` probes `KEEPALIVE_INTERVAL` apart); `None`: off.
+    /// noticed (within this and half as much again, see `accept::keepalive_interval`); `None`: off.
     pub keepalive: Option<Duration>,
 }
 
