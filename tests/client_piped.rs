@@ -74,14 +74,42 @@ fn login_messages_presence_block_and_offline_delivery() {
     }
 }
 
+/// A port free now (for a client's private-chat listener whose number the test must know).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 #[test]
-fn a_private_chat_never_crosses_the_server() {
+fn a_private_chat_never_crosses_the_server_and_a_relay_on_its_path_reads_nothing() {
     let server = Server::cmd().accounts(PEOPLE).args(&["60", "300"]).start();
+    // bob's private-chat listener is behind a second recording relay: bob's registration of his
+    // listener is rewritten on its way to the server (as an attacker on the path could), so alice's
+    // direct connection goes through that relay.
+    let bob_p2p = free_port();
+    let p2p_relay = Relay::start(bob_p2p);
+    let rewrite = std::sync::Arc::new(std::sync::Mutex::new(vec![(
+        format!("p2pport {bob_p2p}\n").into_bytes(),
+        format!("p2pport {}\n", p2p_relay.port).into_bytes(),
+    )]));
     // Every byte between the clients and the server goes through this recording relay.
-    let relay = Relay::start(server.port());
+    let relay = Relay::start_rewriting(server.port(), rewrite);
     let dir = tempfile::tempdir().unwrap();
     let mut alice = Piped::login("alice", "wonderland", relay.port, &dir.path().join("a"));
-    let mut bob = Piped::login("bob", "builder", relay.port, &dir.path().join("b"));
+    let mut bob = Piped::spawn_with(
+        "bob",
+        relay.port,
+        &dir.path().join("b"),
+        &["--p2p-port", &bob_p2p.to_string()],
+    );
+    bob.send("bob");
+    bob.send("builder");
+    bob.expect("Welcome to natter, bob!");
+    bob.send("whoelse");
+    bob.expect("* Online now:");
 
     alice.send("private bob too soon");
     alice.expect("error: You have no private chat with bob.");
@@ -126,6 +154,40 @@ fn a_private_chat_never_crosses_the_server() {
         assert!(
             !wire.contains(secret),
             "{secret:?} crossed the server:\n{wire}"
+        );
+    }
+    // The private chat did go through the second relay, which saw who connected and nothing else:
+    // neither the text nor the token the server gave for it.
+    let p2p = p2p_relay.recorded_bytes();
+    assert!(
+        p2p.windows(11).any(|w| w == b"HELLO alice"),
+        "the chat went through the relay on its path"
+    );
+    let p2p_text = String::from_utf8_lossy(&p2p);
+    for secret in ["eagle lands", "red umbrella", "MSG", "OK bob", "BYE"] {
+        assert!(
+            !p2p_text.contains(secret),
+            "{secret:?} readable on the path"
+        );
+    }
+    let tokens: Vec<String> = wire
+        .lines()
+        .filter(|l| l.starts_with("PRIVATE-ACCEPTED") || l.starts_with("PRIVATE-EXPECT"))
+        .filter_map(|l| {
+            l.split(' ')
+                .find(|w| w.len() == 32 && w.chars().all(|c| c.is_ascii_hexdigit()))
+        })
+        .map(str::to_owned)
+        .collect();
+    assert!(
+        !tokens.is_empty(),
+        "the server's lines carry the token:\n{wire}"
+    );
+    for token in tokens {
+        let raw = u128::from_str_radix(&token, 16).unwrap().to_be_bytes();
+        assert!(
+            !p2p_text.contains(&token) && !p2p.windows(16).any(|w| w == raw),
+            "the token {token} crossed the direct connection"
         );
     }
 }

@@ -54,3 +54,11 @@ fn server_state_inputs() {
         "no corpus for server_state"
     );
 }
+
+#[test]
+fn peer_link_inputs() {
+    assert!(
+        replay("peer_link", natter::sim::fuzz::peer_link) > 0,
+        "no corpus for peer_link"
+    );
+}

@@ -33,6 +33,9 @@ pub enum EndReason {
     PeerOffline,
     /// The direct connection closed without a goodbye.
     ConnectionLost,
+    /// A message failed authentication: changed on the way, or not from the peer. The session is
+    /// ended rather than trusted further.
+    Tampered,
 }
 
 /// Why a private chat that was agreed on could not be opened.
@@ -324,6 +327,9 @@ pub fn render(item: &Item, color: bool) -> String {
                 EndReason::PeerLoggedOut => format!("{peer} logged out"),
                 EndReason::PeerOffline => format!("{peer} lost the server"),
                 EndReason::ConnectionLost => "the direct connection was lost".to_string(),
+                EndReason::Tampered => {
+                    "a message on it could not be authenticated (changed on the way?)".to_string()
+                }
             }
         )),
         Item::PrivateFailed { peer, why } => error(

@@ -103,11 +103,11 @@ pub enum PeerEvent<'a> {
     /// An outgoing connection the core asked for is established.
     Connected,
     /// An outgoing connection could not be made.
-    ConnectFailed {
-        error: &'a str,
-    },
-    Line(&'a [u8]),
-    LineTooLong,
+    ConnectFailed { error: &'a str },
+    /// One frame (see [`crate::protocol::p2p`]).
+    Frame(&'a [u8]),
+    /// The stream is not framed as the protocol says; nothing more will come from it.
+    Broken,
     /// Closed by the other side, or failed (a write error included).
     Closed,
 }
@@ -161,8 +161,8 @@ pub enum Effect {
     Read(InputMode),
     /// Open an outgoing peer connection; answer with `Connected` or `ConnectFailed`.
     Connect { link: LinkId, addr: SocketAddr },
-    /// Send one line (without its ending) on a peer connection.
-    PeerSend { link: LinkId, line: String },
+    /// Send one frame's payload on a peer connection (the shell adds its length).
+    PeerSend { link: LinkId, frame: Vec<u8> },
     /// Flush what was sent on this connection, then close it. The core has forgotten it; events that still
     /// arrive for it are ignored.
     PeerClose { link: LinkId },

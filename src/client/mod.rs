@@ -25,6 +25,7 @@ pub mod complete;
 pub mod display;
 pub mod event;
 pub mod input;
+pub mod noise;
 pub mod outgoing;
 mod private;
 pub mod seen;

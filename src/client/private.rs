@@ -2,10 +2,11 @@
 //!
 //! The server brokers; the text never goes near it. The requester gets `PRIVATE-ACCEPTED` (the peer's
 //! address and a one-time token) and connects; the accepting side gets `PRIVATE-EXPECT` (the same token)
-//! and waits. The connector's first line is `HELLO <user> <token>`; the listener opens the session only
-//! for the user it accepted and that exact token, so nobody else can open — or inject into — the session.
+//! and waits. The connector says `HELLO <user>` and starts a Noise handshake keyed by the token
+//! ([`super::noise`]); the listener completes it only for the user it accepted and with that token, so
+//! nobody else can open, read or inject into the session, and the token itself never crosses the wire.
 //!
-//! The server's two lines race the connection itself: a `HELLO` may arrive before this side has read
+//! The server's two lines race the connection itself: a handshake may arrive before this side has read
 //! its `PRIVATE-EXPECT`. Such a connection is *parked* until the expectation arrives or its handshake
 //! deadline passes, instead of being refused.
 //!
@@ -17,8 +18,12 @@ use std::net::SocketAddr;
 
 use std::collections::BTreeMap;
 
+use rand_chacha::ChaCha20Rng;
+use rand_chacha::rand_core::SeedableRng;
+
 use super::display::{ClientError, EndReason, Item, SetupFailure};
 use super::event::{Effect, LinkId, PeerEvent, TimerId, show, show_error};
+use super::noise::{self, Initiated, Secure};
 use crate::protocol::p2p::{self, MAX_GREETING, MAX_LINE, PeerBye, PeerMsg, Refusal};
 use crate::protocol::{Command, Name, Token, check_line};
 use crate::time::Timestamp;
@@ -63,29 +68,51 @@ impl Peer {
 /// One peer-to-peer connection.
 #[derive(Debug)]
 enum Link {
-    /// Outgoing to `peer`; `HELLO` goes out once connected.
+    /// Outgoing to `peer`; `HELLO` and the handshake's first message go out once connected, then
+    /// `handshake` waits for the answer.
     Dialing {
         peer: Name,
         token: Token,
+        handshake: Option<Initiated>,
     },
     /// Incoming; its `HELLO` has not arrived.
     Greeting {
         deadline: Timestamp,
     },
-    /// Incoming; said `HELLO` as `user`, who is not expected (yet).
+    /// Incoming; said `HELLO` as `user`; its handshake message has not arrived.
+    Introduced {
+        user: Name,
+        deadline: Timestamp,
+    },
+    /// Incoming; `user` sent its handshake message (`first`) but is not expected (yet).
     Parked {
         user: Name,
-        token: Token,
+        first: Vec<u8>,
         deadline: Timestamp,
     },
     Open {
         peer: Name,
+        secure: Secure,
     },
 }
 
-/// Compares tokens without an early exit, so the time taken says nothing about how much matched.
-fn same_token(a: Token, b: Token) -> bool {
-    (a.0 ^ b.0) == 0
+impl Link {
+    /// Waiting for an incoming connection to introduce itself.
+    fn is_greeting(&self) -> bool {
+        matches!(
+            self,
+            Link::Greeting { .. } | Link::Introduced { .. } | Link::Parked { .. }
+        )
+    }
+
+    fn deadline(&self) -> Option<Timestamp> {
+        match self {
+            Link::Greeting { deadline }
+            | Link::Introduced { deadline, .. }
+            | Link::Parked { deadline, .. } => Some(*deadline),
+            _ => None,
+        }
+    }
 }
 
 /// What a private chat needs to know of the session it runs in.
@@ -113,10 +140,12 @@ pub(super) struct PrivateChats {
     handshake_secs: u64,
     /// Seconds the accepting side waits for the requester to connect.
     expect_secs: u64,
+    /// Where each handshake's ephemeral keys come from (seeded by the shell with OS randomness).
+    rng: ChaCha20Rng,
 }
 
 impl PrivateChats {
-    pub(super) fn new(handshake_secs: u64, expect_secs: u64) -> Self {
+    pub(super) fn new(handshake_secs: u64, expect_secs: u64, seed: [u8; 32]) -> Self {
         PrivateChats {
             peers: BTreeMap::new(),
             links: BTreeMap::new(),
@@ -125,6 +154,17 @@ impl PrivateChats {
             quiet_stops: BTreeMap::new(),
             handshake_secs,
             expect_secs,
+            rng: ChaCha20Rng::from_seed(seed),
+        }
+    }
+
+    /// Sends one line over an open link, encrypted.
+    fn send_sealed(&mut self, link: LinkId, line: &str, out: &mut Vec<Effect>) {
+        if let Some(Link::Open { secure, .. }) = self.links.get_mut(&link) {
+            out.push(Effect::PeerSend {
+                link,
+                frame: secure.seal(line.as_bytes()),
+            });
         }
     }
 
@@ -213,6 +253,7 @@ impl PrivateChats {
             Link::Dialing {
                 peer: peer.clone(),
                 token,
+                handshake: None,
             },
         );
         self.begin_setup(&peer, deadline, PeerState::Dialing { link, deadline }, out);
@@ -239,7 +280,7 @@ impl PrivateChats {
             out,
         );
         show(out, Item::PrivateAwaiting { peer: peer.clone() });
-        // The requester may already have connected and said HELLO.
+        // The requester may already have connected and started its handshake.
         let parked: Vec<LinkId> = self
             .links
             .iter()
@@ -247,9 +288,9 @@ impl PrivateChats {
             .map(|(id, _)| *id)
             .collect();
         for link in parked {
-            if let Some(Link::Parked { user, token, .. }) = self.links.get(&link) {
-                let (user, token) = (user.clone(), *token);
-                self.admit(cx, link, user, token, out);
+            if let Some(Link::Parked { user, first, .. }) = self.links.get_mut(&link) {
+                let (user, first) = (user.clone(), std::mem::take(first));
+                self.admit(cx, link, user, &first, out);
             }
         }
     }
@@ -300,7 +341,7 @@ impl PrivateChats {
             );
             return false;
         }
-        out.push(Effect::PeerSend { link, line });
+        self.send_sealed(link, &line, out);
         // Chatting privately is being active: keep the server's idle timer from logging us out (the
         // server learns that something happened, never what).
         out.push(Effect::Send(Command::Active.to_line()));
@@ -316,13 +357,11 @@ impl PrivateChats {
         };
         let name = Name::from(user);
         if let PeerState::Open { link } = peer.state {
-            out.push(Effect::PeerSend {
-                link,
-                line: PeerMsg::Bye {
-                    reason: PeerBye::Stop,
-                }
-                .to_line(),
-            });
+            let bye = PeerMsg::Bye {
+                reason: PeerBye::Stop,
+            }
+            .to_line();
+            self.send_sealed(link, &bye, out);
         }
         if let Some(link) = peer.link() {
             self.close_link(link, out);
@@ -341,10 +380,7 @@ impl PrivateChats {
     pub(super) fn end_all(&mut self, reason: PeerBye, out: &mut Vec<Effect>) {
         for (_, peer) in std::mem::take(&mut self.peers) {
             if let PeerState::Open { link } = peer.state {
-                out.push(Effect::PeerSend {
-                    link,
-                    line: PeerMsg::Bye { reason }.to_line(),
-                });
+                self.send_sealed(link, &PeerMsg::Bye { reason }.to_line(), out);
             }
         }
         for link in std::mem::take(&mut self.links).into_keys() {
@@ -382,21 +418,21 @@ impl PrivateChats {
                 },
                 out,
             ),
-            PeerEvent::Line(bytes) => match check_line(bytes) {
-                Ok(line) => self.on_peer_line(cx, link, line, out),
-                Err(e) => self.on_bad_peer_line(cx, link, e.to_string(), out),
+            PeerEvent::Frame(bytes) => self.on_frame(cx, link, bytes, out),
+            PeerEvent::Broken => match self.links.get(&link) {
+                // Nothing after a broken frame can be read: the session is over.
+                Some(Link::Open { peer, .. }) => {
+                    let peer = peer.clone();
+                    self.end_open(cx, link, peer, EndReason::Tampered, out);
+                }
+                _ => self.on_bad_peer_line(cx, link, "a broken frame".into(), out),
             },
-            PeerEvent::LineTooLong => self.on_bad_peer_line(cx, link, "line too long".into(), out),
             PeerEvent::Closed => self.on_link_closed(cx, link, out),
         }
     }
 
     fn on_incoming(&mut self, cx: &Ctx, link: LinkId, out: &mut Vec<Effect>) {
-        let waiting = self
-            .links
-            .values()
-            .filter(|l| matches!(l, Link::Greeting { .. } | Link::Parked { .. }))
-            .count();
+        let waiting = self.links.values().filter(|l| l.is_greeting()).count();
         if cx.me.clone().is_none() || waiting >= MAX_GREETING {
             let refusal = if waiting >= MAX_GREETING {
                 Refusal::Busy
@@ -414,41 +450,113 @@ impl PrivateChats {
     }
 
     fn on_connected(&mut self, cx: &Ctx, link: LinkId, out: &mut Vec<Effect>) {
-        let (Some(Link::Dialing { token, .. }), Some(me)) = (self.links.get(&link), cx.me.clone())
+        let seed = noise::next_seed(&mut self.rng);
+        let (
+            Some(Link::Dialing {
+                token,
+                peer,
+                handshake,
+            }),
+            Some(me),
+        ) = (self.links.get_mut(&link), cx.me.clone())
         else {
             return;
         };
+        let (state, first) = match noise::initiate(*token, &me, peer, seed) {
+            Ok(started) => started,
+            Err(e) => {
+                tracing::debug!("{link}: cannot start the handshake: {e}");
+                return self.fail_link(cx, link, SetupFailure::BadAnswer, out);
+            }
+        };
+        *handshake = Some(state);
         out.push(Effect::PeerSend {
             link,
-            line: PeerMsg::Hello {
-                user: &me,
-                token: *token,
-            }
-            .to_line(),
+            frame: PeerMsg::Hello { user: &me }.to_line().into_bytes(),
         });
+        out.push(Effect::PeerSend { link, frame: first });
     }
 
-    fn on_peer_line(&mut self, cx: &Ctx, link: LinkId, line: &str, out: &mut Vec<Effect>) {
-        let decoded = p2p::decode(line);
-        match (self.links.get(&link), decoded) {
-            (Some(Link::Greeting { .. }), Ok(PeerMsg::Hello { user, token })) => {
-                self.admit(cx, link, Name::from(user), token, out)
+    /// One frame from a link: a plain-text line during the introductions, a handshake message, or an
+    /// encrypted line.
+    fn on_frame(&mut self, cx: &Ctx, link: LinkId, bytes: &[u8], out: &mut Vec<Effect>) {
+        match self.links.get_mut(&link) {
+            Some(Link::Greeting { deadline }) => {
+                let deadline = *deadline;
+                match check_line(bytes).ok().map(p2p::decode) {
+                    Some(Ok(PeerMsg::Hello { user })) => {
+                        let user = Name::from(user);
+                        self.links.insert(link, Link::Introduced { user, deadline });
+                    }
+                    _ => {
+                        self.links.remove(&link);
+                        refuse(link, Refusal::BadHello, out);
+                    }
+                }
             }
-            (Some(Link::Greeting { .. } | Link::Parked { .. }), _) => {
+            Some(Link::Introduced { user, .. }) => {
+                let user = user.clone();
+                self.admit(cx, link, user, bytes, out);
+            }
+            Some(Link::Parked { .. }) => {
+                // Nothing more is due from the connector until it has an answer.
                 self.links.remove(&link);
                 refuse(link, Refusal::BadHello, out);
             }
-            (Some(Link::Dialing { peer, .. }), Ok(PeerMsg::Ok { user })) if **peer == *user => {
+            Some(Link::Dialing {
+                handshake, peer, ..
+            }) => {
                 let peer = peer.clone();
-                self.open(link, peer, out);
+                let answer = handshake.take().map(|h| h.finish(bytes));
+                match answer {
+                    Some(Ok((secure, payload))) => {
+                        let ok = check_line(&payload).ok().map(p2p::decode);
+                        if matches!(ok, Some(Ok(PeerMsg::Ok { user })) if *user == *peer) {
+                            self.links.insert(
+                                link,
+                                Link::Open {
+                                    peer: peer.clone(),
+                                    secure,
+                                },
+                            );
+                            self.open(link, peer, out);
+                        } else {
+                            self.fail_link(cx, link, SetupFailure::BadAnswer, out);
+                        }
+                    }
+                    _ => {
+                        // Not a handshake answer: a refusal in plain text, or garbage.
+                        let why = match check_line(bytes).ok().map(p2p::decode) {
+                            Some(Ok(PeerMsg::No { refusal })) => SetupFailure::Refused(refusal),
+                            _ => SetupFailure::BadAnswer,
+                        };
+                        self.fail_link(cx, link, why, out);
+                    }
+                }
             }
-            (Some(Link::Dialing { .. }), Ok(PeerMsg::No { refusal })) => {
-                self.fail_link(cx, link, SetupFailure::Refused(refusal), out)
-            }
-            (Some(Link::Dialing { .. }), _) => {
-                self.fail_link(cx, link, SetupFailure::BadAnswer, out)
-            }
-            (Some(Link::Open { peer }), Ok(PeerMsg::Msg { text })) => {
+            Some(Link::Open { secure, peer }) => match secure.open(bytes) {
+                Ok(plain) => match check_line(&plain) {
+                    Ok(line) => {
+                        let line = line.to_owned();
+                        self.on_open_line(cx, link, &line, out);
+                    }
+                    Err(e) => self.on_bad_peer_line(cx, link, e.to_string(), out),
+                },
+                Err(_) => {
+                    // Changed on the way, or not from the peer: the session cannot be trusted.
+                    let peer = peer.clone();
+                    self.end_open(cx, link, peer, EndReason::Tampered, out);
+                }
+            },
+            None => {}
+        }
+    }
+
+    /// A line of an open session.
+    fn on_open_line(&mut self, cx: &Ctx, link: LinkId, line: &str, out: &mut Vec<Effect>) {
+        let decoded = p2p::decode(line);
+        match (self.links.get(&link), decoded) {
+            (Some(Link::Open { peer, .. }), Ok(PeerMsg::Msg { text })) => {
                 let from = peer.clone();
                 show(
                     out,
@@ -458,7 +566,7 @@ impl PrivateChats {
                     },
                 );
             }
-            (Some(Link::Open { peer }), Ok(PeerMsg::Bye { reason })) => {
+            (Some(Link::Open { peer, .. }), Ok(PeerMsg::Bye { reason })) => {
                 let peer = peer.clone();
                 let why = match reason {
                     PeerBye::Stop | PeerBye::Other => EndReason::PeerStopped,
@@ -467,7 +575,7 @@ impl PrivateChats {
                 };
                 self.end_open(cx, link, peer, why, out);
             }
-            (Some(Link::Open { peer }), other) => {
+            (Some(Link::Open { peer, .. }), other) => {
                 let what = match other {
                     Err(e) => e.to_string(),
                     Ok(m) => format!(
@@ -478,18 +586,18 @@ impl PrivateChats {
                 let peer = peer.clone();
                 show_error(out, ClientError::BadPeerLine { peer, what });
             }
-            (None, _) => {}
+            _ => {}
         }
     }
 
     fn on_bad_peer_line(&mut self, cx: &Ctx, link: LinkId, what: String, out: &mut Vec<Effect>) {
         match self.links.get(&link) {
-            Some(Link::Greeting { .. } | Link::Parked { .. }) => {
+            Some(Link::Greeting { .. } | Link::Introduced { .. } | Link::Parked { .. }) => {
                 self.links.remove(&link);
                 refuse(link, Refusal::BadLine, out);
             }
             Some(Link::Dialing { .. }) => self.fail_link(cx, link, SetupFailure::BadAnswer, out),
-            Some(Link::Open { peer }) => {
+            Some(Link::Open { peer, .. }) => {
                 let peer = peer.clone();
                 show_error(out, ClientError::BadPeerLine { peer, what });
             }
@@ -499,12 +607,12 @@ impl PrivateChats {
 
     fn on_link_closed(&mut self, cx: &Ctx, link: LinkId, out: &mut Vec<Effect>) {
         match self.links.get(&link) {
-            Some(Link::Greeting { .. } | Link::Parked { .. }) => {
+            Some(Link::Greeting { .. } | Link::Introduced { .. } | Link::Parked { .. }) => {
                 self.links.remove(&link);
                 out.push(Effect::PeerClose { link });
             }
             Some(Link::Dialing { .. }) => self.fail_link(cx, link, SetupFailure::Closed, out),
-            Some(Link::Open { peer }) => {
+            Some(Link::Open { peer, .. }) => {
                 let peer = peer.clone();
                 self.end_open(cx, link, peer, EndReason::ConnectionLost, out);
             }
@@ -512,27 +620,37 @@ impl PrivateChats {
         }
     }
 
-    /// An inbound `HELLO` from `user` with `token`: open, refuse, or park until the server's
+    /// An inbound handshake (`first`) from `user`: answer and open, refuse, or park until the server's
     /// `PRIVATE-EXPECT` for `user` arrives.
-    fn admit(&mut self, cx: &Ctx, link: LinkId, user: Name, token: Token, out: &mut Vec<Effect>) {
-        let deadline = match self.links.get(&link) {
-            Some(Link::Greeting { deadline } | Link::Parked { deadline, .. }) => *deadline,
-            _ => return,
+    fn admit(&mut self, cx: &Ctx, link: LinkId, user: Name, first: &[u8], out: &mut Vec<Effect>) {
+        let Some(deadline) = self.links.get(&link).and_then(Link::deadline) else {
+            return;
         };
         match self.peers.get(&user).map(|p| &p.state) {
-            Some(PeerState::Expecting {
-                token: expected, ..
-            }) => {
-                if same_token(*expected, token) {
-                    let Some(me) = cx.me.clone() else { return };
-                    out.push(Effect::PeerSend {
-                        link,
-                        line: PeerMsg::Ok { user: &me }.to_line(),
-                    });
-                    self.open(link, user, out);
-                } else {
-                    self.links.remove(&link);
-                    refuse(link, Refusal::BadToken, out);
+            Some(PeerState::Expecting { token, .. }) => {
+                let token = *token;
+                let Some(me) = cx.me.clone() else { return };
+                let seed = noise::next_seed(&mut self.rng);
+                let ok = PeerMsg::Ok { user: &me }.to_line();
+                match noise::respond(token, &user, &me, seed, first, ok.as_bytes()) {
+                    Ok((secure, answer)) => {
+                        out.push(Effect::PeerSend {
+                            link,
+                            frame: answer,
+                        });
+                        self.links.insert(
+                            link,
+                            Link::Open {
+                                peer: user.clone(),
+                                secure,
+                            },
+                        );
+                        self.open(link, user, out);
+                    }
+                    Err(_) => {
+                        self.links.remove(&link);
+                        refuse(link, Refusal::BadToken, out);
+                    }
                 }
             }
             Some(PeerState::Open { .. }) => {
@@ -544,7 +662,7 @@ impl PrivateChats {
                     link,
                     Link::Parked {
                         user,
-                        token,
+                        first: first.to_vec(),
                         deadline,
                     },
                 );
@@ -552,8 +670,8 @@ impl PrivateChats {
         }
     }
 
+    /// The link (already holding its session) is open: the chat with `peer` is.
     fn open(&mut self, link: LinkId, peer: Name, out: &mut Vec<Effect>) {
-        self.links.insert(link, Link::Open { peer: peer.clone() });
         if let Some(p) = self.peers.get_mut(&peer) {
             p.state = PeerState::Open { link };
         }
@@ -647,7 +765,9 @@ impl PrivateChats {
                 // It never introduced itself: not a peer of ours, nothing to tell the user.
                 self.close_link(link, out);
             }
-            Some(Link::Parked { deadline, .. }) if cx.now >= *deadline => {
+            Some(Link::Introduced { deadline, .. } | Link::Parked { deadline, .. })
+                if cx.now >= *deadline =>
+            {
                 self.links.remove(&link);
                 refuse(link, Refusal::Unexpected, out);
             }
@@ -656,11 +776,11 @@ impl PrivateChats {
     }
 }
 
-/// Says why, then closes.
+/// Says why (in plain text: there is no session to say it in), then closes.
 fn refuse(link: LinkId, refusal: Refusal, out: &mut Vec<Effect>) {
     out.push(Effect::PeerSend {
         link,
-        line: PeerMsg::No { refusal }.to_line(),
+        frame: PeerMsg::No { refusal }.to_line().into_bytes(),
     });
     out.push(Effect::PeerClose { link });
 }

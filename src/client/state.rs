@@ -36,6 +36,9 @@ pub struct Config {
     /// [`Item::Outcome`]): a full-screen client does; a line client, whose screen already holds what
     /// was typed, does not.
     pub echo_own: bool,
+    /// Seeds the private chats' handshakes (their ephemeral keys). The shell passes OS randomness;
+    /// tests a fixed value, which makes them reproducible.
+    pub seed: [u8; 32],
 }
 
 impl Config {
@@ -48,6 +51,7 @@ impl Config {
             logout_grace_secs: 5,
             greeting_secs: 10,
             echo_own: false,
+            seed: [0; 32],
         }
     }
 }
@@ -88,7 +92,7 @@ pub struct ClientState {
 
 impl ClientState {
     pub fn new(config: Config, now: Timestamp) -> Self {
-        let chats = PrivateChats::new(config.handshake_secs, config.expect_secs);
+        let chats = PrivateChats::new(config.handshake_secs, config.expect_secs, config.seed);
         ClientState {
             config,
             now,

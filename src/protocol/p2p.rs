@@ -1,17 +1,23 @@
-//! The peer-to-peer private-chat link: a small line protocol spoken directly between two clients, never
-//! through the server. `docs/PROTOCOL.md` ("Peer-to-peer private chat protocol") is its prose version.
+//! The peer-to-peer private-chat link: a small protocol spoken directly between two clients, never
+//! through the server, and encrypted end to end. `docs/PROTOCOL.md` ("Peer-to-peer private chat
+//! protocol") is its prose version; `crate::client::noise` says how the encryption is keyed.
+//!
+//! Every message is a *frame*: a 2-byte big-endian length, then that many bytes.
 //!
 //! ```text
-//! connector → listener   HELLO <user> <token>    who I am, and the token the server gave us both
-//! listener → connector   OK <user>               accepted; the session is open
-//!                        NO <code> <text>        refused; the listener closes the connection
-//! either way, once open  MSG <text>              one private message, verbatim
+//! connector → listener   "HELLO <user>"          who I am, in plain text (no secret in it)
+//! connector → listener   Noise message 1         keyed by the server's token, which is never sent
+//! listener → connector   Noise message 2         its payload "OK <user>": the session is open
+//!                        "NO <code> <text>"      or, in plain text, refused; the listener closes
+//! either way, once open  Noise messages, each holding one line:
+//!                        MSG <text>              one private message, verbatim
 //!                        BYE <code> <text>       the session is over; the sender closes
 //! ```
 //!
-//! Framing and the line checks are the server protocol's ([`crate::protocol::LineDecoder`],
-//! [`crate::protocol::check_line`]); this module only turns one checked line into a [`PeerMsg`] and back.
-//! Decoding is total: a line from a buggy or hostile peer gives a [`PeerDecodeError`], never a panic.
+//! The lines inside are checked as the server protocol's are ([`crate::protocol::check_line`]); this
+//! module turns one into a [`PeerMsg`] and back, and splits a byte stream into frames
+//! ([`FrameDecoder`]). Decoding is total: bytes from a buggy or hostile peer give an error, never a
+//! panic.
 
 use std::fmt;
 
@@ -21,11 +27,13 @@ use nom::{
     combinator::{eof, rest},
 };
 
-use crate::protocol::Token;
 use crate::protocol::name::check_username;
 
 /// The longest line either side accepts on a link, in bytes: the server's default line limit.
 pub const MAX_LINE: usize = crate::protocol::MAX_LINE;
+
+/// The longest frame accepted: a line and what encryption adds to it (the handshake's are smaller).
+pub const MAX_FRAME: usize = MAX_LINE + 64;
 
 /// Seconds a connection has to complete its handshake (`HELLO` on one side, `OK` on the other).
 pub const HANDSHAKE_SECS: u64 = 10;
@@ -40,11 +48,12 @@ pub const MAX_GREETING: usize = 8;
 /// Why a listener refused a connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refusal {
-    /// The first line was not a well-formed `HELLO`.
+    /// The first frame was not a well-formed `HELLO`, or the second not a handshake message.
     BadHello,
     /// No private chat with that user was accepted here (or it timed out).
     Unexpected,
-    /// The user was expected, but the token is not the one the server gave.
+    /// The user was expected, but the handshake failed: the connector does not have the token the
+    /// server gave (or the bytes were changed on the way).
     BadToken,
     /// A private chat with that user is already open.
     Duplicate,
@@ -81,9 +90,9 @@ impl Refusal {
     /// The explanation sent after the code, for a person reading with `nc`.
     pub fn text(self) -> &'static str {
         match self {
-            Refusal::BadHello => "The first line must be: HELLO <user> <token>.",
+            Refusal::BadHello => "Start with HELLO <user>, then the Noise handshake.",
             Refusal::Unexpected => "No private chat with you was accepted here.",
-            Refusal::BadToken => "That is not the token for this private chat.",
+            Refusal::BadToken => "The handshake failed: not the token for this private chat.",
             Refusal::Duplicate => "A private chat with you is already open.",
             Refusal::Busy => "Too many connections are waiting; try again.",
             Refusal::BadLine => "Lines must be UTF-8 text without control characters.",
@@ -130,7 +139,7 @@ impl PeerBye {
 /// One line of the link protocol.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PeerMsg<'a> {
-    Hello { user: &'a str, token: Token },
+    Hello { user: &'a str },
     Ok { user: &'a str },
     No { refusal: Refusal },
     Msg { text: &'a str },
@@ -147,7 +156,7 @@ impl PeerMsg<'_> {
 impl fmt::Display for PeerMsg<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            PeerMsg::Hello { user, token } => write!(f, "HELLO {user} {token}"),
+            PeerMsg::Hello { user } => write!(f, "HELLO {user}"),
             PeerMsg::Ok { user } => write!(f, "OK {user}"),
             PeerMsg::No { refusal } => write!(f, "NO {} {}", refusal.code(), refusal.text()),
             PeerMsg::Msg { text } => write!(f, "MSG {text}"),
@@ -180,12 +189,10 @@ fn word_then_text(i: &str) -> IResult<&str, &str> {
     Ok((i, w))
 }
 
-fn hello(i: &str) -> IResult<&str, (&str, &str)> {
+fn hello(i: &str) -> IResult<&str, &str> {
     let (i, user) = word(i)?;
-    let (i, _) = tag(" ").parse(i)?;
-    let (i, token) = word(i)?;
     let (i, _) = eof(i)?;
-    Ok((i, (user, token)))
+    Ok((i, user))
 }
 
 fn code_of<T: Copy>(all: &[T], code: fn(T) -> &'static str, word: &str, other: T) -> T {
@@ -201,10 +208,9 @@ pub fn decode(line: &str) -> Result<PeerMsg<'_>, PeerDecodeError> {
     let malformed = PeerDecodeError::Malformed;
     match tag_word {
         "HELLO" => {
-            let (_, (user, token)) = hello(args).map_err(|_| malformed("HELLO"))?;
+            let (_, user) = hello(args).map_err(|_| malformed("HELLO"))?;
             check_username(user).map_err(|_| malformed("HELLO"))?;
-            let token = token.parse::<Token>().map_err(|_| malformed("HELLO"))?;
-            Ok(PeerMsg::Hello { user, token })
+            Ok(PeerMsg::Hello { user })
         }
         "OK" => {
             let (_, user) = word_then_text(args).map_err(|_| malformed("OK"))?;
@@ -237,19 +243,74 @@ pub fn decode(line: &str) -> Result<PeerMsg<'_>, PeerDecodeError> {
     }
 }
 
+/// The wire form of one frame: its length, then `payload` (at most [`MAX_FRAME`] bytes).
+pub fn frame(payload: &[u8]) -> Vec<u8> {
+    debug_assert!(!payload.is_empty() && payload.len() <= MAX_FRAME);
+    let len = u16::try_from(payload.len()).expect("a frame fits in 64 KiB");
+    let mut out = Vec::with_capacity(payload.len() + 2);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// What a [`FrameDecoder`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PeerFrame<'a> {
+    Frame(&'a [u8]),
+    /// A length of 0 or over [`MAX_FRAME`]: the stream is not this protocol (or was damaged), and
+    /// nothing after it can be trusted to be framed right. Reported once; the rest is ignored.
+    Broken,
+}
+
+/// Splits a byte stream into frames, however the bytes arrive. Keeps at most one frame.
+#[derive(Debug, Default)]
+pub struct FrameDecoder {
+    buf: Vec<u8>,
+    broken: bool,
+}
+
+impl FrameDecoder {
+    pub fn new() -> Self {
+        FrameDecoder::default()
+    }
+
+    pub fn feed(&mut self, mut bytes: &[u8], mut out: impl FnMut(PeerFrame<'_>)) {
+        while !self.broken && !bytes.is_empty() {
+            if self.buf.len() < 2 {
+                let take = (2 - self.buf.len()).min(bytes.len());
+                self.buf.extend_from_slice(&bytes[..take]);
+                bytes = &bytes[take..];
+                if self.buf.len() < 2 {
+                    return;
+                }
+            }
+            let len = usize::from(u16::from_be_bytes([self.buf[0], self.buf[1]]));
+            if len == 0 || len > MAX_FRAME {
+                self.broken = true;
+                self.buf = Vec::new();
+                out(PeerFrame::Broken);
+                return;
+            }
+            let have = self.buf.len() - 2;
+            let take = (len - have).min(bytes.len());
+            self.buf.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if self.buf.len() - 2 == len {
+                out(PeerFrame::Frame(&self.buf[2..]));
+                self.buf.clear();
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const TOKEN: Token = Token(0x00ff_1234_5678_9abc_def0_0000_1111_2222);
-
     #[test]
     fn every_message_round_trips() {
         let msgs = [
-            PeerMsg::Hello {
-                user: "alice",
-                token: TOKEN,
-            },
+            PeerMsg::Hello { user: "alice" },
             PeerMsg::Ok { user: "bob" },
             PeerMsg::Msg {
                 text: "  spaced  ünïcode 🎉 ",
@@ -269,16 +330,43 @@ mod tests {
     }
 
     #[test]
+    fn frames_come_out_whole_however_the_bytes_are_cut() {
+        let payloads: Vec<Vec<u8>> = vec![b"HELLO alice".to_vec(), vec![7; 300], vec![0; 1]];
+        let wire: Vec<u8> = payloads.iter().flat_map(|p| frame(p)).collect();
+        for cut in 1..wire.len() {
+            let mut d = FrameDecoder::new();
+            let mut got = Vec::new();
+            for chunk in wire.chunks(cut) {
+                d.feed(chunk, |f| match f {
+                    PeerFrame::Frame(b) => got.push(b.to_vec()),
+                    PeerFrame::Broken => panic!("broken"),
+                });
+            }
+            assert_eq!(got, payloads, "cut {cut}");
+        }
+    }
+
+    #[test]
+    fn a_bad_length_breaks_the_stream_once() {
+        for bad in [vec![0u8, 0, 1, 2], vec![0xff, 0xff, 1]] {
+            let mut d = FrameDecoder::new();
+            let mut got = Vec::new();
+            d.feed(&bad, |f| got.push(matches!(f, PeerFrame::Broken)));
+            d.feed(&frame(b"later"), |f| {
+                got.push(matches!(f, PeerFrame::Broken))
+            });
+            assert_eq!(got, vec![true]);
+        }
+    }
+
+    #[test]
     fn hello_is_strict() {
-        let t = TOKEN.to_string();
         for bad in [
             "HELLO".to_string(),
-            "HELLO alice".to_string(),
-            format!("HELLO alice {t} extra"),
-            format!("HELLO  alice {t}"),
-            "HELLO alice 1234".to_string(),
-            format!("HELLO al ice {t}"),
-            format!("HELLO zoë {t}"),
+            "HELLO alice extra".to_string(),
+            "HELLO  alice".to_string(),
+            "HELLO al ice".to_string(),
+            "HELLO zoë".to_string(),
         ] {
             assert_eq!(
                 decode(&bad),

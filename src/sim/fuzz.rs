@@ -105,3 +105,115 @@ pub fn run_ops_bytes(data: &[u8]) {
         run_ops(&run);
     }
 }
+
+/// A private-chat listener (bob, expecting alice) fed arbitrary bytes on its link, through the real frame
+/// decoder: it never panics, and it shows no private message that was not sealed with the session's keys.
+///
+/// The first byte picks where the bytes start: on a fresh connection (so they must get through the
+/// introductions and the handshake themselves), or after a genuine `HELLO` and handshake message (so
+/// they land in an open session, where only sealed frames may be shown).
+pub fn peer_link(data: &[u8]) {
+    use crate::client::{
+        ClientState, Config, Effect, Event, Item, LinkId, PeerEvent, ServerEvent, UserEvent, noise,
+    };
+    use crate::protocol::p2p::{FrameDecoder, PeerFrame};
+    use crate::protocol::{Name, Prompt, ServerMsg, Token};
+    use crate::time::Timestamp;
+
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let token = Token(0x5eed_0000_1111_2222_3333_4444_5555_6666);
+    let now = Timestamp::from_millis(1_700_000_000_000);
+    let mut bob = ClientState::new(Config::new(5555), now);
+    let shown = std::cell::RefCell::new(Vec::new());
+    let mut feed = |bob: &mut ClientState, event: Event<'_>| {
+        let mut out = Vec::new();
+        bob.handle(event, now, &mut out);
+        for e in out {
+            if let Effect::Show(item) = e {
+                shown.borrow_mut().push(item);
+            }
+        }
+    };
+    let server = |bob: &mut ClientState, feed: &mut dyn FnMut(&mut ClientState, Event<'_>), m| {
+        let line = render_line(&m);
+        feed(
+            bob,
+            Event::Server(ServerEvent::Line(&line[..line.len() - 1])),
+        );
+    };
+    feed(&mut bob, Event::Server(ServerEvent::Connected));
+    server(&mut bob, &mut feed, ServerMsg::Prompt(Prompt::Username));
+    feed(&mut bob, Event::User(UserEvent::Line(b"bob")));
+    server(&mut bob, &mut feed, ServerMsg::Prompt(Prompt::Password));
+    feed(&mut bob, Event::User(UserEvent::Line(b"pw")));
+    server(
+        &mut bob,
+        &mut feed,
+        ServerMsg::Welcome {
+            user: Name::from("bob"),
+        },
+    );
+    server(
+        &mut bob,
+        &mut feed,
+        ServerMsg::PrivateExpect {
+            peer: Name::from("alice"),
+            token,
+        },
+    );
+    let link = LinkId::In(1);
+    feed(
+        &mut bob,
+        Event::Peer {
+            link,
+            event: PeerEvent::Incoming,
+        },
+    );
+    if mode & 1 == 1 {
+        let (_, first) = noise::initiate(token, "alice", "bob", [3; 32]).expect("initiate");
+        feed(
+            &mut bob,
+            Event::Peer {
+                link,
+                event: PeerEvent::Frame(b"HELLO alice"),
+            },
+        );
+        feed(
+            &mut bob,
+            Event::Peer {
+                link,
+                event: PeerEvent::Frame(&first),
+            },
+        );
+        assert!(
+            bob.private_open("alice"),
+            "the genuine handshake opens the session"
+        );
+    }
+    let before = shown.borrow().len();
+    let mut decoder = FrameDecoder::new();
+    let mut frames = Vec::new();
+    decoder.feed(rest, |f| {
+        frames.push(match f {
+            PeerFrame::Frame(b) => Some(b.to_vec()),
+            PeerFrame::Broken => None,
+        })
+    });
+    for f in &frames {
+        let event = match f {
+            Some(b) => PeerEvent::Frame(b),
+            None => PeerEvent::Broken,
+        };
+        feed(&mut bob, Event::Peer { link, event });
+    }
+    let shown = shown.borrow();
+    assert!(
+        !shown[before..]
+            .iter()
+            .any(|i| matches!(i, Item::Private { .. })),
+        "unauthenticated bytes were shown as a private message: {:?}",
+        &shown[before..]
+    );
+}

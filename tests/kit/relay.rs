@@ -13,8 +13,17 @@ pub struct Relay {
     recorded: Arc<Mutex<Vec<u8>>>,
 }
 
+/// Rewrites what clients send before it goes on (`from` replaced by `to`).
+type Rewrite = Arc<Mutex<Vec<(Vec<u8>, Vec<u8>)>>>;
+
 impl Relay {
     pub fn start(server_port: u16) -> Relay {
+        Relay::start_rewriting(server_port, Arc::default())
+    }
+
+    /// A relay that also replaces, in what clients send, each `from` with its `to` (as an attacker on
+    /// the path could): used to steer a private chat through another relay.
+    pub fn start_rewriting(server_port: u16, rewrite: Rewrite) -> Relay {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let recorded = Arc::new(Mutex::new(Vec::new()));
@@ -25,13 +34,11 @@ impl Relay {
                 let Ok(server) = TcpStream::connect(("127.0.0.1", server_port)) else {
                     return;
                 };
-                for (from, to) in [
-                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
-                    (server, client),
-                ] {
-                    let rec = rec.clone();
-                    thread::spawn(move || pump(from, to, rec));
-                }
+                let up = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let (rec_up, rewrite) = (rec.clone(), rewrite.clone());
+                thread::spawn(move || pump(up.0, up.1, rec_up, rewrite));
+                let rec = rec.clone();
+                thread::spawn(move || pump(server, client, rec, Arc::default()));
             }
         });
         Relay { port, recorded }
@@ -41,16 +48,28 @@ impl Relay {
     pub fn recorded(&self) -> String {
         String::from_utf8_lossy(&self.recorded.lock().unwrap()).into_owned()
     }
+
+    /// The same, as bytes.
+    pub fn recorded_bytes(&self) -> Vec<u8> {
+        self.recorded.lock().unwrap().clone()
+    }
 }
 
-fn pump(mut from: TcpStream, mut to: TcpStream, rec: Arc<Mutex<Vec<u8>>>) {
+fn pump(mut from: TcpStream, mut to: TcpStream, rec: Arc<Mutex<Vec<u8>>>, rewrite: Rewrite) {
     let mut buf = [0u8; 4096];
     loop {
         match from.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => {
                 rec.lock().unwrap().extend_from_slice(&buf[..n]);
-                if to.write_all(&buf[..n]).is_err() {
+                // (A line the clients send is written at once, so it arrives in one piece here.)
+                let mut bytes = buf[..n].to_vec();
+                for (a, b) in rewrite.lock().unwrap().iter() {
+                    if let Some(i) = bytes.windows(a.len()).position(|w| w == a.as_slice()) {
+                        bytes.splice(i..i + a.len(), b.iter().copied());
+                    }
+                }
+                if to.write_all(&bytes).is_err() {
                     break;
                 }
             }

@@ -23,7 +23,8 @@ pub(super) struct Client {
     timers: Timers<TimerId>,
     pub shown: Vec<Item>,
     pub sent: Vec<String>,
-    pub peer_sent: Vec<(LinkId, String)>,
+    /// Frames sent on peer links (payloads, as the core hands them to the shell).
+    pub peer_sent: Vec<(LinkId, Vec<u8>)>,
     pub closed: BTreeSet<LinkId>,
     pub connects: Vec<(LinkId, SocketAddr)>,
     pub reads: Vec<InputMode>,
@@ -81,12 +82,12 @@ impl Client {
                 Effect::Show(item) => self.shown.push(item),
                 Effect::Read(mode) => self.reads.push(mode),
                 Effect::Connect { link, addr } => self.connects.push((link, addr)),
-                Effect::PeerSend { link, line } => {
+                Effect::PeerSend { link, frame } => {
                     assert!(
                         !self.closed.contains(&link),
-                        "sent {line:?} on {link} after closing it"
+                        "sent {frame:?} on {link} after closing it"
                     );
-                    self.peer_sent.push((link, line))
+                    self.peer_sent.push((link, frame))
                 }
                 Effect::PeerClose { link } => {
                     self.closed.insert(link);
@@ -118,8 +119,9 @@ impl Client {
         self.event(Event::Peer { link, event });
     }
 
-    pub fn peer_line(&mut self, link: LinkId, line: &str) {
-        self.peer(link, PeerEvent::Line(line.as_bytes()));
+    /// One frame from a peer (a plain-text line during the introductions, or sealed bytes).
+    pub fn peer_frame(&mut self, link: LinkId, frame: &[u8]) {
+        self.peer(link, PeerEvent::Frame(frame));
     }
 
     /// Moves the clock, firing each due timer at its deadline.
@@ -151,8 +153,16 @@ impl Client {
         std::mem::take(&mut self.sent)
     }
 
-    pub fn take_peer_sent(&mut self) -> Vec<(LinkId, String)> {
+    pub fn take_peer_sent(&mut self) -> Vec<(LinkId, Vec<u8>)> {
         std::mem::take(&mut self.peer_sent)
+    }
+
+    /// The frames sent in plain text (introductions and refusals), as text.
+    pub fn take_plain_sent(&mut self) -> Vec<(LinkId, String)> {
+        self.take_peer_sent()
+            .into_iter()
+            .map(|(l, f)| (l, String::from_utf8_lossy(&f).into_owned()))
+            .collect()
     }
 }
 

@@ -1,17 +1,57 @@
 //! Private chats: set-up from both ends, the handshake's checks, the session, and every way it ends.
+//! The other client is played by the test with the real handshake (`noise`), so what is checked is
+//! what goes over the wire: plain text only for the introductions and refusals, sealed lines after.
 
 use super::*;
+use crate::client::noise::{self, Secure};
 use crate::protocol::ErrorReply;
 use crate::protocol::p2p::{MAX_GREETING, MAX_LINE};
 
 const T: u128 = 0x1234_5678_9abc_def0_1111_2222_3333_4444;
 
-fn hello(user: &str, t: u128) -> String {
-    format!("HELLO {user} {}", token(t))
+/// Seals one line as the other client would.
+fn seal(peer: &mut Secure, line: &str) -> Vec<u8> {
+    peer.seal(line.as_bytes())
 }
 
-/// alice asked bob, bob accepted, alice connected and bob said OK: open on alice's side.
-fn alice_open_with_bob() -> (Client, LinkId) {
+/// Opens what the client under test sealed, as the other client would.
+fn opened(peer: &mut Secure, sent: Vec<(LinkId, Vec<u8>)>) -> Vec<(LinkId, String)> {
+    sent.into_iter()
+        .map(|(l, f)| {
+            let plain = peer.open(&f).expect("sealed for the peer");
+            (l, String::from_utf8(plain).unwrap())
+        })
+        .collect()
+}
+
+/// As `user`, connects to a client that should expect us with token `t`: HELLO and the first
+/// handshake message go in; returns the handshake to finish with the answer.
+fn introduce(
+    b: &mut Client,
+    link: LinkId,
+    user: &str,
+    listener: &str,
+    t: u128,
+) -> noise::Initiated {
+    let (hs, first) = noise::initiate(token(t), user, listener, [9; 32]).unwrap();
+    b.peer_frame(link, format!("HELLO {user}").as_bytes());
+    b.peer_frame(link, &first);
+    hs
+}
+
+/// The listener's answer sent on `link`, finished into a session by the connector's handshake.
+fn finish(hs: noise::Initiated, sent: &[(LinkId, Vec<u8>)], link: LinkId) -> (Secure, String) {
+    let [(l, answer)] = sent else {
+        panic!("one answer expected: {sent:?}")
+    };
+    assert_eq!(*l, link);
+    let (secure, payload) = hs.finish(answer).expect("the handshake completes");
+    (secure, String::from_utf8(payload).unwrap())
+}
+
+/// alice asked bob, bob accepted, alice connected and bob answered: open on alice's side. Returns bob's
+/// end of the session too.
+fn alice_open_with_bob() -> (Client, LinkId, Secure) {
     let mut a = Client::online("alice");
     a.server(ServerMsg::PrivateAccepted {
         peer: name("bob"),
@@ -20,9 +60,12 @@ fn alice_open_with_bob() -> (Client, LinkId) {
     });
     let (link, _) = a.connects[0];
     a.peer(link, PeerEvent::Connected);
-    a.peer_line(link, "OK bob");
+    let sent = a.take_peer_sent();
+    let (bob, answer) =
+        noise::respond(token(T), "alice", "bob", [8; 32], &sent[1].1, b"OK bob").unwrap();
+    a.peer_frame(link, &answer);
     a.clear();
-    (a, link)
+    (a, link, bob)
 }
 
 /// bob accepted alice's request: the server told him to expect her with token `T`.
@@ -35,14 +78,17 @@ fn bob_expecting_alice() -> Client {
     b
 }
 
-/// bob accepted alice's request and alice connected with the right token: open on bob's side.
-fn bob_open_with_alice() -> (Client, LinkId) {
+/// bob accepted alice's request and alice connected with the right token: open on bob's side. Returns
+/// alice's end of the session too.
+fn bob_open_with_alice() -> (Client, LinkId, Secure) {
     let mut b = bob_expecting_alice();
     let link = LinkId::In(1);
     b.peer(link, PeerEvent::Incoming);
-    b.peer_line(link, &hello("alice", T));
+    let hs = introduce(&mut b, link, "alice", "bob", T);
+    let (alice, ok) = finish(hs, &b.take_peer_sent(), link);
+    assert_eq!(ok, "OK bob");
     b.clear();
-    (b, link)
+    (b, link, alice)
 }
 
 #[test]
@@ -64,8 +110,23 @@ fn requester_connects_says_hello_and_opens_on_ok() {
     assert_eq!(addr, "10.1.2.3:6000".parse().unwrap());
     assert!(!a.state.private_open("bob"));
     a.peer(link, PeerEvent::Connected);
-    assert_eq!(a.take_peer_sent(), vec![(link, hello("alice", T))]);
-    a.peer_line(link, "OK bob");
+    let sent = a.take_peer_sent();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(
+        sent[0],
+        (link, b"HELLO alice".to_vec()),
+        "who, and no secret"
+    );
+    let hex = format!("{:032x}", T);
+    assert!(
+        sent.iter()
+            .all(|(_, f)| !String::from_utf8_lossy(f).contains(&hex)
+                && !f.windows(16).any(|w| w == T.to_be_bytes())),
+        "the token never goes on the wire"
+    );
+    let (_, answer) =
+        noise::respond(token(T), "alice", "bob", [8; 32], &sent[1].1, b"OK bob").unwrap();
+    a.peer_frame(link, &answer);
     assert!(a.state.private_open("bob"));
     assert_eq!(
         a.take_shown(),
@@ -85,8 +146,9 @@ fn listener_opens_only_for_the_expected_user_and_token() {
     let mut b = bob_expecting_alice();
     let link = LinkId::In(1);
     b.peer(link, PeerEvent::Incoming);
-    b.peer_line(link, &hello("alice", T));
-    assert_eq!(b.take_peer_sent(), vec![(link, "OK bob".to_string())]);
+    let hs = introduce(&mut b, link, "alice", "bob", T);
+    let (_, ok) = finish(hs, &b.take_peer_sent(), link);
+    assert_eq!(ok, "OK bob", "the answer says who, inside the handshake");
     assert!(b.state.private_open("alice"));
     assert_eq!(
         b.take_shown(),
@@ -106,14 +168,14 @@ fn a_wrong_token_is_refused_and_the_real_peer_can_still_connect() {
     let mut b = bob_expecting_alice();
     let intruder = LinkId::In(1);
     b.peer(intruder, PeerEvent::Incoming);
-    b.peer_line(intruder, &hello("alice", T ^ 1));
-    let sent = b.take_peer_sent();
+    introduce(&mut b, intruder, "alice", "bob", T ^ 1);
+    let sent = b.take_plain_sent();
     assert_eq!(sent.len(), 1);
     assert!(sent[0].1.starts_with("NO bad-token"), "{sent:?}");
     assert!(b.closed.contains(&intruder));
     assert!(!b.state.private_open("alice"));
     // Anything the intruder sends afterwards goes nowhere.
-    b.peer_line(intruder, "MSG injected");
+    b.peer_frame(intruder, b"MSG injected");
     assert!(
         !b.shown.iter().any(|i| matches!(i, Item::Private { .. })),
         "{:?}",
@@ -121,22 +183,28 @@ fn a_wrong_token_is_refused_and_the_real_peer_can_still_connect() {
     );
     let real = LinkId::In(2);
     b.peer(real, PeerEvent::Incoming);
-    b.peer_line(real, &hello("alice", T));
+    introduce(&mut b, real, "alice", "bob", T);
     assert!(b.state.private_open("alice"));
 }
 
 #[test]
 fn nobody_but_the_peer_can_inject_into_an_open_session() {
-    let (mut b, _) = bob_open_with_alice();
+    let (mut b, link, _) = bob_open_with_alice();
     let other = LinkId::In(9);
     b.peer(other, PeerEvent::Incoming);
     // Claiming to be alice again (with or without the token) is refused: the session is taken.
-    b.peer_line(other, &hello("alice", T));
-    assert!(b.take_peer_sent()[0].1.starts_with("NO duplicate"));
+    introduce(&mut b, other, "alice", "bob", T);
+    assert!(b.take_plain_sent()[0].1.starts_with("NO duplicate"));
     let third = LinkId::In(10);
     b.peer(third, PeerEvent::Incoming);
-    b.peer_line(third, "MSG hi");
-    assert!(b.take_peer_sent()[0].1.starts_with("NO bad-hello"));
+    b.peer_frame(third, b"MSG hi");
+    assert!(b.take_plain_sent()[0].1.starts_with("NO bad-hello"));
+    // Bytes slipped into the open link itself (without alice's keys) end it rather than show.
+    b.peer_frame(link, b"MSG injected in plain text");
+    assert!(b.shown.contains(&Item::PrivateEnded {
+        peer: name("alice"),
+        why: EndReason::Tampered
+    }));
     assert!(b.closed.contains(&other) && b.closed.contains(&third));
     assert!(
         !b.shown.iter().any(|i| matches!(i, Item::Private { .. })),
@@ -150,13 +218,14 @@ fn a_hello_that_beats_the_servers_expect_line_is_held_until_it_arrives() {
     let mut b = Client::online("bob");
     let link = LinkId::In(1);
     b.peer(link, PeerEvent::Incoming);
-    b.peer_line(link, &hello("alice", T));
+    let hs = introduce(&mut b, link, "alice", "bob", T);
     assert!(b.peer_sent.is_empty(), "not refused yet");
     b.server(ServerMsg::PrivateExpect {
         peer: name("alice"),
         token: token(T),
     });
-    assert_eq!(b.take_peer_sent(), vec![(link, "OK bob".to_string())]);
+    let (_, ok) = finish(hs, &b.take_peer_sent(), link);
+    assert_eq!(ok, "OK bob");
     assert!(b.state.private_open("alice"));
 }
 
@@ -165,11 +234,11 @@ fn a_held_hello_nobody_expects_is_refused_at_the_handshake_deadline() {
     let mut b = Client::online("bob");
     let link = LinkId::In(1);
     b.peer(link, PeerEvent::Incoming);
-    b.peer_line(link, &hello("mallory", T));
+    introduce(&mut b, link, "mallory", "bob", T);
     b.advance_secs(crate::protocol::p2p::HANDSHAKE_SECS - 1);
     assert!(b.peer_sent.is_empty());
     b.advance_secs(1);
-    assert!(b.take_peer_sent()[0].1.starts_with("NO unexpected"));
+    assert!(b.take_plain_sent()[0].1.starts_with("NO unexpected"));
     assert!(b.closed.contains(&link));
     assert!(b.shown.is_empty(), "strangers are not the user's business");
 }
@@ -193,7 +262,7 @@ fn too_many_unintroduced_connections_are_turned_away() {
     assert!(b.peer_sent.is_empty());
     let extra = LinkId::In(99);
     b.peer(extra, PeerEvent::Incoming);
-    assert!(b.take_peer_sent()[0].1.starts_with("NO busy"));
+    assert!(b.take_plain_sent()[0].1.starts_with("NO busy"));
     assert!(b.closed.contains(&extra));
 }
 
@@ -201,28 +270,36 @@ fn too_many_unintroduced_connections_are_turned_away() {
 fn malformed_and_over_long_handshakes_are_refused() {
     let mut b = Client::online("bob");
     b.peer(LinkId::In(1), PeerEvent::Incoming);
-    b.peer_line(LinkId::In(1), "HELLO alice");
+    b.peer_frame(LinkId::In(1), b"HELLO alice 1234");
     b.peer(LinkId::In(2), PeerEvent::Incoming);
-    b.peer(LinkId::In(2), PeerEvent::LineTooLong);
+    b.peer(LinkId::In(2), PeerEvent::Broken);
     b.peer(LinkId::In(3), PeerEvent::Incoming);
-    b.peer(LinkId::In(3), PeerEvent::Line(b"HELLO \xff"));
+    b.peer_frame(LinkId::In(3), b"HELLO \xff");
     let codes: Vec<String> = b
-        .take_peer_sent()
+        .take_plain_sent()
         .into_iter()
         .map(|(_, l)| l.split(' ').take(2).collect::<Vec<_>>().join(" "))
         .collect();
-    assert_eq!(codes, vec!["NO bad-hello", "NO bad-line", "NO bad-line"]);
+    assert_eq!(codes, vec!["NO bad-hello", "NO bad-line", "NO bad-hello"]);
     assert_eq!(b.state.link_count(), 0);
 }
 
 #[test]
 fn private_messages_go_over_the_link_only_and_count_as_activity() {
-    let (mut a, link) = alice_open_with_bob();
+    let (mut a, link, mut bob) = alice_open_with_bob();
     a.typed("private bob  psst  ");
-    assert_eq!(a.take_peer_sent(), vec![(link, "MSG  psst  ".to_string())]);
+    let sent = a.take_peer_sent();
+    assert!(
+        !String::from_utf8_lossy(&sent[0].1).contains("psst"),
+        "sealed"
+    );
+    assert_eq!(
+        opened(&mut bob, sent),
+        vec![(link, "MSG  psst  ".to_string())]
+    );
     // The server hears that alice is active, never what she said.
     assert_eq!(a.take_sent(), vec!["active"]);
-    a.peer_line(link, "MSG hello back");
+    a.peer_frame(link, &seal(&mut bob, "MSG hello back"));
     assert_eq!(
         a.take_shown(),
         vec![Item::Private {
@@ -265,7 +342,7 @@ fn private_without_an_open_session_is_an_error() {
 
 #[test]
 fn an_over_long_private_message_is_refused_before_sending() {
-    let (mut a, _) = alice_open_with_bob();
+    let (mut a, _, _) = alice_open_with_bob();
     a.typed(&format!("private bob {}", "x".repeat(MAX_LINE)));
     assert!(a.peer_sent.is_empty());
     assert!(matches!(
@@ -276,10 +353,11 @@ fn an_over_long_private_message_is_refused_before_sending() {
 
 #[test]
 fn stopprivate_tells_the_peer_and_the_server_and_hides_the_bookkeeping_reply() {
-    let (mut a, link) = alice_open_with_bob();
+    let (mut a, link, mut bob) = alice_open_with_bob();
     a.typed("stopprivate bob");
+    let sent = a.take_peer_sent();
     assert_eq!(
-        a.take_peer_sent(),
+        opened(&mut bob, sent),
         vec![(link, "BYE stop Private chat stopped.".to_string())]
     );
     assert!(a.closed.contains(&link));
@@ -310,8 +388,8 @@ fn stopprivate_tells_the_peer_and_the_server_and_hides_the_bookkeeping_reply() {
 
 #[test]
 fn the_peer_stopping_ends_the_session_here_too() {
-    let (mut b, link) = bob_open_with_alice();
-    b.peer_line(link, "BYE stop Private chat stopped.");
+    let (mut b, link, mut alice) = bob_open_with_alice();
+    b.peer_frame(link, &seal(&mut alice, "BYE stop Private chat stopped."));
     assert_eq!(
         b.take_shown(),
         vec![Item::PrivateEnded {
@@ -337,7 +415,7 @@ fn the_peer_stopping_ends_the_session_here_too() {
 
 #[test]
 fn a_peer_that_vanishes_is_reported_and_dropped() {
-    let (mut a, link) = alice_open_with_bob();
+    let (mut a, link, _) = alice_open_with_bob();
     a.peer(link, PeerEvent::Closed);
     assert_eq!(
         a.take_shown(),
@@ -352,10 +430,11 @@ fn a_peer_that_vanishes_is_reported_and_dropped() {
 
 #[test]
 fn logging_out_tells_every_peer_and_closes_their_links() {
-    let (mut a, link) = alice_open_with_bob();
+    let (mut a, link, mut bob) = alice_open_with_bob();
     a.typed("logout");
+    let sent = a.take_peer_sent();
     assert_eq!(
-        a.take_peer_sent(),
+        opened(&mut bob, sent),
         vec![(link, "BYE logout Logged out.".to_string())]
     );
     assert!(a.closed.contains(&link));
@@ -365,10 +444,11 @@ fn logging_out_tells_every_peer_and_closes_their_links() {
 
 #[test]
 fn losing_the_server_tells_every_peer() {
-    let (mut b, link) = bob_open_with_alice();
+    let (mut b, link, mut alice) = bob_open_with_alice();
     b.event(Event::Server(ServerEvent::Closed));
+    let sent = b.take_peer_sent();
     assert_eq!(
-        b.take_peer_sent(),
+        opened(&mut alice, sent),
         vec![(link, "BYE offline Lost the server.".to_string())]
     );
     assert!(b.closed.contains(&link));
@@ -382,8 +462,8 @@ fn peers_learn_why_the_other_side_left() {
         ("BYE offline Lost the server.", EndReason::PeerOffline),
         ("BYE", EndReason::PeerStopped),
     ] {
-        let (mut a, link) = alice_open_with_bob();
-        a.peer_line(link, line);
+        let (mut a, link, mut bob) = alice_open_with_bob();
+        a.peer_frame(link, &seal(&mut bob, line));
         assert_eq!(
             a.take_shown(),
             vec![Item::PrivateEnded {
@@ -396,19 +476,20 @@ fn peers_learn_why_the_other_side_left() {
 
 #[test]
 fn a_session_survives_a_block_made_after_it_started() {
-    let (mut b, link) = bob_open_with_alice();
+    let (mut b, link, mut alice) = bob_open_with_alice();
     b.typed("block alice");
     b.server(ServerMsg::Blocked {
         user: name("alice"),
     });
-    b.peer_line(link, "MSG still here");
+    b.peer_frame(link, &seal(&mut alice, "MSG still here"));
     b.typed("private alice and so am I");
     assert!(b.shown.contains(&Item::Private {
         from: name("alice"),
         text: "still here".into()
     }));
+    let sent = b.take_peer_sent();
     assert_eq!(
-        b.take_peer_sent(),
+        opened(&mut alice, sent),
         vec![(link, "MSG and so am I".to_string())]
     );
 }
@@ -443,15 +524,23 @@ fn set_up_failures_are_reported_and_the_server_told() {
     a.server(ServerMsg::PrivateEnded { peer: name("bob") });
     assert!(a.take_shown().is_empty());
 
-    // Connected, but refused, or no answer in time, or a wrong answer.
+    // Connected, but refused, or no answer in time, or a wrong answer: garbage, an answer keyed by
+    // another token, or a good handshake from someone who says they are not bob.
+    enum Answer {
+        Plain(&'static str),
+        Keyed(u128, &'static str),
+        Nothing,
+    }
     for (answer, why) in [
         (
-            Some("NO bad-token That is not the token."),
+            Answer::Plain("NO bad-token The handshake failed."),
             SetupFailure::Refused(crate::protocol::p2p::Refusal::BadToken),
         ),
-        (Some("OK mallory"), SetupFailure::BadAnswer),
+        (Answer::Plain("OK bob"), SetupFailure::BadAnswer),
+        (Answer::Keyed(T ^ 1, "OK bob"), SetupFailure::BadAnswer),
+        (Answer::Keyed(T, "OK mallory"), SetupFailure::BadAnswer),
         (
-            None,
+            Answer::Nothing,
             SetupFailure::NoAnswer {
                 secs: crate::protocol::p2p::HANDSHAKE_SECS,
             },
@@ -465,10 +554,31 @@ fn set_up_failures_are_reported_and_the_server_told() {
         });
         let (link, _) = a.connects[0];
         a.peer(link, PeerEvent::Connected);
+        let first = a.take_peer_sent()[1].1.clone();
         a.clear();
+        let what = match &answer {
+            Answer::Plain(l) => l.to_string(),
+            Answer::Keyed(t, l) => format!("{l} keyed by {t:x}"),
+            Answer::Nothing => "nothing".into(),
+        };
         match answer {
-            Some(line) => a.peer_line(link, line),
-            None => a.advance_secs(crate::protocol::p2p::HANDSHAKE_SECS),
+            Answer::Plain(line) => a.peer_frame(link, line.as_bytes()),
+            Answer::Keyed(t, payload) => {
+                // A responder with another token cannot even read alice's first message; one with the
+                // right token that names another user is caught by the answer's check.
+                match noise::respond(
+                    token(t),
+                    "alice",
+                    "bob",
+                    [8; 32],
+                    &first,
+                    payload.as_bytes(),
+                ) {
+                    Ok((_, answer)) => a.peer_frame(link, &answer),
+                    Err(_) => a.peer_frame(link, &[0x42; 48]),
+                }
+            }
+            Answer::Nothing => a.advance_secs(crate::protocol::p2p::HANDSHAKE_SECS),
         }
         assert_eq!(
             a.take_shown(),
@@ -476,7 +586,7 @@ fn set_up_failures_are_reported_and_the_server_told() {
                 peer: name("bob"),
                 why: why.clone()
             }],
-            "{answer:?}"
+            "{what}"
         );
         assert!(a.closed.contains(&link));
         assert!(!a.state.private_open("bob"));
@@ -511,7 +621,7 @@ fn a_stale_set_up_timer_does_not_touch_a_newer_session() {
         token: token(T + 1),
     });
     b.peer(LinkId::In(1), PeerEvent::Incoming);
-    b.peer_line(LinkId::In(1), &hello("alice", T + 1));
+    introduce(&mut b, LinkId::In(1), "alice", "bob", T + 1);
     assert!(b.state.private_open("alice"));
     b.advance_secs(crate::protocol::p2p::EXPECT_SECS * 2);
     assert!(b.state.private_open("alice"));
@@ -519,15 +629,21 @@ fn a_stale_set_up_timer_does_not_touch_a_newer_session() {
 
 #[test]
 fn bad_lines_inside_a_session_are_reported_and_ignored() {
-    let (mut a, link) = alice_open_with_bob();
-    a.peer(link, PeerEvent::Line(b"MSG \x1b[2J gotcha"));
-    a.peer_line(link, "PING");
-    a.peer(link, PeerEvent::LineTooLong);
-    assert_eq!(a.shown.len(), 3);
+    let (mut a, link, mut bob) = alice_open_with_bob();
+    a.peer_frame(link, &bob.seal(b"MSG \x1b[2J gotcha"));
+    a.peer_frame(link, &seal(&mut bob, "PING"));
+    assert_eq!(a.shown.len(), 2);
     assert!(
         a.shown
             .iter()
             .all(|i| matches!(i, Item::Error(ClientError::BadPeerLine { .. })))
     );
     assert!(a.state.private_open("bob"));
+    // A stream that is no longer framed cannot go on.
+    a.peer(link, PeerEvent::Broken);
+    assert!(a.shown.contains(&Item::PrivateEnded {
+        peer: name("bob"),
+        why: EndReason::Tampered
+    }));
+    assert!(!a.state.private_open("bob"));
 }

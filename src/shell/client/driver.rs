@@ -10,7 +10,7 @@ use futures_lite::FutureExt;
 use smol::Task;
 use smol::channel::{Receiver, Sender};
 
-use super::net::{peer_input, read_lines, write_all_from};
+use super::net::{read_frames, write_all_from};
 use super::{FLUSH_GRACE, Input, PeerInput, ServerInput};
 use crate::client::complete::Known;
 use crate::client::{
@@ -107,8 +107,8 @@ impl Driver {
                         PeerEvent::Connected
                     }
                     PeerInput::ConnectFailed(e) => PeerEvent::ConnectFailed { error: e },
-                    PeerInput::Line(l) => PeerEvent::Line(l),
-                    PeerInput::TooLong => PeerEvent::LineTooLong,
+                    PeerInput::Frame(f) => PeerEvent::Frame(f),
+                    PeerInput::Broken => PeerEvent::Broken,
                     PeerInput::Closed => {
                         // The link's tasks are done; the core decides what it means.
                         if let Some(h) = self.links.get_mut(&link) {
@@ -151,11 +151,9 @@ impl Driver {
                 }
                 Effect::Read(mode) => self.ui.read(mode),
                 Effect::Connect { link, addr } => self.dial(link, addr),
-                Effect::PeerSend { link, line } => {
+                Effect::PeerSend { link, frame } => {
                     if let Some(out) = self.links.get(&link).and_then(|h| h.out.as_ref()) {
-                        let mut bytes = line.into_bytes();
-                        bytes.push(b'\n');
-                        let _ = out.try_send(bytes);
+                        let _ = out.try_send(crate::protocol::p2p::frame(&frame));
                     }
                 }
                 Effect::PeerClose { link } => self.close_link(link),
@@ -183,12 +181,7 @@ impl Driver {
         let _ = stream.set_nodelay(true);
         let (out, out_rx) = smol::channel::unbounded::<Vec<u8>>();
         let tx = self.tx.clone();
-        let reader = smol::spawn(read_lines(
-            stream.clone(),
-            crate::protocol::p2p::MAX_LINE,
-            tx.clone(),
-            peer_input(link),
-        ));
+        let reader = smol::spawn(read_frames(stream.clone(), link, tx.clone()));
         let writer = smol::spawn(async move {
             if !write_all_from(stream, out_rx).await {
                 let _ = tx

@@ -99,6 +99,8 @@ pub enum StartError {
     BadCa { path: PathBuf, reason: String },
     #[error("TLS with the server at {addr} failed: {reason}")]
     Tls { addr: String, reason: String },
+    #[error("no randomness from the operating system ({reason}); private chats cannot be keyed")]
+    NoRandomness { reason: String },
 }
 
 /// What the tasks hand the driver.
@@ -118,8 +120,8 @@ enum ServerInput {
 enum PeerInput {
     Connected(TcpStream),
     ConnectFailed(String),
-    Line(Vec<u8>),
-    TooLong,
+    Frame(Vec<u8>),
+    Broken,
     Closed,
 }
 
@@ -151,6 +153,12 @@ async fn run_async(opts: ClientOptions) -> Result<i32, StartError> {
 
     let (state_file, book, warnings) = StateFile::load(opts.state_dir.as_deref());
     let mut config = Config::new(p2p_port);
+    if let Err(e) = getrandom::fill(&mut config.seed) {
+        // Without randomness a private chat's keys would be predictable: refuse to run.
+        return Err(StartError::NoRandomness {
+            reason: e.to_string(),
+        });
+    }
     config.seen = book.for_server(&server_key);
     // The full-screen client shows the user's own messages in their window with the outcome.
     config.echo_own = opts.ui.full_screen;

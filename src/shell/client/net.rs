@@ -11,6 +11,7 @@ use smol::channel::{Receiver, Sender};
 
 use super::{CONNECT_TIMEOUT, Input, PeerInput, ServerInput, StartError};
 use crate::client::LinkId;
+use crate::protocol::p2p::{FrameDecoder, PeerFrame};
 use crate::protocol::{Frame, LineDecoder};
 
 pub(super) async fn connect(host: &str, port: u16) -> Result<TcpStream, StartError> {
@@ -111,15 +112,39 @@ pub(super) fn server_input(r: Read) -> Input {
     })
 }
 
-pub(super) fn peer_input(link: LinkId) -> impl Fn(Read) -> Input {
-    move |r| Input::Peer {
-        link,
-        event: match r {
-            Read::Line(l) => PeerInput::Line(l),
-            Read::TooLong => PeerInput::TooLong,
-            Read::Closed => PeerInput::Closed,
-        },
+/// Splits what a peer sends into frames (see [`crate::protocol::p2p`]) and hands each to the driver,
+/// then `Closed` once the stream ends.
+pub(super) async fn read_frames(
+    mut stream: impl AsyncRead + Unpin,
+    link: LinkId,
+    tx: Sender<Input>,
+) {
+    let mut decoder = FrameDecoder::new();
+    let mut buf = vec![0u8; 8192];
+    loop {
+        let n = match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let mut batch = Vec::new();
+        decoder.feed(&buf[..n], |frame| {
+            batch.push(match frame {
+                PeerFrame::Frame(f) => PeerInput::Frame(f.to_vec()),
+                PeerFrame::Broken => PeerInput::Broken,
+            })
+        });
+        for event in batch {
+            if tx.send(Input::Peer { link, event }).await.is_err() {
+                return;
+            }
+        }
     }
+    let _ = tx
+        .send(Input::Peer {
+            link,
+            event: PeerInput::Closed,
+        })
+        .await;
 }
 
 /// Writes everything sent on `rx` until it closes, then flushes and shuts the stream down.
