@@ -460,3 +460,29 @@ fn a_script_that_ends_with_logout_sees_every_answer() {
         assert!(c.saw(want), "no {want:?} in {:?}", c.seen);
     }
 }
+
+/// Characters that reorder text or take no room could make a message say something other than what
+/// it looks like; the reader sees them as markers.
+#[test]
+fn deceptive_characters_are_shown_not_hidden() {
+    let server = Server::cmd().accounts(PEOPLE).start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut alice = Piped::login("alice", "wonderland", server.port(), &dir.path().join("a"));
+    let mut bob = Piped::login("bob", "builder", server.port(), &dir.path().join("b"));
+    bob.send("message alice open the file invoice\u{202E}fdp.exe and pay\u{200B}pal");
+    let line = alice.expect("[message] bob: open the file invoice");
+    assert!(
+        line.contains("invoice⟨U+202E⟩fdp.exe and pay⟨U+200B⟩pal"),
+        "{line:?}"
+    );
+    assert!(
+        !line.contains('\u{202E}'),
+        "the override itself never reaches the terminal"
+    );
+    bob.send("message alice family 👨\u{200D}👩\u{200D}👧");
+    let line = alice.expect("[message] bob: family");
+    assert!(
+        line.contains("👨\u{200D}👩\u{200D}👧"),
+        "emoji sequences are left alone"
+    );
+}

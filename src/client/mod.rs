@@ -28,6 +28,7 @@ pub mod input;
 pub mod noise;
 pub mod outgoing;
 mod private;
+pub mod reveal;
 pub mod seen;
 mod state;
 

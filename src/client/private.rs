@@ -562,7 +562,7 @@ impl PrivateChats {
                     out,
                     Item::Private {
                         from,
-                        text: text.to_owned(),
+                        text: super::reveal::reveal(text).into_owned(),
                     },
                 );
             }

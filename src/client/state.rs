@@ -267,7 +267,8 @@ impl ClientState {
         // The server filters control characters from what users send; checking again here means a
         // broken or hostile server cannot rewrite this terminal either.
         let msg = match check_line(bytes).map(decode_line) {
-            Ok(Ok(msg)) => msg,
+            // What others wrote is shown with any invisible or reordering character made visible.
+            Ok(Ok(msg)) => super::reveal::reveal_msg(msg),
             Ok(Err(e)) => return show_error(out, ClientError::BadServerLine(e.to_string())),
             Err(e) => return show_error(out, ClientError::BadServerLine(e.to_string())),
         };
