@@ -51,3 +51,7 @@ sim *ARGS:
 fuzz target="server_state" secs="60":
     command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
     cd fuzz && cargo +nightly fuzz run -s none {{target}} "$(mktemp -d)" corpus/{{target}} -- -max_total_time={{secs}}
+
+# natter in cluster mode (Redis) against natter alone: direct messages, cross-node. Needs redis-server.
+bench-cluster:
+    bash scripts/bench-cluster.sh

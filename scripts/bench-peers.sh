@@ -5,7 +5,9 @@
 #   scripts/bench-peers.sh            the full run (about 4 minutes on 2 cores)
 #   scripts/bench-peers.sh --quick    small sizes, about 1 minute: checks the harness, not the servers
 #
-# Environment: BENCH_SERVERS="natter ngircd inspircd" picks the servers; BENCH_OUT=DIR keeps the reports
+# Environment: BENCH_SERVERS="natter natter-tls ngircd ngircd-tls inspircd inspircd-tls" picks the
+# servers (the -tls ones: every workload over TLS, each on an ECDSA P-256 certificate; natter-tls is
+# natter's secure default with the certificate it makes itself); BENCH_OUT=DIR keeps the reports
 # (results.jsonl, table.md) and the servers' logs there (default target/bench-peers). To measure a change
 # against the build before it in the same run, add `natter-base` to BENCH_SERVERS and point NATTER_BASE
 # at that build's natter-server binary (e.g. one built from `git worktree add ../base HEAD~1`).
@@ -32,7 +34,7 @@ for arg in "$@"; do
     esac
 done
 
-SERVERS=${BENCH_SERVERS:-natter ngircd inspircd}
+SERVERS=${BENCH_SERVERS:-natter natter-tls ngircd ngircd-tls inspircd inspircd-tls}
 OUT=${BENCH_OUT:-target/bench-peers}
 BENCH=target/release/natter-bench
 NATTER=target/release/natter-server
@@ -41,13 +43,19 @@ PORT_natter=47100
 PORT_ngircd=47101
 PORT_inspircd=47102
 PORT_natter_base=47103
+PORT_natter_tls=47104
+PORT_ngircd_tls=47105
+PORT_inspircd_tls=47106
 # Connections logging in at once during setup, per generator thread. ngircd's listen backlog is fixed at
 # 10, so more than that overflows its accept queue and stalls in SYN retries; InspIRCd completes a
 # registration only once a second by design, so it needs many at once to log 1,000 users in quickly.
 DIAL_natter=64
 DIAL_natter_base=64
+DIAL_natter_tls=64
 DIAL_ngircd=4
 DIAL_inspircd=512
+DIAL_ngircd_tls=4
+DIAL_inspircd_tls=512
 
 say() { printf '\n=== %s (%s, load %s)\n' "$*" "$(date -u +%H:%M:%S)" "$(cut -d' ' -f1 /proc/loadavg)"; }
 
@@ -55,17 +63,17 @@ say() { printf '\n=== %s (%s, load %s)\n' "$*" "$(date -u +%H:%M:%S)" "$(cut -d'
 need_peers=0
 for s in $SERVERS; do
     case "$s" in
-        natter) ;;
+        natter | natter-tls) ;;
         natter-base)
             if [ ! -x "${NATTER_BASE:-}" ]; then
                 echo "bench-peers: natter-base needs NATTER_BASE=PATH of an earlier natter-server build" >&2
                 exit 2
             fi
             ;;
-        ngircd) command -v ngircd >/dev/null || need_peers=1 ;;
-        inspircd) command -v inspircd >/dev/null || need_peers=1 ;;
+        ngircd | ngircd-tls) command -v ngircd >/dev/null || need_peers=1 ;;
+        inspircd | inspircd-tls) command -v inspircd >/dev/null || need_peers=1 ;;
         *)
-            echo "bench-peers: unknown server '$s' in BENCH_SERVERS (natter, natter-base, ngircd, inspircd)" >&2
+            echo "bench-peers: unknown server '$s' in BENCH_SERVERS (natter, natter-tls, natter-base, ngircd, ngircd-tls, inspircd, inspircd-tls)" >&2
             exit 2
             ;;
     esac
@@ -86,6 +94,8 @@ cargo build --release --locked --bins --quiet
 # The open-file limit is per process: raise the soft limit to the hard one for every server started here.
 ulimit -n "$(ulimit -Hn)"
 FD_LIMIT=$(ulimit -n)
+# InspIRCd 3 (Debian) may crash while shutting down after a run; no core file may land in the checkout.
+ulimit -c 0
 
 mkdir -p "$OUT"
 RESULTS=$OUT/results.jsonl
@@ -118,6 +128,9 @@ trap 'exit 130' INT TERM
 # Accounts for the largest run (u0..uN, password pw-<i>).
 ACCOUNTS=22000
 "$BENCH" gen-credentials "$ACCOUNTS" "$WORK/credentials.txt"
+# The peers' TLS certificate: ECDSA P-256, self-signed, like the one natter makes for itself.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=bench" \
+    -keyout "$WORK/tls-key.pem" -out "$WORK/tls-cert.pem" 2>/dev/null
 
 # ngircd: every limit its config has, off. What stays (compiled in, docs/PERFORMANCE.md): 3 commands
 # per client per main-loop pass, a 32 KiB write buffer per client (overflow disconnects), a listen
@@ -140,6 +153,10 @@ cat >"$WORK/ngircd.conf" <<EOF
 	MaxPenaltyTime = 0
 	PingTimeout = 3600
 	PongTimeout = 3600
+[SSL]
+	CertFile = $WORK/tls-cert.pem
+	KeyFile = $WORK/tls-key.pem
+	Ports = $PORT_ngircd_tls
 [Options]
 	DNS = no
 	Ident = no
@@ -156,6 +173,10 @@ cat >"$WORK/inspircd.conf" <<EOF
 <server name="bench.inspircd.local" description="natter-bench peer" network="bench">
 <admin name="bench" nick="bench" email="bench@localhost">
 <bind address="127.0.0.1" port="$PORT_inspircd" type="clients">
+<module name="ssl_gnutls">
+<sslprofile name="bench" provider="gnutls" certfile="$WORK/tls-cert.pem" keyfile="$WORK/tls-key.pem"
+            dhfile="" hash="sha256" priority="NORMAL">
+<bind address="127.0.0.1" port="$PORT_inspircd_tls" type="clients" sslprofile="bench">
 <connect name="bench" allow="*" timeout="3600" pingfreq="3600"
          hardsendq="67108864" softsendq="67108864" recvq="67108864"
          threshold="1000000000" commandrate="1000000000" fakelag="yes"
@@ -183,7 +204,7 @@ start_server() {
         exit 1
     fi
     case "$name" in
-        natter | natter-base)
+        natter | natter-base | natter-tls)
             # A fresh data directory per run, like a fresh process: otherwise messages stored by the
             # offline run and not yet acknowledged when it stopped would reach the next run's users.
             bin=$NATTER
@@ -195,13 +216,17 @@ start_server() {
                 bin=$NATTER_BASE
                 load_flags=()
             fi
+            # The secure default: TLS with the certificate it makes for itself in the data directory.
+            if [ "$name" = natter-tls ]; then
+                load_flags=("${load_flags[@]:1}")
+            fi
             rm -rf "$WORK/natter-data"
             "$bin" "$port" 60 36000 --bind 127.0.0.1 --credentials "$WORK/credentials.txt" \
                 --data-dir "$WORK/natter-data" "${load_flags[@]}" \
                 --max-outbound 67108864 --mailbox-limit 1000000 2>>"$OUT/$name.log" &
             ;;
-        ngircd) ngircd -n -f "$WORK/ngircd.conf" >>"$OUT/ngircd.log" 2>&1 & ;;
-        inspircd)
+        ngircd | ngircd-tls) ngircd -n -f "$WORK/ngircd.conf" >>"$OUT/ngircd.log" 2>&1 & ;;
+        inspircd | inspircd-tls)
             inspircd --config="$WORK/inspircd.conf" --nofork --runasroot >>"$OUT/inspircd.out" 2>&1 &
             ;;
     esac
@@ -222,7 +247,7 @@ start_server() {
 
 # bench [--natter-only] WORKLOAD ARGS...: the workload against every server (IRC ones get --proto irc).
 bench() {
-    local only="" workload s port proto
+    local only="" workload s port proto tls
     if [ "$1" = --natter-only ]; then
         only=natter
         shift
@@ -230,16 +255,18 @@ bench() {
     workload=$1
     shift
     for s in $SERVERS; do
-        if [ -n "$only" ] && [ "${s%-base}" != "$only" ]; then
+        if [ -n "$only" ] && [ "${s%-*}" != "$only" ]; then
             continue
         fi
         port=$(eval echo "\$PORT_${s//-/_}")
         proto=irc
-        [ "${s%-base}" = natter ] && proto=natter
+        [ "${s%-*}" = natter ] && proto=natter
+        tls=()
+        [ "${s%-tls}" != "$s" ] && tls=(--tls)
         start_server "$s"
         say "$s: $workload $*"
         if ! "$BENCH" run "$workload" --proto "$proto" --label "$s" --addr "127.0.0.1:$port" \
-            --server-pid "$SERVER_PID" --dial-limit "$(eval echo "\$DIAL_${s//-/_}")" "$@" --setup-timeout 240 --json \
+            --server-pid "$SERVER_PID" --dial-limit "$(eval echo "\$DIAL_${s//-/_}")" "${tls[@]}" "$@" --setup-timeout 240 --json \
             >>"$RESULTS"; then
             echo "bench-peers: $s failed $workload (the table shows it)" >&2
         fi
@@ -270,8 +297,10 @@ bench fanout --users "$USERS" --senders 10 --messages "$FAN_MSGS" --window 32
 bench group --users "$USERS" --senders 10 --messages "$FAN_MSGS" --window 32
 PEAK=$(best_peer_rate)
 if [ -z "$PEAK" ]; then
-    PEAK=$(grep '"label":"natter"' "$RESULTS" | grep '"workload":"direct"' |
-        sed -n 's/.*"per_sec":\([0-9.e+]*\).*/\1/p' | sort -g | tail -n 1)
+    # No plain-text peer ran: natter's own rate (plain text if it ran, else any label).
+    PEAK=$({ grep '"label":"natter"' "$RESULTS" || grep '"workload":"direct"' "$RESULTS"; } |
+        grep '"workload":"direct"' | sed -n 's/.*"per_sec":\([0-9.e+]*\).*/\1/p' |
+        sort -g | tail -n 1 || true)
 fi
 for pct in 10 50 90; do
     rate=$(awk -v p="$PEAK" -v f="$pct" 'BEGIN { printf "%d", p * f / 100 }')
@@ -280,6 +309,8 @@ done
 bench idle --users "$IDLE"
 bench login --users "$USERS" --concurrency 10 --duration "$SECS"
 bench login --users "$USERS" --concurrency 10 --duration "$SECS" --idle-users "$USERS"
+# Connections alone (with natter-tls, a whole TLS handshake each): what security costs per connection.
+bench --natter-only login --users "$USERS" --concurrency 10 --duration "$SECS" --handshake-only
 # IRC keeps nothing for offline users.
 bench --natter-only offline --users "$USERS" --recipients "$USERS" --messages "$OFFLINE_MSGS"
 # Cost per message as the user count grows tenfold.

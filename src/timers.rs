@@ -1,17 +1,16 @@
 //! The table of deadlines a core has asked for, for a shell (or the simulator) to wait on.
 //!
-//! One entry per timer id (the server's [`TimerId`] by default; the client core has its own); setting an
+//! One entry per timer id (each core has its own timer ids); setting an
 //! id again moves its deadline. The runtime keeps a single OS timer
 //! armed at [`Timers::next_deadline`], as quinn's runtime does, instead of one per connection.
 
 use std::collections::{BTreeSet, HashMap};
 use std::hash::Hash;
 
-use crate::server::TimerId;
 use crate::time::Timestamp;
 
 #[derive(Debug)]
-pub struct Timers<T = TimerId> {
+pub struct Timers<T> {
     by_deadline: BTreeSet<(Timestamp, T)>,
     by_id: HashMap<T, Timestamp>,
 }
@@ -71,11 +70,11 @@ impl<T: Copy + Ord + Hash> Timers<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::ConnId;
+    use crate::server::{ConnId, TimerId};
 
     #[test]
     fn setting_again_moves_the_deadline() {
-        let mut t: Timers = Timers::new();
+        let mut t: Timers<TimerId> = Timers::new();
         let a = TimerId::Conn(ConnId(1));
         let b = TimerId::Offer(1);
         t.set(a, Timestamp(10));

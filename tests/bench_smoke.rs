@@ -16,7 +16,7 @@ fn every_workload_runs_and_verifies() {
         "smoke failed ({}):\n{stdout}\n{stderr}",
         out.status
     );
-    assert!(stdout.contains("smoke: 8 runs, all verified"), "{stdout}");
+    assert!(stdout.contains("smoke: 10 runs, all verified"), "{stdout}");
     for case in [
         "direct",
         "fanout",
@@ -26,6 +26,8 @@ fn every_workload_runs_and_verifies() {
         "offline",
         "@ 400/s",
         "whoelsesince",
+        "[natter+tls] direct",
+        "TLS handshake",
     ] {
         assert!(stdout.contains(case), "no {case} run in:\n{stdout}");
     }

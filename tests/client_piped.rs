@@ -3,7 +3,7 @@
 
 mod kit;
 
-use kit::{PEOPLE, Piped, Relay, Server, natter};
+use kit::{PEOPLE, Piped, Relay, Server, free_port, natter};
 
 #[test]
 fn login_messages_presence_block_and_offline_delivery() {
@@ -75,14 +75,6 @@ fn login_messages_presence_block_and_offline_delivery() {
 }
 
 /// A port free now (for a client's private-chat listener whose number the test must know).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn a_private_chat_never_crosses_the_server_and_a_relay_on_its_path_reads_nothing() {
     let server = Server::cmd().accounts(PEOPLE).args(&["60", "300"]).start();

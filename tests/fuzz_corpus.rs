@@ -62,3 +62,11 @@ fn peer_link_inputs() {
         "no corpus for peer_link"
     );
 }
+
+#[test]
+fn tls_records_inputs() {
+    assert!(
+        replay("tls_records", natter::sim::fuzz::tls_records) > 0,
+        "no corpus for tls_records"
+    );
+}

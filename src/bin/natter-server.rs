@@ -8,8 +8,9 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 
 use natter::server::{AddressLimits, Config, ServerState, parse_credentials};
-use natter::shell::persist::{CredentialsFile, Durable};
-use natter::shell::server::{ShellOptions, run};
+use natter::shell::cluster::Membership;
+use natter::shell::persist::{CredentialsFile, Durable, InLog, Persister};
+use natter::shell::server::{ClusterNode, LEASE, MAX_NODE, ShellOptions, run};
 use natter::shell::tls::ServerTls;
 use natter::store::Store;
 use natter::time::Timestamp;
@@ -150,6 +151,17 @@ struct Args {
     /// cross the network readable by anyone on the path.
     #[arg(long)]
     plaintext: bool,
+
+    /// Run as one node of a cluster whose shared state is in the Redis at URL (redis://HOST:PORT, with
+    /// the append-only file on). Start as many nodes as you like, on any hosts, with the same
+    /// credentials and rules; users may connect to any. Without it the server runs alone, with its
+    /// embedded store.
+    #[arg(long, value_name = "URL")]
+    cluster: Option<String>,
+
+    /// This node's name in the logs (default: the host name and port).
+    #[arg(long, value_name = "NAME", requires = "cluster")]
+    node: Option<String>,
 
     /// TCP keepalive: seconds of silence before a connection is probed, so a client that vanished
     /// without closing is logged out within this and half as much again (0: off).
@@ -306,25 +318,52 @@ fn serve(args: Args) -> Result<()> {
             .unwrap_or(std::path::Path::new(""))
             .join("natter-data")
     });
-    // The store's errors name the path and the problem; none of them is answered by starting empty.
-    let mut store = Store::open(&data_dir)?;
-    let snapshot = store.load()?;
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
-    let mut core = ServerState::new(config.clone(), accounts, seed);
-    let kept = snapshot.records.len();
-    let now = Timestamp::now_wall();
-    // Sessions the last run left open end now, in the store as in the core.
-    store.commit(&snapshot.end_open_sessions(now))?;
-    let skipped = core.restore(snapshot.records, now);
-    core.reserve_message_ids(snapshot.next_message_id);
-    if skipped > 0 {
-        tracing::warn!(
-            "{skipped} stored item(s) name accounts that are no longer in {}; they are ignored",
-            args.credentials.display()
-        );
-    }
-    tracing::info!("restored {kept} item(s) from {}", store.path().display());
+    let (core, persister, cluster) = match &args.cluster {
+        Some(url) => {
+            // The cluster's shared log is its durable state: every node's core replays it.
+            let (node, seed) = smol::block_on(join_cluster(url, seed))?;
+            let name = args
+                .node
+                .clone()
+                .unwrap_or_else(|| format!("node {node} (port {})", args.port));
+            tracing::info!("cluster node {node} ({name}) of the cluster at {url}");
+            let cluster = ClusterNode {
+                url: url.clone(),
+                prefix: CLUSTER_PREFIX.into(),
+                node,
+                name,
+            };
+            let core = ServerState::new(config.clone(), accounts, seed);
+            (core, Box::new(InLog) as Box<dyn Persister>, Some(cluster))
+        }
+        None => {
+            // The store's errors name the path and the problem; none of them is answered by starting
+            // empty.
+            let mut store = Store::open(&data_dir)?;
+            let snapshot = store.load()?;
+            let mut core = ServerState::new(config.clone(), accounts, seed);
+            let kept = snapshot.records.len();
+            let now = Timestamp::now_wall();
+            // Sessions the last run left open end now, in the store as in the core.
+            store.commit(&snapshot.end_open_sessions(now))?;
+            let skipped = core.restore(snapshot.records, now);
+            core.reserve_message_ids(snapshot.next_message_id);
+            if skipped > 0 {
+                tracing::warn!(
+                    "{skipped} stored item(s) name accounts that are no longer in {}; they are ignored",
+                    args.credentials.display()
+                );
+            }
+            tracing::info!("restored {kept} item(s) from {}", store.path().display());
+            let persister = Box::new(Durable {
+                credentials: CredentialsFile::new(args.credentials.clone()),
+                store,
+            });
+            (core, persister as Box<dyn Persister>, None)
+        }
+    };
     let tls = if args.plaintext {
         tracing::warn!(
             "speaking plain text (--plaintext): passwords and messages cross the network unencrypted"
@@ -349,6 +388,7 @@ fn serve(args: Args) -> Result<()> {
         shutdown_grace: Duration::from_secs(2),
         keepalive: (args.keepalive > 0).then(|| Duration::from_secs(args.keepalive)),
         tls,
+        cluster,
         ..ShellOptions::default()
     };
     let opts = match args.password_threads {
@@ -383,16 +423,40 @@ fn serve(args: Args) -> Result<()> {
         }
         let (stop_tx, stop_rx) = smol::channel::bounded(1);
         watch_signals(stop_tx)?;
-        let persister = Box::new(Durable {
-            credentials: CredentialsFile::new(args.credentials.clone()),
-            store,
-        });
         run(listener, core, persister, opts, stop_rx)
             .await
             .context("server stopped")?;
         tracing::info!("shut down cleanly");
         Ok(())
     })
+}
+
+/// The prefix of the cluster's keys in Redis.
+const CLUSTER_PREFIX: &str = "natter";
+
+/// Takes a node number and a lease, and reads the cluster's seed (storing `candidate` if first).
+async fn join_cluster(url: &str, candidate: [u8; 32]) -> Result<(u64, [u8; 32])> {
+    let mut members = Membership::connect(url, CLUSTER_PREFIX)
+        .await
+        .context("joining the cluster")?;
+    let node = members.join().await.context("joining the cluster")?;
+    if node > MAX_NODE {
+        bail!(
+            "the cluster at {url} has given out all {MAX_NODE} node numbers (each start of a node takes \
+             a new one); only a new cluster (a fresh Redis, starting with no users online and no stored \
+             messages) can start more"
+        );
+    }
+    // At once: a number without a lease reads as a dead node to the others.
+    members
+        .renew(node, LEASE)
+        .await
+        .context("joining the cluster")?;
+    let seed = members
+        .seed(candidate)
+        .await
+        .context("joining the cluster")?;
+    Ok((node, seed))
 }
 
 /// Binds the requested address, or by default every interface: IPv6 with IPv4 mapped where the system

@@ -1,4 +1,4 @@
-//! `natter [HOST] PORT`: the natter terminal client.
+//! `natter [HOST] [PORT]` or `natter --server HOST:PORT ...`: the natter terminal client.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -7,7 +7,7 @@ use clap::Parser;
 
 use natter::protocol::DEFAULT_PORT;
 use natter::shell::client::Security;
-use natter::shell::client::{ClientOptions, run};
+use natter::shell::client::{ClientOptions, ServerAddr, run};
 use natter::shell::state_file;
 use natter::shell::ui::UiOptions;
 
@@ -23,9 +23,12 @@ use natter::shell::ui::UiOptions;
     version,
     about,
     long_about,
-    override_usage = "natter [OPTIONS] [HOST] [PORT]",
+    override_usage = "natter [OPTIONS] [HOST] [PORT]\n       natter [OPTIONS] --server HOST:PORT [--server HOST:PORT ...]",
     after_help = "With no HOST and PORT, connects to 127.0.0.1 on the server's default port (4000); \
 with one argument, a number is the port and anything else the host.\n\
+With several --server (the nodes of one cluster), natter starts with the first that answers, and when \
+it loses that one it connects to the next and logs in again by itself (the password is kept in memory \
+for that, never on disk); it gives up after 2 minutes without a server.\n\
 Exit status: 0 logged out; 1 cannot reach or lost the server; 2 bad command line; \
 3 login refused (account locked, or the server is full); 4 logged out by the server (idle timeout, \
 shutdown); 5 input ended or interrupted before login.\n\
@@ -35,6 +38,11 @@ struct Args {
     /// `[HOST] [PORT]`: the server (default 127.0.0.1 and port 4000).
     #[arg(value_name = "HOST_PORT", num_args = 0..=2, hide = true)]
     target: Vec<String>,
+
+    /// A server, as HOST:PORT (or HOST for port 4000; [ADDR]:PORT for IPv6). Repeat it for the nodes
+    /// of one cluster: natter moves to the next when the one in use is lost.
+    #[arg(long = "server", value_name = "HOST:PORT", conflicts_with = "target")]
+    servers: Vec<String>,
 
     /// TCP port for private chats (0 lets the system choose a free one).
     #[arg(long, default_value_t = 0, value_name = "PORT")]
@@ -92,6 +100,38 @@ fn parse_target(target: &[String]) -> Result<(String, u16), String> {
     Ok((host.to_owned(), port))
 }
 
+/// One `--server` value: `HOST:PORT`, `[V6ADDR]:PORT`, or `HOST` (the default port).
+fn parse_server(s: &str) -> Result<ServerAddr, String> {
+    let bad = || format!("'{s}' is not a server: give HOST:PORT, [IPV6]:PORT or HOST");
+    let port_of = |p: &str| {
+        p.parse::<u16>()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| format!("'{p}' in '{s}' is not a port number (1-65535)"))
+    };
+    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+        let (host, after) = rest.split_once(']').ok_or_else(bad)?;
+        match after {
+            "" => (host, DEFAULT_PORT),
+            _ => (host, port_of(after.strip_prefix(':').ok_or_else(bad)?)?),
+        }
+    } else {
+        match s.split_once(':') {
+            None => (s, DEFAULT_PORT),
+            Some((host, port)) if !port.contains(':') => (host, port_of(port)?),
+            // A bare IPv6 address: no port can be told apart from it.
+            Some(_) => return Err(bad()),
+        }
+    };
+    if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad());
+    }
+    Ok(ServerAddr {
+        host: host.to_owned(),
+        port,
+    })
+}
+
 fn main() {
     if std::env::var_os("RUST_LOG").is_some() {
         tracing_subscriber::fmt()
@@ -100,10 +140,17 @@ fn main() {
             .init();
     }
     let args = Args::parse();
-    let (host, port) = match parse_target(&args.target) {
-        Ok(t) => t,
+    let servers: Result<Vec<ServerAddr>, String> = if args.servers.is_empty() {
+        parse_target(&args.target).map(|(host, port)| vec![ServerAddr { host, port }])
+    } else {
+        args.servers.iter().map(|s| parse_server(s)).collect()
+    };
+    let servers = match servers {
+        Ok(s) => s,
         Err(e) => {
-            eprintln!("natter: error: {e}. Usage: natter [HOST] [PORT] (see --help)");
+            eprintln!(
+                "natter: error: {e}. Usage: natter [HOST] [PORT], or natter --server HOST:PORT ... (see --help)"
+            );
             std::process::exit(2);
         }
     };
@@ -116,7 +163,11 @@ fn main() {
         std::process::exit(2);
     }
     let state_dir = args.state_dir.or_else(state_file::default_dir);
-    let server = format!("{host}:{port}");
+    let server = servers
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
     let security = if args.plaintext {
         Security::Plain
     } else {
@@ -127,8 +178,7 @@ fn main() {
     };
     let opts = ClientOptions {
         security,
-        host,
-        port,
+        servers,
         p2p_port: args.p2p_port,
         ui: UiOptions {
             interactive,
@@ -165,5 +215,23 @@ mod tests {
         assert_eq!(t(&["[::1]", "4001"]), Ok(("::1".into(), 4001)));
         assert!(t(&["h", "0"]).is_err());
         assert!(t(&["h", "x"]).is_err());
+    }
+
+    #[test]
+    fn a_server_is_host_port_bracketed_v6_or_host_alone() {
+        let s = |h: &str, port| {
+            Ok(ServerAddr {
+                host: h.into(),
+                port,
+            })
+        };
+        assert_eq!(parse_server("a.example:4100"), s("a.example", 4100));
+        assert_eq!(parse_server("127.0.0.1:4001"), s("127.0.0.1", 4001));
+        assert_eq!(parse_server("[::1]:4002"), s("::1", 4002));
+        assert_eq!(parse_server("[::1]"), s("::1", 4000));
+        assert_eq!(parse_server("b.example"), s("b.example", 4000));
+        for bad in ["", ":4000", "h:0", "h:x", "::1", "[::1", "[::1]x", "h :1"] {
+            assert!(parse_server(bad).is_err(), "{bad:?} accepted");
+        }
     }
 }

@@ -86,6 +86,10 @@ pub enum ClientError {
     LogoutUnconfirmed,
     #[error("You are logging out; '{0}' was not sent.")]
     LoggingOut(String),
+    #[error("Not connected to a server right now (logging in again); '{0}' was not sent.")]
+    NotConnected(String),
+    #[error("No server could be reached and logged in to within {secs} s; giving up.")]
+    NoServerLeft { secs: u64 },
 }
 
 /// One thing to show.
@@ -549,6 +553,10 @@ fn render_server(msg: &ServerMsg, p: Paint) -> String {
             ),
             ByeReason::TlsRequired => {
                 "The server speaks TLS and this client connected in plain text: run natter without --plaintext."
+                    .to_string()
+            }
+            ByeReason::PlainTextOnly => {
+                "The server speaks plain text: run natter with --plaintext (only on a network you trust)."
                     .to_string()
             }
         }),

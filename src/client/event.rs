@@ -37,6 +37,8 @@ pub enum TimerId {
     Greeting(LinkId),
     /// `logout` was sent; stop waiting for the server's goodbye at this point.
     Logout,
+    /// The server was lost and the last attempt to reach one failed: try the next one now.
+    Reconnect,
 }
 
 /// What the user is being asked for: the shell picks the prompt and whether to echo.
@@ -75,8 +77,11 @@ impl InputMode {
 /// From the server connection.
 #[derive(Clone, Copy, Debug)]
 pub enum ServerEvent<'a> {
-    /// The connection is established: the first event.
+    /// The connection is established: the first event, and the answer to [`Effect::ConnectServer`].
     Connected,
+    /// The answer to [`Effect::ConnectServer`] when no connection could be made (refused, timed out,
+    /// TLS failed, the certificate changed): `error` says which, for the user.
+    ConnectFailed { error: &'a str },
     /// One line, without its ending.
     Line(&'a [u8]),
     /// A line longer than the client's limit; it was dropped.
@@ -171,6 +176,13 @@ pub enum Effect {
     /// Remember durably that offline messages up to `seen` were shown to `user` (see [`super::seen`]).
     /// Carried out before the acknowledgement that follows it is sent.
     SaveSeen { user: Name, seen: Seen },
+    /// Drop the server connection, if any, and connect to server number `index` of
+    /// [`super::Config::servers`]; answer with `Connected` or `ConnectFailed`. Nothing more is reported
+    /// about the connection dropped.
+    ConnectServer { index: usize },
+    /// Drop the server connection without a word (a re-login that must be tried again later); nothing
+    /// more is reported about it.
+    DropServer,
     /// Close everything (flushing what was queued) and exit.
     Exit(Exit),
 }
@@ -178,6 +190,11 @@ pub enum Effect {
 /// Pushes one thing to show.
 pub(super) fn show(out: &mut Vec<Effect>, item: impl Into<Item>) {
     out.push(Effect::Show(item.into()));
+}
+
+/// Pushes a notice for the user (shown as a warning).
+pub(super) fn warn(out: &mut Vec<Effect>, text: String) {
+    out.push(Effect::Show(Item::Warning(text)));
 }
 
 /// Pushes one of the client's own errors to show.

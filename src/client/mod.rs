@@ -18,7 +18,8 @@
 //! fires late, or when no longer wanted, is re-checked against the stored deadline and ignored.
 //!
 //! The rules live in their own modules: `state` (login, the server's lines, logout), `private` (the
-//! private-chat life cycle and the link handshake), [`input`] (what a typed line means), [`seen`] (not
+//! private-chat life cycle and the link handshake), `reconnect` (moving to another server of a cluster
+//! when the one in use is lost), [`input`] (what a typed line means), [`seen`] (not
 //! showing a redelivered offline message twice), [`complete`] (tab completion).
 
 pub mod complete;
@@ -28,6 +29,7 @@ pub mod input;
 pub mod noise;
 pub mod outgoing;
 mod private;
+mod reconnect;
 pub mod reveal;
 pub mod seen;
 mod state;

@@ -5,11 +5,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::display::{ClientError, EndReason, Item, help_rows};
 use super::event::{
-    Effect, Event, Exit, InputMode, ServerEvent, TimerId, UserEvent, show, show_error,
+    Effect, Event, Exit, InputMode, ServerEvent, TimerId, UserEvent, show, show_error, warn,
 };
 use super::input::{Input, InputError, normalize, parse_input};
 use super::outgoing::{Conversation, Outcome, Outgoing};
 use super::private::{Ctx, PrivateChats};
+use super::reconnect::Reconnect;
 use super::seen::Seen;
 use crate::protocol::p2p::PeerBye;
 use crate::protocol::{
@@ -39,6 +40,13 @@ pub struct Config {
     /// Seeds the private chats' handshakes (their ephemeral keys). The shell passes OS randomness;
     /// tests a fixed value, which makes them reproducible.
     pub seed: [u8; 32],
+    /// The servers this client may use, as the user named them (`host:port`): with more than one, a
+    /// lost server is replaced by the next (see [`super::reconnect`]).
+    pub servers: Vec<String>,
+    /// Which of `servers` the first connection went to.
+    pub server_index: usize,
+    /// How long to keep trying to reach another server before giving up.
+    pub reconnect_give_up_secs: u64,
 }
 
 impl Config {
@@ -52,6 +60,9 @@ impl Config {
             greeting_secs: 10,
             echo_own: false,
             seed: [0; 32],
+            servers: Vec::new(),
+            server_index: 0,
+            reconnect_give_up_secs: 120,
         }
     }
 }
@@ -70,6 +81,11 @@ pub(super) enum Phase {
     },
     /// `logout` was sent; waiting for the server's goodbye.
     LoggingOut,
+    /// The server was lost and no other is connected yet: `dialing` while an attempt is under way,
+    /// otherwise waiting for [`TimerId::Reconnect`].
+    Reconnecting {
+        dialing: bool,
+    },
     /// An exit was requested; nothing more happens.
     Done,
 }
@@ -88,12 +104,16 @@ pub struct ClientState {
     chats: PrivateChats,
     /// The user's own messages waiting for the server's answer (with `echo_own`).
     outgoing: Outgoing,
+    /// The servers, and the way back to one when the server in use is lost.
+    reconnect: Reconnect,
 }
 
 impl ClientState {
     pub fn new(config: Config, now: Timestamp) -> Self {
         let chats = PrivateChats::new(config.handshake_secs, config.expect_secs, config.seed);
+        let reconnect = Reconnect::new(config.servers.clone(), config.server_index);
         ClientState {
+            reconnect,
             config,
             now,
             phase: Phase::Connecting,
@@ -118,10 +138,20 @@ impl ClientState {
             return;
         }
         match event {
-            Event::Server(ServerEvent::Connected) => out.push(Effect::SetTimer {
-                timer: TimerId::ServerGreeting,
-                at: self.now.plus_secs(self.config.greeting_secs),
-            }),
+            Event::Server(ServerEvent::Connected) => {
+                if matches!(self.phase, Phase::Reconnecting { .. }) {
+                    self.phase = Phase::Connecting;
+                }
+                out.push(Effect::SetTimer {
+                    timer: TimerId::ServerGreeting,
+                    at: self.now.plus_secs(self.config.greeting_secs),
+                })
+            }
+            Event::Server(ServerEvent::ConnectFailed { error }) => {
+                if self.phase == (Phase::Reconnecting { dialing: true }) {
+                    self.retry_later(error, out);
+                }
+            }
             Event::Server(ServerEvent::Line(bytes)) => self.on_server_line(bytes, out),
             Event::Server(ServerEvent::LineTooLong) => {
                 show_error(out, ClientError::BadServerLine("line too long".into()))
@@ -182,6 +212,12 @@ impl ClientState {
 
     fn logging_in(&self) -> bool {
         matches!(self.phase, Phase::Connecting | Phase::Login { .. })
+    }
+
+    /// Between losing a server and being logged in on another: no command can be sent.
+    fn moving(&self) -> bool {
+        matches!(self.phase, Phase::Reconnecting { .. })
+            || (self.logging_in() && self.reconnect.relogin())
     }
 
     /// Whether the client has asked to exit.
@@ -346,6 +382,27 @@ impl ClientState {
             Prompt::Password => InputMode::Password,
             Prompt::NewPassword { user } => InputMode::NewPassword { user },
         };
+        // Logging in again after a move: answer from what the user typed the first time.
+        if self.reconnect.relogin()
+            && let Some(c) = self.reconnect.credentials().cloned()
+        {
+            match mode {
+                InputMode::Username => return out.push(Effect::Send(c.user.to_string())),
+                InputMode::Password => return out.push(Effect::Send(c.password.clone())),
+                // The account is unknown here: only the user can decide what to do.
+                _ => {
+                    self.reconnect.stop_relogin();
+                    warn(
+                        out,
+                        format!(
+                            "{} does not know the account {}; answer its questions to go on.",
+                            self.reconnect.current(),
+                            c.user
+                        ),
+                    );
+                }
+            }
+        }
         *asked = Some(mode.clone());
         out.push(Effect::Read(mode));
     }
@@ -356,7 +413,19 @@ impl ClientState {
         }
         self.known.remove(&user);
         self.phase = Phase::Online { user: user.clone() };
-        show(out, ServerMsg::Welcome { user: user.clone() });
+        let moved = self.reconnect.relogin();
+        self.reconnect.logged_in(&user);
+        if moved {
+            warn(
+                out,
+                format!(
+                    "Reconnected to {}; logged in again as {user}.",
+                    self.reconnect.current()
+                ),
+            );
+        } else {
+            show(out, ServerMsg::Welcome { user: user.clone() });
+        }
         out.push(Effect::Send(
             Command::P2pPort {
                 port: self.config.p2p_port,
@@ -367,7 +436,10 @@ impl ClientState {
             // Answers to settle the user's own messages with (see `outgoing`).
             out.push(Effect::Send(Command::Receipts { on: true }.to_line()));
         }
-        out.push(Effect::Read(InputMode::Command { user }));
+        // After a move the input never stopped reading commands.
+        if !moved {
+            out.push(Effect::Read(InputMode::Command { user }));
+        }
     }
 
     /// Shows a stored message unless it is a redelivery of one already shown, remembers it durably, and
@@ -408,11 +480,36 @@ impl ClientState {
         {
             return;
         }
+        if self.logging_in() && self.reconnect.relogin() {
+            if e == ErrorReply::AlreadyOnline {
+                // The session on the lost server is not over yet (a dead node's sessions end within
+                // a bounded time, a vanished connection's at the keepalive's limit): try again later.
+                return self.retry_later("your earlier session there has not ended yet", out);
+            }
+            self.reconnect.stop_relogin();
+            warn(
+                out,
+                format!(
+                    "Logging in again at {} did not work; answer its questions to go on.",
+                    self.reconnect.current()
+                ),
+            );
+        }
         // (`already-online` at login: the server asks for another username, and so does the client.)
         show(out, e);
     }
 
     fn on_bye(&mut self, reason: ByeReason, out: &mut Vec<Effect>) {
+        // A server stopping is a server lost, when there is another to move to.
+        if reason == ByeReason::Shutdown {
+            if matches!(self.phase, Phase::Online { .. }) && self.reconnect.can_move() {
+                show(out, ServerMsg::Bye(reason));
+                return self.move_server(out);
+            }
+            if self.moving() {
+                return self.retry_later("it is shutting down", out);
+            }
+        }
         let peers_told = match reason {
             ByeReason::Logout => PeerBye::Logout,
             _ => PeerBye::Offline,
@@ -424,7 +521,8 @@ impl ClientState {
             ByeReason::Locked
             | ByeReason::Full
             | ByeReason::TooManyConnections { .. }
-            | ByeReason::TlsRequired => Exit::LoginRefused,
+            | ByeReason::TlsRequired
+            | ByeReason::PlainTextOnly => Exit::LoginRefused,
             ByeReason::Timeout { .. }
             | ByeReason::LoginTimeout { .. }
             | ByeReason::Shutdown
@@ -434,6 +532,12 @@ impl ClientState {
     }
 
     fn on_server_closed(&mut self, out: &mut Vec<Effect>) {
+        if self.moving() {
+            return self.retry_later("it closed the connection", out);
+        }
+        if matches!(self.phase, Phase::Online { .. }) && self.reconnect.can_move() {
+            return self.move_server(out);
+        }
         match self.phase {
             Phase::Connecting | Phase::Login { .. } => {
                 show_error(out, ClientError::ServerClosedAtLogin);
@@ -448,8 +552,63 @@ impl ClientState {
                 show(out, ServerMsg::Bye(ByeReason::Logout));
                 self.exit(Exit::LoggedOut, out);
             }
-            Phase::Done => {}
+            Phase::Reconnecting { .. } | Phase::Done => {}
         }
+    }
+
+    // --- moving to another server ---
+
+    /// The server in use is gone: private chats end (the server brokered them), and the next server is
+    /// tried at once.
+    fn move_server(&mut self, out: &mut Vec<Effect>) {
+        self.chats.end_all(PeerBye::Offline, out);
+        let user = self.user().cloned();
+        let lost = self.reconnect.lost(self.now);
+        let user = user.map(|u| format!(" as {u}")).unwrap_or_default();
+        warn(
+            out,
+            format!(
+                "Lost the connection to {lost}; connecting to {} to log in again{user}...",
+                self.reconnect.current()
+            ),
+        );
+        self.phase = Phase::Reconnecting { dialing: true };
+        out.push(Effect::ConnectServer {
+            index: self.reconnect.current_index(),
+        });
+    }
+
+    /// The attempt at the current server failed (`why`): the next is tried after a pause, until the
+    /// bound since the server was lost has passed.
+    fn retry_later(&mut self, why: &str, out: &mut Vec<Effect>) {
+        out.push(Effect::DropServer);
+        let failed = self.reconnect.current().to_owned();
+        let give_up_ms = self.config.reconnect_give_up_secs * 1000;
+        let Some(wait_ms) = self.reconnect.failed(self.now, give_up_ms) else {
+            show_error(
+                out,
+                ClientError::NoServerLeft {
+                    secs: self.config.reconnect_give_up_secs,
+                },
+            );
+            return self.exit(Exit::ConnectionLost, out);
+        };
+        let when = match wait_ms {
+            0 => "now".to_owned(),
+            ms => format!("in {} s", ms.div_ceil(1000)),
+        };
+        warn(
+            out,
+            format!(
+                "Could not log in again at {failed} ({why}); trying {} {when}.",
+                self.reconnect.current()
+            ),
+        );
+        self.phase = Phase::Reconnecting { dialing: false };
+        out.push(Effect::SetTimer {
+            timer: TimerId::Reconnect,
+            at: self.now.plus_millis(wait_ms),
+        });
     }
 
     // --- the user's lines ---
@@ -465,18 +624,26 @@ impl ClientState {
                 return;
             }
         };
+        if self.moving() {
+            return show_error(out, ClientError::NotConnected(line.trim().to_owned()));
+        }
         match &mut self.phase {
             Phase::Login { asked } => {
                 // The server trims and checks what is typed at its prompts, and asks again if it is wrong.
-                if asked.take().is_some() {
-                    out.push(Effect::Send(line.to_owned()));
+                match asked.take() {
+                    Some(InputMode::Username) => self.reconnect.typed_username(line),
+                    Some(InputMode::Password | InputMode::NewPassword { .. }) => {
+                        self.reconnect.typed_password(line)
+                    }
+                    Some(InputMode::Command { .. }) | None => return,
                 }
+                out.push(Effect::Send(line.to_owned()));
             }
             Phase::Online { .. } => self.on_command(line, out),
             Phase::LoggingOut => {
                 show_error(out, ClientError::LoggingOut(line.trim().to_owned()));
             }
-            Phase::Connecting | Phase::Done => {}
+            Phase::Connecting | Phase::Reconnecting { .. } | Phase::Done => {}
         }
     }
 
@@ -540,7 +707,7 @@ impl ClientState {
     /// The input ended, or the user pressed Ctrl-C (`interrupt`).
     fn on_user_quit(&mut self, interrupt: bool, out: &mut Vec<Effect>) {
         match self.phase {
-            Phase::Connecting | Phase::Login { .. } => {
+            Phase::Connecting | Phase::Login { .. } | Phase::Reconnecting { .. } => {
                 show(out, Item::Warning("Not logged in; disconnected.".into()));
                 self.exit(Exit::NotLoggedIn, out);
             }
@@ -568,7 +735,13 @@ impl ClientState {
     fn on_timer(&mut self, timer: TimerId, out: &mut Vec<Effect>) {
         match timer {
             TimerId::ServerGreeting => {
-                if self.phase == Phase::Connecting {
+                if self.phase == Phase::Connecting && self.reconnect.relogin() {
+                    let secs = self.config.greeting_secs;
+                    self.retry_later(
+                        &format!("it did not ask for a username within {secs} s"),
+                        out,
+                    );
+                } else if self.phase == Phase::Connecting {
                     show_error(
                         out,
                         ClientError::NoGreeting {
@@ -576,6 +749,14 @@ impl ClientState {
                         },
                     );
                     self.exit(Exit::ConnectionLost, out);
+                }
+            }
+            TimerId::Reconnect => {
+                if self.phase == (Phase::Reconnecting { dialing: false }) {
+                    self.phase = Phase::Reconnecting { dialing: true };
+                    out.push(Effect::ConnectServer {
+                        index: self.reconnect.current_index(),
+                    });
                 }
             }
             TimerId::Logout => {

@@ -404,6 +404,7 @@ pub fn decode_line(line: &str) -> Result<ServerMsg, DecodeError> {
             "flood" => ByeReason::Flood,
             "too-many-connections" => ByeReason::TooManyConnections { max: f.num("max")? },
             "tls-required" => ByeReason::TlsRequired,
+            "plaintext-only" => ByeReason::PlainTextOnly,
             _ => return Err(f.err("reason")),
         }),
         _ => unreachable!("every tag in TAGS has an arm"),
@@ -657,6 +658,7 @@ mod tests {
             ServerMsg::Bye(ByeReason::Flood),
             ServerMsg::Bye(ByeReason::TooManyConnections { max: 16 }),
             ServerMsg::Bye(ByeReason::TlsRequired),
+            ServerMsg::Bye(ByeReason::PlainTextOnly),
         ];
         for m in msgs {
             round_trip(m);

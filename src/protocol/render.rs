@@ -303,6 +303,7 @@ impl ByeReason {
             ByeReason::Flood => "flood",
             ByeReason::TooManyConnections { .. } => "too-many-connections",
             ByeReason::TlsRequired => "tls-required",
+            ByeReason::PlainTextOnly => "plaintext-only",
         }
     }
 }
@@ -551,6 +552,9 @@ impl Display for ServerMsg {
                 ),
                 ByeReason::TlsRequired => f.write_str(
                     "BYE tls-required This server speaks TLS: connect with natter (TLS is its default) or with 'openssl s_client -quiet -connect HOST:PORT'.",
+                ),
+                ByeReason::PlainTextOnly => f.write_str(
+                    "BYE plaintext-only This server speaks plain text (it was started with --plaintext): connect with natter --plaintext, or nc.",
                 ),
             },
         }

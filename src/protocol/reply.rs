@@ -83,6 +83,9 @@ pub enum ByeReason {
     TooManyConnections { max: u32 },
     /// The port speaks TLS and the client spoke plain text. Sent, in plain text, by the runtime.
     TlsRequired,
+    /// The port speaks plain text and the client began a TLS handshake. Sent, in plain text, by the
+    /// runtime, so a TLS client learns what is wrong rather than seeing the connection cut.
+    PlainTextOnly,
 }
 
 /// An error reply. Each variant is one code on the wire; data a client may act on travels in fields, and

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use super::outbox::{Commit, Outbox, OutboxConfig};
-use super::{Account, Config, ConnId, Effect, Event, Record, ServerState};
+use super::{Account, Config, ConnId, Effect, Event, LoggedEvent, Record, ServerState};
 use crate::protocol::{ServerMsg, render_line};
 use crate::time::Timestamp;
 
@@ -60,6 +60,9 @@ pub struct Harness {
     stalled: BTreeSet<ConnId>,
     /// Connections the core asked not to be read.
     paused: BTreeSet<ConnId>,
+    /// With [`Self::keep_log`]: every event fed to the core, with its time and the effects the core
+    /// made for it (before the outbox), for replicas to be checked against.
+    pub log: Option<Vec<(LoggedEvent, Vec<Effect>)>>,
 }
 
 /// Where the virtual clock starts: an arbitrary, realistic wall-clock time (2023-11-14).
@@ -99,6 +102,7 @@ impl Harness {
             jobs: VecDeque::new(),
             stalled: BTreeSet::new(),
             paused: BTreeSet::new(),
+            log: None,
         }
     }
 
@@ -200,6 +204,12 @@ impl Harness {
         }
     }
 
+    /// Keep every event and the effects it made in [`Harness::log`].
+    pub fn keep_log(mut self) -> Self {
+        self.log = Some(Vec::new());
+        self
+    }
+
     /// Keep every effect in [`Harness::trace`].
     pub fn keep_trace(mut self) -> Self {
         self.keep_trace = true;
@@ -220,6 +230,9 @@ impl Harness {
     /// Feeds one event at the current time, as a batch of its own, and carries out what it released.
     pub fn event(&mut self, event: Event<'_>) {
         self.state.handle(event, self.now, &mut self.effects);
+        if let Some(log) = &mut self.log {
+            log.push((LoggedEvent::new(event, self.now), self.effects.clone()));
+        }
         for e in std::mem::take(&mut self.effects) {
             match &e {
                 Effect::Persist(r) => {

@@ -92,7 +92,7 @@ struct Pending {
 pub struct Outbox {
     cfg: OutboxConfig,
     /// The deadlines the core asked for.
-    timers: Timers,
+    timers: Timers<TimerId>,
     /// Records of the batch being handled.
     records: Vec<Record>,
     /// Whether one of them acknowledges something to a user.
@@ -251,6 +251,12 @@ impl Outbox {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+
+    /// When the lazy records are due, without the core's timers (a cluster node fires those by the
+    /// log's time, not its own).
+    pub fn lazy_timeout(&self) -> Option<Timestamp> {
+        self.lazy_due()
     }
 
     /// Commits the lazy records if they are due at `now`. (The core's timers are fired by the driver,

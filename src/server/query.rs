@@ -80,6 +80,11 @@ impl ServerState {
         self.sessions.conn(conn).is_some()
     }
 
+    /// Every open connection, logged in or not.
+    pub fn open_conns(&self) -> Vec<ConnId> {
+        self.sessions.all_conns()
+    }
+
     pub fn connection_count(&self) -> usize {
         self.sessions.conn_count()
     }

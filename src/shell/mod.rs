@@ -2,9 +2,11 @@
 //! No protocol rule lives here.
 
 pub mod client;
+pub mod cluster;
 mod committer;
 pub mod persist;
 pub mod server;
 pub mod state_file;
 pub mod tls;
+mod tls_chacha;
 pub mod ui;

@@ -20,6 +20,17 @@ pub trait Persister: Send {
     fn commit(&mut self, records: &[Record]) -> io::Result<()>;
 }
 
+/// A cluster node's: every record is already durable, in the cluster's shared log (the events that
+/// made it are there, and every node's core replays them), so there is nothing more to write.
+#[derive(Debug, Default)]
+pub struct InLog;
+
+impl Persister for InLog {
+    fn commit(&mut self, _records: &[Record]) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Keeps only what the credentials file holds: accounts created by `--register`, appended to it.
 /// (The embedded store for everything else is [`Store`]; [`Durable`] writes to both.)
 #[derive(Debug)]

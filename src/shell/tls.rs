@@ -36,6 +36,19 @@ pub fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
+/// The server's provider: TLS 1.3 with ChaCha20-Poly1305 first, in its compact form
+/// ([`super::tls_chacha`]: a kilobyte less per idle connection than ring's record keys), then ring's
+/// other suites for clients that lack it.
+fn server_provider() -> Arc<CryptoProvider> {
+    let mut provider = rustls::crypto::ring::default_provider();
+    let compact = super::tls_chacha::suite();
+    provider
+        .cipher_suites
+        .retain(|s| s.suite() != compact.suite());
+    provider.cipher_suites.insert(0, compact);
+    Arc::new(provider)
+}
+
 /// A certificate's SHA-256 fingerprint as `SHA256:` and colon-separated hex pairs, the form people
 /// compare by eye (and `openssl x509 -fingerprint -sha256` prints, without the prefix).
 pub fn fingerprint(cert: &[u8]) -> String {
@@ -76,6 +89,15 @@ impl ServerTls {
                 let c = data_dir.join(OWN_CERT);
                 let k = data_dir.join(OWN_KEY);
                 if !c.exists() || !k.exists() {
+                    // The data directory may not exist yet (a cluster node keeps nothing else there).
+                    let mut dir = std::fs::DirBuilder::new();
+                    dir.recursive(true);
+                    std::os::unix::fs::DirBuilderExt::mode(&mut dir, 0o700);
+                    dir.create(data_dir)
+                        .map_err(|source| TlsSetupError::Write {
+                            path: data_dir.to_owned(),
+                            source,
+                        })?;
                     make_self_signed(&c, &k)?;
                 }
                 let source = format!("self-signed, {}", c.display());
@@ -85,20 +107,33 @@ impl ServerTls {
         let certs = read_certs(&cert_path)?;
         let key = read_key(&key_path)?;
         let fingerprint = fingerprint(&certs[0]);
-        let mut config = ServerConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()
-            .map_err(|e| TlsSetupError::Config(e.to_string()))?
-            .with_no_client_auth()
-            .with_single_cert(certs, key)
-            .map_err(|e| TlsSetupError::Config(e.to_string()))?;
-        // Clients rarely reconnect, and a restart forgets sessions anyway: no resumption tickets.
-        config.send_tls13_tickets = 0;
         Ok(ServerTls {
-            config: Arc::new(config),
+            config: server_config(certs, key)?,
             fingerprint,
             source,
         })
     }
+}
+
+/// The server's TLS settings for a certificate chain and its key.
+pub(crate) fn server_config(
+    certs: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<Arc<ServerConfig>, TlsSetupError> {
+    let mut config = ServerConfig::builder_with_provider(server_provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsSetupError::Config(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| TlsSetupError::Config(e.to_string()))?;
+    // Clients rarely reconnect, and a restart forgets sessions anyway: no resumption tickets.
+    config.send_tls13_tickets = 0;
+    // The server's order of cipher suites, not the client's (see `server_provider`).
+    config.ignore_client_order = true;
+    // rustls hands an established session's secrets to the server's compact record layer
+    // (`server::tls_compact`); nothing else ever asks for them.
+    config.enable_secret_extraction = true;
+    Ok(Arc::new(config))
 }
 
 fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsSetupError> {
@@ -179,6 +214,17 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), TlsSetupError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_data_directory_is_made_owner_only_for_the_certificate() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("node-a").join("data");
+        ServerTls::load_or_create(None, None, &data).unwrap();
+        let mode = std::fs::metadata(&data).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        assert!(data.join(OWN_KEY).exists());
+    }
 
     #[test]
     fn the_server_makes_its_certificate_once_and_keeps_it_private() {

@@ -29,6 +29,9 @@ pub struct Setup {
     pub queue_limit: usize,
     /// Check that replaying the records rebuilds the state every this many steps (0: only when asked).
     pub restore_check_every: u64,
+    /// Check, at every restart and at the end, that more copies of the core fed the same log make the
+    /// same effects ([`super::replicas`]).
+    pub replica_check: bool,
     /// When commits happen (the server's rule, with a small bound on lazy records so runs reach it).
     pub commits: OutboxConfig,
 }
@@ -59,6 +62,7 @@ impl Setup {
             slots: slots.max(1),
             queue_limit: 8,
             restore_check_every: 1,
+            replica_check: false,
             commits: OutboxConfig {
                 lazy_max: 16,
                 ..OutboxConfig::default()

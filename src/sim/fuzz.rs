@@ -217,3 +217,11 @@ pub fn peer_link(data: &[u8]) {
         &shown[before..]
     );
 }
+
+/// The server's TLS record layer (the compact form of an established session) under hostile input,
+/// after a real handshake with a rustls client: arbitrary bytes, or records sealed with the client's
+/// own keys holding arbitrary content. It never panics, and hands over exactly the application data
+/// of the genuine records before the first one that is not.
+pub fn tls_records(data: &[u8]) {
+    crate::shell::server::tls_memory::fuzz_records(data);
+}

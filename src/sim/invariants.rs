@@ -42,6 +42,10 @@ pub mod name {
     pub const PANIC: &str = "no-panic";
     /// The end-of-run phase found work left undone (messages never delivered, users never timed out).
     pub const LIVENESS: &str = "liveness";
+    /// Other copies of the core fed the same log (from the start, joining late, or rebuilt after a
+    /// crash) make exactly the same effects, event by event: what replicating the core over one shared
+    /// log needs.
+    pub const REPLICAS: &str = "replicas-agree";
 }
 
 /// A broken invariant.

@@ -11,6 +11,7 @@
 //! - [`invariants`]: the eight named invariants, checked on what the core actually sent.
 //! - [`world`]: the core and the model side by side, compared after every step.
 //! - [`generate`]: seeded random intentions for the simulator.
+//! - [`replicas`]: more copies of the core fed the primary's log must make the same effects.
 //! - [`run`]: one simulated run per seed, failure shrinking and replay.
 //! - [`fuzz`]: the bodies of the fuzz targets, shared with the corpus-replay test.
 
@@ -19,6 +20,7 @@ pub mod fuzz;
 pub mod generate;
 pub mod invariants;
 pub mod model;
+pub mod replicas;
 pub mod run;
 pub mod step;
 pub mod world;

@@ -30,6 +30,7 @@ impl SimParams {
     pub fn standard() -> Self {
         let mut setup = Setup::small(200, 300);
         setup.restore_check_every = 500;
+        setup.replica_check = true;
         SimParams {
             setup,
             ops: 3000,

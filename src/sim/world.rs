@@ -44,6 +44,11 @@ struct Core {
     trace: Vec<Step>,
     /// Lines the core sent so far (for determinism checks and throughput figures).
     lines: u64,
+    /// What the core of this process started from (the records it restored, at what time), so that
+    /// replicas can start from the same state.
+    epoch: (Vec<Record>, Timestamp),
+    /// Events compared by the replica checks so far.
+    replicated: u64,
     /// How many lines of each interesting kind were sent: evidence that a run reached the rules it checks.
     coverage: BTreeMap<&'static str, u64>,
 }
@@ -67,6 +72,8 @@ impl World {
                 restarts: 0,
                 trace: Vec::new(),
                 lines: 0,
+                epoch: (Vec::new(), START),
+                replicated: 0,
                 coverage: BTreeMap::new(),
             },
         }
@@ -186,7 +193,11 @@ impl World {
                 });
             }
         }
-        self.check_restore()
+        self.check_restore()?;
+        let step = self.core.trace.len();
+        self.core
+            .check_replicas(&self.clients.setup)
+            .map_err(|violation| Failure { step, violation })
     }
 }
 
@@ -216,9 +227,10 @@ fn diff_views(a: &DurableView, b: &DurableView) -> String {
 /// The core on a virtual clock, with commits that complete when the world says (at the end of each step,
 /// unless the server dies first), released by the setup's rule.
 fn harness(setup: &Setup, state: ServerState, now: Timestamp) -> Harness {
-    Harness::with_state(state, now)
+    let h = Harness::with_state(state, now)
         .keep_trace()
-        .manual_commits(setup.commits.clone())
+        .manual_commits(setup.commits.clone());
+    if setup.replica_check { h.keep_log() } else { h }
 }
 
 fn fresh_state(setup: &Setup, restarts: u8) -> ServerState {
@@ -313,8 +325,9 @@ impl Core {
         }
         if p.facts.restarted {
             self.inv.restarted(model);
-            self.restart(setup);
+            let replicas = self.restart(setup);
             check = check
+                .and(replicas)
                 .and_then(|()| self.inv.check_durable(&self.h.state, now))
                 .and_then(|()| self.check_durable_model(model));
         }
@@ -388,12 +401,14 @@ impl Core {
     /// The process stops and starts again from its committed records, at the same instant. Clients are
     /// gone without a `Disconnected` (the sockets died with the process); records whose commit had not
     /// completed are lost.
-    fn restart(&mut self, setup: &Setup) {
+    fn restart(&mut self, setup: &Setup) -> Result<(), Violation> {
+        let replicas = self.check_replicas(setup);
         let now = self.h.now();
         self.records.extend_from_slice(self.h.durable_records());
         self.restarts = self.restarts.wrapping_add(1);
         let mut state = fresh_state(setup, self.restarts);
         state.restore(self.records.clone(), now);
+        self.epoch = (self.records.clone(), now);
         // What the shell does before serving anyone (the store's `Snapshot::end_open_sessions` on main):
         // commit a logout at the restart for each session the stop cut short, which `restore` assumed.
         // Without it a second restart would move those logouts again (the persistence check finds that).
@@ -402,6 +417,27 @@ impl Core {
             .map(|user| Record::LoggedOut { user, at: now });
         self.records.extend(ended);
         self.h = harness(setup, state, now);
+        replicas
+    }
+
+    /// More copies of this process's core, fed its log, make its effects (see [`super::replicas`]).
+    fn check_replicas(&mut self, setup: &Setup) -> Result<(), Violation> {
+        let Some(log) = self.h.log.as_mut().map(std::mem::take) else {
+            return Ok(());
+        };
+        let (records, at) = &self.epoch;
+        let restarts = self.restarts;
+        let fresh = || {
+            let mut state = fresh_state(setup, restarts);
+            if !records.is_empty() || restarts > 0 {
+                state.restore(records.clone(), *at);
+            }
+            state
+        };
+        self.replicated += super::replicas::check(&fresh, &log)?;
+        self.replicated += super::replicas::check_log_timed(&fresh, &log)?;
+        *self.coverage.entry("replica-events-compared").or_default() = self.replicated;
+        Ok(())
     }
 
     /// Right after a restart, the restarted core's durable state is what the model says survived.

@@ -11,6 +11,7 @@ mod client;
 mod in_process;
 mod piped;
 mod process;
+mod redis;
 mod relay;
 mod rng;
 
@@ -21,8 +22,19 @@ pub use client::Client;
 pub use in_process::{TestServer, config, init_logs};
 pub use piped::{Piped, natter, natter_tls};
 pub use process::{Failed, Server, run_server_expecting_exit, server_bin};
+pub use redis::Redis;
 pub use relay::Relay;
 pub use rng::{Rng, seed};
+
+/// A loopback port nothing listens on (bound, noted, freed): for "the server is not there" and for
+/// choosing ports ahead.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
 
 /// How long any one wait may take before the test counts it as a hang.
 pub const PATIENCE: Duration = Duration::from_secs(30);

@@ -58,7 +58,7 @@ impl Piped {
         Piped::spawn_cmd(name, cmd, state_dir)
     }
 
-    fn spawn_cmd(name: &str, mut cmd: Command, state_dir: &Path) -> Piped {
+    pub fn spawn_cmd(name: &str, mut cmd: Command, state_dir: &Path) -> Piped {
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -15,7 +15,8 @@ use socket2::{Domain, SockRef, Socket, Type};
 
 /// Dials the server from a rotating set of source addresses.
 pub struct Dialer {
-    server: SocketAddr,
+    /// The servers; user `u` goes to number `u % len`.
+    servers: Vec<SocketAddr>,
     sources: Vec<IpAddr>,
     next: usize,
 }
@@ -23,23 +24,24 @@ pub struct Dialer {
 impl Dialer {
     /// `sources` addresses from `127.0.0.1` up when the server is on IPv4 loopback; otherwise the
     /// kernel picks the source.
-    pub fn new(server: SocketAddr, sources: u8, first: usize) -> Dialer {
-        let sources: Vec<IpAddr> = match server.ip() {
+    pub fn new(servers: Vec<SocketAddr>, sources: u8, first: usize) -> Dialer {
+        let sources: Vec<IpAddr> = match servers[0].ip() {
             IpAddr::V4(ip) if ip.is_loopback() => (1..=sources.max(1))
                 .map(|i| IpAddr::V4(Ipv4Addr::new(127, 0, 0, i)))
                 .collect(),
             _ => Vec::new(),
         };
         Dialer {
-            server,
+            servers,
             next: first % sources.len().max(1),
             sources,
         }
     }
 
     /// Starts a connection; it is writable once established (or failed: see [`connect_result`]).
-    pub fn dial(&mut self) -> io::Result<TcpStream> {
-        let domain = Domain::for_address(self.server);
+    pub fn dial(&mut self, user: u32) -> io::Result<TcpStream> {
+        let server = self.servers[user as usize % self.servers.len()];
+        let domain = Domain::for_address(server);
         let sock = Socket::new(domain, Type::STREAM, None)?;
         sock.set_nonblocking(true)?;
         sock.set_tcp_nodelay(true)?;
@@ -50,10 +52,10 @@ impl Dialer {
             sock.bind(&SocketAddr::new(src, 0).into())
                 .map_err(|e| explain(e, src))?;
         }
-        match sock.connect(&self.server.into()) {
+        match sock.connect(&server.into()) {
             Ok(()) => {}
             Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
-            Err(e) => return Err(explain(e, self.server.ip())),
+            Err(e) => return Err(explain(e, server.ip())),
         }
         Ok(sock.into())
     }

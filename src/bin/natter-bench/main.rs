@@ -8,10 +8,12 @@
 
 mod connect;
 mod engine;
+mod flood;
 mod procstat;
 mod proto;
 mod report;
 mod smoke;
+mod tls;
 mod verify;
 mod workload;
 
@@ -54,6 +56,8 @@ enum Cmd {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// One user floods another while quiet users time `whoelse`: what flood control protects.
+    Flood(flood::FloodArgs),
     /// Start a natter server, run every workload tiny against it, check all of them: seconds, for CI.
     Smoke {
         /// The natter-server binary (default: the one next to this program).
@@ -67,9 +71,11 @@ pub struct RunArgs {
     /// What to run.
     #[arg(value_enum)]
     workload: Workload,
-    /// The server's address.
+    /// The server's address. Repeat it for the nodes of a cluster: users are spread over them in
+    /// turn (u0 on the first, u1 on the second...), and direct messages then always go to a user on
+    /// another node.
     #[arg(long, default_value = "127.0.0.1:4000")]
-    addr: SocketAddr,
+    addr: Vec<SocketAddr>,
     /// The protocol the server speaks.
     #[arg(long, value_enum, default_value = "natter")]
     proto: ProtoKind,
@@ -79,6 +85,14 @@ pub struct RunArgs {
     /// The server's name in reports and the comparison table.
     #[arg(long, default_value = "natter")]
     label: String,
+    /// idle: keep every connection open this many seconds after the setup before measuring (several
+    /// generators filling one cluster then overlap).
+    #[arg(long, default_value_t = 0.0, value_name = "SECS")]
+    hold: f64,
+    /// The first user is `u<N>` (and so on up): several generators, each with its own users, can share
+    /// one server or cluster (each process has its own open-file limit).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    first_user: u32,
     /// Users online (login: the pool of accounts the churn logs in).
     #[arg(long, default_value_t = 1000)]
     users: u32,
@@ -134,6 +148,13 @@ pub struct RunArgs {
     /// Print the report as one line of JSON.
     #[arg(long)]
     json: bool,
+    /// Speak TLS to the server (natter-server's default; peers with a TLS port).
+    #[arg(long)]
+    tls: bool,
+    /// login: each cycle only connects and waits for the server's first line (with --tls, a whole
+    /// handshake), then closes: connections (handshakes) per second.
+    #[arg(long)]
+    handshake_only: bool,
 }
 
 fn main() {
@@ -142,6 +163,7 @@ fn main() {
         Cmd::Run(args) => run(&args).map(|r| r.ok),
         Cmd::GenCredentials { count, path } => gen_credentials(count, &path).map(|()| true),
         Cmd::Table { files } => print_table(&files).map(|()| true),
+        Cmd::Flood(args) => flood::run(&args).map(|()| true),
         Cmd::Smoke { server_bin } => smoke::run(server_bin),
     };
     match result {
@@ -158,7 +180,7 @@ impl RunArgs {
     /// Arguments for a run with every default, for the smoke test.
     pub fn defaults(workload: Workload, addr: SocketAddr) -> RunArgs {
         let mut a = RunArgs::try_parse_from(["run", workload.name()]).expect("defaults parse");
-        a.addr = addr;
+        a.addr = vec![addr];
         a
     }
 
@@ -189,6 +211,10 @@ impl RunArgs {
             duration: self.duration,
             history: self.history,
             seed: self.seed,
+            tls: self.tls,
+            handshake_only: self.handshake_only,
+            nodes: self.addr.len() as u32,
+            first_user: self.first_user,
         }
     }
 }
@@ -226,7 +252,7 @@ pub fn run(args: &RunArgs) -> Result<Report> {
     let server = args.server_pid.map(Proc::new).transpose()?;
     let sh = Shared::new(
         plan,
-        args.addr,
+        args.addr.clone(),
         args.sources,
         args.threads,
         args.dial_limit.max(1),
@@ -235,6 +261,7 @@ pub fn run(args: &RunArgs) -> Result<Report> {
     let limits = Limits {
         stall: Duration::from_secs_f64(args.stall.max(0.1)),
         setup: Duration::from_secs_f64(args.setup_timeout.max(0.1)),
+        hold: Duration::from_secs_f64(args.hold.max(0.0)),
     };
     let outcome = engine::run(&sh, server.as_ref(), &limits)?;
     let mut report = Report::new(&sh, &outcome, &args.label, args.threads);

@@ -124,6 +124,10 @@ impl Report {
                 ),
             },
             Workload::Idle => format!("idle {} connections", plan.users),
+            // The same case over plain text and TLS: the label (natter, natter-tls) tells them apart.
+            Workload::Login if plan.handshake_only => {
+                format!("connect (+ TLS handshake), {} in flight", plan.concurrency)
+            }
             Workload::Login => format!(
                 "login churn, {} in flight, {} online",
                 plan.concurrency, plan.idle_users
@@ -166,8 +170,17 @@ impl Report {
         let ok = faults.is_empty() && o.lost == 0 && o.incomplete.is_none();
         Report {
             label: label.to_owned(),
-            workload: plan.workload.name().to_owned(),
-            proto: format!("{:?}", plan.proto).to_lowercase(),
+            // Connections alone are their own row in the table, not logins.
+            workload: if plan.handshake_only {
+                "connect".to_owned()
+            } else {
+                plan.workload.name().to_owned()
+            },
+            proto: format!(
+                "{}{}",
+                format!("{:?}", plan.proto).to_lowercase(),
+                if plan.tls { "+tls" } else { "" }
+            ),
             case,
             mode: mode.to_owned(),
             users: plan.users,
@@ -228,6 +241,7 @@ impl Report {
             "offline" => "stored/s",
             "history" => "queries/s",
             "login" => "logins/s",
+            "connect" => "connections/s",
             _ => "deliveries/s",
         };
         if self.workload != "idle" {
@@ -311,6 +325,17 @@ enum Better {
     Lower,
 }
 
+impl Better {
+    /// The better of the best so far and `v`.
+    fn pick(&self, best: Option<f64>, v: f64) -> f64 {
+        match (best, self) {
+            (None, _) => v,
+            (Some(b), Better::Higher) => b.max(v),
+            (Some(b), Better::Lower) => b.min(v),
+        }
+    }
+}
+
 struct Figure {
     name: &'static str,
     better: Better,
@@ -341,6 +366,7 @@ fn figures(workload: &str) -> Vec<Figure> {
     use Better::{Higher, Lower};
     let rate_name = match workload {
         "login" => "logins/s",
+        "connect" => "connections/s",
         "offline" => "stored/s",
         "history" => "queries/s",
         _ => "deliveries/s",
@@ -417,7 +443,10 @@ fn figures(workload: &str) -> Vec<Figure> {
 
 /// The comparison table (Markdown) of several runs: one row per case and figure, one column per server,
 /// and natter's figure divided by the better peer's. A run labelled `natter-base` (an earlier build of
-/// natter, measured in the same run) is not a peer: it gets a column of its own, natter ÷ natter-base.
+/// natter, measured in the same run) is not a peer: it gets a column of its own, natter ÷ natter-base;
+/// nor is `natter-tls` (natter's secure default, against the plain-text runs labelled `natter`): its
+/// columns are natter-tls ÷ natter, the cost of security, and natter-tls ÷ the better of the peers
+/// measured over TLS (labels ending in `-tls`).
 pub fn table(reports: &[Report]) -> String {
     let mut labels: Vec<&str> = Vec::new();
     for r in reports {
@@ -437,16 +466,28 @@ pub fn table(reports: &[Report]) -> String {
         let _ = write!(s, " {l} |");
     }
     let with_base = labels.contains(&BASE);
-    let _ = write!(s, " natter ÷ best peer |");
+    let with_tls = labels.contains(&TLS);
+    let with_tls_peers = labels.iter().any(|l| is_tls_peer(l));
+    let mut extra = Vec::new();
     if with_base {
-        let _ = write!(s, " natter ÷ natter-base |");
+        extra.push("natter ÷ natter-base");
+    }
+    if with_tls {
+        extra.push("natter-tls ÷ natter");
+    }
+    if with_tls && with_tls_peers {
+        extra.push("natter-tls ÷ best TLS peer");
+    }
+    let _ = write!(s, " natter ÷ best peer |");
+    for e in &extra {
+        let _ = write!(s, " {e} |");
     }
     let _ = writeln!(s);
     let _ = write!(s, "|---|---|");
     for _ in &labels {
         let _ = write!(s, "---:|");
     }
-    let _ = writeln!(s, "---:|{}", if with_base { "---:|" } else { "" });
+    let _ = writeln!(s, "---:|{}", "---:|".repeat(extra.len()));
     for (workload, case) in cases {
         let runs: Vec<Option<&Report>> = labels
             .iter()
@@ -461,7 +502,9 @@ pub fn table(reports: &[Report]) -> String {
             let _ = write!(s, "| {} | {} |", if i == 0 { case } else { "" }, fig.name);
             let mut ours = None;
             let mut base = None;
+            let mut tls = None;
             let mut best: Option<f64> = None;
+            let mut best_tls: Option<f64> = None;
             for (l, run) in labels.iter().zip(&runs) {
                 let cell = match run {
                     None => "n/a".to_string(),
@@ -475,12 +518,12 @@ pub fn table(reports: &[Report]) -> String {
                                 ours = Some(v);
                             } else if *l == BASE {
                                 base = Some(v);
+                            } else if *l == TLS {
+                                tls = Some(v);
+                            } else if is_tls_peer(l) {
+                                best_tls = Some(fig.better.pick(best_tls, v));
                             } else {
-                                best = Some(match (best, fig.better) {
-                                    (None, _) => v,
-                                    (Some(b), Better::Higher) => b.max(v),
-                                    (Some(b), Better::Lower) => b.min(v),
-                                });
+                                best = Some(fig.better.pick(best, v));
                             }
                             (fig.fmt)(v)
                         }
@@ -489,13 +532,19 @@ pub fn table(reports: &[Report]) -> String {
                 };
                 let _ = write!(s, " {cell} |");
             }
-            let ratio = |other: Option<f64>| match (ours, other) {
-                (Some(o), Some(b)) if b > 0.0 => format!("{:.2}x", o / b),
+            let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+                (Some(a), Some(b)) if b > 0.0 => format!("{:.2}x", a / b),
                 _ => "–".into(),
             };
-            let _ = write!(s, " {} |", ratio(best));
+            let _ = write!(s, " {} |", ratio(ours, best));
             if with_base {
-                let _ = write!(s, " {} |", ratio(base));
+                let _ = write!(s, " {} |", ratio(ours, base));
+            }
+            if with_tls {
+                let _ = write!(s, " {} |", ratio(tls, ours));
+            }
+            if with_tls && with_tls_peers {
+                let _ = write!(s, " {} |", ratio(tls, best_tls));
             }
             let _ = writeln!(s);
         }
@@ -505,6 +554,13 @@ pub fn table(reports: &[Report]) -> String {
 
 /// The label of an earlier natter build measured beside the current one.
 const BASE: &str = "natter-base";
+/// The label of natter measured over TLS, beside its plain-text runs.
+const TLS: &str = "natter-tls";
+
+/// A peer measured over TLS (`ngircd-tls`, `inspircd-tls`): compared with natter-tls, not natter.
+fn is_tls_peer(label: &str) -> bool {
+    label != TLS && label.ends_with("-tls")
+}
 
 #[cfg(test)]
 mod tests {

@@ -35,14 +35,19 @@ pub const LOAD_TEST_FLAGS: &[&str] = &[
 ];
 
 impl Server {
-    fn start(bin: &Path, credentials: &Path) -> Result<Server> {
-        let mut child = Command::new(bin)
+    /// `tls`: the server's secure default (a self-signed certificate made in the data directory);
+    /// otherwise plain text.
+    fn start(bin: &Path, credentials: &Path, tls: bool) -> Result<Server> {
+        let mut cmd = Command::new(bin);
+        if !tls {
+            cmd.arg("--plaintext");
+        }
+        let mut child = cmd
             .args(["0", "60", "3600", "--bind", "127.0.0.1", "--credentials"])
             .arg(credentials)
             .args(["--max-outbound", "4194304", "--mailbox-limit", "100000"])
             // One host drives every user as fast as it can: a load test, not an attack.
             .args(LOAD_TEST_FLAGS)
-            .arg("--plaintext")
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -160,6 +165,20 @@ fn cases(addr: SocketAddr) -> Vec<RunArgs> {
     history.messages = Some(20);
     history.window = 4;
     runs.push(history);
+    // The secure default: chat, and handshakes alone, over TLS.
+    let mut tls_direct = RunArgs::defaults(Workload::Direct, addr);
+    tls_direct.users = 8;
+    tls_direct.messages = Some(50);
+    tls_direct.window = 4;
+    tls_direct.tls = true;
+    runs.push(tls_direct);
+    let mut handshakes = RunArgs::defaults(Workload::Login, addr);
+    handshakes.users = 8;
+    handshakes.concurrency = 2;
+    handshakes.duration = 1.0;
+    handshakes.tls = true;
+    handshakes.handshake_only = true;
+    runs.push(handshakes);
     for r in &mut runs {
         r.stall = 10.0;
         r.dial_limit = 8;
@@ -186,8 +205,8 @@ fn run_in(bin: &Path, dir: &Path) -> Result<bool> {
     let mut ok = true;
     // A fresh server per run, as bench-peers does: each run's figures are its own.
     for mut args in cases("127.0.0.1:1".parse().expect("valid address")) {
-        let server = Server::start(bin, &credentials)?;
-        args.addr = server.addr;
+        let server = Server::start(bin, &credentials, args.tls)?;
+        args.addr = vec![server.addr];
         args.server_pid = Some(server.child.id());
         let report = crate::run(&args)?;
         ok &= report.ok;

@@ -64,7 +64,30 @@ pub fn mix(mut x: u64) -> u64 {
 /// The recipient of message `seq` from `sender`: one of the `count` users numbered from `first`, never
 /// the sender itself. Deterministic, so the receiver can recompute it.
 pub fn pick_peer(seed: u64, sender: u32, seq: u32, first: u32, count: u32) -> u32 {
+    pick_peer_across(seed, sender, seq, first, count, 1)
+}
+
+/// [`pick_peer`] with users spread over `nodes` servers (user `u` on `u % nodes`): with more than one,
+/// the peer is always on another node than the sender (`count` is then a multiple of `nodes`, and
+/// `first` is 0).
+pub fn pick_peer_across(
+    seed: u64,
+    sender: u32,
+    seq: u32,
+    first: u32,
+    count: u32,
+    nodes: u32,
+) -> u32 {
     let h = mix(seed ^ (u64::from(sender) << 32 | u64::from(seq)));
+    if nodes > 1 && first == 0 {
+        // The r-th user not on the sender's node: blocks of `nodes` users hold one per node.
+        let others = count / nodes * (nodes - 1);
+        let r = (h % u64::from(others.max(1))) as u32;
+        let (block, offset) = (r / (nodes - 1), r % (nodes - 1));
+        let own = sender % nodes;
+        let node = if offset < own { offset } else { offset + 1 };
+        return block * nodes + node;
+    }
     let sender_inside = sender >= first && sender < first + count;
     if sender_inside {
         debug_assert!(count >= 2, "a sender needs someone else to talk to");
@@ -174,6 +197,21 @@ mod tests {
         for seq in 0..100 {
             let p = pick_peer(7, 1, seq, 10, 3);
             assert!((10..13).contains(&p));
+        }
+    }
+
+    #[test]
+    fn across_nodes_a_peer_is_always_on_another_node_and_all_of_them_are_reached() {
+        for sender in 0..12 {
+            let mut seen = [false; 12];
+            for seq in 0..2000 {
+                let p = pick_peer_across(7, sender, seq, 0, 12, 3);
+                assert!(p < 12);
+                assert_ne!(p % 3, sender % 3, "u{sender} -> u{p} on the same node");
+                seen[p as usize] = true;
+            }
+            let want: Vec<bool> = (0..12).map(|u| u % 3 != sender % 3).collect();
+            assert_eq!(seen.to_vec(), want);
         }
     }
 

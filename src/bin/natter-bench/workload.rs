@@ -84,6 +84,16 @@ pub struct Plan {
     /// `history`: sessions that log in and out once before the queries start.
     pub history: u32,
     pub seed: u64,
+    /// Speak TLS to the server.
+    pub tls: bool,
+    /// `login`: each cycle is a connection up to the server's first line (with `--tls`, a full
+    /// handshake), then closed: connections (handshakes) per second.
+    pub handshake_only: bool,
+    /// The servers the users are spread over (user `u` on number `u % nodes`): the nodes of one
+    /// cluster. With more than one, every direct message goes to a user on another node.
+    pub nodes: u32,
+    /// The number of the first user's name (`u<first>`): several generators can share a server.
+    pub first_user: u32,
 }
 
 impl Plan {
@@ -150,7 +160,13 @@ impl Plan {
     pub fn validate(&self) -> Result<(), String> {
         let need = |ok: bool, msg: &str| if ok { Ok(()) } else { Err(msg.to_owned()) };
         match self.workload {
-            Workload::Direct => need(self.users >= 2, "direct needs --users 2 or more")?,
+            Workload::Direct => {
+                need(self.users >= 2, "direct needs --users 2 or more")?;
+                need(
+                    self.nodes <= 1 || self.users.is_multiple_of(self.nodes),
+                    "with several --addr, direct needs --users a multiple of their number",
+                )?
+            }
             Workload::Fanout | Workload::Group => {
                 let name = self.workload.name();
                 need(self.users >= 2, &format!("{name} needs --users 2 or more"))?;
@@ -231,6 +247,10 @@ mod tests {
             duration: 1.0,
             history: 7,
             seed: 1,
+            tls: false,
+            handshake_only: false,
+            nodes: 1,
+            first_user: 0,
         }
     }
 

@@ -3,6 +3,7 @@
 
 mod login;
 mod private;
+mod reconnect;
 mod session;
 
 use std::collections::BTreeSet;
@@ -29,6 +30,8 @@ pub(super) struct Client {
     pub connects: Vec<(LinkId, SocketAddr)>,
     pub reads: Vec<InputMode>,
     pub saved: Vec<(Name, Seen)>,
+    /// `ConnectServer` (the index) and `DropServer` (`None`), in order.
+    pub server_conns: Vec<Option<usize>>,
     pub exit: Option<Exit>,
 }
 
@@ -49,6 +52,7 @@ impl Client {
             connects: Vec::new(),
             reads: Vec::new(),
             saved: Vec::new(),
+            server_conns: Vec::new(),
             exit: None,
         };
         c.event(Event::Server(ServerEvent::Connected));
@@ -94,6 +98,8 @@ impl Client {
                 }
                 Effect::SetTimer { timer, at } => self.timers.set(timer, at),
                 Effect::SaveSeen { user, seen } => self.saved.push((user, seen)),
+                Effect::ConnectServer { index } => self.server_conns.push(Some(index)),
+                Effect::DropServer => self.server_conns.push(None),
                 Effect::Exit(exit) => {
                     assert!(self.exit.is_none(), "exited twice");
                     self.exit = Some(exit);
@@ -143,6 +149,7 @@ impl Client {
         self.connects.clear();
         self.reads.clear();
         self.saved.clear();
+        self.server_conns.clear();
     }
 
     pub fn take_shown(&mut self) -> Vec<Item> {

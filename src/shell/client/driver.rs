@@ -10,8 +10,9 @@ use futures_lite::FutureExt;
 use smol::Task;
 use smol::channel::{Receiver, Sender};
 
-use super::net::{read_frames, write_all_from};
-use super::{FLUSH_GRACE, Input, PeerInput, ServerInput};
+use super::net::{read_frames, read_lines, server_input, write_all_from};
+use super::transport::{self, Connected, Security};
+use super::{FLUSH_GRACE, Input, MAX_SERVER_LINE, PeerInput, ServerAddr, ServerInput};
 use crate::client::complete::Known;
 use crate::client::{
     ClientState, Effect, Event, Exit, Item, LinkId, PeerEvent, ServerEvent, TimerId, UserEvent,
@@ -30,12 +31,28 @@ pub(super) struct LinkHandle {
     reader: Option<Task<()>>,
 }
 
+/// The connection to the server in use, and the attempt to make the next one.
+pub(super) struct ServerConn {
+    /// Lines to send; replaced with each new connection.
+    pub(super) out: Sender<Vec<u8>>,
+    /// Numbers the connections: input from an earlier one is stale and dropped.
+    pub(super) generation: u64,
+    pub(super) reader: Option<Task<()>>,
+    pub(super) writer: Option<Task<bool>>,
+    /// Connecting to the next server (dropping it cancels the attempt).
+    pub(super) dialing: Option<Task<()>>,
+}
+
 pub(super) struct Driver {
     pub(super) core: ClientState,
     pub(super) clock: ShellClock,
     pub(super) timers: Timers<TimerId>,
     pub(super) effects: Vec<Effect>,
-    pub(super) server_out: Sender<Vec<u8>>,
+    pub(super) server: ServerConn,
+    /// Every server the client may use, and how to connect to one.
+    pub(super) servers: Vec<ServerAddr>,
+    pub(super) security: Security,
+    pub(super) state_dir: Option<std::path::PathBuf>,
     pub(super) links: HashMap<LinkId, LinkHandle>,
     /// Writers of closed links still flushing their last lines.
     pub(super) closing: Vec<Task<()>>,
@@ -81,13 +98,25 @@ impl Driver {
 
     fn on_input(&mut self, input: Input) {
         match input {
-            Input::Server(ServerInput::Line(line)) => {
-                self.feed(Event::Server(ServerEvent::Line(&line)))
+            Input::Server { generation, .. } if generation != self.server.generation => {}
+            Input::Server { input, .. } => match input {
+                ServerInput::Line(line) => self.feed(Event::Server(ServerEvent::Line(&line))),
+                ServerInput::TooLong => self.feed(Event::Server(ServerEvent::LineTooLong)),
+                ServerInput::Closed => self.feed(Event::Server(ServerEvent::Closed)),
+            },
+            Input::ServerOpened { generation, .. } if generation != self.server.generation => {}
+            Input::ServerOpened { result, .. } => {
+                self.server.dialing = None;
+                match result {
+                    Ok(connected) => {
+                        self.use_server(connected);
+                        self.feed(Event::Server(ServerEvent::Connected));
+                    }
+                    Err(error) => {
+                        self.feed(Event::Server(ServerEvent::ConnectFailed { error: &error }))
+                    }
+                }
             }
-            Input::Server(ServerInput::TooLong) => {
-                self.feed(Event::Server(ServerEvent::LineTooLong))
-            }
-            Input::Server(ServerInput::Closed) => self.feed(Event::Server(ServerEvent::Closed)),
             Input::Typed(Typed::Line(line)) => self.feed(Event::User(UserEvent::Line(&line))),
             Input::Typed(Typed::Eof) => self.feed(Event::User(UserEvent::Eof)),
             Input::Typed(Typed::Interrupt) => self.feed(Event::User(UserEvent::Interrupt)),
@@ -139,8 +168,10 @@ impl Driver {
                 Effect::Send(line) => {
                     let mut bytes = line.into_bytes();
                     bytes.push(b'\n');
-                    let _ = self.server_out.try_send(bytes);
+                    let _ = self.server.out.try_send(bytes);
                 }
+                Effect::ConnectServer { index } => self.connect_server(index),
+                Effect::DropServer => self.drop_server(),
                 Effect::Show(item) => {
                     let now = self.clock.now();
                     if exiting {
@@ -174,6 +205,52 @@ impl Driver {
             };
             self.ui.set_completions(known);
         }
+    }
+
+    /// Makes `connected` the server connection: its reader and writer start, numbered as the current
+    /// generation.
+    pub(super) fn use_server(&mut self, connected: Connected) {
+        for notice in connected.notices {
+            self.ui.show(&Item::Warning(notice), self.clock.now());
+        }
+        let (out, out_rx) = smol::channel::unbounded::<Vec<u8>>();
+        self.server.out = out;
+        self.server.reader = Some(smol::spawn(read_lines(
+            connected.reader,
+            MAX_SERVER_LINE,
+            self.tx.clone(),
+            server_input(self.server.generation),
+        )));
+        self.server.writer = Some(smol::spawn(write_all_from(connected.writer, out_rx)));
+    }
+
+    /// Forgets the current server connection (closing it) and any attempt under way.
+    fn drop_server(&mut self) {
+        self.server.generation += 1;
+        self.server.reader = None;
+        self.server.writer = None;
+        self.server.dialing = None;
+        let (closed, _) = smol::channel::unbounded();
+        self.server.out = closed;
+    }
+
+    /// Connects to server `index` in the background; the outcome comes back as `ServerOpened`.
+    fn connect_server(&mut self, index: usize) {
+        self.drop_server();
+        let Some(addr) = self.servers.get(index).cloned() else {
+            let error = format!("there is no server number {index}");
+            return self.feed(Event::Server(ServerEvent::ConnectFailed { error: &error }));
+        };
+        let generation = self.server.generation;
+        let security = self.security.clone();
+        let state_dir = self.state_dir.clone();
+        let tx = self.tx.clone();
+        self.server.dialing = Some(smol::spawn(async move {
+            let result = transport::open(&addr.host, addr.port, &security, state_dir.as_deref())
+                .await
+                .map_err(|e| e.to_string());
+            let _ = tx.send(Input::ServerOpened { generation, result }).await;
+        }));
     }
 
     /// Starts the reader and writer of a connected link.
@@ -242,16 +319,21 @@ impl Driver {
 
     /// At exit: closes every link and the server connection, waiting (boundedly) for what was queued to
     /// be written.
-    pub(super) async fn flush(&mut self, server_writer: Task<bool>) {
+    pub(super) async fn flush(&mut self) {
         let links: Vec<LinkId> = self.links.keys().copied().collect();
         for link in links {
             self.close_link(link);
         }
         let (closed_tx, _) = smol::channel::unbounded();
-        self.server_out = closed_tx;
+        self.server.out = closed_tx;
+        self.server.reader = None;
+        self.server.dialing = None;
+        let server_writer = self.server.writer.take();
         let mut writers = std::mem::take(&mut self.closing);
         let all = async {
-            let _ = server_writer.await;
+            if let Some(w) = server_writer {
+                let _ = w.await;
+            }
             for w in writers.drain(..) {
                 w.await;
             }

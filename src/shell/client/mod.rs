@@ -22,8 +22,8 @@ use std::time::Duration;
 use async_net::TcpStream;
 use smol::channel::Sender;
 
-use self::driver::Driver;
-use self::net::{accept_peers, listen, read_lines, server_input, write_all_from};
+use self::driver::{Driver, ServerConn};
+use self::net::{accept_peers, listen};
 use super::state_file::StateFile;
 use super::ui::{Typed, Ui, UiOptions};
 use crate::client::{ClientState, Config, Event, Item, LinkId, ServerEvent};
@@ -40,11 +40,29 @@ const FLUSH_GRACE: Duration = Duration::from_secs(1);
 /// How long connecting to the server may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// One server, as the user named it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerAddr {
+    pub host: String,
+    pub port: u16,
+}
+
+impl std::fmt::Display for ServerAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
 /// What the command line decided.
 #[derive(Clone, Debug)]
 pub struct ClientOptions {
-    pub host: String,
-    pub port: u16,
+    /// The servers to use, in order of preference (at least one). With several (one cluster's nodes),
+    /// the client starts with the first that answers and moves to another when it is lost.
+    pub servers: Vec<ServerAddr>,
     /// Port for the private-chat listener; 0 lets the system choose.
     pub p2p_port: u16,
     /// Where the state file (and the history) live; `None` turns remembering off (with a warning).
@@ -101,14 +119,29 @@ pub enum StartError {
     Tls { addr: String, reason: String },
     #[error("no randomness from the operating system ({reason}); private chats cannot be keyed")]
     NoRandomness { reason: String },
+    #[error("none of the servers could be used:\n  {}", .0.join("\n  "))]
+    NoServer(Vec<String>),
 }
 
 /// What the tasks hand the driver.
 enum Input {
-    Server(ServerInput),
+    /// From server connection number `generation`: the driver ignores what an earlier, dropped
+    /// connection still delivers.
+    Server {
+        generation: u64,
+        input: ServerInput,
+    },
+    /// The outcome of connecting to a server (after the first): number `generation`.
+    ServerOpened {
+        generation: u64,
+        result: Result<transport::Connected, String>,
+    },
     Typed(Typed),
     Incoming(TcpStream),
-    Peer { link: LinkId, event: PeerInput },
+    Peer {
+        link: LinkId,
+        event: PeerInput,
+    },
 }
 
 enum ServerInput {
@@ -130,18 +163,47 @@ pub fn run(opts: ClientOptions) -> Result<i32, StartError> {
     smol::block_on(run_async(opts))
 }
 
+/// Connects to the first of `servers` that works; the failures before it become warnings.
+async fn open_first(
+    opts: &ClientOptions,
+) -> Result<(usize, transport::Connected, Vec<String>), StartError> {
+    let mut failures = Vec::new();
+    for (index, s) in opts.servers.iter().enumerate() {
+        match transport::open(&s.host, s.port, &opts.security, opts.state_dir.as_deref()).await {
+            Ok(c) => {
+                let warnings = failures
+                    .into_iter()
+                    .map(|(s, e): (&ServerAddr, StartError)| format!("Could not use {s}: {e}"))
+                    .collect();
+                return Ok((index, c, warnings));
+            }
+            // With one server, its error as it is.
+            Err(e) if opts.servers.len() == 1 => return Err(e),
+            Err(e) => failures.push((s, e)),
+        }
+    }
+    Err(StartError::NoServer(
+        failures
+            .into_iter()
+            .map(|(s, e)| format!("{s}: {e}"))
+            .collect(),
+    ))
+}
+
 async fn run_async(opts: ClientOptions) -> Result<i32, StartError> {
-    let server = transport::open(
-        &opts.host,
-        opts.port,
-        &opts.security,
-        opts.state_dir.as_deref(),
-    )
-    .await?;
-    let server_key = server
-        .peer
-        .map(|a| SocketAddr::new(a.ip().to_canonical(), a.port()).to_string())
-        .unwrap_or_else(|| format!("{}:{}", opts.host, opts.port));
+    let (index, server, failed) = open_first(&opts).await?;
+    // The book of offline messages already shown is kept per server; the nodes of one cluster share
+    // their mailboxes, so they share one entry, named after all of them.
+    let server_key = if opts.servers.len() > 1 {
+        let mut all: Vec<String> = opts.servers.iter().map(|s| s.to_string()).collect();
+        all.sort();
+        all.join(",")
+    } else {
+        server
+            .peer
+            .map(|a| SocketAddr::new(a.ip().to_canonical(), a.port()).to_string())
+            .unwrap_or_else(|| opts.servers[index].to_string())
+    };
     let listener = listen(opts.p2p_port).await?;
     let p2p_port = listener
         .local_addr()
@@ -162,6 +224,8 @@ async fn run_async(opts: ClientOptions) -> Result<i32, StartError> {
     config.seen = book.for_server(&server_key);
     // The full-screen client shows the user's own messages in their window with the outcome.
     config.echo_own = opts.ui.full_screen;
+    config.servers = opts.servers.iter().map(|s| s.to_string()).collect();
+    config.server_index = index;
 
     let (tx, rx) = smol::channel::unbounded::<Input>();
     let typed_tx = tx.clone();
@@ -173,26 +237,28 @@ async fn run_async(opts: ClientOptions) -> Result<i32, StartError> {
     );
     watch_signals(tx.clone());
     let clock = ShellClock::start();
-    for w in warnings.into_iter().chain(server.notices) {
+    for w in warnings.into_iter().chain(failed) {
         ui.show(&Item::Warning(w), clock.now());
     }
 
-    let (server_out, server_out_rx) = smol::channel::unbounded::<Vec<u8>>();
-    let server_reader = smol::spawn(read_lines(
-        server.reader,
-        MAX_SERVER_LINE,
-        tx.clone(),
-        server_input,
-    ));
-    let server_writer = smol::spawn(write_all_from(server.writer, server_out_rx));
     let acceptor = smol::spawn(accept_peers(listener, tx.clone()));
 
+    let (server_out, _) = smol::channel::unbounded::<Vec<u8>>();
     let mut driver = Driver {
         core: ClientState::new(config, clock.now()),
         clock,
         timers: Timers::new(),
         effects: Vec::new(),
-        server_out,
+        server: ServerConn {
+            out: server_out,
+            generation: 0,
+            reader: None,
+            writer: None,
+            dialing: None,
+        },
+        servers: opts.servers.clone(),
+        security: opts.security.clone(),
+        state_dir: opts.state_dir.clone(),
         links: HashMap::new(),
         closing: Vec::new(),
         next_in: 1,
@@ -204,11 +270,11 @@ async fn run_async(opts: ClientOptions) -> Result<i32, StartError> {
         exit: None,
         last_lines: Vec::new(),
     };
+    driver.use_server(server);
     driver.feed(Event::Server(ServerEvent::Connected));
     let exit = driver.serve(rx).await;
     drop(acceptor);
-    drop(server_reader);
-    driver.flush(server_writer).await;
+    driver.flush().await;
     let Driver { ui, last_lines, .. } = driver;
     ui.finish(last_lines);
     Ok(exit.code())

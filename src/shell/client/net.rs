@@ -104,12 +104,16 @@ pub(super) enum Read {
     Closed,
 }
 
-pub(super) fn server_input(r: Read) -> Input {
-    Input::Server(match r {
-        Read::Line(l) => ServerInput::Line(l),
-        Read::TooLong => ServerInput::TooLong,
-        Read::Closed => ServerInput::Closed,
-    })
+/// What the reader of server connection number `generation` hands the driver.
+pub(super) fn server_input(generation: u64) -> impl Fn(Read) -> Input {
+    move |r| Input::Server {
+        generation,
+        input: match r {
+            Read::Line(l) => ServerInput::Line(l),
+            Read::TooLong => ServerInput::TooLong,
+            Read::Closed => ServerInput::Closed,
+        },
+    }
 }
 
 /// Splits what a peer sends into frames (see [`crate::protocol::p2p`]) and hands each to the driver,

@@ -38,8 +38,9 @@ pub(super) async fn accept_loop(
     ex: Rc<LocalExecutor<'static>>,
     max_line: usize,
     keepalive: Option<Duration>,
+    first_id: u64,
 ) {
-    let mut next_id = 1u64;
+    let mut next_id = first_id;
     let mut spare = File::open("/dev/null").ok();
     let mut starved = false;
     // Sockets accepted from a listener with TCP_NODELAY inherit it on Linux: one call here instead of

@@ -167,12 +167,18 @@ pub(super) async fn reader(
     max_line: usize,
 ) {
     let mut decoder = LineDecoder::new(max_line);
-    let mut first = true;
+    // Nothing received yet: the first bytes tell a TLS client from a plain-text one. The first read
+    // may well find nothing (the client has not written yet), so this is not "the first read".
+    let mut fresh = true;
+    let mut woken = false;
     loop {
         shared.wait_for_room().await;
         wait_while_paused(&shared, conn).await;
-        let read = read_lines(&shared, conn, &stream, &mut decoder, first);
-        if std::mem::take(&mut first) {
+        let read = read_lines(&shared, conn, &stream, &mut decoder, fresh);
+        if !matches!(read, ReadOutcome::WouldBlock) {
+            fresh = false;
+        }
+        if !std::mem::replace(&mut woken, true) {
             // The accept task queued this connection's `Open` quietly; whatever this read found
             // goes into the same batch.
             shared.wake_driver();
@@ -186,6 +192,14 @@ pub(super) async fn reader(
                 let _ = stream
                     .get_ref()
                     .write(&render_line(&ServerMsg::Bye(ByeReason::TlsRequired)));
+                break;
+            }
+            ReadOutcome::TlsAtPlainText => {
+                // In plain text too: whatever is still queued for the connection (its prompt may be
+                // held for a moment) is dropped with it, and a TLS client recognises plain text.
+                let _ = stream
+                    .get_ref()
+                    .write(&render_line(&ServerMsg::Bye(ByeReason::PlainTextOnly)));
                 break;
             }
             ReadOutcome::Some | ReadOutcome::WouldBlock => {
@@ -217,6 +231,8 @@ enum ReadOutcome {
     End,
     /// The first bytes on a TLS connection were not a TLS handshake.
     NotTls,
+    /// The first bytes at a plain-text server began a TLS handshake.
+    TlsAtPlainText,
 }
 
 /// The first byte of every TLS connection: a handshake record.
@@ -276,10 +292,9 @@ fn read_lines(
             }
         }
         _ if first && n >= 2 && buf[0] == TLS_HANDSHAKE && buf[1] == 3 => {
-            // A TLS client at a plain-text server: it has had the prompt in plain text, which tells
-            // it what is wrong; its hello is no line to answer.
+            // A TLS client at a plain-text server: its hello is no line to answer.
             tracing::debug!("{conn}: a TLS client at this plain-text server; closing");
-            ended = true;
+            return ReadOutcome::TlsAtPlainText;
         }
         _ => lines(&buf[..n]),
     }

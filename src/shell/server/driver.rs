@@ -14,6 +14,7 @@ use std::rc::Rc;
 use futures_lite::FutureExt;
 use smol::LocalExecutor;
 
+use super::cluster_node::{Link, node_of};
 use super::conn::{Flush, drop_conn, writer};
 use super::hasher::{Answer, Hasher};
 use super::inbox::{Inbox, Input};
@@ -21,7 +22,8 @@ use super::{Shared, ShellOptions};
 use crate::protocol::{ServerMsg, render_into};
 use crate::server::outbox::Outbox;
 use crate::server::pacing::{Pacer, Queued, Tidy, Write};
-use crate::server::{ConnId, Effect, Event, Record, ServerState};
+use crate::server::{ConnId, Effect, Event, LoggedEvent, Record, ServerState};
+use crate::shell::cluster::LogEntry;
 use crate::shell::committer::Committer;
 use crate::time::{ShellClock, Timestamp};
 
@@ -82,6 +84,8 @@ pub(super) struct Driver {
     pub(super) scratch: Vec<u8>,
     /// Runs the password jobs.
     pub(super) hasher: Hasher,
+    /// Cluster mode: the core is fed from the shared log (see `cluster_node`).
+    pub(super) cluster: Option<Link>,
 }
 
 impl Driver {
@@ -120,7 +124,9 @@ impl Driver {
             let listener = self.shared.arm_wake();
             self.shared.take_inbox(&mut self.batch);
             let now = self.clock.now();
-            let timers_due = self.outbox.next_timer().is_some_and(|at| at <= now);
+            // A cluster node fires the core's timers by the log's time (see `run_batch`).
+            let timers_due =
+                self.cluster.is_none() && self.outbox.next_timer().is_some_and(|at| at <= now);
             let flush_requested = self.take_flush_requests();
             if !self.batch.is_empty() || timers_due || !self.followups.is_empty() || flush_requested
             {
@@ -138,7 +144,11 @@ impl Driver {
             // Nothing more to do right now: write everything before sleeping.
             self.flush_dirty();
             self.tidy_before_sleep(now);
-            let deadline = [self.outbox.poll_timeout(), self.pacer.poll_timeout()]
+            let outbox_deadline = match self.cluster {
+                Some(_) => self.outbox.lazy_timeout(),
+                None => self.outbox.poll_timeout(),
+            };
+            let deadline = [outbox_deadline, self.pacer.poll_timeout()]
                 .into_iter()
                 .flatten()
                 .min()
@@ -242,19 +252,133 @@ impl Driver {
                     },
                     now,
                 ),
+                Input::Logged(entry) => self.apply_logged(*entry),
+                Input::NodeDead(node) => self.end_node(node, now),
+                Input::Fenced => self.fence(now),
             }
         }
         batch.clear();
         self.batch = batch;
-        while let Some(timer) = self.outbox.pop_due_timer(now) {
-            self.feed(Event::TimerFired { timer }, now);
+        if self.cluster.is_none() {
+            while let Some(timer) = self.outbox.pop_due_timer(now) {
+                self.feed(Event::TimerFired { timer }, now);
+            }
+        } else {
+            self.shared.next_core_timer.set(self.outbox.next_timer());
         }
         self.outbox.end_batch(now);
         self.submit_commits();
         self.carry_out_ready(now);
     }
 
+    /// An event of this server's: to the core, or, in a cluster, to the shared log (the core gets it
+    /// when it comes back from there, in its place among every node's events).
     fn feed(&mut self, event: Event<'_>, now: Timestamp) {
+        if let Some(link) = &self.cluster {
+            let _ = link.append.try_send(LoggedEvent::new(event, now));
+            return;
+        }
+        self.apply(event, now);
+    }
+
+    /// One entry of the shared log: the core's timers due by the log's time fire first, then the
+    /// event, at the time its node gave it. Every node does exactly this, in the same order.
+    fn apply_logged(&mut self, entry: LogEntry) {
+        let Some(link) = &mut self.cluster else {
+            return;
+        };
+        if !link.dedup.fresh(entry.node, entry.seq) {
+            tracing::debug!(
+                "log entry {} appended twice; the first counts",
+                entry.position
+            );
+            return;
+        }
+        let at = entry.event.at.max(link.log_now);
+        link.log_now = at;
+        while let Some(timer) = self.outbox.pop_due_timer(at) {
+            self.apply(Event::TimerFired { timer }, at);
+        }
+        if let Some(event) = entry.event.as_event() {
+            self.apply(event, at);
+        }
+        // A session of this node's that another node ended (it thought this one dead): the connection
+        // is closed here too, with a word, rather than left open with nobody listening.
+        if let crate::server::OwnedEvent::Disconnected { conn } = entry.event.event
+            && self
+                .cluster
+                .as_ref()
+                .is_some_and(|l| node_of(conn) == l.node)
+            && self.shared.conns.borrow().contains_key(&conn)
+        {
+            tracing::warn!("{conn}: its session was ended by another node; closing it");
+            self.say_shutdown(conn, at);
+            self.close_after_flush(conn);
+        }
+    }
+
+    /// Another node died: each of its connections ends (in the log, so everywhere at once).
+    fn end_node(&mut self, node: u64, now: Timestamp) {
+        let gone: Vec<ConnId> = self
+            .core
+            .open_conns()
+            .into_iter()
+            .filter(|c| node_of(*c) == node)
+            .collect();
+        if !gone.is_empty() {
+            tracing::warn!(
+                "cluster node {node} stopped renewing its lease: ending its {} connection(s)",
+                gone.len()
+            );
+        }
+        for conn in gone {
+            self.feed(Event::Disconnected { conn }, now);
+        }
+    }
+
+    /// This node lost its lease: the rest of the cluster ends its connections, so it must stop serving
+    /// them. Each is told the server is going away (a client that knows other nodes moves to one) and
+    /// closed; their ends go to the log once Redis is back.
+    fn fence(&mut self, now: Timestamp) {
+        self.end_own_sessions(now);
+        let own: Vec<ConnId> = self.shared.conns.borrow().keys().copied().collect();
+        for conn in own {
+            self.close_after_flush(conn);
+        }
+        self.flush_dirty();
+    }
+
+    /// Tells each of this node's connections the server is shutting down, and ends its session in the
+    /// log.
+    fn end_own_sessions(&mut self, now: Timestamp) {
+        let own: Vec<ConnId> = self.shared.conns.borrow().keys().copied().collect();
+        for conn in own {
+            self.say_shutdown(conn, now);
+            self.feed(Event::Disconnected { conn }, now);
+        }
+    }
+
+    /// Queues "the server is shutting down" for `conn` (said by this node itself, not the core).
+    fn say_shutdown(&mut self, conn: ConnId, now: Timestamp) {
+        let bye = ServerMsg::Bye(crate::protocol::ByeReason::Shutdown);
+        self.scratch.clear();
+        render_into(&bye, &mut self.scratch);
+        self.queue(conn, &bye, now);
+    }
+
+    /// Closes `conn` once what is queued for it is written (by the next [`Self::flush_dirty`]).
+    fn close_after_flush(&mut self, conn: ConnId) {
+        if let Some(io) = self.shared.conns.borrow_mut().get_mut(&conn) {
+            io.closing = true;
+            if !io.dirty {
+                io.dirty = true;
+                self.dirty.push(conn);
+            }
+        }
+    }
+
+    /// Feeds one event to the core and hands its output to the outbox.
+    fn apply(&mut self, event: Event<'_>, now: Timestamp) {
         let conn = match event {
             Event::Connected { conn, .. }
             | Event::Line { conn, .. }
@@ -281,8 +405,16 @@ impl Driver {
     fn carry_out_controls(&mut self) {
         while let Some(control) = self.outbox.poll_control() {
             match control {
-                Effect::CheckPassword { .. } | Effect::HashPassword { .. } => {
-                    self.hasher.submit(control)
+                Effect::CheckPassword { conn, .. } | Effect::HashPassword { conn, .. } => {
+                    // In a cluster, the node that holds the connection does the work and logs the
+                    // verdict; the others wait for it in the log.
+                    if self
+                        .cluster
+                        .as_ref()
+                        .is_none_or(|l| node_of(conn) == l.node)
+                    {
+                        self.hasher.submit(control)
+                    }
                 }
                 Effect::PauseReading { conn } => {
                     if let Some(io) = self.shared.conns.borrow_mut().get_mut(&conn) {
@@ -373,15 +505,7 @@ impl Driver {
                         self.queue(conn, &msg, now);
                     }
                 }
-                Effect::Close { conn } => {
-                    if let Some(io) = self.shared.conns.borrow_mut().get_mut(&conn) {
-                        io.closing = true;
-                        if !io.dirty {
-                            io.dirty = true;
-                            self.dirty.push(conn);
-                        }
-                    }
-                }
+                Effect::Close { conn } => self.close_after_flush(conn),
                 other => {
                     tracing::error!("the outbox keeps timers, records and controls: {other:?}")
                 }
@@ -470,6 +594,10 @@ impl Driver {
     ///
     /// Returns a commit failure met on the way, so the server does not exit as if all went well.
     pub(super) async fn shutdown(&mut self, store_ok: bool) -> io::Result<()> {
+        if self.cluster.is_some() {
+            self.leave_cluster().await;
+            return Ok(());
+        }
         let mut failure = None;
         if store_ok {
             self.outbox.flush_lazy();
@@ -502,6 +630,35 @@ impl Driver {
         self.carry_out(sends, now);
         self.committer.stop().await;
         // Connections the core never heard of (accepted in the last instant) are closed too.
+        self.close_all().await;
+        failure.map_or(Ok(()), Err)
+    }
+
+    /// A cluster node stopping: the cluster goes on. Its own users are told the server is shutting
+    /// down (their client moves to another node), and their sessions end in the log, which this node
+    /// waits for (boundedly) before it closes their connections.
+    async fn leave_cluster(&mut self) {
+        self.end_own_sessions(self.clock.now());
+        if let Some(link) = &self.cluster {
+            let appended = async {
+                while !link.append.is_empty() {
+                    smol::Timer::after(std::time::Duration::from_millis(10)).await;
+                }
+                // The last batch taken from the queue is on its way to Redis.
+                smol::Timer::after(std::time::Duration::from_millis(100)).await;
+            };
+            appended
+                .or(async {
+                    smol::Timer::after(self.opts.shutdown_grace).await;
+                })
+                .await;
+        }
+        self.committer.stop().await;
+        self.close_all().await;
+    }
+
+    /// Closes every connection, waiting (boundedly) for what is queued to be written.
+    async fn close_all(&mut self) {
         let rest: Vec<ConnId> = self.shared.conns.borrow().keys().copied().collect();
         for conn in rest {
             if let Some(io) = self.shared.conns.borrow_mut().get_mut(&conn) {
@@ -530,6 +687,5 @@ impl Driver {
         for conn in rest {
             drop_conn(&mut self.shared.conns.borrow_mut(), conn);
         }
-        failure.map_or(Ok(()), Err)
     }
 }

@@ -22,6 +22,12 @@ pub(super) enum Input {
     Drained { conn: ConnId },
     /// A password worker finished a job.
     Answer(Answer),
+    /// Cluster mode: the next entry of the shared log.
+    Logged(Box<crate::shell::cluster::LogEntry>),
+    /// Cluster mode: this node of the cluster has no lease any more: its connections end.
+    NodeDead(u64),
+    /// Cluster mode: this node lost its own lease: it stops serving its connections.
+    Fenced,
 }
 
 /// A batch being gathered (by readers) or handled (by the driver): the two swap, keeping capacities.

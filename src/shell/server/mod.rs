@@ -30,11 +30,15 @@
 //! connection is dropped and the core told it disconnected.
 
 mod accept;
+mod cluster_node;
 mod conn;
 mod driver;
 mod hasher;
 mod inbox;
+mod tls_compact;
 mod tls_conn;
+pub(crate) mod tls_memory;
+mod tls_read;
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -48,6 +52,7 @@ use async_net::TcpListener;
 use event_listener::{Event as Notify, EventListener};
 use smol::LocalExecutor;
 
+pub use self::cluster_node::{ClusterNode, LEASE, MAX_NODE};
 use self::conn::Conns;
 use self::driver::Driver;
 use self::inbox::{Inbox, Input};
@@ -77,6 +82,8 @@ pub struct ShellOptions {
     /// TCP keepalive: probe a connection idle this long, so a client that vanished without closing is
     /// noticed (within this and half as much again, see `accept::keepalive_interval`); `None`: off.
     pub keepalive: Option<Duration>,
+    /// Be one node of a cluster (`None`: a server alone).
+    pub cluster: Option<ClusterNode>,
 }
 
 impl Default for ShellOptions {
@@ -88,6 +95,7 @@ impl Default for ShellOptions {
             password_threads: hasher::default_threads(),
             keepalive: Some(Duration::from_secs(60)),
             tls: None,
+            cluster: None,
         }
     }
 }
@@ -117,11 +125,15 @@ pub(super) struct Shared {
     flush_requests: RefCell<Vec<ConnId>>,
     /// The TLS configuration, when the server speaks TLS.
     tls: Option<Arc<rustls::ServerConfig>>,
+    /// Cluster mode: the core's earliest timer, for the ticker (time need only pass in the log when a
+    /// timer is due).
+    next_core_timer: Cell<Option<crate::time::Timestamp>>,
 }
 
 impl Shared {
     fn new(tls: Option<Arc<rustls::ServerConfig>>) -> Self {
         Shared {
+            next_core_timer: Cell::new(None),
             flush_requests: RefCell::default(),
             tls,
             inbox: RefCell::default(),
@@ -253,12 +265,21 @@ async fn serve(
 ) -> io::Result<()> {
     let shared = Rc::new(Shared::new(opts.tls.clone()));
     let committer = Committer::start(persister)?;
+    let (cluster, cluster_tasks) = match &opts.cluster {
+        Some(c) => {
+            let (link, tasks) = cluster_node::start(&ex, shared.clone(), c);
+            (Some(link), Some(tasks))
+        }
+        None => (None, None),
+    };
+    let first_id = cluster_node::first_conn_id(opts.cluster.as_ref().map_or(0, |c| c.node));
     let acceptor = ex.spawn(accept::accept_loop(
         listener,
         shared.clone(),
         ex.clone(),
         core.config().max_line,
         opts.keepalive,
+        first_id,
     ));
     let outbox = Outbox::new(OutboxConfig {
         commit_depth: opts.commit_depth,
@@ -291,6 +312,7 @@ async fn serve(
         held: Vec::new(),
         scratch: Vec::new(),
         hasher,
+        cluster,
     };
     let served = driver.serve(&stop).await;
     drop(acceptor);
@@ -299,5 +321,6 @@ async fn serve(
         tracing::error!("could not store state durably: {e}; stopping");
     }
     let stopped = driver.shutdown(served.is_ok()).await;
+    drop(cluster_tasks);
     served.and(stopped)
 }

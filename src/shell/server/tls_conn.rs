@@ -1,6 +1,9 @@
 //! One connection's TLS, over rustls's unbuffered API: bytes from the socket in, plaintext out to the line
 //! decoder, records to write appended to the connection's queue.
 //!
+//! Once the handshake is over, a ChaCha20-Poly1305 session is handed to its compact form
+//! ([`CompactSession`]): rustls keeps computing its secrets, natter seals and opens its records.
+//!
 //! Why the unbuffered API: the buffered `ServerConnection` keeps a 4 KiB receive buffer per connection
 //! for as long as it lives, which would triple what an idle connection costs. Here incoming records are
 //! decrypted straight from the shared read buffer, and only an incomplete record is kept (usually
@@ -9,6 +12,10 @@
 use std::sync::Arc;
 
 use rustls::server::{ServerConfig, UnbufferedServerConnection};
+
+use super::tls_compact::CompactSession;
+use super::tls_read::{Progress, TlsError};
+use crate::shell::tls_chacha;
 use rustls::unbuffered::{ConnectionState, EncodeError, EncryptError, UnbufferedStatus};
 
 /// The largest plaintext a TLS record carries.
@@ -16,48 +23,79 @@ const MAX_PLAIN: usize = 16 * 1024;
 /// Room for a record's header, content type, padding and tag around its plaintext.
 const RECORD_OVERHEAD: usize = 64;
 
-/// What a read did, beyond handing over plaintext.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub(super) struct Progress {
-    /// Records were queued for writing (the handshake's, an alert).
-    pub(super) wrote: bool,
-    /// The handshake finished during this read: plaintext waiting for it can now be sent.
-    pub(super) established: bool,
-    /// The client closed the TLS session.
-    pub(super) closed: bool,
-}
-
-/// A TLS failure: the connection cannot go on (an alert may have been queued to say why).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub(super) struct TlsError(String);
-
-impl From<rustls::Error> for TlsError {
-    fn from(e: rustls::Error) -> Self {
-        TlsError(e.to_string())
-    }
-}
-
 pub(super) struct TlsConn {
-    conn: UnbufferedServerConnection,
+    session: Session,
     /// The start of a record that has not fully arrived.
     partial: Vec<u8>,
-    established: bool,
     close_sent: bool,
+}
+
+/// Who runs the session. Each form is boxed on its own, so a compact session does not pay for
+/// rustls' connection's size.
+enum Session {
+    /// rustls: the handshake, and afterwards a session on a suite without a compact form (TLS 1.2,
+    /// AES-GCM).
+    Rustls {
+        conn: Box<UnbufferedServerConnection>,
+        established: bool,
+    },
+    /// An established ChaCha20-Poly1305 session, once rustls has handed its secrets over.
+    Compact(Box<CompactSession>),
+    /// Only while changing from one to the other.
+    Changing,
 }
 
 impl TlsConn {
     pub(super) fn new(config: Arc<ServerConfig>) -> Result<Box<TlsConn>, TlsError> {
         Ok(Box::new(TlsConn {
-            conn: UnbufferedServerConnection::new(config)?,
+            session: Session::Rustls {
+                conn: Box::new(UnbufferedServerConnection::new(config)?),
+                established: false,
+            },
             partial: Vec::new(),
-            established: false,
             close_sent: false,
         }))
     }
 
     pub(super) fn is_established(&self) -> bool {
-        self.established
+        match &self.session {
+            Session::Rustls { established, .. } => *established,
+            Session::Compact(_) => true,
+            Session::Changing => false,
+        }
+    }
+
+    /// Whether the session runs in its compact form.
+    #[cfg(test)]
+    pub(super) fn is_compact(&self) -> bool {
+        matches!(self.session, Session::Compact(_))
+    }
+
+    /// Once the handshake is over, hands the session to its compact form if its suite has one.
+    fn compact(&mut self) -> Result<(), TlsError> {
+        let Session::Rustls {
+            conn,
+            established: true,
+        } = &self.session
+        else {
+            return Ok(());
+        };
+        if !conn
+            .negotiated_cipher_suite()
+            .is_some_and(tls_chacha::is_compact)
+        {
+            return Ok(());
+        }
+        let Session::Rustls { conn, .. } = std::mem::replace(&mut self.session, Session::Changing)
+        else {
+            unreachable!("matched above");
+        };
+        let (secrets, kernel) = conn.dangerous_into_kernel_connection()?;
+        let compact = CompactSession::new(secrets, kernel).ok_or_else(|| {
+            TlsError::new("the session's secrets are not ChaCha20-Poly1305".into())
+        })?;
+        self.session = Session::Compact(Box::new(compact));
+        Ok(())
     }
 
     /// Takes `incoming` bytes from the socket (which may be decrypted in place): plaintext goes to
@@ -85,118 +123,167 @@ impl TlsConn {
         }
     }
 
-    /// Runs rustls over `data` until it needs more; returns how many bytes it consumed.
+    /// Reads the whole records in `data`; returns how many bytes were used (the rest is an incomplete
+    /// record).
     fn process(
         &mut self,
         data: &mut [u8],
         plain: &mut impl FnMut(&[u8]),
         wire: &mut Vec<u8>,
     ) -> Result<(usize, Progress), TlsError> {
-        let mut used = 0;
-        let mut progress = Progress::default();
-        loop {
-            let UnbufferedStatus { mut discard, state } =
-                self.conn.process_tls_records(&mut data[used..]);
-            match state {
-                Ok(ConnectionState::ReadTraffic(mut traffic)) => {
-                    while let Some(record) = traffic.next_record() {
-                        let record = record?;
-                        discard += record.discard;
-                        plain(record.payload);
-                    }
-                }
-                Ok(ConnectionState::EncodeTlsData(mut encode)) => {
-                    encode_into(|buf| encode.encode(buf), wire)?;
-                    progress.wrote = true;
-                }
-                Ok(ConnectionState::TransmitTlsData(transmit)) => {
-                    // The records are in `wire`, which the connection's flush writes.
-                    transmit.done();
-                }
-                Ok(ConnectionState::BlockedHandshake) => {
-                    used += discard;
-                    return Ok((used, progress));
-                }
-                Ok(ConnectionState::WriteTraffic(_)) => {
-                    if !self.established {
-                        self.established = true;
-                        progress.established = true;
-                    }
-                    used += discard;
-                    // Anything else in `data` is an incomplete record: nothing more to do now.
-                    return Ok((used, progress));
-                }
-                Ok(ConnectionState::PeerClosed | ConnectionState::Closed) => {
-                    used += discard;
-                    progress.closed = true;
-                    return Ok((used, progress));
-                }
-                Ok(ConnectionState::ReadEarlyData(_)) => {
-                    return Err(TlsError("early data is not accepted".into()));
-                }
-                Ok(_) => return Err(TlsError("unexpected TLS state".into())),
-                Err(e) => {
-                    // rustls queues an alert saying why; send it if it will come.
-                    self.flush_alert(wire);
-                    return Err(e.into());
-                }
+        let (used, mut progress) = match &mut self.session {
+            Session::Rustls { conn, established } => {
+                process_rustls(conn, established, data, plain, wire)?
             }
-            used += discard;
-        }
-    }
-
-    /// After an error, encodes the alert rustls queued, if any.
-    fn flush_alert(&mut self, wire: &mut Vec<u8>) {
-        for _ in 0..4 {
-            let UnbufferedStatus { state, .. } = self.conn.process_tls_records(&mut []);
-            match state {
-                Ok(ConnectionState::EncodeTlsData(mut encode)) => {
-                    if encode_into(|buf| encode.encode(buf), wire).is_err() {
-                        return;
-                    }
-                }
-                Ok(ConnectionState::TransmitTlsData(transmit)) => transmit.done(),
-                _ => return,
+            Session::Compact(compact) => return compact.read(data, plain, wire),
+            Session::Changing => {
+                return Err(TlsError::new("the session failed to change form".into()));
+            }
+        };
+        if progress.established {
+            self.compact()?;
+            if let Session::Compact(compact) = &mut self.session {
+                // Records that came with the end of the handshake are the compact session's.
+                let (more, after) = compact.read(&mut data[used..], plain, wire)?;
+                progress.wrote |= after.wrote;
+                progress.closed |= after.closed;
+                return Ok((used + more, progress));
             }
         }
+        Ok((used, progress))
     }
 
     /// Encrypts `plain` into records appended to `wire`. False if the handshake has not finished yet
     /// (nothing was done: try again once it has).
     pub(super) fn encrypt(&mut self, plain: &[u8], wire: &mut Vec<u8>) -> Result<bool, TlsError> {
-        loop {
-            let UnbufferedStatus { state, .. } = self.conn.process_tls_records(&mut []);
-            match state {
-                Ok(ConnectionState::WriteTraffic(mut traffic)) => {
-                    for chunk in plain.chunks(MAX_PLAIN) {
-                        encrypt_into(|buf| traffic.encrypt(chunk, buf), chunk.len(), wire)?;
-                    }
-                    return Ok(true);
-                }
-                Ok(ConnectionState::EncodeTlsData(mut encode)) => {
-                    encode_into(|buf| encode.encode(buf), wire)?;
-                }
-                Ok(ConnectionState::TransmitTlsData(transmit)) => transmit.done(),
-                Ok(ConnectionState::BlockedHandshake) => return Ok(false),
-                Ok(ConnectionState::PeerClosed | ConnectionState::Closed) => {
-                    return Err(TlsError("the TLS session is closed".into()));
-                }
-                Ok(_) => return Err(TlsError("unexpected TLS state".into())),
-                Err(e) => return Err(e.into()),
-            }
+        match &mut self.session {
+            Session::Rustls { conn, .. } => encrypt_rustls(conn, plain, wire),
+            Session::Compact(compact) => compact.encrypt(plain, wire).map(|()| true),
+            Session::Changing => Err(TlsError::new("the session failed to change form".into())),
         }
     }
 
     /// Appends a close_notify alert to `wire` (once), so the client can tell a clean close from a cut
     /// connection.
     pub(super) fn close_notify(&mut self, wire: &mut Vec<u8>) {
-        if self.close_sent || !self.established {
+        if self.close_sent || !self.is_established() {
             return;
         }
         self.close_sent = true;
-        let UnbufferedStatus { state, .. } = self.conn.process_tls_records(&mut []);
-        if let Ok(ConnectionState::WriteTraffic(mut traffic)) = state {
-            let _ = encrypt_into(|buf| traffic.queue_close_notify(buf), 0, wire);
+        match &mut self.session {
+            Session::Rustls { conn, .. } => {
+                let UnbufferedStatus { state, .. } = conn.process_tls_records(&mut []);
+                if let Ok(ConnectionState::WriteTraffic(mut traffic)) = state {
+                    let _ = encrypt_into(|buf| traffic.queue_close_notify(buf), 0, wire);
+                }
+            }
+            Session::Compact(compact) => compact.close_notify(wire),
+            Session::Changing => {}
+        }
+    }
+}
+
+/// Runs rustls over `data` until it needs more; returns how many bytes it consumed.
+fn process_rustls(
+    conn: &mut UnbufferedServerConnection,
+    established: &mut bool,
+    data: &mut [u8],
+    plain: &mut impl FnMut(&[u8]),
+    wire: &mut Vec<u8>,
+) -> Result<(usize, Progress), TlsError> {
+    let mut used = 0;
+    let mut progress = Progress::default();
+    loop {
+        let UnbufferedStatus { mut discard, state } = conn.process_tls_records(&mut data[used..]);
+        match state {
+            Ok(ConnectionState::ReadTraffic(mut traffic)) => {
+                while let Some(record) = traffic.next_record() {
+                    let record = record?;
+                    discard += record.discard;
+                    plain(record.payload);
+                }
+            }
+            Ok(ConnectionState::EncodeTlsData(mut encode)) => {
+                encode_into(|buf| encode.encode(buf), wire)?;
+                progress.wrote = true;
+            }
+            Ok(ConnectionState::TransmitTlsData(transmit)) => {
+                // The records are in `wire`, which the connection's flush writes.
+                transmit.done();
+            }
+            Ok(ConnectionState::BlockedHandshake) => {
+                used += discard;
+                return Ok((used, progress));
+            }
+            Ok(ConnectionState::WriteTraffic(_)) => {
+                if !*established {
+                    *established = true;
+                    progress.established = true;
+                }
+                used += discard;
+                // Anything else in `data` is an incomplete record: nothing more to do now.
+                return Ok((used, progress));
+            }
+            Ok(ConnectionState::PeerClosed | ConnectionState::Closed) => {
+                used += discard;
+                progress.closed = true;
+                return Ok((used, progress));
+            }
+            Ok(ConnectionState::ReadEarlyData(_)) => {
+                return Err(TlsError::new("early data is not accepted".into()));
+            }
+            Ok(_) => return Err(TlsError::new("unexpected TLS state".into())),
+            Err(e) => {
+                // rustls queues an alert saying why; send it if it will come.
+                flush_alert(conn, wire);
+                return Err(e.into());
+            }
+        }
+        used += discard;
+    }
+}
+
+/// After an error, encodes the alert rustls queued, if any.
+fn flush_alert(conn: &mut UnbufferedServerConnection, wire: &mut Vec<u8>) {
+    for _ in 0..4 {
+        let UnbufferedStatus { state, .. } = conn.process_tls_records(&mut []);
+        match state {
+            Ok(ConnectionState::EncodeTlsData(mut encode)) => {
+                if encode_into(|buf| encode.encode(buf), wire).is_err() {
+                    return;
+                }
+            }
+            Ok(ConnectionState::TransmitTlsData(transmit)) => transmit.done(),
+            _ => return,
+        }
+    }
+}
+
+/// Encrypts `plain` with rustls; false if the handshake has not finished yet.
+fn encrypt_rustls(
+    conn: &mut UnbufferedServerConnection,
+    plain: &[u8],
+    wire: &mut Vec<u8>,
+) -> Result<bool, TlsError> {
+    loop {
+        let UnbufferedStatus { state, .. } = conn.process_tls_records(&mut []);
+        match state {
+            Ok(ConnectionState::WriteTraffic(mut traffic)) => {
+                for chunk in plain.chunks(MAX_PLAIN) {
+                    encrypt_into(|buf| traffic.encrypt(chunk, buf), chunk.len(), wire)?;
+                }
+                return Ok(true);
+            }
+            Ok(ConnectionState::EncodeTlsData(mut encode)) => {
+                encode_into(|buf| encode.encode(buf), wire)?;
+            }
+            Ok(ConnectionState::TransmitTlsData(transmit)) => transmit.done(),
+            Ok(ConnectionState::BlockedHandshake) => return Ok(false),
+            Ok(ConnectionState::PeerClosed | ConnectionState::Closed) => {
+                return Err(TlsError::new("the TLS session is closed".into()));
+            }
+            Ok(_) => return Err(TlsError::new("unexpected TLS state".into())),
+            Err(e) => return Err(e.into()),
         }
     }
 }
@@ -218,7 +305,7 @@ fn encode_into(
             Err(EncodeError::InsufficientSize(e)) => room = e.required_size,
             Err(e) => {
                 wire.truncate(start);
-                return Err(TlsError(e.to_string()));
+                return Err(TlsError::new(e.to_string()));
             }
         }
     }
@@ -244,7 +331,7 @@ fn encrypt_into(
             }
             Err(e) => {
                 wire.truncate(start);
-                return Err(TlsError(e.to_string()));
+                return Err(TlsError::new(e.to_string()));
             }
         }
     }

@@ -51,6 +51,9 @@ pub struct Limits {
     pub stall: Duration,
     /// Give up when the setup phase takes longer than this.
     pub setup: Duration,
+    /// `idle`: keep the connections open this long before measuring (so several generators filling
+    /// one cluster are all connected at once when they measure).
+    pub hold: Duration,
 }
 
 pub fn run(sh: &Shared, server: Option<&Proc>, limits: &Limits) -> Result<Outcome> {
@@ -229,7 +232,7 @@ fn coordinate(
     out.ready = c.ready.load(Ordering::Relaxed);
     if plan.workload == Workload::Idle {
         // Let the server finish whatever it does after a login before reading its memory.
-        std::thread::sleep(Duration::from_millis(500));
+        std::thread::sleep(Duration::from_millis(500).max(limits.hold));
     }
     out.server_ready = sample()?;
     if plan.workload == Workload::Idle {

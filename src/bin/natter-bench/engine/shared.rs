@@ -117,7 +117,7 @@ pub struct Counters {
 pub struct Shared {
     pub plan: Plan,
     pub proto: Proto,
-    pub server: SocketAddr,
+    pub servers: Vec<SocketAddr>,
     pub sources: u8,
     pub threads: usize,
     /// Connection attempts in flight per thread during setup.
@@ -135,17 +135,19 @@ pub struct Shared {
     /// Per thread: senders of that thread whose window may have opened.
     pub kicks: Vec<Mutex<Vec<u32>>>,
     pub pollers: Vec<Arc<Poller>>,
+    /// The TLS settings, with `--tls`.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl Shared {
     pub fn new(
         plan: Plan,
-        server: SocketAddr,
+        servers: Vec<SocketAddr>,
         sources: u8,
         threads: usize,
         dial_limit: u32,
     ) -> std::io::Result<Shared> {
-        let proto = Proto::new(plan.proto, plan.accounts());
+        let proto = Proto::new(plan.proto, plan.accounts(), plan.first_user);
         let ledger_len = match plan.workload {
             // Fanout: one bit per (recipient, sender, message).
             crate::workload::Workload::Fanout | crate::workload::Workload::Group => {
@@ -162,7 +164,7 @@ impl Shared {
             .collect::<std::io::Result<Vec<_>>>()?;
         Ok(Shared {
             proto,
-            server,
+            servers,
             sources,
             threads,
             dial_limit,
@@ -175,6 +177,7 @@ impl Shared {
             credited: (0..plan.accounts()).map(|_| AtomicU64::new(0)).collect(),
             kicks: (0..threads).map(|_| Mutex::new(Vec::new())).collect(),
             pollers,
+            tls: plan.tls.then(crate::tls::client_config),
             plan,
         })
     }

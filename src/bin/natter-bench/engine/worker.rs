@@ -20,7 +20,7 @@ use polling::{Event, Events, PollMode};
 use super::shared::{Fault, Phase, Shared};
 use crate::connect::{self, Dialer};
 use crate::proto::Incoming;
-use crate::verify::{Stamp, pick_peer, read_text, write_text};
+use crate::verify::{Stamp, pick_peer, pick_peer_across, read_text, write_text};
 use crate::workload::Workload;
 
 /// What a worker hands back when the run stops.
@@ -56,6 +56,8 @@ enum Role {
 
 struct Conn {
     stream: TcpStream,
+    /// The TLS session, with `--tls`.
+    tls: Option<Box<rustls::ClientConnection>>,
     user: u32,
     role: Role,
     state: State,
@@ -131,7 +133,7 @@ impl<'s> Worker<'s> {
             conns: Vec::new(),
             free: Vec::new(),
             free_later: Vec::new(),
-            dialer: Dialer::new(sh.server, sh.sources, t),
+            dialer: Dialer::new(sh.servers.clone(), sh.sources, t),
             to_dial: VecDeque::new(),
             dialling: 0,
             slot_of: vec![u32::MAX; accounts],
@@ -296,7 +298,7 @@ impl<'s> Worker<'s> {
     }
 
     fn dial(&mut self, user: u32, role: Role) {
-        let stream = match self.dialer.dial() {
+        let stream = match self.dialer.dial(user) {
             Ok(s) => s,
             Err(e) => {
                 self.sh
@@ -322,6 +324,7 @@ impl<'s> Worker<'s> {
         }
         self.conns[slot] = Some(Conn {
             stream,
+            tls: self.sh.tls.as_ref().map(crate::tls::session),
             user,
             role,
             state: State::Connecting,
@@ -399,7 +402,10 @@ impl<'s> Worker<'s> {
             }
             conn.state = State::LoggingIn;
             let user = conn.user;
-            self.sh.proto.login(user, &mut conn.out);
+            // `--handshake-only` cycles stop at the server's first line: no login.
+            if !(self.sh.plan.handshake_only && matches!(conn.role, Role::Churn(_))) {
+                self.sh.proto.login(user, &mut conn.out);
+            }
             self.queue(slot);
         }
         if writable {
@@ -424,6 +430,9 @@ impl<'s> Worker<'s> {
 
     /// Reads until the socket would block (or ends), handling every complete line.
     fn read(&mut self, slot: usize) {
+        if self.conns[slot].as_ref().is_some_and(|c| c.tls.is_some()) {
+            return self.read_tls(slot);
+        }
         let mut buf = std::mem::take(&mut self.read_buf);
         while let Some(conn) = self.conns[slot].as_mut() {
             let n = match (&conn.stream).read(&mut buf) {
@@ -439,29 +448,90 @@ impl<'s> Worker<'s> {
                     break;
                 }
             };
-            let now = self.sh.now_ns();
-            let max = self.sh.proto.max_line();
-            let mut decoder = std::mem::replace(&mut conn.decoder, LineDecoder::new(max));
-            decoder.feed(&buf[..n], |frame| match frame {
-                Frame::Line(line) => self.on_line(slot, line, now),
-                Frame::TooLong => self.sh.faults.add(Fault::Unexpected, || {
-                    format!("a server line over {max} bytes")
-                }),
-            });
-            match self.conns[slot].as_mut() {
-                Some(conn) => {
-                    conn.decoder = decoder;
-                    if let Some(id) = conn.ack_upto.take() {
-                        self.sh.proto.ack(id, &mut conn.out);
-                        self.queue(slot);
-                    }
-                }
-                None => break,
+            if !self.on_plaintext(slot, &buf[..n]) {
+                break;
             }
             // No stopping at a short read: a FIN that came with the last bytes raises no new edge,
             // and only the next read (returning 0) reveals it.
         }
         self.read_buf = buf;
+    }
+
+    /// [`Self::read`] on a TLS connection: records in, plaintext lines out, and the session's own
+    /// records (its handshake) queued for writing.
+    fn read_tls(&mut self, slot: usize) {
+        let mut buf = std::mem::take(&mut self.read_buf);
+        'socket: while let Some(conn) = self.conns[slot].as_mut() {
+            let tls = conn.tls.as_mut().expect("a TLS connection");
+            match tls.read_tls(&mut &conn.stream) {
+                Ok(0) => {
+                    self.on_eof(slot);
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.lost(slot, format!("read failed: {e}"));
+                    break;
+                }
+            }
+            if let Err(e) = tls.process_new_packets() {
+                self.lost(slot, format!("TLS: {e}"));
+                break;
+            }
+            if tls.wants_write() {
+                self.queue(slot);
+            }
+            loop {
+                let Some(conn) = self.conns[slot].as_mut() else {
+                    break 'socket;
+                };
+                let tls = conn.tls.as_mut().expect("a TLS connection");
+                let n = match tls.reader().read(&mut buf) {
+                    Ok(0) => {
+                        self.on_eof(slot);
+                        break 'socket;
+                    }
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) => {
+                        self.lost(slot, format!("TLS read failed: {e}"));
+                        break 'socket;
+                    }
+                };
+                if !self.on_plaintext(slot, &buf[..n]) {
+                    break 'socket;
+                }
+            }
+        }
+        self.read_buf = buf;
+    }
+
+    /// Splits what the server sent (decrypted, over TLS) into lines and handles each, then sends the
+    /// acknowledgement they call for. False when the connection is gone meanwhile.
+    fn on_plaintext(&mut self, slot: usize, bytes: &[u8]) -> bool {
+        let Some(conn) = self.conns[slot].as_mut() else {
+            return false;
+        };
+        let now = self.sh.now_ns();
+        let max = self.sh.proto.max_line();
+        let mut decoder = std::mem::replace(&mut conn.decoder, LineDecoder::new(max));
+        decoder.feed(bytes, |frame| match frame {
+            Frame::Line(line) => self.on_line(slot, line, now),
+            Frame::TooLong => self.sh.faults.add(Fault::Unexpected, || {
+                format!("a server line over {max} bytes")
+            }),
+        });
+        let Some(conn) = self.conns[slot].as_mut() else {
+            return false;
+        };
+        conn.decoder = decoder;
+        if let Some(id) = conn.ack_upto.take() {
+            self.sh.proto.ack(id, &mut conn.out);
+            self.queue(slot);
+        }
+        true
     }
 
     fn on_eof(&mut self, slot: usize) {
@@ -492,6 +562,21 @@ impl<'s> Worker<'s> {
             return;
         };
         let (me, state, role) = (conn.user, conn.state, conn.role);
+        if let (true, Role::Churn(c), State::LoggingIn) = (sh.plan.handshake_only, role, state) {
+            // The server's first line: the connection (and its TLS handshake) is complete.
+            if self.phase == Phase::Measure {
+                self.latency
+                    .saturating_record(now.saturating_sub(conn.dialled_ns));
+            }
+            self.n_cycles += 1;
+            sh.progress(now);
+            connect::abort(&conn.stream);
+            self.close(slot);
+            if matches!(self.phase, Phase::Measure | Phase::Prime) {
+                self.dial_churn(c);
+            }
+            return;
+        }
         let mut holder = None;
         let replied = conn.out.len();
         let incoming = sh.proto.classify(line, &mut holder, &mut conn.out);
@@ -621,7 +706,18 @@ impl<'s> Worker<'s> {
                     Workload::Direct => (0, plan.users),
                     _ => (plan.users, plan.recipients),
                 };
-                let meant = pick_peer(plan.seed, stamp.sender, stamp.seq, first, count);
+                let meant = pick_peer_across(
+                    plan.seed,
+                    stamp.sender,
+                    stamp.seq,
+                    first,
+                    count,
+                    if plan.workload == Workload::Direct {
+                        plan.nodes
+                    } else {
+                        1
+                    },
+                );
                 if meant != me {
                     bad(format!(
                         "message {} of u{} was for u{meant} but reached u{me}",
@@ -824,7 +920,14 @@ impl<'s> Worker<'s> {
         }
         match plan.workload {
             Workload::Direct => {
-                let to = pick_peer(plan.seed, stamp.sender, stamp.seq, 0, plan.users);
+                let to = pick_peer_across(
+                    plan.seed,
+                    stamp.sender,
+                    stamp.seq,
+                    0,
+                    plan.users,
+                    plan.nodes,
+                );
                 sh.proto.direct(to, &self.scratch, &mut conn.out);
             }
             Workload::Offline => {
@@ -863,7 +966,31 @@ impl<'s> Worker<'s> {
                 continue;
             }
             let mut failed = None;
-            while conn.out_pos < conn.out.len() {
+            if let Some(tls) = conn.tls.as_mut() {
+                // Plaintext into the session (it holds it until the handshake is done), records out.
+                while conn.out_pos < conn.out.len() {
+                    match tls.writer().write(&conn.out[conn.out_pos..]) {
+                        Ok(0) => break,
+                        Ok(n) => conn.out_pos += n,
+                        Err(e) => {
+                            failed = Some(format!("TLS write failed: {e}"));
+                            break;
+                        }
+                    }
+                }
+                while failed.is_none() && tls.wants_write() {
+                    match tls.write_tls(&mut &conn.stream) {
+                        Ok(_) => {}
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                            conn.writable = false;
+                            break;
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => failed = Some(format!("write failed: {e}")),
+                    }
+                }
+            }
+            while conn.tls.is_none() && conn.out_pos < conn.out.len() {
                 match (&conn.stream).write(&conn.out[conn.out_pos..]) {
                     Ok(0) => {
                         failed = Some("the socket accepts no more bytes".to_string());

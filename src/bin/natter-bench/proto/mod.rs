@@ -51,6 +51,8 @@ pub enum Incoming<'a> {
 /// A protocol mode with the user names of the run.
 pub struct Proto {
     pub kind: ProtoKind,
+    /// The number of the first user's name.
+    first: u32,
     names: Vec<Box<str>>,
 }
 
@@ -71,10 +73,13 @@ pub fn password(i: u32) -> String {
 }
 
 impl Proto {
-    pub fn new(kind: ProtoKind, users: u32) -> Proto {
+    /// `users` bench users, named from `u<first>` on (several generators can then share one server,
+    /// or one cluster, each with its own users).
+    pub fn new(kind: ProtoKind, users: u32, first: u32) -> Proto {
         Proto {
             kind,
-            names: (0..users).map(|i| user_name(i).into()).collect(),
+            first,
+            names: (0..users).map(|i| user_name(first + i).into()).collect(),
         }
     }
 
@@ -84,7 +89,11 @@ impl Proto {
 
     /// The user number in a name we gave out (`u17` → 17).
     pub fn user_of(&self, name: &str) -> Option<u32> {
-        let n: u32 = name.strip_prefix('u')?.parse().ok()?;
+        let n: u32 = name
+            .strip_prefix('u')?
+            .parse::<u32>()
+            .ok()?
+            .checked_sub(self.first)?;
         ((n as usize) < self.names.len() && *self.names[n as usize] == *name).then_some(n)
     }
 
@@ -96,7 +105,7 @@ impl Proto {
     /// What to send as soon as the connection is up: the whole login, pipelined.
     pub fn login(&self, user: u32, out: &mut Vec<u8>) {
         match self.kind {
-            ProtoKind::Natter => natter::login(self.name(user), &password(user), out),
+            ProtoKind::Natter => natter::login(self.name(user), &password(self.first + user), out),
             ProtoKind::Irc => irc::login(self.name(user), out),
         }
     }

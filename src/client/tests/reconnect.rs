@@ -1,0 +1,224 @@
+//! Moving to another server of a cluster when the one in use is lost, and logging in again by itself.
+
+use super::*;
+use crate::protocol::{ByeReason, ErrorReply};
+
+const SECRET: &str = "correct horse";
+
+/// A client given servers `a:1` and `b:2`, logged in as alice on `a:1`, with the login's output cleared.
+fn on_two_servers() -> Client {
+    let mut config = Config::new(P2P_PORT);
+    config.servers = vec!["a:1".into(), "b:2".into()];
+    let mut c = Client::with_config(config);
+    c.server(ServerMsg::Prompt(Prompt::Username));
+    c.typed("alice");
+    c.server(ServerMsg::Prompt(Prompt::Password));
+    c.typed(SECRET);
+    c.server(ServerMsg::Welcome {
+        user: name("alice"),
+    });
+    c.clear();
+    c
+}
+
+fn warnings(c: &mut Client) -> Vec<String> {
+    c.take_shown()
+        .into_iter()
+        .filter_map(|i| match i {
+            Item::Warning(w) => Some(w),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Answers the next server's prompts the way a server does, and welcomes alice.
+fn relogin_at_next(c: &mut Client) {
+    c.event(Event::Server(ServerEvent::Connected));
+    c.server(ServerMsg::Prompt(Prompt::Username));
+    c.server(ServerMsg::Prompt(Prompt::Password));
+    c.server(ServerMsg::Welcome {
+        user: name("alice"),
+    });
+}
+
+#[test]
+fn a_lost_server_is_replaced_by_the_next_and_the_login_repeated_without_the_user() {
+    let mut c = on_two_servers();
+    c.event(Event::Server(ServerEvent::Closed));
+    assert_eq!(
+        c.exit, None,
+        "the client must not exit while another server may serve"
+    );
+    assert_eq!(c.server_conns, [Some(1)]);
+    let shown = c.take_shown();
+    assert!(
+        shown.iter().any(|i| matches!(i, Item::Warning(w)
+            if w.contains("Lost the connection to a:1") && w.contains("b:2") && w.contains("as alice"))),
+        "{shown:?}"
+    );
+
+    relogin_at_next(&mut c);
+    let sent = c.take_sent();
+    assert_eq!(
+        &sent[..2],
+        ["alice", SECRET],
+        "the prompts answered from memory"
+    );
+    assert!(sent.contains(&format!("p2pport {P2P_PORT}")), "{sent:?}");
+    assert!(
+        c.reads.is_empty(),
+        "the user was asked nothing: {:?}",
+        c.reads
+    );
+    assert_eq!(
+        warnings(&mut c),
+        ["Reconnected to b:2; logged in again as alice."]
+    );
+    assert_eq!(c.state.user(), Some(&name("alice")));
+
+    // Commands flow again.
+    c.typed("whoelse");
+    assert_eq!(c.take_sent(), ["whoelse"]);
+}
+
+#[test]
+fn what_is_typed_while_moving_is_refused_clearly_not_sent_later() {
+    let mut c = on_two_servers();
+    c.event(Event::Server(ServerEvent::Closed));
+    c.clear();
+    c.typed("message bob hi");
+    assert!(c.take_sent().is_empty());
+    assert_eq!(
+        c.take_shown(),
+        [client_error(ClientError::NotConnected(
+            "message bob hi".into()
+        ))]
+    );
+    // Still refused during the automatic login itself.
+    c.event(Event::Server(ServerEvent::Connected));
+    c.server(ServerMsg::Prompt(Prompt::Username));
+    c.take_sent();
+    c.typed("whoelse");
+    assert!(c.take_sent().is_empty());
+}
+
+#[test]
+fn failed_attempts_go_round_the_servers_then_back_off_and_finally_give_up() {
+    let mut c = on_two_servers();
+    c.event(Event::Server(ServerEvent::Closed));
+    c.clear();
+    // b:2 refuses: a:1 is tried at once (it may be back), then the rounds wait.
+    c.event(Event::Server(ServerEvent::ConnectFailed {
+        error: "connection refused",
+    }));
+    let w = warnings(&mut c);
+    assert!(
+        w[0].contains("b:2") && w[0].contains("connection refused") && w[0].contains("a:1 now"),
+        "{w:?}"
+    );
+    c.advance_secs(0);
+    assert_eq!(c.server_conns, [None, Some(0)]);
+    c.event(Event::Server(ServerEvent::ConnectFailed {
+        error: "connection refused",
+    }));
+    assert!(warnings(&mut c)[0].contains("trying b:2 in 1 s"));
+    c.server_conns.clear();
+    c.advance_secs(0);
+    assert!(c.server_conns.iter().all(Option::is_none), "not before 1 s");
+    c.advance_secs(1);
+    assert_eq!(c.server_conns.last(), Some(&Some(1)));
+
+    // Nothing answers for the whole bound: the client says so and exits as a lost connection does.
+    for _ in 0..200 {
+        if c.exit.is_some() {
+            break;
+        }
+        c.event(Event::Server(ServerEvent::ConnectFailed {
+            error: "timed out",
+        }));
+        c.advance_secs(8);
+    }
+    assert_eq!(c.exit, Some(Exit::ConnectionLost));
+    assert!(
+        c.shown
+            .contains(&client_error(ClientError::NoServerLeft { secs: 120 }))
+    );
+    assert!(
+        c.now.millis_since(START) <= 140_000,
+        "gave up late: {} ms",
+        c.now.millis_since(START)
+    );
+}
+
+#[test]
+fn an_earlier_session_not_yet_ended_is_waited_out_not_given_up_on() {
+    let mut c = on_two_servers();
+    c.event(Event::Server(ServerEvent::Closed));
+    c.event(Event::Server(ServerEvent::Connected));
+    c.server(ServerMsg::Prompt(Prompt::Username));
+    c.clear();
+    c.server(ServerMsg::Error(ErrorReply::AlreadyOnline));
+    assert_eq!(
+        c.server_conns,
+        [None],
+        "the connection is dropped to try again"
+    );
+    assert!(warnings(&mut c)[0].contains("earlier session"));
+    assert_eq!(c.exit, None);
+    c.advance_secs(0);
+    assert_eq!(c.server_conns, [None, Some(0)]);
+    relogin_at_next(&mut c);
+    assert_eq!(c.state.user(), Some(&name("alice")));
+}
+
+#[test]
+fn a_refused_password_hands_the_login_back_to_the_user() {
+    let mut c = on_two_servers();
+    c.event(Event::Server(ServerEvent::Closed));
+    c.event(Event::Server(ServerEvent::Connected));
+    c.server(ServerMsg::Prompt(Prompt::Username));
+    c.server(ServerMsg::Prompt(Prompt::Password));
+    c.clear();
+    c.server(ServerMsg::Error(ErrorReply::WrongPassword {
+        attempts_left: 2,
+    }));
+    c.server(ServerMsg::Prompt(Prompt::Password));
+    assert_eq!(c.reads, [InputMode::Password], "the user is asked now");
+    assert!(
+        c.take_sent().is_empty(),
+        "the kept password is not tried twice"
+    );
+    c.typed("new secret");
+    assert_eq!(c.take_sent(), ["new secret"]);
+}
+
+#[test]
+fn a_server_shutting_down_is_left_for_another_when_there_is_one() {
+    let mut c = on_two_servers();
+    c.server(ServerMsg::Bye(ByeReason::Shutdown));
+    assert_eq!(c.exit, None);
+    assert_eq!(c.server_conns, [Some(1)]);
+    relogin_at_next(&mut c);
+    assert_eq!(c.state.user(), Some(&name("alice")));
+}
+
+#[test]
+fn with_one_server_a_loss_still_ends_the_client() {
+    let mut c = Client::online("alice");
+    c.event(Event::Server(ServerEvent::Closed));
+    assert_eq!(c.exit, Some(Exit::ConnectionLost));
+    assert!(c.server_conns.is_empty());
+}
+
+#[test]
+fn the_kept_password_is_never_shown() {
+    let mut c = on_two_servers();
+    c.event(Event::Server(ServerEvent::Closed));
+    c.event(Event::Server(ServerEvent::ConnectFailed {
+        error: "refused",
+    }));
+    c.advance_secs(0);
+    relogin_at_next(&mut c);
+    let shown = format!("{:?}", c.shown);
+    assert!(!shown.contains(SECRET), "{shown}");
+}

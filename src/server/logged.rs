@@ -1,0 +1,447 @@
+//! An event as an ordered log of them holds it: owned, with the time it was fed to the core.
+//!
+//! [`super::ServerState::handle`] is a pure function of its state and the events fed to it with their
+//! times, so a second core fed the same log, in the same order, makes the same effects. That is what
+//! replication of the core rests on (several servers each running a copy of the core over one shared
+//! log), and what the simulator checks with its replicas (`sim::replicas`). [`LoggedEvent`] is the
+//! event in a form a log can keep; [`LoggedEvent::as_event`] hands it back to the core.
+
+use std::net::SocketAddr;
+
+use super::event::{ConnId, Event, TimerId};
+use crate::time::Timestamp;
+
+/// One entry of the log: the event and the time the core was given with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoggedEvent {
+    pub at: Timestamp,
+    pub event: OwnedEvent,
+}
+
+/// [`Event`] with its borrowed parts owned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OwnedEvent {
+    Connected {
+        conn: ConnId,
+        peer: SocketAddr,
+    },
+    Line {
+        conn: ConnId,
+        line: Box<[u8]>,
+    },
+    LineTooLong {
+        conn: ConnId,
+    },
+    Disconnected {
+        conn: ConnId,
+    },
+    TimerFired {
+        timer: TimerId,
+    },
+    PasswordChecked {
+        conn: ConnId,
+        job: u64,
+        ok: bool,
+    },
+    PasswordHashed {
+        conn: ConnId,
+        job: u64,
+        hash: Box<str>,
+    },
+    Drained {
+        conn: ConnId,
+    },
+    Shutdown,
+    /// Not an event of the core: time passing. The nodes of a cluster append ticks so that the log's
+    /// time moves on when nobody types, and every copy of the core fires its timers at the same place
+    /// in the log.
+    Tick,
+}
+
+impl LoggedEvent {
+    pub fn new(event: Event<'_>, at: Timestamp) -> Self {
+        let event = match event {
+            Event::Connected { conn, peer } => OwnedEvent::Connected { conn, peer },
+            Event::Line { conn, line } => OwnedEvent::Line {
+                conn,
+                line: line.into(),
+            },
+            Event::LineTooLong { conn } => OwnedEvent::LineTooLong { conn },
+            Event::Disconnected { conn } => OwnedEvent::Disconnected { conn },
+            Event::TimerFired { timer } => OwnedEvent::TimerFired { timer },
+            Event::PasswordChecked { conn, job, ok } => {
+                OwnedEvent::PasswordChecked { conn, job, ok }
+            }
+            Event::PasswordHashed { conn, job, hash } => OwnedEvent::PasswordHashed {
+                conn,
+                job,
+                hash: hash.into(),
+            },
+            Event::Drained { conn } => OwnedEvent::Drained { conn },
+            Event::Shutdown => OwnedEvent::Shutdown,
+        };
+        LoggedEvent { at, event }
+    }
+
+    /// Time passing, at `at`.
+    pub fn tick(at: Timestamp) -> Self {
+        LoggedEvent {
+            at,
+            event: OwnedEvent::Tick,
+        }
+    }
+
+    /// The event, to feed to a core (with [`Self::at`] as the time); `None` for a tick.
+    pub fn as_event(&self) -> Option<Event<'_>> {
+        Some(match &self.event {
+            OwnedEvent::Connected { conn, peer } => Event::Connected {
+                conn: *conn,
+                peer: *peer,
+            },
+            OwnedEvent::Line { conn, line } => Event::Line { conn: *conn, line },
+            OwnedEvent::LineTooLong { conn } => Event::LineTooLong { conn: *conn },
+            OwnedEvent::Disconnected { conn } => Event::Disconnected { conn: *conn },
+            OwnedEvent::TimerFired { timer } => Event::TimerFired { timer: *timer },
+            OwnedEvent::PasswordChecked { conn, job, ok } => Event::PasswordChecked {
+                conn: *conn,
+                job: *job,
+                ok: *ok,
+            },
+            OwnedEvent::PasswordHashed { conn, job, hash } => Event::PasswordHashed {
+                conn: *conn,
+                job: *job,
+                hash,
+            },
+            OwnedEvent::Drained { conn } => Event::Drained { conn: *conn },
+            OwnedEvent::Shutdown => Event::Shutdown,
+            OwnedEvent::Tick => return None,
+        })
+    }
+}
+
+/// Why bytes are not a log entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LogDecodeError {
+    #[error("log entry version {0} is not one this build reads (it reads version {LOG_VERSION})")]
+    Version(u8),
+    #[error("log entry ends early")]
+    Short,
+    #[error("log entry has {0} bytes after its end")]
+    Trailing(usize),
+    #[error("unknown event tag {0}")]
+    Tag(u8),
+    #[error("unknown timer kind {0}")]
+    TimerKind(u8),
+    #[error("unknown address family {0}")]
+    Family(u8),
+    #[error("{0} is not a yes or no (0 or 1)")]
+    Bool(u8),
+    #[error("password hash is not UTF-8")]
+    Utf8,
+    #[error("field of {0} bytes is longer than an entry may hold")]
+    TooLong(u32),
+}
+
+/// The version byte every encoded entry starts with.
+pub const LOG_VERSION: u8 = 1;
+
+/// The longest line or hash an entry may carry: far above the server's line limit, far below what
+/// would let a damaged length field allocate wildly.
+const MAX_FIELD: u32 = 1 << 20;
+
+impl LoggedEvent {
+    /// The entry as bytes: a version, the time, then the event (little-endian integers, lengths before
+    /// byte strings). The form a log shared by several servers holds.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(32);
+        b.push(LOG_VERSION);
+        b.extend_from_slice(&self.at.as_millis().to_le_bytes());
+        let conn = |b: &mut Vec<u8>, c: &ConnId| b.extend_from_slice(&c.0.to_le_bytes());
+        let bytes = |b: &mut Vec<u8>, s: &[u8]| {
+            b.extend_from_slice(&(s.len() as u32).to_le_bytes());
+            b.extend_from_slice(s);
+        };
+        match &self.event {
+            OwnedEvent::Connected { conn: c, peer } => {
+                b.push(0);
+                conn(&mut b, c);
+                match peer {
+                    SocketAddr::V4(a) => {
+                        b.push(4);
+                        b.extend_from_slice(&a.ip().octets());
+                    }
+                    // With the scope (the interface of a link-local address) and flow label.
+                    SocketAddr::V6(a) => {
+                        b.push(6);
+                        b.extend_from_slice(&a.ip().octets());
+                        b.extend_from_slice(&a.flowinfo().to_le_bytes());
+                        b.extend_from_slice(&a.scope_id().to_le_bytes());
+                    }
+                }
+                b.extend_from_slice(&peer.port().to_le_bytes());
+            }
+            OwnedEvent::Line { conn: c, line } => {
+                b.push(1);
+                conn(&mut b, c);
+                bytes(&mut b, line);
+            }
+            OwnedEvent::LineTooLong { conn: c } => {
+                b.push(2);
+                conn(&mut b, c);
+            }
+            OwnedEvent::Disconnected { conn: c } => {
+                b.push(3);
+                conn(&mut b, c);
+            }
+            OwnedEvent::TimerFired { timer } => {
+                b.push(4);
+                let (kind, n) = match timer {
+                    TimerId::Conn(c) => (0, c.0),
+                    TimerId::Offer(id) => (1, *id),
+                    TimerId::Flow(c) => (2, c.0),
+                };
+                b.push(kind);
+                b.extend_from_slice(&n.to_le_bytes());
+            }
+            OwnedEvent::PasswordChecked { conn: c, job, ok } => {
+                b.push(5);
+                conn(&mut b, c);
+                b.extend_from_slice(&job.to_le_bytes());
+                b.push(u8::from(*ok));
+            }
+            OwnedEvent::PasswordHashed { conn: c, job, hash } => {
+                b.push(6);
+                conn(&mut b, c);
+                b.extend_from_slice(&job.to_le_bytes());
+                bytes(&mut b, hash.as_bytes());
+            }
+            OwnedEvent::Drained { conn: c } => {
+                b.push(7);
+                conn(&mut b, c);
+            }
+            OwnedEvent::Shutdown => b.push(8),
+            OwnedEvent::Tick => b.push(9),
+        }
+        b
+    }
+
+    /// Reads back what [`Self::encode`] wrote; anything else is an error, never a panic.
+    pub fn decode(bytes: &[u8]) -> Result<LoggedEvent, LogDecodeError> {
+        let mut r = Reader(bytes);
+        let version = r.u8()?;
+        if version != LOG_VERSION {
+            return Err(LogDecodeError::Version(version));
+        }
+        let at = Timestamp::from_millis(r.u64()?);
+        let event = match r.u8()? {
+            0 => {
+                let conn = r.conn()?;
+                let peer = match r.u8()? {
+                    4 => {
+                        let ip = <[u8; 4]>::try_from(r.take(4)?).unwrap_or_default();
+                        let port = r.u16()?;
+                        SocketAddr::from((ip, port))
+                    }
+                    6 => {
+                        let ip = <[u8; 16]>::try_from(r.take(16)?).unwrap_or_default();
+                        let (flowinfo, scope) = (r.u32()?, r.u32()?);
+                        let port = r.u16()?;
+                        SocketAddr::V6(std::net::SocketAddrV6::new(
+                            ip.into(),
+                            port,
+                            flowinfo,
+                            scope,
+                        ))
+                    }
+                    f => return Err(LogDecodeError::Family(f)),
+                };
+                OwnedEvent::Connected { conn, peer }
+            }
+            1 => OwnedEvent::Line {
+                conn: r.conn()?,
+                line: r.bytes()?.into(),
+            },
+            2 => OwnedEvent::LineTooLong { conn: r.conn()? },
+            3 => OwnedEvent::Disconnected { conn: r.conn()? },
+            4 => {
+                let kind = r.u8()?;
+                let n = r.u64()?;
+                let timer = match kind {
+                    0 => TimerId::Conn(ConnId(n)),
+                    1 => TimerId::Offer(n),
+                    2 => TimerId::Flow(ConnId(n)),
+                    k => return Err(LogDecodeError::TimerKind(k)),
+                };
+                OwnedEvent::TimerFired { timer }
+            }
+            5 => OwnedEvent::PasswordChecked {
+                conn: r.conn()?,
+                job: r.u64()?,
+                ok: match r.u8()? {
+                    0 => false,
+                    1 => true,
+                    b => return Err(LogDecodeError::Bool(b)),
+                },
+            },
+            6 => OwnedEvent::PasswordHashed {
+                conn: r.conn()?,
+                job: r.u64()?,
+                hash: std::str::from_utf8(r.bytes()?)
+                    .map_err(|_| LogDecodeError::Utf8)?
+                    .into(),
+            },
+            7 => OwnedEvent::Drained { conn: r.conn()? },
+            8 => OwnedEvent::Shutdown,
+            9 => OwnedEvent::Tick,
+            t => return Err(LogDecodeError::Tag(t)),
+        };
+        if !r.0.is_empty() {
+            return Err(LogDecodeError::Trailing(r.0.len()));
+        }
+        Ok(LoggedEvent { at, event })
+    }
+}
+
+/// A cursor over an entry's bytes.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], LogDecodeError> {
+        if self.0.len() < n {
+            return Err(LogDecodeError::Short);
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
+
+    fn u8(&mut self) -> Result<u8, LogDecodeError> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn u16(&mut self) -> Result<u16, LogDecodeError> {
+        let b = self.take(2)?;
+        Ok(u16::from_le_bytes(b.try_into().unwrap_or_default()))
+    }
+
+    fn u32(&mut self) -> Result<u32, LogDecodeError> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes(b.try_into().unwrap_or_default()))
+    }
+
+    fn u64(&mut self) -> Result<u64, LogDecodeError> {
+        let b = self.take(8)?;
+        Ok(u64::from_le_bytes(b.try_into().unwrap_or_default()))
+    }
+
+    fn conn(&mut self) -> Result<ConnId, LogDecodeError> {
+        Ok(ConnId(self.u64()?))
+    }
+
+    fn bytes(&mut self) -> Result<&'a [u8], LogDecodeError> {
+        let len = self.u32()?;
+        if len > MAX_FIELD {
+            return Err(LogDecodeError::TooLong(len));
+        }
+        self.take(len as usize)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn event() -> impl Strategy<Value = OwnedEvent> {
+        let conn = any::<u64>().prop_map(ConnId);
+        prop_oneof![
+            (conn.clone(), any::<SocketAddr>())
+                .prop_map(|(conn, peer)| OwnedEvent::Connected { conn, peer }),
+            (conn.clone(), proptest::collection::vec(any::<u8>(), 0..300)).prop_map(
+                |(conn, line)| OwnedEvent::Line {
+                    conn,
+                    line: line.into()
+                }
+            ),
+            conn.clone()
+                .prop_map(|conn| OwnedEvent::LineTooLong { conn }),
+            conn.clone()
+                .prop_map(|conn| OwnedEvent::Disconnected { conn }),
+            (0u8..3, any::<u64>()).prop_map(|(k, n)| OwnedEvent::TimerFired {
+                timer: match k {
+                    0 => TimerId::Conn(ConnId(n)),
+                    1 => TimerId::Offer(n),
+                    _ => TimerId::Flow(ConnId(n)),
+                }
+            }),
+            (conn.clone(), any::<u64>(), any::<bool>())
+                .prop_map(|(conn, job, ok)| OwnedEvent::PasswordChecked { conn, job, ok }),
+            (conn.clone(), any::<u64>(), ".{0,40}").prop_map(|(conn, job, hash)| {
+                OwnedEvent::PasswordHashed {
+                    conn,
+                    job,
+                    hash: hash.into(),
+                }
+            }),
+            conn.prop_map(|conn| OwnedEvent::Drained { conn }),
+            Just(OwnedEvent::Shutdown),
+            Just(OwnedEvent::Tick),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn every_entry_reads_back_as_written(at in any::<u64>(), event in event()) {
+            let entry = LoggedEvent { at: Timestamp::from_millis(at), event };
+            prop_assert_eq!(LoggedEvent::decode(&entry.encode()), Ok(entry));
+        }
+
+        #[test]
+        fn any_bytes_are_an_entry_or_an_error_never_a_panic(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            if let Ok(entry) = LoggedEvent::decode(&bytes) {
+                prop_assert_eq!(entry.encode(), bytes);
+            }
+        }
+    }
+
+    #[test]
+    fn a_link_local_address_keeps_its_interface() {
+        let peer: SocketAddr =
+            std::net::SocketAddrV6::new("fe80::1".parse().unwrap(), 4000, 7, 2).into();
+        let entry = LoggedEvent::new(
+            Event::Connected {
+                conn: ConnId(1),
+                peer,
+            },
+            Timestamp::from_millis(1),
+        );
+        assert_eq!(LoggedEvent::decode(&entry.encode()), Ok(entry));
+    }
+
+    #[test]
+    fn damaged_entries_say_what_is_wrong() {
+        let entry = LoggedEvent::new(
+            Event::Line {
+                conn: ConnId(7),
+                line: b"message bob hi",
+            },
+            Timestamp::from_millis(5),
+        );
+        let bytes = entry.encode();
+        assert_eq!(LoggedEvent::decode(&[]), Err(LogDecodeError::Short));
+        assert_eq!(LoggedEvent::decode(&[9]), Err(LogDecodeError::Version(9)));
+        assert_eq!(
+            LoggedEvent::decode(&bytes[..bytes.len() - 1]),
+            Err(LogDecodeError::Short)
+        );
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert_eq!(
+            LoggedEvent::decode(&longer),
+            Err(LogDecodeError::Trailing(1))
+        );
+        let mut tag = bytes;
+        tag[9] = 200;
+        assert_eq!(LoggedEvent::decode(&tag), Err(LogDecodeError::Tag(200)));
+    }
+}

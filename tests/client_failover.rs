@@ -1,0 +1,116 @@
+//! End-to-end: a `natter` client given several servers (`--server HOST:PORT`, repeated) moves to the
+//! next when the one in use dies, and logs in again without the user typing anything. Two independent
+//! servers on one set of accounts stand in for the nodes of a cluster: what is tested here is the
+//! client's part (which server, when, the login repeated, what the user reads).
+
+mod kit;
+
+use std::path::Path;
+use std::process::Command;
+
+use kit::{PEOPLE, Piped, Server, free_port};
+
+/// `natter --server 127.0.0.1:P ...` over TLS (the default), state in `state_dir`.
+fn natter_servers(ports: &[u16], state_dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_natter"));
+    for p in ports {
+        cmd.arg("--server").arg(format!("127.0.0.1:{p}"));
+    }
+    cmd.arg("--state-dir").arg(state_dir).env_remove("RUST_LOG");
+    cmd
+}
+
+#[test]
+fn a_killed_server_is_replaced_by_the_next_and_the_user_retypes_nothing() {
+    let a = Server::cmd().accounts(PEOPLE).tls().start();
+    let b = Server::cmd().accounts(PEOPLE).tls().start();
+    let (pa, pb) = (a.port(), b.port());
+    let dir = tempfile::tempdir().unwrap();
+
+    let mut alice = Piped::spawn_cmd(
+        "alice",
+        natter_servers(&[pa, pb], &dir.path().join("a")),
+        &dir.path().join("a"),
+    );
+    alice.send("alice");
+    alice.send("wonderland");
+    alice.expect("Welcome to natter, alice!");
+    let mut bob = Piped::spawn_tls("bob", pb, &dir.path().join("b"), &[]);
+    bob.send("bob");
+    bob.send("builder");
+    bob.expect("Welcome to natter, bob!");
+
+    a.kill9();
+    alice.expect(&format!(
+        "Lost the connection to 127.0.0.1:{pa}; connecting to 127.0.0.1:{pb} to log in again as alice"
+    ));
+    alice.expect(&format!(
+        "Reconnected to 127.0.0.1:{pb}; logged in again as alice."
+    ));
+    bob.expect("* alice logged in");
+
+    // The session goes on there: commands, messages both ways.
+    alice.send("whoelse");
+    alice.expect("* Online now: bob");
+    alice.send("message bob still here");
+    bob.expect("[message] alice: still here");
+    bob.send("message alice good");
+    alice.expect("[message] bob: good");
+    assert!(
+        !alice.seen.iter().any(|l| l.contains("wonderland")),
+        "the password was shown: {:?}",
+        alice.seen
+    );
+
+    alice.send("logout");
+    assert_eq!(alice.wait().code(), Some(0), "{}", alice.seen.join("\n"));
+}
+
+#[test]
+fn a_server_that_is_down_at_start_is_skipped_with_a_warning() {
+    let down = free_port();
+    let b = Server::cmd().accounts(PEOPLE).start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = natter_servers(&[down, b.port()], dir.path());
+    cmd.arg("--plaintext");
+    let mut carol = Piped::spawn_cmd("carol", cmd, dir.path());
+    carol.expect(&format!(
+        "Could not use 127.0.0.1:{down}: cannot connect to the server at 127.0.0.1:{down}"
+    ));
+    carol.send("carol");
+    carol.send("christmas");
+    carol.expect("Welcome to natter, carol!");
+    carol.send("logout");
+    assert_eq!(carol.wait().code(), Some(0));
+}
+
+#[test]
+fn no_server_of_several_is_one_clear_error_naming_each() {
+    let (p1, p2) = (free_port(), free_port());
+    let dir = tempfile::tempdir().unwrap();
+    let out = natter_servers(&[p1, p2], dir.path())
+        .arg("--plaintext")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("none of the servers could be used")
+            && err.contains(&format!("127.0.0.1:{p1}: cannot connect"))
+            && err.contains(&format!("127.0.0.1:{p2}: cannot connect")),
+        "{err}"
+    );
+
+    let out = Command::new(env!("CARGO_BIN_EXE_natter"))
+        .args(["--server", "127.0.0.1:x"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a bad --server is a usage error"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a port number"));
+}

@@ -1,0 +1,272 @@
+//! End-to-end: three real `natter-server` nodes on one Redis act as one server, and real `natter`
+//! clients spread over them see every rule hold across the cluster; a node killed with `kill -9` has its
+//! users logged out everywhere within the stated bound, and they log in again through another node.
+
+mod kit;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use kit::{PEOPLE, Piped, Redis, Server};
+
+fn node(redis: &Redis) -> Server {
+    Server::cmd()
+        .accounts(PEOPLE)
+        .args(&["60", "600", "--cluster", &redis.url()])
+        .start()
+}
+
+/// `natter --plaintext` logged in as `user` at `port`.
+fn user_at(user: &str, password: &str, port: u16, dir: &Path) -> Piped {
+    Piped::login(user, password, port, &dir.join(user))
+}
+
+#[test]
+fn users_on_different_nodes_see_one_server() {
+    let Some(redis) = Redis::start() else { return };
+    let (a, b, c) = (node(&redis), node(&redis), node(&redis));
+    let dir = tempfile::tempdir().unwrap();
+
+    let mut alice = user_at("alice", "wonderland", a.port(), dir.path());
+    let mut bob = user_at("bob", "builder", b.port(), dir.path());
+    // Presence crosses nodes, and so do messages.
+    alice.expect("* bob logged in");
+    alice.send("message bob hello from node A");
+    bob.expect("[message] alice: hello from node A");
+
+    // One session per user, across the cluster: alice is online on A, so not on C.
+    let mut intruder = Piped::spawn("intruder", c.port(), &dir.path().join("x"));
+    intruder.send("alice");
+    intruder.send("wonderland");
+    intruder.expect("That user is already logged in elsewhere");
+
+    // whoelse and broadcast, cluster-wide.
+    let mut carol = user_at("carol", "christmas", c.port(), dir.path());
+    carol.send("whoelse");
+    carol.expect("* Online now: alice, bob");
+    carol.send("broadcast hi all");
+    alice.expect("[broadcast] carol: hi all");
+    bob.expect("[broadcast] carol: hi all");
+
+    // Blocking, across nodes: bob blocks carol, whose messages then stop at the cluster.
+    bob.send("block carol");
+    bob.expect("blocked carol");
+    carol.send("message bob psst");
+    carol.expect("bob has blocked you");
+
+    // A message for someone offline is stored, and delivered once at the next login, on another node.
+    bob.send("logout");
+    bob.expect("Logged out. Goodbye!");
+    alice.expect("* bob logged out");
+    alice.send("message bob see you later");
+    alice.expect("bob is offline; they will get it when they log in");
+    let mut bob = user_at("bob", "builder", c.port(), &dir.path().join("again"));
+    assert!(
+        bob.saw("alice: see you later"),
+        "the stored message did not come at bob's login on node C: {:?}",
+        bob.seen
+    );
+    bob.send("whoelsesince 60");
+    bob.expect("alice");
+
+    for user in [&mut alice, &mut bob, &mut carol] {
+        user.send("logout");
+        assert_eq!(user.wait().code(), Some(0), "{}", user.seen.join("\n"));
+    }
+}
+
+#[test]
+fn groups_and_private_chats_are_brokered_across_nodes() {
+    let Some(redis) = Redis::start() else { return };
+    let (a, b) = (node(&redis), node(&redis));
+    let dir = tempfile::tempdir().unwrap();
+    let mut alice = user_at("alice", "wonderland", a.port(), dir.path());
+    let mut bob = user_at("bob", "builder", b.port(), dir.path());
+
+    alice.send("create group team bob carol");
+    alice.expect("- created group team: alice, bob, carol");
+    bob.expect("* [team] alice added bob");
+    alice.send("message group team hello, team");
+    bob.expect("[team] alice: hello, team");
+    alice.expect("- sent to team: 1 now, 1 at their next login");
+
+    // A private chat between users on two nodes: brokered by the cluster, then client to client.
+    alice.send("startprivate bob");
+    bob.expect("? alice asks");
+    bob.send("accept alice");
+    alice.expect("* Private chat with bob is open");
+    bob.expect("* Private chat with alice is open");
+    alice.send("private bob just between us");
+    bob.expect("[private] alice: just between us");
+    drop((a, b));
+}
+
+#[test]
+fn a_killed_node_s_users_are_logged_out_everywhere_and_move_to_another_node() {
+    let Some(redis) = Redis::start() else { return };
+    let (a, b, c) = (node(&redis), node(&redis), node(&redis));
+    let (pa, pb) = (a.port(), b.port());
+    let dir = tempfile::tempdir().unwrap();
+
+    // alice's client knows both nodes; bob is on B.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_natter"));
+    cmd.args(["--plaintext", "--server"])
+        .arg(format!("127.0.0.1:{pa}"))
+        .arg("--server")
+        .arg(format!("127.0.0.1:{pb}"))
+        .arg("--state-dir")
+        .arg(dir.path().join("alice"))
+        .env_remove("RUST_LOG");
+    let mut alice = Piped::spawn_cmd("alice", cmd, &dir.path().join("alice"));
+    alice.send("alice");
+    alice.send("wonderland");
+    alice.expect("Welcome to natter, alice!");
+    let mut bob = user_at("bob", "builder", pb, dir.path());
+    let mut carol = user_at("carol", "christmas", c.port(), dir.path());
+    alice.expect("* bob logged in");
+    alice.expect("* carol logged in");
+
+    let killed = Instant::now();
+    a.kill9();
+    // Everyone else learns alice is gone within the lease's bound (5 s, plus a check and the log).
+    bob.expect("* alice logged out");
+    let took = killed.elapsed();
+    assert!(
+        took < Duration::from_secs(10),
+        "alice was logged out {took:?} after her node died"
+    );
+    carol.expect("* alice logged out");
+    // Her client, meanwhile, moved to B and logged in again by itself once her old session ended.
+    alice.expect(&format!(
+        "Reconnected to 127.0.0.1:{pb}; logged in again as alice."
+    ));
+    bob.expect("* alice logged in");
+    alice.send("message bob back, through node B");
+    bob.expect("[message] alice: back, through node B");
+
+    alice.send("logout");
+    assert_eq!(alice.wait().code(), Some(0), "{}", alice.seen.join("\n"));
+}
+
+#[test]
+fn a_node_frozen_past_its_lease_comes_back_without_a_second_session() {
+    let Some(redis) = Redis::start() else { return };
+    let (a, b, c) = (node(&redis), node(&redis), node(&redis));
+    let dir = tempfile::tempdir().unwrap();
+    let mut alice = user_at("alice", "wonderland", a.port(), dir.path());
+    let mut bob = user_at("bob", "builder", b.port(), dir.path());
+    alice.expect("* bob logged in");
+
+    // Node A stops dead (as if cut off): the cluster ends its sessions when its lease runs out.
+    a.signal("STOP");
+    bob.expect("* alice logged out");
+    // alice logs in again through C.
+    let mut alice2 = user_at("alice", "wonderland", c.port(), &dir.path().join("2"));
+    bob.expect("* alice logged in");
+
+    // A comes back: it must not keep serving alice's old session.
+    a.signal("CONT");
+    alice.expect("The server is shutting down");
+    bob.send("message alice only once");
+    alice2.expect("[message] bob: only once");
+    bob.send("whoelse");
+    bob.expect("* Online now: alice");
+    assert!(
+        !alice.saw("only once"),
+        "the old session got a message: {:?}",
+        alice.seen
+    );
+    alice2.send("logout");
+    assert_eq!(alice2.wait().code(), Some(0));
+}
+
+#[test]
+fn a_restarted_redis_loses_nothing_acknowledged_and_the_nodes_carry_on() {
+    let Some(mut redis) = Redis::start() else {
+        return;
+    };
+    let (a, b, c) = (node(&redis), node(&redis), node(&redis));
+    let dir = tempfile::tempdir().unwrap();
+    let mut alice = user_at("alice", "wonderland", a.port(), dir.path());
+    let mut bob = user_at("bob", "builder", b.port(), dir.path());
+    alice.expect("* bob logged in");
+    alice.send("message carol kept across the restart");
+    alice.expect("carol is offline; they will get it when they log in");
+
+    redis.restart();
+
+    // The nodes reconnect by themselves; messages flow again.
+    alice.send("message bob after the restart");
+    bob.expect("[message] alice: after the restart");
+    // What was acknowledged before is still there, for a login on either node.
+    let carol = user_at("carol", "christmas", c.port(), dir.path());
+    assert!(
+        carol.saw("alice: kept across the restart"),
+        "{:?}",
+        carol.seen
+    );
+    drop((a, b, c));
+}
+
+#[test]
+fn lockout_and_idle_timeout_hold_across_nodes() {
+    let Some(redis) = Redis::start() else { return };
+    // Idle timeout 3 s, lockout 60 s, on every node alike.
+    let start = |redis: &Redis| {
+        Server::cmd()
+            .accounts(PEOPLE)
+            .args(&["60", "3", "--cluster", &redis.url()])
+            .start()
+    };
+    let (a, b, c) = (start(&redis), start(&redis), start(&redis));
+    let dir = tempfile::tempdir().unwrap();
+
+    // Three wrong passwords, one on each node: the account is locked everywhere.
+    for (i, port) in [a.port(), b.port(), c.port()].into_iter().enumerate() {
+        let mut guess = Piped::spawn("guess", port, &dir.path().join(format!("g{i}")));
+        guess.send("dave");
+        guess.send("wrong");
+        if i < 2 {
+            guess.expect("Wrong password");
+        } else {
+            guess.expect("locked");
+        }
+    }
+    let mut late = Piped::spawn("late", b.port(), &dir.path().join("late"));
+    late.send("dave");
+    late.send(PEOPLE.iter().find(|(u, _)| *u == "dave").unwrap().1);
+    late.expect("locked");
+
+    // An idle user on A is logged out by the cluster, and a user on C is told.
+    let mut alice = user_at("alice", "wonderland", a.port(), dir.path());
+    let mut carol = user_at("carol", "christmas", c.port(), dir.path());
+    alice.expect("* carol logged in");
+    alice.expect("logged out by the server after 3 s without a command");
+    carol.expect("* alice logged out");
+}
+
+#[test]
+fn nodes_speak_tls_by_default_like_a_server_alone() {
+    let Some(redis) = Redis::start() else { return };
+    let tls_node = || {
+        Server::cmd()
+            .accounts(PEOPLE)
+            .tls()
+            .args(&["60", "600", "--cluster", &redis.url()])
+            .start()
+    };
+    let (a, b) = (tls_node(), tls_node());
+    let dir = tempfile::tempdir().unwrap();
+    let mut alice = Piped::spawn_tls("alice", a.port(), &dir.path().join("a"), &[]);
+    alice.send("alice");
+    alice.send("wonderland");
+    alice.expect("Welcome to natter, alice!");
+    let mut bob = Piped::spawn_tls("bob", b.port(), &dir.path().join("b"), &[]);
+    bob.send("bob");
+    bob.send("builder");
+    bob.expect("Welcome to natter, bob!");
+    alice.expect("* bob logged in");
+    alice.send("message bob over TLS, across nodes");
+    bob.expect("[message] alice: over TLS, across nodes");
+}
