@@ -391,11 +391,14 @@ fn a_client_that_stops_reading_its_own_replies_is_dropped_without_slowing_others
         .stream
         .set_read_timeout(Some(Duration::from_secs(5)))
         .unwrap();
+    // Closed: an end of stream, or a reset (the server closed the socket with her unread lines still
+    // in its buffer, which makes the kernel reset it). Only a timeout means it was left open.
     let mut sink = Vec::new();
-    assert!(
-        stuck.stream.read_to_end(&mut sink).is_ok(),
-        "carol's connection was not closed"
-    );
+    match stuck.stream.read_to_end(&mut sink) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        Err(e) => panic!("carol's connection was not closed: {e}"),
+    }
 }
 
 #[test]

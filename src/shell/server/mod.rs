@@ -251,8 +251,14 @@ pub async fn run(
     stop: smol::channel::Receiver<()>,
 ) -> io::Result<()> {
     let ex = Rc::new(LocalExecutor::new());
-    ex.run(serve(ex.clone(), listener, core, persister, opts, stop))
-        .await
+    let result = ex
+        .run(serve(ex.clone(), listener, core, persister, opts, stop))
+        .await;
+    // Tasks cancelled on the way out (each connection's reader, the acceptor) are only scheduled to be
+    // dropped; run them, so every socket they hold is closed now, not when the process exits. The
+    // acceptor holds the executor itself: left scheduled, it would keep it, and those sockets, forever.
+    while ex.try_tick() {}
+    result
 }
 
 async fn serve(
