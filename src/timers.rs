@@ -9,7 +9,7 @@ use std::hash::Hash;
 
 use crate::time::Timestamp;
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Timers<T> {
     by_deadline: BTreeSet<(Timestamp, T)>,
     by_id: HashMap<T, Timestamp>,
@@ -64,6 +64,27 @@ impl<T: Copy + Ord + Hash> Timers<T> {
 
     pub fn is_empty(&self) -> bool {
         self.by_id.is_empty()
+    }
+}
+
+/// As a list of `(deadline, id)`, earliest first: what a snapshot of a cluster node's core keeps.
+impl<T: serde::Serialize> serde::Serialize for Timers<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(&self.by_deadline)
+    }
+}
+
+impl<'de, T> serde::Deserialize<'de> for Timers<T>
+where
+    T: serde::Deserialize<'de> + Copy + Ord + Hash,
+{
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let list = Vec::<(Timestamp, T)>::deserialize(d)?;
+        let mut timers = Timers::default();
+        for (at, timer) in list {
+            timers.set(timer, at);
+        }
+        Ok(timers)
     }
 }
 

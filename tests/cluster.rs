@@ -8,13 +8,84 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use kit::{PEOPLE, Piped, Redis, Server};
+use kit::{Client, PEOPLE, Piped, Redis, Server};
+use natter::protocol::ServerMsg;
+use natter::shell::cluster::RedisLog;
 
 fn node(redis: &Redis) -> Server {
     Server::cmd()
         .accounts(PEOPLE)
         .args(&["60", "600", "--cluster", &redis.url()])
         .start()
+}
+
+/// A node that takes a snapshot every `every` entries of the log.
+fn node_snapshotting(redis: &Redis, every: u32) -> Server {
+    Server::cmd()
+        .accounts(PEOPLE)
+        .args(&["60", "600", "--cluster", &redis.url()])
+        .args(&["--snapshot-every", &every.to_string()])
+        .start()
+}
+
+/// How many entries the cluster's log holds now.
+fn log_len(redis: &Redis) -> u64 {
+    smol::block_on(async {
+        let mut log = RedisLog::connect(&redis.url(), "natter:log", Duration::from_millis(100))
+            .await
+            .unwrap();
+        log.entries().await.unwrap()
+    })
+}
+
+/// `user` logged in over the protocol at `server`.
+fn client(server: &Server, user: &str) -> Client {
+    let password = PEOPLE.iter().find(|(u, _)| *u == user).unwrap().1;
+    Client::log_in(
+        std::net::SocketAddr::from(([127, 0, 0, 1], server.port())),
+        user,
+        password,
+    )
+    .unwrap_or_else(|e| panic!("{user}: {e}"))
+}
+
+/// `from` sends `n` messages to the offline `to`, each acknowledged as stored.
+fn store_messages(from: &mut Client, to: &str, n: usize, tag: &str) {
+    for i in 0..n {
+        from.say(&format!("message {to} {tag}{i}"));
+        from.expect("stored", |m| matches!(m, ServerMsg::Stored { .. }));
+    }
+}
+
+/// The texts of the `n` stored messages from `from` that `c` received at its login, in order; each is
+/// acknowledged, so it is not delivered again. Then, after a round trip, that nothing more came.
+fn delivered_at_login(c: &mut Client, from: &str, n: usize) -> Vec<String> {
+    let mut got = Vec::new();
+    while got.len() < n {
+        if let ServerMsg::OfflineMessage {
+            id, from: f, text, ..
+        } = c.next()
+            && &*f == from
+        {
+            got.push(text.to_string());
+            c.say(&format!("ack {id}"));
+        }
+    }
+    c.say("whoelse");
+    let rest = c
+        .recv_until(|m| matches!(m, ServerMsg::WhoElse { .. }))
+        .unwrap();
+    assert!(
+        !rest
+            .iter()
+            .any(|m| matches!(m, ServerMsg::OfflineMessage { .. })),
+        "delivered more than once: {rest:?}"
+    );
+    got
+}
+
+fn numbered(tag: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{tag}{i}")).collect()
 }
 
 /// `natter --plaintext` logged in as `user` at `port`.
@@ -167,7 +238,7 @@ fn a_node_frozen_past_its_lease_comes_back_without_a_second_session() {
 
     // A comes back: it must not keep serving alice's old session.
     a.signal("CONT");
-    alice.expect("The server is shutting down");
+    alice.expect("cannot reach its cluster's storage");
     bob.send("message alice only once");
     alice2.expect("[message] bob: only once");
     bob.send("whoelse");
@@ -269,4 +340,239 @@ fn nodes_speak_tls_by_default_like_a_server_alone() {
     alice.expect("* bob logged in");
     alice.send("message bob over TLS, across nodes");
     bob.expect("[message] alice: over TLS, across nodes");
+}
+
+#[test]
+fn a_late_node_starts_from_a_snapshot_and_the_log_stays_short() {
+    let Some(redis) = Redis::start() else { return };
+    let (a, b) = (node_snapshotting(&redis, 20), node_snapshotting(&redis, 20));
+    let mut alice = client(&a, "alice");
+    let mut bob = client(&b, "bob");
+    bob.say("create group crew alice carol");
+    bob.expect("created", |m| matches!(m, ServerMsg::GroupCreated { .. }));
+    // Enough traffic for several snapshots: the log is trimmed behind each.
+    store_messages(&mut alice, "carol", 120, "m");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while log_len(&redis) > 60 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let len = log_len(&redis);
+    assert!(
+        len <= 60,
+        "the log holds {len} entries after 120 messages and snapshots every 20"
+    );
+    assert!(
+        a.log().contains("snapshot of the cluster at log entry"),
+        "{}",
+        a.log()
+    );
+
+    // A node started now loads the latest snapshot: the log from the start is gone.
+    let c = node_snapshotting(&redis, 20);
+    assert!(
+        !c.log().contains("starting at log entry 0"),
+        "the late node did not start from a snapshot: {}",
+        c.log()
+    );
+    // Through it, carol finds all that was stored for her, once and in order, and the cluster's state.
+    let mut carol = client(&c, "carol");
+    assert_eq!(
+        delivered_at_login(&mut carol, "alice", 120),
+        numbered("m", 120)
+    );
+    carol.say("whoelse");
+    let who = carol.expect("whoelse", |m| matches!(m, ServerMsg::WhoElse { .. }));
+    assert_eq!(
+        who,
+        ServerMsg::WhoElse {
+            users: vec!["alice".into(), "bob".into()]
+        }
+    );
+    carol.say("grouplist");
+    carol.expect(
+        "crew",
+        |m| matches!(m, ServerMsg::GroupList { groups } if groups.iter().any(|g| &*g.0 == "crew")),
+    );
+    // And the nodes that never stopped still agree with it: presence and messages flow both ways.
+    alice.expect(
+        "carol's login",
+        |m| matches!(m, ServerMsg::Presence { user, online: true } if &**user == "carol"),
+    );
+    carol.say("message alice hello from the new node");
+    alice.expect(
+        "carol's message",
+        |m| matches!(m, ServerMsg::Message { from, .. } if &**from == "carol"),
+    );
+}
+
+#[test]
+fn a_node_left_behind_by_a_trimmed_log_starts_again_from_the_snapshot() {
+    let Some(redis) = Redis::start() else { return };
+    let (a, b) = (node_snapshotting(&redis, 20), node_snapshotting(&redis, 20));
+    let mut alice = client(&a, "alice");
+    let mut bob = client(&b, "bob");
+    alice.expect(
+        "bob's login",
+        |m| matches!(m, ServerMsg::Presence { user, online: true } if &**user == "bob"),
+    );
+
+    // B freezes; its lease runs out, so the cluster ends bob's session and stops keeping the log for B.
+    b.signal("STOP");
+    alice.expect(
+        "bob's logout",
+        |m| matches!(m, ServerMsg::Presence { user, online: false } if &**user == "bob"),
+    );
+    store_messages(&mut alice, "carol", 80, "x");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while log_len(&redis) > 40 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        log_len(&redis) <= 40,
+        "the log was not trimmed past the frozen node"
+    );
+
+    // B wakes: its old session is over (it says so), and it takes up from the snapshot.
+    b.signal("CONT");
+    let bye = bob.recv_until(|m| matches!(m, ServerMsg::Bye(_))).unwrap();
+    assert!(
+        matches!(
+            bye.last(),
+            Some(ServerMsg::Bye(natter::protocol::ByeReason::Unavailable))
+        ),
+        "{bye:?}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !b
+        .log()
+        .contains("starting again from the cluster's snapshot")
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        b.log()
+            .contains("starting again from the cluster's snapshot"),
+        "{}",
+        b.log()
+    );
+    // Through B, carol gets everything once, and the cluster's state is whole.
+    let mut carol = loop {
+        // B serves again once its lease is renewed.
+        match Client::log_in(([127, 0, 0, 1], b.port()).into(), "carol", "christmas") {
+            Ok(c) => break c,
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(200)),
+            Err(e) => panic!("carol cannot log in through B: {e}"),
+        }
+    };
+    assert_eq!(
+        delivered_at_login(&mut carol, "alice", 80),
+        numbered("x", 80)
+    );
+    alice.expect(
+        "carol's login",
+        |m| matches!(m, ServerMsg::Presence { user, online: true } if &**user == "carol"),
+    );
+    let mut bob = client(&b, "bob");
+    bob.say("whoelse");
+    let who = bob.expect("whoelse", |m| matches!(m, ServerMsg::WhoElse { .. }));
+    assert_eq!(
+        who,
+        ServerMsg::WhoElse {
+            users: vec!["alice".into(), "carol".into()]
+        }
+    );
+}
+
+#[test]
+fn a_killed_node_loses_nothing_it_acknowledged() {
+    let Some(redis) = Redis::start() else { return };
+    let (a, b) = (node(&redis), node(&redis));
+    let mut bob = client(&b, "bob");
+    let mut alice = client(&a, "alice");
+    store_messages(&mut alice, "carol", 30, "k");
+    alice.say("block dave");
+    alice.expect("blocked", |m| matches!(m, ServerMsg::Blocked { .. }));
+    a.kill9();
+    // Everything A acknowledged before it died is the cluster's: carol gets each message once, through B.
+    let mut carol = client(&b, "carol");
+    assert_eq!(
+        delivered_at_login(&mut carol, "alice", 30),
+        numbered("k", 30)
+    );
+    // And alice's block list survived too: once the cluster has ended her session on the dead node,
+    // she logs in again through B, and dave is still blocked.
+    bob.expect(
+        "alice's logout",
+        |m| matches!(m, ServerMsg::Presence { user, online: false } if &**user == "alice"),
+    );
+    let mut alice = client(&b, "alice");
+    alice.say("unblock dave");
+    alice.expect("unblocked", |m| matches!(m, ServerMsg::Unblocked { .. }));
+}
+
+#[test]
+fn while_redis_is_unreachable_nothing_is_acknowledged_and_users_are_told_in_bounded_time() {
+    let Some(mut redis) = Redis::start() else {
+        return;
+    };
+    let (a, b) = (node(&redis), node(&redis));
+    let mut alice = client(&a, "alice");
+    let bob = client(&b, "bob");
+    alice.expect(
+        "bob's login",
+        |m| matches!(m, ServerMsg::Presence { user, online: true } if &**user == "bob"),
+    );
+
+    redis.kill9();
+    let cut = Instant::now();
+    alice.say("message carol typed while Redis is down");
+    // No acknowledgement: within the bound, the node says it cannot serve and closes the connection.
+    let got = alice
+        .recv_until(|m| matches!(m, ServerMsg::Bye(_)))
+        .unwrap();
+    let took = cut.elapsed();
+    assert!(
+        !got.iter().any(|m| matches!(m, ServerMsg::Stored { .. })),
+        "acknowledged while Redis was down: {got:?}"
+    );
+    assert_eq!(
+        got.last(),
+        Some(&ServerMsg::Bye(natter::protocol::ByeReason::Unavailable))
+    );
+    assert!(took < Duration::from_secs(8), "told after {took:?}");
+    // A new connection meanwhile is told at once, and the node's log says what is wrong.
+    let mut late = a.connect();
+    assert_eq!(
+        late.next(),
+        ServerMsg::Bye(natter::protocol::ByeReason::Unavailable)
+    );
+    assert!(
+        a.log().contains("Redis at redis://127.0.0.1:"),
+        "{}",
+        a.log()
+    );
+
+    // Redis back: the nodes serve again, and what was typed during the outage did not happen later.
+    redis.restart();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut carol = loop {
+        match Client::log_in(([127, 0, 0, 1], a.port()).into(), "carol", "christmas") {
+            Ok(c) => break c,
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(200)),
+            Err(e) => panic!("node A did not serve again after Redis came back: {e}"),
+        }
+    };
+    carol.say("offline");
+    let shown = carol
+        .recv_until(|m| matches!(m, ServerMsg::OfflineList { .. }))
+        .unwrap();
+    assert!(
+        !shown
+            .iter()
+            .any(|m| matches!(m, ServerMsg::OfflineMessage { .. }))
+            && shown.last() == Some(&ServerMsg::OfflineList { count: 0 }),
+        "a message the user was never told was stored was delivered: {shown:?}"
+    );
+    drop((a, b, bob));
 }

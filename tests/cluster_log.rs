@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use kit::Redis;
 use natter::server::harness::{Harness, START};
-use natter::server::{Config, ConnId, Event, LoggedEvent, OwnedEvent, ServerState};
-use natter::shell::cluster::{LogEntry, LogError, LogPosition, RedisLog};
+use natter::server::{Config, ConnId, Event, LogEntry, LoggedEvent, OwnedEvent, ServerState};
+use natter::shell::cluster::{LogError, RedisLog, Snapshots};
 use natter::time::Timestamp;
 
 const KEY: &str = "natter:log";
@@ -28,9 +28,9 @@ fn line(conn: u64, text: &str, at: u64) -> LoggedEvent {
 /// Everything in the log, read in pages.
 async fn read_all(log: &mut RedisLog) -> Vec<LogEntry> {
     let mut all = Vec::new();
-    let mut at = LogPosition::start();
+    let mut at = 0;
     loop {
-        let page = log.read_after(&at, 100).await.unwrap();
+        let page = log.read_after(at, 100).await.unwrap();
         let Some(last) = page.last() else {
             return all;
         };
@@ -76,7 +76,7 @@ fn appends_from_two_nodes_end_in_one_order_that_every_reader_sees() {
                 .iter()
                 .filter_map(|e| match &e.event.event {
                     OwnedEvent::Line { conn: c, line } if c.0 == conn => {
-                        Some(String::from_utf8_lossy(line).into_owned())
+                        Some(String::from_utf8_lossy(&line[..]).into_owned())
                     }
                     _ => None,
                 })
@@ -84,8 +84,8 @@ fn appends_from_two_nodes_end_in_one_order_that_every_reader_sees() {
             let want: Vec<String> = (0..200).map(|i| format!("{prefix}{i}")).collect();
             assert_eq!(mine, want);
         }
-        // Positions only grow.
-        assert!(seen_a.windows(2).all(|w| w[0].position < w[1].position));
+        // Positions are numbered 1, 2, 3... without a gap, so a reader can tell when one is missing.
+        assert!(seen_a.iter().zip(1..).all(|(e, n)| e.position == n));
         // Every entry names its node and that node's count for it.
         for e in &seen_a {
             let OwnedEvent::Line { conn, .. } = &e.event.event else {
@@ -198,6 +198,47 @@ fn an_unreachable_redis_is_a_clear_error_in_bounded_time() {
             err.to_string()
                 .contains("cannot reach Redis at redis://127.0.0.1:"),
             "{err}"
+        );
+    });
+}
+
+#[test]
+fn a_snapshot_is_stored_only_forwards_and_trims_the_log_behind_it() {
+    let Some(redis) = Redis::start() else { return };
+    smol::block_on(async {
+        let url = redis.url();
+        let mut log = RedisLog::connect(&url, KEY, BLOCK).await.unwrap();
+        for i in 0..20 {
+            log.append_many(1, i + 1, &[line(1, &format!("m{i}"), i)])
+                .await
+                .unwrap();
+        }
+        let mut snapshots = Snapshots::connect(&url, "natter").await.unwrap();
+        assert_eq!(snapshots.latest().await.unwrap(), None);
+        // A snapshot at entry 12, keeping the log from entry 10 on (a node has read only up to 9).
+        assert!(snapshots.store(12, b"twelve", 10).await.unwrap());
+        assert_eq!(
+            snapshots.latest().await.unwrap().as_deref(),
+            Some(&b"twelve"[..])
+        );
+        assert_eq!(snapshots.latest_position().await.unwrap(), 12);
+        let left = read_all(&mut log).await;
+        assert_eq!(left.first().map(|e| e.position), Some(10));
+        assert_eq!(left.len(), 11);
+        // An older snapshot (a second node that thought it its turn) changes nothing.
+        assert!(!snapshots.store(11, b"eleven", 12).await.unwrap());
+        assert_eq!(
+            snapshots.latest().await.unwrap().as_deref(),
+            Some(&b"twelve"[..])
+        );
+        assert_eq!(read_all(&mut log).await.len(), 11);
+        // Numbering goes on past the trim: the next entry is 21, not 12.
+        log.append_many(1, 21, &[line(1, "after", 21)])
+            .await
+            .unwrap();
+        assert_eq!(
+            read_all(&mut log).await.last().map(|e| e.position),
+            Some(21)
         );
     });
 }

@@ -8,9 +8,9 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 
 use natter::server::{AddressLimits, Config, ServerState, parse_credentials};
-use natter::shell::cluster::Membership;
+use natter::shell::cluster;
 use natter::shell::persist::{CredentialsFile, Durable, InLog, Persister};
-use natter::shell::server::{ClusterNode, LEASE, MAX_NODE, ShellOptions, run};
+use natter::shell::server::{ClusterNode, ShellOptions, run};
 use natter::shell::tls::ServerTls;
 use natter::store::Store;
 use natter::time::Timestamp;
@@ -159,9 +159,15 @@ struct Args {
     #[arg(long, value_name = "URL")]
     cluster: Option<String>,
 
-    /// This node's name in the logs (default: the host name and port).
+    /// This node's name in the logs (default: its number and port).
     #[arg(long, value_name = "NAME", requires = "cluster")]
     node: Option<String>,
+
+    /// Cluster mode: entries of the shared log between two snapshots of the cluster's state. A node
+    /// that starts loads the latest and replays at most this many; the log is trimmed behind it.
+    #[arg(long, default_value_t = 100_000, value_name = "N", requires = "cluster",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    snapshot_every: u64,
 
     /// TCP keepalive: seconds of silence before a connection is probed, so a client that vanished
     /// without closing is logged out within this and half as much again (0: off).
@@ -322,21 +328,36 @@ fn serve(args: Args) -> Result<()> {
     getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
     let (core, persister, cluster) = match &args.cluster {
         Some(url) => {
-            // The cluster's shared log is its durable state: every node's core replays it.
-            let (node, seed) = smol::block_on(join_cluster(url, seed))?;
+            // The cluster's shared log is its durable state: every node's core follows it, from the
+            // latest snapshot.
+            let joined =
+                smol::block_on(cluster::join(url, CLUSTER_PREFIX, &config, accounts, seed))
+                    .with_context(|| format!("joining the cluster at {url}"))?;
+            let node = joined.node;
+            if let Some(warning) = &joined.durability_warning {
+                tracing::warn!("{warning}");
+            }
             let name = args
                 .node
                 .clone()
                 .unwrap_or_else(|| format!("node {node} (port {})", args.port));
-            tracing::info!("cluster node {node} ({name}) of the cluster at {url}");
+            tracing::info!(
+                "cluster node {node} ({name}) of the cluster at {url}, starting at log entry {}",
+                joined.log.position()
+            );
             let cluster = ClusterNode {
                 url: url.clone(),
                 prefix: CLUSTER_PREFIX.into(),
                 node,
                 name,
+                snapshot_every: args.snapshot_every,
+                log: joined.log,
             };
-            let core = ServerState::new(config.clone(), accounts, seed);
-            (core, Box::new(InLog) as Box<dyn Persister>, Some(cluster))
+            (
+                joined.core,
+                Box::new(InLog) as Box<dyn Persister>,
+                Some(cluster),
+            )
         }
         None => {
             // The store's errors name the path and the problem; none of them is answered by starting
@@ -433,31 +454,6 @@ fn serve(args: Args) -> Result<()> {
 
 /// The prefix of the cluster's keys in Redis.
 const CLUSTER_PREFIX: &str = "natter";
-
-/// Takes a node number and a lease, and reads the cluster's seed (storing `candidate` if first).
-async fn join_cluster(url: &str, candidate: [u8; 32]) -> Result<(u64, [u8; 32])> {
-    let mut members = Membership::connect(url, CLUSTER_PREFIX)
-        .await
-        .context("joining the cluster")?;
-    let node = members.join().await.context("joining the cluster")?;
-    if node > MAX_NODE {
-        bail!(
-            "the cluster at {url} has given out all {MAX_NODE} node numbers (each start of a node takes \
-             a new one); only a new cluster (a fresh Redis, starting with no users online and no stored \
-             messages) can start more"
-        );
-    }
-    // At once: a number without a lease reads as a dead node to the others.
-    members
-        .renew(node, LEASE)
-        .await
-        .context("joining the cluster")?;
-    let seed = members
-        .seed(candidate)
-        .await
-        .context("joining the cluster")?;
-    Ok((node, seed))
-}
 
 /// Binds the requested address, or by default every interface: IPv6 with IPv4 mapped where the system
 /// allows it, otherwise IPv4 only.

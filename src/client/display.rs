@@ -559,6 +559,10 @@ fn render_server(msg: &ServerMsg, p: Paint) -> String {
                 "The server speaks plain text: run natter with --plaintext (only on a network you trust)."
                     .to_string()
             }
+            ByeReason::Unavailable => {
+                "The server cannot reach its cluster's storage and cannot serve; disconnected. Use another server of the cluster, or try again shortly."
+                    .to_string()
+            }
         }),
     }
 }

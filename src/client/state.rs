@@ -500,14 +500,19 @@ impl ClientState {
     }
 
     fn on_bye(&mut self, reason: ByeReason, out: &mut Vec<Effect>) {
-        // A server stopping is a server lost, when there is another to move to.
-        if reason == ByeReason::Shutdown {
+        // A server stopping (or cut off from its cluster) is a server lost, when there is another to
+        // move to.
+        if matches!(reason, ByeReason::Shutdown | ByeReason::Unavailable) {
             if matches!(self.phase, Phase::Online { .. }) && self.reconnect.can_move() {
                 show(out, ServerMsg::Bye(reason));
                 return self.move_server(out);
             }
             if self.moving() {
-                return self.retry_later("it is shutting down", out);
+                let why = match reason {
+                    ByeReason::Shutdown => "it is shutting down",
+                    _ => "it cannot reach its cluster's storage",
+                };
+                return self.retry_later(why, out);
             }
         }
         let peers_told = match reason {
@@ -526,6 +531,7 @@ impl ClientState {
             ByeReason::Timeout { .. }
             | ByeReason::LoginTimeout { .. }
             | ByeReason::Shutdown
+            | ByeReason::Unavailable
             | ByeReason::Flood => Exit::EndedByServer,
         };
         self.exit(exit, out);

@@ -405,6 +405,7 @@ pub fn decode_line(line: &str) -> Result<ServerMsg, DecodeError> {
             "too-many-connections" => ByeReason::TooManyConnections { max: f.num("max")? },
             "tls-required" => ByeReason::TlsRequired,
             "plaintext-only" => ByeReason::PlainTextOnly,
+            "unavailable" => ByeReason::Unavailable,
             _ => return Err(f.err("reason")),
         }),
         _ => unreachable!("every tag in TAGS has an arm"),
@@ -659,6 +660,7 @@ mod tests {
             ServerMsg::Bye(ByeReason::TooManyConnections { max: 16 }),
             ServerMsg::Bye(ByeReason::TlsRequired),
             ServerMsg::Bye(ByeReason::PlainTextOnly),
+            ServerMsg::Bye(ByeReason::Unavailable),
         ];
         for m in msgs {
             round_trip(m);

@@ -304,6 +304,7 @@ impl ByeReason {
             ByeReason::TooManyConnections { .. } => "too-many-connections",
             ByeReason::TlsRequired => "tls-required",
             ByeReason::PlainTextOnly => "plaintext-only",
+            ByeReason::Unavailable => "unavailable",
         }
     }
 }
@@ -555,6 +556,9 @@ impl Display for ServerMsg {
                 ),
                 ByeReason::PlainTextOnly => f.write_str(
                     "BYE plaintext-only This server speaks plain text (it was started with --plaintext): connect with natter --plaintext, or nc.",
+                ),
+                ByeReason::Unavailable => f.write_str(
+                    "BYE unavailable This server cannot reach its cluster's storage, so it cannot serve; use another server of the cluster, or try again shortly.",
                 ),
             },
         }

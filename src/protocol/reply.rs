@@ -86,6 +86,9 @@ pub enum ByeReason {
     /// The port speaks plain text and the client began a TLS handshake. Sent, in plain text, by the
     /// runtime, so a TLS client learns what is wrong rather than seeing the connection cut.
     PlainTextOnly,
+    /// A node of a cluster that cannot reach the cluster's shared storage (Redis) cannot serve: it
+    /// could acknowledge nothing. Another node, or this one a little later, can. Sent by the runtime.
+    Unavailable,
 }
 
 /// An error reply. Each variant is one code on the wire; data a client may act on travels in fields, and

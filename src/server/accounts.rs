@@ -10,7 +10,9 @@ use crate::protocol::Name;
 use crate::time::Timestamp;
 
 /// An account, by its creation number. Accounts are never deleted, so ids stay valid.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord,
+)]
 pub(crate) struct UserId(pub(crate) u32);
 
 impl UserId {
@@ -19,7 +21,7 @@ impl UserId {
     }
 }
 
-#[derive(Debug)]
+#[derive(serde::Serialize, serde::Deserialize, Debug)]
 struct Entry {
     name: Name,
     password: String,
@@ -38,7 +40,7 @@ pub(crate) enum Failure {
 }
 
 /// Every account. See the [module documentation](self).
-#[derive(Debug, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Default)]
 pub(crate) struct Accounts {
     list: Vec<Entry>,
     by_name: FxHashMap<Name, UserId>,

@@ -22,7 +22,7 @@ use super::rate::{Gcra, Rate};
 use crate::time::Timestamp;
 
 /// The limits' settings (see the module documentation); 0 turns one off.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct AddressLimits {
     pub max_pending: u32,
     pub failure_burst: u32,
@@ -57,7 +57,7 @@ impl AddressLimits {
 }
 
 /// The key one address's limits are kept under.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct AddressKey(u128);
 
 impl AddressKey {
@@ -70,7 +70,7 @@ impl AddressKey {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Default)]
 struct Entry {
     pending: u32,
     failures: Gcra,
@@ -78,7 +78,7 @@ struct Entry {
 }
 
 /// Every address with something to remember.
-#[derive(Debug, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Default)]
 pub(crate) struct Addresses {
     by_key: FxHashMap<AddressKey, Entry>,
 }

@@ -25,7 +25,7 @@ pub const TOTAL_BACKLOG: usize = 128 * 1024;
 pub const WATCH_AT: usize = 16 * 1024;
 
 /// One online user's backlog.
-#[derive(Debug, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Default)]
 pub(crate) struct Backlog {
     total: usize,
     /// Per sender; a handful at most between two drains, so a list.

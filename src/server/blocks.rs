@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use super::accounts::UserId;
 
-#[derive(Debug, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Default)]
 pub(crate) struct Blocks {
     of: Vec<BTreeSet<UserId>>,
 }

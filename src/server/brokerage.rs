@@ -15,7 +15,7 @@ fn pair(a: UserId, b: UserId) -> (UserId, UserId) {
     if a <= b { (a, b) } else { (b, a) }
 }
 
-#[derive(Debug)]
+#[derive(serde::Serialize, serde::Deserialize, Debug)]
 pub(crate) struct Brokerage {
     /// Pending requests, `(requester, target)` to the request's id (which names its timer).
     offers: BTreeMap<(UserId, UserId), u64>,

@@ -3,7 +3,7 @@
 pub use super::addresses::AddressLimits;
 
 /// Settings of the protocol core. Durations are in whole seconds, as the command line gives them.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     /// How long an account stays locked after three failed logins in a row.
     pub block_duration_secs: u64,

@@ -7,7 +7,9 @@ pub use crate::password::Cleartext;
 use crate::protocol::ServerMsg;
 
 /// A connection, numbered by the shell. Numbers are never reused within one run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord,
+)]
 pub struct ConnId(pub u64);
 
 impl std::fmt::Display for ConnId {
@@ -17,7 +19,9 @@ impl std::fmt::Display for ConnId {
 }
 
 /// A timer the core asked for. Each id has at most one deadline: setting it again moves it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord,
+)]
 pub enum TimerId {
     /// The connection's current deadline: finishing login, or (once logged in) the idle timeout.
     Conn(ConnId),

@@ -32,7 +32,7 @@ const HELD_MAX_LINES_UNLIMITED: usize = 1000;
 pub const HELD_MAX_BYTES: usize = 1024 * 1024;
 
 /// One input of a connection, as the flow holds it.
-#[derive(Debug)]
+#[derive(serde::Serialize, serde::Deserialize, Debug)]
 pub(crate) enum Held {
     Line(Box<[u8]>),
     TooLong,
@@ -46,7 +46,7 @@ pub(crate) enum Input<'a> {
 }
 
 /// A connection's flow state.
-#[derive(Debug, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Default)]
 pub(crate) struct Flow {
     rate: Gcra,
     held: VecDeque<Held>,

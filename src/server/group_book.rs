@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::accounts::UserId;
 use crate::protocol::Name;
 
-#[derive(Debug, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Default)]
 pub(crate) struct GroupBook {
     groups: BTreeMap<Name, BTreeSet<UserId>>,
     of_user: Vec<BTreeSet<Name>>,

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use super::accounts::UserId;
 use crate::time::Timestamp;
 
-#[derive(Debug, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Default)]
 pub(crate) struct History {
     /// When each user's last session ended; `None` if none did (never logged in, or online since a
     /// restart).

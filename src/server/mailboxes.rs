@@ -17,7 +17,7 @@ use crate::time::Timestamp;
 
 /// A message kept for a user who was offline when it was sent. Cheap to copy: a session keeps the
 /// ones that were waiting at its login, for `offline`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
 pub(crate) struct StoredMsg {
     pub(crate) id: u64,
     pub(crate) from: Name,
@@ -27,7 +27,7 @@ pub(crate) struct StoredMsg {
     pub(crate) text: Arc<str>,
 }
 
-#[derive(Debug)]
+#[derive(serde::Serialize, serde::Deserialize, Debug)]
 pub(crate) struct Mailboxes {
     /// Per user, oldest first.
     boxes: Vec<VecDeque<StoredMsg>>,

@@ -70,8 +70,10 @@ pub mod private;
 mod query;
 mod rate;
 pub mod record;
+pub mod replica;
 pub mod restore;
 mod sessions;
+pub mod snapshot;
 mod state;
 
 pub use config::{AddressLimits, Config, MAX_FAILURES};
@@ -80,6 +82,7 @@ pub use event::{ConnId, Effect, Event, TimerId};
 pub use logged::{LogDecodeError, LoggedEvent, OwnedEvent};
 pub use query::{DurableUser, DurableView, StoredView};
 pub use record::Record;
+pub use replica::{Applied, LogEntry, ReplicaLog};
 pub use state::ServerState;
 
 #[cfg(test)]

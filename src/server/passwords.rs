@@ -22,14 +22,14 @@ use crate::protocol::{ErrorReply, Name, ServerMsg};
 use crate::time::Timestamp;
 
 /// A job handed to the shell, and whom it is for.
-#[derive(Debug)]
+#[derive(serde::Serialize, serde::Deserialize, Debug)]
 pub(crate) enum Job {
     Check { conn: ConnId, user: UserId },
     Hash { conn: ConnId, name: Name },
 }
 
 /// The jobs outstanding.
-#[derive(Debug, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Default)]
 pub(crate) struct Jobs {
     next: u64,
     open: FxHashMap<u64, Job>,

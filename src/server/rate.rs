@@ -37,7 +37,7 @@ impl Rate {
 }
 
 /// Where one limited stream of events stands.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Gcra {
     tat: Timestamp,
 }

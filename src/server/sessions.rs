@@ -17,7 +17,7 @@ use crate::protocol::Name;
 use crate::time::Timestamp;
 
 /// Where a connection is in its life.
-#[derive(Debug)]
+#[derive(serde::Serialize, serde::Deserialize, Debug)]
 pub(crate) enum Phase {
     AwaitUsername,
     AwaitPassword {
@@ -44,7 +44,7 @@ impl Phase {
     }
 }
 
-#[derive(Debug)]
+#[derive(serde::Serialize, serde::Deserialize, Debug)]
 pub(crate) struct Session {
     pub(crate) user: UserId,
     /// The last command that counted as activity (or the login).
@@ -62,7 +62,7 @@ pub(crate) struct Session {
     pub(crate) waiting: Vec<super::mailboxes::StoredMsg>,
 }
 
-#[derive(Debug)]
+#[derive(serde::Serialize, serde::Deserialize, Debug)]
 pub(crate) struct Conn {
     pub(crate) peer: SocketAddr,
     pub(crate) opened_at: Timestamp,
@@ -73,7 +73,7 @@ pub(crate) struct Conn {
     pub(crate) pending_login: bool,
 }
 
-#[derive(Debug, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Default)]
 pub(crate) struct Sessions {
     conns: FxHashMap<ConnId, Conn>,
     /// Users with a live session, and its connection, in user order (for fan-outs and `whoelse`).

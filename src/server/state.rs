@@ -24,6 +24,7 @@ use crate::time::Timestamp;
 ///
 /// Its state is in parts that each own their data and keep their own invariants (as quinn-proto's
 /// connection holds its streams and packet spaces); the rule modules combine them.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct ServerState {
     pub(crate) config: Config,
     /// The latest time seen; time never goes backwards inside the core.

@@ -10,14 +10,16 @@
 //! - one that runs from the start, like a second node;
 //! - one that joins late (a third of the way in) and first catches up by replaying the log so far;
 //! - one that crashes half-way, loses its state, and comes back two thirds of the way in, rebuilt by
-//!   replaying the log from the start (there are no snapshots yet: a snapshot would only shorten that).
+//!   replaying the log from the start.
 //!
 //! After every event each running replica must have made exactly the effects the primary made for it.
+//! [`check_log_timed`] then checks the way a cluster node really follows the log, snapshots included.
 //! Any divergence (an order that depends on a hash seed or an address, a hidden clock read, state
 //! outside the core) is reported with the event and both sides' effects.
 
 use super::invariants::{Violation, name};
-use crate::server::{Effect, Event, LoggedEvent, ServerState};
+use crate::server::snapshot;
+use crate::server::{Applied, Effect, LogEntry, LoggedEvent, ReplicaLog, ServerState};
 
 /// When the replicas join, crash and come back, as fractions of the log.
 #[derive(Clone, Copy, Debug)]
@@ -108,69 +110,73 @@ fn catch_up(
     Ok(core)
 }
 
-/// One copy of the core as a cluster node runs it: no timer events in the log; before each entry, the
-/// timers its core set that are due by the entry's time fire (at that time), as the node's driver does.
+/// One copy of the core as a cluster node runs it: the core and what follows the log beside it
+/// ([`ReplicaLog`]: timers fired by the log's time, positions, duplicates).
 struct NodeCore {
     core: ServerState,
-    timers: crate::timers::Timers<crate::server::TimerId>,
-    log_now: crate::time::Timestamp,
+    log: ReplicaLog,
 }
 
 impl NodeCore {
     fn new(core: ServerState) -> Self {
         NodeCore {
             core,
-            timers: crate::timers::Timers::new(),
-            log_now: crate::time::Timestamp(0),
+            log: ReplicaLog::new(),
         }
+    }
+
+    /// A node started from a snapshot of `other`, taken now (through its bytes, as Redis keeps it).
+    fn from_snapshot(other: &NodeCore, role: &str) -> Result<Self, Violation> {
+        let bytes = snapshot::encode(&other.core, &other.log);
+        let (core, log) = snapshot::decode(&bytes).map_err(|e| Violation {
+            invariant: name::REPLICAS,
+            detail: format!("the {role} could not load a snapshot just taken: {e}"),
+        })?;
+        Ok(NodeCore { core, log })
     }
 
     /// Feeds one entry the way a node does; everything the core made for it, timers included.
-    fn feed(&mut self, entry: &LoggedEvent, out: &mut Vec<Effect>) {
-        let at = entry.at.max(self.log_now);
-        self.log_now = at;
-        let mut step = Vec::new();
-        while let Some(timer) = self.timers.pop_due(at) {
-            self.core.handle(Event::TimerFired { timer }, at, &mut step);
-            self.track(&step);
-            out.append(&mut step);
-        }
-        if let Some(event) = entry.as_event() {
-            self.core.handle(event, at, &mut step);
-            self.track(&step);
-            out.append(&mut step);
-        }
-    }
-
-    fn track(&mut self, effects: &[Effect]) {
-        for e in effects {
-            match e {
-                Effect::SetTimer { timer, at } => self.timers.set(*timer, *at),
-                Effect::CancelTimer { timer } => self.timers.cancel(*timer),
-                _ => {}
-            }
-        }
+    fn feed(&mut self, entry: &LogEntry, out: &mut Vec<Effect>) -> Applied {
+        self.log.apply(&mut self.core, entry, out)
     }
 }
 
-/// The cluster's own way of firing timers, checked: the run's log without its timer events (a node
-/// never logs them) is fed to three node-style cores (from the start, joining late, rebuilt after a
-/// crash), each firing its timers by the log's time; they must make the same effects, entry by entry,
-/// as each other. Returns how many entries were compared.
+/// The cluster's own way of following the log, checked: the run's log without its timer events (a node
+/// never logs them), numbered as the shared log numbers its entries, is fed to node-style cores, each
+/// firing its timers by the log's time. They must make the same effects, entry by entry, as a reference
+/// node that ran from the start:
+///
+/// - a second node from the start;
+/// - a node that joins late and catches up by replaying the log so far;
+/// - a node that joins late from a snapshot of the reference (the way a node starts once the log has
+///   been trimmed), and first reads again a few entries the snapshot already holds, which it must skip;
+/// - a node that crashes and is rebuilt from a snapshot of the second node;
+///
+/// and a node fed the log with an entry missing must refuse to go on past the hole.
+/// Returns how many entries were compared.
 pub fn check_log_timed(
     fresh: &dyn Fn() -> ServerState,
     log: &[(LoggedEvent, Vec<Effect>)],
 ) -> Result<u64, Violation> {
-    let entries: Vec<&LoggedEvent> = log
+    let entries: Vec<LogEntry> = log
         .iter()
         .map(|(e, _)| e)
         .filter(|e| !matches!(e.event, crate::server::OwnedEvent::TimerFired { .. }))
+        .enumerate()
+        .map(|(i, event)| LogEntry {
+            position: i as u64 + 1,
+            node: 1,
+            seq: i as u64 + 1,
+            event: event.clone(),
+        })
         .collect();
     let plan = Plan::for_len(entries.len());
+    let from_snapshot_at = entries.len() / 4;
     let mut reference = NodeCore::new(fresh());
     let mut made: Vec<Vec<Effect>> = Vec::with_capacity(entries.len());
     let mut second = Some(NodeCore::new(fresh()));
     let mut late: Option<NodeCore> = None;
+    let mut snapped: Option<NodeCore> = None;
     let mut crashed = Some(NodeCore::new(fresh()));
     let mut compared = 0u64;
     let catch_up = |upto: usize, made: &[Vec<Effect>], role: &'static str| {
@@ -178,11 +184,29 @@ pub fn check_log_timed(
         for (i, entry) in entries[..upto].iter().enumerate() {
             let mut out = Vec::new();
             node.feed(entry, &mut out);
-            compare(role, i, entry, &made[i], &out)?;
+            compare(role, i, &entry.event, &made[i], &out)?;
         }
         Ok::<_, Violation>(node)
     };
     for (i, entry) in entries.iter().enumerate() {
+        if i == from_snapshot_at {
+            let role = "node started from a snapshot";
+            let mut node = NodeCore::from_snapshot(&reference, role)?;
+            for again in &entries[i.saturating_sub(3)..i] {
+                let mut out = Vec::new();
+                let applied = node.feed(again, &mut out);
+                if applied != Applied::Stale || !out.is_empty() {
+                    return Err(Violation {
+                        invariant: name::REPLICAS,
+                        detail: format!(
+                            "the {role} fed entry {} again, which its snapshot holds: {applied:?}, {out:?}",
+                            again.position
+                        ),
+                    });
+                }
+            }
+            snapped = Some(node);
+        }
         let mut want = Vec::new();
         reference.feed(entry, &mut want);
         if i == plan.late_join {
@@ -191,21 +215,42 @@ pub fn check_log_timed(
         if i == plan.crash {
             crashed = None;
         }
-        if i == plan.back && i > plan.crash {
-            crashed = Some(catch_up(i, &made, "node rebuilt after a crash")?);
+        if i == plan.back
+            && i > plan.crash
+            && let Some(second) = &second
+        {
+            crashed = Some(NodeCore::from_snapshot(
+                second,
+                "node rebuilt from a snapshot after a crash",
+            )?);
         }
         for (role, node) in [
             ("second node", &mut second),
             ("late-joining node", &mut late),
-            ("node rebuilt after a crash", &mut crashed),
+            ("node started from a snapshot", &mut snapped),
+            ("node rebuilt from a snapshot after a crash", &mut crashed),
         ] {
             let Some(node) = node else { continue };
             let mut got = Vec::new();
             node.feed(entry, &mut got);
-            compare(role, i, entry, &want, &got)?;
+            compare(role, i, &entry.event, &want, &got)?;
             compared += 1;
         }
         made.push(want);
+    }
+    // A hole in the log: the next entry after one that is missing is refused, and nothing is fed.
+    if entries.len() >= 3 {
+        let mut node = catch_up(1, &made, "node that meets a hole")?;
+        let mut out = Vec::new();
+        let applied = node.feed(&entries[2], &mut out);
+        if applied != (Applied::Gap { expected: 2 }) || !out.is_empty() {
+            return Err(Violation {
+                invariant: name::REPLICAS,
+                detail: format!(
+                    "a node fed entry 3 right after entry 1 went on past the hole: {applied:?}, {out:?}"
+                ),
+            });
+        }
     }
     Ok(compared)
 }

@@ -2,11 +2,14 @@
 //! node in the single order Redis gives it.
 //!
 //! Each entry holds [`LoggedEvent::encode`]'s bytes, the appending node's number and its sequence
-//! number for the entry. An append returns once Redis
-//! has the entry (with `appendfsync always`, once it is on disk: nothing is acknowledged that is not
-//! stored). Reading blocks for a bounded time and returns the entries after a position, so a node that
-//! starts late, or lost its connection, reads on from where it was. Every call has a deadline, so an
-//! unreachable Redis is an error the caller can report, never a hang.
+//! number for the entry. Entries are numbered by Redis without gaps (ids `0-1`, `0-2`...: the stream's
+//! own counter, which survives trimming and restarts), so a reader that finds a number missing knows
+//! entries were trimmed before it read them, and starts again from a snapshot instead of going on with
+//! a hole. An append returns once Redis has the entry (with `appendfsync always`, once it is on disk:
+//! nothing is acknowledged that is not stored). Reading blocks for a bounded time and returns the
+//! entries after a position, so a node that starts late, or lost its connection, reads on from where
+//! it was. Every call has a deadline, so an unreachable Redis is an error the caller can report, never
+//! a hang.
 
 use std::time::Duration;
 
@@ -14,7 +17,7 @@ use redis::aio::MultiplexedConnection;
 use redis::streams::StreamReadReply;
 use redis::{AsyncConnectionConfig, Client, Value};
 
-use crate::server::{LogDecodeError, LoggedEvent};
+use crate::server::{LogDecodeError, LogEntry, LoggedEvent};
 
 /// The fields of each stream entry: the event, the node that appended it, and that node's number for it
 /// (counting from 1), by which readers drop an entry appended twice (a retry after a lost reply).
@@ -25,34 +28,14 @@ const SEQ: &str = "s";
 /// How long one request may take beyond its own blocking time before Redis counts as unreachable.
 const RESPONSE_MARGIN: Duration = Duration::from_secs(2);
 
-/// A position in the log: the id of the last entry read (`0-0` before the first). Redis ids are a
-/// millisecond time and a sequence number, ordered as such.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct LogPosition {
-    ms: u64,
-    seq: u64,
+/// The stream id of position `n`.
+fn id_of(n: u64) -> String {
+    format!("0-{n}")
 }
 
-impl LogPosition {
-    /// Before the first entry.
-    pub fn start() -> Self {
-        LogPosition { ms: 0, seq: 0 }
-    }
-
-    /// Reads an id as Redis writes it (`<ms>-<seq>`).
-    fn parse(id: &str) -> Option<Self> {
-        let (ms, seq) = id.split_once('-')?;
-        Some(LogPosition {
-            ms: ms.parse().ok()?,
-            seq: seq.parse().ok()?,
-        })
-    }
-}
-
-impl std::fmt::Display for LogPosition {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}-{}", self.ms, self.seq)
-    }
+/// The position of a stream id natter wrote (`0-<n>`).
+fn position_of(id: &str) -> Option<u64> {
+    id.strip_prefix("0-")?.parse().ok()
 }
 
 /// What can go wrong with the log.
@@ -70,17 +53,11 @@ pub enum LogError {
     },
     #[error("log entry {id} is damaged: {source}")]
     Damaged { id: String, source: LogDecodeError },
-    #[error("log entry {id} lacks its fields ('{FIELD}', '{NODE}', '{SEQ}') or a valid id")]
+    #[error(
+        "log entry {id} is not one natter wrote (fields '{FIELD}', '{NODE}', '{SEQ}', id 0-N): is another \
+         program using the cluster's keys in this Redis?"
+    )]
     Malformed { id: String },
-}
-
-/// One entry as read: where it is, who appended it, and the event.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LogEntry {
-    pub position: LogPosition,
-    pub node: u64,
-    pub seq: u64,
-    pub event: LoggedEvent,
 }
 
 /// The log, over two connections: one for appends, one for the blocking reads (a blocked read would
@@ -129,30 +106,40 @@ impl RedisLog {
         first_seq: u64,
         entries: &[LoggedEvent],
     ) -> Result<(), LogError> {
+        let numbered: Vec<(u64, &LoggedEvent)> = (first_seq..).zip(entries).collect();
+        self.append_numbered(node, &numbered).await
+    }
+
+    /// Appends entries of `node`, each with its own number for it (increasing; a retry keeps the
+    /// numbers, so readers drop what the first try got in), in one round trip; returns once Redis has
+    /// them all.
+    pub async fn append_numbered(
+        &mut self,
+        node: u64,
+        entries: &[(u64, &LoggedEvent)],
+    ) -> Result<(), LogError> {
         let mut pipe = redis::pipe();
-        for (i, entry) in entries.iter().enumerate() {
+        for (seq, entry) in entries {
+            // `0-*`: Redis numbers the entry one past the stream's last, gap-free.
             pipe.cmd("XADD")
                 .arg(&self.key)
-                .arg("*")
+                .arg("0-*")
                 .arg(FIELD)
                 .arg(entry.encode())
                 .arg(NODE)
                 .arg(node)
                 .arg(SEQ)
-                .arg(first_seq + i as u64)
+                .arg(*seq)
                 .ignore();
         }
         pipe.query_async::<()>(&mut self.appender).await?;
         Ok(())
     }
 
-    /// The entries after `after` (at most `max`), waiting up to the block time for the first; an empty
-    /// answer means nothing new came meanwhile.
-    pub async fn read_after(
-        &mut self,
-        after: &LogPosition,
-        max: usize,
-    ) -> Result<Vec<LogEntry>, LogError> {
+    /// The entries after position `after` (at most `max`), waiting up to the block time for the first;
+    /// an empty answer means nothing new came meanwhile. Entries trimmed away are simply not there: the
+    /// caller tells by their numbers.
+    pub async fn read_after(&mut self, after: u64, max: usize) -> Result<Vec<LogEntry>, LogError> {
         let reply: Option<StreamReadReply> = redis::cmd("XREAD")
             .arg("COUNT")
             .arg(max)
@@ -160,7 +147,7 @@ impl RedisLog {
             .arg(self.block.as_millis() as u64)
             .arg("STREAMS")
             .arg(&self.key)
-            .arg(after.to_string())
+            .arg(id_of(after))
             .query_async(&mut self.reader)
             .await?;
         let mut out = Vec::new();
@@ -179,11 +166,11 @@ impl RedisLog {
                     id: entry.id.clone(),
                     source,
                 })?;
-                let Some(at) = LogPosition::parse(&entry.id) else {
+                let Some(position) = position_of(&entry.id) else {
                     return Err(LogError::Malformed { id: entry.id });
                 };
                 out.push(LogEntry {
-                    position: at,
+                    position,
                     node,
                     seq,
                     event,

@@ -2,29 +2,32 @@
 //!
 //! The driver hands every event of this node's connections to [`Link::append`] instead of the core; the
 //! tasks here append them to the Redis Stream (in order, retrying until Redis has them), read the whole
-//! stream back (everyone's events, in the one order) into the inbox, and tick the log's clock; a thread
-//! of its own keeps this node's lease and watches the others'. The core then sees exactly what every other node's core
-//! sees, so the rules hold across the cluster; each node carries out only what is aimed at its own
-//! connections (the others' are not in its connection table).
+//! stream back (everyone's events, in the one order) into the inbox, tick the log's clock, and store the
+//! snapshots the driver takes; a thread of its own keeps this node's lease and watches the others'. The
+//! core then sees exactly what every other node's core sees, so the rules hold across the cluster; each
+//! node carries out only what is aimed at its own connections (the others' are not in its connection
+//! table). What the driver does with each entry is in `replica`.
 //!
 //! Failure handling: while Redis cannot be reached, nothing is appended, so nothing is acknowledged;
 //! the node logs what is wrong and retries every half second. A node that cannot renew its lease for
 //! most of its life closes its own connections (the others will end them in the log when the lease runs
 //! out), so a node cut off can never hold a session the rest of the cluster has ended. A node whose
-//! lease is gone is dead: every node that notices appends the end of each of its connections.
+//! lease is gone is dead: every node that notices appends the end of each of its connections. A reader
+//! that finds entries missing (trimmed while it was away) loads the latest snapshot and goes on from it.
 
+use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use smol::channel::{Receiver, Sender};
 
 use super::Shared;
 use super::inbox::Input;
-use crate::server::{ConnId, LoggedEvent};
-use crate::shell::cluster::{Dedup, LogPosition, Membership, RedisLog};
+use crate::server::{ConnId, LogEntry, LoggedEvent, OwnedEvent, ReplicaLog};
+use crate::shell::cluster::{LEASE, Membership, NODE_SHIFT, RedisLog, Snapshots};
 use crate::time::ShellClock;
 
 /// Where the cluster is and who this node is.
@@ -38,13 +41,17 @@ pub struct ClusterNode {
     pub node: u64,
     /// The name the operator gave it, for the logs.
     pub name: String,
+    /// Entries of the log between two snapshots (the most a starting node replays).
+    pub snapshot_every: u64,
+    /// Where in the log the core handed to the server is: the start, or the snapshot it was loaded
+    /// from.
+    pub log: ReplicaLog,
 }
 
-/// How long a lease lasts, and how often it is renewed and the others' checked: a dead node's users
-/// are logged out within the lease, a check, and the log's round trip.
-pub const LEASE: Duration = Duration::from_secs(5);
+/// How often the lease is renewed and the others' checked.
 const LEASE_EVERY: Duration = Duration::from_secs(1);
-/// A node that could not renew its lease for this long stops serving its connections.
+/// A node that could not renew its lease for this long stops serving its connections. Counted from when
+/// the last successful renewal was *sent*, so it always comes before the lease runs out in Redis.
 const FENCE_AFTER: Duration = Duration::from_secs(4);
 /// How often a node appends the time, so timers fire when nobody types.
 const TICK_EVERY: Duration = Duration::from_millis(250);
@@ -52,13 +59,8 @@ const TICK_EVERY: Duration = Duration::from_millis(250);
 const READ_BLOCK: Duration = Duration::from_millis(500);
 /// Pause before trying Redis again.
 const RETRY: Duration = Duration::from_millis(500);
-
-/// The node's number in the high bits of its connection ids: ids are unique across the cluster, and
-/// every node can tell whose a connection is.
-const NODE_SHIFT: u32 = 48;
-
-/// The highest node number that fits in a connection id.
-pub const MAX_NODE: u64 = (1 << (64 - NODE_SHIFT)) - 1;
+/// A snapshot is taken at least this often (of log time) when anything happened since the last.
+pub(super) const SNAPSHOT_MAX_AGE_MS: u64 = 10 * 60 * 1000;
 
 pub(super) fn node_of(conn: ConnId) -> u64 {
     conn.0 >> NODE_SHIFT
@@ -73,9 +75,25 @@ pub(super) fn first_conn_id(node: u64) -> u64 {
 pub(super) struct Link {
     pub(super) node: u64,
     pub(super) append: Sender<LoggedEvent>,
-    pub(super) dedup: Dedup,
-    /// The log's time: the latest entry's (the core's timers fire by it, the same on every node).
-    pub(super) log_now: crate::time::Timestamp,
+    /// Timers, time, position and duplicates of the log (the core itself is the driver's).
+    pub(super) log: ReplicaLog,
+    /// Snapshots taken, to the task that stores them.
+    pub(super) snapshots: Sender<(u64, Vec<u8>)>,
+    /// Entries between snapshots.
+    pub(super) snapshot_every: u64,
+    /// The position and log time of the last snapshot this node took or started from.
+    pub(super) last_snapshot: (u64, crate::time::Timestamp),
+    /// How far this node has applied the log, for its lease (the log is not trimmed past it).
+    pub(super) applied: Arc<AtomicU64>,
+    /// Whether this node is the one that takes snapshots (the live node with the lowest number).
+    pub(super) takes_snapshots: Arc<AtomicBool>,
+    /// Why this node cannot follow the log any more (a hole it could not fill), once that happens.
+    pub(super) lost: Option<String>,
+    /// Set while this node has lost its lease: it serves nobody, and appends nothing of its own
+    /// connections but their ends.
+    pub(super) fenced: Rc<Cell<bool>>,
+    /// The appender's queue, to take back what should no longer be appended once fenced.
+    pub(super) queue: Receiver<LoggedEvent>,
 }
 
 /// The node's background tasks; dropping them stops them (and the lease thread).
@@ -94,26 +112,36 @@ impl Drop for Tasks {
 enum LeaseNews {
     NodeDead(u64),
     Fenced,
+    Renewed,
 }
 
-/// Starts appending, reading, ticking and the lease.
+/// Starts appending, reading (after `log`'s position), ticking, storing snapshots and the lease.
 pub(super) fn start(
     ex: &smol::LocalExecutor<'static>,
     shared: Rc<Shared>,
     cluster: &ClusterNode,
 ) -> (Link, Tasks) {
+    let log = cluster.log.clone();
     let (append, queue) = smol::channel::unbounded();
+    let fenced = Rc::new(Cell::new(false));
     let key = format!("{}:log", cluster.prefix);
+    let applied = Arc::new(AtomicU64::new(log.position()));
+    let takes_snapshots = Arc::new(AtomicBool::new(false));
     // The lease is kept on a thread of its own: a driver busy with a burst (a fan-out to thousands)
     // must not let it lapse, or a loaded node would be taken for a dead one.
     let stop_lease = Arc::new(AtomicBool::new(false));
     let (news_tx, news) = smol::channel::unbounded();
     {
-        let cluster = cluster.clone();
-        let stop = stop_lease.clone();
+        let lease_state = LeaseState {
+            cluster: cluster.clone(),
+            news: news_tx,
+            stop: stop_lease.clone(),
+            applied: applied.clone(),
+            takes_snapshots: takes_snapshots.clone(),
+        };
         let spawned = std::thread::Builder::new()
             .name("natter-lease".into())
-            .spawn(move || smol::block_on(lease(cluster, news_tx, stop)));
+            .spawn(move || smol::block_on(lease(lease_state)));
         if let Err(e) = spawned {
             tracing::error!("cannot start the lease thread: {e}; this node will be taken for dead");
         }
@@ -125,26 +153,48 @@ pub(super) fn start(
                 shared.push(match n {
                     LeaseNews::NodeDead(node) => Input::NodeDead(node),
                     LeaseNews::Fenced => Input::Fenced,
+                    LeaseNews::Renewed => Input::Unfenced,
                 });
             }
         }
     };
+    let (snapshots, taken) = smol::channel::bounded(1);
     let tasks = vec![
         ex.spawn(relay),
         ex.spawn(appender(
             cluster.url.clone(),
             key.clone(),
             cluster.node,
-            queue,
+            queue.clone(),
+            fenced.clone(),
         )),
-        ex.spawn(reader(cluster.url.clone(), key, shared.clone())),
+        ex.spawn(reader(
+            cluster.url.clone(),
+            cluster.prefix.clone(),
+            key,
+            log.position(),
+            shared.clone(),
+        )),
         ex.spawn(ticker(append.clone(), shared.clone())),
+        ex.spawn(store_snapshots(
+            cluster.url.clone(),
+            cluster.prefix.clone(),
+            taken,
+        )),
     ];
+    let last_snapshot = (log.position(), log.log_now());
     let link = Link {
         node: cluster.node,
         append,
-        dedup: Dedup::default(),
-        log_now: crate::time::Timestamp(0),
+        log,
+        snapshots,
+        snapshot_every: cluster.snapshot_every.max(1),
+        last_snapshot,
+        applied,
+        takes_snapshots,
+        lost: None,
+        fenced,
+        queue,
     };
     (
         link,
@@ -155,47 +205,51 @@ pub(super) fn start(
     )
 }
 
-/// A connection to the log that comes back by itself: connects when first needed and after a failure,
+/// A connection to Redis that comes back by itself: connects when first needed and after a failure,
 /// retrying every [`RETRY`], and says once that Redis is unreachable and once that it is back.
-struct Reconnecting {
-    url: String,
-    key: String,
+struct Reconnecting<T> {
     /// What this connection is for, in the log lines.
     what: &'static str,
-    log: Option<RedisLog>,
+    url: String,
+    con: Option<T>,
     /// Since when Redis has failed this connection.
     down_since: Option<Instant>,
 }
 
-impl Reconnecting {
-    fn new(url: String, key: String, what: &'static str) -> Self {
+impl<T> Reconnecting<T> {
+    fn new(url: String, what: &'static str) -> Self {
         Reconnecting {
             url,
-            key,
             what,
-            log: None,
+            con: None,
             down_since: None,
         }
     }
 
-    /// The connection, once there is one.
-    async fn get(&mut self) -> &mut RedisLog {
-        let log = match self.log.take() {
-            Some(l) => l,
-            None => loop {
-                match RedisLog::connect(&self.url, &self.key, READ_BLOCK).await {
-                    Ok(l) => break l,
-                    Err(e) => self.failed(&e).await,
+    /// The connection, if there is one or one can be made now; `None` after a failed try (and a
+    /// pause), so that the caller looks again at what it holds before the next.
+    async fn get<F, Fut>(&mut self, connect: F) -> Option<&mut T>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, crate::shell::cluster::LogError>>,
+    {
+        let con = match self.con.take() {
+            Some(c) => c,
+            None => match connect().await {
+                Ok(c) => c,
+                Err(e) => {
+                    self.failed(&e).await;
+                    return None;
                 }
             },
         };
-        self.log.insert(log)
+        Some(self.con.insert(con))
     }
 
     /// A request failed: the connection is dropped, and the next [`Self::get`] makes a new one after a
     /// pause.
     async fn failed(&mut self, e: &dyn std::fmt::Display) {
-        self.log = None;
+        self.con = None;
         if self.down_since.is_none() {
             self.down_since = Some(Instant::now());
             tracing::error!(
@@ -219,23 +273,55 @@ impl Reconnecting {
     }
 }
 
+/// Whether an entry waiting to be appended still should be once this node is fenced: the events of
+/// its own connections are not (their users were told the server cannot serve, so what they typed
+/// must not happen later behind their backs), except their ends; another node's connections ended
+/// on its behalf are. What Redis already has may still count: an append whose answer was lost.
+pub(super) fn still_wanted_when_fenced(node: u64, entry: &LoggedEvent) -> bool {
+    match &entry.event {
+        OwnedEvent::Disconnected { .. } => true,
+        OwnedEvent::Tick => false,
+        other => LogEntry::conn_of(other).is_none_or(|c| node_of(c) != node),
+    }
+}
+
 /// Appends what the driver queues, in order, each entry numbered for this node; retries (with the same
-/// numbers, so a duplicate is recognised) until Redis has it.
-async fn appender(url: String, key: String, node: u64, queue: Receiver<LoggedEvent>) {
-    let mut log = Reconnecting::new(url, key, "cannot append to the cluster's log");
+/// numbers, so a duplicate is recognised) until Redis has it. Once the node is fenced, what it still
+/// holds of its own connections' events is dropped (see [`still_wanted_when_fenced`]).
+async fn appender(
+    url: String,
+    key: String,
+    node: u64,
+    queue: Receiver<LoggedEvent>,
+    fenced: Rc<Cell<bool>>,
+) {
+    let mut log = Reconnecting::new(url.clone(), "cannot append to the cluster's log");
+    let connect = || RedisLog::connect(&url, &key, READ_BLOCK);
     let mut seq = 0u64;
+    let mut number = |e: LoggedEvent| {
+        seq += 1;
+        (seq, e)
+    };
     while let Ok(first) = queue.recv().await {
-        let mut batch = vec![first];
+        let mut batch = vec![number(first)];
         while batch.len() < 512 {
             match queue.try_recv() {
-                Ok(e) => batch.push(e),
+                Ok(e) => batch.push(number(e)),
                 Err(_) => break,
             }
         }
-        let first_seq = seq + 1;
-        seq += batch.len() as u64;
         loop {
-            match log.get().await.append_many(node, first_seq, &batch).await {
+            if fenced.get() {
+                batch.retain(|(_, e)| still_wanted_when_fenced(node, e));
+                if batch.is_empty() {
+                    break;
+                }
+            }
+            let numbered: Vec<(u64, &LoggedEvent)> = batch.iter().map(|(s, e)| (*s, e)).collect();
+            let Some(con) = log.get(connect).await else {
+                continue;
+            };
+            match con.append_numbered(node, &numbered).await {
                 Ok(()) => {
                     log.ok();
                     break;
@@ -246,23 +332,106 @@ async fn appender(url: String, key: String, node: u64, queue: Receiver<LoggedEve
     }
 }
 
-/// Reads the whole log, from the start, into the inbox, and follows it.
-async fn reader(url: String, key: String, shared: Rc<Shared>) {
-    let mut log = Reconnecting::new(url, key, "cannot read the cluster's log");
-    let mut at = LogPosition::start();
+/// Reads the log after `position` into the inbox, and follows it. When entries it has not read are
+/// gone (trimmed behind a snapshot while this node was away), it hands the driver the latest snapshot
+/// and goes on from there.
+async fn reader(url: String, prefix: String, key: String, mut position: u64, shared: Rc<Shared>) {
+    let mut log = Reconnecting::new(url.clone(), "cannot read the cluster's log");
+    let connect = || RedisLog::connect(&url, &key, READ_BLOCK);
     loop {
-        match log.get().await.read_after(&at, 1024).await {
+        let Some(con) = log.get(connect).await else {
+            continue;
+        };
+        let entries = match con.read_after(position, 1024).await {
             Ok(entries) => {
                 log.ok();
-                let Some(last) = entries.last() else { continue };
-                at = last.position;
-                for entry in entries {
-                    shared.wait_for_room().await;
-                    shared.push_quietly(Input::Logged(Box::new(entry)));
-                }
-                shared.wake_driver();
+                entries
             }
-            Err(e) => log.failed(&e).await,
+            Err(e) => {
+                log.failed(&e).await;
+                continue;
+            }
+        };
+        let Some(first) = entries.first() else {
+            continue;
+        };
+        if first.position != position + 1 {
+            tracing::warn!(
+                "the cluster's log was trimmed past this node (it had read up to entry {position}, the \
+                 log now starts at {}): starting again from the latest snapshot",
+                first.position
+            );
+            match latest_snapshot(&url, &prefix).await {
+                Some((at, bytes)) => {
+                    position = at;
+                    shared.wait_for_room().await;
+                    shared.push(Input::Restart(bytes));
+                }
+                None => {
+                    smol::Timer::after(RETRY).await;
+                }
+            }
+            continue;
+        }
+        for entry in entries {
+            position = entry.position;
+            shared.wait_for_room().await;
+            shared.push_quietly(Input::Logged(Box::new(entry)));
+        }
+        shared.wake_driver();
+    }
+}
+
+/// The cluster's latest snapshot and its position, or `None` (after saying why) if there is none that
+/// can be read.
+async fn latest_snapshot(url: &str, prefix: &str) -> Option<(u64, Vec<u8>)> {
+    let bytes = match Snapshots::connect(url, prefix).await {
+        Ok(mut s) => s.latest().await,
+        Err(e) => Err(e),
+    };
+    match bytes {
+        Ok(Some(bytes)) => match crate::server::snapshot::position_of(&bytes) {
+            Ok(at) => Some((at, bytes)),
+            Err(e) => {
+                tracing::error!("the cluster's latest snapshot cannot be read: {e}");
+                None
+            }
+        },
+        Ok(None) => {
+            tracing::error!("the cluster's log has a hole and there is no snapshot to start from");
+            None
+        }
+        Err(e) => {
+            tracing::error!("cannot fetch the cluster's latest snapshot: {e}");
+            None
+        }
+    }
+}
+
+/// Stores the snapshots the driver takes, and trims the log behind them (never past a live node).
+async fn store_snapshots(url: String, prefix: String, taken: Receiver<(u64, Vec<u8>)>) {
+    while let Ok((position, bytes)) = taken.recv().await {
+        let started = Instant::now();
+        let stored = async {
+            let mut members = Membership::connect(&url, &prefix).await?;
+            let highest = members.nodes().await?;
+            let slowest = members.slowest_applied(highest).await?;
+            let keep_from = slowest.unwrap_or(position).min(position) + 1;
+            let mut snapshots = Snapshots::connect(&url, &prefix).await?;
+            let stored = snapshots.store(position, &bytes, keep_from).await?;
+            Ok::<_, crate::shell::cluster::LogError>((stored, keep_from))
+        };
+        match stored.await {
+            Ok((true, keep_from)) => tracing::info!(
+                "snapshot of the cluster at log entry {position} stored ({} KiB, {} ms); the log now \
+                 starts at entry {keep_from}",
+                bytes.len() / 1024,
+                started.elapsed().as_millis()
+            ),
+            Ok((false, _)) => {
+                tracing::debug!("a snapshot as recent as entry {position} was already stored")
+            }
+            Err(e) => tracing::warn!("could not store a snapshot at entry {position}: {e}"),
         }
     }
 }
@@ -282,14 +451,26 @@ async fn ticker(append: Sender<LoggedEvent>, shared: Rc<Shared>) {
     }
 }
 
-/// Renews this node's lease; tells the driver when it has lapsed (stop serving) and when another
-/// node's has (end its connections).
-async fn lease(cluster: ClusterNode, news: Sender<LeaseNews>, stop: Arc<AtomicBool>) {
+/// What the lease thread works with.
+struct LeaseState {
+    cluster: ClusterNode,
+    news: Sender<LeaseNews>,
+    stop: Arc<AtomicBool>,
+    /// How far the driver has applied the log.
+    applied: Arc<AtomicU64>,
+    /// Set while this node is the live node with the lowest number.
+    takes_snapshots: Arc<AtomicBool>,
+}
+
+/// Renews this node's lease; tells the driver when it has lapsed (stop serving), when it is renewed
+/// again (serve again), and when another node's has lapsed (end its connections).
+async fn lease(s: LeaseState) {
+    let cluster = &s.cluster;
     let mut members: Option<Membership> = None;
     let mut renewed = Instant::now();
     let mut fenced = false;
     let mut dead = BTreeSet::new();
-    while !stop.load(Ordering::Relaxed) {
+    while !s.stop.load(Ordering::Relaxed) {
         if members.is_none() {
             members = Membership::connect(&cluster.url, &cluster.prefix)
                 .await
@@ -299,21 +480,34 @@ async fn lease(cluster: ClusterNode, news: Sender<LeaseNews>, stop: Arc<AtomicBo
         // serving its connections before anything else, even if Redis answers again at once.
         if !fenced && renewed.elapsed() >= FENCE_AFTER {
             fenced = true;
+            s.takes_snapshots.store(false, Ordering::Relaxed);
             tracing::error!(
                 "node {} ({}) could not renew its lease for {} s: closing its connections, which the rest of the cluster ends",
                 cluster.node,
                 cluster.name,
                 FENCE_AFTER.as_secs()
             );
-            let _ = news.send(LeaseNews::Fenced).await;
+            let _ = s.news.send(LeaseNews::Fenced).await;
         }
         if let Some(m) = members.as_mut() {
-            match m.renew(cluster.node, LEASE).await {
+            let sent = Instant::now();
+            let applied = s.applied.load(Ordering::Relaxed);
+            match m.renew(cluster.node, LEASE, applied).await {
                 Ok(()) => {
-                    renewed = Instant::now();
-                    fenced = false;
+                    renewed = sent;
+                    if std::mem::take(&mut fenced) {
+                        tracing::warn!(
+                            "node {} ({}) holds its lease again: serving",
+                            cluster.node,
+                            cluster.name
+                        );
+                        let _ = s.news.send(LeaseNews::Renewed).await;
+                    }
                     let highest = m.nodes().await.unwrap_or(0);
                     if let Ok(alive) = m.alive(highest).await {
+                        let lowest_alive = (1..).zip(&alive).find(|(_, a)| **a).map(|(n, _)| n);
+                        s.takes_snapshots
+                            .store(lowest_alive == Some(cluster.node), Ordering::Relaxed);
                         for (other, alive) in (1..).zip(alive) {
                             if other == cluster.node {
                                 continue;
@@ -322,7 +516,7 @@ async fn lease(cluster: ClusterNode, news: Sender<LeaseNews>, stop: Arc<AtomicBo
                                 // Back (a node that was cut off renews its lease again): watched anew.
                                 dead.remove(&other);
                             } else if dead.insert(other) {
-                                let _ = news.send(LeaseNews::NodeDead(other)).await;
+                                let _ = s.news.send(LeaseNews::NodeDead(other)).await;
                             }
                         }
                     }

@@ -14,7 +14,7 @@ use std::rc::Rc;
 use futures_lite::FutureExt;
 use smol::LocalExecutor;
 
-use super::cluster_node::{Link, node_of};
+use super::cluster_node::{Link, node_of, still_wanted_when_fenced};
 use super::conn::{Flush, drop_conn, writer};
 use super::hasher::{Answer, Hasher};
 use super::inbox::{Inbox, Input};
@@ -23,7 +23,6 @@ use crate::protocol::{ServerMsg, render_into};
 use crate::server::outbox::Outbox;
 use crate::server::pacing::{Pacer, Queued, Tidy, Write};
 use crate::server::{ConnId, Effect, Event, LoggedEvent, Record, ServerState};
-use crate::shell::cluster::LogEntry;
 use crate::shell::committer::Committer;
 use crate::time::{ShellClock, Timestamp};
 
@@ -84,7 +83,7 @@ pub(super) struct Driver {
     pub(super) scratch: Vec<u8>,
     /// Runs the password jobs.
     pub(super) hasher: Hasher,
-    /// Cluster mode: the core is fed from the shared log (see `cluster_node`).
+    /// Cluster mode: the core is fed from the shared log (see `cluster_node` and `replica`).
     pub(super) cluster: Option<Link>,
 }
 
@@ -132,6 +131,12 @@ impl Driver {
             {
                 let size = self.batch.inputs.len();
                 self.run_batch(now);
+                if let Some(why) = self.cluster_lost() {
+                    tracing::error!(
+                        "this node cannot follow the cluster any more: {why}; stopping"
+                    );
+                    return Err(io::Error::other(why));
+                }
                 if self.pacer.coalesce(size, self.dirty.len()) {
                     // Busy: let the readers add what has arrived meanwhile before writing, so each
                     // connection gets more lines per `write`.
@@ -229,6 +234,7 @@ impl Driver {
         let mut batch = std::mem::take(&mut self.batch);
         for input in batch.inputs.drain(..) {
             match input {
+                Input::Open { conn, .. } if self.fenced() => self.refuse_unavailable(conn, now),
                 Input::Open { conn, peer } => self.feed(Event::Connected { conn, peer }, now),
                 Input::Line { conn, range } => {
                     let line = &batch.bytes[range];
@@ -253,18 +259,21 @@ impl Driver {
                     now,
                 ),
                 Input::Logged(entry) => self.apply_logged(*entry),
+                Input::Restart(bytes) => self.restart_from(bytes, now),
                 Input::NodeDead(node) => self.end_node(node, now),
                 Input::Fenced => self.fence(now),
+                Input::Unfenced => self.unfence(),
             }
         }
         batch.clear();
         self.batch = batch;
-        if self.cluster.is_none() {
-            while let Some(timer) = self.outbox.pop_due_timer(now) {
-                self.feed(Event::TimerFired { timer }, now);
+        match &self.cluster {
+            None => {
+                while let Some(timer) = self.outbox.pop_due_timer(now) {
+                    self.feed(Event::TimerFired { timer }, now);
+                }
             }
-        } else {
-            self.shared.next_core_timer.set(self.outbox.next_timer());
+            Some(link) => self.shared.next_core_timer.set(link.log.next_timer()),
         }
         self.outbox.end_batch(now);
         self.submit_commits();
@@ -273,101 +282,19 @@ impl Driver {
 
     /// An event of this server's: to the core, or, in a cluster, to the shared log (the core gets it
     /// when it comes back from there, in its place among every node's events).
-    fn feed(&mut self, event: Event<'_>, now: Timestamp) {
+    pub(super) fn feed(&mut self, event: Event<'_>, now: Timestamp) {
         if let Some(link) = &self.cluster {
-            let _ = link.append.try_send(LoggedEvent::new(event, now));
+            let entry = LoggedEvent::new(event, now);
+            if !link.fenced.get() || still_wanted_when_fenced(link.node, &entry) {
+                let _ = link.append.try_send(entry);
+            }
             return;
         }
         self.apply(event, now);
     }
 
-    /// One entry of the shared log: the core's timers due by the log's time fire first, then the
-    /// event, at the time its node gave it. Every node does exactly this, in the same order.
-    fn apply_logged(&mut self, entry: LogEntry) {
-        let Some(link) = &mut self.cluster else {
-            return;
-        };
-        if !link.dedup.fresh(entry.node, entry.seq) {
-            tracing::debug!(
-                "log entry {} appended twice; the first counts",
-                entry.position
-            );
-            return;
-        }
-        let at = entry.event.at.max(link.log_now);
-        link.log_now = at;
-        while let Some(timer) = self.outbox.pop_due_timer(at) {
-            self.apply(Event::TimerFired { timer }, at);
-        }
-        if let Some(event) = entry.event.as_event() {
-            self.apply(event, at);
-        }
-        // A session of this node's that another node ended (it thought this one dead): the connection
-        // is closed here too, with a word, rather than left open with nobody listening.
-        if let crate::server::OwnedEvent::Disconnected { conn } = entry.event.event
-            && self
-                .cluster
-                .as_ref()
-                .is_some_and(|l| node_of(conn) == l.node)
-            && self.shared.conns.borrow().contains_key(&conn)
-        {
-            tracing::warn!("{conn}: its session was ended by another node; closing it");
-            self.say_shutdown(conn, at);
-            self.close_after_flush(conn);
-        }
-    }
-
-    /// Another node died: each of its connections ends (in the log, so everywhere at once).
-    fn end_node(&mut self, node: u64, now: Timestamp) {
-        let gone: Vec<ConnId> = self
-            .core
-            .open_conns()
-            .into_iter()
-            .filter(|c| node_of(*c) == node)
-            .collect();
-        if !gone.is_empty() {
-            tracing::warn!(
-                "cluster node {node} stopped renewing its lease: ending its {} connection(s)",
-                gone.len()
-            );
-        }
-        for conn in gone {
-            self.feed(Event::Disconnected { conn }, now);
-        }
-    }
-
-    /// This node lost its lease: the rest of the cluster ends its connections, so it must stop serving
-    /// them. Each is told the server is going away (a client that knows other nodes moves to one) and
-    /// closed; their ends go to the log once Redis is back.
-    fn fence(&mut self, now: Timestamp) {
-        self.end_own_sessions(now);
-        let own: Vec<ConnId> = self.shared.conns.borrow().keys().copied().collect();
-        for conn in own {
-            self.close_after_flush(conn);
-        }
-        self.flush_dirty();
-    }
-
-    /// Tells each of this node's connections the server is shutting down, and ends its session in the
-    /// log.
-    fn end_own_sessions(&mut self, now: Timestamp) {
-        let own: Vec<ConnId> = self.shared.conns.borrow().keys().copied().collect();
-        for conn in own {
-            self.say_shutdown(conn, now);
-            self.feed(Event::Disconnected { conn }, now);
-        }
-    }
-
-    /// Queues "the server is shutting down" for `conn` (said by this node itself, not the core).
-    fn say_shutdown(&mut self, conn: ConnId, now: Timestamp) {
-        let bye = ServerMsg::Bye(crate::protocol::ByeReason::Shutdown);
-        self.scratch.clear();
-        render_into(&bye, &mut self.scratch);
-        self.queue(conn, &bye, now);
-    }
-
     /// Closes `conn` once what is queued for it is written (by the next [`Self::flush_dirty`]).
-    fn close_after_flush(&mut self, conn: ConnId) {
+    pub(super) fn close_after_flush(&mut self, conn: ConnId) {
         if let Some(io) = self.shared.conns.borrow_mut().get_mut(&conn) {
             io.closing = true;
             if !io.dirty {
@@ -390,10 +317,24 @@ impl Driver {
             Event::TimerFired { .. } | Event::Shutdown => None,
         };
         self.core.handle(event, now, &mut self.effects);
+        self.hand_over_effects(conn, true);
+    }
+
+    /// Hands what the core made (for an event about `conn`) to the outbox, and the records to the
+    /// operator's log if `log_records`. A cluster node commits nothing: its records are already in the
+    /// shared log, as the events that made them.
+    pub(super) fn hand_over_effects(&mut self, conn: Option<ConnId>, log_records: bool) {
+        let in_cluster = self.cluster.is_some();
         for effect in self.effects.drain(..) {
             if let Effect::Persist(record) = &effect {
-                let peer = conn.and_then(|c| self.shared.conns.borrow().get(&c).map(|io| io.peer));
-                log_record(record, peer);
+                if log_records {
+                    let peer =
+                        conn.and_then(|c| self.shared.conns.borrow().get(&c).map(|io| io.peer));
+                    log_record(record, peer);
+                }
+                if in_cluster {
+                    continue;
+                }
             }
             self.outbox.push(effect);
         }
@@ -516,7 +457,7 @@ impl Driver {
     /// Appends `self.scratch` (`msg` rendered) to `conn`'s queue, to be written when the pacer says.
     /// Drops the connection if the queue would pass the bound (a client that stopped reading must not
     /// hold the server's memory or slow the others).
-    fn queue(&mut self, conn: ConnId, msg: &ServerMsg, now: Timestamp) {
+    pub(super) fn queue(&mut self, conn: ConnId, msg: &ServerMsg, now: Timestamp) {
         let max = self.opts.max_outbound;
         let mut conns = self.shared.conns.borrow_mut();
         let Some(io) = conns.get_mut(&conn) else {
@@ -551,7 +492,7 @@ impl Driver {
     }
 
     /// One write per connection that got output; a full socket gets a writer task, a closed one is gone.
-    fn flush_dirty(&mut self) {
+    pub(super) fn flush_dirty(&mut self) {
         self.pacer.wrote();
         let mut conns = self.shared.conns.borrow_mut();
         for conn in self.dirty.drain(..) {
@@ -634,31 +575,8 @@ impl Driver {
         failure.map_or(Ok(()), Err)
     }
 
-    /// A cluster node stopping: the cluster goes on. Its own users are told the server is shutting
-    /// down (their client moves to another node), and their sessions end in the log, which this node
-    /// waits for (boundedly) before it closes their connections.
-    async fn leave_cluster(&mut self) {
-        self.end_own_sessions(self.clock.now());
-        if let Some(link) = &self.cluster {
-            let appended = async {
-                while !link.append.is_empty() {
-                    smol::Timer::after(std::time::Duration::from_millis(10)).await;
-                }
-                // The last batch taken from the queue is on its way to Redis.
-                smol::Timer::after(std::time::Duration::from_millis(100)).await;
-            };
-            appended
-                .or(async {
-                    smol::Timer::after(self.opts.shutdown_grace).await;
-                })
-                .await;
-        }
-        self.committer.stop().await;
-        self.close_all().await;
-    }
-
     /// Closes every connection, waiting (boundedly) for what is queued to be written.
-    async fn close_all(&mut self) {
+    pub(super) async fn close_all(&mut self) {
         let rest: Vec<ConnId> = self.shared.conns.borrow().keys().copied().collect();
         for conn in rest {
             if let Some(io) = self.shared.conns.borrow_mut().get_mut(&conn) {

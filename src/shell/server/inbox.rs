@@ -23,11 +23,16 @@ pub(super) enum Input {
     /// A password worker finished a job.
     Answer(Answer),
     /// Cluster mode: the next entry of the shared log.
-    Logged(Box<crate::shell::cluster::LogEntry>),
+    Logged(Box<crate::server::LogEntry>),
+    /// Cluster mode: the log was trimmed past this node; these are the bytes of the cluster's latest
+    /// snapshot, from which it starts again (the entries after it follow).
+    Restart(Vec<u8>),
     /// Cluster mode: this node of the cluster has no lease any more: its connections end.
     NodeDead(u64),
     /// Cluster mode: this node lost its own lease: it stops serving its connections.
     Fenced,
+    /// Cluster mode: this node holds its lease again.
+    Unfenced,
 }
 
 /// A batch being gathered (by readers) or handled (by the driver): the two swap, keeping capacities.

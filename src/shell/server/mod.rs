@@ -35,6 +35,7 @@ mod conn;
 mod driver;
 mod hasher;
 mod inbox;
+mod replica;
 mod tls_compact;
 mod tls_conn;
 pub(crate) mod tls_memory;
@@ -52,7 +53,7 @@ use async_net::TcpListener;
 use event_listener::{Event as Notify, EventListener};
 use smol::LocalExecutor;
 
-pub use self::cluster_node::{ClusterNode, LEASE, MAX_NODE};
+pub use self::cluster_node::ClusterNode;
 use self::conn::Conns;
 use self::driver::Driver;
 use self::inbox::{Inbox, Input};

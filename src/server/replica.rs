@@ -1,0 +1,289 @@
+//! A copy of the core as one node of a cluster runs it: fed the shared log's entries in the log's one
+//! order, with the core's timers fired by the log's time.
+//!
+//! Several natter servers act as one by each running a copy of the core over one totally ordered log of
+//! every node's events (docs/DESIGN.md, "Cluster mode"). Identical input gives identical state, so every
+//! rule holds across the cluster because it holds in each copy. What a copy needs beside the core, and
+//! keeps here as a plain value (so the simulator checks exactly what the nodes run):
+//!
+//! - **the log's time**: each entry carries its node's clock; a copy never reads its own. Before an entry
+//!   is fed, the core's timers due by that entry's time fire, at that time, so every copy fires them at
+//!   the same place in the log;
+//! - **the core's timers**, to fire them so (a node alone keeps them in its outbox instead);
+//! - **which entries were appended twice**: a node whose append got no answer appends again, with the
+//!   same per-node number, and the first copy is the one that counts;
+//! - **the position** of the last entry fed, so that a snapshot says where to go on reading, and a
+//!   reader that finds entries missing (the log was trimmed past it) knows it must start again from a
+//!   snapshot rather than go on with a hole.
+
+use std::collections::BTreeMap;
+
+use super::event::{ConnId, Effect, Event, TimerId};
+use super::logged::{LoggedEvent, OwnedEvent};
+use super::state::ServerState;
+use crate::time::Timestamp;
+use crate::timers::Timers;
+
+/// One entry of the shared log, as a node reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogEntry {
+    /// Where it is in the log: entries are numbered 1, 2, 3... without gaps.
+    pub position: u64,
+    /// The node that appended it.
+    pub node: u64,
+    /// That node's number for it (1, 2, 3...), the same on a retried append.
+    pub seq: u64,
+    pub event: LoggedEvent,
+}
+
+impl LogEntry {
+    /// The connection the entry is about, if any.
+    pub fn conn(&self) -> Option<ConnId> {
+        Self::conn_of(&self.event.event)
+    }
+
+    /// The connection an event is about, if any.
+    pub fn conn_of(event: &OwnedEvent) -> Option<ConnId> {
+        match *event {
+            OwnedEvent::Connected { conn, .. }
+            | OwnedEvent::Line { conn, .. }
+            | OwnedEvent::LineTooLong { conn }
+            | OwnedEvent::Disconnected { conn }
+            | OwnedEvent::PasswordChecked { conn, .. }
+            | OwnedEvent::PasswordHashed { conn, .. }
+            | OwnedEvent::Drained { conn } => Some(conn),
+            OwnedEvent::TimerFired { .. } | OwnedEvent::Shutdown | OwnedEvent::Tick => None,
+        }
+    }
+}
+
+/// The last number seen from each node: an entry numbered no higher is a retry's duplicate.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct Dedup {
+    last: BTreeMap<u64, u64>,
+}
+
+impl Dedup {
+    /// Whether the entry `seq` of `node` is new (and remembers it).
+    fn fresh(&mut self, node: u64, seq: u64) -> bool {
+        let last = self.last.entry(node).or_insert(0);
+        if seq <= *last {
+            return false;
+        }
+        *last = seq;
+        true
+    }
+}
+
+/// What became of an entry handed to [`ReplicaLog::apply`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Applied {
+    /// Fed to the core (after the timers due by its time).
+    Fed,
+    /// A second copy of an entry its node appended twice: skipped, as on every node.
+    Duplicate,
+    /// At or before the position already reached (read again after starting from a snapshot): skipped.
+    Stale,
+    /// Entries are missing before this one (the log was trimmed past this copy): nothing was fed, and
+    /// the copy must start again from a snapshot.
+    Gap { expected: u64 },
+}
+
+/// What a copy of the core keeps beside it to follow the log. See the [module documentation](self).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct ReplicaLog {
+    timers: Timers<TimerId>,
+    dedup: Dedup,
+    log_now: Timestamp,
+    position: u64,
+}
+
+impl Default for ReplicaLog {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ReplicaLog {
+    /// At the start of the log, before its first entry.
+    pub fn new() -> Self {
+        ReplicaLog {
+            timers: Timers::new(),
+            dedup: Dedup::default(),
+            log_now: Timestamp(0),
+            position: 0,
+        }
+    }
+
+    /// The position of the last entry fed (0 before the first).
+    pub fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// The log's time: the latest entry's, never going back.
+    pub fn log_now(&self) -> Timestamp {
+        self.log_now
+    }
+
+    /// The core's earliest timer: when time must pass in the log for it to fire.
+    pub fn next_timer(&self) -> Option<Timestamp> {
+        self.timers.next_deadline()
+    }
+
+    /// Feeds `entry` to `core` (its timers due by the entry's time first), appending what the core made
+    /// to `out`, in order. Timer effects are kept here, not passed on.
+    pub fn apply(
+        &mut self,
+        core: &mut ServerState,
+        entry: &LogEntry,
+        out: &mut Vec<Effect>,
+    ) -> Applied {
+        if entry.position <= self.position {
+            return Applied::Stale;
+        }
+        if entry.position != self.position + 1 {
+            return Applied::Gap {
+                expected: self.position + 1,
+            };
+        }
+        self.position = entry.position;
+        if !self.dedup.fresh(entry.node, entry.seq) {
+            return Applied::Duplicate;
+        }
+        let at = entry.event.at.max(self.log_now);
+        self.log_now = at;
+        let start = out.len();
+        while let Some(timer) = self.timers.pop_due(at) {
+            core.handle(Event::TimerFired { timer }, at, out);
+            self.keep_timers(out, start);
+        }
+        if let Some(event) = entry.event.as_event() {
+            core.handle(event, at, out);
+            self.keep_timers(out, start);
+        }
+        Applied::Fed
+    }
+
+    /// Takes the timer effects among `out[start..]` into the table.
+    fn keep_timers(&mut self, out: &mut Vec<Effect>, start: usize) {
+        let timers = &mut self.timers;
+        let mut i = start;
+        out.retain(|e| {
+            let keep = i < start
+                || match e {
+                    Effect::SetTimer { timer, at } => {
+                        timers.set(*timer, *at);
+                        false
+                    }
+                    Effect::CancelTimer { timer } => {
+                        timers.cancel(*timer);
+                        false
+                    }
+                    _ => true,
+                };
+            i += 1;
+            keep
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::harness::Harness;
+    use crate::server::{Config, Event};
+
+    fn fresh() -> ServerState {
+        Harness::new(Config::default(), &[("alice", "a"), ("bob", "b")]).state
+    }
+
+    fn entry(position: u64, node: u64, seq: u64, at: u64, event: Event<'_>) -> LogEntry {
+        LogEntry {
+            position,
+            node,
+            seq,
+            event: LoggedEvent::new(event, Timestamp(at)),
+        }
+    }
+
+    #[test]
+    fn a_retried_append_counts_once_and_a_hole_is_never_skipped() {
+        let mut core = fresh();
+        let mut log = ReplicaLog::new();
+        let mut out = Vec::new();
+        let peer = "127.0.0.1:1".parse().unwrap();
+        let open = |p, seq| {
+            entry(
+                p,
+                1,
+                seq,
+                1_000,
+                Event::Connected {
+                    conn: ConnId(1),
+                    peer,
+                },
+            )
+        };
+        assert_eq!(log.apply(&mut core, &open(1, 1), &mut out), Applied::Fed);
+        assert!(!out.is_empty(), "the username prompt");
+        assert!(
+            out.iter().all(|e| !matches!(e, Effect::SetTimer { .. })),
+            "timers stay in the log's table: {out:?}"
+        );
+        assert!(log.next_timer().is_some());
+        out.clear();
+        // The same entry appended again by its node, then read again after a snapshot.
+        assert_eq!(
+            log.apply(&mut core, &open(2, 1), &mut out),
+            Applied::Duplicate
+        );
+        assert_eq!(log.apply(&mut core, &open(2, 1), &mut out), Applied::Stale);
+        assert!(out.is_empty());
+        // Entry 3 is missing: entry 4 is refused.
+        let gone = entry(4, 1, 2, 1_000, Event::Disconnected { conn: ConnId(1) });
+        assert_eq!(
+            log.apply(&mut core, &gone, &mut out),
+            Applied::Gap { expected: 3 }
+        );
+        assert_eq!(log.position(), 2);
+    }
+
+    #[test]
+    fn timers_fire_by_the_log_s_time_before_the_entry_that_passes_them() {
+        let mut core = fresh();
+        let mut log = ReplicaLog::new();
+        let mut out = Vec::new();
+        let peer = "127.0.0.1:1".parse().unwrap();
+        log.apply(
+            &mut core,
+            &entry(
+                1,
+                1,
+                1,
+                1_000,
+                Event::Connected {
+                    conn: ConnId(1),
+                    peer,
+                },
+            ),
+            &mut out,
+        );
+        let deadline = log.next_timer().unwrap();
+        out.clear();
+        // A tick past the login deadline: the connection is told and closed, by the log's time.
+        let tick = LogEntry {
+            position: 2,
+            node: 2,
+            seq: 1,
+            event: LoggedEvent::tick(deadline),
+        };
+        assert_eq!(log.apply(&mut core, &tick, &mut out), Applied::Fed);
+        assert!(
+            out.iter()
+                .any(|e| matches!(e, Effect::Close { conn } if *conn == ConnId(1))),
+            "{out:?}"
+        );
+        assert_eq!(log.log_now(), deadline);
+        assert_eq!(log.next_timer(), None);
+    }
+}

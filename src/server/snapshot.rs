@@ -1,0 +1,178 @@
+//! A cluster node's whole state as bytes, so that a node that starts late, or restarts, or fell behind,
+//! loads it and reads the shared log on from its position instead of replaying the log from the start;
+//! and so that the log can be trimmed before it.
+//!
+//! What is kept is everything a copy of the core needs to go on exactly as the copies that never
+//! stopped: the core ([`ServerState`]: accounts, sessions of every node, mailboxes, groups, lockouts,
+//! flood-control buckets, the token generator's position...) and its [`ReplicaLog`] (timers, the log's
+//! time, the position, the per-node numbers that drop re-appended entries). A copy built from a snapshot
+//! makes, entry for entry, the effects of the copy that took it: the simulator checks it
+//! (`sim::replicas`).
+//!
+//! The form: 8 bytes of magic, a format version, the position (so a reader can tell where it is from
+//! without decoding the rest), a CRC-32 of the body, then the body in postcard's compact serde form.
+//! Any damage is an error that says what is wrong, never a panic or a core built from half a snapshot.
+
+use super::config::Config;
+use super::replica::ReplicaLog;
+use super::state::ServerState;
+
+/// What every snapshot starts with.
+const MAGIC: &[u8; 8] = b"natter-S";
+
+/// The version of the form this build writes and reads.
+pub const SNAPSHOT_VERSION: u8 = 1;
+
+const HEADER: usize = MAGIC.len() + 1 + 8 + 4;
+
+/// Why bytes are not a snapshot this build can load.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("not a natter snapshot (it does not start with natter's mark)")]
+    NotASnapshot,
+    #[error(
+        "snapshot format {0} is not one this build reads (it reads format {SNAPSHOT_VERSION}); run \
+         the same natter version on every node"
+    )]
+    Version(u8),
+    #[error("snapshot is damaged: its checksum does not match")]
+    Checksum,
+    #[error("snapshot is damaged: {0}")]
+    Body(#[from] postcard::Error),
+    #[error("snapshot says it is at log position {header} but holds position {body}")]
+    Position { header: u64, body: u64 },
+}
+
+#[derive(serde::Serialize)]
+struct BodyRef<'a> {
+    core: &'a ServerState,
+    log: &'a ReplicaLog,
+}
+
+#[derive(serde::Deserialize)]
+struct Body {
+    core: ServerState,
+    log: ReplicaLog,
+}
+
+/// The node's state as bytes.
+pub fn encode(core: &ServerState, log: &ReplicaLog) -> Vec<u8> {
+    let body = postcard::to_allocvec(&BodyRef { core, log })
+        .expect("the core's state is plain data that serde always encodes");
+    let mut out = Vec::with_capacity(HEADER + body.len());
+    out.extend_from_slice(MAGIC);
+    out.push(SNAPSHOT_VERSION);
+    out.extend_from_slice(&log.position().to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+    out.extend_from_slice(&body);
+    out
+}
+
+/// The log position a snapshot was taken at, read from its header alone.
+pub fn position_of(bytes: &[u8]) -> Result<u64, SnapshotError> {
+    let (version, position) = header(bytes)?;
+    if version != SNAPSHOT_VERSION {
+        return Err(SnapshotError::Version(version));
+    }
+    Ok(position)
+}
+
+fn header(bytes: &[u8]) -> Result<(u8, u64), SnapshotError> {
+    if bytes.len() < HEADER || &bytes[..MAGIC.len()] != MAGIC {
+        return Err(SnapshotError::NotASnapshot);
+    }
+    let version = bytes[MAGIC.len()];
+    let at = MAGIC.len() + 1;
+    let position = u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or_default());
+    Ok((version, position))
+}
+
+/// Reads back what [`encode`] wrote.
+pub fn decode(bytes: &[u8]) -> Result<(ServerState, ReplicaLog), SnapshotError> {
+    let position = position_of(bytes)?;
+    let at = MAGIC.len() + 1 + 8;
+    let crc = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap_or_default());
+    let body = &bytes[HEADER..];
+    if crc32fast::hash(body) != crc {
+        return Err(SnapshotError::Checksum);
+    }
+    let Body { core, log } = postcard::from_bytes(body)?;
+    if log.position() != position {
+        return Err(SnapshotError::Position {
+            header: position,
+            body: log.position(),
+        });
+    }
+    Ok((core, log))
+}
+
+/// The settings in which `ours` differs from `theirs`, one `name: theirs here, ours there` each, for an
+/// error a person can act on (every node of a cluster must run the same rules).
+pub fn config_differences(theirs: &Config, ours: &Config) -> Vec<String> {
+    let as_map = |c: &Config| match serde_json::to_value(c) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    let (a, b) = (as_map(theirs), as_map(ours));
+    a.iter()
+        .filter_map(|(name, value)| {
+            let other = b.get(name)?;
+            (other != value)
+                .then(|| format!("{name}: the cluster's is {value}, this node's {other}"))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::harness::Harness;
+
+    fn sample() -> (ServerState, ReplicaLog) {
+        let mut h = Harness::new(Config::default(), &[("alice", "a"), ("bob", "b")]);
+        let a = h.connect();
+        h.send(a, "alice");
+        h.send(a, "a");
+        h.send(a, "message bob kept");
+        (h.state, ReplicaLog::new())
+    }
+
+    #[test]
+    fn a_snapshot_reads_back_and_says_its_position() {
+        let (core, log) = sample();
+        let bytes = encode(&core, &log);
+        assert_eq!(position_of(&bytes).unwrap(), 0);
+        let (back, log2) = decode(&bytes).unwrap();
+        assert_eq!(log2.position(), 0);
+        // The same state: encoding it again gives the same bytes.
+        assert_eq!(encode(&back, &log2), bytes);
+    }
+
+    #[test]
+    fn damage_is_an_error_that_says_what() {
+        let (core, log) = sample();
+        let bytes = encode(&core, &log);
+        assert!(matches!(decode(b"hello"), Err(SnapshotError::NotASnapshot)));
+        let mut v = bytes.clone();
+        v[MAGIC.len()] = 99;
+        assert!(matches!(decode(&v), Err(SnapshotError::Version(99))));
+        let mut flipped = bytes.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 1;
+        assert!(matches!(decode(&flipped), Err(SnapshotError::Checksum)));
+        let cut = &bytes[..bytes.len() - 3];
+        assert!(decode(cut).is_err());
+    }
+
+    #[test]
+    fn differing_settings_are_named() {
+        let a = Config::default();
+        let b = Config {
+            timeout_secs: 3,
+            ..Config::default()
+        };
+        let d = config_differences(&a, &b);
+        assert_eq!(d, vec!["timeout_secs: the cluster's is 600, this node's 3"]);
+        assert!(config_differences(&a, &a).is_empty());
+    }
+}
