@@ -73,6 +73,15 @@ pub fn verify(phc: &str, password: &str) -> bool {
         .is_ok()
 }
 
+/// Whether `typed` is the password stored as `stored`: a hash, or the password in the clear.
+pub fn matches(stored: &str, typed: &str) -> bool {
+    if is_hash(stored) {
+        verify(stored, typed)
+    } else {
+        plain_matches(stored, typed)
+    }
+}
+
 /// Compares a typed password with one stored in the clear, in time that does not depend on where they
 /// first differ.
 pub fn plain_matches(stored: &str, typed: &str) -> bool {

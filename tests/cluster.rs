@@ -576,3 +576,75 @@ fn while_redis_is_unreachable_nothing_is_acknowledged_and_users_are_told_in_boun
     );
     drop((a, b, bob));
 }
+
+#[test]
+fn no_password_enters_the_shared_log() {
+    let Some(redis) = Redis::start() else { return };
+    let start = || {
+        Server::cmd()
+            .accounts(PEOPLE)
+            .args(&["60", "600", "--cluster", &redis.url(), "--register"])
+            .start()
+    };
+    let (a, b) = (start(), start());
+    let addr = |s: &Server| std::net::SocketAddr::from(([127, 0, 0, 1], s.port()));
+    // A wrong password, then the right one, sent in one write with a command behind them (a client
+    // that does not wait for prompts): each line is still taken as what it is.
+    let mut alice = a.connect();
+    alice.send_raw(b"alice\nnot-her-password\nwonderland\nwhoelse\n");
+    alice.expect("the wrong password", |m| {
+        matches!(
+            m,
+            ServerMsg::Error(natter::protocol::ErrorReply::WrongPassword { .. })
+        )
+    });
+    alice.expect("welcome", |m| matches!(m, ServerMsg::Welcome { .. }));
+    alice.expect("whoelse", |m| matches!(m, ServerMsg::WhoElse { .. }));
+    // A new account, registered through B, its password hashed there; then used through A.
+    let mut zed = b.connect();
+    zed.send_raw(b"zed\nzeds-new-secret\n");
+    zed.expect("registered", |m| matches!(m, ServerMsg::Registered { .. }));
+    zed.say("logout");
+    zed.expect("bye", |m| matches!(m, ServerMsg::Bye(_)));
+    let mut zed = Client::log_in(addr(&a), "zed", "zeds-new-secret").unwrap();
+    zed.say("message alice hello, a registered user");
+    alice.expect(
+        "zed's message",
+        |m| matches!(m, ServerMsg::Message { from, .. } if &**from == "zed"),
+    );
+
+    let entries = smol::block_on(async {
+        let mut log = RedisLog::connect(&redis.url(), "natter:log", Duration::from_millis(100))
+            .await
+            .unwrap();
+        let mut all = Vec::new();
+        let mut at = 0;
+        loop {
+            let page = log.read_after(at, 1000).await.unwrap();
+            let Some(last) = page.last() else { break all };
+            at = last.position;
+            all.extend(page);
+        }
+    });
+    let secret_lines = entries
+        .iter()
+        .filter(|e| matches!(e.event.event, natter::server::OwnedEvent::SecretLine { .. }))
+        .count();
+    assert_eq!(
+        secret_lines, 4,
+        "the four password lines, without their text"
+    );
+    // Every entry's bytes, as Redis holds them.
+    let held: Vec<Vec<u8>> = entries.iter().map(|e| e.event.encode()).collect();
+    let holds = |text: &str| {
+        held.iter()
+            .any(|b| b.windows(text.len()).any(|w| w == text.as_bytes()))
+    };
+    for password in ["not-her-password", "wonderland", "zeds-new-secret"] {
+        assert!(!holds(password), "{password:?} is in the cluster's log");
+    }
+    assert!(
+        holds("whoelse") && holds("hello, a registered user"),
+        "commands are in the log"
+    );
+}

@@ -70,3 +70,11 @@ fn tls_records_inputs() {
         "no corpus for tls_records"
     );
 }
+
+#[test]
+fn cluster_log_inputs() {
+    assert!(
+        replay("cluster_log", natter::sim::fuzz::cluster_log) > 0,
+        "no corpus for cluster_log"
+    );
+}

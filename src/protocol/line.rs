@@ -96,7 +96,9 @@ impl LineDecoder {
 }
 
 /// Why a line was refused before parsing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize,
+)]
 pub enum LineError {
     #[error("the line is not valid UTF-8")]
     InvalidUtf8,

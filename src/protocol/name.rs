@@ -46,7 +46,9 @@ pub enum GroupNameError {
 }
 
 /// Why a password was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize,
+)]
 pub enum PasswordError {
     #[error("a password cannot be empty")]
     Empty,

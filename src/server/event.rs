@@ -40,6 +40,13 @@ pub enum Event<'a> {
     Line { conn: ConnId, line: &'a [u8] },
     /// The client sent a line longer than the limit; the decoder is dropping it.
     LineTooLong { conn: ConnId },
+    /// A password line whose text the core is not given, only its shape: the connection's node keeps
+    /// the text for the password job (see [`super::secrets`]). A cluster node sends these, so that no
+    /// password enters the shared log.
+    SecretLine {
+        conn: ConnId,
+        shape: super::secrets::SecretShape,
+    },
     /// The connection is gone: the client closed it, it failed, or the shell dropped it (for instance
     /// because the client stopped reading and its outbound queue overflowed).
     Disconnected { conn: ConnId },
@@ -88,21 +95,23 @@ pub enum Effect {
     },
     /// Make this change durable. Replies produced by the same batch of events must not be sent before it is.
     Persist(Record),
-    /// Check `password` against `hash` away from the core's thread (it is slow on purpose); answer with
-    /// [`Event::PasswordChecked`]. The core bounds how many are outstanding.
-    /// (`conn` is whom it is for, for the shell's log; the core goes by `job`.)
+    /// Check `password` against what is stored (`hash`: a hash, or for a password the core was not
+    /// given, possibly the password in the clear) away from the core's thread (it is slow on purpose);
+    /// answer with [`Event::PasswordChecked`]. The core bounds how many are outstanding. `password` is
+    /// `None` when it came as [`Event::SecretLine`]: the connection's node holds it, and only that node
+    /// can do the job. (`conn` is whom it is for; the core goes by `job`.)
     CheckPassword {
         conn: ConnId,
         job: u64,
         hash: String,
-        password: Cleartext,
+        password: Option<Cleartext>,
     },
     /// Hash a new account's `password` (with fresh random salt), away from the core's thread; answer
-    /// with [`Event::PasswordHashed`].
+    /// with [`Event::PasswordHashed`]. `None` as for [`Effect::CheckPassword`].
     HashPassword {
         conn: ConnId,
         job: u64,
-        password: Cleartext,
+        password: Option<Cleartext>,
     },
     /// Stop reading from the connection until [`Effect::ResumeReading`]: its lines are being held.
     PauseReading {

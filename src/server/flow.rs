@@ -19,6 +19,7 @@ use std::collections::VecDeque;
 
 use super::event::{ConnId, Effect, TimerId};
 use super::rate::{Gcra, Rate};
+use super::secrets::SecretShape;
 use super::state::{ServerState, send};
 use crate::protocol::{ByeReason, ErrorReply};
 use crate::time::Timestamp;
@@ -36,6 +37,7 @@ pub const HELD_MAX_BYTES: usize = 1024 * 1024;
 pub(crate) enum Held {
     Line(Box<[u8]>),
     TooLong,
+    Secret(SecretShape),
 }
 
 /// An input as it arrives (borrowed from the event).
@@ -43,6 +45,8 @@ pub(crate) enum Held {
 pub(crate) enum Input<'a> {
     Line(&'a [u8]),
     TooLong,
+    /// A password line, of which only the shape is known here.
+    Secret(SecretShape),
 }
 
 /// A connection's flow state.
@@ -65,7 +69,13 @@ impl Flow {
                 self.held.push_back(Held::Line(line.into()));
             }
             Input::TooLong => self.held.push_back(Held::TooLong),
+            Input::Secret(shape) => self.held.push_back(Held::Secret(shape)),
         }
+    }
+
+    /// Whether lines are held (flood control, or a password job running).
+    pub(crate) fn holds_lines(&self) -> bool {
+        !self.held.is_empty()
     }
 
     fn pop(&mut self) -> Option<Held> {
@@ -167,6 +177,9 @@ impl ServerState {
                     self.handle_input(conn, Input::Line(&line), now, out);
                 }
                 Some(Held::TooLong) => self.handle_input(conn, Input::TooLong, now, out),
+                Some(Held::Secret(shape)) => {
+                    self.handle_input(conn, Input::Secret(shape), now, out)
+                }
                 None => {}
             }
         }

@@ -16,7 +16,9 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use super::outbox::{Commit, Outbox, OutboxConfig};
+use super::secrets::{LineGate, Through};
 use super::{Account, Config, ConnId, Effect, Event, LoggedEvent, Record, ServerState};
+use crate::password::Cleartext;
 use crate::protocol::{ServerMsg, render_line};
 use crate::time::Timestamp;
 
@@ -63,6 +65,15 @@ pub struct Harness {
     /// With [`Self::keep_log`]: every event fed to the core, with its time and the effects the core
     /// made for it (before the outbox), for replicas to be checked against.
     pub log: Option<Vec<(LoggedEvent, Vec<Effect>)>>,
+    /// With [`Self::gate_passwords`]: each connection's lines before login, let through as a cluster
+    /// node lets them into its log (passwords as [`Event::SecretLine`]).
+    gates: Option<BTreeMap<ConnId, LineGate>>,
+    /// The text of each connection's latest secret line, for its password job.
+    secrets: BTreeMap<ConnId, Cleartext>,
+    /// Letting lines through the gates now (an event fed on the way must not start another round).
+    pumping: bool,
+    /// Password lines fed without their text so far (the caller may reset it).
+    pub secret_lines: u64,
 }
 
 /// Where the virtual clock starts: an arbitrary, realistic wall-clock time (2023-11-14).
@@ -103,7 +114,65 @@ impl Harness {
             stalled: BTreeSet::new(),
             paused: BTreeSet::new(),
             log: None,
+            gates: None,
+            secrets: BTreeMap::new(),
+            pumping: false,
+            secret_lines: 0,
         }
+    }
+
+    /// Feeds lines as a cluster node does: before login one at a time, each when the core says what it
+    /// will be taken as, and passwords without their text ([`super::secrets`]). What users see must be
+    /// exactly what they see when every line is fed at once in the clear.
+    pub fn gate_passwords(mut self) -> Self {
+        self.gates = Some(BTreeMap::new());
+        self
+    }
+
+    /// Lets through each gate what the core now allows, until nothing more moves.
+    fn pump_gates(&mut self) {
+        if self.pumping || self.gates.as_ref().is_none_or(BTreeMap::is_empty) {
+            return;
+        }
+        self.pumping = true;
+        loop {
+            let mut moved = false;
+            let conns: Vec<ConnId> = self.gates.iter().flatten().map(|(c, _)| *c).collect();
+            for conn in conns {
+                let next = self.state.next_line(conn);
+                let mut through = Vec::new();
+                if let Some(gate) = self.gates.as_mut().and_then(|g| g.get_mut(&conn)) {
+                    gate.release(next, &mut through);
+                }
+                for t in through {
+                    moved = true;
+                    match t {
+                        Through::Line(line) => self.event(Event::Line { conn, line: &line }),
+                        Through::TooLong => self.event(Event::LineTooLong { conn }),
+                        Through::Secret { shape, text } => {
+                            self.secrets.insert(conn, text);
+                            self.secret_lines += 1;
+                            self.event(Event::SecretLine { conn, shape });
+                        }
+                    }
+                    if let Some(gate) = self.gates.as_mut().and_then(|g| g.get_mut(&conn)) {
+                        gate.handled();
+                    }
+                }
+            }
+            if !moved {
+                break;
+            }
+        }
+        if let Some(gates) = &mut self.gates {
+            gates.retain(|_, g| !g.is_empty());
+        }
+        self.pumping = false;
+    }
+
+    /// The gate of `conn`, when lines go through gates.
+    fn gate(&mut self, conn: ConnId) -> Option<&mut LineGate> {
+        Some(self.gates.as_mut()?.entry(conn).or_default())
     }
 
     /// Password checks and hashes wait for [`Self::answer_jobs`] instead of being answered at once.
@@ -151,7 +220,8 @@ impl Harness {
                 hash,
                 password,
             } => {
-                let ok = crate::password::verify(&hash, &password.0);
+                let password = password.or_else(|| self.secrets.remove(&conn));
+                let ok = password.is_some_and(|p| crate::password::matches(&hash, &p.0));
                 self.event(Event::PasswordChecked { conn, job, ok });
             }
             Effect::HashPassword {
@@ -159,6 +229,9 @@ impl Harness {
                 job,
                 password,
             } => {
+                let password = password
+                    .or_else(|| self.secrets.remove(&conn))
+                    .expect("a password to hash: typed, or kept for a secret line");
                 let hash = crate::password::hash(
                     &password.0,
                     &[42; 16],
@@ -247,6 +320,7 @@ impl Harness {
         self.outbox.end_batch(self.now);
         self.run_outbox();
         self.carry_out_controls();
+        self.pump_gates();
     }
 
     fn traced(&mut self, e: &Effect) {
@@ -340,11 +414,23 @@ impl Harness {
     }
 
     pub fn send_bytes(&mut self, conn: ConnId, line: &[u8]) {
-        self.event(Event::Line { conn, line });
+        match self.gate(conn) {
+            Some(gate) => {
+                gate.push_line(line);
+                self.pump_gates();
+            }
+            None => self.event(Event::Line { conn, line }),
+        }
     }
 
     pub fn too_long(&mut self, conn: ConnId) {
-        self.event(Event::LineTooLong { conn });
+        match self.gate(conn) {
+            Some(gate) => {
+                gate.push_too_long();
+                self.pump_gates();
+            }
+            None => self.event(Event::LineTooLong { conn }),
+        }
     }
 
     pub fn disconnect(&mut self, conn: ConnId) {

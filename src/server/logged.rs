@@ -9,6 +9,9 @@
 use std::net::SocketAddr;
 
 use super::event::{ConnId, Event, TimerId};
+use super::secrets::SecretShape;
+use crate::protocol::LineError;
+use crate::protocol::name::PasswordError;
 use crate::time::Timestamp;
 
 /// One entry of the log: the event and the time the core was given with it.
@@ -31,6 +34,11 @@ pub enum OwnedEvent {
     },
     LineTooLong {
         conn: ConnId,
+    },
+    /// A password line without its text (see `server::secrets`).
+    SecretLine {
+        conn: ConnId,
+        shape: SecretShape,
     },
     Disconnected {
         conn: ConnId,
@@ -67,6 +75,7 @@ impl LoggedEvent {
                 line: line.into(),
             },
             Event::LineTooLong { conn } => OwnedEvent::LineTooLong { conn },
+            Event::SecretLine { conn, shape } => OwnedEvent::SecretLine { conn, shape },
             Event::Disconnected { conn } => OwnedEvent::Disconnected { conn },
             Event::TimerFired { timer } => OwnedEvent::TimerFired { timer },
             Event::PasswordChecked { conn, job, ok } => {
@@ -100,6 +109,10 @@ impl LoggedEvent {
             },
             OwnedEvent::Line { conn, line } => Event::Line { conn: *conn, line },
             OwnedEvent::LineTooLong { conn } => Event::LineTooLong { conn: *conn },
+            OwnedEvent::SecretLine { conn, shape } => Event::SecretLine {
+                conn: *conn,
+                shape: *shape,
+            },
             OwnedEvent::Disconnected { conn } => Event::Disconnected { conn: *conn },
             OwnedEvent::TimerFired { timer } => Event::TimerFired { timer: *timer },
             OwnedEvent::PasswordChecked { conn, job, ok } => Event::PasswordChecked {
@@ -140,6 +153,32 @@ pub enum LogDecodeError {
     Utf8,
     #[error("field of {0} bytes is longer than an entry may hold")]
     TooLong(u32),
+    #[error("unknown password shape {0}")]
+    Shape(u8),
+}
+
+/// A [`SecretShape`] as one byte.
+fn shape_code(shape: SecretShape) -> u8 {
+    match shape {
+        SecretShape::Fit => 0,
+        SecretShape::NotText(LineError::InvalidUtf8) => 1,
+        SecretShape::NotText(LineError::ControlChar) => 2,
+        SecretShape::Unfit(PasswordError::Empty) => 3,
+        SecretShape::Unfit(PasswordError::TooLong) => 4,
+        SecretShape::Unfit(PasswordError::BadChar) => 5,
+    }
+}
+
+fn shape_of_code(code: u8) -> Result<SecretShape, LogDecodeError> {
+    Ok(match code {
+        0 => SecretShape::Fit,
+        1 => SecretShape::NotText(LineError::InvalidUtf8),
+        2 => SecretShape::NotText(LineError::ControlChar),
+        3 => SecretShape::Unfit(PasswordError::Empty),
+        4 => SecretShape::Unfit(PasswordError::TooLong),
+        5 => SecretShape::Unfit(PasswordError::BadChar),
+        c => return Err(LogDecodeError::Shape(c)),
+    })
 }
 
 /// The version byte every encoded entry starts with.
@@ -221,6 +260,11 @@ impl LoggedEvent {
             }
             OwnedEvent::Shutdown => b.push(8),
             OwnedEvent::Tick => b.push(9),
+            OwnedEvent::SecretLine { conn: c, shape } => {
+                b.push(10);
+                conn(&mut b, c);
+                b.push(shape_code(*shape));
+            }
         }
         b
     }
@@ -293,6 +337,10 @@ impl LoggedEvent {
             7 => OwnedEvent::Drained { conn: r.conn()? },
             8 => OwnedEvent::Shutdown,
             9 => OwnedEvent::Tick,
+            10 => OwnedEvent::SecretLine {
+                conn: r.conn()?,
+                shape: shape_of_code(r.u8()?)?,
+            },
             t => return Err(LogDecodeError::Tag(t)),
         };
         if !r.0.is_empty() {
@@ -382,6 +430,10 @@ mod tests {
                     job,
                     hash: hash.into(),
                 }
+            }),
+            (conn.clone(), 0u8..6).prop_map(|(conn, code)| OwnedEvent::SecretLine {
+                conn,
+                shape: shape_of_code(code).unwrap(),
             }),
             conn.prop_map(|conn| OwnedEvent::Drained { conn }),
             Just(OwnedEvent::Shutdown),

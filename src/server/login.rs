@@ -8,10 +8,29 @@ use super::addresses::AddressKey;
 use super::config::MAX_FAILURES;
 use super::event::{ConnId, Effect};
 use super::record::Record;
+use super::secrets::SecretShape;
 use super::sessions::Phase;
 use super::state::{ServerState, send};
 use crate::protocol::name::{check_password, check_username};
 use crate::protocol::{ByeReason, ErrorReply, Name, Prompt, ServerMsg};
+
+/// A password as the core was given it: typed text, or only its shape, the text staying with the
+/// connection's node (a cluster's; see [`super::secrets`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Typed<'a> {
+    Text(&'a str),
+    AtNode { shape: SecretShape },
+}
+
+impl Typed<'_> {
+    /// The text, for a password job (`None`: the node that holds it fills it in).
+    pub(crate) fn cleartext(self) -> Option<crate::password::Cleartext> {
+        match self {
+            Typed::Text(t) => Some(crate::password::Cleartext(t.to_owned())),
+            Typed::AtNode { .. } => None,
+        }
+    }
+}
 use crate::time::Timestamp;
 
 impl ServerState {
@@ -47,11 +66,11 @@ impl ServerState {
             Some(Phase::AwaitUsername) => self.on_username(conn, input, now, out),
             Some(Phase::AwaitPassword { user }) => {
                 let user = *user;
-                self.on_password(conn, user, input, now, out)
+                self.on_password(conn, user, Typed::Text(input), now, out)
             }
             Some(Phase::AwaitNewPassword { name }) => {
                 let name = name.clone();
-                self.on_new_password(conn, name, input, now, out)
+                self.on_new_password(conn, name, Typed::Text(input), now, out)
             }
             // (Lines that come while a password job runs are held by `flow`, never handled here.)
             Some(Phase::Online(_) | Phase::Checking { .. } | Phase::Registering { .. }) | None => {}
@@ -149,11 +168,44 @@ impl ServerState {
         true
     }
 
+    /// A password line given without its text (see [`super::secrets`]): decided as the same line in
+    /// the clear would be.
+    pub(crate) fn on_secret(
+        &mut self,
+        conn: ConnId,
+        shape: SecretShape,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(phase) = self.sessions.phase(conn) else {
+            return;
+        };
+        if let SecretShape::NotText(e) = shape {
+            send(out, conn, ErrorReply::from(e));
+            self.reprompt(conn, out);
+            return;
+        }
+        let typed = Typed::AtNode { shape };
+        match phase {
+            Phase::AwaitPassword { user } => {
+                let user = *user;
+                self.on_password(conn, user, typed, now, out)
+            }
+            Phase::AwaitNewPassword { name } => {
+                let name = name.clone();
+                self.on_new_password(conn, name, typed, now, out)
+            }
+            // Not waiting for a password after all (a node lets a line through only when the core
+            // says it is one, so this does not happen): whatever is awaited is asked for again.
+            _ => self.reprompt(conn, out),
+        }
+    }
+
     fn on_password(
         &mut self,
         conn: ConnId,
         user: UserId,
-        input: &str,
+        input: Typed<'_>,
         now: Timestamp,
         out: &mut Vec<Effect>,
     ) {
@@ -221,11 +273,15 @@ impl ServerState {
         &mut self,
         conn: ConnId,
         name: Name,
-        input: &str,
+        input: Typed<'_>,
         now: Timestamp,
         out: &mut Vec<Effect>,
     ) {
-        if let Err(e) = check_password(input) {
+        let fit = match input {
+            Typed::Text(text) => check_password(text),
+            Typed::AtNode { shape } => shape.fit(),
+        };
+        if let Err(e) = fit {
             send(out, conn, ErrorReply::InvalidPassword(e));
             self.reprompt(conn, out);
             return;

@@ -72,6 +72,7 @@ mod rate;
 pub mod record;
 pub mod replica;
 pub mod restore;
+pub mod secrets;
 mod sessions;
 pub mod snapshot;
 mod state;
@@ -83,6 +84,7 @@ pub use logged::{LogDecodeError, LoggedEvent, OwnedEvent};
 pub use query::{DurableUser, DurableView, StoredView};
 pub use record::Record;
 pub use replica::{Applied, LogEntry, ReplicaLog};
+pub use secrets::{LineGate, NextLine, SecretShape, Through};
 pub use state::ServerState;
 
 #[cfg(test)]

@@ -8,13 +8,15 @@
 //! have changed meanwhile: a lockout, a login elsewhere). A new account's password becomes
 //! [`Effect::HashPassword`]; the account is created when the hash comes back, after checking again that
 //! nobody took the name meanwhile. Accounts stored in the clear (the original file format) are checked
-//! at once. At most `max_password_jobs` jobs are outstanding; past that a login is answered `ERROR busy`
+//! at once, unless the core was not given the password's text (a cluster node keeps it: see
+//! [`super::secrets`]); then that check is a job too. At most `max_password_jobs` jobs are outstanding; past that a login is answered `ERROR busy`
 //! without trying (or counting) the password.
 
 use rustc_hash::FxHashMap;
 
 use super::accounts::UserId;
-use super::event::{Cleartext, ConnId, Effect};
+use super::event::{ConnId, Effect};
+use super::login::Typed;
 use super::record::Record;
 use super::sessions::Phase;
 use super::state::{ServerState, send};
@@ -68,12 +70,14 @@ impl ServerState {
         &mut self,
         conn: ConnId,
         user: UserId,
-        input: &str,
+        input: Typed<'_>,
         now: Timestamp,
         out: &mut Vec<Effect>,
     ) {
         let stored = self.accounts.password(user);
-        if !crate::password::is_hash(stored) {
+        if let Typed::Text(input) = input
+            && !crate::password::is_hash(stored)
+        {
             let ok = crate::password::plain_matches(stored, input);
             return self.password_verdict(conn, user, ok, now, out);
         }
@@ -87,7 +91,7 @@ impl ServerState {
             conn,
             job,
             hash,
-            password: Cleartext(input.to_owned()),
+            password: input.cleartext(),
         });
     }
 
@@ -117,7 +121,7 @@ impl ServerState {
         &mut self,
         conn: ConnId,
         name: Name,
-        input: &str,
+        input: Typed<'_>,
         out: &mut Vec<Effect>,
     ) {
         if !self.room_for_job(conn, out) {
@@ -129,7 +133,7 @@ impl ServerState {
         out.push(Effect::HashPassword {
             conn,
             job,
-            password: Cleartext(input.to_owned()),
+            password: input.cleartext(),
         });
     }
 

@@ -48,6 +48,7 @@ impl LogEntry {
             OwnedEvent::Connected { conn, .. }
             | OwnedEvent::Line { conn, .. }
             | OwnedEvent::LineTooLong { conn }
+            | OwnedEvent::SecretLine { conn, .. }
             | OwnedEvent::Disconnected { conn }
             | OwnedEvent::PasswordChecked { conn, .. }
             | OwnedEvent::PasswordHashed { conn, .. }

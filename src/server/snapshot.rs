@@ -87,6 +87,24 @@ fn header(bytes: &[u8]) -> Result<(u8, u64), SnapshotError> {
     Ok((version, position))
 }
 
+/// The length of a snapshot's body (what follows its header), for tests that build damaged ones.
+#[doc(hidden)]
+pub fn body_len(bytes: &[u8]) -> usize {
+    bytes.len().saturating_sub(HEADER)
+}
+
+/// Sets the checksum to match the body, for tests (the fuzzer) that reach the body's decoder with
+/// bytes of their own.
+#[doc(hidden)]
+pub fn fix_checksum(bytes: &mut [u8]) {
+    if bytes.len() < HEADER {
+        return;
+    }
+    let crc = crc32fast::hash(&bytes[HEADER..]);
+    let at = MAGIC.len() + 1 + 8;
+    bytes[at..at + 4].copy_from_slice(&crc.to_le_bytes());
+}
+
 /// Reads back what [`encode`] wrote.
 pub fn decode(bytes: &[u8]) -> Result<(ServerState, ReplicaLog), SnapshotError> {
     let position = position_of(bytes)?;

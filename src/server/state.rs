@@ -82,6 +82,9 @@ impl ServerState {
             Event::Connected { conn, peer } => self.on_connected(conn, peer, now, out),
             Event::Line { conn, line } => self.on_input(conn, Input::Line(line), now, out),
             Event::LineTooLong { conn } => self.on_input(conn, Input::TooLong, now, out),
+            Event::SecretLine { conn, shape } => {
+                self.on_input(conn, Input::Secret(shape), now, out)
+            }
             Event::Disconnected { conn } => self.on_disconnected(conn, now, out),
             Event::TimerFired { timer } => self.on_timer(timer, now, out),
             Event::PasswordChecked { job, ok, .. } => self.on_password_checked(job, ok, now, out),
@@ -166,6 +169,7 @@ impl ServerState {
         match input {
             Input::Line(line) => self.on_line(conn, line, now, out),
             Input::TooLong => self.on_line_too_long(conn, out),
+            Input::Secret(shape) => self.on_secret(conn, shape, now, out),
         }
     }
 

@@ -34,6 +34,9 @@ pub struct Setup {
     pub replica_check: bool,
     /// When commits happen (the server's rule, with a small bound on lazy records so runs reach it).
     pub commits: OutboxConfig,
+    /// Feed lines as a cluster node does: one at a time before login, passwords without their text
+    /// (`server::secrets`). The model knows nothing of it: what users see must not change.
+    pub gate_passwords: bool,
 }
 
 impl Setup {
@@ -63,6 +66,7 @@ impl Setup {
             queue_limit: 8,
             restore_check_every: 1,
             replica_check: false,
+            gate_passwords: false,
             commits: OutboxConfig {
                 lazy_max: 16,
                 ..OutboxConfig::default()

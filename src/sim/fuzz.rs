@@ -225,3 +225,36 @@ pub fn peer_link(data: &[u8]) {
 pub fn tls_records(data: &[u8]) {
     crate::shell::server::tls_memory::fuzz_records(data);
 }
+
+/// What a cluster node reads from Redis, under hostile bytes. The first byte picks the decoder:
+/// a shared-log entry (it never panics, and an entry it accepts encodes back to exactly the same bytes,
+/// so no two byte strings mean one entry), or a snapshot (it never panics, and anything damaged is an
+/// error; the body is also decoded past its checksum, so its decoder itself is reached).
+pub fn cluster_log(data: &[u8]) {
+    use crate::server::{LoggedEvent, ReplicaLog, snapshot};
+    let Some((&which, rest)) = data.split_first() else {
+        return;
+    };
+    if which % 2 == 0 {
+        if let Ok(entry) = LoggedEvent::decode(rest) {
+            assert_eq!(
+                entry.encode(),
+                rest,
+                "{entry:?} was read from bytes it does not encode to"
+            );
+        }
+        return;
+    }
+    let _ = snapshot::decode(rest);
+    // The same bytes as the body of a snapshot with a checksum that matches.
+    let mut framed = snapshot::encode(
+        &crate::server::harness::Harness::new(crate::server::Config::default(), &[("a", "b")])
+            .state,
+        &ReplicaLog::new(),
+    );
+    let header = framed.len() - snapshot::body_len(&framed);
+    framed.truncate(header);
+    framed.extend_from_slice(rest);
+    snapshot::fix_checksum(&mut framed);
+    let _ = snapshot::decode(&framed);
+}

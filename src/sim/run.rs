@@ -38,10 +38,12 @@ impl SimParams {
         }
     }
 
-    /// The setup a given seed runs with: every fourth seed runs with `--register` on.
+    /// The setup a given seed runs with: every fourth seed runs with `--register` on, and every odd
+    /// seed feeds passwords as a cluster node does (without their text).
     pub fn setup_for(&self, seed: u64) -> Setup {
         let mut s = self.setup.clone();
         s.config.register = seed.is_multiple_of(4);
+        s.gate_passwords = seed % 2 == 1;
         s
     }
 }
@@ -74,8 +76,8 @@ impl std::fmt::Display for SimFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "simulation seed {} failed (register: {}): {}",
-            self.seed, self.setup.config.register, self.failure
+            "simulation seed {} failed (register: {}, passwords without text: {}): {}",
+            self.seed, self.setup.config.register, self.setup.gate_passwords, self.failure
         )?;
         writeln!(
             f,

@@ -227,10 +227,16 @@ fn diff_views(a: &DurableView, b: &DurableView) -> String {
 /// The core on a virtual clock, with commits that complete when the world says (at the end of each step,
 /// unless the server dies first), released by the setup's rule.
 fn harness(setup: &Setup, state: ServerState, now: Timestamp) -> Harness {
-    let h = Harness::with_state(state, now)
+    let mut h = Harness::with_state(state, now)
         .keep_trace()
         .manual_commits(setup.commits.clone());
-    if setup.replica_check { h.keep_log() } else { h }
+    if setup.replica_check {
+        h = h.keep_log();
+    }
+    if setup.gate_passwords {
+        h = h.gate_passwords();
+    }
+    h
 }
 
 fn fresh_state(setup: &Setup, restarts: u8) -> ServerState {
@@ -357,6 +363,10 @@ impl Core {
             }
         }
         self.h.clear_all();
+        let secret = std::mem::take(&mut self.h.secret_lines);
+        if secret > 0 {
+            *self.coverage.entry("passwords-without-text").or_default() += secret;
+        }
         for (_, s) in &seen {
             if let Seen::Msg(_, m) = s {
                 self.lines += 1;

@@ -430,3 +430,80 @@ fn the_reserved_name_group_cannot_be_registered() {
         ]
     );
 }
+
+/// Passwords given without their text (as a cluster node gives them): each test runs the same lines
+/// through a harness that feeds them in the clear and one that gates them, and the users must see the
+/// same thing.
+mod without_text {
+    use super::*;
+    use crate::server::NextLine;
+
+    fn both(cfg: Config, script: impl Fn(&mut Harness) -> Vec<ServerMsg>) {
+        let plain = script(&mut Harness::new(cfg.clone(), ACCOUNTS));
+        let mut gated_h = Harness::new(cfg, ACCOUNTS).gate_passwords();
+        let gated = script(&mut gated_h);
+        assert_eq!(plain, gated);
+        assert!(gated_h.secret_lines > 0, "no line went without its text");
+    }
+
+    #[test]
+    fn wrong_then_right_then_a_command_all_in_one_go() {
+        both(config(), |h| {
+            let c = h.connect();
+            for line in ["alice", "nope", "apw", "whoelse"] {
+                h.send(c, line);
+            }
+            h.take(c)
+        });
+    }
+
+    #[test]
+    fn three_wrong_lock_the_account_and_a_line_that_is_not_text_is_refused() {
+        both(config(), |h| {
+            let c = h.connect();
+            h.send(c, "bob");
+            h.send_bytes(c, b"\xff\xfe");
+            for _ in 0..3 {
+                h.send(c, "wrong");
+            }
+            h.take(c)
+        });
+    }
+
+    #[test]
+    fn registration_checks_the_shape_and_hashes_at_the_node() {
+        let mut cfg = config();
+        cfg.register = true;
+        both(cfg, |h| {
+            let c = h.connect();
+            for line in ["zed", "has space", "zeds-pw", "whoelse"] {
+                h.send(c, line);
+            }
+            let seen = h.take(c);
+            let d = h.connect();
+            for line in ["zed", "zeds-pw"] {
+                h.send(d, line);
+            }
+            [seen, h.take(d)].concat()
+        });
+    }
+
+    #[test]
+    fn the_core_says_which_line_is_a_password_and_when_to_wait() {
+        let mut h = Harness::new(config(), ACCOUNTS).manual_jobs();
+        let c = h.connect();
+        assert_eq!(h.state.next_line(c), NextLine::One { secret: false });
+        h.send(c, "alice");
+        assert_eq!(h.state.next_line(c), NextLine::One { secret: true });
+        h.event(crate::server::Event::SecretLine {
+            conn: c,
+            shape: crate::server::SecretShape::Fit,
+        });
+        assert_eq!(h.state.next_line(c), NextLine::Wait, "the check runs");
+        assert_eq!(h.jobs_waiting(), 1);
+        assert_eq!(
+            h.state.next_line(crate::server::ConnId(999)),
+            NextLine::Wait
+        );
+    }
+}

@@ -94,6 +94,10 @@ pub(super) struct Link {
     pub(super) fenced: Rc<Cell<bool>>,
     /// The appender's queue, to take back what should no longer be appended once fenced.
     pub(super) queue: Receiver<LoggedEvent>,
+    /// This node's connections still logging in that have lines waiting (see `replica`).
+    pub(super) gates: rustc_hash::FxHashMap<ConnId, crate::server::LineGate>,
+    /// The text of each of its connections' latest password line, for the password job.
+    pub(super) secrets: rustc_hash::FxHashMap<ConnId, crate::password::Cleartext>,
 }
 
 /// The node's background tasks; dropping them stops them (and the lease thread).
@@ -195,6 +199,8 @@ pub(super) fn start(
         lost: None,
         fenced,
         queue,
+        gates: Default::default(),
+        secrets: Default::default(),
     };
     (
         link,

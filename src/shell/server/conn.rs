@@ -48,6 +48,9 @@ pub(super) struct ConnIo {
     pub(super) held: bool,
     /// The core holds this connection's lines (flood control): its reader waits for `resume`.
     pub(super) paused: bool,
+    /// A cluster node holds this connection's lines before login (its gate is full): its reader waits
+    /// for `resume` too.
+    pub(super) gated: bool,
     pub(super) resume: event_listener::Event,
     /// The core asked to hear when everything queued so far is written.
     pub(super) watch_drain: bool,
@@ -83,6 +86,7 @@ impl ConnIo {
             dirty: false,
             held: false,
             paused: false,
+            gated: false,
             resume: event_listener::Event::new(),
             watch_drain: false,
         }
@@ -217,7 +221,7 @@ pub(super) async fn reader(
 async fn wait_while_paused(shared: &Shared, conn: ConnId) {
     loop {
         let listener = match shared.conns.borrow().get(&conn) {
-            Some(io) if io.paused => io.resume.listen(),
+            Some(io) if io.paused || io.gated => io.resume.listen(),
             _ => return,
         };
         listener.await;

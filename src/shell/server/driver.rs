@@ -14,10 +14,11 @@ use std::rc::Rc;
 use futures_lite::FutureExt;
 use smol::LocalExecutor;
 
-use super::cluster_node::{Link, node_of, still_wanted_when_fenced};
+use super::cluster_node::{Link, still_wanted_when_fenced};
 use super::conn::{Flush, drop_conn, writer};
 use super::hasher::{Answer, Hasher};
 use super::inbox::{Inbox, Input};
+use super::replica::Typed;
 use super::{Shared, ShellOptions};
 use crate::protocol::{ServerMsg, render_into};
 use crate::server::outbox::Outbox;
@@ -236,9 +237,15 @@ impl Driver {
             match input {
                 Input::Open { conn, .. } if self.fenced() => self.refuse_unavailable(conn, now),
                 Input::Open { conn, peer } => self.feed(Event::Connected { conn, peer }, now),
+                Input::Line { conn, range } if self.cluster.is_some() => {
+                    self.read_from_own(conn, Typed::Line(&batch.bytes[range]), now)
+                }
                 Input::Line { conn, range } => {
                     let line = &batch.bytes[range];
                     self.feed(Event::Line { conn, line }, now);
+                }
+                Input::TooLong { conn } if self.cluster.is_some() => {
+                    self.read_from_own(conn, Typed::TooLong, now)
                 }
                 Input::TooLong { conn } => self.feed(Event::LineTooLong { conn }, now),
                 Input::Gone { conn } => {
@@ -310,6 +317,7 @@ impl Driver {
             Event::Connected { conn, .. }
             | Event::Line { conn, .. }
             | Event::LineTooLong { conn }
+            | Event::SecretLine { conn, .. }
             | Event::Disconnected { conn }
             | Event::Drained { conn }
             | Event::PasswordChecked { conn, .. }
@@ -346,15 +354,13 @@ impl Driver {
     fn carry_out_controls(&mut self) {
         while let Some(control) = self.outbox.poll_control() {
             match control {
-                Effect::CheckPassword { conn, .. } | Effect::HashPassword { conn, .. } => {
-                    // In a cluster, the node that holds the connection does the work and logs the
-                    // verdict; the others wait for it in the log.
-                    if self
-                        .cluster
-                        .as_ref()
-                        .is_none_or(|l| node_of(conn) == l.node)
-                    {
-                        self.hasher.submit(control)
+                Effect::CheckPassword { .. } | Effect::HashPassword { .. } => {
+                    // In a cluster, the node that holds the connection does the work (with the
+                    // password it kept) and logs the verdict; the others wait for it in the log.
+                    if self.cluster.is_none() {
+                        self.hasher.submit(control);
+                    } else if let Some(job) = self.own_password_job(control) {
+                        self.hasher.submit(job);
                     }
                 }
                 Effect::PauseReading { conn } => {

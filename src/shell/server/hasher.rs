@@ -75,6 +75,8 @@ fn work(queue: &Mutex<mpsc::Receiver<Effect>>, answers: &smol::channel::Sender<A
             }
         };
         let answer = match job {
+            // The driver fills in a password the core was not given (a cluster node keeps it); without
+            // one there is nothing to check, and nothing to hash.
             Effect::CheckPassword {
                 conn,
                 job,
@@ -83,12 +85,12 @@ fn work(queue: &Mutex<mpsc::Receiver<Effect>>, answers: &smol::channel::Sender<A
             } => Answer::Checked {
                 conn,
                 job,
-                ok: password::verify(&hash, &password.0),
+                ok: password.is_some_and(|p| password::matches(&hash, &p.0)),
             },
             Effect::HashPassword {
                 conn,
                 job,
-                password,
+                password: Some(password),
             } => {
                 let mut salt = [0u8; 16];
                 if let Err(e) = getrandom::fill(&mut salt) {
@@ -101,6 +103,10 @@ fn work(queue: &Mutex<mpsc::Receiver<Effect>>, answers: &smol::channel::Sender<A
                     job,
                     hash: password::hash(&password.0, &salt, Strength::Standard),
                 }
+            }
+            Effect::HashPassword { conn, .. } => {
+                tracing::error!("{conn}: a new password to hash, but its text is not here");
+                continue;
             }
             other => {
                 tracing::error!("not a password job: {other:?}");

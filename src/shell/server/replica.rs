@@ -13,8 +13,19 @@ use futures_lite::FutureExt;
 use super::cluster_node::{SNAPSHOT_MAX_AGE_MS, node_of, still_wanted_when_fenced};
 use super::driver::Driver;
 use crate::protocol::{ByeReason, ServerMsg};
-use crate::server::{Applied, ConnId, Event, LogEntry, OwnedEvent, snapshot};
+use crate::server::{
+    Applied, ConnId, Effect, Event, LogEntry, NextLine, OwnedEvent, Through, snapshot,
+};
 use crate::time::Timestamp;
+
+/// Lines of one connection waiting at its gate (before login) past which its reader stops reading.
+const GATE_MAX_BYTES: usize = 64 * 1024;
+
+/// A line (or an overlong one) read from one of this node's connections.
+pub(super) enum Typed<'a> {
+    Line(&'a [u8]),
+    TooLong,
+}
 
 impl Driver {
     /// One entry of the shared log, fed to the core (after the timers due by its time), its effects
@@ -52,7 +63,28 @@ impl Driver {
         // reads every login once, on the node it happened on.
         let conn = entry.conn();
         let ours = conn.map_or(entry.node == link.node, |c| node_of(c) == link.node);
+        if ours
+            && let Some(c) = conn
+            && matches!(
+                entry.event.event,
+                OwnedEvent::Line { .. }
+                    | OwnedEvent::LineTooLong { .. }
+                    | OwnedEvent::SecretLine { .. }
+            )
+            && let Some(gate) = link.gates.get_mut(&c)
+        {
+            gate.handled();
+        }
         self.hand_over_effects(conn, ours);
+        if ours
+            && let Some(c) = conn
+            && let Some(link) = &mut self.cluster
+            && !self.shared.conns.borrow().contains_key(&c)
+        {
+            link.gates.remove(&c);
+            link.secrets.remove(&c);
+        }
+        self.open_gates();
         // A session of this node's that another node ended (it thought this one dead): the connection
         // is closed here too, with a word, rather than left open with nobody listening.
         if let OwnedEvent::Disconnected { conn } = entry.event.event
@@ -64,6 +96,118 @@ impl Driver {
             self.close_after_flush(conn);
         }
         self.snapshot_if_due();
+    }
+
+    /// A line from one of this node's connections, on its way to the log: at once for a logged-in user;
+    /// before login, through the connection's gate, one at a time, passwords without their text (see
+    /// `server::secrets`: no password enters the shared log).
+    pub(super) fn read_from_own(&mut self, conn: ConnId, typed: Typed<'_>, now: Timestamp) {
+        let Some(link) = &mut self.cluster else {
+            return;
+        };
+        let gate = link.gates.get(&conn);
+        if gate.is_none_or(|g| g.is_empty()) && self.core.next_line(conn) == NextLine::Free {
+            link.gates.remove(&conn);
+            let event = match typed {
+                Typed::Line(line) => Event::Line { conn, line },
+                Typed::TooLong => Event::LineTooLong { conn },
+            };
+            return self.feed(event, now);
+        }
+        let gate = link.gates.entry(conn).or_default();
+        match typed {
+            Typed::Line(line) => gate.push_line(line),
+            Typed::TooLong => gate.push_too_long(),
+        }
+        if gate.waiting_bytes() > GATE_MAX_BYTES
+            && let Some(io) = self.shared.conns.borrow_mut().get_mut(&conn)
+        {
+            io.gated = true;
+        }
+        self.open_gate(conn, now);
+    }
+
+    /// Lets through every gate what the core now allows (after each entry of the log).
+    fn open_gates(&mut self) {
+        let Some(link) = &self.cluster else {
+            return;
+        };
+        if link.gates.is_empty() {
+            return;
+        }
+        let conns: Vec<ConnId> = link.gates.keys().copied().collect();
+        let now = link.log.log_now();
+        for conn in conns {
+            self.open_gate(conn, now);
+        }
+    }
+
+    /// Lets through `conn`'s gate what the core allows now, to the log.
+    fn open_gate(&mut self, conn: ConnId, now: Timestamp) {
+        let Some(link) = &mut self.cluster else {
+            return;
+        };
+        let Some(gate) = link.gates.get_mut(&conn) else {
+            return;
+        };
+        if !self.shared.conns.borrow().contains_key(&conn) {
+            link.gates.remove(&conn);
+            link.secrets.remove(&conn);
+            return;
+        }
+        let next = self.core.next_line(conn);
+        let mut through = Vec::new();
+        gate.release(next, &mut through);
+        if gate.waiting_bytes() <= GATE_MAX_BYTES / 2
+            && let Some(io) = self.shared.conns.borrow_mut().get_mut(&conn)
+            && std::mem::take(&mut io.gated)
+        {
+            io.resume.notify(usize::MAX);
+        }
+        if next == NextLine::Free && gate.is_empty() {
+            link.gates.remove(&conn);
+        }
+        for t in through {
+            match t {
+                Through::Line(line) => self.feed(Event::Line { conn, line: &line }, now),
+                Through::TooLong => self.feed(Event::LineTooLong { conn }, now),
+                Through::Secret { shape, text } => {
+                    if let Some(link) = &mut self.cluster {
+                        link.secrets.insert(conn, text);
+                    }
+                    self.feed(Event::SecretLine { conn, shape }, now);
+                }
+            }
+        }
+    }
+
+    /// A password job for one of this node's connections, with the text the core was not given filled
+    /// in from what the node kept (`None`: the job is another node's, or nothing was kept).
+    pub(super) fn own_password_job(&mut self, job: Effect) -> Option<Effect> {
+        let link = self.cluster.as_mut()?;
+        match job {
+            Effect::CheckPassword {
+                conn,
+                job,
+                hash,
+                password,
+            } if node_of(conn) == link.node => Some(Effect::CheckPassword {
+                conn,
+                job,
+                hash,
+                password: password.or_else(|| link.secrets.remove(&conn)),
+            }),
+            Effect::HashPassword {
+                conn,
+                job,
+                password,
+            } if node_of(conn) == link.node => Some(Effect::HashPassword {
+                conn,
+                job,
+                password: password.or_else(|| link.secrets.remove(&conn)),
+            }),
+            _ => None,
+        }
     }
 
     /// Takes a snapshot of the core and its place in the log when this node is the one that takes

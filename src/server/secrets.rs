@@ -1,0 +1,248 @@
+//! Passwords that the core decides on without ever holding their text: what lets a cluster keep
+//! passwords out of its shared log.
+//!
+//! A node of a cluster appends what its users type to a log that every node reads and Redis keeps on
+//! disk; a password must not be in it. So the core can be given a password line as
+//! [`Event::SecretLine`](super::Event::SecretLine): only its *shape* ([`SecretShape`]: is it text, is it
+//! a well-formed password), which is all the rules need, while the node that holds the connection
+//! keeps the text. When the core wants that password checked (at login) or hashed (a new account), it
+//! asks for the job without the text (`password: None`); only that node can do it, and the verdict or
+//! the hash goes into the log like any other job's. Every decision is the one the core makes for the
+//! same line in the clear; the simulator checks that by running whole seeds this way against the same
+//! reference model.
+//!
+//! Which line is a password is the core's to say, and it can only say it for a line it is about to
+//! read: the phase a line is handled in depends on the lines before it (a wrong username asks for the
+//! username again). So before login a node lets one line of a connection into the log at a time and
+//! asks [`ServerState::next_line`] for each; [`LineGate`] is that discipline, as a plain value the
+//! harness uses too. Once the user is logged in, lines flow freely.
+
+use std::collections::VecDeque;
+
+use super::event::ConnId;
+use super::sessions::Phase;
+use super::state::ServerState;
+use crate::password::Cleartext;
+use crate::protocol::name::{PasswordError, check_password};
+use crate::protocol::{LineError, check_line};
+
+/// What the rules may know of a password line without its text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum SecretShape {
+    /// Text, and a well-formed password.
+    Fit,
+    /// Not text (not UTF-8, or a control character): refused as any such line is.
+    NotText(LineError),
+    /// Text, but not a password anyone could have chosen (empty, too long, a space...).
+    Unfit(PasswordError),
+}
+
+impl SecretShape {
+    /// The shape of a password line, and the text a password job works with (trimmed, as the core
+    /// trims what is typed at its prompts).
+    pub fn of(line: &[u8]) -> (SecretShape, Cleartext) {
+        match check_line(line) {
+            Err(e) => (SecretShape::NotText(e), Cleartext(String::new())),
+            Ok(text) => {
+                let text = text.trim();
+                let shape = match check_password(text) {
+                    Ok(()) => SecretShape::Fit,
+                    Err(e) => SecretShape::Unfit(e),
+                };
+                (shape, Cleartext(text.to_owned()))
+            }
+        }
+    }
+
+    /// Whether it is a password someone could have chosen, as `check_password` says of the text.
+    pub(crate) fn fit(self) -> Result<(), PasswordError> {
+        match self {
+            SecretShape::Fit | SecretShape::NotText(_) => Ok(()),
+            SecretShape::Unfit(e) => Err(e),
+        }
+    }
+}
+
+/// What a connection's next line will be taken as, for a node deciding what to put in the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NextLine {
+    /// Logged in: its lines are commands, and may go to the log as fast as they come.
+    Free,
+    /// Logging in: one line now, then ask again once it has been handled. A `secret` one is a password.
+    One { secret: bool },
+    /// Not now: the connection is not known yet, a password job runs, or lines are held (flood
+    /// control): which phase the next line meets is not settled.
+    Wait,
+}
+
+impl ServerState {
+    /// What the next line of `conn` will be taken as (see [`NextLine`]).
+    pub fn next_line(&self, conn: ConnId) -> NextLine {
+        let Some(c) = self.sessions.conn(conn) else {
+            return NextLine::Wait;
+        };
+        if c.flow.holds_lines() {
+            return NextLine::Wait;
+        }
+        match &c.phase {
+            Phase::Online(_) => NextLine::Free,
+            Phase::AwaitUsername => NextLine::One { secret: false },
+            Phase::AwaitPassword { .. } | Phase::AwaitNewPassword { .. } => {
+                NextLine::One { secret: true }
+            }
+            Phase::Checking { .. } | Phase::Registering { .. } => NextLine::Wait,
+        }
+    }
+}
+
+/// One input of a connection waiting at the gate.
+#[derive(Debug)]
+enum Waiting {
+    Line(Box<[u8]>),
+    TooLong,
+}
+
+/// What the gate lets through, in order.
+#[derive(Debug)]
+pub enum Through {
+    Line(Box<[u8]>),
+    TooLong,
+    /// A password: its shape goes to the log, its text stays with the connection's node.
+    Secret {
+        shape: SecretShape,
+        text: Cleartext,
+    },
+}
+
+/// A connection's lines before login, let through one at a time as [`ServerState::next_line`] says
+/// (see the [module documentation](self)). Once the connection is logged in, everything passes.
+#[derive(Debug, Default)]
+pub struct LineGate {
+    waiting: VecDeque<Waiting>,
+    bytes: usize,
+    /// A line was let through and has not been handled yet.
+    in_flight: bool,
+}
+
+impl LineGate {
+    pub fn push_line(&mut self, line: &[u8]) {
+        self.bytes += line.len();
+        self.waiting.push_back(Waiting::Line(line.into()));
+    }
+
+    pub fn push_too_long(&mut self) {
+        self.waiting.push_back(Waiting::TooLong);
+    }
+
+    /// Bytes waiting (a reader stops reading past a bound).
+    pub fn waiting_bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Whether nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.waiting.is_empty()
+    }
+
+    /// The line let through was handled by the core.
+    pub fn handled(&mut self) {
+        self.in_flight = false;
+    }
+
+    /// Lets through what may go now, given `next` (what the core says of the connection now).
+    pub fn release(&mut self, next: NextLine, out: &mut Vec<Through>) {
+        match next {
+            NextLine::Wait => {}
+            NextLine::Free => {
+                self.in_flight = false;
+                while let Some(w) = self.pop() {
+                    out.push(match w {
+                        Waiting::Line(line) => Through::Line(line),
+                        Waiting::TooLong => Through::TooLong,
+                    });
+                }
+            }
+            NextLine::One { secret } => {
+                if self.in_flight {
+                    return;
+                }
+                let Some(w) = self.pop() else {
+                    return;
+                };
+                self.in_flight = true;
+                out.push(match w {
+                    Waiting::TooLong => Through::TooLong,
+                    Waiting::Line(line) if secret => {
+                        let (shape, text) = SecretShape::of(&line);
+                        Through::Secret { shape, text }
+                    }
+                    Waiting::Line(line) => Through::Line(line),
+                });
+            }
+        }
+    }
+
+    fn pop(&mut self) -> Option<Waiting> {
+        let w = self.waiting.pop_front()?;
+        if let Waiting::Line(line) = &w {
+            self.bytes -= line.len();
+        }
+        Some(w)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_say_what_the_rules_need_and_keep_the_trimmed_text() {
+        let (shape, text) = SecretShape::of(b"  wonderland ");
+        assert_eq!(shape, SecretShape::Fit);
+        assert_eq!(text.0, "wonderland");
+        assert_eq!(
+            SecretShape::of(b"bad pass").0,
+            SecretShape::Unfit(PasswordError::BadChar)
+        );
+        assert_eq!(
+            SecretShape::of(b"").0,
+            SecretShape::Unfit(PasswordError::Empty)
+        );
+        assert_eq!(
+            SecretShape::of(b"\xff").0,
+            SecretShape::NotText(LineError::InvalidUtf8)
+        );
+        assert_eq!(
+            SecretShape::of(b"a\x07b").0,
+            SecretShape::NotText(LineError::ControlChar)
+        );
+    }
+
+    #[test]
+    fn before_login_one_line_at_a_time_then_everything() {
+        let mut gate = LineGate::default();
+        for l in ["alice", "wonderland", "whoelse", "message bob hi"] {
+            gate.push_line(l.as_bytes());
+        }
+        let mut out = Vec::new();
+        gate.release(NextLine::Wait, &mut out);
+        assert!(out.is_empty());
+        gate.release(NextLine::One { secret: false }, &mut out);
+        gate.release(NextLine::One { secret: false }, &mut out);
+        assert_eq!(out.len(), 1, "one line until it is handled: {out:?}");
+        assert!(matches!(&out[0], Through::Line(l) if &**l == b"alice"));
+        gate.handled();
+        out.clear();
+        gate.release(NextLine::One { secret: true }, &mut out);
+        assert!(
+            matches!(&out[..], [Through::Secret { shape: SecretShape::Fit, text }] if text.0 == "wonderland"),
+            "{out:?}"
+        );
+        gate.handled();
+        out.clear();
+        gate.release(NextLine::Free, &mut out);
+        assert_eq!(out.len(), 2);
+        assert!(gate.is_empty());
+        assert_eq!(gate.waiting_bytes(), 0);
+    }
+}
