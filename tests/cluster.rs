@@ -353,12 +353,12 @@ fn a_late_node_starts_from_a_snapshot_and_the_log_stays_short() {
     // Enough traffic for several snapshots: the log is trimmed behind each.
     store_messages(&mut alice, "carol", 120, "m");
     let deadline = Instant::now() + Duration::from_secs(10);
-    while log_len(&redis) > 60 && Instant::now() < deadline {
+    while log_len(&redis) > 30 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
     let len = log_len(&redis);
     assert!(
-        len <= 60,
+        len <= 30,
         "the log holds {len} entries after 120 messages and snapshots every 20"
     );
     assert!(
@@ -429,7 +429,9 @@ fn a_node_left_behind_by_a_trimmed_log_starts_again_from_the_snapshot() {
     }
     assert!(
         log_len(&redis) <= 40,
-        "the log was not trimmed past the frozen node"
+        "the log was not trimmed past the frozen node: {} entries; A's log: {}",
+        log_len(&redis),
+        a.log()
     );
 
     // B wakes: its old session is over (it says so), and it takes up from the snapshot.

@@ -111,13 +111,19 @@ impl Membership {
         Ok(())
     }
 
-    /// The lowest position any live node of `1..=highest` has read up to (`None`: no node says).
-    pub async fn slowest_applied(&mut self, highest: u64) -> Result<Option<u64>, LogError> {
-        if highest == 0 {
+    /// The lowest position any live node of `1..=highest` but `me` has read up to (`None`: no other
+    /// node says). (`me` knows its own position better than its last report, up to a second old.)
+    pub async fn slowest_applied(
+        &mut self,
+        highest: u64,
+        me: u64,
+    ) -> Result<Option<u64>, LogError> {
+        let others: Vec<u64> = (1..=highest).filter(|n| *n != me).collect();
+        if others.is_empty() {
             return Ok(None);
         }
         let mut cmd = redis::cmd("MGET");
-        for node in 1..=highest {
+        for node in &others {
             cmd.arg(self.key(&format!("applied:{node}")));
         }
         let applied: Vec<Option<u64>> = cmd.query_async(&mut self.con).await?;

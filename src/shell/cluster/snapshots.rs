@@ -25,12 +25,22 @@ redis.call('XTRIM', KEYS[2], 'MINID', '0-' .. ARGV[3])
 return 1
 ";
 
+/// Trims the log further behind the stored snapshot (never past it), once the nodes that held it back
+/// have read on. KEYS: the snapshot hash, the log. ARGV: the first position to keep.
+const TRIM: &str = r"
+local stored = tonumber(redis.call('HGET', KEYS[1], 'at') or '0')
+local keep = math.min(tonumber(ARGV[1]), stored + 1)
+if keep <= 1 then return 0 end
+return redis.call('XTRIM', KEYS[2], 'MINID', '0-' .. keep)
+";
+
 /// Where the snapshot lives.
 pub struct Snapshots {
     con: MultiplexedConnection,
     snapshot_key: String,
     log_key: String,
     script: Script,
+    trim: Script,
 }
 
 impl Snapshots {
@@ -53,6 +63,7 @@ impl Snapshots {
             snapshot_key: format!("{prefix}:snapshot"),
             log_key: format!("{prefix}:log"),
             script: Script::new(STORE),
+            trim: Script::new(TRIM),
         })
     }
 
@@ -93,5 +104,16 @@ impl Snapshots {
             .invoke_async(&mut self.con)
             .await?;
         Ok(stored == 1)
+    }
+
+    /// Trims the log's entries before `keep_from`, but none after the stored snapshot. How many went.
+    pub async fn trim(&mut self, keep_from: u64) -> Result<u64, LogError> {
+        Ok(self
+            .trim
+            .key(&self.snapshot_key)
+            .key(&self.log_key)
+            .arg(keep_from)
+            .invoke_async(&mut self.con)
+            .await?)
     }
 }

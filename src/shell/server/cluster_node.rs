@@ -183,6 +183,7 @@ pub(super) fn start(
         ex.spawn(store_snapshots(
             cluster.url.clone(),
             cluster.prefix.clone(),
+            cluster.node,
             taken,
         )),
     ];
@@ -415,30 +416,52 @@ async fn latest_snapshot(url: &str, prefix: &str) -> Option<(u64, Vec<u8>)> {
 }
 
 /// Stores the snapshots the driver takes, and trims the log behind them (never past a live node).
-async fn store_snapshots(url: String, prefix: String, taken: Receiver<(u64, Vec<u8>)>) {
+async fn store_snapshots(url: String, prefix: String, node: u64, taken: Receiver<(u64, Vec<u8>)>) {
     while let Ok((position, bytes)) = taken.recv().await {
         let started = Instant::now();
         let stored = async {
             let mut members = Membership::connect(&url, &prefix).await?;
             let highest = members.nodes().await?;
-            let slowest = members.slowest_applied(highest).await?;
+            let slowest = members.slowest_applied(highest, node).await?;
             let keep_from = slowest.unwrap_or(position).min(position) + 1;
             let mut snapshots = Snapshots::connect(&url, &prefix).await?;
             let stored = snapshots.store(position, &bytes, keep_from).await?;
             Ok::<_, crate::shell::cluster::LogError>((stored, keep_from))
         };
         match stored.await {
-            Ok((true, keep_from)) => tracing::info!(
-                "snapshot of the cluster at log entry {position} stored ({} KiB, {} ms); the log now \
-                 starts at entry {keep_from}",
-                bytes.len() / 1024,
-                started.elapsed().as_millis()
-            ),
+            Ok((true, keep_from)) => {
+                tracing::info!(
+                    "snapshot of the cluster at log entry {position} stored ({} KiB, {} ms); the log \
+                     now starts at entry {keep_from}",
+                    bytes.len() / 1024,
+                    started.elapsed().as_millis()
+                );
+                if keep_from <= position {
+                    trim_later(&url, &prefix, node, position).await;
+                }
+            }
             Ok((false, _)) => {
                 tracing::debug!("a snapshot as recent as entry {position} was already stored")
             }
             Err(e) => tracing::warn!("could not store a snapshot at entry {position}: {e}"),
         }
+    }
+}
+
+/// A node held the log back from the snapshot at `position` (its last report is up to a lease renewal
+/// old, or it is slow): the log is trimmed again once the nodes have reported since, so that it does
+/// not keep waiting for the next snapshot.
+async fn trim_later(url: &str, prefix: &str, node: u64, position: u64) {
+    smol::Timer::after(LEASE_EVERY * 2).await;
+    let trimmed = async {
+        let mut members = Membership::connect(url, prefix).await?;
+        let highest = members.nodes().await?;
+        let slowest = members.slowest_applied(highest, node).await?;
+        let keep_from = slowest.unwrap_or(position).min(position) + 1;
+        Snapshots::connect(url, prefix).await?.trim(keep_from).await
+    };
+    if let Err(e) = trimmed.await {
+        tracing::debug!("could not trim the log behind entry {position}: {e}");
     }
 }
 
