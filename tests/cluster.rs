@@ -319,7 +319,9 @@ fn lockout_and_idle_timeout_hold_across_nodes() {
 
 #[test]
 fn nodes_speak_tls_by_default_like_a_server_alone() {
-    let Some(redis) = Redis::start() else { return };
+    let Some(mut redis) = Redis::start() else {
+        return;
+    };
     let tls_node = || {
         Server::cmd()
             .accounts(PEOPLE)
@@ -340,6 +342,13 @@ fn nodes_speak_tls_by_default_like_a_server_alone() {
     alice.expect("* bob logged in");
     alice.send("message bob over TLS, across nodes");
     bob.expect("[message] alice: over TLS, across nodes");
+
+    // Cut off from Redis, a node says so over TLS, to its users and to a newcomer (whose handshake it
+    // finishes first, so the client reads why rather than a cut connection).
+    redis.kill9();
+    alice.expect("cannot reach its cluster's storage");
+    let mut late = Piped::spawn_tls("late", a.port(), &dir.path().join("late"), &[]);
+    late.expect("cannot reach its cluster's storage");
 }
 
 #[test]

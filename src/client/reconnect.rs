@@ -42,10 +42,15 @@ pub(super) struct Reconnect {
     failures: u32,
     /// Logging in again by itself (answering the prompts with `credentials`).
     relogin: bool,
+    /// Waiting at the current server for the earlier session to end (said once).
+    waiting_here: bool,
 }
 
 /// The longest wait between two attempts.
 const MAX_DELAY_MS: u64 = 8_000;
+
+/// The wait before asking a server again whether the earlier session has ended.
+const WAIT_HERE_MS: u64 = 1_000;
 
 impl Reconnect {
     pub(super) fn new(servers: Vec<String>, current: usize) -> Self {
@@ -59,6 +64,7 @@ impl Reconnect {
             lost_at: None,
             failures: 0,
             relogin: false,
+            waiting_here: false,
         }
     }
 
@@ -126,6 +132,7 @@ impl Reconnect {
         self.lost_at = Some(now);
         self.failures = 0;
         self.relogin = true;
+        self.waiting_here = false;
         self.advance();
         lost
     }
@@ -145,6 +152,19 @@ impl Reconnect {
         self.failures += 1;
         self.advance();
         Some(delay_ms(self.failures, self.servers.len()))
+    }
+
+    /// The current server answers, but the earlier session has not ended yet (a dead server's sessions
+    /// end within a bounded time): it is tried again in a second, rather than the others, which may be
+    /// dead. Returns the wait and whether this is the first such wait (to say so once), or `None` if
+    /// `give_up_ms` have passed since the server was lost.
+    pub(super) fn wait_here(&mut self, now: Timestamp, give_up_ms: u64) -> Option<(u64, bool)> {
+        let lost_at = *self.lost_at.get_or_insert(now);
+        if now.millis_since(lost_at) >= give_up_ms {
+            return None;
+        }
+        let first = !std::mem::replace(&mut self.waiting_here, true);
+        Some((WAIT_HERE_MS, first))
     }
 
     fn advance(&mut self) {

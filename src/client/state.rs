@@ -483,8 +483,9 @@ impl ClientState {
         if self.logging_in() && self.reconnect.relogin() {
             if e == ErrorReply::AlreadyOnline {
                 // The session on the lost server is not over yet (a dead node's sessions end within
-                // a bounded time, a vanished connection's at the keepalive's limit): try again later.
-                return self.retry_later("your earlier session there has not ended yet", out);
+                // a bounded time, a vanished connection's at the keepalive's limit): this server
+                // answers, so it is asked again shortly.
+                return self.retry_here(out);
             }
             self.reconnect.stop_relogin();
             warn(
@@ -610,6 +611,37 @@ impl ClientState {
                 self.reconnect.current()
             ),
         );
+        self.phase = Phase::Reconnecting { dialing: false };
+        out.push(Effect::SetTimer {
+            timer: TimerId::Reconnect,
+            at: self.now.plus_millis(wait_ms),
+        });
+    }
+
+    /// The current server answers, but the session on the lost one has not ended yet: asked again in a
+    /// moment, saying so once.
+    fn retry_here(&mut self, out: &mut Vec<Effect>) {
+        out.push(Effect::DropServer);
+        let give_up_ms = self.config.reconnect_give_up_secs * 1000;
+        let Some((wait_ms, first)) = self.reconnect.wait_here(self.now, give_up_ms) else {
+            show_error(
+                out,
+                ClientError::NoServerLeft {
+                    secs: self.config.reconnect_give_up_secs,
+                },
+            );
+            return self.exit(Exit::ConnectionLost, out);
+        };
+        if first {
+            warn(
+                out,
+                format!(
+                    "{} is up, but your session on the lost server has not ended yet (a cluster ends \
+                     it within seconds); waiting for it...",
+                    self.reconnect.current()
+                ),
+            );
+        }
         self.phase = Phase::Reconnecting { dialing: false };
         out.push(Effect::SetTimer {
             timer: TimerId::Reconnect,

@@ -260,9 +260,11 @@ impl<T> Reconnecting<T> {
         if self.down_since.is_none() {
             self.down_since = Some(Instant::now());
             tracing::error!(
-                "{}: {e}. Redis at {} is needed to serve; nothing is acknowledged until it is back (retrying)",
+                "{}: {e} (Redis at {} is needed to serve: nothing is acknowledged until it is back; \
+                 retrying every {} ms)",
                 self.what,
-                self.url
+                self.url,
+                RETRY.as_millis()
             );
         }
         smol::Timer::after(RETRY).await;

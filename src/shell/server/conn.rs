@@ -54,6 +54,8 @@ pub(super) struct ConnIo {
     pub(super) resume: event_listener::Event,
     /// The core asked to hear when everything queued so far is written.
     pub(super) watch_drain: bool,
+    /// Closing before its TLS handshake was over: it is dropped after a grace period, if still here.
+    pub(super) reaped: bool,
 }
 
 /// How a flush went.
@@ -62,9 +64,15 @@ pub(super) enum Flush {
     Done,
     /// The kernel's buffer is full; the rest waits for the socket to drain.
     Blocked,
+    /// The connection is to close, but its TLS handshake is not over: what is queued (a goodbye) waits
+    /// for it, and so does the close, so that the client reads why rather than a cut handshake.
+    Handshaking,
     /// The connection is broken.
     Failed,
 }
+
+/// How long a connection that is to close may take to finish its TLS handshake and read its goodbye.
+pub(super) const CLOSING_HANDSHAKE_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl ConnIo {
     pub(super) fn new(
@@ -87,6 +95,7 @@ impl ConnIo {
             held: false,
             paused: false,
             gated: false,
+            reaped: false,
             resume: event_listener::Event::new(),
             watch_drain: false,
         }
@@ -108,6 +117,7 @@ impl ConnIo {
     /// Writes what is queued, as far as the kernel takes it without blocking. On a TLS connection the
     /// lines are encrypted first, once the handshake allows (until then they wait).
     pub(super) fn flush(&mut self) -> Flush {
+        let mut handshaking = false;
         if let Some(tls) = &mut self.tls {
             if !self.plain.is_empty() {
                 match tls.encrypt(&self.plain, &mut self.out) {
@@ -120,7 +130,11 @@ impl ConnIo {
                 }
             }
             if self.closing {
-                tls.close_notify(&mut self.out);
+                if self.plain.is_empty() {
+                    tls.close_notify(&mut self.out);
+                } else {
+                    handshaking = true;
+                }
             }
         }
         while self.sent < self.out.len() {
@@ -141,6 +155,9 @@ impl ConnIo {
         // Give the buffer back: an idle connection keeps no write buffer.
         self.out = Vec::new();
         self.sent = 0;
+        if handshaking {
+            return Flush::Handshaking;
+        }
         Flush::Done
     }
 
@@ -363,6 +380,13 @@ pub(super) async fn writer(shared: Rc<Shared>, conn: ConnId, stream: Arc<Async<T
                 drop(conns);
                 shared.push(Input::Gone { conn });
                 shared.writers_done.notify(usize::MAX);
+                return;
+            }
+            Flush::Handshaking => {
+                // The driver keeps it until the handshake is over (or its grace runs out).
+                drop(conns);
+                shared.flush_requests.borrow_mut().push(conn);
+                shared.wake_driver();
                 return;
             }
         }

@@ -15,7 +15,7 @@ use futures_lite::FutureExt;
 use smol::LocalExecutor;
 
 use super::cluster_node::{Link, still_wanted_when_fenced};
-use super::conn::{Flush, drop_conn, writer};
+use super::conn::{CLOSING_HANDSHAKE_GRACE, Flush, drop_conn, writer};
 use super::hasher::{Answer, Hasher};
 use super::inbox::{Inbox, Input};
 use super::replica::Typed;
@@ -524,6 +524,19 @@ impl Driver {
                 Flush::Blocked => {
                     let stream = io.stream.clone();
                     io.writer = Some(self.ex.spawn(writer(self.shared.clone(), conn, stream)));
+                }
+                Flush::Handshaking => {
+                    // The reader flushes it again when the handshake is over; a client that never
+                    // finishes it is dropped after a grace period.
+                    if !std::mem::replace(&mut io.reaped, true) {
+                        let shared = self.shared.clone();
+                        self.ex
+                            .spawn(async move {
+                                smol::Timer::after(CLOSING_HANDSHAKE_GRACE).await;
+                                drop_conn(&mut shared.conns.borrow_mut(), conn);
+                            })
+                            .detach();
+                    }
                 }
                 Flush::Failed => {
                     drop_conn(&mut conns, conn);

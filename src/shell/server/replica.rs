@@ -217,6 +217,10 @@ impl Driver {
             return;
         };
         let (position, now) = (link.log.position(), link.log.log_now());
+        if link.last_snapshot.1 == Timestamp(0) {
+            // A fresh cluster's log: its age counts from its first entry, not from 1970.
+            link.last_snapshot.1 = now;
+        }
         let (last, last_at) = link.last_snapshot;
         let due = position >= last + link.snapshot_every
             || (position > last && now.as_millis() >= last_at.as_millis() + SNAPSHOT_MAX_AGE_MS);
