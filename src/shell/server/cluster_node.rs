@@ -22,6 +22,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use futures_lite::FutureExt;
 use smol::channel::{Receiver, Sender};
 
 use super::Shared;
@@ -419,7 +420,30 @@ async fn latest_snapshot(url: &str, prefix: &str) -> Option<(u64, Vec<u8>)> {
 
 /// Stores the snapshots the driver takes, and trims the log behind them (never past a live node).
 async fn store_snapshots(url: String, prefix: String, node: u64, taken: Receiver<(u64, Vec<u8>)>) {
-    while let Ok((position, bytes)) = taken.recv().await {
+    // A snapshot stored whose trim another node held back: trimmed again at that instant.
+    let mut retrim: Option<(Instant, u64)> = None;
+    loop {
+        let next = async { taken.recv().await.ok() };
+        let (position, bytes) = match retrim {
+            Some((at, position)) => {
+                let due = async {
+                    smol::Timer::at(at).await;
+                    None
+                };
+                match next.or(due).await {
+                    Some(taken) => taken,
+                    None => {
+                        retrim = None;
+                        trim_again(&url, &prefix, node, position).await;
+                        continue;
+                    }
+                }
+            }
+            None => match next.await {
+                Some(taken) => taken,
+                None => return,
+            },
+        };
         let started = Instant::now();
         let stored = async {
             let mut members = Membership::connect(&url, &prefix).await?;
@@ -438,9 +462,8 @@ async fn store_snapshots(url: String, prefix: String, node: u64, taken: Receiver
                     bytes.len() / 1024,
                     started.elapsed().as_millis()
                 );
-                if keep_from <= position {
-                    trim_later(&url, &prefix, node, position).await;
-                }
+                retrim =
+                    (keep_from <= position).then(|| (Instant::now() + LEASE_EVERY * 2, position));
             }
             Ok((false, _)) => {
                 tracing::debug!("a snapshot as recent as entry {position} was already stored")
@@ -453,8 +476,7 @@ async fn store_snapshots(url: String, prefix: String, node: u64, taken: Receiver
 /// A node held the log back from the snapshot at `position` (its last report is up to a lease renewal
 /// old, or it is slow): the log is trimmed again once the nodes have reported since, so that it does
 /// not keep waiting for the next snapshot.
-async fn trim_later(url: &str, prefix: &str, node: u64, position: u64) {
-    smol::Timer::after(LEASE_EVERY * 2).await;
+async fn trim_again(url: &str, prefix: &str, node: u64, position: u64) {
     let trimmed = async {
         let mut members = Membership::connect(url, prefix).await?;
         let highest = members.nodes().await?;
