@@ -7,7 +7,7 @@
 //! verdict, which is then applied exactly as an immediate one would be (after looking again at what may
 //! have changed meanwhile: a lockout, a login elsewhere). A new account's password becomes
 //! [`Effect::HashPassword`]; the account is created when the hash comes back, after checking again that
-//! nobody took the name meanwhile. Accounts stored in the clear (the original file format) are checked
+//! nobody took the name meanwhile. Only argon2's jobs count towards the bound below. Accounts stored in the clear (the original file format) are checked
 //! at once, unless the core was not given the password's text (a cluster node keeps it: see
 //! [`super::secrets`]); then that check is a job too. At most `max_password_jobs` jobs are outstanding; past that a login is answered `ERROR busy`
 //! without trying (or counting) the password.
@@ -34,29 +34,47 @@ pub(crate) enum Job {
 #[derive(serde::Serialize, serde::Deserialize, Debug, Default)]
 pub(crate) struct Jobs {
     next: u64,
-    open: FxHashMap<u64, Job>,
+    open: FxHashMap<u64, (Job, Weight)>,
+    /// How many of them are argon2's (the ones the bound is for).
+    heavy: usize,
+}
+
+/// What a job costs the shell: argon2's deliberate work, or a comparison (a password stored in the
+/// clear, checked away from the core only because the core was not given the typed one).
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Weight {
+    Heavy,
+    Light,
 }
 
 impl Jobs {
-    fn start(&mut self, job: Job) -> u64 {
+    fn start(&mut self, job: Job, weight: Weight) -> u64 {
         self.next += 1;
-        self.open.insert(self.next, job);
+        self.open.insert(self.next, (job, weight));
+        if weight == Weight::Heavy {
+            self.heavy += 1;
+        }
         self.next
     }
 
     fn finish(&mut self, id: u64) -> Option<Job> {
-        self.open.remove(&id)
+        let (job, weight) = self.open.remove(&id)?;
+        if weight == Weight::Heavy {
+            self.heavy -= 1;
+        }
+        Some(job)
     }
 
-    pub(crate) fn len(&self) -> usize {
-        self.open.len()
+    /// Argon2 jobs outstanding.
+    pub(crate) fn heavy(&self) -> usize {
+        self.heavy
     }
 }
 
 impl ServerState {
-    /// Whether another job may be started; if not, the client is told and asked again.
+    /// Whether another argon2 job may be started; if not, the client is told and asked again.
     fn room_for_job(&self, conn: ConnId, out: &mut Vec<Effect>) -> bool {
-        if self.jobs.len() < self.config.max_password_jobs {
+        if self.jobs.heavy() < self.config.max_password_jobs {
             return true;
         }
         send(out, conn, ErrorReply::Busy);
@@ -81,11 +99,16 @@ impl ServerState {
             let ok = crate::password::plain_matches(stored, input);
             return self.password_verdict(conn, user, ok, now, out);
         }
-        if !self.room_for_job(conn, out) {
+        let weight = if crate::password::is_hash(stored) {
+            Weight::Heavy
+        } else {
+            Weight::Light
+        };
+        if weight == Weight::Heavy && !self.room_for_job(conn, out) {
             return;
         }
         let hash = stored.to_owned();
-        let job = self.jobs.start(Job::Check { conn, user });
+        let job = self.jobs.start(Job::Check { conn, user }, weight);
         self.sessions.set_login_phase(conn, Phase::Checking { job });
         out.push(Effect::CheckPassword {
             conn,
@@ -127,7 +150,7 @@ impl ServerState {
         if !self.room_for_job(conn, out) {
             return;
         }
-        let job = self.jobs.start(Job::Hash { conn, name });
+        let job = self.jobs.start(Job::Hash { conn, name }, Weight::Heavy);
         self.sessions
             .set_login_phase(conn, Phase::Registering { job });
         out.push(Effect::HashPassword {

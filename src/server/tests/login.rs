@@ -489,6 +489,32 @@ mod without_text {
     }
 
     #[test]
+    fn checks_of_passwords_stored_in_the_clear_are_not_bounded_like_argon2s() {
+        let mut cfg = config();
+        cfg.max_password_jobs = 1;
+        let mut h = Harness::new(cfg, ACCOUNTS).gate_passwords().manual_jobs();
+        let conns: Vec<_> = ACCOUNTS.iter().map(|_| h.connect()).collect();
+        for (c, (user, password)) in conns.iter().zip(ACCOUNTS) {
+            h.send(*c, user);
+            h.send(*c, password);
+        }
+        assert_eq!(
+            h.jobs_waiting(),
+            ACCOUNTS.len(),
+            "one comparison each, none refused"
+        );
+        h.answer_jobs();
+        for c in conns {
+            assert!(
+                h.take(c)
+                    .iter()
+                    .any(|m| matches!(m, ServerMsg::Welcome { .. })),
+                "{c} was not let in"
+            );
+        }
+    }
+
+    #[test]
     fn the_core_says_which_line_is_a_password_and_when_to_wait() {
         let mut h = Harness::new(config(), ACCOUNTS).manual_jobs();
         let c = h.connect();

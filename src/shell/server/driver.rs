@@ -360,7 +360,21 @@ impl Driver {
                     if self.cluster.is_none() {
                         self.hasher.submit(control);
                     } else if let Some(job) = self.own_password_job(control) {
-                        self.hasher.submit(job);
+                        match job {
+                            // A password stored in the clear: a comparison, done here at once.
+                            Effect::CheckPassword {
+                                conn,
+                                job,
+                                hash,
+                                password,
+                            } if !crate::password::is_hash(&hash) => {
+                                let ok = password
+                                    .is_some_and(|p| crate::password::plain_matches(&hash, &p.0));
+                                let now = self.clock.now();
+                                self.feed(Event::PasswordChecked { conn, job, ok }, now);
+                            }
+                            job => self.hasher.submit(job),
+                        }
                     }
                 }
                 Effect::PauseReading { conn } => {
