@@ -14,7 +14,6 @@
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
-use redis::streams::StreamReadReply;
 use redis::{AsyncConnectionConfig, Client, Value};
 
 use crate::server::{LogDecodeError, LogEntry, LoggedEvent};
@@ -36,6 +35,54 @@ fn id_of(n: u64) -> String {
 /// The position of a stream id natter wrote (`0-<n>`).
 fn position_of(id: &str) -> Option<u64> {
     id.strip_prefix("0-")?.parse().ok()
+}
+
+/// One entry of an XREAD reply: `[id, [field, value, ...]]`.
+fn entry_of(entry: Value) -> Result<LogEntry, LogError> {
+    let malformed = |id: &str| LogError::Malformed { id: id.to_owned() };
+    let Value::Array(mut parts) = entry else {
+        return Err(malformed("?"));
+    };
+    let (Some(fields), Some(id)) = (parts.pop(), parts.pop()) else {
+        return Err(malformed("?"));
+    };
+    let id = match id {
+        Value::BulkString(b) => String::from_utf8(b).map_err(|_| malformed("?"))?,
+        Value::SimpleString(s) => s,
+        _ => return Err(malformed("?")),
+    };
+    let fields = match fields {
+        Value::Array(f) => f,
+        Value::Map(m) => m.into_iter().flat_map(|(k, v)| [k, v]).collect(),
+        _ => return Err(malformed(&id)),
+    };
+    let (mut event, mut node, mut seq) = (None, None, None);
+    let mut fields = fields.into_iter();
+    while let (Some(Value::BulkString(name)), Some(Value::BulkString(value))) =
+        (fields.next(), fields.next())
+    {
+        let number = || std::str::from_utf8(&value).ok()?.parse::<u64>().ok();
+        match name.as_slice() {
+            n if n == FIELD.as_bytes() => event = Some(value),
+            n if n == NODE.as_bytes() => node = number(),
+            n if n == SEQ.as_bytes() => seq = number(),
+            _ => {}
+        }
+    }
+    let (Some(bytes), Some(node), Some(seq), Some(position)) = (event, node, seq, position_of(&id))
+    else {
+        return Err(malformed(&id));
+    };
+    let event = LoggedEvent::decode(&bytes).map_err(|source| LogError::Damaged {
+        id: id.clone(),
+        source,
+    })?;
+    Ok(LogEntry {
+        position,
+        node,
+        seq,
+        event,
+    })
 }
 
 /// What can go wrong with the log.
@@ -140,7 +187,7 @@ impl RedisLog {
     /// an empty answer means nothing new came meanwhile. Entries trimmed away are simply not there: the
     /// caller tells by their numbers.
     pub async fn read_after(&mut self, after: u64, max: usize) -> Result<Vec<LogEntry>, LogError> {
-        let reply: Option<StreamReadReply> = redis::cmd("XREAD")
+        let reply: Value = redis::cmd("XREAD")
             .arg("COUNT")
             .arg(max)
             .arg("BLOCK")
@@ -151,31 +198,25 @@ impl RedisLog {
             .query_async(&mut self.reader)
             .await?;
         let mut out = Vec::new();
-        for key in reply.map(|r| r.keys).unwrap_or_default() {
-            for entry in key.ids {
-                let number = |field| match entry.map.get(field) {
-                    Some(Value::BulkString(b)) => std::str::from_utf8(b).ok()?.parse::<u64>().ok(),
-                    _ => None,
-                };
-                let (Some(Value::BulkString(bytes)), Some(node), Some(seq)) =
-                    (entry.map.get(FIELD), number(NODE), number(SEQ))
-                else {
-                    return Err(LogError::Malformed { id: entry.id });
-                };
-                let event = LoggedEvent::decode(bytes).map_err(|source| LogError::Damaged {
-                    id: entry.id.clone(),
-                    source,
-                })?;
-                let Some(position) = position_of(&entry.id) else {
-                    return Err(LogError::Malformed { id: entry.id });
-                };
-                out.push(LogEntry {
-                    position,
-                    node,
-                    seq,
-                    event,
-                });
-            }
+        // One stream was asked for: its entries, read straight from the reply (RESP2 arrays or a
+        // RESP3 map), without building a map per entry.
+        let streams = match reply {
+            Value::Nil => return Ok(out),
+            Value::Array(streams) => streams,
+            Value::Map(streams) => streams.into_iter().flat_map(|(k, v)| [k, v]).collect(),
+            _ => return Err(LogError::Malformed { id: "?".into() }),
+        };
+        let entries = streams.into_iter().flat_map(|s| match s {
+            Value::Array(mut kv) if kv.len() == 2 => match kv.pop() {
+                Some(Value::Array(entries)) => entries,
+                _ => Vec::new(),
+            },
+            // (RESP3: the map's key and value came flattened, one after the other.)
+            Value::Array(entries) => entries,
+            _ => Vec::new(),
+        });
+        for entry in entries {
+            out.push(entry_of(entry)?);
         }
         Ok(out)
     }
