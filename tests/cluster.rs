@@ -659,3 +659,33 @@ fn no_password_enters_the_shared_log() {
         "commands are in the log"
     );
 }
+
+#[test]
+fn a_node_with_other_rules_or_accounts_refuses_to_join_and_says_what_differs() {
+    let Some(redis) = Redis::start() else { return };
+    let _a = node(&redis);
+    let other_timeout = Server::cmd()
+        .accounts(PEOPLE)
+        .args(&["60", "300", "--cluster", &redis.url()])
+        .try_start()
+        .err()
+        .expect("a node with another idle timeout joined the cluster");
+    assert!(
+        other_timeout
+            .stderr
+            .contains("timeout_secs: the cluster's is 600, this node's 300"),
+        "{}",
+        other_timeout.stderr
+    );
+    let fewer_accounts = Server::cmd()
+        .accounts(&PEOPLE[..2])
+        .args(&["60", "600", "--cluster", &redis.url()])
+        .try_start()
+        .err()
+        .expect("a node with other accounts joined the cluster");
+    assert!(
+        fewer_accounts.stderr.contains("missing here:"),
+        "{}",
+        fewer_accounts.stderr
+    );
+}
