@@ -169,8 +169,9 @@ struct Args {
           value_parser = clap::value_parser!(u64).range(1..))]
     snapshot_every: u64,
 
-    /// TCP keepalive: seconds of silence before a connection is probed, so a client that vanished
-    /// without closing is logged out within this and half as much again (0: off).
+    /// TCP keepalive: at most this many seconds of silence before a connection is probed (at least
+    /// half as many: connections are spread, so their probes do not all leave at once), so a client
+    /// that vanished without closing is logged out within this and half as much again (0: off).
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     keepalive: u64,
 }
@@ -340,7 +341,7 @@ fn serve(args: Args) -> Result<()> {
             let name = args
                 .node
                 .clone()
-                .unwrap_or_else(|| format!("node {node} (port {})", args.port));
+                .unwrap_or_else(|| format!("port {}", args.port));
             tracing::info!(
                 "cluster node {node} ({name}) of the cluster at {url}, starting at log entry {}",
                 joined.log.position()

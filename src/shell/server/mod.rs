@@ -81,7 +81,8 @@ pub struct ShellOptions {
     /// Speak TLS with this configuration (`None`: plain text).
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// TCP keepalive: probe a connection idle this long, so a client that vanished without closing is
-    /// noticed (within this and half as much again, see `accept::keepalive_interval`); `None`: off.
+    /// noticed (within this and half as much again, see `accept::keepalive_interval`; each
+    /// connection's first probe comes between half this and this, `accept::keepalive_idle`); `None`: off.
     pub keepalive: Option<Duration>,
     /// Be one node of a cluster (`None`: a server alone).
     pub cluster: Option<ClusterNode>,
