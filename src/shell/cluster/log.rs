@@ -11,10 +11,12 @@
 //! it was. Every call has a deadline, so an unreachable Redis is an error the caller can report, never
 //! a hang.
 
+use std::future::Future;
 use std::time::Duration;
 
+use futures_lite::FutureExt;
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, Client, Value};
+use redis::{AsyncConnectionConfig, Client, RedisResult, Value};
 
 use crate::server::{LogDecodeError, LogEntry, LoggedEvent};
 
@@ -26,6 +28,30 @@ const SEQ: &str = "s";
 
 /// How long one request may take beyond its own blocking time before Redis counts as unreachable.
 const RESPONSE_MARGIN: Duration = Duration::from_secs(2);
+
+/// `request`'s answer, or a timeout if none came within `limit`.
+///
+/// Not the redis crate's own response timeout: that one looks at its clock before at the answer, and
+/// these requests are awaited by the node's driver thread, which can be busy for seconds at a stretch
+/// (applying a thousand logouts, each announced to tens of thousands). Redis had answered long
+/// before, yet the request counted as timed out: the node logged Redis as unreachable when it was
+/// not, read the same entries again, and appended entries Redis already had a second time. Here an
+/// answer that is there when the task is next polled is taken, however late the poll.
+async fn answered_within<T>(
+    limit: Duration,
+    request: impl Future<Output = RedisResult<T>>,
+) -> RedisResult<T> {
+    request
+        .or(async {
+            smol::Timer::after(limit).await;
+            Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no answer within {} ms", limit.as_millis()),
+            )
+            .into())
+        })
+        .await
+}
 
 /// The stream id of position `n`.
 fn id_of(n: u64) -> String {
@@ -128,7 +154,7 @@ impl RedisLog {
         let client = Client::open(url).map_err(connect_err)?;
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(RESPONSE_MARGIN))
-            .set_response_timeout(Some(block + RESPONSE_MARGIN));
+            .set_response_timeout(None);
         let appender = client
             .get_multiplexed_async_connection_with_config(&config)
             .await
@@ -179,7 +205,7 @@ impl RedisLog {
                 .arg(*seq)
                 .ignore();
         }
-        pipe.query_async::<()>(&mut self.appender).await?;
+        answered_within(RESPONSE_MARGIN, pipe.query_async::<()>(&mut self.appender)).await?;
         Ok(())
     }
 
@@ -187,7 +213,7 @@ impl RedisLog {
     /// an empty answer means nothing new came meanwhile. Entries trimmed away are simply not there: the
     /// caller tells by their numbers.
     pub async fn read_after(&mut self, after: u64, max: usize) -> Result<Vec<LogEntry>, LogError> {
-        let reply: Value = redis::cmd("XREAD")
+        let read = redis::cmd("XREAD")
             .arg("COUNT")
             .arg(max)
             .arg("BLOCK")
@@ -195,8 +221,12 @@ impl RedisLog {
             .arg("STREAMS")
             .arg(&self.key)
             .arg(id_of(after))
-            .query_async(&mut self.reader)
-            .await?;
+            .to_owned();
+        let reply: Value = answered_within(
+            self.block + RESPONSE_MARGIN,
+            read.query_async(&mut self.reader),
+        )
+        .await?;
         let mut out = Vec::new();
         // One stream was asked for: its entries, read straight from the reply (RESP2 arrays or a
         // RESP3 map), without building a map per entry.
@@ -223,9 +253,30 @@ impl RedisLog {
 
     /// How many entries the log holds.
     pub async fn entries(&mut self) -> Result<u64, LogError> {
-        Ok(redis::cmd("XLEN")
-            .arg(&self.key)
-            .query_async(&mut self.appender)
-            .await?)
+        let count = redis::cmd("XLEN").arg(&self.key).to_owned();
+        Ok(answered_within(RESPONSE_MARGIN, count.query_async(&mut self.appender)).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_already_there_is_taken_however_late_the_poll() {
+        // A deadline already past when the task is first polled, as when the driver was busy.
+        let answer = smol::block_on(answered_within(Duration::ZERO, async {
+            Ok::<u64, redis::RedisError>(7)
+        }));
+        assert_eq!(answer.ok(), Some(7));
+    }
+
+    #[test]
+    fn no_answer_is_a_timeout_that_says_how_long_it_waited() {
+        let never = futures_lite::future::pending::<RedisResult<u64>>();
+        let err = smol::block_on(answered_within(Duration::from_millis(20), never))
+            .expect_err("nothing came");
+        assert!(err.is_timeout() || err.is_io_error(), "{err}");
+        assert!(err.to_string().contains("no answer within 20 ms"), "{err}");
     }
 }

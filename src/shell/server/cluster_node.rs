@@ -72,6 +72,15 @@ pub(super) fn first_conn_id(node: u64) -> u64 {
     (node << NODE_SHIFT) | 1
 }
 
+/// A snapshot the driver took, on its way to Redis.
+pub(super) struct Taken {
+    /// The log entry it is the state after.
+    pub(super) position: u64,
+    pub(super) bytes: Vec<u8>,
+    /// How long encoding held the driver (it serves nobody meanwhile), for the log.
+    pub(super) encoding: Duration,
+}
+
 /// What the driver holds of the cluster.
 pub(super) struct Link {
     pub(super) node: u64,
@@ -79,7 +88,7 @@ pub(super) struct Link {
     /// Timers, time, position and duplicates of the log (the core itself is the driver's).
     pub(super) log: ReplicaLog,
     /// Snapshots taken, to the task that stores them.
-    pub(super) snapshots: Sender<(u64, Vec<u8>)>,
+    pub(super) snapshots: Sender<Taken>,
     /// Entries between snapshots.
     pub(super) snapshot_every: u64,
     /// The position and log time of the last snapshot this node took or started from.
@@ -419,12 +428,16 @@ async fn latest_snapshot(url: &str, prefix: &str) -> Option<(u64, Vec<u8>)> {
 }
 
 /// Stores the snapshots the driver takes, and trims the log behind them (never past a live node).
-async fn store_snapshots(url: String, prefix: String, node: u64, taken: Receiver<(u64, Vec<u8>)>) {
+async fn store_snapshots(url: String, prefix: String, node: u64, taken: Receiver<Taken>) {
     // A snapshot stored whose trim another node held back: trimmed again at that instant.
     let mut retrim: Option<(Instant, u64)> = None;
     loop {
         let next = async { taken.recv().await.ok() };
-        let (position, bytes) = match retrim {
+        let Taken {
+            position,
+            bytes,
+            encoding,
+        } = match retrim {
             Some((at, position)) => {
                 let due = async {
                     smol::Timer::at(at).await;
@@ -457,9 +470,10 @@ async fn store_snapshots(url: String, prefix: String, node: u64, taken: Receiver
         match stored.await {
             Ok((true, keep_from)) => {
                 tracing::info!(
-                    "snapshot of the cluster at log entry {position} stored ({} KiB, {} ms); the log \
-                     now starts at entry {keep_from}",
+                    "snapshot of the cluster at log entry {position} stored ({} KiB, encoded in {} ms, \
+                     stored in {} ms); the log now starts at entry {keep_from}",
                     bytes.len() / 1024,
+                    encoding.as_millis(),
                     started.elapsed().as_millis()
                 );
                 retrim =

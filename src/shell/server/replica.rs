@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use futures_lite::FutureExt;
 
-use super::cluster_node::{SNAPSHOT_MAX_AGE_MS, node_of, still_wanted_when_fenced};
+use super::cluster_node::{SNAPSHOT_MAX_AGE_MS, Taken, node_of, still_wanted_when_fenced};
 use super::driver::Driver;
 use crate::protocol::{ByeReason, ServerMsg};
 use crate::server::{
@@ -232,9 +232,14 @@ impl Driver {
             return;
         }
         link.last_snapshot = (position, now);
+        let started = std::time::Instant::now();
         let bytes = snapshot::encode(&self.core, &link.log);
         // The previous one still being stored: this one is skipped, the next comes soon enough.
-        let _ = link.snapshots.try_send((position, bytes));
+        let _ = link.snapshots.try_send(Taken {
+            position,
+            bytes,
+            encoding: started.elapsed(),
+        });
     }
 
     /// The log was trimmed past this node: it starts again from the cluster's latest snapshot. Its own
