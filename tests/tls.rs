@@ -235,6 +235,39 @@ fn plain_text_and_tls_meeting_each_other_get_clear_errors_not_hangs() {
 }
 
 #[test]
+fn a_full_tls_server_is_reported_as_full_not_as_a_plain_text_one() {
+    // A TLS server out of descriptors refuses before any TLS, with its one line in plain text.
+    let server = Server::cmd()
+        .accounts(PEOPLE)
+        .tls()
+        .args(&["--max-logins-per-address", "0"])
+        .fd_limit(40)
+        .start();
+    let mut held = Vec::new();
+    let full = (0..60).any(|_| {
+        let mut raw = std::net::TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+        raw.set_read_timeout(Some(Duration::from_millis(150)))
+            .unwrap();
+        let mut first = [0u8; 8];
+        // An accepted TLS connection waits for the client's hello: nothing comes.
+        let refused = raw.read_exact(&mut first).is_ok();
+        if refused {
+            assert_eq!(&first, b"BYE full");
+        } else {
+            held.push(raw);
+        }
+        refused
+    });
+    assert!(full, "the server never ran out: {} held", held.len());
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut client = Piped::spawn_tls("alice", server.port(), dir.path(), &[]);
+    assert_eq!(client.wait().code(), Some(3), "{:?}", client.seen);
+    assert!(client.saw("is full"), "{:?}", client.seen);
+    assert!(!client.saw("plain text"), "{:?}", client.seen);
+}
+
+#[test]
 fn hashed_and_plain_accounts_log_in_side_by_side() {
     // `natter-server hash-password` makes the line to paste.
     let out = std::process::Command::new(kit::server_bin())

@@ -7,7 +7,7 @@ use clap::Parser;
 
 use natter::protocol::DEFAULT_PORT;
 use natter::shell::client::Security;
-use natter::shell::client::{ClientOptions, ServerAddr, run};
+use natter::shell::client::{ClientOptions, ServerAddr, StartError, run};
 use natter::shell::state_file;
 use natter::shell::ui::UiOptions;
 
@@ -196,7 +196,12 @@ fn main() {
         Ok(code) => code,
         Err(e) => {
             eprintln!("natter: error: {e}");
-            1
+            // As when a plain-text server says it is full after the connection: refused, not lost.
+            if matches!(e, StartError::ServerFull { .. }) {
+                3
+            } else {
+                1
+            }
         }
     };
     std::process::exit(code);

@@ -96,6 +96,10 @@ pub enum StartError {
     )]
     ServerIsPlaintext { addr: String },
     #[error(
+        "the server at {addr} is full and cannot take another connection; try again later, or another server."
+    )]
+    ServerFull { addr: String },
+    #[error(
         "the server at {addr} presented a different certificate from the one remembered in {file}:\n  remembered {remembered}\n  presented  {presented}\nThis happens when the server's certificate was replaced, or when someone is intercepting the connection; nothing was sent. If its operator confirms the new fingerprint, connect once with --accept-new-cert {presented}"
     )]
     CertificateChanged {

@@ -220,6 +220,10 @@ async fn tls(
     Ok((Box::new(reader), Box::new(writer), notices))
 }
 
+/// The line a server out of descriptors sends instead of serving (in plain text, even when it speaks
+/// TLS).
+const FULL: &[u8] = b"BYE full";
+
 /// Why a TLS handshake failed, in words the user can act on.
 fn explain_failure(
     shown: &str,
@@ -230,6 +234,13 @@ fn explain_failure(
     presented: Option<String>,
     file: Option<&Path>,
 ) -> StartError {
+    // A TLS server out of descriptors refuses a connection before any TLS (it cannot afford a
+    // handshake for it): its one line is plain text, and it means "full", not "plain-text server".
+    if first.starts_with(FULL) {
+        return StartError::ServerFull {
+            addr: shown.to_owned(),
+        };
+    }
     // A TLS server's first byte is a record type (handshake 0x16, alert 0x15); natter's plain-text
     // server starts with its prompt.
     if first.first().is_some_and(|b| *b != 0x16 && *b != 0x15) {
