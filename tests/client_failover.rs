@@ -85,6 +85,41 @@ fn a_server_that_is_down_at_start_is_skipped_with_a_warning() {
 }
 
 #[test]
+fn a_full_server_at_start_is_skipped_with_a_warning() {
+    // A server out of descriptors answers `BYE full` and closes: the next one is used.
+    let full = Server::cmd()
+        .accounts(PEOPLE)
+        .args(&["--max-logins-per-address", "0"])
+        .fd_limit(40)
+        .start();
+    let mut held = Vec::new();
+    let is_full = (0..60).any(|_| {
+        let mut c = full.connect();
+        if c.next_line().is_some_and(|l| l.starts_with("BYE full")) {
+            return true;
+        }
+        held.push(c);
+        false
+    });
+    assert!(is_full, "the server never ran out: {} held", held.len());
+    let b = Server::cmd().accounts(PEOPLE).start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = natter_servers(&[full.port(), b.port()], dir.path());
+    cmd.arg("--plaintext");
+    let mut carol = Piped::spawn_cmd("carol", cmd, dir.path());
+    carol.expect(&format!(
+        "Could not use 127.0.0.1:{}: the server at 127.0.0.1:{} is full",
+        full.port(),
+        full.port()
+    ));
+    carol.send("carol");
+    carol.send("christmas");
+    carol.expect("Welcome to natter, carol!");
+    carol.send("logout");
+    assert_eq!(carol.wait().code(), Some(0));
+}
+
+#[test]
 fn no_server_of_several_is_one_clear_error_naming_each() {
     let (p1, p2) = (free_port(), free_port());
     let dir = tempfile::tempdir().unwrap();

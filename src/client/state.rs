@@ -503,16 +503,23 @@ impl ClientState {
     fn on_bye(&mut self, reason: ByeReason, out: &mut Vec<Effect>) {
         // A server stopping (or cut off from its cluster) is a server lost, when there is another to
         // move to.
-        if matches!(reason, ByeReason::Shutdown | ByeReason::Unavailable) {
-            if matches!(self.phase, Phase::Online { .. }) && self.reconnect.can_move() {
-                show(out, ServerMsg::Bye(reason));
-                return self.move_server(out);
-            }
-            if self.moving() {
-                let why = match reason {
-                    ByeReason::Shutdown => "it is shutting down",
-                    _ => "it cannot reach its cluster's storage",
-                };
+        if matches!(reason, ByeReason::Shutdown | ByeReason::Unavailable)
+            && matches!(self.phase, Phase::Online { .. })
+            && self.reconnect.can_move()
+        {
+            show(out, ServerMsg::Bye(reason));
+            return self.move_server(out);
+        }
+        // While moving, a server that cannot take the session now is one attempt failed: the next
+        // is tried (a full one may have room for someone else's session, not for this one now).
+        if self.moving() {
+            let why = match reason {
+                ByeReason::Shutdown => Some("it is shutting down"),
+                ByeReason::Unavailable => Some("it cannot reach its cluster's storage"),
+                ByeReason::Full => Some("it is full"),
+                _ => None,
+            };
+            if let Some(why) = why {
                 return self.retry_later(why, out);
             }
         }

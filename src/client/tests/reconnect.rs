@@ -210,6 +210,26 @@ fn a_server_shutting_down_is_left_for_another_when_there_is_one() {
 }
 
 #[test]
+fn a_full_server_met_while_moving_is_one_failed_attempt_not_the_end() {
+    let mut c = on_two_servers();
+    c.event(Event::Server(ServerEvent::Closed));
+    c.event(Event::Server(ServerEvent::Connected));
+    c.clear();
+    // b:2 is out of descriptors: it says so and closes.
+    c.server(ServerMsg::Bye(ByeReason::Full));
+    assert_eq!(c.exit, None, "the client must go on while a:1 may serve");
+    let w = warnings(&mut c);
+    assert!(
+        w[0].contains("b:2") && w[0].contains("it is full") && w[0].contains("a:1 now"),
+        "{w:?}"
+    );
+    c.advance_secs(0);
+    assert_eq!(c.server_conns, [None, Some(0)]);
+    relogin_at_next(&mut c);
+    assert_eq!(c.state.user(), Some(&name("alice")));
+}
+
+#[test]
 fn with_one_server_a_loss_still_ends_the_client() {
     let mut c = Client::online("alice");
     c.event(Event::Server(ServerEvent::Closed));

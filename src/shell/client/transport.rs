@@ -93,16 +93,21 @@ pub(super) async fn open(
 }
 
 /// A natter server speaks first (its username prompt); a TLS server waits for the client's hello. So
-/// silence from a server this client talks to in plain text most likely means it speaks TLS.
+/// silence from a server this client talks to in plain text most likely means it speaks TLS. A server
+/// that speaks first to refuse (out of descriptors) is one that cannot be used, as over TLS: with
+/// several servers, the next is tried.
 async fn wait_for_first_byte(tcp: &TcpStream, shown: &str) -> Result<(), StartError> {
-    let mut byte = [0u8; 1];
-    let peeked = async { Some(tcp.peek(&mut byte).await) }
+    let mut first = [0u8; FULL.len()];
+    let peeked = async { Some(tcp.peek(&mut first).await) }
         .or(async {
             smol::Timer::after(FIRST_LINE_WAIT).await;
             None
         })
         .await;
     match peeked {
+        Some(Ok(n)) if first[..n] == *FULL => Err(StartError::ServerFull {
+            addr: shown.to_owned(),
+        }),
         Some(_) => Ok(()),
         None => Err(StartError::NoPrompt {
             addr: shown.to_owned(),
