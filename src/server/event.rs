@@ -45,7 +45,7 @@ pub enum Event<'a> {
     /// password enters the shared log.
     SecretLine {
         conn: ConnId,
-        shape: super::secrets::SecretShape,
+        shape: super::secret_shape::SecretShape,
     },
     /// The connection is gone: the client closed it, it failed, or the shell dropped it (for instance
     /// because the client stopped reading and its outbound queue overflowed).

@@ -19,7 +19,7 @@ use std::collections::VecDeque;
 
 use super::event::{ConnId, Effect, TimerId};
 use super::rate::{Gcra, Rate};
-use super::secrets::SecretShape;
+use super::secret_shape::SecretShape;
 use super::state::{ServerState, send};
 use crate::protocol::{ByeReason, ErrorReply};
 use crate::time::Timestamp;

@@ -9,7 +9,7 @@
 use std::net::SocketAddr;
 
 use super::event::{ConnId, Event, TimerId};
-use super::secrets::SecretShape;
+use super::secret_shape::SecretShape;
 use crate::protocol::LineError;
 use crate::protocol::name::PasswordError;
 use crate::time::Timestamp;

@@ -8,29 +8,11 @@ use super::addresses::AddressKey;
 use super::config::MAX_FAILURES;
 use super::event::{ConnId, Effect};
 use super::record::Record;
-use super::secrets::SecretShape;
+use super::secret_shape::{SecretShape, Typed};
 use super::sessions::Phase;
 use super::state::{ServerState, send};
 use crate::protocol::name::{check_password, check_username};
 use crate::protocol::{ByeReason, ErrorReply, Name, Prompt, ServerMsg};
-
-/// A password as the core was given it: typed text, or only its shape, the text staying with the
-/// connection's node (a cluster's; see [`super::secrets`]).
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Typed<'a> {
-    Text(&'a str),
-    AtNode { shape: SecretShape },
-}
-
-impl Typed<'_> {
-    /// The text, for a password job (`None`: the node that holds it fills it in).
-    pub(crate) fn cleartext(self) -> Option<crate::password::Cleartext> {
-        match self {
-            Typed::Text(t) => Some(crate::password::Cleartext(t.to_owned())),
-            Typed::AtNode { .. } => None,
-        }
-    }
-}
 use crate::time::Timestamp;
 
 impl ServerState {

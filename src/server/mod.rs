@@ -72,6 +72,7 @@ mod rate;
 pub mod record;
 pub mod replica;
 pub mod restore;
+pub mod secret_shape;
 pub mod secrets;
 mod sessions;
 pub mod snapshot;
@@ -84,7 +85,8 @@ pub use logged::{LogDecodeError, LoggedEvent, OwnedEvent};
 pub use query::{DurableUser, DurableView, StoredView};
 pub use record::Record;
 pub use replica::{Applied, LogEntry, ReplicaLog};
-pub use secrets::{LineGate, NextLine, SecretShape, Through};
+pub use secret_shape::SecretShape;
+pub use secrets::{LineGate, NextLine, Through};
 pub use state::ServerState;
 
 #[cfg(test)]

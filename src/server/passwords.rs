@@ -16,8 +16,8 @@ use rustc_hash::FxHashMap;
 
 use super::accounts::UserId;
 use super::event::{ConnId, Effect};
-use super::login::Typed;
 use super::record::Record;
+use super::secret_shape::Typed;
 use super::sessions::Phase;
 use super::state::{ServerState, send};
 use crate::protocol::{ErrorReply, Name, ServerMsg};

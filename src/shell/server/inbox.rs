@@ -35,6 +35,13 @@ pub(super) enum Input {
     Unfenced,
 }
 
+/// A line (or an overlong one) of a connection, as the driver hands it on: to the core at once, or,
+/// in cluster mode, to the shared log.
+pub(super) enum Typed<'a> {
+    Line(&'a [u8]),
+    TooLong,
+}
+
 /// A batch being gathered (by readers) or handled (by the driver): the two swap, keeping capacities.
 #[derive(Debug, Default)]
 pub(super) struct Inbox {

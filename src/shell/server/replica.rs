@@ -12,6 +12,7 @@ use futures_lite::FutureExt;
 
 use super::cluster_node::{SNAPSHOT_MAX_AGE_MS, Taken, node_of, still_wanted_when_fenced};
 use super::driver::Driver;
+use super::inbox::Typed;
 use crate::protocol::{ByeReason, ServerMsg};
 use crate::server::{
     Applied, ConnId, Effect, Event, LogEntry, NextLine, OwnedEvent, Through, snapshot,
@@ -20,12 +21,6 @@ use crate::time::Timestamp;
 
 /// Lines of one connection waiting at its gate (before login) past which its reader stops reading.
 const GATE_MAX_BYTES: usize = 64 * 1024;
-
-/// A line (or an overlong one) read from one of this node's connections.
-pub(super) enum Typed<'a> {
-    Line(&'a [u8]),
-    TooLong,
-}
 
 impl Driver {
     /// One entry of the shared log, fed to the core (after the timers due by its time), its effects
