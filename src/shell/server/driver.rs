@@ -17,8 +17,7 @@ use smol::LocalExecutor;
 use super::cluster_node::{Link, still_wanted_when_fenced};
 use super::conn::{CLOSING_HANDSHAKE_GRACE, Flush, drop_conn, writer};
 use super::hasher::{Answer, Hasher};
-use super::inbox::Typed;
-use super::inbox::{Inbox, Input};
+use super::inbox::{Inbox, Input, Typed};
 use super::{Shared, ShellOptions};
 use crate::protocol::{ServerMsg, render_into};
 use crate::server::outbox::Outbox;
@@ -355,26 +354,10 @@ impl Driver {
         while let Some(control) = self.outbox.poll_control() {
             match control {
                 Effect::CheckPassword { .. } | Effect::HashPassword { .. } => {
-                    // In a cluster, the node that holds the connection does the work (with the
-                    // password it kept) and logs the verdict; the others wait for it in the log.
                     if self.cluster.is_none() {
                         self.hasher.submit(control);
-                    } else if let Some(job) = self.own_password_job(control) {
-                        match job {
-                            // A password stored in the clear: a comparison, done here at once.
-                            Effect::CheckPassword {
-                                conn,
-                                job,
-                                hash,
-                                password,
-                            } if !crate::password::is_hash(&hash) => {
-                                let ok = password
-                                    .is_some_and(|p| crate::password::plain_matches(&hash, &p.0));
-                                let now = self.clock.now();
-                                self.feed(Event::PasswordChecked { conn, job, ok }, now);
-                            }
-                            job => self.hasher.submit(job),
-                        }
+                    } else {
+                        self.own_password_work(control);
                     }
                 }
                 Effect::PauseReading { conn } => {

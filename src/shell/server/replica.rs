@@ -176,32 +176,45 @@ impl Driver {
         }
     }
 
-    /// A password job for one of this node's connections, with the text the core was not given filled
-    /// in from what the node kept (`None`: the job is another node's, or nothing was kept).
-    pub(super) fn own_password_job(&mut self, job: Effect) -> Option<Effect> {
-        let link = self.cluster.as_mut()?;
+    /// A password job, in a cluster: the node that holds the connection does it, with the text the core
+    /// was not given filled in from what the node kept, and logs the verdict; the others wait for it
+    /// in the log. A password stored in the clear is a comparison, done here at once; argon2's work
+    /// goes to the workers.
+    pub(super) fn own_password_work(&mut self, job: Effect) {
+        let Some(link) = self.cluster.as_mut() else {
+            return;
+        };
         match job {
             Effect::CheckPassword {
                 conn,
                 job,
                 hash,
                 password,
-            } if node_of(conn) == link.node => Some(Effect::CheckPassword {
-                conn,
-                job,
-                hash,
-                password: password.or_else(|| link.secrets.remove(&conn)),
-            }),
+            } if node_of(conn) == link.node => {
+                let password = password.or_else(|| link.secrets.remove(&conn));
+                if crate::password::is_hash(&hash) {
+                    self.hasher.submit(Effect::CheckPassword {
+                        conn,
+                        job,
+                        hash,
+                        password,
+                    });
+                } else {
+                    let ok = password.is_some_and(|p| crate::password::plain_matches(&hash, &p.0));
+                    let now = self.clock.now();
+                    self.feed(Event::PasswordChecked { conn, job, ok }, now);
+                }
+            }
             Effect::HashPassword {
                 conn,
                 job,
                 password,
-            } if node_of(conn) == link.node => Some(Effect::HashPassword {
+            } if node_of(conn) == link.node => self.hasher.submit(Effect::HashPassword {
                 conn,
                 job,
                 password: password.or_else(|| link.secrets.remove(&conn)),
             }),
-            _ => None,
+            _ => {}
         }
     }
 
