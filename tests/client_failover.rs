@@ -66,22 +66,31 @@ fn a_killed_server_is_replaced_by_the_next_and_the_user_retypes_nothing() {
     assert_eq!(alice.wait().code(), Some(0), "{}", alice.seen.join("\n"));
 }
 
-#[test]
-fn a_server_that_is_down_at_start_is_skipped_with_a_warning() {
-    let down = free_port();
+/// Carol's client is given `first` and then a working server: it says `warning` of `first`, and carol
+/// logs in and out through the other without typing anything more than her login.
+fn skipped_with_a_warning(first: u16, warning: &str) {
     let b = Server::cmd().accounts(PEOPLE).start();
     let dir = tempfile::tempdir().unwrap();
-    let mut cmd = natter_servers(&[down, b.port()], dir.path());
+    let mut cmd = natter_servers(&[first, b.port()], dir.path());
     cmd.arg("--plaintext");
     let mut carol = Piped::spawn_cmd("carol", cmd, dir.path());
-    carol.expect(&format!(
-        "Could not use 127.0.0.1:{down}: cannot connect to the server at 127.0.0.1:{down}"
-    ));
+    carol.expect(warning);
     carol.send("carol");
     carol.send("christmas");
     carol.expect("Welcome to natter, carol!");
     carol.send("logout");
     assert_eq!(carol.wait().code(), Some(0));
+}
+
+#[test]
+fn a_server_that_is_down_at_start_is_skipped_with_a_warning() {
+    let down = free_port();
+    skipped_with_a_warning(
+        down,
+        &format!(
+            "Could not use 127.0.0.1:{down}: cannot connect to the server at 127.0.0.1:{down}"
+        ),
+    );
 }
 
 #[test]
@@ -102,21 +111,11 @@ fn a_full_server_at_start_is_skipped_with_a_warning() {
         false
     });
     assert!(is_full, "the server never ran out: {} held", held.len());
-    let b = Server::cmd().accounts(PEOPLE).start();
-    let dir = tempfile::tempdir().unwrap();
-    let mut cmd = natter_servers(&[full.port(), b.port()], dir.path());
-    cmd.arg("--plaintext");
-    let mut carol = Piped::spawn_cmd("carol", cmd, dir.path());
-    carol.expect(&format!(
-        "Could not use 127.0.0.1:{}: the server at 127.0.0.1:{} is full",
-        full.port(),
-        full.port()
-    ));
-    carol.send("carol");
-    carol.send("christmas");
-    carol.expect("Welcome to natter, carol!");
-    carol.send("logout");
-    assert_eq!(carol.wait().code(), Some(0));
+    let p = full.port();
+    skipped_with_a_warning(
+        p,
+        &format!("Could not use 127.0.0.1:{p}: the server at 127.0.0.1:{p} is full"),
+    );
 }
 
 #[test]
