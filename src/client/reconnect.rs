@@ -145,8 +145,7 @@ impl Reconnect {
     /// An attempt failed: moves to the next server and returns how many milliseconds to wait before
     /// trying it, or `None` if `give_up_ms` have passed since the server was lost.
     pub(super) fn failed(&mut self, now: Timestamp, give_up_ms: u64) -> Option<u64> {
-        let lost_at = *self.lost_at.get_or_insert(now);
-        if now.millis_since(lost_at) >= give_up_ms {
+        if self.given_up(now, give_up_ms) {
             return None;
         }
         self.failures += 1;
@@ -159,12 +158,18 @@ impl Reconnect {
     /// dead. Returns the wait and whether this is the first such wait (to say so once), or `None` if
     /// `give_up_ms` have passed since the server was lost.
     pub(super) fn wait_here(&mut self, now: Timestamp, give_up_ms: u64) -> Option<(u64, bool)> {
-        let lost_at = *self.lost_at.get_or_insert(now);
-        if now.millis_since(lost_at) >= give_up_ms {
+        if self.given_up(now, give_up_ms) {
             return None;
         }
         let first = !std::mem::replace(&mut self.waiting_here, true);
         Some((WAIT_HERE_MS, first))
+    }
+
+    /// Whether `give_up_ms` have passed since the server was lost (counted from now if it was not
+    /// noted yet).
+    fn given_up(&mut self, now: Timestamp, give_up_ms: u64) -> bool {
+        let lost_at = *self.lost_at.get_or_insert(now);
+        now.millis_since(lost_at) >= give_up_ms
     }
 
     fn advance(&mut self) {

@@ -597,15 +597,8 @@ impl ClientState {
     fn retry_later(&mut self, why: &str, out: &mut Vec<Effect>) {
         out.push(Effect::DropServer);
         let failed = self.reconnect.current().to_owned();
-        let give_up_ms = self.config.reconnect_give_up_secs * 1000;
-        let Some(wait_ms) = self.reconnect.failed(self.now, give_up_ms) else {
-            show_error(
-                out,
-                ClientError::NoServerLeft {
-                    secs: self.config.reconnect_give_up_secs,
-                },
-            );
-            return self.exit(Exit::ConnectionLost, out);
+        let Some(wait_ms) = self.reconnect.failed(self.now, self.give_up_ms()) else {
+            return self.no_server_left(out);
         };
         let when = match wait_ms {
             0 => "now".to_owned(),
@@ -618,26 +611,15 @@ impl ClientState {
                 self.reconnect.current()
             ),
         );
-        self.phase = Phase::Reconnecting { dialing: false };
-        out.push(Effect::SetTimer {
-            timer: TimerId::Reconnect,
-            at: self.now.plus_millis(wait_ms),
-        });
+        self.redial_in(wait_ms, out);
     }
 
     /// The current server answers, but the session on the lost one has not ended yet: asked again in a
     /// moment, saying so once.
     fn retry_here(&mut self, out: &mut Vec<Effect>) {
         out.push(Effect::DropServer);
-        let give_up_ms = self.config.reconnect_give_up_secs * 1000;
-        let Some((wait_ms, first)) = self.reconnect.wait_here(self.now, give_up_ms) else {
-            show_error(
-                out,
-                ClientError::NoServerLeft {
-                    secs: self.config.reconnect_give_up_secs,
-                },
-            );
-            return self.exit(Exit::ConnectionLost, out);
+        let Some((wait_ms, first)) = self.reconnect.wait_here(self.now, self.give_up_ms()) else {
+            return self.no_server_left(out);
         };
         if first {
             warn(
@@ -649,6 +631,27 @@ impl ClientState {
                 ),
             );
         }
+        self.redial_in(wait_ms, out);
+    }
+
+    /// How long after losing its server the client gives up finding another.
+    fn give_up_ms(&self) -> u64 {
+        self.config.reconnect_give_up_secs * 1000
+    }
+
+    /// No server could be used for the whole bound: said, and the client ends as a lost connection does.
+    fn no_server_left(&mut self, out: &mut Vec<Effect>) {
+        show_error(
+            out,
+            ClientError::NoServerLeft {
+                secs: self.config.reconnect_give_up_secs,
+            },
+        );
+        self.exit(Exit::ConnectionLost, out);
+    }
+
+    /// Dials the current server once `wait_ms` have passed.
+    fn redial_in(&mut self, wait_ms: u64, out: &mut Vec<Effect>) {
         self.phase = Phase::Reconnecting { dialing: false };
         out.push(Effect::SetTimer {
             timer: TimerId::Reconnect,
