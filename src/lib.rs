@@ -7,6 +7,7 @@
 //!   simulator).
 //! - [`protocol`]: framing, the command grammar, and every server line as a typed value, rendered and
 //!   decoded in one place each.
+//! - [`private_fs`]: files and directories only their owner may read (everything natter keeps on disk).
 //! - [`password`]: passwords at rest (argon2id hashes, or the original plain format), and the slow work
 //!   of hashing and checking them, which the server's shell runs off the core's thread.
 //! - [`server`]: the server's sans-IO core, [`server::ServerState`].
@@ -18,6 +19,7 @@
 
 pub mod client;
 pub mod password;
+pub mod private_fs;
 pub mod protocol;
 pub mod server;
 pub mod shell;

@@ -177,3 +177,40 @@ fn logins_logouts_lockouts_and_registrations_are_logged_without_secrets() {
         assert!(!log.contains(secret), "{secret:?} in the log:\n{log}");
     }
 }
+
+#[test]
+fn by_default_only_this_host_is_served_and_plain_passwords_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("credentials.txt"),
+        "alice wonderland\nbob builder\n",
+    )
+    .unwrap();
+    let server = Server::cmd()
+        .in_dir(dir.path())
+        .raw(&["0", "--plaintext"])
+        .start();
+    assert!(server.addr.ip().is_loopback(), "{}", server.addr);
+    let log = server.log();
+    assert!(log.contains("listening on 127.0.0.1:"), "{log}");
+    assert!(
+        log.contains("2 of 2 account(s)") && log.contains("plain text (alice, bob)"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("demo account"),
+        "on loopback the demo passwords harm nobody: {log}"
+    );
+    drop(server);
+
+    // Listening beyond this host with the README's demo passwords is called out by name.
+    let server = Server::cmd()
+        .in_dir(dir.path())
+        .raw(&["0", "--bind", "0.0.0.0", "--plaintext", "--data-dir", "d2"])
+        .start();
+    let log = server.log();
+    assert!(
+        log.contains("the demo account(s) alice, bob keep the passwords printed in the README"),
+        "{log}"
+    );
+}

@@ -1,6 +1,6 @@
 //! `natter-server [port] [block_duration] [timeout]`: the natter chat server.
 
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -50,7 +50,8 @@ struct Args {
     #[arg(long, value_name = "PATH")]
     data_dir: Option<PathBuf>,
 
-    /// Address to listen on (default: every interface, IPv4 and IPv6 where the system allows).
+    /// Address to listen on. Default: 127.0.0.1 (this host only), so that a first start with the
+    /// shipped demo accounts serves nobody else; `--bind 0.0.0.0` (or `::`) serves the network.
     #[arg(long, value_name = "ADDR")]
     bind: Option<IpAddr>,
 
@@ -294,6 +295,7 @@ fn serve(args: Args) -> Result<()> {
             args.credentials.display()
         );
     }
+    warn_of_plain_passwords(&accounts, &args);
     let max_line = usize::try_from(args.max_line).context("--max-line")?;
     let config = Config {
         block_duration_secs: args.block_duration,
@@ -453,18 +455,63 @@ fn serve(args: Args) -> Result<()> {
     })
 }
 
+/// The accounts of the shipped `credentials.txt`, whose passwords the README prints.
+const DEMO_ACCOUNTS: [(&str, &str); 6] = [
+    ("alice", "wonderland"),
+    ("bob", "builder"),
+    ("carol", "christmas"),
+    ("dave", "grohl42"),
+    ("Hans", "falcon*solo"),
+    ("Yoda", "wise@!man"),
+];
+
+/// Says, at start, which accounts anyone could log in to: ones kept in plain text (whoever reads the
+/// credentials file can use them) and, worse, the demo accounts with their published passwords, on
+/// a server that listens beyond this host.
+fn warn_of_plain_passwords(accounts: &[natter::server::Account], args: &Args) {
+    let plain: Vec<&str> = accounts
+        .iter()
+        .filter(|a| !natter::password::is_hash(&a.password))
+        .map(|a| a.username.as_str())
+        .collect();
+    if plain.is_empty() {
+        return;
+    }
+    let demo: Vec<&str> = accounts
+        .iter()
+        .filter(|a| DEMO_ACCOUNTS.contains(&(a.username.as_str(), a.password.as_str())))
+        .map(|a| a.username.as_str())
+        .collect();
+    let beyond_this_host = args.bind.is_some_and(|ip| !ip.is_loopback());
+    if !demo.is_empty() && beyond_this_host {
+        tracing::warn!(
+            "the demo account(s) {} keep the passwords printed in the README, and this server listens \
+             on {}: anyone who can reach it can log in as them. Change or remove them in {}",
+            demo.join(", "),
+            args.bind.map(|ip| ip.to_string()).unwrap_or_default(),
+            args.credentials.display()
+        );
+    }
+    tracing::warn!(
+        "{} of {} account(s) in {} keep their password in plain text ({}{}): whoever reads the file \
+         can log in as them; `natter-server hash-password USERNAME` prints a hashed line to put instead",
+        plain.len(),
+        accounts.len(),
+        args.credentials.display(),
+        plain.iter().take(5).copied().collect::<Vec<_>>().join(", "),
+        if plain.len() > 5 { ", ..." } else { "" },
+    );
+}
+
 /// The prefix of the cluster's keys in Redis.
 const CLUSTER_PREFIX: &str = "natter";
 
-/// Binds the requested address, or by default every interface: IPv6 with IPv4 mapped where the system
-/// allows it, otherwise IPv4 only.
+/// Binds the requested address, or by default the loopback address: a server is reachable from other
+/// hosts only when its operator says so (`--bind`).
 async fn bind(bind: Option<IpAddr>, port: u16) -> Result<async_net::TcpListener> {
     let addrs: Vec<SocketAddr> = match bind {
         Some(ip) => vec![SocketAddr::new(ip, port)],
-        None => vec![
-            SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port),
-            SocketAddr::new(IpAddr::from([0, 0, 0, 0]), port),
-        ],
+        None => vec![SocketAddr::new(IpAddr::from([127, 0, 0, 1]), port)],
     };
     let mut last_err = None;
     for addr in &addrs {

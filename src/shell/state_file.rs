@@ -52,6 +52,9 @@ impl StateFile {
             );
         };
         let path = dir.join(FILE_NAME);
+        // Made by an older natter with the default umask: it says whom the user talks to.
+        let _ = crate::private_fs::restrict(dir, crate::private_fs::DIR_MODE);
+        let _ = crate::private_fs::restrict(&path, crate::private_fs::FILE_MODE);
         let mut warnings = Vec::new();
         let book = match std::fs::read(&path) {
             Ok(bytes) => match String::from_utf8(bytes) {
@@ -116,11 +119,15 @@ fn write_merged(path: &Path, server: &str, user: &str, seen: Seen) -> std::io::R
     };
     book.record(server, user, seen);
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        crate::private_fs::create_private_dir(dir)?;
     }
     let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
+        let mut f = crate::private_fs::private_options()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)?;
         f.write_all(book.render().as_bytes())?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
@@ -135,6 +142,29 @@ fn write_merged(path: &Path, server: &str, user: &str, seen: Seen) -> std::io::R
 mod tests {
     use super::*;
     use crate::time::Timestamp;
+
+    #[test]
+    fn the_state_directory_and_the_seen_file_are_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let top = tempfile::tempdir().unwrap();
+        let dir = top.path().join("state/natter");
+        let (mut file, _, _) = StateFile::load(Some(&dir));
+        let seen = Seen {
+            id: 1,
+            sent_at: Timestamp(5),
+        };
+        assert_eq!(file.save("s:1", "alice", seen), None);
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join(FILE_NAME)), 0o600);
+        // An older natter's open ones are tightened when the client next starts.
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(dir.join(FILE_NAME), std::fs::Permissions::from_mode(0o644))
+            .unwrap();
+        StateFile::load(Some(&dir));
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join(FILE_NAME)), 0o600);
+    }
 
     #[test]
     fn saves_merge_and_load_back() {

@@ -90,10 +90,7 @@ impl ServerTls {
                 let k = data_dir.join(OWN_KEY);
                 if !c.exists() || !k.exists() {
                     // The data directory may not exist yet (a cluster node keeps nothing else there).
-                    let mut dir = std::fs::DirBuilder::new();
-                    dir.recursive(true);
-                    std::os::unix::fs::DirBuilderExt::mode(&mut dir, 0o700);
-                    dir.create(data_dir)
+                    crate::private_fs::create_private_dir(data_dir)
                         .map_err(|source| TlsSetupError::Write {
                             path: data_dir.to_owned(),
                             source,
@@ -196,16 +193,7 @@ fn hostname() -> Option<String> {
 
 /// Writes a file only its owner may read (created so from the start, never briefly open to others).
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), TlsSetupError> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let wrote = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()));
-    wrote.map_err(|source| TlsSetupError::Write {
+    crate::private_fs::write_private(path, bytes).map_err(|source| TlsSetupError::Write {
         path: path.to_owned(),
         source,
     })

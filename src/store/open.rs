@@ -1,7 +1,7 @@
 //! Opening a data directory: create it on first use, take the lock, open the database, and refuse
 //! anything this build cannot vouch for (another server holding it, a newer or foreign format, damage).
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
@@ -33,7 +33,7 @@ pub(crate) fn lock_dir(dir: &Path) -> Result<DirLock, StoreError> {
                 path: dir.to_owned(),
             });
         }
-        Ok(_) => {}
+        Ok(_) => crate::private_fs::restrict(dir, crate::private_fs::DIR_MODE).map_err(dir_err)?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             create_private_dir(dir).map_err(dir_err)?;
             sync_parent(dir);
@@ -41,7 +41,8 @@ pub(crate) fn lock_dir(dir: &Path) -> Result<DirLock, StoreError> {
         Err(e) => return Err(dir_err(e)),
     }
     let path = dir.join(LOCK_FILE);
-    let mut file = OpenOptions::new()
+    crate::private_fs::restrict(&path, crate::private_fs::FILE_MODE).map_err(dir_err)?;
+    let mut file = crate::private_fs::private_options()
         .read(true)
         .write(true)
         .create(true)
@@ -75,11 +76,7 @@ pub(crate) fn lock_dir(dir: &Path) -> Result<DirLock, StoreError> {
 /// Creates the directory (and any missing parents) readable by its owner only: it holds private
 /// messages and the passwords of registered accounts.
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
+    crate::private_fs::create_private_dir(dir)
 }
 
 /// Makes a new directory's entry durable, best effort (the database syncs its own files).
@@ -93,6 +90,31 @@ fn sync_parent(dir: &Path) {
     }
 }
 
+/// Makes the database and its write-ahead log owner-only before SQLite opens them: SQLite creates the
+/// log (and a journal) with the database file's own permissions, so a database created owner-only
+/// (an empty file, which SQLite takes as a new database) keeps all of them so. Files an older natter
+/// made with the default umask are tightened.
+fn make_private(db: &Path) -> Result<(), StoreError> {
+    use crate::private_fs::{FILE_MODE, private_options, restrict};
+    let err = |path: &Path, source| StoreError::Dir {
+        path: path.to_owned(),
+        source,
+    };
+    private_options()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(db)
+        .map_err(|e| err(db, e))?;
+    for suffix in ["", "-wal", "-journal", "-shm"] {
+        let mut name = db.as_os_str().to_owned();
+        name.push(suffix);
+        let path = std::path::PathBuf::from(name);
+        restrict(&path, FILE_MODE).map_err(|e| err(&path, e))?;
+    }
+    Ok(())
+}
+
 /// An open, checked database and the next message id it records.
 pub(crate) struct Opened {
     pub(crate) conn: Connection,
@@ -103,6 +125,7 @@ pub(crate) struct Opened {
 /// Opens (creating on first use) the database in a locked data directory and checks it.
 pub(crate) fn open_db(dir: &Path) -> Result<Opened, StoreError> {
     let path = dir.join(DB_FILE);
+    make_private(&path)?;
     let sql = |e| StoreError::sqlite(&path, e);
     let conn = Connection::open_with_flags(
         &path,

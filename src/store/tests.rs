@@ -576,3 +576,39 @@ fn the_data_directory_is_created_with_its_parents() {
         assert_eq!(mode & 0o077, 0, "private messages are not world-readable");
     }
 }
+
+#[test]
+fn the_database_its_log_and_the_lock_are_owner_only_even_if_an_older_natter_made_them_open() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("natter-data");
+    let mode = |name: &str| {
+        std::fs::metadata(data.join(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    {
+        let mut store = Store::open(&data).unwrap();
+        store.commit(&[stored(1, "bob", "hi")]).unwrap();
+        for name in [DB_FILE, "natter.db-wal", LOCK_FILE] {
+            assert_eq!(mode(name), 0o600, "{name}");
+        }
+    }
+    // Files left readable by others (the default umask of an older natter) are tightened.
+    for name in [DB_FILE, "natter.db-wal", LOCK_FILE] {
+        let path = data.join(name);
+        if path.exists() {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+    }
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let _store = Store::open(&data).unwrap();
+    assert_eq!(mode(DB_FILE), 0o600);
+    assert_eq!(mode(LOCK_FILE), 0o600);
+    assert_eq!(
+        std::fs::metadata(&data).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+}

@@ -64,7 +64,7 @@ impl KnownServers {
             return Ok(());
         };
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+            crate::private_fs::create_private_dir(dir)?;
         }
         let text: String = self
             .entries

@@ -26,7 +26,7 @@ pub fn save(path: Option<&Path>, lines: &[String]) {
         return;
     };
     if let Some(dir) = path.parent() {
-        let _ = std::fs::create_dir_all(dir);
+        let _ = crate::private_fs::create_private_dir(dir);
     }
     let skip = lines.len().saturating_sub(HISTORY_KEPT);
     let text: String = lines[skip..].iter().map(|l| format!("{l}\n")).collect();
