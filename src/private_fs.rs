@@ -74,7 +74,11 @@ mod tests {
         std::fs::create_dir(&old).unwrap();
         std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o755)).unwrap();
         create_private_dir(&old).unwrap();
-        assert_eq!(mode(&old), 0o700, "a directory an older natter made is tightened");
+        assert_eq!(
+            mode(&old),
+            0o700,
+            "a directory an older natter made is tightened"
+        );
 
         let file = old.join("f");
         std::fs::write(&file, "x").unwrap();

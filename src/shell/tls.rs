@@ -90,11 +90,12 @@ impl ServerTls {
                 let k = data_dir.join(OWN_KEY);
                 if !c.exists() || !k.exists() {
                     // The data directory may not exist yet (a cluster node keeps nothing else there).
-                    crate::private_fs::create_private_dir(data_dir)
-                        .map_err(|source| TlsSetupError::Write {
+                    crate::private_fs::create_private_dir(data_dir).map_err(|source| {
+                        TlsSetupError::Write {
                             path: data_dir.to_owned(),
                             source,
-                        })?;
+                        }
+                    })?;
                     make_self_signed(&c, &k)?;
                 }
                 let source = format!("self-signed, {}", c.display());
