@@ -7,7 +7,7 @@ mod kit;
 use std::time::{Duration, Instant};
 
 use kit::Redis;
-use natter::server::harness::{Harness, START};
+use natter::server::harness::{Fed, Harness, START};
 use natter::server::{Config, ConnId, Event, LogEntry, LoggedEvent, OwnedEvent, ServerState};
 use natter::shell::cluster::{LogError, RedisLog, Snapshots};
 use natter::time::Timestamp;
@@ -131,14 +131,17 @@ fn copies_of_the_core_fed_from_the_redis_log_agree_with_the_one_that_made_it() {
     let made = h.log.take().unwrap();
     smol::block_on(async {
         let mut log = RedisLog::connect(&redis.url(), KEY, BLOCK).await.unwrap();
-        let entries: Vec<LoggedEvent> = made.iter().map(|(e, _)| e.clone()).collect();
+        let entries: Vec<LoggedEvent> = made.iter().map(|f| f.event.clone()).collect();
         log.append_many(1, 1, &entries).await.unwrap();
         let back = read_all(&mut log).await;
         assert_eq!(back.len(), made.len());
         let replayed: Vec<_> = back
             .into_iter()
             .zip(&made)
-            .map(|(entry, (_, effects))| (entry.event, effects.clone()))
+            .map(|(entry, fed)| Fed {
+                event: entry.event,
+                ..fed.clone()
+            })
             .collect();
         let compared = natter::sim::replicas::check(&fresh, &replayed).unwrap();
         assert!(compared >= 2 * made.len() as u64);

@@ -18,7 +18,8 @@ impl std::fmt::Display for ConnId {
     }
 }
 
-/// A timer the core asked for. Each id has at most one deadline: setting it again moves it.
+/// A deadline the core keeps (see [`super::ServerState::poll_timeout`]). Each id has at most one:
+/// setting it again moves it.
 #[derive(
     serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord,
 )]
@@ -50,8 +51,6 @@ pub enum Event<'a> {
     /// The connection is gone: the client closed it, it failed, or the shell dropped it (for instance
     /// because the client stopped reading and its outbound queue overflowed).
     Disconnected { conn: ConnId },
-    /// A timer the core set has reached its deadline. A timer that is no longer wanted is ignored.
-    TimerFired { timer: TimerId },
     /// The answer to [`Effect::CheckPassword`] `job` (for `conn`): whether the password matched.
     PasswordChecked { conn: ConnId, job: u64, ok: bool },
     /// The answer to [`Effect::HashPassword`] `job` (for `conn`): the hash (a PHC string) to store.
@@ -83,15 +82,6 @@ pub enum Effect {
     /// `Disconnected` event is needed (one that arrives anyway is ignored).
     Close {
         conn: ConnId,
-    },
-    /// Arm (or move) a timer: deliver `Event::TimerFired { timer }` at or after `at`.
-    SetTimer {
-        timer: TimerId,
-        at: crate::time::Timestamp,
-    },
-    /// Disarm a timer. Firing it anyway is harmless.
-    CancelTimer {
-        timer: TimerId,
     },
     /// Make this change durable. Replies produced by the same batch of events must not be sent before it is.
     Persist(Record),

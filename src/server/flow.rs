@@ -121,10 +121,7 @@ impl ServerState {
             match rate.map(|r| flow.rate.take(r, now)) {
                 None | Some(Ok(())) => return self.handle_input(conn, input, now, out),
                 Some(Err(ready)) => {
-                    out.push(Effect::SetTimer {
-                        timer: TimerId::Flow(conn),
-                        at: ready,
-                    });
+                    self.timers.set(TimerId::Flow(conn), ready);
                     if !flow.warned {
                         flow.warned = true;
                         send(out, conn, ErrorReply::SlowDown { per_sec });
@@ -166,10 +163,7 @@ impl ServerState {
                 return;
             }
             if let Some(Err(ready)) = rate.map(|r| flow.rate.take(r, now)) {
-                out.push(Effect::SetTimer {
-                    timer: TimerId::Flow(conn),
-                    at: ready,
-                });
+                self.timers.set(TimerId::Flow(conn), ready);
                 return;
             }
             match flow.pop() {

@@ -3,7 +3,8 @@
 //!
 //! It does what the shell does, deterministically: every event is a batch that goes through the same
 //! [`Outbox`] as in the server (so replies that vouch for a record wait for its commit, and lazy records
-//! wait their turn), the core's timers fire at their exact deadlines as the clock is advanced, every line
+//! wait their turn), the core's deadlines are acted on at their exact instants as the clock is advanced
+//! (the clock jumps from one to the next, as quinn-proto's tests do), every line
 //! released to each connection is collected, the connections the server closed are remembered, and the
 //! persisted records are kept in order.
 //!
@@ -48,10 +49,10 @@ pub struct Harness {
     next_conn: u64,
     effects: Vec<Effect>,
     /// Every effect so far, in order (for determinism checks and failure traces): lines and closes when
-    /// they are released to the connection, timers and records when the core makes them.
+    /// they are released to the connection, records when the core makes them.
     pub trace: Vec<Effect>,
-    /// The virtual time at which each effect in `trace` happened (timers fire at their own deadlines
-    /// within one `advance`, so this is not always `now()`).
+    /// The virtual time at which each effect in `trace` happened (deadlines are acted on at their own
+    /// instants within one `advance`, so this is not always `now()`).
     pub trace_times: Vec<Timestamp>,
     keep_trace: bool,
     /// Password jobs are answered by [`Self::answer_jobs`] only, not at once.
@@ -62,9 +63,8 @@ pub struct Harness {
     stalled: BTreeSet<ConnId>,
     /// Connections the core asked not to be read.
     paused: BTreeSet<ConnId>,
-    /// With [`Self::keep_log`]: every event fed to the core, with its time and the effects the core
-    /// made for it (before the outbox), for replicas to be checked against.
-    pub log: Option<Vec<(LoggedEvent, Vec<Effect>)>>,
+    /// With [`Self::keep_log`]: everything fed to the core, for replicas to be checked against.
+    pub log: Option<Vec<Fed>>,
     /// With [`Self::gate_passwords`]: each connection's lines before login, let through as a cluster
     /// node lets them into its log (passwords as [`Event::SecretLine`]).
     gates: Option<BTreeMap<ConnId, LineGate>>,
@@ -74,6 +74,18 @@ pub struct Harness {
     pumping: bool,
     /// Password lines fed without their text so far (the caller may reset it).
     pub secret_lines: u64,
+}
+
+/// One input of the core as [`Harness::keep_log`] keeps it: an event, or time passing (a tick, for
+/// [`ServerState::handle_timeout`]), with what the core made of it.
+#[derive(Clone, Debug)]
+pub struct Fed {
+    /// The event and its time, as a shared log holds it.
+    pub event: LoggedEvent,
+    /// What the core made for it, in order (before the outbox).
+    pub effects: Vec<Effect>,
+    /// The core's earliest deadline afterwards: copies of the core must agree on their deadlines too.
+    pub next_deadline: Option<Timestamp>,
 }
 
 /// Where the virtual clock starts: an arbitrary, realistic wall-clock time (2023-11-14).
@@ -302,18 +314,36 @@ impl Harness {
 
     /// Feeds one event at the current time, as a batch of its own, and carries out what it released.
     pub fn event(&mut self, event: Event<'_>) {
-        self.state.handle(event, self.now, &mut self.effects);
+        let now = self.now;
+        self.state.handle(event, now, &mut self.effects);
+        self.log_fed(|| LoggedEvent::new(event, now));
+        self.end_batch();
+    }
+
+    /// Lets the core act on its deadlines due now, as a batch of its own.
+    fn handle_timeout(&mut self) {
+        let now = self.now;
+        self.state.handle_timeout(now, &mut self.effects);
+        self.log_fed(|| LoggedEvent::tick(now));
+        self.end_batch();
+    }
+
+    fn log_fed(&mut self, event: impl FnOnce() -> LoggedEvent) {
         if let Some(log) = &mut self.log {
-            log.push((LoggedEvent::new(event, self.now), self.effects.clone()));
+            log.push(Fed {
+                event: event(),
+                effects: self.effects.clone(),
+                next_deadline: self.state.poll_timeout(),
+            });
         }
+    }
+
+    /// Hands what the core made to the outbox, closes the batch, and carries out what it released.
+    fn end_batch(&mut self) {
         for e in std::mem::take(&mut self.effects) {
-            match &e {
-                Effect::Persist(r) => {
-                    self.records.push(r.clone());
-                    self.traced(&e);
-                }
-                Effect::SetTimer { .. } | Effect::CancelTimer { .. } => self.traced(&e),
-                _ => {}
+            if let Effect::Persist(r) = &e {
+                self.records.push(r.clone());
+                self.traced(&e);
             }
             self.outbox.push(e);
         }
@@ -376,9 +406,7 @@ impl Harness {
                     Effect::Close { conn } => {
                         self.closed.insert(conn);
                     }
-                    other => {
-                        unreachable!("the outbox keeps timers, records and controls: {other:?}")
-                    }
+                    other => unreachable!("the outbox keeps records and controls: {other:?}"),
                 }
             }
         }
@@ -441,33 +469,42 @@ impl Harness {
         self.event(Event::Shutdown);
     }
 
-    /// Moves the clock forward `ms`, firing each due timer at its own deadline, in order. Lazy records
-    /// falling due at an instant are committed before the core's timers of that instant fire.
+    /// Moves the clock forward `ms`, stopping at each deadline on the way (the core's and the
+    /// outbox's), in order, to act on it at its own instant. Lazy records falling due at an instant are
+    /// committed before the core acts on its deadlines of that instant.
     pub fn advance(&mut self, ms: u64) {
         let target = self.now.plus_millis(ms);
-        while let Some(at) = self.outbox.poll_timeout().filter(|at| *at <= target) {
+        while let Some(at) = self.next_wake().filter(|at| *at <= target) {
             self.now = self.now.max(at);
             self.outbox.handle_timeout(self.now);
             self.run_outbox();
-            while let Some(timer) = self.outbox.pop_due_timer(self.now) {
-                self.event(Event::TimerFired { timer });
+            if self.state.poll_timeout().is_some_and(|at| at <= self.now) {
+                self.handle_timeout();
             }
         }
         self.now = target;
+    }
+
+    /// The earliest deadline of the core and the outbox together.
+    fn next_wake(&self) -> Option<Timestamp> {
+        [self.state.poll_timeout(), self.outbox.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     pub fn advance_secs(&mut self, secs: u64) {
         self.advance(secs * 1000);
     }
 
-    /// Moves the clock without firing timers (a stalled runtime); the next `advance` catches up.
+    /// Moves the clock without acting on deadlines (a stalled runtime); the next `advance` catches up.
     pub fn jump(&mut self, ms: u64) {
         self.now = self.now.plus_millis(ms);
     }
 
-    /// The core's earliest armed deadline.
+    /// The core's earliest deadline.
     pub fn next_deadline(&self) -> Option<Timestamp> {
-        self.outbox.next_timer()
+        self.state.poll_timeout()
     }
 
     /// The lines `conn` received since the last call.

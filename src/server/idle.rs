@@ -45,10 +45,7 @@ impl ServerState {
             _ => {
                 let deadline = c.opened_at.plus_secs(self.config.login_timeout_secs);
                 if now < deadline {
-                    out.push(Effect::SetTimer {
-                        timer: TimerId::Conn(conn),
-                        at: deadline,
-                    });
+                    self.timers.set(TimerId::Conn(conn), deadline);
                 } else {
                     let secs = self.config.login_timeout_secs;
                     self.close_with(conn, ByeReason::LoginTimeout { secs }, now, out);
@@ -70,15 +67,9 @@ impl ServerState {
             }
             let secs_left = now.secs_until_ceil(deadline);
             send(out, conn, ServerMsg::IdleWarning { secs_left });
-            out.push(Effect::SetTimer {
-                timer: TimerId::Conn(conn),
-                at: deadline,
-            });
+            self.timers.set(TimerId::Conn(conn), deadline);
             return;
         }
-        out.push(Effect::SetTimer {
-            timer: TimerId::Conn(conn),
-            at,
-        });
+        self.timers.set(TimerId::Conn(conn), at);
     }
 }

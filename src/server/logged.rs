@@ -8,7 +8,7 @@
 
 use std::net::SocketAddr;
 
-use super::event::{ConnId, Event, TimerId};
+use super::event::{ConnId, Event};
 use super::secret_shape::SecretShape;
 use crate::protocol::LineError;
 use crate::protocol::name::PasswordError;
@@ -43,9 +43,6 @@ pub enum OwnedEvent {
     Disconnected {
         conn: ConnId,
     },
-    TimerFired {
-        timer: TimerId,
-    },
     PasswordChecked {
         conn: ConnId,
         job: u64,
@@ -60,9 +57,9 @@ pub enum OwnedEvent {
         conn: ConnId,
     },
     Shutdown,
-    /// Not an event of the core: time passing. The nodes of a cluster append ticks so that the log's
-    /// time moves on when nobody types, and every copy of the core fires its timers at the same place
-    /// in the log.
+    /// Not an event of the core: time passing, to [`LoggedEvent::at`]. The nodes of a cluster append
+    /// ticks so that the log's time moves on when nobody types, and every copy of the core acts on its
+    /// deadlines ([`super::ServerState::handle_timeout`]) at the same place in the log.
     Tick,
 }
 
@@ -77,7 +74,6 @@ impl LoggedEvent {
             Event::LineTooLong { conn } => OwnedEvent::LineTooLong { conn },
             Event::SecretLine { conn, shape } => OwnedEvent::SecretLine { conn, shape },
             Event::Disconnected { conn } => OwnedEvent::Disconnected { conn },
-            Event::TimerFired { timer } => OwnedEvent::TimerFired { timer },
             Event::PasswordChecked { conn, job, ok } => {
                 OwnedEvent::PasswordChecked { conn, job, ok }
             }
@@ -100,7 +96,8 @@ impl LoggedEvent {
         }
     }
 
-    /// The event, to feed to a core (with [`Self::at`] as the time); `None` for a tick.
+    /// The event, to feed to a core (with [`Self::at`] as the time); `None` for a tick, which is
+    /// [`super::ServerState::handle_timeout`] at that time.
     pub fn as_event(&self) -> Option<Event<'_>> {
         Some(match &self.event {
             OwnedEvent::Connected { conn, peer } => Event::Connected {
@@ -114,7 +111,6 @@ impl LoggedEvent {
                 shape: *shape,
             },
             OwnedEvent::Disconnected { conn } => Event::Disconnected { conn: *conn },
-            OwnedEvent::TimerFired { timer } => Event::TimerFired { timer: *timer },
             OwnedEvent::PasswordChecked { conn, job, ok } => Event::PasswordChecked {
                 conn: *conn,
                 job: *job,
@@ -143,8 +139,6 @@ pub enum LogDecodeError {
     Trailing(usize),
     #[error("unknown event tag {0}")]
     Tag(u8),
-    #[error("unknown timer kind {0}")]
-    TimerKind(u8),
     #[error("unknown address family {0}")]
     Family(u8),
     #[error("{0} is not a yes or no (0 or 1)")]
@@ -232,16 +226,8 @@ impl LoggedEvent {
                 b.push(3);
                 conn(&mut b, c);
             }
-            OwnedEvent::TimerFired { timer } => {
-                b.push(4);
-                let (kind, n) = match timer {
-                    TimerId::Conn(c) => (0, c.0),
-                    TimerId::Offer(id) => (1, *id),
-                    TimerId::Flow(c) => (2, c.0),
-                };
-                b.push(kind);
-                b.extend_from_slice(&n.to_le_bytes());
-            }
+            // (Tag 4 was a timer's firing, which the core now keeps to itself; no node ever appended
+            // one, and the tag is not reused.)
             OwnedEvent::PasswordChecked { conn: c, job, ok } => {
                 b.push(5);
                 conn(&mut b, c);
@@ -307,17 +293,6 @@ impl LoggedEvent {
             },
             2 => OwnedEvent::LineTooLong { conn: r.conn()? },
             3 => OwnedEvent::Disconnected { conn: r.conn()? },
-            4 => {
-                let kind = r.u8()?;
-                let n = r.u64()?;
-                let timer = match kind {
-                    0 => TimerId::Conn(ConnId(n)),
-                    1 => TimerId::Offer(n),
-                    2 => TimerId::Flow(ConnId(n)),
-                    k => return Err(LogDecodeError::TimerKind(k)),
-                };
-                OwnedEvent::TimerFired { timer }
-            }
             5 => OwnedEvent::PasswordChecked {
                 conn: r.conn()?,
                 job: r.u64()?,
@@ -415,13 +390,6 @@ mod tests {
                 .prop_map(|conn| OwnedEvent::LineTooLong { conn }),
             conn.clone()
                 .prop_map(|conn| OwnedEvent::Disconnected { conn }),
-            (0u8..3, any::<u64>()).prop_map(|(k, n)| OwnedEvent::TimerFired {
-                timer: match k {
-                    0 => TimerId::Conn(ConnId(n)),
-                    1 => TimerId::Offer(n),
-                    _ => TimerId::Flow(ConnId(n)),
-                }
-            }),
             (conn.clone(), any::<u64>(), any::<bool>())
                 .prop_map(|(conn, job, ok)| OwnedEvent::PasswordChecked { conn, job, ok }),
             (conn.clone(), any::<u64>(), ".{0,40}").prop_map(|(conn, job, hash)| {

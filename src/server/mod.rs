@@ -2,26 +2,36 @@
 //!
 //! # The contract
 //!
-//! [`ServerState`] is a plain value. The shell (or a test, or the simulator) feeds it [`Event`]s with
-//! [`ServerState::handle`], passing the current time, and carries out the [`Effect`]s it appends to a
-//! caller-owned buffer, in order:
+//! [`ServerState`] is a plain value with, as quinn-proto's connection has, a few kinds of method:
+//! **input** ([`ServerState::handle`]: an [`Event`]), **time** ([`ServerState::handle_timeout`]: time
+//! has passed; [`ServerState::poll_timeout`]: when it must next be told so), and **getters** (read-only
+//! views for tests, the simulator and the shells' logs). Every call takes the current time; the
+//! [`Effect`]s it causes are appended to a caller-owned buffer, for the driver (the shell, a test, the
+//! simulator, a cluster node) to carry out in order:
 //!
 //! ```text
 //! loop {
-//!     let (event, now) = next_input();          // socket line, connect, disconnect, timer, shutdown
-//!     state.handle(event, now, &mut effects);
-//!     for e in effects.drain(..) { carry_out(e) } // send, close, set/cancel timer, persist
+//!     match next_input_or_deadline(state.poll_timeout()) {
+//!         Input(event, now) => state.handle(event, now, &mut effects), // line, connect, job's answer...
+//!         Deadline(now) => state.handle_timeout(now, &mut effects),
+//!     }
+//!     for e in effects.drain(..) { carry_out(e) }   // send, close, persist, run a password job...
 //! }
 //! ```
 //!
 //! The core never reads a clock, spawns, sleeps, touches a socket or a file, or draws randomness of its
 //! own (the private-chat token generator is seeded by the caller). Time never runs backwards inside it:
 //! a `now` earlier than one already seen is treated as the latest. So a run is a pure function of the
-//! seed, the accounts and the event sequence, which is what the property tests and the simulator rely on.
+//! seed, the accounts, the event sequence and the instants it is let act on its deadlines, which is what
+//! the property tests, the simulator and a cluster's copies of the core rely on.
 //!
-//! Timers are named by [`TimerId`]; at most one deadline per id, and setting it again moves it. A timer
-//! may fire late or even when it is no longer wanted: the core re-checks the real deadline when one fires
-//! and ignores or re-arms it, so the shell never has to cancel precisely.
+//! The core keeps its own deadlines (finishing login, the idle timeout, a private-chat request, flood
+//! control), at most one per [`TimerId`], and answers the earliest with `poll_timeout`: a driver keeps
+//! one OS timer at the earliest of that and its own pieces' deadlines. `handle_timeout` acts on every
+//! deadline due, earliest first. Being called late, early or twice is harmless: a deadline acts only
+//! once due, and re-checks what it is for then (activity only moves `last_active`, and the deadline set
+//! before it just looks again). The deadlines are part of the state, so a snapshot carries them and a
+//! copy fed the same inputs at the same times keeps the same ones.
 //!
 //! Persistence is an effect too ([`Effect::Persist`]): replies produced in the same batch must reach the
 //! client only after the records are durable, and [`ServerState::restore`] rebuilds the durable state
@@ -40,8 +50,8 @@
 //! token generator).
 //!
 //! Between the core and the sockets, [`outbox`] says which records are committed when and which replies
-//! may leave, and [`pacing`] when to write; both are plain values with time passed in, driven by the
-//! shell, the [`harness`] and the simulator alike.
+//! may leave, and [`pacing`] when to write; both are plain values with time passed in and deadlines of
+//! their own (`poll_timeout`), driven by the shell, the [`harness`] and the simulator alike.
 
 mod accounts;
 pub mod addresses;

@@ -14,15 +14,16 @@
 //!
 //! ```text
 //! for event in batch { core.handle(event, now, &mut fx); for e in fx.drain(..) { outbox.push(e) } }
-//! while let Some(t) = outbox.pop_due_timer(now) { feed TimerFired(t) the same way }
+//! core.handle_timeout(now, &mut fx); for e in fx.drain(..) { outbox.push(e) }
 //! outbox.end_batch(now);
 //! while let Some(c) = outbox.poll_commit() { hand c.records to the committer, numbered c.seq }
 //! while let Some(lines) = outbox.poll_ready() { write lines, in order }
 //! ```
 //!
 //! and whenever the committer reports that every commit up to `seq` is durable, `outbox.committed(seq)`
-//! followed by `poll_ready`. It wakes at [`Outbox::poll_timeout`] (the core's earliest timer, or lazy
-//! records falling due) and calls [`Outbox::handle_timeout`]; it stops taking input while
+//! followed by `poll_ready`. It wakes at the earliest of [`Outbox::poll_timeout`] (lazy records falling
+//! due), when it calls [`Outbox::handle_timeout`], and the core's own
+//! [`poll_timeout`](super::ServerState::poll_timeout); it stops taking input while
 //! [`Outbox::must_wait`] says enough batches wait for the disk.
 //!
 //! # The rules
@@ -43,10 +44,9 @@
 
 use std::collections::VecDeque;
 
-use super::event::{Effect, TimerId};
+use super::event::Effect;
 use super::record::Record;
 use crate::time::Timestamp;
-use crate::timers::Timers;
 
 /// The numbers of the release rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -91,8 +91,6 @@ struct Pending {
 #[derive(Debug)]
 pub struct Outbox {
     cfg: OutboxConfig,
-    /// The deadlines the core asked for.
-    timers: Timers<TimerId>,
     /// Records of the batch being handled.
     records: Vec<Record>,
     /// Whether one of them acknowledges something to a user.
@@ -121,7 +119,6 @@ impl Outbox {
     pub fn new(cfg: OutboxConfig) -> Self {
         Outbox {
             cfg,
-            timers: Timers::new(),
             records: Vec::new(),
             acknowledged: false,
             sends: Vec::new(),
@@ -140,12 +137,10 @@ impl Outbox {
         &self.cfg
     }
 
-    /// Takes one effect of the batch being handled. Timers take effect at once (a timer set and fired in
-    /// the same batch is fine); records and lines wait for [`Self::end_batch`].
+    /// Takes one effect of the batch being handled: records and lines wait for [`Self::end_batch`],
+    /// controls are for [`Self::poll_control`] at once.
     pub fn push(&mut self, effect: Effect) {
         match effect {
-            Effect::SetTimer { timer, at } => self.timers.set(timer, at),
-            Effect::CancelTimer { timer } => self.timers.cancel(timer),
             Effect::Persist(record) => {
                 self.acknowledged |= record.acknowledged();
                 self.records.push(record);
@@ -159,22 +154,6 @@ impl Outbox {
     /// pausing or resuming a reader, watching a queue drain. These say nothing about what is stored.
     pub fn poll_control(&mut self) -> Option<Effect> {
         self.controls.pop_front()
-    }
-
-    /// Removes and returns one of the core's timers due at `now`, if any; the driver feeds it back to the
-    /// core as [`Event::TimerFired`](super::Event::TimerFired).
-    pub fn pop_due_timer(&mut self, now: Timestamp) -> Option<TimerId> {
-        self.timers.pop_due(now)
-    }
-
-    /// The core's earliest timer, without the outbox's own deadline.
-    pub fn next_timer(&self) -> Option<Timestamp> {
-        self.timers.next_deadline()
-    }
-
-    /// Timers the core has armed.
-    pub fn timer_count(&self) -> usize {
-        self.timers.len()
     }
 
     /// Closes the batch being handled: decides its commit, and whether its lines are ready now or wait.
@@ -243,24 +222,12 @@ impl Outbox {
         self.committed < self.submitted || !self.commits.is_empty()
     }
 
-    /// When the driver must call [`Self::handle_timeout`] or fire a timer: the earliest of the core's
-    /// timers and the lazy records falling due.
+    /// When the driver must call [`Self::handle_timeout`]: the lazy records falling due.
     pub fn poll_timeout(&self) -> Option<Timestamp> {
-        let lazy = self.lazy_due();
-        match (self.timers.next_deadline(), lazy) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
-    }
-
-    /// When the lazy records are due, without the core's timers (a cluster node fires those by the
-    /// log's time, not its own).
-    pub fn lazy_timeout(&self) -> Option<Timestamp> {
         self.lazy_due()
     }
 
-    /// Commits the lazy records if they are due at `now`. (The core's timers are fired by the driver,
-    /// through [`Self::pop_due_timer`].)
+    /// Commits the lazy records if they are due at `now`.
     pub fn handle_timeout(&mut self, now: Timestamp) {
         if self.lazy_due().is_some_and(|due| due <= now) {
             self.submit_lazy();
@@ -424,21 +391,6 @@ mod tests {
         assert_eq!(o.poll_commit().unwrap().records.len(), 2);
         batch(&mut o, 2000, vec![login(1), login(2), login(3)]);
         assert_eq!(o.poll_commit().unwrap().records.len(), 3, "at the bound");
-    }
-
-    #[test]
-    fn timers_are_the_cores_and_count_in_the_timeout() {
-        let mut o = Outbox::new(OutboxConfig::default());
-        let t = TimerId::Conn(ConnId(1));
-        o.push(Effect::SetTimer {
-            timer: t,
-            at: Timestamp(50),
-        });
-        batch(&mut o, 0, vec![login(0)]);
-        assert_eq!(o.poll_timeout(), Some(Timestamp(50)));
-        assert_eq!(o.pop_due_timer(Timestamp(49)), None);
-        assert_eq!(o.pop_due_timer(Timestamp(50)), Some(t));
-        assert_eq!(o.poll_timeout(), Some(Timestamp(100)));
     }
 
     #[test]

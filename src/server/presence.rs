@@ -41,10 +41,8 @@ impl ServerState {
                 waiting,
             },
         );
-        out.push(Effect::SetTimer {
-            timer: TimerId::Conn(conn),
-            at: self.idle_timer_at(now, false),
-        });
+        let idle_at = self.idle_timer_at(now, false);
+        self.timers.set(TimerId::Conn(conn), idle_at);
         out.push(Effect::Persist(Record::LoggedIn {
             user: name.clone(),
             at: now,

@@ -56,23 +56,18 @@ impl ServerState {
         }
         let id = self.brokerage.open_offer(me, target);
         let secs = self.config.private_answer_secs;
-        out.push(Effect::SetTimer {
-            timer: TimerId::Offer(id),
-            at: now.plus_secs(secs),
-        });
+        self.timers.set(TimerId::Offer(id), now.plus_secs(secs));
         let from = self.name(me).clone();
         send(out, target_conn, ServerMsg::PrivateRequest { from, secs });
         send(out, conn, ServerMsg::PrivatePending { to: user, secs });
     }
 
     /// Removes the request from `requester` to `target`, if there is one, and disarms its timer.
-    fn take_offer(&mut self, requester: UserId, target: UserId, out: &mut Vec<Effect>) -> bool {
+    fn take_offer(&mut self, requester: UserId, target: UserId) -> bool {
         let Some(id) = self.brokerage.take_offer(requester, target) else {
             return false;
         };
-        out.push(Effect::CancelTimer {
-            timer: TimerId::Offer(id),
-        });
+        self.timers.cancel(TimerId::Offer(id));
         true
     }
 
@@ -112,7 +107,7 @@ impl ServerState {
         let Some(ip) = self.sessions.conn(conn).map(|c| c.peer.ip()) else {
             return;
         };
-        self.take_offer(requester, me, out);
+        self.take_offer(requester, me);
         self.brokerage.add_chat(me, requester);
         let token = self.brokerage.token();
         send(
@@ -138,7 +133,7 @@ impl ServerState {
             return;
         };
         let user = self.name(requester).clone();
-        if !self.take_offer(requester, me, out) {
+        if !self.take_offer(requester, me) {
             send(out, conn, ErrorReply::NoRequest { user });
             return;
         }
@@ -196,7 +191,7 @@ impl ServerState {
     /// their private sessions (the peers learn it over the direct link).
     pub(crate) fn end_private_for(&mut self, user: UserId, out: &mut Vec<Effect>) {
         for (requester, target) in self.brokerage.offers_involving(user) {
-            self.take_offer(requester, target, out);
+            self.take_offer(requester, target);
             let other = if requester == user { target } else { requester };
             self.tell_cancelled(other, user, CancelReason::Offline, out);
         }

@@ -1,15 +1,15 @@
 //! A copy of the core as one node of a cluster runs it: fed the shared log's entries in the log's one
-//! order, with the core's timers fired by the log's time.
+//! order, with the core's deadlines acted on by the log's time.
 //!
 //! Several natter servers act as one by each running a copy of the core over one totally ordered log of
 //! every node's events (docs/DESIGN.md, "Cluster mode"). Identical input gives identical state, so every
 //! rule holds across the cluster because it holds in each copy. What a copy needs beside the core, and
 //! keeps here as a plain value (so the simulator checks exactly what the nodes run):
 //!
-//! - **the log's time**: each entry carries its node's clock; a copy never reads its own. Before an entry
-//!   is fed, the core's timers due by that entry's time fire, at that time, so every copy fires them at
-//!   the same place in the log;
-//! - **the core's timers**, to fire them so (a node alone keeps them in its outbox instead);
+//! - **the log's time**: each entry carries its node's clock; a copy never reads its own. Feeding an
+//!   entry is "time passes to the entry's time" ([`ServerState::handle_timeout`]), then the entry, so
+//!   every copy acts on the core's deadlines at the same place in the log (the core keeps the
+//!   deadlines; only the time they are judged by comes from here);
 //! - **which entries were appended twice**: a node whose append got no answer appends again, with the
 //!   same per-node number, and the first copy is the one that counts;
 //! - **the position** of the last entry fed, so that a snapshot says where to go on reading, and a
@@ -18,11 +18,10 @@
 
 use std::collections::BTreeMap;
 
-use super::event::{ConnId, Effect, Event, TimerId};
+use super::event::{ConnId, Effect};
 use super::logged::{LoggedEvent, OwnedEvent};
 use super::state::ServerState;
 use crate::time::Timestamp;
-use crate::timers::Timers;
 
 /// One entry of the shared log, as a node reads it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,7 +52,7 @@ impl LogEntry {
             | OwnedEvent::PasswordChecked { conn, .. }
             | OwnedEvent::PasswordHashed { conn, .. }
             | OwnedEvent::Drained { conn } => Some(conn),
-            OwnedEvent::TimerFired { .. } | OwnedEvent::Shutdown | OwnedEvent::Tick => None,
+            OwnedEvent::Shutdown | OwnedEvent::Tick => None,
         }
     }
 }
@@ -79,7 +78,7 @@ impl Dedup {
 /// What became of an entry handed to [`ReplicaLog::apply`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Applied {
-    /// Fed to the core (after the timers due by its time).
+    /// Fed to the core (after the deadlines due by its time).
     Fed,
     /// A second copy of an entry its node appended twice: skipped, as on every node.
     Duplicate,
@@ -93,7 +92,6 @@ pub enum Applied {
 /// What a copy of the core keeps beside it to follow the log. See the [module documentation](self).
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct ReplicaLog {
-    timers: Timers<TimerId>,
     dedup: Dedup,
     log_now: Timestamp,
     position: u64,
@@ -109,7 +107,6 @@ impl ReplicaLog {
     /// At the start of the log, before its first entry.
     pub fn new() -> Self {
         ReplicaLog {
-            timers: Timers::new(),
             dedup: Dedup::default(),
             log_now: Timestamp(0),
             position: 0,
@@ -126,13 +123,8 @@ impl ReplicaLog {
         self.log_now
     }
 
-    /// The core's earliest timer: when time must pass in the log for it to fire.
-    pub fn next_timer(&self) -> Option<Timestamp> {
-        self.timers.next_deadline()
-    }
-
-    /// Feeds `entry` to `core` (its timers due by the entry's time first), appending what the core made
-    /// to `out`, in order. Timer effects are kept here, not passed on.
+    /// Feeds `entry` to `core` (its deadlines due by the entry's time first), appending what the core
+    /// made to `out`, in order.
     pub fn apply(
         &mut self,
         core: &mut ServerState,
@@ -153,38 +145,11 @@ impl ReplicaLog {
         }
         let at = entry.event.at.max(self.log_now);
         self.log_now = at;
-        let start = out.len();
-        while let Some(timer) = self.timers.pop_due(at) {
-            core.handle(Event::TimerFired { timer }, at, out);
-            self.keep_timers(out, start);
-        }
+        core.handle_timeout(at, out);
         if let Some(event) = entry.event.as_event() {
             core.handle(event, at, out);
-            self.keep_timers(out, start);
         }
         Applied::Fed
-    }
-
-    /// Takes the timer effects among `out[start..]` into the table.
-    fn keep_timers(&mut self, out: &mut Vec<Effect>, start: usize) {
-        let timers = &mut self.timers;
-        let mut i = start;
-        out.retain(|e| {
-            let keep = i < start
-                || match e {
-                    Effect::SetTimer { timer, at } => {
-                        timers.set(*timer, *at);
-                        false
-                    }
-                    Effect::CancelTimer { timer } => {
-                        timers.cancel(*timer);
-                        false
-                    }
-                    _ => true,
-                };
-            i += 1;
-            keep
-        });
     }
 }
 
@@ -227,11 +192,7 @@ mod tests {
         };
         assert_eq!(log.apply(&mut core, &open(1, 1), &mut out), Applied::Fed);
         assert!(!out.is_empty(), "the username prompt");
-        assert!(
-            out.iter().all(|e| !matches!(e, Effect::SetTimer { .. })),
-            "timers stay in the log's table: {out:?}"
-        );
-        assert!(log.next_timer().is_some());
+        assert!(core.poll_timeout().is_some(), "the login deadline");
         out.clear();
         // The same entry appended again by its node, then read again after a snapshot.
         assert_eq!(
@@ -250,7 +211,7 @@ mod tests {
     }
 
     #[test]
-    fn timers_fire_by_the_log_s_time_before_the_entry_that_passes_them() {
+    fn deadlines_act_by_the_log_s_time_before_the_entry_that_passes_them() {
         let mut core = fresh();
         let mut log = ReplicaLog::new();
         let mut out = Vec::new();
@@ -269,7 +230,7 @@ mod tests {
             ),
             &mut out,
         );
-        let deadline = log.next_timer().unwrap();
+        let deadline = core.poll_timeout().unwrap();
         out.clear();
         // A tick past the login deadline: the connection is told and closed, by the log's time.
         let tick = LogEntry {
@@ -285,6 +246,6 @@ mod tests {
             "{out:?}"
         );
         assert_eq!(log.log_now(), deadline);
-        assert_eq!(log.next_timer(), None);
+        assert_eq!(core.poll_timeout(), None);
     }
 }

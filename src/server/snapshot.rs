@@ -4,8 +4,8 @@
 //!
 //! What is kept is everything a copy of the core needs to go on exactly as the copies that never
 //! stopped: the core ([`ServerState`]: accounts, sessions of every node, mailboxes, groups, lockouts,
-//! flood-control buckets, the token generator's position...) and its [`ReplicaLog`] (timers, the log's
-//! time, the position, the per-node numbers that drop re-appended entries). A copy built from a snapshot
+//! flood-control buckets, the token generator's position, its deadlines...) and its [`ReplicaLog`] (the
+//! log's time, the position, the per-node numbers that drop re-appended entries). A copy built from a snapshot
 //! makes, entry for entry, the effects of the copy that took it: the simulator checks it
 //! (`sim::replicas`).
 //!
@@ -20,8 +20,9 @@ use super::state::ServerState;
 /// What every snapshot starts with.
 const MAGIC: &[u8; 8] = b"natter-S";
 
-/// The version of the form this build writes and reads.
-pub const SNAPSHOT_VERSION: u8 = 1;
+/// The version of the form this build writes and reads. 2: the deadlines moved from beside the core
+/// into it.
+pub const SNAPSHOT_VERSION: u8 = 2;
 
 const HEADER: usize = MAGIC.len() + 1 + 8 + 4;
 
@@ -164,6 +165,22 @@ mod tests {
         assert_eq!(log2.position(), 0);
         // The same state: encoding it again gives the same bytes.
         assert_eq!(encode(&back, &log2), bytes);
+    }
+
+    #[test]
+    fn the_core_s_deadlines_travel_inside_it() {
+        let (mut core, log) = sample();
+        let deadline = core.poll_timeout().expect("alice's idle deadline");
+        let (mut back, _) = decode(&encode(&core, &log)).unwrap();
+        assert_eq!(back.poll_timeout(), Some(deadline));
+        let (mut here, mut there) = (Vec::new(), Vec::new());
+        core.handle_timeout(deadline, &mut here);
+        back.handle_timeout(deadline, &mut there);
+        assert!(!here.is_empty());
+        assert_eq!(
+            here, there,
+            "the copy acts on the deadline as the original does"
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@ use crate::protocol::{
     ByeReason, Command, ErrorReply, Name, Prompt, ServerMsg, check_line, parse_command,
 };
 use crate::time::Timestamp;
+use crate::timers::Timers;
 
 /// The whole server, as a value. See the [module documentation](super) for the contract.
 ///
@@ -44,6 +45,8 @@ pub struct ServerState {
     pub(crate) jobs: Jobs,
     /// Set by `Shutdown`: everyone is being disconnected, so nobody is told about anybody leaving.
     pub(crate) shutting_down: bool,
+    /// The deadlines the rules asked for: at most one per [`TimerId`], each re-checked when it fires.
+    pub(crate) timers: Timers<TimerId>,
 }
 
 impl ServerState {
@@ -64,6 +67,7 @@ impl ServerState {
             addresses_tidy_at: 1024,
             jobs: Jobs::default(),
             shutting_down: false,
+            timers: Timers::new(),
         };
         for a in accounts {
             st.add_user(Name::from(a.username), a.password);
@@ -86,7 +90,6 @@ impl ServerState {
                 self.on_input(conn, Input::Secret(shape), now, out)
             }
             Event::Disconnected { conn } => self.on_disconnected(conn, now, out),
-            Event::TimerFired { timer } => self.on_timer(timer, now, out),
             Event::PasswordChecked { job, ok, .. } => self.on_password_checked(job, ok, now, out),
             Event::PasswordHashed { job, hash, .. } => self.on_password_hashed(job, hash, now, out),
             Event::Drained { conn } => {
@@ -95,6 +98,22 @@ impl ServerState {
                 }
             }
             Event::Shutdown => self.on_shutdown(now, out),
+        }
+    }
+
+    /// The earliest deadline the core has: when the driver must next call [`Self::handle_timeout`]
+    /// (`None`: no deadline at all). It changes only when the core is fed something.
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        self.timers.next_deadline()
+    }
+
+    /// Lets time pass to `now`: every deadline due by then is acted on, earliest first (one that a rule
+    /// sets on the way and is already due too), appending the effects to `out`. Calling it early, late
+    /// or more than once is harmless: a deadline acts only once due, and re-checks what it is for then.
+    pub fn handle_timeout(&mut self, now: Timestamp, out: &mut Vec<Effect>) {
+        let now = self.advance(now);
+        while let Some(timer) = self.timers.pop_due(now) {
+            self.on_timer(timer, now, out);
         }
     }
 
@@ -151,10 +170,10 @@ impl ServerState {
             return;
         }
         self.sessions.open(conn, peer, now);
-        out.push(Effect::SetTimer {
-            timer: TimerId::Conn(conn),
-            at: now.plus_secs(self.config.login_timeout_secs),
-        });
+        self.timers.set(
+            TimerId::Conn(conn),
+            now.plus_secs(self.config.login_timeout_secs),
+        );
         send(out, conn, ServerMsg::Prompt(Prompt::Username));
     }
 
@@ -283,12 +302,8 @@ impl ServerState {
         let Some(c) = self.sessions.close(conn) else {
             return;
         };
-        out.push(Effect::CancelTimer {
-            timer: TimerId::Conn(conn),
-        });
-        out.push(Effect::CancelTimer {
-            timer: TimerId::Flow(conn),
-        });
+        self.timers.cancel(TimerId::Conn(conn));
+        self.timers.cancel(TimerId::Flow(conn));
         if c.pending_login {
             self.addresses.done_pending(AddressKey::of(c.peer), now);
         }

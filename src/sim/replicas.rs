@@ -4,22 +4,25 @@
 //! totally ordered log of every node's events: identical input must give identical state and effects.
 //! The core is built for that (no clock reads, no randomness but a seeded generator, every collection
 //! it iterates ordered or keyed deterministically), and this check holds it to it. It takes the log of
-//! a simulated run (every event the primary core was fed, with its time and the effects it made) and
-//! feeds it, in lockstep, to three more cores:
+//! a simulated run (every event the primary core was fed and every instant it was let act on its
+//! deadlines, with the time and the effects it made) and feeds it, in lockstep, to three more cores:
 //!
 //! - one that runs from the start, like a second node;
 //! - one that joins late (a third of the way in) and first catches up by replaying the log so far;
 //! - one that crashes half-way, loses its state, and comes back two thirds of the way in, rebuilt by
 //!   replaying the log from the start.
 //!
-//! After every event each running replica must have made exactly the effects the primary made for it.
+//! After every event each running replica must have made exactly the effects the primary made for it,
+//! and have the same next deadline.
 //! [`check_log_timed`] then checks the way a cluster node really follows the log, snapshots included.
 //! Any divergence (an order that depends on a hash seed or an address, a hidden clock read, state
 //! outside the core) is reported with the event and both sides' effects.
 
 use super::invariants::{Violation, name};
+use crate::server::harness::Fed;
 use crate::server::snapshot;
 use crate::server::{Applied, Effect, LogEntry, LoggedEvent, ReplicaLog, ServerState};
+use crate::time::Timestamp;
 
 /// When the replicas join, crash and come back, as fractions of the log.
 #[derive(Clone, Copy, Debug)]
@@ -47,10 +50,7 @@ struct Replica {
 
 /// Feeds `log` to replicas built by `fresh` (the state the primary started this log from) and checks
 /// that each makes the primary's effects for every event. Returns how many events were compared.
-pub fn check(
-    fresh: &dyn Fn() -> ServerState,
-    log: &[(LoggedEvent, Vec<Effect>)],
-) -> Result<u64, Violation> {
+pub fn check(fresh: &dyn Fn() -> ServerState, log: &[Fed]) -> Result<u64, Violation> {
     let plan = Plan::for_len(log.len());
     let mut replicas = [
         Replica {
@@ -68,7 +68,7 @@ pub fn check(
     ];
     let mut compared = 0u64;
     let mut out = Vec::new();
-    for (i, (entry, want)) in log.iter().enumerate() {
+    for (i, fed) in log.iter().enumerate() {
         if i == plan.late_join {
             replicas[1].core = Some(catch_up(fresh, &log[..i], replicas[1].role)?);
         }
@@ -81,37 +81,42 @@ pub fn check(
         for r in &mut replicas {
             let Some(core) = &mut r.core else { continue };
             out.clear();
-            if let Some(event) = entry.as_event() {
-                core.handle(event, entry.at, &mut out);
-            }
-            compare(r.role, i, entry, want, &out)?;
+            feed_as_primary(core, &fed.event, &mut out);
+            compare(r.role, i, fed, core, &out)?;
             compared += 1;
         }
     }
     Ok(compared)
 }
 
+/// Feeds one entry of the primary's log as the primary was fed it: the event, or for a tick, time
+/// passing to its instant.
+fn feed_as_primary(core: &mut ServerState, entry: &LoggedEvent, out: &mut Vec<Effect>) {
+    match entry.as_event() {
+        Some(event) => core.handle(event, entry.at, out),
+        None => core.handle_timeout(entry.at, out),
+    }
+}
+
 /// A replica that starts at `done.len()`: a fresh core fed everything before it. Its effects are not
 /// carried out (a node catching up has no connections of its own yet), but they must still agree.
 fn catch_up(
     fresh: &dyn Fn() -> ServerState,
-    done: &[(LoggedEvent, Vec<Effect>)],
+    done: &[Fed],
     role: &'static str,
 ) -> Result<ServerState, Violation> {
     let mut core = fresh();
     let mut out = Vec::new();
-    for (i, (entry, want)) in done.iter().enumerate() {
+    for (i, fed) in done.iter().enumerate() {
         out.clear();
-        if let Some(event) = entry.as_event() {
-            core.handle(event, entry.at, &mut out);
-        }
-        compare(role, i, entry, want, &out)?;
+        feed_as_primary(&mut core, &fed.event, &mut out);
+        compare(role, i, fed, &core, &out)?;
     }
     Ok(core)
 }
 
 /// One copy of the core as a cluster node runs it: the core and what follows the log beside it
-/// ([`ReplicaLog`]: timers fired by the log's time, positions, duplicates).
+/// ([`ReplicaLog`]: the log's time, positions, duplicates).
 struct NodeCore {
     core: ServerState,
     log: ReplicaLog,
@@ -135,16 +140,16 @@ impl NodeCore {
         Ok(NodeCore { core, log })
     }
 
-    /// Feeds one entry the way a node does; everything the core made for it, timers included.
+    /// Feeds one entry the way a node does; everything the core made for it.
     fn feed(&mut self, entry: &LogEntry, out: &mut Vec<Effect>) -> Applied {
         self.log.apply(&mut self.core, entry, out)
     }
 }
 
-/// The cluster's own way of following the log, checked: the run's log without its timer events (a node
-/// never logs them), numbered as the shared log numbers its entries, is fed to node-style cores, each
-/// firing its timers by the log's time. They must make the same effects, entry by entry, as a reference
-/// node that ran from the start:
+/// The cluster's own way of following the log, checked: the run's log (its ticks are a node's ticks),
+/// numbered as the shared log numbers its entries, is fed to node-style cores, each acting on its
+/// deadlines by the log's time before every entry. They must make the same effects and have the same
+/// next deadline, entry by entry, as a reference node that ran from the start:
 ///
 /// - a second node from the start;
 /// - a node that joins late and catches up by replaying the log so far;
@@ -154,37 +159,32 @@ impl NodeCore {
 ///
 /// and a node fed the log with an entry missing must refuse to go on past the hole.
 /// Returns how many entries were compared.
-pub fn check_log_timed(
-    fresh: &dyn Fn() -> ServerState,
-    log: &[(LoggedEvent, Vec<Effect>)],
-) -> Result<u64, Violation> {
+pub fn check_log_timed(fresh: &dyn Fn() -> ServerState, log: &[Fed]) -> Result<u64, Violation> {
     let entries: Vec<LogEntry> = log
         .iter()
-        .map(|(e, _)| e)
-        .filter(|e| !matches!(e.event, crate::server::OwnedEvent::TimerFired { .. }))
         .enumerate()
-        .map(|(i, event)| LogEntry {
+        .map(|(i, fed)| LogEntry {
             position: i as u64 + 1,
             node: 1,
             seq: i as u64 + 1,
-            event: event.clone(),
+            event: fed.event.clone(),
         })
         .collect();
     let plan = Plan::for_len(entries.len());
     let from_snapshot_at = entries.len() / 4;
     let mut reference = NodeCore::new(fresh());
-    let mut made: Vec<Vec<Effect>> = Vec::with_capacity(entries.len());
+    let mut made: Vec<Fed> = Vec::with_capacity(entries.len());
     let mut second = Some(NodeCore::new(fresh()));
     let mut late: Option<NodeCore> = None;
     let mut snapped: Option<NodeCore> = None;
     let mut crashed = Some(NodeCore::new(fresh()));
     let mut compared = 0u64;
-    let catch_up = |upto: usize, made: &[Vec<Effect>], role: &'static str| {
+    let catch_up = |upto: usize, made: &[Fed], role: &'static str| {
         let mut node = NodeCore::new(fresh());
         for (i, entry) in entries[..upto].iter().enumerate() {
             let mut out = Vec::new();
             node.feed(entry, &mut out);
-            compare(role, i, &entry.event, &made[i], &out)?;
+            compare(role, i, &made[i], &node.core, &out)?;
         }
         Ok::<_, Violation>(node)
     };
@@ -207,8 +207,13 @@ pub fn check_log_timed(
             }
             snapped = Some(node);
         }
-        let mut want = Vec::new();
-        reference.feed(entry, &mut want);
+        let mut effects = Vec::new();
+        reference.feed(entry, &mut effects);
+        let want = Fed {
+            event: entry.event.clone(),
+            effects,
+            next_deadline: reference.core.poll_timeout(),
+        };
         if i == plan.late_join {
             late = Some(catch_up(i, &made, "late-joining node")?);
         }
@@ -233,7 +238,7 @@ pub fn check_log_timed(
             let Some(node) = node else { continue };
             let mut got = Vec::new();
             node.feed(entry, &mut got);
-            compare(role, i, &entry.event, &want, &got)?;
+            compare(role, i, &want, &node.core, &got)?;
             compared += 1;
         }
         made.push(want);
@@ -255,20 +260,23 @@ pub fn check_log_timed(
     Ok(compared)
 }
 
+/// Whether a replica fed entry `i` made what the primary made (`want`), and its deadlines agree.
 fn compare(
     role: &str,
     i: usize,
-    entry: &LoggedEvent,
-    want: &[Effect],
+    want: &Fed,
+    replica: &ServerState,
     got: &[Effect],
 ) -> Result<(), Violation> {
-    if want == got {
+    let deadline: Option<Timestamp> = replica.poll_timeout();
+    if want.effects == got && want.next_deadline == deadline {
         return Ok(());
     }
     Err(Violation {
         invariant: name::REPLICAS,
         detail: format!(
-            "the {role} diverged at log entry {i} ({entry:?}):\n  primary made {want:?}\n  replica made {got:?}"
+            "the {role} diverged at log entry {i} ({:?}):\n  primary made {:?}, next deadline {:?}\n  replica made {got:?}, next deadline {deadline:?}",
+            want.event, want.effects, want.next_deadline
         ),
     })
 }
@@ -284,7 +292,7 @@ mod tests {
     }
 
     /// A short session on a harness that keeps its log.
-    fn logged_session() -> Vec<(LoggedEvent, Vec<Effect>)> {
+    fn logged_session() -> Vec<Fed> {
         let mut h = Harness::with_state(fresh(), crate::server::harness::START).keep_log();
         let a = h.connect();
         let b = h.connect();
@@ -312,11 +320,15 @@ mod tests {
     }
 
     #[test]
-    fn node_style_cores_firing_timers_by_the_log_s_time_agree() {
+    fn node_style_cores_acting_on_deadlines_by_the_log_s_time_agree() {
         let mut log = logged_session();
         // Time passes in the log (a tick long after): the idle timeout fires by it on every node.
-        let later = log.last().unwrap().0.at.plus_secs(3_600);
-        log.push((LoggedEvent::tick(later), Vec::new()));
+        let later = log.last().unwrap().event.at.plus_secs(3_600);
+        log.push(Fed {
+            event: LoggedEvent::tick(later),
+            effects: Vec::new(),
+            next_deadline: None,
+        });
         let compared = check_log_timed(&fresh, &log).unwrap();
         assert!(compared > 0);
     }
@@ -327,14 +339,14 @@ mod tests {
         // The log says one line was fed and the primary made the effects of another.
         let i = log
             .iter()
-            .position(|(e, _)| matches!(&e.event, crate::server::OwnedEvent::Line { line, .. } if &**line == b"whoelse"))
+            .position(|f| matches!(&f.event.event, crate::server::OwnedEvent::Line { line, .. } if &**line == b"whoelse"))
             .unwrap();
-        log[i].0 = LoggedEvent::new(
+        log[i].event = LoggedEvent::new(
             Event::Line {
                 conn: ConnId(2),
                 line: b"message alice hello",
             },
-            log[i].0.at,
+            log[i].event.at,
         );
         let err = check(&fresh, &log).unwrap_err();
         assert_eq!(err.invariant, name::REPLICAS);

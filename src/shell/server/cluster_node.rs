@@ -85,7 +85,7 @@ pub(super) struct Taken {
 pub(super) struct Link {
     pub(super) node: u64,
     pub(super) append: Sender<LoggedEvent>,
-    /// Timers, time, position and duplicates of the log (the core itself is the driver's).
+    /// Time, position and duplicates of the log (the core itself is the driver's).
     pub(super) log: ReplicaLog,
     /// Snapshots taken, to the task that stores them.
     pub(super) snapshots: Sender<Taken>,

@@ -1,7 +1,7 @@
 //! The driver: the one place the core is driven from.
 //!
-//! Each turn it takes the whole inbox as one batch, feeds it to the core, fires due timers, and hands the
-//! core's output to the [`Outbox`], which decides what is committed when and which lines may leave; it
+//! Each turn it takes the whole inbox as one batch, feeds it to the core, lets the core act on its
+//! deadlines that are due, and hands the core's output to the [`Outbox`], which decides what is committed when and which lines may leave; it
 //! gives the commits to the commit thread and carries out the released lines: every line rendered once (a
 //! broadcast once for all its recipients), appended to the connections' queues, and each queue written
 //! with one `write`. When to write (held notices, coalescing under load) and when to give memory back is
@@ -57,7 +57,7 @@ fn log_record(record: &Record, peer: Option<std::net::SocketAddr>) {
 pub(super) struct Driver {
     pub(super) core: ServerState,
     pub(super) clock: ShellClock,
-    /// What may be committed and sent when (and the core's timers).
+    /// What may be committed and sent when.
     pub(super) outbox: Outbox,
     /// When to write and when to give memory back.
     pub(super) pacer: Pacer,
@@ -123,9 +123,7 @@ impl Driver {
             let listener = self.shared.arm_wake();
             self.shared.take_inbox(&mut self.batch);
             let now = self.clock.now();
-            // A cluster node fires the core's timers by the log's time (see `run_batch`).
-            let timers_due =
-                self.cluster.is_none() && self.outbox.next_timer().is_some_and(|at| at <= now);
+            let timers_due = self.core_deadline().is_some_and(|at| at <= now);
             let flush_requested = self.take_flush_requests();
             if !self.batch.is_empty() || timers_due || !self.followups.is_empty() || flush_requested
             {
@@ -149,15 +147,15 @@ impl Driver {
             // Nothing more to do right now: write everything before sleeping.
             self.flush_dirty();
             self.tidy_before_sleep(now);
-            let outbox_deadline = match self.cluster {
-                Some(_) => self.outbox.lazy_timeout(),
-                None => self.outbox.poll_timeout(),
-            };
-            let deadline = [outbox_deadline, self.pacer.poll_timeout()]
-                .into_iter()
-                .flatten()
-                .min()
-                .map(|at| self.clock.instant_at(at));
+            let deadline = [
+                self.core_deadline(),
+                self.outbox.poll_timeout(),
+                self.pacer.poll_timeout(),
+            ]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|at| self.clock.instant_at(at));
             // Only ever moved earlier: an alarm that rings too early just finds nothing due and is set
             // again, which is cheaper than moving it each time a connection's deadline comes or goes.
             if let Some(at) = deadline
@@ -192,6 +190,15 @@ impl Driver {
                 Wake::Timer => self.alarm_at = None,
                 Wake::Input => {}
             }
+        }
+    }
+
+    /// When the core must next be let act on its deadlines by this node's clock: its earliest one on a
+    /// server alone; never in a cluster, whose copies act on them by the log's time (`replica`).
+    fn core_deadline(&self) -> Option<Timestamp> {
+        match self.cluster {
+            Some(_) => None,
+            None => self.core.poll_timeout(),
         }
     }
 
@@ -275,11 +282,11 @@ impl Driver {
         self.batch = batch;
         match &self.cluster {
             None => {
-                while let Some(timer) = self.outbox.pop_due_timer(now) {
-                    self.feed(Event::TimerFired { timer }, now);
-                }
+                self.core.handle_timeout(now, &mut self.effects);
+                self.hand_over_effects(None, true);
             }
-            Some(link) => self.shared.next_core_timer.set(link.log.next_timer()),
+            // The ticker appends time to the log once the core's next deadline has come.
+            Some(_) => self.shared.next_core_timer.set(self.core.poll_timeout()),
         }
         self.outbox.end_batch(now);
         self.submit_commits();
@@ -321,7 +328,7 @@ impl Driver {
             | Event::Drained { conn }
             | Event::PasswordChecked { conn, .. }
             | Event::PasswordHashed { conn, .. } => Some(conn),
-            Event::TimerFired { .. } | Event::Shutdown => None,
+            Event::Shutdown => None,
         };
         self.core.handle(event, now, &mut self.effects);
         self.hand_over_effects(conn, true);
@@ -450,9 +457,7 @@ impl Driver {
                     }
                 }
                 Effect::Close { conn } => self.close_after_flush(conn),
-                other => {
-                    tracing::error!("the outbox keeps timers, records and controls: {other:?}")
-                }
+                other => tracing::error!("the outbox keeps records and controls: {other:?}"),
             }
         }
     }
