@@ -3,6 +3,12 @@
 //! The core stays pure: instead of writing to disk it emits [`super::Effect::Persist`] with one of these, and
 //! [`super::ServerState::restore`] rebuilds an equal state from the records that were kept. Each record is a
 //! fact that happened, named in the past tense.
+//!
+//! Two places apply records: the store's tables, when a batch is committed, and a fresh core, when it
+//! is rebuilt from what the store kept. Both must read every record alike, or a restart would change
+//! what users see. So a record is unpacked in one place only, [`Record::apply_to`], into the changes it
+//! stands for ([`RecordTarget`]), and the two implement those changes each on its own storage: a new
+//! kind of record is a new change that neither can forget.
 
 use crate::protocol::Name;
 use crate::time::Timestamp;
@@ -44,7 +50,71 @@ pub enum Record {
     GroupLeft { group: Name, user: Name },
 }
 
+/// The changes records stand for, as the store's tables and a core being restored each carry them
+/// out (see the [module documentation](self)).
+pub trait RecordTarget {
+    /// Why a change was not made: the store's error, or for a restore, a record that names an account
+    /// the credentials no longer hold.
+    type Error;
+
+    fn add_account(&mut self, user: &Name, password: &str) -> Result<(), Self::Error>;
+    /// A session began: until it ends, the user counts as online (a restart ends it then).
+    fn open_session(&mut self, user: &Name, at: Timestamp) -> Result<(), Self::Error>;
+    /// A session ended: the user's last logout, for `whoelsesince`.
+    fn close_session(&mut self, user: &Name, at: Timestamp) -> Result<(), Self::Error>;
+    fn lock(&mut self, user: &Name, until: Timestamp) -> Result<(), Self::Error>;
+    /// Keeps a message for `to` under its own id (ids only grow, across restarts too).
+    fn store_message(
+        &mut self,
+        id: u64,
+        to: &Name,
+        from: &Name,
+        group: Option<&Name>,
+        sent_at: Timestamp,
+        text: &str,
+    ) -> Result<(), Self::Error>;
+    /// Forgets `user`'s messages up to and including `up_to`.
+    fn acknowledge(&mut self, user: &Name, up_to: u64) -> Result<(), Self::Error>;
+    fn block(&mut self, by: &Name, user: &Name) -> Result<(), Self::Error>;
+    /// Forgets every message from `from` waiting for `to`.
+    fn discard_messages(&mut self, to: &Name, from: &Name) -> Result<(), Self::Error>;
+    fn unblock(&mut self, by: &Name, user: &Name) -> Result<(), Self::Error>;
+    fn create_group(&mut self, group: &Name, members: &[Name]) -> Result<(), Self::Error>;
+    fn join_group(&mut self, group: &Name, user: &Name) -> Result<(), Self::Error>;
+    /// Takes `user` out of `group`, which is gone once its last member has left.
+    fn leave_group(&mut self, group: &Name, user: &Name) -> Result<(), Self::Error>;
+}
+
 impl Record {
+    /// Carries the record out on `target`: the one place a record is read.
+    pub fn apply_to<T: RecordTarget>(&self, target: &mut T) -> Result<(), T::Error> {
+        match self {
+            Record::AccountCreated { user, password } => target.add_account(user, password),
+            Record::LoggedIn { user, at } => target.open_session(user, *at),
+            Record::LoggedOut { user, at } => target.close_session(user, *at),
+            Record::LockedOut { user, until } => target.lock(user, *until),
+            Record::MessageStored {
+                id,
+                to,
+                from,
+                group,
+                sent_at,
+                text,
+            } => target.store_message(*id, to, from, group.as_ref(), *sent_at, text),
+            Record::MessagesAcked { user, up_to } => target.acknowledge(user, *up_to),
+            Record::Blocked { by, user } => {
+                target.block(by, user)?;
+                // Nothing from a blocked user may reach `by`, including what waited for them (see
+                // `blocklist`).
+                target.discard_messages(by, user)
+            }
+            Record::Unblocked { by, user } => target.unblock(by, user),
+            Record::GroupCreated { group, members, .. } => target.create_group(group, members),
+            Record::GroupJoined { group, user, .. } => target.join_group(group, user),
+            Record::GroupLeft { group, user } => target.leave_group(group, user),
+        }
+    }
+
     /// Whether a reply produced with this record tells a user that the change happened (`STORED`,
     /// `GROUP-SENT`, `BLOCKED`, `REGISTERED`, a lockout, a group created, joined or left), so that reply
     /// must wait until the record is durable.

@@ -1,8 +1,10 @@
 //! Rebuilding the durable part of the state from persisted records.
 
+use std::collections::BTreeSet;
+
 use super::accounts::UserId;
 use super::mailboxes::StoredMsg;
-use super::record::Record;
+use super::record::{Record, RecordTarget};
 use super::state::ServerState;
 use crate::protocol::Name;
 use crate::time::Timestamp;
@@ -15,103 +17,23 @@ impl ServerState {
     /// Returns how many records named an account that no longer exists (removed from the credentials
     /// file); those are skipped.
     pub fn restore(&mut self, records: impl IntoIterator<Item = Record>, now: Timestamp) -> usize {
-        let mut skipped = 0;
-        let mut open_sessions = std::collections::BTreeSet::new();
-        for record in records {
-            if self.apply_record(record, &mut open_sessions).is_none() {
-                skipped += 1;
-            }
-        }
+        let mut target = Restoring {
+            state: self,
+            open_sessions: BTreeSet::new(),
+        };
+        let skipped = records
+            .into_iter()
+            .filter(|record| record.apply_to(&mut target).is_err())
+            .count();
+        let Restoring {
+            state,
+            open_sessions,
+        } = target;
         for user in open_sessions {
-            self.history.logged_out(user, now);
+            state.history.logged_out(user, now);
         }
-        self.now = self.now.max(now);
+        state.now = state.now.max(now);
         skipped
-    }
-
-    fn apply_record(
-        &mut self,
-        record: Record,
-        open_sessions: &mut std::collections::BTreeSet<UserId>,
-    ) -> Option<()> {
-        match record {
-            Record::AccountCreated { user, password } => {
-                if self.find_user(&user).is_none() {
-                    self.add_user(user, password);
-                }
-            }
-            Record::LoggedIn { user, .. } => {
-                open_sessions.insert(self.find_user(&user)?);
-            }
-            Record::LoggedOut { user, at } => {
-                let id = self.find_user(&user)?;
-                open_sessions.remove(&id);
-                self.history.logged_out(id, at);
-            }
-            Record::LockedOut { user, until } => {
-                let id = self.find_user(&user)?;
-                self.accounts.restore_lockout(id, until);
-            }
-            Record::MessageStored {
-                id,
-                to,
-                from,
-                group,
-                sent_at,
-                text,
-            } => {
-                let to = self.find_user(&to)?;
-                let from = self
-                    .find_user(&from)
-                    .map(|f| self.name(f).clone())
-                    .unwrap_or_else(|| Name::from(from));
-                self.mailboxes.restore(
-                    to,
-                    StoredMsg {
-                        id,
-                        from,
-                        group,
-                        sent_at,
-                        text: text.into(),
-                    },
-                );
-            }
-            Record::MessagesAcked { user, up_to } => {
-                let id = self.find_user(&user)?;
-                self.mailboxes.ack(id, up_to);
-            }
-            Record::Blocked { by, user } => {
-                let (by, blocked) = (self.find_user(&by)?, self.find_user(&user)?);
-                self.blocks.block(by, blocked);
-                // What `block` does, so a restored state is the same.
-                self.mailboxes.discard_from(by, &user);
-            }
-            Record::Unblocked { by, user } => {
-                let (by, user) = (self.find_user(&by)?, self.find_user(&user)?);
-                self.blocks.unblock(by, user);
-            }
-            Record::GroupCreated { group, members, .. } => {
-                // Members whose accounts are gone are left out; a group with none left is not made.
-                let ids: Vec<UserId> = members.iter().filter_map(|m| self.find_user(m)).collect();
-                if ids.is_empty() || self.groups.name(&group).is_some() {
-                    return None;
-                }
-                self.groups.create(group, ids);
-            }
-            Record::GroupJoined { group, user, .. } => {
-                let id = self.find_user(&user)?;
-                if !self.groups.join(&group, id) {
-                    return None;
-                }
-            }
-            Record::GroupLeft { group, user } => {
-                let id = self.find_user(&user)?;
-                if !self.groups.leave(&group, id) {
-                    return None;
-                }
-            }
-        }
-        Some(())
     }
 
     /// The id the next stored message will get. Persistence layers that forget acknowledged messages keep
@@ -123,5 +45,131 @@ impl ServerState {
     /// Raises the next stored-message id to at least `id` (see [`Self::next_message_id`]).
     pub fn reserve_message_ids(&mut self, id: u64) {
         self.mailboxes.reserve(id);
+    }
+}
+
+/// A record that could not be applied: it names an account (or a group) that is not there.
+struct Skipped;
+
+/// A fresh core taking its records, and the sessions they leave open.
+struct Restoring<'a> {
+    state: &'a mut ServerState,
+    open_sessions: BTreeSet<UserId>,
+}
+
+impl Restoring<'_> {
+    fn user(&self, name: &str) -> Result<UserId, Skipped> {
+        self.state.find_user(name).ok_or(Skipped)
+    }
+}
+
+impl RecordTarget for Restoring<'_> {
+    type Error = Skipped;
+
+    fn add_account(&mut self, user: &Name, password: &str) -> Result<(), Skipped> {
+        if self.state.find_user(user).is_none() {
+            self.state.add_user(user.clone(), password.to_owned());
+        }
+        Ok(())
+    }
+
+    fn open_session(&mut self, user: &Name, _at: Timestamp) -> Result<(), Skipped> {
+        let id = self.user(user)?;
+        self.open_sessions.insert(id);
+        Ok(())
+    }
+
+    fn close_session(&mut self, user: &Name, at: Timestamp) -> Result<(), Skipped> {
+        let id = self.user(user)?;
+        self.open_sessions.remove(&id);
+        self.state.history.logged_out(id, at);
+        Ok(())
+    }
+
+    fn lock(&mut self, user: &Name, until: Timestamp) -> Result<(), Skipped> {
+        let id = self.user(user)?;
+        self.state.accounts.restore_lockout(id, until);
+        Ok(())
+    }
+
+    fn store_message(
+        &mut self,
+        id: u64,
+        to: &Name,
+        from: &Name,
+        group: Option<&Name>,
+        sent_at: Timestamp,
+        text: &str,
+    ) -> Result<(), Skipped> {
+        let to = self.user(to)?;
+        // The account's own name when it still exists, so the two share it.
+        let from = match self.state.find_user(from) {
+            Some(sender) => self.state.name(sender).clone(),
+            None => from.clone(),
+        };
+        let msg = StoredMsg {
+            id,
+            from,
+            group: group.cloned(),
+            sent_at,
+            text: text.into(),
+        };
+        self.state.mailboxes.restore(to, msg);
+        Ok(())
+    }
+
+    fn acknowledge(&mut self, user: &Name, up_to: u64) -> Result<(), Skipped> {
+        let id = self.user(user)?;
+        self.state.mailboxes.ack(id, up_to);
+        Ok(())
+    }
+
+    fn block(&mut self, by: &Name, user: &Name) -> Result<(), Skipped> {
+        let (by, blocked) = (self.user(by)?, self.user(user)?);
+        self.state.blocks.block(by, blocked);
+        Ok(())
+    }
+
+    fn discard_messages(&mut self, to: &Name, from: &Name) -> Result<(), Skipped> {
+        let to = self.user(to)?;
+        self.state.mailboxes.discard_from(to, from);
+        Ok(())
+    }
+
+    fn unblock(&mut self, by: &Name, user: &Name) -> Result<(), Skipped> {
+        let (by, user) = (self.user(by)?, self.user(user)?);
+        self.state.blocks.unblock(by, user);
+        Ok(())
+    }
+
+    fn create_group(&mut self, group: &Name, members: &[Name]) -> Result<(), Skipped> {
+        // Members whose accounts are gone are left out; a group with none left is not made.
+        let ids: Vec<UserId> = members
+            .iter()
+            .filter_map(|m| self.state.find_user(m))
+            .collect();
+        if ids.is_empty() || self.state.groups.name(group).is_some() {
+            return Err(Skipped);
+        }
+        self.state.groups.create(group.clone(), ids);
+        Ok(())
+    }
+
+    fn join_group(&mut self, group: &Name, user: &Name) -> Result<(), Skipped> {
+        let id = self.user(user)?;
+        self.state
+            .groups
+            .join(group, id)
+            .then_some(())
+            .ok_or(Skipped)
+    }
+
+    fn leave_group(&mut self, group: &Name, user: &Name) -> Result<(), Skipped> {
+        let id = self.user(user)?;
+        self.state
+            .groups
+            .leave(group, id)
+            .then_some(())
+            .ok_or(Skipped)
     }
 }

@@ -1,10 +1,14 @@
 //! Writing records: each one becomes the change it names in the current-state tables, and a whole batch
-//! of them is one SQLite transaction (one log sync), which is what makes group commit cheap.
+//! of them is one SQLite transaction (one log sync), which is what makes group commit cheap. What each
+//! record stands for is read in one place for the store and the core alike
+//! ([`Record::apply_to`](crate::server::Record::apply_to)); here is how each change is made in SQL.
 
 use rusqlite::{Transaction, params};
 
 use super::schema::{Field, LOCKOUTS, LOGOUTS, NEXT_MESSAGE_ID, OPEN_SESSIONS, UserTime, row_crc};
+use crate::protocol::Name;
 use crate::server::Record;
+use crate::server::record::RecordTarget;
 use crate::time::Timestamp;
 
 /// Applies one record inside `tx`. `next_id` tracks the next message id the batch leaves behind.
@@ -13,79 +17,120 @@ pub(crate) fn apply(
     record: &Record,
     next_id: &mut u64,
 ) -> rusqlite::Result<()> {
-    match record {
-        Record::AccountCreated { user, password } => {
-            let crc = row_crc(&[Field::Text(user), Field::Text(password)]);
-            tx.prepare_cached(
-                "INSERT INTO accounts (name, password, crc) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (name) DO NOTHING",
-            )?
-            .execute(params![&**user, password, crc])?;
-        }
-        Record::LoggedIn { user, at } => upsert(tx, OPEN_SESSIONS, user, *at)?,
-        Record::LoggedOut { user, at } => {
-            tx.prepare_cached("DELETE FROM open_sessions WHERE user = ?1")?
-                .execute([&**user])?;
-            upsert(tx, LOGOUTS, user, *at)?;
-        }
-        Record::LockedOut { user, until } => upsert(tx, LOCKOUTS, user, *until)?,
-        Record::MessageStored {
-            id,
-            to,
-            from,
-            group,
-            sent_at,
-            text,
-        } => {
-            let group = group.as_deref();
-            let crc = message_crc(*id, to, from, ms(*sent_at), text, group);
-            tx.prepare_cached(
-                "INSERT INTO messages (id, recipient, sender, sent_at, text, crc, grp)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![id, &**to, &**from, ms(*sent_at), text, crc, group])?;
-            *next_id = (*next_id).max(id.saturating_add(1));
-        }
-        Record::MessagesAcked { user, up_to } => {
-            tx.prepare_cached("DELETE FROM messages WHERE recipient = ?1 AND id <= ?2")?
-                .execute(params![&**user, up_to])?;
-        }
-        Record::Blocked { by, user } => {
-            let crc = row_crc(&[Field::Text(by), Field::Text(user)]);
-            tx.prepare_cached(
-                "INSERT INTO blocks (by_user, blocked, crc) VALUES (?1, ?2, ?3)
-                 ON CONFLICT DO NOTHING",
-            )?
-            .execute(params![&**by, &**user, crc])?;
-            // As the core does: blocking discards what the blocked user stored for `by`.
-            tx.prepare_cached("DELETE FROM messages WHERE recipient = ?1 AND sender = ?2")?
-                .execute([&**by, &**user])?;
-        }
-        Record::Unblocked { by, user } => {
-            tx.prepare_cached("DELETE FROM blocks WHERE by_user = ?1 AND blocked = ?2")?
-                .execute([&**by, &**user])?;
-        }
-        Record::GroupCreated { group, members, .. } => {
-            for m in members {
-                add_member(tx, group, m)?;
-            }
-        }
-        Record::GroupJoined { group, user, .. } => add_member(tx, group, user)?,
-        Record::GroupLeft { group, user } => {
-            tx.prepare_cached("DELETE FROM group_members WHERE grp = ?1 AND member = ?2")?
-                .execute([&**group, &**user])?;
-        }
-    }
-    Ok(())
+    record.apply_to(&mut Tables { tx, next_id })
 }
 
-fn add_member(tx: &Transaction<'_>, group: &str, member: &str) -> rusqlite::Result<()> {
-    let crc = row_crc(&[Field::Text(group), Field::Text(member)]);
-    tx.prepare_cached(
-        "INSERT INTO group_members (grp, member, crc) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-    )?
-    .execute(params![group, member, crc])?;
-    Ok(())
+/// The current-state tables, inside one transaction.
+struct Tables<'a, 'tx> {
+    tx: &'a Transaction<'tx>,
+    next_id: &'a mut u64,
+}
+
+impl Tables<'_, '_> {
+    /// Runs one (cached) statement.
+    fn run(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<()> {
+        self.tx.prepare_cached(sql)?.execute(params)?;
+        Ok(())
+    }
+}
+
+impl RecordTarget for Tables<'_, '_> {
+    type Error = rusqlite::Error;
+
+    fn add_account(&mut self, user: &Name, password: &str) -> rusqlite::Result<()> {
+        let crc = row_crc(&[Field::Text(user), Field::Text(password)]);
+        self.run(
+            "INSERT INTO accounts (name, password, crc) VALUES (?1, ?2, ?3)
+             ON CONFLICT (name) DO NOTHING",
+            params![&**user, password, crc],
+        )
+    }
+
+    fn open_session(&mut self, user: &Name, at: Timestamp) -> rusqlite::Result<()> {
+        upsert(self.tx, OPEN_SESSIONS, user, at)
+    }
+
+    fn close_session(&mut self, user: &Name, at: Timestamp) -> rusqlite::Result<()> {
+        self.run("DELETE FROM open_sessions WHERE user = ?1", [&**user])?;
+        upsert(self.tx, LOGOUTS, user, at)
+    }
+
+    fn lock(&mut self, user: &Name, until: Timestamp) -> rusqlite::Result<()> {
+        upsert(self.tx, LOCKOUTS, user, until)
+    }
+
+    fn store_message(
+        &mut self,
+        id: u64,
+        to: &Name,
+        from: &Name,
+        group: Option<&Name>,
+        sent_at: Timestamp,
+        text: &str,
+    ) -> rusqlite::Result<()> {
+        let group = group.map(|g| &**g);
+        let crc = message_crc(id, to, from, ms(sent_at), text, group);
+        self.run(
+            "INSERT INTO messages (id, recipient, sender, sent_at, text, crc, grp)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![id, &**to, &**from, ms(sent_at), text, crc, group],
+        )?;
+        *self.next_id = (*self.next_id).max(id.saturating_add(1));
+        Ok(())
+    }
+
+    fn acknowledge(&mut self, user: &Name, up_to: u64) -> rusqlite::Result<()> {
+        self.run(
+            "DELETE FROM messages WHERE recipient = ?1 AND id <= ?2",
+            params![&**user, up_to],
+        )
+    }
+
+    fn block(&mut self, by: &Name, user: &Name) -> rusqlite::Result<()> {
+        let crc = row_crc(&[Field::Text(by), Field::Text(user)]);
+        self.run(
+            "INSERT INTO blocks (by_user, blocked, crc) VALUES (?1, ?2, ?3)
+             ON CONFLICT DO NOTHING",
+            params![&**by, &**user, crc],
+        )
+    }
+
+    fn discard_messages(&mut self, to: &Name, from: &Name) -> rusqlite::Result<()> {
+        self.run(
+            "DELETE FROM messages WHERE recipient = ?1 AND sender = ?2",
+            [&**to, &**from],
+        )
+    }
+
+    fn unblock(&mut self, by: &Name, user: &Name) -> rusqlite::Result<()> {
+        self.run(
+            "DELETE FROM blocks WHERE by_user = ?1 AND blocked = ?2",
+            [&**by, &**user],
+        )
+    }
+
+    fn create_group(&mut self, group: &Name, members: &[Name]) -> rusqlite::Result<()> {
+        for m in members {
+            self.join_group(group, m)?;
+        }
+        Ok(())
+    }
+
+    fn join_group(&mut self, group: &Name, user: &Name) -> rusqlite::Result<()> {
+        let crc = row_crc(&[Field::Text(group), Field::Text(user)]);
+        self.run(
+            "INSERT INTO group_members (grp, member, crc) VALUES (?1, ?2, ?3)
+             ON CONFLICT DO NOTHING",
+            params![&**group, &**user, crc],
+        )
+    }
+
+    fn leave_group(&mut self, group: &Name, user: &Name) -> rusqlite::Result<()> {
+        self.run(
+            "DELETE FROM group_members WHERE grp = ?1 AND member = ?2",
+            [&**group, &**user],
+        )
+    }
 }
 
 /// Sets `user`'s time in one of the user-to-time tables.
