@@ -5,53 +5,52 @@
 //! nothing from them may reach you, and keeping them for a later unblock would not work either, since
 //! their ids are below what your client has already shown, so it would take them for redeliveries.
 
-use super::accounts::UserId;
-use super::event::{ConnId, Effect};
+use super::accounts::{Accounts, UserId};
+use super::arguments::named_user;
+use super::blocks::Blocks;
+use super::event::{ConnId, Effect, send};
+use super::mailboxes::Mailboxes;
 use super::record::Record;
-use super::state::{ServerState, send};
 use crate::protocol::{CommandName, ErrorReply, ServerMsg};
 
-impl ServerState {
-    pub(crate) fn cmd_block(
-        &mut self,
-        conn: ConnId,
-        me: UserId,
-        name: &str,
-        out: &mut Vec<Effect>,
-    ) {
-        let Some(target) = self.target(conn, me, name, CommandName::Block, out) else {
+/// What `block` and `unblock` touch.
+pub(crate) struct BlockList<'a> {
+    pub(super) accounts: &'a Accounts,
+    pub(super) blocks: &'a mut Blocks,
+    pub(super) mailboxes: &'a mut Mailboxes,
+}
+
+impl BlockList<'_> {
+    pub(crate) fn block(&mut self, conn: ConnId, me: UserId, name: &str, out: &mut Vec<Effect>) {
+        let Some(target) = named_user(self.accounts, conn, me, name, CommandName::Block, out)
+        else {
             return;
         };
-        let user = self.name(target).clone();
+        let user = self.accounts.name(target).clone();
         if !self.blocks.block(me, target) {
             send(out, conn, ErrorReply::AlreadyBlocked { user });
             return;
         }
         self.mailboxes.discard_from(me, &user);
         out.push(Effect::Persist(Record::Blocked {
-            by: self.name(me).clone(),
+            by: self.accounts.name(me).clone(),
             user: user.clone(),
         }));
         send(out, conn, ServerMsg::Blocked { user });
     }
 
-    pub(crate) fn cmd_unblock(
-        &mut self,
-        conn: ConnId,
-        me: UserId,
-        name: &str,
-        out: &mut Vec<Effect>,
-    ) {
-        let Some(target) = self.target(conn, me, name, CommandName::Unblock, out) else {
+    pub(crate) fn unblock(&mut self, conn: ConnId, me: UserId, name: &str, out: &mut Vec<Effect>) {
+        let Some(target) = named_user(self.accounts, conn, me, name, CommandName::Unblock, out)
+        else {
             return;
         };
-        let user = self.name(target).clone();
+        let user = self.accounts.name(target).clone();
         if !self.blocks.unblock(me, target) {
             send(out, conn, ErrorReply::NotBlocked { user });
             return;
         }
         out.push(Effect::Persist(Record::Unblocked {
-            by: self.name(me).clone(),
+            by: self.accounts.name(me).clone(),
             user: user.clone(),
         }));
         send(out, conn, ServerMsg::Unblocked { user });

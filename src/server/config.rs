@@ -1,7 +1,5 @@
 //! The rules' numbers, fixed when the server starts.
 
-pub use super::addresses::AddressLimits;
-
 /// Settings of the protocol core. Durations are in whole seconds, as the command line gives them.
 #[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -30,7 +28,7 @@ pub struct Config {
     /// Flood control: lines a second a connection may send after its burst (0: no limit), and the burst.
     pub flood_rate: u32,
     pub flood_burst: u32,
-    /// Limits per source address (see `addresses`).
+    /// Limits per source address (see `login::addresses`).
     pub address_limits: AddressLimits,
     /// Password checks and hashes that may be outstanding at once; past that, a login is answered
     /// `ERROR busy` rather than queued, so a login flood cannot build an unbounded backlog.
@@ -72,6 +70,41 @@ impl Default for Config {
             flood_burst: 50,
             address_limits: AddressLimits::default(),
             max_password_jobs: 64,
+        }
+    }
+}
+
+/// The limits per source address (see `login::addresses` for what each stops); 0 turns one off.
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct AddressLimits {
+    pub max_pending: u32,
+    pub failure_burst: u32,
+    pub failure_refill_secs: u64,
+    pub register_burst: u32,
+    pub register_refill_secs: u64,
+}
+
+impl Default for AddressLimits {
+    fn default() -> Self {
+        AddressLimits {
+            max_pending: 16,
+            failure_burst: 10,
+            failure_refill_secs: 30,
+            register_burst: 3,
+            register_refill_secs: 600,
+        }
+    }
+}
+
+impl AddressLimits {
+    /// No limit at all (for load tests that log in thousands of users from one host).
+    pub fn none() -> Self {
+        AddressLimits {
+            max_pending: 0,
+            failure_burst: 0,
+            failure_refill_secs: 0,
+            register_burst: 0,
+            register_refill_secs: 0,
         }
     }
 }

@@ -1,15 +1,17 @@
 //! The pace and order in which a connection's lines reach the rules: flood control, and lines that
 //! arrive while the connection waits for a password check.
 //!
-//! Every line of a connection passes through its [`Flow`]. A line is handled at once when nothing is held
-//! and the connection is within its rate (a burst, then `flood_rate` a second: the IRC servers' flood
-//! control). Otherwise it is held, in order, and the shell is told to stop reading the connection
+//! Every line of a connection passes through its [`Flow`], a plain value that decides and leaves the
+//! acting to its caller. A line is handled at once ([`Offer::Admit`]) when nothing is held and the
+//! connection is within its rate (a burst, then `flood_rate` a second: the IRC servers' flood control).
+//! Otherwise it is held, in order ([`Offer::Hold`]), and the shell is told to stop reading the connection
 //! ([`Effect::PauseReading`]), so a flooding client is slowed by its own TCP window rather than by the
-//! server's memory or time; held lines are handled as the rate allows (a `TimerId::Flow` timer) and
-//! reading resumes once none are left. The first time in an episode, the client is told why
-//! (`ERROR slow-down`). Nothing is dropped: a line is handled late, never lost. A client that keeps going
-//! until more than [`HELD_SECS`] of its rate (or [`HELD_MAX_BYTES`]) is held is disconnected
-//! (`BYE flood`): that is persistent abuse, not a burst.
+//! server's memory or time; held lines come out as the rate allows ([`Flow::release`], when the
+//! connection's flow deadline comes) and reading resumes once none are left. The first time in an
+//! episode, the client is told why (`ERROR slow-down`). Nothing is dropped: a line is handled late,
+//! never lost. A client that keeps going until more than [`HELD_SECS`] of its rate (or
+//! [`HELD_MAX_BYTES`]) is held is flooding ([`Offer::Flood`]): that is persistent abuse, not a burst,
+//! and its caller disconnects it (`BYE flood`).
 //!
 //! Lines that come while the connection's password is being checked (which happens off the core's
 //! thread) are held the same way, so a client that sends its username, password and first command in
@@ -17,11 +19,11 @@
 
 use std::collections::VecDeque;
 
-use super::event::{ConnId, Effect, TimerId};
+use super::config::Config;
+use super::event::{ConnId, Effect, send};
 use super::rate::{Gcra, Rate};
 use super::secret_shape::SecretShape;
-use super::state::{ServerState, send};
-use crate::protocol::{ByeReason, ErrorReply};
+use crate::protocol::ErrorReply;
 use crate::time::Timestamp;
 
 /// The most seconds of its rate a connection may have held before it is disconnected.
@@ -40,6 +42,17 @@ pub(crate) enum Held {
     Secret(SecretShape),
 }
 
+impl Held {
+    /// The input as it is handled.
+    pub(crate) fn as_input(&self) -> Input<'_> {
+        match self {
+            Held::Line(line) => Input::Line(line),
+            Held::TooLong => Input::TooLong,
+            Held::Secret(shape) => Input::Secret(*shape),
+        }
+    }
+}
+
 /// An input as it arrives (borrowed from the event).
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Input<'a> {
@@ -47,6 +60,56 @@ pub(crate) enum Input<'a> {
     TooLong,
     /// A password line, of which only the shape is known here.
     Secret(SecretShape),
+}
+
+/// The settings' numbers, as the flow uses them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FlowLimits {
+    /// `None`: no flood control.
+    rate: Option<Rate>,
+    per_sec: u32,
+    /// Lines held past which the connection is flooding.
+    max_lines: usize,
+}
+
+impl FlowLimits {
+    pub(crate) fn of(config: &Config) -> Self {
+        let rate = Rate::per_sec(config.flood_rate, config.flood_burst);
+        let max_lines = match rate {
+            Some(_) => {
+                (config.flood_rate as usize * HELD_SECS as usize).max(config.flood_burst as usize)
+            }
+            None => HELD_MAX_LINES_UNLIMITED,
+        };
+        FlowLimits {
+            rate,
+            per_sec: config.flood_rate,
+            max_lines,
+        }
+    }
+}
+
+/// What to do with an input offered to the flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Offer {
+    /// Handle it now.
+    Admit,
+    /// It is held. With a time, the flow has just started holding for its rate: look again then
+    /// ([`Flow::release`]); without, a deadline or a password job's answer is already due to.
+    Hold(Option<Timestamp>),
+    /// Too much is held: the client is flooding, and is to be disconnected.
+    Flood,
+}
+
+/// What comes out of the flow when the caller looks again.
+#[derive(Debug)]
+pub(crate) enum Release {
+    /// This held input, to be handled now; then look again.
+    Now(Held),
+    /// Nothing before then (the rate): look again at that time.
+    At(Timestamp),
+    /// Nothing: none is held, or a password job runs (its answer looks again).
+    Nothing,
 }
 
 /// A connection's flow state.
@@ -62,6 +125,79 @@ pub(crate) struct Flow {
 }
 
 impl Flow {
+    /// One input of `conn`, which is `waiting` for a password job or not: handled now, or held (see the
+    /// module documentation). Tells the client and the shell what they must know (`ERROR slow-down`,
+    /// pause reading) in `out`.
+    pub(crate) fn offer(
+        &mut self,
+        conn: ConnId,
+        input: Input<'_>,
+        waiting: bool,
+        limits: FlowLimits,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) -> Offer {
+        let mut look_again = None;
+        if self.held.is_empty() && !waiting {
+            match limits.rate.map(|r| self.rate.take(r, now)) {
+                None | Some(Ok(())) => return Offer::Admit,
+                Some(Err(ready)) => {
+                    look_again = Some(ready);
+                    if !self.warned {
+                        self.warned = true;
+                        let per_sec = limits.per_sec;
+                        send(out, conn, ErrorReply::SlowDown { per_sec });
+                    }
+                }
+            }
+        }
+        self.hold(input);
+        if self.held.len() > limits.max_lines || self.held_bytes > HELD_MAX_BYTES {
+            tracing::debug!("{conn} kept flooding: {} lines held", self.held.len());
+            return Offer::Flood;
+        }
+        if !self.paused {
+            self.paused = true;
+            out.push(Effect::PauseReading { conn });
+        }
+        Offer::Hold(look_again)
+    }
+
+    /// The next held input of `conn` that may be handled now, if its rate allows and it is not
+    /// `waiting` for a password job; once none are left, reading resumes.
+    pub(crate) fn release(
+        &mut self,
+        conn: ConnId,
+        waiting: bool,
+        limits: FlowLimits,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) -> Release {
+        if waiting {
+            return Release::Nothing;
+        }
+        if self.held.is_empty() {
+            if self.paused {
+                self.paused = false;
+                self.warned = false;
+                out.push(Effect::ResumeReading { conn });
+            }
+            return Release::Nothing;
+        }
+        if let Some(Err(ready)) = limits.rate.map(|r| self.rate.take(r, now)) {
+            return Release::At(ready);
+        }
+        match self.pop() {
+            Some(held) => Release::Now(held),
+            None => Release::Nothing,
+        }
+    }
+
+    /// Whether lines are held (flood control, or a password job running).
+    pub(crate) fn holds_lines(&self) -> bool {
+        !self.held.is_empty()
+    }
+
     fn hold(&mut self, input: Input<'_>) {
         match input {
             Input::Line(line) => {
@@ -73,11 +209,6 @@ impl Flow {
         }
     }
 
-    /// Whether lines are held (flood control, or a password job running).
-    pub(crate) fn holds_lines(&self) -> bool {
-        !self.held.is_empty()
-    }
-
     fn pop(&mut self) -> Option<Held> {
         let h = self.held.pop_front()?;
         if let Held::Line(line) = &h {
@@ -87,95 +218,88 @@ impl Flow {
     }
 }
 
-impl ServerState {
-    /// The connection's flood limit, if there is one.
-    pub(crate) fn flood_rate(&self) -> Option<Rate> {
-        Rate::per_sec(self.config.flood_rate, self.config.flood_burst)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> FlowLimits {
+        FlowLimits::of(&Config {
+            flood_rate: 2,
+            flood_burst: 2,
+            ..Config::default()
+        })
     }
 
-    fn held_max_lines(&self) -> usize {
-        match self.flood_rate() {
-            Some(_) => (self.config.flood_rate as usize * HELD_SECS as usize)
-                .max(self.config.flood_burst as usize),
-            None => HELD_MAX_LINES_UNLIMITED,
+    #[test]
+    fn a_burst_passes_then_lines_wait_their_turn_in_order() {
+        let (mut f, mut out, c) = (Flow::default(), Vec::new(), ConnId(1));
+        let t = Timestamp(10_000);
+        for _ in 0..2 {
+            assert_eq!(
+                f.offer(c, Input::Line(b"x"), false, limits(), t, &mut out),
+                Offer::Admit
+            );
         }
+        let held = f.offer(c, Input::Line(b"a"), false, limits(), t, &mut out);
+        assert_eq!(held, Offer::Hold(Some(Timestamp(10_500))));
+        assert_eq!(
+            f.offer(c, Input::Line(b"b"), false, limits(), t, &mut out),
+            Offer::Hold(None),
+            "one look-again time per episode"
+        );
+        assert!(
+            matches!(&out[..], [Effect::Send { .. }, Effect::PauseReading { .. }]),
+            "{out:?}"
+        );
+        out.clear();
+        assert!(matches!(
+            f.release(c, false, limits(), t, &mut out),
+            Release::At(_)
+        ));
+        let at = Timestamp(10_500);
+        assert!(
+            matches!(f.release(c, false, limits(), at, &mut out), Release::Now(Held::Line(l)) if &*l == b"a")
+        );
+        assert!(matches!(
+            f.release(c, false, limits(), at, &mut out),
+            Release::At(_)
+        ));
+        let later = Timestamp(11_000);
+        assert!(
+            matches!(f.release(c, false, limits(), later, &mut out), Release::Now(Held::Line(l)) if &*l == b"b")
+        );
+        assert!(out.is_empty());
+        assert!(matches!(
+            f.release(c, false, limits(), later, &mut out),
+            Release::Nothing
+        ));
+        assert_eq!(out, vec![Effect::ResumeReading { conn: c }]);
     }
 
-    /// One line (or an overlong one) from the client: handled now, or held (see the module docs).
-    pub(crate) fn on_input(
-        &mut self,
-        conn: ConnId,
-        input: Input<'_>,
-        now: Timestamp,
-        out: &mut Vec<Effect>,
-    ) {
-        let rate = self.flood_rate();
-        let per_sec = self.config.flood_rate;
-        let max_lines = self.held_max_lines();
-        let Some(c) = self.sessions.conn_mut(conn) else {
-            return;
-        };
-        let waiting = c.phase.is_waiting();
-        let flow = &mut c.flow;
-        if flow.held.is_empty() && !waiting {
-            match rate.map(|r| flow.rate.take(r, now)) {
-                None | Some(Ok(())) => return self.handle_input(conn, input, now, out),
-                Some(Err(ready)) => {
-                    self.timers.set(TimerId::Flow(conn), ready);
-                    if !flow.warned {
-                        flow.warned = true;
-                        send(out, conn, ErrorReply::SlowDown { per_sec });
-                    }
-                }
-            }
-        }
-        flow.hold(input);
-        if flow.held.len() > max_lines || flow.held_bytes > HELD_MAX_BYTES {
-            tracing::debug!("{conn} kept flooding: {} lines held", flow.held.len());
-            self.close_with(conn, ByeReason::Flood, now, out);
-            return;
-        }
-        if !flow.paused {
-            flow.paused = true;
-            out.push(Effect::PauseReading { conn });
-        }
+    #[test]
+    fn a_password_job_holds_everything_until_its_answer() {
+        let (mut f, mut out, c) = (Flow::default(), Vec::new(), ConnId(1));
+        let t = Timestamp(0);
+        let held = f.offer(c, Input::Line(b"whoelse"), true, limits(), t, &mut out);
+        assert_eq!(held, Offer::Hold(None));
+        assert!(matches!(
+            f.release(c, true, limits(), t, &mut out),
+            Release::Nothing
+        ));
+        assert!(matches!(
+            f.release(c, false, limits(), t, &mut out),
+            Release::Now(_)
+        ));
     }
 
-    /// Handles the connection's held lines as far as its rate allows and nothing makes it wait; once none
-    /// are left, reading resumes. Called when the flow timer fires and when a password check is answered.
-    pub(crate) fn release_held(&mut self, conn: ConnId, now: Timestamp, out: &mut Vec<Effect>) {
-        let rate = self.flood_rate();
-        loop {
-            let Some(c) = self.sessions.conn_mut(conn) else {
-                return;
-            };
-            if c.phase.is_waiting() {
-                // The answer to the password check calls again.
-                return;
-            }
-            let flow = &mut c.flow;
-            if flow.held.is_empty() {
-                if flow.paused {
-                    flow.paused = false;
-                    flow.warned = false;
-                    out.push(Effect::ResumeReading { conn });
-                }
-                return;
-            }
-            if let Some(Err(ready)) = rate.map(|r| flow.rate.take(r, now)) {
-                self.timers.set(TimerId::Flow(conn), ready);
-                return;
-            }
-            match flow.pop() {
-                Some(Held::Line(line)) => {
-                    self.handle_input(conn, Input::Line(&line), now, out);
-                }
-                Some(Held::TooLong) => self.handle_input(conn, Input::TooLong, now, out),
-                Some(Held::Secret(shape)) => {
-                    self.handle_input(conn, Input::Secret(shape), now, out)
-                }
-                None => {}
-            }
+    #[test]
+    fn holding_past_the_bound_is_a_flood() {
+        let (mut f, mut out, c) = (Flow::default(), Vec::new(), ConnId(1));
+        let limits = limits();
+        let mut offers = 0;
+        while f.offer(c, Input::Line(b"x"), false, limits, Timestamp(0), &mut out) != Offer::Flood {
+            offers += 1;
         }
+        assert_eq!(offers, 2 + limits.max_lines);
     }
 }

@@ -12,17 +12,33 @@
 
 use std::sync::Arc;
 
-use super::accounts::UserId;
+use super::accounts::{Accounts, UserId};
+use super::arguments::named_user;
 use super::backlog::line_cost;
-use super::event::{ConnId, Effect};
+use super::blocks::Blocks;
+use super::config::Config;
+use super::event::{ConnId, Effect, send};
+use super::group_book::GroupBook;
+use super::mailboxes::Mailboxes;
+use super::messaging::mailbox_room;
 use super::record::Record;
-use super::state::{ServerState, send};
+use super::sessions::Sessions;
 use crate::protocol::name::check_group_name;
 use crate::protocol::{CommandName, ErrorReply, Name, ServerMsg};
 use crate::time::Timestamp;
 
-impl ServerState {
-    pub(crate) fn cmd_create_group(
+/// What the group commands touch: the groups, and for a group message what `message` touches.
+pub(crate) struct Groups<'a> {
+    pub(super) config: &'a Config,
+    pub(super) accounts: &'a Accounts,
+    pub(super) blocks: &'a Blocks,
+    pub(super) sessions: &'a mut Sessions,
+    pub(super) mailboxes: &'a mut Mailboxes,
+    pub(super) book: &'a mut GroupBook,
+}
+
+impl Groups<'_> {
+    pub(crate) fn create(
         &mut self,
         conn: ConnId,
         me: UserId,
@@ -34,22 +50,23 @@ impl ServerState {
             send(out, conn, ErrorReply::InvalidGroupName(e));
             return;
         }
-        if let Some(name) = self.groups.name(group) {
+        if let Some(name) = self.book.name(group) {
             let group = name.clone();
             send(out, conn, ErrorReply::GroupExists { group });
             return;
         }
         let mut ids = vec![me];
         for &m in members {
-            let Some(id) = self.target(conn, me, m, CommandName::CreateGroup, out) else {
+            let Some(id) = named_user(self.accounts, conn, me, m, CommandName::CreateGroup, out)
+            else {
                 return;
             };
-            if self.blocks(id, me) {
+            if self.blocks.blocks(id, me) {
                 send(
                     out,
                     conn,
                     ErrorReply::BlockedBy {
-                        user: self.name(id).clone(),
+                        user: self.accounts.name(id).clone(),
                     },
                 );
                 return;
@@ -64,9 +81,12 @@ impl ServerState {
             send(out, conn, ErrorReply::GroupFull { group, max });
             return;
         }
-        self.groups.create(group.clone(), ids.iter().copied());
-        let by = self.name(me).clone();
-        let mut names: Vec<Name> = ids.iter().map(|&id| self.name(id).clone()).collect();
+        self.book.create(group.clone(), ids.iter().copied());
+        let by = self.accounts.name(me).clone();
+        let mut names: Vec<Name> = ids
+            .iter()
+            .map(|&id| self.accounts.name(id).clone())
+            .collect();
         names.sort();
         out.push(Effect::Persist(Record::GroupCreated {
             group: group.clone(),
@@ -84,7 +104,7 @@ impl ServerState {
         // Each member added and online learns it is now in the group.
         for &id in &ids[1..] {
             if let Some(c) = self.sessions.session_of(id) {
-                let user = self.name(id).clone();
+                let user = self.accounts.name(id).clone();
                 send(
                     out,
                     c,
@@ -106,7 +126,7 @@ impl ServerState {
         group: &str,
         out: &mut Vec<Effect>,
     ) -> Option<Name> {
-        let Some(name) = self.groups.name(group) else {
+        let Some(name) = self.book.name(group) else {
             send(
                 out,
                 conn,
@@ -116,7 +136,7 @@ impl ServerState {
             );
             return None;
         };
-        if !self.groups.is_member(group, me) {
+        if !self.book.is_member(group, me) {
             send(
                 out,
                 conn,
@@ -129,7 +149,7 @@ impl ServerState {
         Some(name.clone())
     }
 
-    pub(crate) fn cmd_message_group(
+    pub(crate) fn message(
         &mut self,
         conn: ConnId,
         me: UserId,
@@ -141,9 +161,9 @@ impl ServerState {
         let Some(group) = self.my_group(conn, me, group, out) else {
             return;
         };
-        let from = self.name(me).clone();
+        let from = self.accounts.name(me).clone();
         let members: Vec<UserId> = self
-            .groups
+            .book
             .members(&group)
             .map(|m| m.iter().copied().filter(|&m| m != me).collect())
             .unwrap_or_default();
@@ -153,15 +173,17 @@ impl ServerState {
         let mut shared_text: Option<Arc<str>> = None;
         let cost = line_cost(&from, text) + group.len();
         for m in members {
-            if self.blocks(m, me) {
+            if self.blocks.blocks(m, me) {
                 skipped = true;
             } else if let Some(c) = self.sessions.session_of(m) {
-                if self.admit_to(m, me, cost, out) {
+                if self.sessions.admit(m, me, cost, out) {
                     online.push(c);
                 } else {
                     skipped = true;
                 }
-            } else if self.mailbox_room(m, &from, self.name(m)).is_err() {
+            } else if mailbox_room(self.config, self.mailboxes, m, &from, self.accounts.name(m))
+                .is_err()
+            {
                 skipped = true;
             } else {
                 let text = shared_text.get_or_insert_with(|| Arc::from(text)).clone();
@@ -170,7 +192,7 @@ impl ServerState {
                         .store(m, from.clone(), Some(group.clone()), now, text.clone());
                 out.push(Effect::Persist(Record::MessageStored {
                     id,
-                    to: self.name(m).clone(),
+                    to: self.accounts.name(m).clone(),
                     from: from.clone(),
                     group: Some(group.clone()),
                     sent_at: now,
@@ -202,7 +224,7 @@ impl ServerState {
         );
     }
 
-    pub(crate) fn cmd_group_add(
+    pub(crate) fn add(
         &mut self,
         conn: ConnId,
         me: UserId,
@@ -213,7 +235,7 @@ impl ServerState {
         let Some(group) = self.my_group(conn, me, group, out) else {
             return;
         };
-        let Some(id) = self.find_user(user) else {
+        let Some(id) = self.accounts.find(user) else {
             send(
                 out,
                 conn,
@@ -223,22 +245,22 @@ impl ServerState {
             );
             return;
         };
-        let user = self.name(id).clone();
-        if self.groups.is_member(&group, id) {
+        let user = self.accounts.name(id).clone();
+        if self.book.is_member(&group, id) {
             send(out, conn, ErrorReply::AlreadyMember { group, user });
             return;
         }
-        if self.blocks(id, me) {
+        if self.blocks.blocks(id, me) {
             send(out, conn, ErrorReply::BlockedBy { user });
             return;
         }
         let max = self.config.group_max_members;
-        if self.groups.members(&group).map_or(0, |m| m.len()) >= max {
+        if self.book.members(&group).map_or(0, |m| m.len()) >= max {
             send(out, conn, ErrorReply::GroupFull { group, max });
             return;
         }
-        self.groups.join(&group, id);
-        let by = self.name(me).clone();
+        self.book.join(&group, id);
+        let by = self.accounts.name(me).clone();
         out.push(Effect::Persist(Record::GroupJoined {
             group: group.clone(),
             user: user.clone(),
@@ -256,18 +278,12 @@ impl ServerState {
         );
     }
 
-    pub(crate) fn cmd_group_leave(
-        &mut self,
-        conn: ConnId,
-        me: UserId,
-        group: &str,
-        out: &mut Vec<Effect>,
-    ) {
+    pub(crate) fn leave(&mut self, conn: ConnId, me: UserId, group: &str, out: &mut Vec<Effect>) {
         let Some(group) = self.my_group(conn, me, group, out) else {
             return;
         };
-        self.groups.leave(&group, me);
-        let user = self.name(me).clone();
+        self.book.leave(&group, me);
+        let user = self.accounts.name(me).clone();
         out.push(Effect::Persist(Record::GroupLeft {
             group: group.clone(),
             user: user.clone(),
@@ -280,13 +296,7 @@ impl ServerState {
         send(out, conn, msg);
     }
 
-    pub(crate) fn cmd_group_members(
-        &self,
-        conn: ConnId,
-        me: UserId,
-        group: &str,
-        out: &mut Vec<Effect>,
-    ) {
+    pub(crate) fn members(&self, conn: ConnId, me: UserId, group: &str, out: &mut Vec<Effect>) {
         let Some(group) = self.my_group(conn, me, group, out) else {
             return;
         };
@@ -294,9 +304,9 @@ impl ServerState {
         send(out, conn, ServerMsg::GroupMembers { group, members });
     }
 
-    pub(crate) fn cmd_grouplist(&self, conn: ConnId, me: UserId, out: &mut Vec<Effect>) {
+    pub(crate) fn list(&self, conn: ConnId, me: UserId, out: &mut Vec<Effect>) {
         let groups = self
-            .groups
+            .book
             .groups_of(me)
             .map(|g| (g.clone(), self.member_names(g)))
             .collect();
@@ -305,11 +315,11 @@ impl ServerState {
 
     fn member_names(&self, group: &str) -> Vec<Name> {
         let mut names: Vec<Name> = self
-            .groups
+            .book
             .members(group)
             .into_iter()
             .flatten()
-            .map(|&m| self.name(m).clone())
+            .map(|&m| self.accounts.name(m).clone())
             .collect();
         names.sort();
         names
@@ -325,11 +335,11 @@ impl ServerState {
         out: &mut Vec<Effect>,
     ) {
         let to: Vec<ConnId> = self
-            .groups
+            .book
             .members(group)
             .into_iter()
             .flatten()
-            .filter(|&&m| !subjects.iter().any(|&s| s != m && self.blocks(m, s)))
+            .filter(|&&m| !subjects.iter().any(|&s| s != m && self.blocks.blocks(m, s)))
             .filter_map(|&m| self.sessions.session_of(m))
             .collect();
         if !to.is_empty() {

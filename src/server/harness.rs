@@ -16,8 +16,8 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
+use super::login::secrets::{LineGate, Through};
 use super::outbox::{Commit, Outbox, OutboxConfig};
-use super::secrets::{LineGate, Through};
 use super::{Account, Config, ConnId, Effect, Event, LoggedEvent, Record, ServerState};
 use crate::password::Cleartext;
 use crate::protocol::{ServerMsg, render_line};
@@ -134,7 +134,7 @@ impl Harness {
     }
 
     /// Feeds lines as a cluster node does: before login one at a time, each when the core says what it
-    /// will be taken as, and passwords without their text ([`super::secrets`]). What users see must be
+    /// will be taken as, and passwords without their text (`login::secrets`). What users see must be
     /// exactly what they see when every line is fed at once in the clear.
     pub fn gate_passwords(mut self) -> Self {
         self.gates = Some(BTreeMap::new());

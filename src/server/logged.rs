@@ -35,7 +35,7 @@ pub enum OwnedEvent {
     LineTooLong {
         conn: ConnId,
     },
-    /// A password line without its text (see `server::secrets`).
+    /// A password line without its text (see `server::login::secrets`).
     SecretLine {
         conn: ConnId,
         shape: SecretShape,

@@ -88,11 +88,6 @@ impl Mailboxes {
         self.boxes[user.index()].iter()
     }
 
-    /// The newest id waiting for `user`: what a login delivers up to.
-    pub(crate) fn newest(&self, user: UserId) -> Option<u64> {
-        self.boxes[user.index()].back().map(|m| m.id)
-    }
-
     /// Stores a message for `to` under the next id, and returns that id.
     pub(crate) fn store(
         &mut self,

@@ -37,67 +37,71 @@
 //! client only after the records are durable, and [`ServerState::restore`] rebuilds the durable state
 //! from them at start.
 //!
-//! Each rule lives in its own module: [`login`] (prompts, lockout, duplicate sessions, registration),
-//! [`presence`] (sessions, history, `whoelse`, `whoelsesince`, announcements), [`messaging`]
-//! (`message`, `broadcast`, mailbox, `ack`, `offline`), [`groups`], [`blocklist`], and [`private`]
-//! (peer-to-peer brokering).
+//! # The core's parts
 //!
-//! The state itself is in parts that own their data and keep their own invariants, which the rules
-//! combine: `accounts` (names, passwords, lockout counters, indexed by a dense `UserId`), `sessions`
-//! (connections, login phases, who is online where: at most one session per user), `blocks`,
-//! `mailboxes` (stored messages and their ids), `history` (last logouts, indexed for `whoelsesince`),
-//! `group_book` (groups and their members) and `brokerage` (private-chat requests, brokered chats, the
-//! token generator).
+//! The state is made of parts that each own their data and keep their own invariants behind methods:
+//! `accounts` (names, passwords, lockout counters, indexed by a dense `UserId`), `sessions`
+//! (connections, their login phases and the flow of their lines, who is online where: at most one
+//! session per user), `blocks`, `mailboxes` (stored messages and their ids), `history` (last logouts,
+//! indexed for `whoelsesince`), `group_book` (groups and their members), `brokerage` (private-chat
+//! requests, brokered chats, the token generator), the login's per-address limits and password jobs,
+//! and the deadlines.
+//!
+//! Each rule lives in its own module and is handed, for one call, only the parts it touches: the
+//! `login` folder (prompts, lockout, duplicate sessions, registration, password jobs, per-address
+//! limits, passwords without their text), `messaging` (`message`, `broadcast`, mailbox, `ack`,
+//! `offline`), `groups`, `blocklist`, `presence` (announcements, `whoelse`, `whoelsesince`, `ping`),
+//! `private` (peer-to-peer brokering), `idle` (the login and idle deadlines) and `flow` (flood
+//! control). A rule that leads to something beyond its parts (the login to a session or a closed
+//! connection, the flow to a flood) says so as a value, and the state carries it out; what spans the
+//! parts (a connection's life, its lines' way to the command table, the deadlines) is the state's own
+//! (`state.rs` and `state/`). No part or rule knows the state.
 //!
 //! Between the core and the sockets, [`outbox`] says which records are committed when and which replies
 //! may leave, and [`pacing`] when to write; both are plain values with time passed in and deadlines of
 //! their own (`poll_timeout`), driven by the shell, the [`harness`] and the simulator alike.
 
 mod accounts;
-pub mod addresses;
-pub mod backlog;
-pub mod blocklist;
+mod arguments;
+mod backlog;
+mod blocklist;
 mod blocks;
 mod brokerage;
 pub mod config;
-pub mod credentials;
 pub mod event;
-pub mod flow;
+mod flow;
 mod group_book;
-pub mod groups;
+mod groups;
 pub mod harness;
 mod history;
 mod idle;
 pub mod logged;
-pub mod login;
+pub(crate) mod login;
 mod mailboxes;
-pub mod messaging;
+mod messaging;
 pub mod outbox;
 pub mod pacing;
-mod passwords;
-pub mod presence;
-pub mod private;
-mod query;
+mod presence;
+mod private;
 mod rate;
 pub mod record;
 pub mod replica;
-pub mod restore;
 pub mod secret_shape;
-pub mod secrets;
 mod sessions;
 pub mod snapshot;
 mod state;
+mod views;
 
 pub use config::{AddressLimits, Config, MAX_FAILURES};
-pub use credentials::{Account, CredentialsError, parse_credentials};
 pub use event::{ConnId, Effect, Event, TimerId};
 pub use logged::{LogDecodeError, LoggedEvent, OwnedEvent};
-pub use query::{DurableUser, DurableView, StoredView};
+pub use login::credentials::{Account, CredentialsError, parse_credentials};
+pub use login::secrets::{LineGate, NextLine, Through};
 pub use record::Record;
 pub use replica::{Applied, LogEntry, ReplicaLog};
 pub use secret_shape::SecretShape;
-pub use secrets::{LineGate, NextLine, Through};
 pub use state::ServerState;
+pub use views::{DurableUser, DurableView, StoredView};
 
 #[cfg(test)]
 mod tests;

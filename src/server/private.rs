@@ -4,25 +4,41 @@
 
 use std::net::SocketAddr;
 
-use super::accounts::UserId;
-use super::event::{ConnId, Effect, TimerId};
-use super::state::{ServerState, send};
+use super::accounts::{Accounts, UserId};
+use super::arguments::named_user;
+use super::blocks::Blocks;
+use super::brokerage::Brokerage;
+use super::config::Config;
+use super::event::{ConnId, Effect, TimerId, send};
+use super::sessions::Sessions;
 use crate::protocol::{CancelReason, CommandName, ErrorReply, ServerMsg};
 use crate::time::Timestamp;
+use crate::timers::Timers;
 
-impl ServerState {
-    pub(crate) fn cmd_p2pport(&mut self, conn: ConnId, port: u16, out: &mut Vec<Effect>) {
-        if let Some(s) = self.sessions.session_mut(conn) {
-            s.p2p_port = Some(port);
-        }
+/// What brokering touches: the requests and chats, each request's deadline, and the ports users'
+/// clients listen on.
+pub(crate) struct Brokering<'a> {
+    pub(super) config: &'a Config,
+    pub(super) accounts: &'a Accounts,
+    pub(super) blocks: &'a Blocks,
+    pub(super) sessions: &'a mut Sessions,
+    pub(super) brokerage: &'a mut Brokerage,
+    pub(super) timers: &'a mut Timers<TimerId>,
+    /// Everyone is being disconnected: nobody is told of requests that end.
+    pub(super) shutting_down: bool,
+}
+
+impl Brokering<'_> {
+    pub(crate) fn p2pport(&mut self, conn: ConnId, port: u16, out: &mut Vec<Effect>) {
+        self.sessions.set_p2p_port(conn, port);
         send(out, conn, ServerMsg::P2pPort { port });
     }
 
     fn p2p_port_of(&self, conn: ConnId) -> Option<u16> {
-        self.sessions.session(conn).and_then(|s| s.p2p_port)
+        self.sessions.session(conn).and_then(|s| s.p2p_port())
     }
 
-    pub(crate) fn cmd_startprivate(
+    pub(crate) fn startprivate(
         &mut self,
         conn: ConnId,
         me: UserId,
@@ -30,11 +46,12 @@ impl ServerState {
         now: Timestamp,
         out: &mut Vec<Effect>,
     ) {
-        let Some(target) = self.target(conn, me, name, CommandName::StartPrivate, out) else {
+        let command = CommandName::StartPrivate;
+        let Some(target) = named_user(self.accounts, conn, me, name, command, out) else {
             return;
         };
-        let user = self.name(target).clone();
-        if self.blocks(target, me) {
+        let user = self.accounts.name(target).clone();
+        if self.blocks.blocks(target, me) {
             send(out, conn, ErrorReply::BlockedBy { user });
             return;
         }
@@ -57,12 +74,12 @@ impl ServerState {
         let id = self.brokerage.open_offer(me, target);
         let secs = self.config.private_answer_secs;
         self.timers.set(TimerId::Offer(id), now.plus_secs(secs));
-        let from = self.name(me).clone();
+        let from = self.accounts.name(me).clone();
         send(out, target_conn, ServerMsg::PrivateRequest { from, secs });
         send(out, conn, ServerMsg::PrivatePending { to: user, secs });
     }
 
-    /// Removes the request from `requester` to `target`, if there is one, and disarms its timer.
+    /// Removes the request from `requester` to `target`, if there is one, and its deadline.
     fn take_offer(&mut self, requester: UserId, target: UserId) -> bool {
         let Some(id) = self.brokerage.take_offer(requester, target) else {
             return false;
@@ -71,17 +88,12 @@ impl ServerState {
         true
     }
 
-    pub(crate) fn cmd_accept(
-        &mut self,
-        conn: ConnId,
-        me: UserId,
-        name: &str,
-        out: &mut Vec<Effect>,
-    ) {
-        let Some(requester) = self.target(conn, me, name, CommandName::Accept, out) else {
+    pub(crate) fn accept(&mut self, conn: ConnId, me: UserId, name: &str, out: &mut Vec<Effect>) {
+        let Some(requester) = named_user(self.accounts, conn, me, name, CommandName::Accept, out)
+        else {
             return;
         };
-        let user = self.name(requester).clone();
+        let user = self.accounts.name(requester).clone();
         let requester_conn = self.sessions.session_of(requester);
         let (Some(requester_conn), true) =
             (requester_conn, self.brokerage.has_offer(requester, me))
@@ -89,7 +101,7 @@ impl ServerState {
             send(out, conn, ErrorReply::NoRequest { user });
             return;
         };
-        if self.blocks(me, requester) {
+        if self.blocks.blocks(me, requester) {
             // Accepting would hand my address to someone I block.
             send(out, conn, ErrorReply::YouBlocked { user });
             return;
@@ -99,12 +111,12 @@ impl ServerState {
                 out,
                 conn,
                 ErrorReply::NoP2p {
-                    user: self.name(me).clone(),
+                    user: self.accounts.name(me).clone(),
                 },
             );
             return;
         };
-        let Some(ip) = self.sessions.conn(conn).map(|c| c.peer.ip()) else {
+        let Some(ip) = self.sessions.conn(conn).map(|c| c.peer().ip()) else {
             return;
         };
         self.take_offer(requester, me);
@@ -114,7 +126,7 @@ impl ServerState {
             out,
             requester_conn,
             ServerMsg::PrivateAccepted {
-                peer: self.name(me).clone(),
+                peer: self.accounts.name(me).clone(),
                 addr: SocketAddr::new(ip, port),
                 token,
             },
@@ -122,40 +134,36 @@ impl ServerState {
         send(out, conn, ServerMsg::PrivateExpect { peer: user, token });
     }
 
-    pub(crate) fn cmd_decline(
-        &mut self,
-        conn: ConnId,
-        me: UserId,
-        name: &str,
-        out: &mut Vec<Effect>,
-    ) {
-        let Some(requester) = self.target(conn, me, name, CommandName::Decline, out) else {
+    pub(crate) fn decline(&mut self, conn: ConnId, me: UserId, name: &str, out: &mut Vec<Effect>) {
+        let Some(requester) = named_user(self.accounts, conn, me, name, CommandName::Decline, out)
+        else {
             return;
         };
-        let user = self.name(requester).clone();
+        let user = self.accounts.name(requester).clone();
         if !self.take_offer(requester, me) {
             send(out, conn, ErrorReply::NoRequest { user });
             return;
         }
         if let Some(requester_conn) = self.sessions.session_of(requester) {
-            let peer = self.name(me).clone();
+            let peer = self.accounts.name(me).clone();
             send(out, requester_conn, ServerMsg::PrivateDeclined { peer });
         }
         send(out, conn, ServerMsg::PrivateDeclineSent { peer: user });
     }
 
     /// The client reports the private chat with `name` is over (either end may say so first).
-    pub(crate) fn cmd_stopprivate(
+    pub(crate) fn stopprivate(
         &mut self,
         conn: ConnId,
         me: UserId,
         name: &str,
         out: &mut Vec<Effect>,
     ) {
-        let Some(other) = self.target(conn, me, name, CommandName::StopPrivate, out) else {
+        let command = CommandName::StopPrivate;
+        let Some(other) = named_user(self.accounts, conn, me, name, command, out) else {
             return;
         };
-        let peer = self.name(other).clone();
+        let peer = self.accounts.name(other).clone();
         if !self.brokerage.end_chat(me, other) {
             send(out, conn, ErrorReply::NoSession { user: peer });
             return;
@@ -163,7 +171,8 @@ impl ServerState {
         send(out, conn, ServerMsg::PrivateEnded { peer });
     }
 
-    pub(crate) fn on_offer_expired(&mut self, id: u64, out: &mut Vec<Effect>) {
+    /// The request numbered `id` was not answered in time: both sides are told.
+    pub(crate) fn offer_expired(&mut self, id: u64, out: &mut Vec<Effect>) {
         let Some((requester, target)) = self.brokerage.take_offer_by_id(id) else {
             return;
         };
@@ -182,14 +191,14 @@ impl ServerState {
             return;
         }
         if let Some(conn) = self.sessions.session_of(whom) {
-            let peer = self.name(peer).clone();
+            let peer = self.accounts.name(peer).clone();
             send(out, conn, ServerMsg::PrivateCancelled { peer, reason });
         }
     }
 
     /// `user` went offline: requests to or from them end (the other side is told), and the server forgets
     /// their private sessions (the peers learn it over the direct link).
-    pub(crate) fn end_private_for(&mut self, user: UserId, out: &mut Vec<Effect>) {
+    pub(crate) fn end_for(&mut self, user: UserId, out: &mut Vec<Effect>) {
         for (requester, target) in self.brokerage.offers_involving(user) {
             self.take_offer(requester, target);
             let other = if requester == user { target } else { requester };

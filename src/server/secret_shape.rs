@@ -1,9 +1,8 @@
 //! What the rules may know of a password line without its text ([`SecretShape`]): the one piece of a
-//! password that enters a cluster's shared log (`server::secrets` says why and how); and a password as
-//! the core was given it ([`Typed`]), the text or only that shape.
+//! password that enters a cluster's shared log (`login::secrets` says why and how).
 //!
-//! Words of the core's vocabulary, like its events, in a file of their own: events carry them, and the
-//! login and password rules both use them, so they must not pull in the core's state.
+//! A word of the core's vocabulary, like its events, in a file of its own beside them: events carry
+//! it, and the login and the flow of a connection's lines both use it.
 
 use crate::password::Cleartext;
 use crate::protocol::name::{PasswordError, check_password};
@@ -42,24 +41,6 @@ impl SecretShape {
         match self {
             SecretShape::Fit | SecretShape::NotText(_) => Ok(()),
             SecretShape::Unfit(e) => Err(e),
-        }
-    }
-}
-
-/// A password as the core was given it: typed text, or only its shape, the text staying with the
-/// connection's node (a cluster's; see `server::secrets`).
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Typed<'a> {
-    Text(&'a str),
-    AtNode { shape: SecretShape },
-}
-
-impl Typed<'_> {
-    /// The text, for a password job (`None`: the node that holds it fills it in).
-    pub(crate) fn cleartext(self) -> Option<Cleartext> {
-        match self {
-            Typed::Text(t) => Some(Cleartext(t.to_owned())),
-            Typed::AtNode { .. } => None,
         }
     }
 }

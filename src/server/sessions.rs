@@ -2,7 +2,8 @@
 //! which connection.
 //!
 //! The rule "at most one live session per user" is kept here, in [`Sessions::begin`] and
-//! [`Sessions::end`], the only places that change who is online.
+//! [`Sessions::close`], the only places that change who is online. A connection's and a session's
+//! data change only through the methods here; the rules read them and say what happened.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -11,8 +12,9 @@ use rustc_hash::FxHashMap;
 
 use super::accounts::UserId;
 use super::backlog::Backlog;
-use super::event::ConnId;
-use super::flow::Flow;
+use super::event::{ConnId, Effect};
+use super::flow::{Flow, FlowLimits, Input, Offer, Release};
+use super::mailboxes::StoredMsg;
 use crate::protocol::Name;
 use crate::time::Timestamp;
 
@@ -44,33 +46,111 @@ impl Phase {
     }
 }
 
+/// A logged-in user's session.
 #[derive(serde::Serialize, serde::Deserialize, Debug)]
 pub(crate) struct Session {
-    pub(crate) user: UserId,
+    user: UserId,
     /// The last command that counted as activity (or the login).
-    pub(crate) last_active: Timestamp,
+    last_active: Timestamp,
     /// The `last_active` for which the idle warning was given, if it was.
-    pub(crate) warned: Option<Timestamp>,
+    warned: Option<Timestamp>,
     /// Whether the client asked to be told of every delivered message (`receipts on`).
-    pub(crate) receipts: bool,
+    receipts: bool,
     /// The port of the client's private-chat listener, once registered.
-    pub(crate) p2p_port: Option<u16>,
+    p2p_port: Option<u16>,
     /// The highest stored-message id delivered on this connection, which bounds what `ack` may confirm.
-    pub(crate) delivered_up_to: Option<u64>,
+    delivered_up_to: Option<u64>,
     /// The stored messages that were waiting at login, for `offline` (shared with the mailbox, not
     /// copied).
-    pub(crate) waiting: Vec<super::mailboxes::StoredMsg>,
+    waiting: Vec<StoredMsg>,
 }
 
+impl Session {
+    /// `user`'s session from `now`, which is delivered the stored messages `waiting` for it.
+    pub(crate) fn new(user: UserId, now: Timestamp, waiting: Vec<StoredMsg>) -> Self {
+        Session {
+            user,
+            last_active: now,
+            warned: None,
+            receipts: false,
+            p2p_port: None,
+            delivered_up_to: waiting.last().map(|m| m.id),
+            waiting,
+        }
+    }
+
+    pub(crate) fn user(&self) -> UserId {
+        self.user
+    }
+
+    /// The last command that counted as activity (or the login).
+    pub(crate) fn last_active(&self) -> Timestamp {
+        self.last_active
+    }
+
+    /// Whether the idle warning was given since the last activity.
+    pub(crate) fn idle_warned(&self) -> bool {
+        self.warned == Some(self.last_active)
+    }
+
+    pub(crate) fn receipts(&self) -> bool {
+        self.receipts
+    }
+
+    pub(crate) fn p2p_port(&self) -> Option<u16> {
+        self.p2p_port
+    }
+
+    /// The highest stored-message id delivered on this connection.
+    pub(crate) fn delivered_up_to(&self) -> Option<u64> {
+        self.delivered_up_to
+    }
+
+    /// The stored messages that were waiting at login, oldest first.
+    pub(crate) fn waiting(&self) -> &[StoredMsg] {
+        &self.waiting
+    }
+}
+
+/// One open connection.
 #[derive(serde::Serialize, serde::Deserialize, Debug)]
 pub(crate) struct Conn {
-    pub(crate) peer: SocketAddr,
-    pub(crate) opened_at: Timestamp,
-    pub(crate) phase: Phase,
+    peer: SocketAddr,
+    opened_at: Timestamp,
+    phase: Phase,
     /// Its lines' pace and the ones held back.
-    pub(crate) flow: Flow,
-    /// Counted among its address's connections that are logging in (see `addresses`).
+    flow: Flow,
+    /// Counted among its address's connections that are logging in (see `login::addresses`).
+    pending_login: bool,
+}
+
+impl Conn {
+    pub(crate) fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    pub(crate) fn opened_at(&self) -> Timestamp {
+        self.opened_at
+    }
+
+    pub(crate) fn phase(&self) -> &Phase {
+        &self.phase
+    }
+
+    /// Whether lines are held back (flood control, or a password job running).
+    pub(crate) fn holds_lines(&self) -> bool {
+        self.flow.holds_lines()
+    }
+}
+
+/// A connection just forgotten: what the rest of the state must still hear of it.
+#[derive(Debug)]
+pub(crate) struct Closed {
+    pub(crate) peer: SocketAddr,
+    /// It was still counted among its address's connections logging in.
     pub(crate) pending_login: bool,
+    /// The user whose session it held, now ended.
+    pub(crate) user: Option<UserId>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize, Debug, Default)]
@@ -91,11 +171,6 @@ impl Sessions {
         self.backlogs.push(Backlog::default());
     }
 
-    /// What others sent `user`'s live session that may still be queued.
-    pub(crate) fn backlog_mut(&mut self, user: UserId) -> &mut Backlog {
-        &mut self.backlogs[user.index()]
-    }
-
     /// A new connection, waiting for a username.
     pub(crate) fn open(&mut self, conn: ConnId, peer: SocketAddr, now: Timestamp) {
         self.conns.insert(
@@ -114,10 +189,6 @@ impl Sessions {
         self.conns.get(&conn)
     }
 
-    pub(crate) fn conn_mut(&mut self, conn: ConnId) -> Option<&mut Conn> {
-        self.conns.get_mut(&conn)
-    }
-
     pub(crate) fn phase(&self, conn: ConnId) -> Option<&Phase> {
         self.conns.get(&conn).map(|c| &c.phase)
     }
@@ -130,6 +201,40 @@ impl Sessions {
         }
     }
 
+    /// The connection finished logging in (or is about to): its address no longer counts it as
+    /// logging in. Returns its address if it was counted until now.
+    pub(crate) fn take_pending_login(&mut self, conn: ConnId) -> Option<SocketAddr> {
+        let c = self.conns.get_mut(&conn)?;
+        std::mem::take(&mut c.pending_login).then_some(c.peer)
+    }
+
+    /// Offers one input of the connection to its flow (see `flow`); `None` if the connection is gone.
+    pub(crate) fn offer(
+        &mut self,
+        conn: ConnId,
+        input: Input<'_>,
+        limits: FlowLimits,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) -> Option<Offer> {
+        let c = self.conns.get_mut(&conn)?;
+        let waiting = c.phase.is_waiting();
+        Some(c.flow.offer(conn, input, waiting, limits, now, out))
+    }
+
+    /// The connection's next held input that may be handled now (see `flow`); `None` if it is gone.
+    pub(crate) fn release(
+        &mut self,
+        conn: ConnId,
+        limits: FlowLimits,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) -> Option<Release> {
+        let c = self.conns.get_mut(&conn)?;
+        let waiting = c.phase.is_waiting();
+        Some(c.flow.release(conn, waiting, limits, now, out))
+    }
+
     /// The session of a logged-in connection.
     pub(crate) fn session(&self, conn: ConnId) -> Option<&Session> {
         match self.phase(conn) {
@@ -138,14 +243,51 @@ impl Sessions {
         }
     }
 
-    pub(crate) fn session_mut(&mut self, conn: ConnId) -> Option<&mut Session> {
+    fn session_mut(&mut self, conn: ConnId) -> Option<&mut Session> {
         match self.conns.get_mut(&conn).map(|c| &mut c.phase) {
             Some(Phase::Online(s)) => Some(s),
             _ => None,
         }
     }
 
-    /// Makes `user` online on `conn`. The caller has checked that `user` has no live session.
+    /// A command from `conn`: whose it is, if it is logged in; one that counts as `activity` puts its
+    /// idle clock back to `now`.
+    pub(crate) fn command_from(
+        &mut self,
+        conn: ConnId,
+        activity: bool,
+        now: Timestamp,
+    ) -> Option<UserId> {
+        let s = self.session_mut(conn)?;
+        if activity {
+            s.last_active = now;
+        }
+        Some(s.user)
+    }
+
+    /// The idle warning was given for the session's current idle spell.
+    pub(crate) fn idle_warning_given(&mut self, conn: ConnId) {
+        if let Some(s) = self.session_mut(conn) {
+            s.warned = Some(s.last_active);
+        }
+    }
+
+    /// `receipts on|off`.
+    pub(crate) fn set_receipts(&mut self, conn: ConnId, on: bool) {
+        if let Some(s) = self.session_mut(conn) {
+            s.receipts = on;
+        }
+    }
+
+    /// The client's private-chat listener is on `port`.
+    pub(crate) fn set_p2p_port(&mut self, conn: ConnId, port: u16) {
+        if let Some(s) = self.session_mut(conn) {
+            s.p2p_port = Some(port);
+        }
+    }
+
+    /// Makes `session`'s user online on `conn`. The caller has checked that the user has no live
+    /// session.
     pub(crate) fn begin(&mut self, conn: ConnId, session: Session) {
         let user = session.user;
         debug_assert!(self.of_user[user.index()].is_none(), "one session per user");
@@ -157,14 +299,49 @@ impl Sessions {
         }
     }
 
-    /// Forgets a connection; returns it (with its session, if it had one, which is ended).
-    pub(crate) fn close(&mut self, conn: ConnId) -> Option<Conn> {
+    /// Forgets a connection, ending its session if it had one; says what the rest must hear of it.
+    pub(crate) fn close(&mut self, conn: ConnId) -> Option<Closed> {
         let c = self.conns.remove(&conn)?;
-        if let Phase::Online(s) = &c.phase {
-            self.of_user[s.user.index()] = None;
-            self.online.remove(&s.user);
+        let user = match &c.phase {
+            Phase::Online(s) => {
+                self.of_user[s.user.index()] = None;
+                self.online.remove(&s.user);
+                Some(s.user)
+            }
+            _ => None,
+        };
+        Some(Closed {
+            peer: c.peer,
+            pending_login: c.pending_login,
+            user,
+        })
+    }
+
+    /// Whether the online `user` may be sent `bytes` more from `sender` (see `backlog`); if so, they
+    /// are counted.
+    pub(crate) fn admit(
+        &mut self,
+        user: UserId,
+        sender: UserId,
+        bytes: usize,
+        out: &mut Vec<Effect>,
+    ) -> bool {
+        let Some(conn) = self.of_user[user.index()] else {
+            return false;
+        };
+        let backlog = &mut self.backlogs[user.index()];
+        if !backlog.has_room(sender, bytes) {
+            return false;
         }
-        Some(c)
+        backlog.add(conn, sender, bytes, out);
+        true
+    }
+
+    /// Everything sent to `conn` before its drain watch has left the server (see `backlog`).
+    pub(crate) fn drained(&mut self, conn: ConnId) {
+        if let Some(user) = self.session(conn).map(|s| s.user) {
+            self.backlogs[user.index()].drained();
+        }
     }
 
     /// The connection of `user`'s live session.

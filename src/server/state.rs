@@ -1,52 +1,69 @@
-//! The server's state and the one entry point that changes it.
+//! The server's state and the entry points that change it.
+//!
+//! [`ServerState`] holds the parts, each of which owns its data and keeps its own invariants (as
+//! quinn-proto's connection holds its streams and packet spaces), and nothing else. A rule is handed
+//! only the parts it touches, borrowed for the call (as iroh-gossip hands its two protocols only what
+//! they own): [`Messaging`], [`Groups`], [`BlockList`], [`Presence`], [`Brokering`], [`Login`]. What
+//! spans the parts (a connection's life, the order of its lines, acting on the deadlines) is the
+//! state's own, in the files of `state/`:
+//!
+//! - `life.rs`: a connection opened, logged in, timed out or closed; shutting down; the deadlines.
+//! - `input.rs`: a connection's lines, through flood control, to the login or the command table.
+//! - `restore.rs`: rebuilding the durable part from the records a store kept.
+//! - `query.rs`: read-only views.
 
-use std::net::SocketAddr;
+mod input;
+mod life;
+mod query;
+mod restore;
 
 use super::accounts::{Accounts, UserId};
-use super::addresses::{AddressKey, Addresses};
+use super::blocklist::BlockList;
 use super::blocks::Blocks;
 use super::brokerage::Brokerage;
 use super::config::Config;
-use super::credentials::Account;
 use super::event::{ConnId, Effect, Event, TimerId};
 use super::flow::Input;
 use super::group_book::GroupBook;
+use super::groups::Groups;
 use super::history::History;
+use super::login::addresses::Addresses;
+use super::login::credentials::Account;
+use super::login::jobs::Jobs;
+use super::login::rule::Login;
+use super::login::secrets::{NextLine, next_line};
 use super::mailboxes::Mailboxes;
-use super::passwords::Jobs;
-use super::sessions::{Phase, Sessions};
-use crate::protocol::{
-    ByeReason, Command, ErrorReply, Name, Prompt, ServerMsg, check_line, parse_command,
-};
+use super::messaging::Messaging;
+use super::presence::Presence;
+use super::private::Brokering;
+use super::sessions::Sessions;
+use crate::protocol::Name;
 use crate::time::Timestamp;
 use crate::timers::Timers;
 
 /// The whole server, as a value. See the [module documentation](super) for the contract.
-///
-/// Its state is in parts that each own their data and keep their own invariants (as quinn-proto's
-/// connection holds its streams and packet spaces); the rule modules combine them.
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct ServerState {
-    pub(crate) config: Config,
+    config: Config,
     /// The latest time seen; time never goes backwards inside the core.
-    pub(crate) now: Timestamp,
-    pub(crate) accounts: Accounts,
-    pub(crate) sessions: Sessions,
-    pub(crate) blocks: Blocks,
-    pub(crate) mailboxes: Mailboxes,
-    pub(crate) history: History,
-    pub(crate) brokerage: Brokerage,
-    pub(crate) groups: GroupBook,
+    now: Timestamp,
+    accounts: Accounts,
+    sessions: Sessions,
+    blocks: Blocks,
+    mailboxes: Mailboxes,
+    history: History,
+    brokerage: Brokerage,
+    groups: GroupBook,
     /// Per source address: connections logging in, failed logins, registrations.
-    pub(crate) addresses: Addresses,
+    addresses: Addresses,
     /// When `addresses` is next tidied (it holds only addresses with state, and grows between tidies).
     addresses_tidy_at: usize,
     /// Password checks and hashes handed to the shell and not answered yet.
-    pub(crate) jobs: Jobs,
+    jobs: Jobs,
     /// Set by `Shutdown`: everyone is being disconnected, so nobody is told about anybody leaving.
-    pub(crate) shutting_down: bool,
-    /// The deadlines the rules asked for: at most one per [`TimerId`], each re-checked when it fires.
-    pub(crate) timers: Timers<TimerId>,
+    shutting_down: bool,
+    /// The deadlines the rules asked for: at most one per [`TimerId`], each re-checked when it comes.
+    timers: Timers<TimerId>,
 }
 
 impl ServerState {
@@ -89,14 +106,16 @@ impl ServerState {
             Event::SecretLine { conn, shape } => {
                 self.on_input(conn, Input::Secret(shape), now, out)
             }
-            Event::Disconnected { conn } => self.on_disconnected(conn, now, out),
-            Event::PasswordChecked { job, ok, .. } => self.on_password_checked(job, ok, now, out),
-            Event::PasswordHashed { job, hash, .. } => self.on_password_hashed(job, hash, now, out),
-            Event::Drained { conn } => {
-                if let Some(user) = self.sessions.session(conn).map(|s| s.user) {
-                    self.sessions.backlog_mut(user).drained();
-                }
+            Event::Disconnected { conn } => self.drop_conn(conn, now, out),
+            Event::PasswordChecked { job, ok, .. } => {
+                let answer = self.login().password_checked(job, ok, now, out);
+                self.after_password_job(answer, now, out);
             }
+            Event::PasswordHashed { job, hash, .. } => {
+                let answer = self.login().password_hashed(job, hash, now, out);
+                self.after_password_job(answer, now, out);
+            }
+            Event::Drained { conn } => self.sessions.drained(conn),
             Event::Shutdown => self.on_shutdown(now, out),
         }
     }
@@ -113,8 +132,14 @@ impl ServerState {
     pub fn handle_timeout(&mut self, now: Timestamp, out: &mut Vec<Effect>) {
         let now = self.advance(now);
         while let Some(timer) = self.timers.pop_due(now) {
-            self.on_timer(timer, now, out);
+            self.on_deadline(timer, now, out);
         }
+    }
+
+    /// What the next line of `conn` will be taken as, for a cluster node that lets lines into its
+    /// log before login one at a time (see `login::secrets`).
+    pub fn next_line(&self, conn: ConnId) -> NextLine {
+        next_line(&self.sessions, conn)
     }
 
     /// Clamps `now` so time never runs backwards inside the core, whatever the caller's clock does.
@@ -124,7 +149,7 @@ impl ServerState {
     }
 
     /// Adds an account, with a slot for it in every part.
-    pub(crate) fn add_user(&mut self, name: Name, password: String) -> UserId {
+    fn add_user(&mut self, name: Name, password: String) -> UserId {
         let id = self.accounts.add(name, password);
         self.sessions.add_user();
         self.blocks.add_user();
@@ -134,232 +159,76 @@ impl ServerState {
         id
     }
 
-    pub(crate) fn name(&self, id: UserId) -> &Name {
+    fn name(&self, id: UserId) -> &Name {
         self.accounts.name(id)
     }
 
-    pub(crate) fn find_user(&self, name: &str) -> Option<UserId> {
+    fn find_user(&self, name: &str) -> Option<UserId> {
         self.accounts.find(name)
     }
 
-    /// Whether `who` has blocked `whom`.
-    pub(crate) fn blocks(&self, who: UserId, whom: UserId) -> bool {
-        self.blocks.blocks(who, whom)
-    }
+    // Each rule, handed the parts it touches.
 
-    fn on_connected(
-        &mut self,
-        conn: ConnId,
-        peer: SocketAddr,
-        now: Timestamp,
-        out: &mut Vec<Effect>,
-    ) {
-        if self.addresses.len() >= self.addresses_tidy_at {
-            self.addresses.tidy(now);
-            self.addresses_tidy_at = (self.addresses.len() * 2).max(1024);
-        }
-        let limits = &self.config.address_limits;
-        if !self.addresses.open(AddressKey::of(peer), limits) {
-            let max = limits.max_pending;
-            send(
-                out,
-                conn,
-                ServerMsg::Bye(ByeReason::TooManyConnections { max }),
-            );
-            out.push(Effect::Close { conn });
-            return;
-        }
-        self.sessions.open(conn, peer, now);
-        self.timers.set(
-            TimerId::Conn(conn),
-            now.plus_secs(self.config.login_timeout_secs),
-        );
-        send(out, conn, ServerMsg::Prompt(Prompt::Username));
-    }
-
-    /// A line or an overlong one, once `flow` lets it through.
-    pub(crate) fn handle_input(
-        &mut self,
-        conn: ConnId,
-        input: Input<'_>,
-        now: Timestamp,
-        out: &mut Vec<Effect>,
-    ) {
-        match input {
-            Input::Line(line) => self.on_line(conn, line, now, out),
-            Input::TooLong => self.on_line_too_long(conn, out),
-            Input::Secret(shape) => self.on_secret(conn, shape, now, out),
+    fn login(&mut self) -> Login<'_> {
+        Login {
+            config: &self.config,
+            accounts: &mut self.accounts,
+            sessions: &mut self.sessions,
+            addresses: &mut self.addresses,
+            jobs: &mut self.jobs,
         }
     }
 
-    fn on_line(&mut self, conn: ConnId, bytes: &[u8], now: Timestamp, out: &mut Vec<Effect>) {
-        let Some(phase) = self.sessions.phase(conn) else {
-            return;
-        };
-        let online = matches!(phase, Phase::Online(_));
-        let line = match check_line(bytes) {
-            Ok(line) => line,
-            Err(e) => {
-                send(out, conn, ErrorReply::from(e));
-                if !online {
-                    self.reprompt(conn, out);
-                }
-                return;
-            }
-        };
-        if online {
-            self.on_command_line(conn, line, now, out);
-        } else {
-            self.on_login_line(conn, line, now, out);
+    fn messaging(&mut self) -> Messaging<'_> {
+        Messaging {
+            config: &self.config,
+            accounts: &self.accounts,
+            blocks: &self.blocks,
+            sessions: &mut self.sessions,
+            mailboxes: &mut self.mailboxes,
         }
     }
 
-    fn on_line_too_long(&mut self, conn: ConnId, out: &mut Vec<Effect>) {
-        let Some(phase) = self.sessions.phase(conn) else {
-            return;
-        };
-        let online = matches!(phase, Phase::Online(_));
-        send(
-            out,
-            conn,
-            ErrorReply::LineTooLong {
-                max: self.config.max_line,
-            },
-        );
-        if !online {
-            self.reprompt(conn, out);
+    fn group_rules(&mut self) -> Groups<'_> {
+        Groups {
+            config: &self.config,
+            accounts: &self.accounts,
+            blocks: &self.blocks,
+            sessions: &mut self.sessions,
+            mailboxes: &mut self.mailboxes,
+            book: &mut self.groups,
         }
     }
 
-    fn on_command_line(&mut self, conn: ConnId, line: &str, now: Timestamp, out: &mut Vec<Effect>) {
-        let cmd = match parse_command(line) {
-            Ok(cmd) => cmd,
-            Err(e) => {
-                send(out, conn, ErrorReply::from(e));
-                return;
-            }
-        };
-        let Some(session) = self.sessions.session_mut(conn) else {
-            return;
-        };
-        if cmd.is_activity() {
-            session.last_active = now;
-        }
-        let me = session.user;
-        match cmd {
-            Command::Message { to, text } => self.cmd_message(conn, me, to, text, now, out),
-            Command::MessageGroup { group, text } => {
-                self.cmd_message_group(conn, me, group, text, now, out)
-            }
-            Command::CreateGroup { group, members } => {
-                self.cmd_create_group(conn, me, group, &members, out)
-            }
-            Command::GroupAdd { group, user } => self.cmd_group_add(conn, me, group, user, out),
-            Command::GroupLeave { group } => self.cmd_group_leave(conn, me, group, out),
-            Command::GroupMembers { group } => self.cmd_group_members(conn, me, group, out),
-            Command::GroupList => self.cmd_grouplist(conn, me, out),
-            Command::Ping { user } => self.cmd_ping(conn, me, user, now, out),
-            Command::WhoLastHr => self.cmd_whoelsesince(conn, me, 3600, now, out),
-            Command::Offline => self.cmd_offline(conn, me, out),
-            Command::Broadcast { text } => self.cmd_broadcast(conn, me, text, out),
-            Command::WhoElse => self.cmd_whoelse(conn, me, out),
-            Command::WhoElseSince { secs } => self.cmd_whoelsesince(conn, me, secs, now, out),
-            Command::Block { user } => self.cmd_block(conn, me, user, out),
-            Command::Unblock { user } => self.cmd_unblock(conn, me, user, out),
-            Command::StartPrivate { user } => self.cmd_startprivate(conn, me, user, now, out),
-            Command::Accept { user } => self.cmd_accept(conn, me, user, out),
-            Command::Decline { user } => self.cmd_decline(conn, me, user, out),
-            Command::StopPrivate { user } => self.cmd_stopprivate(conn, me, user, out),
-            Command::P2pPort { port } => self.cmd_p2pport(conn, port, out),
-            Command::Ack { id } => self.cmd_ack(conn, me, id, out),
-            Command::Receipts { on } => {
-                if let Some(s) = self.sessions.session_mut(conn) {
-                    s.receipts = on;
-                }
-            }
-            Command::Logout => self.logout(conn, now, out),
-            Command::Help => {
-                for command in crate::protocol::CommandName::listed() {
-                    send(out, conn, ServerMsg::Help { command });
-                }
-            }
-            // The client reports private-chat use; resetting the idle clock (above) is the whole effect.
-            Command::Active => {}
+    fn block_list(&mut self) -> BlockList<'_> {
+        BlockList {
+            accounts: &self.accounts,
+            blocks: &mut self.blocks,
+            mailboxes: &mut self.mailboxes,
         }
     }
 
-    /// `logout`: confirm, close, and end the session.
-    pub(crate) fn logout(&mut self, conn: ConnId, now: Timestamp, out: &mut Vec<Effect>) {
-        self.close_with(conn, ByeReason::Logout, now, out);
-    }
-
-    fn on_disconnected(&mut self, conn: ConnId, now: Timestamp, out: &mut Vec<Effect>) {
-        self.drop_conn(conn, now, out);
-    }
-
-    /// Forgets a connection, ending its session (with presence and history) if it had one.
-    pub(crate) fn drop_conn(&mut self, conn: ConnId, now: Timestamp, out: &mut Vec<Effect>) {
-        let Some(c) = self.sessions.close(conn) else {
-            return;
-        };
-        self.timers.cancel(TimerId::Conn(conn));
-        self.timers.cancel(TimerId::Flow(conn));
-        if c.pending_login {
-            self.addresses.done_pending(AddressKey::of(c.peer), now);
-        }
-        if let Phase::Online(session) = c.phase {
-            self.end_session(session.user, now, out);
+    fn presence(&self) -> Presence<'_> {
+        Presence {
+            config: &self.config,
+            accounts: &self.accounts,
+            blocks: &self.blocks,
+            sessions: &self.sessions,
+            history: &self.history,
+            mailboxes: &self.mailboxes,
+            shutting_down: self.shutting_down,
         }
     }
 
-    fn on_timer(&mut self, timer: TimerId, now: Timestamp, out: &mut Vec<Effect>) {
-        match timer {
-            TimerId::Conn(conn) => self.on_conn_deadline(conn, now, out),
-            TimerId::Offer(id) => self.on_offer_expired(id, out),
-            TimerId::Flow(conn) => self.release_held(conn, now, out),
+    fn brokering(&mut self) -> Brokering<'_> {
+        Brokering {
+            config: &self.config,
+            accounts: &self.accounts,
+            blocks: &self.blocks,
+            sessions: &mut self.sessions,
+            brokerage: &mut self.brokerage,
+            timers: &mut self.timers,
+            shutting_down: self.shutting_down,
         }
     }
-
-    /// Says goodbye to every connection and closes it. History is still recorded, but presence and
-    /// private-chat notices are not sent: everyone who would receive them is being disconnected too.
-    fn on_shutdown(&mut self, now: Timestamp, out: &mut Vec<Effect>) {
-        self.shutting_down = true;
-        for conn in self.sessions.all_conns() {
-            self.close_with(conn, ByeReason::Shutdown, now, out);
-        }
-    }
-
-    /// Resolves a username argument, answering the error if it names nobody or the caller.
-    pub(crate) fn target(
-        &self,
-        conn: ConnId,
-        me: UserId,
-        name: &str,
-        command: crate::protocol::CommandName,
-        out: &mut Vec<Effect>,
-    ) -> Option<UserId> {
-        let Some(id) = self.find_user(name) else {
-            send(
-                out,
-                conn,
-                ErrorReply::NoSuchUser {
-                    user: name.to_owned(),
-                },
-            );
-            return None;
-        };
-        if id == me {
-            send(out, conn, ErrorReply::NotYourself { command });
-            return None;
-        }
-        Some(id)
-    }
-}
-
-/// Pushes one line for one connection.
-pub(crate) fn send(out: &mut Vec<Effect>, to: ConnId, msg: impl Into<ServerMsg>) {
-    out.push(Effect::Send {
-        to,
-        msg: msg.into(),
-    });
 }

@@ -10,7 +10,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::server::Record;
-use crate::server::credentials::append_line;
+use crate::server::login::credentials::append_line;
 use crate::store::Store;
 
 /// Makes records durable.

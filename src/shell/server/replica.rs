@@ -95,7 +95,7 @@ impl Driver {
 
     /// A line from one of this node's connections, on its way to the log: at once for a logged-in user;
     /// before login, through the connection's gate, one at a time, passwords without their text (see
-    /// `server::secrets`: no password enters the shared log).
+    /// `server::login::secrets`: no password enters the shared log).
     pub(super) fn read_from_own(&mut self, conn: ConnId, typed: Typed<'_>, now: Timestamp) {
         let Some(link) = &mut self.cluster else {
             return;

@@ -3,7 +3,7 @@
 //!
 //! A node of a cluster appends what its users type to a log that every node reads and Redis keeps on
 //! disk; a password must not be in it. So the core can be given a password line as
-//! [`Event::SecretLine`](super::Event::SecretLine): only its *shape* ([`SecretShape`]: is it text, is it
+//! [`Event::SecretLine`](crate::server::Event::SecretLine): only its *shape* ([`SecretShape`]: is it text, is it
 //! a well-formed password), which is all the rules need, while the node that holds the connection
 //! keeps the text. When the core wants that password checked (at login) or hashed (a new account), it
 //! asks for the job without the text (`password: None`); only that node can do it, and the verdict or
@@ -14,16 +14,16 @@
 //! Which line is a password is the core's to say, and it can only say it for a line it is about to
 //! read: the phase a line is handled in depends on the lines before it (a wrong username asks for the
 //! username again). So before login a node lets one line of a connection into the log at a time and
-//! asks [`ServerState::next_line`] for each; [`LineGate`] is that discipline, as a plain value the
-//! harness uses too. Once the user is logged in, lines flow freely.
+//! asks [`ServerState::next_line`](crate::server::ServerState::next_line) for each; [`LineGate`] is
+//! that discipline, as a plain value the harness uses too. Once the user is logged in, lines flow
+//! freely.
 
 use std::collections::VecDeque;
 
-use super::event::ConnId;
-use super::secret_shape::SecretShape;
-use super::sessions::Phase;
-use super::state::ServerState;
 use crate::password::Cleartext;
+use crate::server::event::ConnId;
+use crate::server::secret_shape::SecretShape;
+use crate::server::sessions::{Phase, Sessions};
 
 /// What a connection's next line will be taken as, for a node deciding what to put in the log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,23 +37,21 @@ pub enum NextLine {
     Wait,
 }
 
-impl ServerState {
-    /// What the next line of `conn` will be taken as (see [`NextLine`]).
-    pub fn next_line(&self, conn: ConnId) -> NextLine {
-        let Some(c) = self.sessions.conn(conn) else {
-            return NextLine::Wait;
-        };
-        if c.flow.holds_lines() {
-            return NextLine::Wait;
+/// What the next line of `conn` will be taken as (see [`NextLine`]).
+pub(crate) fn next_line(sessions: &Sessions, conn: ConnId) -> NextLine {
+    let Some(c) = sessions.conn(conn) else {
+        return NextLine::Wait;
+    };
+    if c.holds_lines() {
+        return NextLine::Wait;
+    }
+    match c.phase() {
+        Phase::Online(_) => NextLine::Free,
+        Phase::AwaitUsername => NextLine::One { secret: false },
+        Phase::AwaitPassword { .. } | Phase::AwaitNewPassword { .. } => {
+            NextLine::One { secret: true }
         }
-        match &c.phase {
-            Phase::Online(_) => NextLine::Free,
-            Phase::AwaitUsername => NextLine::One { secret: false },
-            Phase::AwaitPassword { .. } | Phase::AwaitNewPassword { .. } => {
-                NextLine::One { secret: true }
-            }
-            Phase::Checking { .. } | Phase::Registering { .. } => NextLine::Wait,
-        }
+        Phase::Checking { .. } | Phase::Registering { .. } => NextLine::Wait,
     }
 }
 
@@ -76,8 +74,10 @@ pub enum Through {
     },
 }
 
-/// A connection's lines before login, let through one at a time as [`ServerState::next_line`] says
-/// (see the [module documentation](self)). Once the connection is logged in, everything passes.
+/// A connection's lines before login, let through one at a time as
+/// [`ServerState::next_line`](crate::server::ServerState::next_line) says
+/// (see the module documentation of `login::secrets`). Once the connection is logged in, everything
+/// passes.
 #[derive(Debug, Default)]
 pub struct LineGate {
     waiting: VecDeque<Waiting>,

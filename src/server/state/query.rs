@@ -1,46 +1,10 @@
 //! Read-only views of the state, for tests, the simulator and the shells' logging. None of them change
 //! anything, and none are needed to run the protocol.
 
-use super::event::ConnId;
-use super::state::ServerState;
+use super::ServerState;
+use crate::server::event::ConnId;
+use crate::server::views::{DurableUser, DurableView, StoredView};
 use crate::time::Timestamp;
-
-/// The durable part of one account, as a view: what [`ServerState::restore`] must rebuild.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DurableUser {
-    pub name: String,
-    pub password: String,
-    /// Whom this user blocks, sorted.
-    pub blocks: Vec<String>,
-    pub mailbox: Vec<StoredView>,
-    pub locked_until: Option<Timestamp>,
-    pub last_logout: Option<Timestamp>,
-}
-
-/// Everything the server must keep across a restart, in a form two states can be compared by: the
-/// property tests and the simulator check that replaying the persisted records gives an equal view.
-/// Failure counts, sessions and private-chat brokering are deliberately absent: they do not survive a
-/// restart.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DurableView {
-    /// Sorted by name.
-    pub users: Vec<DurableUser>,
-    /// The id the next stored message will get.
-    pub next_message_id: u64,
-    /// Every group with its members (both sorted by name).
-    pub groups: Vec<(String, Vec<String>)>,
-}
-
-/// One stored message, as a view.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoredView {
-    pub id: u64,
-    pub from: String,
-    /// The group it was sent to, for a group message.
-    pub group: Option<String>,
-    pub sent_at: Timestamp,
-    pub text: String,
-}
 
 impl ServerState {
     /// Every account name, in creation order.
@@ -72,7 +36,7 @@ impl ServerState {
     /// The user logged in on `conn`, if it is past login.
     pub fn user_on(&self, conn: ConnId) -> Option<&str> {
         let s = self.sessions.session(conn)?;
-        Some(self.name(s.user))
+        Some(self.name(s.user()))
     }
 
     /// Whether `conn` is a connection the core knows (open, in any phase).
@@ -92,7 +56,7 @@ impl ServerState {
     /// Whether `who` has blocked `whom` (false if either is unknown).
     pub fn has_blocked(&self, who: &str, whom: &str) -> bool {
         match (self.find_user(who), self.find_user(whom)) {
-            (Some(a), Some(b)) => self.blocks(a, b),
+            (Some(a), Some(b)) => self.blocks.blocks(a, b),
             _ => false,
         }
     }

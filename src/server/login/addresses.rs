@@ -18,43 +18,9 @@ use std::net::{IpAddr, SocketAddr};
 
 use rustc_hash::FxHashMap;
 
-use super::rate::{Gcra, Rate};
+use crate::server::config::AddressLimits;
+use crate::server::rate::{Gcra, Rate};
 use crate::time::Timestamp;
-
-/// The limits' settings (see the module documentation); 0 turns one off.
-#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct AddressLimits {
-    pub max_pending: u32,
-    pub failure_burst: u32,
-    pub failure_refill_secs: u64,
-    pub register_burst: u32,
-    pub register_refill_secs: u64,
-}
-
-impl Default for AddressLimits {
-    fn default() -> Self {
-        AddressLimits {
-            max_pending: 16,
-            failure_burst: 10,
-            failure_refill_secs: 30,
-            register_burst: 3,
-            register_refill_secs: 600,
-        }
-    }
-}
-
-impl AddressLimits {
-    /// No limit at all (for load tests that log in thousands of users from one host).
-    pub fn none() -> Self {
-        AddressLimits {
-            max_pending: 0,
-            failure_burst: 0,
-            failure_refill_secs: 0,
-            register_burst: 0,
-            register_refill_secs: 0,
-        }
-    }
-}
 
 /// The key one address's limits are kept under.
 #[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -2,11 +2,11 @@
 
 use std::collections::BTreeSet;
 
-use super::accounts::UserId;
-use super::mailboxes::StoredMsg;
-use super::record::{Record, RecordTarget};
-use super::state::ServerState;
+use super::ServerState;
 use crate::protocol::Name;
+use crate::server::accounts::UserId;
+use crate::server::mailboxes::StoredMsg;
+use crate::server::record::{Record, RecordTarget};
 use crate::time::Timestamp;
 
 impl ServerState {

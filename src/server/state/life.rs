@@ -1,0 +1,187 @@
+//! A connection's life, as the state carries it out: opened (within its address's limit), logged in
+//! (the session begins), idle, closed (the session ends); shutting down; and acting on the deadlines.
+
+use std::net::SocketAddr;
+
+use super::ServerState;
+use crate::protocol::{ByeReason, Prompt, ServerMsg};
+use crate::server::accounts::UserId;
+use crate::server::event::{ConnId, Effect, TimerId, send};
+use crate::server::idle::{self, Due};
+use crate::server::login::addresses::AddressKey;
+use crate::server::login::rule::Outcome;
+use crate::server::record::Record;
+use crate::server::sessions::Session;
+use crate::time::Timestamp;
+
+impl ServerState {
+    pub(super) fn on_connected(
+        &mut self,
+        conn: ConnId,
+        peer: SocketAddr,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) {
+        if self.addresses.len() >= self.addresses_tidy_at {
+            self.addresses.tidy(now);
+            self.addresses_tidy_at = (self.addresses.len() * 2).max(1024);
+        }
+        let limits = &self.config.address_limits;
+        if !self.addresses.open(AddressKey::of(peer), limits) {
+            let max = limits.max_pending;
+            send(
+                out,
+                conn,
+                ServerMsg::Bye(ByeReason::TooManyConnections { max }),
+            );
+            out.push(Effect::Close { conn });
+            return;
+        }
+        self.sessions.open(conn, peer, now);
+        let login_by = now.plus_secs(self.config.login_timeout_secs);
+        self.timers.set(TimerId::Conn(conn), login_by);
+        send(out, conn, ServerMsg::Prompt(Prompt::Username));
+    }
+
+    /// Carries out where a login step left `conn` (see [`Outcome`]).
+    pub(super) fn carry_out(
+        &mut self,
+        conn: ConnId,
+        outcome: Outcome,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) {
+        match outcome {
+            Outcome::Pending => {}
+            Outcome::Refused(reason) => self.close_with(conn, reason, now, out),
+            Outcome::LoggedIn(user) => self.begin_session(conn, user, now, out),
+            Outcome::Registered { name, password } => {
+                let user = self.add_user(name, password);
+                self.begin_session(conn, user, now, out);
+            }
+        }
+    }
+
+    /// A password job was answered: where it leaves its connection is carried out, then the lines the
+    /// connection sent meanwhile are handled.
+    pub(super) fn after_password_job(
+        &mut self,
+        answer: Option<(ConnId, Outcome)>,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some((conn, outcome)) = answer else {
+            return;
+        };
+        self.carry_out(conn, outcome, now, out);
+        self.release_held(conn, now, out);
+    }
+
+    /// Makes `user` online on `conn`: welcome, stored messages (before anything else), then presence.
+    fn begin_session(&mut self, conn: ConnId, user: UserId, now: Timestamp, out: &mut Vec<Effect>) {
+        let name = self.name(user).clone();
+        let waiting = self.mailboxes.messages(user).cloned().collect();
+        self.sessions.begin(conn, Session::new(user, now, waiting));
+        let idle_at = idle::next_at(&self.config, now, false);
+        self.timers.set(TimerId::Conn(conn), idle_at);
+        out.push(Effect::Persist(Record::LoggedIn {
+            user: name.clone(),
+            at: now,
+        }));
+        send(out, conn, ServerMsg::Welcome { user: name.clone() });
+        // (The mailbox holds nothing from users this user blocks: `block` discards it.)
+        for m in self.mailboxes.messages(user) {
+            send(
+                out,
+                conn,
+                ServerMsg::OfflineMessage {
+                    id: m.id,
+                    sent_at: m.sent_at,
+                    from: m.from.clone(),
+                    group: m.group.clone(),
+                    text: m.text.to_string(),
+                },
+            );
+        }
+        self.presence().announce(user, true, out);
+    }
+
+    /// Ends `user`'s session (its connection is already closed): history, presence, and any
+    /// private-chat state that needed them online.
+    fn end_session(&mut self, user: UserId, now: Timestamp, out: &mut Vec<Effect>) {
+        let name = self.name(user).clone();
+        self.history.logged_out(user, now);
+        out.push(Effect::Persist(Record::LoggedOut {
+            user: name,
+            at: now,
+        }));
+        self.presence().announce(user, false, out);
+        self.brokering().end_for(user, out);
+    }
+
+    /// Says goodbye with `reason`, forgets the connection and closes it.
+    pub(super) fn close_with(
+        &mut self,
+        conn: ConnId,
+        reason: ByeReason,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) {
+        send(out, conn, ServerMsg::Bye(reason));
+        self.drop_conn(conn, now, out);
+        out.push(Effect::Close { conn });
+    }
+
+    /// Forgets a connection, ending its session (with presence and history) if it had one.
+    pub(super) fn drop_conn(&mut self, conn: ConnId, now: Timestamp, out: &mut Vec<Effect>) {
+        let Some(closed) = self.sessions.close(conn) else {
+            return;
+        };
+        self.timers.cancel(TimerId::Conn(conn));
+        self.timers.cancel(TimerId::Flow(conn));
+        if closed.pending_login {
+            self.addresses
+                .done_pending(AddressKey::of(closed.peer), now);
+        }
+        if let Some(user) = closed.user {
+            self.end_session(user, now, out);
+        }
+    }
+
+    /// Says goodbye to every connection and closes it. History is still recorded, but presence and
+    /// private-chat notices are not sent: everyone who would receive them is being disconnected too.
+    pub(super) fn on_shutdown(&mut self, now: Timestamp, out: &mut Vec<Effect>) {
+        self.shutting_down = true;
+        for conn in self.sessions.all_conns() {
+            self.close_with(conn, ByeReason::Shutdown, now, out);
+        }
+    }
+
+    /// One of the core's deadlines has come.
+    pub(super) fn on_deadline(&mut self, timer: TimerId, now: Timestamp, out: &mut Vec<Effect>) {
+        match timer {
+            TimerId::Conn(conn) => self.on_conn_deadline(conn, now, out),
+            TimerId::Offer(id) => self.brokering().offer_expired(id, out),
+            TimerId::Flow(conn) => self.release_held(conn, now, out),
+        }
+    }
+
+    /// Finishing login, the idle warning or the idle logout (see `idle`).
+    fn on_conn_deadline(&mut self, conn: ConnId, now: Timestamp, out: &mut Vec<Effect>) {
+        let Some(c) = self.sessions.conn(conn) else {
+            return;
+        };
+        match idle::when_due(&self.config, c, now) {
+            Due::Later(at) => self.timers.set(TimerId::Conn(conn), at),
+            Due::Warn {
+                secs_left,
+                logout_at,
+            } => {
+                self.sessions.idle_warning_given(conn);
+                send(out, conn, ServerMsg::IdleWarning { secs_left });
+                self.timers.set(TimerId::Conn(conn), logout_at);
+            }
+            Due::Close(reason) => self.close_with(conn, reason, now, out),
+        }
+    }
+}

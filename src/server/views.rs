@@ -1,0 +1,42 @@
+//! Read-only views of the state, as plain values: what tests, the simulator and the shells' logs look at,
+//! and what two states are compared by (see `ServerState::durable_view`).
+
+use crate::time::Timestamp;
+
+/// The durable part of one account, as a view: what [`ServerState::restore`](super::ServerState::restore)
+/// must rebuild.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DurableUser {
+    pub name: String,
+    pub password: String,
+    /// Whom this user blocks, sorted.
+    pub blocks: Vec<String>,
+    pub mailbox: Vec<StoredView>,
+    pub locked_until: Option<Timestamp>,
+    pub last_logout: Option<Timestamp>,
+}
+
+/// Everything the server must keep across a restart, in a form two states can be compared by: the
+/// property tests and the simulator check that replaying the persisted records gives an equal view.
+/// Failure counts, sessions and private-chat brokering are deliberately absent: they do not survive a
+/// restart.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DurableView {
+    /// Sorted by name.
+    pub users: Vec<DurableUser>,
+    /// The id the next stored message will get.
+    pub next_message_id: u64,
+    /// Every group with its members (both sorted by name).
+    pub groups: Vec<(String, Vec<String>)>,
+}
+
+/// One stored message, as a view.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredView {
+    pub id: u64,
+    pub from: String,
+    /// The group it was sent to, for a group message.
+    pub group: Option<String>,
+    pub sent_at: Timestamp,
+    pub text: String,
+}
