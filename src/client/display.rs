@@ -15,7 +15,10 @@
 use anstyle::{AnsiColor, Style};
 
 use super::outgoing::{Conversation, Outcome};
+use crate::protocol::lines::wire_tables;
 use crate::protocol::p2p::Refusal;
+use crate::protocol::render::plural;
+use crate::protocol::wire::variant_pat;
 use crate::protocol::{
     ByeReason, CancelReason, CommandName, ErrorReply, Name, PingState, Prompt, ServerMsg,
 };
@@ -359,6 +362,7 @@ pub fn render(item: &Item, color: bool) -> String {
             let to = match to {
                 Conversation::User(u) | Conversation::Private(u) => u.to_string(),
                 Conversation::Group(g) => format!("[{g}]"),
+                Conversation::Broadcasts => "everyone".to_owned(),
             };
             p.dash(format!("to {to}: {text}"))
         }
@@ -380,191 +384,62 @@ fn help_row(usage: &str, summary: &str) -> String {
     format!("  {usage:<24} {summary}")
 }
 
+/// How the client shows a table's enum (see [`crate::protocol::lines`]): the row's `show` column, or
+/// nothing for the rows that have none (an error's code, shown as its human text).
+trait Shown {
+    fn shown(&self, paint: Paint) -> Option<String>;
+}
+
+macro_rules! define_shown {
+    (
+        $(#[$em:meta])*
+        $vis:vis enum $E:ident {
+            $(
+                $(#[$vm:meta])*
+                $V:ident $({ $($bf:tt)* })? $(( $bt:ty ) as $bind:ident)?
+                    => $tag:tt [ $( $wf:ident $(: $codec:ty)? ),* ]
+                    human $human:tt
+                    show $show:tt
+                    about $about:tt
+            ),* $(,)?
+        }
+    ) => {
+        impl Shown for $E {
+            #[allow(unused_variables)]
+            fn shown(&self, paint: Paint) -> Option<String> {
+                match self {
+                    $( variant_pat!($E $V $({ $($bf)* })? $(( $bt ) as $bind)?) => show!(paint; $show) ),*
+                }
+            }
+        }
+    };
+}
+
+/// A row's `show` column: nothing, or `p => text` with `p` the [`Paint`] to style it with.
+macro_rules! show {
+    ($paint:ident; ()) => {
+        None
+    };
+    ($paint:ident; ($p:ident => $e:expr)) => {{
+        let $p = $paint;
+        Some($e)
+    }};
+}
+
+wire_tables!(define_shown);
+
 /// A server line as the client shows it.
 fn render_server(msg: &ServerMsg, p: Paint) -> String {
-    match msg {
-        ServerMsg::Prompt(prompt) => p.star(match prompt {
-            Prompt::Username => "The server asks for a username.".into(),
-            Prompt::Password => "The server asks for the password.".into(),
-            Prompt::NewPassword { user } => format!("New account '{user}': choose a password."),
-        }),
-        ServerMsg::Welcome { user } => p.star(format!(
-            "Welcome to natter, {user}! Type 'help' for the list of commands."
-        )),
-        ServerMsg::Registered { user } => p.star(format!("Account '{user}' created.")),
-        ServerMsg::Message { from, text } => {
-            p.tagged("[message]", fg(AnsiColor::Cyan).bold(), from, text)
-        }
-        ServerMsg::OfflineMessage {
-            from, group, text, ..
-        }
-        | ServerMsg::OfflineAgain {
-            from, group, text, ..
-        } => {
-            let tag = match group {
-                Some(g) => format!("[{g}, offline]"),
-                None => "[offline]".to_string(),
-            };
-            p.tagged(&tag, fg(AnsiColor::Yellow).bold(), from, text)
-        }
-        ServerMsg::GroupMessage { group, from, text } => p.tagged(
-            &format!("[{group}]"),
-            fg(AnsiColor::Blue).bold(),
-            from,
-            text,
-        ),
-        ServerMsg::GroupCreated { group, members } => {
-            p.dash(format!("created group {group}: {}", list(members)))
-        }
-        ServerMsg::GroupSent {
-            group,
-            delivered,
-            stored,
-            skipped,
-        } => p.dash(format!(
-            "sent to {group}: {delivered} now, {stored} at their next login{}",
-            if *skipped {
-                "; some members did not get it"
-            } else {
-                ""
-            }
-        )),
-        ServerMsg::GroupList { groups } if groups.is_empty() => {
-            p.star("You are in no group. 'create group <name> <member>...' makes one.".into())
-        }
-        ServerMsg::GroupList { groups } => groups
-            .iter()
-            .map(|(g, members)| p.star(format!("{g}: {}", list(members))))
-            .collect::<Vec<_>>()
-            .join("\n"),
-        ServerMsg::GroupMembers { group, members } => p.star(format!("{group}: {}", list(members))),
-        ServerMsg::GroupJoined { group, user, by } => {
-            p.star(format!("[{group}] {by} added {user}"))
-        }
-        ServerMsg::GroupLeft { group, user } => p.star(format!("[{group}] {user} left")),
-        ServerMsg::Ping { user, state } => p.star(match state {
-            PingState::Online { idle_secs } => format!(
-                "{user} is online (idle {}): messages reach them now.",
-                age(*idle_secs)
-            ),
-            PingState::Offline { stored: true } => {
-                format!("{user} is offline: messages wait for their next login.")
-            }
-            PingState::Offline { stored: false } => {
-                format!("{user} is offline, and their mailbox has no room for more from you now.")
-            }
-        }),
-        ServerMsg::IdleWarning { secs_left } => p.warn(format!(
-            "You will be logged out in {secs_left} s for inactivity unless you type a command."
-        )),
-        ServerMsg::Delivered { to } => p.dash(format!("delivered to {to}")),
-        ServerMsg::OfflineList { count: 0 } => {
-            p.star("No messages were waiting for you at this login.".into())
-        }
-        ServerMsg::OfflineList { count } => p.star(format!(
-            "{count} message{} waited for you at this login:",
-            if *count == 1 { "" } else { "s" }
-        )),
-        ServerMsg::Broadcast { from, text } => {
-            p.tagged("[broadcast]", fg(AnsiColor::Magenta).bold(), from, text)
-        }
-        ServerMsg::Presence { user, online } => p.star(if *online {
-            format!("{user} logged in")
-        } else {
-            format!("{user} logged out")
-        }),
-        ServerMsg::WhoElse { users } if users.is_empty() => p.star("Nobody else is online.".into()),
-        ServerMsg::WhoElse { users } => p.star(format!("Online now: {}", list(users))),
-        ServerMsg::WhoElseSince { secs, users } if users.is_empty() => {
-            p.star(format!("Nobody else was online in the last {secs} s."))
-        }
-        ServerMsg::WhoElseSince { secs, users } => {
-            p.star(format!("Online in the last {secs} s: {}", list(users)))
-        }
-        ServerMsg::Stored { to, .. } => p.dash(format!(
-            "{to} is offline; they will get it when they log in"
-        )),
-        ServerMsg::BroadcastSent { delivered, skipped } => {
-            let users = if *delivered == 1 { "user" } else { "users" };
-            let more = if *skipped {
-                "; some online users did not get it"
-            } else {
-                ""
-            };
-            p.dash(format!("broadcast sent to {delivered} {users}{more}"))
-        }
-        ServerMsg::Blocked { user } => p.dash(format!("blocked {user} (they are not told)")),
-        ServerMsg::Unblocked { user } => p.dash(format!("unblocked {user}")),
-        ServerMsg::P2pPort { port } => p.dash(format!("private-chat port {port} registered")),
-        ServerMsg::PrivateRequest { from, secs } => format!(
-            "{} {from} asks for a private chat: type 'accept {from}' or 'decline {from}' (within {secs} s)",
-            p.paint(fg(AnsiColor::Yellow).bold(), "?")
-        ),
-        ServerMsg::PrivatePending { to, secs } => p.dash(format!(
-            "asked {to} for a private chat; waiting up to {secs} s for an answer"
-        )),
-        ServerMsg::PrivateAccepted { peer, .. } => {
-            p.dash(format!("{peer} accepted; connecting directly..."))
-        }
-        ServerMsg::PrivateExpect { peer, .. } => p.dash(format!(
-            "you accepted; waiting for {peer} to connect directly..."
-        )),
-        ServerMsg::PrivateDeclined { peer } => {
-            p.star(format!("{peer} declined your private-chat request."))
-        }
-        ServerMsg::PrivateDeclineSent { peer } => {
-            p.dash(format!("declined {peer}'s private-chat request"))
-        }
-        ServerMsg::PrivateCancelled { peer, reason } => p.star(match reason {
-            CancelReason::Timeout => {
-                format!("The private-chat request between you and {peer} expired unanswered.")
-            }
-            CancelReason::Offline => format!(
-                "The private-chat request between you and {peer} ended: {peer} went offline."
-            ),
-        }),
-        ServerMsg::PrivateEnded { peer } => {
-            p.star(format!("Private chat with {peer} ended: you stopped it."))
-        }
-        ServerMsg::Help { command } => {
-            let spec = command.spec();
-            help_row(spec.usage, spec.summary)
-        }
-        ServerMsg::Error(e) => error(p, &e.text()),
-        ServerMsg::Bye(reason) => p.star(match reason {
-            ByeReason::Logout => "Logged out. Goodbye!".to_string(),
-            ByeReason::Timeout { secs } => {
-                format!("You were logged out by the server after {secs} s without a command.")
-            }
-            ByeReason::LoginTimeout { secs } => {
-                format!("Login was not completed within {secs} s; the server disconnected.")
-            }
-            ByeReason::Locked => "Disconnected: the account is locked.".to_string(),
-            ByeReason::Shutdown => "The server is shutting down; disconnected.".to_string(),
-            ByeReason::Full => {
-                "The server is full and cannot take another connection; try again later."
-                    .to_string()
-            }
-            ByeReason::Flood => {
-                "Disconnected by the server: you kept sending far faster than it allows.".to_string()
-            }
-            ByeReason::TooManyConnections { max } => format!(
-                "Refused: {max} connections from your address are already logging in; close some and try again."
-            ),
-            ByeReason::TlsRequired => {
-                "The server speaks TLS and this client connected in plain text: run natter without --plaintext."
-                    .to_string()
-            }
-            ByeReason::PlainTextOnly => {
-                "The server speaks plain text: run natter with --plaintext (only on a network you trust)."
-                    .to_string()
-            }
-            ByeReason::Unavailable => {
-                "The server cannot reach its cluster's storage and cannot serve; disconnected. Use another server of the cluster, or try again shortly."
-                    .to_string()
-            }
-        }),
-    }
+    msg.shown(p).unwrap_or_default()
+}
+
+/// A message stored while the user was away, shown again with the group it went to.
+fn offline(p: Paint, from: &Name, group: Option<&Name>, text: &str) -> String {
+    let tag = match group {
+        Some(g) => format!("[{g}, offline]"),
+        None => "[offline]".to_string(),
+    };
+    p.tagged(&tag, fg(AnsiColor::Yellow).bold(), from, text)
 }
 
 fn error(p: Paint, text: &str) -> String {

@@ -4,19 +4,12 @@
 //!
 //! Answers are matched by recipient, oldest first, not by arrival order: the server answers every
 //! command in order, but not every command answers, so counting lines would drift; each answer about a
-//! message names its recipient (or group), which is enough.
+//! message names its recipient (or group): its [`ServerMsg::conversation`].
 
 use std::collections::VecDeque;
 
-use crate::protocol::{ErrorReply, Name, ServerMsg};
-
-/// Where a message goes: a user, a group, or a private chat (which never passes through the server).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Conversation {
-    User(Name),
-    Group(Name),
-    Private(Name),
-}
+pub use crate::protocol::Conversation;
+use crate::protocol::ServerMsg;
 
 /// What became of one of the user's messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,38 +43,24 @@ impl Outgoing {
 
     /// The message `msg` answers, if any, and how it went.
     pub(super) fn answered(&mut self, msg: &ServerMsg) -> Option<(u64, Outcome)> {
-        let (to, outcome) = match msg {
-            ServerMsg::Delivered { to } => (Conversation::User(to.clone()), Outcome::Delivered),
-            ServerMsg::Stored { to, .. } => (Conversation::User(to.clone()), Outcome::Stored),
-            ServerMsg::GroupSent { group, .. } => {
-                (Conversation::Group(group.clone()), Outcome::Sent)
-            }
-            ServerMsg::Error(e) => (refused(e)?, Outcome::Failed),
+        let outcome = match msg {
+            ServerMsg::Delivered { .. } => Outcome::Delivered,
+            ServerMsg::Stored { .. } => Outcome::Stored,
+            ServerMsg::GroupSent { .. } => Outcome::Sent,
+            ServerMsg::Error(e) if e.refuses_message() => Outcome::Failed,
             _ => return None,
         };
+        let to = msg.conversation()?;
         let i = self.pending.iter().position(|(_, c)| *c == to)?;
         let (seq, _) = self.pending.remove(i)?;
         Some((seq, outcome))
     }
 }
 
-/// The recipient an error about a message names.
-fn refused(e: &ErrorReply) -> Option<Conversation> {
-    Some(match e {
-        ErrorReply::BlockedBy { user }
-        | ErrorReply::MailboxFull { user }
-        | ErrorReply::MailboxShare { user, .. }
-        | ErrorReply::RecipientBusy { user } => Conversation::User(user.clone()),
-        ErrorReply::NoSuchUser { user } => Conversation::User(Name::from(user.as_str())),
-        ErrorReply::NotMember { group } => Conversation::Group(group.clone()),
-        ErrorReply::NoSuchGroup { group } => Conversation::Group(Name::from(group.as_str())),
-        _ => return None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::ErrorReply;
 
     fn user(n: &str) -> Conversation {
         Conversation::User(n.into())
@@ -125,6 +104,20 @@ mod tests {
             o.answered(&ServerMsg::Error(ErrorReply::EmptyLine)),
             None,
             "an error about no message"
+        );
+        let d = o.sent(&user("dave"), true);
+        assert_eq!(
+            o.answered(&ServerMsg::Error(ErrorReply::NotBlocked {
+                user: "dave".into()
+            })),
+            None,
+            "an error about dave, but not about a message"
+        );
+        assert_eq!(
+            o.answered(&ServerMsg::Error(ErrorReply::NoSuchUser {
+                user: "dave".into()
+            })),
+            Some((d, Outcome::Failed))
         );
     }
 

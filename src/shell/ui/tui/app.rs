@@ -137,6 +137,7 @@ impl App {
         let window = match route(item) {
             Route::Open(key) => self.window_index(&key, true),
             Route::IfOpen(key) => self.window_index(&key, false).or(Some(0)),
+            Route::IfOpenOrActive(key) => self.window_index(&key, false).or(Some(self.active)),
             Route::Status => Some(0),
             Route::Active => Some(self.active),
             Route::Nowhere => None,

@@ -51,6 +51,7 @@ impl From<&Conversation> for WindowKey {
             Conversation::User(u) => WindowKey::User(u.clone()),
             Conversation::Group(g) => WindowKey::Group(g.clone()),
             Conversation::Private(u) => WindowKey::Private(u.clone()),
+            Conversation::Broadcasts => WindowKey::Broadcasts,
         }
     }
 }
@@ -62,6 +63,8 @@ pub enum Route {
     Open(WindowKey),
     /// This conversation's window if it is open, else the status window.
     IfOpen(WindowKey),
+    /// This conversation's window if it is open, else the window the user is looking at.
+    IfOpenOrActive(WindowKey),
     Status,
     /// The window the user is looking at.
     Active,
@@ -73,37 +76,22 @@ pub enum Route {
 pub fn route(item: &Item) -> Route {
     use WindowKey as W;
     match item {
-        Item::Server(msg) => match msg {
-            ServerMsg::Message { from, .. } => Route::Open(W::User(from.clone())),
-            ServerMsg::GroupMessage { group, .. } => Route::Open(W::Group(group.clone())),
-            ServerMsg::Broadcast { .. } | ServerMsg::BroadcastSent { .. } => {
-                Route::Open(W::Broadcasts)
+        Item::Server(msg) => {
+            // What the client acts on itself, with nothing to read.
+            if matches!(msg, ServerMsg::Delivered { .. } | ServerMsg::P2pPort { .. }) {
+                return Route::Nowhere;
             }
-            ServerMsg::Stored { to, .. } => Route::IfOpen(W::User(to.clone())),
-            // A group the user just made or was added to gets its window, ready to talk in.
-            ServerMsg::GroupCreated { group, .. } | ServerMsg::GroupJoined { group, .. } => {
-                Route::Open(W::Group(group.clone()))
+            match msg.conversation() {
+                Some(c) if starts_conversation(msg) => Route::Open(W::from(&c)),
+                Some(c) if is_news(msg) => Route::IfOpen(W::from(&c)),
+                Some(c) => Route::IfOpenOrActive(W::from(&c)),
+                None if is_news(msg) => Route::Status,
+                None => Route::Active,
             }
-            ServerMsg::GroupSent { group, .. } | ServerMsg::GroupLeft { group, .. } => {
-                Route::IfOpen(W::Group(group.clone()))
-            }
-            ServerMsg::Welcome { .. }
-            | ServerMsg::Registered { .. }
-            | ServerMsg::Presence { .. }
-            | ServerMsg::PrivateRequest { .. }
-            | ServerMsg::PrivatePending { .. }
-            | ServerMsg::PrivateDeclined { .. }
-            | ServerMsg::PrivateDeclineSent { .. }
-            | ServerMsg::PrivateCancelled { .. }
-            | ServerMsg::Blocked { .. }
-            | ServerMsg::Unblocked { .. } => Route::Status,
-            ServerMsg::Delivered { .. } | ServerMsg::P2pPort { .. } => Route::Nowhere,
-            _ => Route::Active,
-        },
-        Item::Offline { from, group, .. } => match group {
-            Some(g) => Route::Open(W::Group(g.clone())),
-            None => Route::Open(W::User(from.clone())),
-        },
+        }
+        Item::Offline { from, group, .. } => {
+            Route::Open(W::from(&Conversation::of_message(from, group.as_ref())))
+        }
         Item::Private { from, .. } => Route::Open(W::Private(from.clone())),
         Item::PrivateConnecting { peer }
         | Item::PrivateAwaiting { peer }
@@ -115,6 +103,41 @@ pub fn route(item: &Item) -> Route {
         Item::Outcome { .. } => Route::Nowhere,
         Item::Help { .. } | Item::Error(_) | Item::Warning(_) => Route::Active,
     }
+}
+
+/// A line that brings a conversation's window up: a message in it, or a group the user just made or
+/// was added to (ready to talk in).
+fn starts_conversation(msg: &ServerMsg) -> bool {
+    matches!(
+        msg,
+        ServerMsg::Message { .. }
+            | ServerMsg::GroupMessage { .. }
+            | ServerMsg::Broadcast { .. }
+            | ServerMsg::BroadcastSent { .. }
+            | ServerMsg::GroupCreated { .. }
+            | ServerMsg::GroupJoined { .. }
+    )
+}
+
+/// News rather than an answer to what the user just asked: kept in the status window when its
+/// conversation has none, where an answer shows where the user is looking.
+fn is_news(msg: &ServerMsg) -> bool {
+    matches!(
+        msg,
+        ServerMsg::Welcome { .. }
+            | ServerMsg::Registered { .. }
+            | ServerMsg::Presence { .. }
+            | ServerMsg::Stored { .. }
+            | ServerMsg::GroupSent { .. }
+            | ServerMsg::GroupLeft { .. }
+            | ServerMsg::PrivateRequest { .. }
+            | ServerMsg::PrivatePending { .. }
+            | ServerMsg::PrivateDeclined { .. }
+            | ServerMsg::PrivateDeclineSent { .. }
+            | ServerMsg::PrivateCancelled { .. }
+            | ServerMsg::Blocked { .. }
+            | ServerMsg::Unblocked { .. }
+    )
 }
 
 /// One line of a window.

@@ -1,0 +1,45 @@
+//! Arbitrary values of every row of the table in [`super::lines`], for the property test that renders
+//! and decodes them (`decode(render(m)) == m`). Each field comes from its codec's own strategy, so the
+//! values are those the wire can carry (a name is one token, a group's member list is not empty).
+//!
+//! The impls exist in every build so the codecs can require them; their one method exists only in
+//! tests.
+
+use super::lines::wire_tables;
+use super::reply::{ByeReason, ErrorReply, PingState, Prompt, ServerMsg};
+use super::wire::ArbPart;
+#[cfg(test)]
+use super::wire::{
+    AltGroup, Codec, Coverage, GroupEntries, Names, Nested, OnOff, StoredFull, Text, Usage, codec,
+    variant_new,
+};
+
+macro_rules! define_arb {
+    (
+        $(#[$em:meta])*
+        $vis:vis enum $E:ident {
+            $(
+                $(#[$vm:meta])*
+                $V:ident $({ $($bf:tt)* })? $(( $bt:ty ) as $bind:ident)?
+                    => $tag:tt [ $( $wf:ident $(: $codec:ty)? ),* ]
+                    human $human:tt
+                    show $show:tt
+                    about $about:tt
+            ),* $(,)?
+        }
+    ) => {
+        impl ArbPart for $E {
+            #[cfg(test)]
+            fn arb_each() -> Vec<proptest::strategy::BoxedStrategy<Self>> {
+                use proptest::prelude::*;
+                vec![ $(
+                    (Just(()), $( <codec!($($codec)?) as Codec<_>>::arb(), )*)
+                        .prop_map(|((), $($wf,)*)| variant_new!($E $V $({ $($bf)* })? $(( $bt ) as $bind)?))
+                        .boxed()
+                ),* ]
+            }
+        }
+    };
+}
+
+wire_tables!(define_arb);

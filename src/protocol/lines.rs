@@ -1,0 +1,608 @@
+//! Every line the server sends, defined once: this table is the protocol's vocabulary.
+//!
+//! Each row is one variant of a line (or of a part of one: an error's code, a goodbye's reason, a
+//! prompt, a ping's answer) with everything said about it anywhere:
+//!
+//! ```text
+//! Variant { fields }                     the Rust variant (or `Variant(Type) as binding`)
+//!     => "TAG" [field, field: Codec]     its tag (or code) and its fields, in wire order, each in its
+//!                                        plain form or the codec named (`wire.rs`)
+//!     human(...)                         the text after the fields, for a person reading with `nc`
+//!     show(p => ...)                     how the natter client shows it (`client/display.rs`)
+//!     about(...)                         the conversation it belongs to, if any
+//! ```
+//!
+//! The table is a macro that hands every row to a callback; each module that needs a column expands
+//! it with its own callback, so the protocol never depends on the client that reads the `show` column:
+//! `reply.rs` defines the enums and [`conversation`](super::ServerMsg::conversation), `render.rs` writes
+//! lines, `decode.rs` reads them, `client/display.rs` shows them, and a property test renders and
+//! decodes arbitrary values of every row. A line with two tags (`OFFLINE-MSG` and
+//! `OFFLINE-GROUP-MSG`) names both and the condition for the second, under which its
+//! [`AltGroup`](super::wire::AltGroup) field is present.
+//!
+//! The wire is described in prose, with examples, in docs/PROTOCOL.md; it must not change by accident:
+//! `render.rs` keeps a byte-for-byte sample of every row.
+
+macro_rules! wire_tables {
+    ($cb:ident) => {
+        $cb! {
+            /// One line from the server.
+            #[derive(Clone, Debug, PartialEq, Eq)]
+            pub enum ServerMsg {
+                Prompt(Prompt) as prompt => "PROMPT" [prompt: Nested<Prompt>]
+                    human(of prompt)
+                    show(p => p.star(prompt.shown(p).unwrap_or_default()))
+                    about(),
+                Welcome { user: Name } => "WELCOME" [user]
+                    human("Welcome to natter, {user}! Type 'help' for the list of commands.")
+                    show(p => p.star(format!(
+                        "Welcome to natter, {user}! Type 'help' for the list of commands."
+                    )))
+                    about(),
+                /// Sent before `Welcome` when `--register` created the account.
+                Registered { user: Name } => "REGISTERED" [user]
+                    human("Account '{user}' created.")
+                    show(p => p.star(format!("Account '{user}' created.")))
+                    about(),
+                Message { from: Name, text: String } => "MSG" [from, text: Text]
+                    human()
+                    show(p => p.tagged("[message]", fg(AnsiColor::Cyan).bold(), from, text))
+                    about(Some(Conversation::User(from.clone()))),
+                /// A message stored while the recipient was offline, delivered at login. `id` lets the
+                /// client acknowledge it and recognise a redelivery after a server crash. `group` is the
+                /// group it was sent to, if it was a group message.
+                OfflineMessage {
+                    id: u64,
+                    sent_at: Timestamp,
+                    from: Name,
+                    group: Option<Name>,
+                    text: String,
+                } => ("OFFLINE-MSG" | "OFFLINE-GROUP-MSG" if group.is_some())
+                    [id, sent_at, group: AltGroup, from, text: Text]
+                    human()
+                    show(p => offline(p, from, group.as_ref(), text))
+                    about(Some(Conversation::of_message(from, group.as_ref()))),
+                /// A message to group `group` from `from`.
+                GroupMessage { group: Name, from: Name, text: String } => "GROUP-MSG"
+                    [group, from, text: Text]
+                    human()
+                    show(p => p.tagged(&format!("[{group}]"), fg(AnsiColor::Blue).bold(), from, text))
+                    about(Some(Conversation::Group(group.clone()))),
+                Broadcast { from: Name, text: String } => "BCAST" [from, text: Text]
+                    human()
+                    show(p => p.tagged("[broadcast]", fg(AnsiColor::Magenta).bold(), from, text))
+                    about(Some(Conversation::Broadcasts)),
+                Presence { user: Name, online: bool } => "PRESENCE" [user, online: OnOff]
+                    human()
+                    show(p => p.star(if *online {
+                        format!("{user} logged in")
+                    } else {
+                        format!("{user} logged out")
+                    }))
+                    about(),
+                WhoElse { users: Vec<Name> } => "WHOELSE" [users: Names]
+                    human()
+                    show(p => p.star(if users.is_empty() {
+                        "Nobody else is online.".to_owned()
+                    } else {
+                        format!("Online now: {}", list(users))
+                    }))
+                    about(),
+                WhoElseSince { secs: u64, users: Vec<Name> } => "WHOELSESINCE" [secs, users: Names]
+                    human()
+                    show(p => p.star(if users.is_empty() {
+                        format!("Nobody else was online in the last {secs} s.")
+                    } else {
+                        format!("Online in the last {secs} s: {}", list(users))
+                    }))
+                    about(),
+                /// `to` is offline; the message is stored, durably, as `id` (sent only after the store
+                /// commits).
+                Stored { id: u64, to: Name } => "STORED" [id, to]
+                    human("{to} is offline; the message will be delivered when they log in.")
+                    show(p => p.dash(format!("{to} is offline; they will get it when they log in")))
+                    about(Some(Conversation::User(to.clone()))),
+                BroadcastSent {
+                    delivered: usize,
+                    /// Some online users did not get it because they blocked the sender (never said
+                    /// who).
+                    skipped: bool,
+                } => "BCAST-SENT" [delivered, skipped: Coverage]
+                    human("Broadcast sent to {delivered} user{}{}.",
+                        plural(*delivered as u64),
+                        if *skipped { "; some online users did not get it" } else { "" })
+                    show(p => p.dash(format!(
+                        "broadcast sent to {delivered} user{}{}",
+                        plural(*delivered as u64),
+                        if *skipped { "; some online users did not get it" } else { "" }
+                    )))
+                    about(Some(Conversation::Broadcasts)),
+                Blocked { user: Name } => "BLOCKED" [user]
+                    human("You blocked {user}; they will not be told.")
+                    show(p => p.dash(format!("blocked {user} (they are not told)")))
+                    about(Some(Conversation::User(user.clone()))),
+                Unblocked { user: Name } => "UNBLOCKED" [user]
+                    human("You unblocked {user}.")
+                    show(p => p.dash(format!("unblocked {user}")))
+                    about(Some(Conversation::User(user.clone()))),
+                P2pPort { port: u16 } => "P2P-PORT" [port]
+                    human("Private-chat port {port} registered.")
+                    show(p => p.dash(format!("private-chat port {port} registered")))
+                    about(),
+                /// To the target: `from` asks for a private chat; answer within `secs`.
+                PrivateRequest { from: Name, secs: u64 } => "PRIVATE-REQUEST" [from, secs]
+                    human("{from} asks for a private chat. Type 'accept {from}' or 'decline {from}' within {secs} s.")
+                    show(p => format!(
+                        "{} {from} asks for a private chat: type 'accept {from}' or 'decline {from}' (within {secs} s)",
+                        p.paint(fg(AnsiColor::Yellow).bold(), "?")
+                    ))
+                    about(Some(Conversation::Private(from.clone()))),
+                /// To the requester: the request was passed on.
+                PrivatePending { to: Name, secs: u64 } => "PRIVATE-PENDING" [to, secs]
+                    human("Asked {to} for a private chat; waiting up to {secs} s for an answer.")
+                    show(p => p.dash(format!(
+                        "asked {to} for a private chat; waiting up to {secs} s for an answer"
+                    )))
+                    about(Some(Conversation::Private(to.clone()))),
+                /// To the requester: `peer` accepted; connect to `addr` and present `token`.
+                PrivateAccepted { peer: Name, addr: SocketAddr, token: Token } => "PRIVATE-ACCEPTED"
+                    [peer, addr, token]
+                    human("{peer} accepted; connect to {addr}.")
+                    show(p => p.dash(format!("{peer} accepted; connecting directly...")))
+                    about(Some(Conversation::Private(peer.clone()))),
+                /// To the target: you accepted; `peer` will connect presenting `token`.
+                PrivateExpect { peer: Name, token: Token } => "PRIVATE-EXPECT" [peer, token]
+                    human("You accepted; {peer} will connect to you directly.")
+                    show(p => p.dash(format!("you accepted; waiting for {peer} to connect directly...")))
+                    about(Some(Conversation::Private(peer.clone()))),
+                /// To the requester: `peer` declined.
+                PrivateDeclined { peer: Name } => "PRIVATE-DECLINED" [peer]
+                    human("{peer} declined your private-chat request.")
+                    show(p => p.star(format!("{peer} declined your private-chat request.")))
+                    about(Some(Conversation::Private(peer.clone()))),
+                /// To the target: your decline was passed on.
+                PrivateDeclineSent { peer: Name } => "PRIVATE-DECLINE-SENT" [peer]
+                    human("You declined {peer}'s private-chat request.")
+                    show(p => p.dash(format!("declined {peer}'s private-chat request")))
+                    about(Some(Conversation::Private(peer.clone()))),
+                /// To either side: the request between you and `peer` ended unanswered.
+                PrivateCancelled { peer: Name, reason: CancelReason } => "PRIVATE-CANCELLED"
+                    [peer, reason]
+                    human("The private-chat request between you and {peer} ended: {}.", match reason {
+                        CancelReason::Timeout => "no answer in time",
+                        CancelReason::Offline => "the other side went offline",
+                    })
+                    show(p => p.star(match reason {
+                        CancelReason::Timeout => format!(
+                            "The private-chat request between you and {peer} expired unanswered."
+                        ),
+                        CancelReason::Offline => format!(
+                            "The private-chat request between you and {peer} ended: {peer} went offline."
+                        ),
+                    }))
+                    about(Some(Conversation::Private(peer.clone()))),
+                /// Reply to `stopprivate`.
+                PrivateEnded { peer: Name } => "PRIVATE-ENDED" [peer]
+                    human("Private chat with {peer} ended.")
+                    show(p => p.star(format!("Private chat with {peer} ended: you stopped it.")))
+                    about(Some(Conversation::Private(peer.clone()))),
+                /// One line of `help`. The usage starts with the command's words, which is the field a
+                /// decoder reads.
+                Help { command: CommandName } => "HELP" [command: Usage]
+                    human("- {}", command.spec().summary)
+                    show(p => help_row(command.spec().usage, command.spec().summary))
+                    about(),
+                /// Reply to `create group`: the group and all its members (the creator included),
+                /// sorted.
+                GroupCreated { group: Name, members: Vec<Name> } => "GROUP-CREATED"
+                    [group, members: Names]
+                    human("Group '{group}' created.")
+                    show(p => p.dash(format!("created group {group}: {}", list(members))))
+                    about(Some(Conversation::Group(group.clone()))),
+                /// Reply to `message group`: how many members got it now, how many will at their next
+                /// login, and whether some members did not get it (they blocked the sender, or their
+                /// mailbox was full; never said who).
+                GroupSent { group: Name, delivered: usize, stored: usize, skipped: bool } => "GROUP-SENT"
+                    [group, delivered, stored, skipped: Coverage]
+                    human("Sent to '{group}': {delivered} now, {stored} at their next login{}.",
+                        if *skipped { "; some members did not get it" } else { "" })
+                    show(p => p.dash(format!(
+                        "sent to {group}: {delivered} now, {stored} at their next login{}",
+                        if *skipped { "; some members did not get it" } else { "" }
+                    )))
+                    about(Some(Conversation::Group(group.clone()))),
+                /// Reply to `grouplist`: each group the user belongs to, with its members, sorted.
+                GroupList { groups: Vec<(Name, Vec<Name>)> } => "GROUPLIST" [groups: GroupEntries]
+                    human()
+                    show(p => if groups.is_empty() {
+                        p.star("You are in no group. 'create group <name> <member>...' makes one.".into())
+                    } else {
+                        groups
+                            .iter()
+                            .map(|(g, members)| p.star(format!("{g}: {}", list(members))))
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    })
+                    about(),
+                /// Reply to `group members`.
+                GroupMembers { group: Name, members: Vec<Name> } => "GROUP-MEMBERS"
+                    [group, members: Names]
+                    human()
+                    show(p => p.star(format!("{group}: {}", list(members))))
+                    about(Some(Conversation::Group(group.clone()))),
+                /// To the members of `group` (the new one included): `by` added `user`.
+                GroupJoined { group: Name, user: Name, by: Name } => "GROUP-JOINED" [group, user, by]
+                    human("{by} added {user} to '{group}'.")
+                    show(p => p.star(format!("[{group}] {by} added {user}")))
+                    about(Some(Conversation::Group(group.clone()))),
+                /// To the members of `group` and to `user`: `user` left it.
+                GroupLeft { group: Name, user: Name } => "GROUP-LEFT" [group, user]
+                    human("{user} left '{group}'.")
+                    show(p => p.star(format!("[{group}] {user} left")))
+                    about(Some(Conversation::Group(group.clone()))),
+                /// No command for a while: the session ends in `secs_left` seconds unless the user
+                /// sends one.
+                IdleWarning { secs_left: u64 } => "IDLE-WARNING" [secs_left]
+                    human("You will be logged out in {secs_left} s unless you send a command.")
+                    show(p => p.warn(format!(
+                        "You will be logged out in {secs_left} s for inactivity unless you type a command."
+                    )))
+                    about(),
+                /// With `receipts on`: the message to `to` was delivered at once (a stored one gets
+                /// `STORED`).
+                Delivered { to: Name } => "DELIVERED" [to]
+                    human("Delivered to {to}.")
+                    show(p => p.dash(format!("delivered to {to}")))
+                    about(Some(Conversation::User(to.clone()))),
+                /// Reply to `ping`.
+                Ping { user: Name, state: PingState } => "PING" [user, state: Nested<PingState>]
+                    human(|w| match state {
+                        PingState::Online { idle_secs } => write!(
+                            w,
+                            "{user} is online (idle {idle_secs} s); messages reach them now."
+                        ),
+                        PingState::Offline { stored: true } => write!(
+                            w,
+                            "{user} is offline; messages are kept for their next login."
+                        ),
+                        PingState::Offline { stored: false } => write!(
+                            w,
+                            "{user} is offline and cannot be sent more messages now."
+                        ),
+                    })
+                    show(p => p.star(match state {
+                        PingState::Online { idle_secs } => format!(
+                            "{user} is online (idle {}): messages reach them now.",
+                            age(*idle_secs)
+                        ),
+                        PingState::Offline { stored: true } => {
+                            format!("{user} is offline: messages wait for their next login.")
+                        }
+                        PingState::Offline { stored: false } => format!(
+                            "{user} is offline, and their mailbox has no room for more from you now."
+                        ),
+                    }))
+                    about(Some(Conversation::User(user.clone()))),
+                /// Reply to `offline`: `count` lines follow, each an [`ServerMsg::OfflineAgain`].
+                OfflineList { count: usize } => "OFFLINE-LIST" [count]
+                    human("{count} message{} waited for you at this login.", plural(*count as u64))
+                    show(p => p.star(if *count == 0 {
+                        "No messages were waiting for you at this login.".to_owned()
+                    } else {
+                        format!("{count} message{} waited for you at this login:", plural(*count as u64))
+                    }))
+                    about(),
+                /// One of the messages that were waiting at this login, shown again (not to be
+                /// acknowledged).
+                OfflineAgain {
+                    id: u64,
+                    sent_at: Timestamp,
+                    from: Name,
+                    group: Option<Name>,
+                    text: String,
+                } => ("OFFLINE-AGAIN" | "OFFLINE-AGAIN-GROUP" if group.is_some())
+                    [id, sent_at, group: AltGroup, from, text: Text]
+                    human()
+                    show(p => offline(p, from, group.as_ref(), text))
+                    about(Some(Conversation::of_message(from, group.as_ref()))),
+                Error(ErrorReply) as code => "ERROR" [code: Nested<ErrorReply>]
+                    human(of code)
+                    show(p => error(p, &code.text()))
+                    about(code.conversation()),
+                Bye(ByeReason) as reason => "BYE" [reason: Nested<ByeReason>]
+                    human(of reason)
+                    show(p => p.star(reason.shown(p).unwrap_or_default()))
+                    about(),
+            }
+        }
+
+        $cb! {
+            /// What the server is waiting for during login.
+            #[derive(Clone, Debug, PartialEq, Eq)]
+            pub enum Prompt {
+                Username => "username" []
+                    human("Username:")
+                    show(p => "The server asks for a username.".to_owned())
+                    about(),
+                Password => "password" []
+                    human("Password:")
+                    show(p => "The server asks for the password.".to_owned())
+                    about(),
+                /// `--register` is on and `user` does not exist yet: the next line is the new account's
+                /// password.
+                NewPassword { user: Name } => "new-password" [user]
+                    human("New account '{user}'. Choose a password:")
+                    show(p => format!("New account '{user}': choose a password."))
+                    about(),
+            }
+        }
+
+        $cb! {
+            /// What `ping` found out about a user.
+            #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+            pub enum PingState {
+                /// Online, with no command for `idle_secs`; messages are delivered at once.
+                Online { idle_secs: u64 } => "online" [idle_secs] human() show() about(),
+                /// Offline; `stored` says whether a message would be kept for them (false: their
+                /// mailbox has no room for one more from you).
+                Offline { stored: bool } => "offline" [stored: StoredFull] human() show() about(),
+            }
+        }
+
+        $cb! {
+            /// Why the server is closing a connection.
+            #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+            pub enum ByeReason {
+                /// The user asked to log out.
+                Logout => "logout" []
+                    human("Goodbye.")
+                    show(p => "Logged out. Goodbye!".to_owned())
+                    about(),
+                /// No command for `secs` seconds.
+                Timeout { secs: u64 } => "timeout" [secs]
+                    human("You were logged out after {secs} s without a command.")
+                    show(p => format!("You were logged out by the server after {secs} s without a command."))
+                    about(),
+                /// Login was not completed within `secs` seconds.
+                LoginTimeout { secs: u64 } => "login-timeout" [secs]
+                    human("Login was not completed within {secs} s.")
+                    show(p => format!("Login was not completed within {secs} s; the server disconnected."))
+                    about(),
+                /// The account is locked (see the error sent just before).
+                Locked => "locked" []
+                    human("Account locked; disconnecting.")
+                    show(p => "Disconnected: the account is locked.".to_owned())
+                    about(),
+                /// The server is shutting down.
+                Shutdown => "shutdown" []
+                    human("The server is shutting down.")
+                    show(p => "The server is shutting down; disconnected.".to_owned())
+                    about(),
+                /// The server has no room for another connection (it ran out of file descriptors); try
+                /// later. Sent by the runtime to a connection it accepted only to refuse it cleanly.
+                Full => "full" []
+                    human("The server has no room for more connections; try again later.")
+                    show(p => "The server is full and cannot take another connection; try again later.".to_owned())
+                    about(),
+                /// The client went on sending faster than the flood limit allows, far past its burst.
+                Flood => "flood" []
+                    human("You kept sending far faster than the server allows; disconnecting.")
+                    show(p => "Disconnected by the server: you kept sending far faster than it allows.".to_owned())
+                    about(),
+                /// `max` connections from the client's address are already logging in.
+                TooManyConnections { max: u32 } => "too-many-connections" [max]
+                    human("{max} connections from your address are already logging in; finish or close them first.")
+                    show(p => format!(
+                        "Refused: {max} connections from your address are already logging in; close some and try again."
+                    ))
+                    about(),
+                /// The port speaks TLS and the client spoke plain text. Sent, in plain text, by the
+                /// runtime.
+                TlsRequired => "tls-required" []
+                    human("This server speaks TLS: connect with natter (TLS is its default) or with 'openssl s_client -quiet -connect HOST:PORT'.")
+                    show(p => "The server speaks TLS and this client connected in plain text: run natter without --plaintext.".to_owned())
+                    about(),
+                /// The port speaks plain text and the client began a TLS handshake. Sent, in plain
+                /// text, by the runtime, so a TLS client learns what is wrong rather than seeing the
+                /// connection cut.
+                PlainTextOnly => "plaintext-only" []
+                    human("This server speaks plain text (it was started with --plaintext): connect with natter --plaintext, or nc.")
+                    show(p => "The server speaks plain text: run natter with --plaintext (only on a network you trust).".to_owned())
+                    about(),
+                /// A node of a cluster that cannot reach the cluster's shared storage (Redis) cannot
+                /// serve: it could acknowledge nothing. Another node, or this one a little later, can.
+                /// Sent by the runtime.
+                Unavailable => "unavailable" []
+                    human("This server cannot reach its cluster's storage, so it cannot serve; use another server of the cluster, or try again shortly.")
+                    show(p => "The server cannot reach its cluster's storage and cannot serve; disconnected. Use another server of the cluster, or try again shortly.".to_owned())
+                    about(),
+            }
+        }
+
+        $cb! {
+            /// An error reply. Each variant is one code on the wire; data a client may act on travels
+            /// in fields, and the human text is derived from them. The natter client shows the human
+            /// text.
+            #[derive(Clone, Debug, PartialEq, Eq)]
+            pub enum ErrorReply {
+                // --- login ---
+                UnknownUser => "unknown-user" []
+                    human("No account has that username. Check the spelling and try again.")
+                    show() about(),
+                WrongPassword { attempts_left: u32 } => "wrong-password" [attempts_left]
+                    human("Wrong password. {attempts_left} attempt{} left before the account is locked.",
+                        plural(*attempts_left as u64))
+                    show() about(),
+                /// A login was attempted while the account is locked.
+                Locked { secs_left: u64 } => "locked" [secs_left]
+                    human("This account is locked after too many failed logins. Try again in {secs_left} s.")
+                    show() about(),
+                /// This attempt was the last allowed failure: the account is now locked.
+                LockedNow { secs: u64 } => "locked-now" [secs]
+                    human("Wrong password again: this account is now locked for {secs} s.")
+                    show() about(),
+                AlreadyOnline => "already-online" []
+                    human("That user is already logged in elsewhere; log out there first, or use another account.")
+                    show() about(),
+                InvalidUsername(NameError) as why => "invalid-username" [why]
+                    human("Not a valid username: {why}.")
+                    show() about(),
+                InvalidPassword(PasswordError) as why => "invalid-password" [why]
+                    human("Cannot use that password: {why}.")
+                    show() about(),
+                /// Someone else registered this name between the username and the password.
+                NameTaken => "name-taken" []
+                    human("Someone else has just registered that username. Choose another.")
+                    show() about(),
+                /// A new account's name differs from `existing`'s only in letter case, which would let
+                /// one pass for the other.
+                NameTooSimilar { existing: Name } => "name-too-similar" [existing]
+                    human("That name differs from the account '{existing}' only in letter case, so one could pass for the other. Choose another.")
+                    show() about(),
+                /// Too many failed logins from the client's address: no login is tried from it for
+                /// `secs_left`.
+                LoginThrottled { secs_left: u64 } => "login-throttled" [secs_left]
+                    human("Too many failed logins from your address; no login is tried from it for {secs_left} s.")
+                    show() about(),
+                /// Too many accounts created from the client's address lately.
+                RegisterThrottled { secs_left: u64 } => "register-throttled" [secs_left]
+                    human("Too many accounts were created from your address lately; try again in {secs_left} s.")
+                    show() about(),
+                /// The server has too many password checks waiting; the password was not tried (and
+                /// not counted).
+                Busy => "busy" []
+                    human("The server is busy checking other logins; your password was not tried. Send it again in a moment.")
+                    show() about(),
+                // --- any line ---
+                LineTooLong { max: usize } => "line-too-long" [max]
+                    human("Line too long (the limit is {max} bytes); it was ignored.")
+                    show() about(),
+                InvalidUtf8 => "invalid-utf8" []
+                    human("The line was not valid UTF-8 text; it was ignored.")
+                    show() about(),
+                ControlChar => "control-char" []
+                    human("The line contained a control character; remove it and send again.")
+                    show() about(),
+                EmptyLine => "empty-line" []
+                    human("Empty line. Type 'help' for the list of commands.")
+                    show() about(),
+                // --- commands ---
+                UnknownCommand => "unknown-command" []
+                    human("Unknown command. Type 'help' for the list of commands.")
+                    show() about(),
+                /// Every command typed with the same first word is listed, so `group` alone shows all
+                /// of them.
+                Usage { command: CommandName } => "usage" [command]
+                    human(|w| {
+                        w.write_str("Usage: ")?;
+                        for (i, c) in command.family().enumerate() {
+                            if i > 0 {
+                                w.write_str(" or ")?;
+                            }
+                            w.write_str(c.spec().usage)?;
+                        }
+                        Ok(())
+                    })
+                    show() about(),
+                BadNumber { command: CommandName } => "bad-number" [command]
+                    human(|w| match command {
+                        CommandName::WhoElseSince => w.write_str(
+                            "The span must be a whole number of seconds, 0 or more. Usage: whoelsesince <seconds>",
+                        ),
+                        CommandName::P2pPort => w.write_str("The port must be a number from 1 to 65535."),
+                        CommandName::Ack => w.write_str("The id must be a message id number."),
+                        other => write!(w, "Bad number. Usage: {}", other.spec().usage),
+                    })
+                    show() about(),
+                NoSuchUser { user: String } => "no-such-user" [user]
+                    human("There is no user named '{user}'.")
+                    show() about(Some(Conversation::User(Name::from(user.as_str())))),
+                NotYourself { command: CommandName } => "not-yourself" [command]
+                    human("You cannot use '{}' on yourself.", command.word())
+                    show() about(),
+                /// `user` has blocked the sender: a message is neither delivered nor stored, a private
+                /// chat not offered.
+                BlockedBy { user: Name } => "blocked-by" [user]
+                    human("{user} has blocked you; nothing was delivered or stored.")
+                    show() about(Some(Conversation::User(user.clone()))),
+                AlreadyBlocked { user: Name } => "already-blocked" [user]
+                    human("You have already blocked {user}.")
+                    show() about(Some(Conversation::User(user.clone()))),
+                NotBlocked { user: Name } => "not-blocked" [user]
+                    human("You have not blocked {user}.")
+                    show() about(Some(Conversation::User(user.clone()))),
+                /// `user` is not online (private chat needs both ends online).
+                Offline { user: Name } => "offline" [user]
+                    human("{user} is not online; a private chat needs both of you online.")
+                    show() about(Some(Conversation::Private(user.clone()))),
+                /// `user`'s client has not registered a private-chat listener.
+                NoP2p { user: Name } => "no-p2p" [user]
+                    human("{user}'s client does not accept private chats.")
+                    show() about(Some(Conversation::Private(user.clone()))),
+                PrivateExists { user: Name } => "private-exists" [user]
+                    human("You already have a private chat with {user}.")
+                    show() about(Some(Conversation::Private(user.clone()))),
+                PrivatePending { user: Name } => "private-pending" [user]
+                    human("A private-chat request between you and {user} is already waiting for an answer.")
+                    show() about(Some(Conversation::Private(user.clone()))),
+                NoRequest { user: Name } => "no-request" [user]
+                    human("{user} has not asked you for a private chat.")
+                    show() about(Some(Conversation::Private(user.clone()))),
+                /// Accepting would give your address to someone you have blocked.
+                YouBlocked { user: Name } => "you-blocked" [user]
+                    human("You have blocked {user}; unblock them first.")
+                    show() about(Some(Conversation::Private(user.clone()))),
+                NoSession { user: Name } => "no-session" [user]
+                    human("You have no private chat with {user}.")
+                    show() about(Some(Conversation::Private(user.clone()))),
+                /// `user` has too many stored messages waiting.
+                MailboxFull { user: Name } => "mailbox-full" [user]
+                    human("{user} has too many unread messages waiting; try again after they log in.")
+                    show() about(Some(Conversation::User(user.clone()))),
+                /// This sender already has `max` messages waiting for `user`: the share of the mailbox
+                /// one sender may fill.
+                MailboxShare { user: Name, max: usize } => "mailbox-share" [user, max]
+                    human("You already have {max} messages waiting for {user}, the most one sender may leave; more can be stored once they have read some.")
+                    show() about(Some(Conversation::User(user.clone()))),
+                /// `user` is not reading fast enough: too much from this sender (or from everyone)
+                /// waits to be written to them, so the message was not delivered.
+                RecipientBusy { user: Name } => "recipient-busy" [user]
+                    human("{user} is not keeping up with what is sent to them; your message was not delivered. Try again shortly.")
+                    show() about(Some(Conversation::User(user.clone()))),
+                /// The client sends commands faster than `per_sec` a second: they are carried out at
+                /// that rate.
+                SlowDown { per_sec: u32 } => "slow-down" [per_sec]
+                    human("You are sending commands faster than {per_sec} a second; they are being carried out at that pace. Keep it up and you will be disconnected.")
+                    show() about(),
+                /// `ack` named a message id that was not delivered on this connection.
+                BadAck { id: u64 } => "bad-ack" [id]
+                    human("No offline message {id} was delivered to you on this connection.")
+                    show() about(),
+                // --- groups ---
+                InvalidGroupName(GroupNameError) as why => "invalid-group-name" [why]
+                    human("Not a valid group name: {why}.")
+                    show() about(),
+                /// `create group` with a name another group has.
+                GroupExists { group: Name } => "group-exists" [group]
+                    human("There is already a group named '{group}'; choose another name.")
+                    show() about(Some(Conversation::Group(group.clone()))),
+                NoSuchGroup { group: String } => "no-such-group" [group]
+                    human("There is no group named '{group}'. 'grouplist' shows the groups you are in.")
+                    show() about(Some(Conversation::Group(Name::from(group.as_str())))),
+                /// Only members may post to a group, see its members, or add to it.
+                NotMember { group: Name } => "not-member" [group]
+                    human("You are not a member of '{group}'; a member can add you with 'group add {group} <you>'.")
+                    show() about(Some(Conversation::Group(group.clone()))),
+                AlreadyMember { group: Name, user: Name } => "already-member" [group, user]
+                    human("{user} is already a member of '{group}'.")
+                    show() about(Some(Conversation::Group(group.clone()))),
+                /// A group holds at most `max` members.
+                GroupFull { group: Name, max: usize } => "group-full" [group, max]
+                    human("'{group}' already has {max} members, the most a group may have.")
+                    show() about(Some(Conversation::Group(group.clone()))),
+            }
+        }
+    };
+}
+
+pub(crate) use wire_tables;

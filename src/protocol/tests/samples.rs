@@ -1,0 +1,263 @@
+use crate::protocol::name::{GroupNameError, NameError, PasswordError};
+use crate::protocol::*;
+use crate::time::Timestamp;
+
+pub(crate) fn samples() -> Vec<ServerMsg> {
+    let n = |s: &str| Name::from(s);
+    let token = Token(0x0123_4567_89ab_cdef_0011_2233_4455_6677);
+    let mut v = vec![
+        ServerMsg::Prompt(Prompt::Username),
+        ServerMsg::Prompt(Prompt::Password),
+        ServerMsg::Prompt(Prompt::NewPassword { user: n("dave") }),
+        ServerMsg::Welcome { user: n("alice") },
+        ServerMsg::Registered { user: n("alice") },
+        ServerMsg::Message {
+            from: n("bob"),
+            text: "  hi  there 🎉 ".into(),
+        },
+        ServerMsg::Message {
+            from: n("bob"),
+            text: "".into(),
+        },
+        ServerMsg::OfflineMessage {
+            group: None,
+            id: 7,
+            sent_at: Timestamp(1_700_000_000_123),
+            from: n("bob"),
+            text: "x y".into(),
+        },
+        ServerMsg::OfflineMessage {
+            group: Some(n("crew")),
+            id: 8,
+            sent_at: Timestamp(1_700_000_000_124),
+            from: n("bob"),
+            text: "x y".into(),
+        },
+        ServerMsg::GroupMessage {
+            group: n("crew"),
+            from: n("bob"),
+            text: "standup".into(),
+        },
+        ServerMsg::Broadcast {
+            from: n("bob"),
+            text: "all".into(),
+        },
+        ServerMsg::Presence {
+            user: n("bob"),
+            online: true,
+        },
+        ServerMsg::Presence {
+            user: n("bob"),
+            online: false,
+        },
+        ServerMsg::WhoElse { users: vec![] },
+        ServerMsg::WhoElse {
+            users: vec![n("a"), n("b")],
+        },
+        ServerMsg::WhoElseSince {
+            secs: 60,
+            users: vec![],
+        },
+        ServerMsg::WhoElseSince {
+            secs: 60,
+            users: vec![n("c")],
+        },
+        ServerMsg::Stored {
+            id: 3,
+            to: n("bob"),
+        },
+        ServerMsg::BroadcastSent {
+            delivered: 1,
+            skipped: false,
+        },
+        ServerMsg::BroadcastSent {
+            delivered: 0,
+            skipped: true,
+        },
+        ServerMsg::BroadcastSent {
+            delivered: 5,
+            skipped: false,
+        },
+        ServerMsg::Blocked { user: n("bob") },
+        ServerMsg::Unblocked { user: n("bob") },
+        ServerMsg::P2pPort { port: 4242 },
+        ServerMsg::PrivateRequest {
+            from: n("a"),
+            secs: 60,
+        },
+        ServerMsg::PrivatePending {
+            to: n("b"),
+            secs: 60,
+        },
+        ServerMsg::PrivateAccepted {
+            peer: n("b"),
+            addr: "127.0.0.1:5000".parse().unwrap(),
+            token,
+        },
+        ServerMsg::PrivateAccepted {
+            peer: n("b"),
+            addr: "[::1]:5000".parse().unwrap(),
+            token,
+        },
+        ServerMsg::PrivateExpect {
+            peer: n("a"),
+            token,
+        },
+        ServerMsg::PrivateDeclined { peer: n("b") },
+        ServerMsg::PrivateDeclineSent { peer: n("a") },
+        ServerMsg::PrivateCancelled {
+            peer: n("a"),
+            reason: CancelReason::Timeout,
+        },
+        ServerMsg::PrivateCancelled {
+            peer: n("a"),
+            reason: CancelReason::Offline,
+        },
+        ServerMsg::PrivateEnded { peer: n("a") },
+        ServerMsg::GroupCreated {
+            group: n("crew"),
+            members: vec![n("a"), n("b")],
+        },
+        ServerMsg::GroupSent {
+            group: n("crew"),
+            delivered: 2,
+            stored: 1,
+            skipped: false,
+        },
+        ServerMsg::GroupSent {
+            group: n("crew"),
+            delivered: 0,
+            stored: 0,
+            skipped: true,
+        },
+        ServerMsg::GroupList { groups: vec![] },
+        ServerMsg::GroupList {
+            groups: vec![(n("crew"), vec![n("a"), n("b")]), (n("x"), vec![n("c")])],
+        },
+        ServerMsg::GroupMembers {
+            group: n("crew"),
+            members: vec![n("a")],
+        },
+        ServerMsg::GroupJoined {
+            group: n("crew"),
+            user: n("c"),
+            by: n("a"),
+        },
+        ServerMsg::GroupLeft {
+            group: n("crew"),
+            user: n("c"),
+        },
+        ServerMsg::IdleWarning { secs_left: 60 },
+        ServerMsg::Delivered { to: n("bob") },
+        ServerMsg::Ping {
+            user: n("bob"),
+            state: PingState::Online { idle_secs: 5 },
+        },
+        ServerMsg::Ping {
+            user: n("bob"),
+            state: PingState::Offline { stored: true },
+        },
+        ServerMsg::Ping {
+            user: n("bob"),
+            state: PingState::Offline { stored: false },
+        },
+        ServerMsg::OfflineList { count: 0 },
+        ServerMsg::OfflineList { count: 1 },
+        ServerMsg::OfflineList { count: 3 },
+        ServerMsg::OfflineAgain {
+            group: None,
+            id: 7,
+            sent_at: Timestamp(1_700_000_000_123),
+            from: n("bob"),
+            text: "x".into(),
+        },
+        ServerMsg::OfflineAgain {
+            group: Some(n("crew")),
+            id: 7,
+            sent_at: Timestamp(1_700_000_000_123),
+            from: n("bob"),
+            text: "x".into(),
+        },
+        ServerMsg::Bye(ByeReason::Logout),
+        ServerMsg::Bye(ByeReason::Timeout { secs: 5 }),
+        ServerMsg::Bye(ByeReason::LoginTimeout { secs: 5 }),
+        ServerMsg::Bye(ByeReason::Locked),
+        ServerMsg::Bye(ByeReason::Shutdown),
+        ServerMsg::Bye(ByeReason::Full),
+        ServerMsg::Bye(ByeReason::Flood),
+        ServerMsg::Bye(ByeReason::TooManyConnections { max: 16 }),
+        ServerMsg::Bye(ByeReason::TlsRequired),
+        ServerMsg::Bye(ByeReason::PlainTextOnly),
+        ServerMsg::Bye(ByeReason::Unavailable),
+    ];
+    for c in CommandName::all() {
+        v.push(ServerMsg::Help { command: c });
+        v.push(ServerMsg::Error(ErrorReply::Usage { command: c }));
+        v.push(ServerMsg::Error(ErrorReply::BadNumber { command: c }));
+        v.push(ServerMsg::Error(ErrorReply::NotYourself { command: c }));
+    }
+    let errors = vec![
+        ErrorReply::UnknownUser,
+        ErrorReply::WrongPassword { attempts_left: 2 },
+        ErrorReply::WrongPassword { attempts_left: 1 },
+        ErrorReply::Locked { secs_left: 9 },
+        ErrorReply::LockedNow { secs: 60 },
+        ErrorReply::AlreadyOnline,
+        ErrorReply::InvalidUsername(NameError::BadChar),
+        ErrorReply::InvalidUsername(NameError::Empty),
+        ErrorReply::InvalidUsername(NameError::TooLong),
+        ErrorReply::InvalidUsername(NameError::Reserved),
+        ErrorReply::InvalidPassword(PasswordError::TooLong),
+        ErrorReply::InvalidPassword(PasswordError::Empty),
+        ErrorReply::InvalidPassword(PasswordError::BadChar),
+        ErrorReply::NameTaken,
+        ErrorReply::NameTooSimilar { existing: n("Bob") },
+        ErrorReply::LoginThrottled { secs_left: 30 },
+        ErrorReply::RegisterThrottled { secs_left: 600 },
+        ErrorReply::Busy,
+        ErrorReply::LineTooLong { max: 8192 },
+        ErrorReply::InvalidUtf8,
+        ErrorReply::ControlChar,
+        ErrorReply::EmptyLine,
+        ErrorReply::UnknownCommand,
+        ErrorReply::NoSuchUser { user: "x!y".into() },
+        ErrorReply::BlockedBy { user: n("a") },
+        ErrorReply::AlreadyBlocked { user: n("a") },
+        ErrorReply::NotBlocked { user: n("a") },
+        ErrorReply::Offline { user: n("a") },
+        ErrorReply::NoP2p { user: n("a") },
+        ErrorReply::PrivateExists { user: n("a") },
+        ErrorReply::PrivatePending { user: n("a") },
+        ErrorReply::NoRequest { user: n("a") },
+        ErrorReply::YouBlocked { user: n("a") },
+        ErrorReply::NoSession { user: n("a") },
+        ErrorReply::MailboxFull { user: n("a") },
+        ErrorReply::MailboxShare {
+            user: n("a"),
+            max: 250,
+        },
+        ErrorReply::RecipientBusy { user: n("a") },
+        ErrorReply::SlowDown { per_sec: 20 },
+        ErrorReply::BadAck { id: 4 },
+        ErrorReply::InvalidGroupName(GroupNameError::Empty),
+        ErrorReply::InvalidGroupName(GroupNameError::TooLong),
+        ErrorReply::InvalidGroupName(GroupNameError::BadChar),
+        ErrorReply::GroupExists { group: n("crew") },
+        ErrorReply::NoSuchGroup {
+            group: "nope".into(),
+        },
+        ErrorReply::NotMember { group: n("crew") },
+        ErrorReply::AlreadyMember {
+            group: n("crew"),
+            user: n("a"),
+        },
+        ErrorReply::GroupFull {
+            group: n("crew"),
+            max: 100,
+        },
+    ];
+    for e in errors {
+        v.push(ServerMsg::Error(e));
+    }
+    v
+}
