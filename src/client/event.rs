@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use super::display::{ClientError, Item};
 use super::seen::Seen;
 use crate::protocol::Name;
-use crate::time::Timestamp;
 
 /// A peer-to-peer connection. Outgoing ones are numbered by the core (it decides to connect); incoming
 /// ones by the shell (it accepts them), so the two never collide.
@@ -22,23 +21,6 @@ impl std::fmt::Display for LinkId {
             LinkId::In(n) => write!(f, "link-in#{n}"),
         }
     }
-}
-
-/// A deadline the core asked for. A timer that fires when it is no longer wanted is ignored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum TimerId {
-    /// Connected, but the server has not asked for a username yet: past this, it is not a natter server
-    /// (or not a working one), and waiting longer would only look like a hang.
-    ServerGreeting,
-    /// A private chat being set up (numbered per attempt): the requester's connect-and-handshake, or the
-    /// accepting side's wait for the requester to connect.
-    Setup(u64),
-    /// An inbound connection that has not introduced itself yet.
-    Greeting(LinkId),
-    /// `logout` was sent; stop waiting for the server's goodbye at this point.
-    Logout,
-    /// The server was lost and the last attempt to reach one failed: try the next one now.
-    Reconnect,
 }
 
 /// What the user is being asked for: the shell picks the prompt and whether to echo.
@@ -123,7 +105,6 @@ pub enum Event<'a> {
     Server(ServerEvent<'a>),
     User(UserEvent<'a>),
     Peer { link: LinkId, event: PeerEvent<'a> },
-    TimerFired(TimerId),
 }
 
 /// How the client ends; the shell turns it into the process exit status.
@@ -171,8 +152,6 @@ pub enum Effect {
     /// Flush what was sent on this connection, then close it. The core has forgotten it; events that still
     /// arrive for it are ignored.
     PeerClose { link: LinkId },
-    /// Arm (or move) a timer.
-    SetTimer { timer: TimerId, at: Timestamp },
     /// Remember durably that offline messages up to `seen` were shown to `user` (see [`super::seen`]).
     /// Carried out before the acknowledgement that follows it is sent.
     SaveSeen { user: Name, seen: Seen },

@@ -6,16 +6,22 @@
 //!
 //! ```text
 //! loop {
-//!     let (event, now) = next_input();   // server line, typed line, peer-link event, timer
-//!     state.handle(event, now, &mut effects);
+//!     wait for the next input, or until state.poll_timeout();
+//!     match input {
+//!         Some((event, now)) => state.handle(event, now, &mut effects),  // server line, typed line,
+//!         None => state.handle_timeout(now, &mut effects),               // peer-link event; or time
+//!     }
 //!     for e in effects.drain(..) { carry_out(e) }   // send, show, read, connect, peer send/close,
-//! }                                                  // set timer, save seen, exit
+//! }                                                  // save seen, exit
 //! ```
 //!
-//! The core never touches a socket, the terminal, a file or the clock. What the user sees is a typed
+//! The core never touches a socket, the terminal, a file or the clock. Like quinn-proto's connection it
+//! keeps its own deadlines (the server's greeting, the logout's goodbye, the next reconnection attempt,
+//! each private chat's handshake) and says when it next needs the time ([`ClientState::poll_timeout`]);
+//! the shell keeps one timer at that instant. Calling [`ClientState::handle_timeout`] early, or late, is
+//! harmless: only deadlines that have passed are acted on, each once. What the user sees is a typed
 //! [`Item`] ([`display`] is the one place that turns it into a line); what the user is asked for is an
-//! [`InputMode`]. Peer-to-peer links are numbered [`LinkId`]s whose bytes the shell moves. A timer that
-//! fires late, or when no longer wanted, is re-checked against the stored deadline and ignored.
+//! [`InputMode`]. Peer-to-peer links are numbered [`LinkId`]s whose bytes the shell moves.
 //!
 //! The rules live in their own modules: `state` (login, the server's lines, logout), `private` (the
 //! private-chat life cycle and the link handshake), `reconnect` (moving to another server of a cluster
@@ -35,9 +41,7 @@ pub mod seen;
 mod state;
 
 pub use display::{ClientError, EndReason, Item, SetupFailure};
-pub use event::{
-    Effect, Event, Exit, InputMode, LinkId, PeerEvent, ServerEvent, TimerId, UserEvent,
-};
+pub use event::{Effect, Event, Exit, InputMode, LinkId, PeerEvent, ServerEvent, UserEvent};
 pub use outgoing::{Conversation, Outcome};
 pub use seen::{Seen, SeenBook};
 pub use state::{ClientState, Config};

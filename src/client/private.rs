@@ -22,11 +22,23 @@ use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
 
 use super::display::{ClientError, EndReason, Item, SetupFailure};
-use super::event::{Effect, LinkId, PeerEvent, TimerId, show, show_error};
+use super::event::{Effect, LinkId, PeerEvent, show, show_error};
 use super::noise::{self, Initiated, Secure};
 use crate::protocol::p2p::{self, MAX_GREETING, MAX_LINE, PeerBye, PeerMsg, Refusal};
 use crate::protocol::{Command, Name, Token, check_line};
 use crate::time::Timestamp;
+use crate::timers::Timers;
+
+/// A deadline of the private chats: a setup (numbered per attempt) giving up, or an incoming
+/// connection that has not introduced itself in time. One that passes when no longer wanted finds
+/// nothing to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(super) enum ChatTimer {
+    /// The requester's connect-and-handshake, or the accepting side's wait for the requester.
+    Setup(u64),
+    /// An inbound connection that has not finished introducing itself.
+    Greeting(LinkId),
+}
 
 /// A private chat with one peer, numbered per attempt so a stale timer cannot touch a newer one.
 #[derive(Debug)]
@@ -142,6 +154,8 @@ pub(super) struct PrivateChats {
     expect_secs: u64,
     /// Where each handshake's ephemeral keys come from (seeded by the shell with OS randomness).
     rng: ChaCha20Rng,
+    /// The deadlines of the setups and greetings under way.
+    timers: Timers<ChatTimer>,
 }
 
 impl PrivateChats {
@@ -155,6 +169,7 @@ impl PrivateChats {
             handshake_secs,
             expect_secs,
             rng: ChaCha20Rng::from_seed(seed),
+            timers: Timers::new(),
         }
     }
 
@@ -212,20 +227,11 @@ impl PrivateChats {
 
     /// Records a private chat being set up with `peer` under a new attempt number, and the timer that
     /// gives up on it at `deadline` (a stale timer of an earlier attempt then finds nothing to do).
-    fn begin_setup(
-        &mut self,
-        peer: &Name,
-        deadline: Timestamp,
-        state: PeerState,
-        out: &mut Vec<Effect>,
-    ) {
+    fn begin_setup(&mut self, peer: &Name, deadline: Timestamp, state: PeerState) {
         let setup = self.next_setup;
         self.next_setup += 1;
         self.peers.insert(peer.clone(), Peer { setup, state });
-        out.push(Effect::SetTimer {
-            timer: TimerId::Setup(setup),
-            at: deadline,
-        });
+        self.timers.set(ChatTimer::Setup(setup), deadline);
     }
 
     // --- from the server ---
@@ -256,7 +262,7 @@ impl PrivateChats {
                 handshake: None,
             },
         );
-        self.begin_setup(&peer, deadline, PeerState::Dialing { link, deadline }, out);
+        self.begin_setup(&peer, deadline, PeerState::Dialing { link, deadline });
         show(out, Item::PrivateConnecting { peer });
         out.push(Effect::Connect { link, addr });
     }
@@ -273,12 +279,7 @@ impl PrivateChats {
         }
         self.forget_peer(&peer, out);
         let deadline = cx.now.plus_secs(self.expect_secs);
-        self.begin_setup(
-            &peer,
-            deadline,
-            PeerState::Expecting { token, deadline },
-            out,
-        );
+        self.begin_setup(&peer, deadline, PeerState::Expecting { token, deadline });
         show(out, Item::PrivateAwaiting { peer: peer.clone() });
         // The requester may already have connected and started its handshake.
         let parked: Vec<LinkId> = self
@@ -443,10 +444,7 @@ impl PrivateChats {
         }
         let deadline = cx.now.plus_secs(self.handshake_secs);
         self.links.insert(link, Link::Greeting { deadline });
-        out.push(Effect::SetTimer {
-            timer: TimerId::Greeting(link),
-            at: deadline,
-        });
+        self.timers.set(ChatTimer::Greeting(link), deadline);
     }
 
     fn on_connected(&mut self, cx: &Ctx, link: LinkId, out: &mut Vec<Effect>) {
@@ -733,7 +731,22 @@ impl PrivateChats {
 
     // --- deadlines ---
 
-    pub(super) fn on_setup_deadline(&mut self, cx: &Ctx, setup: u64, out: &mut Vec<Effect>) {
+    /// The earliest deadline of a setup or a greeting under way.
+    pub(super) fn poll_timeout(&self) -> Option<Timestamp> {
+        self.timers.next_deadline()
+    }
+
+    /// Acts on the earliest deadline passed at `cx.now`, if any; returns whether there was one.
+    pub(super) fn handle_timeout(&mut self, cx: &Ctx, out: &mut Vec<Effect>) -> bool {
+        match self.timers.pop_due(cx.now) {
+            Some(ChatTimer::Setup(setup)) => self.on_setup_deadline(cx, setup, out),
+            Some(ChatTimer::Greeting(link)) => self.on_greeting_deadline(cx, link, out),
+            None => return false,
+        }
+        true
+    }
+
+    fn on_setup_deadline(&mut self, cx: &Ctx, setup: u64, out: &mut Vec<Effect>) {
         let Some((peer, why)) = self.peers.iter().find_map(|(name, p)| {
             if p.setup != setup {
                 return None;
@@ -759,7 +772,7 @@ impl PrivateChats {
         self.fail_setup(cx, peer, why, out);
     }
 
-    pub(super) fn on_greeting_deadline(&mut self, cx: &Ctx, link: LinkId, out: &mut Vec<Effect>) {
+    fn on_greeting_deadline(&mut self, cx: &Ctx, link: LinkId, out: &mut Vec<Effect>) {
         match self.links.get(&link) {
             Some(Link::Greeting { deadline }) if cx.now >= *deadline => {
                 // It never introduced itself: not a peer of ours, nothing to tell the user.

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::display::{ClientError, EndReason, Item, help_rows};
 use super::event::{
-    Effect, Event, Exit, InputMode, ServerEvent, TimerId, UserEvent, show, show_error, warn,
+    Effect, Event, Exit, InputMode, ServerEvent, UserEvent, show, show_error, warn,
 };
 use super::input::{Input, InputError, normalize, parse_input};
 use super::outgoing::{Conversation, Outcome, Outgoing};
@@ -17,6 +17,20 @@ use crate::protocol::{
     ByeReason, Command, ErrorReply, Name, Prompt, ServerMsg, check_line, decode_line,
 };
 use crate::time::Timestamp;
+use crate::timers::Timers;
+
+/// A deadline of the session's own (the private chats keep theirs). Each is re-checked against the
+/// phase when it passes, so one no longer wanted does nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Timer {
+    /// Connected, but the server has not asked for a username yet: past this, it is not a natter
+    /// server (or not a working one), and waiting longer would only look like a hang.
+    ServerGreeting,
+    /// `logout` was sent; stop waiting for the server's goodbye at this point.
+    Logout,
+    /// The server was lost and the last attempt to reach one failed: try the next one now.
+    Reconnect,
+}
 
 /// What the core is told at start.
 #[derive(Clone, Debug)]
@@ -82,7 +96,7 @@ pub(super) enum Phase {
     /// `logout` was sent; waiting for the server's goodbye.
     LoggingOut,
     /// The server was lost and no other is connected yet: `dialing` while an attempt is under way,
-    /// otherwise waiting for [`TimerId::Reconnect`].
+    /// otherwise waiting for the reconnection timer.
     Reconnecting {
         dialing: bool,
     },
@@ -106,6 +120,8 @@ pub struct ClientState {
     outgoing: Outgoing,
     /// The servers, and the way back to one when the server in use is lost.
     reconnect: Reconnect,
+    /// The session's deadlines.
+    timers: Timers<Timer>,
 }
 
 impl ClientState {
@@ -122,6 +138,7 @@ impl ClientState {
             known_version: 0,
             chats,
             outgoing: Outgoing::default(),
+            timers: Timers::new(),
         }
     }
 
@@ -142,10 +159,8 @@ impl ClientState {
                 if matches!(self.phase, Phase::Reconnecting { .. }) {
                     self.phase = Phase::Connecting;
                 }
-                out.push(Effect::SetTimer {
-                    timer: TimerId::ServerGreeting,
-                    at: self.now.plus_secs(self.config.greeting_secs),
-                })
+                let at = self.now.plus_secs(self.config.greeting_secs);
+                self.timers.set(Timer::ServerGreeting, at);
             }
             Event::Server(ServerEvent::ConnectFailed { error }) => {
                 if self.phase == (Phase::Reconnecting { dialing: true }) {
@@ -164,7 +179,45 @@ impl ClientState {
                 let cx = self.cx();
                 self.chats.on_peer(&cx, link, event, out)
             }
-            Event::TimerFired(timer) => self.on_timer(timer, out),
+        }
+    }
+
+    /// When the core next needs [`Self::handle_timeout`] called: its earliest deadline, if any.
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        if self.phase == Phase::Done {
+            return None;
+        }
+        match (self.timers.next_deadline(), self.chats.poll_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Acts on every deadline passed at `now`, earliest first. Early or repeated calls do nothing.
+    pub fn handle_timeout(&mut self, now: Timestamp, out: &mut Vec<Effect>) {
+        self.now = self.now.max(now);
+        loop {
+            if self.phase == Phase::Done {
+                return;
+            }
+            let own = self.timers.next_deadline().filter(|at| *at <= self.now);
+            let chats = self.chats.poll_timeout().filter(|at| *at <= self.now);
+            match (own, chats) {
+                (Some(a), Some(b)) if b < a => {
+                    let cx = self.cx();
+                    self.chats.handle_timeout(&cx, out);
+                }
+                (Some(_), _) => {
+                    if let Some(timer) = self.timers.pop_due(self.now) {
+                        self.on_timer(timer, out);
+                    }
+                }
+                (None, Some(_)) => {
+                    let cx = self.cx();
+                    self.chats.handle_timeout(&cx, out);
+                }
+                (None, None) => return,
+            }
         }
     }
 
@@ -372,6 +425,7 @@ impl ClientState {
     fn on_prompt(&mut self, prompt: Prompt, out: &mut Vec<Effect>) {
         if self.phase == Phase::Connecting {
             self.phase = Phase::Login { asked: None };
+            self.timers.cancel(Timer::ServerGreeting);
         }
         let Phase::Login { asked } = &mut self.phase else {
             // A prompt after login is not in the protocol; nothing sensible to answer.
@@ -611,7 +665,7 @@ impl ClientState {
                 self.reconnect.current()
             ),
         );
-        self.redial_in(wait_ms, out);
+        self.redial_in(wait_ms);
     }
 
     /// The current server answers, but the session on the lost one has not ended yet: asked again in a
@@ -631,7 +685,7 @@ impl ClientState {
                 ),
             );
         }
-        self.redial_in(wait_ms, out);
+        self.redial_in(wait_ms);
     }
 
     /// How long after losing its server the client gives up finding another.
@@ -651,12 +705,10 @@ impl ClientState {
     }
 
     /// Dials the current server once `wait_ms` have passed.
-    fn redial_in(&mut self, wait_ms: u64, out: &mut Vec<Effect>) {
+    fn redial_in(&mut self, wait_ms: u64) {
         self.phase = Phase::Reconnecting { dialing: false };
-        out.push(Effect::SetTimer {
-            timer: TimerId::Reconnect,
-            at: self.now.plus_millis(wait_ms),
-        });
+        self.timers
+            .set(Timer::Reconnect, self.now.plus_millis(wait_ms));
     }
 
     // --- the user's lines ---
@@ -774,15 +826,13 @@ impl ClientState {
         self.chats.end_all(PeerBye::Logout, out);
         out.push(Effect::Send(Command::Logout.to_line()));
         self.phase = Phase::LoggingOut;
-        out.push(Effect::SetTimer {
-            timer: TimerId::Logout,
-            at: self.now.plus_secs(self.config.logout_grace_secs),
-        });
+        let at = self.now.plus_secs(self.config.logout_grace_secs);
+        self.timers.set(Timer::Logout, at);
     }
 
-    fn on_timer(&mut self, timer: TimerId, out: &mut Vec<Effect>) {
+    fn on_timer(&mut self, timer: Timer, out: &mut Vec<Effect>) {
         match timer {
-            TimerId::ServerGreeting => {
+            Timer::ServerGreeting => {
                 if self.phase == Phase::Connecting && self.reconnect.relogin() {
                     let secs = self.config.greeting_secs;
                     self.retry_later(
@@ -799,7 +849,7 @@ impl ClientState {
                     self.exit(Exit::ConnectionLost, out);
                 }
             }
-            TimerId::Reconnect => {
+            Timer::Reconnect => {
                 if self.phase == (Phase::Reconnecting { dialing: false }) {
                     self.phase = Phase::Reconnecting { dialing: true };
                     out.push(Effect::ConnectServer {
@@ -807,19 +857,11 @@ impl ClientState {
                     });
                 }
             }
-            TimerId::Logout => {
+            Timer::Logout => {
                 if self.phase == Phase::LoggingOut {
                     show_error(out, ClientError::LogoutUnconfirmed);
                     self.exit(Exit::LoggedOut, out);
                 }
-            }
-            TimerId::Setup(id) => {
-                let cx = self.cx();
-                self.chats.on_setup_deadline(&cx, id, out)
-            }
-            TimerId::Greeting(link) => {
-                let cx = self.cx();
-                self.chats.on_greeting_deadline(&cx, link, out)
             }
         }
     }

@@ -5,6 +5,7 @@ mod login;
 mod private;
 mod reconnect;
 mod session;
+mod timers;
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -12,7 +13,6 @@ use std::net::SocketAddr;
 use super::*;
 use crate::protocol::{Name, Prompt, ServerMsg, Token, render_line};
 use crate::time::Timestamp;
-use crate::timers::Timers;
 
 pub(super) const START: Timestamp = Timestamp(1_700_000_000_000);
 pub(super) const P2P_PORT: u16 = 5555;
@@ -21,7 +21,6 @@ pub(super) const P2P_PORT: u16 = 5555;
 pub(super) struct Client {
     pub state: ClientState,
     pub now: Timestamp,
-    timers: Timers<TimerId>,
     pub shown: Vec<Item>,
     pub sent: Vec<String>,
     /// Frames sent on peer links (payloads, as the core hands them to the shell).
@@ -44,7 +43,6 @@ impl Client {
         let mut c = Client {
             state: ClientState::new(config, START),
             now: START,
-            timers: Timers::new(),
             shown: Vec::new(),
             sent: Vec::new(),
             peer_sent: Vec::new(),
@@ -80,6 +78,14 @@ impl Client {
     pub fn event(&mut self, event: Event<'_>) {
         let mut out = Vec::new();
         self.state.handle(event, self.now, &mut out);
+        self.record(out);
+    }
+
+    pub fn record_for_test(&mut self, out: Vec<Effect>) {
+        self.record(out)
+    }
+
+    fn record(&mut self, out: Vec<Effect>) {
         for e in out {
             match e {
                 Effect::Send(line) => self.sent.push(line),
@@ -96,7 +102,6 @@ impl Client {
                 Effect::PeerClose { link } => {
                     self.closed.insert(link);
                 }
-                Effect::SetTimer { timer, at } => self.timers.set(timer, at),
                 Effect::SaveSeen { user, seen } => self.saved.push((user, seen)),
                 Effect::ConnectServer { index } => self.server_conns.push(Some(index)),
                 Effect::DropServer => self.server_conns.push(None),
@@ -130,14 +135,15 @@ impl Client {
         self.peer(link, PeerEvent::Frame(frame));
     }
 
-    /// Moves the clock, firing each due timer at its deadline.
+    /// Moves the clock, jumping to each deadline the core names on the way, as a shell's one timer
+    /// would.
     pub fn advance_secs(&mut self, secs: u64) {
         let target = self.now.plus_secs(secs);
-        while let Some(at) = self.timers.next_deadline().filter(|at| *at <= target) {
+        while let Some(at) = self.state.poll_timeout().filter(|at| *at <= target) {
             self.now = self.now.max(at);
-            while let Some(timer) = self.timers.pop_due(self.now) {
-                self.event(Event::TimerFired(timer));
-            }
+            let mut out = Vec::new();
+            self.state.handle_timeout(self.now, &mut out);
+            self.record(out);
         }
         self.now = target;
     }

@@ -15,12 +15,11 @@ use super::transport::{self, Connected, Security};
 use super::{FLUSH_GRACE, Input, MAX_SERVER_LINE, PeerInput, ServerAddr, ServerInput};
 use crate::client::complete::Known;
 use crate::client::{
-    ClientState, Effect, Event, Exit, Item, LinkId, PeerEvent, ServerEvent, TimerId, UserEvent,
+    ClientState, Effect, Event, Exit, Item, LinkId, PeerEvent, ServerEvent, UserEvent,
 };
 use crate::shell::state_file::StateFile;
 use crate::shell::ui::{Typed, Ui};
 use crate::time::{ShellClock, Timestamp};
-use crate::timers::Timers;
 
 /// One peer link as the driver holds it.
 pub(super) struct LinkHandle {
@@ -46,7 +45,6 @@ pub(super) struct ServerConn {
 pub(super) struct Driver {
     pub(super) core: ClientState,
     pub(super) clock: ShellClock,
-    pub(super) timers: Timers<TimerId>,
     pub(super) effects: Vec<Effect>,
     pub(super) server: ServerConn,
     /// Every server the client may use, and how to connect to one.
@@ -70,7 +68,8 @@ pub(super) struct Driver {
 impl Driver {
     pub(super) async fn serve(&mut self, rx: Receiver<Input>) -> Exit {
         loop {
-            let deadline = self.timers.next_deadline();
+            // One timer, at the core's next deadline (asked again after every input: it moves).
+            let deadline = self.core.poll_timeout();
             let next = async { rx.recv().await.ok() };
             let input = match deadline {
                 Some(at) => {
@@ -86,9 +85,15 @@ impl Driver {
             if let Some(input) = input {
                 self.on_input(input);
             }
-            let now = self.clock.now();
-            while let Some(timer) = self.timers.pop_due(now) {
-                self.feed(Event::TimerFired(timer));
+            if self
+                .core
+                .poll_timeout()
+                .is_some_and(|at| at <= self.clock.now())
+            {
+                let mut effects = std::mem::take(&mut self.effects);
+                self.core.handle_timeout(self.clock.now(), &mut effects);
+                self.carry_out(&mut effects);
+                self.effects = effects;
             }
             if let Some(exit) = self.exit {
                 return exit;
@@ -188,7 +193,6 @@ impl Driver {
                     }
                 }
                 Effect::PeerClose { link } => self.close_link(link),
-                Effect::SetTimer { timer, at } => self.timers.set(timer, at),
                 Effect::SaveSeen { user, seen } => {
                     if let Some(w) = self.state_file.save(&self.server_key, &user, seen) {
                         self.ui.show(&Item::Warning(w), self.clock.now());

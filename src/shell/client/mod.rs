@@ -28,7 +28,6 @@ use super::state_file::StateFile;
 use super::ui::{Typed, Ui, UiOptions};
 use crate::client::{ClientState, Config, Event, Item, LinkId, ServerEvent};
 use crate::time::ShellClock;
-use crate::timers::Timers;
 
 /// The longest server line the client accepts. Larger than the server's input limit, because a reply can
 /// hold a whole message plus the sender's name (or a long list of users).
@@ -251,7 +250,6 @@ async fn run_async(opts: ClientOptions) -> Result<i32, StartError> {
     let mut driver = Driver {
         core: ClientState::new(config, clock.now()),
         clock,
-        timers: Timers::new(),
         effects: Vec::new(),
         server: ServerConn {
             out: server_out,
