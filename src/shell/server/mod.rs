@@ -39,6 +39,7 @@ mod replica;
 mod tls_compact;
 mod tls_conn;
 pub(crate) mod tls_memory;
+pub(crate) mod tls_peer;
 mod tls_read;
 
 use std::cell::{Cell, RefCell};

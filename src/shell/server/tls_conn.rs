@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use rustls::server::{ServerConfig, UnbufferedServerConnection};
 
-use super::tls_compact::CompactSession;
+use super::tls_compact::{CompactSession, Inbound};
 use super::tls_read::{Progress, TlsError};
 use crate::shell::tls_chacha;
 use rustls::unbuffered::{ConnectionState, EncodeError, EncryptError, UnbufferedStatus};
@@ -25,9 +25,13 @@ const RECORD_OVERHEAD: usize = 64;
 
 pub(super) struct TlsConn {
     session: Session,
-    /// The start of a record that has not fully arrived.
+    /// Bytes from the client not used yet: the start of a record that has not fully arrived, and,
+    /// for rustls, the records holding a handshake message it has only part of (rustls keeps
+    /// pointing into them: they must be handed back to it, as they are, at every call).
     partial: Vec<u8>,
     close_sent: bool,
+    /// The compact session's record rules' state (see [`Inbound`] for why it is kept here).
+    inbound: Inbound,
 }
 
 /// Who runs the session. Each form is boxed on its own, so a compact session does not pay for
@@ -41,8 +45,10 @@ enum Session {
     },
     /// An established ChaCha20-Poly1305 session, once rustls has handed its secrets over.
     Compact(Box<CompactSession>),
-    /// Only while changing from one to the other.
-    Changing,
+    /// While changing from one to the other, and for good once the session has failed: a session
+    /// that failed never runs again (rustls must not be called after an error, and the alert
+    /// saying why has been queued).
+    Ended,
 }
 
 impl TlsConn {
@@ -54,6 +60,7 @@ impl TlsConn {
             },
             partial: Vec::new(),
             close_sent: false,
+            inbound: Inbound::default(),
         }))
     }
 
@@ -61,7 +68,7 @@ impl TlsConn {
         match &self.session {
             Session::Rustls { established, .. } => *established,
             Session::Compact(_) => true,
-            Session::Changing => false,
+            Session::Ended => false,
         }
     }
 
@@ -86,7 +93,7 @@ impl TlsConn {
         {
             return Ok(());
         }
-        let Session::Rustls { conn, .. } = std::mem::replace(&mut self.session, Session::Changing)
+        let Session::Rustls { conn, .. } = std::mem::replace(&mut self.session, Session::Ended)
         else {
             unreachable!("matched above");
         };
@@ -101,6 +108,25 @@ impl TlsConn {
     /// Takes `incoming` bytes from the socket (which may be decrypted in place): plaintext goes to
     /// `plain`, records to send are appended to `wire`.
     pub(super) fn read(
+        &mut self,
+        incoming: &mut [u8],
+        plain: impl FnMut(&[u8]),
+        wire: &mut Vec<u8>,
+    ) -> Result<Progress, TlsError> {
+        let result = self.read_records(incoming, plain, wire);
+        if result.is_err() {
+            self.end();
+        }
+        result
+    }
+
+    /// Forgets a session that failed.
+    fn end(&mut self) {
+        self.session = Session::Ended;
+        self.partial = Vec::new();
+    }
+
+    fn read_records(
         &mut self,
         incoming: &mut [u8],
         mut plain: impl FnMut(&[u8]),
@@ -135,16 +161,17 @@ impl TlsConn {
             Session::Rustls { conn, established } => {
                 process_rustls(conn, established, data, plain, wire)?
             }
-            Session::Compact(compact) => return compact.read(data, plain, wire),
-            Session::Changing => {
-                return Err(TlsError::new("the session failed to change form".into()));
+            Session::Compact(compact) => return compact.read(&mut self.inbound, data, plain, wire),
+            Session::Ended => {
+                return Err(TlsError::new("the TLS session has ended".into()));
             }
         };
         if progress.established {
             self.compact()?;
             if let Session::Compact(compact) = &mut self.session {
                 // Records that came with the end of the handshake are the compact session's.
-                let (more, after) = compact.read(&mut data[used..], plain, wire)?;
+                let (more, after) =
+                    compact.read(&mut self.inbound, &mut data[used..], plain, wire)?;
                 progress.wrote |= after.wrote;
                 progress.closed |= after.closed;
                 return Ok((used + more, progress));
@@ -156,11 +183,17 @@ impl TlsConn {
     /// Encrypts `plain` into records appended to `wire`. False if the handshake has not finished yet
     /// (nothing was done: try again once it has).
     pub(super) fn encrypt(&mut self, plain: &[u8], wire: &mut Vec<u8>) -> Result<bool, TlsError> {
-        match &mut self.session {
-            Session::Rustls { conn, .. } => encrypt_rustls(conn, plain, wire),
-            Session::Compact(compact) => compact.encrypt(plain, wire).map(|()| true),
-            Session::Changing => Err(TlsError::new("the session failed to change form".into())),
+        let result = match &mut self.session {
+            Session::Rustls { conn, .. } => encrypt_rustls(conn, &mut self.partial, plain, wire),
+            Session::Compact(compact) => compact
+                .encrypt(&mut self.inbound, plain, wire)
+                .map(|()| true),
+            Session::Ended => Err(TlsError::new("the TLS session has ended".into())),
+        };
+        if result.is_err() {
+            self.end();
         }
+        result
     }
 
     /// Appends a close_notify alert to `wire` (once), so the client can tell a clean close from a cut
@@ -172,13 +205,14 @@ impl TlsConn {
         self.close_sent = true;
         match &mut self.session {
             Session::Rustls { conn, .. } => {
-                let UnbufferedStatus { state, .. } = conn.process_tls_records(&mut []);
+                // The bytes rustls may still point into go back to it (see `partial`).
+                let UnbufferedStatus { state, .. } = conn.process_tls_records(&mut self.partial);
                 if let Ok(ConnectionState::WriteTraffic(mut traffic)) = state {
                     let _ = encrypt_into(|buf| traffic.queue_close_notify(buf), 0, wire);
                 }
             }
             Session::Compact(compact) => compact.close_notify(wire),
-            Session::Changing => {}
+            Session::Ended => {}
         }
     }
 }
@@ -235,7 +269,8 @@ fn process_rustls(
             Ok(_) => return Err(TlsError::new("unexpected TLS state".into())),
             Err(e) => {
                 // rustls queues an alert saying why; send it if it will come.
-                flush_alert(conn, wire);
+                used += discard;
+                flush_alert(conn, &mut data[used..], wire);
                 return Err(e.into());
             }
         }
@@ -243,30 +278,34 @@ fn process_rustls(
     }
 }
 
-/// After an error, encodes the alert rustls queued, if any.
-fn flush_alert(conn: &mut UnbufferedServerConnection, wire: &mut Vec<u8>) {
-    for _ in 0..4 {
-        let UnbufferedStatus { state, .. } = conn.process_tls_records(&mut []);
-        match state {
-            Ok(ConnectionState::EncodeTlsData(mut encode)) => {
-                if encode_into(|buf| encode.encode(buf), wire).is_err() {
-                    return;
-                }
-            }
-            Ok(ConnectionState::TransmitTlsData(transmit)) => transmit.done(),
-            _ => return,
+/// After an error, encodes the alert rustls queued, if any, and nothing else: rustls hands out what it
+/// has queued before it reads another record, and it must not read another (it could fail again, and
+/// it may still point into `data`, the bytes it has not let go of, which it is given for that reason).
+fn flush_alert(conn: &mut UnbufferedServerConnection, data: &mut [u8], wire: &mut Vec<u8>) {
+    while conn.wants_write() {
+        let UnbufferedStatus { state, .. } = conn.process_tls_records(data);
+        let Ok(ConnectionState::EncodeTlsData(mut encode)) = state else {
+            return;
+        };
+        if encode_into(|buf| encode.encode(buf), wire).is_err() {
+            return;
         }
     }
 }
 
-/// Encrypts `plain` with rustls; false if the handshake has not finished yet.
+/// Encrypts `plain` with rustls; false if the handshake has not finished yet. `partial` is what
+/// rustls has not let go of (see [`TlsConn`]); handing it an empty buffer instead would break its
+/// contract, and it panics when a handshake message is cut across records.
 fn encrypt_rustls(
     conn: &mut UnbufferedServerConnection,
+    partial: &mut [u8],
     plain: &[u8],
     wire: &mut Vec<u8>,
 ) -> Result<bool, TlsError> {
     loop {
-        let UnbufferedStatus { state, .. } = conn.process_tls_records(&mut []);
+        // Nothing in `partial` is a whole record rustls has not read (a read reads them all), so
+        // this finds the state, and reads nothing.
+        let UnbufferedStatus { state, .. } = conn.process_tls_records(partial);
         match state {
             Ok(ConnectionState::WriteTraffic(mut traffic)) => {
                 for chunk in plain.chunks(MAX_PLAIN) {

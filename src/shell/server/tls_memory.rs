@@ -9,6 +9,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, Serve
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
 
 use super::tls_conn::TlsConn;
+use super::tls_peer::HandPeer;
 use super::tls_read::{Progress, TlsError};
 
 /// A server configuration on a fresh self-signed certificate for `localhost`, and a client that
@@ -86,6 +87,38 @@ impl Pair {
         result
     }
 
+    /// Gives `bytes` to the server as one read; returns its verdict and what it wrote back (for a
+    /// client driven by hand, [`HandPeer`]).
+    pub(crate) fn feed_wire(&mut self, bytes: &mut [u8]) -> (Result<Progress, TlsError>, Vec<u8>) {
+        let mut wire = Vec::new();
+        let received = &mut self.received;
+        let result = self
+            .server
+            .read(bytes, |p| received.extend_from_slice(p), &mut wire);
+        (result, wire)
+    }
+
+    /// A server session whose handshake was made with a client driven by hand from then on
+    /// (`config`: the client's, or the default one; `self.client` plays no part).
+    pub(crate) fn by_hand(config: Option<Arc<ClientConfig>>) -> (Pair, HandPeer) {
+        let (server, client, _) = configs();
+        let config = config.unwrap_or_else(|| client.clone());
+        let name = ServerName::try_from("localhost").expect("a name");
+        let mut pair = Pair {
+            server: TlsConn::new(server.clone()).expect("a server session"),
+            client: ClientConnection::new(config.clone(), name).expect("a client session"),
+            received: Vec::new(),
+        };
+        let peer = HandPeer::handshake(config, |bytes| {
+            let (result, wire) = pair.feed_wire(bytes);
+            result.expect("the handshake");
+            wire
+        })
+        .expect("the handshake finished");
+        assert!(pair.server.is_established());
+        (pair, peer)
+    }
+
     /// Delivers server records to the client.
     pub(super) fn deliver_to_client(&mut self, mut wire: &[u8]) {
         while !wire.is_empty() {
@@ -124,8 +157,10 @@ impl Pair {
 
 /// The fuzz target's body: after a real handshake, arbitrary bytes, or records sealed with the
 /// client's own keys holding arbitrary content, reach the server's compact record layer. It must
-/// never panic, and it must hand over exactly the application data of the records before the
-/// first one that is not genuine application data, nothing more.
+/// never panic, and what it hands over must be the application data of the records before the first
+/// tampered one, in order, nothing else: all of it if every record is genuine application data, and
+/// a part from the start otherwise (which part is rustls' rules', checked against rustls itself by the
+/// `tls_differential` target).
 ///
 /// `data[0]`: odd, `data[1..]` is a list of records, each `kind, len, payload[len]`, sealed here
 /// (`kind` low bits pick the inner content type: application data, alert, handshake, or `kind`
@@ -143,6 +178,7 @@ pub(crate) fn fuzz_records(data: &[u8]) {
     let mut pair = Pair::established(None);
     let mut stream = Vec::new();
     let mut expected = Vec::new();
+    let mut only_data = true;
     if mode & 1 == 0 {
         stream.extend_from_slice(rest);
         // Raw bytes cannot carry a record the client's key sealed: nothing may come through.
@@ -192,8 +228,9 @@ pub(crate) fn fuzz_records(data: &[u8]) {
                 };
                 record[at] ^= 1;
             }
-            genuine &= !corrupt && typ == ContentType::ApplicationData;
-            if genuine {
+            genuine &= !corrupt;
+            only_data &= genuine && typ == ContentType::ApplicationData;
+            if genuine && typ == ContentType::ApplicationData {
                 expected.extend_from_slice(payload);
             }
             stream.extend_from_slice(&record);
@@ -210,10 +247,18 @@ pub(crate) fn fuzz_records(data: &[u8]) {
             Err(_) => break,
         }
     }
-    assert_eq!(
-        pair.received, expected,
-        "the server handed over what genuine records did not hold"
-    );
+    if only_data {
+        assert_eq!(
+            pair.received, expected,
+            "the server did not hand over exactly what genuine records held"
+        );
+    } else {
+        assert!(
+            expected.starts_with(&pair.received),
+            "the server handed over what genuine records did not hold: {:?} of {expected:?}",
+            pair.received
+        );
+    }
 }
 
 #[cfg(test)]
@@ -221,6 +266,8 @@ mod tests {
     use std::io::{Read, Write};
 
     use super::*;
+    use crate::shell::server::tls_peer::Heard;
+    use rustls::ContentType;
     use rustls::crypto::ring::cipher_suite;
 
     fn client_with(
@@ -236,6 +283,278 @@ mod tests {
             .with_no_client_auth();
         config.enable_secret_extraction = true;
         Arc::new(config)
+    }
+
+    fn aes13() -> Arc<ClientConfig> {
+        client_with(
+            vec![cipher_suite::TLS13_AES_128_GCM_SHA256],
+            &[&rustls::version::TLS13],
+        )
+    }
+
+    fn tls12() -> Arc<ClientConfig> {
+        client_with(
+            vec![cipher_suite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384],
+            &[&rustls::version::TLS12],
+        )
+    }
+
+    /// Each kind of session the server runs: compact (TLS 1.3 ChaCha20), and rustls throughout
+    /// (TLS 1.3 AES).
+    fn tls13_kinds() -> [(&'static str, Option<Arc<ClientConfig>>); 2] {
+        [("compact", None), ("rustls", Some(aes13()))]
+    }
+
+    /// `bytes` to the server, which must not panic: its verdict and what it wrote.
+    fn feed_no_panic(pair: &mut Pair, mut bytes: Vec<u8>) -> (Result<Progress, TlsError>, Vec<u8>) {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pair.feed_wire(&mut bytes)))
+            .unwrap_or_else(|_| panic!("the server panicked"))
+    }
+
+    const FATAL: u8 = 2;
+    const UNEXPECTED_MESSAGE: u8 = 10;
+
+    #[test]
+    fn two_key_updates_in_one_record_are_refused_without_a_panic() {
+        for (kind, config) in tls13_kinds() {
+            let (mut pair, mut peer) = Pair::by_hand(config);
+            let record = peer.seal(ContentType::Handshake, &[24, 0, 0, 1, 1, 24, 0, 0, 1, 1]);
+            let (result, wire) = feed_no_panic(&mut pair, record);
+            assert!(result.is_err(), "{kind}: refused");
+            assert_eq!(
+                peer.hear(&wire),
+                vec![Heard::Alert {
+                    level: FATAL,
+                    description: UNEXPECTED_MESSAGE
+                }],
+                "{kind}: one alert, no key update answered"
+            );
+        }
+    }
+
+    #[test]
+    fn a_key_update_split_over_two_records_is_followed_and_the_server_may_write_meanwhile() {
+        for (kind, config) in tls13_kinds() {
+            let (mut pair, mut peer) = Pair::by_hand(config);
+            let (first, wire) =
+                feed_no_panic(&mut pair, peer.seal(ContentType::Handshake, &[24, 0]));
+            assert!(first.is_ok(), "{kind}: {first:?}");
+            assert!(wire.is_empty(), "{kind}");
+            // A line for the client while the key update is half there.
+            let mut wire = Vec::new();
+            let wrote = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                pair.server.encrypt(b"hello\n", &mut wire)
+            }))
+            .unwrap_or_else(|_| panic!("{kind}: the server panicked writing"));
+            assert!(wrote.unwrap(), "{kind}");
+            assert_eq!(peer.hear(&wire), vec![Heard::Text(b"hello\n".to_vec())]);
+            let (rest, wire) =
+                feed_no_panic(&mut pair, peer.seal(ContentType::Handshake, &[0, 1, 1]));
+            assert!(rest.is_ok(), "{kind}: {rest:?}");
+            peer.update_tx();
+            let (text, more) = feed_no_panic(
+                &mut pair,
+                peer.seal(ContentType::ApplicationData, b"after\n"),
+            );
+            assert!(text.is_ok(), "{kind}: {text:?}");
+            assert_eq!(pair.received, b"after\n", "{kind}");
+            // The server answered the request before its next application data.
+            let mut wire = [wire, more].concat();
+            assert!(pair.server.encrypt(b"bye\n", &mut wire).unwrap());
+            assert_eq!(
+                peer.hear(&wire),
+                vec![
+                    Heard::KeyUpdate { requested: false },
+                    Heard::Text(b"bye\n".to_vec())
+                ],
+                "{kind}"
+            );
+        }
+    }
+
+    const WARNING: u8 = 1;
+    const RECORD_OVERFLOW: u8 = 22;
+    const ILLEGAL_PARAMETER: u8 = 47;
+    const DECODE_ERROR: u8 = 50;
+
+    /// Sends each record built by `make` (from a client driven by hand) to the server in turn, until
+    /// one fails; the last result, everything decrypted, and everything the client heard.
+    fn run(
+        config: Option<Arc<ClientConfig>>,
+        make: impl FnOnce(&mut HandPeer) -> Vec<Vec<u8>>,
+    ) -> (Result<Progress, TlsError>, Vec<u8>, Vec<Heard>) {
+        let (mut pair, mut peer) = Pair::by_hand(config);
+        let records = make(&mut peer);
+        let mut heard = Vec::new();
+        let mut result = Ok(Progress::default());
+        for record in records {
+            let (r, wire) = feed_no_panic(&mut pair, record);
+            heard.extend(peer.hear(&wire));
+            result = r;
+            if result.is_err() {
+                break;
+            }
+        }
+        (result, pair.received, heard)
+    }
+
+    fn fatal(description: u8) -> Vec<Heard> {
+        vec![Heard::Alert {
+            level: FATAL,
+            description,
+        }]
+    }
+
+    #[test]
+    fn misbehaving_records_get_the_alerts_rfc_8446_names_on_both_paths() {
+        let cases: [(&str, Vec<u8>, u8); 9] = [
+            (
+                "an inner plaintext over 16 KiB",
+                [vec![b'a'; (1 << 14) + 1], vec![23]].concat(),
+                RECORD_OVERFLOW,
+            ),
+            (
+                "an encrypted change_cipher_spec",
+                vec![1, 20],
+                UNEXPECTED_MESSAGE,
+            ),
+            (
+                "a key update request of 2",
+                vec![24, 0, 0, 1, 2, 22],
+                ILLEGAL_PARAMETER,
+            ),
+            ("an alert of three bytes", vec![1, 0, 0, 21], DECODE_ERROR),
+            ("an alert of one byte", vec![2, 21], DECODE_ERROR),
+            (
+                "an alert of no known level",
+                vec![3, 0, 21],
+                ILLEGAL_PARAMETER,
+            ),
+            (
+                "a warning TLS 1.3 does not have",
+                vec![WARNING, 42, 21],
+                DECODE_ERROR,
+            ),
+            (
+                "a record of no known inner type",
+                vec![b'x', 99],
+                DECODE_ERROR,
+            ),
+            (
+                "a handshake message of length 2 claiming to be a key update",
+                vec![24, 0, 0, 2, 1, 1, 22],
+                DECODE_ERROR,
+            ),
+        ];
+        for (kind, config) in tls13_kinds() {
+            for (what, inner, description) in &cases {
+                let (result, received, heard) =
+                    run(config.clone(), |peer| vec![peer.seal_inner(inner)]);
+                assert!(result.is_err(), "{kind}, {what}: refused");
+                assert!(received.is_empty(), "{kind}, {what}");
+                assert_eq!(heard, fatal(*description), "{kind}, {what}");
+            }
+            // A plain change_cipher_spec after the handshake is an unexpected record.
+            let (result, _, heard) = run(config.clone(), |_| vec![vec![20, 3, 3, 0, 1, 1]]);
+            assert!(result.is_err(), "{kind}");
+            assert_eq!(
+                heard,
+                fatal(UNEXPECTED_MESSAGE),
+                "{kind}, plain change_cipher_spec"
+            );
+        }
+    }
+
+    #[test]
+    fn a_record_of_nothing_but_padding_is_an_unexpected_message() {
+        // RFC 8446 section 5.4. (rustls ends its sessions without saying why.)
+        let (result, _, heard) = run(None, |peer| vec![peer.seal_inner(&[0, 0, 0])]);
+        assert!(result.is_err());
+        assert_eq!(heard, fatal(UNEXPECTED_MESSAGE));
+        let (result, _, _) = run(Some(aes13()), |peer| vec![peer.seal_inner(&[0, 0, 0])]);
+        assert!(result.is_err(), "rustls refuses it too");
+    }
+
+    #[test]
+    fn key_updates_are_answered_once_and_capped_without_data_between() {
+        for (kind, config) in tls13_kinds() {
+            // Two requests while this side is silent: one answer (RFC 8446 section 4.6.3).
+            let (result, _, heard) = run(config.clone(), |peer| {
+                let mut records = Vec::new();
+                for _ in 0..2 {
+                    records.push(peer.seal(ContentType::Handshake, &[24, 0, 0, 1, 1]));
+                    peer.update_tx();
+                }
+                records
+            });
+            assert!(result.is_ok(), "{kind}: {result:?}");
+            // rustls answers with its next record; the compact layer at once.
+            if kind == "compact" {
+                assert_eq!(heard, vec![Heard::KeyUpdate { requested: false }], "{kind}");
+            }
+            // 32 updates in a row are fine, the 33rd is not; data between resets the count.
+            for (n, data_between, ok) in [(32, false, true), (33, false, false), (40, true, true)] {
+                let (result, received, _) = run(config.clone(), |peer| {
+                    let mut records = Vec::new();
+                    for _ in 0..n {
+                        records.push(peer.seal(ContentType::Handshake, &[24, 0, 0, 1, 0]));
+                        peer.update_tx();
+                        if data_between {
+                            records.push(peer.seal(ContentType::ApplicationData, b"x"));
+                        }
+                    }
+                    records
+                });
+                assert_eq!(
+                    result.is_ok(),
+                    ok,
+                    "{kind}: {n} updates, data between: {data_between}"
+                );
+                assert_eq!(received.len(), if data_between { n } else { 0 });
+            }
+        }
+    }
+
+    #[test]
+    fn empty_records_and_warnings_are_bounded_as_rustls_bounds_them() {
+        for (kind, config) in tls13_kinds() {
+            for (n, ok) in [(32, true), (33, false)] {
+                let (result, _, _) = run(config.clone(), |peer| {
+                    (0..n)
+                        .map(|_| peer.seal(ContentType::ApplicationData, &[]))
+                        .collect()
+                });
+                assert_eq!(result.is_ok(), ok, "{kind}: {n} empty records");
+            }
+            for (n, ok) in [(4, true), (5, false)] {
+                let (result, _, _) = run(config.clone(), |peer| {
+                    (0..n)
+                        .map(|_| peer.seal(ContentType::Alert, &[WARNING, 90]))
+                        .collect()
+                });
+                assert_eq!(result.is_ok(), ok, "{kind}: {n} user_canceled warnings");
+            }
+        }
+    }
+
+    #[test]
+    fn a_close_notify_is_answered_with_one_on_both_paths() {
+        for (kind, config) in tls13_kinds().into_iter().chain([("tls1.2", Some(tls12()))]) {
+            let (mut pair, mut peer) = Pair::by_hand(config);
+            let record = peer.seal(ContentType::Alert, &[WARNING, 0]);
+            let (result, _) = feed_no_panic(&mut pair, record);
+            assert!(result.unwrap().closed, "{kind}");
+            let mut wire = Vec::new();
+            pair.server.close_notify(&mut wire);
+            assert_eq!(
+                peer.hear(&wire),
+                vec![Heard::Alert {
+                    level: WARNING,
+                    description: 0
+                }],
+                "{kind}"
+            );
+        }
     }
 
     #[test]
