@@ -53,6 +53,7 @@ pub(super) async fn accept_loop(
     shared: Rc<Shared>,
     ex: Rc<LocalExecutor<'static>>,
     max_line: usize,
+    max_outbound: usize,
     keepalive: Option<Duration>,
     first_id: u64,
 ) {
@@ -117,7 +118,13 @@ pub(super) async fn accept_loop(
                     },
                     None => None,
                 };
-                let reader = ex.spawn(reader(shared.clone(), conn, stream.clone(), max_line));
+                let reader = ex.spawn(reader(
+                    shared.clone(),
+                    conn,
+                    stream.clone(),
+                    max_line,
+                    max_outbound,
+                ));
                 shared
                     .conns
                     .borrow_mut()

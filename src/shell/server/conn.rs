@@ -180,13 +180,20 @@ pub(super) fn drop_conn(conns: &mut Conns, conn: ConnId) {
     }
 }
 
-/// Reads the connection until it ends, handing each line to the driver.
+/// Reads the connection until it ends, handing each line to the driver. `max_outbound` bounds what
+/// may wait to be written to the client, TLS records this side writes by itself (the handshake's, key
+/// updates' answers, alerts) included.
 pub(super) async fn reader(
     shared: Rc<Shared>,
     conn: ConnId,
     stream: Arc<Async<TcpStream>>,
     max_line: usize,
+    max_outbound: usize,
 ) {
+    let _ends_session = EndsSession {
+        shared: shared.clone(),
+        conn,
+    };
     let mut decoder = LineDecoder::new(max_line);
     // Nothing received yet: the first bytes tell a TLS client from a plain-text one. The first read
     // may well find nothing (the client has not written yet), so this is not "the first read".
@@ -195,7 +202,7 @@ pub(super) async fn reader(
     loop {
         shared.wait_for_room().await;
         wait_while_paused(&shared, conn).await;
-        let read = read_lines(&shared, conn, &stream, &mut decoder, fresh);
+        let read = read_lines(&shared, conn, &stream, &mut decoder, fresh, max_outbound);
         if !matches!(read, ReadOutcome::WouldBlock) {
             fresh = false;
         }
@@ -231,7 +238,43 @@ pub(super) async fn reader(
             ReadOutcome::End => break,
         }
     }
-    shared.push(Input::Gone { conn });
+}
+
+/// Tells the core a connection is gone when its reader ends, however it ends: the client closed, a
+/// read or the TLS session failed, or a bug panicked in it. The executor catches a task's panic and
+/// keeps it in the task's handle, which nobody awaits: without this, such a reader ended quietly, its
+/// logged-in user stayed "already online" until the idle timeout, and its socket sat in CLOSE-WAIT.
+struct EndsSession {
+    shared: Rc<Shared>,
+    conn: ConnId,
+}
+
+impl Drop for EndsSession {
+    fn drop(&mut self) {
+        // A connection the driver dropped (it told the core itself, if the core did not close it)
+        // has cancelled its reader: nothing to say then.
+        let registered = self
+            .shared
+            .conns
+            .try_borrow()
+            .map_or(true, |conns| conns.contains_key(&self.conn));
+        if !registered {
+            return;
+        }
+        // Never borrowed while a reader could unwind through here (each borrow is released first),
+        // but a second panic would abort the server: check rather than assume.
+        match self.shared.inbox.try_borrow_mut() {
+            Ok(mut inbox) => inbox.push(Input::Gone { conn: self.conn }),
+            Err(_) => {
+                tracing::error!(
+                    "{}: its reader ended but the core could not be told",
+                    self.conn
+                );
+                return;
+            }
+        }
+        self.shared.wake_driver();
+    }
 }
 
 /// Waits while the core holds the connection's lines (it reads no more until they are handled).
@@ -266,6 +309,7 @@ fn read_lines(
     stream: &Async<TcpStream>,
     decoder: &mut LineDecoder,
     first: bool,
+    max_outbound: usize,
 ) -> ReadOutcome {
     let mut buf = shared.read_buf.borrow_mut();
     let n = loop {
@@ -288,28 +332,46 @@ fn read_lines(
     let mut conns = shared.conns.borrow_mut();
     let mut ended = false;
     match conns.get_mut(&conn) {
-        Some(ConnIo {
-            tls: Some(tls),
-            out,
-            stream: _,
-            ..
-        }) => {
+        Some(io) if io.tls.is_some() => {
+            let tls = io.tls.as_mut().expect("matched");
             if first && !tls.is_established() && buf[0] != TLS_HANDSHAKE {
                 return ReadOutcome::NotTls;
             }
-            match tls.read(&mut buf[..n], &mut lines, out) {
+            match tls.read(&mut buf[..n], &mut lines, &mut io.out) {
                 Ok(progress) => {
                     if progress.wrote || progress.established {
+                        // Written now if the socket takes it (the driver still looks, for a full
+                        // socket's writer and a connection closing): what the kernel has taken is
+                        // not waiting, and what is waiting is judged below.
+                        if progress.wrote
+                            && io.writer.is_none()
+                            && matches!(io.flush(), Flush::Failed)
+                        {
+                            ended = true;
+                        }
                         shared.flush_requests.borrow_mut().push(conn);
                     }
-                    ended = progress.closed;
+                    if progress.closed {
+                        // The client's close_notify is answered with ours (RFC 8446 section 6.1),
+                        // after whatever was still queued for it: written now, as far as the socket
+                        // takes it, since the connection ends with this read.
+                        io.closing = true;
+                        let _ = io.flush();
+                        ended = true;
+                    }
                 }
                 Err(e) => {
                     tracing::debug!("{conn}: TLS: {e}");
                     // Say why (the alert), best effort, and end.
-                    let _ = stream.get_ref().write(out);
+                    let _ = stream.get_ref().write(&io.out[io.sent..]);
                     ended = true;
                 }
+            }
+            if !ended && io.queued() > max_outbound {
+                // What this side wrote by itself counts as much as what the core sent: a client
+                // that sends without reading is a slow reader like any other.
+                tracing::warn!("{conn} is not reading; dropped after {max_outbound} bytes queued");
+                ended = true;
             }
         }
         _ if first && n >= 2 && buf[0] == TLS_HANDSHAKE && buf[1] == 3 => {
@@ -390,5 +452,123 @@ pub(super) async fn writer(shared: Rc<Shared>, conn: ConnId, stream: Arc<Async<T
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{TcpListener, TcpStream};
+
+    use super::*;
+    use crate::shell::server::tls_memory::Pair;
+
+    /// A connected pair over loopback: the server's end (non-blocking, as the runtime has it) and the
+    /// client's.
+    fn sockets() -> (Arc<Async<TcpStream>>, TcpStream, std::net::SocketAddr) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, peer) = listener.accept().unwrap();
+        (Arc::new(Async::new(server).unwrap()), client, peer)
+    }
+
+    fn registered(
+        shared: &Shared,
+        ex: &LocalExecutor<'static>,
+        conn: ConnId,
+    ) -> Arc<Async<TcpStream>> {
+        let (stream, client, peer) = sockets();
+        // The client end stays open for the test's length (leaked with the test process).
+        std::mem::forget(client);
+        let idle = ex.spawn(std::future::pending::<()>());
+        shared
+            .conns
+            .borrow_mut()
+            .insert(conn, ConnIo::new(stream.clone(), peer, idle, None));
+        stream
+    }
+
+    use smol::LocalExecutor;
+
+    fn gone(shared: &Shared) -> Vec<ConnId> {
+        shared
+            .inbox
+            .borrow()
+            .inputs
+            .iter()
+            .filter_map(|i| match i {
+                Input::Gone { conn } => Some(*conn),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_reader_that_panics_still_ends_its_session_in_the_core() {
+        let ex = LocalExecutor::new();
+        let shared = Rc::new(Shared::new(None));
+        let conn = ConnId(7);
+        registered(&shared, &ex, conn);
+        let task = ex.spawn({
+            let shared = shared.clone();
+            async move {
+                let _ends = EndsSession { shared, conn };
+                panic!("a bug in a reader");
+            }
+        });
+        while ex.try_tick() {}
+        assert_eq!(gone(&shared), vec![conn], "the core hears it is gone");
+        drop(task);
+    }
+
+    #[test]
+    fn a_reader_the_driver_cancelled_says_nothing_more() {
+        let ex = LocalExecutor::new();
+        let shared = Rc::new(Shared::new(None));
+        let conn = ConnId(8);
+        registered(&shared, &ex, conn);
+        let task = ex.spawn({
+            let shared = shared.clone();
+            async move {
+                let _ends = EndsSession { shared, conn };
+                std::future::pending::<()>().await;
+            }
+        });
+        while ex.try_tick() {}
+        drop_conn(&mut shared.conns.borrow_mut(), conn);
+        drop(task);
+        while ex.try_tick() {}
+        assert!(gone(&shared).is_empty(), "the driver told the core itself");
+    }
+
+    #[test]
+    fn tls_records_the_server_writes_by_itself_count_against_the_outbound_limit() {
+        use rustls::ContentType;
+        use std::io::Write as _;
+        let ex = LocalExecutor::new();
+        let shared = Rc::new(Shared::new(None));
+        let (pair, mut peer) = Pair::by_hand(None);
+        let (stream, mut client, peer_addr) = sockets();
+        // A client that reads nothing: fill what the kernel holds for it.
+        let _ = socket2::SockRef::from(stream.get_ref()).set_send_buffer_size(4096);
+        let _ = socket2::SockRef::from(&client).set_recv_buffer_size(4096);
+        let junk = [0u8; 4096];
+        while stream.get_ref().write(&junk).is_ok() {}
+        let conn = ConnId(9);
+        let idle = ex.spawn(std::future::pending::<()>());
+        shared.conns.borrow_mut().insert(
+            conn,
+            ConnIo::new(stream.clone(), peer_addr, idle, Some(pair.server)),
+        );
+        // A key update the server must answer (about 30 bytes), against a limit of 16.
+        client
+            .write_all(&peer.seal(ContentType::Handshake, &[24, 0, 0, 1, 1]))
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let mut decoder = LineDecoder::new(1024);
+        let outcome = read_lines(&shared, conn, &stream, &mut decoder, false, 16);
+        assert!(
+            matches!(outcome, ReadOutcome::End),
+            "dropped as a slow reader"
+        );
     }
 }

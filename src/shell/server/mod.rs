@@ -39,7 +39,7 @@ mod replica;
 mod tls_compact;
 mod tls_conn;
 pub(crate) mod tls_memory;
-pub(crate) mod tls_peer;
+pub mod tls_peer;
 mod tls_read;
 
 use std::cell::{Cell, RefCell};
@@ -287,6 +287,7 @@ async fn serve(
         shared.clone(),
         ex.clone(),
         core.config().max_line,
+        opts.max_outbound,
         opts.keepalive,
         first_id,
     ));

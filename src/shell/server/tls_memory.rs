@@ -109,7 +109,7 @@ impl Pair {
             client: ClientConnection::new(config.clone(), name).expect("a client session"),
             received: Vec::new(),
         };
-        let peer = HandPeer::handshake(config, |bytes| {
+        let peer = HandPeer::handshake(config, |bytes, _| {
             let (result, wire) = pair.feed_wire(bytes);
             result.expect("the handshake");
             wire

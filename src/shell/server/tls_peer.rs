@@ -7,6 +7,9 @@
 //! whatever inner plaintext a test asks for, with rustls' own record protection for the suite the
 //! handshake chose, and opens the server's records, following the server's key updates as a client
 //! must. Nothing here is cryptography of its own.
+//!
+//! Public for the integration tests (which drive a real server over TCP with it) and the fuzz
+//! targets; the server never uses it.
 
 use std::sync::Arc;
 
@@ -22,7 +25,7 @@ use rustls::{ConnectionTrafficSecrets, ContentType, ProtocolVersion, SupportedCi
 
 /// What the client read in one server record.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Heard {
+pub enum Heard {
     /// Application data.
     Text(Vec<u8>),
     /// An alert: its level (1 warning, 2 fatal) and description.
@@ -39,7 +42,7 @@ struct Keys<T: ?Sized> {
     seq: u64,
 }
 
-pub(crate) struct HandPeer {
+pub struct HandPeer {
     kernel: KernelConnection<ClientConnectionData>,
     suite: SupportedCipherSuite,
     seal: Keys<dyn MessageEncrypter>,
@@ -90,10 +93,11 @@ fn opener(
 impl HandPeer {
     /// Runs a real handshake (rustls, with `config`, which must allow secret extraction) through
     /// `exchange`, which carries the client's bytes to the server and returns what the server wrote
-    /// back; then takes the keys over. `None` if the handshake did not finish.
-    pub(crate) fn handshake(
+    /// back (waiting for it if its second argument is true: the client expects an answer); then
+    /// takes the keys over. `None` if the handshake did not finish.
+    pub fn handshake(
         config: Arc<ClientConfig>,
-        mut exchange: impl FnMut(&mut Vec<u8>) -> Vec<u8>,
+        mut exchange: impl FnMut(&mut Vec<u8>, bool) -> Vec<u8>,
     ) -> Option<HandPeer> {
         let name = ServerName::try_from("localhost").expect("a name");
         let mut conn = UnbufferedClientConnection::new(config, name).ok()?;
@@ -114,12 +118,13 @@ impl HandPeer {
                 }
                 ConnectionState::TransmitTlsData(transmit) => {
                     transmit.done();
-                    let reply = exchange(&mut std::mem::take(&mut outgoing));
+                    let waiting = conn.is_handshaking();
+                    let reply = exchange(&mut std::mem::take(&mut outgoing), waiting);
                     // Applied below, before these bytes are looked at.
                     incoming.extend_from_slice(&reply);
                 }
                 ConnectionState::BlockedHandshake => {
-                    let reply = exchange(&mut std::mem::take(&mut outgoing));
+                    let reply = exchange(&mut std::mem::take(&mut outgoing), true);
                     if reply.is_empty() {
                         return None;
                     }
@@ -161,12 +166,12 @@ impl HandPeer {
         }
     }
 
-    pub(crate) fn is_tls13(&self) -> bool {
+    pub fn is_tls13(&self) -> bool {
         matches!(self.suite, SupportedCipherSuite::Tls13(_))
     }
 
     /// A record of `typ` holding `payload`, sealed with the current key.
-    pub(crate) fn seal(&mut self, typ: ContentType, payload: &[u8]) -> Vec<u8> {
+    pub fn seal(&mut self, typ: ContentType, payload: &[u8]) -> Vec<u8> {
         let msg = OutboundPlainMessage {
             typ,
             version: ProtocolVersion::TLSv1_2,
@@ -183,7 +188,7 @@ impl HandPeer {
 
     /// A TLS 1.3 record whose inner plaintext is exactly `inner` (content, content type, then any
     /// zero padding: RFC 8446 section 5.2), so that a test can send any padding, or nothing but.
-    pub(crate) fn seal_inner(&mut self, inner: &[u8]) -> Vec<u8> {
+    pub fn seal_inner(&mut self, inner: &[u8]) -> Vec<u8> {
         assert!(self.is_tls13(), "inner plaintexts are TLS 1.3's");
         // rustls appends the content type it is given: the last byte of `inner` plays that part.
         let (&typ, content) = inner
@@ -193,7 +198,7 @@ impl HandPeer {
     }
 
     /// After sending a `KeyUpdate`: seal what follows with the next key (RFC 8446 section 4.6.3).
-    pub(crate) fn update_tx(&mut self) {
+    pub fn update_tx(&mut self) {
         let (seq, secrets) = self
             .kernel
             .update_tx_secret()
@@ -206,7 +211,7 @@ impl HandPeer {
 
     /// Opens the server's records in `wire` (which may end in the middle of one: the rest waits for
     /// the next call), following its key updates.
-    pub(crate) fn hear(&mut self, wire: &[u8]) -> Vec<Heard> {
+    pub fn hear(&mut self, wire: &[u8]) -> Vec<Heard> {
         self.pending.extend_from_slice(wire);
         let mut heard = Vec::new();
         let mut at = 0;
