@@ -49,6 +49,8 @@ pub struct HandPeer {
     open: Keys<dyn MessageDecrypter>,
     /// Server bytes that are not a whole record yet.
     pending: Vec<u8>,
+    /// Application data rustls read during the handshake, not yet reported.
+    early: Vec<u8>,
 }
 
 fn key_and_iv(secrets: ConnectionTrafficSecrets) -> (AeadKey, Iv) {
@@ -103,9 +105,11 @@ impl HandPeer {
         let mut conn = UnbufferedClientConnection::new(config, name).ok()?;
         let mut incoming = Vec::new();
         let mut outgoing = Vec::new();
+        let mut early = Vec::new();
         for _ in 0..64 {
             let UnbufferedStatus { discard, state } = conn.process_tls_records(&mut incoming);
             let mut done = false;
+            let mut discard = discard;
             match state.ok()? {
                 ConnectionState::EncodeTlsData(mut encode) => {
                     let start = outgoing.len();
@@ -130,15 +134,24 @@ impl HandPeer {
                     }
                     incoming.extend_from_slice(&reply);
                 }
+                ConnectionState::ReadTraffic(mut traffic) => {
+                    // TLS 1.2: the server's first words may come with its last handshake message.
+                    while let Some(record) = traffic.next_record() {
+                        let record = record.ok()?;
+                        discard += record.discard;
+                        early.extend_from_slice(record.payload);
+                    }
+                }
                 ConnectionState::WriteTraffic(_) => done = true,
                 _ => return None,
             }
             incoming.drain(..discard);
             if done {
-                if !incoming.is_empty() {
-                    return None;
-                }
-                return Some(HandPeer::new(conn));
+                let mut peer = HandPeer::new(conn);
+                peer.early = early;
+                // The start of a record rustls did not read is the keys' to open now.
+                peer.pending = incoming;
+                return Some(peer);
             }
         }
         None
@@ -163,6 +176,7 @@ impl HandPeer {
             kernel,
             suite,
             pending: Vec::new(),
+            early: Vec::new(),
         }
     }
 
@@ -214,6 +228,9 @@ impl HandPeer {
     pub fn hear(&mut self, wire: &[u8]) -> Vec<Heard> {
         self.pending.extend_from_slice(wire);
         let mut heard = Vec::new();
+        if !self.early.is_empty() {
+            heard.push(Heard::Text(std::mem::take(&mut self.early)));
+        }
         let mut at = 0;
         while self.pending.len() - at >= 5 {
             let len = usize::from(u16::from_be_bytes([
