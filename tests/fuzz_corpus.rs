@@ -72,6 +72,14 @@ fn tls_records_inputs() {
 }
 
 #[test]
+fn tls_differential_inputs() {
+    assert!(
+        replay("tls_differential", natter::sim::fuzz::tls_differential) > 0,
+        "no corpus for tls_differential"
+    );
+}
+
+#[test]
 fn cluster_log_inputs() {
     assert!(
         replay("cluster_log", natter::sim::fuzz::cluster_log) > 0,

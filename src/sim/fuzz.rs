@@ -220,10 +220,18 @@ pub fn peer_link(data: &[u8]) {
 
 /// The server's TLS record layer (the compact form of an established session) under hostile input,
 /// after a real handshake with a rustls client: arbitrary bytes, or records sealed with the client's
-/// own keys holding arbitrary content. It never panics, and hands over exactly the application data
-/// of the genuine records before the first one that is not.
+/// own keys holding arbitrary content. It never panics, and hands over the application data of the
+/// genuine records in order and nothing else.
 pub fn tls_records(data: &[u8]) {
     crate::shell::server::tls_memory::fuzz_records(data);
+}
+
+/// The compact record layer against rustls: the same client records, after a real handshake with
+/// each, must get the same verdict from both (the same application data, the same end, the same
+/// alert, the same key updates answered), but for the few differences RFC 8446 asks for and
+/// `shell::server::tls_differential` lists.
+pub fn tls_differential(data: &[u8]) {
+    crate::shell::server::tls_differential::differential(data);
 }
 
 /// What a cluster node reads from Redis, under hostile bytes. The first byte picks the decoder:

@@ -38,6 +38,7 @@ mod inbox;
 mod replica;
 mod tls_compact;
 mod tls_conn;
+pub(crate) mod tls_differential;
 pub(crate) mod tls_memory;
 pub mod tls_peer;
 mod tls_read;

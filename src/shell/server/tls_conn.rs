@@ -73,7 +73,6 @@ impl TlsConn {
     }
 
     /// Whether the session runs in its compact form.
-    #[cfg(test)]
     pub(super) fn is_compact(&self) -> bool {
         matches!(self.session, Session::Compact(_))
     }

@@ -12,18 +12,60 @@ use super::tls_conn::TlsConn;
 use super::tls_peer::HandPeer;
 use super::tls_read::{Progress, TlsError};
 
+/// The configurations of one test certificate.
+pub(super) struct Configs {
+    /// natter's server.
+    pub(super) server: Arc<ServerConfig>,
+    /// A client that trusts the certificate and may hand its secrets over.
+    pub(super) client: Arc<ClientConfig>,
+    pub(super) roots: RootCertStore,
+    /// rustls as it comes, on the suite natter's compact layer runs (TLS 1.3 ChaCha20-Poly1305):
+    /// what the differential fuzz target compares that layer with.
+    pub(super) reference: Arc<ServerConfig>,
+}
+
 /// A server configuration on a fresh self-signed certificate for `localhost`, and a client that
 /// trusts it (and, for the fuzz target, may hand its secrets over).
 fn configs() -> &'static (Arc<ServerConfig>, Arc<ClientConfig>, RootCertStore) {
-    static CONFIGS: OnceLock<(Arc<ServerConfig>, Arc<ClientConfig>, RootCertStore)> =
-        OnceLock::new();
+    &all_configs().plain
+}
+
+struct AllConfigs {
+    plain: (Arc<ServerConfig>, Arc<ClientConfig>, RootCertStore),
+    reference: Arc<ServerConfig>,
+}
+
+/// See [`Configs`].
+pub(super) fn test_configs() -> Configs {
+    let all = all_configs();
+    Configs {
+        server: all.plain.0.clone(),
+        client: all.plain.1.clone(),
+        roots: all.plain.2.clone(),
+        reference: all.reference.clone(),
+    }
+}
+
+fn all_configs() -> &'static AllConfigs {
+    static CONFIGS: OnceLock<AllConfigs> = OnceLock::new();
     CONFIGS.get_or_init(|| {
         let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])
             .expect("a self-signed certificate");
         let cert = CertificateDer::from(made.cert.der().to_vec());
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(made.signing_key.serialize_der()));
-        let server = crate::shell::tls::server_config(vec![cert.clone()], key)
+        let server = crate::shell::tls::server_config(vec![cert.clone()], key.clone_key())
             .expect("the server's configuration");
+        let mut provider = rustls::crypto::ring::default_provider();
+        provider.cipher_suites =
+            vec![rustls::crypto::ring::cipher_suite::TLS13_CHACHA20_POLY1305_SHA256];
+        let mut reference = ServerConfig::builder_with_provider(Arc::new(provider))
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .expect("TLS 1.3")
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.clone()], key)
+            .expect("the reference server's configuration");
+        // As natter's: no tickets after the handshake.
+        reference.send_tls13_tickets = 0;
         let mut roots = RootCertStore::empty();
         roots.add(cert).expect("the certificate as a root");
         let mut client =
@@ -33,7 +75,10 @@ fn configs() -> &'static (Arc<ServerConfig>, Arc<ClientConfig>, RootCertStore) {
                 .with_root_certificates(roots.clone())
                 .with_no_client_auth();
         client.enable_secret_extraction = true;
-        (server, Arc::new(client), roots)
+        AllConfigs {
+            plain: (server, Arc::new(client), roots),
+            reference: Arc::new(reference),
+        }
     })
 }
 
@@ -221,11 +266,10 @@ pub(crate) fn fuzz_records(data: &[u8]) {
             let mut record = record.encode();
             let corrupt = kind & 0x80 != 0;
             if corrupt {
-                // Not the legacy version bytes (1 and 2): RFC 8446 has them ignored.
-                let at = match usize::from(*kind) % record.len() {
-                    1 | 2 => 0,
-                    at => at,
-                };
+                // Not the outer content type or legacy version (bytes 0 to 2): TLS 1.3 does not
+                // authenticate them, and rustls (so the server) reads the record whatever they say
+                // but for a type or version it does not know.
+                let at = 3 + usize::from(*kind) % (record.len() - 3);
                 record[at] ^= 1;
             }
             genuine &= !corrupt;
