@@ -209,12 +209,25 @@ fn plain_text_and_tls_meeting_each_other_get_clear_errors_not_hangs() {
     let plain_server = Server::cmd().accounts(PEOPLE).start();
     let dir = tempfile::tempdir().unwrap();
 
-    // A plain-text client at the TLS server: told within seconds what to do.
+    // A plain-text client at the TLS server: told at once (not after a wait for a prompt that never
+    // comes) what to do.
     let started = Instant::now();
     let mut plain = Piped::spawn("alice", tls_server.port(), dir.path());
-    assert_eq!(plain.wait().code(), Some(1));
+    assert_eq!(plain.wait().code(), Some(3), "refused: {:?}", plain.seen);
+    assert!(plain.saw("speaks TLS"), "{:?}", plain.seen);
     assert!(plain.saw("without --plaintext"), "{:?}", plain.seen);
-    assert!(started.elapsed() < Duration::from_secs(8));
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
+    // The space the plain-text client says first does no harm at a plain-text server.
+    let mut fine = Piped::spawn("alice", plain_server.port(), dir.path());
+    fine.send("alice");
+    fine.send("wonderland");
+    fine.expect("Welcome to natter, alice!");
+    fine.send("logout");
+    assert!(fine.wait().success());
 
     // A TLS client at the plain-text server.
     let mut tls = Piped::spawn_tls("alice", plain_server.port(), dir.path(), &[]);
@@ -232,6 +245,58 @@ fn plain_text_and_tls_meeting_each_other_get_clear_errors_not_hangs() {
         said.starts_with("BYE tls-required ") && said.contains("openssl s_client"),
         "{said:?}"
     );
+}
+
+#[test]
+fn new_connections_from_one_address_are_limited_before_any_handshake() {
+    let server = Server::cmd()
+        .accounts(PEOPLE)
+        .tls()
+        .args(&[
+            "--new-connections-per-address",
+            "2",
+            "--new-connection-rate",
+            "1",
+        ])
+        .start();
+    let port = server.port();
+    // Two connections, the burst, that never begin their handshakes.
+    let held: Vec<_> = (0..2)
+        .map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    // Past the burst: refused at once, in plain text, before the client has sent a byte (so before
+    // any handshake could have cost the server anything).
+    let mut raw = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    raw.set_read_timeout(Some(kit::PATIENCE)).unwrap();
+    let mut said = String::new();
+    let _ = raw.read_to_string(&mut said);
+    assert!(said.starts_with("BYE connect-throttled 1 "), "{said:?}");
+    // natter's TLS client says why. (Another connection takes each new one the rate allows, so
+    // the client meets the limit however long it takes to start.)
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let hog = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut kept = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Ok(c) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+                    kept.push(c);
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut refused = Piped::spawn_tls("alice", port, dir.path(), &[]);
+    assert_eq!(refused.wait().code(), Some(3), "{:?}", refused.seen);
+    assert!(
+        refused.saw("too many new connections from your address"),
+        "{:?}",
+        refused.seen
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    hog.join().unwrap();
+    drop(held);
 }
 
 #[test]

@@ -113,6 +113,16 @@ struct Args {
     #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     failed_login_refill: u64,
 
+    /// New connections one address may open in a burst before the rate applies (0: no limit). Each
+    /// TLS connection costs the server a handshake; one past the limit is refused before it starts,
+    /// in plain text ('BYE connect-throttled').
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    new_connections_per_address: u32,
+
+    /// New connections a second one address may open after its burst.
+    #[arg(long, default_value_t = 5, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    new_connection_rate: u32,
+
     /// Accounts one address may create in a burst with --register (0: no limit).
     #[arg(long, default_value_t = 3, value_name = "N")]
     registrations_per_address: u32,
@@ -317,6 +327,8 @@ fn serve(args: Args) -> Result<()> {
             failure_refill_secs: args.failed_login_refill,
             register_burst: args.registrations_per_address,
             register_refill_secs: args.registration_refill,
+            connect_burst: args.new_connections_per_address,
+            connect_per_sec: args.new_connection_rate,
         },
         max_password_jobs: usize::try_from(args.max_password_jobs)
             .context("--max-password-jobs")?,

@@ -588,6 +588,7 @@ impl ClientState {
             ByeReason::Locked
             | ByeReason::Full
             | ByeReason::TooManyConnections { .. }
+            | ByeReason::ConnectThrottled { .. }
             | ByeReason::TlsRequired
             | ByeReason::PlainTextOnly => Exit::LoginRefused,
             ByeReason::Timeout { .. }

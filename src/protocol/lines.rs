@@ -396,6 +396,15 @@ macro_rules! wire_tables {
                         "Refused: {max} connections from your address are already logging in; close some and try again."
                     ))
                     about(),
+                /// The client's address opened new connections faster than the server allows; the
+                /// next may come in `secs` seconds. Sent before any TLS handshake (sparing the server
+                /// one is the point), so in plain text even by a TLS server.
+                ConnectThrottled { secs: u64 } => "connect-throttled" [secs]
+                    human("Too many new connections from your address; try again in {secs} s.")
+                    show(p => format!(
+                        "Refused: too many new connections from your address; try again in {secs} s."
+                    ))
+                    about(),
                 /// The port speaks TLS and the client spoke plain text. Sent, in plain text, by the
                 /// runtime.
                 TlsRequired => "tls-required" []

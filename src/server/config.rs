@@ -82,6 +82,8 @@ pub struct AddressLimits {
     pub failure_refill_secs: u64,
     pub register_burst: u32,
     pub register_refill_secs: u64,
+    pub connect_burst: u32,
+    pub connect_per_sec: u32,
 }
 
 impl Default for AddressLimits {
@@ -92,6 +94,10 @@ impl Default for AddressLimits {
             failure_refill_secs: 30,
             register_burst: 3,
             register_refill_secs: 600,
+            // A person reconnecting, or a few dozen behind one NAT, never come near; a handshake
+            // flood from one address is held to 5 a second (about 1 ms of the server's time).
+            connect_burst: 20,
+            connect_per_sec: 5,
         }
     }
 }
@@ -105,6 +111,8 @@ impl AddressLimits {
             failure_refill_secs: 0,
             register_burst: 0,
             register_refill_secs: 0,
+            connect_burst: 0,
+            connect_per_sec: 0,
         }
     }
 }

@@ -22,7 +22,7 @@ const MAGIC: &[u8; 8] = b"natter-S";
 
 /// The version of the form this build writes and reads. 2: the deadlines moved from beside the core
 /// into it.
-pub const SNAPSHOT_VERSION: u8 = 2;
+pub const SNAPSHOT_VERSION: u8 = 3;
 
 const HEADER: usize = MAGIC.len() + 1 + 8 + 4;
 

@@ -10,6 +10,11 @@
 //!   locking an account: three failures from anywhere lock it, which is the rule's price.
 //! - **registrations** (`--register`): a burst, then one every `register_refill_secs`. Stops one host
 //!   from creating accounts by the thousand.
+//! - **new connections**: a burst, then `connect_per_sec` a second. Over TLS each connection costs the
+//!   server a handshake (an ECDSA signature and a key exchange, a quarter of a millisecond of its one
+//!   thread), so one host opening hundreds a second would take that thread from everyone; the shell
+//!   asks before it starts a handshake, and a refused connection is told so in plain text. Cannot stop
+//!   many hosts doing it.
 //!
 //! An address is an IPv4 address, or an IPv6 /64 (what one subscriber usually gets, so taking more
 //! addresses from it does not escape the limits). Entries are forgotten once they carry no state.
@@ -41,6 +46,7 @@ struct Entry {
     pending: u32,
     failures: Gcra,
     registrations: Gcra,
+    connections: Gcra,
 }
 
 /// Every address with something to remember.
@@ -66,6 +72,27 @@ impl Addresses {
             e.pending = e.pending.saturating_sub(1);
         }
         self.forget_if_idle(key, now);
+    }
+
+    /// Takes one new connection for `key`, or says when the next one may be made.
+    pub(crate) fn connect(
+        &mut self,
+        key: AddressKey,
+        limits: &AddressLimits,
+        now: Timestamp,
+    ) -> Result<(), Timestamp> {
+        if limits.connect_burst == 0 {
+            return Ok(());
+        }
+        match Rate::per_sec(limits.connect_per_sec, limits.connect_burst) {
+            Some(rate) => self
+                .by_key
+                .entry(key)
+                .or_default()
+                .connections
+                .take(rate, now),
+            None => Ok(()),
+        }
     }
 
     /// When logins from `key` may be tried again, if they are throttled at `now`.
@@ -107,7 +134,10 @@ impl Addresses {
 
     fn forget_if_idle(&mut self, key: AddressKey, now: Timestamp) {
         if self.by_key.get(&key).is_some_and(|e| {
-            e.pending == 0 && e.failures.is_idle(now) && e.registrations.is_idle(now)
+            e.pending == 0
+                && e.failures.is_idle(now)
+                && e.registrations.is_idle(now)
+                && e.connections.is_idle(now)
         }) {
             self.by_key.remove(&key);
         }
@@ -117,7 +147,10 @@ impl Addresses {
     /// failed once and never came back do not accumulate.
     pub(crate) fn tidy(&mut self, now: Timestamp) {
         self.by_key.retain(|_, e| {
-            e.pending > 0 || !e.failures.is_idle(now) || !e.registrations.is_idle(now)
+            e.pending > 0
+                || !e.failures.is_idle(now)
+                || !e.registrations.is_idle(now)
+                || !e.connections.is_idle(now)
         });
     }
 
@@ -184,6 +217,31 @@ mod tests {
         assert_eq!(a.len(), 1, "still owes two refills");
         a.tidy(t.plus_secs(90));
         assert_eq!(a.len(), 0);
+    }
+
+    #[test]
+    fn new_connections_are_a_burst_then_a_rate_per_address() {
+        let limits = AddressLimits {
+            connect_burst: 3,
+            connect_per_sec: 2,
+            ..AddressLimits::default()
+        };
+        let mut a = Addresses::default();
+        let k = AddressKey::of(peer("10.0.0.1:1"));
+        let t = Timestamp::from_millis(1_000_000);
+        for _ in 0..3 {
+            assert_eq!(a.connect(k, &limits, t), Ok(()));
+        }
+        assert_eq!(a.connect(k, &limits, t), Err(t.plus_millis(500)));
+        assert_eq!(
+            a.connect(AddressKey::of(peer("10.0.0.2:1")), &limits, t),
+            Ok(()),
+            "another address has its own"
+        );
+        assert_eq!(a.connect(k, &limits, t.plus_millis(500)), Ok(()));
+        assert_eq!(a.connect(k, &AddressLimits::none(), t), Ok(()));
+        a.tidy(t.plus_secs(3));
+        assert_eq!(a.len(), 0, "forgotten once idle");
     }
 
     #[test]

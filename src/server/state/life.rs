@@ -27,6 +27,17 @@ impl ServerState {
             self.addresses_tidy_at = (self.addresses.len() * 2).max(1024);
         }
         let limits = &self.config.address_limits;
+        // New connections per address, first: the shell holds a TLS handshake until this answer.
+        if let Err(ready) = self.addresses.connect(AddressKey::of(peer), limits, now) {
+            let secs = ready.as_millis().saturating_sub(now.as_millis()).div_ceil(1000);
+            send(
+                out,
+                conn,
+                ServerMsg::Bye(ByeReason::ConnectThrottled { secs: secs.max(1) }),
+            );
+            out.push(Effect::Close { conn });
+            return;
+        }
         if !self.addresses.open(AddressKey::of(peer), limits) {
             let max = limits.max_pending;
             send(

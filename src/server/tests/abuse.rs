@@ -302,6 +302,29 @@ fn limits(f: impl FnOnce(&mut AddressLimits)) -> Config {
 }
 
 #[test]
+fn new_connections_from_one_address_are_a_burst_then_a_rate() {
+    let mut h = Harness::new(
+        limits(|l| {
+            l.connect_burst = 2;
+            l.connect_per_sec = 1;
+            l.max_pending = 0;
+        }),
+        ACCOUNTS,
+    );
+    let _a = h.connect_from(peer("10.1.1.1:1"));
+    let _b = h.connect_from(peer("10.1.1.1:2"));
+    let c = h.connect_from(peer("10.1.1.1:3"));
+    assert_eq!(
+        h.take(c),
+        vec![ServerMsg::Bye(ByeReason::ConnectThrottled { secs: 1 })],
+        "refused before anything else, with when to come back"
+    );
+    assert!(h.is_closed(c));
+    let d = h.connect_from(peer("10.1.1.2:1"));
+    assert!(!h.is_closed(d), "another address is not affected");
+}
+
+#[test]
 fn connections_logging_in_from_one_address_are_capped() {
     let mut h = Harness::new(limits(|l| l.max_pending = 2), ACCOUNTS);
     let a = h.connect_from(peer("10.1.1.1:1"));

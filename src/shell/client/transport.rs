@@ -92,11 +92,18 @@ pub(super) async fn open(
     }
 }
 
-/// A natter server speaks first (its username prompt); a TLS server waits for the client's hello. So
-/// silence from a server this client talks to in plain text most likely means it speaks TLS. A server
-/// that speaks first to refuse (out of descriptors) is one that cannot be used, as over TLS: with
-/// several servers, the next is tried.
+/// A natter server speaks first (its username prompt); a TLS server waits for the client's hello,
+/// and would wait for ever. So the client says one space first: a plain-text server takes it as the
+/// start of the first line the user types, a username, which it trims; a natter TLS server takes it
+/// for what it is, plain text at its port, and answers at once, in plain text, `BYE tls-required`,
+/// which the client then shows. (The other way, a TLS server speaking first with a hint, would break
+/// every real TLS client, which must read a TLS record first; and `nc` users at a TLS port get the
+/// same answer to their first line.) Only a server that says nothing at all is left to the wait. A
+/// server that speaks first to refuse (out of descriptors) is one that cannot be used, as over TLS:
+/// with several servers, the next is tried.
 async fn wait_for_first_byte(tcp: &TcpStream, shown: &str) -> Result<(), StartError> {
+    use futures_lite::AsyncWriteExt;
+    let _ = tcp.clone().write_all(b" ").await;
     let mut first = [0u8; FULL.len()];
     let peeked = async { Some(tcp.peek(&mut first).await) }
         .or(async {
@@ -169,6 +176,7 @@ async fn tls(
         reason: format!("'{host}' is not a host name or address"),
     })?;
     let first = Arc::new(Mutex::new(Vec::new()));
+    let raw = tcp.clone();
     let stream = Recording {
         inner: tcp,
         first: first.clone(),
@@ -185,6 +193,13 @@ async fn tls(
         Some(Ok(s)) => s,
         Some(Err(e)) => {
             let first = first.lock().map(|f| f.clone()).unwrap_or_default();
+            if let Some(bye) = goodbye_before_tls(&raw, first.clone()).await {
+                // The server turned the connection away before any TLS (see `goodbye_before_tls`):
+                // the client shows why as it shows any goodbye. Nothing is sent to such a server.
+                let reader: Reader = Box::new(futures_lite::io::Cursor::new(bye));
+                let writer: Writer = Box::new(futures_lite::io::sink());
+                return Ok((reader, writer, Vec::new()));
+            }
             return Err(explain_failure(
                 &shown,
                 &e,
@@ -228,6 +243,44 @@ async fn tls(
 /// The line a server out of descriptors sends instead of serving (in plain text, even when it speaks
 /// TLS).
 const FULL: &[u8] = b"BYE full";
+
+/// The longest goodbye line a server sends before TLS.
+const MAX_GOODBYE: usize = 512;
+
+/// A natter TLS server turns some connections away before their handshake, and so in plain text
+/// (too many new connections from one address, a cluster node that cannot serve, a server going
+/// down): if the server's first bytes were such a `BYE` line (`first`, read so far), the whole line.
+/// `BYE full` is left to [`explain_failure`], which makes it an error of its own.
+async fn goodbye_before_tls(raw: &TcpStream, mut first: Vec<u8>) -> Option<Vec<u8>> {
+    use futures_lite::AsyncReadExt;
+    if !first.starts_with(b"BYE ") || first.starts_with(FULL) {
+        return None;
+    }
+    let rest = async {
+        let mut raw = raw.clone();
+        let mut byte = [0u8; 1];
+        while !first.contains(&b'\n') && first.len() < MAX_GOODBYE {
+            match raw.read(&mut byte).await {
+                Ok(1) => first.push(byte[0]),
+                _ => break,
+            }
+        }
+        Some(first)
+    };
+    let line = rest
+        .or(async {
+            smol::Timer::after(Duration::from_secs(1)).await;
+            None
+        })
+        .await?;
+    let end = line.iter().position(|&b| b == b'\n')?;
+    let text = std::str::from_utf8(&line[..end]).ok()?;
+    matches!(
+        crate::protocol::decode_line(text),
+        Ok(crate::protocol::ServerMsg::Bye(_))
+    )
+    .then(|| line[..=end].to_vec())
+}
 
 /// Why a TLS handshake failed, in words the user can act on.
 fn explain_failure(
@@ -293,8 +346,8 @@ fn load_roots(path: &Path) -> Result<RootCertStore, StartError> {
     Ok(roots)
 }
 
-/// The TCP stream, keeping the first bytes the server sends (to tell a plain-text server apart when
-/// the handshake fails).
+/// The TCP stream, keeping the first bytes the server sends (to tell a plain-text server, or a goodbye
+/// before TLS, apart when the handshake fails).
 struct Recording {
     inner: TcpStream,
     first: Arc<Mutex<Vec<u8>>>,
@@ -309,9 +362,9 @@ impl AsyncRead for Recording {
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
         if let Poll::Ready(Ok(n)) = &polled
             && let Ok(mut first) = self.first.lock()
-            && first.len() < 8
+            && first.len() < MAX_GOODBYE
         {
-            let take = (8 - first.len()).min(*n);
+            let take = (MAX_GOODBYE - first.len()).min(*n);
             first.extend_from_slice(&buf[..take]);
         }
         polled

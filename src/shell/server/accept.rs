@@ -6,7 +6,7 @@
 //! condition is logged once per episode, not once per refused connection.
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io;
 use std::net::TcpStream;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -17,10 +17,10 @@ use async_net::TcpListener;
 use smol::LocalExecutor;
 
 use super::Shared;
-use super::conn::{ConnIo, reader};
+use super::conn::{ConnIo, reader, refuse};
 use super::inbox::Input;
 use super::tls_conn::TlsConn;
-use crate::protocol::{ByeReason, ServerMsg, render_line};
+use crate::protocol::ByeReason;
 use crate::server::ConnId;
 
 /// How many keepalive probes go unanswered before the connection is dropped.
@@ -164,9 +164,7 @@ async fn refuse_one(listener: &TcpListener, spare: Option<File>) -> Option<File>
     .await;
     if let Some(Ok((stream, _))) = accepted {
         let stream: Arc<Async<TcpStream>> = stream.into();
-        let _ = stream
-            .get_ref()
-            .write(&render_line(&ServerMsg::Bye(ByeReason::Full)));
+        refuse(stream.get_ref(), ByeReason::Full);
         let _ = stream.get_ref().shutdown(std::net::Shutdown::Both);
     }
     File::open("/dev/null").ok()

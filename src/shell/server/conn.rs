@@ -56,6 +56,10 @@ pub(super) struct ConnIo {
     pub(super) watch_drain: bool,
     /// Closing before its TLS handshake was over: it is dropped after a grace period, if still here.
     pub(super) reaped: bool,
+    /// The core has said something to this connection (its first prompt, or a goodbye): on a TLS
+    /// connection, no byte of the handshake is read before, so that a connection the core turns
+    /// away (too many new ones from its address) costs no handshake.
+    heard: bool,
 }
 
 /// How a flush went.
@@ -96,6 +100,7 @@ impl ConnIo {
             paused: false,
             gated: false,
             reaped: false,
+            heard: false,
             resume: event_listener::Event::new(),
             watch_drain: false,
         }
@@ -112,13 +117,33 @@ impl ConnIo {
         } else {
             self.out.extend_from_slice(bytes);
         }
+        if !std::mem::replace(&mut self.heard, true) {
+            // Its reader may be waiting for this before the handshake.
+            self.resume.notify(usize::MAX);
+        }
+    }
+
+    /// Whether a TLS connection's reader must not start the handshake yet: the core has not spoken
+    /// to it, or has turned it away.
+    fn holds_handshake(&self) -> bool {
+        self.tls.as_ref().is_some_and(|tls| !tls.has_begun()) && (!self.heard || self.closing)
     }
 
     /// Writes what is queued, as far as the kernel takes it without blocking. On a TLS connection the
     /// lines are encrypted first, once the handshake allows (until then they wait).
     pub(super) fn flush(&mut self) -> Flush {
         let mut handshaking = false;
-        if let Some(tls) = &mut self.tls {
+        if let Some(tls) = &mut self.tls
+            && self.closing
+            && !tls.has_begun()
+            && !self.plain.is_empty()
+        {
+            // Turned away before its handshake began (the core refused it on arrival, or the server
+            // is going): its goodbye, the last line queued, goes in plain text, as the shell's own
+            // refusals do (see `refuse`). No handshake is spent on a connection that is leaving.
+            let plain = std::mem::take(&mut self.plain);
+            self.out.extend_from_slice(last_line(&plain));
+        } else if let Some(tls) = &mut self.tls {
             if !self.plain.is_empty() {
                 match tls.encrypt(&self.plain, &mut self.out) {
                     Ok(true) => self.plain = Vec::new(),
@@ -170,6 +195,23 @@ impl ConnIo {
     }
 }
 
+/// The last line of `lines` (which end in newlines).
+fn last_line(lines: &[u8]) -> &[u8] {
+    let body = lines.strip_suffix(b"\n").unwrap_or(lines);
+    let start = body.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    &lines[start..]
+}
+
+/// How this server turns a connection away before a session exists to do it (out of file
+/// descriptors, or the wrong protocol at the port): one `BYE` line in plain text, whatever the port
+/// speaks. No TLS session exists to carry it, and starting one is what a refused connection must not
+/// cost; `nc` shows the line, and natter's TLS client recognises it. One non-blocking write, best
+/// effort: a refused connection gets no buffer or writer task.
+pub(super) fn refuse(stream: &TcpStream, reason: ByeReason) {
+    let mut stream = stream;
+    let _ = stream.write(&render_line(&ServerMsg::Bye(reason)));
+}
+
 /// The open connections' I/O state, by connection.
 pub(super) type Conns = rustc_hash::FxHashMap<ConnId, ConnIo>;
 
@@ -200,6 +242,10 @@ pub(super) async fn reader(
     let mut fresh = true;
     let mut woken = false;
     loop {
+        if fresh && wait_before_handshake(&shared, conn).await {
+            // The accept task queued this connection's `Open` quietly: the core's answer is awaited.
+            woken = true;
+        }
         shared.wait_for_room().await;
         wait_while_paused(&shared, conn).await;
         let read = read_lines(&shared, conn, &stream, &mut decoder, fresh, max_outbound);
@@ -216,18 +262,13 @@ pub(super) async fn reader(
             // this batch first.
             ReadOutcome::Filled => futures_lite::future::yield_now().await,
             ReadOutcome::NotTls => {
-                // Said in plain text, so that `nc` or a client without TLS can show it.
-                let _ = stream
-                    .get_ref()
-                    .write(&render_line(&ServerMsg::Bye(ByeReason::TlsRequired)));
+                refuse(stream.get_ref(), ByeReason::TlsRequired);
                 break;
             }
             ReadOutcome::TlsAtPlainText => {
-                // In plain text too: whatever is still queued for the connection (its prompt may be
-                // held for a moment) is dropped with it, and a TLS client recognises plain text.
-                let _ = stream
-                    .get_ref()
-                    .write(&render_line(&ServerMsg::Bye(ByeReason::PlainTextOnly)));
+                // Whatever is still queued for the connection (its prompt may be held for a
+                // moment) is dropped with it.
+                refuse(stream.get_ref(), ByeReason::PlainTextOnly);
                 break;
             }
             ReadOutcome::Some | ReadOutcome::WouldBlock => {
@@ -274,6 +315,23 @@ impl Drop for EndsSession {
             }
         }
         self.shared.wake_driver();
+    }
+}
+
+/// On a TLS connection, waits until the core has admitted it (see [`ConnIo::holds_handshake`]): the
+/// driver is woken to hear of it first. True if it waited.
+async fn wait_before_handshake(shared: &Shared, conn: ConnId) -> bool {
+    let mut waited = false;
+    loop {
+        let listener = match shared.conns.borrow().get(&conn) {
+            Some(io) if io.holds_handshake() => io.resume.listen(),
+            _ => return waited,
+        };
+        if !waited {
+            shared.wake_driver();
+            waited = true;
+        }
+        listener.await;
     }
 }
 

@@ -30,6 +30,8 @@ pub(super) struct TlsConn {
     /// pointing into them: they must be handed back to it, as they are, at every call).
     partial: Vec<u8>,
     close_sent: bool,
+    /// The client has sent something: the handshake has begun.
+    begun: bool,
     /// The compact session's record rules' state (see [`Inbound`] for why it is kept here).
     inbound: Inbound,
 }
@@ -60,6 +62,7 @@ impl TlsConn {
             },
             partial: Vec::new(),
             close_sent: false,
+            begun: false,
             inbound: Inbound::default(),
         }))
     }
@@ -70,6 +73,12 @@ impl TlsConn {
             Session::Compact(_) => true,
             Session::Ended => false,
         }
+    }
+
+    /// Whether any byte of the handshake has been read: before, the connection can still be turned
+    /// away in plain text.
+    pub(super) fn has_begun(&self) -> bool {
+        self.begun
     }
 
     /// Whether the session runs in its compact form.
@@ -112,6 +121,7 @@ impl TlsConn {
         plain: impl FnMut(&[u8]),
         wire: &mut Vec<u8>,
     ) -> Result<Progress, TlsError> {
+        self.begun |= !incoming.is_empty();
         let result = self.read_records(incoming, plain, wire);
         if result.is_err() {
             self.end();

@@ -174,7 +174,7 @@ fn decode(data: &[u8]) -> (usize, Vec<Op>) {
         return (0, Vec::new());
     };
     let mut ops = Vec::new();
-    let mut take = |input: &mut &[u8], n: usize| -> Vec<u8> {
+    let take = |input: &mut &[u8], n: usize| -> Vec<u8> {
         let n = n.min(input.len());
         let (head, tail) = input.split_at(n);
         *input = tail;
@@ -289,7 +289,12 @@ fn overlong_header(stream: &[u8]) -> bool {
 
 /// Feeds `stream` to `server` `step` bytes at a time until it fails or is closed; then, unless it
 /// failed, has it write a line.
-fn verdict(server: &mut dyn Server, peer: &mut HandPeer, stream: &mut [u8], step: usize) -> Verdict {
+fn verdict(
+    server: &mut dyn Server,
+    peer: &mut HandPeer,
+    stream: &mut [u8],
+    step: usize,
+) -> Verdict {
     let step = if step == 0 { stream.len().max(1) } else { step };
     let mut heard = Vec::new();
     let mut end = End::Open;
@@ -318,7 +323,10 @@ pub(crate) fn differential(data: &[u8]) {
     let configs = test_configs();
 
     let (pair, mut ours_peer) = Pair::by_hand(None);
-    assert!(pair.server.is_compact(), "the compact layer runs the session");
+    assert!(
+        pair.server.is_compact(),
+        "the compact layer runs the session"
+    );
     let mut ours = Compact(pair);
     let mut conn = ServerConnection::new(configs.reference.clone()).expect("a rustls session");
     let mut theirs_peer = HandPeer::handshake(configs.client.clone(), |bytes, _| {
@@ -349,7 +357,8 @@ pub(crate) fn differential(data: &[u8]) {
         ours.text, theirs.text,
         "the application data handed over differs\nours: {ours:?}\nrustls: {theirs:?}"
     );
-    let overflowed = overlong && ours.end == End::Failed && ours.fatal_alert() == Some(RECORD_OVERFLOW);
+    let overflowed =
+        overlong && ours.end == End::Failed && ours.fatal_alert() == Some(RECORD_OVERFLOW);
     if overflowed {
         // rustls reads on and fails on that record later, or is still waiting for it.
         assert!(

@@ -14,11 +14,8 @@ use super::tls_read::{Progress, TlsError};
 
 /// The configurations of one test certificate.
 pub(super) struct Configs {
-    /// natter's server.
-    pub(super) server: Arc<ServerConfig>,
     /// A client that trusts the certificate and may hand its secrets over.
     pub(super) client: Arc<ClientConfig>,
-    pub(super) roots: RootCertStore,
     /// rustls as it comes, on the suite natter's compact layer runs (TLS 1.3 ChaCha20-Poly1305):
     /// what the differential fuzz target compares that layer with.
     pub(super) reference: Arc<ServerConfig>,
@@ -39,9 +36,7 @@ struct AllConfigs {
 pub(super) fn test_configs() -> Configs {
     let all = all_configs();
     Configs {
-        server: all.plain.0.clone(),
         client: all.plain.1.clone(),
-        roots: all.plain.2.clone(),
         reference: all.reference.clone(),
     }
 }
