@@ -98,7 +98,12 @@ fn a_full_server_at_start_is_skipped_with_a_warning() {
     // A server out of descriptors answers `BYE full` and closes: the next one is used.
     let full = Server::cmd()
         .accounts(PEOPLE)
-        .args(&["--max-logins-per-address", "0"])
+        .args(&[
+            "--max-logins-per-address",
+            "0",
+            "--new-connections-per-address",
+            "0",
+        ])
         .fd_limit(40)
         .start();
     let mut held = Vec::new();

@@ -30,6 +30,8 @@ fn out_of_descriptors_refuses_cleanly_warns_once_and_recovers() {
             "--plaintext",
             "--max-logins-per-address",
             "0",
+            "--new-connections-per-address",
+            "0",
         ])
         .fd_limit(40)
         .start();

@@ -305,7 +305,12 @@ fn a_full_tls_server_is_reported_as_full_not_as_a_plain_text_one() {
     let server = Server::cmd()
         .accounts(PEOPLE)
         .tls()
-        .args(&["--max-logins-per-address", "0"])
+        .args(&[
+            "--max-logins-per-address",
+            "0",
+            "--new-connections-per-address",
+            "0",
+        ])
         .fd_limit(40)
         .start();
     let mut held = Vec::new();

@@ -28,6 +28,8 @@ pub const LOAD_TEST_FLAGS: &[&str] = &[
     "0",
     "--max-logins-per-address",
     "0",
+    "--new-connections-per-address",
+    "0",
     "--failed-logins-per-address",
     "0",
     "--mailbox-share",

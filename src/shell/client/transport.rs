@@ -250,10 +250,11 @@ const MAX_GOODBYE: usize = 512;
 /// A natter TLS server turns some connections away before their handshake, and so in plain text
 /// (too many new connections from one address, a cluster node that cannot serve, a server going
 /// down): if the server's first bytes were such a `BYE` line (`first`, read so far), the whole line.
-/// `BYE full` is left to [`explain_failure`], which makes it an error of its own.
+/// `BYE full` and `BYE plaintext-only` (a plain-text server's answer to a TLS hello) are left to
+/// [`explain_failure`], which makes each an error of its own.
 async fn goodbye_before_tls(raw: &TcpStream, mut first: Vec<u8>) -> Option<Vec<u8>> {
     use futures_lite::AsyncReadExt;
-    if !first.starts_with(b"BYE ") || first.starts_with(FULL) {
+    if !first.starts_with(b"BYE ") {
         return None;
     }
     let rest = async {
@@ -275,11 +276,12 @@ async fn goodbye_before_tls(raw: &TcpStream, mut first: Vec<u8>) -> Option<Vec<u
         .await?;
     let end = line.iter().position(|&b| b == b'\n')?;
     let text = std::str::from_utf8(&line[..end]).ok()?;
-    matches!(
-        crate::protocol::decode_line(text),
-        Ok(crate::protocol::ServerMsg::Bye(_))
-    )
-    .then(|| line[..=end].to_vec())
+    use crate::protocol::{ByeReason, ServerMsg};
+    match crate::protocol::decode_line(text) {
+        Ok(ServerMsg::Bye(ByeReason::Full | ByeReason::PlainTextOnly)) | Err(_) => None,
+        Ok(ServerMsg::Bye(_)) => Some(line[..=end].to_vec()),
+        Ok(_) => None,
+    }
 }
 
 /// Why a TLS handshake failed, in words the user can act on.

@@ -142,7 +142,8 @@ impl ConnIo {
             // is going): its goodbye, the last line queued, goes in plain text, as the shell's own
             // refusals do (see `refuse`). No handshake is spent on a connection that is leaving.
             let plain = std::mem::take(&mut self.plain);
-            self.out.extend_from_slice(last_line(&plain));
+            say_in_plain_text(self.stream.get_ref(), last_line(&plain));
+            return Flush::Done;
         } else if let Some(tls) = &mut self.tls {
             if !self.plain.is_empty() {
                 match tls.encrypt(&self.plain, &mut self.out) {
@@ -208,8 +209,22 @@ fn last_line(lines: &[u8]) -> &[u8] {
 /// cost; `nc` shows the line, and natter's TLS client recognises it. One non-blocking write, best
 /// effort: a refused connection gets no buffer or writer task.
 pub(super) fn refuse(stream: &TcpStream, reason: ByeReason) {
+    say_in_plain_text(stream, &render_line(&ServerMsg::Bye(reason)));
+}
+
+/// Writes a goodbye in plain text on a connection about to close. What the client already sent
+/// (a TLS hello, say) is read and dropped first: closing a socket with unread input sends a reset,
+/// and a reset can make the client lose the goodbye before it reads it.
+fn say_in_plain_text(stream: &TcpStream, line: &[u8]) {
     let mut stream = stream;
-    let _ = stream.write(&render_line(&ServerMsg::Bye(reason)));
+    let mut unread = [0u8; 4096];
+    for _ in 0..16 {
+        match stream.read(&mut unread) {
+            Ok(n) if n > 0 => {}
+            _ => break,
+        }
+    }
+    let _ = stream.write(line);
 }
 
 /// The open connections' I/O state, by connection.
@@ -558,6 +573,16 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    #[test]
+    fn a_connection_s_state_did_not_grow() {
+        // The flag that holds a TLS handshake for the core's word took room the struct had.
+        assert!(
+            std::mem::size_of::<ConnIo>() <= 136,
+            "{}",
+            std::mem::size_of::<ConnIo>()
+        );
     }
 
     #[test]
