@@ -235,7 +235,7 @@ impl CompactSession {
                     plain(opened.payload);
                 }
                 ContentType::Alert => {
-                    let payload = <[u8; 2]>::try_from(&*opened.payload).ok();
+                    let payload = <[u8; 2]>::try_from(opened.payload).ok();
                     if self.alert(inbound, payload, wire)? {
                         // Anything after a close_notify is ignored (RFC 8446 section 6.1).
                         progress.closed = true;
