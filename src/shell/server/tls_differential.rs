@@ -138,6 +138,11 @@ impl Server for Reference {
                     }
                 }
                 Err(_) => {
+                    // What rustls opened before the failing record is the application's still.
+                    let mut buf = [0u8; 4096];
+                    while let Ok(n @ 1..) = self.conn.reader().read(&mut buf) {
+                        self.text.extend_from_slice(&buf[..n]);
+                    }
                     end = End::Failed;
                     break;
                 }
