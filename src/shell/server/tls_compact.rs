@@ -156,18 +156,25 @@ impl CompactSession {
     ) -> Result<(usize, Progress), TlsError> {
         let mut used = 0;
         let mut progress = Progress::default();
-        while data.len() - used >= HEADER {
-            let header = &data[used..used + HEADER];
+        while used < data.len() {
+            // The header, checked field by field as rustls' deframer does, each as soon as it has
+            // arrived.
+            let header = &data[used..data.len().min(used + HEADER)];
             let typ = ContentType::from(header[0]);
-            let version = ProtocolVersion::from(u16::from_be_bytes([header[1], header[2]]));
-            let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
-            // The header, checked as rustls' deframer does before the body has arrived.
             if let ContentType::Unknown(_) = typ {
                 return Err(self.fail(wire, alert::DECODE_ERROR, "a record of no known type"));
             }
+            let [_, v1, v2, ..] = *header else {
+                break;
+            };
+            let version = ProtocolVersion::from(u16::from_be_bytes([v1, v2]));
             if matches!(version, ProtocolVersion::Unknown(v) if v & 0xff00 != 0x0300) {
                 return Err(self.fail(wire, alert::DECODE_ERROR, "a record of no TLS version"));
             }
+            if header.len() < HEADER {
+                break;
+            }
+            let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
             if len == 0 && typ != ContentType::ApplicationData {
                 // Only application data may be empty (RFC 8446 section 5.1).
                 return Err(self.fail(wire, alert::DECODE_ERROR, "an empty record"));
