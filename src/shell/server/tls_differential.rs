@@ -193,7 +193,11 @@ fn decode(data: &[u8]) -> (usize, Vec<Op>) {
             0 => Op::Record(ContentType::ApplicationData, take(&mut input, len)),
             1 => Op::Record(ContentType::Alert, take(&mut input, len)),
             2 => Op::Record(ContentType::Handshake, take(&mut input, len)),
-            3 => Op::Inner(take(&mut input, len.max(1))),
+            3 => match take(&mut input, len.max(1)) {
+                // Every inner plaintext has at least its type byte.
+                inner if inner.is_empty() => continue,
+                inner => Op::Inner(inner),
+            },
             // A key update, request value from its length byte.
             4 => Op::Record(ContentType::Handshake, vec![24, 0, 0, 1, (len % 3) as u8]),
             5 => Op::Raw(take(&mut input, len)),
