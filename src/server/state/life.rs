@@ -29,7 +29,10 @@ impl ServerState {
         let limits = &self.config.address_limits;
         // New connections per address, first: the shell holds a TLS handshake until this answer.
         if let Err(ready) = self.addresses.connect(AddressKey::of(peer), limits, now) {
-            let secs = ready.as_millis().saturating_sub(now.as_millis()).div_ceil(1000);
+            let secs = ready
+                .as_millis()
+                .saturating_sub(now.as_millis())
+                .div_ceil(1000);
             send(
                 out,
                 conn,
