@@ -20,12 +20,24 @@ fn natter_servers(ports: &[u16], state_dir: &Path) -> Command {
     cmd
 }
 
+/// alice's client meets `port` once (logs in and out), so its certificate is pinned in `state_dir`.
+fn pin(port: u16, state_dir: &Path) {
+    let mut alice = Piped::spawn_cmd("alice", natter_servers(&[port], state_dir), state_dir);
+    alice.send("alice");
+    alice.send("wonderland");
+    alice.expect("Welcome to natter, alice!");
+    alice.send("logout");
+    assert_eq!(alice.wait().code(), Some(0));
+}
+
 #[test]
 fn a_killed_server_is_replaced_by_the_next_and_the_user_retypes_nothing() {
     let a = Server::cmd().accounts(PEOPLE).tls().start();
     let b = Server::cmd().accounts(PEOPLE).tls().start();
     let (pa, pb) = (a.port(), b.port());
     let dir = tempfile::tempdir().unwrap();
+    // The password goes by itself only to a server whose certificate alice's client has verified.
+    pin(pb, &dir.path().join("a"));
 
     let mut alice = Piped::spawn_cmd(
         "alice",
@@ -64,6 +76,30 @@ fn a_killed_server_is_replaced_by_the_next_and_the_user_retypes_nothing() {
 
     alice.send("logout");
     assert_eq!(alice.wait().code(), Some(0), "{}", alice.seen.join("\n"));
+}
+
+#[test]
+fn the_password_is_never_sent_by_itself_to_a_server_not_verified() {
+    let a = Server::cmd().accounts(PEOPLE).tls().start();
+    let b = Server::cmd().accounts(PEOPLE).tls().start();
+    let (pa, pb) = (a.port(), b.port());
+    let dir = tempfile::tempdir().unwrap();
+    let mut alice = Piped::spawn_cmd("alice", natter_servers(&[pa, pb], dir.path()), dir.path());
+    alice.send("alice");
+    alice.send("wonderland");
+    alice.expect("Welcome to natter, alice!");
+    a.kill9();
+    // b's certificate is new to alice's client: it could be anyone's. A script cannot be asked, so
+    // the client stops there, having sent the username only.
+    alice.expect(&format!(
+        "127.0.0.1:{pb} has not proved it is the server you trust"
+    ));
+    assert_eq!(alice.wait().code(), Some(1));
+    let log = b.log();
+    assert!(
+        !log.contains("alice logged in"),
+        "the password reached b: {log}"
+    );
 }
 
 /// Carol's client is given `first` and then a working server: it says `warning` of `first`, and carol

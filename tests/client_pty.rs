@@ -5,7 +5,7 @@ mod kit;
 
 use std::path::Path;
 
-use kit::{PATIENCE as WAIT, PEOPLE, Piped, Server, natter};
+use kit::{PATIENCE as WAIT, PEOPLE, Piped, Server, free_port, natter, write_credentials};
 use nix::sys::wait::WaitStatus;
 use rexpect::session::PtySession;
 
@@ -190,13 +190,18 @@ fn a_private_chat_between_two_terminals_and_a_server_shutdown() {
     bob.exp_string("* Private chat with alice ended: alice stopped it.")
         .unwrap();
 
-    // The server goes away while both are at their prompts: each says so and exits.
+    // The server goes away while both are at their prompts: each says so and tries to get back (a
+    // person at a terminal keeps the session); Ctrl-C stops that and quits.
     server.interrupt();
     for p in [&mut alice, &mut bob] {
         p.exp_string("The server is shutting down; disconnected.")
             .unwrap();
+        p.exp_string("reconnecting to log in again").unwrap();
+        p.send_control('c').unwrap();
+        p.exp_string("Not connected; stopped trying and quit.")
+            .unwrap();
         p.exp_eof().unwrap();
-        assert_eq!(exit_code(p), 4);
+        assert_eq!(exit_code(p), 1);
     }
 }
 
@@ -225,6 +230,8 @@ fn live_messages_have_the_time_and_a_bell_and_a_half_typed_line_is_kept_in_the_h
     std::thread::sleep(std::time::Duration::from_millis(200));
     server.interrupt();
     alice.exp_string("The server is shutting down").unwrap();
+    alice.exp_string("reconnecting to log in again").unwrap();
+    alice.send_control('c').unwrap();
     alice.exp_eof().unwrap();
     let history = std::fs::read_to_string(state.join("history")).unwrap();
     assert!(
@@ -269,4 +276,82 @@ fn the_idle_warning_reaches_the_screen() {
     alice
         .exp_string("You were logged out by the server after 4 s without a command.")
         .unwrap();
+}
+
+#[test]
+fn a_lost_server_is_reconnected_to_and_a_plain_text_one_gets_the_password_only_from_the_user() {
+    let data = tempfile::tempdir().unwrap();
+    let credentials = write_credentials(data.path(), PEOPLE);
+    let port = free_port();
+    let start = || {
+        Server::cmd()
+            .in_dir(data.path())
+            .raw(&[
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--plaintext",
+                "--credentials",
+                credentials.to_str().unwrap(),
+            ])
+            .start()
+    };
+    let server = start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut alice = pty(port, dir.path(), false);
+    login(&mut alice, "alice", "wonderland");
+    server.kill9();
+    alice
+        .exp_string(&format!(
+            "Lost the connection to 127.0.0.1:{port}; reconnecting to log in again as alice"
+        ))
+        .unwrap();
+    let _server = start();
+    // Plain text: nothing proves it is the same server, so the password is asked for, unseen.
+    alice
+        .exp_string("so your password is not sent to it by itself")
+        .unwrap();
+    alice.exp_string("Password: ").unwrap();
+    alice.send_line("wonderland").unwrap();
+    let shown = alice.exp_string("Reconnected to 127.0.0.1:").unwrap();
+    assert!(
+        !shown.contains("wonderland"),
+        "the password was echoed: {shown:?}"
+    );
+    alice.send_line("whoelse").unwrap();
+    alice.exp_string("Nobody else is online.").unwrap();
+    // No prompt is drawn between the logout and the goodbye.
+    alice.send_line("logout").unwrap();
+    let before = alice.exp_string("Logged out. Goodbye!").unwrap();
+    let after_logout = before.rsplit("logout").next().unwrap();
+    assert!(
+        !after_logout.contains("alice> "),
+        "a prompt before the goodbye: {before:?}"
+    );
+    alice.exp_eof().unwrap();
+    assert_eq!(exit_code(&mut alice), 0);
+    let history = std::fs::read_to_string(dir.path().join("history")).unwrap_or_default();
+    assert!(!history.contains("wonderland"), "{history}");
+}
+
+#[test]
+fn register_asks_for_the_new_password_twice() {
+    let server = Server::cmd().accounts(PEOPLE).args(&["--register"]).start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut zed = pty(server.port(), dir.path(), false);
+    zed.exp_string("Username: ").unwrap();
+    zed.send_line("zed").unwrap();
+    zed.exp_string("New password for zed: ").unwrap();
+    zed.send_line("first try").unwrap();
+    zed.exp_string("New password for zed, again: ").unwrap();
+    zed.send_line("first tyr").unwrap();
+    zed.exp_string("The passwords differ").unwrap();
+    zed.exp_string("New password for zed: ").unwrap();
+    zed.send_line("second-try").unwrap();
+    zed.exp_string("New password for zed, again: ").unwrap();
+    zed.send_line("second-try").unwrap();
+    let shown = zed.exp_string("Welcome to natter, zed!").unwrap();
+    assert!(!shown.contains("second-try"), "{shown:?}");
+    zed.send_control('d').unwrap();
+    zed.exp_eof().unwrap();
 }

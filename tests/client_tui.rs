@@ -8,7 +8,9 @@ use std::num::NonZeroU16;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use kit::{PATIENCE as WAIT, PEOPLE, Piped, Server, natter};
+use kit::{
+    PATIENCE as WAIT, PEOPLE, Piped, Server, free_port, natter, natter_tls, write_credentials,
+};
 use nix::sys::wait::WaitStatus;
 use rexpect::session::PtySession;
 
@@ -23,7 +25,11 @@ struct Tui {
 
 impl Tui {
     fn start(port: u16, state_dir: &Path) -> Tui {
-        let natter_cmd = natter(port, state_dir);
+        Tui::start_cmd(natter(port, state_dir))
+    }
+
+    /// `natter_cmd --tui` in the pseudo-terminal.
+    fn start_cmd(natter_cmd: std::process::Command) -> Tui {
         let mut cmd = std::process::Command::new("sh");
         cmd.arg("-c")
             .arg(format!("stty rows {ROWS} cols {COLS} && exec \"$@\""))
@@ -180,22 +186,112 @@ fn the_idle_countdown_then_the_logout_give_the_terminal_back() {
     assert_eq!(alice.exit_code(), 4);
 }
 
+/// Pastes `text` as a terminal does with bracketed paste on.
+fn paste(tui: &mut Tui, text: &str) {
+    tui.key(&format!("\x1b[200~{text}\x1b[201~"));
+}
+
 #[test]
-fn a_lost_server_gives_the_terminal_back_and_keeps_the_half_typed_line() {
-    let server = Server::cmd().accounts(PEOPLE).start();
+fn a_paste_is_said_line_by_line_never_run_and_a_long_one_asks_first() {
+    let server = Server::cmd().accounts(PEOPLE).args(&["60", "300"]).start();
     let dir = tempfile::tempdir().unwrap();
-    let mut alice = Tui::start(server.port(), dir.path());
+    let mut alice = Tui::start(server.port(), &dir.path().join("a"));
     log_in(&mut alice, "alice", "wonderland");
-    alice.key("message bob half a thou");
-    alice.shows("> message bob half a thou");
-    server.kill9();
-    let s = alice.shows("Lost the connection to the server");
-    assert!(!s.contains("[alice @"), "the full screen is gone: {s}");
-    alice.pty.exp_eof().unwrap();
-    assert_eq!(alice.exit_code(), 1);
-    let history = std::fs::read_to_string(dir.path().join("history")).unwrap();
+    let mut bob = Piped::login("bob", "builder", server.port(), &dir.path().join("b"));
+    bob.send("message alice paste me the steps");
+    alice.shows("2:bob*]");
+    alice.key("\x1b2");
+    alice.shows("bob: paste me the steps");
+
+    // Lines that read like commands are said, not run.
+    paste(&mut alice, "whoelse\nlogout\n");
+    bob.expect("[message] alice: whoelse");
+    bob.expect("[message] alice: logout");
+    alice.shows("alice: logout  (delivered)");
+    assert!(alice.contents().contains("[alice @"), "still logged in");
+
+    // More than five lines: held, and the input line asks.
+    let steps: Vec<String> = (1..=7).map(|i| format!("step {i}")).collect();
+    paste(&mut alice, &steps.join("\n"));
+    alice.shows("Paste 7 lines to bob? Enter sends them, Esc cancels.");
     assert!(
-        history.lines().any(|l| l == "message bob half a thou"),
-        "{history}"
+        !bob.saw("[message] alice: step 1"),
+        "nothing before the word"
     );
+    alice.key("\r");
+    bob.expect("[message] alice: step 7");
+    // Esc cancels one.
+    paste(&mut alice, &steps.join("\n"));
+    alice.shows("Paste 7 lines to bob?");
+    alice.key("\x1b");
+    alice.shows("Paste of 7 lines cancelled.");
+
+    // Ctrl-J ends a line as Enter does.
+    alice.key("sent with ctrl-j\n");
+    bob.expect("[message] alice: sent with ctrl-j");
+    alice.key("\x03");
+    alice.pty.exp_eof().unwrap();
+}
+
+#[test]
+fn a_lost_server_is_reconnected_to_and_the_windows_are_kept() {
+    let data = tempfile::tempdir().unwrap();
+    let credentials = write_credentials(data.path(), PEOPLE);
+    let port = free_port();
+    let start = || {
+        Server::cmd()
+            .in_dir(data.path())
+            .raw(&[
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--credentials",
+                credentials.to_str().unwrap(),
+            ])
+            .start()
+    };
+    let server = start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut alice = Tui::start_cmd(natter_tls(port, &dir.path().join("a")));
+    alice.shows("First connection to 127.0.0.1:");
+    log_in(&mut alice, "alice", "wonderland");
+    let mut bob = Piped::spawn_tls("bob", port, &dir.path().join("b"), &[]);
+    bob.send("bob");
+    bob.send("builder");
+    bob.expect("Welcome to natter, bob!");
+    bob.send("message alice before the storm");
+    alice.shows("2:bob*]");
+    alice.key("\x1b2");
+    alice.shows("bob: before the storm");
+
+    server.kill9();
+    let s = alice.shows("[reconnecting]");
+    assert!(s.contains("bob: before the storm"), "the window stays: {s}");
+    alice.key("\x1b1");
+    alice.shows("Lost the connection to 127.0.0.1:");
+    let _ = bob.wait();
+
+    // The server comes back with the same certificate: alice's client logs in again by itself.
+    let _server = start();
+    alice.shows("logged in again as alice.");
+    let s = alice.shows("1:status 2:bob]");
+    assert!(!s.contains("[reconnecting]"), "{s}");
+    let mut bob = Piped::spawn_tls("bob", port, &dir.path().join("b"), &[]);
+    bob.send("bob");
+    bob.send("builder");
+    bob.expect("Welcome to natter, bob!");
+    bob.send("message alice and after it");
+    alice.key("\x1b2");
+    let s = alice.shows("bob: and after it");
+    assert!(s.contains("bob: before the storm"), "scrollback kept: {s}");
+
+    // A line half typed when the user leaves is kept in the history.
+    alice.key("half a thou");
+    alice.shows("> half a thou");
+    alice.key("\x03");
+    alice.shows("Logged out. Goodbye!");
+    alice.pty.exp_eof().unwrap();
+    assert_eq!(alice.exit_code(), 0);
+    let history = std::fs::read_to_string(dir.path().join("a").join("history")).unwrap();
+    assert!(history.lines().any(|l| l == "half a thou"), "{history}");
 }

@@ -176,13 +176,28 @@ fn groups_and_private_chats_are_brokered_across_nodes() {
 #[test]
 fn a_killed_node_s_users_are_logged_out_everywhere_and_move_to_another_node() {
     let Some(redis) = Redis::start() else { return };
-    let (a, b, c) = (node(&redis), node(&redis), node(&redis));
+    // Over TLS: a client logs in again by itself only at a node whose certificate it has verified.
+    let tls_node = || {
+        Server::cmd()
+            .accounts(PEOPLE)
+            .tls()
+            .args(&["60", "600", "--cluster", &redis.url()])
+            .start()
+    };
+    let (a, b, c) = (tls_node(), tls_node(), node(&redis));
     let (pa, pb) = (a.port(), b.port());
     let dir = tempfile::tempdir().unwrap();
+    // alice's client has met B before, so B's certificate is pinned.
+    let mut once = Piped::spawn_tls("alice", pb, &dir.path().join("alice"), &[]);
+    once.send("alice");
+    once.send("wonderland");
+    once.expect("Welcome to natter, alice!");
+    once.send("logout");
+    assert_eq!(once.wait().code(), Some(0));
 
     // alice's client knows both nodes; bob is on B.
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_natter"));
-    cmd.args(["--plaintext", "--server"])
+    cmd.args(["--server"])
         .arg(format!("127.0.0.1:{pa}"))
         .arg("--server")
         .arg(format!("127.0.0.1:{pb}"))
@@ -193,7 +208,10 @@ fn a_killed_node_s_users_are_logged_out_everywhere_and_move_to_another_node() {
     alice.send("alice");
     alice.send("wonderland");
     alice.expect("Welcome to natter, alice!");
-    let mut bob = user_at("bob", "builder", pb, dir.path());
+    let mut bob = Piped::spawn_tls("bob", pb, &dir.path().join("bob"), &[]);
+    bob.send("bob");
+    bob.send("builder");
+    bob.expect("Welcome to natter, bob!");
     let mut carol = user_at("carol", "christmas", c.port(), dir.path());
     alice.expect("* bob logged in");
     alice.expect("* carol logged in");

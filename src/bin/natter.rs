@@ -163,11 +163,6 @@ fn main() {
         std::process::exit(2);
     }
     let state_dir = args.state_dir.or_else(state_file::default_dir);
-    let server = servers
-        .iter()
-        .map(|s| s.to_string())
-        .collect::<Vec<_>>()
-        .join(", ");
     let security = if args.plaintext {
         Security::Plain
     } else {
@@ -188,7 +183,6 @@ fn main() {
             bell: !args.no_bell && std::io::stdout().is_terminal(),
             history: state_dir.as_ref().map(|d| d.join("history")),
             full_screen: args.tui,
-            server,
         },
         state_dir,
     };

@@ -1,11 +1,14 @@
 //! Tab completion: command names in the first word (and the second word of the commands that have
-//! one), usernames where a command takes a user, group names where it takes a group. Pure, so the
-//! shell's line-editor glue stays a few lines.
+//! one), usernames where a command takes a user, group names where it takes a group. In a
+//! conversation's window of the full-screen client, where a line is said rather than run, the first
+//! word completes to a nick with irssi's `: ` after it (`bo<Tab>` is `bob: `), and commands complete
+//! after their `/`. Pure, so the line editors' glue stays a few lines.
 
-use super::display::command_words;
+use super::input::{alias_of, command_words};
 
 /// Commands whose first argument is a username.
 const TAKES_USER: &[&str] = &[
+    "query",
     "message",
     "block",
     "unblock",
@@ -24,35 +27,66 @@ pub struct Known {
     pub groups: Vec<String>,
 }
 
+/// What the first word of a line is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Start<'a> {
+    /// A command (line mode, and the full-screen status window); `full_screen` adds the window
+    /// commands.
+    Command { full_screen: bool },
+    /// Said to a conversation: a nick from `nicks` (the group's members, or everyone known), followed
+    /// by `: `; or a command after `/`.
+    Said { nicks: &'a [String] },
+}
+
 /// Where the word being completed starts in `line`, and the candidates for it, for the cursor at byte
-/// `pos`.
+/// `pos`, in line mode.
 pub fn complete(line: &str, pos: usize, known: &Known) -> (usize, Vec<String>) {
+    complete_at(line, pos, known, Start::Command { full_screen: false })
+}
+
+/// The same, where the first word is as `start` says.
+pub fn complete_at(
+    line: &str,
+    pos: usize,
+    known: &Known,
+    start: Start<'_>,
+) -> (usize, Vec<String>) {
+    let full_screen = !matches!(start, Start::Command { full_screen: false });
     let before = line.get(..pos).unwrap_or(line);
-    let start = before.rfind([' ', '\t']).map(|i| i + 1).unwrap_or(0);
-    let word = &before[start..];
-    let mut earlier: Vec<String> = before[..start]
+    let start_byte = before.rfind([' ', '\t']).map(|i| i + 1).unwrap_or(0);
+    let word = &before[start_byte..];
+    let mut earlier: Vec<String> = before[..start_byte]
         .split_whitespace()
         .map(str::to_ascii_lowercase)
         .collect();
     // `/msg bob`, `/group add`: the same as without the slash, irssi's names included.
-    if let Some(first) = earlier.first_mut()
-        && first.starts_with('/')
-    {
-        *first = super::input::normalize(first).into_owned();
+    if let Some(first) = earlier.first_mut() {
+        let word = first.trim_start_matches('/');
+        *first = alias_of(word).unwrap_or(word).to_owned();
     }
     let earlier: Vec<&str> = earlier.iter().map(String::as_str).collect();
     let users = || known.users.iter().map(String::as_str).collect::<Vec<_>>();
     let groups = || known.groups.iter().map(String::as_str).collect::<Vec<_>>();
     let candidates: Vec<&str> = match earlier.as_slice() {
         [] => {
-            let mut words = command_words();
-            words.dedup();
-            return match word.strip_prefix('/') {
-                Some(w) => {
+            let words = command_words(full_screen);
+            return match (word.strip_prefix('/'), start) {
+                (Some(w), _) => {
                     let c = matching(&words, &w.to_ascii_lowercase());
-                    (start, c.into_iter().map(|c| format!("/{c}")).collect())
+                    (start_byte, c.into_iter().map(|c| format!("/{c}")).collect())
                 }
-                None => (start, matching(&words, &word.to_ascii_lowercase())),
+                (None, Start::Said { nicks }) => {
+                    let nicks: Vec<&str> = nicks.iter().map(String::as_str).collect();
+                    let found = nicks
+                        .iter()
+                        .filter(|n| n.starts_with(word))
+                        .map(|n| format!("{n}: "))
+                        .collect();
+                    (start_byte, found)
+                }
+                (None, Start::Command { .. }) => {
+                    (start_byte, matching(&words, &word.to_ascii_lowercase()))
+                }
             };
         }
         ["message"] => {
@@ -68,7 +102,7 @@ pub fn complete(line: &str, pos: usize, known: &Known) -> (usize, Vec<String>) {
         [command] if TAKES_USER.contains(command) => users(),
         _ => Vec::new(),
     };
-    (start, matching(&candidates, word))
+    (start_byte, matching(&candidates, word))
 }
 
 fn matching(candidates: &[&str], prefix: &str) -> Vec<String> {
@@ -130,6 +164,29 @@ mod tests {
         assert_eq!(c, vec!["bob ", "bobby "]);
         let (_, c) = complete("/message group t", 16, &known());
         assert_eq!(c.len(), 2);
+        let (_, c) = complete("/qu", 3, &known());
+        assert!(c.is_empty(), "no windows in line mode");
+    }
+
+    #[test]
+    fn query_and_a_nick_at_the_start_of_a_line_in_the_full_screen_client() {
+        let status = Start::Command { full_screen: true };
+        let (_, c) = complete_at("/qu", 3, &known(), status);
+        assert_eq!(c, vec!["/query "]);
+        let (start, c) = complete_at("/query bo", 9, &known(), status);
+        assert_eq!(start, 7);
+        assert_eq!(c, vec!["bob ", "bobby "]);
+        // In a conversation the first word is said: a nick, irssi's way.
+        let nicks = vec!["bob".to_owned(), "carol".to_owned()];
+        let said = Start::Said { nicks: &nicks };
+        let (start, c) = complete_at("ca", 2, &known(), said);
+        assert_eq!((start, c), (0, vec!["carol: ".to_owned()]));
+        let (_, c) = complete_at("/whoe", 5, &known(), said);
+        assert_eq!(c, vec!["/whoelse ", "/whoelsesince "]);
+        let (_, c) = complete_at("/query a", 8, &known(), said);
+        assert_eq!(c, vec!["alice "]);
+        let (_, c) = complete_at("hello ca", 8, &known(), said);
+        assert!(c.is_empty(), "only the first word is a nick");
     }
 
     #[test]

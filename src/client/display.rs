@@ -14,14 +14,13 @@
 
 use anstyle::{AnsiColor, Style};
 
+use super::input::help_rows;
 use super::outgoing::{Conversation, Outcome};
 use crate::protocol::lines::wire_tables;
 use crate::protocol::p2p::Refusal;
 use crate::protocol::render::plural;
 use crate::protocol::wire::variant_pat;
-use crate::protocol::{
-    ByeReason, CancelReason, CommandName, ErrorReply, Name, PingState, Prompt, ServerMsg,
-};
+use crate::protocol::{ByeReason, CancelReason, ErrorReply, Name, PingState, Prompt, ServerMsg};
 
 /// How a private chat ended, from this side's point of view.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,6 +92,27 @@ pub enum ClientError {
     NotConnected(String),
     #[error("No server could be reached and logged in to within {secs} s; giving up.")]
     NoServerLeft { secs: u64 },
+    #[error("Usage: {0}")]
+    Usage(&'static str),
+    #[error("That was {0} lines at once (a paste?); nothing was sent. Send them one at a time.")]
+    SeveralLines(usize),
+    #[error("'/{0}' belongs to the full-screen client (natter --tui), which has windows.")]
+    FullScreenOnly(&'static str),
+    #[error(
+        "That message is too long to send: the server takes lines of at most {limit} bytes, and this one would be {len}. Nothing was sent; split it, or shorten it by {} bytes.",
+        len - limit
+    )]
+    MessageTooLong { limit: usize, len: usize },
+    #[error("The passwords differ; nothing was sent. Choose the new password again.")]
+    PasswordsDiffer,
+    #[error(
+        "Not trusting the certificate {server} now presents; disconnected. If its operator confirms it, run natter with --accept-new-cert {fingerprint}."
+    )]
+    NotTrusted { server: String, fingerprint: String },
+    #[error(
+        "{server} has not proved it is the server you trust (plain text, or a certificate new to this client), so the password is not sent to it by itself, and there is nobody at a terminal to type it; disconnected."
+    )]
+    ReloginNeedsUser { server: String },
 }
 
 /// One thing to show.
@@ -153,6 +173,9 @@ pub enum Item {
     /// A problem the client found itself.
     Error(ClientError),
     Warning(String),
+    /// News of the connection to the server: lost, trying again, back. A full-screen client keeps it
+    /// in its status window.
+    Connection(String),
 }
 
 impl Item {
@@ -197,40 +220,6 @@ impl From<ClientError> for Item {
     fn from(e: ClientError) -> Self {
         Item::Error(e)
     }
-}
-
-/// The commands a person can type, in `help` order: the server's listed commands, with the client's own
-/// `private` after `decline`.
-pub fn command_words() -> Vec<&'static str> {
-    let mut words: Vec<&'static str> = help_rows()
-        .into_iter()
-        .map(|(usage, _)| word_of(usage))
-        .collect();
-    // `message` and `message group`, the `group` family: each word once.
-    words.dedup();
-    words
-}
-
-fn word_of(usage: &'static str) -> &'static str {
-    usage.split(' ').next().unwrap_or(usage)
-}
-
-/// The client's only command of its own: it never reaches the server.
-pub const PRIVATE_USAGE: &str = "private <user> <text>";
-const PRIVATE_SUMMARY: &str =
-    "send <text> to <user> over your direct private chat (never via the server)";
-
-/// `(usage, summary)` for every command a person can type.
-pub fn help_rows() -> Vec<(&'static str, &'static str)> {
-    let mut rows = Vec::new();
-    for name in CommandName::listed() {
-        let spec = name.spec();
-        rows.push((spec.usage, spec.summary));
-        if name == CommandName::Decline {
-            rows.push((PRIVATE_USAGE, PRIVATE_SUMMARY));
-        }
-    }
-    rows
 }
 
 /// Styles, or none.
@@ -376,12 +365,18 @@ pub fn render(item: &Item, color: bool) -> String {
             .into(),
         ),
         Item::Error(e) => error(p, &e.to_string()),
-        Item::Warning(text) => p.warn(text.clone()),
+        Item::Warning(text) | Item::Connection(text) => p.warn(text.clone()),
     }
 }
 
+/// One row of `help`: the usage, padded to the longest one, then what it does.
 fn help_row(usage: &str, summary: &str) -> String {
-    format!("  {usage:<24} {summary}")
+    let width = help_rows(true)
+        .iter()
+        .map(|(u, _)| u.chars().count())
+        .max()
+        .unwrap_or(0);
+    format!("  {usage:<width$}  {summary}")
 }
 
 /// How the client shows a table's enum (see [`crate::protocol::lines`]): the row's `show` column, or
@@ -553,12 +548,24 @@ mod tests {
     }
 
     #[test]
-    fn help_lists_private_and_no_internal_commands() {
-        let words = command_words();
-        assert!(words.contains(&"private"));
-        assert!(words.contains(&"message"));
-        assert!(!words.contains(&"ack"));
-        assert!(!words.contains(&"p2pport"));
+    fn help_rows_line_up() {
+        let rows: Vec<String> = help_rows(true)
+            .into_iter()
+            .map(|(usage, summary)| render(&Item::Help { usage, summary }, false))
+            .collect();
+        let column = |row: &str, summary: &str| row.find(summary).unwrap();
+        let first = column(&rows[0], help_rows(true)[0].1);
+        for ((_, summary), row) in help_rows(true).iter().zip(&rows) {
+            assert_eq!(column(row, summary), first, "{row:?}");
+        }
+        assert!(
+            rows.iter()
+                .any(|r| r.contains("message group <name> <text>"))
+        );
+        assert!(
+            rows.iter()
+                .any(|r| r.contains("create group <name> <member>"))
+        );
         let unknown = ClientError::UnknownCommand.to_string();
         assert!(
             unknown.contains("'help'") && unknown.lines().count() == 1,

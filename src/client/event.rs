@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 
 use super::display::{ClientError, Item};
+use super::input::Input;
+use super::screen::Key;
 use super::seen::Seen;
 use crate::protocol::Name;
 
@@ -33,7 +35,18 @@ pub enum InputMode {
     NewPassword {
         user: Name,
     },
-    /// Logged in: commands, one after another, until the session ends.
+    /// The new account's password once more, as `passwd` asks, so a typing mistake nobody saw does
+    /// not lock the user out of the account just made. Not echoed.
+    ConfirmPassword {
+        user: Name,
+    },
+    /// The server's certificate changed while reconnecting: whether to trust the one presented
+    /// (`fingerprint`), which only its operator can confirm.
+    TrustCertificate {
+        server: String,
+        fingerprint: String,
+    },
+    /// Logged in: one command (the core asks again for the next).
     Command {
         user: Name,
     },
@@ -42,7 +55,10 @@ pub enum InputMode {
 impl InputMode {
     /// Whether what is typed must not be shown.
     pub fn is_secret(&self) -> bool {
-        matches!(self, InputMode::Password | InputMode::NewPassword { .. })
+        matches!(
+            self,
+            InputMode::Password | InputMode::NewPassword { .. } | InputMode::ConfirmPassword { .. }
+        )
     }
 
     /// The prompt shown on a terminal.
@@ -51,6 +67,10 @@ impl InputMode {
             InputMode::Username => "Username: ".into(),
             InputMode::Password => "Password: ".into(),
             InputMode::NewPassword { user } => format!("New password for {user}: "),
+            InputMode::ConfirmPassword { user } => format!("New password for {user}, again: "),
+            InputMode::TrustCertificate { fingerprint, .. } => {
+                format!("Trust {fingerprint}? (yes/no) ")
+            }
             InputMode::Command { user } => format!("{user}> "),
         }
     }
@@ -59,8 +79,20 @@ impl InputMode {
 /// From the server connection.
 #[derive(Clone, Copy, Debug)]
 pub enum ServerEvent<'a> {
-    /// The connection is established: the first event, and the answer to [`Effect::ConnectServer`].
+    /// The connection is established (the first event, or the answer to [`Effect::ConnectServer`]),
+    /// but nothing proved the server is the one the user trusted: plain text, or a certificate met for
+    /// the first time. The remembered password is never sent to it by itself.
     Connected,
+    /// The connection is established to a server whose certificate was verified: the one pinned at
+    /// an earlier connection (or accepted by the user), or one the CA given with `--ca` vouches for.
+    ConnectedVerified,
+    /// The answer to [`Effect::ConnectServer`] when the server presented a certificate other than the
+    /// one pinned (`presented`, its fingerprint), or one the CA does not vouch for (`presented` is
+    /// `None`): nothing was sent to it.
+    Untrusted {
+        error: &'a str,
+        presented: Option<&'a str>,
+    },
     /// The answer to [`Effect::ConnectServer`] when no connection could be made (refused, timed out,
     /// TLS failed, the certificate changed): `error` says which, for the user.
     ConnectFailed { error: &'a str },
@@ -73,9 +105,19 @@ pub enum ServerEvent<'a> {
 }
 
 /// From the person at the keyboard (or the script on stdin).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub enum UserEvent<'a> {
+    /// A line, in line mode (a command) or at a login prompt (its answer): the answer to
+    /// [`Effect::Read`].
     Line(&'a [u8]),
+    /// Typed input already read: text to say to a conversation, or a command.
+    Input(Input<'a>),
+    /// A key pressed in the full-screen client.
+    Key(Key),
+    /// Text pasted in the full-screen client (the terminal's bracketed paste).
+    Paste(&'a str),
+    /// The full-screen client's terminal is now `rows` high.
+    Resize { rows: u16 },
     /// Ctrl-D, or the end of piped input.
     Eof,
     /// Ctrl-C, SIGTERM or SIGHUP.
@@ -100,11 +142,17 @@ pub enum PeerEvent<'a> {
 }
 
 /// An input to [`super::ClientState::handle`].
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub enum Event<'a> {
     Server(ServerEvent<'a>),
     User(UserEvent<'a>),
-    Peer { link: LinkId, event: PeerEvent<'a> },
+    Peer {
+        link: LinkId,
+        event: PeerEvent<'a>,
+    },
+    /// Something the shell found that the user should know (a server's certificate met for the first
+    /// time, a state file it could not read): shown with the connection's news.
+    Notice(&'a str),
 }
 
 /// How the client ends; the shell turns it into the process exit status.
@@ -156,9 +204,13 @@ pub enum Effect {
     /// Carried out before the acknowledgement that follows it is sent.
     SaveSeen { user: Name, seen: Seen },
     /// Drop the server connection, if any, and connect to server number `index` of
-    /// [`super::Config::servers`]; answer with `Connected` or `ConnectFailed`. Nothing more is reported
-    /// about the connection dropped.
-    ConnectServer { index: usize },
+    /// [`super::Config::servers`], accepting the certificate `accept_cert` (a fingerprint the user
+    /// confirmed) in place of the one pinned; answer with `Connected`, `ConnectedVerified`,
+    /// `Untrusted` or `ConnectFailed`. Nothing more is reported about the connection dropped.
+    ConnectServer {
+        index: usize,
+        accept_cert: Option<String>,
+    },
     /// Drop the server connection without a word (a re-login that must be tried again later); nothing
     /// more is reported about it.
     DropServer,
@@ -169,11 +221,6 @@ pub enum Effect {
 /// Pushes one thing to show.
 pub(super) fn show(out: &mut Vec<Effect>, item: impl Into<Item>) {
     out.push(Effect::Show(item.into()));
-}
-
-/// Pushes a notice for the user (shown as a warning).
-pub(super) fn warn(out: &mut Vec<Effect>, text: String) {
-    out.push(Effect::Show(Item::Warning(text)));
 }
 
 /// Pushes one of the client's own errors to show.

@@ -1,25 +1,58 @@
-//! What the user typed, as a command: the server's grammar ([`parse_command`]) for the server's commands,
-//! so a usage error reads exactly as the server would have put it, plus the client's own `private`.
+//! What a typed line means, in line mode and in each window of the full-screen client: the one table
+//! of the client's own words (irssi's aliases, `private`, the window commands) beside the server's
+//! command table, and the rules for when a line is a command and when it is said.
 //!
-//! People coming from irssi and weechat type commands with a leading `/`, and a few of their names:
-//! `/msg` is `message`, `/quit` is `logout`, `/who` is `whoelse`. Both forms work everywhere.
-
-use std::borrow::Cow;
+//! - In line mode and in the full-screen status window a line is a command, with or without a leading
+//!   `/` (`whoelse`, `/whoelse`).
+//! - In a conversation's window (a user, a group, the broadcasts, a private chat) a line is said to that
+//!   conversation; only a line starting with `/` is a command, as in irssi and weechat, and `//text`
+//!   says `/text`. So "ping me when you are back" typed in bob's window is a message to bob.
+//!
+//! A line is read once, here, into a typed [`Input`]: what to say to whom ([`Input::Say`]), a
+//! command for the server or the client ([`Input::Command`]), or a command for the full-screen
+//! client's windows ([`Input::Window`]). Commands are parsed by the server's own grammar, so a usage
+//! error reads exactly as the server would have put it.
 
 use super::display::ClientError;
 use crate::protocol::{
-    Command, ErrorReply, ParseError, parse_command, parse_user_and_text, split_command_word,
+    Command, CommandName, Conversation, ErrorReply, Name, ParseError, parse_command,
+    parse_user_and_text, split_command_word,
 };
 
-/// One line typed while logged in.
+/// Where a line was typed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place<'c> {
+    /// Line mode: every line is a command.
+    Prompt,
+    /// The full-screen status window: every line is a command too.
+    Status,
+    /// A conversation's window: a line is said there, unless it starts with `/`.
+    Window(&'c Conversation),
+}
+
+/// One line typed while logged in, read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Input<'a> {
     /// Nothing but spaces: ignored, like a shell ignores an empty line.
     Blank,
-    /// `private <user> <text>`: goes over the peer-to-peer link only.
-    Private { to: &'a str, text: &'a str },
-    /// A command for the server (or handled locally, like `help`).
+    /// Text for a conversation, never a command: a message to a user or a group, a broadcast, or a
+    /// line of a private chat (which goes over the peer-to-peer link only).
+    Say { to: Conversation, text: &'a str },
+    /// A command for the server (or one the client answers itself, like `help`).
     Command(Command<'a>),
+    /// A command for the full-screen client's windows.
+    Window(WindowCommand<'a>),
+}
+
+/// What the full-screen client's own commands ask of its windows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WindowCommand<'a> {
+    /// `/win N`: show window N (as typed; the screen checks it).
+    Show(&'a str),
+    /// `/close`: close this window.
+    Close,
+    /// `/query USER`: open (or show) a window for USER.
+    Query(&'a str),
 }
 
 /// Why a typed line is refused before anything is sent.
@@ -30,40 +63,192 @@ pub enum InputError {
     Client(ClientError),
 }
 
-/// irssi's names for natter's commands.
-const ALIASES: &[(&str, &str)] = &[("msg", "message"), ("quit", "logout"), ("who", "whoelse")];
-
-/// The line with a leading `/` dropped and an irssi alias in its first word replaced by natter's name.
-pub fn normalize(line: &str) -> Cow<'_, str> {
-    let trimmed = line.trim_start_matches([' ', '\t']);
-    let Some(rest) = trimmed.strip_prefix('/') else {
-        return Cow::Borrowed(line);
-    };
-    let (word, args) = rest.split_at(rest.find([' ', '\t']).unwrap_or(rest.len()));
-    match ALIASES
-        .iter()
-        .find(|(alias, _)| alias.eq_ignore_ascii_case(word))
-    {
-        Some((_, name)) => Cow::Owned(format!("{name}{args}")),
-        None => Cow::Borrowed(rest),
-    }
+/// What one of the client's own words does.
+#[derive(Clone, Copy, Debug)]
+enum Meaning {
+    /// Another name (irssi's) for one of natter's commands, read by a rule of its own: `msg` takes a
+    /// user and text like `message`; `quit` and `who` take whatever follows (irssi's quit message,
+    /// a channel) and ignore it.
+    Alias(fn(&str) -> Result<Input<'_>, InputError>),
+    /// `private <user> <text>`.
+    Private,
+    /// One of the window commands.
+    Window(fn(&str) -> Result<Input<'_>, InputError>),
 }
 
-/// Parses one line typed by the user (after [`normalize`]).
-pub fn parse_input(line: &str) -> Result<Input<'_>, InputError> {
+/// One of the client's own words.
+#[derive(Debug)]
+pub struct ClientWord {
+    pub word: &'static str,
+    /// For `help`; empty for an alias, which `help` does not list.
+    pub usage: &'static str,
+    pub summary: &'static str,
+    /// Only the full-screen client has windows.
+    pub full_screen_only: bool,
+    meaning: Meaning,
+}
+
+/// The usage of the client's only command that never reaches the server.
+pub const PRIVATE_USAGE: &str = "private <user> <text>";
+
+/// The client's own words, both modes: the aliases, `private`, the window commands.
+pub const CLIENT_WORDS: &[ClientWord] = &[
+    ClientWord {
+        word: "private",
+        usage: PRIVATE_USAGE,
+        summary: "send <text> to <user> over your direct private chat (never via the server)",
+        full_screen_only: false,
+        meaning: Meaning::Private,
+    },
+    ClientWord {
+        word: "query",
+        usage: "/query <user>",
+        summary: "open a window for a conversation with <user>",
+        full_screen_only: true,
+        meaning: Meaning::Window(
+            |args| match args.split_whitespace().collect::<Vec<_>>()[..] {
+                [user] => Ok(Input::Window(WindowCommand::Query(user))),
+                _ => Err(InputError::Client(ClientError::Usage("/query <user>"))),
+            },
+        ),
+    },
+    ClientWord {
+        word: "win",
+        usage: "/win <number>",
+        summary: "show window <number> (Alt-1..9 and Ctrl-N/Ctrl-P do too)",
+        full_screen_only: true,
+        meaning: Meaning::Window(
+            |args| match args.split_whitespace().collect::<Vec<_>>()[..] {
+                [n] => Ok(Input::Window(WindowCommand::Show(n))),
+                _ => Err(InputError::Client(ClientError::Usage("/win <number>"))),
+            },
+        ),
+    },
+    ClientWord {
+        word: "close",
+        usage: "/close",
+        summary: "close this window (not the status window)",
+        full_screen_only: true,
+        meaning: Meaning::Window(|args| {
+            if args.trim().is_empty() {
+                Ok(Input::Window(WindowCommand::Close))
+            } else {
+                Err(InputError::Client(ClientError::Usage("/close")))
+            }
+        }),
+    },
+    ClientWord {
+        word: "msg",
+        usage: "",
+        summary: "",
+        full_screen_only: false,
+        meaning: Meaning::Alias(|args| {
+            parse_user_and_text(args)
+                .map(|(to, text)| Input::Say {
+                    to: Conversation::User(Name::from(to)),
+                    text,
+                })
+                .ok_or(InputError::Server(ErrorReply::Usage {
+                    command: CommandName::Message,
+                }))
+        }),
+    },
+    ClientWord {
+        word: "quit",
+        usage: "",
+        summary: "",
+        full_screen_only: false,
+        meaning: Meaning::Alias(|_| Ok(Input::Command(Command::Logout))),
+    },
+    ClientWord {
+        word: "who",
+        usage: "",
+        summary: "",
+        full_screen_only: false,
+        meaning: Meaning::Alias(|_| Ok(Input::Command(Command::WhoElse))),
+    },
+];
+
+/// The client word `word` (any ASCII case), if it is one.
+fn client_word(word: &str) -> Option<&'static ClientWord> {
+    CLIENT_WORDS
+        .iter()
+        .find(|w| w.word.eq_ignore_ascii_case(word))
+}
+
+/// Reads one line typed while logged in, at `place`. `full_screen` says whether the window commands
+/// exist.
+pub fn read<'a>(
+    line: &'a str,
+    place: Place<'_>,
+    full_screen: bool,
+) -> Result<Input<'a>, InputError> {
+    if line.trim().is_empty() {
+        return Ok(Input::Blank);
+    }
+    let command = match place {
+        Place::Window(to) => match line.strip_prefix('/') {
+            // `//text` says `/text`.
+            Some(rest) if rest.starts_with('/') => {
+                return Ok(Input::Say {
+                    to: to.clone(),
+                    text: rest,
+                });
+            }
+            Some(rest) => rest,
+            None => {
+                return Ok(Input::Say {
+                    to: to.clone(),
+                    text: line,
+                });
+            }
+        },
+        // A command, with or without its slash (and the spaces a person may type before it).
+        Place::Prompt | Place::Status => {
+            let trimmed = line.trim_start_matches([' ', '\t']);
+            trimmed.strip_prefix('/').unwrap_or(trimmed)
+        }
+    };
+    read_command(command, full_screen)
+}
+
+/// A command line, its `/` gone.
+fn read_command(line: &str, full_screen: bool) -> Result<Input<'_>, InputError> {
     let Some((word, args)) = split_command_word(line) else {
         return Ok(Input::Blank);
     };
-    if word.eq_ignore_ascii_case("private") {
-        return parse_user_and_text(args)
-            .map(|(to, text)| Input::Private { to, text })
-            .ok_or(InputError::Client(ClientError::PrivateUsage));
+    if let Some(own) = client_word(word) {
+        return match own.meaning {
+            Meaning::Alias(read) => read(args),
+            Meaning::Private => parse_user_and_text(args)
+                .map(|(to, text)| Input::Say {
+                    to: Conversation::Private(Name::from(to)),
+                    text,
+                })
+                .ok_or(InputError::Client(ClientError::PrivateUsage)),
+            Meaning::Window(_) if !full_screen => {
+                Err(InputError::Client(ClientError::FullScreenOnly(own.word)))
+            }
+            Meaning::Window(read) => read(args),
+        };
     }
     match parse_command(line) {
         // The client sends these itself; typed by a person they would only confuse its bookkeeping.
         Ok(cmd) if !cmd.name().spec().listed => {
             Err(InputError::Client(ClientError::UnknownCommand))
         }
+        Ok(Command::Message { to, text }) => Ok(Input::Say {
+            to: Conversation::User(Name::from(to)),
+            text,
+        }),
+        Ok(Command::MessageGroup { group, text }) => Ok(Input::Say {
+            to: Conversation::Group(Name::from(group)),
+            text,
+        }),
+        Ok(Command::Broadcast { text }) => Ok(Input::Say {
+            to: Conversation::Broadcasts,
+            text,
+        }),
         Ok(cmd) => Ok(Input::Command(cmd)),
         Err(ParseError::Usage(name) | ParseError::BadNumber(name)) if !name.spec().listed => {
             Err(InputError::Client(ClientError::UnknownCommand))
@@ -73,76 +258,209 @@ pub fn parse_input(line: &str) -> Result<Input<'_>, InputError> {
     }
 }
 
+/// What of a line typed at `place` may be kept in the history file: commands, but never what was said
+/// in a private chat (only `private <user>`, to pick the command up again), and never text said in a
+/// private chat's window. A password is never offered here: the prompts for one keep nothing.
+pub fn history_entry(line: &str, place: Place<'_>) -> Option<String> {
+    if line.trim().is_empty() {
+        return None;
+    }
+    match place {
+        Place::Window(Conversation::Private(_))
+            if !line.starts_with('/') || line.starts_with("//") =>
+        {
+            None
+        }
+        _ => {
+            let command = line.trim_start_matches([' ', '\t']);
+            let command = command.strip_prefix('/').unwrap_or(command);
+            let said_privately = split_command_word(command)
+                .is_some_and(|(word, _)| word.eq_ignore_ascii_case("private"));
+            if !said_privately || matches!(place, Place::Window(_) if !line.starts_with('/')) {
+                return Some(line.to_owned());
+            }
+            // `private bob <text>`: the command and the user only.
+            let (word, args) = split_command_word(command)?;
+            let user = args.split_whitespace().next();
+            let slash = if line.trim_start().starts_with('/') {
+                "/"
+            } else {
+                ""
+            };
+            Some(match user {
+                Some(user) => format!("{slash}{word} {user} "),
+                None => format!("{slash}{word}"),
+            })
+        }
+    }
+}
+
+/// `(usage, summary)` for every command a person can type, in `help` order: the server's listed
+/// commands, `private` after `decline`, then (in the full-screen client) the window commands.
+pub fn help_rows(full_screen: bool) -> Vec<(&'static str, &'static str)> {
+    let mut rows = Vec::new();
+    for name in CommandName::listed() {
+        let spec = name.spec();
+        rows.push((spec.usage, spec.summary));
+        if name == CommandName::Decline {
+            rows.extend(
+                CLIENT_WORDS
+                    .iter()
+                    .filter(|w| matches!(w.meaning, Meaning::Private))
+                    .map(|w| (w.usage, w.summary)),
+            );
+        }
+    }
+    if full_screen {
+        rows.extend(
+            CLIENT_WORDS
+                .iter()
+                .filter(|w| w.full_screen_only)
+                .map(|w| (w.usage, w.summary)),
+        );
+    }
+    rows
+}
+
+/// The words that start a command a person can type, each once, in `help` order (the window
+/// commands only in the full-screen client).
+pub fn command_words(full_screen: bool) -> Vec<&'static str> {
+    let mut words: Vec<&'static str> = help_rows(full_screen)
+        .into_iter()
+        .map(|(usage, _)| {
+            let usage = usage.trim_start_matches('/');
+            usage.split(' ').next().unwrap_or(usage)
+        })
+        .collect();
+    // `message` and `message group`, the `group` family: each word once.
+    words.dedup();
+    words
+}
+
+/// Whether `word` is one of irssi's names the client takes (`msg`, `quit`, `who`), and the natter
+/// word it stands for.
+pub fn alias_of(word: &str) -> Option<&'static str> {
+    match client_word(word)?.word {
+        "msg" => Some("message"),
+        "quit" => Some("logout"),
+        "who" => Some("whoelse"),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::CommandName;
+
+    fn prompt(line: &str) -> Result<Input<'_>, InputError> {
+        read(line, Place::Prompt, false)
+    }
+
+    fn bob() -> Conversation {
+        Conversation::User("bob".into())
+    }
+
+    fn say(to: Conversation, text: &str) -> Result<Input<'_>, InputError> {
+        Ok(Input::Say { to, text })
+    }
 
     #[test]
     fn server_commands_parse_with_the_servers_grammar() {
+        assert_eq!(prompt("  message bob  hi "), say(bob(), " hi "));
+        assert_eq!(prompt("WhoElse"), Ok(Input::Command(Command::WhoElse)));
         assert_eq!(
-            parse_input("  message bob  hi "),
-            Ok(Input::Command(Command::Message {
-                to: "bob",
-                text: " hi "
-            }))
-        );
-        assert_eq!(parse_input("WhoElse"), Ok(Input::Command(Command::WhoElse)));
-        assert_eq!(
-            parse_input("message bob"),
+            prompt("message bob"),
             Err(InputError::Server(ErrorReply::Usage {
                 command: CommandName::Message
             }))
         );
         assert_eq!(
-            parse_input("whoelsesince soon"),
+            prompt("whoelsesince soon"),
             Err(InputError::Server(ErrorReply::BadNumber {
                 command: CommandName::WhoElseSince
             }))
+        );
+        assert_eq!(
+            prompt("message group crew hi"),
+            say(Conversation::Group("crew".into()), "hi")
+        );
+        assert_eq!(
+            prompt("broadcast all"),
+            say(Conversation::Broadcasts, "all")
         );
     }
 
     #[test]
     fn slash_commands_and_irssi_names() {
-        assert_eq!(normalize("/whoelse"), "whoelse");
-        assert_eq!(normalize("  /msg bob  hi "), "message bob  hi ");
-        assert_eq!(normalize("/QUIT"), "logout");
-        assert_eq!(normalize("/who"), "whoelse");
-        assert_eq!(normalize("/message group team x"), "message group team x");
+        assert_eq!(prompt("/whoelse"), Ok(Input::Command(Command::WhoElse)));
+        assert_eq!(prompt("  /msg bob  hi "), say(bob(), " hi "));
+        assert_eq!(prompt("/QUIT"), Ok(Input::Command(Command::Logout)));
+        assert_eq!(prompt("/quit see you"), Ok(Input::Command(Command::Logout)));
+        assert_eq!(prompt("/who"), Ok(Input::Command(Command::WhoElse)));
+        assert_eq!(prompt("message bob /msg"), say(bob(), "/msg"));
+        assert_eq!(prompt("/"), Ok(Input::Blank));
         assert_eq!(
-            normalize("message bob /msg"),
-            "message bob /msg",
-            "only a leading slash"
-        );
-        assert_eq!(normalize("/"), "");
-        assert_eq!(
-            parse_input(&normalize("/msg bob hi")),
-            Ok(Input::Command(Command::Message {
-                to: "bob",
-                text: "hi"
+            prompt("/msg bob"),
+            Err(InputError::Server(ErrorReply::Usage {
+                command: CommandName::Message
             }))
+        );
+        assert_eq!(alias_of("MSG"), Some("message"));
+        assert_eq!(alias_of("private"), None);
+    }
+
+    #[test]
+    fn in_a_conversation_only_slash_starts_a_command() {
+        let here = Place::Window(&Conversation::User("bob".into()));
+        for text in [
+            "ping me when you are back",
+            "logout is what I did yesterday",
+            "whoelse",
+            " /whoelse",
+            "message carol hi",
+        ] {
+            assert_eq!(read(text, here, true), say(bob(), text), "{text}");
+        }
+        assert_eq!(
+            read("//etc/hosts is the file", here, true),
+            say(bob(), "/etc/hosts is the file")
+        );
+        assert_eq!(
+            read("/whoelse", here, true),
+            Ok(Input::Command(Command::WhoElse))
+        );
+        assert_eq!(
+            read("/msg carol hi", here, true),
+            say(Conversation::User("carol".into()), "hi")
+        );
+        assert_eq!(read("   ", here, true), Ok(Input::Blank));
+        let crew = Conversation::Group("crew".into());
+        assert_eq!(
+            read("hi all", Place::Window(&crew), true),
+            say(crew.clone(), "hi all")
+        );
+        // The status window keeps bare commands.
+        assert_eq!(
+            read("whoelse", Place::Status, true),
+            Ok(Input::Command(Command::WhoElse))
+        );
+        assert_eq!(
+            read("hello", Place::Status, true),
+            Err(InputError::Client(ClientError::UnknownCommand))
         );
     }
 
     #[test]
     fn private_is_the_clients_own() {
+        let private = |u: &str| Conversation::Private(u.into());
         assert_eq!(
-            parse_input("private bob  a secret "),
-            Ok(Input::Private {
-                to: "bob",
-                text: " a secret "
-            })
+            prompt("private bob  a secret "),
+            say(private("bob"), " a secret ")
         );
-        assert_eq!(
-            parse_input("PRIVATE bob x"),
-            Ok(Input::Private {
-                to: "bob",
-                text: "x"
-            })
-        );
+        assert_eq!(prompt("PRIVATE bob x"), say(private("bob"), "x"));
         for bad in ["private", "private bob", "private bob   "] {
             assert_eq!(
-                parse_input(bad),
+                prompt(bad),
                 Err(InputError::Client(ClientError::PrivateUsage)),
                 "{bad}"
             );
@@ -150,9 +468,33 @@ mod tests {
     }
 
     #[test]
+    fn window_commands_belong_to_the_full_screen_client() {
+        assert_eq!(
+            read("/query bob", Place::Status, true),
+            Ok(Input::Window(WindowCommand::Query("bob")))
+        );
+        assert_eq!(
+            read("/win 3", Place::Status, true),
+            Ok(Input::Window(WindowCommand::Show("3")))
+        );
+        assert_eq!(
+            read("/close", Place::Window(&bob()), true),
+            Ok(Input::Window(WindowCommand::Close))
+        );
+        assert_eq!(
+            read("/query", Place::Status, true),
+            Err(InputError::Client(ClientError::Usage("/query <user>")))
+        );
+        assert_eq!(
+            prompt("/query bob"),
+            Err(InputError::Client(ClientError::FullScreenOnly("query")))
+        );
+    }
+
+    #[test]
     fn blank_unknown_and_internal() {
-        assert_eq!(parse_input("   "), Ok(Input::Blank));
-        assert_eq!(parse_input(""), Ok(Input::Blank));
+        assert_eq!(prompt("   "), Ok(Input::Blank));
+        assert_eq!(prompt(""), Ok(Input::Blank));
         for bad in [
             "dance",
             "ack 3",
@@ -162,10 +504,58 @@ mod tests {
             "privatebob hi",
         ] {
             assert_eq!(
-                parse_input(bad),
+                prompt(bad),
                 Err(InputError::Client(ClientError::UnknownCommand)),
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn the_history_keeps_commands_but_not_what_was_said_privately() {
+        let p = Place::Prompt;
+        assert_eq!(history_entry("whoelse", p).as_deref(), Some("whoelse"));
+        assert_eq!(
+            history_entry("message bob hi", p).as_deref(),
+            Some("message bob hi")
+        );
+        assert_eq!(
+            history_entry("private bob the code is 1234", p).as_deref(),
+            Some("private bob ")
+        );
+        assert_eq!(
+            history_entry("/PRIVATE bob x", p).as_deref(),
+            Some("/PRIVATE bob ")
+        );
+        assert_eq!(history_entry("private", p).as_deref(), Some("private"));
+        assert_eq!(history_entry("   ", p), None);
+        let private = Conversation::Private("bob".into());
+        let in_private = Place::Window(&private);
+        assert_eq!(history_entry("the code is 1234", in_private), None);
+        assert_eq!(history_entry("//etc", in_private), None);
+        assert_eq!(
+            history_entry("/whoelse", in_private).as_deref(),
+            Some("/whoelse")
+        );
+        // Said in bob's (ordinary) window, "private ..." is a message to bob, kept like any.
+        assert_eq!(
+            history_entry("private matters", Place::Window(&bob())).as_deref(),
+            Some("private matters")
+        );
+        assert_eq!(
+            history_entry("/private bob psst", Place::Window(&bob())).as_deref(),
+            Some("/private bob ")
+        );
+    }
+
+    #[test]
+    fn help_lists_private_and_no_internal_commands() {
+        let words = command_words(false);
+        assert!(words.contains(&"private"));
+        assert!(words.contains(&"message"));
+        assert!(!words.contains(&"ack"));
+        assert!(!words.contains(&"p2pport"));
+        assert!(!words.contains(&"query"));
+        assert!(command_words(true).contains(&"query"));
     }
 }

@@ -23,21 +23,28 @@
 //! [`Item`] ([`display`] is the one place that turns it into a line); what the user is asked for is an
 //! [`InputMode`]. Peer-to-peer links are numbered [`LinkId`]s whose bytes the shell moves.
 //!
-//! The rules live in their own modules: `state` (login, the server's lines, logout), `private` (the
-//! private-chat life cycle and the link handshake), `reconnect` (moving to another server of a cluster
-//! when the one in use is lost), [`input`] (what a typed line means), [`seen`] (not
+//! The rules live in their own modules: `state` (the value, its entry points and deadlines), `login`
+//! (the server's prompts), `commands` (what the user typed), `server_lines` (what the server said),
+//! `moving` and `reconnect` (getting back to a server when the one in use is lost), `private` (the
+//! private-chat life cycle and the link handshake), [`input`] (what a typed line means, in which
+//! window), [`screen`] (the full-screen client's view model: windows, keys, paste), [`seen`] (not
 //! showing a redelivered offline message twice), [`complete`] (tab completion).
 
+mod commands;
 pub mod complete;
 pub mod display;
 pub mod event;
 pub mod input;
+mod login;
+mod moving;
 pub mod noise;
 pub mod outgoing;
 mod private;
 mod reconnect;
 pub mod reveal;
+pub mod screen;
 pub mod seen;
+mod server_lines;
 mod state;
 
 pub use display::{ClientError, EndReason, Item, SetupFailure};

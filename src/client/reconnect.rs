@@ -1,10 +1,13 @@
-//! Moving to another server when the one in use is lost: which server to try next, how long to wait
+//! Getting back to a server when the one in use is lost: which server to try next, how long to wait
 //! between attempts, when to give up, and the login to repeat.
 //!
 //! A client given several servers of one cluster (`natter --server A --server B ...`) keeps going when
 //! its server dies: it connects to the next one and logs in again with the name and password typed at
-//! the start, so the user retypes nothing. The password is kept for that alone, in memory only, and only
-//! when there is another server to move to.
+//! the start, so the user retypes nothing. A person at a terminal with one server gets the same: the
+//! client reconnects to it with backoff (a restart, a network blip) and keeps its windows. The
+//! password is kept for that alone, in memory only, and sent by itself only to a server whose
+//! certificate was verified (the session says which); a server whose certificate changed is not tried
+//! again without the user's word.
 
 use crate::protocol::Name;
 use crate::time::Timestamp;
@@ -44,6 +47,10 @@ pub(super) struct Reconnect {
     relogin: bool,
     /// Waiting at the current server for the earlier session to end (said once).
     waiting_here: bool,
+    /// Reconnect to a lone server too (a person at a terminal, not a script).
+    alone: bool,
+    /// Servers that presented a certificate other than the one trusted: skipped until the user says.
+    untrusted: Vec<bool>,
 }
 
 /// The longest wait between two attempts.
@@ -53,9 +60,11 @@ const MAX_DELAY_MS: u64 = 8_000;
 const WAIT_HERE_MS: u64 = 1_000;
 
 impl Reconnect {
-    pub(super) fn new(servers: Vec<String>, current: usize) -> Self {
+    pub(super) fn new(servers: Vec<String>, current: usize, alone: bool) -> Self {
         let current = current.min(servers.len().saturating_sub(1));
         Reconnect {
+            untrusted: vec![false; servers.len()],
+            alone,
             servers,
             current,
             typed_user: None,
@@ -68,10 +77,11 @@ impl Reconnect {
         }
     }
 
-    /// Whether a lost server is replaced by another: only with more than one to choose from (with one,
-    /// losing it ends the client as it always has, with its exit status).
+    /// Whether a lost server is replaced (or reconnected to): with more than one to choose from, or
+    /// with one when the client is told to (interactive use; a script learns of the loss from the
+    /// exit status instead).
     pub(super) fn enabled(&self) -> bool {
-        self.servers.len() > 1
+        self.servers.len() > 1 || (self.alone && !self.servers.is_empty())
     }
 
     /// The server in use (or being tried), as the user named it.
@@ -85,6 +95,11 @@ impl Reconnect {
 
     pub(super) fn relogin(&self) -> bool {
         self.relogin
+    }
+
+    /// Whether the server in use was lost and no login has succeeded since.
+    pub(super) fn was_lost(&self) -> bool {
+        self.lost_at.is_some()
     }
 
     pub(super) fn credentials(&self) -> Option<&Credentials> {
@@ -143,14 +158,38 @@ impl Reconnect {
     }
 
     /// An attempt failed: moves to the next server and returns how many milliseconds to wait before
-    /// trying it, or `None` if `give_up_ms` have passed since the server was lost.
+    /// trying it, or `None` if `give_up_ms` have passed since the server was lost, or no server is
+    /// left that may be tried.
     pub(super) fn failed(&mut self, now: Timestamp, give_up_ms: u64) -> Option<u64> {
-        if self.given_up(now, give_up_ms) {
+        if self.given_up(now, give_up_ms) || !self.any_trusted() {
             return None;
         }
         self.failures += 1;
         self.advance();
-        Some(delay_ms(self.failures, self.servers.len()))
+        Some(delay_ms(self.failures, self.trusted_count()))
+    }
+
+    /// The current server presented a certificate other than the one trusted: it is not tried again
+    /// until the user says to ([`Self::trust_again`]).
+    pub(super) fn distrust(&mut self) {
+        if let Some(u) = self.untrusted.get_mut(self.current) {
+            *u = true;
+        }
+    }
+
+    /// The user trusts the current server's new certificate.
+    pub(super) fn trust_again(&mut self) {
+        if let Some(u) = self.untrusted.get_mut(self.current) {
+            *u = false;
+        }
+    }
+
+    fn any_trusted(&self) -> bool {
+        self.trusted_count() > 0
+    }
+
+    fn trusted_count(&self) -> usize {
+        self.untrusted.iter().filter(|u| !**u).count()
     }
 
     /// The current server answers, but the earlier session has not ended yet (a dead server's sessions
@@ -172,9 +211,15 @@ impl Reconnect {
         now.millis_since(lost_at) >= give_up_ms
     }
 
+    /// On to the next server that may be tried (the same one, if it is the only one).
     fn advance(&mut self) {
-        if !self.servers.is_empty() {
-            self.current = (self.current + 1) % self.servers.len();
+        let n = self.servers.len();
+        for step in 1..=n {
+            let next = (self.current + step) % n;
+            if !self.untrusted[next] {
+                self.current = next;
+                return;
+            }
         }
     }
 }
@@ -211,14 +256,14 @@ mod tests {
     #[test]
     fn the_password_is_kept_only_when_there_is_another_server() {
         let alice = Name::from("alice");
-        let mut one = Reconnect::new(vec!["a:1".into()], 0);
+        let mut one = Reconnect::new(vec!["a:1".into()], 0, false);
         one.typed_username("alice");
         one.typed_password("secret");
         one.logged_in(&alice);
         assert!(one.credentials().is_none());
         assert!(!one.can_move());
 
-        let mut two = Reconnect::new(vec!["a:1".into(), "b:2".into()], 0);
+        let mut two = Reconnect::new(vec!["a:1".into(), "b:2".into()], 0, false);
         two.typed_username("alice");
         two.typed_password("secret");
         two.logged_in(&alice);
@@ -231,7 +276,7 @@ mod tests {
 
     #[test]
     fn a_lost_server_moves_to_the_next_and_gives_up_after_the_bound() {
-        let mut r = Reconnect::new(vec!["a:1".into(), "b:2".into()], 0);
+        let mut r = Reconnect::new(vec!["a:1".into(), "b:2".into()], 0, false);
         let t0 = Timestamp::from_millis(1_000);
         assert_eq!(r.lost(t0), "a:1");
         assert_eq!(r.current(), "b:2");
@@ -240,5 +285,46 @@ mod tests {
         assert_eq!(r.failed(t0.plus_millis(20), 60_000), Some(1_000));
         assert_eq!(r.current(), "b:2");
         assert_eq!(r.failed(t0.plus_secs(60), 60_000), None);
+    }
+
+    #[test]
+    fn a_lone_server_is_tried_again_with_backoff_at_a_terminal() {
+        let alice = Name::from("alice");
+        let mut r = Reconnect::new(vec!["a:1".into()], 0, true);
+        r.typed_username("alice");
+        r.typed_password("secret");
+        r.logged_in(&alice);
+        assert!(r.can_move(), "a person at a terminal keeps going");
+        let t0 = Timestamp::from_millis(1_000);
+        assert_eq!(r.lost(t0), "a:1");
+        assert_eq!(r.current(), "a:1");
+        let waits: Vec<Option<u64>> = (1..=5).map(|i| r.failed(t0.plus_secs(i), 60_000)).collect();
+        assert_eq!(
+            waits,
+            [
+                Some(1_000),
+                Some(2_000),
+                Some(4_000),
+                Some(8_000),
+                Some(8_000)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_server_whose_certificate_changed_is_skipped_until_trusted_again() {
+        let mut r = Reconnect::new(vec!["a:1".into(), "b:2".into()], 0, false);
+        let t0 = Timestamp::from_millis(1_000);
+        r.lost(t0);
+        assert_eq!(r.current(), "b:2");
+        r.distrust();
+        assert_eq!(r.failed(t0, 60_000), Some(1_000));
+        assert_eq!(r.current(), "a:1");
+        assert_eq!(r.failed(t0, 60_000), Some(2_000));
+        assert_eq!(r.current(), "a:1", "b:2 is not tried again by itself");
+        r.distrust();
+        assert_eq!(r.failed(t0, 60_000), None, "no server left to try");
+        r.trust_again();
+        assert_eq!(r.failed(t0, 60_000), Some(4_000));
     }
 }

@@ -69,6 +69,7 @@ fn new_account_password_is_secret_too() {
     assert_eq!(mode, InputMode::NewPassword { user: name("zed") });
     assert!(mode.is_secret());
     c.typed("s3cret");
+    c.typed("s3cret");
     c.server(ServerMsg::Registered { user: name("zed") });
     c.server(ServerMsg::Welcome { user: name("zed") });
     assert!(matches!(
@@ -78,6 +79,31 @@ fn new_account_password_is_secret_too() {
             Item::Server(ServerMsg::Welcome { .. })
         ]
     ));
+}
+
+#[test]
+fn a_new_password_is_asked_twice_and_sent_once_they_agree() {
+    let mut c = Client::new();
+    c.server(ServerMsg::Prompt(Prompt::Username));
+    c.typed("zed");
+    c.take_sent();
+    c.server(ServerMsg::Prompt(Prompt::NewPassword { user: name("zed") }));
+    c.typed("s3cret");
+    assert!(c.take_sent().is_empty(), "not before it is typed again");
+    let again = InputMode::ConfirmPassword { user: name("zed") };
+    assert_eq!(c.reads.last(), Some(&again));
+    assert!(again.is_secret());
+    // A slip: said, and both asked again.
+    c.typed("s3cert");
+    assert!(c.take_sent().is_empty());
+    assert_eq!(c.take_shown(), [client_error(ClientError::PasswordsDiffer)]);
+    assert_eq!(
+        c.reads.last(),
+        Some(&InputMode::NewPassword { user: name("zed") })
+    );
+    c.typed("better one");
+    c.typed("better one");
+    assert_eq!(c.take_sent(), ["better one"]);
 }
 
 #[test]

@@ -4,6 +4,7 @@
 mod login;
 mod private;
 mod reconnect;
+mod screen;
 mod session;
 mod timers;
 
@@ -31,6 +32,8 @@ pub(super) struct Client {
     pub saved: Vec<(Name, Seen)>,
     /// `ConnectServer` (the index) and `DropServer` (`None`), in order.
     pub server_conns: Vec<Option<usize>>,
+    /// The certificate each `ConnectServer` was to accept, in order.
+    pub accepted_certs: Vec<Option<String>>,
     pub exit: Option<Exit>,
 }
 
@@ -51,6 +54,7 @@ impl Client {
             reads: Vec::new(),
             saved: Vec::new(),
             server_conns: Vec::new(),
+            accepted_certs: Vec::new(),
             exit: None,
         };
         c.event(Event::Server(ServerEvent::Connected));
@@ -103,7 +107,10 @@ impl Client {
                     self.closed.insert(link);
                 }
                 Effect::SaveSeen { user, seen } => self.saved.push((user, seen)),
-                Effect::ConnectServer { index } => self.server_conns.push(Some(index)),
+                Effect::ConnectServer { index, accept_cert } => {
+                    self.server_conns.push(Some(index));
+                    self.accepted_certs.push(accept_cert);
+                }
                 Effect::DropServer => self.server_conns.push(None),
                 Effect::Exit(exit) => {
                     assert!(self.exit.is_none(), "exited twice");
@@ -124,6 +131,82 @@ impl Client {
 
     pub fn typed(&mut self, line: &str) {
         self.event(Event::User(UserEvent::Line(line.as_bytes())));
+    }
+
+    /// A full-screen client, logged in as `user` (who else is online: `online`), its login's output
+    /// cleared.
+    pub fn full_screen(user: &str, online: &[&str]) -> Self {
+        let mut config = Config::new(P2P_PORT);
+        config.full_screen = true;
+        config.servers = vec!["127.0.0.1:4000".into()];
+        config.interactive = true;
+        let mut c = Client::with_config(config);
+        c.event(Event::User(UserEvent::Resize { rows: 24 }));
+        c.server(ServerMsg::Prompt(Prompt::Username));
+        c.keys(user);
+        c.key(crate::client::screen::Key::Enter);
+        c.server(ServerMsg::Prompt(Prompt::Password));
+        c.keys("pw");
+        c.key(crate::client::screen::Key::Enter);
+        c.server(ServerMsg::Welcome {
+            user: Name::from(user),
+        });
+        c.server(ServerMsg::WhoElse {
+            users: online.iter().map(|u| Name::from(*u)).collect(),
+        });
+        c.server(ServerMsg::GroupList { groups: vec![] });
+        c.clear();
+        c
+    }
+
+    pub fn key(&mut self, key: crate::client::screen::Key) {
+        self.event(Event::User(UserEvent::Key(key)));
+    }
+
+    /// Types `text`, key by key (no Enter).
+    pub fn keys(&mut self, text: &str) {
+        for c in text.chars() {
+            self.key(crate::client::screen::Key::Char(c));
+        }
+    }
+
+    /// Types `line` and presses Enter.
+    pub fn enter(&mut self, line: &str) {
+        self.keys(line);
+        self.key(crate::client::screen::Key::Enter);
+    }
+
+    pub fn paste(&mut self, text: &str) {
+        self.event(Event::User(UserEvent::Paste(text)));
+    }
+
+    pub fn screen(&self) -> &crate::client::screen::Screen {
+        self.state.screen().expect("a full-screen client")
+    }
+
+    /// The texts of the lines of the window labelled `label`.
+    pub fn window_lines(&self, label: &str) -> Vec<String> {
+        let w = self
+            .screen()
+            .windows()
+            .iter()
+            .find(|w| w.key.label() == label)
+            .unwrap_or_else(|| panic!("no window {label}"));
+        w.lines.iter().map(|l| l.text.clone()).collect()
+    }
+
+    /// The labels of the windows, in order.
+    pub fn window_labels(&self) -> Vec<String> {
+        self.screen()
+            .windows()
+            .iter()
+            .map(|w| w.key.label())
+            .collect()
+    }
+
+    /// The label of the window shown.
+    pub fn active_label(&self) -> String {
+        self.screen().active_window().key.label()
     }
 
     pub fn peer(&mut self, link: LinkId, event: PeerEvent<'_>) {

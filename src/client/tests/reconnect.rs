@@ -1,4 +1,6 @@
-//! Moving to another server of a cluster when the one in use is lost, and logging in again by itself.
+//! Moving to another server of a cluster when the one in use is lost (or back to a lone one, for a
+//! person at a terminal), and logging in again by itself, but with the password only to a server
+//! that proved it is the one trusted.
 
 use super::*;
 use crate::protocol::{ByeReason, ErrorReply};
@@ -25,15 +27,16 @@ fn warnings(c: &mut Client) -> Vec<String> {
     c.take_shown()
         .into_iter()
         .filter_map(|i| match i {
-            Item::Warning(w) => Some(w),
+            Item::Warning(w) | Item::Connection(w) => Some(w),
             _ => None,
         })
         .collect()
 }
 
-/// Answers the next server's prompts the way a server does, and welcomes alice.
+/// Answers the next server's prompts the way a server does, and welcomes alice. The server proves
+/// it is the one trusted (its certificate is pinned).
 fn relogin_at_next(c: &mut Client) {
-    c.event(Event::Server(ServerEvent::Connected));
+    c.event(Event::Server(ServerEvent::ConnectedVerified));
     c.server(ServerMsg::Prompt(Prompt::Username));
     c.server(ServerMsg::Prompt(Prompt::Password));
     c.server(ServerMsg::Welcome {
@@ -52,7 +55,7 @@ fn a_lost_server_is_replaced_by_the_next_and_the_login_repeated_without_the_user
     assert_eq!(c.server_conns, [Some(1)]);
     let shown = c.take_shown();
     assert!(
-        shown.iter().any(|i| matches!(i, Item::Warning(w)
+        shown.iter().any(|i| matches!(i, Item::Connection(w)
             if w.contains("Lost the connection to a:1") && w.contains("b:2") && w.contains("as alice"))),
         "{shown:?}"
     );
@@ -182,7 +185,7 @@ fn an_earlier_session_not_yet_ended_is_waited_out_not_given_up_on() {
 fn a_refused_password_hands_the_login_back_to_the_user() {
     let mut c = on_two_servers();
     c.event(Event::Server(ServerEvent::Closed));
-    c.event(Event::Server(ServerEvent::Connected));
+    c.event(Event::Server(ServerEvent::ConnectedVerified));
     c.server(ServerMsg::Prompt(Prompt::Username));
     c.server(ServerMsg::Prompt(Prompt::Password));
     c.clear();
@@ -230,11 +233,183 @@ fn a_full_server_met_while_moving_is_one_failed_attempt_not_the_end() {
 }
 
 #[test]
-fn with_one_server_a_loss_still_ends_the_client() {
+fn a_script_with_one_server_still_ends_when_it_is_lost() {
     let mut c = Client::online("alice");
     c.event(Event::Server(ServerEvent::Closed));
     assert_eq!(c.exit, Some(Exit::ConnectionLost));
     assert!(c.server_conns.is_empty());
+}
+
+/// alice at a terminal with one server, logged in.
+fn at_a_terminal_alone() -> Client {
+    let mut config = Config::new(P2P_PORT);
+    config.servers = vec!["a:1".into()];
+    config.interactive = true;
+    let mut c = Client::with_config(config);
+    c.server(ServerMsg::Prompt(Prompt::Username));
+    c.typed("alice");
+    c.server(ServerMsg::Prompt(Prompt::Password));
+    c.typed(SECRET);
+    c.server(ServerMsg::Welcome {
+        user: name("alice"),
+    });
+    c.clear();
+    c
+}
+
+#[test]
+fn at_a_terminal_a_lone_server_is_reconnected_to_with_backoff() {
+    let mut c = at_a_terminal_alone();
+    c.event(Event::Server(ServerEvent::Closed));
+    assert_eq!(c.exit, None);
+    assert_eq!(c.server_conns, [Some(0)], "at once, the same server");
+    let w = warnings(&mut c);
+    assert!(
+        w[0].contains("Lost the connection to a:1; reconnecting"),
+        "{w:?}"
+    );
+    // It is down: one second, then two, then four...
+    let mut waits = Vec::new();
+    for _ in 0..4 {
+        c.server_conns.clear();
+        c.event(Event::Server(ServerEvent::ConnectFailed {
+            error: "connection refused",
+        }));
+        let start = c.now;
+        while !c.server_conns.contains(&Some(0)) {
+            c.advance_secs(1);
+        }
+        waits.push(c.now.millis_since(start) / 1000);
+    }
+    assert_eq!(waits, [1, 2, 4, 8]);
+    let w = warnings(&mut c);
+    assert_eq!(
+        w[..2],
+        [
+            "Could not log in again at a:1 (connection refused); trying again in 1 s.",
+            "Still cannot log in again at a:1; trying again in 2 s."
+        ],
+        "the reason said once"
+    );
+    relogin_at_next(&mut c);
+    assert_eq!(c.state.user(), Some(&name("alice")));
+    assert_eq!(
+        warnings(&mut c),
+        ["Reconnected to a:1; logged in again as alice."]
+    );
+    // The command prompt never went away: it is not asked for twice.
+    assert!(c.reads.is_empty(), "{:?}", c.reads);
+}
+
+#[test]
+fn the_password_goes_by_itself_only_to_a_server_that_proved_who_it_is() {
+    let mut c = at_a_terminal_alone();
+    c.event(Event::Server(ServerEvent::Closed));
+    // Plain text, or a certificate met for the first time: nothing proves it is the same server.
+    c.event(Event::Server(ServerEvent::Connected));
+    c.server(ServerMsg::Prompt(Prompt::Username));
+    c.server(ServerMsg::Prompt(Prompt::Password));
+    assert_eq!(c.take_sent(), ["alice"], "the username, not the password");
+    assert_eq!(
+        c.reads.last(),
+        Some(&InputMode::Password),
+        "the user is asked"
+    );
+    let w = warnings(&mut c);
+    assert!(
+        w.iter().any(|w| w.contains("not sent to it by itself")),
+        "{w:?}"
+    );
+    c.typed(SECRET);
+    assert_eq!(c.take_sent(), [SECRET], "typed by the user, it goes");
+    c.server(ServerMsg::Welcome {
+        user: name("alice"),
+    });
+    assert_eq!(c.state.user(), Some(&name("alice")));
+}
+
+#[test]
+fn a_script_is_never_asked_for_a_password_it_cannot_type() {
+    let mut c = on_two_servers();
+    c.event(Event::Server(ServerEvent::Closed));
+    c.event(Event::Server(ServerEvent::Connected));
+    c.server(ServerMsg::Prompt(Prompt::Username));
+    c.server(ServerMsg::Prompt(Prompt::Password));
+    assert_eq!(c.take_sent(), ["alice"]);
+    assert_eq!(c.exit, Some(Exit::ConnectionLost));
+    assert!(
+        c.shown
+            .contains(&client_error(ClientError::ReloginNeedsUser {
+                server: "b:2".into()
+            }))
+    );
+}
+
+#[test]
+fn a_changed_certificate_stops_the_relogin_and_asks_the_user() {
+    let mut c = at_a_terminal_alone();
+    c.event(Event::Server(ServerEvent::Closed));
+    c.clear();
+    c.event(Event::Server(ServerEvent::Untrusted {
+        error: "the server at a:1 presented a different certificate",
+        presented: Some("SHA256:NEW"),
+    }));
+    assert_eq!(c.exit, None);
+    assert_eq!(
+        c.reads,
+        [InputMode::TrustCertificate {
+            server: "a:1".into(),
+            fingerprint: "SHA256:NEW".into()
+        }]
+    );
+    c.advance_secs(60);
+    assert!(
+        !c.server_conns.contains(&Some(0)),
+        "not tried again by itself: {:?}",
+        c.server_conns
+    );
+    c.typed("yes");
+    assert_eq!(c.server_conns.last(), Some(&Some(0)));
+    assert_eq!(
+        c.accepted_certs.last(),
+        Some(&Some("SHA256:NEW".to_owned()))
+    );
+    relogin_at_next(&mut c);
+    assert_eq!(c.state.user(), Some(&name("alice")));
+
+    // Saying no ends it.
+    let mut c = at_a_terminal_alone();
+    c.event(Event::Server(ServerEvent::Closed));
+    c.event(Event::Server(ServerEvent::Untrusted {
+        error: "changed",
+        presented: Some("SHA256:NEW"),
+    }));
+    c.typed("no");
+    assert_eq!(c.exit, Some(Exit::ConnectionLost));
+}
+
+#[test]
+fn a_changed_certificate_at_one_node_moves_on_to_the_others() {
+    let mut c = on_two_servers();
+    c.event(Event::Server(ServerEvent::Closed));
+    c.clear();
+    c.event(Event::Server(ServerEvent::Untrusted {
+        error: "changed",
+        presented: Some("SHA256:NEW"),
+    }));
+    assert!(c.reads.is_empty(), "another node may serve");
+    c.advance_secs(2);
+    assert_eq!(c.server_conns.last(), Some(&Some(0)));
+    // a:1 is down too: b:2 is not tried again without the user.
+    c.event(Event::Server(ServerEvent::ConnectFailed {
+        error: "refused",
+    }));
+    c.advance_secs(10);
+    assert!(
+        c.server_conns.iter().all(|s| *s != Some(1)),
+        "{:?}",
+        c.server_conns
+    );
 }
 
 #[test]

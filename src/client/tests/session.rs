@@ -311,3 +311,61 @@ fn own_messages_are_shown_as_sent_then_delivered_stored_or_refused() {
         ]
     );
 }
+
+#[test]
+fn each_command_is_read_when_asked_for_and_none_after_logout() {
+    let mut c = Client::online("alice");
+    let prompt = InputMode::Command {
+        user: name("alice"),
+    };
+    c.typed("whoelse");
+    assert_eq!(
+        c.reads,
+        std::slice::from_ref(&prompt),
+        "the next line is asked for"
+    );
+    c.reads.clear();
+    c.typed("no such thing");
+    assert_eq!(c.reads, [prompt], "and after an error too");
+    c.reads.clear();
+    c.typed("logout");
+    assert!(
+        c.reads.is_empty(),
+        "no prompt before the goodbye: {:?}",
+        c.reads
+    );
+    c.server(ServerMsg::Bye(crate::protocol::ByeReason::Logout));
+    assert_eq!(c.exit, Some(Exit::LoggedOut));
+}
+
+#[test]
+fn a_message_too_long_for_the_server_is_refused_before_sending() {
+    let mut c = Client::online("alice");
+    let text = "x".repeat(crate::protocol::MAX_LINE);
+    c.typed(&format!("message bob {text}"));
+    assert!(c.take_sent().is_empty());
+    assert_eq!(
+        c.take_shown(),
+        [client_error(ClientError::MessageTooLong {
+            limit: crate::protocol::MAX_LINE,
+            len: crate::protocol::MAX_LINE + "message bob ".len()
+        })]
+    );
+    assert!(
+        ClientError::MessageTooLong {
+            limit: 8192,
+            len: 9012
+        }
+        .to_string()
+        .contains("at most 8192 bytes")
+    );
+}
+
+#[test]
+fn several_lines_pasted_into_one_are_refused_clearly() {
+    let mut c = Client::online("alice");
+    c.typed("message bob one\nlogout");
+    assert!(c.take_sent().is_empty());
+    assert_eq!(c.take_shown(), [client_error(ClientError::SeveralLines(2))]);
+    assert!(c.state.user().is_some());
+}

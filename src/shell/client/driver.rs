@@ -12,7 +12,9 @@ use smol::channel::{Receiver, Sender};
 
 use super::net::{read_frames, read_lines, server_input, write_all_from};
 use super::transport::{self, Connected, Security};
-use super::{FLUSH_GRACE, Input, MAX_SERVER_LINE, PeerInput, ServerAddr, ServerInput};
+use super::{
+    Dialled, FLUSH_GRACE, Input, MAX_SERVER_LINE, PeerInput, ServerAddr, ServerInput, StartError,
+};
 use crate::client::complete::Known;
 use crate::client::{
     ClientState, Effect, Event, Exit, Item, LinkId, PeerEvent, ServerEvent, UserEvent,
@@ -68,12 +70,16 @@ pub(super) struct Driver {
 impl Driver {
     pub(super) async fn serve(&mut self, rx: Receiver<Input>) -> Exit {
         loop {
-            // One timer, at the core's next deadline (asked again after every input: it moves).
-            let deadline = self.core.poll_timeout();
+            // One timer, at the core's next deadline (asked again after every input: it moves), or
+            // sooner when the full-screen clock is to be redrawn.
+            let deadline = self.core.poll_timeout().map(|at| self.clock.instant_at(at));
+            let wake = match (deadline, self.ui.next_tick()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             let next = async { rx.recv().await.ok() };
-            let input = match deadline {
+            let input = match wake {
                 Some(at) => {
-                    let at = self.clock.instant_at(at);
                     next.or(async {
                         smol::Timer::at(at).await;
                         None
@@ -98,6 +104,7 @@ impl Driver {
             if let Some(exit) = self.exit {
                 return exit;
             }
+            self.ui.draw(&self.core, self.clock.now());
         }
     }
 
@@ -113,16 +120,24 @@ impl Driver {
             Input::ServerOpened { result, .. } => {
                 self.server.dialing = None;
                 match result {
-                    Ok(connected) => {
-                        self.use_server(connected);
-                        self.feed(Event::Server(ServerEvent::Connected));
-                    }
-                    Err(error) => {
+                    Ok(connected) => self.use_server(connected),
+                    Err(Dialled::Failed(error)) => {
                         self.feed(Event::Server(ServerEvent::ConnectFailed { error: &error }))
+                    }
+                    Err(Dialled::Untrusted { error, presented }) => {
+                        self.feed(Event::Server(ServerEvent::Untrusted {
+                            error: &error,
+                            presented: presented.as_deref(),
+                        }))
                     }
                 }
             }
             Input::Typed(Typed::Line(line)) => self.feed(Event::User(UserEvent::Line(&line))),
+            Input::Typed(Typed::Key(key)) => self.feed(Event::User(UserEvent::Key(key))),
+            Input::Typed(Typed::Paste(text)) => self.feed(Event::User(UserEvent::Paste(&text))),
+            Input::Typed(Typed::Resize { rows }) => {
+                self.feed(Event::User(UserEvent::Resize { rows }))
+            }
             Input::Typed(Typed::Eof) => self.feed(Event::User(UserEvent::Eof)),
             Input::Typed(Typed::Interrupt) => self.feed(Event::User(UserEvent::Interrupt)),
             Input::Incoming(stream) => {
@@ -166,7 +181,7 @@ impl Driver {
         self.effects = effects;
     }
 
-    fn carry_out(&mut self, effects: &mut Vec<Effect>) {
+    pub(super) fn carry_out(&mut self, effects: &mut Vec<Effect>) {
         let exiting = effects.iter().any(|e| matches!(e, Effect::Exit(_)));
         for effect in effects.drain(..) {
             match effect {
@@ -175,7 +190,9 @@ impl Driver {
                     bytes.push(b'\n');
                     let _ = self.server.out.try_send(bytes);
                 }
-                Effect::ConnectServer { index } => self.connect_server(index),
+                Effect::ConnectServer { index, accept_cert } => {
+                    self.connect_server(index, accept_cert)
+                }
                 Effect::DropServer => self.drop_server(),
                 Effect::Show(item) => {
                     let now = self.clock.now();
@@ -212,11 +229,12 @@ impl Driver {
     }
 
     /// Makes `connected` the server connection: its reader and writer start, numbered as the current
-    /// generation.
+    /// generation, and the core is told, with whether the server proved who it is.
     pub(super) fn use_server(&mut self, connected: Connected) {
-        for notice in connected.notices {
-            self.ui.show(&Item::Warning(notice), self.clock.now());
+        for notice in &connected.notices {
+            self.feed(Event::Notice(notice));
         }
+        let verified = connected.verified;
         let (out, out_rx) = smol::channel::unbounded::<Vec<u8>>();
         self.server.out = out;
         self.server.reader = Some(smol::spawn(read_lines(
@@ -226,6 +244,11 @@ impl Driver {
             server_input(self.server.generation),
         )));
         self.server.writer = Some(smol::spawn(write_all_from(connected.writer, out_rx)));
+        self.feed(Event::Server(if verified {
+            ServerEvent::ConnectedVerified
+        } else {
+            ServerEvent::Connected
+        }));
     }
 
     /// Forgets the current server connection (closing it) and any attempt under way.
@@ -238,21 +261,35 @@ impl Driver {
         self.server.out = closed;
     }
 
-    /// Connects to server `index` in the background; the outcome comes back as `ServerOpened`.
-    fn connect_server(&mut self, index: usize) {
+    /// Connects to server `index` in the background, accepting the certificate `accept_cert` in
+    /// place of the one pinned; the outcome comes back as `ServerOpened`.
+    fn connect_server(&mut self, index: usize, accept_cert: Option<String>) {
         self.drop_server();
         let Some(addr) = self.servers.get(index).cloned() else {
             let error = format!("there is no server number {index}");
             return self.feed(Event::Server(ServerEvent::ConnectFailed { error: &error }));
         };
         let generation = self.server.generation;
-        let security = self.security.clone();
+        let mut security = self.security.clone();
+        if let (Security::Tls { accept_new, .. }, Some(fp)) = (&mut security, accept_cert) {
+            *accept_new = Some(fp);
+        }
         let state_dir = self.state_dir.clone();
         let tx = self.tx.clone();
         self.server.dialing = Some(smol::spawn(async move {
             let result = transport::open(&addr.host, addr.port, &security, state_dir.as_deref())
                 .await
-                .map_err(|e| e.to_string());
+                .map_err(|e| match e {
+                    StartError::CertificateChanged { ref presented, .. } => Dialled::Untrusted {
+                        presented: Some(presented.clone()),
+                        error: e.to_string(),
+                    },
+                    StartError::Untrusted { .. } => Dialled::Untrusted {
+                        presented: None,
+                        error: e.to_string(),
+                    },
+                    other => Dialled::Failed(other.to_string()),
+                });
             let _ = tx.send(Input::ServerOpened { generation, result }).await;
         }));
     }

@@ -26,7 +26,7 @@ use self::driver::{Driver, ServerConn};
 use self::net::{accept_peers, listen};
 use super::state_file::StateFile;
 use super::ui::{Typed, Ui, UiOptions};
-use crate::client::{ClientState, Config, Event, Item, LinkId, ServerEvent};
+use crate::client::{ClientState, Config, Event, LinkId};
 use crate::time::ShellClock;
 
 /// The longest server line the client accepts. Larger than the server's input limit, because a reply can
@@ -137,13 +137,25 @@ enum Input {
     /// The outcome of connecting to a server (after the first): number `generation`.
     ServerOpened {
         generation: u64,
-        result: Result<transport::Connected, String>,
+        result: Result<transport::Connected, Dialled>,
     },
     Typed(Typed),
     Incoming(TcpStream),
     Peer {
         link: LinkId,
         event: PeerInput,
+    },
+}
+
+/// Why connecting to a server (after the first) did not work.
+enum Dialled {
+    /// Refused, timed out, not a natter server...: said in words.
+    Failed(String),
+    /// The server presented a certificate other than the one pinned (`presented`), or one the CA does
+    /// not vouch for: nothing was sent.
+    Untrusted {
+        error: String,
+        presented: Option<String>,
     },
 }
 
@@ -217,6 +229,14 @@ async fn run_async(opts: ClientOptions) -> Result<i32, StartError> {
         .port();
 
     let (state_file, book, warnings) = StateFile::load(opts.state_dir.as_deref());
+    let (tx, rx) = smol::channel::unbounded::<Input>();
+    let typed_tx = tx.clone();
+    let ui = Ui::start(
+        opts.ui.clone(),
+        Box::new(move |t| {
+            let _ = typed_tx.send_blocking(Input::Typed(t));
+        }),
+    );
     let mut config = Config::new(p2p_port);
     if let Err(e) = getrandom::fill(&mut config.seed) {
         // Without randomness a private chat's keys would be predictable: refuse to run.
@@ -225,24 +245,20 @@ async fn run_async(opts: ClientOptions) -> Result<i32, StartError> {
         });
     }
     config.seen = book.for_server(&server_key);
-    // The full-screen client shows the user's own messages in their window with the outcome.
-    config.echo_own = opts.ui.full_screen;
+    // The full-screen client runs the core's view model (its windows show the user's own messages
+    // with their outcome), with the history line mode keeps too.
+    config.full_screen = ui.is_full_screen();
+    if config.full_screen {
+        config.history = super::ui::load_history(opts.ui.history.as_deref());
+    }
+    // A person at a terminal is asked what only they can answer, and reconnected to a lone server;
+    // a script is told by the exit status.
+    config.interactive = opts.ui.interactive;
     config.servers = opts.servers.iter().map(|s| s.to_string()).collect();
     config.server_index = index;
 
-    let (tx, rx) = smol::channel::unbounded::<Input>();
-    let typed_tx = tx.clone();
-    let mut ui = Ui::start(
-        opts.ui.clone(),
-        Box::new(move |t| {
-            let _ = typed_tx.send_blocking(Input::Typed(t));
-        }),
-    );
     watch_signals(tx.clone());
     let clock = ShellClock::start();
-    for w in warnings.into_iter().chain(failed) {
-        ui.show(&Item::Warning(w), clock.now());
-    }
 
     let acceptor = smol::spawn(accept_peers(listener, tx.clone()));
 
@@ -272,13 +288,21 @@ async fn run_async(opts: ClientOptions) -> Result<i32, StartError> {
         exit: None,
         last_lines: Vec::new(),
     };
+    for w in warnings.into_iter().chain(failed) {
+        driver.feed(Event::Notice(&w));
+    }
     driver.use_server(server);
-    driver.feed(Event::Server(ServerEvent::Connected));
+    driver.ui.draw(&driver.core, driver.clock.now());
     let exit = driver.serve(rx).await;
     drop(acceptor);
     driver.flush().await;
-    let Driver { ui, last_lines, .. } = driver;
-    ui.finish(last_lines);
+    let Driver {
+        ui,
+        last_lines,
+        core,
+        ..
+    } = driver;
+    ui.finish(last_lines, &core);
     Ok(exit.code())
 }
 
@@ -293,6 +317,11 @@ fn watch_signals(tx: Sender<Input>) {
         .name("signals".into())
         .spawn(move || {
             for _ in signals.forever() {
+                // The line editor's own SIGINT, raised to stop it reading (see `ui::line`): not the
+                // user's.
+                if super::ui::forget_own_interrupt() {
+                    continue;
+                }
                 if tx.send_blocking(Input::Typed(Typed::Interrupt)).is_err() {
                     return;
                 }

@@ -49,6 +49,9 @@ pub(super) struct Connected {
     pub(super) peer: Option<SocketAddr>,
     /// What to tell the user first (a certificate seen for the first time).
     pub(super) notices: Vec<String>,
+    /// The server proved it is the one trusted: its certificate is the one pinned (or the one the
+    /// user accepted), or the CA vouches for it. Never true in plain text or at a first meeting.
+    pub(super) verified: bool,
 }
 
 /// Connects to `host`:`port` as `security` says.
@@ -70,10 +73,11 @@ pub(super) async fn open(
                 writer: Box::new(tcp),
                 peer,
                 notices: Vec::new(),
+                verified: false,
             })
         }
         Security::Tls { ca, accept_new } => {
-            let (reader, writer, notices) = tls(
+            let (reader, writer, notices, verified) = tls(
                 tcp,
                 host,
                 port,
@@ -87,6 +91,7 @@ pub(super) async fn open(
                 writer,
                 peer,
                 notices,
+                verified,
             })
         }
     }
@@ -129,7 +134,7 @@ async fn tls(
     ca: Option<&Path>,
     accept_new: Option<&str>,
     state_dir: Option<&Path>,
-) -> Result<(Reader, Writer, Vec<String>), StartError> {
+) -> Result<(Reader, Writer, Vec<String>, bool), StartError> {
     let shown = server_key(host, port);
     let provider = provider();
     let seen = Arc::new(Mutex::new(Seen::default()));
@@ -212,6 +217,14 @@ async fn tls(
         }
         None => return Err(StartError::ConnectTimeout { addr: shown }),
     };
+    // Pinned (or accepted by the user), or vouched for by the CA: not a first meeting.
+    let verified = ca.is_some()
+        || presented.as_deref().is_some_and(|fp| {
+            remembered
+                .iter()
+                .chain(accept_new.map(str::to_owned).iter())
+                .any(|known| known.eq_ignore_ascii_case(fp))
+        });
     let mut notices = Vec::new();
     if ca.is_none()
         && let Some(fp) = presented
@@ -237,7 +250,7 @@ async fn tls(
         });
     }
     let (reader, writer) = futures_lite::io::split(stream);
-    Ok((Box::new(reader), Box::new(writer), notices))
+    Ok((Box::new(reader), Box::new(writer), notices, verified))
 }
 
 /// The line a server out of descriptors sends instead of serving (in plain text, even when it speaks

@@ -1,9 +1,16 @@
 //! Line mode on a terminal: rustyline reads lines on its own thread, with history (kept in the state
 //! directory) and tab completion; everything shown goes through rustyline's external printer, which
 //! prints above the line being edited without garbling it. Passwords are read with echo off.
+//!
+//! It reads one line each time the core asks ([`LineUi::read`]), so no prompt is drawn after a line
+//! the core answers with a goodbye. When the core asks for a password while a command prompt is up
+//! (logging in again after a lost server), the prompt is stopped with a SIGINT, as rustyline allows,
+//! and the password is read with echo off; [`forget_own_interrupt`] keeps that signal from being
+//! taken for the user's Ctrl-C.
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -20,6 +27,23 @@ use super::stdin::{SavedTerminal, read_secret};
 use super::{Typed, TypedSink, history_file};
 use crate::client::InputMode;
 use crate::client::complete::{Known, complete};
+use crate::client::input::{Place, history_entry};
+
+/// Set just before this module raises a SIGINT of its own (to stop rustyline): whoever sees the signal
+/// first clears it.
+static OWN_SIGINT: AtomicBool = AtomicBool::new(false);
+
+/// Whether a SIGINT just received was this module's own (and no longer expected): the signal watcher
+/// asks before taking one for the user's Ctrl-C.
+pub fn forget_own_interrupt() -> bool {
+    OWN_SIGINT.swap(false, Ordering::SeqCst)
+}
+
+/// Stops rustyline's `readline`, which ends on a SIGINT.
+fn raise_own_interrupt() {
+    OWN_SIGINT.store(true, Ordering::SeqCst);
+    let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGINT);
+}
 
 /// Tab completion for rustyline, from [`complete`]; and a record of the line being typed, so a line
 /// cut short by a lost server still goes into the history.
@@ -64,10 +88,16 @@ struct EditorStatus {
     /// Reading a password: the cursor is after its prompt, not at the start of a line.
     in_secret: bool,
     stopping: bool,
+    /// The `readline` under way was stopped because the core asks for something else now.
+    superseded: bool,
 }
 
 enum PrintCmd {
     Text(String),
+    /// Stop the `readline` under way, once every line printed before has been drawn.
+    StopReading,
+    /// Answer once every line sent before has been printed.
+    Barrier(mpsc::SyncSender<()>),
     Finish(Vec<String>, mpsc::SyncSender<()>),
 }
 
@@ -75,6 +105,7 @@ pub struct LineUi {
     requests: mpsc::Sender<InputMode>,
     printer: mpsc::Sender<PrintCmd>,
     known: Arc<Mutex<Known>>,
+    status: Arc<Mutex<EditorStatus>>,
 }
 
 impl LineUi {
@@ -121,15 +152,19 @@ impl LineUi {
         let status = Arc::new(Mutex::new(EditorStatus::default()));
         let (stopped_tx, stopped_rx) = mpsc::channel::<()>();
         let (requests, rx) = mpsc::channel::<InputMode>();
+        let editor_status = status.clone();
+        let (printer, print_rx) = mpsc::channel::<PrintCmd>();
         {
             let status = status.clone();
             let history = keep.clone();
+            let printer = printer.clone();
             thread::Builder::new()
                 .name("editor".into())
-                .spawn(move || editor_thread(editor, &history, rx, sink, status, stopped_tx))
+                .spawn(move || {
+                    editor_thread(editor, &history, rx, sink, status, stopped_tx, printer)
+                })
                 .expect("starting the editor thread");
         }
-        let (printer, print_rx) = mpsc::channel::<PrintCmd>();
         thread::Builder::new()
             .name("printer".into())
             .spawn(move || printer_thread(external, print_rx, status, stopped_rx, saved, keep))
@@ -138,11 +173,28 @@ impl LineUi {
             requests,
             printer,
             known,
+            status: editor_status,
         })
     }
 
+    /// Asks for one line in `mode`. A password (or an answer about a certificate) asked while a command
+    /// prompt is up stops that prompt first: typed there, it would be echoed and kept in the history.
     pub(super) fn read(&mut self, mode: InputMode) {
+        let interrupt = {
+            let mut st = self.status.lock().unwrap_or_else(|e| e.into_inner());
+            let now = st.in_readline
+                && !st.stopping
+                && !st.superseded
+                && !matches!(mode, InputMode::Command { .. });
+            st.superseded |= now;
+            now
+        };
         let _ = self.requests.send(mode);
+        if interrupt {
+            // Through the printer, so what was shown just before (why a password is asked) is drawn
+            // first.
+            let _ = self.printer.send(PrintCmd::StopReading);
+        }
     }
 
     pub(super) fn show(&mut self, text: String) {
@@ -174,8 +226,8 @@ impl History {
     /// Done by the printer as the last thing before the client exits, so no exit path loses it.
     fn save(&mut self) {
         let typing = std::mem::take(&mut *self.typing.lock().unwrap_or_else(|e| e.into_inner()));
-        if !typing.trim().is_empty() {
-            self.lines.push(typing);
+        if let Some(kept) = history_entry(&typing, Place::Prompt) {
+            self.lines.push(kept);
         }
         history_file::save(self.path.as_deref(), &self.lines);
     }
@@ -189,71 +241,79 @@ fn editor_thread(
     sink: TypedSink,
     status: Arc<Mutex<EditorStatus>>,
     stopped: mpsc::Sender<()>,
+    printer: mpsc::Sender<PrintCmd>,
 ) {
+    // What was shown before a question (why it is asked) is drawn before its prompt.
+    let printed = || {
+        let (done_tx, done_rx) = mpsc::sync_channel(1);
+        if printer.send(PrintCmd::Barrier(done_tx)).is_ok() {
+            let _ = done_rx.recv_timeout(Duration::from_secs(1));
+        }
+    };
     let lock = |s: &Mutex<EditorStatus>| {
         s.lock()
             .map(|g| g.stopping)
             .unwrap_or_else(|e| e.into_inner().stopping)
     };
     while let Ok(mode) = requests.recv() {
-        loop {
-            if mode.is_secret() {
-                // Not rustyline: it has no way to read without showing what is typed.
-                status.lock().unwrap_or_else(|e| e.into_inner()).in_secret = true;
-                let line = read_secret(&mode.prompt(), &mut std::io::stdout());
-                status.lock().unwrap_or_else(|e| e.into_inner()).in_secret = false;
-                match line {
-                    Some(line) => sink(Typed::Line(line)),
-                    None => sink(Typed::Eof),
-                }
-                break;
+        printed();
+        if mode.is_secret() {
+            // Not rustyline: it has no way to read without showing what is typed.
+            status.lock().unwrap_or_else(|e| e.into_inner()).in_secret = true;
+            let line = read_secret(&mode.prompt(), &mut std::io::stdout());
+            status.lock().unwrap_or_else(|e| e.into_inner()).in_secret = false;
+            match line {
+                Some(line) => sink(Typed::Line(line)),
+                None => sink(Typed::Eof),
             }
-            {
-                let mut st = status.lock().unwrap_or_else(|e| e.into_inner());
-                if st.stopping {
-                    let _ = stopped.send(());
-                    return;
-                }
-                st.in_readline = true;
-            }
-            let result = editor.readline(&mode.prompt());
-            status.lock().unwrap_or_else(|e| e.into_inner()).in_readline = false;
-            if lock(&status) {
+            continue;
+        }
+        {
+            let mut st = status.lock().unwrap_or_else(|e| e.into_inner());
+            if st.stopping {
                 let _ = stopped.send(());
                 return;
             }
-            let command_mode = matches!(mode, InputMode::Command { .. });
-            match result {
-                Ok(line) => {
-                    editor
-                        .helper()
-                        .map(|h| h.typing.lock().map(|mut t| t.clear()));
-                    if command_mode && !line.trim().is_empty() {
-                        let _ = editor.add_history_entry(line.as_str());
-                        history
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .lines
-                            .push(line.clone());
-                    }
-                    sink(Typed::Line(line.into_bytes()));
+            st.in_readline = true;
+        }
+        let result = editor.readline(&mode.prompt());
+        let superseded = {
+            let mut st = status.lock().unwrap_or_else(|e| e.into_inner());
+            st.in_readline = false;
+            std::mem::take(&mut st.superseded)
+        };
+        if superseded && matches!(result, Err(ReadlineError::Interrupted)) {
+            // rustyline took the signal: the signal watcher will not see it.
+            OWN_SIGINT.store(false, Ordering::SeqCst);
+        }
+        if lock(&status) {
+            let _ = stopped.send(());
+            return;
+        }
+        let command_mode = matches!(mode, InputMode::Command { .. });
+        match result {
+            Ok(line) => {
+                editor
+                    .helper()
+                    .map(|h| h.typing.lock().map(|mut t| t.clear()));
+                // Commands are kept (not what was said in a private chat); a username is not.
+                if command_mode && let Some(kept) = history_entry(&line, Place::Prompt) {
+                    let _ = editor.add_history_entry(kept.as_str());
+                    history
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .lines
+                        .push(kept);
                 }
-                Err(ReadlineError::Eof) => {
-                    sink(Typed::Eof);
-                    break;
-                }
-                Err(ReadlineError::Interrupted) => {
-                    sink(Typed::Interrupt);
-                    break;
-                }
-                Err(e) => {
-                    tracing::debug!("line editor: {e}");
-                    sink(Typed::Eof);
-                    break;
-                }
+                sink(Typed::Line(line.into_bytes()));
             }
-            if !command_mode {
-                break;
+            // The core asks for something else now (a password): the next request is it.
+            Err(ReadlineError::Interrupted) if superseded => {}
+            Err(ReadlineError::Eof) => sink(Typed::Eof),
+            Err(ReadlineError::Interrupted) => sink(Typed::Interrupt),
+            Err(e) => {
+                tracing::debug!("line editor: {e}");
+                sink(Typed::Eof);
             }
         }
     }
@@ -281,6 +341,15 @@ fn printer_thread<P: ExternalPrinter>(
                     let _ = std::io::stdout().flush();
                 }
             }
+            PrintCmd::Barrier(done) => {
+                let _ = done.send(());
+            }
+            PrintCmd::StopReading => {
+                // rustyline takes one printed line at a time: once this empty one is accepted, every
+                // earlier line has been drawn.
+                let _ = external.print(String::new());
+                raise_own_interrupt();
+            }
             PrintCmd::Finish(last, done) => {
                 let (in_readline, in_secret) = {
                     let mut st = status.lock().unwrap_or_else(|e| e.into_inner());
@@ -292,7 +361,7 @@ fn printer_thread<P: ExternalPrinter>(
                     // earlier line has been drawn. Then a SIGINT, which rustyline turns into the end of
                     // `readline`, stops the editor without leaving the terminal in raw mode.
                     let _ = external.print(String::new());
-                    let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGINT);
+                    raise_own_interrupt();
                     let _ = stopped.recv_timeout(Duration::from_secs(1));
                 }
                 saved.restore();

@@ -7,8 +7,9 @@
 //! - **full screen** ([`tui`], `--tui`): a window per conversation, a status bar, the online list.
 //!
 //! Line and plain mode turn each [`Item`] into text with [`line_text`]: the display's rendering, a short
-//! `HH:MM` before a live message, and a terminal bell after a message addressed to the user alone. This
-//! module decides nothing about what lines mean.
+//! `HH:MM` before a live message, and a terminal bell after a message addressed to the user alone. The
+//! full-screen mode draws the core's view model ([`crate::client::screen::Screen`]) and hands it the
+//! terminal's keys. This module decides nothing about what lines mean.
 
 mod clock;
 mod history_file;
@@ -24,17 +25,29 @@ use std::path::PathBuf;
 use self::line::LineUi;
 use self::plain::PlainUi;
 use self::tui::TuiUi;
+use crate::client::ClientState;
 use crate::client::complete::Known;
 use crate::client::display::render;
+use crate::client::screen::Key;
 use crate::client::{InputMode, Item};
 use crate::time::Timestamp;
 
 pub use clock::local_hhmm;
+pub use history_file::load as load_history;
+pub use line::forget_own_interrupt;
 
 /// What the input side hands the driver.
 #[derive(Debug)]
 pub enum Typed {
     Line(Vec<u8>),
+    /// A key of the full-screen client.
+    Key(Key),
+    /// Text pasted into the full-screen client.
+    Paste(String),
+    /// The full-screen client's terminal is now this many rows high.
+    Resize {
+        rows: u16,
+    },
     Eof,
     Interrupt,
 }
@@ -56,8 +69,6 @@ pub struct UiOptions {
     pub history: Option<PathBuf>,
     /// The full-screen interface rather than lines.
     pub full_screen: bool,
-    /// The server, as the full-screen status bar names it.
-    pub server: String,
 }
 
 /// The user interface the driver talks to.
@@ -93,36 +104,55 @@ impl Ui {
         Ui::Plain(PlainUi::start(sink), opts)
     }
 
-    /// Asks for input in `mode`.
+    /// Whether this is the full-screen interface (the core then runs its view model).
+    pub fn is_full_screen(&self) -> bool {
+        matches!(self, Ui::Tui(_))
+    }
+
+    /// Asks for input in `mode` (the full-screen client's view model knows already).
     pub fn read(&mut self, mode: InputMode) {
         match self {
             Ui::Line(t, _) => t.read(mode),
             Ui::Plain(p, _) => p.read(mode),
-            Ui::Tui(t) => t.read(mode),
+            Ui::Tui(_) => {}
         }
     }
 
-    /// Shows one item, which the core produced at `at`.
+    /// Shows one item, which the core produced at `at` (the full-screen client's view model has it
+    /// already: only its bell is left to ring).
     pub fn show(&mut self, item: &Item, at: Timestamp) {
         match self {
             Ui::Line(t, o) => t.show(line_text(item, o, at)),
             Ui::Plain(p, o) => p.show(line_text(item, o, at)),
-            Ui::Tui(t) => t.show(item, at),
+            Ui::Tui(t) => t.bell_for(item),
         }
     }
 
-    /// The usernames and group names offered by tab completion.
+    /// The usernames and group names offered by tab completion in line mode.
     pub fn set_completions(&mut self, known: Known) {
+        if let Ui::Line(t, _) = self {
+            t.set_completions(known)
+        }
+    }
+
+    /// The full-screen client: draws the core's view model if it changed (or the clock did).
+    pub fn draw(&mut self, core: &ClientState, now: Timestamp) {
+        if let (Ui::Tui(t), Some(screen)) = (self, core.screen()) {
+            t.draw(screen, now);
+        }
+    }
+
+    /// When the full-screen client's clock (and idle countdown) is next to be redrawn.
+    pub fn next_tick(&self) -> Option<std::time::Instant> {
         match self {
-            Ui::Line(t, _) => t.set_completions(known),
-            Ui::Tui(t) => t.set_completions(known),
-            Ui::Plain(..) => {}
+            Ui::Tui(t) => Some(t.next_tick()),
+            _ => None,
         }
     }
 
     /// Shows `last` (the items of the final batch), makes sure everything shown earlier is on the
-    /// screen, and gives the terminal back as it was.
-    pub fn finish(self, last: Vec<(Item, Timestamp)>) {
+    /// screen, and gives the terminal back as it was; the full-screen client keeps its history.
+    pub fn finish(self, last: Vec<(Item, Timestamp)>, core: &ClientState) {
         match self {
             Ui::Line(t, o) => t.finish(last.iter().map(|(i, at)| line_text(i, &o, *at)).collect()),
             Ui::Plain(mut p, o) => {
@@ -130,7 +160,7 @@ impl Ui {
                     p.show(line_text(&item, &o, at));
                 }
             }
-            Ui::Tui(t) => t.finish(last),
+            Ui::Tui(t) => t.finish(last, core.screen()),
         }
     }
 }

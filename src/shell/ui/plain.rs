@@ -40,25 +40,22 @@ fn plain_reader(requests: mpsc::Receiver<InputMode>, sink: TypedSink) {
     use std::io::IsTerminal;
     // A person typing into a terminal while the output goes elsewhere still needs to see the prompts.
     let prompts = std::io::stdin().is_terminal();
+    // One line each time the core asks: a script's next line is read only once the one before it
+    // has been dealt with.
     while let Ok(mode) = requests.recv() {
-        loop {
-            let line = if mode.is_secret() && prompts {
-                read_secret(&mode.prompt(), &mut std::io::stderr())
-            } else {
-                if prompts && !matches!(mode, InputMode::Command { .. }) {
-                    eprint!("{}", mode.prompt());
-                }
-                read_line(&mut std::io::stdin().lock())
-            };
-            match line {
-                Some(line) => sink(Typed::Line(line)),
-                None => {
-                    sink(Typed::Eof);
-                    return;
-                }
+        let line = if mode.is_secret() && prompts {
+            read_secret(&mode.prompt(), &mut std::io::stderr())
+        } else {
+            if prompts && !matches!(mode, InputMode::Command { .. }) {
+                eprint!("{}", mode.prompt());
             }
-            if !matches!(mode, InputMode::Command { .. }) {
-                break;
+            read_line(&mut std::io::stdin().lock())
+        };
+        match line {
+            Some(line) => sink(Typed::Line(line)),
+            None => {
+                sink(Typed::Eof);
+                return;
             }
         }
     }

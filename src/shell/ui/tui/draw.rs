@@ -1,5 +1,5 @@
-//! Drawing the full-screen client: a pure function of the [`App`] and the time, in the ratatui way, so
-//! tests render it into a test backend and read the screen back.
+//! Drawing the full-screen client: a pure function of the core's [`Screen`] and the time, in the
+//! ratatui way, so tests render it into a test backend and read the screen back.
 //!
 //! ```text
 //!  natter — bob                                                    (title: the window's conversation)
@@ -9,6 +9,9 @@
 //!  [12:05] [alice @ 127.0.0.1:4000] [1:status 2:bob 3:#team+ 4:carol*] [idle logout in 42 s]
 //!  > the line being typed
 //! ```
+//!
+//! The nick list beside the conversation is the group's members in a group's window, and who is
+//! online elsewhere; the status bar is the screen's, fitted to the width.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -17,19 +20,18 @@ use ratatui::text::{Line as TextLine, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
-use super::app::App;
-use super::windows::{Line, LineStyle};
-use crate::client::InputMode;
+use crate::client::screen::{Line, LineStyle, Screen, SegmentStyle};
 use crate::shell::ui::local_hhmm;
 use crate::time::Timestamp;
 
-/// The online list is shown only on screens at least this wide.
+/// The nick list is shown only on screens at least this wide.
 const NICKS_FROM_WIDTH: u16 = 60;
-const NICKS_WIDTH: u16 = 18;
-/// The idle countdown appears this close to the logout (the server warns a minute ahead).
-const IDLE_SHOWN_SECS: u64 = 120;
+/// The nick list is as wide as its longest name (and its border), within these bounds, so a narrow
+/// terminal keeps its room for the conversation.
+const NICKS_MIN_WIDTH: u16 = 8;
+const NICKS_MAX_WIDTH: u16 = 18;
 
-pub fn draw(frame: &mut Frame<'_>, app: &mut App, now: Timestamp) {
+pub fn draw(frame: &mut Frame<'_>, screen: &Screen, now: Timestamp) {
     let [title, main, status, input] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(1),
@@ -37,25 +39,28 @@ pub fn draw(frame: &mut Frame<'_>, app: &mut App, now: Timestamp) {
         Constraint::Length(1),
     ])
     .areas(frame.area());
-    let window = app.active_window();
+    let window = screen.active_window();
     frame.render_widget(
         Paragraph::new(format!(" natter — {}", window.key.label()))
             .style(Style::new().add_modifier(Modifier::REVERSED)),
         title,
     );
+    let names = screen.nicks();
     let (conversation, nicks) = if main.width >= NICKS_FROM_WIDTH {
+        let longest = names.iter().map(|n| n.width()).max().unwrap_or(0);
+        let width = u16::try_from(longest + 1)
+            .unwrap_or(NICKS_MAX_WIDTH)
+            .clamp(NICKS_MIN_WIDTH, NICKS_MAX_WIDTH);
         let [c, n] =
-            Layout::horizontal([Constraint::Min(20), Constraint::Length(NICKS_WIDTH)]).areas(main);
+            Layout::horizontal([Constraint::Min(20), Constraint::Length(width)]).areas(main);
         (c, Some(n))
     } else {
         (main, None)
     };
-    app.page = usize::from(conversation.height);
-    draw_lines(frame, app, conversation);
+    draw_lines(frame, screen, conversation);
     if let Some(area) = nicks {
-        let names: Vec<TextLine<'_>> = app
-            .online
-            .iter()
+        let names: Vec<TextLine<'_>> = names
+            .into_iter()
             .map(|n| TextLine::from(n.to_string()))
             .collect();
         frame.render_widget(
@@ -63,14 +68,17 @@ pub fn draw(frame: &mut Frame<'_>, app: &mut App, now: Timestamp) {
             area,
         );
     }
-    frame.render_widget(Paragraph::new(status_line(app, now)), status);
-    draw_input(frame, app, input);
+    frame.render_widget(
+        Paragraph::new(status_line(screen, usize::from(status.width), now)),
+        status,
+    );
+    draw_input(frame, screen, input);
 }
 
 /// The conversation's lines, wrapped and indented under their text, newest at the bottom, scrolled back
 /// as far as the user asked.
-fn draw_lines(frame: &mut Frame<'_>, app: &App, area: Rect) {
-    let window = app.active_window();
+fn draw_lines(frame: &mut Frame<'_>, screen: &Screen, area: Rect) {
+    let window = screen.active_window();
     let width = usize::from(area.width).max(1);
     let mut rows: Vec<TextLine<'_>> = Vec::new();
     for line in &window.lines {
@@ -94,8 +102,10 @@ pub fn rows_of(line: &Line, width: usize) -> Vec<TextLine<'static>> {
     let indent = time.width() + who.width();
     let text_style = match line.style {
         LineStyle::Message => Style::new(),
+        LineStyle::Offline => Style::new().fg(Color::Yellow),
         LineStyle::Own => Style::new().fg(Color::Cyan),
         LineStyle::Notice => Style::new().fg(Color::DarkGray),
+        LineStyle::Warning => Style::new().fg(Color::Yellow),
         LineStyle::Error => Style::new().fg(Color::Red),
     };
     let mut text = line.text.clone();
@@ -154,64 +164,31 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
     out
 }
 
-/// `[HH:MM] [me @ server] [1:status 2:bob* 3:#team+] [idle logout in N s]`, the active window in
-/// reverse video, a window with messages to the user alone marked `*`, other activity `+`.
-pub fn status_line(app: &App, now: Timestamp) -> TextLine<'static> {
-    let dim = Style::new().fg(Color::DarkGray);
-    let me = app.me.as_deref().unwrap_or("(logging in)");
-    let mut spans = vec![
-        Span::styled(format!("[{}] ", local_hhmm(now)), dim),
-        Span::raw(format!("[{me} @ {}] [", app.server)),
-    ];
-    for (i, w) in app.windows.iter().enumerate() {
-        if i > 0 {
-            spans.push(Span::raw(" "));
-        }
-        let mark = if i == app.active || w.activity.unread == 0 {
-            ""
-        } else if w.activity.for_me {
-            "*"
-        } else {
-            "+"
-        };
-        let label = format!("{}:{}{mark}", i + 1, w.key.label());
-        let style = if i == app.active {
-            Style::new().add_modifier(Modifier::REVERSED)
-        } else if w.activity.for_me && w.activity.unread > 0 {
-            Style::new().fg(Color::Magenta).add_modifier(Modifier::BOLD)
-        } else if w.activity.unread > 0 {
-            Style::new().add_modifier(Modifier::BOLD)
-        } else {
-            Style::new()
-        };
-        spans.push(Span::styled(label, style));
-    }
-    spans.push(Span::raw("]"));
-    if let Some(left) = app.idle_left(now).filter(|s| *s <= IDLE_SHOWN_SECS) {
-        spans.push(Span::styled(
-            format!(" [idle logout in {left} s]"),
-            Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
-        ));
-    }
-    if app.active_window().scroll > 0 {
-        spans.push(Span::styled(" [scrolled back: PageDown]", dim));
-    }
+/// The screen's status bar for `width` columns, styled: the window shown in reverse video, a window
+/// with messages to the user alone in bold magenta, other news in bold.
+pub fn status_line(screen: &Screen, width: usize, now: Timestamp) -> TextLine<'static> {
+    let spans: Vec<Span<'static>> = screen
+        .status_bar(width, now, &local_hhmm(now))
+        .into_iter()
+        .map(|seg| {
+            let style = match seg.style {
+                SegmentStyle::Plain => Style::new(),
+                SegmentStyle::Dim => Style::new().fg(Color::DarkGray),
+                SegmentStyle::Active => Style::new().add_modifier(Modifier::REVERSED),
+                SegmentStyle::ForMe => Style::new().fg(Color::Magenta).add_modifier(Modifier::BOLD),
+                SegmentStyle::News => Style::new().add_modifier(Modifier::BOLD),
+                SegmentStyle::Warn => Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            };
+            Span::styled(seg.text, style)
+        })
+        .collect();
     TextLine::from(spans)
 }
 
 /// The prompt and the line being typed (a password shown as nothing at all), with the cursor in it.
-fn draw_input(frame: &mut Frame<'_>, app: &App, area: Rect) {
-    let prompt = match &app.mode {
-        Some(InputMode::Command { .. }) | None => "> ".to_owned(),
-        Some(mode) => mode.prompt(),
-    };
-    let secret = app.mode.as_ref().is_some_and(InputMode::is_secret);
-    let text = if secret {
-        String::new()
-    } else {
-        app.editor.text()
-    };
-    let before_cursor: String = text.chars().take(app.editor.cursor()).collect();
+fn draw_input(frame: &mut Frame<'_>, screen: &Screen, area: Rect) {
+    let (prompt, text, cursor) = screen.input_line();
+    let before_cursor: String = text.chars().take(cursor).collect();
     // Long lines scroll horizontally so the cursor stays in view.
     let room = usize::from(area.width)
         .saturating_sub(prompt.width() + 1)

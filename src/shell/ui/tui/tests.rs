@@ -1,58 +1,110 @@
-//! The full-screen client rendered into ratatui's test backend: what the screen shows, window by window.
+//! The full-screen client rendered into ratatui's test backend: the core's view model, driven as the
+//! terminal drives it, drawn as the terminal would show it, window by window.
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 use super::*;
-use crate::protocol::ServerMsg;
+use crate::client::{ClientState, Config, Event, ServerEvent, UserEvent};
+use crate::protocol::{Name, Prompt, ServerMsg, render_line};
 
 const T: Timestamp = Timestamp(1_700_000_000_000);
 
-fn screen(app: &mut App, width: u16, height: u16) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|f| draw(f, app, T)).unwrap();
-    let buffer = terminal.backend().buffer().clone();
-    let mut out = String::new();
-    for y in 0..height {
-        for x in 0..width {
-            out.push_str(buffer[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
+/// A full-screen core, fed as the driver feeds it.
+struct Tui {
+    core: ClientState,
+    sent: Vec<String>,
 }
 
-fn logged_in() -> App {
-    let mut app = App::new("127.0.0.1:4000".into(), vec![]);
-    app.show(
-        &Item::Server(ServerMsg::Welcome {
-            user: "alice".into(),
-        }),
-        T,
-    );
-    app.read(InputMode::Command {
+impl Tui {
+    fn new(servers: &[&str]) -> Tui {
+        let mut config = Config::new(5555);
+        config.full_screen = true;
+        config.interactive = true;
+        config.servers = servers.iter().map(|s| s.to_string()).collect();
+        let mut t = Tui {
+            core: ClientState::new(config, T),
+            sent: Vec::new(),
+        };
+        t.event(Event::Server(ServerEvent::Connected));
+        t
+    }
+
+    fn event(&mut self, event: Event<'_>) {
+        let mut out = Vec::new();
+        self.core.handle(event, T, &mut out);
+        for e in out {
+            if let crate::client::Effect::Send(line) = e {
+                self.sent.push(line);
+            }
+        }
+    }
+
+    fn server(&mut self, msg: ServerMsg) {
+        let line = render_line(&msg);
+        self.event(Event::Server(ServerEvent::Line(&line[..line.len() - 1])));
+    }
+
+    fn key(&mut self, key: Key) {
+        self.event(Event::User(UserEvent::Key(key)));
+    }
+
+    fn typed(&mut self, text: &str) {
+        for c in text.chars() {
+            self.key(Key::Char(c));
+        }
+    }
+
+    fn enter(&mut self, text: &str) {
+        self.typed(text);
+        self.key(Key::Enter);
+    }
+
+    /// The screen, `width` x `height`, as text.
+    fn screen(&mut self, width: u16, height: u16) -> String {
+        self.event(Event::User(UserEvent::Resize { rows: height }));
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+        let screen = self.core.screen().expect("full screen");
+        terminal.draw(|f| draw(f, screen, T)).unwrap();
+        let buffer = terminal.backend().buffer().clone();
+        let mut out = String::new();
+        for y in 0..height {
+            for x in 0..width {
+                out.push_str(buffer[(x, y)].symbol());
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
+
+fn logged_in() -> Tui {
+    let mut t = Tui::new(&["127.0.0.1:4000"]);
+    t.server(ServerMsg::Prompt(Prompt::Username));
+    t.enter("alice");
+    t.server(ServerMsg::Prompt(Prompt::Password));
+    t.enter("pw");
+    t.server(ServerMsg::Welcome {
         user: "alice".into(),
     });
-    app.show(
-        &Item::Server(ServerMsg::WhoElse {
-            users: vec!["bob".into(), "carol".into()],
-        }),
-        T,
-    );
-    app
+    t.server(ServerMsg::WhoElse {
+        users: vec!["bob".into(), "carol".into()],
+    });
+    t.server(ServerMsg::GroupList { groups: vec![] });
+    t
 }
 
-fn msg(from: &str, text: &str) -> Item {
-    Item::Server(ServerMsg::Message {
+fn msg(from: &str, text: &str) -> ServerMsg {
+    ServerMsg::Message {
         from: from.into(),
         text: text.into(),
-    })
+    }
 }
 
 #[test]
 fn the_screen_has_a_title_conversation_online_list_status_bar_and_input() {
-    let mut app = logged_in();
-    let s = screen(&mut app, 80, 10);
+    let mut t = logged_in();
+    let s = t.screen(80, 10);
     let rows: Vec<&str> = s.lines().collect();
     assert!(rows[0].starts_with(" natter — status"), "{s}");
     assert!(s.contains("Online now: bob, carol"), "{s}");
@@ -67,42 +119,51 @@ fn the_screen_has_a_title_conversation_online_list_status_bar_and_input() {
 
 #[test]
 fn unread_markers_tell_messages_to_me_from_other_activity() {
-    let mut app = logged_in();
-    app.show(&msg("bob", "are you there?"), T);
-    app.show(
-        &Item::Server(ServerMsg::GroupMessage {
-            group: "team".into(),
-            from: "carol".into(),
-            text: "standup in 5".into(),
-        }),
-        T,
-    );
-    let s = screen(&mut app, 80, 10);
+    let mut t = logged_in();
+    t.server(msg("bob", "are you there?"));
+    t.server(ServerMsg::GroupMessage {
+        group: "team".into(),
+        from: "carol".into(),
+        text: "standup in 5".into(),
+    });
+    let s = t.screen(80, 10);
     assert!(s.contains("[1:status 2:bob* 3:#team+]"), "{s}");
     // Switching to bob's window shows the message and clears its marker.
-    app.key(Key::Alt('2'));
-    let s = screen(&mut app, 80, 10);
+    t.key(Key::Alt('2'));
+    let s = t.screen(80, 10);
     assert!(s.contains(" natter — bob"), "{s}");
     assert!(s.contains("bob: are you there?"), "{s}");
     assert!(s.contains("[1:status 2:bob 3:#team+]"), "{s}");
-    app.key(Key::Ctrl('n'));
-    let s = screen(&mut app, 80, 10);
+    t.key(Key::Ctrl('n'));
+    let s = t.screen(80, 10);
     assert!(s.contains("carol: standup in 5"), "{s}");
     assert!(s.contains("[1:status 2:bob 3:#team]"), "{s}");
 }
 
 #[test]
+fn a_group_window_lists_its_members_beside_the_conversation() {
+    let mut t = logged_in();
+    t.server(ServerMsg::GroupCreated {
+        group: "crew".into(),
+        members: vec!["alice".into(), "dave".into()],
+    });
+    t.key(Key::Alt('2'));
+    let s = t.screen(80, 8);
+    let rows: Vec<&str> = s.lines().collect();
+    assert!(rows[1].contains("│alice"), "{s}");
+    assert!(rows[2].contains("│dave"), "{s}");
+    assert!(!s.contains("│bob"), "not everyone online: {s}");
+}
+
+#[test]
 fn long_lines_wrap_under_their_text_and_a_resize_rewraps() {
-    let mut app = logged_in();
-    app.show(
-        &msg(
-            "bob",
-            "this is a rather long message that will not fit on one row of a narrow screen",
-        ),
-        T,
-    );
-    app.key(Key::Alt('2'));
-    let narrow = screen(&mut app, 40, 12);
+    let mut t = logged_in();
+    t.server(msg(
+        "bob",
+        "this is a rather long message that will not fit on one row of a narrow screen",
+    ));
+    t.key(Key::Alt('2'));
+    let narrow = t.screen(40, 12);
     let rows: Vec<&str> = narrow
         .lines()
         .filter(|r| r.contains("message") || r.contains("narrow") || r.contains("fit"))
@@ -116,7 +177,7 @@ fn long_lines_wrap_under_their_text_and_a_resize_rewraps() {
             "indented: {r:?}\n{narrow}"
         );
     }
-    let wide = screen(&mut app, 120, 12);
+    let wide = t.screen(120, 12);
     assert!(
         wide.contains(
             "bob: this is a rather long message that will not fit on one row of a narrow screen"
@@ -128,91 +189,168 @@ fn long_lines_wrap_under_their_text_and_a_resize_rewraps() {
 
 #[test]
 fn scrollback_with_page_up_and_down() {
-    let mut app = logged_in();
+    let mut t = logged_in();
     for i in 0..30 {
-        app.show(&msg("bob", &format!("line {i}")), T);
+        t.server(msg("bob", &format!("line {i}")));
     }
-    app.key(Key::Alt('2'));
-    let s = screen(&mut app, 60, 10);
+    t.key(Key::Alt('2'));
+    let s = t.screen(60, 10);
     assert!(s.contains("line 29") && !s.contains("line 20 "), "{s}");
-    app.key(Key::PageUp);
-    let s = screen(&mut app, 60, 10);
+    t.key(Key::PageUp);
+    let s = t.screen(60, 10);
     assert!(!s.contains("line 29"), "{s}");
     assert!(s.contains("[scrolled"), "{s}");
-    app.key(Key::PageDown);
-    let s = screen(&mut app, 60, 10);
+    t.key(Key::PageDown);
+    let s = t.screen(60, 10);
     assert!(s.contains("line 29"), "{s}");
 }
 
 #[test]
 fn own_messages_show_in_the_conversation_with_their_outcome() {
-    let mut app = logged_in();
-    app.show(&msg("bob", "hi"), T);
-    app.key(Key::Alt('2'));
-    for c in "hello bob".chars() {
-        app.key(Key::Char(c));
-    }
-    assert_eq!(
-        app.key(Key::Enter),
-        vec![Action::Send("message bob hello bob".into())]
-    );
-    app.show(
-        &Item::Outgoing {
-            seq: 1,
-            to: crate::client::Conversation::User("bob".into()),
-            text: "hello bob".into(),
-        },
-        T,
-    );
-    app.show(
-        &Item::Outcome {
-            seq: 1,
-            outcome: crate::client::Outcome::Delivered,
-        },
-        T,
-    );
-    let s = screen(&mut app, 80, 10);
+    let mut t = logged_in();
+    t.server(msg("bob", "hi"));
+    t.key(Key::Alt('2'));
+    t.sent.clear();
+    t.enter("hello bob");
+    assert_eq!(t.sent, ["message bob hello bob"]);
+    t.server(ServerMsg::Delivered { to: "bob".into() });
+    let s = t.screen(80, 10);
     assert!(s.contains("alice: hello bob  (delivered)"), "{s}");
 }
 
 #[test]
+fn offline_messages_are_marked_offline() {
+    let mut t = logged_in();
+    t.server(ServerMsg::OfflineMessage {
+        id: 1,
+        sent_at: T.minus_millis(300_000),
+        from: "bob".into(),
+        group: None,
+        text: "left you a note".into(),
+    });
+    t.key(Key::Alt('2'));
+    let s = t.screen(80, 8);
+    assert!(s.contains("bob: left you a note  (offline)"), "{s}");
+}
+
+#[test]
 fn the_idle_countdown_shows_when_the_logout_is_near() {
-    let mut app = logged_in();
-    app.show(&Item::Server(ServerMsg::IdleWarning { secs_left: 60 }), T);
-    let s = screen(&mut app, 100, 8);
+    let mut t = logged_in();
+    t.server(ServerMsg::IdleWarning { secs_left: 60 });
+    let s = t.screen(100, 8);
     assert!(s.contains("[idle logout in 60 s]"), "{s}");
     assert!(s.contains("You will be logged out in 60 s"), "{s}");
 }
 
+/// Six windows, a message to alice alone in one, news in another, the idle countdown running: at 60
+/// columns the names shrink, then collapse to numbers with their markers; the countdown stays.
+#[test]
+fn the_status_bar_fits_sixty_columns_and_keeps_the_countdown() {
+    let mut t = logged_in();
+    t.server(ServerMsg::GroupCreated {
+        group: "engineering".into(),
+        members: vec!["alice".into(), "bob".into()],
+    });
+    t.server(msg("bob", "hi"));
+    t.server(msg("carol", "hey"));
+    t.server(ServerMsg::Broadcast {
+        from: "dave".into(),
+        text: "all hands".into(),
+    });
+    t.enter("/query christopher");
+    t.key(Key::Alt('1'));
+    t.server(msg("bob", "you there?"));
+    t.server(ServerMsg::IdleWarning { secs_left: 60 });
+    let wide = t.screen(140, 8);
+    let bar = |s: &str| s.lines().nth_back(1).unwrap().trim_end().to_owned();
+    assert_eq!(
+        bar(&wide).split_once("] ").unwrap().1,
+        "[alice @ 127.0.0.1:4000] [1:status 2:#engineering+ 3:bob* 4:carol* 5:broadcasts+ 6:christopher] [idle logout in 60 s]",
+    );
+    let narrow = t.screen(60, 8);
+    let b = bar(&narrow);
+    assert!(b.chars().count() <= 60, "{b:?}");
+    assert!(b.contains("[idle logout in 60 s]"), "{b:?}");
+    assert!(
+        b.contains("2+") && b.contains("3*") && b.contains("4*") && b.contains("5+"),
+        "{b:?}"
+    );
+    assert!(b.contains('6'), "every window: {b:?}");
+    let middle = t.screen(90, 8);
+    let b = bar(&middle);
+    assert!(
+        b.chars().count() <= 90 && b.contains("…"),
+        "names shortened first: {b:?}"
+    );
+    assert!(b.contains("[idle logout in 60 s]"), "{b:?}");
+}
+
+#[test]
+fn the_status_bar_names_only_the_server_in_use() {
+    let mut t = Tui::new(&["a.example:4000", "b.example:4000"]);
+    t.server(ServerMsg::Prompt(Prompt::Username));
+    t.enter("alice");
+    t.server(ServerMsg::Prompt(Prompt::Password));
+    t.enter("pw");
+    t.server(ServerMsg::Welcome {
+        user: Name::from("alice"),
+    });
+    let s = t.screen(100, 6);
+    assert!(s.contains("[alice @ a.example:4000]"), "{s}");
+    assert!(!s.contains("b.example"), "{s}");
+    // The server is lost: the client moves to the other, and the bar says so.
+    t.event(Event::Server(ServerEvent::Closed));
+    let s = t.screen(100, 6);
+    assert!(
+        s.contains("@ b.example:4000]") && s.contains("[reconnecting]"),
+        "{s}"
+    );
+}
+
+#[test]
+fn a_held_paste_asks_on_the_input_line() {
+    let mut t = logged_in();
+    t.server(msg("bob", "send me the log"));
+    t.key(Key::Alt('2'));
+    let log: Vec<String> = (0..12).map(|i| format!("log line {i}")).collect();
+    t.event(Event::User(UserEvent::Paste(&log.join("\n"))));
+    let s = t.screen(80, 8);
+    assert!(
+        s.lines()
+            .last()
+            .unwrap()
+            .starts_with("Paste 12 lines to bob? Enter sends them, Esc cancels."),
+        "{s}"
+    );
+}
+
 #[test]
 fn the_password_prompt_shows_nothing_of_what_is_typed() {
-    let mut app = App::new("h:1".into(), vec![]);
-    app.read(InputMode::Password);
-    for c in "hunter2".chars() {
-        app.key(Key::Char(c));
-    }
-    let s = screen(&mut app, 40, 5);
+    let mut t = Tui::new(&["h:1"]);
+    t.server(ServerMsg::Prompt(Prompt::Username));
+    t.enter("alice");
+    t.server(ServerMsg::Prompt(Prompt::Password));
+    t.typed("hunter2");
+    let s = t.screen(40, 5);
     assert!(s.contains("Password: "), "{s}");
     assert!(!s.contains("hunter2"), "{s}");
 }
 
 #[test]
 fn any_terminal_size_draws_without_a_panic() {
-    let mut app = logged_in();
-    app.show(
-        &msg("bob", "wide characters 日本語 and emoji 🎉 in a message"),
-        T,
-    );
-    app.key(Key::Alt('2'));
-    for c in "half-typed 日本".chars() {
-        app.key(Key::Char(c));
-    }
+    let mut t = logged_in();
+    t.server(msg(
+        "bob",
+        "wide characters 日本語 and emoji 🎉 in a message",
+    ));
+    t.key(Key::Alt('2'));
+    t.typed("half-typed 日本");
     for width in 1..40 {
         for height in 1..8 {
-            let _ = screen(&mut app, width, height);
+            let _ = t.screen(width, height);
         }
     }
-    let s = screen(&mut app, 30, 6);
+    let s = t.screen(30, 6);
     assert!(
         s.contains('>'),
         "the input line survives a small screen: {s}"

@@ -2,8 +2,6 @@
 //! irssi have them), the history (shared with line mode through the same file), and Tab completion
 //! from the same completer.
 
-use crate::client::complete::{Known, complete};
-
 /// The line being typed, its cursor (a char index), the history and a completion in progress.
 #[derive(Debug, Default)]
 pub struct Editor {
@@ -44,7 +42,6 @@ pub enum Edit {
     WordRight,
     HistoryUp,
     HistoryDown,
-    Complete,
 }
 
 /// Entries kept in the history.
@@ -65,10 +62,8 @@ impl Editor {
     }
 
     /// Applies one key.
-    pub fn edit(&mut self, edit: Edit, known: &Known) {
-        if edit != Edit::Complete {
-            self.completing = None;
-        }
+    pub fn edit(&mut self, edit: Edit) {
+        self.completing = None;
         match edit {
             Edit::Insert(c) => {
                 self.chars.insert(self.cursor, c);
@@ -108,7 +103,6 @@ impl Editor {
             }
             Edit::HistoryUp => self.history_step(true),
             Edit::HistoryDown => self.history_step(false),
-            Edit::Complete => self.complete(known),
             Edit::Backspace | Edit::Delete => {}
         }
     }
@@ -152,12 +146,22 @@ impl Editor {
         }
     }
 
-    /// Tab: the first candidate, and each further Tab the next one, in place of the word.
-    fn complete(&mut self, known: &Known) {
+    /// Inserts what was pasted at the cursor.
+    pub fn insert(&mut self, text: &str) {
+        self.completing = None;
+        for c in text.chars() {
+            self.chars.insert(self.cursor, c);
+            self.cursor += 1;
+        }
+    }
+
+    /// Tab: the first candidate `complete` offers for the line and the cursor (a byte offset), and
+    /// each further Tab the next one, in place of the word.
+    pub fn complete(&mut self, complete: impl FnOnce(&str, usize) -> (usize, Vec<String>)) {
         if self.completing.is_none() {
             let line = self.text();
             let pos = self.chars[..self.cursor].iter().collect::<String>().len();
-            let (start_byte, candidates) = complete(&line, pos, known);
+            let (start_byte, candidates) = complete(&line, pos);
             if candidates.is_empty() {
                 return;
             }
@@ -178,14 +182,11 @@ impl Editor {
         self.cursor = start + word.len();
     }
 
-    /// Enter: the line, now in the history, and an empty line to type the next one.
+    /// Enter: the line, and an empty line to type the next one. What of it the history keeps is the
+    /// caller's to say ([`Self::remember`]).
     pub fn take(&mut self) -> String {
         let line = self.text();
-        self.chars.clear();
-        self.cursor = 0;
-        self.browsing = None;
-        self.completing = None;
-        self.remember(&line);
+        self.clear();
         line
     }
 
@@ -200,7 +201,7 @@ impl Editor {
         }
     }
 
-    /// Forgets the line without keeping it (a password, once entered).
+    /// Forgets the line without keeping it.
     pub fn clear(&mut self) {
         self.chars.clear();
         self.cursor = 0;
@@ -213,48 +214,50 @@ impl Editor {
 mod tests {
     use super::*;
 
+    use crate::client::complete::{Known, complete};
+
     fn typed(e: &mut Editor, s: &str) {
         for c in s.chars() {
-            e.edit(Edit::Insert(c), &Known::default());
+            e.edit(Edit::Insert(c));
         }
     }
 
     #[test]
     fn editing_keys() {
-        let k = Known::default();
         let mut e = Editor::default();
         typed(&mut e, "hello wörld");
-        e.edit(Edit::WordLeft, &k);
-        e.edit(Edit::KillToEnd, &k);
+        e.edit(Edit::WordLeft);
+        e.edit(Edit::KillToEnd);
         assert_eq!(e.text(), "hello ");
         typed(&mut e, "there");
-        e.edit(Edit::Home, &k);
-        e.edit(Edit::Delete, &k);
+        e.edit(Edit::Home);
+        e.edit(Edit::Delete);
         assert_eq!(e.text(), "ello there");
-        e.edit(Edit::End, &k);
-        e.edit(Edit::KillWord, &k);
+        e.edit(Edit::End);
+        e.edit(Edit::KillWord);
         assert_eq!(e.text(), "ello ");
-        e.edit(Edit::Backspace, &k);
-        e.edit(Edit::KillToStart, &k);
+        e.edit(Edit::Backspace);
+        e.edit(Edit::KillToStart);
         assert!(e.is_empty());
     }
 
     #[test]
     fn history_keeps_the_line_being_typed() {
-        let k = Known::default();
         let mut e = Editor::default();
         typed(&mut e, "one");
-        e.take();
+        let line = e.take();
+        e.remember(&line);
         typed(&mut e, "two");
-        e.take();
+        let line = e.take();
+        e.remember(&line);
         typed(&mut e, "thr");
-        e.edit(Edit::HistoryUp, &k);
+        e.edit(Edit::HistoryUp);
         assert_eq!(e.text(), "two");
-        e.edit(Edit::HistoryUp, &k);
-        e.edit(Edit::HistoryUp, &k);
+        e.edit(Edit::HistoryUp);
+        e.edit(Edit::HistoryUp);
         assert_eq!(e.text(), "one");
-        e.edit(Edit::HistoryDown, &k);
-        e.edit(Edit::HistoryDown, &k);
+        e.edit(Edit::HistoryDown);
+        e.edit(Edit::HistoryDown);
         assert_eq!(e.text(), "thr", "back to what was being typed");
     }
 
@@ -266,9 +269,9 @@ mod tests {
         };
         let mut e = Editor::default();
         typed(&mut e, "message bo");
-        e.edit(Edit::Complete, &k);
+        e.complete(|l, p| complete(l, p, &k));
         assert_eq!(e.text(), "message bob ");
-        e.edit(Edit::Complete, &k);
+        e.complete(|l, p| complete(l, p, &k));
         assert_eq!(e.text(), "message bobby ");
         typed(&mut e, "hi");
         assert_eq!(e.text(), "message bobby hi");

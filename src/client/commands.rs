@@ -1,0 +1,307 @@
+//! What the user typed, once read ([`super::input`]): text said to a conversation, commands, a paste
+//! (paced), `help`, and logging out.
+
+use super::display::{ClientError, Item};
+use super::event::{Effect, Exit, InputMode, show, show_error};
+use super::input::{self, Input, InputError, Place, help_rows};
+use super::outgoing::Outcome;
+use super::state::{ClientState, Phase, Timer};
+use crate::protocol::p2p::PeerBye;
+use crate::protocol::{Command, Conversation, check_line};
+
+/// Lines of a paste sent at once; the rest follow at [`PASTE_PER_SEC`], well inside the server's flood
+/// limit (a burst of 50, then 20 a second by default), so a long paste is never taken for a flood.
+const PASTE_AT_ONCE: usize = 5;
+const PASTE_PER_SEC: u64 = 10;
+
+impl ClientState {
+    /// One line typed, in line mode or at any prompt of the full-screen client.
+    pub(super) fn on_user_line(&mut self, bytes: &[u8], out: &mut Vec<Effect>) {
+        // A paste into line mode's editor keeps its line breaks: several commands in one, which
+        // is not sent as any of them.
+        let breaks = bytes.iter().filter(|b| **b == b'\n').count();
+        if breaks > 0 {
+            show_error(out, ClientError::SeveralLines(breaks + 1));
+            return self.ask_again(out);
+        }
+        let line = match check_line(bytes) {
+            Ok(line) => line,
+            Err(e) => {
+                show_error(out, ClientError::Input(e));
+                return self.ask_again(out);
+            }
+        };
+        if let Phase::Distrusted { fingerprint } = &self.phase {
+            let fingerprint = fingerprint.clone();
+            return self.on_trust_answer(line, fingerprint, out);
+        }
+        if self.moving() {
+            show_error(out, ClientError::NotConnected(line.trim().to_owned()));
+            return self.ask_again(out);
+        }
+        match &self.phase {
+            Phase::Login { .. } => self.answer_prompt(line, out),
+            Phase::Online { .. } => {
+                let place = self.screen.as_ref().map_or(Place::Prompt, |s| s.place());
+                match input::read(line, place, self.screen.is_some()) {
+                    Ok(input) => self.on_input(input, out),
+                    Err(InputError::Server(e)) => show(out, e),
+                    Err(InputError::Client(e)) => show_error(out, e),
+                }
+                self.ask_again(out);
+            }
+            Phase::LoggingOut => {
+                show_error(out, ClientError::LoggingOut(line.trim().to_owned()));
+            }
+            Phase::Connecting
+            | Phase::Reconnecting { .. }
+            | Phase::Distrusted { .. }
+            | Phase::Done => {}
+        }
+    }
+
+    /// Asks again for what the user was answering, after a line that did not answer it.
+    fn ask_again(&mut self, out: &mut Vec<Effect>) {
+        let mode = match &self.phase {
+            Phase::Online { user } => InputMode::Command { user: user.clone() },
+            Phase::Login { asked: Some(mode) } => mode.clone(),
+            // Between servers the user goes on typing (and is told nothing is sent).
+            _ if self.moving() => match self.reconnect.credentials() {
+                Some(c) => InputMode::Command {
+                    user: c.user.clone(),
+                },
+                None => return,
+            },
+            _ => return,
+        };
+        self.ask(mode, out);
+    }
+
+    /// Typed input, read: said, run, or handed to the windows.
+    pub(super) fn on_input(&mut self, input: Input<'_>, out: &mut Vec<Effect>) {
+        if !matches!(self.phase, Phase::Online { .. }) {
+            let what = match &input {
+                Input::Say { text, .. } => (*text).to_owned(),
+                Input::Command(cmd) => cmd.to_line(),
+                Input::Blank | Input::Window(_) => String::new(),
+            };
+            if !what.is_empty() {
+                show_error(out, ClientError::NotConnected(what));
+            }
+            return;
+        }
+        match input {
+            Input::Blank => {}
+            Input::Say { to, text } => {
+                self.say(&to, text, out);
+            }
+            Input::Window(cmd) => match &mut self.screen {
+                Some(screen) => screen.window_command(cmd, self.now),
+                None => show_error(out, ClientError::FullScreenOnly("win")),
+            },
+            Input::Command(cmd) => self.on_command(cmd, out),
+        }
+    }
+
+    fn on_command(&mut self, cmd: Command<'_>, out: &mut Vec<Effect>) {
+        match cmd {
+            Command::Help => {
+                for (usage, summary) in help_rows(self.screen.is_some()) {
+                    show(out, Item::Help { usage, summary });
+                }
+            }
+            Command::Logout => self.begin_logout(out),
+            Command::StopPrivate { user } => {
+                let cx = self.cx();
+                self.chats.stop_private(&cx, user, out)
+            }
+            Command::Message { to, text } => {
+                self.say(&Conversation::User(to.into()), text, out);
+            }
+            Command::MessageGroup { group, text } => {
+                self.say(&Conversation::Group(group.into()), text, out);
+            }
+            Command::Broadcast { text } => {
+                self.say(&Conversation::Broadcasts, text, out);
+            }
+            other => {
+                if let (Some(screen), Command::StartPrivate { user } | Command::Accept { user }) =
+                    (&mut self.screen, &other)
+                {
+                    // Starting or accepting a private chat is asking to talk in it: its window
+                    // comes up at once, and what becomes of it shows there.
+                    screen.focus(&Conversation::Private((*user).into()));
+                }
+                self.sent_command(&other, out);
+            }
+        }
+    }
+
+    /// Sends `cmd` to the server, noting the activity the server will count.
+    fn sent_command(&mut self, cmd: &Command<'_>, out: &mut Vec<Effect>) {
+        if cmd.is_activity()
+            && let Some(screen) = &mut self.screen
+        {
+            screen.active_again();
+        }
+        out.push(Effect::Send(cmd.to_line()));
+    }
+
+    /// Says `text` to `to`: a message, a group message, a broadcast, or a line of a private chat.
+    /// Refused before sending when the server would refuse the line as too long. Returns whether it
+    /// was sent.
+    pub(super) fn say(&mut self, to: &Conversation, text: &str, out: &mut Vec<Effect>) -> bool {
+        let cmd = match to {
+            Conversation::Private(peer) => {
+                let sent = self.chats.send_private(peer, text, out);
+                if sent && self.config.echo_own {
+                    let seq = self.outgoing.sent(to, false);
+                    show(
+                        out,
+                        Item::Outgoing {
+                            seq,
+                            to: to.clone(),
+                            text: text.to_owned(),
+                        },
+                    );
+                    show(
+                        out,
+                        Item::Outcome {
+                            seq,
+                            outcome: Outcome::Sent,
+                        },
+                    );
+                }
+                return sent;
+            }
+            Conversation::User(user) => Command::Message { to: user, text },
+            Conversation::Group(group) => Command::MessageGroup { group, text },
+            Conversation::Broadcasts => Command::Broadcast { text },
+        };
+        let line = cmd.to_line();
+        if line.len() > self.line_limit {
+            show_error(
+                out,
+                ClientError::MessageTooLong {
+                    limit: self.line_limit,
+                    len: line.len(),
+                },
+            );
+            return false;
+        }
+        if self.config.echo_own {
+            let seq = self.outgoing.sent(to, true);
+            show(
+                out,
+                Item::Outgoing {
+                    seq,
+                    to: to.clone(),
+                    text: text.to_owned(),
+                },
+            );
+        }
+        self.sent_command(&cmd, out);
+        true
+    }
+
+    /// Lines pasted into `to`'s window (and confirmed if there were many): each is said, never run
+    /// as a command; the first few at once, the rest paced.
+    pub(super) fn on_paste(&mut self, to: Conversation, lines: Vec<String>, out: &mut Vec<Effect>) {
+        if !matches!(self.phase, Phase::Online { .. }) {
+            let n = lines.len();
+            return show_error(
+                out,
+                ClientError::NotConnected(format!(
+                    "{n} pasted line{}",
+                    if n == 1 { "" } else { "s" }
+                )),
+            );
+        }
+        let was_idle = self.paste.is_empty();
+        self.paste
+            .extend(lines.into_iter().map(|l| (to.clone(), l)));
+        if was_idle {
+            for _ in 0..PASTE_AT_ONCE {
+                let Some((to, line)) = self.paste.pop_front() else {
+                    break;
+                };
+                self.say(&to, &line, out);
+            }
+            self.pace_paste();
+        }
+    }
+
+    /// The next line of a paste, when its time has come.
+    pub(super) fn send_paste(&mut self, out: &mut Vec<Effect>) {
+        if !matches!(self.phase, Phase::Online { .. }) {
+            return;
+        }
+        if let Some((to, line)) = self.paste.pop_front() {
+            self.say(&to, &line, out);
+        }
+        self.pace_paste();
+    }
+
+    fn pace_paste(&mut self) {
+        if !self.paste.is_empty() {
+            let at = self.now.plus_millis(1000 / PASTE_PER_SEC);
+            self.timers.set(Timer::Paste, at);
+        }
+    }
+
+    /// The input ended, or the user pressed Ctrl-C (`interrupt`).
+    pub(super) fn on_user_quit(&mut self, interrupt: bool, out: &mut Vec<Effect>) {
+        self.reading = None;
+        match self.phase {
+            // The session was lost and is not back: quitting now ends it as the loss would have.
+            _ if self.moving() || self.reconnect.was_lost() && self.logging_in() => {
+                show(
+                    out,
+                    Item::Warning("Not connected; stopped trying and quit.".into()),
+                );
+                self.exit(Exit::ConnectionLost, out);
+            }
+            Phase::Connecting
+            | Phase::Login { .. }
+            | Phase::Reconnecting { .. }
+            | Phase::Distrusted { .. } => {
+                show(out, Item::Warning("Not logged in; disconnected.".into()));
+                self.exit(Exit::NotLoggedIn, out);
+            }
+            Phase::Online { .. } => self.begin_logout(out),
+            // Ctrl-C a second time: stop waiting for the server.
+            Phase::LoggingOut if interrupt => self.exit(Exit::LoggedOut, out),
+            // The input of a script that ended with `logout`: the answers to its last commands and
+            // the goodbye are still on their way (the logout timer bounds the wait).
+            Phase::LoggingOut => {}
+            Phase::Done => {}
+        }
+    }
+
+    /// Tells the peers, asks the server to log out, and waits (boundedly) for its goodbye.
+    pub(super) fn begin_logout(&mut self, out: &mut Vec<Effect>) {
+        if !self.paste.is_empty() {
+            let n = self.paste.len();
+            self.paste.clear();
+            show(
+                out,
+                Item::Warning(format!(
+                    "{n} pasted line{} not sent yet: logging out.",
+                    if n == 1 { " was" } else { "s were" }
+                )),
+            );
+        }
+        self.chats.end_all(PeerBye::Logout, out);
+        out.push(Effect::Send(Command::Logout.to_line()));
+        self.phase = Phase::LoggingOut;
+        let at = self.now.plus_secs(self.config.logout_grace_secs);
+        self.timers.set(Timer::Logout, at);
+    }
+
+    pub(super) fn on_logout_deadline(&mut self, out: &mut Vec<Effect>) {
+        if self.phase == Phase::LoggingOut {
+            show_error(out, ClientError::LogoutUnconfirmed);
+            self.exit(Exit::LoggedOut, out);
+        }
+    }
+}

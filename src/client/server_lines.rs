@@ -1,0 +1,222 @@
+//! What the server said: each line decoded once, learnt from, and shown (or acted on); stored
+//! messages acknowledged only once kept; the server's goodbye, and its connection closing.
+
+use super::display::{ClientError, EndReason, Item};
+use super::event::{Effect, Exit, show, show_error};
+use super::seen::Seen;
+use super::state::{ClientState, Phase};
+use crate::protocol::p2p::PeerBye;
+use crate::protocol::{ByeReason, Command, ErrorReply, Name, ServerMsg, check_line, decode_line};
+use crate::time::Timestamp;
+
+impl ClientState {
+    pub(super) fn on_server_line(&mut self, bytes: &[u8], out: &mut Vec<Effect>) {
+        // The server filters control characters from what users send; checking again here means a
+        // broken or hostile server cannot rewrite this terminal either.
+        let msg = match check_line(bytes).map(decode_line) {
+            // What others wrote is shown with any invisible or reordering character made visible.
+            Ok(Ok(msg)) => super::reveal::reveal_msg(msg),
+            Ok(Err(e)) => return show_error(out, ClientError::BadServerLine(e.to_string())),
+            Err(e) => return show_error(out, ClientError::BadServerLine(e.to_string())),
+        };
+        self.learn_from(&msg);
+        if let Some(screen) = &mut self.screen {
+            screen.learn(&msg, self.now);
+        }
+        if self.config.echo_own
+            && let Some((seq, outcome)) = self.outgoing.answered(&msg)
+        {
+            show(out, Item::Outcome { seq, outcome });
+        }
+        match msg {
+            ServerMsg::Prompt(p) => self.on_prompt(p, out),
+            ServerMsg::Welcome { user } => self.on_welcome(user, out),
+            ServerMsg::OfflineMessage {
+                id,
+                sent_at,
+                from,
+                group,
+                text,
+            } => self.on_offline_message(id, sent_at, from, group, text, out),
+            // Shown again on request: no redelivery check, no acknowledgement.
+            ServerMsg::OfflineAgain {
+                sent_at,
+                from,
+                group,
+                text,
+                ..
+            } => show(
+                out,
+                Item::Offline {
+                    from,
+                    group,
+                    text,
+                    age_secs: self.now.millis_since(sent_at) / 1000,
+                },
+            ),
+            // The reply to the client's own registration, and a delivery the outcome above shows:
+            // nothing for the user to read.
+            ServerMsg::P2pPort { .. } | ServerMsg::Delivered { .. } => {}
+            // Asked for by the client itself, for the full-screen nick lists: learnt above.
+            ServerMsg::GroupList { .. } if self.quiet_grouplists > 0 => {
+                self.quiet_grouplists -= 1;
+            }
+            ServerMsg::PrivateAccepted { peer, addr, token } => {
+                let cx = self.cx();
+                self.chats.on_private_accepted(&cx, peer, addr, token, out)
+            }
+            ServerMsg::PrivateExpect { peer, token } => {
+                let cx = self.cx();
+                self.chats.on_private_expect(&cx, peer, token, out)
+            }
+            ServerMsg::PrivateEnded { peer } => {
+                if !self.chats.take_quiet_stop(&peer) {
+                    show(
+                        out,
+                        Item::PrivateEnded {
+                            peer,
+                            why: EndReason::YouStopped,
+                        },
+                    );
+                }
+            }
+            ServerMsg::Error(e) => self.on_server_error(e, out),
+            ServerMsg::Bye(reason) => self.on_bye(reason, out),
+            // Everything else is shown as it came.
+            other => show(out, other),
+        }
+    }
+
+    /// Shows a stored message unless it is a redelivery of one already shown, remembers it durably, and
+    /// only then acknowledges it, so the server forgets nothing the user has not seen.
+    fn on_offline_message(
+        &mut self,
+        id: u64,
+        sent_at: Timestamp,
+        from: Name,
+        group: Option<Name>,
+        text: String,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(user) = self.user().cloned() else {
+            return;
+        };
+        let shown = self.config.seen.get(&user).copied();
+        if !shown.is_some_and(|s| s.covers(id, sent_at)) {
+            show(
+                out,
+                Item::Offline {
+                    from,
+                    group,
+                    text,
+                    age_secs: self.now.millis_since(sent_at) / 1000,
+                },
+            );
+            let seen = Seen { id, sent_at };
+            self.config.seen.insert(user.clone(), seen);
+            out.push(Effect::SaveSeen { user, seen });
+        }
+        out.push(Effect::Send(Command::Ack { id }.to_line()));
+    }
+
+    fn on_server_error(&mut self, e: ErrorReply, out: &mut Vec<Effect>) {
+        if let ErrorReply::NoSession { user } = &e
+            && self.chats.take_quiet_stop(user)
+        {
+            return;
+        }
+        if let ErrorReply::LineTooLong { max } = e {
+            // This server's limit, if it is not the usual one: what is typed next is checked by it.
+            self.line_limit = max;
+        }
+        if self.logging_in() && self.reconnect.relogin() {
+            if e == ErrorReply::AlreadyOnline {
+                // The session on the lost server is not over yet (a dead node's sessions end within
+                // a bounded time, a vanished connection's at the keepalive's limit): this server
+                // answers, so it is asked again shortly.
+                return self.retry_here(out);
+            }
+            self.reconnect.stop_relogin();
+            let server = self.reconnect.current().to_owned();
+            self.connection_news(
+                out,
+                format!(
+                    "Logging in again at {server} did not work; answer its questions to go on."
+                ),
+            );
+        }
+        // (`already-online` at login: the server asks for another username, and so does the client.)
+        show(out, e);
+    }
+
+    fn on_bye(&mut self, reason: ByeReason, out: &mut Vec<Effect>) {
+        // A server stopping (or cut off from its cluster) is a server lost, when the session can be
+        // taken elsewhere (or back to it when it returns).
+        if matches!(reason, ByeReason::Shutdown | ByeReason::Unavailable)
+            && matches!(self.phase, Phase::Online { .. })
+            && self.reconnect.can_move()
+        {
+            show(out, ServerMsg::Bye(reason));
+            return self.move_server(out);
+        }
+        // While moving, a server that cannot take the session now is one attempt failed: the next
+        // is tried (a full one may have room for someone else's session, not for this one now).
+        if self.moving() {
+            let why = match reason {
+                ByeReason::Shutdown => Some("it is shutting down"),
+                ByeReason::Unavailable => Some("it cannot reach its cluster's storage"),
+                ByeReason::Full => Some("it is full"),
+                _ => None,
+            };
+            if let Some(why) = why {
+                return self.retry_later(why, out);
+            }
+        }
+        let peers_told = match reason {
+            ByeReason::Logout => PeerBye::Logout,
+            _ => PeerBye::Offline,
+        };
+        self.chats.end_all(peers_told, out);
+        show(out, ServerMsg::Bye(reason));
+        let exit = match reason {
+            ByeReason::Logout => Exit::LoggedOut,
+            ByeReason::Locked
+            | ByeReason::Full
+            | ByeReason::TooManyConnections { .. }
+            | ByeReason::ConnectThrottled { .. }
+            | ByeReason::TlsRequired
+            | ByeReason::PlainTextOnly => Exit::LoginRefused,
+            ByeReason::Timeout { .. }
+            | ByeReason::LoginTimeout { .. }
+            | ByeReason::Shutdown
+            | ByeReason::Unavailable
+            | ByeReason::Flood => Exit::EndedByServer,
+        };
+        self.exit(exit, out);
+    }
+
+    pub(super) fn on_server_closed(&mut self, out: &mut Vec<Effect>) {
+        if self.moving() {
+            return self.retry_later("it closed the connection", out);
+        }
+        if matches!(self.phase, Phase::Online { .. }) && self.reconnect.can_move() {
+            return self.move_server(out);
+        }
+        match self.phase {
+            Phase::Connecting | Phase::Login { .. } => {
+                show_error(out, ClientError::ServerClosedAtLogin);
+                self.exit(Exit::ConnectionLost, out);
+            }
+            Phase::Online { .. } => {
+                self.chats.end_all(PeerBye::Offline, out);
+                show_error(out, ClientError::ServerLost);
+                self.exit(Exit::ConnectionLost, out);
+            }
+            Phase::LoggingOut => {
+                show(out, ServerMsg::Bye(ByeReason::Logout));
+                self.exit(Exit::LoggedOut, out);
+            }
+            Phase::Reconnecting { .. } | Phase::Distrusted { .. } | Phase::Done => {}
+        }
+    }
+}
