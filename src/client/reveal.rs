@@ -2,7 +2,9 @@
 //!
 //! Invisible characters can make a message say something other than what it looks like: a
 //! right-to-left override (U+202E) shows `exe.txt` for `txt.exe`, zero-width characters hide inside a
-//! link or make two identical-looking words differ. The server passes such characters on (they have
+//! link or make two identical-looking words differ, and a line separator (U+2028, U+2029) breaks a
+//! line where a terminal or a font honours it, so a sender could fake a second line that looks like
+//! the client's own notice. The server passes such characters on (they have
 //! legitimate uses, and refusing them would lose text); the client shows them as a visible marker
 //! `⟨U+202E⟩` so the reader sees exactly what was sent.
 //!
@@ -23,6 +25,7 @@ fn always_revealed(c: char) -> bool {
         | '\u{180E}'                    // Mongolian vowel separator
         | '\u{200B}'                    // zero-width space
         | '\u{200E}' | '\u{200F}'       // left-to-right and right-to-left marks
+        | '\u{2028}' | '\u{2029}'       // line and paragraph separators: one line shown as two
         | '\u{202A}'..='\u{202E}'       // embeddings and overrides
         | '\u{2060}'..='\u{2064}'       // word joiner, invisible operators
         | '\u{2066}'..='\u{2069}'       // isolates
@@ -130,6 +133,17 @@ mod tests {
         assert_eq!(reveal("\u{FEFF}hi"), "⟨U+FEFF⟩hi");
         assert_eq!(reveal("a\u{2067}b\u{2069}"), "a⟨U+2067⟩b⟨U+2069⟩");
         assert_eq!(reveal("tag\u{E0041}"), "tag⟨U+E0041⟩");
+    }
+
+    /// A line or paragraph separator inside a message could make one line read as two, the second
+    /// passing for a notice of the client's own.
+    #[test]
+    fn line_and_paragraph_separators_are_shown() {
+        assert_eq!(
+            reveal("ok\u{2028}* carol logged out"),
+            "ok⟨U+2028⟩* carol logged out"
+        );
+        assert_eq!(reveal("a\u{2029}b"), "a⟨U+2029⟩b");
     }
 
     #[test]
