@@ -285,6 +285,11 @@ fn editor_thread(
         if superseded && matches!(result, Err(ReadlineError::Interrupted)) {
             // rustyline took the signal: the signal watcher will not see it.
             OWN_SIGINT.store(false, Ordering::SeqCst);
+            // What was being typed when a password was asked for may be that password: it is not
+            // kept as a half-typed line.
+            if let Some(h) = editor.helper() {
+                h.typing.lock().unwrap_or_else(|e| e.into_inner()).clear();
+            }
         }
         if lock(&status) {
             let _ = stopped.send(());
