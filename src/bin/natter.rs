@@ -27,8 +27,10 @@ use natter::shell::ui::UiOptions;
     after_help = "With no HOST and PORT, connects to 127.0.0.1 on the server's default port (4000); \
 with one argument, a number is the port and anything else the host.\n\
 With several --server (the nodes of one cluster), natter starts with the first that answers, and when \
-it loses that one it connects to the next and logs in again by itself (the password is kept in memory \
-for that, never on disk); it gives up after 2 minutes without a server.\n\
+it loses that one it connects to the next and logs in again by itself; at a terminal it also reconnects \
+to a lone server (with backoff, keeping the full-screen windows). The password is kept in memory for \
+that, never on disk, and sent by itself only to a server whose certificate is pinned (or vouched for by \
+--ca): otherwise you are asked. It gives up after 2 minutes without a server.\n\
 Exit status: 0 logged out; 1 cannot reach or lost the server; 2 bad command line; \
 3 login refused (account locked, or the server is full); 4 logged out by the server (idle timeout, \
 shutdown); 5 input ended or interrupted before login.\n\

@@ -61,6 +61,20 @@ impl ClientState {
             ServerMsg::GroupList { .. } if self.quiet_grouplists > 0 => {
                 self.quiet_grouplists -= 1;
             }
+            ServerMsg::GroupMembers { group, .. } if self.quiet_members.contains(&group) => {
+                self.quiet_members.remove(&group);
+            }
+            // Added to a group: its window's nick list needs all its members, which this line does
+            // not name.
+            ServerMsg::GroupJoined { group, user, by }
+                if self.screen.is_some() && self.user() == Some(&user) =>
+            {
+                out.push(Effect::Send(
+                    Command::GroupMembers { group: &group }.to_line(),
+                ));
+                self.quiet_members.insert(group.clone());
+                show(out, ServerMsg::GroupJoined { group, user, by });
+            }
             ServerMsg::PrivateAccepted { peer, addr, token } => {
                 let cx = self.cx();
                 self.chats.on_private_accepted(&cx, peer, addr, token, out)

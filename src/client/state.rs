@@ -152,6 +152,9 @@ pub struct ClientState {
     /// `grouplist` requests the client made itself (for the full-screen nick lists): their replies
     /// are learnt from, not shown.
     pub(super) quiet_grouplists: u32,
+    /// Groups whose members the client asked for itself (it was just added to them): the replies are
+    /// learnt from, not shown.
+    pub(super) quiet_members: BTreeSet<Name>,
     /// A new account's password, typed once, waiting to be typed again.
     pub(super) new_password: Option<String>,
     /// The server and the reason of the last failed attempt to get back to one, said once.
@@ -191,6 +194,7 @@ impl ClientState {
             line_limit: MAX_LINE,
             paste: VecDeque::new(),
             quiet_grouplists: 0,
+            quiet_members: BTreeSet::new(),
             new_password: None,
             last_failure: None,
         }

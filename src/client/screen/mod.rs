@@ -270,6 +270,11 @@ impl Screen {
         if self.server != server || self.link != link {
             server.clone_into(&mut self.server);
             self.link = link;
+            if link == Link::Reconnecting {
+                // The session is gone: nobody is known to be online, and no idle logout is coming.
+                self.online.clear();
+                self.idle_deadline = None;
+            }
             self.changed();
         }
     }

@@ -305,6 +305,27 @@ fn a_group_window_lists_the_groups_members() {
     // Elsewhere the list is who is online.
     c.key(Key::Alt('1'));
     assert_eq!(nicks(&c), ["bob", "carol", "dave"]);
+
+    // Added to a group, the client asks who is in it (quietly) to fill its list.
+    c.clear();
+    c.server(ServerMsg::GroupJoined {
+        group: name("ops"),
+        user: name("alice"),
+        by: name("dave"),
+    });
+    assert_eq!(c.take_sent(), ["group members ops"]);
+    c.server(ServerMsg::GroupMembers {
+        group: name("ops"),
+        members: vec![name("alice"), name("dave"), name("erin")],
+    });
+    assert_eq!(
+        c.take_shown().len(),
+        1,
+        "the reply is not shown, the join is"
+    );
+    c.key(Key::Alt('3'));
+    assert_eq!(c.active_label(), "#ops");
+    assert_eq!(nicks(&c), ["alice", "dave", "erin"]);
 }
 
 #[test]
@@ -397,6 +418,10 @@ fn reconnecting_keeps_the_windows_and_says_so_in_the_status_window() {
             .contains("Lost the connection to 127.0.0.1:4000; reconnecting")
     );
     assert_eq!(c.screen().link(), crate::client::screen::Link::Reconnecting);
+    assert!(
+        c.screen().nicks().is_empty(),
+        "nobody is known to be online"
+    );
     // What is typed meanwhile is not sent, and the user is told.
     c.enter("during");
     assert!(c.take_sent().is_empty());
