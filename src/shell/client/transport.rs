@@ -203,7 +203,7 @@ async fn tls(
                 // the client shows why as it shows any goodbye. Nothing is sent to such a server.
                 let reader: Reader = Box::new(futures_lite::io::Cursor::new(bye));
                 let writer: Writer = Box::new(futures_lite::io::sink());
-                return Ok((reader, writer, Vec::new()));
+                return Ok((reader, writer, Vec::new(), false));
             }
             return Err(explain_failure(
                 &shown,
