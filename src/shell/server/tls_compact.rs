@@ -47,7 +47,7 @@ const MAX_HANDSHAKE: usize = 0xffff;
 const KEY_UPDATES: u8 = 32;
 /// rustls' bound on empty records in a row (`ALLOWED_CONSECUTIVE_EMPTY_FRAGMENTS_MAX`): each costs a
 /// decryption and carries nothing.
-const EMPTY_RECORDS: u8 = 32;
+pub(super) const EMPTY_RECORDS: u8 = 32;
 /// rustls' (and BoringSSL's `kMaxWarningAlerts`) bound on warning alerts in a session.
 const WARNING_ALERTS: u8 = 4;
 
