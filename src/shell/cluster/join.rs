@@ -3,8 +3,10 @@
 
 use sha2::{Digest, Sha256};
 
+use super::connection::Endpoint;
 use super::log::LogError;
-use super::membership::{MAX_NODE, Membership};
+use super::membership::{ClusterCertificate, MAX_NODE, Membership};
+use super::seal::ClusterKey;
 use super::snapshots::Snapshots;
 use crate::server::snapshot::{self, SnapshotError};
 use crate::server::{Account, Config, ReplicaLog, ServerState};
@@ -16,8 +18,11 @@ pub struct Joined {
     /// The core, and where in the log it is: from the latest snapshot, or fresh at the log's start.
     pub core: ServerState,
     pub log: ReplicaLog,
-    /// What Redis's durability settings leave at risk, for the operator's log (`None`: nothing).
-    pub durability_warning: Option<String>,
+    /// What Redis's settings leave at risk, for the operator's log: its durability, and who else
+    /// can read what the cluster keeps there.
+    pub warnings: Vec<String>,
+    /// The cluster's certificate, when this node offered its own ([`Joining::certificate`]).
+    pub certificate: Option<ClusterCertificate>,
 }
 
 /// Why a node cannot join.
@@ -41,44 +46,64 @@ pub enum JoinError {
     Snapshot(#[from] SnapshotError),
 }
 
-/// Joins the cluster whose keys in the Redis at `url` start with `prefix`, as a node that runs
-/// `config` with `accounts`. `seed` seeds the cluster's token generator if this is its first node.
-pub async fn join(
-    url: &str,
-    prefix: &str,
-    config: &Config,
-    accounts: Vec<Account>,
-    seed: [u8; 32],
-) -> Result<Joined, JoinError> {
-    let mut members = Membership::connect(url, prefix).await?;
+/// How a node joins: where, with what key, running what.
+pub struct Joining<'a> {
+    pub endpoint: &'a Endpoint,
+    /// The prefix of the cluster's keys in Redis.
+    pub prefix: &'a str,
+    /// The cluster key, when the cluster's data is sealed.
+    pub seal: Option<ClusterKey>,
+    pub config: &'a Config,
+    pub accounts: Vec<Account>,
+    /// Seeds the cluster's token generator if this is its first node.
+    pub seed: [u8; 32],
+    /// This node's TLS certificate and key (PEM), offered as the cluster's if it has none yet.
+    pub certificate: Option<(&'a [u8], &'a [u8])>,
+}
+
+/// Joins the cluster: checks the key first (a node with another key, or none, learns nothing), takes
+/// a number, checks the rules and accounts, and loads the state to start from.
+pub async fn join(j: Joining<'_>) -> Result<Joined, JoinError> {
+    let mut members = Membership::connect(j.endpoint, j.prefix, j.seal.clone()).await?;
+    members.check_key().await?;
     let node = members.join().await?;
     if node > MAX_NODE {
         return Err(JoinError::NoNumbersLeft);
     }
-    let names: Vec<&str> = accounts.iter().map(|a| a.username.as_str()).collect();
+    let names: Vec<&str> = j.accounts.iter().map(|a| a.username.as_str()).collect();
     let differences = members
-        .agree(config, &names, &accounts_digest(&accounts))
+        .agree(j.config, &names, &accounts_digest(&j.accounts))
         .await?;
     if !differences.is_empty() {
         return Err(JoinError::Disagrees(differences));
     }
-    let seed = members.seed(seed).await?;
-    let (core, log) = match Snapshots::connect(url, prefix).await?.latest().await? {
+    let certificate = match j.certificate {
+        Some((cert, key)) => Some(members.certificate(cert, key).await?),
+        None => None,
+    };
+    let seed = members.seed(j.seed).await?;
+    let latest = Snapshots::connect(j.endpoint, j.prefix, j.seal.clone())
+        .await?
+        .latest()
+        .await?;
+    let (core, log) = match latest {
         Some(bytes) => snapshot::decode(&bytes)?,
         None => (
-            ServerState::new(config.clone(), accounts, seed),
+            ServerState::new(j.config.clone(), j.accounts, seed),
             ReplicaLog::new(),
         ),
     };
     // At once: a number without a lease reads as a dead node to the others, and the log must not be
     // trimmed past the snapshot this node is about to read on from.
     members.renew(node, super::LEASE, log.position()).await?;
-    let durability_warning = members.durability_warning().await;
+    let mut warnings: Vec<String> = members.durability_warning().await.into_iter().collect();
+    warnings.extend(members.exposure_warnings(j.endpoint).await);
     Ok(Joined {
         node,
         core,
         log,
-        durability_warning,
+        warnings,
+        certificate,
     })
 }
 

@@ -11,13 +11,13 @@
 //! it was. Every call has a deadline, so an unreachable Redis is an error the caller can report, never
 //! a hang.
 
-use std::future::Future;
+use std::collections::VecDeque;
 use std::time::Duration;
 
-use futures_lite::FutureExt;
-use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, Client, RedisResult, Value};
+use redis::{RedisResult, Value};
 
+use super::connection::{Conn, Endpoint, Replies, Requests, answered_within, reply};
+use super::seal::{ClusterKey, entry_context};
 use crate::server::{LogDecodeError, LogEntry, LoggedEvent};
 
 /// The fields of each stream entry: the event, the node that appended it, and that node's number for it
@@ -27,31 +27,7 @@ const NODE: &str = "n";
 const SEQ: &str = "s";
 
 /// How long one request may take beyond its own blocking time before Redis counts as unreachable.
-const RESPONSE_MARGIN: Duration = Duration::from_secs(2);
-
-/// `request`'s answer, or a timeout if none came within `limit`.
-///
-/// Not the redis crate's own response timeout: that one looks at its clock before at the answer, and
-/// these requests are awaited by the node's driver thread, which can be busy for seconds at a stretch
-/// (applying a thousand logouts, each announced to tens of thousands). Redis had answered long
-/// before, yet the request counted as timed out: the node logged Redis as unreachable when it was
-/// not, read the same entries again, and appended entries Redis already had a second time. Here an
-/// answer that is there when the task is next polled is taken, however late the poll.
-async fn answered_within<T>(
-    limit: Duration,
-    request: impl Future<Output = RedisResult<T>>,
-) -> RedisResult<T> {
-    request
-        .or(async {
-            smol::Timer::after(limit).await;
-            Err(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                format!("no answer within {} ms", limit.as_millis()),
-            )
-            .into())
-        })
-        .await
-}
+pub const RESPONSE_MARGIN: Duration = Duration::from_secs(2);
 
 /// The stream id of position `n`.
 fn id_of(n: u64) -> String {
@@ -63,8 +39,9 @@ fn position_of(id: &str) -> Option<u64> {
     id.strip_prefix("0-")?.parse().ok()
 }
 
-/// One entry of an XREAD reply: `[id, [field, value, ...]]`.
-fn entry_of(entry: Value) -> Result<LogEntry, LogError> {
+/// One entry of an XREAD reply: `[id, [field, value, ...]]`. The event's bytes are moved out of the
+/// reply (and opened in place when sealed), never copied.
+fn entry_of(entry: Value, stream: &str, seal: Option<&ClusterKey>) -> Result<LogEntry, LogError> {
     let malformed = |id: &str| LogError::Malformed { id: id.to_owned() };
     let Value::Array(mut parts) = entry else {
         return Err(malformed("?"));
@@ -99,6 +76,12 @@ fn entry_of(entry: Value) -> Result<LogEntry, LogError> {
     else {
         return Err(malformed(&id));
     };
+    let bytes = match seal {
+        Some(key) => key
+            .open(bytes, &entry_context(stream, node, seq))
+            .map_err(|_| LogError::Unsealed { id: id.clone() })?,
+        None => bytes,
+    };
     let event = LoggedEvent::decode(&bytes).map_err(|source| LogError::Damaged {
         id: id.clone(),
         source,
@@ -111,7 +94,7 @@ fn entry_of(entry: Value) -> Result<LogEntry, LogError> {
     })
 }
 
-/// What can go wrong with the log.
+/// What can go wrong with the log, and with Redis.
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
     #[error("cannot reach Redis at {url}: {source}")]
@@ -119,6 +102,12 @@ pub enum LogError {
         url: String,
         source: redis::RedisError,
     },
+    #[error("Redis at {url} did not let this node in: {reason}")]
+    Auth { url: String, reason: String },
+    #[error("no TLS with Redis at {url}: {reason}")]
+    Tls { url: String, reason: String },
+    #[error("{url} cannot be used: {reason}")]
+    BadUrl { url: String, reason: String },
     #[error("Redis did not take or give the log ({source}); is it running and reachable?")]
     Redis {
         #[from]
@@ -131,43 +120,69 @@ pub enum LogError {
          program using the cluster's keys in this Redis?"
     )]
     Malformed { id: String },
+    #[error("{what}")]
+    Sealing { what: String },
+    #[error(
+        "log entry {id} is not sealed with this node's cluster key: it was written with another key, or \
+         changed in Redis"
+    )]
+    Unsealed { id: String },
 }
 
-/// The log, over two connections: one for appends, one for the blocking reads (a blocked read would
-/// hold up appends on a shared connection).
+/// The stream's entries `entries` of `node` would be, sealed when the cluster is, as one pipeline of
+/// XADDs, packed by the redis crate.
+fn packed_appends(
+    stream: &str,
+    node: u64,
+    seal: Option<&ClusterKey>,
+    entries: &[(u64, &LoggedEvent)],
+) -> Vec<u8> {
+    let mut pipe = redis::pipe();
+    for (seq, entry) in entries {
+        let bytes = entry.encode();
+        let bytes = match seal {
+            Some(key) => key.seal(&bytes, &entry_context(stream, node, *seq)),
+            None => bytes,
+        };
+        // `0-*`: Redis numbers the entry one past the stream's last, gap-free.
+        pipe.cmd("XADD")
+            .arg(stream)
+            .arg("0-*")
+            .arg(FIELD)
+            .arg(bytes)
+            .arg(NODE)
+            .arg(node)
+            .arg(SEQ)
+            .arg(*seq);
+    }
+    pipe.get_packed_pipeline()
+}
+
+/// The log over one connection, one request at a time: for reading it, and for tests and tools.
+/// (A node appends through a [`LogWriter`], on a connection of its own, so that a blocked read never
+/// holds up its appends.)
 pub struct RedisLog {
     key: String,
-    appender: MultiplexedConnection,
-    reader: MultiplexedConnection,
+    con: Conn,
     /// The longest a read waits for new entries.
     block: Duration,
+    seal: Option<ClusterKey>,
 }
 
 impl RedisLog {
-    /// Connects to the Redis at `url` (`redis://host:port`), for the stream `key`. Reads wait at most
-    /// `block` for new entries.
-    pub async fn connect(url: &str, key: &str, block: Duration) -> Result<RedisLog, LogError> {
-        let connect_err = |source| LogError::Connect {
-            url: url.to_owned(),
-            source,
-        };
-        let client = Client::open(url).map_err(connect_err)?;
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(RESPONSE_MARGIN))
-            .set_response_timeout(None);
-        let appender = client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await
-            .map_err(connect_err)?;
-        let reader = client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await
-            .map_err(connect_err)?;
+    /// Connects to the Redis at `endpoint`, for the stream `key`, sealed with `seal` if given. Reads
+    /// wait at most `block` for new entries.
+    pub async fn connect(
+        endpoint: &Endpoint,
+        key: &str,
+        block: Duration,
+        seal: Option<ClusterKey>,
+    ) -> Result<RedisLog, LogError> {
         Ok(RedisLog {
             key: key.to_owned(),
-            appender,
-            reader,
+            con: endpoint.connect().await?,
             block,
+            seal,
         })
     }
 
@@ -180,32 +195,16 @@ impl RedisLog {
         entries: &[LoggedEvent],
     ) -> Result<(), LogError> {
         let numbered: Vec<(u64, &LoggedEvent)> = (first_seq..).zip(entries).collect();
-        self.append_numbered(node, &numbered).await
-    }
-
-    /// Appends entries of `node`, each with its own number for it (increasing; a retry keeps the
-    /// numbers, so readers drop what the first try got in), in one round trip; returns once Redis has
-    /// them all.
-    pub async fn append_numbered(
-        &mut self,
-        node: u64,
-        entries: &[(u64, &LoggedEvent)],
-    ) -> Result<(), LogError> {
-        let mut pipe = redis::pipe();
-        for (seq, entry) in entries {
-            // `0-*`: Redis numbers the entry one past the stream's last, gap-free.
-            pipe.cmd("XADD")
-                .arg(&self.key)
-                .arg("0-*")
-                .arg(FIELD)
-                .arg(entry.encode())
-                .arg(NODE)
-                .arg(node)
-                .arg(SEQ)
-                .arg(*seq)
-                .ignore();
-        }
-        answered_within(RESPONSE_MARGIN, pipe.query_async::<()>(&mut self.appender)).await?;
+        let packed = packed_appends(&self.key, node, self.seal.as_ref(), &numbered);
+        let (requests, replies) = self.con.halves();
+        answered_within(RESPONSE_MARGIN, async {
+            requests.send(&packed).await?;
+            for _ in &numbered {
+                reply(replies.next().await?)?;
+            }
+            Ok(())
+        })
+        .await?;
         Ok(())
     }
 
@@ -222,11 +221,7 @@ impl RedisLog {
             .arg(&self.key)
             .arg(id_of(after))
             .to_owned();
-        let reply: Value = answered_within(
-            self.block + RESPONSE_MARGIN,
-            read.query_async(&mut self.reader),
-        )
-        .await?;
+        let reply: Value = self.con.query(&read, self.block + RESPONSE_MARGIN).await?;
         let mut out = Vec::new();
         // One stream was asked for: its entries, read straight from the reply (RESP2 arrays or a
         // RESP3 map), without building a map per entry.
@@ -245,8 +240,9 @@ impl RedisLog {
             Value::Array(entries) => entries,
             _ => Vec::new(),
         });
+        out.reserve(max.min(4096));
         for entry in entries {
-            out.push(entry_of(entry)?);
+            out.push(entry_of(entry, &self.key, self.seal.as_ref())?);
         }
         Ok(out)
     }
@@ -254,29 +250,118 @@ impl RedisLog {
     /// How many entries the log holds.
     pub async fn entries(&mut self) -> Result<u64, LogError> {
         let count = redis::cmd("XLEN").arg(&self.key).to_owned();
-        Ok(answered_within(RESPONSE_MARGIN, count.query_async(&mut self.appender)).await?)
+        Ok(self.con.query(&count, RESPONSE_MARGIN).await?)
+    }
+}
+
+/// A node's appends, pipelined: a batch is sent while the ones before it are still in flight, on one
+/// connection, so Redis stores them in the order they were sent (it answers one connection's commands
+/// in order). Each entry keeps the number its node gave it, so after a failure the caller sends again
+/// what was not confirmed, with the same numbers, and readers drop what the first try got in.
+pub struct LogWriter {
+    key: String,
+    node: u64,
+    seal: Option<ClusterKey>,
+    requests: Requests,
+    replies: Replies,
+    /// Replies still owed, per batch in flight, oldest first.
+    owed: VecDeque<usize>,
+}
+
+impl LogWriter {
+    /// A connection to the Redis at `endpoint` for `node`'s appends to the stream `key`.
+    pub async fn connect(
+        endpoint: &Endpoint,
+        key: &str,
+        node: u64,
+        seal: Option<ClusterKey>,
+    ) -> Result<LogWriter, LogError> {
+        let (requests, replies) = endpoint.connect().await?.split();
+        Ok(LogWriter {
+            key: key.to_owned(),
+            node,
+            seal,
+            requests,
+            replies,
+            owed: VecDeque::new(),
+        })
+    }
+
+    /// Sends a batch of entries (numbered) without waiting for Redis's answer (see
+    /// [`Self::confirmed`]). Sent whole or the connection is unusable (an error, or no room in the
+    /// socket within the time Redis has to answer).
+    pub async fn send(&mut self, entries: &[(u64, &LoggedEvent)]) -> Result<(), LogError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let packed = packed_appends(&self.key, self.node, self.seal.as_ref(), entries);
+        answered_within(RESPONSE_MARGIN, self.requests.send(&packed)).await?;
+        self.owed.push_back(entries.len());
+        Ok(())
+    }
+
+    /// How many batches are sent and not yet confirmed.
+    pub fn in_flight(&self) -> usize {
+        self.owed.len()
+    }
+
+    /// Waits until Redis has the oldest batch in flight (it answered each of its appends). An error
+    /// reply to any of them is an error: the caller sends the batch again.
+    ///
+    /// Cancel-safe (the caller races it against new work): what was answered before it is dropped
+    /// is counted.
+    pub async fn confirmed(&mut self) -> Result<(), LogError> {
+        while let Some(owed) = self.owed.front_mut() {
+            if *owed == 0 {
+                self.owed.pop_front();
+                return Ok(());
+            }
+            let answer: RedisResult<Value> = self.replies.next().await.and_then(reply);
+            *owed -= 1;
+            answer?;
+        }
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::OwnedEvent;
+    use crate::time::Timestamp;
 
     #[test]
-    fn an_answer_already_there_is_taken_however_late_the_poll() {
-        // A deadline already past when the task is first polled, as when the driver was busy.
-        let answer = smol::block_on(answered_within(Duration::ZERO, async {
-            Ok::<u64, redis::RedisError>(7)
-        }));
-        assert_eq!(answer.ok(), Some(7));
-    }
-
-    #[test]
-    fn no_answer_is_a_timeout_that_says_how_long_it_waited() {
-        let never = futures_lite::future::pending::<RedisResult<u64>>();
-        let err = smol::block_on(answered_within(Duration::from_millis(20), never))
-            .expect_err("nothing came");
-        assert!(err.is_timeout() || err.is_io_error(), "{err}");
-        assert!(err.to_string().contains("no answer within 20 ms"), "{err}");
+    fn a_sealed_entry_opens_only_where_it_was_written() {
+        let key = ClusterKey::from_bytes(&[3; 32]);
+        let event = LoggedEvent {
+            at: Timestamp::from_millis(5),
+            event: OwnedEvent::Tick,
+        };
+        let sealed = key.seal(&event.encode(), &entry_context("natter:log", 2, 9));
+        let entry = |node: &str, seq: &str| {
+            Value::Array(vec![
+                Value::BulkString(b"0-4".to_vec()),
+                Value::Array(vec![
+                    Value::BulkString(b"e".to_vec()),
+                    Value::BulkString(sealed.clone()),
+                    Value::BulkString(b"n".to_vec()),
+                    Value::BulkString(node.as_bytes().to_vec()),
+                    Value::BulkString(b"s".to_vec()),
+                    Value::BulkString(seq.as_bytes().to_vec()),
+                ]),
+            ])
+        };
+        let got = entry_of(entry("2", "9"), "natter:log", Some(&key)).unwrap();
+        assert_eq!((got.position, got.node, got.seq), (4, 2, 9));
+        assert_eq!(got.event.encode(), event.encode());
+        // Claimed by another node, or under another number: Redis moved it, and it does not open.
+        for (node, seq) in [("3", "9"), ("2", "8")] {
+            let e = entry_of(entry(node, seq), "natter:log", Some(&key)).unwrap_err();
+            assert!(matches!(e, LogError::Unsealed { .. }), "{e}");
+        }
+        let other = ClusterKey::from_bytes(&[4; 32]);
+        assert!(entry_of(entry("2", "9"), "natter:log", Some(&other)).is_err());
+        // A node without the key cannot read it either.
+        assert!(entry_of(entry("2", "9"), "natter:log", None).is_err());
     }
 }

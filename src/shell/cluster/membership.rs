@@ -10,10 +10,14 @@
 
 use std::time::Duration;
 
-use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, Client};
+use redis::{Cmd, FromRedisValue, RedisResult};
 
+use super::connection::{Conn, Endpoint};
 use super::log::LogError;
+use super::seal::{ClusterKey, setting_context};
+
+/// How long one of these requests may take.
+const ANSWER_WITHIN: Duration = Duration::from_secs(2);
 
 /// How long a lease lasts. A node renews it every second and checks the others' as often, so a dead
 /// node's users are logged out within the lease, a check, and the log's round trip.
@@ -26,66 +30,157 @@ pub const NODE_SHIFT: u32 = 48;
 /// The highest node number that fits in a connection id.
 pub const MAX_NODE: u64 = (1 << (64 - NODE_SHIFT)) - 1;
 
+/// What the `sealing` setting holds in a cluster whose data is not sealed.
+const UNSEALED: &[u8] = b"none";
+/// What a sealed cluster's `sealing` setting holds, sealed: a node that opens it has the key.
+const KEY_CHECK: &[u8] = b"natter cluster key";
+
+/// Records whether the cluster is sealed (the first node's say), unless it is recorded already; a
+/// cluster started before natter recorded it (it has settings, no `sealing`) is not. Returns it.
+/// KEYS: the origin hash (the cluster's settings). ARGV: what this node would record.
+const SEALING: &str = r"
+if redis.call('HEXISTS', KEYS[1], 'sealing') == 0 then
+  if redis.call('HEXISTS', KEYS[1], 'config') == 1 then
+    redis.call('HSET', KEYS[1], 'sealing', 'none')
+  else
+    redis.call('HSET', KEYS[1], 'sealing', ARGV[1])
+  end
+end
+return redis.call('HGET', KEYS[1], 'sealing')
+";
+
+/// Records the cluster's certificate and (sealed, or empty) its key, both or neither, unless one is
+/// recorded already; returns what is. KEYS: the origin hash (the cluster's settings). ARGV: certificate, key.
+const CERTIFICATE: &str = r"
+if redis.call('HEXISTS', KEYS[1], 'tls-cert') == 0 then
+  redis.call('HSET', KEYS[1], 'tls-cert', ARGV[1], 'tls-key', ARGV[2])
+end
+return redis.call('HMGET', KEYS[1], 'tls-cert', 'tls-key')
+";
+
+/// The cluster's certificate as recorded in Redis.
+pub struct ClusterCertificate {
+    /// The certificate chain (PEM), as the first node to record one presented it.
+    pub cert_pem: Vec<u8>,
+    /// Its private key (PEM), when the cluster is sealed: recorded sealed, opened here.
+    pub key_pem: Option<Vec<u8>>,
+}
+
 /// The cluster's keys in Redis, under one prefix.
 pub struct Membership {
-    con: MultiplexedConnection,
+    con: Conn,
     prefix: String,
+    seal: Option<ClusterKey>,
 }
 
 impl Membership {
-    pub async fn connect(url: &str, prefix: &str) -> Result<Membership, LogError> {
-        let connect_err = |source| LogError::Connect {
-            url: url.to_owned(),
-            source,
-        };
-        let client = Client::open(url).map_err(connect_err)?;
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(2)));
-        let con = client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await
-            .map_err(connect_err)?;
+    pub async fn connect(
+        endpoint: &Endpoint,
+        prefix: &str,
+        seal: Option<ClusterKey>,
+    ) -> Result<Membership, LogError> {
         Ok(Membership {
-            con,
+            con: endpoint.connect().await?,
             prefix: prefix.to_owned(),
+            seal,
         })
+    }
+
+    async fn query<T: FromRedisValue>(&mut self, cmd: &Cmd) -> RedisResult<T> {
+        self.con.query(cmd, ANSWER_WITHIN).await
+    }
+
+    /// `value` as this cluster keeps the setting `name`: sealed, when it has a key.
+    fn sealed(&self, name: &str, value: &[u8]) -> Vec<u8> {
+        match &self.seal {
+            Some(key) => key.seal(value, &setting_context(&self.prefix, name)),
+            None => value.to_vec(),
+        }
+    }
+
+    /// The setting `name` as kept (see [`Self::sealed`]), opened.
+    fn opened(&self, name: &str, kept: Vec<u8>) -> Result<Vec<u8>, LogError> {
+        match &self.seal {
+            Some(key) => key
+                .open(kept, &setting_context(&self.prefix, name))
+                .map_err(|_| LogError::Sealing {
+                    what: format!(
+                        "the cluster's setting '{name}' in Redis does not open with this node's                          cluster key (changed in Redis?)"
+                    ),
+                }),
+            None => Ok(kept),
+        }
     }
 
     fn key(&self, what: &str) -> String {
         format!("{}:{what}", self.prefix)
     }
 
+    /// Checks that this node holds the cluster's key, or that neither has one; the first node to
+    /// start records which. A node that differs learns nothing of what is sealed: it only fails to
+    /// open a known value.
+    pub async fn check_key(&mut self) -> Result<(), LogError> {
+        let offer = match &self.seal {
+            Some(_) => self.sealed("sealing", KEY_CHECK),
+            None => UNSEALED.to_vec(),
+        };
+        let recorded: Vec<u8> = self
+            .query(
+                redis::cmd("EVAL")
+                    .arg(SEALING)
+                    .arg(1)
+                    .arg(self.key("origin"))
+                    .arg(offer),
+            )
+            .await?;
+        let refuse = |what: &str| {
+            Err(LogError::Sealing {
+                what: what.to_owned(),
+            })
+        };
+        match (&self.seal, recorded.as_slice() == UNSEALED) {
+            (None, true) => Ok(()),
+            (None, false) => refuse(
+                "the cluster seals what it keeps in Redis with a cluster key, and this node has \
+                 none: start it with --cluster-key-file and the key file the other nodes have",
+            ),
+            (Some(_), true) => refuse(
+                "this node has a cluster key (--cluster-key-file), but the cluster keeps its data \
+                 in Redis unsealed (its first node started without one): start this node without \
+                 it, or start a new cluster (an empty Redis, or another database) with the key on \
+                 every node",
+            ),
+            (Some(_), false) => match self.opened("sealing", recorded) {
+                Ok(v) if v == KEY_CHECK => Ok(()),
+                _ => refuse(
+                    "this node's cluster key (--cluster-key-file) is not the cluster's: give it \
+                     the same key file as the other nodes",
+                ),
+            },
+        }
+    }
+
     /// A number for this node, never given before (1, 2, ...).
     pub async fn join(&mut self) -> Result<u64, LogError> {
-        Ok(redis::cmd("INCR")
-            .arg(self.key("nodes"))
-            .query_async(&mut self.con)
-            .await?)
+        Ok(self.query(redis::cmd("INCR").arg(self.key("nodes"))).await?)
     }
 
     /// The highest node number given so far.
     pub async fn nodes(&mut self) -> Result<u64, LogError> {
-        let n: Option<u64> = redis::cmd("GET")
-            .arg(self.key("nodes"))
-            .query_async(&mut self.con)
-            .await?;
+        let n: Option<u64> = self.query(redis::cmd("GET").arg(self.key("nodes"))).await?;
         Ok(n.unwrap_or(0))
     }
 
-    /// The cluster's seed: `candidate` if this node is the first to ask, else the one stored.
+    /// The cluster's seed: `candidate` if this node is the first to ask, else the one stored. (Sealed
+    /// in a sealed cluster: with it and the log, private chats' tokens could be worked out.)
     pub async fn seed(&mut self, candidate: [u8; 32]) -> Result<[u8; 32], LogError> {
         let key = self.key("seed");
-        let _: Option<String> = redis::cmd("SET")
-            .arg(&key)
-            .arg(candidate.as_slice())
-            .arg("NX")
-            .query_async(&mut self.con)
+        let offer = self.sealed("seed", &candidate);
+        let _: Option<String> = self
+            .query(redis::cmd("SET").arg(&key).arg(offer).arg("NX"))
             .await?;
-        let stored: Vec<u8> = redis::cmd("GET")
-            .arg(&key)
-            .query_async(&mut self.con)
-            .await?;
+        let stored: Vec<u8> = self.query(redis::cmd("GET").arg(&key)).await?;
+        let stored = self.opened("seed", stored)?;
         Ok(<[u8; 32]>::try_from(stored.as_slice()).unwrap_or(candidate))
     }
 
@@ -93,21 +188,18 @@ impl Membership {
     /// is never trimmed past a live node.
     pub async fn renew(&mut self, node: u64, ttl: Duration, applied: u64) -> Result<(), LogError> {
         let ttl = ttl.as_millis() as u64;
-        let _: () = redis::pipe()
-            .cmd("SET")
+        let mut pipe = redis::pipe();
+        pipe.cmd("SET")
             .arg(self.key(&format!("lease:{node}")))
             .arg(1)
             .arg("PX")
             .arg(ttl)
-            .ignore()
             .cmd("SET")
             .arg(self.key(&format!("applied:{node}")))
             .arg(applied)
             .arg("PX")
-            .arg(ttl)
-            .ignore()
-            .query_async(&mut self.con)
-            .await?;
+            .arg(ttl);
+        self.con.pipeline(&pipe, ANSWER_WITHIN).await?;
         Ok(())
     }
 
@@ -126,13 +218,14 @@ impl Membership {
         for node in &others {
             cmd.arg(self.key(&format!("applied:{node}")));
         }
-        let applied: Vec<Option<u64>> = cmd.query_async(&mut self.con).await?;
+        let applied: Vec<Option<u64>> = self.query(&cmd).await?;
         Ok(applied.into_iter().flatten().min())
     }
 
     /// Checks that this node runs the cluster's rules and accounts: the first node to start stores its
-    /// own (`config`, the accounts' names and a digest of names and passwords), every other node must
-    /// have the same. Returns the differences, for an error (empty: they agree).
+    /// own (`config`, the accounts' names and a digest of names and passwords: sealed in a sealed
+    /// cluster), every other node must have the same. Returns the differences, for an error (empty:
+    /// they agree).
     pub async fn agree(
         &mut self,
         config: &crate::server::Config,
@@ -141,25 +234,45 @@ impl Membership {
     ) -> Result<Vec<String>, LogError> {
         let ours = serde_json::to_string(config).unwrap_or_default();
         let names_joined = names.join(" ");
-        let _: () = redis::cmd("HSETNX")
-            .arg(self.key("origin"))
-            .arg("config")
-            .arg(&ours)
-            .query_async(&mut self.con)
+        let accounts = self.sealed(
+            "accounts",
+            format!("{accounts_digest} {names_joined}").as_bytes(),
+        );
+        let settings = self.key("origin");
+        let _: () = self
+            .query(
+                redis::cmd("HSETNX")
+                    .arg(&settings)
+                    .arg("config")
+                    .arg(&ours),
+            )
             .await?;
-        let _: () = redis::cmd("HSETNX")
-            .arg(self.key("origin"))
-            .arg("accounts")
-            .arg(format!("{accounts_digest} {names_joined}"))
-            .query_async(&mut self.con)
+        let _: () = self
+            .query(
+                redis::cmd("HSETNX")
+                    .arg(&settings)
+                    .arg("accounts")
+                    .arg(accounts),
+            )
             .await?;
-        let (config_stored, accounts_stored): (Option<String>, Option<String>) =
-            redis::cmd("HMGET")
-                .arg(self.key("origin"))
-                .arg("config")
-                .arg("accounts")
-                .query_async(&mut self.con)
-                .await?;
+        let (config_stored, accounts_stored): (Option<String>, Option<Vec<u8>>) = self
+            .query(
+                redis::cmd("HMGET")
+                    .arg(&settings)
+                    .arg("config")
+                    .arg("accounts"),
+            )
+            .await?;
+        let accounts_stored = match accounts_stored {
+            Some(kept) => Some(
+                String::from_utf8(self.opened("accounts", kept)?).map_err(|_| {
+                    LogError::Sealing {
+                        what: "the cluster's accounts digest in Redis is not text".into(),
+                    }
+                })?,
+            ),
+            None => None,
+        };
         let mut differences = Vec::new();
         if let Some(theirs) = config_stored
             .as_deref()
@@ -190,33 +303,61 @@ impl Membership {
         Ok(differences)
     }
 
+    /// The cluster's certificate: this node's (`cert_pem`, and `key_pem`, recorded only sealed, so
+    /// only in a sealed cluster) if it is the first to offer one, else the one recorded.
+    pub async fn certificate(
+        &mut self,
+        cert_pem: &[u8],
+        key_pem: &[u8],
+    ) -> Result<ClusterCertificate, LogError> {
+        let key_offer = match &self.seal {
+            Some(_) => self.sealed("tls-key", key_pem),
+            None => Vec::new(),
+        };
+        let (cert, key): (Vec<u8>, Option<Vec<u8>>) = self
+            .query(
+                redis::cmd("EVAL")
+                    .arg(CERTIFICATE)
+                    .arg(1)
+                    .arg(self.key("origin"))
+                    .arg(cert_pem)
+                    .arg(key_offer),
+            )
+            .await?;
+        let key_pem = match key.filter(|k| !k.is_empty()) {
+            Some(kept) if self.seal.is_some() => Some(self.opened("tls-key", kept)?),
+            _ => None,
+        };
+        Ok(ClusterCertificate {
+            cert_pem: cert,
+            key_pem,
+        })
+    }
+
     /// Gives the lease up at once (a clean stop: the others need not wait for it to run out).
     pub async fn leave(&mut self, node: u64) -> Result<(), LogError> {
-        let _: () = redis::cmd("DEL")
-            .arg(self.key(&format!("lease:{node}")))
-            .query_async(&mut self.con)
+        let _: () = self
+            .query(redis::cmd("DEL").arg(self.key(&format!("lease:{node}"))))
             .await?;
         Ok(())
     }
 
+    /// A setting of Redis's own (`None` when it cannot be read: some hosted Redis refuse `CONFIG`,
+    /// and an ACL may leave it out).
+    async fn redis_setting(&mut self, name: &str) -> Option<String> {
+        let v: Vec<String> = self
+            .query(redis::cmd("CONFIG").arg("GET").arg(name))
+            .await
+            .ok()?;
+        v.get(1).cloned()
+    }
+
     /// What Redis's settings put at risk, if anything: without the append-only file synced on every
     /// write, what Redis acknowledged (and so what natter acknowledged) can be lost when it restarts.
-    /// `None` when they are safe, or cannot be read (some hosted Redis refuse `CONFIG`).
+    /// `None` when they are safe, or cannot be read.
     pub async fn durability_warning(&mut self) -> Option<String> {
-        let get = |name: &'static str| {
-            let mut con = self.con.clone();
-            async move {
-                let v: Vec<String> = redis::cmd("CONFIG")
-                    .arg("GET")
-                    .arg(name)
-                    .query_async(&mut con)
-                    .await
-                    .ok()?;
-                v.get(1).cloned()
-            }
-        };
-        let appendonly = get("appendonly").await?;
-        let fsync = get("appendfsync").await?;
+        let appendonly = self.redis_setting("appendonly").await?;
+        let fsync = self.redis_setting("appendfsync").await?;
         if appendonly != "yes" {
             return Some(
                 "Redis runs without its append-only file (appendonly no): a restart of Redis loses \
@@ -233,6 +374,53 @@ impl Membership {
         None
     }
 
+    /// Who else can read what this cluster keeps in Redis, as far as this node can tell: a Redis
+    /// that let this node in without a password while it listens beyond this host (then anyone who
+    /// reaches it reads every message and can change the log), and, unsealed, an append-only file
+    /// other users of this host may read. Each finding, for the operator's log.
+    pub async fn exposure_warnings(&mut self, endpoint: &Endpoint) -> Vec<String> {
+        let mut found = Vec::new();
+        if !endpoint.has_password() {
+            let beyond = if !endpoint.is_local() {
+                Some(format!("this node reaches it from another host ({endpoint})"))
+            } else {
+                let bind = self.redis_setting("bind").await;
+                let protected = self.redis_setting("protected-mode").await;
+                // With protected mode on and no password, Redis answers loopback only.
+                match (bind, protected.as_deref()) {
+                    (Some(bind), Some("no")) if !binds_loopback_only(&bind) => {
+                        Some(format!("it listens on '{bind}' with protected-mode off"))
+                    }
+                    _ => None,
+                }
+            };
+            if let Some(how) = beyond {
+                found.push(format!(
+                    "Redis let this node in without a password, and {how}: anyone who can reach it \
+                     can read every message of the cluster and change its log. Give Redis a \
+                     password (requirepass, or an ACL user: README) and put it in --cluster's URL"
+                ));
+            }
+        }
+        if self.seal.is_none()
+            && endpoint.is_local()
+            && let Some(dir) = self.redis_setting("dir").await
+        {
+            use std::os::unix::fs::PermissionsExt;
+            if let Ok(meta) = std::fs::metadata(&dir)
+                && meta.permissions().mode() & 0o007 != 0
+            {
+                found.push(format!(
+                    "Redis keeps every message's text in its append-only file, in {dir}, which other \
+                     users of this host can open (mode {:o}): make it its owner's only (chmod 700 \
+                     {dir}), or seal the cluster's data with --cluster-key-file",
+                    meta.permissions().mode() & 0o777
+                ));
+            }
+        }
+        found
+    }
+
     /// Which of nodes `1..=highest` hold a lease now (index 0 is node 1), in one round trip.
     pub async fn alive(&mut self, highest: u64) -> Result<Vec<bool>, LogError> {
         if highest == 0 {
@@ -242,7 +430,31 @@ impl Membership {
         for node in 1..=highest {
             cmd.arg(self.key(&format!("lease:{node}")));
         }
-        let leases: Vec<Option<String>> = cmd.query_async(&mut self.con).await?;
+        let leases: Vec<Option<String>> = self.query(&cmd).await?;
         Ok(leases.into_iter().map(|l| l.is_some()).collect())
+    }
+}
+
+/// Whether Redis's `bind` setting names loopback addresses only.
+fn binds_loopback_only(bind: &str) -> bool {
+    bind.split_whitespace().all(|a| {
+        let a = a.trim_start_matches('-');
+        a == "localhost"
+            || a.parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_binds_keep_a_password_less_redis_to_this_host() {
+        assert!(binds_loopback_only("127.0.0.1 -::1"));
+        assert!(binds_loopback_only("127.0.0.1"));
+        assert!(!binds_loopback_only("* -::*"));
+        assert!(!binds_loopback_only("0.0.0.0"));
+        assert!(!binds_loopback_only("127.0.0.1 10.0.0.5"));
     }
 }

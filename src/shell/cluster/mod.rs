@@ -6,12 +6,16 @@
 //! ([`Membership`]), and the latest snapshot ([`Snapshots`]). The node's tasks that use them are in
 //! `shell::server::cluster_node`.
 
+mod connection;
 mod join;
 mod log;
 mod membership;
+mod seal;
 mod snapshots;
 
-pub use join::{JoinError, Joined, join};
-pub use log::{LogError, RedisLog};
-pub use membership::{LEASE, MAX_NODE, Membership, NODE_SHIFT};
+pub use connection::{CONNECT_TIMEOUT, Conn, Endpoint};
+pub use join::{JoinError, Joined, Joining, join};
+pub use log::{LogError, LogWriter, RESPONSE_MARGIN, RedisLog};
+pub use membership::{ClusterCertificate, LEASE, MAX_NODE, Membership, NODE_SHIFT};
+pub use seal::{ClusterKey, SealError};
 pub use snapshots::Snapshots;

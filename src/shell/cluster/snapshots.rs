@@ -10,10 +10,12 @@
 
 use std::time::Duration;
 
-use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, Client, Script};
-
+use super::connection::{Conn, Endpoint};
 use super::log::LogError;
+use super::seal::{ClusterKey, snapshot_context};
+
+/// A snapshot of a large cluster is megabytes: room for it to cross the network.
+const ANSWER_WITHIN: Duration = Duration::from_secs(30);
 
 /// Stores a snapshot if it is newer than the one stored, then trims the log.
 /// KEYS: the snapshot hash, the log. ARGV: position, bytes, the first position to keep.
@@ -36,72 +38,100 @@ return redis.call('XTRIM', KEYS[2], 'MINID', '0-' .. keep)
 
 /// Where the snapshot lives.
 pub struct Snapshots {
-    con: MultiplexedConnection,
+    con: Conn,
     snapshot_key: String,
     log_key: String,
-    script: Script,
-    trim: Script,
+    seal: Option<ClusterKey>,
 }
 
 impl Snapshots {
-    pub async fn connect(url: &str, prefix: &str) -> Result<Snapshots, LogError> {
-        let connect_err = |source| LogError::Connect {
-            url: url.to_owned(),
-            source,
-        };
-        let client = Client::open(url).map_err(connect_err)?;
-        // A snapshot of a large cluster is megabytes: room for it to cross the network.
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(30)));
-        let con = client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await
-            .map_err(connect_err)?;
+    pub async fn connect(
+        endpoint: &Endpoint,
+        prefix: &str,
+        seal: Option<ClusterKey>,
+    ) -> Result<Snapshots, LogError> {
         Ok(Snapshots {
-            con,
+            con: endpoint.connect().await?,
             snapshot_key: format!("{prefix}:snapshot"),
             log_key: format!("{prefix}:log"),
-            script: Script::new(STORE),
-            trim: Script::new(TRIM),
+            seal,
         })
     }
 
-    /// The latest snapshot's bytes, if one was ever stored.
+    /// The latest snapshot's bytes (opened, in a sealed cluster), if one was ever stored.
     pub async fn latest(&mut self) -> Result<Option<Vec<u8>>, LogError> {
-        Ok(redis::cmd("HGET")
-            .arg(&self.snapshot_key)
-            .arg("state")
-            .query_async(&mut self.con)
-            .await?)
+        let (at, state): (Option<u64>, Option<Vec<u8>>) = self
+            .con
+            .query(
+                redis::cmd("HMGET")
+                    .arg(&self.snapshot_key)
+                    .arg("at")
+                    .arg("state"),
+                ANSWER_WITHIN,
+            )
+            .await?;
+        let Some(state) = state else {
+            return Ok(None);
+        };
+        match &self.seal {
+            None => Ok(Some(state)),
+            Some(key) => key
+                .open(
+                    state,
+                    &snapshot_context(&self.snapshot_key, at.unwrap_or(0)),
+                )
+                .map(Some)
+                .map_err(|_| LogError::Sealing {
+                    what: format!(
+                        "the cluster's snapshot (at log entry {}) does not open with this node's \
+                         cluster key (changed in Redis?)",
+                        at.unwrap_or(0)
+                    ),
+                }),
+        }
     }
 
     /// The position of the latest snapshot (0: none).
     pub async fn latest_position(&mut self) -> Result<u64, LogError> {
-        let at: Option<u64> = redis::cmd("HGET")
-            .arg(&self.snapshot_key)
-            .arg("at")
-            .query_async(&mut self.con)
+        let at: Option<u64> = self
+            .con
+            .query(
+                redis::cmd("HGET").arg(&self.snapshot_key).arg("at"),
+                ANSWER_WITHIN,
+            )
             .await?;
         Ok(at.unwrap_or(0))
     }
 
-    /// Stores `bytes`, taken at `position`, unless a snapshot as new is stored already, and trims the
-    /// log's entries before `keep_from`. Whether it was stored.
+    /// Stores `bytes` (sealed, in a sealed cluster), taken at `position`, unless a snapshot as new is
+    /// stored already, and trims the log's entries before `keep_from`. Whether it was stored.
     pub async fn store(
         &mut self,
         position: u64,
         bytes: &[u8],
         keep_from: u64,
     ) -> Result<bool, LogError> {
+        let sealed;
+        let bytes = match &self.seal {
+            Some(key) => {
+                sealed = key.seal(bytes, &snapshot_context(&self.snapshot_key, position));
+                &sealed[..]
+            }
+            None => bytes,
+        };
         let stored: i64 = self
-            .script
-            .key(&self.snapshot_key)
-            .key(&self.log_key)
-            .arg(position)
-            .arg(bytes)
-            .arg(keep_from)
-            .invoke_async(&mut self.con)
+            .con
+            .query(
+                redis::cmd("EVAL")
+                    .arg(STORE)
+                    .arg(2)
+                    .arg(&self.snapshot_key)
+                    .arg(&self.log_key)
+                    .arg(position)
+                    .arg(bytes)
+                    .arg(keep_from),
+                ANSWER_WITHIN,
+            )
             .await?;
         Ok(stored == 1)
     }
@@ -109,11 +139,16 @@ impl Snapshots {
     /// Trims the log's entries before `keep_from`, but none after the stored snapshot. How many went.
     pub async fn trim(&mut self, keep_from: u64) -> Result<u64, LogError> {
         Ok(self
-            .trim
-            .key(&self.snapshot_key)
-            .key(&self.log_key)
-            .arg(keep_from)
-            .invoke_async(&mut self.con)
+            .con
+            .query(
+                redis::cmd("EVAL")
+                    .arg(TRIM)
+                    .arg(2)
+                    .arg(&self.snapshot_key)
+                    .arg(&self.log_key)
+                    .arg(keep_from),
+                ANSWER_WITHIN,
+            )
             .await?)
     }
 }

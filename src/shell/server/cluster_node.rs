@@ -16,7 +16,7 @@
 //! that finds entries missing (trimmed while it was away) loads the latest snapshot and goes on from it.
 
 use std::cell::Cell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -28,14 +28,19 @@ use smol::channel::{Receiver, Sender};
 use super::Shared;
 use super::inbox::Input;
 use crate::server::{ConnId, LogEntry, LoggedEvent, OwnedEvent, ReplicaLog};
-use crate::shell::cluster::{LEASE, Membership, NODE_SHIFT, RedisLog, Snapshots};
+use crate::shell::cluster::{
+    ClusterKey, Endpoint, LEASE, LogWriter, Membership, NODE_SHIFT, RESPONSE_MARGIN, RedisLog,
+    Snapshots,
+};
 use crate::time::ShellClock;
 
 /// Where the cluster is and who this node is.
 #[derive(Clone, Debug)]
 pub struct ClusterNode {
-    /// `redis://host:port`.
-    pub url: String,
+    /// Where Redis is, and how to get in.
+    pub endpoint: Endpoint,
+    /// The cluster key, when what the cluster keeps in Redis is sealed.
+    pub seal: Option<ClusterKey>,
     /// Prefix of every key the cluster uses in Redis (the log is `<prefix>:log`).
     pub prefix: String,
     /// This node's number ([`Membership::join`]).
@@ -58,6 +63,15 @@ const FENCE_AFTER: Duration = Duration::from_secs(4);
 const TICK_EVERY: Duration = Duration::from_millis(250);
 /// The longest a read of the log blocks.
 const READ_BLOCK: Duration = Duration::from_millis(500);
+/// The most entries one read of the log takes: a node that fell behind catches up in few, large
+/// reads, and the driver then acts on a large batch at once.
+const READ_MAX: usize = 4096;
+/// The most entries appended in one pipeline of XADDs.
+const APPEND_BATCH: usize = 512;
+/// The most batches sent to Redis and not yet confirmed: the next is sent while the ones before are
+/// in flight (Redis stores one connection's commands in order, and syncs its file once for all the
+/// commands it read at once).
+const MAX_IN_FLIGHT: usize = 16;
 /// Pause before trying Redis again.
 const RETRY: Duration = Duration::from_millis(500);
 /// A snapshot is taken at least this often (of log time) when anything happened since the last.
@@ -176,25 +190,28 @@ pub(super) fn start(
     let tasks = vec![
         ex.spawn(relay),
         ex.spawn(appender(
-            cluster.url.clone(),
+            cluster.endpoint.clone(),
             key.clone(),
             cluster.node,
             queue.clone(),
             fenced.clone(),
+            cluster.seal.clone(),
         )),
         ex.spawn(reader(
-            cluster.url.clone(),
+            cluster.endpoint.clone(),
             cluster.prefix.clone(),
             key,
             log.position(),
             shared.clone(),
+            cluster.seal.clone(),
         )),
         ex.spawn(ticker(append.clone(), shared.clone())),
         ex.spawn(store_snapshots(
-            cluster.url.clone(),
+            cluster.endpoint.clone(),
             cluster.prefix.clone(),
             cluster.node,
             taken,
+            cluster.seal.clone(),
         )),
     ];
     let last_snapshot = (log.position(), log.log_now());
@@ -227,16 +244,16 @@ pub(super) fn start(
 struct Reconnecting<T> {
     /// What this connection is for, in the log lines.
     what: &'static str,
-    url: String,
+    endpoint: Endpoint,
     con: Option<T>,
     /// Since when Redis has failed this connection.
     down_since: Option<Instant>,
 }
 
 impl<T> Reconnecting<T> {
-    fn new(url: String, what: &'static str) -> Self {
+    fn new(endpoint: Endpoint, what: &'static str) -> Self {
         Reconnecting {
-            url,
+            endpoint,
             what,
             con: None,
             down_since: None,
@@ -273,7 +290,7 @@ impl<T> Reconnecting<T> {
                 "{}: {e} (Redis at {} is needed to serve: nothing is acknowledged until it is back; \
                  retrying every {} ms)",
                 self.what,
-                self.url,
+                self.endpoint,
                 RETRY.as_millis()
             );
         }
@@ -304,48 +321,135 @@ pub(super) fn still_wanted_when_fenced(node: u64, entry: &LoggedEvent) -> bool {
     }
 }
 
-/// Appends what the driver queues, in order, each entry numbered for this node; retries (with the same
-/// numbers, so a duplicate is recognised) until Redis has it. Once the node is fenced, what it still
-/// holds of its own connections' events is dropped (see [`still_wanted_when_fenced`]).
+/// A batch of this node's entries, each with its number, on its way to Redis.
+struct Batch {
+    entries: Vec<(u64, LoggedEvent)>,
+    /// When it was sent on the connection in use (`None`: not yet, or to send again on a new one).
+    sent: Option<Instant>,
+}
+
+impl Batch {
+    fn numbered(&self) -> Vec<(u64, &LoggedEvent)> {
+        self.entries.iter().map(|(s, e)| (*s, e)).collect()
+    }
+}
+
+/// What the appender waited for.
+enum Next {
+    /// Redis answered the oldest batch in flight (or failed it).
+    Confirmed(Result<(), crate::shell::cluster::LogError>),
+    /// The driver queued more (`None`: it is gone).
+    More(Option<LoggedEvent>),
+    /// The oldest batch in flight had no answer within its time.
+    Late,
+}
+
+/// Appends what the driver queues, in order, each entry numbered for this node, pipelined: a batch is
+/// sent as soon as it is queued, while earlier ones wait for Redis's answer (at most
+/// [`MAX_IN_FLIGHT`]). After a failure (an error, or no answer within [`RESPONSE_MARGIN`]) a new
+/// connection is made and every batch not confirmed is sent again, in order and with the same
+/// numbers, so a reader drops what the first try got in. Once the node is fenced, what it has not
+/// sent of its own connections' events is dropped (see [`still_wanted_when_fenced`]).
 async fn appender(
-    url: String,
+    endpoint: Endpoint,
     key: String,
     node: u64,
     queue: Receiver<LoggedEvent>,
     fenced: Rc<Cell<bool>>,
+    seal: Option<ClusterKey>,
 ) {
-    let mut log = Reconnecting::new(url.clone(), "cannot append to the cluster's log");
-    let connect = || RedisLog::connect(&url, &key, READ_BLOCK);
+    let mut log = Reconnecting::new(endpoint.clone(), "cannot append to the cluster's log");
+    let connect = || LogWriter::connect(&endpoint, &key, node, seal.clone());
     let mut seq = 0u64;
-    let mut number = |e: LoggedEvent| {
-        seq += 1;
-        (seq, e)
-    };
-    while let Ok(first) = queue.recv().await {
-        let mut batch = vec![number(first)];
-        while batch.len() < 512 {
-            match queue.try_recv() {
-                Ok(e) => batch.push(number(e)),
-                Err(_) => break,
+    let mut unconfirmed: VecDeque<Batch> = VecDeque::new();
+    let mut open = true;
+    while open || !unconfirmed.is_empty() {
+        if fenced.get() {
+            for batch in unconfirmed.iter_mut().filter(|b| b.sent.is_none()) {
+                batch
+                    .entries
+                    .retain(|(_, e)| still_wanted_when_fenced(node, e));
+            }
+            unconfirmed.retain(|b| !b.entries.is_empty());
+            if unconfirmed.is_empty() && !open {
+                break;
             }
         }
-        loop {
-            if fenced.get() {
-                batch.retain(|(_, e)| still_wanted_when_fenced(node, e));
-                if batch.is_empty() {
-                    break;
-                }
-            }
-            let numbered: Vec<(u64, &LoggedEvent)> = batch.iter().map(|(s, e)| (*s, e)).collect();
+        if !unconfirmed.is_empty() {
             let Some(con) = log.get(connect).await else {
+                // No connection: whatever was sent goes again on the next one.
+                unconfirmed.iter_mut().for_each(|b| b.sent = None);
                 continue;
             };
-            match con.append_numbered(node, &numbered).await {
-                Ok(()) => {
-                    log.ok();
+            let mut failed = None;
+            for batch in unconfirmed.iter_mut().filter(|b| b.sent.is_none()) {
+                if let Err(e) = con.send(&batch.numbered()).await {
+                    failed = Some(e);
                     break;
                 }
-                Err(e) => log.failed(&e).await,
+                batch.sent = Some(Instant::now());
+            }
+            if let Some(e) = failed {
+                unconfirmed.iter_mut().for_each(|b| b.sent = None);
+                log.failed(&e).await;
+                continue;
+            }
+        }
+        let room = open && unconfirmed.len() < MAX_IN_FLIGHT;
+        let next = match (unconfirmed.front().and_then(|b| b.sent), log.con.as_mut()) {
+            (Some(sent), Some(con)) => {
+                // The answer first: one already there is taken, however late this task is polled.
+                let confirm = async { Next::Confirmed(con.confirmed().await) };
+                let more = async {
+                    if room {
+                        Next::More(queue.recv().await.ok())
+                    } else {
+                        futures_lite::future::pending().await
+                    }
+                };
+                let late = async {
+                    smol::Timer::at(sent + RESPONSE_MARGIN).await;
+                    Next::Late
+                };
+                confirm.or(more).or(late).await
+            }
+            _ => Next::More(queue.recv().await.ok()),
+        };
+        match next {
+            Next::Confirmed(Ok(())) => {
+                unconfirmed.pop_front();
+                log.ok();
+            }
+            Next::Confirmed(Err(e)) => {
+                unconfirmed.iter_mut().for_each(|b| b.sent = None);
+                log.failed(&e).await;
+            }
+            Next::Late => {
+                unconfirmed.iter_mut().for_each(|b| b.sent = None);
+                log.failed(&format!(
+                    "Redis did not answer an append within {} ms",
+                    RESPONSE_MARGIN.as_millis()
+                ))
+                .await;
+            }
+            Next::More(None) => open = false,
+            Next::More(Some(first)) => {
+                let mut entries = Vec::with_capacity(queue.len().min(APPEND_BATCH) + 1);
+                let mut number = |e: LoggedEvent| {
+                    seq += 1;
+                    (seq, e)
+                };
+                entries.push(number(first));
+                while entries.len() < APPEND_BATCH {
+                    match queue.try_recv() {
+                        Ok(e) => entries.push(number(e)),
+                        Err(_) => break,
+                    }
+                }
+                unconfirmed.push_back(Batch {
+                    entries,
+                    sent: None,
+                });
             }
         }
     }
@@ -354,14 +458,21 @@ async fn appender(
 /// Reads the log after `position` into the inbox, and follows it. When entries it has not read are
 /// gone (trimmed behind a snapshot while this node was away), it hands the driver the latest snapshot
 /// and goes on from there.
-async fn reader(url: String, prefix: String, key: String, mut position: u64, shared: Rc<Shared>) {
-    let mut log = Reconnecting::new(url.clone(), "cannot read the cluster's log");
-    let connect = || RedisLog::connect(&url, &key, READ_BLOCK);
+async fn reader(
+    endpoint: Endpoint,
+    prefix: String,
+    key: String,
+    mut position: u64,
+    shared: Rc<Shared>,
+    seal: Option<ClusterKey>,
+) {
+    let mut log = Reconnecting::new(endpoint.clone(), "cannot read the cluster's log");
+    let connect = || RedisLog::connect(&endpoint, &key, READ_BLOCK, seal.clone());
     loop {
         let Some(con) = log.get(connect).await else {
             continue;
         };
-        let entries = match con.read_after(position, 1024).await {
+        let entries = match con.read_after(position, READ_MAX).await {
             Ok(entries) => {
                 log.ok();
                 entries
@@ -380,7 +491,7 @@ async fn reader(url: String, prefix: String, key: String, mut position: u64, sha
                  log now starts at {}): starting again from the latest snapshot",
                 first.position
             );
-            match latest_snapshot(&url, &prefix).await {
+            match latest_snapshot(&endpoint, &prefix, seal.clone()).await {
                 Some((at, bytes)) => {
                     position = at;
                     shared.wait_for_room().await;
@@ -403,8 +514,12 @@ async fn reader(url: String, prefix: String, key: String, mut position: u64, sha
 
 /// The cluster's latest snapshot and its position, or `None` (after saying why) if there is none that
 /// can be read.
-async fn latest_snapshot(url: &str, prefix: &str) -> Option<(u64, Vec<u8>)> {
-    let bytes = match Snapshots::connect(url, prefix).await {
+async fn latest_snapshot(
+    endpoint: &Endpoint,
+    prefix: &str,
+    seal: Option<ClusterKey>,
+) -> Option<(u64, Vec<u8>)> {
+    let bytes = match Snapshots::connect(endpoint, prefix, seal).await {
         Ok(mut s) => s.latest().await,
         Err(e) => Err(e),
     };
@@ -428,7 +543,13 @@ async fn latest_snapshot(url: &str, prefix: &str) -> Option<(u64, Vec<u8>)> {
 }
 
 /// Stores the snapshots the driver takes, and trims the log behind them (never past a live node).
-async fn store_snapshots(url: String, prefix: String, node: u64, taken: Receiver<Taken>) {
+async fn store_snapshots(
+    endpoint: Endpoint,
+    prefix: String,
+    node: u64,
+    taken: Receiver<Taken>,
+    seal: Option<ClusterKey>,
+) {
     // A snapshot stored whose trim another node held back: trimmed again at that instant.
     let mut retrim: Option<(Instant, u64)> = None;
     loop {
@@ -447,7 +568,7 @@ async fn store_snapshots(url: String, prefix: String, node: u64, taken: Receiver
                     Some(taken) => taken,
                     None => {
                         retrim = None;
-                        trim_again(&url, &prefix, node, position).await;
+                        trim_again(&endpoint, &prefix, node, position).await;
                         continue;
                     }
                 }
@@ -459,11 +580,11 @@ async fn store_snapshots(url: String, prefix: String, node: u64, taken: Receiver
         };
         let started = Instant::now();
         let stored = async {
-            let mut members = Membership::connect(&url, &prefix).await?;
+            let mut members = Membership::connect(&endpoint, &prefix, None).await?;
             let highest = members.nodes().await?;
             let slowest = members.slowest_applied(highest, node).await?;
             let keep_from = slowest.unwrap_or(position).min(position) + 1;
-            let mut snapshots = Snapshots::connect(&url, &prefix).await?;
+            let mut snapshots = Snapshots::connect(&endpoint, &prefix, seal.clone()).await?;
             let stored = snapshots.store(position, &bytes, keep_from).await?;
             Ok::<_, crate::shell::cluster::LogError>((stored, keep_from))
         };
@@ -490,13 +611,16 @@ async fn store_snapshots(url: String, prefix: String, node: u64, taken: Receiver
 /// A node held the log back from the snapshot at `position` (its last report is up to a lease renewal
 /// old, or it is slow): the log is trimmed again once the nodes have reported since, so that it does
 /// not keep waiting for the next snapshot.
-async fn trim_again(url: &str, prefix: &str, node: u64, position: u64) {
+async fn trim_again(endpoint: &Endpoint, prefix: &str, node: u64, position: u64) {
     let trimmed = async {
-        let mut members = Membership::connect(url, prefix).await?;
+        let mut members = Membership::connect(endpoint, prefix, None).await?;
         let highest = members.nodes().await?;
         let slowest = members.slowest_applied(highest, node).await?;
         let keep_from = slowest.unwrap_or(position).min(position) + 1;
-        Snapshots::connect(url, prefix).await?.trim(keep_from).await
+        Snapshots::connect(endpoint, prefix, None)
+            .await?
+            .trim(keep_from)
+            .await
     };
     if let Err(e) = trimmed.await {
         tracing::debug!("could not trim the log behind entry {position}: {e}");
@@ -539,7 +663,8 @@ async fn lease(s: LeaseState) {
     let mut dead = BTreeSet::new();
     while !s.stop.load(Ordering::Relaxed) {
         if members.is_none() {
-            members = Membership::connect(&cluster.url, &cluster.prefix)
+            // Leases and positions are not sealed: they say nothing of what users do.
+            members = Membership::connect(&cluster.endpoint, &cluster.prefix, None)
                 .await
                 .ok();
         }
