@@ -31,9 +31,14 @@ fn node_snapshotting(redis: &Redis, every: u32) -> Server {
 /// How many entries the cluster's log holds now.
 fn log_len(redis: &Redis) -> u64 {
     smol::block_on(async {
-        let mut log = RedisLog::connect(&redis.url(), "natter:log", Duration::from_millis(100))
-            .await
-            .unwrap();
+        let mut log = RedisLog::connect(
+            &redis.endpoint(),
+            "natter:log",
+            Duration::from_millis(100),
+            None,
+        )
+        .await
+        .unwrap();
         log.entries().await.unwrap()
     })
 }
@@ -173,29 +178,73 @@ fn groups_and_private_chats_are_brokered_across_nodes() {
     drop((a, b));
 }
 
+/// A certificate and key (PEM files `NAME-cert.pem`, `NAME-key.pem` in `dir`), as an operator would
+/// give every node.
+fn certificate(dir: &Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let (c, k) = (
+        dir.join(format!("{name}-cert.pem")),
+        dir.join(format!("{name}-key.pem")),
+    );
+    std::fs::write(&c, cert.pem()).unwrap();
+    std::fs::write(&k, key.serialize_pem()).unwrap();
+    (c, k)
+}
+
+/// A new cluster key, made by the real binary (`natter-server cluster-key FILE`), in `dir`.
+fn cluster_key(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("cluster.key");
+    let out = Command::new(kit::server_bin())
+        .arg("cluster-key")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    path
+}
+
+/// The fingerprint a node logged for its certificate.
+fn fingerprint(node: &Server) -> String {
+    let log = node.log();
+    let at = log.find("TLS certificate SHA256:").expect("a TLS node") + "TLS certificate ".len();
+    log[at..].split_whitespace().next().unwrap().to_owned()
+}
+
 #[test]
 fn a_killed_node_s_users_are_logged_out_everywhere_and_move_to_another_node() {
     let Some(redis) = Redis::start() else { return };
-    // Over TLS: a client logs in again by itself only at a node whose certificate it has verified.
+    // Over TLS, sealed with a cluster key: the nodes share the first one's certificate, so a client
+    // that pinned one node logs in again by itself at another (it sends a remembered password only to
+    // a node whose certificate it has verified).
+    let keys = tempfile::tempdir().unwrap();
+    let key = cluster_key(keys.path());
     let tls_node = || {
         Server::cmd()
             .accounts(PEOPLE)
             .tls()
             .args(&["60", "600", "--cluster", &redis.url()])
+            .args(&["--cluster-key-file", key.to_str().unwrap()])
             .start()
     };
-    let (a, b, c) = (tls_node(), tls_node(), node(&redis));
+    let (a, b) = (tls_node(), tls_node());
+    let c = Server::cmd()
+        .accounts(PEOPLE)
+        .args(&["60", "600", "--cluster", &redis.url()])
+        .args(&["--cluster-key-file", key.to_str().unwrap()])
+        .start();
+    assert_eq!(fingerprint(&a), fingerprint(&b), "one identity");
+    assert!(
+        b.log().contains("the cluster's, shared through Redis"),
+        "{}",
+        b.log()
+    );
     let (pa, pb) = (a.port(), b.port());
     let dir = tempfile::tempdir().unwrap();
-    // alice's client has met B before, so B's certificate is pinned.
-    let mut once = Piped::spawn_tls("alice", pb, &dir.path().join("alice"), &[]);
-    once.send("alice");
-    once.send("wonderland");
-    once.expect("Welcome to natter, alice!");
-    once.send("logout");
-    assert_eq!(once.wait().code(), Some(0));
-
-    // alice's client knows both nodes; bob is on B.
+    // alice's client knows both nodes and has met neither: it pins A, the first it uses; bob is on B.
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_natter"));
     cmd.args(["--server"])
         .arg(format!("127.0.0.1:{pa}"))
@@ -226,7 +275,11 @@ fn a_killed_node_s_users_are_logged_out_everywhere_and_move_to_another_node() {
         "alice was logged out {took:?} after her node died"
     );
     carol.expect("* alice logged out");
-    // Her client, meanwhile, moved to B and logged in again by itself once her old session ended.
+    // Her client, meanwhile, moved to B, met the certificate it pinned at A, and logged in again by
+    // itself once her old session ended, asking nothing.
+    alice.expect(&format!(
+        "127.0.0.1:{pb} presents the certificate you trust for 127.0.0.1:{pa}"
+    ));
     alice.expect(&format!(
         "Reconnected to 127.0.0.1:{pb}; logged in again as alice."
     ));
@@ -340,15 +393,44 @@ fn nodes_speak_tls_by_default_like_a_server_alone() {
     let Some(mut redis) = Redis::start() else {
         return;
     };
-    let tls_node = || {
+    // Without a cluster key, the nodes are given one certificate; one with another refuses to join.
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = certificate(dir.path(), "cluster");
+    let tls_node = |cert: &Path, key: &Path| {
         Server::cmd()
             .accounts(PEOPLE)
             .tls()
             .args(&["60", "600", "--cluster", &redis.url()])
-            .start()
+            .args(&["--tls-cert", cert.to_str().unwrap()])
+            .args(&["--tls-key", key.to_str().unwrap()])
     };
-    let (a, b) = (tls_node(), tls_node());
-    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (tls_node(&cert, &key).start(), tls_node(&cert, &key).start());
+    assert_eq!(fingerprint(&a), fingerprint(&b));
+    let (other_cert, other_key) = certificate(dir.path(), "other");
+    let refused = tls_node(&other_cert, &other_key)
+        .try_start()
+        .err()
+        .expect("a node with another certificate joined");
+    assert!(
+        refused.stderr.contains("is not the cluster's")
+            && refused.stderr.contains(&fingerprint(&a)),
+        "{}",
+        refused.stderr
+    );
+    let refused = Server::cmd()
+        .accounts(PEOPLE)
+        .tls()
+        .args(&["60", "600", "--cluster", &redis.url()])
+        .try_start()
+        .err()
+        .expect("a node with a self-signed certificate of its own joined");
+    assert!(
+        refused
+            .stderr
+            .contains("Give every node the same --tls-cert and --tls-key"),
+        "{}",
+        refused.stderr
+    );
     let mut alice = Piped::spawn_tls("alice", a.port(), &dir.path().join("a"), &[]);
     alice.send("alice");
     alice.send("wonderland");
@@ -643,9 +725,14 @@ fn no_password_enters_the_shared_log() {
     );
 
     let entries = smol::block_on(async {
-        let mut log = RedisLog::connect(&redis.url(), "natter:log", Duration::from_millis(100))
-            .await
-            .unwrap();
+        let mut log = RedisLog::connect(
+            &redis.endpoint(),
+            "natter:log",
+            Duration::from_millis(100),
+            None,
+        )
+        .await
+        .unwrap();
         let mut all = Vec::new();
         let mut at = 0;
         loop {

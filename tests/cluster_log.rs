@@ -43,9 +43,9 @@ async fn read_all(log: &mut RedisLog) -> Vec<LogEntry> {
 fn appends_from_two_nodes_end_in_one_order_that_every_reader_sees() {
     let Some(redis) = Redis::start() else { return };
     smol::block_on(async {
-        let url = redis.url();
-        let mut a = RedisLog::connect(&url, KEY, BLOCK).await.unwrap();
-        let mut b = RedisLog::connect(&url, KEY, BLOCK).await.unwrap();
+        let url = redis.endpoint();
+        let mut a = RedisLog::connect(&url, KEY, BLOCK, None).await.unwrap();
+        let mut b = RedisLog::connect(&url, KEY, BLOCK, None).await.unwrap();
         // Two nodes appending at once, each its own connections' lines, in its own order.
         let node_a = smol::spawn(async move {
             for i in 0..200 {
@@ -130,7 +130,9 @@ fn copies_of_the_core_fed_from_the_redis_log_agree_with_the_one_that_made_it() {
     h.advance(90_000);
     let made = h.log.take().unwrap();
     smol::block_on(async {
-        let mut log = RedisLog::connect(&redis.url(), KEY, BLOCK).await.unwrap();
+        let mut log = RedisLog::connect(&redis.endpoint(), KEY, BLOCK, None)
+            .await
+            .unwrap();
         let entries: Vec<LoggedEvent> = made.iter().map(|f| f.event.clone()).collect();
         log.append_many(1, 1, &entries).await.unwrap();
         let back = read_all(&mut log).await;
@@ -154,14 +156,18 @@ fn what_redis_acknowledged_survives_its_kill_9() {
         return;
     };
     smol::block_on(async {
-        let mut log = RedisLog::connect(&redis.url(), KEY, BLOCK).await.unwrap();
+        let mut log = RedisLog::connect(&redis.endpoint(), KEY, BLOCK, None)
+            .await
+            .unwrap();
         for i in 0..50 {
             log.append_many(1, i + 1, &[line(1, &format!("m{i}"), i)])
                 .await
                 .unwrap();
         }
         redis.restart();
-        let mut log = RedisLog::connect(&redis.url(), KEY, BLOCK).await.unwrap();
+        let mut log = RedisLog::connect(&redis.endpoint(), KEY, BLOCK, None)
+            .await
+            .unwrap();
         let back = read_all(&mut log).await;
         assert_eq!(back.len(), 50, "acknowledged entries were lost");
         assert_eq!(back[49].event, line(1, "m49", 49));
@@ -176,7 +182,9 @@ fn an_unreachable_redis_is_a_clear_error_in_bounded_time() {
         return;
     };
     smol::block_on(async {
-        let mut log = RedisLog::connect(&redis.url(), KEY, BLOCK).await.unwrap();
+        let mut log = RedisLog::connect(&redis.endpoint(), KEY, BLOCK, None)
+            .await
+            .unwrap();
         redis.kill9();
         let started = Instant::now();
         let err = log
@@ -192,7 +200,7 @@ fn an_unreachable_redis_is_a_clear_error_in_bounded_time() {
         assert!(err.to_string().contains("is it running"), "{err}");
 
         let started = Instant::now();
-        let err = match RedisLog::connect(&redis.url(), KEY, BLOCK).await {
+        let err = match RedisLog::connect(&redis.endpoint(), KEY, BLOCK, None).await {
             Err(e) => e,
             Ok(_) => panic!("connected to a stopped Redis"),
         };
@@ -209,14 +217,14 @@ fn an_unreachable_redis_is_a_clear_error_in_bounded_time() {
 fn a_snapshot_is_stored_only_forwards_and_trims_the_log_behind_it() {
     let Some(redis) = Redis::start() else { return };
     smol::block_on(async {
-        let url = redis.url();
-        let mut log = RedisLog::connect(&url, KEY, BLOCK).await.unwrap();
+        let url = redis.endpoint();
+        let mut log = RedisLog::connect(&url, KEY, BLOCK, None).await.unwrap();
         for i in 0..20 {
             log.append_many(1, i + 1, &[line(1, &format!("m{i}"), i)])
                 .await
                 .unwrap();
         }
-        let mut snapshots = Snapshots::connect(&url, "natter").await.unwrap();
+        let mut snapshots = Snapshots::connect(&url, "natter", None).await.unwrap();
         assert_eq!(snapshots.latest().await.unwrap(), None);
         // A snapshot at entry 12, keeping the log from entry 10 on (a node has read only up to 9).
         assert!(snapshots.store(12, b"twelve", 10).await.unwrap());

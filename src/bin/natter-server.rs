@@ -163,12 +163,24 @@ struct Args {
     #[arg(long)]
     plaintext: bool,
 
-    /// Run as one node of a cluster whose shared state is in the Redis at URL (redis://HOST:PORT, with
-    /// the append-only file on). Start as many nodes as you like, on any hosts, with the same
-    /// credentials and rules; users may connect to any. Without it the server runs alone, with its
-    /// embedded store.
+    /// Run as one node of a cluster whose shared state is in the Redis at URL
+    /// (redis://[USER:PASSWORD@]HOST:PORT[/DB], or rediss://... for TLS; Redis with its append-only
+    /// file on). Start as many nodes as you like, on any hosts, with the same credentials and rules;
+    /// users may connect to any. Without it the server runs alone, with its embedded store.
     #[arg(long, value_name = "URL")]
     cluster: Option<String>,
+
+    /// Cluster mode over rediss://: the CA certificate(s) (PEM) that signed Redis's certificate
+    /// (default: the system's trusted roots).
+    #[arg(long, value_name = "FILE", requires = "cluster")]
+    cluster_ca: Option<PathBuf>,
+
+    /// Cluster mode: seal everything the node writes to Redis (log entries, snapshots, the cluster's
+    /// certificate key) with the key in FILE, so Redis holds no message text and no account data.
+    /// Every node must have the same key (`natter-server cluster-key FILE` makes one); a node with
+    /// another key, or none, refuses to join.
+    #[arg(long, value_name = "FILE", requires = "cluster")]
+    cluster_key_file: Option<PathBuf>,
 
     /// This node's name in the logs (default: its number and port).
     #[arg(long, value_name = "NAME", requires = "cluster")]
@@ -195,6 +207,12 @@ enum Sub {
         /// The account the line is for.
         username: Option<String>,
     },
+    /// Writes a new random cluster key to FILE (readable by its owner only), for
+    /// --cluster-key-file: copy the file to every node of the cluster, and keep it safe.
+    ClusterKey {
+        /// Where to write it (must not exist yet).
+        file: PathBuf,
+    },
 }
 
 fn main() {
@@ -210,15 +228,30 @@ fn main() {
         )
         .init();
     let mut args = Args::parse();
-    if let Some(Sub::HashPassword { username }) = args.command.take() {
-        match hash_password(username.as_deref()) {
-            Ok(line) => println!("{line}"),
-            Err(e) => {
-                eprintln!("natter-server: error: {e:#}");
+    match args.command.take() {
+        Some(Sub::HashPassword { username }) => {
+            match hash_password(username.as_deref()) {
+                Ok(line) => println!("{line}"),
+                Err(e) => {
+                    eprintln!("natter-server: error: {e:#}");
+                    std::process::exit(1);
+                }
+            }
+            return;
+        }
+        Some(Sub::ClusterKey { file }) => {
+            if let Err(e) = cluster::ClusterKey::write_new(&file) {
+                eprintln!("natter-server: error: {e}");
                 std::process::exit(1);
             }
+            println!(
+                "wrote a new cluster key to {}: give every node of the cluster a copy \
+                 (--cluster-key-file), readable by its owner only",
+                file.display()
+            );
+            return;
         }
-        return;
+        None => {}
     }
     if let Err(e) = serve(args) {
         eprintln!("natter-server: error: {e:#}");
@@ -341,27 +374,66 @@ fn serve(args: Args) -> Result<()> {
     });
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
-    let (core, persister, cluster) = match &args.cluster {
+    // The certificate first: a cluster node offers it as the cluster's, or takes the cluster's.
+    let identity = if args.plaintext {
+        None
+    } else {
+        Some(ServerTls::identity(
+            args.tls_cert.as_deref(),
+            args.tls_key.as_deref(),
+            &data_dir,
+        )?)
+    };
+    let (core, persister, cluster, identity) = match &args.cluster {
         Some(url) => {
+            let endpoint =
+                cluster::Endpoint::parse(url, args.cluster_ca.as_deref()).context("--cluster")?;
+            let seal = args
+                .cluster_key_file
+                .as_deref()
+                .map(cluster::ClusterKey::load)
+                .transpose()?;
             // The cluster's shared log is its durable state: every node's core follows it, from the
             // latest snapshot.
-            let joined =
-                smol::block_on(cluster::join(url, CLUSTER_PREFIX, &config, accounts, seed))
-                    .with_context(|| format!("joining the cluster at {url}"))?;
+            let joined = smol::block_on(cluster::join(cluster::Joining {
+                endpoint: &endpoint,
+                prefix: CLUSTER_PREFIX,
+                seal: seal.clone(),
+                config: &config,
+                accounts,
+                seed,
+                certificate: identity
+                    .as_ref()
+                    .map(|i| (i.cert_pem.as_slice(), i.key_pem.as_slice())),
+            }))
+            .with_context(|| format!("joining the cluster at {endpoint}"))?;
             let node = joined.node;
-            if let Some(warning) = &joined.durability_warning {
+            for warning in &joined.warnings {
                 tracing::warn!("{warning}");
             }
+            let identity = match (identity, joined.certificate) {
+                (Some(ours), Some(theirs)) => Some(
+                    cluster::cluster_identity(ours, theirs)
+                        .with_context(|| format!("joining the cluster at {endpoint}"))?,
+                ),
+                (identity, _) => identity,
+            };
             let name = args
                 .node
                 .clone()
                 .unwrap_or_else(|| format!("port {}", args.port));
             tracing::info!(
-                "cluster node {node} ({name}) of the cluster at {url}, starting at log entry {}",
+                "cluster node {node} ({name}) of the cluster at {endpoint}{}, starting at log entry {}",
+                if seal.is_some() {
+                    ", sealed with the cluster key"
+                } else {
+                    ""
+                },
                 joined.log.position()
             );
             let cluster = ClusterNode {
-                url: url.clone(),
+                endpoint,
+                seal,
                 prefix: CLUSTER_PREFIX.into(),
                 node,
                 name,
@@ -372,6 +444,7 @@ fn serve(args: Args) -> Result<()> {
                 joined.core,
                 Box::new(InLog) as Box<dyn Persister>,
                 Some(cluster),
+                identity,
             )
         }
         None => {
@@ -397,26 +470,25 @@ fn serve(args: Args) -> Result<()> {
                 credentials: CredentialsFile::new(args.credentials.clone()),
                 store,
             });
-            (core, persister as Box<dyn Persister>, None)
+            (core, persister as Box<dyn Persister>, None, identity)
         }
     };
-    let tls = if args.plaintext {
-        tracing::warn!(
-            "speaking plain text (--plaintext): passwords and messages cross the network unencrypted"
-        );
-        None
-    } else {
-        let tls = ServerTls::load_or_create(
-            args.tls_cert.as_deref(),
-            args.tls_key.as_deref(),
-            &data_dir,
-        )?;
-        tracing::info!(
-            "TLS certificate {} ({}); clients see this fingerprint the first time they connect",
-            tls.fingerprint,
-            tls.source
-        );
-        Some(tls.config)
+    let tls = match identity {
+        None => {
+            tracing::warn!(
+                "speaking plain text (--plaintext): passwords and messages cross the network unencrypted"
+            );
+            None
+        }
+        Some(identity) => {
+            let tls = ServerTls::from_identity(&identity)?;
+            tracing::info!(
+                "TLS certificate {} ({}); clients see this fingerprint the first time they connect",
+                tls.fingerprint,
+                tls.source
+            );
+            Some(tls.config)
+        }
     };
     let account_count = core.usernames().count();
     let opts = ShellOptions {

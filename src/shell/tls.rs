@@ -75,16 +75,38 @@ pub struct ServerTls {
 const OWN_CERT: &str = "tls-cert.pem";
 const OWN_KEY: &str = "tls-key.pem";
 
-impl ServerTls {
-    /// The certificate in `cert` and `key` if given; otherwise the server's own in `data_dir`, made now
-    /// (for `localhost`, this host's name and its loopback addresses) if it is not there yet.
+/// A server's certificate and key, as PEM: what a cluster's nodes share so that they present one
+/// identity (a client's pin made at one node holds at all).
+#[derive(Clone)]
+pub struct Identity {
+    pub cert_pem: Vec<u8>,
+    pub key_pem: Vec<u8>,
+    /// Where it came from, for the log.
+    pub source: String,
+    /// Given by the operator (`--tls-cert`, `--tls-key`), not made by the server.
+    pub given: bool,
+}
+
+/// Never the key: only where the identity came from and its fingerprint.
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identity")
+            .field("fingerprint", &self.fingerprint())
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Identity {
+    /// The certificate in `cert` and `key` if given; otherwise the server's own in `data_dir`, made
+    /// now (for `localhost`, this host's name and its loopback addresses) if it is not there yet.
     pub fn load_or_create(
         cert: Option<&Path>,
         key: Option<&Path>,
         data_dir: &Path,
-    ) -> Result<ServerTls, TlsSetupError> {
-        let (cert_path, key_path, source) = match (cert, key) {
-            (Some(c), Some(k)) => (c.to_owned(), k.to_owned(), c.display().to_string()),
+    ) -> Result<Identity, TlsSetupError> {
+        let (cert_path, key_path, source, given) = match (cert, key) {
+            (Some(c), Some(k)) => (c.to_owned(), k.to_owned(), c.display().to_string(), true),
             _ => {
                 let c = data_dir.join(OWN_CERT);
                 let k = data_dir.join(OWN_KEY);
@@ -99,16 +121,65 @@ impl ServerTls {
                     make_self_signed(&c, &k)?;
                 }
                 let source = format!("self-signed, {}", c.display());
-                (c, k, source)
+                (c, k, source, false)
             }
         };
-        let certs = read_certs(&cert_path)?;
-        let key = read_key(&key_path)?;
+        let read = |path: &Path| {
+            std::fs::read(path).map_err(|source| TlsSetupError::Read {
+                path: path.to_owned(),
+                source,
+            })
+        };
+        let identity = Identity {
+            cert_pem: read(&cert_path)?,
+            key_pem: read(&key_path)?,
+            source,
+            given,
+        };
+        // Checked now, naming the files, rather than later.
+        certs_of(&identity.cert_pem, &cert_path)?;
+        key_of(&identity.key_pem, &key_path)?;
+        Ok(identity)
+    }
+
+    /// The certificate's SHA-256 fingerprint (of the chain's first), if it holds one.
+    pub fn fingerprint(&self) -> Option<String> {
+        CertificateDer::pem_slice_iter(&self.cert_pem)
+            .find_map(Result::ok)
+            .map(|c| fingerprint(&c))
+    }
+}
+
+impl ServerTls {
+    /// The certificate in `cert` and `key` if given; otherwise the server's own in `data_dir`, made now
+    /// (for `localhost`, this host's name and its loopback addresses) if it is not there yet.
+    pub fn load_or_create(
+        cert: Option<&Path>,
+        key: Option<&Path>,
+        data_dir: &Path,
+    ) -> Result<ServerTls, TlsSetupError> {
+        ServerTls::from_identity(&Identity::load_or_create(cert, key, data_dir)?)
+    }
+
+    /// The certificate and key [`Self::load_or_create`] would use, as PEM.
+    pub fn identity(
+        cert: Option<&Path>,
+        key: Option<&Path>,
+        data_dir: &Path,
+    ) -> Result<Identity, TlsSetupError> {
+        Identity::load_or_create(cert, key, data_dir)
+    }
+
+    /// The TLS settings that present `identity`.
+    pub fn from_identity(identity: &Identity) -> Result<ServerTls, TlsSetupError> {
+        let shown = PathBuf::from(&identity.source);
+        let certs = certs_of(&identity.cert_pem, &shown)?;
+        let key = key_of(&identity.key_pem, &shown)?;
         let fingerprint = fingerprint(&certs[0]);
         Ok(ServerTls {
             config: server_config(certs, key)?,
             fingerprint,
-            source,
+            source: identity.source.clone(),
         })
     }
 }
@@ -134,12 +205,8 @@ pub(crate) fn server_config(
     Ok(Arc::new(config))
 }
 
-fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsSetupError> {
-    let pem = std::fs::read(path).map_err(|source| TlsSetupError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
+fn certs_of(pem: &[u8], path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsSetupError> {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(pem)
         .filter_map(Result::ok)
         .collect();
     if certs.is_empty() {
@@ -150,12 +217,8 @@ fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsSetupError
     Ok(certs)
 }
 
-fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsSetupError> {
-    let pem = std::fs::read(path).map_err(|source| TlsSetupError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    PrivateKeyDer::from_pem_slice(&pem).map_err(|e| TlsSetupError::BadKey {
+fn key_of(pem: &[u8], path: &Path) -> Result<PrivateKeyDer<'static>, TlsSetupError> {
+    PrivateKeyDer::from_pem_slice(pem).map_err(|e| TlsSetupError::BadKey {
         path: path.to_owned(),
         reason: e.to_string(),
     })

@@ -37,6 +37,9 @@ impl Redis {
         }
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_owned();
+        // As README asks of a real deployment: its append-only file holds every message.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
         let mut r = Redis {
             child: None,
             port: free_port(),
@@ -49,6 +52,11 @@ impl Redis {
 
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// [`Self::url`], read as a node reads it.
+    pub fn endpoint(&self) -> natter::shell::cluster::Endpoint {
+        natter::shell::cluster::Endpoint::parse(&self.url(), None).unwrap()
     }
 
     pub fn dir(&self) -> &Path {

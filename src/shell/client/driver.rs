@@ -276,20 +276,27 @@ impl Driver {
         }
         let state_dir = self.state_dir.clone();
         let tx = self.tx.clone();
+        let cluster = self.servers.clone();
         self.server.dialing = Some(smol::spawn(async move {
-            let result = transport::open(&addr.host, addr.port, &security, state_dir.as_deref())
-                .await
-                .map_err(|e| match e {
-                    StartError::CertificateChanged { ref presented, .. } => Dialled::Untrusted {
-                        presented: Some(presented.clone()),
-                        error: e.to_string(),
-                    },
-                    StartError::Untrusted { .. } => Dialled::Untrusted {
-                        presented: None,
-                        error: e.to_string(),
-                    },
-                    other => Dialled::Failed(other.to_string()),
-                });
+            let result = transport::open(
+                &addr.host,
+                addr.port,
+                &security,
+                state_dir.as_deref(),
+                &cluster,
+            )
+            .await
+            .map_err(|e| match e {
+                StartError::CertificateChanged { ref presented, .. } => Dialled::Untrusted {
+                    presented: Some(presented.clone()),
+                    error: e.to_string(),
+                },
+                StartError::Untrusted { .. } => Dialled::Untrusted {
+                    presented: None,
+                    error: e.to_string(),
+                },
+                other => Dialled::Failed(other.to_string()),
+            });
             let _ = tx.send(Input::ServerOpened { generation, result }).await;
         }));
     }

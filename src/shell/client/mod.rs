@@ -184,7 +184,14 @@ async fn open_first(
 ) -> Result<(usize, transport::Connected, Vec<String>), StartError> {
     let mut failures = Vec::new();
     for (index, s) in opts.servers.iter().enumerate() {
-        match transport::open(&s.host, s.port, &opts.security, opts.state_dir.as_deref()).await {
+        let opened = transport::open(
+            &s.host,
+            s.port,
+            &opts.security,
+            opts.state_dir.as_deref(),
+            &opts.servers,
+        );
+        match opened.await {
             Ok(c) => {
                 let warnings = failures
                     .into_iter()

@@ -54,12 +54,15 @@ pub(super) struct Connected {
     pub(super) verified: bool,
 }
 
-/// Connects to `host`:`port` as `security` says.
+/// Connects to `host`:`port` as `security` says. `cluster`: every server the user named (the nodes
+/// of one cluster, which present one certificate): a certificate pinned for any of them is one the
+/// user trusts here too.
 pub(super) async fn open(
     host: &str,
     port: u16,
     security: &Security,
     state_dir: Option<&Path>,
+    cluster: &[super::ServerAddr],
 ) -> Result<Connected, StartError> {
     let tcp = connect(host, port).await?;
     let _ = tcp.set_nodelay(true);
@@ -84,6 +87,7 @@ pub(super) async fn open(
                 ca.as_deref(),
                 accept_new.as_deref(),
                 state_dir,
+                cluster,
             )
             .await?;
             Ok(Connected {
@@ -134,12 +138,20 @@ async fn tls(
     ca: Option<&Path>,
     accept_new: Option<&str>,
     state_dir: Option<&Path>,
+    cluster: &[super::ServerAddr],
 ) -> Result<(Reader, Writer, Vec<String>, bool), StartError> {
     let shown = server_key(host, port);
     let provider = provider();
     let seen = Arc::new(Mutex::new(Seen::default()));
     let mut known = KnownServers::load(state_dir);
     let remembered = known.get(&shown).map(str::to_owned);
+    // The certificates pinned for the other servers of the cluster, and for which of them.
+    let siblings: Vec<(String, String)> = cluster
+        .iter()
+        .map(|s| server_key(&s.host, s.port))
+        .filter(|k| *k != shown)
+        .filter_map(|k| known.get(&k).map(|fp| (k, fp.to_owned())))
+        .collect();
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| StartError::Tls {
@@ -161,11 +173,15 @@ async fn tls(
             builder.with_webpki_verifier(verifier).with_no_client_auth()
         }
         None => {
-            let accept: Vec<String> = remembered
-                .iter()
-                .cloned()
-                .chain(accept_new.map(str::to_owned))
-                .collect();
+            // Pinned here: that one, or the cluster's; met for the first time: any (trust on first
+            // use), the cluster's counting as verified below.
+            let accept: Vec<String> = match &remembered {
+                Some(pin) => std::iter::once(pin.clone())
+                    .chain(siblings.iter().map(|(_, fp)| fp.clone()))
+                    .chain(accept_new.map(str::to_owned))
+                    .collect(),
+                None => accept_new.map(str::to_owned).into_iter().collect(),
+            };
             builder
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(PinVerifier::new(
@@ -217,8 +233,16 @@ async fn tls(
         }
         None => return Err(StartError::ConnectTimeout { addr: shown }),
     };
-    // Pinned (or accepted by the user), or vouched for by the CA: not a first meeting.
+    // Pinned (here, or at another node of the cluster), or accepted by the user, or vouched for by
+    // the CA: not a first meeting.
+    let sibling = presented.as_deref().and_then(|fp| {
+        siblings
+            .iter()
+            .find(|(_, pin)| pin.eq_ignore_ascii_case(fp))
+            .map(|(k, _)| k.clone())
+    });
     let verified = ca.is_some()
+        || sibling.is_some()
         || presented.as_deref().is_some_and(|fp| {
             remembered
                 .iter()
@@ -240,11 +264,14 @@ async fn tls(
                 "Could not remember the certificate in {file}: {e}."
             ));
         }
-        notices.push(match remembered {
-            None => format!(
+        notices.push(match (remembered, sibling) {
+            (_, Some(other)) => format!(
+                "{shown} presents the certificate you trust for {other} ({fp}): the same cluster. It is now remembered for {shown} too (in {file})."
+            ),
+            (None, None) => format!(
                 "First connection to {shown}: its certificate's fingerprint is {fp}. It is now remembered (in {file}), and you will be warned if it ever changes. To be sure this is the right server, compare the fingerprint with the one its operator gives."
             ),
-            Some(old) => format!(
+            (Some(old), None) => format!(
                 "{shown} now presents the certificate {fp} (it was {old}); remembered in {file}, as you asked."
             ),
         });

@@ -367,7 +367,10 @@ pub struct Conn {
 }
 
 impl Conn {
-    fn new(reader: Box<dyn AsyncRead + Unpin>, writer: Box<dyn AsyncWrite + Unpin>) -> Conn {
+    fn new(
+        reader: Box<dyn AsyncRead + Unpin + Send>,
+        writer: Box<dyn AsyncWrite + Unpin + Send>,
+    ) -> Conn {
         Conn {
             requests: Requests { writer },
             replies: Replies::new(reader),
@@ -412,7 +415,7 @@ impl Conn {
 
 /// The sending half of a connection.
 pub struct Requests {
-    writer: Box<dyn AsyncWrite + Unpin>,
+    writer: Box<dyn AsyncWrite + Unpin + Send>,
 }
 
 impl Requests {
@@ -426,7 +429,7 @@ impl Requests {
 
 /// The receiving half of a connection: Redis's replies, in order.
 pub struct Replies {
-    reader: Box<dyn AsyncRead + Unpin>,
+    reader: Box<dyn AsyncRead + Unpin + Send>,
     parser: Parser,
     buf: Box<[u8]>,
     /// `buf[start..end]` was read and not yet handed to the parser.
@@ -438,7 +441,7 @@ pub struct Replies {
 const READ_CHUNK: usize = 64 * 1024;
 
 impl Replies {
-    fn new(reader: Box<dyn AsyncRead + Unpin>) -> Replies {
+    fn new(reader: Box<dyn AsyncRead + Unpin + Send>) -> Replies {
         Replies {
             reader,
             parser: Parser::new(),
@@ -638,7 +641,10 @@ mod tests {
             .err()
             .unwrap()
             .to_string();
-        assert!(err.contains("use rediss://") && !err.contains("pw@"), "{err}");
+        assert!(
+            err.contains("use rediss://") && !err.contains("pw@"),
+            "{err}"
+        );
         std::fs::write(&ca, "no certificate").unwrap();
         let err = Endpoint::parse("rediss://h:1", Some(&ca))
             .err()

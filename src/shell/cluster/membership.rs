@@ -162,7 +162,9 @@ impl Membership {
 
     /// A number for this node, never given before (1, 2, ...).
     pub async fn join(&mut self) -> Result<u64, LogError> {
-        Ok(self.query(redis::cmd("INCR").arg(self.key("nodes"))).await?)
+        Ok(self
+            .query(redis::cmd("INCR").arg(self.key("nodes")))
+            .await?)
     }
 
     /// The highest node number given so far.
@@ -240,12 +242,7 @@ impl Membership {
         );
         let settings = self.key("origin");
         let _: () = self
-            .query(
-                redis::cmd("HSETNX")
-                    .arg(&settings)
-                    .arg("config")
-                    .arg(&ours),
-            )
+            .query(redis::cmd("HSETNX").arg(&settings).arg("config").arg(&ours))
             .await?;
         let _: () = self
             .query(
@@ -264,13 +261,11 @@ impl Membership {
             )
             .await?;
         let accounts_stored = match accounts_stored {
-            Some(kept) => Some(
-                String::from_utf8(self.opened("accounts", kept)?).map_err(|_| {
-                    LogError::Sealing {
-                        what: "the cluster's accounts digest in Redis is not text".into(),
-                    }
-                })?,
-            ),
+            Some(kept) => Some(String::from_utf8(self.opened("accounts", kept)?).map_err(
+                |_| LogError::Sealing {
+                    what: "the cluster's accounts digest in Redis is not text".into(),
+                },
+            )?),
             None => None,
         };
         let mut differences = Vec::new();
@@ -382,7 +377,9 @@ impl Membership {
         let mut found = Vec::new();
         if !endpoint.has_password() {
             let beyond = if !endpoint.is_local() {
-                Some(format!("this node reaches it from another host ({endpoint})"))
+                Some(format!(
+                    "this node reaches it from another host ({endpoint})"
+                ))
             } else {
                 let bind = self.redis_setting("bind").await;
                 let protected = self.redis_setting("protected-mode").await;

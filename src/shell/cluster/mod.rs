@@ -7,6 +7,7 @@
 //! `shell::server::cluster_node`.
 
 mod connection;
+mod identity;
 mod join;
 mod log;
 mod membership;
@@ -14,6 +15,7 @@ mod seal;
 mod snapshots;
 
 pub use connection::{CONNECT_TIMEOUT, Conn, Endpoint};
+pub use identity::{IdentityError, cluster_identity};
 pub use join::{JoinError, Joined, Joining, join};
 pub use log::{LogError, LogWriter, RESPONSE_MARGIN, RedisLog};
 pub use membership::{ClusterCertificate, LEASE, MAX_NODE, Membership, NODE_SHIFT};

@@ -108,8 +108,12 @@ impl ClusterKey {
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes).map_err(|e| SealError::Random(e.to_string()))?;
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        crate::private_fs::write_private(path, format!("{hex}\n").as_bytes())
-            .map_err(|source| SealError::Write { path: shown, source })
+        crate::private_fs::write_private(path, format!("{hex}\n").as_bytes()).map_err(|source| {
+            SealError::Write {
+                path: shown,
+                source,
+            }
+        })
     }
 
     /// `plain` sealed, bound to `context` (where it is kept: see the module's documentation).
@@ -252,9 +256,15 @@ mod tests {
         for i in 0..sealed.len() {
             let mut bad = sealed.clone();
             bad[i] ^= 1;
-            assert!(k.open(bad, b"here").is_err(), "byte {i} changed, still opened");
+            assert!(
+                k.open(bad, b"here").is_err(),
+                "byte {i} changed, still opened"
+            );
         }
-        assert!(k.open(sealed[..HEADER + TAG - 1].to_vec(), b"here").is_err());
+        assert!(
+            k.open(sealed[..HEADER + TAG - 1].to_vec(), b"here")
+                .is_err()
+        );
         assert!(k.open(Vec::new(), b"here").is_err());
         // Every value has its own nonce: the same text twice is sealed differently.
         assert_ne!(k.seal(b"same", b"c"), k.seal(b"same", b"c"));
@@ -284,6 +294,9 @@ mod tests {
         assert_ne!(entry_context("s", 1, 2), entry_context("s", 2, 1));
         assert_ne!(entry_context("s", 1, 2), entry_context("t", 1, 2));
         assert_ne!(snapshot_context("k", 1), snapshot_context("k", 2));
-        assert_ne!(setting_context("k", "seed"), setting_context("k", "accounts"));
+        assert_ne!(
+            setting_context("k", "seed"),
+            setting_context("k", "accounts")
+        );
     }
 }
