@@ -21,7 +21,7 @@ pub use accounts::*;
 pub use client::Client;
 pub use in_process::{TestServer, config, init_logs};
 pub use piped::{Piped, natter, natter_tls};
-pub use process::{Failed, Server, run_server_expecting_exit, server_bin};
+pub use process::{Failed, Server, ServerCmd, run_server_expecting_exit, server_bin};
 pub use redis::Redis;
 pub use relay::Relay;
 pub use rng::{Rng, seed};
