@@ -1,16 +1,47 @@
 #!/usr/bin/env bash
-# natter in cluster mode against natter alone: direct messages, closed loop and at a steady rate, for a
-# standalone server, a cluster of one node, and a cluster of two nodes with every message crossing from
-# one node to the other. docs/PERFORMANCE.md ("Cluster mode") explains the figures.
+# natter in cluster mode against natter alone, the build before a change and the build now, in one
+# run: direct messages, closed loop and at a steady 5,000 a second, for a standalone server, a
+# cluster of one node, and a cluster of two nodes with every message crossing from one node to the
+# other; and Redis operations per message (INFO commandstats). docs/PERFORMANCE.md ("Cluster mode")
+# explains the figures.
+#
+#   BEFORE=REV   the build to compare with (default: the commit before Redis was driven from the
+#                node's own thread); BEFORE=none measures only the build now
+#   ROUNDS=N     repeats of the whole set, before and after alternating (default 2)
 #
 # Needs redis-server (Debian: apt-get install redis-server). Everything runs on 127.0.0.1, in a
-# temporary directory, and is stopped at the end (or on Ctrl-C). ROUNDS=N repeats the set (default 2).
+# temporary directory, and is stopped at the end (or on Ctrl-C). The machine is shared: look at
+# `uptime` first, and repeat.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v redis-server >/dev/null || { echo "bench-cluster: needs redis-server (apt-get install redis-server)" >&2; exit 1; }
-cargo build --release --locked --bins --quiet
-B=$PWD/target/release
+ROOT=$PWD
 ROUNDS=${ROUNDS:-2}
+BEFORE=${BEFORE:-1963cde}
+
+# The build before, once per revision: its source from git, built beside ours (same target
+# directory, so the dependencies are built once), its binaries kept apart.
+BUILDS=(after)
+declare -A BIN
+if [ "$BEFORE" != none ]; then
+    rev=$(git rev-parse --short "$BEFORE")
+    keep="$ROOT/target/bench-cluster/$rev"
+    if [ ! -x "$keep/natter-server" ]; then
+        echo "bench-cluster: building $rev (the build before) ..." >&2
+        src="$ROOT/target/bench-cluster/src-$rev"
+        rm -rf "$src" && mkdir -p "$src"
+        git archive "$rev" | tar -x -C "$src"
+        (cd "$src" && cargo build --release --locked --bins --quiet --target-dir "$ROOT/target")
+        mkdir -p "$keep"
+        cp "$ROOT/target/release/natter-server" "$ROOT/target/release/natter-bench" "$keep/"
+    fi
+    BIN[before]=$keep
+    BUILDS=(before after)
+fi
+cargo build --release --locked --bins --quiet
+BIN[after]=$ROOT/target/release
+B=${BIN[after]}
+
 W=$(mktemp -d "${TMPDIR:-/tmp}/natter-bench-cluster.XXXXXX")
 PIDS=()
 cleanup() {
@@ -29,18 +60,18 @@ FLAGS=(--bind 127.0.0.1 --plaintext --credentials cred.txt --flood-rate 0 --max-
 REDIS_PORT=""
 redis_up() {
     REDIS_PORT=$(free_port)
-    rm -rf redis && mkdir redis
+    rm -rf redis && mkdir -m 700 redis
     redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync always \
         --dir "$W/redis" >redis.log 2>&1 &
     PIDS+=($!)
     for _ in $(seq 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return; sleep 0.05; done
     echo "bench-cluster: redis-server did not start" >&2; exit 1
 }
-node() { # port [extra flags...]: starts natter-server, prints its pid
-    local port=$1; shift
-    "$B/natter-server" "$port" 60 36000 "${FLAGS[@]}" --data-dir "data-$port" "$@" >"node-$port.log" 2>&1 &
+node() { # build, port [extra flags...]: starts natter-server
+    local build=$1 port=$2; shift 2
+    "${BIN[$build]}/natter-server" "$port" 60 36000 "${FLAGS[@]}" --data-dir "data-$port" "$@" >"node-$port.log" 2>&1 &
     PIDS+=($!)
-    for _ in $(seq 100); do ss -Hltn "sport = :$port" | grep -q . && return; sleep 0.05; done
+    for _ in $(seq 200); do ss -Hltn "sport = :$port" | grep -q . && return; sleep 0.05; done
     echo "bench-cluster: natter-server on $port did not start" >&2; exit 1
 }
 stop_all() {
@@ -49,25 +80,95 @@ stop_all() {
     PIDS=()
     rm -rf data-* redis
 }
-bench() { # label, then natter-bench run arguments
-    local label=$1; shift
-    "$B/natter-bench" run direct --users 1000 --label "$label" "$@" |
-        grep -E "deliveries/s|latency|server:|verified" | sed "s|^|[$label] |"
+# What the runs report: one line per run, the summary at the end (python3, in the work directory).
+cat >figures.py <<'EOF'
+import json, sys
+from collections import defaultdict
+
+def line(r):
+    lat = r.get("latency") or {}
+    out = "[{:6}] {:40} {:>10,.0f} msgs/s  p50 {:7.2f} ms  p99 {:7.2f} ms".format(
+        r["build"], r["label"], r["per_sec"], lat.get("p50_ms", 0), lat.get("p99_ms", 0))
+    if r.get("server_cpu_us_per_op"):
+        out += "  {:.1f} us/msg".format(r["server_cpu_us_per_op"])
+    if r["ops"]:
+        out += "  Redis {:.2f} ops/msg".format(sum(r["ops"].values()) / max(r["delivered"], 1))
+    if not r["ok"]:
+        out += "  NOT VERIFIED"
+    return out
+
+def summary(results):
+    runs = defaultdict(list)
+    for r in results:
+        runs[(r["label"], r["build"])].append(r)
+    fig = lambda label, build, f: [f(r) for r in runs.get((label, build), [])]
+    show = lambda xs, fmt: " / ".join(fmt.format(x) for x in xs) if xs else "-"
+    row = lambda name, label, f, fmt: print("{:46} {:>30} {:>30}".format(
+        name, show(fig(label, "before", f), fmt), show(fig(label, "after", f), fmt)))
+    rate = lambda r: r["per_sec"]
+    ops = lambda r: sum(r["ops"].values()) / max(r["delivered"], 1)
+    cmd = lambda c: (lambda r: r["ops"].get(c, 0) / max(r["delivered"], 1))
+    alone = fig("standalone", "after", rate)
+    print("\nsummary (each round, in order)")
+    print("{:46} {:>30} {:>30}".format("", "before", "after"))
+    print("{:46} {:>30} {:>30}".format("standalone direct msgs/s", "", show(alone, "{:,.0f}")))
+    for label in ["cluster, 1 node", "cluster, 2 nodes, cross-node"]:
+        row(label + " msgs/s", label, rate, "{:,.0f}")
+        if alone:
+            row("  against the best standalone (target 0.5)", label, lambda r: r["per_sec"] / max(alone), "{:.2f}")
+        row("  Redis operations per message", label, ops, "{:.2f}")
+        row("    XADD per message", label, cmd("xadd"), "{:.2f}")
+        row("    XREAD per message", label, cmd("xread"), "{:.4f}")
+    label = "cluster, 2 nodes, cross-node @5000/s"
+    lat = lambda k: (lambda r: (r.get("latency") or {}).get(k, float("nan")))
+    row("cross-node p50 ms at 5,000/s (target 1)", label, lat("p50_ms"), "{:.2f}")
+    row("cross-node p99 ms at 5,000/s (target 3)", label, lat("p99_ms"), "{:.2f}")
+    bad = [r for rs in runs.values() for r in rs if not r["ok"]]
+    print("\n{} run(s) NOT verified (loss, duplicate or misdelivery)".format(len(bad)) if bad
+          else "\nevery run verified (no loss, duplicate or misdelivery)")
+
+if sys.argv[1] == "tag":
+    r = json.loads(sys.stdin.read())
+    r["build"], r["ops"] = sys.argv[2], json.loads(sys.argv[3])
+    print(json.dumps(r))
+elif sys.argv[1] == "line":
+    print(line(json.loads(sys.stdin.read())))
+else:
+    summary([json.loads(l) for l in sys.stdin])
+EOF
+# bench build label [natter-bench run arguments]: one run, its JSON report kept in results.jsonl,
+# with Redis's operations per message (its counters reset first) when a Redis is up.
+bench() {
+    local build=$1 label=$2; shift 2
+    [ -n "$REDIS_PORT" ] && redis-cli -p "$REDIS_PORT" config resetstat >/dev/null
+    "$B/natter-bench" run direct --users 1000 --label "$label" --json "$@" >run.json
+    local ops="{}"
+    if [ -n "$REDIS_PORT" ]; then
+        ops=$(redis-cli -p "$REDIS_PORT" info commandstats | python3 -c '
+import json, re, sys
+print(json.dumps({m.group(1): int(m.group(2)) for m in re.finditer(r"cmdstat_([a-z|]+):calls=(\d+)", sys.stdin.read())}))')
+    fi
+    python3 figures.py tag "$build" "$ops" <run.json | tee -a results.jsonl | python3 figures.py line
 }
+echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
 for round in $(seq "$ROUNDS"); do
     echo "== round $round"
-    p1=$(free_port); node "$p1"; pid=${PIDS[-1]}
-    bench standalone --addr "127.0.0.1:$p1" --server-pid "$pid"
-    bench "standalone @5000/s" --addr "127.0.0.1:$p1" --rate 5000 --duration 5
+    REDIS_PORT=""
+    p1=$(free_port); node after "$p1"; pid=${PIDS[-1]}
+    bench after standalone --addr "127.0.0.1:$p1" --server-pid "$pid"
     stop_all
-    redis_up; p1=$(free_port); node "$p1" --cluster "redis://127.0.0.1:$REDIS_PORT"; pid=${PIDS[-1]}
-    bench "cluster, 1 node" --addr "127.0.0.1:$p1" --server-pid "$pid"
-    bench "cluster, 1 node @5000/s" --addr "127.0.0.1:$p1" --rate 5000 --duration 5
-    stop_all
-    redis_up; p1=$(free_port); p2=$(free_port)
-    node "$p1" --cluster "redis://127.0.0.1:$REDIS_PORT"; pid=${PIDS[-1]}
-    node "$p2" --cluster "redis://127.0.0.1:$REDIS_PORT"
-    bench "cluster, 2 nodes, cross-node" --addr "127.0.0.1:$p1" --addr "127.0.0.1:$p2" --server-pid "$pid"
-    bench "cluster, 2 nodes, cross-node @5000/s" --addr "127.0.0.1:$p1" --addr "127.0.0.1:$p2" --rate 5000 --duration 5
-    stop_all
+    for build in "${BUILDS[@]}"; do
+        redis_up; p1=$(free_port); node "$build" "$p1" --cluster "redis://127.0.0.1:$REDIS_PORT"; pid=${PIDS[-1]}
+        bench "$build" "cluster, 1 node" --addr "127.0.0.1:$p1" --server-pid "$pid"
+        stop_all
+        redis_up; p1=$(free_port); p2=$(free_port)
+        node "$build" "$p1" --cluster "redis://127.0.0.1:$REDIS_PORT"; pid=${PIDS[-1]}
+        node "$build" "$p2" --cluster "redis://127.0.0.1:$REDIS_PORT"
+        bench "$build" "cluster, 2 nodes, cross-node" --addr "127.0.0.1:$p1" --addr "127.0.0.1:$p2" --server-pid "$pid"
+        bench "$build" "cluster, 2 nodes, cross-node @5000/s" --addr "127.0.0.1:$p1" --addr "127.0.0.1:$p2" --rate 5000 --duration 5
+        stop_all
+        REDIS_PORT=""
+    done
 done
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+python3 figures.py summary <results.jsonl
