@@ -52,6 +52,8 @@ fuzz target="server_state" secs="60":
     command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
     cd fuzz && cargo +nightly fuzz run -s none {{target}} "$(mktemp -d)" corpus/{{target}} -- -max_total_time={{secs}}
 
-# natter in cluster mode (Redis) against natter alone: direct messages, cross-node. Needs redis-server.
+# natter in cluster mode (Redis) against natter alone: direct messages, cross-node, Redis operations per
+# message; the build before the change (BEFORE=REV, default the commit before Redis was driven from the
+# node's thread; BEFORE=none: skip) and the build now, in one run (ROUNDS=N, default 2). Needs redis-server.
 bench-cluster:
     bash scripts/bench-cluster.sh

@@ -334,3 +334,25 @@ fn an_unsealed_cluster_refuses_a_node_with_a_key() {
     let e = refused(node(&redis.url(), &["--cluster-key-file", &key]));
     assert!(e.contains("keeps its data in Redis unsealed"), "{e}");
 }
+
+#[test]
+fn a_node_warns_when_redis_keeps_every_message_where_others_can_read_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(redis) = Redis::start() else { return };
+    // Redis's own default: its directory, and the append-only file in it, open to every user.
+    std::fs::set_permissions(redis.dir(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let a = node(&redis.url(), &[]).start();
+    assert!(
+        a.log()
+            .contains("other users of this host can open (mode 755)"),
+        "{}",
+        a.log()
+    );
+    // Sealed, the file holds nothing to read: no warning.
+    let sealed_redis = Redis::start().unwrap();
+    std::fs::set_permissions(sealed_redis.dir(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let keys = tempfile::tempdir().unwrap();
+    let key = cluster_key(keys.path(), "cluster.key");
+    let b = node(&sealed_redis.url(), &["--cluster-key-file", &key]).start();
+    assert!(!b.log().contains("other users of this host"), "{}", b.log());
+}

@@ -376,28 +376,19 @@ impl Membership {
     pub async fn exposure_warnings(&mut self, endpoint: &Endpoint) -> Vec<String> {
         let mut found = Vec::new();
         if !endpoint.has_password() {
-            let beyond = if !endpoint.is_local() {
-                Some(format!(
-                    "this node reaches it from another host ({endpoint})"
-                ))
+            let (bind, protected) = if endpoint.is_local() {
+                (
+                    self.redis_setting("bind").await,
+                    self.redis_setting("protected-mode").await,
+                )
             } else {
-                let bind = self.redis_setting("bind").await;
-                let protected = self.redis_setting("protected-mode").await;
-                // With protected mode on and no password, Redis answers loopback only.
-                match (bind, protected.as_deref()) {
-                    (Some(bind), Some("no")) if !binds_loopback_only(&bind) => {
-                        Some(format!("it listens on '{bind}' with protected-mode off"))
-                    }
-                    _ => None,
-                }
+                (None, None)
             };
-            if let Some(how) = beyond {
-                found.push(format!(
-                    "Redis let this node in without a password, and {how}: anyone who can reach it \
-                     can read every message of the cluster and change its log. Give Redis a \
-                     password (requirepass, or an ACL user: README) and put it in --cluster's URL"
-                ));
-            }
+            found.extend(open_without_password(
+                endpoint,
+                bind.as_deref(),
+                protected.as_deref(),
+            ));
         }
         if self.seal.is_none()
             && endpoint.is_local()
@@ -410,7 +401,8 @@ impl Membership {
                 found.push(format!(
                     "Redis keeps every message's text in its append-only file, in {dir}, which other \
                      users of this host can open (mode {:o}): make it its owner's only (chmod 700 \
-                     {dir}), or seal the cluster's data with --cluster-key-file",
+                     {dir}) and start Redis with umask 077, or seal the cluster's data with \
+                     --cluster-key-file",
                     meta.permissions().mode() & 0o777
                 ));
             }
@@ -430,6 +422,31 @@ impl Membership {
         let leases: Vec<Option<String>> = self.query(&cmd).await?;
         Ok(leases.into_iter().map(|l| l.is_some()).collect())
     }
+}
+
+/// The warning for a Redis that let this node in without a password (at `endpoint`), if anyone
+/// beyond this host can do the same: it was reached from another host, or (on this one) it listens
+/// beyond loopback (`bind`) with protected mode (which keeps a password-less Redis to loopback) off.
+fn open_without_password(
+    endpoint: &Endpoint,
+    bind: Option<&str>,
+    protected_mode: Option<&str>,
+) -> Option<String> {
+    let how = if !endpoint.is_local() {
+        format!("this node reaches it from another host ({endpoint})")
+    } else {
+        match (bind, protected_mode) {
+            (Some(bind), Some("no")) if !binds_loopback_only(bind) => {
+                format!("it listens on '{bind}' with protected-mode off")
+            }
+            _ => return None,
+        }
+    };
+    Some(format!(
+        "Redis let this node in without a password, and {how}: anyone who can reach it can read \
+         every message of the cluster and change its log. Give Redis a password (requirepass, or an \
+         ACL user: README) and put it in --cluster's URL"
+    ))
 }
 
 /// Whether Redis's `bind` setting names loopback addresses only.
@@ -453,5 +470,22 @@ mod tests {
         assert!(!binds_loopback_only("* -::*"));
         assert!(!binds_loopback_only("0.0.0.0"));
         assert!(!binds_loopback_only("127.0.0.1 10.0.0.5"));
+    }
+
+    #[test]
+    fn a_password_less_redis_others_can_reach_is_warned_of() {
+        let local = Endpoint::parse("redis://127.0.0.1:6379", None).unwrap();
+        let remote = Endpoint::parse("redis://10.0.0.5:6379", None).unwrap();
+        let w = open_without_password(&remote, None, None).expect("reached from another host");
+        assert!(
+            w.contains("from another host") && w.contains("requirepass"),
+            "{w}"
+        );
+        let w = open_without_password(&local, Some("* -::*"), Some("no")).expect("open to all");
+        assert!(w.contains("protected-mode off"), "{w}");
+        // Protected mode keeps a password-less Redis to loopback; a loopback bind does too.
+        assert!(open_without_password(&local, Some("* -::*"), Some("yes")).is_none());
+        assert!(open_without_password(&local, Some("127.0.0.1 -::1"), Some("no")).is_none());
+        assert!(open_without_password(&local, None, None).is_none());
     }
 }
