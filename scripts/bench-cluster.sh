@@ -8,6 +8,8 @@
 #   BEFORE=REV   the build to compare with (default: the commit before Redis was driven from the
 #                node's own thread); BEFORE=none measures only the build now
 #   ROUNDS=N     repeats of the whole set, before and after alternating (default 2)
+#   REDIS_FSYNC=everysec  Redis's appendfsync (default always, as cluster mode needs): everysec shows
+#                what the nodes and their I/O cost without the disk's sync in every round trip
 #
 # Needs redis-server (Debian: apt-get install redis-server). Everything runs on 127.0.0.1, in a
 # temporary directory, and is stopped at the end (or on Ctrl-C). The machine is shared: look at
@@ -58,10 +60,11 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 FLAGS=(--bind 127.0.0.1 --plaintext --credentials cred.txt --flood-rate 0 --max-logins-per-address 0
     --new-connections-per-address 0 --failed-logins-per-address 0 --mailbox-share 100 --max-outbound 67108864 --mailbox-limit 1000000)
 REDIS_PORT=""
+export REDIS_FSYNC=${REDIS_FSYNC:-always}
 redis_up() {
     REDIS_PORT=$(free_port)
     rm -rf redis && mkdir -m 700 redis
-    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync always \
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync "$REDIS_FSYNC" \
         --dir "$W/redis" >redis.log 2>&1 &
     PIDS+=($!)
     for _ in $(seq 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return; sleep 0.05; done
@@ -151,6 +154,24 @@ print(json.dumps({m.group(1): int(m.group(2)) for m in re.finditer(r"cmdstat_([a
     python3 figures.py tag "$build" "$ops" <run.json | tee -a results.jsonl | python3 figures.py line
 }
 echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
+# With appendfsync always, every round trip to the log waits for one synced write of this disk:
+# the floor under the cross-node latency.
+python3 - "$W" <<'EOF'
+import os, statistics, sys, time
+path = os.path.join(sys.argv[1], "fsync-probe")
+fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+took = []
+for _ in range(200):
+    t = time.perf_counter()
+    os.write(fd, b"x" * 512)
+    os.fsync(fd)
+    took.append((time.perf_counter() - t) * 1000)
+os.close(fd)
+os.unlink(path)
+took.sort()
+print("a synced 512-byte write here takes {:.2f} ms at the median, {:.2f} ms at p99 (Redis: appendfsync {})".format(
+    statistics.median(took), took[int(len(took) * 0.99)], os.environ.get("REDIS_FSYNC", "always")))
+EOF
 for round in $(seq "$ROUNDS"); do
     echo "== round $round"
     REDIS_PORT=""
