@@ -81,13 +81,15 @@ impl Driver {
         }
         self.open_gates();
         // A session of this node's that another node ended (it thought this one dead): the connection
-        // is closed here too, with a word, rather than left open with nobody listening.
+        // is closed here too, with a word, rather than left open with nobody listening. The word is
+        // the fenced node's: this node could not serve it (its client moves to another node), which
+        // is what the user hears whichever of the two this node learns first.
         if let OwnedEvent::Disconnected { conn } = entry.event.event
             && node_of(conn) == self.cluster.as_ref().map_or(0, |l| l.node)
             && self.shared.conns.borrow().contains_key(&conn)
         {
             tracing::warn!("{conn}: its session was ended by another node; closing it");
-            self.say_bye(conn, ByeReason::Shutdown, entry.event.at);
+            self.say_bye(conn, ByeReason::Unavailable, entry.event.at);
             self.close_after_flush(conn);
         }
         self.snapshot_if_due();
