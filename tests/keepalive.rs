@@ -33,8 +33,9 @@ fn ip(args: &[&str]) {
 }
 
 impl Namespace {
-    fn new() -> Namespace {
-        let id = std::process::id() % 60_000;
+    /// `nth`: which of this test binary's namespaces (tests run in parallel, each needs its own).
+    fn new(nth: u32) -> Namespace {
+        let id = (std::process::id() * 2 + nth) % 60_000;
         let (hi, lo) = (id / 250, id % 250);
         let ns = Namespace {
             name: format!("natter-ka-{id}"),
@@ -87,10 +88,11 @@ impl Drop for Namespace {
     }
 }
 
-#[test]
-fn a_client_whose_host_vanished_is_logged_out_within_the_keepalive_bound() {
-    let ns = Namespace::new();
-    let idle = 2u64;
+/// alice's host vanishes, after her client logged in (it runs in a namespace); bob watches from here.
+/// `while_sent_to`: bob keeps messaging alice after her link went down, so the server always has
+/// data in flight to her. Returns how long her departure took to be announced.
+fn vanish(nth: u32, idle: u64, while_sent_to: bool) -> Duration {
+    let ns = Namespace::new(nth);
     let server = Server::cmd()
         .accounts(PEOPLE)
         .raw(&[
@@ -119,7 +121,6 @@ fn a_client_whose_host_vanished_is_logged_out_within_the_keepalive_bound() {
         let stdin = alice.stdin.as_mut().unwrap();
         writeln!(stdin, "alice\nwonderland").unwrap();
     }
-    // bob watches from here.
     let mut bob = Client::connect(server.addr);
     bob.login("bob", "builder");
     let deadline = Instant::now() + kit::PATIENCE;
@@ -139,11 +140,35 @@ fn a_client_whose_host_vanished_is_logged_out_within_the_keepalive_bound() {
     let vanished = Instant::now();
     let _ = alice.kill();
     let _ = alice.wait();
-    bob.expect(
-        "alice's departure",
-        |m| matches!(m, ServerMsg::Presence { user, online: false } if &**user == "alice"),
-    );
-    let took = vanished.elapsed();
+    if while_sent_to {
+        // A message every 200 ms, each waiting in flight for an acknowledgement that never comes.
+        bob.stream
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(idle * 4 + 10);
+        loop {
+            bob.say("message alice are you there?");
+            // Drain what came (STORED or nothing yet); stop at alice's departure.
+            while let Ok(m) = bob.recv() {
+                if matches!(&m, ServerMsg::Presence { user, online: false } if &**user == "alice") {
+                    return vanished.elapsed();
+                }
+            }
+            assert!(Instant::now() < deadline, "alice was never logged out");
+        }
+    } else {
+        bob.expect(
+            "alice's departure",
+            |m| matches!(m, ServerMsg::Presence { user, online: false } if &**user == "alice"),
+        );
+    }
+    vanished.elapsed()
+}
+
+#[test]
+fn a_client_whose_host_vanished_is_logged_out_within_the_keepalive_bound() {
+    let idle = 2;
+    let took = vanish(0, idle, false);
     // The bound: idle 2 s, then 3 probes 1 s apart.
     let bound = Duration::from_secs(idle + 3);
     assert!(
@@ -153,5 +178,18 @@ fn a_client_whose_host_vanished_is_logged_out_within_the_keepalive_bound() {
     assert!(
         took >= Duration::from_secs(idle),
         "noticed after {took:?}: sooner than the keepalive could have"
+    );
+}
+
+/// Keepalive probes only leave a connection with nothing in flight: a host that vanished while the
+/// server was sending to it was retried for a quarter of an hour, its user "online" all that time.
+#[test]
+fn a_client_whose_host_vanished_while_being_sent_to_is_logged_out_within_the_same_bound() {
+    let idle = 2;
+    let took = vanish(1, idle, true);
+    let bound = Duration::from_secs(idle + 3);
+    assert!(
+        took <= bound + Duration::from_secs(3),
+        "noticed after {took:?}, bound {bound:?}"
     );
 }

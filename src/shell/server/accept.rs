@@ -32,6 +32,18 @@ pub fn keepalive_interval(idle: Duration) -> Duration {
     (idle / 6).clamp(Duration::from_secs(1), Duration::from_secs(10))
 }
 
+/// How long data the server sent may go unacknowledged before the connection is dropped: the same
+/// bound as for a silent one (the idle time, then every probe's interval).
+///
+/// Why: keepalive probes only leave a connection with nothing in flight. A host that vanishes while
+/// the server is sending to it (a busy conversation, or the exchange right after login) would
+/// otherwise be retried by the kernel's retransmission timer for some fifteen minutes, and its user
+/// would stay "online" and unreachable all that time. (On Linux this also replaces the probe count
+/// as the keepalive's end: the connection goes once this long has passed without an answer.)
+pub fn unanswered_limit(idle: Duration) -> Duration {
+    idle + keepalive_interval(idle) * KEEPALIVE_PROBES
+}
+
 /// The silence after which `conn` is first probed: between half the idle time and all of it (in whole
 /// seconds, the kernel's unit), spread evenly over connections by their ids.
 ///
@@ -82,6 +94,12 @@ pub(super) async fn accept_loop(
             .is_ok()
             && cfg!(target_os = "linux")
     });
+    #[cfg(any(target_os = "linux", target_os = "android", target_os = "fuchsia"))]
+    let inherited_user_timeout = keepalive.is_none_or(|idle| {
+        socket2::SockRef::from(&listener)
+            .set_tcp_user_timeout(Some(unanswered_limit(idle)))
+            .is_ok()
+    });
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
@@ -103,6 +121,11 @@ pub(super) async fn accept_loop(
                         all.clone().with_time(first)
                     };
                     let _ = socket2::SockRef::from(stream.get_ref()).set_tcp_keepalive(&own);
+                    #[cfg(any(target_os = "linux", target_os = "android", target_os = "fuchsia"))]
+                    if !inherited_user_timeout {
+                        let _ = socket2::SockRef::from(stream.get_ref())
+                            .set_tcp_user_timeout(Some(unanswered_limit(idle)));
+                    }
                 }
                 tracing::debug!("{conn} connected from {peer}");
                 // The reader wakes the driver after its first read, so that a client that sends its
