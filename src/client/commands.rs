@@ -3,7 +3,7 @@
 
 use super::display::{ClientError, Item};
 use super::event::{Effect, Exit, InputMode, show, show_error};
-use super::input::{self, Input, InputError, Place, help_rows};
+use super::input::{self, Input, InputError, Place, WindowCommand, help_rows};
 use super::outgoing::Outcome;
 use super::state::{ClientState, Phase, Timer};
 use crate::protocol::p2p::PeerBye;
@@ -95,6 +95,9 @@ impl ClientState {
             Input::Say { to, text } => {
                 self.say(&to, text, out);
             }
+            Input::Window(WindowCommand::Query(user)) if self.is_me(user) => {
+                show_error(out, ClientError::ToYourself(user.into()));
+            }
             Input::Window(cmd) => match &mut self.screen {
                 Some(screen) => screen.window_command(cmd, self.now),
                 None => show_error(out, ClientError::FullScreenOnly("win")),
@@ -137,6 +140,11 @@ impl ClientState {
         }
     }
 
+    /// Whether `user` is the one logged in here.
+    fn is_me(&self, user: &str) -> bool {
+        self.user().is_some_and(|me| **me == *user)
+    }
+
     /// Sends `cmd` to the server, noting the activity the server will count.
     fn sent_command(&mut self, cmd: &Command<'_>, out: &mut Vec<Effect>) {
         if cmd.is_activity()
@@ -173,6 +181,10 @@ impl ClientState {
                     );
                 }
                 return sent;
+            }
+            Conversation::User(user) if self.is_me(user) => {
+                show_error(out, ClientError::ToYourself(user.clone()));
+                return false;
             }
             Conversation::User(user) => Command::Message { to: user, text },
             Conversation::Group(group) => Command::MessageGroup { group, text },

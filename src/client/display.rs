@@ -98,6 +98,10 @@ pub enum ClientError {
     SeveralLines(usize),
     #[error("'/{0}' belongs to the full-screen client (natter --tui), which has windows.")]
     FullScreenOnly(&'static str),
+    /// Caught before sending, so that no conversation window with oneself is opened (the server
+    /// would refuse the message anyway).
+    #[error("You cannot talk to yourself ({0}); name someone else.")]
+    ToYourself(Name),
     #[error(
         "That message is too long to send: the server takes lines of at most {limit} bytes, and this one would be {len}. Nothing was sent; split it, or shorten it by {} bytes.",
         len - limit

@@ -176,6 +176,21 @@ fn window_commands_open_switch_and_close() {
 }
 
 #[test]
+fn talking_to_oneself_is_refused_without_opening_a_window() {
+    let mut c = Client::full_screen("alice", &["bob"]);
+    c.enter("message alice note to self");
+    c.enter("/query alice");
+    assert!(c.take_sent().is_empty(), "nothing goes to the server");
+    assert_eq!(c.window_labels(), ["status"], "no window with oneself");
+    let status = c.window_lines("status");
+    let refusals = status.iter().filter(|l| l.contains("yourself")).count();
+    assert_eq!(refusals, 2, "{status:?}");
+    // Someone else is fine.
+    c.enter("message bob hi");
+    assert_eq!(c.take_sent(), ["message bob hi"]);
+}
+
+#[test]
 fn ctrl_j_and_ctrl_m_end_a_line_like_enter() {
     let mut c = in_bobs_window();
     c.keys("one");
