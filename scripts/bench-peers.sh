@@ -213,8 +213,23 @@ start_server() {
             load_flags=(--plaintext --flood-rate 0 --max-logins-per-address 0
                 --new-connections-per-address 0 --failed-logins-per-address 0 --mailbox-share 100)
             if [ "$name" = natter-base ]; then
+                # The earlier build gets the flags it has (a flag it lacks is a limit it lacks too).
                 bin=$NATTER_BASE
-                load_flags=()
+                local known=() help
+                help=$("$bin" --help)
+                set -- "${load_flags[@]}"
+                while [ $# -gt 0 ]; do
+                    local flag=$1 value=()
+                    shift
+                    if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then
+                        value=("$1")
+                        shift
+                    fi
+                    if grep -qE -- "(^|[ ,])$flag( |$|,)" <<<"$help"; then
+                        known+=("$flag" "${value[@]}")
+                    fi
+                done
+                load_flags=("${known[@]}")
             fi
             # The secure default: TLS with the certificate it makes for itself in the data directory.
             if [ "$name" = natter-tls ]; then
