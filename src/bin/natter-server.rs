@@ -7,7 +7,9 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 
-use natter::server::{AddressLimits, Config, ServerState, parse_credentials};
+use natter::server::{
+    AddressLimits, Config, LoginLimits, ServerState, look_alike_pairs, parse_credentials,
+};
 use natter::shell::cluster;
 use natter::shell::persist::{CredentialsFile, Durable, InLog, Persister};
 use natter::shell::server::{ClusterNode, ShellOptions, run};
@@ -92,14 +94,56 @@ struct Args {
     #[arg(long, default_value_t = 25, value_name = "PERCENT", value_parser = clap::value_parser!(u32).range(1..=100))]
     mailbox_share: u32,
 
-    /// Flood control: commands a second one connection may send after its burst (0: no limit). Faster
-    /// input is read more slowly; far faster, and the client is disconnected.
+    /// Flood control: commands a second one account may send after its burst, over all its sessions
+    /// (0: no flood control at all). Faster input is read more slowly; far faster, and the client is
+    /// disconnected.
     #[arg(long, default_value_t = 20, value_name = "N")]
     flood_rate: u32,
 
-    /// Flood control: commands a connection may send at once before the rate applies.
+    /// Flood control: commands an account may send at once before the rate applies.
     #[arg(long, default_value_t = 50, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     flood_burst: u32,
+
+    /// Flood control per address, in accounts' worth: all the connections of one address together
+    /// may send this many times what one account may (0: no per-address budget). Leaves room for
+    /// several people behind one NAT.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    flood_per_address: u32,
+
+    /// The protocol's bookkeeping lines (ack, p2pport, receipts), never counted as flooding: how many
+    /// a second one account may send after its burst (and, times --flood-per-address, one address).
+    #[arg(long, default_value_t = 500, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    bookkeeping_rate: u32,
+
+    /// Bookkeeping lines an account may send at once before their rate applies.
+    #[arg(long, default_value_t = 2000, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    bookkeeping_burst: u32,
+
+    /// Seconds after a disconnection for flooding during which neither the account nor its address
+    /// may log in (0: none).
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    flood_cooldown: u64,
+
+    /// Successful logins one account may make in a burst before the refill applies (0: no limit).
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    logins_per_account: u32,
+
+    /// Seconds after which an account may log in once more, past its burst.
+    #[arg(long, default_value_t = 10, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    account_login_refill: u64,
+
+    /// Successful logins one address may make in a burst, whatever the accounts (0: no limit).
+    #[arg(long, default_value_t = 60, value_name = "N")]
+    logins_per_address: u32,
+
+    /// Seconds after which an address may log in once more, past its burst.
+    #[arg(long, default_value_t = 1, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    address_login_refill: u64,
+
+    /// Presence of one user: after a burst of 4 changes, the others are told at most once per this
+    /// many seconds, then of how it stands (0: every change at once).
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    presence_interval: u64,
 
     /// Connections from one address that may be logging in at once (0: no limit).
     #[arg(long, default_value_t = 16, value_name = "N")]
@@ -339,6 +383,13 @@ fn serve(args: Args) -> Result<()> {
         );
     }
     warn_of_plain_passwords(&accounts, &args);
+    for (earlier, later) in look_alike_pairs(accounts.iter().map(|a| a.username.as_str())) {
+        tracing::warn!(
+            "accounts '{earlier}' and '{later}' in {} look alike (letter case, or letters such as I, l \
+             and 1): one user could pass for the other; consider renaming one",
+            args.credentials.display()
+        );
+    }
     let max_line = usize::try_from(args.max_line).context("--max-line")?;
     let config = Config {
         block_duration_secs: args.block_duration,
@@ -354,6 +405,17 @@ fn serve(args: Args) -> Result<()> {
         mailbox_share_percent: args.mailbox_share,
         flood_rate: args.flood_rate,
         flood_burst: args.flood_burst,
+        address_flood_accounts: args.flood_per_address,
+        bookkeeping_rate: args.bookkeeping_rate,
+        bookkeeping_burst: args.bookkeeping_burst,
+        flood_cooldown_secs: args.flood_cooldown,
+        login_limits: LoginLimits {
+            account_burst: args.logins_per_account,
+            account_refill_secs: args.account_login_refill,
+            address_burst: args.logins_per_address,
+            address_refill_secs: args.address_login_refill,
+        },
+        presence_interval_secs: args.presence_interval,
         address_limits: AddressLimits {
             max_pending: args.max_logins_per_address,
             failure_burst: args.failed_logins_per_address,

@@ -18,7 +18,7 @@ use super::input::help_rows;
 use super::outgoing::{Conversation, Outcome};
 use crate::protocol::lines::wire_tables;
 use crate::protocol::p2p::Refusal;
-use crate::protocol::render::plural;
+use crate::protocol::render::{cooldown, plural};
 use crate::protocol::wire::variant_pat;
 use crate::protocol::{ByeReason, CancelReason, ErrorReply, Name, PingState, Prompt, ServerMsg};
 

@@ -204,7 +204,7 @@ impl ClientState {
             | ByeReason::LoginTimeout { .. }
             | ByeReason::Shutdown
             | ByeReason::Unavailable
-            | ByeReason::Flood => Exit::EndedByServer,
+            | ByeReason::Flood { .. } => Exit::EndedByServer,
         };
         self.exit(exit, out);
     }

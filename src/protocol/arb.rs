@@ -10,8 +10,8 @@ use super::reply::{ByeReason, ErrorReply, PingState, Prompt, ServerMsg};
 use super::wire::ArbPart;
 #[cfg(test)]
 use super::wire::{
-    AltGroup, Codec, Coverage, GroupEntries, Names, Nested, OnOff, StoredFull, Text, Usage, codec,
-    variant_new,
+    AltGroup, Codec, Coverage, GroupEntries, Names, Nested, OnOff, StoredFull, Text, Usage, Whose,
+    codec, variant_new,
 };
 
 macro_rules! define_arb {

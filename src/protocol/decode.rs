@@ -9,7 +9,7 @@ use super::lines::wire_tables;
 use super::reply::{ByeReason, ErrorReply, PingState, Prompt, ServerMsg};
 use super::wire::{
     AltGroup, Codec, Coverage, Fields, GroupEntries, Names, Nested, OnOff, StoredFull, TakePart,
-    Text, Usage, codec, tag_alt, tag_pat, variant_new,
+    Text, Usage, Whose, codec, tag_alt, tag_pat, variant_new,
 };
 
 /// A server line that is not in the protocol.

@@ -385,9 +385,14 @@ macro_rules! wire_tables {
                     show(p => "The server is full and cannot take another connection; try again later.".to_owned())
                     about(),
                 /// The client went on sending faster than the flood limit allows, far past its burst.
-                Flood => "flood" []
-                    human("You kept sending far faster than the server allows; disconnecting.")
-                    show(p => "Disconnected by the server: you kept sending far faster than it allows.".to_owned())
+                /// Neither its account nor its address may log in for `cooldown_secs` (0: no
+                /// cool-down).
+                Flood { cooldown_secs: u64 } => "flood" [cooldown_secs]
+                    human("You kept sending far faster than the server allows; disconnecting.{}", cooldown(*cooldown_secs))
+                    show(p => format!(
+                        "Disconnected by the server: you kept sending far faster than it allows.{}",
+                        cooldown(*cooldown_secs)
+                    ))
                     about(),
                 /// `max` connections from the client's address are already logging in.
                 TooManyConnections { max: u32 } => "too-many-connections" [max]
@@ -463,15 +468,29 @@ macro_rules! wire_tables {
                 NameTaken => "name-taken" []
                     human("Someone else has just registered that username. Choose another.")
                     show() about(),
-                /// A new account's name differs from `existing`'s only in letter case, which would let
-                /// one pass for the other.
+                /// A new account's name looks like `existing`'s (it differs only in letter case, or in
+                /// letters that look alike, such as `I`, `l` and `1`), which would let one pass for the
+                /// other.
                 NameTooSimilar { existing: Name } => "name-too-similar" [existing]
-                    human("That name differs from the account '{existing}' only in letter case, so one could pass for the other. Choose another.")
+                    human("That name looks like the account '{existing}' (letter case, or letters such as I, l and 1 that look alike), so one could pass for the other. Choose another.")
                     show() about(),
                 /// Too many failed logins from the client's address: no login is tried from it for
                 /// `secs_left`.
                 LoginThrottled { secs_left: u64 } => "login-throttled" [secs_left]
                     human("Too many failed logins from your address; no login is tried from it for {secs_left} s.")
+                    show() about(),
+                /// Successful logins of this account (`address` false), or from the client's address,
+                /// came too often lately: the next may come in `secs_left`.
+                TooManyLogins { address: bool, secs_left: u64 } => "too-many-logins" [address: Whose, secs_left]
+                    human("{} logged in too often lately; try again in {secs_left} s.",
+                        if *address { "Accounts from your address have" } else { "This account has" })
+                    show() about(),
+                /// This account (`address` false), or a connection from the client's address, was
+                /// disconnected for flooding: no login for `secs_left`.
+                FloodCooldown { address: bool, secs_left: u64 } => "flood-cooldown" [address: Whose, secs_left]
+                    human("{} was disconnected for sending far too fast; no login {} for {secs_left} s.",
+                        if *address { "A session from your address" } else { "This account" },
+                        if *address { "from your address" } else { "to it" })
                     show() about(),
                 /// Too many accounts created from the client's address lately.
                 RegisterThrottled { secs_left: u64 } => "register-throttled" [secs_left]

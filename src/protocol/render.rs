@@ -17,7 +17,7 @@ use super::lines::wire_tables;
 use super::reply::{ByeReason, CancelReason, ErrorReply, PingState, Prompt, ServerMsg};
 use super::wire::{
     AltGroup, ByteOut, Codec, Coverage, GroupEntries, Names, Nested, OnOff, Part, StoredFull, Text,
-    Usage, codec, human, tag_of, variant_pat,
+    Usage, Whose, codec, human, tag_of, variant_pat,
 };
 
 /// Appends `msg` and a newline to `out`.
@@ -93,6 +93,15 @@ impl ErrorReply {
         let _ = self.put_tail(&mut s);
         // `put_tail` writes the space that separates the text from the fields.
         s.split_off(1)
+    }
+}
+
+/// What `BYE flood` adds about the cool-down that follows it.
+pub(crate) fn cooldown(secs: u64) -> String {
+    if secs == 0 {
+        String::new()
+    } else {
+        format!(" You can log in again in {secs} s.")
     }
 }
 

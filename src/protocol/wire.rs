@@ -126,6 +126,8 @@ pub(crate) struct Coverage;
 pub(crate) struct OnOff;
 /// Whether an offline user can be sent more: `stored` or `full`.
 pub(crate) struct StoredFull;
+/// Whose limit a login met: the `account`'s or the client's `address`'s.
+pub(crate) struct Whose;
 /// A command as `HELP` starts: its whole usage line, whose first words name it.
 pub(crate) struct Usage;
 /// The group of a stored message: present only under the second of the line's two tags.
@@ -412,7 +414,12 @@ macro_rules! two_words {
         }
     )*};
 }
-two_words!(Coverage: "all" / "partial", OnOff: "offline" / "online", StoredFull: "full" / "stored");
+two_words!(
+    Coverage: "all" / "partial",
+    OnOff: "offline" / "online",
+    StoredFull: "full" / "stored",
+    Whose: "account" / "address"
+);
 
 impl Codec<CommandName> for Usage {
     fn put<W: Write>(v: &CommandName, w: &mut W) -> fmt::Result {

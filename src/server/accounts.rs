@@ -1,4 +1,7 @@
-//! Accounts: who may log in, with what password, and how close each account is to a lockout.
+//! Accounts: who may log in, with what password, how close each account is to a lockout, and what
+//! belongs to the account rather than to one of its sessions: its flood budget (shared by every
+//! session, so logging in again gives no fresh burst), its rate of logins, and the cool-down after it
+//! was disconnected for flooding.
 //!
 //! Accounts are numbered densely ([`UserId`]) in creation order and never deleted, so every other part
 //! keeps its per-user data in a `Vec` indexed by that number: the lookups on the hot path (a message to
@@ -6,6 +9,9 @@
 
 use rustc_hash::FxHashMap;
 
+use super::flow::Budget;
+use super::login::lookalike::look_keys;
+use super::rate::{Gcra, Rate};
 use crate::protocol::Name;
 use crate::time::Timestamp;
 
@@ -28,6 +34,12 @@ struct Entry {
     /// Wrong passwords in a row since the last success or lockout.
     failures: u32,
     locked_until: Option<Timestamp>,
+    /// What its sessions may send (flood control), over all of them.
+    flood: Budget,
+    /// Its successful logins.
+    logins: Gcra,
+    /// Disconnected for flooding: no login until then.
+    cooldown_until: Option<Timestamp>,
 }
 
 /// What a wrong password did to the account.
@@ -44,9 +56,10 @@ pub(crate) enum Failure {
 pub(crate) struct Accounts {
     list: Vec<Entry>,
     by_name: FxHashMap<Name, UserId>,
-    /// By name in lower case (names are ASCII), for refusing a new name that differs from an existing
-    /// one only in letter case. The first account wins if the file already has such twins.
-    by_folded: FxHashMap<Box<str>, UserId>,
+    /// By look key (`login::lookalike`), for refusing a new name that looks like an existing one (in
+    /// another letter case, with `1` for `l`...). The first account wins if the file already has such
+    /// twins.
+    by_look: FxHashMap<Box<str>, UserId>,
 }
 
 impl Accounts {
@@ -54,14 +67,17 @@ impl Accounts {
     pub(crate) fn add(&mut self, name: Name, password: String) -> UserId {
         let id = UserId(u32::try_from(self.list.len()).expect("fewer than 2^32 accounts"));
         self.by_name.insert(name.clone(), id);
-        self.by_folded
-            .entry(name.to_ascii_lowercase().into_boxed_str())
-            .or_insert(id);
+        for key in look_keys(&name).into_iter().flatten() {
+            self.by_look.entry(key).or_insert(id);
+        }
         self.list.push(Entry {
             name,
             password,
             failures: 0,
             locked_until: None,
+            flood: Budget::default(),
+            logins: Gcra::default(),
+            cooldown_until: None,
         });
         id
     }
@@ -70,11 +86,12 @@ impl Accounts {
         self.by_name.get(name).copied()
     }
 
-    /// The account whose name equals `name` ignoring letter case, if any.
-    pub(crate) fn find_folded(&self, name: &str) -> Option<UserId> {
-        self.by_folded
-            .get(name.to_ascii_lowercase().as_str())
-            .copied()
+    /// An account whose name looks like `name` (see `login::lookalike`), if any.
+    pub(crate) fn find_look_alike(&self, name: &str) -> Option<UserId> {
+        look_keys(name)
+            .iter()
+            .flatten()
+            .find_map(|k| self.by_look.get(k).copied())
     }
 
     pub(crate) fn name(&self, id: UserId) -> &Name {
@@ -83,6 +100,11 @@ impl Accounts {
 
     pub(crate) fn password(&self, id: UserId) -> &str {
         &self.list[id.index()].password
+    }
+
+    /// How many accounts there are.
+    pub(crate) fn len(&self) -> usize {
+        self.list.len()
     }
 
     /// Every account id, in creation order.
@@ -115,9 +137,43 @@ impl Accounts {
         Failure::LockedUntil(lock_until)
     }
 
-    /// A successful login: the count of failures starts again.
-    pub(crate) fn succeeded(&mut self, id: UserId) {
-        self.list[id.index()].failures = 0;
+    /// A successful login: the count of failures starts again, and the login is counted against the
+    /// account's rate of logins.
+    pub(crate) fn succeeded(&mut self, id: UserId, logins: Option<Rate>, now: Timestamp) {
+        let e = &mut self.list[id.index()];
+        e.failures = 0;
+        if let Some(rate) = logins {
+            let _ = e.logins.take(rate, now);
+        }
+    }
+
+    /// When the account may next log in, if its logins have come too often at `now`.
+    pub(crate) fn logins_throttled(
+        &self,
+        id: UserId,
+        logins: Option<Rate>,
+        now: Timestamp,
+    ) -> Option<Timestamp> {
+        let ready = self.list[id.index()].logins.ready_at(logins?, now);
+        (ready > now).then_some(ready)
+    }
+
+    /// The account's flood budget, lent to a session's flow for one line.
+    pub(crate) fn budget(&mut self, id: UserId) -> &mut Budget {
+        &mut self.list[id.index()].flood
+    }
+
+    /// The account was disconnected for flooding: no login until `until`.
+    pub(crate) fn cool_down(&mut self, id: UserId, until: Timestamp) {
+        let e = &mut self.list[id.index()];
+        e.cooldown_until = e.cooldown_until.max(Some(until));
+    }
+
+    /// When the account's cool-down ends, if it is cooling down at `now`.
+    pub(crate) fn cooling_until(&self, id: UserId, now: Timestamp) -> Option<Timestamp> {
+        self.list[id.index()]
+            .cooldown_until
+            .filter(|until| *until > now)
     }
 
     /// Restores a lockout from the durable record.

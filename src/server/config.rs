@@ -1,5 +1,7 @@
 //! The rules' numbers, fixed when the server starts.
 
+use super::rate::Rate;
+
 /// Settings of the protocol core. Durations are in whole seconds, as the command line gives them.
 #[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -25,9 +27,30 @@ pub struct Config {
     /// The percentage of a user's mailbox one sender may fill (so one sender cannot shut everyone else
     /// out of an absent user's mailbox).
     pub mailbox_share_percent: u32,
-    /// Flood control: lines a second a connection may send after its burst (0: no limit), and the burst.
+    /// Flood control: commands a second one account may send after its burst, over all its sessions
+    /// (0: no flood control at all), and the burst.
     pub flood_rate: u32,
     pub flood_burst: u32,
+    /// Flood control per source address, in accounts' worth: all the connections of one address
+    /// together may send this many times what one account may (0: no per-address budget), so a host
+    /// cannot multiply its budget by using many accounts, while several people behind one NAT are not
+    /// held to one person's budget.
+    pub address_flood_accounts: u32,
+    /// The protocol's bookkeeping lines (`ack`, `p2pport`, `receipts`: the commands a client sends on
+    /// its own, which are not the user's activity) are never charged to the flood budget; they have a
+    /// bound of their own, per account (and, times `address_flood_accounts`, per address): this many a
+    /// second after a burst of `bookkeeping_burst`.
+    pub bookkeeping_rate: u32,
+    pub bookkeeping_burst: u32,
+    /// After `BYE flood`, neither the account nor its address may log in for this long (0: no
+    /// cool-down).
+    pub flood_cooldown_secs: u64,
+    /// Successful logins, per account and per source address (see `login::addresses`).
+    pub login_limits: LoginLimits,
+    /// Presence announcements of one user: after a burst of [`PRESENCE_BURST`], at most one every this
+    /// many seconds; changes in between are told, as they stand, when that time comes (0: every change
+    /// at once).
+    pub presence_interval_secs: u64,
     /// Limits per source address (see `login::addresses`).
     pub address_limits: AddressLimits,
     /// Password checks and hashes that may be outstanding at once; past that, a login is answered
@@ -45,13 +68,21 @@ impl Config {
     /// host as fast as they can, and for the reference model, which does not model them.
     pub fn unlimited(mut self) -> Self {
         self.flood_rate = 0;
+        self.flood_cooldown_secs = 0;
         self.address_limits = AddressLimits::none();
+        self.login_limits = LoginLimits::none();
+        self.presence_interval_secs = 0;
         self
     }
 }
 
 /// Failed passwords in a row that lock an account.
 pub const MAX_FAILURES: u32 = 3;
+
+/// Presence changes of one user told at once before they are told at most one per
+/// [`Config::presence_interval_secs`]: two round trips (someone reconnecting twice) are shown as they
+/// happen.
+pub const PRESENCE_BURST: u32 = 4;
 
 impl Default for Config {
     fn default() -> Self {
@@ -68,6 +99,12 @@ impl Default for Config {
             mailbox_share_percent: 25,
             flood_rate: 20,
             flood_burst: 50,
+            address_flood_accounts: 5,
+            bookkeeping_rate: 500,
+            bookkeeping_burst: 2000,
+            flood_cooldown_secs: 60,
+            login_limits: LoginLimits::default(),
+            presence_interval_secs: 10,
             address_limits: AddressLimits::default(),
             max_password_jobs: 64,
         }
@@ -113,6 +150,52 @@ impl AddressLimits {
             register_refill_secs: 0,
             connect_burst: 0,
             connect_per_sec: 0,
+        }
+    }
+}
+
+/// Successful logins: a burst, then one every so many seconds, per account and per source address (a
+/// burst of 0: no limit). Failed ones have limits of their own (the lockout, and
+/// [`AddressLimits::failure_burst`]).
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct LoginLimits {
+    pub account_burst: u32,
+    pub account_refill_secs: u64,
+    pub address_burst: u32,
+    pub address_refill_secs: u64,
+}
+
+impl Default for LoginLimits {
+    fn default() -> Self {
+        // A person on a network that drops them every half minute, or a few dozen people behind one
+        // NAT arriving together, stay well inside these; a loop of logins does not.
+        LoginLimits {
+            account_burst: 10,
+            account_refill_secs: 10,
+            address_burst: 60,
+            address_refill_secs: 1,
+        }
+    }
+}
+
+impl LoginLimits {
+    /// The rate of one account's successful logins (`None`: no limit).
+    pub(crate) fn per_account(&self) -> Option<Rate> {
+        Rate::every_secs(self.account_refill_secs, self.account_burst)
+    }
+
+    /// The rate of successful logins from one address (`None`: no limit).
+    pub(crate) fn per_address(&self) -> Option<Rate> {
+        Rate::every_secs(self.address_refill_secs, self.address_burst)
+    }
+
+    /// No limit at all (for load tests that log in thousands of users from one host).
+    pub fn none() -> Self {
+        LoginLimits {
+            account_burst: 0,
+            account_refill_secs: 0,
+            address_burst: 0,
+            address_refill_secs: 0,
         }
     }
 }

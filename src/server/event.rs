@@ -30,6 +30,8 @@ pub enum TimerId {
     Offer(u64),
     /// The connection's held lines may be handled again (flood control).
     Flow(ConnId),
+    /// A user's presence, held back because it changed too often, may be told (by account number).
+    Presence(u32),
 }
 
 /// An input to [`super::ServerState::handle`].

@@ -2,16 +2,25 @@
 //! arrive while the connection waits for a password check.
 //!
 //! Every line of a connection passes through its [`Flow`], a plain value that decides and leaves the
-//! acting to its caller. A line is handled at once ([`Offer::Admit`]) when nothing is held and the
-//! connection is within its rate (a burst, then `flood_rate` a second: the IRC servers' flood control).
-//! Otherwise it is held, in order ([`Offer::Hold`]), and the shell is told to stop reading the connection
-//! ([`Effect::PauseReading`]), so a flooding client is slowed by its own TCP window rather than by the
-//! server's memory or time; held lines come out as the rate allows ([`Flow::release`], when the
-//! connection's flow deadline comes) and reading resumes once none are left. The first time in an
-//! episode, the client is told why (`ERROR slow-down`). Nothing is dropped: a line is handled late,
-//! never lost. A client that keeps going until more than [`HELD_SECS`] of its rate (or
-//! [`HELD_MAX_BYTES`]) is held is flooding ([`Offer::Flood`]): that is persistent abuse, not a burst,
-//! and its caller disconnects it (`BYE flood`).
+//! acting to its caller. The budgets a line is charged to are not the connection's: they belong to the
+//! account (once logged in) and to the source address, and are lent to the flow for the call
+//! ([`Charged`]), so a new session of the same account, or another connection from the same host, does
+//! not start with a fresh burst. Each budget ([`Budget`]) has two buckets: one for commands (a burst,
+//! then `flood_rate` a second: the IRC servers' flood control) and one, far more generous, for the
+//! protocol's own bookkeeping lines (`ack`, `p2pport`, `receipts`: what a client sends by itself, never
+//! counted as flooding, yet bounded so that they cannot be used to flood either). Which bucket a line
+//! goes to is decided by its command word alone ([`Class::of_line`]), before the line is parsed.
+//!
+//! A line is handled at once ([`Offer::Admit`]) when nothing is held and every budget it is charged to
+//! allows it. Otherwise it is held, in order ([`Offer::Hold`]), and the shell is told to stop reading the
+//! connection ([`Effect::PauseReading`]), so a flooding client is slowed by its own TCP window rather than
+//! by the server's memory or time; held lines come out as the budgets allow ([`Flow::release`], when the
+//! connection's flow deadline comes) and reading resumes once none are left. The client is told why
+//! (`ERROR slow-down`) once per episode: an episode ends only when its own budget (its account's, or
+//! before login its address's) is full again, so a client pacing itself right at the limit hears it
+//! once, not at every line. Nothing is dropped: a line is handled late, never lost. A client that keeps
+//! going until more than [`HELD_SECS`] of its rate (or [`HELD_MAX_BYTES`]) is held is flooding
+//! ([`Offer::Flood`]): that is persistent abuse, not a burst, and its caller disconnects it (`BYE flood`).
 //!
 //! Lines that come while the connection's password is being checked (which happens off the core's
 //! thread) are held the same way, so a client that sends its username, password and first command in
@@ -23,7 +32,7 @@ use super::config::Config;
 use super::event::{ConnId, Effect, send};
 use super::rate::{Gcra, Rate};
 use super::secret_shape::SecretShape;
-use crate::protocol::ErrorReply;
+use crate::protocol::{CommandName, ErrorReply};
 use crate::time::Timestamp;
 
 /// The most seconds of its rate a connection may have held before it is disconnected.
@@ -34,10 +43,207 @@ const HELD_MAX_LINES_UNLIMITED: usize = 1000;
 /// pause, but a few reads (of up to 64 KiB each) may already have happened by then.
 pub const HELD_MAX_BYTES: usize = 1024 * 1024;
 
+/// Which bucket of a budget a line is charged to.
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Class {
+    /// Anything a person does, and every line before login.
+    Command,
+    /// The protocol's own bookkeeping: a command a client sends by itself, which is not the user's
+    /// activity (`ack`, `p2pport`, `receipts`).
+    Bookkeeping,
+}
+
+impl Class {
+    /// The class of a logged-in connection's line, by its first word alone: a bookkeeping line is one
+    /// whose command the table says is not the user's activity (the commands a client sends on its
+    /// own). This looks at a few bytes and never parses the line, so a flood of long lines costs no
+    /// more here than a flood of short ones. A line that is not text, or names no command, is a
+    /// command (it will be answered with an error, which is the user's doing).
+    pub(crate) fn of_line(line: &[u8]) -> Class {
+        let start = line
+            .iter()
+            .position(|&b| b != b' ' && b != b'\t')
+            .unwrap_or(line.len());
+        let rest = &line[start..];
+        let end = rest
+            .iter()
+            .position(|&b| b == b' ' || b == b'\t')
+            .unwrap_or(rest.len());
+        let word = &rest[..end];
+        // No command word is longer than this: a long first word is no command, and not looked up.
+        if word.len() > 16 {
+            return Class::Command;
+        }
+        match std::str::from_utf8(word)
+            .ok()
+            .and_then(CommandName::from_word)
+        {
+            Some(name) if !name.spec().activity => Class::Bookkeeping,
+            _ => Class::Command,
+        }
+    }
+}
+
+/// One owner's flood budget: an account's, or a source address's. Kept by the part that owns the
+/// account or the address; lent to a connection's flow for each line.
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Budget {
+    commands: Gcra,
+    bookkeeping: Gcra,
+}
+
+impl Budget {
+    fn bucket(&mut self, class: Class) -> &mut Gcra {
+        match class {
+            Class::Command => &mut self.commands,
+            Class::Bookkeeping => &mut self.bookkeeping,
+        }
+    }
+
+    /// Both buckets are full again at `now`: nothing to remember.
+    pub(crate) fn is_idle(&self, now: Timestamp) -> bool {
+        self.commands.is_idle(now) && self.bookkeeping.is_idle(now)
+    }
+}
+
+/// The budgets a connection's line is charged to, borrowed for one call: its account's (once logged
+/// in) and its address's (when there is a per-address budget).
+#[derive(Debug, Default)]
+pub(crate) struct Charged<'a> {
+    pub(crate) account: Option<&'a mut Budget>,
+    pub(crate) address: Option<&'a mut Budget>,
+}
+
+impl Charged<'_> {
+    /// When a line of `class` may be taken: `now` or earlier if it may now.
+    fn ready_at(&self, class: Class, limits: &FlowLimits, now: Timestamp) -> Timestamp {
+        let mut ready = now;
+        if let (Some(b), Some(rate)) = (&self.account, limits.account.of(class)) {
+            let bucket = match class {
+                Class::Command => &b.commands,
+                Class::Bookkeeping => &b.bookkeeping,
+            };
+            ready = ready.max(bucket.ready_at(rate, now));
+        }
+        if let (Some(b), Some(rate)) = (&self.address, limits.address.of(class)) {
+            let bucket = match class {
+                Class::Command => &b.commands,
+                Class::Bookkeeping => &b.bookkeeping,
+            };
+            ready = ready.max(bucket.ready_at(rate, now));
+        }
+        ready
+    }
+
+    /// Takes one line of `class` from every budget, if all allow it; otherwise says when they will.
+    fn take(&mut self, class: Class, limits: &FlowLimits, now: Timestamp) -> Result<(), Timestamp> {
+        let ready = self.ready_at(class, limits, now);
+        if ready > now {
+            return Err(ready);
+        }
+        if let (Some(b), Some(rate)) = (self.account.as_deref_mut(), limits.account.of(class)) {
+            let _ = b.bucket(class).take(rate, now);
+        }
+        if let (Some(b), Some(rate)) = (self.address.as_deref_mut(), limits.address.of(class)) {
+            let _ = b.bucket(class).take(rate, now);
+        }
+        Ok(())
+    }
+
+    /// The connection's own budget (its account's, or before login its address's) is full again: the
+    /// sender has kept within its rate long enough for a slowing-down episode to be over.
+    fn rested(&self, now: Timestamp) -> bool {
+        match (&self.account, &self.address) {
+            (Some(b), _) | (None, Some(b)) => b.is_idle(now),
+            (None, None) => true,
+        }
+    }
+}
+
+/// The rates of one kind of owner (an account, or an address), per class; `None`: no limit.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Rates {
+    commands: Option<Rate>,
+    bookkeeping: Option<Rate>,
+}
+
+impl Rates {
+    fn of(&self, class: Class) -> Option<Rate> {
+        match class {
+            Class::Command => self.commands,
+            Class::Bookkeeping => self.bookkeeping,
+        }
+    }
+
+    fn is_some(&self) -> bool {
+        self.commands.is_some() || self.bookkeeping.is_some()
+    }
+}
+
+/// The settings' numbers, as the flow uses them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FlowLimits {
+    account: Rates,
+    address: Rates,
+    /// The commands' and the bookkeeping lines' rates a second, for `ERROR slow-down`.
+    per_sec: u32,
+    bookkeeping_per_sec: u32,
+    /// Lines of each class held past which the connection is flooding.
+    max_commands: usize,
+    max_bookkeeping: usize,
+}
+
+impl FlowLimits {
+    pub(crate) fn of(config: &Config) -> Self {
+        let on = config.flood_rate > 0;
+        let per_account =
+            |rate: u32, burst: u32| if on { Rate::per_sec(rate, burst) } else { None };
+        let times = config.address_flood_accounts;
+        let per_address = |rate: u32, burst: u32| {
+            per_account(rate.saturating_mul(times), burst.saturating_mul(times))
+                .filter(|_| times > 0)
+        };
+        let account = Rates {
+            commands: per_account(config.flood_rate, config.flood_burst),
+            bookkeeping: per_account(config.bookkeeping_rate, config.bookkeeping_burst),
+        };
+        let address = Rates {
+            commands: per_address(config.flood_rate, config.flood_burst),
+            bookkeeping: per_address(config.bookkeeping_rate, config.bookkeeping_burst),
+        };
+        let held = |rate: Option<Rate>, per_sec: u32, burst: u32| match rate {
+            Some(_) => (per_sec as usize * HELD_SECS as usize).max(burst as usize),
+            None => HELD_MAX_LINES_UNLIMITED,
+        };
+        FlowLimits {
+            account,
+            address,
+            per_sec: config.flood_rate,
+            bookkeeping_per_sec: config.bookkeeping_rate,
+            max_commands: held(account.commands, config.flood_rate, config.flood_burst),
+            max_bookkeeping: held(
+                account.bookkeeping,
+                config.bookkeeping_rate,
+                config.bookkeeping_burst,
+            ),
+        }
+    }
+
+    /// Whether accounts have budgets to lend (flood control is on).
+    pub(crate) fn per_account(&self) -> bool {
+        self.account.is_some()
+    }
+
+    /// Whether addresses have budgets to lend.
+    pub(crate) fn per_address(&self) -> bool {
+        self.address.is_some()
+    }
+}
+
 /// One input of a connection, as the flow holds it.
 #[derive(serde::Serialize, serde::Deserialize, Debug)]
 pub(crate) enum Held {
-    Line(Box<[u8]>),
+    Line(Box<[u8]>, Class),
     TooLong,
     Secret(SecretShape),
 }
@@ -46,9 +252,16 @@ impl Held {
     /// The input as it is handled.
     pub(crate) fn as_input(&self) -> Input<'_> {
         match self {
-            Held::Line(line) => Input::Line(line),
+            Held::Line(line, _) => Input::Line(line),
             Held::TooLong => Input::TooLong,
             Held::Secret(shape) => Input::Secret(*shape),
+        }
+    }
+
+    fn class(&self) -> Class {
+        match self {
+            Held::Line(_, class) => *class,
+            Held::TooLong | Held::Secret(_) => Class::Command,
         }
     }
 }
@@ -60,33 +273,6 @@ pub(crate) enum Input<'a> {
     TooLong,
     /// A password line, of which only the shape is known here.
     Secret(SecretShape),
-}
-
-/// The settings' numbers, as the flow uses them.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct FlowLimits {
-    /// `None`: no flood control.
-    rate: Option<Rate>,
-    per_sec: u32,
-    /// Lines held past which the connection is flooding.
-    max_lines: usize,
-}
-
-impl FlowLimits {
-    pub(crate) fn of(config: &Config) -> Self {
-        let rate = Rate::per_sec(config.flood_rate, config.flood_burst);
-        let max_lines = match rate {
-            Some(_) => {
-                (config.flood_rate as usize * HELD_SECS as usize).max(config.flood_burst as usize)
-            }
-            None => HELD_MAX_LINES_UNLIMITED,
-        };
-        FlowLimits {
-            rate,
-            per_sec: config.flood_rate,
-            max_lines,
-        }
-    }
 }
 
 /// What to do with an input offered to the flow.
@@ -112,12 +298,15 @@ pub(crate) enum Release {
     Nothing,
 }
 
-/// A connection's flow state.
+/// A connection's flow state: what it holds back, and whether it was told to slow down. Its budgets
+/// are its account's and its address's (see the module documentation).
 #[derive(serde::Serialize, serde::Deserialize, Debug, Default)]
 pub(crate) struct Flow {
-    rate: Gcra,
     held: VecDeque<Held>,
     held_bytes: usize,
+    /// Held lines of each class.
+    held_commands: usize,
+    held_bookkeeping: usize,
     /// The shell was told to stop reading the connection.
     paused: bool,
     /// The client was told to slow down in this episode.
@@ -125,34 +314,46 @@ pub(crate) struct Flow {
 }
 
 impl Flow {
-    /// One input of `conn`, which is `waiting` for a password job or not: handled now, or held (see the
-    /// module documentation). Tells the client and the shell what they must know (`ERROR slow-down`,
-    /// pause reading) in `out`.
+    /// One input of `conn`, of `class`, which is `waiting` for a password job or not: handled now, or
+    /// held (see the module documentation), charged to `budgets`. Tells the client and the shell what
+    /// they must know (`ERROR slow-down`, pause reading) in `out`.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn offer(
         &mut self,
         conn: ConnId,
         input: Input<'_>,
+        class: Class,
         waiting: bool,
-        limits: FlowLimits,
+        mut budgets: Charged<'_>,
+        limits: &FlowLimits,
         now: Timestamp,
         out: &mut Vec<Effect>,
     ) -> Offer {
         let mut look_again = None;
         if self.held.is_empty() && !waiting {
-            match limits.rate.map(|r| self.rate.take(r, now)) {
-                None | Some(Ok(())) => return Offer::Admit,
-                Some(Err(ready)) => {
+            if self.warned && budgets.rested(now) {
+                self.warned = false;
+            }
+            match budgets.take(class, limits, now) {
+                Ok(()) => return Offer::Admit,
+                Err(ready) => {
                     look_again = Some(ready);
                     if !self.warned {
                         self.warned = true;
-                        let per_sec = limits.per_sec;
+                        let per_sec = match class {
+                            Class::Command => limits.per_sec,
+                            Class::Bookkeeping => limits.bookkeeping_per_sec,
+                        };
                         send(out, conn, ErrorReply::SlowDown { per_sec });
                     }
                 }
             }
         }
-        self.hold(input);
-        if self.held.len() > limits.max_lines || self.held_bytes > HELD_MAX_BYTES {
+        self.hold(input, class);
+        if self.held_commands > limits.max_commands
+            || self.held_bookkeeping > limits.max_bookkeeping
+            || self.held_bytes > HELD_MAX_BYTES
+        {
             tracing::debug!("{conn} kept flooding: {} lines held", self.held.len());
             return Offer::Flood;
         }
@@ -163,28 +364,29 @@ impl Flow {
         Offer::Hold(look_again)
     }
 
-    /// The next held input of `conn` that may be handled now, if its rate allows and it is not
-    /// `waiting` for a password job; once none are left, reading resumes.
+    /// The next held input of `conn` that may be handled now, if its budgets allow and it is not
+    /// `waiting` for a password job; once none are left, reading resumes (the episode goes on until
+    /// the budget is full again).
     pub(crate) fn release(
         &mut self,
         conn: ConnId,
         waiting: bool,
-        limits: FlowLimits,
+        mut budgets: Charged<'_>,
+        limits: &FlowLimits,
         now: Timestamp,
         out: &mut Vec<Effect>,
     ) -> Release {
         if waiting {
             return Release::Nothing;
         }
-        if self.held.is_empty() {
+        let Some(class) = self.held.front().map(Held::class) else {
             if self.paused {
                 self.paused = false;
-                self.warned = false;
                 out.push(Effect::ResumeReading { conn });
             }
             return Release::Nothing;
-        }
-        if let Some(Err(ready)) = limits.rate.map(|r| self.rate.take(r, now)) {
+        };
+        if let Err(ready) = budgets.take(class, limits, now) {
             return Release::At(ready);
         }
         match self.pop() {
@@ -198,11 +400,20 @@ impl Flow {
         !self.held.is_empty()
     }
 
-    fn hold(&mut self, input: Input<'_>) {
+    fn hold(&mut self, input: Input<'_>, class: Class) {
+        // Only a line can be bookkeeping: an overlong line or a password is the user's doing.
+        let class = match input {
+            Input::Line(_) => class,
+            Input::TooLong | Input::Secret(_) => Class::Command,
+        };
+        match class {
+            Class::Command => self.held_commands += 1,
+            Class::Bookkeeping => self.held_bookkeeping += 1,
+        }
         match input {
             Input::Line(line) => {
                 self.held_bytes += line.len();
-                self.held.push_back(Held::Line(line.into()));
+                self.held.push_back(Held::Line(line.into(), class));
             }
             Input::TooLong => self.held.push_back(Held::TooLong),
             Input::Secret(shape) => self.held.push_back(Held::Secret(shape)),
@@ -211,7 +422,11 @@ impl Flow {
 
     fn pop(&mut self) -> Option<Held> {
         let h = self.held.pop_front()?;
-        if let Held::Line(line) = &h {
+        match h.class() {
+            Class::Command => self.held_commands -= 1,
+            Class::Bookkeeping => self.held_bookkeeping -= 1,
+        }
+        if let Held::Line(line, _) = &h {
             self.held_bytes -= line.len();
         }
         Some(h)
@@ -226,80 +441,280 @@ mod tests {
         FlowLimits::of(&Config {
             flood_rate: 2,
             flood_burst: 2,
+            bookkeeping_rate: 10,
+            bookkeeping_burst: 5,
+            address_flood_accounts: 0,
             ..Config::default()
         })
     }
 
+    /// A connection's flow, charged to one account's budget.
+    struct Conn {
+        flow: Flow,
+        out: Vec<Effect>,
+    }
+
+    impl Conn {
+        fn new() -> Self {
+            Conn {
+                flow: Flow::default(),
+                out: Vec::new(),
+            }
+        }
+
+        fn offer(&mut self, budget: &mut Budget, line: &[u8], t: Timestamp) -> Offer {
+            let charged = Charged {
+                account: Some(budget),
+                address: None,
+            };
+            let class = Class::of_line(line);
+            let (c, l) = (ConnId(1), limits());
+            self.flow.offer(
+                c,
+                Input::Line(line),
+                class,
+                false,
+                charged,
+                &l,
+                t,
+                &mut self.out,
+            )
+        }
+
+        fn release(&mut self, budget: &mut Budget, t: Timestamp) -> Release {
+            let charged = Charged {
+                account: Some(budget),
+                address: None,
+            };
+            let (c, l) = (ConnId(1), limits());
+            self.flow.release(c, false, charged, &l, t, &mut self.out)
+        }
+
+        fn slow_downs(&self) -> usize {
+            let warning = |e: &&Effect| {
+                matches!(
+                    e,
+                    Effect::Send {
+                        msg: crate::protocol::ServerMsg::Error(ErrorReply::SlowDown { .. }),
+                        ..
+                    }
+                )
+            };
+            self.out.iter().filter(warning).count()
+        }
+    }
+
     #[test]
     fn a_burst_passes_then_lines_wait_their_turn_in_order() {
-        let (mut f, mut out, c) = (Flow::default(), Vec::new(), ConnId(1));
+        let (mut c, mut b) = (Conn::new(), Budget::default());
         let t = Timestamp(10_000);
         for _ in 0..2 {
-            assert_eq!(
-                f.offer(c, Input::Line(b"x"), false, limits(), t, &mut out),
-                Offer::Admit
-            );
+            assert_eq!(c.offer(&mut b, b"whoelse", t), Offer::Admit);
         }
-        let held = f.offer(c, Input::Line(b"a"), false, limits(), t, &mut out);
-        assert_eq!(held, Offer::Hold(Some(Timestamp(10_500))));
         assert_eq!(
-            f.offer(c, Input::Line(b"b"), false, limits(), t, &mut out),
+            c.offer(&mut b, b"message bob a", t),
+            Offer::Hold(Some(Timestamp(10_500)))
+        );
+        assert_eq!(
+            c.offer(&mut b, b"message bob b", t),
             Offer::Hold(None),
             "one look-again time per episode"
         );
         assert!(
-            matches!(&out[..], [Effect::Send { .. }, Effect::PauseReading { .. }]),
-            "{out:?}"
+            matches!(
+                &c.out[..],
+                [Effect::Send { .. }, Effect::PauseReading { .. }]
+            ),
+            "{:?}",
+            c.out
         );
-        out.clear();
-        assert!(matches!(
-            f.release(c, false, limits(), t, &mut out),
-            Release::At(_)
-        ));
+        c.out.clear();
+        assert!(matches!(c.release(&mut b, t), Release::At(_)));
         let at = Timestamp(10_500);
         assert!(
-            matches!(f.release(c, false, limits(), at, &mut out), Release::Now(Held::Line(l)) if &*l == b"a")
+            matches!(c.release(&mut b, at), Release::Now(Held::Line(l, _)) if &*l == b"message bob a")
         );
-        assert!(matches!(
-            f.release(c, false, limits(), at, &mut out),
-            Release::At(_)
-        ));
+        assert!(matches!(c.release(&mut b, at), Release::At(_)));
         let later = Timestamp(11_000);
         assert!(
-            matches!(f.release(c, false, limits(), later, &mut out), Release::Now(Held::Line(l)) if &*l == b"b")
+            matches!(c.release(&mut b, later), Release::Now(Held::Line(l, _)) if &*l == b"message bob b")
         );
-        assert!(out.is_empty());
+        assert!(c.out.is_empty());
+        assert!(matches!(c.release(&mut b, later), Release::Nothing));
+        assert_eq!(c.out, vec![Effect::ResumeReading { conn: ConnId(1) }]);
+    }
+
+    #[test]
+    fn the_budget_is_the_owners_so_a_new_session_gets_no_fresh_burst() {
+        let mut account = Budget::default();
+        let t = Timestamp(10_000);
+        let mut first = Conn::new();
+        for _ in 0..2 {
+            assert_eq!(first.offer(&mut account, b"whoelse", t), Offer::Admit);
+        }
+        // The session ends and another begins at once: the same account, the same budget.
+        let mut second = Conn::new();
+        assert_eq!(
+            second.offer(&mut account, b"whoelse", t),
+            Offer::Hold(Some(Timestamp(10_500)))
+        );
+        assert_eq!(second.slow_downs(), 1, "the new connection is told why");
+        // Another account's budget is its own.
+        let mut other = Budget::default();
+        assert_eq!(Conn::new().offer(&mut other, b"whoelse", t), Offer::Admit);
+    }
+
+    #[test]
+    fn the_address_budget_binds_all_its_connections_together() {
+        let l = FlowLimits::of(&Config {
+            flood_rate: 2,
+            flood_burst: 2,
+            address_flood_accounts: 2,
+            ..Config::default()
+        });
+        let mut address = Budget::default();
+        let t = Timestamp(10_000);
+        let mut admitted = 0;
+        // Four accounts, each well within its own budget, share one address's.
+        for _ in 0..4 {
+            let (mut f, mut account, mut out) = (Flow::default(), Budget::default(), Vec::new());
+            for _ in 0..2 {
+                let charged = Charged {
+                    account: Some(&mut account),
+                    address: Some(&mut address),
+                };
+                let input = Input::Line(b"whoelse");
+                let class = Class::Command;
+                if f.offer(ConnId(1), input, class, false, charged, &l, t, &mut out) == Offer::Admit
+                {
+                    admitted += 1;
+                }
+            }
+        }
+        assert_eq!(admitted, 4, "two accounts' worth");
+    }
+
+    #[test]
+    fn bookkeeping_lines_are_not_commands_and_have_a_bound_of_their_own() {
+        let (mut c, mut b) = (Conn::new(), Budget::default());
+        let t = Timestamp(10_000);
+        for _ in 0..2 {
+            assert_eq!(c.offer(&mut b, b"whoelse", t), Offer::Admit);
+        }
+        // The commands' budget is spent; acknowledgements still go through, up to their own burst.
+        for i in 0..5 {
+            assert_eq!(
+                c.offer(&mut b, format!("ack {i}").as_bytes(), t),
+                Offer::Admit
+            );
+        }
+        assert_eq!(
+            c.offer(&mut b, b"receipts on", t),
+            Offer::Hold(Some(Timestamp(10_100)))
+        );
+        assert_eq!(c.slow_downs(), 1);
+        assert!(c.out.iter().any(|e| matches!(
+            e,
+            Effect::Send {
+                msg: crate::protocol::ServerMsg::Error(ErrorReply::SlowDown { per_sec: 10 }),
+                ..
+            }
+        )));
+        // Held lines keep their order across classes: a command behind an ack waits for both budgets.
+        assert_eq!(c.offer(&mut b, b"whoelse", t), Offer::Hold(None));
+        assert!(
+            matches!(c.release(&mut b, Timestamp(10_100)), Release::Now(Held::Line(l, Class::Bookkeeping)) if &*l == b"receipts on")
+        );
         assert!(matches!(
-            f.release(c, false, limits(), later, &mut out),
-            Release::Nothing
+            c.release(&mut b, Timestamp(10_100)),
+            Release::At(Timestamp(10_500))
         ));
-        assert_eq!(out, vec![Effect::ResumeReading { conn: c }]);
+    }
+
+    #[test]
+    fn a_sender_pacing_at_the_limit_is_told_once_until_its_budget_is_full_again() {
+        let (mut c, mut b) = (Conn::new(), Budget::default());
+        let mut t = Timestamp(10_000);
+        // Twice the rate for a moment, then exactly the rate (one line per 500 ms) for a minute.
+        for _ in 0..4 {
+            let _ = c.offer(&mut b, b"whoelse", t);
+        }
+        for _ in 0..120 {
+            while let Release::Now(_) = c.release(&mut b, t) {}
+            let _ = c.offer(&mut b, b"whoelse", t);
+            t = t.plus_millis(500);
+        }
+        assert_eq!(c.slow_downs(), 1, "once for the whole episode");
+        // What is held comes out; then quiet until the budget is full again: the episode is over, and
+        // the next one is told.
+        while let Release::Now(_) = c.release(&mut b, t) {
+            t = t.plus_millis(500);
+        }
+        t = t.plus_millis(5_000);
+        for _ in 0..4 {
+            let _ = c.offer(&mut b, b"whoelse", t);
+        }
+        assert_eq!(c.slow_downs(), 2);
+    }
+
+    #[test]
+    fn lines_are_classed_by_their_first_word_alone() {
+        for line in [
+            &b"ack 12"[..],
+            b"  ACK 12",
+            b"p2pport 4000",
+            b"receipts on",
+            b"ack",
+        ] {
+            assert_eq!(Class::of_line(line), Class::Bookkeeping, "{line:?}");
+        }
+        for line in [
+            &b"message bob ack"[..],
+            b"active",
+            b"acknowledge",
+            b"whoelse",
+            b"",
+            b"\xff\xfe",
+            &[b'a'; 4000][..],
+        ] {
+            assert_eq!(Class::of_line(line), Class::Command, "{line:?}");
+        }
     }
 
     #[test]
     fn a_password_job_holds_everything_until_its_answer() {
         let (mut f, mut out, c) = (Flow::default(), Vec::new(), ConnId(1));
         let t = Timestamp(0);
-        let held = f.offer(c, Input::Line(b"whoelse"), true, limits(), t, &mut out);
+        let l = limits();
+        let input = Input::Line(b"whoelse");
+        let held = f.offer(
+            c,
+            input,
+            Class::Command,
+            true,
+            Charged::default(),
+            &l,
+            t,
+            &mut out,
+        );
         assert_eq!(held, Offer::Hold(None));
         assert!(matches!(
-            f.release(c, true, limits(), t, &mut out),
+            f.release(c, true, Charged::default(), &l, t, &mut out),
             Release::Nothing
         ));
         assert!(matches!(
-            f.release(c, false, limits(), t, &mut out),
+            f.release(c, false, Charged::default(), &l, t, &mut out),
             Release::Now(_)
         ));
     }
 
     #[test]
     fn holding_past_the_bound_is_a_flood() {
-        let (mut f, mut out, c) = (Flow::default(), Vec::new(), ConnId(1));
-        let limits = limits();
+        let (mut c, mut b) = (Conn::new(), Budget::default());
         let mut offers = 0;
-        while f.offer(c, Input::Line(b"x"), false, limits, Timestamp(0), &mut out) != Offer::Flood {
+        while c.offer(&mut b, b"x", Timestamp(0)) != Offer::Flood {
             offers += 1;
         }
-        assert_eq!(offers, 2 + limits.max_lines);
+        assert_eq!(offers, 2 + limits().max_commands);
     }
 }

@@ -62,6 +62,7 @@
 //! their own (`poll_timeout`), driven by the shell, the [`harness`] and the simulator alike.
 
 mod accounts;
+mod announced;
 mod arguments;
 mod backlog;
 mod blocklist;
@@ -92,10 +93,11 @@ pub mod snapshot;
 mod state;
 mod views;
 
-pub use config::{AddressLimits, Config, MAX_FAILURES};
+pub use config::{AddressLimits, Config, LoginLimits, MAX_FAILURES, PRESENCE_BURST};
 pub use event::{ConnId, Effect, Event, TimerId};
 pub use logged::{LogDecodeError, LoggedEvent, OwnedEvent};
 pub use login::credentials::{Account, CredentialsError, parse_credentials};
+pub use login::lookalike::look_alike_pairs;
 pub use login::secrets::{LineGate, NextLine, Through};
 pub use record::Record;
 pub use replica::{Applied, LogEntry, ReplicaLog};

@@ -3,7 +3,9 @@
 //!
 //! `tat` ("theoretical arrival time") is when the bucket would be full again. An event conforms if
 //! `tat` is at most `(burst - 1)` intervals ahead of now; taking it moves `tat` one interval on. So `burst`
-//! events may come at once, then one per interval.
+//! events may come at once, then one per interval. Intervals are kept in microseconds, so rates above
+//! a thousand a second (a per-address budget for bookkeeping lines) are what they say; the times it
+//! answers are the core's milliseconds, rounded up (never early).
 
 use crate::time::Timestamp;
 
@@ -11,7 +13,7 @@ use crate::time::Timestamp;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Rate {
     pub(crate) burst: u32,
-    pub(crate) interval_ms: u64,
+    pub(crate) interval_us: u64,
 }
 
 impl Rate {
@@ -19,7 +21,7 @@ impl Rate {
     pub(crate) fn per_sec(per_sec: u32, burst: u32) -> Option<Rate> {
         (per_sec > 0).then(|| Rate {
             burst: burst.max(1),
-            interval_ms: (1000 / u64::from(per_sec)).max(1),
+            interval_us: (1_000_000 / u64::from(per_sec)).max(1),
         })
     }
 
@@ -27,41 +29,56 @@ impl Rate {
     pub(crate) fn every_secs(secs: u64, burst: u32) -> Option<Rate> {
         (burst > 0).then(|| Rate {
             burst,
-            interval_ms: secs.saturating_mul(1000).max(1),
+            interval_us: secs.saturating_mul(1_000_000).max(1),
         })
     }
 
-    fn tolerance_ms(self) -> u64 {
-        u64::from(self.burst - 1) * self.interval_ms
+    fn tolerance_us(self) -> u64 {
+        u64::from(self.burst - 1).saturating_mul(self.interval_us)
     }
+}
+
+fn micros(t: Timestamp) -> u64 {
+    t.as_millis().saturating_mul(1000)
+}
+
+/// The millisecond at or after `us`.
+fn millis_ceil(us: u64) -> Timestamp {
+    Timestamp::from_millis(us.div_ceil(1000))
 }
 
 /// Where one limited stream of events stands.
 #[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Gcra {
-    tat: Timestamp,
+    /// In microseconds since the epoch.
+    tat_us: u64,
 }
 
 impl Gcra {
     /// Takes one event at `now` if it conforms; otherwise returns when the next one will.
     pub(crate) fn take(&mut self, rate: Rate, now: Timestamp) -> Result<(), Timestamp> {
-        let tat = self.tat.max(now);
-        let ready = tat.minus_millis(rate.tolerance_ms());
-        if ready > now {
-            return Err(ready);
+        let now_us = micros(now);
+        let tat = self.tat_us.max(now_us);
+        let ready = tat.saturating_sub(rate.tolerance_us());
+        if ready > now_us {
+            return Err(millis_ceil(ready));
         }
-        self.tat = tat.plus_millis(rate.interval_ms);
+        self.tat_us = tat.saturating_add(rate.interval_us);
         Ok(())
     }
 
     /// When the next event would conform (`now` or earlier if it would now), without taking one.
     pub(crate) fn ready_at(&self, rate: Rate, now: Timestamp) -> Timestamp {
-        self.tat.max(now).minus_millis(rate.tolerance_ms())
+        millis_ceil(
+            self.tat_us
+                .max(micros(now))
+                .saturating_sub(rate.tolerance_us()),
+        )
     }
 
     /// Whether the bucket is full again at `now`: nothing to remember any more.
     pub(crate) fn is_idle(&self, now: Timestamp) -> bool {
-        self.tat <= now
+        self.tat_us <= micros(now)
     }
 }
 
@@ -88,6 +105,23 @@ mod tests {
             assert_eq!(g.take(rate, later), Ok(()));
         }
         assert!(g.take(rate, later).is_err());
+    }
+
+    #[test]
+    fn rates_above_a_thousand_a_second_are_kept() {
+        let rate = Rate::per_sec(2500, 10).unwrap();
+        let mut g = Gcra::default();
+        let t = Timestamp::from_millis(1_000);
+        let mut taken = 0;
+        let mut at = t;
+        while at < t.plus_millis(1000) {
+            match g.take(rate, at) {
+                Ok(()) => taken += 1,
+                Err(ready) => at = ready,
+            }
+        }
+        // The burst, then 2,500 a second (at whole milliseconds, a rate in milliseconds would give 1,000).
+        assert!((2500..=2510).contains(&taken), "{taken}");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use rustc_hash::FxHashMap;
 use super::accounts::UserId;
 use super::backlog::Backlog;
 use super::event::{ConnId, Effect};
-use super::flow::{Flow, FlowLimits, Input, Offer, Release};
+use super::flow::{Charged, Class, Flow, FlowLimits, Input, Offer, Release};
 use super::mailboxes::StoredMsg;
 use crate::protocol::Name;
 use crate::time::Timestamp;
@@ -208,31 +208,40 @@ impl Sessions {
         std::mem::take(&mut c.pending_login).then_some(c.peer)
     }
 
-    /// Offers one input of the connection to its flow (see `flow`); `None` if the connection is gone.
+    /// Offers one input of the connection, of `class`, to its flow, charged to `budgets` (see
+    /// `flow`); `None` if the connection is gone.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn offer(
         &mut self,
         conn: ConnId,
         input: Input<'_>,
-        limits: FlowLimits,
+        class: Class,
+        budgets: Charged<'_>,
+        limits: &FlowLimits,
         now: Timestamp,
         out: &mut Vec<Effect>,
     ) -> Option<Offer> {
         let c = self.conns.get_mut(&conn)?;
         let waiting = c.phase.is_waiting();
-        Some(c.flow.offer(conn, input, waiting, limits, now, out))
+        Some(
+            c.flow
+                .offer(conn, input, class, waiting, budgets, limits, now, out),
+        )
     }
 
-    /// The connection's next held input that may be handled now (see `flow`); `None` if it is gone.
+    /// The connection's next held input that may be handled now, charged to `budgets` (see `flow`);
+    /// `None` if it is gone.
     pub(crate) fn release(
         &mut self,
         conn: ConnId,
-        limits: FlowLimits,
+        budgets: Charged<'_>,
+        limits: &FlowLimits,
         now: Timestamp,
         out: &mut Vec<Effect>,
     ) -> Option<Release> {
         let c = self.conns.get_mut(&conn)?;
         let waiting = c.phase.is_waiting();
-        Some(c.flow.release(conn, waiting, limits, now, out))
+        Some(c.flow.release(conn, waiting, budgets, limits, now, out))
     }
 
     /// The session of a logged-in connection.

@@ -21,8 +21,9 @@ use super::state::ServerState;
 const MAGIC: &[u8; 8] = b"natter-S";
 
 /// The version of the form this build writes and reads. 2: the deadlines moved from beside the core
-/// into it.
-pub const SNAPSHOT_VERSION: u8 = 3;
+/// into it. 3: new connections are limited per address. 4: flood budgets, login rates and cool-downs
+/// belong to accounts and addresses, and presence announcements are rationed.
+pub const SNAPSHOT_VERSION: u8 = 4;
 
 const HEADER: usize = MAGIC.len() + 1 + 8 + 4;
 

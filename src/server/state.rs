@@ -18,6 +18,7 @@ mod query;
 mod restore;
 
 use super::accounts::{Accounts, UserId};
+use super::announced::Announced;
 use super::blocklist::BlockList;
 use super::blocks::Blocks;
 use super::brokerage::Brokerage;
@@ -54,6 +55,8 @@ pub struct ServerState {
     history: History,
     brokerage: Brokerage,
     groups: GroupBook,
+    /// What the others were last told of each user's presence (announcements are rationed).
+    announced: Announced,
     /// Per source address: connections logging in, failed logins, registrations.
     addresses: Addresses,
     /// When `addresses` is next tidied (it holds only addresses with state, and grows between tidies).
@@ -80,6 +83,7 @@ impl ServerState {
             history: History::default(),
             brokerage: Brokerage::new(seed),
             groups: GroupBook::default(),
+            announced: Announced::default(),
             addresses: Addresses::default(),
             addresses_tidy_at: 1024,
             jobs: Jobs::default(),
@@ -156,6 +160,7 @@ impl ServerState {
         self.mailboxes.add_user();
         self.history.add_user();
         self.groups.add_user();
+        self.announced.add_user();
         id
     }
 

@@ -184,7 +184,8 @@ pub(crate) fn samples() -> Vec<ServerMsg> {
         ServerMsg::Bye(ByeReason::Locked),
         ServerMsg::Bye(ByeReason::Shutdown),
         ServerMsg::Bye(ByeReason::Full),
-        ServerMsg::Bye(ByeReason::Flood),
+        ServerMsg::Bye(ByeReason::Flood { cooldown_secs: 60 }),
+        ServerMsg::Bye(ByeReason::Flood { cooldown_secs: 0 }),
         ServerMsg::Bye(ByeReason::TooManyConnections { max: 16 }),
         ServerMsg::Bye(ByeReason::TlsRequired),
         ServerMsg::Bye(ByeReason::PlainTextOnly),
@@ -214,6 +215,22 @@ pub(crate) fn samples() -> Vec<ServerMsg> {
         ErrorReply::NameTooSimilar { existing: n("Bob") },
         ErrorReply::LoginThrottled { secs_left: 30 },
         ErrorReply::RegisterThrottled { secs_left: 600 },
+        ErrorReply::TooManyLogins {
+            address: false,
+            secs_left: 10,
+        },
+        ErrorReply::TooManyLogins {
+            address: true,
+            secs_left: 1,
+        },
+        ErrorReply::FloodCooldown {
+            address: false,
+            secs_left: 60,
+        },
+        ErrorReply::FloodCooldown {
+            address: true,
+            secs_left: 59,
+        },
         ErrorReply::Busy,
         ErrorReply::LineTooLong { max: 8192 },
         ErrorReply::InvalidUtf8,

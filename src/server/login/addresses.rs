@@ -15,6 +15,15 @@
 //!   thread), so one host opening hundreds a second would take that thread from everyone; the shell
 //!   asks before it starts a handshake, and a refused connection is told so in plain text. Cannot stop
 //!   many hosts doing it.
+//! - **successful logins**: a burst, then one every `address_refill_secs` (`LoginLimits`), beside the
+//!   same limit per account. Stops one host logging in and out in a loop with many accounts, each
+//!   round announced to everyone online. Cannot stop many hosts doing it.
+//! - **flood budget**: what all the connections of the address may send together (see `flow`), a few
+//!   accounts' worth, so that many accounts do not multiply one host's budget, while a few people
+//!   behind one NAT are not held to one person's. Cannot stop many hosts flooding together.
+//! - **cool-down**: after `BYE flood`, no login from the address for a while (as for the account), so a
+//!   flooder cannot carry on from another account at once. Its price: others behind the same NAT
+//!   cannot log in meanwhile (those online are not touched).
 //!
 //! An address is an IPv4 address, or an IPv6 /64 (what one subscriber usually gets, so taking more
 //! addresses from it does not escape the limits). Entries are forgotten once they carry no state.
@@ -24,6 +33,7 @@ use std::net::{IpAddr, SocketAddr};
 use rustc_hash::FxHashMap;
 
 use crate::server::config::AddressLimits;
+use crate::server::flow::Budget;
 use crate::server::rate::{Gcra, Rate};
 use crate::time::Timestamp;
 
@@ -47,6 +57,22 @@ struct Entry {
     failures: Gcra,
     registrations: Gcra,
     connections: Gcra,
+    logins: Gcra,
+    flood: Budget,
+    cooldown_until: Option<Timestamp>,
+}
+
+impl Entry {
+    /// Nothing to remember at `now`: every limit is back to where a new address starts.
+    fn is_idle(&self, now: Timestamp) -> bool {
+        self.pending == 0
+            && self.failures.is_idle(now)
+            && self.registrations.is_idle(now)
+            && self.connections.is_idle(now)
+            && self.logins.is_idle(now)
+            && self.flood.is_idle(now)
+            && self.cooldown_until.is_none_or(|until| until <= now)
+    }
 }
 
 /// Every address with something to remember.
@@ -132,13 +158,45 @@ impl Addresses {
         }
     }
 
+    /// When the next successful login from `key` may be made, if they have come too often at `now`.
+    pub(crate) fn logins_throttled(
+        &self,
+        key: AddressKey,
+        logins: Option<Rate>,
+        now: Timestamp,
+    ) -> Option<Timestamp> {
+        let ready = self.by_key.get(&key)?.logins.ready_at(logins?, now);
+        (ready > now).then_some(ready)
+    }
+
+    /// Counts a successful login from `key`.
+    pub(crate) fn logged_in(&mut self, key: AddressKey, logins: Option<Rate>, now: Timestamp) {
+        if let Some(rate) = logins {
+            let _ = self.by_key.entry(key).or_default().logins.take(rate, now);
+        }
+    }
+
+    /// The flood budget of `key`'s connections together, lent to one connection's flow for one line.
+    pub(crate) fn budget(&mut self, key: AddressKey) -> &mut Budget {
+        &mut self.by_key.entry(key).or_default().flood
+    }
+
+    /// A connection from `key` was disconnected for flooding: no login from it until `until`.
+    pub(crate) fn cool_down(&mut self, key: AddressKey, until: Timestamp) {
+        let e = self.by_key.entry(key).or_default();
+        e.cooldown_until = e.cooldown_until.max(Some(until));
+    }
+
+    /// When `key`'s cool-down ends, if it is cooling down at `now`.
+    pub(crate) fn cooling_until(&self, key: AddressKey, now: Timestamp) -> Option<Timestamp> {
+        self.by_key
+            .get(&key)?
+            .cooldown_until
+            .filter(|until| *until > now)
+    }
+
     fn forget_if_idle(&mut self, key: AddressKey, now: Timestamp) {
-        if self.by_key.get(&key).is_some_and(|e| {
-            e.pending == 0
-                && e.failures.is_idle(now)
-                && e.registrations.is_idle(now)
-                && e.connections.is_idle(now)
-        }) {
+        if self.by_key.get(&key).is_some_and(|e| e.is_idle(now)) {
             self.by_key.remove(&key);
         }
     }
@@ -146,12 +204,7 @@ impl Addresses {
     /// Forgets every address that carries no state any more; called now and then so addresses that
     /// failed once and never came back do not accumulate.
     pub(crate) fn tidy(&mut self, now: Timestamp) {
-        self.by_key.retain(|_, e| {
-            e.pending > 0
-                || !e.failures.is_idle(now)
-                || !e.registrations.is_idle(now)
-                || !e.connections.is_idle(now)
-        });
+        self.by_key.retain(|_, e| !e.is_idle(now));
     }
 
     pub(crate) fn len(&self) -> usize {

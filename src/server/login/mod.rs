@@ -15,10 +15,12 @@
 //!   [`SecretShape`](super::SecretShape), a word of the events), and the gate a cluster node lets a
 //!   connection's lines through before login, so no password enters the shared log.
 //! - [`credentials`]: the accounts file's format.
+//! - [`lookalike`]: names that look alike, which a new account may not take.
 
 pub(crate) mod addresses;
 pub(crate) mod credentials;
 pub(crate) mod jobs;
+pub(crate) mod lookalike;
 mod passwords;
 pub(crate) mod rule;
 pub(crate) mod secrets;

@@ -155,6 +155,11 @@ impl Login<'_> {
         if self.refuse_if_throttled(conn, now, out) {
             return Outcome::Pending;
         }
+        if let Some(e) = self.address_barred(conn, now) {
+            send(out, conn, e);
+            self.reprompt(conn, out);
+            return Outcome::Pending;
+        }
         let Some(user) = self.accounts.find(input) else {
             if let Err(e) = check_username(input) {
                 send(out, conn, ErrorReply::InvalidUsername(e));
@@ -183,8 +188,9 @@ impl Login<'_> {
 
     /// What must hold for `user`'s login to go on, looked at again at each step (the username, the
     /// password, a check's verdict) because another connection may have changed it in between: the
-    /// account is not locked (else it is refused, saying how long is left), and the user is not online
-    /// (else the login starts again, which is not a failure).
+    /// account is not locked (else it is refused, saying how long is left); neither the account nor the
+    /// address is cooling down after a flood or has logged in too often lately, and the user is not
+    /// online (else the login starts again at the username, saying why; none of these is a failure).
     pub(super) fn may_try(
         &mut self,
         conn: ConnId,
@@ -197,13 +203,49 @@ impl Login<'_> {
             send(out, conn, ErrorReply::Locked { secs_left });
             return Err(Outcome::Refused(ByeReason::Locked));
         }
-        if self.sessions.session_of(user).is_some() {
-            send(out, conn, ErrorReply::AlreadyOnline);
+        let per_account = self.config.login_limits.per_account();
+        let barred = if let Some(until) = self.accounts.cooling_until(user, now) {
+            Some(ErrorReply::FloodCooldown {
+                address: false,
+                secs_left: now.secs_until_ceil(until),
+            })
+        } else if let Some(at) = self.accounts.logins_throttled(user, per_account, now) {
+            Some(ErrorReply::TooManyLogins {
+                address: false,
+                secs_left: now.secs_until_ceil(at),
+            })
+        } else if let Some(e) = self.address_barred(conn, now) {
+            Some(e)
+        } else if self.sessions.session_of(user).is_some() {
+            Some(ErrorReply::AlreadyOnline)
+        } else {
+            None
+        };
+        if let Some(e) = barred {
+            send(out, conn, e);
             self.set_phase(conn, Phase::AwaitUsername);
             self.reprompt(conn, out);
             return Err(Outcome::Pending);
         }
         Ok(())
+    }
+
+    /// Why no account may log in from the connection's address now, if none may: a connection from it
+    /// was disconnected for flooding a moment ago, or its logins came too often lately.
+    fn address_barred(&self, conn: ConnId, now: Timestamp) -> Option<ErrorReply> {
+        let key = self.address_of(conn)?;
+        if let Some(until) = self.addresses.cooling_until(key, now) {
+            return Some(ErrorReply::FloodCooldown {
+                address: true,
+                secs_left: now.secs_until_ceil(until),
+            });
+        }
+        let per_address = self.config.login_limits.per_address();
+        let at = self.addresses.logins_throttled(key, per_address, now)?;
+        Some(ErrorReply::TooManyLogins {
+            address: true,
+            secs_left: now.secs_until_ceil(at),
+        })
     }
 
     fn password(
@@ -237,7 +279,11 @@ impl Login<'_> {
             return stop;
         }
         if ok {
-            self.accounts.succeeded(user);
+            let limits = &self.config.login_limits;
+            self.accounts.succeeded(user, limits.per_account(), now);
+            if let Some(key) = self.address_of(conn) {
+                self.addresses.logged_in(key, limits.per_address(), now);
+            }
             self.no_longer_pending(conn, now);
             return Outcome::LoggedIn(user);
         }
@@ -299,12 +345,13 @@ impl Login<'_> {
         self.start_registration(conn, name, input, out)
     }
 
-    /// Whether a new account may be called `name`: no account has it, in any letter case.
+    /// Whether a new account may be called `name`: no account has it, nor a name that looks like it
+    /// (in another letter case, or with letters that look alike: see `lookalike`).
     pub(super) fn name_is_free(&self, name: &str) -> Result<(), ErrorReply> {
         if self.accounts.find(name).is_some() {
             return Err(ErrorReply::NameTaken);
         }
-        if let Some(existing) = self.accounts.find_folded(name) {
+        if let Some(existing) = self.accounts.find_look_alike(name) {
             return Err(ErrorReply::NameTooSimilar {
                 existing: self.accounts.name(existing).clone(),
             });

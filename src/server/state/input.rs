@@ -5,8 +5,10 @@ use super::ServerState;
 use crate::protocol::{
     ByeReason, Command, CommandName, ErrorReply, ServerMsg, check_line, parse_command,
 };
+use crate::server::accounts::UserId;
 use crate::server::event::{ConnId, Effect, TimerId, send};
-use crate::server::flow::{FlowLimits, Input, Offer, Release};
+use crate::server::flow::{Charged, Class, FlowLimits, Input, Offer, Release};
+use crate::server::login::addresses::AddressKey;
 use crate::server::login::rule::reprompt;
 use crate::server::sessions::Phase;
 use crate::time::Timestamp;
@@ -21,24 +23,60 @@ impl ServerState {
         out: &mut Vec<Effect>,
     ) {
         let limits = FlowLimits::of(&self.config);
-        match self.sessions.offer(conn, input, limits, now, out) {
+        let Some(c) = self.sessions.conn(conn) else {
+            return;
+        };
+        let user = match c.phase() {
+            Phase::Online(s) => Some(s.user()),
+            _ => None,
+        };
+        // Only a logged-in user has bookkeeping to do; before that, every line is the login's.
+        let class = match (input, user) {
+            (Input::Line(line), Some(_)) => Class::of_line(line),
+            _ => Class::Command,
+        };
+        let key = AddressKey::of(c.peer());
+        let charged = Charged {
+            account: user
+                .filter(|_| limits.per_account())
+                .map(|u| self.accounts.budget(u)),
+            address: limits.per_address().then(|| self.addresses.budget(key)),
+        };
+        match self
+            .sessions
+            .offer(conn, input, class, charged, &limits, now, out)
+        {
             Some(Offer::Admit) => self.handle_input(conn, input, now, out),
             // The flow has just started holding for its rate: it is to be looked at again then.
             Some(Offer::Hold(Some(at))) => self.timers.set(TimerId::Flow(conn), at),
-            Some(Offer::Flood) => self.close_with(conn, ByeReason::Flood, now, out),
+            Some(Offer::Flood) => self.flooded(conn, user, key, now, out),
             // Held behind lines already waiting (the deadline is set) or a password job (its answer
             // looks again); or the connection is gone.
             Some(Offer::Hold(None)) | None => {}
         }
     }
 
-    /// Handles the connection's held lines as far as its rate allows and nothing makes it wait; once
+    /// Handles the connection's held lines as far as its budgets allow and nothing makes it wait; once
     /// none are left, reading resumes. Called when its flow deadline comes and when a password job is
     /// answered.
     pub(super) fn release_held(&mut self, conn: ConnId, now: Timestamp, out: &mut Vec<Effect>) {
         let limits = FlowLimits::of(&self.config);
         loop {
-            match self.sessions.release(conn, limits, now, out) {
+            let Some(c) = self.sessions.conn(conn) else {
+                return;
+            };
+            let user = match c.phase() {
+                Phase::Online(s) => Some(s.user()),
+                _ => None,
+            };
+            let key = AddressKey::of(c.peer());
+            let charged = Charged {
+                account: user
+                    .filter(|_| limits.per_account())
+                    .map(|u| self.accounts.budget(u)),
+                address: limits.per_address().then(|| self.addresses.budget(key)),
+            };
+            match self.sessions.release(conn, charged, &limits, now, out) {
                 None | Some(Release::Nothing) => return,
                 Some(Release::At(at)) => {
                     self.timers.set(TimerId::Flow(conn), at);
@@ -47,6 +85,27 @@ impl ServerState {
                 Some(Release::Now(held)) => self.handle_input(conn, held.as_input(), now, out),
             }
         }
+    }
+
+    /// The connection kept flooding: neither its account nor its address may log in for the
+    /// cool-down, and it is told so as it is disconnected.
+    fn flooded(
+        &mut self,
+        conn: ConnId,
+        user: Option<UserId>,
+        key: AddressKey,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) {
+        let cooldown_secs = self.config.flood_cooldown_secs;
+        if cooldown_secs > 0 {
+            let until = now.plus_secs(cooldown_secs);
+            if let Some(user) = user {
+                self.accounts.cool_down(user, until);
+            }
+            self.addresses.cool_down(key, until);
+        }
+        self.close_with(conn, ByeReason::Flood { cooldown_secs }, now, out);
     }
 
     /// A line, an overlong one or a password line, once the flow lets it through.

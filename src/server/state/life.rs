@@ -6,10 +6,13 @@ use std::net::SocketAddr;
 use super::ServerState;
 use crate::protocol::{ByeReason, Prompt, ServerMsg};
 use crate::server::accounts::UserId;
+use crate::server::announced::Tell;
+use crate::server::config::{Config, PRESENCE_BURST};
 use crate::server::event::{ConnId, Effect, TimerId, send};
 use crate::server::idle::{self, Due};
 use crate::server::login::addresses::AddressKey;
 use crate::server::login::rule::Outcome;
+use crate::server::rate::Rate;
 use crate::server::record::Record;
 use crate::server::sessions::Session;
 use crate::time::Timestamp;
@@ -117,7 +120,32 @@ impl ServerState {
                 },
             );
         }
-        self.presence().announce(user, true, out);
+        self.announce(user, true, now, out);
+    }
+
+    /// `user` came (`online`) or went: the others are told now, or, if the user's presence changes
+    /// too often, when the interval is over, as it then stands (see `announced`).
+    fn announce(&mut self, user: UserId, online: bool, now: Timestamp, out: &mut Vec<Effect>) {
+        let rate = presence_rate(&self.config);
+        match self.announced.changed(user, online, rate, now) {
+            Tell::Now => self.presence().announce(user, online, out),
+            Tell::At(at) => self.timers.set(TimerId::Presence(user.0), at),
+            Tell::Nothing => {}
+        }
+    }
+
+    /// A user's held presence may be told now.
+    fn presence_due(&mut self, user: UserId, now: Timestamp, out: &mut Vec<Effect>) {
+        if user.index() >= self.accounts.len() {
+            return;
+        }
+        let online = self.sessions.session_of(user).is_some();
+        let rate = presence_rate(&self.config);
+        match self.announced.due(user, online, rate, now) {
+            Tell::Now => self.presence().announce(user, online, out),
+            Tell::At(at) => self.timers.set(TimerId::Presence(user.0), at),
+            Tell::Nothing => {}
+        }
     }
 
     /// Ends `user`'s session (its connection is already closed): history, presence, and any
@@ -129,7 +157,7 @@ impl ServerState {
             user: name,
             at: now,
         }));
-        self.presence().announce(user, false, out);
+        self.announce(user, false, now, out);
         self.brokering().end_for(user, out);
     }
 
@@ -177,6 +205,7 @@ impl ServerState {
             TimerId::Conn(conn) => self.on_conn_deadline(conn, now, out),
             TimerId::Offer(id) => self.brokering().offer_expired(id, out),
             TimerId::Flow(conn) => self.release_held(conn, now, out),
+            TimerId::Presence(user) => self.presence_due(UserId(user), now, out),
         }
     }
 
@@ -198,4 +227,11 @@ impl ServerState {
             Due::Close(reason) => self.close_with(conn, reason, now, out),
         }
     }
+}
+
+/// The rate of one user's presence announcements (`None`: every change at once).
+fn presence_rate(config: &Config) -> Option<Rate> {
+    (config.presence_interval_secs > 0)
+        .then(|| Rate::every_secs(config.presence_interval_secs, PRESENCE_BURST))
+        .flatten()
 }

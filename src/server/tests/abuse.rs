@@ -79,7 +79,7 @@ fn a_flood_that_goes_on_ends_the_session_and_others_are_untouched() {
     assert!(h.is_closed(alice));
     assert_eq!(
         h.take(alice).last(),
-        Some(&ServerMsg::Bye(ByeReason::Flood))
+        Some(&ServerMsg::Bye(ByeReason::Flood { cooldown_secs: 60 }))
     );
     assert!(!h.is_closed(bob));
     h.send(bob, "whoelse");
