@@ -22,7 +22,7 @@ DROPPED0=$(dropped)
 trap 'kill ${P[@]:-} ${G[@]:-} 2>/dev/null; redis-cli -p 6397 shutdown nosave >/dev/null 2>&1; [ -w $BACKLOG ] && echo $OLD_BACKLOG > $BACKLOG 2>/dev/null; [ -n "$LOGS" ] && cp "$W"/*.log "$W"/*.out "$LOGS"/; rm -rf "$W"' EXIT
 $B/natter-bench gen-credentials $N cred.txt >/dev/null
 ulimit -n 20000
-FLAGS="--bind 127.0.0.1 --plaintext --credentials cred.txt --flood-rate 0 --max-logins-per-address 0 --new-connections-per-address 0 --failed-logins-per-address 0 --mailbox-share 100 --max-outbound 1073741824"
+FLAGS="--bind 127.0.0.1 --plaintext --credentials cred.txt --flood-rate 0 --max-logins-per-address 0 --new-connections-per-address 0 --logins-per-address 0 --logins-per-account 0 --presence-interval 0 --failed-logins-per-address 0 --mailbox-share 100 --max-outbound 1073741824"
 redis-server --port 6397 --bind 127.0.0.1 --save "" --appendonly yes --appendfsync always --dir $W --daemonize yes --logfile $W/redis.log; sleep 0.5
 P=()
 for i in 1 2 3; do $B/natter-server 497$i 60 36000 $FLAGS --data-dir d$i --cluster redis://127.0.0.1:6397 > n$i.log 2>&1 & P+=($!); done

@@ -211,7 +211,7 @@ start_server() {
             # One host drives every user as fast as it can: a load test, not an attack, so no flood
             # control or limits per address (flags the earlier build does not have, nor need).
             load_flags=(--plaintext --flood-rate 0 --max-logins-per-address 0
-                --new-connections-per-address 0 --failed-logins-per-address 0 --mailbox-share 100)
+                --new-connections-per-address 0 --logins-per-address 0 --logins-per-account 0 --presence-interval 0 --failed-logins-per-address 0 --mailbox-share 100)
             if [ "$name" = natter-base ]; then
                 # The earlier build gets the flags it has (a flag it lacks is a limit it lacks too).
                 bin=$NATTER_BASE

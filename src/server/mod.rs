@@ -59,7 +59,8 @@
 //!
 //! Between the core and the sockets, [`outbox`] says which records are committed when and which replies
 //! may leave, and [`pacing`] when to write; both are plain values with time passed in and deadlines of
-//! their own (`poll_timeout`), driven by the shell, the [`harness`] and the simulator alike.
+//! their own (`poll_timeout`), driven by the shell, the [`harness`] and the simulator alike. So is
+//! [`oplog`], which sums up for the operator's log the refusals the shell sees.
 
 mod accounts;
 mod announced;
@@ -80,6 +81,7 @@ pub mod logged;
 pub(crate) mod login;
 mod mailboxes;
 mod messaging;
+pub mod oplog;
 pub mod outbox;
 pub mod pacing;
 mod presence;

@@ -21,14 +21,21 @@ struct Server {
     addr: SocketAddr,
 }
 
-/// What a load test from one host needs the server to allow: no flood control, no limits per address,
-/// the whole mailbox open to one sender.
+/// What a load test from one host needs the server to allow: no flood control, no limits per address
+/// or per account on logins, every presence change told at once (as the peers do), the whole mailbox
+/// open to one sender.
 pub const LOAD_TEST_FLAGS: &[&str] = &[
     "--flood-rate",
     "0",
     "--max-logins-per-address",
     "0",
     "--new-connections-per-address",
+    "0",
+    "--logins-per-address",
+    "0",
+    "--logins-per-account",
+    "0",
+    "--presence-interval",
     "0",
     "--failed-logins-per-address",
     "0",

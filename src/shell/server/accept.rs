@@ -161,7 +161,7 @@ pub(super) async fn accept_loop(
                     );
                     starved = true;
                 }
-                spare = refuse_one(&listener, spare).await;
+                spare = refuse_one(&shared, &listener, spare).await;
                 if spare.is_none() {
                     // Not even the spare could be had back: wait for descriptors to free up.
                     smol::Timer::after(Duration::from_millis(100)).await;
@@ -178,7 +178,7 @@ pub(super) async fn accept_loop(
 
 /// Spends the spare descriptor on the connection waiting to be accepted, refuses it politely, and takes
 /// the spare back.
-async fn refuse_one(listener: &TcpListener, spare: Option<File>) -> Option<File> {
+async fn refuse_one(shared: &Shared, listener: &TcpListener, spare: Option<File>) -> Option<File> {
     drop(spare);
     let accepted = futures_lite::future::or(async { Some(listener.accept().await) }, async {
         smol::Timer::after(Duration::from_millis(50)).await;
@@ -187,7 +187,7 @@ async fn refuse_one(listener: &TcpListener, spare: Option<File>) -> Option<File>
     .await;
     if let Some(Ok((stream, _))) = accepted {
         let stream: Arc<Async<TcpStream>> = stream.into();
-        refuse(stream.get_ref(), ByeReason::Full);
+        refuse(shared, stream.get_ref(), ByeReason::Full);
         let _ = stream.get_ref().shutdown(std::net::Shutdown::Both);
     }
     File::open("/dev/null").ok()

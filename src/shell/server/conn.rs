@@ -208,8 +208,13 @@ fn last_line(lines: &[u8]) -> &[u8] {
 /// speaks. No TLS session exists to carry it, and starting one is what a refused connection must not
 /// cost; `nc` shows the line, and natter's TLS client recognises it. One non-blocking write, best
 /// effort: a refused connection gets no buffer or writer task.
-pub(super) fn refuse(stream: &TcpStream, reason: ByeReason) {
+///
+/// The operator's log hears of it (through the driver, which sums refusals up per address).
+pub(super) fn refuse(shared: &Shared, stream: &TcpStream, reason: ByeReason) {
     say_in_plain_text(stream, &render_line(&ServerMsg::Bye(reason)));
+    if let Ok(peer) = stream.peer_addr() {
+        shared.push(Input::Refused { peer, reason });
+    }
 }
 
 /// Writes a goodbye in plain text on a connection about to close. What the client already sent
@@ -277,13 +282,13 @@ pub(super) async fn reader(
             // this batch first.
             ReadOutcome::Filled => futures_lite::future::yield_now().await,
             ReadOutcome::NotTls => {
-                refuse(stream.get_ref(), ByeReason::TlsRequired);
+                refuse(&shared, stream.get_ref(), ByeReason::TlsRequired);
                 break;
             }
             ReadOutcome::TlsAtPlainText => {
                 // Whatever is still queued for the connection (its prompt may be held for a
                 // moment) is dropped with it.
-                refuse(stream.get_ref(), ByeReason::PlainTextOnly);
+                refuse(&shared, stream.get_ref(), ByeReason::PlainTextOnly);
                 break;
             }
             ReadOutcome::Some | ReadOutcome::WouldBlock => {

@@ -19,7 +19,8 @@ use super::conn::{CLOSING_HANDSHAKE_GRACE, Flush, drop_conn, writer};
 use super::hasher::{Answer, Hasher};
 use super::inbox::{Inbox, Input, Typed};
 use super::{Shared, ShellOptions};
-use crate::protocol::{ServerMsg, render_into};
+use crate::protocol::{ByeReason, ServerMsg, render_into};
+use crate::server::oplog::{Level, LogLine, OperatorLog, Refusal, utc};
 use crate::server::outbox::Outbox;
 use crate::server::pacing::{Pacer, Queued, Tidy, Write};
 use crate::server::{ConnId, Effect, Event, LoggedEvent, Record, ServerState};
@@ -39,18 +40,28 @@ fn release_free_memory() {
 
 /// The operator's record of who came and went: logins, logouts, lockouts and new accounts, at the
 /// default level, with the address they came from when the event had one. Never a password or a
-/// message's text.
+/// message's text. A lockout's end is a UTC time.
 fn log_record(record: &Record, peer: Option<std::net::SocketAddr>) {
     let from = peer.map(|p| format!(" from {p}")).unwrap_or_default();
     match record {
         Record::LoggedIn { user, .. } => tracing::info!("{user} logged in{from}"),
         Record::LoggedOut { user, .. } => tracing::info!("{user} logged out"),
         Record::LockedOut { user, until } => tracing::info!(
-            "{user} locked after repeated wrong passwords{from}, until {} (Unix ms)",
-            until.as_millis()
+            "{user} locked after repeated wrong passwords{from}, until {}",
+            utc(*until)
         ),
         Record::AccountCreated { user, .. } => tracing::info!("{user} registered{from}"),
         _ => {}
+    }
+}
+
+/// Writes the operator log's lines at their level.
+fn log_lines(lines: &mut Vec<LogLine>) {
+    for line in lines.drain(..) {
+        match line.level {
+            Level::Warn => tracing::warn!("{}", line.text),
+            Level::Info => tracing::info!("{}", line.text),
+        }
     }
 }
 
@@ -61,6 +72,8 @@ pub(super) struct Driver {
     pub(super) outbox: Outbox,
     /// When to write and when to give memory back.
     pub(super) pacer: Pacer,
+    /// What the operator's log says of refusals, summed up per address.
+    pub(super) oplog: OperatorLog,
     /// The one OS timer, kept across waits and moved only when the earliest deadline changes: each new
     /// registration makes the reactor wake up once for nothing.
     pub(super) alarm: smol::Timer,
@@ -119,6 +132,7 @@ impl Driver {
                 continue;
             }
             self.outbox.handle_timeout(self.clock.now());
+            self.oplog_timeout(self.clock.now());
             self.submit_commits();
             let listener = self.shared.arm_wake();
             self.shared.take_inbox(&mut self.batch);
@@ -151,6 +165,7 @@ impl Driver {
                 self.core_deadline(),
                 self.outbox.poll_timeout(),
                 self.pacer.poll_timeout(),
+                self.oplog.poll_timeout(),
             ]
             .into_iter()
             .flatten()
@@ -260,6 +275,11 @@ impl Driver {
                     self.feed(Event::Disconnected { conn }, now);
                 }
                 Input::Drained { conn } => self.feed(Event::Drained { conn }, now),
+                Input::Refused { peer, reason } => {
+                    if let Some(what) = Refusal::of(&ServerMsg::Bye(reason)) {
+                        self.note_refusal(peer.ip(), what, None, None, now);
+                    }
+                }
                 Input::Answer(Answer::Checked { conn, job, ok }) => {
                     self.feed(Event::PasswordChecked { conn, job, ok }, now)
                 }
@@ -337,22 +357,81 @@ impl Driver {
     /// Hands what the core made (for an event about `conn`) to the outbox, and the records to the
     /// operator's log if `log_records`. A cluster node commits nothing: its records are already in the
     /// shared log, as the events that made them.
+    ///
+    /// Refusals the core sends to this server's connections (goodbyes and errors that turn a client
+    /// away) go to the operator log, with the account when the core names it: a session ended for
+    /// flooding is followed, in the same output, by the record of its logout.
     pub(super) fn hand_over_effects(&mut self, conn: Option<ConnId>, log_records: bool) {
         let in_cluster = self.cluster.is_some();
-        for effect in self.effects.drain(..) {
-            if let Effect::Persist(record) = &effect {
-                if log_records {
-                    let peer =
-                        conn.and_then(|c| self.shared.conns.borrow().get(&c).map(|io| io.peer));
-                    log_record(record, peer);
+        // Read only when a refusal needs it: this runs for every event.
+        let clock = self.clock;
+        let mut now = None;
+        let mut now = move || *now.get_or_insert_with(|| clock.now());
+        let mut effects = std::mem::take(&mut self.effects);
+        // A `BYE flood` whose account is named by the logout record that follows it.
+        let mut flooded: Option<(std::net::IpAddr, Option<Timestamp>)> = None;
+        for effect in effects.drain(..) {
+            match &effect {
+                Effect::Persist(record) => {
+                    if log_records {
+                        let peer =
+                            conn.and_then(|c| self.shared.conns.borrow().get(&c).map(|io| io.peer));
+                        log_record(record, peer);
+                    }
+                    if let (Record::LoggedOut { user, .. }, Some((ip, until))) = (record, flooded) {
+                        flooded = None;
+                        self.note_refusal(ip, Refusal::Flood, Some(user), until, now());
+                    }
+                    if in_cluster {
+                        continue;
+                    }
                 }
-                if in_cluster {
-                    continue;
+                Effect::Send { to, msg } => {
+                    if let Some(what) = Refusal::of(msg) {
+                        let peer = self.shared.conns.borrow().get(to).map(|io| io.peer);
+                        if let Some(peer) = peer {
+                            if let ServerMsg::Bye(ByeReason::Flood { cooldown_secs }) = msg {
+                                let until =
+                                    (*cooldown_secs > 0).then(|| now().plus_secs(*cooldown_secs));
+                                flooded = Some((peer.ip(), until));
+                            } else {
+                                self.note_refusal(peer.ip(), what, None, None, now());
+                            }
+                        }
+                    }
                 }
+                _ => {}
             }
             self.outbox.push(effect);
         }
+        self.effects = effects;
+        if let Some((ip, until)) = flooded {
+            self.note_refusal(ip, Refusal::Flood, None, until, now());
+        }
         self.carry_out_controls();
+    }
+
+    /// Tells the operator log of a refusal; a line it says to write now is written.
+    fn note_refusal(
+        &mut self,
+        ip: std::net::IpAddr,
+        what: Refusal,
+        user: Option<&crate::protocol::Name>,
+        until: Option<Timestamp>,
+        now: Timestamp,
+    ) {
+        if let Some(line) = self.oplog.note(ip, what, user, until, now) {
+            log_lines(&mut vec![line]);
+        }
+    }
+
+    /// Writes the operator log's summaries that are due.
+    fn oplog_timeout(&mut self, now: Timestamp) {
+        if self.oplog.poll_timeout().is_some_and(|at| at <= now) {
+            let mut lines = Vec::new();
+            self.oplog.handle_timeout(now, &mut lines);
+            log_lines(&mut lines);
+        }
     }
 
     /// Carries out what acts at once: password jobs go to the workers, readers pause or resume, and a

@@ -20,6 +20,12 @@ pub(super) enum Input {
     Gone { conn: ConnId },
     /// Everything queued for the connection was written since the core asked to be told.
     Drained { conn: ConnId },
+    /// The shell turned a client away by itself (the wrong protocol at the port, no descriptor
+    /// left), for the operator's log.
+    Refused {
+        peer: SocketAddr,
+        reason: crate::protocol::ByeReason,
+    },
     /// A password worker finished a job.
     Answer(Answer),
     /// Cluster mode: the next entry of the shared log.

@@ -61,6 +61,7 @@ use self::driver::Driver;
 use self::inbox::{Inbox, Input};
 use super::committer::Committer;
 use super::persist::Persister;
+use crate::server::oplog::{OperatorLog, OperatorLogConfig};
 use crate::server::outbox::{Outbox, OutboxConfig};
 use crate::server::pacing::{Pacer, PacingConfig};
 use crate::server::{ConnId, ServerState};
@@ -310,6 +311,7 @@ async fn serve(
         clock: ShellClock::start(),
         outbox,
         pacer: Pacer::new(PacingConfig::default()),
+        oplog: OperatorLog::new(OperatorLogConfig::default()),
         alarm: smol::Timer::never(),
         alarm_at: None,
         shared,
