@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use kit::*;
 use natter::protocol::{ByeReason, ErrorReply, ServerMsg};
-use natter::server::Config;
+use natter::server::{Config, LoginLimits};
 use natter::shell::server::ShellOptions;
 
 fn is_msg(from: &'static str, text: &'static str) -> impl Fn(&ServerMsg) -> bool {
@@ -69,7 +69,13 @@ fn three_users_exchange_messages_and_see_presence() {
 /// held must never overtake them.
 #[test]
 fn held_notices_arrive_on_their_own_and_in_order() {
-    let server = TestServer::start();
+    // Bob logs in twenty times in a row: neither his logins nor his presence are rationed here.
+    let cfg = Config {
+        presence_interval_secs: 0,
+        login_limits: LoginLimits::none(),
+        ..config()
+    };
+    let server = TestServer::with(cfg, ShellOptions::default());
     // Nothing but the prompt is coming: it is held, then written by itself.
     let mut alice = server.connect();
     assert_eq!(

@@ -4,6 +4,11 @@
 //! (flood control should keep it near the idle figure) and whether the victim `u1` stayed connected
 //! (a recipient must never be dropped because of what others send).
 //!
+//! `--reconnect` floods the other way: `u0` logs in, sends 49 messages, logs out, and again, as fast as
+//! the server answers, which used to give every session a fresh burst. The figures that matter then
+//! are the messages that reached the victim each second from that one account (the flood rate is the
+//! bound), the logins that went through, and how many presence lines about `u0` each quiet user got.
+//!
 //! Blocking sockets and one thread per user: a handful of connections, where clarity beats economy.
 
 use std::io::{BufRead, BufReader, ErrorKind, Write};
@@ -38,6 +43,13 @@ pub struct FloodArgs {
     /// Name printed with the figures.
     #[arg(long, default_value = "natter")]
     label: String,
+    /// The flooder logs in, sends `--per-session` messages and logs out, in a loop, instead of
+    /// writing as fast as the socket takes it in one session.
+    #[arg(long)]
+    reconnect: bool,
+    /// With `--reconnect`: messages per session.
+    #[arg(long, default_value_t = 49)]
+    per_session: u32,
 }
 
 /// Counters the threads share.
@@ -49,6 +61,8 @@ struct Counts {
     victim_got: AtomicU64,
     victim_bye: AtomicBool,
     victim_closed: AtomicBool,
+    /// `PRESENCE u0 …` lines the quiet users received, all together.
+    presence_seen: AtomicU64,
 }
 
 /// Connects and logs `user` in, returning the stream once the welcome line arrived.
@@ -92,6 +106,7 @@ fn quiet_user(
     user: u32,
     interval: Duration,
     stop: Arc<AtomicBool>,
+    c: Arc<Counts>,
 ) -> Result<Vec<(Instant, Duration)>> {
     let (mut w, mut r) = login(addr, user)?;
     let mut times = Vec::new();
@@ -103,6 +118,9 @@ fn quiet_user(
             line.clear();
             if r.read_line(&mut line)? == 0 {
                 bail!("{}: the server closed the connection", user_name(user));
+            }
+            if line.starts_with("PRESENCE u0 ") {
+                c.presence_seen.fetch_add(1, Ordering::Relaxed);
             }
             if line.starts_with("WHOELSE") {
                 break;
@@ -174,7 +192,8 @@ pub fn run(args: &FloodArgs) -> Result<()> {
         .map(|i| {
             let stop = stop.clone();
             let addr = args.addr;
-            thread::spawn(move || quiet_user(addr, 2 + i, interval, stop))
+            let c = counts.clone();
+            thread::spawn(move || quiet_user(addr, 2 + i, interval, stop, c))
         })
         .collect();
     // A second of quiet figures before the flood, for the idle baseline.
@@ -187,7 +206,12 @@ pub fn run(args: &FloodArgs) -> Result<()> {
     let deadline = flood_start + Duration::from_secs_f64(args.duration);
     // A persistent attacker: disconnected, it logs in again and carries on until the deadline.
     let mut sessions = 0u32;
-    while Instant::now() < deadline {
+    let mut loop_figures = None;
+    if args.reconnect {
+        let session = format!("{}logout\n", one.repeat(args.per_session as usize));
+        loop_figures = Some(reconnect_loop(args.addr, &session, deadline, &counts));
+    }
+    while !args.reconnect && Instant::now() < deadline {
         let (flooder, flooder_r) = match login(args.addr, 0) {
             Ok(c) => c,
             Err(e) => {
@@ -240,21 +264,38 @@ pub fn run(args: &FloodArgs) -> Result<()> {
 
     let sent = counts.flood_bytes.load(Ordering::Relaxed) / one.len() as u64;
     println!("natter-bench flood: {}", args.label);
+    match &loop_figures {
+        Some(l) => println!(
+            "  flooder   {} rounds of login, {} messages, logout in {flood_secs:.1} s: {} logged in, \
+             refused {}; told to slow down {} times, disconnected for flooding {} times",
+            l.attempts,
+            args.per_session,
+            l.welcomed,
+            l.refusals(),
+            counts.slow_downs.load(Ordering::Relaxed),
+            l.floods,
+        ),
+        None => println!(
+            "  flooder   wrote {sent} messages in {flood_secs:.1} s ({:.0}/s) over {sessions} session(s): \
+             told to slow down {} times, disconnected with BYE {} times",
+            sent as f64 / flood_secs,
+            counts.slow_downs.load(Ordering::Relaxed),
+            counts.flooder_byes.load(Ordering::Relaxed),
+        ),
+    }
+    let got = counts.victim_got.load(Ordering::Relaxed);
     println!(
-        "  flooder   wrote {sent} messages in {flood_secs:.1} s ({:.0}/s) over {sessions} session(s): \
-         told to slow down {} times, disconnected with BYE {} times",
-        sent as f64 / flood_secs,
-        counts.slow_downs.load(Ordering::Relaxed),
-        counts.flooder_byes.load(Ordering::Relaxed),
-    );
-    println!(
-        "  victim    received {} messages, {}",
-        counts.victim_got.load(Ordering::Relaxed),
+        "  victim    received {got} messages ({:.0}/s), {}",
+        got as f64 / flood_secs,
         if victim_alive && !counts.victim_bye.load(Ordering::Relaxed) {
             "still connected"
         } else {
             "DISCONNECTED"
         }
+    );
+    println!(
+        "  quiet     each got {:.1} presence lines about the flooder",
+        counts.presence_seen.load(Ordering::Relaxed) as f64 / f64::from(args.quiet.max(1)),
     );
     for (name, t) in [("idle", &before), ("flood", &during)] {
         println!(
@@ -269,4 +310,77 @@ pub fn run(args: &FloodArgs) -> Result<()> {
         bail!("the victim was disconnected by someone else's flood");
     }
     Ok(())
+}
+
+/// What the reconnect loop saw.
+#[derive(Default)]
+struct LoopFigures {
+    attempts: u32,
+    welcomed: u32,
+    floods: u32,
+    /// Refused logins, by the error or goodbye code.
+    refused: std::collections::BTreeMap<String, u32>,
+}
+
+impl LoopFigures {
+    fn refusals(&self) -> String {
+        if self.refused.is_empty() {
+            return "never".into();
+        }
+        let parts: Vec<String> = self
+            .refused
+            .iter()
+            .map(|(code, n)| format!("{n} x {code}"))
+            .collect();
+        parts.join(", ")
+    }
+}
+
+/// `u0` logs in, writes `session` (its messages and a logout), reads until the server has said
+/// goodbye, and again, until `deadline`. A refused login is tried again at once, as an attacker would.
+fn reconnect_loop(addr: SocketAddr, session: &str, deadline: Instant, c: &Counts) -> LoopFigures {
+    let mut f = LoopFigures::default();
+    while Instant::now() < deadline {
+        f.attempts += 1;
+        let (stream, mut r) = match login(addr, 0) {
+            Ok(ok) => ok,
+            Err(e) => {
+                // "u0 was not logged in: ERROR too-many-logins account 7 …": keep the code.
+                let text = format!("{e:#}");
+                let code = text
+                    .split_once(": ")
+                    .map(|(_, line)| line.split(' ').take(2).collect::<Vec<_>>().join(" "))
+                    .unwrap_or(text);
+                *f.refused.entry(code).or_default() += 1;
+                continue;
+            }
+        };
+        f.welcomed += 1;
+        let mut w = match stream.try_clone() {
+            Ok(w) => w,
+            Err(_) => continue,
+        };
+        if w.write_all(session.as_bytes()).is_err() {
+            continue;
+        }
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match r.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    if line.starts_with(b"ERROR slow-down") {
+                        c.slow_downs.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if line.starts_with(b"BYE flood") {
+                        f.floods += 1;
+                    }
+                    if line.starts_with(b"BYE") {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    f
 }
