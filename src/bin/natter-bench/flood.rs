@@ -65,9 +65,27 @@ struct Counts {
     presence_seen: AtomicU64,
 }
 
+/// Connects `user` to `addr`: from an address of its own when the server is on IPv4 loopback (all of
+/// 127/8 is this host), so that the users are several hosts to the server, as they would be, and the
+/// limits per address (a few users' worth) hold the flooder alone, not everyone with it.
+fn connect(addr: SocketAddr, user: u32) -> Result<TcpStream> {
+    let stream = match addr.ip() {
+        std::net::IpAddr::V4(v4) if v4.is_loopback() => {
+            let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+            let [a, b] = u16::try_from(2 + user % 60_000).unwrap_or(2).to_be_bytes();
+            let source = std::net::Ipv4Addr::new(127, 1, a, b);
+            socket.bind(&SocketAddr::new(source.into(), 0).into())?;
+            socket.connect(&addr.into())?;
+            TcpStream::from(socket)
+        }
+        _ => TcpStream::connect(addr)?,
+    };
+    Ok(stream)
+}
+
 /// Connects and logs `user` in, returning the stream once the welcome line arrived.
 fn login(addr: SocketAddr, user: u32) -> Result<(TcpStream, BufReader<TcpStream>)> {
-    let stream = TcpStream::connect(addr).with_context(|| format!("connecting to {addr}"))?;
+    let stream = connect(addr, user).with_context(|| format!("connecting to {addr}"))?;
     stream.set_nodelay(true)?;
     stream.set_read_timeout(Some(Duration::from_secs(20)))?;
     let mut w = stream.try_clone()?;
@@ -345,12 +363,16 @@ fn reconnect_loop(addr: SocketAddr, session: &str, deadline: Instant, c: &Counts
         let (stream, mut r) = match login(addr, 0) {
             Ok(ok) => ok,
             Err(e) => {
-                // "u0 was not logged in: ERROR too-many-logins account 7 …": keep the code.
+                // "u0 was not logged in: ERROR too-many-logins account 7 …": keep the code. A
+                // connection refused before its prompt (`BYE connect-throttled`) may show only as
+                // the write of the login failing.
                 let text = format!("{e:#}");
-                let code = text
-                    .split_once(": ")
-                    .map(|(_, line)| line.split(' ').take(2).collect::<Vec<_>>().join(" "))
-                    .unwrap_or(text);
+                let code = match text.split_once(": ") {
+                    Some((_, line)) if line.starts_with("ERROR") || line.starts_with("BYE") => {
+                        line.split(' ').take(2).collect::<Vec<_>>().join(" ")
+                    }
+                    _ => "connection closed at once".to_owned(),
+                };
                 *f.refused.entry(code).or_default() += 1;
                 continue;
             }
