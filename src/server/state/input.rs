@@ -5,12 +5,12 @@ use super::ServerState;
 use crate::protocol::{
     ByeReason, Command, CommandName, ErrorReply, ServerMsg, check_line, parse_command,
 };
-use crate::server::accounts::UserId;
+use crate::server::accounts::Accounts;
 use crate::server::event::{ConnId, Effect, TimerId, send};
 use crate::server::flow::{Charged, Class, FlowLimits, Input, Offer, Release};
-use crate::server::login::addresses::AddressKey;
+use crate::server::login::addresses::{AddressKey, Addresses};
 use crate::server::login::rule::reprompt;
-use crate::server::sessions::Phase;
+use crate::server::sessions::{Phase, Sessions};
 use crate::time::Timestamp;
 
 impl ServerState {
@@ -23,25 +23,14 @@ impl ServerState {
         out: &mut Vec<Effect>,
     ) {
         let limits = FlowLimits::of(&self.config);
-        let Some(c) = self.sessions.conn(conn) else {
-            return;
-        };
-        let user = match c.phase() {
-            Phase::Online(s) => Some(s.user()),
-            _ => None,
-        };
-        // Only a logged-in user has bookkeeping to do; before that, every line is the login's.
-        let class = match (input, user) {
-            (Input::Line(line), Some(_)) => Class::of_line(line),
-            _ => Class::Command,
-        };
-        let key = AddressKey::of(c.peer());
-        let charged = Charged {
-            account: user
-                .filter(|_| limits.per_account())
-                .map(|u| self.accounts.budget(u)),
-            address: limits.per_address().then(|| self.addresses.budget(key)),
-        };
+        let (class, charged) = lend_budgets(
+            &mut self.accounts,
+            &mut self.addresses,
+            &self.sessions,
+            conn,
+            Some(input),
+            &limits,
+        );
         match self
             .sessions
             .offer(conn, input, class, charged, &limits, now, out)
@@ -49,7 +38,7 @@ impl ServerState {
             Some(Offer::Admit) => self.handle_input(conn, input, now, out),
             // The flow has just started holding for its rate: it is to be looked at again then.
             Some(Offer::Hold(Some(at))) => self.timers.set(TimerId::Flow(conn), at),
-            Some(Offer::Flood) => self.flooded(conn, user, key, now, out),
+            Some(Offer::Flood) => self.flooded(conn, now, out),
             // Held behind lines already waiting (the deadline is set) or a password job (its answer
             // looks again); or the connection is gone.
             Some(Offer::Hold(None)) | None => {}
@@ -62,20 +51,14 @@ impl ServerState {
     pub(super) fn release_held(&mut self, conn: ConnId, now: Timestamp, out: &mut Vec<Effect>) {
         let limits = FlowLimits::of(&self.config);
         loop {
-            let Some(c) = self.sessions.conn(conn) else {
-                return;
-            };
-            let user = match c.phase() {
-                Phase::Online(s) => Some(s.user()),
-                _ => None,
-            };
-            let key = AddressKey::of(c.peer());
-            let charged = Charged {
-                account: user
-                    .filter(|_| limits.per_account())
-                    .map(|u| self.accounts.budget(u)),
-                address: limits.per_address().then(|| self.addresses.budget(key)),
-            };
+            let (_, charged) = lend_budgets(
+                &mut self.accounts,
+                &mut self.addresses,
+                &self.sessions,
+                conn,
+                None,
+                &limits,
+            );
             match self.sessions.release(conn, charged, &limits, now, out) {
                 None | Some(Release::Nothing) => return,
                 Some(Release::At(at)) => {
@@ -89,21 +72,16 @@ impl ServerState {
 
     /// The connection kept flooding: neither its account nor its address may log in for the
     /// cool-down, and it is told so as it is disconnected.
-    fn flooded(
-        &mut self,
-        conn: ConnId,
-        user: Option<UserId>,
-        key: AddressKey,
-        now: Timestamp,
-        out: &mut Vec<Effect>,
-    ) {
+    fn flooded(&mut self, conn: ConnId, now: Timestamp, out: &mut Vec<Effect>) {
         let cooldown_secs = self.config.flood_cooldown_secs;
-        if cooldown_secs > 0 {
+        if cooldown_secs > 0
+            && let Some(c) = self.sessions.conn(conn)
+        {
             let until = now.plus_secs(cooldown_secs);
-            if let Some(user) = user {
-                self.accounts.cool_down(user, until);
+            if let Phase::Online(s) = c.phase() {
+                self.accounts.cool_down(s.user(), until);
             }
-            self.addresses.cool_down(key, until);
+            self.addresses.cool_down(AddressKey::of(c.peer()), until);
         }
         self.close_with(conn, ByeReason::Flood { cooldown_secs }, now, out);
     }
@@ -214,4 +192,40 @@ impl ServerState {
             Command::Active => {}
         }
     }
+}
+
+/// The class of `input` (a line of a logged-in user may be bookkeeping; before login every line is the
+/// login's) and the budgets it is charged to: its account's, once logged in, and its address's, as far
+/// as flood control has them. With flood control off, nothing is looked up.
+fn lend_budgets<'a>(
+    accounts: &'a mut Accounts,
+    addresses: &'a mut Addresses,
+    sessions: &Sessions,
+    conn: ConnId,
+    input: Option<Input<'_>>,
+    limits: &FlowLimits,
+) -> (Class, Charged<'a>) {
+    if !limits.per_account() && !limits.per_address() {
+        return (Class::Command, Charged::default());
+    }
+    let Some(c) = sessions.conn(conn) else {
+        return (Class::Command, Charged::default());
+    };
+    let user = match c.phase() {
+        Phase::Online(s) => Some(s.user()),
+        _ => None,
+    };
+    let class = match (input, user) {
+        (Some(Input::Line(line)), Some(_)) => Class::of_line(line),
+        _ => Class::Command,
+    };
+    let charged = Charged {
+        account: user
+            .filter(|_| limits.per_account())
+            .map(|u| accounts.budget(u)),
+        address: limits
+            .per_address()
+            .then(|| addresses.budget(AddressKey::of(c.peer()))),
+    };
+    (class, charged)
 }
