@@ -16,10 +16,10 @@
 //! connection ([`Effect::PauseReading`]), so a flooding client is slowed by its own TCP window rather than
 //! by the server's memory or time; held lines come out as the budgets allow ([`Flow::release`], when the
 //! connection's flow deadline comes) and reading resumes once none are left. The client is told why
-//! (`ERROR slow-down`) once per episode: an episode ends only when its own budget (its account's, or
-//! before login its address's) is full again, so a client pacing itself right at the limit hears it
-//! once, not at every line. Nothing is dropped: a line is handled late, never lost. A client that keeps
-//! going until more than [`HELD_SECS`] of its rate (or [`HELD_MAX_BYTES`]) is held is flooding
+//! (`ERROR slow-down`) once per episode: an episode ends only when every budget it is charged to is
+//! full again, so a client pacing itself right at the limit, or held back by others behind its address,
+//! hears it once, not at every line. Nothing is dropped: a line is handled late, never lost. A client
+//! that keeps going until more than [`HELD_SECS`] of its rate (or [`HELD_MAX_BYTES`]) is held is flooding
 //! ([`Offer::Flood`]): that is persistent abuse, not a burst, and its caller disconnects it (`BYE flood`).
 //!
 //! Lines that come while the connection's password is being checked (which happens off the core's
@@ -150,13 +150,13 @@ impl Charged<'_> {
         Ok(())
     }
 
-    /// The connection's own budget (its account's, or before login its address's) is full again: the
-    /// sender has kept within its rate long enough for a slowing-down episode to be over.
+    /// Every budget the line is charged to is full again: the sender has kept within its rate long
+    /// enough for a slowing-down episode to be over. (While others behind the same address keep its
+    /// budget busy, the episode goes on: the sender is still slowed, and told so once, not at every
+    /// line.)
     fn rested(&self, now: Timestamp) -> bool {
-        match (&self.account, &self.address) {
-            (Some(b), _) | (None, Some(b)) => b.is_idle(now),
-            (None, None) => true,
-        }
+        let idle = |b: &Option<&mut Budget>| b.as_deref().is_none_or(|b| b.is_idle(now));
+        idle(&self.account) && idle(&self.address)
     }
 }
 
@@ -655,6 +655,54 @@ mod tests {
             let _ = c.offer(&mut b, b"whoelse", t);
         }
         assert_eq!(c.slow_downs(), 2);
+    }
+
+    #[test]
+    fn a_user_held_back_by_a_busy_address_is_told_once() {
+        let l = FlowLimits::of(&Config {
+            flood_rate: 2,
+            flood_burst: 2,
+            address_flood_accounts: 1,
+            ..Config::default()
+        });
+        let (mut address, mut me) = (Budget::default(), Budget::default());
+        let (mut mine, mut out, c) = (Flow::default(), Vec::new(), ConnId(1));
+        // Others behind the same address use up its budget whenever they can.
+        let drain = |address: &mut Budget, t: Timestamp| {
+            let mut others = Charged {
+                account: None,
+                address: Some(address),
+            };
+            while others.take(Class::Command, &l, t).is_ok() {}
+        };
+        let mut t = Timestamp(10_000);
+        for _ in 0..20 {
+            // I send one line every 2 s, far within my account's budget: it waits for the address's,
+            // goes out, and my account's budget is full again before my next line.
+            drain(&mut address, t);
+            let charged = Charged {
+                account: Some(&mut me),
+                address: Some(&mut address),
+            };
+            let input = Input::Line(b"whoelse");
+            let offered = mine.offer(c, input, Class::Command, false, charged, &l, t, &mut out);
+            assert!(matches!(offered, Offer::Hold(_)));
+            for _ in 0..2 {
+                let charged = Charged {
+                    account: Some(&mut me),
+                    address: Some(&mut address),
+                };
+                let _ = mine.release(c, false, charged, &l, t.plus_millis(600), &mut out);
+            }
+            assert!(!mine.holds_lines());
+            drain(&mut address, t.plus_millis(700));
+            t = t.plus_millis(2000);
+        }
+        let warnings = out
+            .iter()
+            .filter(|e| matches!(e, Effect::Send { .. }))
+            .count();
+        assert_eq!(warnings, 1, "{out:?}");
     }
 
     #[test]
