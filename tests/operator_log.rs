@@ -1,8 +1,9 @@
 //! What an operator sees, at the default log level, of the ways the server turns clients away: a
 //! session ended for flooding, throttled logins and registrations, connections refused, logins never
-//! finished, TLS and plain text at the wrong port, lockouts with their end as a UTC time, and look-alike
-//! accounts at start. Each scenario comes from an address of its own (the whole of 127/8 is this host),
-//! because an address's second refusal within a minute is summed up a minute later, not logged at once.
+//! finished, clients dropped for not reading, TLS and plain text at the wrong port, lockouts with their
+//! end as a UTC time, and look-alike accounts at start. Each scenario comes from an address of its own
+//! (the whole of 127/8 is this host), because an address's second refusal within a minute is summed up
+//! a minute later, not logged at once.
 
 mod kit;
 
@@ -234,5 +235,51 @@ fn registrations_connections_and_plain_text_at_tls_are_logged() {
     logged(
         &tls,
         "refused 127.0.0.11: plain text at the TLS port (tls-required)",
+    );
+}
+
+#[test]
+fn clients_dropped_for_not_reading_are_logged_once_per_address() {
+    let server = Server::cmd()
+        .args(&["--max-outbound", "4096", "--flood-rate", "0"])
+        .start();
+    // Two slow readers from one address: one line at once, the second counted for the minute's sum.
+    for user in ["alice", "bob"] {
+        let socket =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let source: IpAddr = "127.0.0.12".parse().unwrap();
+        socket.bind(&SocketAddr::new(source, 0).into()).unwrap();
+        socket.connect(&server.addr.into()).unwrap();
+        let stuck = TcpStream::from(socket);
+        stuck.set_read_timeout(Some(PATIENCE)).unwrap();
+        let mut r = BufReader::new(stuck.try_clone().unwrap());
+        (&stuck)
+            .write_all(format!("{user}\n{}pw\n", &user[..1]).as_bytes())
+            .unwrap();
+        read_until(&mut r, "WELCOME");
+        // `help` answers with a couple of kilobytes; none of it is read. Once the server has dropped
+        // the client, its writes fail.
+        for _ in 0..20_000 {
+            if (&stuck).write_all(b"help\n").is_err() {
+                break;
+            }
+        }
+        // Dropped: what it was sent ends, or is cut by a reset; a timeout would panic.
+        let mut sink = Vec::new();
+        match r.read_to_end(&mut sink) {
+            Ok(_) => {}
+            Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}"),
+        }
+        logged(
+            &server,
+            "refused 127.0.0.12: dropped: not reading what it was sent (slow reader)",
+        );
+    }
+    assert_eq!(
+        server.log().matches("refused 127.0.0.12").count(),
+        1,
+        "one line a minute per address:\n{}",
+        server.log()
     );
 }

@@ -4,8 +4,9 @@
 //! The server turns clients away for many reasons an operator wants to know of: a session ended for
 //! flooding (`BYE flood`), logins refused (throttled, cooling down, too frequent), registrations
 //! throttled, connections refused (too many logging in, new connections too fast, out of file
-//! descriptors), logins never finished (`login-timeout`: a slowloris holds connections that way), and a
-//! client speaking plain text at the TLS port or TLS at the plain-text one. Logged one by one, an
+//! descriptors), logins never finished (`login-timeout`: a slowloris holds connections that way),
+//! clients dropped for not reading what they were sent (the other slowloris), and a client speaking
+//! plain text at the TLS port or TLS at the plain-text one. Logged one by one, an
 //! attacker would write the log as fast as it can connect; not logged, the operator never learns of it.
 //! So they are summed up per address:
 //!
@@ -54,13 +55,16 @@ pub enum Refusal {
     Full,
     /// A login not finished in time (`login-timeout`): a slowloris, or someone who walked away.
     LoginTimeout,
+    /// Dropped for not reading what it was sent, past the outbound bound: a slow-reading slowloris
+    /// (or a client stuck on a dead link). No goodbye is sent: it would not be read.
+    SlowReader,
     /// Plain text at the TLS port (`tls-required`).
     PlainTextAtTls,
     /// A TLS handshake at the plain-text port (`plaintext-only`).
     TlsAtPlainText,
 }
 
-const KINDS: usize = 11;
+const KINDS: usize = 12;
 
 impl Refusal {
     const ALL: [Refusal; KINDS] = [
@@ -73,6 +77,7 @@ impl Refusal {
         Refusal::ConnectThrottled,
         Refusal::Full,
         Refusal::LoginTimeout,
+        Refusal::SlowReader,
         Refusal::PlainTextAtTls,
         Refusal::TlsAtPlainText,
     ];
@@ -123,6 +128,7 @@ impl Refusal {
             }
             Refusal::Full => "connection refused: no file descriptor left (full)",
             Refusal::LoginTimeout => "login not finished in time (login-timeout)",
+            Refusal::SlowReader => "dropped: not reading what it was sent (slow reader)",
             Refusal::PlainTextAtTls => "plain text at the TLS port (tls-required)",
             Refusal::TlsAtPlainText => "TLS handshake at the plain-text port (plaintext-only)",
         }

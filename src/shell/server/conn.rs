@@ -21,6 +21,7 @@ use super::tls_conn::TlsConn;
 use crate::protocol::{ByeReason, ServerMsg, render_line};
 use crate::protocol::{Frame, LineDecoder};
 use crate::server::ConnId;
+use crate::server::oplog::Refusal;
 
 /// The shell's side of one connection, owned by [`Shared::conns`].
 pub(super) struct ConnIo {
@@ -211,9 +212,10 @@ fn last_line(lines: &[u8]) -> &[u8] {
 ///
 /// The operator's log hears of it (through the driver, which sums refusals up per address).
 pub(super) fn refuse(shared: &Shared, stream: &TcpStream, reason: ByeReason) {
-    say_in_plain_text(stream, &render_line(&ServerMsg::Bye(reason)));
-    if let Ok(peer) = stream.peer_addr() {
-        shared.push(Input::Refused { peer, reason });
+    let bye = ServerMsg::Bye(reason);
+    say_in_plain_text(stream, &render_line(&bye));
+    if let (Ok(peer), Some(what)) = (stream.peer_addr(), Refusal::of(&bye)) {
+        shared.push(Input::Refused { peer, what });
     }
 }
 
@@ -448,7 +450,9 @@ fn read_lines(
             if !ended && io.queued() > max_outbound {
                 // What this side wrote by itself counts as much as what the core sent: a client
                 // that sends without reading is a slow reader like any other.
-                tracing::warn!("{conn} is not reading; dropped after {max_outbound} bytes queued");
+                tracing::debug!("{conn} is not reading; dropped after {max_outbound} bytes queued");
+                let (peer, what) = (io.peer, Refusal::SlowReader);
+                inbox.push(Input::Refused { peer, what });
                 ended = true;
             }
         }

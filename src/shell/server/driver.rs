@@ -275,10 +275,8 @@ impl Driver {
                     self.feed(Event::Disconnected { conn }, now);
                 }
                 Input::Drained { conn } => self.feed(Event::Drained { conn }, now),
-                Input::Refused { peer, reason } => {
-                    if let Some(what) = Refusal::of(&ServerMsg::Bye(reason)) {
-                        self.note_refusal(peer.ip(), what, None, None, now);
-                    }
+                Input::Refused { peer, what } => {
+                    self.note_refusal(peer.ip(), what, None, None, now);
                 }
                 Input::Answer(Answer::Checked { conn, job, ok }) => {
                     self.feed(Event::PasswordChecked { conn, job, ok }, now)
@@ -551,9 +549,14 @@ impl Driver {
             return;
         };
         if io.queued() + self.scratch.len() > max {
-            tracing::warn!("{conn} is not reading; dropped after {max} bytes queued");
+            tracing::debug!("{conn} is not reading; dropped after {max} bytes queued");
+            let peer = io.peer;
             drop_conn(&mut conns, conn);
+            drop(conns);
             self.followups.push_back(conn);
+            // The operator hears of it summed up per address: a slow reader is dropped without a
+            // word, and many of them must not write the log at their pace.
+            self.note_refusal(peer.ip(), Refusal::SlowReader, None, None, now);
             return;
         }
         io.push(&self.scratch);

@@ -21,10 +21,10 @@ pub(super) enum Input {
     /// Everything queued for the connection was written since the core asked to be told.
     Drained { conn: ConnId },
     /// The shell turned a client away by itself (the wrong protocol at the port, no descriptor
-    /// left), for the operator's log.
+    /// left, not reading what it was sent), for the operator's log.
     Refused {
         peer: SocketAddr,
-        reason: crate::protocol::ByeReason,
+        what: crate::server::oplog::Refusal,
     },
     /// A password worker finished a job.
     Answer(Answer),
