@@ -226,7 +226,28 @@ fn registrations_connections_and_plain_text_at_tls_are_logged() {
         "refused 127.0.0.10: connection refused: too many logging in at once (too-many-connections)",
     );
 
-    let tls = Server::cmd().tls().start();
+    let tls = Server::cmd()
+        .args(&[
+            "--new-connections-per-address",
+            "2",
+            "--new-connection-rate",
+            "1",
+        ])
+        .tls()
+        .start();
+    // A handshake flood: turned away before the handshake, in plain text.
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(connect_from(tls.addr, "127.0.0.13"));
+    }
+    let mut answer = String::new();
+    let _ = held.pop().unwrap().read_to_string(&mut answer);
+    assert!(answer.starts_with("BYE connect-throttled"), "{answer}");
+    logged(
+        &tls,
+        "refused 127.0.0.13: connection refused before its handshake: new connections too fast (connect-throttled)",
+    );
+
     let plain = connect_from(tls.addr, "127.0.0.11");
     (&plain).write_all(b"alice\n").unwrap();
     let mut answer = String::new();

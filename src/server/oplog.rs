@@ -582,6 +582,49 @@ mod tests {
             })),
             Some(Refusal::LoginThrottled)
         );
+        for (msg, what) in [
+            (
+                ServerMsg::Error(ErrorReply::FloodCooldown {
+                    address: true,
+                    secs_left: 60,
+                }),
+                Refusal::FloodCooldown,
+            ),
+            (
+                ServerMsg::Error(ErrorReply::TooManyLogins {
+                    address: false,
+                    secs_left: 10,
+                }),
+                Refusal::TooManyLogins,
+            ),
+            (
+                ServerMsg::Error(ErrorReply::RegisterThrottled { secs_left: 600 }),
+                Refusal::RegisterThrottled,
+            ),
+            (
+                ServerMsg::Bye(ByeReason::TooManyConnections { max: 16 }),
+                Refusal::TooManyConnections,
+            ),
+            (
+                ServerMsg::Bye(ByeReason::ConnectThrottled { secs: 1 }),
+                Refusal::ConnectThrottled,
+            ),
+            (ServerMsg::Bye(ByeReason::Full), Refusal::Full),
+            (
+                ServerMsg::Bye(ByeReason::LoginTimeout { secs: 120 }),
+                Refusal::LoginTimeout,
+            ),
+            (
+                ServerMsg::Bye(ByeReason::TlsRequired),
+                Refusal::PlainTextAtTls,
+            ),
+            (
+                ServerMsg::Bye(ByeReason::PlainTextOnly),
+                Refusal::TlsAtPlainText,
+            ),
+        ] {
+            assert_eq!(Refusal::of(&msg), Some(what), "{msg:?}");
+        }
         assert_eq!(Refusal::of(&ServerMsg::Bye(ByeReason::Logout)), None);
         assert_eq!(
             Refusal::of(&ServerMsg::Error(ErrorReply::UnknownUser)),
