@@ -55,6 +55,9 @@ pub enum SetupFailure {
     NeverConnected { secs: u64 },
     /// The connection closed during the handshake.
     Closed,
+    /// This side was already waiting for `max` requesters to connect, the most it tries a first
+    /// handshake message under.
+    TooManyWaiting { max: usize },
 }
 
 /// A problem the client found itself (the server's own errors are shown as [`Item::Server`]).
@@ -339,6 +342,11 @@ pub fn render(item: &Item, color: bool) -> String {
                 match why {
                     SetupFailure::ConnectFailed { error } =>
                         format!("cannot connect to their client ({error})"),
+                    SetupFailure::Refused(r @ (Refusal::Version | Refusal::BadHello)) => format!(
+                        "their client refused the connection ({}): it speaks another version of \
+                         the private-chat link; both of you need an up-to-date natter",
+                        r.code()
+                    ),
                     SetupFailure::Refused(r) =>
                         format!("their client refused the connection ({})", r.code()),
                     SetupFailure::BadAnswer => "their client did not answer correctly".into(),
@@ -347,6 +355,10 @@ pub fn render(item: &Item, color: bool) -> String {
                     SetupFailure::NeverConnected { secs } =>
                         format!("{peer} did not connect within {secs} s"),
                     SetupFailure::Closed => "the connection closed during the handshake".into(),
+                    SetupFailure::TooManyWaiting { max } => format!(
+                        "you are already waiting for {max} others to connect, the most at once; \
+                         ask {peer} to try again in a moment"
+                    ),
                 }
             ),
         ),

@@ -6,8 +6,15 @@
 //!   stranger who connects to a client's listener, or an eavesdropper, cannot open or read a session.
 //! - **Forward secrecy**: each side contributes a fresh ephemeral key; once a session ends, its keys
 //!   are gone, and even the token (which the server knows) does not decrypt a recorded session.
-//! - **Bound to the two names**: the prologue holds both usernames, so a relay that rewrites who the
-//!   connector claims to be breaks the handshake.
+//! - **Bound to the two names**: the prologue holds both usernames, so a handshake meant for one pair
+//!   of users fails for any other.
+//! - **No names on the wire**: the connector says who it is inside the first message's payload, which
+//!   `psk0` already encrypts under the token. The listener, which cannot read that payload before it
+//!   knows which token to use, tries the first message under each private chat it expects
+//!   ([`receive`], at most `MAX_EXPECTING` tries); the one it authenticates under says who connected.
+//!   That payload is not forward-secret (it is sealed with the token alone, before any ephemeral key
+//!   exchange), which costs nothing: whoever holds the token is the server that handed it out, and it
+//!   knows who the two users are. Every later payload is.
 //!
 //! What the server can do (docs/DESIGN.md): it knows the token, so a server that set out to, and sat on
 //! the path, could impersonate each side to the other. A server that only brokers, and anyone who only
@@ -30,6 +37,11 @@ const PATTERN: &str = "Noise_NNpsk0_25519_ChaChaPoly_BLAKE2s";
 pub const MAX_MESSAGE: usize = 65_535;
 /// What encryption adds to a transport message (the AEAD tag).
 const TAG: usize = 16;
+/// The size of an X25519 public key, sent in clear in each handshake message.
+const DH_LEN: usize = 32;
+/// The size of either handshake message: an ephemeral key and a sealed, padded payload. Anything else
+/// as a first frame is not this version's handshake.
+pub const HANDSHAKE_LEN: usize = DH_LEN + crate::protocol::p2p::HANDSHAKE_PAYLOAD + TAG;
 
 /// The handshake failed or a message did not decrypt: the other side does not have the token, or the
 /// bytes were changed on the way.
@@ -51,9 +63,10 @@ fn psk(token: Token) -> [u8; 32] {
     h.finalize().into()
 }
 
-/// Both usernames, connector first: what the handshake is bound to.
+/// Both usernames, connector first: what the handshake is bound to. The version in it makes a
+/// handshake between clients that speak different versions of the link fail rather than half-work.
 fn prologue(connector: &str, listener: &str) -> Vec<u8> {
-    format!("natter-p2p/2\0{connector}\0{listener}").into_bytes()
+    format!("natter-p2p/3\0{connector}\0{listener}").into_bytes()
 }
 
 /// Supplies the RNG (seeded) and defers everything else to snow's own primitives.
@@ -97,28 +110,63 @@ fn builder<'a>(seed: [u8; 32], key: &'a [u8; 32], prologue: &'a [u8]) -> snow::B
 #[derive(Debug)]
 pub struct Initiated(Box<snow::HandshakeState>);
 
+/// The listener's side of a handshake whose first message authenticated: ready to answer.
+#[derive(Debug)]
+pub struct Received(Box<snow::HandshakeState>);
+
 /// An established session: each message encrypted and authenticated, in order.
 #[derive(Debug)]
 pub struct Secure(Box<snow::TransportState>);
 
-/// Starts a handshake as the connector (`me`) to `peer`; returns its state and the first message.
+/// Starts a handshake as the connector (`me`) to `peer`, sealing `payload` (who `me` is) under the
+/// token; returns its state and the first message.
 pub fn initiate(
     token: Token,
     me: &str,
     peer: &str,
     seed: [u8; 32],
+    payload: &[u8],
 ) -> Result<(Initiated, Vec<u8>), NoiseError> {
     let key = psk(token);
     let pro = prologue(me, peer);
     let mut hs = builder(seed, &key, &pro).build_initiator()?;
     let mut msg = vec![0u8; MAX_MESSAGE];
-    let n = hs.write_message(&[], &mut msg)?;
+    let n = hs.write_message(payload, &mut msg)?;
     msg.truncate(n);
     Ok((Initiated(Box::new(hs)), msg))
 }
 
-/// Answers a connector's first message as the listener (`me`), for `peer` and the token this side
-/// expects, carrying `payload`; returns the session and the answer.
+/// Reads a connector's first message as the listener (`me`), as if from `peer` with `token`; returns
+/// the handshake, ready to answer, and the payload. It fails unless the message was made with that
+/// token for those two names, so trying each expected peer in turn finds who connected. Cheap: no
+/// key exchange happens before the answer (`seed` is used only then).
+pub fn receive(
+    token: Token,
+    peer: &str,
+    me: &str,
+    seed: [u8; 32],
+    first: &[u8],
+) -> Result<(Received, Vec<u8>), NoiseError> {
+    let key = psk(token);
+    let pro = prologue(peer, me);
+    let mut hs = builder(seed, &key, &pro).build_responder()?;
+    let mut payload = vec![0u8; MAX_MESSAGE];
+    let n = hs.read_message(first, &mut payload)?;
+    payload.truncate(n);
+    Ok((Received(Box::new(hs)), payload))
+}
+
+impl Received {
+    /// Answers with `payload`; returns the session and the answer.
+    pub fn answer(mut self, payload: &[u8]) -> Result<(Secure, Vec<u8>), NoiseError> {
+        let mut msg = vec![0u8; MAX_MESSAGE];
+        let n = self.0.write_message(payload, &mut msg)?;
+        msg.truncate(n);
+        Ok((Secure(Box::new(self.0.into_transport_mode()?)), msg))
+    }
+}
+
+/// [`receive`] then [`Received::answer`]: the listener's whole part, when it knows who to expect.
 pub fn respond(
     token: Token,
     peer: &str,
@@ -127,15 +175,7 @@ pub fn respond(
     first: &[u8],
     payload: &[u8],
 ) -> Result<(Secure, Vec<u8>), NoiseError> {
-    let key = psk(token);
-    let pro = prologue(peer, me);
-    let mut hs = builder(seed, &key, &pro).build_responder()?;
-    let mut scratch = vec![0u8; MAX_MESSAGE];
-    hs.read_message(first, &mut scratch)?;
-    let mut msg = vec![0u8; MAX_MESSAGE];
-    let n = hs.write_message(payload, &mut msg)?;
-    msg.truncate(n);
-    Ok((Secure(Box::new(hs.into_transport_mode()?)), msg))
+    receive(token, peer, me, seed, first)?.0.answer(payload)
 }
 
 impl Initiated {
@@ -179,12 +219,23 @@ pub fn next_seed(rng: &mut ChaCha20Rng) -> [u8; 32] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::p2p::{PeerMsg, handshake_payload};
+
+    fn hello(user: &str) -> Vec<u8> {
+        handshake_payload(&PeerMsg::Hello { user })
+    }
 
     #[test]
     fn the_two_introduced_clients_talk_and_nobody_else_can() {
         let token = Token(0x1234_5678_9abc_def0_1111_2222_3333_4444);
-        let (hs, first) = initiate(token, "alice", "bob", [1; 32]).unwrap();
-        let (mut bob, answer) = respond(token, "alice", "bob", [2; 32], &first, b"OK bob").unwrap();
+        let (hs, first) = initiate(token, "alice", "bob", [1; 32], &hello("alice")).unwrap();
+        let (received, said) = receive(token, "alice", "bob", [2; 32], &first).unwrap();
+        assert_eq!(
+            said,
+            hello("alice"),
+            "who connects, sealed in the first message"
+        );
+        let (mut bob, answer) = received.answer(b"OK bob").unwrap();
         let (mut alice, payload) = hs.finish(&answer).unwrap();
         assert_eq!(payload, b"OK bob");
         let sealed = alice.seal(b"MSG just between us");
@@ -200,22 +251,40 @@ mod tests {
         tampered[3] ^= 1;
         assert!(bob.open(&tampered).is_err());
 
-        // The wrong token, or another name in the prologue, fails the handshake.
-        let (_, first) = initiate(token, "alice", "bob", [3; 32]).unwrap();
-        assert!(respond(Token(7), "alice", "bob", [4; 32], &first, b"").is_err());
-        assert!(respond(token, "mallory", "bob", [4; 32], &first, b"").is_err());
-        // The token is nowhere in the first message.
+        // The wrong token, or another name on either side, fails the handshake: the first message
+        // authenticates only as what it is, which is how the listener tells who connected.
+        let (_, first) = initiate(token, "alice", "bob", [3; 32], &hello("alice")).unwrap();
+        assert!(receive(Token(7), "alice", "bob", [4; 32], &first).is_err());
+        assert!(receive(token, "mallory", "bob", [4; 32], &first).is_err());
+        assert!(receive(token, "alice", "carol", [4; 32], &first).is_err());
+        // Neither the token nor a name is anywhere in the first message.
         let hex = format!("{:032x}", token.0);
         assert!(!String::from_utf8_lossy(&first).contains(&hex));
         assert!(!first.windows(16).any(|w| w == token.0.to_be_bytes()));
+        for name in ["alice", "bob"] {
+            assert!(!first.windows(name.len()).any(|w| w == name.as_bytes()));
+        }
+    }
+
+    #[test]
+    fn handshake_messages_have_one_size() {
+        let token = Token(42);
+        for (a, b) in [("a", "b"), ("x".repeat(32).as_str(), "y")] {
+            let (hs, first) = initiate(token, a, b, [1; 32], &hello(a)).unwrap();
+            assert_eq!(first.len(), HANDSHAKE_LEN);
+            let ok = handshake_payload(&PeerMsg::Ok { user: b });
+            let (_, answer) = respond(token, a, b, [2; 32], &first, &ok).unwrap();
+            assert_eq!(answer.len(), HANDSHAKE_LEN);
+            hs.finish(&answer).unwrap();
+        }
     }
 
     #[test]
     fn the_same_seed_makes_the_same_handshake_and_another_does_not() {
         let token = Token(99);
-        let (_, a) = initiate(token, "a", "b", [5; 32]).unwrap();
-        let (_, b) = initiate(token, "a", "b", [5; 32]).unwrap();
-        let (_, c) = initiate(token, "a", "b", [6; 32]).unwrap();
+        let (_, a) = initiate(token, "a", "b", [5; 32], b"").unwrap();
+        let (_, b) = initiate(token, "a", "b", [5; 32], b"").unwrap();
+        let (_, c) = initiate(token, "a", "b", [6; 32], b"").unwrap();
         assert_eq!(a, b);
         assert_ne!(a, c);
     }

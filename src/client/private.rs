@@ -2,13 +2,17 @@
 //!
 //! The server brokers; the text never goes near it. The requester gets `PRIVATE-ACCEPTED` (the peer's
 //! address and a one-time token) and connects; the accepting side gets `PRIVATE-EXPECT` (the same token)
-//! and waits. The connector says `HELLO <user>` and starts a Noise handshake keyed by the token
-//! ([`super::noise`]); the listener completes it only for the user it accepted and with that token, so
-//! nobody else can open, read or inject into the session, and the token itself never crosses the wire.
+//! and waits. The connector starts a Noise handshake keyed by the token ([`super::noise`]), saying who
+//! it is only inside it; the listener tries that first message under each private chat it expects
+//! (at most [`MAX_EXPECTING`]), and completes the handshake only for one it authenticates under. So
+//! nobody else can open, read or inject into the session, neither the token nor either name crosses
+//! the wire, and a connection that authenticates under no expected chat is never told why in detail.
 //!
 //! The server's two lines race the connection itself: a handshake may arrive before this side has read
-//! its `PRIVATE-EXPECT`. Such a connection is *parked* until the expectation arrives or its handshake
-//! deadline passes, instead of being refused.
+//! its `PRIVATE-EXPECT`. A first message that authenticates under nothing expected is therefore
+//! *parked*, and tried again under each expectation that arrives, until its handshake deadline passes;
+//! only then is it refused. (A stranger's connection cannot be told from one of these, so it is held
+//! the same way, within the [`MAX_GREETING`] bound.)
 //!
 //! Whenever a session ends, for whatever reason, the client tells the server with `stopprivate` (its
 //! reply is expected and not shown), except when it is logging out or has lost the server, which ends
@@ -24,7 +28,9 @@ use rand_chacha::rand_core::SeedableRng;
 use super::display::{ClientError, EndReason, Item, SetupFailure};
 use super::event::{Effect, LinkId, PeerEvent, show, show_error};
 use super::noise::{self, Initiated, Secure};
-use crate::protocol::p2p::{self, MAX_GREETING, MAX_LINE, PeerBye, PeerMsg, Refusal};
+use crate::protocol::p2p::{
+    self, MAX_EXPECTING, MAX_GREETING, MAX_LINE, PeerBye, PeerMsg, Refusal, handshake_payload,
+};
 use crate::protocol::{Command, Name, Token, check_line};
 use crate::time::Timestamp;
 use crate::timers::Timers;
@@ -80,25 +86,20 @@ impl Peer {
 /// One peer-to-peer connection.
 #[derive(Debug)]
 enum Link {
-    /// Outgoing to `peer`; `HELLO` and the handshake's first message go out once connected, then
-    /// `handshake` waits for the answer.
+    /// Outgoing to `peer`; the handshake's first message goes out once connected, then `handshake`
+    /// waits for the answer.
     Dialing {
         peer: Name,
         token: Token,
         handshake: Option<Initiated>,
     },
-    /// Incoming; its `HELLO` has not arrived.
+    /// Incoming; its first handshake message has not arrived.
     Greeting {
         deadline: Timestamp,
     },
-    /// Incoming; said `HELLO` as `user`; its handshake message has not arrived.
-    Introduced {
-        user: Name,
-        deadline: Timestamp,
-    },
-    /// Incoming; `user` sent its handshake message (`first`) but is not expected (yet).
+    /// Incoming; its first handshake message (`first`, of the right size) authenticates under no
+    /// private chat expected so far: held until one it does arrives, or the deadline.
     Parked {
-        user: Name,
         first: Vec<u8>,
         deadline: Timestamp,
     },
@@ -109,21 +110,9 @@ enum Link {
 }
 
 impl Link {
-    /// Waiting for an incoming connection to introduce itself.
+    /// An incoming connection not yet recognised as any peer's.
     fn is_greeting(&self) -> bool {
-        matches!(
-            self,
-            Link::Greeting { .. } | Link::Introduced { .. } | Link::Parked { .. }
-        )
-    }
-
-    fn deadline(&self) -> Option<Timestamp> {
-        match self {
-            Link::Greeting { deadline }
-            | Link::Introduced { deadline, .. }
-            | Link::Parked { deadline, .. } => Some(*deadline),
-            _ => None,
-        }
+        matches!(self, Link::Greeting { .. } | Link::Parked { .. })
     }
 }
 
@@ -278,21 +267,42 @@ impl PrivateChats {
             return;
         }
         self.forget_peer(&peer, out);
+        let expecting = self
+            .peers
+            .values()
+            .filter(|p| matches!(p.state, PeerState::Expecting { .. }))
+            .count();
+        if expecting >= MAX_EXPECTING {
+            // Each expectation is one more try for every inbound first message: keep that bounded.
+            show(
+                out,
+                Item::PrivateFailed {
+                    peer: peer.clone(),
+                    why: SetupFailure::TooManyWaiting { max: MAX_EXPECTING },
+                },
+            );
+            return self.quiet_stop(cx, &peer, out);
+        }
         let deadline = cx.now.plus_secs(self.expect_secs);
         self.begin_setup(&peer, deadline, PeerState::Expecting { token, deadline });
         show(out, Item::PrivateAwaiting { peer: peer.clone() });
         // The requester may already have connected and started its handshake.
-        let parked: Vec<LinkId> = self
+        let parked: Vec<(LinkId, Vec<u8>)> = self
             .links
             .iter()
-            .filter(|(_, l)| matches!(l, Link::Parked { user, .. } if *user == peer))
-            .map(|(id, _)| *id)
+            .filter_map(|(id, l)| match l {
+                Link::Parked { first, .. } => Some((*id, first.clone())),
+                _ => None,
+            })
             .collect();
-        for link in parked {
-            if let Some(Link::Parked { user, first, .. }) = self.links.get_mut(&link) {
-                let (user, first) = (user.clone(), std::mem::take(first));
-                self.admit(cx, link, user, &first, out);
+        for (link, first) in parked {
+            if !matches!(
+                self.peers.get(&peer).map(|p| &p.state),
+                Some(PeerState::Expecting { .. })
+            ) {
+                break;
             }
+            self.try_as(cx, link, &peer, token, &first, out);
         }
     }
 
@@ -460,7 +470,8 @@ impl PrivateChats {
         else {
             return;
         };
-        let (state, first) = match noise::initiate(*token, &me, peer, seed) {
+        let hello = handshake_payload(&PeerMsg::Hello { user: &me });
+        let (state, first) = match noise::initiate(*token, &me, peer, seed, &hello) {
             Ok(started) => started,
             Err(e) => {
                 tracing::debug!("{link}: cannot start the handshake: {e}");
@@ -468,33 +479,32 @@ impl PrivateChats {
             }
         };
         *handshake = Some(state);
-        out.push(Effect::PeerSend {
-            link,
-            frame: PeerMsg::Hello { user: &me }.to_line().into_bytes(),
-        });
         out.push(Effect::PeerSend { link, frame: first });
     }
 
-    /// One frame from a link: a plain-text line during the introductions, a handshake message, or an
-    /// encrypted line.
+    /// One frame from a link: the first handshake message, the answer to it, or an encrypted line.
     fn on_frame(&mut self, cx: &Ctx, link: LinkId, bytes: &[u8], out: &mut Vec<Effect>) {
         match self.links.get_mut(&link) {
             Some(Link::Greeting { deadline }) => {
                 let deadline = *deadline;
-                match check_line(bytes).ok().map(p2p::decode) {
-                    Some(Ok(PeerMsg::Hello { user })) => {
-                        let user = Name::from(user);
-                        self.links.insert(link, Link::Introduced { user, deadline });
-                    }
-                    _ => {
-                        self.links.remove(&link);
-                        refuse(link, Refusal::BadHello, out);
-                    }
+                if bytes.len() != noise::HANDSHAKE_LEN {
+                    // An older client introduces itself in plain text: tell it, and its user, why.
+                    let old = matches!(
+                        check_line(bytes).ok().map(p2p::decode),
+                        Some(Ok(PeerMsg::Hello { .. }))
+                    );
+                    self.links.remove(&link);
+                    let refusal = if old {
+                        Refusal::Version
+                    } else {
+                        Refusal::BadHello
+                    };
+                    return refuse(link, refusal, out);
                 }
-            }
-            Some(Link::Introduced { user, .. }) => {
-                let user = user.clone();
-                self.admit(cx, link, user, bytes, out);
+                if !self.recognise(cx, link, bytes, out) {
+                    let first = bytes.to_vec();
+                    self.links.insert(link, Link::Parked { first, deadline });
+                }
             }
             Some(Link::Parked { .. }) => {
                 // Nothing more is due from the connector until it has an answer.
@@ -508,8 +518,8 @@ impl PrivateChats {
                 let answer = handshake.take().map(|h| h.finish(bytes));
                 match answer {
                     Some(Ok((secure, payload))) => {
-                        let ok = check_line(&payload).ok().map(p2p::decode);
-                        if matches!(ok, Some(Ok(PeerMsg::Ok { user })) if *user == *peer) {
+                        let ok = p2p::decode_handshake_payload(&payload);
+                        if matches!(ok, Ok(PeerMsg::Ok { user }) if *user == *peer) {
                             self.links.insert(
                                 link,
                                 Link::Open {
@@ -590,7 +600,7 @@ impl PrivateChats {
 
     fn on_bad_peer_line(&mut self, cx: &Ctx, link: LinkId, what: String, out: &mut Vec<Effect>) {
         match self.links.get(&link) {
-            Some(Link::Greeting { .. } | Link::Introduced { .. } | Link::Parked { .. }) => {
+            Some(Link::Greeting { .. } | Link::Parked { .. }) => {
                 self.links.remove(&link);
                 refuse(link, Refusal::BadLine, out);
             }
@@ -605,7 +615,7 @@ impl PrivateChats {
 
     fn on_link_closed(&mut self, cx: &Ctx, link: LinkId, out: &mut Vec<Effect>) {
         match self.links.get(&link) {
-            Some(Link::Greeting { .. } | Link::Introduced { .. } | Link::Parked { .. }) => {
+            Some(Link::Greeting { .. } | Link::Parked { .. }) => {
                 self.links.remove(&link);
                 out.push(Effect::PeerClose { link });
             }
@@ -618,54 +628,73 @@ impl PrivateChats {
         }
     }
 
-    /// An inbound handshake (`first`) from `user`: answer and open, refuse, or park until the server's
-    /// `PRIVATE-EXPECT` for `user` arrives.
-    fn admit(&mut self, cx: &Ctx, link: LinkId, user: Name, first: &[u8], out: &mut Vec<Effect>) {
-        let Some(deadline) = self.links.get(&link).and_then(Link::deadline) else {
-            return;
+    /// An inbound first handshake message: tried under each private chat expected here, as nothing on
+    /// the wire says whose it is. Returns whether one recognised it (and the link was answered or
+    /// refused); if none did, the caller parks it.
+    fn recognise(&mut self, cx: &Ctx, link: LinkId, first: &[u8], out: &mut Vec<Effect>) -> bool {
+        let expected: Vec<(Name, Token)> = self
+            .peers
+            .iter()
+            .filter_map(|(name, p)| match p.state {
+                PeerState::Expecting { token, .. } => Some((name.clone(), token)),
+                _ => None,
+            })
+            .collect();
+        debug_assert!(expected.len() <= MAX_EXPECTING);
+        expected
+            .into_iter()
+            .any(|(peer, token)| self.try_as(cx, link, &peer, token, first, out))
+    }
+
+    /// Tries `first` as `peer`'s handshake under `token`. If it authenticates, the connector is `peer`:
+    /// answers and opens the session (or refuses a malformed introduction), and returns true; otherwise
+    /// changes nothing and returns false.
+    fn try_as(
+        &mut self,
+        cx: &Ctx,
+        link: LinkId,
+        peer: &Name,
+        token: Token,
+        first: &[u8],
+        out: &mut Vec<Effect>,
+    ) -> bool {
+        let Some(me) = cx.me.clone() else {
+            return false;
         };
-        match self.peers.get(&user).map(|p| &p.state) {
-            Some(PeerState::Expecting { token, .. }) => {
-                let token = *token;
-                let Some(me) = cx.me.clone() else { return };
-                let seed = noise::next_seed(&mut self.rng);
-                let ok = PeerMsg::Ok { user: &me }.to_line();
-                match noise::respond(token, &user, &me, seed, first, ok.as_bytes()) {
-                    Ok((secure, answer)) => {
-                        out.push(Effect::PeerSend {
-                            link,
-                            frame: answer,
-                        });
-                        self.links.insert(
-                            link,
-                            Link::Open {
-                                peer: user.clone(),
-                                secure,
-                            },
-                        );
-                        self.open(link, user, out);
-                    }
-                    Err(_) => {
-                        self.links.remove(&link);
-                        refuse(link, Refusal::BadToken, out);
-                    }
-                }
-            }
-            Some(PeerState::Open { .. }) => {
-                self.links.remove(&link);
-                refuse(link, Refusal::Duplicate, out);
-            }
-            Some(PeerState::Dialing { .. }) | None => {
+        let seed = noise::next_seed(&mut self.rng);
+        let Ok((received, payload)) = noise::receive(token, peer, &me, seed, first) else {
+            return false;
+        };
+        // The prologue already binds the name; the payload must say the same, or the peer's client
+        // is broken.
+        let says = p2p::decode_handshake_payload(&payload);
+        if !matches!(says, Ok(PeerMsg::Hello { user }) if *user == **peer) {
+            self.links.remove(&link);
+            refuse(link, Refusal::BadHello, out);
+            return true;
+        }
+        match received.answer(&handshake_payload(&PeerMsg::Ok { user: &me })) {
+            Ok((secure, answer)) => {
+                out.push(Effect::PeerSend {
+                    link,
+                    frame: answer,
+                });
                 self.links.insert(
                     link,
-                    Link::Parked {
-                        user,
-                        first: first.to_vec(),
-                        deadline,
+                    Link::Open {
+                        peer: peer.clone(),
+                        secure,
                     },
                 );
+                self.open(link, peer.clone(), out);
+            }
+            Err(e) => {
+                tracing::debug!("{link}: cannot answer the handshake: {e}");
+                self.links.remove(&link);
+                refuse(link, Refusal::BadHello, out);
             }
         }
+        true
     }
 
     /// The link (already holding its session) is open: the chat with `peer` is.
@@ -778,9 +807,8 @@ impl PrivateChats {
                 // It never introduced itself: not a peer of ours, nothing to tell the user.
                 self.close_link(link, out);
             }
-            Some(Link::Introduced { deadline, .. } | Link::Parked { deadline, .. })
-                if cx.now >= *deadline =>
-            {
+            Some(Link::Parked { deadline, .. }) if cx.now >= *deadline => {
+                // It authenticated under no private chat expected here in all that time.
                 self.links.remove(&link);
                 refuse(link, Refusal::Unexpected, out);
             }
@@ -789,7 +817,8 @@ impl PrivateChats {
     }
 }
 
-/// Says why (in plain text: there is no session to say it in), then closes.
+/// Says why, then closes. In plain text: the two sides share no key yet (a refusal always comes before
+/// the listener authenticated the connector), and it holds only a code and a fixed explanation.
 fn refuse(link: LinkId, refusal: Refusal, out: &mut Vec<Effect>) {
     out.push(Effect::PeerSend {
         link,

@@ -2,17 +2,26 @@
 //! through the server, and encrypted end to end. `docs/PROTOCOL.md` ("Peer-to-peer private chat
 //! protocol") is its prose version; `crate::client::noise` says how the encryption is keyed.
 //!
-//! Every message is a *frame*: a 2-byte big-endian length, then that many bytes.
+//! Every message is a *frame*: a 2-byte big-endian length, then that many bytes. This is version 3 of
+//! the link: nothing on it names either user.
 //!
 //! ```text
-//! connector → listener   "HELLO <user>"          who I am, in plain text (no secret in it)
-//! connector → listener   Noise message 1         keyed by the server's token, which is never sent
+//! connector → listener   Noise message 1         keyed by the server's token, which is never sent;
+//!                                                its sealed payload "HELLO <user>" says who connects
 //! listener → connector   Noise message 2         its payload "OK <user>": the session is open
 //!                        "NO <code> <text>"      or, in plain text, refused; the listener closes
 //! either way, once open  Noise messages, each holding one line:
 //!                        MSG <text>              one private message, verbatim
 //!                        BYE <code> <text>       the session is over; the sender closes
 //! ```
+//!
+//! The listener learns who connected by which of the private chats it expects (each with its own
+//! token) the first message authenticates under: at most [`MAX_EXPECTING`] tries. Both handshake
+//! payloads are padded to [`HANDSHAKE_PAYLOAD`] bytes, so not even a name's length shows on the wire.
+//!
+//! A refusal is plain text because it comes before the two sides share a key (the listener could not
+//! authenticate the connector, so it has nothing to seal it with); it holds a code and a fixed
+//! explanation, never a name or anything of the handshake.
 //!
 //! The lines inside are checked as the server protocol's are ([`crate::protocol::check_line`]); this
 //! module turns one into a [`PeerMsg`] and back, and splits a byte stream into frames
@@ -27,7 +36,8 @@ use nom::{
     combinator::{eof, rest},
 };
 
-use crate::protocol::name::check_username;
+use crate::protocol::check_line;
+use crate::protocol::name::{MAX_USERNAME_LEN, check_username};
 
 /// The longest line either side accepts on a link, in bytes: the server's default line limit.
 pub const MAX_LINE: usize = crate::protocol::MAX_LINE;
@@ -35,42 +45,50 @@ pub const MAX_LINE: usize = crate::protocol::MAX_LINE;
 /// The longest frame accepted: a line and what encryption adds to it (the handshake's are smaller).
 pub const MAX_FRAME: usize = MAX_LINE + 64;
 
-/// Seconds a connection has to complete its handshake (`HELLO` on one side, `OK` on the other).
+/// Seconds a connection has to complete its handshake (its first message on one side, the answer on the
+/// other).
 pub const HANDSHAKE_SECS: u64 = 10;
 
 /// Seconds the side that accepted a request waits for the requester to connect.
 pub const EXPECT_SECS: u64 = 60;
 
-/// Inbound connections that may be waiting for their `HELLO` at once; more are closed at once, so a
-/// flood of idle connections cannot pile up.
+/// Inbound connections that may be waiting to be recognised at once (their first message not yet in,
+/// or held until the private chat it belongs to is expected); more are refused at once, so a flood of
+/// idle connections cannot pile up.
 pub const MAX_GREETING: usize = 8;
+
+/// Private chats a client may be waiting for the requester to connect to at once. A first message is
+/// tried under each one's token in turn (the names are not on the wire to say which), so this bounds
+/// the work one inbound connection can cause; an `accept` beyond it fails with a clear message.
+pub const MAX_EXPECTING: usize = 4;
+
+/// The size of each handshake message's payload (`HELLO <user>`, `OK <user>`), padded with spaces: the
+/// longest name fits, and every handshake is the same size whoever speaks.
+pub const HANDSHAKE_PAYLOAD: usize = "HELLO ".len() + MAX_USERNAME_LEN;
 
 /// Why a listener refused a connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refusal {
-    /// The first frame was not a well-formed `HELLO`, or the second not a handshake message.
+    /// The first frame was not a handshake message of this version of the link.
     BadHello,
-    /// No private chat with that user was accepted here (or it timed out).
+    /// The first message authenticates under no private chat expected here: nobody is expected, the
+    /// chat was stopped or timed out, or the connector does not have the token the server gave.
     Unexpected,
-    /// The user was expected, but the handshake failed: the connector does not have the token the
-    /// server gave (or the bytes were changed on the way).
-    BadToken,
-    /// A private chat with that user is already open.
-    Duplicate,
-    /// Too many connections are waiting to introduce themselves.
+    /// The connector spoke an older version of the link (it began with `HELLO <user>` in plain text).
+    Version,
+    /// Too many connections are waiting to be recognised.
     Busy,
-    /// A line over [`MAX_LINE`], or one with invalid UTF-8 or control characters.
+    /// A frame over the limit, or a line with invalid UTF-8 or control characters.
     BadLine,
     /// A code this client does not know (from a newer client).
     Other,
 }
 
 impl Refusal {
-    const ALL: [Refusal; 6] = [
+    const ALL: [Refusal; 5] = [
         Refusal::BadHello,
         Refusal::Unexpected,
-        Refusal::BadToken,
-        Refusal::Duplicate,
+        Refusal::Version,
         Refusal::Busy,
         Refusal::BadLine,
     ];
@@ -79,8 +97,7 @@ impl Refusal {
         match self {
             Refusal::BadHello => "bad-hello",
             Refusal::Unexpected => "unexpected",
-            Refusal::BadToken => "bad-token",
-            Refusal::Duplicate => "duplicate",
+            Refusal::Version => "version",
             Refusal::Busy => "busy",
             Refusal::BadLine => "bad-line",
             Refusal::Other => "other",
@@ -90,10 +107,11 @@ impl Refusal {
     /// The explanation sent after the code, for a person reading with `nc`.
     pub fn text(self) -> &'static str {
         match self {
-            Refusal::BadHello => "Start with HELLO <user>, then the Noise handshake.",
-            Refusal::Unexpected => "No private chat with you was accepted here.",
-            Refusal::BadToken => "The handshake failed: not the token for this private chat.",
-            Refusal::Duplicate => "A private chat with you is already open.",
+            Refusal::BadHello => "Start with the Noise handshake (version 3 of the link).",
+            Refusal::Unexpected => "No private chat accepted here matches this handshake.",
+            Refusal::Version => {
+                "This client speaks version 3 of the private-chat link; update natter to chat."
+            }
             Refusal::Busy => "Too many connections are waiting; try again.",
             Refusal::BadLine => "Lines must be UTF-8 text without control characters.",
             Refusal::Other => "Refused.",
@@ -243,6 +261,28 @@ pub fn decode(line: &str) -> Result<PeerMsg<'_>, PeerDecodeError> {
     }
 }
 
+/// The payload of a handshake message: `msg` (a `HELLO` or an `OK`) padded with spaces to
+/// [`HANDSHAKE_PAYLOAD`] bytes, so its size does not tell the name's length.
+pub fn handshake_payload(msg: &PeerMsg<'_>) -> Vec<u8> {
+    let mut out = msg.to_line().into_bytes();
+    debug_assert!(
+        out.len() <= HANDSHAKE_PAYLOAD,
+        "a name is at most {MAX_USERNAME_LEN} bytes"
+    );
+    out.resize(HANDSHAKE_PAYLOAD.max(out.len()), b' ');
+    out
+}
+
+/// Decodes a handshake message's payload: exactly [`HANDSHAKE_PAYLOAD`] bytes, a line and its padding.
+pub fn decode_handshake_payload(payload: &[u8]) -> Result<PeerMsg<'_>, PeerDecodeError> {
+    if payload.len() != HANDSHAKE_PAYLOAD {
+        return Err(PeerDecodeError::Malformed("handshake payload"));
+    }
+    let line = check_line(payload).map_err(|_| PeerDecodeError::Malformed("handshake payload"))?;
+    // A name holds no space, so trimming takes the padding and nothing else.
+    decode(line.trim_end_matches(' '))
+}
+
 /// The wire form of one frame: its length, then `payload` (at most [`MAX_FRAME`] bytes).
 pub fn frame(payload: &[u8]) -> Vec<u8> {
     debug_assert!(!payload.is_empty() && payload.len() <= MAX_FRAME);
@@ -374,6 +414,29 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn handshake_payloads_are_padded_to_one_size_and_read_strictly() {
+        let longest = "x".repeat(MAX_USERNAME_LEN);
+        for m in [
+            PeerMsg::Hello { user: "a" },
+            PeerMsg::Hello { user: &longest },
+            PeerMsg::Ok { user: "bob" },
+            PeerMsg::Ok { user: &longest },
+        ] {
+            let p = handshake_payload(&m);
+            assert_eq!(p.len(), HANDSHAKE_PAYLOAD);
+            assert_eq!(decode_handshake_payload(&p), Ok(m));
+        }
+        let bad = PeerDecodeError::Malformed("handshake payload");
+        assert_eq!(decode_handshake_payload(b"HELLO alice"), Err(bad.clone()));
+        let mut long = handshake_payload(&PeerMsg::Hello { user: "a" });
+        long.push(b' ');
+        assert_eq!(decode_handshake_payload(&long), Err(bad.clone()));
+        let mut control = handshake_payload(&PeerMsg::Hello { user: "a" });
+        control[10] = 0;
+        assert_eq!(decode_handshake_payload(&control), Err(bad));
     }
 
     #[test]

@@ -107,22 +107,29 @@ pub fn run_ops_bytes(data: &[u8]) {
 }
 
 /// A private-chat listener (bob, expecting alice) fed arbitrary bytes on its link, through the real frame
-/// decoder: it never panics, and it shows no private message that was not sealed with the session's keys.
+/// decoder: it never panics, it shows no private message that was not sealed with the session's keys,
+/// and it opens a session only for a first message made with alice's token for alice and bob.
 ///
-/// The first byte picks where the bytes start: on a fresh connection (so they must get through the
-/// introductions and the handshake themselves), or after a genuine `HELLO` and handshake message (so
-/// they land in an open session, where only sealed frames may be shown).
+/// The first byte picks where the bytes start and what bob expects. Bit 0: after a genuine handshake
+/// (so they land in an open session, where only sealed frames may be shown), or on a fresh connection
+/// (so they must get through the handshake themselves). Bit 1, on a fresh connection: the server's
+/// `PRIVATE-EXPECT` for alice comes only after the bytes (so a first message is parked, then tried).
+/// Bit 2: bob expects others too, as many as he may, so a first message is tried under several tokens.
 pub fn peer_link(data: &[u8]) {
     use crate::client::{
         ClientState, Config, Effect, Event, Item, LinkId, PeerEvent, ServerEvent, UserEvent, noise,
     };
-    use crate::protocol::p2p::{FrameDecoder, PeerFrame};
+    use crate::protocol::p2p::{
+        FrameDecoder, MAX_EXPECTING, PeerFrame, PeerMsg, handshake_payload,
+    };
     use crate::protocol::{Name, Prompt, ServerMsg, Token};
     use crate::time::Timestamp;
 
     let Some((&mode, rest)) = data.split_first() else {
         return;
     };
+    let genuine = mode & 1 == 1;
+    let expect_late = !genuine && mode & 2 == 2;
     let token = Token(0x5eed_0000_1111_2222_3333_4444_5555_6666);
     let now = Timestamp::from_millis(1_700_000_000_000);
     let mut bob = ClientState::new(Config::new(5555), now);
@@ -143,6 +150,10 @@ pub fn peer_link(data: &[u8]) {
             Event::Server(ServerEvent::Line(&line[..line.len() - 1])),
         );
     };
+    let expect_alice = ServerMsg::PrivateExpect {
+        peer: Name::from("alice"),
+        token,
+    };
     feed(&mut bob, Event::Server(ServerEvent::Connected));
     server(&mut bob, &mut feed, ServerMsg::Prompt(Prompt::Username));
     feed(&mut bob, Event::User(UserEvent::Line(b"bob")));
@@ -155,14 +166,21 @@ pub fn peer_link(data: &[u8]) {
             user: Name::from("bob"),
         },
     );
-    server(
-        &mut bob,
-        &mut feed,
-        ServerMsg::PrivateExpect {
-            peer: Name::from("alice"),
-            token,
-        },
-    );
+    if mode & 4 == 4 {
+        for n in 1..MAX_EXPECTING {
+            server(
+                &mut bob,
+                &mut feed,
+                ServerMsg::PrivateExpect {
+                    peer: Name::from(format!("other{n}").as_str()),
+                    token: Token(token.0 ^ n as u128),
+                },
+            );
+        }
+    }
+    if !expect_late {
+        server(&mut bob, &mut feed, expect_alice.clone());
+    }
     let link = LinkId::In(1);
     feed(
         &mut bob,
@@ -171,15 +189,9 @@ pub fn peer_link(data: &[u8]) {
             event: PeerEvent::Incoming,
         },
     );
-    if mode & 1 == 1 {
-        let (_, first) = noise::initiate(token, "alice", "bob", [3; 32]).expect("initiate");
-        feed(
-            &mut bob,
-            Event::Peer {
-                link,
-                event: PeerEvent::Frame(b"HELLO alice"),
-            },
-        );
+    if genuine {
+        let hello = handshake_payload(&PeerMsg::Hello { user: "alice" });
+        let (_, first) = noise::initiate(token, "alice", "bob", [3; 32], &hello).expect("initiate");
         feed(
             &mut bob,
             Event::Peer {
@@ -207,6 +219,21 @@ pub fn peer_link(data: &[u8]) {
             None => PeerEvent::Broken,
         };
         feed(&mut bob, Event::Peer { link, event });
+    }
+    if expect_late {
+        server(&mut bob, &mut feed, expect_alice);
+    }
+    if !genuine && bob.private_open("alice") {
+        // Only a first message made with the token, for these two names, may open it.
+        let made_with_token = frames.iter().flatten().any(|f| {
+            noise::receive(token, "alice", "bob", [0; 32], f).is_ok_and(|(_, payload)| {
+                payload == handshake_payload(&PeerMsg::Hello { user: "alice" })
+            })
+        });
+        assert!(
+            made_with_token,
+            "a session opened without alice's handshake"
+        );
     }
     let shown = shown.borrow();
     assert!(

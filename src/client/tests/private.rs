@@ -1,11 +1,14 @@
 //! Private chats: set-up from both ends, the handshake's checks, the session, and every way it ends.
 //! The other client is played by the test with the real handshake (`noise`), so what is checked is
-//! what goes over the wire: plain text only for the introductions and refusals, sealed lines after.
+//! what goes over the wire: plain text only for refusals, the handshake and sealed lines otherwise.
 
 use super::*;
 use crate::client::noise::{self, Secure};
 use crate::protocol::ErrorReply;
-use crate::protocol::p2p::{MAX_GREETING, MAX_LINE};
+use crate::protocol::p2p::{
+    HANDSHAKE_PAYLOAD, MAX_EXPECTING, MAX_GREETING, MAX_LINE, PeerMsg, decode_handshake_payload,
+    handshake_payload,
+};
 
 const T: u128 = 0x1234_5678_9abc_def0_1111_2222_3333_4444;
 
@@ -24,8 +27,18 @@ fn opened(peer: &mut Secure, sent: Vec<(LinkId, Vec<u8>)>) -> Vec<(LinkId, Strin
         .collect()
 }
 
-/// As `user`, connects to a client that should expect us with token `t`: HELLO and the first
-/// handshake message go in; returns the handshake to finish with the answer.
+/// What the connector `user` seals in its first handshake message.
+fn hello(user: &str) -> Vec<u8> {
+    handshake_payload(&PeerMsg::Hello { user })
+}
+
+/// What the listener `user` seals in its answer.
+fn ok(user: &str) -> Vec<u8> {
+    handshake_payload(&PeerMsg::Ok { user })
+}
+
+/// As `user`, connects to a client that should expect us with token `t`: the first handshake message
+/// goes in; returns the handshake to finish with the answer.
 fn introduce(
     b: &mut Client,
     link: LinkId,
@@ -33,20 +46,21 @@ fn introduce(
     listener: &str,
     t: u128,
 ) -> noise::Initiated {
-    let (hs, first) = noise::initiate(token(t), user, listener, [9; 32]).unwrap();
-    b.peer_frame(link, format!("HELLO {user}").as_bytes());
+    let (hs, first) = noise::initiate(token(t), user, listener, [9; 32], &hello(user)).unwrap();
     b.peer_frame(link, &first);
     hs
 }
 
-/// The listener's answer sent on `link`, finished into a session by the connector's handshake.
+/// The listener's answer sent on `link`, finished into a session by the connector's handshake; the
+/// answer's line, without its padding.
 fn finish(hs: noise::Initiated, sent: &[(LinkId, Vec<u8>)], link: LinkId) -> (Secure, String) {
     let [(l, answer)] = sent else {
         panic!("one answer expected: {sent:?}")
     };
     assert_eq!(*l, link);
     let (secure, payload) = hs.finish(answer).expect("the handshake completes");
-    (secure, String::from_utf8(payload).unwrap())
+    let line = decode_handshake_payload(&payload).expect("a padded line");
+    (secure, line.to_line())
 }
 
 /// alice asked bob, bob accepted, alice connected and bob answered: open on alice's side. Returns bob's
@@ -62,7 +76,7 @@ fn alice_open_with_bob() -> (Client, LinkId, Secure) {
     a.peer(link, PeerEvent::Connected);
     let sent = a.take_peer_sent();
     let (bob, answer) =
-        noise::respond(token(T), "alice", "bob", [8; 32], &sent[1].1, b"OK bob").unwrap();
+        noise::respond(token(T), "alice", "bob", [8; 32], &sent[0].1, &ok("bob")).unwrap();
     a.peer_frame(link, &answer);
     a.clear();
     (a, link, bob)
@@ -92,7 +106,7 @@ fn bob_open_with_alice() -> (Client, LinkId, Secure) {
 }
 
 #[test]
-fn requester_connects_says_hello_and_opens_on_ok() {
+fn requester_connects_says_who_it_is_inside_the_handshake_and_opens_on_ok() {
     let mut a = Client::online("alice");
     a.server(ServerMsg::PrivatePending {
         to: name("bob"),
@@ -111,12 +125,11 @@ fn requester_connects_says_hello_and_opens_on_ok() {
     assert!(!a.state.private_open("bob"));
     a.peer(link, PeerEvent::Connected);
     let sent = a.take_peer_sent();
-    assert_eq!(sent.len(), 2);
-    assert_eq!(
-        sent[0],
-        (link, b"HELLO alice".to_vec()),
-        "who, and no secret"
-    );
+    assert_eq!(sent.len(), 1, "the handshake's first message alone");
+    assert_eq!(sent[0].0, link);
+    let (received, said) =
+        noise::receive(token(T), "alice", "bob", [8; 32], &sent[0].1).expect("made with the token");
+    assert_eq!(said, hello("alice"), "who, sealed under the token");
     let hex = format!("{:032x}", T);
     assert!(
         sent.iter()
@@ -124,8 +137,7 @@ fn requester_connects_says_hello_and_opens_on_ok() {
                 && !f.windows(16).any(|w| w == T.to_be_bytes())),
         "the token never goes on the wire"
     );
-    let (_, answer) =
-        noise::respond(token(T), "alice", "bob", [8; 32], &sent[1].1, b"OK bob").unwrap();
+    let (_, answer) = received.answer(&ok("bob")).unwrap();
     a.peer_frame(link, &answer);
     assert!(a.state.private_open("bob"));
     assert_eq!(
@@ -169,11 +181,20 @@ fn a_wrong_token_is_refused_and_the_real_peer_can_still_connect() {
     let intruder = LinkId::In(1);
     b.peer(intruder, PeerEvent::Incoming);
     introduce(&mut b, intruder, "alice", "bob", T ^ 1);
+    // It authenticates under nothing expected: held (it could be a chat not yet expected), unanswered.
+    assert!(b.peer_sent.is_empty());
+    assert!(!b.state.private_open("alice"));
+    let real = LinkId::In(2);
+    b.peer(real, PeerEvent::Incoming);
+    introduce(&mut b, real, "alice", "bob", T);
+    assert!(b.state.private_open("alice"));
+    b.clear();
+    b.advance_secs(crate::protocol::p2p::HANDSHAKE_SECS);
     let sent = b.take_plain_sent();
     assert_eq!(sent.len(), 1);
-    assert!(sent[0].1.starts_with("NO bad-token"), "{sent:?}");
+    assert_eq!(sent[0].0, intruder);
+    assert!(sent[0].1.starts_with("NO unexpected"), "{sent:?}");
     assert!(b.closed.contains(&intruder));
-    assert!(!b.state.private_open("alice"));
     // Anything the intruder sends afterwards goes nowhere.
     b.peer_frame(intruder, b"MSG injected");
     assert!(
@@ -181,10 +202,19 @@ fn a_wrong_token_is_refused_and_the_real_peer_can_still_connect() {
         "{:?}",
         b.shown
     );
-    let real = LinkId::In(2);
-    b.peer(real, PeerEvent::Incoming);
-    introduce(&mut b, real, "alice", "bob", T);
     assert!(b.state.private_open("alice"));
+}
+
+#[test]
+fn a_held_stranger_that_speaks_again_is_refused() {
+    let mut b = bob_expecting_alice();
+    let intruder = LinkId::In(1);
+    b.peer(intruder, PeerEvent::Incoming);
+    introduce(&mut b, intruder, "alice", "bob", T ^ 1);
+    b.peer_frame(intruder, b"MSG injected");
+    assert!(b.take_plain_sent()[0].1.starts_with("NO bad-hello"));
+    assert!(b.closed.contains(&intruder));
+    assert_eq!(b.state.link_count(), 0);
 }
 
 #[test]
@@ -192,9 +222,10 @@ fn nobody_but_the_peer_can_inject_into_an_open_session() {
     let (mut b, link, _) = bob_open_with_alice();
     let other = LinkId::In(9);
     b.peer(other, PeerEvent::Incoming);
-    // Claiming to be alice again (with or without the token) is refused: the session is taken.
+    // alice's handshake again (a replay, or a second try): her token was forgotten when the session
+    // opened, so it authenticates under nothing and is refused at the deadline.
     introduce(&mut b, other, "alice", "bob", T);
-    assert!(b.take_plain_sent()[0].1.starts_with("NO duplicate"));
+    assert!(b.peer_sent.is_empty());
     let third = LinkId::In(10);
     b.peer(third, PeerEvent::Incoming);
     b.peer_frame(third, b"MSG hi");
@@ -205,6 +236,8 @@ fn nobody_but_the_peer_can_inject_into_an_open_session() {
         peer: name("alice"),
         why: EndReason::Tampered
     }));
+    b.advance_secs(crate::protocol::p2p::HANDSHAKE_SECS);
+    assert!(b.take_plain_sent()[0].1.starts_with("NO unexpected"));
     assert!(b.closed.contains(&other) && b.closed.contains(&third));
     assert!(
         !b.shown.iter().any(|i| matches!(i, Item::Private { .. })),
@@ -214,12 +247,108 @@ fn nobody_but_the_peer_can_inject_into_an_open_session() {
 }
 
 #[test]
-fn a_hello_that_beats_the_servers_expect_line_is_held_until_it_arrives() {
+fn the_token_alone_tells_the_listener_who_connected() {
+    let mut b = bob_expecting_alice();
+    b.server(ServerMsg::PrivateExpect {
+        peer: name("carol"),
+        token: token(T + 7),
+    });
+    let link = LinkId::In(1);
+    b.peer(link, PeerEvent::Incoming);
+    let hs = introduce(&mut b, link, "carol", "bob", T + 7);
+    let (_, ok) = finish(hs, &b.take_peer_sent(), link);
+    assert_eq!(ok, "OK bob");
+    assert!(b.state.private_open("carol"));
+    assert!(!b.state.private_open("alice"));
+    // carol with alice's token, or alice claiming carol's: each fails under every pairing.
+    for (n, (user, t)) in [("carol", T), ("alice", T + 7)].into_iter().enumerate() {
+        let l = LinkId::In(10 + n as u64);
+        b.peer(l, PeerEvent::Incoming);
+        introduce(&mut b, l, user, "bob", t);
+        b.advance_secs(crate::protocol::p2p::HANDSHAKE_SECS);
+        assert!(b.take_plain_sent()[0].1.starts_with("NO unexpected"));
+    }
+    let real = LinkId::In(3);
+    b.peer(real, PeerEvent::Incoming);
+    introduce(&mut b, real, "alice", "bob", T);
+    assert!(b.state.private_open("alice"));
+}
+
+#[test]
+fn a_handshake_that_says_another_name_than_it_was_made_for_is_refused() {
+    let mut b = bob_expecting_alice();
+    let link = LinkId::In(1);
+    b.peer(link, PeerEvent::Incoming);
+    let (_, first) = noise::initiate(token(T), "alice", "bob", [9; 32], &hello("mallory")).unwrap();
+    b.peer_frame(link, &first);
+    assert!(b.take_plain_sent()[0].1.starts_with("NO bad-hello"));
+    assert!(!b.state.private_open("alice"));
+    assert!(b.closed.contains(&link));
+}
+
+#[test]
+fn an_older_client_that_says_hello_in_plain_text_is_told_to_update() {
+    let mut b = bob_expecting_alice();
+    let link = LinkId::In(1);
+    b.peer(link, PeerEvent::Incoming);
+    b.peer_frame(link, b"HELLO alice");
+    let sent = b.take_plain_sent();
+    assert!(sent[0].1.starts_with("NO version "), "{sent:?}");
+    assert!(b.closed.contains(&link));
+    assert!(!b.state.private_open("alice"));
+}
+
+#[test]
+fn at_most_max_expecting_requesters_are_awaited_at_once() {
+    let mut b = Client::online("bob");
+    let peers: Vec<String> = (0..=MAX_EXPECTING).map(|n| format!("p{n}")).collect();
+    for (n, p) in peers.iter().enumerate() {
+        b.server(ServerMsg::PrivateExpect {
+            peer: name(p),
+            token: token(T + n as u128),
+        });
+    }
+    let last = &peers[MAX_EXPECTING];
+    assert_eq!(
+        b.shown.last(),
+        Some(&Item::PrivateFailed {
+            peer: name(last),
+            why: SetupFailure::TooManyWaiting { max: MAX_EXPECTING }
+        })
+    );
+    // The server is told, so the requester hears the chat is off.
+    assert_eq!(b.take_sent(), vec![format!("stopprivate {last}")]);
+    // A new go-ahead for one already awaited replaces it rather than counting twice.
+    b.server(ServerMsg::PrivateExpect {
+        peer: name("p0"),
+        token: token(T + 100),
+    });
+    assert_eq!(
+        b.shown.last(),
+        Some(&Item::PrivateAwaiting { peer: name("p0") })
+    );
+    // Each awaited requester still gets in, whichever the listener tries first.
+    for (n, p) in peers[1..MAX_EXPECTING].iter().enumerate() {
+        let link = LinkId::In(n as u64);
+        b.peer(link, PeerEvent::Incoming);
+        introduce(&mut b, link, p, "bob", T + n as u128 + 1);
+        assert!(b.state.private_open(p), "{p}");
+    }
+}
+
+#[test]
+fn a_handshake_that_beats_the_servers_expect_line_is_held_until_it_arrives() {
     let mut b = Client::online("bob");
     let link = LinkId::In(1);
     b.peer(link, PeerEvent::Incoming);
     let hs = introduce(&mut b, link, "alice", "bob", T);
     assert!(b.peer_sent.is_empty(), "not refused yet");
+    // Someone else's expectation does not match it; alice's does.
+    b.server(ServerMsg::PrivateExpect {
+        peer: name("carol"),
+        token: token(T + 1),
+    });
+    assert!(b.peer_sent.is_empty());
     b.server(ServerMsg::PrivateExpect {
         peer: name("alice"),
         token: token(T),
@@ -230,7 +359,7 @@ fn a_hello_that_beats_the_servers_expect_line_is_held_until_it_arrives() {
 }
 
 #[test]
-fn a_held_hello_nobody_expects_is_refused_at_the_handshake_deadline() {
+fn a_held_handshake_nobody_expects_is_refused_at_the_handshake_deadline() {
     let mut b = Client::online("bob");
     let link = LinkId::In(1);
     b.peer(link, PeerEvent::Incoming);
@@ -244,7 +373,7 @@ fn a_held_hello_nobody_expects_is_refused_at_the_handshake_deadline() {
 }
 
 #[test]
-fn a_connection_that_never_says_hello_is_closed_quietly() {
+fn a_connection_that_never_starts_its_handshake_is_closed_quietly() {
     let mut b = Client::online("bob");
     let link = LinkId::In(1);
     b.peer(link, PeerEvent::Incoming);
@@ -275,12 +404,29 @@ fn malformed_and_over_long_handshakes_are_refused() {
     b.peer(LinkId::In(2), PeerEvent::Broken);
     b.peer(LinkId::In(3), PeerEvent::Incoming);
     b.peer_frame(LinkId::In(3), b"HELLO \xff");
-    let codes: Vec<String> = b
+    // The right size, but no handshake: held like any unrecognised one, then refused.
+    b.peer(LinkId::In(4), PeerEvent::Incoming);
+    b.peer_frame(LinkId::In(4), &[0x42; noise::HANDSHAKE_LEN]);
+    b.peer(LinkId::In(5), PeerEvent::Incoming);
+    b.peer_frame(LinkId::In(5), &[0x42; noise::HANDSHAKE_LEN + 1]);
+    b.advance_secs(crate::protocol::p2p::HANDSHAKE_SECS);
+    let codes: Vec<(LinkId, String)> = b
         .take_plain_sent()
         .into_iter()
-        .map(|(_, l)| l.split(' ').take(2).collect::<Vec<_>>().join(" "))
+        .map(|(id, l)| (id, l.split(' ').take(2).collect::<Vec<_>>().join(" ")))
         .collect();
-    assert_eq!(codes, vec!["NO bad-hello", "NO bad-line", "NO bad-hello"]);
+    let want = [
+        (1, "NO bad-hello"),
+        (2, "NO bad-line"),
+        (3, "NO bad-hello"),
+        (5, "NO bad-hello"),
+        (4, "NO unexpected"),
+    ];
+    let want: Vec<(LinkId, String)> = want
+        .into_iter()
+        .map(|(n, c)| (LinkId::In(n), c.to_string()))
+        .collect();
+    assert_eq!(codes, want);
     assert_eq!(b.state.link_count(), 0);
 }
 
@@ -533,8 +679,13 @@ fn set_up_failures_are_reported_and_the_server_told() {
     }
     for (answer, why) in [
         (
-            Answer::Plain("NO bad-token The handshake failed."),
-            SetupFailure::Refused(crate::protocol::p2p::Refusal::BadToken),
+            Answer::Plain("NO unexpected No private chat accepted here matches this handshake."),
+            SetupFailure::Refused(crate::protocol::p2p::Refusal::Unexpected),
+        ),
+        (
+            // What a listener of the previous version answers this one's handshake with.
+            Answer::Plain("NO bad-hello Start with HELLO <user>, then the Noise handshake."),
+            SetupFailure::Refused(crate::protocol::p2p::Refusal::BadHello),
         ),
         (Answer::Plain("OK bob"), SetupFailure::BadAnswer),
         (Answer::Keyed(T ^ 1, "OK bob"), SetupFailure::BadAnswer),
@@ -554,7 +705,7 @@ fn set_up_failures_are_reported_and_the_server_told() {
         });
         let (link, _) = a.connects[0];
         a.peer(link, PeerEvent::Connected);
-        let first = a.take_peer_sent()[1].1.clone();
+        let first = a.take_peer_sent()[0].1.clone();
         a.clear();
         let what = match &answer {
             Answer::Plain(l) => l.to_string(),
@@ -566,14 +717,9 @@ fn set_up_failures_are_reported_and_the_server_told() {
             Answer::Keyed(t, payload) => {
                 // A responder with another token cannot even read alice's first message; one with the
                 // right token that names another user is caught by the answer's check.
-                match noise::respond(
-                    token(t),
-                    "alice",
-                    "bob",
-                    [8; 32],
-                    &first,
-                    payload.as_bytes(),
-                ) {
+                let mut padded = payload.as_bytes().to_vec();
+                padded.resize(HANDSHAKE_PAYLOAD, b' ');
+                match noise::respond(token(t), "alice", "bob", [8; 32], &first, &padded) {
                     Ok((_, answer)) => a.peer_frame(link, &answer),
                     Err(_) => a.peer_frame(link, &[0x42; 48]),
                 }
@@ -646,4 +792,50 @@ fn bad_lines_inside_a_session_are_reported_and_ignored() {
         why: EndReason::Tampered
     }));
     assert!(!a.state.private_open("bob"));
+}
+
+/// Whether `name` appears anywhere in `bytes`.
+fn names(bytes: &[u8], name: &str) -> bool {
+    bytes.windows(name.len()).any(|w| w == name.as_bytes())
+}
+
+#[test]
+fn nothing_on_the_link_names_either_user() {
+    // Everything the connector sends before the session opens, for a long name and a short one.
+    let mut lengths = Vec::new();
+    for (me, peer) in [("alice", "bob"), ("al", "bartholomew_the_thirty_second_x")] {
+        let mut a = Client::online(me);
+        a.server(ServerMsg::PrivateAccepted {
+            peer: name(peer),
+            addr: "127.0.0.1:6000".parse().unwrap(),
+            token: token(T),
+        });
+        let (link, _) = a.connects[0];
+        a.peer(link, PeerEvent::Connected);
+        let sent = a.take_peer_sent();
+        assert!(!sent.is_empty());
+        for (_, frame) in &sent {
+            for who in [me, peer] {
+                assert!(!names(frame, who), "{who:?} readable in {frame:?}");
+            }
+        }
+        lengths.push(sent.iter().map(|(_, f)| f.len()).collect::<Vec<_>>());
+    }
+    assert_eq!(
+        lengths[0], lengths[1],
+        "the frames' sizes do not tell the names' lengths"
+    );
+
+    // The listener's answer names nobody either.
+    let mut b = bob_expecting_alice();
+    let link = LinkId::In(1);
+    b.peer(link, PeerEvent::Incoming);
+    let (hs, first) = noise::initiate(token(T), "alice", "bob", [9; 32], &hello("alice")).unwrap();
+    b.peer_frame(link, &first);
+    let sent = b.take_peer_sent();
+    for (_, frame) in &sent {
+        assert!(!names(frame, "alice") && !names(frame, "bob"), "{frame:?}");
+    }
+    let (_, ok) = finish(hs, &sent, link);
+    assert_eq!(ok.trim_end(), "OK bob");
 }
