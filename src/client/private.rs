@@ -64,6 +64,9 @@ enum PeerState {
     Expecting {
         token: Token,
         deadline: Timestamp,
+        /// Whether the user was told that a connection claiming to be this peer spoke an older
+        /// version of the link (once: anyone can claim it, so it must not flood the screen).
+        told_outdated: bool,
     },
     Open {
         link: LinkId,
@@ -284,7 +287,12 @@ impl PrivateChats {
             return self.quiet_stop(cx, &peer, out);
         }
         let deadline = cx.now.plus_secs(self.expect_secs);
-        self.begin_setup(&peer, deadline, PeerState::Expecting { token, deadline });
+        let state = PeerState::Expecting {
+            token,
+            deadline,
+            told_outdated: false,
+        };
+        self.begin_setup(&peer, deadline, state);
         show(out, Item::PrivateAwaiting { peer: peer.clone() });
         // The requester may already have connected and started its handshake.
         let parked: Vec<(LinkId, Vec<u8>)> = self
@@ -488,18 +496,18 @@ impl PrivateChats {
             Some(Link::Greeting { deadline }) => {
                 let deadline = *deadline;
                 if bytes.len() != noise::HANDSHAKE_LEN {
-                    // An older client introduces itself in plain text: tell it, and its user, why.
-                    let old = matches!(
-                        check_line(bytes).ok().map(p2p::decode),
-                        Some(Ok(PeerMsg::Hello { .. }))
-                    );
                     self.links.remove(&link);
-                    let refusal = if old {
-                        Refusal::Version
-                    } else {
-                        Refusal::BadHello
+                    let old = match check_line(bytes).ok().map(p2p::decode) {
+                        Some(Ok(PeerMsg::Hello { user })) => Some(Name::from(user)),
+                        _ => None,
                     };
-                    return refuse(link, refusal, out);
+                    let Some(user) = old else {
+                        return refuse(link, Refusal::BadHello, out);
+                    };
+                    // An older client introduces itself in plain text: tell it why it is refused, and
+                    // this side's user why the peer cannot connect, rather than leave both waiting.
+                    self.tell_outdated(&user, out);
+                    return refuse(link, Refusal::Version, out);
                 }
                 if !self.recognise(cx, link, bytes, out) {
                     let first = bytes.to_vec();
@@ -626,6 +634,31 @@ impl PrivateChats {
             }
             None => {}
         }
+    }
+
+    /// A connection claiming to be `user` spoke version 2 of the link. If `user` is awaited, its user
+    /// is told once (the claim is unchecked, so the wait goes on: a stranger cannot cancel it).
+    fn tell_outdated(&mut self, user: &Name, out: &mut Vec<Effect>) {
+        let Some(Peer {
+            state: PeerState::Expecting { told_outdated, .. },
+            ..
+        }) = self.peers.get_mut(user)
+        else {
+            return;
+        };
+        if std::mem::replace(told_outdated, true) {
+            return;
+        }
+        show_error(
+            out,
+            ClientError::BadPeerLine {
+                peer: user.clone(),
+                what:
+                    "a plain-text HELLO: their natter speaks an older version of the private-chat \
+                       link, and both of you need an up-to-date one"
+                        .into(),
+            },
+        );
     }
 
     /// An inbound first handshake message: tried under each private chat expected here, as nothing on

@@ -291,11 +291,34 @@ fn an_older_client_that_says_hello_in_plain_text_is_told_to_update() {
     let mut b = bob_expecting_alice();
     let link = LinkId::In(1);
     b.peer(link, PeerEvent::Incoming);
+    b.clear();
     b.peer_frame(link, b"HELLO alice");
     let sent = b.take_plain_sent();
     assert!(sent[0].1.starts_with("NO version "), "{sent:?}");
     assert!(b.closed.contains(&link));
     assert!(!b.state.private_open("alice"));
+    // bob is told why alice cannot connect, once: the claim is unchecked, so it neither cancels the
+    // wait nor floods the screen.
+    let told = |b: &Client| {
+        b.shown
+            .iter()
+            .filter(|i| {
+                matches!(i, Item::Error(ClientError::BadPeerLine { peer, what })
+                    if **peer == *"alice" && what.contains("older version"))
+            })
+            .count()
+    };
+    assert_eq!(told(&b), 1, "{:?}", b.shown);
+    b.peer(LinkId::In(2), PeerEvent::Incoming);
+    b.peer_frame(LinkId::In(2), b"HELLO alice");
+    b.peer(LinkId::In(3), PeerEvent::Incoming);
+    b.peer_frame(LinkId::In(3), b"HELLO carol");
+    assert_eq!(told(&b), 1);
+    assert_eq!(b.shown.len(), 1, "nothing about strangers: {:?}", b.shown);
+    let real = LinkId::In(4);
+    b.peer(real, PeerEvent::Incoming);
+    introduce(&mut b, real, "alice", "bob", T);
+    assert!(b.state.private_open("alice"));
 }
 
 #[test]
@@ -316,7 +339,7 @@ fn at_most_max_expecting_requesters_are_awaited_at_once() {
             why: SetupFailure::TooManyWaiting { max: MAX_EXPECTING }
         })
     );
-    // The server is told, so the requester hears the chat is off.
+    // The server is told the chat is off, so the two may start a new one later.
     assert_eq!(b.take_sent(), vec![format!("stopprivate {last}")]);
     // A new go-ahead for one already awaited replaces it rather than counting twice.
     b.server(ServerMsg::PrivateExpect {
