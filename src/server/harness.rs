@@ -16,10 +16,9 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use super::login::secrets::{LineGate, Through};
+use super::login::secrets::{Gates, Passed};
 use super::outbox::{Commit, Outbox, OutboxConfig};
 use super::{Account, Config, ConnId, Effect, Event, LoggedEvent, Record, ServerState};
-use crate::password::Cleartext;
 use crate::protocol::{ServerMsg, render_line};
 use crate::time::Timestamp;
 
@@ -66,10 +65,9 @@ pub struct Harness {
     /// With [`Self::keep_log`]: everything fed to the core, for replicas to be checked against.
     pub log: Option<Vec<Fed>>,
     /// With [`Self::gate_passwords`]: each connection's lines before login, let through as a cluster
-    /// node lets them into its log (passwords as [`Event::SecretLine`]).
-    gates: Option<BTreeMap<ConnId, LineGate>>,
-    /// The text of each connection's latest secret line, for its password job.
-    secrets: BTreeMap<ConnId, Cleartext>,
+    /// node lets them into its log (passwords as [`Event::SecretLine`], their text kept here for the
+    /// password job).
+    gates: Option<Gates>,
     /// Letting lines through the gates now (an event fed on the way must not start another round).
     pumping: bool,
     /// Password lines fed without their text so far (the caller may reset it).
@@ -127,7 +125,6 @@ impl Harness {
             paused: BTreeSet::new(),
             log: None,
             gates: None,
-            secrets: BTreeMap::new(),
             pumping: false,
             secret_lines: 0,
         }
@@ -137,38 +134,33 @@ impl Harness {
     /// will be taken as, and passwords without their text (`login::secrets`). What users see must be
     /// exactly what they see when every line is fed at once in the clear.
     pub fn gate_passwords(mut self) -> Self {
-        self.gates = Some(BTreeMap::new());
+        self.gates = Some(Gates::default());
         self
     }
 
     /// Lets through each gate what the core now allows, until nothing more moves.
     fn pump_gates(&mut self) {
-        if self.pumping || self.gates.as_ref().is_none_or(BTreeMap::is_empty) {
+        if self.pumping || self.gates.as_ref().is_none_or(Gates::is_empty) {
             return;
         }
         self.pumping = true;
         loop {
             let mut moved = false;
-            let conns: Vec<ConnId> = self.gates.iter().flatten().map(|(c, _)| *c).collect();
+            let conns = self.gates.as_ref().map(Gates::conns).unwrap_or_default();
             for conn in conns {
                 let next = self.state.next_line(conn);
-                let mut through = Vec::new();
-                if let Some(gate) = self.gates.as_mut().and_then(|g| g.get_mut(&conn)) {
-                    gate.release(next, &mut through);
+                let mut passed = Vec::new();
+                if let Some(gates) = &mut self.gates {
+                    gates.release(conn, next, &mut passed);
                 }
-                for t in through {
+                for p in passed {
                     moved = true;
-                    match t {
-                        Through::Line(line) => self.event(Event::Line { conn, line: &line }),
-                        Through::TooLong => self.event(Event::LineTooLong { conn }),
-                        Through::Secret { shape, text } => {
-                            self.secrets.insert(conn, text);
-                            self.secret_lines += 1;
-                            self.event(Event::SecretLine { conn, shape });
-                        }
+                    if matches!(p, Passed::Secret(_)) {
+                        self.secret_lines += 1;
                     }
-                    if let Some(gate) = self.gates.as_mut().and_then(|g| g.get_mut(&conn)) {
-                        gate.handled();
+                    self.event(p.event(conn));
+                    if let Some(gates) = &mut self.gates {
+                        gates.handled(conn);
                     }
                 }
             }
@@ -177,14 +169,14 @@ impl Harness {
             }
         }
         if let Some(gates) = &mut self.gates {
-            gates.retain(|_, g| !g.is_empty());
+            gates.prune();
         }
         self.pumping = false;
     }
 
     /// The gate of `conn`, when lines go through gates.
-    fn gate(&mut self, conn: ConnId) -> Option<&mut LineGate> {
-        Some(self.gates.as_mut()?.entry(conn).or_default())
+    fn gate(&mut self, conn: ConnId) -> Option<&mut super::LineGate> {
+        Some(self.gates.as_mut()?.gate(conn))
     }
 
     /// Password checks and hashes wait for [`Self::answer_jobs`] instead of being answered at once.
@@ -225,6 +217,10 @@ impl Harness {
     /// Does a password job as the shell's worker would (hashes with the least work argon2 allows, and a
     /// fixed salt), and feeds its answer back.
     fn answer(&mut self, job: Effect) {
+        let job = match &mut self.gates {
+            Some(gates) => gates.fill_in(job),
+            None => job,
+        };
         match job {
             Effect::CheckPassword {
                 conn,
@@ -232,7 +228,6 @@ impl Harness {
                 hash,
                 password,
             } => {
-                let password = password.or_else(|| self.secrets.remove(&conn));
                 let ok = password.is_some_and(|p| crate::password::matches(&hash, &p.0));
                 self.event(Event::PasswordChecked { conn, job, ok });
             }
@@ -241,9 +236,8 @@ impl Harness {
                 job,
                 password,
             } => {
-                let password = password
-                    .or_else(|| self.secrets.remove(&conn))
-                    .expect("a password to hash: typed, or kept for a secret line");
+                let password =
+                    password.expect("a password to hash: typed, or kept for a secret line");
                 let hash = crate::password::hash(
                     &password.0,
                     &[42; 16],

@@ -18,10 +18,10 @@
 //! that discipline, as a plain value the harness uses too. Once the user is logged in, lines flow
 //! freely.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use crate::password::Cleartext;
-use crate::server::event::ConnId;
+use crate::server::event::{ConnId, Effect, Event};
 use crate::server::secret_shape::SecretShape;
 use crate::server::sessions::{Phase, Sessions};
 
@@ -106,6 +106,11 @@ impl LineGate {
         self.waiting.is_empty()
     }
 
+    /// Whether nothing waits and nothing let through is still to be handled.
+    pub fn is_idle(&self) -> bool {
+        self.waiting.is_empty() && !self.in_flight
+    }
+
     /// The line let through was handled by the core.
     pub fn handled(&mut self) {
         self.in_flight = false;
@@ -150,6 +155,140 @@ impl LineGate {
             self.bytes -= line.len();
         }
         Some(w)
+    }
+}
+
+/// What a gate let through, as the core is to be given it (a password's text stays in [`Gates`]).
+#[derive(Debug)]
+pub enum Passed {
+    Line(Box<[u8]>),
+    TooLong,
+    Secret(SecretShape),
+}
+
+impl Passed {
+    /// The event that hands it to the core, for `conn`.
+    pub fn event(&self, conn: ConnId) -> Event<'_> {
+        match self {
+            Passed::Line(line) => Event::Line { conn, line },
+            Passed::TooLong => Event::LineTooLong { conn },
+            Passed::Secret(shape) => Event::SecretLine {
+                conn,
+                shape: *shape,
+            },
+        }
+    }
+}
+
+/// The gates of every connection still logging in, and the text of each one's latest password line:
+/// everything a driver that keeps passwords out of the core's input holds (a cluster node, and the
+/// harness that plays one). The text is handed back only to fill in the password job the core asks
+/// for that connection ([`Gates::fill_in`]).
+#[derive(Debug, Default)]
+pub struct Gates {
+    gates: BTreeMap<ConnId, LineGate>,
+    secrets: BTreeMap<ConnId, Cleartext>,
+}
+
+impl Gates {
+    /// Whether no connection has lines waiting.
+    pub fn is_empty(&self) -> bool {
+        self.gates.is_empty()
+    }
+
+    /// Whether `conn` has a gate (lines waiting, or one let through and not yet handled).
+    pub fn holds(&self, conn: ConnId) -> bool {
+        self.gates.contains_key(&conn)
+    }
+
+    /// The connections with a gate, in order.
+    pub fn conns(&self) -> Vec<ConnId> {
+        self.gates.keys().copied().collect()
+    }
+
+    /// `conn`'s gate, made if it has none.
+    pub fn gate(&mut self, conn: ConnId) -> &mut LineGate {
+        self.gates.entry(conn).or_default()
+    }
+
+    /// Bytes waiting at `conn`'s gate.
+    pub fn waiting_bytes(&self, conn: ConnId) -> usize {
+        self.gates.get(&conn).map_or(0, LineGate::waiting_bytes)
+    }
+
+    /// The line `conn` let through was handled by the core.
+    pub fn handled(&mut self, conn: ConnId) {
+        if let Some(gate) = self.gates.get_mut(&conn) {
+            gate.handled();
+        }
+    }
+
+    /// Lets through `conn`'s gate what `next` allows, keeping a password's text; the gate goes once
+    /// the connection is logged in and nothing waits.
+    pub fn release(&mut self, conn: ConnId, next: NextLine, out: &mut Vec<Passed>) {
+        let Some(gate) = self.gates.get_mut(&conn) else {
+            return;
+        };
+        let mut through = Vec::new();
+        gate.release(next, &mut through);
+        if next == NextLine::Free && gate.is_empty() {
+            self.gates.remove(&conn);
+        }
+        for t in through {
+            out.push(match t {
+                Through::Line(line) => Passed::Line(line),
+                Through::TooLong => Passed::TooLong,
+                Through::Secret { shape, text } => {
+                    self.secrets.insert(conn, text);
+                    Passed::Secret(shape)
+                }
+            });
+        }
+    }
+
+    /// Drops the gates with nothing waiting and nothing in flight (a new one starts afresh).
+    pub fn prune(&mut self) {
+        self.gates.retain(|_, g| !g.is_idle());
+    }
+
+    /// `conn` is gone: what it left waiting, and its password, are dropped.
+    pub fn forget(&mut self, conn: ConnId) {
+        self.gates.remove(&conn);
+        self.secrets.remove(&conn);
+    }
+
+    /// Every connection is gone.
+    pub fn clear(&mut self) {
+        self.gates.clear();
+        self.secrets.clear();
+    }
+
+    /// A password job the core asked for without the text (`password: None`), with the text kept for
+    /// its connection filled in (used once); any other effect as it is.
+    pub fn fill_in(&mut self, job: Effect) -> Effect {
+        match job {
+            Effect::CheckPassword {
+                conn,
+                job,
+                hash,
+                password: None,
+            } => Effect::CheckPassword {
+                conn,
+                job,
+                hash,
+                password: self.secrets.remove(&conn),
+            },
+            Effect::HashPassword {
+                conn,
+                job,
+                password: None,
+            } => Effect::HashPassword {
+                conn,
+                job,
+                password: self.secrets.remove(&conn),
+            },
+            other => other,
+        }
     }
 }
 

@@ -23,9 +23,7 @@ const ANSWER_WITHIN: Duration = Duration::from_secs(2);
 /// node's users are logged out within the lease, a check, and the log's round trip.
 pub const LEASE: Duration = Duration::from_secs(5);
 
-/// The node's number is in the high bits of its connection ids: ids are unique across the cluster, and
-/// every node can tell whose a connection is.
-pub const NODE_SHIFT: u32 = 48;
+pub use crate::server::node::NODE_SHIFT;
 
 /// The highest node number that fits in a connection id.
 pub const MAX_NODE: u64 = (1 << (64 - NODE_SHIFT)) - 1;

@@ -1,22 +1,18 @@
-//! A server that is one node of a cluster: its core is fed from the shared log, not from its sockets.
+//! A server that is one node of a cluster: the tasks that move its bytes to and from Redis.
 //!
-//! The driver hands every event of this node's connections to [`Link::append`] instead of the core; the
-//! tasks here append them to the Redis Stream (in order, retrying until Redis has them), read the whole
-//! stream back (everyone's events, in the one order) into the inbox, tick the log's clock, and store the
-//! snapshots the driver takes; a thread of its own keeps this node's lease and watches the others'. The
-//! core then sees exactly what every other node's core sees, so the rules hold across the cluster; each
-//! node carries out only what is aimed at its own connections (the others' are not in its connection
-//! table). What the driver does with each entry is in `replica`.
+//! What the node decides is in `server::node` (the pure [`Node`](crate::server::node::Node)), driven by
+//! `replica`. The tasks here append what it asks to the Redis Stream (in order, retrying until Redis
+//! has them), read the whole stream back (everyone's events, in the one order) into the inbox, and
+//! store the snapshots it hands over; a thread of its own renews this node's lease every second and
+//! reads the others', and reports both to the node, which decides what follows (fencing itself, ending
+//! a dead node's connections, who takes snapshots).
 //!
-//! Failure handling: while Redis cannot be reached, nothing is appended, so nothing is acknowledged;
-//! the node logs what is wrong and retries every half second. A node that cannot renew its lease for
-//! most of its life closes its own connections (the others will end them in the log when the lease runs
-//! out), so a node cut off can never hold a session the rest of the cluster has ended. A node whose
-//! lease is gone is dead: every node that notices appends the end of each of its connections. A reader
-//! that finds entries missing (trimmed while it was away) loads the latest snapshot and goes on from it.
+//! While Redis cannot be reached, nothing is appended, so nothing is acknowledged; the tasks log what is
+//! wrong and retry every half second. A reader that finds entries missing (trimmed while it was away)
+//! fetches the latest snapshot for the node to start again from, and goes on after it.
 
 use std::cell::Cell;
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -26,11 +22,12 @@ use futures_lite::FutureExt;
 use smol::channel::{Receiver, Sender};
 
 use super::Shared;
+use super::engine::News;
 use super::inbox::Input;
-use crate::server::{ConnId, LogEntry, LoggedEvent, OwnedEvent, ReplicaLog};
+use crate::server::node::wanted_when_fenced;
+use crate::server::{LoggedEvent, ReplicaLog};
 use crate::shell::cluster::{
-    ClusterKey, Endpoint, LEASE, LogWriter, Membership, NODE_SHIFT, RESPONSE_MARGIN, RedisLog,
-    Snapshots,
+    ClusterKey, Endpoint, LEASE, LogWriter, Membership, RESPONSE_MARGIN, RedisLog, Snapshots,
 };
 use crate::time::ShellClock;
 
@@ -56,11 +53,6 @@ pub struct ClusterNode {
 
 /// How often the lease is renewed and the others' checked.
 const LEASE_EVERY: Duration = Duration::from_secs(1);
-/// A node that could not renew its lease for this long stops serving its connections. Counted from when
-/// the last successful renewal was *sent*, so it always comes before the lease runs out in Redis.
-const FENCE_AFTER: Duration = Duration::from_secs(4);
-/// How often a node appends the time, so timers fire when nobody types.
-const TICK_EVERY: Duration = Duration::from_millis(250);
 /// The longest a read of the log blocks.
 const READ_BLOCK: Duration = Duration::from_millis(500);
 /// The most entries one read of the log takes: a node that fell behind catches up in few, large
@@ -74,17 +66,6 @@ const APPEND_BATCH: usize = 512;
 const MAX_IN_FLIGHT: usize = 16;
 /// Pause before trying Redis again.
 const RETRY: Duration = Duration::from_millis(500);
-/// A snapshot is taken at least this often (of log time) when anything happened since the last.
-pub(super) const SNAPSHOT_MAX_AGE_MS: u64 = 10 * 60 * 1000;
-
-pub(super) fn node_of(conn: ConnId) -> u64 {
-    conn.0 >> NODE_SHIFT
-}
-
-/// The first connection id of `node` (node 0, a server alone, counts from 1 as it always has).
-pub(super) fn first_conn_id(node: u64) -> u64 {
-    (node << NODE_SHIFT) | 1
-}
 
 /// A snapshot the driver took, on its way to Redis.
 pub(super) struct Taken {
@@ -95,33 +76,17 @@ pub(super) struct Taken {
     pub(super) encoding: Duration,
 }
 
-/// What the driver holds of the cluster.
+/// What the node's engine holds of the cluster's tasks.
 pub(super) struct Link {
-    pub(super) node: u64,
+    /// Entries to append, in order.
     pub(super) append: Sender<LoggedEvent>,
-    /// Time, position and duplicates of the log (the core itself is the driver's).
-    pub(super) log: ReplicaLog,
     /// Snapshots taken, to the task that stores them.
     pub(super) snapshots: Sender<Taken>,
-    /// Entries between snapshots.
-    pub(super) snapshot_every: u64,
-    /// The position and log time of the last snapshot this node took or started from.
-    pub(super) last_snapshot: (u64, crate::time::Timestamp),
     /// How far this node has applied the log, for its lease (the log is not trimmed past it).
     pub(super) applied: Arc<AtomicU64>,
-    /// Whether this node is the one that takes snapshots (the live node with the lowest number).
-    pub(super) takes_snapshots: Arc<AtomicBool>,
-    /// Why this node cannot follow the log any more (a hole it could not fill), once that happens.
-    pub(super) lost: Option<String>,
-    /// Set while this node has lost its lease: it serves nobody, and appends nothing of its own
-    /// connections but their ends.
+    /// Set while this node has lost its lease: the appender drops what the node no longer wants
+    /// appended ([`wanted_when_fenced`]).
     pub(super) fenced: Rc<Cell<bool>>,
-    /// The appender's queue, to take back what should no longer be appended once fenced.
-    pub(super) queue: Receiver<LoggedEvent>,
-    /// This node's connections still logging in that have lines waiting (see `replica`).
-    pub(super) gates: rustc_hash::FxHashMap<ConnId, crate::server::LineGate>,
-    /// The text of each of its connections' latest password line, for the password job.
-    pub(super) secrets: rustc_hash::FxHashMap<ConnId, crate::password::Cleartext>,
 }
 
 /// The node's background tasks; dropping them stops them (and the lease thread).
@@ -136,25 +101,19 @@ impl Drop for Tasks {
     }
 }
 
-/// What the lease thread tells the driver.
-enum LeaseNews {
-    NodeDead(u64),
-    Fenced,
-    Renewed,
-}
-
-/// Starts appending, reading (after `log`'s position), ticking, storing snapshots and the lease.
+/// Starts appending, reading (after `log`'s position), storing snapshots and the lease (reported by
+/// `clock`, the server's).
 pub(super) fn start(
     ex: &smol::LocalExecutor<'static>,
     shared: Rc<Shared>,
     cluster: &ClusterNode,
+    clock: ShellClock,
 ) -> (Link, Tasks) {
-    let log = cluster.log.clone();
+    let log = &cluster.log;
     let (append, queue) = smol::channel::unbounded();
     let fenced = Rc::new(Cell::new(false));
     let key = format!("{}:log", cluster.prefix);
     let applied = Arc::new(AtomicU64::new(log.position()));
-    let takes_snapshots = Arc::new(AtomicBool::new(false));
     // The lease is kept on a thread of its own: a driver busy with a burst (a fan-out to thousands)
     // must not let it lapse, or a loaded node would be taken for a dead one.
     let stop_lease = Arc::new(AtomicBool::new(false));
@@ -165,7 +124,7 @@ pub(super) fn start(
             news: news_tx,
             stop: stop_lease.clone(),
             applied: applied.clone(),
-            takes_snapshots: takes_snapshots.clone(),
+            clock,
         };
         let spawned = std::thread::Builder::new()
             .name("natter-lease".into())
@@ -178,11 +137,7 @@ pub(super) fn start(
         let shared = shared.clone();
         async move {
             while let Ok(n) = news.recv().await {
-                shared.push(match n {
-                    LeaseNews::NodeDead(node) => Input::NodeDead(node),
-                    LeaseNews::Fenced => Input::Fenced,
-                    LeaseNews::Renewed => Input::Unfenced,
-                });
+                shared.push(Input::Cluster(n));
             }
         }
     };
@@ -205,7 +160,6 @@ pub(super) fn start(
             shared.clone(),
             cluster.seal.clone(),
         )),
-        ex.spawn(ticker(append.clone(), shared.clone())),
         ex.spawn(store_snapshots(
             cluster.endpoint.clone(),
             cluster.prefix.clone(),
@@ -214,21 +168,11 @@ pub(super) fn start(
             cluster.seal.clone(),
         )),
     ];
-    let last_snapshot = (log.position(), log.log_now());
     let link = Link {
-        node: cluster.node,
         append,
-        log,
         snapshots,
-        snapshot_every: cluster.snapshot_every.max(1),
-        last_snapshot,
         applied,
-        takes_snapshots,
-        lost: None,
         fenced,
-        queue,
-        gates: Default::default(),
-        secrets: Default::default(),
     };
     (
         link,
@@ -309,18 +253,6 @@ impl<T> Reconnecting<T> {
     }
 }
 
-/// Whether an entry waiting to be appended still should be once this node is fenced: the events of
-/// its own connections are not (their users were told the server cannot serve, so what they typed
-/// must not happen later behind their backs), except their ends; another node's connections ended
-/// on its behalf are. What Redis already has may still count: an append whose answer was lost.
-pub(super) fn still_wanted_when_fenced(node: u64, entry: &LoggedEvent) -> bool {
-    match &entry.event {
-        OwnedEvent::Disconnected { .. } => true,
-        OwnedEvent::Tick => false,
-        other => LogEntry::conn_of(other).is_none_or(|c| node_of(c) != node),
-    }
-}
-
 /// A batch of this node's entries, each with its number, on its way to Redis.
 struct Batch {
     entries: Vec<(u64, LoggedEvent)>,
@@ -349,7 +281,7 @@ enum Next {
 /// [`MAX_IN_FLIGHT`]). After a failure (an error, or no answer within [`RESPONSE_MARGIN`]) a new
 /// connection is made and every batch not confirmed is sent again, in order and with the same
 /// numbers, so a reader drops what the first try got in. Once the node is fenced, what it has not
-/// sent of its own connections' events is dropped (see [`still_wanted_when_fenced`]).
+/// sent of its own connections' events is dropped (see [`wanted_when_fenced`]).
 async fn appender(
     endpoint: Endpoint,
     key: String,
@@ -368,7 +300,7 @@ async fn appender(
             for batch in unconfirmed.iter_mut().filter(|b| b.sent.is_none()) {
                 batch
                     .entries
-                    .retain(|(_, e)| still_wanted_when_fenced(node, e));
+                    .retain(|(_, e)| wanted_when_fenced(node, e));
             }
             unconfirmed.retain(|b| !b.entries.is_empty());
             if unconfirmed.is_empty() && !open {
@@ -435,21 +367,26 @@ async fn appender(
             Next::More(None) => open = false,
             Next::More(Some(first)) => {
                 let mut entries = Vec::with_capacity(queue.len().min(APPEND_BATCH) + 1);
-                let mut number = |e: LoggedEvent| {
-                    seq += 1;
-                    (seq, e)
+                let fenced = fenced.get();
+                let mut take = |e: LoggedEvent| {
+                    if !fenced || wanted_when_fenced(node, &e) {
+                        seq += 1;
+                        entries.push((seq, e));
+                    }
                 };
-                entries.push(number(first));
-                while entries.len() < APPEND_BATCH {
+                take(first);
+                for _ in 1..APPEND_BATCH {
                     match queue.try_recv() {
-                        Ok(e) => entries.push(number(e)),
+                        Ok(e) => take(e),
                         Err(_) => break,
                     }
                 }
-                unconfirmed.push_back(Batch {
-                    entries,
-                    sent: None,
-                });
+                if !entries.is_empty() {
+                    unconfirmed.push_back(Batch {
+                        entries,
+                        sent: None,
+                    });
+                }
             }
         }
     }
@@ -495,7 +432,7 @@ async fn reader(
                 Some((at, bytes)) => {
                     position = at;
                     shared.wait_for_room().await;
-                    shared.push(Input::Restart(bytes));
+                    shared.push(Input::Cluster(News::Restart(bytes)));
                 }
                 None => {
                     smol::Timer::after(RETRY).await;
@@ -506,7 +443,7 @@ async fn reader(
         for entry in entries {
             position = entry.position;
             shared.wait_for_room().await;
-            shared.push_quietly(Input::Logged(Box::new(entry)));
+            shared.push_quietly(Input::Cluster(News::Logged(Box::new(entry))));
         }
         shared.wake_driver();
     }
@@ -627,40 +564,22 @@ async fn trim_again(endpoint: &Endpoint, prefix: &str, node: u64, position: u64)
     }
 }
 
-/// Appends the time when one of the core's timers is due by this node's clock and nothing else is
-/// waiting to be appended (any entry moves the log's time). An idle cluster with no timers appends
-/// nothing; otherwise at most one tick per node every [`TICK_EVERY`].
-async fn ticker(append: Sender<LoggedEvent>, shared: Rc<Shared>) {
-    let clock = ShellClock::start();
-    loop {
-        smol::Timer::after(TICK_EVERY).await;
-        let now = clock.now();
-        let due = shared.next_core_timer.get().is_some_and(|at| at <= now);
-        if due && append.is_empty() && append.send(LoggedEvent::tick(now)).await.is_err() {
-            return;
-        }
-    }
-}
-
 /// What the lease thread works with.
 struct LeaseState {
     cluster: ClusterNode,
-    news: Sender<LeaseNews>,
+    news: Sender<News>,
     stop: Arc<AtomicBool>,
     /// How far the driver has applied the log.
     applied: Arc<AtomicU64>,
-    /// Set while this node is the live node with the lowest number.
-    takes_snapshots: Arc<AtomicBool>,
+    /// The server's clock, by which the node judges its lease.
+    clock: ShellClock,
 }
 
-/// Renews this node's lease; tells the driver when it has lapsed (stop serving), when it is renewed
-/// again (serve again), and when another node's has lapsed (end its connections).
+/// Renews this node's lease and reads the others', and tells the node each renewal that worked (when
+/// it was sent) and who holds a lease; what follows is the node's to decide.
 async fn lease(s: LeaseState) {
     let cluster = &s.cluster;
     let mut members: Option<Membership> = None;
-    let mut renewed = Instant::now();
-    let mut fenced = false;
-    let mut dead = BTreeSet::new();
     while !s.stop.load(Ordering::Relaxed) {
         if members.is_none() {
             // Leases and positions are not sealed: they say nothing of what users do.
@@ -668,49 +587,17 @@ async fn lease(s: LeaseState) {
                 .await
                 .ok();
         }
-        // A node that was frozen or cut off for most of a lease may have been declared dead: it stops
-        // serving its connections before anything else, even if Redis answers again at once.
-        if !fenced && renewed.elapsed() >= FENCE_AFTER {
-            fenced = true;
-            s.takes_snapshots.store(false, Ordering::Relaxed);
-            tracing::error!(
-                "node {} ({}) could not renew its lease for {} s: closing its connections, which the rest of the cluster ends",
-                cluster.node,
-                cluster.name,
-                FENCE_AFTER.as_secs()
-            );
-            let _ = s.news.send(LeaseNews::Fenced).await;
-        }
         if let Some(m) = members.as_mut() {
-            let sent = Instant::now();
+            let sent = s.clock.now();
             let applied = s.applied.load(Ordering::Relaxed);
             match m.renew(cluster.node, LEASE, applied).await {
                 Ok(()) => {
-                    renewed = sent;
-                    if std::mem::take(&mut fenced) {
-                        tracing::warn!(
-                            "node {} ({}) holds its lease again: serving",
-                            cluster.node,
-                            cluster.name
-                        );
-                        let _ = s.news.send(LeaseNews::Renewed).await;
-                    }
+                    let _ = s.news.send(News::Renewed { sent }).await;
                     let highest = m.nodes().await.unwrap_or(0);
                     if let Ok(alive) = m.alive(highest).await {
-                        let lowest_alive = (1..).zip(&alive).find(|(_, a)| **a).map(|(n, _)| n);
-                        s.takes_snapshots
-                            .store(lowest_alive == Some(cluster.node), Ordering::Relaxed);
-                        for (other, alive) in (1..).zip(alive) {
-                            if other == cluster.node {
-                                continue;
-                            }
-                            if alive {
-                                // Back (a node that was cut off renews its lease again): watched anew.
-                                dead.remove(&other);
-                            } else if dead.insert(other) {
-                                let _ = s.news.send(LeaseNews::NodeDead(other)).await;
-                            }
-                        }
+                        let live = (1..).zip(alive).filter(|(_, a)| *a).map(|(n, _)| n);
+                        let live = live.collect();
+                        let _ = s.news.send(News::Members { highest, live }).await;
                     }
                 }
                 Err(_) => members = None,

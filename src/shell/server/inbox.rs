@@ -28,24 +28,8 @@ pub(super) enum Input {
     },
     /// A password worker finished a job.
     Answer(Answer),
-    /// Cluster mode: the next entry of the shared log.
-    Logged(Box<crate::server::LogEntry>),
-    /// Cluster mode: the log was trimmed past this node; these are the bytes of the cluster's latest
-    /// snapshot, from which it starts again (the entries after it follow).
-    Restart(Vec<u8>),
-    /// Cluster mode: this node of the cluster has no lease any more: its connections end.
-    NodeDead(u64),
-    /// Cluster mode: this node lost its own lease: it stops serving its connections.
-    Fenced,
-    /// Cluster mode: this node holds its lease again.
-    Unfenced,
-}
-
-/// A line (or an overlong one) of a connection, as the driver hands it on: to the core at once, or,
-/// in cluster mode, to the shared log.
-pub(super) enum Typed<'a> {
-    Line(&'a [u8]),
-    TooLong,
+    /// Cluster mode: news of the cluster, for the node.
+    Cluster(super::engine::News),
 }
 
 /// A batch being gathered (by readers) or handled (by the driver): the two swap, keeping capacities.

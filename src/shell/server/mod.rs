@@ -33,8 +33,10 @@ mod accept;
 mod cluster_node;
 mod conn;
 mod driver;
+mod engine;
 mod hasher;
 mod inbox;
+mod operator;
 mod replica;
 mod tls_compact;
 mod tls_conn;
@@ -42,6 +44,7 @@ pub(crate) mod tls_differential;
 pub(crate) mod tls_memory;
 pub mod tls_peer;
 mod tls_read;
+mod writing;
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -58,12 +61,15 @@ use smol::LocalExecutor;
 pub use self::cluster_node::ClusterNode;
 use self::conn::Conns;
 use self::driver::Driver;
+use self::engine::{Engine, Standalone};
 use self::inbox::{Inbox, Input};
+use self::replica::Replicated;
 use super::committer::Committer;
 use super::persist::Persister;
 use crate::server::oplog::{OperatorLog, OperatorLogConfig};
 use crate::server::outbox::{Outbox, OutboxConfig};
 use crate::server::pacing::{Pacer, PacingConfig};
+use crate::server::node::{Node, NodeConfig, first_conn_id};
 use crate::server::{ConnId, ServerState};
 use crate::time::ShellClock;
 
@@ -130,15 +136,11 @@ pub(super) struct Shared {
     flush_requests: RefCell<Vec<ConnId>>,
     /// The TLS configuration, when the server speaks TLS.
     tls: Option<Arc<rustls::ServerConfig>>,
-    /// Cluster mode: the core's earliest timer, for the ticker (time need only pass in the log when a
-    /// timer is due).
-    next_core_timer: Cell<Option<crate::time::Timestamp>>,
 }
 
 impl Shared {
     fn new(tls: Option<Arc<rustls::ServerConfig>>) -> Self {
         Shared {
-            next_core_timer: Cell::new(None),
             flush_requests: RefCell::default(),
             tls,
             inbox: RefCell::default(),
@@ -275,15 +277,8 @@ async fn serve(
     stop: smol::channel::Receiver<()>,
 ) -> io::Result<()> {
     let shared = Rc::new(Shared::new(opts.tls.clone()));
-    let committer = Committer::start(persister)?;
-    let (cluster, cluster_tasks) = match &opts.cluster {
-        Some(c) => {
-            let (link, tasks) = cluster_node::start(&ex, shared.clone(), c);
-            (Some(link), Some(tasks))
-        }
-        None => (None, None),
-    };
-    let first_id = cluster_node::first_conn_id(opts.cluster.as_ref().map_or(0, |c| c.node));
+    let clock = ShellClock::start();
+    let first_id = first_conn_id(opts.cluster.as_ref().map_or(0, |c| c.node));
     let acceptor = ex.spawn(accept::accept_loop(
         listener,
         shared.clone(),
@@ -293,6 +288,37 @@ async fn serve(
         opts.keepalive,
         first_id,
     ));
+    // Standalone or one node of a cluster: chosen here, once.
+    let served = match opts.cluster.clone() {
+        None => drive(Standalone { core }, &ex, shared, persister, opts, clock, &stop).await,
+        Some(cluster) => {
+            let (link, tasks) = cluster_node::start(&ex, shared.clone(), &cluster, clock);
+            let config = NodeConfig {
+                snapshot_every: cluster.snapshot_every,
+                ..NodeConfig::default()
+            };
+            let node = Node::new(cluster.node, core, cluster.log, config, clock.now());
+            let engine = Replicated::new(node, link, shared.clone());
+            let served = drive(engine, &ex, shared, persister, opts, clock, &stop).await;
+            drop(tasks);
+            served
+        }
+    };
+    drop(acceptor);
+    served
+}
+
+/// Runs the driver over `engine` until `stop`, then shuts down.
+async fn drive<E: Engine>(
+    engine: E,
+    ex: &Rc<LocalExecutor<'static>>,
+    shared: Rc<Shared>,
+    persister: Box<dyn Persister>,
+    opts: ShellOptions,
+    clock: ShellClock,
+    stop: &smol::channel::Receiver<()>,
+) -> io::Result<()> {
+    let committer = Committer::start(persister)?;
     let outbox = Outbox::new(OutboxConfig {
         commit_depth: opts.commit_depth,
         ..OutboxConfig::default()
@@ -307,8 +333,8 @@ async fn serve(
         })
     };
     let mut driver = Driver {
-        core,
-        clock: ShellClock::start(),
+        engine,
+        clock,
         outbox,
         pacer: Pacer::new(PacingConfig::default()),
         oplog: OperatorLog::new(OperatorLogConfig::default()),
@@ -325,15 +351,12 @@ async fn serve(
         held: Vec::new(),
         scratch: Vec::new(),
         hasher,
-        cluster,
     };
-    let served = driver.serve(&stop).await;
-    drop(acceptor);
+    let served = driver.serve(stop).await;
     drop(answering);
     if let Err(e) = &served {
         tracing::error!("could not store state durably: {e}; stopping");
     }
     let stopped = driver.shutdown(served.is_ok()).await;
-    drop(cluster_tasks);
     served.and(stopped)
 }

@@ -1,0 +1,625 @@
+//! One node of a cluster, as a plain value: everything a node decides, with no sockets, threads, clock
+//! reads or randomness.
+//!
+//! Several natter servers act as one by each running a copy of the core over one shared, totally
+//! ordered log of every node's events (docs/DESIGN.md, "Cluster mode"). The core is the one a server
+//! alone runs; what a node adds around it is here, where the unit tests and the simulator reach it:
+//!
+//! - **its own connections' events go to the log, not the core** ([`Node::handle`] makes an append of
+//!   each); the core is fed only the log's entries ([`Node::handle_entry`], through [`ReplicaLog`]), in
+//!   the log's one order, so every copy makes the same decisions;
+//! - **the gates and the kept passwords**: before login a connection's lines go to the log one at a
+//!   time, as the core at that point of the log says what each will be taken as, and a password as its
+//!   shape only; its text stays here and fills in the password job the core asks for
+//!   ([`Gates`]). A gate that fills up holds the connection's reading;
+//! - **what the core made, for this node**: lines, closes and controls for its own connections (the
+//!   others' nodes carry out theirs), password jobs for its own connections with the text filled in (a
+//!   password kept in the clear is compared here at once, and the verdict appended), and the records of
+//!   its own connections' events for the operator's log (never committed: the log is the record);
+//! - **the lease**: a node whose renewals stopped working for a while is *fenced*: it refuses its
+//!   connections (`BYE unavailable`, their clients move on), ends their sessions in the log, appends
+//!   nothing else of theirs, and refuses new ones until a renewal works again. A node found dead has
+//!   its connections ended in the log. A session of this node's that the log ends (another node
+//!   thought it dead) is refused too;
+//! - **time**: the core's deadlines are judged by the log's time, so when one is due by this node's
+//!   clock and nothing of its own has moved the log's time lately, the node appends a tick;
+//! - **snapshots**: when one is due ([`Schedule`]) and this node takes them (the live node with the
+//!   lowest number), it hands one over to be stored; a node left behind by a trimmed log starts again
+//!   from the latest one ([`Node::restart`]), refusing its connections, which missed what happened.
+//!
+//! The shell feeds it ([`Node::handle`], [`Node::handle_entry`], [`Node::lease_renewed`],
+//! [`Node::members`], [`Node::restart`], [`Node::handle_timeout`]) and carries out what it says, by
+//! `poll_*`: appends to make, effects for its own connections, refusals with their reason, reading
+//! held or let go, records to log, snapshots to store. It moves bytes and decides nothing.
+
+mod lease;
+mod schedule;
+#[cfg(test)]
+mod tests;
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+
+use rustc_hash::FxHashMap;
+
+use self::lease::{Lease, LeaseChange};
+use self::schedule::Schedule;
+use super::login::secrets::{Gates, NextLine};
+use super::{
+    Applied, ConnId, Effect, Event, LogEntry, LoggedEvent, OwnedEvent, Record, ReplicaLog,
+    ServerState, snapshot,
+};
+use crate::protocol::ByeReason;
+use crate::time::Timestamp;
+
+/// The node's number is in the high bits of its connection ids: ids are unique across the cluster, and
+/// every node can tell whose a connection is.
+pub const NODE_SHIFT: u32 = 48;
+
+/// The node a connection belongs to (0: a server alone).
+pub fn node_of(conn: ConnId) -> u64 {
+    conn.0 >> NODE_SHIFT
+}
+
+/// The first connection id of `node` (node 0, a server alone, counts from 1 as it always has).
+pub fn first_conn_id(node: u64) -> u64 {
+    (node << NODE_SHIFT) | 1
+}
+
+/// A node's timing and bounds.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// Entries of the log between two snapshots (the most a starting node replays).
+    pub snapshot_every: u64,
+    /// A snapshot is taken at least this often (of log time) when anything happened since the last.
+    pub snapshot_max_age_ms: u64,
+    /// A node whose lease renewals have not worked for this long (counted from when the last one that
+    /// worked was sent) stops serving. Less than the lease itself, so it always stops before the
+    /// others end its sessions.
+    pub fence_after_ms: u64,
+    /// The least time between two ticks (or any entries) of this node's: the log's time moves on
+    /// when nobody types, without a tick per timer.
+    pub tick_every_ms: u64,
+    /// Lines of one connection waiting at its gate past which its reading is held (let go at half).
+    pub gate_max_bytes: usize,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            snapshot_every: 100_000,
+            snapshot_max_age_ms: 10 * 60 * 1000,
+            fence_after_ms: 4_000,
+            tick_every_ms: 250,
+            gate_max_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// A connection of this node's the node stops serving, and why: its client is told `BYE reason`, and
+/// the connection closed once that is written. (The core is not asked: its session is ended in the log,
+/// or was never begun.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub conn: ConnId,
+    pub reason: ByeReason,
+}
+
+/// Hold (`true`) or let go (`false`) the reading of a connection whose gate is full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadHold {
+    pub conn: ConnId,
+    pub held: bool,
+}
+
+/// A snapshot of the cluster to store: the state after log entry `position`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    pub position: u64,
+    pub bytes: Vec<u8>,
+}
+
+/// One node of a cluster. See the [module documentation](self).
+pub struct Node {
+    id: u64,
+    core: ServerState,
+    log: ReplicaLog,
+    cfg: NodeConfig,
+    /// This node's open connections, with their peers: the ones whose events it appends and whose
+    /// lines it carries out.
+    own: FxHashMap<ConnId, SocketAddr>,
+    gates: Gates,
+    /// Connections whose reading is held for a full gate.
+    held: Vec<ConnId>,
+    lease: Lease,
+    schedule: Schedule,
+    /// A snapshot is due (taken when polled, of the state then).
+    snapshot_due: bool,
+    /// When this node last appended anything (its entries move the log's time).
+    last_append: Option<Timestamp>,
+    /// Why this node cannot follow the log any more, once that is so.
+    lost: Option<String>,
+    scratch: Vec<Effect>,
+    appends: VecDeque<LoggedEvent>,
+    effects: VecDeque<Effect>,
+    refusals: VecDeque<Refusal>,
+    holds: VecDeque<ReadHold>,
+    records: VecDeque<(Record, Option<SocketAddr>)>,
+}
+
+impl Node {
+    /// Node `id`, with `core` at `log`'s place (the start of the log, or the snapshot it was loaded
+    /// from), having renewed its lease at `now`.
+    pub fn new(
+        id: u64,
+        core: ServerState,
+        log: ReplicaLog,
+        cfg: NodeConfig,
+        now: Timestamp,
+    ) -> Self {
+        let schedule = Schedule::new(
+            cfg.snapshot_every,
+            cfg.snapshot_max_age_ms,
+            log.position(),
+            log.log_now(),
+        );
+        Node {
+            id,
+            core,
+            log,
+            lease: Lease::new(now, cfg.fence_after_ms),
+            cfg,
+            own: FxHashMap::default(),
+            gates: Gates::default(),
+            held: Vec::new(),
+            schedule,
+            snapshot_due: false,
+            last_append: None,
+            lost: None,
+            scratch: Vec::new(),
+            appends: VecDeque::new(),
+            effects: VecDeque::new(),
+            refusals: VecDeque::new(),
+            holds: VecDeque::new(),
+            records: VecDeque::new(),
+        }
+    }
+
+    /// This node's number.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Its copy of the core.
+    pub fn core(&self) -> &ServerState {
+        &self.core
+    }
+
+    /// Where in the log its core is.
+    pub fn log(&self) -> &ReplicaLog {
+        &self.log
+    }
+
+    /// The position of the last entry fed (what its lease reports, so the log is not trimmed past it).
+    pub fn position(&self) -> u64 {
+        self.log.position()
+    }
+
+    /// Whether it has lost its lease and serves nobody.
+    pub fn fenced(&self) -> bool {
+        self.lease.fenced()
+    }
+
+    /// Whether it is the node that takes the cluster's snapshots now.
+    pub fn takes_snapshots(&self) -> bool {
+        self.lease.takes_snapshots(self.id)
+    }
+
+    /// Why it cannot follow the log any more (a hole it could not fill, a snapshot it cannot load):
+    /// the node must stop.
+    pub fn lost(&self) -> Option<&str> {
+        self.lost.as_deref()
+    }
+
+    /// Whether `conn` is one of its open connections.
+    pub fn is_own(&self, conn: ConnId) -> bool {
+        self.own.contains_key(&conn)
+    }
+
+    /// An event of one of this node's connections (or its shutdown), at `now` by its clock: to the log
+    /// (lines before login through the connection's gate), or refused.
+    pub fn handle(&mut self, event: Event<'_>, now: Timestamp) {
+        match event {
+            Event::Connected { conn, peer } => {
+                if self.fenced() {
+                    self.refusals.push_back(Refusal {
+                        conn,
+                        reason: ByeReason::Unavailable,
+                    });
+                    return;
+                }
+                self.own.insert(conn, peer);
+                self.append(event, now);
+            }
+            Event::Line { conn, line } => self.read(conn, Some(line), now),
+            Event::LineTooLong { conn } => self.read(conn, None, now),
+            Event::Disconnected { conn } => {
+                // Once: a connection this node refused had its session ended already.
+                if self.own.remove(&conn).is_some() {
+                    self.forget(conn);
+                    self.append(event, now);
+                }
+            }
+            Event::Shutdown => self.leave(now),
+            Event::SecretLine { conn, .. }
+            | Event::Drained { conn }
+            | Event::PasswordChecked { conn, .. }
+            | Event::PasswordHashed { conn, .. } => {
+                if self.is_own(conn) {
+                    self.append(event, now);
+                }
+            }
+        }
+    }
+
+    /// The next entry of the shared log, read at `now` by this node's clock: fed to the core (after
+    /// its deadlines due by the entry's time), and what that makes carried out where it concerns this
+    /// node.
+    pub fn handle_entry(&mut self, entry: &LogEntry, now: Timestamp) {
+        if self.lost.is_some() {
+            return;
+        }
+        self.scratch.clear();
+        let mut made = std::mem::take(&mut self.scratch);
+        match self.log.apply(&mut self.core, entry, &mut made) {
+            Applied::Fed => {}
+            Applied::Duplicate => {
+                tracing::debug!(
+                    "log entry {} appended twice; the first counts",
+                    entry.position
+                );
+                self.scratch = made;
+                return;
+            }
+            Applied::Stale => {
+                self.scratch = made;
+                return;
+            }
+            Applied::Gap { expected } => {
+                self.lost = Some(format!(
+                    "the cluster's log skipped from entry {expected} to {}",
+                    entry.position
+                ));
+                self.scratch = made;
+                return;
+            }
+        }
+        let conn = entry.conn();
+        // Each node logs what its own connections did (and the timers of its own entries): the
+        // operator reads every login once, on the node it happened on.
+        let ours = conn.map_or(entry.node == self.id, |c| node_of(c) == self.id);
+        if ours
+            && let Some(c) = conn
+            && matches!(
+                entry.event.event,
+                OwnedEvent::Line { .. } | OwnedEvent::LineTooLong { .. } | OwnedEvent::SecretLine { .. }
+            )
+        {
+            self.gates.handled(c);
+        }
+        let peer = conn.and_then(|c| self.own.get(&c).copied());
+        for effect in made.drain(..) {
+            self.carry(effect, ours, peer, now);
+        }
+        self.scratch = made;
+        self.open_gates(now);
+        // A session of this node's that another node ended (it thought this one dead): the connection
+        // is refused here too, rather than left open with nobody listening. The word is the fenced
+        // node's: this node could not serve it (its client moves to another node), which is what the
+        // user hears whichever of the two this node learns first.
+        if let OwnedEvent::Disconnected { conn } = entry.event.event
+            && self.own.remove(&conn).is_some()
+        {
+            tracing::warn!("{conn}: its session was ended by another node; closing it");
+            self.forget(conn);
+            self.refusals.push_back(Refusal {
+                conn,
+                reason: ByeReason::Unavailable,
+            });
+        }
+        let taking = self.takes_snapshots();
+        if self
+            .schedule
+            .due(self.log.position(), self.log.log_now(), taking)
+        {
+            self.snapshot_due = true;
+        }
+    }
+
+    /// One effect of the core's, for the entry just fed (`ours`: of this node's; `peer`: its
+    /// connection's address), kept if it concerns this node.
+    fn carry(&mut self, effect: Effect, ours: bool, peer: Option<SocketAddr>, now: Timestamp) {
+        match effect {
+            Effect::Persist(record) => {
+                if ours {
+                    self.records.push_back((record, peer));
+                }
+            }
+            Effect::SendMany { mut to, msg } => {
+                to.retain(|c| self.own.contains_key(c));
+                if !to.is_empty() {
+                    self.effects.push_back(Effect::SendMany { to, msg });
+                }
+            }
+            Effect::CheckPassword { conn, .. } | Effect::HashPassword { conn, .. }
+                if self.is_own(conn) =>
+            {
+                self.password_job(effect, now)
+            }
+            Effect::CheckPassword { .. } | Effect::HashPassword { .. } => {}
+            Effect::Send { to: conn, .. }
+            | Effect::Close { conn }
+            | Effect::PauseReading { conn }
+            | Effect::ResumeReading { conn }
+            | Effect::WatchDrain { conn } => {
+                if self.is_own(conn) {
+                    self.effects.push_back(effect);
+                }
+            }
+        }
+    }
+
+    /// A password job for one of this node's connections, with the text it kept filled in: compared
+    /// here at once with a password kept in the clear (the verdict appended), else handed to the
+    /// workers.
+    fn password_job(&mut self, job: Effect, now: Timestamp) {
+        match self.gates.fill_in(job) {
+            Effect::CheckPassword {
+                conn,
+                job,
+                hash,
+                password,
+            } if !crate::password::is_hash(&hash) => {
+                let ok = password.is_some_and(|p| crate::password::plain_matches(&hash, &p.0));
+                self.append(Event::PasswordChecked { conn, job, ok }, now);
+            }
+            job => self.effects.push_back(job),
+        }
+    }
+
+    /// A line of `conn` (`None`: an overlong one): to the log at once for a logged-in user; before
+    /// login, through its gate.
+    fn read(&mut self, conn: ConnId, line: Option<&[u8]>, now: Timestamp) {
+        if !self.is_own(conn) {
+            return;
+        }
+        if !self.gates.holds(conn) && self.core.next_line(conn) == NextLine::Free {
+            let event = match line {
+                Some(line) => Event::Line { conn, line },
+                None => Event::LineTooLong { conn },
+            };
+            return self.append(event, now);
+        }
+        let gate = self.gates.gate(conn);
+        match line {
+            Some(line) => gate.push_line(line),
+            None => gate.push_too_long(),
+        }
+        if self.gates.waiting_bytes(conn) > self.cfg.gate_max_bytes && !self.held.contains(&conn) {
+            self.held.push(conn);
+            self.holds.push_back(ReadHold { conn, held: true });
+        }
+        self.open_gate(conn, now);
+    }
+
+    /// Lets through every gate what the core now allows.
+    fn open_gates(&mut self, now: Timestamp) {
+        if self.gates.is_empty() {
+            return;
+        }
+        for conn in self.gates.conns() {
+            self.open_gate(conn, now);
+        }
+    }
+
+    /// Lets through `conn`'s gate what the core allows now, to the log.
+    fn open_gate(&mut self, conn: ConnId, now: Timestamp) {
+        let mut passed = Vec::new();
+        self.gates.release(conn, self.core.next_line(conn), &mut passed);
+        if self.gates.waiting_bytes(conn) <= self.cfg.gate_max_bytes / 2
+            && let Some(i) = self.held.iter().position(|c| *c == conn)
+        {
+            self.held.swap_remove(i);
+            self.holds.push_back(ReadHold { conn, held: false });
+        }
+        for p in passed {
+            self.append(p.event(conn), now);
+        }
+    }
+
+    /// Drops what this node kept for `conn`.
+    fn forget(&mut self, conn: ConnId) {
+        self.gates.forget(conn);
+        self.held.retain(|c| *c != conn);
+    }
+
+    /// Appends `event` (at `now`), unless the node is fenced and it is not wanted then.
+    fn append(&mut self, event: Event<'_>, now: Timestamp) {
+        let entry = LoggedEvent::new(event, now);
+        if self.fenced() && !wanted_when_fenced(self.id, &entry) {
+            return;
+        }
+        self.last_append = Some(now);
+        self.appends.push_back(entry);
+    }
+
+    /// Refuses every connection of this node's with `reason` and ends its session in the log.
+    fn refuse_all(&mut self, reason: ByeReason, now: Timestamp) {
+        let mut own: Vec<ConnId> = self.own.keys().copied().collect();
+        own.sort_unstable();
+        for conn in own {
+            self.own.remove(&conn);
+            self.refusals.push_back(Refusal { conn, reason });
+            self.append(Event::Disconnected { conn }, now);
+        }
+        self.gates.clear();
+        self.held.clear();
+    }
+
+    /// A renewal of this node's lease, sent at `sent`, worked (at `now`): it serves again if it was
+    /// fenced.
+    pub fn lease_renewed(&mut self, sent: Timestamp, now: Timestamp) {
+        if self.lease.renewed(sent) == Some(LeaseChange::Unfence) {
+            tracing::warn!("node {} holds its lease again: serving", self.id);
+        }
+        self.handle_timeout(now);
+    }
+
+    /// What was read of the cluster's leases: nodes `1..=highest` were given out, and `live` hold a
+    /// lease. Each node newly found dead has its connections ended, in the log.
+    pub fn members(&mut self, highest: u64, live: &[u64], now: Timestamp) {
+        for node in self.lease.members(self.id, highest, live) {
+            let gone: Vec<ConnId> = self
+                .core
+                .open_conns()
+                .into_iter()
+                .filter(|c| node_of(*c) == node)
+                .collect();
+            if !gone.is_empty() {
+                tracing::warn!(
+                    "cluster node {node} stopped renewing its lease: ending its {} connection(s)",
+                    gone.len()
+                );
+            }
+            for conn in gone {
+                self.append(Event::Disconnected { conn }, now);
+            }
+        }
+    }
+
+    /// Whether `node` was found dead (and not seen alive since).
+    pub fn is_dead(&self, node: u64) -> bool {
+        self.lease.is_dead(node)
+    }
+
+    /// The log was trimmed past this node: it starts again from the cluster's latest snapshot
+    /// (`bytes`). Its own connections missed what happened meanwhile, so they are refused and their
+    /// sessions ended in the log.
+    pub fn restart(&mut self, bytes: &[u8], now: Timestamp) {
+        match snapshot::decode(bytes) {
+            Ok((core, log)) => {
+                tracing::warn!(
+                    "starting again from the cluster's snapshot at log entry {}",
+                    log.position()
+                );
+                self.core = core;
+                self.schedule.restart(log.position(), log.log_now());
+                self.log = log;
+                self.refuse_all(ByeReason::Unavailable, now);
+            }
+            Err(e) => {
+                self.lost = Some(format!(
+                    "the cluster's latest snapshot cannot be loaded: {e}"
+                ));
+            }
+        }
+    }
+
+    /// This node stops (the cluster goes on): its users are told the server is shutting down (their
+    /// clients move to another node), and their sessions end in the log.
+    fn leave(&mut self, now: Timestamp) {
+        self.refuse_all(ByeReason::Shutdown, now);
+    }
+
+    /// When [`Self::handle_timeout`] must next be called: the lease's lapse, and a tick once the core's
+    /// next deadline has come.
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        [self.tick_due(), self.lease.deadline()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// When a tick is to be appended: once the core's next deadline has come, and not sooner than
+    /// [`NodeConfig::tick_every_ms`] after this node's last entry (which moves the log's time as well).
+    fn tick_due(&self) -> Option<Timestamp> {
+        if self.fenced() {
+            return None;
+        }
+        let due = self.core.poll_timeout()?;
+        Some(match self.last_append {
+            Some(last) => due.max(last.plus_millis(self.cfg.tick_every_ms)),
+            None => due,
+        })
+    }
+
+    /// Time has passed to `now` by this node's clock: it stops serving if its lease lapsed, and
+    /// appends a tick if the core's next deadline has come and nothing of this node's moved the log's
+    /// time lately.
+    pub fn handle_timeout(&mut self, now: Timestamp) {
+        if self.lease.at(now) == Some(LeaseChange::Fence) {
+            tracing::error!(
+                "node {} could not renew its lease for {} ms: closing its connections, which the rest \
+                 of the cluster ends",
+                self.id,
+                self.cfg.fence_after_ms
+            );
+            self.appends.retain(|e| wanted_when_fenced(self.id, e));
+            self.refuse_all(ByeReason::Unavailable, now);
+        }
+        if self.tick_due().is_some_and(|at| at <= now) {
+            self.last_append = Some(now);
+            self.appends.push_back(LoggedEvent::tick(now));
+        }
+    }
+
+    /// The next entry to append to the shared log, in order.
+    pub fn poll_append(&mut self) -> Option<LoggedEvent> {
+        self.appends.pop_front()
+    }
+
+    /// The next effect for one of this node's connections (a line, a close, a control, a password job
+    /// with its text), in order, to carry out as a server alone does.
+    pub fn poll_effect(&mut self) -> Option<Effect> {
+        self.effects.pop_front()
+    }
+
+    /// The next connection to refuse.
+    pub fn poll_refusal(&mut self) -> Option<Refusal> {
+        self.refusals.pop_front()
+    }
+
+    /// The next connection whose reading to hold or let go.
+    pub fn poll_read_hold(&mut self) -> Option<ReadHold> {
+        self.holds.pop_front()
+    }
+
+    /// The next record of this node's connections, with the address it came from, for the operator's
+    /// log.
+    pub fn poll_record(&mut self) -> Option<(Record, Option<SocketAddr>)> {
+        self.records.pop_front()
+    }
+
+    /// A snapshot to store, when one is due: of the state now.
+    pub fn poll_snapshot(&mut self) -> Option<Snapshot> {
+        if !std::mem::take(&mut self.snapshot_due) {
+            return None;
+        }
+        Some(Snapshot {
+            position: self.log.position(),
+            bytes: snapshot::encode(&self.core, &self.log),
+        })
+    }
+}
+
+/// Whether an entry of node `node`'s still goes to the log once that node is fenced: the events of its
+/// own connections do not (their users were told the server cannot serve, so what they typed must not
+/// happen later behind their backs), except their ends; another node's connections ended on its
+/// behalf do. (What Redis already has may still count: an append whose answer was lost.)
+pub fn wanted_when_fenced(node: u64, entry: &LoggedEvent) -> bool {
+    match &entry.event {
+        OwnedEvent::Disconnected { .. } => true,
+        OwnedEvent::Tick => false,
+        other => LogEntry::conn_of(other).is_none_or(|c| node_of(c) != node),
+    }
+}

@@ -1,0 +1,457 @@
+//! The node's decisions, on nodes sharing an in-memory log: gates and kept passwords, fencing, node
+//! death, refusals, ticks and the snapshot schedule.
+
+use std::net::SocketAddr;
+
+use super::*;
+use crate::protocol::ServerMsg;
+use crate::server::Config;
+use crate::server::harness::Harness;
+
+const T0: Timestamp = Timestamp(1_700_000_000_000);
+
+fn fresh_core() -> ServerState {
+    Harness::new(Config::default(), &[("alice", "a"), ("bob", "b")]).state
+}
+
+fn online(node: &Node, user: &str) -> bool {
+    node.core().online_users().contains(&user)
+}
+
+fn peer() -> SocketAddr {
+    "127.0.0.1:4000".parse().unwrap()
+}
+
+/// Nodes on one log that delivers at once, and what each carried out.
+struct Cluster {
+    nodes: Vec<Node>,
+    log: Vec<LogEntry>,
+    /// Per node: how far it has read, and the next number for its appends.
+    read: Vec<usize>,
+    seq: Vec<u64>,
+    /// Per node: every line sent to its connections, every refusal.
+    sent: Vec<Vec<(ConnId, ServerMsg)>>,
+    refused: Vec<Vec<Refusal>>,
+    now: Timestamp,
+}
+
+impl Cluster {
+    fn new(n: u64, cfg: NodeConfig) -> Self {
+        let nodes = (1..=n)
+            .map(|id| Node::new(id, fresh_core(), ReplicaLog::new(), cfg.clone(), T0))
+            .collect::<Vec<_>>();
+        let len = nodes.len();
+        Cluster {
+            nodes,
+            log: Vec::new(),
+            read: vec![0; len],
+            seq: vec![0; len],
+            sent: vec![Vec::new(); len],
+            refused: vec![Vec::new(); len],
+            now: T0,
+        }
+    }
+
+    fn node(&mut self, id: u64) -> &mut Node {
+        &mut self.nodes[id as usize - 1]
+    }
+
+    /// Collects every node's output, appends what they asked to the log and feeds it to every node,
+    /// until nothing moves.
+    fn settle(&mut self) {
+        loop {
+            let mut moved = false;
+            for i in 0..self.nodes.len() {
+                while let Some(event) = self.nodes[i].poll_append() {
+                    self.seq[i] += 1;
+                    self.log.push(LogEntry {
+                        position: self.log.len() as u64 + 1,
+                        node: i as u64 + 1,
+                        seq: self.seq[i],
+                        event,
+                    });
+                    moved = true;
+                }
+                while let Some(effect) = self.nodes[i].poll_effect() {
+                    match effect {
+                        Effect::Send { to, msg } => self.sent[i].push((to, msg)),
+                        Effect::SendMany { to, msg } => {
+                            self.sent[i].extend(to.into_iter().map(|c| (c, msg.clone())))
+                        }
+                        _ => {}
+                    }
+                }
+                while let Some(r) = self.nodes[i].poll_refusal() {
+                    self.refused[i].push(r);
+                }
+            }
+            for i in 0..self.nodes.len() {
+                while self.read[i] < self.log.len() {
+                    let entry = self.log[self.read[i]].clone();
+                    self.read[i] += 1;
+                    self.nodes[i].handle_entry(&entry, self.now);
+                    moved = true;
+                }
+            }
+            if !moved {
+                return;
+            }
+        }
+    }
+
+    /// A connection to node `id`, logged in as `user` (password `password`), both lines typed at once.
+    fn log_in(&mut self, id: u64, n: u64, user: &str, password: &str) -> ConnId {
+        let conn = ConnId(first_conn_id(id) + n);
+        let now = self.now;
+        self.node(id).handle(Event::Connected { conn, peer: peer() }, now);
+        self.node(id).handle(
+            Event::Line {
+                conn,
+                line: user.as_bytes(),
+            },
+            now,
+        );
+        self.node(id).handle(
+            Event::Line {
+                conn,
+                line: password.as_bytes(),
+            },
+            now,
+        );
+        self.settle();
+        conn
+    }
+
+    fn type_line(&mut self, id: u64, conn: ConnId, line: &str) {
+        let now = self.now;
+        self.node(id).handle(
+            Event::Line {
+                conn,
+                line: line.as_bytes(),
+            },
+            now,
+        );
+        self.settle();
+    }
+
+    fn lines_to(&self, id: u64, conn: ConnId) -> Vec<String> {
+        self.sent[id as usize - 1]
+            .iter()
+            .filter(|(c, _)| *c == conn)
+            .map(|(_, m)| format!("{m:?}"))
+            .collect()
+    }
+}
+
+#[test]
+fn lines_before_login_go_one_at_a_time_and_no_password_enters_the_log() {
+    let mut c = Cluster::new(2, NodeConfig::default());
+    let alice = c.log_in(1, 0, "alice", "a");
+    assert!(c.nodes.iter().all(|n| online(&n, "alice")));
+    // The password went as its shape; its text was compared on node 1 and only the verdict logged.
+    assert!(
+        c.log.iter().all(
+            |e| !matches!(&e.event.event, OwnedEvent::Line { line, .. } if &**line == b"a")
+        ),
+        "{:?}",
+        c.log
+    );
+    assert!(
+        c.log
+            .iter()
+            .any(|e| matches!(e.event.event, OwnedEvent::SecretLine { .. }))
+    );
+    assert!(c.log.iter().any(
+        |e| matches!(e.event.event, OwnedEvent::PasswordChecked { conn, ok: true, .. } if conn == alice)
+    ));
+    // Logged in, lines go straight to the log.
+    let before = c.log.len();
+    c.node(1).handle(
+        Event::Line {
+            conn: alice,
+            line: b"whoelse",
+        },
+        T0,
+    );
+    assert!(c.node(1).poll_append().is_some());
+    assert_eq!(c.log.len(), before);
+}
+
+#[test]
+fn each_node_carries_out_only_what_concerns_its_own_connections() {
+    let mut c = Cluster::new(2, NodeConfig::default());
+    let alice = c.log_in(1, 0, "alice", "a");
+    let bob = c.log_in(2, 0, "bob", "b");
+    c.type_line(2, bob, "message alice hello");
+    assert!(
+        c.lines_to(1, alice).iter().any(|l| l.contains("hello")),
+        "{:?}",
+        c.sent[0]
+    );
+    assert!(c.sent[0].iter().all(|(to, _)| node_of(*to) == 1));
+    assert!(c.sent[1].iter().all(|(to, _)| node_of(*to) == 2));
+    // Records of node 1's connections are node 1's to log, with the address they came from.
+    let records: Vec<_> = std::iter::from_fn(|| c.node(1).poll_record()).collect();
+    assert!(
+        records
+            .iter()
+            .any(|(r, p)| matches!(r, Record::LoggedIn { user, .. } if user == "alice")
+                && *p == Some(peer()))
+    );
+    assert!(
+        !records
+            .iter()
+            .any(|(r, _)| matches!(r, Record::LoggedIn { user, .. } if user == "bob"))
+    );
+}
+
+#[test]
+fn a_node_whose_lease_lapses_refuses_everyone_and_appends_only_their_ends() {
+    let cfg = NodeConfig::default();
+    let mut c = Cluster::new(2, cfg.clone());
+    let alice = c.log_in(1, 0, "alice", "a");
+    // Not yet: the lease is renewed at T0 and lapses for the node fence_after_ms later.
+    assert_eq!(c.node(1).poll_timeout(), Some(T0.plus_millis(cfg.fence_after_ms)));
+    let lapse = T0.plus_millis(cfg.fence_after_ms);
+    c.node(1).handle_timeout(lapse.minus_millis(1));
+    assert!(!c.node(1).fenced());
+    // She types, and the node is cut off before that reaches the log.
+    c.node(1).handle(
+        Event::Line {
+            conn: alice,
+            line: b"broadcast late",
+        },
+        lapse,
+    );
+    c.now = lapse;
+    c.node(1).handle_timeout(lapse);
+    assert!(c.node(1).fenced());
+    assert!(!c.node(1).takes_snapshots());
+    let appends: Vec<_> = std::iter::from_fn(|| c.node(1).poll_append()).collect();
+    assert_eq!(
+        appends.iter().map(|e| &e.event).collect::<Vec<_>>(),
+        [&OwnedEvent::Disconnected { conn: alice }],
+        "what she typed must not happen behind her back once she is told"
+    );
+    assert_eq!(
+        c.node(1).poll_refusal(),
+        Some(Refusal {
+            conn: alice,
+            reason: ByeReason::Unavailable
+        })
+    );
+    // A new connection is refused; the shell's word that alice's connection closed appends nothing
+    // more; no ticks while fenced.
+    let late = ConnId(first_conn_id(1) + 5);
+    c.node(1).handle(Event::Connected { conn: late, peer: peer() }, lapse);
+    c.node(1).handle(Event::Disconnected { conn: alice }, lapse);
+    assert_eq!(c.node(1).poll_append(), None);
+    assert_eq!(c.node(1).poll_refusal().map(|r| r.conn), Some(late));
+    assert_eq!(c.node(1).poll_timeout(), None);
+    // Renewed: it serves again.
+    c.node(1).lease_renewed(lapse.plus_millis(10), lapse.plus_millis(20));
+    assert!(!c.node(1).fenced());
+    c.node(1).handle(Event::Connected { conn: late, peer: peer() }, lapse);
+    assert!(c.node(1).poll_append().is_some());
+    assert_eq!(c.node(1).poll_refusal(), None);
+}
+
+#[test]
+fn a_dead_node_s_connections_are_ended_once_and_again_if_it_comes_back_and_dies() {
+    let mut c = Cluster::new(2, NodeConfig::default());
+    let bob = c.log_in(2, 0, "bob", "b");
+    c.node(1).members(2, &[1, 2], T0);
+    assert_eq!(c.node(1).poll_append(), None);
+    c.node(1).members(2, &[1], T0);
+    assert!(c.node(1).is_dead(2));
+    let ends: Vec<_> = std::iter::from_fn(|| c.node(1).poll_append()).collect();
+    assert_eq!(ends.len(), 1);
+    assert_eq!(ends[0].event, OwnedEvent::Disconnected { conn: bob });
+    // Read again as dead: nothing more.
+    c.node(1).members(2, &[1], T0);
+    assert_eq!(c.node(1).poll_append(), None);
+    // It comes back (cut off, then renewing again) and is watched anew.
+    c.node(1).members(2, &[1, 2], T0);
+    assert!(!c.node(1).is_dead(2));
+    c.node(1).members(2, &[1], T0);
+    assert_eq!(c.node(1).poll_append().map(|e| e.event), Some(ends[0].event.clone()));
+}
+
+#[test]
+fn a_session_another_node_ended_is_refused_where_it_still_is() {
+    let mut c = Cluster::new(2, NodeConfig::default());
+    let alice = c.log_in(1, 0, "alice", "a");
+    // Node 2 thought node 1 dead.
+    c.node(2).members(2, &[2], T0);
+    c.settle();
+    assert!(!online(&c.nodes[0], "alice"));
+    assert_eq!(
+        c.refused[0],
+        [Refusal {
+            conn: alice,
+            reason: ByeReason::Unavailable
+        }]
+    );
+    assert!(!c.nodes[0].is_own(alice));
+    // The shell's word that the connection closed adds nothing: the log has its end already.
+    c.node(1).handle(Event::Disconnected { conn: alice }, T0);
+    assert_eq!(c.node(1).poll_append(), None);
+}
+
+#[test]
+fn a_tick_is_appended_once_a_deadline_is_due_and_not_more_often_than_tick_every() {
+    let cfg = NodeConfig {
+        fence_after_ms: u64::MAX / 4,
+        ..NodeConfig::default()
+    };
+    let mut c = Cluster::new(1, cfg.clone());
+    let conn = ConnId(first_conn_id(1));
+    c.node(1).handle(Event::Connected { conn, peer: peer() }, T0);
+    c.settle();
+    // The login deadline is the core's; the node wants to be woken for it.
+    let deadline = c.nodes[0].core().poll_timeout().expect("the login deadline");
+    assert_eq!(c.node(1).poll_timeout(), Some(deadline));
+    c.node(1).handle_timeout(deadline.minus_millis(1));
+    assert_eq!(c.node(1).poll_append(), None);
+    c.now = deadline;
+    c.node(1).handle_timeout(deadline);
+    let tick = c.node(1).poll_append().expect("a tick");
+    assert_eq!(tick, LoggedEvent::tick(deadline));
+    // Not read back yet: no second tick until tick_every has passed.
+    c.node(1).handle_timeout(deadline.plus_millis(cfg.tick_every_ms - 1));
+    assert_eq!(c.node(1).poll_append(), None);
+    c.node(1).handle_timeout(deadline.plus_millis(cfg.tick_every_ms));
+    assert!(c.node(1).poll_append().is_some());
+    // Once the log's time passes the deadline, the core acts on it on every copy.
+    c.seq[0] += 1;
+    c.log.push(LogEntry {
+        position: c.log.len() as u64 + 1,
+        node: 1,
+        seq: c.seq[0],
+        event: tick,
+    });
+    c.settle();
+    assert!(c.lines_to(1, conn).iter().any(|l| l.contains("Bye")), "{:?}", c.sent);
+}
+
+#[test]
+fn snapshots_are_taken_by_the_lowest_live_node_when_due() {
+    let cfg = NodeConfig {
+        snapshot_every: 4,
+        ..NodeConfig::default()
+    };
+    let mut c = Cluster::new(2, cfg.clone());
+    for id in 1..=2 {
+        c.node(id).members(2, &[1, 2], T0);
+    }
+    assert!(c.nodes[0].takes_snapshots() && !c.nodes[1].takes_snapshots());
+    c.log_in(2, 0, "bob", "b");
+    assert!(c.log.len() >= 4, "{:?}", c.log);
+    let snapshot = c.node(1).poll_snapshot().expect("due after 4 entries");
+    assert_eq!(c.node(2).poll_snapshot(), None);
+    assert_eq!(c.node(1).poll_snapshot(), None, "taken once");
+    let (core, log) = snapshot::decode(&snapshot.bytes).unwrap();
+    assert!(snapshot.position >= 4 && log.position() == snapshot.position);
+    assert!(core.online_users().contains(&"bob"));
+    // Node 1 dies: node 2 takes them from then on.
+    c.node(2).members(2, &[2], T0);
+    assert!(c.nodes[1].takes_snapshots());
+    // A quiet cluster: one entry, then the age limit passes in log time.
+    let bob = ConnId(first_conn_id(2));
+    c.type_line(2, bob, "whoelse");
+    let _ = c.node(2).poll_snapshot();
+    c.now = c.now.plus_millis(cfg.snapshot_max_age_ms);
+    let now = c.now;
+    c.node(2).handle(
+        Event::Line {
+            conn: bob,
+            line: b"whoelse",
+        },
+        now,
+    );
+    c.settle();
+    assert!(c.node(2).poll_snapshot().is_some(), "due by age");
+}
+
+#[test]
+fn a_full_gate_holds_the_reader_until_it_drains_to_half() {
+    let cfg = NodeConfig {
+        gate_max_bytes: 100,
+        ..NodeConfig::default()
+    };
+    let mut c = Cluster::new(1, cfg);
+    let conn = ConnId(first_conn_id(1));
+    c.node(1).handle(Event::Connected { conn, peer: peer() }, T0);
+    // Not read back yet: the core does not know the connection, so every line waits.
+    for _ in 0..3 {
+        c.node(1).handle(
+            Event::Line {
+                conn,
+                line: &[b'x'; 40],
+            },
+            T0,
+        );
+    }
+    assert_eq!(
+        c.node(1).poll_read_hold(),
+        Some(ReadHold { conn, held: true })
+    );
+    assert_eq!(c.node(1).poll_read_hold(), None);
+    c.settle();
+    assert_eq!(
+        c.node(1).poll_read_hold(),
+        Some(ReadHold { conn, held: false })
+    );
+}
+
+#[test]
+fn a_node_left_behind_starts_again_from_a_snapshot_and_refuses_its_connections() {
+    let mut c = Cluster::new(2, NodeConfig::default());
+    let alice = c.log_in(1, 0, "alice", "a");
+    let bytes = snapshot::encode(c.nodes[1].core(), c.nodes[1].log());
+    let at = c.nodes[1].position();
+    c.node(1).restart(&bytes, T0);
+    assert_eq!(c.nodes[0].position(), at);
+    assert_eq!(
+        c.node(1).poll_refusal(),
+        Some(Refusal {
+            conn: alice,
+            reason: ByeReason::Unavailable
+        })
+    );
+    assert_eq!(
+        c.node(1).poll_append().map(|e| e.event),
+        Some(OwnedEvent::Disconnected { conn: alice })
+    );
+    // Bytes that are no snapshot, and a hole in the log, stop it.
+    let mut broken = Cluster::new(1, NodeConfig::default());
+    broken.node(1).restart(b"not a snapshot", T0);
+    assert!(broken.nodes[0].lost().is_some());
+    let mut holed = Cluster::new(1, NodeConfig::default());
+    holed.node(1).handle_entry(
+        &LogEntry {
+            position: 2,
+            node: 1,
+            seq: 1,
+            event: LoggedEvent::tick(T0),
+        },
+        T0,
+    );
+    assert!(holed.nodes[0].lost().unwrap().contains("skipped"));
+}
+
+#[test]
+fn a_node_that_stops_tells_its_users_and_ends_their_sessions() {
+    let mut c = Cluster::new(2, NodeConfig::default());
+    let alice = c.log_in(1, 0, "alice", "a");
+    c.node(1).handle(Event::Shutdown, T0);
+    assert_eq!(
+        c.node(1).poll_refusal(),
+        Some(Refusal {
+            conn: alice,
+            reason: ByeReason::Shutdown
+        })
+    );
+    c.settle();
+    assert!(!online(&c.nodes[1], "alice"), "the cluster goes on without her");
+}

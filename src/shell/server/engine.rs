@@ -1,0 +1,102 @@
+//! What the driver hands its inputs to: the core itself on a server alone ([`Standalone`]), or a
+//! cluster node (`replica::Replicated`), which appends them to the shared log and feeds its core from
+//! there. The driver is built over one of the two when the server starts, and never asks which.
+
+use std::time::Duration;
+
+use crate::server::{ConnId, Effect, Event, LogEntry, Record, ServerState};
+use crate::time::Timestamp;
+
+/// What the cluster's tasks tell a node, through the inbox. (A server alone never hears any.)
+#[derive(Debug)]
+pub(super) enum News {
+    /// The next entry of the shared log.
+    Logged(Box<LogEntry>),
+    /// The log was trimmed past this node; these are the bytes of the cluster's latest snapshot, from
+    /// which it starts again (the entries after it follow).
+    Restart(Vec<u8>),
+    /// A renewal of this node's lease, sent at `sent` by the server's clock, worked.
+    Renewed { sent: Timestamp },
+    /// Nodes `1..=highest` were given out, and `live` hold a lease.
+    Members { highest: u64, live: Vec<u64> },
+}
+
+/// Whatever decides what the server does with its inputs. Every method appends the effects it causes
+/// (lines, closes, controls, password jobs, records to commit) to `out`, for the outbox.
+pub(super) trait Engine {
+    /// An event of this server's own connections, or its shutdown.
+    fn handle(&mut self, event: Event<'_>, now: Timestamp, out: &mut Vec<Effect>);
+    /// News of the cluster.
+    fn news(&mut self, news: News, now: Timestamp, out: &mut Vec<Effect>);
+    /// When [`Self::handle_timeout`] must next be called.
+    fn poll_timeout(&self) -> Option<Timestamp>;
+    /// Time has passed to `now`.
+    fn handle_timeout(&mut self, now: Timestamp, out: &mut Vec<Effect>);
+    /// Why the server cannot go on, once that is so.
+    fn failed(&mut self) -> Option<String>;
+    /// Waits, at most `grace`, until what the server handed on to others is safe with them (a cluster
+    /// node's last appends in Redis), before its connections are closed.
+    async fn settle(&mut self, grace: Duration);
+}
+
+/// A server alone: its inputs go straight to the core, which acts on its deadlines by this server's
+/// clock.
+pub(super) struct Standalone {
+    pub(super) core: ServerState,
+}
+
+impl Engine for Standalone {
+    fn handle(&mut self, event: Event<'_>, now: Timestamp, out: &mut Vec<Effect>) {
+        self.core.handle(event, now, out);
+    }
+
+    fn news(&mut self, news: News, _now: Timestamp, _out: &mut Vec<Effect>) {
+        tracing::error!("a server alone was told of a cluster: {news:?}");
+    }
+
+    fn poll_timeout(&self) -> Option<Timestamp> {
+        self.core.poll_timeout()
+    }
+
+    fn handle_timeout(&mut self, now: Timestamp, out: &mut Vec<Effect>) {
+        self.core.handle_timeout(now, out);
+    }
+
+    fn failed(&mut self) -> Option<String> {
+        None
+    }
+
+    async fn settle(&mut self, _grace: Duration) {}
+}
+
+/// The connection an event is about, if any.
+pub(super) fn conn_of(event: &Event<'_>) -> Option<ConnId> {
+    match *event {
+        Event::Connected { conn, .. }
+        | Event::Line { conn, .. }
+        | Event::LineTooLong { conn }
+        | Event::SecretLine { conn, .. }
+        | Event::Disconnected { conn }
+        | Event::Drained { conn }
+        | Event::PasswordChecked { conn, .. }
+        | Event::PasswordHashed { conn, .. } => Some(conn),
+        Event::Shutdown => None,
+    }
+}
+
+/// The operator's record of who came and went: logins, logouts, lockouts and new accounts, at the
+/// default level, with the address they came from when the event had one. Never a password or a
+/// message's text. A lockout's end is a UTC time.
+pub(super) fn log_record(record: &Record, peer: Option<std::net::SocketAddr>) {
+    let from = peer.map(|p| format!(" from {p}")).unwrap_or_default();
+    match record {
+        Record::LoggedIn { user, .. } => tracing::info!("{user} logged in{from}"),
+        Record::LoggedOut { user, .. } => tracing::info!("{user} logged out"),
+        Record::LockedOut { user, until } => tracing::info!(
+            "{user} locked after repeated wrong passwords{from}, until {}",
+            crate::server::oplog::utc(*until)
+        ),
+        Record::AccountCreated { user, .. } => tracing::info!("{user} registered{from}"),
+        _ => {}
+    }
+}

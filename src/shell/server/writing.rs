@@ -1,0 +1,217 @@
+//! The driver's writing side: each released line rendered once onto the connections' queues, one
+//! `write` per connection that got output (a writer task only while its socket is full), held notices
+//! written when the pacer says, connections closed once what is queued for them is written, and memory
+//! given back after a burst.
+
+use futures_lite::FutureExt;
+
+use super::conn::{CLOSING_HANDSHAKE_GRACE, Flush, drop_conn, writer};
+use super::driver::Driver;
+use super::inbox::Input;
+use crate::protocol::{ServerMsg, render_into};
+use crate::server::oplog::Refusal;
+use crate::server::pacing::{Queued, Tidy, Write};
+use crate::server::{ConnId, Effect};
+use crate::time::Timestamp;
+
+/// Gives the allocator's free memory back to the operating system. glibc keeps what a burst freed
+/// (tens of MB after a presence flood to thousands of users) unless asked.
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks and releases the allocator's own free lists; it is safe to call
+    // at any time from any thread.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+impl<E> Driver<E> {
+    /// Closes `conn` once what is queued for it is written (by the next [`Self::flush_dirty`]).
+    pub(super) fn close_after_flush(&mut self, conn: ConnId) {
+        if let Some(io) = self.shared.conns.borrow_mut().get_mut(&conn) {
+            io.closing = true;
+            if !io.dirty {
+                io.dirty = true;
+                self.dirty.push(conn);
+            }
+        }
+    }
+
+    /// Going idle after a burst: shrink the batch buffers back and return the memory the burst freed to
+    /// the system, when the pacer says it is worth it.
+    pub(super) fn tidy_before_sleep(&mut self, now: Timestamp) {
+        if self.pacer.tidy(now, self.shared.written.get()) != Tidy::Now {
+            return;
+        }
+        self.shared.written.set(0);
+        self.batch.shrink();
+        self.shared.inbox.borrow_mut().shrink();
+        self.scratch = Vec::new();
+        self.dirty.shrink_to(1024);
+        self.held.shrink_to(1024);
+        release_free_memory();
+    }
+
+    /// Marks every connection holding notices for writing (by the next [`Self::flush_dirty`]).
+    pub(super) fn release_held(&mut self) {
+        let mut conns = self.shared.conns.borrow_mut();
+        for conn in self.held.drain(..) {
+            let Some(io) = conns.get_mut(&conn) else {
+                continue;
+            };
+            io.held = false;
+            // Written meanwhile with other lines, or not: only a queue with bytes is worth a write.
+            if !io.dirty && io.queued() > 0 {
+                io.dirty = true;
+                self.dirty.push(conn);
+            }
+        }
+    }
+
+    /// Renders one released batch's lines onto the connections' queues (written by
+    /// [`Self::flush_dirty`]).
+    pub(super) fn carry_out(&mut self, sends: Vec<Effect>, now: Timestamp) {
+        for effect in sends {
+            match effect {
+                Effect::Send { to, msg } => {
+                    self.scratch.clear();
+                    render_into(&msg, &mut self.scratch);
+                    self.queue(to, &msg, now);
+                }
+                Effect::SendMany { to, msg } => {
+                    // Rendered once, copied to each recipient's queue.
+                    self.scratch.clear();
+                    render_into(&msg, &mut self.scratch);
+                    for conn in to {
+                        self.queue(conn, &msg, now);
+                    }
+                }
+                Effect::Close { conn } => self.close_after_flush(conn),
+                other => tracing::error!("the outbox keeps records and controls: {other:?}"),
+            }
+        }
+    }
+
+    /// Appends `self.scratch` (`msg` rendered) to `conn`'s queue, to be written when the pacer says.
+    /// Drops the connection if the queue would pass the bound (a client that stopped reading must not
+    /// hold the server's memory or slow the others).
+    pub(super) fn queue(&mut self, conn: ConnId, msg: &ServerMsg, now: Timestamp) {
+        let max = self.opts.max_outbound;
+        let mut conns = self.shared.conns.borrow_mut();
+        let Some(io) = conns.get_mut(&conn) else {
+            return;
+        };
+        if io.queued() + self.scratch.len() > max {
+            tracing::debug!("{conn} is not reading; dropped after {max} bytes queued");
+            let peer = io.peer;
+            drop_conn(&mut conns, conn);
+            drop(conns);
+            self.followups.push_back(conn);
+            // The operator hears of it summed up per address: a slow reader is dropped without a
+            // word, and many of them must not write the log at their pace.
+            self.note_refusal(peer.ip(), Refusal::SlowReader, None, None, now);
+            return;
+        }
+        io.push(&self.scratch);
+        let state = Queued {
+            due: io.dirty,
+            held: io.held,
+            bytes: io.queued(),
+        };
+        match self.pacer.queued(msg, state, now) {
+            Write::WithBatch => {
+                if !io.dirty {
+                    io.dirty = true;
+                    self.dirty.push(conn);
+                }
+            }
+            Write::Hold => {
+                if !io.held {
+                    io.held = true;
+                    self.held.push(conn);
+                }
+            }
+        }
+    }
+
+    /// One write per connection that got output; a full socket gets a writer task, a closed one is gone.
+    pub(super) fn flush_dirty(&mut self) {
+        self.pacer.wrote();
+        let mut conns = self.shared.conns.borrow_mut();
+        for conn in self.dirty.drain(..) {
+            let Some(io) = conns.get_mut(&conn) else {
+                continue;
+            };
+            io.dirty = false;
+            if io.writer.is_some() {
+                continue;
+            }
+            self.shared
+                .written
+                .set(self.shared.written.get() + io.queued());
+            match io.flush() {
+                Flush::Done => {
+                    if std::mem::take(&mut io.watch_drain) {
+                        self.shared.push(Input::Drained { conn });
+                    }
+                    if io.closing {
+                        drop_conn(&mut conns, conn);
+                    }
+                }
+                Flush::Blocked => {
+                    let stream = io.stream.clone();
+                    io.writer = Some(self.ex.spawn(writer(self.shared.clone(), conn, stream)));
+                }
+                Flush::Handshaking => {
+                    // The reader flushes it again when the handshake is over; a client that never
+                    // finishes it is dropped after a grace period.
+                    if !std::mem::replace(&mut io.reaped, true) {
+                        let shared = self.shared.clone();
+                        self.ex
+                            .spawn(async move {
+                                smol::Timer::after(CLOSING_HANDSHAKE_GRACE).await;
+                                drop_conn(&mut shared.conns.borrow_mut(), conn);
+                            })
+                            .detach();
+                    }
+                }
+                Flush::Failed => {
+                    drop_conn(&mut conns, conn);
+                    self.followups.push_back(conn);
+                }
+            }
+        }
+    }
+
+    /// Closes every connection, waiting (boundedly) for what is queued to be written.
+    pub(super) async fn close_all(&mut self) {
+        let rest: Vec<ConnId> = self.shared.conns.borrow().keys().copied().collect();
+        for conn in rest {
+            if let Some(io) = self.shared.conns.borrow_mut().get_mut(&conn) {
+                io.closing = true;
+                io.dirty = true;
+            }
+            self.dirty.push(conn);
+        }
+        self.flush_dirty();
+        let drained = async {
+            loop {
+                let listener = self.shared.writers_done.listen();
+                if self.shared.conns.borrow().is_empty() {
+                    return;
+                }
+                listener.await;
+            }
+        };
+        let grace = self.opts.shutdown_grace;
+        drained
+            .or(async {
+                smol::Timer::after(grace).await;
+            })
+            .await;
+        let rest: Vec<ConnId> = self.shared.conns.borrow().keys().copied().collect();
+        for conn in rest {
+            drop_conn(&mut self.shared.conns.borrow_mut(), conn);
+        }
+    }
+}
