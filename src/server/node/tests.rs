@@ -195,13 +195,13 @@ fn each_node_carries_out_only_what_concerns_its_own_connections() {
     assert!(
         records
             .iter()
-            .any(|(r, p)| matches!(r, Record::LoggedIn { user, .. } if user == "alice")
+            .any(|(r, p)| matches!(r, Record::LoggedIn { user, .. } if &**user == "alice")
                 && *p == Some(peer()))
     );
     assert!(
         !records
             .iter()
-            .any(|(r, _)| matches!(r, Record::LoggedIn { user, .. } if user == "bob"))
+            .any(|(r, _)| matches!(r, Record::LoggedIn { user, .. } if &**user == "bob"))
     );
 }
 
@@ -454,4 +454,41 @@ fn a_node_that_stops_tells_its_users_and_ends_their_sessions() {
     );
     c.settle();
     assert!(!online(&c.nodes[1], "alice"), "the cluster goes on without her");
+}
+
+#[test]
+fn a_line_appended_twice_counts_once_and_does_not_open_the_gate_early() {
+    let mut c = Cluster::new(1, NodeConfig::default());
+    let conn = ConnId(first_conn_id(1));
+    c.node(1).handle(Event::Connected { conn, peer: peer() }, T0);
+    c.settle();
+    for line in ["alice", "a", "whoelse"] {
+        c.node(1).handle(
+            Event::Line {
+                conn,
+                line: line.as_bytes(),
+            },
+            T0,
+        );
+    }
+    // The username goes to the log; its append gets no answer and is made again.
+    let username = c.node(1).poll_append().expect("the username");
+    assert_eq!(c.node(1).poll_append(), None, "one line at a time before login");
+    for _ in 0..2 {
+        c.log.push(LogEntry {
+            position: c.log.len() as u64 + 1,
+            node: 1,
+            seq: c.seq[0] + 1,
+            event: username.clone(),
+        });
+    }
+    c.seq[0] += 1;
+    let first = c.log[1].clone();
+    c.node(1).handle_entry(&first, T0);
+    let password = c.node(1).poll_append().expect("the password, as its shape");
+    assert!(matches!(password.event, OwnedEvent::SecretLine { .. }));
+    // The second copy is skipped: the password is not handled yet, so `whoelse` still waits.
+    let again = c.log[2].clone();
+    c.node(1).handle_entry(&again, T0);
+    assert_eq!(c.node(1).poll_append(), None);
 }
