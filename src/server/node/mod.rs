@@ -229,6 +229,9 @@ impl Node {
     /// An event of one of this node's connections (or its shutdown), at `now` by its clock: to the log
     /// (lines before login through the connection's gate), or refused.
     pub fn handle(&mut self, event: Event<'_>, now: Timestamp) {
+        // A node that was frozen past its lease stops serving before it takes anything more from
+        // its users, whatever order its shell hands it the news in.
+        self.check_lease(now);
         match event {
             Event::Connected { conn, peer } => {
                 if self.fenced() {
@@ -557,6 +560,15 @@ impl Node {
     /// appends a tick if the core's next deadline has come and nothing of this node's moved the log's
     /// time lately.
     pub fn handle_timeout(&mut self, now: Timestamp) {
+        self.check_lease(now);
+        if self.tick_due().is_some_and(|at| at <= now) {
+            self.last_append = Some(now);
+            self.appends.push_back(LoggedEvent::tick(now));
+        }
+    }
+
+    /// Fences the node if its lease has lapsed by `now`.
+    fn check_lease(&mut self, now: Timestamp) {
         if self.lease.at(now) == Some(LeaseChange::Fence) {
             tracing::error!(
                 "node {} could not renew its lease for {} ms: closing its connections, which the rest \
@@ -566,10 +578,6 @@ impl Node {
             );
             self.appends.retain(|e| wanted_when_fenced(self.id, e));
             self.refuse_all(ByeReason::Unavailable, now);
-        }
-        if self.tick_due().is_some_and(|at| at <= now) {
-            self.last_append = Some(now);
-            self.appends.push_back(LoggedEvent::tick(now));
         }
     }
 

@@ -257,6 +257,28 @@ fn a_node_whose_lease_lapses_refuses_everyone_and_appends_only_their_ends() {
 }
 
 #[test]
+fn a_node_frozen_past_its_lease_takes_nothing_more_from_its_users_when_it_thaws() {
+    let cfg = NodeConfig::default();
+    let mut c = Cluster::new(1, cfg.clone());
+    let alice = c.log_in(1, 0, "alice", "a");
+    // The first thing it hears after the freeze is her line: the lease lapsed meanwhile.
+    let thaw = T0.plus_millis(cfg.fence_after_ms + 1_000);
+    c.node(1).handle(
+        Event::Line {
+            conn: alice,
+            line: b"broadcast typed while frozen",
+        },
+        thaw,
+    );
+    assert!(c.node(1).fenced());
+    let appends: Vec<_> = std::iter::from_fn(|| c.node(1).poll_append()).collect();
+    assert_eq!(
+        appends.iter().map(|e| &e.event).collect::<Vec<_>>(),
+        [&OwnedEvent::Disconnected { conn: alice }]
+    );
+}
+
+#[test]
 fn a_dead_node_s_connections_are_ended_once_and_again_if_it_comes_back_and_dies() {
     let mut c = Cluster::new(2, NodeConfig::default());
     let bob = c.log_in(2, 0, "bob", "b");
@@ -362,6 +384,7 @@ fn snapshots_are_taken_by_the_lowest_live_node_when_due() {
     let _ = c.node(2).poll_snapshot();
     c.now = c.now.plus_millis(cfg.snapshot_max_age_ms);
     let now = c.now;
+    c.node(2).lease_renewed(now, now);
     c.node(2).handle(
         Event::Line {
             conn: bob,
