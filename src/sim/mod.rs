@@ -12,10 +12,13 @@
 //! - [`world`]: the core and the model side by side, compared after every step.
 //! - [`generate`]: seeded random intentions for the simulator.
 //! - [`replicas`]: more copies of the core fed the primary's log must make the same effects.
+//! - [`cluster`]: several cluster nodes on a simulated Redis, under node death, freezes, lease lapses,
+//!   Redis stalls and restarts, late joiners and trims.
 //! - [`run`]: one simulated run per seed, failure shrinking and replay.
 //! - [`fuzz`]: the bodies of the fuzz targets, shared with the corpus-replay test.
 
 pub mod clients;
+pub mod cluster;
 pub mod fuzz;
 pub mod generate;
 pub mod invariants;

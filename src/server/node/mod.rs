@@ -305,7 +305,9 @@ impl Node {
             && let Some(c) = conn
             && matches!(
                 entry.event.event,
-                OwnedEvent::Line { .. } | OwnedEvent::LineTooLong { .. } | OwnedEvent::SecretLine { .. }
+                OwnedEvent::Line { .. }
+                    | OwnedEvent::LineTooLong { .. }
+                    | OwnedEvent::SecretLine { .. }
             )
         {
             self.gates.handled(c);
@@ -428,7 +430,8 @@ impl Node {
     /// Lets through `conn`'s gate what the core allows now, to the log.
     fn open_gate(&mut self, conn: ConnId, now: Timestamp) {
         let mut passed = Vec::new();
-        self.gates.release(conn, self.core.next_line(conn), &mut passed);
+        self.gates
+            .release(conn, self.core.next_line(conn), &mut passed);
         if self.gates.waiting_bytes(conn) <= self.cfg.gate_max_bytes / 2
             && let Some(i) = self.held.iter().position(|c| *c == conn)
         {

@@ -103,7 +103,8 @@ impl Cluster {
     fn log_in(&mut self, id: u64, n: u64, user: &str, password: &str) -> ConnId {
         let conn = ConnId(first_conn_id(id) + n);
         let now = self.now;
-        self.node(id).handle(Event::Connected { conn, peer: peer() }, now);
+        self.node(id)
+            .handle(Event::Connected { conn, peer: peer() }, now);
         self.node(id).handle(
             Event::Line {
                 conn,
@@ -150,9 +151,9 @@ fn lines_before_login_go_one_at_a_time_and_no_password_enters_the_log() {
     assert!(c.nodes.iter().all(|n| online(&n, "alice")));
     // The password went as its shape; its text was compared on node 1 and only the verdict logged.
     assert!(
-        c.log.iter().all(
-            |e| !matches!(&e.event.event, OwnedEvent::Line { line, .. } if &**line == b"a")
-        ),
+        c.log
+            .iter()
+            .all(|e| !matches!(&e.event.event, OwnedEvent::Line { line, .. } if &**line == b"a")),
         "{:?}",
         c.log
     );
@@ -192,12 +193,10 @@ fn each_node_carries_out_only_what_concerns_its_own_connections() {
     assert!(c.sent[1].iter().all(|(to, _)| node_of(*to) == 2));
     // Records of node 1's connections are node 1's to log, with the address they came from.
     let records: Vec<_> = std::iter::from_fn(|| c.node(1).poll_record()).collect();
-    assert!(
-        records
-            .iter()
-            .any(|(r, p)| matches!(r, Record::LoggedIn { user, .. } if &**user == "alice")
-                && *p == Some(peer()))
-    );
+    assert!(records.iter().any(
+        |(r, p)| matches!(r, Record::LoggedIn { user, .. } if &**user == "alice")
+            && *p == Some(peer())
+    ));
     assert!(
         !records
             .iter()
@@ -211,7 +210,10 @@ fn a_node_whose_lease_lapses_refuses_everyone_and_appends_only_their_ends() {
     let mut c = Cluster::new(2, cfg.clone());
     let alice = c.log_in(1, 0, "alice", "a");
     // Not yet: the lease is renewed at T0 and lapses for the node fence_after_ms later.
-    assert_eq!(c.node(1).poll_timeout(), Some(T0.plus_millis(cfg.fence_after_ms)));
+    assert_eq!(
+        c.node(1).poll_timeout(),
+        Some(T0.plus_millis(cfg.fence_after_ms))
+    );
     let lapse = T0.plus_millis(cfg.fence_after_ms);
     c.node(1).handle_timeout(lapse.minus_millis(1));
     assert!(!c.node(1).fenced());
@@ -243,15 +245,28 @@ fn a_node_whose_lease_lapses_refuses_everyone_and_appends_only_their_ends() {
     // A new connection is refused; the shell's word that alice's connection closed appends nothing
     // more; no ticks while fenced.
     let late = ConnId(first_conn_id(1) + 5);
-    c.node(1).handle(Event::Connected { conn: late, peer: peer() }, lapse);
+    c.node(1).handle(
+        Event::Connected {
+            conn: late,
+            peer: peer(),
+        },
+        lapse,
+    );
     c.node(1).handle(Event::Disconnected { conn: alice }, lapse);
     assert_eq!(c.node(1).poll_append(), None);
     assert_eq!(c.node(1).poll_refusal().map(|r| r.conn), Some(late));
     assert_eq!(c.node(1).poll_timeout(), None);
     // Renewed: it serves again.
-    c.node(1).lease_renewed(lapse.plus_millis(10), lapse.plus_millis(20));
+    c.node(1)
+        .lease_renewed(lapse.plus_millis(10), lapse.plus_millis(20));
     assert!(!c.node(1).fenced());
-    c.node(1).handle(Event::Connected { conn: late, peer: peer() }, lapse);
+    c.node(1).handle(
+        Event::Connected {
+            conn: late,
+            peer: peer(),
+        },
+        lapse,
+    );
     assert!(c.node(1).poll_append().is_some());
     assert_eq!(c.node(1).poll_refusal(), None);
 }
@@ -296,7 +311,10 @@ fn a_dead_node_s_connections_are_ended_once_and_again_if_it_comes_back_and_dies(
     c.node(1).members(2, &[1, 2], T0);
     assert!(!c.node(1).is_dead(2));
     c.node(1).members(2, &[1], T0);
-    assert_eq!(c.node(1).poll_append().map(|e| e.event), Some(ends[0].event.clone()));
+    assert_eq!(
+        c.node(1).poll_append().map(|e| e.event),
+        Some(ends[0].event.clone())
+    );
 }
 
 #[test]
@@ -328,10 +346,14 @@ fn a_tick_is_appended_once_a_deadline_is_due_and_not_more_often_than_tick_every(
     };
     let mut c = Cluster::new(1, cfg.clone());
     let conn = ConnId(first_conn_id(1));
-    c.node(1).handle(Event::Connected { conn, peer: peer() }, T0);
+    c.node(1)
+        .handle(Event::Connected { conn, peer: peer() }, T0);
     c.settle();
     // The login deadline is the core's; the node wants to be woken for it.
-    let deadline = c.nodes[0].core().poll_timeout().expect("the login deadline");
+    let deadline = c.nodes[0]
+        .core()
+        .poll_timeout()
+        .expect("the login deadline");
     assert_eq!(c.node(1).poll_timeout(), Some(deadline));
     c.node(1).handle_timeout(deadline.minus_millis(1));
     assert_eq!(c.node(1).poll_append(), None);
@@ -340,9 +362,11 @@ fn a_tick_is_appended_once_a_deadline_is_due_and_not_more_often_than_tick_every(
     let tick = c.node(1).poll_append().expect("a tick");
     assert_eq!(tick, LoggedEvent::tick(deadline));
     // Not read back yet: no second tick until tick_every has passed.
-    c.node(1).handle_timeout(deadline.plus_millis(cfg.tick_every_ms - 1));
+    c.node(1)
+        .handle_timeout(deadline.plus_millis(cfg.tick_every_ms - 1));
     assert_eq!(c.node(1).poll_append(), None);
-    c.node(1).handle_timeout(deadline.plus_millis(cfg.tick_every_ms));
+    c.node(1)
+        .handle_timeout(deadline.plus_millis(cfg.tick_every_ms));
     assert!(c.node(1).poll_append().is_some());
     // Once the log's time passes the deadline, the core acts on it on every copy.
     c.seq[0] += 1;
@@ -353,7 +377,11 @@ fn a_tick_is_appended_once_a_deadline_is_due_and_not_more_often_than_tick_every(
         event: tick,
     });
     c.settle();
-    assert!(c.lines_to(1, conn).iter().any(|l| l.contains("Bye")), "{:?}", c.sent);
+    assert!(
+        c.lines_to(1, conn).iter().any(|l| l.contains("Bye")),
+        "{:?}",
+        c.sent
+    );
 }
 
 #[test]
@@ -404,7 +432,8 @@ fn a_full_gate_holds_the_reader_until_it_drains_to_half() {
     };
     let mut c = Cluster::new(1, cfg);
     let conn = ConnId(first_conn_id(1));
-    c.node(1).handle(Event::Connected { conn, peer: peer() }, T0);
+    c.node(1)
+        .handle(Event::Connected { conn, peer: peer() }, T0);
     // Not read back yet: the core does not know the connection, so every line waits.
     for _ in 0..3 {
         c.node(1).handle(
@@ -476,14 +505,18 @@ fn a_node_that_stops_tells_its_users_and_ends_their_sessions() {
         })
     );
     c.settle();
-    assert!(!online(&c.nodes[1], "alice"), "the cluster goes on without her");
+    assert!(
+        !online(&c.nodes[1], "alice"),
+        "the cluster goes on without her"
+    );
 }
 
 #[test]
 fn a_line_appended_twice_counts_once_and_does_not_open_the_gate_early() {
     let mut c = Cluster::new(1, NodeConfig::default());
     let conn = ConnId(first_conn_id(1));
-    c.node(1).handle(Event::Connected { conn, peer: peer() }, T0);
+    c.node(1)
+        .handle(Event::Connected { conn, peer: peer() }, T0);
     c.settle();
     for line in ["alice", "a", "whoelse"] {
         c.node(1).handle(
@@ -496,7 +529,11 @@ fn a_line_appended_twice_counts_once_and_does_not_open_the_gate_early() {
     }
     // The username goes to the log; its append gets no answer and is made again.
     let username = c.node(1).poll_append().expect("the username");
-    assert_eq!(c.node(1).poll_append(), None, "one line at a time before login");
+    assert_eq!(
+        c.node(1).poll_append(),
+        None,
+        "one line at a time before login"
+    );
     for _ in 0..2 {
         c.log.push(LogEntry {
             position: c.log.len() as u64 + 1,

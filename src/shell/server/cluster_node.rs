@@ -298,9 +298,7 @@ async fn appender(
     while open || !unconfirmed.is_empty() {
         if fenced.get() {
             for batch in unconfirmed.iter_mut().filter(|b| b.sent.is_none()) {
-                batch
-                    .entries
-                    .retain(|(_, e)| wanted_when_fenced(node, e));
+                batch.entries.retain(|(_, e)| wanted_when_fenced(node, e));
             }
             unconfirmed.retain(|b| !b.entries.is_empty());
             if unconfirmed.is_empty() && !open {

@@ -66,10 +66,10 @@ use self::inbox::{Inbox, Input};
 use self::replica::Replicated;
 use super::committer::Committer;
 use super::persist::Persister;
+use crate::server::node::{Node, NodeConfig, first_conn_id};
 use crate::server::oplog::{OperatorLog, OperatorLogConfig};
 use crate::server::outbox::{Outbox, OutboxConfig};
 use crate::server::pacing::{Pacer, PacingConfig};
-use crate::server::node::{Node, NodeConfig, first_conn_id};
 use crate::server::{ConnId, ServerState};
 use crate::time::ShellClock;
 
@@ -290,7 +290,18 @@ async fn serve(
     ));
     // Standalone or one node of a cluster: chosen here, once.
     let served = match opts.cluster.clone() {
-        None => drive(Standalone { core }, &ex, shared, persister, opts, clock, &stop).await,
+        None => {
+            drive(
+                Standalone { core },
+                &ex,
+                shared,
+                persister,
+                opts,
+                clock,
+                &stop,
+            )
+            .await
+        }
         Some(cluster) => {
             let (link, tasks) = cluster_node::start(&ex, shared.clone(), &cluster, clock);
             let config = NodeConfig {

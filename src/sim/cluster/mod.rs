@@ -1,0 +1,710 @@
+//! A whole cluster on a virtual clock: several nodes (each the pure [`Node`] with its core, as the
+//! server runs it), one simulated Redis holding the shared log with latency, and users moving between
+//! nodes, under injected faults; invariants checked as it runs and at its end.
+//!
+//! Like iroh-gossip's multi-node simulation, every node is driven by one loop with a seeded generator:
+//! each step of 20 ms lands what reached Redis, lets each node read what it may see, renew its lease
+//! and read the others', act on its deadlines, and carries out what it says; users type. Faults drawn
+//! from the seed: a node killed (its users lose their connection; a new node joins later, from the
+//! latest snapshot, as a late joiner), a node whose lease renewals fail, a node frozen for seconds, a
+//! Redis stall, a Redis restart (answers to appends in flight lost: they are sent again, so some land
+//! twice), and snapshots small enough that the log is trimmed and a node left behind starts again.
+//!
+//! Invariants, on every seed:
+//! - **replicas agree**: every live node, once it has read the whole log, has the same state (its
+//!   core and place in the log, as values), so every rule (one session per user, lockout, blocks, groups) holds
+//!   cluster-wide as it holds in one core;
+//! - **nothing acknowledged is lost**: a message whose sender was told `STORED` is shown to its
+//!   recipient by the end, and one told `DELIVERED` too, unless the recipient's session was ended
+//!   under it by a failure (its node died, was cut off, or left behind), which delivery
+//!   acknowledgements are to close (counted as [`Report::lost_with_node`], and fatal with `strict`);
+//! - **nothing is shown twice**: a message's text is shown to its recipient at most once (a stored
+//!   one shown again at a later login is recognised by its id, as the client does);
+//! - **a session the log ended takes nothing more**: no line of a connection enters the log after
+//!   the entry that ended its session.
+
+mod redis;
+mod users;
+
+use std::collections::BTreeSet;
+
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::{Rng, SeedableRng};
+
+use self::redis::Redis;
+use self::users::{Acked, Reaction, Session, Told, User, receive};
+use super::invariants::Violation;
+use crate::protocol::ServerMsg;
+use crate::server::harness::START;
+use crate::server::node::{Node, NodeConfig, ReadHold, first_conn_id};
+use crate::server::{
+    Account, Config, ConnId, Effect, Event, OwnedEvent, ReplicaLog, ServerState, snapshot,
+};
+use crate::time::Timestamp;
+
+/// The cluster's invariants, by name (see the module documentation).
+pub mod name {
+    pub use crate::sim::invariants::name::REPLICAS;
+    /// A message its sender was told was delivered or stored is shown to its recipient.
+    pub const ACKNOWLEDGED_KEPT: &str = "cluster-acknowledged-kept";
+    /// A message is shown to its recipient at most once.
+    pub const SHOWN_ONCE: &str = "cluster-shown-once";
+    /// No line of a connection enters the log after the entry that ended its session.
+    pub const ENDED_SESSION: &str = "cluster-ended-session";
+}
+
+/// One step of the virtual clock.
+const STEP_MS: u64 = 20;
+/// How often a node renews its lease (as the shell's lease thread).
+const RENEW_MS: u64 = 1_000;
+
+/// What one run does.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// Nodes at the start.
+    pub nodes: usize,
+    pub users: usize,
+    /// Steps of [`STEP_MS`] with users typing and faults injected (then as many to settle).
+    pub steps: usize,
+    /// Inject faults.
+    pub faults: bool,
+    /// A `DELIVERED` message lost with its recipient's node is a failure too.
+    pub strict: bool,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            nodes: 3,
+            users: 6,
+            steps: 1_500,
+            faults: true,
+            strict: false,
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    pub entries: u64,
+    pub acknowledged: u64,
+    pub shown: u64,
+    pub kills: u32,
+    pub joins: u32,
+    pub freezes: u32,
+    pub lease_lapses: u32,
+    pub stalls: u32,
+    pub redis_restarts: u32,
+    pub restarts_from_snapshot: u32,
+    /// `DELIVERED` messages whose recipient's session was ended under them by a failure.
+    pub lost_with_node: Vec<String>,
+}
+
+/// A running node and what the simulation keeps beside it.
+struct SimNode {
+    node: Node,
+    /// The position handed to it last.
+    read: u64,
+    /// Its appends' numbers.
+    seq: u64,
+    read_delay_ms: u64,
+    frozen_until: Timestamp,
+    renewals_fail_until: Timestamp,
+    next_renewal: Timestamp,
+    /// Its users' events while it is frozen, handed over when it thaws.
+    waiting: Vec<(ConnId, WaitingInput)>,
+}
+
+enum WaitingInput {
+    /// A connection from this address.
+    Open(std::net::SocketAddr),
+    Line(String),
+    Drained,
+    Closed,
+}
+
+struct Sim {
+    rng: ChaCha8Rng,
+    cfg: SimConfig,
+    now: Timestamp,
+    redis: Redis,
+    nodes: Vec<SimNode>,
+    users: Vec<User>,
+    acked: Vec<Acked>,
+    /// Connections whose session the log has ended.
+    ended: BTreeSet<ConnId>,
+    /// A copy of the core that reads every entry as it lands: which connection each message was
+    /// delivered to.
+    oracle: (ServerState, ReplicaLog),
+    delivered_to: std::collections::BTreeMap<String, ConnId>,
+    /// An answer that did not match the message it answered, once one came.
+    mismatch: Option<String>,
+    next_conn: u64,
+    texts: u64,
+    /// The state every node starts from on an empty log, as bytes.
+    fresh: Vec<u8>,
+    report: Report,
+}
+
+fn violation(invariant: &'static str, detail: String) -> Violation {
+    Violation { invariant, detail }
+}
+
+/// Runs one seed.
+pub fn run(seed: u64, cfg: &SimConfig) -> Result<Report, Violation> {
+    let accounts: Vec<Account> = (0..cfg.users)
+        .map(|i| Account {
+            username: format!("u{i}"),
+            password: format!("p{i}"),
+        })
+        .collect();
+    let fresh = snapshot::encode(
+        &ServerState::new(Config::default(), accounts, [9; 32]),
+        &ReplicaLog::new(),
+    );
+    let mut sim = Sim {
+        rng: ChaCha8Rng::seed_from_u64(seed),
+        cfg: cfg.clone(),
+        now: START,
+        redis: Redis::new(),
+        nodes: Vec::new(),
+        users: (0..cfg.users).map(User::new).collect(),
+        acked: Vec::new(),
+        ended: BTreeSet::new(),
+        oracle: snapshot::decode(&fresh).expect("a snapshot just taken"),
+        delivered_to: Default::default(),
+        mismatch: None,
+        next_conn: 0,
+        texts: 0,
+        fresh,
+        report: Report::default(),
+    };
+    for _ in 0..cfg.nodes {
+        sim.join();
+    }
+    for _ in 0..cfg.steps {
+        if cfg.faults {
+            sim.inject();
+        }
+        sim.users_type();
+        sim.step()?;
+    }
+    sim.settle()?;
+    sim.check_end()?;
+    sim.report.entries = sim.redis.highest_position();
+    Ok(sim.report)
+}
+
+impl Redis {
+    fn highest_position(&self) -> u64 {
+        self.entries.last().map_or(0, |l| l.entry.position)
+    }
+}
+
+impl Sim {
+    fn below(&mut self, n: u64) -> u64 {
+        self.rng.next_u64() % n.max(1)
+    }
+
+    fn chance(&mut self, per_million: u64) -> bool {
+        self.below(1_000_000) < per_million
+    }
+
+    /// A new node joins: from the latest snapshot, or the start of the log.
+    fn join(&mut self) {
+        self.redis.highest += 1;
+        let id = self.redis.highest;
+        let bytes = self.redis.snapshot.as_ref().map_or(&self.fresh, |(_, b)| b);
+        let (core, log) = snapshot::decode(bytes).expect("a snapshot the cluster stored");
+        let cfg = NodeConfig {
+            snapshot_every: 40,
+            ..NodeConfig::default()
+        };
+        let read = log.position();
+        self.redis.renew(id, self.now, read);
+        let read_delay_ms = self.below(30);
+        self.nodes.push(SimNode {
+            node: Node::new(id, core, log, cfg, self.now),
+            read,
+            seq: 0,
+            read_delay_ms,
+            frozen_until: self.now,
+            renewals_fail_until: self.now,
+            next_renewal: self.now.plus_millis(RENEW_MS),
+            waiting: Vec::new(),
+        });
+        if id > self.cfg.nodes as u64 {
+            self.report.joins += 1;
+        }
+    }
+
+    fn index_of(&self, id: u64) -> Option<usize> {
+        self.nodes.iter().position(|n| n.node.id() == id)
+    }
+
+    /// Draws the faults of this step.
+    fn inject(&mut self) {
+        let now = self.now;
+        if self.nodes.len() > 1 && self.chance(600) {
+            let i = self.below(self.nodes.len() as u64) as usize;
+            let dead = self.nodes.remove(i);
+            self.report.kills += 1;
+            for u in &mut self.users {
+                if u.session.is_some_and(|s| s.node == dead.node.id()) {
+                    u.ended(false);
+                }
+            }
+        }
+        if self.nodes.len() < self.cfg.nodes && self.chance(3_000) {
+            self.join();
+        }
+        if !self.nodes.is_empty() && self.chance(500) {
+            let i = self.below(self.nodes.len() as u64) as usize;
+            let ms = 1_000 + self.below(7_000);
+            self.nodes[i].frozen_until = now.plus_millis(ms);
+            self.report.freezes += 1;
+        }
+        if !self.nodes.is_empty() && self.chance(500) {
+            let i = self.below(self.nodes.len() as u64) as usize;
+            let ms = 2_000 + self.below(6_000);
+            self.nodes[i].renewals_fail_until = now.plus_millis(ms);
+            self.report.lease_lapses += 1;
+        }
+        if self.chance(300) {
+            let ms = 100 + self.below(6_000);
+            self.redis.stalled_until = self.redis.stalled_until.max(now.plus_millis(ms));
+            self.report.stalls += 1;
+        }
+        if self.chance(300) {
+            let ms = 100 + self.below(2_000);
+            let landed = self.below(8) as usize;
+            self.redis.restart(now, ms, landed);
+            self.report.redis_restarts += 1;
+        }
+    }
+
+    /// Each user's client may connect, send a message, or log out.
+    fn users_type(&mut self) {
+        for u in 0..self.users.len() {
+            match self.users[u].session {
+                None => {
+                    if self.nodes.is_empty() || !self.chance(20_000) {
+                        continue;
+                    }
+                    let i = self.below(self.nodes.len() as u64) as usize;
+                    self.connect(u, i);
+                }
+                Some(s) if s.welcomed => {
+                    if self.chance(60_000) {
+                        let mut to = self.below(self.users.len() as u64) as usize;
+                        if to == u {
+                            to = (to + 1) % self.users.len();
+                        }
+                        self.texts += 1;
+                        let text = format!("m{}", self.texts);
+                        let line = format!("message {} {text}", self.users[to].name);
+                        self.users[u].pending.push_back((to, text));
+                        self.input(s.node, s.conn, WaitingInput::Line(line));
+                    } else if self.chance(3_000) {
+                        self.input(s.node, s.conn, WaitingInput::Line("logout".into()));
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+    }
+
+    /// User `u`'s client connects to the `i`th node and logs in, receipts on.
+    fn connect(&mut self, u: usize, i: usize) {
+        let node = self.nodes[i].node.id();
+        self.next_conn += 1;
+        let conn = ConnId(first_conn_id(node) + self.next_conn);
+        self.users[u].session = Some(Session {
+            node,
+            conn,
+            welcomed: false,
+        });
+        let (name, password) = (self.users[u].name.clone(), self.users[u].password.clone());
+        // Each user from an address of its own: the per-address limits hold as for any users.
+        let peer = std::net::SocketAddr::from(([127, 0, 0, 1 + u as u8], 40_000));
+        self.input(node, conn, WaitingInput::Open(peer));
+        for line in [name, password, "receipts on".to_owned()] {
+            self.input(node, conn, WaitingInput::Line(line));
+        }
+    }
+
+    /// An input of a user's client for its node: now, or when the node thaws.
+    fn input(&mut self, node: u64, conn: ConnId, input: WaitingInput) {
+        let Some(i) = self.index_of(node) else {
+            return;
+        };
+        self.nodes[i].waiting.push((conn, input));
+    }
+
+    /// One step of the clock: Redis lands what arrived, each node that is not frozen takes its users'
+    /// input, reads the log, renews its lease, acts on its deadlines; what they say is carried out.
+    fn step(&mut self) -> Result<(), Violation> {
+        self.now = self.now.plus_millis(STEP_MS);
+        let now = self.now;
+        self.resend_unanswered();
+        for entry in self.redis.land(now) {
+            self.check_landed(&entry)?;
+            let mut made = Vec::new();
+            let (core, log) = &mut self.oracle;
+            let applied = log.apply(core, &entry, &mut made);
+            assert!(
+                !matches!(applied, crate::server::Applied::Gap { .. }),
+                "the simulated Redis numbered entries with a hole: {applied:?} at {}",
+                entry.position
+            );
+            for e in made {
+                if let Effect::Send {
+                    to,
+                    msg: ServerMsg::Message { text, .. },
+                } = e
+                {
+                    self.delivered_to.insert(text, to);
+                }
+            }
+        }
+        for i in 0..self.nodes.len() {
+            if self.nodes[i].frozen_until > now {
+                continue;
+            }
+            for (conn, input) in std::mem::take(&mut self.nodes[i].waiting) {
+                let node = &mut self.nodes[i].node;
+                match input {
+                    WaitingInput::Open(peer) => node.handle(Event::Connected { conn, peer }, now),
+                    WaitingInput::Line(line) => node.handle(
+                        Event::Line {
+                            conn,
+                            line: line.as_bytes(),
+                        },
+                        now,
+                    ),
+                    WaitingInput::Drained => node.handle(Event::Drained { conn }, now),
+                    WaitingInput::Closed => node.handle(Event::Disconnected { conn }, now),
+                }
+                self.carry_out(i);
+            }
+            self.read_log(i);
+            self.carry_out(i);
+            if !self.redis.stalled(now)
+                && self.nodes[i].renewals_fail_until <= now
+                && self.nodes[i].next_renewal <= now
+            {
+                let id = self.nodes[i].node.id();
+                self.redis.renew(id, now, self.nodes[i].node.position());
+                self.nodes[i].next_renewal = now.plus_millis(RENEW_MS);
+                self.nodes[i].node.lease_renewed(now, now);
+                let live = self.redis.live(now);
+                let highest = self.redis.highest;
+                self.nodes[i].node.members(highest, &live, now);
+                self.carry_out(i);
+            }
+            if self.nodes[i]
+                .node
+                .poll_timeout()
+                .is_some_and(|at| at <= now)
+            {
+                self.nodes[i].node.handle_timeout(now);
+                self.carry_out(i);
+            }
+            if let Some(why) = self.nodes[i].node.lost() {
+                return Err(violation(
+                    name::REPLICAS,
+                    format!(
+                        "node {} could not follow the log: {why}",
+                        self.nodes[i].node.id()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends whose answer a Redis restart lost are sent again once it is back, by nodes still
+    /// running; a fenced node drops what it no longer wants appended (as its appender does).
+    fn resend_unanswered(&mut self) {
+        if self.redis.stalled(self.now) || self.redis.unanswered.is_empty() {
+            return;
+        }
+        let unanswered = std::mem::take(&mut self.redis.unanswered);
+        for (node, seq, event) in unanswered {
+            let Some(i) = self.index_of(node) else {
+                continue;
+            };
+            if self.nodes[i].node.fenced() && !crate::server::node::wanted_when_fenced(node, &event)
+            {
+                continue;
+            }
+            let latency = 1 + self.below(10);
+            self.redis.send(self.now, latency, node, seq, event);
+        }
+    }
+
+    /// The `i`th node reads what it may see of the log; left behind a trim, it starts again from the
+    /// latest snapshot.
+    fn read_log(&mut self, i: usize) {
+        if self.redis.stalled(self.now) {
+            return;
+        }
+        let visible = self.now.minus_millis(self.nodes[i].read_delay_ms);
+        if self.nodes[i].read + 1 < self.redis.first() {
+            let Some((at, bytes)) = self.redis.snapshot.clone() else {
+                return;
+            };
+            self.nodes[i].node.restart(&bytes, self.now);
+            self.nodes[i].read = at;
+            self.report.restarts_from_snapshot += 1;
+            self.carry_out(i);
+        }
+        let entries: Vec<_> = self
+            .redis
+            .read_after(self.nodes[i].read, visible)
+            .cloned()
+            .collect();
+        for entry in entries {
+            self.nodes[i].read = entry.position;
+            self.nodes[i].node.handle_entry(&entry, self.now);
+            self.carry_out(i);
+        }
+    }
+
+    /// Carries out what the `i`th node says.
+    fn carry_out(&mut self, i: usize) {
+        let now = self.now;
+        let id = self.nodes[i].node.id();
+        while let Some(event) = self.nodes[i].node.poll_append() {
+            self.nodes[i].seq += 1;
+            let seq = self.nodes[i].seq;
+            let latency = 1 + self.below(10);
+            self.redis.send(now, latency, id, seq, event);
+        }
+        while let Some(effect) = self.nodes[i].node.poll_effect() {
+            match effect {
+                Effect::Send { to, msg } => self.deliver(id, to, &msg),
+                Effect::SendMany { to, msg } => {
+                    for c in to {
+                        self.deliver(id, c, &msg);
+                    }
+                }
+                Effect::Close { conn } => self.closed(id, conn, false),
+                Effect::CheckPassword { conn, job, .. } => {
+                    // Every password here is kept in the clear and compared by the node itself.
+                    unreachable!("a hashed password job for {conn} ({job})")
+                }
+                Effect::HashPassword { .. } => unreachable!("nobody registers here"),
+                // The users' clients read everything at once.
+                Effect::WatchDrain { conn } => {
+                    self.nodes[i].waiting.push((conn, WaitingInput::Drained))
+                }
+                _ => {}
+            }
+        }
+        while let Some(refusal) = self.nodes[i].node.poll_refusal() {
+            self.deliver(id, refusal.conn, &ServerMsg::Bye(refusal.reason));
+            self.closed(id, refusal.conn, false);
+        }
+        while let Some(ReadHold { .. }) = self.nodes[i].node.poll_read_hold() {}
+        while self.nodes[i].node.poll_record().is_some() {}
+        if let Some(s) = self.nodes[i].node.poll_snapshot() {
+            self.redis.store_snapshot(now, id, s.position, s.bytes);
+        }
+    }
+
+    /// The user whose client holds `conn` at node `node`.
+    fn user_at(&self, node: u64, conn: ConnId) -> Option<usize> {
+        self.users
+            .iter()
+            .position(|u| u.session.is_some_and(|s| s.node == node && s.conn == conn))
+    }
+
+    fn deliver(&mut self, node: u64, conn: ConnId, msg: &ServerMsg) {
+        let Some(u) = self.user_at(node, conn) else {
+            return;
+        };
+        match receive(&mut self.users[u], msg) {
+            Reaction::Nothing => {}
+            Reaction::Ack(id) => self.input(node, conn, WaitingInput::Line(format!("ack {id}"))),
+            Reaction::Answered(to, text, _, Some(named)) if named != self.users[to].name => {
+                self.mismatch.get_or_insert(format!(
+                    "{} was answered about {named} for its message {text:?} to {}",
+                    self.users[u].name, self.users[to].name
+                ));
+            }
+            Reaction::Answered(to, text, Some(told), _) => {
+                self.report.acknowledged += 1;
+                self.acked.push(Acked { text, to, told });
+            }
+            Reaction::Answered(_, _, None, _) => {}
+            Reaction::LoginFailed => self.closed(node, conn, true),
+            Reaction::Gone => {
+                let asked = matches!(msg, ServerMsg::Bye(crate::protocol::ByeReason::Logout));
+                self.closed(node, conn, asked);
+            }
+        }
+    }
+
+    /// `conn` at `node` is closed (by the node): its client is offline, and the node hears so.
+    fn closed(&mut self, node: u64, conn: ConnId, asked: bool) {
+        if let Some(u) = self.user_at(node, conn) {
+            self.users[u].ended(asked);
+            self.input(node, conn, WaitingInput::Closed);
+        }
+    }
+
+    /// A session the log ended takes nothing more.
+    fn check_landed(&mut self, entry: &crate::server::LogEntry) -> Result<(), Violation> {
+        match &entry.event.event {
+            OwnedEvent::Disconnected { conn } => {
+                self.ended.insert(*conn);
+            }
+            OwnedEvent::Line { conn, line } if self.ended.contains(conn) => {
+                return Err(violation(
+                    name::ENDED_SESSION,
+                    format!(
+                        "log entry {}: a line of {conn} ({:?}) after the log ended its session",
+                        entry.position,
+                        String::from_utf8_lossy(line)
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Faults over: every node thaws and renews, Redis answers, and the cluster runs until it is
+    /// quiet; then every user logs out and in again (collecting what was stored for it).
+    fn settle(&mut self) -> Result<(), Violation> {
+        let now = self.now;
+        self.redis.stalled_until = self.redis.stalled_until.min(now);
+        for n in &mut self.nodes {
+            n.frozen_until = now;
+            n.renewals_fail_until = now;
+        }
+        if self.nodes.is_empty() {
+            self.join();
+        }
+        for _ in 0..(12_000 / STEP_MS) {
+            self.step()?;
+        }
+        for u in 0..self.users.len() {
+            if let Some(s) = self.users[u].session {
+                self.input(s.node, s.conn, WaitingInput::Line("logout".into()));
+            }
+        }
+        for _ in 0..(2_000 / STEP_MS) {
+            self.step()?;
+        }
+        // Everyone logs in again (retrying while refused: a lockout or a throttle runs out).
+        for _ in 0..120 {
+            if self
+                .users
+                .iter()
+                .all(|u| u.session.is_some_and(|s| s.welcomed))
+            {
+                break;
+            }
+            for u in 0..self.users.len() {
+                if self.users[u].session.is_none() {
+                    let i = u % self.nodes.len();
+                    self.connect(u, i);
+                }
+            }
+            for _ in 0..(1_000 / STEP_MS) {
+                self.step()?;
+            }
+        }
+        for _ in 0..(2_000 / STEP_MS) {
+            self.step()?;
+        }
+        Ok(())
+    }
+
+    fn check_end(&mut self) -> Result<(), Violation> {
+        if let Some(m) = &self.mismatch {
+            return Err(violation(name::ACKNOWLEDGED_KEPT, m.clone()));
+        }
+        // Replicas agree: every node has read the whole log, and holds the same state.
+        let end = self.redis.highest_position();
+        let mut states = Vec::new();
+        for n in &self.nodes {
+            if n.node.position() != end {
+                return Err(violation(
+                    name::REPLICAS,
+                    format!(
+                        "node {} is at entry {} of {end} once all is quiet",
+                        n.node.id(),
+                        n.node.position()
+                    ),
+                ));
+            }
+            // Compared as values: a hash map's order in the bytes depends on its history (a node
+            // started from a snapshot built it anew), never on what it holds.
+            let state = serde_json::to_value((n.node.core(), n.node.log()))
+                .expect("the core's state is plain data that serde always encodes");
+            states.push((n.node.id(), state));
+        }
+        if let Some((first, bytes)) = states.first()
+            && let Some((other, _)) = states.iter().find(|(_, b)| b != bytes)
+        {
+            return Err(violation(
+                name::REPLICAS,
+                format!("nodes {first} and {other} hold different states at log entry {end}"),
+            ));
+        }
+        for u in &self.users {
+            for (text, times) in &u.shown {
+                self.report.shown += 1;
+                if *times > 1 {
+                    return Err(violation(
+                        name::SHOWN_ONCE,
+                        format!("{} was shown {text:?} {times} times", u.name),
+                    ));
+                }
+            }
+        }
+        for a in &self.acked {
+            let recipient = &self.users[a.to];
+            if recipient.shown.contains_key(&a.text) {
+                continue;
+            }
+            let with_node = a.told == Told::Delivered
+                && self
+                    .delivered_to
+                    .get(&a.text)
+                    .is_some_and(|c| recipient.disrupted.contains(c));
+            if with_node && !self.cfg.strict {
+                self.report.lost_with_node.push(a.text.clone());
+                continue;
+            }
+            let kept = self.nodes.first().map(|n| {
+                n.node
+                    .core()
+                    .stored_messages(&recipient.name)
+                    .iter()
+                    .any(|m| m.text == a.text)
+            });
+            return Err(violation(
+                name::ACKNOWLEDGED_KEPT,
+                format!(
+                    "{:?} to {}, acknowledged to its sender as {:?}, was never shown (its \
+                     recipient: session {:?}, {} logins, disrupted {:?}, last sent {:?}; still in \
+                     its mailbox: {kept:?}; delivered to {:?})",
+                    a.text,
+                    recipient.name,
+                    a.told,
+                    recipient.session,
+                    recipient.logins,
+                    recipient.disrupted,
+                    recipient.last,
+                    self.delivered_to.get(&a.text)
+                ),
+            ));
+        }
+        Ok(())
+    }
+}

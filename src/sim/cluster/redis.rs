@@ -1,0 +1,212 @@
+//! The simulated Redis: the shared log with latency, the nodes' leases, the latest snapshot, and what
+//! goes wrong with it (a stall, a restart that loses the answers to appends in flight).
+//!
+//! It keeps the orders the real one keeps and no more: one node's appends land in the order it sent
+//! them, everyone's in the order they reached Redis (a stalled Redis takes them in that order when it
+//! is back), and an entry is numbered one past the last, gap-free, whatever was trimmed.
+
+use std::collections::BTreeMap;
+
+use crate::server::{LogEntry, LoggedEvent};
+use crate::time::Timestamp;
+
+/// How long a lease lasts, as the shell's (`shell::cluster::LEASE`).
+pub const LEASE_MS: u64 = 5_000;
+
+/// An append on its way.
+#[derive(Clone, Debug)]
+struct InFlight {
+    arrive: Timestamp,
+    /// The order appends were sent in, across nodes: ties at a stall's end keep it.
+    order: u64,
+    node: u64,
+    seq: u64,
+    event: LoggedEvent,
+}
+
+/// One landed entry, and when readers may see it.
+#[derive(Clone, Debug)]
+pub struct Landed {
+    pub entry: LogEntry,
+    pub at: Timestamp,
+}
+
+#[derive(Default)]
+pub struct Redis {
+    /// The log's entries not trimmed, in order.
+    pub entries: Vec<Landed>,
+    /// The position the next entry gets.
+    next: u64,
+    in_flight: Vec<InFlight>,
+    /// Appends whose answer a restart lost: sent again by their node once Redis is back.
+    pub unanswered: Vec<(u64, u64, LoggedEvent)>,
+    sent: u64,
+    /// Entries that landed at a restart, reported by the next [`Self::land`].
+    landed_at_restart: Vec<LogEntry>,
+    /// Nothing is taken or answered before this.
+    pub stalled_until: Timestamp,
+    /// Each node's lease: when it runs out, and how far the node had read when it renewed.
+    pub leases: BTreeMap<u64, (Timestamp, u64)>,
+    /// The highest node number given out.
+    pub highest: u64,
+    /// The latest snapshot: its position and bytes.
+    pub snapshot: Option<(u64, Vec<u8>)>,
+}
+
+impl Redis {
+    pub fn new() -> Self {
+        Redis {
+            next: 1,
+            ..Redis::default()
+        }
+    }
+
+    pub fn stalled(&self, now: Timestamp) -> bool {
+        now < self.stalled_until
+    }
+
+    /// `node` sends its entry `seq`, taking `latency_ms` to arrive.
+    pub fn send(
+        &mut self,
+        now: Timestamp,
+        latency_ms: u64,
+        node: u64,
+        seq: u64,
+        event: LoggedEvent,
+    ) {
+        // A node whose earlier appends await sending again sends this one after them (its appender
+        // keeps every unconfirmed batch, in order, ahead of new ones).
+        if self.unanswered.iter().any(|(n, _, _)| *n == node) {
+            self.unanswered.push((node, seq, event));
+            return;
+        }
+        let last = self
+            .in_flight
+            .iter()
+            .filter(|f| f.node == node)
+            .map(|f| f.arrive)
+            .max();
+        let arrive = now.plus_millis(latency_ms).max(last.unwrap_or(now));
+        self.sent += 1;
+        self.in_flight.push(InFlight {
+            arrive,
+            order: self.sent,
+            node,
+            seq,
+            event,
+        });
+    }
+
+    /// Lands what has arrived by `now` (nothing while stalled), in the order it arrived. Returns the
+    /// entries that landed.
+    pub fn land(&mut self, now: Timestamp) -> Vec<LogEntry> {
+        let mut landed = std::mem::take(&mut self.landed_at_restart);
+        if self.stalled(now) {
+            return landed;
+        }
+        let mut due: Vec<InFlight> = Vec::new();
+        self.in_flight.retain(|f| {
+            if f.arrive <= now {
+                due.push(f.clone());
+                false
+            } else {
+                true
+            }
+        });
+        due.sort_by_key(|f| (f.arrive.max(self.stalled_until), f.order));
+        for f in due {
+            let entry = LogEntry {
+                position: self.next,
+                node: f.node,
+                seq: f.seq,
+                event: f.event,
+            };
+            self.next += 1;
+            self.entries.push(Landed {
+                entry: entry.clone(),
+                at: now,
+            });
+            landed.push(entry);
+        }
+        landed
+    }
+
+    /// Redis restarts, down for `down_ms`: of the appends in flight, the first `landed` it had read
+    /// (in the order they reached it) are stored, their answers lost; the rest are not. Their nodes
+    /// send all of them again, with the same numbers, once Redis is back.
+    pub fn restart(&mut self, now: Timestamp, down_ms: u64, landed: usize) {
+        let mut in_flight = std::mem::take(&mut self.in_flight);
+        in_flight.sort_by_key(|f| (f.arrive, f.order));
+        for (i, f) in in_flight.into_iter().enumerate() {
+            if i < landed {
+                let entry = LogEntry {
+                    position: self.next,
+                    node: f.node,
+                    seq: f.seq,
+                    event: f.event.clone(),
+                };
+                self.next += 1;
+                self.entries.push(Landed {
+                    entry: entry.clone(),
+                    at: now,
+                });
+                self.landed_at_restart.push(entry);
+            }
+            self.unanswered.push((f.node, f.seq, f.event));
+        }
+        self.stalled_until = self.stalled_until.max(now.plus_millis(down_ms));
+    }
+
+    /// The position of the first entry kept.
+    pub fn first(&self) -> u64 {
+        self.entries.first().map_or(self.next, |l| l.entry.position)
+    }
+
+    /// The entries after `after` that readers may see by `visible` (landed by then).
+    pub fn read_after(&self, after: u64, visible: Timestamp) -> impl Iterator<Item = &LogEntry> {
+        let start = (after + 1).saturating_sub(self.first()) as usize;
+        self.entries
+            .get(start.min(self.entries.len())..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(move |l| l.at <= visible)
+            .map(|l| &l.entry)
+    }
+
+    /// `node` renews its lease at `now`, having read up to `applied`.
+    pub fn renew(&mut self, node: u64, now: Timestamp, applied: u64) {
+        self.leases
+            .insert(node, (now.plus_millis(LEASE_MS), applied));
+    }
+
+    /// The nodes holding a lease at `now`.
+    pub fn live(&self, now: Timestamp) -> Vec<u64> {
+        self.leases
+            .iter()
+            .filter(|(_, (until, _))| *until > now)
+            .map(|(n, _)| *n)
+            .collect()
+    }
+
+    /// Stores a snapshot if it is newer than the one stored, and trims the log behind it but never past
+    /// what a live node other than `by` has read (as the shell's snapshot task does).
+    pub fn store_snapshot(&mut self, now: Timestamp, by: u64, position: u64, bytes: Vec<u8>) {
+        if self.stalled(now)
+            || self
+                .snapshot
+                .as_ref()
+                .is_some_and(|(at, _)| *at >= position)
+        {
+            return;
+        }
+        let slowest = self
+            .leases
+            .iter()
+            .filter(|(n, (until, _))| **n != by && *until > now)
+            .map(|(_, (_, applied))| *applied)
+            .min();
+        let keep_from = slowest.unwrap_or(position).min(position) + 1;
+        self.snapshot = Some((position, bytes));
+        self.entries.retain(|l| l.entry.position >= keep_from);
+    }
+}
