@@ -148,7 +148,7 @@ impl Cluster {
 fn lines_before_login_go_one_at_a_time_and_no_password_enters_the_log() {
     let mut c = Cluster::new(2, NodeConfig::default());
     let alice = c.log_in(1, 0, "alice", "a");
-    assert!(c.nodes.iter().all(|n| online(&n, "alice")));
+    assert!(c.nodes.iter().all(|n| online(n, "alice")));
     // The password went as its shape; its text was compared on node 1 and only the verdict logged.
     assert!(
         c.log

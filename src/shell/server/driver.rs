@@ -20,9 +20,9 @@ use smol::LocalExecutor;
 
 use super::conn::drop_conn;
 use super::engine::{Engine, conn_of, log_record};
-use super::operator::{Flooded, noted_refusal};
 use super::hasher::{Answer, Hasher};
 use super::inbox::{Inbox, Input};
+use super::operator::{Flooded, noted_refusal};
 use super::{Shared, ShellOptions};
 use crate::server::oplog::OperatorLog;
 use crate::server::outbox::Outbox;
