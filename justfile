@@ -47,6 +47,11 @@ SEEDS := "100"
 sim *ARGS:
     SIM_SEEDS={{ trim_start_match(if ARGS == "" { SEEDS } else { ARGS }, "SEEDS=") }} cargo test --release --test sim seeds_pass_every_invariant -- --nocapture
 
+# The cluster simulator: nodes on a simulated Redis under faults (`just sim-cluster SEEDS=N`).
+# SIM_SEED=S replays one seed; SIM_STRICT=1 fails on DELIVERED messages lost with their node.
+sim-cluster *ARGS:
+    SIM_SEEDS={{ trim_start_match(if ARGS == "" { SEEDS } else { ARGS }, "SEEDS=") }} cargo test --release --test sim_cluster -- --nocapture
+
 # Fuzz one target (needs nightly and cargo-fuzz): just fuzz server_state 600
 fuzz target="server_state" secs="60":
     command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
