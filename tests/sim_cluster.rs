@@ -32,7 +32,7 @@ fn cluster_seeds_pass_every_invariant() {
     };
     let started = std::time::Instant::now();
     let (mut entries, mut acknowledged, mut lost_with_node) = (0, 0, 0);
-    let mut faults = [0u32; 7];
+    let mut faults = [0u32; 8];
     for seed in &seeds {
         match run(*seed, &cfg) {
             Ok(r) => {
@@ -47,6 +47,7 @@ fn cluster_seeds_pass_every_invariant() {
                     r.stalls,
                     r.redis_restarts,
                     r.restarts_from_snapshot,
+                    r.lockouts_met,
                 ]) {
                     *f += n;
                 }
@@ -60,7 +61,8 @@ fn cluster_seeds_pass_every_invariant() {
     println!(
         "{} seeds in {:.1} s: {entries} log entries, {acknowledged} messages acknowledged, \
          {lost_with_node} DELIVERED lost with the recipient's node; faults: {} kills, {} joins, \
-         {} freezes, {} lease lapses, {} Redis stalls, {} Redis restarts, {} restarts from a snapshot",
+         {} freezes, {} lease lapses, {} Redis stalls, {} Redis restarts, {} restarts from a snapshot; \
+         {} logins met a lockout",
         seeds.len(),
         started.elapsed().as_secs_f64(),
         faults[0],
@@ -69,6 +71,7 @@ fn cluster_seeds_pass_every_invariant() {
         faults[3],
         faults[4],
         faults[5],
-        faults[6]
+        faults[6],
+        faults[7]
     );
 }

@@ -97,6 +97,8 @@ pub struct Report {
     pub stalls: u32,
     pub redis_restarts: u32,
     pub restarts_from_snapshot: u32,
+    /// Logins refused because the account was locked (after wrong passwords, at any node).
+    pub lockouts_met: u32,
     /// `DELIVERED` messages whose recipient's session was ended under them by a failure.
     pub lost_with_node: Vec<String>,
 }
@@ -140,6 +142,8 @@ struct Sim {
     delivered_to: std::collections::BTreeMap<String, ConnId>,
     /// An answer that did not match the message it answered, once one came.
     mismatch: Option<String>,
+    /// In the final round: users log in to collect what was stored for them.
+    settling: bool,
     next_conn: u64,
     texts: u64,
     /// The state every node starts from on an empty log, as bytes.
@@ -175,6 +179,7 @@ pub fn run(seed: u64, cfg: &SimConfig) -> Result<Report, Violation> {
         oracle: snapshot::decode(&fresh).expect("a snapshot just taken"),
         delivered_to: Default::default(),
         mismatch: None,
+        settling: false,
         next_conn: 0,
         texts: 0,
         fresh,
@@ -325,7 +330,14 @@ impl Sim {
             conn,
             welcomed: false,
         });
-        let (name, password) = (self.users[u].name.clone(), self.users[u].password.clone());
+        // Now and then a wrong password (not in the final round): wrong passwords typed at different
+        // nodes count together, and a lockout holds at every node.
+        let wrong = !self.settling && self.chance(150_000);
+        let name = self.users[u].name.clone();
+        let password = match wrong {
+            true => "wrong".to_owned(),
+            false => self.users[u].password.clone(),
+        };
         // Each user from an address of its own: the per-address limits hold as for any users.
         let peer = std::net::SocketAddr::from(([127, 0, 0, 1 + u as u8], 40_000));
         self.input(node, conn, WaitingInput::Open(peer));
@@ -539,7 +551,15 @@ impl Sim {
                 self.acked.push(Acked { text, to, told });
             }
             Reaction::Answered(_, _, None, _) => {}
-            Reaction::LoginFailed => self.closed(node, conn, true),
+            Reaction::LoginFailed => {
+                if matches!(
+                    msg,
+                    ServerMsg::Error(crate::protocol::ErrorReply::Locked { .. })
+                ) {
+                    self.report.lockouts_met += 1;
+                }
+                self.closed(node, conn, true)
+            }
             Reaction::Gone => {
                 let asked = matches!(msg, ServerMsg::Bye(crate::protocol::ByeReason::Logout));
                 self.closed(node, conn, asked);
@@ -600,6 +620,7 @@ impl Sim {
             self.step()?;
         }
         // Everyone logs in again (retrying while refused: a lockout or a throttle runs out).
+        self.settling = true;
         for _ in 0..120 {
             if self
                 .users
