@@ -427,6 +427,11 @@ fn serve(args: Args) -> Result<()> {
         },
         max_password_jobs: usize::try_from(args.max_password_jobs)
             .context("--max-password-jobs")?,
+        // Mail is written a window at a time, well under what a reader may have waiting before it is
+        // dropped as a slow one, whatever that bound is.
+        mail_window: natter::server::MAIL_WINDOW
+            .min(usize::try_from(args.max_outbound / 4).unwrap_or(usize::MAX))
+            .max(1),
     };
     let data_dir = args.data_dir.clone().unwrap_or_else(|| {
         args.credentials

@@ -292,6 +292,8 @@ impl ClientState {
 
     /// Tells the peers, asks the server to log out, and waits (boundedly) for its goodbye.
     pub(super) fn begin_logout(&mut self, out: &mut Vec<Effect>) {
+        // Acknowledged first: what was shown must not come again at the next login.
+        self.acknowledge(out);
         if !self.paste.is_empty() {
             let n = self.paste.len();
             self.paste.clear();

@@ -470,6 +470,8 @@ mod tests {
         let cases = [
             (
                 Item::Server(ServerMsg::Message {
+                    id: 1,
+                    sent_at: crate::time::Timestamp(0),
                     from: n("bob"),
                     text: "hi".into(),
                 }),
@@ -509,6 +511,8 @@ mod tests {
             ),
             (
                 Item::Server(ServerMsg::GroupMessage {
+                    id: 1,
+                    sent_at: crate::time::Timestamp(0),
                     group: n("team"),
                     from: n("alice"),
                     text: "hi".into(),
@@ -539,6 +543,8 @@ mod tests {
     #[test]
     fn colour_adds_styles_and_nothing_else() {
         let item = Item::Server(ServerMsg::Message {
+            id: 1,
+            sent_at: crate::time::Timestamp(0),
             from: n("bob"),
             text: "hi".into(),
         });

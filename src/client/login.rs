@@ -149,6 +149,10 @@ impl ClientState {
         if let Some(screen) = &mut self.screen {
             screen.set_link(self.reconnect.current(), super::screen::Link::Up);
         }
+        // First of all: this client acknowledges what it shows, so the server keeps each message until
+        // it has (and never tells a sender it was delivered before).
+        self.unacked = None;
+        out.push(Effect::Send(Command::Acks { on: true }.to_line()));
         out.push(Effect::Send(
             Command::P2pPort {
                 port: self.config.p2p_port,

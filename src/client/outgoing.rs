@@ -1,10 +1,13 @@
 //! The user's own messages, for a client that shows them in its windows as sent: each gets a number,
-//! and the server's answer (with `receipts on`: `DELIVERED`, `STORED`, `GROUP-SENT`, or an error naming
-//! the recipient) settles it.
+//! and the server's answer (with `receipts on`: `SENT`, `DELIVERED`, `STORED`, `GROUP-SENT`, or an
+//! error naming the recipient) settles it.
 //!
-//! Answers are matched by recipient, oldest first, not by arrival order: the server answers every
-//! command in order, but not every command answers, so counting lines would drift; each answer about a
-//! message names its recipient (or group): its [`ServerMsg::conversation`].
+//! Every message gets one answer at once, in command order: `SENT <id>` (queued for an online user),
+//! `DELIVERED`, `STORED`, `GROUP-SENT` or an error. Those are matched by recipient, oldest first, not by
+//! arrival order: not every command answers, so counting lines would drift; each answer about a
+//! message names its recipient (or group): its [`ServerMsg::conversation`]. A message answered `SENT`
+//! is settled again later, by `DELIVERED` or `STORED` with the same id, which may come after answers to
+//! later messages: those are matched by id.
 
 use std::collections::VecDeque;
 
@@ -24,11 +27,20 @@ pub enum Outcome {
     Failed,
 }
 
-/// Messages sent to the server and not answered yet.
+/// One message sent to the server and not settled yet.
+#[derive(Debug)]
+struct Pending {
+    seq: u64,
+    to: Conversation,
+    /// The server's id for it, once `SENT` said it is queued for an online recipient.
+    id: Option<u64>,
+}
+
+/// Messages sent to the server and not settled yet.
 #[derive(Debug, Default)]
 pub(super) struct Outgoing {
     next: u64,
-    pending: VecDeque<(u64, Conversation)>,
+    pending: VecDeque<Pending>,
 }
 
 impl Outgoing {
@@ -36,24 +48,47 @@ impl Outgoing {
     pub(super) fn sent(&mut self, to: &Conversation, awaits_answer: bool) -> u64 {
         self.next += 1;
         if awaits_answer {
-            self.pending.push_back((self.next, to.clone()));
+            self.pending.push_back(Pending {
+                seq: self.next,
+                to: to.clone(),
+                id: None,
+            });
         }
         self.next
     }
 
     /// The message `msg` answers, if any, and how it went.
     pub(super) fn answered(&mut self, msg: &ServerMsg) -> Option<(u64, Outcome)> {
-        let outcome = match msg {
-            ServerMsg::Delivered { .. } => Outcome::Delivered,
-            ServerMsg::Stored { .. } => Outcome::Stored,
-            ServerMsg::GroupSent { .. } => Outcome::Sent,
-            ServerMsg::Error(e) if e.refuses_message() => Outcome::Failed,
+        let (outcome, id) = match msg {
+            ServerMsg::Sent { id, .. } => (Outcome::Sent, Some(*id)),
+            ServerMsg::Delivered { id, .. } => (Outcome::Delivered, Some(*id)),
+            ServerMsg::Stored { id, .. } => (Outcome::Stored, Some(*id)),
+            ServerMsg::GroupSent { .. } => (Outcome::Sent, None),
+            ServerMsg::Error(e) if e.refuses_message() => (Outcome::Failed, None),
             _ => return None,
         };
         let to = msg.conversation()?;
-        let i = self.pending.iter().position(|(_, c)| *c == to)?;
-        let (seq, _) = self.pending.remove(i)?;
-        Some((seq, outcome))
+        // The later answer to a message already queued (`SENT` told its id).
+        if let Some(id) = id
+            && let Some(i) = self
+                .pending
+                .iter()
+                .position(|p| p.id == Some(id) && p.to == to)
+        {
+            let p = self.pending.remove(i)?;
+            return Some((p.seq, outcome));
+        }
+        let i = self
+            .pending
+            .iter()
+            .position(|p| p.id.is_none() && p.to == to)?;
+        if let (ServerMsg::Sent { .. }, Some(id)) = (msg, id) {
+            // Queued: its fate comes later, under this id.
+            self.pending[i].id = Some(id);
+            return Some((self.pending[i].seq, outcome));
+        }
+        let p = self.pending.remove(i)?;
+        Some((p.seq, outcome))
     }
 }
 
@@ -81,7 +116,10 @@ mod tests {
             Some((b, Outcome::Stored))
         );
         assert_eq!(
-            o.answered(&ServerMsg::Delivered { to: "bob".into() }),
+            o.answered(&ServerMsg::Delivered {
+                id: 4,
+                to: "bob".into()
+            }),
             Some((a, Outcome::Delivered))
         );
         assert_eq!(
@@ -99,7 +137,13 @@ mod tests {
             }),
             Some((g, Outcome::Sent))
         );
-        assert_eq!(o.answered(&ServerMsg::Delivered { to: "bob".into() }), None);
+        assert_eq!(
+            o.answered(&ServerMsg::Delivered {
+                id: 5,
+                to: "bob".into()
+            }),
+            None
+        );
         assert_eq!(
             o.answered(&ServerMsg::Error(ErrorReply::EmptyLine)),
             None,
@@ -122,10 +166,44 @@ mod tests {
     }
 
     #[test]
+    fn a_queued_message_is_settled_by_its_id_after_later_ones() {
+        let mut o = Outgoing::default();
+        let a = o.sent(&user("bob"), true);
+        let b = o.sent(&user("bob"), true);
+        let c = o.sent(&user("bob"), true);
+        let sent = |id| ServerMsg::Sent {
+            id,
+            to: "bob".into(),
+        };
+        assert_eq!(o.answered(&sent(7)), Some((a, Outcome::Sent)));
+        // bob blocked the sender meanwhile: the next one is refused at once.
+        let refused = ServerMsg::Error(ErrorReply::BlockedBy { user: "bob".into() });
+        assert_eq!(o.answered(&refused), Some((b, Outcome::Failed)));
+        assert_eq!(o.answered(&sent(9)), Some((c, Outcome::Sent)));
+        let stored = ServerMsg::Stored {
+            id: 9,
+            to: "bob".into(),
+        };
+        assert_eq!(o.answered(&stored), Some((c, Outcome::Stored)));
+        let delivered = ServerMsg::Delivered {
+            id: 7,
+            to: "bob".into(),
+        };
+        assert_eq!(o.answered(&delivered), Some((a, Outcome::Delivered)));
+        assert_eq!(o.answered(&delivered), None, "settled once");
+    }
+
+    #[test]
     fn private_messages_need_no_answer() {
         let mut o = Outgoing::default();
         let p = o.sent(&Conversation::Private("bob".into()), false);
         assert_eq!(p, 1);
-        assert_eq!(o.answered(&ServerMsg::Delivered { to: "bob".into() }), None);
+        assert_eq!(
+            o.answered(&ServerMsg::Delivered {
+                id: 1,
+                to: "bob".into()
+            }),
+            None
+        );
     }
 }

@@ -79,7 +79,14 @@ pub fn reveal_msg(msg: ServerMsg) -> ServerMsg {
         Cow::Owned(shown) => shown,
     };
     match msg {
-        ServerMsg::Message { from, text } => ServerMsg::Message {
+        ServerMsg::Message {
+            id,
+            sent_at,
+            from,
+            text,
+        } => ServerMsg::Message {
+            id,
+            sent_at,
             from,
             text: fix(text),
         },
@@ -87,7 +94,15 @@ pub fn reveal_msg(msg: ServerMsg) -> ServerMsg {
             from,
             text: fix(text),
         },
-        ServerMsg::GroupMessage { group, from, text } => ServerMsg::GroupMessage {
+        ServerMsg::GroupMessage {
+            id,
+            sent_at,
+            group,
+            from,
+            text,
+        } => ServerMsg::GroupMessage {
+            id,
+            sent_at,
             group,
             from,
             text: fix(text),
@@ -170,11 +185,15 @@ mod tests {
     #[test]
     fn every_kind_of_message_text_is_revealed() {
         let m = reveal_msg(ServerMsg::Message {
+            id: 1,
+            sent_at: crate::time::Timestamp(0),
             from: "mallory".into(),
             text: "click\u{202E}gnp.exe".into(),
         });
         assert!(matches!(m, ServerMsg::Message { text, .. } if text.contains("⟨U+202E⟩")));
         let g = reveal_msg(ServerMsg::GroupMessage {
+            id: 1,
+            sent_at: crate::time::Timestamp(0),
             group: "team".into(),
             from: "mallory".into(),
             text: "x\u{200B}".into(),

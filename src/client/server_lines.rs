@@ -1,10 +1,11 @@
-//! What the server said: each line decoded once, learnt from, and shown (or acted on); stored
-//! messages acknowledged only once kept; the server's goodbye, and its connection closing.
+//! What the server said: each line decoded once, learnt from, and shown (or acted on); messages
+//! shown once each and acknowledged in batches, only once what was shown is kept; the server's
+//! goodbye, and its connection closing.
 
 use super::display::{ClientError, EndReason, Item};
 use super::event::{Effect, Exit, show, show_error};
 use super::seen::Seen;
-use super::state::{ClientState, Phase};
+use super::state::{ACK_DELAY_MS, ClientState, Phase, Timer};
 use crate::protocol::p2p::PeerBye;
 use crate::protocol::{ByeReason, Command, ErrorReply, Name, ServerMsg, check_line, decode_line};
 use crate::time::Timestamp;
@@ -29,6 +30,12 @@ impl ClientState {
             show(out, Item::Outcome { seq, outcome });
         }
         match msg {
+            ServerMsg::Message { id, sent_at, .. }
+            | ServerMsg::GroupMessage { id, sent_at, .. } => {
+                if self.received(id, sent_at) {
+                    show(out, msg);
+                }
+            }
             ServerMsg::Prompt(p) => self.on_prompt(p, out),
             ServerMsg::Welcome { user } => self.on_welcome(user, out),
             ServerMsg::OfflineMessage {
@@ -54,9 +61,9 @@ impl ClientState {
                     age_secs: self.now.millis_since(sent_at) / 1000,
                 },
             ),
-            // The reply to the client's own registration, and a delivery the outcome above shows:
-            // nothing for the user to read.
-            ServerMsg::P2pPort { .. } | ServerMsg::Delivered { .. } => {}
+            // The reply to the client's own registration, and the fate of a message the outcome above
+            // shows: nothing for the user to read.
+            ServerMsg::P2pPort { .. } | ServerMsg::Sent { .. } | ServerMsg::Delivered { .. } => {}
             // Asked for by the client itself, for the full-screen nick lists: learnt above.
             ServerMsg::GroupList { .. } if self.quiet_grouplists > 0 => {
                 self.quiet_grouplists -= 1;
@@ -101,8 +108,7 @@ impl ClientState {
         }
     }
 
-    /// Shows a stored message unless it is a redelivery of one already shown, remembers it durably, and
-    /// only then acknowledges it, so the server forgets nothing the user has not seen.
+    /// Shows a stored message unless it is a redelivery of one already shown (see [`Self::received`]).
     fn on_offline_message(
         &mut self,
         id: u64,
@@ -112,11 +118,7 @@ impl ClientState {
         text: String,
         out: &mut Vec<Effect>,
     ) {
-        let Some(user) = self.user().cloned() else {
-            return;
-        };
-        let shown = self.config.seen.get(&user).copied();
-        if !shown.is_some_and(|s| s.covers(id, sent_at)) {
+        if self.received(id, sent_at) {
             show(
                 out,
                 Item::Offline {
@@ -126,11 +128,52 @@ impl ClientState {
                     age_secs: self.now.millis_since(sent_at) / 1000,
                 },
             );
-            let seen = Seen { id, sent_at };
-            self.config.seen.insert(user.clone(), seen);
+        }
+    }
+
+    /// A message (live or stored) arrived: whether to show it, which is not if it is a redelivery of
+    /// one already shown (a live message whose acknowledgement did not reach the server before the
+    /// session ended comes again, stored, at the next login, with the same id and send time). Either way
+    /// it is to be acknowledged: shortly, together with whatever else arrives meanwhile, once what was
+    /// shown is remembered durably, so the server forgets nothing the user has not seen and this client
+    /// shows nothing twice.
+    fn received(&mut self, id: u64, sent_at: Timestamp) -> bool {
+        let Some(user) = self.user().cloned() else {
+            return false;
+        };
+        let shown = self.config.seen.get(&user).copied();
+        let new = !shown.is_some_and(|s| s.covers(id, sent_at));
+        if new {
+            self.config.seen.insert(user.clone(), Seen { id, sent_at });
+            self.seen_unsaved = Some(user);
+        }
+        if self.unacked.is_none() {
+            self.timers
+                .set(Timer::Ack, self.now.plus_millis(ACK_DELAY_MS));
+        }
+        self.unacked = Some(self.unacked.map_or(id, |u| u.max(id)));
+        new
+    }
+
+    /// Saves what was shown, if that changed, then acknowledges everything received so far with one
+    /// line (the server's `ack` is cumulative).
+    pub(super) fn acknowledge(&mut self, out: &mut Vec<Effect>) {
+        self.save_seen(out);
+        self.timers.cancel(Timer::Ack);
+        if let Some(id) = self.unacked.take()
+            && matches!(self.phase, Phase::Online { .. })
+        {
+            out.push(Effect::Send(Command::Ack { id }.to_line()));
+        }
+    }
+
+    /// Remembers durably the newest message shown (before any acknowledgement that covers it).
+    pub(super) fn save_seen(&mut self, out: &mut Vec<Effect>) {
+        if let Some(user) = self.seen_unsaved.take()
+            && let Some(&seen) = self.config.seen.get(&user)
+        {
             out.push(Effect::SaveSeen { user, seen });
         }
-        out.push(Effect::Send(Command::Ack { id }.to_line()));
     }
 
     fn on_server_error(&mut self, e: ErrorReply, out: &mut Vec<Effect>) {
@@ -210,6 +253,11 @@ impl ClientState {
     }
 
     pub(super) fn on_server_closed(&mut self, out: &mut Vec<Effect>) {
+        // What was shown stays shown; its acknowledgement is lost with the connection, so the server
+        // sends it again, and the saved record is what hides it then.
+        self.save_seen(out);
+        self.unacked = None;
+        self.timers.cancel(Timer::Ack);
         if self.moving() {
             return self.retry_later("it closed the connection", out);
         }

@@ -29,7 +29,14 @@ pub(super) enum Timer {
     Reconnect,
     /// The next lines of a paste are due (see `commands`).
     Paste,
+    /// Acknowledge what was shown since the last acknowledgement: one `ack` for a batch of lines (see
+    /// `server_lines`).
+    Ack,
 }
+
+/// How long after showing a message the client acknowledges it, together with whatever else came
+/// meanwhile: lines that arrive together (a mailbox at login, a busy conversation) cost one `ack`.
+pub const ACK_DELAY_MS: u64 = 50;
 
 /// What the core is told at start.
 #[derive(Clone, Debug)]
@@ -159,6 +166,11 @@ pub struct ClientState {
     pub(super) new_password: Option<String>,
     /// The server and the reason of the last failed attempt to get back to one, said once.
     pub(super) last_failure: Option<(String, String)>,
+    /// The newest message id received on this connection and not acknowledged yet (see [`Timer::Ack`]).
+    pub(super) unacked: Option<u64>,
+    /// The user whose entry of `config.seen` changed since it was last saved (it is saved before each
+    /// acknowledgement, and when the connection is lost).
+    pub(super) seen_unsaved: Option<Name>,
 }
 
 impl ClientState {
@@ -197,6 +209,8 @@ impl ClientState {
             quiet_members: BTreeSet::new(),
             new_password: None,
             last_failure: None,
+            unacked: None,
+            seen_unsaved: None,
         }
     }
 
@@ -369,6 +383,7 @@ impl ClientState {
             Timer::Reconnect => self.on_redial(out),
             Timer::Logout => self.on_logout_deadline(out),
             Timer::Paste => self.send_paste(out),
+            Timer::Ack => self.acknowledge(out),
         }
     }
 
@@ -515,6 +530,7 @@ impl ClientState {
     }
 
     pub(super) fn exit(&mut self, exit: Exit, out: &mut Vec<Effect>) {
+        self.save_seen(out);
         self.chats.close_all(out);
         self.phase = Phase::Done;
         out.push(Effect::Exit(exit));

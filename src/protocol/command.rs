@@ -35,6 +35,7 @@ pub enum CommandName {
     Active,
     Ack,
     Receipts,
+    Acks,
 }
 
 /// One row of the command table.
@@ -272,7 +273,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         word: "ack",
         sub: None,
         usage: "ack <id>",
-        summary: "(sent by the client) confirm that offline messages up to <id> were shown",
+        summary: "(sent by the client) confirm that the messages sent up to <id> were shown",
         activity: false,
         listed: false,
     },
@@ -281,7 +282,16 @@ pub const COMMANDS: &[CommandSpec] = &[
         word: "receipts",
         sub: None,
         usage: "receipts on|off",
-        summary: "(sent by the client) be told DELIVERED for each message delivered at once",
+        summary: "(sent by the client) be told SENT and DELIVERED for each message to an online user",
+        activity: false,
+        listed: false,
+    },
+    CommandSpec {
+        name: CommandName::Acks,
+        word: "acks",
+        sub: None,
+        usage: "acks on|off",
+        summary: "(sent by the client) on: this client acknowledges the messages it shows, so keep each until it does",
         activity: false,
         listed: false,
     },
@@ -451,6 +461,10 @@ pub enum Command<'a> {
     Receipts {
         on: bool,
     },
+    /// `acks on|off`: whether this client acknowledges every message it shows (see docs/PROTOCOL.md).
+    Acks {
+        on: bool,
+    },
 }
 
 impl Command<'_> {
@@ -481,6 +495,7 @@ impl Command<'_> {
             Command::Active => CommandName::Active,
             Command::Ack { .. } => CommandName::Ack,
             Command::Receipts { .. } => CommandName::Receipts,
+            Command::Acks { .. } => CommandName::Acks,
         }
     }
 
@@ -523,7 +538,9 @@ impl fmt::Display for Command<'_> {
             | Command::StopPrivate { user } => write!(f, "{word} {user}"),
             Command::P2pPort { port } => write!(f, "{word} {port}"),
             Command::Ack { id } => write!(f, "{word} {id}"),
-            Command::Receipts { on } => write!(f, "{word} {}", if *on { "on" } else { "off" }),
+            Command::Receipts { on } | Command::Acks { on } => {
+                write!(f, "{word} {}", if *on { "on" } else { "off" })
+            }
             Command::WhoElse
             | Command::Logout
             | Command::Help
@@ -589,6 +606,7 @@ mod tests {
     fn acknowledgements_and_port_registration_are_not_activity() {
         assert!(!Command::Ack { id: 3 }.is_activity());
         assert!(!Command::P2pPort { port: 9 }.is_activity());
+        assert!(!Command::Acks { on: true }.is_activity());
         assert!(Command::Active.is_activity());
         assert!(Command::WhoElse.is_activity());
     }

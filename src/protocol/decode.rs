@@ -110,13 +110,13 @@ mod tests {
     fn control_characters_are_refused() {
         for bad in [
             "WHOELSE 2 \0 \r 1",
-            "MSG a b\r\r",
-            "MSG a \x1b[2Jgotcha",
+            "MSG 1 2 a b\r\r",
+            "MSG 1 2 a \x1b[2Jgotcha",
             "WELCOME a\u{7f}",
         ] {
             assert_eq!(decode_line(bad), Err(DecodeError::ControlChar), "{bad:?}");
         }
-        assert!(decode_line("MSG a tab\there\r").is_ok());
+        assert!(decode_line("MSG 1 2 a tab\there\r").is_ok());
     }
 
     #[test]

@@ -44,7 +44,12 @@ macro_rules! wire_tables {
                     human("Account '{user}' created.")
                     show(p => p.star(format!("Account '{user}' created.")))
                     about(),
-                Message { from: Name, text: String } => "MSG" [from, text: Text]
+                /// A message to you from `from`, delivered while you are online. `id` is the one the
+                /// acknowledgement names (`ack <id>`) and, with `sent_at`, what a client recognises a
+                /// redelivery by: a message not acknowledged when the session ends is kept and comes
+                /// again at the next login as an `OFFLINE-MSG` with the same id and send time.
+                Message { id: u64, sent_at: Timestamp, from: Name, text: String } => "MSG"
+                    [id, sent_at, from, text: Text]
                     human()
                     show(p => p.tagged("[message]", fg(AnsiColor::Cyan).bold(), from, text))
                     about(Some(Conversation::User(from.clone()))),
@@ -62,9 +67,10 @@ macro_rules! wire_tables {
                     human()
                     show(p => offline(p, from, group.as_ref(), text))
                     about(Some(Conversation::of_message(from, group.as_ref()))),
-                /// A message to group `group` from `from`.
-                GroupMessage { group: Name, from: Name, text: String } => "GROUP-MSG"
-                    [group, from, text: Text]
+                /// A message to group `group` from `from`, delivered while you are online (`id` and
+                /// `sent_at` as for [`ServerMsg::Message`]; one id serves every member).
+                GroupMessage { id: u64, sent_at: Timestamp, group: Name, from: Name, text: String }
+                    => "GROUP-MSG" [id, sent_at, group, from, text: Text]
                     human()
                     show(p => p.tagged(&format!("[{group}]"), fg(AnsiColor::Blue).bold(), from, text))
                     about(Some(Conversation::Group(group.clone()))),
@@ -248,9 +254,16 @@ macro_rules! wire_tables {
                         "You will be logged out in {secs_left} s for inactivity unless you type a command."
                     )))
                     about(),
-                /// With `receipts on`: the message to `to` was delivered at once (a stored one gets
-                /// `STORED`).
-                Delivered { to: Name } => "DELIVERED" [to]
+                /// With `receipts on`: the message `id` to `to` is queued for `to`, who is online; once
+                /// their client has it, `DELIVERED` follows (or, if their session ends first, `STORED`,
+                /// and it is kept for their next login).
+                Sent { id: u64, to: Name } => "SENT" [id, to]
+                    human("{to} is online; you will be told when their client has it.")
+                    show(p => p.dash(format!("sent to {to}")))
+                    about(Some(Conversation::User(to.clone()))),
+                /// With `receipts on`: `to`'s client has message `id` (it acknowledged it; for a client
+                /// that does not acknowledge, it was written to its connection).
+                Delivered { id: u64, to: Name } => "DELIVERED" [id, to]
                     human("Delivered to {to}.")
                     show(p => p.dash(format!("delivered to {to}")))
                     about(Some(Conversation::User(to.clone()))),
@@ -602,9 +615,9 @@ macro_rules! wire_tables {
                 SlowDown { per_sec: u32 } => "slow-down" [per_sec]
                     human("You are sending commands faster than {per_sec} a second; they are being carried out at that pace. Keep it up and you will be disconnected.")
                     show() about(),
-                /// `ack` named a message id that was not delivered on this connection.
+                /// `ack` named a message id that was not sent on this connection.
                 BadAck { id: u64 } => "bad-ack" [id]
-                    human("No offline message {id} was delivered to you on this connection.")
+                    human("No message {id} was sent to you on this connection.")
                     show() about(),
                 // --- groups ---
                 InvalidGroupName(GroupNameError) as why => "invalid-group-name" [why]

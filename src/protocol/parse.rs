@@ -207,10 +207,11 @@ pub fn parse_command(line: &str) -> Result<Command<'_>, ParseError> {
         CommandName::Ack => Command::Ack {
             id: digits::<u64>(user(args)?).ok_or(ParseError::BadNumber(name))?,
         },
-        CommandName::Receipts => match user(args)? {
-            w if w.eq_ignore_ascii_case("on") => Command::Receipts { on: true },
-            w if w.eq_ignore_ascii_case("off") => Command::Receipts { on: false },
-            _ => return Err(ParseError::Usage(name)),
+        CommandName::Receipts => Command::Receipts {
+            on: on_off(user(args)?).ok_or(ParseError::Usage(name))?,
+        },
+        CommandName::Acks => Command::Acks {
+            on: on_off(user(args)?).ok_or(ParseError::Usage(name))?,
         },
     };
     Ok(cmd)
@@ -239,6 +240,17 @@ impl From<ParseError> for super::ErrorReply {
             ParseError::Usage(command) => ErrorReply::Usage { command },
             ParseError::BadNumber(command) => ErrorReply::BadNumber { command },
         }
+    }
+}
+
+/// `on` or `off`, in any letter case.
+fn on_off(word: &str) -> Option<bool> {
+    if word.eq_ignore_ascii_case("on") {
+        Some(true)
+    } else if word.eq_ignore_ascii_case("off") {
+        Some(false)
+    } else {
+        None
     }
 }
 
@@ -431,6 +443,16 @@ mod tests {
             parse_command("ack 99999999999999999999999"),
             Err(ParseError::BadNumber(CommandName::Ack))
         );
+        assert_eq!(ok("acks on"), Command::Acks { on: true });
+        assert_eq!(ok("ACKS Off"), Command::Acks { on: false });
+        assert_eq!(
+            parse_command("acks maybe"),
+            Err(ParseError::Usage(CommandName::Acks))
+        );
+        assert_eq!(
+            parse_command("acks"),
+            Err(ParseError::Usage(CommandName::Acks))
+        );
     }
 
     #[test]
@@ -478,6 +500,8 @@ mod tests {
             Command::P2pPort { port: 1 },
             Command::Active,
             Command::Ack { id: 0 },
+            Command::Acks { on: true },
+            Command::Acks { on: false },
         ];
         for c in cmds {
             assert_eq!(parse_command(&c.to_line()), Ok(c.clone()));

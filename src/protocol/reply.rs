@@ -170,6 +170,8 @@ mod tests {
             ServerMsg::Prompt(Prompt::Password),
             ServerMsg::Welcome { user: "bob".into() },
             ServerMsg::Message {
+                id: 1,
+                sent_at: crate::time::Timestamp(0),
                 from: "bob".into(),
                 text: "hi".into(),
             },

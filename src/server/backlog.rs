@@ -1,18 +1,27 @@
-//! What others have sent an online user that may not have left the server yet, so that a user who
-//! reads slowly (or is being flooded) is never disconnected because of what *others* send.
+//! What an online user's connection may have waiting in the server's outbound queue, so that a user
+//! who reads slowly (or is being flooded, or has a full mailbox) is never disconnected because of what
+//! *others* send.
 //!
 //! The shell drops a connection whose unwritten output passes its bound (a client that stopped reading
 //! must not hold the server's memory). Without this, a sender could push a recipient over that bound and
-//! get *them* dropped. So the core counts, per recipient, the bytes of messages, group messages,
-//! broadcasts and private-chat requests others sent since the recipient's queue was last seen empty,
-//! and refuses a delivery that would take one sender past [`SENDER_BACKLOG`] or everyone past
-//! [`TOTAL_BACKLOG`] (both well under the shell's bound): the *sender* is told (`ERROR recipient-busy`,
-//! or "some members did not get it"), and the recipient keeps their session.
+//! get *them* dropped, and a mailbox delivered all at once at login could do the same. So the core
+//! counts, per recipient, the bytes that may not have left yet, in two kinds:
 //!
-//! The count is reset when the shell reports the queue empty: past [`WATCH_AT`] bytes the core asks to
-//! be told ([`Effect::WatchDrain`]); the shell answers [`Event::Drained`](super::Event::Drained) when it
-//! next finishes writing to the connection. What was counted after the request stays counted, since it
-//! may still be queued.
+//! - **Mail** (messages and group messages, live or stored): the recipient's queue (`mailboxes`) holds
+//!   them, and `delivery` writes them out only while less than a window (`Config::mail_window`) is
+//!   waiting. Past that it stops, asks to be told when the queue drains, and writes the next window
+//!   then. So mail never counts against the slow-reader bound: the core never has more than a window
+//!   of it waiting, whatever the mailbox holds.
+//! - **Others' lines** (broadcasts, private-chat requests): not kept, so they are refused instead,
+//!   when one sender would pass [`SENDER_BACKLOG`] or everyone [`TOTAL_BACKLOG`] (both well under the
+//!   shell's bound): the *sender* is told (`ERROR recipient-busy`, or "some did not get it"), and the
+//!   recipient keeps their session.
+//!
+//! The counts fall when the shell reports the queue empty: past [`WATCH_AT`] bytes of others' lines, or
+//! when mail waits for room, the core asks to be told ([`Effect::WatchDrain`]); the shell answers
+//! [`Event::Drained`](super::Event::Drained) when it next finishes writing to the connection. What was
+//! counted after the request stays counted, since it may still be queued. One watch at a time serves
+//! both kinds, so a drain is never taken for the answer to a later request.
 
 use super::accounts::UserId;
 use super::event::{ConnId, Effect};
@@ -24,20 +33,34 @@ pub const TOTAL_BACKLOG: usize = 128 * 1024;
 /// The backlog at which the core asks to hear when the queue is empty.
 pub const WATCH_AT: usize = 16 * 1024;
 
+/// The window of mail a connection gets at once by default (see `Config::mail_window`).
+pub const MAIL_WINDOW: usize = 32 * 1024;
+
 /// One online user's backlog.
 #[derive(serde::Serialize, serde::Deserialize, Debug, Default)]
 pub(crate) struct Backlog {
+    /// Others' lines that may still be waiting.
     total: usize,
     /// Per sender; a handful at most between two drains, so a list.
     by_sender: Vec<(UserId, usize)>,
-    /// Counted since the drain watch was asked for (survives the drain).
+    /// Mail written that may still be waiting.
+    mail: usize,
+    /// Others' lines and mail counted since the drain watch was asked for (they survive the drain).
     since_watch: usize,
+    mail_since_watch: usize,
     watching: bool,
 }
 
 /// The estimated size of a line carrying `text` from `from`: what it costs in the recipient's queue.
 pub(crate) fn line_cost(from: &str, text: &str) -> usize {
     from.len() + text.len() + 48
+}
+
+/// The most a line carrying a message (`MSG`, `GROUP-MSG`, `OFFLINE-MSG`, `OFFLINE-GROUP-MSG`,
+/// `OFFLINE-AGAIN`...) can take: its text, names and group, and room for the longest tag and two
+/// 20-digit numbers. What the mail window counts.
+pub(crate) fn mail_cost(from: &str, group: Option<&str>, text: &str) -> usize {
+    from.len() + text.len() + group.map_or(0, |g| g.len() + 1) + 64
 }
 
 impl Backlog {
@@ -73,11 +96,41 @@ impl Backlog {
         }
     }
 
+    /// Whether more mail may be written now: less than `window` of it may still be waiting.
+    pub(crate) fn mail_room(&self, window: usize) -> bool {
+        self.mail < window
+    }
+
+    /// Counts `bytes` of mail written.
+    pub(crate) fn add_mail(&mut self, bytes: usize) {
+        self.mail += bytes;
+        if self.watching {
+            self.mail_since_watch += bytes;
+        }
+    }
+
+    /// Mail waits for room: asks for a drain watch, unless one is already asked for.
+    pub(crate) fn wait_for_drain(&mut self, conn: ConnId, out: &mut Vec<Effect>) {
+        if !self.watching {
+            self.watching = true;
+            self.since_watch = 0;
+            self.mail_since_watch = 0;
+            out.push(Effect::WatchDrain { conn });
+        }
+    }
+
     /// The queue was empty after the watch was asked for: only what came since may still be waiting.
     pub(crate) fn drained(&mut self) {
+        if !self.watching {
+            // A drain nobody here asked for (a watch of an earlier session on this connection cannot
+            // be, so this is a duplicate): it proves nothing about what was written since.
+            return;
+        }
         self.total = self.since_watch;
         self.by_sender.clear();
+        self.mail = self.mail_since_watch;
         self.since_watch = 0;
+        self.mail_since_watch = 0;
         self.watching = false;
     }
 }
@@ -112,6 +165,31 @@ mod tests {
             b.total, after_watch,
             "what came after the watch may still be queued"
         );
+    }
+
+    #[test]
+    fn mail_waits_for_a_drain_once_its_window_is_written() {
+        let mut b = Backlog::default();
+        let mut out = Vec::new();
+        let conn = ConnId(3);
+        let mut written = 0;
+        while b.mail_room(4000) {
+            b.add_mail(700);
+            written += 700;
+        }
+        assert_eq!(written, 4200, "the last message may pass the window");
+        b.wait_for_drain(conn, &mut out);
+        b.wait_for_drain(conn, &mut out);
+        assert_eq!(
+            out,
+            vec![Effect::WatchDrain { conn }],
+            "one watch at a time"
+        );
+        b.drained();
+        assert!(b.mail_room(4000));
+        b.drained();
+        b.add_mail(5000);
+        assert!(!b.mail_room(4000), "a drain nobody asked for frees nothing");
     }
 
     #[test]

@@ -56,6 +56,10 @@ pub struct Config {
     /// Password checks and hashes that may be outstanding at once; past that, a login is answered
     /// `ERROR busy` rather than queued, so a login flood cannot build an unbounded backlog.
     pub max_password_jobs: usize,
+    /// Bytes of messages a connection may have waiting in the server's outbound queue; the rest of the
+    /// user's queue is written as the client reads (see `backlog`). Well under the slow-reader bound
+    /// (`--max-outbound`), so mail never gets its owner dropped.
+    pub mail_window: usize,
 }
 
 impl Config {
@@ -107,6 +111,7 @@ impl Default for Config {
             presence_interval_secs: 10,
             address_limits: AddressLimits::default(),
             max_password_jobs: 64,
+            mail_window: super::backlog::MAIL_WINDOW,
         }
     }
 }

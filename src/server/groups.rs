@@ -1,25 +1,24 @@
 //! Groups: `create group`, `message group`, `group add`, `group leave`, `group members`, `grouplist`.
 //!
 //! A group message goes to every member but the sender, except members who have blocked the sender:
-//! at once to those online (rendered once for all of them, like a broadcast), and stored for those
-//! offline, exactly like a direct message (same mailbox, same ids, same acknowledgement), so it
-//! survives restarts and crashes and is delivered once, in order. The sender is told how many got it
-//! now and later, and whether some members did not get it, never who.
+//! into the queue of those online (written at once, rendered once for all whose queue has nothing
+//! waiting before it, like a broadcast), and stored for those offline, exactly like a direct message
+//! (same queues, same acknowledgement; one id for every member's copy), so it survives restarts and
+//! crashes and is delivered once, in order. The sender is told how many got it now and later, and
+//! whether some members did not get it, never who.
 //!
 //! Who may do what: any member may post, list the members, and add someone; anyone may leave a group
 //! they are in; the creator has no special power (a group belongs to its members). Nobody can add a
 //! user who has blocked them, and nothing about a user reaches a member who blocks that user.
 
-use std::sync::Arc;
-
 use super::accounts::{Accounts, UserId};
 use super::arguments::named_user;
-use super::backlog::line_cost;
 use super::blocks::Blocks;
 use super::config::Config;
+use super::delivery::{Delivery, Fresh, Taken};
 use super::event::{ConnId, Effect, send};
 use super::group_book::GroupBook;
-use super::mailboxes::Mailboxes;
+use super::mailboxes::{Mailboxes, Queued};
 use super::messaging::mailbox_room;
 use super::record::Record;
 use super::sessions::Sessions;
@@ -167,45 +166,66 @@ impl Groups<'_> {
             .members(&group)
             .map(|m| m.iter().copied().filter(|&m| m != me).collect())
             .unwrap_or_default();
-        let mut online = Vec::new();
-        let mut stored = 0;
-        let mut skipped = false;
-        let mut shared_text: Option<Arc<str>> = None;
-        let cost = line_cost(&from, text) + group.len();
+        // One id for every member's copy: ids need only grow within each queue, and one id lets the
+        // line be rendered once for everyone it is written to now.
+        let id = self.mailboxes.take_id(out);
+        let mut fresh = Fresh::new(id, &from, Some(&group), now, text);
+        let mut now_to = Vec::new();
+        let (mut delivered, mut stored, mut skipped) = (0, 0, false);
         for m in members {
             if self.blocks.blocks(m, me) {
                 skipped = true;
-            } else if let Some(c) = self.sessions.session_of(m) {
-                if self.sessions.admit(m, me, cost, out) {
-                    online.push(c);
-                } else {
+                continue;
+            }
+            let mut delivery = Delivery {
+                config: self.config,
+                accounts: self.accounts,
+                blocks: self.blocks,
+                sessions: self.sessions,
+                mailboxes: self.mailboxes,
+            };
+            if let Some(c) = delivery.sessions.session_of(m) {
+                if !delivery.has_room(m, &from) {
                     skipped = true;
+                    continue;
+                }
+                delivered += 1;
+                // No receipts for a group message: its sender hears `GROUP-SENT` once, not one line
+                // per member.
+                if let Taken::Now { .. } = delivery.take(m, c, &mut fresh, None, out) {
+                    now_to.push(c);
                 }
             } else if mailbox_room(self.config, self.mailboxes, m, &from, self.accounts.name(m))
                 .is_err()
             {
                 skipped = true;
             } else {
-                let text = shared_text.get_or_insert_with(|| Arc::from(text)).clone();
-                let id =
-                    self.mailboxes
-                        .store(m, from.clone(), Some(group.clone()), now, text.clone());
+                let msg = fresh.stored();
+                self.mailboxes.push(
+                    m,
+                    Queued {
+                        msg,
+                        durable: true,
+                        reply_to: None,
+                    },
+                );
                 out.push(Effect::Persist(Record::MessageStored {
                     id,
                     to: self.accounts.name(m).clone(),
                     from: from.clone(),
                     group: Some(group.clone()),
                     sent_at: now,
-                    text: text.to_string(),
+                    text: text.to_owned(),
                 }));
                 stored += 1;
             }
         }
-        let delivered = online.len();
-        if !online.is_empty() {
+        if !now_to.is_empty() {
             out.push(Effect::SendMany {
-                to: online,
+                to: now_to,
                 msg: ServerMsg::GroupMessage {
+                    id,
+                    sent_at: now,
                     group: group.clone(),
                     from,
                     text: text.to_owned(),

@@ -1,10 +1,16 @@
-//! Stored messages: what waits for each user who was offline when it was sent, and the numbering that
-//! lets a client recognise a redelivery.
+//! Each user's delivery queue (the mailbox, grown into one): every message to the user that their
+//! client has not acknowledged yet, in id order, and the numbering that lets a client recognise a
+//! redelivery.
 //!
-//! A stored message stays until the recipient's client acknowledges it (`ack`), so a connection lost
-//! mid-delivery, or a server crash, delivers it again rather than losing it. Ids only grow, across
-//! restarts too ([`Mailboxes::reserve`]), which is what makes "I have shown everything up to id N" a sound
-//! rule for the client.
+//! An entry is *durable* (stored: persisted with `Record::MessageStored`, because the user was offline
+//! when it came, or their session ended before their client acknowledged it) or *live* (sent while the
+//! user was online, held in memory only). Both kinds stay until the recipient's client acknowledges
+//! them (`ack`, cumulative), so a connection lost mid-delivery, or a server crash, delivers a stored
+//! message again rather than losing it; a live one becomes durable when the session ends (see
+//! `delivery`). Ids come from one counter and only grow, across restarts too ([`Mailboxes::reserve`]),
+//! so every queue is in id order and "I have shown everything up to id N" is a sound rule for the
+//! client. One message to several users (a group message) has one id in all their queues: ids need
+//! only grow within each queue.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -12,11 +18,13 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 
 use super::accounts::UserId;
+use super::event::{ConnId, Effect};
+use super::record::Record;
 use crate::protocol::Name;
 use crate::time::Timestamp;
 
-/// A message kept for a user who was offline when it was sent. Cheap to copy: a session keeps the
-/// ones that were waiting at its login, for `offline`.
+/// A message waiting for a user. Cheap to copy: a session keeps the ones that were waiting at its
+/// login, for `offline`.
 #[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
 pub(crate) struct StoredMsg {
     pub(crate) id: u64,
@@ -27,16 +35,39 @@ pub(crate) struct StoredMsg {
     pub(crate) text: Arc<str>,
 }
 
+/// One entry of a queue.
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug)]
+pub(crate) struct Queued {
+    pub(crate) msg: StoredMsg,
+    /// Persisted (`Record::MessageStored`); a live entry is in memory only.
+    pub(crate) durable: bool,
+    /// For a live direct message: the connection it came from, to be told `DELIVERED` or `STORED`
+    /// when it has its fate (if that session is still there and asked for receipts).
+    pub(crate) reply_to: Option<ConnId>,
+}
+
+impl Queued {
+    pub(crate) fn id(&self) -> u64 {
+        self.msg.id
+    }
+}
+
 #[derive(serde::Serialize, serde::Deserialize, Debug)]
 pub(crate) struct Mailboxes {
-    /// Per user, oldest first.
-    boxes: Vec<VecDeque<StoredMsg>>,
-    /// Per user, how many of the waiting messages each sender left (for the fair share: one sender may
-    /// fill only part of a mailbox).
+    /// Per user, in id order.
+    boxes: Vec<VecDeque<Queued>>,
+    /// Per user, how many of the queued messages each sender left (for the fair share: one sender may
+    /// fill only part of a queue).
     senders: Vec<FxHashMap<Name, u32>>,
-    /// The id the next stored message gets.
+    /// The id the next message gets.
     next_id: u64,
+    /// Ids below this are reserved durably (`Record::MessageIdsReserved`): a restart starts above them.
+    reserved: u64,
 }
+
+/// Message ids are reserved this many at a time: one commit per block keeps ids growing across
+/// restarts although most messages are never stored.
+pub const ID_BLOCK: u64 = 1024;
 
 impl Default for Mailboxes {
     fn default() -> Self {
@@ -44,6 +75,7 @@ impl Default for Mailboxes {
             boxes: Vec::new(),
             senders: Vec::new(),
             next_id: 1,
+            reserved: 0,
         }
     }
 }
@@ -55,7 +87,7 @@ impl Mailboxes {
         self.senders.push(FxHashMap::default());
     }
 
-    /// How many of `user`'s waiting messages `sender` left.
+    /// How many of `user`'s queued messages `sender` left.
     pub(crate) fn count_from(&self, user: UserId, sender: &str) -> usize {
         self.senders[user.index()]
             .get(sender)
@@ -68,8 +100,7 @@ impl Mailboxes {
             .or_default() += 1;
     }
 
-    fn counted_out(&mut self, user: UserId, sender: &Name) {
-        let senders = &mut self.senders[user.index()];
+    fn counted_out(senders: &mut FxHashMap<Name, u32>, sender: &Name) {
         if let Some(n) = senders.get_mut(sender) {
             *n -= 1;
             if *n == 0 {
@@ -78,72 +109,267 @@ impl Mailboxes {
         }
     }
 
-    /// How many messages wait for `user`.
+    /// How many messages are queued for `user`, durable and live.
     pub(crate) fn len(&self, user: UserId) -> usize {
         self.boxes[user.index()].len()
     }
 
-    /// `user`'s messages, oldest first.
-    pub(crate) fn messages(&self, user: UserId) -> impl Iterator<Item = &StoredMsg> {
-        self.boxes[user.index()].iter()
+    /// `user`'s durable messages, in id order: what the store holds for them.
+    pub(crate) fn stored(&self, user: UserId) -> impl Iterator<Item = &StoredMsg> {
+        self.boxes[user.index()]
+            .iter()
+            .filter(|q| q.durable)
+            .map(|q| &q.msg)
     }
 
-    /// Stores a message for `to` under the next id, and returns that id.
-    pub(crate) fn store(
-        &mut self,
-        to: UserId,
-        from: Name,
-        group: Option<Name>,
-        sent_at: Timestamp,
-        text: Arc<str>,
-    ) -> u64 {
+    /// The id the next message gets, taken: one message has one id, whoever it goes to. When it is the
+    /// first of a new block, the block is reserved durably first (the record goes before anything that
+    /// carries the id, and every line carrying it waits for its commit).
+    pub(crate) fn take_id(&mut self, out: &mut Vec<Effect>) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
-        self.counted_in(to, &from);
-        self.boxes[to.index()].push_back(StoredMsg {
-            id,
-            from,
-            group,
-            sent_at,
-            text,
-        });
+        if id >= self.reserved {
+            self.reserved = id + ID_BLOCK;
+            out.push(Effect::Persist(Record::MessageIdsReserved {
+                below: self.reserved,
+            }));
+        }
         id
     }
 
-    /// Puts back a message from the durable record, under its own id.
+    /// Appends a message to `to`'s queue. Its id must be the newest in the queue (it was just taken).
+    pub(crate) fn push(&mut self, to: UserId, entry: Queued) {
+        debug_assert!(
+            self.boxes[to.index()]
+                .back()
+                .is_none_or(|last| last.id() < entry.id()),
+            "a queue stays in id order"
+        );
+        self.counted_in(to, &entry.msg.from);
+        self.boxes[to.index()].push_back(entry);
+    }
+
+    /// Puts back a stored message from the durable record, under its own id.
     pub(crate) fn restore(&mut self, to: UserId, msg: StoredMsg) {
         self.next_id = self.next_id.max(msg.id + 1);
         self.counted_in(to, &msg.from);
-        self.boxes[to.index()].push_back(msg);
+        let queue = &mut self.boxes[to.index()];
+        let entry = Queued {
+            msg,
+            durable: true,
+            reply_to: None,
+        };
+        // Records come in id order per user; a log written otherwise must still give an ordered queue,
+        // and one id is one message.
+        let at = queue.partition_point(|q| q.id() < entry.id());
+        if queue.get(at).is_some_and(|q| q.id() == entry.id()) {
+            let old = std::mem::replace(&mut queue[at], entry);
+            Self::counted_out(&mut self.senders[to.index()], &old.msg.from);
+        } else {
+            queue.insert(at, entry);
+        }
     }
 
-    /// Forgets `user`'s messages up to and including `up_to`; whether any were.
-    pub(crate) fn ack(&mut self, user: UserId, up_to: u64) -> bool {
-        let before = self.boxes[user.index()].len();
-        while self.boxes[user.index()]
-            .front()
-            .is_some_and(|m| m.id <= up_to)
-        {
-            if let Some(m) = self.boxes[user.index()].pop_front() {
-                self.counted_out(user, &m.from);
+    /// The first entry of `user`'s queue after id `after` (the next to send on a connection that has
+    /// sent up to `after`).
+    pub(crate) fn next_after(&self, user: UserId, after: u64) -> Option<&Queued> {
+        let queue = &self.boxes[user.index()];
+        queue.get(queue.partition_point(|q| q.id() <= after))
+    }
+
+    /// Whether anything in `user`'s queue comes after id `after`.
+    pub(crate) fn has_after(&self, user: UserId, after: u64) -> bool {
+        self.boxes[user.index()]
+            .back()
+            .is_some_and(|q| q.id() > after)
+    }
+
+    /// Takes the entry `id` out of `user`'s queue (a live message delivered to a client that does not
+    /// acknowledge), if it is there.
+    pub(crate) fn take(&mut self, user: UserId, id: u64) -> Option<Queued> {
+        let queue = &mut self.boxes[user.index()];
+        let at = queue.partition_point(|q| q.id() < id);
+        if queue.get(at).is_none_or(|q| q.id() != id) {
+            return None;
+        }
+        let entry = queue.remove(at)?;
+        Self::counted_out(&mut self.senders[user.index()], &entry.msg.from);
+        Some(entry)
+    }
+
+    /// Forgets `user`'s messages up to and including `up_to`, handing each live one to `live` (its
+    /// sender may be owed a receipt); whether any durable one was forgotten (the store must hear of it).
+    pub(crate) fn ack(&mut self, user: UserId, up_to: u64, mut live: impl FnMut(Queued)) -> bool {
+        let queue = &mut self.boxes[user.index()];
+        let senders = &mut self.senders[user.index()];
+        let mut durable = false;
+        while queue.front().is_some_and(|q| q.id() <= up_to) {
+            let Some(q) = queue.pop_front() else { break };
+            Self::counted_out(senders, &q.msg.from);
+            if q.durable {
+                durable = true;
+            } else {
+                live(q);
             }
         }
-        self.boxes[user.index()].len() != before
+        durable
     }
 
-    /// Drops every message from `sender` waiting for `user` (the rest keep their order).
+    /// Takes out the live entries up to and including `up_to` (sent to a client that turned out not to
+    /// acknowledge: delivered now), handing each to `delivered`. Durable ones stay until acknowledged.
+    pub(crate) fn take_live_up_to(
+        &mut self,
+        user: UserId,
+        up_to: u64,
+        mut delivered: impl FnMut(Queued),
+    ) {
+        let queue = &mut self.boxes[user.index()];
+        let senders = &mut self.senders[user.index()];
+        let end = queue.partition_point(|q| q.id() <= up_to);
+        if queue.iter().take(end).all(|q| q.durable) {
+            return;
+        }
+        let mut kept = VecDeque::with_capacity(queue.len());
+        for (i, q) in std::mem::take(queue).into_iter().enumerate() {
+            if i < end && !q.durable {
+                Self::counted_out(senders, &q.msg.from);
+                delivered(q);
+            } else {
+                kept.push_back(q);
+            }
+        }
+        *queue = kept;
+    }
+
+    /// Makes every live entry of `user`'s queue durable (the session ended before the client
+    /// acknowledged them), handing each to `stored` to be persisted and its sender told.
+    pub(crate) fn make_durable(&mut self, user: UserId, mut stored: impl FnMut(&Queued)) {
+        for q in self.boxes[user.index()].iter_mut().filter(|q| !q.durable) {
+            q.durable = true;
+            stored(q);
+            q.reply_to = None;
+        }
+    }
+
+    /// Drops every message from `sender` queued for `user`, live or durable (the rest keep their
+    /// order).
     pub(crate) fn discard_from(&mut self, user: UserId, sender: &str) {
-        self.boxes[user.index()].retain(|m| &*m.from != sender);
+        self.boxes[user.index()].retain(|q| &*q.msg.from != sender);
         self.senders[user.index()].remove(sender);
     }
 
-    /// The id the next stored message will get.
-    pub(crate) fn next_id(&self) -> u64 {
-        self.next_id
+    /// The id the next message would get after a restart now: past every id handed out and every block
+    /// reserved.
+    pub(crate) fn durable_next_id(&self) -> u64 {
+        self.next_id.max(self.reserved)
     }
 
     /// Raises the next id to at least `id`.
     pub(crate) fn reserve(&mut self, id: u64) {
         self.next_id = self.next_id.max(id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(id: u64, from: &str, durable: bool) -> Queued {
+        Queued {
+            msg: StoredMsg {
+                id,
+                from: Name::from(from),
+                group: None,
+                sent_at: Timestamp(id),
+                text: Arc::from("t"),
+            },
+            durable,
+            reply_to: None,
+        }
+    }
+
+    fn ids(m: &Mailboxes, u: UserId) -> Vec<(u64, bool)> {
+        m.boxes[u.index()]
+            .iter()
+            .map(|q| (q.id(), q.durable))
+            .collect()
+    }
+
+    #[test]
+    fn acks_take_a_prefix_and_say_whether_the_store_must_hear() {
+        let mut m = Mailboxes::default();
+        m.add_user();
+        let u = UserId(0);
+        for (durable, from) in [(true, "a"), (false, "b"), (false, "a"), (true, "b")] {
+            let id = m.take_id(&mut Vec::new());
+            m.push(u, entry(id, from, durable));
+        }
+        let mut live = Vec::new();
+        assert!(!m.ack(u, 0, |q| live.push(q.id())));
+        assert!(m.ack(u, 2, |q| live.push(q.id())));
+        assert_eq!(live, vec![2]);
+        assert_eq!(ids(&m, u), vec![(3, false), (4, true)]);
+        assert_eq!((m.count_from(u, "a"), m.count_from(u, "b")), (1, 1));
+        m.make_durable(u, |q| live.push(q.id()));
+        assert_eq!(live, vec![2, 3]);
+        assert_eq!(ids(&m, u), vec![(3, true), (4, true)]);
+    }
+
+    #[test]
+    fn live_entries_leave_one_by_one_or_all_up_to_a_point() {
+        let mut m = Mailboxes::default();
+        m.add_user();
+        let u = UserId(0);
+        for (id, durable) in [(2, true), (5, false), (7, true), (9, false), (11, false)] {
+            m.push(u, entry(id, "a", durable));
+        }
+        assert_eq!(m.next_after(u, 5).map(Queued::id), Some(7));
+        assert!(m.has_after(u, 10) && !m.has_after(u, 11));
+        assert_eq!(m.take(u, 7).map(|q| q.id()), Some(7));
+        assert!(m.take(u, 8).is_none());
+        let mut gone = Vec::new();
+        m.take_live_up_to(u, 9, |q| gone.push(q.id()));
+        assert_eq!(gone, vec![5, 9]);
+        assert_eq!(ids(&m, u), vec![(2, true), (11, false)]);
+        assert_eq!(m.count_from(u, "a"), 2);
+        m.discard_from(u, "a");
+        assert_eq!((m.len(u), m.count_from(u, "a")), (0, 0));
+    }
+
+    #[test]
+    fn ids_are_reserved_a_block_at_a_time_before_they_are_used() {
+        let mut m = Mailboxes::default();
+        let mut out = Vec::new();
+        let first = m.take_id(&mut out);
+        assert_eq!(
+            out,
+            vec![Effect::Persist(Record::MessageIdsReserved {
+                below: first + ID_BLOCK
+            })]
+        );
+        out.clear();
+        for _ in 1..ID_BLOCK {
+            m.take_id(&mut out);
+        }
+        assert!(out.is_empty(), "one record per block");
+        assert_eq!(m.durable_next_id(), first + ID_BLOCK);
+        m.take_id(&mut out);
+        assert_eq!(out.len(), 1);
+        // A restored core starts above every reserved block.
+        let mut restored = Mailboxes::default();
+        restored.reserve(first + 2 * ID_BLOCK);
+        assert_eq!(restored.take_id(&mut out), first + 2 * ID_BLOCK);
+    }
+
+    #[test]
+    fn a_restore_keeps_the_queue_in_id_order() {
+        let mut m = Mailboxes::default();
+        m.add_user();
+        let u = UserId(0);
+        for id in [4, 2, 9, 4] {
+            m.restore(u, entry(id, "a", true).msg);
+        }
+        assert_eq!(ids(&m, u), vec![(2, true), (4, true), (9, true)]);
+        assert_eq!(m.durable_next_id(), 10);
     }
 }

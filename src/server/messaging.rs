@@ -1,4 +1,4 @@
-//! `message`, `broadcast`, the offline mailbox, and `ack`.
+//! `message`, `broadcast`, the offline mailbox, `offline` and `ack`.
 
 use std::sync::Arc;
 
@@ -7,8 +7,9 @@ use super::arguments::named_user;
 use super::backlog::line_cost;
 use super::blocks::Blocks;
 use super::config::Config;
+use super::delivery::{Delivery, Fresh, Taken};
 use super::event::{ConnId, Effect, send};
-use super::mailboxes::Mailboxes;
+use super::mailboxes::{Mailboxes, Queued, StoredMsg};
 use super::record::Record;
 use super::sessions::Sessions;
 use crate::protocol::{CommandName, ErrorReply, Name, ServerMsg};
@@ -25,6 +26,18 @@ pub(crate) struct Messaging<'a> {
 }
 
 impl Messaging<'_> {
+    fn delivery(&mut self) -> Delivery<'_> {
+        Delivery {
+            config: self.config,
+            accounts: self.accounts,
+            blocks: self.blocks,
+            sessions: self.sessions,
+            mailboxes: self.mailboxes,
+        }
+    }
+
+    /// To an online user, through their queue (`SENT`, then `DELIVERED` or `STORED`, with receipts
+    /// on; see `delivery`); to an offline one, stored (`STORED`).
     pub(crate) fn message(
         &mut self,
         conn: ConnId,
@@ -38,39 +51,65 @@ impl Messaging<'_> {
         else {
             return;
         };
-        let from = self.accounts.name(me).clone();
-        let to = self.accounts.name(target).clone();
+        let from = self.accounts.name(me);
+        let to = self.accounts.name(target);
         if self.blocks.blocks(target, me) {
-            send(out, conn, ErrorReply::BlockedBy { user: to });
+            send(out, conn, ErrorReply::BlockedBy { user: to.clone() });
             return;
         }
         if let Some(target_conn) = self.sessions.session_of(target) {
-            if !self.sessions.admit(target, me, line_cost(&from, text), out) {
+            let (from, to) = (from.clone(), to.clone());
+            let mut delivery = self.delivery();
+            if !delivery.has_room(target, &from) {
                 send(out, conn, ErrorReply::RecipientBusy { user: to });
                 return;
             }
-            // Delivered now: the sender hears nothing more (as in IRC). Only a message that had to be
-            // stored gets a reply, because only then is there something to tell.
-            send(
-                out,
-                target_conn,
-                ServerMsg::Message {
-                    from,
-                    text: text.to_owned(),
-                },
-            );
+            let id = delivery.mailboxes.take_id(out);
+            let mut fresh = Fresh::new(id, &from, None, now, text);
+            let taken = delivery.take(target, target_conn, &mut fresh, Some(conn), out);
+            if let Taken::Now { .. } = taken {
+                send(
+                    out,
+                    target_conn,
+                    ServerMsg::Message {
+                        id,
+                        sent_at: now,
+                        from: from.clone(),
+                        text: text.to_owned(),
+                    },
+                );
+            }
+            // Nothing for a sender without receipts, as in IRC: only a message that had to be stored
+            // gets a reply, because only then is there something to tell.
             if self.sessions.session(conn).is_some_and(|s| s.receipts()) {
-                send(out, conn, ServerMsg::Delivered { to });
+                let reply = match taken {
+                    Taken::Now { kept: false } => ServerMsg::Delivered { id, to },
+                    Taken::Now { kept: true } | Taken::Queued => ServerMsg::Sent { id, to },
+                };
+                send(out, conn, reply);
             }
             return;
         }
-        if let Err(e) = mailbox_room(self.config, self.mailboxes, target, &from, &to) {
+        if let Err(e) = mailbox_room(self.config, self.mailboxes, target, from, to) {
             send(out, conn, e);
             return;
         }
-        let id = self
-            .mailboxes
-            .store(target, from.clone(), None, now, Arc::from(text));
+        let (from, to) = (from.clone(), to.clone());
+        let id = self.mailboxes.take_id(out);
+        self.mailboxes.push(
+            target,
+            Queued {
+                msg: StoredMsg {
+                    id,
+                    from: from.clone(),
+                    group: None,
+                    sent_at: now,
+                    text: Arc::from(text),
+                },
+                durable: true,
+                reply_to: None,
+            },
+        );
         out.push(Effect::Persist(Record::MessageStored {
             id,
             to: to.clone(),
@@ -120,12 +159,13 @@ impl Messaging<'_> {
     }
 
     /// `offline`: the messages that were waiting at this login, again (acknowledged or not), except
-    /// those from users the asker has blocked since.
-    pub(crate) fn offline(&self, conn: ConnId, me: UserId, out: &mut Vec<Effect>) {
+    /// those from users the asker has blocked since. They can be as many as a mailbox holds, so they
+    /// go out through the mail window, as the client reads, like the queue itself.
+    pub(crate) fn offline(&mut self, conn: ConnId, me: UserId, out: &mut Vec<Effect>) {
         let Some(session) = self.sessions.session(conn) else {
             return;
         };
-        let shown: Vec<&super::mailboxes::StoredMsg> = session
+        let count = session
             .waiting()
             .iter()
             .filter(|m| {
@@ -133,39 +173,18 @@ impl Messaging<'_> {
                     .find(&m.from)
                     .is_none_or(|sender| !self.blocks.blocks(me, sender))
             })
-            .collect();
-        send(out, conn, ServerMsg::OfflineList { count: shown.len() });
-        for m in shown {
-            send(
-                out,
-                conn,
-                ServerMsg::OfflineAgain {
-                    id: m.id,
-                    sent_at: m.sent_at,
-                    from: m.from.clone(),
-                    group: m.group.clone(),
-                    text: m.text.to_string(),
-                },
-            );
+            .count();
+        let any = !session.waiting().is_empty();
+        send(out, conn, ServerMsg::OfflineList { count });
+        if any {
+            self.sessions.set_replay(conn, Some(0));
+            self.delivery().pump(me, out);
         }
     }
 
-    /// The client confirms it has shown stored messages up to `id`; only then are they forgotten.
+    /// The client confirms it has shown what was written to it up to `id` (see `delivery`).
     pub(crate) fn ack(&mut self, conn: ConnId, me: UserId, id: u64, out: &mut Vec<Effect>) {
-        let delivered = self
-            .sessions
-            .session(conn)
-            .and_then(|s| s.delivered_up_to());
-        if delivered.is_none_or(|up_to| id > up_to) {
-            send(out, conn, ErrorReply::BadAck { id });
-            return;
-        }
-        if self.mailboxes.ack(me, id) {
-            out.push(Effect::Persist(Record::MessagesAcked {
-                user: self.accounts.name(me).clone(),
-                up_to: id,
-            }));
-        }
+        self.delivery().ack(conn, me, id, out);
     }
 }
 

@@ -70,6 +70,7 @@ mod blocklist;
 mod blocks;
 mod brokerage;
 pub mod config;
+mod delivery;
 pub mod event;
 mod flow;
 mod group_book;
@@ -96,6 +97,7 @@ pub mod snapshot;
 mod state;
 mod views;
 
+pub use backlog::MAIL_WINDOW;
 pub use config::{AddressLimits, Config, LoginLimits, MAX_FAILURES, PRESENCE_BURST};
 pub use event::{ConnId, Effect, Event, TimerId};
 pub use logged::{LogDecodeError, LoggedEvent, OwnedEvent};

@@ -34,6 +34,11 @@ pub enum Record {
     },
     /// `user`'s client confirmed every stored message up to and including `up_to`.
     MessagesAcked { user: Name, up_to: u64 },
+    /// Message ids below `below` may have been handed out (in lines to clients, for messages that were
+    /// never stored): after a restart, ids start at `below` at least. Ids must only grow, across
+    /// restarts too, for a client to tell a redelivery from a new message; taken a block at a time, so
+    /// it costs one commit per block.
+    MessageIdsReserved { below: u64 },
     /// `by` blocked `user`.
     Blocked { by: Name, user: Name },
     /// `by` unblocked `user`.
@@ -75,6 +80,8 @@ pub trait RecordTarget {
     ) -> Result<(), Self::Error>;
     /// Forgets `user`'s messages up to and including `up_to`.
     fn acknowledge(&mut self, user: &Name, up_to: u64) -> Result<(), Self::Error>;
+    /// The next message id is at least `below`.
+    fn reserve_message_ids(&mut self, below: u64) -> Result<(), Self::Error>;
     fn block(&mut self, by: &Name, user: &Name) -> Result<(), Self::Error>;
     /// Forgets every message from `from` waiting for `to`.
     fn discard_messages(&mut self, to: &Name, from: &Name) -> Result<(), Self::Error>;
@@ -102,6 +109,7 @@ impl Record {
                 text,
             } => target.store_message(*id, to, from, group.as_ref(), *sent_at, text),
             Record::MessagesAcked { user, up_to } => target.acknowledge(user, *up_to),
+            Record::MessageIdsReserved { below } => target.reserve_message_ids(*below),
             Record::Blocked { by, user } => {
                 target.block(by, user)?;
                 // Nothing from a blocked user may reach `by`, including what waited for them (see
@@ -116,8 +124,9 @@ impl Record {
     }
 
     /// Whether a reply produced with this record tells a user that the change happened (`STORED`,
-    /// `GROUP-SENT`, `BLOCKED`, `REGISTERED`, a lockout, a group created, joined or left), so that reply
-    /// must wait until the record is durable.
+    /// `GROUP-SENT`, `BLOCKED`, `REGISTERED`, a lockout, a group created, joined or left), or carries
+    /// what it made (a message id from a reserved block), so that reply must wait until the record is
+    /// durable.
     ///
     /// Login history and acknowledgements are kept just as carefully, in order with everything else, but
     /// no reply promises them: a welcome does not say "your session was recorded", and an `ack` has no
@@ -129,6 +138,7 @@ impl Record {
             Record::AccountCreated { .. }
             | Record::LockedOut { .. }
             | Record::MessageStored { .. }
+            | Record::MessageIdsReserved { .. }
             | Record::Blocked { .. }
             | Record::Unblocked { .. }
             | Record::GroupCreated { .. }

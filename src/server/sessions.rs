@@ -46,6 +46,20 @@ impl Phase {
     }
 }
 
+/// Whether a session's client acknowledges the messages it shows (`acks on|off`).
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Acks {
+    /// Not said yet (a session begins so): a live message written is kept as if it would be
+    /// acknowledged, since only the client knows. The first command other than `acks` says "no".
+    /// So `DELIVERED` is never sent for a message a client that does acknowledge has not shown, even
+    /// in the moment between its login and its `acks on`.
+    Undecided,
+    /// The client acknowledges: a live message stays queued until an `ack` covers it.
+    On,
+    /// The client does not (a person with `nc`): a live message is delivered once written.
+    Off,
+}
+
 /// A logged-in user's session.
 #[derive(serde::Serialize, serde::Deserialize, Debug)]
 pub(crate) struct Session {
@@ -58,11 +72,17 @@ pub(crate) struct Session {
     receipts: bool,
     /// The port of the client's private-chat listener, once registered.
     p2p_port: Option<u16>,
-    /// The highest stored-message id delivered on this connection, which bounds what `ack` may confirm.
-    delivered_up_to: Option<u64>,
+    /// Whether the client acknowledges what it shows.
+    acks: Acks,
+    /// The highest message id written on this connection (0: none yet): the user's queue is written in
+    /// id order, so everything queued up to it was, and it bounds what `ack` may confirm.
+    sent_through: u64,
     /// The stored messages that were waiting at login, for `offline` (shared with the mailbox, not
     /// copied).
     waiting: Vec<StoredMsg>,
+    /// `offline` asked for `waiting` again: how many of them are written so far (they go out through
+    /// the mail window like the queue, since they can be as many).
+    replay: Option<usize>,
 }
 
 impl Session {
@@ -74,8 +94,10 @@ impl Session {
             warned: None,
             receipts: false,
             p2p_port: None,
-            delivered_up_to: waiting.last().map(|m| m.id),
+            acks: Acks::Undecided,
+            sent_through: 0,
             waiting,
+            replay: None,
         }
     }
 
@@ -101,14 +123,23 @@ impl Session {
         self.p2p_port
     }
 
-    /// The highest stored-message id delivered on this connection.
-    pub(crate) fn delivered_up_to(&self) -> Option<u64> {
-        self.delivered_up_to
+    pub(crate) fn acks(&self) -> Acks {
+        self.acks
+    }
+
+    /// The highest message id written on this connection (0: none).
+    pub(crate) fn sent_through(&self) -> u64 {
+        self.sent_through
     }
 
     /// The stored messages that were waiting at login, oldest first.
     pub(crate) fn waiting(&self) -> &[StoredMsg] {
         &self.waiting
+    }
+
+    /// With `offline` under way, the next of `waiting` to write again.
+    pub(crate) fn replay(&self) -> Option<usize> {
+        self.replay
     }
 }
 
@@ -288,6 +319,28 @@ impl Sessions {
         }
     }
 
+    /// `acks on|off`, or the first command that says the client does not acknowledge.
+    pub(crate) fn set_acks(&mut self, conn: ConnId, acks: Acks) {
+        if let Some(s) = self.session_mut(conn) {
+            s.acks = acks;
+        }
+    }
+
+    /// Message `id` (the next of the user's queue) was written on `conn`.
+    pub(crate) fn sent(&mut self, conn: ConnId, id: u64) {
+        if let Some(s) = self.session_mut(conn) {
+            debug_assert!(id > s.sent_through, "a queue is written in id order");
+            s.sent_through = id;
+        }
+    }
+
+    /// `offline`'s replay is at `next` of the waiting messages (`None`: done, or not asked for).
+    pub(crate) fn set_replay(&mut self, conn: ConnId, next: Option<usize>) {
+        if let Some(s) = self.session_mut(conn) {
+            s.replay = next;
+        }
+    }
+
     /// The client's private-chat listener is on `port`.
     pub(crate) fn set_p2p_port(&mut self, conn: ConnId, port: u16) {
         if let Some(s) = self.session_mut(conn) {
@@ -346,11 +399,27 @@ impl Sessions {
         true
     }
 
-    /// Everything sent to `conn` before its drain watch has left the server (see `backlog`).
-    pub(crate) fn drained(&mut self, conn: ConnId) {
-        if let Some(user) = self.session(conn).map(|s| s.user) {
-            self.backlogs[user.index()].drained();
-        }
+    /// Everything sent to `conn` before its drain watch has left the server (see `backlog`); the user
+    /// whose mail may now go on.
+    pub(crate) fn drained(&mut self, conn: ConnId) -> Option<UserId> {
+        let user = self.session(conn).map(|s| s.user)?;
+        self.backlogs[user.index()].drained();
+        Some(user)
+    }
+
+    /// Whether more mail may be written to the online `user` now (see `backlog`).
+    pub(crate) fn mail_room(&self, user: UserId, window: usize) -> bool {
+        self.backlogs[user.index()].mail_room(window)
+    }
+
+    /// `bytes` of mail were written to the online `user`.
+    pub(crate) fn add_mail(&mut self, user: UserId, bytes: usize) {
+        self.backlogs[user.index()].add_mail(bytes);
+    }
+
+    /// Mail for the online `user` (on `conn`) waits for room: the core is to hear when it drains.
+    pub(crate) fn wait_for_drain(&mut self, user: UserId, conn: ConnId, out: &mut Vec<Effect>) {
+        self.backlogs[user.index()].wait_for_drain(conn, out);
     }
 
     /// The connection of `user`'s live session.

@@ -3,7 +3,8 @@
 //! [`ServerState`] holds the parts, each of which owns its data and keeps its own invariants (as
 //! quinn-proto's connection holds its streams and packet spaces), and nothing else. A rule is handed
 //! only the parts it touches, borrowed for the call (as iroh-gossip hands its two protocols only what
-//! they own): [`Messaging`], [`Groups`], [`BlockList`], [`Presence`], [`Brokering`], [`Login`]. What
+//! they own): [`Messaging`], [`Delivery`], [`Groups`], [`BlockList`], [`Presence`], [`Brokering`],
+//! [`Login`]. What
 //! spans the parts (a connection's life, the order of its lines, acting on the deadlines) is the
 //! state's own, in the files of `state/`:
 //!
@@ -23,6 +24,7 @@ use super::blocklist::BlockList;
 use super::blocks::Blocks;
 use super::brokerage::Brokerage;
 use super::config::Config;
+use super::delivery::Delivery;
 use super::event::{ConnId, Effect, Event, TimerId};
 use super::flow::Input;
 use super::group_book::GroupBook;
@@ -119,7 +121,11 @@ impl ServerState {
                 let answer = self.login().password_hashed(job, hash, now, out);
                 self.after_password_job(answer, now, out);
             }
-            Event::Drained { conn } => self.sessions.drained(conn),
+            Event::Drained { conn } => {
+                if let Some(user) = self.sessions.drained(conn) {
+                    self.delivery().pump(user, out);
+                }
+            }
             Event::Shutdown => self.on_shutdown(now, out),
         }
     }
@@ -181,6 +187,16 @@ impl ServerState {
             sessions: &mut self.sessions,
             addresses: &mut self.addresses,
             jobs: &mut self.jobs,
+        }
+    }
+
+    fn delivery(&mut self) -> Delivery<'_> {
+        Delivery {
+            config: &self.config,
+            accounts: &self.accounts,
+            blocks: &self.blocks,
+            sessions: &mut self.sessions,
+            mailboxes: &mut self.mailboxes,
         }
     }
 

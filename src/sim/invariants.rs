@@ -378,7 +378,9 @@ impl Invariants {
                         format!("{conn} expects token {token}, not the one its requester got"),
                     );
                 }
-                ServerMsg::GroupMessage { group, from, text } => {
+                ServerMsg::GroupMessage {
+                    group, from, text, ..
+                } => {
                     let member = me
                         .as_ref()
                         .is_some_and(|me| model.groups.get(group).is_some_and(|m| m.contains(me)));
@@ -640,6 +642,7 @@ impl Invariants {
                     group: g,
                     from,
                     text: t,
+                    ..
                 },
             ) = s
                 && g == group

@@ -953,6 +953,7 @@ impl Model {
                 out.send(conn, ServerMsg::P2pPort { port });
             }
             Command::Ack { id } => self.ack(conn, &me, id, out),
+            Command::Acks { .. } => {}
             Command::Receipts { on } => {
                 if let MPhase::Online { receipts, .. } =
                     &mut self.conns.get_mut(&conn).expect("open conn").phase
@@ -1075,6 +1076,8 @@ impl Model {
                 out.send(
                     c,
                     ServerMsg::GroupMessage {
+                        id: 0,
+                        sent_at: self.now,
                         group: group.clone(),
                         from: me.clone(),
                         text: text.to_owned(),
@@ -1202,6 +1205,8 @@ impl Model {
             out.send(
                 target_conn,
                 ServerMsg::Message {
+                    id: 0,
+                    sent_at: self.now,
                     from: me.clone(),
                     text: text.to_owned(),
                 },
@@ -1211,7 +1216,7 @@ impl Model {
                 self.conns[&conn].phase,
                 MPhase::Online { receipts: true, .. }
             ) {
-                out.send(conn, ServerMsg::Delivered { to });
+                out.send(conn, ServerMsg::Delivered { id: 0, to });
             }
             return;
         }

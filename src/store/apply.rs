@@ -86,6 +86,11 @@ impl RecordTarget for Tables<'_, '_> {
         )
     }
 
+    fn reserve_message_ids(&mut self, below: u64) -> rusqlite::Result<()> {
+        *self.next_id = (*self.next_id).max(below);
+        Ok(())
+    }
+
     fn block(&mut self, by: &Name, user: &Name) -> rusqlite::Result<()> {
         let crc = row_crc(&[Field::Text(by), Field::Text(user)]);
         self.run(

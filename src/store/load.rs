@@ -109,7 +109,7 @@ pub(crate) fn load(conn: &Connection, path: &Path) -> Result<Vec<Record>, StoreE
     )?;
     out.extend(groups_of(memberships));
     reader.rows(
-        "SELECT id, recipient, sender, sent_at, text, crc, grp FROM messages ORDER BY id",
+        "SELECT id, recipient, sender, sent_at, text, crc, grp FROM messages ORDER BY id, recipient",
         "messages",
         |r| {
             let id: u64 = r.get(0)?;
@@ -239,6 +239,7 @@ fn describe(record: &Record) -> String {
         Record::MessageStored { id, .. } => format!("stored message {id}"),
         Record::Blocked { .. } | Record::Unblocked { .. } => "a block".into(),
         Record::MessagesAcked { .. } => "an acknowledgement".into(),
+        Record::MessageIdsReserved { .. } => "the next message id".into(),
         Record::GroupCreated { .. } | Record::GroupJoined { .. } | Record::GroupLeft { .. } => {
             "a group membership".into()
         }

@@ -13,22 +13,44 @@ pub(crate) const APPLICATION_ID: i64 = 0x4E41_5454;
 
 /// `PRAGMA user_version` of the format this build writes. Raise it (and add a migration from the old
 /// one, [`MIGRATIONS`]) whenever a table changes.
-pub(crate) const FORMAT_VERSION: i64 = 2;
+pub(crate) const FORMAT_VERSION: i64 = 3;
 
 /// How a store of each older format becomes the next one: `(from, statements)`, applied in order, each
 /// in the transaction that also raises `user_version`, so a crash leaves either format, never a mix.
-pub(crate) const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    // Groups: members, and the group a stored message was sent to.
-    "ALTER TABLE messages ADD COLUMN grp TEXT;
-     CREATE TABLE group_members (
-         grp TEXT NOT NULL,
-         member TEXT NOT NULL,
-         crc INTEGER NOT NULL,
-         PRIMARY KEY (grp, member)
-     ) STRICT, WITHOUT ROWID;
-     CREATE INDEX group_members_by_member ON group_members (member);",
-)];
+pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        // Groups: members, and the group a stored message was sent to.
+        "ALTER TABLE messages ADD COLUMN grp TEXT;
+         CREATE TABLE group_members (
+             grp TEXT NOT NULL,
+             member TEXT NOT NULL,
+             crc INTEGER NOT NULL,
+             PRIMARY KEY (grp, member)
+         ) STRICT, WITHOUT ROWID;
+         CREATE INDEX group_members_by_member ON group_members (member);",
+    ),
+    (
+        2,
+        // One message to several users (a group message) has one id in each of their queues: a
+        // message is its recipient and its id, no longer its id alone. The rows are copied as they
+        // are (same columns, same checksums).
+        "CREATE TABLE messages_by_recipient_and_id (
+             id INTEGER NOT NULL,
+             recipient TEXT NOT NULL,
+             sender TEXT NOT NULL,
+             sent_at INTEGER NOT NULL,
+             text TEXT NOT NULL,
+             crc INTEGER NOT NULL,
+             grp TEXT,
+             UNIQUE (recipient, id)
+         ) STRICT;
+         INSERT INTO messages_by_recipient_and_id (id, recipient, sender, sent_at, text, crc, grp)
+             SELECT id, recipient, sender, sent_at, text, crc, grp FROM messages;
+         DROP TABLE messages;
+         ALTER TABLE messages_by_recipient_and_id RENAME TO messages;",
+    ),
+];
 
 /// The file inside the data directory.
 pub const DB_FILE: &str = "natter.db";
@@ -75,17 +97,18 @@ CREATE TABLE blocks (
     PRIMARY KEY (by_user, blocked)
 ) STRICT, WITHOUT ROWID;
 -- Stored messages until their recipient's client acknowledges them; `grp` is the group a group
--- message was sent to.
+-- message was sent to. A group message has one id for all its recipients: a row is its recipient and
+-- its id.
 CREATE TABLE messages (
-    id INTEGER PRIMARY KEY,
+    id INTEGER NOT NULL,
     recipient TEXT NOT NULL,
     sender TEXT NOT NULL,
     sent_at INTEGER NOT NULL,
     text TEXT NOT NULL,
     crc INTEGER NOT NULL,
-    grp TEXT
+    grp TEXT,
+    UNIQUE (recipient, id)
 ) STRICT;
-CREATE INDEX messages_by_recipient ON messages (recipient, id);
 -- Who is in which group (a group exists while it has a member).
 CREATE TABLE group_members (
     grp TEXT NOT NULL,

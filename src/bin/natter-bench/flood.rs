@@ -89,7 +89,8 @@ fn login(addr: SocketAddr, user: u32) -> Result<(TcpStream, BufReader<TcpStream>
     stream.set_nodelay(true)?;
     stream.set_read_timeout(Some(Duration::from_secs(20)))?;
     let mut w = stream.try_clone()?;
-    write!(w, "{}\n{}\n", user_name(user), password(user))?;
+    // The victim reads and never acknowledges: it says so, so the server does not keep its messages.
+    write!(w, "{}\n{}\nacks off\n", user_name(user), password(user))?;
     let mut r = BufReader::new(stream.try_clone()?);
     let mut line = String::new();
     loop {

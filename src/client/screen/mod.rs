@@ -447,7 +447,7 @@ impl Screen {
         };
         match item {
             Item::Server(
-                ServerMsg::Message { from, text }
+                ServerMsg::Message { from, text, .. }
                 | ServerMsg::Broadcast { from, text }
                 | ServerMsg::GroupMessage { from, text, .. },
             )

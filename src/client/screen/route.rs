@@ -105,6 +105,8 @@ mod tests {
     #[test]
     fn messages_open_their_conversation_and_notices_follow_it() {
         let msg = Item::Server(ServerMsg::Message {
+            id: 1,
+            sent_at: crate::time::Timestamp(0),
             from: "bob".into(),
             text: "hi".into(),
         });
@@ -161,7 +163,10 @@ mod tests {
         assert_eq!(route(&blocked), Route::IfOpenOrActive(user("bob")));
         let who = Item::Server(ServerMsg::WhoElse { users: vec![] });
         assert_eq!(route(&who), Route::Active);
-        let delivered = Item::Server(ServerMsg::Delivered { to: "bob".into() });
+        let delivered = Item::Server(ServerMsg::Delivered {
+            id: 1,
+            to: "bob".into(),
+        });
         assert_eq!(route(&delivered), Route::Nowhere);
     }
 }

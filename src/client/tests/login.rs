@@ -24,7 +24,11 @@ fn prompts_become_reads_and_answers_go_to_the_server() {
         })]
     );
     // The private-chat listener is registered right after login; then commands are read.
-    assert_eq!(c.take_sent(), vec![format!("p2pport {P2P_PORT}")]);
+    assert_eq!(
+        c.take_sent(),
+        vec!["acks on".to_owned(), format!("p2pport {P2P_PORT}")],
+        "it acknowledges what it shows, and says so first"
+    );
     assert_eq!(
         c.reads.last(),
         Some(&InputMode::Command {

@@ -221,7 +221,12 @@ impl Client {
     /// Moves the clock, jumping to each deadline the core names on the way, as a shell's one timer
     /// would.
     pub fn advance_secs(&mut self, secs: u64) {
-        let target = self.now.plus_secs(secs);
+        self.advance_ms(secs * 1000);
+    }
+
+    /// [`Self::advance_secs`], in milliseconds.
+    pub fn advance_ms(&mut self, ms: u64) {
+        let target = self.now.plus_millis(ms);
         while let Some(at) = self.state.poll_timeout().filter(|at| *at <= target) {
             self.now = self.now.max(at);
             let mut out = Vec::new();

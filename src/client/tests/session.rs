@@ -1,12 +1,15 @@
 //! The logged-in session: what is shown, what is sent, offline messages, and how it ends.
 
 use super::*;
+use crate::client::state::ACK_DELAY_MS;
 use crate::protocol::{ByeReason, CommandName, ErrorReply};
 
 #[test]
 fn incoming_lines_become_typed_items() {
     let mut c = Client::online("alice");
     c.server(ServerMsg::Message {
+        id: 3,
+        sent_at: START,
         from: name("bob"),
         text: " hi  there ".into(),
     });
@@ -22,6 +25,8 @@ fn incoming_lines_become_typed_items() {
         c.take_shown(),
         vec![
             Item::Server(ServerMsg::Message {
+                id: 3,
+                sent_at: START,
                 from: name("bob"),
                 text: " hi  there ".into()
             }),
@@ -117,8 +122,96 @@ fn offline_message_is_shown_remembered_then_acknowledged() {
             age_secs: 120
         }]
     );
+    assert!(
+        c.take_sent().is_empty(),
+        "acknowledged with what comes next"
+    );
+    c.advance_ms(ACK_DELAY_MS);
     assert_eq!(c.saved, vec![(name("alice"), Seen { id: 7, sent_at })]);
     assert_eq!(c.take_sent(), vec!["ack 7"]);
+}
+
+/// A live message is shown and acknowledged like a stored one, and a whole batch of lines costs one
+/// `ack`, sent only once what was shown is saved.
+#[test]
+fn live_messages_are_acknowledged_once_per_batch_after_being_remembered() {
+    let mut c = Client::online("alice");
+    for id in 10..15 {
+        c.server(ServerMsg::Message {
+            id,
+            sent_at: START.plus_millis(id),
+            from: name("bob"),
+            text: format!("m{id}"),
+        });
+    }
+    c.server(ServerMsg::GroupMessage {
+        id: 15,
+        sent_at: START.plus_millis(15),
+        group: name("team"),
+        from: name("carol"),
+        text: "to all".into(),
+    });
+    assert_eq!(c.take_shown().len(), 6);
+    assert!(c.sent.is_empty() && c.saved.is_empty());
+    c.advance_ms(ACK_DELAY_MS);
+    let seen = Seen {
+        id: 15,
+        sent_at: START.plus_millis(15),
+    };
+    assert_eq!(c.saved, vec![(name("alice"), seen)]);
+    assert_eq!(c.take_sent(), vec!["ack 15"]);
+    c.advance_ms(10 * ACK_DELAY_MS);
+    assert!(
+        c.take_sent().is_empty(),
+        "nothing new, nothing to acknowledge"
+    );
+}
+
+/// The session ended before the client's `ack` reached the server: what was shown live comes again,
+/// stored, at the next login, and is acknowledged without being shown twice.
+#[test]
+fn a_live_message_shown_before_the_connection_died_is_not_shown_again() {
+    let mut c = Client::online("alice");
+    let sent_at = START.plus_millis(3);
+    c.server(ServerMsg::Message {
+        id: 21,
+        sent_at,
+        from: name("bob"),
+        text: "are you there?".into(),
+    });
+    assert_eq!(c.take_shown().len(), 1);
+    c.event(Event::Server(ServerEvent::Closed));
+    assert_eq!(c.saved, vec![(name("alice"), Seen { id: 21, sent_at })]);
+    let seen = c.state.config.seen.clone();
+    let mut config = Config::new(P2P_PORT);
+    config.seen = seen;
+    let mut again = Client::with_config(config);
+    again.login("alice");
+    again.clear();
+    again.server(ServerMsg::OfflineMessage {
+        group: None,
+        id: 21,
+        sent_at,
+        from: name("bob"),
+        text: "are you there?".into(),
+    });
+    assert!(again.take_shown().is_empty(), "already shown");
+    again.advance_ms(ACK_DELAY_MS);
+    assert_eq!(again.take_sent(), vec!["ack 21"]);
+}
+
+/// Logging out acknowledges first what was shown, or it would all come again at the next login.
+#[test]
+fn logout_acknowledges_what_was_shown_first() {
+    let mut c = Client::online("alice");
+    c.server(ServerMsg::Message {
+        id: 4,
+        sent_at: START,
+        from: name("bob"),
+        text: "bye?".into(),
+    });
+    c.typed("logout");
+    assert_eq!(c.take_sent(), vec!["ack 4", "logout"]);
 }
 
 #[test]
@@ -139,8 +232,9 @@ fn a_redelivery_after_a_server_crash_is_acknowledged_but_not_shown_again() {
         });
     }
     assert!(c.take_shown().is_empty());
+    c.advance_ms(ACK_DELAY_MS);
     assert!(c.saved.is_empty());
-    assert_eq!(c.take_sent(), vec!["ack 6", "ack 7"]);
+    assert_eq!(c.take_sent(), vec!["ack 7"]);
     // A newer one is shown.
     c.server(ServerMsg::OfflineMessage {
         group: None,
@@ -241,6 +335,8 @@ fn losing_the_server_is_an_error_exit() {
     assert_eq!(c.exit, Some(Exit::ConnectionLost));
     // Nothing happens after the exit.
     c.server(ServerMsg::Message {
+        id: 1,
+        sent_at: START,
         from: name("bob"),
         text: "late".into(),
     });
@@ -282,7 +378,10 @@ fn own_messages_are_shown_as_sent_then_delivered_stored_or_refused() {
         id: 3,
         to: name("carol"),
     });
-    c.server(ServerMsg::Delivered { to: name("bob") });
+    c.server(ServerMsg::Sent {
+        id: 4,
+        to: name("bob"),
+    });
     c.server(ServerMsg::Error(ErrorReply::BlockedBy {
         user: name("dave"),
     }));
@@ -305,10 +404,22 @@ fn own_messages_are_shown_as_sent_then_delivered_stored_or_refused() {
         outcomes,
         vec![
             (seqs[1], Stored),
-            (seqs[0], Delivered),
+            (seqs[0], Sent),
             (seqs[3], Failed),
             (seqs[2], Sent)
         ]
+    );
+    // bob's client has it: the queued message is settled again, by its id.
+    c.server(ServerMsg::Delivered {
+        id: 4,
+        to: name("bob"),
+    });
+    assert_eq!(
+        c.take_shown(),
+        vec![Item::Outcome {
+            seq: seqs[0],
+            outcome: Delivered
+        }]
     );
 }
 

@@ -12,10 +12,14 @@ pub(crate) fn samples() -> Vec<ServerMsg> {
         ServerMsg::Welcome { user: n("alice") },
         ServerMsg::Registered { user: n("alice") },
         ServerMsg::Message {
+            id: 5,
+            sent_at: Timestamp(1_700_000_000_120),
             from: n("bob"),
             text: "  hi  there 🎉 ".into(),
         },
         ServerMsg::Message {
+            id: 6,
+            sent_at: Timestamp(1_700_000_000_121),
             from: n("bob"),
             text: "".into(),
         },
@@ -34,6 +38,8 @@ pub(crate) fn samples() -> Vec<ServerMsg> {
             text: "x y".into(),
         },
         ServerMsg::GroupMessage {
+            id: 9,
+            sent_at: Timestamp(1_700_000_000_125),
             group: n("crew"),
             from: n("bob"),
             text: "standup".into(),
@@ -148,7 +154,14 @@ pub(crate) fn samples() -> Vec<ServerMsg> {
             user: n("c"),
         },
         ServerMsg::IdleWarning { secs_left: 60 },
-        ServerMsg::Delivered { to: n("bob") },
+        ServerMsg::Sent {
+            id: 12,
+            to: n("bob"),
+        },
+        ServerMsg::Delivered {
+            id: 12,
+            to: n("bob"),
+        },
         ServerMsg::Ping {
             user: n("bob"),
             state: PingState::Online { idle_secs: 5 },

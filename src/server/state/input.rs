@@ -151,6 +151,9 @@ impl ServerState {
         let Some(me) = self.sessions.command_from(conn, cmd.is_activity(), now) else {
             return;
         };
+        if !matches!(cmd, Command::Acks { .. }) {
+            self.delivery().settle(conn, out);
+        }
         match cmd {
             Command::Message { to, text } => self.messaging().message(conn, me, to, text, now, out),
             Command::Broadcast { text } => self.messaging().broadcast(conn, me, text, out),
@@ -182,6 +185,7 @@ impl ServerState {
             Command::Decline { user } => self.brokering().decline(conn, me, user, out),
             Command::StopPrivate { user } => self.brokering().stopprivate(conn, me, user, out),
             Command::Receipts { on } => self.sessions.set_receipts(conn, on),
+            Command::Acks { on } => self.delivery().set_acks(conn, on, out),
             Command::Logout => self.close_with(conn, ByeReason::Logout, now, out),
             Command::Help => {
                 for command in CommandName::listed() {

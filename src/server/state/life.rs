@@ -94,10 +94,11 @@ impl ServerState {
         self.release_held(conn, now, out);
     }
 
-    /// Makes `user` online on `conn`: welcome, stored messages (before anything else), then presence.
+    /// Makes `user` online on `conn`: welcome, the first window of stored messages (before anything
+    /// else; the rest as the client reads), then presence.
     fn begin_session(&mut self, conn: ConnId, user: UserId, now: Timestamp, out: &mut Vec<Effect>) {
         let name = self.name(user).clone();
-        let waiting = self.mailboxes.messages(user).cloned().collect();
+        let waiting = self.mailboxes.stored(user).cloned().collect();
         self.sessions.begin(conn, Session::new(user, now, waiting));
         let idle_at = idle::next_at(&self.config, now, false);
         self.timers.set(TimerId::Conn(conn), idle_at);
@@ -107,19 +108,7 @@ impl ServerState {
         }));
         send(out, conn, ServerMsg::Welcome { user: name.clone() });
         // (The mailbox holds nothing from users this user blocks: `block` discards it.)
-        for m in self.mailboxes.messages(user) {
-            send(
-                out,
-                conn,
-                ServerMsg::OfflineMessage {
-                    id: m.id,
-                    sent_at: m.sent_at,
-                    from: m.from.clone(),
-                    group: m.group.clone(),
-                    text: m.text.to_string(),
-                },
-            );
-        }
+        self.delivery().pump(user, out);
         self.announce(user, true, now, out);
     }
 
@@ -148,9 +137,11 @@ impl ServerState {
         }
     }
 
-    /// Ends `user`'s session (its connection is already closed): history, presence, and any
-    /// private-chat state that needed them online.
+    /// Ends `user`'s session (its connection is already closed): what their client did not
+    /// acknowledge is kept for the next login, history, presence, and any private-chat state that
+    /// needed them online.
     fn end_session(&mut self, user: UserId, now: Timestamp, out: &mut Vec<Effect>) {
+        self.delivery().session_ended(user, out);
         let name = self.name(user).clone();
         self.history.logged_out(user, now);
         out.push(Effect::Persist(Record::LoggedOut {

@@ -72,7 +72,7 @@ impl ServerState {
             return Vec::new();
         };
         self.mailboxes
-            .messages(id)
+            .stored(id)
             .map(|m| StoredView {
                 id: m.id,
                 from: m.from.to_string(),
@@ -109,7 +109,7 @@ impl ServerState {
         users.sort_by(|a, b| a.name.cmp(&b.name));
         DurableView {
             users,
-            next_message_id: self.mailboxes.next_id(),
+            next_message_id: self.mailboxes.durable_next_id(),
             groups: self
                 .groups
                 .all()

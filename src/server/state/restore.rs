@@ -39,7 +39,7 @@ impl ServerState {
     /// The id the next stored message will get. Persistence layers that forget acknowledged messages keep
     /// this separately, because ids must keep growing across restarts for clients to spot redeliveries.
     pub fn next_message_id(&self) -> u64 {
-        self.mailboxes.next_id()
+        self.mailboxes.durable_next_id()
     }
 
     /// Raises the next stored-message id to at least `id` (see [`Self::next_message_id`]).
@@ -120,7 +120,12 @@ impl RecordTarget for Restoring<'_> {
 
     fn acknowledge(&mut self, user: &Name, up_to: u64) -> Result<(), Skipped> {
         let id = self.user(user)?;
-        self.state.mailboxes.ack(id, up_to);
+        self.state.mailboxes.ack(id, up_to, |_| {});
+        Ok(())
+    }
+
+    fn reserve_message_ids(&mut self, below: u64) -> Result<(), Skipped> {
+        self.state.mailboxes.reserve(below);
         Ok(())
     }
 

@@ -21,8 +21,11 @@ fn sent(group: &str, delivered: usize, stored: usize, skipped: bool) -> ServerMs
     }
 }
 
-fn group_msg(group: &str, from: &str, text: &str) -> ServerMsg {
+/// A group message as a member online gets it: `id` from the one counter, sent at the start.
+fn group_msg(id: u64, group: &str, from: &str, text: &str) -> ServerMsg {
     ServerMsg::GroupMessage {
+        id,
+        sent_at: crate::server::harness::START,
         group: name(group),
         from: name(from),
         text: text.into(),
@@ -152,7 +155,7 @@ fn a_group_message_goes_to_every_member_but_the_sender_online_now_offline_later(
     assert_eq!(h.take(alice), vec![sent("team", 1, 1, false)]);
     assert_eq!(
         h.take(bob),
-        vec![group_msg("team", "alice", "  hello  team 🎉")]
+        vec![group_msg(1, "team", "alice", "  hello  team 🎉")]
     );
     let carol = h.login("carol", "cpw");
     h.send(carol, "offline");
@@ -209,7 +212,7 @@ fn a_member_who_blocked_the_sender_gets_nothing_and_the_sender_is_told_without_n
     h.send(alice, "message group team hi");
     assert_eq!(h.take(alice), vec![sent("team", 1, 1, true)]);
     assert_eq!(h.take(bob), vec![], "bob blocked alice");
-    assert_eq!(h.take(carol), vec![group_msg("team", "alice", "hi")]);
+    assert_eq!(h.take(carol), vec![group_msg(1, "team", "alice", "hi")]);
 }
 
 #[test]

@@ -245,6 +245,8 @@ fn second_login_of_online_user_is_refused_and_not_counted() {
     assert_eq!(
         h.take(alice),
         vec![ServerMsg::Message {
+            id: 1,
+            sent_at: h.now(),
             from: name("bob"),
             text: "still there?".into()
         }]
@@ -353,6 +355,8 @@ fn register_creates_account_that_is_at_once_a_valid_target() {
     assert_eq!(
         h.take(c),
         vec![ServerMsg::Message {
+            id: 1,
+            sent_at: h.now(),
             from: name("alice"),
             text: "hi zed".into()
         }]

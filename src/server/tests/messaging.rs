@@ -16,6 +16,8 @@ fn message_reaches_online_user_exactly() {
     assert_eq!(
         h.take(bob),
         vec![ServerMsg::Message {
+            id: 1,
+            sent_at: START,
             from: name("alice"),
             text: "  spaced  out ünïcödé 🎉 ".into()
         }]

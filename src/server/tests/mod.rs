@@ -2,6 +2,7 @@
 
 mod abuse;
 mod deadlines;
+mod delivery;
 mod flood;
 mod groups;
 mod hostile;

@@ -9,8 +9,10 @@ use super::Incoming;
 
 pub fn login(name: &str, password: &str, out: &mut Vec<u8>) {
     // The server takes lines in order, so the password can follow the username without waiting for
-    // its prompt: one write logs in.
-    let _ = writeln!(out, "{name}\n{password}");
+    // its prompt: one write logs in. The generator does not acknowledge what it receives (it checks
+    // deliveries with its own ledger), and says so, or the server would keep every message it writes
+    // until the session ends.
+    let _ = writeln!(out, "{name}\n{password}\nacks off");
 }
 
 fn command(cmd: Command<'_>, out: &mut Vec<u8>) {
@@ -87,7 +89,7 @@ pub fn classify<'a>(line: &'a [u8], holder: &'a mut Option<ServerMsg>) -> Incomi
     match msg {
         ServerMsg::Welcome { .. } => Incoming::Ready,
         ServerMsg::Prompt(_) => Incoming::Ignore,
-        ServerMsg::Message { from, text }
+        ServerMsg::Message { from, text, .. }
         | ServerMsg::Broadcast { from, text }
         | ServerMsg::GroupMessage { from, text, .. } => Incoming::Delivery { from, text },
         ServerMsg::GroupCreated { .. } => Incoming::Joined,
@@ -144,7 +146,7 @@ mod tests {
         assert_eq!(classify(b"WELCOME u1 hi", &mut h), Incoming::Ready);
         let mut h = None;
         assert_eq!(
-            classify(b"MSG u3 1 2 3 xx", &mut h),
+            classify(b"MSG 4 1700000000000 u3 1 2 3 xx", &mut h),
             Incoming::Delivery {
                 from: "u3",
                 text: "1 2 3 xx"

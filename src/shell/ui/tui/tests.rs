@@ -94,8 +94,18 @@ fn logged_in() -> Tui {
     t
 }
 
+/// A fresh message id (and send time): each message a test makes is a new one, not a redelivery
+/// the client would hide.
+fn next_id() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
 fn msg(from: &str, text: &str) -> ServerMsg {
     ServerMsg::Message {
+        id: next_id(),
+        sent_at: crate::time::Timestamp(next_id()),
         from: from.into(),
         text: text.into(),
     }
@@ -122,6 +132,8 @@ fn unread_markers_tell_messages_to_me_from_other_activity() {
     let mut t = logged_in();
     t.server(msg("bob", "are you there?"));
     t.server(ServerMsg::GroupMessage {
+        id: next_id(),
+        sent_at: crate::time::Timestamp(next_id()),
         group: "team".into(),
         from: "carol".into(),
         text: "standup in 5".into(),
@@ -213,7 +225,17 @@ fn own_messages_show_in_the_conversation_with_their_outcome() {
     t.sent.clear();
     t.enter("hello bob");
     assert_eq!(t.sent, ["message bob hello bob"]);
-    t.server(ServerMsg::Delivered { to: "bob".into() });
+    // Queued for bob, then his client has it.
+    t.server(ServerMsg::Sent {
+        id: 7,
+        to: "bob".into(),
+    });
+    let s = t.screen(80, 10);
+    assert!(s.contains("alice: hello bob  (sent)"), "{s}");
+    t.server(ServerMsg::Delivered {
+        id: 7,
+        to: "bob".into(),
+    });
     let s = t.screen(80, 10);
     assert!(s.contains("alice: hello bob  (delivered)"), "{s}");
 }
