@@ -433,6 +433,69 @@ fn a_store_of_the_first_format_is_upgraded_and_keeps_everything() {
     assert!(records.contains(&group_records[1]), "{records:?}");
 }
 
+/// A store of format 2 (one message per id), opened by this build: upgraded in place with nothing
+/// lost, after which one id may be stored for several recipients (a group message's copies).
+#[test]
+fn a_store_of_the_second_format_is_upgraded_and_keys_messages_by_recipient() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(DB_FILE);
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let crc = schema::row_crc(&[
+            schema::Field::Text(schema::NEXT_MESSAGE_ID),
+            schema::Field::Int(8),
+        ]);
+        let msg_crc =
+            apply::message_crc(7, "bob", "alice", 1000, "kept across", Some("team"));
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode = WAL;
+             BEGIN;
+             CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL, crc INTEGER NOT NULL) STRICT;
+             CREATE TABLE accounts (seq INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, password TEXT NOT NULL, crc INTEGER NOT NULL) STRICT;
+             CREATE TABLE logouts (user TEXT PRIMARY KEY, at INTEGER NOT NULL, crc INTEGER NOT NULL) STRICT;
+             CREATE TABLE open_sessions (user TEXT PRIMARY KEY, since INTEGER NOT NULL, crc INTEGER NOT NULL) STRICT;
+             CREATE TABLE lockouts (user TEXT PRIMARY KEY, until INTEGER NOT NULL, crc INTEGER NOT NULL) STRICT;
+             CREATE TABLE blocks (by_user TEXT NOT NULL, blocked TEXT NOT NULL, crc INTEGER NOT NULL, PRIMARY KEY (by_user, blocked)) STRICT, WITHOUT ROWID;
+             CREATE TABLE messages (id INTEGER PRIMARY KEY, recipient TEXT NOT NULL, sender TEXT NOT NULL, sent_at INTEGER NOT NULL, text TEXT NOT NULL, crc INTEGER NOT NULL, grp TEXT) STRICT;
+             CREATE INDEX messages_by_recipient ON messages (recipient, id);
+             CREATE TABLE group_members (grp TEXT NOT NULL, member TEXT NOT NULL, crc INTEGER NOT NULL, PRIMARY KEY (grp, member)) STRICT, WITHOUT ROWID;
+             CREATE INDEX group_members_by_member ON group_members (member);
+             INSERT INTO meta (key, value, crc) VALUES ('{}', 8, {crc});
+             INSERT INTO messages VALUES (7, 'bob', 'alice', 1000, 'kept across', {msg_crc}, 'team');
+             PRAGMA application_id = {};
+             PRAGMA user_version = 2;
+             COMMIT;",
+            schema::NEXT_MESSAGE_ID,
+            schema::APPLICATION_ID
+        ))
+        .unwrap();
+    }
+    let mut store = Store::open(dir.path()).unwrap();
+    let snap = store.load().unwrap();
+    assert_eq!(snap.next_message_id, 8);
+    let kept = Record::MessageStored {
+        id: 7,
+        to: "bob".into(),
+        from: "alice".into(),
+        group: Some("team".into()),
+        sent_at: Timestamp(1000),
+        text: "kept across".into(),
+    };
+    assert_eq!(snap.records, vec![kept.clone()]);
+    let copy = |to: &str| Record::MessageStored {
+        id: 8,
+        to: to.into(),
+        from: "alice".into(),
+        group: Some("team".into()),
+        sent_at: Timestamp(2000),
+        text: "one id, two recipients".into(),
+    };
+    store.commit(&[copy("bob"), copy("carol")]).unwrap();
+    drop(store);
+    let records = Store::open(dir.path()).unwrap().load().unwrap().records;
+    assert_eq!(records, vec![kept, copy("bob"), copy("carol")]);
+}
+
 fn closed_store(dir: &Path) -> std::path::PathBuf {
     let mut store = Store::open(dir).unwrap();
     store
