@@ -89,6 +89,7 @@ fn command(users: u16) -> BoxedStrategy<Cmd> {
         1 => Just(Cmd::WhoLastHr),
         1 => Just(Cmd::Offline),
         1 => any::<bool>().prop_map(Cmd::Receipts),
+        3 => any::<bool>().prop_map(Cmd::Acks),
     ]
     .boxed()
 }

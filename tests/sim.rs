@@ -71,6 +71,11 @@ fn seeds_pass_every_invariant() {
         "locked-now",
         "locked",
         "blocked-by",
+        "message",
+        "group-message",
+        "sent",
+        "delivered",
+        "stored-at-session-end",
     ] {
         assert!(
             coverage.contains_key(kind),

@@ -58,8 +58,14 @@ pub struct Harness {
     manual_jobs: bool,
     /// Password jobs handed over and not answered (only with manual jobs).
     jobs: VecDeque<Effect>,
-    /// Connections whose client reads nothing: their drain watches are never answered.
+    /// Connections whose client reads nothing: their drain watches are not answered until it reads.
     stalled: BTreeSet<ConnId>,
+    /// Stalled connections with a drain watch waiting.
+    watched: BTreeSet<ConnId>,
+    /// When each batch with lines or closes still in the outbox was handled, oldest first: what its
+    /// effects are traced at when released (a line that waits for a commit happened when the core made
+    /// it).
+    batch_times: VecDeque<Timestamp>,
     /// Connections the core asked not to be read.
     paused: BTreeSet<ConnId>,
     /// With [`Self::keep_log`]: everything fed to the core, for replicas to be checked against.
@@ -122,6 +128,8 @@ impl Harness {
             manual_jobs: false,
             jobs: VecDeque::new(),
             stalled: BTreeSet::new(),
+            watched: BTreeSet::new(),
+            batch_times: VecDeque::new(),
             paused: BTreeSet::new(),
             log: None,
             gates: None,
@@ -204,9 +212,19 @@ impl Harness {
         self.jobs.len()
     }
 
-    /// From now on `conn`'s client reads nothing: the core is never told its queue drained.
+    /// From now on `conn`'s client reads nothing: the core is not told its queue drained (until
+    /// [`Self::resume_reader`], or an [`Event::Drained`] fed by hand).
     pub fn stall_reader(&mut self, conn: ConnId) {
         self.stalled.insert(conn);
+    }
+
+    /// `conn`'s client reads again: everything written to it leaves, so a drain watch that waited is
+    /// answered now.
+    pub fn resume_reader(&mut self, conn: ConnId) {
+        self.stalled.remove(&conn);
+        if self.watched.remove(&conn) {
+            self.event(Event::Drained { conn });
+        }
     }
 
     /// Whether the core asked the shell to stop reading `conn`.
@@ -274,7 +292,9 @@ impl Harness {
                     self.paused.remove(&conn);
                 }
                 Effect::WatchDrain { conn } => {
-                    if !self.stalled.contains(&conn) {
+                    if self.stalled.contains(&conn) {
+                        self.watched.insert(conn);
+                    } else {
                         self.event(Event::Drained { conn });
                     }
                 }
@@ -334,12 +354,20 @@ impl Harness {
 
     /// Hands what the core made to the outbox, closes the batch, and carries out what it released.
     fn end_batch(&mut self) {
+        let mut sends = false;
         for e in std::mem::take(&mut self.effects) {
             if let Effect::Persist(r) = &e {
                 self.records.push(r.clone());
                 self.traced(&e);
             }
+            sends |= matches!(
+                e,
+                Effect::Send { .. } | Effect::SendMany { .. } | Effect::Close { .. }
+            );
             self.outbox.push(e);
+        }
+        if sends {
+            self.batch_times.push_back(self.now);
         }
         self.outbox.end_batch(self.now);
         self.run_outbox();
@@ -348,9 +376,13 @@ impl Harness {
     }
 
     fn traced(&mut self, e: &Effect) {
+        self.traced_at(e, self.now);
+    }
+
+    fn traced_at(&mut self, e: &Effect, at: Timestamp) {
         if self.keep_trace {
             self.trace.push(e.clone());
-            self.trace_times.push(self.now);
+            self.trace_times.push(at);
         }
     }
 
@@ -388,8 +420,9 @@ impl Harness {
 
     fn carry_out_ready(&mut self) {
         while let Some(sends) = self.outbox.poll_ready() {
+            let at = self.batch_times.pop_front().unwrap_or(self.now);
             for e in sends {
-                self.traced(&e);
+                self.traced_at(&e, at);
                 match e {
                     Effect::Send { to, msg } => self.deliver(to, msg),
                     Effect::SendMany { to, msg } => {

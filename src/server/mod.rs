@@ -104,6 +104,7 @@ pub use logged::{LogDecodeError, LoggedEvent, OwnedEvent};
 pub use login::credentials::{Account, CredentialsError, parse_credentials};
 pub use login::lookalike::look_alike_pairs;
 pub use login::secrets::{Gates, LineGate, NextLine, Passed, Through};
+pub use mailboxes::ID_BLOCK;
 pub use record::Record;
 pub use replica::{Applied, LogEntry, ReplicaLog};
 pub use secret_shape::SecretShape;

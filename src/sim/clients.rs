@@ -56,6 +56,9 @@ impl Setup {
                 idle_warning_secs: 15,
                 // One sender may fill half a mailbox, so runs reach both that and a full mailbox.
                 mailbox_share_percent: 50,
+                // A window of two or three messages, so runs reach a connection that must drain
+                // before it is written more.
+                mail_window: 200,
                 // The model has no flood control or per-address limits: they have their own tests.
                 ..Config::default().unlimited()
             },
@@ -83,8 +86,11 @@ pub struct SlotState {
     pub last: Option<ConnId>,
     pub slow: bool,
     pub unread: usize,
-    /// The newest stored-message id received on the open connection (what the real client acknowledges).
-    pub newest_stored: Option<u64>,
+    /// The newest message id the client has read on the open connection (what the real client
+    /// acknowledges).
+    pub newest_read: Option<u64>,
+    /// The newest one written while it was not reading: read when it reads again.
+    pub newest_unread: Option<u64>,
 }
 
 /// What one applied step was, for the core side to replay and check.
@@ -295,7 +301,7 @@ impl Clients {
             Cmd::Active => "active".into(),
             Cmd::AckReceived => {
                 let id = self.slots[usize::from(self.slot(s))]
-                    .newest_stored
+                    .newest_read
                     .unwrap_or(0);
                 format!("ack {id}")
             }
@@ -315,6 +321,7 @@ impl Clients {
             Cmd::WhoLastHr => "wholasthr".into(),
             Cmd::Offline => "offline".into(),
             Cmd::Receipts(on) => format!("receipts {}", if on { "on" } else { "off" }),
+            Cmd::Acks(on) => format!("acks {}", if on { "on" } else { "off" }),
         }
     }
 
@@ -359,14 +366,14 @@ impl Clients {
                     };
                     self.model.line(conn, line, &mut out);
                 }
-                self.model.end_batch();
+                self.model.end_batch(&mut out);
             }
             Step::TooLong { slot } => {
                 if let Some(conn) = self.slots[usize::from(*slot)].last {
                     self.fill_facts(&mut facts, conn);
                     self.model.too_long(conn, &mut out);
                 }
-                self.model.end_batch();
+                self.model.end_batch(&mut out);
             }
             Step::Disconnect { slot } | Step::Overflow { slot } => {
                 if let Some(conn) = self.slots[usize::from(*slot)].last {
@@ -375,13 +382,26 @@ impl Clients {
                     self.close_slot(*slot);
                     self.model.disconnect(conn, &mut out);
                 }
-                self.model.end_batch();
+                self.model.end_batch(&mut out);
             }
-            Step::StopReading { slot } => self.slots[usize::from(*slot)].slow = true,
+            Step::StopReading { slot } => {
+                let st = &mut self.slots[usize::from(*slot)];
+                st.slow = true;
+                if let Some(conn) = st.conn {
+                    facts.conn = Some(conn);
+                    self.model.set_stalled(conn, true, &mut out);
+                }
+            }
             Step::Read { slot } => {
                 let st = &mut self.slots[usize::from(*slot)];
                 st.slow = false;
                 st.unread = 0;
+                st.newest_read = st.newest_read.max(st.newest_unread.take());
+                if let Some(conn) = st.conn {
+                    facts.conn = Some(conn);
+                    // What waited for it to read is written now.
+                    self.model.set_stalled(conn, false, &mut out);
+                }
             }
             Step::Advance { ms } => {
                 let to = self.now().plus_millis(*ms);
@@ -406,7 +426,7 @@ impl Clients {
                     facts.line = Some(line.clone());
                     self.model.line(conn, line, &mut out);
                 }
-                if self.model.end_batch_crashing() {
+                if self.model.end_batch_crashing(&mut out) {
                     // The batch's lines waited for the commit that never completed.
                     out = Out::default();
                 }
@@ -420,6 +440,12 @@ impl Clients {
             }
         }
         self.note_deliveries(&out);
+        facts.stalled = self
+            .slots
+            .iter()
+            .filter(|st| st.slow)
+            .filter_map(|st| st.conn)
+            .collect();
         let planned = Planned {
             step,
             facts,
@@ -456,7 +482,8 @@ impl Clients {
         st.conn = None;
         st.slow = false;
         st.unread = 0;
-        st.newest_stored = None;
+        st.newest_read = None;
+        st.newest_unread = None;
     }
 
     /// Updates the clients from what the server sends them: queues, acknowledgeable ids, closes.
@@ -472,8 +499,16 @@ impl Clients {
             if st.slow {
                 st.unread += 1;
             }
-            if let ServerMsg::OfflineMessage { id, .. } = msg {
-                st.newest_stored = Some(*id);
+            if let ServerMsg::OfflineMessage { id, .. }
+            | ServerMsg::Message { id, .. }
+            | ServerMsg::GroupMessage { id, .. } = msg
+            {
+                let newest = if st.slow {
+                    &mut st.newest_unread
+                } else {
+                    &mut st.newest_read
+                };
+                *newest = (*newest).max(Some(*id));
             }
         }
         for conn in &out.closed {

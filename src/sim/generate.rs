@@ -10,7 +10,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 
 use super::clients::Clients;
-use super::model::MPhase;
+use super::model::{MAcks, MPhase};
 use super::step::{Cmd, Edge, Garbage, GroupRef, Op, Password, Slot, UserRef};
 
 /// A seeded source of [`Op`]s. The same seed and the same states give the same ops.
@@ -159,10 +159,35 @@ impl Generator {
 
     /// A command for the user online on `slot`, aimed where it can do something.
     fn command(&mut self, c: &Clients, slot: Slot) -> Cmd {
-        let me = match c.phase(slot) {
-            Some(MPhase::Online { user, .. }) => user.clone(),
+        let (me, acks, receipts) = match c.phase(slot) {
+            Some(MPhase::Online {
+                user,
+                acks,
+                receipts,
+                ..
+            }) => (user.clone(), *acks, *receipts),
             _ => return Cmd::Help,
         };
+        // Most clients are natter clients, which say at once that they acknowledge (and the full-screen
+        // one asks for receipts next); some are people with nc, who say nothing (their first command
+        // settles it) or say they do not.
+        if acks == MAcks::Undecided {
+            match self.below(100) {
+                0..70 => return Cmd::Acks(true),
+                70..76 => return Cmd::Acks(false),
+                _ => {}
+            }
+        }
+        if acks == MAcks::On && !receipts && self.chance(40) {
+            return Cmd::Receipts(true);
+        }
+        // A client that acknowledges does so for what it read (the real one, within moments).
+        let unacked = c.slots[usize::from(slot)]
+            .newest_read
+            .is_some_and(|_| acks == MAcks::On);
+        if unacked && self.chance(30) {
+            return Cmd::AckReceived;
+        }
         let index_of =
             |name: &str| c.model.order.iter().position(|n| &**n == name).unwrap_or(0) as u16;
         let requesters: Vec<u16> = c
@@ -242,7 +267,8 @@ impl Generator {
             70..76 => Cmd::GroupMembers(g),
             76..82 => Cmd::GroupList,
             82..88 => Cmd::Ping(self.user(c)),
-            88..92 => Cmd::Receipts(self.chance(70)),
+            88..91 => Cmd::Receipts(self.chance(70)),
+            91..92 => Cmd::Acks(self.chance(50)),
             92..96 => Cmd::WhoLastHr,
             _ => Cmd::Offline,
         }

@@ -1,6 +1,6 @@
 //! The named invariants of natter's rules (lockout, single session, blocking, offline delivery, idle
-//! timeout, `whoelse`, presence, private-chat addresses) and of its persistence, each checked by name on
-//! what the server actually sent.
+//! timeout, `whoelse`, presence, private-chat addresses, delivery receipts) and of its persistence, each
+//! checked by name on what the server actually sent.
 //!
 //! The [`super::model::Model`] predicts every line; these checks say *which rule* a difference breaks, and
 //! they keep their own small ledgers built from observed traffic (who got `WELCOME`, which ids were
@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 
-use super::model::{MOffer, MPhase, Model};
+use super::model::{MOffer, MPhase, MStored, Model};
 use crate::protocol::{ByeReason, Command, ErrorReply, Name, ServerMsg, parse_command};
 use crate::server::{Config, ConnId, MAX_FAILURES, ServerState};
 use crate::time::Timestamp;
@@ -34,6 +34,13 @@ pub mod name {
     /// if online, stored otherwise, then delivered at login in order like any stored message); non-members
     /// never receive one and never post one.
     pub const GROUP_DELIVERY: &str = "10-group-delivery";
+    /// No message a sender was told `DELIVERED` or `STORED` is ever lost, and none is shown twice by a
+    /// client that de-duplicates by id and send time (as the natter client does): `DELIVERED` only for a
+    /// message written to the recipient's connection and acknowledged by their client (or written, to a
+    /// client that said it does not acknowledge); `STORED` only for a message kept durably, delivered at
+    /// every later login until acknowledged; every message line to a user either shown for the first
+    /// time or recognisable as one already shown.
+    pub const DELIVERY_PROMISES: &str = "11-delivered-or-stored";
     /// Replaying the persisted records rebuilds the live durable state.
     pub const PERSISTENCE: &str = "persistence";
     /// Every line and close equals the model's prediction.
@@ -87,6 +94,9 @@ pub struct StepFacts {
     pub restarted: bool,
     /// The server died while this step's batch was being committed.
     pub crashed_mid_commit: bool,
+    /// Connections whose client is not reading during the step (what is written to them is read only
+    /// once it reads again, and never if the connection is dropped first).
+    pub stalled: BTreeSet<ConnId>,
     /// Pending private-chat requests just before the step.
     pub offers: Vec<MOffer>,
 }
@@ -95,6 +105,30 @@ pub struct StepFacts {
 struct Session {
     user: Name,
     last_cmd: Timestamp,
+    /// The stored messages owed at this login, in the order they must come (from the ledger).
+    owed: std::collections::VecDeque<u64>,
+    /// Whether the client acknowledges (`None`: not said yet).
+    acks: Option<bool>,
+    /// The newest id an accepted `ack` covered.
+    acked_through: u64,
+    /// The newest message id written on this connection.
+    last_mail: u64,
+    /// Every message id written on this connection.
+    written: BTreeSet<u64>,
+}
+
+impl Session {
+    fn new(user: Name, now: Timestamp, owed: std::collections::VecDeque<u64>) -> Self {
+        Session {
+            user,
+            last_cmd: now,
+            owed,
+            acks: None,
+            acked_through: 0,
+            last_mail: 0,
+            written: BTreeSet::new(),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -115,10 +149,19 @@ pub struct Invariants {
     sessions: BTreeMap<ConnId, Session>,
     /// Connections not logged in yet, with when they opened.
     opened: BTreeMap<ConnId, Timestamp>,
-    /// Stored messages not yet acknowledged, by id.
-    stored: BTreeMap<u64, StoredFact>,
+    /// Stored messages not yet acknowledged, by recipient and id (a group message has one id for all).
+    stored: BTreeMap<(Name, u64), StoredFact>,
     /// Stored messages acknowledged since the last restart: a crash may lose the ack (never the message).
-    acked: BTreeMap<u64, StoredFact>,
+    acked: BTreeMap<(Name, u64), StoredFact>,
+    /// A client per user that de-duplicates as the natter client does: the newest message shown (id and
+    /// send time), kept across its connections and the server's restarts.
+    client_seen: BTreeMap<Name, (u64, Timestamp)>,
+    /// Every message each user was shown.
+    shown: BTreeSet<(Name, u64)>,
+    /// Message lines written to a connection whose client is not reading: shown once it reads.
+    unread: BTreeMap<ConnId, Vec<(Name, u64, Timestamp)>>,
+    /// Group messages accepted for an online member and not yet written to them: `(conn, id)`.
+    group_owed: BTreeSet<(ConnId, u64)>,
     /// The last block or unblock the server confirmed, per `(blocker, blocked)`: true if blocked.
     blocks: BTreeMap<(Name, Name), bool>,
     /// Accounts whose creation the server confirmed.
@@ -136,6 +179,10 @@ impl Invariants {
             opened: BTreeMap::new(),
             stored: BTreeMap::new(),
             acked: BTreeMap::new(),
+            client_seen: BTreeMap::new(),
+            shown: BTreeSet::new(),
+            unread: BTreeMap::new(),
+            group_owed: BTreeSet::new(),
             blocks: BTreeMap::new(),
             registered: BTreeSet::new(),
             tokens: BTreeSet::new(),
@@ -151,7 +198,9 @@ impl Invariants {
 
     /// Stored messages never acknowledged, as `(id, recipient, sender)`.
     pub fn unacknowledged(&self) -> impl Iterator<Item = (u64, &str, &str)> {
-        self.stored.iter().map(|(&id, f)| (id, &*f.to, &*f.from))
+        self.stored
+            .iter()
+            .map(|((_, id), f)| (*id, &*f.to, &*f.from))
     }
 
     /// Checks one step: `seen` is what the server did, `model` the model after the step.
@@ -179,10 +228,8 @@ impl Invariants {
             .map(|(c, s)| (*c, s.user.clone()))
             .collect();
         let mut welcomed = false;
-        let mut bursts: BTreeMap<ConnId, (Name, Vec<ServerMsg>)> = BTreeMap::new();
         let mut accepted = None;
         let mut expected_token = None;
-        let mut group_lines: Vec<(ConnId, ServerMsg)> = Vec::new();
 
         if facts.vanished
             && let Some(conn) = facts.conn
@@ -190,8 +237,53 @@ impl Invariants {
             if let Some(s) = self.sessions.remove(&conn) {
                 online.remove(&conn);
                 self.expect_presence(&online, &s.user, false, model, &mut expected_presence);
+                self.session_ended(conn, &s.user, facts, model);
             }
+            // What it had not read is lost with it.
+            self.unread.remove(&conn);
             self.opened.remove(&conn);
+        }
+        // A client that reads again reads what waited for it, before anything new.
+        let reading: Vec<ConnId> = self
+            .unread
+            .keys()
+            .copied()
+            .filter(|c| !facts.stalled.contains(c))
+            .collect();
+        for c in reading {
+            for (user, id, sent_at) in self.unread.remove(&c).unwrap_or_default() {
+                self.show(&user, id, sent_at)?;
+            }
+        }
+        // The command's effect on what the session acknowledges comes before its lines: the first
+        // command other than `acks` says the client does not acknowledge; an `ack` that is not refused
+        // covers what was written up to its id.
+        if let (Some(conn), Some(MPhase::Online { .. }), Some(cmd)) =
+            (facts.conn, &facts.phase, &cmd)
+            && let Some(s) = self.sessions.get_mut(&conn)
+        {
+            match cmd {
+                Command::Acks { on } => s.acks = Some(*on),
+                _ if s.acks.is_none() => s.acks = Some(false),
+                _ => {}
+            }
+            let refused = seen.iter().any(|(_, x)| {
+                matches!(x, Seen::Msg(c, ServerMsg::Error(ErrorReply::BadAck { .. })) if *c == conn)
+            });
+            if let Command::Ack { id } = cmd
+                && !refused
+            {
+                if *id > s.last_mail {
+                    return fail(
+                        name::DELIVERY_PROMISES,
+                        format!(
+                            "ack {id} accepted on {conn}, which was written only up to {}",
+                            s.last_mail
+                        ),
+                    );
+                }
+                s.acked_through = s.acked_through.max(*id);
+            }
         }
 
         for (now, item) in seen {
@@ -199,7 +291,10 @@ impl Invariants {
             let (conn, msg) = match item {
                 Seen::Msg(conn, msg) => (*conn, msg),
                 Seen::Closed(conn) => {
-                    self.sessions.remove(conn);
+                    if let Some(s) = self.sessions.remove(conn) {
+                        self.session_ended(*conn, &s.user, facts, model);
+                    }
+                    self.unread.remove(conn);
                     self.opened.remove(conn);
                     continue;
                 }
@@ -212,15 +307,6 @@ impl Invariants {
                     name::BLACKLIST,
                     format!("{me} blocks {from}, yet {conn} ({me}) got {msg:?}"),
                 );
-            }
-            if !matches!(msg, ServerMsg::OfflineMessage { .. })
-                && let Some((user, burst)) = bursts.remove(&conn)
-            {
-                self.check_burst(&user, &burst)?;
-            }
-            if let Some(r) = bursts.get_mut(&conn) {
-                r.1.push(msg.clone());
-                continue;
             }
             match msg {
                 ServerMsg::Welcome { user } => {
@@ -241,14 +327,15 @@ impl Invariants {
                     self.opened.remove(&conn);
                     self.expect_presence(&online, user, true, model, &mut expected_presence);
                     online.insert(conn, user.clone());
-                    self.sessions.insert(
-                        conn,
-                        Session {
-                            user: user.clone(),
-                            last_cmd: now,
-                        },
-                    );
-                    bursts.insert(conn, (user.clone(), Vec::new()));
+                    // Stored messages come first, in order: exactly the unacknowledged ones (blocking a
+                    // sender discarded theirs, so none of those remain).
+                    let owed = self
+                        .stored
+                        .range((user.clone(), 0)..=(user.clone(), u64::MAX))
+                        .map(|((_, id), _)| *id)
+                        .collect();
+                    self.sessions
+                        .insert(conn, Session::new(user.clone(), now, owed));
                 }
                 ServerMsg::IdleWarning { secs_left } => {
                     // Exactly the warning's lead before the deadline, to a live session.
@@ -273,6 +360,7 @@ impl Invariants {
                 ServerMsg::Bye(reason) => {
                     if let Some(s) = self.sessions.remove(&conn) {
                         online.remove(&conn);
+                        self.session_ended(conn, &s.user, facts, model);
                         if let ByeReason::Timeout { .. } = reason {
                             let due = s.last_cmd.plus_secs(self.cfg.timeout_secs);
                             if now != due {
@@ -313,23 +401,75 @@ impl Invariants {
                         .entry((conn, user.clone(), *online))
                         .or_default() += 1;
                 }
-                ServerMsg::OfflineMessage { .. } => {
-                    return fail(
-                        name::OFFLINE_DELIVERY,
-                        format!("{conn} got {msg:?} outside the burst that follows WELCOME"),
-                    );
+                ServerMsg::OfflineMessage {
+                    id,
+                    sent_at,
+                    from,
+                    group,
+                    text,
+                } => {
+                    let Some(s) = self.sessions.get_mut(&conn) else {
+                        return fail(
+                            name::OFFLINE_DELIVERY,
+                            format!("{conn} got {msg:?} without a session"),
+                        );
+                    };
+                    let user = s.user.clone();
+                    if s.owed.pop_front() != Some(*id) {
+                        return fail(
+                            name::OFFLINE_DELIVERY,
+                            format!(
+                                "{user} got stored message {id}, not the next one owed at this login ({:?})",
+                                self.sessions[&conn].owed
+                            ),
+                        );
+                    }
+                    let want = self.stored.get(&(user.clone(), *id));
+                    if want.is_none_or(|f| {
+                        (&f.from, &f.group, &f.text, f.sent_at) != (from, group, text, *sent_at)
+                    }) {
+                        return fail(
+                            name::OFFLINE_DELIVERY,
+                            format!("{user} got {msg:?}; the ledger holds {want:?}"),
+                        );
+                    }
+                    self.written(conn, *id, *sent_at, facts)?;
+                }
+                ServerMsg::Message { id, sent_at, .. } => {
+                    self.live_written(conn, msg, facts)?;
+                    self.written(conn, *id, *sent_at, facts)?;
                 }
                 ServerMsg::Stored { id, to } => {
-                    self.on_stored(*id, to, me.as_ref(), &cmd, now)?;
+                    if self.ended_with(to, *id) {
+                        // A live message stored when its recipient's session ended.
+                        if !self.stored.contains_key(&(to.clone(), *id)) {
+                            return fail(
+                                name::DELIVERY_PROMISES,
+                                format!("STORED {id} {to} for a message that was not kept"),
+                            );
+                        }
+                    } else {
+                        self.on_stored(*id, to, me.as_ref(), &cmd, now)?;
+                    }
                 }
+                ServerMsg::Delivered { id, to } => self.on_delivered(*id, to)?,
                 ServerMsg::Blocked { user: blocked } => {
                     // Blocking discards what the blocked user stored for the blocker: it is owed to
                     // nobody any more.
                     let me = me.clone().expect("BLOCKED answers a logged-in user");
+                    let dropped: BTreeSet<u64> = self
+                        .stored
+                        .iter()
+                        .filter(|(_, f)| f.to == me && &f.from == blocked)
+                        .map(|((_, id), _)| *id)
+                        .collect();
                     self.stored
                         .retain(|_, f| !(f.to == me && &f.from == blocked));
                     self.acked
                         .retain(|_, f| !(f.to == me && &f.from == blocked));
+                    if let Some(s) = self.sessions.get_mut(&conn) {
+                        s.owed.retain(|id| !dropped.contains(id));
+                    }
                     self.blocks.insert((me, blocked.clone()), true);
                 }
                 ServerMsg::Unblocked { user } => {
@@ -379,18 +519,43 @@ impl Invariants {
                     );
                 }
                 ServerMsg::GroupMessage {
-                    group, from, text, ..
+                    id,
+                    sent_at,
+                    group,
+                    from,
+                    text,
                 } => {
-                    let member = me
-                        .as_ref()
-                        .is_some_and(|me| model.groups.get(group).is_some_and(|m| m.contains(me)));
-                    if !member {
+                    // Either the message the step's command posts (its text is unique), or one
+                    // accepted earlier and owed since.
+                    let poster = match &facts.phase {
+                        Some(MPhase::Online { user, .. }) => Some(user),
+                        _ => None,
+                    };
+                    let posted_now = matches!(cmd, Some(Command::MessageGroup { group: g, text: t })
+                            if g == &**group && t == text.as_str() && poster == Some(from));
+                    if !self.group_owed.remove(&(conn, *id)) && !posted_now {
                         return fail(
                             name::GROUP_DELIVERY,
-                            format!("{conn} ({me:?}) is not in {group} and got {from}'s {text:?}"),
+                            format!(
+                                "{conn} ({me:?}) got {from}'s {text:?} to {group} (id {id}), which it was not owed"
+                            ),
                         );
                     }
-                    group_lines.push((conn, msg.clone()));
+                    if posted_now {
+                        let member = me.as_ref().is_some_and(|me| {
+                            model.groups.get(group).is_some_and(|m| m.contains(me))
+                        });
+                        if !member {
+                            return fail(
+                                name::GROUP_DELIVERY,
+                                format!(
+                                    "{conn} ({me:?}) is not in {group} and got {from}'s {text:?}"
+                                ),
+                            );
+                        }
+                    }
+                    self.live_written(conn, msg, facts)?;
+                    self.written(conn, *id, *sent_at, facts)?;
                 }
                 ServerMsg::GroupSent { .. } => {
                     self.on_group_sent(conn, me.as_ref(), msg, &cmd, seen, model, now)?;
@@ -398,15 +563,6 @@ impl Invariants {
                 ServerMsg::Error(e) => self.on_error(conn, e, facts, seen, now)?,
                 _ => {}
             }
-        }
-        if !group_lines.is_empty() && !matches!(cmd, Some(Command::MessageGroup { .. })) {
-            return fail(
-                name::GROUP_DELIVERY,
-                format!("group messages {group_lines:?} without a 'message group' command"),
-            );
-        }
-        for (_, (user, burst)) in std::mem::take(&mut bursts) {
-            self.check_burst(&user, &burst)?;
         }
         if accepted.is_some() != expected_token.is_some() {
             return fail(
@@ -431,18 +587,158 @@ impl Invariants {
         self.sessions.clear();
         self.opened.clear();
         self.fails.clear();
+        self.unread.clear();
+        self.group_owed.clear();
         // An ack is not promised to survive a crash: the messages whose ack was lost are owed again (the
         // model knows which; the wire does not say).
-        for (id, f) in std::mem::take(&mut self.acked) {
-            if model.user(&f.to).mailbox.iter().any(|m| m.id == id) {
-                self.stored.insert(id, f);
+        for ((to, id), f) in std::mem::take(&mut self.acked) {
+            if model.user(&to).stored().any(|m| m.id == id) {
+                self.stored.insert((to, id), f);
             }
         }
     }
 
+    /// `user`'s session on `conn` ended (not by a crash): every live message their client did not
+    /// acknowledge is kept for the next login. Which ones were queued is not all on the wire (those not
+    /// yet written, from senders without receipts), so they are read from the model; unless the step
+    /// crashed before its commit, which loses them (their senders were told nothing durable).
+    fn session_ended(&mut self, conn: ConnId, user: &Name, facts: &StepFacts, model: &Model) {
+        self.group_owed.retain(|(c, _)| *c != conn);
+        if facts.crashed_mid_commit {
+            return;
+        }
+        for m in model.user(user).stored() {
+            let key = (user.clone(), m.id);
+            if !self.stored.contains_key(&key) && !self.acked.contains_key(&key) {
+                self.stored.insert(
+                    key,
+                    StoredFact {
+                        to: user.clone(),
+                        from: m.from.clone(),
+                        group: m.group.clone(),
+                        text: m.text.clone(),
+                        sent_at: m.sent_at,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Whether message `id` to `to` was just stored by the end of `to`'s session (its live messages
+    /// joined the ledger then): `to` is not online any more, and the ledger holds it.
+    fn ended_with(&self, to: &Name, id: u64) -> bool {
+        !self.sessions.values().any(|s| &s.user == to)
+            && self.stored.contains_key(&(to.clone(), id))
+    }
+
+    /// A live message line on `conn`: nothing stored may still be owed before it.
+    fn live_written(&self, conn: ConnId, msg: &ServerMsg, _facts: &StepFacts) -> Checked {
+        let Some(s) = self.sessions.get(&conn) else {
+            return fail(
+                name::OFFLINE_DELIVERY,
+                format!("{conn} got {msg:?} without a session"),
+            );
+        };
+        if !s.owed.is_empty() {
+            return fail(
+                name::OFFLINE_DELIVERY,
+                format!(
+                    "{} got {msg:?} before the stored messages owed at login ({:?})",
+                    s.user, s.owed
+                ),
+            );
+        }
+        Ok(())
+    }
+
+    /// Message `id` (sent at `sent_at`) was written on `conn`: in id order, once; then shown by the
+    /// user's de-duplicating client when it reads it.
+    fn written(&mut self, conn: ConnId, id: u64, sent_at: Timestamp, facts: &StepFacts) -> Checked {
+        let Some(s) = self.sessions.get_mut(&conn) else {
+            return Ok(());
+        };
+        if id <= s.last_mail {
+            return fail(
+                name::DELIVERY_PROMISES,
+                format!(
+                    "{} got message {id} after {} on one connection: out of order, or twice",
+                    s.user, s.last_mail
+                ),
+            );
+        }
+        s.last_mail = id;
+        s.written.insert(id);
+        let user = s.user.clone();
+        if facts.stalled.contains(&conn) {
+            self.unread
+                .entry(conn)
+                .or_default()
+                .push((user, id, sent_at));
+            return Ok(());
+        }
+        self.show(&user, id, sent_at)
+    }
+
+    /// `user`'s client reads message `id`: it shows it unless its id and send time say it was shown
+    /// already, which must then be true.
+    fn show(&mut self, user: &Name, id: u64, sent_at: Timestamp) -> Checked {
+        let covered = self
+            .client_seen
+            .get(user)
+            .is_some_and(|&(i, t)| id <= i && sent_at <= t);
+        let before = self.shown.contains(&(user.clone(), id));
+        if covered && !before {
+            return fail(
+                name::DELIVERY_PROMISES,
+                format!(
+                    "{user}'s client would take message {id} for one it has shown, and never show it: its id and send time are not past {:?}",
+                    self.client_seen.get(user)
+                ),
+            );
+        }
+        if !covered {
+            if before {
+                return fail(
+                    name::DELIVERY_PROMISES,
+                    format!("{user}'s client shows message {id} twice"),
+                );
+            }
+            self.shown.insert((user.clone(), id));
+            self.client_seen.insert(user.clone(), (id, sent_at));
+        }
+        Ok(())
+    }
+
+    /// `DELIVERED <id> <to>`: `to`'s client has it: it was written to `to`'s connection and that client
+    /// acknowledged it, or said it does not acknowledge.
+    fn on_delivered(&self, id: u64, to: &Name) -> Checked {
+        let Some(s) = self.sessions.values().find(|s| &s.user == to) else {
+            return fail(
+                name::DELIVERY_PROMISES,
+                format!("DELIVERED {id} {to}, who is not online"),
+            );
+        };
+        if !s.written.contains(&id) {
+            return fail(
+                name::DELIVERY_PROMISES,
+                format!("DELIVERED {id} {to}, never written to {to}'s connection"),
+            );
+        }
+        if s.acks != Some(false) && s.acked_through < id {
+            return fail(
+                name::DELIVERY_PROMISES,
+                format!(
+                    "DELIVERED {id} {to} before {to}'s client acknowledged it (acknowledged up to {}, acks {:?})",
+                    s.acked_through, s.acks
+                ),
+            );
+        }
+        Ok(())
+    }
+
     /// After a restart: everything a reply acknowledged is in the restarted core's state.
     pub fn check_durable(&self, core: &ServerState, now: Timestamp) -> Checked {
-        for (id, f) in &self.stored {
+        for ((_, id), f) in &self.stored {
             if !core.stored_messages(&f.to).iter().any(|m| m.id == *id) {
                 return fail(
                     name::DURABILITY,
@@ -502,30 +798,6 @@ impl Invariants {
         }
     }
 
-    /// The stored messages delivered right after `WELCOME`: exactly the unacknowledged ones for this user,
-    /// oldest first (blocking a sender discarded theirs, so none of those remain).
-    fn check_burst(&self, user: &Name, burst: &[ServerMsg]) -> Checked {
-        let want: Vec<ServerMsg> = self
-            .stored
-            .iter()
-            .filter(|(_, f)| &f.to == user)
-            .map(|(&id, f)| ServerMsg::OfflineMessage {
-                id,
-                sent_at: f.sent_at,
-                from: f.from.clone(),
-                group: f.group.clone(),
-                text: f.text.clone(),
-            })
-            .collect();
-        if burst != want {
-            return fail(
-                name::OFFLINE_DELIVERY,
-                format!("{user} logged in: got stored {burst:?}, want {want:?}"),
-            );
-        }
-        Ok(())
-    }
-
     fn on_stored(
         &mut self,
         id: u64,
@@ -546,7 +818,7 @@ impl Invariants {
                 format!("message for {to} stored although {to} is online"),
             );
         }
-        if let Some((&last, _)) = self.stored.last_key_value()
+        if let Some(last) = self.stored.keys().map(|(_, id)| *id).max()
             && id <= last
         {
             return fail(
@@ -555,7 +827,7 @@ impl Invariants {
             );
         }
         self.stored.insert(
-            id,
+            (to.clone(), id),
             StoredFact {
                 to: to.clone(),
                 from: from.clone(),
@@ -603,37 +875,6 @@ impl Invariants {
                 format!("{me} is not in {group}, yet posted to it: {msg:?}"),
             );
         };
-        let mut want: BTreeSet<ConnId> = BTreeSet::new();
-        let mut want_stored = 0;
-        let mut want_skipped = false;
-        for m in members.iter().filter(|m| *m != me) {
-            if model.blocks(m, me) {
-                want_skipped = true;
-            } else if let Some(c) = model.user(m).conn {
-                want.insert(c);
-            } else if let Some(copy) = model.user(m).mailbox.iter().find(|s| {
-                s.group.as_ref() == Some(group)
-                    && &s.from == me
-                    && s.text == *text
-                    && s.sent_at == now
-                    && !self.stored.contains_key(&s.id)
-            }) {
-                want_stored += 1;
-                self.stored.insert(
-                    copy.id,
-                    StoredFact {
-                        to: m.clone(),
-                        from: me.clone(),
-                        group: Some(group.clone()),
-                        text: (*text).to_owned(),
-                        sent_at: now,
-                    },
-                );
-            } else {
-                // No room in their mailbox.
-                want_skipped = true;
-            }
-        }
         let mut got: BTreeMap<ConnId, u32> = BTreeMap::new();
         for (_, s) in seen {
             if let Seen::Msg(
@@ -647,18 +888,59 @@ impl Invariants {
             ) = s
                 && g == group
                 && from == me
+                && t == text
             {
-                if t != text {
-                    return fail(
-                        name::GROUP_DELIVERY,
-                        format!("{c} got {t:?} for {me}'s {text:?} to {group}"),
-                    );
-                }
                 *got.entry(*c).or_default() += 1;
             }
         }
+        let mut want: BTreeSet<ConnId> = BTreeSet::new();
+        let mut want_stored = 0;
+        let mut want_skipped = false;
+        let is_it = |s: &MStored| {
+            s.group.as_ref() == Some(group) && &s.from == me && s.text == *text && s.sent_at == now
+        };
+        for m in members.iter().filter(|m| *m != me) {
+            if model.blocks(m, me) {
+                want_skipped = true;
+            } else if let Some(c) = model.user(m).conn {
+                // Taken: written now, or queued behind what waits for that connection to drain.
+                let queued = model
+                    .user(m)
+                    .queue
+                    .iter()
+                    .find(|q| !q.durable && is_it(&q.msg));
+                if got.contains_key(&c) {
+                    want.insert(c);
+                } else if let Some(q) = queued {
+                    want.insert(c);
+                    self.group_owed.insert((c, q.msg.id));
+                } else {
+                    // No room in their queue.
+                    want_skipped = true;
+                }
+            } else if let Some(copy) = model
+                .user(m)
+                .stored()
+                .find(|s| is_it(s) && !self.stored.contains_key(&(m.clone(), s.id)))
+            {
+                want_stored += 1;
+                self.stored.insert(
+                    (m.clone(), copy.id),
+                    StoredFact {
+                        to: m.clone(),
+                        from: me.clone(),
+                        group: Some(group.clone()),
+                        text: (*text).to_owned(),
+                        sent_at: now,
+                    },
+                );
+            } else {
+                // No room in their mailbox.
+                want_skipped = true;
+            }
+        }
         if got.values().any(|n| *n != 1)
-            || got.keys().copied().collect::<BTreeSet<_>>() != want
+            || !got.keys().all(|c| want.contains(c))
             || *delivered != want.len()
             || *stored != want_stored
             || *skipped != want_skipped
@@ -666,7 +948,7 @@ impl Invariants {
             return fail(
                 name::GROUP_DELIVERY,
                 format!(
-                    "{me} to {group}: delivered to {got:?}, want once each to {want:?}; reply {msg:?}, want {} now, {want_stored} stored, skipped {want_skipped}",
+                    "{me} to {group}: written to {got:?}, want at most once each to {want:?}; reply {msg:?}, want {} now, {want_stored} stored, skipped {want_skipped}",
                     want.len()
                 ),
             );
@@ -828,7 +1110,10 @@ impl Invariants {
         {
             if !matches!(
                 cmd,
-                Command::Ack { .. } | Command::P2pPort { .. } | Command::Receipts { .. }
+                Command::Ack { .. }
+                    | Command::P2pPort { .. }
+                    | Command::Receipts { .. }
+                    | Command::Acks { .. }
             ) && let Some(s) = self.sessions.get_mut(&conn)
             {
                 s.last_cmd = now;
@@ -841,7 +1126,7 @@ impl Invariants {
                     let (done, owed): (BTreeMap<_, _>, BTreeMap<_, _>) =
                         std::mem::take(&mut self.stored)
                             .into_iter()
-                            .partition(|(k, f)| &f.to == user && *k <= *id);
+                            .partition(|((to, k), _)| to == user && *k <= *id);
                     self.stored = owed;
                     self.acked.extend(done);
                 }
@@ -875,8 +1160,10 @@ impl Invariants {
 fn sender_of(msg: &ServerMsg) -> Option<&Name> {
     match msg {
         ServerMsg::Message { from, .. }
+        | ServerMsg::GroupMessage { from, .. }
         | ServerMsg::Broadcast { from, .. }
         | ServerMsg::OfflineMessage { from, .. }
+        | ServerMsg::OfflineAgain { from, .. }
         | ServerMsg::PrivateRequest { from, .. } => Some(from),
         ServerMsg::Presence { user, .. } => Some(user),
         _ => None,

@@ -11,8 +11,20 @@
 //! - a line that is not a valid command is not activity; `ack` and `p2pport` are not activity; a login is;
 //! - presence is hidden in both directions of a block; `whoelse`/`whoelsesince` hide users who blocked the
 //!   asker but list those the asker blocked;
-//! - stored messages are delivered right after `WELCOME` and stay until an `ack` covering them; blocking a
-//!   user discards the messages they stored for the blocker;
+//! - each user has one queue of messages in id order, stored (durable) ones and live ones (sent while
+//!   they were online, in memory only); it is written to their connection while less than
+//!   `mail_window` bytes of it wait there (each message costs its text, names and group and 64 bytes),
+//!   the rest when the connection drains (at once for a client that reads; for one that stopped, when it
+//!   reads again); stored ones come first at login, right after `WELCOME`;
+//! - every entry stays until an `ack` covering it (`ack` may name only what was written on the
+//!   connection), except a live one written to a session that does not acknowledge (`acks off`, or a
+//!   first command other than `acks`): delivered once written. A sender with receipts hears `SENT`, then
+//!   `DELIVERED` when the recipient's client has it, or `STORED` if their session ends first: every live
+//!   entry then becomes a stored one. A group message has one id for every member, and no receipts;
+//! - the mailbox limit and one sender's share hold for the whole queue, live entries too
+//!   (`recipient-busy` for an online recipient); blocking a user discards everything of theirs queued
+//!   for the blocker;
+//! - ids are reserved durably a block at a time (an acknowledged change), so they grow across restarts;
 //! - timers due at the same instant run in the order the harness fires them: connection deadlines by
 //!   connection number, then private-chat requests by creation;
 //! - a restart forgets sessions, failure counts and private-chat brokering; a user online at a crash counts
@@ -47,6 +59,16 @@ pub struct MStored {
     pub text: String,
 }
 
+/// An entry of a user's queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MQueued {
+    pub msg: MStored,
+    /// Stored; a live entry is in memory only, and becomes stored when the session ends.
+    pub durable: bool,
+    /// For a live direct message: the sender's connection, told its fate.
+    pub reply_to: Option<ConnId>,
+}
+
 #[derive(Clone, Debug)]
 pub struct MUser {
     pub password: String,
@@ -54,8 +76,24 @@ pub struct MUser {
     pub locked_until: Option<Timestamp>,
     pub conn: Option<ConnId>,
     pub blocks: BTreeSet<Name>,
-    pub mailbox: Vec<MStored>,
+    /// Every message not acknowledged yet, in id order.
+    pub queue: Vec<MQueued>,
     pub last_logout: Option<Timestamp>,
+}
+
+impl MUser {
+    /// The stored messages: what survives a restart.
+    pub fn stored(&self) -> impl Iterator<Item = &MStored> {
+        self.queue.iter().filter(|q| q.durable).map(|q| &q.msg)
+    }
+}
+
+/// Whether a session's client acknowledges what it is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MAcks {
+    Undecided,
+    On,
+    Off,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,13 +105,21 @@ pub enum MPhase {
         user: Name,
         last_cmd: Timestamp,
         p2p: Option<u16>,
-        delivered_up_to: Option<u64>,
+        /// The newest message id written on this connection (0: none).
+        sent_through: u64,
         /// What was waiting at login, for `offline`.
         waiting: Vec<MStored>,
+        /// `offline` under way: the next of `waiting` to write.
+        replay: Option<usize>,
         /// The idle warning was given since the last command.
         warned: bool,
         /// `receipts on`.
         receipts: bool,
+        acks: MAcks,
+        /// Bytes of messages written and not yet seen drained.
+        mail: usize,
+        /// A drain watch is asked for.
+        watching: bool,
     },
 }
 
@@ -156,6 +202,17 @@ pub struct Model {
     pub lazy_since: Option<Timestamp>,
     /// The batch being handled made a change that a reply acknowledges.
     pub acknowledged: bool,
+    /// Ids below this are reserved durably.
+    pub reserved: u64,
+    /// Connections whose client reads nothing: their drain watches wait until it reads again.
+    pub stalled: BTreeSet<ConnId>,
+    /// Drain watches asked for in the batch being handled, in order.
+    pub watches: Vec<ConnId>,
+}
+
+/// What a message costs in its recipient's window (the same estimate the server makes, written out).
+fn mail_cost(m: &MStored) -> usize {
+    m.from.len() + m.text.len() + m.group.as_ref().map_or(0, |g| g.len() + 1) + 64
 }
 
 fn pair(a: &Name, b: &Name) -> (Name, Name) {
@@ -171,7 +228,10 @@ fn pair(a: &Name, b: &Name) -> (Name, Name) {
 fn is_activity(cmd: &Command<'_>) -> bool {
     !matches!(
         cmd,
-        Command::Ack { .. } | Command::P2pPort { .. } | Command::Receipts { .. }
+        Command::Ack { .. }
+            | Command::P2pPort { .. }
+            | Command::Receipts { .. }
+            | Command::Acks { .. }
     )
 }
 
@@ -199,6 +259,9 @@ impl Model {
             lazy_count: 0,
             lazy_since: None,
             acknowledged: false,
+            reserved: 0,
+            stalled: BTreeSet::new(),
+            watches: Vec::new(),
         };
         for (u, p) in accounts {
             m.add_user(Name::from(u.as_str()), p.clone());
@@ -243,31 +306,99 @@ impl Model {
                             password: u.password.clone(),
                             locked_until: u.locked_until,
                             blocks: u.blocks.clone(),
-                            mailbox: u.mailbox.clone(),
+                            mailbox: u.stored().cloned().collect(),
                             last_logout: u.last_logout,
                             online: u.conn.is_some(),
                         },
                     )
                 })
                 .collect(),
-            next_msg: self.next_msg,
+            next_msg: self.next_msg.max(self.reserved),
             groups: self.groups.clone(),
         };
     }
 
     /// The batch being handled ends: it commits if it acknowledged something or if the lazy changes
-    /// reached their bound.
-    pub fn end_batch(&mut self) {
+    /// reached their bound. Then the drain watches it asked for are answered, each a batch of its own,
+    /// for the connections whose client reads.
+    pub fn end_batch(&mut self, out: &mut Out) {
         if self.acknowledged || self.lazy_count >= self.commits.lazy_max {
             self.commit();
         }
         self.acknowledged = false;
+        self.answer_watches(out);
     }
 
     /// The batch being handled ends with the server dying before its commit completes: nothing of it is
-    /// kept. Returns whether its lines waited for that commit (and so were never sent).
-    pub fn end_batch_crashing(&mut self) -> bool {
-        std::mem::take(&mut self.acknowledged)
+    /// kept. Returns whether its lines waited for that commit (and so were never sent, nor those of the
+    /// batches behind it).
+    pub fn end_batch_crashing(&mut self, out: &mut Out) -> bool {
+        let waited = std::mem::take(&mut self.acknowledged);
+        self.answer_watches(out);
+        waited
+    }
+
+    /// Every drain watch asked for whose client reads is answered, in the order asked: its connection's
+    /// window is free again, and its queue goes on.
+    fn answer_watches(&mut self, out: &mut Out) {
+        while !self.watches.is_empty() {
+            let watches = std::mem::take(&mut self.watches);
+            for conn in watches {
+                if !self.stalled.contains(&conn) {
+                    self.drained(conn, out);
+                }
+            }
+        }
+    }
+
+    /// `conn`'s client stopped reading (`true`) or reads again: a watch that waited is answered then.
+    pub fn set_stalled(&mut self, conn: ConnId, stalled: bool, out: &mut Out) {
+        if stalled {
+            self.stalled.insert(conn);
+            return;
+        }
+        self.stalled.remove(&conn);
+        if matches!(
+            self.conns.get(&conn).map(|c| &c.phase),
+            Some(MPhase::Online { watching: true, .. })
+        ) {
+            self.drained(conn, out);
+            self.answer_watches(out);
+        }
+    }
+
+    /// Everything written to `conn` before its watch has left: its window is free.
+    fn drained(&mut self, conn: ConnId, out: &mut Out) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let MPhase::Online {
+            user,
+            mail,
+            watching,
+            ..
+        } = &mut c.phase
+        else {
+            return;
+        };
+        if !*watching {
+            return;
+        }
+        *watching = false;
+        *mail = 0;
+        let user = user.clone();
+        self.pump(&user, out);
+    }
+
+    /// The next message id; the first of a block reserves the block durably.
+    fn take_id(&mut self) -> u64 {
+        let id = self.next_msg;
+        self.next_msg += 1;
+        if id >= self.reserved {
+            self.reserved = id + crate::server::ID_BLOCK;
+            self.acknowledged_change();
+        }
+        id
     }
 
     fn lazy_due(&self) -> Option<Timestamp> {
@@ -285,7 +416,7 @@ impl Model {
                 locked_until: None,
                 conn: None,
                 blocks: BTreeSet::new(),
-                mailbox: Vec::new(),
+                queue: Vec::new(),
                 last_logout: None,
             },
         );
@@ -303,12 +434,12 @@ impl Model {
     /// Why a message from `from` cannot be stored for `to`, if it cannot: the mailbox is full, or
     /// `from` already left its share of it (the mailbox's limit times the share, at least one).
     fn mailbox_refusal(&self, to: &Name, from: &Name) -> Option<ErrorReply> {
-        let mailbox = &self.user(to).mailbox;
-        if mailbox.len() >= self.cfg.mailbox_limit {
+        let queue = &self.user(to).queue;
+        if queue.len() >= self.cfg.mailbox_limit {
             return Some(ErrorReply::MailboxFull { user: to.clone() });
         }
         let share = (self.cfg.mailbox_limit * self.cfg.mailbox_share_percent as usize / 100).max(1);
-        let mine = mailbox.iter().filter(|m| &m.from == from).count();
+        let mine = queue.iter().filter(|m| &m.msg.from == from).count();
         (mine >= share).then(|| ErrorReply::MailboxShare {
             user: to.clone(),
             max: share,
@@ -415,7 +546,7 @@ impl Model {
                         Due::Conn(conn) => self.expire_conn(conn, out),
                         Due::Offer(id) => self.expire_offer(id, out),
                     }
-                    self.end_batch();
+                    self.end_batch(out);
                 }
                 (None, _) => break,
             }
@@ -441,6 +572,9 @@ impl Model {
         let durable = self.durable.clone();
         self.order = durable.order;
         self.next_msg = durable.next_msg;
+        self.reserved = 0;
+        self.stalled.clear();
+        self.watches.clear();
         self.groups = durable.groups;
         self.users = durable
             .users
@@ -452,7 +586,15 @@ impl Model {
                     locked_until: d.locked_until,
                     conn: None,
                     blocks: d.blocks,
-                    mailbox: d.mailbox,
+                    queue: d
+                        .mailbox
+                        .into_iter()
+                        .map(|msg| MQueued {
+                            msg,
+                            durable: true,
+                            reply_to: None,
+                        })
+                        .collect(),
                     last_logout: if d.online { Some(now) } else { d.last_logout },
                 };
                 (n, user)
@@ -593,6 +735,30 @@ impl Model {
 
     fn end_session(&mut self, user: &Name, out: &mut Out) {
         let now = self.now;
+        // What the client did not acknowledge is stored for the next login; senders with receipts are
+        // told.
+        let converted: Vec<MQueued> = self
+            .user(user)
+            .queue
+            .iter()
+            .filter(|q| !q.durable)
+            .cloned()
+            .collect();
+        for q in converted {
+            self.acknowledged_change();
+            self.tell_sender(
+                q.reply_to,
+                ServerMsg::Stored {
+                    id: q.msg.id,
+                    to: user.clone(),
+                },
+                out,
+            );
+        }
+        for q in &mut self.user_mut(user).queue {
+            q.durable = true;
+            q.reply_to = None;
+        }
         let u = self.user_mut(user);
         u.conn = None;
         u.last_logout = Some(now);
@@ -747,9 +913,7 @@ impl Model {
         let u = self.user_mut(user);
         u.failures = 0;
         u.conn = Some(conn);
-        let delivered_up_to = u.mailbox.last().map(|m| m.id);
-        let deliver: Vec<MStored> = u.mailbox.clone();
-        let waiting = deliver.clone();
+        let waiting: Vec<MStored> = u.stored().cloned().collect();
         self.lazy_change();
         self.set_phase(
             conn,
@@ -757,26 +921,219 @@ impl Model {
                 user: user.clone(),
                 last_cmd: now,
                 p2p: None,
-                delivered_up_to,
+                sent_through: 0,
                 waiting,
+                replay: None,
                 warned: false,
                 receipts: false,
+                acks: MAcks::Undecided,
+                mail: 0,
+                watching: false,
             },
         );
         out.send(conn, ServerMsg::Welcome { user: user.clone() });
-        for m in deliver {
-            out.send(
-                conn,
-                ServerMsg::OfflineMessage {
-                    id: m.id,
-                    sent_at: m.sent_at,
-                    from: m.from,
-                    group: m.group,
-                    text: m.text,
+        self.pump(user, out);
+        self.announce(user, true, out);
+    }
+
+    // ----- delivery -----
+
+    /// The online session of `user`, mutably.
+    fn session_mut(&mut self, conn: ConnId) -> Option<&mut MPhase> {
+        self.conns
+            .get_mut(&conn)
+            .map(|c| &mut c.phase)
+            .filter(|p| matches!(p, MPhase::Online { .. }))
+    }
+
+    /// Writes `user`'s queue (and an `offline` replay first) while the window has room; past it, asks
+    /// for a drain watch.
+    fn pump(&mut self, user: &Name, out: &mut Out) {
+        let Some(conn) = self.user(user).conn else {
+            return;
+        };
+        let window = self.cfg.mail_window;
+        loop {
+            let Some(MPhase::Online {
+                sent_through,
+                waiting,
+                replay,
+                acks,
+                mail,
+                watching,
+                ..
+            }) = self.conns.get(&conn).map(|c| c.phase.clone())
+            else {
+                return;
+            };
+            let pending = replay.is_some()
+                || self
+                    .user(user)
+                    .queue
+                    .iter()
+                    .any(|q| q.msg.id > sent_through);
+            if !pending {
+                return;
+            }
+            if mail >= window {
+                if !watching {
+                    self.watch(conn);
+                }
+                return;
+            }
+            if let Some(i) = replay {
+                let next = (i + 1 < waiting.len()).then_some(i + 1);
+                let m = &waiting[i];
+                let mut cost = 0;
+                if !self.blocks(user, &m.from) {
+                    cost = mail_cost(m);
+                    out.send(
+                        conn,
+                        ServerMsg::OfflineAgain {
+                            id: m.id,
+                            sent_at: m.sent_at,
+                            from: m.from.clone(),
+                            group: m.group.clone(),
+                            text: m.text.clone(),
+                        },
+                    );
+                }
+                if let Some(MPhase::Online { replay, mail, .. }) = self.session_mut(conn) {
+                    *replay = next;
+                    *mail += cost;
+                }
+                continue;
+            }
+            let q = self
+                .user(user)
+                .queue
+                .iter()
+                .find(|q| q.msg.id > sent_through)
+                .cloned()
+                .expect("pending");
+            out.send(conn, line_of(&q));
+            if let Some(MPhase::Online {
+                sent_through, mail, ..
+            }) = self.session_mut(conn)
+            {
+                *sent_through = q.msg.id;
+                *mail += mail_cost(&q.msg);
+            }
+            if !q.durable && acks == MAcks::Off {
+                self.user_mut(user).queue.retain(|e| e.msg.id != q.msg.id);
+                self.tell_sender(
+                    q.reply_to,
+                    ServerMsg::Delivered {
+                        id: q.msg.id,
+                        to: user.clone(),
+                    },
+                    out,
+                );
+            }
+        }
+    }
+
+    /// `conn` waits for room: the core asks to hear when it drains (answered at the end of the batch).
+    fn watch(&mut self, conn: ConnId) {
+        if let Some(MPhase::Online { watching, .. }) = self.session_mut(conn)
+            && !*watching
+        {
+            *watching = true;
+            self.watches.push(conn);
+        }
+    }
+
+    /// Tells the sender of a live direct message what became of it, if its session is still there and
+    /// asked for receipts.
+    fn tell_sender(&self, reply_to: Option<ConnId>, msg: ServerMsg, out: &mut Out) {
+        if let Some(conn) = reply_to
+            && matches!(
+                self.conns.get(&conn).map(|c| &c.phase),
+                Some(MPhase::Online { receipts: true, .. })
+            )
+        {
+            out.send(conn, msg);
+        }
+    }
+
+    /// A new live message for `to`, online on `conn`: written now if nothing waits before it and the
+    /// window has room, else queued. Returns whether it was written now, and whether it is kept.
+    fn take_live(
+        &mut self,
+        to: &Name,
+        conn: ConnId,
+        msg: MStored,
+        reply_to: Option<ConnId>,
+    ) -> (bool, bool) {
+        let Some(MPhase::Online {
+            sent_through,
+            replay,
+            acks,
+            mail,
+            ..
+        }) = self.conns.get(&conn).map(|c| c.phase.clone())
+        else {
+            return (false, false);
+        };
+        let now = replay.is_none()
+            && !self.user(to).queue.iter().any(|q| q.msg.id > sent_through)
+            && mail < self.cfg.mail_window;
+        let kept = acks != MAcks::Off || !now;
+        let (id, cost) = (msg.id, mail_cost(&msg));
+        if kept {
+            self.user_mut(to).queue.push(MQueued {
+                msg,
+                durable: false,
+                reply_to,
+            });
+        }
+        if now {
+            if let Some(MPhase::Online {
+                sent_through, mail, ..
+            }) = self.session_mut(conn)
+            {
+                *sent_through = id;
+                *mail += cost;
+            }
+        } else {
+            self.watch(conn);
+        }
+        (now, kept)
+    }
+
+    /// Whether online `to`'s queue takes one more message from `from`.
+    fn queue_room(&self, to: &Name, from: &Name) -> bool {
+        self.mailbox_refusal(to, from).is_none()
+    }
+
+    /// The client of `conn` does not acknowledge: its written live messages are delivered.
+    fn set_acks(&mut self, conn: ConnId, me: &Name, on: bool, out: &mut Out) {
+        let Some(MPhase::Online {
+            acks, sent_through, ..
+        }) = self.session_mut(conn)
+        else {
+            return;
+        };
+        *acks = if on { MAcks::On } else { MAcks::Off };
+        if on {
+            return;
+        }
+        let upto = *sent_through;
+        let (done, kept): (Vec<MQueued>, Vec<MQueued>) =
+            std::mem::take(&mut self.user_mut(me).queue)
+                .into_iter()
+                .partition(|q| !q.durable && q.msg.id <= upto);
+        self.user_mut(me).queue = kept;
+        for q in done {
+            self.tell_sender(
+                q.reply_to,
+                ServerMsg::Delivered {
+                    id: q.msg.id,
+                    to: me.clone(),
                 },
+                out,
             );
         }
-        self.announce(user, true, out);
     }
 
     // ----- commands -----
@@ -813,6 +1170,18 @@ impl Model {
             }
             _ => unreachable!("commands come after login"),
         };
+        // The first command other than `acks` says the client does not acknowledge.
+        if !matches!(cmd, Command::Acks { .. })
+            && matches!(
+                self.conns[&conn].phase,
+                MPhase::Online {
+                    acks: MAcks::Undecided,
+                    ..
+                }
+            )
+        {
+            self.set_acks(conn, &me, false, out);
+        }
         match cmd {
             Command::Message { to, text } => self.message(conn, &me, to, text, out),
             Command::MessageGroup { group, text } => {
@@ -881,23 +1250,17 @@ impl Model {
                 let MPhase::Online { waiting, .. } = &self.conns[&conn].phase else {
                     return;
                 };
-                let shown: Vec<MStored> = waiting
+                let count = waiting
                     .iter()
                     .filter(|m| !self.blocks(&me, &m.from))
-                    .cloned()
-                    .collect();
-                out.send(conn, ServerMsg::OfflineList { count: shown.len() });
-                for m in shown {
-                    out.send(
-                        conn,
-                        ServerMsg::OfflineAgain {
-                            id: m.id,
-                            sent_at: m.sent_at,
-                            from: m.from,
-                            group: m.group,
-                            text: m.text,
-                        },
-                    );
+                    .count();
+                let any = !waiting.is_empty();
+                out.send(conn, ServerMsg::OfflineList { count });
+                if any {
+                    if let Some(MPhase::Online { replay, .. }) = self.session_mut(conn) {
+                        *replay = Some(0);
+                    }
+                    self.pump(&me, out);
                 }
             }
             Command::Broadcast { text } => self.broadcast(conn, &me, text, out),
@@ -914,8 +1277,8 @@ impl Model {
                     return;
                 };
                 if self.user_mut(&me).blocks.insert(user.clone()) {
-                    // Blocking discards what the blocked user left for me.
-                    self.user_mut(&me).mailbox.retain(|m| m.from != user);
+                    // Blocking discards what the blocked user left for me, written or not.
+                    self.user_mut(&me).queue.retain(|m| m.msg.from != user);
                     self.acknowledged_change();
                     out.send(conn, ServerMsg::Blocked { user });
                 } else {
@@ -953,7 +1316,7 @@ impl Model {
                 out.send(conn, ServerMsg::P2pPort { port });
             }
             Command::Ack { id } => self.ack(conn, &me, id, out),
-            Command::Acks { .. } => {}
+            Command::Acks { on } => self.set_acks(conn, &me, on, out),
             Command::Receipts { on } => {
                 if let MPhase::Online { receipts, .. } =
                     &mut self.conns.get_mut(&conn).expect("open conn").phase
@@ -1065,7 +1428,17 @@ impl Model {
         let Some(group) = self.my_group(conn, me, group, out) else {
             return;
         };
+        // One id for every member's copy.
+        let id = self.take_id();
+        let msg = MStored {
+            id,
+            from: me.clone(),
+            group: Some(group.clone()),
+            sent_at: self.now,
+            text: text.to_owned(),
+        };
         let (mut delivered, mut stored, mut skipped) = (0, 0, false);
+        let mut now_to = Vec::new();
         for m in self.members_in_order(&group) {
             if &m == me {
                 continue;
@@ -1073,33 +1446,35 @@ impl Model {
             if self.blocks(&m, me) {
                 skipped = true;
             } else if let Some(c) = self.user(&m).conn {
-                out.send(
-                    c,
-                    ServerMsg::GroupMessage {
-                        id: 0,
-                        sent_at: self.now,
-                        group: group.clone(),
-                        from: me.clone(),
-                        text: text.to_owned(),
-                    },
-                );
+                if !self.queue_room(&m, me) {
+                    skipped = true;
+                    continue;
+                }
                 delivered += 1;
+                if self.take_live(&m, c, msg.clone(), None).0 {
+                    now_to.push(c);
+                }
             } else if self.mailbox_refusal(&m, me).is_some() {
                 skipped = true;
             } else {
-                let id = self.next_msg;
-                self.next_msg += 1;
-                let sent_at = self.now;
-                self.user_mut(&m).mailbox.push(MStored {
-                    id,
-                    from: me.clone(),
-                    group: Some(group.clone()),
-                    sent_at,
-                    text: text.to_owned(),
+                self.user_mut(&m).queue.push(MQueued {
+                    msg: msg.clone(),
+                    durable: true,
+                    reply_to: None,
                 });
                 self.acknowledged_change();
                 stored += 1;
             }
+        }
+        for c in now_to {
+            out.send(
+                c,
+                line_of(&MQueued {
+                    msg: msg.clone(),
+                    durable: false,
+                    reply_to: None,
+                }),
+            );
         }
         out.send(
             conn,
@@ -1202,21 +1577,40 @@ impl Model {
             return;
         }
         if let Some(target_conn) = self.user(&to).conn {
-            out.send(
-                target_conn,
-                ServerMsg::Message {
-                    id: 0,
-                    sent_at: self.now,
-                    from: me.clone(),
-                    text: text.to_owned(),
-                },
-            );
-            // Delivered at once: no reply to the sender, unless it asked for receipts.
+            if !self.queue_room(&to, me) {
+                out.send(conn, ErrorReply::RecipientBusy { user: to });
+                return;
+            }
+            let id = self.take_id();
+            let msg = MStored {
+                id,
+                from: me.clone(),
+                group: None,
+                sent_at: self.now,
+                text: text.to_owned(),
+            };
+            let (now, kept) = self.take_live(&to, target_conn, msg.clone(), Some(conn));
+            if now {
+                out.send(
+                    target_conn,
+                    line_of(&MQueued {
+                        msg,
+                        durable: false,
+                        reply_to: None,
+                    }),
+                );
+            }
+            // No reply without receipts (as in IRC); with them, the message's fate so far.
             if matches!(
                 self.conns[&conn].phase,
                 MPhase::Online { receipts: true, .. }
             ) {
-                out.send(conn, ServerMsg::Delivered { id: 0, to });
+                let reply = if now && !kept {
+                    ServerMsg::Delivered { id, to }
+                } else {
+                    ServerMsg::Sent { id, to }
+                };
+                out.send(conn, reply);
             }
             return;
         }
@@ -1224,15 +1618,18 @@ impl Model {
             out.send(conn, e);
             return;
         }
-        let id = self.next_msg;
-        self.next_msg += 1;
+        let id = self.take_id();
         let sent_at = self.now;
-        self.user_mut(&to).mailbox.push(MStored {
-            id,
-            group: None,
-            from: me.clone(),
-            sent_at,
-            text: text.to_owned(),
+        self.user_mut(&to).queue.push(MQueued {
+            msg: MStored {
+                id,
+                group: None,
+                from: me.clone(),
+                sent_at,
+                text: text.to_owned(),
+            },
+            durable: true,
+            reply_to: None,
         });
         self.acknowledged_change();
         out.send(conn, ServerMsg::Stored { id, to });
@@ -1405,22 +1802,59 @@ impl Model {
     }
 
     fn ack(&mut self, conn: ConnId, me: &Name, id: u64, out: &mut Out) {
-        let up_to = match &self.conns[&conn].phase {
-            MPhase::Online {
-                delivered_up_to, ..
-            } => *delivered_up_to,
-            _ => None,
+        let sent = match &self.conns[&conn].phase {
+            MPhase::Online { sent_through, .. } => *sent_through,
+            _ => 0,
         };
-        if up_to.is_none_or(|up_to| id > up_to) {
+        if sent == 0 || id > sent {
             out.send(conn, ErrorReply::BadAck { id });
             return;
         }
-        let mailbox = &mut self.user_mut(me).mailbox;
-        let before = mailbox.len();
-        mailbox.retain(|m| m.id > id);
-        if mailbox.len() != before {
+        let (done, kept): (Vec<MQueued>, Vec<MQueued>) =
+            std::mem::take(&mut self.user_mut(me).queue)
+                .into_iter()
+                .partition(|q| q.msg.id <= id);
+        self.user_mut(me).queue = kept;
+        if done.iter().any(|q| q.durable) {
             self.lazy_change();
         }
+        for q in done.into_iter().filter(|q| !q.durable) {
+            self.tell_sender(
+                q.reply_to,
+                ServerMsg::Delivered {
+                    id: q.msg.id,
+                    to: me.clone(),
+                },
+                out,
+            );
+        }
+    }
+}
+
+/// The line that writes a queue entry: a stored message as at login, a live one as it came.
+fn line_of(q: &MQueued) -> ServerMsg {
+    let m = q.msg.clone();
+    match (q.durable, m.group) {
+        (true, group) => ServerMsg::OfflineMessage {
+            id: m.id,
+            sent_at: m.sent_at,
+            from: m.from,
+            group,
+            text: m.text,
+        },
+        (false, None) => ServerMsg::Message {
+            id: m.id,
+            sent_at: m.sent_at,
+            from: m.from,
+            text: m.text,
+        },
+        (false, Some(group)) => ServerMsg::GroupMessage {
+            id: m.id,
+            sent_at: m.sent_at,
+            group,
+            from: m.from,
+            text: m.text,
+        },
     }
 }
 

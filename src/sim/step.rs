@@ -56,7 +56,7 @@ pub enum Cmd {
     Help,
     P2pPort(u16),
     Active,
-    /// Acknowledge the newest stored message this connection received, as the real client does.
+    /// Acknowledge the newest message this connection has read, as the real client does (cumulative).
     AckReceived,
     /// Acknowledge an arbitrary id (usually refused).
     AckId(u8),
@@ -72,6 +72,8 @@ pub enum Cmd {
     Offline,
     /// `receipts on|off`, as a client that shows its own messages sends it.
     Receipts(bool),
+    /// `acks on|off`: on, as the natter client says right after login; off, as a person might.
+    Acks(bool),
 }
 
 /// A group name: one of a few (`g0`..`g2`, modulo), so groups are created twice, joined and left; or

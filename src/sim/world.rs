@@ -279,7 +279,16 @@ impl Core {
                     self.h.disconnect(conn);
                 }
             }
-            Step::StopReading { .. } | Step::Read { .. } => {}
+            Step::StopReading { .. } => {
+                if let Some(conn) = conn {
+                    self.h.stall_reader(conn);
+                }
+            }
+            Step::Read { .. } => {
+                if let Some(conn) = conn {
+                    self.h.resume_reader(conn);
+                }
+            }
             Step::Advance { ms } => self.h.advance(*ms),
             Step::Restart { graceful } => {
                 if *graceful {
@@ -296,6 +305,18 @@ impl Core {
         }
         let batch_records = self.h.records()[records_before..].to_vec();
         let acknowledged = batch_records.iter().any(Record::acknowledged);
+        // Live messages stored because their recipient's session ended before acknowledging them.
+        let by_message = matches!(&p.step, Step::Send { line, .. } | Step::SendThenCrash { line, .. }
+            if line.starts_with(b"message "));
+        if !by_message {
+            let converted = batch_records
+                .iter()
+                .filter(|r| matches!(r, Record::MessageStored { .. }))
+                .count();
+            if converted > 0 {
+                *self.coverage.entry("stored-at-session-end").or_default() += converted as u64;
+            }
+        }
         let crashed = matches!(
             p.step,
             Step::SendThenCrash { .. } | Step::Restart { graceful: false }
@@ -587,8 +608,7 @@ fn model_durable(model: &Model, now: Timestamp) -> DurableView {
             password: u.password.clone(),
             blocks: u.blocks.iter().map(|b| b.to_string()).collect(),
             mailbox: u
-                .mailbox
-                .iter()
+                .stored()
                 .map(|m| crate::server::StoredView {
                     id: m.id,
                     from: m.from.to_string(),
@@ -608,7 +628,7 @@ fn model_durable(model: &Model, now: Timestamp) -> DurableView {
     users.sort_by(|a, b| a.name.cmp(&b.name));
     DurableView {
         users,
-        next_message_id: model.next_msg,
+        next_message_id: model.next_msg.max(model.reserved),
         groups: model
             .groups
             .iter()
@@ -652,6 +672,7 @@ fn kind(m: &ServerMsg) -> Option<&'static str> {
         ServerMsg::Ping { .. } => "ping",
         ServerMsg::IdleWarning { .. } => "idle-warning",
         ServerMsg::Delivered { .. } => "delivered",
+        ServerMsg::Sent { .. } => "sent",
         ServerMsg::OfflineAgain { .. } => "offline-again",
         ServerMsg::Error(ErrorReply::NotMember { .. }) => "not-member",
         ServerMsg::Error(ErrorReply::GroupExists { .. }) => "group-exists",

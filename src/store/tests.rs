@@ -445,8 +445,7 @@ fn a_store_of_the_second_format_is_upgraded_and_keys_messages_by_recipient() {
             schema::Field::Text(schema::NEXT_MESSAGE_ID),
             schema::Field::Int(8),
         ]);
-        let msg_crc =
-            apply::message_crc(7, "bob", "alice", 1000, "kept across", Some("team"));
+        let msg_crc = apply::message_crc(7, "bob", "alice", 1000, "kept across", Some("team"));
         conn.execute_batch(&format!(
             "PRAGMA journal_mode = WAL;
              BEGIN;
