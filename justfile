@@ -31,6 +31,11 @@ check:
 crash kills="200":
     NATTER_CRASH_KILLS={{kills}} cargo test --release --test durable crash -- --nocapture
 
+# The documented long run: 1,000 kill -9s under load, with mailboxes growing past what a client may
+# have waiting at once (they are written as it reads). Several minutes; run before a release.
+crash-long:
+    NATTER_CRASH_KILLS=1000 cargo test --release --test durable crash -- --nocapture
+
 # Stored-message throughput: group commit vs one commit per message.
 bench-store:
     cargo bench --bench store

@@ -76,6 +76,7 @@ fn seeds_pass_every_invariant() {
         "sent",
         "delivered",
         "stored-at-session-end",
+        "mail-waits-for-a-drain",
     ] {
         assert!(
             coverage.contains_key(kind),

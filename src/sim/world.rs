@@ -380,6 +380,10 @@ impl Core {
                     seen.extend(to.into_iter().map(|c| (at, Seen::Msg(c, msg.clone()))));
                 }
                 Effect::Close { conn } => seen.push((at, Seen::Closed(conn))),
+                // A connection's window was full with mail still queued.
+                Effect::WatchDrain { .. } => {
+                    *self.coverage.entry("mail-waits-for-a-drain").or_default() += 1;
+                }
                 _ => {}
             }
         }

@@ -165,24 +165,30 @@ fn sender(addr: SocketAddr, me: &'static str, life: usize, seed: u64, ledger: Ar
 
 /// Logs `who` in, shows its stored messages like the client, acknowledges them and logs out; or, if
 /// `vanish`, drops the connection without acknowledging, like a client that dies after showing them.
+///
+/// Stored messages come right after the welcome, a window at a time as the client reads. So the
+/// visitor reads in rounds: each `whoelse` is answered after what was written before it, and, since
+/// reading everything before the answer lets the connection drain, after the next window too; a round
+/// that brings no stored message means the mailbox is all read. Each round is acknowledged, as the
+/// real client acknowledges each batch.
 fn visit(addr: SocketAddr, who: &str, vanish: bool, ledger: &Mutex<Ledger>) -> std::io::Result<()> {
     let mut c = Client::log_in(addr, who, "p")?;
-    // Stored messages come right after the welcome; the answer to `whoelse` marks their end.
-    let got = c.ask("whoelse", |m| matches!(m, ServerMsg::WhoElse { .. }))?;
-    let mut top = None;
-    {
-        let mut ledger = ledger.lock().unwrap();
-        for m in &got {
-            if let ServerMsg::OfflineMessage { id, text, .. } = m {
-                ledger.deliver(who, *id, text);
-                top = Some(*id);
+    loop {
+        let got = c.ask("whoelse", |m| matches!(m, ServerMsg::WhoElse { .. }))?;
+        let mut top = None;
+        {
+            let mut ledger = ledger.lock().unwrap();
+            for m in &got {
+                if let ServerMsg::OfflineMessage { id, text, .. } = m {
+                    ledger.deliver(who, *id, text);
+                    top = Some(*id);
+                }
             }
         }
-    }
-    if vanish {
-        return Ok(());
-    }
-    if let Some(id) = top {
+        if vanish {
+            return Ok(());
+        }
+        let Some(id) = top else { break };
         c.send(&format!("ack {id}"))?;
     }
     c.ask("logout", |m| matches!(m, ServerMsg::Bye(_)))?;
