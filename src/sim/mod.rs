@@ -8,7 +8,7 @@
 //! - [`step`]: what clients and the runtime do, as intentions ([`Op`]) and concrete, replayable [`Step`]s.
 //! - [`model`]: the reference model, written independently of [`crate::server::ServerState`].
 //! - [`clients`]: the simulated clients and the model, without the core (proptest's reference state).
-//! - [`invariants`]: the eight named invariants, checked on what the core actually sent.
+//! - [`invariants`]: the named invariants, checked on what the core actually sent.
 //! - [`world`]: the core and the model side by side, compared after every step.
 //! - [`generate`]: seeded random intentions for the simulator.
 //! - [`replicas`]: more copies of the core fed the primary's log must make the same effects.
