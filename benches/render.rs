@@ -40,6 +40,8 @@ fn main() {
         (
             "MSG",
             ServerMsg::Message {
+                id: 123_456,
+                sent_at: natter::time::Timestamp(1_700_000_000_123),
                 from: n("alice"),
                 text: "the quick brown fox jumps over the lazy dog, twice over".into(),
             },
@@ -54,12 +56,20 @@ fn main() {
         (
             "GROUP-MSG",
             ServerMsg::GroupMessage {
+                id: 123_457,
+                sent_at: natter::time::Timestamp(1_700_000_000_124),
                 group: n("crew"),
                 from: n("alice"),
                 text: "standup moved to 10:30".into(),
             },
         ),
-        ("DELIVERED", ServerMsg::Delivered { to: n("bob") }),
+        (
+            "DELIVERED",
+            ServerMsg::Delivered {
+                id: 123_456,
+                to: n("bob"),
+            },
+        ),
         (
             "STORED",
             ServerMsg::Stored {

@@ -18,7 +18,7 @@
 //!   recipient keeps their session.
 //!
 //! The counts fall when the shell reports the queue empty: past [`WATCH_AT`] bytes of others' lines, or
-//! when mail waits for room, the core asks to be told ([`Effect::WatchDrain`]); the shell answers
+//! half a window of mail, the core asks to be told ([`Effect::WatchDrain`]); the shell answers
 //! [`Event::Drained`](super::Event::Drained) when it next finishes writing to the connection. What was
 //! counted after the request stays counted, since it may still be queued. One watch at a time serves
 //! both kinds, so a drain is never taken for the answer to a later request.
@@ -101,11 +101,20 @@ impl Backlog {
         self.mail < window
     }
 
-    /// Counts `bytes` of mail written.
-    pub(crate) fn add_mail(&mut self, bytes: usize) {
+    /// Counts `bytes` of mail written to `conn`. Past half the `window`, asks to hear when it drains:
+    /// a client that keeps up then frees its window before it is full, so mail never waits for it.
+    pub(crate) fn add_mail(
+        &mut self,
+        conn: ConnId,
+        bytes: usize,
+        window: usize,
+        out: &mut Vec<Effect>,
+    ) {
         self.mail += bytes;
         if self.watching {
             self.mail_since_watch += bytes;
+        } else if self.mail >= window / 2 {
+            self.wait_for_drain(conn, out);
         }
     }
 
@@ -174,21 +183,25 @@ mod tests {
         let conn = ConnId(3);
         let mut written = 0;
         while b.mail_room(4000) {
-            b.add_mail(700);
+            b.add_mail(conn, 700, 4000, &mut out);
             written += 700;
         }
         assert_eq!(written, 4200, "the last message may pass the window");
-        b.wait_for_drain(conn, &mut out);
-        b.wait_for_drain(conn, &mut out);
         assert_eq!(
             out,
             vec![Effect::WatchDrain { conn }],
-            "one watch at a time"
+            "asked once, at half the window"
         );
+        b.wait_for_drain(conn, &mut out);
+        assert_eq!(out.len(), 1, "one watch at a time");
         b.drained();
         assert!(b.mail_room(4000));
+        assert_eq!(
+            b.mail, 2100,
+            "what was written after the watch may still wait"
+        );
         b.drained();
-        b.add_mail(5000);
+        b.add_mail(conn, 5000, 100_000, &mut out);
         assert!(!b.mail_room(4000), "a drain nobody asked for frees nothing");
     }
 

@@ -107,8 +107,11 @@ impl Delivery<'_> {
     /// limit and one sender's share hold for live messages too, so nobody fills an online user's
     /// queue either.
     pub(crate) fn has_room(&self, user: UserId, from: &str) -> bool {
-        self.mailboxes.len(user) < self.config.mailbox_limit
-            && self.mailboxes.count_from(user, from) < self.config.mailbox_share()
+        let (len, share) = (self.mailboxes.len(user), self.config.mailbox_share());
+        // (One sender can have reached its share only in a queue at least that long: the common,
+        // short queue costs no lookup by name.)
+        len < self.config.mailbox_limit
+            && (len < share || self.mailboxes.count_from(user, from) < share)
     }
 
     /// Offers a new message to `user`, online on `conn`: written now if nothing waits before it and
@@ -143,7 +146,8 @@ impl Delivery<'_> {
         }
         if now {
             self.sessions.sent(conn, fresh.id);
-            self.sessions.add_mail(user, fresh.cost());
+            self.sessions
+                .add_mail(user, conn, fresh.cost(), self.config.mail_window, out);
             Taken::Now { kept }
         } else {
             self.sessions.wait_for_drain(user, conn, out);
@@ -196,7 +200,7 @@ impl Delivery<'_> {
             };
             send(out, conn, line);
             self.sessions.sent(conn, id);
-            self.sessions.add_mail(user, cost);
+            self.sessions.add_mail(user, conn, cost, window, out);
             if !durable
                 && acks == Acks::Off
                 && let Some(q) = self.mailboxes.take(user, id)
@@ -231,7 +235,8 @@ impl Delivery<'_> {
                     text: m.text.to_string(),
                 },
             );
-            self.sessions.add_mail(user, cost);
+            self.sessions
+                .add_mail(user, conn, cost, self.config.mail_window, out);
         }
         self.sessions.set_replay(conn, next);
     }

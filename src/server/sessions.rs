@@ -412,9 +412,16 @@ impl Sessions {
         self.backlogs[user.index()].mail_room(window)
     }
 
-    /// `bytes` of mail were written to the online `user`.
-    pub(crate) fn add_mail(&mut self, user: UserId, bytes: usize) {
-        self.backlogs[user.index()].add_mail(bytes);
+    /// `bytes` of mail were written to the online `user` on `conn` (see `backlog`).
+    pub(crate) fn add_mail(
+        &mut self,
+        user: UserId,
+        conn: ConnId,
+        bytes: usize,
+        window: usize,
+        out: &mut Vec<Effect>,
+    ) {
+        self.backlogs[user.index()].add_mail(conn, bytes, window, out);
     }
 
     /// Mail for the online `user` (on `conn`) waits for room: the core is to hear when it drains.

@@ -15,7 +15,8 @@
 //!   they were online, in memory only); it is written to their connection while less than
 //!   `mail_window` bytes of it wait there (each message costs its text, names and group and 64 bytes),
 //!   the rest when the connection drains (at once for a client that reads; for one that stopped, when it
-//!   reads again); stored ones come first at login, right after `WELCOME`;
+//!   reads again); the core asks to hear of the drain from half the window on, and what it writes after
+//!   asking still counts once the answer comes; stored ones come first at login, right after `WELCOME`;
 //! - every entry stays until an `ack` covering it (`ack` may name only what was written on the
 //!   connection), except a live one written to a session that does not acknowledge (`acks off`, or a
 //!   first command other than `acks`): delivered once written. A sender with receipts hears `SENT`, then
@@ -120,6 +121,8 @@ pub enum MPhase {
         mail: usize,
         /// A drain watch is asked for.
         watching: bool,
+        /// Bytes of messages written since the watch was asked for (not covered by its answer).
+        since_watch: usize,
     },
 }
 
@@ -376,6 +379,7 @@ impl Model {
             user,
             mail,
             watching,
+            since_watch,
             ..
         } = &mut c.phase
         else {
@@ -385,7 +389,7 @@ impl Model {
             return;
         }
         *watching = false;
-        *mail = 0;
+        *mail = std::mem::take(since_watch);
         let user = user.clone();
         self.pump(&user, out);
     }
@@ -929,6 +933,7 @@ impl Model {
                 acks: MAcks::Undecided,
                 mail: 0,
                 watching: false,
+                since_watch: 0,
             },
         );
         out.send(conn, ServerMsg::Welcome { user: user.clone() });
@@ -998,9 +1003,11 @@ impl Model {
                         },
                     );
                 }
-                if let Some(MPhase::Online { replay, mail, .. }) = self.session_mut(conn) {
+                if let Some(MPhase::Online { replay, .. }) = self.session_mut(conn) {
                     *replay = next;
-                    *mail += cost;
+                }
+                if cost > 0 {
+                    self.add_mail(conn, cost);
                 }
                 continue;
             }
@@ -1012,13 +1019,10 @@ impl Model {
                 .cloned()
                 .expect("pending");
             out.send(conn, line_of(&q));
-            if let Some(MPhase::Online {
-                sent_through, mail, ..
-            }) = self.session_mut(conn)
-            {
+            if let Some(MPhase::Online { sent_through, .. }) = self.session_mut(conn) {
                 *sent_through = q.msg.id;
-                *mail += mail_cost(&q.msg);
             }
+            self.add_mail(conn, mail_cost(&q.msg));
             if !q.durable && acks == MAcks::Off {
                 self.user_mut(user).queue.retain(|e| e.msg.id != q.msg.id);
                 self.tell_sender(
@@ -1035,11 +1039,37 @@ impl Model {
 
     /// `conn` waits for room: the core asks to hear when it drains (answered at the end of the batch).
     fn watch(&mut self, conn: ConnId) {
-        if let Some(MPhase::Online { watching, .. }) = self.session_mut(conn)
+        if let Some(MPhase::Online {
+            watching,
+            since_watch,
+            ..
+        }) = self.session_mut(conn)
             && !*watching
         {
             *watching = true;
+            *since_watch = 0;
             self.watches.push(conn);
+        }
+    }
+
+    /// `cost` bytes of mail were written to `conn`; from half the window on, the core asks to hear
+    /// when it drains.
+    fn add_mail(&mut self, conn: ConnId, cost: usize) {
+        let half = self.cfg.mail_window / 2;
+        let Some(MPhase::Online {
+            mail,
+            watching,
+            since_watch,
+            ..
+        }) = self.session_mut(conn)
+        else {
+            return;
+        };
+        *mail += cost;
+        if *watching {
+            *since_watch += cost;
+        } else if *mail >= half {
+            self.watch(conn);
         }
     }
 
@@ -1088,13 +1118,10 @@ impl Model {
             });
         }
         if now {
-            if let Some(MPhase::Online {
-                sent_through, mail, ..
-            }) = self.session_mut(conn)
-            {
+            if let Some(MPhase::Online { sent_through, .. }) = self.session_mut(conn) {
                 *sent_through = id;
-                *mail += cost;
             }
+            self.add_mail(conn, cost);
         } else {
             self.watch(conn);
         }
