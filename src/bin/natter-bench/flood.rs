@@ -50,6 +50,10 @@ pub struct FloodArgs {
     /// With `--reconnect`: messages per session.
     #[arg(long, default_value_t = 49)]
     per_session: u32,
+    /// Instead of the flood: five senders fill offline `u1`'s mailbox with this many messages of
+    /// `--size` bytes, then `u1` logs in as the natter client does and reads it all (see `mailbox`).
+    #[arg(long, value_name = "N")]
+    mailbox: Option<usize>,
 }
 
 /// Counters the threads share.
@@ -68,7 +72,7 @@ struct Counts {
 /// Connects `user` to `addr`: from an address of its own when the server is on IPv4 loopback (all of
 /// 127/8 is this host), so that the users are several hosts to the server, as they would be, and the
 /// limits per address (a few users' worth) hold the flooder alone, not everyone with it.
-fn connect(addr: SocketAddr, user: u32) -> Result<TcpStream> {
+pub(crate) fn connect(addr: SocketAddr, user: u32) -> Result<TcpStream> {
     let stream = match addr.ip() {
         std::net::IpAddr::V4(v4) if v4.is_loopback() => {
             let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
@@ -84,7 +88,7 @@ fn connect(addr: SocketAddr, user: u32) -> Result<TcpStream> {
 }
 
 /// Connects and logs `user` in, returning the stream once the welcome line arrived.
-fn login(addr: SocketAddr, user: u32) -> Result<(TcpStream, BufReader<TcpStream>)> {
+pub(crate) fn login(addr: SocketAddr, user: u32) -> Result<(TcpStream, BufReader<TcpStream>)> {
     let stream = connect(addr, user).with_context(|| format!("connecting to {addr}"))?;
     stream.set_nodelay(true)?;
     stream.set_read_timeout(Some(Duration::from_secs(20)))?;
@@ -175,6 +179,9 @@ fn flood_reader(mut r: BufReader<TcpStream>, c: Arc<Counts>) -> thread::JoinHand
 
 /// Runs the flood and prints the figures.
 pub fn run(args: &FloodArgs) -> Result<()> {
+    if let Some(total) = args.mailbox {
+        return crate::mailbox::run(args.addr, total, args.size, &args.label);
+    }
     let counts = Arc::new(Counts::default());
     let stop = Arc::new(AtomicBool::new(false));
     let interval = Duration::from_millis(args.interval_ms);

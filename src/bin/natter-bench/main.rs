@@ -4,11 +4,13 @@
 //! Modules, one job each: [`workload`] (who sends what to whom), [`proto`] (natter and IRC lines),
 //! [`connect`] (sockets and source addresses), [`engine`] (worker threads and phases), [`verify`]
 //! (message stamps and the exactly-once ledger), [`procstat`] (the server's CPU and memory),
-//! [`report`] (figures and the comparison table), [`smoke`] (a seconds-long self-test for CI).
+//! [`report`] (figures and the comparison table), [`smoke`] (a seconds-long self-test for CI),
+//! [`flood`] and [`mailbox`] (what one user's flood, or a full mailbox, costs).
 
 mod connect;
 mod engine;
 mod flood;
+mod mailbox;
 mod procstat;
 mod proto;
 mod report;
