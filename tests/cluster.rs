@@ -794,3 +794,150 @@ fn a_node_with_other_rules_or_accounts_refuses_to_join_and_says_what_differs() {
         fewer_accounts.stderr
     );
 }
+
+/// What became of one of bob's messages, as his receipts said.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fate {
+    Pending,
+    Delivered,
+    Stored,
+}
+
+/// `DELIVERED` means shown, even when the recipient's node dies. alice's natter client is on node A
+/// (it knows B too); bob, on B with receipts on, sends her a stream of messages, and A is `kill -9`ed
+/// mid-stream. Every message bob was told `DELIVERED` for was shown by alice's client; every other
+/// one he was told `STORED` for once the cluster ended her session, and her client, moved to B, shows
+/// it then; none is lost and none is shown twice. (Before, `DELIVERED` meant written to her socket
+/// by node A, and what was in flight when A died was lost although bob had been told it was delivered.)
+#[test]
+fn delivered_means_shown_when_the_recipients_node_dies() {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::sync::{Arc, Mutex};
+    const COUNT: usize = 100;
+    let Some(redis) = Redis::start() else { return };
+    // Over TLS with one identity, as a cluster is deployed: alice's client moves to B and logs in again
+    // by itself, as it sends a remembered password only to a node whose certificate it has verified.
+    let keys = tempfile::tempdir().unwrap();
+    let key = cluster_key(keys.path());
+    let tls_node = || {
+        Server::cmd()
+            .accounts(PEOPLE)
+            .tls()
+            .args(&["60", "600", "--cluster", &redis.url()])
+            .args(&["--cluster-key-file", key.to_str().unwrap()])
+            .start()
+    };
+    let (a, b) = (tls_node(), tls_node());
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_natter"));
+    cmd.arg("--server")
+        .arg(format!("127.0.0.1:{}", a.port()))
+        .arg("--server")
+        .arg(format!("127.0.0.1:{}", b.port()))
+        .arg("--state-dir")
+        .arg(dir.path().join("alice"))
+        .env_remove("RUST_LOG");
+    let mut alice = Piped::spawn_cmd("alice", cmd, &dir.path().join("alice"));
+    alice.send("alice");
+    alice.send("wonderland");
+    alice.expect("Welcome to natter, alice!");
+    // bob speaks the protocol by hand, in plain text, to a third node.
+    let c = Server::cmd()
+        .accounts(PEOPLE)
+        .args(&["60", "600", "--cluster", &redis.url()])
+        .args(&["--cluster-key-file", key.to_str().unwrap()])
+        .start();
+    let mut bob = client(&c, "bob");
+    bob.say("receipts on");
+
+    // Each message gets one answer at once, in order: SENT (queued for online alice) or STORED; a
+    // later DELIVERED or STORED names the id SENT gave.
+    let fates = Arc::new(Mutex::new((Vec::<u64>::new(), BTreeMap::new())));
+    let mut reader = bob.try_clone_reader().unwrap();
+    let f = fates.clone();
+    let answers = std::thread::spawn(move || {
+        let mut settled = 0;
+        while settled < COUNT {
+            let Ok(m) = reader.recv() else { return };
+            let mut f = f.lock().unwrap();
+            let (ids, fate) = &mut *f;
+            match m {
+                ServerMsg::Sent { id, .. } => {
+                    ids.push(id);
+                    fate.insert(id, Fate::Pending);
+                }
+                ServerMsg::Stored { id, .. } | ServerMsg::Delivered { id, .. } => {
+                    if !fate.contains_key(&id) {
+                        ids.push(id);
+                    }
+                    let now = match m {
+                        ServerMsg::Delivered { .. } => Fate::Delivered,
+                        _ => Fate::Stored,
+                    };
+                    let before = fate.insert(id, now);
+                    assert!(
+                        matches!(before, None | Some(Fate::Pending)),
+                        "{id} settled twice"
+                    );
+                    settled += 1;
+                }
+                _ => {}
+            }
+        }
+    });
+    let text = |i: usize| format!("m{i:03}");
+    let mut a = Some(a);
+    for i in 0..COUNT {
+        bob.say(&format!("message alice {}", text(i)));
+        std::thread::sleep(Duration::from_millis(60));
+        if i == COUNT / 3
+            && let Some(a) = a.take()
+        {
+            a.kill9();
+        }
+    }
+    let deadline = Instant::now() + kit::PATIENCE;
+    while !answers.is_finished() {
+        assert!(Instant::now() < deadline, "bob's answers: {fates:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    answers.join().unwrap();
+    let (ids, fate) = fates.lock().unwrap().clone();
+    assert_eq!(ids.len(), COUNT, "one answer each");
+    let fate_of = |i: usize| fate[&ids[i]];
+    assert!((0..COUNT).all(|i| fate_of(i) != Fate::Pending), "{fate:?}");
+
+    // alice's client moved to B by itself; everything comes, and is shown once.
+    alice.expect(&format!("] bob: {}", text(COUNT - 1)));
+    alice.send("logout");
+    alice.wait();
+    let shown: Vec<String> = alice
+        .seen
+        .iter()
+        .filter_map(|l| l.split_once("] bob: ").map(|(_, t)| t.to_owned()))
+        .collect();
+    let once: BTreeSet<&String> = shown.iter().collect();
+    assert_eq!(once.len(), shown.len(), "nothing shown twice: {shown:?}");
+    for i in 0..COUNT {
+        assert!(shown.contains(&text(i)), "{} never shown", text(i));
+    }
+    // A DELIVERED message was shown while alice was still on A (or, after the move, live on B); it
+    // is never one that had to come again from the store.
+    let stored_shown: BTreeSet<String> = alice
+        .seen
+        .iter()
+        .filter(|l| l.contains("[offline, "))
+        .filter_map(|l| l.split_once("] bob: ").map(|(_, t)| t.to_owned()))
+        .collect();
+    for i in (0..COUNT).filter(|&i| fate_of(i) == Fate::Delivered) {
+        assert!(
+            !stored_shown.contains(&text(i)),
+            "bob was told {} was delivered; alice first saw it at her next login",
+            text(i)
+        );
+    }
+    assert!(
+        (0..COUNT).any(|i| fate_of(i) == Fate::Stored),
+        "A died holding alice's session: what it had not acknowledged was stored"
+    );
+}
