@@ -712,6 +712,8 @@ mod tests {
             b"  ACK 12",
             b"p2pport 4000",
             b"receipts on",
+            b"acks on",
+            b"Acks off",
             b"ack",
         ] {
             assert_eq!(Class::of_line(line), Class::Bookkeeping, "{line:?}");

@@ -528,3 +528,66 @@ fn message_ids_are_reserved_durably_before_any_line_carries_one() {
         h.state.durable_view().next_message_id
     );
 }
+
+/// bob's mailbox is full (four senders, 250 each, sent within their rate) and flood control is on.
+/// His client says `acks on`, acknowledges every message with a line of its own (as natter's client
+/// once did), asks for receipts and registers its port: none of those bookkeeping lines is flooding,
+/// so bob is never told to slow down, keeps every command of his burst, and stays online. (Before,
+/// flood control counted each `ack`, and a full mailbox got its owner `BYE flood` at every login.)
+#[test]
+fn acknowledging_a_full_mailbox_line_by_line_is_not_flooding() {
+    let accounts = [
+        ("bob", "bpw"),
+        ("s0", "p0"),
+        ("s1", "p1"),
+        ("s2", "p2"),
+        ("s3", "p3"),
+    ];
+    let mut h = Harness::new(Config::default(), &accounts);
+    let senders: Vec<_> = (0..4)
+        .map(|s| h.login(&format!("s{s}"), &format!("p{s}")))
+        .collect();
+    for i in 0..250 {
+        for &c in &senders {
+            h.send(c, &format!("message bob {i}"));
+        }
+        h.advance(60);
+    }
+    for &c in &senders {
+        h.send(c, "logout");
+    }
+    assert_eq!(h.state.stored_messages("bob").len(), 1000);
+    h.advance_secs(5);
+    let bob = h.connect();
+    for line in ["bob", "bpw", "acks on", "receipts on", "p2pport 5000"] {
+        h.send(bob, line);
+    }
+    let mut acked = 0;
+    while acked < 1000 {
+        let ids: Vec<u64> = mail(&h.take(bob)).into_iter().map(|(id, _)| id).collect();
+        assert!(
+            !ids.is_empty(),
+            "the rest of the mailbox comes as bob reads"
+        );
+        for id in ids {
+            h.send(bob, &format!("ack {id}"));
+            acked += 1;
+        }
+    }
+    for _ in 0..48 {
+        h.send(bob, "whoelse");
+    }
+    let got = h.take(bob);
+    let said = |prefix: &str| {
+        got.iter()
+            .filter(|m| render_line(m).starts_with(prefix.as_bytes()))
+            .count()
+    };
+    assert_eq!(said("ERROR slow-down"), 0, "{got:?}");
+    assert_eq!(said("WHOELSE"), 48, "every command of the burst, at once");
+    assert!(!h.is_closed(bob));
+    assert!(
+        h.state.stored_messages("bob").is_empty(),
+        "every ack was carried out"
+    );
+}
