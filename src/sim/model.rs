@@ -544,11 +544,16 @@ impl Model {
                     self.now = self.now.max(l);
                     self.commit();
                 }
-                (Some((at, what)), _) => {
+                // Every deadline of one instant is one batch, as the core acts on all that are due
+                // in one call: a session that ends then storing what it had not acknowledged commits
+                // the lazy changes of that instant's other deadlines with it.
+                (Some((at, _)), _) => {
                     self.now = self.now.max(at);
-                    match what {
-                        Due::Conn(conn) => self.expire_conn(conn, out),
-                        Due::Offer(id) => self.expire_offer(id, out),
+                    while let Some((_, what)) = self.next_due().filter(|(at, _)| *at <= self.now) {
+                        match what {
+                            Due::Conn(conn) => self.expire_conn(conn, out),
+                            Due::Offer(id) => self.expire_offer(id, out),
+                        }
                     }
                     self.end_batch(out);
                 }
