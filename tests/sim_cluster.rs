@@ -4,8 +4,9 @@
 //! - `cargo test` runs a few seeds (`SIM_SEEDS`, default 3); `SIM_SEEDS=300 cargo test --release
 //!   --test sim_cluster` runs more, from `SIM_FIRST`.
 //! - `SIM_SEED=S` replays one seed.
-//! - `SIM_STRICT=1`: a `DELIVERED` message lost with its recipient's node fails the run too (it is
-//!   counted and printed otherwise: closing it is the delivery acknowledgements' job).
+//! - A `DELIVERED` message lost with its recipient's node fails the run, as every other lost
+//!   acknowledged message (`DELIVERED` waits for the recipient's client to acknowledge it);
+//!   `SIM_STRICT=0` only counts and prints such losses.
 
 use natter::sim::cluster::{SimConfig, run};
 
@@ -20,7 +21,7 @@ fn env_u64(name: &str) -> Option<u64> {
 #[test]
 fn cluster_seeds_pass_every_invariant() {
     let cfg = SimConfig {
-        strict: env_u64("SIM_STRICT").is_some_and(|v| v != 0),
+        strict: env_u64("SIM_STRICT").is_none_or(|v| v != 0),
         ..SimConfig::default()
     };
     let seeds: Vec<u64> = match env_u64("SIM_SEED") {

@@ -54,6 +54,11 @@ pub struct Redis {
 }
 
 impl Redis {
+    /// Nothing is on its way to the log, nor waits to be sent again.
+    pub fn idle(&self) -> bool {
+        self.in_flight.is_empty() && self.unanswered.is_empty()
+    }
+
     pub fn new() -> Self {
         Redis {
             next: 1,

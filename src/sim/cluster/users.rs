@@ -1,6 +1,7 @@
 //! The simulated users of a cluster: one client each, logging in at some node, sending numbered
-//! messages with receipts on, acknowledging stored ones, and keeping what they were told and what they
-//! were shown, for the invariants.
+//! messages with receipts on, acknowledging what they are shown (live and stored, as the natter client
+//! does after saying `acks on`), and keeping what they were told and what they were shown, for the
+//! invariants.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -10,7 +11,7 @@ use crate::server::ConnId;
 /// What a sender was told of one of its messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Told {
-    /// `DELIVERED`: the recipient had it at once.
+    /// `DELIVERED`: the recipient's client has it (it acknowledged it).
     Delivered,
     /// `STORED`: kept for the recipient's next login.
     Stored,
@@ -45,11 +46,14 @@ pub struct User {
     pub disrupted: BTreeSet<ConnId>,
     /// Messages sent and not yet answered, oldest first: their recipient and text.
     pub pending: VecDeque<(usize, String)>,
+    /// Messages answered `SENT <id>` (queued for an online recipient), whose `DELIVERED` or `STORED`
+    /// comes later under that id.
+    pub queued: BTreeMap<u64, (usize, String)>,
     /// What each shown message's text was shown as, and how often.
     pub shown: BTreeMap<String, u32>,
-    /// Stored messages already shown (a redelivery of one is recognised by its id, as the client
-    /// does).
-    pub offline_ids: BTreeSet<u64>,
+    /// Messages already shown, live or stored (a redelivery of one, stored after a session ended
+    /// before its acknowledgement arrived, is recognised by its id, as the client does).
+    pub shown_ids: BTreeSet<u64>,
     /// The last lines its client was sent, for a failure's report.
     pub last: VecDeque<String>,
 }
@@ -71,6 +75,7 @@ impl User {
             self.disrupted.insert(s.conn);
         }
         self.pending.clear();
+        self.queued.clear();
     }
 }
 
@@ -78,6 +83,8 @@ impl User {
 /// of its messages.
 pub enum Reaction {
     Nothing,
+    /// A line the client sends by itself (`acks on` after the welcome).
+    Say(&'static str),
     Ack(u64),
     /// An answer to the oldest message pending: its recipient and text, what the sender was told,
     /// and the recipient the answer names.
@@ -98,18 +105,24 @@ pub fn receive(user: &mut User, msg: &ServerMsg) -> Reaction {
                 s.welcomed = true;
                 user.logins += 1;
             }
-            Reaction::Nothing
+            Reaction::Say("acks on")
         }
-        ServerMsg::Message { text, .. } => {
-            *user.shown.entry(text.clone()).or_default() += 1;
-            Reaction::Nothing
-        }
-        ServerMsg::OfflineMessage { id, text, .. } => {
-            if user.offline_ids.insert(*id) {
+        ServerMsg::Message { id, text, .. }
+        | ServerMsg::GroupMessage { id, text, .. }
+        | ServerMsg::OfflineMessage { id, text, .. } => {
+            if user.shown_ids.insert(*id) {
                 *user.shown.entry(text.clone()).or_default() += 1;
             }
             Reaction::Ack(*id)
         }
+        // Queued for its online recipient: its fate comes later, under this id.
+        ServerMsg::Sent { id, to } => match user.pending.pop_front() {
+            Some((r, text)) => {
+                user.queued.insert(*id, (r, text.clone()));
+                Reaction::Answered(r, text, None, Some(to.to_string()))
+            }
+            None => Reaction::Nothing,
+        },
         // A login refused (already online elsewhere: a session its dead node still holds until the
         // cluster ends it; locked): the client hangs up and tries again later.
         ServerMsg::Error(_) if user.session.is_some_and(|s| !s.welcomed) => Reaction::LoginFailed,
@@ -120,9 +133,20 @@ pub fn receive(user: &mut User, msg: &ServerMsg) -> Reaction {
                 _ => None,
             };
             let named = match msg {
-                ServerMsg::Delivered { to } | ServerMsg::Stored { to, .. } => Some(to.to_string()),
+                ServerMsg::Delivered { to, .. } | ServerMsg::Stored { to, .. } => {
+                    Some(to.to_string())
+                }
                 _ => None,
             };
+            let later = match msg {
+                ServerMsg::Delivered { id, .. } | ServerMsg::Stored { id, .. } => {
+                    user.queued.remove(id)
+                }
+                _ => None,
+            };
+            if let Some((to, text)) = later {
+                return Reaction::Answered(to, text, told, named);
+            }
             match user.pending.pop_front() {
                 Some((to, text)) => Reaction::Answered(to, text, told, named),
                 None => Reaction::Nothing,
