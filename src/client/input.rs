@@ -13,7 +13,7 @@
 //! client's windows ([`Input::Window`]). Commands are parsed by the server's own grammar, so a usage
 //! error reads exactly as the server would have put it.
 
-use super::display::ClientError;
+use super::error::ClientError;
 use crate::protocol::{
     Command, CommandName, Conversation, ErrorReply, Name, ParseError, parse_command,
     parse_user_and_text, split_command_word,

@@ -1,7 +1,7 @@
 //! Logging in: the server's prompts and their answers (the user's, or the remembered ones when
 //! logging in again after a lost server), a new account's password asked twice, and the welcome.
 
-use super::display::ClientError;
+use super::error::ClientError;
 use super::event::{Effect, Exit, InputMode, show, show_error};
 use super::state::{ClientState, Phase, Timer};
 use crate::protocol::{Command, Name, Prompt, ServerMsg};

@@ -5,13 +5,14 @@
 //! The impls exist in every build so the codecs can require them; their one method exists only in
 //! tests.
 
+#[cfg(test)]
+use super::columns::{codec, variant_new};
 use super::lines::wire_tables;
 use super::reply::{ByeReason, ErrorReply, PingState, Prompt, ServerMsg};
 use super::wire::ArbPart;
 #[cfg(test)]
 use super::wire::{
     AltGroup, Codec, Coverage, GroupEntries, Names, Nested, OnOff, StoredFull, Text, Usage, Whose,
-    codec, variant_new,
 };
 
 macro_rules! define_arb {

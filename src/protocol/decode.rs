@@ -5,26 +5,15 @@
 //! payload (`MSG`, `BCAST`, `OFFLINE-MSG`). The readers are generated from the table in
 //! [`super::lines`], the same rows the writers come from.
 
+pub use super::wire::DecodeError;
+
+use super::columns::{codec, tag_alt, tag_pat, variant_new};
 use super::lines::wire_tables;
 use super::reply::{ByeReason, ErrorReply, PingState, Prompt, ServerMsg};
 use super::wire::{
     AltGroup, Codec, Coverage, Fields, GroupEntries, Names, Nested, OnOff, StoredFull, TakePart,
-    Text, Usage, Whose, codec, tag_alt, tag_pat, variant_new,
+    Text, Usage, Whose,
 };
-
-/// A server line that is not in the protocol.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum DecodeError {
-    #[error("empty line from the server")]
-    Empty,
-    /// Control characters (tab aside) could rewrite the user's terminal; the server never sends them.
-    #[error("control character in a line from the server")]
-    ControlChar,
-    #[error("unknown line type '{0}' from the server")]
-    UnknownTag(String),
-    #[error("malformed '{tag}' line from the server: bad or missing field '{field}'")]
-    Field { tag: String, field: &'static str },
-}
 
 macro_rules! define_decode {
     (

@@ -5,6 +5,7 @@
 //! table of [`lines`]; [`reply`], [`render`] and [`decode`] are generated from it.
 
 mod arb;
+pub(crate) mod columns;
 pub mod command;
 pub mod decode;
 pub mod line;

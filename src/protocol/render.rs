@@ -12,12 +12,13 @@
 
 use std::fmt::{self, Display, Formatter, Write};
 
+use super::columns::{codec, human, tag_of, variant_pat};
 use super::command::CommandName;
 use super::lines::wire_tables;
 use super::reply::{ByeReason, CancelReason, ErrorReply, PingState, Prompt, ServerMsg};
 use super::wire::{
     AltGroup, ByteOut, Codec, Coverage, GroupEntries, Names, Nested, OnOff, Part, StoredFull, Text,
-    Usage, Whose, codec, human, tag_of, variant_pat,
+    Usage, Whose,
 };
 
 /// Appends `msg` and a newline to `out`.

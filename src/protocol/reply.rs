@@ -8,10 +8,10 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use super::columns::{opt_expr, variant_pat};
 use super::command::CommandName;
 use super::lines::wire_tables;
 use super::name::{GroupNameError, NameError, PasswordError};
-use super::wire::{opt_expr, variant_pat};
 use crate::time::Timestamp;
 
 /// A username as the server holds it: shared, because one name appears in many messages.

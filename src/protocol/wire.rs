@@ -12,7 +12,6 @@ use std::marker::PhantomData;
 use std::net::SocketAddr;
 
 use super::command::{CommandName, from_token};
-use super::decode::DecodeError;
 use super::name::{GroupNameError, NameError, PasswordError};
 use super::reply::{CancelReason, Name, Token};
 use crate::time::Timestamp;
@@ -477,86 +476,16 @@ impl<T: Part + TakePart + ArbPart + std::fmt::Debug + 'static> Codec<T> for Nest
     }
 }
 
-// --- the macros that read the table's columns (see `lines.rs` for the table and its grammar) ---
-
-/// The codec a field names, or [`Plain`].
-macro_rules! codec {
-    () => {
-        $crate::protocol::wire::Plain
-    };
-    ($c:ty) => {
-        $c
-    };
+/// A server line that is not in the protocol.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("empty line from the server")]
+    Empty,
+    /// Control characters (tab aside) could rewrite the user's terminal; the server never sends them.
+    #[error("control character in a line from the server")]
+    ControlChar,
+    #[error("unknown line type '{0}' from the server")]
+    UnknownTag(String),
+    #[error("malformed '{tag}' line from the server: bad or missing field '{field}'")]
+    Field { tag: String, field: &'static str },
 }
-
-/// A variant as a pattern, binding each of its fields by name.
-macro_rules! variant_pat {
-    ($E:ident $V:ident) => { $E::$V };
-    ($E:ident $V:ident { $( $(#[$m:meta])* $f:ident : $t:ty ),* $(,)? }) => { $E::$V { $($f),* } };
-    ($E:ident $V:ident ( $t:ty ) as $b:ident) => { $E::$V($b) };
-}
-
-/// A variant built from locals named after its fields.
-macro_rules! variant_new {
-    ($E:ident $V:ident) => { $E::$V };
-    ($E:ident $V:ident { $( $(#[$m:meta])* $f:ident : $t:ty ),* $(,)? }) => { $E::$V { $($f),* } };
-    ($E:ident $V:ident ( $t:ty ) as $b:ident) => { $E::$V($b) };
-}
-
-/// The tag a value is written with: the tag, or the second of two when the condition holds.
-macro_rules! tag_of {
-    ($tag:literal) => {
-        $tag
-    };
-    (($a:literal | $b:literal if $c:expr)) => {
-        if $c { $b } else { $a }
-    };
-}
-
-/// The tag, or both tags, as a pattern.
-macro_rules! tag_pat {
-    ($tag:literal) => {
-        $tag
-    };
-    (($a:literal | $b:literal if $c:expr)) => {
-        $a | $b
-    };
-}
-
-/// Whether `t` is the second of two tags.
-macro_rules! tag_alt {
-    ($t:ident, $tag:literal) => {
-        false
-    };
-    ($t:ident, ($a:literal | $b:literal if $c:expr)) => {
-        $t == $b
-    };
-}
-
-/// The human text after the fields, with its leading space: none; a format string; a block writing
-/// to a writer; or a part's own text.
-macro_rules! human {
-    ($w:ident; ()) => { Ok(()) };
-    ($w:ident; (of $x:ident)) => { $crate::protocol::wire::Part::put_tail($x, $w) };
-    ($w:ident; (|$v:ident| $e:expr)) => {{
-        $w.write_str(" ")?;
-        let $v = &mut *$w;
-        $e
-    }};
-    ($w:ident; ($fmt:literal $(, $a:expr)* $(,)?)) => {{
-        $w.write_str(" ")?;
-        write!($w, $fmt $(, $a)*)
-    }};
-}
-
-/// A column that is an optional expression.
-macro_rules! opt_expr {
-    (()) => {
-        None
-    };
-    (($e:expr)) => {
-        $e
-    };
-}
-
-pub(crate) use {codec, human, opt_expr, tag_alt, tag_of, tag_pat, variant_new, variant_pat};

@@ -33,9 +33,6 @@ pub const TOTAL_BACKLOG: usize = 128 * 1024;
 /// The backlog at which the core asks to hear when the queue is empty.
 pub const WATCH_AT: usize = 16 * 1024;
 
-/// The window of mail a connection gets at once by default (see `Config::mail_window`).
-pub const MAIL_WINDOW: usize = 32 * 1024;
-
 /// One online user's backlog.
 #[derive(serde::Serialize, serde::Deserialize, Debug, Default)]
 pub(crate) struct Backlog {

@@ -2,6 +2,9 @@
 
 use super::rate::Rate;
 
+/// The window of mail a connection gets at once by default (see `Config::mail_window`).
+pub const MAIL_WINDOW: usize = 32 * 1024;
+
 /// Settings of the protocol core. Durations are in whole seconds, as the command line gives them.
 #[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -111,7 +114,7 @@ impl Default for Config {
             presence_interval_secs: 10,
             address_limits: AddressLimits::default(),
             max_password_jobs: 64,
-            mail_window: super::backlog::MAIL_WINDOW,
+            mail_window: MAIL_WINDOW,
         }
     }
 }

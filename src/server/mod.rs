@@ -97,7 +97,7 @@ pub mod snapshot;
 mod state;
 mod views;
 
-pub use backlog::MAIL_WINDOW;
+pub use config::MAIL_WINDOW;
 pub use config::{AddressLimits, Config, LoginLimits, MAX_FAILURES, PRESENCE_BURST};
 pub use event::{ConnId, Effect, Event, TimerId};
 pub use logged::{LogDecodeError, LoggedEvent, OwnedEvent};

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use natter::protocol::{Command, ServerMsg, decode_line};
 
-use crate::flood::{connect, login};
+use crate::one_user::{connect, login};
 use crate::proto::{password, user_name};
 
 /// The senders: five accounts, so each stays within its quarter of a full mailbox.

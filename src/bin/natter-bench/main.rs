@@ -11,6 +11,7 @@ mod connect;
 mod engine;
 mod flood;
 mod mailbox;
+mod one_user;
 mod procstat;
 mod proto;
 mod report;

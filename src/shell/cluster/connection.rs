@@ -30,7 +30,7 @@ use redis::{
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 
-use super::log::LogError;
+use super::error::LogError;
 
 /// How long connecting (TCP, TLS, AUTH) may take before Redis counts as unreachable.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);

@@ -4,7 +4,7 @@
 use sha2::{Digest, Sha256};
 
 use super::connection::Endpoint;
-use super::log::LogError;
+use super::error::LogError;
 use super::membership::{ClusterCertificate, MAX_NODE, Membership};
 use super::seal::ClusterKey;
 use super::snapshots::Snapshots;

@@ -17,14 +17,9 @@ use std::time::Duration;
 use redis::{RedisResult, Value};
 
 use super::connection::{Conn, Endpoint, Replies, Requests, answered_within, reply};
+use super::error::{FIELD, LogError, NODE, SEQ};
 use super::seal::{ClusterKey, entry_context};
-use crate::server::{LogDecodeError, LogEntry, LoggedEvent};
-
-/// The fields of each stream entry: the event, the node that appended it, and that node's number for it
-/// (counting from 1), by which readers drop an entry appended twice (a retry after a lost reply).
-const FIELD: &str = "e";
-const NODE: &str = "n";
-const SEQ: &str = "s";
+use crate::server::{LogEntry, LoggedEvent};
 
 /// How long one request may take beyond its own blocking time before Redis counts as unreachable.
 pub const RESPONSE_MARGIN: Duration = Duration::from_secs(2);
@@ -92,41 +87,6 @@ fn entry_of(entry: Value, stream: &str, seal: Option<&ClusterKey>) -> Result<Log
         seq,
         event,
     })
-}
-
-/// What can go wrong with the log, and with Redis.
-#[derive(Debug, thiserror::Error)]
-pub enum LogError {
-    #[error("cannot reach Redis at {url}: {source}")]
-    Connect {
-        url: String,
-        source: redis::RedisError,
-    },
-    #[error("Redis at {url} did not let this node in: {reason}")]
-    Auth { url: String, reason: String },
-    #[error("no TLS with Redis at {url}: {reason}")]
-    Tls { url: String, reason: String },
-    #[error("{url} cannot be used: {reason}")]
-    BadUrl { url: String, reason: String },
-    #[error("Redis did not take or give the log ({source}); is it running and reachable?")]
-    Redis {
-        #[from]
-        source: redis::RedisError,
-    },
-    #[error("log entry {id} is damaged: {source}")]
-    Damaged { id: String, source: LogDecodeError },
-    #[error(
-        "log entry {id} is not one natter wrote (fields '{FIELD}', '{NODE}', '{SEQ}', id 0-N): is another \
-         program using the cluster's keys in this Redis?"
-    )]
-    Malformed { id: String },
-    #[error("{what}")]
-    Sealing { what: String },
-    #[error(
-        "log entry {id} is not sealed with this node's cluster key: it was written with another key, or \
-         changed in Redis"
-    )]
-    Unsealed { id: String },
 }
 
 /// The stream's entries `entries` of `node` would be, sealed when the cluster is, as one pipeline of

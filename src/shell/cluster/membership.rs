@@ -13,7 +13,7 @@ use std::time::Duration;
 use redis::{Cmd, FromRedisValue, RedisResult};
 
 use super::connection::{Conn, Endpoint};
-use super::log::LogError;
+use super::error::LogError;
 use super::seal::{ClusterKey, setting_context};
 
 /// How long one of these requests may take.

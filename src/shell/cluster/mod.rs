@@ -7,6 +7,7 @@
 //! `shell::server::cluster_node`.
 
 mod connection;
+mod error;
 mod identity;
 mod join;
 mod log;
@@ -15,9 +16,10 @@ mod seal;
 mod snapshots;
 
 pub use connection::{CONNECT_TIMEOUT, Conn, Endpoint};
+pub use error::LogError;
 pub use identity::{IdentityError, cluster_identity};
 pub use join::{JoinError, Joined, Joining, join};
-pub use log::{LogError, LogWriter, RESPONSE_MARGIN, RedisLog};
+pub use log::{LogWriter, RESPONSE_MARGIN, RedisLog};
 pub use membership::{ClusterCertificate, LEASE, MAX_NODE, Membership, NODE_SHIFT};
 pub use seal::{ClusterKey, SealError};
 pub use snapshots::Snapshots;

@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use super::connection::{Conn, Endpoint};
-use super::log::LogError;
+use super::error::LogError;
 use super::seal::{ClusterKey, snapshot_context};
 
 /// A snapshot of a large cluster is megabytes: room for it to cross the network.

@@ -1,0 +1,66 @@
+//! The problems the client finds itself, in words a person can act on: apart from how things are
+//! shown, so that reading what was typed and showing what happened can both name them.
+
+use crate::protocol::Name;
+
+/// A problem the client found itself (the server's own errors are shown as [`Item::Server`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    #[error("You have no private chat with {user}. Start one with 'startprivate {user}'.")]
+    NoPrivateChat { user: String },
+    #[error("The private chat with {user} is not open yet; wait until it is.")]
+    PrivateNotOpen { user: Name },
+    #[error("Usage: private <user> <text>")]
+    PrivateUsage,
+    #[error("That private message is too long (the limit is {max} bytes); it was not sent.")]
+    PrivateTooLong { max: usize },
+    #[error("Unknown command. Type 'help' for the list of commands.")]
+    UnknownCommand,
+    #[error("{0}")]
+    Input(crate::protocol::LineError),
+    #[error("The server sent a line natter does not understand ({0}); it was ignored.")]
+    BadServerLine(String),
+    #[error("{peer}'s client sent a line natter does not understand ({what}); it was ignored.")]
+    BadPeerLine { peer: Name, what: String },
+    #[error("Lost the connection to the server.")]
+    ServerLost,
+    #[error(
+        "The server did not ask for a username within {secs} s; is it a natter server? Disconnected."
+    )]
+    NoGreeting { secs: u64 },
+    #[error("The server closed the connection before login finished.")]
+    ServerClosedAtLogin,
+    #[error("The server did not confirm the logout; disconnected anyway.")]
+    LogoutUnconfirmed,
+    #[error("You are logging out; '{0}' was not sent.")]
+    LoggingOut(String),
+    #[error("Not connected to a server right now (logging in again); '{0}' was not sent.")]
+    NotConnected(String),
+    #[error("No server could be reached and logged in to within {secs} s; giving up.")]
+    NoServerLeft { secs: u64 },
+    #[error("Usage: {0}")]
+    Usage(&'static str),
+    #[error("That was {0} lines at once (a paste?); nothing was sent. Send them one at a time.")]
+    SeveralLines(usize),
+    #[error("'/{0}' belongs to the full-screen client (natter --tui), which has windows.")]
+    FullScreenOnly(&'static str),
+    /// Caught before sending, so that no conversation window with oneself is opened (the server
+    /// would refuse the message anyway).
+    #[error("You cannot talk to yourself ({0}); name someone else.")]
+    ToYourself(Name),
+    #[error(
+        "That message is too long to send: the server takes lines of at most {limit} bytes, and this one would be {len}. Nothing was sent; split it, or shorten it by {} bytes.",
+        len - limit
+    )]
+    MessageTooLong { limit: usize, len: usize },
+    #[error("The passwords differ; nothing was sent. Choose the new password again.")]
+    PasswordsDiffer,
+    #[error(
+        "Not trusting the certificate {server} now presents; disconnected. If its operator confirms it, run natter with --accept-new-cert {fingerprint}."
+    )]
+    NotTrusted { server: String, fingerprint: String },
+    #[error(
+        "{server} has not proved it is the server you trust (plain text, or a certificate new to this client), so the password is not sent to it by itself, and there is nobody at a terminal to type it; disconnected."
+    )]
+    ReloginNeedsUser { server: String },
+}
