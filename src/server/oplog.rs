@@ -23,16 +23,27 @@
 //! prompt: that may be a mistyped password), the protocol code, and the end of a cool-down as a UTC
 //! time (ISO 8601). Never a password or what anybody wrote.
 //!
-//! The shell feeds it what it sees ([`OperatorLog::note`]): the goodbyes and errors the core sends
-//! ([`Refusal::of`]) and its own refusals; its one deadline ([`OperatorLog::poll_timeout`]) joins the
-//! driver's one timer.
+//! The shell feeds it what it sees: each output of the core, effect by effect
+//! ([`OperatorLog::note_sent`], [`OperatorLog::note_record`], then [`OperatorLog::end_output`]: the
+//! goodbyes and errors the core sends, [`Refusal::of`]), and its own refusals
+//! ([`OperatorLog::note`]); its one deadline ([`OperatorLog::poll_timeout`]) joins the driver's one
+//! timer.
 
 use std::collections::HashMap;
 use std::fmt::Write;
 use std::net::IpAddr;
 
 use crate::protocol::{ByeReason, ErrorReply, Name, ServerMsg};
+use crate::server::Record;
 use crate::time::Timestamp;
+
+/// What reading one output of the core has seen so far that waits for the rest of it: a `BYE flood`,
+/// whose account is named by the logout record that follows it in the same output (the goodbye itself
+/// names none). Its address, and when its cool-down ends.
+#[derive(Debug, Default)]
+pub struct OutputNotes {
+    flooded: Option<(IpAddr, Option<Timestamp>)>,
+}
 
 /// Why a client was turned away, as the operator reads it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -365,6 +376,58 @@ impl OperatorLog {
         line
     }
 
+    /// The core sent `msg` to a client at `ip`: a refusal is noted at once, but a `BYE flood`, which
+    /// waits in `notes` for the logout record that names its account. `now` is asked for only when
+    /// `msg` is a refusal (this runs for every line the core sends).
+    pub fn note_sent(
+        &mut self,
+        notes: &mut OutputNotes,
+        ip: IpAddr,
+        msg: &ServerMsg,
+        now: &mut impl FnMut() -> Timestamp,
+        out: &mut Vec<LogLine>,
+    ) {
+        let Some(what) = Refusal::of(msg) else {
+            return;
+        };
+        if let ServerMsg::Bye(ByeReason::Flood { cooldown_secs }) = msg {
+            let until = (*cooldown_secs > 0).then(|| now().plus_secs(*cooldown_secs));
+            if let Some((earlier, until)) = notes.flooded.replace((ip, until)) {
+                out.extend(self.note(earlier, Refusal::Flood, None, until, now()));
+            }
+        } else {
+            out.extend(self.note(ip, what, None, None, now()));
+        }
+    }
+
+    /// The core made `record` in the same output: the logout of a session ended for flooding names
+    /// the account of the `BYE flood` waiting in `notes`.
+    pub fn note_record(
+        &mut self,
+        notes: &mut OutputNotes,
+        record: &Record,
+        now: &mut impl FnMut() -> Timestamp,
+        out: &mut Vec<LogLine>,
+    ) {
+        if let Record::LoggedOut { user, .. } = record
+            && let Some((ip, until)) = notes.flooded.take()
+        {
+            out.extend(self.note(ip, Refusal::Flood, Some(user), until, now()));
+        }
+    }
+
+    /// The output is over: a `BYE flood` no record named is noted without its account.
+    pub fn end_output(
+        &mut self,
+        notes: OutputNotes,
+        now: &mut impl FnMut() -> Timestamp,
+        out: &mut Vec<LogLine>,
+    ) {
+        if let Some((ip, until)) = notes.flooded {
+            out.extend(self.note(ip, Refusal::Flood, None, until, now()));
+        }
+    }
+
     /// When [`Self::handle_timeout`] must next be called (`None`: nothing is counted).
     pub fn poll_timeout(&self) -> Option<Timestamp> {
         self.next
@@ -503,6 +566,48 @@ mod tests {
             log.note(a, Refusal::LoginTimeout, None, None, T.plus_secs(200))
                 .is_some()
         );
+    }
+
+    #[test]
+    fn a_flood_goodbye_is_named_by_the_logout_that_follows_it_in_the_same_output() {
+        let mut log = OperatorLog::new(OperatorLogConfig::default());
+        let mut lines = Vec::new();
+        let mut reads = 0;
+        let mut now = || {
+            reads += 1;
+            T
+        };
+        let bye = ServerMsg::Bye(ByeReason::Flood { cooldown_secs: 70 });
+        let alice = Name::from("alice");
+        // An ordinary line neither waits nor asks the time.
+        let mut notes = OutputNotes::default();
+        let hello = ServerMsg::Welcome {
+            user: alice.clone(),
+        };
+        log.note_sent(&mut notes, ip("10.0.0.3"), &hello, &mut now, &mut lines);
+        log.note_sent(&mut notes, ip("10.0.0.3"), &bye, &mut now, &mut lines);
+        assert!(lines.is_empty(), "the goodbye waits for its account");
+        let logout = Record::LoggedOut {
+            user: alice.clone(),
+            at: T,
+        };
+        log.note_record(&mut notes, &logout, &mut now, &mut lines);
+        log.end_output(notes, &mut now, &mut lines);
+        assert_eq!(
+            texts(&lines),
+            vec![
+                "refused 10.0.0.3: disconnected for flooding (BYE flood); account alice; \
+                 no login from this address or by the account until 2023-11-14T22:14:30Z"
+            ]
+        );
+        // One no record names is noted at the output's end, without an account.
+        let mut notes = OutputNotes::default();
+        lines.clear();
+        log.note_sent(&mut notes, ip("10.0.0.4"), &bye, &mut now, &mut lines);
+        log.end_output(notes, &mut now, &mut lines);
+        assert_eq!(lines.len(), 1);
+        assert!(!lines[0].text.contains("; account "), "{}", lines[0].text);
+        assert!(reads > 0);
     }
 
     #[test]

@@ -22,9 +22,9 @@ use super::conn::drop_conn;
 use super::engine::{Engine, conn_of, log_record};
 use super::hasher::{Answer, Hasher};
 use super::inbox::{Inbox, Input};
-use super::operator::{Flooded, noted_refusal};
+use super::operator::log_lines;
 use super::{Shared, ShellOptions};
-use crate::server::oplog::OperatorLog;
+use crate::server::oplog::{OperatorLog, OutputNotes, Refusal};
 use crate::server::outbox::Outbox;
 use crate::server::pacing::Pacer;
 use crate::server::{ConnId, Effect, Event};
@@ -97,7 +97,9 @@ impl<E: Engine> Driver<E> {
                 continue;
             }
             self.outbox.handle_timeout(self.clock.now());
-            self.oplog_timeout(self.clock.now());
+            let mut lines = Vec::new();
+            self.oplog.handle_timeout(self.clock.now(), &mut lines);
+            log_lines(&mut lines);
             self.submit_commits();
             let listener = self.shared.arm_wake();
             self.shared.take_inbox(&mut self.batch);
@@ -225,7 +227,7 @@ impl<E: Engine> Driver<E> {
                 }
                 Input::Drained { conn } => self.feed(Event::Drained { conn }, now),
                 Input::Refused { peer, what } => {
-                    self.note_refusal(peer.ip(), what, None, None, now);
+                    self.note_refusal(peer.ip(), what, now);
                 }
                 Input::Answer(Answer::Checked { conn, job, ok }) => {
                     self.feed(Event::PasswordChecked { conn, job, ok }, now)
@@ -272,19 +274,22 @@ impl<E: Engine> Driver<E> {
         let mut now = None;
         let mut now = move || *now.get_or_insert_with(|| clock.now());
         let mut effects = std::mem::take(&mut self.effects);
-        let mut flooded: Flooded = None;
+        let mut notes = OutputNotes::default();
+        let mut lines = Vec::new();
         for effect in effects.drain(..) {
             match &effect {
                 Effect::Persist(record) => {
                     let peer =
                         conn.and_then(|c| self.shared.conns.borrow().get(&c).map(|io| io.peer));
                     log_record(record, peer);
-                    self.note_flood_logout(record, &mut flooded, &mut now);
+                    self.oplog
+                        .note_record(&mut notes, record, &mut now, &mut lines);
                 }
                 Effect::Send { to, msg } => {
                     let peer = self.shared.conns.borrow().get(to).map(|io| io.peer);
-                    if let Some((ip, what)) = peer.and_then(|p| noted_refusal(p, msg)) {
-                        self.note_send_refusal(ip, what, msg, &mut flooded, &mut now);
+                    if let Some(peer) = peer {
+                        self.oplog
+                            .note_sent(&mut notes, peer.ip(), msg, &mut now, &mut lines);
                     }
                 }
                 _ => {}
@@ -292,7 +297,8 @@ impl<E: Engine> Driver<E> {
             self.outbox.push(effect);
         }
         self.effects = effects;
-        self.note_flood_unnamed(flooded, &mut now);
+        self.oplog.end_output(notes, &mut now, &mut lines);
+        log_lines(&mut lines);
         self.carry_out_controls();
     }
 
@@ -387,5 +393,15 @@ impl<E: Engine> Driver<E> {
         // Connections the core never heard of (accepted in the last instant) are closed too.
         self.close_all().await;
         failure.map_or(Ok(()), Err)
+    }
+}
+
+impl<E> Driver<E> {
+    /// Tells the operator log of a refusal the shell made itself; a line it says to write now is
+    /// written.
+    pub(super) fn note_refusal(&mut self, ip: std::net::IpAddr, what: Refusal, now: Timestamp) {
+        if let Some(line) = self.oplog.note(ip, what, None, None, now) {
+            log_lines(&mut vec![line]);
+        }
     }
 }

@@ -109,7 +109,7 @@ impl<E> Driver<E> {
             self.followups.push_back(conn);
             // The operator hears of it summed up per address: a slow reader is dropped without a
             // word, and many of them must not write the log at their pace.
-            self.note_refusal(peer.ip(), Refusal::SlowReader, None, None, now);
+            self.note_refusal(peer.ip(), Refusal::SlowReader, now);
             return;
         }
         io.push(&self.scratch);
