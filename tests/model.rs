@@ -90,6 +90,12 @@ fn command(users: u16) -> BoxedStrategy<Cmd> {
         1 => Just(Cmd::Offline),
         1 => any::<bool>().prop_map(Cmd::Receipts),
         3 => any::<bool>().prop_map(Cmd::Acks),
+        2 => (0u8..3).prop_map(Cmd::KeysIdentity),
+        2 => prop_oneof![9 => 1u8..21, 1 => 21u8..26].prop_map(Cmd::KeysAdd),
+        1 => Just(Cmd::KeysFallback),
+        3 => u().prop_map(Cmd::KeysClaim),
+        1 => u().prop_map(Cmd::KeysShow),
+        1 => (0u8..4).prop_map(Cmd::KeysMalformed),
     ]
     .boxed()
 }

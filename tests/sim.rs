@@ -77,6 +77,10 @@ fn seeds_pass_every_invariant() {
         "delivered",
         "stored-at-session-end",
         "mail-waits-for-a-drain",
+        "keys-claimed",
+        "keys-shown",
+        "no-keys",
+        "keys-left",
     ] {
         assert!(
             coverage.contains_key(kind),

@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+use super::keys::SignedKeyRef;
+
 /// A command's name: the first word of a line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum CommandName {
@@ -36,6 +38,11 @@ pub enum CommandName {
     Ack,
     Receipts,
     Acks,
+    KeysIdentity,
+    KeysAdd,
+    KeysFallback,
+    KeysClaim,
+    KeysShow,
 }
 
 /// One row of the command table.
@@ -295,6 +302,53 @@ pub const COMMANDS: &[CommandSpec] = &[
         activity: false,
         listed: false,
     },
+    // The key directory of end-to-end encryption: publishing is the client's own bookkeeping; claiming
+    // and looking up someone's keys is the user starting a conversation.
+    CommandSpec {
+        name: CommandName::KeysIdentity,
+        word: "keys",
+        sub: Some("identity"),
+        usage: "keys identity <curve25519> <ed25519>",
+        summary: "(sent by the client) publish this account's identity keys; new ones replace the old and drop their keys",
+        activity: false,
+        listed: false,
+    },
+    CommandSpec {
+        name: CommandName::KeysAdd,
+        word: "keys",
+        sub: Some("add"),
+        usage: "keys add <keyid>:<curve25519>:<signature> [...]",
+        summary: "(sent by the client) publish up to 20 one-time keys (an account holds at most 100)",
+        activity: false,
+        listed: false,
+    },
+    CommandSpec {
+        name: CommandName::KeysFallback,
+        word: "keys",
+        sub: Some("fallback"),
+        usage: "keys fallback <keyid>:<curve25519>:<signature>",
+        summary: "(sent by the client) publish the fallback key, handed out when no one-time key is left",
+        activity: false,
+        listed: false,
+    },
+    CommandSpec {
+        name: CommandName::KeysClaim,
+        word: "keys",
+        sub: Some("claim"),
+        usage: "keys claim <user>",
+        summary: "(sent by the client) take <user>'s identity keys and one of their one-time keys, to start an encrypted session",
+        activity: true,
+        listed: false,
+    },
+    CommandSpec {
+        name: CommandName::KeysShow,
+        word: "keys",
+        sub: Some("show"),
+        usage: "keys show <user>",
+        summary: "(sent by the client) look up <user>'s identity keys (nothing is taken)",
+        activity: true,
+        listed: false,
+    },
 ];
 
 impl CommandName {
@@ -465,6 +519,24 @@ pub enum Command<'a> {
     Acks {
         on: bool,
     },
+    /// `keys identity <curve25519> <ed25519>`, both checked for shape.
+    KeysIdentity {
+        curve25519: &'a str,
+        ed25519: &'a str,
+    },
+    /// `keys add <key>...`: 1 to [`MAX_KEYS_PER_LINE`](super::keys::MAX_KEYS_PER_LINE) one-time keys.
+    KeysAdd {
+        keys: Vec<SignedKeyRef<'a>>,
+    },
+    KeysFallback {
+        key: SignedKeyRef<'a>,
+    },
+    KeysClaim {
+        user: &'a str,
+    },
+    KeysShow {
+        user: &'a str,
+    },
 }
 
 impl Command<'_> {
@@ -496,6 +568,11 @@ impl Command<'_> {
             Command::Ack { .. } => CommandName::Ack,
             Command::Receipts { .. } => CommandName::Receipts,
             Command::Acks { .. } => CommandName::Acks,
+            Command::KeysIdentity { .. } => CommandName::KeysIdentity,
+            Command::KeysAdd { .. } => CommandName::KeysAdd,
+            Command::KeysFallback { .. } => CommandName::KeysFallback,
+            Command::KeysClaim { .. } => CommandName::KeysClaim,
+            Command::KeysShow { .. } => CommandName::KeysShow,
         }
     }
 
@@ -535,7 +612,21 @@ impl fmt::Display for Command<'_> {
             | Command::StartPrivate { user }
             | Command::Accept { user }
             | Command::Decline { user }
-            | Command::StopPrivate { user } => write!(f, "{word} {user}"),
+            | Command::StopPrivate { user }
+            | Command::KeysClaim { user }
+            | Command::KeysShow { user } => write!(f, "{word} {user}"),
+            Command::KeysIdentity {
+                curve25519,
+                ed25519,
+            } => write!(f, "{word} {curve25519} {ed25519}"),
+            Command::KeysAdd { keys } => {
+                f.write_str(&word)?;
+                for k in keys {
+                    write!(f, " {k}")?;
+                }
+                Ok(())
+            }
+            Command::KeysFallback { key } => write!(f, "{word} {key}"),
             Command::P2pPort { port } => write!(f, "{word} {port}"),
             Command::Ack { id } => write!(f, "{word} {id}"),
             Command::Receipts { on } | Command::Acks { on } => {
@@ -609,5 +700,22 @@ mod tests {
         assert!(!Command::Acks { on: true }.is_activity());
         assert!(Command::Active.is_activity());
         assert!(Command::WhoElse.is_activity());
+    }
+
+    /// Publishing keys is what the client does by itself; asking for someone's keys is the user
+    /// starting a conversation.
+    #[test]
+    fn publishing_keys_is_bookkeeping_and_claiming_is_not() {
+        for name in [
+            CommandName::KeysIdentity,
+            CommandName::KeysAdd,
+            CommandName::KeysFallback,
+        ] {
+            assert!(!name.spec().activity, "{name:?}");
+        }
+        assert!(Command::KeysClaim { user: "a" }.is_activity());
+        assert!(Command::KeysShow { user: "a" }.is_activity());
+        assert_eq!(CommandName::KeysAdd.family().count(), 5);
+        assert_eq!(token_of(CommandName::KeysClaim), "keys-claim");
     }
 }

@@ -11,8 +11,8 @@ use super::columns::{codec, tag_alt, tag_pat, variant_new};
 use super::lines::wire_tables;
 use super::reply::{ByeReason, ErrorReply, PingState, Prompt, ServerMsg};
 use super::wire::{
-    AltGroup, Codec, Coverage, Fields, GroupEntries, Names, Nested, OnOff, StoredFull, TakePart,
-    Text, Usage, Whose,
+    AltGroup, Codec, Coverage, Fields, GroupEntries, Names, Nested, OnOff, OneKey, StoredFull,
+    TakePart, Text, Usage, Whose,
 };
 
 macro_rules! define_decode {

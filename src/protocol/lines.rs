@@ -296,6 +296,34 @@ macro_rules! wire_tables {
                         ),
                     }))
                     about(Some(Conversation::User(user.clone()))),
+                /// Reply to `keys claim` and `keys show`: `user`'s published identity keys, and for a
+                /// claim one key to start an encrypted session with (one of their one-time keys, now
+                /// removed, or their fallback key once none is left; `-` for `keys show`). The claiming
+                /// client checks the key's signature against the Ed25519 identity key.
+                Keys { user: Name, curve25519: String, ed25519: String, key: Option<SignedKey> }
+                    => "KEYS" [user, curve25519, ed25519, key: OneKey]
+                    human("{user}'s identity keys{}.",
+                        if key.is_some() { ", and a key to start an encrypted session with" } else { "" })
+                    show(p => p.dash(format!("{user}'s identity key is {ed25519}")))
+                    about(Some(Conversation::User(user.clone()))),
+                /// Reply to `keys claim` and `keys show`: `user` has no identity published (their
+                /// client never logged in with encryption), or, for a claim, no key left to hand out.
+                NoKeys { user: Name } => "NOKEYS" [user]
+                    human("{user} has no encryption keys published; a message to them cannot be encrypted yet.")
+                    show(p => p.dash(format!(
+                        "{user} has no encryption keys published; messages to them cannot be encrypted yet"
+                    )))
+                    about(Some(Conversation::User(user.clone()))),
+                /// How many one-time keys the server holds for this account: the answer to every
+                /// `keys` publishing line, sent right after `WELCOME` to an account with an identity,
+                /// and when a claim leaves fewer than [`KEYS_LOW`](crate::protocol::keys::KEYS_LOW), so
+                /// the client tops them up.
+                KeysLeft { count: usize } => "KEYS-LEFT" [count]
+                    human("{count} one-time key{} published for your account.", plural(*count as u64))
+                    show(p => p.dash(format!(
+                        "{count} one-time encryption key{} published", plural(*count as u64)
+                    )))
+                    about(),
                 /// Reply to `offline`: `count` lines follow, each an [`ServerMsg::OfflineAgain`].
                 OfflineList { count: usize } => "OFFLINE-LIST" [count]
                     human("{count} message{} waited for you at this login.", plural(*count as u64))
@@ -618,6 +646,24 @@ macro_rules! wire_tables {
                 /// `ack` named a message id that was not sent on this connection.
                 BadAck { id: u64 } => "bad-ack" [id]
                     human("No message {id} was sent to you on this connection.")
+                    show() about(),
+                // --- the key directory ---
+                /// A `keys` line with a key that has not the shape of one.
+                BadKey(KeyError) as why => "bad-key" [why]
+                    human("Malformed key: {why}. Keys are published by the natter client.")
+                    show() about(),
+                /// `keys add` with more keys than one line may carry.
+                KeysPerLine { max: usize } => "keys-per-line" [max]
+                    human("At most {max} one-time keys fit on one 'keys add' line; nothing was added. Send the rest on further lines.")
+                    show() about(),
+                /// `keys add` would take the account past `max` one-time keys; it holds `held`.
+                KeysFull { held: usize, max: usize } => "keys-full" [held, max]
+                    human("Your account holds {held} one-time keys and may hold at most {max}; nothing was added. Add at most {} now.",
+                        max.saturating_sub(*held))
+                    show() about(),
+                /// One-time and fallback keys belong to an identity, which must be published first.
+                NoIdentity => "no-identity" []
+                    human("Publish your identity keys first ('keys identity <curve25519> <ed25519>'): one-time and fallback keys are signed by them.")
                     show() about(),
                 // --- groups ---
                 InvalidGroupName(GroupNameError) as why => "invalid-group-name" [why]

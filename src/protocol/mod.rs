@@ -8,6 +8,7 @@ mod arb;
 pub(crate) mod columns;
 pub mod command;
 pub mod decode;
+pub mod keys;
 pub mod line;
 pub(crate) mod lines;
 pub mod name;
@@ -22,6 +23,7 @@ mod tests;
 
 pub use command::{COMMANDS, Command, CommandName, CommandSpec};
 pub use decode::{DecodeError, decode_line};
+pub use keys::{KeyError, SignedKey, SignedKeyRef};
 pub use line::{DEFAULT_PORT, Frame, LineDecoder, LineError, MAX_LINE, check_line};
 pub use parse::{ParseError, parse_command, parse_user_and_text, split_command_word};
 pub use render::{render_into, render_line};

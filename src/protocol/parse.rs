@@ -22,6 +22,7 @@ use nom::{
 };
 
 use super::command::{Command, CommandName};
+use super::keys::{self, KeyError, MAX_KEYS_PER_LINE, SignedKeyRef};
 
 /// Why a line is not a command.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -36,6 +37,12 @@ pub enum ParseError {
     /// The argument should be a number in range and is not.
     #[error("bad number for {0}")]
     BadNumber(CommandName),
+    /// A published key does not have the shape of one.
+    #[error("malformed key: {0}")]
+    BadKey(KeyError),
+    /// `keys add` with more keys than one line may carry.
+    #[error("more than {MAX_KEYS_PER_LINE} keys on one line")]
+    TooManyKeys,
 }
 
 fn is_sp(c: char) -> bool {
@@ -213,6 +220,30 @@ pub fn parse_command(line: &str) -> Result<Command<'_>, ParseError> {
         CommandName::Acks => Command::Acks {
             on: on_off(user(args)?).ok_or(ParseError::Usage(name))?,
         },
+        CommandName::KeysIdentity => {
+            let (_, (curve, ed)) = two_tokens(args).map_err(usage)?;
+            Command::KeysIdentity {
+                curve25519: keys::curve25519(curve).map_err(ParseError::BadKey)?,
+                ed25519: keys::ed25519(ed).map_err(ParseError::BadKey)?,
+            }
+        }
+        CommandName::KeysAdd => {
+            let words = tokens1(args).map_err(|()| ParseError::Usage(name))?;
+            if words.len() > MAX_KEYS_PER_LINE {
+                return Err(ParseError::TooManyKeys);
+            }
+            let keys = words
+                .into_iter()
+                .map(SignedKeyRef::parse)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(ParseError::BadKey)?;
+            Command::KeysAdd { keys }
+        }
+        CommandName::KeysFallback => Command::KeysFallback {
+            key: SignedKeyRef::parse(user(args)?).map_err(ParseError::BadKey)?,
+        },
+        CommandName::KeysClaim => Command::KeysClaim { user: user(args)? },
+        CommandName::KeysShow => Command::KeysShow { user: user(args)? },
     };
     Ok(cmd)
 }
@@ -239,6 +270,10 @@ impl From<ParseError> for super::ErrorReply {
             ParseError::Unknown => ErrorReply::UnknownCommand,
             ParseError::Usage(command) => ErrorReply::Usage { command },
             ParseError::BadNumber(command) => ErrorReply::BadNumber { command },
+            ParseError::BadKey(why) => ErrorReply::BadKey(why),
+            ParseError::TooManyKeys => ErrorReply::KeysPerLine {
+                max: MAX_KEYS_PER_LINE,
+            },
         }
     }
 }
@@ -453,6 +488,75 @@ mod tests {
             parse_command("acks"),
             Err(ParseError::Usage(CommandName::Acks))
         );
+    }
+
+    #[test]
+    fn key_commands() {
+        let (c, e, s) = ("C".repeat(43), "E".repeat(43), "S".repeat(86));
+        assert_eq!(
+            ok(&format!("keys identity {c}  {e} ")),
+            Command::KeysIdentity {
+                curve25519: &c,
+                ed25519: &e
+            }
+        );
+        assert_eq!(
+            parse_command(&format!("keys identity {e} {}", "x".repeat(42))),
+            Err(ParseError::BadKey(KeyError::Ed25519))
+        );
+        assert_eq!(
+            parse_command(&format!("keys identity {c}")),
+            Err(ParseError::Usage(CommandName::KeysIdentity))
+        );
+        let key = format!("AAAAAAAAAAE:{c}:{s}");
+        match ok(&format!("KEYS add {key} {key}")) {
+            Command::KeysAdd { keys } => assert_eq!(keys.len(), 2),
+            other => panic!("{other:?}"),
+        }
+        let twenty = vec![key.as_str(); 20].join(" ");
+        assert!(parse_command(&format!("keys add {twenty}")).is_ok());
+        assert_eq!(
+            parse_command(&format!("keys add {twenty} {key}")),
+            Err(ParseError::TooManyKeys)
+        );
+        assert_eq!(
+            parse_command(&format!("keys add {key} a:b")),
+            Err(ParseError::BadKey(KeyError::Form))
+        );
+        assert_eq!(
+            parse_command("keys add"),
+            Err(ParseError::Usage(CommandName::KeysAdd))
+        );
+        assert_eq!(
+            ok(&format!("keys fallback {key}")),
+            Command::KeysFallback {
+                key: SignedKeyRef::parse(&key).unwrap()
+            }
+        );
+        assert_eq!(
+            parse_command(&format!("keys fallback {key} {key}")),
+            Err(ParseError::Usage(CommandName::KeysFallback))
+        );
+        assert_eq!(ok("keys claim bob"), Command::KeysClaim { user: "bob" });
+        assert_eq!(ok("keys show bob"), Command::KeysShow { user: "bob" });
+        assert_eq!(
+            parse_command("keys"),
+            Err(ParseError::Usage(CommandName::KeysIdentity))
+        );
+        assert_eq!(
+            parse_command("keys burn bob"),
+            Err(ParseError::Usage(CommandName::KeysIdentity))
+        );
+        for cmd in [
+            format!("keys identity {c} {e}"),
+            format!("keys add {key} {key}"),
+            format!("keys fallback {key}"),
+            "keys claim bob".into(),
+            "keys show bob".into(),
+        ] {
+            let parsed = ok(&cmd);
+            assert_eq!(parsed.to_line(), cmd);
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::marker::PhantomData;
 use std::net::SocketAddr;
 
 use super::command::{CommandName, from_token};
+use super::keys::{KeyError, SignedKey};
 use super::name::{GroupNameError, NameError, PasswordError};
 use super::reply::{CancelReason, Name, Token};
 use crate::time::Timestamp;
@@ -131,6 +132,8 @@ pub(crate) struct Whose;
 pub(crate) struct Usage;
 /// The group of a stored message: present only under the second of the line's two tags.
 pub(crate) struct AltGroup;
+/// The key a `KEYS` line hands out, `<keyid>:<curve25519>:<signature>`, or `-` for none.
+pub(crate) struct OneKey;
 /// A part with a table of its own ([`Part`]).
 pub(crate) struct Nested<T>(PhantomData<T>);
 
@@ -307,6 +310,13 @@ code_words! {
     GroupNameError { Empty = "empty", TooLong = "too-long", BadChar = "bad-char" }
     PasswordError { Empty = "empty", TooLong = "too-long", BadChar = "bad-char" }
     CancelReason { Timeout = "timeout", Offline = "offline" }
+    KeyError {
+        Form = "form",
+        KeyId = "key-id",
+        Curve25519 = "curve25519",
+        Ed25519 = "ed25519",
+        Signature = "signature",
+    }
 }
 
 impl Codec<String> for Text {
@@ -458,6 +468,45 @@ impl Codec<Option<Name>> for AltGroup {
     fn arb() -> proptest::strategy::BoxedStrategy<Option<Name>> {
         use proptest::prelude::*;
         proptest::option::of(arb::name()).boxed()
+    }
+}
+
+/// Only the form is read back (three non-empty parts without spaces): checking the key itself is the
+/// claiming client's work, with the identity key it was signed by.
+impl Codec<Option<SignedKey>> for OneKey {
+    fn put<W: Write>(v: &Option<SignedKey>, w: &mut W) -> fmt::Result {
+        match v {
+            Some(k) => write!(w, " {k}"),
+            None => w.write_str(" -"),
+        }
+    }
+    fn take(f: &mut Fields<'_>, field: &'static str) -> Result<Option<SignedKey>, DecodeError> {
+        let t = f.token(field)?;
+        if t == "-" {
+            return Ok(None);
+        }
+        let mut parts = t.split(':');
+        match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some(id), Some(key), Some(sig), None)
+                if !id.is_empty() && !key.is_empty() && !sig.is_empty() =>
+            {
+                Ok(Some(SignedKey {
+                    id: id.to_owned(),
+                    key: key.to_owned(),
+                    sig: sig.to_owned(),
+                }))
+            }
+            _ => Err(f.err(field)),
+        }
+    }
+    #[cfg(test)]
+    fn arb() -> proptest::strategy::BoxedStrategy<Option<SignedKey>> {
+        use proptest::prelude::*;
+        let part = || "[A-Za-z0-9+/]{1,12}";
+        proptest::option::of(
+            (part(), part(), part()).prop_map(|(id, key, sig)| SignedKey { id, key, sig }),
+        )
+        .boxed()
     }
 }
 

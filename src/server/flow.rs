@@ -7,9 +7,10 @@
 //! ([`Charged`]), so a new session of the same account, or another connection from the same host, does
 //! not start with a fresh burst. Each budget ([`Budget`]) has two buckets: one for commands (a burst,
 //! then `flood_rate` a second: the IRC servers' flood control) and one, far more generous, for the
-//! protocol's own bookkeeping lines (`ack`, `p2pport`, `receipts`: what a client sends by itself, never
-//! counted as flooding, yet bounded so that they cannot be used to flood either). Which bucket a line
-//! goes to is decided by its command word alone ([`Class::of_line`]), before the line is parsed.
+//! protocol's own bookkeeping lines (`ack`, `p2pport`, `receipts`, publishing keys: what a client sends
+//! by itself, never counted as flooding, yet bounded so that they cannot be used to flood either). Which
+//! bucket a line goes to is decided by its command words alone ([`Class::of_line`]), before the line is
+//! parsed.
 //!
 //! A line is handled at once ([`Offer::Admit`]) when nothing is held and every budget it is charged to
 //! allows it. Otherwise it is held, in order ([`Offer::Hold`]), and the shell is told to stop reading the
@@ -74,10 +75,36 @@ impl Class {
         if word.len() > 16 {
             return Class::Command;
         }
-        match std::str::from_utf8(word)
-            .ok()
-            .and_then(CommandName::from_word)
-        {
+        let Some(word) = std::str::from_utf8(word).ok() else {
+            return Class::Command;
+        };
+        let Some(first) = CommandName::from_word(word) else {
+            return Class::Command;
+        };
+        let name = if first.spec().sub.is_some() {
+            // A family whose members differ (`keys add` is the client's bookkeeping, `keys claim` the
+            // user's doing): its second word decides, looked at as sparingly as the first.
+            let rest = &rest[end..];
+            let start = rest
+                .iter()
+                .position(|&b| b != b' ' && b != b'\t')
+                .unwrap_or(rest.len());
+            let rest = &rest[start..];
+            let end = rest
+                .iter()
+                .position(|&b| b == b' ' || b == b'\t')
+                .unwrap_or(rest.len());
+            let sub = &rest[..end];
+            if sub.len() > 16 {
+                return Class::Command;
+            }
+            std::str::from_utf8(sub)
+                .ok()
+                .and_then(|sub| CommandName::from_words(word, Some(sub)))
+        } else {
+            Some(first)
+        };
+        match name {
             Some(name) if !name.spec().activity => Class::Bookkeeping,
             _ => Class::Command,
         }
@@ -706,7 +733,7 @@ mod tests {
     }
 
     #[test]
-    fn lines_are_classed_by_their_first_word_alone() {
+    fn lines_are_classed_by_their_command_words_alone() {
         for line in [
             &b"ack 12"[..],
             b"  ACK 12",
@@ -715,6 +742,9 @@ mod tests {
             b"acks on",
             b"Acks off",
             b"ack",
+            b"keys add x",
+            b"KEYS  identity a b",
+            b"keys\tfallback k",
         ] {
             assert_eq!(Class::of_line(line), Class::Bookkeeping, "{line:?}");
         }
@@ -723,6 +753,11 @@ mod tests {
             b"active",
             b"acknowledge",
             b"whoelse",
+            b"keys claim bob",
+            b"keys show bob",
+            b"keys",
+            b"keys burn",
+            b"keys addaddaddaddaddaddadd x",
             b"",
             b"\xff\xfe",
             &[b'a'; 4000][..],

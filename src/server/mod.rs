@@ -44,14 +44,14 @@
 //! (connections, their login phases and the flow of their lines, who is online where: at most one
 //! session per user), `blocks`, `mailboxes` (stored messages and their ids), `history` (last logouts,
 //! indexed for `whoelsesince`), `group_book` (groups and their members), `brokerage` (private-chat
-//! requests, brokered chats, the token generator), the login's per-address limits and password jobs,
-//! and the deadlines.
+//! requests, brokered chats, the token generator), `key_directory` (the public keys clients published
+//! for end-to-end encryption), the login's per-address limits and password jobs, and the deadlines.
 //!
 //! Each rule lives in its own module and is handed, for one call, only the parts it touches: the
 //! `login` folder (prompts, lockout, duplicate sessions, registration, password jobs, per-address
 //! limits, passwords without their text), `messaging` (`message`, `broadcast`, mailbox, `ack`,
 //! `offline`), `groups`, `blocklist`, `presence` (announcements, `whoelse`, `whoelsesince`, `ping`),
-//! `private` (peer-to-peer brokering), `idle` (the login and idle deadlines) and `flow` (flood
+//! `private` (peer-to-peer brokering), `keys` (the key directory's commands), `idle` (the login and idle deadlines) and `flow` (flood
 //! control). A rule that leads to something beyond its parts (the login to a session or a closed
 //! connection, the flow to a flood) says so as a value, and the state carries it out; what spans the
 //! parts (a connection's life, its lines' way to the command table, the deadlines) is the state's own
@@ -78,6 +78,8 @@ mod groups;
 pub mod harness;
 mod history;
 mod idle;
+mod key_directory;
+mod keys;
 pub mod logged;
 pub(crate) mod login;
 mod mailboxes;
@@ -109,7 +111,7 @@ pub use record::Record;
 pub use replica::{Applied, LogEntry, ReplicaLog};
 pub use secret_shape::SecretShape;
 pub use state::ServerState;
-pub use views::{DurableUser, DurableView, StoredView};
+pub use views::{DurableUser, DurableView, KeysView, StoredView};
 
 #[cfg(test)]
 mod tests;

@@ -11,6 +11,7 @@
 //! kind of record is a new change that neither can forget.
 
 use crate::protocol::Name;
+use crate::protocol::keys::SignedKey;
 use crate::time::Timestamp;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,6 +54,19 @@ pub enum Record {
     GroupJoined { group: Name, user: Name, by: Name },
     /// `user` left `group` (which is gone if that was its last member).
     GroupLeft { group: Name, user: Name },
+    /// `user`'s client published these identity keys, other than those it had (whose one-time and
+    /// fallback keys are dropped with them).
+    IdentityPublished {
+        user: Name,
+        curve25519: String,
+        ed25519: String,
+    },
+    /// `user`'s client published these one-time keys (not held before), newest last.
+    OneTimeKeysAdded { user: Name, keys: Vec<SignedKey> },
+    /// `user`'s client set its fallback key.
+    FallbackKeySet { user: Name, key: SignedKey },
+    /// `user`'s one-time key `key_id` was handed out: it must never be handed out again.
+    OneTimeKeyClaimed { user: Name, key_id: String },
 }
 
 /// The changes records stand for, as the store's tables and a core being restored each carry them
@@ -90,6 +104,20 @@ pub trait RecordTarget {
     fn join_group(&mut self, group: &Name, user: &Name) -> Result<(), Self::Error>;
     /// Takes `user` out of `group`, which is gone once its last member has left.
     fn leave_group(&mut self, group: &Name, user: &Name) -> Result<(), Self::Error>;
+    /// Sets `user`'s identity keys, replacing any.
+    fn set_identity(
+        &mut self,
+        user: &Name,
+        curve25519: &str,
+        ed25519: &str,
+    ) -> Result<(), Self::Error>;
+    /// Forgets `user`'s one-time and fallback keys.
+    fn drop_keys(&mut self, user: &Name) -> Result<(), Self::Error>;
+    /// Adds one-time keys after `user`'s others.
+    fn add_one_time_keys(&mut self, user: &Name, keys: &[SignedKey]) -> Result<(), Self::Error>;
+    fn set_fallback_key(&mut self, user: &Name, key: &SignedKey) -> Result<(), Self::Error>;
+    /// Forgets `user`'s one-time key `key_id`.
+    fn remove_one_time_key(&mut self, user: &Name, key_id: &str) -> Result<(), Self::Error>;
 }
 
 impl Record {
@@ -120,13 +148,26 @@ impl Record {
             Record::GroupCreated { group, members, .. } => target.create_group(group, members),
             Record::GroupJoined { group, user, .. } => target.join_group(group, user),
             Record::GroupLeft { group, user } => target.leave_group(group, user),
+            Record::IdentityPublished {
+                user,
+                curve25519,
+                ed25519,
+            } => {
+                target.set_identity(user, curve25519, ed25519)?;
+                // The keys of the identity replaced: their private halves went with it.
+                target.drop_keys(user)
+            }
+            Record::OneTimeKeysAdded { user, keys } => target.add_one_time_keys(user, keys),
+            Record::FallbackKeySet { user, key } => target.set_fallback_key(user, key),
+            Record::OneTimeKeyClaimed { user, key_id } => target.remove_one_time_key(user, key_id),
         }
     }
 
     /// Whether a reply produced with this record tells a user that the change happened (`STORED`,
-    /// `GROUP-SENT`, `BLOCKED`, `REGISTERED`, a lockout, a group created, joined or left), or carries
-    /// what it made (a message id from a reserved block), so that reply must wait until the record is
-    /// durable.
+    /// `GROUP-SENT`, `BLOCKED`, `REGISTERED`, a lockout, a group created, joined or left, `KEYS-LEFT`
+    /// after publishing keys), or carries what it made (a message id from a reserved block, a one-time
+    /// key handed out, which must never be handed out again), so that reply must wait until the
+    /// record is durable.
     ///
     /// Login history and acknowledgements are kept just as carefully, in order with everything else, but
     /// no reply promises them: a welcome does not say "your session was recorded", and an `ack` has no
@@ -143,7 +184,11 @@ impl Record {
             | Record::Unblocked { .. }
             | Record::GroupCreated { .. }
             | Record::GroupJoined { .. }
-            | Record::GroupLeft { .. } => true,
+            | Record::GroupLeft { .. }
+            | Record::IdentityPublished { .. }
+            | Record::OneTimeKeysAdded { .. }
+            | Record::FallbackKeySet { .. }
+            | Record::OneTimeKeyClaimed { .. } => true,
             Record::LoggedIn { .. } | Record::LoggedOut { .. } | Record::MessagesAcked { .. } => {
                 false
             }

@@ -22,8 +22,9 @@ const MAGIC: &[u8; 8] = b"natter-S";
 
 /// The version of the form this build writes and reads. 2: the deadlines moved from beside the core
 /// into it. 3: new connections are limited per address. 4: flood budgets, login rates and cool-downs
-/// belong to accounts and addresses, and presence announcements are rationed.
-pub const SNAPSHOT_VERSION: u8 = 4;
+/// belong to accounts and addresses, and presence announcements are rationed. 5: the key directory
+/// of end-to-end encryption.
+pub const SNAPSHOT_VERSION: u8 = 5;
 
 const HEADER: usize = MAGIC.len() + 1 + 8 + 4;
 

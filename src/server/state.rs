@@ -4,7 +4,7 @@
 //! quinn-proto's connection holds its streams and packet spaces), and nothing else. A rule is handed
 //! only the parts it touches, borrowed for the call (as iroh-gossip hands its two protocols only what
 //! they own): [`Messaging`], [`Delivery`], [`Groups`], [`BlockList`], [`Presence`], [`Brokering`],
-//! [`Login`]. What
+//! [`Keys`], [`Login`]. What
 //! spans the parts (a connection's life, the order of its lines, acting on the deadlines) is the
 //! state's own, in the files of `state/`:
 //!
@@ -30,6 +30,8 @@ use super::flow::Input;
 use super::group_book::GroupBook;
 use super::groups::Groups;
 use super::history::History;
+use super::key_directory::KeyDirectory;
+use super::keys::Keys;
 use super::login::addresses::Addresses;
 use super::login::credentials::Account;
 use super::login::jobs::Jobs;
@@ -57,6 +59,8 @@ pub struct ServerState {
     history: History,
     brokerage: Brokerage,
     groups: GroupBook,
+    /// The public keys each account's client published for end-to-end encryption.
+    keys: KeyDirectory,
     /// What the others were last told of each user's presence (announcements are rationed).
     announced: Announced,
     /// Per source address: connections logging in, failed logins, registrations.
@@ -85,6 +89,7 @@ impl ServerState {
             history: History::default(),
             brokerage: Brokerage::new(seed),
             groups: GroupBook::default(),
+            keys: KeyDirectory::default(),
             announced: Announced::default(),
             addresses: Addresses::default(),
             addresses_tidy_at: 1024,
@@ -166,6 +171,7 @@ impl ServerState {
         self.mailboxes.add_user();
         self.history.add_user();
         self.groups.add_user();
+        self.keys.add_user();
         self.announced.add_user();
         id
     }
@@ -238,6 +244,15 @@ impl ServerState {
             history: &self.history,
             mailboxes: &self.mailboxes,
             shutting_down: self.shutting_down,
+        }
+    }
+
+    fn key_rules(&mut self) -> Keys<'_> {
+        Keys {
+            accounts: &self.accounts,
+            blocks: &self.blocks,
+            sessions: &self.sessions,
+            directory: &mut self.keys,
         }
     }
 

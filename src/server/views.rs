@@ -14,6 +14,19 @@ pub struct DurableUser {
     pub mailbox: Vec<StoredView>,
     pub locked_until: Option<Timestamp>,
     pub last_logout: Option<Timestamp>,
+    /// The keys its client published for end-to-end encryption, if it published an identity.
+    pub keys: Option<KeysView>,
+}
+
+/// An account's published keys, as a view: each one-time and fallback key as it travels
+/// (`<keyid>:<curve25519>:<signature>`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeysView {
+    pub curve25519: String,
+    pub ed25519: String,
+    /// Oldest (the next handed out) first.
+    pub one_time: Vec<String>,
+    pub fallback: Option<String>,
 }
 
 /// Everything the server must keep across a restart, in a form two states can be compared by: the

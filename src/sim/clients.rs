@@ -12,6 +12,7 @@ use super::invariants::StepFacts;
 use super::model::{MPhase, Model, Out};
 use super::step::{Cmd, Edge, Garbage, GroupRef, Op, Password, Slot, Step, UserRef};
 use crate::protocol::ServerMsg;
+use crate::protocol::keys::{PUBLIC_KEY_LEN, sample_key, shaped};
 use crate::server::harness::START;
 use crate::server::outbox::OutboxConfig;
 use crate::server::{Config, ConnId};
@@ -322,6 +323,41 @@ impl Clients {
             Cmd::Offline => "offline".into(),
             Cmd::Receipts(on) => format!("receipts {}", if on { "on" } else { "off" }),
             Cmd::Acks(on) => format!("acks {}", if on { "on" } else { "off" }),
+            Cmd::KeysIdentity(k) => {
+                let me = match self.phase(s) {
+                    Some(MPhase::Online { user, .. }) => user.to_string(),
+                    _ => String::new(),
+                };
+                let k = k % 3;
+                format!(
+                    "keys identity {} {}",
+                    shaped(&format!("c{me}{k}"), PUBLIC_KEY_LEN),
+                    shaped(&format!("e{me}{k}"), PUBLIC_KEY_LEN)
+                )
+            }
+            Cmd::KeysAdd(count) => {
+                let base = n * 64;
+                let count = u64::from(count % 26).max(1);
+                let keys: Vec<String> = (0..count)
+                    .map(|i| {
+                        let i = if count >= 3 && i == count - 1 { 0 } else { i };
+                        sample_key(base + i).to_string()
+                    })
+                    .collect();
+                format!("keys add {}", keys.join(" "))
+            }
+            Cmd::KeysFallback => format!("keys fallback {}", sample_key(n * 64)),
+            Cmd::KeysClaim(u) => format!("keys claim {}", self.user_name(u)),
+            Cmd::KeysShow(u) => format!("keys show {}", self.user_name(u)),
+            Cmd::KeysMalformed(k) => {
+                let good = sample_key(n * 64);
+                match k % 4 {
+                    0 => format!("keys add {good} {}:{}", good.id, good.key),
+                    1 => format!("keys fallback x:{}:{}", good.key, &good.sig[1..]),
+                    2 => format!("keys identity {} short", good.key),
+                    _ => format!("keys add {good} bad!id:{}:{}", good.key, good.sig),
+                }
+            }
         }
     }
 

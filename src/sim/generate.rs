@@ -209,6 +209,9 @@ impl Generator {
         if self.chance(25) {
             return self.group_command(c, &me);
         }
+        if self.chance(10) {
+            return self.keys_command(c, &me);
+        }
         match self.below(100) {
             0..25 => Cmd::Message(self.user(c)),
             25..33 => Cmd::Broadcast,
@@ -239,6 +242,43 @@ impl Generator {
             88..91 => Cmd::Active,
             91..99 => Cmd::AckReceived,
             _ => Cmd::AckId(self.below(20) as u8),
+        }
+    }
+
+    /// The key directory: mostly what the natter client does (publish an identity, top one-time keys
+    /// up, claim a contact's keys), sometimes what a person or a broken client might.
+    fn keys_command(&mut self, c: &Clients, me: &str) -> Cmd {
+        // A natter client publishes its identity first.
+        if c.model.user(me).keys.is_none() && self.chance(60) {
+            return Cmd::KeysIdentity(0);
+        }
+        let published: Vec<u16> = c
+            .model
+            .order
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| c.model.user(n).keys.is_some())
+            .map(|(i, _)| i as u16)
+            .collect();
+        let contact = |g: &mut Self| match g.pick(&published).filter(|_| g.chance(75)) {
+            Some(u) => UserRef::Known(u),
+            None => g.user(c),
+        };
+        match self.below(100) {
+            0..20 => Cmd::KeysIdentity(if self.chance(80) {
+                0
+            } else {
+                self.below(3) as u8
+            }),
+            20..45 => Cmd::KeysAdd(if self.chance(90) {
+                1 + self.below(20) as u8
+            } else {
+                21 + self.below(5) as u8
+            }),
+            45..55 => Cmd::KeysFallback,
+            55..88 => Cmd::KeysClaim(contact(self)),
+            88..96 => Cmd::KeysShow(contact(self)),
+            _ => Cmd::KeysMalformed(self.below(4) as u8),
         }
     }
 

@@ -1114,6 +1114,9 @@ impl Invariants {
                     | Command::P2pPort { .. }
                     | Command::Receipts { .. }
                     | Command::Acks { .. }
+                    | Command::KeysIdentity { .. }
+                    | Command::KeysAdd { .. }
+                    | Command::KeysFallback { .. }
             ) && let Some(s) = self.sessions.get_mut(&conn)
             {
                 s.last_cmd = now;

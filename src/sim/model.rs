@@ -30,6 +30,12 @@
 //!   connection number, then private-chat requests by creation;
 //! - a restart forgets sessions, failure counts and private-chat brokering; a user online at a crash counts
 //!   as logged out at the restart;
+//! - the key directory: publishing keys is not activity; keys belong to an identity (publishing a
+//!   different one drops them, the same one changes nothing); `keys add` adds the keys whose ids are not
+//!   held, all or none (none past 100 held); a claim hands out the oldest one-time key (removed), else
+//!   the fallback key, and tells the owner `KEYS-LEFT` when it took a one-time key and fewer than 20 are
+//!   left; a user who blocked the claimer keeps their keys; every change is acknowledged (committed
+//!   before its reply); `KEYS-LEFT` follows `WELCOME` for an account with an identity;
 //! - what survives a crash is what was committed (see [`MDurable`]): a change that a reply acknowledges
 //!   (a stored message, a block or unblock, a lockout, a registration) is committed at the end of its
 //!   batch, together with every lazy change before it (logins, logouts, acks); lazy changes alone are
@@ -40,6 +46,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 
+use crate::protocol::keys::{KEYS_LOW, MAX_ONE_TIME_KEYS, SignedKey};
 use crate::protocol::name::{check_group_name, check_password, check_username};
 use crate::protocol::{
     ByeReason, CancelReason, Command, CommandName, ErrorReply, LineError, Name, ParseError,
@@ -58,6 +65,16 @@ pub struct MStored {
     pub group: Option<Name>,
     pub sent_at: Timestamp,
     pub text: String,
+}
+
+/// An account's published keys, as the model keeps them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MKeys {
+    pub curve25519: String,
+    pub ed25519: String,
+    /// Oldest first.
+    pub one_time: Vec<SignedKey>,
+    pub fallback: Option<SignedKey>,
 }
 
 /// An entry of a user's queue.
@@ -80,6 +97,8 @@ pub struct MUser {
     /// Every message not acknowledged yet, in id order.
     pub queue: Vec<MQueued>,
     pub last_logout: Option<Timestamp>,
+    /// What its client published for end-to-end encryption.
+    pub keys: Option<MKeys>,
 }
 
 impl MUser {
@@ -143,6 +162,7 @@ pub struct MDurableUser {
     pub last_logout: Option<Timestamp>,
     /// A login was committed and its logout was not.
     pub online: bool,
+    pub keys: Option<MKeys>,
 }
 
 /// What a crash right now would leave: the state as of the last completed commit.
@@ -235,6 +255,9 @@ fn is_activity(cmd: &Command<'_>) -> bool {
             | Command::P2pPort { .. }
             | Command::Receipts { .. }
             | Command::Acks { .. }
+            | Command::KeysIdentity { .. }
+            | Command::KeysAdd { .. }
+            | Command::KeysFallback { .. }
     )
 }
 
@@ -312,6 +335,7 @@ impl Model {
                             mailbox: u.stored().cloned().collect(),
                             last_logout: u.last_logout,
                             online: u.conn.is_some(),
+                            keys: u.keys.clone(),
                         },
                     )
                 })
@@ -422,6 +446,7 @@ impl Model {
                 blocks: BTreeSet::new(),
                 queue: Vec::new(),
                 last_logout: None,
+                keys: None,
             },
         );
     }
@@ -605,6 +630,7 @@ impl Model {
                         })
                         .collect(),
                     last_logout: if d.online { Some(now) } else { d.last_logout },
+                    keys: d.keys,
                 };
                 (n, user)
             })
@@ -942,6 +968,10 @@ impl Model {
             },
         );
         out.send(conn, ServerMsg::Welcome { user: user.clone() });
+        if let Some(k) = &self.user(user).keys {
+            let count = k.one_time.len();
+            out.send(conn, ServerMsg::KeysLeft { count });
+        }
         self.pump(user, out);
         self.announce(user, true, out);
     }
@@ -1181,6 +1211,8 @@ impl Model {
                         ParseError::Unknown => ErrorReply::UnknownCommand,
                         ParseError::Usage(command) => ErrorReply::Usage { command },
                         ParseError::BadNumber(command) => ErrorReply::BadNumber { command },
+                        ParseError::BadKey(why) => ErrorReply::BadKey(why),
+                        ParseError::TooManyKeys => ErrorReply::KeysPerLine { max: 20 },
                     },
                 );
                 return;
@@ -1363,7 +1395,137 @@ impl Model {
                 }
             }
             Command::Active => {}
+            Command::KeysIdentity {
+                curve25519,
+                ed25519,
+            } => {
+                let u = self.user_mut(&me);
+                let same = u
+                    .keys
+                    .as_ref()
+                    .is_some_and(|k| k.curve25519 == curve25519 && k.ed25519 == ed25519);
+                if !same {
+                    u.keys = Some(MKeys {
+                        curve25519: curve25519.to_owned(),
+                        ed25519: ed25519.to_owned(),
+                        one_time: Vec::new(),
+                        fallback: None,
+                    });
+                    self.acknowledged_change();
+                }
+                self.keys_left(conn, &me, out);
+            }
+            Command::KeysAdd { keys } => {
+                let Some(k) = self.user_mut(&me).keys.as_mut() else {
+                    out.send(conn, ErrorReply::NoIdentity);
+                    return;
+                };
+                let mut new: Vec<SignedKey> = Vec::new();
+                for key in keys {
+                    if !k.one_time.iter().chain(&new).any(|h| h.id == key.id) {
+                        new.push(key.owned());
+                    }
+                }
+                let held = k.one_time.len();
+                if held + new.len() > MAX_ONE_TIME_KEYS {
+                    out.send(
+                        conn,
+                        ErrorReply::KeysFull {
+                            held,
+                            max: MAX_ONE_TIME_KEYS,
+                        },
+                    );
+                    return;
+                }
+                if !new.is_empty() {
+                    k.one_time.extend(new);
+                    self.acknowledged_change();
+                }
+                self.keys_left(conn, &me, out);
+            }
+            Command::KeysFallback { key } => {
+                let Some(k) = self.user_mut(&me).keys.as_mut() else {
+                    out.send(conn, ErrorReply::NoIdentity);
+                    return;
+                };
+                if k.fallback.as_ref().is_none_or(|f| f.borrowed() != key) {
+                    k.fallback = Some(key.owned());
+                    self.acknowledged_change();
+                }
+                self.keys_left(conn, &me, out);
+            }
+            Command::KeysClaim { user } => {
+                let Some(user) = self.target(conn, &me, user, CommandName::KeysClaim, out) else {
+                    return;
+                };
+                if self.blocks(&user, &me) {
+                    out.send(conn, ErrorReply::BlockedBy { user });
+                    return;
+                }
+                let Some(k) = self.user_mut(&user).keys.as_mut() else {
+                    out.send(conn, ServerMsg::NoKeys { user });
+                    return;
+                };
+                let (key, one_time) = if k.one_time.is_empty() {
+                    match &k.fallback {
+                        Some(f) => (f.clone(), false),
+                        None => {
+                            out.send(conn, ServerMsg::NoKeys { user });
+                            return;
+                        }
+                    }
+                } else {
+                    (k.one_time.remove(0), true)
+                };
+                let (curve25519, ed25519, left) =
+                    (k.curve25519.clone(), k.ed25519.clone(), k.one_time.len());
+                if one_time {
+                    self.acknowledged_change();
+                }
+                out.send(
+                    conn,
+                    ServerMsg::Keys {
+                        user: user.clone(),
+                        curve25519,
+                        ed25519,
+                        key: Some(key),
+                    },
+                );
+                if one_time
+                    && left < KEYS_LOW
+                    && let Some(owner) = self.user(&user).conn
+                {
+                    out.send(owner, ServerMsg::KeysLeft { count: left });
+                }
+            }
+            Command::KeysShow { user } => {
+                let Some((user, u)) = self.users.get_key_value(user) else {
+                    out.send(
+                        conn,
+                        ErrorReply::NoSuchUser {
+                            user: user.to_owned(),
+                        },
+                    );
+                    return;
+                };
+                let msg = match &u.keys {
+                    Some(k) => ServerMsg::Keys {
+                        user: user.clone(),
+                        curve25519: k.curve25519.clone(),
+                        ed25519: k.ed25519.clone(),
+                        key: None,
+                    },
+                    None => ServerMsg::NoKeys { user: user.clone() },
+                };
+                out.send(conn, msg);
+            }
         }
+    }
+
+    /// `KEYS-LEFT`: how many one-time keys `me` has published.
+    fn keys_left(&self, conn: ConnId, me: &Name, out: &mut Out) {
+        let count = self.user(me).keys.as_ref().map_or(0, |k| k.one_time.len());
+        out.send(conn, ServerMsg::KeysLeft { count });
     }
 
     // ----- groups -----

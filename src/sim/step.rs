@@ -74,6 +74,17 @@ pub enum Cmd {
     Receipts(bool),
     /// `acks on|off`: on, as the natter client says right after login; off, as a person might.
     Acks(bool),
+    /// `keys identity`: the user's identity number `n` (of three, so identities are replaced, and
+    /// published again unchanged, as a client does at each login).
+    KeysIdentity(u8),
+    /// `keys add` with this many one-time keys (past 20: refused as too many for a line), fresh ids
+    /// but for the last of three or more, which repeats the first.
+    KeysAdd(u8),
+    KeysFallback,
+    KeysClaim(UserRef),
+    KeysShow(UserRef),
+    /// A `keys` line with a malformed key (which part, modulo the parts).
+    KeysMalformed(u8),
 }
 
 /// A group name: one of a few (`g0`..`g2`, modulo), so groups are created twice, joined and left; or

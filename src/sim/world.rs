@@ -627,6 +627,12 @@ fn model_durable(model: &Model, now: Timestamp) -> DurableView {
             } else {
                 u.last_logout
             },
+            keys: u.keys.as_ref().map(|k| crate::server::KeysView {
+                curve25519: k.curve25519.clone(),
+                ed25519: k.ed25519.clone(),
+                one_time: k.one_time.iter().map(|k| k.to_string()).collect(),
+                fallback: k.fallback.as_ref().map(|k| k.to_string()),
+            }),
         })
         .collect();
     users.sort_by(|a, b| a.name.cmp(&b.name));
@@ -704,6 +710,12 @@ fn kind(m: &ServerMsg) -> Option<&'static str> {
         ServerMsg::Error(ErrorReply::MailboxFull { .. }) => "mailbox-full",
         ServerMsg::Error(ErrorReply::NameTaken) => "name-taken",
         ServerMsg::Error(ErrorReply::BadAck { .. }) => "bad-ack",
+        ServerMsg::Keys { key: Some(_), .. } => "keys-claimed",
+        ServerMsg::Keys { key: None, .. } => "keys-shown",
+        ServerMsg::NoKeys { .. } => "no-keys",
+        ServerMsg::KeysLeft { .. } => "keys-left",
+        ServerMsg::Error(ErrorReply::KeysFull { .. }) => "keys-full",
+        ServerMsg::Error(ErrorReply::NoIdentity) => "no-identity",
         _ => return None,
     })
 }

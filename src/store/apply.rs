@@ -7,6 +7,7 @@ use rusqlite::{Transaction, params};
 
 use super::schema::{Field, LOCKOUTS, LOGOUTS, NEXT_MESSAGE_ID, OPEN_SESSIONS, UserTime, row_crc};
 use crate::protocol::Name;
+use crate::protocol::keys::SignedKey;
 use crate::server::Record;
 use crate::server::record::RecordTarget;
 use crate::time::Timestamp;
@@ -136,6 +137,66 @@ impl RecordTarget for Tables<'_, '_> {
             [&**group, &**user],
         )
     }
+
+    fn set_identity(
+        &mut self,
+        user: &Name,
+        curve25519: &str,
+        ed25519: &str,
+    ) -> rusqlite::Result<()> {
+        let crc = row_crc(&[
+            Field::Text(user),
+            Field::Text(curve25519),
+            Field::Text(ed25519),
+        ]);
+        self.run(
+            "INSERT INTO identities (user, curve25519, ed25519, crc) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (user) DO UPDATE SET curve25519 = excluded.curve25519,
+                 ed25519 = excluded.ed25519, crc = excluded.crc",
+            params![&**user, curve25519, ed25519, crc],
+        )
+    }
+
+    fn drop_keys(&mut self, user: &Name) -> rusqlite::Result<()> {
+        self.run("DELETE FROM one_time_keys WHERE user = ?1", [&**user])?;
+        self.run("DELETE FROM fallback_keys WHERE user = ?1", [&**user])
+    }
+
+    fn add_one_time_keys(&mut self, user: &Name, keys: &[SignedKey]) -> rusqlite::Result<()> {
+        for k in keys {
+            self.run(
+                "INSERT INTO one_time_keys (user, key_id, key, sig, crc) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![&**user, k.id, k.key, k.sig, key_crc(user, k)],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn set_fallback_key(&mut self, user: &Name, key: &SignedKey) -> rusqlite::Result<()> {
+        self.run(
+            "INSERT INTO fallback_keys (user, key_id, key, sig, crc) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (user) DO UPDATE SET key_id = excluded.key_id, key = excluded.key,
+                 sig = excluded.sig, crc = excluded.crc",
+            params![&**user, key.id, key.key, key.sig, key_crc(user, key)],
+        )
+    }
+
+    fn remove_one_time_key(&mut self, user: &Name, key_id: &str) -> rusqlite::Result<()> {
+        self.run(
+            "DELETE FROM one_time_keys WHERE user = ?1 AND key_id = ?2",
+            [&**user, key_id],
+        )
+    }
+}
+
+/// The checksum of a one-time or fallback key's row.
+pub(crate) fn key_crc(user: &str, k: &SignedKey) -> i64 {
+    row_crc(&[
+        Field::Text(user),
+        Field::Text(&k.id),
+        Field::Text(&k.key),
+        Field::Text(&k.sig),
+    ])
 }
 
 /// Sets `user`'s time in one of the user-to-time tables.

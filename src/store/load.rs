@@ -2,7 +2,7 @@
 //!
 //! The tables are turned into the shortest list of [`Record`]s whose replay gives the same durable state
 //! as replaying every record ever committed: accounts in creation order, the last logout and any open
-//! session of each user, lockouts, blocks, groups, then the mailboxes in id order. The core's
+//! session of each user, lockouts, blocks, groups, published keys, then the mailboxes in id order. The core's
 //! [`crate::server::ServerState::restore`] rebuilds itself from that, so the core needs no knowledge of
 //! the store. Every row's checksum is checked on the way.
 
@@ -10,10 +10,11 @@ use std::path::Path;
 
 use rusqlite::{Connection, Row};
 
-use super::apply::message_crc;
+use super::apply::{key_crc, message_crc};
 use super::error::StoreError;
 use super::schema::{Field, LOCKOUTS, LOGOUTS, OPEN_SESSIONS, UserTime, row_crc};
 use crate::protocol::Name;
+use crate::protocol::keys::SignedKey;
 use crate::server::Record;
 use crate::time::Timestamp;
 
@@ -109,6 +110,62 @@ pub(crate) fn load(conn: &Connection, path: &Path) -> Result<Vec<Record>, StoreE
     )?;
     out.extend(groups_of(memberships));
     reader.rows(
+        "SELECT user, curve25519, ed25519, crc FROM identities ORDER BY user",
+        "identities",
+        |r| {
+            let (user, curve25519, ed25519): (String, String, String) =
+                (r.get(0)?, r.get(1)?, r.get(2)?);
+            let ok = row_crc(&[
+                Field::Text(&user),
+                Field::Text(&curve25519),
+                Field::Text(&ed25519),
+            ]) == r.get::<_, i64>(3)?;
+            Ok((
+                ok,
+                Record::IdentityPublished {
+                    user: user.into(),
+                    curve25519,
+                    ed25519,
+                },
+            ))
+        },
+        &mut out,
+    )?;
+    let mut one_time = Vec::new();
+    reader.rows(
+        "SELECT user, key_id, key, sig, crc FROM one_time_keys ORDER BY user, seq",
+        "one_time_keys",
+        |r| {
+            let (user, key) = signed_key(r)?;
+            let ok = key_crc(&user, &key) == r.get::<_, i64>(4)?;
+            Ok((
+                ok,
+                Record::OneTimeKeysAdded {
+                    user: user.into(),
+                    keys: vec![key],
+                },
+            ))
+        },
+        &mut one_time,
+    )?;
+    out.extend(keys_by_user(one_time));
+    reader.rows(
+        "SELECT user, key_id, key, sig, crc FROM fallback_keys ORDER BY user",
+        "fallback_keys",
+        |r| {
+            let (user, key) = signed_key(r)?;
+            let ok = key_crc(&user, &key) == r.get::<_, i64>(4)?;
+            Ok((
+                ok,
+                Record::FallbackKeySet {
+                    user: user.into(),
+                    key,
+                },
+            ))
+        },
+        &mut out,
+    )?;
+    reader.rows(
         "SELECT id, recipient, sender, sent_at, text, crc, grp FROM messages ORDER BY id, recipient",
         "messages",
         |r| {
@@ -153,6 +210,33 @@ fn groups_of(memberships: Vec<Record>) -> Vec<Record> {
                 by: user.clone(),
                 members: vec![user],
             }),
+        }
+    }
+    out
+}
+
+/// A key row's owner and key: `(user, key_id, key, sig, ...)`.
+fn signed_key(r: &Row<'_>) -> rusqlite::Result<(String, SignedKey)> {
+    Ok((
+        r.get(0)?,
+        SignedKey {
+            id: r.get(1)?,
+            key: r.get(2)?,
+            sig: r.get(3)?,
+        },
+    ))
+}
+
+/// One `OneTimeKeysAdded` per user, from their keys' rows (in user order, then publishing order).
+fn keys_by_user(rows: Vec<Record>) -> Vec<Record> {
+    let mut out: Vec<Record> = Vec::new();
+    for r in rows {
+        let Record::OneTimeKeysAdded { user, keys } = r else {
+            continue;
+        };
+        match out.last_mut() {
+            Some(Record::OneTimeKeysAdded { user: u, keys: all }) if *u == user => all.extend(keys),
+            _ => out.push(Record::OneTimeKeysAdded { user, keys }),
         }
     }
     out
@@ -243,5 +327,9 @@ fn describe(record: &Record) -> String {
         Record::GroupCreated { .. } | Record::GroupJoined { .. } | Record::GroupLeft { .. } => {
             "a group membership".into()
         }
+        Record::IdentityPublished { .. } => "published identity keys".into(),
+        Record::OneTimeKeysAdded { .. }
+        | Record::FallbackKeySet { .. }
+        | Record::OneTimeKeyClaimed { .. } => "a published key".into(),
     }
 }

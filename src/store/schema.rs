@@ -13,7 +13,7 @@ pub(crate) const APPLICATION_ID: i64 = 0x4E41_5454;
 
 /// `PRAGMA user_version` of the format this build writes. Raise it (and add a migration from the old
 /// one, [`MIGRATIONS`]) whenever a table changes.
-pub(crate) const FORMAT_VERSION: i64 = 3;
+pub(crate) const FORMAT_VERSION: i64 = 4;
 
 /// How a store of each older format becomes the next one: `(from, statements)`, applied in order, each
 /// in the transaction that also raises `user_version`, so a crash leaves either format, never a mix.
@@ -49,6 +49,32 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
              SELECT id, recipient, sender, sent_at, text, crc, grp FROM messages;
          DROP TABLE messages;
          ALTER TABLE messages_by_recipient_and_id RENAME TO messages;",
+    ),
+    (
+        3,
+        // The key directory of end-to-end encryption: new tables, nothing else changes.
+        "CREATE TABLE identities (
+             user TEXT PRIMARY KEY,
+             curve25519 TEXT NOT NULL,
+             ed25519 TEXT NOT NULL,
+             crc INTEGER NOT NULL
+         ) STRICT;
+         CREATE TABLE one_time_keys (
+             seq INTEGER PRIMARY KEY,
+             user TEXT NOT NULL,
+             key_id TEXT NOT NULL,
+             key TEXT NOT NULL,
+             sig TEXT NOT NULL,
+             crc INTEGER NOT NULL,
+             UNIQUE (user, key_id)
+         ) STRICT;
+         CREATE TABLE fallback_keys (
+             user TEXT PRIMARY KEY,
+             key_id TEXT NOT NULL,
+             key TEXT NOT NULL,
+             sig TEXT NOT NULL,
+             crc INTEGER NOT NULL
+         ) STRICT;",
     ),
 ];
 
@@ -117,6 +143,31 @@ CREATE TABLE group_members (
     PRIMARY KEY (grp, member)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX group_members_by_member ON group_members (member);
+-- The public keys each account's client published for end-to-end encryption: its identity, its
+-- one-time keys (in publishing order: the oldest is handed out first, then deleted) and its fallback
+-- key.
+CREATE TABLE identities (
+    user TEXT PRIMARY KEY,
+    curve25519 TEXT NOT NULL,
+    ed25519 TEXT NOT NULL,
+    crc INTEGER NOT NULL
+) STRICT;
+CREATE TABLE one_time_keys (
+    seq INTEGER PRIMARY KEY,
+    user TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    sig TEXT NOT NULL,
+    crc INTEGER NOT NULL,
+    UNIQUE (user, key_id)
+) STRICT;
+CREATE TABLE fallback_keys (
+    user TEXT PRIMARY KEY,
+    key_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    sig TEXT NOT NULL,
+    crc INTEGER NOT NULL
+) STRICT;
 ";
 
 /// The `meta` key of the next stored-message id: ids keep growing even when every message has been

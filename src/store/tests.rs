@@ -7,8 +7,9 @@ use std::path::Path;
 use proptest::prelude::*;
 
 use super::*;
+use crate::protocol::keys::{sample_key, shaped};
 use crate::server::harness::{Harness, START};
-use crate::server::{Account, Config, ConnId, ServerState, StoredView};
+use crate::server::{Account, Config, ConnId, KeysView, ServerState, StoredView};
 use crate::time::Timestamp;
 
 const USERS: &[(&str, &str)] = &[
@@ -50,6 +51,7 @@ struct Durable {
     blocks: Vec<(String, String)>,
     next_message_id: u64,
     groups: Vec<(String, Vec<String>)>,
+    keys: BTreeMap<String, Option<KeysView>>,
 }
 
 fn durable(s: &ServerState) -> Durable {
@@ -78,6 +80,10 @@ fn durable(s: &ServerState) -> Durable {
         blocks,
         next_message_id: s.next_message_id(),
         groups: s.durable_view().groups,
+        keys: users
+            .iter()
+            .map(|u| (u.clone(), s.published_keys(u)))
+            .collect(),
         users,
     }
 }
@@ -113,6 +119,13 @@ enum Op {
     /// `a` adds `b` to group `g`.
     GroupAdd(usize, u8, usize),
     GroupLeave(usize, u8),
+    /// `a` publishes identity `k` (one of two, so identities are replaced).
+    Identity(usize, u8),
+    /// `a` publishes `n` one-time keys.
+    AddKeys(usize, u8),
+    Fallback(usize),
+    /// `a` claims `b`'s keys.
+    Claim(usize, usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -131,6 +144,10 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (u.clone(), 0u8..2).prop_map(|(a, g)| Op::MessageGroup(a, g)),
         1 => (u.clone(), 0u8..2, u.clone()).prop_map(|(a, g, b)| Op::GroupAdd(a, g, b)),
         1 => (u.clone(), 0u8..2).prop_map(|(a, g)| Op::GroupLeave(a, g)),
+        1 => (u.clone(), 0u8..2).prop_map(|(a, k)| Op::Identity(a, k)),
+        2 => (u.clone(), 1u8..8).prop_map(|(a, n)| Op::AddKeys(a, n)),
+        1 => u.clone().prop_map(Op::Fallback),
+        3 => (u.clone(), u.clone()).prop_map(|(a, b)| Op::Claim(a, b)),
     ]
 }
 
@@ -221,6 +238,37 @@ fn run(ops: &[Op]) -> Harness {
                     h.send(c, &format!("group leave g{g}"));
                 }
             }
+            Op::Identity(a, k) => {
+                if let Some(&c) = online.get(&a) {
+                    let who = USERS[a].0;
+                    h.send(
+                        c,
+                        &format!(
+                            "keys identity {} {}",
+                            shaped(&format!("c{who}{k}"), 43),
+                            shaped(&format!("e{who}{k}"), 43)
+                        ),
+                    );
+                }
+            }
+            Op::AddKeys(a, k) => {
+                if let Some(&c) = online.get(&a) {
+                    let keys: Vec<String> = (0..u64::from(k))
+                        .map(|i| sample_key(n as u64 * 10 + i).to_string())
+                        .collect();
+                    h.send(c, &format!("keys add {}", keys.join(" ")));
+                }
+            }
+            Op::Fallback(a) => {
+                if let Some(&c) = online.get(&a) {
+                    h.send(c, &format!("keys fallback {}", sample_key(n as u64)));
+                }
+            }
+            Op::Claim(a, b) => {
+                if let Some(&c) = online.get(&a) {
+                    h.send(c, &format!("keys claim {}", USERS[b].0));
+                }
+            }
             Op::Login(_) | Op::WrongPasswords(_) => {}
         }
     }
@@ -261,6 +309,7 @@ proptest! {
         prop_assert_eq!(durable(&from_store), durable(&from_log));
         for (u, _) in USERS {
             prop_assert_eq!(from_store.stored_messages(u), h.state.stored_messages(u));
+            prop_assert_eq!(from_store.published_keys(u), h.state.published_keys(u));
         }
         prop_assert!(from_store.next_message_id() >= h.state.next_message_id()
             || h.state.stored_messages("alice").is_empty());
@@ -493,6 +542,87 @@ fn a_store_of_the_second_format_is_upgraded_and_keys_messages_by_recipient() {
     drop(store);
     let records = Store::open(dir.path()).unwrap().load().unwrap().records;
     assert_eq!(records, vec![kept, copy("bob"), copy("carol")]);
+}
+
+/// A store of the third format (before the key directory) gains its tables, keeps what it had, and
+/// keeps keys from then on.
+#[test]
+fn a_store_of_the_third_format_is_upgraded_with_the_key_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let kept = stored(3, "bob", "before keys");
+    {
+        let mut store = Store::open(dir.path()).unwrap();
+        store.commit(std::slice::from_ref(&kept)).unwrap();
+    }
+    {
+        // What a store made by the previous build looks like: the same, without the key tables.
+        let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+        conn.execute_batch(
+            "BEGIN;
+             DROP TABLE identities;
+             DROP TABLE one_time_keys;
+             DROP TABLE fallback_keys;
+             PRAGMA user_version = 3;
+             COMMIT;",
+        )
+        .unwrap();
+    }
+    let mut store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.load().unwrap().records, vec![kept.clone()]);
+    let identity = Record::IdentityPublished {
+        user: "bob".into(),
+        curve25519: shaped("c", 43),
+        ed25519: shaped("e", 43),
+    };
+    let added = Record::OneTimeKeysAdded {
+        user: "bob".into(),
+        keys: vec![sample_key(1), sample_key(2), sample_key(3)],
+    };
+    let fallback = Record::FallbackKeySet {
+        user: "bob".into(),
+        key: sample_key(9),
+    };
+    let claimed = Record::OneTimeKeyClaimed {
+        user: "bob".into(),
+        key_id: "2".into(),
+    };
+    store
+        .commit(&[identity.clone(), added, fallback.clone(), claimed])
+        .unwrap();
+    drop(store);
+    let records = Store::open(dir.path()).unwrap().load().unwrap().records;
+    let left = Record::OneTimeKeysAdded {
+        user: "bob".into(),
+        keys: vec![sample_key(1), sample_key(3)],
+    };
+    assert_eq!(records, vec![identity, left, fallback, kept]);
+}
+
+/// A new identity drops the old one's keys in the store as in the core.
+#[test]
+fn a_new_identity_drops_the_keys_of_the_old_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let identity = |k: &str| Record::IdentityPublished {
+        user: "bob".into(),
+        curve25519: shaped(k, 43),
+        ed25519: shaped(k, 43),
+    };
+    store
+        .commit(&[
+            identity("old"),
+            Record::OneTimeKeysAdded {
+                user: "bob".into(),
+                keys: vec![sample_key(1)],
+            },
+            Record::FallbackKeySet {
+                user: "bob".into(),
+                key: sample_key(2),
+            },
+        ])
+        .unwrap();
+    store.commit(&[identity("new")]).unwrap();
+    assert_eq!(store.load().unwrap().records, vec![identity("new")]);
 }
 
 fn closed_store(dir: &Path) -> std::path::PathBuf {

@@ -289,5 +289,40 @@ pub(crate) fn samples() -> Vec<ServerMsg> {
     for e in errors {
         v.push(ServerMsg::Error(e));
     }
+    let (curve, ed) = ("C".repeat(43), "E".repeat(43));
+    v.extend([
+        ServerMsg::Keys {
+            user: n("bob"),
+            curve25519: curve.clone(),
+            ed25519: ed.clone(),
+            key: Some(SignedKey {
+                id: "AAAAAAAAAAE".into(),
+                key: "K".repeat(43),
+                sig: "S".repeat(86),
+            }),
+        },
+        ServerMsg::Keys {
+            user: n("bob"),
+            curve25519: curve,
+            ed25519: ed,
+            key: None,
+        },
+        ServerMsg::NoKeys { user: n("bob") },
+        ServerMsg::KeysLeft { count: 0 },
+        ServerMsg::KeysLeft { count: 1 },
+        ServerMsg::KeysLeft { count: 100 },
+    ]);
+    for e in [
+        ErrorReply::BadKey(KeyError::Form),
+        ErrorReply::BadKey(KeyError::KeyId),
+        ErrorReply::BadKey(KeyError::Curve25519),
+        ErrorReply::BadKey(KeyError::Ed25519),
+        ErrorReply::BadKey(KeyError::Signature),
+        ErrorReply::KeysPerLine { max: 20 },
+        ErrorReply::KeysFull { held: 95, max: 100 },
+        ErrorReply::NoIdentity,
+    ] {
+        v.push(ServerMsg::Error(e));
+    }
     v
 }

@@ -192,6 +192,16 @@ impl ServerState {
                     send(out, conn, ServerMsg::Help { command });
                 }
             }
+            Command::KeysIdentity {
+                curve25519,
+                ed25519,
+            } => self
+                .key_rules()
+                .identity(conn, me, curve25519, ed25519, out),
+            Command::KeysAdd { keys } => self.key_rules().add(conn, me, &keys, out),
+            Command::KeysFallback { key } => self.key_rules().fallback(conn, me, key, out),
+            Command::KeysClaim { user } => self.key_rules().claim(conn, me, user, out),
+            Command::KeysShow { user } => self.key_rules().show(conn, user, out),
             // The client reports private-chat use; resetting the idle clock (above) is the whole effect.
             Command::Active => {}
         }

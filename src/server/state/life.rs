@@ -94,8 +94,9 @@ impl ServerState {
         self.release_held(conn, now, out);
     }
 
-    /// Makes `user` online on `conn`: welcome, the first window of stored messages (before anything
-    /// else; the rest as the client reads), then presence.
+    /// Makes `user` online on `conn`: welcome, how many one-time keys it has published (if it has an
+    /// identity), the first window of stored messages (before anything else; the rest as the client
+    /// reads), then presence.
     fn begin_session(&mut self, conn: ConnId, user: UserId, now: Timestamp, out: &mut Vec<Effect>) {
         let name = self.name(user).clone();
         let waiting = self.mailboxes.stored(user).cloned().collect();
@@ -107,6 +108,7 @@ impl ServerState {
             at: now,
         }));
         send(out, conn, ServerMsg::Welcome { user: name.clone() });
+        self.key_rules().welcome(conn, user, out);
         // (The mailbox holds nothing from users this user blocks: `block` discards it.)
         self.delivery().pump(user, out);
         self.announce(user, true, now, out);

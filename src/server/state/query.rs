@@ -3,7 +3,7 @@
 
 use super::ServerState;
 use crate::server::event::ConnId;
-use crate::server::views::{DurableUser, DurableView, StoredView};
+use crate::server::views::{DurableUser, DurableView, KeysView, StoredView};
 use crate::time::Timestamp;
 
 impl ServerState {
@@ -103,6 +103,7 @@ impl ServerState {
                     mailbox: self.stored_messages(name),
                     locked_until: self.accounts.lockout(id),
                     last_logout: self.history.last_logout(id),
+                    keys: self.keys_view(id),
                 }
             })
             .collect();
@@ -121,6 +122,23 @@ impl ServerState {
                 })
                 .collect(),
         }
+    }
+
+    /// The keys `id`'s client published, if it published an identity.
+    fn keys_view(&self, id: crate::server::accounts::UserId) -> Option<KeysView> {
+        let (curve25519, ed25519) = self.keys.identity(id)?;
+        let (one_time, fallback) = self.keys.keys_of(id);
+        Some(KeysView {
+            curve25519: curve25519.to_owned(),
+            ed25519: ed25519.to_owned(),
+            one_time: one_time.iter().map(|k| k.to_string()).collect(),
+            fallback: fallback.map(|k| k.to_string()),
+        })
+    }
+
+    /// `name`'s published keys (see [`KeysView`]).
+    pub fn published_keys(&self, name: &str) -> Option<KeysView> {
+        self.keys_view(self.find_user(name)?)
     }
 
     /// When `name`'s last session ended, if one did.

@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use super::ServerState;
 use crate::protocol::Name;
+use crate::protocol::keys::SignedKey;
 use crate::server::accounts::UserId;
 use crate::server::mailboxes::StoredMsg;
 use crate::server::record::{Record, RecordTarget};
@@ -176,5 +177,40 @@ impl RecordTarget for Restoring<'_> {
             .leave(group, id)
             .then_some(())
             .ok_or(Skipped)
+    }
+
+    fn set_identity(
+        &mut self,
+        user: &Name,
+        curve25519: &str,
+        ed25519: &str,
+    ) -> Result<(), Skipped> {
+        let id = self.user(user)?;
+        self.state.keys.restore_identity(id, curve25519, ed25519);
+        Ok(())
+    }
+
+    fn drop_keys(&mut self, user: &Name) -> Result<(), Skipped> {
+        let id = self.user(user)?;
+        self.state.keys.drop_keys(id);
+        Ok(())
+    }
+
+    fn add_one_time_keys(&mut self, user: &Name, keys: &[SignedKey]) -> Result<(), Skipped> {
+        let id = self.user(user)?;
+        self.state.keys.restore_one_time(id, keys);
+        Ok(())
+    }
+
+    fn set_fallback_key(&mut self, user: &Name, key: &SignedKey) -> Result<(), Skipped> {
+        let id = self.user(user)?;
+        self.state.keys.restore_fallback(id, key);
+        Ok(())
+    }
+
+    fn remove_one_time_key(&mut self, user: &Name, key_id: &str) -> Result<(), Skipped> {
+        let id = self.user(user)?;
+        self.state.keys.remove_one_time(id, key_id);
+        Ok(())
     }
 }

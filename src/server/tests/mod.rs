@@ -6,6 +6,7 @@ mod delivery;
 mod flood;
 mod groups;
 mod hostile;
+mod keys;
 mod login;
 mod messaging;
 mod presence;
