@@ -153,7 +153,8 @@ print(json.dumps({m.group(1): int(m.group(2)) for m in re.finditer(r"cmdstat_([a
     fi
     python3 figures.py tag "$build" "$ops" <run.json | tee -a results.jsonl | python3 figures.py line
 }
-echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
+# The machine is shared: how busy it was, before and after, is part of the figures.
+echo "uptime at the start: $(uptime)"
 # With appendfsync always, every round trip to the log waits for one synced write of this disk:
 # the floor under the cross-node latency.
 python3 - "$W" <<'EOF'
@@ -191,5 +192,5 @@ for round in $(seq "$ROUNDS"); do
         REDIS_PORT=""
     done
 done
-echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "uptime at the end: $(uptime)"
 python3 figures.py summary <results.jsonl

@@ -744,14 +744,18 @@ fn no_password_enters_the_shared_log() {
     });
     let secret_lines = entries
         .iter()
-        .filter(|e| matches!(e.event.event, natter::server::OwnedEvent::SecretLine { .. }))
+        .flat_map(|e| &e.events)
+        .filter(|e| matches!(e.event, natter::server::OwnedEvent::SecretLine { .. }))
         .count();
     assert_eq!(
         secret_lines, 4,
         "the four password lines, without their text"
     );
     // Every entry's bytes, as Redis holds them.
-    let held: Vec<Vec<u8>> = entries.iter().map(|e| e.event.encode()).collect();
+    let held: Vec<Vec<u8>> = entries
+        .iter()
+        .map(|e| natter::server::LoggedEvent::encode_batch(&e.events))
+        .collect();
     let holds = |text: &str| {
         held.iter()
             .any(|b| b.windows(text.len()).any(|w| w == text.as_bytes()))

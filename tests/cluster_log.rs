@@ -1,15 +1,21 @@
 //! The shared log of cluster mode against a real Redis: appends from several nodes end in one order
-//! that every reader sees, copies of the core fed from it agree, what Redis acknowledged survives its
-//! `kill -9`, and an unreachable Redis is an error in bounded time, never a hang.
+//! that every reader sees, copies of the core fed from it (entries of several events each) agree, what
+//! Redis acknowledged survives its `kill -9`, a node's appends in flight when Redis restarts or their
+//! answers are lost are sent again and count once, and an unreachable Redis is an error in bounded
+//! time, never a hang.
 
 mod kit;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use kit::Redis;
 use natter::server::harness::{Fed, Harness, START};
-use natter::server::{Config, ConnId, Event, LogEntry, LoggedEvent, OwnedEvent, ServerState};
-use natter::shell::cluster::{LogError, RedisLog, Snapshots};
+use natter::server::{
+    Applied, Config, ConnId, Event, LogEntry, LoggedEvent, OwnedEvent, ReplicaLog, ServerState,
+};
+use natter::shell::cluster::{LogError, RedisLog, Snapshots, appender};
 use natter::time::Timestamp;
 
 const KEY: &str = "natter:log";
@@ -49,7 +55,7 @@ fn appends_from_two_nodes_end_in_one_order_that_every_reader_sees() {
         // Two nodes appending at once, each its own connections' lines, in its own order.
         let node_a = smol::spawn(async move {
             for i in 0..200 {
-                a.append_many(1, i + 1, &[line(1 << 48 | 1, &format!("a{i}"), i)])
+                a.append_many(1, i + 1, &[vec![line(1 << 48 | 1, &format!("a{i}"), i)]])
                     .await
                     .unwrap();
             }
@@ -57,7 +63,7 @@ fn appends_from_two_nodes_end_in_one_order_that_every_reader_sees() {
         });
         let node_b = smol::spawn(async move {
             for i in 0..200 {
-                b.append_many(2, i + 1, &[line(2 << 48 | 1, &format!("b{i}"), i)])
+                b.append_many(2, i + 1, &[vec![line(2 << 48 | 1, &format!("b{i}"), i)]])
                     .await
                     .unwrap();
             }
@@ -74,7 +80,8 @@ fn appends_from_two_nodes_end_in_one_order_that_every_reader_sees() {
         for (prefix, conn) in [("a", 1u64 << 48 | 1), ("b", 2 << 48 | 1)] {
             let mine: Vec<String> = seen_a
                 .iter()
-                .filter_map(|e| match &e.event.event {
+                .flat_map(|e| &e.events)
+                .filter_map(|e| match &e.event {
                     OwnedEvent::Line { conn: c, line } if c.0 == conn => {
                         Some(String::from_utf8_lossy(&line[..]).into_owned())
                     }
@@ -88,11 +95,14 @@ fn appends_from_two_nodes_end_in_one_order_that_every_reader_sees() {
         assert!(seen_a.iter().zip(1..).all(|(e, n)| e.position == n));
         // Every entry names its node and that node's count for it.
         for e in &seen_a {
-            let OwnedEvent::Line { conn, .. } = &e.event.event else {
+            let [event] = &e.events[..] else {
+                panic!("{e:?}")
+            };
+            let OwnedEvent::Line { conn, .. } = &event.event else {
                 panic!("{e:?}")
             };
             assert_eq!(e.node, conn.0 >> 48);
-            assert_eq!(e.seq, e.event.at.as_millis() + 1);
+            assert_eq!(e.seq, event.at.as_millis() + 1);
         }
     });
 }
@@ -133,15 +143,26 @@ fn copies_of_the_core_fed_from_the_redis_log_agree_with_the_one_that_made_it() {
         let mut log = RedisLog::connect(&redis.endpoint(), KEY, BLOCK, None)
             .await
             .unwrap();
-        let entries: Vec<LoggedEvent> = made.iter().map(|f| f.event.clone()).collect();
+        // As a node appends them: what one turn made is one entry (here, runs of one to four).
+        let events: Vec<LoggedEvent> = made.iter().map(|f| f.event.clone()).collect();
+        let entries: Vec<Vec<LoggedEvent>> = (0..)
+            .map(|i| 1 + i % 4)
+            .scan(0, |at, n: usize| {
+                let from = *at;
+                *at = (from + n).min(events.len());
+                (from < events.len()).then(|| events[from..*at].to_vec())
+            })
+            .collect();
+        assert!(entries.iter().any(|e| e.len() > 1));
         log.append_many(1, 1, &entries).await.unwrap();
         let back = read_all(&mut log).await;
-        assert_eq!(back.len(), made.len());
+        assert_eq!(back.len(), entries.len());
         let replayed: Vec<_> = back
             .into_iter()
+            .flat_map(|entry| entry.events)
             .zip(&made)
-            .map(|(entry, fed)| Fed {
-                event: entry.event,
+            .map(|(event, fed)| Fed {
+                event,
                 ..fed.clone()
             })
             .collect();
@@ -160,7 +181,7 @@ fn what_redis_acknowledged_survives_its_kill_9() {
             .await
             .unwrap();
         for i in 0..50 {
-            log.append_many(1, i + 1, &[line(1, &format!("m{i}"), i)])
+            log.append_many(1, i + 1, &[vec![line(1, &format!("m{i}"), i)]])
                 .await
                 .unwrap();
         }
@@ -170,7 +191,7 @@ fn what_redis_acknowledged_survives_its_kill_9() {
             .unwrap();
         let back = read_all(&mut log).await;
         assert_eq!(back.len(), 50, "acknowledged entries were lost");
-        assert_eq!(back[49].event, line(1, "m49", 49));
+        assert_eq!(back[49].events, [line(1, "m49", 49)]);
         assert_eq!((back[49].node, back[49].seq), (1, 50));
         assert!(redis.dir().join("appendonlydir").exists());
     });
@@ -188,7 +209,7 @@ fn an_unreachable_redis_is_a_clear_error_in_bounded_time() {
         redis.kill9();
         let started = Instant::now();
         let err = log
-            .append_many(1, 1, &[line(1, "lost?", 1)])
+            .append_many(1, 1, &[vec![line(1, "lost?", 1)]])
             .await
             .unwrap_err();
         assert!(
@@ -220,7 +241,7 @@ fn a_snapshot_is_stored_only_forwards_and_trims_the_log_behind_it() {
         let url = redis.endpoint();
         let mut log = RedisLog::connect(&url, KEY, BLOCK, None).await.unwrap();
         for i in 0..20 {
-            log.append_many(1, i + 1, &[line(1, &format!("m{i}"), i)])
+            log.append_many(1, i + 1, &[vec![line(1, &format!("m{i}"), i)]])
                 .await
                 .unwrap();
         }
@@ -244,7 +265,7 @@ fn a_snapshot_is_stored_only_forwards_and_trims_the_log_behind_it() {
         );
         assert_eq!(read_all(&mut log).await.len(), 11);
         // Numbering goes on past the trim: the next entry is 21, not 12.
-        log.append_many(1, 21, &[line(1, "after", 21)])
+        log.append_many(1, 21, &[vec![line(1, "after", 21)]])
             .await
             .unwrap();
         assert_eq!(
@@ -252,4 +273,159 @@ fn a_snapshot_is_stored_only_forwards_and_trims_the_log_behind_it() {
             Some(21)
         );
     });
+}
+
+/// The events the log's entries stand for, as every node applies them: in the log's order, an entry
+/// its node appended twice counted once. Also how many second copies there were.
+fn effective(entries: &[LogEntry]) -> (Vec<LoggedEvent>, usize) {
+    let mut log = ReplicaLog::new();
+    let (mut events, mut twice) = (Vec::new(), 0);
+    for entry in entries {
+        match log.admit(entry) {
+            Applied::Fed => events.extend(entry.events.iter().cloned()),
+            Applied::Duplicate => twice += 1,
+            other => panic!("entry {}: {other:?}", entry.position),
+        }
+    }
+    (events, twice)
+}
+
+/// Entry `i` of a node's turns: one to three lines.
+fn turn(i: u64) -> Vec<LoggedEvent> {
+    (0..1 + i % 3)
+        .map(|k| line(1 << 48 | 1, &format!("t{i}.{k}"), i))
+        .collect()
+}
+
+/// Runs `work` beside a node's appender (appending to `endpoint` what it is handed), then closes
+/// the appender's queue and waits, boundedly, until it has had every entry confirmed.
+fn with_appender<F: std::future::Future<Output = ()>>(
+    endpoint: natter::shell::cluster::Endpoint,
+    work: impl FnOnce(smol::channel::Sender<Vec<LoggedEvent>>) -> F,
+) {
+    let (queue, taken) = smol::channel::unbounded();
+    let fenced = std::rc::Rc::new(std::cell::Cell::new(false));
+    let appending = appender(endpoint, KEY.into(), 1, taken, fenced, None);
+    smol::block_on(async {
+        let all = futures_lite::future::zip(appending, work(queue));
+        let bounded = async {
+            smol::Timer::after(Duration::from_secs(30)).await;
+            panic!("the appender did not get its entries into Redis within 30 s");
+        };
+        futures_lite::FutureExt::or(async { all.await.1 }, bounded).await
+    });
+}
+
+/// A relay to Redis whose first connection stops passing Redis's answers back once `cut` is set (the
+/// appends go on reaching Redis; their answers are lost on the way); later connections pass both ways.
+fn relay_losing_answers(redis_port: u16, cut: Arc<AtomicBool>) -> u16 {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    fn pump(mut from: TcpStream, mut to: TcpStream, cut: Arc<AtomicBool>) {
+        let mut buf = [0u8; 16 * 1024];
+        while let Ok(n @ 1..) = from.read(&mut buf) {
+            if !cut.load(Ordering::SeqCst) && to.write_all(&buf[..n]).is_err() {
+                break;
+            }
+        }
+        let _ = to.shutdown(std::net::Shutdown::Both);
+    }
+    std::thread::spawn(move || {
+        for (n, client) in listener.incoming().enumerate() {
+            let Ok(client) = client else { return };
+            let Ok(redis) = TcpStream::connect(("127.0.0.1", redis_port)) else {
+                return;
+            };
+            let answers = if n == 0 { cut.clone() } else { Arc::default() };
+            let (c2, r2) = (client.try_clone().unwrap(), redis.try_clone().unwrap());
+            std::thread::spawn(move || pump(c2, r2, Arc::default()));
+            std::thread::spawn(move || pump(redis, client, answers));
+        }
+    });
+    port
+}
+
+#[test]
+fn appends_whose_answers_were_lost_are_sent_again_in_order_and_count_once() {
+    let Some(redis) = Redis::start() else { return };
+    let cut = Arc::new(AtomicBool::new(false));
+    let redis_port = redis.url().rsplit(':').next().unwrap().parse().unwrap();
+    let port = relay_losing_answers(redis_port, cut.clone());
+    let through_relay =
+        natter::shell::cluster::Endpoint::parse(&format!("redis://127.0.0.1:{port}"), None)
+            .unwrap();
+    let direct = redis.endpoint();
+    with_appender(through_relay, |queue| async move {
+        let mut log = RedisLog::connect(&direct, KEY, BLOCK, None).await.unwrap();
+        for i in 0..10 {
+            queue.send(turn(i)).await.unwrap();
+        }
+        while log.entries().await.unwrap() < 10 {
+            smol::Timer::after(Duration::from_millis(10)).await;
+        }
+        smol::Timer::after(Duration::from_millis(100)).await;
+        // From now on Redis stores what the node appends, and the node hears nothing back: after
+        // its wait it connects again and sends every entry not confirmed, with the same numbers.
+        cut.store(true, Ordering::SeqCst);
+        for i in 10..30 {
+            queue.send(turn(i)).await.unwrap();
+        }
+        while log.entries().await.unwrap() < 30 {
+            smol::Timer::after(Duration::from_millis(10)).await;
+        }
+    });
+    let entries = smol::block_on(async {
+        read_all(
+            &mut RedisLog::connect(&redis.endpoint(), KEY, BLOCK, None)
+                .await
+                .unwrap(),
+        )
+        .await
+    });
+    let (events, twice) = effective(&entries);
+    assert!(
+        (20..=30).contains(&twice),
+        "the 20 entries whose answers were lost are in the log twice: {twice}"
+    );
+    assert_eq!(events, (0..30).flat_map(turn).collect::<Vec<_>>());
+}
+
+#[test]
+fn appends_in_flight_when_redis_restarts_are_sent_again_without_loss_or_duplicate_effect() {
+    let Some(redis) = Redis::start() else { return };
+    let endpoint = redis.endpoint();
+    let mut redis = Some(redis);
+    let mut restarted = None;
+    with_appender(endpoint, |queue| {
+        let restarted = &mut restarted;
+        let redis = &mut redis;
+        async move {
+            for i in 0..600 {
+                if i == 150 {
+                    // kill -9 and start again, beside the node: its appends in flight meet the
+                    // crash, and the next ones wait for Redis to be back.
+                    let mut r = redis.take().unwrap();
+                    *restarted = Some(std::thread::spawn(move || {
+                        r.restart();
+                        r
+                    }));
+                }
+                queue.send(turn(i)).await.unwrap();
+                smol::Timer::after(Duration::from_millis(2)).await;
+            }
+        }
+    });
+    let redis = restarted.unwrap().join().unwrap();
+    let entries = smol::block_on(async {
+        read_all(
+            &mut RedisLog::connect(&redis.endpoint(), KEY, BLOCK, None)
+                .await
+                .unwrap(),
+        )
+        .await
+    });
+    let (events, _) = effective(&entries);
+    assert_eq!(events, (0..600).flat_map(turn).collect::<Vec<_>>());
 }

@@ -131,8 +131,14 @@ impl LoggedEvent {
 /// Why bytes are not a log entry.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LogDecodeError {
-    #[error("log entry version {0} is not one this build reads (it reads version {LOG_VERSION})")]
+    #[error(
+        "log entry version {0} is not one this build reads (it reads versions {LOG_VERSION}, one \
+         event, and {BATCH_VERSION}, a node's batch of them): the cluster's nodes must all run one \
+         build"
+    )]
     Version(u8),
+    #[error("log entry holds no event")]
+    Empty,
     #[error("log entry ends early")]
     Short,
     #[error("log entry has {0} bytes after its end")]
@@ -175,8 +181,12 @@ fn shape_of_code(code: u8) -> Result<SecretShape, LogDecodeError> {
     })
 }
 
-/// The version byte every encoded entry starts with.
+/// The version byte of an encoded event alone ([`LoggedEvent::encode`]; the entries a node appended
+/// one event at a time, before entries held a batch).
 pub const LOG_VERSION: u8 = 1;
+
+/// The version byte of an entry holding a node's batch of events ([`LoggedEvent::encode_batch`]).
+pub const BATCH_VERSION: u8 = 2;
 
 /// The longest line or hash an entry may carry: far above the server's line limit, far below what
 /// would let a damaged length field allocate wildly.
@@ -186,8 +196,47 @@ impl LoggedEvent {
     /// The entry as bytes: a version, the time, then the event (little-endian integers, lengths before
     /// byte strings). The form a log shared by several servers holds.
     pub fn encode(&self) -> Vec<u8> {
-        let mut b = Vec::with_capacity(32);
+        let mut b = Vec::with_capacity(1 + self.encoded_len());
         b.push(LOG_VERSION);
+        self.encode_into(&mut b);
+        b
+    }
+
+    /// A node's batch of events as the bytes of one entry of the shared log: a version, how many,
+    /// then each event as [`Self::encode`] writes it, without its version byte. Readers apply them
+    /// in this order, all at the entry's one place in the log.
+    pub fn encode_batch(events: &[LoggedEvent]) -> Vec<u8> {
+        let len: usize = events.iter().map(LoggedEvent::encoded_len).sum();
+        let mut b = Vec::with_capacity(5 + len);
+        b.push(BATCH_VERSION);
+        b.extend_from_slice(&(events.len() as u32).to_le_bytes());
+        for event in events {
+            event.encode_into(&mut b);
+        }
+        b
+    }
+
+    /// How many bytes the event takes in an entry ([`Self::encode_batch`]): what a node counts to
+    /// keep its entries within their bound.
+    pub fn encoded_len(&self) -> usize {
+        let body = match &self.event {
+            OwnedEvent::Connected { peer, .. } => {
+                8 + 1 + if peer.is_ipv4() { 4 } else { 16 + 4 + 4 } + 2
+            }
+            OwnedEvent::Line { line, .. } => 8 + 4 + line.len(),
+            OwnedEvent::PasswordChecked { .. } => 8 + 8 + 1,
+            OwnedEvent::PasswordHashed { hash, .. } => 8 + 8 + 4 + hash.len(),
+            OwnedEvent::SecretLine { .. } => 8 + 1,
+            OwnedEvent::LineTooLong { .. }
+            | OwnedEvent::Disconnected { .. }
+            | OwnedEvent::Drained { .. } => 8,
+            OwnedEvent::Shutdown | OwnedEvent::Tick => 0,
+        };
+        8 + 1 + body
+    }
+
+    /// The time, the event's tag and its fields.
+    fn encode_into(&self, b: &mut Vec<u8>) {
         b.extend_from_slice(&self.at.as_millis().to_le_bytes());
         let conn = |b: &mut Vec<u8>, c: &ConnId| b.extend_from_slice(&c.0.to_le_bytes());
         let bytes = |b: &mut Vec<u8>, s: &[u8]| {
@@ -197,7 +246,7 @@ impl LoggedEvent {
         match &self.event {
             OwnedEvent::Connected { conn: c, peer } => {
                 b.push(0);
-                conn(&mut b, c);
+                conn(b, c);
                 match peer {
                     SocketAddr::V4(a) => {
                         b.push(4);
@@ -215,44 +264,43 @@ impl LoggedEvent {
             }
             OwnedEvent::Line { conn: c, line } => {
                 b.push(1);
-                conn(&mut b, c);
-                bytes(&mut b, line);
+                conn(b, c);
+                bytes(b, line);
             }
             OwnedEvent::LineTooLong { conn: c } => {
                 b.push(2);
-                conn(&mut b, c);
+                conn(b, c);
             }
             OwnedEvent::Disconnected { conn: c } => {
                 b.push(3);
-                conn(&mut b, c);
+                conn(b, c);
             }
             // (Tag 4 was a timer's firing, which the core now keeps to itself; no node ever appended
             // one, and the tag is not reused.)
             OwnedEvent::PasswordChecked { conn: c, job, ok } => {
                 b.push(5);
-                conn(&mut b, c);
+                conn(b, c);
                 b.extend_from_slice(&job.to_le_bytes());
                 b.push(u8::from(*ok));
             }
             OwnedEvent::PasswordHashed { conn: c, job, hash } => {
                 b.push(6);
-                conn(&mut b, c);
+                conn(b, c);
                 b.extend_from_slice(&job.to_le_bytes());
-                bytes(&mut b, hash.as_bytes());
+                bytes(b, hash.as_bytes());
             }
             OwnedEvent::Drained { conn: c } => {
                 b.push(7);
-                conn(&mut b, c);
+                conn(b, c);
             }
             OwnedEvent::Shutdown => b.push(8),
             OwnedEvent::Tick => b.push(9),
             OwnedEvent::SecretLine { conn: c, shape } => {
                 b.push(10);
-                conn(&mut b, c);
+                conn(b, c);
                 b.push(shape_code(*shape));
             }
         }
-        b
     }
 
     /// Reads back what [`Self::encode`] wrote; anything else is an error, never a panic.
@@ -262,6 +310,42 @@ impl LoggedEvent {
         if version != LOG_VERSION {
             return Err(LogDecodeError::Version(version));
         }
+        let event = Self::read(&mut r)?;
+        r.end()?;
+        Ok(event)
+    }
+
+    /// Reads back the events of an entry, in order: a batch ([`Self::encode_batch`]), or one event
+    /// alone ([`Self::encode`], as a node of an earlier build appended them: a log it left behind
+    /// is still read). Anything else is an error, never a panic.
+    pub fn decode_batch(bytes: &[u8]) -> Result<Vec<LoggedEvent>, LogDecodeError> {
+        let mut r = Reader(bytes);
+        match r.u8()? {
+            LOG_VERSION => {
+                let event = Self::read(&mut r)?;
+                r.end()?;
+                Ok(vec![event])
+            }
+            BATCH_VERSION => {
+                let count = r.u32()? as usize;
+                if count == 0 {
+                    return Err(LogDecodeError::Empty);
+                }
+                // No more room than the bytes could hold (an event takes at least 9): a damaged
+                // count is an error once the bytes run out, never a large allocation.
+                let mut events = Vec::with_capacity(count.min(r.0.len() / 9));
+                for _ in 0..count {
+                    events.push(Self::read(&mut r)?);
+                }
+                r.end()?;
+                Ok(events)
+            }
+            version => Err(LogDecodeError::Version(version)),
+        }
+    }
+
+    /// One event: its time, tag and fields.
+    fn read(r: &mut Reader<'_>) -> Result<LoggedEvent, LogDecodeError> {
         let at = Timestamp::from_millis(r.u64()?);
         let event = match r.u8()? {
             0 => {
@@ -318,9 +402,6 @@ impl LoggedEvent {
             },
             t => return Err(LogDecodeError::Tag(t)),
         };
-        if !r.0.is_empty() {
-            return Err(LogDecodeError::Trailing(r.0.len()));
-        }
         Ok(LoggedEvent { at, event })
     }
 }
@@ -329,6 +410,14 @@ impl LoggedEvent {
 struct Reader<'a>(&'a [u8]);
 
 impl<'a> Reader<'a> {
+    /// Nothing may follow the end.
+    fn end(&self) -> Result<(), LogDecodeError> {
+        match self.0.len() {
+            0 => Ok(()),
+            n => Err(LogDecodeError::Trailing(n)),
+        }
+    }
+
     fn take(&mut self, n: usize) -> Result<&'a [u8], LogDecodeError> {
         if self.0.len() < n {
             return Err(LogDecodeError::Short);
@@ -422,6 +511,87 @@ mod tests {
                 prop_assert_eq!(entry.encode(), bytes);
             }
         }
+
+        #[test]
+        fn a_batch_reads_back_as_written_in_order_and_its_length_is_known_before(
+            events in proptest::collection::vec((any::<u64>(), event()), 1..20)
+        ) {
+            let events: Vec<LoggedEvent> = events
+                .into_iter()
+                .map(|(at, event)| LoggedEvent { at: Timestamp::from_millis(at), event })
+                .collect();
+            let bytes = LoggedEvent::encode_batch(&events);
+            let len: usize = events.iter().map(LoggedEvent::encoded_len).sum();
+            prop_assert_eq!(bytes.len(), 5 + len);
+            for e in &events {
+                prop_assert_eq!(e.encode().len(), 1 + e.encoded_len());
+            }
+            prop_assert_eq!(LoggedEvent::decode_batch(&bytes), Ok(events));
+        }
+
+        #[test]
+        fn any_bytes_are_a_batch_or_an_error_never_a_panic(bytes in proptest::collection::vec(any::<u8>(), 0..96)) {
+            if let Ok(events) = LoggedEvent::decode_batch(&bytes) {
+                let again = match bytes[0] {
+                    LOG_VERSION => events[0].encode(),
+                    _ => LoggedEvent::encode_batch(&events),
+                };
+                prop_assert_eq!(again, bytes);
+            }
+        }
+    }
+
+    #[test]
+    fn an_entry_of_one_event_alone_is_read_as_a_batch_of_one() {
+        let event = LoggedEvent::tick(Timestamp::from_millis(3));
+        assert_eq!(
+            LoggedEvent::decode_batch(&event.encode()),
+            Ok(vec![event.clone()])
+        );
+        // And a batch is not mistaken for one event alone.
+        let batch = LoggedEvent::encode_batch(&[event]);
+        assert_eq!(
+            LoggedEvent::decode(&batch),
+            Err(LogDecodeError::Version(BATCH_VERSION))
+        );
+    }
+
+    #[test]
+    fn damaged_batches_say_what_is_wrong() {
+        let events = [
+            LoggedEvent::tick(Timestamp::from_millis(1)),
+            LoggedEvent::new(
+                Event::Drained { conn: ConnId(2) },
+                Timestamp::from_millis(2),
+            ),
+        ];
+        let bytes = LoggedEvent::encode_batch(&events);
+        assert_eq!(
+            LoggedEvent::decode_batch(&[BATCH_VERSION, 0, 0, 0, 0]),
+            Err(LogDecodeError::Empty)
+        );
+        // A count far above what the bytes hold: an error when they run out, not a huge allocation.
+        let mut counted = bytes.clone();
+        counted[1..5].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(
+            LoggedEvent::decode_batch(&counted),
+            Err(LogDecodeError::Short)
+        );
+        let mut longer = bytes.clone();
+        longer.push(9);
+        assert_eq!(
+            LoggedEvent::decode_batch(&longer),
+            Err(LogDecodeError::Trailing(1))
+        );
+        assert_eq!(
+            LoggedEvent::decode_batch(&[3]),
+            Err(LogDecodeError::Version(3))
+        );
+        assert!(
+            LogDecodeError::Version(3)
+                .to_string()
+                .contains("must all run one build")
+        );
     }
 
     #[test]

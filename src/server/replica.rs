@@ -6,12 +6,13 @@
 //! rule holds across the cluster because it holds in each copy. What a copy needs beside the core, and
 //! keeps here as a plain value (so the simulator checks exactly what the nodes run):
 //!
-//! - **the log's time**: each entry carries its node's clock; a copy never reads its own. Feeding an
-//!   entry is "time passes to the entry's time" ([`ServerState::handle_timeout`]), then the entry, so
-//!   every copy acts on the core's deadlines at the same place in the log (the core keeps the
-//!   deadlines; only the time they are judged by comes from here);
+//! - **the log's time**: each event of an entry carries its node's clock; a copy never reads its own.
+//!   Feeding an event is "time passes to the event's time" ([`ServerState::handle_timeout`]), then
+//!   the event, so every copy acts on the core's deadlines at the same place in the log (the core
+//!   keeps the deadlines; only the time they are judged by comes from here);
 //! - **which entries were appended twice**: a node whose append got no answer appends again, with the
-//!   same per-node number, and the first copy is the one that counts;
+//!   same per-node number, and the first copy is the one that counts (the whole entry: its events
+//!   count once, together);
 //! - **the position** of the last entry fed, so that a snapshot says where to go on reading, and a
 //!   reader that finds entries missing (the log was trimmed past it) knows it must start again from a
 //!   snapshot rather than go on with a hole.
@@ -23,7 +24,9 @@ use super::logged::{LoggedEvent, OwnedEvent};
 use super::state::ServerState;
 use crate::time::Timestamp;
 
-/// One entry of the shared log, as a node reads it.
+/// One entry of the shared log, as a node reads it: what its node's connections did in one turn of
+/// that node's driver (its batch), in order. Every copy applies an entry's events one after the other,
+/// at the entry's one place in the log; positions, duplicates and snapshots count entries, never events.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogEntry {
     /// Where it is in the log: entries are numbered 1, 2, 3... without gaps.
@@ -32,15 +35,11 @@ pub struct LogEntry {
     pub node: u64,
     /// That node's number for it (1, 2, 3...), the same on a retried append.
     pub seq: u64,
-    pub event: LoggedEvent,
+    /// Its events, in the order they happened on that node (at least one).
+    pub events: Vec<LoggedEvent>,
 }
 
 impl LogEntry {
-    /// The connection the entry is about, if any.
-    pub fn conn(&self) -> Option<ConnId> {
-        Self::conn_of(&self.event.event)
-    }
-
     /// The connection an event is about, if any.
     pub fn conn_of(event: &OwnedEvent) -> Option<ConnId> {
         match *event {
@@ -123,14 +122,28 @@ impl ReplicaLog {
         self.log_now
     }
 
-    /// Feeds `entry` to `core` (its deadlines due by the entry's time first), appending what the core
-    /// made to `out`, in order.
+    /// Feeds `entry` to `core`: each of its events in order, the deadlines due by each event's time
+    /// first, appending what the core made to `out`, in order.
     pub fn apply(
         &mut self,
         core: &mut ServerState,
         entry: &LogEntry,
         out: &mut Vec<Effect>,
     ) -> Applied {
+        let applied = self.admit(entry);
+        if applied == Applied::Fed {
+            for event in &entry.events {
+                self.feed(core, event, out);
+            }
+        }
+        applied
+    }
+
+    /// Takes `entry` as the next of the log, or says why not: [`Applied::Fed`] means its events are
+    /// to be fed now, each with [`Self::feed`] and in order, before anything else (the position has
+    /// moved past it). For a caller that acts on each event's effects apart ([`Self::apply`] feeds
+    /// them all at once).
+    pub fn admit(&mut self, entry: &LogEntry) -> Applied {
         if entry.position <= self.position {
             return Applied::Stale;
         }
@@ -143,13 +156,18 @@ impl ReplicaLog {
         if !self.dedup.fresh(entry.node, entry.seq) {
             return Applied::Duplicate;
         }
-        let at = entry.event.at.max(self.log_now);
+        Applied::Fed
+    }
+
+    /// Feeds one event of the entry just admitted to `core`, after the deadlines due by its time (the
+    /// log's time never goes back), appending what the core made to `out`.
+    pub fn feed(&mut self, core: &mut ServerState, event: &LoggedEvent, out: &mut Vec<Effect>) {
+        let at = event.at.max(self.log_now);
         self.log_now = at;
         core.handle_timeout(at, out);
-        if let Some(event) = entry.event.as_event() {
+        if let Some(event) = event.as_event() {
             core.handle(event, at, out);
         }
-        Applied::Fed
     }
 }
 
@@ -168,7 +186,7 @@ mod tests {
             position,
             node,
             seq,
-            event: LoggedEvent::new(event, Timestamp(at)),
+            events: vec![LoggedEvent::new(event, Timestamp(at))],
         }
     }
 
@@ -210,6 +228,86 @@ mod tests {
         assert_eq!(log.position(), 2);
     }
 
+    /// A real session's events, each with its time, as a node would append them.
+    fn session() -> Vec<LoggedEvent> {
+        let mut h = Harness::with_state(fresh(), crate::server::harness::START).keep_log();
+        let (a, b) = (h.connect(), h.connect());
+        for (conn, text) in [
+            (a, "alice"),
+            (a, "a"),
+            (b, "bob"),
+            (b, "wrong"),
+            (b, "b"),
+            (a, "message bob one"),
+            (a, "message bob two"),
+            (b, "block alice"),
+            (a, "message bob three"),
+            (b, "unblock alice"),
+            (a, "broadcast four"),
+            (b, "whoelse"),
+        ] {
+            h.send(conn, text);
+            h.advance(700);
+        }
+        // Past the idle timeout: both sessions end by the log's time.
+        h.advance(700_000);
+        h.log.take().unwrap().into_iter().map(|f| f.event).collect()
+    }
+
+    /// The events fed through `log`, entry by entry: every effect made, in order, and the core.
+    fn follow(entries: &[LogEntry]) -> (Vec<Effect>, ServerState) {
+        let mut core = fresh();
+        let mut log = ReplicaLog::new();
+        let mut out = Vec::new();
+        for entry in entries {
+            let applied = log.apply(&mut core, entry, &mut out);
+            assert!(!matches!(applied, Applied::Gap { .. }), "{applied:?}");
+        }
+        (out, core)
+    }
+
+    #[test]
+    fn an_entry_of_several_events_is_applied_in_order_as_they_would_be_one_by_one_on_every_copy() {
+        let events = session();
+        assert!(events.len() >= 15, "{}", events.len());
+        let one_by_one: Vec<LogEntry> = (1..)
+            .zip(&events)
+            .map(|(n, e)| LogEntry {
+                position: n,
+                node: 1,
+                seq: n,
+                events: vec![e.clone()],
+            })
+            .collect();
+        let (want, want_core) = follow(&one_by_one);
+        assert!(
+            want.iter().any(|e| matches!(e, Effect::Close { .. })),
+            "the session ends by the log's time: {want:?}"
+        );
+        // Batches of every size from one to all, each appended twice (a retry whose answer was lost):
+        // the same effects in the same order, the same state, every time.
+        for size in 1..=events.len() {
+            let mut entries = Vec::new();
+            for (seq, chunk) in (1..).zip(events.chunks(size)) {
+                for _ in 0..2 {
+                    entries.push(LogEntry {
+                        position: entries.len() as u64 + 1,
+                        node: 1,
+                        seq,
+                        events: chunk.to_vec(),
+                    });
+                }
+            }
+            let (got, core) = follow(&entries);
+            assert_eq!(got, want, "batches of {size}");
+            assert_eq!(
+                crate::server::snapshot::encode(&core, &ReplicaLog::new()),
+                crate::server::snapshot::encode(&want_core, &ReplicaLog::new()),
+                "batches of {size}"
+            );
+        }
+    }
+
     #[test]
     fn deadlines_act_by_the_log_s_time_before_the_entry_that_passes_them() {
         let mut core = fresh();
@@ -237,7 +335,7 @@ mod tests {
             position: 2,
             node: 2,
             seq: 1,
-            event: LoggedEvent::tick(deadline),
+            events: vec![LoggedEvent::tick(deadline)],
         };
         assert_eq!(log.apply(&mut core, &tick, &mut out), Applied::Fed);
         assert!(

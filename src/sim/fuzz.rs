@@ -262,7 +262,7 @@ pub fn tls_differential(data: &[u8]) {
 }
 
 /// What a cluster node reads from Redis, under hostile bytes. The first byte picks the decoder:
-/// a shared-log entry (it never panics, and an entry it accepts encodes back to exactly the same bytes,
+/// a shared-log entry, a batch of events (it never panics, and an entry it accepts encodes back to exactly the same bytes,
 /// so no two byte strings mean one entry), or a snapshot (it never panics, and anything damaged is an
 /// error; the body is also decoded past its checksum, so its decoder itself is reached).
 pub fn cluster_log(data: &[u8]) {
@@ -271,11 +271,15 @@ pub fn cluster_log(data: &[u8]) {
         return;
     };
     if which % 2 == 0 {
-        if let Ok(entry) = LoggedEvent::decode(rest) {
+        // An entry holds a node's batch of events (or, written by an earlier build, one alone).
+        if let Ok(events) = LoggedEvent::decode_batch(rest) {
+            let again = match rest.first() {
+                Some(&crate::server::logged::LOG_VERSION) => events[0].encode(),
+                _ => LoggedEvent::encode_batch(&events),
+            };
             assert_eq!(
-                entry.encode(),
-                rest,
-                "{entry:?} was read from bytes it does not encode to"
+                again, rest,
+                "{events:?} was read from bytes it does not encode to"
             );
         }
         return;

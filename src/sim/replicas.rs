@@ -167,7 +167,7 @@ pub fn check_log_timed(fresh: &dyn Fn() -> ServerState, log: &[Fed]) -> Result<u
             position: i as u64 + 1,
             node: 1,
             seq: i as u64 + 1,
-            event: fed.event.clone(),
+            events: vec![fed.event.clone()],
         })
         .collect();
     let plan = Plan::for_len(entries.len());
@@ -210,7 +210,7 @@ pub fn check_log_timed(fresh: &dyn Fn() -> ServerState, log: &[Fed]) -> Result<u
         let mut effects = Vec::new();
         reference.feed(entry, &mut effects);
         let want = Fed {
-            event: entry.event.clone(),
+            event: entry.events[0].clone(),
             effects,
             next_deadline: reference.core.poll_timeout(),
         };

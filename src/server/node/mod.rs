@@ -5,9 +5,11 @@
 //! ordered log of every node's events (docs/DESIGN.md, "Cluster mode"). The core is the one a server
 //! alone runs; what a node adds around it is here, where the unit tests and the simulator reach it:
 //!
-//! - **its own connections' events go to the log, not the core** ([`Node::handle`] makes an append of
-//!   each); the core is fed only the log's entries ([`Node::handle_entry`], through [`ReplicaLog`]), in
-//!   the log's one order, so every copy makes the same decisions;
+//! - **its own connections' events go to the log, not the core** ([`Node::handle`] queues each);
+//!   what they did in one turn of the shell's driver is one entry of the log ([`Node::poll_append`]:
+//!   one append, however many lines it holds). The core is fed only the log's entries
+//!   ([`Node::handle_entry`], through [`ReplicaLog`]), every event of an entry in order, in the log's
+//!   one order, so every copy makes the same decisions;
 //! - **the gates and the kept passwords**: before login a connection's lines go to the log one at a
 //!   time, as the core at that point of the log says what each will be taken as, and a password as its
 //!   shape only; its text stays here and fills in the password job the core asks for
@@ -65,6 +67,12 @@ pub fn node_of(conn: ConnId) -> u64 {
 pub fn first_conn_id(node: u64) -> u64 {
     (node << NODE_SHIFT) | 1
 }
+
+/// The most bytes of events one entry of the shared log holds ([`LoggedEvent::encoded_len`]): a
+/// larger batch is appended as several entries, in order. (One event alone may be larger, up to a
+/// line's limit; none comes near it.) It bounds what one append asks of Redis and what one read of
+/// the log brings.
+pub const MAX_ENTRY_BYTES: usize = 256 * 1024;
 
 /// A node's timing and bounds.
 #[derive(Clone, Debug)]
@@ -265,46 +273,59 @@ impl Node {
         }
     }
 
-    /// The next entry of the shared log, read at `now` by this node's clock: fed to the core (after
-    /// its deadlines due by the entry's time), and what that makes carried out where it concerns this
-    /// node.
+    /// The next entry of the shared log, read at `now` by this node's clock: its events fed to the
+    /// core one after the other (each after the deadlines due by its time), and what each makes
+    /// carried out where it concerns this node.
     pub fn handle_entry(&mut self, entry: &LogEntry, now: Timestamp) {
         if self.lost.is_some() {
             return;
         }
-        self.scratch.clear();
-        let mut made = std::mem::take(&mut self.scratch);
-        match self.log.apply(&mut self.core, entry, &mut made) {
+        match self.log.admit(entry) {
             Applied::Fed => {}
             Applied::Duplicate => {
                 tracing::debug!(
                     "log entry {} appended twice; the first counts",
                     entry.position
                 );
-                self.scratch = made;
                 return;
             }
-            Applied::Stale => {
-                self.scratch = made;
-                return;
-            }
+            Applied::Stale => return,
             Applied::Gap { expected } => {
                 self.lost = Some(format!(
                     "the cluster's log skipped from entry {expected} to {}",
                     entry.position
                 ));
-                self.scratch = made;
                 return;
             }
         }
-        let conn = entry.conn();
+        let mut made = std::mem::take(&mut self.scratch);
+        for event in &entry.events {
+            made.clear();
+            self.log.feed(&mut self.core, event, &mut made);
+            self.fed(entry.node, &event.event, &mut made, now);
+        }
+        self.scratch = made;
+        self.open_gates(now);
+        let taking = self.takes_snapshots();
+        if self
+            .schedule
+            .due(self.log.position(), self.log.log_now(), taking)
+        {
+            self.snapshot_due = true;
+        }
+    }
+
+    /// What the core `made` of one event of an entry appended by node `from`, carried out where it
+    /// concerns this node.
+    fn fed(&mut self, from: u64, event: &OwnedEvent, made: &mut Vec<Effect>, now: Timestamp) {
+        let conn = LogEntry::conn_of(event);
         // Each node logs what its own connections did (and the timers of its own entries): the
         // operator reads every login once, on the node it happened on.
-        let ours = conn.map_or(entry.node == self.id, |c| node_of(c) == self.id);
+        let ours = conn.map_or(from == self.id, |c| node_of(c) == self.id);
         if ours
             && let Some(c) = conn
             && matches!(
-                entry.event.event,
+                event,
                 OwnedEvent::Line { .. }
                     | OwnedEvent::LineTooLong { .. }
                     | OwnedEvent::SecretLine { .. }
@@ -316,13 +337,11 @@ impl Node {
         for effect in made.drain(..) {
             self.carry(effect, ours, peer, now);
         }
-        self.scratch = made;
-        self.open_gates(now);
         // A session of this node's that another node ended (it thought this one dead): the connection
         // is refused here too, rather than left open with nobody listening. The word is the fenced
         // node's: this node could not serve it (its client moves to another node), which is what the
         // user hears whichever of the two this node learns first.
-        if let OwnedEvent::Disconnected { conn } = entry.event.event
+        if let OwnedEvent::Disconnected { conn } = *event
             && self.own.remove(&conn).is_some()
         {
             tracing::warn!("{conn}: its session was ended by another node; closing it");
@@ -331,13 +350,6 @@ impl Node {
                 conn,
                 reason: ByeReason::Unavailable,
             });
-        }
-        let taking = self.takes_snapshots();
-        if self
-            .schedule
-            .due(self.log.position(), self.log.log_now(), taking)
-        {
-            self.snapshot_due = true;
         }
     }
 
@@ -584,9 +596,23 @@ impl Node {
         }
     }
 
-    /// The next entry to append to the shared log, in order.
-    pub fn poll_append(&mut self) -> Option<LoggedEvent> {
-        self.appends.pop_front()
+    /// The next entry to append to the shared log: everything this node has to append since the
+    /// last call, in order, as one batch, within [`MAX_ENTRY_BYTES`] (what is over comes in the next
+    /// entries, in order). The shell calls it at the end of each turn of its driver, so that what
+    /// the node's connections did in one turn is one entry: one append, one place in the log, and
+    /// one read for the other nodes.
+    pub fn poll_append(&mut self) -> Option<Vec<LoggedEvent>> {
+        let first = self.appends.pop_front()?;
+        let mut bytes = first.encoded_len();
+        let mut batch = vec![first];
+        while let Some(next) = self.appends.front() {
+            bytes += next.encoded_len();
+            if bytes > MAX_ENTRY_BYTES {
+                break;
+            }
+            batch.extend(self.appends.pop_front());
+        }
+        Some(batch)
     }
 
     /// The next effect for one of this node's connections (a line, a close, a control, a password job

@@ -62,13 +62,13 @@ impl Cluster {
         loop {
             let mut moved = false;
             for i in 0..self.nodes.len() {
-                while let Some(event) = self.nodes[i].poll_append() {
+                while let Some(events) = self.nodes[i].poll_append() {
                     self.seq[i] += 1;
                     self.log.push(LogEntry {
                         position: self.log.len() as u64 + 1,
                         node: i as u64 + 1,
                         seq: self.seq[i],
-                        event,
+                        events,
                     });
                     moved = true;
                 }
@@ -153,17 +153,19 @@ fn lines_before_login_go_one_at_a_time_and_no_password_enters_the_log() {
     assert!(
         c.log
             .iter()
-            .all(|e| !matches!(&e.event.event, OwnedEvent::Line { line, .. } if &**line == b"a")),
+            .flat_map(|e| &e.events)
+            .all(|e| !matches!(&e.event, OwnedEvent::Line { line, .. } if &**line == b"a")),
         "{:?}",
         c.log
     );
     assert!(
         c.log
             .iter()
-            .any(|e| matches!(e.event.event, OwnedEvent::SecretLine { .. }))
+            .flat_map(|e| &e.events)
+            .any(|e| matches!(e.event, OwnedEvent::SecretLine { .. }))
     );
-    assert!(c.log.iter().any(
-        |e| matches!(e.event.event, OwnedEvent::PasswordChecked { conn, ok: true, .. } if conn == alice)
+    assert!(c.log.iter().flat_map(|e| &e.events).any(
+        |e| matches!(e.event, OwnedEvent::PasswordChecked { conn, ok: true, .. } if conn == alice)
     ));
     // Logged in, lines go straight to the log.
     let before = c.log.len();
@@ -229,7 +231,9 @@ fn a_node_whose_lease_lapses_refuses_everyone_and_appends_only_their_ends() {
     c.node(1).handle_timeout(lapse);
     assert!(c.node(1).fenced());
     assert!(!c.node(1).takes_snapshots());
-    let appends: Vec<_> = std::iter::from_fn(|| c.node(1).poll_append()).collect();
+    let appends: Vec<_> = std::iter::from_fn(|| c.node(1).poll_append())
+        .flatten()
+        .collect();
     assert_eq!(
         appends.iter().map(|e| &e.event).collect::<Vec<_>>(),
         [&OwnedEvent::Disconnected { conn: alice }],
@@ -286,7 +290,9 @@ fn a_node_frozen_past_its_lease_takes_nothing_more_from_its_users_when_it_thaws(
         thaw,
     );
     assert!(c.node(1).fenced());
-    let appends: Vec<_> = std::iter::from_fn(|| c.node(1).poll_append()).collect();
+    let appends: Vec<_> = std::iter::from_fn(|| c.node(1).poll_append())
+        .flatten()
+        .collect();
     assert_eq!(
         appends.iter().map(|e| &e.event).collect::<Vec<_>>(),
         [&OwnedEvent::Disconnected { conn: alice }]
@@ -301,7 +307,9 @@ fn a_dead_node_s_connections_are_ended_once_and_again_if_it_comes_back_and_dies(
     assert_eq!(c.node(1).poll_append(), None);
     c.node(1).members(2, &[1], T0);
     assert!(c.node(1).is_dead(2));
-    let ends: Vec<_> = std::iter::from_fn(|| c.node(1).poll_append()).collect();
+    let ends: Vec<_> = std::iter::from_fn(|| c.node(1).poll_append())
+        .flatten()
+        .collect();
     assert_eq!(ends.len(), 1);
     assert_eq!(ends[0].event, OwnedEvent::Disconnected { conn: bob });
     // Read again as dead: nothing more.
@@ -311,10 +319,7 @@ fn a_dead_node_s_connections_are_ended_once_and_again_if_it_comes_back_and_dies(
     c.node(1).members(2, &[1, 2], T0);
     assert!(!c.node(1).is_dead(2));
     c.node(1).members(2, &[1], T0);
-    assert_eq!(
-        c.node(1).poll_append().map(|e| e.event),
-        Some(ends[0].event.clone())
-    );
+    assert_eq!(c.node(1).poll_append(), Some(ends.clone()));
 }
 
 #[test]
@@ -360,7 +365,7 @@ fn a_tick_is_appended_once_a_deadline_is_due_and_not_more_often_than_tick_every(
     c.now = deadline;
     c.node(1).handle_timeout(deadline);
     let tick = c.node(1).poll_append().expect("a tick");
-    assert_eq!(tick, LoggedEvent::tick(deadline));
+    assert_eq!(tick, [LoggedEvent::tick(deadline)]);
     // Not read back yet: no second tick until tick_every has passed.
     c.node(1)
         .handle_timeout(deadline.plus_millis(cfg.tick_every_ms - 1));
@@ -374,7 +379,7 @@ fn a_tick_is_appended_once_a_deadline_is_due_and_not_more_often_than_tick_every(
         position: c.log.len() as u64 + 1,
         node: 1,
         seq: c.seq[0],
-        event: tick,
+        events: tick,
     });
     c.settle();
     assert!(
@@ -472,8 +477,10 @@ fn a_node_left_behind_starts_again_from_a_snapshot_and_refuses_its_connections()
         })
     );
     assert_eq!(
-        c.node(1).poll_append().map(|e| e.event),
-        Some(OwnedEvent::Disconnected { conn: alice })
+        c.node(1)
+            .poll_append()
+            .map(|b| b.into_iter().map(|e| e.event).collect::<Vec<_>>()),
+        Some(vec![OwnedEvent::Disconnected { conn: alice }])
     );
     // Bytes that are no snapshot, and a hole in the log, stop it.
     let mut broken = Cluster::new(1, NodeConfig::default());
@@ -485,7 +492,7 @@ fn a_node_left_behind_starts_again_from_a_snapshot_and_refuses_its_connections()
             position: 2,
             node: 1,
             seq: 1,
-            event: LoggedEvent::tick(T0),
+            events: vec![LoggedEvent::tick(T0)],
         },
         T0,
     );
@@ -539,16 +546,114 @@ fn a_line_appended_twice_counts_once_and_does_not_open_the_gate_early() {
             position: c.log.len() as u64 + 1,
             node: 1,
             seq: c.seq[0] + 1,
-            event: username.clone(),
+            events: username.clone(),
         });
     }
     c.seq[0] += 1;
     let first = c.log[1].clone();
     c.node(1).handle_entry(&first, T0);
     let password = c.node(1).poll_append().expect("the password, as its shape");
-    assert!(matches!(password.event, OwnedEvent::SecretLine { .. }));
+    assert!(matches!(
+        password[..],
+        [LoggedEvent {
+            event: OwnedEvent::SecretLine { .. },
+            ..
+        }]
+    ));
     // The second copy is skipped: the password is not handled yet, so `whoelse` still waits.
     let again = c.log[2].clone();
     c.node(1).handle_entry(&again, T0);
     assert_eq!(c.node(1).poll_append(), None);
+}
+
+#[test]
+fn one_turn_s_events_are_one_entry_applied_in_order_on_every_node() {
+    let mut c = Cluster::new(3, NodeConfig::default());
+    let alice = c.log_in(1, 0, "alice", "a");
+    let bob = c.log_in(2, 0, "bob", "b");
+    let before = c.log.len();
+    // One turn of node 1's driver: alice types four lines, and a new connection comes.
+    let newcomer = ConnId(first_conn_id(1) + 1);
+    for line in [
+        "message bob one",
+        "message bob two",
+        "message bob three",
+        "whoelse",
+    ] {
+        c.node(1).handle(
+            Event::Line {
+                conn: alice,
+                line: line.as_bytes(),
+            },
+            T0,
+        );
+    }
+    c.node(1).handle(
+        Event::Connected {
+            conn: newcomer,
+            peer: peer(),
+        },
+        T0,
+    );
+    c.settle();
+    let entry = &c.log[before];
+    assert_eq!((entry.node, entry.events.len()), (1, 5), "{entry:?}");
+    // Bob got the three on node 2, in order; alice's answers came in the order she typed.
+    let to_bob = c.lines_to(2, bob);
+    let at = |lines: &[String], what: &str| lines.iter().position(|l| l.contains(what));
+    let order = ["\"one\"", "\"two\"", "\"three\""].map(|w| at(&to_bob, w));
+    assert!(
+        order.iter().all(Option::is_some) && order.is_sorted(),
+        "{to_bob:?}"
+    );
+    let to_alice = c.lines_to(1, alice);
+    assert!(
+        to_alice.last().is_some_and(|l| l.contains("WhoElse")),
+        "{to_alice:?}"
+    );
+    assert!(!c.lines_to(1, newcomer).is_empty(), "the username prompt");
+    // Every copy of the core is in the same state, the third node's (no users of its own) too.
+    let states: Vec<Vec<u8>> = c
+        .nodes
+        .iter()
+        .map(|n| snapshot::encode(n.core(), n.log()))
+        .collect();
+    assert!(states.iter().all(|s| *s == states[0]));
+}
+
+#[test]
+fn a_turn_larger_than_an_entry_is_appended_as_several_in_order() {
+    let mut c = Cluster::new(1, NodeConfig::default());
+    let alice = c.log_in(1, 0, "alice", "a");
+    let lines: Vec<String> = (0..100)
+        .map(|i| format!("broadcast {i:03} {}", "x".repeat(7_000)))
+        .collect();
+    for line in &lines {
+        c.node(1).handle(
+            Event::Line {
+                conn: alice,
+                line: line.as_bytes(),
+            },
+            T0,
+        );
+    }
+    let entries: Vec<Vec<LoggedEvent>> = std::iter::from_fn(|| c.node(1).poll_append()).collect();
+    assert!(entries.len() >= 3, "{} entries", entries.len());
+    for entry in &entries {
+        let bytes: usize = entry.iter().map(LoggedEvent::encoded_len).sum();
+        assert!(bytes <= MAX_ENTRY_BYTES, "{bytes}");
+        assert!(LoggedEvent::encode_batch(entry).len() <= MAX_ENTRY_BYTES + 5);
+    }
+    let typed: Vec<&[u8]> = entries
+        .iter()
+        .flatten()
+        .map(|e| match &e.event {
+            OwnedEvent::Line { line, .. } => &line[..],
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        typed,
+        lines.iter().map(|l| l.as_bytes()).collect::<Vec<_>>()
+    );
 }

@@ -20,7 +20,7 @@ use std::future::Future;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_lite::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, FutureExt};
 use redis::{
@@ -357,6 +357,80 @@ pub fn reply(value: Value) -> RedisResult<Value> {
     match value {
         Value::ServerError(e) => Err(e.into()),
         v => Ok(v),
+    }
+}
+
+/// Pause before trying Redis again.
+pub const RETRY: Duration = Duration::from_millis(500);
+
+/// A connection to Redis that comes back by itself: connects when first needed and after a failure,
+/// retrying every [`RETRY`], and says once that Redis is unreachable and once that it is back.
+pub struct Reconnecting<T> {
+    /// What this connection is for, in the log lines.
+    what: &'static str,
+    endpoint: Endpoint,
+    /// The connection, while it works.
+    pub con: Option<T>,
+    /// Since when Redis has failed this connection.
+    down_since: Option<Instant>,
+}
+
+impl<T> Reconnecting<T> {
+    pub fn new(endpoint: Endpoint, what: &'static str) -> Self {
+        Reconnecting {
+            endpoint,
+            what,
+            con: None,
+            down_since: None,
+        }
+    }
+
+    /// The connection, if there is one or one can be made now; `None` after a failed try (and a
+    /// pause), so that the caller looks again at what it holds before the next.
+    pub async fn get<F, Fut>(&mut self, connect: F) -> Option<&mut T>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, LogError>>,
+    {
+        let con = match self.con.take() {
+            Some(c) => c,
+            None => match connect().await {
+                Ok(c) => c,
+                Err(e) => {
+                    self.failed(&e).await;
+                    return None;
+                }
+            },
+        };
+        Some(self.con.insert(con))
+    }
+
+    /// A request failed: the connection is dropped, and the next [`Self::get`] makes a new one after a
+    /// pause.
+    pub async fn failed(&mut self, e: &dyn std::fmt::Display) {
+        self.con = None;
+        if self.down_since.is_none() {
+            self.down_since = Some(Instant::now());
+            tracing::error!(
+                "{}: {e} (Redis at {} is needed to serve: nothing is acknowledged until it is back; \
+                 retrying every {} ms)",
+                self.what,
+                self.endpoint,
+                RETRY.as_millis()
+            );
+        }
+        smol::Timer::after(RETRY).await;
+    }
+
+    /// A request succeeded.
+    pub fn ok(&mut self) {
+        if let Some(since) = self.down_since.take() {
+            tracing::warn!(
+                "{}: Redis is reachable again after {:.1} s",
+                self.what,
+                since.elapsed().as_secs_f64()
+            );
+        }
     }
 }
 

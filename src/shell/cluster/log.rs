@@ -1,8 +1,9 @@
-//! The shared log: one Redis Stream of [`LoggedEvent`]s, appended to by every node and read by every
-//! node in the single order Redis gives it.
+//! The shared log: one Redis Stream of entries, each a node's batch of [`LoggedEvent`]s (what its
+//! connections did in one turn of its driver), appended to by every node and read by every node in the
+//! single order Redis gives it.
 //!
-//! Each entry holds [`LoggedEvent::encode`]'s bytes, the appending node's number and its sequence
-//! number for the entry. Entries are numbered by Redis without gaps (ids `0-1`, `0-2`...: the stream's
+//! Each entry holds [`LoggedEvent::encode_batch`]'s bytes (sealed when the cluster is), the appending
+//! node's number and its sequence number for the entry: one XADD, however many events. Entries are numbered by Redis without gaps (ids `0-1`, `0-2`...: the stream's
 //! own counter, which survives trimming and restarts), so a reader that finds a number missing knows
 //! entries were trimmed before it read them, and starts again from a snapshot instead of going on with
 //! a hole. An append returns once Redis has the entry (with `appendfsync always`, once it is on disk:
@@ -11,14 +12,19 @@
 //! it was. Every call has a deadline, so an unreachable Redis is an error the caller can report, never
 //! a hang.
 
+use std::cell::Cell;
 use std::collections::VecDeque;
-use std::time::Duration;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
 
+use futures_lite::FutureExt;
 use redis::{RedisResult, Value};
+use smol::channel::Receiver;
 
-use super::connection::{Conn, Endpoint, Replies, Requests, answered_within, reply};
+use super::connection::{Conn, Endpoint, Reconnecting, Replies, Requests, answered_within, reply};
 use super::error::{FIELD, LogError, NODE, SEQ};
 use super::seal::{ClusterKey, entry_context};
+use crate::server::node::wanted_when_fenced;
 use crate::server::{LogEntry, LoggedEvent};
 
 /// How long one request may take beyond its own blocking time before Redis counts as unreachable.
@@ -77,7 +83,7 @@ fn entry_of(entry: Value, stream: &str, seal: Option<&ClusterKey>) -> Result<Log
             .map_err(|_| LogError::Unsealed { id: id.clone() })?,
         None => bytes,
     };
-    let event = LoggedEvent::decode(&bytes).map_err(|source| LogError::Damaged {
+    let events = LoggedEvent::decode_batch(&bytes).map_err(|source| LogError::Damaged {
         id: id.clone(),
         source,
     })?;
@@ -85,21 +91,21 @@ fn entry_of(entry: Value, stream: &str, seal: Option<&ClusterKey>) -> Result<Log
         position,
         node,
         seq,
-        event,
+        events,
     })
 }
 
-/// The stream's entries `entries` of `node` would be, sealed when the cluster is, as one pipeline of
-/// XADDs, packed by the redis crate.
+/// `node`'s entries (each its number and its batch of events), sealed when the cluster is, as one
+/// pipeline of XADDs (one per entry), packed by the redis crate.
 fn packed_appends(
     stream: &str,
     node: u64,
     seal: Option<&ClusterKey>,
-    entries: &[(u64, &LoggedEvent)],
+    entries: &[(u64, &[LoggedEvent])],
 ) -> Vec<u8> {
     let mut pipe = redis::pipe();
-    for (seq, entry) in entries {
-        let bytes = entry.encode();
+    for (seq, events) in entries {
+        let bytes = LoggedEvent::encode_batch(events);
         let bytes = match seal {
             Some(key) => key.seal(&bytes, &entry_context(stream, node, *seq)),
             None => bytes,
@@ -146,15 +152,18 @@ impl RedisLog {
         })
     }
 
-    /// Appends several entries of `node`, numbered from `first_seq`, in one round trip; returns once
-    /// Redis has them all.
+    /// Appends several entries of `node` (each a batch of events), numbered from `first_seq`, in one
+    /// round trip; returns once Redis has them all.
     pub async fn append_many(
         &mut self,
         node: u64,
         first_seq: u64,
-        entries: &[LoggedEvent],
+        entries: &[Vec<LoggedEvent>],
     ) -> Result<(), LogError> {
-        let numbered: Vec<(u64, &LoggedEvent)> = (first_seq..).zip(entries).collect();
+        let numbered: Vec<(u64, &[LoggedEvent])> = (first_seq..)
+            .zip(entries)
+            .map(|(seq, events)| (seq, &events[..]))
+            .collect();
         let packed = packed_appends(&self.key, node, self.seal.as_ref(), &numbered);
         let (requests, replies) = self.con.halves();
         answered_within(RESPONSE_MARGIN, async {
@@ -214,18 +223,19 @@ impl RedisLog {
     }
 }
 
-/// A node's appends, pipelined: a batch is sent while the ones before it are still in flight, on one
-/// connection, so Redis stores them in the order they were sent (it answers one connection's commands
-/// in order). Each entry keeps the number its node gave it, so after a failure the caller sends again
-/// what was not confirmed, with the same numbers, and readers drop what the first try got in.
+/// A node's appends, pipelined: an entry is sent while the ones before it are still in flight, on
+/// one connection, so Redis stores them in the order they were sent (it answers one connection's
+/// commands in order, and syncs its file once for all it read at once). Each entry keeps the number
+/// its node gave it, so after a failure the caller sends again what was not confirmed, with the same
+/// numbers, and readers drop what the first try got in.
 pub struct LogWriter {
     key: String,
     node: u64,
     seal: Option<ClusterKey>,
     requests: Requests,
     replies: Replies,
-    /// Replies still owed, per batch in flight, oldest first.
-    owed: VecDeque<usize>,
+    /// Entries sent and not yet answered, oldest first.
+    owed: usize,
 }
 
 impl LogWriter {
@@ -243,44 +253,179 @@ impl LogWriter {
             seal,
             requests,
             replies,
-            owed: VecDeque::new(),
+            owed: 0,
         })
     }
 
-    /// Sends a batch of entries (numbered) without waiting for Redis's answer (see
-    /// [`Self::confirmed`]). Sent whole or the connection is unusable (an error, or no room in the
-    /// socket within the time Redis has to answer).
-    pub async fn send(&mut self, entries: &[(u64, &LoggedEvent)]) -> Result<(), LogError> {
+    /// Sends entries (each its number and its events), in one write, without waiting for Redis's
+    /// answer (see [`Self::confirmed`]). Sent whole or the connection is unusable (an error, or no
+    /// room in the socket within the time Redis has to answer).
+    pub async fn send(&mut self, entries: &[(u64, &[LoggedEvent])]) -> Result<(), LogError> {
         if entries.is_empty() {
             return Ok(());
         }
         let packed = packed_appends(&self.key, self.node, self.seal.as_ref(), entries);
         answered_within(RESPONSE_MARGIN, self.requests.send(&packed)).await?;
-        self.owed.push_back(entries.len());
+        self.owed += entries.len();
         Ok(())
     }
 
-    /// How many batches are sent and not yet confirmed.
+    /// How many entries are sent and not yet confirmed.
     pub fn in_flight(&self) -> usize {
-        self.owed.len()
+        self.owed
     }
 
-    /// Waits until Redis has the oldest batch in flight (it answered each of its appends). An error
-    /// reply to any of them is an error: the caller sends the batch again.
+    /// Waits until Redis has the oldest entry in flight (at once if none is). An error reply is an
+    /// error: the caller sends the entry again (and those after it).
     ///
-    /// Cancel-safe (the caller races it against new work): what was answered before it is dropped
-    /// is counted.
+    /// Cancel-safe (the caller races it against new work): an answer is counted once read whole,
+    /// and nothing is lost by dropping it before.
     pub async fn confirmed(&mut self) -> Result<(), LogError> {
-        while let Some(owed) = self.owed.front_mut() {
-            if *owed == 0 {
-                self.owed.pop_front();
-                return Ok(());
-            }
-            let answer: RedisResult<Value> = self.replies.next().await.and_then(reply);
-            *owed -= 1;
-            answer?;
+        if self.owed == 0 {
+            return Ok(());
         }
+        let answer: RedisResult<Value> = self.replies.next().await.and_then(reply);
+        self.owed -= 1;
+        answer?;
         Ok(())
+    }
+}
+
+/// The most entries sent to Redis and not yet confirmed: the next is sent while the ones before are
+/// in flight (Redis stores one connection's commands in order, and syncs its file once for all the
+/// commands it read at once). Past it, the node's next entries wait their turn, in order.
+pub const MAX_IN_FLIGHT: usize = 64;
+
+/// One of this node's entries (its number and its events), on its way to Redis.
+struct Pending {
+    seq: u64,
+    events: Vec<LoggedEvent>,
+    /// When it was sent on the connection in use (`None`: not yet, or to send again on a new one).
+    sent: Option<Instant>,
+}
+
+/// What the appender waited for.
+enum Next {
+    /// Redis answered the oldest entry in flight (or failed it).
+    Confirmed(Result<(), LogError>),
+    /// The driver queued another entry (`None`: it is gone).
+    More(Option<Vec<LoggedEvent>>),
+    /// The oldest entry in flight had no answer within its time.
+    Late,
+}
+
+/// Appends the entries the driver queues, in order, each numbered for this node and sent as one
+/// XADD, pipelined: an entry is sent as soon as it is queued, while earlier ones wait for Redis's
+/// answer (at most [`MAX_IN_FLIGHT`]; what is queued meanwhile goes in one write when there is room).
+/// After a failure (an error, or no answer within [`RESPONSE_MARGIN`]) a new connection is made and
+/// every entry not confirmed is sent again, in order and with the same numbers, so a reader drops
+/// what the first try got in. Once the node is fenced, what it has not sent of its own connections'
+/// events is dropped (see [`wanted_when_fenced`]).
+pub async fn appender(
+    endpoint: Endpoint,
+    key: String,
+    node: u64,
+    queue: Receiver<Vec<LoggedEvent>>,
+    fenced: Rc<Cell<bool>>,
+    seal: Option<ClusterKey>,
+) {
+    let mut log = Reconnecting::new(endpoint.clone(), "cannot append to the cluster's log");
+    let connect = || LogWriter::connect(&endpoint, &key, node, seal.clone());
+    let mut seq = 0u64;
+    let mut unconfirmed: VecDeque<Pending> = VecDeque::new();
+    let mut open = true;
+    while open || !unconfirmed.is_empty() {
+        if fenced.get() {
+            for p in unconfirmed.iter_mut().filter(|p| p.sent.is_none()) {
+                p.events.retain(|e| wanted_when_fenced(node, e));
+            }
+            unconfirmed.retain(|p| !p.events.is_empty());
+            if unconfirmed.is_empty() && !open {
+                break;
+            }
+        }
+        if unconfirmed.iter().any(|p| p.sent.is_none()) {
+            let Some(con) = log.get(connect).await else {
+                // No connection: whatever was sent goes again on the next one.
+                unconfirmed.iter_mut().for_each(|p| p.sent = None);
+                continue;
+            };
+            // Everything not sent yet, in one write (the ones sent before it are all in flight:
+            // entries go in order).
+            let unsent: Vec<(u64, &[LoggedEvent])> = unconfirmed
+                .iter()
+                .filter(|p| p.sent.is_none())
+                .map(|p| (p.seq, &p.events[..]))
+                .collect();
+            if let Err(e) = con.send(&unsent).await {
+                unconfirmed.iter_mut().for_each(|p| p.sent = None);
+                log.failed(&e).await;
+                continue;
+            }
+            let now = Instant::now();
+            for p in unconfirmed.iter_mut().filter(|p| p.sent.is_none()) {
+                p.sent = Some(now);
+            }
+        }
+        let room = open && unconfirmed.len() < MAX_IN_FLIGHT;
+        let next = match (unconfirmed.front().and_then(|p| p.sent), log.con.as_mut()) {
+            (Some(sent), Some(con)) => {
+                // The answer first: one already there is taken, however late this task is polled.
+                let confirm = async { Next::Confirmed(con.confirmed().await) };
+                let more = async {
+                    if room {
+                        Next::More(queue.recv().await.ok())
+                    } else {
+                        futures_lite::future::pending().await
+                    }
+                };
+                let late = async {
+                    smol::Timer::at(sent + RESPONSE_MARGIN).await;
+                    Next::Late
+                };
+                confirm.or(more).or(late).await
+            }
+            _ => Next::More(queue.recv().await.ok()),
+        };
+        match next {
+            Next::Confirmed(Ok(())) => {
+                unconfirmed.pop_front();
+                log.ok();
+            }
+            Next::Confirmed(Err(e)) => {
+                unconfirmed.iter_mut().for_each(|p| p.sent = None);
+                log.failed(&e).await;
+            }
+            Next::Late => {
+                unconfirmed.iter_mut().for_each(|p| p.sent = None);
+                log.failed(&format!(
+                    "Redis did not answer an append within {} ms",
+                    RESPONSE_MARGIN.as_millis()
+                ))
+                .await;
+            }
+            Next::More(None) => open = false,
+            Next::More(Some(first)) => {
+                let fenced = fenced.get();
+                let mut next = Some(first);
+                while let Some(mut events) = next.take() {
+                    if fenced {
+                        events.retain(|e| wanted_when_fenced(node, e));
+                    }
+                    if !events.is_empty() {
+                        seq += 1;
+                        unconfirmed.push_back(Pending {
+                            seq,
+                            events,
+                            sent: None,
+                        });
+                    }
+                    if unconfirmed.len() < MAX_IN_FLIGHT {
+                        next = queue.try_recv().ok();
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -297,7 +442,10 @@ mod tests {
             at: Timestamp::from_millis(5),
             event: OwnedEvent::Tick,
         };
-        let sealed = key.seal(&event.encode(), &entry_context("natter:log", 2, 9));
+        let sealed = key.seal(
+            &LoggedEvent::encode_batch(std::slice::from_ref(&event)),
+            &entry_context("natter:log", 2, 9),
+        );
         let entry = |node: &str, seq: &str| {
             Value::Array(vec![
                 Value::BulkString(b"0-4".to_vec()),
@@ -313,7 +461,7 @@ mod tests {
         };
         let got = entry_of(entry("2", "9"), "natter:log", Some(&key)).unwrap();
         assert_eq!((got.position, got.node, got.seq), (4, 2, 9));
-        assert_eq!(got.event.encode(), event.encode());
+        assert_eq!(got.events, [event]);
         // Claimed by another node, or under another number: Redis moved it, and it does not open.
         for (node, seq) in [("3", "9"), ("2", "8")] {
             let e = entry_of(entry(node, seq), "natter:log", Some(&key)).unwrap_err();

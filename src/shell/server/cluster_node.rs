@@ -12,7 +12,6 @@
 //! fetches the latest snapshot for the node to start again from, and goes on after it.
 
 use std::cell::Cell;
-use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -24,10 +23,10 @@ use smol::channel::{Receiver, Sender};
 use super::Shared;
 use super::engine::News;
 use super::inbox::Input;
-use crate::server::node::wanted_when_fenced;
+use crate::server::node::MAX_ENTRY_BYTES;
 use crate::server::{LoggedEvent, ReplicaLog};
 use crate::shell::cluster::{
-    ClusterKey, Endpoint, LEASE, LogWriter, Membership, RESPONSE_MARGIN, RedisLog, Snapshots,
+    ClusterKey, Endpoint, LEASE, Membership, RETRY, Reconnecting, RedisLog, Snapshots, appender,
 };
 use crate::time::ShellClock;
 
@@ -56,16 +55,9 @@ const LEASE_EVERY: Duration = Duration::from_secs(1);
 /// The longest a read of the log blocks.
 const READ_BLOCK: Duration = Duration::from_millis(500);
 /// The most entries one read of the log takes: a node that fell behind catches up in few, large
-/// reads, and the driver then acts on a large batch at once.
-const READ_MAX: usize = 4096;
-/// The most entries appended in one pipeline of XADDs.
-const APPEND_BATCH: usize = 512;
-/// The most batches sent to Redis and not yet confirmed: the next is sent while the ones before are
-/// in flight (Redis stores one connection's commands in order, and syncs its file once for all the
-/// commands it read at once).
-const MAX_IN_FLIGHT: usize = 16;
-/// Pause before trying Redis again.
-const RETRY: Duration = Duration::from_millis(500);
+/// reads, and the driver then acts on all of it at once (the messages to one user share a write).
+/// An entry holds at most [`MAX_ENTRY_BYTES`] of events, so a read brings at most 16 MiB.
+const READ_MAX: usize = 16 * 1024 * 1024 / MAX_ENTRY_BYTES;
 
 /// A snapshot the driver took, on its way to Redis.
 pub(super) struct Taken {
@@ -78,14 +70,14 @@ pub(super) struct Taken {
 
 /// What the node's engine holds of the cluster's tasks.
 pub(super) struct Link {
-    /// Entries to append, in order.
-    pub(super) append: Sender<LoggedEvent>,
+    /// Entries to append (each the node's batch of one turn), in order.
+    pub(super) append: Sender<Vec<LoggedEvent>>,
     /// Snapshots taken, to the task that stores them.
     pub(super) snapshots: Sender<Taken>,
     /// How far this node has applied the log, for its lease (the log is not trimmed past it).
     pub(super) applied: Arc<AtomicU64>,
     /// Set while this node has lost its lease: the appender drops what the node no longer wants
-    /// appended ([`wanted_when_fenced`]).
+    /// appended ([`wanted_when_fenced`](crate::server::node::wanted_when_fenced)).
     pub(super) fenced: Rc<Cell<bool>>,
 }
 
@@ -181,213 +173,6 @@ pub(super) fn start(
             stop_lease,
         },
     )
-}
-
-/// A connection to Redis that comes back by itself: connects when first needed and after a failure,
-/// retrying every [`RETRY`], and says once that Redis is unreachable and once that it is back.
-struct Reconnecting<T> {
-    /// What this connection is for, in the log lines.
-    what: &'static str,
-    endpoint: Endpoint,
-    con: Option<T>,
-    /// Since when Redis has failed this connection.
-    down_since: Option<Instant>,
-}
-
-impl<T> Reconnecting<T> {
-    fn new(endpoint: Endpoint, what: &'static str) -> Self {
-        Reconnecting {
-            endpoint,
-            what,
-            con: None,
-            down_since: None,
-        }
-    }
-
-    /// The connection, if there is one or one can be made now; `None` after a failed try (and a
-    /// pause), so that the caller looks again at what it holds before the next.
-    async fn get<F, Fut>(&mut self, connect: F) -> Option<&mut T>
-    where
-        F: Fn() -> Fut,
-        Fut: std::future::Future<Output = Result<T, crate::shell::cluster::LogError>>,
-    {
-        let con = match self.con.take() {
-            Some(c) => c,
-            None => match connect().await {
-                Ok(c) => c,
-                Err(e) => {
-                    self.failed(&e).await;
-                    return None;
-                }
-            },
-        };
-        Some(self.con.insert(con))
-    }
-
-    /// A request failed: the connection is dropped, and the next [`Self::get`] makes a new one after a
-    /// pause.
-    async fn failed(&mut self, e: &dyn std::fmt::Display) {
-        self.con = None;
-        if self.down_since.is_none() {
-            self.down_since = Some(Instant::now());
-            tracing::error!(
-                "{}: {e} (Redis at {} is needed to serve: nothing is acknowledged until it is back; \
-                 retrying every {} ms)",
-                self.what,
-                self.endpoint,
-                RETRY.as_millis()
-            );
-        }
-        smol::Timer::after(RETRY).await;
-    }
-
-    /// A request succeeded.
-    fn ok(&mut self) {
-        if let Some(since) = self.down_since.take() {
-            tracing::warn!(
-                "{}: Redis is reachable again after {:.1} s",
-                self.what,
-                since.elapsed().as_secs_f64()
-            );
-        }
-    }
-}
-
-/// A batch of this node's entries, each with its number, on its way to Redis.
-struct Batch {
-    entries: Vec<(u64, LoggedEvent)>,
-    /// When it was sent on the connection in use (`None`: not yet, or to send again on a new one).
-    sent: Option<Instant>,
-}
-
-impl Batch {
-    fn numbered(&self) -> Vec<(u64, &LoggedEvent)> {
-        self.entries.iter().map(|(s, e)| (*s, e)).collect()
-    }
-}
-
-/// What the appender waited for.
-enum Next {
-    /// Redis answered the oldest batch in flight (or failed it).
-    Confirmed(Result<(), crate::shell::cluster::LogError>),
-    /// The driver queued more (`None`: it is gone).
-    More(Option<LoggedEvent>),
-    /// The oldest batch in flight had no answer within its time.
-    Late,
-}
-
-/// Appends what the driver queues, in order, each entry numbered for this node, pipelined: a batch is
-/// sent as soon as it is queued, while earlier ones wait for Redis's answer (at most
-/// [`MAX_IN_FLIGHT`]). After a failure (an error, or no answer within [`RESPONSE_MARGIN`]) a new
-/// connection is made and every batch not confirmed is sent again, in order and with the same
-/// numbers, so a reader drops what the first try got in. Once the node is fenced, what it has not
-/// sent of its own connections' events is dropped (see [`wanted_when_fenced`]).
-async fn appender(
-    endpoint: Endpoint,
-    key: String,
-    node: u64,
-    queue: Receiver<LoggedEvent>,
-    fenced: Rc<Cell<bool>>,
-    seal: Option<ClusterKey>,
-) {
-    let mut log = Reconnecting::new(endpoint.clone(), "cannot append to the cluster's log");
-    let connect = || LogWriter::connect(&endpoint, &key, node, seal.clone());
-    let mut seq = 0u64;
-    let mut unconfirmed: VecDeque<Batch> = VecDeque::new();
-    let mut open = true;
-    while open || !unconfirmed.is_empty() {
-        if fenced.get() {
-            for batch in unconfirmed.iter_mut().filter(|b| b.sent.is_none()) {
-                batch.entries.retain(|(_, e)| wanted_when_fenced(node, e));
-            }
-            unconfirmed.retain(|b| !b.entries.is_empty());
-            if unconfirmed.is_empty() && !open {
-                break;
-            }
-        }
-        if !unconfirmed.is_empty() {
-            let Some(con) = log.get(connect).await else {
-                // No connection: whatever was sent goes again on the next one.
-                unconfirmed.iter_mut().for_each(|b| b.sent = None);
-                continue;
-            };
-            let mut failed = None;
-            for batch in unconfirmed.iter_mut().filter(|b| b.sent.is_none()) {
-                if let Err(e) = con.send(&batch.numbered()).await {
-                    failed = Some(e);
-                    break;
-                }
-                batch.sent = Some(Instant::now());
-            }
-            if let Some(e) = failed {
-                unconfirmed.iter_mut().for_each(|b| b.sent = None);
-                log.failed(&e).await;
-                continue;
-            }
-        }
-        let room = open && unconfirmed.len() < MAX_IN_FLIGHT;
-        let next = match (unconfirmed.front().and_then(|b| b.sent), log.con.as_mut()) {
-            (Some(sent), Some(con)) => {
-                // The answer first: one already there is taken, however late this task is polled.
-                let confirm = async { Next::Confirmed(con.confirmed().await) };
-                let more = async {
-                    if room {
-                        Next::More(queue.recv().await.ok())
-                    } else {
-                        futures_lite::future::pending().await
-                    }
-                };
-                let late = async {
-                    smol::Timer::at(sent + RESPONSE_MARGIN).await;
-                    Next::Late
-                };
-                confirm.or(more).or(late).await
-            }
-            _ => Next::More(queue.recv().await.ok()),
-        };
-        match next {
-            Next::Confirmed(Ok(())) => {
-                unconfirmed.pop_front();
-                log.ok();
-            }
-            Next::Confirmed(Err(e)) => {
-                unconfirmed.iter_mut().for_each(|b| b.sent = None);
-                log.failed(&e).await;
-            }
-            Next::Late => {
-                unconfirmed.iter_mut().for_each(|b| b.sent = None);
-                log.failed(&format!(
-                    "Redis did not answer an append within {} ms",
-                    RESPONSE_MARGIN.as_millis()
-                ))
-                .await;
-            }
-            Next::More(None) => open = false,
-            Next::More(Some(first)) => {
-                let mut entries = Vec::with_capacity(queue.len().min(APPEND_BATCH) + 1);
-                let fenced = fenced.get();
-                let mut take = |e: LoggedEvent| {
-                    if !fenced || wanted_when_fenced(node, &e) {
-                        seq += 1;
-                        entries.push((seq, e));
-                    }
-                };
-                take(first);
-                for _ in 1..APPEND_BATCH {
-                    match queue.try_recv() {
-                        Ok(e) => take(e),
-                        Err(_) => break,
-                    }
-                }
-                if !entries.is_empty() {
-                    unconfirmed.push_back(Batch {
-                        entries,
-                        sent: None,
-                    });
-                }
-            }
-        }
-    }
 }
 
 /// Reads the log after `position` into the inbox, and follows it. When entries it has not read are

@@ -30,7 +30,8 @@ pub(super) trait Engine {
     fn news(&mut self, news: News, now: Timestamp, out: &mut Vec<Effect>);
     /// When [`Self::handle_timeout`] must next be called.
     fn poll_timeout(&self) -> Option<Timestamp>;
-    /// Time has passed to `now`.
+    /// Time has passed to `now`. The driver calls it at the end of every turn, after the turn's
+    /// inputs: a cluster node appends what they made then, as one entry of the log.
     fn handle_timeout(&mut self, now: Timestamp, out: &mut Vec<Effect>);
     /// Why the server cannot go on, once that is so.
     fn failed(&mut self) -> Option<String>;

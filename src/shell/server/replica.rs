@@ -2,10 +2,12 @@
 //! channels to the cluster's tasks (`cluster_node`), which carry out what it says.
 //!
 //! The node's own connections' events, and the log's entries the reader brings, are handed to the node;
-//! what it asks for is carried out here, unchanged: appends go to the appender, effects for its
-//! connections to the driver's outbox (as on a server alone), a refusal is `BYE reason` and a close,
-//! a held gate holds the connection's reader, a snapshot goes to the task that stores it. The
-//! fenced flag and the position go to the appender and the lease thread.
+//! what it asks for is carried out here, unchanged: effects for its connections go to the driver's
+//! outbox (as on a server alone), a refusal is `BYE reason` and a close, a held gate holds the
+//! connection's reader, a snapshot goes to the task that stores it. Its appends go to the appender
+//! once per turn of the driver (at its end, when the driver lets time pass), so that what the node's
+//! connections did in one turn is one entry of the log. The fenced flag and the position go to the
+//! appender and the lease thread.
 
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
@@ -32,11 +34,15 @@ impl Replicated {
         Replicated { node, link, shared }
     }
 
-    /// Carries out everything the node asked for since the last call.
-    fn carry_out(&mut self, out: &mut Vec<Effect>) {
+    /// Hands the appender what the node has to append: the end of a turn.
+    fn append(&mut self) {
         while let Some(entry) = self.node.poll_append() {
             let _ = self.link.append.try_send(entry);
         }
+    }
+
+    /// Carries out everything the node asked for since the last call, but its appends.
+    fn carry_out(&mut self, out: &mut Vec<Effect>) {
         self.link.fenced.set(self.node.fenced());
         self.link
             .applied
@@ -92,9 +98,12 @@ impl Engine for Replicated {
         self.node.poll_timeout()
     }
 
+    /// The end of the driver's turn, too: what the node's connections did in it goes to the log as
+    /// one entry.
     fn handle_timeout(&mut self, now: Timestamp, out: &mut Vec<Effect>) {
         self.node.handle_timeout(now);
         self.carry_out(out);
+        self.append();
     }
 
     fn failed(&mut self) -> Option<String> {
@@ -102,6 +111,8 @@ impl Engine for Replicated {
     }
 
     async fn settle(&mut self, grace: Duration) {
+        // The session ends of the shutdown, fed since the last turn.
+        self.append();
         let append = &self.link.append;
         let appended = async {
             while !append.is_empty() {

@@ -426,6 +426,7 @@ impl Sim {
                 self.nodes[i].node.handle_timeout(now);
                 self.carry_out(i);
             }
+            self.append(i);
             if let Some(why) = self.nodes[i].node.lost() {
                 return Err(violation(
                     name::REPLICAS,
@@ -446,16 +447,18 @@ impl Sim {
             return;
         }
         let unanswered = std::mem::take(&mut self.redis.unanswered);
-        for (node, seq, event) in unanswered {
+        for (node, seq, mut events) in unanswered {
             let Some(i) = self.index_of(node) else {
                 continue;
             };
-            if self.nodes[i].node.fenced() && !crate::server::node::wanted_when_fenced(node, &event)
-            {
-                continue;
+            if self.nodes[i].node.fenced() {
+                events.retain(|e| crate::server::node::wanted_when_fenced(node, e));
+                if events.is_empty() {
+                    continue;
+                }
             }
             let latency = 1 + self.below(10);
-            self.redis.send(self.now, latency, node, seq, event);
+            self.redis.send(self.now, latency, node, seq, events);
         }
     }
 
@@ -487,16 +490,22 @@ impl Sim {
         }
     }
 
-    /// Carries out what the `i`th node says.
-    fn carry_out(&mut self, i: usize) {
-        let now = self.now;
+    /// Sends what the `i`th node has to append, at the end of its step (as the shell does at the end
+    /// of its driver's turn): one entry for everything of the step.
+    fn append(&mut self, i: usize) {
         let id = self.nodes[i].node.id();
-        while let Some(event) = self.nodes[i].node.poll_append() {
+        while let Some(events) = self.nodes[i].node.poll_append() {
             self.nodes[i].seq += 1;
             let seq = self.nodes[i].seq;
             let latency = 1 + self.below(10);
-            self.redis.send(now, latency, id, seq, event);
+            self.redis.send(self.now, latency, id, seq, events);
         }
+    }
+
+    /// Carries out what the `i`th node says (its appends are sent at the end of its step).
+    fn carry_out(&mut self, i: usize) {
+        let now = self.now;
+        let id = self.nodes[i].node.id();
         while let Some(effect) = self.nodes[i].node.poll_effect() {
             match effect {
                 Effect::Send { to, msg } => self.deliver(id, to, &msg),
@@ -581,21 +590,23 @@ impl Sim {
 
     /// A session the log ended takes nothing more.
     fn check_landed(&mut self, entry: &crate::server::LogEntry) -> Result<(), Violation> {
-        match &entry.event.event {
-            OwnedEvent::Disconnected { conn } => {
-                self.ended.insert(*conn);
+        for event in &entry.events {
+            match &event.event {
+                OwnedEvent::Disconnected { conn } => {
+                    self.ended.insert(*conn);
+                }
+                OwnedEvent::Line { conn, line } if self.ended.contains(conn) => {
+                    return Err(violation(
+                        name::ENDED_SESSION,
+                        format!(
+                            "log entry {}: a line of {conn} ({:?}) after the log ended its session",
+                            entry.position,
+                            String::from_utf8_lossy(line)
+                        ),
+                    ));
+                }
+                _ => {}
             }
-            OwnedEvent::Line { conn, line } if self.ended.contains(conn) => {
-                return Err(violation(
-                    name::ENDED_SESSION,
-                    format!(
-                        "log entry {}: a line of {conn} ({:?}) after the log ended its session",
-                        entry.position,
-                        String::from_utf8_lossy(line)
-                    ),
-                ));
-            }
-            _ => {}
         }
         Ok(())
     }

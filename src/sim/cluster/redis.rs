@@ -13,7 +13,7 @@ use crate::time::Timestamp;
 /// How long a lease lasts, as the shell's (`shell::cluster::LEASE`).
 pub const LEASE_MS: u64 = 5_000;
 
-/// An append on its way.
+/// An append (one entry: a node's batch of events) on its way.
 #[derive(Clone, Debug)]
 struct InFlight {
     arrive: Timestamp,
@@ -21,7 +21,7 @@ struct InFlight {
     order: u64,
     node: u64,
     seq: u64,
-    event: LoggedEvent,
+    events: Vec<LoggedEvent>,
 }
 
 /// One landed entry, and when readers may see it.
@@ -39,7 +39,7 @@ pub struct Redis {
     next: u64,
     in_flight: Vec<InFlight>,
     /// Appends whose answer a restart lost: sent again by their node once Redis is back.
-    pub unanswered: Vec<(u64, u64, LoggedEvent)>,
+    pub unanswered: Vec<(u64, u64, Vec<LoggedEvent>)>,
     sent: u64,
     /// Entries that landed at a restart, reported by the next [`Self::land`].
     landed_at_restart: Vec<LogEntry>,
@@ -70,19 +70,19 @@ impl Redis {
         now < self.stalled_until
     }
 
-    /// `node` sends its entry `seq`, taking `latency_ms` to arrive.
+    /// `node` sends its entry `seq` (`events`, its batch), taking `latency_ms` to arrive.
     pub fn send(
         &mut self,
         now: Timestamp,
         latency_ms: u64,
         node: u64,
         seq: u64,
-        event: LoggedEvent,
+        events: Vec<LoggedEvent>,
     ) {
         // A node whose earlier appends await sending again sends this one after them (its appender
         // keeps every unconfirmed batch, in order, ahead of new ones).
         if self.unanswered.iter().any(|(n, _, _)| *n == node) {
-            self.unanswered.push((node, seq, event));
+            self.unanswered.push((node, seq, events));
             return;
         }
         let last = self
@@ -98,7 +98,7 @@ impl Redis {
             order: self.sent,
             node,
             seq,
-            event,
+            events,
         });
     }
 
@@ -124,7 +124,7 @@ impl Redis {
                 position: self.next,
                 node: f.node,
                 seq: f.seq,
-                event: f.event,
+                events: f.events,
             };
             self.next += 1;
             self.entries.push(Landed {
@@ -148,7 +148,7 @@ impl Redis {
                     position: self.next,
                     node: f.node,
                     seq: f.seq,
-                    event: f.event.clone(),
+                    events: f.events.clone(),
                 };
                 self.next += 1;
                 self.entries.push(Landed {
@@ -157,7 +157,7 @@ impl Redis {
                 });
                 self.landed_at_restart.push(entry);
             }
-            self.unanswered.push((f.node, f.seq, f.event));
+            self.unanswered.push((f.node, f.seq, f.events));
         }
         self.stalled_until = self.stalled_until.max(now.plus_millis(down_ms));
     }
