@@ -70,12 +70,27 @@ redis_up() {
     for _ in $(seq 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return; sleep 0.05; done
     echo "bench-cluster: redis-server did not start" >&2; exit 1
 }
+# FLAGS as `build` takes them: a limit an earlier build does not have is left out (it had no such
+# limit to turn off), with its value.
+declare -A TAKES
+flags_for() { # build: prints the flags, one a line
+    local build=$1 i=0 flag
+    [ -n "${TAKES[$build]:-}" ] || TAKES[$build]=$("${BIN[$build]}/natter-server" --help)
+    while [ $i -lt ${#FLAGS[@]} ]; do
+        flag=${FLAGS[$i]}; i=$((i + 1))
+        local value=()
+        if [ $i -lt ${#FLAGS[@]} ] && [[ ${FLAGS[$i]} != --* ]]; then value=("${FLAGS[$i]}"); i=$((i + 1)); fi
+        if grep -qE -- "(^|[ ,])$flag( |$|,|=)" <<<"${TAKES[$build]}"; then printf '%s\n' "$flag" "${value[@]}"; fi
+    done
+}
 node() { # build, port [extra flags...]: starts natter-server
     local build=$1 port=$2; shift 2
-    "${BIN[$build]}/natter-server" "$port" 60 36000 "${FLAGS[@]}" --data-dir "data-$port" "$@" >"node-$port.log" 2>&1 &
+    local flags
+    mapfile -t flags < <(flags_for "$build")
+    "${BIN[$build]}/natter-server" "$port" 60 36000 "${flags[@]}" --data-dir "data-$port" "$@" >"node-$port.log" 2>&1 &
     PIDS+=($!)
     for _ in $(seq 200); do ss -Hltn "sport = :$port" | grep -q . && return; sleep 0.05; done
-    echo "bench-cluster: natter-server on $port did not start" >&2; exit 1
+    echo "bench-cluster: natter-server on $port did not start:" >&2; tail -5 "node-$port.log" >&2; exit 1
 }
 stop_all() {
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -144,7 +159,8 @@ EOF
 bench() {
     local build=$1 label=$2; shift 2
     [ -n "$REDIS_PORT" ] && redis-cli -p "$REDIS_PORT" config resetstat >/dev/null
-    "$B/natter-bench" run direct --users 1000 --label "$label" --json "$@" >run.json
+    # Each build's own generator: a later one speaks what its server speaks (acknowledgements).
+    "${BIN[$build]}/natter-bench" run direct --users 1000 --label "$label" --json "$@" >run.json
     local ops="{}"
     if [ -n "$REDIS_PORT" ]; then
         ops=$(redis-cli -p "$REDIS_PORT" info commandstats | python3 -c '
