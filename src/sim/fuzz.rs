@@ -262,9 +262,10 @@ pub fn tls_differential(data: &[u8]) {
 }
 
 /// What a cluster node reads from Redis, under hostile bytes. The first byte picks the decoder:
-/// a shared-log entry, a batch of events (it never panics, and an entry it accepts encodes back to exactly the same bytes,
-/// so no two byte strings mean one entry), or a snapshot (it never panics, and anything damaged is an
-/// error; the body is also decoded past its checksum, so its decoder itself is reached).
+/// a shared-log entry, a node's batch of events (it never panics, and an entry it accepts encodes
+/// back to exactly the same bytes, so no two byte strings mean one entry), or a snapshot (it never
+/// panics, and anything damaged is an error; the body is also decoded past its checksum, so its
+/// decoder itself is reached).
 pub fn cluster_log(data: &[u8]) {
     use crate::server::{LoggedEvent, ReplicaLog, snapshot};
     let Some((&which, rest)) = data.split_first() else {
