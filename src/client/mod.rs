@@ -33,6 +33,7 @@
 mod commands;
 pub mod complete;
 pub mod display;
+pub mod e2e;
 mod error;
 pub mod event;
 pub mod input;

@@ -1,0 +1,73 @@
+//! Recognising a message already decrypted, *before* decrypting it.
+//!
+//! A ratchet message cannot be decrypted twice: its key is deleted once used. Yet the server may
+//! deliver a message again (its crash lost an acknowledgement, or the client moved to another node of a
+//! cluster mid-mailbox). Trying again would fail and show an alarming "could not decrypt" for a message
+//! that was shown fine. So each decrypted message is remembered by its server id *and* a digest of its
+//! ciphertext: a redelivery has both the same. An id with another ciphertext is a new message (a server
+//! whose store was wiped reuses ids), and goes on to be decrypted.
+//!
+//! Remembered per conversation partner (per sender, per group), in the same file as its sessions, so
+//! one write records both the ratchet's step and the message; the last [`KEEP`] are kept, many more
+//! than a mailbox redelivers at once.
+
+use std::collections::VecDeque;
+
+use sha2::{Digest, Sha256};
+
+/// How many decrypted messages are remembered per sender or group.
+pub const KEEP: usize = 1024;
+
+/// Recently decrypted messages: (server id, ciphertext digest), oldest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Dedup {
+    seen: VecDeque<(u64, String)>,
+}
+
+/// The digest that identifies a ciphertext: the first 16 bytes of its SHA-256, in hex.
+pub fn digest(ciphertext: &str) -> String {
+    Sha256::digest(ciphertext.as_bytes())[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl Dedup {
+    /// Whether message `id` with this ciphertext was decrypted before.
+    pub fn contains(&self, id: u64, digest: &str) -> bool {
+        self.seen.iter().any(|(i, d)| *i == id && d == digest)
+    }
+
+    /// Remembers a message decrypted.
+    pub fn insert(&mut self, id: u64, digest: String) {
+        if self.contains(id, &digest) {
+            return;
+        }
+        if self.seen.len() == KEEP {
+            self.seen.pop_front();
+        }
+        self.seen.push_back((id, digest));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_id_is_a_duplicate_only_with_the_same_ciphertext_and_the_window_is_bounded() {
+        let mut d = Dedup::default();
+        d.insert(7, digest("e2e1:n:AAAA"));
+        assert!(d.contains(7, &digest("e2e1:n:AAAA")));
+        assert!(
+            !d.contains(7, &digest("e2e1:n:BBBB")),
+            "a reused id is a new message"
+        );
+        assert!(!d.contains(8, &digest("e2e1:n:AAAA")));
+        for i in 0..KEEP as u64 {
+            d.insert(100 + i, digest(&i.to_string()));
+        }
+        assert!(!d.contains(7, &digest("e2e1:n:AAAA")), "the oldest went");
+        assert_eq!(d.seen.len(), KEEP);
+    }
+}

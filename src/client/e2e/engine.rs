@@ -1,0 +1,149 @@
+//! The cryptographic engine: every operation of end-to-end encryption that needs a secret key or
+//! randomness, behind one small trait, over state the core owns.
+//!
+//! The client core is deterministic: no clock reads and no OS randomness inside it. Olm and Megolm need
+//! randomness (identity keys, one-time keys, ratchet keys, group sessions), and vodozemac draws its own
+//! from the operating system. So the core does not call vodozemac: it is handed an [`Engine`] by the
+//! shell (the real one, [`super::olm_engine::Vodozemac`], in the binary; a test may hand another), and
+//! the engine is *stateless*: every secret it works on is a [`Pickle`] the core owns, passes in and
+//! gets back changed. That keeps all of the end-to-end state in the core as plain data (the policy
+//! over it: pins, verification, the refusal to send to a changed key, who gets which group key, when
+//! to claim and when to top up), persisted by effects the shell carries out; the only thing the core
+//! takes from outside is the engine's output, which is where the randomness lives.
+//!
+//! Public keys, signatures and key ids travel as vodozemac's own unpadded standard base64 strings, as
+//! the server's key directory stores them.
+
+use std::fmt;
+
+/// A secret object of the engine (an account, an Olm session, an outbound or inbound Megolm session)
+/// in the engine's own serialised form. Opaque to the core; it stores and persists it as it is.
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Pickle(pub String);
+
+impl fmt::Debug for Pickle {
+    /// Never prints the secret.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Pickle({} bytes)", self.0.len())
+    }
+}
+
+/// A device's public identity: the Curve25519 key that Olm's key agreement uses and the Ed25519 key
+/// that signs (and that safety numbers are made of).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct Identity {
+    pub curve25519: String,
+    pub ed25519: String,
+}
+
+/// A public one-time or fallback key, with the id the engine gave it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicKey {
+    pub key_id: String,
+    pub curve25519: String,
+}
+
+/// An Olm message as it travels: a pre-key message (the first ones of a session, which can set the
+/// session up at the receiver) or a normal one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OlmMessage {
+    pub pre_key: bool,
+    pub body: Vec<u8>,
+}
+
+/// A new Olm session and the id that pre-key messages of it carry.
+#[derive(Clone, Debug)]
+pub struct NewSession {
+    pub session_id: String,
+    pub pickle: Pickle,
+}
+
+/// An Olm session set up from a received pre-key message.
+#[derive(Clone, Debug)]
+pub struct Inbound {
+    pub session: NewSession,
+    /// The sender's Curve25519 identity key, as the pre-key message proved it (only its holder could
+    /// have made the message).
+    pub sender_curve25519: String,
+    pub plaintext: Vec<u8>,
+}
+
+/// A new outbound Megolm session: its id, its key to share with the members, and the session itself.
+#[derive(Clone, Debug)]
+pub struct NewGroupSession {
+    pub session_id: String,
+    pub session_key: String,
+    pub pickle: Pickle,
+}
+
+/// A Megolm message decrypted: the plaintext and its index in the session (each index is used once
+/// by an honest sender, so an index seen before is a replay).
+#[derive(Clone, Debug)]
+pub struct GroupPlain {
+    pub plaintext: Vec<u8>,
+    pub index: u32,
+}
+
+/// What went wrong in the engine, in words for the user.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    /// A key, a signature or a message is not well formed (not base64, wrong length).
+    #[error("malformed {what}: {why}")]
+    Malformed { what: &'static str, why: String },
+    /// A signature does not verify under the key it should have been made with.
+    #[error("the signature does not match the key")]
+    BadSignature,
+    /// The message did not decrypt (it was changed, is not for this session, or was decrypted before).
+    #[error("could not decrypt: {0}")]
+    Decrypt(String),
+    /// A stored secret could not be read back.
+    #[error("damaged stored key material: {0}")]
+    Pickle(String),
+    /// The key agreement was refused (a key without contributory behaviour: a hostile key).
+    #[error("key agreement refused: {0}")]
+    KeyAgreement(String),
+}
+
+/// Every cryptographic operation end-to-end encryption needs. Stateless: all state is in the pickles
+/// passed in (and changed in place when an operation changes it); an implementation may draw
+/// randomness, which is the point of putting it behind this trait.
+pub trait Engine: Send + Sync + fmt::Debug {
+    /// A new device: fresh identity keys and no one-time keys.
+    fn new_account(&self) -> Result<Pickle, EngineError>;
+    /// The device's public identity.
+    fn identity(&self, account: &Pickle) -> Result<Identity, EngineError>;
+    /// Signs `message` with the device's Ed25519 identity key.
+    fn sign(&self, account: &Pickle, message: &[u8]) -> Result<String, EngineError>;
+    /// Checks that `signature` over `message` was made by `ed25519`.
+    fn verify(&self, ed25519: &str, message: &[u8], signature: &str) -> Result<(), EngineError>;
+    /// Makes `count` new one-time keys (kept in the account, marked published: the caller publishes
+    /// them).
+    fn new_one_time_keys(
+        &self,
+        account: &mut Pickle,
+        count: usize,
+    ) -> Result<Vec<PublicKey>, EngineError>;
+    /// Makes a new fallback key (the account keeps the previous one too, for messages already made
+    /// with it).
+    fn new_fallback_key(&self, account: &mut Pickle) -> Result<PublicKey, EngineError>;
+    /// An Olm session to the device with identity `curve25519`, using its (claimed) one-time or
+    /// fallback key.
+    fn outbound(
+        &self,
+        account: &Pickle,
+        curve25519: &str,
+        one_time_key: &str,
+    ) -> Result<NewSession, EngineError>;
+    /// The session a pre-key message belongs to (`None` for a normal message).
+    fn session_of(&self, message: &OlmMessage) -> Result<Option<String>, EngineError>;
+    /// A session set up from a pre-key message (using up the one-time key it names).
+    fn inbound(&self, account: &mut Pickle, message: &OlmMessage) -> Result<Inbound, EngineError>;
+    fn encrypt(&self, session: &mut Pickle, plaintext: &[u8]) -> Result<OlmMessage, EngineError>;
+    fn decrypt(&self, session: &mut Pickle, message: &OlmMessage) -> Result<Vec<u8>, EngineError>;
+    /// A new outbound Megolm session.
+    fn new_group_session(&self) -> Result<NewGroupSession, EngineError>;
+    fn group_encrypt(&self, session: &mut Pickle, plaintext: &[u8]) -> Result<Vec<u8>, EngineError>;
+    /// The inbound side of a Megolm session, from its shared key: (session id, session).
+    fn group_inbound(&self, session_key: &str) -> Result<(String, Pickle), EngineError>;
+    fn group_decrypt(&self, session: &Pickle, message: &[u8]) -> Result<GroupPlain, EngineError>;
+}

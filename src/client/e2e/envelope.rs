@@ -1,0 +1,262 @@
+//! How encrypted text travels, outside and inside the encryption (docs/PROTOCOL.md has the same).
+//!
+//! **Outside** (the text of an ordinary `message` / `message group` line, so every server rule applies
+//! to it unchanged): the fixed prefix `e2e1:` (the `1` is the format's version), then one of
+//!
+//! - `p:<base64>`: an Olm pre-key message (the first messages of a pairwise session, which set the
+//!   session up at the recipient from one of its published one-time keys);
+//! - `n:<base64>`: an Olm normal message;
+//! - `g:<session id>:<base64>`: a Megolm message of the sender's group session `<session id>`.
+//!
+//! Base64 is vodozemac's (standard alphabet, unpadded), so `:` never occurs inside a part.
+//!
+//! **Inside** an Olm message (the plaintext), one of
+//!
+//! - `M <text>`: a direct message;
+//! - `K <group> <session key>`: the sender's Megolm session key for `<group>`, consumed by the
+//!   recipient's client without being shown;
+//!
+//! and, in front of either in a pre-key message only, `I <ed25519> <signature>\n`: the sender's Ed25519
+//! identity key and its signature over `natter-identity:<sender>:<curve25519>:<ed25519>`. Olm's
+//! pre-key message already proves the sender holds the Curve25519 identity key; this binds the Ed25519
+//! key (the one safety numbers are made of) to it, so a recipient pins both without asking the server.
+//!
+//! Inside a Megolm message: `M <text>`.
+
+use vodozemac::{base64_decode, base64_encode};
+
+use super::engine::OlmMessage;
+use crate::protocol::Name;
+
+/// The prefix of every encrypted text: anything else is "not encrypted".
+pub const PREFIX: &str = "e2e1:";
+
+/// What an encrypted text holds, decoded from its outside form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Envelope {
+    Olm(OlmMessage),
+    Group { session_id: String, body: Vec<u8> },
+}
+
+/// Why a text that starts with the prefix could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EnvelopeError {
+    #[error("unknown kind of encrypted text (a newer natter?)")]
+    UnknownKind,
+    #[error("the encrypted text is not valid base64")]
+    Base64,
+    #[error("the group message names no session")]
+    NoSession,
+}
+
+/// Whether a message's text is encrypted (it may still fail to decode).
+pub fn is_encrypted(text: &str) -> bool {
+    text.starts_with(PREFIX)
+}
+
+impl Envelope {
+    /// The outside form.
+    pub fn render(&self) -> String {
+        match self {
+            Envelope::Olm(m) => {
+                let kind = if m.pre_key { 'p' } else { 'n' };
+                format!("{PREFIX}{kind}:{}", base64_encode(&m.body))
+            }
+            Envelope::Group { session_id, body } => {
+                format!("{PREFIX}g:{session_id}:{}", base64_encode(body))
+            }
+        }
+    }
+
+    /// Reads the outside form; `None` if `text` does not start with the prefix (not encrypted).
+    pub fn parse(text: &str) -> Option<Result<Envelope, EnvelopeError>> {
+        let rest = text.strip_prefix(PREFIX)?;
+        Some(Self::parse_rest(rest))
+    }
+
+    fn parse_rest(rest: &str) -> Result<Envelope, EnvelopeError> {
+        let decode = |b: &str| base64_decode(b.trim_end()).map_err(|_| EnvelopeError::Base64);
+        let (kind, rest) = rest.split_once(':').ok_or(EnvelopeError::UnknownKind)?;
+        match kind {
+            "p" | "n" => Ok(Envelope::Olm(OlmMessage {
+                pre_key: kind == "p",
+                body: decode(rest)?,
+            })),
+            "g" => {
+                let (session_id, body) = rest.split_once(':').ok_or(EnvelopeError::NoSession)?;
+                if session_id.is_empty() {
+                    return Err(EnvelopeError::NoSession);
+                }
+                Ok(Envelope::Group {
+                    session_id: session_id.to_owned(),
+                    body: decode(body)?,
+                })
+            }
+            _ => Err(EnvelopeError::UnknownKind),
+        }
+    }
+}
+
+/// The identity proof in front of a pre-key message's plaintext.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Proof {
+    pub ed25519: String,
+    pub signature: String,
+}
+
+/// What an Olm plaintext carries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Body {
+    Text(String),
+    GroupKey { group: Name, session_key: String },
+}
+
+/// An Olm plaintext, decoded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Inner {
+    pub proof: Option<Proof>,
+    pub body: Body,
+}
+
+/// Why a decrypted plaintext could not be read: the sender's client is broken or newer.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum InnerError {
+    #[error("the decrypted text is not UTF-8")]
+    NotText,
+    #[error("the decrypted text has an unknown form (a newer natter?)")]
+    UnknownForm,
+}
+
+/// What the sender signs to bind its Ed25519 key to its Curve25519 key and name.
+pub fn identity_statement(sender: &str, curve25519: &str, ed25519: &str) -> String {
+    format!("natter-identity:{sender}:{curve25519}:{ed25519}")
+}
+
+impl Inner {
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if let Some(p) = &self.proof {
+            out.push_str(&format!("I {} {}\n", p.ed25519, p.signature));
+        }
+        out.push_str(&render_body(&self.body));
+        out
+    }
+
+    pub fn parse(bytes: &[u8]) -> Result<Inner, InnerError> {
+        let text = std::str::from_utf8(bytes).map_err(|_| InnerError::NotText)?;
+        let (proof, rest) = match text.strip_prefix("I ") {
+            Some(rest) => {
+                let (line, rest) = rest.split_once('\n').ok_or(InnerError::UnknownForm)?;
+                let (ed25519, signature) = line.split_once(' ').ok_or(InnerError::UnknownForm)?;
+                (
+                    Some(Proof {
+                        ed25519: ed25519.to_owned(),
+                        signature: signature.to_owned(),
+                    }),
+                    rest,
+                )
+            }
+            None => (None, text),
+        };
+        Ok(Inner {
+            proof,
+            body: parse_body(rest)?,
+        })
+    }
+}
+
+pub fn render_body(body: &Body) -> String {
+    match body {
+        Body::Text(t) => format!("M {t}"),
+        Body::GroupKey { group, session_key } => format!("K {group} {session_key}"),
+    }
+}
+
+/// A body alone (the plaintext of a Megolm message is one).
+pub fn parse_body(text: &str) -> Result<Body, InnerError> {
+    if let Some(t) = text.strip_prefix("M ") {
+        return Ok(Body::Text(t.to_owned()));
+    }
+    if let Some(rest) = text.strip_prefix("K ") {
+        let (group, key) = rest.split_once(' ').ok_or(InnerError::UnknownForm)?;
+        crate::protocol::name::check_group_name(group).map_err(|_| InnerError::UnknownForm)?;
+        return Ok(Body::GroupKey {
+            group: Name::from(group),
+            session_key: key.to_owned(),
+        });
+    }
+    Err(InnerError::UnknownForm)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outside_forms_round_trip_and_plain_text_is_not_taken_for_one() {
+        for e in [
+            Envelope::Olm(OlmMessage {
+                pre_key: true,
+                body: vec![1, 2, 3, 250],
+            }),
+            Envelope::Olm(OlmMessage {
+                pre_key: false,
+                body: vec![0; 40],
+            }),
+            Envelope::Group {
+                session_id: "abcDEF+/09".into(),
+                body: b"xyz".to_vec(),
+            },
+        ] {
+            let text = e.render();
+            assert!(is_encrypted(&text));
+            assert!(!text.contains(' '), "one wire token: {text}");
+            assert_eq!(Envelope::parse(&text), Some(Ok(e)));
+        }
+        assert_eq!(Envelope::parse("hello e2e1:p:AAAA"), None);
+        assert_eq!(
+            Envelope::parse("e2e1:z:AAAA"),
+            Some(Err(EnvelopeError::UnknownKind))
+        );
+        assert_eq!(
+            Envelope::parse("e2e1:p:!!!"),
+            Some(Err(EnvelopeError::Base64))
+        );
+        assert_eq!(
+            Envelope::parse("e2e1:g::AAAA"),
+            Some(Err(EnvelopeError::NoSession))
+        );
+    }
+
+    #[test]
+    fn inside_forms_round_trip() {
+        for inner in [
+            Inner {
+                proof: None,
+                body: Body::Text("hello: e2e1: and\nmore".into()),
+            },
+            Inner {
+                proof: Some(Proof {
+                    ed25519: "ED".into(),
+                    signature: "SIG".into(),
+                }),
+                body: Body::Text("I am not a proof".into()),
+            },
+            Inner {
+                proof: None,
+                body: Body::GroupKey {
+                    group: Name::from("devs"),
+                    session_key: "KEY".into(),
+                },
+            },
+        ] {
+            assert_eq!(Inner::parse(inner.render().as_bytes()), Ok(inner));
+        }
+        assert_eq!(Inner::parse(b"X what"), Err(InnerError::UnknownForm));
+        assert_eq!(Inner::parse(&[0xff, 0xfe]), Err(InnerError::NotText));
+        assert_eq!(
+            Inner::parse(b"K bad/group key"),
+            Err(InnerError::UnknownForm)
+        );
+    }
+}

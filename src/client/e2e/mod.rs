@@ -1,0 +1,423 @@
+//! End-to-end encryption of messages through the server: the client's side.
+//!
+//! The server relays and stores only ciphertext: a direct or offline message is encrypted by the
+//! sender's client for the recipient with an Olm session (a double ratchet, set up from the keys the
+//! recipient published to the server's key directory, so a first message to an offline user works);
+//! a group message is encrypted once with the sender's Megolm session, whose key went to each current
+//! member over Olm. Every cryptographic step is vodozemac's.
+//!
+//! # What lives where
+//!
+//! [`E2e`] is sans-IO and deterministic, like the rest of the client core. It holds the *policy* and
+//! all the *state* as data: the device ([`device`]), the pinned contacts ([`contacts`]), the Olm
+//! sessions per contact ([`olm`]), the Megolm sessions per group ([`megolm`]), the messages waiting
+//! for a contact's keys, and what was already decrypted ([`dedup`]). The cryptography, which needs
+//! randomness, is an [`Engine`] the shell hands in ([`engine`] says why); its secrets are
+//! [`engine::Pickle`]s the core keeps. Everything that changes is persisted by [`Out::Save`] outputs,
+//! which come before the line they protect ([`Out`] says why), one file per [`store::Part`].
+//!
+//! # The rules
+//!
+//! - **Publish**: at login, the identity and a new fallback key; one-time keys topped up when the
+//!   server says few are left ([`device`]).
+//! - **Send**: to a contact with a session made with their pinned identity, at once; otherwise claim
+//!   one of their one-time keys (`keys claim`), and send when the answer comes, in order. A claimed key
+//!   whose signature does not verify under the identity is refused. A user with no keys published
+//!   (never logged in with natter) gets the message unencrypted, with a loud warning to the sender,
+//!   so the message still reaches them at their first login; but a user whose keys were pinned before
+//!   does not: the server saying they have none is refused, not believed.
+//! - **Pin**: the first identity seen for a user is pinned; another one makes the contact *changed*,
+//!   which refuses every message to them (and to groups they are in) until the user accepts the new
+//!   key ([`contacts`]). Messages *from* a changed key are still shown, marked.
+//! - **Receive**: recognised by id and ciphertext *before* decrypting ([`dedup`]), then decrypted;
+//!   a text without the prefix is shown marked "not encrypted".
+//! - **Groups**: a new Megolm session whenever the members changed since the key was shared (or after
+//!   a hundred messages) ([`megolm`]).
+//! - **Fit**: the longest text that still fits the line limit once encrypted is known before sending
+//!   ([`fit`]).
+
+pub mod contacts;
+pub mod dedup;
+pub mod device;
+mod direct;
+pub mod engine;
+pub mod envelope;
+pub mod fit;
+mod group;
+pub mod megolm;
+pub mod olm;
+pub mod olm_engine;
+pub mod safety;
+pub mod store;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+pub use engine::{Engine, EngineError, Identity};
+pub use store::Part;
+
+use self::contacts::{ContactError, Contacts};
+use self::device::{Device, DeviceFile};
+use self::megolm::{Group, Members};
+use self::olm::Peer;
+use crate::protocol::{Conversation, Name};
+
+/// What [`E2e`] asks of the client, in order. A [`Out::Save`] comes before the line whose sending it
+/// protects: a ratchet that advanced for a message must be on disk before the message leaves, or a
+/// crash would make the next run reuse a message key; and a message decrypted must be recorded before
+/// it is acknowledged, since it cannot be decrypted again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Out {
+    /// A `keys ...` line for the server's key directory; answered by `KEYS`, `NOKEYS` or `KEYS-LEFT`.
+    Keys(String),
+    /// A message the user wrote, as the line that carries it: encrypted, or in clear when `encrypted`
+    /// is false (see [`Note::SentInClear`]).
+    Message {
+        line: String,
+        to: Conversation,
+        text: String,
+        encrypted: bool,
+    },
+    /// A group's session key for `to`: a `message` line the user did not write, whose answers are
+    /// not shown (and which the recipient's client consumes without showing).
+    KeyShare { line: String, to: Name },
+    /// Persist this part (owner-only, atomically) before carrying out what follows.
+    Save(Part, Vec<u8>),
+    /// Something the user must be told.
+    Note(Note),
+}
+
+/// Why a message was not sent.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error(
+        "{0}'s identity key has changed and you have not accepted the new one. Compare safety numbers with 'verify {0}', then 'accept {0}' if they match."
+    )]
+    KeyChanged(Name),
+    #[error(
+        "once encrypted it would not fit in one line: at most {max} bytes of text can be sent here. Split it."
+    )]
+    TooLong { max: usize },
+    #[error(
+        "the members of {0} are not known yet; try again in a moment (or 'groupmembers {0}')."
+    )]
+    MembersUnknown(Name),
+    #[error(
+        "the keys the server gave for {0} are not signed by {0}'s identity key: the server, or someone on the way, is tampering with them."
+    )]
+    BadSignature(Name),
+    #[error(
+        "the server says {0} has no keys, yet {0} published keys before: refusing to send it unencrypted. Ask {0} to log in again."
+    )]
+    KeysWithdrawn(Name),
+    #[error("encryption failed: {0}")]
+    Engine(EngineError),
+}
+
+/// Something to tell the user about end-to-end encryption.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Note {
+    /// A contact's identity key is not the pinned one (loud: it is what an attack looks like).
+    KeyChanged { user: Name },
+    /// A message was not sent.
+    NotSent {
+        to: Conversation,
+        text: String,
+        why: Refusal,
+    },
+    /// `user` has never published keys: the message went unencrypted (loud).
+    SentInClear { user: Name },
+    /// Members of a group who cannot read what was just sent to it (no keys published).
+    Excluded { group: Name, users: Vec<Name> },
+    /// A key change was accepted.
+    Accepted { user: Name },
+    /// The safety number with `user`, to compare out of band.
+    SafetyNumber {
+        user: Name,
+        number: String,
+        verified: bool,
+    },
+    /// Publishing keys failed (the engine could not make them).
+    PublishFailed(EngineError),
+}
+
+impl std::fmt::Display for Note {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Note::KeyChanged { user } => write!(
+                f,
+                "WARNING: {user}'s identity key has CHANGED. This happens when {user} reinstalled natter or logged in from another machine, or when someone is intercepting. Nothing will be sent to {user} until you accept the new key: compare safety numbers ('verify {user}') with {user} in person or by phone, then 'accept {user}'."
+            ),
+            Note::NotSent { to, text, why } => {
+                let to = match to {
+                    Conversation::Group(g) => format!("group {g}"),
+                    Conversation::User(u) | Conversation::Private(u) => u.to_string(),
+                    Conversation::Broadcasts => "everyone".into(),
+                };
+                write!(f, "Not sent to {to} ('{text}'): {why}")
+            }
+            Note::SentInClear { user } => write!(
+                f,
+                "WARNING: {user} has never published encryption keys (never logged in with natter): that message was sent NOT ENCRYPTED, and the server can read it."
+            ),
+            Note::Excluded { group, users } => {
+                let names: Vec<&str> = users.iter().map(|u| &**u).collect();
+                write!(
+                    f,
+                    "warning: {} cannot read that message to {group}: no encryption keys published.",
+                    names.join(", ")
+                )
+            }
+            Note::Accepted { user } => write!(
+                f,
+                "Accepted {user}'s new identity key (not verified: compare safety numbers with 'verify {user}')."
+            ),
+            Note::SafetyNumber {
+                user,
+                number,
+                verified,
+            } => {
+                write!(f, "Safety number with {user}: {number}")?;
+                if *verified {
+                    write!(f, " (verified)")
+                } else {
+                    write!(
+                        f,
+                        ". Compare it with {user}'s (out of band); if they match, 'verify {user} yes'."
+                    )
+                }
+            }
+            Note::PublishFailed(e) => write!(
+                f,
+                "Could not make encryption keys ({e}); others cannot start encrypted conversations with you."
+            ),
+        }
+    }
+}
+
+/// A message received, as the user should see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Received {
+    /// Without the prefix: shown marked "not encrypted".
+    Plain(String),
+    /// Decrypted. `verified`: the sender's key is the one the user verified; `key_changed`: the
+    /// sender's key is not the pinned one (shown with a warning).
+    Text {
+        text: String,
+        verified: bool,
+        key_changed: bool,
+    },
+    /// A group key, kept; nothing to show.
+    GroupKey,
+    /// Decrypted before (a redelivery): not shown again.
+    Duplicate,
+    /// Could not be decrypted: shown as an error in the message's place.
+    Failed(String),
+}
+
+/// A message waiting for a contact's keys.
+#[derive(Clone, Debug)]
+enum Waiting {
+    Text(String),
+}
+
+/// A group message encrypted and waiting for its key to reach members whose keys were claimed.
+#[derive(Clone, Debug)]
+struct PendingGroup {
+    group: Name,
+    text: String,
+    line: String,
+    session_key: String,
+    waiting: BTreeSet<Name>,
+}
+
+/// The end-to-end state of one device (one user on one server). See the module documentation.
+#[derive(Debug)]
+pub struct E2e {
+    engine: Arc<dyn Engine>,
+    me: Name,
+    device: Device,
+    contacts: Contacts,
+    peers: BTreeMap<Name, Peer>,
+    groups: BTreeMap<Name, Group>,
+    members: Members,
+    /// Claims sent, by user, with what waits for each answer.
+    claims: BTreeMap<Name, Vec<Waiting>>,
+    /// Group messages waiting for claims, in the order they were written.
+    pending_groups: Vec<PendingGroup>,
+    /// Users whose `keys show` answer is wanted for `verify`.
+    showing: BTreeSet<Name>,
+}
+
+/// Why the stored state could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{file}: {why}")]
+    Damaged { file: String, why: String },
+    #[error("{0}")]
+    Engine(#[from] EngineError),
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("end-to-end state serialises")
+}
+
+impl E2e {
+    /// Opens the device of `me` from its stored parts (`files`), or makes a new one (whose saving is
+    /// in `out`). A damaged part is an error: guessing would lose keys or pins silently.
+    pub fn open(
+        engine: Arc<dyn Engine>,
+        me: Name,
+        files: &[(Part, Vec<u8>)],
+        out: &mut Vec<Out>,
+    ) -> Result<E2e, LoadError> {
+        fn parse<T: serde::de::DeserializeOwned>(part: &Part, bytes: &[u8]) -> Result<T, LoadError> {
+            serde_json::from_slice(bytes).map_err(|e| LoadError::Damaged {
+                file: part.file_name(),
+                why: e.to_string(),
+            })
+        }
+        let mut device = None;
+        let mut contacts = Contacts::default();
+        let mut peers = BTreeMap::new();
+        let mut groups = BTreeMap::new();
+        for (part, bytes) in files {
+            match part {
+                Part::Device => {
+                    let file: DeviceFile = parse(part, bytes)?;
+                    device = Some(Device::open(&*engine, file.account)?);
+                }
+                Part::Contacts => contacts = parse(part, bytes)?,
+                Part::Peer(user) => {
+                    peers.insert(user.clone(), parse(part, bytes)?);
+                }
+                Part::Group(group) => {
+                    groups.insert(group.clone(), parse(part, bytes)?);
+                }
+            }
+        }
+        let device = match device {
+            Some(d) => d,
+            None => {
+                let d = Device::create(&*engine)?;
+                out.push(Out::Save(Part::Device, to_json(&d.file())));
+                d
+            }
+        };
+        Ok(E2e {
+            engine,
+            me,
+            device,
+            contacts,
+            peers,
+            groups,
+            members: Members::default(),
+            claims: BTreeMap::new(),
+            pending_groups: Vec::new(),
+            showing: BTreeSet::new(),
+        })
+    }
+
+    /// This device's identity.
+    pub fn identity(&self) -> &Identity {
+        &self.device.identity
+    }
+
+    pub fn contacts(&self) -> &Contacts {
+        &self.contacts
+    }
+
+    /// Logged in: publish the identity and a new fallback key.
+    pub fn on_login(&mut self, out: &mut Vec<Out>) {
+        match self.device.login_lines(&*self.engine, &self.me) {
+            Ok(lines) => {
+                self.save_device(out);
+                out.extend(lines.into_iter().map(Out::Keys));
+            }
+            Err(e) => out.push(Out::Note(Note::PublishFailed(e))),
+        }
+    }
+
+    /// `KEYS-LEFT <n>`: top the one-time keys up if they are low.
+    pub fn on_keys_left(&mut self, left: u32, out: &mut Vec<Out>) {
+        match self.device.on_keys_left(&*self.engine, &self.me, left) {
+            Ok(lines) if lines.is_empty() => {}
+            Ok(lines) => {
+                self.save_device(out);
+                out.extend(lines.into_iter().map(Out::Keys));
+            }
+            Err(e) => out.push(Out::Note(Note::PublishFailed(e))),
+        }
+    }
+
+    /// `verify <user>`: the safety number with `user`, if their key is pinned; otherwise their
+    /// identity is asked for (`keys show`) and the number comes with the answer.
+    pub fn verify(&mut self, user: &Name, out: &mut Vec<Out>) {
+        match self.contacts.get(user) {
+            Some(c) => {
+                let theirs = c.changed.as_ref().unwrap_or(&c.pinned);
+                out.push(Out::Note(Note::SafetyNumber {
+                    user: user.clone(),
+                    number: safety::safety_number(&self.device.identity.ed25519, &theirs.ed25519),
+                    verified: self.contacts.is_verified(user),
+                }));
+            }
+            None => {
+                self.showing.insert(user.clone());
+                out.push(Out::Keys(format!("keys show {user}")));
+            }
+        }
+    }
+
+    /// The user compared safety numbers with `user` and they matched (or, with `false`, takes that back).
+    pub fn mark_verified(
+        &mut self,
+        user: &Name,
+        verified: bool,
+        out: &mut Vec<Out>,
+    ) -> Result<(), ContactError> {
+        if verified && self.contacts.is_changed(user) {
+            // What was compared is the new key: accepting and verifying are one step then.
+            self.accept(user, out)?;
+        }
+        self.contacts.set_verified(user, verified)?;
+        self.save_contacts(out);
+        Ok(())
+    }
+
+    /// `accept <user>`: pin `user`'s new key; sessions made with the old one are forgotten.
+    pub fn accept(&mut self, user: &Name, out: &mut Vec<Out>) -> Result<(), ContactError> {
+        let identity = self.contacts.accept(user)?;
+        self.save_contacts(out);
+        if let Some(peer) = self.peers.get_mut(user) {
+            peer.keep_only(&identity.curve25519);
+            let bytes = to_json(peer);
+            out.push(Out::Save(Part::Peer(user.clone()), bytes));
+        }
+        out.push(Out::Note(Note::Accepted { user: user.clone() }));
+        Ok(())
+    }
+
+    fn save_device(&self, out: &mut Vec<Out>) {
+        out.push(Out::Save(Part::Device, to_json(&self.device.file())));
+    }
+
+    fn save_contacts(&self, out: &mut Vec<Out>) {
+        out.push(Out::Save(Part::Contacts, to_json(&self.contacts)));
+    }
+
+    fn save_peer(&self, user: &Name, out: &mut Vec<Out>) {
+        if let Some(peer) = self.peers.get(user) {
+            out.push(Out::Save(Part::Peer(user.clone()), to_json(peer)));
+        }
+    }
+
+    fn save_group(&self, group: &Name, out: &mut Vec<Out>) {
+        if let Some(g) = self.groups.get(group) {
+            out.push(Out::Save(Part::Group(group.clone()), to_json(g)));
+        }
+    }
+}

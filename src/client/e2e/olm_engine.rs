@@ -1,0 +1,244 @@
+//! The real [`Engine`]: vodozemac, Matrix's audited Rust implementation of Olm and Megolm. Every
+//! operation unpickles what it is given, calls vodozemac, and pickles what changed; nothing of the
+//! cryptography is natter's own. Pickles are vodozemac's serde forms as JSON (kept owner-only on disk
+//! by the shell, not encrypted again: see docs/DESIGN.md).
+//!
+//! vodozemac draws its randomness from the operating system, which is why the core reaches it only
+//! through the trait (see [`super::engine`]).
+
+use vodozemac::megolm::{
+    GroupSession, GroupSessionPickle, InboundGroupSession, InboundGroupSessionPickle,
+    MegolmMessage, SessionConfig as MegolmConfig, SessionKey,
+};
+use vodozemac::olm::{
+    Account, AccountPickle, OlmMessage as VOlmMessage, Session, SessionConfig, SessionPickle,
+};
+use vodozemac::{Curve25519PublicKey, Ed25519PublicKey, Ed25519Signature};
+
+use super::engine::{
+    Engine, EngineError, GroupPlain, Identity, Inbound, NewGroupSession, NewSession, OlmMessage,
+    Pickle, PublicKey,
+};
+
+/// The vodozemac engine. Olm sessions use version 1 of Olm's session format (the one every Olm
+/// implementation speaks), Megolm sessions version 1 likewise.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Vodozemac;
+
+fn to_pickle<T: serde::Serialize>(value: &T) -> Result<Pickle, EngineError> {
+    serde_json::to_string(value)
+        .map(Pickle)
+        .map_err(|e| EngineError::Pickle(e.to_string()))
+}
+
+fn from_pickle<T: serde::de::DeserializeOwned>(pickle: &Pickle) -> Result<T, EngineError> {
+    serde_json::from_str(&pickle.0).map_err(|e| EngineError::Pickle(e.to_string()))
+}
+
+fn account(pickle: &Pickle) -> Result<Account, EngineError> {
+    Ok(Account::from_pickle(from_pickle::<AccountPickle>(pickle)?))
+}
+
+fn session(pickle: &Pickle) -> Result<Session, EngineError> {
+    Ok(Session::from_pickle(from_pickle::<SessionPickle>(pickle)?))
+}
+
+fn curve(what: &'static str, key: &str) -> Result<Curve25519PublicKey, EngineError> {
+    Curve25519PublicKey::from_base64(key).map_err(|e| EngineError::Malformed {
+        what,
+        why: e.to_string(),
+    })
+}
+
+fn olm_message(message: &OlmMessage) -> Result<VOlmMessage, EngineError> {
+    VOlmMessage::from_parts(usize::from(!message.pre_key), &message.body).map_err(|e| {
+        EngineError::Malformed {
+            what: "Olm message",
+            why: e.to_string(),
+        }
+    })
+}
+
+fn from_olm(message: &VOlmMessage) -> OlmMessage {
+    let (kind, body) = message.to_parts();
+    OlmMessage {
+        pre_key: kind == 0,
+        body,
+    }
+}
+
+impl Engine for Vodozemac {
+    fn new_account(&self) -> Result<Pickle, EngineError> {
+        to_pickle(&Account::new().pickle())
+    }
+
+    fn identity(&self, pickle: &Pickle) -> Result<Identity, EngineError> {
+        let keys = account(pickle)?.identity_keys();
+        Ok(Identity {
+            curve25519: keys.curve25519.to_base64(),
+            ed25519: keys.ed25519.to_base64(),
+        })
+    }
+
+    fn sign(&self, pickle: &Pickle, message: &[u8]) -> Result<String, EngineError> {
+        Ok(account(pickle)?.sign(message).to_base64())
+    }
+
+    fn verify(&self, ed25519: &str, message: &[u8], signature: &str) -> Result<(), EngineError> {
+        let key = Ed25519PublicKey::from_base64(ed25519).map_err(|e| EngineError::Malformed {
+            what: "Ed25519 key",
+            why: e.to_string(),
+        })?;
+        let signature =
+            Ed25519Signature::from_base64(signature).map_err(|e| EngineError::Malformed {
+                what: "signature",
+                why: e.to_string(),
+            })?;
+        key.verify(message, &signature)
+            .map_err(|_| EngineError::BadSignature)
+    }
+
+    fn new_one_time_keys(
+        &self,
+        pickle: &mut Pickle,
+        count: usize,
+    ) -> Result<Vec<PublicKey>, EngineError> {
+        let mut account = account(pickle)?;
+        account.generate_one_time_keys(count);
+        let mut keys: Vec<_> = account.one_time_keys().into_iter().collect();
+        keys.sort_by_key(|(id, _)| *id);
+        account.mark_keys_as_published();
+        *pickle = to_pickle(&account.pickle())?;
+        Ok(keys
+            .into_iter()
+            .map(|(id, key)| PublicKey {
+                key_id: id.to_base64(),
+                curve25519: key.to_base64(),
+            })
+            .collect())
+    }
+
+    fn new_fallback_key(&self, pickle: &mut Pickle) -> Result<PublicKey, EngineError> {
+        let mut account = account(pickle)?;
+        account.generate_fallback_key();
+        let (id, key) = account
+            .fallback_key()
+            .into_iter()
+            .next()
+            .ok_or_else(|| EngineError::Pickle("no fallback key after making one".into()))?;
+        account.mark_keys_as_published();
+        *pickle = to_pickle(&account.pickle())?;
+        Ok(PublicKey {
+            key_id: id.to_base64(),
+            curve25519: key.to_base64(),
+        })
+    }
+
+    fn outbound(
+        &self,
+        pickle: &Pickle,
+        curve25519: &str,
+        one_time_key: &str,
+    ) -> Result<NewSession, EngineError> {
+        let account = account(pickle)?;
+        let session = account
+            .create_outbound_session(
+                SessionConfig::version_1(),
+                curve("identity key", curve25519)?,
+                curve("one-time key", one_time_key)?,
+            )
+            .map_err(|e| EngineError::KeyAgreement(e.to_string()))?;
+        Ok(NewSession {
+            session_id: session.session_id(),
+            pickle: to_pickle(&session.pickle())?,
+        })
+    }
+
+    fn session_of(&self, message: &OlmMessage) -> Result<Option<String>, EngineError> {
+        Ok(match olm_message(message)? {
+            VOlmMessage::PreKey(m) => Some(m.session_id()),
+            VOlmMessage::Normal(_) => None,
+        })
+    }
+
+    fn inbound(&self, pickle: &mut Pickle, message: &OlmMessage) -> Result<Inbound, EngineError> {
+        let VOlmMessage::PreKey(pre_key) = olm_message(message)? else {
+            return Err(EngineError::Decrypt(
+                "not a pre-key message, and no session it belongs to".into(),
+            ));
+        };
+        let mut account = account(pickle)?;
+        let sender = pre_key.identity_key();
+        let created = account
+            .create_inbound_session(SessionConfig::version_1(), sender, &pre_key)
+            .map_err(|e| EngineError::Decrypt(e.to_string()))?;
+        *pickle = to_pickle(&account.pickle())?;
+        Ok(Inbound {
+            session: NewSession {
+                session_id: created.session.session_id(),
+                pickle: to_pickle(&created.session.pickle())?,
+            },
+            sender_curve25519: sender.to_base64(),
+            plaintext: created.plaintext,
+        })
+    }
+
+    fn encrypt(&self, pickle: &mut Pickle, plaintext: &[u8]) -> Result<OlmMessage, EngineError> {
+        let mut session = session(pickle)?;
+        let message = session
+            .encrypt(plaintext)
+            .map_err(|e| EngineError::KeyAgreement(e.to_string()))?;
+        *pickle = to_pickle(&session.pickle())?;
+        Ok(from_olm(&message))
+    }
+
+    fn decrypt(&self, pickle: &mut Pickle, message: &OlmMessage) -> Result<Vec<u8>, EngineError> {
+        let mut session = session(pickle)?;
+        let plaintext = session
+            .decrypt(&olm_message(message)?)
+            .map_err(|e| EngineError::Decrypt(e.to_string()))?;
+        *pickle = to_pickle(&session.pickle())?;
+        Ok(plaintext)
+    }
+
+    fn new_group_session(&self) -> Result<NewGroupSession, EngineError> {
+        let session = GroupSession::new(MegolmConfig::version_1());
+        Ok(NewGroupSession {
+            session_id: session.session_id(),
+            session_key: session.session_key().to_base64(),
+            pickle: to_pickle(&session.pickle())?,
+        })
+    }
+
+    fn group_encrypt(&self, pickle: &mut Pickle, plaintext: &[u8]) -> Result<Vec<u8>, EngineError> {
+        let mut session = GroupSession::from_pickle(from_pickle::<GroupSessionPickle>(pickle)?);
+        let message = session.encrypt(plaintext);
+        *pickle = to_pickle(&session.pickle())?;
+        Ok(message.to_bytes())
+    }
+
+    fn group_inbound(&self, session_key: &str) -> Result<(String, Pickle), EngineError> {
+        let key = SessionKey::from_base64(session_key).map_err(|e| EngineError::Malformed {
+            what: "group session key",
+            why: e.to_string(),
+        })?;
+        let session = InboundGroupSession::new(&key, MegolmConfig::version_1());
+        Ok((session.session_id(), to_pickle(&session.pickle())?))
+    }
+
+    fn group_decrypt(&self, pickle: &Pickle, message: &[u8]) -> Result<GroupPlain, EngineError> {
+        let mut session =
+            InboundGroupSession::from_pickle(from_pickle::<InboundGroupSessionPickle>(pickle)?);
+        let message = MegolmMessage::from_bytes(message).map_err(|e| EngineError::Malformed {
+            what: "group message",
+            why: e.to_string(),
+        })?;
+        let plain = session
+            .decrypt(&message)
+            .map_err(|e| EngineError::Decrypt(e.to_string()))?;
+        Ok(GroupPlain {
+            plaintext: plain.plaintext,
+            index: plain.message_index,
+        })
+    }
+}

@@ -1,0 +1,102 @@
+//! What of the end-to-end state is persisted, in which file: the core says "save this part with these
+//! bytes" (an effect), the shell writes it, owner-only and atomically, in the state directory, under
+//! the (server, user) the device belongs to. One file per part, so a message costs one small write
+//! (its conversation's sessions), never a rewrite of everything.
+//!
+//! File names carry user and group names hex-encoded: names may be `.` or `..`, and differ only in
+//! letter case, which some file systems do not tell apart.
+
+use crate::protocol::Name;
+
+/// One persisted part of the end-to-end state.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Part {
+    /// The Olm account.
+    Device,
+    /// The pinned identities, verified marks, changed keys.
+    Contacts,
+    /// The Olm sessions with one contact, and its messages already decrypted.
+    Peer(Name),
+    /// The Megolm sessions of one group, and its messages already decrypted.
+    Group(Name),
+}
+
+fn hex(name: &str) -> String {
+    name.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<String> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    let bytes = (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect::<Option<Vec<u8>>>()?;
+    String::from_utf8(bytes).ok()
+}
+
+impl Part {
+    /// The file's name in the (server, user) directory.
+    pub fn file_name(&self) -> String {
+        match self {
+            Part::Device => "device.json".into(),
+            Part::Contacts => "contacts.json".into(),
+            Part::Peer(user) => format!("peer-{}.json", hex(user)),
+            Part::Group(group) => format!("group-{}.json", hex(group)),
+        }
+    }
+
+    /// The part a file holds; `None` for a file that is not one (a temporary file, a stranger's).
+    pub fn from_file_name(name: &str) -> Option<Part> {
+        match name {
+            "device.json" => return Some(Part::Device),
+            "contacts.json" => return Some(Part::Contacts),
+            _ => {}
+        }
+        let stem = name.strip_suffix(".json")?;
+        if let Some(h) = stem.strip_prefix("peer-") {
+            let user = unhex(h)?;
+            crate::protocol::name::check_username(&user).ok()?;
+            return Some(Part::Peer(Name::from(user)));
+        }
+        if let Some(h) = stem.strip_prefix("group-") {
+            let group = unhex(h)?;
+            crate::protocol::name::check_group_name(&group).ok()?;
+            return Some(Part::Group(Name::from(group)));
+        }
+        None
+    }
+}
+
+/// The directory name of one (server, user) pair under the state directory's `e2e/`.
+pub fn device_dir_name(server: &str, user: &str) -> String {
+    format!("{}-{}", hex(server), hex(user))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_part_names_a_file_that_names_it_back() {
+        for part in [
+            Part::Device,
+            Part::Contacts,
+            Part::Peer(Name::from("..")),
+            Part::Peer(Name::from("Bob")),
+            Part::Group(Name::from("devs.team")),
+        ] {
+            let name = part.file_name();
+            assert!(!name.contains('/') && name != "." && name != "..", "{name}");
+            assert_eq!(Part::from_file_name(&name), Some(part));
+        }
+        assert_ne!(
+            Part::Peer(Name::from("bob")).file_name().to_lowercase(),
+            Part::Peer(Name::from("Bob")).file_name().to_lowercase()
+        );
+        for junk in ["device.json.tmp.12", "peer-zz.json", "peer-2f.json", "x"] {
+            assert_eq!(Part::from_file_name(junk), None, "{junk}");
+        }
+    }
+}
