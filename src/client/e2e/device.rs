@@ -69,9 +69,22 @@ impl Device {
         }
     }
 
-    fn signed(&self, engine: &dyn Engine, statement: &str, key: &PublicKey) -> Result<String, EngineError> {
-        let sig = engine.sign(&self.account, statement.as_bytes())?;
-        Ok(format!("{}:{}:{}", key.key_id, key.curve25519, sig))
+    /// Each key with its signature over its statement, as `<keyid>:<curve25519>:<signature>`.
+    fn signed(
+        &self,
+        engine: &dyn Engine,
+        keys: &[PublicKey],
+        statement: fn(&str, &PublicKey) -> String,
+        me: &str,
+    ) -> Result<Vec<String>, EngineError> {
+        let statements: Vec<String> = keys.iter().map(|k| statement(me, k)).collect();
+        let messages: Vec<&[u8]> = statements.iter().map(|s| s.as_bytes()).collect();
+        let sigs = engine.sign(&self.account, &messages)?;
+        Ok(keys
+            .iter()
+            .zip(sigs)
+            .map(|(k, sig)| format!("{}:{}:{}", k.key_id, k.curve25519, sig))
+            .collect())
     }
 
     /// The lines to send at login: the identity, then a new fallback key.
@@ -84,7 +97,7 @@ impl Device {
             ),
             format!(
                 "keys fallback {}",
-                self.signed(engine, &fallback_statement(me, &fallback), &fallback)?
+                self.signed(engine, &[fallback], fallback_statement, me)?[0]
             ),
         ];
         self.awaiting += lines.len() as u32;
@@ -109,15 +122,11 @@ impl Device {
             return Ok(Vec::new());
         }
         let keys = engine.new_one_time_keys(&mut self.account, (TARGET - left) as usize)?;
-        let mut lines = Vec::new();
-        for chunk in keys.chunks(PER_LINE) {
-            let mut line = String::from("keys add");
-            for key in chunk {
-                line.push(' ');
-                line.push_str(&self.signed(engine, &one_time_statement(me, key), key)?);
-            }
-            lines.push(line);
-        }
+        let signed = self.signed(engine, &keys, one_time_statement, me)?;
+        let lines: Vec<String> = signed
+            .chunks(PER_LINE)
+            .map(|chunk| format!("keys add {}", chunk.join(" ")))
+            .collect();
         self.awaiting += lines.len() as u32;
         Ok(lines)
     }

@@ -94,18 +94,25 @@ impl E2e {
         out.push(Out::Keys(format!("keys claim {user}")));
     }
 
-    /// This device's identity proof, for the plaintext of pre-key messages.
-    fn proof(&self) -> Result<Proof, Refusal> {
+    /// This device's identity proof, for the plaintext of pre-key messages (made once: the identity
+    /// does not change).
+    fn proof(&mut self) -> Result<Proof, Refusal> {
+        if let Some(p) = &self.proof {
+            return Ok(p.clone());
+        }
         let id = &self.device.identity;
         let statement = identity_statement(&self.me, &id.curve25519, &id.ed25519);
         let signature = self
             .engine
-            .sign(&self.device.account, statement.as_bytes())
-            .map_err(Refusal::Engine)?;
-        Ok(Proof {
+            .sign(&self.device.account, &[statement.as_bytes()])
+            .map_err(Refusal::Engine)?
+            .remove(0);
+        let proof = Proof {
             ed25519: id.ed25519.clone(),
             signature,
-        })
+        };
+        self.proof = Some(proof.clone());
+        Ok(proof)
     }
 
     /// Encrypts `body` for `to` with the session made with their pinned identity; the line to send.

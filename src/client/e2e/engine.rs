@@ -112,8 +112,9 @@ pub trait Engine: Send + Sync + fmt::Debug {
     fn new_account(&self) -> Result<Pickle, EngineError>;
     /// The device's public identity.
     fn identity(&self, account: &Pickle) -> Result<Identity, EngineError>;
-    /// Signs `message` with the device's Ed25519 identity key.
-    fn sign(&self, account: &Pickle, message: &[u8]) -> Result<String, EngineError>;
+    /// Signs each of `messages` with the device's Ed25519 identity key (several at once: opening the
+    /// account is the expensive part).
+    fn sign(&self, account: &Pickle, messages: &[&[u8]]) -> Result<Vec<String>, EngineError>;
     /// Checks that `signature` over `message` was made by `ed25519`.
     fn verify(&self, ed25519: &str, message: &[u8], signature: &str) -> Result<(), EngineError>;
     /// Makes `count` new one-time keys (kept in the account, marked published: the caller publishes

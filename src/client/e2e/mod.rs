@@ -250,6 +250,8 @@ pub struct E2e {
     pending_groups: Vec<PendingGroup>,
     /// Users whose `keys show` answer is wanted for `verify`.
     showing: BTreeSet<Name>,
+    /// This device's identity proof, once made.
+    proof: Option<envelope::Proof>,
 }
 
 /// Why the stored state could not be used.
@@ -318,6 +320,7 @@ impl E2e {
             claims: BTreeMap::new(),
             pending_groups: Vec::new(),
             showing: BTreeSet::new(),
+            proof: None,
         })
     }
 

@@ -80,8 +80,12 @@ impl Engine for Vodozemac {
         })
     }
 
-    fn sign(&self, pickle: &Pickle, message: &[u8]) -> Result<String, EngineError> {
-        Ok(account(pickle)?.sign(message).to_base64())
+    fn sign(&self, pickle: &Pickle, messages: &[&[u8]]) -> Result<Vec<String>, EngineError> {
+        let account = account(pickle)?;
+        Ok(messages
+            .iter()
+            .map(|m| account.sign(m).to_base64())
+            .collect())
     }
 
     fn verify(&self, ed25519: &str, message: &[u8], signature: &str) -> Result<(), EngineError> {

@@ -209,7 +209,7 @@ impl Net {
                 if tamper {
                     // Another valid signature, over something else: the owner's, but not for this key.
                     let d = &self.devices[user].e2e;
-                    key.signature = d.engine.sign(&d.device.account, b"something else").unwrap();
+                    key.signature = d.engine.sign(&d.device.account, &[b"something else"]).unwrap()[0].clone();
                 }
                 self.dev(who).e2e.on_keys(user, id, Some(key), out)
             }
