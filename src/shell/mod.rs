@@ -4,6 +4,7 @@
 pub mod client;
 pub mod cluster;
 mod committer;
+pub mod e2e_files;
 pub mod persist;
 pub mod server;
 pub mod state_file;

@@ -357,6 +357,7 @@ impl E2e {
                 .get(from)
                 .is_some_and(|c| c.pinned.curve25519 != curve);
         let received = match inner.body {
+            Body::Text(text) if !is_clean(&text) => Received::Failed(CONTROL.into()),
             Body::Text(text) => Received::Text {
                 verified: !key_changed && self.contacts.is_verified(from),
                 key_changed,
@@ -377,6 +378,15 @@ impl E2e {
         received
     }
 }
+
+/// The server refuses control characters in what users send (they could rewrite the reader's
+/// terminal); it cannot see inside encrypted text, so the receiving client applies the same rule.
+pub(super) fn is_clean(text: &str) -> bool {
+    crate::protocol::check_line(text.as_bytes()).is_ok()
+}
+
+pub(super) const CONTROL: &str =
+    "the decrypted text holds control characters, which could rewrite your terminal: not shown";
 
 /// The plaintext of a group message (a body alone: the session already says who and which group).
 pub(super) fn group_plaintext(text: &str) -> String {

@@ -272,7 +272,8 @@ impl E2e {
             .ok()
             .and_then(|t| parse_body(t).ok())
         {
-            Some(Body::Text(t)) => t,
+            Some(Body::Text(t)) if super::direct::is_clean(&t) => t,
+            Some(Body::Text(_)) => return Received::Failed(super::direct::CONTROL.into()),
             _ => return Received::Failed("the decrypted text has an unknown form".into()),
         };
         g.seen.insert(id, digest);

@@ -94,7 +94,7 @@ pub enum Out {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
     #[error(
-        "{0}'s identity key has changed and you have not accepted the new one. Compare safety numbers with 'verify {0}', then 'accept {0}' if they match."
+        "{0}'s identity key has changed and you have not accepted the new one. Compare safety numbers with 'verify {0}', then 'trust {0}' if they match."
     )]
     KeyChanged(Name),
     #[error(
@@ -149,7 +149,7 @@ impl std::fmt::Display for Note {
         match self {
             Note::KeyChanged { user } => write!(
                 f,
-                "WARNING: {user}'s identity key has CHANGED. This happens when {user} reinstalled natter or logged in from another machine, or when someone is intercepting. Nothing will be sent to {user} until you accept the new key: compare safety numbers ('verify {user}') with {user} in person or by phone, then 'accept {user}'."
+                "WARNING: {user}'s identity key has CHANGED. This happens when {user} reinstalled natter or logged in from another machine, or when someone is intercepting. Nothing will be sent to {user} until you accept the new key: compare safety numbers ('verify {user}') with {user} in person or by phone, then 'trust {user}'."
             ),
             Note::NotSent { to, text, why } => {
                 let to = match to {

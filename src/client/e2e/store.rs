@@ -74,6 +74,13 @@ pub fn device_dir_name(server: &str, user: &str) -> String {
     format!("{}-{}", hex(server), hex(user))
 }
 
+/// The user a directory named by [`device_dir_name`] belongs to, if it is `server`'s.
+pub fn device_dir_user(name: &str, server: &str) -> Option<Name> {
+    let user = unhex(name.strip_prefix(&format!("{}-", hex(server)))?)?;
+    crate::protocol::name::check_username(&user).ok()?;
+    Some(Name::from(user))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,6 +102,12 @@ mod tests {
             Part::Peer(Name::from("bob")).file_name().to_lowercase(),
             Part::Peer(Name::from("Bob")).file_name().to_lowercase()
         );
+        let dir = device_dir_name("127.0.0.1:4000", "bob");
+        assert_eq!(
+            device_dir_user(&dir, "127.0.0.1:4000"),
+            Some(Name::from("bob"))
+        );
+        assert_eq!(device_dir_user(&dir, "127.0.0.1:4001"), None);
         for junk in ["device.json.tmp.12", "peer-zz.json", "peer-2f.json", "x"] {
             assert_eq!(Part::from_file_name(junk), None, "{junk}");
         }

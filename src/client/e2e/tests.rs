@@ -818,3 +818,21 @@ fn the_longest_text_that_fits_does_fit_once_encrypted() {
 fn text_of(t: &str) -> Received {
     text(t)
 }
+
+#[test]
+fn control_characters_inside_the_encryption_are_refused_as_the_server_would() {
+    let mut net = Net::new();
+    net.join("alice");
+    net.join("bob");
+    net.send("alice", "bob", "clear \u{1b}[2J screen").unwrap();
+    net.group("g", &["alice", "bob"]);
+    net.send_group("alice", "g", "bell \u{7}").unwrap();
+    let shown = net.read("bob");
+    assert_eq!(shown.len(), 2);
+    assert!(
+        shown
+            .iter()
+            .all(|(_, r)| matches!(r, Received::Failed(w) if w.contains("control"))),
+        "{shown:?}"
+    );
+}
