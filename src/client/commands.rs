@@ -83,7 +83,7 @@ impl ClientState {
             let what = match &input {
                 Input::Say { text, .. } => (*text).to_owned(),
                 Input::Command(cmd) => cmd.to_line(),
-                Input::Blank | Input::Window(_) => String::new(),
+                Input::Blank | Input::Window(_) | Input::Keys(_) => String::new(),
             };
             if !what.is_empty() {
                 show_error(out, ClientError::NotConnected(what));
@@ -103,6 +103,7 @@ impl ClientState {
                 None => show_error(out, ClientError::FullScreenOnly("win")),
             },
             Input::Command(cmd) => self.on_command(cmd, out),
+            Input::Keys(cmd) => self.e2e_command(cmd, out),
         }
     }
 
@@ -185,6 +186,11 @@ impl ClientState {
             Conversation::User(user) if self.is_me(user) => {
                 show_error(out, ClientError::ToYourself(user.clone()));
                 return false;
+            }
+            Conversation::User(_) | Conversation::Group(_)
+                if let Some(taken) = self.say_encrypted(to, text, out) =>
+            {
+                return taken;
             }
             Conversation::User(user) => Command::Message { to: user, text },
             Conversation::Group(group) => Command::MessageGroup { group, text },

@@ -117,6 +117,8 @@ pub enum Item {
         seq: u64,
         outcome: Outcome,
     },
+    /// News of end-to-end encryption: a changed key, a message not sent (and why), a safety number.
+    E2e(super::e2e::Note),
     /// A problem the client found itself.
     Error(ClientError),
     Warning(String),
@@ -320,6 +322,18 @@ pub fn render(item: &Item, color: bool) -> String {
             }
             .into(),
         ),
+        Item::E2e(note) => {
+            use super::e2e::Note;
+            match note {
+                Note::KeyChanged { .. }
+                | Note::SentInClear { .. }
+                | Note::Excluded { .. } => p.warn(note.to_string()),
+                Note::NotSent { .. } | Note::PublishFailed(_) => error(p, &note.to_string()),
+                Note::Accepted { .. } | Note::Verified { .. } | Note::SafetyNumber { .. } => {
+                    p.dash(note.to_string())
+                }
+            }
+        }
         Item::Error(e) => error(p, &e.to_string()),
         Item::Warning(text) | Item::Connection(text) => p.warn(text.clone()),
     }

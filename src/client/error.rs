@@ -53,6 +53,12 @@ pub enum ClientError {
         len - limit
     )]
     MessageTooLong { limit: usize, len: usize },
+    #[error("A message from {from} could not be decrypted ({why}).")]
+    Undecryptable { from: Name, why: String },
+    #[error(
+        "End-to-end encryption is off: {0}. Messages are sent and shown as the server relays them."
+    )]
+    E2eOff(String),
     #[error("The passwords differ; nothing was sent. Choose the new password again.")]
     PasswordsDiffer,
     #[error(

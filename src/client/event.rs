@@ -203,6 +203,13 @@ pub enum Effect {
     /// Remember durably that offline messages up to `seen` were shown to `user` (see [`super::seen`]).
     /// Carried out before the acknowledgement that follows it is sent.
     SaveSeen { user: Name, seen: Seen },
+    /// Persist one part of `user`'s end-to-end state (owner-only, atomically) before carrying out the
+    /// effects that follow (see [`super::e2e::Out::Save`]).
+    SaveE2e {
+        user: Name,
+        part: super::e2e::Part,
+        bytes: Vec<u8>,
+    },
     /// Drop the server connection, if any, and connect to server number `index` of
     /// [`super::Config::servers`], accepting the certificate `accept_cert` (a fingerprint the user
     /// confirmed) in place of the one pinned; answer with `Connected`, `ConnectedVerified`,

@@ -42,7 +42,21 @@ pub enum Input<'a> {
     Command(Command<'a>),
     /// A command for the full-screen client's windows.
     Window(WindowCommand<'a>),
+    /// One of the client's own end-to-end key commands.
+    Keys(KeyCommand),
 }
+
+/// The client's own end-to-end key commands (see [`super::e2e`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyCommand {
+    /// `verify <user>`: show the safety number; `verify <user> yes|no`: mark it compared (or not).
+    Verify { user: Name, mark: Option<bool> },
+    /// `trust <user>`: accept `user`'s changed identity key.
+    Trust { user: Name },
+}
+
+const VERIFY_USAGE: &str = "verify <user> [yes|no]";
+const TRUST_USAGE: &str = "trust <user>";
 
 /// What the full-screen client's own commands ask of its windows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -134,6 +148,44 @@ pub const CLIENT_WORDS: &[ClientWord] = &[
                 Ok(Input::Window(WindowCommand::Close))
             } else {
                 Err(InputError::Client(ClientError::Usage("/close")))
+            }
+        }),
+    },
+    ClientWord {
+        word: "verify",
+        usage: VERIFY_USAGE,
+        summary: "show the safety number you and <user> compare out of band; 'yes' marks <user> verified",
+        full_screen_only: false,
+        meaning: Meaning::Alias(|args| {
+            let usage = || InputError::Client(ClientError::Usage(VERIFY_USAGE));
+            let (user, mark) = match args.split_whitespace().collect::<Vec<_>>()[..] {
+                [user] => (user, None),
+                [user, yes] if yes.eq_ignore_ascii_case("yes") => (user, Some(true)),
+                [user, no] if no.eq_ignore_ascii_case("no") => (user, Some(false)),
+                _ => return Err(usage()),
+            };
+            crate::protocol::name::check_username(user).map_err(|_| usage())?;
+            Ok(Input::Keys(KeyCommand::Verify {
+                user: Name::from(user),
+                mark,
+            }))
+        }),
+    },
+    ClientWord {
+        word: "trust",
+        usage: TRUST_USAGE,
+        summary: "accept <user>'s changed encryption key (after comparing safety numbers)",
+        full_screen_only: false,
+        meaning: Meaning::Alias(|args| {
+            let usage = || InputError::Client(ClientError::Usage(TRUST_USAGE));
+            match args.split_whitespace().collect::<Vec<_>>()[..] {
+                [user] => {
+                    crate::protocol::name::check_username(user).map_err(|_| usage())?;
+                    Ok(Input::Keys(KeyCommand::Trust {
+                        user: Name::from(user),
+                    }))
+                }
+                _ => Err(usage()),
             }
         }),
     },

@@ -163,6 +163,7 @@ impl ClientState {
             // Answers to settle the user's own messages with (see `outgoing`).
             out.push(Effect::Send(Command::Receipts { on: true }.to_line()));
         }
+        self.open_e2e(&user, out);
         if self.screen.is_some() {
             // Who is online fills the list beside the conversations; the groups' members, the list
             // beside each group's window (learnt, not shown).

@@ -44,6 +44,7 @@ pub mod outgoing;
 mod private;
 mod reconnect;
 pub mod reveal;
+mod secure;
 pub mod screen;
 pub mod seen;
 mod server_lines;

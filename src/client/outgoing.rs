@@ -14,6 +14,9 @@ use std::collections::VecDeque;
 pub use crate::protocol::Conversation;
 use crate::protocol::ServerMsg;
 
+/// The number of a line the user did not write: its answer settles nothing shown.
+pub(super) const SILENT: u64 = 0;
+
 /// What became of one of the user's messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -46,15 +49,29 @@ pub(super) struct Outgoing {
 impl Outgoing {
     /// Numbers a message to `to`; if `awaits_answer`, keeps it until the server's answer settles it.
     pub(super) fn sent(&mut self, to: &Conversation, awaits_answer: bool) -> u64 {
-        self.next += 1;
+        let seq = self.number();
         if awaits_answer {
-            self.pending.push_back(Pending {
-                seq: self.next,
-                to: to.clone(),
-                id: None,
-            });
+            self.expect(seq, to);
         }
+        seq
+    }
+
+    /// Numbers a message the user wrote (its line may leave later: an encrypted message waits for the
+    /// recipient's keys).
+    pub(super) fn number(&mut self) -> u64 {
+        self.next += 1;
         self.next
+    }
+
+    /// The line of message `seq` to `to` was sent: its answer is to come. Number [`SILENT`] is a line
+    /// the user did not write (a group key for a member): answered like the others, so the answers
+    /// to the user's own messages still match, and never shown.
+    pub(super) fn expect(&mut self, seq: u64, to: &Conversation) {
+        self.pending.push_back(Pending {
+            seq,
+            to: to.clone(),
+            id: None,
+        });
     }
 
     /// The message `msg` answers, if any, and how it went.

@@ -21,19 +21,34 @@ impl ClientState {
             Err(e) => return show_error(out, ClientError::BadServerLine(e.to_string())),
         };
         self.learn_from(&msg);
+        self.e2e_learn(&msg);
+        match &msg {
+            ServerMsg::GroupCreated { group, .. } | ServerMsg::GroupMembers { group, .. } => {
+                self.members_known(&group.clone(), out)
+            }
+            ServerMsg::GroupList { groups } => {
+                for (group, _) in groups.clone() {
+                    self.members_known(&group, out);
+                }
+            }
+            _ => {}
+        }
         if let Some(screen) = &mut self.screen {
             screen.learn(&msg, self.now);
         }
         if self.config.echo_own
             && let Some((seq, outcome)) = self.outgoing.answered(&msg)
+            && seq != super::outgoing::SILENT
         {
             show(out, Item::Outcome { seq, outcome });
         }
         match msg {
             ServerMsg::Message { id, sent_at, .. }
             | ServerMsg::GroupMessage { id, sent_at, .. } => {
-                if self.received(id, sent_at) {
-                    show(out, msg);
+                if self.received(id, sent_at)
+                    && let Some(item) = self.decrypt_shown(msg, out)
+                {
+                    show(out, item);
                 }
             }
             ServerMsg::Prompt(p) => self.on_prompt(p, out),
@@ -118,8 +133,11 @@ impl ClientState {
         text: String,
         out: &mut Vec<Effect>,
     ) {
-        if self.received(id, sent_at) {
-            show(
+        if !self.received(id, sent_at) {
+            return;
+        }
+        match self.decrypt_offline(id, &from, group.as_ref(), text, out) {
+            Ok(Some(text)) => show(
                 out,
                 Item::Offline {
                     from,
@@ -127,7 +145,9 @@ impl ClientState {
                     text,
                     age_secs: self.now.millis_since(sent_at) / 1000,
                 },
-            );
+            ),
+            Ok(None) => {}
+            Err(item) => show(out, item),
         }
     }
 

@@ -76,6 +76,9 @@ pub struct Config {
     pub interactive: bool,
     /// How long to keep trying to reach a server before giving up.
     pub reconnect_give_up_secs: u64,
+    /// End-to-end encryption of messages (see [`super::e2e`]); `None` sends and shows text as the
+    /// server relays it.
+    pub e2e: Option<super::e2e::Setup>,
 }
 
 impl Config {
@@ -95,6 +98,7 @@ impl Config {
             server_index: 0,
             interactive: false,
             reconnect_give_up_secs: 120,
+            e2e: None,
         }
     }
 }
@@ -171,6 +175,13 @@ pub struct ClientState {
     /// The user whose entry of `config.seen` changed since it was last saved (it is saved before each
     /// acknowledgement, and when the connection is lost).
     pub(super) seen_unsaved: Option<Name>,
+    /// The logged-in user's device, when messages are encrypted (see [`super::secure`]).
+    pub(super) e2e: Option<super::e2e::E2e>,
+    /// Per conversation, the numbers of the user's messages whose lines have not left yet (waiting
+    /// for keys), in order; `None` for a client that does not show its own messages.
+    pub(super) typed: BTreeMap<Conversation, VecDeque<Option<u64>>>,
+    /// Group messages waiting for the client to learn the group's members.
+    pub(super) awaiting_members: Vec<(Name, String)>,
 }
 
 impl ClientState {
@@ -211,6 +222,9 @@ impl ClientState {
             last_failure: None,
             unacked: None,
             seen_unsaved: None,
+            e2e: None,
+            typed: BTreeMap::new(),
+            awaiting_members: Vec::new(),
         }
     }
 

@@ -65,6 +65,14 @@ use self::megolm::{Group, Members};
 use self::olm::Peer;
 use crate::protocol::{Conversation, Name};
 
+/// What the shell gives the core to encrypt with: the engine, and every stored device of this
+/// server, by user (the one that logs in is opened then).
+#[derive(Clone, Debug)]
+pub struct Setup {
+    pub engine: Arc<dyn Engine>,
+    pub devices: BTreeMap<Name, Vec<(Part, Vec<u8>)>>,
+}
+
 /// What [`E2e`] asks of the client, in order. A [`Out::Save`] comes before the line whose sending it
 /// protects: a ratchet that advanced for a message must be on disk before the message leaves, or a
 /// crash would make the next run reuse a message key; and a message decrypted must be recorded before
@@ -134,6 +142,8 @@ pub enum Note {
     Excluded { group: Name, users: Vec<Name> },
     /// A key change was accepted.
     Accepted { user: Name },
+    /// The user marked a contact verified.
+    Verified { user: Name },
     /// The safety number with `user`, to compare out of band.
     SafetyNumber {
         user: Name,
@@ -174,6 +184,10 @@ impl std::fmt::Display for Note {
             Note::Accepted { user } => write!(
                 f,
                 "Accepted {user}'s new identity key (not verified: compare safety numbers with 'verify {user}')."
+            ),
+            Note::Verified { user } => write!(
+                f,
+                "{user} is verified: their messages are marked ✓ while their key stays the same."
             ),
             Note::SafetyNumber {
                 user,
@@ -324,6 +338,11 @@ impl E2e {
         })
     }
 
+    /// The user this device belongs to.
+    pub fn me(&self) -> &Name {
+        &self.me
+    }
+
     /// This device's identity.
     pub fn identity(&self) -> &Identity {
         &self.device.identity
@@ -333,8 +352,13 @@ impl E2e {
         &self.contacts
     }
 
-    /// Logged in: publish the identity and a new fallback key.
+    /// Logged in (again: the connection may be new): publish the identity and a new fallback key, and
+    /// claim again the keys whose answers a lost connection took with it.
     pub fn on_login(&mut self, out: &mut Vec<Out>) {
+        self.showing.clear();
+        for user in self.claims.keys() {
+            out.push(Out::Keys(format!("keys claim {user}")));
+        }
         match self.device.login_lines(&*self.engine, &self.me) {
             Ok(lines) => {
                 self.save_device(out);

@@ -54,7 +54,7 @@ pub fn route(item: &Item) -> Route {
         Item::Outgoing { to, .. } => Route::Open(to.clone()),
         Item::Outcome { .. } => Route::Nowhere,
         Item::Connection(_) => Route::Status,
-        Item::Help { .. } | Item::Error(_) | Item::Warning(_) => Route::Active,
+        Item::Help { .. } | Item::Error(_) | Item::Warning(_) | Item::E2e(_) => Route::Active,
     }
 }
 

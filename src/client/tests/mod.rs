@@ -30,6 +30,8 @@ pub(super) struct Client {
     pub connects: Vec<(LinkId, SocketAddr)>,
     pub reads: Vec<InputMode>,
     pub saved: Vec<(Name, Seen)>,
+    /// End-to-end state the core asked to persist, in order.
+    pub e2e_saved: Vec<(crate::client::e2e::Part, Vec<u8>)>,
     /// `ConnectServer` (the index) and `DropServer` (`None`), in order.
     pub server_conns: Vec<Option<usize>>,
     /// The certificate each `ConnectServer` was to accept, in order.
@@ -53,6 +55,7 @@ impl Client {
             connects: Vec::new(),
             reads: Vec::new(),
             saved: Vec::new(),
+            e2e_saved: Vec::new(),
             server_conns: Vec::new(),
             accepted_certs: Vec::new(),
             exit: None,
@@ -107,6 +110,7 @@ impl Client {
                     self.closed.insert(link);
                 }
                 Effect::SaveSeen { user, seen } => self.saved.push((user, seen)),
+                Effect::SaveE2e { part, bytes, .. } => self.e2e_saved.push((part, bytes)),
                 Effect::ConnectServer { index, accept_cert } => {
                     self.server_conns.push(Some(index));
                     self.accepted_certs.push(accept_cert);

@@ -60,6 +60,8 @@ pub(super) struct Driver {
     pub(super) tx: Sender<Input>,
     pub(super) ui: Ui,
     pub(super) state_file: StateFile,
+    /// A write of the end-to-end state failed (the user is warned once).
+    pub(super) e2e_save_failed: bool,
     pub(super) server_key: String,
     pub(super) users_version: u64,
     pub(super) exit: Option<Exit>,
@@ -212,6 +214,20 @@ impl Driver {
                 Effect::PeerClose { link } => self.close_link(link),
                 Effect::SaveSeen { user, seen } => {
                     if let Some(w) = self.state_file.save(&self.server_key, &user, seen) {
+                        self.ui.show(&Item::Warning(w), self.clock.now());
+                    }
+                }
+                Effect::SaveE2e { user, part, bytes } => {
+                    let Some(dir) = &self.state_dir else { continue };
+                    if let Err(e) =
+                        crate::shell::e2e_files::save(dir, &self.server_key, &user, &part, &bytes)
+                        && !self.e2e_save_failed
+                    {
+                        self.e2e_save_failed = true;
+                        let w = format!(
+                            "cannot write encryption keys under {} ({e}); after a restart this client will have new keys, which your contacts will see as a changed key.",
+                            dir.display()
+                        );
                         self.ui.show(&Item::Warning(w), self.clock.now());
                     }
                 }

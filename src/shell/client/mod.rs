@@ -252,6 +252,21 @@ async fn run_async(opts: ClientOptions) -> Result<i32, StartError> {
         });
     }
     config.seen = book.for_server(&server_key);
+    // Messages are encrypted end to end; the keys of this server's accounts on this machine are
+    // kept beside the state file (without a state directory, each run makes new ones).
+    let (devices, e2e_warnings) = match opts.state_dir.as_deref() {
+        Some(dir) => super::e2e_files::load(dir, &server_key),
+        None => (
+            Default::default(),
+            vec![
+                "no state directory: encryption keys are not kept, so each run has new ones, which your contacts will see as a changed key.".to_owned(),
+            ],
+        ),
+    };
+    config.e2e = Some(crate::client::e2e::Setup {
+        engine: std::sync::Arc::new(crate::client::e2e::olm_engine::Vodozemac),
+        devices,
+    });
     // The full-screen client runs the core's view model (its windows show the user's own messages
     // with their outcome), with the history line mode keeps too.
     config.full_screen = ui.is_full_screen();
@@ -290,12 +305,13 @@ async fn run_async(opts: ClientOptions) -> Result<i32, StartError> {
         tx,
         ui,
         state_file,
+        e2e_save_failed: false,
         server_key,
         users_version: 0,
         exit: None,
         last_lines: Vec::new(),
     };
-    for w in warnings.into_iter().chain(failed) {
+    for w in warnings.into_iter().chain(failed).chain(e2e_warnings) {
         driver.feed(Event::Notice(&w));
     }
     driver.use_server(server);

@@ -1,0 +1,344 @@
+//! The session's side of end-to-end encryption: the device opened at login, what the user says to a
+//! user or a group encrypted on the way out, messages decrypted on the way in, and the commands that
+//! manage keys (`verify`, `trust`). The rules are [`super::e2e`]'s; this carries its outputs out as the
+//! session's effects and items.
+
+use std::collections::VecDeque;
+
+use super::display::{ClientError, Item};
+use super::e2e::{E2e, Note, Out, Received, Refusal};
+use super::event::{Effect, show, show_error};
+use super::input::KeyCommand;
+use super::outgoing::{Outcome, SILENT};
+use super::state::ClientState;
+use crate::protocol::{Command, Conversation, Name, ServerMsg};
+
+/// A decrypted text with its marks: a key changed (loud), or a verified sender.
+fn marked(text: String, verified: bool, key_changed: bool) -> String {
+    if key_changed {
+        format!("(KEY CHANGED, not trusted) {text}")
+    } else if verified {
+        format!("✓ {text}")
+    } else {
+        text
+    }
+}
+
+/// What a message that arrived encrypted (or not) shows as.
+enum Shown {
+    Text(String),
+    Nothing,
+    Failed(String),
+}
+
+impl From<Received> for Shown {
+    fn from(r: Received) -> Shown {
+        match r {
+            Received::Plain(text) => Shown::Text(format!("(not encrypted) {text}")),
+            Received::Text {
+                text,
+                verified,
+                key_changed,
+            } => Shown::Text(marked(text, verified, key_changed)),
+            Received::GroupKey | Received::Duplicate => Shown::Nothing,
+            Received::Failed(why) => Shown::Failed(why),
+        }
+    }
+}
+
+impl ClientState {
+    /// Logged in as `user`: opens their device (or makes one) and publishes its keys.
+    pub(super) fn open_e2e(&mut self, user: &Name, out: &mut Vec<Effect>) {
+        self.typed.clear();
+        self.awaiting_members.clear();
+        let Some(setup) = &self.config.e2e else {
+            return;
+        };
+        let reuse = self.e2e.as_ref().is_some_and(|e| e.me() == user);
+        let mut outs = Vec::new();
+        if !reuse {
+            let files = setup.devices.get(user).cloned().unwrap_or_default();
+            match E2e::open(setup.engine.clone(), user.clone(), &files, &mut outs) {
+                Ok(e2e) => self.e2e = Some(e2e),
+                Err(e) => {
+                    self.e2e = None;
+                    return show_error(out, ClientError::E2eOff(e.to_string()));
+                }
+            }
+        }
+        if let Some(e2e) = &mut self.e2e {
+            e2e.on_login(&mut outs);
+        }
+        self.carry_e2e(outs, out);
+    }
+
+    /// Says `text` to a user or a group, encrypted. Returns whether it was taken (sent, or waiting
+    /// for keys); `None` when messages are not encrypted (the caller sends it as it is).
+    pub(super) fn say_encrypted(
+        &mut self,
+        to: &Conversation,
+        text: &str,
+        out: &mut Vec<Effect>,
+    ) -> Option<bool> {
+        self.e2e.as_ref()?;
+        if !matches!(to, Conversation::User(_) | Conversation::Group(_)) {
+            return None;
+        }
+        let seq = self.config.echo_own.then(|| {
+            let seq = self.outgoing.number();
+            show(
+                out,
+                Item::Outgoing {
+                    seq,
+                    to: to.clone(),
+                    text: text.to_owned(),
+                },
+            );
+            seq
+        });
+        self.typed.entry(to.clone()).or_default().push_back(seq);
+        let limit = self.line_limit;
+        let e2e = self.e2e.as_mut()?;
+        let mut outs = Vec::new();
+        let result = match to {
+            Conversation::User(u) => e2e.send_direct(u, text, limit, &mut outs),
+            Conversation::Group(g) => e2e.send_group(g, text, limit, &mut outs),
+            _ => unreachable!("checked above"),
+        };
+        let taken = match result {
+            Ok(()) => true,
+            Err(Refusal::MembersUnknown(group)) => {
+                // Asked quietly; the message goes when the answer comes.
+                if !self.awaiting_members.iter().any(|(g, _)| *g == group) {
+                    out.push(Effect::Send(
+                        Command::GroupMembers { group: &group }.to_line(),
+                    ));
+                    self.quiet_members.insert(group.clone());
+                }
+                self.awaiting_members.push((group, text.to_owned()));
+                true
+            }
+            Err(why) => {
+                outs.push(Out::Note(Note::NotSent {
+                    to: to.clone(),
+                    text: text.to_owned(),
+                    why,
+                }));
+                false
+            }
+        };
+        self.carry_e2e(outs, out);
+        Some(taken)
+    }
+
+    /// The members of `group` are known now: the messages that waited for them go.
+    pub(super) fn members_known(&mut self, group: &Name, out: &mut Vec<Effect>) {
+        let (go, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.awaiting_members)
+            .into_iter()
+            .partition(|(g, _)| g == group);
+        self.awaiting_members = keep;
+        let to = Conversation::Group(group.clone());
+        for (_, text) in go {
+            let limit = self.line_limit;
+            let Some(e2e) = self.e2e.as_mut() else {
+                return;
+            };
+            let mut outs = Vec::new();
+            if let Err(why) = e2e.send_group(group, &text, limit, &mut outs) {
+                outs.push(Out::Note(Note::NotSent {
+                    to: to.clone(),
+                    text,
+                    why,
+                }));
+            }
+            self.carry_e2e(outs, out);
+        }
+    }
+
+    /// Carries out what the device asked for, in order.
+    pub(super) fn carry_e2e(&mut self, outs: Vec<Out>, out: &mut Vec<Effect>) {
+        for o in outs {
+            match o {
+                Out::Keys(line) => out.push(Effect::Send(line)),
+                Out::Message { line, to, .. } => {
+                    let seq = self.next_typed(&to);
+                    if let Some(seq) = seq {
+                        self.outgoing.expect(seq, &to);
+                    }
+                    if let Some(screen) = &mut self.screen {
+                        screen.active_again();
+                    }
+                    out.push(Effect::Send(line));
+                }
+                Out::KeyShare { line, to } => {
+                    if self.config.echo_own {
+                        self.outgoing.expect(SILENT, &Conversation::User(to));
+                    }
+                    out.push(Effect::Send(line));
+                }
+                Out::Save(part, bytes) => {
+                    if let Some(user) = self.e2e.as_ref().map(|e| e.me().clone()) {
+                        out.push(Effect::SaveE2e { user, part, bytes });
+                    }
+                }
+                Out::Note(note) => {
+                    if let Note::NotSent { to, .. } = &note
+                        && let Some(seq) = self.next_typed(to)
+                    {
+                        show(
+                            out,
+                            Item::Outcome {
+                                seq,
+                                outcome: Outcome::Failed,
+                            },
+                        );
+                    }
+                    show(out, Item::E2e(note));
+                }
+            }
+        }
+    }
+
+    /// The number of the oldest message to `to` whose line has not left yet.
+    fn next_typed(&mut self, to: &Conversation) -> Option<u64> {
+        let q: &mut VecDeque<Option<u64>> = self.typed.get_mut(to)?;
+        q.pop_front().flatten()
+    }
+
+    /// A message from the server (live or stored), decrypted: the item to show, if any (`None`: a
+    /// group key, consumed; or a redelivery). Messages are passed through as they are when nothing
+    /// is encrypted.
+    pub(super) fn decrypt_shown(&mut self, msg: ServerMsg, out: &mut Vec<Effect>) -> Option<Item> {
+        let Some(e2e) = self.e2e.as_mut() else {
+            return Some(msg.into());
+        };
+        let mut outs = Vec::new();
+        let item = match msg {
+            ServerMsg::Message {
+                id,
+                sent_at,
+                from,
+                text,
+            } => match Shown::from(e2e.receive_direct(id, &from, &text, &mut outs)) {
+                Shown::Text(text) => Some(
+                    ServerMsg::Message {
+                        id,
+                        sent_at,
+                        from,
+                        text,
+                    }
+                    .into(),
+                ),
+                Shown::Nothing => None,
+                Shown::Failed(why) => Some(ClientError::Undecryptable { from, why }.into()),
+            },
+            ServerMsg::GroupMessage {
+                id,
+                sent_at,
+                group,
+                from,
+                text,
+            } => match Shown::from(e2e.receive_group(id, &group, &from, &text, &mut outs)) {
+                Shown::Text(text) => Some(
+                    ServerMsg::GroupMessage {
+                        id,
+                        sent_at,
+                        group,
+                        from,
+                        text,
+                    }
+                    .into(),
+                ),
+                Shown::Nothing => None,
+                Shown::Failed(why) => Some(ClientError::Undecryptable { from, why }.into()),
+            },
+            other => Some(other.into()),
+        };
+        self.carry_e2e(outs, out);
+        item.map(|i| match i {
+            Item::Server(m) => Item::Server(super::reveal::reveal_msg(m)),
+            other => other,
+        })
+    }
+
+    /// A stored message, decrypted: (text to show) or `None` (nothing to show), or an error item.
+    pub(super) fn decrypt_offline(
+        &mut self,
+        id: u64,
+        from: &Name,
+        group: Option<&Name>,
+        text: String,
+        out: &mut Vec<Effect>,
+    ) -> Result<Option<String>, Item> {
+        let Some(e2e) = self.e2e.as_mut() else {
+            return Ok(Some(text));
+        };
+        let mut outs = Vec::new();
+        let received = match group {
+            Some(g) => e2e.receive_group(id, g, from, &text, &mut outs),
+            None => e2e.receive_direct(id, from, &text, &mut outs),
+        };
+        self.carry_e2e(outs, out);
+        match Shown::from(received) {
+            Shown::Text(t) => Ok(Some(super::reveal::reveal(&t).into_owned())),
+            Shown::Nothing => Ok(None),
+            Shown::Failed(why) => Err(ClientError::Undecryptable {
+                from: from.clone(),
+                why,
+            }
+            .into()),
+        }
+    }
+
+    /// What the device learns from the server's lines: group members, who came online.
+    pub(super) fn e2e_learn(&mut self, msg: &ServerMsg) {
+        let Some(e2e) = self.e2e.as_mut() else {
+            return;
+        };
+        match msg {
+            ServerMsg::GroupCreated { group, members }
+            | ServerMsg::GroupMembers { group, members } => {
+                e2e.set_members(group, members.iter().cloned())
+            }
+            ServerMsg::GroupList { groups } => {
+                for (group, members) in groups {
+                    e2e.set_members(group, members.iter().cloned());
+                }
+            }
+            ServerMsg::GroupJoined { group, user, .. } => e2e.member_joined(group, user),
+            ServerMsg::GroupLeft { group, user } => e2e.member_left(group, user),
+            ServerMsg::Presence { user, online: true } => e2e.on_online(user),
+            _ => {}
+        }
+    }
+
+    /// `verify <user> [yes|no]` and `trust <user>`.
+    pub(super) fn e2e_command(&mut self, command: KeyCommand, out: &mut Vec<Effect>) {
+        let Some(e2e) = self.e2e.as_mut() else {
+            return show_error(
+                out,
+                ClientError::E2eOff("this client was started without it".into()),
+            );
+        };
+        let mut outs = Vec::new();
+        let result = match command {
+            KeyCommand::Verify { user, mark: None } => {
+                e2e.verify(&user, &mut outs);
+                Ok(())
+            }
+            KeyCommand::Verify {
+                user,
+                mark: Some(yes),
+            } => e2e.mark_verified(&user, yes, &mut outs).map(|()| {
+                if yes {
+                    outs.push(Out::Note(Note::Verified { user }));
+                }
+            }),
+            KeyCommand::Trust { user } => e2e.accept(&user, &mut outs),
+        };
+        self.carry_e2e(outs, out);
+        if let Err(e) = result {
+            show(out, Item::Warning(e.to_string()));
+        }
+    }
+}
