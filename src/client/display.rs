@@ -329,7 +329,10 @@ pub fn render(item: &Item, color: bool) -> String {
                 | Note::SentInClear { .. }
                 | Note::Excluded { .. } => p.warn(note.to_string()),
                 Note::NotSent { .. } | Note::PublishFailed(_) => error(p, &note.to_string()),
-                Note::Accepted { .. } | Note::Verified { .. } | Note::SafetyNumber { .. } => {
+                Note::Accepted { .. }
+                | Note::Verified { .. }
+                | Note::PrivateVerified { .. }
+                | Note::SafetyNumber { .. } => {
                     p.dash(note.to_string())
                 }
             }

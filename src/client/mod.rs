@@ -41,7 +41,7 @@ mod login;
 mod moving;
 pub mod noise;
 pub mod outgoing;
-mod private;
+pub(crate) mod private;
 mod reconnect;
 pub mod reveal;
 mod secure;

@@ -66,7 +66,7 @@ fn psk(token: Token) -> [u8; 32] {
 /// Both usernames, connector first: what the handshake is bound to. The version in it makes a
 /// handshake between clients that speak different versions of the link fail rather than half-work.
 fn prologue(connector: &str, listener: &str) -> Vec<u8> {
-    format!("natter-p2p/3\0{connector}\0{listener}").into_bytes()
+    format!("natter-p2p/4\0{connector}\0{listener}").into_bytes()
 }
 
 /// Supplies the RNG (seeded) and defers everything else to snow's own primitives.
@@ -116,7 +116,7 @@ pub struct Received(Box<snow::HandshakeState>);
 
 /// An established session: each message encrypted and authenticated, in order.
 #[derive(Debug)]
-pub struct Secure(Box<snow::TransportState>);
+pub struct Secure(Box<snow::TransportState>, Vec<u8>);
 
 /// Starts a handshake as the connector (`me`) to `peer`, sealing `payload` (who `me` is) under the
 /// token; returns its state and the first message.
@@ -162,7 +162,8 @@ impl Received {
         let mut msg = vec![0u8; MAX_MESSAGE];
         let n = self.0.write_message(payload, &mut msg)?;
         msg.truncate(n);
-        Ok((Secure(Box::new(self.0.into_transport_mode()?)), msg))
+        let hash = self.0.get_handshake_hash().to_vec();
+        Ok((Secure(Box::new(self.0.into_transport_mode()?), hash), msg))
     }
 }
 
@@ -184,11 +185,20 @@ impl Initiated {
         let mut payload = vec![0u8; MAX_MESSAGE];
         let n = self.0.read_message(answer, &mut payload)?;
         payload.truncate(n);
-        Ok((Secure(Box::new(self.0.into_transport_mode()?)), payload))
+        let hash = self.0.get_handshake_hash().to_vec();
+        Ok((Secure(Box::new(self.0.into_transport_mode()?), hash), payload))
     }
 }
 
 impl Secure {
+    /// The handshake's hash: the same on both sides, and on no other session. Each side signs it
+    /// with its identity key inside the session (see `private`), which binds the session to the two
+    /// identities: a server in the middle, which knows the token, cannot make both sides' hashes
+    /// match and hold both identity keys.
+    pub fn handshake_hash(&self) -> &[u8] {
+        &self.1
+    }
+
     /// Encrypts one message.
     pub fn seal(&mut self, plain: &[u8]) -> Vec<u8> {
         let mut out = vec![0u8; plain.len() + TAG];
@@ -238,6 +248,8 @@ mod tests {
         let (mut bob, answer) = received.answer(b"OK bob").unwrap();
         let (mut alice, payload) = hs.finish(&answer).unwrap();
         assert_eq!(payload, b"OK bob");
+        assert_eq!(alice.handshake_hash(), bob.handshake_hash());
+        assert_eq!(alice.handshake_hash().len(), 32);
         let sealed = alice.seal(b"MSG just between us");
         assert!(
             !sealed.windows(7).any(|w| w == b"between"),

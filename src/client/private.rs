@@ -148,9 +148,41 @@ pub(super) struct PrivateChats {
     rng: ChaCha20Rng,
     /// The deadlines of the setups and greetings under way.
     timers: Timers<ChatTimer>,
+    /// This device's end-to-end identity, when it has one: each open session is signed with it.
+    identity: Option<std::sync::Arc<super::e2e::PrivateIdentity>>,
+    /// Peers whose identity keys signed their session, waiting for the session to check them against
+    /// its pins ([`Self::take_proven`]).
+    proven: Vec<(Name, super::e2e::Identity)>,
+}
+
+/// What a peer signs to bind a private chat's session to its identity key: its name and the
+/// handshake hash, which differs for every session and is the same at both ends.
+pub(crate) fn session_statement(signer: &str, hash: &[u8]) -> String {
+    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+    format!("natter-private:{signer}:{hex}")
 }
 
 impl PrivateChats {
+    /// Signs each session opened from now on with this device's identity.
+    pub(super) fn set_identity(&mut self, identity: Option<super::e2e::PrivateIdentity>) {
+        self.identity = identity.map(std::sync::Arc::new);
+    }
+
+    /// The peers whose signatures over their sessions verified since the last call, with the
+    /// identity they proved.
+    pub(super) fn take_proven(&mut self) -> Vec<(Name, super::e2e::Identity)> {
+        std::mem::take(&mut self.proven)
+    }
+
+    /// Ends the open chat with `peer` because its identity is not the one pinned.
+    pub(super) fn end_unproven(&mut self, cx: &Ctx, peer: &Name, out: &mut Vec<Effect>) {
+        let Some(link) = self.peers.get(peer).and_then(|p| p.link()) else {
+            return;
+        };
+        self.send_sealed(link, &PeerMsg::Bye { reason: PeerBye::Stop }.to_line(), out);
+        self.end_open(cx, link, peer.clone(), EndReason::Tampered, out);
+    }
+
     pub(super) fn new(handshake_secs: u64, expect_secs: u64, seed: [u8; 32]) -> Self {
         PrivateChats {
             peers: BTreeMap::new(),
@@ -162,6 +194,8 @@ impl PrivateChats {
             expect_secs,
             rng: ChaCha20Rng::from_seed(seed),
             timers: Timers::new(),
+            identity: None,
+            proven: Vec::new(),
         }
     }
 
@@ -582,6 +616,34 @@ impl PrivateChats {
                     },
                 );
             }
+            (
+                Some(Link::Open { peer, secure }),
+                Ok(PeerMsg::Id {
+                    curve25519,
+                    ed25519,
+                    signature,
+                }),
+            ) => {
+                let peer = peer.clone();
+                let statement = session_statement(&peer, secure.handshake_hash());
+                // Without keys of its own this client has no pins to check against.
+                let Some(id) = self.identity.clone() else {
+                    return;
+                };
+                if id.verify(ed25519, &statement, signature) {
+                    self.proven.push((
+                        peer,
+                        super::e2e::Identity {
+                            curve25519: curve25519.to_owned(),
+                            ed25519: ed25519.to_owned(),
+                        },
+                    ));
+                } else {
+                    // Someone holds the session's keys (the server knows the token) but not the
+                    // identity it claims: a session in the middle.
+                    self.end_open(cx, link, peer, EndReason::Tampered, out);
+                }
+            }
             (Some(Link::Open { peer, .. }), Ok(PeerMsg::Bye { reason })) => {
                 let peer = peer.clone();
                 let why = match reason {
@@ -736,6 +798,22 @@ impl PrivateChats {
             p.state = PeerState::Open { link };
         }
         show(out, Item::PrivateOpen { peer });
+        // First inside the session: who this device is, bound to this very session.
+        let hash = match self.links.get(&link) {
+            Some(Link::Open { secure, .. }) => secure.handshake_hash().to_vec(),
+            _ => return,
+        };
+        if let Some(id) = self.identity.clone()
+            && let Some(signature) = id.sign(&session_statement(&id.me, &hash))
+        {
+            let line = PeerMsg::Id {
+                curve25519: &id.identity.curve25519,
+                ed25519: &id.identity.ed25519,
+                signature: &signature,
+            }
+            .to_line();
+            self.send_sealed(link, &line, out);
+        }
     }
 
     /// The peer ended an open session, or its connection went away.

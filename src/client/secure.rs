@@ -68,6 +68,7 @@ impl ClientState {
         }
         if let Some(e2e) = &mut self.e2e {
             e2e.on_login(&mut outs);
+            self.chats.set_identity(Some(e2e.private_identity()));
         }
         self.carry_e2e(outs, out);
     }
@@ -339,6 +340,36 @@ impl ClientState {
         self.carry_e2e(outs, out);
         if let Err(e) = result {
             show(out, Item::Warning(e.to_string()));
+        }
+    }
+}
+
+impl ClientState {
+    /// Private chats whose peers proved an identity: checked against the pins. A key other than the
+    /// pinned one ends the chat (the session may run through someone who is not the peer).
+    pub(super) fn check_private_ids(&mut self, out: &mut Vec<Effect>) {
+        let proven = self.chats.take_proven();
+        if proven.is_empty() {
+            return;
+        }
+        let Some(e2e) = self.e2e.as_mut() else {
+            return;
+        };
+        let mut ended = Vec::new();
+        let mut outs = Vec::new();
+        for (peer, identity) in proven {
+            match e2e.meet_identity(&peer, &identity, &mut outs) {
+                super::e2e::contacts::Met::Changed => ended.push(peer),
+                _ if e2e.contacts().is_verified(&peer) => {
+                    outs.push(Out::Note(Note::PrivateVerified { user: peer }))
+                }
+                _ => {}
+            }
+        }
+        self.carry_e2e(outs, out);
+        for peer in ended {
+            let cx = self.cx();
+            self.chats.end_unproven(&cx, &peer, out);
         }
     }
 }

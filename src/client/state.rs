@@ -233,6 +233,7 @@ impl ClientState {
         self.now = self.now.max(now);
         let from = out.len();
         self.dispatch(event, out);
+        self.check_private_ids(out);
         self.observe(out, from);
     }
 

@@ -162,6 +162,13 @@ pub enum PeerMsg<'a> {
     No { refusal: Refusal },
     Msg { text: &'a str },
     Bye { reason: PeerBye },
+    /// The sender's identity keys and its signature over the session's handshake hash (sent first,
+    /// inside the session, by a client that has end-to-end keys).
+    Id {
+        curve25519: &'a str,
+        ed25519: &'a str,
+        signature: &'a str,
+    },
 }
 
 impl PeerMsg<'_> {
@@ -179,6 +186,11 @@ impl fmt::Display for PeerMsg<'_> {
             PeerMsg::No { refusal } => write!(f, "NO {} {}", refusal.code(), refusal.text()),
             PeerMsg::Msg { text } => write!(f, "MSG {text}"),
             PeerMsg::Bye { reason } => write!(f, "BYE {} {}", reason.code(), reason.text()),
+            PeerMsg::Id {
+                curve25519,
+                ed25519,
+                signature,
+            } => write!(f, "ID {curve25519} {ed25519} {signature}"),
         }
     }
 }
@@ -255,6 +267,20 @@ pub fn decode(line: &str) -> Result<PeerMsg<'_>, PeerDecodeError> {
             };
             Ok(PeerMsg::Bye { reason })
         }
+        "ID" => match args.split(' ').collect::<Vec<_>>()[..] {
+            [curve25519, ed25519, signature]
+                if [curve25519, ed25519, signature]
+                    .iter()
+                    .all(|w| !w.is_empty() && w.len() <= 128) =>
+            {
+                Ok(PeerMsg::Id {
+                    curve25519,
+                    ed25519,
+                    signature,
+                })
+            }
+            _ => Err(malformed("ID")),
+        },
         other => Err(PeerDecodeError::UnknownTag(
             other.chars().take(20).collect(),
         )),

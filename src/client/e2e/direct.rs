@@ -192,7 +192,7 @@ impl E2e {
     }
 
     /// Meets `identity` for `user`: pinned (and saved) if new, a loud note if changed.
-    fn meet(&mut self, user: &Name, identity: &Identity, out: &mut Vec<Out>) -> Met {
+    pub(super) fn meet(&mut self, user: &Name, identity: &Identity, out: &mut Vec<Out>) -> Met {
         let was_changed = self.contacts.is_changed(user);
         let met = self.contacts.meet(user, identity);
         match met {

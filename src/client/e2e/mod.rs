@@ -73,6 +73,31 @@ pub struct Setup {
     pub devices: BTreeMap<Name, Vec<(Part, Vec<u8>)>>,
 }
 
+/// What a private chat needs of this device: its identity, and a way to sign with it and to check
+/// another's signature (the private chat signs its session's handshake hash, see `client::private`).
+#[derive(Clone, Debug)]
+pub struct PrivateIdentity {
+    pub me: Name,
+    pub identity: Identity,
+    engine: Arc<dyn Engine>,
+    account: engine::Pickle,
+}
+
+impl PrivateIdentity {
+    pub fn sign(&self, statement: &str) -> Option<String> {
+        self.engine
+            .sign(&self.account, &[statement.as_bytes()])
+            .ok()?
+            .pop()
+    }
+
+    pub fn verify(&self, ed25519: &str, statement: &str, signature: &str) -> bool {
+        self.engine
+            .verify(ed25519, statement.as_bytes(), signature)
+            .is_ok()
+    }
+}
+
 /// What [`E2e`] asks of the client, in order. A [`Out::Save`] comes before the line whose sending it
 /// protects: a ratchet that advanced for a message must be on disk before the message leaves, or a
 /// crash would make the next run reuse a message key; and a message decrypted must be recorded before
@@ -144,6 +169,8 @@ pub enum Note {
     Accepted { user: Name },
     /// The user marked a contact verified.
     Verified { user: Name },
+    /// A private chat's peer proved the verified identity.
+    PrivateVerified { user: Name },
     /// The safety number with `user`, to compare out of band.
     SafetyNumber {
         user: Name,
@@ -184,6 +211,10 @@ impl std::fmt::Display for Note {
             Note::Accepted { user } => write!(
                 f,
                 "Accepted {user}'s new identity key (not verified: compare safety numbers with 'verify {user}')."
+            ),
+            Note::PrivateVerified { user } => write!(
+                f,
+                "The private chat with {user} is with {user}'s verified device ✓"
             ),
             Note::Verified { user } => write!(
                 f,
@@ -341,6 +372,27 @@ impl E2e {
     /// The user this device belongs to.
     pub fn me(&self) -> &Name {
         &self.me
+    }
+
+    /// What private chats sign their sessions with.
+    pub fn private_identity(&self) -> PrivateIdentity {
+        PrivateIdentity {
+            me: self.me.clone(),
+            identity: self.device.identity.clone(),
+            engine: self.engine.clone(),
+            account: self.device.account.clone(),
+        }
+    }
+
+    /// An identity met outside a message (a private chat's peer proved it): pinned if new, a loud
+    /// note if it is not the pinned one.
+    pub fn meet_identity(
+        &mut self,
+        user: &Name,
+        identity: &Identity,
+        out: &mut Vec<Out>,
+    ) -> contacts::Met {
+        self.meet(user, identity, out)
     }
 
     /// This device's identity.

@@ -862,3 +862,125 @@ fn nothing_on_the_link_names_either_user() {
     let (_, ok) = finish(hs, &sent, link);
     assert_eq!(ok.trim_end(), "OK bob");
 }
+
+/// A client with end-to-end keys, logged in as `user`.
+fn with_keys(user: &str) -> Client {
+    let mut config = Config::new(P2P_PORT);
+    config.e2e = Some(crate::client::e2e::Setup {
+        engine: std::sync::Arc::new(crate::client::e2e::olm_engine::Vodozemac),
+        devices: Default::default(),
+    });
+    let mut c = Client::with_config(config);
+    c.login(user);
+    c.clear();
+    c
+}
+
+/// `a` asked bob, bob accepted, `a` connected and bob answered: open on `a`'s side; bob's end too.
+fn open_with_bob(mut a: Client) -> (Client, LinkId, Secure, Vec<String>) {
+    a.server(ServerMsg::PrivateAccepted {
+        peer: name("bob"),
+        addr: "127.0.0.1:6000".parse().unwrap(),
+        token: token(T),
+    });
+    let (link, _) = a.connects[0];
+    a.peer(link, PeerEvent::Connected);
+    let sent = a.take_peer_sent();
+    let (mut bob, answer) =
+        noise::respond(token(T), "alice", "bob", [8; 32], &sent[0].1, &ok("bob")).unwrap();
+    a.peer_frame(link, &answer);
+    let lines = opened(&mut bob, a.take_peer_sent())
+        .into_iter()
+        .map(|(_, l)| l)
+        .collect();
+    a.clear();
+    (a, link, bob, lines)
+}
+
+/// A device of `user`'s own, to prove an identity with.
+fn device(user: &str) -> crate::client::e2e::E2e {
+    crate::client::e2e::E2e::open(
+        std::sync::Arc::new(crate::client::e2e::olm_engine::Vodozemac),
+        name(user),
+        &[],
+        &mut Vec::new(),
+    )
+    .unwrap()
+}
+
+/// The `ID` line `dev` sends in session `secure`.
+fn id_line(dev: &crate::client::e2e::E2e, secure: &Secure) -> String {
+    let id = dev.private_identity();
+    let sig = id
+        .sign(&crate::client::private::session_statement(
+            &id.me,
+            secure.handshake_hash(),
+        ))
+        .unwrap();
+    format!("ID {} {} {sig}", id.identity.curve25519, id.identity.ed25519)
+}
+
+#[test]
+fn a_private_chat_is_signed_with_each_identity_and_checked_against_the_pins() {
+    let (mut a, link, mut bob, lines) = open_with_bob(with_keys("alice"));
+    // alice's first line inside the session: her identity, signed over this session's hash.
+    let alice_id = a.state.e2e.as_ref().unwrap().private_identity();
+    let [line] = &lines[..] else {
+        panic!("one line: {lines:?}")
+    };
+    let PeerMsg::Id {
+        curve25519,
+        ed25519,
+        signature,
+    } = crate::protocol::p2p::decode(line).unwrap()
+    else {
+        panic!("{line}")
+    };
+    assert_eq!(curve25519, alice_id.identity.curve25519);
+    assert_eq!(ed25519, alice_id.identity.ed25519);
+    let statement = crate::client::private::session_statement("alice", bob.handshake_hash());
+    assert!(alice_id.verify(ed25519, &statement, signature));
+
+    // bob proves his: pinned on first use, the chat goes on.
+    let bob_dev = device("bob");
+    let line = id_line(&bob_dev, &bob);
+    a.peer_frame(link, &seal(&mut bob, &line));
+    let pinned = a.state.e2e.as_ref().unwrap().contacts().get("bob").cloned();
+    assert_eq!(pinned.unwrap().pinned, bob_dev.private_identity().identity);
+    assert!(a.state.private_open("bob"));
+
+    // The next session "with bob" is signed by another identity (a server in the middle, which
+    // knows the token, with keys of its own): a loud warning, and the chat ends.
+    let (mut a, link, mut mallory, _) = open_with_bob(a);
+    let line = id_line(&device("bob"), &mallory);
+    a.peer_frame(link, &seal(&mut mallory, &line));
+    assert!(
+        a.shown
+            .iter()
+            .any(|i| matches!(i, Item::E2e(crate::client::e2e::Note::KeyChanged { .. }))),
+        "{:?}",
+        a.shown
+    );
+    assert!(a.shown.contains(&Item::PrivateEnded {
+        peer: name("bob"),
+        why: EndReason::Tampered
+    }));
+    assert!(!a.state.private_open("bob"));
+}
+
+#[test]
+fn a_private_chat_identity_whose_signature_is_not_over_this_session_ends_it() {
+    let (mut a, link, mut bob, _) = open_with_bob(with_keys("alice"));
+    let bob_dev = device("bob");
+    // Signed over another session's hash (a replay from an earlier chat).
+    let id = bob_dev.private_identity();
+    let sig = id
+        .sign(&crate::client::private::session_statement("bob", &[0; 32]))
+        .unwrap();
+    let line = format!("ID {} {} {sig}", id.identity.curve25519, id.identity.ed25519);
+    a.peer_frame(link, &seal(&mut bob, &line));
+    assert!(a.shown.contains(&Item::PrivateEnded {
+        peer: name("bob"),
+        why: EndReason::Tampered
+    }));
+}
