@@ -291,6 +291,27 @@ impl ClientState {
         }
     }
 
+    /// The text of a stored message shown again (`offline`): an encrypted one from this device's own
+    /// store, marked if it is not there (or was not encrypted).
+    pub(super) fn recall(
+        &self,
+        id: u64,
+        from: &Name,
+        group: Option<&Name>,
+        text: String,
+    ) -> String {
+        let Some(e2e) = &self.e2e else {
+            return text;
+        };
+        if !super::e2e::envelope::is_encrypted(&text) {
+            return format!("(not encrypted) {text}");
+        }
+        match e2e.recall(id, from, group, &text) {
+            Some(t) => super::reveal::reveal(&t).into_owned(),
+            None => "(encrypted; not kept on this device)".to_owned(),
+        }
+    }
+
     /// What the device learns from the server's lines: group members, who came online.
     pub(super) fn e2e_learn(&mut self, msg: &ServerMsg) {
         let Some(e2e) = self.e2e.as_mut() else {

@@ -60,22 +60,26 @@ impl ClientState {
                 group,
                 text,
             } => self.on_offline_message(id, sent_at, from, group, text, out),
-            // Shown again on request: no redelivery check, no acknowledgement.
+            // Shown again on request: no redelivery check, no acknowledgement; an encrypted one from
+            // this device's own store (the server has only its ciphertext).
             ServerMsg::OfflineAgain {
+                id,
                 sent_at,
                 from,
                 group,
                 text,
-                ..
-            } => show(
-                out,
-                Item::Offline {
-                    from,
-                    group,
-                    text,
-                    age_secs: self.now.millis_since(sent_at) / 1000,
-                },
-            ),
+            } => {
+                let text = self.recall(id, &from, group.as_ref(), text);
+                show(
+                    out,
+                    Item::Offline {
+                        from,
+                        group,
+                        text,
+                        age_secs: self.now.millis_since(sent_at) / 1000,
+                    },
+                )
+            }
             // The reply to the client's own registration, and the fate of a message the outcome above
             // shows: nothing for the user to read.
             ServerMsg::P2pPort { .. } | ServerMsg::Sent { .. } | ServerMsg::Delivered { .. } => {}

@@ -9,7 +9,8 @@
 //!
 //! Remembered per conversation partner (per sender, per group), in the same file as its sessions, so
 //! one write records both the ratchet's step and the message; the last [`KEEP`] are kept, many more
-//! than a mailbox redelivers at once.
+//! than a mailbox redelivers at once. With each, its text: this is the client's own store, from which
+//! `offline` shows again what the server only holds as ciphertext it cannot decrypt twice.
 
 use std::collections::VecDeque;
 
@@ -18,10 +19,10 @@ use sha2::{Digest, Sha256};
 /// How many decrypted messages are remembered per sender or group.
 pub const KEEP: usize = 1024;
 
-/// Recently decrypted messages: (server id, ciphertext digest), oldest first.
+/// Recently decrypted messages: (server id, ciphertext digest, text), oldest first.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Dedup {
-    seen: VecDeque<(u64, String)>,
+    seen: VecDeque<(u64, String, String)>,
 }
 
 /// The digest that identifies a ciphertext: the first 16 bytes of its SHA-256, in hex.
@@ -35,18 +36,27 @@ pub fn digest(ciphertext: &str) -> String {
 impl Dedup {
     /// Whether message `id` with this ciphertext was decrypted before.
     pub fn contains(&self, id: u64, digest: &str) -> bool {
-        self.seen.iter().any(|(i, d)| *i == id && d == digest)
+        self.seen.iter().any(|(i, d, _)| *i == id && d == digest)
     }
 
-    /// Remembers a message decrypted.
-    pub fn insert(&mut self, id: u64, digest: String) {
+    /// Remembers a message decrypted, and its text.
+    pub fn insert(&mut self, id: u64, digest: String, text: String) {
         if self.contains(id, &digest) {
             return;
         }
         if self.seen.len() == KEEP {
             self.seen.pop_front();
         }
-        self.seen.push_back((id, digest));
+        self.seen.push_back((id, digest, text));
+    }
+
+    /// The text of the newest message with server id `id` and this ciphertext.
+    pub fn text(&self, id: u64, digest: &str) -> Option<&str> {
+        self.seen
+            .iter()
+            .rev()
+            .find(|(i, d, _)| *i == id && d == digest)
+            .map(|(_, _, t)| t.as_str())
     }
 }
 
@@ -57,7 +67,8 @@ mod tests {
     #[test]
     fn an_id_is_a_duplicate_only_with_the_same_ciphertext_and_the_window_is_bounded() {
         let mut d = Dedup::default();
-        d.insert(7, digest("e2e1:n:AAAA"));
+        d.insert(7, digest("e2e1:n:AAAA"), "hi".into());
+        assert_eq!(d.text(7, &digest("e2e1:n:AAAA")), Some("hi"));
         assert!(d.contains(7, &digest("e2e1:n:AAAA")));
         assert!(
             !d.contains(7, &digest("e2e1:n:BBBB")),
@@ -65,7 +76,7 @@ mod tests {
         );
         assert!(!d.contains(8, &digest("e2e1:n:AAAA")));
         for i in 0..KEEP as u64 {
-            d.insert(100 + i, digest(&i.to_string()));
+            d.insert(100 + i, digest(&i.to_string()), String::new());
         }
         assert!(!d.contains(7, &digest("e2e1:n:AAAA")), "the oldest went");
         assert_eq!(d.seen.len(), KEEP);

@@ -349,7 +349,11 @@ impl E2e {
         if let Some(identity) = &identity_met {
             self.meet(from, identity, out);
         }
-        peer.seen.insert(id, digest);
+        let kept = match &inner.body {
+            Body::Text(t) => t.clone(),
+            Body::GroupKey { .. } => String::new(),
+        };
+        peer.seen.insert(id, digest, kept);
         self.peers.insert(from.clone(), peer);
         let key_changed = self.contacts.is_changed(from)
             || self

@@ -242,6 +242,19 @@ impl E2e {
         }));
     }
 
+    /// The text of a message decrypted before (`offline` shows stored messages again, and the server
+    /// has only their ciphertext, which cannot be decrypted twice): from this device's own store.
+    pub fn recall(&self, id: u64, from: &Name, group: Option<&Name>, text: &str) -> Option<String> {
+        let digest = digest(text);
+        let seen = match group {
+            Some(g) => &self.groups.get(g)?.seen,
+            None => &self.peers.get(from)?.seen,
+        };
+        seen.text(id, &digest)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+    }
+
     /// A group message (live or offline) with server id `id`.
     pub fn receive_group(
         &mut self,
@@ -276,7 +289,7 @@ impl E2e {
             Some(Body::Text(_)) => return Received::Failed(super::direct::CONTROL.into()),
             _ => return Received::Failed("the decrypted text has an unknown form".into()),
         };
-        g.seen.insert(id, digest);
+        g.seen.insert(id, digest, text.clone());
         self.groups.insert(group.clone(), g);
         self.save_group(group, out);
         let key_changed = self.contacts.is_changed(from);

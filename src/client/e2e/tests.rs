@@ -641,6 +641,12 @@ fn a_message_redelivered_is_recognised_before_decrypting_and_a_reused_id_is_not(
         vec![("alice", Received::Duplicate), ("alice", Received::Duplicate)],
         "not 'could not decrypt'"
     );
+    // `offline` shows them again from the device's own store (the server has only ciphertext).
+    let (id, from, _, cipher) = &mail[1];
+    assert_eq!(
+        net.devices[&n("bob")].e2e.recall(*id, from, None, cipher),
+        Some("twice".to_owned())
+    );
     // A wiped server reuses id 1 for a new message: it is decrypted.
     net.send("alice", "bob", "new").unwrap();
     let mut fresh: Vec<Mail> = net.mail.remove("bob").unwrap().into();
