@@ -1,6 +1,7 @@
 //! Unit tests of the client core on a virtual clock: the server's lines are rendered by the real
 //! renderer and fed in as bytes, so what is tested is what a real client receives.
 
+mod e2e;
 mod login;
 mod private;
 mod reconnect;
