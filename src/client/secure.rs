@@ -312,6 +312,42 @@ impl ClientState {
         }
     }
 
+    /// The key directory's answers: a contact's keys (a session is made, and what waited for it
+    /// goes), none, or how many of this device's one-time keys are left (topped up when low).
+    pub(super) fn on_key_line(&mut self, msg: ServerMsg, out: &mut Vec<Effect>) {
+        let Some(e2e) = self.e2e.as_mut() else {
+            // Not asked for by this client: shown as they came.
+            return show(out, msg);
+        };
+        let mut outs = Vec::new();
+        match msg {
+            ServerMsg::Keys {
+                user,
+                curve25519,
+                ed25519,
+                key,
+            } => e2e.on_keys(
+                &user,
+                super::e2e::Identity {
+                    curve25519,
+                    ed25519,
+                },
+                key.map(|k| super::e2e::SignedKey {
+                    key_id: k.id,
+                    curve25519: k.key,
+                    signature: k.sig,
+                }),
+                &mut outs,
+            ),
+            ServerMsg::NoKeys { user } => e2e.on_no_keys(&user, &mut outs),
+            ServerMsg::KeysLeft { count } => {
+                e2e.on_keys_left(u32::try_from(count).unwrap_or(u32::MAX), &mut outs)
+            }
+            _ => {}
+        }
+        self.carry_e2e(outs, out);
+    }
+
     /// What the device learns from the server's lines: group members, who came online.
     pub(super) fn e2e_learn(&mut self, msg: &ServerMsg) {
         let Some(e2e) = self.e2e.as_mut() else {

@@ -51,6 +51,9 @@ impl ClientState {
                     show(out, item);
                 }
             }
+            ServerMsg::Keys { .. } | ServerMsg::NoKeys { .. } | ServerMsg::KeysLeft { .. } => {
+                self.on_key_line(msg, out)
+            }
             ServerMsg::Prompt(p) => self.on_prompt(p, out),
             ServerMsg::Welcome { user } => self.on_welcome(user, out),
             ServerMsg::OfflineMessage {

@@ -56,6 +56,7 @@ mod tests;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+pub use direct::SignedKey;
 pub use engine::{Engine, EngineError, Identity};
 pub use store::Part;
 

@@ -140,8 +140,9 @@ fn two_clients_talk_encrypted_through_a_server_that_sees_only_ciphertext() {
     others.insert("alice".to_owned(), alice);
     server.serve("bob", &mut bob, &mut others);
     let mut alice = others.remove("alice").unwrap();
+    server.next_id += 1;
     alice.server(ServerMsg::Message {
-        id: 99,
+        id: server.next_id,
         sent_at: START,
         from: Name::from("eve"),
         text: "typed with openssl".into(),
@@ -174,8 +175,10 @@ fn two_clients_talk_encrypted_through_a_server_that_sees_only_ciphertext() {
     let alice = others.remove("alice").unwrap();
     assert!(
         messages(&alice).contains(&"bob: ✓ verified now".to_owned()),
-        "{:?}",
-        alice.shown
+        "{:?} {:?} {:?}",
+        alice.shown,
+        bob.shown,
+        server.wire.last()
     );
 }
 
