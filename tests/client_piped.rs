@@ -49,7 +49,9 @@ fn login_messages_presence_block_and_offline_delivery() {
         carol
             .seen
             .iter()
-            .any(|l| l.starts_with("[offline, ") && l.ends_with(" ago] alice: see you later")),
+            // carol had never logged in, so had no keys: it went unencrypted, and says so.
+            .any(|l| l.starts_with("[offline, ")
+                && l.ends_with(" ago] alice: (not encrypted) see you later")),
         "{:?}",
         carol.seen
     );
@@ -117,9 +119,12 @@ fn a_private_chat_never_crosses_the_server_and_a_relay_on_its_path_reads_nothing
     bob.expect("[private] alice: the eagle lands at midnight");
     bob.send("private alice bring the red umbrella");
     alice.expect("[private] bob: bring the red umbrella");
-    // A public message, for contrast: the relay must see this one.
-    alice.send("message bob public words");
-    bob.expect("[message] alice: public words");
+    // A message goes through the server, encrypted end to end: the relay cannot read it either.
+    alice.send("message bob sealed words");
+    bob.expect("[message] alice: sealed words");
+    // A broadcast, for contrast, is public by nature: the relay must see this one.
+    alice.send("broadcast public words");
+    bob.expect("[broadcast] alice: public words");
 
     bob.send("stopprivate alice");
     bob.expect("* Private chat with alice ended: you stopped it.");
@@ -134,8 +139,12 @@ fn a_private_chat_never_crosses_the_server_and_a_relay_on_its_path_reads_nothing
 
     let wire = relay.recorded();
     assert!(
-        wire.contains("message bob public words"),
+        wire.contains("broadcast public words"),
         "the relay records traffic"
+    );
+    assert!(
+        wire.contains("message bob e2e1:") && !wire.contains("sealed words"),
+        "a message's text is encrypted end to end"
     );
     assert!(wire.contains("startprivate bob") && wire.contains("accept alice"));
     assert!(
@@ -362,7 +371,10 @@ fn groups_ping_wholasthr_and_offline_as_a_user_reads_them() {
     alice.expect("- created group team: alice, bob, carol");
     bob.expect("* [team] alice added bob");
     alice.send("message group team  hello, team");
-    bob.expect("[team] alice:  hello, team");
+    // carol never logged in, so has no keys: the message goes unencrypted (so she can read it at
+    // her first login), alice is warned, and bob sees it marked.
+    alice.expect("WARNING: carol in team never published encryption keys");
+    bob.expect("[team] alice: (not encrypted)  hello, team");
     alice.expect("- sent to team: 1 now, 1 at their next login");
     // A direct message reads differently from a group one.
     alice.send("message bob just you");
@@ -389,7 +401,7 @@ fn groups_ping_wholasthr_and_offline_as_a_user_reads_them() {
         carol
             .seen
             .iter()
-            .any(|l| l.starts_with("[team, offline ") && l.ends_with(" ago] alice:  hello, team")),
+            .any(|l| l.starts_with("[team, offline ") && l.ends_with(" ago] alice: (not encrypted)  hello, team")),
         "{:?}",
         carol.seen
     );

@@ -327,7 +327,7 @@ pub fn render(item: &Item, color: bool) -> String {
             match note {
                 Note::KeyChanged { .. }
                 | Note::SentInClear { .. }
-                | Note::Excluded { .. } => p.warn(note.to_string()),
+                | Note::GroupInClear { .. } => p.warn(note.to_string()),
                 Note::NotSent { .. } | Note::PublishFailed(_) => error(p, &note.to_string()),
                 Note::Accepted { .. }
                 | Note::Verified { .. }

@@ -76,6 +76,34 @@ impl E2e {
         }
         let outbound = g.outbound.as_ref().expect("rotated above");
         let session_key = outbound.session_key.clone();
+        // Members known to have no keys (never logged in): the message goes in clear, so they can
+        // read it, as a direct message to them would (and the sender is told, loudly).
+        let keyless: Vec<Name> = members
+            .iter()
+            .filter(|m| outbound.no_keys.contains(*m))
+            .cloned()
+            .collect();
+        if !keyless.is_empty() {
+            out.push(Out::Note(Note::GroupInClear {
+                group: group.clone(),
+                users: keyless,
+            }));
+            let earlier = self.pending_groups.iter().any(|p| p.group == *group);
+            let pending = PendingGroup {
+                group: group.clone(),
+                text: text.to_owned(),
+                line: String::new(),
+                session_key,
+                waiting: BTreeSet::new(),
+                clear: true,
+            };
+            if earlier {
+                self.pending_groups.push(pending);
+            } else {
+                out.push(clear_message(pending));
+            }
+            return Ok(());
+        }
         let lacking: Vec<Name> = members
             .iter()
             .filter(|m| !outbound.delivered.contains(*m) && !outbound.no_keys.contains(*m))
@@ -132,6 +160,7 @@ impl E2e {
                 line,
                 session_key,
                 waiting,
+                clear: false,
             });
         }
         Ok(())
@@ -179,6 +208,8 @@ impl E2e {
             if blocked.contains(&p.group) || !p.waiting.is_empty() {
                 blocked.insert(p.group.clone());
                 keep.push(p);
+            } else if p.clear {
+                out.push(clear_message(p));
             } else {
                 out.push(Out::Message {
                     line: p.line,
@@ -214,13 +245,16 @@ impl E2e {
         self.flush_groups(out);
     }
 
-    /// `user` has no keys: the group messages waiting for them go without them (they are told
-    /// whom it excluded).
+    /// `user` never published keys: the group messages waiting for them go unencrypted, so they can
+    /// read them (the sender is told, loudly).
     pub(super) fn exclude_from_pending_groups(&mut self, user: &Name, out: &mut Vec<Out>) {
         let mut keys: Vec<(Name, String)> = Vec::new();
         for p in &mut self.pending_groups {
-            if p.waiting.remove(user) && !keys.contains(&(p.group.clone(), p.session_key.clone())) {
-                keys.push((p.group.clone(), p.session_key.clone()));
+            if p.waiting.remove(user) {
+                p.clear = true;
+                if !keys.contains(&(p.group.clone(), p.session_key.clone())) {
+                    keys.push((p.group.clone(), p.session_key.clone()));
+                }
             }
         }
         for (group, session_key) in keys {
@@ -236,7 +270,7 @@ impl E2e {
             o.no_keys.insert(user.clone());
             self.save_group(group, out);
         }
-        out.push(Out::Note(Note::Excluded {
+        out.push(Out::Note(Note::GroupInClear {
             group: group.clone(),
             users: vec![user.clone()],
         }));
@@ -298,5 +332,15 @@ impl E2e {
             key_changed,
             text,
         }
+    }
+}
+
+/// A group message sent unencrypted (a member has no keys).
+fn clear_message(p: PendingGroup) -> Out {
+    Out::Message {
+        line: format!("message group {} {}", p.group, p.text),
+        to: Conversation::Group(p.group),
+        text: p.text,
+        encrypted: false,
     }
 }

@@ -164,8 +164,9 @@ pub enum Note {
     },
     /// `user` has never published keys: the message went unencrypted (loud).
     SentInClear { user: Name },
-    /// Members of a group who cannot read what was just sent to it (no keys published).
-    Excluded { group: Name, users: Vec<Name> },
+    /// Members of a group who never published keys: what was just sent to it went unencrypted, so
+    /// that they can read it (loud).
+    GroupInClear { group: Name, users: Vec<Name> },
     /// A key change was accepted.
     Accepted { user: Name },
     /// The user marked a contact verified.
@@ -201,11 +202,11 @@ impl std::fmt::Display for Note {
                 f,
                 "WARNING: {user} has never published encryption keys (never logged in with natter): that message was sent NOT ENCRYPTED, and the server can read it."
             ),
-            Note::Excluded { group, users } => {
+            Note::GroupInClear { group, users } => {
                 let names: Vec<&str> = users.iter().map(|u| &**u).collect();
                 write!(
                     f,
-                    "warning: {} cannot read that message to {group}: no encryption keys published.",
+                    "WARNING: {} in {group} never published encryption keys (never logged in with natter): that message to {group} was sent NOT ENCRYPTED so they can read it, and the server can read it too. Remove them from the group to keep it encrypted.",
                     names.join(", ")
                 )
             }
@@ -278,6 +279,8 @@ struct PendingGroup {
     line: String,
     session_key: String,
     waiting: BTreeSet<Name>,
+    /// A member turned out to have no keys: it goes unencrypted.
+    clear: bool,
 }
 
 /// The end-to-end state of one device (one user on one server). See the module documentation.

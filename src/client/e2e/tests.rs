@@ -755,7 +755,7 @@ fn a_group_message_replayed_under_a_new_id_is_refused() {
 }
 
 #[test]
-fn a_group_message_waits_for_claims_and_goes_without_members_who_have_no_keys() {
+fn a_group_message_waits_for_claims_and_goes_in_clear_when_a_member_has_no_keys() {
     let mut net = Net::new();
     for u in ["alice", "bob"] {
         net.join(u);
@@ -771,12 +771,32 @@ fn a_group_message_waits_for_claims_and_goes_without_members_who_have_no_keys() 
     net.release_claims();
     assert!(matches!(
         &net.notes("alice")[..],
-        [Note::Excluded { users, .. }] if users == &vec![n("ghost")]
+        [Note::GroupInClear { users, .. }] if users == &vec![n("ghost")]
     ));
     assert_eq!(
         texts(&net.read("bob")),
-        vec![("alice", text("one")), ("alice", text("two"))],
-        "in order"
+        vec![
+            ("alice", Received::Plain("one".into())),
+            ("alice", Received::Plain("two".into()))
+        ],
+        "in order, unencrypted so that ghost can read them at their first login"
+    );
+    // Still keyless: the next one goes in clear at once, with the warning again.
+    net.send_group("alice", "g", "three").unwrap();
+    assert!(matches!(&net.notes("alice")[..], [Note::GroupInClear { .. }]));
+    assert_eq!(
+        texts(&net.read("bob")),
+        vec![("alice", Received::Plain("three".into()))]
+    );
+    // ghost logs in for the first time and publishes keys: from then on, encrypted.
+    net.join("ghost");
+    net.dev("alice").e2e.on_online(&n("ghost"));
+    net.send_group("alice", "g", "now encrypted").unwrap();
+    assert_eq!(texts(&net.read("bob")), vec![("alice", text("now encrypted"))]);
+    let ghost = net.read("ghost");
+    assert_eq!(
+        ghost.last().map(|(f, r)| (&**f, r.clone())),
+        Some(("alice", text("now encrypted")))
     );
     // A member whose key changed stops the group's messages.
     net.devices.remove("bob");
@@ -784,7 +804,7 @@ fn a_group_message_waits_for_claims_and_goes_without_members_who_have_no_keys() 
     net.send("bob", "alice", "new device").unwrap();
     net.read("alice");
     assert_eq!(
-        net.send_group("alice", "g", "three"),
+        net.send_group("alice", "g", "four"),
         Err(Refusal::KeyChanged(n("bob")))
     );
 }
