@@ -161,6 +161,13 @@ impl ClientState {
         for o in outs {
             match o {
                 Out::Keys(line) => out.push(Effect::Send(line)),
+                Out::RetryClaim(user) => {
+                    if self.retry_claims.is_empty() {
+                        let at = self.now.plus_millis(super::e2e::RETRY_CLAIM_MS);
+                        self.timers.set(super::state::Timer::RetryClaims, at);
+                    }
+                    self.retry_claims.push(user);
+                }
                 Out::Message { line, to, .. } => {
                     let seq = self.next_typed(&to);
                     if let Some(seq) = seq {
@@ -198,6 +205,19 @@ impl ClientState {
                 }
             }
         }
+    }
+
+    /// Asks again for the keys the server said were not there a moment ago.
+    pub(super) fn retry_claims(&mut self, out: &mut Vec<Effect>) {
+        let users = std::mem::take(&mut self.retry_claims);
+        let Some(e2e) = self.e2e.as_mut() else {
+            return;
+        };
+        let mut outs = Vec::new();
+        for user in users {
+            e2e.retry_claim(&user, &mut outs);
+        }
+        self.carry_e2e(outs, out);
     }
 
     /// The number of the oldest message to `to` whose line has not left yet.

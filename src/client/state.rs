@@ -32,6 +32,8 @@ pub(super) enum Timer {
     /// Acknowledge what was shown since the last acknowledgement: one `ack` for a batch of lines (see
     /// `server_lines`).
     Ack,
+    /// Ask again for the keys of users the server said have none (see `secure`).
+    RetryClaims,
 }
 
 /// How long after showing a message the client acknowledges it, together with whatever else came
@@ -182,6 +184,8 @@ pub struct ClientState {
     pub(super) typed: BTreeMap<Conversation, VecDeque<Option<u64>>>,
     /// Group messages waiting for the client to learn the group's members.
     pub(super) awaiting_members: Vec<(Name, String)>,
+    /// Users whose keys are to be asked for again at [`Timer::RetryClaims`].
+    pub(super) retry_claims: Vec<Name>,
 }
 
 impl ClientState {
@@ -225,6 +229,7 @@ impl ClientState {
             e2e: None,
             typed: BTreeMap::new(),
             awaiting_members: Vec::new(),
+            retry_claims: Vec::new(),
         }
     }
 
@@ -399,6 +404,7 @@ impl ClientState {
             Timer::Logout => self.on_logout_deadline(out),
             Timer::Paste => self.send_paste(out),
             Timer::Ack => self.acknowledge(out),
+            Timer::RetryClaims => self.retry_claims(out),
         }
     }
 

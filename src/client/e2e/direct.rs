@@ -151,6 +151,7 @@ impl E2e {
             return;
         }
         let waiting = self.claims.remove(user).unwrap_or_default();
+        self.retried.remove(user);
         let key = key.expect("checked above");
         let public = PublicKey {
             key_id: key.key_id.clone(),
@@ -256,6 +257,15 @@ impl E2e {
     /// one whose keys were pinned before does not (the server is not believed).
     pub fn on_no_keys(&mut self, user: &Name, out: &mut Vec<Out>) {
         self.showing.remove(user);
+        if !self.claims.contains_key(user) {
+            return;
+        }
+        // Asked once more, a moment later, before anything goes in clear (see `Out::RetryClaim`).
+        if self.contacts.get(user).is_none() && self.retried.insert(user.clone()) {
+            out.push(Out::RetryClaim(user.clone()));
+            return;
+        }
+        self.retried.remove(user);
         let Some(waiting) = self.claims.remove(user) else {
             return;
         };
@@ -275,6 +285,13 @@ impl E2e {
             });
         }
         self.exclude_from_pending_groups(user, out);
+    }
+
+    /// The time to ask again for `user`'s keys has come (see [`Out::RetryClaim`]).
+    pub fn retry_claim(&mut self, user: &Name, out: &mut Vec<Out>) {
+        if self.claims.contains_key(user) {
+            out.push(Out::Keys(format!("keys claim {user}")));
+        }
     }
 
     /// A direct message (live or offline) with server id `id`.

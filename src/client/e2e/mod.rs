@@ -120,9 +120,16 @@ pub enum Out {
     KeyShare { line: String, to: Name },
     /// Persist this part (owner-only, atomically) before carrying out what follows.
     Save(Part, Vec<u8>),
+    /// Call [`E2e::retry_claim`] for this user after [`RETRY_CLAIM_MS`]: the server said they have
+    /// no keys, which in a cluster may only mean their keys, published a moment ago at another node,
+    /// have not reached this one yet.
+    RetryClaim(Name),
     /// Something the user must be told.
     Note(Note),
 }
+
+/// How long to wait before asking a second time for the keys of a user the server said has none.
+pub const RETRY_CLAIM_MS: u64 = 1_000;
 
 /// Why a message was not sent.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -301,6 +308,8 @@ pub struct E2e {
     showing: BTreeSet<Name>,
     /// This device's identity proof, once made.
     proof: Option<envelope::Proof>,
+    /// Users whose claim was answered "no keys" once and is being asked again.
+    retried: BTreeSet<Name>,
 }
 
 /// Why the stored state could not be used.
@@ -370,6 +379,7 @@ impl E2e {
             pending_groups: Vec::new(),
             showing: BTreeSet::new(),
             proof: None,
+            retried: BTreeSet::new(),
         })
     }
 

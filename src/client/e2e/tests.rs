@@ -38,6 +38,8 @@ struct Net {
     tamper_next_claim: bool,
     /// Do not answer claims yet: they are kept here.
     held_claims: Option<Vec<(Name, Name)>>,
+    /// Claims asked again after "no keys".
+    retries: u32,
 }
 
 struct Dev {
@@ -136,6 +138,10 @@ impl Net {
                 Out::KeyShare { line, .. } => {
                     self.wire.push(line.clone());
                     self.relay(&who, &line);
+                }
+                Out::RetryClaim(user) => {
+                    self.retries += 1;
+                    self.dev(&who).e2e.retry_claim(&user, &mut more);
                 }
             }
             queue.extend(more.into_iter().map(|o| (who.clone(), o)));
@@ -605,6 +611,7 @@ fn a_user_with_no_keys_gets_the_message_in_clear_with_a_warning_but_a_known_user
     let mut net = Net::new();
     net.join("alice");
     net.send("alice", "newbie", "welcome").unwrap();
+    assert_eq!(net.retries, 1, "asked twice before going in clear");
     assert!(matches!(&net.notes("alice")[..], [Note::SentInClear { .. }]));
     assert_eq!(
         net.mail[&n("newbie")].front().map(|m| m.3.as_str()),

@@ -191,6 +191,12 @@ fn a_message_to_a_user_who_never_published_keys_goes_in_clear_with_a_warning() {
     alice.clear();
     alice.typed("message carol see you later");
     server.serve("alice", &mut alice, &mut others);
+    assert!(
+        !server.wire.contains(&"message carol see you later".to_owned()),
+        "not at the first 'no keys': asked again a moment later"
+    );
+    alice.advance_ms(crate::client::e2e::RETRY_CLAIM_MS);
+    server.serve("alice", &mut alice, &mut others);
     assert!(server.wire.contains(&"message carol see you later".to_owned()));
     assert!(
         alice
