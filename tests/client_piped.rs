@@ -398,10 +398,8 @@ fn groups_ping_wholasthr_and_offline_as_a_user_reads_them() {
     // carol was offline: the group message waits for her, marked with its group.
     let mut carol = Piped::login("carol", "christmas", port, &dir.path().join("c"));
     assert!(
-        carol
-            .seen
-            .iter()
-            .any(|l| l.starts_with("[team, offline ") && l.ends_with(" ago] alice: (not encrypted)  hello, team")),
+        carol.seen.iter().any(|l| l.starts_with("[team, offline ")
+            && l.ends_with(" ago] alice: (not encrypted)  hello, team")),
         "{:?}",
         carol.seen
     );

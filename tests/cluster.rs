@@ -98,6 +98,26 @@ fn user_at(user: &str, password: &str, port: u16, dir: &Path) -> Piped {
     Piped::login(user, password, port, &dir.join(user))
 }
 
+/// `user` logged in at the node on `port`, with the cluster's other nodes named too (`--server`), so
+/// the client knows them for one server: its end-to-end keys are the same whichever node it uses.
+fn user_in_cluster(user: &str, password: &str, port: u16, others: &[u16], dir: &Path) -> Piped {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_natter"));
+    for p in std::iter::once(port).chain(others.iter().copied()) {
+        cmd.arg("--server").arg(format!("127.0.0.1:{p}"));
+    }
+    cmd.arg("--plaintext")
+        .arg("--state-dir")
+        .arg(dir.join(user))
+        .env_remove("RUST_LOG");
+    let mut c = Piped::spawn_cmd(user, cmd, &dir.join(user));
+    c.send(user);
+    c.send(password);
+    c.expect(&format!("Welcome to natter, {user}!"));
+    c.send("whoelse");
+    c.expect_any(&["* Online now:", "* Nobody else is online."]);
+    c
+}
+
 #[test]
 fn users_on_different_nodes_see_one_server() {
     let Some(redis) = Redis::start() else { return };
@@ -105,7 +125,7 @@ fn users_on_different_nodes_see_one_server() {
     let dir = tempfile::tempdir().unwrap();
 
     let mut alice = user_at("alice", "wonderland", a.port(), dir.path());
-    let mut bob = user_at("bob", "builder", b.port(), dir.path());
+    let mut bob = user_in_cluster("bob", "builder", b.port(), &[c.port()], dir.path());
     // Presence crosses nodes, and so do messages.
     alice.expect("* bob logged in");
     alice.send("message bob hello from node A");
@@ -137,8 +157,9 @@ fn users_on_different_nodes_see_one_server() {
     alice.expect("* bob logged out");
     alice.send("message bob see you later");
     alice.expect("bob is offline; they will get it when they log in");
-    // (On the same machine: its end-to-end keys are there, and the message was encrypted for them.)
-    let mut bob = user_at("bob", "builder", c.port(), dir.path());
+    // (On the same machine, naming the same cluster: its end-to-end keys are there, and the message
+    // was encrypted for them.)
+    let mut bob = user_in_cluster("bob", "builder", c.port(), &[b.port()], dir.path());
     assert!(
         bob.saw("alice: see you later"),
         "the stored message did not come at bob's login on node C: {:?}",
@@ -165,7 +186,8 @@ fn groups_and_private_chats_are_brokered_across_nodes() {
     alice.expect("- created group team: alice, bob, carol");
     bob.expect("* [team] alice added bob");
     alice.send("message group team hello, team");
-    bob.expect("[team] alice: hello, team");
+    // carol never logged in (no keys): the group's message goes unencrypted, marked so.
+    bob.expect("[team] alice: (not encrypted) hello, team");
     alice.expect("- sent to team: 1 now, 1 at their next login");
 
     // A private chat between users on two nodes: brokered by the cluster, then client to client.
@@ -345,7 +367,8 @@ fn a_restarted_redis_loses_nothing_acknowledged_and_the_nodes_carry_on() {
     // What was acknowledged before is still there, for a login on either node.
     let carol = user_at("carol", "christmas", c.port(), dir.path());
     assert!(
-        carol.saw("alice: kept across the restart"),
+        // (carol never logged in before: no keys, so it went unencrypted, and says so.)
+        carol.saw("alice: (not encrypted) kept across the restart"),
         "{:?}",
         carol.seen
     );
@@ -913,13 +936,17 @@ fn delivered_means_shown_when_the_recipients_node_dies() {
     assert!((0..COUNT).all(|i| fate_of(i) != Fate::Pending), "{fate:?}");
 
     // alice's client moved to B by itself; everything comes, and is shown once.
-    alice.expect(&format!("] bob: {}", text(COUNT - 1)));
+    // (bob types the protocol by hand: his messages are marked as not encrypted.)
+    alice.expect(&format!("] bob: (not encrypted) {}", text(COUNT - 1)));
     alice.send("logout");
     alice.wait();
     let shown: Vec<String> = alice
         .seen
         .iter()
-        .filter_map(|l| l.split_once("] bob: ").map(|(_, t)| t.to_owned()))
+        .filter_map(|l| {
+            l.split_once("] bob: (not encrypted) ")
+                .map(|(_, t)| t.to_owned())
+        })
         .collect();
     let once: BTreeSet<&String> = shown.iter().collect();
     assert_eq!(once.len(), shown.len(), "nothing shown twice: {shown:?}");
@@ -932,7 +959,10 @@ fn delivered_means_shown_when_the_recipients_node_dies() {
         .seen
         .iter()
         .filter(|l| l.contains("[offline, "))
-        .filter_map(|l| l.split_once("] bob: ").map(|(_, t)| t.to_owned()))
+        .filter_map(|l| {
+            l.split_once("] bob: (not encrypted) ")
+                .map(|(_, t)| t.to_owned())
+        })
         .collect();
     for i in (0..COUNT).filter(|&i| fate_of(i) == Fate::Delivered) {
         assert!(

@@ -186,7 +186,10 @@ impl Initiated {
         let n = self.0.read_message(answer, &mut payload)?;
         payload.truncate(n);
         let hash = self.0.get_handshake_hash().to_vec();
-        Ok((Secure(Box::new(self.0.into_transport_mode()?), hash), payload))
+        Ok((
+            Secure(Box::new(self.0.into_transport_mode()?), hash),
+            payload,
+        ))
     }
 }
 

@@ -179,7 +179,14 @@ impl PrivateChats {
         let Some(link) = self.peers.get(peer).and_then(|p| p.link()) else {
             return;
         };
-        self.send_sealed(link, &PeerMsg::Bye { reason: PeerBye::Stop }.to_line(), out);
+        self.send_sealed(
+            link,
+            &PeerMsg::Bye {
+                reason: PeerBye::Stop,
+            }
+            .to_line(),
+            out,
+        );
         self.end_open(cx, link, peer.clone(), EndReason::Tampered, out);
     }
 

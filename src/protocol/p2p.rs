@@ -157,11 +157,21 @@ impl PeerBye {
 /// One line of the link protocol.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PeerMsg<'a> {
-    Hello { user: &'a str },
-    Ok { user: &'a str },
-    No { refusal: Refusal },
-    Msg { text: &'a str },
-    Bye { reason: PeerBye },
+    Hello {
+        user: &'a str,
+    },
+    Ok {
+        user: &'a str,
+    },
+    No {
+        refusal: Refusal,
+    },
+    Msg {
+        text: &'a str,
+    },
+    Bye {
+        reason: PeerBye,
+    },
     /// The sender's identity keys and its signature over the session's handshake hash (sent first,
     /// inside the session, by a client that has end-to-end keys).
     Id {

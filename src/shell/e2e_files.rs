@@ -105,7 +105,14 @@ mod tests {
         let state = top.path().join("state");
         save(&state, "s1:4000", "bob", &Part::Device, b"one").unwrap();
         save(&state, "s1:4000", "bob", &Part::Device, b"two").unwrap();
-        save(&state, "s1:4000", "bob", &Part::Peer(Name::from("al")), b"p").unwrap();
+        save(
+            &state,
+            "s1:4000",
+            "bob",
+            &Part::Peer(Name::from("al")),
+            b"p",
+        )
+        .unwrap();
         save(&state, "s2:4000", "bob", &Part::Device, b"other server").unwrap();
         let (devices, warnings) = load(&state, "s1:4000");
         assert!(warnings.is_empty(), "{warnings:?}");

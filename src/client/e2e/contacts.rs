@@ -138,7 +138,10 @@ mod tests {
         assert!(book.is_verified("bob"));
         assert_eq!(book.meet(&bob, &id("c2", "e2")), Met::Changed);
         assert!(book.is_changed("bob"));
-        assert!(!book.is_verified("bob"), "a verified mark is not shown on a changed key");
+        assert!(
+            !book.is_verified("bob"),
+            "a verified mark is not shown on a changed key"
+        );
         assert_eq!(
             book.meet(&bob, &id("c1", "e1")),
             Met::Known,

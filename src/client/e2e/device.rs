@@ -88,7 +88,11 @@ impl Device {
     }
 
     /// The lines to send at login: the identity, then a new fallback key.
-    pub fn login_lines(&mut self, engine: &dyn Engine, me: &str) -> Result<Vec<String>, EngineError> {
+    pub fn login_lines(
+        &mut self,
+        engine: &dyn Engine,
+        me: &str,
+    ) -> Result<Vec<String>, EngineError> {
         let fallback = engine.new_fallback_key(&mut self.account)?;
         let lines = vec![
             format!(

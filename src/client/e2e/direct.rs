@@ -177,14 +177,14 @@ impl E2e {
         if met == Met::Changed {
             return self.refuse_waiting(user, waiting, Refusal::KeyChanged(user.clone()), out);
         }
-        let session = match self.engine.outbound(
-            &self.device.account,
-            &identity.curve25519,
-            &key.curve25519,
-        ) {
-            Ok(s) => s,
-            Err(e) => return self.refuse_waiting(user, waiting, Refusal::Engine(e), out),
-        };
+        let session =
+            match self
+                .engine
+                .outbound(&self.device.account, &identity.curve25519, &key.curve25519)
+            {
+                Ok(s) => s,
+                Err(e) => return self.refuse_waiting(user, waiting, Refusal::Engine(e), out),
+            };
         self.peers
             .entry(user.clone())
             .or_default()
@@ -391,7 +391,9 @@ impl E2e {
                         self.save_group(&group, out);
                         Received::GroupKey
                     }
-                    Err(e) => Received::Failed(format!("a group key for {group} was unusable: {e}")),
+                    Err(e) => {
+                        Received::Failed(format!("a group key for {group} was unusable: {e}"))
+                    }
                 }
             }
         };

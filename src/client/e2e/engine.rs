@@ -143,7 +143,8 @@ pub trait Engine: Send + Sync + fmt::Debug {
     fn decrypt(&self, session: &mut Pickle, message: &OlmMessage) -> Result<Vec<u8>, EngineError>;
     /// A new outbound Megolm session.
     fn new_group_session(&self) -> Result<NewGroupSession, EngineError>;
-    fn group_encrypt(&self, session: &mut Pickle, plaintext: &[u8]) -> Result<Vec<u8>, EngineError>;
+    fn group_encrypt(&self, session: &mut Pickle, plaintext: &[u8])
+    -> Result<Vec<u8>, EngineError>;
     /// The inbound side of a Megolm session, from its shared key: (session id, session).
     fn group_inbound(&self, session_key: &str) -> Result<(String, Pickle), EngineError>;
     fn group_decrypt(&self, session: &Pickle, message: &[u8]) -> Result<GroupPlain, EngineError>;

@@ -58,7 +58,11 @@ pub fn max_text(limit: usize, head: usize, len: fn(usize) -> usize) -> usize {
     let (mut lo, mut hi) = (0, room);
     while lo < hi {
         let mid = (lo + hi).div_ceil(2);
-        if len(mid) <= room { lo = mid } else { hi = mid - 1 }
+        if len(mid) <= room {
+            lo = mid
+        } else {
+            hi = mid - 1
+        }
     }
     lo
 }

@@ -68,10 +68,7 @@ impl E2e {
         }
         let g = self.groups.entry(group.clone()).or_default();
         if g.needs_rotation(&members) {
-            let session = self
-                .engine
-                .new_group_session()
-                .map_err(Refusal::Engine)?;
+            let session = self.engine.new_group_session().map_err(Refusal::Engine)?;
             g.rotate(session, members.clone());
         }
         let outbound = g.outbound.as_ref().expect("rotated above");
@@ -187,7 +184,10 @@ impl E2e {
                         line,
                         to: user.clone(),
                     });
-                    if let Some(o) = self.groups.get_mut(&group).and_then(|g| g.outbound.as_mut())
+                    if let Some(o) = self
+                        .groups
+                        .get_mut(&group)
+                        .and_then(|g| g.outbound.as_mut())
                         && o.session_key == session_key
                     {
                         o.delivered.insert(user.clone());

@@ -142,9 +142,7 @@ pub enum Refusal {
         "once encrypted it would not fit in one line: at most {max} bytes of text can be sent here. Split it."
     )]
     TooLong { max: usize },
-    #[error(
-        "the members of {0} are not known yet; try again in a moment (or 'groupmembers {0}')."
-    )]
+    #[error("the members of {0} are not known yet; try again in a moment (or 'groupmembers {0}').")]
     MembersUnknown(Name),
     #[error(
         "the keys the server gave for {0} are not signed by {0}'s identity key: the server, or someone on the way, is tampering with them."
@@ -334,7 +332,10 @@ impl E2e {
         files: &[(Part, Vec<u8>)],
         out: &mut Vec<Out>,
     ) -> Result<E2e, LoadError> {
-        fn parse<T: serde::de::DeserializeOwned>(part: &Part, bytes: &[u8]) -> Result<T, LoadError> {
+        fn parse<T: serde::de::DeserializeOwned>(
+            part: &Part,
+            bytes: &[u8],
+        ) -> Result<T, LoadError> {
             serde_json::from_slice(bytes).map_err(|e| LoadError::Damaged {
                 file: part.file_name(),
                 why: e.to_string(),

@@ -52,7 +52,11 @@ mod tests {
         let a = "qQq3HcC9Lm0eK5mJvZbC1o2m8A9yI8rFv0n8yq6YH1E";
         let b = "Zk9pJm3vL2o7Xk1q8w0Rr4s5t6u7v8w9x0y1z2A3B4C";
         let n = safety_number(a, b);
-        assert_eq!(n, safety_number(b, a), "the order of the two keys does not matter");
+        assert_eq!(
+            n,
+            safety_number(b, a),
+            "the order of the two keys does not matter"
+        );
         let groups: Vec<&str> = n.split(' ').collect();
         assert_eq!(groups.len(), GROUPS);
         assert!(

@@ -215,7 +215,11 @@ impl Net {
                 if tamper {
                     // Another valid signature, over something else: the owner's, but not for this key.
                     let d = &self.devices[user].e2e;
-                    key.signature = d.engine.sign(&d.device.account, &[b"something else"]).unwrap()[0].clone();
+                    key.signature = d
+                        .engine
+                        .sign(&d.device.account, &[b"something else"])
+                        .unwrap()[0]
+                        .clone();
                 }
                 self.dev(who).e2e.on_keys(user, id, Some(key), out)
             }
@@ -252,10 +256,12 @@ impl Net {
             }
         } else {
             let (to, text) = rest.split_once(' ').unwrap();
-            self.mail
-                .entry(n(to))
-                .or_default()
-                .push_back((id, from.clone(), None, text.to_owned()));
+            self.mail.entry(n(to)).or_default().push_back((
+                id,
+                from.clone(),
+                None,
+                text.to_owned(),
+            ));
         }
     }
 
@@ -295,10 +301,10 @@ impl Net {
 
     fn send_group(&mut self, from: &str, group: &str, text: &str) -> Result<(), Refusal> {
         let mut out = Vec::new();
-        let r =
-            self.dev(from)
-                .e2e
-                .send_group(&n(group), text, crate::protocol::MAX_LINE, &mut out);
+        let r = self
+            .dev(from)
+            .e2e
+            .send_group(&n(group), text, crate::protocol::MAX_LINE, &mut out);
         self.carry(from, out);
         r
     }
@@ -353,7 +359,10 @@ fn two_devices_talk_and_the_server_sees_only_ciphertext() {
     let mut net = Net::new();
     net.join("alice");
     net.join("bob");
-    assert_eq!(net.directory[&n("bob")].one_time.len(), device::TARGET as usize);
+    assert_eq!(
+        net.directory[&n("bob")].one_time.len(),
+        device::TARGET as usize
+    );
 
     net.send("alice", "bob", "hello bob").unwrap();
     net.send("alice", "bob", "second before any reply").unwrap();
@@ -374,15 +383,16 @@ fn two_devices_talk_and_the_server_sees_only_ciphertext() {
         !net.wire.iter().any(|l| l == "keys claim alice"),
         "bob answers on the session alice made: no claim"
     );
-    assert_eq!(
-        texts(&net.read("alice")),
-        vec![("bob", text("hi alice"))]
-    );
+    assert_eq!(texts(&net.read("alice")), vec![("bob", text("hi alice"))]);
     for i in 0..3 {
         net.send("alice", "bob", &format!("more {i}")).unwrap();
     }
     assert_eq!(net.read("bob").len(), 3);
-    let direct: Vec<&String> = net.wire.iter().filter(|l| l.starts_with("message")).collect();
+    let direct: Vec<&String> = net
+        .wire
+        .iter()
+        .filter(|l| l.starts_with("message"))
+        .collect();
     assert!(
         direct.last().unwrap().contains(" e2e1:n:"),
         "after a reply, normal messages (no identity proof): {}",
@@ -396,7 +406,12 @@ fn two_devices_talk_and_the_server_sees_only_ciphertext() {
     // The pins: each side pinned the other's identity on first use.
     let bob_id = net.devices[&n("bob")].e2e.identity().clone();
     assert_eq!(
-        net.devices[&n("alice")].e2e.contacts().get("bob").unwrap().pinned,
+        net.devices[&n("alice")]
+            .e2e
+            .contacts()
+            .get("bob")
+            .unwrap()
+            .pinned,
         bob_id
     );
 }
@@ -406,13 +421,20 @@ fn a_first_message_to_an_offline_user_uses_a_claimed_key_and_the_fallback_when_n
     let mut net = Net::new();
     net.join("bob");
     // bob is offline from now on: everyone else only has the directory.
-    net.directory.get_mut(&n("bob")).unwrap().one_time.truncate(1);
+    net.directory
+        .get_mut(&n("bob"))
+        .unwrap()
+        .one_time
+        .truncate(1);
     for sender in ["alice", "carol", "dave"] {
         net.join(sender);
         net.send(sender, "bob", &format!("from {sender}")).unwrap();
     }
     let e = &net.directory[&n("bob")];
-    assert!(e.one_time.is_empty(), "the one one-time key went to the first claimer");
+    assert!(
+        e.one_time.is_empty(),
+        "the one one-time key went to the first claimer"
+    );
     // bob comes back: one from the one-time key, two from the (shared) fallback key.
     let shown = net.read("bob");
     assert_eq!(
@@ -433,7 +455,10 @@ fn one_time_keys_are_published_signed_and_topped_up_when_low() {
     assert!(keys_lines[0].starts_with("keys identity "));
     assert!(keys_lines[1].starts_with("keys fallback "));
     assert_eq!(
-        keys_lines.iter().filter(|l| l.starts_with("keys add")).count(),
+        keys_lines
+            .iter()
+            .filter(|l| l.starts_with("keys add"))
+            .count(),
         3,
         "50 keys, 20 a line"
     );
@@ -453,7 +478,11 @@ fn one_time_keys_are_published_signed_and_topped_up_when_low() {
             .expect("each one-time key is signed by the identity");
     }
     // Claims bring it below the low mark: the server says so, and the device tops up.
-    net.directory.get_mut(&n("bob")).unwrap().one_time.truncate(5);
+    net.directory
+        .get_mut(&n("bob"))
+        .unwrap()
+        .one_time
+        .truncate(5);
     let mut out = Vec::new();
     net.dev("bob").e2e.on_keys_left(5, &mut out);
     net.carry("bob", out);
@@ -485,7 +514,10 @@ fn a_claimed_key_whose_signature_does_not_match_is_refused_and_nothing_is_sent()
     );
     // The next claim is honest, and works.
     net.send("alice", "bob", "secret again").unwrap();
-    assert_eq!(texts(&net.read("bob")), vec![("alice", text("secret again"))]);
+    assert_eq!(
+        texts(&net.read("bob")),
+        vec![("alice", text("secret again"))]
+    );
 }
 
 #[test]
@@ -560,7 +592,10 @@ fn a_changed_key_is_detected_and_nothing_is_sent_until_it_is_accepted() {
     net.dev("carol").e2e.accept(&n("bob"), &mut out).unwrap();
     net.carry("carol", out);
     net.send("carol", "bob", "welcome back").unwrap();
-    assert_eq!(texts(&net.read("bob")), vec![("carol", text("welcome back"))]);
+    assert_eq!(
+        texts(&net.read("bob")),
+        vec![("carol", text("welcome back"))]
+    );
 }
 
 #[test]
@@ -612,7 +647,10 @@ fn a_user_with_no_keys_gets_the_message_in_clear_with_a_warning_but_a_known_user
     net.join("alice");
     net.send("alice", "newbie", "welcome").unwrap();
     assert_eq!(net.retries, 1, "asked twice before going in clear");
-    assert!(matches!(&net.notes("alice")[..], [Note::SentInClear { .. }]));
+    assert!(matches!(
+        &net.notes("alice")[..],
+        [Note::SentInClear { .. }]
+    ));
     assert_eq!(
         net.mail[&n("newbie")].front().map(|m| m.3.as_str()),
         Some("welcome")
@@ -627,7 +665,10 @@ fn a_user_with_no_keys_gets_the_message_in_clear_with_a_warning_but_a_known_user
     net.send("alice", "bob", "second").unwrap();
     assert!(matches!(
         &net.notes("alice")[..],
-        [Note::NotSent { why: Refusal::KeysWithdrawn(_), .. }]
+        [Note::NotSent {
+            why: Refusal::KeysWithdrawn(_),
+            ..
+        }]
     ));
 }
 
@@ -645,7 +686,10 @@ fn a_message_redelivered_is_recognised_before_decrypting_and_a_reused_id_is_not(
     let again = net.read_mail("bob", mail.clone());
     assert_eq!(
         texts(&again),
-        vec![("alice", Received::Duplicate), ("alice", Received::Duplicate)],
+        vec![
+            ("alice", Received::Duplicate),
+            ("alice", Received::Duplicate)
+        ],
         "not 'could not decrypt'"
     );
     // `offline` shows them again from the device's own store (the server has only ciphertext).
@@ -658,7 +702,10 @@ fn a_message_redelivered_is_recognised_before_decrypting_and_a_reused_id_is_not(
     net.send("alice", "bob", "new").unwrap();
     let mut fresh: Vec<Mail> = net.mail.remove("bob").unwrap().into();
     fresh[0].0 = mail[0].0;
-    assert_eq!(texts(&net.read_mail("bob", fresh)), vec![("alice", text("new"))]);
+    assert_eq!(
+        texts(&net.read_mail("bob", fresh)),
+        vec![("alice", text("new"))]
+    );
 }
 
 #[test]
@@ -692,7 +739,11 @@ fn group_messages_reach_members_and_rotation_locks_out_who_left_and_who_came_lat
     }
     net.group("devs", &["alice", "bob", "carol"]);
     net.send_group("alice", "devs", "standup at ten").unwrap();
-    let wire_group = net.wire.iter().filter(|l| l.starts_with("message group devs ")).count();
+    let wire_group = net
+        .wire
+        .iter()
+        .filter(|l| l.starts_with("message group devs "))
+        .count();
     assert_eq!(wire_group, 1, "encrypted once for the group");
     for u in ["bob", "carol"] {
         assert_eq!(texts(&net.read(u)), vec![("alice", text("standup at ten"))]);
@@ -790,7 +841,10 @@ fn a_group_message_waits_for_claims_and_goes_in_clear_when_a_member_has_no_keys(
     );
     // Still keyless: the next one goes in clear at once, with the warning again.
     net.send_group("alice", "g", "three").unwrap();
-    assert!(matches!(&net.notes("alice")[..], [Note::GroupInClear { .. }]));
+    assert!(matches!(
+        &net.notes("alice")[..],
+        [Note::GroupInClear { .. }]
+    ));
     assert_eq!(
         texts(&net.read("bob")),
         vec![("alice", Received::Plain("three".into()))]
@@ -799,7 +853,10 @@ fn a_group_message_waits_for_claims_and_goes_in_clear_when_a_member_has_no_keys(
     net.join("ghost");
     net.dev("alice").e2e.on_online(&n("ghost"));
     net.send_group("alice", "g", "now encrypted").unwrap();
-    assert_eq!(texts(&net.read("bob")), vec![("alice", text("now encrypted"))]);
+    assert_eq!(
+        texts(&net.read("bob")),
+        vec![("alice", text("now encrypted"))]
+    );
     let ghost = net.read("ghost");
     assert_eq!(
         ghost.last().map(|(f, r)| (&**f, r.clone())),
@@ -831,9 +888,16 @@ fn the_longest_text_that_fits_does_fit_once_encrypted() {
     );
     net.send("alice", "bob", &text).unwrap();
     let line = net.wire.last().unwrap();
-    assert!(line.contains("e2e1:p:"), "the worst case: a pre-key message");
+    assert!(
+        line.contains("e2e1:p:"),
+        "the worst case: a pre-key message"
+    );
     assert!(line.len() <= limit, "{} > {limit}", line.len());
-    assert!(line.len() + 40 > limit, "the bound wastes little: {}", line.len());
+    assert!(
+        line.len() + 40 > limit,
+        "the bound wastes little: {}",
+        line.len()
+    );
     assert_eq!(texts(&net.read("bob")), vec![("alice", text_of(&text))]);
 
     net.group("g", &["alice", "bob"]);
@@ -841,7 +905,11 @@ fn the_longest_text_that_fits_does_fit_once_encrypted() {
     let text = "é".repeat(max / 2);
     net.send_group("alice", "g", &text).unwrap();
     let line = net.wire.last().unwrap();
-    assert!(line.len() <= limit && line.len() + 40 > limit, "{}", line.len());
+    assert!(
+        line.len() <= limit && line.len() + 40 > limit,
+        "{}",
+        line.len()
+    );
     assert_eq!(
         net.send_group("alice", "g", &"x".repeat(max + 1)),
         Err(Refusal::TooLong { max })

@@ -117,10 +117,17 @@ fn two_clients_talk_encrypted_through_a_server_that_sees_only_ciphertext() {
     let mut alice = with_keys("alice");
     let mut bob = with_keys("bob");
     server.serve("bob", &mut bob, &mut others);
-    assert_eq!(server.keys["bob"].1.len(), 50, "bob published his keys at login");
+    assert_eq!(
+        server.keys["bob"].1.len(),
+        50,
+        "bob published his keys at login"
+    );
     server.serve("alice", &mut alice, &mut others);
     assert!(
-        alice.e2e_saved.iter().any(|(p, _)| *p == crate::client::e2e::Part::Device),
+        alice
+            .e2e_saved
+            .iter()
+            .any(|(p, _)| *p == crate::client::e2e::Part::Device),
         "the new device is saved"
     );
 
@@ -128,7 +135,10 @@ fn two_clients_talk_encrypted_through_a_server_that_sees_only_ciphertext() {
     others.insert("bob".to_owned(), bob);
     server.serve("alice", &mut alice, &mut others);
     let mut bob = others.remove("bob").unwrap();
-    assert_eq!(messages(&bob), vec!["alice: the eagle has landed".to_owned()]);
+    assert_eq!(
+        messages(&bob),
+        vec!["alice: the eagle has landed".to_owned()]
+    );
     assert!(
         !server.wire.iter().any(|l| l.contains("eagle")),
         "{:?}",
@@ -192,12 +202,18 @@ fn a_message_to_a_user_who_never_published_keys_goes_in_clear_with_a_warning() {
     alice.typed("message carol see you later");
     server.serve("alice", &mut alice, &mut others);
     assert!(
-        !server.wire.contains(&"message carol see you later".to_owned()),
+        !server
+            .wire
+            .contains(&"message carol see you later".to_owned()),
         "not at the first 'no keys': asked again a moment later"
     );
     alice.advance_ms(crate::client::e2e::RETRY_CLAIM_MS);
     server.serve("alice", &mut alice, &mut others);
-    assert!(server.wire.contains(&"message carol see you later".to_owned()));
+    assert!(
+        server
+            .wire
+            .contains(&"message carol see you later".to_owned())
+    );
     assert!(
         alice
             .shown

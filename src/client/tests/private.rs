@@ -917,7 +917,10 @@ fn id_line(dev: &crate::client::e2e::E2e, secure: &Secure) -> String {
             secure.handshake_hash(),
         ))
         .unwrap();
-    format!("ID {} {} {sig}", id.identity.curve25519, id.identity.ed25519)
+    format!(
+        "ID {} {} {sig}",
+        id.identity.curve25519, id.identity.ed25519
+    )
 }
 
 #[test]
@@ -977,7 +980,10 @@ fn a_private_chat_identity_whose_signature_is_not_over_this_session_ends_it() {
     let sig = id
         .sign(&crate::client::private::session_statement("bob", &[0; 32]))
         .unwrap();
-    let line = format!("ID {} {} {sig}", id.identity.curve25519, id.identity.ed25519);
+    let line = format!(
+        "ID {} {} {sig}",
+        id.identity.curve25519, id.identity.ed25519
+    );
     a.peer_frame(link, &seal(&mut bob, &line));
     assert!(a.shown.contains(&Item::PrivateEnded {
         peer: name("bob"),
