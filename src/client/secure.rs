@@ -290,7 +290,7 @@ impl ClientState {
         group: Option<&Name>,
         text: String,
         out: &mut Vec<Effect>,
-    ) -> Result<Option<String>, Item> {
+    ) -> Result<Option<String>, Box<Item>> {
         let Some(e2e) = self.e2e.as_mut() else {
             return Ok(Some(text));
         };
@@ -303,11 +303,13 @@ impl ClientState {
         match Shown::from(received) {
             Shown::Text(t) => Ok(Some(super::reveal::reveal(&t).into_owned())),
             Shown::Nothing => Ok(None),
-            Shown::Failed(why) => Err(ClientError::Undecryptable {
-                from: from.clone(),
-                why,
-            }
-            .into()),
+            Shown::Failed(why) => Err(Box::new(
+                ClientError::Undecryptable {
+                    from: from.clone(),
+                    why,
+                }
+                .into(),
+            )),
         }
     }
 

@@ -154,7 +154,7 @@ impl ClientState {
                 },
             ),
             Ok(None) => {}
-            Err(item) => show(out, item),
+            Err(item) => show(out, *item),
         }
     }
 

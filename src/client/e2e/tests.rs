@@ -655,7 +655,7 @@ fn a_user_with_no_keys_gets_the_message_in_clear_with_a_warning_but_a_known_user
         net.mail[&n("newbie")].front().map(|m| m.3.as_str()),
         Some("welcome")
     );
-    assert_eq!(net.devices[&n("alice")].sent[0].2, false);
+    assert!(!net.devices[&n("alice")].sent[0].2, "sent unencrypted");
 
     // bob published keys before; the server now says he has none: not believed.
     net.join("bob");
