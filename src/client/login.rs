@@ -163,7 +163,6 @@ impl ClientState {
             // Answers to settle the user's own messages with (see `outgoing`).
             out.push(Effect::Send(Command::Receipts { on: true }.to_line()));
         }
-        self.open_e2e(&user, out);
         if self.screen.is_some() {
             // Who is online fills the list beside the conversations; the groups' members, the list
             // beside each group's window (learnt, not shown).
@@ -171,6 +170,9 @@ impl ClientState {
             out.push(Effect::Send(Command::GroupList.to_line()));
             self.quiet_grouplists += 1;
         }
-        self.ask(InputMode::Command { user }, out);
+        self.ask(InputMode::Command { user: user.clone() }, out);
+        // After the prompt: a new device's keys take a moment to make and to write, and the user can
+        // type meanwhile (what they send waits for the keys in order anyway).
+        self.open_e2e(&user, out);
     }
 }
