@@ -77,7 +77,11 @@ fn read_mailbox(
     let mut shown = Vec::new();
     while shown.len() < expected {
         let line = bob.expect("[offline, ");
-        let text = line.split_once(": ").map(|(_, t)| t.to_owned()).unwrap();
+        // The fillers type the protocol by hand: their text is marked as not encrypted.
+        let text = line
+            .split_once(": (not encrypted) ")
+            .map(|(_, t)| t.to_owned())
+            .unwrap();
         shown.push(text);
     }
     // Still online well after the mailbox came (the flood verdict came 1.6 s after the welcome):
@@ -277,7 +281,7 @@ fn delivered_means_shown_even_when_the_recipients_connection_dies() {
     let shown_before: Vec<String> = bob
         .seen
         .iter()
-        .filter_map(|l| l.split_once("[message] alice: "))
+        .filter_map(|l| l.split_once("[message] alice: (not encrypted) "))
         .map(|(_, t)| t.to_owned())
         .collect();
     let (ids, fate) = fates.lock().unwrap().clone();
@@ -319,7 +323,7 @@ fn delivered_means_shown_even_when_the_recipients_connection_dies() {
         stored.len() - not_seen.len()
     );
     if let Some(last) = not_seen.last() {
-        bob.expect(&format!("] alice: {last}"));
+        bob.expect(&format!("] alice: (not encrypted) {last}"));
     }
     bob.send("logout");
     bob.wait();
@@ -327,7 +331,10 @@ fn delivered_means_shown_even_when_the_recipients_connection_dies() {
         .seen
         .iter()
         .filter(|l| l.contains("[offline, "))
-        .filter_map(|l| l.split_once("] alice: ").map(|(_, t)| t.to_owned()))
+        .filter_map(|l| {
+            l.split_once("] alice: (not encrypted) ")
+                .map(|(_, t)| t.to_owned())
+        })
         .collect();
     let want: Vec<String> = not_seen.into_iter().cloned().collect();
     assert_eq!(
