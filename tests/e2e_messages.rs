@@ -127,3 +127,37 @@ fn a_changed_key_is_refused_until_trusted() {
     bob.expect("[message] alice: welcome back");
     assert!(!bob.saw("are you sure"));
 }
+
+#[test]
+fn in_cluster_mode_redis_holds_only_ciphertext() {
+    let Some(redis) = kit::Redis::start() else {
+        return;
+    };
+    let node = || {
+        Server::cmd()
+            .accounts(PEOPLE)
+            .args(&["60", "600", "--cluster", &redis.url()])
+            .start()
+    };
+    let (a, b) = (node(), node());
+    let dir = tempfile::tempdir().unwrap();
+    let mut alice = Piped::login("alice", "apw", a.port(), &dir.path().join("a"));
+    let mut bob = Piped::login("bob", "bpw", b.port(), &dir.path().join("b"));
+    alice.expect_any(&["bob logged in", "Online now: bob"]);
+    alice.send("message bob sixth secret across nodes");
+    bob.expect("[message] alice: sixth secret across nodes");
+    bob.send("message alice seventh secret back");
+    alice.expect("[message] bob: seventh secret back");
+    for c in [&mut alice, &mut bob] {
+        c.send("logout");
+        c.expect("Goodbye");
+    }
+    let held = all_bytes(redis.dir());
+    assert!(
+        contains(&held, "e2e1:"),
+        "the check reads where the log is kept"
+    );
+    for s in ["sixth secret", "seventh secret"] {
+        assert!(!contains(&held, s), "{s} is in Redis in clear");
+    }
+}
