@@ -482,7 +482,7 @@ impl E2e {
         Ok(())
     }
 
-    /// `accept <user>`: pin `user`'s new key; sessions made with the old one are forgotten.
+    /// `trust <user>`: pin `user`'s new key; sessions made with the old one are forgotten.
     pub fn accept(&mut self, user: &Name, out: &mut Vec<Out>) -> Result<(), ContactError> {
         let identity = self.contacts.accept(user)?;
         self.save_contacts(out);
