@@ -373,7 +373,7 @@ fn groups_ping_wholasthr_and_offline_as_a_user_reads_them() {
     alice.send("message group team  hello, team");
     // carol never logged in, so has no keys: the message goes unencrypted (so she can read it at
     // her first login), alice is warned, and bob sees it marked.
-    alice.expect("WARNING: carol in team never published encryption keys");
+    alice.expect("warning: carol in team never published encryption keys");
     bob.expect("[team] alice: (not encrypted)  hello, team");
     alice.expect("- sent to team: 1 now, 1 at their next login");
     // A direct message reads differently from a group one.

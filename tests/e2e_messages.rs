@@ -117,7 +117,7 @@ fn a_changed_key_is_refused_until_trusted() {
     // bob on another machine: new keys.
     let mut bob = Piped::login("bob", "bpw", server.port(), &dir.path().join("b2"));
     bob.send("message alice new machine");
-    alice.expect("WARNING: bob's identity key has CHANGED");
+    alice.expect("warning: bob's identity key has CHANGED");
     alice.expect("[message] bob: (KEY CHANGED, not trusted) new machine");
     alice.send("message bob are you sure");
     alice.expect("Not sent to bob ('are you sure')");

@@ -193,7 +193,7 @@ impl std::fmt::Display for Note {
         match self {
             Note::KeyChanged { user } => write!(
                 f,
-                "WARNING: {user}'s identity key has CHANGED. This happens when {user} reinstalled natter or logged in from another machine, or when someone is intercepting. Nothing will be sent to {user} until you accept the new key: compare safety numbers ('verify {user}') with {user} in person or by phone, then 'trust {user}'."
+                "{user}'s identity key has CHANGED. This happens when {user} reinstalled natter or logged in from another machine, or when someone is intercepting. Nothing will be sent to {user} until you accept the new key: compare safety numbers ('verify {user}') with {user} in person or by phone, then 'trust {user}'."
             ),
             Note::NotSent { to, text, why } => {
                 let to = match to {
@@ -205,13 +205,13 @@ impl std::fmt::Display for Note {
             }
             Note::SentInClear { user } => write!(
                 f,
-                "WARNING: {user} has never published encryption keys (never logged in with natter): that message was sent NOT ENCRYPTED, and the server can read it."
+                "{user} has never published encryption keys (never logged in with natter): that message was sent NOT ENCRYPTED, and the server can read it."
             ),
             Note::GroupInClear { group, users } => {
                 let names: Vec<&str> = users.iter().map(|u| &**u).collect();
                 write!(
                     f,
-                    "WARNING: {} in {group} never published encryption keys (never logged in with natter): that message to {group} was sent NOT ENCRYPTED so they can read it, and the server can read it too. Remove them from the group to keep it encrypted.",
+                    "{} in {group} never published encryption keys (never logged in with natter): that message to {group} was sent NOT ENCRYPTED so they can read it, and the server can read it too. Remove them from the group to keep it encrypted.",
                     names.join(", ")
                 )
             }
