@@ -346,7 +346,8 @@ impl Groups<'_> {
     }
 
     /// Sends `msg` about `subjects` (the first is who acted) to the group's online members, except those
-    /// who block any of them: nothing of a user reaches someone who blocks them.
+    /// who block any of them: nothing of a user reaches someone who blocks them. Who acted always hears
+    /// of their own act, even of adding someone they block: otherwise their command got no answer.
     fn tell_members(
         &self,
         group: &str,
@@ -359,7 +360,10 @@ impl Groups<'_> {
             .members(group)
             .into_iter()
             .flatten()
-            .filter(|&&m| !subjects.iter().any(|&s| s != m && self.blocks.blocks(m, s)))
+            .filter(|&&m| {
+                subjects.first() == Some(&m)
+                    || !subjects.iter().any(|&s| s != m && self.blocks.blocks(m, s))
+            })
             .filter_map(|&m| self.sessions.session_of(m))
             .collect();
         if !to.is_empty() {

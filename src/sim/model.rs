@@ -1728,7 +1728,8 @@ impl Model {
             return;
         };
         for m in members {
-            if subjects.iter().any(|s| s != m && self.blocks(m, s)) {
+            // Who acted (the first subject) always hears of their own act.
+            if subjects.first() != Some(m) && subjects.iter().any(|s| s != m && self.blocks(m, s)) {
                 continue;
             }
             if let Some(c) = self.user(m).conn {

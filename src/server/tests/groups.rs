@@ -508,3 +508,21 @@ fn groups_and_stored_group_messages_survive_a_restart() {
         vec![("team".into(), vec!["bob".into(), "carol".into()])]
     );
 }
+
+#[test]
+fn adding_someone_you_block_is_answered_and_they_are_told() {
+    let mut h = harness();
+    let alice = h.login("alice", "apw");
+    let bob = h.login("bob", "bpw");
+    h.send(alice, "create group team carol");
+    h.send(alice, "block bob");
+    h.clear_all();
+    h.send(alice, "group add team bob");
+    let joined = ServerMsg::GroupJoined {
+        group: name("team"),
+        user: name("bob"),
+        by: name("alice"),
+    };
+    assert_eq!(h.take(alice), vec![joined.clone()], "who acted is answered");
+    assert_eq!(h.take(bob), vec![joined]);
+}
