@@ -235,7 +235,7 @@ fn an_unreachable_redis_is_a_clear_error_in_bounded_time() {
 }
 
 #[test]
-fn a_snapshot_is_stored_only_forwards_and_trims_the_log_behind_it() {
+fn a_snapshot_is_stored_only_forwards_and_the_log_trimmed_never_past_it() {
     let Some(redis) = Redis::start() else { return };
     smol::block_on(async {
         let url = redis.endpoint();
@@ -247,8 +247,10 @@ fn a_snapshot_is_stored_only_forwards_and_trims_the_log_behind_it() {
         }
         let mut snapshots = Snapshots::connect(&url, "natter", None).await.unwrap();
         assert_eq!(snapshots.latest().await.unwrap(), None);
-        // A snapshot at entry 12, keeping the log from entry 10 on (a node has read only up to 9).
-        assert!(snapshots.store(12, b"twelve", 10).await.unwrap());
+        // A snapshot at entry 12; the log kept from entry 10 on (a node has read only up to 9).
+        assert!(snapshots.store(12, b"twelve").await.unwrap());
+        assert_eq!(read_all(&mut log).await.len(), 20, "storing trims nothing");
+        assert_eq!(snapshots.trim(10).await.unwrap(), 9);
         assert_eq!(
             snapshots.latest().await.unwrap().as_deref(),
             Some(&b"twelve"[..])
@@ -258,12 +260,18 @@ fn a_snapshot_is_stored_only_forwards_and_trims_the_log_behind_it() {
         assert_eq!(left.first().map(|e| e.position), Some(10));
         assert_eq!(left.len(), 11);
         // An older snapshot (a second node that thought it its turn) changes nothing.
-        assert!(!snapshots.store(11, b"eleven", 12).await.unwrap());
+        assert!(!snapshots.store(11, b"eleven").await.unwrap());
         assert_eq!(
             snapshots.latest().await.unwrap().as_deref(),
             Some(&b"twelve"[..])
         );
         assert_eq!(read_all(&mut log).await.len(), 11);
+        // Never past the stored snapshot, whatever the caller asks: entry 13 stays.
+        snapshots.trim(20).await.unwrap();
+        assert_eq!(
+            read_all(&mut log).await.first().map(|e| e.position),
+            Some(13)
+        );
         // Numbering goes on past the trim: the next entry is 21, not 12.
         log.append_many(1, 21, &[vec![line(1, "after", 21)]])
             .await

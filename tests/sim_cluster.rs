@@ -33,7 +33,8 @@ fn cluster_seeds_pass_every_invariant() {
     };
     let started = std::time::Instant::now();
     let (mut entries, mut acknowledged, mut lost_with_node) = (0, 0, 0);
-    let mut faults = [0u32; 8];
+    let mut faults = [0u32; 7];
+    let mut rules = [0u32; 6];
     for seed in &seeds {
         match run(*seed, &cfg) {
             Ok(r) => {
@@ -48,9 +49,18 @@ fn cluster_seeds_pass_every_invariant() {
                     r.stalls,
                     r.redis_restarts,
                     r.restarts_from_snapshot,
-                    r.lockouts_met,
                 ]) {
                     *f += n;
+                }
+                for (c, n) in rules.iter_mut().zip([
+                    r.lockouts,
+                    r.lockouts_met,
+                    r.lockouts_met_elsewhere,
+                    r.refused_blocked,
+                    r.group_messages_shown,
+                    r.groups_left,
+                ]) {
+                    *c += n;
                 }
             }
             Err(v) => panic!(
@@ -63,7 +73,8 @@ fn cluster_seeds_pass_every_invariant() {
         "{} seeds in {:.1} s: {entries} log entries, {acknowledged} messages acknowledged, \
          {lost_with_node} DELIVERED lost with the recipient's node; faults: {} kills, {} joins, \
          {} freezes, {} lease lapses, {} Redis stalls, {} Redis restarts, {} restarts from a snapshot; \
-         {} logins met a lockout",
+         rules: {} lockouts, {} logins met one ({} at another node), {} messages refused for a block, \
+         {} group messages shown, {} groups left",
         seeds.len(),
         started.elapsed().as_secs_f64(),
         faults[0],
@@ -73,6 +84,11 @@ fn cluster_seeds_pass_every_invariant() {
         faults[4],
         faults[5],
         faults[6],
-        faults[7]
+        rules[0],
+        rules[1],
+        rules[2],
+        rules[3],
+        rules[4],
+        rules[5]
     );
 }

@@ -26,26 +26,36 @@
 //! - **time**: the core's deadlines are judged by the log's time, so when one is due by this node's
 //!   clock and nothing of its own has moved the log's time lately, the node appends a tick;
 //! - **snapshots**: when one is due ([`Schedule`]) and this node takes them (the live node with the
-//!   lowest number), it hands one over to be stored; a node left behind by a trimmed log starts again
-//!   from the latest one ([`Node::restart`]), refusing its connections, which missed what happened.
+//!   lowest number), it hands one over to be stored; once it is stored, the log is trimmed behind it,
+//!   but never past what another live node has read ([`Trim`]);
+//! - **a hole in the log**: entries are numbered without gaps, so an entry past the next one means the
+//!   log was trimmed past this node (it was away, frozen, or slow): it refuses its connections (they
+//!   missed what happened), asks for the cluster's latest snapshot, and starts again from it
+//!   ([`Node::restart`]);
+//! - **when to renew the lease**: [`Renewals`], kept by whoever renews, with the numbers the fencing
+//!   uses.
 //!
 //! The shell feeds it ([`Node::handle`], [`Node::handle_entry`], [`Node::lease_renewed`],
-//! [`Node::members`], [`Node::restart`], [`Node::handle_timeout`]) and carries out what it says, by
-//! `poll_*`: appends to make, effects for its own connections, refusals with their reason, reading
-//! held or let go, records to log, snapshots to store. It moves bytes and decides nothing.
+//! [`Node::members`], [`Node::positions`], [`Node::snapshot_stored`], [`Node::restart`],
+//! [`Node::handle_timeout`]) and carries out what it says, by `poll_*`: appends to make, effects for
+//! its own connections, refusals with their reason, reading held or let go, records to log, snapshots
+//! to store, the log to trim, the latest snapshot to fetch. It moves bytes and decides nothing.
 
 mod lease;
 mod schedule;
 #[cfg(test)]
 mod tests;
+mod trim;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 
 use rustc_hash::FxHashMap;
 
+pub use self::lease::{LEASE_MS, Renewals};
 use self::lease::{Lease, LeaseChange};
 use self::schedule::Schedule;
+use self::trim::Trim;
 use super::login::secrets::{Gates, NextLine};
 use super::{
     Applied, ConnId, Effect, Event, LogEntry, LoggedEvent, OwnedEvent, Record, ReplicaLog,
@@ -85,6 +95,11 @@ pub struct NodeConfig {
     /// worked was sent) stops serving. Less than the lease itself, so it always stops before the
     /// others end its sessions.
     pub fence_after_ms: u64,
+    /// How long a renewal makes the lease last ([`LEASE_MS`]).
+    pub lease_ms: u64,
+    /// How often the lease is renewed, and how soon after a renewal that failed it is tried again.
+    pub renew_every_ms: u64,
+    pub renew_retry_ms: u64,
     /// The least time between two ticks (or any entries) of this node's: the log's time moves on
     /// when nobody types, without a tick per timer.
     pub tick_every_ms: u64,
@@ -98,6 +113,9 @@ impl Default for NodeConfig {
             snapshot_every: 100_000,
             snapshot_max_age_ms: 10 * 60 * 1000,
             fence_after_ms: 4_000,
+            lease_ms: LEASE_MS,
+            renew_every_ms: 1_000,
+            renew_retry_ms: 250,
             tick_every_ms: 250,
             gate_max_bytes: 64 * 1024,
         }
@@ -143,6 +161,11 @@ pub struct Node {
     schedule: Schedule,
     /// A snapshot is due (taken when polled, of the state then).
     snapshot_due: bool,
+    trim: Trim,
+    /// A hole was found in the log: the node serves nobody until it starts again from a snapshot.
+    behind: bool,
+    /// The latest snapshot is to be fetched (a hole was found since the last ask).
+    snapshot_wanted: bool,
     /// When this node last appended anything (its entries move the log's time).
     last_append: Option<Timestamp>,
     /// Why this node cannot follow the log any more, once that is so.
@@ -182,6 +205,9 @@ impl Node {
             held: Vec::new(),
             schedule,
             snapshot_due: false,
+            trim: Trim::default(),
+            behind: false,
+            snapshot_wanted: false,
             last_append: None,
             lost: None,
             scratch: Vec::new(),
@@ -218,13 +244,28 @@ impl Node {
         self.lease.fenced()
     }
 
+    /// Whether it found a hole in the log and waits for a snapshot to start again from, serving
+    /// nobody.
+    pub fn behind(&self) -> bool {
+        self.behind
+    }
+
+    /// When to renew its lease, and for how long, from `now` on: for whoever renews it.
+    pub fn renewals(&self, now: Timestamp) -> Renewals {
+        Renewals::new(
+            self.cfg.renew_every_ms,
+            self.cfg.renew_retry_ms,
+            self.cfg.lease_ms,
+            now,
+        )
+    }
+
     /// Whether it is the node that takes the cluster's snapshots now.
     pub fn takes_snapshots(&self) -> bool {
         self.lease.takes_snapshots(self.id)
     }
 
-    /// Why it cannot follow the log any more (a hole it could not fill, a snapshot it cannot load):
-    /// the node must stop.
+    /// Why it cannot follow the log any more (a snapshot it cannot load): the node must stop.
     pub fn lost(&self) -> Option<&str> {
         self.lost.as_deref()
     }
@@ -242,7 +283,7 @@ impl Node {
         self.check_lease(now);
         match event {
             Event::Connected { conn, peer } => {
-                if self.fenced() {
+                if self.fenced() || self.behind {
                     self.refusals.push_back(Refusal {
                         conn,
                         reason: ByeReason::Unavailable,
@@ -291,13 +332,11 @@ impl Node {
             }
             Applied::Stale => return,
             Applied::Gap { expected } => {
-                self.lost = Some(format!(
-                    "the cluster's log skipped from entry {expected} to {}",
-                    entry.position
-                ));
+                self.left_behind(expected, entry.position, now);
                 return;
             }
         }
+        self.behind = false;
         let mut made = std::mem::take(&mut self.scratch);
         for event in &entry.events {
             made.clear();
@@ -351,6 +390,24 @@ impl Node {
                 reason: ByeReason::Unavailable,
             });
         }
+    }
+
+    /// The log's next entry is `found`, not `expected`: the entries between were trimmed while this
+    /// node had not read them. Its connections missed them, so they are refused (and their sessions
+    /// ended in the log); it asks for the latest snapshot, again at each entry past the hole until one
+    /// comes (a fetch may fail).
+    fn left_behind(&mut self, expected: u64, found: u64, now: Timestamp) {
+        self.snapshot_wanted = true;
+        if self.behind {
+            return;
+        }
+        tracing::warn!(
+            "the cluster's log was trimmed past this node (it had read up to entry {}, the next it \
+             found is {found}): starting again from the latest snapshot",
+            expected - 1
+        );
+        self.behind = true;
+        self.refuse_all(ByeReason::Unavailable, now);
     }
 
     /// One effect of the core's, for the entry just fed (`ours`: of this node's; `peer`: its
@@ -515,6 +572,23 @@ impl Node {
         }
     }
 
+    /// How far the other live nodes have read the log, as they last reported: `(node, position)`.
+    /// The log is never trimmed past the slowest.
+    pub fn positions(&mut self, applied: &[(u64, u64)]) {
+        let others: Vec<(u64, u64)> = applied
+            .iter()
+            .copied()
+            .filter(|(n, _)| *n != self.id)
+            .collect();
+        self.trim.others(&others);
+    }
+
+    /// The snapshot this node handed over at `position` was stored: the log may be trimmed behind
+    /// it.
+    pub fn snapshot_stored(&mut self, position: u64) {
+        self.trim.stored(position);
+    }
+
     /// Whether `node` was found dead (and not seen alive since).
     pub fn is_dead(&self, node: u64) -> bool {
         self.lease.is_dead(node)
@@ -533,6 +607,8 @@ impl Node {
                 self.core = core;
                 self.schedule.restart(log.position(), log.log_now());
                 self.log = log;
+                self.behind = false;
+                self.snapshot_wanted = false;
                 self.refuse_all(ByeReason::Unavailable, now);
             }
             Err(e) => {
@@ -561,7 +637,7 @@ impl Node {
     /// When a tick is to be appended: once the core's next deadline has come, and not sooner than
     /// [`NodeConfig::tick_every_ms`] after this node's last entry (which moves the log's time as well).
     fn tick_due(&self) -> Option<Timestamp> {
-        if self.fenced() {
+        if self.fenced() || self.behind {
             return None;
         }
         let due = self.core.poll_timeout()?;
@@ -635,6 +711,17 @@ impl Node {
     /// log.
     pub fn poll_record(&mut self) -> Option<(Record, Option<SocketAddr>)> {
         self.records.pop_front()
+    }
+
+    /// The first entry of the log to keep, when it may be trimmed further (entries before it go).
+    pub fn poll_trim(&mut self) -> Option<u64> {
+        self.trim.next()
+    }
+
+    /// Whether to fetch the cluster's latest snapshot and hand it to [`Self::restart`] (the node
+    /// found a hole in the log), then read on after its position.
+    pub fn poll_snapshot_wanted(&mut self) -> bool {
+        std::mem::take(&mut self.snapshot_wanted)
     }
 
     /// A snapshot to store, when one is due: of the state now.

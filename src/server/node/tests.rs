@@ -482,21 +482,123 @@ fn a_node_left_behind_starts_again_from_a_snapshot_and_refuses_its_connections()
             .map(|b| b.into_iter().map(|e| e.event).collect::<Vec<_>>()),
         Some(vec![OwnedEvent::Disconnected { conn: alice }])
     );
-    // Bytes that are no snapshot, and a hole in the log, stop it.
+    // Bytes that are no snapshot stop it.
     let mut broken = Cluster::new(1, NodeConfig::default());
     broken.node(1).restart(b"not a snapshot", T0);
     assert!(broken.nodes[0].lost().is_some());
-    let mut holed = Cluster::new(1, NodeConfig::default());
-    holed.node(1).handle_entry(
-        &LogEntry {
-            position: 2,
-            node: 1,
-            seq: 1,
-            events: vec![LoggedEvent::tick(T0)],
+}
+
+#[test]
+fn a_hole_in_the_log_refuses_everyone_and_asks_for_the_snapshot_until_one_comes() {
+    let mut c = Cluster::new(2, NodeConfig::default());
+    let alice = c.log_in(1, 0, "alice", "a");
+    let bytes = snapshot::encode(c.nodes[1].core(), c.nodes[1].log());
+    let at = c.nodes[1].position();
+    assert!(!c.node(1).poll_snapshot_wanted());
+    // Entries `at + 1` and `at + 2` were trimmed before node 1 read them.
+    let past_the_hole = |position, seq| LogEntry {
+        position,
+        node: 2,
+        seq,
+        events: vec![LoggedEvent::tick(T0)],
+    };
+    c.node(1).handle_entry(&past_the_hole(at + 3, 100), T0);
+    assert!(c.nodes[0].behind() && c.nodes[0].lost().is_none());
+    assert_eq!(c.nodes[0].position(), at, "nothing past the hole is fed");
+    assert!(c.node(1).poll_snapshot_wanted());
+    assert!(!c.node(1).poll_snapshot_wanted(), "asked once");
+    // Its users missed what was trimmed: they are refused, their sessions ended in the log; a new
+    // connection is refused too, and nothing of the stale core's deadlines is ticked.
+    assert_eq!(
+        c.node(1).poll_refusal(),
+        Some(Refusal {
+            conn: alice,
+            reason: ByeReason::Unavailable
+        })
+    );
+    assert_eq!(
+        c.node(1)
+            .poll_append()
+            .map(|b| b.into_iter().map(|e| e.event).collect::<Vec<_>>()),
+        Some(vec![OwnedEvent::Disconnected { conn: alice }])
+    );
+    let late = ConnId(first_conn_id(1) + 5);
+    c.node(1).handle(
+        Event::Connected {
+            conn: late,
+            peer: peer(),
         },
         T0,
     );
-    assert!(holed.nodes[0].lost().unwrap().contains("skipped"));
+    assert_eq!(c.node(1).poll_refusal().map(|r| r.conn), Some(late));
+    // Past the idle timeout of the session the stale core still holds.
+    let later = T0.plus_millis(700_000);
+    c.node(1).lease_renewed(later, later);
+    c.node(1).handle_timeout(later);
+    assert!(
+        std::iter::from_fn(|| c.node(1).poll_append())
+            .flatten()
+            .all(|e| e.event != OwnedEvent::Tick),
+        "no tick from a node behind"
+    );
+    // The fetch failed: the next entry past the hole asks again.
+    c.node(1).handle_entry(&past_the_hole(at + 4, 101), T0);
+    assert!(c.node(1).poll_snapshot_wanted());
+    // The snapshot comes: the node is where it says and serves again.
+    c.node(1).restart(&bytes, T0);
+    assert!(!c.nodes[0].behind() && !c.node(1).poll_snapshot_wanted());
+    assert_eq!(c.nodes[0].position(), at);
+    let again = ConnId(first_conn_id(1) + 6);
+    c.node(1).handle(
+        Event::Connected {
+            conn: again,
+            peer: peer(),
+        },
+        later,
+    );
+    assert_eq!(c.node(1).poll_refusal(), None);
+}
+
+#[test]
+fn the_log_is_trimmed_behind_a_stored_snapshot_as_far_as_the_slowest_live_node_has_read() {
+    let cfg = NodeConfig {
+        snapshot_every: 4,
+        ..NodeConfig::default()
+    };
+    let mut c = Cluster::new(2, cfg);
+    for id in 1..=2 {
+        c.node(id).members(2, &[1, 2], T0);
+    }
+    c.log_in(2, 0, "bob", "b");
+    let snapshot = c.node(1).poll_snapshot().expect("due after 4 entries");
+    assert_eq!(c.node(1).poll_trim(), None, "nothing before it is stored");
+    c.node(1).positions(&[(1, snapshot.position), (2, 2)]);
+    c.node(1).snapshot_stored(snapshot.position);
+    assert_eq!(c.node(1).poll_trim(), Some(3), "node 2 has read up to 2");
+    assert_eq!(c.node(1).poll_trim(), None);
+    // Node 2 reads on (its next renewal says so): the rest goes, up to the snapshot.
+    c.node(1).positions(&[(1, 0), (2, snapshot.position + 10)]);
+    assert_eq!(c.node(1).poll_trim(), Some(snapshot.position + 1));
+    // Its own report (a renewal old) holds nothing back.
+    c.node(1).positions(&[(1, 0)]);
+    assert_eq!(c.node(1).poll_trim(), None);
+}
+
+#[test]
+fn the_lease_is_renewed_well_within_the_time_the_node_fences_after() {
+    let cfg = NodeConfig::default();
+    assert!(cfg.renew_every_ms * 3 <= cfg.fence_after_ms && cfg.fence_after_ms < cfg.lease_ms);
+    let c = Cluster::new(1, cfg.clone());
+    let mut r = c.nodes[0].renewals(T0);
+    assert_eq!(r.due(), T0);
+    assert_eq!(r.lease_ms(), LEASE_MS);
+    r.done(T0, true, T0);
+    assert_eq!(r.due(), T0.plus_millis(cfg.renew_every_ms));
+    r.done(r.due(), false, r.due());
+    assert_eq!(
+        r.due(),
+        T0.plus_millis(cfg.renew_every_ms + cfg.renew_retry_ms)
+    );
 }
 
 #[test]

@@ -19,9 +19,20 @@ use super::seal::{ClusterKey, setting_context};
 /// How long one of these requests may take.
 const ANSWER_WITHIN: Duration = Duration::from_secs(2);
 
-/// How long a lease lasts. A node renews it every second and checks the others' as often, so a dead
-/// node's users are logged out within the lease, a check, and the log's round trip.
-pub const LEASE: Duration = Duration::from_secs(5);
+/// How long a lease lasts (the node's number, [`crate::server::node::LEASE_MS`]). A node renews it
+/// every second and checks the others' as often, so a dead node's users are logged out within the
+/// lease, a check, and the log's round trip.
+pub const LEASE: Duration = Duration::from_millis(crate::server::node::LEASE_MS);
+
+/// What the leases say of one node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NodeLease {
+    pub node: u64,
+    /// It holds a lease.
+    pub alive: bool,
+    /// How far it had read the log when it last renewed (gone with the lease).
+    pub applied: Option<u64>,
+}
 
 pub use crate::server::node::NODE_SHIFT;
 
@@ -201,25 +212,6 @@ impl Membership {
             .arg(ttl);
         self.con.pipeline(&pipe, ANSWER_WITHIN).await?;
         Ok(())
-    }
-
-    /// The lowest position any live node of `1..=highest` but `me` has read up to (`None`: no other
-    /// node says). (`me` knows its own position better than its last report, up to a second old.)
-    pub async fn slowest_applied(
-        &mut self,
-        highest: u64,
-        me: u64,
-    ) -> Result<Option<u64>, LogError> {
-        let others: Vec<u64> = (1..=highest).filter(|n| *n != me).collect();
-        if others.is_empty() {
-            return Ok(None);
-        }
-        let mut cmd = redis::cmd("MGET");
-        for node in &others {
-            cmd.arg(self.key(&format!("applied:{node}")));
-        }
-        let applied: Vec<Option<u64>> = self.query(&cmd).await?;
-        Ok(applied.into_iter().flatten().min())
     }
 
     /// Checks that this node runs the cluster's rules and accounts: the first node to start stores its
@@ -408,17 +400,26 @@ impl Membership {
         found
     }
 
-    /// Which of nodes `1..=highest` hold a lease now (index 0 is node 1), in one round trip.
-    pub async fn alive(&mut self, highest: u64) -> Result<Vec<bool>, LogError> {
+    /// Which of nodes `1..=highest` hold a lease now, and how far each had read the log when it last
+    /// renewed, in one round trip.
+    pub async fn alive(&mut self, highest: u64) -> Result<Vec<NodeLease>, LogError> {
         if highest == 0 {
             return Ok(Vec::new());
         }
         let mut cmd = redis::cmd("MGET");
         for node in 1..=highest {
             cmd.arg(self.key(&format!("lease:{node}")));
+            cmd.arg(self.key(&format!("applied:{node}")));
         }
-        let leases: Vec<Option<String>> = self.query(&cmd).await?;
-        Ok(leases.into_iter().map(|l| l.is_some()).collect())
+        let got: Vec<Option<u64>> = self.query(&cmd).await?;
+        Ok((1..=highest)
+            .zip(got.chunks(2))
+            .map(|(node, pair)| NodeLease {
+                node,
+                alive: pair.first().copied().flatten().is_some(),
+                applied: pair.get(1).copied().flatten(),
+            })
+            .collect())
     }
 }
 

@@ -1,12 +1,11 @@
 //! The cluster's latest snapshot in Redis, and trimming the log behind it.
 //!
-//! One snapshot is kept (`<prefix>:snapshot`, a hash of its position and its bytes). Storing one and
-//! trimming the log are one script, so they happen together or not at all, and only forwards: a
-//! snapshot older than the one stored is dropped (two nodes may both think it is their turn for a
-//! moment). The log is trimmed only up to the snapshot's position and no further than any live node has
-//! read (the caller passes the lower of the two), so a node that is keeping up never loses an entry it
-//! has not read; one that fell behind further finds a hole in the numbers, and starts again from the
-//! snapshot.
+//! One snapshot is kept (`<prefix>:snapshot`, a hash of its position and its bytes), stored only
+//! forwards: a snapshot older than the one stored is dropped (two nodes may both think it is their
+//! turn for a moment). The log is trimmed as far as the node says (`server::node`: up to its stored
+//! snapshot, no further than any live node has read), and never past the stored snapshot, which the
+//! script checks, so a node that is keeping up never loses an entry it has not read; one that fell
+//! behind further finds a hole in the numbers, and starts again from the snapshot.
 
 use std::time::Duration;
 
@@ -17,18 +16,17 @@ use super::seal::{ClusterKey, snapshot_context};
 /// A snapshot of a large cluster is megabytes: room for it to cross the network.
 const ANSWER_WITHIN: Duration = Duration::from_secs(30);
 
-/// Stores a snapshot if it is newer than the one stored, then trims the log.
-/// KEYS: the snapshot hash, the log. ARGV: position, bytes, the first position to keep.
+/// Stores a snapshot if it is newer than the one stored. KEYS: the snapshot hash. ARGV: position,
+/// bytes.
 const STORE: &str = r"
 local stored = tonumber(redis.call('HGET', KEYS[1], 'at') or '0')
 if stored >= tonumber(ARGV[1]) then return 0 end
 redis.call('HSET', KEYS[1], 'at', ARGV[1], 'state', ARGV[2])
-redis.call('XTRIM', KEYS[2], 'MINID', '0-' .. ARGV[3])
 return 1
 ";
 
-/// Trims the log further behind the stored snapshot (never past it), once the nodes that held it back
-/// have read on. KEYS: the snapshot hash, the log. ARGV: the first position to keep.
+/// Trims the log behind the stored snapshot (never past it). KEYS: the snapshot hash, the log. ARGV:
+/// the first position to keep.
 const TRIM: &str = r"
 local stored = tonumber(redis.call('HGET', KEYS[1], 'at') or '0')
 local keep = math.min(tonumber(ARGV[1]), stored + 1)
@@ -104,13 +102,8 @@ impl Snapshots {
     }
 
     /// Stores `bytes` (sealed, in a sealed cluster), taken at `position`, unless a snapshot as new is
-    /// stored already, and trims the log's entries before `keep_from`. Whether it was stored.
-    pub async fn store(
-        &mut self,
-        position: u64,
-        bytes: &[u8],
-        keep_from: u64,
-    ) -> Result<bool, LogError> {
+    /// stored already. Whether it was stored.
+    pub async fn store(&mut self, position: u64, bytes: &[u8]) -> Result<bool, LogError> {
         let sealed;
         let bytes = match &self.seal {
             Some(key) => {
@@ -124,12 +117,10 @@ impl Snapshots {
             .query(
                 redis::cmd("EVAL")
                     .arg(STORE)
-                    .arg(2)
+                    .arg(1)
                     .arg(&self.snapshot_key)
-                    .arg(&self.log_key)
                     .arg(position)
-                    .arg(bytes)
-                    .arg(keep_from),
+                    .arg(bytes),
                 ANSWER_WITHIN,
             )
             .await?;

@@ -2,14 +2,16 @@
 //!
 //! What the node decides is in `server::node` (the pure [`Node`](crate::server::node::Node)), driven by
 //! `replica`. The tasks here append what it asks to the Redis Stream (in order, retrying until Redis
-//! has them), read the whole stream back (everyone's events, in the one order) into the inbox, and
-//! store the snapshots it hands over; a thread of its own renews this node's lease every second and
-//! reads the others', and reports both to the node, which decides what follows (fencing itself, ending
-//! a dead node's connections, who takes snapshots).
+//! has them), read the whole stream back (everyone's events, in the one order) into the inbox, store
+//! the snapshots it hands over and trim the log as far as it says; a thread of its own renews this
+//! node's lease when the node's [`Renewals`] say and reads the others' leases and positions, and
+//! reports both to the node, which decides what follows (fencing itself, ending a dead node's
+//! connections, who takes snapshots, how far to trim).
 //!
 //! While Redis cannot be reached, nothing is appended, so nothing is acknowledged; the tasks log what is
-//! wrong and retry every half second. A reader that finds entries missing (trimmed while it was away)
-//! fetches the latest snapshot for the node to start again from, and goes on after it.
+//! wrong and retry every half second. When the node finds entries missing (trimmed while it was away)
+//! and asks for the latest snapshot, the reader fetches it for the node to start again from, and goes
+//! on after it.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -23,10 +25,10 @@ use smol::channel::{Receiver, Sender};
 use super::Shared;
 use super::engine::News;
 use super::inbox::Input;
-use crate::server::node::MAX_ENTRY_BYTES;
+use crate::server::node::{MAX_ENTRY_BYTES, Renewals};
 use crate::server::{LoggedEvent, ReplicaLog};
 use crate::shell::cluster::{
-    ClusterKey, Endpoint, LEASE, Membership, RETRY, Reconnecting, RedisLog, Snapshots, appender,
+    ClusterKey, Endpoint, Membership, RETRY, Reconnecting, RedisLog, Snapshots, appender,
 };
 use crate::time::ShellClock;
 
@@ -50,8 +52,6 @@ pub struct ClusterNode {
     pub log: ReplicaLog,
 }
 
-/// How often the lease is renewed and the others' checked.
-const LEASE_EVERY: Duration = Duration::from_secs(1);
 /// The longest a read of the log blocks.
 const READ_BLOCK: Duration = Duration::from_millis(500);
 /// The most entries one read of the log takes: a node that fell behind catches up in few, large
@@ -74,6 +74,10 @@ pub(super) struct Link {
     pub(super) append: Sender<Vec<LoggedEvent>>,
     /// Snapshots taken, to the task that stores them.
     pub(super) snapshots: Sender<Taken>,
+    /// How far to trim the log (the first entry to keep), to the same task.
+    pub(super) trims: Sender<u64>,
+    /// The node asks for the cluster's latest snapshot (it found a hole in the log): to the reader.
+    pub(super) fetch_snapshot: Sender<()>,
     /// How far this node has applied the log, for its lease (the log is not trimmed past it).
     pub(super) applied: Arc<AtomicU64>,
     /// Set while this node has lost its lease: the appender drops what the node no longer wants
@@ -93,12 +97,13 @@ impl Drop for Tasks {
     }
 }
 
-/// Starts appending, reading (after `log`'s position), storing snapshots and the lease (reported by
-/// `clock`, the server's).
+/// Starts appending, reading (after `log`'s position), storing snapshots and trimming, and the lease
+/// (renewed when `renewals` say, by `clock`, the server's).
 pub(super) fn start(
     ex: &smol::LocalExecutor<'static>,
     shared: Rc<Shared>,
     cluster: &ClusterNode,
+    renewals: Renewals,
     clock: ShellClock,
 ) -> (Link, Tasks) {
     let log = &cluster.log;
@@ -113,6 +118,7 @@ pub(super) fn start(
     {
         let lease_state = LeaseState {
             cluster: cluster.clone(),
+            renewals,
             news: news_tx,
             stop: stop_lease.clone(),
             applied: applied.clone(),
@@ -134,6 +140,8 @@ pub(super) fn start(
         }
     };
     let (snapshots, taken) = smol::channel::bounded(1);
+    let (trims, to_trim) = smol::channel::unbounded();
+    let (fetch_snapshot, fetch) = smol::channel::bounded(1);
     let tasks = vec![
         ex.spawn(relay),
         ex.spawn(appender(
@@ -150,19 +158,23 @@ pub(super) fn start(
             key,
             log.position(),
             shared.clone(),
+            fetch,
             cluster.seal.clone(),
         )),
         ex.spawn(store_snapshots(
             cluster.endpoint.clone(),
             cluster.prefix.clone(),
-            cluster.node,
             taken,
+            to_trim,
+            shared.clone(),
             cluster.seal.clone(),
         )),
     ];
     let link = Link {
         append,
         snapshots,
+        trims,
+        fetch_snapshot,
         applied,
         fenced,
     };
@@ -175,20 +187,35 @@ pub(super) fn start(
     )
 }
 
-/// Reads the log after `position` into the inbox, and follows it. When entries it has not read are
-/// gone (trimmed behind a snapshot while this node was away), it hands the driver the latest snapshot
-/// and goes on from there.
+/// Reads the log after `position` into the inbox, and follows it. When the node asks for the latest
+/// snapshot (it found entries missing: trimmed behind a snapshot while it was away), the reader hands
+/// it over, between two reads, and goes on after it: every entry it hands over next comes after the
+/// snapshot.
 async fn reader(
     endpoint: Endpoint,
     prefix: String,
     key: String,
     mut position: u64,
     shared: Rc<Shared>,
+    fetch: Receiver<()>,
     seal: Option<ClusterKey>,
 ) {
     let mut log = Reconnecting::new(endpoint.clone(), "cannot read the cluster's log");
     let connect = || RedisLog::connect(&endpoint, &key, READ_BLOCK, seal.clone());
     loop {
+        if fetch.try_recv().is_ok() {
+            match latest_snapshot(&endpoint, &prefix, seal.clone()).await {
+                Some((at, bytes)) => {
+                    position = at;
+                    shared.wait_for_room().await;
+                    shared.push(Input::Cluster(News::Restart(bytes)));
+                }
+                // Said why; the node asks again at the next entry past the hole.
+                None => {
+                    smol::Timer::after(RETRY).await;
+                }
+            }
+        }
         let Some(con) = log.get(connect).await else {
             continue;
         };
@@ -202,25 +229,7 @@ async fn reader(
                 continue;
             }
         };
-        let Some(first) = entries.first() else {
-            continue;
-        };
-        if first.position != position + 1 {
-            tracing::warn!(
-                "the cluster's log was trimmed past this node (it had read up to entry {position}, the \
-                 log now starts at {}): starting again from the latest snapshot",
-                first.position
-            );
-            match latest_snapshot(&endpoint, &prefix, seal.clone()).await {
-                Some((at, bytes)) => {
-                    position = at;
-                    shared.wait_for_room().await;
-                    shared.push(Input::Cluster(News::Restart(bytes)));
-                }
-                None => {
-                    smol::Timer::after(RETRY).await;
-                }
-            }
+        if entries.is_empty() {
             continue;
         }
         for entry in entries {
@@ -262,94 +271,85 @@ async fn latest_snapshot(
     }
 }
 
-/// Stores the snapshots the driver takes, and trims the log behind them (never past a live node).
+/// What the snapshot task was handed.
+enum ToStore {
+    Snapshot(Taken),
+    /// Trim the log's entries before this one.
+    Trim(u64),
+}
+
+/// Stores the snapshots the driver takes (telling the node each one stored), and trims the log as far
+/// as the node says (never past the stored snapshot: the script sees to that).
 async fn store_snapshots(
     endpoint: Endpoint,
     prefix: String,
-    node: u64,
     taken: Receiver<Taken>,
+    trims: Receiver<u64>,
+    shared: Rc<Shared>,
     seal: Option<ClusterKey>,
 ) {
-    // A snapshot stored whose trim another node held back: trimmed again at that instant.
-    let mut retrim: Option<(Instant, u64)> = None;
     loop {
-        let next = async { taken.recv().await.ok() };
-        let Taken {
-            position,
-            bytes,
-            encoding,
-        } = match retrim {
-            Some((at, position)) => {
-                let due = async {
-                    smol::Timer::at(at).await;
-                    None
+        let snapshot = async { taken.recv().await.ok().map(ToStore::Snapshot) };
+        let trim = async { trims.recv().await.ok().map(ToStore::Trim) };
+        match snapshot.or(trim).await {
+            None => return,
+            Some(ToStore::Trim(keep_from)) => {
+                let trimmed = async {
+                    Snapshots::connect(&endpoint, &prefix, None)
+                        .await?
+                        .trim(keep_from)
+                        .await
                 };
-                match next.or(due).await {
-                    Some(taken) => taken,
-                    None => {
-                        retrim = None;
-                        trim_again(&endpoint, &prefix, node, position).await;
-                        continue;
+                match trimmed.await {
+                    Ok(n) => tracing::debug!(
+                        "{n} entries of the cluster's log trimmed: it now starts at entry {keep_from} \
+                         at the latest"
+                    ),
+                    Err(e) => {
+                        tracing::debug!("could not trim the log before entry {keep_from}: {e}")
                     }
                 }
             }
-            None => match next.await {
-                Some(taken) => taken,
-                None => return,
-            },
-        };
-        let started = Instant::now();
-        let stored = async {
-            let mut members = Membership::connect(&endpoint, &prefix, None).await?;
-            let highest = members.nodes().await?;
-            let slowest = members.slowest_applied(highest, node).await?;
-            let keep_from = slowest.unwrap_or(position).min(position) + 1;
-            let mut snapshots = Snapshots::connect(&endpoint, &prefix, seal.clone()).await?;
-            let stored = snapshots.store(position, &bytes, keep_from).await?;
-            Ok::<_, crate::shell::cluster::LogError>((stored, keep_from))
-        };
-        match stored.await {
-            Ok((true, keep_from)) => {
-                tracing::info!(
-                    "snapshot of the cluster at log entry {position} stored ({} KiB, encoded in {} ms, \
-                     stored in {} ms); the log now starts at entry {keep_from}",
-                    bytes.len() / 1024,
-                    encoding.as_millis(),
-                    started.elapsed().as_millis()
-                );
-                retrim =
-                    (keep_from <= position).then(|| (Instant::now() + LEASE_EVERY * 2, position));
+            Some(ToStore::Snapshot(Taken {
+                position,
+                bytes,
+                encoding,
+            })) => {
+                let started = Instant::now();
+                let stored = async {
+                    Snapshots::connect(&endpoint, &prefix, seal.clone())
+                        .await?
+                        .store(position, &bytes)
+                        .await
+                };
+                match stored.await {
+                    Ok(true) => {
+                        tracing::info!(
+                            "snapshot of the cluster at log entry {position} stored ({} KiB, encoded \
+                             in {} ms, stored in {} ms)",
+                            bytes.len() / 1024,
+                            encoding.as_millis(),
+                            started.elapsed().as_millis()
+                        );
+                        shared.push(Input::Cluster(News::SnapshotStored { position }));
+                    }
+                    Ok(false) => {
+                        tracing::debug!(
+                            "a snapshot as recent as entry {position} was already stored"
+                        )
+                    }
+                    Err(e) => tracing::warn!("could not store a snapshot at entry {position}: {e}"),
+                }
             }
-            Ok((false, _)) => {
-                tracing::debug!("a snapshot as recent as entry {position} was already stored")
-            }
-            Err(e) => tracing::warn!("could not store a snapshot at entry {position}: {e}"),
         }
-    }
-}
-
-/// A node held the log back from the snapshot at `position` (its last report is up to a lease renewal
-/// old, or it is slow): the log is trimmed again once the nodes have reported since, so that it does
-/// not keep waiting for the next snapshot.
-async fn trim_again(endpoint: &Endpoint, prefix: &str, node: u64, position: u64) {
-    let trimmed = async {
-        let mut members = Membership::connect(endpoint, prefix, None).await?;
-        let highest = members.nodes().await?;
-        let slowest = members.slowest_applied(highest, node).await?;
-        let keep_from = slowest.unwrap_or(position).min(position) + 1;
-        Snapshots::connect(endpoint, prefix, None)
-            .await?
-            .trim(keep_from)
-            .await
-    };
-    if let Err(e) = trimmed.await {
-        tracing::debug!("could not trim the log behind entry {position}: {e}");
     }
 }
 
 /// What the lease thread works with.
 struct LeaseState {
     cluster: ClusterNode,
+    /// When to renew, and for how long (the node's numbers).
+    renewals: Renewals,
     news: Sender<News>,
     stop: Arc<AtomicBool>,
     /// How far the driver has applied the log.
@@ -358,34 +358,64 @@ struct LeaseState {
     clock: ShellClock,
 }
 
-/// Renews this node's lease and reads the others', and tells the node each renewal that worked (when
-/// it was sent) and who holds a lease; what follows is the node's to decide.
-async fn lease(s: LeaseState) {
+/// Renews this node's lease when its [`Renewals`] say, reads the others' leases and how far they have
+/// read, and tells the node each renewal that worked (when it was sent) and what it read; what follows
+/// is the node's to decide.
+async fn lease(mut s: LeaseState) {
     let cluster = &s.cluster;
     let mut members: Option<Membership> = None;
     while !s.stop.load(Ordering::Relaxed) {
+        let wait = s
+            .renewals
+            .due()
+            .as_millis()
+            .saturating_sub(s.clock.now().as_millis());
+        if wait > 0 {
+            // In short steps, so that a stopping server does not wait for its next renewal.
+            smol::Timer::after(Duration::from_millis(wait.min(250))).await;
+            continue;
+        }
         if members.is_none() {
             // Leases and positions are not sealed: they say nothing of what users do.
             members = Membership::connect(&cluster.endpoint, &cluster.prefix, None)
                 .await
                 .ok();
         }
-        if let Some(m) = members.as_mut() {
-            let sent = s.clock.now();
-            let applied = s.applied.load(Ordering::Relaxed);
-            match m.renew(cluster.node, LEASE, applied).await {
-                Ok(()) => {
-                    let _ = s.news.send(News::Renewed { sent }).await;
-                    let highest = m.nodes().await.unwrap_or(0);
-                    if let Ok(alive) = m.alive(highest).await {
-                        let live = (1..).zip(alive).filter(|(_, a)| *a).map(|(n, _)| n);
-                        let live = live.collect();
-                        let _ = s.news.send(News::Members { highest, live }).await;
+        let sent = s.clock.now();
+        let ok = match members.as_mut() {
+            None => false,
+            Some(m) => {
+                let applied = s.applied.load(Ordering::Relaxed);
+                let ttl = Duration::from_millis(s.renewals.lease_ms());
+                match m.renew(cluster.node, ttl, applied).await {
+                    Ok(()) => {
+                        let _ = s.news.send(News::Renewed { sent }).await;
+                        let highest = m.nodes().await.unwrap_or(0);
+                        if let Ok(nodes) = m.alive(highest).await {
+                            let live = nodes.iter().filter(|n| n.alive).map(|n| n.node).collect();
+                            let applied = nodes
+                                .iter()
+                                .filter(|n| n.alive)
+                                .filter_map(|n| Some((n.node, n.applied?)))
+                                .collect();
+                            let _ = s
+                                .news
+                                .send(News::Members {
+                                    highest,
+                                    live,
+                                    applied,
+                                })
+                                .await;
+                        }
+                        true
+                    }
+                    Err(_) => {
+                        members = None;
+                        false
                     }
                 }
-                Err(_) => members = None,
             }
-        }
-        smol::Timer::after(LEASE_EVERY).await;
+        };
+        s.renewals.done(sent, ok, s.clock.now());
     }
 }

@@ -12,13 +12,20 @@ use crate::time::Timestamp;
 pub(super) enum News {
     /// The next entry of the shared log.
     Logged(Box<LogEntry>),
-    /// The log was trimmed past this node; these are the bytes of the cluster's latest snapshot, from
-    /// which it starts again (the entries after it follow).
+    /// The cluster's latest snapshot, which the node asked for (it found a hole in the log): it
+    /// starts again from it (the entries after it follow).
     Restart(Vec<u8>),
     /// A renewal of this node's lease, sent at `sent` by the server's clock, worked.
     Renewed { sent: Timestamp },
-    /// Nodes `1..=highest` were given out, and `live` hold a lease.
-    Members { highest: u64, live: Vec<u64> },
+    /// Nodes `1..=highest` were given out, `live` hold a lease, and `applied` says how far each live
+    /// one had read the log when it last renewed.
+    Members {
+        highest: u64,
+        live: Vec<u64>,
+        applied: Vec<(u64, u64)>,
+    },
+    /// The snapshot the node handed over at this position was stored.
+    SnapshotStored { position: u64 },
 }
 
 /// Whatever decides what the server does with its inputs. Every method appends the effects it causes

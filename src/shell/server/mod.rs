@@ -303,12 +303,13 @@ async fn serve(
             .await
         }
         Some(cluster) => {
-            let (link, tasks) = cluster_node::start(&ex, shared.clone(), &cluster, clock);
             let config = NodeConfig {
                 snapshot_every: cluster.snapshot_every,
                 ..NodeConfig::default()
             };
-            let node = Node::new(cluster.node, core, cluster.log, config, clock.now());
+            let node = Node::new(cluster.node, core, cluster.log.clone(), config, clock.now());
+            let renewals = node.renewals(clock.now());
+            let (link, tasks) = cluster_node::start(&ex, shared.clone(), &cluster, renewals, clock);
             let engine = Replicated::new(node, link, shared.clone());
             let served = drive(engine, &ex, shared, persister, opts, clock, &stop).await;
             drop(tasks);

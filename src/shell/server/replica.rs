@@ -4,10 +4,10 @@
 //! The node's own connections' events, and the log's entries the reader brings, are handed to the node;
 //! what it asks for is carried out here, unchanged: effects for its connections go to the driver's
 //! outbox (as on a server alone), a refusal is `BYE reason` and a close, a held gate holds the
-//! connection's reader, a snapshot goes to the task that stores it. Its appends go to the appender
-//! once per turn of the driver (at its end, when the driver lets time pass), so that what the node's
-//! connections did in one turn is one entry of the log. The fenced flag and the position go to the
-//! appender and the lease thread.
+//! connection's reader, a snapshot goes to the task that stores it, and so does a trim; an ask for the
+//! latest snapshot goes to the reader. Its appends go to the appender once per turn of the driver (at
+//! its end, when the driver lets time pass), so that what the node's connections did in one turn is
+//! one entry of the log. The fenced flag and the position go to the appender and the lease thread.
 
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
@@ -66,6 +66,13 @@ impl Replicated {
                 }
             }
         }
+        while let Some(keep_from) = self.node.poll_trim() {
+            let _ = self.link.trims.try_send(keep_from);
+        }
+        if self.node.poll_snapshot_wanted() {
+            // One ask waiting is enough: the reader fetches the latest snapshot when it comes to it.
+            let _ = self.link.fetch_snapshot.try_send(());
+        }
         let started = Instant::now();
         if let Some(snapshot) = self.node.poll_snapshot() {
             // The previous one still being stored: this one is skipped, the next comes soon enough.
@@ -89,7 +96,15 @@ impl Engine for Replicated {
             News::Logged(entry) => self.node.handle_entry(&entry, now),
             News::Restart(bytes) => self.node.restart(&bytes, now),
             News::Renewed { sent } => self.node.lease_renewed(sent, now),
-            News::Members { highest, live } => self.node.members(highest, &live, now),
+            News::Members {
+                highest,
+                live,
+                applied,
+            } => {
+                self.node.members(highest, &live, now);
+                self.node.positions(&applied);
+            }
+            News::SnapshotStored { position } => self.node.snapshot_stored(position),
         }
         self.carry_out(out);
     }

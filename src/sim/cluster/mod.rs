@@ -23,9 +23,17 @@
 //!   again, stored after a session ended before its acknowledgement arrived, is recognised by its
 //!   id, as the client does);
 //! - **a session the log ended takes nothing more**: no line of a connection enters the log after
-//!   the entry that ended its session.
+//!   the entry that ended its session;
+//! - **the rules hold cluster-wide**: the reference model, fed the log as it lands (its one order of
+//!   every node's events), says what each connection must be shown, and every line each node shows
+//!   its own connections is the model's next line for that connection (all of them, once all is
+//!   quiet): a lockout made by failures at several nodes holds at every node, a blocked sender's
+//!   messages and presence never reach the blocker, only a group's current members are shown its
+//!   messages, as in one server ([`reference`]). Each client also checks what it alone can see
+//!   (never a message or presence from someone it blocked, nor a message of a group it left).
 
 mod redis;
+mod reference;
 mod users;
 
 use std::collections::BTreeSet;
@@ -34,11 +42,12 @@ use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 
 use self::redis::Redis;
-use self::users::{Acked, Reaction, Session, Told, User, receive};
+use self::reference::Reference;
+use self::users::{Acked, Pending, Reaction, Session, Told, User, receive};
 use super::invariants::Violation;
 use crate::protocol::ServerMsg;
 use crate::server::harness::START;
-use crate::server::node::{Node, NodeConfig, ReadHold, first_conn_id};
+use crate::server::node::{Node, NodeConfig, ReadHold, Renewals, first_conn_id};
 use crate::server::{
     Account, Config, ConnId, Effect, Event, OwnedEvent, ReplicaLog, ServerState, snapshot,
 };
@@ -53,12 +62,17 @@ pub mod name {
     pub const SHOWN_ONCE: &str = "cluster-shown-once";
     /// No line of a connection enters the log after the entry that ended its session.
     pub const ENDED_SESSION: &str = "cluster-ended-session";
+    /// Every line a node shows its connections is the reference model's, fed the log.
+    pub const MODEL: &str = "cluster-model-agreement";
+    /// No client is shown a message or presence of someone it blocked, nor a message of a group it
+    /// left.
+    pub const SEEN_RULES: &str = "cluster-rules-seen-by-clients";
 }
 
 /// One step of the virtual clock.
 const STEP_MS: u64 = 20;
-/// How often a node renews its lease (as the shell's lease thread).
-const RENEW_MS: u64 = 1_000;
+/// Groups the users make, join, leave and write to.
+const GROUPS: u64 = 3;
 
 /// What one run does.
 #[derive(Clone, Debug)]
@@ -100,8 +114,17 @@ pub struct Report {
     pub stalls: u32,
     pub redis_restarts: u32,
     pub restarts_from_snapshot: u32,
+    /// Accounts locked by a third wrong password in a row.
+    pub lockouts: u32,
     /// Logins refused because the account was locked (after wrong passwords, at any node).
     pub lockouts_met: u32,
+    /// Of those, at another node than the one whose failure locked it.
+    pub lockouts_met_elsewhere: u32,
+    /// Messages refused because their recipient blocked the sender.
+    pub refused_blocked: u32,
+    /// Group messages shown, and groups left.
+    pub group_messages_shown: u32,
+    pub groups_left: u32,
     /// `DELIVERED` messages whose recipient's session was ended under them by a failure.
     pub lost_with_node: Vec<String>,
 }
@@ -116,7 +139,8 @@ struct SimNode {
     read_delay_ms: u64,
     frozen_until: Timestamp,
     renewals_fail_until: Timestamp,
-    next_renewal: Timestamp,
+    /// When it renews its lease (the node says), as the shell's lease thread does.
+    renewals: Renewals,
     /// Its users' events while it is frozen, handed over when it thaws.
     waiting: Vec<(ConnId, WaitingInput)>,
 }
@@ -145,6 +169,10 @@ struct Sim {
     delivered_to: std::collections::BTreeMap<String, ConnId>,
     /// An answer that did not match the message it answered, once one came.
     mismatch: Option<String>,
+    /// The reference model fed the log, and what each connection was shown against it.
+    reference: Reference,
+    /// The first line shown that the model did not send.
+    disagreement: Option<String>,
     /// In the final round: users log in to collect what was stored for them.
     settling: bool,
     next_conn: u64,
@@ -166,8 +194,13 @@ pub fn run(seed: u64, cfg: &SimConfig) -> Result<Report, Violation> {
             password: format!("p{i}"),
         })
         .collect();
+    let pairs: Vec<(String, String)> = accounts
+        .iter()
+        .map(|a| (a.username.clone(), a.password.clone()))
+        .collect();
+    let config = rules();
     let fresh = snapshot::encode(
-        &ServerState::new(Config::default(), accounts, [9; 32]),
+        &ServerState::new(config.clone(), accounts, [9; 32]),
         &ReplicaLog::new(),
     );
     let mut sim = Sim {
@@ -182,6 +215,8 @@ pub fn run(seed: u64, cfg: &SimConfig) -> Result<Report, Violation> {
         oracle: snapshot::decode(&fresh).expect("a snapshot just taken"),
         delivered_to: Default::default(),
         mismatch: None,
+        reference: Reference::new(config, &pairs, START),
+        disagreement: None,
         settling: false,
         next_conn: 0,
         texts: 0,
@@ -202,6 +237,16 @@ pub fn run(seed: u64, cfg: &SimConfig) -> Result<Report, Violation> {
     sim.check_end()?;
     sim.report.entries = sim.redis.highest_position();
     Ok(sim.report)
+}
+
+/// The rules every node runs: the defaults, with a lockout short enough to end within a run, and
+/// without the flood and per-address limits, which the reference model does not model (they have
+/// tests of their own; the cluster's users type slowly, each from an address of its own).
+fn rules() -> Config {
+    Config {
+        block_duration_secs: 5,
+        ..Config::default().unlimited()
+    }
 }
 
 impl Redis {
@@ -230,16 +275,21 @@ impl Sim {
             ..NodeConfig::default()
         };
         let read = log.position();
-        self.redis.renew(id, self.now, read);
+        let lease_ms = cfg.lease_ms;
+        self.redis.renew(id, self.now, lease_ms, read);
         let read_delay_ms = self.below(30);
+        let node = Node::new(id, core, log, cfg, self.now);
+        let mut renewals = node.renewals(self.now);
+        // Joining renewed once.
+        renewals.done(self.now, true, self.now);
         self.nodes.push(SimNode {
-            node: Node::new(id, core, log, cfg, self.now),
+            node,
             read,
             seq: 0,
             read_delay_ms,
             frozen_until: self.now,
             renewals_fail_until: self.now,
-            next_renewal: self.now.plus_millis(RENEW_MS),
+            renewals,
             waiting: Vec::new(),
         });
         if id > self.cfg.nodes as u64 {
@@ -292,7 +342,14 @@ impl Sim {
         }
     }
 
-    /// Each user's client may connect, send a message, or log out.
+    /// Another user than `u`, at random.
+    fn other_than(&mut self, u: usize) -> usize {
+        let to = self.below(self.users.len() as u64 - 1) as usize;
+        if to >= u { to + 1 } else { to }
+    }
+
+    /// Each user's client may connect, send a message, block or unblock someone, make, join, leave
+    /// or write to a group, or log out.
     fn users_type(&mut self) {
         for u in 0..self.users.len() {
             match self.users[u].session {
@@ -300,23 +357,82 @@ impl Sim {
                     if self.nodes.is_empty() || !self.chance(20_000) {
                         continue;
                     }
-                    let i = self.below(self.nodes.len() as u64) as usize;
+                    // Now and then a user mistypes its password a few times running: at another
+                    // node each time, which must count as at one server.
+                    if !self.settling && self.users[u].fumbles == 0 && self.chance(40_000) {
+                        self.users[u].fumbles = 2 + self.below(2) as u32;
+                    }
+                    let mut i = self.below(self.nodes.len() as u64) as usize;
+                    if self.users[u].fumbles > 0
+                        && self.nodes.len() > 1
+                        && self.users[u].last_node == Some(self.nodes[i].node.id())
+                    {
+                        i = (i + 1) % self.nodes.len();
+                    }
                     self.connect(u, i);
                 }
                 Some(s) if s.welcomed => {
-                    if self.chance(60_000) {
-                        let mut to = self.below(self.users.len() as u64) as usize;
-                        if to == u {
-                            to = (to + 1) % self.users.len();
+                    let r = self.below(1_000_000);
+                    let (line, pending) = match r {
+                        0..60_000 => {
+                            let to = self.other_than(u);
+                            self.texts += 1;
+                            let text = format!("m{}", self.texts);
+                            let line = format!("message {} {text}", self.users[to].name);
+                            (line, Pending::Message(to, text))
                         }
-                        self.texts += 1;
-                        let text = format!("m{}", self.texts);
-                        let line = format!("message {} {text}", self.users[to].name);
-                        self.users[u].pending.push_back((to, text));
-                        self.input(s.node, s.conn, WaitingInput::Line(line));
-                    } else if self.chance(3_000) {
-                        self.input(s.node, s.conn, WaitingInput::Line("logout".into()));
-                    }
+                        60_000..75_000 => {
+                            let g = self.below(GROUPS);
+                            self.texts += 1;
+                            (
+                                format!("message group g{g} gm{}", self.texts),
+                                Pending::Other,
+                            )
+                        }
+                        75_000..79_000 => {
+                            let whom = self.other_than(u);
+                            let verb = match self.users[u].blocked.contains(&self.users[whom].name)
+                            {
+                                true => "unblock",
+                                false => "block",
+                            };
+                            (format!("{verb} {}", self.users[whom].name), Pending::Other)
+                        }
+                        79_000..81_000 => {
+                            let g = self.below(GROUPS);
+                            let mut line = format!("create group g{g}");
+                            for _ in 0..1 + self.below(3) {
+                                let m = self.other_than(u);
+                                line.push(' ');
+                                line.push_str(&self.users[m].name);
+                            }
+                            (line, Pending::Other)
+                        }
+                        81_000..84_000 => {
+                            let g = self.below(GROUPS);
+                            let whom = self.other_than(u);
+                            // Not someone it blocked: adding them is told to the members who do not
+                            // block them, so the adder would hear no answer.
+                            if self.users[u].blocked.contains(&self.users[whom].name) {
+                                continue;
+                            }
+                            (
+                                format!("group add g{g} {}", self.users[whom].name),
+                                Pending::Other,
+                            )
+                        }
+                        84_000..86_000 => (
+                            format!("group leave g{}", self.below(GROUPS)),
+                            Pending::Other,
+                        ),
+                        86_000..89_000 => {
+                            self.input(s.node, s.conn, WaitingInput::Line("logout".into()));
+                            continue;
+                        }
+                        _ => continue,
+                    };
+                    self.users[u].pending.push_back(pending);
+                    self.input(s.node, s.conn, WaitingInput::Line(line));
                 }
                 Some(_) => {}
             }
@@ -326,6 +442,7 @@ impl Sim {
     /// User `u`'s client connects to the `i`th node and logs in, receipts on.
     fn connect(&mut self, u: usize, i: usize) {
         let node = self.nodes[i].node.id();
+        self.users[u].last_node = Some(node);
         self.next_conn += 1;
         let conn = ConnId(first_conn_id(node) + self.next_conn);
         self.users[u].session = Some(Session {
@@ -333,9 +450,14 @@ impl Sim {
             conn,
             welcomed: false,
         });
-        // Now and then a wrong password (not in the final round): wrong passwords typed at different
-        // nodes count together, and a lockout holds at every node.
-        let wrong = !self.settling && self.chance(150_000);
+        // Now and then a wrong password (not in the final round), and a few in a row when the user
+        // fumbles: wrong passwords typed at different nodes count together, and a lockout holds at
+        // every node.
+        let fumbling = self.users[u].fumbles > 0 && !self.settling;
+        if fumbling {
+            self.users[u].fumbles -= 1;
+        }
+        let wrong = fumbling || (!self.settling && self.chance(100_000));
         let name = self.users[u].name.clone();
         let password = match wrong {
             true => "wrong".to_owned(),
@@ -354,6 +476,9 @@ impl Sim {
         let Some(i) = self.index_of(node) else {
             return;
         };
+        if let WaitingInput::Line(line) = &input {
+            self.reference.typed(conn, line);
+        }
         self.nodes[i].waiting.push((conn, input));
     }
 
@@ -365,6 +490,9 @@ impl Sim {
         self.resend_unanswered();
         for entry in self.redis.land(now) {
             self.check_landed(&entry)?;
+            self.reference
+                .feed(&entry)
+                .map_err(|e| violation(name::MODEL, e))?;
             let mut made = Vec::new();
             let (core, log) = &mut self.oracle;
             let applied = log.apply(core, &entry, &mut made);
@@ -405,18 +533,22 @@ impl Sim {
             }
             self.read_log(i);
             self.carry_out(i);
-            if !self.redis.stalled(now)
-                && self.nodes[i].renewals_fail_until <= now
-                && self.nodes[i].next_renewal <= now
-            {
-                let id = self.nodes[i].node.id();
-                self.redis.renew(id, now, self.nodes[i].node.position());
-                self.nodes[i].next_renewal = now.plus_millis(RENEW_MS);
-                self.nodes[i].node.lease_renewed(now, now);
-                let live = self.redis.live(now);
-                let highest = self.redis.highest;
-                self.nodes[i].node.members(highest, &live, now);
-                self.carry_out(i);
+            if self.nodes[i].renewals.due() <= now {
+                let ok = !self.redis.stalled(now) && self.nodes[i].renewals_fail_until <= now;
+                self.nodes[i].renewals.done(now, ok, now);
+                if ok {
+                    let id = self.nodes[i].node.id();
+                    let lease_ms = self.nodes[i].renewals.lease_ms();
+                    self.redis
+                        .renew(id, now, lease_ms, self.nodes[i].node.position());
+                    self.nodes[i].node.lease_renewed(now, now);
+                    let live = self.redis.live(now);
+                    let highest = self.redis.highest;
+                    self.nodes[i].node.members(highest, &live, now);
+                    let applied = self.redis.applied(now);
+                    self.nodes[i].node.positions(&applied);
+                    self.carry_out(i);
+                }
             }
             if self.nodes[i]
                 .node
@@ -427,6 +559,9 @@ impl Sim {
                 self.carry_out(i);
             }
             self.append(i);
+            if let Some(d) = self.disagreement.take() {
+                return Err(violation(name::MODEL, d));
+            }
             if let Some(why) = self.nodes[i].node.lost() {
                 return Err(violation(
                     name::REPLICAS,
@@ -462,22 +597,14 @@ impl Sim {
         }
     }
 
-    /// The `i`th node reads what it may see of the log; left behind a trim, it starts again from the
-    /// latest snapshot.
+    /// The `i`th node reads what it may see of the log, as the shell's reader does; when the node
+    /// finds a hole (it was left behind a trim) and asks for the latest snapshot, it starts again
+    /// from it, and reads on after it.
     fn read_log(&mut self, i: usize) {
         if self.redis.stalled(self.now) {
             return;
         }
         let visible = self.now.minus_millis(self.nodes[i].read_delay_ms);
-        if self.nodes[i].read + 1 < self.redis.first() {
-            let Some((at, bytes)) = self.redis.snapshot.clone() else {
-                return;
-            };
-            self.nodes[i].node.restart(&bytes, self.now);
-            self.nodes[i].read = at;
-            self.report.restarts_from_snapshot += 1;
-            self.carry_out(i);
-        }
         let entries: Vec<_> = self
             .redis
             .read_after(self.nodes[i].read, visible)
@@ -486,6 +613,14 @@ impl Sim {
         for entry in entries {
             self.nodes[i].read = entry.position;
             self.nodes[i].node.handle_entry(&entry, self.now);
+            self.carry_out(i);
+        }
+        if self.nodes[i].node.poll_snapshot_wanted()
+            && let Some((at, bytes)) = self.redis.snapshot.clone()
+        {
+            self.nodes[i].node.restart(&bytes, self.now);
+            self.nodes[i].read = at;
+            self.report.restarts_from_snapshot += 1;
             self.carry_out(i);
         }
     }
@@ -528,13 +663,20 @@ impl Sim {
             }
         }
         while let Some(refusal) = self.nodes[i].node.poll_refusal() {
+            // The node's own word, not the core's: the model's lines for it stop here.
+            self.reference.cut(refusal.conn);
             self.deliver(id, refusal.conn, &ServerMsg::Bye(refusal.reason));
             self.closed(id, refusal.conn, false);
         }
         while let Some(ReadHold { .. }) = self.nodes[i].node.poll_read_hold() {}
         while self.nodes[i].node.poll_record().is_some() {}
-        if let Some(s) = self.nodes[i].node.poll_snapshot() {
-            self.redis.store_snapshot(now, id, s.position, s.bytes);
+        if let Some(s) = self.nodes[i].node.poll_snapshot()
+            && self.redis.store_snapshot(now, s.position, s.bytes)
+        {
+            self.nodes[i].node.snapshot_stored(s.position);
+        }
+        while let Some(keep_from) = self.nodes[i].node.poll_trim() {
+            self.redis.trim(now, keep_from);
         }
     }
 
@@ -546,9 +688,15 @@ impl Sim {
     }
 
     fn deliver(&mut self, node: u64, conn: ConnId, msg: &ServerMsg) {
+        if let Err(e) = self.reference.shown(conn, msg) {
+            let user = self.user_at(node, conn).map(|u| self.users[u].name.clone());
+            self.disagreement
+                .get_or_insert(format!("node {node} to {user:?}: {e}"));
+        }
         let Some(u) = self.user_at(node, conn) else {
             return;
         };
+        self.count(u, node, msg);
         match receive(&mut self.users[u], msg) {
             Reaction::Nothing => {}
             Reaction::Say(line) => self.input(node, conn, WaitingInput::Line(line.to_owned())),
@@ -577,6 +725,32 @@ impl Sim {
                 let asked = matches!(msg, ServerMsg::Bye(crate::protocol::ByeReason::Logout));
                 self.closed(node, conn, asked);
             }
+        }
+    }
+
+    /// Counts what shows a run reached a rule.
+    fn count(&mut self, u: usize, node: u64, msg: &ServerMsg) {
+        use crate::protocol::ErrorReply;
+        let user = &mut self.users[u];
+        match msg {
+            ServerMsg::Error(ErrorReply::LockedNow { .. }) => {
+                self.report.lockouts += 1;
+                user.locked_at = Some(node);
+            }
+            ServerMsg::Error(ErrorReply::Locked { .. }) => {
+                if user.locked_at.is_some_and(|n| n != node) {
+                    self.report.lockouts_met_elsewhere += 1;
+                }
+            }
+            ServerMsg::Error(ErrorReply::BlockedBy { .. }) => self.report.refused_blocked += 1,
+            ServerMsg::GroupMessage { id, .. }
+            | ServerMsg::OfflineMessage {
+                id, group: Some(_), ..
+            } if !user.shown_ids.contains(id) => self.report.group_messages_shown += 1,
+            ServerMsg::GroupLeft { user: who, .. } if **who == *user.name => {
+                self.report.groups_left += 1
+            }
+            _ => {}
         }
     }
 
@@ -674,6 +848,20 @@ impl Sim {
         if let Some(m) = &self.mismatch {
             return Err(violation(name::ACKNOWLEDGED_KEPT, m.clone()));
         }
+        if let Some(u) = self.users.iter().find(|u| u.broken.is_some()) {
+            return Err(violation(
+                name::SEEN_RULES,
+                format!(
+                    "{} (its last lines: {:?})",
+                    u.broken.clone().unwrap_or_default(),
+                    u.last
+                ),
+            ));
+        }
+        let nodes = &self.nodes;
+        self.reference
+            .all_shown(|c| nodes.iter().any(|n| n.node.is_own(c)))
+            .map_err(|e| violation(name::MODEL, e))?;
         // Replicas agree: every node has read the whole log, and holds the same state.
         let end = self.redis.highest_position();
         let mut states = Vec::new();
@@ -715,7 +903,10 @@ impl Sim {
         }
         for a in &self.acked {
             let recipient = &self.users[a.to];
-            if recipient.shown.contains_key(&a.text) {
+            // Blocking a sender discards what it left for the blocker, stored or not.
+            if recipient.shown.contains_key(&a.text)
+                || self.reference.discarded_by_block.contains(&a.text)
+            {
                 continue;
             }
             let with_node = a.told == Told::Delivered

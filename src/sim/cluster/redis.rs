@@ -10,9 +10,6 @@ use std::collections::BTreeMap;
 use crate::server::{LogEntry, LoggedEvent};
 use crate::time::Timestamp;
 
-/// How long a lease lasts, as the shell's (`shell::cluster::LEASE`).
-pub const LEASE_MS: u64 = 5_000;
-
 /// An append (one entry: a node's batch of events) on its way.
 #[derive(Clone, Debug)]
 struct InFlight {
@@ -178,10 +175,19 @@ impl Redis {
             .map(|l| &l.entry)
     }
 
-    /// `node` renews its lease at `now`, having read up to `applied`.
-    pub fn renew(&mut self, node: u64, now: Timestamp, applied: u64) {
+    /// `node` renews its lease at `now` for `lease_ms`, having read up to `applied`.
+    pub fn renew(&mut self, node: u64, now: Timestamp, lease_ms: u64, applied: u64) {
         self.leases
-            .insert(node, (now.plus_millis(LEASE_MS), applied));
+            .insert(node, (now.plus_millis(lease_ms), applied));
+    }
+
+    /// How far each node holding a lease at `now` had read when it renewed.
+    pub fn applied(&self, now: Timestamp) -> Vec<(u64, u64)> {
+        self.leases
+            .iter()
+            .filter(|(_, (until, _))| *until > now)
+            .map(|(n, (_, applied))| (*n, *applied))
+            .collect()
     }
 
     /// The nodes holding a lease at `now`.
@@ -193,25 +199,29 @@ impl Redis {
             .collect()
     }
 
-    /// Stores a snapshot if it is newer than the one stored, and trims the log behind it but never past
-    /// what a live node other than `by` has read (as the shell's snapshot task does).
-    pub fn store_snapshot(&mut self, now: Timestamp, by: u64, position: u64, bytes: Vec<u8>) {
+    /// Stores a snapshot if it is newer than the one stored (as the shell's script does). Whether
+    /// it was.
+    pub fn store_snapshot(&mut self, now: Timestamp, position: u64, bytes: Vec<u8>) -> bool {
         if self.stalled(now)
             || self
                 .snapshot
                 .as_ref()
                 .is_some_and(|(at, _)| *at >= position)
         {
+            return false;
+        }
+        self.snapshot = Some((position, bytes));
+        true
+    }
+
+    /// Trims the entries before `keep_from`, but none after the stored snapshot (as the shell's
+    /// script does: how far is the node's to say).
+    pub fn trim(&mut self, now: Timestamp, keep_from: u64) {
+        if self.stalled(now) {
             return;
         }
-        let slowest = self
-            .leases
-            .iter()
-            .filter(|(n, (until, _))| **n != by && *until > now)
-            .map(|(_, (_, applied))| *applied)
-            .min();
-        let keep_from = slowest.unwrap_or(position).min(position) + 1;
-        self.snapshot = Some((position, bytes));
+        let stored = self.snapshot.as_ref().map_or(0, |(at, _)| *at);
+        let keep_from = keep_from.min(stored + 1);
         self.entries.retain(|l| l.entry.position >= keep_from);
     }
 }

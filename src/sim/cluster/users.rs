@@ -1,7 +1,13 @@
-//! The simulated users of a cluster: one client each, logging in at some node, sending numbered
-//! messages with receipts on, acknowledging what they are shown (live and stored, as the natter client
-//! does after saying `acks on`), and keeping what they were told and what they were shown, for the
-//! invariants.
+//! The simulated users of a cluster: one client each, logging in at some node (now and then with a
+//! wrong password, a few times in a row at different nodes), sending numbered messages with receipts
+//! on, blocking and unblocking each other, making, joining and leaving groups and writing to them,
+//! acknowledging what they are shown (live and stored, as the natter client does after saying `acks
+//! on`), and keeping what they were told and what they were shown, for the invariants.
+//!
+//! Each client checks what it alone can see, whatever the model says: once shown `BLOCKED x` (and
+//! not `UNBLOCKED x` since) it is never shown a message from `x` nor `x`'s presence; once shown that
+//! it left a group (and not that it was added again) it is shown no new message of that group in that
+//! session.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -44,8 +50,9 @@ pub struct User {
     /// Connections that ended without the user asking (their node died, was cut off, or left
     /// behind).
     pub disrupted: BTreeSet<ConnId>,
-    /// Messages sent and not yet answered, oldest first: their recipient and text.
-    pub pending: VecDeque<(usize, String)>,
+    /// Commands sent and not yet answered, oldest first (the core answers one connection's commands
+    /// in order).
+    pub pending: VecDeque<Pending>,
     /// Messages answered `SENT <id>` (queued for an online recipient), whose `DELIVERED` or `STORED`
     /// comes later under that id.
     pub queued: BTreeMap<u64, (usize, String)>,
@@ -56,6 +63,28 @@ pub struct User {
     pub shown_ids: BTreeSet<u64>,
     /// The last lines its client was sent, for a failure's report.
     pub last: VecDeque<String>,
+    /// Users it was shown it blocked (and not since unblocked).
+    pub blocked: BTreeSet<String>,
+    /// Groups it was shown it left in this session (and not since that it was added again: a user
+    /// added while offline is not told, so a new session forgets them).
+    pub left: BTreeSet<String>,
+    /// Logins still to try with a wrong password, each at another node.
+    pub fumbles: u32,
+    /// The node it last connected to.
+    pub last_node: Option<u64>,
+    /// The node whose answer said the account was locked, last.
+    pub locked_at: Option<u64>,
+    /// A rule its client saw broken, once one was.
+    pub broken: Option<String>,
+}
+
+/// A command waiting for its answer.
+#[derive(Clone, Debug)]
+pub enum Pending {
+    /// `message`: its recipient and text.
+    Message(usize, String),
+    /// Any other command with an answer (`block`, `unblock`, the group commands).
+    Other,
 }
 
 impl User {
@@ -99,8 +128,11 @@ pub fn receive(user: &mut User, msg: &ServerMsg) -> Reaction {
         user.last.pop_front();
     }
     user.last.push_back(format!("{msg:?}"));
+    watch_rules(user, msg);
     match msg {
         ServerMsg::Welcome { .. } => {
+            // Added to a group while offline is told to nobody: what it left then is not known.
+            user.left.clear();
             if let Some(s) = &mut user.session {
                 s.welcomed = true;
                 user.logins += 1;
@@ -117,12 +149,26 @@ pub fn receive(user: &mut User, msg: &ServerMsg) -> Reaction {
         }
         // Queued for its online recipient: its fate comes later, under this id.
         ServerMsg::Sent { id, to } => match user.pending.pop_front() {
-            Some((r, text)) => {
+            Some(Pending::Message(r, text)) => {
                 user.queued.insert(*id, (r, text.clone()));
                 Reaction::Answered(r, text, None, Some(to.to_string()))
             }
-            None => Reaction::Nothing,
+            _ => Reaction::Nothing,
         },
+        // The answers to the other commands.
+        ServerMsg::Blocked { .. }
+        | ServerMsg::Unblocked { .. }
+        | ServerMsg::GroupCreated { .. }
+        | ServerMsg::GroupSent { .. } => {
+            user.pending.pop_front();
+            Reaction::Nothing
+        }
+        ServerMsg::GroupJoined { by, .. } | ServerMsg::GroupLeft { user: by, .. }
+            if **by == *user.name =>
+        {
+            user.pending.pop_front();
+            Reaction::Nothing
+        }
         // A login refused (already online elsewhere: a session its dead node still holds until the
         // cluster ends it; locked): the client hangs up and tries again later.
         ServerMsg::Error(_) if user.session.is_some_and(|s| !s.welcomed) => Reaction::LoginFailed,
@@ -148,11 +194,66 @@ pub fn receive(user: &mut User, msg: &ServerMsg) -> Reaction {
                 return Reaction::Answered(to, text, told, named);
             }
             match user.pending.pop_front() {
-                Some((to, text)) => Reaction::Answered(to, text, told, named),
-                None => Reaction::Nothing,
+                Some(Pending::Message(to, text)) => Reaction::Answered(to, text, told, named),
+                _ => Reaction::Nothing,
             }
         }
         ServerMsg::Bye(_) => Reaction::Gone,
         _ => Reaction::Nothing,
+    }
+}
+
+/// What `user`'s client alone can tell of the rules from `msg`, noted, and a breach kept.
+fn watch_rules(user: &mut User, msg: &ServerMsg) {
+    let breach = match msg {
+        ServerMsg::Blocked { user: b } => {
+            user.blocked.insert(b.to_string());
+            None
+        }
+        ServerMsg::Unblocked { user: b } => {
+            user.blocked.remove(&**b);
+            None
+        }
+        ServerMsg::GroupLeft { group, user: who } if **who == *user.name => {
+            user.left.insert(group.to_string());
+            None
+        }
+        ServerMsg::GroupJoined {
+            group, user: who, ..
+        } if **who == *user.name => {
+            user.left.remove(&**group);
+            None
+        }
+        ServerMsg::GroupCreated { group, members } if members.iter().any(|m| **m == *user.name) => {
+            user.left.remove(&**group);
+            None
+        }
+        ServerMsg::Presence { user: from, .. } if user.blocked.contains(&**from) => Some(format!(
+            "{} was shown the presence of {from}, whom it blocked",
+            user.name
+        )),
+        ServerMsg::Message { id, from, .. }
+        | ServerMsg::GroupMessage { id, from, .. }
+        | ServerMsg::OfflineMessage { id, from, .. }
+            if user.blocked.contains(&**from) && !user.shown_ids.contains(id) =>
+        {
+            Some(format!(
+                "{} was shown message {id} from {from}, whom it blocked",
+                user.name
+            ))
+        }
+        ServerMsg::GroupMessage { id, group, .. }
+        | ServerMsg::OfflineMessage {
+            id,
+            group: Some(group),
+            ..
+        } if user.left.contains(&**group) && !user.shown_ids.contains(id) => Some(format!(
+            "{} was shown message {id} of group {group}, which it had left",
+            user.name
+        )),
+        _ => None,
+    };
+    if let Some(b) = breach {
+        user.broken.get_or_insert(b);
     }
 }
