@@ -249,12 +249,6 @@ fn rules() -> Config {
     }
 }
 
-impl Redis {
-    fn highest_position(&self) -> u64 {
-        self.entries.last().map_or(0, |l| l.entry.position)
-    }
-}
-
 impl Sim {
     fn below(&mut self, n: u64) -> u64 {
         self.rng.next_u64() % n.max(1)
@@ -391,12 +385,22 @@ impl Sim {
                         }
                         75_000..79_000 => {
                             let whom = self.other_than(u);
-                            let verb = match self.users[u].blocked.contains(&self.users[whom].name)
-                            {
-                                true => "unblock",
-                                false => "block",
+                            let name = self.users[whom].name.clone();
+                            let user = &mut self.users[u];
+                            // Unblocking counts from when it is typed, blocking from when it is
+                            // answered: if the answer is lost with the session, the client cannot
+                            // know whether it happened.
+                            let verb = match user.perhaps_blocked.contains(&name) {
+                                true => {
+                                    user.blocked.remove(&name);
+                                    "unblock"
+                                }
+                                false => {
+                                    user.perhaps_blocked.insert(name.clone());
+                                    "block"
+                                }
                             };
-                            (format!("{verb} {}", self.users[whom].name), Pending::Other)
+                            (format!("{verb} {name}"), Pending::Other)
                         }
                         79_000..81_000 => {
                             let g = self.below(GROUPS);
@@ -411,9 +415,12 @@ impl Sim {
                         81_000..84_000 => {
                             let g = self.below(GROUPS);
                             let whom = self.other_than(u);
-                            // Not someone it blocked: adding them is told to the members who do not
-                            // block them, so the adder would hear no answer.
-                            if self.users[u].blocked.contains(&self.users[whom].name) {
+                            // Not someone it may have blocked: adding them is told to the members who
+                            // do not block them, so the adder would hear no answer.
+                            if self.users[u]
+                                .perhaps_blocked
+                                .contains(&self.users[whom].name)
+                            {
                                 continue;
                             }
                             (
@@ -466,7 +473,7 @@ impl Sim {
         // Each user from an address of its own: the per-address limits hold as for any users.
         let peer = std::net::SocketAddr::from(([127, 0, 0, 1 + u as u8], 40_000));
         self.input(node, conn, WaitingInput::Open(peer));
-        for line in [name, password, "receipts on".to_owned()] {
+        for line in [name, password] {
             self.input(node, conn, WaitingInput::Line(line));
         }
     }
@@ -699,7 +706,11 @@ impl Sim {
         self.count(u, node, msg);
         match receive(&mut self.users[u], msg) {
             Reaction::Nothing => {}
-            Reaction::Say(line) => self.input(node, conn, WaitingInput::Line(line.to_owned())),
+            Reaction::Say(lines) => {
+                for line in lines {
+                    self.input(node, conn, WaitingInput::Line((*line).to_owned()));
+                }
+            }
             Reaction::Ack(id) => self.input(node, conn, WaitingInput::Line(format!("ack {id}"))),
             Reaction::Answered(to, text, _, Some(named)) if named != self.users[to].name => {
                 self.mismatch.get_or_insert(format!(
@@ -709,7 +720,12 @@ impl Sim {
             }
             Reaction::Answered(to, text, Some(told), _) => {
                 self.report.acknowledged += 1;
-                self.acked.push(Acked { text, to, told });
+                self.acked.push(Acked {
+                    text,
+                    from: u,
+                    to,
+                    told,
+                });
             }
             Reaction::Answered(_, _, None, _) => {}
             Reaction::LoginFailed => {
@@ -930,7 +946,8 @@ impl Sim {
                 format!(
                     "{:?} to {}, acknowledged to its sender as {:?}, was never shown (its \
                      recipient: session {:?}, {} logins, disrupted {:?}, last sent {:?}; still in \
-                     its mailbox: {kept:?}; delivered to {:?})",
+                     its mailbox: {kept:?}; delivered to {:?}; the model sent it: {:?}; its \
+                     sender's last lines: {:?})",
                     a.text,
                     recipient.name,
                     a.told,
@@ -938,7 +955,9 @@ impl Sim {
                     recipient.logins,
                     recipient.disrupted,
                     recipient.last,
-                    self.delivered_to.get(&a.text)
+                    self.delivered_to.get(&a.text),
+                    self.reference.trail(&a.text),
+                    self.users[a.from].last,
                 ),
             ));
         }

@@ -159,6 +159,11 @@ impl Redis {
         self.stalled_until = self.stalled_until.max(now.plus_millis(down_ms));
     }
 
+    /// The position of the last entry appended (0: none), trimmed or not.
+    pub fn highest_position(&self) -> u64 {
+        self.next - 1
+    }
+
     /// The position of the first entry kept.
     pub fn first(&self) -> u64 {
         self.entries.first().map_or(self.next, |l| l.entry.position)

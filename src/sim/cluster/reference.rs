@@ -206,6 +206,44 @@ impl Reference {
         Ok(())
     }
 
+    /// Where the model sent a message with `text`, and whether each connection was shown it: for a
+    /// failure's report.
+    pub fn trail(&self, text: &str) -> Vec<String> {
+        let mut trail = Vec::new();
+        let ids: BTreeSet<u64> = self
+            .expected
+            .values()
+            .flatten()
+            .filter_map(|m| match m {
+                ServerMsg::Message { id, text: t, .. }
+                | ServerMsg::OfflineMessage { id, text: t, .. }
+                | ServerMsg::GroupMessage { id, text: t, .. } => (t == text).then_some(*id),
+                _ => None,
+            })
+            .collect();
+        for (conn, lines) in &self.expected {
+            let shown = self.shown.get(conn).copied().unwrap_or(0);
+            for (i, m) in lines.iter().enumerate() {
+                let about = match m {
+                    ServerMsg::Message { text: t, .. }
+                    | ServerMsg::OfflineMessage { text: t, .. }
+                    | ServerMsg::GroupMessage { text: t, .. } => t == text,
+                    ServerMsg::Sent { id, .. }
+                    | ServerMsg::Delivered { id, .. }
+                    | ServerMsg::Stored { id, .. } => ids.contains(id),
+                    _ => false,
+                };
+                if about {
+                    trail.push(format!(
+                        "{conn} line {i} (shown {shown}{}): {m:?}",
+                        if self.cut.contains(conn) { ", cut" } else { "" }
+                    ));
+                }
+            }
+        }
+        trail
+    }
+
     /// `conn`'s node stopped serving it on its own: what the model says it would have been shown
     /// next is lost with the connection.
     pub fn cut(&mut self, conn: ConnId) {

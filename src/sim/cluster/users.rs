@@ -5,7 +5,7 @@
 //! on`), and keeping what they were told and what they were shown, for the invariants.
 //!
 //! Each client checks what it alone can see, whatever the model says: once shown `BLOCKED x` (and
-//! not `UNBLOCKED x` since) it is never shown a message from `x` nor `x`'s presence; once shown that
+//! not typed `unblock x` since) it is never shown a message from `x` nor `x`'s presence; once shown that
 //! it left a group (and not that it was added again) it is shown no new message of that group in that
 //! session.
 
@@ -27,6 +27,8 @@ pub enum Told {
 #[derive(Clone, Debug)]
 pub struct Acked {
     pub text: String,
+    /// Its sender and recipient.
+    pub from: usize,
     pub to: usize,
     pub told: Told,
 }
@@ -63,8 +65,10 @@ pub struct User {
     pub shown_ids: BTreeSet<u64>,
     /// The last lines its client was sent, for a failure's report.
     pub last: VecDeque<String>,
-    /// Users it was shown it blocked (and not since unblocked).
+    /// Users it was shown it blocked (and has not typed `unblock` for since).
     pub blocked: BTreeSet<String>,
+    /// Users it typed `block` for and was not shown it unblocked since.
+    pub perhaps_blocked: BTreeSet<String>,
     /// Groups it was shown it left in this session (and not since that it was added again: a user
     /// added while offline is not told, so a new session forgets them).
     pub left: BTreeSet<String>,
@@ -112,8 +116,8 @@ impl User {
 /// of its messages.
 pub enum Reaction {
     Nothing,
-    /// A line the client sends by itself (`acks on` after the welcome).
-    Say(&'static str),
+    /// Lines the client sends by itself (`acks on` and `receipts on` after the welcome).
+    Say(&'static [&'static str]),
     Ack(u64),
     /// An answer to the oldest message pending: its recipient and text, what the sender was told,
     /// and the recipient the answer names.
@@ -137,7 +141,10 @@ pub fn receive(user: &mut User, msg: &ServerMsg) -> Reaction {
                 s.welcomed = true;
                 user.logins += 1;
             }
-            Reaction::Say("acks on")
+            // `acks on` first, as natter's client does: a session whose first command is another
+            // does not acknowledge, and what it is written counts as delivered once written (lost
+            // if its node dies before the client reads it).
+            Reaction::Say(&["acks on", "receipts on"])
         }
         ServerMsg::Message { id, text, .. }
         | ServerMsg::GroupMessage { id, text, .. }
@@ -206,12 +213,16 @@ pub fn receive(user: &mut User, msg: &ServerMsg) -> Reaction {
 /// What `user`'s client alone can tell of the rules from `msg`, noted, and a breach kept.
 fn watch_rules(user: &mut User, msg: &ServerMsg) {
     let breach = match msg {
-        ServerMsg::Blocked { user: b } => {
+        ServerMsg::Blocked { user: b }
+        | ServerMsg::Error(crate::protocol::ErrorReply::AlreadyBlocked { user: b }) => {
             user.blocked.insert(b.to_string());
+            user.perhaps_blocked.insert(b.to_string());
             None
         }
-        ServerMsg::Unblocked { user: b } => {
+        ServerMsg::Unblocked { user: b }
+        | ServerMsg::Error(crate::protocol::ErrorReply::NotBlocked { user: b }) => {
             user.blocked.remove(&**b);
+            user.perhaps_blocked.remove(&**b);
             None
         }
         ServerMsg::GroupLeft { group, user: who } if **who == *user.name => {
