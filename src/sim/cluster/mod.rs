@@ -753,10 +753,10 @@ impl Sim {
                 self.report.lockouts += 1;
                 user.locked_at = Some(node);
             }
-            ServerMsg::Error(ErrorReply::Locked { .. }) => {
-                if user.locked_at.is_some_and(|n| n != node) {
-                    self.report.lockouts_met_elsewhere += 1;
-                }
+            ServerMsg::Error(ErrorReply::Locked { .. })
+                if user.locked_at.is_some_and(|n| n != node) =>
+            {
+                self.report.lockouts_met_elsewhere += 1;
             }
             ServerMsg::Error(ErrorReply::BlockedBy { .. }) => self.report.refused_blocked += 1,
             ServerMsg::GroupMessage { id, .. }
