@@ -297,7 +297,8 @@ fn a_sealed_cluster_leaves_no_message_text_nor_account_in_redis() {
         bytes_of(&h, &mut raw);
         raw
     });
-    assert!(holds(&xrange, "0-1"), "XRANGE answered with the log");
+    // (Some entry id: the first ones may be trimmed already, behind the snapshot.)
+    assert!(holds(&xrange, "0-"), "XRANGE answered with the log");
     for text in [
         "secret plan",
         "kept for carol",
