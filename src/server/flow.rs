@@ -54,27 +54,31 @@ pub(crate) enum Class {
     Bookkeeping,
 }
 
+/// The next word of `bytes` (after blanks) and what follows it; `None` for a word longer than any
+/// command word (16 bytes), which names no command and is not looked up.
+fn next_word(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let start = bytes
+        .iter()
+        .position(|&b| b != b' ' && b != b'\t')
+        .unwrap_or(bytes.len());
+    let rest = &bytes[start..];
+    let end = rest
+        .iter()
+        .position(|&b| b == b' ' || b == b'\t')
+        .unwrap_or(rest.len());
+    (end <= 16).then(|| (&rest[..end], &rest[end..]))
+}
+
 impl Class {
-    /// The class of a logged-in connection's line, by its first word alone: a bookkeeping line is one
-    /// whose command the table says is not the user's activity (the commands a client sends on its
+    /// The class of a logged-in connection's line, by its command words alone: a bookkeeping line is
+    /// one whose command the table says is not the user's activity (the commands a client sends on its
     /// own). This looks at a few bytes and never parses the line, so a flood of long lines costs no
     /// more here than a flood of short ones. A line that is not text, or names no command, is a
     /// command (it will be answered with an error, which is the user's doing).
     pub(crate) fn of_line(line: &[u8]) -> Class {
-        let start = line
-            .iter()
-            .position(|&b| b != b' ' && b != b'\t')
-            .unwrap_or(line.len());
-        let rest = &line[start..];
-        let end = rest
-            .iter()
-            .position(|&b| b == b' ' || b == b'\t')
-            .unwrap_or(rest.len());
-        let word = &rest[..end];
-        // No command word is longer than this: a long first word is no command, and not looked up.
-        if word.len() > 16 {
+        let Some((word, rest)) = next_word(line) else {
             return Class::Command;
-        }
+        };
         let Some(word) = std::str::from_utf8(word).ok() else {
             return Class::Command;
         };
@@ -84,20 +88,9 @@ impl Class {
         let name = if first.spec().sub.is_some() {
             // A family whose members differ (`keys add` is the client's bookkeeping, `keys claim` the
             // user's doing): its second word decides, looked at as sparingly as the first.
-            let rest = &rest[end..];
-            let start = rest
-                .iter()
-                .position(|&b| b != b' ' && b != b'\t')
-                .unwrap_or(rest.len());
-            let rest = &rest[start..];
-            let end = rest
-                .iter()
-                .position(|&b| b == b' ' || b == b'\t')
-                .unwrap_or(rest.len());
-            let sub = &rest[..end];
-            if sub.len() > 16 {
+            let Some((sub, _)) = next_word(rest) else {
                 return Class::Command;
-            }
+            };
             std::str::from_utf8(sub)
                 .ok()
                 .and_then(|sub| CommandName::from_words(word, Some(sub)))
