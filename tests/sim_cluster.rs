@@ -33,7 +33,7 @@ fn cluster_seeds_pass_every_invariant() {
     };
     let started = std::time::Instant::now();
     let (mut entries, mut acknowledged, mut lost_with_node) = (0, 0, 0);
-    let mut faults = [0u32; 7];
+    let mut faults = [0u32; 8];
     let mut rules = [0u32; 6];
     for seed in &seeds {
         match run(*seed, &cfg) {
@@ -49,6 +49,7 @@ fn cluster_seeds_pass_every_invariant() {
                     r.stalls,
                     r.redis_restarts,
                     r.restarts_from_snapshot,
+                    r.slow_links,
                 ]) {
                     *f += n;
                 }
@@ -72,7 +73,7 @@ fn cluster_seeds_pass_every_invariant() {
     println!(
         "{} seeds in {:.1} s: {entries} log entries, {acknowledged} messages acknowledged, \
          {lost_with_node} DELIVERED lost with the recipient's node; faults: {} kills, {} joins, \
-         {} freezes, {} lease lapses, {} Redis stalls, {} Redis restarts, {} restarts from a snapshot; \
+         {} freezes, {} lease lapses, {} Redis stalls, {} Redis restarts, {} restarts from a snapshot, {} slow links; \
          rules: {} lockouts, {} logins met one ({} at another node), {} messages refused for a block, \
          {} group messages shown, {} groups left",
         seeds.len(),
@@ -84,6 +85,7 @@ fn cluster_seeds_pass_every_invariant() {
         faults[4],
         faults[5],
         faults[6],
+        faults[7],
         rules[0],
         rules[1],
         rules[2],

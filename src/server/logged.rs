@@ -61,6 +61,18 @@ pub enum OwnedEvent {
     /// ticks so that the log's time moves on when nobody types, and every copy of the core acts on its
     /// deadlines ([`super::ServerState::handle_timeout`]) at the same place in the log.
     Tick,
+    /// Not an event of the core: a node found cluster node `node` dead (its lease ran out). Every
+    /// copy ends that node's sessions here, whichever of them it holds at this place of the log, and
+    /// takes none of that node's later entries until the node itself says it is back: an append it
+    /// made before it stopped serving, arriving late, never acts.
+    NodeDead {
+        node: u64,
+    },
+    /// Not an event of the core: node `node`, found dead, serves again (it refused every connection
+    /// it had when it read so); its entries count from here.
+    NodeBack {
+        node: u64,
+    },
 }
 
 impl LoggedEvent {
@@ -97,7 +109,8 @@ impl LoggedEvent {
     }
 
     /// The event, to feed to a core (with [`Self::at`] as the time); `None` for a tick, which is
-    /// [`super::ServerState::handle_timeout`] at that time.
+    /// [`super::ServerState::handle_timeout`] at that time, and for a node's death or return, which
+    /// the copy of the core keeps beside it (`super::ReplicaLog`).
     pub fn as_event(&self) -> Option<Event<'_>> {
         Some(match &self.event {
             OwnedEvent::Connected { conn, peer } => Event::Connected {
@@ -123,7 +136,9 @@ impl LoggedEvent {
             },
             OwnedEvent::Drained { conn } => Event::Drained { conn: *conn },
             OwnedEvent::Shutdown => Event::Shutdown,
-            OwnedEvent::Tick => return None,
+            OwnedEvent::Tick | OwnedEvent::NodeDead { .. } | OwnedEvent::NodeBack { .. } => {
+                return None;
+            }
         })
     }
 }
@@ -229,7 +244,9 @@ impl LoggedEvent {
             OwnedEvent::SecretLine { .. } => 8 + 1,
             OwnedEvent::LineTooLong { .. }
             | OwnedEvent::Disconnected { .. }
-            | OwnedEvent::Drained { .. } => 8,
+            | OwnedEvent::Drained { .. }
+            | OwnedEvent::NodeDead { .. }
+            | OwnedEvent::NodeBack { .. } => 8,
             OwnedEvent::Shutdown | OwnedEvent::Tick => 0,
         };
         8 + 1 + body
@@ -299,6 +316,14 @@ impl LoggedEvent {
                 b.push(10);
                 conn(b, c);
                 b.push(shape_code(*shape));
+            }
+            OwnedEvent::NodeDead { node } => {
+                b.push(11);
+                b.extend_from_slice(&node.to_le_bytes());
+            }
+            OwnedEvent::NodeBack { node } => {
+                b.push(12);
+                b.extend_from_slice(&node.to_le_bytes());
             }
         }
     }
@@ -400,6 +425,8 @@ impl LoggedEvent {
                 conn: r.conn()?,
                 shape: shape_of_code(r.u8()?)?,
             },
+            11 => OwnedEvent::NodeDead { node: r.u64()? },
+            12 => OwnedEvent::NodeBack { node: r.u64()? },
             t => return Err(LogDecodeError::Tag(t)),
         };
         Ok(LoggedEvent { at, event })
@@ -495,6 +522,8 @@ mod tests {
             conn.prop_map(|conn| OwnedEvent::Drained { conn }),
             Just(OwnedEvent::Shutdown),
             Just(OwnedEvent::Tick),
+            any::<u64>().prop_map(|node| OwnedEvent::NodeDead { node }),
+            any::<u64>().prop_map(|node| OwnedEvent::NodeBack { node }),
         ]
     }
 

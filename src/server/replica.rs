@@ -15,11 +15,18 @@
 //!   count once, together);
 //! - **the position** of the last entry fed, so that a snapshot says where to go on reading, and a
 //!   reader that finds entries missing (the log was trimmed past it) knows it must start again from a
-//!   snapshot rather than go on with a hole.
+//!   snapshot rather than go on with a hole;
+//! - **the nodes found dead**: when the log says a node is dead ([`OwnedEvent::NodeDead`]), every
+//!   copy ends the sessions of that node it holds *at that place of the log*, and takes none of the
+//!   node's later entries until the node says it is back ([`OwnedEvent::NodeBack`]). Whoever noticed
+//!   the death may have read less of the log than was there, and a node cut off may have appends on
+//!   their way (sent before it stopped serving, arriving after a partition heals, or sent again after
+//!   Redis restarted): decided here, by the log's one order, no session of a dead node is left open
+//!   that nobody will end, and nothing it sent before its death acts after it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use super::event::{ConnId, Effect};
+use super::event::{ConnId, Effect, Event};
 use super::logged::{LoggedEvent, OwnedEvent};
 use super::state::ServerState;
 use crate::time::Timestamp;
@@ -51,7 +58,10 @@ impl LogEntry {
             | OwnedEvent::PasswordChecked { conn, .. }
             | OwnedEvent::PasswordHashed { conn, .. }
             | OwnedEvent::Drained { conn } => Some(conn),
-            OwnedEvent::Shutdown | OwnedEvent::Tick => None,
+            OwnedEvent::Shutdown
+            | OwnedEvent::Tick
+            | OwnedEvent::NodeDead { .. }
+            | OwnedEvent::NodeBack { .. } => None,
         }
     }
 }
@@ -94,6 +104,8 @@ pub struct ReplicaLog {
     dedup: Dedup,
     log_now: Timestamp,
     position: u64,
+    /// Nodes the log found dead and that have not said they are back: their entries are not taken.
+    dead: BTreeSet<u64>,
 }
 
 impl Default for ReplicaLog {
@@ -109,6 +121,7 @@ impl ReplicaLog {
             dedup: Dedup::default(),
             log_now: Timestamp(0),
             position: 0,
+            dead: BTreeSet::new(),
         }
     }
 
@@ -133,7 +146,7 @@ impl ReplicaLog {
         let applied = self.admit(entry);
         if applied == Applied::Fed {
             for event in &entry.events {
-                self.feed(core, event, out);
+                self.feed(core, entry.node, event, out);
             }
         }
         applied
@@ -159,14 +172,69 @@ impl ReplicaLog {
         Applied::Fed
     }
 
-    /// Feeds one event of the entry just admitted to `core`, after the deadlines due by its time (the
-    /// log's time never goes back), appending what the core made to `out`.
-    pub fn feed(&mut self, core: &mut ServerState, event: &LoggedEvent, out: &mut Vec<Effect>) {
+    /// Feeds one event of the entry just admitted (appended by node `from`) to `core`, after the
+    /// deadlines due by its time (the log's time never goes back), appending what the core made to
+    /// `out`. Whether it was taken: an event of a node the log found dead is not (not even its time),
+    /// but for that node's word that it is back.
+    pub fn feed(
+        &mut self,
+        core: &mut ServerState,
+        from: u64,
+        event: &LoggedEvent,
+        out: &mut Vec<Effect>,
+    ) -> bool {
+        if !self.takes(from, &event.event) {
+            return false;
+        }
         let at = event.at.max(self.log_now);
         self.log_now = at;
         core.handle_timeout(at, out);
-        if let Some(event) = event.as_event() {
-            core.handle(event, at, out);
+        match event.event {
+            OwnedEvent::NodeDead { node } => self.node_dead(core, node, at, out),
+            OwnedEvent::NodeBack { node } => {
+                self.dead.remove(&node);
+            }
+            _ => {
+                if let Some(event) = event.as_event() {
+                    core.handle(event, at, out);
+                }
+            }
+        }
+        true
+    }
+
+    /// Whether an event of an entry node `from` appended is taken: none of a node found dead, until
+    /// it says it is back (only a node itself says so).
+    pub fn takes(&self, from: u64, event: &OwnedEvent) -> bool {
+        !self.dead.contains(&from) || *event == (OwnedEvent::NodeBack { node: from })
+    }
+
+    /// Whether the log has found `node` dead, and not heard since that it is back.
+    pub fn is_dead(&self, node: u64) -> bool {
+        self.dead.contains(&node)
+    }
+
+    /// The log found `node` dead: every connection of its that the core holds open here is ended, in
+    /// the order of their numbers (as on every copy). Once only: a second word of the same death
+    /// finds nothing of the node's left open, since nothing of it was taken meanwhile.
+    fn node_dead(
+        &mut self,
+        core: &mut ServerState,
+        node: u64,
+        at: Timestamp,
+        out: &mut Vec<Effect>,
+    ) {
+        if !self.dead.insert(node) {
+            return;
+        }
+        let mut gone: Vec<ConnId> = core
+            .open_conns()
+            .into_iter()
+            .filter(|c| c.node() == node)
+            .collect();
+        gone.sort_unstable();
+        for conn in gone {
+            core.handle(Event::Disconnected { conn }, at, out);
         }
     }
 }

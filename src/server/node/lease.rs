@@ -1,11 +1,10 @@
 //! What a node knows of the cluster's leases: whether it may serve (its own lease renewed recently
-//! enough), which other nodes are dead, and which live node has the lowest number; and when to renew.
+//! enough) and which live node has the lowest number; and when to renew. (Which nodes are dead is
+//! the shared log's to say, so every node agrees: `super::Node::members`.)
 //!
 //! The renewals themselves are the shell's (a thread of their own, so a busy node never lets its
 //! lease lapse), at the times [`Renewals`] gives; it reports each one that worked, with the instant it
 //! was *sent*, and what it read of the others'. What follows from them is decided here.
-
-use std::collections::BTreeSet;
 
 use crate::time::Timestamp;
 
@@ -58,6 +57,16 @@ impl Renewals {
     }
 }
 
+/// What a renewal that worked found of the lease in Redis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LeaseWas {
+    /// Still there: the lease never lapsed since the last renewal.
+    Held,
+    /// Gone: it ran out before this renewal made it anew, so the other nodes may have found this one
+    /// dead meanwhile (whatever this node's own clock says).
+    Lapsed,
+}
+
 /// A node's view of the leases.
 #[derive(Clone, Debug)]
 pub(super) struct Lease {
@@ -67,8 +76,6 @@ pub(super) struct Lease {
     /// the lease runs out in Redis, which is later: the renewal is counted from when it was sent).
     fence_after_ms: u64,
     fenced: bool,
-    /// Other nodes whose lease was found gone, and whose connections were ended for it.
-    dead: BTreeSet<u64>,
     /// The live node with the lowest number, as last read.
     lowest_live: Option<u64>,
 }
@@ -89,13 +96,17 @@ impl Lease {
             renewed: now,
             fence_after_ms,
             fenced: false,
-            dead: BTreeSet::new(),
             lowest_live: None,
         }
     }
 
     pub(super) fn fenced(&self) -> bool {
         self.fenced
+    }
+
+    /// Stops serving now, whatever the deadline says (the lease was found gone).
+    pub(super) fn fence(&mut self) {
+        self.fenced = true;
     }
 
     /// A renewal sent at `sent` worked.
@@ -118,24 +129,9 @@ impl Lease {
         None
     }
 
-    /// The nodes `1..=highest` but `me`, read as holding a lease (`live`) or not: the ones newly found
-    /// dead, in order. A node found alive again (it was cut off and came back) is watched anew.
-    pub(super) fn members(&mut self, me: u64, highest: u64, live: &[u64]) -> Vec<u64> {
+    /// The nodes read as holding a lease now (which are dead is the log's to say).
+    pub(super) fn live(&mut self, live: &[u64]) {
         self.lowest_live = live.iter().copied().min();
-        let mut newly_dead = Vec::new();
-        for other in (1..=highest).filter(|n| *n != me) {
-            if live.contains(&other) {
-                self.dead.remove(&other);
-            } else if self.dead.insert(other) {
-                newly_dead.push(other);
-            }
-        }
-        newly_dead
-    }
-
-    /// Whether `node` was found dead (and not seen alive since).
-    pub(super) fn is_dead(&self, node: u64) -> bool {
-        self.dead.contains(&node)
     }
 
     /// Whether `me` is the live node with the lowest number, and serving: the one that takes the

@@ -47,12 +47,12 @@ mod schedule;
 mod tests;
 mod trim;
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::net::SocketAddr;
 
 use rustc_hash::FxHashMap;
 
-pub use self::lease::{LEASE_MS, Renewals};
+pub use self::lease::{LEASE_MS, LeaseWas, Renewals};
 use self::lease::{Lease, LeaseChange};
 use self::schedule::Schedule;
 use self::trim::Trim;
@@ -64,14 +64,7 @@ use super::{
 use crate::protocol::ByeReason;
 use crate::time::Timestamp;
 
-/// The node's number is in the high bits of its connection ids: ids are unique across the cluster, and
-/// every node can tell whose a connection is.
-pub const NODE_SHIFT: u32 = 48;
-
-/// The node a connection belongs to (0: a server alone).
-pub fn node_of(conn: ConnId) -> u64 {
-    conn.0 >> NODE_SHIFT
-}
+pub use super::event::NODE_SHIFT;
 
 /// The first connection id of `node` (node 0, a server alone, counts from 1 as it always has).
 pub fn first_conn_id(node: u64) -> u64 {
@@ -164,6 +157,10 @@ pub struct Node {
     trim: Trim,
     /// A hole was found in the log: the node serves nobody until it starts again from a snapshot.
     behind: bool,
+    /// The log found this node dead, and it is to say it is back once it serves.
+    back_wanted: bool,
+    /// Nodes this one said were dead, whose word it has not read back from the log yet.
+    declared: BTreeSet<u64>,
     /// The latest snapshot is to be fetched (a hole was found since the last ask).
     snapshot_wanted: bool,
     /// When this node last appended anything (its entries move the log's time).
@@ -207,6 +204,8 @@ impl Node {
             snapshot_due: false,
             trim: Trim::default(),
             behind: false,
+            back_wanted: false,
+            declared: BTreeSet::new(),
             snapshot_wanted: false,
             last_append: None,
             lost: None,
@@ -340,8 +339,19 @@ impl Node {
         let mut made = std::mem::take(&mut self.scratch);
         for event in &entry.events {
             made.clear();
-            self.log.feed(&mut self.core, event, &mut made);
-            self.fed(entry.node, &event.event, &mut made, now);
+            // Its own word of a death, read back (taken or not): it may be said again if need be.
+            if entry.node == self.id
+                && let OwnedEvent::NodeDead { node } = event.event
+            {
+                self.declared.remove(&node);
+            }
+            let alive = !self.log.is_dead(self.id);
+            if self.log.feed(&mut self.core, entry.node, event, &mut made) {
+                self.fed(entry.node, &event.event, &mut made, now);
+                if alive && self.log.is_dead(self.id) {
+                    self.found_dead(now);
+                }
+            }
         }
         self.scratch = made;
         self.open_gates(now);
@@ -360,7 +370,7 @@ impl Node {
         let conn = LogEntry::conn_of(event);
         // Each node logs what its own connections did (and the timers of its own entries): the
         // operator reads every login once, on the node it happened on.
-        let ours = conn.map_or(from == self.id, |c| node_of(c) == self.id);
+        let ours = conn.map_or(from == self.id, |c| c.node() == self.id);
         if ours
             && let Some(c) = conn
             && matches!(
@@ -376,18 +386,32 @@ impl Node {
         for effect in made.drain(..) {
             self.carry(effect, ours, peer, now);
         }
-        // A session of this node's that another node ended (it thought this one dead): the connection
-        // is refused here too, rather than left open with nobody listening. The word is the fenced
-        // node's: this node could not serve it (its client moves to another node), which is what the
-        // user hears whichever of the two this node learns first.
-        if let OwnedEvent::Disconnected { conn } = *event
-            && self.own.remove(&conn).is_some()
-        {
-            tracing::warn!("{conn}: its session was ended by another node; closing it");
-            self.forget(conn);
-            self.refusals.push_back(Refusal {
-                conn,
-                reason: ByeReason::Unavailable,
+    }
+
+    /// The log says this node is dead (another node found its lease gone): every session of its the
+    /// log held is ended there, and nothing more of its is taken until it says it is back. So every
+    /// connection it has is refused (rather than left open with nobody listening; the word is the
+    /// fenced node's, `BYE unavailable`, and the client moves to another node), and it says it is back:
+    /// what it appends after that counts again, and what it appended before (on its way, or not yet
+    /// read) does not.
+    fn found_dead(&mut self, now: Timestamp) {
+        tracing::warn!(
+            "the cluster found node {} dead (its lease ran out): closing its connections, whose \
+             sessions the cluster ended",
+            self.id
+        );
+        self.refuse_own(ByeReason::Unavailable);
+        self.back_wanted = true;
+        self.say_back(now);
+    }
+
+    /// Appends that this node is back, once the log has found it dead and it serves again.
+    fn say_back(&mut self, now: Timestamp) {
+        if self.back_wanted && !self.fenced() && !self.behind {
+            self.back_wanted = false;
+            self.appends.push_back(LoggedEvent {
+                at: now,
+                event: OwnedEvent::NodeBack { node: self.id },
             });
         }
     }
@@ -520,55 +544,89 @@ impl Node {
 
     /// Appends `event` (at `now`), unless the node is fenced and it is not wanted then.
     fn append(&mut self, event: Event<'_>, now: Timestamp) {
-        let entry = LoggedEvent::new(event, now);
+        self.push_append(LoggedEvent::new(event, now));
+    }
+
+    /// Appends `entry`, unless the node is fenced and it is not wanted then.
+    fn push_append(&mut self, entry: LoggedEvent) {
         if self.fenced() && !wanted_when_fenced(self.id, &entry) {
             return;
         }
-        self.last_append = Some(now);
+        self.last_append = Some(entry.at);
         self.appends.push_back(entry);
     }
 
     /// Refuses every connection of this node's with `reason` and ends its session in the log.
     fn refuse_all(&mut self, reason: ByeReason, now: Timestamp) {
-        let mut own: Vec<ConnId> = self.own.keys().copied().collect();
-        own.sort_unstable();
-        for conn in own {
-            self.own.remove(&conn);
-            self.refusals.push_back(Refusal { conn, reason });
+        for conn in self.refuse_own(reason) {
             self.append(Event::Disconnected { conn }, now);
+        }
+    }
+
+    /// Refuses every connection of this node's with `reason`: the ones refused, in order.
+    fn refuse_own(&mut self, reason: ByeReason) -> Vec<ConnId> {
+        let mut own: Vec<ConnId> = self.own.drain().map(|(conn, _)| conn).collect();
+        own.sort_unstable();
+        for &conn in &own {
+            self.refusals.push_back(Refusal { conn, reason });
         }
         self.gates.clear();
         self.held.clear();
+        own
     }
 
-    /// A renewal of this node's lease, sent at `sent`, worked (at `now`): it serves again if it was
-    /// fenced.
-    pub fn lease_renewed(&mut self, sent: Timestamp, now: Timestamp) {
+    /// A renewal of this node's lease, sent at `sent`, worked (at `now`), and found the lease in
+    /// Redis as `was`: it serves again if it was fenced.
+    ///
+    /// A renewal that comes too late must not hide that the lease lapsed: sent after this node's
+    /// fence deadline, or finding the lease gone from Redis, it means the other nodes may have found
+    /// this one dead and ended its sessions meanwhile (a frozen node thaws and renews before it reads
+    /// the log's news). So the node first refuses its connections, exactly as if it had fenced in
+    /// time, and only then serves again: a session the cluster ended never takes another line.
+    pub fn lease_renewed(&mut self, sent: Timestamp, was: LeaseWas, now: Timestamp) {
+        self.check_lease(sent);
+        if was == LeaseWas::Lapsed && !self.fenced() {
+            self.fence(now, "its lease had run out in Redis when it renewed it");
+        }
         if self.lease.renewed(sent) == Some(LeaseChange::Unfence) {
             tracing::warn!("node {} holds its lease again: serving", self.id);
+            self.say_back(now);
         }
         self.handle_timeout(now);
     }
 
     /// What was read of the cluster's leases: nodes `1..=highest` were given out, and `live` hold a
-    /// lease. Each node newly found dead has its connections ended, in the log.
+    /// lease. Each node newly found dead is said to be so in the log, once, where every copy of the
+    /// core ends its sessions ([`OwnedEvent::NodeDead`]): all it holds at that place of the log, not
+    /// only those this node has read of (it may be behind), and from then on nothing that node
+    /// appended counts until it says it is back.
+    ///
+    /// Whether to say so follows the log, not this node's memory of the leases: a node the log said
+    /// was dead may have come back and died again while this one could not read the leases, and a
+    /// word already on its way is not said twice.
     pub fn members(&mut self, highest: u64, live: &[u64], now: Timestamp) {
-        for node in self.lease.members(self.id, highest, live) {
-            let gone: Vec<ConnId> = self
+        self.lease.live(live);
+        let me = self.id;
+        for node in (1..=highest).filter(|n| *n != me && !live.contains(n)) {
+            if self.log.is_dead(node) || self.declared.contains(&node) {
+                continue;
+            }
+            self.declared.insert(node);
+            let held = self
                 .core
                 .open_conns()
                 .into_iter()
-                .filter(|c| node_of(*c) == node)
-                .collect();
-            if !gone.is_empty() {
+                .filter(|c| c.node() == node)
+                .count();
+            if held > 0 {
                 tracing::warn!(
-                    "cluster node {node} stopped renewing its lease: ending its {} connection(s)",
-                    gone.len()
+                    "cluster node {node} stopped renewing its lease: ending its {held} connection(s)"
                 );
             }
-            for conn in gone {
-                self.append(Event::Disconnected { conn }, now);
-            }
+            self.push_append(LoggedEvent {
+                at: now,
+                event: OwnedEvent::NodeDead { node },
+            });
         }
     }
 
@@ -589,9 +647,9 @@ impl Node {
         self.trim.stored(position);
     }
 
-    /// Whether `node` was found dead (and not seen alive since).
+    /// Whether the log, as far as this node has read it, says `node` is dead (and not yet back).
     pub fn is_dead(&self, node: u64) -> bool {
-        self.lease.is_dead(node)
+        self.log.is_dead(node)
     }
 
     /// The log was trimmed past this node: it starts again from the cluster's latest snapshot
@@ -606,10 +664,13 @@ impl Node {
                 );
                 self.core = core;
                 self.schedule.restart(log.position(), log.log_now());
+                self.back_wanted = log.is_dead(self.id);
+                self.declared.clear();
                 self.log = log;
                 self.behind = false;
                 self.snapshot_wanted = false;
                 self.refuse_all(ByeReason::Unavailable, now);
+                self.say_back(now);
             }
             Err(e) => {
                 self.lost = Some(format!(
@@ -661,15 +722,24 @@ impl Node {
     /// Fences the node if its lease has lapsed by `now`.
     fn check_lease(&mut self, now: Timestamp) {
         if self.lease.at(now) == Some(LeaseChange::Fence) {
-            tracing::error!(
-                "node {} could not renew its lease for {} ms: closing its connections, which the rest \
-                 of the cluster ends",
-                self.id,
+            let why = format!(
+                "it could not renew its lease for {} ms",
                 self.cfg.fence_after_ms
             );
-            self.appends.retain(|e| wanted_when_fenced(self.id, e));
-            self.refuse_all(ByeReason::Unavailable, now);
+            self.fence(now, &why);
         }
+    }
+
+    /// Stops serving (`why`): every connection refused and its session ended in the log, and nothing
+    /// more of theirs appended.
+    fn fence(&mut self, now: Timestamp, why: &str) {
+        tracing::error!(
+            "node {}: {why}: closing its connections, which the rest of the cluster ends",
+            self.id
+        );
+        self.lease.fence();
+        self.appends.retain(|e| wanted_when_fenced(self.id, e));
+        self.refuse_all(ByeReason::Unavailable, now);
     }
 
     /// The next entry to append to the shared log: everything this node has to append since the
@@ -742,8 +812,10 @@ impl Node {
 /// behalf do. (What Redis already has may still count: an append whose answer was lost.)
 pub fn wanted_when_fenced(node: u64, entry: &LoggedEvent) -> bool {
     match &entry.event {
-        OwnedEvent::Disconnected { .. } => true,
+        OwnedEvent::Disconnected { .. }
+        | OwnedEvent::NodeDead { .. }
+        | OwnedEvent::NodeBack { .. } => true,
         OwnedEvent::Tick => false,
-        other => LogEntry::conn_of(other).is_none_or(|c| node_of(c) != node),
+        other => LogEntry::conn_of(other).is_none_or(|c| c.node() != node),
     }
 }

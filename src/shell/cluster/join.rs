@@ -66,7 +66,7 @@ pub struct Joining<'a> {
 pub async fn join(j: Joining<'_>) -> Result<Joined, JoinError> {
     let mut members = Membership::connect(j.endpoint, j.prefix, j.seal.clone()).await?;
     members.check_key().await?;
-    let node = members.join().await?;
+    let node = members.join(super::LEASE).await?;
     if node > MAX_NODE {
         return Err(JoinError::NoNumbersLeft);
     }
@@ -93,8 +93,8 @@ pub async fn join(j: Joining<'_>) -> Result<Joined, JoinError> {
             ReplicaLog::new(),
         ),
     };
-    // At once: a number without a lease reads as a dead node to the others, and the log must not be
-    // trimmed past the snapshot this node is about to read on from.
+    // Before anything is read: the log must not be trimmed past the snapshot this node is about to
+    // read on from.
     members.renew(node, super::LEASE, log.position()).await?;
     let mut warnings: Vec<String> = members.durability_warning().await.into_iter().collect();
     warnings.extend(members.exposure_warnings(j.endpoint).await);

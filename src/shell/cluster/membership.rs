@@ -15,6 +15,7 @@ use redis::{Cmd, FromRedisValue, RedisResult};
 use super::connection::{Conn, Endpoint};
 use super::error::LogError;
 use super::seal::{ClusterKey, setting_context};
+use crate::server::node::LeaseWas;
 
 /// How long one of these requests may take.
 const ANSWER_WITHIN: Duration = Duration::from_secs(2);
@@ -65,6 +66,18 @@ if redis.call('HEXISTS', KEYS[1], 'tls-cert') == 0 then
   redis.call('HSET', KEYS[1], 'tls-cert', ARGV[1], 'tls-key', ARGV[2])
 end
 return redis.call('HMGET', KEYS[1], 'tls-cert', 'tls-key')
+";
+
+/// Gives a node a number never given before and its first lease with it, in one step: a number
+/// without a lease would read as a dead node to the others, who would say so in the log (and the
+/// new node refuse the users it had just taken). It has read nothing of the log yet (0), so nothing
+/// is trimmed meanwhile. KEYS: the counter. ARGV: a lease's key and an `applied` key without their
+/// number, the lease's time (ms).
+const JOIN: &str = r"
+local n = redis.call('INCR', KEYS[1])
+redis.call('SET', ARGV[1] .. n, 1, 'PX', ARGV[3])
+redis.call('SET', ARGV[2] .. n, 0, 'PX', ARGV[3])
+return n
 ";
 
 /// The cluster's certificate as recorded in Redis.
@@ -169,10 +182,18 @@ impl Membership {
         }
     }
 
-    /// A number for this node, never given before (1, 2, ...).
-    pub async fn join(&mut self) -> Result<u64, LogError> {
+    /// A number for this node, never given before (1, 2, ...), holding a lease for `ttl` from now.
+    pub async fn join(&mut self, ttl: Duration) -> Result<u64, LogError> {
         Ok(self
-            .query(redis::cmd("INCR").arg(self.key("nodes")))
+            .query(
+                redis::cmd("EVAL")
+                    .arg(JOIN)
+                    .arg(1)
+                    .arg(self.key("nodes"))
+                    .arg(self.key("lease:"))
+                    .arg(self.key("applied:"))
+                    .arg(ttl.as_millis() as u64),
+            )
             .await?)
     }
 
@@ -196,8 +217,15 @@ impl Membership {
     }
 
     /// Renews `node`'s lease for `ttl`, saying how far it has read the log (`applied`), so that the log
-    /// is never trimmed past a live node.
-    pub async fn renew(&mut self, node: u64, ttl: Duration, applied: u64) -> Result<(), LogError> {
+    /// is never trimmed past a live node. Returns whether the lease was still there: one that had run
+    /// out (the others may have found this node dead meanwhile) is made anew all the same, and the node
+    /// decides what that means. (`SET ... GET` answers the value it replaced: one command, no script.)
+    pub async fn renew(
+        &mut self,
+        node: u64,
+        ttl: Duration,
+        applied: u64,
+    ) -> Result<LeaseWas, LogError> {
         let ttl = ttl.as_millis() as u64;
         let mut pipe = redis::pipe();
         pipe.cmd("SET")
@@ -205,13 +233,17 @@ impl Membership {
             .arg(1)
             .arg("PX")
             .arg(ttl)
+            .arg("GET")
             .cmd("SET")
             .arg(self.key(&format!("applied:{node}")))
             .arg(applied)
             .arg("PX")
             .arg(ttl);
-        self.con.pipeline(&pipe, ANSWER_WITHIN).await?;
-        Ok(())
+        let answers = self.con.pipeline(&pipe, ANSWER_WITHIN).await?;
+        Ok(match answers.first() {
+            Some(redis::Value::Nil) | None => LeaseWas::Lapsed,
+            Some(_) => LeaseWas::Held,
+        })
     }
 
     /// Checks that this node runs the cluster's rules and accounts: the first node to start stores its

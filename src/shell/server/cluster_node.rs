@@ -388,8 +388,8 @@ async fn lease(mut s: LeaseState) {
                 let applied = s.applied.load(Ordering::Relaxed);
                 let ttl = Duration::from_millis(s.renewals.lease_ms());
                 match m.renew(cluster.node, ttl, applied).await {
-                    Ok(()) => {
-                        let _ = s.news.send(News::Renewed { sent }).await;
+                    Ok(was) => {
+                        let _ = s.news.send(News::Renewed { sent, was }).await;
                         let highest = m.nodes().await.unwrap_or(0);
                         if let Ok(nodes) = m.alive(highest).await {
                             let live = nodes.iter().filter(|n| n.alive).map(|n| n.node).collect();

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::server::node::LeaseWas;
 use crate::server::{ConnId, Effect, Event, LogEntry, Record, ServerState};
 use crate::time::Timestamp;
 
@@ -15,8 +16,9 @@ pub(super) enum News {
     /// The cluster's latest snapshot, which the node asked for (it found a hole in the log): it
     /// starts again from it (the entries after it follow).
     Restart(Vec<u8>),
-    /// A renewal of this node's lease, sent at `sent` by the server's clock, worked.
-    Renewed { sent: Timestamp },
+    /// A renewal of this node's lease, sent at `sent` by the server's clock, worked, and found the
+    /// lease as `was`.
+    Renewed { sent: Timestamp, was: LeaseWas },
     /// Nodes `1..=highest` were given out, `live` hold a lease, and `applied` says how far each live
     /// one had read the log when it last renewed.
     Members {

@@ -95,7 +95,7 @@ impl Engine for Replicated {
         match news {
             News::Logged(entry) => self.node.handle_entry(&entry, now),
             News::Restart(bytes) => self.node.restart(&bytes, now),
-            News::Renewed { sent } => self.node.lease_renewed(sent, now),
+            News::Renewed { sent, was } => self.node.lease_renewed(sent, was, now),
             News::Members {
                 highest,
                 live,

@@ -7,8 +7,10 @@
 //! and read the others', act on its deadlines, and carries out what it says; users type. Faults drawn
 //! from the seed: a node killed (its users lose their connection; a new node joins later, from the
 //! latest snapshot, as a late joiner), a node whose lease renewals fail, a node frozen for seconds, a
-//! Redis stall, a Redis restart (answers to appends in flight lost: they are sent again, so some land
-//! twice), and snapshots small enough that the log is trimmed and a node left behind starts again.
+//! node whose appends take seconds to reach Redis (a partition healing: they land after the others
+//! may have found it dead), a Redis stall, a Redis restart (answers to appends in flight lost: they
+//! are sent again, so some land twice), and snapshots small enough that the log is trimmed and a node
+//! left behind starts again.
 //!
 //! Invariants, on every seed:
 //! - **replicas agree**: every live node, once it has read the whole log, has the same state (its
@@ -22,8 +24,11 @@
 //! - **nothing is shown twice**: a message's text is shown to its recipient at most once (one shown
 //!   again, stored after a session ended before its acknowledgement arrived, is recognised by its
 //!   id, as the client does);
-//! - **a session the log ended takes nothing more**: no line of a connection enters the log after
-//!   the entry that ended its session;
+//! - **a session the log ended takes nothing more**: no line of a connection is taken by the copies
+//!   of the core after the entry that ended its session (a node found dead has all its sessions
+//!   ended there, and nothing it appended counts until it says it is back);
+//! - **no session is left at a dead node**: once all is quiet, every connection the cluster holds
+//!   open belongs to a running node (else its user could never log in again);
 //! - **the rules hold cluster-wide**: the reference model, fed the log as it lands (its one order of
 //!   every node's events), says what each connection must be shown, and every line each node shows
 //!   its own connections is the model's next line for that connection (all of them, once all is
@@ -60,13 +65,16 @@ pub mod name {
     pub const ACKNOWLEDGED_KEPT: &str = "cluster-acknowledged-kept";
     /// A message is shown to its recipient at most once.
     pub const SHOWN_ONCE: &str = "cluster-shown-once";
-    /// No line of a connection enters the log after the entry that ended its session.
+    /// No line of a connection is taken after the entry that ended its session.
     pub const ENDED_SESSION: &str = "cluster-ended-session";
     /// Every line a node shows its connections is the reference model's, fed the log.
     pub const MODEL: &str = "cluster-model-agreement";
     /// No client is shown a message or presence of someone it blocked, nor a message of a group it
     /// left.
     pub const SEEN_RULES: &str = "cluster-rules-seen-by-clients";
+    /// Once all is quiet, every connection the cluster holds open is held by a running node: a
+    /// session at a node that died is ended, or its user could never log in again.
+    pub const NO_ORPHANS: &str = "cluster-no-session-at-a-dead-node";
 }
 
 /// One step of the virtual clock.
@@ -114,6 +122,8 @@ pub struct Report {
     pub stalls: u32,
     pub redis_restarts: u32,
     pub restarts_from_snapshot: u32,
+    /// Times a node's appends took seconds to reach Redis.
+    pub slow_links: u32,
     /// Accounts locked by a third wrong password in a row.
     pub lockouts: u32,
     /// Logins refused because the account was locked (after wrong passwords, at any node).
@@ -139,6 +149,11 @@ struct SimNode {
     read_delay_ms: u64,
     frozen_until: Timestamp,
     renewals_fail_until: Timestamp,
+    /// Until then its link to Redis is slow: its appends take [`SimNode::slow_ms`] to arrive (a
+    /// partition healing, packets retransmitted), in order, while its lease renewals, on a
+    /// connection of their own, may work or not.
+    slow_until: Timestamp,
+    slow_ms: u64,
     /// When it renews its lease (the node says), as the shell's lease thread does.
     renewals: Renewals,
     /// Its users' events while it is frozen, handed over when it thaws.
@@ -270,7 +285,7 @@ impl Sim {
         };
         let read = log.position();
         let lease_ms = cfg.lease_ms;
-        self.redis.renew(id, self.now, lease_ms, read);
+        let _ = self.redis.renew(id, self.now, lease_ms, read);
         let read_delay_ms = self.below(30);
         let node = Node::new(id, core, log, cfg, self.now);
         let mut renewals = node.renewals(self.now);
@@ -283,6 +298,8 @@ impl Sim {
             read_delay_ms,
             frozen_until: self.now,
             renewals_fail_until: self.now,
+            slow_until: self.now,
+            slow_ms: 0,
             renewals,
             waiting: Vec::new(),
         });
@@ -322,6 +339,12 @@ impl Sim {
             let ms = 2_000 + self.below(6_000);
             self.nodes[i].renewals_fail_until = now.plus_millis(ms);
             self.report.lease_lapses += 1;
+        }
+        if !self.nodes.is_empty() && self.chance(300) {
+            let i = self.below(self.nodes.len() as u64) as usize;
+            self.nodes[i].slow_ms = 500 + self.below(7_000);
+            self.nodes[i].slow_until = now.plus_millis(1_000 + self.below(4_000));
+            self.report.slow_links += 1;
         }
         if self.chance(300) {
             let ms = 100 + self.below(6_000);
@@ -393,6 +416,7 @@ impl Sim {
                             let verb = match user.perhaps_blocked.contains(&name) {
                                 true => {
                                     user.blocked.remove(&name);
+                                    user.unblocking.insert(name.clone());
                                     "unblock"
                                 }
                                 false => {
@@ -496,25 +520,34 @@ impl Sim {
         let now = self.now;
         self.resend_unanswered();
         for entry in self.redis.land(now) {
-            self.check_landed(&entry)?;
-            self.reference
-                .feed(&entry)
-                .map_err(|e| violation(name::MODEL, e))?;
-            let mut made = Vec::new();
-            let (core, log) = &mut self.oracle;
-            let applied = log.apply(core, &entry, &mut made);
+            let applied = self.oracle.1.admit(&entry);
             assert!(
                 !matches!(applied, crate::server::Applied::Gap { .. }),
                 "the simulated Redis numbered entries with a hole: {applied:?} at {}",
                 entry.position
             );
-            for e in made {
-                if let Effect::Send {
-                    to,
-                    msg: ServerMsg::Message { text, .. },
-                } = e
-                {
-                    self.delivered_to.insert(text, to);
+            // A second copy of an entry (its append was sent again after its answer was lost):
+            // every reader drops it by its node's number, so it neither counts for the checks nor
+            // feeds the model.
+            if applied != crate::server::Applied::Fed {
+                continue;
+            }
+            self.reference
+                .feed(&entry)
+                .map_err(|e| violation(name::MODEL, e))?;
+            for event in &entry.events {
+                self.check_taken(&entry, &event.event)?;
+                let mut made = Vec::new();
+                let (core, log) = &mut self.oracle;
+                log.feed(core, entry.node, event, &mut made);
+                for e in made {
+                    if let Effect::Send {
+                        to,
+                        msg: ServerMsg::Message { text, .. },
+                    } = e
+                    {
+                        self.delivered_to.insert(text, to);
+                    }
                 }
             }
         }
@@ -546,9 +579,10 @@ impl Sim {
                 if ok {
                     let id = self.nodes[i].node.id();
                     let lease_ms = self.nodes[i].renewals.lease_ms();
-                    self.redis
+                    let was = self
+                        .redis
                         .renew(id, now, lease_ms, self.nodes[i].node.position());
-                    self.nodes[i].node.lease_renewed(now, now);
+                    self.nodes[i].node.lease_renewed(now, was, now);
                     let live = self.redis.live(now);
                     let highest = self.redis.highest;
                     self.nodes[i].node.members(highest, &live, now);
@@ -583,7 +617,8 @@ impl Sim {
     }
 
     /// Appends whose answer a Redis restart lost are sent again once it is back, by nodes still
-    /// running; a fenced node drops what it no longer wants appended (as its appender does).
+    /// running (a frozen one once it thaws); a fenced node drops what it no longer wants appended
+    /// (as its appender does).
     fn resend_unanswered(&mut self) {
         if self.redis.stalled(self.now) || self.redis.unanswered.is_empty() {
             return;
@@ -593,13 +628,18 @@ impl Sim {
             let Some(i) = self.index_of(node) else {
                 continue;
             };
+            // A frozen node sends nothing: its appender sends them once it thaws.
+            if self.nodes[i].frozen_until > self.now {
+                self.redis.unanswered.push((node, seq, events));
+                continue;
+            }
             if self.nodes[i].node.fenced() {
                 events.retain(|e| crate::server::node::wanted_when_fenced(node, e));
                 if events.is_empty() {
                     continue;
                 }
             }
-            let latency = 1 + self.below(10);
+            let latency = self.latency(i);
             self.redis.send(self.now, latency, node, seq, events);
         }
     }
@@ -639,8 +679,16 @@ impl Sim {
         while let Some(events) = self.nodes[i].node.poll_append() {
             self.nodes[i].seq += 1;
             let seq = self.nodes[i].seq;
-            let latency = 1 + self.below(10);
+            let latency = self.latency(i);
             self.redis.send(self.now, latency, id, seq, events);
+        }
+    }
+
+    /// How long an append of the `i`th node's takes to reach Redis now.
+    fn latency(&mut self, i: usize) -> u64 {
+        match self.nodes[i].slow_until > self.now {
+            true => self.nodes[i].slow_ms,
+            false => 1 + self.below(10),
         }
     }
 
@@ -778,25 +826,36 @@ impl Sim {
         }
     }
 
-    /// A session the log ended takes nothing more.
-    fn check_landed(&mut self, entry: &crate::server::LogEntry) -> Result<(), Violation> {
-        for event in &entry.events {
-            match &event.event {
-                OwnedEvent::Disconnected { conn } => {
-                    self.ended.insert(*conn);
-                }
-                OwnedEvent::Line { conn, line } if self.ended.contains(conn) => {
-                    return Err(violation(
-                        name::ENDED_SESSION,
-                        format!(
-                            "log entry {}: a line of {conn} ({:?}) after the log ended its session",
-                            entry.position,
-                            String::from_utf8_lossy(line)
-                        ),
-                    ));
-                }
-                _ => {}
+    /// A session the log ended takes nothing more: checked on what every copy of the core takes of
+    /// `event` (an event of `entry`), before it is fed. (A node found dead has its sessions ended, and
+    /// its later events are not taken until it is back.)
+    fn check_taken(
+        &mut self,
+        entry: &crate::server::LogEntry,
+        event: &OwnedEvent,
+    ) -> Result<(), Violation> {
+        let (core, log) = &self.oracle;
+        if !log.takes(entry.node, event) {
+            return Ok(());
+        }
+        match event {
+            OwnedEvent::Disconnected { conn } => {
+                self.ended.insert(*conn);
             }
+            OwnedEvent::NodeDead { node } => self
+                .ended
+                .extend(core.open_conns().into_iter().filter(|c| c.node() == *node)),
+            OwnedEvent::Line { conn, line } if self.ended.contains(conn) => {
+                return Err(violation(
+                    name::ENDED_SESSION,
+                    format!(
+                        "log entry {}: a line of {conn} ({:?}) after the log ended its session",
+                        entry.position,
+                        String::from_utf8_lossy(line)
+                    ),
+                ));
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -809,6 +868,7 @@ impl Sim {
         for n in &mut self.nodes {
             n.frozen_until = now;
             n.renewals_fail_until = now;
+            n.slow_until = now;
         }
         if self.nodes.is_empty() {
             self.join();
@@ -897,6 +957,24 @@ impl Sim {
             let state = serde_json::to_value((n.node.core(), n.node.log()))
                 .expect("the core's state is plain data that serde always encodes");
             states.push((n.node.id(), state));
+        }
+        if let Some(n) = self.nodes.first() {
+            let running: BTreeSet<u64> = self.nodes.iter().map(|n| n.node.id()).collect();
+            if let Some(orphan) = n
+                .node
+                .core()
+                .open_conns()
+                .into_iter()
+                .find(|c| !running.contains(&c.node()))
+            {
+                return Err(violation(
+                    name::NO_ORPHANS,
+                    format!(
+                        "{orphan} is open at log entry {end}, but its node {} is not running",
+                        orphan.node()
+                    ),
+                ));
+            }
         }
         if let Some((first, bytes)) = states.first()
             && let Some((other, _)) = states.iter().find(|(_, b)| b != bytes)

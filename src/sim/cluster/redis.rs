@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::server::node::LeaseWas;
 use crate::server::{LogEntry, LoggedEvent};
 use crate::time::Timestamp;
 
@@ -180,10 +181,16 @@ impl Redis {
             .map(|l| &l.entry)
     }
 
-    /// `node` renews its lease at `now` for `lease_ms`, having read up to `applied`.
-    pub fn renew(&mut self, node: u64, now: Timestamp, lease_ms: u64, applied: u64) {
-        self.leases
+    /// `node` renews its lease at `now` for `lease_ms`, having read up to `applied`; what it found
+    /// of the lease before (the shell's `SET ... GET` answers the same).
+    pub fn renew(&mut self, node: u64, now: Timestamp, lease_ms: u64, applied: u64) -> LeaseWas {
+        let before = self
+            .leases
             .insert(node, (now.plus_millis(lease_ms), applied));
+        match before {
+            Some((until, _)) if until > now => LeaseWas::Held,
+            _ => LeaseWas::Lapsed,
+        }
     }
 
     /// How far each node holding a lease at `now` had read when it renewed.

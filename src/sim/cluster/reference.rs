@@ -29,6 +29,8 @@ pub struct Reference {
     model: Model,
     /// The last number fed from each node: an entry appended twice (its answer lost) counts once.
     last_seq: BTreeMap<u64, u64>,
+    /// Nodes the log said were dead, until they say they are back: nothing of theirs counts.
+    dead: BTreeSet<u64>,
     /// The log's time: the latest entry's, never going back.
     log_now: Timestamp,
     /// What each connection's client typed, in order, and how many of those lines the log has had.
@@ -50,6 +52,7 @@ impl Reference {
         Reference {
             model: Model::new(cfg, accounts, now),
             last_seq: BTreeMap::new(),
+            dead: BTreeSet::new(),
             log_now: Timestamp(0),
             typed: BTreeMap::new(),
             awaiting_verdict: BTreeMap::new(),
@@ -81,6 +84,15 @@ impl Reference {
         }
         *last = entry.seq;
         for event in &entry.events {
+            // A dead node's events count for nothing (not even their time), until its own word
+            // that it is back.
+            let back = event.event == (OwnedEvent::NodeBack { node: entry.node });
+            if back {
+                self.dead.remove(&entry.node);
+            }
+            if self.dead.contains(&entry.node) {
+                continue;
+            }
             self.feed_event(entry.position, event)?;
         }
         Ok(())
@@ -141,6 +153,21 @@ impl Reference {
                 self.awaiting_verdict.remove(conn);
                 self.model.disconnect(*conn, &mut out);
             }
+            // A node found dead: its sessions end here, all the model holds of them.
+            OwnedEvent::NodeDead { node } => {
+                if self.dead.insert(*node) {
+                    let gone: Vec<ConnId> = (self.model.conns.keys())
+                        .filter(|c| c.node() == *node)
+                        .copied()
+                        .collect();
+                    for conn in gone {
+                        self.awaiting_verdict.remove(&conn);
+                        self.model.disconnect(conn, &mut out);
+                    }
+                }
+            }
+            // (Taken in `feed`, from the node itself only.)
+            OwnedEvent::NodeBack { .. } => {}
             // Every simulated client reads all it is sent at once: the model answers a drain watch
             // at the end of the batch that asked for it.
             OwnedEvent::Drained { .. }

@@ -69,6 +69,10 @@ pub struct User {
     pub blocked: BTreeSet<String>,
     /// Users it typed `block` for and was not shown it unblocked since.
     pub perhaps_blocked: BTreeSet<String>,
+    /// Users it typed `unblock` for in this session and has not had the answer yet: an answer to an
+    /// earlier `block` of theirs, coming meanwhile, does not make them blocked again (the unblock
+    /// typed after it may well happen; answers come in the order typed).
+    pub unblocking: BTreeSet<String>,
     /// Groups it was shown it left in this session (and not since that it was added again: a user
     /// added while offline is not told, so a new session forgets them).
     pub left: BTreeSet<String>,
@@ -109,6 +113,9 @@ impl User {
         }
         self.pending.clear();
         self.queued.clear();
+        // What it typed in this session all enters the log before any line of its next session (one
+        // session per user), so nothing of it is pending then.
+        self.unblocking.clear();
     }
 }
 
@@ -215,7 +222,9 @@ fn watch_rules(user: &mut User, msg: &ServerMsg) {
     let breach = match msg {
         ServerMsg::Blocked { user: b }
         | ServerMsg::Error(crate::protocol::ErrorReply::AlreadyBlocked { user: b }) => {
-            user.blocked.insert(b.to_string());
+            if !user.unblocking.contains(&**b) {
+                user.blocked.insert(b.to_string());
+            }
             user.perhaps_blocked.insert(b.to_string());
             None
         }
@@ -223,6 +232,7 @@ fn watch_rules(user: &mut User, msg: &ServerMsg) {
         | ServerMsg::Error(crate::protocol::ErrorReply::NotBlocked { user: b }) => {
             user.blocked.remove(&**b);
             user.perhaps_blocked.remove(&**b);
+            user.unblocking.remove(&**b);
             None
         }
         ServerMsg::GroupLeft { group, user: who } if **who == *user.name => {
