@@ -134,6 +134,11 @@ def summary(results):
         row(label + " msgs/s", label, rate, "{:,.0f}")
         if alone:
             row("  against the best standalone (target 0.5)", label, lambda r: r["per_sec"] / max(alone), "{:.2f}")
+            # The same round's standalone run, minutes apart on the same machine: the fairer pair
+            # when the machine's speed drifts between rounds.
+            print("{:46} {:>30} {:>30}".format("  against that round's standalone", *(
+                show([r["per_sec"] / alone[i] for i, r in enumerate(runs.get((label, b), [])) if i < len(alone)], "{:.2f}")
+                for b in ("before", "after"))))
         row("  Redis operations per message", label, ops, "{:.2f}")
         row("    XADD per message", label, cmd("xadd"), "{:.2f}")
         row("    XREAD per message", label, cmd("xread"), "{:.4f}")

@@ -794,6 +794,11 @@ impl Node {
         std::mem::take(&mut self.snapshot_wanted)
     }
 
+    /// Whether a snapshot is due ([`Self::poll_snapshot`] takes it).
+    pub fn snapshot_due(&self) -> bool {
+        self.snapshot_due
+    }
+
     /// A snapshot to store, when one is due: of the state now.
     pub fn poll_snapshot(&mut self) -> Option<Snapshot> {
         if !std::mem::take(&mut self.snapshot_due) {

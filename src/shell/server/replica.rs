@@ -73,8 +73,11 @@ impl Replicated {
             // One ask waiting is enough: the reader fetches the latest snapshot when it comes to it.
             let _ = self.link.fetch_snapshot.try_send(());
         }
-        let started = Instant::now();
-        if let Some(snapshot) = self.node.poll_snapshot() {
+        // Timed only when one is taken: this runs for every event.
+        let started = self.node.snapshot_due().then(Instant::now);
+        if let Some(snapshot) = self.node.poll_snapshot()
+            && let Some(started) = started
+        {
             // The previous one still being stored: this one is skipped, the next comes soon enough.
             let _ = self.link.snapshots.try_send(Taken {
                 position: snapshot.position,
