@@ -304,3 +304,30 @@ fn clients_dropped_for_not_reading_are_logged_once_per_address() {
         server.log()
     );
 }
+
+#[test]
+fn a_cluster_node_names_the_account_it_disconnected_for_flooding() {
+    let Some(redis) = kit::Redis::start() else {
+        return;
+    };
+    let node = Server::cmd()
+        .accounts(WITH_TWINS)
+        .args(&["60", "600", "--cluster", &redis.url()])
+        .start();
+    let flooder = connect_from(node.addr, "127.0.0.2");
+    let mut r = BufReader::new(flooder.try_clone().unwrap());
+    (&flooder).write_all(b"alice\n").unwrap();
+    read_until(&mut r, "PROMPT password");
+    (&flooder).write_all(b"apw\n").unwrap();
+    read_until(&mut r, "WELCOME");
+    let flood = "message bob x\n".repeat(2000);
+    let _ = (&flooder).write_all(flood.as_bytes());
+    assert!(read_until(&mut r, "BYE").starts_with("BYE flood 60 "));
+    // The node's records come apart from its lines (the shared log is their record), and still name
+    // the session's account, as on a server alone.
+    let line = logged(&node, "refused 127.0.0.2:");
+    assert!(
+        line.contains("disconnected for flooding (BYE flood); account alice; no login from this address or by the account until "),
+        "{line}"
+    );
+}

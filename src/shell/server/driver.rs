@@ -297,6 +297,13 @@ impl<E: Engine> Driver<E> {
             self.outbox.push(effect);
         }
         self.effects = effects;
+        // A cluster node's records, apart from its effects (the log is their record): in the same
+        // output, so that a session ended for flooding is still named by the logout that follows.
+        while let Some((record, peer)) = self.engine.poll_logged_record() {
+            log_record(&record, peer);
+            self.oplog
+                .note_record(&mut notes, &record, &mut now, &mut lines);
+        }
         self.oplog.end_output(notes, &mut now, &mut lines);
         log_lines(&mut lines);
         self.carry_out_controls();

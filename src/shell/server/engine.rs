@@ -44,6 +44,12 @@ pub(super) trait Engine {
     fn handle_timeout(&mut self, now: Timestamp, out: &mut Vec<Effect>);
     /// Why the server cannot go on, once that is so.
     fn failed(&mut self) -> Option<String>;
+    /// The next record of what this server's connections did that is durable already elsewhere (a
+    /// cluster node's: the shared log is the record), with the address it came from: for the
+    /// operator's log only, never committed. A server alone has none: its records are effects.
+    fn poll_logged_record(&mut self) -> Option<(Record, Option<std::net::SocketAddr>)> {
+        None
+    }
     /// Waits, at most `grace`, until what the server handed on to others is safe with them (a cluster
     /// node's last appends in Redis), before its connections are closed.
     async fn settle(&mut self, grace: Duration);

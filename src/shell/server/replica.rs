@@ -17,10 +17,10 @@ use futures_lite::FutureExt;
 
 use super::Shared;
 use super::cluster_node::{Link, Taken};
-use super::engine::{Engine, News, log_record};
+use super::engine::{Engine, News};
 use crate::protocol::ServerMsg;
 use crate::server::node::{Node, ReadHold, Refusal};
-use crate::server::{Effect, Event};
+use crate::server::{Effect, Event, Record};
 use crate::time::Timestamp;
 
 pub(super) struct Replicated {
@@ -54,9 +54,6 @@ impl Replicated {
                 msg: ServerMsg::Bye(reason),
             });
             out.push(Effect::Close { conn });
-        }
-        while let Some((record, peer)) = self.node.poll_record() {
-            log_record(&record, peer);
         }
         while let Some(ReadHold { conn, held }) = self.node.poll_read_hold() {
             if let Some(io) = self.shared.conns.borrow_mut().get_mut(&conn) {
@@ -126,6 +123,10 @@ impl Engine for Replicated {
 
     fn failed(&mut self) -> Option<String> {
         self.node.lost().map(str::to_owned)
+    }
+
+    fn poll_logged_record(&mut self) -> Option<(Record, Option<std::net::SocketAddr>)> {
+        self.node.poll_record()
     }
 
     async fn settle(&mut self, grace: Duration) {
