@@ -20,9 +20,13 @@
 //!   its own connections' events for the operator's log (never committed: the log is the record);
 //! - **the lease**: a node whose renewals stopped working for a while is *fenced*: it refuses its
 //!   connections (`BYE unavailable`, their clients move on), ends their sessions in the log, appends
-//!   nothing else of theirs, and refuses new ones until a renewal works again. A node found dead has
-//!   its connections ended in the log. A session of this node's that the log ends (another node
-//!   thought it dead) is refused too;
+//!   nothing else of theirs, and refuses new ones until a renewal works again; a renewal sent past
+//!   that deadline, or one that found the lease gone from Redis ([`LeaseWas`]), fences it first;
+//! - **deaths**: another node whose lease is gone is said to be dead in the log
+//!   ([`OwnedEvent::NodeDead`]: every copy ends its sessions there and takes nothing more of it until
+//!   it says it is back), once while the log does not say so already. Reading that this node itself
+//!   was found dead, it refuses every connection it has and says it is back
+//!   ([`OwnedEvent::NodeBack`]);
 //! - **time**: the core's deadlines are judged by the log's time, so when one is due by this node's
 //!   clock and nothing of its own has moved the log's time lately, the node appends a tick;
 //! - **snapshots**: when one is due ([`Schedule`]) and this node takes them (the live node with the
