@@ -3,7 +3,7 @@
 
 use crate::protocol::Name;
 
-/// A problem the client found itself (the server's own errors are shown as [`Item::Server`]).
+/// A problem the client found itself (the server's own errors are shown as [`crate::client::display::Item::Server`]).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ClientError {
     #[error("You have no private chat with {user}. Start one with 'startprivate {user}'.")]

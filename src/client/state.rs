@@ -67,7 +67,7 @@ pub struct Config {
     /// tests a fixed value, which makes them reproducible.
     pub seed: [u8; 32],
     /// The servers this client may use, as the user named them (`host:port`): with more than one, a
-    /// lost server is replaced by the next (see [`super::reconnect`]).
+    /// lost server is replaced by the next (see `client::reconnect`).
     pub servers: Vec<String>,
     /// Which of `servers` the first connection went to.
     pub server_index: usize,

@@ -3,7 +3,7 @@
 //! Total over all input: a line from a buggy or hostile server gives a [`DecodeError`], never a panic.
 //! Only the structured fields are read; the human text after them is ignored, except where it *is* the
 //! payload (`MSG`, `BCAST`, `OFFLINE-MSG`). The readers are generated from the table in
-//! [`super::lines`], the same rows the writers come from.
+//! `protocol::lines`, the same rows the writers come from.
 
 pub use super::wire::DecodeError;
 

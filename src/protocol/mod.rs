@@ -2,7 +2,7 @@
 //!
 //! `docs/PROTOCOL.md` is the prose version of this module, with examples. [`p2p`] is the second protocol,
 //! the one two clients speak directly for a private chat. The server's lines are defined once, in the
-//! table of [`lines`]; [`reply`], [`render`] and [`decode`] are generated from it.
+//! table of `lines`; [`reply`], [`render`] and [`decode`] are generated from it.
 
 mod arb;
 pub(crate) mod columns;

@@ -7,7 +7,7 @@
 //! verbatim; for every other tag it is an explanation for a person reading with `nc`, derived from the
 //! fields, which a program can ignore.
 //!
-//! The writers are generated from the table in [`super::lines`]. They write straight into the caller's
+//! The writers are generated from the table in `super::lines`. They write straight into the caller's
 //! buffer, with no allocation of their own: the server renders every line it sends through here.
 
 use std::fmt::{self, Display, Formatter, Write};

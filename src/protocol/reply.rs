@@ -1,6 +1,6 @@
 //! Every line the server sends, as a typed value.
 //!
-//! The enums are defined by the table in [`super::lines`], with their wire form, their human text and
+//! The enums are defined by the table in `super::lines`, with their wire form, their human text and
 //! the conversation each belongs to; [`super::render`] is the only code that turns them into text and
 //! [`super::decode`] the only code that turns text back into them. Tests match on variants, never on
 //! strings, and `decode(render(m)) == m` holds for every message (a property test checks it).

@@ -29,9 +29,9 @@
 //!   ([`OwnedEvent::NodeBack`]);
 //! - **time**: the core's deadlines are judged by the log's time, so when one is due by this node's
 //!   clock and nothing of its own has moved the log's time lately, the node appends a tick;
-//! - **snapshots**: when one is due ([`Schedule`]) and this node takes them (the live node with the
+//! - **snapshots**: when one is due (`Schedule`) and this node takes them (the live node with the
 //!   lowest number), it hands one over to be stored; once it is stored, the log is trimmed behind it,
-//!   but never past what another live node has read ([`Trim`]);
+//!   but never past what another live node has read (`Trim`);
 //! - **a hole in the log**: entries are numbered without gaps, so an entry past the next one means the
 //!   log was trimmed past this node (it was away, frozen, or slow): it refuses its connections (they
 //!   missed what happened), asks for the cluster's latest snapshot, and starts again from it

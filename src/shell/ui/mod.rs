@@ -3,7 +3,7 @@
 //! Chosen once at start:
 //!
 //! - **line** ([`line`], stdin and stdout are terminals): rustyline, with history and completion;
-//! - **plain** ([`plain`], piped): one line at a time, plain output, for scripts;
+//! - **plain** (`plain`, piped): one line at a time, plain output, for scripts;
 //! - **full screen** ([`tui`], `--tui`): a window per conversation, a status bar, the online list.
 //!
 //! Line and plain mode turn each [`Item`] into text with [`line_text`]: the display's rendering, a short

@@ -34,7 +34,7 @@
 //!   its own connections is the model's next line for that connection (all of them, once all is
 //!   quiet): a lockout made by failures at several nodes holds at every node, a blocked sender's
 //!   messages and presence never reach the blocker, only a group's current members are shown its
-//!   messages, as in one server ([`reference`]). Each client also checks what it alone can see
+//!   messages, as in one server (`reference`). Each client also checks what it alone can see
 //!   (never a message or presence from someone it blocked, nor a message of a group it left).
 
 mod redis;
@@ -88,7 +88,7 @@ pub struct SimConfig {
     /// Nodes at the start.
     pub nodes: usize,
     pub users: usize,
-    /// Steps of [`STEP_MS`] with users typing and faults injected (then as many to settle).
+    /// Steps of `STEP_MS` with users typing and faults injected (then as many to settle).
     pub steps: usize,
     /// Inject faults.
     pub faults: bool,

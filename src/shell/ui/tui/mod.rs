@@ -1,11 +1,11 @@
 //! The full-screen client's terminal (`natter --tui`): ratatui over crossterm. Nothing here decides
 //! anything: the view model is the core's ([`crate::client::screen::Screen`]). A thread reads the
 //! terminal's events (keys, bracketed pastes, resizes) and hands them to the driver as typed input;
-//! the driver has the core handle them and calls [`TuiUi::draw`], which draws the screen with
+//! the driver has the core handle them and calls `TuiUi::draw`, which draws the screen with
 //! [`draw::draw`] when it changed (or when the clock and the idle countdown move).
 //!
 //! The terminal is put back on every way out: a normal exit (logout, a kick by the server, a lost
-//! server, Ctrl-C) through [`TuiUi::finish`], and a panic through ratatui's panic hook. If the input
+//! server, Ctrl-C) through `TuiUi::finish`, and a panic through ratatui's panic hook. If the input
 //! thread ends any other way, the driver is told as if the input had ended, so the client logs out
 //! rather than hang without a keyboard.
 
