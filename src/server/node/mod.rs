@@ -817,8 +817,9 @@ impl Node {
 
 /// Whether an entry of node `node`'s still goes to the log once that node is fenced: the events of its
 /// own connections do not (their users were told the server cannot serve, so what they typed must not
-/// happen later behind their backs), except their ends; another node's connections ended on its
-/// behalf do. (What Redis already has may still count: an append whose answer was lost.)
+/// happen later behind their backs), except their ends; what it says of the cluster (another node's
+/// death, its own return) does. (What Redis already has may still count: an append whose answer was
+/// lost.)
 pub fn wanted_when_fenced(node: u64, entry: &LoggedEvent) -> bool {
     match &entry.event {
         OwnedEvent::Disconnected { .. }
