@@ -53,6 +53,20 @@ fn logged(server: &Server, needle: &str) -> String {
     }
 }
 
+/// alice logs in from `source` and floods bob: the goodbye she is told.
+fn flood_from(addr: SocketAddr, source: &str) -> String {
+    let flooder = connect_from(addr, source);
+    let mut r = BufReader::new(flooder.try_clone().unwrap());
+    (&flooder).write_all(b"alice\napw\n").unwrap();
+    read_until(&mut r, "WELCOME");
+    let flood = "message bob x\n".repeat(2000);
+    let _ = (&flooder).write_all(flood.as_bytes());
+    read_until(&mut r, "BYE")
+}
+
+/// What the operator reads of alice's session ended for flooding, but for the time it ends.
+const FLOODED: &str = "disconnected for flooding (BYE flood); account alice; no login from this address or by the account until ";
+
 /// Whether `text` ends with a UTC time in ISO 8601 (`2026-11-23T12:00:00Z`).
 fn ends_with_utc_time(text: &str) -> bool {
     let Some(t) = text.rsplit(' ').next() else {
@@ -101,19 +115,10 @@ fn refusals_are_logged_at_the_default_level_once_per_address() {
     );
 
     // A session ended for flooding: the account, and the end of its cool-down as a UTC time.
-    let flooder = connect_from(addr, "127.0.0.2");
-    let mut r = BufReader::new(flooder.try_clone().unwrap());
-    (&flooder).write_all(b"alice\napw\n").unwrap();
-    read_until(&mut r, "WELCOME");
-    let flood = "message bob x\n".repeat(2000);
-    let _ = (&flooder).write_all(flood.as_bytes());
-    assert!(read_until(&mut r, "BYE").starts_with("BYE flood 60 "));
+    assert!(flood_from(addr, "127.0.0.2").starts_with("BYE flood 60 "));
     let line = logged(&server, "refused 127.0.0.2:");
     assert!(line.contains("WARN"), "{line}");
-    assert!(
-        line.contains("disconnected for flooding (BYE flood); account alice; no login from this address or by the account until "),
-        "{line}"
-    );
+    assert!(line.contains(FLOODED), "{line}");
     assert!(ends_with_utc_time(&line), "{line}");
 
     // New connections too fast (refused before any handshake).
@@ -314,20 +319,9 @@ fn a_cluster_node_names_the_account_it_disconnected_for_flooding() {
         .accounts(WITH_TWINS)
         .args(&["60", "600", "--cluster", &redis.url()])
         .start();
-    let flooder = connect_from(node.addr, "127.0.0.2");
-    let mut r = BufReader::new(flooder.try_clone().unwrap());
-    (&flooder).write_all(b"alice\n").unwrap();
-    read_until(&mut r, "PROMPT password");
-    (&flooder).write_all(b"apw\n").unwrap();
-    read_until(&mut r, "WELCOME");
-    let flood = "message bob x\n".repeat(2000);
-    let _ = (&flooder).write_all(flood.as_bytes());
-    assert!(read_until(&mut r, "BYE").starts_with("BYE flood 60 "));
+    assert!(flood_from(node.addr, "127.0.0.2").starts_with("BYE flood 60 "));
     // The node's records come apart from its lines (the shared log is their record), and still name
     // the session's account, as on a server alone.
     let line = logged(&node, "refused 127.0.0.2:");
-    assert!(
-        line.contains("disconnected for flooding (BYE flood); account alice; no login from this address or by the account until "),
-        "{line}"
-    );
+    assert!(line.contains(FLOODED), "{line}");
 }

@@ -110,6 +110,14 @@ impl Cluster {
         moved
     }
 
+    /// Everything node `id` has to append now, in order (taken: it is not put in the log).
+    fn appended(&mut self, id: u64) -> Vec<OwnedEvent> {
+        std::iter::from_fn(|| self.node(id).poll_append())
+            .flatten()
+            .map(|e| e.event)
+            .collect()
+    }
+
     /// A connection to node `id`, logged in as `user` (password `password`), both lines typed at once.
     fn log_in(&mut self, id: u64, n: u64, user: &str, password: &str) -> ConnId {
         let conn = ConnId(first_conn_id(id) + n);
@@ -242,12 +250,9 @@ fn a_node_whose_lease_lapses_refuses_everyone_and_appends_only_their_ends() {
     c.node(1).handle_timeout(lapse);
     assert!(c.node(1).fenced());
     assert!(!c.node(1).takes_snapshots());
-    let appends: Vec<_> = std::iter::from_fn(|| c.node(1).poll_append())
-        .flatten()
-        .collect();
     assert_eq!(
-        appends.iter().map(|e| &e.event).collect::<Vec<_>>(),
-        [&OwnedEvent::Disconnected { conn: alice }],
+        c.appended(1),
+        [OwnedEvent::Disconnected { conn: alice }],
         "what she typed must not happen behind her back once she is told"
     );
     assert_eq!(
@@ -301,21 +306,7 @@ fn a_node_frozen_past_its_lease_takes_nothing_more_from_its_users_when_it_thaws(
         thaw,
     );
     assert!(c.node(1).fenced());
-    let appends: Vec<_> = std::iter::from_fn(|| c.node(1).poll_append())
-        .flatten()
-        .collect();
-    assert_eq!(
-        appends.iter().map(|e| &e.event).collect::<Vec<_>>(),
-        [&OwnedEvent::Disconnected { conn: alice }]
-    );
-}
-
-/// Everything node 1 has to append now, in order.
-fn appended_by_node_1(c: &mut Cluster) -> Vec<OwnedEvent> {
-    std::iter::from_fn(|| c.node(1).poll_append())
-        .flatten()
-        .map(|e| e.event)
-        .collect()
+    assert_eq!(c.appended(1), [OwnedEvent::Disconnected { conn: alice }]);
 }
 
 #[test]
@@ -336,10 +327,7 @@ fn a_thawed_node_whose_first_news_is_a_renewal_still_refuses_the_sessions_it_may
         }),
         "but not her old session"
     );
-    assert_eq!(
-        appended_by_node_1(&mut c),
-        [OwnedEvent::Disconnected { conn: alice }]
-    );
+    assert_eq!(c.appended(1), [OwnedEvent::Disconnected { conn: alice }]);
     // What she typed meanwhile is not taken: her connection is no longer the node's.
     c.node(1).handle(
         Event::Line {
@@ -348,7 +336,7 @@ fn a_thawed_node_whose_first_news_is_a_renewal_still_refuses_the_sessions_it_may
         },
         thaw,
     );
-    assert_eq!(appended_by_node_1(&mut c), []);
+    assert_eq!(c.appended(1), []);
 }
 
 #[test]
@@ -362,10 +350,7 @@ fn a_renewal_that_finds_the_lease_gone_from_redis_refuses_every_session_first() 
     c.node(1).lease_renewed(soon, LeaseWas::Lapsed, soon);
     assert!(!c.node(1).fenced());
     assert_eq!(c.node(1).poll_refusal().map(|r| r.conn), Some(alice));
-    assert_eq!(
-        appended_by_node_1(&mut c),
-        [OwnedEvent::Disconnected { conn: alice }]
-    );
+    assert_eq!(c.appended(1), [OwnedEvent::Disconnected { conn: alice }]);
     // A renewal that finds it held changes nothing.
     let bob = c.log_in(1, 1, "bob", "b");
     c.node(1).lease_renewed(soon, LeaseWas::Held, soon);
@@ -381,10 +366,8 @@ fn a_dead_node_is_said_dead_once_and_again_if_it_comes_back_and_dies() {
     assert_eq!(c.node(1).poll_append(), None);
     c.node(1).members(2, &[1], T0);
     assert_eq!(
-        c.node(1)
-            .poll_append()
-            .map(|b| b.into_iter().map(|e| e.event).collect()),
-        Some(vec![OwnedEvent::NodeDead { node: 2 }]),
+        c.appended(1),
+        [OwnedEvent::NodeDead { node: 2 }],
         "one word for the node, however many sessions it held"
     );
     // Read again as dead while the word is on its way: nothing more.
@@ -413,12 +396,7 @@ fn a_dead_node_is_said_dead_once_and_again_if_it_comes_back_and_dies() {
     c.node(1).members(2, &[1, 2], T0);
     assert_eq!(c.node(1).poll_append(), None);
     c.node(1).members(2, &[1], T0);
-    assert_eq!(
-        c.node(1)
-            .poll_append()
-            .map(|b| b.into_iter().map(|e| e.event).collect()),
-        Some(vec![OwnedEvent::NodeDead { node: 2 }])
-    );
+    assert_eq!(c.appended(1), [OwnedEvent::NodeDead { node: 2 }]);
 }
 
 #[test]
@@ -615,12 +593,7 @@ fn a_node_left_behind_starts_again_from_a_snapshot_and_refuses_its_connections()
             reason: ByeReason::Unavailable
         })
     );
-    assert_eq!(
-        c.node(1)
-            .poll_append()
-            .map(|b| b.into_iter().map(|e| e.event).collect::<Vec<_>>()),
-        Some(vec![OwnedEvent::Disconnected { conn: alice }])
-    );
+    assert_eq!(c.appended(1), [OwnedEvent::Disconnected { conn: alice }]);
     // Bytes that are no snapshot stop it.
     let mut broken = Cluster::new(1, NodeConfig::default());
     broken.node(1).restart(b"not a snapshot", T0);
@@ -655,12 +628,7 @@ fn a_hole_in_the_log_refuses_everyone_and_asks_for_the_snapshot_until_one_comes(
             reason: ByeReason::Unavailable
         })
     );
-    assert_eq!(
-        c.node(1)
-            .poll_append()
-            .map(|b| b.into_iter().map(|e| e.event).collect::<Vec<_>>()),
-        Some(vec![OwnedEvent::Disconnected { conn: alice }])
-    );
+    assert_eq!(c.appended(1), [OwnedEvent::Disconnected { conn: alice }]);
     let late = ConnId(first_conn_id(1) + 5);
     c.node(1).handle(
         Event::Connected {
@@ -675,9 +643,7 @@ fn a_hole_in_the_log_refuses_everyone_and_asks_for_the_snapshot_until_one_comes(
     c.node(1).lease_renewed(later, LeaseWas::Lapsed, later);
     c.node(1).handle_timeout(later);
     assert!(
-        std::iter::from_fn(|| c.node(1).poll_append())
-            .flatten()
-            .all(|e| e.event != OwnedEvent::Tick),
+        c.appended(1).iter().all(|e| *e != OwnedEvent::Tick),
         "no tick from a node behind"
     );
     // The fetch failed: the next entry past the hole asks again.
