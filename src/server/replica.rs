@@ -191,9 +191,11 @@ impl ReplicaLog {
         core.handle_timeout(at, out);
         match event.event {
             OwnedEvent::NodeDead { node } => self.node_dead(core, node, at, out),
-            OwnedEvent::NodeBack { node } => {
+            // Only a node itself says it is back; another's word of it is nothing.
+            OwnedEvent::NodeBack { node } if node == from => {
                 self.dead.remove(&node);
             }
+            OwnedEvent::NodeBack { .. } => {}
             _ => {
                 if let Some(event) = event.as_event() {
                     core.handle(event, at, out);
@@ -294,6 +296,53 @@ mod tests {
             Applied::Gap { expected: 3 }
         );
         assert_eq!(log.position(), 2);
+    }
+
+    #[test]
+    fn a_dead_node_s_sessions_end_where_its_death_is_logged_and_nothing_of_it_counts_until_it_is_back()
+     {
+        let mut core = fresh();
+        let mut log = ReplicaLog::new();
+        let mut out = Vec::new();
+        let peer = "127.0.0.1:1".parse().unwrap();
+        // Node 2's connection (its number in the high bits), opened; node 3 then finds node 2 dead.
+        let conn = ConnId((2 << super::super::event::NODE_SHIFT) | 1);
+        let said = |position, node, seq, event| LogEntry {
+            position,
+            node,
+            seq,
+            events: vec![LoggedEvent {
+                at: Timestamp(1_000),
+                event,
+            }],
+        };
+        let open = entry(1, 2, 1, 1_000, Event::Connected { conn, peer });
+        assert_eq!(log.apply(&mut core, &open, &mut out), Applied::Fed);
+        assert_eq!(core.open_conns(), [conn]);
+        let dead = said(2, 3, 1, OwnedEvent::NodeDead { node: 2 });
+        log.apply(&mut core, &dead, &mut out);
+        assert!(log.is_dead(2) && core.open_conns().is_empty());
+        // What node 2 sent before it read of its death lands late: not taken.
+        let late = entry(3, 2, 2, 1_000, Event::Connected { conn, peer });
+        assert_eq!(log.apply(&mut core, &late, &mut out), Applied::Fed);
+        assert!(core.open_conns().is_empty());
+        // Another node's word that node 2 is back counts for nothing; node 2's own does.
+        log.apply(
+            &mut core,
+            &said(4, 3, 2, OwnedEvent::NodeBack { node: 2 }),
+            &mut out,
+        );
+        assert!(log.is_dead(2));
+        log.apply(
+            &mut core,
+            &said(5, 2, 3, OwnedEvent::NodeBack { node: 2 }),
+            &mut out,
+        );
+        assert!(!log.is_dead(2));
+        let next = ConnId(conn.0 + 1);
+        let again = entry(6, 2, 4, 1_000, Event::Connected { conn: next, peer });
+        log.apply(&mut core, &again, &mut out);
+        assert_eq!(core.open_conns(), [next]);
     }
 
     /// A real session's events, each with its time, as a node would append them.
