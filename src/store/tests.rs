@@ -410,7 +410,19 @@ fn stored(id: u64, to: &str, text: &str) -> Record {
     }
 }
 
-/// A store with one message, closed cleanly (so everything is in the main file), and its path.
+/// The tables as the first format (before groups) created them, word for word: the history the
+/// migrations start from, spelled once.
+const FIRST_FORMAT_TABLES: &str = "
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL, crc INTEGER NOT NULL) STRICT;
+    CREATE TABLE accounts (seq INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, password TEXT NOT NULL, crc INTEGER NOT NULL) STRICT;
+    CREATE TABLE logouts (user TEXT PRIMARY KEY, at INTEGER NOT NULL, crc INTEGER NOT NULL) STRICT;
+    CREATE TABLE open_sessions (user TEXT PRIMARY KEY, since INTEGER NOT NULL, crc INTEGER NOT NULL) STRICT;
+    CREATE TABLE lockouts (user TEXT PRIMARY KEY, until INTEGER NOT NULL, crc INTEGER NOT NULL) STRICT;
+    CREATE TABLE blocks (by_user TEXT NOT NULL, blocked TEXT NOT NULL, crc INTEGER NOT NULL, PRIMARY KEY (by_user, blocked)) STRICT, WITHOUT ROWID;
+    CREATE TABLE messages (id INTEGER PRIMARY KEY, recipient TEXT NOT NULL, sender TEXT NOT NULL, sent_at INTEGER NOT NULL, text TEXT NOT NULL, crc INTEGER NOT NULL) STRICT;
+    CREATE INDEX messages_by_recipient ON messages (recipient, id);
+";
+
 /// A store as the first format (before groups) wrote it, with one stored message, opened by this build:
 /// upgraded in place, nothing lost, and group state works in it afterwards.
 #[test]
@@ -427,14 +439,7 @@ fn a_store_of_the_first_format_is_upgraded_and_keeps_everything() {
         conn.execute_batch(&format!(
             "PRAGMA journal_mode = WAL;
              BEGIN;
-             CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL, crc INTEGER NOT NULL) STRICT;
-             CREATE TABLE accounts (seq INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, password TEXT NOT NULL, crc INTEGER NOT NULL) STRICT;
-             CREATE TABLE logouts (user TEXT PRIMARY KEY, at INTEGER NOT NULL, crc INTEGER NOT NULL) STRICT;
-             CREATE TABLE open_sessions (user TEXT PRIMARY KEY, since INTEGER NOT NULL, crc INTEGER NOT NULL) STRICT;
-             CREATE TABLE lockouts (user TEXT PRIMARY KEY, until INTEGER NOT NULL, crc INTEGER NOT NULL) STRICT;
-             CREATE TABLE blocks (by_user TEXT NOT NULL, blocked TEXT NOT NULL, crc INTEGER NOT NULL, PRIMARY KEY (by_user, blocked)) STRICT, WITHOUT ROWID;
-             CREATE TABLE messages (id INTEGER PRIMARY KEY, recipient TEXT NOT NULL, sender TEXT NOT NULL, sent_at INTEGER NOT NULL, text TEXT NOT NULL, crc INTEGER NOT NULL) STRICT;
-             CREATE INDEX messages_by_recipient ON messages (recipient, id);
+             {FIRST_FORMAT_TABLES}
              INSERT INTO meta (key, value, crc) VALUES ('{}', 8, {crc});
              INSERT INTO messages VALUES (7, 'bob', 'alice', 1000, 'from the old days', {msg_crc});
              PRAGMA application_id = {};
@@ -552,20 +557,16 @@ fn an_upgraded_store_has_the_tables_of_a_new_one() {
         let conn = rusqlite::Connection::open(old.path().join(DB_FILE)).unwrap();
         conn.execute_batch(&format!(
             "BEGIN;
-             CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL, crc INTEGER NOT NULL) STRICT;
-             CREATE TABLE accounts (seq INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, password TEXT NOT NULL, crc INTEGER NOT NULL) STRICT;
-             CREATE TABLE logouts (user TEXT PRIMARY KEY, at INTEGER NOT NULL, crc INTEGER NOT NULL) STRICT;
-             CREATE TABLE open_sessions (user TEXT PRIMARY KEY, since INTEGER NOT NULL, crc INTEGER NOT NULL) STRICT;
-             CREATE TABLE lockouts (user TEXT PRIMARY KEY, until INTEGER NOT NULL, crc INTEGER NOT NULL) STRICT;
-             CREATE TABLE blocks (by_user TEXT NOT NULL, blocked TEXT NOT NULL, crc INTEGER NOT NULL, PRIMARY KEY (by_user, blocked)) STRICT, WITHOUT ROWID;
-             CREATE TABLE messages (id INTEGER PRIMARY KEY, recipient TEXT NOT NULL, sender TEXT NOT NULL, sent_at INTEGER NOT NULL, text TEXT NOT NULL, crc INTEGER NOT NULL) STRICT;
-             CREATE INDEX messages_by_recipient ON messages (recipient, id);
+             {FIRST_FORMAT_TABLES}
              INSERT INTO meta (key, value, crc) VALUES ('{}', 1, {});
              PRAGMA application_id = {};
              PRAGMA user_version = 1;
              COMMIT;",
             schema::NEXT_MESSAGE_ID,
-            schema::row_crc(&[schema::Field::Text(schema::NEXT_MESSAGE_ID), schema::Field::Int(1)]),
+            schema::row_crc(&[
+                schema::Field::Text(schema::NEXT_MESSAGE_ID),
+                schema::Field::Int(1)
+            ]),
             schema::APPLICATION_ID
         ))
         .unwrap();
