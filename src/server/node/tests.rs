@@ -18,6 +18,14 @@ fn online(node: &Node, user: &str) -> bool {
     node.core().online_users().contains(&user)
 }
 
+/// `conn` refused because the node cannot serve it (`BYE unavailable`: its client moves on).
+fn unavailable(conn: ConnId) -> Refusal {
+    Refusal {
+        conn,
+        reason: ByeReason::Unavailable,
+    }
+}
+
 fn peer() -> SocketAddr {
     "127.0.0.1:4000".parse().unwrap()
 }
@@ -255,13 +263,7 @@ fn a_node_whose_lease_lapses_refuses_everyone_and_appends_only_their_ends() {
         [OwnedEvent::Disconnected { conn: alice }],
         "what she typed must not happen behind her back once she is told"
     );
-    assert_eq!(
-        c.node(1).poll_refusal(),
-        Some(Refusal {
-            conn: alice,
-            reason: ByeReason::Unavailable
-        })
-    );
+    assert_eq!(c.node(1).poll_refusal(), Some(unavailable(alice)));
     // A new connection is refused; the shell's word that alice's connection closed appends nothing
     // more; no ticks while fenced.
     let late = ConnId(first_conn_id(1) + 5);
@@ -321,10 +323,7 @@ fn a_thawed_node_whose_first_news_is_a_renewal_still_refuses_the_sessions_it_may
     assert!(!c.node(1).fenced(), "it serves again");
     assert_eq!(
         c.node(1).poll_refusal(),
-        Some(Refusal {
-            conn: alice,
-            reason: ByeReason::Unavailable
-        }),
+        Some(unavailable(alice)),
         "but not her old session"
     );
     assert_eq!(c.appended(1), [OwnedEvent::Disconnected { conn: alice }]);
@@ -442,13 +441,7 @@ fn what_a_node_appended_before_it_read_of_its_death_counts_for_nothing_even_land
         c.lines_to(2, bob)
     );
     assert!(!online(&c.nodes[1], "alice"));
-    assert_eq!(
-        c.refused[0],
-        [Refusal {
-            conn: alice,
-            reason: ByeReason::Unavailable
-        }]
-    );
+    assert_eq!(c.refused[0], [unavailable(alice)]);
     // The shell's word that the connection closed adds nothing: the log has its end already.
     c.node(1).handle(Event::Disconnected { conn: alice }, T0);
     assert_eq!(c.node(1).poll_append(), None);
@@ -586,13 +579,7 @@ fn a_node_left_behind_starts_again_from_a_snapshot_and_refuses_its_connections()
     let at = c.nodes[1].position();
     c.node(1).restart(&bytes, T0);
     assert_eq!(c.nodes[0].position(), at);
-    assert_eq!(
-        c.node(1).poll_refusal(),
-        Some(Refusal {
-            conn: alice,
-            reason: ByeReason::Unavailable
-        })
-    );
+    assert_eq!(c.node(1).poll_refusal(), Some(unavailable(alice)));
     assert_eq!(c.appended(1), [OwnedEvent::Disconnected { conn: alice }]);
     // Bytes that are no snapshot stop it.
     let mut broken = Cluster::new(1, NodeConfig::default());
@@ -621,13 +608,7 @@ fn a_hole_in_the_log_refuses_everyone_and_asks_for_the_snapshot_until_one_comes(
     assert!(!c.node(1).poll_snapshot_wanted(), "asked once");
     // Its users missed what was trimmed: they are refused, their sessions ended in the log; a new
     // connection is refused too, and nothing of the stale core's deadlines is ticked.
-    assert_eq!(
-        c.node(1).poll_refusal(),
-        Some(Refusal {
-            conn: alice,
-            reason: ByeReason::Unavailable
-        })
-    );
+    assert_eq!(c.node(1).poll_refusal(), Some(unavailable(alice)));
     assert_eq!(c.appended(1), [OwnedEvent::Disconnected { conn: alice }]);
     let late = ConnId(first_conn_id(1) + 5);
     c.node(1).handle(
