@@ -651,11 +651,6 @@ impl Node {
         self.trim.stored(position);
     }
 
-    /// Whether the log, as far as this node has read it, says `node` is dead (and not yet back).
-    pub fn is_dead(&self, node: u64) -> bool {
-        self.log.is_dead(node)
-    }
-
     /// The log was trimmed past this node: it starts again from the cluster's latest snapshot
     /// (`bytes`). Its own connections missed what happened meanwhile, so they are refused and their
     /// sessions ended in the log.

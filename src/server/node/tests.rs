@@ -389,7 +389,7 @@ fn a_dead_node_is_said_dead_once_and_again_if_it_comes_back_and_dies() {
         c.refused[1].iter().map(|r| r.conn).collect::<Vec<_>>(),
         [bob]
     );
-    assert!(!c.node(1).is_dead(2), "back");
+    assert!(!c.nodes[0].log().is_dead(2), "back");
     // Seen alive: nothing said. Its lease gone again (it died after coming back, perhaps while
     // node 1 could not read the leases): said again.
     c.node(1).members(2, &[1, 2], T0);
