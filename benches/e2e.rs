@@ -8,8 +8,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use natter::client::e2e::{E2e, Identity, Out, Received, SignedKey, olm_engine::Vodozemac};
-use natter::protocol::Name;
+use natter_core::client::e2e::{E2e, Identity, Out, Received, SignedKey, olm_engine::Vodozemac};
+use natter_core::protocol::Name;
 
 const ROUNDS: u64 = 2_000;
 const TEXT: &str = "a message of an ordinary length, about seventy bytes, typed by a person";

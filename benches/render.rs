@@ -8,7 +8,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use natter::protocol::{ErrorReply, Name, ServerMsg, render_into};
+use natter_core::protocol::{ErrorReply, Name, ServerMsg, render_into};
 
 /// Counts allocations, to show that rendering into a reused buffer makes none.
 struct Counting;
@@ -41,7 +41,7 @@ fn main() {
             "MSG",
             ServerMsg::Message {
                 id: 123_456,
-                sent_at: natter::time::Timestamp(1_700_000_000_123),
+                sent_at: natter_core::time::Timestamp(1_700_000_000_123),
                 from: n("alice"),
                 text: "the quick brown fox jumps over the lazy dog, twice over".into(),
             },
@@ -57,7 +57,7 @@ fn main() {
             "GROUP-MSG",
             ServerMsg::GroupMessage {
                 id: 123_457,
-                sent_at: natter::time::Timestamp(1_700_000_000_124),
+                sent_at: natter_core::time::Timestamp(1_700_000_000_124),
                 group: n("crew"),
                 from: n("alice"),
                 text: "standup moved to 10:30".into(),

@@ -15,12 +15,12 @@ use std::io::{self, BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use natter::protocol::{ServerMsg, decode_line};
-use natter::server::{Account, Config, Record, ServerState};
 use natter::shell::persist::Persister;
 use natter::shell::server::{ShellOptions, spawn};
 use natter::store::Store;
-use natter::time::Timestamp;
+use natter_core::protocol::{ServerMsg, decode_line};
+use natter_core::server::{Account, Config, Record, ServerState};
+use natter_core::time::Timestamp;
 
 const RECIPIENTS: usize = 4;
 const SENDERS: usize = 32;

@@ -9,8 +9,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use kit::{Client, PEOPLE, Piped, Redis, Server};
-use natter::protocol::ServerMsg;
 use natter::shell::cluster::RedisLog;
+use natter_core::protocol::ServerMsg;
 
 fn node(redis: &Redis) -> Server {
     Server::cmd()
@@ -573,7 +573,9 @@ fn a_node_left_behind_by_a_trimmed_log_starts_again_from_the_snapshot() {
     assert!(
         matches!(
             bye.last(),
-            Some(ServerMsg::Bye(natter::protocol::ByeReason::Unavailable))
+            Some(ServerMsg::Bye(
+                natter_core::protocol::ByeReason::Unavailable
+            ))
         ),
         "{bye:?}"
     );
@@ -673,14 +675,16 @@ fn while_redis_is_unreachable_nothing_is_acknowledged_and_users_are_told_in_boun
     );
     assert_eq!(
         got.last(),
-        Some(&ServerMsg::Bye(natter::protocol::ByeReason::Unavailable))
+        Some(&ServerMsg::Bye(
+            natter_core::protocol::ByeReason::Unavailable
+        ))
     );
     assert!(took < Duration::from_secs(8), "told after {took:?}");
     // A new connection meanwhile is told at once, and the node's log says what is wrong.
     let mut late = a.connect();
     assert_eq!(
         late.next(),
-        ServerMsg::Bye(natter::protocol::ByeReason::Unavailable)
+        ServerMsg::Bye(natter_core::protocol::ByeReason::Unavailable)
     );
     assert!(
         a.log().contains("Redis at redis://127.0.0.1:"),
@@ -730,7 +734,7 @@ fn no_password_enters_the_shared_log() {
     alice.expect("the wrong password", |m| {
         matches!(
             m,
-            ServerMsg::Error(natter::protocol::ErrorReply::WrongPassword { .. })
+            ServerMsg::Error(natter_core::protocol::ErrorReply::WrongPassword { .. })
         )
     });
     alice.expect("welcome", |m| matches!(m, ServerMsg::Welcome { .. }));
@@ -769,7 +773,7 @@ fn no_password_enters_the_shared_log() {
     let secret_lines = entries
         .iter()
         .flat_map(|e| &e.events)
-        .filter(|e| matches!(e.event, natter::server::OwnedEvent::SecretLine { .. }))
+        .filter(|e| matches!(e.event, natter_core::server::OwnedEvent::SecretLine { .. }))
         .count();
     assert_eq!(
         secret_lines, 4,
@@ -778,7 +782,7 @@ fn no_password_enters_the_shared_log() {
     // Every entry's bytes, as Redis holds them.
     let held: Vec<Vec<u8>> = entries
         .iter()
-        .map(|e| natter::server::LoggedEvent::encode_batch(&e.events))
+        .map(|e| natter_core::server::LoggedEvent::encode_batch(&e.events))
         .collect();
     let holds = |text: &str| {
         held.iter()

@@ -11,12 +11,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use kit::Redis;
-use natter::server::harness::{Fed, Harness, START};
-use natter::server::{
+use natter::shell::cluster::{LogError, RedisLog, Snapshots, appender};
+use natter_core::server::harness::{Fed, Harness, START};
+use natter_core::server::{
     Applied, Config, ConnId, Event, LogEntry, LoggedEvent, OwnedEvent, ReplicaLog, ServerState,
 };
-use natter::shell::cluster::{LogError, RedisLog, Snapshots, appender};
-use natter::time::Timestamp;
+use natter_core::time::Timestamp;
 
 const KEY: &str = "natter:log";
 const BLOCK: Duration = Duration::from_millis(200);
@@ -166,7 +166,7 @@ fn copies_of_the_core_fed_from_the_redis_log_agree_with_the_one_that_made_it() {
                 ..fed.clone()
             })
             .collect();
-        let compared = natter::sim::replicas::check(&fresh, &replayed).unwrap();
+        let compared = natter_sim::replicas::check(&fresh, &replayed).unwrap();
         assert!(compared >= 2 * made.len() as u64);
     });
 }

@@ -10,8 +10,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use kit::{Client, PEOPLE, Redis, Server};
-use natter::protocol::ServerMsg;
 use natter::shell::cluster::Endpoint;
+use natter_core::protocol::ServerMsg;
 
 /// A cluster node on the Redis at `url`, with more flags.
 fn node(url: &str, flags: &[&str]) -> kit::ServerCmd {

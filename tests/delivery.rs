@@ -13,7 +13,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use kit::{Client, Piped, Server, dir_with};
-use natter::protocol::ServerMsg;
+use natter_core::protocol::ServerMsg;
 
 /// bob, and the senders that fill his mailbox.
 const FILLERS: &[(&str, &str)] = &[

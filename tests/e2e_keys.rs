@@ -8,8 +8,8 @@ mod kit;
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 
-use natter::protocol::keys::{sample_key, shaped};
-use natter::protocol::{ErrorReply, ServerMsg, SignedKey};
+use natter_core::protocol::keys::{sample_key, shaped};
+use natter_core::protocol::{ErrorReply, ServerMsg, SignedKey};
 
 use kit::{ACCOUNTS, Client, Server, write_credentials};
 

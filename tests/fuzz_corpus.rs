@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use natter::sim::fuzz::{decode_round_trip, parse_round_trip, run_ops_bytes};
+use natter_sim::fuzz::{decode_round_trip, parse_round_trip, run_ops_bytes};
 
 /// Runs `check` on each file under `fuzz/{corpus,regressions}/<target>/`; returns how many there were.
 fn replay(target: &str, check: fn(&[u8])) -> usize {
@@ -58,7 +58,7 @@ fn server_state_inputs() {
 #[test]
 fn peer_link_inputs() {
     assert!(
-        replay("peer_link", natter::sim::fuzz::peer_link) > 0,
+        replay("peer_link", natter_sim::fuzz::peer_link) > 0,
         "no corpus for peer_link"
     );
 }
@@ -66,7 +66,10 @@ fn peer_link_inputs() {
 #[test]
 fn tls_records_inputs() {
     assert!(
-        replay("tls_records", natter::sim::fuzz::tls_records) > 0,
+        replay(
+            "tls_records",
+            natter::shell::server::tls_memory::fuzz_records
+        ) > 0,
         "no corpus for tls_records"
     );
 }
@@ -74,7 +77,10 @@ fn tls_records_inputs() {
 #[test]
 fn tls_differential_inputs() {
     assert!(
-        replay("tls_differential", natter::sim::fuzz::tls_differential) > 0,
+        replay(
+            "tls_differential",
+            natter::shell::server::tls_differential::differential
+        ) > 0,
         "no corpus for tls_differential"
     );
 }
@@ -82,7 +88,7 @@ fn tls_differential_inputs() {
 #[test]
 fn cluster_log_inputs() {
     assert!(
-        replay("cluster_log", natter::sim::fuzz::cluster_log) > 0,
+        replay("cluster_log", natter_sim::fuzz::cluster_log) > 0,
         "no corpus for cluster_log"
     );
 }

@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use kit::{Client, PEOPLE, Server};
-use natter::protocol::ServerMsg;
+use natter_core::protocol::ServerMsg;
 
 /// A network namespace with a veth link to this one; removed when dropped.
 struct Namespace {

@@ -1,6 +1,6 @@
 //! Model-based property test: proptest-state-machine drives the real core with random sequences of
 //! connects, logins (right and wrong passwords), commands, disconnects, slow readers, restarts and clock
-//! jumps, and compares every line with the reference model (`natter::sim::model`), checking the eight named
+//! jumps, and compares every line with the reference model (`natter_sim::model`), checking the eight named
 //! invariants and the persistence replay after every step. Each case ends with the liveness phase.
 //!
 //! Transitions are generated from the reference state (who is online, who waits for a password, which
@@ -10,9 +10,9 @@
 
 use std::fmt;
 
-use natter::sim::clients::Clients;
-use natter::sim::model::{MPhase, Model};
-use natter::sim::{Cmd, Edge, Garbage, GroupRef, Op, Password, Setup, Trace, UserRef, World};
+use natter_sim::clients::Clients;
+use natter_sim::model::{MPhase, Model};
+use natter_sim::{Cmd, Edge, Garbage, GroupRef, Op, Password, Setup, Trace, UserRef, World};
 use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::strategy::Union;
@@ -237,7 +237,7 @@ fn answers(c: &Clients) -> Vec<Op> {
 
 struct CoreVsModel;
 
-fn check(world: &World, result: Result<(), natter::sim::Failure>) {
+fn check(world: &World, result: Result<(), natter_sim::Failure>) {
     if let Err(f) = result {
         panic!("{f}\nconcrete steps:\n{}", Trace(world.trace()));
     }

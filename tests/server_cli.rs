@@ -3,7 +3,7 @@
 mod kit;
 
 use kit::*;
-use natter::protocol::{ByeReason, ServerMsg};
+use natter_core::protocol::{ByeReason, ServerMsg};
 
 #[test]
 fn help_shows_the_positional_defaults() {
@@ -128,9 +128,9 @@ fn positional_arguments_take_effect() {
     }
     let got = bob.until_closed();
     assert!(
-        got.contains(&ServerMsg::Error(natter::protocol::ErrorReply::LockedNow {
-            secs: 30
-        })),
+        got.contains(&ServerMsg::Error(
+            natter_core::protocol::ErrorReply::LockedNow { secs: 30 }
+        )),
         "{got:?}"
     );
 }

@@ -6,7 +6,7 @@ mod kit;
 use std::time::{Duration, Instant};
 
 use kit::*;
-use natter::protocol::{ByeReason, Prompt, ServerMsg};
+use natter_core::protocol::{ByeReason, Prompt, ServerMsg};
 
 /// CPU seconds the process has used so far (user + system), from /proc.
 fn cpu_secs(pid: u32) -> f64 {

@@ -7,9 +7,9 @@ use std::io::Read;
 use std::time::Duration;
 
 use kit::*;
-use natter::protocol::{ByeReason, ErrorReply, ServerMsg};
-use natter::server::{Config, LoginLimits};
 use natter::shell::server::ShellOptions;
+use natter_core::protocol::{ByeReason, ErrorReply, ServerMsg};
+use natter_core::server::{Config, LoginLimits};
 
 fn is_msg(from: &'static str, text: &'static str) -> impl Fn(&ServerMsg) -> bool {
     move |m| matches!(m, ServerMsg::Message { from: f, text: t, .. } if &**f == from && t == text)
@@ -75,7 +75,7 @@ fn held_notices_arrive_on_their_own_and_in_order() {
     let mut alice = server.connect();
     assert_eq!(
         alice.next(),
-        ServerMsg::Prompt(natter::protocol::Prompt::Username)
+        ServerMsg::Prompt(natter_core::protocol::Prompt::Username)
     );
     alice.say("alice");
     alice.next();
@@ -429,7 +429,7 @@ fn registered_account_is_appended_and_usable_at_once() {
     zed.say("zed");
     assert!(matches!(
         zed.next(),
-        ServerMsg::Prompt(natter::protocol::Prompt::NewPassword { .. })
+        ServerMsg::Prompt(natter_core::protocol::Prompt::NewPassword { .. })
     ));
     zed.say("zedpw");
     assert_eq!(zed.next(), ServerMsg::Registered { user: "zed".into() });
@@ -440,7 +440,7 @@ fn registered_account_is_appended_and_usable_at_once() {
     let (before, zed_line) = text.trim_end().rsplit_once('\n').unwrap();
     assert!(before.ends_with("dave dpw"), "{text:?}");
     let hash = zed_line.strip_prefix("zed ").expect("zed's line is last");
-    assert!(natter::password::verify(hash, "zedpw"), "{text:?}");
-    let accounts = natter::server::parse_credentials(&text).unwrap();
+    assert!(natter_core::password::verify(hash, "zedpw"), "{text:?}");
+    let accounts = natter_core::server::parse_credentials(&text).unwrap();
     assert_eq!(accounts.len(), 5);
 }

@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use natter::sim::run::{SimParams, simulate};
+use natter_sim::run::{SimParams, simulate};
 
 fn env_u64(name: &str) -> Option<u64> {
     let v = std::env::var(name).ok()?;

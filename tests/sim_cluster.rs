@@ -1,5 +1,5 @@
 //! The cluster simulator: several nodes on a simulated Redis with latency, under injected faults
-//! (`natter::sim::cluster`), every invariant checked on every seed.
+//! (`natter_sim::cluster`), every invariant checked on every seed.
 //!
 //! - `cargo test` runs a few seeds (`SIM_SEEDS`, default 3); `SIM_SEEDS=300 cargo test --release
 //!   --test sim_cluster` runs more, from `SIM_FIRST`.
@@ -8,7 +8,7 @@
 //!   acknowledged message (`DELIVERED` waits for the recipient's client to acknowledge it);
 //!   `SIM_STRICT=0` only counts and prints such losses.
 
-use natter::sim::cluster::{SimConfig, run};
+use natter_sim::cluster::{SimConfig, run};
 
 fn env_u64(name: &str) -> Option<u64> {
     let v = std::env::var(name).ok()?;

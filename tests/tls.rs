@@ -408,7 +408,7 @@ fn failed_logins_and_half_open_logins_are_limited_per_address() {
     let got = first.recv_until(|m| {
         matches!(
             m,
-            natter::protocol::ServerMsg::Prompt(natter::protocol::Prompt::Username)
+            natter_core::protocol::ServerMsg::Prompt(natter_core::protocol::Prompt::Username)
         )
     });
     drop(got);
@@ -416,7 +416,9 @@ fn failed_logins_and_half_open_logins_are_limited_per_address() {
     first.expect("throttled", |m| {
         matches!(
             m,
-            natter::protocol::ServerMsg::Error(natter::protocol::ErrorReply::LoginThrottled { .. })
+            natter_core::protocol::ServerMsg::Error(
+                natter_core::protocol::ErrorReply::LoginThrottled { .. }
+            )
         )
     });
     let mut second = server.connect();
@@ -424,9 +426,9 @@ fn failed_logins_and_half_open_logins_are_limited_per_address() {
     let mut third = server.connect();
     assert_eq!(
         third.next(),
-        natter::protocol::ServerMsg::Bye(natter::protocol::ByeReason::TooManyConnections {
-            max: 2
-        })
+        natter_core::protocol::ServerMsg::Bye(
+            natter_core::protocol::ByeReason::TooManyConnections { max: 2 }
+        )
     );
     drop(second);
 }

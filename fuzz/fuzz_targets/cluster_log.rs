@@ -4,4 +4,4 @@
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| natter::sim::fuzz::cluster_log(data));
+fuzz_target!(|data: &[u8]| natter_sim::fuzz::cluster_log(data));

@@ -3,4 +3,4 @@
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| natter::sim::fuzz::parse_round_trip(data));
+fuzz_target!(|data: &[u8]| natter_sim::fuzz::parse_round_trip(data));

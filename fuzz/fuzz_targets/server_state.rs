@@ -3,6 +3,6 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use natter::sim::fuzz::{FuzzRun, run_ops};
+use natter_sim::fuzz::{FuzzRun, run_ops};
 
 fuzz_target!(|run: FuzzRun| run_ops(&run));

@@ -4,4 +4,4 @@
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| natter::sim::fuzz::tls_records(data));
+fuzz_target!(|data: &[u8]| natter::shell::server::tls_memory::fuzz_records(data));

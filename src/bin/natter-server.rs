@@ -7,15 +7,15 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 
-use natter::server::{
-    AddressLimits, Config, LoginLimits, ServerState, look_alike_pairs, parse_credentials,
-};
 use natter::shell::cluster;
 use natter::shell::persist::{CredentialsFile, Durable, InLog, Persister};
 use natter::shell::server::{ClusterNode, ShellOptions, run};
 use natter::shell::tls::ServerTls;
 use natter::store::Store;
-use natter::time::Timestamp;
+use natter_core::server::{
+    AddressLimits, Config, LoginLimits, ServerState, look_alike_pairs, parse_credentials,
+};
+use natter_core::time::Timestamp;
 
 /// The natter instant-messaging server.
 ///
@@ -32,7 +32,7 @@ struct Args {
     command: Option<Sub>,
 
     /// TCP port to listen on (0 picks a free port and prints it).
-    #[arg(default_value_t = natter::protocol::DEFAULT_PORT)]
+    #[arg(default_value_t = natter_core::protocol::DEFAULT_PORT)]
     port: u16,
 
     /// Seconds an account stays locked after 3 wrong passwords in a row.
@@ -63,7 +63,7 @@ struct Args {
     register: bool,
 
     /// The longest line accepted from a client, in bytes.
-    #[arg(long, default_value_t = natter::protocol::MAX_LINE as u64, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(64..=1_048_576))]
+    #[arg(long, default_value_t = natter_core::protocol::MAX_LINE as u64, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(64..=1_048_576))]
     max_line: u64,
 
     /// Seconds a new connection has to finish logging in.
@@ -306,15 +306,16 @@ fn main() {
 /// `natter-server hash-password [USERNAME]`.
 fn hash_password(username: Option<&str>) -> Result<String> {
     if let Some(name) = username {
-        natter::protocol::name::check_username(name)
+        natter_core::protocol::name::check_username(name)
             .map_err(|e| anyhow::anyhow!("'{name}' is not a valid username: {e}"))?;
     }
     let password = read_new_password()?;
-    natter::protocol::name::check_password(&password)
+    natter_core::protocol::name::check_password(&password)
         .map_err(|e| anyhow::anyhow!("cannot use that password: {e}"))?;
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
-    let hash = natter::password::hash(&password, &salt, natter::password::Strength::Standard);
+    let hash =
+        natter_core::password::hash(&password, &salt, natter_core::password::Strength::Standard);
     Ok(match username {
         Some(name) => format!("{name} {hash}"),
         None => hash,
@@ -429,7 +430,7 @@ fn serve(args: Args) -> Result<()> {
             .context("--max-password-jobs")?,
         // Mail is written a window at a time, well under what a reader may have waiting before it is
         // dropped as a slow one, whatever that bound is.
-        mail_window: natter::server::MAIL_WINDOW
+        mail_window: natter_core::server::MAIL_WINDOW
             .min(usize::try_from(args.max_outbound / 4).unwrap_or(usize::MAX))
             .max(1),
     };
@@ -619,10 +620,10 @@ const DEMO_ACCOUNTS: [(&str, &str); 6] = [
 /// Says, at start, which accounts anyone could log in to: ones kept in plain text (whoever reads the
 /// credentials file can use them) and, worse, the demo accounts with their published passwords, on
 /// a server that listens beyond this host.
-fn warn_of_plain_passwords(accounts: &[natter::server::Account], args: &Args) {
+fn warn_of_plain_passwords(accounts: &[natter_core::server::Account], args: &Args) {
     let plain: Vec<&str> = accounts
         .iter()
-        .filter(|a| !natter::password::is_hash(&a.password))
+        .filter(|a| !natter_core::password::is_hash(&a.password))
         .map(|a| a.username.as_str())
         .collect();
     if plain.is_empty() {

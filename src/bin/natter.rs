@@ -5,11 +5,11 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
-use natter::protocol::DEFAULT_PORT;
 use natter::shell::client::Security;
 use natter::shell::client::{ClientOptions, ServerAddr, StartError, run};
 use natter::shell::state_file;
 use natter::shell::ui::UiOptions;
+use natter_core::protocol::DEFAULT_PORT;
 
 /// The natter chat client.
 ///

@@ -11,7 +11,7 @@ use std::thread::JoinHandle;
 use smol::channel::{Receiver, Sender, unbounded};
 
 use super::persist::Persister;
-use crate::server::Record;
+use natter_core::server::Record;
 
 struct Job {
     seq: u64,

@@ -6,16 +6,16 @@
 //! asks for the write before sending the line that depends on it, and the driver carries effects out in
 //! order.
 //!
-//! [`Effect::SaveE2e`]: crate::client::Effect::SaveE2e
+//! [`Effect::SaveE2e`]: natter_core::client::Effect::SaveE2e
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::client::e2e::Part;
-use crate::client::e2e::store::{device_dir_name, device_dir_user};
 use crate::private_fs;
-use crate::protocol::Name;
+use natter_core::client::e2e::Part;
+use natter_core::client::e2e::store::{device_dir_name, device_dir_user};
+use natter_core::protocol::Name;
 
 /// Every stored part of every device of `server`, by user.
 pub type Devices = BTreeMap<Name, Vec<(Part, Vec<u8>)>>;

@@ -9,9 +9,9 @@ use std::fs::OpenOptions;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use crate::server::Record;
-use crate::server::login::credentials::append_line;
 use crate::store::Store;
+use natter_core::server::Record;
+use natter_core::server::append_line;
 
 /// Makes records durable.
 pub trait Persister: Send {
@@ -105,7 +105,7 @@ impl Persister for Durable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::parse_credentials;
+    use natter_core::server::parse_credentials;
 
     #[test]
     fn appends_on_a_new_line_even_without_final_newline() {

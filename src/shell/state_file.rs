@@ -1,4 +1,4 @@
-//! The client's small state file: which offline messages were already shown ([`crate::client::seen`]).
+//! The client's small state file: which offline messages were already shown ([`natter_core::client::seen`]).
 //!
 //! Written as a whole to a temporary file that is then renamed over the old one, so a crash leaves the
 //! old file or the new one, never half of either. Another client (another user on the same account on
@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::client::{Seen, SeenBook};
+use natter_core::client::{Seen, SeenBook};
 
 /// The file's name inside the state directory.
 pub const FILE_NAME: &str = "seen";
@@ -141,7 +141,7 @@ fn write_merged(path: &Path, server: &str, user: &str, seen: Seen) -> std::io::R
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::Timestamp;
+    use natter_core::time::Timestamp;
 
     #[test]
     fn the_state_directory_and_the_seen_file_are_owner_only() {

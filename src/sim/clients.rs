@@ -11,12 +11,12 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use super::invariants::StepFacts;
 use super::model::{MPhase, Model, Out};
 use super::step::{Cmd, Edge, Garbage, GroupRef, Op, Password, Slot, Step, UserRef};
-use crate::protocol::ServerMsg;
-use crate::protocol::keys::{PUBLIC_KEY_LEN, sample_key, shaped};
-use crate::server::harness::START;
-use crate::server::outbox::OutboxConfig;
-use crate::server::{Config, ConnId};
-use crate::time::Timestamp;
+use natter_core::protocol::ServerMsg;
+use natter_core::protocol::keys::{PUBLIC_KEY_LEN, sample_key, shaped};
+use natter_core::server::harness::START;
+use natter_core::server::outbox::OutboxConfig;
+use natter_core::server::{Config, ConnId};
+use natter_core::time::Timestamp;
 
 /// The fixed parts of a run.
 #[derive(Clone, Debug)]

@@ -7,7 +7,7 @@
 use super::clients::Setup;
 use super::step::{Op, Trace};
 use super::world::World;
-use crate::protocol::{Command, decode_line, parse_command, render_line};
+use natter_core::protocol::{Command, decode_line, parse_command, render_line};
 
 /// Parsing never panics, and a parsed command renders to a line that parses back to it.
 pub fn parse_round_trip(data: &[u8]) {
@@ -116,14 +116,14 @@ pub fn run_ops_bytes(data: &[u8]) {
 /// `PRIVATE-EXPECT` for alice comes only after the bytes (so a first message is parked, then tried).
 /// Bit 2: bob expects others too, as many as he may, so a first message is tried under several tokens.
 pub fn peer_link(data: &[u8]) {
-    use crate::client::{
+    use natter_core::client::{
         ClientState, Config, Effect, Event, Item, LinkId, PeerEvent, ServerEvent, UserEvent, noise,
     };
-    use crate::protocol::p2p::{
+    use natter_core::protocol::p2p::{
         FrameDecoder, MAX_EXPECTING, PeerFrame, PeerMsg, handshake_payload,
     };
-    use crate::protocol::{Name, Prompt, ServerMsg, Token};
-    use crate::time::Timestamp;
+    use natter_core::protocol::{Name, Prompt, ServerMsg, Token};
+    use natter_core::time::Timestamp;
 
     let Some((&mode, rest)) = data.split_first() else {
         return;
@@ -245,29 +245,13 @@ pub fn peer_link(data: &[u8]) {
     );
 }
 
-/// The server's TLS record layer (the compact form of an established session) under hostile input,
-/// after a real handshake with a rustls client: arbitrary bytes, or records sealed with the client's
-/// own keys holding arbitrary content. It never panics, and hands over the application data of the
-/// genuine records in order and nothing else.
-pub fn tls_records(data: &[u8]) {
-    crate::shell::server::tls_memory::fuzz_records(data);
-}
-
-/// The compact record layer against rustls: the same client records, after a real handshake with
-/// each, must get the same verdict from both (the same application data, the same end, the same
-/// alert, the same key updates answered), but for the few differences RFC 8446 asks for and
-/// `shell::server::tls_differential` lists.
-pub fn tls_differential(data: &[u8]) {
-    crate::shell::server::tls_differential::differential(data);
-}
-
 /// What a cluster node reads from Redis, under hostile bytes. The first byte picks the decoder:
 /// a shared-log entry, a node's batch of events (it never panics, and an entry it accepts encodes
 /// back to exactly the same bytes, so no two byte strings mean one entry), or a snapshot (it never
 /// panics, and anything damaged is an error; the body is also decoded past its checksum, so its
 /// decoder itself is reached).
 pub fn cluster_log(data: &[u8]) {
-    use crate::server::{LoggedEvent, ReplicaLog, snapshot};
+    use natter_core::server::{LoggedEvent, ReplicaLog, snapshot};
     let Some((&which, rest)) = data.split_first() else {
         return;
     };
@@ -275,7 +259,7 @@ pub fn cluster_log(data: &[u8]) {
         // An entry holds a node's batch of events (or, written by an earlier build, one alone).
         if let Ok(events) = LoggedEvent::decode_batch(rest) {
             let again = match rest.first() {
-                Some(&crate::server::logged::LOG_VERSION) => events[0].encode(),
+                Some(&natter_core::server::logged::LOG_VERSION) => events[0].encode(),
                 _ => LoggedEvent::encode_batch(&events),
             };
             assert_eq!(
@@ -288,8 +272,11 @@ pub fn cluster_log(data: &[u8]) {
     let _ = snapshot::decode(rest);
     // The same bytes as the body of a snapshot with a checksum that matches.
     let mut framed = snapshot::encode(
-        &crate::server::harness::Harness::new(crate::server::Config::default(), &[("a", "b")])
-            .state,
+        &natter_core::server::harness::Harness::new(
+            natter_core::server::Config::default(),
+            &[("a", "b")],
+        )
+        .state,
         &ReplicaLog::new(),
     );
     let header = framed.len() - snapshot::body_len(&framed);

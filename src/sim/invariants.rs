@@ -11,9 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 
 use super::model::{MOffer, MPhase, MStored, Model};
-use crate::protocol::{ByeReason, Command, ErrorReply, Name, ServerMsg, parse_command};
-use crate::server::{Config, ConnId, MAX_FAILURES, ServerState};
-use crate::time::Timestamp;
+use natter_core::protocol::{ByeReason, Command, ErrorReply, Name, ServerMsg, parse_command};
+use natter_core::server::{Config, ConnId, MAX_FAILURES, ServerState};
+use natter_core::time::Timestamp;
 
 /// The names failures are reported under.
 pub mod name {

@@ -1,5 +1,5 @@
 //! The reference model: natter's rules written a second time, as plainly as possible, with no code or
-//! data structure shared with [`crate::server::ServerState`].
+//! data structure shared with [`natter_core::server::ServerState`].
 //!
 //! It is deliberately naive (names as keys, linear scans, every deadline recomputed on each step) so that
 //! each rule can be read off in a few lines and checked against the rules in docs/PROTOCOL.md by eye. It reuses only the
@@ -46,15 +46,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 
-use crate::protocol::keys::{KEYS_LOW, MAX_ONE_TIME_KEYS, SignedKey};
-use crate::protocol::name::{check_group_name, check_password, check_username};
-use crate::protocol::{
+use natter_core::protocol::keys::{KEYS_LOW, MAX_ONE_TIME_KEYS, SignedKey};
+use natter_core::protocol::name::{check_group_name, check_password, check_username};
+use natter_core::protocol::{
     ByeReason, CancelReason, Command, CommandName, ErrorReply, LineError, Name, ParseError,
     PingState, Prompt, ServerMsg, Token, check_line, parse_command,
 };
-use crate::server::outbox::OutboxConfig;
-use crate::server::{Config, ConnId, MAX_FAILURES};
-use crate::time::Timestamp;
+use natter_core::server::outbox::OutboxConfig;
+use natter_core::server::{Config, ConnId, MAX_FAILURES};
+use natter_core::time::Timestamp;
 
 /// A stored message, as the model keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -423,7 +423,7 @@ impl Model {
         let id = self.next_msg;
         self.next_msg += 1;
         if id >= self.reserved {
-            self.reserved = id + crate::server::ID_BLOCK;
+            self.reserved = id + natter_core::server::ID_BLOCK;
             self.acknowledged_change();
         }
         id

@@ -19,10 +19,10 @@
 //! outside the core) is reported with the event and both sides' effects.
 
 use super::invariants::{Violation, name};
-use crate::server::harness::Fed;
-use crate::server::snapshot;
-use crate::server::{Applied, Effect, LogEntry, LoggedEvent, ReplicaLog, ServerState};
-use crate::time::Timestamp;
+use natter_core::server::harness::Fed;
+use natter_core::server::snapshot;
+use natter_core::server::{Applied, Effect, LogEntry, LoggedEvent, ReplicaLog, ServerState};
+use natter_core::time::Timestamp;
 
 /// When the replicas join, crash and come back, as fractions of the log.
 #[derive(Clone, Copy, Debug)]
@@ -284,8 +284,8 @@ fn compare(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::harness::Harness;
-    use crate::server::{Config, ConnId, Event};
+    use natter_core::server::harness::Harness;
+    use natter_core::server::{Config, ConnId, Event};
 
     fn fresh() -> ServerState {
         Harness::new(Config::default(), &[("alice", "a"), ("bob", "b")]).state
@@ -293,7 +293,7 @@ mod tests {
 
     /// A short session on a harness that keeps its log.
     fn logged_session() -> Vec<Fed> {
-        let mut h = Harness::with_state(fresh(), crate::server::harness::START).keep_log();
+        let mut h = Harness::with_state(fresh(), natter_core::server::harness::START).keep_log();
         let a = h.connect();
         let b = h.connect();
         for (conn, line) in [
@@ -339,7 +339,7 @@ mod tests {
         // The log says one line was fed and the primary made the effects of another.
         let i = log
             .iter()
-            .position(|f| matches!(&f.event.event, crate::server::OwnedEvent::Line { line, .. } if &**line == b"whoelse"))
+            .position(|f| matches!(&f.event.event, natter_core::server::OwnedEvent::Line { line, .. } if &**line == b"whoelse"))
             .unwrap();
         log[i].event = LoggedEvent::new(
             Event::Line {

@@ -12,10 +12,10 @@ use super::clients::{Clients, Planned, Setup};
 use super::invariants::{Invariants, Seen, Violation, name};
 use super::model::{ANY_TOKEN, Model, Out};
 use super::step::{Cmd, Op, Password, Step, UserRef};
-use crate::protocol::ServerMsg;
-use crate::server::harness::{Harness, START};
-use crate::server::{Account, ConnId, DurableView, Effect, Event, Record, ServerState};
-use crate::time::Timestamp;
+use natter_core::protocol::ServerMsg;
+use natter_core::server::harness::{Harness, START};
+use natter_core::server::{Account, ConnId, DurableView, Effect, Event, Record, ServerState};
+use natter_core::time::Timestamp;
 
 /// A failed check: which invariant, at which step, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -529,7 +529,7 @@ impl Core {
 }
 
 /// Users whose last `LoggedIn` record has no `LoggedOut` after it.
-fn open_sessions(records: &[Record]) -> Vec<crate::protocol::Name> {
+fn open_sessions(records: &[Record]) -> Vec<natter_core::protocol::Name> {
     let mut open = BTreeSet::new();
     for r in records {
         match r {
@@ -593,8 +593,8 @@ fn model_durable_as(model: &Model, now: Timestamp, core: &DurableView) -> Durabl
     let mut view = model_durable(model, now);
     for m in &mut view.users {
         if let Some(c) = core.users.iter().find(|u| u.name == m.name)
-            && crate::password::is_hash(&c.password)
-            && crate::password::verify(&c.password, &m.password)
+            && natter_core::password::is_hash(&c.password)
+            && natter_core::password::verify(&c.password, &m.password)
         {
             m.password = c.password.clone();
         }
@@ -604,16 +604,16 @@ fn model_durable_as(model: &Model, now: Timestamp, core: &DurableView) -> Durabl
 
 /// The model's durable state in the core's view format (online users count as logged out `now`).
 fn model_durable(model: &Model, now: Timestamp) -> DurableView {
-    let mut users: Vec<crate::server::DurableUser> = model
+    let mut users: Vec<natter_core::server::DurableUser> = model
         .users
         .iter()
-        .map(|(n, u)| crate::server::DurableUser {
+        .map(|(n, u)| natter_core::server::DurableUser {
             name: n.to_string(),
             password: u.password.clone(),
             blocks: u.blocks.iter().map(|b| b.to_string()).collect(),
             mailbox: u
                 .stored()
-                .map(|m| crate::server::StoredView {
+                .map(|m| natter_core::server::StoredView {
                     id: m.id,
                     from: m.from.to_string(),
                     group: m.group.as_ref().map(|g| g.to_string()),
@@ -627,7 +627,7 @@ fn model_durable(model: &Model, now: Timestamp) -> DurableView {
             } else {
                 u.last_logout
             },
-            keys: u.keys.as_ref().map(|k| crate::server::KeysView {
+            keys: u.keys.as_ref().map(|k| natter_core::server::KeysView {
                 curve25519: k.curve25519.clone(),
                 ed25519: k.ed25519.clone(),
                 one_time: k.one_time.iter().map(|k| k.to_string()).collect(),
@@ -664,7 +664,7 @@ fn blank_token(m: ServerMsg) -> ServerMsg {
 
 /// The kinds of line worth counting to show a run reached a rule.
 fn kind(m: &ServerMsg) -> Option<&'static str> {
-    use crate::protocol::{ByeReason, ErrorReply};
+    use natter_core::protocol::{ByeReason, ErrorReply};
     Some(match m {
         ServerMsg::Welcome { .. } => "welcome",
         ServerMsg::Registered { .. } => "registered",

@@ -1,16 +1,16 @@
 //! Writing records: each one becomes the change it names in the current-state tables, and a whole batch
 //! of them is one SQLite transaction (one log sync), which is what makes group commit cheap. What each
 //! record stands for is read in one place for the store and the core alike
-//! ([`Record::apply_to`](crate::server::Record::apply_to)); here is how each change is made in SQL.
+//! ([`Record::apply_to`](natter_core::server::Record::apply_to)); here is how each change is made in SQL.
 
 use rusqlite::{Transaction, params};
 
 use super::schema::{Field, LOCKOUTS, LOGOUTS, NEXT_MESSAGE_ID, OPEN_SESSIONS, UserTime, row_crc};
-use crate::protocol::Name;
-use crate::protocol::keys::SignedKey;
-use crate::server::Record;
-use crate::server::record::RecordTarget;
-use crate::time::Timestamp;
+use natter_core::protocol::Name;
+use natter_core::protocol::keys::SignedKey;
+use natter_core::server::Record;
+use natter_core::server::record::RecordTarget;
+use natter_core::time::Timestamp;
 
 /// Applies one record inside `tx`. `next_id` tracks the next message id the batch leaves behind.
 pub(crate) fn apply(

@@ -3,7 +3,7 @@
 //! The tables are turned into the shortest list of [`Record`]s whose replay gives the same durable state
 //! as replaying every record ever committed: accounts in creation order, the last logout and any open
 //! session of each user, lockouts, blocks, groups, published keys, then the mailboxes in id order. The core's
-//! [`crate::server::ServerState::restore`] rebuilds itself from that, so the core needs no knowledge of
+//! [`natter_core::server::ServerState::restore`] rebuilds itself from that, so the core needs no knowledge of
 //! the store. Every row's checksum is checked on the way.
 
 use std::path::Path;
@@ -13,10 +13,10 @@ use rusqlite::{Connection, Row};
 use super::apply::{key_crc, message_crc};
 use super::error::StoreError;
 use super::schema::{Field, LOCKOUTS, LOGOUTS, OPEN_SESSIONS, UserTime, row_crc};
-use crate::protocol::Name;
-use crate::protocol::keys::SignedKey;
-use crate::server::Record;
-use crate::time::Timestamp;
+use natter_core::protocol::Name;
+use natter_core::protocol::keys::SignedKey;
+use natter_core::server::Record;
+use natter_core::time::Timestamp;
 
 /// The durable state, as records to replay, plus the next message id (which outlives the messages).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,7 +27,7 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// The sessions the store still holds open (the server stopped while those users were online),
-    /// closed at `at`. [`crate::server::ServerState::restore`] takes them as ended at the restart;
+    /// closed at `at`. [`natter_core::server::ServerState::restore`] takes them as ended at the restart;
     /// committing these makes the store agree, so a later restart does not move their end again.
     pub fn end_open_sessions(&self, at: Timestamp) -> Vec<Record> {
         self.records

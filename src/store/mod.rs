@@ -3,7 +3,7 @@
 //! The core never sees this module: it emits [`Record`]s, the shell hands each batch of them to
 //! [`Store::commit`] (one transaction, one sync of the write-ahead log), and at start
 //! [`Store::load`] gives back the records that rebuild the state through
-//! [`crate::server::ServerState::restore`]. Why SQLite, and how crash safety follows, is in
+//! [`natter_core::server::ServerState::restore`]. Why SQLite, and how crash safety follows, is in
 //! `docs/DESIGN.md`.
 //!
 //! A data directory holds `natter.db` (with its `-wal` log while a server runs) and `lock`. Opening it
@@ -27,7 +27,7 @@ pub use error::StoreError;
 pub use load::Snapshot;
 pub use schema::{DB_FILE, LOCK_FILE};
 
-use crate::server::Record;
+use natter_core::server::Record;
 
 /// An open data directory. The directory stays locked until this is dropped.
 pub struct Store {

@@ -7,10 +7,10 @@ use std::path::Path;
 use proptest::prelude::*;
 
 use super::*;
-use crate::protocol::keys::{sample_key, shaped};
-use crate::server::harness::{Harness, START};
-use crate::server::{Account, Config, ConnId, KeysView, ServerState, StoredView};
-use crate::time::Timestamp;
+use natter_core::protocol::keys::{sample_key, shaped};
+use natter_core::server::harness::{Harness, START};
+use natter_core::server::{Account, Config, ConnId, KeysView, ServerState, StoredView};
+use natter_core::time::Timestamp;
 
 const USERS: &[(&str, &str)] = &[
     ("alice", "apw"),
@@ -190,7 +190,7 @@ fn run(ops: &[Op]) -> Harness {
             Op::Ack(u) => {
                 if let Some(&c) = online.get(&u) {
                     let top = h.take(c).iter().rev().find_map(|m| match m {
-                        crate::protocol::ServerMsg::OfflineMessage { id, .. } => Some(*id),
+                        natter_core::protocol::ServerMsg::OfflineMessage { id, .. } => Some(*id),
                         _ => None,
                     });
                     if let Some(id) = top {

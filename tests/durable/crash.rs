@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use natter::protocol::ServerMsg;
+use natter_core::protocol::ServerMsg;
 
 use crate::kit::{Client, LOAD_ACCOUNTS, Rng, Server, seed, write_credentials};
 

@@ -3,10 +3,10 @@
 
 use std::io;
 
-use natter::protocol::{ByeReason, ServerMsg};
-use natter::server::{Account, Config, Record, ServerState};
 use natter::shell::persist::Persister;
 use natter::shell::server::{ShellOptions, spawn};
+use natter_core::protocol::{ByeReason, ServerMsg};
+use natter_core::server::{Account, Config, Record, ServerState};
 
 use crate::kit::Client;
 

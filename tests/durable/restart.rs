@@ -1,7 +1,7 @@
 //! State written by one server process is all there after a restart: offline messages, block lists,
 //! login history, lockouts, registered accounts, and message ids that keep growing.
 
-use natter::protocol::{ErrorReply, Prompt, ServerMsg};
+use natter_core::protocol::{ErrorReply, Prompt, ServerMsg};
 
 use crate::kit::{Client, LOAD_ACCOUNTS, Server, write_credentials};
 
@@ -105,7 +105,7 @@ fn everything_durable_is_there_after_a_clean_restart() {
         .find_map(|l| l.strip_prefix("zed "))
         .unwrap_or_else(|| panic!("no zed in {creds_text}"));
     assert!(
-        natter::password::is_hash(zed) && natter::password::verify(zed, "zpw"),
+        natter_core::password::is_hash(zed) && natter_core::password::verify(zed, "zpw"),
         "{zed}"
     );
     use std::os::unix::fs::PermissionsExt;

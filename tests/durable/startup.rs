@@ -41,7 +41,7 @@ fn stopped_store(dir: &std::path::Path) -> std::path::PathBuf {
     let mut alice = Client::log_in(server.addr, "alice", "apw").unwrap();
     alice.send("message bob something to keep").unwrap();
     alice.send("logout").unwrap();
-    let _ = alice.recv_until(|m| matches!(m, natter::protocol::ServerMsg::Bye(_)));
+    let _ = alice.recv_until(|m| matches!(m, natter_core::protocol::ServerMsg::Bye(_)));
     assert!(server.stop().success());
     dir.join("natter-data").join(natter::store::DB_FILE)
 }

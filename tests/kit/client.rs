@@ -9,7 +9,7 @@ use std::io::{self, BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Instant;
 
-use natter::protocol::{Prompt, ServerMsg, decode_line};
+use natter_core::protocol::{Prompt, ServerMsg, decode_line};
 
 use super::PATIENCE;
 

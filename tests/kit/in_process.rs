@@ -4,9 +4,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use natter::server::{Account, Config, ServerState};
 use natter::shell::persist::CredentialsFile;
 use natter::shell::server::{ServerHandle, ShellOptions, spawn};
+use natter_core::server::{Account, Config, ServerState};
 
 use super::{ACCOUNTS, Client, password_of, write_credentials};
 

@@ -12,7 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use natter::protocol::{Command, ServerMsg, decode_line};
+use natter_core::protocol::{Command, ServerMsg, decode_line};
 
 use crate::one_user::{connect, login};
 use crate::proto::{password, user_name};

@@ -15,13 +15,13 @@ use super::transport::{self, Connected, Security};
 use super::{
     Dialled, FLUSH_GRACE, Input, MAX_SERVER_LINE, PeerInput, ServerAddr, ServerInput, StartError,
 };
-use crate::client::complete::Known;
-use crate::client::{
-    ClientState, Effect, Event, Exit, Item, LinkId, PeerEvent, ServerEvent, UserEvent,
-};
 use crate::shell::state_file::StateFile;
 use crate::shell::ui::{Typed, Ui};
-use crate::time::{ShellClock, Timestamp};
+use natter_core::client::complete::Known;
+use natter_core::client::{
+    ClientState, Effect, Event, Exit, Item, LinkId, PeerEvent, ServerEvent, UserEvent,
+};
+use natter_core::time::{ShellClock, Timestamp};
 
 /// One peer link as the driver holds it.
 pub(super) struct LinkHandle {
@@ -208,7 +208,7 @@ impl Driver {
                 Effect::Connect { link, addr } => self.dial(link, addr),
                 Effect::PeerSend { link, frame } => {
                     if let Some(out) = self.links.get(&link).and_then(|h| h.out.as_ref()) {
-                        let _ = out.try_send(crate::protocol::p2p::frame(&frame));
+                        let _ = out.try_send(natter_core::protocol::p2p::frame(&frame));
                     }
                 }
                 Effect::PeerClose { link } => self.close_link(link),

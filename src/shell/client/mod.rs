@@ -26,8 +26,8 @@ use self::driver::{Driver, ServerConn};
 use self::net::{accept_peers, listen};
 use super::state_file::StateFile;
 use super::ui::{Typed, Ui, UiOptions};
-use crate::client::{ClientState, Config, Event, LinkId};
-use crate::time::ShellClock;
+use natter_core::client::{ClientState, Config, Event, LinkId};
+use natter_core::time::ShellClock;
 
 /// The longest server line the client accepts. Larger than the server's input limit, because a reply can
 /// hold a whole message plus the sender's name (or a long list of users).
@@ -263,8 +263,8 @@ async fn run_async(opts: ClientOptions) -> Result<i32, StartError> {
             ],
         ),
     };
-    config.e2e = Some(crate::client::e2e::Setup {
-        engine: std::sync::Arc::new(crate::client::e2e::olm_engine::Vodozemac),
+    config.e2e = Some(natter_core::client::e2e::Setup {
+        engine: std::sync::Arc::new(natter_core::client::e2e::olm_engine::Vodozemac),
         devices,
     });
     // The full-screen client runs the core's view model (its windows show the user's own messages

@@ -10,9 +10,9 @@ use futures_lite::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, FutureExt
 use smol::channel::{Receiver, Sender};
 
 use super::{CONNECT_TIMEOUT, Input, PeerInput, ServerInput, StartError};
-use crate::client::LinkId;
-use crate::protocol::p2p::{FrameDecoder, PeerFrame};
-use crate::protocol::{Frame, LineDecoder};
+use natter_core::client::LinkId;
+use natter_core::protocol::p2p::{FrameDecoder, PeerFrame};
+use natter_core::protocol::{Frame, LineDecoder};
 
 pub(super) async fn connect(host: &str, port: u16) -> Result<TcpStream, StartError> {
     let addrs = async_net::resolve((host, port))
@@ -116,7 +116,7 @@ pub(super) fn server_input(generation: u64) -> impl Fn(Read) -> Input {
     }
 }
 
-/// Splits what a peer sends into frames (see [`crate::protocol::p2p`]) and hands each to the driver,
+/// Splits what a peer sends into frames (see [`natter_core::protocol::p2p`]) and hands each to the driver,
 /// then `Closed` once the stream ends.
 pub(super) async fn read_frames(
     mut stream: impl AsyncRead + Unpin,

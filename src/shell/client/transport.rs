@@ -316,8 +316,8 @@ async fn goodbye_before_tls(raw: &TcpStream, mut first: Vec<u8>) -> Option<Vec<u
         .await?;
     let end = line.iter().position(|&b| b == b'\n')?;
     let text = std::str::from_utf8(&line[..end]).ok()?;
-    use crate::protocol::{ByeReason, ServerMsg};
-    match crate::protocol::decode_line(text) {
+    use natter_core::protocol::{ByeReason, ServerMsg};
+    match natter_core::protocol::decode_line(text) {
         Ok(ServerMsg::Bye(ByeReason::Full | ByeReason::PlainTextOnly)) | Err(_) => None,
         Ok(ServerMsg::Bye(_)) => Some(line[..=end].to_vec()),
         Ok(_) => None,

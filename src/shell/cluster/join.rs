@@ -8,8 +8,8 @@ use super::error::LogError;
 use super::membership::{ClusterCertificate, MAX_NODE, Membership};
 use super::seal::ClusterKey;
 use super::snapshots::Snapshots;
-use crate::server::snapshot::{self, SnapshotError};
-use crate::server::{Account, Config, ReplicaLog, ServerState};
+use natter_core::server::snapshot::{self, SnapshotError};
+use natter_core::server::{Account, Config, ReplicaLog, ServerState};
 
 /// What a node starts with.
 pub struct Joined {

@@ -24,8 +24,8 @@ use smol::channel::Receiver;
 use super::connection::{Conn, Endpoint, Reconnecting, Replies, Requests, answered_within, reply};
 use super::error::{FIELD, LogError, NODE, SEQ};
 use super::seal::{ClusterKey, entry_context};
-use crate::server::node::wanted_when_fenced;
-use crate::server::{LogEntry, LoggedEvent};
+use natter_core::server::node::wanted_when_fenced;
+use natter_core::server::{LogEntry, LoggedEvent};
 
 /// How long one request may take beyond its own blocking time before Redis counts as unreachable.
 pub const RESPONSE_MARGIN: Duration = Duration::from_secs(2);
@@ -432,8 +432,8 @@ pub async fn appender(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::OwnedEvent;
-    use crate::time::Timestamp;
+    use natter_core::server::OwnedEvent;
+    use natter_core::time::Timestamp;
 
     #[test]
     fn a_sealed_entry_opens_only_where_it_was_written() {

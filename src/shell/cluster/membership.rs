@@ -15,15 +15,15 @@ use redis::{Cmd, FromRedisValue, RedisResult};
 use super::connection::{Conn, Endpoint};
 use super::error::LogError;
 use super::seal::{ClusterKey, setting_context};
-use crate::server::node::LeaseWas;
+use natter_core::server::node::LeaseWas;
 
 /// How long one of these requests may take.
 const ANSWER_WITHIN: Duration = Duration::from_secs(2);
 
-/// How long a lease lasts (the node's number, [`crate::server::node::LEASE_MS`]). A node renews it
+/// How long a lease lasts (the node's number, [`natter_core::server::node::LEASE_MS`]). A node renews it
 /// every second and checks the others' as often, so a dead node's users are logged out within the
 /// lease, a check, and the log's round trip.
-pub const LEASE: Duration = Duration::from_millis(crate::server::node::LEASE_MS);
+pub const LEASE: Duration = Duration::from_millis(natter_core::server::node::LEASE_MS);
 
 /// What the leases say of one node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,7 +35,7 @@ pub struct NodeLease {
     pub applied: Option<u64>,
 }
 
-pub use crate::server::node::NODE_SHIFT;
+pub use natter_core::server::node::NODE_SHIFT;
 
 /// The highest node number that fits in a connection id.
 pub const MAX_NODE: u64 = (1 << (64 - NODE_SHIFT)) - 1;
@@ -252,7 +252,7 @@ impl Membership {
     /// they agree).
     pub async fn agree(
         &mut self,
-        config: &crate::server::Config,
+        config: &natter_core::server::Config,
         names: &[&str],
         accounts_digest: &str,
     ) -> Result<Vec<String>, LogError> {
@@ -293,9 +293,11 @@ impl Membership {
         let mut differences = Vec::new();
         if let Some(theirs) = config_stored
             .as_deref()
-            .and_then(|c| serde_json::from_str::<crate::server::Config>(c).ok())
+            .and_then(|c| serde_json::from_str::<natter_core::server::Config>(c).ok())
         {
-            differences.extend(crate::server::snapshot::config_differences(&theirs, config));
+            differences.extend(natter_core::server::snapshot::config_differences(
+                &theirs, config,
+            ));
         }
         if let Some(stored) = accounts_stored
             && let Some((digest, their_names)) = stored.split_once(' ').or(Some((&stored, "")))

@@ -20,8 +20,8 @@ use super::Shared;
 use super::conn::{ConnIo, reader, refuse};
 use super::inbox::Input;
 use super::tls_conn::TlsConn;
-use crate::protocol::ByeReason;
-use crate::server::ConnId;
+use natter_core::protocol::ByeReason;
+use natter_core::server::ConnId;
 
 /// How many keepalive probes go unanswered before the connection is dropped.
 pub const KEEPALIVE_PROBES: u32 = 3;

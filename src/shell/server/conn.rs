@@ -18,10 +18,10 @@ use smol::Task;
 use super::Shared;
 use super::inbox::Input;
 use super::tls_conn::TlsConn;
-use crate::protocol::{ByeReason, ServerMsg, render_line};
-use crate::protocol::{Frame, LineDecoder};
-use crate::server::ConnId;
-use crate::server::oplog::Refusal;
+use natter_core::protocol::{ByeReason, ServerMsg, render_line};
+use natter_core::protocol::{Frame, LineDecoder};
+use natter_core::server::ConnId;
+use natter_core::server::oplog::Refusal;
 
 /// The shell's side of one connection, owned by [`Shared::conns`].
 pub(super) struct ConnIo {
@@ -45,7 +45,7 @@ pub(super) struct ConnIo {
     /// Already in the driver's list of connections to flush at the end of this batch.
     pub(super) dirty: bool,
     /// In the driver's list of connections holding notices that may wait (see
-    /// [`ServerMsg::can_wait`](crate::protocol::ServerMsg::can_wait)).
+    /// [`ServerMsg::can_wait`](natter_core::protocol::ServerMsg::can_wait)).
     pub(super) held: bool,
     /// The core holds this connection's lines (flood control): its reader waits for `resume`.
     pub(super) paused: bool,

@@ -24,12 +24,12 @@ use super::hasher::{Answer, Hasher};
 use super::inbox::{Inbox, Input};
 use super::operator::log_lines;
 use super::{Shared, ShellOptions};
-use crate::server::oplog::{OperatorLog, OutputNotes, Refusal};
-use crate::server::outbox::Outbox;
-use crate::server::pacing::Pacer;
-use crate::server::{ConnId, Effect, Event};
 use crate::shell::committer::Committer;
-use crate::time::{ShellClock, Timestamp};
+use natter_core::server::oplog::{OperatorLog, OutputNotes, Refusal};
+use natter_core::server::outbox::Outbox;
+use natter_core::server::pacing::Pacer;
+use natter_core::server::{ConnId, Effect, Event};
+use natter_core::time::{ShellClock, Timestamp};
 
 pub(super) struct Driver<E> {
     /// What decides: the core, or a cluster node.

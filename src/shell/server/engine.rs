@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use crate::server::node::LeaseWas;
-use crate::server::{ConnId, Effect, Event, LogEntry, Record, ServerState};
-use crate::time::Timestamp;
+use natter_core::server::node::LeaseWas;
+use natter_core::server::{ConnId, Effect, Event, LogEntry, Record, ServerState};
+use natter_core::time::Timestamp;
 
 /// What the cluster's tasks tell a node, through the inbox. (A server alone never hears any.)
 #[derive(Debug)]
@@ -110,7 +110,7 @@ pub(super) fn log_record(record: &Record, peer: Option<std::net::SocketAddr>) {
         Record::LoggedOut { user, .. } => tracing::info!("{user} logged out"),
         Record::LockedOut { user, until } => tracing::info!(
             "{user} locked after repeated wrong passwords{from}, until {}",
-            crate::server::oplog::utc(*until)
+            natter_core::server::oplog::utc(*until)
         ),
         Record::AccountCreated { user, .. } => tracing::info!("{user} registered{from}"),
         _ => {}

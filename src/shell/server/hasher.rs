@@ -8,8 +8,8 @@
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
-use crate::password::{self, Strength};
-use crate::server::{ConnId, Effect};
+use natter_core::password::{self, Strength};
+use natter_core::server::{ConnId, Effect};
 
 /// A finished job.
 #[derive(Debug)]

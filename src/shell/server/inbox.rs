@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::ops::Range;
 
 use super::hasher::Answer;
-use crate::server::ConnId;
+use natter_core::server::ConnId;
 
 /// One input for the core.
 #[derive(Debug)]
@@ -24,7 +24,7 @@ pub(super) enum Input {
     /// left, not reading what it was sent), for the operator's log.
     Refused {
         peer: SocketAddr,
-        what: crate::server::oplog::Refusal,
+        what: natter_core::server::oplog::Refusal,
     },
     /// A password worker finished a job.
     Answer(Answer),

@@ -6,7 +6,7 @@
 //! - the **accept** task (`accept`) registers each connection and starts its **reader** (`conn`);
 //!   out of file descriptors, it refuses connections cleanly instead of leaving them queued;
 //! - a reader makes a non-blocking read into one buffer shared by all connections, splits the bytes into
-//!   lines ([`LineDecoder`](crate::protocol::LineDecoder)) and appends them to the **inbox** (`inbox`);
+//!   lines ([`LineDecoder`](natter_core::protocol::LineDecoder)) and appends them to the **inbox** (`inbox`);
 //! - the **driver** (`driver`) takes the whole inbox as one batch, feeds it to the core, fires due
 //!   timers, and passes the core's output through the `Outbox` (`server::outbox`), which
 //!   says which records to commit and which lines may leave (a reply that acknowledges a record waits
@@ -40,8 +40,13 @@ mod operator;
 mod replica;
 mod tls_compact;
 mod tls_conn;
-pub(crate) mod tls_differential;
-pub(crate) mod tls_memory;
+// Test rigs: a TLS peer driven by hand, the record layer under hostile records and against rustls.
+// Compiled for tests and the fuzz targets only (the `rigs` feature), never into the product.
+#[cfg(any(test, feature = "rigs"))]
+pub mod tls_differential;
+#[cfg(any(test, feature = "rigs"))]
+pub mod tls_memory;
+#[cfg(any(test, feature = "rigs"))]
 pub mod tls_peer;
 mod tls_read;
 mod writing;
@@ -66,15 +71,15 @@ use self::inbox::{Inbox, Input};
 use self::replica::Replicated;
 use super::committer::Committer;
 use super::persist::Persister;
-use crate::server::node::{Node, NodeConfig, first_conn_id};
-use crate::server::oplog::{OperatorLog, OperatorLogConfig};
-use crate::server::outbox::{Outbox, OutboxConfig};
-use crate::server::pacing::{Pacer, PacingConfig};
-use crate::server::{ConnId, ServerState};
-use crate::time::ShellClock;
+use natter_core::server::node::{Node, NodeConfig, first_conn_id};
+use natter_core::server::oplog::{OperatorLog, OperatorLogConfig};
+use natter_core::server::outbox::{Outbox, OutboxConfig};
+use natter_core::server::pacing::{Pacer, PacingConfig};
+use natter_core::server::{ConnId, ServerState};
+use natter_core::time::ShellClock;
 
 /// Runtime limits that are not protocol rules. (The longest line a client may send is a protocol rule:
-/// the shell reads it from the core's [`Config`](crate::server::Config).)
+/// the shell reads it from the core's [`Config`](natter_core::server::Config).)
 #[derive(Clone, Debug)]
 pub struct ShellOptions {
     /// Bytes that may wait to be written to one client before it is considered stuck and dropped.

@@ -1,7 +1,7 @@
-//! Writing the operator's log: the lines the pure [`OperatorLog`](crate::server::oplog::OperatorLog)
+//! Writing the operator's log: the lines the pure [`OperatorLog`](natter_core::server::oplog::OperatorLog)
 //! (`server::oplog`, which decides what is written and when) hands the driver, at their level.
 
-use crate::server::oplog::{Level, LogLine};
+use natter_core::server::oplog::{Level, LogLine};
 
 /// Writes the operator log's lines at their level, emptying `lines`.
 pub(super) fn log_lines(lines: &mut Vec<LogLine>) {

@@ -18,10 +18,10 @@ use futures_lite::FutureExt;
 use super::Shared;
 use super::cluster_node::{Link, Taken};
 use super::engine::{Engine, News};
-use crate::protocol::ServerMsg;
-use crate::server::node::{Node, ReadHold, Refusal};
-use crate::server::{Effect, Event, Record};
-use crate::time::Timestamp;
+use natter_core::protocol::ServerMsg;
+use natter_core::server::node::{Node, ReadHold, Refusal};
+use natter_core::server::{Effect, Event, Record};
+use natter_core::time::Timestamp;
 
 pub(super) struct Replicated {
     node: Node,

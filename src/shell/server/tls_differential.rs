@@ -327,7 +327,7 @@ fn verdict(
 }
 
 /// The fuzz target's body (see the module documentation).
-pub(crate) fn differential(data: &[u8]) {
+pub fn differential(data: &[u8]) {
     let (step, ops) = decode(data);
     let configs = test_configs();
 

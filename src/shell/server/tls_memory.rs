@@ -206,7 +206,7 @@ impl Pair {
 /// (`kind` low bits pick the inner content type: application data, alert, handshake, or `kind`
 /// itself; bit 7 flips a bit of the sealed record); even, `data[1..]` goes to the server as it is.
 /// `data[0] >> 1` is how many bytes each read carries (0: all at once).
-pub(crate) fn fuzz_records(data: &[u8]) {
+pub fn fuzz_records(data: &[u8]) {
     use crate::shell::tls_chacha::Sealer;
     use rustls::ContentType;
     use rustls::ProtocolVersion;

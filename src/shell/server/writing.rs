@@ -8,11 +8,11 @@ use futures_lite::FutureExt;
 use super::conn::{CLOSING_HANDSHAKE_GRACE, Flush, drop_conn, writer};
 use super::driver::Driver;
 use super::inbox::Input;
-use crate::protocol::{ServerMsg, render_into};
-use crate::server::oplog::Refusal;
-use crate::server::pacing::{Queued, Tidy, Write};
-use crate::server::{ConnId, Effect};
-use crate::time::Timestamp;
+use natter_core::protocol::{ServerMsg, render_into};
+use natter_core::server::oplog::Refusal;
+use natter_core::server::pacing::{Queued, Tidy, Write};
+use natter_core::server::{ConnId, Effect};
+use natter_core::time::Timestamp;
 
 /// Gives the allocator's free memory back to the operating system. glibc keeps what a burst freed
 /// (tens of MB after a presence flood to thousands of users) unless asked.

@@ -1,6 +1,6 @@
 //! Wall-clock time as people read it, for the stamps on live messages.
 
-use crate::time::Timestamp;
+use natter_core::time::Timestamp;
 
 /// `HH:MM` of `at` in the local time zone (UTC if the system cannot say).
 pub fn local_hhmm(at: Timestamp) -> String {

@@ -25,9 +25,9 @@ use rustyline::{CompletionType, Config, Editor, ExternalPrinter, Helper, history
 
 use super::stdin::{SavedTerminal, read_secret};
 use super::{Typed, TypedSink, history_file};
-use crate::client::InputMode;
-use crate::client::complete::{Known, complete};
-use crate::client::input::{Place, history_entry};
+use natter_core::client::InputMode;
+use natter_core::client::complete::{Known, complete};
+use natter_core::client::input::{Place, history_entry};
 
 /// Set just before this module raises a SIGINT of its own (to stop rustyline): whoever sees the signal
 /// first clears it.

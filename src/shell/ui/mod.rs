@@ -8,7 +8,7 @@
 //!
 //! Line and plain mode turn each [`Item`] into text with [`line_text`]: the display's rendering, a short
 //! `HH:MM` before a live message, and a terminal bell after a message addressed to the user alone. The
-//! full-screen mode draws the core's view model ([`crate::client::screen::Screen`]) and hands it the
+//! full-screen mode draws the core's view model ([`natter_core::client::screen::Screen`]) and hands it the
 //! terminal's keys. This module decides nothing about what lines mean.
 
 mod clock;
@@ -25,12 +25,12 @@ use std::path::PathBuf;
 use self::line::LineUi;
 use self::plain::PlainUi;
 use self::tui::TuiUi;
-use crate::client::ClientState;
-use crate::client::complete::Known;
-use crate::client::display::render;
-use crate::client::screen::Key;
-use crate::client::{InputMode, Item};
-use crate::time::Timestamp;
+use natter_core::client::ClientState;
+use natter_core::client::complete::Known;
+use natter_core::client::display::render;
+use natter_core::client::screen::Key;
+use natter_core::client::{InputMode, Item};
+use natter_core::time::Timestamp;
 
 pub use clock::local_hhmm;
 pub use history_file::load as load_history;

@@ -7,7 +7,7 @@ use std::thread;
 
 use super::stdin::{read_line, read_secret};
 use super::{Typed, TypedSink};
-use crate::client::InputMode;
+use natter_core::client::InputMode;
 
 /// Piped input and output.
 pub struct PlainUi {

@@ -50,17 +50,17 @@ use self::redis::Redis;
 use self::reference::Reference;
 use self::users::{Acked, Pending, Reaction, Session, Told, User, receive};
 use super::invariants::Violation;
-use crate::protocol::ServerMsg;
-use crate::server::harness::START;
-use crate::server::node::{Node, NodeConfig, ReadHold, Renewals, first_conn_id};
-use crate::server::{
+use natter_core::protocol::ServerMsg;
+use natter_core::server::harness::START;
+use natter_core::server::node::{Node, NodeConfig, ReadHold, Renewals, first_conn_id};
+use natter_core::server::{
     Account, Config, ConnId, Effect, Event, OwnedEvent, ReplicaLog, ServerState, snapshot,
 };
-use crate::time::Timestamp;
+use natter_core::time::Timestamp;
 
 /// The cluster's invariants, by name (see the module documentation).
 pub mod name {
-    pub use crate::sim::invariants::name::REPLICAS;
+    pub use crate::invariants::name::REPLICAS;
     /// A message its sender was told was delivered or stored is shown to its recipient.
     pub const ACKNOWLEDGED_KEPT: &str = "cluster-acknowledged-kept";
     /// A message is shown to its recipient at most once.
@@ -522,14 +522,14 @@ impl Sim {
         for entry in self.redis.land(now) {
             let applied = self.oracle.1.admit(&entry);
             assert!(
-                !matches!(applied, crate::server::Applied::Gap { .. }),
+                !matches!(applied, natter_core::server::Applied::Gap { .. }),
                 "the simulated Redis numbered entries with a hole: {applied:?} at {}",
                 entry.position
             );
             // A second copy of an entry (its append was sent again after its answer was lost):
             // every reader drops it by its node's number, so it neither counts for the checks nor
             // feeds the model.
-            if applied != crate::server::Applied::Fed {
+            if applied != natter_core::server::Applied::Fed {
                 continue;
             }
             self.reference
@@ -634,7 +634,7 @@ impl Sim {
                 continue;
             }
             if self.nodes[i].node.fenced() {
-                events.retain(|e| crate::server::node::wanted_when_fenced(node, e));
+                events.retain(|e| natter_core::server::node::wanted_when_fenced(node, e));
                 if events.is_empty() {
                     continue;
                 }
@@ -779,14 +779,17 @@ impl Sim {
             Reaction::LoginFailed => {
                 if matches!(
                     msg,
-                    ServerMsg::Error(crate::protocol::ErrorReply::Locked { .. })
+                    ServerMsg::Error(natter_core::protocol::ErrorReply::Locked { .. })
                 ) {
                     self.report.lockouts_met += 1;
                 }
                 self.closed(node, conn, true)
             }
             Reaction::Gone => {
-                let asked = matches!(msg, ServerMsg::Bye(crate::protocol::ByeReason::Logout));
+                let asked = matches!(
+                    msg,
+                    ServerMsg::Bye(natter_core::protocol::ByeReason::Logout)
+                );
                 self.closed(node, conn, asked);
             }
         }
@@ -794,7 +797,7 @@ impl Sim {
 
     /// Counts what shows a run reached a rule.
     fn count(&mut self, u: usize, node: u64, msg: &ServerMsg) {
-        use crate::protocol::ErrorReply;
+        use natter_core::protocol::ErrorReply;
         let user = &mut self.users[u];
         match msg {
             ServerMsg::Error(ErrorReply::LockedNow { .. }) => {
@@ -831,7 +834,7 @@ impl Sim {
     /// its later events are not taken until it is back.)
     fn check_taken(
         &mut self,
-        entry: &crate::server::LogEntry,
+        entry: &natter_core::server::LogEntry,
         event: &OwnedEvent,
     ) -> Result<(), Violation> {
         let (core, log) = &self.oracle;

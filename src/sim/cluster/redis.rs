@@ -7,9 +7,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::server::node::LeaseWas;
-use crate::server::{LogEntry, LoggedEvent};
-use crate::time::Timestamp;
+use natter_core::server::node::LeaseWas;
+use natter_core::server::{LogEntry, LoggedEvent};
+use natter_core::time::Timestamp;
 
 /// An append (one entry: a node's batch of events) on its way.
 #[derive(Clone, Debug)]

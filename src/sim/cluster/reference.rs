@@ -19,10 +19,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::protocol::ServerMsg;
-use crate::server::{Config, ConnId, LogEntry, LoggedEvent, OwnedEvent};
-use crate::sim::model::{MPhase, Model, Out};
-use crate::time::Timestamp;
+use crate::model::{MPhase, Model, Out};
+use natter_core::protocol::ServerMsg;
+use natter_core::server::{Config, ConnId, LogEntry, LoggedEvent, OwnedEvent};
+use natter_core::time::Timestamp;
 
 /// The model beside the log, and what each connection was shown against what the model said.
 pub struct Reference {

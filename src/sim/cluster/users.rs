@@ -11,8 +11,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use crate::protocol::ServerMsg;
-use crate::server::ConnId;
+use natter_core::protocol::ServerMsg;
+use natter_core::server::ConnId;
 
 /// What a sender was told of one of its messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -221,7 +221,7 @@ pub fn receive(user: &mut User, msg: &ServerMsg) -> Reaction {
 fn watch_rules(user: &mut User, msg: &ServerMsg) {
     let breach = match msg {
         ServerMsg::Blocked { user: b }
-        | ServerMsg::Error(crate::protocol::ErrorReply::AlreadyBlocked { user: b }) => {
+        | ServerMsg::Error(natter_core::protocol::ErrorReply::AlreadyBlocked { user: b }) => {
             if !user.unblocking.contains(&**b) {
                 user.blocked.insert(b.to_string());
             }
@@ -229,7 +229,7 @@ fn watch_rules(user: &mut User, msg: &ServerMsg) {
             None
         }
         ServerMsg::Unblocked { user: b }
-        | ServerMsg::Error(crate::protocol::ErrorReply::NotBlocked { user: b }) => {
+        | ServerMsg::Error(natter_core::protocol::ErrorReply::NotBlocked { user: b }) => {
             user.blocked.remove(&**b);
             user.perhaps_blocked.remove(&**b);
             user.unblocking.remove(&**b);

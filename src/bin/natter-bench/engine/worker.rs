@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use natter::protocol::{Frame, LineDecoder};
+use natter_core::protocol::{Frame, LineDecoder};
 use polling::{Event, Events, PollMode};
 
 use super::shared::{Fault, Phase, Shared};

@@ -189,4 +189,4 @@ impl Proto {
 }
 
 /// The crate's protocol types, under a name that does not clash with the `natter` mode.
-pub use ::natter::protocol as natter_lib;
+pub use ::natter_core::protocol as natter_lib;

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use natter::protocol::{Command, ServerMsg, decode_line};
+use natter_core::protocol::{Command, ServerMsg, decode_line};
 
 use super::Incoming;
 
@@ -126,7 +126,7 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         let parsed: Vec<_> = text
             .lines()
-            .map(|l| natter::protocol::parse_command(l).unwrap().to_line())
+            .map(|l| natter_core::protocol::parse_command(l).unwrap().to_line())
             .collect();
         assert_eq!(
             parsed,

@@ -20,9 +20,9 @@ use ratatui::text::{Line as TextLine, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
-use crate::client::screen::{Line, LineStyle, Screen, SegmentStyle};
 use crate::shell::ui::local_hhmm;
-use crate::time::Timestamp;
+use natter_core::client::screen::{Line, LineStyle, Screen, SegmentStyle};
+use natter_core::time::Timestamp;
 
 /// The nick list is shown only on screens at least this wide.
 const NICKS_FROM_WIDTH: u16 = 60;

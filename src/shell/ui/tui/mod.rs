@@ -1,5 +1,5 @@
 //! The full-screen client's terminal (`natter --tui`): ratatui over crossterm. Nothing here decides
-//! anything: the view model is the core's ([`crate::client::screen::Screen`]). A thread reads the
+//! anything: the view model is the core's ([`natter_core::client::screen::Screen`]). A thread reads the
 //! terminal's events (keys, bracketed pastes, resizes) and hands them to the driver as typed input;
 //! the driver has the core handle them and calls `TuiUi::draw`, which draws the screen with
 //! [`draw::draw`] when it changed (or when the clock and the idle countdown move).
@@ -23,9 +23,9 @@ use ratatui::crossterm::event::{
 };
 
 use super::{Typed, TypedSink, UiOptions, history_file, line_text};
-use crate::client::Item;
-use crate::client::screen::{Key, Screen};
-use crate::time::Timestamp;
+use natter_core::client::Item;
+use natter_core::client::screen::{Key, Screen};
+use natter_core::time::Timestamp;
 
 pub struct TuiUi {
     terminal: ratatui::DefaultTerminal,

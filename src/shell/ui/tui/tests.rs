@@ -5,8 +5,8 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 use super::*;
-use crate::client::{ClientState, Config, Event, ServerEvent, UserEvent};
-use crate::protocol::{Name, Prompt, ServerMsg, render_line};
+use natter_core::client::{ClientState, Config, Event, ServerEvent, UserEvent};
+use natter_core::protocol::{Name, Prompt, ServerMsg, render_line};
 
 const T: Timestamp = Timestamp(1_700_000_000_000);
 
@@ -34,7 +34,7 @@ impl Tui {
         let mut out = Vec::new();
         self.core.handle(event, T, &mut out);
         for e in out {
-            if let crate::client::Effect::Send(line) = e {
+            if let natter_core::client::Effect::Send(line) = e {
                 self.sent.push(line);
             }
         }
@@ -105,7 +105,7 @@ fn next_id() -> u64 {
 fn msg(from: &str, text: &str) -> ServerMsg {
     ServerMsg::Message {
         id: next_id(),
-        sent_at: crate::time::Timestamp(next_id()),
+        sent_at: natter_core::time::Timestamp(next_id()),
         from: from.into(),
         text: text.into(),
     }
@@ -133,7 +133,7 @@ fn unread_markers_tell_messages_to_me_from_other_activity() {
     t.server(msg("bob", "are you there?"));
     t.server(ServerMsg::GroupMessage {
         id: next_id(),
-        sent_at: crate::time::Timestamp(next_id()),
+        sent_at: natter_core::time::Timestamp(next_id()),
         group: "team".into(),
         from: "carol".into(),
         text: "standup in 5".into(),

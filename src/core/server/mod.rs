@@ -75,6 +75,7 @@ pub mod event;
 mod flow;
 mod group_book;
 mod groups;
+#[cfg(any(test, feature = "harness"))]
 pub mod harness;
 mod history;
 mod idle;
@@ -103,7 +104,7 @@ pub use config::MAIL_WINDOW;
 pub use config::{AddressLimits, Config, LoginLimits, MAX_FAILURES, PRESENCE_BURST};
 pub use event::{ConnId, Effect, Event, TimerId};
 pub use logged::{LogDecodeError, LoggedEvent, OwnedEvent};
-pub use login::credentials::{Account, CredentialsError, parse_credentials};
+pub use login::credentials::{Account, CredentialsError, append_line, parse_credentials};
 pub use login::lookalike::look_alike_pairs;
 pub use login::secrets::{Gates, LineGate, NextLine, Passed, Through};
 pub use mailboxes::ID_BLOCK;

@@ -6,7 +6,7 @@
 //! (`fuzz/`), which can only reach library code. Nothing in it is used by the server or the client.
 //!
 //! - [`step`]: what clients and the runtime do, as intentions ([`Op`]) and concrete, replayable [`Step`]s.
-//! - [`model`]: the reference model, written independently of [`crate::server::ServerState`].
+//! - [`model`]: the reference model, written independently of [`natter_core::server::ServerState`].
 //! - [`clients`]: the simulated clients and the model, without the core (proptest's reference state).
 //! - [`invariants`]: the named invariants, checked on what the core actually sent.
 //! - [`world`]: the core and the model side by side, compared after every step.

@@ -46,6 +46,7 @@ pub mod fit;
 mod group;
 pub mod megolm;
 pub mod olm;
+#[cfg(feature = "vodozemac")]
 pub mod olm_engine;
 pub mod safety;
 pub mod store;
