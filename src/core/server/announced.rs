@@ -11,7 +11,7 @@
 //! This part only decides; the state announces (through `Presence`) and keeps the deadline
 //! (`TimerId::Presence`).
 
-use super::accounts::UserId;
+use super::login::accounts::UserId;
 use super::rate::{Gcra, Rate};
 use crate::time::Timestamp;
 

@@ -23,8 +23,8 @@
 //! counted after the request stays counted, since it may still be queued. One watch at a time serves
 //! both kinds, so a drain is never taken for the answer to a later request.
 
-use super::accounts::UserId;
 use super::event::{ConnId, Effect};
+use super::login::accounts::UserId;
 
 /// The most bytes one sender may have waiting for one recipient.
 pub const SENDER_BACKLOG: usize = 32 * 1024;

@@ -5,10 +5,10 @@
 //! nothing from them may reach you, and keeping them for a later unblock would not work either, since
 //! their ids are below what your client has already shown, so it would take them for redeliveries.
 
-use super::accounts::{Accounts, UserId};
 use super::arguments::named_user;
 use super::blocks::Blocks;
 use super::event::{ConnId, Effect, send};
+use super::login::accounts::{Accounts, UserId};
 use super::mailboxes::Mailboxes;
 use super::record::Record;
 use crate::protocol::{CommandName, ErrorReply, ServerMsg};

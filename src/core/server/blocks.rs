@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use super::accounts::UserId;
+use super::login::accounts::UserId;
 
 #[derive(serde::Serialize, serde::Deserialize, Debug, Default)]
 pub(crate) struct Blocks {

@@ -7,7 +7,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use rustc_hash::FxHashMap;
 
-use super::accounts::UserId;
+use super::login::accounts::UserId;
 use crate::protocol::Token;
 
 /// A chat between two users, in a canonical order.

@@ -25,11 +25,11 @@
 
 use std::sync::Arc;
 
-use super::accounts::{Accounts, UserId};
 use super::backlog::mail_cost;
 use super::blocks::Blocks;
 use super::config::Config;
 use super::event::{ConnId, Effect, send};
+use super::login::accounts::{Accounts, UserId};
 use super::mailboxes::{Mailboxes, Queued, StoredMsg};
 use super::record::Record;
 use super::sessions::{Acks, Sessions};

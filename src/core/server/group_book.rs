@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::accounts::UserId;
+use super::login::accounts::UserId;
 use crate::protocol::Name;
 
 #[derive(serde::Serialize, serde::Deserialize, Debug, Default)]

@@ -11,13 +11,13 @@
 //! they are in; the creator has no special power (a group belongs to its members). Nobody can add a
 //! user who has blocked them, and nothing about a user reaches a member who blocks that user.
 
-use super::accounts::{Accounts, UserId};
 use super::arguments::named_user;
 use super::blocks::Blocks;
 use super::config::Config;
 use super::delivery::{Delivery, Fresh, Taken};
 use super::event::{ConnId, Effect, send};
 use super::group_book::GroupBook;
+use super::login::accounts::{Accounts, UserId};
 use super::mailboxes::{Mailboxes, Queued};
 use super::messaging::mailbox_room;
 use super::record::Record;

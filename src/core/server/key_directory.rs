@@ -12,7 +12,7 @@
 
 use std::collections::VecDeque;
 
-use super::accounts::UserId;
+use super::login::accounts::UserId;
 use crate::protocol::keys::{MAX_ONE_TIME_KEYS, SignedKey, SignedKeyRef};
 
 /// One account's published keys.

@@ -11,10 +11,10 @@
 //! one-time key is handed out once even across a crash (two sessions built on one key would make the
 //! second fail to decrypt).
 
-use super::accounts::{Accounts, UserId};
 use super::blocks::Blocks;
 use super::event::{ConnId, Effect, send};
 use super::key_directory::{AddRefused, KeyDirectory};
+use super::login::accounts::{Accounts, UserId};
 use super::record::Record;
 use super::sessions::Sessions;
 use crate::protocol::keys::{KEYS_LOW, MAX_ONE_TIME_KEYS, SignedKeyRef};

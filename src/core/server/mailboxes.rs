@@ -17,8 +17,8 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use super::accounts::UserId;
 use super::event::{ConnId, Effect};
+use super::login::accounts::UserId;
 use super::record::Record;
 use crate::protocol::Name;
 use crate::time::Timestamp;

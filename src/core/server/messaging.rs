@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use super::accounts::{Accounts, UserId};
 use super::arguments::named_user;
 use super::backlog::line_cost;
 use super::blocks::Blocks;
 use super::config::Config;
 use super::delivery::{Delivery, Fresh, Taken};
 use super::event::{ConnId, Effect, send};
+use super::login::accounts::{Accounts, UserId};
 use super::mailboxes::{Mailboxes, Queued, StoredMsg};
 use super::record::Record;
 use super::sessions::Sessions;

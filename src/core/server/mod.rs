@@ -62,7 +62,6 @@
 //! their own (`poll_timeout`), driven by the shell, the [`harness`] and the simulator alike. So is
 //! [`oplog`], which sums up for the operator's log the refusals the shell sees.
 
-mod accounts;
 mod announced;
 mod arguments;
 mod backlog;

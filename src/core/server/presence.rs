@@ -3,12 +3,12 @@
 
 use std::collections::BTreeSet;
 
-use super::accounts::{Accounts, UserId};
 use super::arguments::named_user;
 use super::blocks::Blocks;
 use super::config::Config;
 use super::event::{ConnId, Effect, send};
 use super::history::History;
+use super::login::accounts::{Accounts, UserId};
 use super::mailboxes::Mailboxes;
 use super::messaging::mailbox_room;
 use super::sessions::Sessions;

@@ -4,12 +4,12 @@
 
 use std::net::SocketAddr;
 
-use super::accounts::{Accounts, UserId};
 use super::arguments::named_user;
 use super::blocks::Blocks;
 use super::brokerage::Brokerage;
 use super::config::Config;
 use super::event::{ConnId, Effect, TimerId, send};
+use super::login::accounts::{Accounts, UserId};
 use super::sessions::Sessions;
 use crate::protocol::{CancelReason, CommandName, ErrorReply, ServerMsg};
 use crate::time::Timestamp;

@@ -10,10 +10,10 @@ use std::net::SocketAddr;
 
 use rustc_hash::FxHashMap;
 
-use super::accounts::UserId;
 use super::backlog::Backlog;
 use super::event::{ConnId, Effect};
 use super::flow::{Charged, Class, Flow, FlowLimits, Input, Offer, Release};
+use super::login::accounts::UserId;
 use super::mailboxes::StoredMsg;
 use crate::protocol::Name;
 use crate::time::Timestamp;

@@ -18,7 +18,6 @@ mod life;
 mod query;
 mod restore;
 
-use super::accounts::{Accounts, UserId};
 use super::announced::Announced;
 use super::blocklist::BlockList;
 use super::blocks::Blocks;
@@ -32,6 +31,7 @@ use super::groups::Groups;
 use super::history::History;
 use super::key_directory::KeyDirectory;
 use super::keys::Keys;
+use super::login::accounts::{Accounts, UserId};
 use super::login::addresses::Addresses;
 use super::login::credentials::Account;
 use super::login::jobs::Jobs;

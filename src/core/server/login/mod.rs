@@ -17,6 +17,7 @@
 //! - [`credentials`]: the accounts file's format.
 //! - [`lookalike`]: names that look alike, which a new account may not take.
 
+pub(crate) mod accounts;
 pub(crate) mod addresses;
 pub(crate) mod credentials;
 pub(crate) mod jobs;

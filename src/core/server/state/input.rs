@@ -5,9 +5,9 @@ use super::ServerState;
 use crate::protocol::{
     ByeReason, Command, CommandName, ErrorReply, ServerMsg, check_line, parse_command,
 };
-use crate::server::accounts::Accounts;
 use crate::server::event::{ConnId, Effect, TimerId, send};
 use crate::server::flow::{Charged, Class, FlowLimits, Input, Offer, Release};
+use crate::server::login::accounts::Accounts;
 use crate::server::login::addresses::{AddressKey, Addresses};
 use crate::server::login::rule::reprompt;
 use crate::server::sessions::{Phase, Sessions};

@@ -5,11 +5,11 @@ use std::net::SocketAddr;
 
 use super::ServerState;
 use crate::protocol::{ByeReason, Prompt, ServerMsg};
-use crate::server::accounts::UserId;
 use crate::server::announced::Tell;
 use crate::server::config::{Config, PRESENCE_BURST};
 use crate::server::event::{ConnId, Effect, TimerId, send};
 use crate::server::idle::{self, Due};
+use crate::server::login::accounts::UserId;
 use crate::server::login::addresses::AddressKey;
 use crate::server::login::rule::Outcome;
 use crate::server::rate::Rate;

@@ -9,10 +9,10 @@
 
 use rustc_hash::FxHashMap;
 
-use super::flow::Budget;
-use super::login::lookalike::look_keys;
-use super::rate::{Gcra, Rate};
 use crate::protocol::Name;
+use crate::server::flow::Budget;
+use crate::server::login::lookalike::look_keys;
+use crate::server::rate::{Gcra, Rate};
 use crate::time::Timestamp;
 
 /// An account, by its creation number. Accounts are never deleted, so ids stay valid.
