@@ -25,14 +25,14 @@
 
 use std::sync::Arc;
 
-use super::backlog::mail_cost;
 use super::blocks::Blocks;
 use super::config::Config;
+use super::connections::backlog::mail_cost;
+use super::connections::sessions::{Acks, Sessions};
 use super::event::{ConnId, Effect, send};
 use super::login::accounts::{Accounts, UserId};
 use super::mailboxes::{Mailboxes, Queued, StoredMsg};
 use super::record::Record;
-use super::sessions::{Acks, Sessions};
 use crate::protocol::{ErrorReply, Name, ServerMsg};
 use crate::time::Timestamp;
 

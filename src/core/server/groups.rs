@@ -14,6 +14,7 @@
 use super::arguments::named_user;
 use super::blocks::Blocks;
 use super::config::Config;
+use super::connections::sessions::Sessions;
 use super::delivery::{Delivery, Fresh, Taken};
 use super::event::{ConnId, Effect, send};
 use super::group_book::GroupBook;
@@ -21,7 +22,6 @@ use super::login::accounts::{Accounts, UserId};
 use super::mailboxes::{Mailboxes, Queued};
 use super::messaging::mailbox_room;
 use super::record::Record;
-use super::sessions::Sessions;
 use crate::protocol::name::check_group_name;
 use crate::protocol::{CommandName, ErrorReply, Name, ServerMsg};
 use crate::time::Timestamp;

@@ -12,11 +12,11 @@
 //! second fail to decrypt).
 
 use super::blocks::Blocks;
+use super::connections::sessions::Sessions;
 use super::event::{ConnId, Effect, send};
 use super::key_directory::{AddRefused, KeyDirectory};
 use super::login::accounts::{Accounts, UserId};
 use super::record::Record;
-use super::sessions::Sessions;
 use crate::protocol::keys::{KEYS_LOW, MAX_ONE_TIME_KEYS, SignedKeyRef};
 use crate::protocol::{CommandName, ErrorReply, ServerMsg};
 

@@ -3,15 +3,15 @@
 use std::sync::Arc;
 
 use super::arguments::named_user;
-use super::backlog::line_cost;
 use super::blocks::Blocks;
 use super::config::Config;
+use super::connections::backlog::line_cost;
+use super::connections::sessions::Sessions;
 use super::delivery::{Delivery, Fresh, Taken};
 use super::event::{ConnId, Effect, send};
 use super::login::accounts::{Accounts, UserId};
 use super::mailboxes::{Mailboxes, Queued, StoredMsg};
 use super::record::Record;
-use super::sessions::Sessions;
 use crate::protocol::{CommandName, ErrorReply, Name, ServerMsg};
 use crate::time::Timestamp;
 

@@ -64,20 +64,18 @@
 
 mod announced;
 mod arguments;
-mod backlog;
 mod blocklist;
 mod blocks;
 mod brokerage;
 pub mod config;
+mod connections;
 mod delivery;
 pub mod event;
-mod flow;
 mod group_book;
 mod groups;
 #[cfg(any(test, feature = "harness"))]
 pub mod harness;
 mod history;
-mod idle;
 mod key_directory;
 mod keys;
 pub mod logged;
@@ -94,7 +92,6 @@ mod rate;
 pub mod record;
 pub mod replica;
 pub mod secret_shape;
-mod sessions;
 pub mod snapshot;
 mod state;
 mod views;

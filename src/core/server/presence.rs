@@ -6,12 +6,12 @@ use std::collections::BTreeSet;
 use super::arguments::named_user;
 use super::blocks::Blocks;
 use super::config::Config;
+use super::connections::sessions::Sessions;
 use super::event::{ConnId, Effect, send};
 use super::history::History;
 use super::login::accounts::{Accounts, UserId};
 use super::mailboxes::Mailboxes;
 use super::messaging::mailbox_room;
-use super::sessions::Sessions;
 use crate::protocol::{CommandName, ErrorReply, Name, PingState, ServerMsg};
 use crate::time::Timestamp;
 

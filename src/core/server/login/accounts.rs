@@ -10,7 +10,7 @@
 use rustc_hash::FxHashMap;
 
 use crate::protocol::Name;
-use crate::server::flow::Budget;
+use crate::server::connections::flow::Budget;
 use crate::server::login::lookalike::look_keys;
 use crate::server::rate::{Gcra, Rate};
 use crate::time::Timestamp;

@@ -33,7 +33,7 @@ use std::net::{IpAddr, SocketAddr};
 use rustc_hash::FxHashMap;
 
 use crate::server::config::AddressLimits;
-use crate::server::flow::Budget;
+use crate::server::connections::flow::Budget;
 use crate::server::rate::{Gcra, Rate};
 use crate::time::Timestamp;
 

@@ -16,10 +16,10 @@
 use super::jobs::{Job, Weight};
 use super::rule::{Login, Outcome, Typed};
 use crate::protocol::{ErrorReply, Name, ServerMsg};
+use crate::server::connections::sessions::Phase;
 use crate::server::event::{ConnId, Effect, send};
 use crate::server::login::accounts::UserId;
 use crate::server::record::Record;
-use crate::server::sessions::Phase;
 use crate::time::Timestamp;
 
 impl Login<'_> {

@@ -8,11 +8,11 @@ use crate::password::Cleartext;
 use crate::protocol::name::{check_password, check_username};
 use crate::protocol::{ByeReason, ErrorReply, Name, Prompt, ServerMsg};
 use crate::server::config::{Config, MAX_FAILURES};
+use crate::server::connections::sessions::{Phase, Sessions};
 use crate::server::event::{ConnId, Effect, send};
 use crate::server::login::accounts::{Accounts, Failure, UserId};
 use crate::server::record::Record;
 use crate::server::secret_shape::SecretShape;
-use crate::server::sessions::{Phase, Sessions};
 use crate::time::Timestamp;
 
 /// What the login touches: the accounts (their passwords and lockout counters), the connections'

@@ -21,9 +21,9 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::password::Cleartext;
+use crate::server::connections::sessions::{Phase, Sessions};
 use crate::server::event::{ConnId, Effect, Event};
 use crate::server::secret_shape::SecretShape;
-use crate::server::sessions::{Phase, Sessions};
 
 /// What a connection's next line will be taken as, for a node deciding what to put in the log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

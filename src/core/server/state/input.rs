@@ -5,12 +5,12 @@ use super::ServerState;
 use crate::protocol::{
     ByeReason, Command, CommandName, ErrorReply, ServerMsg, check_line, parse_command,
 };
+use crate::server::connections::flow::{Charged, Class, FlowLimits, Input, Offer, Release};
+use crate::server::connections::sessions::{Phase, Sessions};
 use crate::server::event::{ConnId, Effect, TimerId, send};
-use crate::server::flow::{Charged, Class, FlowLimits, Input, Offer, Release};
 use crate::server::login::accounts::Accounts;
 use crate::server::login::addresses::{AddressKey, Addresses};
 use crate::server::login::rule::reprompt;
-use crate::server::sessions::{Phase, Sessions};
 use crate::time::Timestamp;
 
 impl ServerState {

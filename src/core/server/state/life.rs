@@ -7,14 +7,14 @@ use super::ServerState;
 use crate::protocol::{ByeReason, Prompt, ServerMsg};
 use crate::server::announced::Tell;
 use crate::server::config::{Config, PRESENCE_BURST};
+use crate::server::connections::idle::{self, Due};
+use crate::server::connections::sessions::Session;
 use crate::server::event::{ConnId, Effect, TimerId, send};
-use crate::server::idle::{self, Due};
 use crate::server::login::accounts::UserId;
 use crate::server::login::addresses::AddressKey;
 use crate::server::login::rule::Outcome;
 use crate::server::rate::Rate;
 use crate::server::record::Record;
-use crate::server::sessions::Session;
 use crate::time::Timestamp;
 
 impl ServerState {

@@ -29,11 +29,11 @@
 
 use std::collections::VecDeque;
 
-use super::config::Config;
-use super::event::{ConnId, Effect, send};
-use super::rate::{Gcra, Rate};
-use super::secret_shape::SecretShape;
 use crate::protocol::{CommandName, ErrorReply};
+use crate::server::config::Config;
+use crate::server::event::{ConnId, Effect, send};
+use crate::server::rate::{Gcra, Rate};
+use crate::server::secret_shape::SecretShape;
 use crate::time::Timestamp;
 
 /// The most seconds of its rate a connection may have held before it is disconnected.

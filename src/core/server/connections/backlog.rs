@@ -19,12 +19,12 @@
 //!
 //! The counts fall when the shell reports the queue empty: past [`WATCH_AT`] bytes of others' lines, or
 //! half a window of mail, the core asks to be told ([`Effect::WatchDrain`]); the shell answers
-//! [`Event::Drained`](super::Event::Drained) when it next finishes writing to the connection. What was
+//! [`Event::Drained`](crate::server::Event::Drained) when it next finishes writing to the connection. What was
 //! counted after the request stays counted, since it may still be queued. One watch at a time serves
 //! both kinds, so a drain is never taken for the answer to a later request.
 
-use super::event::{ConnId, Effect};
-use super::login::accounts::UserId;
+use crate::server::event::{ConnId, Effect};
+use crate::server::login::accounts::UserId;
 
 /// The most bytes one sender may have waiting for one recipient.
 pub const SENDER_BACKLOG: usize = 32 * 1024;

@@ -10,12 +10,12 @@ use std::net::SocketAddr;
 
 use rustc_hash::FxHashMap;
 
-use super::backlog::Backlog;
-use super::event::{ConnId, Effect};
-use super::flow::{Charged, Class, Flow, FlowLimits, Input, Offer, Release};
-use super::login::accounts::UserId;
-use super::mailboxes::StoredMsg;
 use crate::protocol::Name;
+use crate::server::connections::backlog::Backlog;
+use crate::server::connections::flow::{Charged, Class, Flow, FlowLimits, Input, Offer, Release};
+use crate::server::event::{ConnId, Effect};
+use crate::server::login::accounts::UserId;
+use crate::server::mailboxes::StoredMsg;
 use crate::time::Timestamp;
 
 /// Where a connection is in its life.

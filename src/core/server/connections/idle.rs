@@ -10,9 +10,9 @@
 //! The rule is a plain function of the connection and the time ([`when_due`]); the state carries out
 //! what it says.
 
-use super::config::Config;
-use super::sessions::{Conn, Phase};
 use crate::protocol::ByeReason;
+use crate::server::config::Config;
+use crate::server::connections::sessions::{Conn, Phase};
 use crate::time::Timestamp;
 
 /// What a connection's deadline finds when it comes.
