@@ -9,7 +9,7 @@ use super::arguments::named_user;
 use super::blocks::Blocks;
 use super::event::{ConnId, Effect, send};
 use super::login::accounts::{Accounts, UserId};
-use super::mailboxes::Mailboxes;
+use super::messages::mailboxes::Mailboxes;
 use super::record::Record;
 use crate::protocol::{CommandName, ErrorReply, ServerMsg};
 

@@ -10,8 +10,8 @@ use super::connections::sessions::Sessions;
 use super::event::{ConnId, Effect, send};
 use super::history::History;
 use super::login::accounts::{Accounts, UserId};
-use super::mailboxes::Mailboxes;
-use super::messaging::mailbox_room;
+use super::messages::mailboxes::Mailboxes;
+use super::messages::rule::mailbox_room;
 use crate::protocol::{CommandName, ErrorReply, Name, PingState, ServerMsg};
 use crate::time::Timestamp;
 

@@ -15,7 +15,7 @@ use crate::server::connections::backlog::Backlog;
 use crate::server::connections::flow::{Charged, Class, Flow, FlowLimits, Input, Offer, Release};
 use crate::server::event::{ConnId, Effect};
 use crate::server::login::accounts::UserId;
-use crate::server::mailboxes::StoredMsg;
+use crate::server::messages::mailboxes::StoredMsg;
 use crate::time::Timestamp;
 
 /// Where a connection is in its life.

@@ -25,25 +25,25 @@
 
 use std::sync::Arc;
 
-use super::blocks::Blocks;
-use super::config::Config;
-use super::connections::backlog::mail_cost;
-use super::connections::sessions::{Acks, Sessions};
-use super::event::{ConnId, Effect, send};
-use super::login::accounts::{Accounts, UserId};
-use super::mailboxes::{Mailboxes, Queued, StoredMsg};
-use super::record::Record;
 use crate::protocol::{ErrorReply, Name, ServerMsg};
+use crate::server::blocks::Blocks;
+use crate::server::config::Config;
+use crate::server::connections::backlog::mail_cost;
+use crate::server::connections::sessions::{Acks, Sessions};
+use crate::server::event::{ConnId, Effect, send};
+use crate::server::login::accounts::{Accounts, UserId};
+use crate::server::messages::mailboxes::{Mailboxes, Queued, StoredMsg};
+use crate::server::record::Record;
 use crate::time::Timestamp;
 
 /// What delivery touches: the queues, and the sessions they are written to (their pace, their
 /// position in the queue, their senders' receipts).
 pub(crate) struct Delivery<'a> {
-    pub(super) config: &'a Config,
-    pub(super) accounts: &'a Accounts,
-    pub(super) blocks: &'a Blocks,
-    pub(super) sessions: &'a mut Sessions,
-    pub(super) mailboxes: &'a mut Mailboxes,
+    pub(in crate::server) config: &'a Config,
+    pub(in crate::server) accounts: &'a Accounts,
+    pub(in crate::server) blocks: &'a Blocks,
+    pub(in crate::server) sessions: &'a mut Sessions,
+    pub(in crate::server) mailboxes: &'a mut Mailboxes,
 }
 
 /// A new message on its way to online users. Its text is copied into a shared string only once some

@@ -2,27 +2,27 @@
 
 use std::sync::Arc;
 
-use super::arguments::named_user;
-use super::blocks::Blocks;
-use super::config::Config;
-use super::connections::backlog::line_cost;
-use super::connections::sessions::Sessions;
-use super::delivery::{Delivery, Fresh, Taken};
-use super::event::{ConnId, Effect, send};
-use super::login::accounts::{Accounts, UserId};
-use super::mailboxes::{Mailboxes, Queued, StoredMsg};
-use super::record::Record;
 use crate::protocol::{CommandName, ErrorReply, Name, ServerMsg};
+use crate::server::arguments::named_user;
+use crate::server::blocks::Blocks;
+use crate::server::config::Config;
+use crate::server::connections::backlog::line_cost;
+use crate::server::connections::sessions::Sessions;
+use crate::server::event::{ConnId, Effect, send};
+use crate::server::login::accounts::{Accounts, UserId};
+use crate::server::messages::delivery::{Delivery, Fresh, Taken};
+use crate::server::messages::mailboxes::{Mailboxes, Queued, StoredMsg};
+use crate::server::record::Record;
 use crate::time::Timestamp;
 
 /// What the messaging commands touch: they read who is who and who blocks whom, and change what is
 /// queued for online users and stored for offline ones.
 pub(crate) struct Messaging<'a> {
-    pub(super) config: &'a Config,
-    pub(super) accounts: &'a Accounts,
-    pub(super) blocks: &'a Blocks,
-    pub(super) sessions: &'a mut Sessions,
-    pub(super) mailboxes: &'a mut Mailboxes,
+    pub(in crate::server) config: &'a Config,
+    pub(in crate::server) accounts: &'a Accounts,
+    pub(in crate::server) blocks: &'a Blocks,
+    pub(in crate::server) sessions: &'a mut Sessions,
+    pub(in crate::server) mailboxes: &'a mut Mailboxes,
 }
 
 impl Messaging<'_> {

@@ -17,10 +17,10 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use super::event::{ConnId, Effect};
-use super::login::accounts::UserId;
-use super::record::Record;
 use crate::protocol::Name;
+use crate::server::event::{ConnId, Effect};
+use crate::server::login::accounts::UserId;
+use crate::server::record::Record;
 use crate::time::Timestamp;
 
 /// A message waiting for a user. Cheap to copy: a session keeps the ones that were waiting at its
