@@ -70,7 +70,6 @@ mod brokerage;
 pub mod config;
 mod connections;
 pub mod event;
-mod group_book;
 mod groups;
 #[cfg(any(test, feature = "harness"))]
 pub mod harness;

@@ -11,29 +11,29 @@
 //! they are in; the creator has no special power (a group belongs to its members). Nobody can add a
 //! user who has blocked them, and nothing about a user reaches a member who blocks that user.
 
-use super::arguments::named_user;
-use super::blocks::Blocks;
-use super::config::Config;
-use super::connections::sessions::Sessions;
-use super::event::{ConnId, Effect, send};
-use super::group_book::GroupBook;
-use super::login::accounts::{Accounts, UserId};
-use super::messages::delivery::{Delivery, Fresh, Taken};
-use super::messages::mailboxes::{Mailboxes, Queued};
-use super::messages::rule::mailbox_room;
-use super::record::Record;
 use crate::protocol::name::check_group_name;
 use crate::protocol::{CommandName, ErrorReply, Name, ServerMsg};
+use crate::server::arguments::named_user;
+use crate::server::blocks::Blocks;
+use crate::server::config::Config;
+use crate::server::connections::sessions::Sessions;
+use crate::server::event::{ConnId, Effect, send};
+use crate::server::groups::book::GroupBook;
+use crate::server::login::accounts::{Accounts, UserId};
+use crate::server::messages::delivery::{Delivery, Fresh, Taken};
+use crate::server::messages::mailboxes::{Mailboxes, Queued};
+use crate::server::messages::rule::mailbox_room;
+use crate::server::record::Record;
 use crate::time::Timestamp;
 
 /// What the group commands touch: the groups, and for a group message what `message` touches.
 pub(crate) struct Groups<'a> {
-    pub(super) config: &'a Config,
-    pub(super) accounts: &'a Accounts,
-    pub(super) blocks: &'a Blocks,
-    pub(super) sessions: &'a mut Sessions,
-    pub(super) mailboxes: &'a mut Mailboxes,
-    pub(super) book: &'a mut GroupBook,
+    pub(in crate::server) config: &'a Config,
+    pub(in crate::server) accounts: &'a Accounts,
+    pub(in crate::server) blocks: &'a Blocks,
+    pub(in crate::server) sessions: &'a mut Sessions,
+    pub(in crate::server) mailboxes: &'a mut Mailboxes,
+    pub(in crate::server) book: &'a mut GroupBook,
 }
 
 impl Groups<'_> {

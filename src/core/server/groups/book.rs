@@ -1,5 +1,5 @@
 //! Groups and their members: the data behind `create group`, `group add|leave|members`, `grouplist` and
-//! `message group` (the rules are in [`super::groups`]).
+//! `message group` (the rules are in [`crate::server::groups::rule`]).
 //!
 //! Kept both ways, changed only here and only together: each group's members (for a group message's
 //! fan-out, in member order), and each user's groups (for `grouplist` and completion). A group exists
@@ -7,8 +7,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::login::accounts::UserId;
 use crate::protocol::Name;
+use crate::server::login::accounts::UserId;
 
 #[derive(serde::Serialize, serde::Deserialize, Debug, Default)]
 pub(crate) struct GroupBook {

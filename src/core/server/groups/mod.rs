@@ -1,0 +1,8 @@
+//! Groups: the book of groups and their members, and the rules of `create group`, `message group`,
+//! `group add|leave|members` and `grouplist`.
+//!
+//! - [`book`]: the part. Each group's members and each user's groups, changed only together.
+//! - [`rule`]: the commands.
+
+pub(crate) mod book;
+pub(crate) mod rule;
