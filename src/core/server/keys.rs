@@ -11,7 +11,7 @@
 //! one-time key is handed out once even across a crash (two sessions built on one key would make the
 //! second fail to decrypt).
 
-use super::blocks::Blocks;
+use super::blocklist::blocks::Blocks;
 use super::connections::sessions::Sessions;
 use super::event::{ConnId, Effect, send};
 use super::key_directory::{AddRefused, KeyDirectory};

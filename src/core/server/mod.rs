@@ -65,7 +65,6 @@
 mod announced;
 mod arguments;
 mod blocklist;
-mod blocks;
 mod brokerage;
 pub mod config;
 mod connections;

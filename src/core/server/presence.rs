@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::arguments::named_user;
-use super::blocks::Blocks;
+use super::blocklist::blocks::Blocks;
 use super::config::Config;
 use super::connections::sessions::Sessions;
 use super::event::{ConnId, Effect, send};

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 
 use super::arguments::named_user;
-use super::blocks::Blocks;
+use super::blocklist::blocks::Blocks;
 use super::brokerage::Brokerage;
 use super::config::Config;
 use super::connections::sessions::Sessions;

@@ -19,8 +19,8 @@ mod query;
 mod restore;
 
 use super::announced::Announced;
-use super::blocklist::BlockList;
-use super::blocks::Blocks;
+use super::blocklist::blocks::Blocks;
+use super::blocklist::rule::BlockList;
 use super::brokerage::Brokerage;
 use super::config::Config;
 use super::connections::flow::Input;

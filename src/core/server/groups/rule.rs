@@ -14,7 +14,7 @@
 use crate::protocol::name::check_group_name;
 use crate::protocol::{CommandName, ErrorReply, Name, ServerMsg};
 use crate::server::arguments::named_user;
-use crate::server::blocks::Blocks;
+use crate::server::blocklist::blocks::Blocks;
 use crate::server::config::Config;
 use crate::server::connections::sessions::Sessions;
 use crate::server::event::{ConnId, Effect, send};

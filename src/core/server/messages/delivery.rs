@@ -26,7 +26,7 @@
 use std::sync::Arc;
 
 use crate::protocol::{ErrorReply, Name, ServerMsg};
-use crate::server::blocks::Blocks;
+use crate::server::blocklist::blocks::Blocks;
 use crate::server::config::Config;
 use crate::server::connections::backlog::mail_cost;
 use crate::server::connections::sessions::{Acks, Sessions};

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::protocol::{CommandName, ErrorReply, Name, ServerMsg};
 use crate::server::arguments::named_user;
-use crate::server::blocks::Blocks;
+use crate::server::blocklist::blocks::Blocks;
 use crate::server::config::Config;
 use crate::server::connections::backlog::line_cost;
 use crate::server::connections::sessions::Sessions;

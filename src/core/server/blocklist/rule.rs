@@ -5,19 +5,19 @@
 //! nothing from them may reach you, and keeping them for a later unblock would not work either, since
 //! their ids are below what your client has already shown, so it would take them for redeliveries.
 
-use super::arguments::named_user;
-use super::blocks::Blocks;
-use super::event::{ConnId, Effect, send};
-use super::login::accounts::{Accounts, UserId};
-use super::messages::mailboxes::Mailboxes;
-use super::record::Record;
 use crate::protocol::{CommandName, ErrorReply, ServerMsg};
+use crate::server::arguments::named_user;
+use crate::server::blocklist::blocks::Blocks;
+use crate::server::event::{ConnId, Effect, send};
+use crate::server::login::accounts::{Accounts, UserId};
+use crate::server::messages::mailboxes::Mailboxes;
+use crate::server::record::Record;
 
 /// What `block` and `unblock` touch.
 pub(crate) struct BlockList<'a> {
-    pub(super) accounts: &'a Accounts,
-    pub(super) blocks: &'a mut Blocks,
-    pub(super) mailboxes: &'a mut Mailboxes,
+    pub(in crate::server) accounts: &'a Accounts,
+    pub(in crate::server) blocks: &'a mut Blocks,
+    pub(in crate::server) mailboxes: &'a mut Mailboxes,
 }
 
 impl BlockList<'_> {

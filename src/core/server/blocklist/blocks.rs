@@ -1,10 +1,10 @@
-//! Who blocks whom: the data behind `block` and `unblock` (the commands are in [`super::blocklist`]).
+//! Who blocks whom: the data behind `block` and `unblock` (the commands are in [`crate::server::blocklist::rule`]).
 //! Checked on every message, broadcast and presence notice, so it is a per-user set indexed by
 //! [`UserId`].
 
 use std::collections::BTreeSet;
 
-use super::login::accounts::UserId;
+use crate::server::login::accounts::UserId;
 
 #[derive(serde::Serialize, serde::Deserialize, Debug, Default)]
 pub(crate) struct Blocks {
