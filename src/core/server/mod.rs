@@ -62,7 +62,6 @@
 //! their own (`poll_timeout`), driven by the shell, the [`harness`] and the simulator alike. So is
 //! [`oplog`], which sums up for the operator's log the refusals the shell sees.
 
-mod announced;
 mod arguments;
 mod blocklist;
 mod brokerage;
@@ -72,7 +71,6 @@ pub mod event;
 mod groups;
 #[cfg(any(test, feature = "harness"))]
 pub mod harness;
-mod history;
 mod key_directory;
 mod keys;
 pub mod logged;

@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 
 use super::ServerState;
 use crate::protocol::{ByeReason, Prompt, ServerMsg};
-use crate::server::announced::Tell;
 use crate::server::config::{Config, PRESENCE_BURST};
 use crate::server::connections::idle::{self, Due};
 use crate::server::connections::sessions::Session;
@@ -13,6 +12,7 @@ use crate::server::event::{ConnId, Effect, TimerId, send};
 use crate::server::login::accounts::UserId;
 use crate::server::login::addresses::AddressKey;
 use crate::server::login::rule::Outcome;
+use crate::server::presence::announced::Tell;
 use crate::server::rate::Rate;
 use crate::server::record::Record;
 use crate::time::Timestamp;

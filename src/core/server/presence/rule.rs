@@ -3,28 +3,28 @@
 
 use std::collections::BTreeSet;
 
-use super::arguments::named_user;
-use super::blocklist::blocks::Blocks;
-use super::config::Config;
-use super::connections::sessions::Sessions;
-use super::event::{ConnId, Effect, send};
-use super::history::History;
-use super::login::accounts::{Accounts, UserId};
-use super::messages::mailboxes::Mailboxes;
-use super::messages::rule::mailbox_room;
 use crate::protocol::{CommandName, ErrorReply, Name, PingState, ServerMsg};
+use crate::server::arguments::named_user;
+use crate::server::blocklist::blocks::Blocks;
+use crate::server::config::Config;
+use crate::server::connections::sessions::Sessions;
+use crate::server::event::{ConnId, Effect, send};
+use crate::server::login::accounts::{Accounts, UserId};
+use crate::server::messages::mailboxes::Mailboxes;
+use crate::server::messages::rule::mailbox_room;
+use crate::server::presence::history::History;
 use crate::time::Timestamp;
 
 /// What presence reads; it changes nothing.
 pub(crate) struct Presence<'a> {
-    pub(super) config: &'a Config,
-    pub(super) accounts: &'a Accounts,
-    pub(super) blocks: &'a Blocks,
-    pub(super) sessions: &'a Sessions,
-    pub(super) history: &'a History,
-    pub(super) mailboxes: &'a Mailboxes,
+    pub(in crate::server) config: &'a Config,
+    pub(in crate::server) accounts: &'a Accounts,
+    pub(in crate::server) blocks: &'a Blocks,
+    pub(in crate::server) sessions: &'a Sessions,
+    pub(in crate::server) history: &'a History,
+    pub(in crate::server) mailboxes: &'a Mailboxes,
     /// Everyone is being disconnected: nobody is told about anybody leaving.
-    pub(super) shutting_down: bool,
+    pub(in crate::server) shutting_down: bool,
 }
 
 impl Presence<'_> {

@@ -3,7 +3,7 @@
 //! Every login and logout is announced to everyone online, so a user who logs in and out in a loop
 //! (a flapping network, or someone doing it on purpose) would have everybody told "online, offline,
 //! online..." at the rate of the loop. Announcements of one user are therefore rationed: a burst
-//! ([`PRESENCE_BURST`](super::config::PRESENCE_BURST)), then at most one every
+//! ([`PRESENCE_BURST`](crate::server::config::PRESENCE_BURST)), then at most one every
 //! `presence_interval_secs`. A change that comes in between is not lost but held: when the interval is
 //! over, the user's presence *as it then is* is told, if it differs from what was told last; so the
 //! others are told less often, and what they were told last is always true again by then.
@@ -11,8 +11,8 @@
 //! This part only decides; the state announces (through `Presence`) and keeps the deadline
 //! (`TimerId::Presence`).
 
-use super::login::accounts::UserId;
-use super::rate::{Gcra, Rate};
+use crate::server::login::accounts::UserId;
+use crate::server::rate::{Gcra, Rate};
 use crate::time::Timestamp;
 
 #[derive(serde::Serialize, serde::Deserialize, Debug, Default, Clone, Copy)]
