@@ -64,7 +64,6 @@
 
 mod arguments;
 mod blocklist;
-mod brokerage;
 pub mod config;
 mod connections;
 pub mod event;

@@ -20,7 +20,6 @@ mod restore;
 
 use super::blocklist::blocks::Blocks;
 use super::blocklist::rule::BlockList;
-use super::brokerage::Brokerage;
 use super::config::Config;
 use super::connections::flow::Input;
 use super::connections::sessions::Sessions;
@@ -41,7 +40,8 @@ use super::messages::rule::Messaging;
 use super::presence::announced::Announced;
 use super::presence::history::History;
 use super::presence::rule::Presence;
-use super::private::Brokering;
+use super::private::brokerage::Brokerage;
+use super::private::rule::Brokering;
 use crate::protocol::Name;
 use crate::time::Timestamp;
 use crate::timers::Timers;

@@ -1,4 +1,4 @@
-//! The data behind private-chat brokering (the rules are in [`super::private`]): requests waiting for
+//! The data behind private-chat brokering (the rules are in [`crate::server::private::rule`]): requests waiting for
 //! an answer, the chats the server brokered, and the source of their one-time tokens.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -7,8 +7,8 @@ use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use rustc_hash::FxHashMap;
 
-use super::login::accounts::UserId;
 use crate::protocol::Token;
+use crate::server::login::accounts::UserId;
 
 /// A chat between two users, in a canonical order.
 fn pair(a: UserId, b: UserId) -> (UserId, UserId) {

@@ -4,28 +4,28 @@
 
 use std::net::SocketAddr;
 
-use super::arguments::named_user;
-use super::blocklist::blocks::Blocks;
-use super::brokerage::Brokerage;
-use super::config::Config;
-use super::connections::sessions::Sessions;
-use super::event::{ConnId, Effect, TimerId, send};
-use super::login::accounts::{Accounts, UserId};
 use crate::protocol::{CancelReason, CommandName, ErrorReply, ServerMsg};
+use crate::server::arguments::named_user;
+use crate::server::blocklist::blocks::Blocks;
+use crate::server::config::Config;
+use crate::server::connections::sessions::Sessions;
+use crate::server::event::{ConnId, Effect, TimerId, send};
+use crate::server::login::accounts::{Accounts, UserId};
+use crate::server::private::brokerage::Brokerage;
 use crate::time::Timestamp;
 use crate::timers::Timers;
 
 /// What brokering touches: the requests and chats, each request's deadline, and the ports users'
 /// clients listen on.
 pub(crate) struct Brokering<'a> {
-    pub(super) config: &'a Config,
-    pub(super) accounts: &'a Accounts,
-    pub(super) blocks: &'a Blocks,
-    pub(super) sessions: &'a mut Sessions,
-    pub(super) brokerage: &'a mut Brokerage,
-    pub(super) timers: &'a mut Timers<TimerId>,
+    pub(in crate::server) config: &'a Config,
+    pub(in crate::server) accounts: &'a Accounts,
+    pub(in crate::server) blocks: &'a Blocks,
+    pub(in crate::server) sessions: &'a mut Sessions,
+    pub(in crate::server) brokerage: &'a mut Brokerage,
+    pub(in crate::server) timers: &'a mut Timers<TimerId>,
     /// Everyone is being disconnected: nobody is told of requests that end.
-    pub(super) shutting_down: bool,
+    pub(in crate::server) shutting_down: bool,
 }
 
 impl Brokering<'_> {
