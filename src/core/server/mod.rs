@@ -70,7 +70,6 @@ pub mod event;
 mod groups;
 #[cfg(any(test, feature = "harness"))]
 pub mod harness;
-mod key_directory;
 mod keys;
 pub mod logged;
 pub(crate) mod login;

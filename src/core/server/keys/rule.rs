@@ -11,21 +11,21 @@
 //! one-time key is handed out once even across a crash (two sessions built on one key would make the
 //! second fail to decrypt).
 
-use super::blocklist::blocks::Blocks;
-use super::connections::sessions::Sessions;
-use super::event::{ConnId, Effect, send};
-use super::key_directory::{AddRefused, KeyDirectory};
-use super::login::accounts::{Accounts, UserId};
-use super::record::Record;
 use crate::protocol::keys::{KEYS_LOW, MAX_ONE_TIME_KEYS, SignedKeyRef};
 use crate::protocol::{CommandName, ErrorReply, ServerMsg};
+use crate::server::blocklist::blocks::Blocks;
+use crate::server::connections::sessions::Sessions;
+use crate::server::event::{ConnId, Effect, send};
+use crate::server::keys::directory::{AddRefused, KeyDirectory};
+use crate::server::login::accounts::{Accounts, UserId};
+use crate::server::record::Record;
 
 /// What the key commands touch.
 pub(crate) struct Keys<'a> {
-    pub(super) accounts: &'a Accounts,
-    pub(super) blocks: &'a Blocks,
-    pub(super) sessions: &'a Sessions,
-    pub(super) directory: &'a mut KeyDirectory,
+    pub(in crate::server) accounts: &'a Accounts,
+    pub(in crate::server) blocks: &'a Blocks,
+    pub(in crate::server) sessions: &'a Sessions,
+    pub(in crate::server) directory: &'a mut KeyDirectory,
 }
 
 impl Keys<'_> {
@@ -183,6 +183,6 @@ impl Keys<'_> {
         command: CommandName,
         out: &mut Vec<Effect>,
     ) -> Option<UserId> {
-        super::arguments::named_user(self.accounts, conn, me, name, command, out)
+        crate::server::arguments::named_user(self.accounts, conn, me, name, command, out)
     }
 }

@@ -1,5 +1,5 @@
 //! The key directory's data: per account, the public keys its client published for end-to-end
-//! encryption (the commands are in [`super::keys`]).
+//! encryption (the commands are in [`crate::server::keys::rule`]).
 //!
 //! An account has at most one identity (a Curve25519 and an Ed25519 public key), and, signed by it, up
 //! to [`MAX_ONE_TIME_KEYS`] one-time keys, in the order they were published, and one fallback key.
@@ -12,8 +12,8 @@
 
 use std::collections::VecDeque;
 
-use super::login::accounts::UserId;
 use crate::protocol::keys::{MAX_ONE_TIME_KEYS, SignedKey, SignedKeyRef};
+use crate::server::login::accounts::UserId;
 
 /// One account's published keys.
 #[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
