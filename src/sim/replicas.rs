@@ -19,8 +19,8 @@
 //! outside the core) is reported with the event and both sides' effects.
 
 use super::invariants::{Violation, name};
+use natter_core::server::cluster::snapshot;
 use natter_core::server::harness::Fed;
-use natter_core::server::snapshot;
 use natter_core::server::{Applied, Effect, LogEntry, LoggedEvent, ReplicaLog, ServerState};
 use natter_core::time::Timestamp;
 

@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use super::login::secrets::{Gates, Passed};
+use super::cluster::gates::{Gates, Passed};
 use super::outbox::{Commit, Outbox, OutboxConfig};
 use super::{Account, Config, ConnId, Effect, Event, LoggedEvent, Record, ServerState};
 use crate::protocol::{ServerMsg, render_line};

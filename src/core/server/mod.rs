@@ -64,6 +64,7 @@
 
 mod arguments;
 mod blocklist;
+pub mod cluster;
 pub mod config;
 mod connections;
 pub mod event;
@@ -71,10 +72,9 @@ mod groups;
 #[cfg(any(test, feature = "harness"))]
 pub mod harness;
 mod keys;
-pub mod logged;
 pub(crate) mod login;
 mod messages;
-pub mod node;
+
 pub mod oplog;
 pub mod outbox;
 pub mod pacing;
@@ -82,22 +82,20 @@ mod presence;
 mod private;
 mod rate;
 pub mod record;
-pub mod replica;
 pub mod secret_shape;
-pub mod snapshot;
 mod state;
 mod views;
 
+pub use cluster::entry::{LogDecodeError, LoggedEvent, OwnedEvent};
+pub use cluster::gates::{Gates, LineGate, NextLine, Passed, Through};
+pub use cluster::replica::{Applied, LogEntry, ReplicaLog};
 pub use config::MAIL_WINDOW;
 pub use config::{AddressLimits, Config, LoginLimits, MAX_FAILURES, PRESENCE_BURST};
 pub use event::{ConnId, Effect, Event, TimerId};
-pub use logged::{LogDecodeError, LoggedEvent, OwnedEvent};
 pub use login::credentials::{Account, CredentialsError, append_line, parse_credentials};
 pub use login::lookalike::look_alike_pairs;
-pub use login::secrets::{Gates, LineGate, NextLine, Passed, Through};
 pub use messages::mailboxes::ID_BLOCK;
 pub use record::Record;
-pub use replica::{Applied, LogEntry, ReplicaLog};
 pub use secret_shape::SecretShape;
 pub use state::ServerState;
 pub use views::{DurableUser, DurableView, KeysView, StoredView};

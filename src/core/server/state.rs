@@ -20,6 +20,7 @@ mod restore;
 
 use super::blocklist::blocks::Blocks;
 use super::blocklist::rule::BlockList;
+use super::cluster::gates::{NextLine, next_line};
 use super::config::Config;
 use super::connections::flow::Input;
 use super::connections::sessions::Sessions;
@@ -33,7 +34,6 @@ use super::login::addresses::Addresses;
 use super::login::credentials::Account;
 use super::login::jobs::Jobs;
 use super::login::rule::Login;
-use super::login::secrets::{NextLine, next_line};
 use super::messages::delivery::Delivery;
 use super::messages::mailboxes::Mailboxes;
 use super::messages::rule::Messaging;

@@ -8,7 +8,7 @@ use super::error::LogError;
 use super::membership::{ClusterCertificate, MAX_NODE, Membership};
 use super::seal::ClusterKey;
 use super::snapshots::Snapshots;
-use natter_core::server::snapshot::{self, SnapshotError};
+use natter_core::server::cluster::snapshot::{self, SnapshotError};
 use natter_core::server::{Account, Config, ReplicaLog, ServerState};
 
 /// What a node starts with.

@@ -24,7 +24,7 @@ use smol::channel::Receiver;
 use super::connection::{Conn, Endpoint, Reconnecting, Replies, Requests, answered_within, reply};
 use super::error::{FIELD, LogError, NODE, SEQ};
 use super::seal::{ClusterKey, entry_context};
-use natter_core::server::node::wanted_when_fenced;
+use natter_core::server::cluster::node::wanted_when_fenced;
 use natter_core::server::{LogEntry, LoggedEvent};
 
 /// How long one request may take beyond its own blocking time before Redis counts as unreachable.

@@ -15,15 +15,15 @@ use redis::{Cmd, FromRedisValue, RedisResult};
 use super::connection::{Conn, Endpoint};
 use super::error::LogError;
 use super::seal::{ClusterKey, setting_context};
-use natter_core::server::node::LeaseWas;
+use natter_core::server::cluster::node::LeaseWas;
 
 /// How long one of these requests may take.
 const ANSWER_WITHIN: Duration = Duration::from_secs(2);
 
-/// How long a lease lasts (the node's number, [`natter_core::server::node::LEASE_MS`]). A node renews it
+/// How long a lease lasts (the node's number, [`natter_core::server::cluster::node::LEASE_MS`]). A node renews it
 /// every second and checks the others' as often, so a dead node's users are logged out within the
 /// lease, a check, and the log's round trip.
-pub const LEASE: Duration = Duration::from_millis(natter_core::server::node::LEASE_MS);
+pub const LEASE: Duration = Duration::from_millis(natter_core::server::cluster::node::LEASE_MS);
 
 /// What the leases say of one node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,7 +35,7 @@ pub struct NodeLease {
     pub applied: Option<u64>,
 }
 
-pub use natter_core::server::node::NODE_SHIFT;
+pub use natter_core::server::cluster::node::NODE_SHIFT;
 
 /// The highest node number that fits in a connection id.
 pub const MAX_NODE: u64 = (1 << (64 - NODE_SHIFT)) - 1;
@@ -295,7 +295,7 @@ impl Membership {
             .as_deref()
             .and_then(|c| serde_json::from_str::<natter_core::server::Config>(c).ok())
         {
-            differences.extend(natter_core::server::snapshot::config_differences(
+            differences.extend(natter_core::server::cluster::snapshot::config_differences(
                 &theirs, config,
             ));
         }

@@ -1,6 +1,6 @@
 //! A server that is one node of a cluster: the tasks that move its bytes to and from Redis.
 //!
-//! What the node decides is in `server::node` (the pure [`Node`](natter_core::server::node::Node)), driven by
+//! What the node decides is in `server::node` (the pure [`Node`](natter_core::server::cluster::node::Node)), driven by
 //! `replica`. The tasks here append what it asks to the Redis Stream (in order, retrying until Redis
 //! has them), read the whole stream back (everyone's events, in the one order) into the inbox, store
 //! the snapshots it hands over and trim the log as far as it says; a thread of its own renews this
@@ -28,7 +28,7 @@ use super::inbox::Input;
 use crate::shell::cluster::{
     ClusterKey, Endpoint, Membership, RETRY, Reconnecting, RedisLog, Snapshots, appender,
 };
-use natter_core::server::node::{MAX_ENTRY_BYTES, Renewals};
+use natter_core::server::cluster::node::{MAX_ENTRY_BYTES, Renewals};
 use natter_core::server::{LoggedEvent, ReplicaLog};
 use natter_core::time::ShellClock;
 
@@ -81,7 +81,7 @@ pub(super) struct Link {
     /// How far this node has applied the log, for its lease (the log is not trimmed past it).
     pub(super) applied: Arc<AtomicU64>,
     /// Set while this node has lost its lease: the appender drops what the node no longer wants
-    /// appended ([`wanted_when_fenced`](natter_core::server::node::wanted_when_fenced)).
+    /// appended ([`wanted_when_fenced`](natter_core::server::cluster::node::wanted_when_fenced)).
     pub(super) fenced: Rc<Cell<bool>>,
 }
 
@@ -253,7 +253,7 @@ async fn latest_snapshot(
         Err(e) => Err(e),
     };
     match bytes {
-        Ok(Some(bytes)) => match natter_core::server::snapshot::position_of(&bytes) {
+        Ok(Some(bytes)) => match natter_core::server::cluster::snapshot::position_of(&bytes) {
             Ok(at) => Some((at, bytes)),
             Err(e) => {
                 tracing::error!("the cluster's latest snapshot cannot be read: {e}");

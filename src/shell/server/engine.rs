@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use natter_core::server::node::LeaseWas;
+use natter_core::server::cluster::node::LeaseWas;
 use natter_core::server::{ConnId, Effect, Event, LogEntry, Record, ServerState};
 use natter_core::time::Timestamp;
 

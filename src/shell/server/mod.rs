@@ -71,7 +71,7 @@ use self::inbox::{Inbox, Input};
 use self::replica::Replicated;
 use super::committer::Committer;
 use super::persist::Persister;
-use natter_core::server::node::{Node, NodeConfig, first_conn_id};
+use natter_core::server::cluster::node::{Node, NodeConfig, first_conn_id};
 use natter_core::server::oplog::{OperatorLog, OperatorLogConfig};
 use natter_core::server::outbox::{Outbox, OutboxConfig};
 use natter_core::server::pacing::{Pacer, PacingConfig};

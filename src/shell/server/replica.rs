@@ -19,7 +19,7 @@ use super::Shared;
 use super::cluster_node::{Link, Taken};
 use super::engine::{Engine, News};
 use natter_core::protocol::ServerMsg;
-use natter_core::server::node::{Node, ReadHold, Refusal};
+use natter_core::server::cluster::node::{Node, ReadHold, Refusal};
 use natter_core::server::{Effect, Event, Record};
 use natter_core::time::Timestamp;
 

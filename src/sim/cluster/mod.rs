@@ -51,10 +51,10 @@ use self::reference::Reference;
 use self::users::{Acked, Pending, Reaction, Session, Told, User, receive};
 use super::invariants::Violation;
 use natter_core::protocol::ServerMsg;
+use natter_core::server::cluster::node::{Node, NodeConfig, ReadHold, Renewals, first_conn_id};
 use natter_core::server::harness::START;
-use natter_core::server::node::{Node, NodeConfig, ReadHold, Renewals, first_conn_id};
 use natter_core::server::{
-    Account, Config, ConnId, Effect, Event, OwnedEvent, ReplicaLog, ServerState, snapshot,
+    Account, Config, ConnId, Effect, Event, OwnedEvent, ReplicaLog, ServerState, cluster::snapshot,
 };
 use natter_core::time::Timestamp;
 
@@ -634,7 +634,7 @@ impl Sim {
                 continue;
             }
             if self.nodes[i].node.fenced() {
-                events.retain(|e| natter_core::server::node::wanted_when_fenced(node, e));
+                events.retain(|e| natter_core::server::cluster::node::wanted_when_fenced(node, e));
                 if events.is_empty() {
                     continue;
                 }

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use natter_core::server::node::LeaseWas;
+use natter_core::server::cluster::node::LeaseWas;
 use natter_core::server::{LogEntry, LoggedEvent};
 use natter_core::time::Timestamp;
 

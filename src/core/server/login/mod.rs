@@ -24,4 +24,3 @@ pub(crate) mod jobs;
 pub(crate) mod lookalike;
 mod passwords;
 pub(crate) mod rule;
-pub(crate) mod secrets;

@@ -60,15 +60,15 @@ pub use self::lease::{LEASE_MS, LeaseWas, Renewals};
 use self::lease::{Lease, LeaseChange};
 use self::schedule::Schedule;
 use self::trim::Trim;
-use super::login::secrets::{Gates, NextLine};
-use super::{
-    Applied, ConnId, Effect, Event, LogEntry, LoggedEvent, OwnedEvent, Record, ReplicaLog,
-    ServerState, snapshot,
-};
 use crate::protocol::ByeReason;
+use crate::server::cluster::gates::{Gates, NextLine};
+use crate::server::{
+    Applied, ConnId, Effect, Event, LogEntry, LoggedEvent, OwnedEvent, Record, ReplicaLog,
+    ServerState, cluster::snapshot,
+};
 use crate::time::Timestamp;
 
-pub use super::event::NODE_SHIFT;
+pub use crate::server::event::NODE_SHIFT;
 
 /// The first connection id of `node` (node 0, a server alone, counts from 1 as it always has).
 pub fn first_conn_id(node: u64) -> u64 {

@@ -1,6 +1,6 @@
 //! An event as an ordered log of them holds it: owned, with the time it was fed to the core.
 //!
-//! [`super::ServerState::handle`] is a pure function of its state and the events fed to it with their
+//! [`crate::server::ServerState::handle`] is a pure function of its state and the events fed to it with their
 //! times, so a second core fed the same log, in the same order, makes the same effects. That is what
 //! replication of the core rests on (several servers each running a copy of the core over one shared
 //! log), and what the simulator checks with its replicas (`sim::replicas`). [`LoggedEvent`] is the
@@ -8,10 +8,10 @@
 
 use std::net::SocketAddr;
 
-use super::event::{ConnId, Event};
-use super::secret_shape::SecretShape;
 use crate::protocol::LineError;
 use crate::protocol::name::PasswordError;
+use crate::server::event::{ConnId, Event};
+use crate::server::secret_shape::SecretShape;
 use crate::time::Timestamp;
 
 /// One entry of the log: the event and the time the core was given with it.
@@ -59,7 +59,7 @@ pub enum OwnedEvent {
     Shutdown,
     /// Not an event of the core: time passing, to [`LoggedEvent::at`]. The nodes of a cluster append
     /// ticks so that the log's time moves on when nobody types, and every copy of the core acts on its
-    /// deadlines ([`super::ServerState::handle_timeout`]) at the same place in the log.
+    /// deadlines ([`crate::server::ServerState::handle_timeout`]) at the same place in the log.
     Tick,
     /// Not an event of the core: a node found cluster node `node` dead (its lease ran out). Every
     /// copy ends that node's sessions here, whichever of them it holds at this place of the log, and
@@ -109,8 +109,8 @@ impl LoggedEvent {
     }
 
     /// The event, to feed to a core (with [`Self::at`] as the time); `None` for a tick, which is
-    /// [`super::ServerState::handle_timeout`] at that time, and for a node's death or return, which
-    /// the copy of the core keeps beside it (`super::ReplicaLog`).
+    /// [`crate::server::ServerState::handle_timeout`] at that time, and for a node's death or return, which
+    /// the copy of the core keeps beside it (`crate::server::ReplicaLog`).
     pub fn as_event(&self) -> Option<Event<'_>> {
         Some(match &self.event {
             OwnedEvent::Connected { conn, peer } => Event::Connected {

@@ -26,9 +26,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::event::{ConnId, Effect, Event};
-use super::logged::{LoggedEvent, OwnedEvent};
-use super::state::ServerState;
+use crate::server::cluster::entry::{LoggedEvent, OwnedEvent};
+use crate::server::event::{ConnId, Effect, Event};
+use crate::server::state::ServerState;
 use crate::time::Timestamp;
 
 /// One entry of the shared log, as a node reads it: what its node's connections did in one turn of
@@ -306,7 +306,7 @@ mod tests {
         let mut out = Vec::new();
         let peer = "127.0.0.1:1".parse().unwrap();
         // Node 2's connection (its number in the high bits), opened; node 3 then finds node 2 dead.
-        let conn = ConnId((2 << super::super::event::NODE_SHIFT) | 1);
+        let conn = ConnId((2 << crate::server::event::NODE_SHIFT) | 1);
         let said = |position, node, seq, event| LogEntry {
             position,
             node,
@@ -418,8 +418,8 @@ mod tests {
             let (got, core) = follow(&entries);
             assert_eq!(got, want, "batches of {size}");
             assert_eq!(
-                crate::server::snapshot::encode(&core, &ReplicaLog::new()),
-                crate::server::snapshot::encode(&want_core, &ReplicaLog::new()),
+                crate::server::cluster::snapshot::encode(&core, &ReplicaLog::new()),
+                crate::server::cluster::snapshot::encode(&want_core, &ReplicaLog::new()),
                 "batches of {size}"
             );
         }

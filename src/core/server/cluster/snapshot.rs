@@ -13,9 +13,9 @@
 //! without decoding the rest), a CRC-32 of the body, then the body in postcard's compact serde form.
 //! Any damage is an error that says what is wrong, never a panic or a core built from half a snapshot.
 
-use super::config::Config;
-use super::replica::ReplicaLog;
-use super::state::ServerState;
+use crate::server::cluster::replica::ReplicaLog;
+use crate::server::config::Config;
+use crate::server::state::ServerState;
 
 /// What every snapshot starts with.
 const MAGIC: &[u8; 8] = b"natter-S";
