@@ -1,7 +1,7 @@
 //! A server that is one node of a cluster: the tasks that move its bytes to and from Redis.
 //!
 //! What the node decides is in `server::node` (the pure [`Node`](natter_core::server::cluster::node::Node)), driven by
-//! `replica`. The tasks here append what it asks to the Redis Stream (in order, retrying until Redis
+//! `node_engine`. The tasks here append what it asks to the Redis Stream (in order, retrying until Redis
 //! has them), read the whole stream back (everyone's events, in the one order) into the inbox, store
 //! the snapshots it hands over and trim the log as far as it says; a thread of its own renews this
 //! node's lease when the node's [`Renewals`] say and reads the others' leases and positions, and
@@ -23,7 +23,7 @@ use futures_lite::FutureExt;
 use smol::channel::{Receiver, Sender};
 
 use super::Shared;
-use super::engine::News;
+use super::core_engine::News;
 use super::inbox::Input;
 use crate::shell::cluster::{
     ClusterKey, Endpoint, Membership, RETRY, Reconnecting, RedisLog, Snapshots, appender,

@@ -8,7 +8,7 @@
 //! the [`Pacer`]'s to say. The driver itself decides nothing: it moves bytes, timers and commits.
 //!
 //! It hands the inputs to an [`Engine`], chosen when the server starts: the core itself on a server
-//! alone, or a cluster node (`replica`), which sends them to the shared log and feeds its core from
+//! alone, or a cluster node (`node_engine`), which sends them to the shared log and feeds its core from
 //! there; either way what comes out is carried out the same. Its writing side is in `writing`.
 
 use std::collections::VecDeque;
@@ -19,7 +19,7 @@ use futures_lite::FutureExt;
 use smol::LocalExecutor;
 
 use super::conn::drop_conn;
-use super::engine::{Engine, conn_of, log_record};
+use super::core_engine::{Engine, conn_of, log_record};
 use super::hasher::{Answer, Hasher};
 use super::inbox::{Inbox, Input};
 use super::operator::log_lines;

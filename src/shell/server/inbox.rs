@@ -29,7 +29,7 @@ pub(super) enum Input {
     /// A password worker finished a job.
     Answer(Answer),
     /// Cluster mode: news of the cluster, for the node.
-    Cluster(super::engine::News),
+    Cluster(super::core_engine::News),
 }
 
 /// A batch being gathered (by readers) or handled (by the driver): the two swap, keeping capacities.

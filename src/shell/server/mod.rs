@@ -32,12 +32,12 @@
 mod accept;
 mod cluster_node;
 mod conn;
+mod core_engine;
 mod driver;
-mod engine;
 mod hasher;
 mod inbox;
+mod node_engine;
 mod operator;
-mod replica;
 mod tls_compact;
 mod tls_conn;
 // Test rigs: a TLS peer driven by hand, the record layer under hostile records and against rustls.
@@ -65,10 +65,10 @@ use smol::LocalExecutor;
 
 pub use self::cluster_node::ClusterNode;
 use self::conn::Conns;
+use self::core_engine::{Engine, Standalone};
 use self::driver::Driver;
-use self::engine::{Engine, Standalone};
 use self::inbox::{Inbox, Input};
-use self::replica::Replicated;
+use self::node_engine::Replicated;
 use super::committer::Committer;
 use super::persist::Persister;
 use natter_core::server::cluster::node::{Node, NodeConfig, first_conn_id};

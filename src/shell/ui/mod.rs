@@ -13,7 +13,7 @@
 
 mod clock;
 mod history_file;
-mod line;
+mod line_mode;
 mod plain;
 mod stdin;
 
@@ -22,7 +22,7 @@ pub mod tui;
 
 use std::path::PathBuf;
 
-use self::line::LineUi;
+use self::line_mode::LineUi;
 use self::plain::PlainUi;
 use self::tui::TuiUi;
 use natter_core::client::ClientState;
@@ -34,7 +34,7 @@ use natter_core::time::Timestamp;
 
 pub use clock::local_hhmm;
 pub use history_file::load as load_history;
-pub use line::forget_own_interrupt;
+pub use line_mode::forget_own_interrupt;
 
 /// What the input side hands the driver.
 #[derive(Debug)]

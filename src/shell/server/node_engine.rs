@@ -17,7 +17,7 @@ use futures_lite::FutureExt;
 
 use super::Shared;
 use super::cluster_node::{Link, Taken};
-use super::engine::{Engine, News};
+use super::core_engine::{Engine, News};
 use natter_core::protocol::ServerMsg;
 use natter_core::server::cluster::node::{Node, ReadHold, Refusal};
 use natter_core::server::{Effect, Event, Record};

@@ -1,5 +1,5 @@
 //! What the driver hands its inputs to: the core itself on a server alone ([`Standalone`]), or a
-//! cluster node (`replica::Replicated`), which appends them to the shared log and feeds its core from
+//! cluster node (`node_engine::Replicated`), which appends them to the shared log and feeds its core from
 //! there. The driver is built over one of the two when the server starts, and never asks which.
 
 use std::time::Duration;
