@@ -1,7 +1,7 @@
 //! Command arguments that name a user, resolved the same way for every command that takes one.
 
-use super::event::{ConnId, Effect, send};
-use super::login::accounts::{Accounts, UserId};
+use super::event::{ConnId, Effect, UserId, send};
+use super::login::accounts::Accounts;
 use crate::protocol::{CommandName, ErrorReply};
 
 /// Resolves a username argument of `command`, typed by `me` on `conn`, answering the error if it names

@@ -1,4 +1,5 @@
-//! What goes into the core and what comes out of it.
+//! What goes into the core and what comes out of it, and the numbers it knows connections and
+//! accounts by.
 
 use std::net::SocketAddr;
 
@@ -26,6 +27,20 @@ impl ConnId {
 impl std::fmt::Display for ConnId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "conn#{}", self.0)
+    }
+}
+
+/// An account, by its creation number (`login::accounts`). Accounts are never deleted, so ids stay
+/// valid, and every part keeps its per-user data in a `Vec` indexed by it. Beside [`ConnId`] rather
+/// than with the accounts, since every part below the login keys on it.
+#[derive(
+    serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord,
+)]
+pub(crate) struct UserId(pub(crate) u32);
+
+impl UserId {
+    pub(crate) fn index(self) -> usize {
+        self.0 as usize
     }
 }
 

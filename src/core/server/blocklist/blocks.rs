@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::server::login::accounts::UserId;
+use crate::server::event::UserId;
 
 #[derive(serde::Serialize, serde::Deserialize, Debug, Default)]
 pub(crate) struct Blocks {

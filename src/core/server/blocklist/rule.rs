@@ -8,8 +8,8 @@
 use crate::protocol::{CommandName, ErrorReply, ServerMsg};
 use crate::server::arguments::named_user;
 use crate::server::blocklist::blocks::Blocks;
-use crate::server::event::{ConnId, Effect, send};
-use crate::server::login::accounts::{Accounts, UserId};
+use crate::server::event::{ConnId, Effect, UserId, send};
+use crate::server::login::accounts::Accounts;
 use crate::server::messages::mailboxes::Mailboxes;
 use crate::server::record::Record;
 

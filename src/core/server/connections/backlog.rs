@@ -23,8 +23,7 @@
 //! counted after the request stays counted, since it may still be queued. One watch at a time serves
 //! both kinds, so a drain is never taken for the answer to a later request.
 
-use crate::server::event::{ConnId, Effect};
-use crate::server::login::accounts::UserId;
+use crate::server::event::{ConnId, Effect, UserId};
 
 /// The most bytes one sender may have waiting for one recipient.
 pub const SENDER_BACKLOG: usize = 32 * 1024;

@@ -13,8 +13,7 @@ use rustc_hash::FxHashMap;
 use crate::protocol::Name;
 use crate::server::connections::backlog::Backlog;
 use crate::server::connections::flow::{Charged, Class, Flow, FlowLimits, Input, Offer, Release};
-use crate::server::event::{ConnId, Effect};
-use crate::server::login::accounts::UserId;
+use crate::server::event::{ConnId, Effect, UserId};
 use crate::server::messages::mailboxes::StoredMsg;
 use crate::time::Timestamp;
 

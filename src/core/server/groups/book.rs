@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::protocol::Name;
-use crate::server::login::accounts::UserId;
+use crate::server::event::UserId;
 
 #[derive(serde::Serialize, serde::Deserialize, Debug, Default)]
 pub(crate) struct GroupBook {

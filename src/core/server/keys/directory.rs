@@ -13,7 +13,7 @@
 use std::collections::VecDeque;
 
 use crate::protocol::keys::{MAX_ONE_TIME_KEYS, SignedKey, SignedKeyRef};
-use crate::server::login::accounts::UserId;
+use crate::server::event::UserId;
 
 /// One account's published keys.
 #[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]

@@ -15,9 +15,9 @@ use crate::protocol::keys::{KEYS_LOW, MAX_ONE_TIME_KEYS, SignedKeyRef};
 use crate::protocol::{CommandName, ErrorReply, ServerMsg};
 use crate::server::blocklist::blocks::Blocks;
 use crate::server::connections::sessions::Sessions;
-use crate::server::event::{ConnId, Effect, send};
+use crate::server::event::{ConnId, Effect, UserId, send};
 use crate::server::keys::directory::{AddRefused, KeyDirectory};
-use crate::server::login::accounts::{Accounts, UserId};
+use crate::server::login::accounts::Accounts;
 use crate::server::record::Record;
 
 /// What the key commands touch.

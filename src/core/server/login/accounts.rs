@@ -11,21 +11,10 @@ use rustc_hash::FxHashMap;
 
 use crate::protocol::Name;
 use crate::server::connections::flow::Budget;
+use crate::server::event::UserId;
 use crate::server::login::lookalike::look_keys;
 use crate::server::rate::{Gcra, Rate};
 use crate::time::Timestamp;
-
-/// An account, by its creation number. Accounts are never deleted, so ids stay valid.
-#[derive(
-    serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord,
-)]
-pub(crate) struct UserId(pub(crate) u32);
-
-impl UserId {
-    pub(crate) fn index(self) -> usize {
-        self.0 as usize
-    }
-}
 
 #[derive(serde::Serialize, serde::Deserialize, Debug)]
 struct Entry {

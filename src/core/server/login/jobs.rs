@@ -4,8 +4,7 @@
 use rustc_hash::FxHashMap;
 
 use crate::protocol::Name;
-use crate::server::event::ConnId;
-use crate::server::login::accounts::UserId;
+use crate::server::event::{ConnId, UserId};
 
 /// A job handed to the shell, and whom it is for.
 #[derive(serde::Serialize, serde::Deserialize, Debug)]

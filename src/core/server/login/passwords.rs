@@ -17,8 +17,7 @@ use super::jobs::{Job, Weight};
 use super::rule::{Login, Outcome, Typed};
 use crate::protocol::{ErrorReply, Name, ServerMsg};
 use crate::server::connections::sessions::Phase;
-use crate::server::event::{ConnId, Effect, send};
-use crate::server::login::accounts::UserId;
+use crate::server::event::{ConnId, Effect, UserId, send};
 use crate::server::record::Record;
 use crate::time::Timestamp;
 

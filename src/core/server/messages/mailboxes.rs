@@ -18,8 +18,7 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 
 use crate::protocol::Name;
-use crate::server::event::{ConnId, Effect};
-use crate::server::login::accounts::UserId;
+use crate::server::event::{ConnId, Effect, UserId};
 use crate::server::record::Record;
 use crate::time::Timestamp;
 

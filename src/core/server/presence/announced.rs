@@ -11,7 +11,7 @@
 //! This part only decides; the state announces (through `Presence`) and keeps the deadline
 //! (`TimerId::Presence`).
 
-use crate::server::login::accounts::UserId;
+use crate::server::event::UserId;
 use crate::server::rate::{Gcra, Rate};
 use crate::time::Timestamp;
 

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::server::login::accounts::UserId;
+use crate::server::event::UserId;
 use crate::time::Timestamp;
 
 #[derive(serde::Serialize, serde::Deserialize, Debug, Default)]

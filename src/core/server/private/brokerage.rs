@@ -8,7 +8,7 @@ use rand_chacha::rand_core::{Rng, SeedableRng};
 use rustc_hash::FxHashMap;
 
 use crate::protocol::Token;
-use crate::server::login::accounts::UserId;
+use crate::server::event::UserId;
 
 /// A chat between two users, in a canonical order.
 fn pair(a: UserId, b: UserId) -> (UserId, UserId) {

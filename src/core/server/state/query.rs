@@ -125,7 +125,7 @@ impl ServerState {
     }
 
     /// The keys `id`'s client published, if it published an identity.
-    fn keys_view(&self, id: crate::server::login::accounts::UserId) -> Option<KeysView> {
+    fn keys_view(&self, id: crate::server::event::UserId) -> Option<KeysView> {
         let (curve25519, ed25519) = self.keys.identity(id)?;
         let (one_time, fallback) = self.keys.keys_of(id);
         Some(KeysView {

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use super::ServerState;
 use crate::protocol::Name;
 use crate::protocol::keys::SignedKey;
-use crate::server::login::accounts::UserId;
+use crate::server::event::UserId;
 use crate::server::messages::mailboxes::StoredMsg;
 use crate::server::record::{Record, RecordTarget};
 use crate::time::Timestamp;
