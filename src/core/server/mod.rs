@@ -73,6 +73,7 @@ mod groups;
 pub mod harness;
 mod keys;
 pub(crate) mod login;
+mod message;
 mod messages;
 
 pub mod oplog;

@@ -14,7 +14,7 @@ use crate::protocol::Name;
 use crate::server::connections::backlog::Backlog;
 use crate::server::connections::flow::{Charged, Class, Flow, FlowLimits, Input, Offer, Release};
 use crate::server::event::{ConnId, Effect, UserId};
-use crate::server::messages::mailboxes::StoredMsg;
+use crate::server::message::StoredMsg;
 use crate::time::Timestamp;
 
 /// Where a connection is in its life.

@@ -32,7 +32,8 @@ use crate::server::connections::backlog::mail_cost;
 use crate::server::connections::sessions::{Acks, Sessions};
 use crate::server::event::{ConnId, Effect, UserId, send};
 use crate::server::login::accounts::Accounts;
-use crate::server::messages::mailboxes::{Mailboxes, Queued, StoredMsg};
+use crate::server::message::StoredMsg;
+use crate::server::messages::mailboxes::{Mailboxes, Queued};
 use crate::server::record::Record;
 use crate::time::Timestamp;
 

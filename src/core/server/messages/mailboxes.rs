@@ -13,26 +13,13 @@
 //! only grow within each queue.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
 use crate::protocol::Name;
 use crate::server::event::{ConnId, Effect, UserId};
+use crate::server::message::StoredMsg;
 use crate::server::record::Record;
-use crate::time::Timestamp;
-
-/// A message waiting for a user. Cheap to copy: a session keeps the ones that were waiting at its
-/// login, for `offline`.
-#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
-pub(crate) struct StoredMsg {
-    pub(crate) id: u64,
-    pub(crate) from: Name,
-    /// The group it was sent to, for a group message.
-    pub(crate) group: Option<Name>,
-    pub(crate) sent_at: Timestamp,
-    pub(crate) text: Arc<str>,
-}
 
 /// One entry of a queue.
 #[derive(serde::Serialize, serde::Deserialize, Clone, Debug)]
@@ -273,7 +260,10 @@ impl Mailboxes {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+    use crate::time::Timestamp;
 
     fn entry(id: u64, from: &str, durable: bool) -> Queued {
         Queued {

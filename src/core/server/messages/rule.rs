@@ -10,8 +10,9 @@ use crate::server::connections::backlog::line_cost;
 use crate::server::connections::sessions::Sessions;
 use crate::server::event::{ConnId, Effect, UserId, send};
 use crate::server::login::accounts::Accounts;
+use crate::server::message::StoredMsg;
 use crate::server::messages::delivery::{Delivery, Fresh, Taken};
-use crate::server::messages::mailboxes::{Mailboxes, Queued, StoredMsg};
+use crate::server::messages::mailboxes::{Mailboxes, Queued};
 use crate::server::record::Record;
 use crate::time::Timestamp;
 

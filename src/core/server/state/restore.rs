@@ -6,7 +6,7 @@ use super::ServerState;
 use crate::protocol::Name;
 use crate::protocol::keys::SignedKey;
 use crate::server::event::UserId;
-use crate::server::messages::mailboxes::StoredMsg;
+use crate::server::message::StoredMsg;
 use crate::server::record::{Record, RecordTarget};
 use crate::time::Timestamp;
 
