@@ -231,7 +231,6 @@ impl ServerState {
         BlockList {
             accounts: &self.accounts,
             blocks: &mut self.blocks,
-            mailboxes: &mut self.mailboxes,
         }
     }
 

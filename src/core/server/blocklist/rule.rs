@@ -3,40 +3,53 @@
 //!
 //! Blocking also discards the messages the blocked user stored for you that you have not received yet:
 //! nothing from them may reach you, and keeping them for a later unblock would not work either, since
-//! their ids are below what your client has already shown, so it would take them for redeliveries.
+//! their ids are below what your client has already shown, so it would take them for redeliveries. The
+//! mailboxes are not this rule's part: it says whose messages go ([`Blocked`]), and the state discards
+//! them.
 
-use crate::protocol::{CommandName, ErrorReply, ServerMsg};
+use crate::protocol::{CommandName, ErrorReply, Name, ServerMsg};
 use crate::server::arguments::named_user;
 use crate::server::blocklist::blocks::Blocks;
 use crate::server::event::{ConnId, Effect, UserId, send};
 use crate::server::login::accounts::Accounts;
-use crate::server::messages::mailboxes::Mailboxes;
 use crate::server::record::Record;
 
 /// What `block` and `unblock` touch.
 pub(crate) struct BlockList<'a> {
     pub(in crate::server) accounts: &'a Accounts,
     pub(in crate::server) blocks: &'a mut Blocks,
-    pub(in crate::server) mailboxes: &'a mut Mailboxes,
+}
+
+/// `blocker` now blocks `blocked`: whatever `blocked` left in `blocker`'s mailbox is to be discarded.
+pub(crate) struct Blocked {
+    pub(crate) blocker: UserId,
+    pub(crate) blocked: Name,
 }
 
 impl BlockList<'_> {
-    pub(crate) fn block(&mut self, conn: ConnId, me: UserId, name: &str, out: &mut Vec<Effect>) {
-        let Some(target) = named_user(self.accounts, conn, me, name, CommandName::Block, out)
-        else {
-            return;
-        };
+    /// `me` blocks the user `name`, if that is one they do not block yet.
+    pub(crate) fn block(
+        &mut self,
+        conn: ConnId,
+        me: UserId,
+        name: &str,
+        out: &mut Vec<Effect>,
+    ) -> Option<Blocked> {
+        let target = named_user(self.accounts, conn, me, name, CommandName::Block, out)?;
         let user = self.accounts.name(target).clone();
         if !self.blocks.block(me, target) {
             send(out, conn, ErrorReply::AlreadyBlocked { user });
-            return;
+            return None;
         }
-        self.mailboxes.discard_from(me, &user);
         out.push(Effect::Persist(Record::Blocked {
             by: self.accounts.name(me).clone(),
             user: user.clone(),
         }));
-        send(out, conn, ServerMsg::Blocked { user });
+        send(out, conn, ServerMsg::Blocked { user: user.clone() });
+        Some(Blocked {
+            blocker: me,
+            blocked: user,
+        })
     }
 
     pub(crate) fn unblock(&mut self, conn: ConnId, me: UserId, name: &str, out: &mut Vec<Effect>) {

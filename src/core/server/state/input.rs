@@ -175,7 +175,11 @@ impl ServerState {
             }
             Command::WhoLastHr => self.presence().whoelsesince(conn, me, 3600, now, out),
             Command::Ping { user } => self.presence().ping(conn, me, user, now, out),
-            Command::Block { user } => self.block_list().block(conn, me, user, out),
+            Command::Block { user } => {
+                if let Some(b) = self.block_list().block(conn, me, user, out) {
+                    self.mailboxes.discard_from(b.blocker, &b.blocked);
+                }
+            }
             Command::Unblock { user } => self.block_list().unblock(conn, me, user, out),
             Command::P2pPort { port } => self.brokering().p2pport(conn, port, out),
             Command::StartPrivate { user } => {
