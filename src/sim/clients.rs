@@ -36,7 +36,7 @@ pub struct Setup {
     /// When commits happen (the server's rule, with a small bound on lazy records so runs reach it).
     pub commits: OutboxConfig,
     /// Feed lines as a cluster node does: one at a time before login, passwords without their text
-    /// (`server::login::secrets`). The model knows nothing of it: what users see must not change.
+    /// (`server::cluster::gates`). The model knows nothing of it: what users see must not change.
     pub gate_passwords: bool,
 }
 

@@ -70,7 +70,7 @@ pub enum Event<'a> {
     /// The client sent a line longer than the limit; the decoder is dropping it.
     LineTooLong { conn: ConnId },
     /// A password line whose text the core is not given, only its shape: the connection's node keeps
-    /// the text for the password job (see `login::secrets`). A cluster node sends these, so that no
+    /// the text for the password job (see `cluster::gates`). A cluster node sends these, so that no
     /// password enters the shared log.
     SecretLine {
         conn: ConnId,

@@ -139,7 +139,7 @@ impl Harness {
     }
 
     /// Feeds lines as a cluster node does: before login one at a time, each when the core says what it
-    /// will be taken as, and passwords without their text (`login::secrets`). What users see must be
+    /// will be taken as, and passwords without their text (`cluster::gates`). What users see must be
     /// exactly what they see when every line is fed at once in the clear.
     pub fn gate_passwords(mut self) -> Self {
         self.gates = Some(Gates::default());

@@ -88,13 +88,14 @@ mod state;
 mod views;
 
 pub use cluster::entry::{LogDecodeError, LoggedEvent, OwnedEvent};
-pub use cluster::gates::{Gates, LineGate, NextLine, Passed, Through};
+pub use cluster::gates::{Gates, LineGate, Passed, Through};
 pub use cluster::replica::{Applied, LogEntry, ReplicaLog};
 pub use config::MAIL_WINDOW;
 pub use config::{AddressLimits, Config, LoginLimits, MAX_FAILURES, PRESENCE_BURST};
 pub use event::{ConnId, Effect, Event, TimerId};
 pub use login::credentials::{Account, CredentialsError, append_line, parse_credentials};
 pub use login::lookalike::look_alike_pairs;
+pub use login::next_line::NextLine;
 pub use messages::mailboxes::ID_BLOCK;
 pub use record::Record;
 pub use secret_shape::SecretShape;

@@ -1,5 +1,5 @@
 //! What the rules may know of a password line without its text ([`SecretShape`]): the one piece of a
-//! password that enters a cluster's shared log (`login::secrets` says why and how).
+//! password that enters a cluster's shared log (`cluster::gates` says why and how).
 //!
 //! A word of the core's vocabulary, like its events, in a file of its own beside them: events carry
 //! it, and the login and the flow of a connection's lines both use it.

@@ -20,7 +20,6 @@ mod restore;
 
 use super::blocklist::blocks::Blocks;
 use super::blocklist::rule::BlockList;
-use super::cluster::gates::{NextLine, next_line};
 use super::config::Config;
 use super::connections::flow::Input;
 use super::connections::sessions::Sessions;
@@ -33,6 +32,7 @@ use super::login::accounts::Accounts;
 use super::login::addresses::Addresses;
 use super::login::credentials::Account;
 use super::login::jobs::Jobs;
+use super::login::next_line::{NextLine, next_line};
 use super::login::rule::Login;
 use super::messages::delivery::Delivery;
 use super::messages::mailboxes::Mailboxes;
@@ -152,7 +152,7 @@ impl ServerState {
     }
 
     /// What the next line of `conn` will be taken as, for a cluster node that lets lines into its
-    /// log before login one at a time (see `login::secrets`).
+    /// log before login one at a time (see `cluster::gates`).
     pub fn next_line(&self, conn: ConnId) -> NextLine {
         next_line(&self.sessions, conn)
     }

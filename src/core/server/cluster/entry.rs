@@ -35,7 +35,7 @@ pub enum OwnedEvent {
     LineTooLong {
         conn: ConnId,
     },
-    /// A password line without its text (see `server::login::secrets`).
+    /// A password line without its text (see `server::cluster::gates`).
     SecretLine {
         conn: ConnId,
         shape: SecretShape,

@@ -11,49 +11,19 @@
 //! same line in the clear; the simulator checks that by running whole seeds this way against the same
 //! reference model.
 //!
-//! Which line is a password is the core's to say, and it can only say it for a line it is about to
-//! read: the phase a line is handled in depends on the lines before it (a wrong username asks for the
-//! username again). So before login a node lets one line of a connection into the log at a time and
-//! asks [`ServerState::next_line`](crate::server::ServerState::next_line) for each; [`LineGate`] is
-//! that discipline, as a plain value the harness uses too. Once the user is logged in, lines flow
-//! freely.
+//! Which line is a password is the core's to say (`login::next_line`), and it can only say it for a
+//! line it is about to read: the phase a line is handled in depends on the lines before it (a wrong
+//! username asks for the username again). So before login a node lets one line of a connection into
+//! the log at a time and asks [`ServerState::next_line`](crate::server::ServerState::next_line) for
+//! each; [`LineGate`] is that discipline, as a plain value the harness uses too. Once the user is
+//! logged in, lines flow freely.
 
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::password::Cleartext;
-use crate::server::connections::sessions::{Phase, Sessions};
 use crate::server::event::{ConnId, Effect, Event};
+use crate::server::login::next_line::NextLine;
 use crate::server::secret_shape::SecretShape;
-
-/// What a connection's next line will be taken as, for a node deciding what to put in the log.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NextLine {
-    /// Logged in: its lines are commands, and may go to the log as fast as they come.
-    Free,
-    /// Logging in: one line now, then ask again once it has been handled. A `secret` one is a password.
-    One { secret: bool },
-    /// Not now: the connection is not known yet, a password job runs, or lines are held (flood
-    /// control): which phase the next line meets is not settled.
-    Wait,
-}
-
-/// What the next line of `conn` will be taken as (see [`NextLine`]).
-pub(crate) fn next_line(sessions: &Sessions, conn: ConnId) -> NextLine {
-    let Some(c) = sessions.conn(conn) else {
-        return NextLine::Wait;
-    };
-    if c.holds_lines() {
-        return NextLine::Wait;
-    }
-    match c.phase() {
-        Phase::Online(_) => NextLine::Free,
-        Phase::AwaitUsername => NextLine::One { secret: false },
-        Phase::AwaitPassword { .. } | Phase::AwaitNewPassword { .. } => {
-            NextLine::One { secret: true }
-        }
-        Phase::Checking { .. } | Phase::Registering { .. } => NextLine::Wait,
-    }
-}
 
 /// One input of a connection waiting at the gate.
 #[derive(Debug)]
@@ -76,7 +46,7 @@ pub enum Through {
 
 /// A connection's lines before login, let through one at a time as
 /// [`ServerState::next_line`](crate::server::ServerState::next_line) says
-/// (see the module documentation of `login::secrets`). Once the connection is logged in, everything
+/// (see the [module documentation](self)). Once the connection is logged in, everything
 /// passes.
 #[derive(Debug, Default)]
 pub struct LineGate {

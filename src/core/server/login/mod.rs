@@ -7,13 +7,19 @@
 //! where it leaves the connection ([`Outcome`]); the state carries out what reaches beyond the login
 //! (beginning the session, closing the connection, adding a new account).
 //!
+//! The parts:
+//!
+//! - [`accounts`]: names, passwords, lockout counters, and what belongs to the account rather than to
+//!   a session (its flood budget, its rate of logins, a cool-down after a flood).
+//! - [`addresses`]: the limits per source address.
+//! - [`jobs`]: the password jobs outstanding.
+//!
+//! The rules:
+//!
 //! - [`rule`]: the steps, and the one check made again before each ("locked? already online?").
 //! - [`passwords`]: checking and hashing passwords as jobs for the shell's workers, and their answers.
-//! - [`jobs`]: the jobs outstanding.
-//! - [`addresses`]: the limits per source address.
-//! - [`secrets`]: password lines the core decides on without their text (only their shape,
-//!   [`SecretShape`](super::SecretShape), a word of the events), and the gate a cluster node lets a
-//!   connection's lines through before login, so no password enters the shared log.
+//! - [`next_line`]: what a connection's next line will be taken as (a password or not), for a cluster
+//!   node that keeps passwords out of its shared log (`cluster::gates`).
 //! - [`credentials`]: the accounts file's format.
 //! - [`lookalike`]: names that look alike, which a new account may not take.
 
@@ -22,5 +28,6 @@ pub(crate) mod addresses;
 pub(crate) mod credentials;
 pub(crate) mod jobs;
 pub(crate) mod lookalike;
+pub(crate) mod next_line;
 mod passwords;
 pub(crate) mod rule;

@@ -8,7 +8,7 @@
 //! lockout, a login elsewhere). A new account's password becomes [`Effect::HashPassword`]; the account
 //! is created when the hash comes back, after checking again that nobody took the name meanwhile.
 //! Accounts stored in the clear (the original file format) are checked at once, unless the core was not
-//! given the password's text (a cluster node keeps it: see `secrets`); then that check is a job too, a
+//! given the password's text (a cluster node keeps it: see `cluster::gates`); then that check is a job too, a
 //! light one. At most `max_password_jobs` argon2 jobs are outstanding (the light ones are a comparison
 //! each and do not count); past that a login that needs one is answered `ERROR busy` without trying (or
 //! counting) the password.

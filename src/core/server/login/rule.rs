@@ -42,7 +42,7 @@ pub(crate) enum Outcome {
 }
 
 /// A password as the core was given it: typed text, or only its shape, the text staying with the
-/// connection's node (a cluster's; see `secrets`).
+/// connection's node (a cluster's; see `cluster::gates`).
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Typed<'a> {
     Text(&'a str),
@@ -109,7 +109,7 @@ impl Login<'_> {
         }
     }
 
-    /// A password line given without its text (see `secrets`): decided as the same line in the clear
+    /// A password line given without its text (see `cluster::gates`): decided as the same line in the clear
     /// would be.
     pub(crate) fn secret(
         &mut self,

@@ -61,7 +61,8 @@ use self::lease::{Lease, LeaseChange};
 use self::schedule::Schedule;
 use self::trim::Trim;
 use crate::protocol::ByeReason;
-use crate::server::cluster::gates::{Gates, NextLine};
+use crate::server::cluster::gates::Gates;
+use crate::server::login::next_line::NextLine;
 use crate::server::{
     Applied, ConnId, Effect, Event, LogEntry, LoggedEvent, OwnedEvent, Record, ReplicaLog,
     ServerState, cluster::snapshot,
