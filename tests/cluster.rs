@@ -773,7 +773,12 @@ fn no_password_enters_the_shared_log() {
     let secret_lines = entries
         .iter()
         .flat_map(|e| &e.events)
-        .filter(|e| matches!(e.event, natter_core::server::OwnedEvent::SecretLine { .. }))
+        .filter(|e| {
+            matches!(
+                e.event,
+                natter_core::server::cluster::OwnedEvent::SecretLine { .. }
+            )
+        })
         .count();
     assert_eq!(
         secret_lines, 4,
@@ -782,7 +787,7 @@ fn no_password_enters_the_shared_log() {
     // Every entry's bytes, as Redis holds them.
     let held: Vec<Vec<u8>> = entries
         .iter()
-        .map(|e| natter_core::server::LoggedEvent::encode_batch(&e.events))
+        .map(|e| natter_core::server::cluster::LoggedEvent::encode_batch(&e.events))
         .collect();
     let holds = |text: &str| {
         held.iter()

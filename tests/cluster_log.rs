@@ -12,10 +12,9 @@ use std::time::{Duration, Instant};
 
 use kit::Redis;
 use natter::shell::cluster::{LogError, RedisLog, Snapshots, appender};
+use natter_core::server::cluster::{Applied, LogEntry, LoggedEvent, OwnedEvent, ReplicaLog};
 use natter_core::server::harness::{Fed, Harness, START};
-use natter_core::server::{
-    Applied, Config, ConnId, Event, LogEntry, LoggedEvent, OwnedEvent, ReplicaLog, ServerState,
-};
+use natter_core::server::{Config, ConnId, Event, ServerState};
 use natter_core::time::Timestamp;
 
 const KEY: &str = "natter:log";

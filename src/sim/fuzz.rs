@@ -251,7 +251,7 @@ pub fn peer_link(data: &[u8]) {
 /// panics, and anything damaged is an error; the body is also decoded past its checksum, so its
 /// decoder itself is reached).
 pub fn cluster_log(data: &[u8]) {
-    use natter_core::server::{LoggedEvent, ReplicaLog, cluster::snapshot};
+    use natter_core::server::cluster::{LoggedEvent, ReplicaLog, snapshot};
     let Some((&which, rest)) = data.split_first() else {
         return;
     };

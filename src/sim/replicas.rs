@@ -20,8 +20,9 @@
 
 use super::invariants::{Violation, name};
 use natter_core::server::cluster::snapshot;
+use natter_core::server::cluster::{Applied, LogEntry, LoggedEvent, ReplicaLog};
 use natter_core::server::harness::Fed;
-use natter_core::server::{Applied, Effect, LogEntry, LoggedEvent, ReplicaLog, ServerState};
+use natter_core::server::{Effect, ServerState};
 use natter_core::time::Timestamp;
 
 /// When the replicas join, crash and come back, as fractions of the log.
@@ -339,7 +340,7 @@ mod tests {
         // The log says one line was fed and the primary made the effects of another.
         let i = log
             .iter()
-            .position(|f| matches!(&f.event.event, natter_core::server::OwnedEvent::Line { line, .. } if &**line == b"whoelse"))
+            .position(|f| matches!(&f.event.event, natter_core::server::cluster::OwnedEvent::Line { line, .. } if &**line == b"whoelse"))
             .unwrap();
         log[i].event = LoggedEvent::new(
             Event::Line {

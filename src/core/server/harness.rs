@@ -16,9 +16,10 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
+use super::cluster::LoggedEvent;
 use super::cluster::gates::{Gates, Passed};
 use super::outbox::{Commit, Outbox, OutboxConfig};
-use super::{Account, Config, ConnId, Effect, Event, LoggedEvent, Record, ServerState};
+use super::{Account, Config, ConnId, Effect, Event, Record, ServerState};
 use crate::protocol::{ServerMsg, render_line};
 use crate::time::Timestamp;
 
@@ -183,7 +184,7 @@ impl Harness {
     }
 
     /// The gate of `conn`, when lines go through gates.
-    fn gate(&mut self, conn: ConnId) -> Option<&mut super::LineGate> {
+    fn gate(&mut self, conn: ConnId) -> Option<&mut super::cluster::LineGate> {
         Some(self.gates.as_mut()?.gate(conn))
     }
 

@@ -87,9 +87,6 @@ pub mod secret_shape;
 mod state;
 mod views;
 
-pub use cluster::entry::{LogDecodeError, LoggedEvent, OwnedEvent};
-pub use cluster::gates::{Gates, LineGate, Passed, Through};
-pub use cluster::replica::{Applied, LogEntry, ReplicaLog};
 pub use config::MAIL_WINDOW;
 pub use config::{AddressLimits, Config, LoginLimits, MAX_FAILURES, PRESENCE_BURST};
 pub use event::{ConnId, Effect, Event, TimerId};

@@ -1,7 +1,7 @@
 //! What can go wrong with the shared log and with Redis, and the names of a log entry's fields: what
 //! the connection, the log and the membership all speak of, apart from any of them.
 
-use natter_core::server::LogDecodeError;
+use natter_core::server::cluster::LogDecodeError;
 
 /// The fields of each stream entry: the event, the node that appended it, and that node's number for it
 /// (counting from 1), by which readers drop an entry appended twice (a retry after a lost reply).

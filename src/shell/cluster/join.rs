@@ -8,8 +8,9 @@ use super::error::LogError;
 use super::membership::{ClusterCertificate, MAX_NODE, Membership};
 use super::seal::ClusterKey;
 use super::snapshots::Snapshots;
+use natter_core::server::cluster::ReplicaLog;
 use natter_core::server::cluster::snapshot::{self, SnapshotError};
-use natter_core::server::{Account, Config, ReplicaLog, ServerState};
+use natter_core::server::{Account, Config, ServerState};
 
 /// What a node starts with.
 pub struct Joined {

@@ -25,7 +25,7 @@ use super::connection::{Conn, Endpoint, Reconnecting, Replies, Requests, answere
 use super::error::{FIELD, LogError, NODE, SEQ};
 use super::seal::{ClusterKey, entry_context};
 use natter_core::server::cluster::node::wanted_when_fenced;
-use natter_core::server::{LogEntry, LoggedEvent};
+use natter_core::server::cluster::{LogEntry, LoggedEvent};
 
 /// How long one request may take beyond its own blocking time before Redis counts as unreachable.
 pub const RESPONSE_MARGIN: Duration = Duration::from_secs(2);
@@ -432,7 +432,7 @@ pub async fn appender(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use natter_core::server::OwnedEvent;
+    use natter_core::server::cluster::OwnedEvent;
     use natter_core::time::Timestamp;
 
     #[test]

@@ -29,7 +29,7 @@ use crate::shell::cluster::{
     ClusterKey, Endpoint, Membership, RETRY, Reconnecting, RedisLog, Snapshots, appender,
 };
 use natter_core::server::cluster::node::{MAX_ENTRY_BYTES, Renewals};
-use natter_core::server::{LoggedEvent, ReplicaLog};
+use natter_core::server::cluster::{LoggedEvent, ReplicaLog};
 use natter_core::time::ShellClock;
 
 /// Where the cluster is and who this node is.

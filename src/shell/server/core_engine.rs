@@ -4,8 +4,9 @@
 
 use std::time::Duration;
 
+use natter_core::server::cluster::LogEntry;
 use natter_core::server::cluster::node::LeaseWas;
-use natter_core::server::{ConnId, Effect, Event, LogEntry, Record, ServerState};
+use natter_core::server::{ConnId, Effect, Event, Record, ServerState};
 use natter_core::time::Timestamp;
 
 /// What the cluster's tasks tell a node, through the inbox. (A server alone never hears any.)

@@ -52,10 +52,9 @@ use self::users::{Acked, Pending, Reaction, Session, Told, User, receive};
 use super::invariants::Violation;
 use natter_core::protocol::ServerMsg;
 use natter_core::server::cluster::node::{Node, NodeConfig, ReadHold, Renewals, first_conn_id};
+use natter_core::server::cluster::{OwnedEvent, ReplicaLog, snapshot};
 use natter_core::server::harness::START;
-use natter_core::server::{
-    Account, Config, ConnId, Effect, Event, OwnedEvent, ReplicaLog, ServerState, cluster::snapshot,
-};
+use natter_core::server::{Account, Config, ConnId, Effect, Event, ServerState};
 use natter_core::time::Timestamp;
 
 /// The cluster's invariants, by name (see the module documentation).
@@ -522,14 +521,14 @@ impl Sim {
         for entry in self.redis.land(now) {
             let applied = self.oracle.1.admit(&entry);
             assert!(
-                !matches!(applied, natter_core::server::Applied::Gap { .. }),
+                !matches!(applied, natter_core::server::cluster::Applied::Gap { .. }),
                 "the simulated Redis numbered entries with a hole: {applied:?} at {}",
                 entry.position
             );
             // A second copy of an entry (its append was sent again after its answer was lost):
             // every reader drops it by its node's number, so it neither counts for the checks nor
             // feeds the model.
-            if applied != natter_core::server::Applied::Fed {
+            if applied != natter_core::server::cluster::Applied::Fed {
                 continue;
             }
             self.reference
@@ -834,7 +833,7 @@ impl Sim {
     /// its later events are not taken until it is back.)
     fn check_taken(
         &mut self,
-        entry: &natter_core::server::LogEntry,
+        entry: &natter_core::server::cluster::LogEntry,
         event: &OwnedEvent,
     ) -> Result<(), Violation> {
         let (core, log) = &self.oracle;

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use natter_core::server::cluster::node::LeaseWas;
-use natter_core::server::{LogEntry, LoggedEvent};
+use natter_core::server::cluster::{LogEntry, LoggedEvent};
 use natter_core::time::Timestamp;
 
 /// An append (one entry: a node's batch of events) on its way.

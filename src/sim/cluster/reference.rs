@@ -21,7 +21,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{MPhase, Model, Out};
 use natter_core::protocol::ServerMsg;
-use natter_core::server::{Config, ConnId, LogEntry, LoggedEvent, OwnedEvent};
+use natter_core::server::cluster::{LogEntry, LoggedEvent, OwnedEvent};
+use natter_core::server::{Config, ConnId};
 use natter_core::time::Timestamp;
 
 /// The model beside the log, and what each connection was shown against what the model said.

@@ -110,7 +110,7 @@ impl LoggedEvent {
 
     /// The event, to feed to a core (with [`Self::at`] as the time); `None` for a tick, which is
     /// [`crate::server::ServerState::handle_timeout`] at that time, and for a node's death or return, which
-    /// the copy of the core keeps beside it (`crate::server::ReplicaLog`).
+    /// the copy of the core keeps beside it (`crate::server::cluster::ReplicaLog`).
     pub fn as_event(&self) -> Option<Event<'_>> {
         Some(match &self.event {
             OwnedEvent::Connected { conn, peer } => Event::Connected {

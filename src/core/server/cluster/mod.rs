@@ -14,3 +14,7 @@ pub mod gates;
 pub mod node;
 pub mod replica;
 pub mod snapshot;
+
+pub use entry::{LogDecodeError, LoggedEvent, OwnedEvent};
+pub use gates::{Gates, LineGate, Passed, Through};
+pub use replica::{Applied, LogEntry, ReplicaLog};

@@ -61,12 +61,14 @@ use self::lease::{Lease, LeaseChange};
 use self::schedule::Schedule;
 use self::trim::Trim;
 use crate::protocol::ByeReason;
+use crate::server::cluster::entry::{LoggedEvent, OwnedEvent};
 use crate::server::cluster::gates::Gates;
+use crate::server::cluster::replica::{Applied, LogEntry, ReplicaLog};
+use crate::server::cluster::snapshot;
+use crate::server::event::{ConnId, Effect, Event};
 use crate::server::login::next_line::NextLine;
-use crate::server::{
-    Applied, ConnId, Effect, Event, LogEntry, LoggedEvent, OwnedEvent, Record, ReplicaLog,
-    ServerState, cluster::snapshot,
-};
+use crate::server::record::Record;
+use crate::server::state::ServerState;
 use crate::time::Timestamp;
 
 pub use crate::server::event::NODE_SHIFT;
