@@ -775,8 +775,8 @@ fn no_password_enters_the_shared_log() {
         .flat_map(|e| &e.events)
         .filter(|e| {
             matches!(
-                e.event,
-                natter_core::server::cluster::OwnedEvent::SecretLine { .. }
+                e.kind,
+                natter_core::server::cluster::LogEventKind::SecretLine { .. }
             )
         })
         .count();
@@ -787,7 +787,7 @@ fn no_password_enters_the_shared_log() {
     // Every entry's bytes, as Redis holds them.
     let held: Vec<Vec<u8>> = entries
         .iter()
-        .map(|e| natter_core::server::cluster::LoggedEvent::encode_batch(&e.events))
+        .map(|e| natter_core::server::cluster::LogEvent::encode_batch(&e.events))
         .collect();
     let holds = |text: &str| {
         held.iter()

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use kit::Redis;
 use natter::shell::cluster::{LogError, RedisLog, Snapshots, appender};
-use natter_core::server::cluster::{Applied, LogEntry, LoggedEvent, OwnedEvent, ReplicaLog};
+use natter_core::server::cluster::{Applied, LogEntry, LogEvent, LogEventKind, ReplicaLog};
 use natter_core::server::harness::{Fed, Harness, START};
 use natter_core::server::{Config, ConnId, Event, ServerState};
 use natter_core::time::Timestamp;
@@ -20,8 +20,8 @@ use natter_core::time::Timestamp;
 const KEY: &str = "natter:log";
 const BLOCK: Duration = Duration::from_millis(200);
 
-fn line(conn: u64, text: &str, at: u64) -> LoggedEvent {
-    LoggedEvent::new(
+fn line(conn: u64, text: &str, at: u64) -> LogEvent {
+    LogEvent::new(
         Event::Line {
             conn: ConnId(conn),
             line: text.as_bytes(),
@@ -80,8 +80,8 @@ fn appends_from_two_nodes_end_in_one_order_that_every_reader_sees() {
             let mine: Vec<String> = seen_a
                 .iter()
                 .flat_map(|e| &e.events)
-                .filter_map(|e| match &e.event {
-                    OwnedEvent::Line { conn: c, line } if c.0 == conn => {
+                .filter_map(|e| match &e.kind {
+                    LogEventKind::Line { conn: c, line } if c.0 == conn => {
                         Some(String::from_utf8_lossy(&line[..]).into_owned())
                     }
                     _ => None,
@@ -97,7 +97,7 @@ fn appends_from_two_nodes_end_in_one_order_that_every_reader_sees() {
             let [event] = &e.events[..] else {
                 panic!("{e:?}")
             };
-            let OwnedEvent::Line { conn, .. } = &event.event else {
+            let LogEventKind::Line { conn, .. } = &event.kind else {
                 panic!("{e:?}")
             };
             assert_eq!(e.node, conn.0 >> 48);
@@ -143,8 +143,8 @@ fn copies_of_the_core_fed_from_the_redis_log_agree_with_the_one_that_made_it() {
             .await
             .unwrap();
         // As a node appends them: what one turn made is one entry (here, runs of one to four).
-        let events: Vec<LoggedEvent> = made.iter().map(|f| f.event.clone()).collect();
-        let entries: Vec<Vec<LoggedEvent>> = (0..)
+        let events: Vec<LogEvent> = made.iter().map(|f| f.event.clone()).collect();
+        let entries: Vec<Vec<LogEvent>> = (0..)
             .map(|i| 1 + i % 4)
             .scan(0, |at, n: usize| {
                 let from = *at;
@@ -284,7 +284,7 @@ fn a_snapshot_is_stored_only_forwards_and_the_log_trimmed_never_past_it() {
 
 /// The events the log's entries stand for, as every node applies them: in the log's order, an entry
 /// its node appended twice counted once. Also how many second copies there were.
-fn effective(entries: &[LogEntry]) -> (Vec<LoggedEvent>, usize) {
+fn effective(entries: &[LogEntry]) -> (Vec<LogEvent>, usize) {
     let mut log = ReplicaLog::new();
     let (mut events, mut twice) = (Vec::new(), 0);
     for entry in entries {
@@ -298,7 +298,7 @@ fn effective(entries: &[LogEntry]) -> (Vec<LoggedEvent>, usize) {
 }
 
 /// Entry `i` of a node's turns: one to three lines.
-fn turn(i: u64) -> Vec<LoggedEvent> {
+fn turn(i: u64) -> Vec<LogEvent> {
     (0..1 + i % 3)
         .map(|k| line(1 << 48 | 1, &format!("t{i}.{k}"), i))
         .collect()
@@ -308,7 +308,7 @@ fn turn(i: u64) -> Vec<LoggedEvent> {
 /// the appender's queue and waits, boundedly, until it has had every entry confirmed.
 fn with_appender<F: std::future::Future<Output = ()>>(
     endpoint: natter::shell::cluster::Endpoint,
-    work: impl FnOnce(smol::channel::Sender<Vec<LoggedEvent>>) -> F,
+    work: impl FnOnce(smol::channel::Sender<Vec<LogEvent>>) -> F,
 ) {
     let (queue, taken) = smol::channel::unbounded();
     let fenced = std::rc::Rc::new(std::cell::Cell::new(false));

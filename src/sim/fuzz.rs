@@ -251,16 +251,16 @@ pub fn peer_link(data: &[u8]) {
 /// panics, and anything damaged is an error; the body is also decoded past its checksum, so its
 /// decoder itself is reached).
 pub fn cluster_log(data: &[u8]) {
-    use natter_core::server::cluster::{LoggedEvent, ReplicaLog, snapshot};
+    use natter_core::server::cluster::{LogEvent, ReplicaLog, snapshot};
     let Some((&which, rest)) = data.split_first() else {
         return;
     };
     if which % 2 == 0 {
         // An entry holds a node's batch of events (or, written by an earlier build, one alone).
-        if let Ok(events) = LoggedEvent::decode_batch(rest) {
+        if let Ok(events) = LogEvent::decode_batch(rest) {
             let again = match rest.first() {
                 Some(&natter_core::server::cluster::entry::LOG_VERSION) => events[0].encode(),
-                _ => LoggedEvent::encode_batch(&events),
+                _ => LogEvent::encode_batch(&events),
             };
             assert_eq!(
                 again, rest,

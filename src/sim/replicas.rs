@@ -20,7 +20,7 @@
 
 use super::invariants::{Violation, name};
 use natter_core::server::cluster::snapshot;
-use natter_core::server::cluster::{Applied, LogEntry, LoggedEvent, ReplicaLog};
+use natter_core::server::cluster::{Applied, LogEntry, LogEvent, ReplicaLog};
 use natter_core::server::harness::Fed;
 use natter_core::server::{Effect, ServerState};
 use natter_core::time::Timestamp;
@@ -92,7 +92,7 @@ pub fn check(fresh: &dyn Fn() -> ServerState, log: &[Fed]) -> Result<u64, Violat
 
 /// Feeds one entry of the primary's log as the primary was fed it: the event, or for a tick, time
 /// passing to its instant.
-fn feed_as_primary(core: &mut ServerState, entry: &LoggedEvent, out: &mut Vec<Effect>) {
+fn feed_as_primary(core: &mut ServerState, entry: &LogEvent, out: &mut Vec<Effect>) {
     match entry.as_event() {
         Some(event) => core.handle(event, entry.at, out),
         None => core.handle_timeout(entry.at, out),
@@ -326,7 +326,7 @@ mod tests {
         // Time passes in the log (a tick long after): the idle timeout fires by it on every node.
         let later = log.last().unwrap().event.at.plus_secs(3_600);
         log.push(Fed {
-            event: LoggedEvent::tick(later),
+            event: LogEvent::tick(later),
             effects: Vec::new(),
             next_deadline: None,
         });
@@ -340,9 +340,9 @@ mod tests {
         // The log says one line was fed and the primary made the effects of another.
         let i = log
             .iter()
-            .position(|f| matches!(&f.event.event, natter_core::server::cluster::OwnedEvent::Line { line, .. } if &**line == b"whoelse"))
+            .position(|f| matches!(&f.event.kind, natter_core::server::cluster::LogEventKind::Line { line, .. } if &**line == b"whoelse"))
             .unwrap();
-        log[i].event = LoggedEvent::new(
+        log[i].event = LogEvent::new(
             Event::Line {
                 conn: ConnId(2),
                 line: b"message alice hello",

@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use super::cluster::LoggedEvent;
+use super::cluster::LogEvent;
 use super::cluster::gates::{Gates, Passed};
 use super::outbox::{Commit, Outbox, OutboxConfig};
 use super::{Account, Config, ConnId, Effect, Event, Record, ServerState};
@@ -86,7 +86,7 @@ pub struct Harness {
 #[derive(Clone, Debug)]
 pub struct Fed {
     /// The event and its time, as a shared log holds it.
-    pub event: LoggedEvent,
+    pub event: LogEvent,
     /// What the core made for it, in order (before the outbox).
     pub effects: Vec<Effect>,
     /// The core's earliest deadline afterwards: copies of the core must agree on their deadlines too.
@@ -331,7 +331,7 @@ impl Harness {
     pub fn event(&mut self, event: Event<'_>) {
         let now = self.now;
         self.state.handle(event, now, &mut self.effects);
-        self.log_fed(|| LoggedEvent::new(event, now));
+        self.log_fed(|| LogEvent::new(event, now));
         self.end_batch();
     }
 
@@ -339,11 +339,11 @@ impl Harness {
     fn handle_timeout(&mut self) {
         let now = self.now;
         self.state.handle_timeout(now, &mut self.effects);
-        self.log_fed(|| LoggedEvent::tick(now));
+        self.log_fed(|| LogEvent::tick(now));
         self.end_batch();
     }
 
-    fn log_fed(&mut self, event: impl FnOnce() -> LoggedEvent) {
+    fn log_fed(&mut self, event: impl FnOnce() -> LogEvent) {
         if let Some(log) = &mut self.log {
             log.push(Fed {
                 event: event(),

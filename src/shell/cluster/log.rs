@@ -1,8 +1,8 @@
-//! The shared log: one Redis Stream of entries, each a node's batch of [`LoggedEvent`]s (what its
+//! The shared log: one Redis Stream of entries, each a node's batch of [`LogEvent`]s (what its
 //! connections did in one turn of its driver), appended to by every node and read by every node in the
 //! single order Redis gives it.
 //!
-//! Each entry holds [`LoggedEvent::encode_batch`]'s bytes (sealed when the cluster is), the appending
+//! Each entry holds [`LogEvent::encode_batch`]'s bytes (sealed when the cluster is), the appending
 //! node's number and its sequence number for the entry: one XADD, however many events. Entries are numbered by Redis without gaps (ids `0-1`, `0-2`...: the stream's
 //! own counter, which survives trimming and restarts), so a reader that finds a number missing knows
 //! entries were trimmed before it read them, and starts again from a snapshot instead of going on with
@@ -25,7 +25,7 @@ use super::connection::{Conn, Endpoint, Reconnecting, Replies, Requests, answere
 use super::error::{FIELD, LogError, NODE, SEQ};
 use super::seal::{ClusterKey, entry_context};
 use natter_core::server::cluster::node::wanted_when_fenced;
-use natter_core::server::cluster::{LogEntry, LoggedEvent};
+use natter_core::server::cluster::{LogEntry, LogEvent};
 
 /// How long one request may take beyond its own blocking time before Redis counts as unreachable.
 pub const RESPONSE_MARGIN: Duration = Duration::from_secs(2);
@@ -83,7 +83,7 @@ fn entry_of(entry: Value, stream: &str, seal: Option<&ClusterKey>) -> Result<Log
             .map_err(|_| LogError::Unsealed { id: id.clone() })?,
         None => bytes,
     };
-    let events = LoggedEvent::decode_batch(&bytes).map_err(|source| LogError::Damaged {
+    let events = LogEvent::decode_batch(&bytes).map_err(|source| LogError::Damaged {
         id: id.clone(),
         source,
     })?;
@@ -101,11 +101,11 @@ fn packed_appends(
     stream: &str,
     node: u64,
     seal: Option<&ClusterKey>,
-    entries: &[(u64, &[LoggedEvent])],
+    entries: &[(u64, &[LogEvent])],
 ) -> Vec<u8> {
     let mut pipe = redis::pipe();
     for (seq, events) in entries {
-        let bytes = LoggedEvent::encode_batch(events);
+        let bytes = LogEvent::encode_batch(events);
         let bytes = match seal {
             Some(key) => key.seal(&bytes, &entry_context(stream, node, *seq)),
             None => bytes,
@@ -158,9 +158,9 @@ impl RedisLog {
         &mut self,
         node: u64,
         first_seq: u64,
-        entries: &[Vec<LoggedEvent>],
+        entries: &[Vec<LogEvent>],
     ) -> Result<(), LogError> {
-        let numbered: Vec<(u64, &[LoggedEvent])> = (first_seq..)
+        let numbered: Vec<(u64, &[LogEvent])> = (first_seq..)
             .zip(entries)
             .map(|(seq, events)| (seq, &events[..]))
             .collect();
@@ -260,7 +260,7 @@ impl LogWriter {
     /// Sends entries (each its number and its events), in one write, without waiting for Redis's
     /// answer (see [`Self::confirmed`]). Sent whole or the connection is unusable (an error, or no
     /// room in the socket within the time Redis has to answer).
-    pub async fn send(&mut self, entries: &[(u64, &[LoggedEvent])]) -> Result<(), LogError> {
+    pub async fn send(&mut self, entries: &[(u64, &[LogEvent])]) -> Result<(), LogError> {
         if entries.is_empty() {
             return Ok(());
         }
@@ -299,7 +299,7 @@ pub const MAX_IN_FLIGHT: usize = 64;
 /// One of this node's entries (its number and its events), on its way to Redis.
 struct Pending {
     seq: u64,
-    events: Vec<LoggedEvent>,
+    events: Vec<LogEvent>,
     /// When it was sent on the connection in use (`None`: not yet, or to send again on a new one).
     sent: Option<Instant>,
 }
@@ -309,7 +309,7 @@ enum Next {
     /// Redis answered the oldest entry in flight (or failed it).
     Confirmed(Result<(), LogError>),
     /// The driver queued another entry (`None`: it is gone).
-    More(Option<Vec<LoggedEvent>>),
+    More(Option<Vec<LogEvent>>),
     /// The oldest entry in flight had no answer within its time.
     Late,
 }
@@ -325,7 +325,7 @@ pub async fn appender(
     endpoint: Endpoint,
     key: String,
     node: u64,
-    queue: Receiver<Vec<LoggedEvent>>,
+    queue: Receiver<Vec<LogEvent>>,
     fenced: Rc<Cell<bool>>,
     seal: Option<ClusterKey>,
 ) {
@@ -352,7 +352,7 @@ pub async fn appender(
             };
             // Everything not sent yet, in one write (the ones sent before it are all in flight:
             // entries go in order).
-            let unsent: Vec<(u64, &[LoggedEvent])> = unconfirmed
+            let unsent: Vec<(u64, &[LogEvent])> = unconfirmed
                 .iter()
                 .filter(|p| p.sent.is_none())
                 .map(|p| (p.seq, &p.events[..]))
@@ -432,18 +432,18 @@ pub async fn appender(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use natter_core::server::cluster::OwnedEvent;
+    use natter_core::server::cluster::LogEventKind;
     use natter_core::time::Timestamp;
 
     #[test]
     fn a_sealed_entry_opens_only_where_it_was_written() {
         let key = ClusterKey::from_bytes(&[3; 32]);
-        let event = LoggedEvent {
+        let event = LogEvent {
             at: Timestamp::from_millis(5),
-            event: OwnedEvent::Tick,
+            kind: LogEventKind::Tick,
         };
         let sealed = key.seal(
-            &LoggedEvent::encode_batch(std::slice::from_ref(&event)),
+            &LogEvent::encode_batch(std::slice::from_ref(&event)),
             &entry_context("natter:log", 2, 9),
         );
         let entry = |node: &str, seq: &str| {

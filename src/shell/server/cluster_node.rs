@@ -29,7 +29,7 @@ use crate::shell::cluster::{
     ClusterKey, Endpoint, Membership, RETRY, Reconnecting, RedisLog, Snapshots, appender,
 };
 use natter_core::server::cluster::node::{MAX_ENTRY_BYTES, Renewals};
-use natter_core::server::cluster::{LoggedEvent, ReplicaLog};
+use natter_core::server::cluster::{LogEvent, ReplicaLog};
 use natter_core::time::ShellClock;
 
 /// Where the cluster is and who this node is.
@@ -71,7 +71,7 @@ pub(super) struct Taken {
 /// What the node's engine holds of the cluster's tasks.
 pub(super) struct Link {
     /// Entries to append (each the node's batch of one turn), in order.
-    pub(super) append: Sender<Vec<LoggedEvent>>,
+    pub(super) append: Sender<Vec<LogEvent>>,
     /// Snapshots taken, to the task that stores them.
     pub(super) snapshots: Sender<Taken>,
     /// How far to trim the log (the first entry to keep), to the same task.

@@ -52,7 +52,7 @@ use self::users::{Acked, Pending, Reaction, Session, Told, User, receive};
 use super::invariants::Violation;
 use natter_core::protocol::ServerMsg;
 use natter_core::server::cluster::node::{Node, NodeConfig, ReadHold, Renewals, first_conn_id};
-use natter_core::server::cluster::{OwnedEvent, ReplicaLog, snapshot};
+use natter_core::server::cluster::{LogEventKind, ReplicaLog, snapshot};
 use natter_core::server::harness::START;
 use natter_core::server::{Account, Config, ConnId, Effect, Event, ServerState};
 use natter_core::time::Timestamp;
@@ -535,7 +535,7 @@ impl Sim {
                 .feed(&entry)
                 .map_err(|e| violation(name::MODEL, e))?;
             for event in &entry.events {
-                self.check_taken(&entry, &event.event)?;
+                self.check_taken(&entry, &event.kind)?;
                 let mut made = Vec::new();
                 let (core, log) = &mut self.oracle;
                 log.feed(core, entry.node, event, &mut made);
@@ -834,20 +834,20 @@ impl Sim {
     fn check_taken(
         &mut self,
         entry: &natter_core::server::cluster::LogEntry,
-        event: &OwnedEvent,
+        event: &LogEventKind,
     ) -> Result<(), Violation> {
         let (core, log) = &self.oracle;
         if !log.takes(entry.node, event) {
             return Ok(());
         }
         match event {
-            OwnedEvent::Disconnected { conn } => {
+            LogEventKind::Disconnected { conn } => {
                 self.ended.insert(*conn);
             }
-            OwnedEvent::NodeDead { node } => self
+            LogEventKind::NodeDead { node } => self
                 .ended
                 .extend(core.open_conns().into_iter().filter(|c| c.node() == *node)),
-            OwnedEvent::Line { conn, line } if self.ended.contains(conn) => {
+            LogEventKind::Line { conn, line } if self.ended.contains(conn) => {
                 return Err(violation(
                     name::ENDED_SESSION,
                     format!(

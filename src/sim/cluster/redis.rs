@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use natter_core::server::cluster::node::LeaseWas;
-use natter_core::server::cluster::{LogEntry, LoggedEvent};
+use natter_core::server::cluster::{LogEntry, LogEvent};
 use natter_core::time::Timestamp;
 
 /// An append (one entry: a node's batch of events) on its way.
@@ -19,7 +19,7 @@ struct InFlight {
     order: u64,
     node: u64,
     seq: u64,
-    events: Vec<LoggedEvent>,
+    events: Vec<LogEvent>,
 }
 
 /// One landed entry, and when readers may see it.
@@ -37,7 +37,7 @@ pub struct Redis {
     next: u64,
     in_flight: Vec<InFlight>,
     /// Appends whose answer a restart lost: sent again by their node once Redis is back.
-    pub unanswered: Vec<(u64, u64, Vec<LoggedEvent>)>,
+    pub unanswered: Vec<(u64, u64, Vec<LogEvent>)>,
     sent: u64,
     /// Entries that landed at a restart, reported by the next [`Self::land`].
     landed_at_restart: Vec<LogEntry>,
@@ -75,7 +75,7 @@ impl Redis {
         latency_ms: u64,
         node: u64,
         seq: u64,
-        events: Vec<LoggedEvent>,
+        events: Vec<LogEvent>,
     ) {
         // A node whose earlier appends await sending again sends this one after them (its appender
         // keeps every unconfirmed batch, in order, ahead of new ones).

@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{MPhase, Model, Out};
 use natter_core::protocol::ServerMsg;
-use natter_core::server::cluster::{LogEntry, LoggedEvent, OwnedEvent};
+use natter_core::server::cluster::{LogEntry, LogEvent, LogEventKind};
 use natter_core::server::{Config, ConnId};
 use natter_core::time::Timestamp;
 
@@ -87,7 +87,7 @@ impl Reference {
         for event in &entry.events {
             // A dead node's events count for nothing (not even their time), until its own word
             // that it is back.
-            let back = event.event == (OwnedEvent::NodeBack { node: entry.node });
+            let back = event.kind == (LogEventKind::NodeBack { node: entry.node });
             if back {
                 self.dead.remove(&entry.node);
             }
@@ -101,16 +101,16 @@ impl Reference {
 
     /// One event of the entry at `position`, as the node feeds its core: after the deadlines due by
     /// its time, as a batch of its own.
-    fn feed_event(&mut self, position: u64, event: &LoggedEvent) -> Result<(), String> {
+    fn feed_event(&mut self, position: u64, event: &LogEvent) -> Result<(), String> {
         let at = event.at.max(self.log_now);
         self.log_now = at;
         let mut out = Out::default();
         self.model.advance_to(at, &mut out);
         self.record(out);
         let mut out = Out::default();
-        match &event.event {
-            OwnedEvent::Connected { conn, peer } => self.model.connect(*conn, *peer, &mut out),
-            OwnedEvent::Line { conn, line } => {
+        match &event.kind {
+            LogEventKind::Connected { conn, peer } => self.model.connect(*conn, *peer, &mut out),
+            LogEventKind::Line { conn, line } => {
                 let typed = self.next_typed(*conn);
                 if typed.as_deref().map(str::as_bytes) != Some(&line[..]) {
                     return Err(format!(
@@ -121,11 +121,11 @@ impl Reference {
                 }
                 self.line(*conn, line, &mut out);
             }
-            OwnedEvent::LineTooLong { conn } => {
+            LogEventKind::LineTooLong { conn } => {
                 self.next_typed(*conn);
                 self.model.too_long(*conn, &mut out);
             }
-            OwnedEvent::SecretLine { conn, .. } => {
+            LogEventKind::SecretLine { conn, .. } => {
                 let Some(password) = self.next_typed(*conn) else {
                     return Err(format!(
                         "log entry {}: a password of {conn}, whose client typed no more",
@@ -145,17 +145,17 @@ impl Reference {
                     self.awaiting_verdict.insert(*conn, password);
                 }
             }
-            OwnedEvent::PasswordChecked { conn, .. } => {
+            LogEventKind::PasswordChecked { conn, .. } => {
                 if let Some(password) = self.awaiting_verdict.remove(conn) {
                     self.model.line(*conn, password.as_bytes(), &mut out);
                 }
             }
-            OwnedEvent::Disconnected { conn } => {
+            LogEventKind::Disconnected { conn } => {
                 self.awaiting_verdict.remove(conn);
                 self.model.disconnect(*conn, &mut out);
             }
             // A node found dead: its sessions end here, all the model holds of them.
-            OwnedEvent::NodeDead { node } => {
+            LogEventKind::NodeDead { node } => {
                 if self.dead.insert(*node) {
                     let gone: Vec<ConnId> = (self.model.conns.keys())
                         .filter(|c| c.node() == *node)
@@ -168,13 +168,13 @@ impl Reference {
                 }
             }
             // (Taken in `feed`, from the node itself only.)
-            OwnedEvent::NodeBack { .. } => {}
+            LogEventKind::NodeBack { .. } => {}
             // Every simulated client reads all it is sent at once: the model answers a drain watch
             // at the end of the batch that asked for it.
-            OwnedEvent::Drained { .. }
-            | OwnedEvent::PasswordHashed { .. }
-            | OwnedEvent::Shutdown
-            | OwnedEvent::Tick => {}
+            LogEventKind::Drained { .. }
+            | LogEventKind::PasswordHashed { .. }
+            | LogEventKind::Shutdown
+            | LogEventKind::Tick => {}
         }
         self.model.end_batch(&mut out);
         self.record(out);

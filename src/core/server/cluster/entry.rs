@@ -1,10 +1,16 @@
-//! An event as an ordered log of them holds it: owned, with the time it was fed to the core.
+//! What the shared log holds, and its bytes: one name for each idea.
 //!
-//! [`crate::server::ServerState::handle`] is a pure function of its state and the events fed to it with their
-//! times, so a second core fed the same log, in the same order, makes the same effects. That is what
-//! replication of the core rests on (several servers each running a copy of the core over one shared
-//! log), and what the simulator checks with its replicas (`sim::replicas`). [`LoggedEvent`] is the
-//! event in a form a log can keep; [`LoggedEvent::as_event`] hands it back to the core.
+//! - a [`LogEntry`] is one append: what one node's connections did in one turn of its driver, at one
+//!   place of the log (positions, duplicates and snapshots count entries);
+//! - it holds [`LogEvent`]s, in order: each what happened ([`LogEventKind`]) and the time the core is
+//!   given with it;
+//! - a [`LogEventKind`] is an [`Event`] of the core, owned, or one of the log's own (time passing, a
+//!   node's death or return). [`LogEvent::as_event`] hands the core its [`Event`] back.
+//!
+//! [`crate::server::ServerState::handle`] is a pure function of its state and the events fed to it
+//! with their times, so a second core fed the same log, in the same order, makes the same effects.
+//! That is what replication of the core rests on (several servers each running a copy of the core over
+//! one shared log), and what the simulator checks with its replicas (`sim::replicas`).
 
 use std::net::SocketAddr;
 
@@ -14,16 +20,17 @@ use crate::server::event::{ConnId, Event};
 use crate::server::secret_shape::SecretShape;
 use crate::time::Timestamp;
 
-/// One entry of the log: the event and the time the core was given with it.
+/// One event of an entry of the log: what happened, and the time the core is given with it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LoggedEvent {
+pub struct LogEvent {
     pub at: Timestamp,
-    pub event: OwnedEvent,
+    pub kind: LogEventKind,
 }
 
-/// [`Event`] with its borrowed parts owned.
+/// What a [`LogEvent`] is: an [`Event`] of the core, with its borrowed parts owned, or one of the
+/// log's own (time passing, a node's death or return).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum OwnedEvent {
+pub enum LogEventKind {
     Connected {
         conn: ConnId,
         peer: SocketAddr,
@@ -57,7 +64,7 @@ pub enum OwnedEvent {
         conn: ConnId,
     },
     Shutdown,
-    /// Not an event of the core: time passing, to [`LoggedEvent::at`]. The nodes of a cluster append
+    /// Not an event of the core: time passing, to [`LogEvent::at`]. The nodes of a cluster append
     /// ticks so that the log's time moves on when nobody types, and every copy of the core acts on its
     /// deadlines ([`crate::server::ServerState::handle_timeout`]) at the same place in the log.
     Tick,
@@ -75,36 +82,71 @@ pub enum OwnedEvent {
     },
 }
 
-impl LoggedEvent {
+/// One entry of the shared log, as a node reads it: what its node's connections did in one turn of
+/// that node's driver (its batch), in order. Every copy applies an entry's events one after the other,
+/// at the entry's one place in the log; positions, duplicates and snapshots count entries, never events.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogEntry {
+    /// Where it is in the log: entries are numbered 1, 2, 3... without gaps.
+    pub position: u64,
+    /// The node that appended it.
+    pub node: u64,
+    /// That node's number for it (1, 2, 3...), the same on a retried append.
+    pub seq: u64,
+    /// Its events, in the order they happened on that node (at least one).
+    pub events: Vec<LogEvent>,
+}
+
+impl LogEventKind {
+    /// The connection this event is about, if any.
+    pub fn conn(&self) -> Option<ConnId> {
+        match *self {
+            LogEventKind::Connected { conn, .. }
+            | LogEventKind::Line { conn, .. }
+            | LogEventKind::LineTooLong { conn }
+            | LogEventKind::SecretLine { conn, .. }
+            | LogEventKind::Disconnected { conn }
+            | LogEventKind::PasswordChecked { conn, .. }
+            | LogEventKind::PasswordHashed { conn, .. }
+            | LogEventKind::Drained { conn } => Some(conn),
+            LogEventKind::Shutdown
+            | LogEventKind::Tick
+            | LogEventKind::NodeDead { .. }
+            | LogEventKind::NodeBack { .. } => None,
+        }
+    }
+}
+
+impl LogEvent {
     pub fn new(event: Event<'_>, at: Timestamp) -> Self {
-        let event = match event {
-            Event::Connected { conn, peer } => OwnedEvent::Connected { conn, peer },
-            Event::Line { conn, line } => OwnedEvent::Line {
+        let kind = match event {
+            Event::Connected { conn, peer } => LogEventKind::Connected { conn, peer },
+            Event::Line { conn, line } => LogEventKind::Line {
                 conn,
                 line: line.into(),
             },
-            Event::LineTooLong { conn } => OwnedEvent::LineTooLong { conn },
-            Event::SecretLine { conn, shape } => OwnedEvent::SecretLine { conn, shape },
-            Event::Disconnected { conn } => OwnedEvent::Disconnected { conn },
+            Event::LineTooLong { conn } => LogEventKind::LineTooLong { conn },
+            Event::SecretLine { conn, shape } => LogEventKind::SecretLine { conn, shape },
+            Event::Disconnected { conn } => LogEventKind::Disconnected { conn },
             Event::PasswordChecked { conn, job, ok } => {
-                OwnedEvent::PasswordChecked { conn, job, ok }
+                LogEventKind::PasswordChecked { conn, job, ok }
             }
-            Event::PasswordHashed { conn, job, hash } => OwnedEvent::PasswordHashed {
+            Event::PasswordHashed { conn, job, hash } => LogEventKind::PasswordHashed {
                 conn,
                 job,
                 hash: hash.into(),
             },
-            Event::Drained { conn } => OwnedEvent::Drained { conn },
-            Event::Shutdown => OwnedEvent::Shutdown,
+            Event::Drained { conn } => LogEventKind::Drained { conn },
+            Event::Shutdown => LogEventKind::Shutdown,
         };
-        LoggedEvent { at, event }
+        LogEvent { at, kind }
     }
 
     /// Time passing, at `at`.
     pub fn tick(at: Timestamp) -> Self {
-        LoggedEvent {
+        LogEvent {
             at,
-            event: OwnedEvent::Tick,
+            kind: LogEventKind::Tick,
         }
     }
 
@@ -112,31 +154,31 @@ impl LoggedEvent {
     /// [`crate::server::ServerState::handle_timeout`] at that time, and for a node's death or return, which
     /// the copy of the core keeps beside it (`crate::server::cluster::ReplicaLog`).
     pub fn as_event(&self) -> Option<Event<'_>> {
-        Some(match &self.event {
-            OwnedEvent::Connected { conn, peer } => Event::Connected {
+        Some(match &self.kind {
+            LogEventKind::Connected { conn, peer } => Event::Connected {
                 conn: *conn,
                 peer: *peer,
             },
-            OwnedEvent::Line { conn, line } => Event::Line { conn: *conn, line },
-            OwnedEvent::LineTooLong { conn } => Event::LineTooLong { conn: *conn },
-            OwnedEvent::SecretLine { conn, shape } => Event::SecretLine {
+            LogEventKind::Line { conn, line } => Event::Line { conn: *conn, line },
+            LogEventKind::LineTooLong { conn } => Event::LineTooLong { conn: *conn },
+            LogEventKind::SecretLine { conn, shape } => Event::SecretLine {
                 conn: *conn,
                 shape: *shape,
             },
-            OwnedEvent::Disconnected { conn } => Event::Disconnected { conn: *conn },
-            OwnedEvent::PasswordChecked { conn, job, ok } => Event::PasswordChecked {
+            LogEventKind::Disconnected { conn } => Event::Disconnected { conn: *conn },
+            LogEventKind::PasswordChecked { conn, job, ok } => Event::PasswordChecked {
                 conn: *conn,
                 job: *job,
                 ok: *ok,
             },
-            OwnedEvent::PasswordHashed { conn, job, hash } => Event::PasswordHashed {
+            LogEventKind::PasswordHashed { conn, job, hash } => Event::PasswordHashed {
                 conn: *conn,
                 job: *job,
                 hash,
             },
-            OwnedEvent::Drained { conn } => Event::Drained { conn: *conn },
-            OwnedEvent::Shutdown => Event::Shutdown,
-            OwnedEvent::Tick | OwnedEvent::NodeDead { .. } | OwnedEvent::NodeBack { .. } => {
+            LogEventKind::Drained { conn } => Event::Drained { conn: *conn },
+            LogEventKind::Shutdown => Event::Shutdown,
+            LogEventKind::Tick | LogEventKind::NodeDead { .. } | LogEventKind::NodeBack { .. } => {
                 return None;
             }
         })
@@ -196,18 +238,18 @@ fn shape_of_code(code: u8) -> Result<SecretShape, LogDecodeError> {
     })
 }
 
-/// The version byte of an encoded event alone ([`LoggedEvent::encode`]; the entries a node appended
+/// The version byte of an encoded event alone ([`LogEvent::encode`]; the entries a node appended
 /// one event at a time, before entries held a batch).
 pub const LOG_VERSION: u8 = 1;
 
-/// The version byte of an entry holding a node's batch of events ([`LoggedEvent::encode_batch`]).
+/// The version byte of an entry holding a node's batch of events ([`LogEvent::encode_batch`]).
 pub const BATCH_VERSION: u8 = 2;
 
 /// The longest line or hash an entry may carry: far above the server's line limit, far below what
 /// would let a damaged length field allocate wildly.
 const MAX_FIELD: u32 = 1 << 20;
 
-impl LoggedEvent {
+impl LogEvent {
     /// The entry as bytes: a version, the time, then the event (little-endian integers, lengths before
     /// byte strings). The form a log shared by several servers holds.
     pub fn encode(&self) -> Vec<u8> {
@@ -220,8 +262,8 @@ impl LoggedEvent {
     /// A node's batch of events as the bytes of one entry of the shared log: a version, how many,
     /// then each event as [`Self::encode`] writes it, without its version byte. Readers apply them
     /// in this order, all at the entry's one place in the log.
-    pub fn encode_batch(events: &[LoggedEvent]) -> Vec<u8> {
-        let len: usize = events.iter().map(LoggedEvent::encoded_len).sum();
+    pub fn encode_batch(events: &[LogEvent]) -> Vec<u8> {
+        let len: usize = events.iter().map(LogEvent::encoded_len).sum();
         let mut b = Vec::with_capacity(5 + len);
         b.push(BATCH_VERSION);
         b.extend_from_slice(&(events.len() as u32).to_le_bytes());
@@ -234,20 +276,20 @@ impl LoggedEvent {
     /// How many bytes the event takes in an entry ([`Self::encode_batch`]): what a node counts to
     /// keep its entries within their bound.
     pub fn encoded_len(&self) -> usize {
-        let body = match &self.event {
-            OwnedEvent::Connected { peer, .. } => {
+        let body = match &self.kind {
+            LogEventKind::Connected { peer, .. } => {
                 8 + 1 + if peer.is_ipv4() { 4 } else { 16 + 4 + 4 } + 2
             }
-            OwnedEvent::Line { line, .. } => 8 + 4 + line.len(),
-            OwnedEvent::PasswordChecked { .. } => 8 + 8 + 1,
-            OwnedEvent::PasswordHashed { hash, .. } => 8 + 8 + 4 + hash.len(),
-            OwnedEvent::SecretLine { .. } => 8 + 1,
-            OwnedEvent::LineTooLong { .. }
-            | OwnedEvent::Disconnected { .. }
-            | OwnedEvent::Drained { .. }
-            | OwnedEvent::NodeDead { .. }
-            | OwnedEvent::NodeBack { .. } => 8,
-            OwnedEvent::Shutdown | OwnedEvent::Tick => 0,
+            LogEventKind::Line { line, .. } => 8 + 4 + line.len(),
+            LogEventKind::PasswordChecked { .. } => 8 + 8 + 1,
+            LogEventKind::PasswordHashed { hash, .. } => 8 + 8 + 4 + hash.len(),
+            LogEventKind::SecretLine { .. } => 8 + 1,
+            LogEventKind::LineTooLong { .. }
+            | LogEventKind::Disconnected { .. }
+            | LogEventKind::Drained { .. }
+            | LogEventKind::NodeDead { .. }
+            | LogEventKind::NodeBack { .. } => 8,
+            LogEventKind::Shutdown | LogEventKind::Tick => 0,
         };
         8 + 1 + body
     }
@@ -260,8 +302,8 @@ impl LoggedEvent {
             b.extend_from_slice(&(s.len() as u32).to_le_bytes());
             b.extend_from_slice(s);
         };
-        match &self.event {
-            OwnedEvent::Connected { conn: c, peer } => {
+        match &self.kind {
+            LogEventKind::Connected { conn: c, peer } => {
                 b.push(0);
                 conn(b, c);
                 match peer {
@@ -279,49 +321,49 @@ impl LoggedEvent {
                 }
                 b.extend_from_slice(&peer.port().to_le_bytes());
             }
-            OwnedEvent::Line { conn: c, line } => {
+            LogEventKind::Line { conn: c, line } => {
                 b.push(1);
                 conn(b, c);
                 bytes(b, line);
             }
-            OwnedEvent::LineTooLong { conn: c } => {
+            LogEventKind::LineTooLong { conn: c } => {
                 b.push(2);
                 conn(b, c);
             }
-            OwnedEvent::Disconnected { conn: c } => {
+            LogEventKind::Disconnected { conn: c } => {
                 b.push(3);
                 conn(b, c);
             }
             // (Tag 4 was a timer's firing, which the core now keeps to itself; no node ever appended
             // one, and the tag is not reused.)
-            OwnedEvent::PasswordChecked { conn: c, job, ok } => {
+            LogEventKind::PasswordChecked { conn: c, job, ok } => {
                 b.push(5);
                 conn(b, c);
                 b.extend_from_slice(&job.to_le_bytes());
                 b.push(u8::from(*ok));
             }
-            OwnedEvent::PasswordHashed { conn: c, job, hash } => {
+            LogEventKind::PasswordHashed { conn: c, job, hash } => {
                 b.push(6);
                 conn(b, c);
                 b.extend_from_slice(&job.to_le_bytes());
                 bytes(b, hash.as_bytes());
             }
-            OwnedEvent::Drained { conn: c } => {
+            LogEventKind::Drained { conn: c } => {
                 b.push(7);
                 conn(b, c);
             }
-            OwnedEvent::Shutdown => b.push(8),
-            OwnedEvent::Tick => b.push(9),
-            OwnedEvent::SecretLine { conn: c, shape } => {
+            LogEventKind::Shutdown => b.push(8),
+            LogEventKind::Tick => b.push(9),
+            LogEventKind::SecretLine { conn: c, shape } => {
                 b.push(10);
                 conn(b, c);
                 b.push(shape_code(*shape));
             }
-            OwnedEvent::NodeDead { node } => {
+            LogEventKind::NodeDead { node } => {
                 b.push(11);
                 b.extend_from_slice(&node.to_le_bytes());
             }
-            OwnedEvent::NodeBack { node } => {
+            LogEventKind::NodeBack { node } => {
                 b.push(12);
                 b.extend_from_slice(&node.to_le_bytes());
             }
@@ -329,7 +371,7 @@ impl LoggedEvent {
     }
 
     /// Reads back what [`Self::encode`] wrote; anything else is an error, never a panic.
-    pub fn decode(bytes: &[u8]) -> Result<LoggedEvent, LogDecodeError> {
+    pub fn decode(bytes: &[u8]) -> Result<LogEvent, LogDecodeError> {
         let mut r = Reader(bytes);
         let version = r.u8()?;
         if version != LOG_VERSION {
@@ -343,7 +385,7 @@ impl LoggedEvent {
     /// Reads back the events of an entry, in order: a batch ([`Self::encode_batch`]), or one event
     /// alone ([`Self::encode`], as a node of an earlier build appended them: a log it left behind
     /// is still read). Anything else is an error, never a panic.
-    pub fn decode_batch(bytes: &[u8]) -> Result<Vec<LoggedEvent>, LogDecodeError> {
+    pub fn decode_batch(bytes: &[u8]) -> Result<Vec<LogEvent>, LogDecodeError> {
         let mut r = Reader(bytes);
         match r.u8()? {
             LOG_VERSION => {
@@ -370,9 +412,9 @@ impl LoggedEvent {
     }
 
     /// One event: its time, tag and fields.
-    fn read(r: &mut Reader<'_>) -> Result<LoggedEvent, LogDecodeError> {
+    fn read(r: &mut Reader<'_>) -> Result<LogEvent, LogDecodeError> {
         let at = Timestamp::from_millis(r.u64()?);
-        let event = match r.u8()? {
+        let kind = match r.u8()? {
             0 => {
                 let conn = r.conn()?;
                 let peer = match r.u8()? {
@@ -394,15 +436,15 @@ impl LoggedEvent {
                     }
                     f => return Err(LogDecodeError::Family(f)),
                 };
-                OwnedEvent::Connected { conn, peer }
+                LogEventKind::Connected { conn, peer }
             }
-            1 => OwnedEvent::Line {
+            1 => LogEventKind::Line {
                 conn: r.conn()?,
                 line: r.bytes()?.into(),
             },
-            2 => OwnedEvent::LineTooLong { conn: r.conn()? },
-            3 => OwnedEvent::Disconnected { conn: r.conn()? },
-            5 => OwnedEvent::PasswordChecked {
+            2 => LogEventKind::LineTooLong { conn: r.conn()? },
+            3 => LogEventKind::Disconnected { conn: r.conn()? },
+            5 => LogEventKind::PasswordChecked {
                 conn: r.conn()?,
                 job: r.u64()?,
                 ok: match r.u8()? {
@@ -411,25 +453,25 @@ impl LoggedEvent {
                     b => return Err(LogDecodeError::Bool(b)),
                 },
             },
-            6 => OwnedEvent::PasswordHashed {
+            6 => LogEventKind::PasswordHashed {
                 conn: r.conn()?,
                 job: r.u64()?,
                 hash: std::str::from_utf8(r.bytes()?)
                     .map_err(|_| LogDecodeError::Utf8)?
                     .into(),
             },
-            7 => OwnedEvent::Drained { conn: r.conn()? },
-            8 => OwnedEvent::Shutdown,
-            9 => OwnedEvent::Tick,
-            10 => OwnedEvent::SecretLine {
+            7 => LogEventKind::Drained { conn: r.conn()? },
+            8 => LogEventKind::Shutdown,
+            9 => LogEventKind::Tick,
+            10 => LogEventKind::SecretLine {
                 conn: r.conn()?,
                 shape: shape_of_code(r.u8()?)?,
             },
-            11 => OwnedEvent::NodeDead { node: r.u64()? },
-            12 => OwnedEvent::NodeBack { node: r.u64()? },
+            11 => LogEventKind::NodeDead { node: r.u64()? },
+            12 => LogEventKind::NodeBack { node: r.u64()? },
             t => return Err(LogDecodeError::Tag(t)),
         };
-        Ok(LoggedEvent { at, event })
+        Ok(LogEvent { at, kind })
     }
 }
 
@@ -491,52 +533,52 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn event() -> impl Strategy<Value = OwnedEvent> {
+    fn event() -> impl Strategy<Value = LogEventKind> {
         let conn = any::<u64>().prop_map(ConnId);
         prop_oneof![
             (conn.clone(), any::<SocketAddr>())
-                .prop_map(|(conn, peer)| OwnedEvent::Connected { conn, peer }),
+                .prop_map(|(conn, peer)| LogEventKind::Connected { conn, peer }),
             (conn.clone(), proptest::collection::vec(any::<u8>(), 0..300)).prop_map(
-                |(conn, line)| OwnedEvent::Line {
+                |(conn, line)| LogEventKind::Line {
                     conn,
                     line: line.into()
                 }
             ),
             conn.clone()
-                .prop_map(|conn| OwnedEvent::LineTooLong { conn }),
+                .prop_map(|conn| LogEventKind::LineTooLong { conn }),
             conn.clone()
-                .prop_map(|conn| OwnedEvent::Disconnected { conn }),
+                .prop_map(|conn| LogEventKind::Disconnected { conn }),
             (conn.clone(), any::<u64>(), any::<bool>())
-                .prop_map(|(conn, job, ok)| OwnedEvent::PasswordChecked { conn, job, ok }),
+                .prop_map(|(conn, job, ok)| LogEventKind::PasswordChecked { conn, job, ok }),
             (conn.clone(), any::<u64>(), ".{0,40}").prop_map(|(conn, job, hash)| {
-                OwnedEvent::PasswordHashed {
+                LogEventKind::PasswordHashed {
                     conn,
                     job,
                     hash: hash.into(),
                 }
             }),
-            (conn.clone(), 0u8..6).prop_map(|(conn, code)| OwnedEvent::SecretLine {
+            (conn.clone(), 0u8..6).prop_map(|(conn, code)| LogEventKind::SecretLine {
                 conn,
                 shape: shape_of_code(code).unwrap(),
             }),
-            conn.prop_map(|conn| OwnedEvent::Drained { conn }),
-            Just(OwnedEvent::Shutdown),
-            Just(OwnedEvent::Tick),
-            any::<u64>().prop_map(|node| OwnedEvent::NodeDead { node }),
-            any::<u64>().prop_map(|node| OwnedEvent::NodeBack { node }),
+            conn.prop_map(|conn| LogEventKind::Drained { conn }),
+            Just(LogEventKind::Shutdown),
+            Just(LogEventKind::Tick),
+            any::<u64>().prop_map(|node| LogEventKind::NodeDead { node }),
+            any::<u64>().prop_map(|node| LogEventKind::NodeBack { node }),
         ]
     }
 
     proptest! {
         #[test]
         fn every_entry_reads_back_as_written(at in any::<u64>(), event in event()) {
-            let entry = LoggedEvent { at: Timestamp::from_millis(at), event };
-            prop_assert_eq!(LoggedEvent::decode(&entry.encode()), Ok(entry));
+            let entry = LogEvent { at: Timestamp::from_millis(at), kind: event };
+            prop_assert_eq!(LogEvent::decode(&entry.encode()), Ok(entry));
         }
 
         #[test]
         fn any_bytes_are_an_entry_or_an_error_never_a_panic(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
-            if let Ok(entry) = LoggedEvent::decode(&bytes) {
+            if let Ok(entry) = LogEvent::decode(&bytes) {
                 prop_assert_eq!(entry.encode(), bytes);
             }
         }
@@ -545,25 +587,25 @@ mod tests {
         fn a_batch_reads_back_as_written_in_order_and_its_length_is_known_before(
             events in proptest::collection::vec((any::<u64>(), event()), 1..20)
         ) {
-            let events: Vec<LoggedEvent> = events
+            let events: Vec<LogEvent> = events
                 .into_iter()
-                .map(|(at, event)| LoggedEvent { at: Timestamp::from_millis(at), event })
+                .map(|(at, event)| LogEvent { at: Timestamp::from_millis(at), kind: event })
                 .collect();
-            let bytes = LoggedEvent::encode_batch(&events);
-            let len: usize = events.iter().map(LoggedEvent::encoded_len).sum();
+            let bytes = LogEvent::encode_batch(&events);
+            let len: usize = events.iter().map(LogEvent::encoded_len).sum();
             prop_assert_eq!(bytes.len(), 5 + len);
             for e in &events {
                 prop_assert_eq!(e.encode().len(), 1 + e.encoded_len());
             }
-            prop_assert_eq!(LoggedEvent::decode_batch(&bytes), Ok(events));
+            prop_assert_eq!(LogEvent::decode_batch(&bytes), Ok(events));
         }
 
         #[test]
         fn any_bytes_are_a_batch_or_an_error_never_a_panic(bytes in proptest::collection::vec(any::<u8>(), 0..96)) {
-            if let Ok(events) = LoggedEvent::decode_batch(&bytes) {
+            if let Ok(events) = LogEvent::decode_batch(&bytes) {
                 let again = match bytes[0] {
                     LOG_VERSION => events[0].encode(),
-                    _ => LoggedEvent::encode_batch(&events),
+                    _ => LogEvent::encode_batch(&events),
                 };
                 prop_assert_eq!(again, bytes);
             }
@@ -572,15 +614,15 @@ mod tests {
 
     #[test]
     fn an_entry_of_one_event_alone_is_read_as_a_batch_of_one() {
-        let event = LoggedEvent::tick(Timestamp::from_millis(3));
+        let event = LogEvent::tick(Timestamp::from_millis(3));
         assert_eq!(
-            LoggedEvent::decode_batch(&event.encode()),
+            LogEvent::decode_batch(&event.encode()),
             Ok(vec![event.clone()])
         );
         // And a batch is not mistaken for one event alone.
-        let batch = LoggedEvent::encode_batch(&[event]);
+        let batch = LogEvent::encode_batch(&[event]);
         assert_eq!(
-            LoggedEvent::decode(&batch),
+            LogEvent::decode(&batch),
             Err(LogDecodeError::Version(BATCH_VERSION))
         );
     }
@@ -588,32 +630,29 @@ mod tests {
     #[test]
     fn damaged_batches_say_what_is_wrong() {
         let events = [
-            LoggedEvent::tick(Timestamp::from_millis(1)),
-            LoggedEvent::new(
+            LogEvent::tick(Timestamp::from_millis(1)),
+            LogEvent::new(
                 Event::Drained { conn: ConnId(2) },
                 Timestamp::from_millis(2),
             ),
         ];
-        let bytes = LoggedEvent::encode_batch(&events);
+        let bytes = LogEvent::encode_batch(&events);
         assert_eq!(
-            LoggedEvent::decode_batch(&[BATCH_VERSION, 0, 0, 0, 0]),
+            LogEvent::decode_batch(&[BATCH_VERSION, 0, 0, 0, 0]),
             Err(LogDecodeError::Empty)
         );
         // A count far above what the bytes hold: an error when they run out, not a huge allocation.
         let mut counted = bytes.clone();
         counted[1..5].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert_eq!(
-            LoggedEvent::decode_batch(&counted),
-            Err(LogDecodeError::Short)
-        );
+        assert_eq!(LogEvent::decode_batch(&counted), Err(LogDecodeError::Short));
         let mut longer = bytes.clone();
         longer.push(9);
         assert_eq!(
-            LoggedEvent::decode_batch(&longer),
+            LogEvent::decode_batch(&longer),
             Err(LogDecodeError::Trailing(1))
         );
         assert_eq!(
-            LoggedEvent::decode_batch(&[3]),
+            LogEvent::decode_batch(&[3]),
             Err(LogDecodeError::Version(3))
         );
         assert!(
@@ -627,19 +666,19 @@ mod tests {
     fn a_link_local_address_keeps_its_interface() {
         let peer: SocketAddr =
             std::net::SocketAddrV6::new("fe80::1".parse().unwrap(), 4000, 7, 2).into();
-        let entry = LoggedEvent::new(
+        let entry = LogEvent::new(
             Event::Connected {
                 conn: ConnId(1),
                 peer,
             },
             Timestamp::from_millis(1),
         );
-        assert_eq!(LoggedEvent::decode(&entry.encode()), Ok(entry));
+        assert_eq!(LogEvent::decode(&entry.encode()), Ok(entry));
     }
 
     #[test]
     fn damaged_entries_say_what_is_wrong() {
-        let entry = LoggedEvent::new(
+        let entry = LogEvent::new(
             Event::Line {
                 conn: ConnId(7),
                 line: b"message bob hi",
@@ -647,20 +686,17 @@ mod tests {
             Timestamp::from_millis(5),
         );
         let bytes = entry.encode();
-        assert_eq!(LoggedEvent::decode(&[]), Err(LogDecodeError::Short));
-        assert_eq!(LoggedEvent::decode(&[9]), Err(LogDecodeError::Version(9)));
+        assert_eq!(LogEvent::decode(&[]), Err(LogDecodeError::Short));
+        assert_eq!(LogEvent::decode(&[9]), Err(LogDecodeError::Version(9)));
         assert_eq!(
-            LoggedEvent::decode(&bytes[..bytes.len() - 1]),
+            LogEvent::decode(&bytes[..bytes.len() - 1]),
             Err(LogDecodeError::Short)
         );
         let mut longer = bytes.clone();
         longer.push(0);
-        assert_eq!(
-            LoggedEvent::decode(&longer),
-            Err(LogDecodeError::Trailing(1))
-        );
+        assert_eq!(LogEvent::decode(&longer), Err(LogDecodeError::Trailing(1)));
         let mut tag = bytes;
         tag[9] = 200;
-        assert_eq!(LoggedEvent::decode(&tag), Err(LogDecodeError::Tag(200)));
+        assert_eq!(LogEvent::decode(&tag), Err(LogDecodeError::Tag(200)));
     }
 }

@@ -15,6 +15,6 @@ pub mod node;
 pub mod replica;
 pub mod snapshot;
 
-pub use entry::{LogDecodeError, LoggedEvent, OwnedEvent};
+pub use entry::{LogDecodeError, LogEntry, LogEvent, LogEventKind};
 pub use gates::{Gates, LineGate, Passed, Through};
-pub use replica::{Applied, LogEntry, ReplicaLog};
+pub use replica::{Applied, ReplicaLog};

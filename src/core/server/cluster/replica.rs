@@ -16,9 +16,9 @@
 //! - **the position** of the last entry fed, so that a snapshot says where to go on reading, and a
 //!   reader that finds entries missing (the log was trimmed past it) knows it must start again from a
 //!   snapshot rather than go on with a hole;
-//! - **the nodes found dead**: when the log says a node is dead ([`OwnedEvent::NodeDead`]), every
+//! - **the nodes found dead**: when the log says a node is dead ([`LogEventKind::NodeDead`]), every
 //!   copy ends the sessions of that node it holds *at that place of the log*, and takes none of the
-//!   node's later entries until the node says it is back ([`OwnedEvent::NodeBack`]). Whoever noticed
+//!   node's later entries until the node says it is back ([`LogEventKind::NodeBack`]). Whoever noticed
 //!   the death may have read less of the log than was there, and a node cut off may have appends on
 //!   their way (sent before it stopped serving, arriving after a partition heals, or sent again after
 //!   Redis restarted): decided here, by the log's one order, no session of a dead node is left open
@@ -26,45 +26,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::server::cluster::entry::{LoggedEvent, OwnedEvent};
+use crate::server::cluster::entry::{LogEntry, LogEvent, LogEventKind};
 use crate::server::event::{ConnId, Effect, Event};
 use crate::server::state::ServerState;
 use crate::time::Timestamp;
-
-/// One entry of the shared log, as a node reads it: what its node's connections did in one turn of
-/// that node's driver (its batch), in order. Every copy applies an entry's events one after the other,
-/// at the entry's one place in the log; positions, duplicates and snapshots count entries, never events.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LogEntry {
-    /// Where it is in the log: entries are numbered 1, 2, 3... without gaps.
-    pub position: u64,
-    /// The node that appended it.
-    pub node: u64,
-    /// That node's number for it (1, 2, 3...), the same on a retried append.
-    pub seq: u64,
-    /// Its events, in the order they happened on that node (at least one).
-    pub events: Vec<LoggedEvent>,
-}
-
-impl LogEntry {
-    /// The connection an event is about, if any.
-    pub fn conn_of(event: &OwnedEvent) -> Option<ConnId> {
-        match *event {
-            OwnedEvent::Connected { conn, .. }
-            | OwnedEvent::Line { conn, .. }
-            | OwnedEvent::LineTooLong { conn }
-            | OwnedEvent::SecretLine { conn, .. }
-            | OwnedEvent::Disconnected { conn }
-            | OwnedEvent::PasswordChecked { conn, .. }
-            | OwnedEvent::PasswordHashed { conn, .. }
-            | OwnedEvent::Drained { conn } => Some(conn),
-            OwnedEvent::Shutdown
-            | OwnedEvent::Tick
-            | OwnedEvent::NodeDead { .. }
-            | OwnedEvent::NodeBack { .. } => None,
-        }
-    }
-}
 
 /// The last number seen from each node: an entry numbered no higher is a retry's duplicate.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -180,22 +145,22 @@ impl ReplicaLog {
         &mut self,
         core: &mut ServerState,
         from: u64,
-        event: &LoggedEvent,
+        event: &LogEvent,
         out: &mut Vec<Effect>,
     ) -> bool {
-        if !self.takes(from, &event.event) {
+        if !self.takes(from, &event.kind) {
             return false;
         }
         let at = event.at.max(self.log_now);
         self.log_now = at;
         core.handle_timeout(at, out);
-        match event.event {
-            OwnedEvent::NodeDead { node } => self.node_dead(core, node, at, out),
+        match event.kind {
+            LogEventKind::NodeDead { node } => self.node_dead(core, node, at, out),
             // Only a node itself says it is back; another's word of it is nothing.
-            OwnedEvent::NodeBack { node } if node == from => {
+            LogEventKind::NodeBack { node } if node == from => {
                 self.dead.remove(&node);
             }
-            OwnedEvent::NodeBack { .. } => {}
+            LogEventKind::NodeBack { .. } => {}
             _ => {
                 if let Some(event) = event.as_event() {
                     core.handle(event, at, out);
@@ -207,8 +172,8 @@ impl ReplicaLog {
 
     /// Whether an event of an entry node `from` appended is taken: none of a node found dead, until
     /// it says it is back (only a node itself says so).
-    pub fn takes(&self, from: u64, event: &OwnedEvent) -> bool {
-        !self.dead.contains(&from) || *event == (OwnedEvent::NodeBack { node: from })
+    pub fn takes(&self, from: u64, event: &LogEventKind) -> bool {
+        !self.dead.contains(&from) || *event == (LogEventKind::NodeBack { node: from })
     }
 
     /// Whether the log has found `node` dead, and not heard since that it is back.
@@ -256,7 +221,7 @@ mod tests {
             position,
             node,
             seq,
-            events: vec![LoggedEvent::new(event, Timestamp(at))],
+            events: vec![LogEvent::new(event, Timestamp(at))],
         }
     }
 
@@ -311,15 +276,15 @@ mod tests {
             position,
             node,
             seq,
-            events: vec![LoggedEvent {
+            events: vec![LogEvent {
                 at: Timestamp(1_000),
-                event,
+                kind: event,
             }],
         };
         let open = entry(1, 2, 1, 1_000, Event::Connected { conn, peer });
         assert_eq!(log.apply(&mut core, &open, &mut out), Applied::Fed);
         assert_eq!(core.open_conns(), [conn]);
-        let dead = said(2, 3, 1, OwnedEvent::NodeDead { node: 2 });
+        let dead = said(2, 3, 1, LogEventKind::NodeDead { node: 2 });
         log.apply(&mut core, &dead, &mut out);
         assert!(log.is_dead(2) && core.open_conns().is_empty());
         // What node 2 sent before it read of its death lands late: not taken.
@@ -329,13 +294,13 @@ mod tests {
         // Another node's word that node 2 is back counts for nothing; node 2's own does.
         log.apply(
             &mut core,
-            &said(4, 3, 2, OwnedEvent::NodeBack { node: 2 }),
+            &said(4, 3, 2, LogEventKind::NodeBack { node: 2 }),
             &mut out,
         );
         assert!(log.is_dead(2));
         log.apply(
             &mut core,
-            &said(5, 2, 3, OwnedEvent::NodeBack { node: 2 }),
+            &said(5, 2, 3, LogEventKind::NodeBack { node: 2 }),
             &mut out,
         );
         assert!(!log.is_dead(2));
@@ -346,7 +311,7 @@ mod tests {
     }
 
     /// A real session's events, each with its time, as a node would append them.
-    fn session() -> Vec<LoggedEvent> {
+    fn session() -> Vec<LogEvent> {
         let mut h = Harness::with_state(fresh(), crate::server::harness::START).keep_log();
         let (a, b) = (h.connect(), h.connect());
         for (conn, text) in [
@@ -452,7 +417,7 @@ mod tests {
             position: 2,
             node: 2,
             seq: 1,
-            events: vec![LoggedEvent::tick(deadline)],
+            events: vec![LogEvent::tick(deadline)],
         };
         assert_eq!(log.apply(&mut core, &tick, &mut out), Applied::Fed);
         assert!(

@@ -23,10 +23,10 @@
 //!   nothing else of theirs, and refuses new ones until a renewal works again; a renewal sent past
 //!   that deadline, or one that found the lease gone from Redis ([`LeaseWas`]), fences it first;
 //! - **deaths**: another node whose lease is gone is said to be dead in the log
-//!   ([`OwnedEvent::NodeDead`]: every copy ends its sessions there and takes nothing more of it until
+//!   ([`LogEventKind::NodeDead`]: every copy ends its sessions there and takes nothing more of it until
 //!   it says it is back), once while the log does not say so already. Reading that this node itself
 //!   was found dead, it refuses every connection it has and says it is back
-//!   ([`OwnedEvent::NodeBack`]);
+//!   ([`LogEventKind::NodeBack`]);
 //! - **time**: the core's deadlines are judged by the log's time, so when one is due by this node's
 //!   clock and nothing of its own has moved the log's time lately, the node appends a tick;
 //! - **snapshots**: when one is due (`Schedule`) and this node takes them (the live node with the
@@ -61,9 +61,9 @@ use self::lease::{Lease, LeaseChange};
 use self::schedule::Schedule;
 use self::trim::Trim;
 use crate::protocol::ByeReason;
-use crate::server::cluster::entry::{LoggedEvent, OwnedEvent};
+use crate::server::cluster::entry::{LogEntry, LogEvent, LogEventKind};
 use crate::server::cluster::gates::Gates;
-use crate::server::cluster::replica::{Applied, LogEntry, ReplicaLog};
+use crate::server::cluster::replica::{Applied, ReplicaLog};
 use crate::server::cluster::snapshot;
 use crate::server::event::{ConnId, Effect, Event};
 use crate::server::login::next_line::NextLine;
@@ -78,7 +78,7 @@ pub fn first_conn_id(node: u64) -> u64 {
     (node << NODE_SHIFT) | 1
 }
 
-/// The most bytes of events one entry of the shared log holds ([`LoggedEvent::encoded_len`]): a
+/// The most bytes of events one entry of the shared log holds ([`LogEvent::encoded_len`]): a
 /// larger batch is appended as several entries, in order. (One event alone may be larger, up to a
 /// line's limit; none comes near it.) It bounds what one append asks of Redis and what one read of
 /// the log brings.
@@ -175,7 +175,7 @@ pub struct Node {
     /// Why this node cannot follow the log any more, once that is so.
     lost: Option<String>,
     scratch: Vec<Effect>,
-    appends: VecDeque<LoggedEvent>,
+    appends: VecDeque<LogEvent>,
     effects: VecDeque<Effect>,
     refusals: VecDeque<Refusal>,
     holds: VecDeque<ReadHold>,
@@ -348,13 +348,13 @@ impl Node {
             made.clear();
             // Its own word of a death, read back (taken or not): it may be said again if need be.
             if entry.node == self.id
-                && let OwnedEvent::NodeDead { node } = event.event
+                && let LogEventKind::NodeDead { node } = event.kind
             {
                 self.declared.remove(&node);
             }
             let alive = !self.log.is_dead(self.id);
             if self.log.feed(&mut self.core, entry.node, event, &mut made) {
-                self.fed(entry.node, &event.event, &mut made, now);
+                self.fed(entry.node, &event.kind, &mut made, now);
                 if alive && self.log.is_dead(self.id) {
                     self.found_dead(now);
                 }
@@ -373,8 +373,8 @@ impl Node {
 
     /// What the core `made` of one event of an entry appended by node `from`, carried out where it
     /// concerns this node.
-    fn fed(&mut self, from: u64, event: &OwnedEvent, made: &mut Vec<Effect>, now: Timestamp) {
-        let conn = LogEntry::conn_of(event);
+    fn fed(&mut self, from: u64, event: &LogEventKind, made: &mut Vec<Effect>, now: Timestamp) {
+        let conn = event.conn();
         // Each node logs what its own connections did (and the timers of its own entries): the
         // operator reads every login once, on the node it happened on.
         let ours = conn.map_or(from == self.id, |c| c.node() == self.id);
@@ -382,9 +382,9 @@ impl Node {
             && let Some(c) = conn
             && matches!(
                 event,
-                OwnedEvent::Line { .. }
-                    | OwnedEvent::LineTooLong { .. }
-                    | OwnedEvent::SecretLine { .. }
+                LogEventKind::Line { .. }
+                    | LogEventKind::LineTooLong { .. }
+                    | LogEventKind::SecretLine { .. }
             )
         {
             self.gates.handled(c);
@@ -416,9 +416,9 @@ impl Node {
     fn say_back(&mut self, now: Timestamp) {
         if self.back_wanted && !self.fenced() && !self.behind {
             self.back_wanted = false;
-            self.appends.push_back(LoggedEvent {
+            self.appends.push_back(LogEvent {
                 at: now,
-                event: OwnedEvent::NodeBack { node: self.id },
+                kind: LogEventKind::NodeBack { node: self.id },
             });
         }
     }
@@ -551,11 +551,11 @@ impl Node {
 
     /// Appends `event` (at `now`), unless the node is fenced and it is not wanted then.
     fn append(&mut self, event: Event<'_>, now: Timestamp) {
-        self.push_append(LoggedEvent::new(event, now));
+        self.push_append(LogEvent::new(event, now));
     }
 
     /// Appends `entry`, unless the node is fenced and it is not wanted then.
-    fn push_append(&mut self, entry: LoggedEvent) {
+    fn push_append(&mut self, entry: LogEvent) {
         if self.fenced() && !wanted_when_fenced(self.id, &entry) {
             return;
         }
@@ -604,7 +604,7 @@ impl Node {
 
     /// What was read of the cluster's leases: nodes `1..=highest` were given out, and `live` hold a
     /// lease. Each node newly found dead is said to be so in the log, once, where every copy of the
-    /// core ends its sessions ([`OwnedEvent::NodeDead`]): all it holds at that place of the log, not
+    /// core ends its sessions ([`LogEventKind::NodeDead`]): all it holds at that place of the log, not
     /// only those this node has read of (it may be behind), and from then on nothing that node
     /// appended counts until it says it is back.
     ///
@@ -630,9 +630,9 @@ impl Node {
                     "cluster node {node} stopped renewing its lease: ending its {held} connection(s)"
                 );
             }
-            self.push_append(LoggedEvent {
+            self.push_append(LogEvent {
                 at: now,
-                event: OwnedEvent::NodeDead { node },
+                kind: LogEventKind::NodeDead { node },
             });
         }
     }
@@ -717,7 +717,7 @@ impl Node {
         self.check_lease(now);
         if self.tick_due().is_some_and(|at| at <= now) {
             self.last_append = Some(now);
-            self.appends.push_back(LoggedEvent::tick(now));
+            self.appends.push_back(LogEvent::tick(now));
         }
     }
 
@@ -749,7 +749,7 @@ impl Node {
     /// entries, in order). The shell calls it at the end of each turn of its driver, so that what
     /// the node's connections did in one turn is one entry: one append, one place in the log, and
     /// one read for the other nodes.
-    pub fn poll_append(&mut self) -> Option<Vec<LoggedEvent>> {
+    pub fn poll_append(&mut self) -> Option<Vec<LogEvent>> {
         let first = self.appends.pop_front()?;
         let mut bytes = first.encoded_len();
         let mut batch = vec![first];
@@ -818,12 +818,12 @@ impl Node {
 /// happen later behind their backs), except their ends; what it says of the cluster (another node's
 /// death, its own return) does. (What Redis already has may still count: an append whose answer was
 /// lost.)
-pub fn wanted_when_fenced(node: u64, entry: &LoggedEvent) -> bool {
-    match &entry.event {
-        OwnedEvent::Disconnected { .. }
-        | OwnedEvent::NodeDead { .. }
-        | OwnedEvent::NodeBack { .. } => true,
-        OwnedEvent::Tick => false,
-        other => LogEntry::conn_of(other).is_none_or(|c| c.node() != node),
+pub fn wanted_when_fenced(node: u64, entry: &LogEvent) -> bool {
+    match &entry.kind {
+        LogEventKind::Disconnected { .. }
+        | LogEventKind::NodeDead { .. }
+        | LogEventKind::NodeBack { .. } => true,
+        LogEventKind::Tick => false,
+        other => other.conn().is_none_or(|c| c.node() != node),
     }
 }

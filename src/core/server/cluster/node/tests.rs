@@ -119,10 +119,10 @@ impl Cluster {
     }
 
     /// Everything node `id` has to append now, in order (taken: it is not put in the log).
-    fn appended(&mut self, id: u64) -> Vec<OwnedEvent> {
+    fn appended(&mut self, id: u64) -> Vec<LogEventKind> {
         std::iter::from_fn(|| self.node(id).poll_append())
             .flatten()
-            .map(|e| e.event)
+            .map(|e| e.kind)
             .collect()
     }
 
@@ -181,7 +181,7 @@ fn lines_before_login_go_one_at_a_time_and_no_password_enters_the_log() {
         c.log
             .iter()
             .flat_map(|e| &e.events)
-            .all(|e| !matches!(&e.event, OwnedEvent::Line { line, .. } if &**line == b"a")),
+            .all(|e| !matches!(&e.kind, LogEventKind::Line { line, .. } if &**line == b"a")),
         "{:?}",
         c.log
     );
@@ -189,10 +189,10 @@ fn lines_before_login_go_one_at_a_time_and_no_password_enters_the_log() {
         c.log
             .iter()
             .flat_map(|e| &e.events)
-            .any(|e| matches!(e.event, OwnedEvent::SecretLine { .. }))
+            .any(|e| matches!(e.kind, LogEventKind::SecretLine { .. }))
     );
     assert!(c.log.iter().flat_map(|e| &e.events).any(
-        |e| matches!(e.event, OwnedEvent::PasswordChecked { conn, ok: true, .. } if conn == alice)
+        |e| matches!(e.kind, LogEventKind::PasswordChecked { conn, ok: true, .. } if conn == alice)
     ));
     // Logged in, lines go straight to the log.
     let before = c.log.len();
@@ -260,7 +260,7 @@ fn a_node_whose_lease_lapses_refuses_everyone_and_appends_only_their_ends() {
     assert!(!c.node(1).takes_snapshots());
     assert_eq!(
         c.appended(1),
-        [OwnedEvent::Disconnected { conn: alice }],
+        [LogEventKind::Disconnected { conn: alice }],
         "what she typed must not happen behind her back once she is told"
     );
     assert_eq!(c.node(1).poll_refusal(), Some(unavailable(alice)));
@@ -308,7 +308,7 @@ fn a_node_frozen_past_its_lease_takes_nothing_more_from_its_users_when_it_thaws(
         thaw,
     );
     assert!(c.node(1).fenced());
-    assert_eq!(c.appended(1), [OwnedEvent::Disconnected { conn: alice }]);
+    assert_eq!(c.appended(1), [LogEventKind::Disconnected { conn: alice }]);
 }
 
 #[test]
@@ -326,7 +326,7 @@ fn a_thawed_node_whose_first_news_is_a_renewal_still_refuses_the_sessions_it_may
         Some(unavailable(alice)),
         "but not her old session"
     );
-    assert_eq!(c.appended(1), [OwnedEvent::Disconnected { conn: alice }]);
+    assert_eq!(c.appended(1), [LogEventKind::Disconnected { conn: alice }]);
     // What she typed meanwhile is not taken: her connection is no longer the node's.
     c.node(1).handle(
         Event::Line {
@@ -349,7 +349,7 @@ fn a_renewal_that_finds_the_lease_gone_from_redis_refuses_every_session_first() 
     c.node(1).lease_renewed(soon, LeaseWas::Lapsed, soon);
     assert!(!c.node(1).fenced());
     assert_eq!(c.node(1).poll_refusal().map(|r| r.conn), Some(alice));
-    assert_eq!(c.appended(1), [OwnedEvent::Disconnected { conn: alice }]);
+    assert_eq!(c.appended(1), [LogEventKind::Disconnected { conn: alice }]);
     // A renewal that finds it held changes nothing.
     let bob = c.log_in(1, 1, "bob", "b");
     c.node(1).lease_renewed(soon, LeaseWas::Held, soon);
@@ -366,7 +366,7 @@ fn a_dead_node_is_said_dead_once_and_again_if_it_comes_back_and_dies() {
     c.node(1).members(2, &[1], T0);
     assert_eq!(
         c.appended(1),
-        [OwnedEvent::NodeDead { node: 2 }],
+        [LogEventKind::NodeDead { node: 2 }],
         "one word for the node, however many sessions it held"
     );
     // Read again as dead while the word is on its way: nothing more.
@@ -378,9 +378,9 @@ fn a_dead_node_is_said_dead_once_and_again_if_it_comes_back_and_dies() {
         position: c.log.len() as u64 + 1,
         node: 1,
         seq: 99,
-        events: vec![LoggedEvent {
+        events: vec![LogEvent {
             at: T0,
-            event: OwnedEvent::NodeDead { node: 2 },
+            kind: LogEventKind::NodeDead { node: 2 },
         }],
     });
     c.settle();
@@ -395,7 +395,7 @@ fn a_dead_node_is_said_dead_once_and_again_if_it_comes_back_and_dies() {
     c.node(1).members(2, &[1, 2], T0);
     assert_eq!(c.node(1).poll_append(), None);
     c.node(1).members(2, &[1], T0);
-    assert_eq!(c.appended(1), [OwnedEvent::NodeDead { node: 2 }]);
+    assert_eq!(c.appended(1), [LogEventKind::NodeDead { node: 2 }]);
 }
 
 #[test]
@@ -473,7 +473,7 @@ fn a_tick_is_appended_once_a_deadline_is_due_and_not_more_often_than_tick_every(
     c.now = deadline;
     c.node(1).handle_timeout(deadline);
     let tick = c.node(1).poll_append().expect("a tick");
-    assert_eq!(tick, [LoggedEvent::tick(deadline)]);
+    assert_eq!(tick, [LogEvent::tick(deadline)]);
     // Not read back yet: no second tick until tick_every has passed.
     c.node(1)
         .handle_timeout(deadline.plus_millis(cfg.tick_every_ms - 1));
@@ -580,7 +580,7 @@ fn a_node_left_behind_starts_again_from_a_snapshot_and_refuses_its_connections()
     c.node(1).restart(&bytes, T0);
     assert_eq!(c.nodes[0].position(), at);
     assert_eq!(c.node(1).poll_refusal(), Some(unavailable(alice)));
-    assert_eq!(c.appended(1), [OwnedEvent::Disconnected { conn: alice }]);
+    assert_eq!(c.appended(1), [LogEventKind::Disconnected { conn: alice }]);
     // Bytes that are no snapshot stop it.
     let mut broken = Cluster::new(1, NodeConfig::default());
     broken.node(1).restart(b"not a snapshot", T0);
@@ -599,7 +599,7 @@ fn a_hole_in_the_log_refuses_everyone_and_asks_for_the_snapshot_until_one_comes(
         position,
         node: 2,
         seq,
-        events: vec![LoggedEvent::tick(T0)],
+        events: vec![LogEvent::tick(T0)],
     };
     c.node(1).handle_entry(&past_the_hole(at + 3, 100), T0);
     assert!(c.nodes[0].behind() && c.nodes[0].lost().is_none());
@@ -609,7 +609,7 @@ fn a_hole_in_the_log_refuses_everyone_and_asks_for_the_snapshot_until_one_comes(
     // Its users missed what was trimmed: they are refused, their sessions ended in the log; a new
     // connection is refused too, and nothing of the stale core's deadlines is ticked.
     assert_eq!(c.node(1).poll_refusal(), Some(unavailable(alice)));
-    assert_eq!(c.appended(1), [OwnedEvent::Disconnected { conn: alice }]);
+    assert_eq!(c.appended(1), [LogEventKind::Disconnected { conn: alice }]);
     let late = ConnId(first_conn_id(1) + 5);
     c.node(1).handle(
         Event::Connected {
@@ -624,7 +624,7 @@ fn a_hole_in_the_log_refuses_everyone_and_asks_for_the_snapshot_until_one_comes(
     c.node(1).lease_renewed(later, LeaseWas::Lapsed, later);
     c.node(1).handle_timeout(later);
     assert!(
-        c.appended(1).iter().all(|e| *e != OwnedEvent::Tick),
+        c.appended(1).iter().all(|e| *e != LogEventKind::Tick),
         "no tick from a node behind"
     );
     // The fetch failed: the next entry past the hole asks again.
@@ -743,8 +743,8 @@ fn a_line_appended_twice_counts_once_and_does_not_open_the_gate_early() {
     let password = c.node(1).poll_append().expect("the password, as its shape");
     assert!(matches!(
         password[..],
-        [LoggedEvent {
-            event: OwnedEvent::SecretLine { .. },
+        [LogEvent {
+            kind: LogEventKind::SecretLine { .. },
             ..
         }]
     ));
@@ -825,18 +825,18 @@ fn a_turn_larger_than_an_entry_is_appended_as_several_in_order() {
             T0,
         );
     }
-    let entries: Vec<Vec<LoggedEvent>> = std::iter::from_fn(|| c.node(1).poll_append()).collect();
+    let entries: Vec<Vec<LogEvent>> = std::iter::from_fn(|| c.node(1).poll_append()).collect();
     assert!(entries.len() >= 3, "{} entries", entries.len());
     for entry in &entries {
-        let bytes: usize = entry.iter().map(LoggedEvent::encoded_len).sum();
+        let bytes: usize = entry.iter().map(LogEvent::encoded_len).sum();
         assert!(bytes <= MAX_ENTRY_BYTES, "{bytes}");
-        assert!(LoggedEvent::encode_batch(entry).len() <= MAX_ENTRY_BYTES + 5);
+        assert!(LogEvent::encode_batch(entry).len() <= MAX_ENTRY_BYTES + 5);
     }
     let typed: Vec<&[u8]> = entries
         .iter()
         .flatten()
-        .map(|e| match &e.event {
-            OwnedEvent::Line { line, .. } => &line[..],
+        .map(|e| match &e.kind {
+            LogEventKind::Line { line, .. } => &line[..],
             other => panic!("{other:?}"),
         })
         .collect();
