@@ -122,7 +122,7 @@ impl Engine for Replicated {
     }
 
     fn failed(&mut self) -> Option<String> {
-        self.node.lost().map(str::to_owned)
+        self.node.lost().map(|lost| lost.to_string())
     }
 
     fn poll_logged_record(&mut self) -> Option<(Record, Option<std::net::SocketAddr>)> {

@@ -64,7 +64,7 @@ use crate::protocol::ByeReason;
 use crate::server::cluster::entry::{LogEntry, LogEvent, LogEventKind};
 use crate::server::cluster::gates::Gates;
 use crate::server::cluster::replica::{Applied, ReplicaLog};
-use crate::server::cluster::snapshot;
+use crate::server::cluster::snapshot::{self, SnapshotError};
 use crate::server::event::{ConnId, Effect, Event};
 use crate::server::login::next_line::NextLine;
 use crate::server::record::Record;
@@ -145,6 +145,15 @@ pub struct Snapshot {
     pub bytes: Vec<u8>,
 }
 
+/// Why a node cannot follow the log any more: it must stop, and the cluster goes on without it.
+#[derive(Debug, thiserror::Error)]
+pub enum Lost {
+    /// The log was trimmed past the node, and the snapshot it must start again from cannot be loaded
+    /// (a damaged one, or one of another natter version's format).
+    #[error("the cluster's latest snapshot cannot be loaded: {0}")]
+    Snapshot(#[from] SnapshotError),
+}
+
 /// One node of a cluster. See the [module documentation](self).
 pub struct Node {
     id: u64,
@@ -173,7 +182,7 @@ pub struct Node {
     /// When this node last appended anything (its entries move the log's time).
     last_append: Option<Timestamp>,
     /// Why this node cannot follow the log any more, once that is so.
-    lost: Option<String>,
+    lost: Option<Lost>,
     scratch: Vec<Effect>,
     appends: VecDeque<LogEvent>,
     effects: VecDeque<Effect>,
@@ -271,9 +280,9 @@ impl Node {
         self.lease.takes_snapshots(self.id)
     }
 
-    /// Why it cannot follow the log any more (a snapshot it cannot load): the node must stop.
-    pub fn lost(&self) -> Option<&str> {
-        self.lost.as_deref()
+    /// Why it cannot follow the log any more: the node must stop.
+    pub fn lost(&self) -> Option<&Lost> {
+        self.lost.as_ref()
     }
 
     /// Whether `conn` is one of its open connections.
@@ -674,11 +683,7 @@ impl Node {
                 self.refuse_all(ByeReason::Unavailable, now);
                 self.say_back(now);
             }
-            Err(e) => {
-                self.lost = Some(format!(
-                    "the cluster's latest snapshot cannot be loaded: {e}"
-                ));
-            }
+            Err(e) => self.lost = Some(Lost::Snapshot(e)),
         }
     }
 

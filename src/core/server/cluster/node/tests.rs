@@ -584,7 +584,10 @@ fn a_node_left_behind_starts_again_from_a_snapshot_and_refuses_its_connections()
     // Bytes that are no snapshot stop it.
     let mut broken = Cluster::new(1, NodeConfig::default());
     broken.node(1).restart(b"not a snapshot", T0);
-    assert!(broken.nodes[0].lost().is_some());
+    assert!(matches!(
+        broken.nodes[0].lost(),
+        Some(Lost::Snapshot(SnapshotError::NotASnapshot))
+    ));
 }
 
 #[test]
