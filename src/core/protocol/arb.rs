@@ -5,6 +5,7 @@
 //! The impls exist in every build so the codecs can require them; their one method exists only in
 //! tests.
 
+use super::columns::rows;
 #[cfg(test)]
 use super::columns::{codec, variant_new};
 use super::lines::wire_tables;
@@ -18,16 +19,8 @@ use super::wire::{
 
 macro_rules! define_arb {
     (
-        $(#[$em:meta])*
-        $vis:vis enum $E:ident {
-            $(
-                $(#[$vm:meta])*
-                $V:ident $({ $($bf:tt)* })? $(( $bt:ty ) as $bind:ident)?
-                    => $tag:tt [ $( $wf:ident $(: $codec:ty)? ),* ]
-                    human $human:tt
-                    show $show:tt
-                    about $about:tt
-            ),* $(,)?
+        [$($em:tt)*] $vis:vis enum $E:ident {
+            $( { [$($vm:tt)*] $V:ident $decl:tt $bind:tt $tag:tt [$( $wf:ident $codec:tt )*] $($rest:tt)* } )*
         }
     ) => {
         impl ArbPart for $E {
@@ -35,8 +28,8 @@ macro_rules! define_arb {
             fn arb_each() -> Vec<proptest::strategy::BoxedStrategy<Self>> {
                 use proptest::prelude::*;
                 vec![ $(
-                    (Just(()), $( <codec!($($codec)?) as Codec<_>>::arb(), )*)
-                        .prop_map(|((), $($wf,)*)| variant_new!($E $V $({ $($bf)* })? $(( $bt ) as $bind)?))
+                    (Just(()), $( <codec! $codec as Codec<_>>::arb(), )*)
+                        .prop_map(|((), $($wf,)*)| variant_new!($E $V $decl $bind))
                         .boxed()
                 ),* ]
             }
@@ -44,4 +37,4 @@ macro_rules! define_arb {
     };
 }
 
-wire_tables!(define_arb);
+wire_tables!(rows for define_arb);

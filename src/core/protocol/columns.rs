@@ -1,6 +1,45 @@
-//! The macros that read the columns of the wire's table (`lines.rs` holds the table and its grammar):
-//! the pieces the reply enum, its writer and its reader are generated with. Apart from the codecs in
-//! `wire.rs`, which name the reply's types, so that the reply can be generated with these.
+//! The macros that read the wire's table (`lines.rs` holds the table and its grammar): [`rows`], the one
+//! place that reads a row's grammar, and the pieces the reply enum, its writer and its reader are
+//! generated with from the columns it hands on. Apart from the codecs in `wire.rs`, which name the
+//! reply's types, so that the reply can be generated with these.
+
+/// Reads the table's row grammar (see `lines.rs`), once, and hands each enum of the table to `$cb` with
+/// every row in one fixed form, a braced group of columns in this order:
+///
+/// ```text
+/// { [attributes] Variant [declared] [binding] tag [field (codec) ...] human show about }
+/// ```
+///
+/// `declared` is what follows the variant's name in its declaration (`{ fields }`, `(Type)`, or
+/// nothing) and `binding` the name a `(Type)` variant's value is bound to, both for [`variant_pat`]
+/// and [`variant_new`]; `codec` is `()` for a plain field. A callback matches the
+/// columns it reads and may end with `$($rest:tt)*` for the ones after, so a new column, added at the
+/// end, changes this macro and the callbacks that read it, and no other.
+macro_rules! rows {
+    (
+        $cb:ident;
+        $(#[$em:meta])*
+        $vis:vis enum $E:ident {
+            $(
+                $(#[$vm:meta])*
+                $V:ident $({ $($bf:tt)* })? $(( $bt:ty ) as $bind:ident)?
+                    => $tag:tt [ $( $wf:ident $(: $codec:ty)? ),* ]
+                    human $human:tt
+                    show $show:tt
+                    about $about:tt
+            ),* $(,)?
+        }
+    ) => {
+        $cb! {
+            [$(#[$em])*] $vis enum $E {
+                $( {
+                    [$(#[$vm])*] $V [$({ $($bf)* })? $(( $bt ))?] [$($bind)?] $tag
+                    [ $( $wf ($($codec)?) )* ] $human $show $about
+                } )*
+            }
+        }
+    };
+}
 
 /// The codec a field names, or [`Plain`].
 macro_rules! codec {
@@ -12,18 +51,22 @@ macro_rules! codec {
     };
 }
 
-/// A variant as a pattern, binding each of its fields by name.
+/// A variant as a pattern, binding each of its fields by name: from the columns [`rows`] hands on
+/// (`[declared] [binding]`), or from a row as the table writes it.
 macro_rules! variant_pat {
+    ($E:ident $V:ident [] []) => { $E::$V };
+    ($E:ident $V:ident [{ $( $(#[$m:meta])* $f:ident : $t:ty ),* $(,)? }] []) => { $E::$V { $($f),* } };
+    ($E:ident $V:ident [( $t:ty )] [$b:ident]) => { $E::$V($b) };
     ($E:ident $V:ident) => { $E::$V };
     ($E:ident $V:ident { $( $(#[$m:meta])* $f:ident : $t:ty ),* $(,)? }) => { $E::$V { $($f),* } };
     ($E:ident $V:ident ( $t:ty ) as $b:ident) => { $E::$V($b) };
 }
 
-/// A variant built from locals named after its fields.
+/// A variant built from locals named after its fields (the columns [`rows`] hands on).
 macro_rules! variant_new {
-    ($E:ident $V:ident) => { $E::$V };
-    ($E:ident $V:ident { $( $(#[$m:meta])* $f:ident : $t:ty ),* $(,)? }) => { $E::$V { $($f),* } };
-    ($E:ident $V:ident ( $t:ty ) as $b:ident) => { $E::$V($b) };
+    ($E:ident $V:ident [] []) => { $E::$V };
+    ($E:ident $V:ident [{ $( $(#[$m:meta])* $f:ident : $t:ty ),* $(,)? }] []) => { $E::$V { $($f),* } };
+    ($E:ident $V:ident [( $t:ty )] [$b:ident]) => { $E::$V($b) };
 }
 
 /// The tag a value is written with: the tag, or the second of two when the condition holds.
@@ -82,4 +125,4 @@ macro_rules! opt_expr {
     };
 }
 
-pub(crate) use {codec, human, opt_expr, tag_alt, tag_of, tag_pat, variant_new, variant_pat};
+pub(crate) use {codec, human, opt_expr, rows, tag_alt, tag_of, tag_pat, variant_new, variant_pat};

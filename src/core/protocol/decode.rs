@@ -7,7 +7,7 @@
 
 pub use super::wire::DecodeError;
 
-use super::columns::{codec, tag_alt, tag_pat, variant_new};
+use super::columns::{codec, rows, tag_alt, tag_pat, variant_new};
 use super::lines::wire_tables;
 use super::reply::{ByeReason, ErrorReply, PingState, Prompt, ServerMsg};
 use super::wire::{
@@ -17,16 +17,8 @@ use super::wire::{
 
 macro_rules! define_decode {
     (
-        $(#[$em:meta])*
-        $vis:vis enum $E:ident {
-            $(
-                $(#[$vm:meta])*
-                $V:ident $({ $($bf:tt)* })? $(( $bt:ty ) as $bind:ident)?
-                    => $tag:tt [ $( $wf:ident $(: $codec:ty)? ),* ]
-                    human $human:tt
-                    show $show:tt
-                    about $about:tt
-            ),* $(,)?
+        [$($em:tt)*] $vis:vis enum $E:ident {
+            $( { [$($vm:tt)*] $V:ident $decl:tt $bind:tt $tag:tt [$( $wf:ident $codec:tt )*] $($rest:tt)* } )*
         }
     ) => {
         impl TakePart for $E {
@@ -35,8 +27,8 @@ macro_rules! define_decode {
                 match t {
                     $( tag_pat!($tag) => {
                         f.alt = tag_alt!(t, $tag);
-                        $( let $wf = <codec!($($codec)?) as Codec<_>>::take(f, stringify!($wf))?; )*
-                        Ok(variant_new!($E $V $({ $($bf)* })? $(( $bt ) as $bind)?))
+                        $( let $wf = <codec! $codec as Codec<_>>::take(f, stringify!($wf))?; )*
+                        Ok(variant_new!($E $V $decl $bind))
                     } )*
                     _ => Err(f.err(field)),
                 }
@@ -49,7 +41,7 @@ macro_rules! define_decode {
     };
 }
 
-wire_tables!(define_decode);
+wire_tables!(rows for define_decode);
 
 /// Decodes one server line (without its newline; a trailing `\r` is tolerated).
 pub fn decode_line(line: &str) -> Result<ServerMsg, DecodeError> {

@@ -16,7 +16,9 @@
 //! it with its own callback, so the protocol never depends on the client that reads the `show` column:
 //! `reply.rs` defines the enums and [`conversation`](super::ServerMsg::conversation), `render.rs` writes
 //! lines, `decode.rs` reads them, `client/display.rs` shows them, and a property test renders and
-//! decodes arbitrary values of every row. A line with two tags (`OFFLINE-MSG` and
+//! decodes arbitrary values of every row. The row grammar above is read in one place,
+//! `columns::rows`: `wire_tables!(rows for callback)` hands the callback every row in one fixed form,
+//! of which it matches the columns it reads. A line with two tags (`OFFLINE-MSG` and
 //! `OFFLINE-GROUP-MSG`) names both and the condition for the second, under which its
 //! [`AltGroup`](super::wire::AltGroup) field is present.
 //!
@@ -25,7 +27,15 @@
 
 macro_rules! wire_tables {
     ($cb:ident) => {
-        $cb! {
+        wire_tables!(@ $cb []);
+    };
+    // Through `rows` (`columns.rs`), which reads the row grammar above: `$then` gets each row in one
+    // fixed form.
+    (rows for $then:ident) => {
+        wire_tables!(@ rows [$then;]);
+    };
+    (@ $cb:ident [$($pre:tt)*]) => {
+        $cb! { $($pre)*
             /// One line from the server.
             #[derive(Clone, Debug, PartialEq, Eq)]
             pub enum ServerMsg {
@@ -357,7 +367,7 @@ macro_rules! wire_tables {
             }
         }
 
-        $cb! {
+        $cb! { $($pre)*
             /// What the server is waiting for during login.
             #[derive(Clone, Debug, PartialEq, Eq)]
             pub enum Prompt {
@@ -378,7 +388,7 @@ macro_rules! wire_tables {
             }
         }
 
-        $cb! {
+        $cb! { $($pre)*
             /// What `ping` found out about a user.
             #[derive(Clone, Copy, Debug, PartialEq, Eq)]
             pub enum PingState {
@@ -390,7 +400,7 @@ macro_rules! wire_tables {
             }
         }
 
-        $cb! {
+        $cb! { $($pre)*
             /// Why the server is closing a connection.
             #[derive(Clone, Copy, Debug, PartialEq, Eq)]
             pub enum ByeReason {
@@ -474,7 +484,7 @@ macro_rules! wire_tables {
             }
         }
 
-        $cb! {
+        $cb! { $($pre)*
             /// An error reply. Each variant is one code on the wire; data a client may act on travels
             /// in fields, and the human text is derived from them. The natter client shows the human
             /// text.

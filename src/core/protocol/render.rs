@@ -12,7 +12,7 @@
 
 use std::fmt::{self, Display, Formatter, Write};
 
-use super::columns::{codec, human, tag_of, variant_pat};
+use super::columns::{codec, human, rows, tag_of, variant_pat};
 use super::command::CommandName;
 use super::lines::wire_tables;
 use super::reply::{ByeReason, CancelReason, ErrorReply, PingState, Prompt, ServerMsg};
@@ -41,16 +41,8 @@ pub fn render_line(msg: &ServerMsg) -> Vec<u8> {
 /// ([`Part::put_tail`]).
 macro_rules! define_render {
     (
-        $(#[$em:meta])*
-        $vis:vis enum $E:ident {
-            $(
-                $(#[$vm:meta])*
-                $V:ident $({ $($bf:tt)* })? $(( $bt:ty ) as $bind:ident)?
-                    => $tag:tt [ $( $wf:ident $(: $codec:ty)? ),* ]
-                    human $human:tt
-                    show $show:tt
-                    about $about:tt
-            ),* $(,)?
+        [$($em:tt)*] $vis:vis enum $E:ident {
+            $( { [$($vm:tt)*] $V:ident $decl:tt $bind:tt $tag:tt [$( $wf:ident $codec:tt )*] $human:tt $($rest:tt)* } )*
         }
     ) => {
         impl $E {
@@ -58,7 +50,7 @@ macro_rules! define_render {
             #[allow(unused_variables)]
             pub fn tag(&self) -> &'static str {
                 match self {
-                    $( variant_pat!($E $V $({ $($bf)* })? $(( $bt ) as $bind)?) => tag_of!($tag) ),*
+                    $( variant_pat!($E $V $decl $bind) => tag_of!($tag) ),*
                 }
             }
         }
@@ -67,9 +59,9 @@ macro_rules! define_render {
             #[allow(unused_variables)]
             fn put_head<W: Write>(&self, w: &mut W) -> fmt::Result {
                 match self {
-                    $( variant_pat!($E $V $({ $($bf)* })? $(( $bt ) as $bind)?) => {
+                    $( variant_pat!($E $V $decl $bind) => {
                         w.write_str(tag_of!($tag))?;
-                        $( <codec!($($codec)?) as Codec<_>>::put($wf, w)?; )*
+                        $( <codec! $codec as Codec<_>>::put($wf, w)?; )*
                         Ok(())
                     } ),*
                 }
@@ -78,14 +70,14 @@ macro_rules! define_render {
             #[allow(unused_variables)]
             fn put_tail<W: Write>(&self, w: &mut W) -> fmt::Result {
                 match self {
-                    $( variant_pat!($E $V $({ $($bf)* })? $(( $bt ) as $bind)?) => human!(w; $human) ),*
+                    $( variant_pat!($E $V $decl $bind) => human!(w; $human) ),*
                 }
             }
         }
     };
 }
 
-wire_tables!(define_render);
+wire_tables!(rows for define_render);
 
 impl ErrorReply {
     /// The human explanation: what went wrong and what to do.

@@ -8,7 +8,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use super::columns::{opt_expr, variant_pat};
+use super::columns::{opt_expr, rows, variant_pat};
 use super::command::CommandName;
 use super::keys::{KeyError, SignedKey};
 use super::lines::wire_tables;
@@ -79,21 +79,13 @@ impl Conversation {
 /// Defines a table's enum (see [`super::lines`]) and its `conversation()`.
 macro_rules! define_enum {
     (
-        $(#[$em:meta])*
-        $vis:vis enum $E:ident {
-            $(
-                $(#[$vm:meta])*
-                $V:ident $({ $($bf:tt)* })? $(( $bt:ty ) as $bind:ident)?
-                    => $tag:tt [ $( $wf:ident $(: $codec:ty)? ),* ]
-                    human $human:tt
-                    show $show:tt
-                    about $about:tt
-            ),* $(,)?
+        [$($em:tt)*] $vis:vis enum $E:ident {
+            $( { [$($vm:tt)*] $V:ident [$($decl:tt)*] $bind:tt $tag:tt $fields:tt $human:tt $show:tt $about:tt } )*
         }
     ) => {
-        $(#[$em])*
+        $($em)*
         $vis enum $E {
-            $( $(#[$vm])* $V $({ $($bf)* })? $(( $bt ))? ),*
+            $( $($vm)* $V $($decl)* ),*
         }
 
         impl $E {
@@ -101,14 +93,14 @@ macro_rules! define_enum {
             #[allow(unused_variables)]
             pub fn conversation(&self) -> Option<Conversation> {
                 match self {
-                    $( variant_pat!($E $V $({ $($bf)* })? $(( $bt ) as $bind)?) => opt_expr!($about) ),*
+                    $( variant_pat!($E $V [$($decl)*] $bind) => opt_expr!($about) ),*
                 }
             }
         }
     };
 }
 
-wire_tables!(define_enum);
+wire_tables!(rows for define_enum);
 
 impl ServerMsg {
     /// Whether the line may be held for a few milliseconds so that it shares a `write` with the
