@@ -1,51 +1,240 @@
 //! What a logged-in client can ask of the server, and the one table that describes each command.
 //!
-//! Like ngircd's and InspIRCd's command tables, everything the server needs to know about a command *before*
-//! running it lives in one row: its name, its usage line, whether it counts as activity for the idle timeout,
-//! and whether `help` lists it. The parser, the help text, the usage errors and the idle rule all read this
-//! table, so they cannot drift apart.
+//! Like ngircd's and InspIRCd's command tables, everything said about a command lives in one row: its
+//! name and arguments, its words, its usage line, whether it counts as activity for the idle timeout,
+//! whether `help` lists it, and which rule of the server carries it out. The command enum, its wire
+//! form, the help text, the usage errors, the idle rule, flood control's classes and the server's
+//! command table all come from this table, so they cannot drift apart; only the grammar of each
+//! command's arguments is the parser's (`parse.rs`).
 
 use std::fmt;
 
 use super::keys::SignedKeyRef;
 
-/// A command's name: the first word of a line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum CommandName {
-    Message,
-    MessageGroup,
-    Broadcast,
-    WhoElse,
-    WhoElseSince,
-    Block,
-    Unblock,
-    StartPrivate,
-    Accept,
-    Decline,
-    StopPrivate,
-    CreateGroup,
-    GroupAdd,
-    GroupLeave,
-    GroupMembers,
-    GroupList,
-    Ping,
-    WhoLastHr,
-    Offline,
-    Logout,
-    Help,
-    P2pPort,
-    Active,
-    Ack,
-    Receipts,
-    Acks,
-    KeysIdentity,
-    KeysAdd,
-    KeysFallback,
-    KeysClaim,
-    KeysShow,
+/// The command table: every command a logged-in client may send, in the order `help` lists it, with
+/// everything said about it anywhere but its grammar (`parse.rs`) and its rule's code:
+///
+/// ```text
+/// Variant { field: Type, ... }    the `Command` variant: its arguments, in wire order
+///     => "word" ["second word"]   its words on the wire (a family's members share the first)
+///     usage("...")                the usage line, shown by `help` and on wrong arguments
+///     summary("...")              its line in `help`
+///     activity | bookkeeping      whether it resets the idle timeout (bookkeeping: what a client
+///                                 sends on its own, charged to the bookkeeping bucket of flood control)
+///     listed | unlisted           whether `help` and the unknown-command error offer it
+///     rule(s, c => ...)           what the server does with it: `s` the state, `c` the call (the
+///                                 connection, its user `me`, `now`, and `out` for the effects)
+/// ```
+///
+/// Like the wire's table (`lines.rs`), it is a macro that hands every row to a callback: this module
+/// makes the names, the rows of [`COMMANDS`], [`Command`] and its wire form from it, and the server's
+/// core expands the `rule` column into its command table (`server::state::input`), so the protocol
+/// depends on no rule. A new command is a row here, its grammar in `parse.rs`, and its rule.
+macro_rules! command_table {
+    ($cb:ident) => {
+        $crate::protocol::command::command_rows! { $cb;
+            /// `text` is kept exactly as typed after the single space that follows the username.
+            Message { to: &'a str, text: &'a str } => "message"
+                usage("message <user> <text>")
+                summary("send <text> to <user>; kept for them if they are offline")
+                activity listed
+                rule(s, c => s.messaging().message(c.conn, c.me, to, text, c.now, c.out)),
+            /// `message group <group> <text>`.
+            MessageGroup { group: &'a str, text: &'a str } => "message" "group"
+                usage("message group <name> <text>")
+                summary("send <text> to every member of group <name>; kept for members who are offline")
+                activity listed
+                rule(s, c => s.group_rules().message(c.conn, c.me, group, text, c.now, c.out)),
+            Broadcast { text: &'a str } => "broadcast"
+                usage("broadcast <text>")
+                summary("send <text> to everyone online")
+                activity listed
+                rule(s, c => s.messaging().broadcast(c.conn, c.me, text, c.out)),
+            WhoElse => "whoelse"
+                usage("whoelse")
+                summary("list the other users online now")
+                activity listed
+                rule(s, c => s.presence().whoelse(c.conn, c.me, c.out)),
+            WhoElseSince { secs: u64 } => "whoelsesince"
+                usage("whoelsesince <seconds>")
+                summary("list the users online at any time in the past <seconds>")
+                activity listed
+                rule(s, c => s.presence().whoelsesince(c.conn, c.me, secs, c.now, c.out)),
+            Block { user: &'a str } => "block"
+                usage("block <user>")
+                summary("stop <user>'s messages and presence reaching you (they are not told)")
+                activity listed
+                rule(s, c => s.block(c.conn, c.me, user, c.out)),
+            Unblock { user: &'a str } => "unblock"
+                usage("unblock <user>")
+                summary("undo a block")
+                activity listed
+                rule(s, c => s.block_list().unblock(c.conn, c.me, user, c.out)),
+            StartPrivate { user: &'a str } => "startprivate"
+                usage("startprivate <user>")
+                summary("ask <user> for a direct, peer-to-peer private chat")
+                activity listed
+                rule(s, c => s.brokering().startprivate(c.conn, c.me, user, c.now, c.out)),
+            Accept { user: &'a str } => "accept"
+                usage("accept <user>")
+                summary("accept <user>'s request for a private chat")
+                activity listed
+                rule(s, c => s.brokering().accept(c.conn, c.me, user, c.out)),
+            Decline { user: &'a str } => "decline"
+                usage("decline <user>")
+                summary("decline <user>'s request for a private chat")
+                activity listed
+                rule(s, c => s.brokering().decline(c.conn, c.me, user, c.out)),
+            StopPrivate { user: &'a str } => "stopprivate"
+                usage("stopprivate <user>")
+                summary("end the private chat with <user>")
+                activity listed
+                rule(s, c => s.brokering().stopprivate(c.conn, c.me, user, c.out)),
+            /// `create group <group> <member>...` (at least one member; a name given twice counts
+            /// once).
+            CreateGroup { group: &'a str, members: Vec<&'a str> } => "create" "group"
+                usage("create group <name> <member> [<member>...]")
+                summary("create group <name> with you and the members named")
+                activity listed
+                rule(s, c => s.group_rules().create(c.conn, c.me, group, &members, c.out)),
+            GroupAdd { group: &'a str, user: &'a str } => "group" "add"
+                usage("group add <name> <user>")
+                summary("add <user> to a group you belong to (any member may add)")
+                activity listed
+                rule(s, c => s.group_rules().add(c.conn, c.me, group, user, c.out)),
+            GroupLeave { group: &'a str } => "group" "leave"
+                usage("group leave <name>")
+                summary("leave a group (a group whose last member leaves is gone)")
+                activity listed
+                rule(s, c => s.group_rules().leave(c.conn, c.me, group, c.out)),
+            GroupMembers { group: &'a str } => "group" "members"
+                usage("group members <name>")
+                summary("list the members of a group you belong to")
+                activity listed
+                rule(s, c => s.group_rules().members(c.conn, c.me, group, c.out)),
+            GroupList => "grouplist"
+                usage("grouplist")
+                summary("list the groups you belong to, with their members")
+                activity listed
+                rule(s, c => s.group_rules().list(c.conn, c.me, c.out)),
+            Ping { user: &'a str } => "ping"
+                usage("ping <user>")
+                summary("whether <user> is online (and idle how long) and whether your messages reach them")
+                activity listed
+                rule(s, c => s.presence().ping(c.conn, c.me, user, c.now, c.out)),
+            WhoLastHr => "wholasthr"
+                usage("wholasthr")
+                summary("list the users online at any time in the last hour (whoelsesince 3600)")
+                activity listed
+                rule(s, c => s.presence().whoelsesince(c.conn, c.me, 3600, c.now, c.out)),
+            Offline => "offline"
+                usage("offline")
+                summary("show again the messages that were waiting for you at this login")
+                activity listed
+                rule(s, c => s.messaging().offline(c.conn, c.me, c.out)),
+            Logout => "logout"
+                usage("logout")
+                summary("log out and disconnect")
+                activity listed
+                rule(s, c => s.close_with(c.conn, ByeReason::Logout, c.now, c.out)),
+            Help => "help"
+                usage("help")
+                summary("show this list")
+                activity listed
+                rule(s, c => for command in CommandName::listed() {
+                    send(c.out, c.conn, ServerMsg::Help { command })
+                }),
+            P2pPort { port: u16 } => "p2pport"
+                usage("p2pport <port>")
+                summary("(sent by the client) register the TCP port of your private-chat listener")
+                bookkeeping unlisted
+                rule(s, c => s.brokering().p2pport(c.conn, port, c.out)),
+            Active => "active"
+                usage("active")
+                summary("(sent by the client) report private-chat activity, which resets the idle timeout")
+                activity unlisted
+                // Resetting the idle clock (as every `activity` command does) is the whole effect.
+                rule(s, c => ()),
+            Ack { id: u64 } => "ack"
+                usage("ack <id>")
+                summary("(sent by the client) confirm that the messages sent up to <id> were shown")
+                bookkeeping unlisted
+                rule(s, c => s.messaging().ack(c.conn, c.me, id, c.out)),
+            Receipts { on: bool } => "receipts"
+                usage("receipts on|off")
+                summary("(sent by the client) be told SENT and DELIVERED for each message to an online user")
+                bookkeeping unlisted
+                rule(s, c => s.sessions.set_receipts(c.conn, on)),
+            /// `acks on|off`: whether this client acknowledges every message it shows (see
+            /// docs/PROTOCOL.md).
+            Acks { on: bool } => "acks"
+                usage("acks on|off")
+                summary("(sent by the client) on: this client acknowledges the messages it shows, so keep each until it does")
+                bookkeeping unlisted
+                rule(s, c => s.delivery().set_acks(c.conn, on, c.out)),
+            // The key directory of end-to-end encryption: publishing is the client's own bookkeeping;
+            // claiming and looking up someone's keys is the user starting a conversation.
+            /// `keys identity <curve25519> <ed25519>`, both checked for shape.
+            KeysIdentity { curve25519: &'a str, ed25519: &'a str } => "keys" "identity"
+                usage("keys identity <curve25519> <ed25519>")
+                summary("(sent by the client) publish this account's identity keys; new ones replace the old and drop their keys")
+                bookkeeping unlisted
+                rule(s, c => s.key_rules().identity(c.conn, c.me, curve25519, ed25519, c.out)),
+            /// `keys add <key>...`: 1 to [`MAX_KEYS_PER_LINE`](super::keys::MAX_KEYS_PER_LINE) one-time
+            /// keys.
+            KeysAdd { keys: Vec<SignedKeyRef<'a>> } => "keys" "add"
+                usage("keys add <keyid>:<curve25519>:<signature> [...]")
+                summary("(sent by the client) publish up to 20 one-time keys (an account holds at most 100)")
+                bookkeeping unlisted
+                rule(s, c => s.key_rules().add(c.conn, c.me, &keys, c.out)),
+            KeysFallback { key: SignedKeyRef<'a> } => "keys" "fallback"
+                usage("keys fallback <keyid>:<curve25519>:<signature>")
+                summary("(sent by the client) publish the fallback key, handed out when no one-time key is left")
+                bookkeeping unlisted
+                rule(s, c => s.key_rules().fallback(c.conn, c.me, key, c.out)),
+            KeysClaim { user: &'a str } => "keys" "claim"
+                usage("keys claim <user>")
+                summary("(sent by the client) take <user>'s identity keys and one of their one-time keys, to start an encrypted session")
+                activity unlisted
+                rule(s, c => s.key_rules().claim(c.conn, c.me, user, c.out)),
+            KeysShow { user: &'a str } => "keys" "show"
+                usage("keys show <user>")
+                summary("(sent by the client) look up <user>'s identity keys (nothing is taken)")
+                activity unlisted
+                rule(s, c => s.key_rules().show(c.conn, user, c.out)),
+        }
+    };
 }
 
-/// One row of the command table.
+/// Reads the command table's row grammar, once, and hands `$cb` every row in one fixed form, a braced
+/// group of columns in this order:
+///
+/// ```text
+/// { [attributes] Variant [declared] [field ...] "word" ["second"] "usage" "summary" activity listed
+///   (s, c => rule) }
+/// ```
+///
+/// `declared` is what follows the variant's name in its declaration (`{ field: Type, ... }` or
+/// nothing). A callback matches the columns it reads, and may end with `$($rest:tt)*`.
+macro_rules! command_rows {
+    ($cb:ident; $(
+        $(#[$m:meta])*
+        $V:ident $({ $($f:ident : $T:ty),* })? => $word:literal $($sub:literal)?
+            usage($usage:literal)
+            summary($summary:literal)
+            $activity:ident $listed:ident
+            rule($s:ident, $c:ident => $rule:expr)
+    ),* $(,)?) => {
+        $cb! { $( {
+            [$(#[$m])*] $V [$({ $($f: $T),* })?] [$($($f)*)?] $word [$($sub)?] $usage $summary
+            $activity $listed ($s, $c => $rule)
+        } )* }
+    };
+}
+
+pub(crate) use {command_rows, command_table};
+
+/// One row of the command table, as far as the protocol reads it.
 #[derive(Debug)]
 pub struct CommandSpec {
     pub name: CommandName,
@@ -66,290 +255,129 @@ pub struct CommandSpec {
     pub listed: bool,
 }
 
-/// The command table, in the order `help` lists it.
-pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec {
-        name: CommandName::Message,
-        word: "message",
-        sub: None,
-        usage: "message <user> <text>",
-        summary: "send <text> to <user>; kept for them if they are offline",
-        activity: true,
-        listed: true,
-    },
-    CommandSpec {
-        name: CommandName::MessageGroup,
-        word: "message",
-        sub: Some("group"),
-        usage: "message group <name> <text>",
-        summary: "send <text> to every member of group <name>; kept for members who are offline",
-        activity: true,
-        listed: true,
-    },
-    CommandSpec {
-        name: CommandName::Broadcast,
-        word: "broadcast",
-        sub: None,
-        usage: "broadcast <text>",
-        summary: "send <text> to everyone online",
-        activity: true,
-        listed: true,
-    },
-    CommandSpec {
-        name: CommandName::WhoElse,
-        word: "whoelse",
-        sub: None,
-        usage: "whoelse",
-        summary: "list the other users online now",
-        activity: true,
-        listed: true,
-    },
-    CommandSpec {
-        name: CommandName::WhoElseSince,
-        word: "whoelsesince",
-        sub: None,
-        usage: "whoelsesince <seconds>",
-        summary: "list the users online at any time in the past <seconds>",
-        activity: true,
-        listed: true,
-    },
-    CommandSpec {
-        name: CommandName::Block,
-        word: "block",
-        sub: None,
-        usage: "block <user>",
-        summary: "stop <user>'s messages and presence reaching you (they are not told)",
-        activity: true,
-        listed: true,
-    },
-    CommandSpec {
-        name: CommandName::Unblock,
-        word: "unblock",
-        sub: None,
-        usage: "unblock <user>",
-        summary: "undo a block",
-        activity: true,
-        listed: true,
-    },
-    CommandSpec {
-        name: CommandName::StartPrivate,
-        word: "startprivate",
-        sub: None,
-        usage: "startprivate <user>",
-        summary: "ask <user> for a direct, peer-to-peer private chat",
-        activity: true,
-        listed: true,
-    },
-    CommandSpec {
-        name: CommandName::Accept,
-        word: "accept",
-        sub: None,
-        usage: "accept <user>",
-        summary: "accept <user>'s request for a private chat",
-        activity: true,
-        listed: true,
-    },
-    CommandSpec {
-        name: CommandName::Decline,
-        word: "decline",
-        sub: None,
-        usage: "decline <user>",
-        summary: "decline <user>'s request for a private chat",
-        activity: true,
-        listed: true,
-    },
-    CommandSpec {
-        name: CommandName::StopPrivate,
-        word: "stopprivate",
-        sub: None,
-        usage: "stopprivate <user>",
-        summary: "end the private chat with <user>",
-        activity: true,
-        listed: true,
-    },
-    CommandSpec {
-        name: CommandName::CreateGroup,
-        word: "create",
-        sub: Some("group"),
-        usage: "create group <name> <member> [<member>...]",
-        summary: "create group <name> with you and the members named",
-        activity: true,
-        listed: true,
-    },
-    CommandSpec {
-        name: CommandName::GroupAdd,
-        word: "group",
-        sub: Some("add"),
-        usage: "group add <name> <user>",
-        summary: "add <user> to a group you belong to (any member may add)",
-        activity: true,
-        listed: true,
-    },
-    CommandSpec {
-        name: CommandName::GroupLeave,
-        word: "group",
-        sub: Some("leave"),
-        usage: "group leave <name>",
-        summary: "leave a group (a group whose last member leaves is gone)",
-        activity: true,
-        listed: true,
-    },
-    CommandSpec {
-        name: CommandName::GroupMembers,
-        word: "group",
-        sub: Some("members"),
-        usage: "group members <name>",
-        summary: "list the members of a group you belong to",
-        activity: true,
-        listed: true,
-    },
-    CommandSpec {
-        name: CommandName::GroupList,
-        word: "grouplist",
-        sub: None,
-        usage: "grouplist",
-        summary: "list the groups you belong to, with their members",
-        activity: true,
-        listed: true,
-    },
-    CommandSpec {
-        name: CommandName::Ping,
-        word: "ping",
-        sub: None,
-        usage: "ping <user>",
-        summary: "whether <user> is online (and idle how long) and whether your messages reach them",
-        activity: true,
-        listed: true,
-    },
-    CommandSpec {
-        name: CommandName::WhoLastHr,
-        word: "wholasthr",
-        sub: None,
-        usage: "wholasthr",
-        summary: "list the users online at any time in the last hour (whoelsesince 3600)",
-        activity: true,
-        listed: true,
-    },
-    CommandSpec {
-        name: CommandName::Offline,
-        word: "offline",
-        sub: None,
-        usage: "offline",
-        summary: "show again the messages that were waiting for you at this login",
-        activity: true,
-        listed: true,
-    },
-    CommandSpec {
-        name: CommandName::Logout,
-        word: "logout",
-        sub: None,
-        usage: "logout",
-        summary: "log out and disconnect",
-        activity: true,
-        listed: true,
-    },
-    CommandSpec {
-        name: CommandName::Help,
-        word: "help",
-        sub: None,
-        usage: "help",
-        summary: "show this list",
-        activity: true,
-        listed: true,
-    },
-    CommandSpec {
-        name: CommandName::P2pPort,
-        word: "p2pport",
-        sub: None,
-        usage: "p2pport <port>",
-        summary: "(sent by the client) register the TCP port of your private-chat listener",
-        activity: false,
-        listed: false,
-    },
-    CommandSpec {
-        name: CommandName::Active,
-        word: "active",
-        sub: None,
-        usage: "active",
-        summary: "(sent by the client) report private-chat activity, which resets the idle timeout",
-        activity: true,
-        listed: false,
-    },
-    CommandSpec {
-        name: CommandName::Ack,
-        word: "ack",
-        sub: None,
-        usage: "ack <id>",
-        summary: "(sent by the client) confirm that the messages sent up to <id> were shown",
-        activity: false,
-        listed: false,
-    },
-    CommandSpec {
-        name: CommandName::Receipts,
-        word: "receipts",
-        sub: None,
-        usage: "receipts on|off",
-        summary: "(sent by the client) be told SENT and DELIVERED for each message to an online user",
-        activity: false,
-        listed: false,
-    },
-    CommandSpec {
-        name: CommandName::Acks,
-        word: "acks",
-        sub: None,
-        usage: "acks on|off",
-        summary: "(sent by the client) on: this client acknowledges the messages it shows, so keep each until it does",
-        activity: false,
-        listed: false,
-    },
-    // The key directory of end-to-end encryption: publishing is the client's own bookkeeping; claiming
-    // and looking up someone's keys is the user starting a conversation.
-    CommandSpec {
-        name: CommandName::KeysIdentity,
-        word: "keys",
-        sub: Some("identity"),
-        usage: "keys identity <curve25519> <ed25519>",
-        summary: "(sent by the client) publish this account's identity keys; new ones replace the old and drop their keys",
-        activity: false,
-        listed: false,
-    },
-    CommandSpec {
-        name: CommandName::KeysAdd,
-        word: "keys",
-        sub: Some("add"),
-        usage: "keys add <keyid>:<curve25519>:<signature> [...]",
-        summary: "(sent by the client) publish up to 20 one-time keys (an account holds at most 100)",
-        activity: false,
-        listed: false,
-    },
-    CommandSpec {
-        name: CommandName::KeysFallback,
-        word: "keys",
-        sub: Some("fallback"),
-        usage: "keys fallback <keyid>:<curve25519>:<signature>",
-        summary: "(sent by the client) publish the fallback key, handed out when no one-time key is left",
-        activity: false,
-        listed: false,
-    },
-    CommandSpec {
-        name: CommandName::KeysClaim,
-        word: "keys",
-        sub: Some("claim"),
-        usage: "keys claim <user>",
-        summary: "(sent by the client) take <user>'s identity keys and one of their one-time keys, to start an encrypted session",
-        activity: true,
-        listed: false,
-    },
-    CommandSpec {
-        name: CommandName::KeysShow,
-        word: "keys",
-        sub: Some("show"),
-        usage: "keys show <user>",
-        summary: "(sent by the client) look up <user>'s identity keys (nothing is taken)",
-        activity: true,
-        listed: false,
-    },
-];
+/// The protocol's columns of the table: [`CommandName`], [`COMMANDS`], [`Command`], [`Command::name`]
+/// and the wire form of a command.
+macro_rules! define_commands {
+    ($( {
+        [$($m:tt)*] $V:ident [$($decl:tt)*] [$($f:ident)*] $word:literal [$($sub:literal)?]
+        $usage:literal $summary:literal $activity:ident $listed:ident $($rest:tt)*
+    } )*) => {
+        /// A command's name: the first word of a line (and the second, for a family's member).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum CommandName {
+            $( $V ),*
+        }
+
+        /// The command table, in the order `help` lists it.
+        pub const COMMANDS: &[CommandSpec] = &[
+            $( CommandSpec {
+                name: CommandName::$V,
+                word: $word,
+                sub: second_word!($($sub)?),
+                usage: $usage,
+                summary: $summary,
+                activity: flag!($activity),
+                listed: flag!($listed),
+            } ),*
+        ];
+
+        /// A parsed command line. Borrowed from the line it was parsed from: the server copies only
+        /// what it keeps.
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        pub enum Command<'a> {
+            $( $($m)* $V $($decl)* ),*
+        }
+
+        impl Command<'_> {
+            pub fn name(&self) -> CommandName {
+                match self {
+                    $( Command::$V { .. } => CommandName::$V ),*
+                }
+            }
+        }
+
+        impl fmt::Display for Command<'_> {
+            /// The command's words, then each argument after a space, in table order.
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.name().words())?;
+                match self {
+                    $( Command::$V { $($f),* } => { $( Arg::put($f, f)?; )* } ),*
+                }
+                Ok(())
+            }
+        }
+    };
+}
+
+/// A row's second word, if it has one.
+macro_rules! second_word {
+    () => {
+        None
+    };
+    ($sub:literal) => {
+        Some($sub)
+    };
+}
+
+/// A row's flag.
+macro_rules! flag {
+    (activity) => {
+        true
+    };
+    (bookkeeping) => {
+        false
+    };
+    (listed) => {
+        true
+    };
+    (unlisted) => {
+        false
+    };
+}
+
+command_table!(define_commands);
+
+/// An argument as the wire writes it: after a space; a list, each of its items so.
+trait Arg {
+    fn put(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
+}
+
+impl Arg for &str {
+    fn put(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, " {self}")
+    }
+}
+
+impl Arg for u64 {
+    fn put(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, " {self}")
+    }
+}
+
+impl Arg for u16 {
+    fn put(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, " {self}")
+    }
+}
+
+/// `on` or `off`.
+impl Arg for bool {
+    fn put(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if *self { " on" } else { " off" })
+    }
+}
+
+impl Arg for SignedKeyRef<'_> {
+    fn put(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, " {self}")
+    }
+}
+
+impl<T: Arg> Arg for Vec<T> {
+    fn put(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.iter().try_for_each(|a| a.put(f))
+    }
+}
 
 impl CommandName {
     /// This command's row of the table.
@@ -444,138 +472,7 @@ pub fn from_token(token: &str) -> Option<CommandName> {
     })
 }
 
-/// A parsed command line. Borrowed from the line it was parsed from: the server copies only what it keeps.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Command<'a> {
-    /// `text` is kept exactly as typed after the single space that follows the username.
-    Message {
-        to: &'a str,
-        text: &'a str,
-    },
-    /// `message group <group> <text>`.
-    MessageGroup {
-        group: &'a str,
-        text: &'a str,
-    },
-    Broadcast {
-        text: &'a str,
-    },
-    WhoElse,
-    WhoElseSince {
-        secs: u64,
-    },
-    Block {
-        user: &'a str,
-    },
-    Unblock {
-        user: &'a str,
-    },
-    StartPrivate {
-        user: &'a str,
-    },
-    Accept {
-        user: &'a str,
-    },
-    Decline {
-        user: &'a str,
-    },
-    StopPrivate {
-        user: &'a str,
-    },
-    /// `create group <group> <member>...` (at least one member; a name given twice counts once).
-    CreateGroup {
-        group: &'a str,
-        members: Vec<&'a str>,
-    },
-    GroupAdd {
-        group: &'a str,
-        user: &'a str,
-    },
-    GroupLeave {
-        group: &'a str,
-    },
-    GroupMembers {
-        group: &'a str,
-    },
-    GroupList,
-    Ping {
-        user: &'a str,
-    },
-    WhoLastHr,
-    Offline,
-    Logout,
-    Help,
-    P2pPort {
-        port: u16,
-    },
-    Active,
-    Ack {
-        id: u64,
-    },
-    Receipts {
-        on: bool,
-    },
-    /// `acks on|off`: whether this client acknowledges every message it shows (see docs/PROTOCOL.md).
-    Acks {
-        on: bool,
-    },
-    /// `keys identity <curve25519> <ed25519>`, both checked for shape.
-    KeysIdentity {
-        curve25519: &'a str,
-        ed25519: &'a str,
-    },
-    /// `keys add <key>...`: 1 to [`MAX_KEYS_PER_LINE`](super::keys::MAX_KEYS_PER_LINE) one-time keys.
-    KeysAdd {
-        keys: Vec<SignedKeyRef<'a>>,
-    },
-    KeysFallback {
-        key: SignedKeyRef<'a>,
-    },
-    KeysClaim {
-        user: &'a str,
-    },
-    KeysShow {
-        user: &'a str,
-    },
-}
-
 impl Command<'_> {
-    pub fn name(&self) -> CommandName {
-        match self {
-            Command::Message { .. } => CommandName::Message,
-            Command::MessageGroup { .. } => CommandName::MessageGroup,
-            Command::Broadcast { .. } => CommandName::Broadcast,
-            Command::WhoElse => CommandName::WhoElse,
-            Command::WhoElseSince { .. } => CommandName::WhoElseSince,
-            Command::Block { .. } => CommandName::Block,
-            Command::Unblock { .. } => CommandName::Unblock,
-            Command::StartPrivate { .. } => CommandName::StartPrivate,
-            Command::Accept { .. } => CommandName::Accept,
-            Command::Decline { .. } => CommandName::Decline,
-            Command::StopPrivate { .. } => CommandName::StopPrivate,
-            Command::CreateGroup { .. } => CommandName::CreateGroup,
-            Command::GroupAdd { .. } => CommandName::GroupAdd,
-            Command::GroupLeave { .. } => CommandName::GroupLeave,
-            Command::GroupMembers { .. } => CommandName::GroupMembers,
-            Command::GroupList => CommandName::GroupList,
-            Command::Ping { .. } => CommandName::Ping,
-            Command::WhoLastHr => CommandName::WhoLastHr,
-            Command::Offline => CommandName::Offline,
-            Command::Logout => CommandName::Logout,
-            Command::Help => CommandName::Help,
-            Command::P2pPort { .. } => CommandName::P2pPort,
-            Command::Active => CommandName::Active,
-            Command::Ack { .. } => CommandName::Ack,
-            Command::Receipts { .. } => CommandName::Receipts,
-            Command::Acks { .. } => CommandName::Acks,
-            Command::KeysIdentity { .. } => CommandName::KeysIdentity,
-            Command::KeysAdd { .. } => CommandName::KeysAdd,
-            Command::KeysFallback { .. } => CommandName::KeysFallback,
-            Command::KeysClaim { .. } => CommandName::KeysClaim,
-            Command::KeysShow { .. } => CommandName::KeysShow,
-        }
-    }
-
     /// Whether this command resets the idle timeout (see [`CommandSpec::activity`]).
     pub fn is_activity(&self) -> bool {
         self.name().spec().activity
@@ -584,62 +481,6 @@ impl Command<'_> {
     /// The wire form of this command, without a line ending. Parsing the result gives the command back.
     pub fn to_line(&self) -> String {
         self.to_string()
-    }
-}
-
-impl fmt::Display for Command<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let word = self.name().words();
-        match self {
-            Command::Message { to, text } => write!(f, "{word} {to} {text}"),
-            Command::MessageGroup { group, text } => write!(f, "{word} {group} {text}"),
-            Command::CreateGroup { group, members } => {
-                write!(f, "{word} {group}")?;
-                for m in members {
-                    write!(f, " {m}")?;
-                }
-                Ok(())
-            }
-            Command::GroupAdd { group, user } => write!(f, "{word} {group} {user}"),
-            Command::GroupLeave { group } | Command::GroupMembers { group } => {
-                write!(f, "{word} {group}")
-            }
-            Command::Ping { user } => write!(f, "{word} {user}"),
-            Command::Broadcast { text } => write!(f, "{word} {text}"),
-            Command::WhoElseSince { secs } => write!(f, "{word} {secs}"),
-            Command::Block { user }
-            | Command::Unblock { user }
-            | Command::StartPrivate { user }
-            | Command::Accept { user }
-            | Command::Decline { user }
-            | Command::StopPrivate { user }
-            | Command::KeysClaim { user }
-            | Command::KeysShow { user } => write!(f, "{word} {user}"),
-            Command::KeysIdentity {
-                curve25519,
-                ed25519,
-            } => write!(f, "{word} {curve25519} {ed25519}"),
-            Command::KeysAdd { keys } => {
-                f.write_str(&word)?;
-                for k in keys {
-                    write!(f, " {k}")?;
-                }
-                Ok(())
-            }
-            Command::KeysFallback { key } => write!(f, "{word} {key}"),
-            Command::P2pPort { port } => write!(f, "{word} {port}"),
-            Command::Ack { id } => write!(f, "{word} {id}"),
-            Command::Receipts { on } | Command::Acks { on } => {
-                write!(f, "{word} {}", if *on { "on" } else { "off" })
-            }
-            Command::WhoElse
-            | Command::Logout
-            | Command::Help
-            | Command::Active
-            | Command::GroupList
-            | Command::WhoLastHr
-            | Command::Offline => f.write_str(&word),
-        }
     }
 }
 

@@ -234,6 +234,14 @@ impl ServerState {
         }
     }
 
+    /// `block`: the block list's rule, and what a block does beyond the block list (what the blocked
+    /// user left in the blocker's mailbox is discarded).
+    fn block(&mut self, conn: ConnId, me: UserId, user: &str, out: &mut Vec<Effect>) {
+        if let Some(b) = self.block_list().block(conn, me, user, out) {
+            self.mailboxes.discard_from(b.blocker, &b.blocked);
+        }
+    }
+
     fn presence(&self) -> Presence<'_> {
         Presence {
             config: &self.config,

@@ -2,12 +2,13 @@
 //! checked), then to the login, or once logged in, to the command table.
 
 use super::ServerState;
+use crate::protocol::command::command_table;
 use crate::protocol::{
     ByeReason, Command, CommandName, ErrorReply, ServerMsg, check_line, parse_command,
 };
 use crate::server::connections::flow::{Charged, Class, FlowLimits, Input, Offer, Release};
 use crate::server::connections::sessions::{Phase, Sessions};
-use crate::server::event::{ConnId, Effect, TimerId, send};
+use crate::server::event::{ConnId, Effect, TimerId, UserId, send};
 use crate::server::login::accounts::Accounts;
 use crate::server::login::addresses::{AddressKey, Addresses};
 use crate::server::login::rule::reprompt;
@@ -139,7 +140,7 @@ impl ServerState {
         }
     }
 
-    /// The command table: a logged-in user's line, to the rule that handles it.
+    /// A logged-in user's line, to the command table (`run`, from `protocol::command`).
     fn on_command_line(&mut self, conn: ConnId, line: &str, now: Timestamp, out: &mut Vec<Effect>) {
         let cmd = match parse_command(line) {
             Ok(cmd) => cmd,
@@ -154,63 +155,43 @@ impl ServerState {
         if !matches!(cmd, Command::Acks { .. }) {
             self.delivery().settle(conn, out);
         }
-        match cmd {
-            Command::Message { to, text } => self.messaging().message(conn, me, to, text, now, out),
-            Command::Broadcast { text } => self.messaging().broadcast(conn, me, text, out),
-            Command::Offline => self.messaging().offline(conn, me, out),
-            Command::Ack { id } => self.messaging().ack(conn, me, id, out),
-            Command::MessageGroup { group, text } => {
-                self.group_rules().message(conn, me, group, text, now, out)
-            }
-            Command::CreateGroup { group, members } => {
-                self.group_rules().create(conn, me, group, &members, out)
-            }
-            Command::GroupAdd { group, user } => self.group_rules().add(conn, me, group, user, out),
-            Command::GroupLeave { group } => self.group_rules().leave(conn, me, group, out),
-            Command::GroupMembers { group } => self.group_rules().members(conn, me, group, out),
-            Command::GroupList => self.group_rules().list(conn, me, out),
-            Command::WhoElse => self.presence().whoelse(conn, me, out),
-            Command::WhoElseSince { secs } => {
-                self.presence().whoelsesince(conn, me, secs, now, out)
-            }
-            Command::WhoLastHr => self.presence().whoelsesince(conn, me, 3600, now, out),
-            Command::Ping { user } => self.presence().ping(conn, me, user, now, out),
-            Command::Block { user } => {
-                if let Some(b) = self.block_list().block(conn, me, user, out) {
-                    self.mailboxes.discard_from(b.blocker, &b.blocked);
-                }
-            }
-            Command::Unblock { user } => self.block_list().unblock(conn, me, user, out),
-            Command::P2pPort { port } => self.brokering().p2pport(conn, port, out),
-            Command::StartPrivate { user } => {
-                self.brokering().startprivate(conn, me, user, now, out)
-            }
-            Command::Accept { user } => self.brokering().accept(conn, me, user, out),
-            Command::Decline { user } => self.brokering().decline(conn, me, user, out),
-            Command::StopPrivate { user } => self.brokering().stopprivate(conn, me, user, out),
-            Command::Receipts { on } => self.sessions.set_receipts(conn, on),
-            Command::Acks { on } => self.delivery().set_acks(conn, on, out),
-            Command::Logout => self.close_with(conn, ByeReason::Logout, now, out),
-            Command::Help => {
-                for command in CommandName::listed() {
-                    send(out, conn, ServerMsg::Help { command });
-                }
-            }
-            Command::KeysIdentity {
-                curve25519,
-                ed25519,
-            } => self
-                .key_rules()
-                .identity(conn, me, curve25519, ed25519, out),
-            Command::KeysAdd { keys } => self.key_rules().add(conn, me, &keys, out),
-            Command::KeysFallback { key } => self.key_rules().fallback(conn, me, key, out),
-            Command::KeysClaim { user } => self.key_rules().claim(conn, me, user, out),
-            Command::KeysShow { user } => self.key_rules().show(conn, user, out),
-            // The client reports private-chat use; resetting the idle clock (above) is the whole effect.
-            Command::Active => {}
-        }
+        let call = Call { conn, me, now, out };
+        self.run(cmd, call);
     }
 }
+
+/// A logged-in user's command, as the rule column of the command table sees it: `c` in its rows.
+struct Call<'o> {
+    conn: ConnId,
+    me: UserId,
+    now: Timestamp,
+    out: &'o mut Vec<Effect>,
+}
+
+/// The server's column of the command table (`protocol::command`): each command to its rule, `s` the
+/// state and `c` the [`Call`].
+macro_rules! define_rules {
+    ($( {
+        $m:tt $V:ident $decl:tt [$($f:ident)*] $word:tt $sub:tt $usage:tt $summary:tt $activity:tt
+        $listed:tt ($s:ident, $c:ident => $rule:expr)
+    } )*) => {
+        impl ServerState {
+            /// Carries out a logged-in user's command by the rule its row names.
+            #[allow(unused_variables)]
+            fn run(&mut self, cmd: Command<'_>, call: Call<'_>) {
+                match cmd {
+                    $( Command::$V { $($f),* } => {
+                        let $s = &mut *self;
+                        let $c = call;
+                        $rule;
+                    } )*
+                }
+            }
+        }
+    };
+}
+
+command_table!(define_rules);
 
 /// The class of `input` (a line of a logged-in user may be bookkeeping; before login every line is the
 /// login's) and the budgets it is charged to: its account's, once logged in, and its address's, as far
