@@ -1,0 +1,150 @@
+//! Logging in, in the model: the username, the password (three wrong ones in a row lock the account),
+//! registration, one session per user, and the session that begins.
+
+use super::{MAcks, MPhase, MStored, Model, Out};
+use natter_core::protocol::name::{check_password, check_username};
+use natter_core::protocol::{ByeReason, ErrorReply, Name, ServerMsg};
+use natter_core::server::{ConnId, MAX_FAILURES};
+
+impl Model {
+    pub(super) fn login_line(&mut self, conn: ConnId, input: &str, out: &mut Out) {
+        let phase = self.conns[&conn].phase.clone();
+        match phase {
+            MPhase::Username => self.username(conn, input, out),
+            MPhase::Password(user) => self.password(conn, &user, input, out),
+            MPhase::NewPassword(name) => self.new_password(conn, name, input, out),
+            MPhase::Online { .. } => unreachable!("login lines come before login"),
+        }
+    }
+
+    pub(super) fn username(&mut self, conn: ConnId, input: &str, out: &mut Out) {
+        if let Some((name, _)) = self.users.get_key_value(input) {
+            let name = name.clone();
+            if self.refuse_locked(conn, &name, out) {
+                return;
+            }
+            if self.user(&name).conn.is_some() {
+                out.send(conn, ErrorReply::AlreadyOnline);
+            } else {
+                self.set_phase(conn, MPhase::Password(name));
+            }
+        } else if let Err(e) = check_username(input) {
+            out.send(conn, ErrorReply::InvalidUsername(e));
+        } else if self.cfg.register {
+            match self.case_twin(input) {
+                Some(existing) => out.send(conn, ErrorReply::NameTooSimilar { existing }),
+                None => self.set_phase(conn, MPhase::NewPassword(Name::from(input))),
+            }
+        } else {
+            out.send(conn, ErrorReply::UnknownUser);
+        }
+        self.reprompt(conn, out);
+    }
+
+    /// The account, first in creation order, whose name equals `name` but for letter case.
+    pub(super) fn case_twin(&self, name: &str) -> Option<Name> {
+        self.order
+            .iter()
+            .find(|n| n.eq_ignore_ascii_case(name))
+            .cloned()
+    }
+
+    pub(super) fn refuse_locked(&mut self, conn: ConnId, user: &Name, out: &mut Out) -> bool {
+        if !self.is_locked(user) {
+            return false;
+        }
+        let until = self.user(user).locked_until.expect("locked");
+        let secs_left = (until.as_millis() - self.now.as_millis()).div_ceil(1000);
+        out.send(conn, ErrorReply::Locked { secs_left });
+        self.close(conn, ByeReason::Locked, out);
+        true
+    }
+
+    pub(super) fn password(&mut self, conn: ConnId, user: &Name, input: &str, out: &mut Out) {
+        if self.refuse_locked(conn, user, out) {
+            return;
+        }
+        if self.user(user).conn.is_some() {
+            out.send(conn, ErrorReply::AlreadyOnline);
+            self.set_phase(conn, MPhase::Username);
+            self.reprompt(conn, out);
+            return;
+        }
+        if self.user(user).password == input {
+            self.begin_session(conn, user, out);
+            return;
+        }
+        let block = self.cfg.block_duration_secs;
+        let now = self.now;
+        let u = self.user_mut(user);
+        u.failures += 1;
+        if u.failures < MAX_FAILURES {
+            let attempts_left = MAX_FAILURES - u.failures;
+            out.send(conn, ErrorReply::WrongPassword { attempts_left });
+            self.reprompt(conn, out);
+            return;
+        }
+        u.failures = 0;
+        u.locked_until = Some(now.plus_secs(block));
+        self.acknowledged_change();
+        out.send(conn, ErrorReply::LockedNow { secs: block });
+        self.close(conn, ByeReason::Locked, out);
+    }
+
+    pub(super) fn new_password(&mut self, conn: ConnId, name: Name, input: &str, out: &mut Out) {
+        if let Err(e) = check_password(input) {
+            out.send(conn, ErrorReply::InvalidPassword(e));
+            self.reprompt(conn, out);
+            return;
+        }
+        if self.users.contains_key(&name) {
+            out.send(conn, ErrorReply::NameTaken);
+            self.set_phase(conn, MPhase::Username);
+            self.reprompt(conn, out);
+            return;
+        }
+        if let Some(existing) = self.case_twin(&name) {
+            out.send(conn, ErrorReply::NameTooSimilar { existing });
+            self.set_phase(conn, MPhase::Username);
+            self.reprompt(conn, out);
+            return;
+        }
+        self.add_user(name.clone(), input.to_owned());
+        self.acknowledged_change();
+        out.send(conn, ServerMsg::Registered { user: name.clone() });
+        self.begin_session(conn, &name, out);
+    }
+
+    pub(super) fn begin_session(&mut self, conn: ConnId, user: &Name, out: &mut Out) {
+        let now = self.now;
+        let u = self.user_mut(user);
+        u.failures = 0;
+        u.conn = Some(conn);
+        let waiting: Vec<MStored> = u.stored().cloned().collect();
+        self.lazy_change();
+        self.set_phase(
+            conn,
+            MPhase::Online {
+                user: user.clone(),
+                last_cmd: now,
+                p2p: None,
+                sent_through: 0,
+                waiting,
+                replay: None,
+                warned: false,
+                receipts: false,
+                acks: MAcks::Undecided,
+                mail: 0,
+                watching: false,
+                since_watch: 0,
+            },
+        );
+        out.send(conn, ServerMsg::Welcome { user: user.clone() });
+        if let Some(k) = &self.user(user).keys {
+            let count = k.one_time.len();
+            out.send(conn, ServerMsg::KeysLeft { count });
+        }
+        self.pump(user, out);
+        self.announce(user, true, out);
+    }
+}
