@@ -4,13 +4,19 @@
 //!
 //! Like iroh-gossip's multi-node simulation, every node is driven by one loop with a seeded generator:
 //! each step of 20 ms lands what reached Redis, lets each node read what it may see, renew its lease
-//! and read the others', act on its deadlines, and carries out what it says; users type. Faults drawn
-//! from the seed: a node killed (its users lose their connection; a new node joins later, from the
-//! latest snapshot, as a late joiner), a node whose lease renewals fail, a node frozen for seconds, a
-//! node whose appends take seconds to reach Redis (a partition healing: they land after the others
-//! may have found it dead), a Redis stall, a Redis restart (answers to appends in flight lost: they
-//! are sent again, so some land twice), and snapshots small enough that the log is trimmed and a node
-//! left behind starts again.
+//! and read the others', act on its deadlines, and carries out what it says; users type. The faults
+//! are values ([`Fault`], `faults.rs`), drawn from the seed or scripted by a test by name and time
+//! ([`SimConfig::script`]): a node killed (its users lose their connection; a new node joins later,
+//! from the latest snapshot, as a late joiner), a node whose lease renewals fail, a node frozen for
+//! seconds, a node whose appends take seconds to reach Redis (a partition healing: they land after
+//! the others may have found it dead), a Redis stall, a Redis restart (answers to appends in flight
+//! lost: they are sent again, so some land twice); and snapshots are small enough that the log is
+//! trimmed and a node left behind starts again.
+//!
+//! The pieces: `redis.rs` (the simulated Redis), `users.rs` (each client's state and what it does with
+//! a line), `typing.rs` (what the users type each step), `faults.rs`, `reference.rs` (the reference
+//! model fed the log), `checks.rs` (the invariants on the log as it lands and at the end); the run
+//! itself, step by step, is here.
 //!
 //! Invariants, on every seed:
 //! - **replicas agree**: every live node, once it has read the whole log, has the same state (its
@@ -37,8 +43,11 @@
 //!   messages, as in one server (`reference`). Each client also checks what it alone can see
 //!   (never a message or presence from someone it blocked, nor a message of a group it left).
 
+mod checks;
+mod faults;
 mod redis;
 mod reference;
+mod typing;
 mod users;
 
 use std::collections::BTreeSet;
@@ -46,13 +55,14 @@ use std::collections::BTreeSet;
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 
+pub use self::faults::Fault;
 use self::redis::Redis;
 use self::reference::Reference;
-use self::users::{Acked, Pending, Reaction, Session, Told, User, receive};
+use self::users::{Acked, Reaction, User, receive};
 use super::invariants::Violation;
 use natter_core::protocol::ServerMsg;
-use natter_core::server::cluster::node::{Node, NodeConfig, ReadHold, Renewals, first_conn_id};
-use natter_core::server::cluster::{LogEventKind, ReplicaLog, snapshot};
+use natter_core::server::cluster::node::{Node, NodeConfig, ReadHold, Renewals};
+use natter_core::server::cluster::{ReplicaLog, snapshot};
 use natter_core::server::harness::START;
 use natter_core::server::{Account, Config, ConnId, Effect, Event, ServerState};
 use natter_core::time::Timestamp;
@@ -89,8 +99,11 @@ pub struct SimConfig {
     pub users: usize,
     /// Steps of `STEP_MS` with users typing and faults injected (then as many to settle).
     pub steps: usize,
-    /// Inject faults.
+    /// Inject faults drawn from the seed.
     pub faults: bool,
+    /// Faults named and timed by a test: each carried out once its time (milliseconds from the
+    /// start of the run, in order) has come, beside those drawn.
+    pub script: Vec<(u64, Fault)>,
     /// A `DELIVERED` message lost with its recipient's node is a failure too (on by default: the
     /// delivery acknowledgements close that loss).
     pub strict: bool,
@@ -103,6 +116,7 @@ impl Default for SimConfig {
             users: 6,
             steps: 1_500,
             faults: true,
+            script: Vec::new(),
             strict: true,
         }
     }
@@ -193,6 +207,8 @@ struct Sim {
     texts: u64,
     /// The state every node starts from on an empty log, as bytes.
     fresh: Vec<u8>,
+    /// The scripted faults not carried out yet, earliest first.
+    script: Vec<(u64, Fault)>,
     report: Report,
 }
 
@@ -235,12 +251,14 @@ pub fn run(seed: u64, cfg: &SimConfig) -> Result<Report, Violation> {
         next_conn: 0,
         texts: 0,
         fresh,
+        script: script(cfg),
         report: Report::default(),
     };
     for _ in 0..cfg.nodes {
         sim.join();
     }
     for _ in 0..cfg.steps {
+        sim.scripted();
         if cfg.faults {
             sim.inject();
         }
@@ -251,6 +269,17 @@ pub fn run(seed: u64, cfg: &SimConfig) -> Result<Report, Violation> {
     sim.check_end()?;
     sim.report.entries = sim.redis.highest_position();
     Ok(sim.report)
+}
+
+/// The run's scripted faults, earliest first; each must fall within the steps that inject faults.
+fn script(cfg: &SimConfig) -> Vec<(u64, Fault)> {
+    let mut script = cfg.script.clone();
+    script.sort_by_key(|(at, _)| *at);
+    let end = cfg.steps as u64 * STEP_MS;
+    if let Some((at, fault)) = script.iter().find(|(at, _)| *at >= end) {
+        panic!("the script's {fault:?} at {at} ms falls after the {end} ms of faults of this run");
+    }
+    script
 }
 
 /// The rules every node runs: the defaults, with a lockout short enough to end within a run, and
@@ -309,196 +338,6 @@ impl Sim {
 
     fn index_of(&self, id: u64) -> Option<usize> {
         self.nodes.iter().position(|n| n.node.id() == id)
-    }
-
-    /// Draws the faults of this step.
-    fn inject(&mut self) {
-        let now = self.now;
-        if self.nodes.len() > 1 && self.chance(600) {
-            let i = self.below(self.nodes.len() as u64) as usize;
-            let dead = self.nodes.remove(i);
-            self.report.kills += 1;
-            for u in &mut self.users {
-                if u.session.is_some_and(|s| s.node == dead.node.id()) {
-                    u.ended(false);
-                }
-            }
-        }
-        if self.nodes.len() < self.cfg.nodes && self.chance(3_000) {
-            self.join();
-        }
-        if !self.nodes.is_empty() && self.chance(500) {
-            let i = self.below(self.nodes.len() as u64) as usize;
-            let ms = 1_000 + self.below(7_000);
-            self.nodes[i].frozen_until = now.plus_millis(ms);
-            self.report.freezes += 1;
-        }
-        if !self.nodes.is_empty() && self.chance(500) {
-            let i = self.below(self.nodes.len() as u64) as usize;
-            let ms = 2_000 + self.below(6_000);
-            self.nodes[i].renewals_fail_until = now.plus_millis(ms);
-            self.report.lease_lapses += 1;
-        }
-        if !self.nodes.is_empty() && self.chance(300) {
-            let i = self.below(self.nodes.len() as u64) as usize;
-            self.nodes[i].slow_ms = 500 + self.below(7_000);
-            self.nodes[i].slow_until = now.plus_millis(1_000 + self.below(4_000));
-            self.report.slow_links += 1;
-        }
-        if self.chance(300) {
-            let ms = 100 + self.below(6_000);
-            self.redis.stalled_until = self.redis.stalled_until.max(now.plus_millis(ms));
-            self.report.stalls += 1;
-        }
-        if self.chance(300) {
-            let ms = 100 + self.below(2_000);
-            let landed = self.below(8) as usize;
-            self.redis.restart(now, ms, landed);
-            self.report.redis_restarts += 1;
-        }
-    }
-
-    /// Another user than `u`, at random.
-    fn other_than(&mut self, u: usize) -> usize {
-        let to = self.below(self.users.len() as u64 - 1) as usize;
-        if to >= u { to + 1 } else { to }
-    }
-
-    /// Each user's client may connect, send a message, block or unblock someone, make, join, leave
-    /// or write to a group, or log out.
-    fn users_type(&mut self) {
-        for u in 0..self.users.len() {
-            match self.users[u].session {
-                None => {
-                    if self.nodes.is_empty() || !self.chance(20_000) {
-                        continue;
-                    }
-                    // Now and then a user mistypes its password a few times running: at another
-                    // node each time, which must count as at one server.
-                    if !self.settling && self.users[u].fumbles == 0 && self.chance(40_000) {
-                        self.users[u].fumbles = 2 + self.below(2) as u32;
-                    }
-                    let mut i = self.below(self.nodes.len() as u64) as usize;
-                    if self.users[u].fumbles > 0
-                        && self.nodes.len() > 1
-                        && self.users[u].last_node == Some(self.nodes[i].node.id())
-                    {
-                        i = (i + 1) % self.nodes.len();
-                    }
-                    self.connect(u, i);
-                }
-                Some(s) if s.welcomed => {
-                    let r = self.below(1_000_000);
-                    let (line, pending) = match r {
-                        0..60_000 => {
-                            let to = self.other_than(u);
-                            self.texts += 1;
-                            let text = format!("m{}", self.texts);
-                            let line = format!("message {} {text}", self.users[to].name);
-                            (line, Pending::Message(to, text))
-                        }
-                        60_000..75_000 => {
-                            let g = self.below(GROUPS);
-                            self.texts += 1;
-                            (
-                                format!("message group g{g} gm{}", self.texts),
-                                Pending::Other,
-                            )
-                        }
-                        75_000..79_000 => {
-                            let whom = self.other_than(u);
-                            let name = self.users[whom].name.clone();
-                            let user = &mut self.users[u];
-                            // Unblocking counts from when it is typed, blocking from when it is
-                            // answered: if the answer is lost with the session, the client cannot
-                            // know whether it happened.
-                            let verb = match user.perhaps_blocked.contains(&name) {
-                                true => {
-                                    user.blocked.remove(&name);
-                                    user.unblocking.insert(name.clone());
-                                    "unblock"
-                                }
-                                false => {
-                                    user.perhaps_blocked.insert(name.clone());
-                                    "block"
-                                }
-                            };
-                            (format!("{verb} {name}"), Pending::Other)
-                        }
-                        79_000..81_000 => {
-                            let g = self.below(GROUPS);
-                            let mut line = format!("create group g{g}");
-                            for _ in 0..1 + self.below(3) {
-                                let m = self.other_than(u);
-                                line.push(' ');
-                                line.push_str(&self.users[m].name);
-                            }
-                            (line, Pending::Other)
-                        }
-                        81_000..84_000 => {
-                            let g = self.below(GROUPS);
-                            let whom = self.other_than(u);
-                            // Not someone it may have blocked: adding them is told to the members who
-                            // do not block them, so the adder would hear no answer.
-                            if self.users[u]
-                                .perhaps_blocked
-                                .contains(&self.users[whom].name)
-                            {
-                                continue;
-                            }
-                            (
-                                format!("group add g{g} {}", self.users[whom].name),
-                                Pending::Other,
-                            )
-                        }
-                        84_000..86_000 => (
-                            format!("group leave g{}", self.below(GROUPS)),
-                            Pending::Other,
-                        ),
-                        86_000..89_000 => {
-                            self.input(s.node, s.conn, WaitingInput::Line("logout".into()));
-                            continue;
-                        }
-                        _ => continue,
-                    };
-                    self.users[u].pending.push_back(pending);
-                    self.input(s.node, s.conn, WaitingInput::Line(line));
-                }
-                Some(_) => {}
-            }
-        }
-    }
-
-    /// User `u`'s client connects to the `i`th node and logs in, receipts on.
-    fn connect(&mut self, u: usize, i: usize) {
-        let node = self.nodes[i].node.id();
-        self.users[u].last_node = Some(node);
-        self.next_conn += 1;
-        let conn = ConnId(first_conn_id(node) + self.next_conn);
-        self.users[u].session = Some(Session {
-            node,
-            conn,
-            welcomed: false,
-        });
-        // Now and then a wrong password (not in the final round), and a few in a row when the user
-        // fumbles: wrong passwords typed at different nodes count together, and a lockout holds at
-        // every node.
-        let fumbling = self.users[u].fumbles > 0 && !self.settling;
-        if fumbling {
-            self.users[u].fumbles -= 1;
-        }
-        let wrong = fumbling || (!self.settling && self.chance(100_000));
-        let name = self.users[u].name.clone();
-        let password = match wrong {
-            true => "wrong".to_owned(),
-            false => self.users[u].password.clone(),
-        };
-        // Each user from an address of its own: the per-address limits hold as for any users.
-        let peer = std::net::SocketAddr::from(([127, 0, 0, 1 + u as u8], 40_000));
-        self.input(node, conn, WaitingInput::Open(peer));
-        for line in [name, password] {
-            self.input(node, conn, WaitingInput::Line(line));
-        }
     }
 
     /// An input of a user's client for its node: now, or when the node thaws.
@@ -826,221 +665,5 @@ impl Sim {
             self.users[u].ended(asked);
             self.input(node, conn, WaitingInput::Closed);
         }
-    }
-
-    /// A session the log ended takes nothing more: checked on what every copy of the core takes of
-    /// `event` (an event of `entry`), before it is fed. (A node found dead has its sessions ended, and
-    /// its later events are not taken until it is back.)
-    fn check_taken(
-        &mut self,
-        entry: &natter_core::server::cluster::LogEntry,
-        event: &LogEventKind,
-    ) -> Result<(), Violation> {
-        let (core, log) = &self.oracle;
-        if !log.takes(entry.node, event) {
-            return Ok(());
-        }
-        match event {
-            LogEventKind::Disconnected { conn } => {
-                self.ended.insert(*conn);
-            }
-            LogEventKind::NodeDead { node } => self
-                .ended
-                .extend(core.open_conns().into_iter().filter(|c| c.node() == *node)),
-            LogEventKind::Line { conn, line } if self.ended.contains(conn) => {
-                return Err(violation(
-                    name::ENDED_SESSION,
-                    format!(
-                        "log entry {}: a line of {conn} ({:?}) after the log ended its session",
-                        entry.position,
-                        String::from_utf8_lossy(line)
-                    ),
-                ));
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-
-    /// Faults over: every node thaws and renews, Redis answers, and the cluster runs until it is
-    /// quiet; then every user logs out and in again (collecting what was stored for it).
-    fn settle(&mut self) -> Result<(), Violation> {
-        let now = self.now;
-        self.redis.stalled_until = self.redis.stalled_until.min(now);
-        for n in &mut self.nodes {
-            n.frozen_until = now;
-            n.renewals_fail_until = now;
-            n.slow_until = now;
-        }
-        if self.nodes.is_empty() {
-            self.join();
-        }
-        for _ in 0..(12_000 / STEP_MS) {
-            self.step()?;
-        }
-        for u in 0..self.users.len() {
-            if let Some(s) = self.users[u].session {
-                self.input(s.node, s.conn, WaitingInput::Line("logout".into()));
-            }
-        }
-        for _ in 0..(2_000 / STEP_MS) {
-            self.step()?;
-        }
-        // Everyone logs in again (retrying while refused: a lockout or a throttle runs out).
-        self.settling = true;
-        for _ in 0..120 {
-            if self
-                .users
-                .iter()
-                .all(|u| u.session.is_some_and(|s| s.welcomed))
-            {
-                break;
-            }
-            for u in 0..self.users.len() {
-                if self.users[u].session.is_none() {
-                    let i = u % self.nodes.len();
-                    self.connect(u, i);
-                }
-            }
-            for _ in 0..(1_000 / STEP_MS) {
-                self.step()?;
-            }
-        }
-        for _ in 0..(2_000 / STEP_MS) {
-            self.step()?;
-        }
-        // A deadline may still fall due in those last steps (an acknowledgement's commit, a held
-        // presence), and its entry land after a node's last read: go on until every node has read
-        // the whole log, or a bound that only a log that never goes quiet reaches.
-        for _ in 0..(10_000 / STEP_MS) {
-            let end = self.redis.highest_position();
-            if self.redis.idle() && self.nodes.iter().all(|n| n.node.position() == end) {
-                break;
-            }
-            self.step()?;
-        }
-        Ok(())
-    }
-
-    fn check_end(&mut self) -> Result<(), Violation> {
-        if let Some(m) = &self.mismatch {
-            return Err(violation(name::ACKNOWLEDGED_KEPT, m.clone()));
-        }
-        if let Some(u) = self.users.iter().find(|u| u.broken.is_some()) {
-            return Err(violation(
-                name::SEEN_RULES,
-                format!(
-                    "{} (its last lines: {:?})",
-                    u.broken.clone().unwrap_or_default(),
-                    u.last
-                ),
-            ));
-        }
-        let nodes = &self.nodes;
-        self.reference
-            .all_shown(|c| nodes.iter().any(|n| n.node.is_own(c)))
-            .map_err(|e| violation(name::MODEL, e))?;
-        // Replicas agree: every node has read the whole log, and holds the same state.
-        let end = self.redis.highest_position();
-        let mut states = Vec::new();
-        for n in &self.nodes {
-            if n.node.position() != end {
-                return Err(violation(
-                    name::REPLICAS,
-                    format!(
-                        "node {} is at entry {} of {end} once all is quiet",
-                        n.node.id(),
-                        n.node.position()
-                    ),
-                ));
-            }
-            // Compared as values: a hash map's order in the bytes depends on its history (a node
-            // started from a snapshot built it anew), never on what it holds.
-            let state = serde_json::to_value((n.node.core(), n.node.log()))
-                .expect("the core's state is plain data that serde always encodes");
-            states.push((n.node.id(), state));
-        }
-        if let Some(n) = self.nodes.first() {
-            let running: BTreeSet<u64> = self.nodes.iter().map(|n| n.node.id()).collect();
-            if let Some(orphan) = n
-                .node
-                .core()
-                .open_conns()
-                .into_iter()
-                .find(|c| !running.contains(&c.node()))
-            {
-                return Err(violation(
-                    name::NO_ORPHANS,
-                    format!(
-                        "{orphan} is open at log entry {end}, but its node {} is not running",
-                        orphan.node()
-                    ),
-                ));
-            }
-        }
-        if let Some((first, bytes)) = states.first()
-            && let Some((other, _)) = states.iter().find(|(_, b)| b != bytes)
-        {
-            return Err(violation(
-                name::REPLICAS,
-                format!("nodes {first} and {other} hold different states at log entry {end}"),
-            ));
-        }
-        for u in &self.users {
-            for (text, times) in &u.shown {
-                self.report.shown += 1;
-                if *times > 1 {
-                    return Err(violation(
-                        name::SHOWN_ONCE,
-                        format!("{} was shown {text:?} {times} times", u.name),
-                    ));
-                }
-            }
-        }
-        for a in &self.acked {
-            let recipient = &self.users[a.to];
-            // Blocking a sender discards what it left for the blocker, stored or not.
-            if recipient.shown.contains_key(&a.text)
-                || self.reference.discarded_by_block.contains(&a.text)
-            {
-                continue;
-            }
-            let with_node = a.told == Told::Delivered
-                && self
-                    .delivered_to
-                    .get(&a.text)
-                    .is_some_and(|c| recipient.disrupted.contains(c));
-            if with_node && !self.cfg.strict {
-                self.report.lost_with_node.push(a.text.clone());
-                continue;
-            }
-            let kept = self.nodes.first().map(|n| {
-                n.node
-                    .core()
-                    .stored_messages(&recipient.name)
-                    .iter()
-                    .any(|m| m.text == a.text)
-            });
-            return Err(violation(
-                name::ACKNOWLEDGED_KEPT,
-                format!(
-                    "{:?} to {}, acknowledged to its sender as {:?}, was never shown (its \
-                     recipient: session {:?}, {} logins, disrupted {:?}, last sent {:?}; still in \
-                     its mailbox: {kept:?}; delivered to {:?}; the model sent it: {:?}; its \
-                     sender's last lines: {:?})",
-                    a.text,
-                    recipient.name,
-                    a.told,
-                    recipient.session,
-                    recipient.logins,
-                    recipient.disrupted,
-                    recipient.last,
-                    self.delivered_to.get(&a.text),
-                    self.reference.trail(&a.text),
-                    self.users[a.from].last,
-                ),
-            ));
-        }
-        Ok(())
     }
 }
