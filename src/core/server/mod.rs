@@ -37,25 +37,39 @@
 //! client only after the records are durable, and [`ServerState::restore`] rebuilds the durable state
 //! from them at start.
 //!
-//! # The core's parts
+//! # The core's parts, and its folders
 //!
-//! The state is made of parts that each own their data and keep their own invariants behind methods:
-//! `accounts` (names, passwords, lockout counters, indexed by a dense `UserId`), `sessions`
-//! (connections, their login phases and the flow of their lines, who is online where: at most one
-//! session per user), `blocks`, `mailboxes` (stored messages and their ids), `history` (last logouts,
-//! indexed for `whoelsesince`), `group_book` (groups and their members), `brokerage` (private-chat
-//! requests, brokered chats, the token generator), `key_directory` (the public keys clients published
-//! for end-to-end encryption), the login's per-address limits and password jobs, and the deadlines.
+//! The state is made of parts that each own their data and keep their own invariants behind methods,
+//! and rules, each handed for one call only the parts it touches. A folder holds one concern: its
+//! part (named for what it holds) and the rule that uses it (`rule.rs`, or named where there are
+//! several):
 //!
-//! Each rule lives in its own module and is handed, for one call, only the parts it touches: the
-//! `login` folder (prompts, lockout, duplicate sessions, registration, password jobs, per-address
-//! limits, passwords without their text), `messaging` (`message`, `broadcast`, mailbox, `ack`,
-//! `offline`), `groups`, `blocklist`, `presence` (announcements, `whoelse`, `whoelsesince`, `ping`),
-//! `private` (peer-to-peer brokering), `keys` (the key directory's commands), `idle` (the login and idle deadlines) and `flow` (flood
-//! control). A rule that leads to something beyond its parts (the login to a session or a closed
-//! connection, the flow to a flood) says so as a value, and the state carries it out; what spans the
-//! parts (a connection's life, its lines' way to the command table, the deadlines) is the state's own
-//! (`state.rs` and `state/`). No part or rule knows the state.
+//! | folder | parts | rules |
+//! |---|---|---|
+//! | `login/` | `accounts` (names, passwords, lockout counters, by a dense `UserId`), `addresses` (per-address limits), `jobs` (password jobs outstanding) | `rule` (the steps of a login), `passwords` (checks and hashes as jobs), `next_line` (what the next line will be taken as), `credentials`, `lookalike` |
+//! | `connections/` | `sessions` (connections, their login phases and the flow of their lines, who is online where), `backlog` (what may wait in each user's outbound queue) | `flow` (flood control), `idle` (the login and idle deadlines) |
+//! | `messages/` | `mailboxes` (each user's queue of stored and live messages, and their ids) | `rule` (`message`, `broadcast`, `offline`, `ack`), `delivery` (writing the queues out, the fate of a live message) |
+//! | `groups/` | `book` (groups and their members, both ways) | `rule` |
+//! | `blocklist/` | `blocks` (who blocks whom) | `rule` (`block`, `unblock`) |
+//! | `presence/` | `announced` (what the others were last told, rationed), `history` (last logouts) | `rule` (notices, `whoelse`, `whoelsesince`, `ping`) |
+//! | `private/` | `brokerage` (private-chat requests, brokered chats, the token generator) | `rule` (brokering) |
+//! | `keys/` | `directory` (the public keys clients published for end-to-end encryption) | `rule` |
+//!
+//! Below them are the core's words, each in a file of its own: [`event`] (what goes in and comes out,
+//! and the ids), [`record`], [`config`], `message` (a stored message), [`secret_shape`], `rate` (a
+//! rate with a burst) and `arguments` (a command argument that names a user). Above them is the
+//! state (`state.rs` and `state/`): what spans the parts (a connection's life, its lines' way to the
+//! command table, the deadlines, restoring, read-only views). A rule that leads to something beyond
+//! its parts (the login to a session or a closed connection, the flow to a flood, a block to the
+//! blocker's mailbox) says so as a value, and the state carries it out. No part or rule knows the
+//! state, and no folder imports one above it.
+//!
+//! The commands are declared in one table (`protocol::command`), whose `rule` column names each
+//! command's rule; `state/input.rs` expands it into the server's command table.
+//!
+//! [`cluster`] holds every pure piece a node of a cluster adds around the core (the node itself, the
+//! log's entries, a replica following the log, snapshots, the gates that keep passwords out of the
+//! log); it sits above the state, and nothing below it knows it.
 //!
 //! Between the core and the sockets, [`outbox`] says which records are committed when and which replies
 //! may leave, and [`pacing`] when to write; both are plain values with time passed in and deadlines of

@@ -8,11 +8,11 @@
 //! the wire (who blocks whom, which private-chat request is pending), they read it from the model.
 //!
 //! [`Invariants::check`] walks one step's lines in order and hands each to its family, a file each:
-//! [`sessions`] (lockout, one session per user, the idle timeout), [`delivery`] (offline delivery,
+//! `sessions` (lockout, one session per user, the idle timeout), `delivery` (offline delivery,
 //! what `STORED` and `DELIVERED` promise, acknowledgements, durability across a restart),
-//! [`blocks`] (nothing of a blocked user reaches the blocker), [`presence`] (presence notices,
-//! `whoelse`), [`private`] (private-chat addresses) and [`groups`] (group delivery). The ledgers and
-//! the step's own tallies ([`Step`]) are here.
+//! `blocks` (nothing of a blocked user reaches the blocker), `presence` (presence notices,
+//! `whoelse`), `private` (private-chat addresses) and `groups` (group delivery). The ledgers and
+//! the step's own tallies (`Step`) are here.
 
 mod blocks;
 mod delivery;

@@ -43,9 +43,9 @@
 //!   once `lazy_max` of them gathered. A crash in the middle of a batch's commit loses that batch and
 //!   every lazy change since the last commit, and none of the batch's lines are sent if it waited.
 //!
-//! One file per rule, as the server's core has them: [`login`], [`connections`] (a connection's
-//! life and deadlines), [`commands`] (a logged-in user's line, to the rule of its command),
-//! [`messages`], [`groups`], [`blocks`], [`presence`], [`private`], [`keys`], and [`commits`] (what
+//! One file per rule, as the server's core has them: `login`, `connections` (a connection's
+//! life and deadlines), `commands` (a logged-in user's line, to the rule of its command),
+//! `messages`, `groups`, `blocks`, `presence`, `private`, `keys`, and `commits` (what
 //! the store holds, and what a crash keeps); the model's state and what they share are here.
 
 mod blocks;

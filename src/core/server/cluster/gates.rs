@@ -3,7 +3,7 @@
 //!
 //! A node of a cluster appends what its users type to a log that every node reads and Redis keeps on
 //! disk; a password must not be in it. So the core can be given a password line as
-//! [`Event::SecretLine`](crate::server::Event::SecretLine): only its *shape* ([`SecretShape`]: is it text, is it
+//! [`Event::SecretLine`]: only its *shape* ([`SecretShape`]: is it text, is it
 //! a well-formed password), which is all the rules need, while the node that holds the connection
 //! keeps the text. When the core wants that password checked (at login) or hashed (a new account), it
 //! asks for the job without the text (`password: None`); only that node can do it, and the verdict or
