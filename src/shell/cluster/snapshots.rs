@@ -2,7 +2,7 @@
 //!
 //! One snapshot is kept (`<prefix>:snapshot`, a hash of its position and its bytes), stored only
 //! forwards: a snapshot older than the one stored is dropped (two nodes may both think it is their
-//! turn for a moment). The log is trimmed as far as the node says (`server::node`: up to its stored
+//! turn for a moment). The log is trimmed as far as the node says (`server::cluster::node`: up to its stored
 //! snapshot, no further than any live node has read), and never past the stored snapshot, which the
 //! script checks, so a node that is keeping up never loses an entry it has not read; one that fell
 //! behind further finds a hole in the numbers, and starts again from the snapshot.

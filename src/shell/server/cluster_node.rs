@@ -1,6 +1,6 @@
 //! A server that is one node of a cluster: the tasks that move its bytes to and from Redis.
 //!
-//! What the node decides is in `server::node` (the pure [`Node`](natter_core::server::cluster::node::Node)), driven by
+//! What the node decides is in `server::cluster::node` (the pure [`Node`](natter_core::server::cluster::node::Node)), driven by
 //! `node_engine`. The tasks here append what it asks to the Redis Stream (in order, retrying until Redis
 //! has them), read the whole stream back (everyone's events, in the one order) into the inbox, store
 //! the snapshots it hands over and trim the log as far as it says; a thread of its own renews this

@@ -1,4 +1,4 @@
-//! A cluster node's engine: the pure [`Node`] (`server::node`), which decides everything, and the
+//! A cluster node's engine: the pure [`Node`] (`server::cluster::node`), which decides everything, and the
 //! channels to the cluster's tasks (`cluster_node`), which carry out what it says.
 //!
 //! The node's own connections' events, and the log's entries the reader brings, are handed to the node;
