@@ -5,8 +5,8 @@
 //! Like iroh-gossip's multi-node simulation, every node is driven by one loop with a seeded generator:
 //! each step of 20 ms lands what reached Redis, lets each node read what it may see, renew its lease
 //! and read the others', act on its deadlines, and carries out what it says; users type. The faults
-//! are values ([`Fault`], `faults.rs`), drawn from the seed or scripted by a test by name and time
-//! ([`SimConfig::script`]): a node killed (its users lose their connection; a new node joins later,
+//! are values ([`Fault`], carried out by `inject.rs`), drawn from the seed or scripted by a test by
+//! name and time ([`SimConfig::script`]): a node killed (its users lose their connection; a new node joins later,
 //! from the latest snapshot, as a late joiner), a node whose lease renewals fail, a node frozen for
 //! seconds, a node whose appends take seconds to reach Redis (a partition healing: they land after
 //! the others may have found it dead), a Redis stall, a Redis restart (answers to appends in flight
@@ -14,9 +14,9 @@
 //! trimmed and a node left behind starts again.
 //!
 //! The pieces: `redis.rs` (the simulated Redis), `users.rs` (each client's state and what it does with
-//! a line), `typing.rs` (what the users type each step), `faults.rs`, `reference.rs` (the reference
-//! model fed the log), `checks.rs` (the invariants on the log as it lands and at the end); the run
-//! itself, step by step, is here.
+//! a line), `typing.rs` (what the users type each step), `fault.rs` and `inject.rs`, `reference.rs`
+//! (the reference model fed the log), `checks.rs` (the invariants on the log as it lands and at the
+//! end); the run itself, step by step, is here.
 //!
 //! Invariants, on every seed:
 //! - **replicas agree**: every live node, once it has read the whole log, has the same state (its
@@ -44,7 +44,8 @@
 //!   (never a message or presence from someone it blocked, nor a message of a group it left).
 
 mod checks;
-mod faults;
+mod fault;
+mod inject;
 mod redis;
 mod reference;
 mod typing;
@@ -55,7 +56,7 @@ use std::collections::BTreeSet;
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 
-pub use self::faults::Fault;
+pub use self::fault::Fault;
 use self::redis::Redis;
 use self::reference::Reference;
 use self::users::{Acked, Reaction, User, receive};

@@ -8,25 +8,26 @@ use crate::model::Model;
 use natter_core::protocol::{Name, ServerMsg};
 use natter_core::server::ConnId;
 
-/// No line carrying something of a user reaches a user who blocks them.
-pub(super) fn nothing_of_the_blocked(
-    conn: ConnId,
-    me: Option<&Name>,
-    msg: &ServerMsg,
-    model: &Model,
-) -> Checked {
-    if let (Some(me), Some(from)) = (me, sender_of(msg))
-        && model.blocks(me, from)
-    {
-        return fail(
-            name::BLACKLIST,
-            format!("{me} blocks {from}, yet {conn} ({me}) got {msg:?}"),
-        );
-    }
-    Ok(())
-}
-
 impl Invariants {
+    /// No line carrying something of a user reaches a user who blocks them.
+    pub(super) fn nothing_of_the_blocked(
+        &self,
+        conn: ConnId,
+        me: Option<&Name>,
+        msg: &ServerMsg,
+        model: &Model,
+    ) -> Checked {
+        if let (Some(me), Some(from)) = (me, sender_of(msg))
+            && model.blocks(me, from)
+        {
+            return fail(
+                name::BLACKLIST,
+                format!("{me} blocks {from}, yet {conn} ({me}) got {msg:?}"),
+            );
+        }
+        Ok(())
+    }
+
     /// `BLOCKED`: what the blocked user stored for the blocker is owed to nobody any more.
     pub(super) fn on_blocked(&mut self, conn: ConnId, me: Option<Name>, blocked: &Name) {
         // Blocking discards what the blocked user stored for the blocker: it is owed to

@@ -239,7 +239,7 @@ impl Invariants {
                 }
             };
             let me = self.sessions.get(&conn).map(|s| s.user.clone());
-            blocks::nothing_of_the_blocked(conn, me.as_ref(), msg, model)?;
+            self.nothing_of_the_blocked(conn, me.as_ref(), msg, model)?;
             match msg {
                 ServerMsg::Welcome { user } => {
                     self.on_welcome(conn, user, now, &mut step, model)?
@@ -264,7 +264,7 @@ impl Invariants {
                     self.registered.insert(user.clone());
                 }
                 ServerMsg::WhoElse { .. } | ServerMsg::WhoElseSince { .. } => {
-                    presence::on_whoelse(me, msg, model)?
+                    self.on_whoelse(me, msg, model)?
                 }
                 ServerMsg::PrivateAccepted { .. } | ServerMsg::PrivateExpect { .. } => {
                     self.on_private(conn, me.as_ref(), msg, facts, &mut step, model)?

@@ -2,7 +2,7 @@
 //! online users who neither block nor are blocked by its subject, and `whoelse` and `whoelsesince`
 //! answer what the model says.
 
-use super::{Checked, Step, fail, name};
+use super::{Checked, Invariants, Step, fail, name};
 use crate::model::Model;
 use natter_core::protocol::{Name, ServerMsg};
 use natter_core::server::ConnId;
@@ -43,30 +43,32 @@ impl Step<'_> {
     }
 }
 
-/// `WHOELSE` and `WHOELSESINCE`: what the model says.
-pub(super) fn on_whoelse(me: Option<Name>, msg: &ServerMsg, model: &Model) -> Checked {
-    match msg {
-        ServerMsg::WhoElse { users } => {
-            let me = me.expect("whoelse answers a logged-in user");
-            let want = model.whoelse(&me);
-            if users != &want {
-                return fail(
-                    name::WHOELSE,
-                    format!("whoelse for {me}: got {users:?}, want {want:?}"),
-                );
+impl Invariants {
+    /// `WHOELSE` and `WHOELSESINCE`: what the model says.
+    pub(super) fn on_whoelse(&self, me: Option<Name>, msg: &ServerMsg, model: &Model) -> Checked {
+        match msg {
+            ServerMsg::WhoElse { users } => {
+                let me = me.expect("whoelse answers a logged-in user");
+                let want = model.whoelse(&me);
+                if users != &want {
+                    return fail(
+                        name::WHOELSE,
+                        format!("whoelse for {me}: got {users:?}, want {want:?}"),
+                    );
+                }
             }
-        }
-        ServerMsg::WhoElseSince { secs, users } => {
-            let me = me.expect("whoelsesince answers a logged-in user");
-            let want = model.whoelsesince(&me, *secs);
-            if users != &want {
-                return fail(
-                    name::WHOELSE,
-                    format!("whoelsesince {secs} for {me}: got {users:?}, want {want:?}"),
-                );
+            ServerMsg::WhoElseSince { secs, users } => {
+                let me = me.expect("whoelsesince answers a logged-in user");
+                let want = model.whoelsesince(&me, *secs);
+                if users != &want {
+                    return fail(
+                        name::WHOELSE,
+                        format!("whoelsesince {secs} for {me}: got {users:?}, want {want:?}"),
+                    );
+                }
             }
+            _ => {}
         }
-        _ => {}
+        Ok(())
     }
-    Ok(())
 }

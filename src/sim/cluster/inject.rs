@@ -1,37 +1,8 @@
-//! The faults a cluster run injects, as values ([`Fault`]): drawn from the seed at every step, or
-//! scripted by a test by name and time ([`SimConfig::script`](super::SimConfig::script)). Either way
-//! one [`Sim::apply`] carries each out, so a scripted run meets exactly what a drawn one may.
+//! Injecting faults ([`Fault`]): drawing them from the seed at every step, taking the script's as
+//! their time comes, and carrying each out, whichever way it came.
 
 use super::Sim;
-
-/// One thing that goes wrong in a cluster (or a node that joins it late). Nodes are named by their
-/// number (the first node is 1).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Fault {
-    /// The node dies: its process stops, and its users lose their connection (they log in again
-    /// elsewhere). The other nodes find it dead once its lease runs out.
-    Kill { node: u64 },
-    /// A new node joins, from the latest snapshot (or from the start of the log), as a late joiner.
-    Join,
-    /// The node is frozen for `ms` (a stopped process, a long pause): it reads, renews and appends
-    /// nothing, and its users' input waits; then it thaws, perhaps past its lease.
-    Freeze { node: u64, ms: u64 },
-    /// The node's lease renewals fail for `ms`: past its fence deadline it stops serving.
-    LeaseLapse { node: u64, ms: u64 },
-    /// For `for_ms`, the node's appends take `delay_ms` to reach Redis, in order (a partition
-    /// healing, packets retransmitted), while its lease renewals, on a connection of their own, work.
-    SlowLink {
-        node: u64,
-        delay_ms: u64,
-        for_ms: u64,
-    },
-    /// Redis answers nothing for `ms`.
-    RedisStall { ms: u64 },
-    /// Redis restarts, down for `down_ms`: of the appends in flight, the first `landed` are stored
-    /// and their answers lost, the rest are not; their nodes send them all again once it is back, so
-    /// some land twice.
-    RedisRestart { down_ms: u64, landed: usize },
-}
+use super::fault::Fault;
 
 impl Sim {
     /// Draws this step's faults from the seed, each carried out as it is drawn (a join depends on
