@@ -3,8 +3,8 @@
 # one table with ratios. docs/PERFORMANCE.md ("Against ngircd and InspIRCd", "Against a do-nothing
 # relay") explains the figures and the servers' settings.
 #
-#   scripts/bench-peers.sh            the full run (about 25 minutes on 2 cores)
-#   scripts/bench-peers.sh --quick    small sizes, about 2 minutes: checks the harness, not the servers
+#   scripts/bench-peers.sh            the full run (30-45 minutes on 2 cores)
+#   scripts/bench-peers.sh --quick    small sizes, about 5 minutes: checks the harness, not the servers
 #
 # Environment: BENCH_SERVERS="natter natter-tls relay relay-tls ngircd ngircd-tls inspircd inspircd-tls"
 # picks the servers (the -tls ones: every workload over TLS, each on an ECDSA P-256 certificate;
@@ -27,7 +27,7 @@ for arg in "$@"; do
     case "$arg" in
         --quick) QUICK=1 ;;
         -h | --help)
-            sed -n '2,15p' "$0"
+            sed -n '2,21p' "$0"
             exit 0
             ;;
         *)
