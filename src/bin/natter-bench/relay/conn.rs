@@ -145,12 +145,21 @@ impl Conn {
             return Ok(());
         }
         if let Some(tls) = self.tls.as_mut() {
-            if !self.out.is_empty() {
-                // Held by the session until the handshake is done, then sealed into records.
-                tls.writer().write_all(&self.out)?;
-                self.out = Vec::new();
-            }
-            while tls.wants_write() {
+            loop {
+                // Plaintext into the session (held until the handshake is done, then sealed into
+                // records), as much as its buffer takes; the rest waits here.
+                if self.out_pos < self.out.len() {
+                    self.out_pos += tls.writer().write(&self.out[self.out_pos..])?;
+                    if self.out_pos == self.out.len() {
+                        self.out = Vec::new();
+                        self.out_pos = 0;
+                    }
+                }
+                if !tls.wants_write() {
+                    // Nothing sealed to send: done, or the session takes no more until the
+                    // handshake moves on (a later read lists the connection again).
+                    return Ok(());
+                }
                 match tls.write_tls(&mut &self.sock) {
                     Ok(_) => {}
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -161,7 +170,6 @@ impl Conn {
                     Err(e) => return Err(e),
                 }
             }
-            return Ok(());
         }
         while self.out_pos < self.out.len() {
             match (&self.sock).write(&self.out[self.out_pos..]) {

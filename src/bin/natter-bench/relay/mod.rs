@@ -239,11 +239,9 @@ impl Relay {
                 }
             }
         }
-        // A TLS handshake's answer, or an alert, waits in the session.
-        if self.conns[slot]
-            .as_ref()
-            .is_some_and(|c| c.tls.as_ref().is_some_and(|t| t.wants_write()))
-        {
+        // A TLS handshake's answer or an alert waits in the session, or plaintext the session could
+        // not take before its handshake moved on.
+        if self.conns[slot].as_ref().is_some_and(Conn::wants_write) {
             self.mark(slot);
         }
     }
