@@ -227,15 +227,15 @@ pub const CLIENT_WORDS: &[ClientWord] = &[
         usage: TRUST_USAGE,
         summary: "accept <user>'s changed encryption key: exactly the one whose safety number starts with <digits>",
         full_screen_only: false,
-        meaning: Meaning::Alias(|args| {
-            match args.split_whitespace().collect::<Vec<_>>()[..] {
+        meaning: Meaning::Alias(
+            |args| match args.split_whitespace().collect::<Vec<_>>()[..] {
                 [user, digits] => Ok(Input::Keys(KeyCommand::Trust {
                     user: user_arg(user, TRUST_USAGE)?,
                     digits: digits_arg(digits, TRUST_USAGE)?,
                 })),
                 _ => Err(InputError::Client(ClientError::Usage(TRUST_USAGE))),
-            }
-        }),
+            },
+        ),
     },
     ClientWord {
         word: "reject",
@@ -466,9 +466,7 @@ pub fn help_rows(full_screen: bool) -> Vec<(&'static str, &'static str)> {
         CLIENT_WORDS
             .iter()
             .filter(|w| {
-                !w.usage.is_empty()
-                    && !w.full_screen_only
-                    && matches!(w.meaning, Meaning::Alias(_))
+                !w.usage.is_empty() && !w.full_screen_only && matches!(w.meaning, Meaning::Alias(_))
             })
             .map(|w| (w.usage, w.summary)),
     );
@@ -756,7 +754,12 @@ mod tests {
                 digits: "99999".into()
             }))
         );
-        for bad in ["verify bob yes", "trust bob", "trust bob 123", "verify bob yes abcde"] {
+        for bad in [
+            "verify bob yes",
+            "trust bob",
+            "trust bob 123",
+            "verify bob yes abcde",
+        ] {
             assert!(
                 matches!(prompt(bad), Err(InputError::Client(ClientError::Usage(_)))),
                 "{bad}"

@@ -101,7 +101,10 @@ impl Outgoing {
 
     /// Like [`Self::answered`], with the text to encrypt again when the answer is `stale-key`.
     pub(super) fn answer(&mut self, msg: &ServerMsg) -> Option<Answer> {
-        let stale = matches!(msg, ServerMsg::Error(crate::protocol::ErrorReply::StaleKey { .. }));
+        let stale = matches!(
+            msg,
+            ServerMsg::Error(crate::protocol::ErrorReply::StaleKey { .. })
+        );
         let settled = |p: Pending, outcome| Answer {
             seq: p.seq,
             outcome,

@@ -248,41 +248,39 @@ impl ClientState {
         out: &mut Vec<Effect>,
     ) -> Option<Item> {
         let mark = |text: String| {
-            if late {
-                format!("{LATE} {text}")
-            } else {
-                text
-            }
+            if late { format!("{LATE} {text}") } else { text }
         };
         let Some(e2e) = self.e2e.as_mut() else {
-            return Some(match msg {
-                ServerMsg::Message {
-                    id,
-                    sent_at,
-                    from,
-                    text,
-                } => ServerMsg::Message {
-                    id,
-                    sent_at,
-                    from,
-                    text: mark(text),
-                },
-                ServerMsg::GroupMessage {
-                    id,
-                    sent_at,
-                    group,
-                    from,
-                    text,
-                } => ServerMsg::GroupMessage {
-                    id,
-                    sent_at,
-                    group,
-                    from,
-                    text: mark(text),
-                },
-                other => other,
-            }
-            .into());
+            return Some(
+                match msg {
+                    ServerMsg::Message {
+                        id,
+                        sent_at,
+                        from,
+                        text,
+                    } => ServerMsg::Message {
+                        id,
+                        sent_at,
+                        from,
+                        text: mark(text),
+                    },
+                    ServerMsg::GroupMessage {
+                        id,
+                        sent_at,
+                        group,
+                        from,
+                        text,
+                    } => ServerMsg::GroupMessage {
+                        id,
+                        sent_at,
+                        group,
+                        from,
+                        text: mark(text),
+                    },
+                    other => other,
+                }
+                .into(),
+            );
         };
         let mut outs = Vec::new();
         let item = match msg {
@@ -480,9 +478,7 @@ impl ClientState {
                     e2e.members_known(group, &mut outs);
                 }
             }
-            ServerMsg::GroupJoined { group, user, .. } => {
-                e2e.member_joined(group, user, &mut outs)
-            }
+            ServerMsg::GroupJoined { group, user, .. } => e2e.member_joined(group, user, &mut outs),
             ServerMsg::GroupLeft { group, user } => e2e.member_left(group, user, &mut outs),
             ServerMsg::Presence { user, online: true } => e2e.on_online(user, &mut outs),
             _ => {}
@@ -596,7 +592,11 @@ impl ClientState {
                     "{waiting} message{} still wait{} (for encryption keys, a decision about a changed key, or a group's members); kept on this device, {} when you next log in.",
                     if waiting == 1 { "" } else { "s" },
                     if waiting == 1 { "s" } else { "" },
-                    if waiting == 1 { "it is sent" } else { "they are sent" },
+                    if waiting == 1 {
+                        "it is sent"
+                    } else {
+                        "they are sent"
+                    },
                 )),
             );
         }

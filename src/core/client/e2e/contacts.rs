@@ -232,8 +232,15 @@ mod tests {
         assert_eq!(book.meet(&bob, &id("c2", "e2")), Met::Changed);
         assert_eq!(book.reject("bob"), Ok(id("c2", "e2")));
         assert!(!book.is_changed("bob"));
-        assert_eq!(book.current("bob"), Some(&id("c1", "e1")), "the old key stays");
-        assert_eq!(book.reject("bob"), Err(ContactError::NotChanged(bob.clone())));
+        assert_eq!(
+            book.current("bob"),
+            Some(&id("c1", "e1")),
+            "the old key stays"
+        );
+        assert_eq!(
+            book.reject("bob"),
+            Err(ContactError::NotChanged(bob.clone()))
+        );
         // Verifying a key other than the one pinned (or changed to) is refused.
         assert_eq!(
             book.set_verified("bob", &id("c9", "e9"), true),

@@ -196,6 +196,10 @@ impl E2e {
         out: &mut Vec<Out>,
     ) {
         let Some(key) = key else {
+            if self.checking.remove(user) && !self.showing.contains(user) {
+                self.meet(user, &identity, out);
+                return;
+            }
             if !self.showing.remove(user) {
                 return;
             }
@@ -228,8 +232,7 @@ impl E2e {
         }
         match self.meet(user, &identity, out) {
             Met::Changed | Met::StillChanged => {
-                self.changed_claims
-                    .insert(user.clone(), (identity, key));
+                self.changed_claims.insert(user.clone(), (identity, key));
                 self.holds.insert(user.clone(), Wait::Changed);
                 self.leave_out_of_pending_groups(user, LeftOut::KeyChanged, out);
                 return;
@@ -346,6 +349,7 @@ impl E2e {
     /// published keys stays waiting, and the user is asked whether to send it unencrypted; for a
     /// user whose keys were pinned, the server is not believed and nothing goes unencrypted.
     pub fn on_no_keys(&mut self, user: &Name, out: &mut Vec<Out>) {
+        self.checking.remove(user);
         if self.showing.remove(user) {
             if *user == self.me {
                 return self.on_home(None, out);
@@ -362,7 +366,11 @@ impl E2e {
             return;
         }
         self.retried.remove(user);
-        let why = if pinned { Wait::Withdrawn } else { Wait::NoKeys };
+        let why = if pinned {
+            Wait::Withdrawn
+        } else {
+            Wait::NoKeys
+        };
         self.holds.insert(user.clone(), why);
         self.tell_waiting(user, why, out);
         self.leave_out_of_pending_groups(user, LeftOut::NoKeys, out);
@@ -601,13 +609,20 @@ impl E2e {
         out: &mut Vec<Out>,
     ) -> Received {
         if self.home != Home::Here {
-            if !self.stale_held.iter().any(|(f, d)| f == from && *d == digest) {
+            if !self
+                .stale_held
+                .iter()
+                .any(|(f, d)| f == from && *d == digest)
+            {
                 self.stale_held.push((from.clone(), digest));
             }
-            out.push(Out::Note(Note::ForOtherDevice {
-                from: from.clone(),
-                held: true,
-            }));
+            // Before the server said which device holds the account, said with its answer.
+            if matches!(self.home, Home::Elsewhere(_)) {
+                out.push(Out::Note(Note::ForOtherDevice {
+                    from: from.clone(),
+                    held: true,
+                }));
+            }
             return Received::OtherDevice;
         }
         let peer = self.peers.entry(from.clone()).or_default();

@@ -43,8 +43,14 @@ pub const PREFIX: &str = crate::protocol::keys::E2E_PREFIX;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Envelope {
     /// An Olm message for the device whose Curve25519 identity key is `to`.
-    Olm { to: String, message: OlmMessage },
-    Group { session_id: String, body: Vec<u8> },
+    Olm {
+        to: String,
+        message: OlmMessage,
+    },
+    Group {
+        session_id: String,
+        body: Vec<u8>,
+    },
 }
 
 /// Why a text that starts with the prefix could not be read.
@@ -126,10 +132,15 @@ pub struct Proof {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Body {
     Text(String),
-    GroupKey { group: Name, session_key: String },
+    GroupKey {
+        group: Name,
+        session_key: String,
+    },
     /// The recipient could not read the sender's message with this ciphertext digest: it was for a
     /// device of the recipient's that is gone.
-    Unreadable { digest: String },
+    Unreadable {
+        digest: String,
+    },
 }
 
 /// An Olm plaintext, decoded.

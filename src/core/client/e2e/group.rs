@@ -273,7 +273,12 @@ impl E2e {
 
     /// [`Self::members_known`] for every group whose messages wait for its members.
     pub(super) fn members_known_all(&mut self, out: &mut Vec<Out>) {
-        let groups: BTreeSet<Name> = self.outbox.unlisted.iter().map(|(g, _)| g.clone()).collect();
+        let groups: BTreeSet<Name> = self
+            .outbox
+            .unlisted
+            .iter()
+            .map(|(g, _)| g.clone())
+            .collect();
         for g in groups {
             self.members_known(&g, out);
         }

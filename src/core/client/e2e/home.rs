@@ -32,6 +32,7 @@ impl E2e {
     /// account; what to publish depends on the answer ([`Self::on_home`]).
     pub fn on_login(&mut self, out: &mut Vec<Out>) {
         self.showing.clear();
+        self.checking.clear();
         self.claims.clear();
         self.retried.clear();
         self.home = Home::Asking;
@@ -49,8 +50,33 @@ impl E2e {
                 if first {
                     out.push(Out::Note(Note::Elsewhere { fingerprint }));
                 }
+                // What came for it before the answer stays on the server for it.
+                let mut told = Vec::new();
+                for (from, _) in &self.stale_held {
+                    if !told.contains(from) {
+                        told.push(from.clone());
+                        out.push(Out::Note(Note::ForOtherDevice {
+                            from: from.clone(),
+                            held: true,
+                        }));
+                    }
+                }
             }
-            _ => self.settle_here(out),
+            _ => {
+                // Messages for a device of this account that is gone, seen before the answer: their
+                // senders are asked to send them again.
+                let mut told = Vec::new();
+                for (from, _) in &self.stale_held {
+                    if !told.contains(from) {
+                        told.push(from.clone());
+                        out.push(Out::Note(Note::ForOtherDevice {
+                            from: from.clone(),
+                            held: false,
+                        }));
+                    }
+                }
+                self.settle_here(out)
+            }
         }
     }
 
@@ -61,7 +87,18 @@ impl E2e {
             Home::Asking => return Err(MoveError::NotKnownYet),
             Home::Elsewhere(_) => {}
         }
-        let bounced = self.stale_held.len();
+        out.push(Out::Note(Note::Moved {
+            bounced: self.stale_held.len(),
+        }));
+        self.settle_here(out);
+        Ok(())
+    }
+
+    /// This device holds the account: publish, send what waited (asking again for every contact's
+    /// keys it waits for, and asking the senders of messages for a device of this account that is
+    /// gone to send them again), and acknowledge what was shown.
+    fn settle_here(&mut self, out: &mut Vec<Out>) {
+        self.home = Home::Here;
         for (from, digest) in std::mem::take(&mut self.stale_held) {
             self.outbox
                 .direct
@@ -70,15 +107,6 @@ impl E2e {
                 .push(Waiting::Unreadable(digest));
         }
         self.save_outbox(out);
-        out.push(Out::Note(Note::Moved { bounced }));
-        self.settle_here(out);
-        Ok(())
-    }
-
-    /// This device holds the account: publish, send what waited (asking again for every contact's
-    /// keys it waits for), and acknowledge what was shown.
-    fn settle_here(&mut self, out: &mut Vec<Out>) {
-        self.home = Home::Here;
         match self.device.login_lines(&*self.engine, &self.me) {
             Ok(lines) => {
                 self.save_device(out);
@@ -116,6 +144,10 @@ impl E2e {
         }
         if self.contacts.is_changed(user) {
             self.holds.insert(user.clone(), Wait::Changed);
+            // Looked at again (without taking a one-time key): a further change is announced too.
+            if self.checking.insert(user.clone()) {
+                out.push(Out::Keys(format!("keys show {user}")));
+            }
             return;
         }
         self.holds.remove(user);

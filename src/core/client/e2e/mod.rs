@@ -59,9 +59,9 @@ mod home;
 pub mod megolm;
 pub mod notes;
 pub mod olm;
-pub mod outbox;
 #[cfg(feature = "vodozemac")]
 pub mod olm_engine;
+pub mod outbox;
 pub mod safety;
 pub mod store;
 mod trust;
@@ -73,8 +73,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 pub use direct::{SendClearError, SignedKey};
-pub use home::MoveError;
 pub use engine::{Engine, EngineError, Identity};
+pub use home::MoveError;
 pub use notes::{LeftOut, Note, Protection, Wait};
 pub use store::Part;
 
@@ -184,9 +184,7 @@ pub enum Refusal {
     Rejected(Name),
     #[error("{0} has no encryption keys and is pinned by nobody: use '/sendclear {0}'.")]
     NeverPinned(Name),
-    #[error(
-        "{0}'s keys were pinned: nothing goes to {0} unencrypted, whatever the server says."
-    )]
+    #[error("{0}'s keys were pinned: nothing goes to {0} unencrypted, whatever the server says.")]
     Pinned(Name),
     #[error("encryption failed: {0}")]
     Engine(EngineError),
@@ -250,6 +248,9 @@ pub struct E2e {
     changed_claims: BTreeMap<Name, (Identity, SignedKey)>,
     /// Users whose `keys show` answer is wanted for `verify` (or this user, to know [`Home`]).
     showing: BTreeSet<Name>,
+    /// Contacts whose key changed, undecided, looked at again at login (`keys show`), so that a
+    /// further change is announced too.
+    checking: BTreeSet<Name>,
     /// The identity whose safety number was last shown, per user: what `verify ... yes` and `trust`
     /// act on.
     shown: BTreeMap<Name, Identity>,
@@ -341,6 +342,7 @@ impl E2e {
             holds: BTreeMap::new(),
             changed_claims: BTreeMap::new(),
             showing: BTreeSet::new(),
+            checking: BTreeSet::new(),
             shown: BTreeMap::new(),
             proof: None,
             retried: BTreeSet::new(),

@@ -448,12 +448,20 @@ impl std::fmt::Display for Note {
             Note::Protection { to, state } => {
                 let to = conversation(to);
                 match state {
+                    Protection::Encrypted if to.starts_with("group ") => write!(
+                        f,
+                        "Messages with {to} are end-to-end encrypted ('/sharedwith {}' lists who gets them).",
+                        &to["group ".len()..]
+                    ),
                     Protection::Encrypted => write!(
                         f,
-                        "Messages with {to} are end-to-end encrypted (keys not compared: '/verify')."
+                        "Messages with {to} are end-to-end encrypted (keys not compared: '/verify {to}')."
                     ),
                     Protection::Verified => {
-                        write!(f, "Messages with {to} are end-to-end encrypted, verified ✓.")
+                        write!(
+                            f,
+                            "Messages with {to} are end-to-end encrypted, verified ✓."
+                        )
                     }
                     Protection::KeyChanged => write!(
                         f,

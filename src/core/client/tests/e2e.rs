@@ -249,10 +249,7 @@ fn two_clients_talk_encrypted_through_a_server_that_sees_only_ciphertext() {
         text: "please send the code".into(),
     });
     assert!(
-        messages(&alice)
-            .last()
-            .unwrap()
-            .contains("MAY BE FORGED"),
+        messages(&alice).last().unwrap().contains("MAY BE FORGED"),
         "{:?}",
         alice.shown
     );
@@ -275,7 +272,10 @@ fn two_clients_talk_encrypted_through_a_server_that_sees_only_ciphertext() {
     assert_eq!(a, number(&bob).unwrap().0);
     alice.typed("verify bob yes");
     assert!(
-        matches!(&alice.shown.last(), Some(Item::Error(ClientError::Usage(_)))),
+        matches!(
+            &alice.shown.last(),
+            Some(Item::Error(ClientError::Usage(_)))
+        ),
         "the digits are needed"
     );
     alice.typed(&format!("verify bob yes {digits}"));
@@ -303,13 +303,20 @@ fn a_message_to_a_user_without_keys_waits_and_goes_in_clear_only_when_the_sender
         "nothing in clear unasked"
     );
     assert!(
-        notes(&alice)
-            .iter()
-            .any(|n| matches!(n, Note::Waiting { why: Wait::NoKeys, .. })),
+        notes(&alice).iter().any(|n| matches!(
+            n,
+            Note::Waiting {
+                why: Wait::NoKeys,
+                ..
+            }
+        )),
         "{:?}",
         alice.shown
     );
-    assert!(shown_text(&alice).contains("'/sendclear carol'"), "the hint in its slash form");
+    assert!(
+        shown_text(&alice).contains("'/sendclear carol'"),
+        "the hint in its slash form"
+    );
     alice.typed("sendclear carol");
     server.serve("alice", &mut alice, &mut BTreeMap::new());
     assert!(
@@ -334,7 +341,10 @@ fn a_claim_answered_blocked_by_is_not_waited_for_and_after_unblock_messages_go()
     assert!(
         notes(&alice).iter().any(|n| matches!(
             n,
-            Note::NotSent { why: crate::client::e2e::Refusal::BlockedBy(_), .. }
+            Note::NotSent {
+                why: crate::client::e2e::Refusal::BlockedBy(_),
+                ..
+            }
         )),
         "{:?}",
         alice.shown
@@ -344,7 +354,12 @@ fn a_claim_answered_blocked_by_is_not_waited_for_and_after_unblock_messages_go()
         "nothing left waiting for an answer that came"
     );
     server.blocks.clear();
-    server.said("alice", &mut alice, "message bob two", Some(("bob", &mut bob)));
+    server.said(
+        "alice",
+        &mut alice,
+        "message bob two",
+        Some(("bob", &mut bob)),
+    );
     assert_eq!(messages(&bob), vec!["alice: two".to_owned()]);
 }
 
@@ -353,7 +368,12 @@ fn a_message_refused_as_for_a_device_gone_is_encrypted_again_for_the_new_one_onc
     let mut server = Server::default();
     let mut alice = server.join("alice");
     let mut bob = server.join("bob");
-    server.said("alice", &mut alice, "message bob hello", Some(("bob", &mut bob)));
+    server.said(
+        "alice",
+        &mut alice,
+        "message bob hello",
+        Some(("bob", &mut bob)),
+    );
     assert_eq!(messages(&bob), vec!["alice: hello".to_owned()]);
     // bob moves: a new device's keys replace the old ones at the server.
     let mut bob = with_keys("bob");
@@ -363,18 +383,28 @@ fn a_message_refused_as_for_a_device_gone_is_encrypted_again_for_the_new_one_onc
     bob.clear();
     alice.clear();
     // alice's session is with the old device: refused (stale-key), claimed, the change shown.
-    server.said("alice", &mut alice, "message bob still there?", Some(("bob", &mut bob)));
+    server.said(
+        "alice",
+        &mut alice,
+        "message bob still there?",
+        Some(("bob", &mut bob)),
+    );
     assert!(messages(&bob).is_empty(), "nothing unreadable reached bob");
     let changed = notes(&alice)
         .into_iter()
         .find_map(|n| match n {
-            Note::KeyChanged { confirm, waiting, .. } => Some((confirm, waiting)),
+            Note::KeyChanged {
+                confirm, waiting, ..
+            } => Some((confirm, waiting)),
             _ => None,
         })
         .unwrap_or_else(|| panic!("{:?}", alice.shown));
     assert_eq!(changed.1, 1, "the refused message waits");
     assert!(
-        !alice.shown.iter().any(|i| matches!(i, Item::Server(ServerMsg::Error(_)))),
+        !alice
+            .shown
+            .iter()
+            .any(|i| matches!(i, Item::Server(ServerMsg::Error(_)))),
         "said by the notes, not as a bare error"
     );
     server.said(
@@ -459,7 +489,12 @@ fn each_conversation_says_how_it_is_protected() {
     let mut server = Server::default();
     let mut alice = server.join("alice");
     let mut bob = server.join("bob");
-    server.said("alice", &mut alice, "message bob hi", Some(("bob", &mut bob)));
+    server.said(
+        "alice",
+        &mut alice,
+        "message bob hi",
+        Some(("bob", &mut bob)),
+    );
     assert!(notes(&alice).contains(&Note::Protection {
         to: Conversation::User(name("bob")),
         state: Protection::Encrypted
@@ -499,7 +534,11 @@ fn each_conversation_says_how_it_is_protected() {
     server.serve("carol", &mut carol, &mut BTreeMap::new());
     carol.typed("/query dave");
     carol.enter("hello dave");
-    assert!(carol.screen().title().contains("[e2e]"), "{}", carol.screen().title());
+    assert!(
+        carol.screen().title().contains("[e2e]"),
+        "{}",
+        carol.screen().title()
+    );
     let bar: String = carol
         .screen()
         .status_bar(200, START, "12:00")
@@ -518,5 +557,14 @@ fn a_keys_line_nobody_asked_for_is_ignored() {
     drop(mallory);
     alice.server_raw(format!("KEYS bob {id} -").as_bytes());
     assert!(alice.take_shown().is_empty());
-    assert!(alice.state.e2e.as_ref().unwrap().contacts().get("bob").is_none());
+    assert!(
+        alice
+            .state
+            .e2e
+            .as_ref()
+            .unwrap()
+            .contacts()
+            .get("bob")
+            .is_none()
+    );
 }

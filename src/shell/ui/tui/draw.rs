@@ -40,8 +40,7 @@ pub fn draw(frame: &mut Frame<'_>, screen: &Screen, now: Timestamp) {
     ])
     .areas(frame.area());
     frame.render_widget(
-        Paragraph::new(screen.title())
-            .style(Style::new().add_modifier(Modifier::REVERSED)),
+        Paragraph::new(screen.title()).style(Style::new().add_modifier(Modifier::REVERSED)),
         title,
     );
     let names = screen.nicks();

@@ -50,7 +50,10 @@ fn two_devices_talk_and_the_server_sees_only_ciphertext() {
     }
     // The pins: each side pinned the other's identity on first use.
     let bob_id = net.e2e("bob").identity().clone();
-    assert_eq!(net.e2e("alice").contacts().get("bob").unwrap().pinned, bob_id);
+    assert_eq!(
+        net.e2e("alice").contacts().get("bob").unwrap().pinned,
+        bob_id
+    );
     assert!(net.e2e("alice").outbox().is_empty(), "nothing waits");
 }
 
@@ -90,7 +93,8 @@ fn a_first_message_to_an_offline_user_uses_a_claimed_key_and_the_fallback_when_n
     net.reopen("bob");
     net.reopen("bob");
     assert_eq!(
-        net.directory[&n("bob")].fallback, replaced,
+        net.directory[&n("bob")].fallback,
+        replaced,
         "an unused fallback key stays across logins"
     );
 }
@@ -188,7 +192,10 @@ fn a_user_the_server_says_has_no_keys_gets_nothing_in_clear_unless_the_sender_sa
     let mut net = Net::new();
     net.join("alice");
     net.send("alice", "newbie", "welcome aboard").unwrap();
-    assert_eq!(net.retries, 1, "asked twice before anyone is asked anything");
+    assert_eq!(
+        net.retries, 1,
+        "asked twice before anyone is asked anything"
+    );
     assert!(
         !net.wire.iter().any(|l| l.contains("welcome aboard")),
         "nothing in clear unasked: {:?}",
@@ -196,14 +203,22 @@ fn a_user_the_server_says_has_no_keys_gets_nothing_in_clear_unless_the_sender_sa
     );
     assert!(matches!(
         &net.notes("alice")[..],
-        [Note::Waiting { why: Wait::NoKeys, count: 1, .. }]
+        [Note::Waiting {
+            why: Wait::NoKeys,
+            count: 1,
+            ..
+        }]
     ));
     assert_eq!(net.e2e("alice").outbox().texts_for("newbie"), 1);
     // A second one waits behind it, said again.
     net.send("alice", "newbie", "second one").unwrap();
     assert!(matches!(
         &net.notes("alice")[..],
-        [Note::Waiting { why: Wait::NoKeys, count: 2, .. }]
+        [Note::Waiting {
+            why: Wait::NoKeys,
+            count: 2,
+            ..
+        }]
     ));
     // The sender says so: both go, unencrypted, in order.
     net.decide("alice", |e, out| e.send_clear(&n("newbie"), out))
@@ -212,13 +227,17 @@ fn a_user_the_server_says_has_no_keys_gets_nothing_in_clear_unless_the_sender_sa
         &net.notes("alice")[..],
         [Note::SentInClear { count: 2, .. }]
     ));
-    let got: Vec<&str> = net.mail[&n("newbie")].iter().map(|m| m.3.as_str()).collect();
+    let got: Vec<&str> = net.mail[&n("newbie")]
+        .iter()
+        .map(|m| m.3.as_str())
+        .collect();
     assert_eq!(got, vec!["welcome aboard", "second one"]);
     assert!(net.e2e("alice").outbox().is_empty());
     // Nothing waits any more: asking again does nothing.
-    assert!(net
-        .decide("alice", |e, out| e.send_clear(&n("newbie"), out))
-        .is_err());
+    assert!(
+        net.decide("alice", |e, out| e.send_clear(&n("newbie"), out))
+            .is_err()
+    );
 }
 
 #[test]
@@ -235,7 +254,10 @@ fn a_pinned_user_the_server_says_has_no_keys_is_never_sent_clear_text_and_gets_i
     net.send("alice", "bob", "second").unwrap();
     assert!(matches!(
         &net.notes("alice")[..],
-        [Note::Waiting { why: Wait::Withdrawn, .. }]
+        [Note::Waiting {
+            why: Wait::Withdrawn,
+            ..
+        }]
     ));
     assert!(matches!(
         net.decide("alice", |e, out| e.send_clear(&n("bob"), out)),
@@ -265,12 +287,18 @@ fn a_claim_refused_because_the_user_blocked_you_is_said_and_after_unblock_messag
     net.send("alice", "bob", "still?").unwrap();
     assert!(matches!(
         &net.notes("alice")[..],
-        [Note::NotSent { why: Refusal::BlockedBy(_), .. }]
+        [Note::NotSent {
+            why: Refusal::BlockedBy(_),
+            ..
+        }]
     ));
     // bob unblocks alice: the next message claims again and goes.
     net.blocks.clear();
     net.send("alice", "bob", "friends again").unwrap();
-    assert_eq!(texts(&net.read("bob")), vec![("alice", text("friends again"))]);
+    assert_eq!(
+        texts(&net.read("bob")),
+        vec![("alice", text("friends again"))]
+    );
 }
 
 #[test]
@@ -279,7 +307,8 @@ fn what_waits_for_keys_is_kept_on_disk_and_sent_after_a_restart() {
     net.join("alice");
     net.join("bob");
     net.held_claims = Some(Vec::new());
-    net.send("alice", "bob", "while the server is silent").unwrap();
+    net.send("alice", "bob", "while the server is silent")
+        .unwrap();
     assert_eq!(net.e2e("alice").outbox().texts_for("bob"), 1);
     let saved: outbox::Outbox =
         serde_json::from_slice(&net.devices[&n("alice")].files[&Part::Outbox]).unwrap();
@@ -288,7 +317,10 @@ fn what_waits_for_keys_is_kept_on_disk_and_sent_after_a_restart() {
     net.decide("alice", |e, out| e.claim_slow(&n("bob"), out));
     assert!(matches!(
         &net.notes("alice")[..],
-        [Note::Waiting { why: Wait::Slow, .. }]
+        [Note::Waiting {
+            why: Wait::Slow,
+            ..
+        }]
     ));
     // alice's client exits and starts again: the claim is asked again, and this time answered.
     net.held_claims = None;
@@ -385,7 +417,10 @@ fn text_without_the_prefix_is_not_encrypted_and_from_a_pinned_contact_may_be_for
     // alice is pinned by bob: clear text "from" her is what a forgery looks like.
     net.send("alice", "bob", "hello").unwrap();
     net.read("bob");
-    let forged = net.read_mail("bob", vec![(99, n("alice"), None, "send me the code".into())]);
+    let forged = net.read_mail(
+        "bob",
+        vec![(99, n("alice"), None, "send me the code".into())],
+    );
     assert_eq!(
         forged[0].1,
         Received::PlainFromPinned("send me the code".into())

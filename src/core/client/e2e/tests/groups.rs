@@ -16,7 +16,11 @@ fn group_messages_reach_members_and_rotation_locks_out_who_left_and_who_came_lat
     }
     net.group("devs", &["alice", "bob", "carol"]);
     net.send_group("alice", "devs", "standup at ten").unwrap();
-    assert_eq!(group_lines(&net, "devs").len(), 1, "encrypted once for the group");
+    assert_eq!(
+        group_lines(&net, "devs").len(),
+        1,
+        "encrypted once for the group"
+    );
     for u in ["bob", "carol"] {
         assert_eq!(texts(&net.read(u)), vec![("alice", text("standup at ten"))]);
     }
@@ -136,7 +140,8 @@ fn a_member_who_blocked_the_sender_is_skipped_and_every_other_member_gets_the_me
     }
     net.group("g", &["alice", "bob", "carol"]);
     net.blocks.insert((n("carol"), n("alice")));
-    net.send_group("alice", "g", "for everyone who will have it").unwrap();
+    net.send_group("alice", "g", "for everyone who will have it")
+        .unwrap();
     assert!(matches!(
         &net.notes("alice")[..],
         [Note::LeftOut { users, .. }] if users == &vec![(n("carol"), LeftOut::BlockedYou)]
@@ -145,7 +150,10 @@ fn a_member_who_blocked_the_sender_is_skipped_and_every_other_member_gets_the_me
         texts(&net.read("bob")),
         vec![("alice", text("for everyone who will have it"))]
     );
-    assert!(net.read("carol").is_empty(), "the server skips the blocker too");
+    assert!(
+        net.read("carol").is_empty(),
+        "the server skips the blocker too"
+    );
     let Note::SharedWith { with, left_out, .. } = net.e2e("alice").shared_with(&n("g")) else {
         panic!()
     };
@@ -202,12 +210,9 @@ fn every_change_of_the_members_is_shown_and_the_key_goes_only_to_members_shown()
     net.groups
         .insert(n("g"), [n("alice"), n("bob"), n("eve")].into());
     let mut out = Vec::new();
-    net.dev("alice").e2e.set_members(
-        &n("g"),
-        [n("alice"), n("bob"), n("eve")],
-        false,
-        &mut out,
-    );
+    net.dev("alice")
+        .e2e
+        .set_members(&n("g"), [n("alice"), n("bob"), n("eve")], false, &mut out);
     net.carry("alice", out);
     let notes = net.notes("alice");
     assert!(
@@ -249,7 +254,14 @@ fn a_group_message_before_the_members_are_known_waits_on_disk_and_goes_once_they
     }
     net.groups.insert(n("g"), [n("alice"), n("bob")].into());
     net.send_group("alice", "g", "hello group").unwrap();
-    assert_eq!(group_lines(&net, "g").len(), 1, "asked for the members, then sent");
-    assert_eq!(texts(&net.read("bob")), vec![("alice", text("hello group"))]);
+    assert_eq!(
+        group_lines(&net, "g").len(),
+        1,
+        "asked for the members, then sent"
+    );
+    assert_eq!(
+        texts(&net.read("bob")),
+        vec![("alice", text("hello group"))]
+    );
     assert!(net.e2e("alice").outbox().is_empty());
 }

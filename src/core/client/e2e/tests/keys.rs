@@ -42,12 +42,19 @@ fn verifying_marks_the_contact_and_both_sides_see_one_number_with_each_part_thei
     assert_eq!(number, bobs, "both screens show the same line");
     // The wrong digits mark nothing.
     let wrong = if confirm == "00000" { "00001" } else { "00000" };
-    assert!(net
-        .decide("alice", |e, out| e.mark_verified(&n("bob"), Some(wrong), out))
-        .is_err());
+    assert!(
+        net.decide("alice", |e, out| e.mark_verified(
+            &n("bob"),
+            Some(wrong),
+            out
+        ))
+        .is_err()
+    );
     assert!(!net.e2e("alice").contacts().is_verified("bob"));
-    net.decide("alice", |e, out| e.mark_verified(&n("bob"), Some(&confirm), out))
-        .unwrap();
+    net.decide("alice", |e, out| {
+        e.mark_verified(&n("bob"), Some(&confirm), out)
+    })
+    .unwrap();
     net.send("bob", "alice", "verified?").unwrap();
     assert_eq!(
         texts(&net.read("alice")),
@@ -77,19 +84,29 @@ fn a_key_slipped_in_between_the_number_shown_and_the_answer_is_not_verified_nor_
     // Between the showing and the answer, the server hands out a key of its own (a real device's).
     let mallory = other_identity();
     net.dev("alice").e2e.showing.insert(n("bob"));
-    net.decide("alice", |e, out| e.on_keys(&n("bob"), mallory.clone(), None, out));
-    assert!(matches!(&net.notes("alice")[..], [Note::KeyChanged { .. }, ..]));
+    net.decide("alice", |e, out| {
+        e.on_keys(&n("bob"), mallory.clone(), None, out)
+    });
+    assert!(matches!(
+        &net.notes("alice")[..],
+        [Note::KeyChanged { .. }, ..]
+    ));
     // 'verify bob yes <digits>' names the key compared, which is not the one current now.
     assert!(matches!(
-        net.decide("alice", |e, out| e.mark_verified(&n("bob"), Some(&digits), out)),
+        net.decide("alice", |e, out| e.mark_verified(
+            &n("bob"),
+            Some(&digits),
+            out
+        )),
         Err(contacts::ContactError::NotShown { .. })
     ));
     assert!(!net.e2e("alice").contacts().is_verified("bob"));
     assert!(net.e2e("alice").contacts().is_changed("bob"));
     // Nor does 'trust bob <digits of the old key>' accept mallory's.
-    assert!(net
-        .decide("alice", |e, out| e.accept(&n("bob"), &digits, out))
-        .is_err());
+    assert!(
+        net.decide("alice", |e, out| e.accept(&n("bob"), &digits, out))
+            .is_err()
+    );
     assert_eq!(
         net.e2e("alice").contacts().get("bob").unwrap().pinned,
         *net.e2e("bob").identity()
@@ -106,24 +123,39 @@ fn every_key_change_is_announced_and_trust_accepts_only_the_key_shown() {
     let second = other_identity();
     for id in [&first, &first, &second] {
         net.dev("alice").e2e.showing.insert(n("bob"));
-        net.decide("alice", |e, out| e.on_keys(&n("bob"), id.clone(), None, out));
+        net.decide("alice", |e, out| {
+            e.on_keys(&n("bob"), id.clone(), None, out)
+        });
     }
     let notes = net.notes("alice");
     let changes: Vec<&Note> = notes
         .iter()
         .filter(|n| matches!(n, Note::KeyChanged { .. }))
         .collect();
-    assert_eq!(changes.len(), 2, "the second change as loud as the first: {notes:?}");
-    let Note::KeyChanged { confirm: first_digits, .. } = changes[0] else {
+    assert_eq!(
+        changes.len(),
+        2,
+        "the second change as loud as the first: {notes:?}"
+    );
+    let Note::KeyChanged {
+        confirm: first_digits,
+        ..
+    } = changes[0]
+    else {
         unreachable!()
     };
-    let Note::KeyChanged { confirm: second_digits, .. } = changes[1] else {
+    let Note::KeyChanged {
+        confirm: second_digits,
+        ..
+    } = changes[1]
+    else {
         unreachable!()
     };
     // The digits of the first change no longer accept anything; the second's accept the second.
-    assert!(net
-        .decide("alice", |e, out| e.accept(&n("bob"), first_digits, out))
-        .is_err());
+    assert!(
+        net.decide("alice", |e, out| e.accept(&n("bob"), first_digits, out))
+            .is_err()
+    );
     net.decide("alice", |e, out| e.accept(&n("bob"), second_digits, out))
         .unwrap();
     assert_eq!(
@@ -138,7 +170,9 @@ fn keys_nobody_asked_for_are_ignored() {
     net.join("alice");
     let mallory = other_identity();
     // Unasked: neither a claim's answer nor a `keys show` one. Nothing is pinned, nothing said.
-    net.decide("alice", |e, out| e.on_keys(&n("bob"), mallory.clone(), None, out));
+    net.decide("alice", |e, out| {
+        e.on_keys(&n("bob"), mallory.clone(), None, out)
+    });
     let key = SignedKey {
         key_id: "AAAAAAAAAAA".into(),
         curve25519: "C".repeat(43),
@@ -153,7 +187,9 @@ fn keys_nobody_asked_for_are_ignored() {
     // Nor may an unasked line mark a pinned contact changed.
     net.join("bob");
     net.send("alice", "bob", "hi").unwrap();
-    net.decide("alice", |e, out| e.on_keys(&n("bob"), mallory.clone(), None, out));
+    net.decide("alice", |e, out| {
+        e.on_keys(&n("bob"), mallory.clone(), None, out)
+    });
     assert!(!net.e2e("alice").contacts().is_changed("bob"));
 }
 
@@ -236,10 +272,20 @@ fn rejecting_a_changed_key_keeps_the_old_one_and_says_what_was_dropped() {
     net.dev("alice").e2e.peers.clear();
     net.send("alice", "bob", "to whom?").unwrap();
     net.notes("alice");
-    net.decide("alice", |e, out| e.reject(&n("bob"), out)).unwrap();
+    net.decide("alice", |e, out| e.reject(&n("bob"), out))
+        .unwrap();
     let notes = net.notes("alice");
     assert!(
-        matches!(&notes[..], [Note::NotSent { why: Refusal::Rejected(_), .. }, Note::Rejected { refused: 1, .. }]),
+        matches!(
+            &notes[..],
+            [
+                Note::NotSent {
+                    why: Refusal::Rejected(_),
+                    ..
+                },
+                Note::Rejected { refused: 1, .. }
+            ]
+        ),
         "{notes:?}"
     );
     let c = net.e2e("alice").contacts().get("bob").unwrap().clone();
@@ -247,4 +293,44 @@ fn rejecting_a_changed_key_keeps_the_old_one_and_says_what_was_dropped() {
     assert!(c.changed.is_none());
     assert!(net.mail.get("bob").is_none_or(|m| m.is_empty()));
     assert!(net.e2e("alice").outbox().is_empty());
+}
+
+#[test]
+fn an_undecided_change_is_looked_at_again_at_login_and_a_further_change_announced() {
+    let mut net = Net::new();
+    net.join("alice");
+    net.join("bob");
+    net.send("alice", "bob", "hi").unwrap();
+    net.read("bob");
+    net.new_device("bob");
+    net.dev("alice").e2e.peers.clear();
+    net.send("alice", "bob", "waits for a decision").unwrap();
+    assert_eq!(
+        net.notes("alice")
+            .iter()
+            .filter(|n| matches!(n, Note::KeyChanged { .. }))
+            .count(),
+        1
+    );
+    // bob moves again before alice decides: at her next login the key is looked at (no one-time
+    // key taken), and the second change is announced as the first was.
+    net.new_device("bob");
+    let claims = net.wire.iter().filter(|l| *l == "keys claim bob").count();
+    net.reopen("alice");
+    assert!(matches!(
+        &net.notes("alice")[..],
+        [Note::KeyChanged { waiting: 1, .. }]
+    ));
+    assert_eq!(
+        net.wire.iter().filter(|l| *l == "keys claim bob").count(),
+        claims,
+        "looked at with 'keys show', nothing claimed"
+    );
+    let digits = net.digits("alice", "bob");
+    net.decide("alice", |e, out| e.accept(&n("bob"), &digits, out))
+        .unwrap();
+    assert_eq!(
+        texts(&net.read("bob")),
+        vec![("alice", text("waits for a decision"))]
+    );
 }

@@ -178,7 +178,9 @@ impl Net {
                             "the text is on the wire exactly when not encrypted: {line}"
                         );
                     }
-                    self.dev(&who).sent.push((to.clone(), text.clone(), encrypted));
+                    self.dev(&who)
+                        .sent
+                        .push((to.clone(), text.clone(), encrypted));
                     let resend = (encrypted && matches!(to, Conversation::User(_))).then_some(text);
                     self.relay(&who, &line, resend, &mut more);
                 }
@@ -264,11 +266,10 @@ impl Net {
 
     fn answer_claim(&mut self, who: &Name, user: &Name, out: &mut Vec<Out>) {
         if self.blocks.contains(&(user.clone(), who.clone())) {
-            let refused = self.dev(who).e2e.on_claim_refused(
-                user,
-                Refusal::BlockedBy(user.clone()),
-                out,
-            );
+            let refused =
+                self.dev(who)
+                    .e2e
+                    .on_claim_refused(user, Refusal::BlockedBy(user.clone()), out);
             assert!(refused, "a claim was out");
             return;
         }
@@ -337,7 +338,8 @@ impl Net {
             .get(&to)
             .and_then(|e| e.identity.as_ref())
             .map(|i| i.curve25519.clone());
-        if let (Some(for_key), Some(current)) = (crate::protocol::keys::encrypted_for(text), current)
+        if let (Some(for_key), Some(current)) =
+            (crate::protocol::keys::encrypted_for(text), current)
             && for_key != current
         {
             self.dev(from).e2e.on_stale(&to, resend, out);
@@ -414,7 +416,9 @@ impl Net {
         for m in members {
             if self.devices.contains_key(*m) {
                 let mut out = Vec::new();
-                self.dev(m).e2e.set_members(&n(group), set.clone(), true, &mut out);
+                self.dev(m)
+                    .e2e
+                    .set_members(&n(group), set.clone(), true, &mut out);
                 self.carry(m, out);
             }
         }
@@ -456,7 +460,10 @@ impl Net {
 
     /// Every message line on the wire.
     fn messages_on_wire(&self) -> Vec<&String> {
-        self.wire.iter().filter(|l| l.starts_with("message ")).collect()
+        self.wire
+            .iter()
+            .filter(|l| l.starts_with("message "))
+            .collect()
     }
 }
 
