@@ -168,7 +168,13 @@ impl E2e {
                 Some(LeftOut::KeyChanged)
             } else if outbound.blocked_by.contains(m) {
                 Some(LeftOut::BlockedYou)
-            } else if outbound.no_keys.contains(m) {
+            } else if outbound.no_keys.contains(m)
+                || matches!(
+                    self.holds.get(m),
+                    Some(super::Wait::NoKeys | super::Wait::Withdrawn)
+                )
+            {
+                // (Known from a claim already answered: not asked again for every group message.)
                 Some(LeftOut::NoKeys)
             } else {
                 None

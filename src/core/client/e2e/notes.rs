@@ -161,6 +161,30 @@ impl Note {
         }
     }
 
+    /// The conversation the note is about, if one: where a full-screen client shows it.
+    pub fn conversation(&self) -> Option<Conversation> {
+        let user = |u: &Name| Some(Conversation::User(u.clone()));
+        match self {
+            Note::KeyChanged { user: u, .. }
+            | Note::Waiting { user: u, .. }
+            | Note::SentInClear { user: u, .. }
+            | Note::Accepted { user: u }
+            | Note::Rejected { user: u, .. }
+            | Note::Verified { user: u }
+            | Note::Unverified { user: u }
+            | Note::SafetyNumber { user: u, .. }
+            | Note::NoSafetyNumber { user: u }
+            | Note::Unreadable { user: u, .. } => user(u),
+            Note::ForOtherDevice { from, .. } => user(from),
+            Note::PrivateVerified { user: u } => Some(Conversation::Private(u.clone())),
+            Note::NotSent { to, .. } | Note::Protection { to, .. } => Some(to.clone()),
+            Note::LeftOut { group, .. }
+            | Note::Members { group, .. }
+            | Note::SharedWith { group, .. } => Some(Conversation::Group(group.clone())),
+            Note::Elsewhere { .. } | Note::Moved { .. } | Note::PublishFailed(_) => None,
+        }
+    }
+
     /// Whether the note says something failed.
     pub fn is_error(&self) -> bool {
         matches!(self, Note::NotSent { .. } | Note::PublishFailed(_))
@@ -232,32 +256,36 @@ impl std::fmt::Display for Note {
                 write!(f, "Not sent to {} ('{text}'): {why}", conversation(to))
             }
             Note::Waiting { user, why, count } => {
-                let what = plural(*count, "message", "messages");
+                // "1 message to bob waits", "2 messages to bob wait".
+                let what = format!(
+                    "{} to {user} {}",
+                    plural(*count, "message", "messages"),
+                    if *count == 1 { "waits" } else { "wait" }
+                );
+                let them = if *count == 1 { "it" } else { "them" };
                 match why {
-                    Wait::Claiming => write!(
-                        f,
-                        "{what} to {user} wait{} for {user}'s encryption keys (asked the server).",
-                        if *count == 1 { "s" } else { "" }
-                    ),
+                    Wait::Claiming => {
+                        write!(f, "{what} for {user}'s encryption keys (asked the server).")
+                    }
                     Wait::Slow => write!(
                         f,
-                        "The server has not answered for {user}'s encryption keys: {what} to {user} wait (kept, also across a restart, and sent once the keys come)."
+                        "The server has not answered for {user}'s encryption keys: {what} (kept, also across a restart, and sent once the keys come)."
                     ),
                     Wait::NoKeys => write!(
                         f,
-                        "The server says {user} has never published encryption keys (never logged in with natter; or the server is hiding them). {what} to {user} wait, kept, until {user} has keys. '/sendclear {user}' sends them NOT ENCRYPTED instead: the server could read them."
+                        "The server says {user} has never published encryption keys (never logged in with natter; or the server is hiding them). {what}, kept, until {user} has keys. '/sendclear {user}' sends {them} NOT ENCRYPTED instead: the server could read {them}."
                     ),
                     Wait::Withdrawn => write!(
                         f,
-                        "The server says {user} has no encryption keys, yet {user}'s keys were pinned before: not believed, and nothing goes to {user} unencrypted. {what} to {user} wait until the server hands out {user}'s keys again (ask {user} to log in)."
+                        "The server says {user} has no encryption keys, yet {user}'s keys were pinned before: not believed, and nothing goes to {user} unencrypted. {what} until the server hands out {user}'s keys again (ask {user} to log in)."
                     ),
                     Wait::Changed => write!(
                         f,
-                        "{what} to {user} wait until you accept {user}'s new key ('/trust {user} <digits>', after '/verify {user}') or reject it ('/reject {user}')."
+                        "{what} until you accept {user}'s new key ('/trust {user} <digits>', after '/verify {user}') or reject it ('/reject {user}')."
                     ),
                     Wait::NotHere => write!(
                         f,
-                        "{what} to {user} wait until this account is moved to this device ('/movehere')."
+                        "{what} until this account is moved to this device ('/movehere')."
                     ),
                 }
             }
