@@ -107,7 +107,10 @@ impl ClientState {
             );
             seq
         });
-        self.typed.entry(to.clone()).or_default().push_back(seq);
+        self.typed
+            .entry(to.clone())
+            .or_default()
+            .push_back((seq, text.to_owned()));
         let limit = self.line_limit;
         let e2e = self.e2e.as_mut()?;
         let mut outs = Vec::new();
@@ -163,7 +166,7 @@ impl ClientState {
                     text,
                     encrypted,
                 } => {
-                    let seq = self.next_typed(&to).unwrap_or(SILENT);
+                    let seq = self.next_typed(&to, &text).unwrap_or(SILENT);
                     // Every line's answer is followed (receipts are on with encryption), so a
                     // message refused as encrypted for a device the recipient no longer has is
                     // encrypted again rather than lost.
@@ -184,8 +187,8 @@ impl ClientState {
                     }
                 }
                 Out::Note(note) => {
-                    if let Note::NotSent { to, .. } = &note
-                        && let Some(seq) = self.next_typed(to)
+                    if let Note::NotSent { to, text, .. } = &note
+                        && let Some(seq) = self.next_typed(to, text)
                     {
                         show(
                             out,
@@ -232,10 +235,12 @@ impl ClientState {
         self.carry_e2e(outs, out);
     }
 
-    /// The number of the oldest message to `to` whose line has not left yet.
-    fn next_typed(&mut self, to: &Conversation) -> Option<u64> {
-        let q: &mut VecDeque<Option<u64>> = self.typed.get_mut(to)?;
-        q.pop_front().flatten()
+    /// The number of the oldest message to `to` typed in this session with this text whose line has
+    /// not left yet (none for a message of an earlier session, or one sent again).
+    fn next_typed(&mut self, to: &Conversation, text: &str) -> Option<u64> {
+        let q: &mut VecDeque<(Option<u64>, String)> = self.typed.get_mut(to)?;
+        let i = q.iter().position(|(_, t)| t == text)?;
+        q.remove(i)?.0
     }
 
     /// A message from the server (live or stored), decrypted: the item to show, if any (`None`: a

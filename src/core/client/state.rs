@@ -181,9 +181,11 @@ pub struct ClientState {
     pub(super) seen_unsaved: Option<Name>,
     /// The logged-in user's device, when messages are encrypted (see [`super::secure`]).
     pub(super) e2e: Option<super::e2e::E2e>,
-    /// Per conversation, the numbers of the user's messages whose lines have not left yet (waiting
-    /// for keys), in order; `None` for a client that does not show its own messages.
-    pub(super) typed: BTreeMap<Conversation, VecDeque<Option<u64>>>,
+    /// Per conversation, the numbers of the user's messages typed in this session whose lines have
+    /// not left yet (waiting for keys), in order, with their texts (a line may also carry a message
+    /// of an earlier session, or one sent again, which must not take a number of these); `None` for
+    /// a client that does not show its own messages.
+    pub(super) typed: BTreeMap<Conversation, VecDeque<(Option<u64>, String)>>,
     /// Users whose keys are to be asked for again at [`Timer::RetryClaims`].
     pub(super) retry_claims: Vec<Name>,
     /// Claims to look at again, when each is due ([`Timer::SlowClaims`]), oldest first.

@@ -143,15 +143,9 @@ impl E2e {
             return Ok(());
         };
         if self.home != Home::Here {
+            // Sent once this device holds the account (the user was told it does not yet).
             self.outbox.unlisted.push((group.clone(), text.to_owned()));
             self.save_outbox(out);
-            if let Home::Elsewhere(_) = self.home {
-                out.push(Out::Note(Note::Waiting {
-                    user: group.clone(),
-                    why: super::Wait::NotHere,
-                    count: 1,
-                }));
-            }
             return Ok(());
         }
         let g = self.groups.entry(group.clone()).or_default();
