@@ -149,7 +149,7 @@ impl Note {
             Note::KeyChanged { .. }
             | Note::SentInClear { .. }
             | Note::LeftOut { .. }
-            | Note::Members { .. }
+            | Note::Members { first: false, .. }
             | Note::ForOtherDevice { .. }
             | Note::Unreadable { .. }
             | Note::Elsewhere { .. } => true,
