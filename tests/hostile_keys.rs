@@ -7,7 +7,10 @@
 #[path = "kit/mod.rs"]
 mod kit;
 
-use kit::{Dir, Fate, HostileRelay, Keys, Piped, Server, assert_unread, digits_after, forged_keys};
+use kit::{
+    Dir, Fate, HostileRelay, Keys, Piped, Server, assert_unread, digits_after, forged_keys,
+    safety_line,
+};
 
 const PEOPLE: &[(&str, &str)] = &[("alice", "apw"), ("bob", "bpw"), ("carol", "cpw")];
 
@@ -58,11 +61,9 @@ fn verification_is_bound_to_the_key_shown_every_change_is_loud_and_reject_keeps_
     assert!(!alice.saw("CHANGED") && !alice.saw("Safety number"));
 
     // alice looks at bob's number: the real key (pinned on first use); the digits she would confirm.
-    alice.send("verify bob");
-    let shown = alice.expect("Safety number with bob: ");
+    let shown = safety_line(&mut alice, "bob");
     let real = digits_after(&shown, "'/verify bob yes ");
-    bob.send("verify alice");
-    let bobs = bob.expect("Safety number with alice: ");
+    let bobs = safety_line(&mut bob, "alice");
     assert_eq!(
         shown
             .split(". ")

@@ -86,6 +86,24 @@ pub fn forged_keys(user: &str, state_dir: &Path) -> Keys {
     keys
 }
 
+/// The safety-number line `c` shows for `with`, asked again while `with`'s client has not published
+/// its keys yet (it does once the server said the account is its own, a moment after its login).
+pub fn safety_line(c: &mut Piped, with: &str) -> String {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        c.send(&format!("verify {with}"));
+        let line = c.expect_any(&[
+            &format!("Safety number with {with}: "),
+            &format!("{with} has no encryption keys"),
+        ]);
+        if line.contains("Safety number") {
+            return line;
+        }
+        assert!(Instant::now() < deadline, "{with} never published keys");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Panics if any of `secrets` crossed the relay readable, either way.
 pub fn assert_unread(relay: &super::HostileRelay, secrets: &[&str]) {
     for s in secrets {

@@ -21,7 +21,7 @@ mod rng;
 use std::time::Duration;
 
 pub use accounts::*;
-pub use attacker::{Keys, assert_unread, claim, digits_after, forged_keys};
+pub use attacker::{Keys, assert_unread, claim, digits_after, forged_keys, safety_line};
 pub use client::Client;
 pub use hostile_relay::{Dir, Fate, HostileRelay};
 pub use in_process::{TestServer, config, init_logs};
