@@ -499,6 +499,17 @@ impl ClientState {
                 ClientError::E2eOff("this client was started without it".into()),
             );
         };
+        let me = e2e.me().clone();
+        if let KeyCommand::Verify { user }
+        | KeyCommand::Confirm { user, .. }
+        | KeyCommand::Unverify { user }
+        | KeyCommand::Trust { user, .. }
+        | KeyCommand::Reject { user }
+        | KeyCommand::SendClear { user } = &command
+            && *user == me
+        {
+            return show_error(out, ClientError::ToYourself(me));
+        }
         let mut outs = Vec::new();
         let result: Result<(), String> = match command {
             KeyCommand::Verify { user } => {
