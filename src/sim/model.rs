@@ -35,7 +35,9 @@
 //!   held, all or none (none past 100 held); a claim hands out the oldest one-time key (removed), else
 //!   the fallback key, and tells the owner `KEYS-LEFT` when it took a one-time key and fewer than 20 are
 //!   left; a user who blocked the claimer keeps their keys; every change is acknowledged (committed
-//!   before its reply); `KEYS-LEFT` follows `WELCOME` for an account with an identity;
+//!   before its reply); `KEYS-LEFT` follows `WELCOME` for an account with an identity; a direct
+//!   message whose text names, as the identity it was encrypted for, another than the recipient's
+//!   current one is refused (`stale-key`), after the block check, before anything is queued;
 //! - what survives a crash is what was committed (see [`MDurable`]): a change that a reply acknowledges
 //!   (a stored message, a block or unblock, a lockout, a registration) is committed at the end of its
 //!   batch, together with every lazy change before it (logins, logouts, acks); lazy changes alone are
@@ -1769,6 +1771,16 @@ impl Model {
         };
         if self.blocks(&to, me) {
             out.send(conn, ErrorReply::BlockedBy { user: to });
+            return;
+        }
+        if let Some(for_key) = natter_core::protocol::keys::encrypted_for(text)
+            && self
+                .user(&to)
+                .keys
+                .as_ref()
+                .is_some_and(|k| k.curve25519 != for_key)
+        {
+            out.send(conn, ErrorReply::StaleKey { user: to });
             return;
         }
         if let Some(target_conn) = self.user(&to).conn {
