@@ -186,8 +186,9 @@ fn groups_and_private_chats_are_brokered_across_nodes() {
     alice.expect("- created group team: alice, bob, carol");
     bob.expect("* [team] alice added bob");
     alice.send("message group team hello, team");
-    // carol never logged in (no keys): the group's message goes unencrypted, marked so.
-    bob.expect("[team] alice: (not encrypted) hello, team");
+    // carol never logged in (no keys): she is left out of the group's key, and bob reads it,
+    // encrypted; nothing goes to anyone unencrypted.
+    bob.expect("[team] alice: hello, team");
     alice.expect("- sent to team: 1 now, 1 at their next login");
 
     // A private chat between users on two nodes: brokered by the cluster, then client to client.
@@ -326,9 +327,12 @@ fn a_node_frozen_past_its_lease_comes_back_without_a_second_session() {
     // Node A stops dead (as if cut off): the cluster ends its sessions when its lease runs out.
     a.signal("STOP");
     bob.expect("* alice logged out");
-    // alice logs in again through C.
+    // alice logs in again through C. Named by its own address, C is another server to her client,
+    // so this is another device: she moves her account to it.
     let mut alice2 = user_at("alice", "wonderland", c.port(), &dir.path().join("2"));
     bob.expect("* alice logged in");
+    alice2.send("movehere");
+    alice2.expect("This device now holds your account's encryption keys");
 
     // A comes back: it must not keep serving alice's old session.
     a.signal("CONT");
@@ -356,7 +360,10 @@ fn a_restarted_redis_loses_nothing_acknowledged_and_the_nodes_carry_on() {
     let mut alice = user_at("alice", "wonderland", a.port(), dir.path());
     let mut bob = user_at("bob", "builder", b.port(), dir.path());
     alice.expect("* bob logged in");
+    // (carol never logged in, so has no keys: alice says it may go unencrypted.)
     alice.send("message carol kept across the restart");
+    alice.expect("The server says carol has never published encryption keys");
+    alice.send("sendclear carol");
     alice.expect("carol is offline; they will get it when they log in");
 
     redis.restart();
@@ -367,7 +374,7 @@ fn a_restarted_redis_loses_nothing_acknowledged_and_the_nodes_carry_on() {
     // What was acknowledged before is still there, for a login on either node.
     let carol = user_at("carol", "christmas", c.port(), dir.path());
     assert!(
-        // (carol never logged in before: no keys, so it went unencrypted, and says so.)
+        // (carol never logged in before: no keys, so it went unencrypted as alice said, and says so.)
         carol.saw("alice: (not encrypted) kept across the restart"),
         "{:?}",
         carol.seen

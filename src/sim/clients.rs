@@ -314,6 +314,11 @@ impl Clients {
                 self.user_name(b)
             ),
             Cmd::MessageGroup(g) => format!("message group {} {text}", group_name(g)),
+            Cmd::MessageSealed(u, k) => {
+                let to = self.user_name(u);
+                let key = shaped(&format!("c{to}{}", k % 3), PUBLIC_KEY_LEN);
+                format!("message {to} e2e1:n:{key}:QUFB{n}")
+            }
             Cmd::GroupAdd(g, u) => format!("group add {} {}", group_name(g), self.user_name(u)),
             Cmd::GroupLeave(g) => format!("group leave {}", group_name(g)),
             Cmd::GroupMembers(g) => format!("group members {}", group_name(g)),

@@ -277,7 +277,8 @@ impl Generator {
             }),
             45..55 => Cmd::KeysFallback,
             55..88 => Cmd::KeysClaim(contact(self)),
-            88..96 => Cmd::KeysShow(contact(self)),
+            88..92 => Cmd::KeysShow(contact(self)),
+            92..96 => Cmd::MessageSealed(contact(self), self.below(3) as u8),
             _ => Cmd::KeysMalformed(self.below(4) as u8),
         }
     }

@@ -85,6 +85,10 @@ pub enum Cmd {
     KeysShow(UserRef),
     /// A `keys` line with a malformed key (which part, modulo the parts).
     KeysMalformed(u8),
+    /// An end-to-end encrypted direct message as the natter client sends it, naming as its recipient
+    /// the user's identity number `n` (of the three [`Cmd::KeysIdentity`] publishes): their current
+    /// one, or one they replaced (refused as `stale-key`), or one they never had.
+    MessageSealed(UserRef, u8),
 }
 
 /// A group name: one of a few (`g0`..`g2`, modulo), so groups are created twice, joined and left; or

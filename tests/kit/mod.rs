@@ -1,13 +1,16 @@
 //! The one kit every integration test shares: the server started in-process or as the real binary
 //! (with a builder for its flags, its directory and its limits), a blocking line client that decodes
-//! what the server says, the real `natter` client driven through pipes, a recording relay, the
+//! what the server says, the real `natter` client driven through pipes, a recording relay, a hostile
+//! relay that plays a server taken over (and the keys of the attacker's own it hands out), the
 //! credentials the tests log in with, and a replayable random source.
 //!
 //! Each integration test is its own crate and uses part of the kit, hence `dead_code` is allowed here.
 #![allow(dead_code, unused_imports)]
 
 mod accounts;
+mod attacker;
 mod client;
+mod hostile_relay;
 mod in_process;
 mod piped;
 mod process;
@@ -18,7 +21,9 @@ mod rng;
 use std::time::Duration;
 
 pub use accounts::*;
+pub use attacker::{Keys, assert_unread, claim, digits_after, forged_keys, safety_line};
 pub use client::Client;
+pub use hostile_relay::{Dir, Fate, HostileRelay};
 pub use in_process::{TestServer, config, init_logs};
 pub use piped::{Piped, natter, natter_tls};
 pub use process::{Failed, Server, ServerCmd, run_server_expecting_exit, server_bin};

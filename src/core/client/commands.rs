@@ -160,6 +160,7 @@ impl ClientState {
     /// Refused before sending when the server would refuse the line as too long. Returns whether it
     /// was sent.
     pub(super) fn say(&mut self, to: &Conversation, text: &str, out: &mut Vec<Effect>) -> bool {
+        self.note_protection(to, out);
         let cmd = match to {
             Conversation::Private(peer) => {
                 let sent = self.chats.send_private(peer, text, out);

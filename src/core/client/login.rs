@@ -159,8 +159,10 @@ impl ClientState {
             }
             .to_line(),
         ));
-        if self.config.echo_own {
-            // Answers to settle the user's own messages with (see `outgoing`).
+        if self.config.echo_own || self.config.e2e.is_some() {
+            // Answers to settle the user's own messages with (see `outgoing`); with encryption, every
+            // line's answer is followed, so one refused as encrypted for a device its recipient no
+            // longer has is encrypted again rather than lost.
             out.push(Effect::Send(Command::Receipts { on: true }.to_line()));
         }
         if self.screen.is_some() {

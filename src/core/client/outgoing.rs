@@ -37,6 +37,18 @@ struct Pending {
     to: Conversation,
     /// The server's id for it, once `SENT` said it is queued for an online recipient.
     id: Option<u64>,
+    /// The text of an encrypted message, to encrypt again if the server refuses it as encrypted for
+    /// a device the recipient no longer has (`stale-key`).
+    text: Option<String>,
+}
+
+/// How the server answered one line: the message's number, what became of it, and its text if it
+/// must be encrypted again (`stale-key`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Answer {
+    pub seq: u64,
+    pub outcome: Outcome,
+    pub resend: Option<String>,
 }
 
 /// Messages sent to the server and not settled yet.
@@ -67,15 +79,37 @@ impl Outgoing {
     /// the user did not write (a group key for a member): answered like the others, so the answers
     /// to the user's own messages still match, and never shown.
     pub(super) fn expect(&mut self, seq: u64, to: &Conversation) {
+        self.expect_encrypted(seq, to, None);
+    }
+
+    /// Like [`Self::expect`], for an encrypted message whose `text` is encrypted again if the server
+    /// says it was for a device its recipient no longer has.
+    pub(super) fn expect_encrypted(&mut self, seq: u64, to: &Conversation, text: Option<String>) {
         self.pending.push_back(Pending {
             seq,
             to: to.clone(),
             id: None,
+            text,
         });
     }
 
     /// The message `msg` answers, if any, and how it went.
+    #[cfg(test)]
     pub(super) fn answered(&mut self, msg: &ServerMsg) -> Option<(u64, Outcome)> {
+        self.answer(msg).map(|a| (a.seq, a.outcome))
+    }
+
+    /// Like [`Self::answered`], with the text to encrypt again when the answer is `stale-key`.
+    pub(super) fn answer(&mut self, msg: &ServerMsg) -> Option<Answer> {
+        let stale = matches!(
+            msg,
+            ServerMsg::Error(crate::protocol::ErrorReply::StaleKey { .. })
+        );
+        let settled = |p: Pending, outcome| Answer {
+            seq: p.seq,
+            outcome,
+            resend: if stale { p.text } else { None },
+        };
         let (outcome, id) = match msg {
             ServerMsg::Sent { id, .. } => (Outcome::Sent, Some(*id)),
             ServerMsg::Delivered { id, .. } => (Outcome::Delivered, Some(*id)),
@@ -93,7 +127,7 @@ impl Outgoing {
                 .position(|p| p.id == Some(id) && p.to == to)
         {
             let p = self.pending.remove(i)?;
-            return Some((p.seq, outcome));
+            return Some(settled(p, outcome));
         }
         let i = self
             .pending
@@ -102,10 +136,14 @@ impl Outgoing {
         if let (ServerMsg::Sent { .. }, Some(id)) = (msg, id) {
             // Queued: its fate comes later, under this id.
             self.pending[i].id = Some(id);
-            return Some((self.pending[i].seq, outcome));
+            return Some(Answer {
+                seq: self.pending[i].seq,
+                outcome,
+                resend: None,
+            });
         }
         let p = self.pending.remove(i)?;
-        Some((p.seq, outcome))
+        Some(settled(p, outcome))
     }
 }
 

@@ -34,6 +34,8 @@ pub(super) enum Timer {
     Ack,
     /// Ask again for the keys of users the server said have none (see `secure`).
     RetryClaims,
+    /// Claims of keys unanswered for a while: say so (see `secure`).
+    SlowClaims,
 }
 
 /// How long after showing a message the client acknowledges it, together with whatever else came
@@ -179,13 +181,22 @@ pub struct ClientState {
     pub(super) seen_unsaved: Option<Name>,
     /// The logged-in user's device, when messages are encrypted (see [`super::secure`]).
     pub(super) e2e: Option<super::e2e::E2e>,
-    /// Per conversation, the numbers of the user's messages whose lines have not left yet (waiting
-    /// for keys), in order; `None` for a client that does not show its own messages.
-    pub(super) typed: BTreeMap<Conversation, VecDeque<Option<u64>>>,
-    /// Group messages waiting for the client to learn the group's members.
-    pub(super) awaiting_members: Vec<(Name, String)>,
+    /// Per conversation, the numbers of the user's messages typed in this session whose lines have
+    /// not left yet (waiting for keys), in order, with their texts (a line may also carry a message
+    /// of an earlier session, or one sent again, which must not take a number of these); `None` for
+    /// a client that does not show its own messages.
+    pub(super) typed: BTreeMap<Conversation, VecDeque<(Option<u64>, String)>>,
     /// Users whose keys are to be asked for again at [`Timer::RetryClaims`].
     pub(super) retry_claims: Vec<Name>,
+    /// Claims to look at again, when each is due ([`Timer::SlowClaims`]), oldest first.
+    pub(super) slow_claims: VecDeque<(Timestamp, Name)>,
+    /// How each conversation used in this session is protected, as last said (see `secure`).
+    pub(super) protections: BTreeMap<Conversation, super::e2e::Protection>,
+    /// The messages shown in this session, by id (see `server_lines`).
+    pub(super) shown_ids: super::secure::ShownIds,
+    /// Per user, the newest message shown before this process logged them in (from the state file):
+    /// what is below it was shown in an earlier session.
+    pub(super) seen_floor: BTreeMap<Name, Option<Seen>>,
 }
 
 impl ClientState {
@@ -228,8 +239,11 @@ impl ClientState {
             seen_unsaved: None,
             e2e: None,
             typed: BTreeMap::new(),
-            awaiting_members: Vec::new(),
             retry_claims: Vec::new(),
+            slow_claims: VecDeque::new(),
+            protections: BTreeMap::new(),
+            shown_ids: Default::default(),
+            seen_floor: BTreeMap::new(),
         }
     }
 
@@ -239,6 +253,9 @@ impl ClientState {
         let from = out.len();
         self.dispatch(event, out);
         self.check_private_ids(out);
+        if self.e2e.is_some() && !self.protections.is_empty() {
+            self.refresh_protection(out);
+        }
         self.observe(out, from);
     }
 
@@ -405,6 +422,7 @@ impl ClientState {
             Timer::Paste => self.send_paste(out),
             Timer::Ack => self.acknowledge(out),
             Timer::RetryClaims => self.retry_claims(out),
+            Timer::SlowClaims => self.slow_claims(out),
         }
     }
 
@@ -552,6 +570,7 @@ impl ClientState {
 
     pub(super) fn exit(&mut self, exit: Exit, out: &mut Vec<Effect>) {
         self.save_seen(out);
+        self.say_what_waits(out);
         self.chats.close_all(out);
         self.phase = Phase::Done;
         out.push(Effect::Exit(exit));

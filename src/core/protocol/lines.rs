@@ -675,6 +675,12 @@ macro_rules! wire_tables {
                 NoIdentity => "no-identity" []
                     human("Publish your identity keys first ('keys identity <curve25519> <ed25519>'): one-time and fallback keys are signed by them.")
                     show() about(),
+                /// An encrypted message names, as its recipient, an identity key that is not
+                /// `user`'s current one: it was encrypted for a device `user` no longer has, which
+                /// could never read it. Nothing was delivered or stored; claim `user`'s keys again.
+                StaleKey { user: Name } => "stale-key" [user]
+                    human("That message was encrypted for a device {user} no longer has (their identity key changed); nothing was delivered or stored. Claim {user}'s keys again and encrypt it for the new one.")
+                    show() about(Some(Conversation::User(user.clone()))),
                 // --- groups ---
                 InvalidGroupName(GroupNameError) as why => "invalid-group-name" [why]
                     human("Not a valid group name: {why}.")

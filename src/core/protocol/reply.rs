@@ -133,6 +133,7 @@ impl ErrorReply {
                 | ErrorReply::NoSuchUser { .. }
                 | ErrorReply::NotMember { .. }
                 | ErrorReply::NoSuchGroup { .. }
+                | ErrorReply::StaleKey { .. }
         )
     }
 }

@@ -211,6 +211,7 @@ impl ServerState {
             config: &self.config,
             accounts: &self.accounts,
             blocks: &self.blocks,
+            keys: &self.keys,
             sessions: &mut self.sessions,
             mailboxes: &mut self.mailboxes,
         }

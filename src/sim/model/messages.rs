@@ -15,6 +15,16 @@ impl Model {
             out.send(conn, ErrorReply::BlockedBy { user: to });
             return;
         }
+        if let Some(for_key) = natter_core::protocol::keys::encrypted_for(text)
+            && self
+                .user(&to)
+                .keys
+                .as_ref()
+                .is_some_and(|k| k.curve25519 != for_key)
+        {
+            out.send(conn, ErrorReply::StaleKey { user: to });
+            return;
+        }
         if let Some(target_conn) = self.user(&to).conn {
             if !self.queue_room(&to, me) {
                 out.send(conn, ErrorReply::RecipientBusy { user: to });

@@ -35,7 +35,9 @@
 //!   held, all or none (none past 100 held); a claim hands out the oldest one-time key (removed), else
 //!   the fallback key, and tells the owner `KEYS-LEFT` when it took a one-time key and fewer than 20 are
 //!   left; a user who blocked the claimer keeps their keys; every change is acknowledged (committed
-//!   before its reply); `KEYS-LEFT` follows `WELCOME` for an account with an identity;
+//!   before its reply); `KEYS-LEFT` follows `WELCOME` for an account with an identity; a direct
+//!   message whose text names, as the identity it was encrypted for, another than the recipient's
+//!   current one is refused (`stale-key`), after the block check, before anything is queued;
 //! - what survives a crash is what was committed (see [`MDurable`]): a change that a reply acknowledges
 //!   (a stored message, a block or unblock, a lockout, a registration) is committed at the end of its
 //!   batch, together with every lazy change before it (logins, logouts, acks); lazy changes alone are

@@ -12,6 +12,9 @@ use super::engine::{Engine, EngineError, NewSession, OlmMessage, Pickle};
 
 /// The most sessions kept per contact; the least recently used goes first.
 pub const MAX_SESSIONS: usize = 4;
+/// The texts of messages sent to a contact kept, newest last, by ciphertext digest: if the contact
+/// says one was for a device they no longer have, it is sent again (see `envelope::Body`).
+pub const SENT_KEPT: usize = 256;
 
 /// One Olm session.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -31,6 +34,9 @@ pub struct Peer {
     /// Most recently used first.
     pub sessions: Vec<OlmSession>,
     pub seen: Dedup,
+    /// Messages sent: (ciphertext digest, text), oldest first, at most [`SENT_KEPT`].
+    #[serde(default)]
+    pub sent: std::collections::VecDeque<(String, String)>,
 }
 
 /// A message decrypted by an existing session.
@@ -133,6 +139,23 @@ impl Peer {
     fn use_first(&mut self, i: usize) {
         let s = self.sessions.remove(i);
         self.sessions.insert(0, s);
+    }
+
+    /// Remembers the text of a message sent, by its ciphertext's digest.
+    pub fn record_sent(&mut self, digest: String, text: String) {
+        if self.sent.len() == SENT_KEPT {
+            self.sent.pop_front();
+        }
+        self.sent.push_back((digest, text));
+    }
+
+    /// The text of the message sent with this ciphertext digest, if still kept.
+    pub fn sent_text(&self, digest: &str) -> Option<&str> {
+        self.sent
+            .iter()
+            .rev()
+            .find(|(d, _)| d == digest)
+            .map(|(_, t)| t.as_str())
     }
 
     /// Forgets the sessions made with any identity other than `curve25519` (a changed key accepted:

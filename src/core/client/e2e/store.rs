@@ -17,8 +17,11 @@ pub enum Part {
     Contacts,
     /// The Olm sessions with one contact, and its messages already decrypted.
     Peer(Name),
-    /// The Megolm sessions of one group, and its messages already decrypted.
+    /// The Megolm sessions of one group, its members as last shown, and its messages already
+    /// decrypted.
     Group(Name),
+    /// What waits to be sent (see `outbox`).
+    Outbox,
 }
 
 fn hex(name: &str) -> String {
@@ -42,6 +45,7 @@ impl Part {
         match self {
             Part::Device => "device.json".into(),
             Part::Contacts => "contacts.json".into(),
+            Part::Outbox => "outbox.json".into(),
             Part::Peer(user) => format!("peer-{}.json", hex(user)),
             Part::Group(group) => format!("group-{}.json", hex(group)),
         }
@@ -52,6 +56,7 @@ impl Part {
         match name {
             "device.json" => return Some(Part::Device),
             "contacts.json" => return Some(Part::Contacts),
+            "outbox.json" => return Some(Part::Outbox),
             _ => {}
         }
         let stem = name.strip_suffix(".json")?;
@@ -90,6 +95,7 @@ mod tests {
         for part in [
             Part::Device,
             Part::Contacts,
+            Part::Outbox,
             Part::Peer(Name::from("..")),
             Part::Peer(Name::from("Bob")),
             Part::Group(Name::from("devs.team")),

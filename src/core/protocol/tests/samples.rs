@@ -269,6 +269,7 @@ pub(crate) fn samples() -> Vec<ServerMsg> {
         ErrorReply::RecipientBusy { user: n("a") },
         ErrorReply::SlowDown { per_sec: 20 },
         ErrorReply::BadAck { id: 4 },
+        ErrorReply::StaleKey { user: n("a") },
         ErrorReply::InvalidGroupName(GroupNameError::Empty),
         ErrorReply::InvalidGroupName(GroupNameError::TooLong),
         ErrorReply::InvalidGroupName(GroupNameError::BadChar),

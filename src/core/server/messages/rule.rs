@@ -9,6 +9,7 @@ use crate::server::config::Config;
 use crate::server::connections::backlog::line_cost;
 use crate::server::connections::sessions::Sessions;
 use crate::server::event::{ConnId, Effect, UserId, send};
+use crate::server::keys::directory::KeyDirectory;
 use crate::server::login::accounts::Accounts;
 use crate::server::message::StoredMsg;
 use crate::server::messages::delivery::{Delivery, Fresh, Taken};
@@ -16,12 +17,13 @@ use crate::server::messages::mailboxes::{Mailboxes, Queued};
 use crate::server::record::Record;
 use crate::time::Timestamp;
 
-/// What the messaging commands touch: they read who is who and who blocks whom, and change what is
-/// queued for online users and stored for offline ones.
+/// What the messaging commands touch: they read who is who, who blocks whom and whose identity key
+/// is current, and change what is queued for online users and stored for offline ones.
 pub(crate) struct Messaging<'a> {
     pub(in crate::server) config: &'a Config,
     pub(in crate::server) accounts: &'a Accounts,
     pub(in crate::server) blocks: &'a Blocks,
+    pub(in crate::server) keys: &'a KeyDirectory,
     pub(in crate::server) sessions: &'a mut Sessions,
     pub(in crate::server) mailboxes: &'a mut Mailboxes,
 }
@@ -56,6 +58,17 @@ impl Messaging<'_> {
         let to = self.accounts.name(target);
         if self.blocks.blocks(target, me) {
             send(out, conn, ErrorReply::BlockedBy { user: to.clone() });
+            return;
+        }
+        // Ciphertext for an identity the recipient no longer has could never be read: refused, so
+        // the sender's client encrypts it again for the new one rather than have it lost unseen.
+        if let Some(for_key) = crate::protocol::keys::encrypted_for(text)
+            && self
+                .keys
+                .identity(target)
+                .is_some_and(|(curve, _)| curve != for_key)
+        {
+            send(out, conn, ErrorReply::StaleKey { user: to.clone() });
             return;
         }
         if let Some(target_conn) = self.sessions.session_of(target) {
