@@ -433,6 +433,7 @@ fn serve(args: Args) -> Result<()> {
         mail_window: natter_core::server::MAIL_WINDOW
             .min(usize::try_from(args.max_outbound / 4).unwrap_or(usize::MAX))
             .max(1),
+        min_password_length: 8,
     };
     let data_dir = args.data_dir.clone().unwrap_or_else(|| {
         args.credentials

@@ -266,7 +266,8 @@ impl Clients {
             (Password::Right, Some(MPhase::Password(user))) => {
                 self.model.user(user).password.clone()
             }
-            (Password::Right, Some(MPhase::NewPassword(user))) => format!("np-{user}"),
+            // Long enough for the password policy (8 characters by default).
+            (Password::Right, Some(MPhase::NewPassword(user))) => format!("np-{user}-ok"),
             (Password::Right, _) => "pw0".into(),
             (Password::Wrong, _) => "wrong".into(),
             (Password::Invalid, _) => "bad pass".into(),

@@ -142,7 +142,17 @@ pub enum MPhase {
         watching: bool,
         /// Bytes of messages written since the watch was asked for (not covered by its answer).
         since_watch: usize,
+        /// Where a `passwd` stands: the next line is the current password, or the new one.
+        passwd: MPasswd,
     },
+}
+
+/// A session's `passwd`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MPasswd {
+    Idle,
+    Current,
+    New,
 }
 
 #[derive(Clone, Debug)]
@@ -551,7 +561,15 @@ impl Model {
                 return;
             }
         };
-        if online {
+        let passwd = match &self.conns[&conn].phase {
+            MPhase::Online { user, passwd, .. } if *passwd != MPasswd::Idle => {
+                Some((user.clone(), *passwd))
+            }
+            _ => None,
+        };
+        if let Some((user, step)) = passwd {
+            self.passwd_line(conn, &user, step, text.trim(), out);
+        } else if online {
             self.command(conn, text, out);
         } else {
             self.login_line(conn, text.trim(), out);
@@ -748,7 +766,11 @@ impl Model {
             MPhase::Username => Prompt::Username,
             MPhase::Password(_) => Prompt::Password,
             MPhase::NewPassword(user) => Prompt::NewPassword { user: user.clone() },
-            MPhase::Online { .. } => return,
+            MPhase::Online { passwd, .. } => match passwd {
+                MPasswd::Current => Prompt::CurrentPassword,
+                MPasswd::New => Prompt::ChosenPassword,
+                MPasswd::Idle => return,
+            },
         };
         out.send(conn, ServerMsg::Prompt(prompt));
     }
@@ -925,6 +947,12 @@ impl Model {
             self.reprompt(conn, out);
             return;
         }
+        if self.weak(&name, input) {
+            let min = self.cfg.min_password_length;
+            out.send(conn, ErrorReply::WeakPassword { min });
+            self.reprompt(conn, out);
+            return;
+        }
         if self.users.contains_key(&name) {
             out.send(conn, ErrorReply::NameTaken);
             self.set_phase(conn, MPhase::Username);
@@ -941,6 +969,59 @@ impl Model {
         self.acknowledged_change();
         out.send(conn, ServerMsg::Registered { user: name.clone() });
         self.begin_session(conn, &name, out);
+    }
+
+    /// The password policy: at least `min_password_length` characters, and not the username.
+    fn weak(&self, user: &str, password: &str) -> bool {
+        password.chars().count() < self.cfg.min_password_length
+            || password.eq_ignore_ascii_case(user)
+    }
+
+    fn set_passwd(&mut self, conn: ConnId, step: MPasswd) {
+        if let Some(MPhase::Online { passwd, .. }) = self.session_mut(conn) {
+            *passwd = step;
+        }
+    }
+
+    /// A line while `passwd` waits for a password: the current one (compared), then the new one
+    /// (held to the policy, then kept, an acknowledged change).
+    fn passwd_line(
+        &mut self,
+        conn: ConnId,
+        user: &Name,
+        step: MPasswd,
+        input: &str,
+        out: &mut Out,
+    ) {
+        match step {
+            MPasswd::Current => {
+                if self.user(user).password == input {
+                    self.set_passwd(conn, MPasswd::New);
+                    out.send(conn, ServerMsg::Prompt(Prompt::ChosenPassword));
+                } else {
+                    self.set_passwd(conn, MPasswd::Idle);
+                    out.send(conn, ErrorReply::WrongCurrentPassword);
+                }
+            }
+            MPasswd::New => {
+                if let Err(e) = check_password(input) {
+                    out.send(conn, ErrorReply::InvalidPassword(e));
+                    self.reprompt(conn, out);
+                    return;
+                }
+                if self.weak(user, input) {
+                    let min = self.cfg.min_password_length;
+                    out.send(conn, ErrorReply::WeakPassword { min });
+                    self.reprompt(conn, out);
+                    return;
+                }
+                self.user_mut(user).password = input.to_owned();
+                self.acknowledged_change();
+                self.set_passwd(conn, MPasswd::Idle);
+                out.send(conn, ServerMsg::PasswordChanged { user: user.clone() });
+            }
+            MPasswd::Idle => {}
+        }
     }
 
     fn begin_session(&mut self, conn: ConnId, user: &Name, out: &mut Out) {
@@ -965,6 +1046,7 @@ impl Model {
                 mail: 0,
                 watching: false,
                 since_watch: 0,
+                passwd: MPasswd::Idle,
             },
         );
         out.send(conn, ServerMsg::Welcome { user: user.clone() });
@@ -1247,6 +1329,10 @@ impl Model {
             self.set_acks(conn, &me, false, out);
         }
         match cmd {
+            Command::Passwd => {
+                self.set_passwd(conn, MPasswd::Current);
+                out.send(conn, ServerMsg::Prompt(Prompt::CurrentPassword));
+            }
             Command::Message { to, text } => self.message(conn, &me, to, text, out),
             Command::MessageGroup { group, text } => {
                 self.message_group(conn, &me, group, text, out)

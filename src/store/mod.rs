@@ -15,6 +15,7 @@ mod apply;
 mod error;
 mod load;
 mod open;
+mod rename;
 mod schema;
 #[cfg(test)]
 mod tests;

@@ -47,6 +47,8 @@ impl ClientState {
             Prompt::Username => InputMode::Username,
             Prompt::Password => InputMode::Password,
             Prompt::NewPassword { user } => InputMode::NewPassword { user },
+            // `passwd`'s prompts come once logged in (`on_passwd_prompt`), never here.
+            Prompt::CurrentPassword | Prompt::ChosenPassword => InputMode::Password,
         };
         // Logging in again after a loss: answer from what the user typed the first time, but the
         // password only to a server that proved it is the one trusted.

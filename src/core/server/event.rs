@@ -76,6 +76,13 @@ pub enum Event<'a> {
     Drained { conn: ConnId },
     /// The server is stopping: tell everyone and close every connection.
     Shutdown,
+    /// The server's operator asks for `action` (see `admin`); `request` is whom to answer
+    /// ([`Effect::AdminAnswer`]). In a cluster, its high bits are the asking node's number, as a
+    /// connection's are.
+    Admin {
+        request: u64,
+        action: &'a super::admin::Admin,
+    },
 }
 
 /// An output of [`super::ServerState::handle`], to be carried out by the shell in order.
@@ -127,6 +134,12 @@ pub enum Effect {
     /// queue for it (the kernel has it).
     WatchDrain {
         conn: ConnId,
+    },
+    /// The answer to [`Event::Admin`] `request`, for the operator who asked. Like a line, it leaves
+    /// only once the batch's records are durable.
+    AdminAnswer {
+        request: u64,
+        answer: super::admin::AdminAnswer,
     },
 }
 

@@ -63,9 +63,11 @@
 //! [`oplog`], which sums up for the operator's log the refusals the shell sees.
 
 mod accounts;
+pub mod admin;
 mod announced;
 mod arguments;
 mod backlog;
+pub mod bans;
 mod blocklist;
 mod blocks;
 mod brokerage;
@@ -100,6 +102,8 @@ pub mod snapshot;
 mod state;
 mod views;
 
+pub use admin::{Admin, AdminAnswer};
+pub use bans::{Ban, BanTarget};
 pub use config::MAIL_WINDOW;
 pub use config::{AddressLimits, Config, LoginLimits, MAX_FAILURES, PRESENCE_BURST};
 pub use event::{ConnId, Effect, Event, TimerId};
@@ -111,7 +115,7 @@ pub use mailboxes::ID_BLOCK;
 pub use record::Record;
 pub use replica::{Applied, LogEntry, ReplicaLog};
 pub use secret_shape::SecretShape;
-pub use state::ServerState;
+pub use state::{OnlineView, ServerState};
 pub use views::{DurableUser, DurableView, KeysView, StoredView};
 
 #[cfg(test)]

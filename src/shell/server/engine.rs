@@ -96,7 +96,7 @@ pub(super) fn conn_of(event: &Event<'_>) -> Option<ConnId> {
         | Event::Drained { conn }
         | Event::PasswordChecked { conn, .. }
         | Event::PasswordHashed { conn, .. } => Some(conn),
-        Event::Shutdown => None,
+        Event::Shutdown | Event::Admin { .. } => None,
     }
 }
 
