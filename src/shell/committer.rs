@@ -6,11 +6,13 @@
 //! report covers it. After a failed commit the thread stops: nothing later may be acknowledged.
 
 use std::io;
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use smol::channel::{Receiver, Sender, unbounded};
 
 use super::persist::Persister;
+use super::server::Metrics;
 use natter_core::server::Record;
 
 struct Job {
@@ -26,12 +28,16 @@ pub(crate) struct Committer {
 }
 
 impl Committer {
-    pub(crate) fn start(persister: Box<dyn Persister>) -> io::Result<Self> {
+    /// Starts the thread; each commit's time goes to `metrics`, when there are any.
+    pub(crate) fn start(
+        persister: Box<dyn Persister>,
+        metrics: Option<Arc<Metrics>>,
+    ) -> io::Result<Self> {
         let (jobs, queued) = unbounded();
         let (report, done) = unbounded();
         let thread = std::thread::Builder::new()
             .name("natter-commit".into())
-            .spawn(move || commit_loop(persister, queued, report))?;
+            .spawn(move || commit_loop(persister, queued, report, metrics))?;
         Ok(Committer {
             jobs: Some(jobs),
             done,
@@ -85,6 +91,7 @@ fn commit_loop(
     mut persister: Box<dyn Persister>,
     queued: Receiver<Job>,
     report: Sender<io::Result<u64>>,
+    metrics: Option<Arc<Metrics>>,
 ) {
     let mut records = Vec::new();
     while let Ok(first) = queued.recv_blocking() {
@@ -95,7 +102,11 @@ fn commit_loop(
             last = more.seq;
             records.extend(more.records);
         }
+        let started = std::time::Instant::now();
         let result = persister.commit(&records).map(|()| last);
+        if let Some(m) = &metrics {
+            m.commit_took(started.elapsed());
+        }
         records.clear();
         let failed = result.is_err();
         if report.send_blocking(result).is_err() || failed {

@@ -309,6 +309,8 @@ impl Harness {
                         self.event(Event::Drained { conn });
                     }
                 }
+                // For the operator's log: the trace has it.
+                Effect::LoginFailed { .. } => {}
                 other => unreachable!("not a control: {other:?}"),
             }
         }

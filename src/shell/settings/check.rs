@@ -74,8 +74,9 @@ impl Settings {
             return Err(SettingsError::Invalid {
                 key: "server.bind",
                 value: "[]".into(),
-                allowed: "at least one address to listen on (\"127.0.0.1\", \"::\", \"0.0.0.0\"...)"
-                    .into(),
+                allowed:
+                    "at least one address to listen on (\"127.0.0.1\", \"::\", \"0.0.0.0\"...)"
+                        .into(),
             });
         }
         if s.tls_cert.is_some() != s.tls_key.is_some() {
@@ -86,17 +87,19 @@ impl Settings {
                     "server.tls_cert"
                 },
                 value: "(not set)".into(),
-                allowed: "tls_cert and tls_key go together: give both, or neither (the server then \
+                allowed:
+                    "tls_cert and tls_key go together: give both, or neither (the server then \
                           makes its own certificate)"
-                    .into(),
+                        .into(),
             });
         }
         if s.plaintext && s.tls_cert.is_some() {
             return Err(SettingsError::Invalid {
                 key: "server.plaintext",
                 value: "true".into(),
-                allowed: "false when tls_cert and tls_key are given (plain text has no certificate)"
-                    .into(),
+                allowed:
+                    "false when tls_cert and tls_key are given (plain text has no certificate)"
+                        .into(),
             });
         }
         at_least("server.max_outbound", s.max_outbound, 4096, "bytes")?;
@@ -112,16 +115,36 @@ impl Settings {
             1024,
             "characters",
         )?;
-        at_least("login.account_login_refill", l.account_login_refill, 1, "seconds")?;
-        at_least("login.address_login_refill", l.address_login_refill, 1, "seconds")?;
-        at_least("login.failed_login_refill", l.failed_login_refill, 1, "seconds")?;
+        at_least(
+            "login.account_login_refill",
+            l.account_login_refill,
+            1,
+            "seconds",
+        )?;
+        at_least(
+            "login.address_login_refill",
+            l.address_login_refill,
+            1,
+            "seconds",
+        )?;
+        at_least(
+            "login.failed_login_refill",
+            l.failed_login_refill,
+            1,
+            "seconds",
+        )?;
         at_least(
             "login.new_connection_rate",
             u64::from(l.new_connection_rate),
             1,
             "a second",
         )?;
-        at_least("login.registration_refill", l.registration_refill, 1, "seconds")?;
+        at_least(
+            "login.registration_refill",
+            l.registration_refill,
+            1,
+            "seconds",
+        )?;
         at_least("sessions.timeout", ss.timeout, 1, "seconds")?;
         if ss.idle_warning > ss.timeout / 2 {
             return Err(SettingsError::Invalid {
@@ -151,8 +174,18 @@ impl Settings {
             "members",
         )?;
         at_least("flood.flood_burst", u64::from(f.flood_burst), 1, "commands")?;
-        at_least("flood.bookkeeping_rate", u64::from(f.bookkeeping_rate), 1, "a second")?;
-        at_least("flood.bookkeeping_burst", u64::from(f.bookkeeping_burst), 1, "lines")?;
+        at_least(
+            "flood.bookkeeping_rate",
+            u64::from(f.bookkeeping_rate),
+            1,
+            "a second",
+        )?;
+        at_least(
+            "flood.bookkeeping_burst",
+            u64::from(f.bookkeeping_burst),
+            1,
+            "lines",
+        )?;
         if !log_level_ok(&self.log.level) {
             return Err(SettingsError::Invalid {
                 key: "log.level",

@@ -128,7 +128,9 @@ pub struct Log {
     pub format: LogFormat,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     Human,
@@ -425,16 +427,32 @@ impl Settings {
         };
         let s = &self.server;
         let r = &running.server;
-        cmp("server.bind", format!("{:?}", s.bind), format!("{:?}", r.bind));
+        cmp(
+            "server.bind",
+            format!("{:?}", s.bind),
+            format!("{:?}", r.bind),
+        );
         cmp("server.port", s.port.to_string(), r.port.to_string());
         cmp(
             "server.credentials",
             s.credentials.display().to_string(),
             r.credentials.display().to_string(),
         );
-        cmp("server.data_dir", format!("{:?}", s.data_dir), format!("{:?}", r.data_dir));
-        cmp("server.plaintext", s.plaintext.to_string(), r.plaintext.to_string());
-        cmp("server.keepalive", s.keepalive.to_string(), r.keepalive.to_string());
+        cmp(
+            "server.data_dir",
+            format!("{:?}", s.data_dir),
+            format!("{:?}", r.data_dir),
+        );
+        cmp(
+            "server.plaintext",
+            s.plaintext.to_string(),
+            r.plaintext.to_string(),
+        );
+        cmp(
+            "server.keepalive",
+            s.keepalive.to_string(),
+            r.keepalive.to_string(),
+        );
         cmp(
             "server.max_outbound",
             s.max_outbound.to_string(),
@@ -450,10 +468,26 @@ impl Settings {
             self.limits.max_line.to_string(),
             running.limits.max_line.to_string(),
         );
-        cmp("log.format", format!("{:?}", self.log.format), format!("{:?}", running.log.format));
-        cmp("metrics", format!("{:?}", self.metrics), format!("{:?}", running.metrics));
-        cmp("admin.socket", format!("{:?}", self.admin), format!("{:?}", running.admin));
-        cmp("cluster", format!("{:?}", self.cluster), format!("{:?}", running.cluster));
+        cmp(
+            "log.format",
+            format!("{:?}", self.log.format),
+            format!("{:?}", running.log.format),
+        );
+        cmp(
+            "metrics",
+            format!("{:?}", self.metrics),
+            format!("{:?}", running.metrics),
+        );
+        cmp(
+            "admin.socket",
+            format!("{:?}", self.admin),
+            format!("{:?}", running.admin),
+        );
+        cmp(
+            "cluster",
+            format!("{:?}", self.cluster),
+            format!("{:?}", running.cluster),
+        );
         out
     }
 }

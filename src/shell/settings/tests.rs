@@ -7,7 +7,11 @@ fn the_example_file_states_every_default_and_nothing_else() {
     let text = include_str!("../../../docs/natter.example.toml");
     let example: toml::Table = toml::from_str(text).expect("the example is TOML");
     let parsed = Settings::parse(text).expect("the example is a configuration");
-    assert_eq!(parsed, Settings::default(), "the example's values are the defaults");
+    assert_eq!(
+        parsed,
+        Settings::default(),
+        "the example's values are the defaults"
+    );
     let defaults = toml::Table::try_from(Settings::default()).unwrap();
     for (section, keys) in &defaults {
         let keys = keys.as_table().unwrap();
@@ -50,7 +54,10 @@ fn bad_values_name_the_key_the_value_and_what_is_allowed() {
     let mut s = Settings::default();
     s.limits.mailbox_share = 101;
     let e = s.check().unwrap_err().to_string();
-    assert!(e.contains("limits.mailbox_share = 101") && e.contains("from 1 to 100"), "{e}");
+    assert!(
+        e.contains("limits.mailbox_share = 101") && e.contains("from 1 to 100"),
+        "{e}"
+    );
     let mut s = Settings::default();
     s.log.level = "loud".into();
     assert_eq!(s.check().unwrap_err().key(), Some("log.level"));

@@ -10,7 +10,7 @@ use crate::protocol::{ByeReason, ErrorReply, Name, Prompt, ServerMsg};
 use crate::server::accounts::{Accounts, Failure, UserId};
 use crate::server::bans::Bans;
 use crate::server::config::{Config, MAX_FAILURES};
-use crate::server::event::{ConnId, Effect, send};
+use crate::server::event::{ConnId, Effect, LoginFailure, send};
 use crate::server::record::Record;
 use crate::server::secret_shape::SecretShape;
 use crate::server::sessions::{Passwd, Phase, Sessions};
@@ -59,6 +59,11 @@ impl Typed<'_> {
             Typed::AtNode { .. } => None,
         }
     }
+}
+
+/// Tells the operator's log that a login on `conn` failed.
+fn failed(out: &mut Vec<Effect>, conn: ConnId, user: Option<Name>, reason: LoginFailure) {
+    out.push(Effect::LoginFailed { conn, user, reason });
 }
 
 /// Asks again for whatever the connection's login is waiting for, so that after any error a client
@@ -180,6 +185,7 @@ impl Login<'_> {
                 }
             } else {
                 self.count_failure_of_address(conn, now);
+                failed(out, conn, None, LoginFailure::UnknownUser);
                 send(out, conn, ErrorReply::UnknownUser);
             }
             self.reprompt(conn, out);
@@ -207,11 +213,15 @@ impl Login<'_> {
     ) -> Result<(), Outcome> {
         if let Some(ban) = self.bans.user(self.accounts.name(user), now) {
             let secs_left = ban.secs_left(now);
+            let name = self.accounts.name(user).clone();
+            failed(out, conn, Some(name), LoginFailure::Banned);
             send(out, conn, ErrorReply::Banned { secs_left });
             return Err(Outcome::Refused(ByeReason::Banned));
         }
         if let Some(until) = self.accounts.locked_until(user, now) {
             let secs_left = now.secs_until_ceil(until);
+            let name = self.accounts.name(user).clone();
+            failed(out, conn, Some(name), LoginFailure::Locked);
             send(out, conn, ErrorReply::Locked { secs_left });
             return Err(Outcome::Refused(ByeReason::Locked));
         }
@@ -301,16 +311,21 @@ impl Login<'_> {
         }
         self.count_failure_of_address(conn, now);
         let block_secs = self.config.block_duration_secs;
+        let name = self.accounts.name(user).clone();
         let until = match self
             .accounts
             .fail(user, MAX_FAILURES, now.plus_secs(block_secs))
         {
             Failure::AttemptsLeft(attempts_left) => {
+                failed(out, conn, Some(name), LoginFailure::WrongPassword);
                 send(out, conn, ErrorReply::WrongPassword { attempts_left });
                 self.reprompt(conn, out);
                 return Outcome::Pending;
             }
-            Failure::LockedUntil(until) => until,
+            Failure::LockedUntil(until) => {
+                failed(out, conn, Some(name), LoginFailure::Locked);
+                until
+            }
         };
         out.push(Effect::Persist(Record::LockedOut {
             user: self.accounts.name(user).clone(),

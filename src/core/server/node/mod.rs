@@ -468,6 +468,7 @@ impl Node {
                 }
             }
             Effect::Send { to: conn, .. }
+            | Effect::LoginFailed { conn, .. }
             | Effect::Close { conn }
             | Effect::PauseReading { conn }
             | Effect::ResumeReading { conn }

@@ -41,6 +41,19 @@ impl ServerState {
         v
     }
 
+    /// How many users are online.
+    pub fn online_count(&self) -> usize {
+        self.sessions.online().count()
+    }
+
+    /// Messages waiting in every mailbox together, and in the fullest one.
+    pub fn mailbox_totals(&self) -> (usize, usize) {
+        self.accounts
+            .ids()
+            .map(|id| self.mailboxes.len(id))
+            .fold((0, 0), |(sum, max), n| (sum + n, max.max(n)))
+    }
+
     /// The bans that hold at `now`, accounts first.
     pub fn bans_view(&self, now: Timestamp) -> Vec<(BanTarget, Ban)> {
         self.bans
