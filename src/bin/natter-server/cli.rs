@@ -562,13 +562,17 @@ pub fn flag_of(key: &str) -> Option<String> {
     FLAG_KEYS
         .iter()
         .find(|(_, k)| k.replace(' ', "") == key)
-        .map(|(arg, _)| format!("--{}", arg.replace('_', "-")))
+        .map(|(arg, _)| match *arg {
+            // The seeds' positional arguments.
+            "port" | "block_duration" | "timeout" => arg.to_uppercase(),
+            _ => format!("--{}", arg.replace('_', "-")),
+        })
 }
 
 /// The command line's definition, each flag's help ending with its built-in default.
 pub fn command() -> clap::Command {
     let defaults = toml::Table::try_from(Settings::default()).expect("the settings are TOML");
-    let mut cmd = Args::command();
+    let mut cmd = Args::command().name("natter-server");
     for (arg, key) in FLAG_KEYS {
         let key = key.replace(' ', "");
         let Some((section, name)) = key.split_once('.') else {

@@ -197,6 +197,7 @@ pub struct Steering {
 /// and runs the server.
 pub fn serve(p: Prepared, started: Started, steering: Steering) -> Result<()> {
     let s = &p.settings;
+    let mut fingerprint = None;
     let tls = match &started.identity {
         None => {
             tracing::warn!(
@@ -211,6 +212,7 @@ pub fn serve(p: Prepared, started: Started, steering: Steering) -> Result<()> {
                 tls.fingerprint,
                 tls.source
             );
+            fingerprint = Some(tls.fingerprint);
             Some(tls.config)
         }
     };
@@ -245,6 +247,8 @@ pub fn serve(p: Prepared, started: Started, steering: Steering) -> Result<()> {
             .iter()
             .map(|l| l.local_addr())
             .collect::<std::io::Result<_>>()?;
+        let socket_path = s.admin_socket();
+        let socket = natter::shell::server::bind_socket(&socket_path)?;
         let shown: Vec<String> = addrs.iter().map(ToString::to_string).collect();
         tracing::info!(
             "listening on {} ({}): {account_count} accounts from {}, lockout {} s, idle timeout {} s{}",
@@ -275,13 +279,14 @@ pub fn serve(p: Prepared, started: Started, steering: Steering) -> Result<()> {
         watch_signals(stop_tx, reload_tx)?;
         let log = steering.log;
         let control = Control {
-            socket: Some(s.admin_socket()),
+            socket: Some((socket_path, socket)),
             reread: steering.reread,
             set_log_level: Box::new(move |level| set_level(&log, level)),
             settings: s.clone(),
             accounts: p.accounts.clone(),
             reloads,
             cluster: cluster_mode,
+            tls_fingerprint: fingerprint,
         };
         run_server(Serving {
             listeners,

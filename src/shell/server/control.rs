@@ -41,8 +41,9 @@ use natter_core::time::Timestamp;
 
 /// What the binary hands the runtime for the operator's control.
 pub struct Control {
-    /// Where to make the control socket (`None`: no socket).
-    pub socket: Option<PathBuf>,
+    /// The control socket, bound ([`bind_socket`]) before the server says it is listening, so a
+    /// script that waits for that line finds it there (`None`: no socket).
+    pub socket: Option<(PathBuf, std::os::unix::net::UnixListener)>,
     /// Reads the settings again: the configuration file, the command line's flags over it, checked.
     pub reread: Box<dyn Fn() -> Result<Settings, String>>,
     /// Sets the log's level (or says why not).
@@ -55,6 +56,8 @@ pub struct Control {
     /// Cluster mode: plain passwords are hashed before a reload hands them on (they would enter the
     /// shared log), and the TLS identity is the cluster's unless the operator gives one.
     pub cluster: bool,
+    /// The fingerprint of the certificate the server started with (a reload says when it changes).
+    pub tls_fingerprint: Option<String>,
 }
 
 /// A question about the core's state.
@@ -125,8 +128,9 @@ pub(super) fn start(
         reloading: Cell::new(false),
         metrics: shared.metrics.clone(),
     });
-    if let Some(path) = &control.socket {
-        let listener = bind_socket(path)?;
+    *shared.tls_fingerprint.borrow_mut() = control.tls_fingerprint;
+    if let Some((path, listener)) = control.socket {
+        let listener = UnixListener::try_from(listener)?;
         tracing::info!("control socket at {}", path.display());
         let (ex2, shared, state) = (ex.clone(), shared.clone(), state.clone());
         ex.spawn(async move {
@@ -158,7 +162,7 @@ pub(super) fn start(
 
 /// Makes the socket, owner-only. A file left there by a server that is gone is replaced; one a
 /// running server answers on is not.
-fn bind_socket(path: &Path) -> std::io::Result<UnixListener> {
+pub fn bind_socket(path: &Path) -> std::io::Result<std::os::unix::net::UnixListener> {
     use std::os::unix::fs::PermissionsExt;
     if path.exists() {
         if std::os::unix::net::UnixStream::connect(path).is_ok() {
@@ -174,7 +178,7 @@ fn bind_socket(path: &Path) -> std::io::Result<UnixListener> {
     {
         std::fs::create_dir_all(dir)?;
     }
-    let listener = UnixListener::bind(path).map_err(|e| {
+    let listener = std::os::unix::net::UnixListener::bind(path).map_err(|e| {
         std::io::Error::new(
             e.kind(),
             format!("cannot make the control socket {}: {e}", path.display()),

@@ -67,7 +67,7 @@ use smol::LocalExecutor;
 
 pub use self::cluster_node::ClusterNode;
 use self::conn::Conns;
-pub use self::control::{Control, Query};
+pub use self::control::{Control, Query, bind_socket};
 use self::driver::Driver;
 use self::engine::{Engine, Standalone};
 use self::inbox::{Inbox, Input};

@@ -146,16 +146,7 @@ impl Settings {
             "seconds",
         )?;
         at_least("sessions.timeout", ss.timeout, 1, "seconds")?;
-        if ss.idle_warning > ss.timeout / 2 {
-            return Err(SettingsError::Invalid {
-                key: "sessions.idle_warning",
-                value: ss.idle_warning.to_string(),
-                allowed: format!(
-                    "at most half the idle timeout ({} s here), or 0 for no warning",
-                    ss.timeout / 2
-                ),
-            });
-        }
+        // (An idle warning longer than half the timeout is shortened to that by the core.)
         at_least("sessions.private_timeout", ss.private_timeout, 1, "seconds")?;
         within("limits.max_line", m.max_line, 64, 1_048_576, "bytes")?;
         at_least("limits.mailbox_limit", m.mailbox_limit, 1, "messages")?;
