@@ -23,7 +23,9 @@ fn fail2ban_regex() -> Option<&'static str> {
         std::env::var_os("NATTER_REQUIRE_FAIL2BAN").is_none(),
         "fail2ban-regex is missing and NATTER_REQUIRE_FAIL2BAN is set: apt-get install fail2ban"
     );
-    eprintln!("SKIPPED: fail2ban-regex is not installed (apt-get install fail2ban) — the filter is untested here");
+    eprintln!(
+        "SKIPPED: fail2ban-regex is not installed (apt-get install fail2ban) — the filter is untested here"
+    );
     None
 }
 
@@ -69,7 +71,11 @@ fn check(format: &str) {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines = server.log().lines().count();
     assert!(
         text.contains(&format!("Lines: {lines} lines, 0 ignored, {want} matched")),
