@@ -397,6 +397,34 @@ fn a_ban_survives_a_restart_and_is_lifted() {
 }
 
 #[test]
+fn an_online_backup_restores_the_store_it_copied() {
+    let dir = kit::dir_with(kit::ACCOUNTS);
+    let server = Server::cmd().in_dir(dir.path()).start();
+    let mut alice = login(&server, "alice", "apw");
+    alice.say("message bob kept in the backup");
+    alice.expect("stored", |m| matches!(m, ServerMsg::Stored { .. }));
+    let copy = dir.path().join("backup.db");
+    let said = admin(&server, &["backup", copy.to_str().unwrap()]);
+    assert!(said.contains("the store is copied to"), "{said}");
+    let (ok, said) = admin_with(&server, &["backup", copy.to_str().unwrap()], "");
+    assert!(!ok && said.contains("exists already"), "{said}");
+    // Restore: the copy in place of the store, in a new data directory.
+    let _ = server.stop();
+    let restored = dir.path().join("restored");
+    std::fs::create_dir(&restored).unwrap();
+    std::fs::copy(&copy, restored.join("natter.db")).unwrap();
+    let server = Server::cmd()
+        .in_dir(dir.path())
+        .args(&["--data-dir", restored.to_str().unwrap()])
+        .start();
+    let mut bob = login(&server, "bob", "bpw");
+    bob.expect(
+        "the message",
+        |m| matches!(m, ServerMsg::OfflineMessage { text, .. } if text == "kept in the backup"),
+    );
+}
+
+#[test]
 fn an_address_ban_refuses_connections_from_it() {
     let server = Server::start(&[]);
     admin(&server, &["ban", "127.0.0.0/8", "1h", "closed"]);

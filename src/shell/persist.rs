@@ -18,6 +18,15 @@ pub trait Persister: Send {
     /// Stores every record, in order, durably, before returning. An error means none of the batch's
     /// replies may be sent; the server stops rather than acknowledge what it could not keep.
     fn commit(&mut self, records: &[Record]) -> io::Result<()>;
+
+    /// Writes a consistent copy of what is kept to `to`, while the server runs (between commits).
+    fn backup(&mut self, to: &Path) -> io::Result<()> {
+        let _ = to;
+        Err(io::Error::other(
+            "this server keeps no store of its own (a cluster node's durable state is the \
+             cluster's Redis: back that up)",
+        ))
+    }
 }
 
 /// A cluster node's: every record is already durable, in the cluster's shared log (the events that
@@ -215,6 +224,10 @@ impl Persister for Durable {
     fn commit(&mut self, records: &[Record]) -> io::Result<()> {
         self.credentials.commit(records)?;
         Persister::commit(&mut self.store, records)
+    }
+
+    fn backup(&mut self, to: &Path) -> io::Result<()> {
+        self.store.backup(to).map_err(io::Error::other)
     }
 }
 

@@ -46,6 +46,10 @@ pub fn request_of(command: AdminCommand) -> Result<String> {
         AdminCommand::Unban { target } => format!("unban {target}"),
         AdminCommand::Unlock { user } => format!("unlock {user}"),
         AdminCommand::Notice { text } => format!("notice {}", words(text)),
+        AdminCommand::Backup { file } => {
+            let file = std::path::absolute(&file).context("the backup's path")?;
+            format!("backup {}", file.display())
+        }
         AdminCommand::Account(AccountCommand::Add { user }) => {
             format!("account add {user} {}", crate::read_new_password()?)
         }

@@ -454,6 +454,8 @@ pub enum AdminCommand {
     Group(GroupCommand),
     /// Sends a notice to everyone online.
     Notice { text: Vec<String> },
+    /// Copies the store to FILE while the server runs (a consistent copy, between two commits).
+    Backup { file: std::path::PathBuf },
 }
 
 #[derive(clap::Subcommand, Debug)]

@@ -290,6 +290,27 @@ async fn handle(
             return Ok((lines, what));
         }
         Request::Reload => return reload(shared, state, who).await.map(|t| (Vec::new(), t)),
+        Request::Backup(to) => {
+            if to.is_relative() {
+                return Err("give the backup's path in full (it is written by the server)".into());
+            }
+            if to.exists() {
+                return Err(format!("{} exists already: give a new file", to.display()));
+            }
+            tracing::info!("backup of the store to {} asked by {who}", to.display());
+            let (reply, done) = smol::channel::bounded(1);
+            shared.push(Input::Backup {
+                to: to.clone(),
+                reply,
+            });
+            done.recv()
+                .await
+                .unwrap_or_else(|_| Err("the server is stopping".into()))?;
+            return Ok((
+                Vec::new(),
+                format!("the store is copied to {}", to.display()),
+            ));
+        }
         Request::Do(action) => action,
         Request::WithPassword {
             user,
@@ -475,13 +496,15 @@ enum Request {
     },
     Ask(Query),
     Reload,
+    /// A copy of the store, to this file.
+    Backup(PathBuf),
 }
 
 /// The commands, for an error that lists them.
 const USAGE: &str = "list | bans | kick USER [REASON] | ban USER|ADDRESS|NETWORK DURATION [REASON] \
      | unban TARGET | unlock USER | account add USER PASSWORD | account remove USER | account \
      rename OLD NEW | account password USER PASSWORD | group remove GROUP | group remove-member \
-     GROUP USER | notice TEXT | reload";
+     GROUP USER | notice TEXT | reload | backup FILE";
 
 /// Reads a request line.
 fn parse(line: &str) -> Result<Request, String> {
@@ -502,6 +525,7 @@ fn parse(line: &str) -> Result<Request, String> {
         "list" | "who" => Request::Ask(Query::Online),
         "bans" => Request::Ask(Query::Bans),
         "reload" => Request::Reload,
+        "backup" => Request::Backup(PathBuf::from(rest(1))),
         "kick" => Request::Do(Admin::Kick {
             user: word(words.next(), "the user")?,
             reason: rest(2),

@@ -272,6 +272,10 @@ impl<E: Engine> Driver<E> {
                 Input::Scrape(reply) => {
                     let _ = reply.try_send(self.core_stats());
                 }
+                Input::Backup { to, reply } => {
+                    self.committer
+                        .backup(crate::shell::committer::Backup { to, done: reply });
+                }
             }
         }
         batch.clear();

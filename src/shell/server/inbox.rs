@@ -41,6 +41,11 @@ pub(super) enum Input {
         query: super::control::Query,
         reply: smol::channel::Sender<Vec<String>>,
     },
+    /// The operator asks for a copy of the store, written between two commits.
+    Backup {
+        to: std::path::PathBuf,
+        reply: smol::channel::Sender<Result<(), String>>,
+    },
     /// The metrics listener asks for the figures only the core has.
     Scrape(super::metrics::ScrapeRequest),
 }
