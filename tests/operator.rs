@@ -762,3 +762,28 @@ fn the_man_page_renders() {
         "{text}"
     );
 }
+
+/// The shipped systemd unit is one systemd accepts (where `systemd-analyze` is installed), with the
+/// binary it starts put where the test built it.
+#[test]
+fn the_systemd_unit_verifies() {
+    let unit = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/systemd/natter.service"),
+    )
+    .unwrap();
+    assert!(unit.contains("ExecReload=/bin/kill -HUP $MAINPID") && unit.contains("User=natter"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("natter.service");
+    std::fs::write(&path, unit.replace("/usr/local/bin/natter-server", server_bin())).unwrap();
+    let Ok(out) = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(&path)
+        .output()
+    else {
+        eprintln!("systemd-analyze is not installed here: only the unit's text was checked");
+        return;
+    };
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(!said.contains("Unknown"), "{said}");
+}

@@ -53,7 +53,7 @@ use natter_core::protocol::{
     PingState, Prompt, ServerMsg, Token, check_line, parse_command,
 };
 use natter_core::server::outbox::OutboxConfig;
-use natter_core::server::{Config, ConnId, MAX_FAILURES};
+use natter_core::server::{Admin, BanTarget, Config, ConnId, MAX_FAILURES};
 use natter_core::time::Timestamp;
 
 /// A stored message, as the model keeps it.
@@ -182,6 +182,8 @@ pub struct MDurable {
     pub users: BTreeMap<Name, MDurableUser>,
     pub next_msg: u64,
     pub groups: BTreeMap<Name, BTreeSet<Name>>,
+    /// Banned accounts, until when (`None`: for good).
+    pub bans: BTreeMap<Name, Option<Timestamp>>,
 }
 
 /// A private-chat request waiting for an answer.
@@ -223,6 +225,8 @@ pub struct Model {
     pub privates: BTreeSet<(Name, Name)>,
     /// Groups, by name, with their members' names.
     pub groups: BTreeMap<Name, BTreeSet<Name>>,
+    /// Accounts the operator banned, until when (`None`: for good).
+    pub bans: BTreeMap<Name, Option<Timestamp>>,
     pub next_msg: u64,
     pub next_offer: u64,
     pub shutting_down: bool,
@@ -282,6 +286,7 @@ impl Model {
             offers: BTreeMap::new(),
             privates: BTreeSet::new(),
             groups: BTreeMap::new(),
+            bans: BTreeMap::new(),
             next_msg: 1,
             next_offer: 1,
             shutting_down: false,
@@ -291,6 +296,7 @@ impl Model {
                 users: BTreeMap::new(),
                 next_msg: 1,
                 groups: BTreeMap::new(),
+            bans: BTreeMap::new(),
             },
             lazy_count: 0,
             lazy_since: None,
@@ -352,6 +358,7 @@ impl Model {
                 .collect(),
             next_msg: self.next_msg.max(self.reserved),
             groups: self.groups.clone(),
+            bans: self.bans.clone(),
         };
     }
 
@@ -628,6 +635,7 @@ impl Model {
         self.stalled.clear();
         self.watches.clear();
         self.groups = durable.groups;
+        self.bans = durable.bans;
         self.users = durable
             .users
             .into_iter()
@@ -900,6 +908,12 @@ impl Model {
     }
 
     fn refuse_locked(&mut self, conn: ConnId, user: &Name, out: &mut Out) -> bool {
+        if let Some(until) = self.ban_of(user) {
+            let secs_left = until.map_or(0, |u| self.now.secs_until_ceil(u).max(1));
+            out.send(conn, ErrorReply::Banned { secs_left });
+            self.close(conn, ByeReason::Banned, out);
+            return true;
+        }
         if !self.is_locked(user) {
             return false;
         }
@@ -907,6 +921,85 @@ impl Model {
         let secs_left = (until.as_millis() - self.now.as_millis()).div_ceil(1000);
         out.send(conn, ErrorReply::Locked { secs_left });
         self.close(conn, ByeReason::Locked, out);
+        true
+    }
+
+    /// The ban on `user` that holds now: until when (`None`: for good).
+    pub fn ban_of(&self, user: &str) -> Option<Option<Timestamp>> {
+        self.bans
+            .get(user)
+            .copied()
+            .filter(|until| until.is_none_or(|u| u > self.now))
+    }
+
+    /// The operator's action (see `natter_core::server::admin`), as the core carries it out; whether
+    /// it did something (the core answers `Ok`).
+    pub fn admin(&mut self, action: &Admin, out: &mut Out) -> bool {
+        let online = |m: &Model, user: &str| m.users.get(user).and_then(|u| u.conn);
+        match action {
+            Admin::Kick { user, reason } => {
+                let Some(conn) = online(self, user) else {
+                    return false;
+                };
+                if !reason.is_empty() {
+                    out.send(conn, ServerMsg::Notice { text: reason.clone() });
+                }
+                self.close(conn, ByeReason::Kicked, out);
+            }
+            Admin::Ban {
+                target: BanTarget::User(user),
+                until,
+                reason,
+            } => {
+                if !self.users.contains_key(user.as_str()) || until.is_some_and(|u| u <= self.now) {
+                    return false;
+                }
+                let now = self.now;
+                self.bans.retain(|_, u| u.is_none_or(|u| u > now));
+                self.bans.insert(Name::from(user.as_str()), *until);
+                self.acknowledged_change();
+                if let Some(conn) = online(self, user) {
+                    let text = if reason.is_empty() {
+                        "you are banned from this server".to_owned()
+                    } else {
+                        format!("you are banned from this server: {reason}")
+                    };
+                    out.send(conn, ServerMsg::Notice { text });
+                    self.close(conn, ByeReason::Banned, out);
+                }
+            }
+            Admin::Unban {
+                target: BanTarget::User(user),
+            } => {
+                if self.bans.remove(user.as_str()).is_none() {
+                    return false;
+                }
+                self.acknowledged_change();
+            }
+            Admin::Unlock { user } => {
+                let Some(u) = self.users.get_mut(user.as_str()) else {
+                    return false;
+                };
+                u.locked_until = None;
+                u.failures = 0;
+                self.acknowledged_change();
+            }
+            Admin::SetPassword { user, password } => {
+                let Some(u) = self.users.get_mut(user.as_str()) else {
+                    return false;
+                };
+                u.password = password.clone();
+                self.acknowledged_change();
+            }
+            Admin::Notice { text } => {
+                let conns: Vec<ConnId> = self.online().map(|(_, c)| c).collect();
+                for conn in conns {
+                    out.send(conn, ServerMsg::Notice { text: text.clone() });
+                }
+            }
+            // The simulator makes no others (they have the core's own tests).
+            _ => return false,
+        }
         true
     }
 
