@@ -774,7 +774,11 @@ fn the_systemd_unit_verifies() {
     assert!(unit.contains("ExecReload=/bin/kill -HUP $MAINPID") && unit.contains("User=natter"));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("natter.service");
-    std::fs::write(&path, unit.replace("/usr/local/bin/natter-server", server_bin())).unwrap();
+    std::fs::write(
+        &path,
+        unit.replace("/usr/local/bin/natter-server", server_bin()),
+    )
+    .unwrap();
     let Ok(out) = Command::new("systemd-analyze")
         .args(["verify", "--man=no"])
         .arg(&path)

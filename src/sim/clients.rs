@@ -243,7 +243,11 @@ impl Clients {
         match op {
             AdminOp::Kick(r, reason) => Admin::Kick {
                 user: user(self, r),
-                reason: if reason { "enough".into() } else { String::new() },
+                reason: if reason {
+                    "enough".into()
+                } else {
+                    String::new()
+                },
             },
             AdminOp::Ban(r, tenths) => Admin::Ban {
                 target: BanTarget::User(user(self, r)),
@@ -257,7 +261,9 @@ impl Clients {
             AdminOp::Unban(r) => Admin::Unban {
                 target: BanTarget::User(user(self, r)),
             },
-            AdminOp::Unlock(r) => Admin::Unlock { user: user(self, r) },
+            AdminOp::Unlock(r) => Admin::Unlock {
+                user: user(self, r),
+            },
             AdminOp::Notice => Admin::Notice {
                 text: "maintenance at noon".into(),
             },
@@ -442,6 +448,10 @@ impl Clients {
                         }
                         _ => false,
                     };
+                    facts.banned = match &facts.phase {
+                        Some(MPhase::Password(u)) => self.model.ban_of(u).is_some(),
+                        _ => false,
+                    };
                     self.model.line(conn, line, &mut out);
                 }
                 self.model.end_batch(&mut out);
@@ -499,6 +509,7 @@ impl Clients {
                 }
             }
             Step::Admin { action } => {
+                facts.admin = Some(action.clone());
                 self.model.admin(action, &mut out);
                 self.model.end_batch(&mut out);
             }

@@ -296,7 +296,7 @@ impl Model {
                 users: BTreeMap::new(),
                 next_msg: 1,
                 groups: BTreeMap::new(),
-            bans: BTreeMap::new(),
+                bans: BTreeMap::new(),
             },
             lazy_count: 0,
             lazy_since: None,
@@ -942,7 +942,12 @@ impl Model {
                     return false;
                 };
                 if !reason.is_empty() {
-                    out.send(conn, ServerMsg::Notice { text: reason.clone() });
+                    out.send(
+                        conn,
+                        ServerMsg::Notice {
+                            text: reason.clone(),
+                        },
+                    );
                 }
                 self.close(conn, ByeReason::Kicked, out);
             }
