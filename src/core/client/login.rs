@@ -157,13 +157,13 @@ impl ClientState {
                 self.passwd_asked = Some(again.clone());
                 return self.ask(again, out);
             }
-            InputMode::ChosenPassword { again: true } => {
-                if self.new_password.take().as_deref() != Some(line) {
-                    show_error(out, ClientError::PasswordsDiffer);
-                    let first = InputMode::ChosenPassword { again: false };
-                    self.passwd_asked = Some(first.clone());
-                    return self.ask(first, out);
-                }
+            InputMode::ChosenPassword { again: true }
+                if self.new_password.take().as_deref() != Some(line) =>
+            {
+                show_error(out, ClientError::PasswordsDiffer);
+                let first = InputMode::ChosenPassword { again: false };
+                self.passwd_asked = Some(first.clone());
+                return self.ask(first, out);
             }
             _ => {}
         }

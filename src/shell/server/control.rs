@@ -39,15 +39,21 @@ use crate::shell::tls::ServerTls;
 use natter_core::server::{Account, Admin, AdminAnswer, BanTarget, ServerState};
 use natter_core::time::Timestamp;
 
+/// Reads the settings again, or says why they cannot be used.
+pub type Reread = Box<dyn Fn() -> Result<Settings, String>>;
+
+/// Sets the log's level, or says why not.
+pub type SetLogLevel = Box<dyn Fn(&str) -> Result<(), String>>;
+
 /// What the binary hands the runtime for the operator's control.
 pub struct Control {
     /// The control socket, bound ([`bind_socket`]) before the server says it is listening, so a
     /// script that waits for that line finds it there (`None`: no socket).
     pub socket: Option<(PathBuf, std::os::unix::net::UnixListener)>,
     /// Reads the settings again: the configuration file, the command line's flags over it, checked.
-    pub reread: Box<dyn Fn() -> Result<Settings, String>>,
+    pub reread: Reread,
     /// Sets the log's level (or says why not).
-    pub set_log_level: Box<dyn Fn(&str) -> Result<(), String>>,
+    pub set_log_level: SetLogLevel,
     /// The settings and the credentials file's accounts the server started with.
     pub settings: Settings,
     pub accounts: Vec<Account>,
@@ -102,8 +108,8 @@ impl Query {
 
 /// What the control task keeps between requests.
 struct State {
-    reread: Box<dyn Fn() -> Result<Settings, String>>,
-    set_log_level: Box<dyn Fn(&str) -> Result<(), String>>,
+    reread: Reread,
+    set_log_level: SetLogLevel,
     settings: RefCell<Settings>,
     accounts: RefCell<Vec<Account>>,
     cluster: bool,

@@ -21,7 +21,7 @@ pub use self::credentials::{AccountChanges, diff_accounts};
 use natter_core::server::{AddressLimits, Config, LoginLimits};
 
 /// Everything the server can be told, as the configuration file's sections hold it.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     pub server: Server,
@@ -146,7 +146,7 @@ pub struct Metrics {
 }
 
 /// The local control socket.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Admin {
     /// The Unix socket `natter-server admin` talks to (default: `admin.sock` in the data directory).
@@ -163,22 +163,6 @@ pub struct Cluster {
     pub key_file: Option<PathBuf>,
     pub node: Option<String>,
     pub snapshot_every: u64,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            server: Server::default(),
-            login: Login::default(),
-            sessions: Sessions::default(),
-            limits: Limits::default(),
-            flood: Flood::default(),
-            log: Log::default(),
-            metrics: Metrics::default(),
-            admin: Admin::default(),
-            cluster: Cluster::default(),
-        }
-    }
 }
 
 impl Default for Server {
@@ -276,12 +260,6 @@ impl Default for Metrics {
             enabled: false,
             listen: SocketAddr::from(([127, 0, 0, 1], 9464)),
         }
-    }
-}
-
-impl Default for Admin {
-    fn default() -> Self {
-        Admin { socket: None }
     }
 }
 
