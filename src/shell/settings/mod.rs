@@ -298,8 +298,10 @@ impl Settings {
             let at = e.span().map(|span| {
                 let before = &text[..span.start.min(text.len())];
                 let line = before.matches('\n').count() + 1;
-                let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-                format!("line {line}, column {column}: ")
+                let start = before.rfind('\n').map_or(0, |i| i + 1);
+                let column = before.len() - start + 1;
+                let text = text[start..].lines().next().unwrap_or("").trim();
+                format!("line {line}, column {column} ({text}): ")
             });
             format!("{}{}", at.unwrap_or_default(), e.message().trim())
         })
