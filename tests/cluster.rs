@@ -992,3 +992,87 @@ fn delivered_means_shown_when_the_recipients_node_dies() {
         "A died holding alice's session: what it had not acknowledged was stored"
     );
 }
+
+/// `natter-server admin ARGS` at `node`'s control socket: whether it said ok, and what it printed.
+fn admin_at(node: &Server, args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_natter-server"))
+        .arg("admin")
+        .arg("--admin-socket")
+        .arg(node.path("natter-data/admin.sock"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// The operator's actions go through the shared log: asked of one node, they act on every node.
+#[test]
+fn an_admin_action_on_one_node_takes_effect_on_another() {
+    let Some(redis) = Redis::start() else { return };
+    let (a, b) = (node(&redis), node(&redis));
+    let mut bob = client(&b, "bob");
+    let mut carol = client(&b, "carol");
+    // Everyone online anywhere is listed at any node.
+    let (ok, list) = admin_at(&a, &["list"]);
+    assert!(
+        ok && list.contains("bob ") && list.contains("carol "),
+        "{list}"
+    );
+    let (ok, said) = admin_at(&a, &["kick", "bob", "time", "out"]);
+    assert!(ok && said.contains("kicked bob"), "{said}");
+    assert!(bob.until_closed().ends_with(&[
+        ServerMsg::Notice {
+            text: "time out".into()
+        },
+        ServerMsg::Bye(natter_core::protocol::ByeReason::Kicked)
+    ]));
+    // A ban at one node refuses the login at the other; an account added at one logs in at the
+    // other, its password hashed before it entered the log.
+    let (ok, said) = admin_at(&a, &["ban", "bob", "1h", "cool", "down"]);
+    assert!(ok, "{said}");
+    let mut c = Client::connect(std::net::SocketAddr::from(([127, 0, 0, 1], b.port())));
+    c.next();
+    c.say("bob");
+    c.expect("banned", |m| {
+        matches!(
+            m,
+            ServerMsg::Error(natter_core::protocol::ErrorReply::Banned { .. })
+        )
+    });
+    let out = Command::new(env!("CARGO_BIN_EXE_natter-server"))
+        .arg("admin")
+        .arg("--admin-socket")
+        .arg(a.path("natter-data/admin.sock"))
+        .args(["account", "add", "zed"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(b"zed-password\n")?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert!(out.status.success());
+    Client::log_in(
+        std::net::SocketAddr::from(([127, 0, 0, 1], b.port())),
+        "zed",
+        "zed-password",
+    )
+    .expect("zed logs in at the other node");
+    // The notice reaches the users of every node.
+    let (ok, _) = admin_at(&a, &["notice", "maintenance", "soon"]);
+    assert!(ok);
+    carol.expect("the notice", |m| {
+        *m == ServerMsg::Notice {
+            text: "maintenance soon".into(),
+        }
+    });
+}

@@ -76,6 +76,18 @@ impl fmt::Display for Timestamp {
     }
 }
 
+/// A time for the operator: UTC, ISO 8601, to the second (`2023-11-14T22:13:20Z`).
+pub fn utc(t: Timestamp) -> String {
+    let secs = i64::try_from(t.as_millis() / 1000).unwrap_or(i64::MAX);
+    ::time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|d| {
+            d.format(&::time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| format!("{} ms after 1970 (UTC)", t.as_millis()))
+}
+
 /// A clock for shells: wall time read once at start, then advanced by a monotonic clock, so a wall-clock
 /// step (NTP, a user changing the date) can neither fire every idle timer at once nor stall them.
 #[derive(Clone, Copy, Debug)]
@@ -118,6 +130,11 @@ mod tests {
         assert_eq!(t.secs_until_ceil(Timestamp(11_000)), 1);
         assert_eq!(t.secs_until_ceil(Timestamp(11_001)), 2);
         assert_eq!(t.secs_until_ceil(Timestamp(9_000)), 0);
+    }
+
+    #[test]
+    fn times_are_utc_iso_8601() {
+        assert_eq!(utc(Timestamp(1_700_000_000_999)), "2023-11-14T22:13:20Z");
     }
 
     #[test]

@@ -8,12 +8,14 @@
 //! its fields, checked when the store is loaded: a flipped byte in a message is reported as damage
 //! instead of being delivered.
 
+use natter_core::protocol::keys::SignedKey;
+
 /// `PRAGMA application_id` of a natter store ("NATT"), so another program's SQLite file is recognised.
 pub(crate) const APPLICATION_ID: i64 = 0x4E41_5454;
 
 /// `PRAGMA user_version` of the format this build writes. Raise it (and add a migration from the old
 /// one, [`MIGRATIONS`]) whenever a table changes.
-pub(crate) const FORMAT_VERSION: i64 = 4;
+pub(crate) const FORMAT_VERSION: i64 = 5;
 
 /// How a store of each older format becomes the next one: `(from, statements)`, applied in order, each
 /// in the transaction that also raises `user_version`, so a crash leaves either format, never a mix.
@@ -75,6 +77,18 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
              sig TEXT NOT NULL,
              crc INTEGER NOT NULL
          ) STRICT;",
+    ),
+    (
+        4,
+        // Bans by the server's operator: a new table, nothing else changes.
+        "CREATE TABLE bans (
+             kind TEXT NOT NULL,
+             target TEXT NOT NULL,
+             until INTEGER,
+             reason TEXT NOT NULL,
+             crc INTEGER NOT NULL,
+             PRIMARY KEY (kind, target)
+         ) STRICT, WITHOUT ROWID;",
     ),
 ];
 
@@ -168,6 +182,16 @@ CREATE TABLE fallback_keys (
     sig TEXT NOT NULL,
     crc INTEGER NOT NULL
 ) STRICT;
+-- Accounts ('user') and addresses or networks ('address', in CIDR form) the operator banned, until
+-- a time (NULL: for good).
+CREATE TABLE bans (
+    kind TEXT NOT NULL,
+    target TEXT NOT NULL,
+    until INTEGER,
+    reason TEXT NOT NULL,
+    crc INTEGER NOT NULL,
+    PRIMARY KEY (kind, target)
+) STRICT, WITHOUT ROWID;
 ";
 
 /// The `meta` key of the next stored-message id: ids keep growing even when every message has been
@@ -218,4 +242,47 @@ pub(crate) fn row_crc(fields: &[Field<'_>]) -> i64 {
         }
     }
     i64::from(h.finalize())
+}
+
+/// The checksum of a one-time or fallback key's row.
+pub(crate) fn key_crc(user: &str, k: &SignedKey) -> i64 {
+    row_crc(&[
+        Field::Text(user),
+        Field::Text(&k.id),
+        Field::Text(&k.key),
+        Field::Text(&k.sig),
+    ])
+}
+
+/// A stored message's checksum. A group message's group comes last, so a direct message's checksum is
+/// what it was before groups existed and rows of an older store stay valid.
+pub(crate) fn message_crc(
+    id: u64,
+    to: &str,
+    from: &str,
+    sent_at: u64,
+    text: &str,
+    group: Option<&str>,
+) -> i64 {
+    let mut fields = vec![
+        Field::Int(id),
+        Field::Text(to),
+        Field::Text(from),
+        Field::Int(sent_at),
+        Field::Text(text),
+    ];
+    if let Some(g) = group {
+        fields.push(Field::Text(g));
+    }
+    row_crc(&fields)
+}
+
+/// A ban row's checksum (the end, if any, after the target, then the reason).
+pub(crate) fn ban_crc(kind: &str, target: &str, until: Option<u64>, reason: &str) -> i64 {
+    let mut fields = vec![Field::Text(kind), Field::Text(target)];
+    if let Some(until) = until {
+        fields.push(Field::Int(until));
+    }
+    fields.push(Field::Text(reason));
+    row_crc(&fields)
 }

@@ -435,7 +435,7 @@ fn a_store_of_the_first_format_is_upgraded_and_keeps_everything() {
             schema::Field::Text(schema::NEXT_MESSAGE_ID),
             schema::Field::Int(8),
         ]);
-        let msg_crc = apply::message_crc(7, "bob", "alice", 1000, "from the old days", None);
+        let msg_crc = schema::message_crc(7, "bob", "alice", 1000, "from the old days", None);
         conn.execute_batch(&format!(
             "PRAGMA journal_mode = WAL;
              BEGIN;
@@ -589,7 +589,7 @@ fn a_store_of_the_second_format_is_upgraded_and_keys_messages_by_recipient() {
             schema::Field::Text(schema::NEXT_MESSAGE_ID),
             schema::Field::Int(8),
         ]);
-        let msg_crc = apply::message_crc(7, "bob", "alice", 1000, "kept across", Some("team"));
+        let msg_crc = schema::message_crc(7, "bob", "alice", 1000, "kept across", Some("team"));
         conn.execute_batch(&format!(
             "PRAGMA journal_mode = WAL;
              BEGIN;
@@ -657,6 +657,7 @@ fn a_store_of_the_third_format_is_upgraded_with_the_key_directory() {
              DROP TABLE identities;
              DROP TABLE one_time_keys;
              DROP TABLE fallback_keys;
+             DROP TABLE bans;
              PRAGMA user_version = 3;
              COMMIT;",
         )

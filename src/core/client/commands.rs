@@ -39,6 +39,11 @@ impl ClientState {
             show_error(out, ClientError::NotConnected(line.trim().to_owned()));
             return self.ask_again(out);
         }
+        if let Some(asked) = self.passwd_asked.take()
+            && matches!(self.phase, Phase::Online { .. })
+        {
+            return self.answer_passwd(asked, line, out);
+        }
         match &self.phase {
             Phase::Login { .. } => self.answer_prompt(line, out),
             Phase::Online { .. } => {

@@ -40,6 +40,12 @@ pub enum InputMode {
     ConfirmPassword {
         user: Name,
     },
+    /// `passwd`: the account's current password. Not echoed.
+    CurrentPassword,
+    /// `passwd`: the new password, asked twice (`again`). Not echoed.
+    ChosenPassword {
+        again: bool,
+    },
     /// The server's certificate changed while reconnecting: whether to trust the one presented
     /// (`fingerprint`), which only its operator can confirm.
     TrustCertificate {
@@ -57,7 +63,11 @@ impl InputMode {
     pub fn is_secret(&self) -> bool {
         matches!(
             self,
-            InputMode::Password | InputMode::NewPassword { .. } | InputMode::ConfirmPassword { .. }
+            InputMode::Password
+                | InputMode::NewPassword { .. }
+                | InputMode::ConfirmPassword { .. }
+                | InputMode::CurrentPassword
+                | InputMode::ChosenPassword { .. }
         )
     }
 
@@ -68,6 +78,9 @@ impl InputMode {
             InputMode::Password => "Password: ".into(),
             InputMode::NewPassword { user } => format!("New password for {user}: "),
             InputMode::ConfirmPassword { user } => format!("New password for {user}, again: "),
+            InputMode::CurrentPassword => "Current password: ".into(),
+            InputMode::ChosenPassword { again: false } => "New password: ".into(),
+            InputMode::ChosenPassword { again: true } => "New password, again: ".into(),
             InputMode::TrustCertificate { fingerprint, .. } => {
                 format!("Trust {fingerprint}? (yes/no) ")
             }

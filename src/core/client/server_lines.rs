@@ -329,12 +329,15 @@ impl ClientState {
             | ByeReason::TooManyConnections { .. }
             | ByeReason::ConnectThrottled { .. }
             | ByeReason::TlsRequired
-            | ByeReason::PlainTextOnly => Exit::LoginRefused,
+            | ByeReason::PlainTextOnly
+            | ByeReason::Banned => Exit::LoginRefused,
             ByeReason::Timeout { .. }
             | ByeReason::LoginTimeout { .. }
             | ByeReason::Shutdown
             | ByeReason::Unavailable
-            | ByeReason::Flood { .. } => Exit::EndedByServer,
+            | ByeReason::Flood { .. }
+            | ByeReason::Kicked
+            | ByeReason::Removed => Exit::EndedByServer,
         };
         self.exit(exit, out);
     }

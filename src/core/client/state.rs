@@ -172,6 +172,8 @@ pub struct ClientState {
     pub(super) quiet_members: BTreeSet<Name>,
     /// A new account's password, typed once, waiting to be typed again.
     pub(super) new_password: Option<String>,
+    /// `passwd` asked for a password: the next line typed is it.
+    pub(super) passwd_asked: Option<InputMode>,
     /// The server and the reason of the last failed attempt to get back to one, said once.
     pub(super) last_failure: Option<(String, String)>,
     /// The newest message id received on this connection and not acknowledged yet (see [`Timer::Ack`]).
@@ -234,6 +236,7 @@ impl ClientState {
             quiet_grouplists: 0,
             quiet_members: BTreeSet::new(),
             new_password: None,
+            passwd_asked: None,
             last_failure: None,
             unacked: None,
             seen_unsaved: None,

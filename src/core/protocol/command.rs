@@ -137,6 +137,12 @@ macro_rules! command_table {
                 summary("log out and disconnect")
                 activity listed
                 rule(s, c => s.close_with(c.conn, ByeReason::Logout, c.now, c.out)),
+            /// `passwd`: the next lines are the current password, then the new one.
+            Passwd => "passwd"
+                usage("passwd")
+                summary("change your password (the server asks for the current one, then the new one)")
+                activity listed
+                rule(s, c => s.login().passwd(c.conn, c.out)),
             Help => "help"
                 usage("help")
                 summary("show this list")

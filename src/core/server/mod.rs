@@ -46,7 +46,7 @@
 //!
 //! | folder | parts | rules |
 //! |---|---|---|
-//! | `login/` | `accounts` (names, passwords, lockout counters, by a dense `UserId`), `addresses` (per-address limits), `jobs` (password jobs outstanding) | `rule` (the steps of a login), `passwords` (checks and hashes as jobs), `next_line` (what the next line will be taken as), `credentials`, `lookalike` |
+//! | `login/` | `accounts` (names, passwords, lockout counters, by a dense `UserId`), `addresses` (per-address limits), `jobs` (password jobs outstanding) | `rule` (the steps of a login), `passwords` (checks and hashes as jobs), `passwd` (changing one's own password), `policy` (what a chosen password must be), `next_line` (what the next line will be taken as), `lookalike` |
 //! | `connections/` | `sessions` (connections, their login phases and the flow of their lines, who is online where), `backlog` (what may wait in each user's outbound queue) | `flow` (flood control), `idle` (the login and idle deadlines) |
 //! | `messages/` | `mailboxes` (each user's queue of stored and live messages, and their ids) | `rule` (`message`, `broadcast`, `offline`, `ack`), `delivery` (writing the queues out, the fate of a live message) |
 //! | `groups/` | `book` (groups and their members, both ways) | `rule` |
@@ -54,14 +54,16 @@
 //! | `presence/` | `announced` (what the others were last told, rationed), `history` (last logouts) | `rule` (notices, `whoelse`, `whoelsesince`, `ping`) |
 //! | `private/` | `brokerage` (private-chat requests, brokered chats, the token generator) | `rule` (brokering) |
 //! | `keys/` | `directory` (the public keys clients published for end-to-end encryption) | `rule` |
+//! | `admin/` | `bans` (accounts and addresses the operator turned away) | `action` (what the operator asks for: the input; carried out by the state, `state/admin.rs`, since it reaches every part) |
 //!
 //! Below them are the core's words, each in a file of its own: [`event`] (what goes in and comes out,
-//! and the ids), [`record`], [`config`], `message` (a stored message), [`secret_shape`], `rate` (a
-//! rate with a burst) and `arguments` (a command argument that names a user). Above them is the
-//! state (`state.rs` and `state/`): what spans the parts (a connection's life, its lines' way to the
-//! command table, the deadlines, restoring, read-only views). A rule that leads to something beyond
-//! its parts (the login to a session or a closed connection, the flow to a flood, a block to the
-//! blocker's mailbox) says so as a value, and the state carries it out. No part or rule knows the
+//! and the ids), [`record`], [`config`], `credentials` (the accounts file's format, and an account as it
+//! holds it), `message` (a stored message), [`secret_shape`], `rate` (a rate with a burst) and
+//! `arguments` (a command argument that names a user). Above them is the state (`state.rs` and
+//! `state/`): what spans the parts (a connection's life, its lines' way to the command table, the
+//! deadlines, restoring, read-only views, the operator's actions). A rule that leads to something
+//! beyond its parts (the login to a session or a closed connection, the flow to a flood, a block to
+//! the blocker's mailbox) says so as a value, and the state carries it out. No part or rule knows the
 //! state, and no folder imports one above it.
 //!
 //! The commands are declared in one table (`protocol::command`), whose `rule` column names each
@@ -76,11 +78,13 @@
 //! their own (`poll_timeout`), driven by the shell, the [`harness`] and the simulator alike. So is
 //! [`oplog`], which sums up for the operator's log the refusals the shell sees.
 
+pub mod admin;
 mod arguments;
 mod blocklist;
 pub mod cluster;
 pub mod config;
 mod connections;
+pub(crate) mod credentials;
 pub mod event;
 mod groups;
 #[cfg(any(test, feature = "harness"))]
@@ -101,16 +105,18 @@ pub mod secret_shape;
 mod state;
 mod views;
 
+pub use admin::{Admin, AdminAnswer, Ban, BanTarget};
 pub use config::MAIL_WINDOW;
 pub use config::{AddressLimits, Config, LoginLimits, MAX_FAILURES, PRESENCE_BURST};
-pub use event::{ConnId, Effect, Event, TimerId};
-pub use login::credentials::{Account, CredentialsError, append_line, parse_credentials};
+pub use credentials::{Account, CredentialsError, append_line, parse_credentials};
+pub use event::{ConnId, Effect, Event, LoginFailure, TimerId};
 pub use login::lookalike::look_alike_pairs;
 pub use login::next_line::NextLine;
+pub use login::policy::weak as weak_password;
 pub use messages::mailboxes::ID_BLOCK;
 pub use record::Record;
 pub use secret_shape::SecretShape;
-pub use state::ServerState;
+pub use state::{OnlineView, ServerState};
 pub use views::{DurableUser, DurableView, KeysView, StoredView};
 
 #[cfg(test)]

@@ -34,8 +34,8 @@ use std::fmt::Write;
 use std::net::IpAddr;
 
 use crate::protocol::{ByeReason, ErrorReply, Name, ServerMsg};
-use crate::server::Record;
-use crate::time::Timestamp;
+use crate::server::record::Record;
+use crate::time::{Timestamp, utc};
 
 /// What reading one output of the core has seen so far that waits for the rest of it: a `BYE flood`,
 /// whose account is named by the logout record that follows it in the same output (the goodbye itself
@@ -287,18 +287,6 @@ impl Tally {
 
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
-}
-
-/// A time for the operator: UTC, ISO 8601, to the second (`2023-11-14T22:13:20Z`).
-pub fn utc(t: Timestamp) -> String {
-    let secs = i64::try_from(t.as_millis() / 1000).unwrap_or(i64::MAX);
-    time::OffsetDateTime::from_unix_timestamp(secs)
-        .ok()
-        .and_then(|d| {
-            d.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| format!("{} ms after 1970 (UTC)", t.as_millis()))
 }
 
 /// The policy's state. See the [module documentation](self).
@@ -670,11 +658,6 @@ mod tests {
             log.note(ip("10.0.0.3"), Refusal::Full, None, None, T)
                 .is_none()
         );
-    }
-
-    #[test]
-    fn times_are_utc_iso_8601() {
-        assert_eq!(utc(Timestamp(1_700_000_000_999)), "2023-11-14T22:13:20Z");
     }
 
     #[test]

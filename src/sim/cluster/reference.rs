@@ -169,6 +169,8 @@ impl Reference {
             }
             // (Taken in `feed`, from the node itself only.)
             LogEventKind::NodeBack { .. } => {}
+            // The cluster simulator's clients make no operator's actions (the world's do).
+            LogEventKind::Admin { .. } => {}
             // Every simulated client reads all it is sent at once: the model answers a drain watch
             // at the end of the batch that asked for it.
             LogEventKind::Drained { .. }

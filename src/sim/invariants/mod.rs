@@ -113,6 +113,10 @@ pub struct StepFacts {
     pub stalled: BTreeSet<ConnId>,
     /// Pending private-chat requests just before the step.
     pub offers: Vec<MOffer>,
+    /// The operator's action of the step, if it was one.
+    pub admin: Option<natter_core::server::Admin>,
+    /// The account whose password was being asked for is banned (a right password does not let it in).
+    pub banned: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -225,6 +229,7 @@ impl Invariants {
         end: Timestamp,
         model: &Model,
     ) -> Checked {
+        self.operator_unlocked(facts);
         let mut step = Step::new(facts, &self.sessions);
         self.vanished(facts, &mut step, model);
         self.reads_again(facts)?;

@@ -10,6 +10,14 @@ use natter_core::server::{ConnId, MAX_FAILURES};
 use natter_core::time::Timestamp;
 
 impl Invariants {
+    /// The operator lifting a lockout starts its count of failures again.
+    pub(super) fn operator_unlocked(&mut self, facts: &StepFacts) {
+        if let Some(natter_core::server::Admin::Unlock { user }) = &facts.admin {
+            self.fails.remove(user.as_str());
+            self.locked_until.remove(user.as_str());
+        }
+    }
+
     /// The step's connection vanished (disconnected, or dropped for not reading) before anything
     /// else: its session ended, and what it had not read is lost with it.
     pub(super) fn vanished(&mut self, facts: &StepFacts, step: &mut Step<'_>, model: &Model) {
@@ -220,7 +228,7 @@ impl Invariants {
         {
             let locked = self.locked_until.get(user).is_some_and(|u| *u > now);
             let elsewhere = self.sessions.values().any(|s| &s.user == user);
-            if !locked && !welcomed && !elsewhere {
+            if !locked && !welcomed && !elsewhere && !facts.banned {
                 return fail(
                     name::LOCKOUT,
                     format!(

@@ -1,9 +1,9 @@
 //! A logged-in user's line: parsed, its effect on the session (activity, the client's acknowledging),
 //! then the rule of its command, each in the file of its family.
 
-use super::{MAcks, MPhase, Model, Out};
+use super::{MAcks, MPasswd, MPhase, Model, Out};
 use natter_core::protocol::{
-    ByeReason, Command, CommandName, ErrorReply, ParseError, ServerMsg, parse_command,
+    ByeReason, Command, CommandName, ErrorReply, ParseError, Prompt, ServerMsg, parse_command,
 };
 use natter_core::server::ConnId;
 
@@ -57,6 +57,10 @@ impl Model {
             self.set_acks(conn, &me, false, out);
         }
         match cmd {
+            Command::Passwd => {
+                self.set_passwd(conn, MPasswd::Current);
+                out.send(conn, ServerMsg::Prompt(Prompt::CurrentPassword));
+            }
             Command::Message { to, text } => self.message(conn, &me, to, text, out),
             Command::Broadcast { text } => self.broadcast(conn, &me, text, out),
             Command::Offline => self.offline(conn, &me, out),

@@ -45,6 +45,7 @@ impl Model {
                 .collect(),
             next_msg: self.next_msg.max(self.reserved),
             groups: self.groups.clone(),
+            bans: self.bans.clone(),
         };
     }
 
@@ -150,6 +151,7 @@ impl Model {
         self.stalled.clear();
         self.watches.clear();
         self.groups = durable.groups;
+        self.bans = durable.bans;
         self.users = durable
             .users
             .into_iter()

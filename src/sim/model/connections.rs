@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 
-use super::{MConn, MPhase, MQueued, Model, Out};
+use super::{MConn, MPasswd, MPhase, MQueued, Model, Out};
 use natter_core::protocol::{
     ByeReason, CancelReason, ErrorReply, LineError, Name, Prompt, ServerMsg, check_line,
 };
@@ -61,7 +61,15 @@ impl Model {
                 return;
             }
         };
-        if online {
+        let passwd = match &self.conns[&conn].phase {
+            MPhase::Online { user, passwd, .. } if *passwd != MPasswd::Idle => {
+                Some((user.clone(), *passwd))
+            }
+            _ => None,
+        };
+        if let Some((user, step)) = passwd {
+            self.passwd_line(conn, &user, step, text.trim(), out);
+        } else if online {
             self.command(conn, text, out);
         } else {
             self.login_line(conn, text.trim(), out);
@@ -188,7 +196,11 @@ impl Model {
             MPhase::Username => Prompt::Username,
             MPhase::Password(_) => Prompt::Password,
             MPhase::NewPassword(user) => Prompt::NewPassword { user: user.clone() },
-            MPhase::Online { .. } => return,
+            MPhase::Online { passwd, .. } => match passwd {
+                MPasswd::Current => Prompt::CurrentPassword,
+                MPasswd::New => Prompt::ChosenPassword,
+                MPasswd::Idle => return,
+            },
         };
         out.send(conn, ServerMsg::Prompt(prompt));
     }

@@ -1,10 +1,11 @@
 //! Logging in, in the model: the username, the password (three wrong ones in a row lock the account),
 //! registration, one session per user, and the session that begins.
 
-use super::{MAcks, MPhase, MStored, Model, Out};
+use super::{MAcks, MPasswd, MPhase, MStored, Model, Out};
 use natter_core::protocol::name::{check_password, check_username};
-use natter_core::protocol::{ByeReason, ErrorReply, Name, ServerMsg};
+use natter_core::protocol::{ByeReason, ErrorReply, Name, Prompt, ServerMsg};
 use natter_core::server::{ConnId, MAX_FAILURES};
+use natter_core::time::Timestamp;
 
 impl Model {
     pub(super) fn login_line(&mut self, conn: ConnId, input: &str, out: &mut Out) {
@@ -50,6 +51,12 @@ impl Model {
     }
 
     pub(super) fn refuse_locked(&mut self, conn: ConnId, user: &Name, out: &mut Out) -> bool {
+        if let Some(until) = self.ban_of(user) {
+            let secs_left = until.map_or(0, |u| self.now.secs_until_ceil(u).max(1));
+            out.send(conn, ErrorReply::Banned { secs_left });
+            self.close(conn, ByeReason::Banned, out);
+            return true;
+        }
         if !self.is_locked(user) {
             return false;
         }
@@ -97,6 +104,12 @@ impl Model {
             self.reprompt(conn, out);
             return;
         }
+        if self.weak(&name, input) {
+            let min = self.cfg.min_password_length;
+            out.send(conn, ErrorReply::WeakPassword { min });
+            self.reprompt(conn, out);
+            return;
+        }
         if self.users.contains_key(&name) {
             out.send(conn, ErrorReply::NameTaken);
             self.set_phase(conn, MPhase::Username);
@@ -137,6 +150,7 @@ impl Model {
                 mail: 0,
                 watching: false,
                 since_watch: 0,
+                passwd: MPasswd::Idle,
             },
         );
         out.send(conn, ServerMsg::Welcome { user: user.clone() });
@@ -146,5 +160,66 @@ impl Model {
         }
         self.pump(user, out);
         self.announce(user, true, out);
+    }
+
+    /// The ban on `user` that holds now: until when (`None`: for good).
+    pub fn ban_of(&self, user: &str) -> Option<Option<Timestamp>> {
+        self.bans
+            .get(user)
+            .copied()
+            .filter(|until| until.is_none_or(|u| u > self.now))
+    }
+
+    /// The password policy: at least `min_password_length` characters, and not the username.
+    fn weak(&self, user: &str, password: &str) -> bool {
+        password.chars().count() < self.cfg.min_password_length
+            || password.eq_ignore_ascii_case(user)
+    }
+
+    pub(super) fn set_passwd(&mut self, conn: ConnId, step: MPasswd) {
+        if let Some(MPhase::Online { passwd, .. }) = self.session_mut(conn) {
+            *passwd = step;
+        }
+    }
+
+    /// A line while `passwd` waits for a password: the current one (compared), then the new one
+    /// (held to the policy, then kept, an acknowledged change).
+    pub(super) fn passwd_line(
+        &mut self,
+        conn: ConnId,
+        user: &Name,
+        step: MPasswd,
+        input: &str,
+        out: &mut Out,
+    ) {
+        match step {
+            MPasswd::Current => {
+                if self.user(user).password == input {
+                    self.set_passwd(conn, MPasswd::New);
+                    out.send(conn, ServerMsg::Prompt(Prompt::ChosenPassword));
+                } else {
+                    self.set_passwd(conn, MPasswd::Idle);
+                    out.send(conn, ErrorReply::WrongCurrentPassword);
+                }
+            }
+            MPasswd::New => {
+                if let Err(e) = check_password(input) {
+                    out.send(conn, ErrorReply::InvalidPassword(e));
+                    self.reprompt(conn, out);
+                    return;
+                }
+                if self.weak(user, input) {
+                    let min = self.cfg.min_password_length;
+                    out.send(conn, ErrorReply::WeakPassword { min });
+                    self.reprompt(conn, out);
+                    return;
+                }
+                self.user_mut(user).password = input.to_owned();
+                self.acknowledged_change();
+                self.set_passwd(conn, MPasswd::Idle);
+                out.send(conn, ServerMsg::PasswordChanged { user: user.clone() });
+            }
+            MPasswd::Idle => {}
+        }
     }
 }

@@ -50,6 +50,7 @@
 //! `messages`, `groups`, `blocks`, `presence`, `private`, `keys`, and `commits` (what
 //! the store holds, and what a crash keeps); the model's state and what they share are here.
 
+mod admin;
 mod blocks;
 mod commands;
 mod commits;
@@ -156,7 +157,17 @@ pub enum MPhase {
         watching: bool,
         /// Bytes of messages written since the watch was asked for (not covered by its answer).
         since_watch: usize,
+        /// Where a `passwd` stands: the next line is the current password, or the new one.
+        passwd: MPasswd,
     },
+}
+
+/// A session's `passwd`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MPasswd {
+    Idle,
+    Current,
+    New,
 }
 
 #[derive(Clone, Debug)]
@@ -186,6 +197,8 @@ pub struct MDurable {
     pub users: BTreeMap<Name, MDurableUser>,
     pub next_msg: u64,
     pub groups: BTreeMap<Name, BTreeSet<Name>>,
+    /// Banned accounts, until when (`None`: for good).
+    pub bans: BTreeMap<Name, Option<Timestamp>>,
 }
 
 /// A private-chat request waiting for an answer.
@@ -227,6 +240,8 @@ pub struct Model {
     pub privates: BTreeSet<(Name, Name)>,
     /// Groups, by name, with their members' names.
     pub groups: BTreeMap<Name, BTreeSet<Name>>,
+    /// Accounts the operator banned, until when (`None`: for good).
+    pub bans: BTreeMap<Name, Option<Timestamp>>,
     pub next_msg: u64,
     pub next_offer: u64,
     pub shutting_down: bool,
@@ -271,6 +286,7 @@ impl Model {
             offers: BTreeMap::new(),
             privates: BTreeSet::new(),
             groups: BTreeMap::new(),
+            bans: BTreeMap::new(),
             next_msg: 1,
             next_offer: 1,
             shutting_down: false,
@@ -280,6 +296,7 @@ impl Model {
                 users: BTreeMap::new(),
                 next_msg: 1,
                 groups: BTreeMap::new(),
+                bans: BTreeMap::new(),
             },
             lazy_count: 0,
             lazy_since: None,

@@ -31,7 +31,17 @@
 //!
 //! Inside a Megolm message: `M <text>`.
 
-use vodozemac::{base64_decode, base64_encode};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD_NO_PAD;
+
+/// Base64 as vodozemac writes it: standard alphabet, no padding.
+fn base64_encode(bytes: &[u8]) -> String {
+    STANDARD_NO_PAD.encode(bytes)
+}
+
+fn base64_decode(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
+    STANDARD_NO_PAD.decode(text)
+}
 
 use super::engine::OlmMessage;
 use crate::protocol::Name;

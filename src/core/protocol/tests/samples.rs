@@ -325,5 +325,21 @@ pub(crate) fn samples() -> Vec<ServerMsg> {
     ] {
         v.push(ServerMsg::Error(e));
     }
+    // The operator's administration, and `passwd`.
+    v.extend([
+        ServerMsg::Notice {
+            text: "back in ten minutes".into(),
+        },
+        ServerMsg::PasswordChanged { user: n("alice") },
+        ServerMsg::Prompt(Prompt::CurrentPassword),
+        ServerMsg::Prompt(Prompt::ChosenPassword),
+        ServerMsg::Bye(ByeReason::Kicked),
+        ServerMsg::Bye(ByeReason::Banned),
+        ServerMsg::Bye(ByeReason::Removed),
+        ServerMsg::Error(ErrorReply::Banned { secs_left: 0 }),
+        ServerMsg::Error(ErrorReply::Banned { secs_left: 3600 }),
+        ServerMsg::Error(ErrorReply::WrongCurrentPassword),
+        ServerMsg::Error(ErrorReply::WeakPassword { min: 8 }),
+    ]);
     v
 }

@@ -16,6 +16,7 @@ use std::net::SocketAddr;
 
 use crate::protocol::LineError;
 use crate::protocol::name::PasswordError;
+use crate::server::admin::Admin;
 use crate::server::event::{ConnId, Event};
 use crate::server::secret_shape::SecretShape;
 use crate::time::Timestamp;
@@ -80,6 +81,11 @@ pub enum LogEventKind {
     NodeBack {
         node: u64,
     },
+    /// The operator's action (see `server::admin`), asked at node `request >> NODE_SHIFT`.
+    Admin {
+        request: u64,
+        action: Box<Admin>,
+    },
 }
 
 /// One entry of the shared log, as a node reads it: what its node's connections did in one turn of
@@ -112,7 +118,8 @@ impl LogEventKind {
             LogEventKind::Shutdown
             | LogEventKind::Tick
             | LogEventKind::NodeDead { .. }
-            | LogEventKind::NodeBack { .. } => None,
+            | LogEventKind::NodeBack { .. }
+            | LogEventKind::Admin { .. } => None,
         }
     }
 }
@@ -138,6 +145,10 @@ impl LogEvent {
             },
             Event::Drained { conn } => LogEventKind::Drained { conn },
             Event::Shutdown => LogEventKind::Shutdown,
+            Event::Admin { request, action } => LogEventKind::Admin {
+                request,
+                action: Box::new(action.clone()),
+            },
         };
         LogEvent { at, kind }
     }
@@ -178,6 +189,10 @@ impl LogEvent {
             },
             LogEventKind::Drained { conn } => Event::Drained { conn: *conn },
             LogEventKind::Shutdown => Event::Shutdown,
+            LogEventKind::Admin { request, action } => Event::Admin {
+                request: *request,
+                action,
+            },
             LogEventKind::Tick | LogEventKind::NodeDead { .. } | LogEventKind::NodeBack { .. } => {
                 return None;
             }
@@ -212,6 +227,8 @@ pub enum LogDecodeError {
     TooLong(u32),
     #[error("unknown password shape {0}")]
     Shape(u8),
+    #[error("operator's action cannot be read: {0}")]
+    Admin(String),
 }
 
 /// A [`SecretShape`] as one byte.
@@ -223,6 +240,7 @@ fn shape_code(shape: SecretShape) -> u8 {
         SecretShape::Unfit(PasswordError::Empty) => 3,
         SecretShape::Unfit(PasswordError::TooLong) => 4,
         SecretShape::Unfit(PasswordError::BadChar) => 5,
+        SecretShape::Weak => 6,
     }
 }
 
@@ -234,6 +252,7 @@ fn shape_of_code(code: u8) -> Result<SecretShape, LogDecodeError> {
         3 => SecretShape::Unfit(PasswordError::Empty),
         4 => SecretShape::Unfit(PasswordError::TooLong),
         5 => SecretShape::Unfit(PasswordError::BadChar),
+        6 => SecretShape::Weak,
         c => return Err(LogDecodeError::Shape(c)),
     })
 }
@@ -290,6 +309,7 @@ impl LogEvent {
             | LogEventKind::NodeDead { .. }
             | LogEventKind::NodeBack { .. } => 8,
             LogEventKind::Shutdown | LogEventKind::Tick => 0,
+            LogEventKind::Admin { action, .. } => 8 + 4 + admin_bytes(action).len(),
         };
         8 + 1 + body
     }
@@ -366,6 +386,11 @@ impl LogEvent {
             LogEventKind::NodeBack { node } => {
                 b.push(12);
                 b.extend_from_slice(&node.to_le_bytes());
+            }
+            LogEventKind::Admin { request, action } => {
+                b.push(13);
+                b.extend_from_slice(&request.to_le_bytes());
+                bytes(b, &admin_bytes(action));
             }
         }
     }
@@ -469,10 +494,23 @@ impl LogEvent {
             },
             11 => LogEventKind::NodeDead { node: r.u64()? },
             12 => LogEventKind::NodeBack { node: r.u64()? },
+            13 => LogEventKind::Admin {
+                request: r.u64()?,
+                action: Box::new(
+                    postcard::from_bytes(r.bytes()?)
+                        .map_err(|e| LogDecodeError::Admin(e.to_string()))?,
+                ),
+            },
             t => return Err(LogDecodeError::Tag(t)),
         };
         Ok(LogEvent { at, kind })
     }
+}
+
+/// An operator's action as an entry holds it: postcard's compact serde form (the actions are plain
+/// data, and change less often than they grow).
+fn admin_bytes(action: &Admin) -> Vec<u8> {
+    postcard::to_allocvec(action).expect("an operator's action is plain data that serde encodes")
 }
 
 /// A cursor over an entry's bytes.
@@ -557,7 +595,7 @@ mod tests {
                     hash: hash.into(),
                 }
             }),
-            (conn.clone(), 0u8..6).prop_map(|(conn, code)| LogEventKind::SecretLine {
+            (conn.clone(), 0u8..7).prop_map(|(conn, code)| LogEventKind::SecretLine {
                 conn,
                 shape: shape_of_code(code).unwrap(),
             }),
@@ -566,6 +604,10 @@ mod tests {
             Just(LogEventKind::Tick),
             any::<u64>().prop_map(|node| LogEventKind::NodeDead { node }),
             any::<u64>().prop_map(|node| LogEventKind::NodeBack { node }),
+            (any::<u64>(), ".{0,20}").prop_map(|(request, text)| LogEventKind::Admin {
+                request,
+                action: Box::new(Admin::Notice { text }),
+            }),
         ]
     }
 

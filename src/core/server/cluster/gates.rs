@@ -16,14 +16,27 @@
 //! username asks for the username again). So before login a node lets one line of a connection into
 //! the log at a time and asks [`ServerState::next_line`](crate::server::ServerState::next_line) for
 //! each; [`LineGate`] is that discipline, as a plain value the harness uses too. Once the user is
-//! logged in, lines flow freely.
+//! logged in, lines flow freely, but for `passwd`, whose next two lines are passwords again: the lines
+//! after it go one at a time until the core has taken them ([`is_passwd_line`]).
 
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::password::Cleartext;
+use crate::protocol::CommandName;
 use crate::server::event::{ConnId, Effect, Event};
 use crate::server::login::next_line::NextLine;
 use crate::server::secret_shape::SecretShape;
+
+/// Whether a logged-in user's line is `passwd` (by its word in the command table), whose next lines
+/// are passwords: a node lets the lines after it through one at a time, as before login, instead of
+/// freely.
+pub fn is_passwd_line(line: &[u8]) -> bool {
+    std::str::from_utf8(line)
+        .ok()
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(CommandName::from_word)
+        == Some(CommandName::Passwd)
+}
 
 /// One input of a connection waiting at the gate.
 #[derive(Debug)]
@@ -93,10 +106,16 @@ impl LineGate {
             NextLine::Free => {
                 self.in_flight = false;
                 while let Some(w) = self.pop() {
+                    // The lines after `passwd` are passwords: they wait until the core has it.
+                    let stop = matches!(&w, Waiting::Line(line) if is_passwd_line(line));
                     out.push(match w {
                         Waiting::Line(line) => Through::Line(line),
                         Waiting::TooLong => Through::TooLong,
                     });
+                    if stop {
+                        self.in_flight = true;
+                        return;
+                    }
                 }
             }
             NextLine::One { secret } => {
@@ -194,14 +213,23 @@ impl Gates {
     }
 
     /// Lets through `conn`'s gate what `next` allows, keeping a password's text; the gate goes once
-    /// the connection is logged in and nothing waits.
-    pub fn release(&mut self, conn: ConnId, next: NextLine, out: &mut Vec<Passed>) {
+    /// the connection is logged in and nothing waits. `weak` says whether the password policy
+    /// refuses a password's text as the new password it is awaited as
+    /// ([`ServerState::weak_password`](crate::server::ServerState::weak_password)): the log is told
+    /// only that ([`SecretShape::Weak`]).
+    pub fn release(
+        &mut self,
+        conn: ConnId,
+        next: NextLine,
+        weak: &dyn Fn(&str) -> bool,
+        out: &mut Vec<Passed>,
+    ) {
         let Some(gate) = self.gates.get_mut(&conn) else {
             return;
         };
         let mut through = Vec::new();
         gate.release(next, &mut through);
-        if next == NextLine::Free && gate.is_empty() {
+        if next == NextLine::Free && gate.is_idle() {
             self.gates.remove(&conn);
         }
         for t in through {
@@ -209,6 +237,11 @@ impl Gates {
                 Through::Line(line) => Passed::Line(line),
                 Through::TooLong => Passed::TooLong,
                 Through::Secret { shape, text } => {
+                    let shape = if shape == SecretShape::Fit && weak(&text.0) {
+                        SecretShape::Weak
+                    } else {
+                        shape
+                    };
                     self.secrets.insert(conn, text);
                     Passed::Secret(shape)
                 }

@@ -3,9 +3,10 @@
 //! A connection is asked for a username, then a password (or, with `--register`, a new account's
 //! password). Three wrong passwords in a row lock the account for `block_duration` seconds, from any
 //! address; a user who is online cannot log in a second time; an address that fails too often is
-//! throttled, and one that holds too many connections logging in is refused. The rule decides and says
-//! where it leaves the connection ([`Outcome`]); the state carries out what reaches beyond the login
-//! (beginning the session, closing the connection, adding a new account).
+//! throttled, and one that holds too many connections logging in is refused; an account the operator
+//! banned (`admin::bans`) is refused too. The rule decides and says where it leaves the connection
+//! ([`Outcome`]); the state carries out what reaches beyond the login (beginning the session, closing
+//! the connection, adding a new account).
 //!
 //! The parts:
 //!
@@ -20,14 +21,15 @@
 //! - [`passwords`]: checking and hashing passwords as jobs for the shell's workers, and their answers.
 //! - [`next_line`]: what a connection's next line will be taken as (a password or not), for a cluster
 //!   node that keeps passwords out of its shared log (`cluster::gates`).
-//! - [`credentials`]: the accounts file's format.
 //! - [`lookalike`]: names that look alike, which a new account may not take.
+//! - [`policy`]: what a chosen password must be; `passwd`: changing one's own password.
 
 pub(crate) mod accounts;
 pub(crate) mod addresses;
-pub(crate) mod credentials;
 pub(crate) mod jobs;
 pub(crate) mod lookalike;
 pub(crate) mod next_line;
+mod passwd;
 mod passwords;
+pub mod policy;
 pub(crate) mod rule;

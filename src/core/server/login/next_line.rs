@@ -27,6 +27,8 @@ pub(crate) fn next_line(sessions: &Sessions, conn: ConnId) -> NextLine {
         return NextLine::Wait;
     }
     match c.phase() {
+        Phase::Online(s) if s.passwd().awaits_password() => NextLine::One { secret: true },
+        Phase::Online(s) if s.passwd().is_waiting() => NextLine::Wait,
         Phase::Online(_) => NextLine::Free,
         Phase::AwaitUsername => NextLine::One { secret: false },
         Phase::AwaitPassword { .. } | Phase::AwaitNewPassword { .. } => {
