@@ -114,3 +114,38 @@ fn a_reload_hands_over_only_what_changed() {
     assert_eq!(d.remove, vec!["alice".to_owned()]);
     assert!(diff_accounts(&after, &after).is_empty());
 }
+
+/// The container recipe's configuration (docs/container/natter.toml) is one the server starts with:
+/// it reads, passes the checks, serves the container's network, keeps its state in the volume, and
+/// leaves every other key at its default.
+#[test]
+fn the_container_configuration_reads_and_serves_the_containers_network() {
+    let text = include_str!("../../../docs/container/natter.toml");
+    let mut settings = Settings::parse(text).expect("the container's file is a configuration");
+    settings.check().expect("its values are allowed");
+    settings.rebase(Path::new("/etc/natter"));
+    assert_eq!(
+        settings.listen_addrs(),
+        vec!["0.0.0.0:4000".parse::<SocketAddr>().unwrap()]
+    );
+    assert_eq!(settings.data_dir(), Path::new("/var/lib/natter"));
+    assert_eq!(
+        settings.server.credentials,
+        Path::new("/etc/natter/credentials.txt")
+    );
+    assert_eq!(
+        settings.admin_socket(),
+        Path::new("/var/lib/natter/admin.sock")
+    );
+    assert_eq!(settings.log.format, LogFormat::Json);
+    let mut rest = settings.clone();
+    rest.server.bind = Settings::default().server.bind;
+    rest.server.credentials = Settings::default().server.credentials;
+    rest.server.data_dir = None;
+    rest.log.format = Settings::default().log.format;
+    assert_eq!(
+        rest,
+        Settings::default(),
+        "nothing else differs from the defaults"
+    );
+}

@@ -496,10 +496,7 @@ impl LogEvent {
             12 => LogEventKind::NodeBack { node: r.u64()? },
             13 => LogEventKind::Admin {
                 request: r.u64()?,
-                action: Box::new(
-                    postcard::from_bytes(r.bytes()?)
-                        .map_err(|e| LogDecodeError::Admin(e.to_string()))?,
-                ),
+                action: Box::new(admin_from_bytes(r.bytes()?)?),
             },
             t => return Err(LogDecodeError::Tag(t)),
         };
@@ -511,6 +508,20 @@ impl LogEvent {
 /// data, and change less often than they grow).
 fn admin_bytes(action: &Admin) -> Vec<u8> {
     postcard::to_allocvec(action).expect("an operator's action is plain data that serde encodes")
+}
+
+/// An operator's action read back from an entry. Only the one encoding `admin_bytes` writes is
+/// accepted: postcard alone would ignore trailing bytes and read overlong varints, so two byte
+/// strings could mean one entry, and the log compares entries by their bytes.
+fn admin_from_bytes(raw: &[u8]) -> Result<Admin, LogDecodeError> {
+    let action: Admin =
+        postcard::from_bytes(raw).map_err(|e| LogDecodeError::Admin(e.to_string()))?;
+    if admin_bytes(&action) != raw {
+        return Err(LogDecodeError::Admin(
+            "the action is not in its one canonical encoding".into(),
+        ));
+    }
+    Ok(action)
 }
 
 /// A cursor over an entry's bytes.
@@ -652,6 +663,20 @@ mod tests {
                 prop_assert_eq!(again, bytes);
             }
         }
+    }
+
+    /// Found by the cluster_log fuzz target: an operator's action with bytes after its end (or an
+    /// overlong varint) was read, so it did not encode back to the bytes it was read from.
+    #[test]
+    fn an_operators_action_is_read_only_in_its_one_encoding() {
+        let bytes = [
+            1u8, 0, 104, 229, 207, 139, 0, 0, 3, 13, 0, 1, 0, 5, 6, 49, 13, 0, 8, 0, 0, 0, 0, 0,
+            0, 0, 135, 0, 0, 48,
+        ];
+        assert!(matches!(
+            LogEvent::decode_batch(&bytes),
+            Err(LogDecodeError::Admin(_))
+        ));
     }
 
     #[test]
