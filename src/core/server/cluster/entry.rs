@@ -670,8 +670,8 @@ mod tests {
     #[test]
     fn an_operators_action_is_read_only_in_its_one_encoding() {
         let bytes = [
-            1u8, 0, 104, 229, 207, 139, 0, 0, 3, 13, 0, 1, 0, 5, 6, 49, 13, 0, 8, 0, 0, 0, 0, 0,
-            0, 0, 135, 0, 0, 48,
+            1u8, 0, 104, 229, 207, 139, 0, 0, 3, 13, 0, 1, 0, 5, 6, 49, 13, 0, 8, 0, 0, 0, 0, 0, 0,
+            0, 135, 0, 0, 48,
         ];
         assert!(matches!(
             LogEvent::decode_batch(&bytes),
