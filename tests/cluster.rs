@@ -323,6 +323,10 @@ fn a_node_frozen_past_its_lease_comes_back_without_a_second_session() {
     let mut alice = user_at("alice", "wonderland", a.port(), dir.path());
     let mut bob = user_at("bob", "builder", b.port(), dir.path());
     alice.expect("* bob logged in");
+    // bob writes to alice first, so his client holds her first device's key: what happens to it
+    // below does not then depend on when his client happens to ask for her keys.
+    bob.send("message alice before");
+    alice.expect("[message] bob: before");
 
     // Node A stops dead (as if cut off): the cluster ends its sessions when its lease runs out.
     a.signal("STOP");
@@ -333,6 +337,12 @@ fn a_node_frozen_past_its_lease_comes_back_without_a_second_session() {
     bob.expect("* alice logged in");
     alice2.send("movehere");
     alice2.expect("This device now holds your account's encryption keys");
+    // bob is told her key changed, and accepts the new one as a user would, by its number.
+    bob.send("message alice are you there");
+    let warning = bob.expect("alice's identity key has CHANGED");
+    let digits = warning.split("'/trust alice ").nth(1).unwrap()[..5].to_owned();
+    bob.send(&format!("trust alice {digits}"));
+    bob.expect("Accepted alice's new identity key");
 
     // A comes back: it must not keep serving alice's old session.
     a.signal("CONT");
