@@ -4,7 +4,7 @@
 //! limit). Bans are durable (`Record::Banned`, `Record::Unbanned`), so they survive a restart, and a
 //! cluster's copies of the core hold them like any other state.
 //!
-//! A timed ban simply stops counting once its end has passed; [`Bans::tidy`] forgets those.
+//! A timed ban simply stops counting once its end has passed; `Bans::tidy` forgets those.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
