@@ -27,10 +27,12 @@ impl Timestamp {
     /// The epoch itself; handy as a simulator's starting point.
     pub const ZERO: Timestamp = Timestamp(0);
 
+    /// The instant `ms` milliseconds after the Unix epoch.
     pub const fn from_millis(ms: u64) -> Self {
         Timestamp(ms)
     }
 
+    /// Milliseconds since the Unix epoch.
     pub const fn as_millis(self) -> u64 {
         self.0
     }
@@ -97,6 +99,7 @@ pub struct ShellClock {
 }
 
 impl ShellClock {
+    /// Reads the wall clock once; every [`now`](Self::now) after adds the monotonic time elapsed since.
     pub fn start() -> Self {
         ShellClock {
             base_wall: Timestamp::now_wall(),
@@ -104,6 +107,8 @@ impl ShellClock {
         }
     }
 
+    /// The wall time at [`start`](Self::start) plus the monotonic time elapsed since: it never goes
+    /// backwards.
     pub fn now(&self) -> Timestamp {
         let elapsed = self.base_mono.elapsed().as_millis();
         self.base_wall
