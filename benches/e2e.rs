@@ -8,7 +8,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use natter_core::client::e2e::{E2e, Identity, Out, Received, SignedKey, olm_engine::Vodozemac};
+use natter::olm_engine::Vodozemac;
+use natter_core::client::e2e::{E2e, Identity, Out, Received, SignedKey};
 use natter_core::protocol::Name;
 
 const ROUNDS: u64 = 2_000;

@@ -264,7 +264,7 @@ async fn run_async(opts: ClientOptions) -> Result<i32, StartError> {
         ),
     };
     config.e2e = Some(natter_core::client::e2e::Setup {
-        engine: std::sync::Arc::new(natter_core::client::e2e::olm_engine::Vodozemac),
+        engine: std::sync::Arc::new(crate::olm_engine::Vodozemac),
         devices,
     });
     // The full-screen client runs the core's view model (its windows show the user's own messages

@@ -23,7 +23,7 @@
 //!
 //! Inside a Megolm message: `M <text>`.
 
-use vodozemac::{base64_decode, base64_encode};
+use super::b64::{decode as base64_decode, encode as base64_encode};
 
 use super::engine::OlmMessage;
 use crate::protocol::Name;

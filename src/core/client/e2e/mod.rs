@@ -36,6 +36,7 @@
 //! - **Fit**: the longest text that still fits the line limit once encrypted is known before sending
 //!   ([`fit`]).
 
+mod b64;
 pub mod contacts;
 pub mod dedup;
 pub mod device;
@@ -46,10 +47,10 @@ pub mod fit;
 mod group;
 pub mod megolm;
 pub mod olm;
-#[cfg(feature = "vodozemac")]
-pub mod olm_engine;
 pub mod safety;
 pub mod store;
+#[cfg(any(test, feature = "harness"))]
+pub mod test_engine;
 
 #[cfg(test)]
 mod tests;

@@ -1,4 +1,5 @@
-//! End-to-end encryption between devices, with the real engine (vodozemac), through a small key
+//! End-to-end encryption between devices, with the deterministic test engine (the policy, not the
+//! cryptography: the real engine keeps the same contract, tested where it lives), through a small key
 //! directory and mailbox that do what the server's do (publish, claim one one-time key or the
 //! fallback, relay text in order with ids). Every device is reopened from what it saved before it
 //! reads, so persistence is exercised on every path.
@@ -40,10 +41,14 @@ struct Net {
     held_claims: Option<Vec<(Name, Name)>>,
     /// Claims asked again after "no keys".
     retries: u32,
+    /// Devices made so far (each its own engine seed).
+    devices_made: u64,
 }
 
 struct Dev {
     e2e: E2e,
+    /// Kept across reopening, as the one engine of a running client is.
+    engine: Arc<test_engine::TestEngine>,
     files: BTreeMap<Part, Vec<u8>>,
     notes: Vec<Note>,
     /// Messages this device sent, as (to, text, encrypted).
@@ -61,11 +66,18 @@ impl Net {
     /// A new device for `user` that logs in (publishes), with one-time keys topped up.
     fn join(&mut self, user: &str) {
         let mut out = Vec::new();
-        let e2e = E2e::open(Arc::new(olm_engine::Vodozemac), n(user), &[], &mut out).unwrap();
+        // Each device its own keys, a reinstall too.
+        self.devices_made += 1;
+        let engine = Arc::new(test_engine::TestEngine::named(&format!(
+            "{user}/{}",
+            self.devices_made
+        )));
+        let e2e = E2e::open(engine.clone(), n(user), &[], &mut out).unwrap();
         self.devices.insert(
             n(user),
             Dev {
                 e2e,
+                engine,
                 files: BTreeMap::new(),
                 notes: Vec::new(),
                 sent: Vec::new(),
@@ -90,7 +102,7 @@ impl Net {
         let dev = self.devices.get_mut(user).unwrap();
         let files: Vec<(Part, Vec<u8>)> = dev.files.clone().into_iter().collect();
         let mut out = Vec::new();
-        dev.e2e = E2e::open(Arc::new(olm_engine::Vodozemac), n(user), &files, &mut out).unwrap();
+        dev.e2e = E2e::open(dev.engine.clone(), n(user), &files, &mut out).unwrap();
         assert!(out.is_empty(), "an existing device is not made again");
         let groups: Vec<(Name, BTreeSet<Name>)> = self
             .groups
@@ -463,7 +475,7 @@ fn one_time_keys_are_published_signed_and_topped_up_when_low() {
         "50 keys, 20 a line"
     );
     let bob = net.devices[&n("bob")].e2e.identity().clone();
-    let engine = olm_engine::Vodozemac;
+    let engine = test_engine::TestEngine::default();
     for field in &net.directory[&n("bob")].one_time {
         let k = SignedKey::parse(field).unwrap();
         let statement = device::one_time_statement(

@@ -3,8 +3,10 @@
 //! cryptography is natter's own. Pickles are vodozemac's serde forms as JSON (kept owner-only on disk
 //! by the shell, not encrypted again: see docs/DESIGN.md).
 //!
-//! vodozemac draws its randomness from the operating system, which is why the core reaches it only
-//! through the trait (see [`super::engine`]).
+//! vodozemac draws its randomness from the operating system, which is why it is not part of the core:
+//! the core reaches an engine only through its trait (`natter_core::client::e2e::engine`), and this
+//! crate hands this one in. The core's own tests use a deterministic stand-in that keeps the same
+//! contract (`test_engine`); the contract test below holds both to it.
 
 use vodozemac::megolm::{
     GroupSession, GroupSessionPickle, InboundGroupSession, InboundGroupSessionPickle,
@@ -15,7 +17,7 @@ use vodozemac::olm::{
 };
 use vodozemac::{Curve25519PublicKey, Ed25519PublicKey, Ed25519Signature};
 
-use super::engine::{
+use natter_core::client::e2e::engine::{
     Engine, EngineError, GroupPlain, Identity, Inbound, NewGroupSession, NewSession, OlmMessage,
     Pickle, PublicKey,
 };
@@ -244,5 +246,15 @@ impl Engine for Vodozemac {
             plaintext: plain.plaintext,
             index: plain.message_index,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use natter_core::client::e2e::test_engine::contract;
+
+    #[test]
+    fn vodozemac_keeps_the_engine_contract() {
+        contract::holds(&super::Vodozemac, &super::Vodozemac);
     }
 }
