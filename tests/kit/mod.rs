@@ -1,6 +1,7 @@
 //! The one kit every integration test shares: the server started in-process or as the real binary
 //! (with a builder for its flags, its directory and its limits), a blocking line client that decodes
-//! what the server says, the real `natter` client driven through pipes, a recording relay, the
+//! what the server says, the real `natter` client driven through pipes, a recording relay, a server
+//! that puts itself in the middle of private chats, the
 //! credentials the tests log in with, and a replayable random source.
 //!
 //! Each integration test is its own crate and uses part of the kit, hence `dead_code` is allowed here.
@@ -9,6 +10,7 @@
 mod accounts;
 mod client;
 mod in_process;
+mod p2p_mitm;
 mod piped;
 mod process;
 mod redis;
@@ -20,6 +22,7 @@ use std::time::Duration;
 pub use accounts::*;
 pub use client::Client;
 pub use in_process::{TestServer, config, init_logs};
+pub use p2p_mitm::{P2pMitm, ProofAttack};
 pub use piped::{Piped, natter, natter_tls};
 pub use process::{Failed, Server, ServerCmd, run_server_expecting_exit, server_bin};
 pub use redis::Redis;

@@ -7,7 +7,7 @@ use super::input::{self, Input, InputError, Place, WindowCommand, help_rows};
 use super::outgoing::Outcome;
 use super::state::{ClientState, Phase, Timer};
 use crate::protocol::p2p::PeerBye;
-use crate::protocol::{Command, Conversation, check_line};
+use crate::protocol::{Command, Conversation, Name, check_line};
 
 /// Lines of a paste sent at once; the rest follow at [`PASTE_PER_SEC`], well inside the server's flood
 /// limit (a burst of 50, then 20 a second by default), so a long paste is never taken for a flood.
@@ -135,6 +135,14 @@ impl ClientState {
                     // Starting or accepting a private chat is asking to talk in it: its window
                     // comes up at once, and what becomes of it shows there.
                     screen.focus(&Conversation::Private((*user).into()));
+                }
+                if let Command::StartPrivate { user } | Command::Accept { user } = &other
+                    && !self.chats.can_prove()
+                {
+                    // Without keys the chat could not be proven, and an unproven one is one a
+                    // server in the middle could read: refused here, before the server is asked.
+                    let user = Name::from(*user);
+                    return show_error(out, ClientError::PrivateNeedsKeys { user });
                 }
                 self.sent_command(&other, out);
             }

@@ -38,6 +38,13 @@ pub enum EndReason {
     /// A message failed authentication: changed on the way, or not from the peer. The session is
     /// ended rather than trusted further.
     Tampered,
+    /// The peer did not prove, with its end-to-end identity key and over this very session, that it
+    /// is the user the server said, within the handshake's time (or sent text before it did): the
+    /// session may run through someone else, such as the server. Nothing but this side's proof was
+    /// sent on it.
+    Unproven,
+    /// This client has no usable end-to-end keys to prove who its user is.
+    CannotProve,
 }
 
 /// Why a private chat that was agreed on could not be opened.
@@ -275,6 +282,14 @@ pub fn render(item: &Item, color: bool) -> String {
                 EndReason::Tampered => {
                     "a message on it could not be authenticated (changed on the way?)".to_string()
                 }
+                EndReason::Unproven => format!(
+                    "WARNING: the other end did not prove it is {peer} (with {peer}'s end-to-end \
+                     identity key, over this connection). Someone, possibly the server, may be in \
+                     the middle. Nothing you typed was sent on it"
+                ),
+                EndReason::CannotProve => "this client has no usable end-to-end keys to prove \
+                     who you are (see the error about them), and a private chat needs them"
+                    .to_string(),
             }
         )),
         Item::PrivateFailed { peer, why } => error(

@@ -8,8 +8,14 @@ use crate::protocol::Name;
 pub enum ClientError {
     #[error("You have no private chat with {user}. Start one with 'startprivate {user}'.")]
     NoPrivateChat { user: String },
-    #[error("The private chat with {user} is not open yet; wait until it is.")]
+    #[error(
+        "The private chat with {user} is not open yet (it opens once {user}'s client has proved it is {user}'s); wait until it is."
+    )]
     PrivateNotOpen { user: Name },
+    #[error(
+        "A private chat with {user} needs your end-to-end keys, to prove to {user} that it is you, and they are not loaded on this client (see the error about them). Nothing was sent."
+    )]
+    PrivateNeedsKeys { user: Name },
     #[error("Usage: private <user> <text>")]
     PrivateUsage,
     #[error("That private message is too long (the limit is {max} bytes); it was not sent.")]

@@ -53,6 +53,7 @@ mod state;
 pub use display::{ClientError, EndReason, Item, SetupFailure};
 pub use event::{Effect, Event, Exit, InputMode, LinkId, PeerEvent, ServerEvent, UserEvent};
 pub use outgoing::{Conversation, Outcome};
+pub use private::session_statement;
 pub use seen::{Seen, SeenBook};
 pub use state::{ClientState, Config};
 

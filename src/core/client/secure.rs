@@ -424,28 +424,37 @@ impl ClientState {
 }
 
 impl ClientState {
-    /// Private chats whose peers proved an identity: checked against the pins. A key other than the
-    /// pinned one ends the chat (the session may run through someone who is not the peer).
+    /// Private chats whose peers proved an identity: checked against the pins. The pinned key (or
+    /// a first one, now pinned) opens the chat; another ends it (the session may run through someone
+    /// who is not the peer), as does having no device to check with.
     pub(super) fn check_private_ids(&mut self, out: &mut Vec<Effect>) {
         let proven = self.chats.take_proven();
         if proven.is_empty() {
             return;
         }
-        let Some(e2e) = self.e2e.as_mut() else {
-            return;
-        };
         let mut ended = Vec::new();
+        let mut opened = Vec::new();
         let mut outs = Vec::new();
-        for (peer, identity) in proven {
-            match e2e.meet_identity(&peer, &identity, &mut outs) {
-                super::e2e::contacts::Met::Changed => ended.push(peer),
-                _ if e2e.contacts().is_verified(&peer) => {
-                    outs.push(Out::Note(Note::PrivateVerified { user: peer }))
+        match self.e2e.as_mut() {
+            None => ended.extend(proven.into_iter().map(|(peer, _)| peer)),
+            Some(e2e) => {
+                for (peer, identity) in proven {
+                    match e2e.meet_identity(&peer, &identity, &mut outs) {
+                        super::e2e::contacts::Met::Changed => ended.push(peer),
+                        _ => {
+                            if e2e.contacts().is_verified(&peer) {
+                                outs.push(Out::Note(Note::PrivateVerified { user: peer.clone() }));
+                            }
+                            opened.push(peer);
+                        }
+                    }
                 }
-                _ => {}
             }
         }
         self.carry_e2e(outs, out);
+        for peer in opened {
+            self.chats.confirm_proven(&peer, out);
+        }
         for peer in ended {
             let cx = self.cx();
             self.chats.end_unproven(&cx, &peer, out);
