@@ -4,7 +4,7 @@
 pub mod client;
 pub mod cluster;
 mod committer;
-pub mod e2e_files;
+pub mod e2e_store;
 pub mod persist;
 pub mod server;
 pub mod state_file;

@@ -139,7 +139,6 @@ pub fn peer_link(data: &[u8]) {
     let mut config = Config::new(5555);
     config.e2e = Some(Setup {
         engine: std::sync::Arc::new(TestEngine::named("bob")),
-        devices: Default::default(),
     });
     let mut bob = ClientState::new(config, now);
     let shown = std::cell::RefCell::new(Vec::new());

@@ -22,6 +22,15 @@ use crate::protocol::p2p::Refusal;
 use crate::protocol::render::{cooldown, plural};
 use crate::protocol::{ByeReason, CancelReason, ErrorReply, Name, PingState, Prompt, ServerMsg};
 
+/// How a conversation is named in a sentence: `bob`, `group devs`.
+pub fn conversation_name(to: &Conversation) -> String {
+    match to {
+        Conversation::Group(g) => format!("group {g}"),
+        Conversation::User(u) | Conversation::Private(u) => u.to_string(),
+        Conversation::Broadcasts => "everyone".into(),
+    }
+}
+
 /// How a private chat ended, from this side's point of view.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EndReason {
@@ -347,6 +356,7 @@ pub fn render(item: &Item, color: bool) -> String {
                 Note::Accepted { .. }
                 | Note::Verified { .. }
                 | Note::PrivateVerified { .. }
+                | Note::Reset { .. }
                 | Note::SafetyNumber { .. } => {
                     p.dash(note.to_string())
                 }

@@ -62,9 +62,26 @@ pub enum ClientError {
     #[error("A message from {from} could not be decrypted ({why}).")]
     Undecryptable { from: Name, why: String },
     #[error(
-        "End-to-end encryption is off: {0}. Messages are sent and shown as the server relays them."
+        "Your end-to-end keys could not be opened: {0}. Nothing is sent to users or groups until they are (it would go unencrypted), and private chats are off. If your password was changed since they were last used, type 'e2e-unlock <previous password>'; to make new keys instead (your contacts will be told your key changed), type 'e2e-newkeys'."
     )]
     E2eOff(String),
+    #[error(
+        "Not sent: your end-to-end keys are not open ({why}), and it would go unencrypted. See 'e2e-unlock' and 'e2e-newkeys' in 'help'."
+    )]
+    E2eUnavailable { why: String },
+    #[error("Not sent to {}: {why}", crate::client::display::conversation_name(to))]
+    E2eNotSent {
+        to: crate::protocol::Conversation,
+        why: String,
+    },
+    #[error(
+        "Could not save your encryption state ({why}), so what depended on it was NOT sent{}: a message must not leave before the key it used is saved. Nothing more is sent encrypted until saving works: free some disk space or make the state directory writable, then send again.",
+        if not_sent.is_empty() { String::new() } else { format!(" (to {})", not_sent.iter().map(crate::client::display::conversation_name).collect::<Vec<_>>().join(", ")) }
+    )]
+    E2eSaveFailed {
+        why: String,
+        not_sent: Vec<crate::protocol::Conversation>,
+    },
     #[error("The passwords differ; nothing was sent. Choose the new password again.")]
     PasswordsDiffer,
     #[error(

@@ -53,10 +53,19 @@ pub enum KeyCommand {
     Verify { user: Name, mark: Option<bool> },
     /// `trust <user>`: accept `user`'s changed identity key.
     Trust { user: Name },
+    /// `e2e-reset <user|group>`: start over a conversation whose stored state could not be read.
+    Reset { name: Name },
+    /// `e2e-unlock <previous password>`: open the stored keys with the password they were locked
+    /// with, and lock them with the current one.
+    Unlock { password: String },
+    /// `e2e-newkeys`: set the stored keys aside and make new ones.
+    NewKeys,
 }
 
 const VERIFY_USAGE: &str = "verify <user> [yes|no]";
 const TRUST_USAGE: &str = "trust <user>";
+const RESET_USAGE: &str = "e2e-reset <user|group>";
+const UNLOCK_USAGE: &str = "e2e-unlock <previous password>";
 
 /// What the full-screen client's own commands ask of its windows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -186,6 +195,49 @@ pub const CLIENT_WORDS: &[ClientWord] = &[
                     }))
                 }
                 _ => Err(usage()),
+            }
+        }),
+    },
+    ClientWord {
+        word: "e2e-reset",
+        usage: RESET_USAGE,
+        summary: "start over an encrypted conversation whose saved state could not be read",
+        full_screen_only: false,
+        meaning: Meaning::Alias(
+            |args| match args.split_whitespace().collect::<Vec<_>>()[..] {
+                [name] => Ok(Input::Keys(KeyCommand::Reset {
+                    name: Name::from(name),
+                })),
+                _ => Err(InputError::Client(ClientError::Usage(RESET_USAGE))),
+            },
+        ),
+    },
+    ClientWord {
+        word: "e2e-unlock",
+        usage: UNLOCK_USAGE,
+        summary: "open your saved encryption keys with the password they were locked with",
+        full_screen_only: false,
+        meaning: Meaning::Alias(|args| {
+            // Trimmed, as the server trims the password typed at login.
+            let password = args.trim();
+            if password.is_empty() {
+                return Err(InputError::Client(ClientError::Usage(UNLOCK_USAGE)));
+            }
+            Ok(Input::Keys(KeyCommand::Unlock {
+                password: password.to_owned(),
+            }))
+        }),
+    },
+    ClientWord {
+        word: "e2e-newkeys",
+        usage: "e2e-newkeys",
+        summary: "set your saved encryption keys aside and make new ones (contacts see a new key)",
+        full_screen_only: false,
+        meaning: Meaning::Alias(|args| {
+            if args.trim().is_empty() {
+                Ok(Input::Keys(KeyCommand::NewKeys))
+            } else {
+                Err(InputError::Client(ClientError::Usage("e2e-newkeys")))
             }
         }),
     },

@@ -106,7 +106,10 @@ impl ClientState {
         };
         match asked.take() {
             Some(InputMode::Username) => self.reconnect.typed_username(line),
-            Some(InputMode::Password) => self.reconnect.typed_password(line),
+            Some(InputMode::Password) => {
+                self.reconnect.typed_password(line);
+                self.e2e_password = Some(line.to_owned());
+            }
             Some(InputMode::NewPassword { user }) => {
                 self.new_password = Some(line.to_owned());
                 let again = InputMode::ConfirmPassword { user };
@@ -121,6 +124,7 @@ impl ClientState {
                     return self.ask(first, out);
                 }
                 self.reconnect.typed_password(line);
+                self.e2e_password = Some(line.to_owned());
             }
             Some(InputMode::Command { .. } | InputMode::TrustCertificate { .. }) | None => return,
         }

@@ -75,6 +75,11 @@ impl Outgoing {
     }
 
     /// The message `msg` answers, if any, and how it went.
+    /// Forgets message `seq`: its line never left (what it depended on could not be saved).
+    pub(super) fn forget(&mut self, seq: u64) {
+        self.pending.retain(|p| p.seq != seq);
+    }
+
     pub(super) fn answered(&mut self, msg: &ServerMsg) -> Option<(u64, Outcome)> {
         let (outcome, id) = match msg {
             ServerMsg::Sent { id, .. } => (Outcome::Sent, Some(*id)),

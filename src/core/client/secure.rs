@@ -5,9 +5,10 @@
 
 use std::collections::VecDeque;
 
+use super::commit::Dependent;
 use super::display::{ClientError, Item};
 use super::e2e::{E2e, Note, Out, Received, Refusal};
-use super::event::{Effect, show, show_error};
+use super::event::{Effect, OpenHow, show, show_error};
 use super::input::KeyCommand;
 use super::outgoing::{Outcome, SILENT};
 use super::state::ClientState;
@@ -47,30 +48,111 @@ impl From<Received> for Shown {
 }
 
 impl ClientState {
-    /// Logged in as `user`: opens their device (or makes one) and publishes its keys.
+    /// Logged in as `user`: their device, if it is open already (a login again after a lost
+    /// server), publishes its keys; otherwise the shell is asked to read it, unlocked with the
+    /// password just typed ([`Effect::OpenE2e`]), and the rest follows in [`Self::on_e2e_opened`].
     pub(super) fn open_e2e(&mut self, user: &Name, out: &mut Vec<Effect>) {
         self.typed.clear();
         self.awaiting_members.clear();
-        let Some(setup) = &self.config.e2e else {
+        if self.config.e2e.is_none() {
             return;
-        };
-        let reuse = self.e2e.as_ref().is_some_and(|e| e.me() == user);
-        let mut outs = Vec::new();
-        if !reuse {
-            let files = setup.devices.get(user).cloned().unwrap_or_default();
-            match E2e::open(setup.engine.clone(), user.clone(), &files, &mut outs) {
-                Ok(e2e) => self.e2e = Some(e2e),
-                Err(e) => {
-                    self.e2e = None;
-                    return show_error(out, ClientError::E2eOff(e.to_string()));
-                }
-            }
         }
+        if self.e2e.as_ref().is_some_and(|e| e.me() == user) {
+            return self.e2e_logged_in(out);
+        }
+        self.e2e = None;
+        self.chats.set_identity(None);
+        let Some(password) = self.e2e_password.clone() else {
+            return self.e2e_failed("no password was typed to unlock them with".into(), out);
+        };
+        self.e2e_failure = None;
+        out.push(Effect::OpenE2e {
+            user: user.clone(),
+            password,
+            how: OpenHow::Unlock,
+        });
+    }
+
+    /// The open device publishes its keys, and private chats can prove who this is.
+    fn e2e_logged_in(&mut self, out: &mut Vec<Effect>) {
+        let mut outs = Vec::new();
         if let Some(e2e) = &mut self.e2e {
             e2e.on_login(&mut outs);
             self.chats.set_identity(Some(e2e.private_identity()));
         }
         self.carry_e2e(outs, out);
+    }
+
+    /// The shell read `user`'s stored device (or could not).
+    pub(super) fn on_e2e_opened(
+        &mut self,
+        user: Name,
+        stored: Result<Vec<(super::e2e::Part, super::e2e::Stored)>, String>,
+        out: &mut Vec<Effect>,
+    ) {
+        let (Some(setup), Some(me)) = (&self.config.e2e, self.user()) else {
+            return;
+        };
+        if *me != user {
+            return;
+        }
+        let stored = match stored {
+            Ok(s) => s,
+            Err(why) => return self.e2e_failed(why, out),
+        };
+        let mut outs = Vec::new();
+        match E2e::open(setup.engine.clone(), user, &stored, &mut outs) {
+            Ok(e2e) => {
+                let damaged: Vec<String> = e2e.damaged_notes();
+                self.e2e = Some(e2e);
+                self.carry_e2e(outs, out);
+                for why in damaged {
+                    show(out, Item::Warning(why));
+                }
+                self.e2e_logged_in(out);
+            }
+            Err(e) => self.e2e_failed(e.to_string(), out),
+        }
+    }
+
+    /// The device cannot be used: nothing is encrypted, and nothing that should be is sent at all
+    /// (it would go in clear); private chats, which need it to prove who this is, are off too.
+    fn e2e_failed(&mut self, why: String, out: &mut Vec<Effect>) {
+        self.e2e = None;
+        self.chats.set_identity(None);
+        show_error(out, ClientError::E2eOff(why.clone()));
+        self.e2e_failure = Some(why);
+    }
+
+    /// A commit of end-to-end saves was answered: what it held is released, or, if it failed, what
+    /// depended on it is reported as not sent (see `commit`).
+    pub(super) fn on_committed(&mut self, result: Result<(), String>, out: &mut Vec<Effect>) {
+        let settled = self.commits.settle(result.is_ok(), out);
+        for line in settled.release {
+            out.push(Effect::Send(line));
+        }
+        let Err(why) = result else {
+            return;
+        };
+        let mut not_sent = Vec::new();
+        for d in settled.dropped {
+            if let Some(seq) = d.seq {
+                self.outgoing.forget(seq);
+                show(
+                    out,
+                    Item::Outcome {
+                        seq,
+                        outcome: Outcome::Failed,
+                    },
+                );
+            }
+            if let Some(to) = d.to
+                && !not_sent.contains(&to)
+            {
+                not_sent.push(to);
+            }
+        }
+        show_error(out, ClientError::E2eSaveFailed { why, not_sent });
     }
 
     /// Says `text` to a user or a group, encrypted. Returns whether it was taken (sent, or waiting
@@ -81,9 +163,27 @@ impl ClientState {
         text: &str,
         out: &mut Vec<Effect>,
     ) -> Option<bool> {
-        self.e2e.as_ref()?;
         if !matches!(to, Conversation::User(_) | Conversation::Group(_)) {
             return None;
+        }
+        self.config.e2e.as_ref()?;
+        // Fail closed: a device that could not be opened (or a conversation whose stored state could
+        // not be read) stops what would have been encrypted, rather than sending it in clear.
+        let refusal = match &self.e2e {
+            None => Some(ClientError::E2eUnavailable {
+                why: self
+                    .e2e_failure
+                    .clone()
+                    .unwrap_or_else(|| "they are still being opened".into()),
+            }),
+            Some(e2e) => e2e.damaged(to).map(|why| ClientError::E2eNotSent {
+                to: to.clone(),
+                why: why.to_string(),
+            }),
+        };
+        if let Some(e) = refusal {
+            show_error(out, e);
+            return Some(false);
         }
         let seq = self.config.echo_own.then(|| {
             let seq = self.outgoing.number();
@@ -160,7 +260,14 @@ impl ClientState {
     pub(super) fn carry_e2e(&mut self, outs: Vec<Out>, out: &mut Vec<Effect>) {
         for o in outs {
             match o {
-                Out::Keys(line) => out.push(Effect::Send(line)),
+                Out::Keys(line) => {
+                    self.commits.depends(Dependent {
+                        line: line.clone(),
+                        to: None,
+                        seq: None,
+                    });
+                    out.push(Effect::Send(line))
+                }
                 Out::RetryClaim(user) => {
                     if self.retry_claims.is_empty() {
                         let at = self.now.plus_millis(super::e2e::RETRY_CLAIM_MS);
@@ -168,10 +275,22 @@ impl ClientState {
                     }
                     self.retry_claims.push(user);
                 }
-                Out::Message { line, to, .. } => {
+                Out::Message {
+                    line,
+                    to,
+                    encrypted,
+                    ..
+                } => {
                     let seq = self.next_typed(&to);
                     if let Some(seq) = seq {
                         self.outgoing.expect(seq, &to);
+                    }
+                    if encrypted {
+                        self.commits.depends(Dependent {
+                            line: line.clone(),
+                            to: Some(to.clone()),
+                            seq,
+                        });
                     }
                     if let Some(screen) = &mut self.screen {
                         screen.active_again();
@@ -179,6 +298,11 @@ impl ClientState {
                     out.push(Effect::Send(line));
                 }
                 Out::KeyShare { line, to } => {
+                    self.commits.depends(Dependent {
+                        line: line.clone(),
+                        to: None,
+                        seq: None,
+                    });
                     if self.config.echo_own {
                         self.outgoing.expect(SILENT, &Conversation::User(to));
                     }
@@ -187,6 +311,11 @@ impl ClientState {
                 Out::Save(part, bytes) => {
                     if let Some(user) = self.e2e.as_ref().map(|e| e.me().clone()) {
                         out.push(Effect::SaveE2e { user, part, bytes });
+                    }
+                }
+                Out::Append(part, bytes) => {
+                    if let Some(user) = self.e2e.as_ref().map(|e| e.me().clone()) {
+                        out.push(Effect::AppendE2e { user, part, bytes });
                     }
                 }
                 Out::Note(note) => {
@@ -392,13 +521,39 @@ impl ClientState {
         }
     }
 
-    /// `verify <user> [yes|no]` and `trust <user>`.
+    /// `verify <user> [yes|no]`, `trust <user>`, `e2e-reset <user|group>`, and the ways out of a
+    /// device that could not be opened: `e2e-unlock <previous password>` (its key is then wrapped
+    /// with the current one) and `e2e-newkeys` (the stored state is set aside, a new device made).
     pub(super) fn e2e_command(&mut self, command: KeyCommand, out: &mut Vec<Effect>) {
+        if self.e2e.is_none()
+            && self.config.e2e.is_some()
+            && let Some(user) = self.user().cloned()
+        {
+            let how = match &command {
+                KeyCommand::Unlock { password } => Some(OpenHow::Rewrap {
+                    previous: password.clone(),
+                }),
+                KeyCommand::NewKeys => Some(OpenHow::Fresh),
+                _ => None,
+            };
+            if let Some(how) = how {
+                let Some(password) = self.e2e_password.clone() else {
+                    return self.e2e_failed("no password was typed at login".into(), out);
+                };
+                self.e2e_failure = None;
+                return out.push(Effect::OpenE2e {
+                    user,
+                    password,
+                    how,
+                });
+            }
+        }
         let Some(e2e) = self.e2e.as_mut() else {
-            return show_error(
-                out,
-                ClientError::E2eOff("this client was started without it".into()),
-            );
+            let why = self
+                .e2e_failure
+                .clone()
+                .unwrap_or_else(|| "this client was started without it".into());
+            return show_error(out, ClientError::E2eUnavailable { why });
         };
         let mut outs = Vec::new();
         let result = match command {
@@ -415,6 +570,18 @@ impl ClientState {
                 }
             }),
             KeyCommand::Trust { user } => e2e.accept(&user, &mut outs),
+            KeyCommand::Reset { name } => {
+                let done = e2e.reset(&name, &mut outs);
+                outs.push(Out::Note(Note::Reset { name, done }));
+                Ok(())
+            }
+            KeyCommand::Unlock { .. } | KeyCommand::NewKeys => {
+                show(
+                    out,
+                    Item::Warning("Your end-to-end keys are open already.".into()),
+                );
+                Ok(())
+            }
         };
         self.carry_e2e(outs, out);
         if let Err(e) = result {

@@ -186,6 +186,13 @@ pub struct ClientState {
     pub(super) awaiting_members: Vec<(Name, String)>,
     /// Users whose keys are to be asked for again at [`Timer::RetryClaims`].
     pub(super) retry_claims: Vec<Name>,
+    /// The password typed at login, kept in memory until the device it unlocks is open.
+    pub(super) e2e_password: Option<String>,
+    /// Why the logged-in user's device could not be opened: nothing is sent encrypted, and nothing
+    /// that should be is sent at all (see `secure`).
+    pub(super) e2e_failure: Option<String>,
+    /// Server lines held behind end-to-end saves until they are durable (see `commit`).
+    pub(super) commits: super::commit::Commits,
 }
 
 impl ClientState {
@@ -230,6 +237,9 @@ impl ClientState {
             typed: BTreeMap::new(),
             awaiting_members: Vec::new(),
             retry_claims: Vec::new(),
+            e2e_password: None,
+            e2e_failure: None,
+            commits: Default::default(),
         }
     }
 
@@ -237,8 +247,16 @@ impl ClientState {
     pub fn handle(&mut self, event: Event<'_>, now: Timestamp, out: &mut Vec<Effect>) {
         self.now = self.now.max(now);
         let from = out.len();
+        let committed = match &event {
+            Event::E2eCommitted(result) => Some(result.clone()),
+            _ => None,
+        };
         self.dispatch(event, out);
         self.check_private_ids(out);
+        self.commits.hold(out, from);
+        if let Some(result) = committed {
+            self.on_committed(result, out);
+        }
         self.observe(out, from);
     }
 
@@ -298,6 +316,8 @@ impl ClientState {
                 self.chats.on_peer(&cx, link, event, out)
             }
             Event::Notice(text) => out.push(Effect::Show(super::Item::Connection(text.to_owned()))),
+            Event::E2eOpened { user, stored } => self.on_e2e_opened(user, stored, out),
+            Event::E2eCommitted(_) => {}
         }
     }
 
@@ -394,6 +414,8 @@ impl ClientState {
                 (None, None) => break,
             }
         }
+        self.check_private_ids(out);
+        self.commits.hold(out, from);
         self.observe(out, from);
     }
 

@@ -6,7 +6,7 @@ use super::dedup::digest;
 use super::device::{fallback_statement, one_time_statement};
 use super::engine::{Identity, PublicKey};
 use super::envelope::{Body, Envelope, Inner, Proof, identity_statement, render_body};
-use super::{E2e, Note, Out, Received, Refusal, Waiting, fit};
+use super::{E2e, Note, Out, Part, Received, Refusal, Waiting, fit};
 use crate::protocol::{Conversation, Name};
 
 /// A key handed out by a claim, with its owner's signature.
@@ -311,10 +311,10 @@ impl E2e {
             Some(Ok(Envelope::Olm(m))) => m,
         };
         let digest = digest(text);
-        let mut peer = self.peers.get(from).cloned().unwrap_or_default();
-        if peer.seen.contains(id, &digest) {
+        if self.seen(&Part::PeerTexts(from.clone()), id, &digest) {
             return Received::Duplicate;
         }
+        let mut peer = self.peers.get(from).cloned().unwrap_or_default();
         let mut account = None;
         let mut identity_met = None;
         let (plaintext, curve) = match peer.decrypt(&*self.engine, &message) {
@@ -370,7 +370,7 @@ impl E2e {
             Body::Text(t) => t.clone(),
             Body::GroupKey { .. } => String::new(),
         };
-        peer.seen.insert(id, digest, kept);
+        self.record_text(Part::PeerTexts(from.clone()), id, digest, kept, out);
         self.peers.insert(from.clone(), peer);
         let key_changed = self.contacts.is_changed(from)
             || self

@@ -14,7 +14,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::dedup::Dedup;
 use super::engine::{Engine, EngineError, GroupPlain, NewGroupSession, Pickle};
 use crate::protocol::Name;
 
@@ -56,7 +55,6 @@ pub struct Group {
     pub outbound: Option<Outbound>,
     /// Newest last.
     pub inbound: Vec<InboundSession>,
-    pub seen: Dedup,
 }
 
 /// Why a group message could not be decrypted.

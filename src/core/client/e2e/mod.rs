@@ -60,7 +60,7 @@ use std::sync::Arc;
 
 pub use direct::SignedKey;
 pub use engine::{Engine, EngineError, Identity};
-pub use store::Part;
+pub use store::{Part, Stored};
 
 use self::contacts::{ContactError, Contacts};
 use self::device::{Device, DeviceFile};
@@ -68,12 +68,12 @@ use self::megolm::{Group, Members};
 use self::olm::Peer;
 use crate::protocol::{Conversation, Name};
 
-/// What the shell gives the core to encrypt with: the engine, and every stored device of this
-/// server, by user (the one that logs in is opened then).
+/// What the shell gives the core to encrypt with: the engine. A user's stored device is read (and
+/// unlocked with the password they log in with) by the shell when the core asks, at login
+/// (`Effect::OpenE2e`).
 #[derive(Clone, Debug)]
 pub struct Setup {
     pub engine: Arc<dyn Engine>,
-    pub devices: BTreeMap<Name, Vec<(Part, Vec<u8>)>>,
 }
 
 /// What a private chat needs of this device: its identity, and a way to sign with it and to check
@@ -120,8 +120,10 @@ pub enum Out {
     /// A group's session key for `to`: a `message` line the user did not write, whose answers are
     /// not shown (and which the recipient's client consumes without showing).
     KeyShare { line: String, to: Name },
-    /// Persist this part (owner-only, atomically) before carrying out what follows.
+    /// Persist this part (its whole content) before carrying out what follows.
     Save(Part, Vec<u8>),
+    /// Append this record to the part, likewise.
+    Append(Part, Vec<u8>),
     /// Call [`E2e::retry_claim`] for this user after [`RETRY_CLAIM_MS`]: the server said they have
     /// no keys, which in a cluster may only mean their keys, published a moment ago at another node,
     /// have not reached this one yet.
@@ -156,6 +158,10 @@ pub enum Refusal {
     KeysWithdrawn(Name),
     #[error("encryption failed: {0}")]
     Engine(EngineError),
+    #[error(
+        "your saved encryption state for {0} could not be read ({1}), so nothing is sent to {0} encrypted (it could reuse keys). To start over with {0} (a new session; what was encrypted for the old one cannot be decrypted), type 'e2e-reset {0}'."
+    )]
+    Damaged(Name, String),
 }
 
 /// Something to tell the user about end-to-end encryption.
@@ -188,6 +194,9 @@ pub enum Note {
     },
     /// Publishing keys failed (the engine could not make them).
     PublishFailed(EngineError),
+    /// `e2e-reset <name>`: the conversation's stored state was started over (`done`), or there was
+    /// none.
+    Reset { name: Name, done: bool },
 }
 
 impl std::fmt::Display for Note {
@@ -243,6 +252,13 @@ impl std::fmt::Display for Note {
                         ". Compare it with {user}'s (out of band); if they match, 'verify {user} yes'."
                     )
                 }
+            }
+            Note::Reset { name, done: true } => write!(
+                f,
+                "Started the encrypted conversation with {name} over: the next message makes a new session."
+            ),
+            Note::Reset { name, done: false } => {
+                write!(f, "Nothing is kept for {name}: nothing to reset.")
             }
             Note::PublishFailed(e) => write!(
                 f,
@@ -310,6 +326,11 @@ pub struct E2e {
     proof: Option<envelope::Proof>,
     /// Users whose claim was answered "no keys" once and is being asked again.
     retried: BTreeSet<Name>,
+    /// The messages already decrypted, per conversation (by its texts part), with how many records
+    /// were appended to each since it was last saved whole.
+    texts: BTreeMap<Part, (dedup::Dedup, usize)>,
+    /// Conversations whose stored state could not be read, with why (by their sessions part).
+    damaged: BTreeMap<Part, String>,
 }
 
 /// Why the stored state could not be used.
@@ -326,12 +347,15 @@ fn to_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
 }
 
 impl E2e {
-    /// Opens the device of `me` from its stored parts (`files`), or makes a new one (whose saving is
-    /// in `out`). A damaged part is an error: guessing would lose keys or pins silently.
+    /// Opens the device of `me` from its stored parts (`stored`), or makes a new one (whose saving is
+    /// in `out`). A damaged device or contacts part is an error: guessing would lose keys or pins
+    /// silently, so nothing is encrypted at all. A damaged part of one conversation is kept aside
+    /// ([`E2e::damaged`]): nothing is sent to that conversation until the user starts it over
+    /// ([`E2e::reset`]).
     pub fn open(
         engine: Arc<dyn Engine>,
         me: Name,
-        files: &[(Part, Vec<u8>)],
+        stored: &[(Part, Stored)],
         out: &mut Vec<Out>,
     ) -> Result<E2e, LoadError> {
         fn parse<T: serde::de::DeserializeOwned>(
@@ -347,18 +371,55 @@ impl E2e {
         let mut contacts = Contacts::default();
         let mut peers = BTreeMap::new();
         let mut groups = BTreeMap::new();
-        for (part, bytes) in files {
-            match part {
-                Part::Device => {
+        let mut texts: BTreeMap<Part, (dedup::Dedup, usize)> = BTreeMap::new();
+        let mut damaged = BTreeMap::new();
+        for (part, piece) in stored {
+            let result = match (part, piece) {
+                (Part::Device, Stored::Whole(bytes)) => {
                     let file: DeviceFile = parse(part, bytes)?;
                     device = Some(Device::open(&*engine, file.account)?);
+                    Ok(())
                 }
-                Part::Contacts => contacts = parse(part, bytes)?,
-                Part::Peer(user) => {
-                    peers.insert(user.clone(), parse(part, bytes)?);
+                (Part::Contacts, Stored::Whole(bytes)) => {
+                    contacts = parse(part, bytes)?;
+                    Ok(())
                 }
-                Part::Group(group) => {
-                    groups.insert(group.clone(), parse(part, bytes)?);
+                (Part::Peer(user), Stored::Whole(bytes)) => {
+                    parse(part, bytes).map(|p| drop(peers.insert(user.clone(), p)))
+                }
+                (Part::Group(group), Stored::Whole(bytes)) => {
+                    parse(part, bytes).map(|g| drop(groups.insert(group.clone(), g)))
+                }
+                (Part::PeerTexts(_) | Part::GroupTexts(_), Stored::Whole(bytes)) => {
+                    parse::<Vec<dedup::Record>>(part, bytes).map(|records| {
+                        let mut d = dedup::Dedup::default();
+                        for r in records {
+                            d.insert(r.0, r.1, r.2);
+                        }
+                        texts.insert(part.clone(), (d, 0));
+                    })
+                }
+                (Part::PeerTexts(_) | Part::GroupTexts(_), Stored::Appended(bytes)) => {
+                    parse::<dedup::Record>(part, bytes).map(|r| {
+                        let (d, n) = texts.entry(part.clone()).or_default();
+                        d.insert(r.0, r.1, r.2);
+                        *n += 1;
+                    })
+                }
+                (_, Stored::Appended(_)) => Err(LoadError::Damaged {
+                    file: part.file_name(),
+                    why: "a record appended to a part that is only ever saved whole".into(),
+                }),
+                (_, Stored::Damaged(why)) => Err(LoadError::Damaged {
+                    file: part.file_name(),
+                    why: why.clone(),
+                }),
+            };
+            match (result, part) {
+                (Ok(()), _) => {}
+                (Err(e), Part::Device | Part::Contacts) => return Err(e),
+                (Err(e), _) => {
+                    damaged.insert(sessions_part(part), e.to_string());
                 }
             }
         }
@@ -383,7 +444,92 @@ impl E2e {
             showing: BTreeSet::new(),
             proof: None,
             retried: BTreeSet::new(),
+            texts,
+            damaged,
         })
+    }
+
+    /// Why the stored state of the conversation `to` could not be read, if it could not: nothing is
+    /// to be sent to it encrypted until [`E2e::reset`].
+    pub fn damaged(&self, to: &crate::protocol::Conversation) -> Option<Refusal> {
+        use crate::protocol::Conversation;
+        let (part, name) = match to {
+            Conversation::User(u) => (Part::Peer(u.clone()), u),
+            Conversation::Group(g) => (Part::Group(g.clone()), g),
+            _ => return None,
+        };
+        let why = self.damaged.get(&part)?;
+        Some(Refusal::Damaged(name.clone(), why.clone()))
+    }
+
+    /// `e2e-reset <user|group>`: starts the conversation's stored state over (its sessions and the
+    /// texts kept of it are dropped and saved empty: a new session is made at the next message, so
+    /// no key is used twice). Returns whether there was anything to reset.
+    pub fn reset(&mut self, name: &Name, out: &mut Vec<Out>) -> bool {
+        let mut any = false;
+        if self.damaged.remove(&Part::Peer(name.clone())).is_some() || self.peers.contains_key(name)
+        {
+            self.peers.remove(name);
+            self.texts.remove(&Part::PeerTexts(name.clone()));
+            out.push(Out::Save(
+                Part::Peer(name.clone()),
+                to_json(&Peer::default()),
+            ));
+            out.push(Out::Save(Part::PeerTexts(name.clone()), b"[]".to_vec()));
+            any = true;
+        }
+        if self.damaged.remove(&Part::Group(name.clone())).is_some()
+            || self.groups.contains_key(name)
+        {
+            self.groups.remove(name);
+            self.texts.remove(&Part::GroupTexts(name.clone()));
+            out.push(Out::Save(
+                Part::Group(name.clone()),
+                to_json(&Group::default()),
+            ));
+            out.push(Out::Save(Part::GroupTexts(name.clone()), b"[]".to_vec()));
+            any = true;
+        }
+        any
+    }
+
+    /// Whether a message with server id `id` and this ciphertext digest, in the conversation whose
+    /// texts are `part`, was decrypted before.
+    pub(super) fn seen(&self, part: &Part, id: u64, digest: &str) -> bool {
+        self.texts
+            .get(part)
+            .is_some_and(|(d, _)| d.contains(id, digest))
+    }
+
+    /// The text of a message decrypted before, from the conversation whose texts are `part`.
+    pub(super) fn seen_text(&self, part: &Part, id: u64, digest: &str) -> Option<&str> {
+        self.texts.get(part)?.0.text(id, digest)
+    }
+
+    /// Keeps a message just decrypted (`text`, empty for what is not shown) in the conversation's
+    /// store, and persists it: appended, or the whole store once as many records were appended as it
+    /// keeps (so the part on disk stays bounded).
+    pub(super) fn record_text(
+        &mut self,
+        part: Part,
+        id: u64,
+        digest: String,
+        text: String,
+        out: &mut Vec<Out>,
+    ) {
+        let (d, appended) = self.texts.entry(part.clone()).or_default();
+        if d.contains(id, &digest) {
+            return;
+        }
+        let record = dedup::Record(id, digest.clone(), text.clone());
+        d.insert(id, digest, text);
+        if *appended + 1 >= dedup::KEEP {
+            *appended = 0;
+            out.push(Out::Save(part, to_json(&d.records())));
+        } else {
+            *appended += 1;
+            out.push(Out::Append(part, to_json(&record)));
+        }
     }
 
     /// The user this device belongs to.
@@ -410,6 +556,20 @@ impl E2e {
         out: &mut Vec<Out>,
     ) -> contacts::Met {
         self.meet(user, identity, out)
+    }
+
+    /// What the user is told of conversations whose stored state could not be read.
+    pub fn damaged_notes(&self) -> Vec<String> {
+        self.damaged
+            .iter()
+            .filter_map(|(part, why)| {
+                let name = match part {
+                    Part::Peer(n) | Part::Group(n) => n.clone(),
+                    _ => return None,
+                };
+                Some(Refusal::Damaged(name, why.clone()).to_string())
+            })
+            .collect()
     }
 
     /// This device's identity.
@@ -515,5 +675,14 @@ impl E2e {
         if let Some(g) = self.groups.get(group) {
             out.push(Out::Save(Part::Group(group.clone()), to_json(g)));
         }
+    }
+}
+
+/// The sessions part a stored part belongs to (a conversation is damaged as a whole).
+fn sessions_part(part: &Part) -> Part {
+    match part {
+        Part::PeerTexts(u) => Part::Peer(u.clone()),
+        Part::GroupTexts(g) => Part::Group(g.clone()),
+        other => other.clone(),
     }
 }

@@ -7,7 +7,6 @@
 //! pre-key message names, or every session for a normal message. A failed attempt changes nothing:
 //! the engine works on a copy, which replaces the stored session only when it succeeded.
 
-use super::dedup::Dedup;
 use super::engine::{Engine, EngineError, NewSession, OlmMessage, Pickle};
 
 /// The most sessions kept per contact; the least recently used goes first.
@@ -25,12 +24,12 @@ pub struct OlmSession {
     pub received: bool,
 }
 
-/// Everything kept for one contact's direct messages (one file).
+/// The ratchet state kept for one contact's direct messages (one part; the texts decrypted are
+/// another, appended to).
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Peer {
     /// Most recently used first.
     pub sessions: Vec<OlmSession>,
-    pub seen: Dedup,
 }
 
 /// A message decrypted by an existing session.

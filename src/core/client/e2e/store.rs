@@ -1,9 +1,12 @@
-//! What of the end-to-end state is persisted, in which file: the core says "save this part with these
-//! bytes" (an effect), the shell writes it, owner-only and atomically, in the state directory, under
-//! the (server, user) the device belongs to. One file per part, so a message costs one small write
-//! (its conversation's sessions), never a rewrite of everything.
+//! What of the end-to-end state is persisted, as which part: the core says "save this part with these
+//! bytes" or "append this record to this part" (effects), and "make what was saved durable" (a
+//! commit, answered when it is: the lines that depend on the saves wait for it, see
+//! `client::secure`); the shell keeps the parts under the (server, user) the device belongs to,
+//! encrypted, and decides how (docs/DESIGN.md). Ratchet state and the store of texts already
+//! decrypted are separate parts: a message costs its conversation's sessions (a few KB) and one
+//! appended record of text, never a rewrite of the texts.
 //!
-//! File names carry user and group names hex-encoded: names may be `.` or `..`, and differ only in
+//! Part names carry user and group names hex-encoded: names may be `.` or `..`, and differ only in
 //! letter case, which some file systems do not tell apart.
 
 use crate::protocol::Name;
@@ -15,10 +18,24 @@ pub enum Part {
     Device,
     /// The pinned identities, verified marks, changed keys.
     Contacts,
-    /// The Olm sessions with one contact, and its messages already decrypted.
+    /// The Olm sessions with one contact.
     Peer(Name),
-    /// The Megolm sessions of one group, and its messages already decrypted.
+    /// The Megolm sessions of one group.
     Group(Name),
+    /// The messages already decrypted from one contact (appended to, one record per message).
+    PeerTexts(Name),
+    /// The messages already decrypted in one group (appended to, likewise).
+    GroupTexts(Name),
+}
+
+/// One stored piece of a part, as the shell gives it back: the part's whole content, or a record
+/// appended to it since (a part's pieces come in the order they were written, the whole first).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stored {
+    Whole(Vec<u8>),
+    Appended(Vec<u8>),
+    /// A piece of the part that could not be read back (damaged, or not what was written): why.
+    Damaged(String),
 }
 
 fn hex(name: &str) -> String {
@@ -44,6 +61,8 @@ impl Part {
             Part::Contacts => "contacts.json".into(),
             Part::Peer(user) => format!("peer-{}.json", hex(user)),
             Part::Group(group) => format!("group-{}.json", hex(group)),
+            Part::PeerTexts(user) => format!("texts-peer-{}.json", hex(user)),
+            Part::GroupTexts(group) => format!("texts-group-{}.json", hex(group)),
         }
     }
 
@@ -55,6 +74,16 @@ impl Part {
             _ => {}
         }
         let stem = name.strip_suffix(".json")?;
+        if let Some(h) = stem.strip_prefix("texts-peer-") {
+            let user = unhex(h)?;
+            crate::protocol::name::check_username(&user).ok()?;
+            return Some(Part::PeerTexts(Name::from(user)));
+        }
+        if let Some(h) = stem.strip_prefix("texts-group-") {
+            let group = unhex(h)?;
+            crate::protocol::name::check_group_name(&group).ok()?;
+            return Some(Part::GroupTexts(Name::from(group)));
+        }
         if let Some(h) = stem.strip_prefix("peer-") {
             let user = unhex(h)?;
             crate::protocol::name::check_username(&user).ok()?;
@@ -93,6 +122,8 @@ mod tests {
             Part::Peer(Name::from("..")),
             Part::Peer(Name::from("Bob")),
             Part::Group(Name::from("devs.team")),
+            Part::PeerTexts(Name::from("Bob")),
+            Part::GroupTexts(Name::from("devs.team")),
         ] {
             let name = part.file_name();
             assert!(!name.contains('/') && name != "." && name != "..", "{name}");

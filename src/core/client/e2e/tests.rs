@@ -49,7 +49,8 @@ struct Dev {
     e2e: E2e,
     /// Kept across reopening, as the one engine of a running client is.
     engine: Arc<test_engine::TestEngine>,
-    files: BTreeMap<Part, Vec<u8>>,
+    /// What it saved: per part, its whole content then the records appended since.
+    files: BTreeMap<Part, Vec<Stored>>,
     notes: Vec<Note>,
     /// Messages this device sent, as (to, text, encrypted).
     sent: Vec<(Conversation, String, bool)>,
@@ -100,7 +101,12 @@ impl Net {
     /// Closes `user`'s device and opens it again from its files (as at the next start).
     fn reopen(&mut self, user: &str) {
         let dev = self.devices.get_mut(user).unwrap();
-        let files: Vec<(Part, Vec<u8>)> = dev.files.clone().into_iter().collect();
+        let files: Vec<(Part, Stored)> = dev
+            .files
+            .clone()
+            .into_iter()
+            .flat_map(|(p, pieces)| pieces.into_iter().map(move |s| (p.clone(), s)))
+            .collect();
         let mut out = Vec::new();
         dev.e2e = E2e::open(dev.engine.clone(), n(user), &files, &mut out).unwrap();
         assert!(out.is_empty(), "an existing device is not made again");
@@ -122,7 +128,16 @@ impl Net {
             let mut more = Vec::new();
             match o {
                 Out::Save(part, bytes) => {
-                    self.dev(&who).files.insert(part, bytes);
+                    self.dev(&who)
+                        .files
+                        .insert(part, vec![Stored::Whole(bytes)]);
+                }
+                Out::Append(part, bytes) => {
+                    self.dev(&who)
+                        .files
+                        .entry(part)
+                        .or_default()
+                        .push(Stored::Appended(bytes));
                 }
                 Out::Note(note) => self.dev(&who).notes.push(note),
                 Out::Keys(line) => {

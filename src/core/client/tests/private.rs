@@ -902,7 +902,6 @@ fn with_keys(user: &str) -> Client {
     let mut config = Config::new(P2P_PORT);
     config.e2e = Some(crate::client::e2e::Setup {
         engine: std::sync::Arc::new(crate::client::e2e::test_engine::TestEngine::named(user)),
-        devices: Default::default(),
     });
     let mut c = Client::with_config(config);
     c.login(user);
