@@ -150,6 +150,10 @@ impl Driver {
                     }
                 }
             }
+            Input::E2eSynced { upto, result } => {
+                let result = self.e2e.finish(upto, result);
+                self.committed(result);
+            }
             Input::Typed(Typed::Line(line)) => self.feed(Event::User(UserEvent::Line(&line))),
             Input::Typed(Typed::Key(key)) => self.feed(Event::User(UserEvent::Key(key))),
             Input::Typed(Typed::Paste(text)) => self.feed(Event::User(UserEvent::Paste(&text))),
@@ -202,16 +206,33 @@ impl Driver {
         }
     }
 
-    /// Commits the end-to-end saves if the core asked, and tells it; its answer may release lines
-    /// that lead to more saves and another commit (usually with nothing left to sync).
+    /// Starts the commit of the end-to-end saves if the core asked and none is syncing. The sync
+    /// runs on a thread of its own and comes back as an input ([`Input::E2eSynced`]); a commit with
+    /// nothing to sync, or one that failed at once, is answered here.
     fn commit_e2e(&mut self) {
-        while self.e2e.wanted {
-            let result = self.e2e.commit();
-            if let Err(e) = &result {
-                tracing::warn!("end-to-end state not saved: {e}");
+        while self.e2e.ready() {
+            match self.e2e.start() {
+                Ok(Some(sync)) => {
+                    let tx = self.tx.clone();
+                    smol::spawn(async move {
+                        let upto = sync.upto;
+                        let result = smol::unblock(move || sync.file.sync_data()).await;
+                        let _ = tx.send(Input::E2eSynced { upto, result }).await;
+                    })
+                    .detach();
+                }
+                Ok(None) => self.feed(Event::E2eCommitted(Ok(()))),
+                Err(e) => self.committed(Err(e)),
             }
-            self.feed(Event::E2eCommitted(result));
         }
+    }
+
+    /// A commit's answer, for the core (and the log, if it failed).
+    fn committed(&mut self, result: Result<(), String>) {
+        if let Err(e) = &result {
+            tracing::warn!("end-to-end state not saved: {e}");
+        }
+        self.feed(Event::E2eCommitted(result));
     }
 
     pub(super) fn carry_out(&mut self, effects: &mut Vec<Effect>) {

@@ -1,7 +1,8 @@
 //! The driver's side of the end-to-end state: opening a user's store when the core asks (with the
-//! password they logged in with), writing saves as they come, and the group commit: one sync for
-//! every save of a burst of events, answered to the core, which holds the lines that depend on the
-//! saves until then (`natter_core::client` `commit`).
+//! password they logged in with), noting saves as they come, and the group commit: the sync runs off
+//! the driver, which goes on handling inputs meanwhile, so every save made during one sync is
+//! covered by the next; the core holds the lines that depend on the saves until it is answered
+//! (`natter_core::client` `commit`).
 
 use std::path::PathBuf;
 
@@ -16,12 +17,12 @@ pub(super) struct E2eFiles {
     store: Option<(Name, DeviceStore)>,
     /// The core asked for a commit that is not answered yet.
     pub(super) wanted: bool,
-    /// A save could not be written: the next commit fails with this.
-    write_failed: Option<String>,
     /// Saves were written since the core last asked for a commit (they belong to the next one).
     written_since_ask: bool,
     /// A failed commit also undid saves that belong to the next commit: it fails too, with this.
     poisoned: Option<String>,
+    /// A commit's sync is running off the driver.
+    syncing: bool,
 }
 
 /// What a store opened for the core holds, or why it could not be opened.
@@ -47,7 +48,7 @@ impl E2eFiles {
         Ok(stored)
     }
 
-    /// `SaveE2e` / `AppendE2e`: written now, durable at the next commit.
+    /// `SaveE2e` / `AppendE2e`: written and made durable at the next commit.
     pub(super) fn write(&mut self, user: &Name, part: &Part, bytes: &[u8], append: bool) {
         let Some((owner, store)) = &mut self.store else {
             return;
@@ -56,45 +57,64 @@ impl E2eFiles {
             return;
         }
         self.written_since_ask = true;
-        let result = if append {
+        if append {
             store.append(part, bytes)
         } else {
             store.save(part, bytes)
-        };
-        if let Err(e) = result
-            && self.write_failed.is_none()
-        {
-            self.write_failed = Some(e);
         }
     }
 
-    /// `CommitE2e`: done at the end of the burst of events ([`E2eFiles::commit`]).
+    /// `CommitE2e`: started once the inputs already waiting are handled ([`E2eFiles::start`]).
     pub(super) fn ask(&mut self) {
         self.wanted = true;
         self.written_since_ask = false;
     }
 
-    /// Makes every save written so far durable (one sync), or says why not.
-    pub(super) fn commit(&mut self) -> Result<(), String> {
+    /// Starts the commit the core asked for, unless one is syncing: what was noted is written, and
+    /// the sync handed back to run off the driver (the driver goes on with new inputs meanwhile,
+    /// whose saves go with the next commit: that is what groups a burst under one sync). `Err`
+    /// or `Ok(None)`: answered at once (a write failed, or there is nothing to sync).
+    pub(super) fn start(&mut self) -> Result<Option<e2e_store::Sync>, String> {
         self.wanted = false;
         if let Some(why) = self.poisoned.take() {
             return Err(why);
         }
         let Some((_, store)) = &mut self.store else {
-            return Ok(());
+            return Ok(None);
         };
-        let result = match self.write_failed.take() {
-            Some(why) => {
-                store.undo_to_durable();
-                Err(why)
-            }
-            None => store.commit(),
-        };
-        if let Err(why) = &result
-            && self.written_since_ask
-        {
-            self.poisoned = Some(why.clone());
+        let result = store.prepare_commit();
+        if result.is_err() {
+            self.poison();
+        }
+        if let Ok(Some(_)) = &result {
+            self.syncing = true;
         }
         result
+    }
+
+    /// The sync of a commit ended: the store learns how, and the answer for the core.
+    pub(super) fn finish(&mut self, upto: u64, result: std::io::Result<()>) -> Result<(), String> {
+        self.syncing = false;
+        let Some((_, store)) = &mut self.store else {
+            return Ok(());
+        };
+        let result = store.finish_commit(upto, result);
+        if result.is_err() {
+            self.poison();
+        }
+        result
+    }
+
+    /// Whether a commit may start now (asked for, none syncing).
+    pub(super) fn ready(&self) -> bool {
+        self.wanted && !self.syncing
+    }
+
+    /// A failed commit undid everything not durable, so saves noted after it was asked for (which
+    /// belong to the next commit) are gone too: the next commit fails as well.
+    fn poison(&mut self) {
+        if self.written_since_ask && self.poisoned.is_none() {
+            self.poisoned = Some("an earlier save failed, and this one was undone with it".into());
+        }
     }
 }

@@ -146,6 +146,12 @@ enum Input {
         link: LinkId,
         event: PeerInput,
     },
+    /// The sync of an end-to-end commit ended: everything up to `upto` in the journal is durable,
+    /// or not.
+    E2eSynced {
+        upto: u64,
+        result: io::Result<()>,
+    },
 }
 
 /// Why connecting to a server (after the first) did not work.
@@ -262,9 +268,12 @@ async fn run_async(opts: ClientOptions) -> Result<i32, StartError> {
             "no state directory: encryption keys are not kept, so each run has new ones, which your contacts will see as a changed key.".to_owned(),
         ],
     };
-    config.e2e = Some(natter_core::client::e2e::Setup {
-        engine: std::sync::Arc::new(crate::olm_engine::Vodozemac),
-    });
+    #[cfg(feature = "e2e")]
+    {
+        config.e2e = Some(natter_core::client::e2e::Setup {
+            engine: std::sync::Arc::new(crate::olm_engine::Vodozemac),
+        });
+    }
     // The full-screen client runs the core's view model (its windows show the user's own messages
     // with their outcome), with the history line mode keeps too.
     config.full_screen = ui.is_full_screen();

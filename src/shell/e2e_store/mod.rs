@@ -7,10 +7,11 @@
 //!   so a record cannot be moved to another part unnoticed. Nothing of a pickle, a pin or a message
 //!   text is readable in the directory without the password. (The server's name is not bound in:
 //!   a directory moved to a server's new address still opens.)
-//! - **Group commit.** A save ([`DeviceStore::save`], [`DeviceStore::append`]) only writes its
-//!   record; [`DeviceStore::commit`] syncs once for every record written since, which is what the
-//!   core waits for before sending the lines that depend on them. A burst of messages costs one
-//!   sync, not two and a rename per message.
+//! - **Group commit.** A save ([`DeviceStore::save`], [`DeviceStore::append`]) is only noted;
+//!   [`DeviceStore::commit`] writes what was noted since the last one (of a part saved whole several
+//!   times, the last version alone: the others would be dead on arrival) and syncs once, which is
+//!   what the core waits for before sending the lines that depend on them. A burst of messages costs
+//!   one write per conversation and one sync, not two syncs and a rename per message.
 //! - **Append, not rewrite.** A part saved whole is a record; one appended to (the texts of a
 //!   conversation) gets one small record per message. Reading the journal keeps, per part, its last
 //!   whole record and what was appended after it. When the journal is mostly superseded records it
@@ -50,6 +51,12 @@ const APPENDED: u8 = 1;
 /// The journal is compacted when it is at least this big and four times what is live in it.
 const COMPACT_AT: u64 = 4 << 20;
 
+/// A sync to run (on any thread): the journal, and how far it covers.
+pub struct Sync {
+    pub file: File,
+    pub upto: u64,
+}
+
 /// One user's open end-to-end state.
 pub struct DeviceStore {
     dir: PathBuf,
@@ -62,6 +69,9 @@ pub struct DeviceStore {
     /// so that compaction knows when the journal is mostly dead, and what to keep.
     live: BTreeMap<String, Vec<Vec<u8>>>,
     live_len: u64,
+    /// Saves noted since the last commit, per part: its whole content (the last saved) and what
+    /// was appended after it, in order.
+    pending: BTreeMap<Part, Vec<(u8, Vec<u8>)>>,
 }
 
 fn io_err(path: &Path, e: std::io::Error) -> String {
@@ -140,6 +150,7 @@ pub fn open(
         durable: 0,
         live: BTreeMap::new(),
         live_len: 0,
+        pending: BTreeMap::new(),
     };
     let mut stored = store.read(&bytes)?;
     if (store.len as usize) < bytes.len() {
@@ -285,28 +296,69 @@ impl DeviceStore {
         Ok(())
     }
 
-    /// Writes `part`'s whole content (durable at the next [`DeviceStore::commit`]).
-    pub fn save(&mut self, part: &Part, bytes: &[u8]) -> Result<(), String> {
-        self.write(WHOLE, part, bytes)
+    /// Notes `part`'s whole content, to be written and made durable at the next
+    /// [`DeviceStore::commit`] (it supersedes what was noted of the part before).
+    pub fn save(&mut self, part: &Part, bytes: &[u8]) {
+        self.pending
+            .insert(part.clone(), vec![(WHOLE, bytes.to_vec())]);
     }
 
-    /// Appends a record to `part` (durable at the next commit).
-    pub fn append(&mut self, part: &Part, bytes: &[u8]) -> Result<(), String> {
-        self.write(APPENDED, part, bytes)
+    /// Notes a record appended to `part`, likewise.
+    pub fn append(&mut self, part: &Part, bytes: &[u8]) {
+        self.pending
+            .entry(part.clone())
+            .or_default()
+            .push((APPENDED, bytes.to_vec()));
     }
 
-    /// Makes everything written so far durable: one sync. On failure the journal is cut back to
-    /// what the last commit made durable (what the core then drops was never committed), and the
-    /// parts' live records are read again from what remains, so the store stays consistent.
+    /// Writes what was noted since the last commit and makes it durable: one sync. On failure the
+    /// journal is cut back to what the last commit made durable (what the core then drops was never
+    /// committed), and the parts' live records are read again from what remains, so the store stays
+    /// consistent.
     pub fn commit(&mut self) -> Result<(), String> {
+        match self.prepare_commit()? {
+            None => Ok(()),
+            Some(sync) => {
+                let result = sync.file.sync_data();
+                self.finish_commit(sync.upto, result)
+            }
+        }
+    }
+
+    /// The first half of a commit: writes what was noted since the last one, and returns what is to
+    /// be synced (`None`: nothing is). The sync may run on another thread while more is noted (for
+    /// the next commit); [`DeviceStore::finish_commit`] then says how it went.
+    pub fn prepare_commit(&mut self) -> Result<Option<Sync>, String> {
+        let pending = std::mem::take(&mut self.pending);
+        for (part, records) in &pending {
+            for (kind, bytes) in records {
+                if let Err(e) = self.write(*kind, part, bytes) {
+                    self.undo();
+                    return Err(e);
+                }
+            }
+        }
         if self.len == self.durable {
-            return Ok(());
+            return Ok(None);
         }
         let path = self.dir.join(JOURNAL);
-        match self.journal.sync_data() {
+        let file = self.journal.try_clone().map_err(|e| io_err(&path, e))?;
+        Ok(Some(Sync {
+            file,
+            upto: self.len,
+        }))
+    }
+
+    /// The second half of a commit: the sync of everything up to `upto` went as `result` says.
+    pub fn finish_commit(&mut self, upto: u64, result: std::io::Result<()>) -> Result<(), String> {
+        let path = self.dir.join(JOURNAL);
+        match result {
             Ok(()) => {
-                self.durable = self.len;
-                if self.len >= COMPACT_AT && self.len > 4 * self.live_len {
+                self.durable = self.durable.max(upto);
+                if self.len == self.durable
+                    && self.len >= COMPACT_AT
+                    && self.len > 4 * self.live_len
+                {
                     // Best effort: a compaction that fails leaves the journal as it was.
                     if let Err(e) = self.compact() {
                         tracing::warn!("could not compact {}: {e}", path.display());
@@ -320,11 +372,6 @@ impl DeviceStore {
                 Err(why)
             }
         }
-    }
-
-    /// Undoes every save since the last commit (one could not be written).
-    pub fn undo_to_durable(&mut self) {
-        self.undo();
     }
 
     /// Cuts the journal back to what is durable, and reads the live records again from it.
@@ -386,7 +433,7 @@ impl DeviceStore {
                 continue;
             }
             let bytes = std::fs::read(&path).map_err(|e| io_err(&path, e))?;
-            self.save(&part, &bytes)?;
+            self.save(&part, &bytes);
             stored.push((part, Stored::Whole(bytes)));
             any = true;
         }
