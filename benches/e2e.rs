@@ -16,7 +16,13 @@ const ROUNDS: u64 = 2_000;
 const TEXT: &str = "a message of an ordinary length, about seventy bytes, typed by a person";
 
 fn device(user: &str) -> E2e {
-    E2e::open(Arc::new(Vodozemac), Name::from(user), &[], &mut Vec::new()).unwrap()
+    E2e::open(
+        Arc::new(Vodozemac::default()),
+        Name::from(user),
+        &[],
+        &mut Vec::new(),
+    )
+    .unwrap()
 }
 
 /// The line of the `message` that `out` holds, and the bytes it asked to persist.

@@ -91,7 +91,7 @@ fn a_server_in_the_middle_that_passes_the_proofs_on_gets_nothing_and_both_are_wa
 #[test]
 fn a_server_in_the_middle_with_keys_of_its_own_is_caught_by_the_pinned_keys() {
     // The attacker made a real natter device for each name, and signs its own sessions with them.
-    let engine = Arc::new(natter::olm_engine::Vodozemac);
+    let engine = Arc::new(natter::olm_engine::Vodozemac::default());
     let fake = |user: &str| {
         E2e::open(engine.clone(), Name::from(user), &[], &mut Vec::new())
             .unwrap()

@@ -271,7 +271,7 @@ async fn run_async(opts: ClientOptions) -> Result<i32, StartError> {
     #[cfg(feature = "e2e")]
     {
         config.e2e = Some(natter_core::client::e2e::Setup {
-            engine: std::sync::Arc::new(crate::olm_engine::Vodozemac),
+            engine: std::sync::Arc::new(crate::olm_engine::Vodozemac::default()),
         });
     }
     // The full-screen client runs the core's view model (its windows show the user's own messages
