@@ -142,12 +142,32 @@ pub fn peer_link(data: &[u8]) {
     });
     let mut bob = ClientState::new(config, now);
     let shown = std::cell::RefCell::new(Vec::new());
+    // Shows are recorded; the end-to-end store is played as a shell with nothing stored would (an
+    // empty device at login, every commit durable at once).
     let mut feed = |bob: &mut ClientState, event: Event<'_>| {
         let mut out = Vec::new();
         bob.handle(event, now, &mut out);
+        let mut answers = Vec::new();
         for e in out {
-            if let Effect::Show(item) = e {
-                shown.borrow_mut().push(item);
+            match e {
+                Effect::Show(item) => shown.borrow_mut().push(item),
+                Effect::OpenE2e { user, .. } => answers.push(Event::E2eOpened {
+                    user,
+                    stored: Ok(Vec::new()),
+                }),
+                Effect::CommitE2e => answers.push(Event::E2eCommitted(Ok(()))),
+                _ => {}
+            }
+        }
+        while let Some(answer) = answers.pop() {
+            let mut out = Vec::new();
+            bob.handle(answer, now, &mut out);
+            for e in out {
+                match e {
+                    Effect::Show(item) => shown.borrow_mut().push(item),
+                    Effect::CommitE2e => answers.push(Event::E2eCommitted(Ok(()))),
+                    _ => {}
+                }
             }
         }
     };
