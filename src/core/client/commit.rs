@@ -134,6 +134,16 @@ impl Commits {
         }
     }
 
+    /// The connection the held lines were for is gone: they are dropped, as lines in a dead
+    /// connection's buffer are (a new connection must not get the old one's lines, such as a
+    /// reply meant for a prompt of the old one). Returns the dependent ones, to report.
+    pub(super) fn drop_held(&mut self) -> Vec<Dependent> {
+        std::mem::take(&mut self.held)
+            .into_iter()
+            .filter_map(|h| h.dependent)
+            .collect()
+    }
+
     /// The shell answered the commit in flight: what it covered is released (or, if it failed,
     /// the dependent lines dropped); the next commit is asked for if saves wait.
     pub(super) fn settle(&mut self, ok: bool, effects: &mut Vec<Effect>) -> Settled {
@@ -220,5 +230,23 @@ mod tests {
         // A stale answer changes nothing.
         let s = c.settle(true, &mut Vec::new());
         assert!(s.release.is_empty() && s.dropped.is_empty());
+    }
+
+    #[test]
+    fn lines_held_for_a_connection_that_is_gone_are_dropped() {
+        let mut c = Commits::default();
+        c.depends(Dependent {
+            line: "message bob e2e1:y".into(),
+            to: Some(Conversation::User(Name::from("bob"))),
+            seq: Some(9),
+        });
+        let mut out = vec![save(), send("message bob e2e1:y"), send("acks 3")];
+        c.hold(&mut out, 0);
+        let dropped = c.drop_held();
+        assert_eq!(dropped.len(), 1, "the user's message, to report");
+        // The commit's answer, when it comes, releases nothing of the old connection.
+        let s = c.settle(true, &mut Vec::new());
+        assert!(s.release.is_empty());
+        assert!(!c.busy());
     }
 }

@@ -124,6 +124,23 @@ impl ClientState {
         self.e2e_failure = Some(why);
     }
 
+    /// A new server connection: the lines held for the one before are dropped (see
+    /// `commit::Commits::drop_held`); the user's messages among them are shown as not sent.
+    pub(super) fn drop_held_lines(&mut self, out: &mut Vec<Effect>) {
+        for d in self.commits.drop_held() {
+            if let Some(seq) = d.seq {
+                self.outgoing.forget(seq);
+                show(
+                    out,
+                    Item::Outcome {
+                        seq,
+                        outcome: Outcome::Failed,
+                    },
+                );
+            }
+        }
+    }
+
     /// A commit of end-to-end saves was answered: what it held is released, or, if it failed, what
     /// depended on it is reported as not sent (see `commit`).
     pub(super) fn on_committed(&mut self, result: Result<(), String>, out: &mut Vec<Effect>) {

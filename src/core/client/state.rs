@@ -251,6 +251,9 @@ impl ClientState {
             Event::E2eCommitted(result) => Some(result.clone()),
             _ => None,
         };
+        if let Event::Server(ServerEvent::Connected | ServerEvent::ConnectedVerified) = &event {
+            self.drop_held_lines(out);
+        }
         self.dispatch(event, out);
         self.check_private_ids(out);
         self.commits.hold(out, from);
