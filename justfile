@@ -40,8 +40,9 @@ crash-long:
 bench-store:
     cargo bench --bench store
 
-# natter against ngircd and InspIRCd: every workload, one table with ratios (installs the peers with
-# apt if missing; about 4 minutes, `just bench-peers --quick` about 1). See docs/PERFORMANCE.md.
+# natter against ngircd, InspIRCd and a do-nothing relay (natter's limit): every workload, one table
+# with ratios (installs the peers with apt if missing; 30-45 minutes, `just bench-peers --quick` a few).
+# See docs/PERFORMANCE.md.
 bench-peers *ARGS:
     bash scripts/bench-peers.sh {{ARGS}}
 

@@ -15,14 +15,19 @@ use natter_core::protocol::Name;
 const ROUNDS: u64 = 2_000;
 const TEXT: &str = "a message of an ordinary length, about seventy bytes, typed by a person";
 
+/// A device logged in, told by the directory that the account has no keys yet (so it publishes).
 fn device(user: &str) -> E2e {
-    E2e::open(
+    let mut d = E2e::open(
         Arc::new(Vodozemac::default()),
         Name::from(user),
         &[],
         &mut Vec::new(),
     )
-    .unwrap()
+    .unwrap();
+    let mut out = Vec::new();
+    d.on_login(&mut out);
+    d.on_no_keys(&Name::from(user), &mut out);
+    d
 }
 
 /// The line of the `message` that `out` holds, and the bytes it asked to persist.
@@ -47,10 +52,8 @@ fn main() {
     let (alice_n, bob_n) = (Name::from("alice"), Name::from("bob"));
     let mut alice = device("alice");
     let mut bob = device("bob");
-    // bob publishes: his one-time keys come back as `keys add` lines.
+    // bob publishes (he did at login): his one-time keys come back as `keys add` lines.
     let mut out = Vec::new();
-    bob.on_login(&mut out);
-    out.clear();
     // The answers to its identity and fallback lines; the last one tops the one-time keys up.
     bob.on_keys_left(0, &mut out);
     bob.on_keys_left(0, &mut out);
@@ -107,7 +110,12 @@ fn main() {
     // A group of two: alice's Megolm session, its key over the Olm session.
     let group = Name::from("team");
     for d in [&mut alice, &mut bob] {
-        d.set_members(&group, [alice_n.clone(), bob_n.clone()]);
+        d.set_members(
+            &group,
+            [alice_n.clone(), bob_n.clone()],
+            true,
+            &mut Vec::new(),
+        );
     }
     let mut out = Vec::new();
     alice.send_group(&group, "first", 8192, &mut out).unwrap();

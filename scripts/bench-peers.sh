@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# natter against ngircd and InspIRCd on this machine: every workload, in one run, one table with ratios.
-# docs/PERFORMANCE.md ("Against ngircd and InspIRCd") explains the figures and the peers' settings.
+# natter against ngircd, InspIRCd and a do-nothing relay on this machine: every workload, in one run,
+# one table with ratios. docs/PERFORMANCE.md ("Against ngircd and InspIRCd", "Against a do-nothing
+# relay") explains the figures and the servers' settings.
 #
-#   scripts/bench-peers.sh            the full run (about 4 minutes on 2 cores)
-#   scripts/bench-peers.sh --quick    small sizes, about 1 minute: checks the harness, not the servers
+#   scripts/bench-peers.sh            the full run (30-45 minutes on 2 cores)
+#   scripts/bench-peers.sh --quick    small sizes, about 5 minutes: checks the harness, not the servers
 #
-# Environment: BENCH_SERVERS="natter natter-tls ngircd ngircd-tls inspircd inspircd-tls" picks the
-# servers (the -tls ones: every workload over TLS, each on an ECDSA P-256 certificate; natter-tls is
-# natter's secure default with the certificate it makes itself); BENCH_OUT=DIR keeps the reports
+# Environment: BENCH_SERVERS="natter natter-tls relay relay-tls ngircd ngircd-tls inspircd inspircd-tls"
+# picks the servers (the -tls ones: every workload over TLS, each on an ECDSA P-256 certificate;
+# natter-tls is natter's secure default with the certificate it makes itself; relay is
+# `natter-bench relay`, natter's lines with no accounts, storage, rules or limits: the limit natter's
+# figures are reported against, as fractions); BENCH_OUT=DIR keeps the reports
 # (results.jsonl, table.md) and the servers' logs there (default target/bench-peers). To measure a change
 # against the build before it in the same run, add `natter-base` to BENCH_SERVERS and point NATTER_BASE
 # at that build's natter-server binary (e.g. one built from `git worktree add ../base HEAD~1`).
@@ -24,7 +27,7 @@ for arg in "$@"; do
     case "$arg" in
         --quick) QUICK=1 ;;
         -h | --help)
-            sed -n '2,15p' "$0"
+            sed -n '2,21p' "$0"
             exit 0
             ;;
         *)
@@ -34,7 +37,7 @@ for arg in "$@"; do
     esac
 done
 
-SERVERS=${BENCH_SERVERS:-natter natter-tls ngircd ngircd-tls inspircd inspircd-tls}
+SERVERS=${BENCH_SERVERS:-natter natter-tls relay relay-tls ngircd ngircd-tls inspircd inspircd-tls}
 OUT=${BENCH_OUT:-target/bench-peers}
 BENCH=target/release/natter-bench
 NATTER=target/release/natter-server
@@ -46,12 +49,16 @@ PORT_natter_base=47103
 PORT_natter_tls=47104
 PORT_ngircd_tls=47105
 PORT_inspircd_tls=47106
+PORT_relay=47107
+PORT_relay_tls=47108
 # Connections logging in at once during setup, per generator thread. ngircd's listen backlog is fixed at
 # 10, so more than that overflows its accept queue and stalls in SYN retries; InspIRCd completes a
 # registration only once a second by design, so it needs many at once to log 1,000 users in quickly.
 DIAL_natter=64
 DIAL_natter_base=64
 DIAL_natter_tls=64
+DIAL_relay=64
+DIAL_relay_tls=64
 DIAL_ngircd=4
 DIAL_inspircd=512
 DIAL_ngircd_tls=4
@@ -63,7 +70,7 @@ say() { printf '\n=== %s (%s, load %s)\n' "$*" "$(date -u +%H:%M:%S)" "$(cut -d'
 need_peers=0
 for s in $SERVERS; do
     case "$s" in
-        natter | natter-tls) ;;
+        natter | natter-tls | relay | relay-tls) ;;
         natter-base)
             if [ ! -x "${NATTER_BASE:-}" ]; then
                 echo "bench-peers: natter-base needs NATTER_BASE=PATH of an earlier natter-server build" >&2
@@ -73,7 +80,7 @@ for s in $SERVERS; do
         ngircd | ngircd-tls) command -v ngircd >/dev/null || need_peers=1 ;;
         inspircd | inspircd-tls) command -v inspircd >/dev/null || need_peers=1 ;;
         *)
-            echo "bench-peers: unknown server '$s' in BENCH_SERVERS (natter, natter-tls, natter-base, ngircd, ngircd-tls, inspircd, inspircd-tls)" >&2
+            echo "bench-peers: unknown server '$s' in BENCH_SERVERS (natter, natter-tls, natter-base, relay, relay-tls, ngircd, ngircd-tls, inspircd, inspircd-tls)" >&2
             exit 2
             ;;
     esac
@@ -210,8 +217,10 @@ start_server() {
             bin=$NATTER
             # One host drives every user as fast as it can: a load test, not an attack, so no flood
             # control or limits per address (flags the earlier build does not have, nor need).
+            # Presence rationing (--presence-interval) stays at its default, as natter ships: it is
+            # what a login loop's presence costs everybody else, not a limit on the load.
             load_flags=(--plaintext --flood-rate 0 --max-logins-per-address 0
-                --new-connections-per-address 0 --logins-per-address 0 --logins-per-account 0 --presence-interval 0 --failed-logins-per-address 0 --mailbox-share 100)
+                --new-connections-per-address 0 --logins-per-address 0 --logins-per-account 0 --failed-logins-per-address 0 --mailbox-share 100)
             if [ "$name" = natter-base ]; then
                 # The earlier build gets the flags it has (a flag it lacks is a limit it lacks too).
                 bin=$NATTER_BASE
@@ -240,6 +249,13 @@ start_server() {
                 --data-dir "$WORK/natter-data" "${load_flags[@]}" \
                 --max-outbound 67108864 --mailbox-limit 1000000 2>>"$OUT/$name.log" &
             ;;
+        relay | relay-tls)
+            # The do-nothing relay; over TLS with natter's TLS settings and a self-signed certificate
+            # made as natter-tls makes its own.
+            local relay_tls=()
+            [ "$name" = relay-tls ] && relay_tls=(--tls --data-dir "$WORK/relay-data")
+            "$BENCH" relay "$port" --bind 127.0.0.1 "${relay_tls[@]}" 2>>"$OUT/$name.log" &
+            ;;
         ngircd | ngircd-tls) ngircd -n -f "$WORK/ngircd.conf" >>"$OUT/ngircd.log" 2>&1 & ;;
         inspircd | inspircd-tls)
             inspircd --config="$WORK/inspircd.conf" --nofork --runasroot >>"$OUT/inspircd.out" 2>&1 &
@@ -260,22 +276,25 @@ start_server() {
     exit 1
 }
 
-# bench [--natter-only] WORKLOAD ARGS...: the workload against every server (IRC ones get --proto irc).
+# bench [--natter-only | --natter-lines] WORKLOAD ARGS...: the workload against every server (IRC ones
+# get --proto irc, the relay --proto relay); --natter-only: natter alone (natter, natter-tls,
+# natter-base); --natter-lines: natter and the relay (what IRC cannot do, but the relay can).
 bench() {
     local only="" workload s port proto tls
-    if [ "$1" = --natter-only ]; then
-        only=natter
-        shift
-    fi
+    case "$1" in
+        --natter-only) only="natter" && shift ;;
+        --natter-lines) only="natter relay" && shift ;;
+    esac
     workload=$1
     shift
     for s in $SERVERS; do
-        if [ -n "$only" ] && [ "${s%-*}" != "$only" ]; then
+        if [ -n "$only" ] && ! [[ " $only " == *" ${s%-*} "* ]]; then
             continue
         fi
         port=$(eval echo "\$PORT_${s//-/_}")
         proto=irc
         [ "${s%-*}" = natter ] && proto=natter
+        [ "${s%-*}" = relay ] && proto=relay
         tls=()
         [ "${s%-tls}" != "$s" ] && tls=(--tls)
         start_server "$s"
@@ -293,20 +312,31 @@ bench() {
 # The better peer's closed-loop `direct` rate in this run: the open-loop rates are fractions of it.
 best_peer_rate() {
     # Empty, not a failure, when no peer ran (BENCH_SERVERS without ngircd and inspircd).
-    grep -E '"label":"(ngircd|inspircd)"' "$RESULTS" | grep '"workload":"direct"' |
+    grep -E '"label":"(ngircd|inspircd)"' "$RESULTS" | grep '"workload":"direct"' | grep '"size":48,' |
         grep '"mode":"closed"' | grep '"ok":true' | sed -n 's/.*"per_sec":\([0-9.e+]*\).*/\1/p' |
         sort -g | tail -n 1 || true
 }
 
+# IDLE_MAX: idle connections near the open-file limit (20,000 here; generator and server are separate
+# processes, each with its own). WIDE: login cycles in flight at once, the second login case.
 if [ "$QUICK" = 1 ]; then
-    USERS=200 MSGS=100 FAN_MSGS=50 BIG=1000 BIG_MSGS=20 IDLE=1000 SECS=2 OFFLINE_MSGS=20 QUERIES=200
+    USERS=200 MSGS=100 FAN_MSGS=50 BIG=1000 BIG_MSGS=20 IDLE=1000 IDLE_MAX=1900 WIDE=100 SECS=2
+    OFFLINE_MSGS=20 QUERIES=200
 else
-    USERS=1000 MSGS=500 FAN_MSGS=300 BIG=10000 BIG_MSGS=50 IDLE=10000 SECS=5 OFFLINE_MSGS=100 QUERIES=5000
+    USERS=1000 MSGS=500 FAN_MSGS=300 BIG=10000 BIG_MSGS=50 IDLE=10000 IDLE_MAX=19000 WIDE=1000 SECS=5
+    OFFLINE_MSGS=100 QUERIES=5000
+fi
+if [ "$IDLE_MAX" -gt $((FD_LIMIT - 100)) ]; then
+    IDLE_MAX=$((FD_LIMIT - 100))
 fi
 START=$(date +%s)
 say "natter-bench against: $SERVERS (fd limit $FD_LIMIT)"
 
 bench direct --users "$USERS" --messages "$MSGS" --window 32
+# Longer texts: 400 bytes, the most an IRC line leaves room for (the default is 48).
+bench direct --users "$USERS" --messages "$MSGS" --window 32 --size 400
+# The acknowledged path, the natter client's way (`acks on`, an `ack` per read); IRC has none.
+bench --natter-lines direct --users "$USERS" --messages "$MSGS" --window 32 --acks
 bench fanout --users "$USERS" --senders 10 --messages "$FAN_MSGS" --window 32
 # A group every user is in (natter `message group`; for the IRC peers the same channel as fanout).
 bench group --users "$USERS" --senders 10 --messages "$FAN_MSGS" --window 32
@@ -322,7 +352,11 @@ for pct in 10 50 90; do
     bench direct --users "$USERS" --rate "$rate" --duration "$SECS"
 done
 bench idle --users "$IDLE"
+# What grows per connection shows between two sizes.
+bench idle --users "$IDLE_MAX"
 bench login --users "$USERS" --concurrency 10 --duration "$SECS"
+# Many logins at once: each of the WIDE cycles in flight has two accounts of its own.
+bench login --users $((2 * WIDE)) --concurrency "$WIDE" --duration "$SECS"
 bench login --users "$USERS" --concurrency 10 --duration "$SECS" --idle-users "$USERS"
 # Connections alone (with natter-tls, a whole TLS handshake each): what security costs per connection.
 bench --natter-only login --users "$USERS" --concurrency 10 --duration "$SECS" --handshake-only
@@ -330,9 +364,9 @@ bench --natter-only login --users "$USERS" --concurrency 10 --duration "$SECS" -
 bench --natter-only offline --users "$USERS" --recipients "$USERS" --messages "$OFFLINE_MSGS"
 # Cost per message as the user count grows tenfold.
 bench direct --users "$BIG" --messages "$BIG_MSGS" --window 32
-# natter only: filling a 10,000-member IRC channel announces every JOIN to every member (50 M lines)
-# and took ngircd over 3 minutes for the first 3,500 joins, past this script's time budget.
-bench --natter-only fanout --users "$BIG" --senders 10 --messages "$BIG_MSGS" --window 32
+# natter and the relay only: filling a 10,000-member IRC channel announces every JOIN to every member
+# (50 M lines) and took ngircd over 3 minutes for the first 3,500 joins, past this script's time budget.
+bench --natter-lines fanout --users "$BIG" --senders 10 --messages "$BIG_MSGS" --window 32
 # whoelsesince must not scan all history: the same queries after 1,000 and after 10,000 past sessions.
 # natter only: IRC has no such command.
 bench --natter-only history --users 10 --history "$USERS" --messages "$QUERIES" --window 4

@@ -189,6 +189,10 @@ impl Engine for Vodozemac {
             .collect())
     }
 
+    fn stored_one_time_keys(&self, pickle: &Pickle) -> Result<usize, EngineError> {
+        Ok(account(pickle)?.stored_one_time_key_count())
+    }
+
     fn new_fallback_key(&self, pickle: &mut Pickle) -> Result<PublicKey, EngineError> {
         let mut account = account(pickle)?;
         account.generate_fallback_key();
@@ -240,6 +244,7 @@ impl Engine for Vodozemac {
         };
         let mut account = account(pickle)?;
         let sender = pre_key.identity_key();
+        let one_time_key = pre_key.one_time_key().to_base64();
         let created = account
             .create_inbound_session(SessionConfig::version_1(), sender, &pre_key)
             .map_err(|e| EngineError::Decrypt(e.to_string()))?;
@@ -250,6 +255,7 @@ impl Engine for Vodozemac {
                 pickle: to_pickle(&created.session.pickle())?,
             },
             sender_curve25519: sender.to_base64(),
+            one_time_key,
             plaintext: created.plaintext,
         })
     }

@@ -1,5 +1,6 @@
-//! The load generator's smoke mode against a real natter-server: every workload, a few clients each,
-//! every delivery verified. It proves natter-bench works; it measures nothing (no timing is asserted).
+//! The load generator's smoke mode against a real natter-server and against the do-nothing relay
+//! (`natter-bench relay`): every workload, a few clients each, every delivery verified. It proves
+//! natter-bench and the relay work; it measures nothing (no timing is asserted).
 
 use std::process::Command;
 
@@ -16,7 +17,7 @@ fn every_workload_runs_and_verifies() {
         "smoke failed ({}):\n{stdout}\n{stderr}",
         out.status
     );
-    assert!(stdout.contains("smoke: 10 runs, all verified"), "{stdout}");
+    assert!(stdout.contains("smoke: 19 runs, all verified"), "{stdout}");
     for case in [
         "direct",
         "fanout",
@@ -28,6 +29,14 @@ fn every_workload_runs_and_verifies() {
         "whoelsesince",
         "[natter+tls] direct",
         "TLS handshake",
+        "[natter] direct 8 users, 4 in flight, acks on",
+        "[relay] direct",
+        "[relay] fanout",
+        "[relay] group",
+        "[relay] idle",
+        "[relay] login churn",
+        "[relay+tls] direct",
+        "[relay] direct 8 users, 4 in flight, acks on",
     ] {
         assert!(stdout.contains(case), "no {case} run in:\n{stdout}");
     }

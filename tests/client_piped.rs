@@ -25,8 +25,12 @@ fn login_messages_presence_block_and_offline_delivery() {
     bob.send("whoelse");
     bob.expect("* Online now: alice");
 
-    // A message for carol, who is offline, waits for her.
+    // A message for carol, who is offline and never logged in (so has no encryption keys), waits in
+    // alice's client until she says it may go unencrypted; then it waits for carol at the server.
     alice.send("message carol see you later");
+    alice.expect("The server says carol has never published encryption keys");
+    alice.send("sendclear carol");
+    alice.expect("1 message to carol went NOT ENCRYPTED, as you asked");
     alice.expect("- carol is offline; they will get it when they log in");
 
     // A block: bob's messages no longer reach alice, and bob is told.
@@ -49,7 +53,8 @@ fn login_messages_presence_block_and_offline_delivery() {
         carol
             .seen
             .iter()
-            // carol had never logged in, so had no keys: it went unencrypted, and says so.
+            // carol had never logged in, so had no keys: it went unencrypted (as alice said), and
+            // says so.
             .any(|l| l.starts_with("[offline, ")
                 && l.ends_with(" ago] alice: (not encrypted) see you later")),
         "{:?}",
@@ -371,10 +376,14 @@ fn groups_ping_wholasthr_and_offline_as_a_user_reads_them() {
     alice.expect("- created group team: alice, bob, carol");
     bob.expect("* [team] alice added bob");
     alice.send("message group team  hello, team");
-    // carol never logged in, so has no keys: the message goes unencrypted (so she can read it at
-    // her first login), alice is warned, and bob sees it marked.
-    alice.expect("warning: carol in team never published encryption keys");
-    bob.expect("[team] alice: (not encrypted)  hello, team");
+    // carol never logged in, so has no keys: she is left out of the group's key (nothing goes to
+    // anyone unencrypted), alice is told, and bob reads it, encrypted.
+    let left_out = alice.expect("warning: Left out of your messages to team");
+    assert!(
+        left_out.contains("carol (no encryption keys)"),
+        "{left_out}"
+    );
+    bob.expect("[team] alice:  hello, team");
     alice.expect("- sent to team: 1 now, 1 at their next login");
     // A direct message reads differently from a group one.
     alice.send("message bob just you");
@@ -395,11 +404,14 @@ fn groups_ping_wholasthr_and_offline_as_a_user_reads_them() {
         "error: Usage: group add <name> <user> or group leave <name> or group members <name>",
     );
 
-    // carol was offline: the group message waits for her, marked with its group.
+    // carol was offline: the group message waited for her, but she never got its key (she had none
+    // to get it with), and her client says so rather than showing nothing.
     let mut carol = Piped::login("carol", "christmas", port, &dir.path().join("c"));
     assert!(
-        carol.seen.iter().any(|l| l.starts_with("[team, offline ")
-            && l.ends_with(" ago] alice: (not encrypted)  hello, team")),
+        carol
+            .seen
+            .iter()
+            .any(|l| l.contains("no key from alice for this group message")),
         "{:?}",
         carol.seen
     );

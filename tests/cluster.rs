@@ -186,8 +186,9 @@ fn groups_and_private_chats_are_brokered_across_nodes() {
     alice.expect("- created group team: alice, bob, carol");
     bob.expect("* [team] alice added bob");
     alice.send("message group team hello, team");
-    // carol never logged in (no keys): the group's message goes unencrypted, marked so.
-    bob.expect("[team] alice: (not encrypted) hello, team");
+    // carol never logged in (no keys): she is left out of the group's key, and bob reads it,
+    // encrypted; nothing goes to anyone unencrypted.
+    bob.expect("[team] alice: hello, team");
     alice.expect("- sent to team: 1 now, 1 at their next login");
 
     // A private chat between users on two nodes: brokered by the cluster, then client to client.
@@ -326,9 +327,12 @@ fn a_node_frozen_past_its_lease_comes_back_without_a_second_session() {
     // Node A stops dead (as if cut off): the cluster ends its sessions when its lease runs out.
     a.signal("STOP");
     bob.expect("* alice logged out");
-    // alice logs in again through C.
+    // alice logs in again through C. Named by its own address, C is another server to her client,
+    // so this is another device: she moves her account to it.
     let mut alice2 = user_at("alice", "wonderland", c.port(), &dir.path().join("2"));
     bob.expect("* alice logged in");
+    alice2.send("movehere");
+    alice2.expect("This device now holds your account's encryption keys");
 
     // A comes back: it must not keep serving alice's old session.
     a.signal("CONT");
@@ -356,7 +360,10 @@ fn a_restarted_redis_loses_nothing_acknowledged_and_the_nodes_carry_on() {
     let mut alice = user_at("alice", "wonderland", a.port(), dir.path());
     let mut bob = user_at("bob", "builder", b.port(), dir.path());
     alice.expect("* bob logged in");
+    // (carol never logged in, so has no keys: alice says it may go unencrypted.)
     alice.send("message carol kept across the restart");
+    alice.expect("The server says carol has never published encryption keys");
+    alice.send("sendclear carol");
     alice.expect("carol is offline; they will get it when they log in");
 
     redis.restart();
@@ -367,7 +374,7 @@ fn a_restarted_redis_loses_nothing_acknowledged_and_the_nodes_carry_on() {
     // What was acknowledged before is still there, for a login on either node.
     let carol = user_at("carol", "christmas", c.port(), dir.path());
     assert!(
-        // (carol never logged in before: no keys, so it went unencrypted, and says so.)
+        // (carol never logged in before: no keys, so it went unencrypted as alice said, and says so.)
         carol.saw("alice: (not encrypted) kept across the restart"),
         "{:?}",
         carol.seen
@@ -979,4 +986,88 @@ fn delivered_means_shown_when_the_recipients_node_dies() {
         (0..COUNT).any(|i| fate_of(i) == Fate::Stored),
         "A died holding alice's session: what it had not acknowledged was stored"
     );
+}
+
+/// `natter-server admin ARGS` at `node`'s control socket: whether it said ok, and what it printed.
+fn admin_at(node: &Server, args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_natter-server"))
+        .arg("admin")
+        .arg("--admin-socket")
+        .arg(node.path("natter-data/admin.sock"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// The operator's actions go through the shared log: asked of one node, they act on every node.
+#[test]
+fn an_admin_action_on_one_node_takes_effect_on_another() {
+    let Some(redis) = Redis::start() else { return };
+    let (a, b) = (node(&redis), node(&redis));
+    let mut bob = client(&b, "bob");
+    let mut carol = client(&b, "carol");
+    // Everyone online anywhere is listed at any node.
+    let (ok, list) = admin_at(&a, &["list"]);
+    assert!(
+        ok && list.contains("bob ") && list.contains("carol "),
+        "{list}"
+    );
+    let (ok, said) = admin_at(&a, &["kick", "bob", "time", "out"]);
+    assert!(ok && said.contains("kicked bob"), "{said}");
+    assert!(bob.until_closed().ends_with(&[
+        ServerMsg::Notice {
+            text: "time out".into()
+        },
+        ServerMsg::Bye(natter_core::protocol::ByeReason::Kicked)
+    ]));
+    // A ban at one node refuses the login at the other; an account added at one logs in at the
+    // other, its password hashed before it entered the log.
+    let (ok, said) = admin_at(&a, &["ban", "bob", "1h", "cool", "down"]);
+    assert!(ok, "{said}");
+    let mut c = Client::connect(std::net::SocketAddr::from(([127, 0, 0, 1], b.port())));
+    c.next();
+    c.say("bob");
+    c.expect("banned", |m| {
+        matches!(
+            m,
+            ServerMsg::Error(natter_core::protocol::ErrorReply::Banned { .. })
+        )
+    });
+    let out = Command::new(env!("CARGO_BIN_EXE_natter-server"))
+        .arg("admin")
+        .arg("--admin-socket")
+        .arg(a.path("natter-data/admin.sock"))
+        .args(["account", "add", "zed"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(b"zed-password\n")?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert!(out.status.success());
+    Client::log_in(
+        std::net::SocketAddr::from(([127, 0, 0, 1], b.port())),
+        "zed",
+        "zed-password",
+    )
+    .expect("zed logs in at the other node");
+    // The notice reaches the users of every node.
+    let (ok, _) = admin_at(&a, &["notice", "maintenance", "soon"]);
+    assert!(ok);
+    carol.expect("the notice", |m| {
+        *m == ServerMsg::Notice {
+            text: "maintenance soon".into(),
+        }
+    });
 }

@@ -58,9 +58,10 @@ fn direct_offline_and_group_messages_reach_natter_clients_and_nobody_else_reads_
     let a = alice.expect("Safety number with bob: ");
     bob.send("verify alice");
     let b = bob.expect("Safety number with alice: ");
-    let number = |l: &str| l.split_once(": ").unwrap().1[..35].to_owned();
+    let number = |l: &str| l.split_once(": ").unwrap().1[..85].to_owned();
     assert_eq!(number(&a), number(&b));
-    bob.send("verify alice yes");
+    let digits = b.split("'/verify alice yes ").nth(1).unwrap()[..5].to_owned();
+    bob.send(&format!("verify alice yes {digits}"));
     bob.expect("alice is verified");
     alice.send("message bob fifth secret verified");
     bob.expect("[message] alice: ✓ fifth secret verified");
@@ -114,14 +115,18 @@ fn a_changed_key_is_refused_until_trusted() {
     bob.send("logout");
     bob.expect("Goodbye");
     bob.wait();
-    // bob on another machine: new keys.
+    // bob on another machine: new keys, once he moves the account there.
     let mut bob = Piped::login("bob", "bpw", server.port(), &dir.path().join("b2"));
+    assert!(bob.saw("Your account's encryption keys are on another device"));
+    bob.send("movehere");
+    bob.expect("This device now holds your account's encryption keys");
     bob.send("message alice new machine");
-    alice.expect("warning: bob's identity key has CHANGED");
+    let warning = alice.expect("warning: bob's identity key has CHANGED");
     alice.expect("[message] bob: (KEY CHANGED, not trusted) new machine");
     alice.send("message bob are you sure");
     alice.expect("Not sent to bob ('are you sure')");
-    alice.send("trust bob");
+    let digits = warning.split("'/trust bob ").nth(1).unwrap()[..5].to_owned();
+    alice.send(&format!("trust bob {digits}"));
     alice.expect("Accepted bob's new identity key");
     alice.send("message bob welcome back");
     bob.expect("[message] alice: welcome back");

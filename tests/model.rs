@@ -96,6 +96,7 @@ fn command(users: u16) -> BoxedStrategy<Cmd> {
         3 => u().prop_map(Cmd::KeysClaim),
         1 => u().prop_map(Cmd::KeysShow),
         1 => (0u8..4).prop_map(Cmd::KeysMalformed),
+        2 => (u(), 0u8..3).prop_map(|(u, k)| Cmd::MessageSealed(u, k)),
     ]
     .boxed()
 }

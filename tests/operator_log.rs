@@ -211,11 +211,11 @@ fn registrations_connections_and_plain_text_at_tls_are_logged() {
     let addr = server.addr;
     let c = connect_from(addr, "127.0.0.9");
     let mut r = BufReader::new(c.try_clone().unwrap());
-    (&c).write_all(b"zed\nzpw\nlogout\n").unwrap();
+    (&c).write_all(b"zed\nzed-secret\nlogout\n").unwrap();
     read_until(&mut r, "BYE logout");
     let c = connect_from(addr, "127.0.0.9");
     let mut r = BufReader::new(c.try_clone().unwrap());
-    (&c).write_all(b"yan\nypw\n").unwrap();
+    (&c).write_all(b"yan\nyan-secret\n").unwrap();
     read_until(&mut r, "ERROR register-throttled");
     logged(
         &server,

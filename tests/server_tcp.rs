@@ -431,7 +431,7 @@ fn registered_account_is_appended_and_usable_at_once() {
         zed.next(),
         ServerMsg::Prompt(natter_core::protocol::Prompt::NewPassword { .. })
     ));
-    zed.say("zedpw");
+    zed.say("zed-secret");
     assert_eq!(zed.next(), ServerMsg::Registered { user: "zed".into() });
     assert!(matches!(zed.next(), ServerMsg::Welcome { .. }));
     alice.say("message zed welcome aboard");
@@ -440,7 +440,10 @@ fn registered_account_is_appended_and_usable_at_once() {
     let (before, zed_line) = text.trim_end().rsplit_once('\n').unwrap();
     assert!(before.ends_with("dave dpw"), "{text:?}");
     let hash = zed_line.strip_prefix("zed ").expect("zed's line is last");
-    assert!(natter_core::password::verify(hash, "zedpw"), "{text:?}");
+    assert!(
+        natter_core::password::verify(hash, "zed-secret"),
+        "{text:?}"
+    );
     let accounts = natter_core::server::parse_credentials(&text).unwrap();
     assert_eq!(accounts.len(), 5);
 }

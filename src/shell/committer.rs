@@ -6,11 +6,13 @@
 //! report covers it. After a failed commit the thread stops: nothing later may be acknowledged.
 
 use std::io;
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use smol::channel::{Receiver, Sender, unbounded};
 
 use super::persist::Persister;
+use super::server::Metrics;
 use natter_core::server::Record;
 
 struct Job {
@@ -18,22 +20,35 @@ struct Job {
     records: Vec<Record>,
 }
 
+/// A backup asked for: where to write it, and whom to tell how it went.
+pub(crate) struct Backup {
+    pub(crate) to: std::path::PathBuf,
+    pub(crate) done: Sender<Result<(), String>>,
+}
+
 /// The driver's end of the commit thread.
 pub(crate) struct Committer {
     jobs: Option<Sender<Job>>,
+    backups: Sender<Backup>,
     done: Receiver<io::Result<u64>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Committer {
-    pub(crate) fn start(persister: Box<dyn Persister>) -> io::Result<Self> {
+    /// Starts the thread; each commit's time goes to `metrics`, when there are any.
+    pub(crate) fn start(
+        persister: Box<dyn Persister>,
+        metrics: Option<Arc<Metrics>>,
+    ) -> io::Result<Self> {
         let (jobs, queued) = unbounded();
         let (report, done) = unbounded();
+        let (backups, backups_asked) = unbounded();
         let thread = std::thread::Builder::new()
             .name("natter-commit".into())
-            .spawn(move || commit_loop(persister, queued, report))?;
+            .spawn(move || commit_loop(persister, queued, report, metrics, backups_asked))?;
         Ok(Committer {
             jobs: Some(jobs),
+            backups,
             done,
             thread: Some(thread),
         })
@@ -45,6 +60,19 @@ impl Committer {
         if let Some(jobs) = &self.jobs {
             // If the thread has stopped, its failure report is already waiting in `done`.
             let _ = jobs.try_send(Job { seq, records });
+        }
+    }
+
+    /// Asks for a backup, written between two commits (see [`Persister::backup`]).
+    pub(crate) fn backup(&self, backup: Backup) {
+        // Woken by an empty commit if it waits for one.
+        if self.backups.try_send(backup).is_ok()
+            && let Some(jobs) = &self.jobs
+        {
+            let _ = jobs.try_send(Job {
+                seq: 0,
+                records: Vec::new(),
+            });
         }
     }
 
@@ -85,17 +113,33 @@ fn commit_loop(
     mut persister: Box<dyn Persister>,
     queued: Receiver<Job>,
     report: Sender<io::Result<u64>>,
+    metrics: Option<Arc<Metrics>>,
+    backups: Receiver<Backup>,
 ) {
     let mut records = Vec::new();
+    let mut last = 0;
     while let Ok(first) = queued.recv_blocking() {
-        let mut last = first.seq;
+        while let Ok(b) = backups.try_recv() {
+            let _ = b
+                .done
+                .try_send(persister.backup(&b.to).map_err(|e| e.to_string()));
+        }
+        if first.seq == 0 && first.records.is_empty() {
+            // Only a wake-up for a backup.
+            continue;
+        }
+        last = last.max(first.seq);
         records.extend(first.records);
         // Group commit: whatever else queued up while the previous commit ran goes into this one.
         while let Ok(more) = queued.try_recv() {
-            last = more.seq;
+            last = last.max(more.seq);
             records.extend(more.records);
         }
+        let started = std::time::Instant::now();
         let result = persister.commit(&records).map(|()| last);
+        if let Some(m) = &metrics {
+            m.commit_took(started.elapsed());
+        }
         records.clear();
         let failed = result.is_err();
         if report.send_blocking(result).is_err() || failed {

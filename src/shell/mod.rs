@@ -7,6 +7,7 @@ mod committer;
 pub mod e2e_store;
 pub mod persist;
 pub mod server;
+pub mod settings;
 pub mod state_file;
 pub mod tls;
 mod tls_chacha;

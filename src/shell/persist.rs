@@ -18,6 +18,15 @@ pub trait Persister: Send {
     /// Stores every record, in order, durably, before returning. An error means none of the batch's
     /// replies may be sent; the server stops rather than acknowledge what it could not keep.
     fn commit(&mut self, records: &[Record]) -> io::Result<()>;
+
+    /// Writes a consistent copy of what is kept to `to`, while the server runs (between commits).
+    fn backup(&mut self, to: &Path) -> io::Result<()> {
+        let _ = to;
+        Err(io::Error::other(
+            "this server keeps no store of its own (a cluster node's durable state is the \
+             cluster's Redis: back that up)",
+        ))
+    }
 }
 
 /// A cluster node's: every record is already durable, in the cluster's shared log (the events that
@@ -68,14 +77,130 @@ impl CredentialsFile {
     }
 }
 
-impl Persister for CredentialsFile {
-    fn commit(&mut self, records: &[Record]) -> io::Result<()> {
-        for r in records {
-            if let Record::AccountCreated { user, password } = r {
-                self.append(user, password)?;
+/// One change to the credentials file's lines.
+enum Edit<'a> {
+    /// `user`'s line says `password` (added at the end if there is none).
+    Set {
+        user: &'a str,
+        password: &'a str,
+    },
+    Remove {
+        user: &'a str,
+    },
+    Rename {
+        from: &'a str,
+        to: &'a str,
+    },
+}
+
+impl CredentialsFile {
+    /// Makes the file say what the records say of accounts: each edit is idempotent (an account
+    /// already there with that password, or a removed one already gone, changes nothing), since a
+    /// reload hands the core accounts the file already holds. Only appends: one appending write, as
+    /// `--register` has always done. Anything else: the whole file written anew beside it, synced,
+    /// and renamed over it, so a reader (or a crash) sees the old file or the new one, never half.
+    fn edit(&self, edits: &[Edit<'_>]) -> io::Result<()> {
+        let text = std::fs::read_to_string(&self.path)?;
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        let mut appended = Vec::new();
+        let mut rewritten = false;
+        let user_of = |line: &str| -> Option<String> {
+            let t = line.trim();
+            if t.is_empty() || t.starts_with('#') {
+                return None;
+            }
+            t.split_whitespace().next().map(str::to_owned)
+        };
+        for edit in edits {
+            match *edit {
+                Edit::Set { user, password } => {
+                    let found = lines
+                        .iter()
+                        .position(|l| user_of(l).as_deref() == Some(user));
+                    match found {
+                        Some(i) => {
+                            if lines[i].split_whitespace().nth(1) != Some(password) {
+                                lines[i] = format!("{user} {password}");
+                                rewritten = true;
+                            }
+                        }
+                        None => {
+                            let line = format!("{user} {password}");
+                            lines.push(line.clone());
+                            appended.push(line);
+                        }
+                    }
+                }
+                Edit::Remove { user } => {
+                    let before = lines.len();
+                    lines.retain(|l| user_of(l).as_deref() != Some(user));
+                    rewritten |= lines.len() != before;
+                    appended.retain(|l| user_of(l).as_deref() != Some(user));
+                }
+                Edit::Rename { from, to } => {
+                    for l in &mut lines {
+                        if user_of(l).as_deref() == Some(from) {
+                            let rest: Vec<&str> = l.split_whitespace().skip(1).collect();
+                            *l = format!("{to} {}", rest.join(" "));
+                            rewritten = true;
+                        }
+                    }
+                }
             }
         }
-        Ok(())
+        if !rewritten {
+            for line in appended {
+                let (user, password) = line.split_once(' ').unwrap_or((&line, ""));
+                self.append(user, password)?;
+            }
+            return Ok(());
+        }
+        let mut out = lines.join("\n");
+        out.push('\n');
+        replace_file(&self.path, out.as_bytes())
+    }
+}
+
+/// Writes `bytes` to a new file beside `path` (owner-only), syncs it, renames it over `path` and syncs
+/// the directory: the atomic replacement of a file.
+fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::other("the credentials file has no name"))?;
+    let tmp = dir
+        .unwrap_or(Path::new("."))
+        .join(format!(".{}.new", name.to_string_lossy()));
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&tmp, path)?;
+    std::fs::File::open(dir.unwrap_or(Path::new(".")))?.sync_all()
+}
+
+impl Persister for CredentialsFile {
+    fn commit(&mut self, records: &[Record]) -> io::Result<()> {
+        let edits: Vec<Edit<'_>> = records
+            .iter()
+            .filter_map(|r| match r {
+                Record::AccountCreated { user, password }
+                | Record::PasswordSet { user, password } => Some(Edit::Set { user, password }),
+                Record::AccountRemoved { user } => Some(Edit::Remove { user }),
+                Record::AccountRenamed { from, to } => Some(Edit::Rename { from, to }),
+                _ => None,
+            })
+            .collect();
+        if edits.is_empty() {
+            return Ok(());
+        }
+        self.edit(&edits)
     }
 }
 
@@ -100,6 +225,10 @@ impl Persister for Durable {
         self.credentials.commit(records)?;
         Persister::commit(&mut self.store, records)
     }
+
+    fn backup(&mut self, to: &Path) -> io::Result<()> {
+        self.store.backup(to).map_err(io::Error::other)
+    }
 }
 
 #[cfg(test)]
@@ -122,5 +251,37 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text, "alice pw1\nzed pw2\nyan pw3\n");
         assert_eq!(parse_credentials(&text).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn the_operators_changes_rewrite_the_file_keeping_its_comments_and_are_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("credentials.txt");
+        std::fs::write(&path, "# staff\nalice pw1\nbob pw2\ncarol pw3\n").unwrap();
+        let mut f = CredentialsFile::new(&path);
+        let records = [
+            Record::PasswordSet {
+                user: "alice".into(),
+                password: "$argon2id$hash".into(),
+            },
+            Record::AccountRemoved { user: "bob".into() },
+            Record::AccountRenamed {
+                from: "carol".into(),
+                to: "caroline".into(),
+            },
+            Record::AccountCreated {
+                user: "dave".into(),
+                password: "pw4".into(),
+            },
+        ];
+        f.commit(&records).unwrap();
+        let want = "# staff\nalice $argon2id$hash\ncaroline pw3\ndave pw4\n";
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), want);
+        // A reload hands the same accounts again: nothing changes.
+        f.commit(&records).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), want);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{mode:o}");
     }
 }

@@ -10,12 +10,12 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use super::invariants::StepFacts;
 use super::model::{MPhase, Model, Out};
-use super::step::{Cmd, Edge, Garbage, GroupRef, Op, Password, Slot, Step, UserRef};
+use super::step::{AdminOp, Cmd, Edge, Garbage, GroupRef, Op, Password, Slot, Step, UserRef};
 use natter_core::protocol::ServerMsg;
 use natter_core::protocol::keys::{PUBLIC_KEY_LEN, sample_key, shaped};
 use natter_core::server::harness::START;
 use natter_core::server::outbox::OutboxConfig;
-use natter_core::server::{Config, ConnId};
+use natter_core::server::{Admin, BanTarget, Config, ConnId};
 use natter_core::time::Timestamp;
 
 /// The fixed parts of a run.
@@ -119,6 +119,8 @@ pub struct Clients {
     /// Whether to drop slow readers whose queue overflows (generation), or only replay the drops a trace
     /// contains (replay).
     pub auto_overflow: bool,
+    /// Passwords the operator set so far (each new one is `pw-set-<n>`).
+    passwords_set: u64,
 }
 
 impl Clients {
@@ -133,6 +135,7 @@ impl Clients {
             by_conn: BTreeMap::new(),
             next_conn: 1,
             texts: 0,
+            passwords_set: 0,
             auto_overflow: true,
         }
     }
@@ -226,8 +229,52 @@ impl Clients {
                 let slot = self.slot(s);
                 self.step(Step::SendThenCrash { slot, line }, sink)?;
             }
+            Op::Admin(op) => {
+                let action = self.admin_action(op);
+                self.step(Step::Admin { action }, sink)?;
+            }
         }
         Ok(())
+    }
+
+    /// The operator's action an [`AdminOp`] stands for, now.
+    fn admin_action(&mut self, op: AdminOp) -> Admin {
+        let user = |c: &Self, r: UserRef| c.user_name(r);
+        match op {
+            AdminOp::Kick(r, reason) => Admin::Kick {
+                user: user(self, r),
+                reason: if reason {
+                    "enough".into()
+                } else {
+                    String::new()
+                },
+            },
+            AdminOp::Ban(r, tenths) => Admin::Ban {
+                target: BanTarget::User(user(self, r)),
+                until: (tenths > 0).then(|| {
+                    self.model
+                        .now
+                        .plus_millis(self.setup.config.timeout_secs * 100 * u64::from(tenths))
+                }),
+                reason: "spam".into(),
+            },
+            AdminOp::Unban(r) => Admin::Unban {
+                target: BanTarget::User(user(self, r)),
+            },
+            AdminOp::Unlock(r) => Admin::Unlock {
+                user: user(self, r),
+            },
+            AdminOp::Notice => Admin::Notice {
+                text: "maintenance at noon".into(),
+            },
+            AdminOp::SetPassword(r) => {
+                self.passwords_set += 1;
+                Admin::SetPassword {
+                    user: user(self, r),
+                    password: format!("pw-set-{}", self.passwords_set),
+                }
+            }
+        }
     }
 
     /// How far to advance to land `delta` ms from the chosen instant, if that is in the future.
@@ -266,7 +313,8 @@ impl Clients {
             (Password::Right, Some(MPhase::Password(user))) => {
                 self.model.user(user).password.clone()
             }
-            (Password::Right, Some(MPhase::NewPassword(user))) => format!("np-{user}"),
+            // Long enough for the password policy (8 characters by default).
+            (Password::Right, Some(MPhase::NewPassword(user))) => format!("np-{user}-ok"),
             (Password::Right, _) => "pw0".into(),
             (Password::Wrong, _) => "wrong".into(),
             (Password::Invalid, _) => "bad pass".into(),
@@ -314,6 +362,11 @@ impl Clients {
                 self.user_name(b)
             ),
             Cmd::MessageGroup(g) => format!("message group {} {text}", group_name(g)),
+            Cmd::MessageSealed(u, k) => {
+                let to = self.user_name(u);
+                let key = shaped(&format!("c{to}{}", k % 3), PUBLIC_KEY_LEN);
+                format!("message {to} e2e1:n:{key}:QUFB{n}")
+            }
             Cmd::GroupAdd(g, u) => format!("group add {} {}", group_name(g), self.user_name(u)),
             Cmd::GroupLeave(g) => format!("group leave {}", group_name(g)),
             Cmd::GroupMembers(g) => format!("group members {}", group_name(g)),
@@ -400,6 +453,10 @@ impl Clients {
                         }
                         _ => false,
                     };
+                    facts.banned = match &facts.phase {
+                        Some(MPhase::Password(u)) => self.model.ban_of(u).is_some(),
+                        _ => false,
+                    };
                     self.model.line(conn, line, &mut out);
                 }
                 self.model.end_batch(&mut out);
@@ -455,6 +512,11 @@ impl Clients {
                 for s in 0..self.slot_count() {
                     self.close_slot(s);
                 }
+            }
+            Step::Admin { action } => {
+                facts.admin = Some(action.clone());
+                self.model.admin(action, &mut out);
+                self.model.end_batch(&mut out);
             }
             Step::SendThenCrash { slot, line } => {
                 if let Some(conn) = self.slots[usize::from(*slot)].last {

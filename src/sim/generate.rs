@@ -11,7 +11,7 @@ use rand_chacha::rand_core::{Rng, SeedableRng};
 
 use super::clients::Clients;
 use super::model::{MAcks, MPhase};
-use super::step::{Cmd, Edge, Garbage, GroupRef, Op, Password, Slot, UserRef};
+use super::step::{AdminOp, Cmd, Edge, Garbage, GroupRef, Op, Password, Slot, UserRef};
 
 /// A seeded source of [`Op`]s. The same seed and the same states give the same ops.
 pub struct Generator {
@@ -112,7 +112,19 @@ impl Generator {
                 let user = UserRef::Known(self.below(c.model.order.len().min(4)) as u16);
                 Op::Login(slot, user, Password::Wrong)
             }
-            990..996 => Op::Connect(self.pick(&empty).unwrap_or(any_slot)),
+            990..993 => Op::Connect(self.pick(&empty).unwrap_or(any_slot)),
+            // The operator: mostly at the hot users, so what they do meets logins and lockouts.
+            993..996 => {
+                let user = UserRef::Known(self.below(c.model.order.len().min(4)) as u16);
+                Op::Admin(match self.below(6) {
+                    0 => AdminOp::Kick(user, self.chance(50)),
+                    1 => AdminOp::Ban(user, self.below(4) as u8),
+                    2 => AdminOp::Unban(user),
+                    3 => AdminOp::Unlock(user),
+                    4 => AdminOp::Notice,
+                    _ => AdminOp::SetPassword(user),
+                })
+            }
             // A crash while a command's batch is being committed: mostly the commands whose replies wait
             // for a commit (a stored message, a block), and acks (whose loss means a redelivery).
             996..998 => match self.pick(&online) {
@@ -277,7 +289,8 @@ impl Generator {
             }),
             45..55 => Cmd::KeysFallback,
             55..88 => Cmd::KeysClaim(contact(self)),
-            88..96 => Cmd::KeysShow(contact(self)),
+            88..92 => Cmd::KeysShow(contact(self)),
+            92..96 => Cmd::MessageSealed(contact(self), self.below(3) as u8),
             _ => Cmd::KeysMalformed(self.below(4) as u8),
         }
     }

@@ -99,6 +99,10 @@ pub struct StepFacts {
     pub stalled: BTreeSet<ConnId>,
     /// Pending private-chat requests just before the step.
     pub offers: Vec<MOffer>,
+    /// The operator's action of the step, if it was one.
+    pub admin: Option<natter_core::server::Admin>,
+    /// The account whose password was being asked for is banned (a right password does not let it in).
+    pub banned: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -211,6 +215,11 @@ impl Invariants {
         end: Timestamp,
         model: &Model,
     ) -> Checked {
+        // The operator lifting a lockout starts its count of failures again.
+        if let Some(natter_core::server::Admin::Unlock { user }) = &facts.admin {
+            self.fails.remove(user.as_str());
+            self.locked_until.remove(user.as_str());
+        }
         let line_text = facts
             .line
             .as_deref()
@@ -1096,7 +1105,7 @@ impl Invariants {
         {
             let locked = self.locked_until.get(user).is_some_and(|u| *u > now);
             let elsewhere = self.sessions.values().any(|s| &s.user == user);
-            if !locked && !welcomed && !elsewhere {
+            if !locked && !welcomed && !elsewhere && !facts.banned {
                 return fail(
                     name::LOCKOUT,
                     format!(

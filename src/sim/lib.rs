@@ -30,5 +30,5 @@ pub mod world;
 
 pub use clients::{Clients, Setup};
 pub use invariants::Violation;
-pub use step::{Cmd, Edge, Garbage, GroupRef, Op, Password, Step, Trace, UserRef};
+pub use step::{AdminOp, Cmd, Edge, Garbage, GroupRef, Op, Password, Step, Trace, UserRef};
 pub use world::{Failure, World};

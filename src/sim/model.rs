@@ -35,7 +35,9 @@
 //!   held, all or none (none past 100 held); a claim hands out the oldest one-time key (removed), else
 //!   the fallback key, and tells the owner `KEYS-LEFT` when it took a one-time key and fewer than 20 are
 //!   left; a user who blocked the claimer keeps their keys; every change is acknowledged (committed
-//!   before its reply); `KEYS-LEFT` follows `WELCOME` for an account with an identity;
+//!   before its reply); `KEYS-LEFT` follows `WELCOME` for an account with an identity; a direct
+//!   message whose text names, as the identity it was encrypted for, another than the recipient's
+//!   current one is refused (`stale-key`), after the block check, before anything is queued;
 //! - what survives a crash is what was committed (see [`MDurable`]): a change that a reply acknowledges
 //!   (a stored message, a block or unblock, a lockout, a registration) is committed at the end of its
 //!   batch, together with every lazy change before it (logins, logouts, acks); lazy changes alone are
@@ -53,7 +55,7 @@ use natter_core::protocol::{
     PingState, Prompt, ServerMsg, Token, check_line, parse_command,
 };
 use natter_core::server::outbox::OutboxConfig;
-use natter_core::server::{Config, ConnId, MAX_FAILURES};
+use natter_core::server::{Admin, BanTarget, Config, ConnId, MAX_FAILURES};
 use natter_core::time::Timestamp;
 
 /// A stored message, as the model keeps it.
@@ -142,7 +144,17 @@ pub enum MPhase {
         watching: bool,
         /// Bytes of messages written since the watch was asked for (not covered by its answer).
         since_watch: usize,
+        /// Where a `passwd` stands: the next line is the current password, or the new one.
+        passwd: MPasswd,
     },
+}
+
+/// A session's `passwd`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MPasswd {
+    Idle,
+    Current,
+    New,
 }
 
 #[derive(Clone, Debug)]
@@ -172,6 +184,8 @@ pub struct MDurable {
     pub users: BTreeMap<Name, MDurableUser>,
     pub next_msg: u64,
     pub groups: BTreeMap<Name, BTreeSet<Name>>,
+    /// Banned accounts, until when (`None`: for good).
+    pub bans: BTreeMap<Name, Option<Timestamp>>,
 }
 
 /// A private-chat request waiting for an answer.
@@ -213,6 +227,8 @@ pub struct Model {
     pub privates: BTreeSet<(Name, Name)>,
     /// Groups, by name, with their members' names.
     pub groups: BTreeMap<Name, BTreeSet<Name>>,
+    /// Accounts the operator banned, until when (`None`: for good).
+    pub bans: BTreeMap<Name, Option<Timestamp>>,
     pub next_msg: u64,
     pub next_offer: u64,
     pub shutting_down: bool,
@@ -272,6 +288,7 @@ impl Model {
             offers: BTreeMap::new(),
             privates: BTreeSet::new(),
             groups: BTreeMap::new(),
+            bans: BTreeMap::new(),
             next_msg: 1,
             next_offer: 1,
             shutting_down: false,
@@ -281,6 +298,7 @@ impl Model {
                 users: BTreeMap::new(),
                 next_msg: 1,
                 groups: BTreeMap::new(),
+                bans: BTreeMap::new(),
             },
             lazy_count: 0,
             lazy_since: None,
@@ -342,6 +360,7 @@ impl Model {
                 .collect(),
             next_msg: self.next_msg.max(self.reserved),
             groups: self.groups.clone(),
+            bans: self.bans.clone(),
         };
     }
 
@@ -551,7 +570,15 @@ impl Model {
                 return;
             }
         };
-        if online {
+        let passwd = match &self.conns[&conn].phase {
+            MPhase::Online { user, passwd, .. } if *passwd != MPasswd::Idle => {
+                Some((user.clone(), *passwd))
+            }
+            _ => None,
+        };
+        if let Some((user, step)) = passwd {
+            self.passwd_line(conn, &user, step, text.trim(), out);
+        } else if online {
             self.command(conn, text, out);
         } else {
             self.login_line(conn, text.trim(), out);
@@ -610,6 +637,7 @@ impl Model {
         self.stalled.clear();
         self.watches.clear();
         self.groups = durable.groups;
+        self.bans = durable.bans;
         self.users = durable
             .users
             .into_iter()
@@ -748,7 +776,11 @@ impl Model {
             MPhase::Username => Prompt::Username,
             MPhase::Password(_) => Prompt::Password,
             MPhase::NewPassword(user) => Prompt::NewPassword { user: user.clone() },
-            MPhase::Online { .. } => return,
+            MPhase::Online { passwd, .. } => match passwd {
+                MPasswd::Current => Prompt::CurrentPassword,
+                MPasswd::New => Prompt::ChosenPassword,
+                MPasswd::Idle => return,
+            },
         };
         out.send(conn, ServerMsg::Prompt(prompt));
     }
@@ -878,6 +910,12 @@ impl Model {
     }
 
     fn refuse_locked(&mut self, conn: ConnId, user: &Name, out: &mut Out) -> bool {
+        if let Some(until) = self.ban_of(user) {
+            let secs_left = until.map_or(0, |u| self.now.secs_until_ceil(u).max(1));
+            out.send(conn, ErrorReply::Banned { secs_left });
+            self.close(conn, ByeReason::Banned, out);
+            return true;
+        }
         if !self.is_locked(user) {
             return false;
         }
@@ -885,6 +923,90 @@ impl Model {
         let secs_left = (until.as_millis() - self.now.as_millis()).div_ceil(1000);
         out.send(conn, ErrorReply::Locked { secs_left });
         self.close(conn, ByeReason::Locked, out);
+        true
+    }
+
+    /// The ban on `user` that holds now: until when (`None`: for good).
+    pub fn ban_of(&self, user: &str) -> Option<Option<Timestamp>> {
+        self.bans
+            .get(user)
+            .copied()
+            .filter(|until| until.is_none_or(|u| u > self.now))
+    }
+
+    /// The operator's action (see `natter_core::server::admin`), as the core carries it out; whether
+    /// it did something (the core answers `Ok`).
+    pub fn admin(&mut self, action: &Admin, out: &mut Out) -> bool {
+        let online = |m: &Model, user: &str| m.users.get(user).and_then(|u| u.conn);
+        match action {
+            Admin::Kick { user, reason } => {
+                let Some(conn) = online(self, user) else {
+                    return false;
+                };
+                if !reason.is_empty() {
+                    out.send(
+                        conn,
+                        ServerMsg::Notice {
+                            text: reason.clone(),
+                        },
+                    );
+                }
+                self.close(conn, ByeReason::Kicked, out);
+            }
+            Admin::Ban {
+                target: BanTarget::User(user),
+                until,
+                reason,
+            } => {
+                if !self.users.contains_key(user.as_str()) || until.is_some_and(|u| u <= self.now) {
+                    return false;
+                }
+                let now = self.now;
+                self.bans.retain(|_, u| u.is_none_or(|u| u > now));
+                self.bans.insert(Name::from(user.as_str()), *until);
+                self.acknowledged_change();
+                if let Some(conn) = online(self, user) {
+                    let text = if reason.is_empty() {
+                        "you are banned from this server".to_owned()
+                    } else {
+                        format!("you are banned from this server: {reason}")
+                    };
+                    out.send(conn, ServerMsg::Notice { text });
+                    self.close(conn, ByeReason::Banned, out);
+                }
+            }
+            Admin::Unban {
+                target: BanTarget::User(user),
+            } => {
+                if self.bans.remove(user.as_str()).is_none() {
+                    return false;
+                }
+                self.acknowledged_change();
+            }
+            Admin::Unlock { user } => {
+                let Some(u) = self.users.get_mut(user.as_str()) else {
+                    return false;
+                };
+                u.locked_until = None;
+                u.failures = 0;
+                self.acknowledged_change();
+            }
+            Admin::SetPassword { user, password } => {
+                let Some(u) = self.users.get_mut(user.as_str()) else {
+                    return false;
+                };
+                u.password = password.clone();
+                self.acknowledged_change();
+            }
+            Admin::Notice { text } => {
+                let conns: Vec<ConnId> = self.online().map(|(_, c)| c).collect();
+                for conn in conns {
+                    out.send(conn, ServerMsg::Notice { text: text.clone() });
+                }
+            }
+            // The simulator makes no others (they have the core's own tests).
+            _ => return false,
+        }
         true
     }
 
@@ -925,6 +1047,12 @@ impl Model {
             self.reprompt(conn, out);
             return;
         }
+        if self.weak(&name, input) {
+            let min = self.cfg.min_password_length;
+            out.send(conn, ErrorReply::WeakPassword { min });
+            self.reprompt(conn, out);
+            return;
+        }
         if self.users.contains_key(&name) {
             out.send(conn, ErrorReply::NameTaken);
             self.set_phase(conn, MPhase::Username);
@@ -941,6 +1069,59 @@ impl Model {
         self.acknowledged_change();
         out.send(conn, ServerMsg::Registered { user: name.clone() });
         self.begin_session(conn, &name, out);
+    }
+
+    /// The password policy: at least `min_password_length` characters, and not the username.
+    fn weak(&self, user: &str, password: &str) -> bool {
+        password.chars().count() < self.cfg.min_password_length
+            || password.eq_ignore_ascii_case(user)
+    }
+
+    fn set_passwd(&mut self, conn: ConnId, step: MPasswd) {
+        if let Some(MPhase::Online { passwd, .. }) = self.session_mut(conn) {
+            *passwd = step;
+        }
+    }
+
+    /// A line while `passwd` waits for a password: the current one (compared), then the new one
+    /// (held to the policy, then kept, an acknowledged change).
+    fn passwd_line(
+        &mut self,
+        conn: ConnId,
+        user: &Name,
+        step: MPasswd,
+        input: &str,
+        out: &mut Out,
+    ) {
+        match step {
+            MPasswd::Current => {
+                if self.user(user).password == input {
+                    self.set_passwd(conn, MPasswd::New);
+                    out.send(conn, ServerMsg::Prompt(Prompt::ChosenPassword));
+                } else {
+                    self.set_passwd(conn, MPasswd::Idle);
+                    out.send(conn, ErrorReply::WrongCurrentPassword);
+                }
+            }
+            MPasswd::New => {
+                if let Err(e) = check_password(input) {
+                    out.send(conn, ErrorReply::InvalidPassword(e));
+                    self.reprompt(conn, out);
+                    return;
+                }
+                if self.weak(user, input) {
+                    let min = self.cfg.min_password_length;
+                    out.send(conn, ErrorReply::WeakPassword { min });
+                    self.reprompt(conn, out);
+                    return;
+                }
+                self.user_mut(user).password = input.to_owned();
+                self.acknowledged_change();
+                self.set_passwd(conn, MPasswd::Idle);
+                out.send(conn, ServerMsg::PasswordChanged { user: user.clone() });
+            }
+            MPasswd::Idle => {}
+        }
     }
 
     fn begin_session(&mut self, conn: ConnId, user: &Name, out: &mut Out) {
@@ -965,6 +1146,7 @@ impl Model {
                 mail: 0,
                 watching: false,
                 since_watch: 0,
+                passwd: MPasswd::Idle,
             },
         );
         out.send(conn, ServerMsg::Welcome { user: user.clone() });
@@ -1247,6 +1429,10 @@ impl Model {
             self.set_acks(conn, &me, false, out);
         }
         match cmd {
+            Command::Passwd => {
+                self.set_passwd(conn, MPasswd::Current);
+                out.send(conn, ServerMsg::Prompt(Prompt::CurrentPassword));
+            }
             Command::Message { to, text } => self.message(conn, &me, to, text, out),
             Command::MessageGroup { group, text } => {
                 self.message_group(conn, &me, group, text, out)
@@ -1769,6 +1955,16 @@ impl Model {
         };
         if self.blocks(&to, me) {
             out.send(conn, ErrorReply::BlockedBy { user: to });
+            return;
+        }
+        if let Some(for_key) = natter_core::protocol::keys::encrypted_for(text)
+            && self
+                .user(&to)
+                .keys
+                .as_ref()
+                .is_some_and(|k| k.curve25519 != for_key)
+        {
+            out.send(conn, ErrorReply::StaleKey { user: to });
             return;
         }
         if let Some(target_conn) = self.user(&to).conn {

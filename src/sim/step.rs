@@ -85,6 +85,10 @@ pub enum Cmd {
     KeysShow(UserRef),
     /// A `keys` line with a malformed key (which part, modulo the parts).
     KeysMalformed(u8),
+    /// An end-to-end encrypted direct message as the natter client sends it, naming as its recipient
+    /// the user's identity number `n` (of the three [`Cmd::KeysIdentity`] publishes): their current
+    /// one, or one they replaced (refused as `stale-key`), or one they never had.
+    MessageSealed(UserRef, u8),
 }
 
 /// A group name: one of a few (`g0`..`g2`, modulo), so groups are created twice, joined and left; or
@@ -150,6 +154,23 @@ pub enum Op {
     /// The client sends this command, and the server dies while the batch that handled it is being
     /// committed: its records are lost, and so are its lines if they waited for that commit.
     CrashDuring(Slot, Cmd),
+    /// The server's operator acts (the control socket).
+    Admin(AdminOp),
+}
+
+/// What the operator does (`natter-server admin`), on an account by reference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub enum AdminOp {
+    /// With a reason the user is told, or none.
+    Kick(UserRef, bool),
+    /// For this many tenths of the idle timeout (0: for good).
+    Ban(UserRef, u8),
+    Unban(UserRef),
+    Unlock(UserRef),
+    Notice,
+    /// A new password (`pw-set-<n>`, n counting the operator's changes).
+    SetPassword(UserRef),
 }
 
 /// One concrete input to the system: replayable as is.
@@ -184,6 +205,10 @@ pub enum Step {
     Restart {
         graceful: bool,
     },
+    /// The operator's action, as the core is given it.
+    Admin {
+        action: natter_core::server::Admin,
+    },
     /// The server handles this line and crashes before the commit of that batch completes (then
     /// restarts from what was committed).
     SendThenCrash {
@@ -213,6 +238,7 @@ impl fmt::Debug for Step {
                 "s{slot} sends {:?}; the server crashes before committing it, and restarts",
                 String::from_utf8_lossy(line)
             ),
+            Step::Admin { action } => write!(f, "the operator: {}", action.describe()),
         }
     }
 }

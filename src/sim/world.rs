@@ -172,6 +172,15 @@ impl World {
                 },
             });
         }
+        // The bans lifted, so that every account can come for its mail.
+        let banned: Vec<String> = self.model().bans.keys().map(|n| n.to_string()).collect();
+        for user in banned {
+            self.step(Step::Admin {
+                action: natter_core::server::Admin::Unban {
+                    target: natter_core::server::BanTarget::User(user),
+                },
+            })?;
+        }
         let users = self.model().order.len();
         for i in 0..users {
             let user = UserRef::Known(i as u16);
@@ -301,6 +310,9 @@ impl Core {
                 if let Some(conn) = conn {
                     self.h.send_bytes(conn, line);
                 }
+            }
+            Step::Admin { action } => {
+                let _ = self.h.admin(action.clone());
             }
         }
         let batch_records = self.h.records()[records_before..].to_vec();

@@ -8,8 +8,8 @@ use rusqlite::{Transaction, params};
 use super::schema::{Field, LOCKOUTS, LOGOUTS, NEXT_MESSAGE_ID, OPEN_SESSIONS, UserTime, row_crc};
 use natter_core::protocol::Name;
 use natter_core::protocol::keys::SignedKey;
-use natter_core::server::Record;
 use natter_core::server::record::RecordTarget;
+use natter_core::server::{BanTarget, Record};
 use natter_core::time::Timestamp;
 
 /// Applies one record inside `tx`. `next_id` tracks the next message id the batch leaves behind.
@@ -187,6 +187,66 @@ impl RecordTarget for Tables<'_, '_> {
             [&**user, key_id],
         )
     }
+
+    fn remove_account(&mut self, user: &Name) -> rusqlite::Result<()> {
+        for sql in [
+            "DELETE FROM accounts WHERE name = ?1",
+            "DELETE FROM logouts WHERE user = ?1",
+            "DELETE FROM open_sessions WHERE user = ?1",
+            "DELETE FROM lockouts WHERE user = ?1",
+            "DELETE FROM blocks WHERE by_user = ?1 OR blocked = ?1",
+            "DELETE FROM messages WHERE recipient = ?1",
+            "DELETE FROM group_members WHERE member = ?1",
+            "DELETE FROM identities WHERE user = ?1",
+            "DELETE FROM one_time_keys WHERE user = ?1",
+            "DELETE FROM fallback_keys WHERE user = ?1",
+        ] {
+            self.run(sql, [&**user])?;
+        }
+        Ok(())
+    }
+
+    fn rename_account(&mut self, from: &Name, to: &Name) -> rusqlite::Result<()> {
+        super::rename::rename(self.tx, from, to)
+    }
+
+    fn set_password(&mut self, user: &Name, password: &str) -> rusqlite::Result<()> {
+        // Only a registered account's password is kept here; the credentials file keeps the rest.
+        let crc = row_crc(&[Field::Text(user), Field::Text(password)]);
+        self.run(
+            "UPDATE accounts SET password = ?2, crc = ?3 WHERE name = ?1",
+            params![&**user, password, crc],
+        )
+    }
+
+    fn unlock(&mut self, user: &Name) -> rusqlite::Result<()> {
+        self.run("DELETE FROM lockouts WHERE user = ?1", [&**user])
+    }
+
+    fn ban(
+        &mut self,
+        target: &BanTarget,
+        until: Option<Timestamp>,
+        reason: &str,
+    ) -> rusqlite::Result<()> {
+        let (kind, text) = ban_key(target);
+        let until = until.map(ms);
+        let crc = ban_crc(kind, &text, until, reason);
+        self.run(
+            "INSERT INTO bans (kind, target, until, reason, crc) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (kind, target) DO UPDATE SET until = excluded.until,
+                 reason = excluded.reason, crc = excluded.crc",
+            params![kind, text, until, reason, crc],
+        )
+    }
+
+    fn unban(&mut self, target: &BanTarget) -> rusqlite::Result<()> {
+        let (kind, text) = ban_key(target);
+        self.run(
+            "DELETE FROM bans WHERE kind = ?1 AND target = ?2",
+            params![kind, text],
+        )
+    }
 }
 
 /// The checksum of a one-time or fallback key's row.
@@ -214,7 +274,7 @@ fn upsert(tx: &Transaction<'_>, t: UserTime, user: &str, at: Timestamp) -> rusql
 /// A time as the store keeps it. SQLite integers are signed, so a time past `i64::MAX` ms (only an absurd
 /// lockout length can make one) is kept as that: still hundreds of millions of years away, and it never
 /// turns into a failed commit that would stop the server.
-fn ms(t: Timestamp) -> u64 {
+pub(crate) fn ms(t: Timestamp) -> u64 {
     t.as_millis().min(i64::MAX as u64)
 }
 
@@ -246,5 +306,23 @@ pub(crate) fn message_crc(
     if let Some(g) = group {
         fields.push(Field::Text(g));
     }
+    row_crc(&fields)
+}
+
+/// A ban's row key: its kind (`user` or `address`) and its target as text.
+pub(crate) fn ban_key(target: &BanTarget) -> (&'static str, String) {
+    match target {
+        BanTarget::User(name) => ("user", name.clone()),
+        BanTarget::Address(net) => ("address", net.to_string()),
+    }
+}
+
+/// A ban row's checksum (the end, if any, after the target, then the reason).
+pub(crate) fn ban_crc(kind: &str, target: &str, until: Option<u64>, reason: &str) -> i64 {
+    let mut fields = vec![Field::Text(kind), Field::Text(target)];
+    if let Some(until) = until {
+        fields.push(Field::Int(until));
+    }
+    fields.push(Field::Text(reason));
     row_crc(&fields)
 }

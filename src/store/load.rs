@@ -2,7 +2,7 @@
 //!
 //! The tables are turned into the shortest list of [`Record`]s whose replay gives the same durable state
 //! as replaying every record ever committed: accounts in creation order, the last logout and any open
-//! session of each user, lockouts, blocks, groups, published keys, then the mailboxes in id order. The core's
+//! session of each user, lockouts, blocks, groups, published keys, bans, then the mailboxes in id order. The core's
 //! [`natter_core::server::ServerState::restore`] rebuilds itself from that, so the core needs no knowledge of
 //! the store. Every row's checksum is checked on the way.
 
@@ -10,12 +10,12 @@ use std::path::Path;
 
 use rusqlite::{Connection, Row};
 
-use super::apply::{key_crc, message_crc};
+use super::apply::{ban_crc, key_crc, message_crc};
 use super::error::StoreError;
 use super::schema::{Field, LOCKOUTS, LOGOUTS, OPEN_SESSIONS, UserTime, row_crc};
 use natter_core::protocol::Name;
 use natter_core::protocol::keys::SignedKey;
-use natter_core::server::Record;
+use natter_core::server::{BanTarget, Record};
 use natter_core::time::Timestamp;
 
 /// The durable state, as records to replay, plus the next message id (which outlives the messages).
@@ -160,6 +160,32 @@ pub(crate) fn load(conn: &Connection, path: &Path) -> Result<Vec<Record>, StoreE
                 Record::FallbackKeySet {
                     user: user.into(),
                     key,
+                },
+            ))
+        },
+        &mut out,
+    )?;
+    reader.rows(
+        "SELECT kind, target, until, reason, crc FROM bans ORDER BY kind, target",
+        "bans",
+        |r| {
+            let (kind, text): (String, String) = (r.get(0)?, r.get(1)?);
+            let until: Option<u64> = r.get(2)?;
+            let reason: String = r.get(3)?;
+            let ok = ban_crc(&kind, &text, until, &reason) == r.get::<_, i64>(4)?;
+            let target = match kind.as_str() {
+                "user" => Some(BanTarget::User(text)),
+                "address" => text.parse().ok().map(BanTarget::Address),
+                _ => None,
+            };
+            // A kind or a network that does not read back is damage, like a checksum that fails.
+            let ok = ok && target.is_some();
+            Ok((
+                ok,
+                Record::Banned {
+                    target: target.unwrap_or(BanTarget::User(String::new())),
+                    until: until.map(Timestamp),
+                    reason,
                 },
             ))
         },
@@ -331,5 +357,10 @@ fn describe(record: &Record) -> String {
         Record::OneTimeKeysAdded { .. }
         | Record::FallbackKeySet { .. }
         | Record::OneTimeKeyClaimed { .. } => "a published key".into(),
+        Record::Banned { .. } | Record::Unbanned { .. } => "a ban".into(),
+        Record::AccountRemoved { .. }
+        | Record::AccountRenamed { .. }
+        | Record::PasswordSet { .. }
+        | Record::Unlocked { .. } => "an account".into(),
     }
 }

@@ -15,6 +15,7 @@ mod apply;
 mod error;
 mod load;
 mod open;
+mod rename;
 mod schema;
 #[cfg(test)]
 mod tests;
@@ -69,6 +70,19 @@ impl Store {
             records: load::load(&self.conn, &self.path)?,
             next_message_id: self.next_message_id,
         })
+    }
+
+    /// Writes a consistent copy of the store to `to` (which must not exist), while it is in use:
+    /// SQLite's `VACUUM INTO`, between two commits. The copy is a store like this one: put it in place
+    /// of `natter.db` in a data directory (with the server stopped) to restore it.
+    pub fn backup(&self, to: &Path) -> Result<(), StoreError> {
+        let target = to
+            .to_str()
+            .ok_or_else(|| StoreError::sqlite(to, rusqlite::Error::InvalidPath(to.to_owned())))?;
+        self.conn
+            .execute("VACUUM INTO ?1", [target])
+            .map(|_| ())
+            .map_err(|e| StoreError::sqlite(to, e))
     }
 
     /// Makes every record durable, in order, as one transaction: when this returns `Ok` they survive a

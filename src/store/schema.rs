@@ -13,7 +13,7 @@ pub(crate) const APPLICATION_ID: i64 = 0x4E41_5454;
 
 /// `PRAGMA user_version` of the format this build writes. Raise it (and add a migration from the old
 /// one, [`MIGRATIONS`]) whenever a table changes.
-pub(crate) const FORMAT_VERSION: i64 = 4;
+pub(crate) const FORMAT_VERSION: i64 = 5;
 
 /// How a store of each older format becomes the next one: `(from, statements)`, applied in order, each
 /// in the transaction that also raises `user_version`, so a crash leaves either format, never a mix.
@@ -75,6 +75,18 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
              sig TEXT NOT NULL,
              crc INTEGER NOT NULL
          ) STRICT;",
+    ),
+    (
+        4,
+        // Bans by the server's operator: a new table, nothing else changes.
+        "CREATE TABLE bans (
+             kind TEXT NOT NULL,
+             target TEXT NOT NULL,
+             until INTEGER,
+             reason TEXT NOT NULL,
+             crc INTEGER NOT NULL,
+             PRIMARY KEY (kind, target)
+         ) STRICT, WITHOUT ROWID;",
     ),
 ];
 
@@ -168,6 +180,16 @@ CREATE TABLE fallback_keys (
     sig TEXT NOT NULL,
     crc INTEGER NOT NULL
 ) STRICT;
+-- Accounts ('user') and addresses or networks ('address', in CIDR form) the operator banned, until
+-- a time (NULL: for good).
+CREATE TABLE bans (
+    kind TEXT NOT NULL,
+    target TEXT NOT NULL,
+    until INTEGER,
+    reason TEXT NOT NULL,
+    crc INTEGER NOT NULL,
+    PRIMARY KEY (kind, target)
+) STRICT, WITHOUT ROWID;
 ";
 
 /// The `meta` key of the next stored-message id: ids keep growing even when every message has been

@@ -657,6 +657,7 @@ fn a_store_of_the_third_format_is_upgraded_with_the_key_directory() {
              DROP TABLE identities;
              DROP TABLE one_time_keys;
              DROP TABLE fallback_keys;
+             DROP TABLE bans;
              PRAGMA user_version = 3;
              COMMIT;",
         )

@@ -42,7 +42,7 @@ fn everything_durable_is_there_after_a_clean_restart() {
     assert!(dir.path().join("natter-data").is_dir(), "default data dir");
     let addr = server.addr;
     let mut zed = Client::try_connect(addr).unwrap();
-    let got = zed.attempt_login("zed", "zpw").unwrap();
+    let got = zed.attempt_login("zed", "zed-secret").unwrap();
     assert!(
         got.iter()
             .any(|m| matches!(m, ServerMsg::Prompt(Prompt::NewPassword { .. }))),
@@ -96,7 +96,7 @@ fn everything_durable_is_there_after_a_clean_restart() {
         "a restart must not lift a lockout: {got:?}"
     );
 
-    Client::log_in(addr, "zed", "zpw").expect("registered account survives");
+    Client::log_in(addr, "zed", "zed-secret").expect("registered account survives");
     // The new account is in the credentials file with its password hashed, and the file is its
     // owner's only.
     let creds_text = std::fs::read_to_string(&creds).unwrap();
@@ -105,7 +105,7 @@ fn everything_durable_is_there_after_a_clean_restart() {
         .find_map(|l| l.strip_prefix("zed "))
         .unwrap_or_else(|| panic!("no zed in {creds_text}"));
     assert!(
-        natter_core::password::is_hash(zed) && natter_core::password::verify(zed, "zpw"),
+        natter_core::password::is_hash(zed) && natter_core::password::verify(zed, "zed-secret"),
         "{zed}"
     );
     use std::os::unix::fs::PermissionsExt;

@@ -1,6 +1,7 @@
 //! The one kit every integration test shares: the server started in-process or as the real binary
 //! (with a builder for its flags, its directory and its limits), a blocking line client that decodes
-//! what the server says, the real `natter` client driven through pipes, a recording relay, a server
+//! what the server says, the real `natter` client driven through pipes, a recording relay, a hostile
+//! relay that plays a server taken over (and the keys of the attacker's own it hands out), a server
 //! that puts itself in the middle of private chats, the
 //! credentials the tests log in with, and a replayable random source.
 //!
@@ -8,7 +9,9 @@
 #![allow(dead_code, unused_imports)]
 
 mod accounts;
+mod attacker;
 mod client;
+mod hostile_relay;
 mod in_process;
 mod p2p_mitm;
 mod piped;
@@ -20,7 +23,9 @@ mod rng;
 use std::time::Duration;
 
 pub use accounts::*;
+pub use attacker::{Keys, assert_unread, claim, digits_after, forged_keys, safety_line};
 pub use client::Client;
+pub use hostile_relay::{Dir, Fate, HostileRelay};
 pub use in_process::{TestServer, config, init_logs};
 pub use p2p_mitm::{P2pMitm, ProofAttack};
 pub use piped::{Piped, natter, natter_tls};

@@ -5,7 +5,8 @@
 //! [`connect`] (sockets and source addresses), [`engine`] (worker threads and phases), [`verify`]
 //! (message stamps and the exactly-once ledger), [`procstat`] (the server's CPU and memory),
 //! [`report`] (figures and the comparison table), [`smoke`] (a seconds-long self-test for CI),
-//! [`flood`] and [`mailbox`] (what one user's flood, or a full mailbox, costs).
+//! [`flood`] and [`mailbox`] (what one user's flood, or a full mailbox, costs), and [`relay`] (the
+//! do-nothing server natter is measured against: the floor under its cost).
 
 mod connect;
 mod engine;
@@ -14,6 +15,7 @@ mod mailbox;
 mod one_user;
 mod procstat;
 mod proto;
+mod relay;
 mod report;
 mod smoke;
 mod tls;
@@ -67,6 +69,9 @@ enum Cmd {
         #[arg(long, value_name = "PATH")]
         server_bin: Option<PathBuf>,
     },
+    /// Serve as the do-nothing relay: natter's lines with no accounts, storage, rules or limits, the
+    /// limit natter's figures are measured against (run it with `--proto relay`). Runs until killed.
+    Relay(relay::RelayArgs),
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -119,7 +124,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 5.0)]
     duration: f64,
     /// Bytes of message text.
-    #[arg(long, default_value_t = 48)]
+    #[arg(long, default_value_t = report::DEFAULT_SIZE)]
     size: usize,
     /// login: connect-login-logout cycles in flight.
     #[arg(long, default_value_t = 10)]
@@ -154,6 +159,10 @@ pub struct RunArgs {
     /// Speak TLS to the server (natter-server's default; peers with a TLS port).
     #[arg(long)]
     tls: bool,
+    /// natter and the relay: say `acks on` at login and acknowledge every message received (`ack
+    /// <id>`, once per read), as the natter client does, instead of `acks off`.
+    #[arg(long)]
+    acks: bool,
     /// login: each cycle only connects and waits for the server's first line (with --tls, a whole
     /// handshake), then closes: connections (handshakes) per second.
     #[arg(long)]
@@ -168,6 +177,7 @@ fn main() {
         Cmd::Table { files } => print_table(&files).map(|()| true),
         Cmd::Flood(args) => flood::run(&args).map(|()| true),
         Cmd::Smoke { server_bin } => smoke::run(server_bin),
+        Cmd::Relay(args) => relay::run(&args).map(|()| true),
     };
     match result {
         Ok(true) => {}
@@ -215,6 +225,7 @@ impl RunArgs {
             history: self.history,
             seed: self.seed,
             tls: self.tls,
+            acks: self.acks,
             handshake_only: self.handshake_only,
             nodes: self.addr.len() as u32,
             first_user: self.first_user,

@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::engine::{FAULT_KINDS, Outcome, Shared};
 use crate::workload::Workload;
 
+/// The message text size `run` uses unless told (`--size`): a case with another says so.
+pub const DEFAULT_SIZE: usize = 48;
+
 /// Latency percentiles, in milliseconds.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Latency {
@@ -98,7 +101,7 @@ impl Report {
             (_, Some(_)) => "open",
             (_, None) => "closed",
         };
-        let case = match plan.workload {
+        let mut case = match plan.workload {
             Workload::Direct => match plan.rate {
                 Some(r) => format!("direct {} users @ {:.0}/s", plan.users, r),
                 None => format!("direct {} users, {} in flight", plan.users, plan.window),
@@ -141,6 +144,15 @@ impl Report {
                 plan.users, plan.history
             ),
         };
+        if plan.acks {
+            case.push_str(", acks on");
+        }
+        if plan.size != DEFAULT_SIZE
+            && plan.sender_count() > 0
+            && plan.workload != Workload::History
+        {
+            case.push_str(&format!(", {}-byte texts", plan.size));
+        }
         let ops = match plan.workload {
             Workload::Direct | Workload::Fanout | Workload::Group => o.delivered,
             Workload::Offline | Workload::History => o.accepted,
@@ -407,6 +419,16 @@ fn figures(workload: &str) -> Vec<Figure> {
         |r| r.server_peak_rss_kib.map(|k| k as f64 / 1024.0),
         |x| format!("{x:.1}"),
     );
+    let per_cpu = fig(
+        "per server CPU-s",
+        Higher,
+        |r| {
+            r.server_cpu_us_per_op
+                .filter(|us| *us > 0.0)
+                .map(|us| 1e6 / us)
+        },
+        fmt_num,
+    );
     let gen_cpu = fig("generator CPU s", Lower, |r| Some(r.gen_cpu_s), two_places);
     match workload {
         "idle" => vec![
@@ -435,9 +457,10 @@ fn figures(workload: &str) -> Vec<Figure> {
             p50,
             p99,
             cpu,
+            per_cpu,
             peak,
         ],
-        _ => vec![rate, p50, p99, p999, cpu, peak, gen_cpu],
+        _ => vec![rate, p50, p99, p999, cpu, per_cpu, peak, gen_cpu],
     }
 }
 
@@ -446,7 +469,10 @@ fn figures(workload: &str) -> Vec<Figure> {
 /// natter, measured in the same run) is not a peer: it gets a column of its own, natter ÷ natter-base;
 /// nor is `natter-tls` (natter's secure default, against the plain-text runs labelled `natter`): its
 /// columns are natter-tls ÷ natter, the cost of security, and natter-tls ÷ the better of the peers
-/// measured over TLS (labels ending in `-tls`).
+/// measured over TLS (labels ending in `-tls`). Nor are `relay` and `relay-tls`, the do-nothing relay
+/// (`natter-bench relay`) in plain text and over TLS: the limit, not a competitor. Their columns are
+/// natter ÷ relay and natter-tls ÷ relay-tls, the fraction of the limit natter reaches (per second,
+/// per server CPU-second; for memory and latency, how many times the relay's natter needs).
 pub fn table(reports: &[Report]) -> String {
     let mut labels: Vec<&str> = Vec::new();
     for r in reports {
@@ -468,6 +494,8 @@ pub fn table(reports: &[Report]) -> String {
     let with_base = labels.contains(&BASE);
     let with_tls = labels.contains(&TLS);
     let with_tls_peers = labels.iter().any(|l| is_tls_peer(l));
+    let with_relay = labels.contains(&RELAY);
+    let with_relay_tls = with_tls && labels.contains(&RELAY_TLS);
     let mut extra = Vec::new();
     if with_base {
         extra.push("natter ÷ natter-base");
@@ -477,6 +505,12 @@ pub fn table(reports: &[Report]) -> String {
     }
     if with_tls && with_tls_peers {
         extra.push("natter-tls ÷ best TLS peer");
+    }
+    if with_relay {
+        extra.push("natter ÷ relay");
+    }
+    if with_relay_tls {
+        extra.push("natter-tls ÷ relay-tls");
     }
     let _ = write!(s, " natter ÷ best peer |");
     for e in &extra {
@@ -503,6 +537,8 @@ pub fn table(reports: &[Report]) -> String {
             let mut ours = None;
             let mut base = None;
             let mut tls = None;
+            let mut relay = None;
+            let mut relay_tls = None;
             let mut best: Option<f64> = None;
             let mut best_tls: Option<f64> = None;
             for (l, run) in labels.iter().zip(&runs) {
@@ -520,6 +556,10 @@ pub fn table(reports: &[Report]) -> String {
                                 base = Some(v);
                             } else if *l == TLS {
                                 tls = Some(v);
+                            } else if *l == RELAY {
+                                relay = Some(v);
+                            } else if *l == RELAY_TLS {
+                                relay_tls = Some(v);
                             } else if is_tls_peer(l) {
                                 best_tls = Some(fig.better.pick(best_tls, v));
                             } else {
@@ -546,6 +586,12 @@ pub fn table(reports: &[Report]) -> String {
             if with_tls && with_tls_peers {
                 let _ = write!(s, " {} |", ratio(tls, best_tls));
             }
+            if with_relay {
+                let _ = write!(s, " {} |", ratio(ours, relay));
+            }
+            if with_relay_tls {
+                let _ = write!(s, " {} |", ratio(tls, relay_tls));
+            }
             let _ = writeln!(s);
         }
     }
@@ -557,14 +603,89 @@ const BASE: &str = "natter-base";
 /// The label of natter measured over TLS, beside its plain-text runs.
 const TLS: &str = "natter-tls";
 
+/// The do-nothing relay, in plain text and over TLS: the limit natter is measured against.
+const RELAY: &str = "relay";
+const RELAY_TLS: &str = "relay-tls";
+
 /// A peer measured over TLS (`ngircd-tls`, `inspircd-tls`): compared with natter-tls, not natter.
 fn is_tls_peer(label: &str) -> bool {
-    label != TLS && label.ends_with("-tls")
+    label != TLS && label != RELAY_TLS && label.ends_with("-tls")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn run(label: &str, per_sec: f64, us_per_op: f64) -> Report {
+        Report {
+            label: label.into(),
+            workload: "direct".into(),
+            proto: "natter".into(),
+            case: "direct 2 users, 1 in flight".into(),
+            mode: "closed".into(),
+            users: 2,
+            senders: 2,
+            messages: 1,
+            window: 1,
+            size: 48,
+            rate_offered: None,
+            threads: 1,
+            sent: 2,
+            expected: 2,
+            delivered: 2,
+            lost: 0,
+            elapsed_s: 1.0,
+            per_sec,
+            deliver_per_sec: None,
+            latency: None,
+            setup_s: 0.0,
+            connections: 2,
+            server_pid: None,
+            server_cpu_s: Some(1.0),
+            server_cpu_us_per_op: Some(us_per_op),
+            server_rss_kib: None,
+            server_peak_rss_kib: None,
+            idle_kib_per_conn: None,
+            gen_cpu_s: 0.0,
+            faults: BTreeMap::new(),
+            fault_examples: Vec::new(),
+            incomplete: None,
+            load_avg: None,
+            ok: true,
+        }
+    }
+
+    /// The row of `figure` in a table, split into its cells.
+    fn row<'a>(table: &'a str, figure: &str) -> Vec<&'a str> {
+        let line = table
+            .lines()
+            .find(|l| l.split('|').nth(2).map(str::trim) == Some(figure))
+            .unwrap_or_else(|| panic!("no {figure} row in:\n{table}"));
+        line.split('|').map(str::trim).collect()
+    }
+
+    #[test]
+    fn the_relay_is_the_limit_not_a_peer() {
+        let t = table(&[
+            run("natter", 800.0, 2.0),
+            run("ngircd", 400.0, 4.0),
+            run("relay", 1000.0, 1.0),
+            run("natter-tls", 500.0, 4.0),
+            run("relay-tls", 1000.0, 2.0),
+        ]);
+        assert!(t.lines().next().unwrap().ends_with(
+            "| natter ÷ best peer | natter-tls ÷ natter | natter ÷ relay | natter-tls ÷ relay-tls |"
+        ));
+        // case, figure, natter, ngircd, relay, natter-tls, relay-tls, then the ratios.
+        let rate = row(&t, "deliveries/s");
+        assert_eq!(rate[8..12], ["2.00x", "0.62x", "0.80x", "0.50x"]);
+        let per_cpu = row(&t, "per server CPU-s");
+        assert_eq!(
+            per_cpu[3..8],
+            ["500,000", "250,000", "1,000,000", "250,000", "500,000"]
+        );
+        assert_eq!(per_cpu[8..12], ["2.00x", "0.50x", "0.50x", "0.50x"]);
+    }
 
     #[test]
     fn numbers_get_thousands_separators() {

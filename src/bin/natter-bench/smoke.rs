@@ -1,10 +1,12 @@
 //! `natter-bench smoke`: proves the generator works end to end in seconds, for CI. It starts a real
 //! `natter-server` on a free loopback port with generated accounts, runs every workload (and the open
-//! loop) with a handful of clients, verifies every delivery, and prints the reports and the table.
-//! The figures mean nothing at this size; passing means every message arrived exactly once.
+//! loop) with a handful of clients, verifies every delivery, then does the same against the
+//! do-nothing relay (`natter-bench relay`, in plain text and over TLS), and prints the reports and the
+//! table. The figures mean nothing at this size; passing means every message arrived exactly once.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -13,9 +15,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use crate::RunArgs;
+use crate::proto::ProtoKind;
 use crate::workload::Workload;
 
-/// A natter server child process, stopped (SIGTERM, then kill) when dropped.
+/// A natter server (or relay) child process, stopped (SIGTERM, then kill) when dropped.
 struct Server {
     child: Child,
     addr: SocketAddr,
@@ -51,13 +54,31 @@ impl Server {
         if !tls {
             cmd.arg("--plaintext");
         }
-        let mut child = cmd
-            .args(["0", "60", "3600", "--bind", "127.0.0.1", "--credentials"])
+        cmd.args(["0", "60", "3600", "--bind", "127.0.0.1", "--credentials"])
             .arg(credentials)
             .args(["--max-outbound", "4194304", "--mailbox-limit", "100000"])
             // One host drives every user as fast as it can: a load test, not an attack.
             .args(LOAD_TEST_FLAGS)
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", "info");
+        Server::spawn(cmd, bin)
+    }
+
+    /// The do-nothing relay (this very program), on a free port; over TLS, its certificate is made in
+    /// `dir`.
+    fn relay(tls: bool, dir: &Path) -> Result<Server> {
+        let me = std::env::current_exe().context("locating natter-bench")?;
+        let mut cmd = Command::new(&me);
+        cmd.args(["relay", "0"]);
+        if tls {
+            cmd.arg("--tls")
+                .arg("--data-dir")
+                .arg(dir.join("relay-data"));
+        }
+        Server::spawn(cmd, &me)
+    }
+
+    fn spawn(mut cmd: Command, bin: &Path) -> Result<Server> {
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -92,14 +113,15 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait()? {
-                if !status.success() {
-                    bail!("natter-server exited with {status}");
+                // The relay has no handler: SIGTERM ends it, as intended.
+                if !status.success() && status.signal() != Some(libc::SIGTERM) {
+                    bail!("the server exited with {status}");
                 }
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        bail!("natter-server did not stop within 10 s of SIGTERM")
+        bail!("the server did not stop within 10 s of SIGTERM")
     }
 }
 
@@ -188,9 +210,32 @@ fn cases(addr: SocketAddr) -> Vec<RunArgs> {
     handshakes.tls = true;
     handshakes.handshake_only = true;
     runs.push(handshakes);
+    // What natter's own client does: acknowledge every message.
+    let mut acked = RunArgs::defaults(Workload::Direct, addr);
+    acked.users = 8;
+    acked.messages = Some(50);
+    acked.window = 4;
+    acked.acks = true;
+    runs.push(acked);
     for r in &mut runs {
         r.stall = 10.0;
         r.dial_limit = 8;
+    }
+    runs
+}
+
+/// The runs against the relay: every workload it can serve (it stores nothing, keeps no history and
+/// speaks only after a login), in plain text and over TLS.
+fn relay_cases(addr: SocketAddr) -> Vec<RunArgs> {
+    let mut runs: Vec<RunArgs> = cases(addr)
+        .into_iter()
+        .filter(|r| {
+            !r.handshake_only && !matches!(r.workload, Workload::Offline | Workload::History)
+        })
+        .collect();
+    for r in &mut runs {
+        r.proto = ProtoKind::Relay;
+        r.label = if r.tls { "relay-tls" } else { "relay" }.to_owned();
     }
     runs
 }
@@ -213,8 +258,15 @@ fn run_in(bin: &Path, dir: &Path) -> Result<bool> {
     let mut reports = Vec::new();
     let mut ok = true;
     // A fresh server per run, as bench-peers does: each run's figures are its own.
-    for mut args in cases("127.0.0.1:1".parse().expect("valid address")) {
-        let server = Server::start(bin, &credentials, args.tls)?;
+    let placeholder: SocketAddr = "127.0.0.1:1".parse().expect("valid address");
+    let natter = cases(placeholder).into_iter().map(|a| (false, a));
+    let relay = relay_cases(placeholder).into_iter().map(|a| (true, a));
+    for (to_relay, mut args) in natter.chain(relay) {
+        let server = if to_relay {
+            Server::relay(args.tls, dir)?
+        } else {
+            Server::start(bin, &credentials, args.tls)?
+        };
         args.addr = vec![server.addr];
         args.server_pid = Some(server.child.id());
         let report = crate::run(&args)?;

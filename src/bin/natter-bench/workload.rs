@@ -86,6 +86,9 @@ pub struct Plan {
     pub seed: u64,
     /// Speak TLS to the server.
     pub tls: bool,
+    /// natter: acknowledge every message received (`acks on`, `ack <id>`), as the natter client does;
+    /// the server then keeps each message until it is acknowledged.
+    pub acks: bool,
     /// `login`: each cycle is a connection up to the server's first line (with `--tls`, a full
     /// handshake), then closed: connections (handshakes) per second.
     pub handshake_only: bool,
@@ -146,11 +149,13 @@ impl Plan {
 
     /// Lines about other users that logging everybody in produces, so the setup phase can wait for the
     /// flood to end before measuring: natter tells every online user of each login; IRC tells every
-    /// channel member of each `JOIN`, including the joiner itself.
+    /// channel member of each `JOIN`, including the joiner itself; the relay tells nobody.
     pub fn expected_noise(&self) -> Option<u64> {
         let n = u64::from(self.online());
         match (self.proto, self.workload) {
             (ProtoKind::Natter, _) => Some(n * n.saturating_sub(1) / 2),
+            // The relay tells nobody of anybody.
+            (ProtoKind::Relay, _) => Some(0),
             (ProtoKind::Irc, Workload::Fanout | Workload::Group) => Some(n * (n + 1) / 2),
             (ProtoKind::Irc, _) => Some(0),
         }
@@ -180,7 +185,7 @@ impl Plan {
                 need(self.recipients >= 1, "offline needs --recipients 1 or more")?;
                 need(
                     self.proto == ProtoKind::Natter,
-                    "offline needs --proto natter (IRC keeps no messages for offline users)",
+                    "offline needs --proto natter (IRC and the relay keep no messages for offline users)",
                 )?;
             }
             Workload::Login => {
@@ -201,10 +206,18 @@ impl Plan {
                 )?;
                 need(
                     self.proto == ProtoKind::Natter,
-                    "history needs --proto natter (IRC has no whoelsesince)",
+                    "history needs --proto natter (IRC and the relay have no whoelsesince)",
                 )?;
             }
         }
+        need(
+            !self.acks || self.proto.natter_lines(),
+            "--acks needs --proto natter or relay (IRC has no acknowledgements)",
+        )?;
+        need(
+            !(self.handshake_only && self.proto == ProtoKind::Relay),
+            "--handshake-only needs a server that speaks first (the relay answers a whole login)",
+        )?;
         if self.sender_count() > 0 {
             need(self.messages >= 1, "--messages must be 1 or more")?;
             need(self.window >= 1, "--window must be 1 or more")?;
@@ -248,6 +261,7 @@ mod tests {
             history: 7,
             seed: 1,
             tls: false,
+            acks: false,
             handshake_only: false,
             nodes: 1,
             first_user: 0,
@@ -270,6 +284,9 @@ mod tests {
         let mut irc = plan(Workload::Fanout);
         irc.proto = ProtoKind::Irc;
         assert_eq!(irc.expected_noise(), Some(55));
+        let mut relay = plan(Workload::Direct);
+        relay.proto = ProtoKind::Relay;
+        assert_eq!(relay.expected_noise(), Some(0));
     }
 
     #[test]
@@ -282,6 +299,19 @@ mod tests {
         assert!(p.validate().is_err());
         let mut p = plan(Workload::Idle);
         p.rate = Some(10.0);
+        assert!(p.validate().is_err());
+        let mut p = plan(Workload::History);
+        p.proto = ProtoKind::Relay;
+        assert!(p.validate().is_err());
+        let mut p = plan(Workload::Login);
+        p.proto = ProtoKind::Relay;
+        assert!(p.validate().is_ok());
+        p.handshake_only = true;
+        assert!(p.validate().is_err());
+        let mut p = plan(Workload::Direct);
+        p.acks = true;
+        assert!(p.validate().is_ok());
+        p.proto = ProtoKind::Irc;
         assert!(p.validate().is_err());
         assert!(plan(Workload::Direct).validate().is_ok());
     }

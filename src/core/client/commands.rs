@@ -39,6 +39,11 @@ impl ClientState {
             show_error(out, ClientError::NotConnected(line.trim().to_owned()));
             return self.ask_again(out);
         }
+        if let Some(asked) = self.passwd_asked.take()
+            && matches!(self.phase, Phase::Online { .. })
+        {
+            return self.answer_passwd(asked, line, out);
+        }
         match &self.phase {
             Phase::Login { .. } => self.answer_prompt(line, out),
             Phase::Online { .. } => {
@@ -168,6 +173,7 @@ impl ClientState {
     /// Refused before sending when the server would refuse the line as too long. Returns whether it
     /// was sent.
     pub(super) fn say(&mut self, to: &Conversation, text: &str, out: &mut Vec<Effect>) -> bool {
+        self.note_protection(to, out);
         let cmd = match to {
             Conversation::Private(peer) => {
                 let sent = self.chats.send_private(peer, text, out);

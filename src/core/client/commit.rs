@@ -27,6 +27,8 @@ pub(super) struct Dependent {
     /// The conversation of a message the user wrote, and its number if the client shows it.
     pub to: Option<Conversation>,
     pub seq: Option<u64>,
+    /// The key its answer is awaited under (`outgoing`), if one is: forgotten if it never leaves.
+    pub pending: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -219,6 +221,7 @@ mod tests {
             line: "message bob e2e1:x".into(),
             to: Some(Conversation::User(Name::from("bob"))),
             seq: Some(4),
+            pending: None,
         });
         let mut out = vec![save(), send("message bob e2e1:x"), send("acks 7")];
         c.hold(&mut out, 0);
@@ -239,6 +242,7 @@ mod tests {
             line: "message bob e2e1:y".into(),
             to: Some(Conversation::User(Name::from("bob"))),
             seq: Some(9),
+            pending: None,
         });
         let mut out = vec![save(), send("message bob e2e1:y"), send("acks 3")];
         c.hold(&mut out, 0);

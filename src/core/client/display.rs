@@ -346,22 +346,9 @@ pub fn render(item: &Item, color: bool) -> String {
             }
             .into(),
         ),
-        Item::E2e(note) => {
-            use super::e2e::Note;
-            match note {
-                Note::KeyChanged { .. }
-                | Note::SentInClear { .. }
-                | Note::GroupInClear { .. } => p.warn(note.to_string()),
-                Note::NotSent { .. } | Note::PublishFailed(_) => error(p, &note.to_string()),
-                Note::Accepted { .. }
-                | Note::Verified { .. }
-                | Note::PrivateVerified { .. }
-                | Note::Reset { .. }
-                | Note::SafetyNumber { .. } => {
-                    p.dash(note.to_string())
-                }
-            }
-        }
+        Item::E2e(note) if note.is_error() => error(p, &note.to_string()),
+        Item::E2e(note) if note.is_loud() => p.warn(note.to_string()),
+        Item::E2e(note) => p.dash(note.to_string()),
         Item::Error(e) => error(p, &e.to_string()),
         Item::Warning(text) | Item::Connection(text) => p.warn(text.clone()),
     }

@@ -82,6 +82,10 @@ pub enum ClientError {
         why: String,
         not_sent: Vec<crate::protocol::Conversation>,
     },
+    #[error(
+        "Your password was changed, but your end-to-end keys could not be locked with the new one ({0}): they still open with the old one. At your next login, type 'e2e-unlock <old password>' to open them (they are then locked with the new one)."
+    )]
+    E2eRewrapFailed(String),
     #[error("The passwords differ; nothing was sent. Choose the new password again.")]
     PasswordsDiffer,
     #[error(

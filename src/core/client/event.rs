@@ -40,6 +40,12 @@ pub enum InputMode {
     ConfirmPassword {
         user: Name,
     },
+    /// `passwd`: the account's current password. Not echoed.
+    CurrentPassword,
+    /// `passwd`: the new password, asked twice (`again`). Not echoed.
+    ChosenPassword {
+        again: bool,
+    },
     /// The server's certificate changed while reconnecting: whether to trust the one presented
     /// (`fingerprint`), which only its operator can confirm.
     TrustCertificate {
@@ -57,7 +63,11 @@ impl InputMode {
     pub fn is_secret(&self) -> bool {
         matches!(
             self,
-            InputMode::Password | InputMode::NewPassword { .. } | InputMode::ConfirmPassword { .. }
+            InputMode::Password
+                | InputMode::NewPassword { .. }
+                | InputMode::ConfirmPassword { .. }
+                | InputMode::CurrentPassword
+                | InputMode::ChosenPassword { .. }
         )
     }
 
@@ -68,6 +78,9 @@ impl InputMode {
             InputMode::Password => "Password: ".into(),
             InputMode::NewPassword { user } => format!("New password for {user}: "),
             InputMode::ConfirmPassword { user } => format!("New password for {user}, again: "),
+            InputMode::CurrentPassword => "Current password: ".into(),
+            InputMode::ChosenPassword { again: false } => "New password: ".into(),
+            InputMode::ChosenPassword { again: true } => "New password, again: ".into(),
             InputMode::TrustCertificate { fingerprint, .. } => {
                 format!("Trust {fingerprint}? (yes/no) ")
             }
@@ -162,6 +175,9 @@ pub enum Event<'a> {
     /// The answer to [`Effect::CommitE2e`]: everything saved before it is durable, or could not be
     /// made so (why).
     E2eCommitted(Result<(), String>),
+    /// The answer to [`Effect::RewrapE2e`]: the stored state's key is locked with the new password
+    /// (or why not).
+    E2eRewrapped(Result<(), String>),
 }
 
 /// How the client ends; the shell turns it into the process exit status.
@@ -237,6 +253,14 @@ pub enum Effect {
     /// for a burst of events to end first), then answer with [`Event::E2eCommitted`]. The server
     /// lines emitted since the first of those saves are held in the core until then.
     CommitE2e,
+    /// The account's password changed from `previous` to `password` (`passwd`): lock `user`'s
+    /// stored end-to-end state with the new one (only the small file that wraps its key is written
+    /// again; the state itself is not), and answer with [`Event::E2eRewrapped`].
+    RewrapE2e {
+        user: Name,
+        previous: String,
+        password: String,
+    },
     /// Drop the server connection, if any, and connect to server number `index` of
     /// [`super::Config::servers`], accepting the certificate `accept_cert` (a fingerprint the user
     /// confirmed) in place of the one pinned; answer with `Connected`, `ConnectedVerified`,

@@ -46,13 +46,27 @@ pub enum Input<'a> {
     Keys(KeyCommand),
 }
 
-/// The client's own end-to-end key commands (see [`super::e2e`]).
+/// The client's own end-to-end key commands (see [`super::e2e`]). Accepting or verifying a key names
+/// it by the first digits of its part of the safety number, as shown: a key that changed since is
+/// not the one accepted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum KeyCommand {
-    /// `verify <user>`: show the safety number; `verify <user> yes|no`: mark it compared (or not).
-    Verify { user: Name, mark: Option<bool> },
-    /// `trust <user>`: accept `user`'s changed identity key.
-    Trust { user: Name },
+    /// `verify <user>`: show the safety number.
+    Verify { user: Name },
+    /// `verify <user> yes <digits>`: the number shown was compared and matched.
+    Confirm { user: Name, digits: String },
+    /// `verify <user> no`: take a verified mark back.
+    Unverify { user: Name },
+    /// `trust <user> <digits>`: accept `user`'s changed identity key, the one shown with `digits`.
+    Trust { user: Name, digits: String },
+    /// `reject <user>`: keep `user`'s old key.
+    Reject { user: Name },
+    /// `sendclear <user>`: send what waits for `user`, who has no keys, unencrypted.
+    SendClear { user: Name },
+    /// `sharedwith <group>`: whom this user's current key for the group went to.
+    SharedWith { group: Name },
+    /// `movehere`: make this device the account's.
+    MoveHere,
     /// `e2e-reset <user|group>`: start over a conversation whose stored state could not be read.
     Reset { name: Name },
     /// `e2e-unlock <previous password>`: open the stored keys with the password they were locked
@@ -62,10 +76,44 @@ pub enum KeyCommand {
     NewKeys,
 }
 
-const VERIFY_USAGE: &str = "verify <user> [yes|no]";
-const TRUST_USAGE: &str = "trust <user>";
+const VERIFY_USAGE: &str = "verify <user> [yes <digits>|no]";
+const TRUST_USAGE: &str = "trust <user> <digits>";
+const REJECT_USAGE: &str = "reject <user>";
+const SENDCLEAR_USAGE: &str = "sendclear <user>";
+const SHAREDWITH_USAGE: &str = "sharedwith <group>";
+const MOVEHERE_USAGE: &str = "movehere";
 const RESET_USAGE: &str = "e2e-reset <user|group>";
 const UNLOCK_USAGE: &str = "e2e-unlock <previous password>";
+
+/// `user` as a name, or the usage error.
+fn user_arg(user: &str, usage: &'static str) -> Result<Name, InputError> {
+    crate::protocol::name::check_username(user)
+        .map(|_| Name::from(user))
+        .map_err(|_| InputError::Client(ClientError::Usage(usage)))
+}
+
+/// The digits that confirm a key: five of them, as shown.
+fn digits_arg(digits: &str, usage: &'static str) -> Result<String, InputError> {
+    if digits.len() == crate::client::e2e::safety::DIGITS
+        && digits.bytes().all(|b| b.is_ascii_digit())
+    {
+        Ok(digits.to_owned())
+    } else {
+        Err(InputError::Client(ClientError::Usage(usage)))
+    }
+}
+
+/// One argument, a user: for `reject` and `sendclear`.
+fn one_user(
+    args: &str,
+    usage: &'static str,
+    make: fn(Name) -> KeyCommand,
+) -> Result<Input<'static>, InputError> {
+    match args.split_whitespace().collect::<Vec<_>>()[..] {
+        [user] => Ok(Input::Keys(make(user_arg(user, usage)?))),
+        _ => Err(InputError::Client(ClientError::Usage(usage))),
+    }
+}
 
 /// What the full-screen client's own commands ask of its windows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -163,38 +211,87 @@ pub const CLIENT_WORDS: &[ClientWord] = &[
     ClientWord {
         word: "verify",
         usage: VERIFY_USAGE,
-        summary: "show the safety number you and <user> compare out of band; 'yes' marks <user> verified",
+        summary: "show the safety number you and <user> compare out of band; 'yes <digits>' (the digits it gives) marks <user> verified, 'no' takes it back",
         full_screen_only: false,
         meaning: Meaning::Alias(|args| {
             let usage = || InputError::Client(ClientError::Usage(VERIFY_USAGE));
-            let (user, mark) = match args.split_whitespace().collect::<Vec<_>>()[..] {
-                [user] => (user, None),
-                [user, yes] if yes.eq_ignore_ascii_case("yes") => (user, Some(true)),
-                [user, no] if no.eq_ignore_ascii_case("no") => (user, Some(false)),
+            let command = match args.split_whitespace().collect::<Vec<_>>()[..] {
+                [user] => KeyCommand::Verify {
+                    user: user_arg(user, VERIFY_USAGE)?,
+                },
+                [user, yes, digits] if yes.eq_ignore_ascii_case("yes") => KeyCommand::Confirm {
+                    user: user_arg(user, VERIFY_USAGE)?,
+                    digits: digits_arg(digits, VERIFY_USAGE)?,
+                },
+                [user, no] if no.eq_ignore_ascii_case("no") => KeyCommand::Unverify {
+                    user: user_arg(user, VERIFY_USAGE)?,
+                },
                 _ => return Err(usage()),
             };
-            crate::protocol::name::check_username(user).map_err(|_| usage())?;
-            Ok(Input::Keys(KeyCommand::Verify {
-                user: Name::from(user),
-                mark,
-            }))
+            Ok(Input::Keys(command))
         }),
     },
     ClientWord {
         word: "trust",
         usage: TRUST_USAGE,
-        summary: "accept <user>'s changed encryption key (after comparing safety numbers)",
+        summary: "accept <user>'s changed encryption key: exactly the one whose safety number starts with <digits>",
+        full_screen_only: false,
+        meaning: Meaning::Alias(
+            |args| match args.split_whitespace().collect::<Vec<_>>()[..] {
+                [user, digits] => Ok(Input::Keys(KeyCommand::Trust {
+                    user: user_arg(user, TRUST_USAGE)?,
+                    digits: digits_arg(digits, TRUST_USAGE)?,
+                })),
+                _ => Err(InputError::Client(ClientError::Usage(TRUST_USAGE))),
+            },
+        ),
+    },
+    ClientWord {
+        word: "reject",
+        usage: REJECT_USAGE,
+        summary: "refuse <user>'s changed encryption key and keep the old one",
         full_screen_only: false,
         meaning: Meaning::Alias(|args| {
-            let usage = || InputError::Client(ClientError::Usage(TRUST_USAGE));
+            one_user(args, REJECT_USAGE, |user| KeyCommand::Reject { user })
+        }),
+    },
+    ClientWord {
+        word: "sendclear",
+        usage: SENDCLEAR_USAGE,
+        summary: "send what waits for <user>, who has no encryption keys, NOT encrypted (the server can read it)",
+        full_screen_only: false,
+        meaning: Meaning::Alias(|args| {
+            one_user(args, SENDCLEAR_USAGE, |user| KeyCommand::SendClear { user })
+        }),
+    },
+    ClientWord {
+        word: "sharedwith",
+        usage: SHAREDWITH_USAGE,
+        summary: "list whom your current encryption key for <group> went to, and who is left out",
+        full_screen_only: false,
+        meaning: Meaning::Alias(|args| {
+            let usage = || InputError::Client(ClientError::Usage(SHAREDWITH_USAGE));
             match args.split_whitespace().collect::<Vec<_>>()[..] {
-                [user] => {
-                    crate::protocol::name::check_username(user).map_err(|_| usage())?;
-                    Ok(Input::Keys(KeyCommand::Trust {
-                        user: Name::from(user),
+                [group] => {
+                    crate::protocol::name::check_group_name(group).map_err(|_| usage())?;
+                    Ok(Input::Keys(KeyCommand::SharedWith {
+                        group: Name::from(group),
                     }))
                 }
                 _ => Err(usage()),
+            }
+        }),
+    },
+    ClientWord {
+        word: "movehere",
+        usage: MOVEHERE_USAGE,
+        summary: "move your account's encryption keys to this device (when they are on another)",
+        full_screen_only: false,
+        meaning: Meaning::Alias(|args| {
+            if args.trim().is_empty() {
+                Ok(Input::Keys(KeyCommand::MoveHere))
+            } else {
+                Err(InputError::Client(ClientError::Usage(MOVEHERE_USAGE)))
             }
         }),
     },
@@ -400,7 +497,8 @@ pub fn history_entry(line: &str, place: Place<'_>) -> Option<String> {
 }
 
 /// `(usage, summary)` for every command a person can type, in `help` order: the server's listed
-/// commands, `private` after `decline`, then (in the full-screen client) the window commands.
+/// commands, `private` after `decline`, the end-to-end encryption commands, then (in the
+/// full-screen client) the window commands.
 pub fn help_rows(full_screen: bool) -> Vec<(&'static str, &'static str)> {
     let mut rows = Vec::new();
     for name in CommandName::listed() {
@@ -415,6 +513,15 @@ pub fn help_rows(full_screen: bool) -> Vec<(&'static str, &'static str)> {
             );
         }
     }
+    // The client's own commands with a usage of their own (irssi's aliases have none).
+    rows.extend(
+        CLIENT_WORDS
+            .iter()
+            .filter(|w| {
+                !w.usage.is_empty() && !w.full_screen_only && matches!(w.meaning, Meaning::Alias(_))
+            })
+            .map(|w| (w.usage, w.summary)),
+    );
     if full_screen {
         rows.extend(
             CLIENT_WORDS
@@ -661,5 +768,68 @@ mod tests {
         assert!(!words.contains(&"p2pport"));
         assert!(!words.contains(&"query"));
         assert!(command_words(true).contains(&"query"));
+        for e2e in [
+            "verify",
+            "trust",
+            "reject",
+            "sendclear",
+            "sharedwith",
+            "movehere",
+        ] {
+            assert!(words.contains(&e2e), "help lists {e2e}");
+        }
+        assert!(!words.contains(&"msg"), "aliases are not listed");
+    }
+
+    #[test]
+    fn key_commands_name_the_key_by_its_digits() {
+        let bob = Name::from("bob");
+        assert_eq!(
+            prompt("verify bob"),
+            Ok(Input::Keys(KeyCommand::Verify { user: bob.clone() }))
+        );
+        assert_eq!(
+            prompt("/verify bob yes 01234"),
+            Ok(Input::Keys(KeyCommand::Confirm {
+                user: bob.clone(),
+                digits: "01234".into()
+            }))
+        );
+        assert_eq!(
+            prompt("verify bob no"),
+            Ok(Input::Keys(KeyCommand::Unverify { user: bob.clone() }))
+        );
+        assert_eq!(
+            prompt("trust bob 99999"),
+            Ok(Input::Keys(KeyCommand::Trust {
+                user: bob.clone(),
+                digits: "99999".into()
+            }))
+        );
+        for bad in [
+            "verify bob yes",
+            "trust bob",
+            "trust bob 123",
+            "verify bob yes abcde",
+        ] {
+            assert!(
+                matches!(prompt(bad), Err(InputError::Client(ClientError::Usage(_)))),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            prompt("reject bob"),
+            Ok(Input::Keys(KeyCommand::Reject { user: bob.clone() }))
+        );
+        assert_eq!(prompt("movehere"), Ok(Input::Keys(KeyCommand::MoveHere)));
+        // In a conversation's window, the slash form the hints use is a command too.
+        let here = Conversation::User(bob.clone());
+        assert_eq!(
+            read("/trust bob 12345", Place::Window(&here), true),
+            Ok(Input::Keys(KeyCommand::Trust {
+                user: bob,
+                digits: "12345".into()
+            }))
+        );
     }
 }

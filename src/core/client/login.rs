@@ -39,14 +39,28 @@ impl ClientState {
             self.phase = Phase::Login { asked: None };
             self.timers.cancel(Timer::ServerGreeting);
         }
+        if matches!(self.phase, Phase::Online { .. })
+            && matches!(prompt, Prompt::CurrentPassword | Prompt::ChosenPassword)
+        {
+            // `passwd`: the next line typed is a password, not shown and not read as a command.
+            let mode = match prompt {
+                Prompt::CurrentPassword => InputMode::CurrentPassword,
+                _ => InputMode::ChosenPassword { again: false },
+            };
+            self.passwd_asked = Some(mode.clone());
+            self.reading = None;
+            return self.ask(mode, out);
+        }
         if !matches!(self.phase, Phase::Login { .. }) {
-            // A prompt after login is not in the protocol; nothing sensible to answer.
+            // Any other prompt after login is not in the protocol; nothing sensible to answer.
             return show_error(out, ClientError::BadServerLine("unexpected prompt".into()));
         }
         let mode = match prompt {
             Prompt::Username => InputMode::Username,
             Prompt::Password => InputMode::Password,
             Prompt::NewPassword { user } => InputMode::NewPassword { user },
+            // `passwd`'s prompts come once logged in (`on_passwd_prompt`), never here.
+            Prompt::CurrentPassword | Prompt::ChosenPassword => InputMode::Password,
         };
         // Logging in again after a loss: answer from what the user typed the first time, but the
         // password only to a server that proved it is the one trusted.
@@ -126,9 +140,56 @@ impl ClientState {
                 self.reconnect.typed_password(line);
                 self.e2e_password = Some(line.to_owned());
             }
-            Some(InputMode::Command { .. } | InputMode::TrustCertificate { .. }) | None => return,
+            Some(
+                InputMode::Command { .. }
+                | InputMode::TrustCertificate { .. }
+                | InputMode::CurrentPassword
+                | InputMode::ChosenPassword { .. },
+            )
+            | None => return,
         }
         out.push(Effect::Send(line.to_owned()));
+    }
+
+    /// A password typed for `passwd` (`asked`): the current one goes to the server as typed; a new
+    /// one is asked twice, so a typing mistake nobody saw does not lock the user out, then sent.
+    pub(super) fn answer_passwd(&mut self, asked: InputMode, line: &str, out: &mut Vec<Effect>) {
+        match asked {
+            InputMode::ChosenPassword { again: false } => {
+                self.new_password = Some(line.to_owned());
+                let again = InputMode::ChosenPassword { again: true };
+                self.passwd_asked = Some(again.clone());
+                return self.ask(again, out);
+            }
+            InputMode::ChosenPassword { again: true }
+                if self.new_password.take().as_deref() != Some(line) =>
+            {
+                show_error(out, ClientError::PasswordsDiffer);
+                let first = InputMode::ChosenPassword { again: false };
+                self.passwd_asked = Some(first.clone());
+                return self.ask(first, out);
+            }
+            InputMode::ChosenPassword { again: true } => {
+                // Kept until the server says it is the account's (`PASSWORD-CHANGED`).
+                self.passwd_chosen = Some(line.to_owned());
+            }
+            _ => {}
+        }
+        out.push(Effect::Send(line.to_owned()));
+        if let Phase::Online { user } = &self.phase {
+            let user = user.clone();
+            self.ask(InputMode::Command { user }, out);
+        }
+    }
+
+    /// `PASSWORD-CHANGED`: the password chosen with `passwd` is the account's now. A login again
+    /// after a lost server uses it, and the stored end-to-end keys are locked with it.
+    pub(super) fn on_password_changed(&mut self, out: &mut Vec<Effect>) {
+        let Some(new) = self.passwd_chosen.take() else {
+            return;
+        };
+        self.reconnect.password_changed(&new);
+        self.rewrap_e2e(new, out);
     }
 
     pub(super) fn on_welcome(&mut self, user: Name, out: &mut Vec<Effect>) {
@@ -163,8 +224,10 @@ impl ClientState {
             }
             .to_line(),
         ));
-        if self.config.echo_own {
-            // Answers to settle the user's own messages with (see `outgoing`).
+        if self.config.echo_own || self.config.e2e.is_some() {
+            // Answers to settle the user's own messages with (see `outgoing`); with encryption, every
+            // line's answer is followed, so one refused as encrypted for a device its recipient no
+            // longer has is encrypted again rather than lost.
             out.push(Effect::Send(Command::Receipts { on: true }.to_line()));
         }
         if self.screen.is_some() {

@@ -37,12 +37,28 @@ struct Pending {
     to: Conversation,
     /// The server's id for it, once `SENT` said it is queued for an online recipient.
     id: Option<u64>,
+    /// Which line this is, among lines that may share a number (every line the user did not write
+    /// is [`SILENT`]): what [`Outgoing::forget`] names.
+    key: u64,
+    /// The text of an encrypted message, to encrypt again if the server refuses it as encrypted for
+    /// a device the recipient no longer has (`stale-key`).
+    text: Option<String>,
+}
+
+/// How the server answered one line: the message's number, what became of it, and its text if it
+/// must be encrypted again (`stale-key`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Answer {
+    pub seq: u64,
+    pub outcome: Outcome,
+    pub resend: Option<String>,
 }
 
 /// Messages sent to the server and not settled yet.
 #[derive(Debug, Default)]
 pub(super) struct Outgoing {
     next: u64,
+    next_key: u64,
     pending: VecDeque<Pending>,
 }
 
@@ -66,21 +82,53 @@ impl Outgoing {
     /// The line of message `seq` to `to` was sent: its answer is to come. Number [`SILENT`] is a line
     /// the user did not write (a group key for a member): answered like the others, so the answers
     /// to the user's own messages still match, and never shown.
-    pub(super) fn expect(&mut self, seq: u64, to: &Conversation) {
+    pub(super) fn expect(&mut self, seq: u64, to: &Conversation) -> u64 {
+        self.expect_encrypted(seq, to, None)
+    }
+
+    /// Like [`Self::expect`], for an encrypted message whose `text` is encrypted again if the server
+    /// says it was for a device its recipient no longer has. Returns the line's key, for
+    /// [`Self::forget`].
+    pub(super) fn expect_encrypted(
+        &mut self,
+        seq: u64,
+        to: &Conversation,
+        text: Option<String>,
+    ) -> u64 {
+        self.next_key += 1;
         self.pending.push_back(Pending {
             seq,
             to: to.clone(),
             id: None,
+            key: self.next_key,
+            text,
         });
+        self.next_key
+    }
+
+    /// Forgets the line expected as `key` (what [`Self::expect_encrypted`] returned): it never
+    /// left (what it depended on could not be saved, or its connection is gone).
+    pub(super) fn forget(&mut self, key: u64) {
+        self.pending.retain(|p| p.key != key);
     }
 
     /// The message `msg` answers, if any, and how it went.
-    /// Forgets message `seq`: its line never left (what it depended on could not be saved).
-    pub(super) fn forget(&mut self, seq: u64) {
-        self.pending.retain(|p| p.seq != seq);
+    #[cfg(test)]
+    pub(super) fn answered(&mut self, msg: &ServerMsg) -> Option<(u64, Outcome)> {
+        self.answer(msg).map(|a| (a.seq, a.outcome))
     }
 
-    pub(super) fn answered(&mut self, msg: &ServerMsg) -> Option<(u64, Outcome)> {
+    /// Like [`Self::answered`], with the text to encrypt again when the answer is `stale-key`.
+    pub(super) fn answer(&mut self, msg: &ServerMsg) -> Option<Answer> {
+        let stale = matches!(
+            msg,
+            ServerMsg::Error(crate::protocol::ErrorReply::StaleKey { .. })
+        );
+        let settled = |p: Pending, outcome| Answer {
+            seq: p.seq,
+            outcome,
+            resend: if stale { p.text } else { None },
+        };
         let (outcome, id) = match msg {
             ServerMsg::Sent { id, .. } => (Outcome::Sent, Some(*id)),
             ServerMsg::Delivered { id, .. } => (Outcome::Delivered, Some(*id)),
@@ -98,7 +146,7 @@ impl Outgoing {
                 .position(|p| p.id == Some(id) && p.to == to)
         {
             let p = self.pending.remove(i)?;
-            return Some((p.seq, outcome));
+            return Some(settled(p, outcome));
         }
         let i = self
             .pending
@@ -107,10 +155,14 @@ impl Outgoing {
         if let (ServerMsg::Sent { .. }, Some(id)) = (msg, id) {
             // Queued: its fate comes later, under this id.
             self.pending[i].id = Some(id);
-            return Some((self.pending[i].seq, outcome));
+            return Some(Answer {
+                seq: self.pending[i].seq,
+                outcome,
+                resend: None,
+            });
         }
         let p = self.pending.remove(i)?;
-        Some((p.seq, outcome))
+        Some(settled(p, outcome))
     }
 }
 

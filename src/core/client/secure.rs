@@ -1,18 +1,22 @@
 //! The session's side of end-to-end encryption: the device opened at login, what the user says to a
-//! user or a group encrypted on the way out, messages decrypted on the way in, and the commands that
-//! manage keys (`verify`, `trust`). The rules are [`super::e2e`]'s; this carries its outputs out as the
-//! session's effects and items.
+//! user or a group encrypted on the way out, messages decrypted on the way in, the commands that
+//! manage keys (`verify`, `trust`, `reject`, `sendclear`, `sharedwith`, `movehere`, and the ways
+//! out of stored state that cannot be read: `e2e-unlock`, `e2e-newkeys`, `e2e-reset`), and how each
+//! conversation is protected, said where the user looks. The rules are [`super::e2e`]'s; this
+//! carries its outputs out as the session's effects and items, and marks the lines that depend on
+//! end-to-end saves, which wait for their commit (`commit`).
 
 use std::collections::VecDeque;
 
 use super::commit::Dependent;
 use super::display::{ClientError, Item};
-use super::e2e::{E2e, Note, Out, Received, Refusal};
+use super::e2e::{E2e, Note, Out, Protection, Received, Refusal};
 use super::event::{Effect, OpenHow, show, show_error};
 use super::input::KeyCommand;
 use super::outgoing::{Outcome, SILENT};
-use super::state::ClientState;
-use crate::protocol::{Command, Conversation, Name, ServerMsg};
+use super::state::{ClientState, Timer};
+use crate::protocol::{Command, Conversation, ErrorReply, Name, ServerMsg};
+use crate::time::Timestamp;
 
 /// A decrypted text with its marks: a key changed (loud), or a verified sender.
 fn marked(text: String, verified: bool, key_changed: bool) -> String {
@@ -25,6 +29,11 @@ fn marked(text: String, verified: bool, key_changed: bool) -> String {
     }
 }
 
+/// What a text that arrived without encryption "from" a contact whose keys are pinned shows as:
+/// their client always encrypts, so this is what a forgery by the server looks like.
+pub(super) const MAYBE_FORGED: &str =
+    "(NOT ENCRYPTED, MAY BE FORGED: this contact's messages are always encrypted)";
+
 /// What a message that arrived encrypted (or not) shows as.
 enum Shown {
     Text(String),
@@ -36,12 +45,13 @@ impl From<Received> for Shown {
     fn from(r: Received) -> Shown {
         match r {
             Received::Plain(text) => Shown::Text(format!("(not encrypted) {text}")),
+            Received::PlainFromPinned(text) => Shown::Text(format!("{MAYBE_FORGED} {text}")),
             Received::Text {
                 text,
                 verified,
                 key_changed,
             } => Shown::Text(marked(text, verified, key_changed)),
-            Received::GroupKey | Received::Duplicate => Shown::Nothing,
+            Received::GroupKey | Received::Duplicate | Received::OtherDevice => Shown::Nothing,
             Received::Failed(why) => Shown::Failed(why),
         }
     }
@@ -49,16 +59,18 @@ impl From<Received> for Shown {
 
 impl ClientState {
     /// Logged in as `user`: their device, if it is open already (a login again after a lost
-    /// server), publishes its keys; otherwise the shell is asked to read it, unlocked with the
-    /// password just typed ([`Effect::OpenE2e`]), and the rest follows in [`Self::on_e2e_opened`].
+    /// server), asks which device holds the account (publishing follows the answer); otherwise the
+    /// shell is asked to read it, unlocked with the password just typed ([`Effect::OpenE2e`]), and
+    /// the rest follows in [`Self::on_e2e_opened`].
     pub(super) fn open_e2e(&mut self, user: &Name, out: &mut Vec<Effect>) {
         self.typed.clear();
-        self.awaiting_members.clear();
+        self.retry_claims.clear();
+        self.slow_claims.clear();
         if self.config.e2e.is_none() {
             return;
         }
         if self.e2e.as_ref().is_some_and(|e| e.me() == user) {
-            return self.e2e_logged_in(out);
+            return self.e2e_logged_in(false, out);
         }
         self.e2e = None;
         self.chats.set_identity(None);
@@ -66,6 +78,7 @@ impl ClientState {
             return self.e2e_failed("no password was typed to unlock them with".into(), out);
         };
         self.e2e_failure = None;
+        self.e2e_new_keys = false;
         out.push(Effect::OpenE2e {
             user: user.clone(),
             password,
@@ -73,11 +86,16 @@ impl ClientState {
         });
     }
 
-    /// The open device publishes its keys, and private chats can prove who this is.
-    fn e2e_logged_in(&mut self, out: &mut Vec<Effect>) {
+    /// The open device asks which device holds the account (new keys the user just made take it
+    /// whatever the answer), and private chats can prove who this is.
+    fn e2e_logged_in(&mut self, new_keys: bool, out: &mut Vec<Effect>) {
         let mut outs = Vec::new();
         if let Some(e2e) = &mut self.e2e {
-            e2e.on_login(&mut outs);
+            if new_keys {
+                e2e.on_login_with_new_keys(&mut outs);
+            } else {
+                e2e.on_login(&mut outs);
+            }
             self.chats.set_identity(Some(e2e.private_identity()));
         }
         self.carry_e2e(outs, out);
@@ -96,6 +114,7 @@ impl ClientState {
         if *me != user {
             return;
         }
+        let new_keys = std::mem::take(&mut self.e2e_new_keys);
         let stored = match stored {
             Ok(s) => s,
             Err(why) => return self.e2e_failed(why, out),
@@ -109,7 +128,7 @@ impl ClientState {
                 for why in damaged {
                     show(out, Item::Warning(why));
                 }
-                self.e2e_logged_in(out);
+                self.e2e_logged_in(new_keys, out);
             }
             Err(e) => self.e2e_failed(e.to_string(), out),
         }
@@ -124,20 +143,60 @@ impl ClientState {
         self.e2e_failure = Some(why);
     }
 
+    /// The account's password is now `new` (`passwd`): the stored keys, locked with the old one,
+    /// are locked with the new one (the shell wraps their key again; the state itself is not
+    /// touched), and `e2e-unlock` uses it from now on. Keys that could not be opened are left as
+    /// they are: `e2e-unlock <the password they were locked with>` locks them with the new one.
+    pub(super) fn rewrap_e2e(&mut self, new: String, out: &mut Vec<Effect>) {
+        let previous = self.e2e_password.replace(new.clone());
+        if self.config.e2e.is_none() || self.e2e_failure.is_some() {
+            return;
+        }
+        let (Some(user), Some(previous)) = (self.user().cloned(), previous) else {
+            return;
+        };
+        out.push(Effect::RewrapE2e {
+            user,
+            previous,
+            password: new,
+        });
+    }
+
+    /// The shell wrapped the stored keys' key under the new password (or could not: they still
+    /// open with the old one, and the user is told how to get in with the new one).
+    pub(super) fn on_e2e_rewrapped(&mut self, result: Result<(), String>, out: &mut Vec<Effect>) {
+        if let Err(why) = result {
+            show_error(out, ClientError::E2eRewrapFailed(why));
+        }
+    }
+
     /// A new server connection: the lines held for the one before are dropped (see
     /// `commit::Commits::drop_held`); the user's messages among them are shown as not sent.
     pub(super) fn drop_held_lines(&mut self, out: &mut Vec<Effect>) {
         for d in self.commits.drop_held() {
-            if let Some(seq) = d.seq {
-                self.outgoing.forget(seq);
-                show(
-                    out,
-                    Item::Outcome {
-                        seq,
-                        outcome: Outcome::Failed,
-                    },
-                );
-            }
+            self.not_sent(&d, out);
+        }
+    }
+
+    /// A line that depended on end-to-end state never left: its answer is no longer awaited, and
+    /// the user's message it carried is shown as not sent.
+    fn not_sent(&mut self, d: &Dependent, out: &mut Vec<Effect>) {
+        if let Some(key) = d.pending {
+            self.outgoing.forget(key);
+        }
+        if d.line.starts_with("keys ")
+            && let Some(e2e) = &mut self.e2e
+        {
+            e2e.keys_not_sent();
+        }
+        if let Some(seq) = d.seq {
+            show(
+                out,
+                Item::Outcome {
+                    seq,
+                    outcome: Outcome::Failed,
+                },
+            );
         }
     }
 
@@ -153,16 +212,7 @@ impl ClientState {
         };
         let mut not_sent = Vec::new();
         for d in settled.dropped {
-            if let Some(seq) = d.seq {
-                self.outgoing.forget(seq);
-                show(
-                    out,
-                    Item::Outcome {
-                        seq,
-                        outcome: Outcome::Failed,
-                    },
-                );
-            }
+            self.not_sent(&d, out);
             if let Some(to) = d.to
                 && !not_sent.contains(&to)
             {
@@ -214,7 +264,10 @@ impl ClientState {
             );
             seq
         });
-        self.typed.entry(to.clone()).or_default().push_back(seq);
+        self.typed
+            .entry(to.clone())
+            .or_default()
+            .push_back((seq, text.to_owned()));
         let limit = self.line_limit;
         let e2e = self.e2e.as_mut()?;
         let mut outs = Vec::new();
@@ -225,17 +278,6 @@ impl ClientState {
         };
         let taken = match result {
             Ok(()) => true,
-            Err(Refusal::MembersUnknown(group)) => {
-                // Asked quietly; the message goes when the answer comes.
-                if !self.awaiting_members.iter().any(|(g, _)| *g == group) {
-                    out.push(Effect::Send(
-                        Command::GroupMembers { group: &group }.to_line(),
-                    ));
-                    self.quiet_members.insert(group.clone());
-                }
-                self.awaiting_members.push((group, text.to_owned()));
-                true
-            }
             Err(why) => {
                 outs.push(Out::Note(Note::NotSent {
                     to: to.clone(),
@@ -249,64 +291,64 @@ impl ClientState {
         Some(taken)
     }
 
-    /// The members of `group` are known now: the messages that waited for them go.
-    pub(super) fn members_known(&mut self, group: &Name, out: &mut Vec<Effect>) {
-        let (go, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.awaiting_members)
-            .into_iter()
-            .partition(|(g, _)| g == group);
-        self.awaiting_members = keep;
-        let to = Conversation::Group(group.clone());
-        for (_, text) in go {
-            let limit = self.line_limit;
-            let Some(e2e) = self.e2e.as_mut() else {
-                return;
-            };
-            let mut outs = Vec::new();
-            if let Err(why) = e2e.send_group(group, &text, limit, &mut outs) {
-                outs.push(Out::Note(Note::NotSent {
-                    to: to.clone(),
-                    text,
-                    why,
-                }));
-            }
-            self.carry_e2e(outs, out);
-        }
-    }
-
     /// Carries out what the device asked for, in order.
     pub(super) fn carry_e2e(&mut self, outs: Vec<Out>, out: &mut Vec<Effect>) {
         for o in outs {
             match o {
                 Out::Keys(line) => {
-                    self.commits.depends(Dependent {
-                        line: line.clone(),
-                        to: None,
-                        seq: None,
-                    });
+                    // Questions (a claim, a look at someone's keys) depend on nothing saved;
+                    // publishing keys whose private halves are not saved would hand out keys a
+                    // later run cannot read with.
+                    if !line.starts_with("keys claim ") && !line.starts_with("keys show ") {
+                        self.commits.depends(Dependent {
+                            line: line.clone(),
+                            to: None,
+                            seq: None,
+                            pending: None,
+                        });
+                    }
                     out.push(Effect::Send(line))
                 }
                 Out::RetryClaim(user) => {
                     if self.retry_claims.is_empty() {
                         let at = self.now.plus_millis(super::e2e::RETRY_CLAIM_MS);
-                        self.timers.set(super::state::Timer::RetryClaims, at);
+                        self.timers.set(Timer::RetryClaims, at);
                     }
                     self.retry_claims.push(user);
                 }
+                Out::ClaimTimer(user) => {
+                    let at = self.now.plus_millis(super::e2e::CLAIM_SLOW_MS);
+                    if self.slow_claims.is_empty() {
+                        self.timers.set(Timer::SlowClaims, at);
+                    }
+                    self.slow_claims.push_back((at, user));
+                }
+                Out::AskMembers(group) => {
+                    out.push(Effect::Send(
+                        Command::GroupMembers { group: &group }.to_line(),
+                    ));
+                    self.quiet_members.insert(group);
+                }
+                Out::Acknowledge => self.acknowledge(out),
                 Out::Message {
                     line,
                     to,
+                    text,
                     encrypted,
-                    ..
                 } => {
-                    let seq = self.next_typed(&to);
-                    if let Some(seq) = seq {
-                        self.outgoing.expect(seq, &to);
-                    }
+                    let typed = self.next_typed(&to, &text);
+                    let seq = typed.unwrap_or(SILENT);
+                    // Every line's answer is followed (receipts are on with encryption), so a
+                    // message refused as encrypted for a device the recipient no longer has is
+                    // encrypted again rather than lost.
+                    let resend = (encrypted && matches!(to, Conversation::User(_))).then_some(text);
+                    let pending = self.outgoing.expect_encrypted(seq, &to, resend);
                     if encrypted {
                         self.commits.depends(Dependent {
                             line: line.clone(),
                             to: Some(to.clone()),
-                            seq,
+                            seq: typed,
+                            pending: Some(pending),
                         });
                     }
                     if let Some(screen) = &mut self.screen {
@@ -315,14 +357,13 @@ impl ClientState {
                     out.push(Effect::Send(line));
                 }
                 Out::KeyShare { line, to } => {
+                    let pending = self.outgoing.expect(SILENT, &Conversation::User(to));
                     self.commits.depends(Dependent {
                         line: line.clone(),
                         to: None,
                         seq: None,
+                        pending: Some(pending),
                     });
-                    if self.config.echo_own {
-                        self.outgoing.expect(SILENT, &Conversation::User(to));
-                    }
                     out.push(Effect::Send(line));
                 }
                 Out::Save(part, bytes) => {
@@ -336,8 +377,8 @@ impl ClientState {
                     }
                 }
                 Out::Note(note) => {
-                    if let Note::NotSent { to, .. } = &note
-                        && let Some(seq) = self.next_typed(to)
+                    if let Note::NotSent { to, text, .. } = &note
+                        && let Some(seq) = self.next_typed(to, text)
                     {
                         show(
                             out,
@@ -366,18 +407,75 @@ impl ClientState {
         self.carry_e2e(outs, out);
     }
 
-    /// The number of the oldest message to `to` whose line has not left yet.
-    fn next_typed(&mut self, to: &Conversation) -> Option<u64> {
-        let q: &mut VecDeque<Option<u64>> = self.typed.get_mut(to)?;
-        q.pop_front().flatten()
+    /// Claims that have gone unanswered for a while: the user is told their messages still wait.
+    pub(super) fn slow_claims(&mut self, out: &mut Vec<Effect>) {
+        let now = self.now;
+        let mut outs = Vec::new();
+        while let Some((at, _)) = self.slow_claims.front()
+            && *at <= now
+        {
+            let (_, user) = self.slow_claims.pop_front().expect("looked at above");
+            if let Some(e2e) = self.e2e.as_mut() {
+                e2e.claim_slow(&user, &mut outs);
+            }
+        }
+        if let Some((at, _)) = self.slow_claims.front() {
+            self.timers.set(Timer::SlowClaims, *at);
+        }
+        self.carry_e2e(outs, out);
+    }
+
+    /// The number of the oldest message to `to` typed in this session with this text whose line has
+    /// not left yet (none for a message of an earlier session, or one sent again).
+    fn next_typed(&mut self, to: &Conversation, text: &str) -> Option<u64> {
+        let q: &mut VecDeque<(Option<u64>, String)> = self.typed.get_mut(to)?;
+        let i = q.iter().position(|(_, t)| t == text)?;
+        q.remove(i)?.0
     }
 
     /// A message from the server (live or stored), decrypted: the item to show, if any (`None`: a
     /// group key, consumed; or a redelivery). Messages are passed through as they are when nothing
-    /// is encrypted.
-    pub(super) fn decrypt_shown(&mut self, msg: ServerMsg, out: &mut Vec<Effect>) -> Option<Item> {
+    /// is encrypted (but for the mark `late`: it arrived after messages sent later were shown).
+    pub(super) fn decrypt_shown(
+        &mut self,
+        msg: ServerMsg,
+        late: bool,
+        out: &mut Vec<Effect>,
+    ) -> Option<Item> {
+        let mark = |text: String| {
+            if late { format!("{LATE} {text}") } else { text }
+        };
         let Some(e2e) = self.e2e.as_mut() else {
-            return Some(msg.into());
+            return Some(
+                match msg {
+                    ServerMsg::Message {
+                        id,
+                        sent_at,
+                        from,
+                        text,
+                    } => ServerMsg::Message {
+                        id,
+                        sent_at,
+                        from,
+                        text: mark(text),
+                    },
+                    ServerMsg::GroupMessage {
+                        id,
+                        sent_at,
+                        group,
+                        from,
+                        text,
+                    } => ServerMsg::GroupMessage {
+                        id,
+                        sent_at,
+                        group,
+                        from,
+                        text: mark(text),
+                    },
+                    other => other,
+                }
+                .into(),
+            );
         };
         let mut outs = Vec::new();
         let item = match msg {
@@ -392,7 +490,7 @@ impl ClientState {
                         id,
                         sent_at,
                         from,
-                        text,
+                        text: mark(text),
                     }
                     .into(),
                 ),
@@ -412,7 +510,7 @@ impl ClientState {
                         sent_at,
                         group,
                         from,
-                        text,
+                        text: mark(text),
                     }
                     .into(),
                 ),
@@ -472,6 +570,9 @@ impl ClientState {
             return text;
         };
         if !super::e2e::envelope::is_encrypted(&text) {
+            if e2e.contacts().get(from).is_some() {
+                return format!("{MAYBE_FORGED} {text}");
+            }
             return format!("(not encrypted) {text}");
         }
         match e2e.recall(id, from, group, &text) {
@@ -516,31 +617,74 @@ impl ClientState {
         self.carry_e2e(outs, out);
     }
 
-    /// What the device learns from the server's lines: group members, who came online.
-    pub(super) fn e2e_learn(&mut self, msg: &ServerMsg) {
+    /// An error that may answer one of the device's claims (`blocked-by`, `no-such-user`): what
+    /// waited for that user is refused, with the reason. Returns whether it did (the error is then
+    /// said by the device's notes, not shown again).
+    pub(super) fn claim_refused(&mut self, e: &ErrorReply, out: &mut Vec<Effect>) -> bool {
+        let Some(e2e) = self.e2e.as_mut() else {
+            return false;
+        };
+        let (user, why) = match e {
+            ErrorReply::BlockedBy { user } => (user.clone(), Refusal::BlockedBy(user.clone())),
+            ErrorReply::NoSuchUser { user } => {
+                let user = Name::from(user.as_str());
+                (user.clone(), Refusal::NoSuchUser(user))
+            }
+            _ => return false,
+        };
+        let mut outs = Vec::new();
+        let refused = e2e.on_claim_refused(&user, why, &mut outs);
+        self.carry_e2e(outs, out);
+        refused
+    }
+
+    /// The server refused a message to `user` as encrypted for a device they no longer have: it
+    /// waits for their new key (`resend`: its text, if the user wrote it).
+    pub(super) fn on_stale(&mut self, user: &Name, resend: Option<String>, out: &mut Vec<Effect>) {
         let Some(e2e) = self.e2e.as_mut() else {
             return;
         };
+        let mut outs = Vec::new();
+        e2e.on_stale(user, resend, &mut outs);
+        self.carry_e2e(outs, out);
+    }
+
+    /// What the device learns from the server's lines: group members (every change shown), who
+    /// came online.
+    pub(super) fn e2e_learn(&mut self, msg: &ServerMsg, out: &mut Vec<Effect>) {
+        let quiet_members = matches!(msg, ServerMsg::GroupMembers { group, .. } if self.quiet_members.contains(group));
+        let quiet_list = self.quiet_grouplists > 0;
+        let Some(e2e) = self.e2e.as_mut() else {
+            return;
+        };
+        let mut outs = Vec::new();
         match msg {
-            ServerMsg::GroupCreated { group, members }
-            | ServerMsg::GroupMembers { group, members } => {
-                e2e.set_members(group, members.iter().cloned())
+            ServerMsg::GroupCreated { group, members } => {
+                e2e.set_members(group, members.iter().cloned(), true, &mut outs);
+                e2e.members_known(group, &mut outs);
+            }
+            ServerMsg::GroupMembers { group, members } => {
+                e2e.set_members(group, members.iter().cloned(), !quiet_members, &mut outs);
+                e2e.members_known(group, &mut outs);
             }
             ServerMsg::GroupList { groups } => {
                 for (group, members) in groups {
-                    e2e.set_members(group, members.iter().cloned());
+                    e2e.set_members(group, members.iter().cloned(), !quiet_list, &mut outs);
+                    e2e.members_known(group, &mut outs);
                 }
             }
-            ServerMsg::GroupJoined { group, user, .. } => e2e.member_joined(group, user),
-            ServerMsg::GroupLeft { group, user } => e2e.member_left(group, user),
-            ServerMsg::Presence { user, online: true } => e2e.on_online(user),
+            ServerMsg::GroupJoined { group, user, .. } => e2e.member_joined(group, user, &mut outs),
+            ServerMsg::GroupLeft { group, user } => e2e.member_left(group, user, &mut outs),
+            ServerMsg::Presence { user, online: true } => e2e.on_online(user, &mut outs),
             _ => {}
         }
+        self.carry_e2e(outs, out);
     }
 
-    /// `verify <user> [yes|no]`, `trust <user>`, `e2e-reset <user|group>`, and the ways out of a
-    /// device that could not be opened: `e2e-unlock <previous password>` (its key is then wrapped
-    /// with the current one) and `e2e-newkeys` (the stored state is set aside, a new device made).
+    /// `verify`, `trust`, `reject`, `sendclear`, `sharedwith`, `movehere`, `e2e-reset`, and the ways
+    /// out of a device that could not be opened: `e2e-unlock <previous password>` (its key is then
+    /// wrapped with the current one) and `e2e-newkeys` (the stored state is set aside, a new device
+    /// made).
     pub(super) fn e2e_command(&mut self, command: KeyCommand, out: &mut Vec<Effect>) {
         if self.e2e.is_none()
             && self.config.e2e.is_some()
@@ -558,6 +702,7 @@ impl ClientState {
                     return self.e2e_failed("no password was typed at login".into(), out);
                 };
                 self.e2e_failure = None;
+                self.e2e_new_keys = how == OpenHow::Fresh;
                 return out.push(Effect::OpenE2e {
                     user,
                     password,
@@ -572,40 +717,137 @@ impl ClientState {
                 .unwrap_or_else(|| "this client was started without it".into());
             return show_error(out, ClientError::E2eUnavailable { why });
         };
+        let me = e2e.me().clone();
+        if let KeyCommand::Verify { user }
+        | KeyCommand::Confirm { user, .. }
+        | KeyCommand::Unverify { user }
+        | KeyCommand::Trust { user, .. }
+        | KeyCommand::Reject { user }
+        | KeyCommand::SendClear { user } = &command
+            && *user == me
+        {
+            return show_error(out, ClientError::ToYourself(me));
+        }
         let mut outs = Vec::new();
-        let result = match command {
-            KeyCommand::Verify { user, mark: None } => {
+        let result: Result<(), String> = match command {
+            KeyCommand::Verify { user } => {
                 e2e.verify(&user, &mut outs);
                 Ok(())
             }
-            KeyCommand::Verify {
-                user,
-                mark: Some(yes),
-            } => e2e.mark_verified(&user, yes, &mut outs).map(|()| {
-                if yes {
-                    outs.push(Out::Note(Note::Verified { user }));
-                }
-            }),
-            KeyCommand::Trust { user } => e2e.accept(&user, &mut outs),
+            KeyCommand::Confirm { user, digits } => e2e
+                .mark_verified(&user, Some(&digits), &mut outs)
+                .map_err(|e| e.to_string()),
+            KeyCommand::Unverify { user } => e2e
+                .mark_verified(&user, None, &mut outs)
+                .map_err(|e| e.to_string()),
+            KeyCommand::Trust { user, digits } => e2e
+                .accept(&user, &digits, &mut outs)
+                .map_err(|e| e.to_string()),
+            KeyCommand::Reject { user } => e2e.reject(&user, &mut outs).map_err(|e| e.to_string()),
+            KeyCommand::SendClear { user } => {
+                e2e.send_clear(&user, &mut outs).map_err(|e| e.to_string())
+            }
+            KeyCommand::SharedWith { group } => {
+                outs.push(Out::Note(e2e.shared_with(&group)));
+                Ok(())
+            }
+            KeyCommand::MoveHere => e2e.move_here(&mut outs).map_err(|e| e.to_string()),
             KeyCommand::Reset { name } => {
                 let done = e2e.reset(&name, &mut outs);
                 outs.push(Out::Note(Note::Reset { name, done }));
                 Ok(())
             }
             KeyCommand::Unlock { .. } | KeyCommand::NewKeys => {
-                show(
-                    out,
-                    Item::Warning("Your end-to-end keys are open already.".into()),
-                );
-                Ok(())
+                Err("Your end-to-end keys are open already.".into())
             }
         };
         self.carry_e2e(outs, out);
         if let Err(e) = result {
-            show(out, Item::Warning(e.to_string()));
+            show(out, Item::Warning(e));
+        }
+    }
+
+    /// How the conversation `to` is protected now.
+    pub(super) fn protection(&self, to: &Conversation) -> Protection {
+        let Some(e2e) = &self.e2e else {
+            return match to {
+                Conversation::Private(_) => Protection::Encrypted,
+                _ => Protection::NotEncrypted,
+            };
+        };
+        match to {
+            Conversation::User(u) => e2e.protection_with(u),
+            Conversation::Group(g) => e2e.protection_in(g),
+            Conversation::Private(u) => match e2e.protection_with(u) {
+                Protection::Verified => Protection::Verified,
+                _ => Protection::Encrypted,
+            },
+            Conversation::Broadcasts => Protection::NotEncrypted,
+        }
+    }
+
+    /// Says how `to` is protected the first time it is used in this session, and whenever that
+    /// changes; the full-screen client's status bar shows it for the window in view.
+    pub(super) fn note_protection(&mut self, to: &Conversation, out: &mut Vec<Effect>) {
+        if self.e2e.is_none() {
+            return;
+        }
+        if let Conversation::User(u) = to
+            && self.user() == Some(u)
+        {
+            return;
+        }
+        let state = self.protection(to);
+        if self.protections.insert(to.clone(), state) == Some(state) {
+            return;
+        }
+        if let Some(screen) = &mut self.screen {
+            screen.set_protection(to, state);
+        }
+        show(
+            out,
+            Item::E2e(Note::Protection {
+                to: to.clone(),
+                state,
+            }),
+        );
+    }
+
+    /// Looks again at every conversation used (a key accepted, a change learnt...).
+    pub(super) fn refresh_protection(&mut self, out: &mut Vec<Effect>) {
+        let used: Vec<Conversation> = self.protections.keys().cloned().collect();
+        for to in used {
+            self.note_protection(&to, out);
+        }
+    }
+
+    /// Before exiting: what still waits is said (it is kept, and goes at the next login).
+    pub(super) fn say_what_waits(&mut self, out: &mut Vec<Effect>) {
+        let Some(e2e) = &self.e2e else {
+            return;
+        };
+        let waiting = e2e.outbox().texts();
+        if waiting > 0 {
+            show(
+                out,
+                Item::Warning(format!(
+                    "{waiting} message{} still wait{} (for encryption keys, a decision about a changed key, or a group's members); kept on this device, {} when you next log in.",
+                    if waiting == 1 { "" } else { "s" },
+                    if waiting == 1 { "s" } else { "" },
+                    if waiting == 1 {
+                        "it is sent"
+                    } else {
+                        "they are sent"
+                    },
+                )),
+            );
         }
     }
 }
+
+/// The mark of a message that arrived after messages sent later were shown (a server, or someone
+/// on the way, held it back): shown, marked, never hidden as a redelivery.
+pub(super) const LATE: &str = "(delayed: sent before messages already shown)";
 
 impl ClientState {
     /// Private chats whose peers proved an identity: checked against the pins. The pinned key (or
@@ -624,7 +866,8 @@ impl ClientState {
             Some(e2e) => {
                 for (peer, identity) in proven {
                     match e2e.meet_identity(&peer, &identity, &mut outs) {
-                        super::e2e::contacts::Met::Changed => ended.push(peer),
+                        super::e2e::contacts::Met::Changed
+                        | super::e2e::contacts::Met::StillChanged => ended.push(peer),
                         _ => {
                             if e2e.contacts().is_verified(&peer) {
                                 outs.push(Out::Note(Note::PrivateVerified { user: peer.clone() }));
@@ -643,5 +886,38 @@ impl ClientState {
             let cx = self.cx();
             self.chats.end_unproven(&cx, &peer, out);
         }
+    }
+}
+
+/// The ids of messages shown in this session, to tell a message held back by the server (shown,
+/// marked late) from a redelivery of one already shown (hidden): a per-id record, as a high-water
+/// mark alone would hide the first as if it were the second.
+#[derive(Debug, Default)]
+pub(super) struct ShownIds {
+    ids: std::collections::BTreeSet<u64>,
+    newest: Option<(u64, Timestamp)>,
+}
+
+/// Ids remembered per session; far more than one batch of redeliveries.
+const SHOWN_IDS: usize = 4096;
+
+impl ShownIds {
+    /// Records message `id` as shown; returns whether it was shown before.
+    pub(super) fn insert(&mut self, id: u64, sent_at: Timestamp) -> bool {
+        if !self.ids.insert(id) {
+            return true;
+        }
+        if self.ids.len() > SHOWN_IDS {
+            self.ids.pop_first();
+        }
+        if self.newest.is_none_or(|(n, _)| id > n) {
+            self.newest = Some((id, sent_at));
+        }
+        false
+    }
+
+    /// Whether message `id` comes after a message with a later id was shown in this session.
+    pub(super) fn is_late(&self, id: u64) -> bool {
+        self.newest.is_some_and(|(n, _)| id < n)
     }
 }

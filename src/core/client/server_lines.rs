@@ -21,32 +21,63 @@ impl ClientState {
             Err(e) => return show_error(out, ClientError::BadServerLine(e.to_string())),
         };
         self.learn_from(&msg);
-        self.e2e_learn(&msg);
-        match &msg {
-            ServerMsg::GroupCreated { group, .. } | ServerMsg::GroupMembers { group, .. } => {
-                self.members_known(&group.clone(), out)
-            }
-            ServerMsg::GroupList { groups } => {
-                for (group, _) in groups.clone() {
-                    self.members_known(&group, out);
-                }
-            }
-            _ => {}
-        }
+        self.e2e_learn(&msg, out);
         if let Some(screen) = &mut self.screen {
             screen.learn(&msg, self.now);
         }
-        if self.config.echo_own
-            && let Some((seq, outcome)) = self.outgoing.answered(&msg)
-            && seq != super::outgoing::SILENT
+        // An error that answers one of the device's claims is not the answer to a message.
+        if let ServerMsg::Error(e) = &msg
+            && self.claim_refused(e, out)
         {
-            show(out, Item::Outcome { seq, outcome });
+            return;
+        }
+        if self.config.echo_own || self.e2e.is_some() {
+            let answer = self.outgoing.answer(&msg);
+            if let Some(a) = &answer
+                && self.config.echo_own
+                && a.seq != super::outgoing::SILENT
+            {
+                show(
+                    out,
+                    Item::Outcome {
+                        seq: a.seq,
+                        outcome: a.outcome,
+                    },
+                );
+            }
+            if let ServerMsg::Error(ErrorReply::StaleKey { user }) = &msg
+                && self.e2e.is_some()
+            {
+                // Said by the device's notes (the new key, what waits for it), not as an error.
+                return self.on_stale(user, answer.and_then(|a| a.resend), out);
+            }
+        }
+        if let Some(to) = msg.conversation()
+            && matches!(
+                msg,
+                ServerMsg::Message { .. }
+                    | ServerMsg::GroupMessage { .. }
+                    | ServerMsg::OfflineMessage { .. }
+            )
+        {
+            self.note_protection(&to, out);
         }
         match msg {
-            ServerMsg::Message { id, sent_at, .. }
-            | ServerMsg::GroupMessage { id, sent_at, .. } => {
-                if self.received(id, sent_at)
-                    && let Some(item) = self.decrypt_shown(msg, out)
+            ServerMsg::Message {
+                id,
+                sent_at,
+                ref text,
+                ..
+            }
+            | ServerMsg::GroupMessage {
+                id,
+                sent_at,
+                ref text,
+                ..
+            } => {
+                let encrypted = super::e2e::envelope::is_encrypted(text);
+                if let Some(late) = self.received(id, sent_at, encrypted)
+                    && let Some(item) = self.decrypt_shown(msg, late, out)
                 {
                     show(out, item);
                 }
@@ -125,6 +156,10 @@ impl ClientState {
             }
             ServerMsg::Error(e) => self.on_server_error(e, out),
             ServerMsg::Bye(reason) => self.on_bye(reason, out),
+            ServerMsg::PasswordChanged { user } => {
+                self.on_password_changed(out);
+                show(out, ServerMsg::PasswordChanged { user });
+            }
             // Everything else is shown as it came.
             other => show(out, other),
         }
@@ -140,10 +175,20 @@ impl ClientState {
         text: String,
         out: &mut Vec<Effect>,
     ) {
-        if !self.received(id, sent_at) {
+        let encrypted = super::e2e::envelope::is_encrypted(&text);
+        let Some(late) = self.received(id, sent_at, encrypted) else {
             return;
-        }
+        };
         match self.decrypt_offline(id, &from, group.as_ref(), text, out) {
+            Ok(Some(text)) if late => show(
+                out,
+                Item::Offline {
+                    from,
+                    group,
+                    text: format!("{} {text}", super::secure::LATE),
+                    age_secs: self.now.millis_since(sent_at) / 1000,
+                },
+            ),
             Ok(Some(text)) => show(
                 out,
                 Item::Offline {
@@ -158,35 +203,54 @@ impl ClientState {
         }
     }
 
-    /// A message (live or stored) arrived: whether to show it, which is not if it is a redelivery of
-    /// one already shown (a live message whose acknowledgement did not reach the server before the
-    /// session ended comes again, stored, at the next login, with the same id and send time). Either way
-    /// it is to be acknowledged: shortly, together with whatever else arrives meanwhile, once what was
-    /// shown is remembered durably, so the server forgets nothing the user has not seen and this client
-    /// shows nothing twice.
-    fn received(&mut self, id: u64, sent_at: Timestamp) -> bool {
-        let Some(user) = self.user().cloned() else {
-            return false;
-        };
-        let shown = self.config.seen.get(&user).copied();
-        let new = !shown.is_some_and(|s| s.covers(id, sent_at));
-        if new {
-            self.config.seen.insert(user.clone(), Seen { id, sent_at });
-            self.seen_unsaved = Some(user);
-        }
+    /// A message (live or stored) arrived: whether to show it (`Some(late)`), which is not if it is a
+    /// redelivery of one already shown (a live message whose acknowledgement did not reach the
+    /// server before the session ended comes again, stored, at the next login, with the same id and
+    /// send time). Either way it is to be acknowledged: shortly, together with whatever else arrives
+    /// meanwhile, once what was shown is remembered durably, so the server forgets nothing the user
+    /// has not seen and this client shows nothing twice.
+    ///
+    /// What was shown is a per-id record, not only a high-water mark: in this session, the ids shown;
+    /// across sessions, the newest shown (the state file), below which an encrypted message is still
+    /// handed to the device, whose own per-id record (`e2e::dedup`) tells a redelivery from a message
+    /// held back. So a message the server delays past later ones is shown (`late`), never taken for a
+    /// redelivery and acknowledged unseen.
+    fn received(&mut self, id: u64, sent_at: Timestamp, encrypted: bool) -> Option<bool> {
+        let user = self.user().cloned()?;
         if self.unacked.is_none() {
             self.timers
                 .set(Timer::Ack, self.now.plus_millis(ACK_DELAY_MS));
         }
         self.unacked = Some(self.unacked.map_or(id, |u| u.max(id)));
-        new
+        let floor = *self
+            .seen_floor
+            .entry(user.clone())
+            .or_insert_with(|| self.config.seen.get(&user).copied());
+        let before_session = floor.is_some_and(|s| s.covers(id, sent_at));
+        let late = self.shown_ids.is_late(id) || before_session;
+        if self.shown_ids.insert(id, sent_at)
+            || (before_session && !(encrypted && self.e2e.is_some()))
+        {
+            return None;
+        }
+        let shown = self.config.seen.get(&user).copied();
+        if !shown.is_some_and(|s| s.covers(id, sent_at)) {
+            self.config.seen.insert(user.clone(), Seen { id, sent_at });
+            self.seen_unsaved = Some(user);
+        }
+        Some(late)
     }
 
     /// Saves what was shown, if that changed, then acknowledges everything received so far with one
-    /// line (the server's `ack` is cumulative).
+    /// line (the server's `ack` is cumulative). Not while another device holds the account's keys:
+    /// what arrived may be for that device, and the server keeps it for it only if this one does not
+    /// acknowledge it.
     pub(super) fn acknowledge(&mut self, out: &mut Vec<Effect>) {
         self.save_seen(out);
         self.timers.cancel(Timer::Ack);
+        if self.e2e.as_ref().is_some_and(|e| !e.may_acknowledge()) {
+            return;
+        }
         if let Some(id) = self.unacked.take()
             && matches!(self.phase, Phase::Online { .. })
         {
@@ -269,12 +333,15 @@ impl ClientState {
             | ByeReason::TooManyConnections { .. }
             | ByeReason::ConnectThrottled { .. }
             | ByeReason::TlsRequired
-            | ByeReason::PlainTextOnly => Exit::LoginRefused,
+            | ByeReason::PlainTextOnly
+            | ByeReason::Banned => Exit::LoginRefused,
             ByeReason::Timeout { .. }
             | ByeReason::LoginTimeout { .. }
             | ByeReason::Shutdown
             | ByeReason::Unavailable
-            | ByeReason::Flood { .. } => Exit::EndedByServer,
+            | ByeReason::Flood { .. }
+            | ByeReason::Kicked
+            | ByeReason::Removed => Exit::EndedByServer,
         };
         self.exit(exit, out);
     }

@@ -34,6 +34,8 @@ pub(super) enum Timer {
     Ack,
     /// Ask again for the keys of users the server said have none (see `secure`).
     RetryClaims,
+    /// Claims of keys unanswered for a while: say so (see `secure`).
+    SlowClaims,
 }
 
 /// How long after showing a message the client acknowledges it, together with whatever else came
@@ -170,6 +172,10 @@ pub struct ClientState {
     pub(super) quiet_members: BTreeSet<Name>,
     /// A new account's password, typed once, waiting to be typed again.
     pub(super) new_password: Option<String>,
+    /// `passwd` asked for a password: the next line typed is it.
+    pub(super) passwd_asked: Option<InputMode>,
+    /// The new password typed (twice) for `passwd`, until the server says it is the account's.
+    pub(super) passwd_chosen: Option<String>,
     /// The server and the reason of the last failed attempt to get back to one, said once.
     pub(super) last_failure: Option<(String, String)>,
     /// The newest message id received on this connection and not acknowledged yet (see [`Timer::Ack`]).
@@ -179,11 +185,11 @@ pub struct ClientState {
     pub(super) seen_unsaved: Option<Name>,
     /// The logged-in user's device, when messages are encrypted (see [`super::secure`]).
     pub(super) e2e: Option<super::e2e::E2e>,
-    /// Per conversation, the numbers of the user's messages whose lines have not left yet (waiting
-    /// for keys), in order; `None` for a client that does not show its own messages.
-    pub(super) typed: BTreeMap<Conversation, VecDeque<Option<u64>>>,
-    /// Group messages waiting for the client to learn the group's members.
-    pub(super) awaiting_members: Vec<(Name, String)>,
+    /// Per conversation, the numbers of the user's messages typed in this session whose lines have
+    /// not left yet (waiting for keys), in order, with their texts (a line may also carry a message
+    /// of an earlier session, or one sent again, which must not take a number of these); `None` for
+    /// a client that does not show its own messages.
+    pub(super) typed: BTreeMap<Conversation, VecDeque<(Option<u64>, String)>>,
     /// Users whose keys are to be asked for again at [`Timer::RetryClaims`].
     pub(super) retry_claims: Vec<Name>,
     /// The password typed at login, kept in memory until the device it unlocks is open.
@@ -193,6 +199,18 @@ pub struct ClientState {
     pub(super) e2e_failure: Option<String>,
     /// Server lines held behind end-to-end saves until they are durable (see `commit`).
     pub(super) commits: super::commit::Commits,
+    /// The device being opened is a new one the user asked for (`e2e-newkeys`): it takes the
+    /// account.
+    pub(super) e2e_new_keys: bool,
+    /// Claims to look at again, when each is due ([`Timer::SlowClaims`]), oldest first.
+    pub(super) slow_claims: VecDeque<(Timestamp, Name)>,
+    /// How each conversation used in this session is protected, as last said (see `secure`).
+    pub(super) protections: BTreeMap<Conversation, super::e2e::Protection>,
+    /// The messages shown in this session, by id (see `server_lines`).
+    pub(super) shown_ids: super::secure::ShownIds,
+    /// Per user, the newest message shown before this process logged them in (from the state file):
+    /// what is below it was shown in an earlier session.
+    pub(super) seen_floor: BTreeMap<Name, Option<Seen>>,
 }
 
 impl ClientState {
@@ -230,16 +248,22 @@ impl ClientState {
             quiet_grouplists: 0,
             quiet_members: BTreeSet::new(),
             new_password: None,
+            passwd_asked: None,
+            passwd_chosen: None,
             last_failure: None,
             unacked: None,
             seen_unsaved: None,
             e2e: None,
             typed: BTreeMap::new(),
-            awaiting_members: Vec::new(),
             retry_claims: Vec::new(),
             e2e_password: None,
             e2e_failure: None,
             commits: Default::default(),
+            e2e_new_keys: false,
+            slow_claims: VecDeque::new(),
+            protections: BTreeMap::new(),
+            shown_ids: Default::default(),
+            seen_floor: BTreeMap::new(),
         }
     }
 
@@ -256,6 +280,9 @@ impl ClientState {
         }
         self.dispatch(event, out);
         self.check_private_ids(out);
+        if self.e2e.is_some() && !self.protections.is_empty() {
+            self.refresh_protection(out);
+        }
         self.commits.hold(out, from);
         if let Some(result) = committed {
             self.on_committed(result, out);
@@ -321,6 +348,7 @@ impl ClientState {
             Event::Notice(text) => out.push(Effect::Show(super::Item::Connection(text.to_owned()))),
             Event::E2eOpened { user, stored } => self.on_e2e_opened(user, stored, out),
             Event::E2eCommitted(_) => {}
+            Event::E2eRewrapped(result) => self.on_e2e_rewrapped(result, out),
         }
     }
 
@@ -430,6 +458,7 @@ impl ClientState {
             Timer::Paste => self.send_paste(out),
             Timer::Ack => self.acknowledge(out),
             Timer::RetryClaims => self.retry_claims(out),
+            Timer::SlowClaims => self.slow_claims(out),
         }
     }
 
@@ -577,6 +606,7 @@ impl ClientState {
 
     pub(super) fn exit(&mut self, exit: Exit, out: &mut Vec<Effect>) {
         self.save_seen(out);
+        self.say_what_waits(out);
         self.chats.close_all(out);
         self.phase = Phase::Done;
         out.push(Effect::Exit(exit));

@@ -43,6 +43,7 @@ pub enum CommandName {
     KeysFallback,
     KeysClaim,
     KeysShow,
+    Passwd,
 }
 
 /// One row of the command table.
@@ -245,6 +246,15 @@ pub const COMMANDS: &[CommandSpec] = &[
         sub: None,
         usage: "logout",
         summary: "log out and disconnect",
+        activity: true,
+        listed: true,
+    },
+    CommandSpec {
+        name: CommandName::Passwd,
+        word: "passwd",
+        sub: None,
+        usage: "passwd",
+        summary: "change your password (the server asks for the current one, then the new one)",
         activity: true,
         listed: true,
     },
@@ -537,6 +547,8 @@ pub enum Command<'a> {
     KeysShow {
         user: &'a str,
     },
+    /// `passwd`: the next lines are the current password, then the new one.
+    Passwd,
 }
 
 impl Command<'_> {
@@ -573,6 +585,7 @@ impl Command<'_> {
             Command::KeysFallback { .. } => CommandName::KeysFallback,
             Command::KeysClaim { .. } => CommandName::KeysClaim,
             Command::KeysShow { .. } => CommandName::KeysShow,
+            Command::Passwd => CommandName::Passwd,
         }
     }
 
@@ -638,7 +651,8 @@ impl fmt::Display for Command<'_> {
             | Command::Active
             | Command::GroupList
             | Command::WhoLastHr
-            | Command::Offline => f.write_str(&word),
+            | Command::Offline
+            | Command::Passwd => f.write_str(&word),
         }
     }
 }

@@ -25,6 +25,25 @@ pub const MAX_ONE_TIME_KEYS: usize = 100;
 /// its client tops them up.
 pub const KEYS_LOW: usize = 20;
 
+/// The prefix of every end-to-end encrypted message text (the `1` is the format's version).
+pub const E2E_PREFIX: &str = "e2e1:";
+
+/// The recipient identity an encrypted direct message names: the Curve25519 identity key its sender
+/// encrypted it for, in `e2e1:p:<curve25519>:<ciphertext>` and `e2e1:n:<curve25519>:<ciphertext>`
+/// (docs/PROTOCOL.md, "End-to-end encrypted text"). The server compares it with the recipient's
+/// current identity, so ciphertext for a device the recipient no longer has is refused rather than
+/// delivered unreadable (`stale-key`); the recipient's client reads it to tell a message for another
+/// device of its own from a damaged one. `None` for any other text (not encrypted, a group message,
+/// or a form that names no recipient).
+pub fn encrypted_for(text: &str) -> Option<&str> {
+    let rest = text.strip_prefix(E2E_PREFIX)?;
+    let rest = rest
+        .strip_prefix("p:")
+        .or_else(|| rest.strip_prefix("n:"))?;
+    let (key, _) = rest.split_once(':')?;
+    curve25519(key).ok()
+}
+
 /// Which part of a published key is malformed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
@@ -211,5 +230,26 @@ mod tests {
         assert!(curve25519(&b64('+', 43)).is_ok());
         assert_eq!(ed25519(&b64('/', 44)), Err(KeyError::Ed25519));
         assert_eq!(curve25519("é"), Err(KeyError::Curve25519));
+    }
+}
+
+#[cfg(test)]
+mod recipient_tests {
+    use super::*;
+
+    #[test]
+    fn the_recipient_of_an_encrypted_direct_message_is_read_from_its_text() {
+        let key = shaped("bobkey", PUBLIC_KEY_LEN);
+        assert_eq!(encrypted_for(&format!("e2e1:p:{key}:AAAA")), Some(&*key));
+        assert_eq!(encrypted_for(&format!("e2e1:n:{key}:AAAA")), Some(&*key));
+        for other in [
+            "hello".to_owned(),
+            format!("e2e1:g:{key}:AAAA"),
+            "e2e1:p:AAAA".to_owned(),
+            "e2e1:n:short:AAAA".to_owned(),
+            format!("x e2e1:p:{key}:AAAA"),
+        ] {
+            assert_eq!(encrypted_for(&other), None, "{other}");
+        }
     }
 }

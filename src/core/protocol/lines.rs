@@ -346,6 +346,17 @@ macro_rules! wire_tables {
                     human()
                     show(p => offline(p, from, group.as_ref(), text))
                     about(Some(Conversation::of_message(from, group.as_ref()))),
+                /// A word from the server's operator: to everyone online (before maintenance, say),
+                /// or to one user just before they are disconnected (the reason of a kick or a ban).
+                Notice { text: String } => "NOTICE" [text: Text]
+                    human()
+                    show(p => p.warn(format!("Notice from the server's operator: {text}")))
+                    about(),
+                /// Reply to `passwd`: `user`'s password is changed (sent once that is durable).
+                PasswordChanged { user: Name } => "PASSWORD-CHANGED" [user]
+                    human("The password of {user} is changed.")
+                    show(p => p.star(format!("Your password is changed ({user}).")))
+                    about(),
                 Error(ErrorReply) as code => "ERROR" [code: Nested<ErrorReply>]
                     human(of code)
                     show(p => error(p, &code.text()))
@@ -368,6 +379,16 @@ macro_rules! wire_tables {
                 Password => "password" []
                     human("Password:")
                     show(p => "The server asks for the password.".to_owned())
+                    about(),
+                /// `passwd`: the next line is the account's current password.
+                CurrentPassword => "current-password" []
+                    human("Current password:")
+                    show(p => "The server asks for your current password.".to_owned())
+                    about(),
+                /// `passwd`: the current password was right; the next line is the new one.
+                ChosenPassword => "chosen-password" []
+                    human("New password:")
+                    show(p => "The server asks for your new password.".to_owned())
                     about(),
                 /// `--register` is on and `user` does not exist yet: the next line is the new account's
                 /// password.
@@ -464,6 +485,22 @@ macro_rules! wire_tables {
                     human("This server speaks plain text (it was started with --plaintext): connect with natter --plaintext, or nc.")
                     show(p => "The server speaks plain text: run natter with --plaintext (only on a network you trust).".to_owned())
                     about(),
+                /// The server's operator ended the session (a `NOTICE` with the reason comes first).
+                Kicked => "kicked" []
+                    human("The server's operator disconnected you.")
+                    show(p => "Disconnected by the server's operator.".to_owned())
+                    about(),
+                /// The account, or the client's address, is banned by the server's operator (a
+                /// `NOTICE` with the reason may come first).
+                Banned => "banned" []
+                    human("You are banned from this server.")
+                    show(p => "Disconnected: the server's operator banned this account or your address.".to_owned())
+                    about(),
+                /// The server's operator removed the account.
+                Removed => "removed" []
+                    human("Your account was removed by the server's operator.")
+                    show(p => "Disconnected: the server's operator removed this account.".to_owned())
+                    about(),
                 /// A node of a cluster that cannot reach the cluster's shared storage (Redis) cannot
                 /// serve: it could acknowledge nothing. Another node, or this one a little later, can.
                 /// Sent by the runtime.
@@ -536,6 +573,24 @@ macro_rules! wire_tables {
                 /// Too many accounts created from the client's address lately.
                 RegisterThrottled { secs_left: u64 } => "register-throttled" [secs_left]
                     human("Too many accounts were created from your address lately; try again in {secs_left} s.")
+                    show() about(),
+                /// The account, or the client's address, is banned for `secs_left` more seconds (0: for
+                /// good).
+                Banned { secs_left: u64 } => "banned" [secs_left]
+                    human("{}", if *secs_left == 0 {
+                        "This account or your address is banned from this server.".to_owned()
+                    } else {
+                        format!("This account or your address is banned from this server for {secs_left} s more.")
+                    })
+                    show() about(),
+                /// `passwd`: the current password typed was wrong; nothing changed.
+                WrongCurrentPassword => "wrong-current-password" []
+                    human("That is not your current password; your password is unchanged.")
+                    show() about(),
+                /// A new password (at `passwd` or `--register`) that the server's password policy
+                /// refuses: shorter than `min` characters, or the username itself.
+                WeakPassword { min: usize } => "weak-password" [min]
+                    human("Choose a password of at least {min} characters that is not your username.")
                     show() about(),
                 /// The server has too many password checks waiting; the password was not tried (and
                 /// not counted).
@@ -665,6 +720,12 @@ macro_rules! wire_tables {
                 NoIdentity => "no-identity" []
                     human("Publish your identity keys first ('keys identity <curve25519> <ed25519>'): one-time and fallback keys are signed by them.")
                     show() about(),
+                /// An encrypted message names, as its recipient, an identity key that is not
+                /// `user`'s current one: it was encrypted for a device `user` no longer has, which
+                /// could never read it. Nothing was delivered or stored; claim `user`'s keys again.
+                StaleKey { user: Name } => "stale-key" [user]
+                    human("That message was encrypted for a device {user} no longer has (their identity key changed); nothing was delivered or stored. Claim {user}'s keys again and encrypt it for the new one.")
+                    show() about(Some(Conversation::User(user.clone()))),
                 // --- groups ---
                 InvalidGroupName(GroupNameError) as why => "invalid-group-name" [why]
                     human("Not a valid group name: {why}.")

@@ -204,6 +204,7 @@ pub fn parse_command(line: &str) -> Result<Command<'_>, ParseError> {
         CommandName::Decline => Command::Decline { user: user(args)? },
         CommandName::StopPrivate => Command::StopPrivate { user: user(args)? },
         CommandName::Logout => no_args(args).map(|_| Command::Logout).map_err(usage)?,
+        CommandName::Passwd => no_args(args).map(|_| Command::Passwd).map_err(usage)?,
         CommandName::Help => no_args(args).map(|_| Command::Help).map_err(usage)?,
         CommandName::Active => no_args(args).map(|_| Command::Active).map_err(usage)?,
         CommandName::P2pPort => Command::P2pPort {

@@ -141,6 +141,7 @@ impl ErrorReply {
                 | ErrorReply::NoSuchUser { .. }
                 | ErrorReply::NotMember { .. }
                 | ErrorReply::NoSuchGroup { .. }
+                | ErrorReply::StaleKey { .. }
         )
     }
 }

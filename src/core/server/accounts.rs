@@ -3,9 +3,11 @@
 //! session, so logging in again gives no fresh burst), its rate of logins, and the cool-down after it
 //! was disconnected for flooding.
 //!
-//! Accounts are numbered densely ([`UserId`]) in creation order and never deleted, so every other part
-//! keeps its per-user data in a `Vec` indexed by that number: the lookups on the hot path (a message to
-//! an online user, a broadcast, a presence fan-out) cost an index, not a hash.
+//! Accounts are numbered densely ([`UserId`]) in creation order and their numbers are never reused, so
+//! every other part keeps its per-user data in a `Vec` indexed by that number: the lookups on the hot
+//! path (a message to an online user, a broadcast, a presence fan-out) cost an index, not a hash. An
+//! account the operator removes keeps its number as an empty slot: no name finds it, and no list
+//! shows it.
 
 use rustc_hash::FxHashMap;
 
@@ -40,6 +42,8 @@ struct Entry {
     logins: Gcra,
     /// Disconnected for flooding: no login until then.
     cooldown_until: Option<Timestamp>,
+    /// Removed by the operator: an empty slot that keeps its number.
+    removed: bool,
 }
 
 /// What a wrong password did to the account.
@@ -78,8 +82,76 @@ impl Accounts {
             flood: Budget::default(),
             logins: Gcra::default(),
             cooldown_until: None,
+            removed: false,
         });
         id
+    }
+
+    /// Removes an account: no name finds it any more, and [`Self::ids`] skips it. Its number is not
+    /// reused (the other parts' slots for it stay, emptied by their owners).
+    pub(crate) fn remove(&mut self, id: UserId) {
+        let name = self.list[id.index()].name.clone();
+        self.by_name.remove(&name);
+        self.forget_looks(id, &name);
+        let e = &mut self.list[id.index()];
+        e.removed = true;
+        e.password.clear();
+        e.failures = 0;
+        e.locked_until = None;
+    }
+
+    /// Renames an account; the caller has checked that `to` is free.
+    pub(crate) fn rename(&mut self, id: UserId, to: Name) {
+        let from = std::mem::replace(&mut self.list[id.index()].name, to.clone());
+        self.by_name.remove(&from);
+        self.by_name.insert(to.clone(), id);
+        self.forget_looks(id, &from);
+        for key in look_keys(&to).into_iter().flatten() {
+            self.by_look.entry(key).or_insert(id);
+        }
+    }
+
+    /// The look keys `name` (of account `id`) held go to another account that looks the same, if
+    /// any (the credentials file may hold such twins), else away.
+    fn forget_looks(&mut self, id: UserId, name: &str) {
+        let keys: Vec<Box<str>> = look_keys(name)
+            .into_iter()
+            .flatten()
+            .filter(|k| self.by_look.get(k) == Some(&id))
+            .collect();
+        if keys.is_empty() {
+            return;
+        }
+        for key in &keys {
+            self.by_look.remove(key);
+        }
+        let others: Vec<UserId> = self.ids().collect();
+        for other in others {
+            if other == id {
+                continue;
+            }
+            for key in look_keys(&self.list[other.index()].name)
+                .into_iter()
+                .flatten()
+            {
+                if keys.contains(&key) {
+                    self.by_look.entry(key).or_insert(other);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn set_password(&mut self, id: UserId, password: String) {
+        self.list[id.index()].password = password;
+    }
+
+    /// Lifts the account's lockout and forgets its failures; false if it was not locked at `now`.
+    pub(crate) fn unlock(&mut self, id: UserId, now: Timestamp) -> bool {
+        let e = &mut self.list[id.index()];
+        let was = e.locked_until.is_some_and(|until| until > now);
+        e.locked_until = None;
+        e.failures = 0;
+        was
     }
 
     pub(crate) fn find(&self, name: &str) -> Option<UserId> {
@@ -107,9 +179,11 @@ impl Accounts {
         self.list.len()
     }
 
-    /// Every account id, in creation order.
-    pub(crate) fn ids(&self) -> impl Iterator<Item = UserId> + use<> {
-        (0..self.list.len() as u32).map(UserId)
+    /// Every account id, in creation order (removed accounts' skipped).
+    pub(crate) fn ids(&self) -> impl Iterator<Item = UserId> + '_ {
+        (0..self.list.len() as u32)
+            .map(UserId)
+            .filter(|id| !self.list[id.index()].removed)
     }
 
     /// When the account's lockout ends, if it is locked at `now`.

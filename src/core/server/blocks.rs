@@ -41,4 +41,12 @@ impl Blocks {
     pub(crate) fn blocked_by(&self, who: UserId) -> impl Iterator<Item = UserId> + '_ {
         self.of[who.index()].iter().copied()
     }
+
+    /// An account is removed: nobody blocks it and it blocks nobody.
+    pub(crate) fn forget(&mut self, user: UserId) {
+        self.of[user.index()].clear();
+        for set in &mut self.of {
+            set.remove(&user);
+        }
+    }
 }

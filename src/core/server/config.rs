@@ -63,6 +63,9 @@ pub struct Config {
     /// user's queue is written as the client reads (see `backlog`). Well under the slow-reader bound
     /// (`--max-outbound`), so mail never gets its owner dropped.
     pub mail_window: usize,
+    /// The fewest characters a password chosen at `--register` or `passwd`, or set by the operator,
+    /// may have (it may not be the username either).
+    pub min_password_length: usize,
 }
 
 impl Config {
@@ -115,6 +118,7 @@ impl Default for Config {
             address_limits: AddressLimits::default(),
             max_password_jobs: 64,
             mail_window: MAIL_WINDOW,
+            min_password_length: 8,
         }
     }
 }

@@ -76,6 +76,13 @@ pub enum Event<'a> {
     Drained { conn: ConnId },
     /// The server is stopping: tell everyone and close every connection.
     Shutdown,
+    /// The server's operator asks for `action` (see `admin`); `request` is whom to answer
+    /// ([`Effect::AdminAnswer`]). In a cluster, its high bits are the asking node's number, as a
+    /// connection's are.
+    Admin {
+        request: u64,
+        action: &'a super::admin::Admin,
+    },
 }
 
 /// An output of [`super::ServerState::handle`], to be carried out by the shell in order.
@@ -128,6 +135,44 @@ pub enum Effect {
     WatchDrain {
         conn: ConnId,
     },
+    /// A login attempt on `conn` failed, for the operator's log (a line per failure, which fail2ban
+    /// reads) and the metrics: `user` is the account when there is one (never a name that is not an
+    /// account: it may be a mistyped password).
+    LoginFailed {
+        conn: ConnId,
+        user: Option<crate::protocol::Name>,
+        reason: LoginFailure,
+    },
+    /// The answer to [`Event::Admin`] `request`, for the operator who asked. Like a line, it leaves
+    /// only once the batch's records are durable.
+    AdminAnswer {
+        request: u64,
+        answer: super::admin::AdminAnswer,
+    },
+}
+
+/// Why a login failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoginFailure {
+    /// No account has the name typed.
+    UnknownUser,
+    WrongPassword,
+    /// The account is locked (or this failure locked it).
+    Locked,
+    /// The account is banned.
+    Banned,
+}
+
+impl LoginFailure {
+    /// The word the operator's log says.
+    pub fn word(self) -> &'static str {
+        match self {
+            LoginFailure::UnknownUser => "unknown-user",
+            LoginFailure::WrongPassword => "wrong-password",
+            LoginFailure::Locked => "locked",
+            LoginFailure::Banned => "banned",
+        }
+    }
 }
 
 impl Effect {
@@ -142,6 +187,7 @@ impl Effect {
                 | Effect::PauseReading { .. }
                 | Effect::ResumeReading { .. }
                 | Effect::WatchDrain { .. }
+                | Effect::LoginFailed { .. }
         )
     }
 }

@@ -316,6 +316,30 @@ impl Groups<'_> {
         send(out, conn, msg);
     }
 
+    /// The operator takes `user` out of `group` (they and the members are told, as for a leave);
+    /// false if they were not in it.
+    pub(crate) fn remove_member(
+        &mut self,
+        group: &Name,
+        user: UserId,
+        out: &mut Vec<Effect>,
+    ) -> bool {
+        let msg = ServerMsg::GroupLeft {
+            group: group.clone(),
+            user: self.accounts.name(user).clone(),
+        };
+        // Told before leaving, so the one removed hears it too.
+        self.tell_members(group, &[user], msg, out);
+        if !self.book.leave(group, user) {
+            return false;
+        }
+        out.push(Effect::Persist(Record::GroupLeft {
+            group: group.clone(),
+            user: self.accounts.name(user).clone(),
+        }));
+        true
+    }
+
     pub(crate) fn members(&self, conn: ConnId, me: UserId, group: &str, out: &mut Vec<Effect>) {
         let Some(group) = self.my_group(conn, me, group, out) else {
             return;

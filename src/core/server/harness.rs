@@ -78,6 +78,9 @@ pub struct Harness {
     pumping: bool,
     /// Password lines fed without their text so far (the caller may reset it).
     pub secret_lines: u64,
+    /// The operator's requests so far, and the answers released and not yet taken.
+    next_request: u64,
+    answers: BTreeMap<u64, super::AdminAnswer>,
 }
 
 /// One input of the core as [`Harness::keep_log`] keeps it: an event, or time passing (a tick, for
@@ -135,6 +138,8 @@ impl Harness {
             gates: None,
             pumping: false,
             secret_lines: 0,
+            next_request: 0,
+            answers: BTreeMap::new(),
         }
     }
 
@@ -158,8 +163,14 @@ impl Harness {
             for conn in conns {
                 let next = self.state.next_line(conn);
                 let mut passed = Vec::new();
+                let state = &self.state;
                 if let Some(gates) = &mut self.gates {
-                    gates.release(conn, next, &mut passed);
+                    gates.release(
+                        conn,
+                        next,
+                        &|text| state.weak_password(conn, text),
+                        &mut passed,
+                    );
                 }
                 for p in passed {
                     moved = true;
@@ -298,6 +309,8 @@ impl Harness {
                         self.event(Event::Drained { conn });
                     }
                 }
+                // For the operator's log: the trace has it.
+                Effect::LoginFailed { .. } => {}
                 other => unreachable!("not a control: {other:?}"),
             }
         }
@@ -362,7 +375,10 @@ impl Harness {
             }
             sends |= matches!(
                 e,
-                Effect::Send { .. } | Effect::SendMany { .. } | Effect::Close { .. }
+                Effect::Send { .. }
+                    | Effect::SendMany { .. }
+                    | Effect::Close { .. }
+                    | Effect::AdminAnswer { .. }
             );
             self.outbox.push(e);
         }
@@ -433,6 +449,9 @@ impl Harness {
                     Effect::Close { conn } => {
                         self.closed.insert(conn);
                     }
+                    Effect::AdminAnswer { request, answer } => {
+                        self.answers.insert(request, answer);
+                    }
                     other => unreachable!("the outbox keeps records and controls: {other:?}"),
                 }
             }
@@ -461,6 +480,18 @@ impl Harness {
         self.next_conn += 1;
         self.event(Event::Connected { conn, peer });
         conn
+    }
+
+    /// The operator asks for `action`: its answer, once released (commits complete at once unless
+    /// [`Self::manual_commits`]; `None` while it waits for one).
+    pub fn admin(&mut self, action: super::Admin) -> Option<super::AdminAnswer> {
+        self.next_request += 1;
+        let request = self.next_request;
+        self.event(Event::Admin {
+            request,
+            action: &action,
+        });
+        self.answers.remove(&request)
     }
 
     /// Sends one line (without its ending) from `conn`.

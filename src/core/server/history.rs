@@ -40,4 +40,11 @@ impl History {
     pub(crate) fn since(&self, cutoff: Timestamp) -> impl Iterator<Item = UserId> + '_ {
         self.logouts.range((cutoff, UserId(0))..).map(|&(_, id)| id)
     }
+
+    /// An account is removed: it was never online, as far as `whoelsesince` goes.
+    pub(crate) fn forget(&mut self, user: UserId) {
+        if let Some(at) = self.last_logout[user.index()].take() {
+            self.logouts.remove(&(at, user));
+        }
+    }
 }

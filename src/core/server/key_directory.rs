@@ -190,6 +190,11 @@ impl KeyDirectory {
             None => (Vec::new(), None),
         }
     }
+
+    /// An account is removed: its identity and keys go with it.
+    pub(crate) fn forget(&mut self, user: UserId) {
+        self.of[user.index()] = None;
+    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 
 use std::net::SocketAddr;
 
+use super::admin::Admin;
 use super::event::{ConnId, Event};
 use super::secret_shape::SecretShape;
 use crate::protocol::LineError;
@@ -73,6 +74,11 @@ pub enum OwnedEvent {
     NodeBack {
         node: u64,
     },
+    /// The operator's action (see `server::admin`), asked at node `request >> NODE_SHIFT`.
+    Admin {
+        request: u64,
+        action: Box<Admin>,
+    },
 }
 
 impl LoggedEvent {
@@ -96,6 +102,10 @@ impl LoggedEvent {
             },
             Event::Drained { conn } => OwnedEvent::Drained { conn },
             Event::Shutdown => OwnedEvent::Shutdown,
+            Event::Admin { request, action } => OwnedEvent::Admin {
+                request,
+                action: Box::new(action.clone()),
+            },
         };
         LoggedEvent { at, event }
     }
@@ -136,6 +146,10 @@ impl LoggedEvent {
             },
             OwnedEvent::Drained { conn } => Event::Drained { conn: *conn },
             OwnedEvent::Shutdown => Event::Shutdown,
+            OwnedEvent::Admin { request, action } => Event::Admin {
+                request: *request,
+                action,
+            },
             OwnedEvent::Tick | OwnedEvent::NodeDead { .. } | OwnedEvent::NodeBack { .. } => {
                 return None;
             }
@@ -170,6 +184,8 @@ pub enum LogDecodeError {
     TooLong(u32),
     #[error("unknown password shape {0}")]
     Shape(u8),
+    #[error("operator's action cannot be read: {0}")]
+    Admin(String),
 }
 
 /// A [`SecretShape`] as one byte.
@@ -181,6 +197,7 @@ fn shape_code(shape: SecretShape) -> u8 {
         SecretShape::Unfit(PasswordError::Empty) => 3,
         SecretShape::Unfit(PasswordError::TooLong) => 4,
         SecretShape::Unfit(PasswordError::BadChar) => 5,
+        SecretShape::Weak => 6,
     }
 }
 
@@ -192,6 +209,7 @@ fn shape_of_code(code: u8) -> Result<SecretShape, LogDecodeError> {
         3 => SecretShape::Unfit(PasswordError::Empty),
         4 => SecretShape::Unfit(PasswordError::TooLong),
         5 => SecretShape::Unfit(PasswordError::BadChar),
+        6 => SecretShape::Weak,
         c => return Err(LogDecodeError::Shape(c)),
     })
 }
@@ -248,6 +266,7 @@ impl LoggedEvent {
             | OwnedEvent::NodeDead { .. }
             | OwnedEvent::NodeBack { .. } => 8,
             OwnedEvent::Shutdown | OwnedEvent::Tick => 0,
+            OwnedEvent::Admin { action, .. } => 8 + 4 + admin_bytes(action).len(),
         };
         8 + 1 + body
     }
@@ -324,6 +343,11 @@ impl LoggedEvent {
             OwnedEvent::NodeBack { node } => {
                 b.push(12);
                 b.extend_from_slice(&node.to_le_bytes());
+            }
+            OwnedEvent::Admin { request, action } => {
+                b.push(13);
+                b.extend_from_slice(&request.to_le_bytes());
+                bytes(b, &admin_bytes(action));
             }
         }
     }
@@ -427,10 +451,34 @@ impl LoggedEvent {
             },
             11 => OwnedEvent::NodeDead { node: r.u64()? },
             12 => OwnedEvent::NodeBack { node: r.u64()? },
+            13 => OwnedEvent::Admin {
+                request: r.u64()?,
+                action: Box::new(admin_from_bytes(r.bytes()?)?),
+            },
             t => return Err(LogDecodeError::Tag(t)),
         };
         Ok(LoggedEvent { at, event })
     }
+}
+
+/// An operator's action as an entry holds it: postcard's compact serde form (the actions are plain
+/// data, and change less often than they grow).
+fn admin_bytes(action: &Admin) -> Vec<u8> {
+    postcard::to_allocvec(action).expect("an operator's action is plain data that serde encodes")
+}
+
+/// An operator's action read back from an entry. Only the one encoding `admin_bytes` writes is
+/// accepted: postcard alone would ignore trailing bytes and read overlong varints, so two byte
+/// strings could mean one entry, and the log compares entries by their bytes.
+fn admin_from_bytes(raw: &[u8]) -> Result<Admin, LogDecodeError> {
+    let action: Admin =
+        postcard::from_bytes(raw).map_err(|e| LogDecodeError::Admin(e.to_string()))?;
+    if admin_bytes(&action) != raw {
+        return Err(LogDecodeError::Admin(
+            "the action is not in its one canonical encoding".into(),
+        ));
+    }
+    Ok(action)
 }
 
 /// A cursor over an entry's bytes.
@@ -515,7 +563,7 @@ mod tests {
                     hash: hash.into(),
                 }
             }),
-            (conn.clone(), 0u8..6).prop_map(|(conn, code)| OwnedEvent::SecretLine {
+            (conn.clone(), 0u8..7).prop_map(|(conn, code)| OwnedEvent::SecretLine {
                 conn,
                 shape: shape_of_code(code).unwrap(),
             }),
@@ -524,6 +572,10 @@ mod tests {
             Just(OwnedEvent::Tick),
             any::<u64>().prop_map(|node| OwnedEvent::NodeDead { node }),
             any::<u64>().prop_map(|node| OwnedEvent::NodeBack { node }),
+            (any::<u64>(), ".{0,20}").prop_map(|(request, text)| OwnedEvent::Admin {
+                request,
+                action: Box::new(Admin::Notice { text }),
+            }),
         ]
     }
 
@@ -568,6 +620,20 @@ mod tests {
                 prop_assert_eq!(again, bytes);
             }
         }
+    }
+
+    /// Found by the cluster_log fuzz target: an operator's action with bytes after its end (or an
+    /// overlong varint) was read, so it did not encode back to the bytes it was read from.
+    #[test]
+    fn an_operators_action_is_read_only_in_its_one_encoding() {
+        let bytes = [
+            1u8, 0, 104, 229, 207, 139, 0, 0, 3, 13, 0, 1, 0, 5, 6, 49, 13, 0, 8, 0, 0, 0, 0, 0, 0,
+            0, 135, 0, 0, 48,
+        ];
+        assert!(matches!(
+            LoggedEvent::decode_batch(&bytes),
+            Err(LogDecodeError::Admin(_))
+        ));
     }
 
     #[test]

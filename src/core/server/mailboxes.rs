@@ -270,6 +270,12 @@ impl Mailboxes {
     pub(crate) fn reserve(&mut self, id: u64) {
         self.next_id = self.next_id.max(id);
     }
+
+    /// An account is removed: everything waiting for it goes.
+    pub(crate) fn clear(&mut self, user: UserId) {
+        self.boxes[user.index()].clear();
+        self.senders[user.index()].clear();
+    }
 }
 
 #[cfg(test)]

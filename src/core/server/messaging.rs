@@ -9,18 +9,20 @@ use super::blocks::Blocks;
 use super::config::Config;
 use super::delivery::{Delivery, Fresh, Taken};
 use super::event::{ConnId, Effect, send};
+use super::key_directory::KeyDirectory;
 use super::mailboxes::{Mailboxes, Queued, StoredMsg};
 use super::record::Record;
 use super::sessions::Sessions;
 use crate::protocol::{CommandName, ErrorReply, Name, ServerMsg};
 use crate::time::Timestamp;
 
-/// What the messaging commands touch: they read who is who and who blocks whom, and change what is
-/// queued for online users and stored for offline ones.
+/// What the messaging commands touch: they read who is who, who blocks whom and whose identity key
+/// is current, and change what is queued for online users and stored for offline ones.
 pub(crate) struct Messaging<'a> {
     pub(super) config: &'a Config,
     pub(super) accounts: &'a Accounts,
     pub(super) blocks: &'a Blocks,
+    pub(super) keys: &'a KeyDirectory,
     pub(super) sessions: &'a mut Sessions,
     pub(super) mailboxes: &'a mut Mailboxes,
 }
@@ -55,6 +57,17 @@ impl Messaging<'_> {
         let to = self.accounts.name(target);
         if self.blocks.blocks(target, me) {
             send(out, conn, ErrorReply::BlockedBy { user: to.clone() });
+            return;
+        }
+        // Ciphertext for an identity the recipient no longer has could never be read: refused, so
+        // the sender's client encrypts it again for the new one rather than have it lost unseen.
+        if let Some(for_key) = crate::protocol::keys::encrypted_for(text)
+            && self
+                .keys
+                .identity(target)
+                .is_some_and(|(curve, _)| curve != for_key)
+        {
+            send(out, conn, ErrorReply::StaleKey { user: to.clone() });
             return;
         }
         if let Some(target_conn) = self.sessions.session_of(target) {

@@ -63,9 +63,11 @@
 //! [`oplog`], which sums up for the operator's log the refusals the shell sees.
 
 mod accounts;
+pub mod admin;
 mod announced;
 mod arguments;
 mod backlog;
+pub mod bans;
 mod blocklist;
 mod blocks;
 mod brokerage;
@@ -100,18 +102,21 @@ pub mod snapshot;
 mod state;
 mod views;
 
+pub use admin::{Admin, AdminAnswer};
+pub use bans::{Ban, BanTarget};
 pub use config::MAIL_WINDOW;
 pub use config::{AddressLimits, Config, LoginLimits, MAX_FAILURES, PRESENCE_BURST};
-pub use event::{ConnId, Effect, Event, TimerId};
+pub use event::{ConnId, Effect, Event, LoginFailure, TimerId};
 pub use logged::{LogDecodeError, LoggedEvent, OwnedEvent};
 pub use login::credentials::{Account, CredentialsError, append_line, parse_credentials};
 pub use login::lookalike::look_alike_pairs;
+pub use login::policy::weak as weak_password;
 pub use login::secrets::{Gates, LineGate, NextLine, Passed, Through};
 pub use mailboxes::ID_BLOCK;
 pub use record::Record;
 pub use replica::{Applied, LogEntry, ReplicaLog};
 pub use secret_shape::SecretShape;
-pub use state::ServerState;
+pub use state::{OnlineView, ServerState};
 pub use views::{DurableUser, DurableView, KeysView, StoredView};
 
 #[cfg(test)]

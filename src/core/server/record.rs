@@ -10,6 +10,7 @@
 //! stands for ([`RecordTarget`]), and the two implement those changes each on its own storage: a new
 //! kind of record is a new change that neither can forget.
 
+use super::bans::BanTarget;
 use crate::protocol::Name;
 use crate::protocol::keys::SignedKey;
 use crate::time::Timestamp;
@@ -67,6 +68,22 @@ pub enum Record {
     FallbackKeySet { user: Name, key: SignedKey },
     /// `user`'s one-time key `key_id` was handed out: it must never be handed out again.
     OneTimeKeyClaimed { user: Name, key_id: String },
+    /// The operator (or a reload of the credentials file) removed `user` and everything it had.
+    AccountRemoved { user: Name },
+    /// The operator renamed `from` to `to`.
+    AccountRenamed { from: Name, to: Name },
+    /// `user`'s password is now `password` (a hash, or a plain line of the credentials file).
+    PasswordSet { user: Name, password: String },
+    /// The operator lifted `user`'s lockout.
+    Unlocked { user: Name },
+    /// The operator banned `target` until `until` (`None`: for good).
+    Banned {
+        target: BanTarget,
+        until: Option<Timestamp>,
+        reason: String,
+    },
+    /// The operator lifted the ban on `target`.
+    Unbanned { target: BanTarget },
 }
 
 /// The changes records stand for, as the store's tables and a core being restored each carry them
@@ -118,6 +135,21 @@ pub trait RecordTarget {
     fn set_fallback_key(&mut self, user: &Name, key: &SignedKey) -> Result<(), Self::Error>;
     /// Forgets `user`'s one-time key `key_id`.
     fn remove_one_time_key(&mut self, user: &Name, key_id: &str) -> Result<(), Self::Error>;
+    /// Forgets `user` and everything it had: its mail, blocks either way, groups, keys, history,
+    /// lockout.
+    fn remove_account(&mut self, user: &Name) -> Result<(), Self::Error>;
+    /// `from` is now called `to`, in everything it has.
+    fn rename_account(&mut self, from: &Name, to: &Name) -> Result<(), Self::Error>;
+    fn set_password(&mut self, user: &Name, password: &str) -> Result<(), Self::Error>;
+    /// Forgets `user`'s lockout.
+    fn unlock(&mut self, user: &Name) -> Result<(), Self::Error>;
+    fn ban(
+        &mut self,
+        target: &BanTarget,
+        until: Option<Timestamp>,
+        reason: &str,
+    ) -> Result<(), Self::Error>;
+    fn unban(&mut self, target: &BanTarget) -> Result<(), Self::Error>;
 }
 
 impl Record {
@@ -160,6 +192,16 @@ impl Record {
             Record::OneTimeKeysAdded { user, keys } => target.add_one_time_keys(user, keys),
             Record::FallbackKeySet { user, key } => target.set_fallback_key(user, key),
             Record::OneTimeKeyClaimed { user, key_id } => target.remove_one_time_key(user, key_id),
+            Record::AccountRemoved { user } => target.remove_account(user),
+            Record::AccountRenamed { from, to } => target.rename_account(from, to),
+            Record::PasswordSet { user, password } => target.set_password(user, password),
+            Record::Unlocked { user } => target.unlock(user),
+            Record::Banned {
+                target: t,
+                until,
+                reason,
+            } => target.ban(t, *until, reason),
+            Record::Unbanned { target: t } => target.unban(t),
         }
     }
 
@@ -188,7 +230,13 @@ impl Record {
             | Record::IdentityPublished { .. }
             | Record::OneTimeKeysAdded { .. }
             | Record::FallbackKeySet { .. }
-            | Record::OneTimeKeyClaimed { .. } => true,
+            | Record::OneTimeKeyClaimed { .. }
+            | Record::AccountRemoved { .. }
+            | Record::AccountRenamed { .. }
+            | Record::PasswordSet { .. }
+            | Record::Unlocked { .. }
+            | Record::Banned { .. }
+            | Record::Unbanned { .. } => true,
             Record::LoggedIn { .. } | Record::LoggedOut { .. } | Record::MessagesAcked { .. } => {
                 false
             }

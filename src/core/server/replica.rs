@@ -61,7 +61,8 @@ impl LogEntry {
             OwnedEvent::Shutdown
             | OwnedEvent::Tick
             | OwnedEvent::NodeDead { .. }
-            | OwnedEvent::NodeBack { .. } => None,
+            | OwnedEvent::NodeBack { .. }
+            | OwnedEvent::Admin { .. } => None,
         }
     }
 }

@@ -17,6 +17,9 @@ pub enum SecretShape {
     NotText(LineError),
     /// Text, but not a password anyone could have chosen (empty, too long, a space...).
     Unfit(PasswordError),
+    /// A well-formed password that the password policy refuses as a new one (too short, or the
+    /// username): judged by the node that holds the text, since the core never sees it.
+    Weak,
 }
 
 impl SecretShape {
@@ -39,7 +42,7 @@ impl SecretShape {
     /// Whether it is a password someone could have chosen, as `check_password` says of the text.
     pub(crate) fn fit(self) -> Result<(), PasswordError> {
         match self {
-            SecretShape::Fit | SecretShape::NotText(_) => Ok(()),
+            SecretShape::Fit | SecretShape::NotText(_) | SecretShape::Weak => Ok(()),
             SecretShape::Unfit(e) => Err(e),
         }
     }

@@ -42,7 +42,11 @@ pub(crate) enum Phase {
 impl Phase {
     /// Waiting for a password job: lines that come meanwhile are held (see `flow`).
     pub(crate) fn is_waiting(&self) -> bool {
-        matches!(self, Phase::Checking { .. } | Phase::Registering { .. })
+        match self {
+            Phase::Checking { .. } | Phase::Registering { .. } => true,
+            Phase::Online(s) => s.passwd.is_waiting(),
+            _ => false,
+        }
     }
 }
 
@@ -58,6 +62,34 @@ pub(crate) enum Acks {
     On,
     /// The client does not (a person with `nc`): a live message is delivered once written.
     Off,
+}
+
+/// Where a session's `passwd` stands: the two lines after it are passwords, not commands.
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Passwd {
+    /// No `passwd` under way: lines are commands.
+    #[default]
+    Idle,
+    /// The next line is the current password.
+    AwaitCurrent,
+    /// The current password is being checked (`job`).
+    Checking { job: u64 },
+    /// The next line is the new password.
+    AwaitNew,
+    /// The new password is being hashed (`job`).
+    Hashing { job: u64 },
+}
+
+impl Passwd {
+    /// A password job runs: the lines that come meanwhile are held.
+    pub(crate) fn is_waiting(self) -> bool {
+        matches!(self, Passwd::Checking { .. } | Passwd::Hashing { .. })
+    }
+
+    /// The next line is a password.
+    pub(crate) fn awaits_password(self) -> bool {
+        matches!(self, Passwd::AwaitCurrent | Passwd::AwaitNew)
+    }
 }
 
 /// A logged-in user's session.
@@ -83,6 +115,8 @@ pub(crate) struct Session {
     /// `offline` asked for `waiting` again: how many of them are written so far (they go out through
     /// the mail window like the queue, since they can be as many).
     replay: Option<usize>,
+    /// Where a `passwd` stands.
+    passwd: Passwd,
 }
 
 impl Session {
@@ -98,7 +132,12 @@ impl Session {
             sent_through: 0,
             waiting,
             replay: None,
+            passwd: Passwd::Idle,
         }
+    }
+
+    pub(crate) fn passwd(&self) -> Passwd {
+        self.passwd
     }
 
     pub(crate) fn user(&self) -> UserId {
@@ -313,6 +352,13 @@ impl Sessions {
     }
 
     /// `receipts on|off`.
+    /// Moves the session's `passwd` on.
+    pub(crate) fn set_passwd(&mut self, conn: ConnId, step: Passwd) {
+        if let Some(s) = self.session_mut(conn) {
+            s.passwd = step;
+        }
+    }
+
     pub(crate) fn set_receipts(&mut self, conn: ConnId, on: bool) {
         if let Some(s) = self.session_mut(conn) {
             s.receipts = on;

@@ -23,8 +23,9 @@ const MAGIC: &[u8; 8] = b"natter-S";
 /// The version of the form this build writes and reads. 2: the deadlines moved from beside the core
 /// into it. 3: new connections are limited per address. 4: flood budgets, login rates and cool-downs
 /// belong to accounts and addresses, and presence announcements are rationed. 5: the key directory
-/// of end-to-end encryption. 6: the nodes the log found dead, beside the core.
-pub const SNAPSHOT_VERSION: u8 = 6;
+/// of end-to-end encryption. 6: the nodes the log found dead, beside the core. 7: bans, removed
+/// accounts, `passwd`, and the password policy's length.
+pub const SNAPSHOT_VERSION: u8 = 7;
 
 const HEADER: usize = MAGIC.len() + 1 + 8 + 4;
 

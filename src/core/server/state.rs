@@ -12,14 +12,18 @@
 //! - `input.rs`: a connection's lines, through flood control, to the login or the command table.
 //! - `restore.rs`: rebuilding the durable part from the records a store kept.
 //! - `query.rs`: read-only views.
+//! - `admin.rs`: what the server's operator asks for (kick, ban, accounts, reloads).
 
+mod admin;
 mod input;
 mod life;
 mod query;
+pub use query::OnlineView;
 mod restore;
 
 use super::accounts::{Accounts, UserId};
 use super::announced::Announced;
+use super::bans::Bans;
 use super::blocklist::BlockList;
 use super::blocks::Blocks;
 use super::brokerage::Brokerage;
@@ -69,6 +73,8 @@ pub struct ServerState {
     addresses_tidy_at: usize,
     /// Password checks and hashes handed to the shell and not answered yet.
     jobs: Jobs,
+    /// Accounts and addresses the operator banned.
+    bans: Bans,
     /// Set by `Shutdown`: everyone is being disconnected, so nobody is told about anybody leaving.
     shutting_down: bool,
     /// The deadlines the rules asked for: at most one per [`TimerId`], each re-checked when it comes.
@@ -94,6 +100,7 @@ impl ServerState {
             addresses: Addresses::default(),
             addresses_tidy_at: 1024,
             jobs: Jobs::default(),
+            bans: Bans::default(),
             shutting_down: false,
             timers: Timers::new(),
         };
@@ -118,6 +125,16 @@ impl ServerState {
                 self.on_input(conn, Input::Secret(shape), now, out)
             }
             Event::Disconnected { conn } => self.drop_conn(conn, now, out),
+            Event::PasswordChecked { job, ok, .. } if self.jobs.is_passwd(job) => {
+                if let Some(conn) = self.login().passwd_checked(job, ok, out) {
+                    self.release_held(conn, now, out);
+                }
+            }
+            Event::PasswordHashed { job, hash, .. } if self.jobs.is_passwd(job) => {
+                if let Some(conn) = self.login().passwd_hashed(job, hash, out) {
+                    self.release_held(conn, now, out);
+                }
+            }
             Event::PasswordChecked { job, ok, .. } => {
                 let answer = self.login().password_checked(job, ok, now, out);
                 self.after_password_job(answer, now, out);
@@ -125,6 +142,10 @@ impl ServerState {
             Event::PasswordHashed { job, hash, .. } => {
                 let answer = self.login().password_hashed(job, hash, now, out);
                 self.after_password_job(answer, now, out);
+            }
+            Event::Admin { request, action } => {
+                let answer = self.admin(action, now, out);
+                out.push(Effect::AdminAnswer { request, answer });
             }
             Event::Drained { conn } => {
                 if let Some(user) = self.sessions.drained(conn) {
@@ -193,6 +214,7 @@ impl ServerState {
             sessions: &mut self.sessions,
             addresses: &mut self.addresses,
             jobs: &mut self.jobs,
+            bans: &self.bans,
         }
     }
 
@@ -211,6 +233,7 @@ impl ServerState {
             config: &self.config,
             accounts: &self.accounts,
             blocks: &self.blocks,
+            keys: &self.keys,
             sessions: &mut self.sessions,
             mailboxes: &mut self.mailboxes,
         }

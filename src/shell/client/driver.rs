@@ -68,6 +68,8 @@ pub(super) struct Driver {
     pub(super) e2e: super::e2e::E2eFiles,
     /// Stores opened by the last effects, to be answered before the next input.
     pub(super) opened: Vec<(natter_core::protocol::Name, super::e2e::Opened)>,
+    /// Stores locked with a new password by the last effects, likewise.
+    pub(super) rewrapped: Vec<Result<(), String>>,
     pub(super) server_key: String,
     pub(super) users_version: u64,
     pub(super) exit: Option<Exit>,
@@ -204,6 +206,9 @@ impl Driver {
         while let Some((user, stored)) = self.opened.pop() {
             self.feed(Event::E2eOpened { user, stored });
         }
+        while let Some(result) = self.rewrapped.pop() {
+            self.feed(Event::E2eRewrapped(result));
+        }
     }
 
     /// Starts the commit of the end-to-end saves if the core asked and none is syncing. The sync
@@ -290,6 +295,26 @@ impl Driver {
                     );
                     // Before anything else comes in: what follows may need the device.
                     self.opened.push((user, stored));
+                }
+                Effect::RewrapE2e {
+                    user,
+                    previous,
+                    password,
+                } => {
+                    let result = match &self.state_dir {
+                        None => Ok(()),
+                        Some(dir) => crate::shell::e2e_store::rewrap(
+                            dir,
+                            &self.server_key,
+                            &user,
+                            &previous,
+                            &password,
+                        ),
+                    };
+                    if let Err(e) = &result {
+                        tracing::warn!("end-to-end keys not locked with the new password: {e}");
+                    }
+                    self.rewrapped.push(result);
                 }
                 Effect::Exit(exit) => self.exit = Some(exit),
             }

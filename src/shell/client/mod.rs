@@ -314,6 +314,7 @@ async fn run_async(opts: ClientOptions) -> Result<i32, StartError> {
         state_file,
         e2e: Default::default(),
         opened: Vec::new(),
+        rewrapped: Vec::new(),
         server_key,
         users_version: 0,
         exit: None,

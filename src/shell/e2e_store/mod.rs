@@ -172,6 +172,31 @@ pub fn open(
     Ok((store, stored))
 }
 
+/// Locks (`server`, `user`)'s state with `password` in place of `previous` (a password change):
+/// only `key.json` is written again, under a new salt; the data key, and so the journal, stay as
+/// they are. Nothing stored yet: nothing to do.
+pub fn rewrap(
+    state_dir: &Path,
+    server: &str,
+    user: &str,
+    previous: &str,
+    password: &str,
+) -> Result<(), String> {
+    let dir = device_dir(state_dir, server, user);
+    let key_path = dir.join(KEY_FILE);
+    let bytes = match std::fs::read(&key_path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io_err(&key_path, e)),
+    };
+    let file: KeyFile =
+        serde_json::from_slice(&bytes).map_err(|e| KeyError::Damaged(e.to_string()).to_string())?;
+    let data_key = file
+        .unwrap(previous, KEY_LABEL)
+        .map_err(|e| e.to_string())?;
+    write_key(&dir, &data_key, password)
+}
+
 /// Writes `key.json` (owner-only, synced, renamed into place).
 fn write_key(dir: &Path, data_key: &[u8; 32], password: &str) -> Result<(), String> {
     let file = KeyFile::wrap(data_key, password, KEY_LABEL).map_err(|e| e.to_string())?;

@@ -107,6 +107,34 @@ fn a_changed_password_rewraps_the_key_and_new_keys_set_the_old_state_aside() {
 }
 
 #[test]
+fn passwd_rewraps_the_key_in_place_and_the_state_is_untouched() {
+    let top = tempfile::tempdir().unwrap();
+    let (mut s, _) = open_ok(top.path(), "old password");
+    s.save(&Part::Device, b"kept");
+    s.commit().unwrap();
+    let journal = device_dir(top.path(), "s:1", "bob").join(JOURNAL);
+    let before = std::fs::read(&journal).unwrap();
+    // The store stays open meanwhile (the running client's), with the same data key.
+    let err = rewrap(top.path(), "s:1", "bob", "not it", "new password").unwrap_err();
+    assert!(err.contains("password does not open"), "{err}");
+    rewrap(top.path(), "s:1", "bob", "old password", "new password").unwrap();
+    assert_eq!(
+        std::fs::read(&journal).unwrap(),
+        before,
+        "only key.json is written"
+    );
+    s.save(&peer("al"), b"after");
+    s.commit().unwrap();
+    drop(s);
+    assert!(open(top.path(), "s:1", "bob", "old password", &OpenHow::Unlock).is_err());
+    let (_, stored) = open_ok(top.path(), "new password");
+    assert_eq!(stored.len(), 2, "{stored:?}");
+    // Nothing stored for a user: nothing to do.
+    rewrap(top.path(), "s:1", "nobody", "a", "b").unwrap();
+    assert!(!device_dir(top.path(), "s:1", "nobody").exists());
+}
+
+#[test]
 fn a_damaged_record_is_reported_for_its_part_and_a_torn_last_one_is_dropped() {
     let top = tempfile::tempdir().unwrap();
     let (mut s, _) = open_ok(top.path(), "pw");

@@ -67,9 +67,7 @@ pub(super) async fn accept_loop(
     max_line: usize,
     max_outbound: usize,
     keepalive: Option<Duration>,
-    first_id: u64,
 ) {
-    let mut next_id = first_id;
     let mut spare = File::open("/dev/null").ok();
     let mut starved = false;
     // Sockets accepted from a listener with TCP_NODELAY inherit it on Linux: one call here instead of
@@ -111,8 +109,9 @@ pub(super) async fn accept_loop(
                 if !inherited_nodelay {
                     let _ = stream.get_ref().set_nodelay(true);
                 }
-                let conn = ConnId(next_id);
-                next_id += 1;
+                // One numbering for every listener's connections.
+                let conn = ConnId(shared.next_conn.get());
+                shared.next_conn.set(conn.0 + 1);
                 if let (Some(idle), Some(all)) = (keepalive, &probes) {
                     let first = keepalive_idle(conn, idle);
                     let own = if inherited_keepalive {
@@ -131,8 +130,10 @@ pub(super) async fn accept_loop(
                 // The reader wakes the driver after its first read, so that a client that sends its
                 // login at once gets prompts and welcome in one write. (It runs only once this task
                 // yields, so the connection is registered first.)
-                let tls = match &shared.tls {
-                    Some(config) => match TlsConn::new(config.clone()) {
+                // The configuration now: a reload may have brought a new certificate.
+                let config = shared.tls.borrow().clone();
+                let tls = match config {
+                    Some(config) => match TlsConn::new(config) {
                         Ok(t) => Some(t),
                         Err(e) => {
                             tracing::warn!("cannot start TLS for {peer}: {e}");

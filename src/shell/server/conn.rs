@@ -419,6 +419,11 @@ fn read_lines(
             }
             match tls.read(&mut buf[..n], &mut lines, &mut io.out) {
                 Ok(progress) => {
+                    if progress.established
+                        && let Some(m) = &shared.metrics
+                    {
+                        m.tls_handshake();
+                    }
                     if progress.wrote || progress.established {
                         // Written now if the socket takes it (the driver still looks, for a full
                         // socket's writer and a connection closing): what the kernel has taken is
@@ -597,7 +602,7 @@ mod tests {
     #[test]
     fn a_reader_that_panics_still_ends_its_session_in_the_core() {
         let ex = LocalExecutor::new();
-        let shared = Rc::new(Shared::new(None));
+        let shared = Rc::new(Shared::new(None, 1, None));
         let conn = ConnId(7);
         registered(&shared, &ex, conn);
         let task = ex.spawn({
@@ -615,7 +620,7 @@ mod tests {
     #[test]
     fn a_reader_the_driver_cancelled_says_nothing_more() {
         let ex = LocalExecutor::new();
-        let shared = Rc::new(Shared::new(None));
+        let shared = Rc::new(Shared::new(None, 1, None));
         let conn = ConnId(8);
         registered(&shared, &ex, conn);
         let task = ex.spawn({
@@ -637,7 +642,7 @@ mod tests {
         use rustls::ContentType;
         use std::io::Write as _;
         let ex = LocalExecutor::new();
-        let shared = Rc::new(Shared::new(None));
+        let shared = Rc::new(Shared::new(None, 1, None));
         let (pair, mut peer) = Pair::by_hand(None);
         let (stream, mut client, peer_addr) = sockets();
         // A client that reads nothing: fill what the kernel holds for it.

@@ -25,10 +25,12 @@ use super::inbox::{Inbox, Input};
 use super::operator::log_lines;
 use super::{Shared, ShellOptions};
 use crate::shell::committer::Committer;
+use natter_core::protocol::{ByeReason, ServerMsg};
+use natter_core::server::node::NODE_SHIFT;
 use natter_core::server::oplog::{OperatorLog, OutputNotes, Refusal};
 use natter_core::server::outbox::Outbox;
 use natter_core::server::pacing::Pacer;
-use natter_core::server::{ConnId, Effect, Event};
+use natter_core::server::{AdminAnswer, ConnId, Effect, Event, Record};
 use natter_core::time::{ShellClock, Timestamp};
 
 pub(super) struct Driver<E> {
@@ -63,6 +65,10 @@ pub(super) struct Driver<E> {
     pub(super) scratch: Vec<u8>,
     /// Runs the password jobs.
     pub(super) hasher: Hasher,
+    /// The operator's requests waiting for the core's answer, by number.
+    pub(super) admin_replies: rustc_hash::FxHashMap<u64, smol::channel::Sender<AdminAnswer>>,
+    /// The last request number given.
+    pub(super) next_request: u64,
 }
 
 impl<E: Engine> Driver<E> {
@@ -101,6 +107,9 @@ impl<E: Engine> Driver<E> {
             self.oplog.handle_timeout(self.clock.now(), &mut lines);
             log_lines(&mut lines);
             self.submit_commits();
+            if let Some(m) = &self.opts.metrics {
+                m.set_ready(self.engine.serving());
+            }
             let listener = self.shared.arm_wake();
             self.shared.take_inbox(&mut self.batch);
             let now = self.clock.now();
@@ -244,6 +253,29 @@ impl<E: Engine> Driver<E> {
                     self.engine.news(news, now, &mut self.effects);
                     self.hand_over_effects(None);
                 }
+                Input::Admin { action, who, reply } => {
+                    tracing::info!("administration by {who}: {}", action.describe());
+                    self.next_request += 1;
+                    let request = (self.engine.node() << NODE_SHIFT) | self.next_request;
+                    self.admin_replies.insert(request, reply);
+                    self.feed(
+                        Event::Admin {
+                            request,
+                            action: &action,
+                        },
+                        now,
+                    );
+                }
+                Input::Query { query, reply } => {
+                    let _ = reply.try_send(query.answer(self.engine.core(), now));
+                }
+                Input::Scrape(reply) => {
+                    let _ = reply.try_send(self.core_stats());
+                }
+                Input::Backup { to, reply } => {
+                    self.committer
+                        .backup(crate::shell::committer::Backup { to, done: reply });
+                }
             }
         }
         batch.clear();
@@ -276,20 +308,37 @@ impl<E: Engine> Driver<E> {
         let mut effects = std::mem::take(&mut self.effects);
         let mut notes = OutputNotes::default();
         let mut lines = Vec::new();
+        // The goodbye last said, for the logout that follows it (none: the connection was lost).
+        let mut bye = None;
+        let metrics = self.opts.metrics.clone();
         for effect in effects.drain(..) {
             match &effect {
                 Effect::Persist(record) => {
                     let peer =
                         conn.and_then(|c| self.shared.conns.borrow().get(&c).map(|io| io.peer));
-                    log_record(record, peer);
+                    log_with_reason(record, peer, &mut bye);
+                    if let Some(m) = &metrics {
+                        m.record(record);
+                    }
                     self.oplog
                         .note_record(&mut notes, record, &mut now, &mut lines);
                 }
                 Effect::Send { to, msg } => {
+                    if let ServerMsg::Bye(reason) = msg {
+                        bye = Some(*reason);
+                    }
+                    if let Some(m) = &metrics {
+                        m.sent(msg, 1);
+                    }
                     let peer = self.shared.conns.borrow().get(to).map(|io| io.peer);
                     if let Some(peer) = peer {
                         self.oplog
                             .note_sent(&mut notes, peer.ip(), msg, &mut now, &mut lines);
+                    }
+                }
+                Effect::SendMany { to, msg } => {
+                    if let Some(m) = &metrics {
+                        m.sent(msg, to.len());
                     }
                 }
                 _ => {}
@@ -300,7 +349,10 @@ impl<E: Engine> Driver<E> {
         // A cluster node's records, apart from its effects (the log is their record): in the same
         // output, so that a session ended for flooding is still named by the logout that follows.
         while let Some((record, peer)) = self.engine.poll_logged_record() {
-            log_record(&record, peer);
+            log_with_reason(&record, peer, &mut bye);
+            if let Some(m) = &metrics {
+                m.record(&record);
+            }
             self.oplog
                 .note_record(&mut notes, &record, &mut now, &mut lines);
         }
@@ -331,6 +383,13 @@ impl<E: Engine> Driver<E> {
                 Effect::WatchDrain { conn } => {
                     if let Some(io) = self.shared.conns.borrow_mut().get_mut(&conn) {
                         io.watch_drain = true;
+                    }
+                }
+                Effect::LoginFailed { conn, user, reason } => {
+                    let peer = self.shared.conns.borrow().get(&conn).map(|io| io.peer.ip());
+                    log_failed_login(user.as_deref(), peer, reason);
+                    if let Some(m) = &self.opts.metrics {
+                        m.login_failed(reason);
                     }
                 }
                 other => tracing::error!("not a control effect: {other:?}"),
@@ -382,6 +441,9 @@ impl<E: Engine> Driver<E> {
             }
         }
         let store_ok = store_ok && failure.is_none();
+        if let Some(m) = &self.opts.metrics {
+            m.set_ready(false);
+        }
         self.outbox.abandon_pending();
         let now = self.clock.now();
         self.feed(Event::Shutdown, now);
@@ -403,7 +465,76 @@ impl<E: Engine> Driver<E> {
     }
 }
 
+impl<E: Engine> Driver<E> {
+    /// What only the core knows, for the metrics.
+    fn core_stats(&self) -> crate::shell::server::CoreStats {
+        let core = self.engine.core();
+        let (messages, largest) = core.mailbox_totals();
+        let online = core.online_count() as u64;
+        crate::shell::server::CoreStats {
+            users_online: online,
+            connections_logging_in: (core.connection_count() as u64).saturating_sub(online),
+            mailbox_messages: messages as u64,
+            largest_mailbox: largest as u64,
+            log_lag: self.engine.log_lag(),
+        }
+    }
+}
+
+/// One line per failed login, in a stable form an intrusion blocker (fail2ban) reads
+/// (docs/OPERATING.md): `login failed user=NAME address=IP reason=WHY`, `-` for an unknown user (a
+/// name typed at the prompt that is no account is never written: it may be a mistyped password).
+fn log_failed_login(
+    user: Option<&str>,
+    peer: Option<std::net::IpAddr>,
+    reason: natter_core::server::LoginFailure,
+) {
+    let user = user.unwrap_or("-");
+    let address = peer.map_or_else(|| "-".to_owned(), |ip| ip.to_string());
+    tracing::warn!(
+        "login failed user={user} address={address} reason={}",
+        reason.word()
+    );
+}
+
+/// Logs a record; a logout says why, from the goodbye said just before it (`bye`, taken), else the
+/// connection was lost.
+fn log_with_reason(
+    record: &Record,
+    peer: Option<std::net::SocketAddr>,
+    bye: &mut Option<ByeReason>,
+) {
+    match record {
+        Record::LoggedOut { user, .. } => {
+            let why = match bye.take() {
+                Some(ByeReason::Logout) => "logout",
+                Some(ByeReason::Timeout { .. }) => "idle",
+                Some(ByeReason::Flood { .. }) => "flood",
+                Some(ByeReason::Kicked) => "kicked",
+                Some(ByeReason::Banned) => "banned",
+                Some(ByeReason::Removed) => "removed",
+                Some(ByeReason::Shutdown) => "shutdown",
+                Some(ByeReason::Unavailable) => "cluster unavailable",
+                Some(_) | None => "connection lost",
+            };
+            tracing::info!("{user} logged out ({why})");
+        }
+        _ => log_record(record, peer),
+    }
+}
+
 impl<E> Driver<E> {
+    /// The operator's request `request` is answered.
+    pub(super) fn answer_admin(&mut self, request: u64, answer: AdminAnswer) {
+        match &answer {
+            Ok(text) => tracing::info!("administration done: {text}"),
+            Err(text) => tracing::warn!("administration refused: {text}"),
+        }
+        if let Some(reply) = self.admin_replies.remove(&request) {
+            let _ = reply.try_send(answer);
+        }
+    }
+
     /// Tells the operator log of a refusal the shell made itself; a line it says to write now is
     /// written.
     pub(super) fn note_refusal(&mut self, ip: std::net::IpAddr, what: Refusal, now: Timestamp) {

@@ -44,6 +44,20 @@ pub(super) trait Engine {
     fn handle_timeout(&mut self, now: Timestamp, out: &mut Vec<Effect>);
     /// Why the server cannot go on, once that is so.
     fn failed(&mut self) -> Option<String>;
+    /// The core (a cluster node's copy), for the operator's questions and the metrics.
+    fn core(&self) -> &ServerState;
+    /// Whether it serves now (a cluster node cut off from Redis does not): `/health`.
+    fn serving(&self) -> bool {
+        true
+    }
+    /// How far behind this one each live node of a cluster last said it was, in entries.
+    fn log_lag(&self) -> Vec<(u64, u64)> {
+        Vec::new()
+    }
+    /// The number requests of this server's operator carry in their high bits (a cluster node's).
+    fn node(&self) -> u64 {
+        0
+    }
     /// The next record of what this server's connections did that is durable already elsewhere (a
     /// cluster node's: the shared log is the record), with the address it came from: for the
     /// operator's log only, never committed. A server alone has none: its records are effects.
@@ -82,6 +96,10 @@ impl Engine for Standalone {
         None
     }
 
+    fn core(&self) -> &ServerState {
+        &self.core
+    }
+
     async fn settle(&mut self, _grace: Duration) {}
 }
 
@@ -96,7 +114,7 @@ pub(super) fn conn_of(event: &Event<'_>) -> Option<ConnId> {
         | Event::Drained { conn }
         | Event::PasswordChecked { conn, .. }
         | Event::PasswordHashed { conn, .. } => Some(conn),
-        Event::Shutdown => None,
+        Event::Shutdown | Event::Admin { .. } => None,
     }
 }
 
@@ -108,11 +126,26 @@ pub(super) fn log_record(record: &Record, peer: Option<std::net::SocketAddr>) {
     match record {
         Record::LoggedIn { user, .. } => tracing::info!("{user} logged in{from}"),
         Record::LoggedOut { user, .. } => tracing::info!("{user} logged out"),
+        Record::AccountRemoved { user } => tracing::info!("account {user} removed"),
+        Record::AccountRenamed { from, to } => tracing::info!("account {from} renamed to {to}"),
+        Record::PasswordSet { user, .. } => tracing::info!("{user}'s password changed"),
+        Record::Unlocked { user } => tracing::info!("{user} unlocked"),
+        Record::Banned { target, until, .. } => match until {
+            Some(until) => tracing::info!(
+                "{target} banned until {}",
+                natter_core::server::oplog::utc(*until)
+            ),
+            None => tracing::info!("{target} banned for good"),
+        },
+        Record::Unbanned { target } => tracing::info!("{target} no longer banned"),
         Record::LockedOut { user, until } => tracing::info!(
             "{user} locked after repeated wrong passwords{from}, until {}",
             natter_core::server::oplog::utc(*until)
         ),
-        Record::AccountCreated { user, .. } => tracing::info!("{user} registered{from}"),
+        Record::AccountCreated { user, .. } => match peer {
+            Some(_) => tracing::info!("{user} registered{from}"),
+            None => tracing::info!("account {user} added"),
+        },
         _ => {}
     }
 }

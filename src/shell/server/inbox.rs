@@ -30,6 +30,24 @@ pub(super) enum Input {
     Answer(Answer),
     /// Cluster mode: news of the cluster, for the node.
     Cluster(super::engine::News),
+    /// The operator asks for an action (`who` did, for the log); the answer goes to `reply`.
+    Admin {
+        action: Box<natter_core::server::Admin>,
+        who: String,
+        reply: smol::channel::Sender<natter_core::server::AdminAnswer>,
+    },
+    /// The operator asks what the core holds (who is online, the bans).
+    Query {
+        query: super::control::Query,
+        reply: smol::channel::Sender<Vec<String>>,
+    },
+    /// The operator asks for a copy of the store, written between two commits.
+    Backup {
+        to: std::path::PathBuf,
+        reply: smol::channel::Sender<Result<(), String>>,
+    },
+    /// The metrics listener asks for the figures only the core has.
+    Scrape(super::metrics::ScrapeRequest),
 }
 
 /// A batch being gathered (by readers) or handled (by the driver): the two swap, keeping capacities.

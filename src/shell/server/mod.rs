@@ -32,10 +32,12 @@
 mod accept;
 mod cluster_node;
 mod conn;
+mod control;
 mod driver;
 mod engine;
 mod hasher;
 mod inbox;
+mod metrics;
 mod operator;
 mod replica;
 mod tls_compact;
@@ -65,9 +67,11 @@ use smol::LocalExecutor;
 
 pub use self::cluster_node::ClusterNode;
 use self::conn::Conns;
+pub use self::control::{Control, Query, bind_socket};
 use self::driver::Driver;
 use self::engine::{Engine, Standalone};
 use self::inbox::{Inbox, Input};
+pub use self::metrics::{CoreStats, Metrics, ScrapeRequest, bind as bind_metrics, serve_http};
 use self::replica::Replicated;
 use super::committer::Committer;
 use super::persist::Persister;
@@ -100,6 +104,8 @@ pub struct ShellOptions {
     pub keepalive: Option<Duration>,
     /// Be one node of a cluster (`None`: a server alone).
     pub cluster: Option<ClusterNode>,
+    /// Count for the metrics listener (`None`: no metrics).
+    pub metrics: Option<Arc<Metrics>>,
 }
 
 impl Default for ShellOptions {
@@ -112,6 +118,7 @@ impl Default for ShellOptions {
             keepalive: Some(Duration::from_secs(60)),
             tls: None,
             cluster: None,
+            metrics: None,
         }
     }
 }
@@ -139,15 +146,28 @@ pub(super) struct Shared {
     written: Cell<usize>,
     /// Connections whose reader queued TLS records to write (the handshake's), for the driver.
     flush_requests: RefCell<Vec<ConnId>>,
-    /// The TLS configuration, when the server speaks TLS.
-    tls: Option<Arc<rustls::ServerConfig>>,
+    /// The TLS configuration, when the server speaks TLS: a reload may put a new certificate here
+    /// (connections that start later use it), and its fingerprint beside it.
+    tls: RefCell<Option<Arc<rustls::ServerConfig>>>,
+    tls_fingerprint: RefCell<Option<String>>,
+    /// The next connection's number, for every listener.
+    next_conn: Cell<u64>,
+    /// The metrics, when they are kept.
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl Shared {
-    fn new(tls: Option<Arc<rustls::ServerConfig>>) -> Self {
+    fn new(
+        tls: Option<Arc<rustls::ServerConfig>>,
+        first_conn: u64,
+        metrics: Option<Arc<Metrics>>,
+    ) -> Self {
         Shared {
             flush_requests: RefCell::default(),
-            tls,
+            tls: RefCell::new(tls),
+            tls_fingerprint: RefCell::new(None),
+            next_conn: Cell::new(first_conn),
+            metrics,
             inbox: RefCell::default(),
             conns: RefCell::default(),
             read_buf: RefCell::new(vec![0u8; READ_BUF].into_boxed_slice()),
@@ -262,10 +282,36 @@ pub async fn run(
     opts: ShellOptions,
     stop: smol::channel::Receiver<()>,
 ) -> io::Result<()> {
+    run_server(Serving {
+        listeners: vec![listener],
+        core,
+        persister,
+        opts,
+        stop,
+        control: None,
+        scrapes: None,
+    })
+    .await
+}
+
+/// Everything a server runs with: [`run_server`]'s arguments.
+pub struct Serving {
+    /// Where to accept connections (one per bind address).
+    pub listeners: Vec<TcpListener>,
+    pub core: ServerState,
+    pub persister: Box<dyn Persister>,
+    pub opts: ShellOptions,
+    pub stop: smol::channel::Receiver<()>,
+    /// The operator's control socket and reloads (`None`: none).
+    pub control: Option<Control>,
+    /// The metrics listener's questions for the core (`None`: no listener).
+    pub scrapes: Option<smol::channel::Receiver<ScrapeRequest>>,
+}
+
+/// As [`run`], with several listeners, the operator's control and the metrics listener's questions.
+pub async fn run_server(s: Serving) -> io::Result<()> {
     let ex = Rc::new(LocalExecutor::new());
-    let result = ex
-        .run(serve(ex.clone(), listener, core, persister, opts, stop))
-        .await;
+    let result = ex.run(serve(ex.clone(), s)).await;
     // Tasks cancelled on the way out (each connection's reader, the acceptor) are only scheduled to be
     // dropped; run them, so every socket they hold is closed now, not when the process exits. The
     // acceptor holds the executor itself: left scheduled, it would keep it, and those sockets, forever.
@@ -273,26 +319,47 @@ pub async fn run(
     result
 }
 
-async fn serve(
-    ex: Rc<LocalExecutor<'static>>,
-    listener: TcpListener,
-    core: ServerState,
-    persister: Box<dyn Persister>,
-    opts: ShellOptions,
-    stop: smol::channel::Receiver<()>,
-) -> io::Result<()> {
-    let shared = Rc::new(Shared::new(opts.tls.clone()));
-    let clock = ShellClock::start();
+async fn serve(ex: Rc<LocalExecutor<'static>>, s: Serving) -> io::Result<()> {
+    let Serving {
+        listeners,
+        core,
+        persister,
+        opts,
+        stop,
+        control,
+        scrapes,
+    } = s;
     let first_id = first_conn_id(opts.cluster.as_ref().map_or(0, |c| c.node));
-    let acceptor = ex.spawn(accept::accept_loop(
-        listener,
-        shared.clone(),
-        ex.clone(),
-        core.config().max_line,
-        opts.max_outbound,
-        opts.keepalive,
+    let shared = Rc::new(Shared::new(
+        opts.tls.clone(),
         first_id,
+        opts.metrics.clone(),
     ));
+    let clock = ShellClock::start();
+    let acceptors: Vec<_> = listeners
+        .into_iter()
+        .map(|listener| {
+            ex.spawn(accept::accept_loop(
+                listener,
+                shared.clone(),
+                ex.clone(),
+                core.config().max_line,
+                opts.max_outbound,
+                opts.keepalive,
+            ))
+        })
+        .collect();
+    if let Some(control) = control {
+        control::start(control, &ex, shared.clone())?;
+    }
+    let _scraping = scrapes.map(|scrapes| {
+        let shared = shared.clone();
+        ex.spawn(async move {
+            while let Ok(reply) = scrapes.recv().await {
+                shared.push(Input::Scrape(reply));
+            }
+        })
+    });
     // Standalone or one node of a cluster: chosen here, once.
     let served = match opts.cluster.clone() {
         None => {
@@ -321,7 +388,7 @@ async fn serve(
             served
         }
     };
-    drop(acceptor);
+    drop(acceptors);
     served
 }
 
@@ -335,7 +402,7 @@ async fn drive<E: Engine>(
     clock: ShellClock,
     stop: &smol::channel::Receiver<()>,
 ) -> io::Result<()> {
-    let committer = Committer::start(persister)?;
+    let committer = Committer::start(persister, opts.metrics.clone())?;
     let outbox = Outbox::new(OutboxConfig {
         commit_depth: opts.commit_depth,
         ..OutboxConfig::default()
@@ -368,6 +435,8 @@ async fn drive<E: Engine>(
         held: Vec::new(),
         scratch: Vec::new(),
         hasher,
+        admin_replies: Default::default(),
+        next_request: 0,
     };
     let served = driver.serve(stop).await;
     drop(answering);

@@ -27,11 +27,18 @@ pub(super) struct Replicated {
     node: Node,
     link: Link,
     shared: Rc<Shared>,
+    /// Where each live node last said it was in the log (for the metrics).
+    positions: Vec<(u64, u64)>,
 }
 
 impl Replicated {
     pub(super) fn new(node: Node, link: Link, shared: Rc<Shared>) -> Self {
-        Replicated { node, link, shared }
+        Replicated {
+            node,
+            link,
+            shared,
+            positions: Vec::new(),
+        }
     }
 
     /// Hands the appender what the node has to append: the end of a turn.
@@ -103,6 +110,7 @@ impl Engine for Replicated {
             } => {
                 self.node.members(highest, &live, now);
                 self.node.positions(&applied);
+                self.positions = applied;
             }
             News::SnapshotStored { position } => self.node.snapshot_stored(position),
         }
@@ -123,6 +131,26 @@ impl Engine for Replicated {
 
     fn failed(&mut self) -> Option<String> {
         self.node.lost().map(str::to_owned)
+    }
+
+    fn core(&self) -> &natter_core::server::ServerState {
+        self.node.core()
+    }
+
+    fn serving(&self) -> bool {
+        !self.node.fenced() && !self.node.behind()
+    }
+
+    fn log_lag(&self) -> Vec<(u64, u64)> {
+        let here = self.node.position();
+        self.positions
+            .iter()
+            .map(|&(node, at)| (node, here.saturating_sub(at)))
+            .collect()
+    }
+
+    fn node(&self) -> u64 {
+        self.node.id()
     }
 
     fn poll_logged_record(&mut self) -> Option<(Record, Option<std::net::SocketAddr>)> {

@@ -87,6 +87,7 @@ impl<E> Driver<E> {
                     }
                 }
                 Effect::Close { conn } => self.close_after_flush(conn),
+                Effect::AdminAnswer { request, answer } => self.answer_admin(request, answer),
                 other => tracing::error!("the outbox keeps records and controls: {other:?}"),
             }
         }

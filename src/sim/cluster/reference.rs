@@ -168,6 +168,8 @@ impl Reference {
             }
             // (Taken in `feed`, from the node itself only.)
             OwnedEvent::NodeBack { .. } => {}
+            // The cluster simulator's clients make no operator's actions (the world's do).
+            OwnedEvent::Admin { .. } => {}
             // Every simulated client reads all it is sent at once: the model answers a drain watch
             // at the end of the batch that asked for it.
             OwnedEvent::Drained { .. }

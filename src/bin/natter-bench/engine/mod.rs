@@ -262,9 +262,7 @@ fn coordinate(
             let expected = plan.expected_deliveries();
             // natter answers a broadcast (BCAST-SENT) and a whoelsesince; a message delivered at once
             // gets no reply, as in IRC.
-            let acks = if plan.proto == crate::proto::ProtoKind::Natter
-                && plan.workload != Workload::Direct
-            {
+            let acks = if plan.proto.natter_lines() && plan.workload != Workload::Direct {
                 plan.sends()
             } else {
                 0

@@ -404,7 +404,7 @@ impl<'s> Worker<'s> {
             let user = conn.user;
             // `--handshake-only` cycles stop at the server's first line: no login.
             if !(self.sh.plan.handshake_only && matches!(conn.role, Role::Churn(_))) {
-                self.sh.proto.login(user, &mut conn.out);
+                self.sh.proto.login(user, self.sh.plan.acks, &mut conn.out);
             }
             self.queue(slot);
         }
@@ -614,7 +614,11 @@ impl<'s> Worker<'s> {
                     self.ready(slot);
                 }
             }
-            Incoming::Delivery { from, text } => {
+            Incoming::Delivery { from, text, id } => {
+                if let Some(id) = id.filter(|_| sh.plan.acks) {
+                    // Acknowledged once per read, for everything up to the newest.
+                    self.conn_mut(slot).ack_upto = Some(id);
+                }
                 if sh.plan.workload == Workload::Offline {
                     sh.faults.add(Fault::Misdelivered, || {
                         format!("u{me} got a live message meant for an offline user: {text}")

@@ -82,6 +82,7 @@ pub fn classify<'a>(line: &'a [u8], reply: &mut Vec<u8>) -> Incoming<'a> {
             Incoming::Delivery {
                 from,
                 text: l.trailing.unwrap_or(""),
+                id: None,
             }
         }
         "JOIN" | "QUIT" | "PART" => Incoming::Noise,
@@ -108,7 +109,8 @@ mod tests {
             classify(b":u3!~u3@127.0.0.1 PRIVMSG u5 :1 2 3 xx", &mut reply),
             Incoming::Delivery {
                 from: "u3",
-                text: "1 2 3 xx"
+                text: "1 2 3 xx",
+                id: None
             }
         );
         assert_eq!(

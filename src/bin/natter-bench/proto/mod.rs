@@ -17,6 +17,16 @@ pub enum ProtoKind {
     Natter,
     /// IRC (RFC 1459/2812 client commands): NICK/USER, PRIVMSG to a nick, one channel for broadcasts.
     Irc,
+    /// natter's lines as the do-nothing relay (`natter-bench relay`) speaks them: no presence lines,
+    /// nothing stored, no history.
+    Relay,
+}
+
+impl ProtoKind {
+    /// natter's own lines (natter, or the relay that imitates it).
+    pub fn natter_lines(self) -> bool {
+        matches!(self, ProtoKind::Natter | ProtoKind::Relay)
+    }
 }
 
 /// What a server line means to the engine.
@@ -26,8 +36,13 @@ pub enum Incoming<'a> {
     Ready,
     /// IRC: our `JOIN` finished (end of the names list).
     Joined,
-    /// A message for this user: who the server says sent it, and its text.
-    Delivery { from: &'a str, text: &'a str },
+    /// A message for this user: who the server says sent it, its text, and the id to acknowledge it by
+    /// (natter `MSG` and `GROUP-MSG`; a broadcast and an IRC message have none).
+    Delivery {
+        from: &'a str,
+        text: &'a str,
+        id: Option<u64>,
+    },
     /// natter: a message stored while this user was offline.
     Offline {
         id: u64,
@@ -102,10 +117,13 @@ impl Proto {
         64 * 1024
     }
 
-    /// What to send as soon as the connection is up: the whole login, pipelined.
-    pub fn login(&self, user: u32, out: &mut Vec<u8>) {
+    /// What to send as soon as the connection is up: the whole login, pipelined. `acks`: natter's
+    /// acknowledged delivery (the natter client's way), else none.
+    pub fn login(&self, user: u32, acks: bool, out: &mut Vec<u8>) {
         match self.kind {
-            ProtoKind::Natter => natter::login(self.name(user), &password(self.first + user), out),
+            ProtoKind::Natter | ProtoKind::Relay => {
+                natter::login(self.name(user), &password(self.first + user), acks, out)
+            }
             ProtoKind::Irc => irc::login(self.name(user), out),
         }
     }
@@ -115,12 +133,12 @@ impl Proto {
     /// online without joining anything; for `group`, `u0` creates the group with all `users` in it.
     pub fn join(&self, user: u32, group: bool, users: u32, out: &mut Vec<u8>) -> bool {
         match self.kind {
-            ProtoKind::Natter if group && user == 0 => {
+            ProtoKind::Natter | ProtoKind::Relay if group && user == 0 => {
                 let members: Vec<&str> = (1..users).map(|u| self.name(u)).collect();
                 natter::create_group(GROUP, &members, out);
                 true
             }
-            ProtoKind::Natter => false,
+            ProtoKind::Natter | ProtoKind::Relay => false,
             ProtoKind::Irc => {
                 irc::join(CHANNEL, out);
                 true
@@ -131,7 +149,7 @@ impl Proto {
     /// One message to the group (natter `message group`; IRC `PRIVMSG` to the channel, as `fanout`).
     pub fn to_group(&self, text: &[u8], out: &mut Vec<u8>) {
         match self.kind {
-            ProtoKind::Natter => natter::message_group(GROUP, text, out),
+            ProtoKind::Natter | ProtoKind::Relay => natter::message_group(GROUP, text, out),
             ProtoKind::Irc => irc::privmsg(CHANNEL, text, out),
         }
     }
@@ -139,7 +157,7 @@ impl Proto {
     /// One message to one user; `text` holds the message text.
     pub fn direct(&self, to: u32, text: &[u8], out: &mut Vec<u8>) {
         match self.kind {
-            ProtoKind::Natter => natter::message(self.name(to), text, out),
+            ProtoKind::Natter | ProtoKind::Relay => natter::message(self.name(to), text, out),
             ProtoKind::Irc => irc::privmsg(self.name(to), text, out),
         }
     }
@@ -147,28 +165,28 @@ impl Proto {
     /// One message to everybody (natter `broadcast`, IRC `PRIVMSG` to the channel).
     pub fn broadcast(&self, text: &[u8], out: &mut Vec<u8>) {
         match self.kind {
-            ProtoKind::Natter => natter::broadcast(text, out),
+            ProtoKind::Natter | ProtoKind::Relay => natter::broadcast(text, out),
             ProtoKind::Irc => irc::privmsg(CHANNEL, text, out),
         }
     }
 
     pub fn logout(&self, out: &mut Vec<u8>) {
         match self.kind {
-            ProtoKind::Natter => natter::logout(out),
+            ProtoKind::Natter | ProtoKind::Relay => natter::logout(out),
             ProtoKind::Irc => irc::quit(out),
         }
     }
 
     /// natter: ask who is online or was within the last `secs` seconds.
     pub fn whoelsesince(&self, secs: u64, out: &mut Vec<u8>) {
-        if self.kind == ProtoKind::Natter {
+        if self.kind.natter_lines() {
             natter::whoelsesince(secs, out);
         }
     }
 
     /// natter: confirm stored messages up to `id` were received, so the server may forget them.
     pub fn ack(&self, id: u64, out: &mut Vec<u8>) {
-        if self.kind == ProtoKind::Natter {
+        if self.kind.natter_lines() {
             natter::ack(id, out);
         }
     }
@@ -182,7 +200,7 @@ impl Proto {
         reply: &mut Vec<u8>,
     ) -> Incoming<'a> {
         match self.kind {
-            ProtoKind::Natter => natter::classify(line, holder),
+            ProtoKind::Natter | ProtoKind::Relay => natter::classify(line, holder),
             ProtoKind::Irc => irc::classify(line, reply),
         }
     }

@@ -7,12 +7,13 @@ use natter_core::protocol::{Command, ServerMsg, decode_line};
 
 use super::Incoming;
 
-pub fn login(name: &str, password: &str, out: &mut Vec<u8>) {
+pub fn login(name: &str, password: &str, acks: bool, out: &mut Vec<u8>) {
     // The server takes lines in order, so the password can follow the username without waiting for
-    // its prompt: one write logs in. The generator does not acknowledge what it receives (it checks
-    // deliveries with its own ledger), and says so, or the server would keep every message it writes
-    // until the session ends.
-    let _ = writeln!(out, "{name}\n{password}\nacks off");
+    // its prompt: one write logs in. By default the generator does not acknowledge what it receives (it
+    // checks deliveries with its own ledger), and says so, or the server would keep every message it
+    // writes until the session ends; with `--acks` it acknowledges, as the natter client does.
+    let acks = if acks { "on" } else { "off" };
+    let _ = writeln!(out, "{name}\n{password}\nacks {acks}");
 }
 
 fn command(cmd: Command<'_>, out: &mut Vec<u8>) {
@@ -89,9 +90,17 @@ pub fn classify<'a>(line: &'a [u8], holder: &'a mut Option<ServerMsg>) -> Incomi
     match msg {
         ServerMsg::Welcome { .. } => Incoming::Ready,
         ServerMsg::Prompt(_) => Incoming::Ignore,
-        ServerMsg::Message { from, text, .. }
-        | ServerMsg::Broadcast { from, text }
-        | ServerMsg::GroupMessage { from, text, .. } => Incoming::Delivery { from, text },
+        ServerMsg::Message { id, from, text, .. }
+        | ServerMsg::GroupMessage { id, from, text, .. } => Incoming::Delivery {
+            from,
+            text,
+            id: Some(*id),
+        },
+        ServerMsg::Broadcast { from, text } => Incoming::Delivery {
+            from,
+            text,
+            id: None,
+        },
         ServerMsg::GroupCreated { .. } => Incoming::Joined,
         ServerMsg::GroupJoined { .. } => Incoming::Noise,
         ServerMsg::OfflineMessage { id, from, text, .. } => Incoming::Offline {
@@ -149,7 +158,8 @@ mod tests {
             classify(b"MSG 4 1700000000000 u3 1 2 3 xx", &mut h),
             Incoming::Delivery {
                 from: "u3",
-                text: "1 2 3 xx"
+                text: "1 2 3 xx",
+                id: Some(4)
             }
         );
         let mut h = None;

@@ -4,8 +4,13 @@
 //! bundle, or proved by their first message) is pinned. An identity other than the pinned one puts the
 //! contact in the *changed* state: it is remembered, a loud warning is shown, and nothing is encrypted
 //! for them until the user accepts the new key (after comparing safety numbers, ideally). Accepting
-//! pins the new key and drops the verified mark, which was about the old one. A verified mark is the
-//! user's statement that they compared safety numbers with that person.
+//! pins the new key and drops the verified mark, which was about the old one; rejecting forgets the new
+//! key and keeps the old one pinned. A verified mark is the user's statement that they compared safety
+//! numbers with that person.
+//!
+//! Accepting and verifying name the exact key they are about: the one whose number the user was shown
+//! and compared. A key that changed again since (a server slipping in its own between the showing and
+//! the answer) is not accepted, and every new key is announced as loudly as the first.
 
 use std::collections::BTreeMap;
 
@@ -30,8 +35,11 @@ pub enum Met {
     Pinned,
     /// The pinned one.
     Known,
-    /// Not the pinned one: the contact is now (or still) changed.
+    /// Not the pinned one, and not the changed key already announced: the contact is now changed to
+    /// this key (announced anew, however many changes came before).
     Changed,
+    /// The changed key already announced, again.
+    StillChanged,
 }
 
 /// Every contact of this device.
@@ -45,8 +53,14 @@ pub struct Contacts {
 pub enum ContactError {
     #[error("{0}'s keys are not known yet; send them a message (or wait for one) first.")]
     Unknown(Name),
-    #[error("{0}'s key has not changed; there is nothing to accept.")]
+    #[error("{0}'s key has not changed; there is nothing to accept or reject.")]
     NotChanged(Name),
+    /// The key is not the one whose number the user was shown (it changed since, or the digits typed
+    /// are another key's).
+    #[error(
+        "{user}'s key is not the one whose safety number has those digits (it may have changed since it was shown): nothing was marked. Compare again ('/verify {user}')."
+    )]
+    NotShown { user: Name },
 }
 
 impl Contacts {
@@ -69,6 +83,7 @@ impl Contacts {
                 Met::Pinned
             }
             Some(c) if c.pinned == *identity => Met::Known,
+            Some(c) if c.changed.as_ref() == Some(identity) => Met::StillChanged,
             Some(c) => {
                 c.changed = Some(identity.clone());
                 Met::Changed
@@ -87,28 +102,68 @@ impl Contacts {
             .is_some_and(|c| c.verified && c.changed.is_none())
     }
 
-    /// The user accepts `user`'s new key: it is pinned, unverified. Returns the new identity.
-    pub fn accept(&mut self, user: &str) -> Result<Identity, ContactError> {
-        let c = self
-            .contacts
-            .get_mut(user)
-            .ok_or_else(|| ContactError::Unknown(Name::from(user)))?;
-        let new = c
-            .changed
-            .take()
-            .ok_or_else(|| ContactError::NotChanged(Name::from(user)))?;
-        c.pinned = new.clone();
-        c.verified = false;
-        Ok(new)
+    /// The key a user would accept or verify now: the changed one if there is one, else the pinned.
+    pub fn current(&self, user: &str) -> Option<&Identity> {
+        let c = self.contacts.get(user)?;
+        Some(c.changed.as_ref().unwrap_or(&c.pinned))
     }
 
-    /// The user compared safety numbers with `user` and they matched.
-    pub fn set_verified(&mut self, user: &str, verified: bool) -> Result<(), ContactError> {
+    /// The user accepts `user`'s new key `identity` (the one they were shown): it is pinned,
+    /// unverified. Refused if the changed key is another one by now.
+    pub fn accept(&mut self, user: &str, identity: &Identity) -> Result<(), ContactError> {
         let c = self
             .contacts
             .get_mut(user)
             .ok_or_else(|| ContactError::Unknown(Name::from(user)))?;
-        c.verified = verified;
+        match &c.changed {
+            None => Err(ContactError::NotChanged(Name::from(user))),
+            Some(new) if new != identity => Err(ContactError::NotShown {
+                user: Name::from(user),
+            }),
+            Some(_) => {
+                c.pinned = c.changed.take().expect("matched above");
+                c.verified = false;
+                Ok(())
+            }
+        }
+    }
+
+    /// The user rejects `user`'s new key: it is forgotten, the pinned key stays (and nothing is sent
+    /// to the new one). Returns the key rejected.
+    pub fn reject(&mut self, user: &str) -> Result<Identity, ContactError> {
+        let c = self
+            .contacts
+            .get_mut(user)
+            .ok_or_else(|| ContactError::Unknown(Name::from(user)))?;
+        c.changed
+            .take()
+            .ok_or_else(|| ContactError::NotChanged(Name::from(user)))
+    }
+
+    /// The user compared safety numbers with `user` for `identity` (the key they were shown) and they
+    /// matched, or takes a mark back (`verified` false, any key). Verifying a changed key accepts it.
+    pub fn set_verified(
+        &mut self,
+        user: &str,
+        identity: &Identity,
+        verified: bool,
+    ) -> Result<(), ContactError> {
+        let c = self
+            .contacts
+            .get_mut(user)
+            .ok_or_else(|| ContactError::Unknown(Name::from(user)))?;
+        if !verified {
+            c.verified = false;
+            return Ok(());
+        }
+        if c.changed.as_ref() == Some(identity) {
+            c.pinned = c.changed.take().expect("matched above");
+        } else if c.changed.is_some() || c.pinned != *identity {
+            return Err(ContactError::NotShown {
+                user: Name::from(user),
+            });
+        }
+        c.verified = true;
         Ok(())
     }
 
@@ -134,9 +189,10 @@ mod tests {
         let bob = Name::from("bob");
         assert_eq!(book.meet(&bob, &id("c1", "e1")), Met::Pinned);
         assert_eq!(book.meet(&bob, &id("c1", "e1")), Met::Known);
-        book.set_verified("bob", true).unwrap();
+        book.set_verified("bob", &id("c1", "e1"), true).unwrap();
         assert!(book.is_verified("bob"));
         assert_eq!(book.meet(&bob, &id("c2", "e2")), Met::Changed);
+        assert_eq!(book.meet(&bob, &id("c2", "e2")), Met::StillChanged);
         assert!(book.is_changed("bob"));
         assert!(
             !book.is_verified("bob"),
@@ -148,14 +204,53 @@ mod tests {
             "the pin stays until accepted"
         );
         assert!(book.is_changed("bob"), "still changed");
-        assert_eq!(book.accept("bob"), Ok(id("c2", "e2")));
+        // A second change is a change of its own; accepting the first one shown no longer works.
+        assert_eq!(book.meet(&bob, &id("c3", "e3")), Met::Changed);
+        assert_eq!(
+            book.accept("bob", &id("c2", "e2")),
+            Err(ContactError::NotShown { user: bob.clone() })
+        );
+        assert_eq!(book.accept("bob", &id("c3", "e3")), Ok(()));
         assert!(!book.is_changed("bob"));
         assert!(!book.is_verified("bob"), "the new key was never verified");
-        assert_eq!(book.meet(&bob, &id("c2", "e2")), Met::Known);
-        assert_eq!(book.accept("bob"), Err(ContactError::NotChanged(bob)));
+        assert_eq!(book.meet(&bob, &id("c3", "e3")), Met::Known);
         assert_eq!(
-            book.accept("carol"),
+            book.accept("bob", &id("c3", "e3")),
+            Err(ContactError::NotChanged(bob.clone()))
+        );
+        assert_eq!(
+            book.accept("carol", &id("c3", "e3")),
             Err(ContactError::Unknown(Name::from("carol")))
         );
+    }
+
+    #[test]
+    fn rejecting_keeps_the_old_key_and_verifying_names_the_key_compared() {
+        let mut book = Contacts::default();
+        let bob = Name::from("bob");
+        book.meet(&bob, &id("c1", "e1"));
+        assert_eq!(book.meet(&bob, &id("c2", "e2")), Met::Changed);
+        assert_eq!(book.reject("bob"), Ok(id("c2", "e2")));
+        assert!(!book.is_changed("bob"));
+        assert_eq!(
+            book.current("bob"),
+            Some(&id("c1", "e1")),
+            "the old key stays"
+        );
+        assert_eq!(
+            book.reject("bob"),
+            Err(ContactError::NotChanged(bob.clone()))
+        );
+        // Verifying a key other than the one pinned (or changed to) is refused.
+        assert_eq!(
+            book.set_verified("bob", &id("c9", "e9"), true),
+            Err(ContactError::NotShown { user: bob.clone() })
+        );
+        assert!(!book.is_verified("bob"));
+        // Verifying the changed key compared accepts it.
+        book.meet(&bob, &id("c2", "e2"));
+        assert_eq!(book.set_verified("bob", &id("c2", "e2"), true), Ok(()));
+        assert!(book.is_verified("bob") && !book.is_changed("bob"));
+        assert_eq!(book.current("bob"), Some(&id("c2", "e2")));
     }
 }

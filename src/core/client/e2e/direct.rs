@@ -1,12 +1,14 @@
-//! Direct messages: sending (with the claim of a contact's keys when there is no session yet),
-//! the answers to claims, and receiving.
+//! Direct messages: sending (with the claim of a contact's keys when there is no session yet, and
+//! what waits meanwhile), the answers to claims, and receiving.
 
 use super::contacts::Met;
 use super::dedup::digest;
 use super::device::{fallback_statement, one_time_statement};
 use super::engine::{Identity, PublicKey};
 use super::envelope::{Body, Envelope, Inner, Proof, identity_statement, render_body};
-use super::{E2e, Note, Out, Part, Received, Refusal, Waiting, fit};
+use super::notes::{LeftOut, Wait};
+use super::outbox::Waiting;
+use super::{E2e, Home, Note, Out, Part, Received, Refusal, fit, safety};
 use crate::protocol::{Conversation, Name};
 
 /// A key handed out by a claim, with its owner's signature.
@@ -41,8 +43,8 @@ impl E2e {
     }
 
     /// `message <to> <text>`: sent encrypted now if there is a session with `to`'s pinned identity;
-    /// otherwise their keys are claimed and it is sent when the answer comes (after anything already
-    /// waiting for them). Refused at once if it cannot be sent (see [`Refusal`]).
+    /// otherwise it waits (on disk) for their keys, after anything already waiting for them.
+    /// Refused at once if it cannot be sent (see [`Refusal`]).
     pub fn send_direct(
         &mut self,
         to: &Name,
@@ -57,11 +59,18 @@ impl E2e {
         if text.len() > max {
             return Err(Refusal::TooLong { max });
         }
-        if let Some(waiting) = self.claims.get_mut(to) {
-            waiting.push(Waiting::Text(text.to_owned()));
-            return Ok(());
-        }
-        if self.session_with(to).is_some() {
+        self.send_direct_fitted(to, text, out)
+    }
+
+    /// [`Self::send_direct`] for a text already known to fit.
+    fn send_direct_fitted(
+        &mut self,
+        to: &Name,
+        text: &str,
+        out: &mut Vec<Out>,
+    ) -> Result<(), Refusal> {
+        let waiting = self.outbox.direct.contains_key(to);
+        if !waiting && self.home == Home::Here && self.session_with(to).is_some() {
             let line = self.encrypt_direct(to, &Body::Text(text.to_owned()))?;
             self.save_peer(to, out);
             out.push(Out::Message {
@@ -72,8 +81,38 @@ impl E2e {
             });
             return Ok(());
         }
-        self.claim(to, vec![Waiting::Text(text.to_owned())], out);
+        self.enqueue(to, Waiting::Text(text.to_owned()), out);
+        match (&self.home, self.holds.get(to)) {
+            (Home::Elsewhere(_), _) => self.tell_waiting(to, Wait::NotHere, out),
+            (_, Some(why)) => {
+                let why = *why;
+                self.tell_waiting(to, why, out)
+            }
+            _ => self.resume(to, out),
+        }
         Ok(())
+    }
+
+    /// Adds `what` to what waits for `user`, on disk before anything else happens.
+    fn enqueue(&mut self, user: &Name, what: Waiting, out: &mut Vec<Out>) {
+        self.outbox
+            .direct
+            .entry(user.clone())
+            .or_default()
+            .push(what);
+        self.save_outbox(out);
+    }
+
+    /// Tells the user that messages to `user` wait, and why.
+    fn tell_waiting(&self, user: &Name, why: Wait, out: &mut Vec<Out>) {
+        let count = self.outbox.texts_for(user);
+        if count > 0 {
+            out.push(Out::Note(Note::Waiting {
+                user: user.clone(),
+                why,
+                count,
+            }));
+        }
     }
 
     /// The pinned identity's Curve25519 key, if there is a session made with it to encrypt with.
@@ -85,13 +124,20 @@ impl E2e {
             .map(|_| pinned.curve25519.clone())
     }
 
-    pub(super) fn claim(&mut self, user: &Name, waiting: Vec<Waiting>, out: &mut Vec<Out>) {
-        if let Some(w) = self.claims.get_mut(user) {
-            w.extend(waiting);
+    /// Asks for `user`'s keys, unless a claim is already out.
+    pub(super) fn claim(&mut self, user: &Name, out: &mut Vec<Out>) {
+        if self.home != Home::Here || !self.claims.insert(user.clone()) {
             return;
         }
-        self.claims.insert(user.clone(), waiting);
         out.push(Out::Keys(format!("keys claim {user}")));
+        out.push(Out::ClaimTimer(user.clone()));
+    }
+
+    /// The claim of `user`'s keys has gone unanswered for a while: say so, if messages wait for it.
+    pub fn claim_slow(&mut self, user: &Name, out: &mut Vec<Out>) {
+        if self.claims.contains(user) {
+            self.tell_waiting(user, Wait::Slow, out);
+        }
     }
 
     /// This device's identity proof, for the plaintext of pre-key messages (made once: the identity
@@ -116,7 +162,8 @@ impl E2e {
     }
 
     /// Encrypts `body` for `to` with the session made with their pinned identity; the line to send.
-    /// The caller saves the peer before sending it.
+    /// The text of a message is remembered by its ciphertext's digest (to send it again if `to` says
+    /// it was for a device they no longer have). The caller saves the peer before sending it.
     pub(super) fn encrypt_direct(&mut self, to: &Name, body: &Body) -> Result<String, Refusal> {
         let curve = self
             .session_with(to)
@@ -130,11 +177,17 @@ impl E2e {
         let message = peer
             .encrypt(&*self.engine, &curve, inner.render().as_bytes())
             .map_err(Refusal::Engine)?;
-        Ok(format!("message {to} {}", Envelope::Olm(message).render()))
+        let text = Envelope::Olm { to: curve, message }.render();
+        if let Body::Text(t) = body {
+            self.record_sent(to, digest(&text), t.clone());
+        }
+        Ok(format!("message {to} {text}"))
     }
 
     /// `KEYS <user> <curve25519> <ed25519> <key>|-`: the answer to a claim (a session is made and what
-    /// waited is sent) or to `keys show` (for `verify`).
+    /// waited is sent) or to `keys show` (for `verify`, or this account's home). A `KEYS` line
+    /// nobody asked for is ignored: it would otherwise let the server pin a key of its own for a
+    /// user this device never met, or mark a contact changed whenever it liked.
     pub fn on_keys(
         &mut self,
         user: &Name,
@@ -142,17 +195,24 @@ impl E2e {
         key: Option<SignedKey>,
         out: &mut Vec<Out>,
     ) {
-        if key.is_none() || !self.claims.contains_key(user) {
-            // The answer to `keys show`: the identity is met (pinned if new), nothing consumed.
-            self.meet(user, &identity, out);
-            if self.showing.remove(user) {
-                self.verify(user, out);
+        let Some(key) = key else {
+            if self.checking.remove(user) && !self.showing.contains(user) {
+                self.meet(user, &identity, out);
+                return;
             }
+            if !self.showing.remove(user) {
+                return;
+            }
+            if *user == self.me {
+                return self.on_home(Some(identity), out);
+            }
+            self.meet(user, &identity, out);
+            return self.verify(user, out);
+        };
+        if !self.claims.remove(user) {
             return;
         }
-        let waiting = self.claims.remove(user).unwrap_or_default();
         self.retried.remove(user);
-        let key = key.expect("checked above");
         let public = PublicKey {
             key_id: key.key_id.clone(),
             curve25519: key.curve25519.clone(),
@@ -168,130 +228,238 @@ impl E2e {
                 .is_ok()
         });
         if !signed {
-            return self.refuse_waiting(user, waiting, Refusal::BadSignature(user.clone()), out);
+            return self.refuse_waiting(user, Refusal::BadSignature(user.clone()), out);
         }
-        let met = self.meet(user, &identity, out);
-        if self.showing.remove(user) {
-            self.verify(user, out);
+        match self.meet(user, &identity, out) {
+            Met::Changed | Met::StillChanged => {
+                self.changed_claims.insert(user.clone(), (identity, key));
+                self.holds.insert(user.clone(), Wait::Changed);
+                self.leave_out_of_pending_groups(user, LeftOut::KeyChanged, out);
+                return;
+            }
+            Met::Pinned | Met::Known => {}
         }
-        if met == Met::Changed {
-            return self.refuse_waiting(user, waiting, Refusal::KeyChanged(user.clone()), out);
-        }
+        self.open_session(user, &identity, &key, out);
+    }
+
+    /// Makes a session with `user`'s `identity` from a claimed `key`, and sends what waited.
+    pub(super) fn open_session(
+        &mut self,
+        user: &Name,
+        identity: &Identity,
+        key: &SignedKey,
+        out: &mut Vec<Out>,
+    ) {
         let session =
             match self
                 .engine
                 .outbound(&self.device.account, &identity.curve25519, &key.curve25519)
             {
                 Ok(s) => s,
-                Err(e) => return self.refuse_waiting(user, waiting, Refusal::Engine(e), out),
+                Err(e) => return self.refuse_waiting(user, Refusal::Engine(e), out),
             };
         self.peers
             .entry(user.clone())
             .or_default()
             .add(session, &identity.curve25519, false);
-        self.send_waiting(user, waiting, out);
+        self.holds.remove(user);
+        self.send_waiting(user, out);
     }
 
-    /// Meets `identity` for `user`: pinned (and saved) if new, a loud note if changed.
+    /// Meets `identity` for `user`: pinned (and saved) if new; a loud note for each new changed key.
     pub(super) fn meet(&mut self, user: &Name, identity: &Identity, out: &mut Vec<Out>) -> Met {
-        let was_changed = self.contacts.is_changed(user);
         let met = self.contacts.meet(user, identity);
         match met {
             Met::Pinned => self.save_contacts(out),
             Met::Changed => {
                 self.save_contacts(out);
-                if !was_changed {
-                    out.push(Out::Note(Note::KeyChanged { user: user.clone() }));
-                }
+                self.changed_claims.remove(user);
+                out.push(Out::Note(Note::KeyChanged {
+                    user: user.clone(),
+                    fingerprint: safety::fingerprint(&identity.ed25519, user),
+                    confirm: safety::confirmation(&identity.ed25519, user),
+                    waiting: self.outbox.texts_for(user),
+                }));
             }
-            Met::Known => {}
+            Met::Known | Met::StillChanged => {}
         }
         met
     }
 
     /// Sends what waited for `user`'s session, in order, and the group keys they were waiting for.
-    fn send_waiting(&mut self, user: &Name, waiting: Vec<Waiting>, out: &mut Vec<Out>) {
+    pub(super) fn send_waiting(&mut self, user: &Name, out: &mut Vec<Out>) {
         let mut lines = Vec::new();
-        for w in waiting {
-            let Waiting::Text(text) = w;
-            match self.encrypt_direct(user, &Body::Text(text.clone())) {
-                Ok(line) => lines.push(Out::Message {
+        for w in self.outbox.direct.remove(user).unwrap_or_default() {
+            let (body, text) = match w {
+                Waiting::Text(text) => (Body::Text(text.clone()), Some(text)),
+                Waiting::Unreadable(digest) => (Body::Unreadable { digest }, None),
+            };
+            match (self.encrypt_direct(user, &body), text) {
+                (Ok(line), Some(text)) => lines.push(Out::Message {
                     line,
                     to: Conversation::User(user.clone()),
                     text,
                     encrypted: true,
                 }),
-                Err(why) => out.push(Out::Note(Note::NotSent {
+                (Ok(line), None) => lines.push(Out::KeyShare {
+                    line,
+                    to: user.clone(),
+                }),
+                (Err(why), Some(text)) => out.push(Out::Note(Note::NotSent {
                     to: Conversation::User(user.clone()),
                     text,
                     why,
                 })),
+                (Err(_), None) => {}
             }
         }
         let shares = self.share_pending_keys(user, out);
         lines.extend(shares);
         self.save_peer(user, out);
+        self.save_outbox(out);
         out.extend(lines);
         self.flush_groups(out);
     }
 
-    fn refuse_waiting(
-        &mut self,
-        user: &Name,
-        waiting: Vec<Waiting>,
-        why: Refusal,
-        out: &mut Vec<Out>,
-    ) {
-        for w in waiting {
-            let Waiting::Text(text) = w;
-            out.push(Out::Note(Note::NotSent {
-                to: Conversation::User(user.clone()),
-                text,
-                why: why.clone(),
-            }));
+    /// Nothing that waits for `user` can go (`why`): each message is refused, with the reason, and
+    /// `user` is left out of the group messages waiting for them.
+    pub(super) fn refuse_waiting(&mut self, user: &Name, why: Refusal, out: &mut Vec<Out>) {
+        self.holds.remove(user);
+        for w in self.outbox.direct.remove(user).unwrap_or_default() {
+            if let Waiting::Text(text) = w {
+                out.push(Out::Note(Note::NotSent {
+                    to: Conversation::User(user.clone()),
+                    text,
+                    why: why.clone(),
+                }));
+            }
         }
-        self.refuse_pending_groups(user, &why, out);
+        self.save_outbox(out);
+        let left = match why {
+            Refusal::BlockedBy(_) => LeftOut::BlockedYou,
+            Refusal::KeyChanged(_) | Refusal::Rejected(_) | Refusal::BadSignature(_) => {
+                LeftOut::KeyChanged
+            }
+            _ => LeftOut::NoKeys,
+        };
+        self.leave_out_of_pending_groups(user, left, out);
     }
 
-    /// `NOKEYS <user>`: a user who never published keys gets what waited in clear, with a warning;
-    /// one whose keys were pinned before does not (the server is not believed).
+    /// `NOKEYS <user>`: the answer to a claim or to `keys show`. What waits for a user who never
+    /// published keys stays waiting, and the user is asked whether to send it unencrypted; for a
+    /// user whose keys were pinned, the server is not believed and nothing goes unencrypted.
     pub fn on_no_keys(&mut self, user: &Name, out: &mut Vec<Out>) {
-        self.showing.remove(user);
-        if !self.claims.contains_key(user) {
+        self.checking.remove(user);
+        if self.showing.remove(user) {
+            if *user == self.me {
+                return self.on_home(None, out);
+            }
+            out.push(Out::Note(Note::NoSafetyNumber { user: user.clone() }));
+        }
+        if !self.claims.remove(user) {
             return;
         }
-        // Asked once more, a moment later, before anything goes in clear (see `Out::RetryClaim`).
-        if self.contacts.get(user).is_none() && self.retried.insert(user.clone()) {
+        let pinned = self.contacts.get(user).is_some();
+        // Asked once more, a moment later, before anyone is asked anything (see `Out::RetryClaim`).
+        if !pinned && self.retried.insert(user.clone()) {
             out.push(Out::RetryClaim(user.clone()));
             return;
         }
         self.retried.remove(user);
-        let Some(waiting) = self.claims.remove(user) else {
-            return;
+        let why = if pinned {
+            Wait::Withdrawn
+        } else {
+            Wait::NoKeys
         };
-        if self.contacts.get(user).is_some() {
-            return self.refuse_waiting(user, waiting, Refusal::KeysWithdrawn(user.clone()), out);
+        self.holds.insert(user.clone(), why);
+        self.tell_waiting(user, why, out);
+        self.leave_out_of_pending_groups(user, LeftOut::NoKeys, out);
+    }
+
+    /// An error naming `user` arrived: if it answers a claim of their keys (`blocked-by`,
+    /// `no-such-user`), what waited for them is refused with the reason. Returns whether it did.
+    pub fn on_claim_refused(&mut self, user: &Name, why: Refusal, out: &mut Vec<Out>) -> bool {
+        if !self.claims.remove(user) {
+            return false;
         }
-        if !waiting.is_empty() {
-            out.push(Out::Note(Note::SentInClear { user: user.clone() }));
-        }
-        for w in waiting {
-            let Waiting::Text(text) = w;
-            out.push(Out::Message {
-                line: format!("message {user} {text}"),
-                to: Conversation::User(user.clone()),
-                text,
-                encrypted: false,
-            });
-        }
-        self.exclude_from_pending_groups(user, out);
+        self.retried.remove(user);
+        self.refuse_waiting(user, why, out);
+        true
     }
 
     /// The time to ask again for `user`'s keys has come (see [`Out::RetryClaim`]).
     pub fn retry_claim(&mut self, user: &Name, out: &mut Vec<Out>) {
-        if self.claims.contains_key(user) {
-            out.push(Out::Keys(format!("keys claim {user}")));
+        if self.outbox.direct.contains_key(user) || self.group_waits_for(user) {
+            self.claim(user, out);
         }
+    }
+
+    /// `user` logged in: if what waits for them waited for keys they did not have, ask again (they
+    /// may have published some); the next group message claims them again too.
+    pub fn on_online(&mut self, user: &Name, out: &mut Vec<Out>) {
+        if matches!(self.holds.get(user), Some(Wait::NoKeys | Wait::Withdrawn)) {
+            self.holds.remove(user);
+            self.resume(user, out);
+        }
+        self.group_member_online(user);
+    }
+
+    /// `/sendclear <user>`: what waits for `user`, who has no keys, goes unencrypted, as asked.
+    pub fn send_clear(&mut self, user: &Name, out: &mut Vec<Out>) -> Result<(), SendClearError> {
+        if self.contacts.get(user).is_some() {
+            return Err(SendClearError::Pinned(user.clone()));
+        }
+        if self.holds.get(user) != Some(&Wait::NoKeys) {
+            return Err(SendClearError::NotAsked(user.clone()));
+        }
+        self.holds.remove(user);
+        let mut count = 0;
+        let mut lines = Vec::new();
+        for w in self.outbox.direct.remove(user).unwrap_or_default() {
+            if let Waiting::Text(text) = w {
+                count += 1;
+                lines.push(Out::Message {
+                    line: format!("message {user} {text}"),
+                    to: Conversation::User(user.clone()),
+                    text,
+                    encrypted: false,
+                });
+            }
+        }
+        self.save_outbox(out);
+        out.push(Out::Note(Note::SentInClear {
+            user: user.clone(),
+            count,
+        }));
+        out.extend(lines);
+        Ok(())
+    }
+
+    /// The server refused a message to `user` as encrypted for a device `user` no longer has
+    /// (`stale-key`): its text (`None`: a line the user did not write) waits, and `user`'s keys are
+    /// claimed, which shows the new key (loudly) and holds it until the user decides.
+    pub fn on_stale(&mut self, user: &Name, text: Option<String>, out: &mut Vec<Out>) {
+        if let Some(text) = text {
+            self.enqueue(user, Waiting::Text(text), out);
+        }
+        self.forget_shares_to(user, out);
+        if self.contacts.is_changed(user) {
+            self.holds.insert(user.clone(), Wait::Changed);
+            return self.tell_waiting(user, Wait::Changed, out);
+        }
+        if !self.stale.insert(user.clone()) {
+            // Refused again for a key the server itself hands out: it contradicts itself. Held,
+            // and said, rather than sent again and again.
+            self.holds.insert(user.clone(), Wait::Withdrawn);
+            return self.tell_waiting(user, Wait::Withdrawn, out);
+        }
+        // The sessions with the pinned key are of no use: the next message needs the new keys.
+        if let Some(peer) = self.peers.get_mut(user) {
+            peer.sessions.clear();
+        }
+        self.save_peer(user, out);
+        self.holds.remove(user);
+        self.claim(user, out);
     }
 
     /// A direct message (live or offline) with server id `id`.
@@ -302,29 +470,36 @@ impl E2e {
         text: &str,
         out: &mut Vec<Out>,
     ) -> Received {
-        let message = match Envelope::parse(text) {
+        let (to, message) = match Envelope::parse(text) {
+            None if self.contacts.get(from).is_some() => {
+                return Received::PlainFromPinned(text.to_owned());
+            }
             None => return Received::Plain(text.to_owned()),
             Some(Err(e)) => return Received::Failed(e.to_string()),
             Some(Ok(Envelope::Group { .. })) => {
                 return Received::Failed("a group message arrived as a direct message".into());
             }
-            Some(Ok(Envelope::Olm(m))) => m,
+            Some(Ok(Envelope::Olm { to, message })) => (to, message),
         };
         let digest = digest(text);
         if self.seen(&Part::PeerTexts(from.clone()), id, &digest) {
             return Received::Duplicate;
         }
         let mut peer = self.peers.get(from).cloned().unwrap_or_default();
+        let for_me = to == self.device.identity.curve25519;
         let mut account = None;
         let mut identity_met = None;
+        let mut used_key = None;
         let (plaintext, curve) = match peer.decrypt(&*self.engine, &message) {
             Ok(Some(d)) => (d.plaintext, d.curve25519),
+            Err(_) if !for_me => return self.for_other_device(id, from, digest, out),
             Err(e) => return Received::Failed(e.to_string()),
             Ok(None) => {
                 // The first message of a session the contact set up from our published keys.
                 let mut new_account = self.device.account.clone();
                 let inbound = match self.engine.inbound(&mut new_account, &message) {
                     Ok(i) => i,
+                    Err(_) if !for_me => return self.for_other_device(id, from, digest, out),
                     Err(e) => return Received::Failed(e.to_string()),
                 };
                 let Ok(inner) = Inner::parse(&inbound.plaintext) else {
@@ -352,6 +527,7 @@ impl E2e {
                 });
                 peer.add(inbound.session, &inbound.sender_curve25519, true);
                 account = Some(new_account);
+                used_key = Some(inbound.one_time_key);
                 (inbound.plaintext, inbound.sender_curve25519)
             }
         };
@@ -361,14 +537,30 @@ impl E2e {
         // Decrypted: from here on everything is kept (the message cannot be decrypted again).
         if let Some(account) = account {
             self.device.account = account;
-            self.save_device(out);
+            let fallback_used = used_key.is_some_and(|k| self.device.key_used(&k));
+            if fallback_used && self.home == Home::Here {
+                // Replaced now, as Matrix does once the fallback key was used.
+                match self.device.fallback_line(&*self.engine, &self.me) {
+                    Ok(Some(line)) => {
+                        self.save_device(out);
+                        out.push(Out::Keys(line));
+                    }
+                    Ok(None) => self.save_device(out),
+                    Err(e) => {
+                        self.save_device(out);
+                        out.push(Out::Note(Note::PublishFailed(e)));
+                    }
+                }
+            } else {
+                self.save_device(out);
+            }
         }
         if let Some(identity) = &identity_met {
             self.meet(from, identity, out);
         }
         let kept = match &inner.body {
             Body::Text(t) => t.clone(),
-            Body::GroupKey { .. } => String::new(),
+            Body::GroupKey { .. } | Body::Unreadable { .. } => String::new(),
         };
         self.record_text(Part::PeerTexts(from.clone()), id, digest, kept, out);
         self.peers.insert(from.clone(), peer);
@@ -396,10 +588,97 @@ impl E2e {
                     }
                 }
             }
+            Body::Unreadable { digest } => {
+                self.save_peer(from, out);
+                self.on_unreadable(from, &digest, key_changed, out);
+                return Received::GroupKey;
+            }
         };
         self.save_peer(from, out);
         received
     }
+
+    /// A message from `from` was encrypted for another device of this account, and none of this
+    /// device's sessions reads it. Held for that device while it holds the account; otherwise its
+    /// sender is asked (encrypted, durably first) to send it again.
+    fn for_other_device(
+        &mut self,
+        id: u64,
+        from: &Name,
+        digest: String,
+        out: &mut Vec<Out>,
+    ) -> Received {
+        if self.home != Home::Here {
+            if !self
+                .stale_held
+                .iter()
+                .any(|(f, d)| f == from && *d == digest)
+            {
+                self.stale_held.push((from.clone(), digest));
+            }
+            // Before the server said which device holds the account, said with its answer.
+            if matches!(self.home, Home::Elsewhere(_)) {
+                out.push(Out::Note(Note::ForOtherDevice {
+                    from: from.clone(),
+                    held: true,
+                }));
+            }
+            return Received::OtherDevice;
+        }
+        self.record_text(
+            Part::PeerTexts(from.clone()),
+            id,
+            digest.clone(),
+            String::new(),
+            out,
+        );
+        self.enqueue(from, Waiting::Unreadable(digest), out);
+        out.push(Out::Note(Note::ForOtherDevice {
+            from: from.clone(),
+            held: false,
+        }));
+        self.resume(from, out);
+        Received::OtherDevice
+    }
+
+    /// `from` says our message with this ciphertext digest was for a device they no longer have:
+    /// its text is sent again, encrypted for the device `from` has now; at once if that is the key
+    /// pinned, else once the user accepts it.
+    fn on_unreadable(&mut self, from: &Name, digest: &str, key_changed: bool, out: &mut Vec<Out>) {
+        let text = self.sent_text(from, digest).map(str::to_owned);
+        let at_once = !key_changed;
+        out.push(Out::Note(Note::Unreadable {
+            user: from.clone(),
+            text: text.clone(),
+            at_once,
+        }));
+        let Some(text) = text else { return };
+        if at_once {
+            if let Err(why) = self.send_direct_fitted(from, &text, out) {
+                out.push(Out::Note(Note::NotSent {
+                    to: Conversation::User(from.clone()),
+                    text,
+                    why,
+                }));
+            }
+        } else {
+            self.enqueue(from, Waiting::Text(text), out);
+            self.holds.insert(from.clone(), Wait::Changed);
+        }
+    }
+}
+
+/// Why `/sendclear` did nothing.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SendClearError {
+    #[error(
+        "{0}'s keys were pinned: nothing goes to {0} unencrypted, whatever the server says. What waits is sent, encrypted, once {0}'s keys are handed out again."
+    )]
+    Pinned(Name),
+    #[error(
+        "nothing waits for {0} because of missing keys (only messages to a user the server says never published keys can be sent unencrypted)."
+    )]
+    NotAsked(Name),
 }
 
 /// The server refuses control characters in what users send (they could rewrite the reader's

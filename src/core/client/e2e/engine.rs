@@ -66,6 +66,9 @@ pub struct Inbound {
     /// The sender's Curve25519 identity key, as the pre-key message proved it (only its holder could
     /// have made the message).
     pub sender_curve25519: String,
+    /// The one-time (or fallback) key of this device the message used, so the device knows when its
+    /// fallback key has been used and must be replaced.
+    pub one_time_key: String,
     pub plaintext: Vec<u8>,
 }
 
@@ -125,6 +128,8 @@ pub trait Engine: Send + Sync + fmt::Debug {
         account: &mut Pickle,
         count: usize,
     ) -> Result<Vec<PublicKey>, EngineError>;
+    /// How many private one-time keys the account holds (published or not, not used yet).
+    fn stored_one_time_keys(&self, account: &Pickle) -> Result<usize, EngineError>;
     /// Makes a new fallback key (the account keeps the previous one too, for messages already made
     /// with it).
     fn new_fallback_key(&self, account: &mut Pickle) -> Result<PublicKey, EngineError>;

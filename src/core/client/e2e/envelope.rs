@@ -3,18 +3,26 @@
 //! **Outside** (the text of an ordinary `message` / `message group` line, so every server rule applies
 //! to it unchanged): the fixed prefix `e2e1:` (the `1` is the format's version), then one of
 //!
-//! - `p:<base64>`: an Olm pre-key message (the first messages of a pairwise session, which set the
-//!   session up at the recipient from one of its published one-time keys);
-//! - `n:<base64>`: an Olm normal message;
+//! - `p:<curve25519>:<base64>`: an Olm pre-key message (the first messages of a pairwise session,
+//!   which set the session up at the recipient from one of its published one-time keys), for the
+//!   device whose Curve25519 identity key is `<curve25519>`;
+//! - `n:<curve25519>:<base64>`: an Olm normal message, likewise;
 //! - `g:<session id>:<base64>`: a Megolm message of the sender's group session `<session id>`.
 //!
-//! Base64 is vodozemac's (standard alphabet, unpadded), so `:` never occurs inside a part.
+//! Base64 is vodozemac's (standard alphabet, unpadded), so `:` never occurs inside a part. The
+//! recipient key of a direct message is outside the encryption so that the server can refuse
+//! ciphertext for a device the recipient no longer has (`stale-key`) and the recipient's client can
+//! tell a message for its other device from a damaged one; it is not trusted for anything else (a
+//! message is always tried with the sessions held, whatever it names).
 //!
 //! **Inside** an Olm message (the plaintext), one of
 //!
 //! - `M <text>`: a direct message;
 //! - `K <group> <session key>`: the sender's Megolm session key for `<group>`, consumed by the
 //!   recipient's client without being shown;
+//! - `U <digest>`: "your message whose ciphertext has this digest (dedup's: 16 bytes of SHA-256 in
+//!   hex) was encrypted for a device of mine that is gone": the recipient's client sends its text
+//!   again, once it trusts the device this came from;
 //!
 //! and, in front of either in a pre-key message only, `I <ed25519> <signature>\n`: the sender's Ed25519
 //! identity key and its signature over `natter-identity:<sender>:<curve25519>:<ed25519>`. Olm's
@@ -29,13 +37,20 @@ use super::engine::OlmMessage;
 use crate::protocol::Name;
 
 /// The prefix of every encrypted text: anything else is "not encrypted".
-pub const PREFIX: &str = "e2e1:";
+pub const PREFIX: &str = crate::protocol::keys::E2E_PREFIX;
 
 /// What an encrypted text holds, decoded from its outside form.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Envelope {
-    Olm(OlmMessage),
-    Group { session_id: String, body: Vec<u8> },
+    /// An Olm message for the device whose Curve25519 identity key is `to`.
+    Olm {
+        to: String,
+        message: OlmMessage,
+    },
+    Group {
+        session_id: String,
+        body: Vec<u8>,
+    },
 }
 
 /// Why a text that starts with the prefix could not be read.
@@ -47,6 +62,8 @@ pub enum EnvelopeError {
     Base64,
     #[error("the group message names no session")]
     NoSession,
+    #[error("the encrypted message names no recipient key")]
+    NoRecipient,
 }
 
 /// Whether a message's text is encrypted (it may still fail to decode).
@@ -58,9 +75,9 @@ impl Envelope {
     /// The outside form.
     pub fn render(&self) -> String {
         match self {
-            Envelope::Olm(m) => {
-                let kind = if m.pre_key { 'p' } else { 'n' };
-                format!("{PREFIX}{kind}:{}", base64_encode(&m.body))
+            Envelope::Olm { to, message } => {
+                let kind = if message.pre_key { 'p' } else { 'n' };
+                format!("{PREFIX}{kind}:{to}:{}", base64_encode(&message.body))
             }
             Envelope::Group { session_id, body } => {
                 format!("{PREFIX}g:{session_id}:{}", base64_encode(body))
@@ -78,10 +95,17 @@ impl Envelope {
         let decode = |b: &str| base64_decode(b.trim_end()).map_err(|_| EnvelopeError::Base64);
         let (kind, rest) = rest.split_once(':').ok_or(EnvelopeError::UnknownKind)?;
         match kind {
-            "p" | "n" => Ok(Envelope::Olm(OlmMessage {
-                pre_key: kind == "p",
-                body: decode(rest)?,
-            })),
+            "p" | "n" => {
+                let (to, body) = rest.split_once(':').ok_or(EnvelopeError::NoRecipient)?;
+                crate::protocol::keys::curve25519(to).map_err(|_| EnvelopeError::NoRecipient)?;
+                Ok(Envelope::Olm {
+                    to: to.to_owned(),
+                    message: OlmMessage {
+                        pre_key: kind == "p",
+                        body: decode(body)?,
+                    },
+                })
+            }
             "g" => {
                 let (session_id, body) = rest.split_once(':').ok_or(EnvelopeError::NoSession)?;
                 if session_id.is_empty() {
@@ -108,7 +132,15 @@ pub struct Proof {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Body {
     Text(String),
-    GroupKey { group: Name, session_key: String },
+    GroupKey {
+        group: Name,
+        session_key: String,
+    },
+    /// The recipient could not read the sender's message with this ciphertext digest: it was for a
+    /// device of the recipient's that is gone.
+    Unreadable {
+        digest: String,
+    },
 }
 
 /// An Olm plaintext, decoded.
@@ -169,6 +201,7 @@ pub fn render_body(body: &Body) -> String {
     match body {
         Body::Text(t) => format!("M {t}"),
         Body::GroupKey { group, session_key } => format!("K {group} {session_key}"),
+        Body::Unreadable { digest } => format!("U {digest}"),
     }
 }
 
@@ -176,6 +209,14 @@ pub fn render_body(body: &Body) -> String {
 pub fn parse_body(text: &str) -> Result<Body, InnerError> {
     if let Some(t) = text.strip_prefix("M ") {
         return Ok(Body::Text(t.to_owned()));
+    }
+    if let Some(digest) = text.strip_prefix("U ") {
+        if digest.len() != 32 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(InnerError::UnknownForm);
+        }
+        return Ok(Body::Unreadable {
+            digest: digest.to_owned(),
+        });
     }
     if let Some(rest) = text.strip_prefix("K ") {
         let (group, key) = rest.split_once(' ').ok_or(InnerError::UnknownForm)?;
@@ -194,15 +235,22 @@ mod tests {
 
     #[test]
     fn outside_forms_round_trip_and_plain_text_is_not_taken_for_one() {
+        let to = "B".repeat(43);
         for e in [
-            Envelope::Olm(OlmMessage {
-                pre_key: true,
-                body: vec![1, 2, 3, 250],
-            }),
-            Envelope::Olm(OlmMessage {
-                pre_key: false,
-                body: vec![0; 40],
-            }),
+            Envelope::Olm {
+                to: to.clone(),
+                message: OlmMessage {
+                    pre_key: true,
+                    body: vec![1, 2, 3, 250],
+                },
+            },
+            Envelope::Olm {
+                to: to.clone(),
+                message: OlmMessage {
+                    pre_key: false,
+                    body: vec![0; 40],
+                },
+            },
             Envelope::Group {
                 session_id: "abcDEF+/09".into(),
                 body: b"xyz".to_vec(),
@@ -211,7 +259,14 @@ mod tests {
             let text = e.render();
             assert!(is_encrypted(&text));
             assert!(!text.contains(' '), "one wire token: {text}");
-            assert_eq!(Envelope::parse(&text), Some(Ok(e)));
+            assert_eq!(Envelope::parse(&text), Some(Ok(e.clone())));
+            if let Envelope::Olm { to, .. } = &e {
+                assert_eq!(
+                    crate::protocol::keys::encrypted_for(&text),
+                    Some(to.as_str()),
+                    "the server reads the same recipient"
+                );
+            }
         }
         assert_eq!(Envelope::parse("hello e2e1:p:AAAA"), None);
         assert_eq!(
@@ -219,8 +274,12 @@ mod tests {
             Some(Err(EnvelopeError::UnknownKind))
         );
         assert_eq!(
-            Envelope::parse("e2e1:p:!!!"),
+            Envelope::parse(&format!("e2e1:p:{to}:!!!")),
             Some(Err(EnvelopeError::Base64))
+        );
+        assert_eq!(
+            Envelope::parse("e2e1:p:AAAA"),
+            Some(Err(EnvelopeError::NoRecipient))
         );
         assert_eq!(
             Envelope::parse("e2e1:g::AAAA"),
@@ -249,6 +308,12 @@ mod tests {
                     session_key: "KEY".into(),
                 },
             },
+            Inner {
+                proof: None,
+                body: Body::Unreadable {
+                    digest: "0123456789abcdef0123456789abcdef".into(),
+                },
+            },
         ] {
             assert_eq!(Inner::parse(inner.render().as_bytes()), Ok(inner));
         }
@@ -258,5 +323,6 @@ mod tests {
             Inner::parse(b"K bad/group key"),
             Err(InnerError::UnknownForm)
         );
+        assert_eq!(Inner::parse(b"U nothex"), Err(InnerError::UnknownForm));
     }
 }

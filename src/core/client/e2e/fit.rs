@@ -27,6 +27,8 @@ const PROOF: usize = 2 + 43 + 1 + 86 + 1;
 const TEXT_TAG: usize = 2;
 /// A Megolm session id in the outside form: 43 base64 characters and a colon.
 const SESSION_ID: usize = 43 + 1;
+/// The recipient's Curve25519 key in a direct message's outside form: 43 characters and a colon.
+const RECIPIENT: usize = 43 + 1;
 
 /// Unpadded base64's length for `n` bytes.
 fn base64_len(n: usize) -> usize {
@@ -38,7 +40,7 @@ fn base64_len(n: usize) -> usize {
 pub fn direct_len(text: usize) -> usize {
     let plain = PROOF + TEXT_TAG + text;
     let olm = OLM_PRE_KEY + OLM_NORMAL + plain + CBC_PAD;
-    PREFIX.len() + 2 + base64_len(olm)
+    PREFIX.len() + 2 + RECIPIENT + base64_len(olm)
 }
 
 /// The length of the outside form of a group message with a text of `text` bytes.

@@ -1,17 +1,25 @@
-//! Group messages: the members as the server tells them, sending (rotating the session and sharing its
-//! key over Olm first), and receiving.
+//! Group messages: the members as the server tells them (every change shown to the user), sending
+//! (rotating the session and sharing its key over Olm first), and receiving.
 //!
 //! A group message is encrypted when it is written, with the session current then, so what a member
 //! can read never depends on how long a claim took; when some members' keys must be claimed first, the
 //! line waits (with the group's later messages behind it, in order) until each of them has been given
-//! the key, or has turned out to have none.
+//! the key, or has turned out not to get it. Nothing is ever sent to a group unencrypted: a member
+//! without keys, who blocked this user, or whose key changed unaccepted is left out, and named.
+//!
+//! The key goes only to members the user has been shown: every change of a group's member list, from
+//! whatever line it was learnt, is compared with the list last shown (kept in the group's file) and
+//! the difference is said, unless the line that told it was itself shown (`GROUP-JOINED`,
+//! `GROUP-LEFT`); a server adding a member quietly to read the group is seen.
 
 use std::collections::BTreeSet;
 
 use super::dedup::digest;
 use super::direct::group_plaintext;
 use super::envelope::{Body, Envelope, parse_body};
-use super::{E2e, Note, Out, Part, PendingGroup, Received, Refusal, fit};
+use super::notes::LeftOut;
+use super::outbox::PendingGroup;
+use super::{E2e, Home, Note, Out, Part, Received, Refusal, fit};
 use crate::protocol::{Conversation, Name};
 
 impl E2e {
@@ -20,33 +28,91 @@ impl E2e {
         fit::max_text(limit, fit::group_head(group), fit::group_len)
     }
 
-    /// The server listed `group`'s members (`GROUP-CREATED`, `GROUP-MEMBERS`).
-    pub fn set_members(&mut self, group: &Name, members: impl IntoIterator<Item = Name>) {
+    /// The server listed `group`'s members (`GROUP-CREATED`, `GROUP-MEMBERS`, `GROUPLIST`); `shown`
+    /// says whether that line is shown to the user. A difference from what the user last saw is said.
+    pub fn set_members(
+        &mut self,
+        group: &Name,
+        members: impl IntoIterator<Item = Name>,
+        shown: bool,
+        out: &mut Vec<Out>,
+    ) {
         self.members.set(&self.me, group, members);
+        self.show_members(group, shown, false, out);
     }
 
-    /// `user` joined `group` (`GROUP-JOINED`): the next message rotates the session.
-    pub fn member_joined(&mut self, group: &Name, user: &Name) {
-        self.members.joined(&self.me, group, user);
+    /// `user` joined `group` (`GROUP-JOINED`, which is shown): the next message rotates the session.
+    pub fn member_joined(&mut self, group: &Name, user: &Name, out: &mut Vec<Out>) {
+        if self.members.joined(&self.me, group, user) {
+            self.show_members(group, true, true, out);
+        }
     }
 
-    /// `user` left or was removed from `group` (`GROUP-LEFT`): the next message rotates the session.
-    pub fn member_left(&mut self, group: &Name, user: &Name) {
-        self.members.left(&self.me, group, user);
+    /// `user` left or was removed from `group` (`GROUP-LEFT`, which is shown): the next message
+    /// rotates the session.
+    pub fn member_left(&mut self, group: &Name, user: &Name, out: &mut Vec<Out>) {
+        if *user == self.me {
+            self.members.left(&self.me, group, user);
+            if let Some(g) = self.groups.get_mut(group) {
+                g.members = None;
+                self.save_group(group, out);
+            }
+            return;
+        }
+        if self.members.left(&self.me, group, user) {
+            self.show_members(group, true, true, out);
+        }
+    }
+
+    /// Compares `group`'s members with the list last shown to the user, says the difference (unless
+    /// the line on screen said it: `told`, a join or a leave; or it is the first list and the line
+    /// showed it whole), and keeps the new list as shown.
+    fn show_members(&mut self, group: &Name, shown: bool, told: bool, out: &mut Vec<Out>) {
+        let Some(now) = self.members.get(group).cloned() else {
+            return;
+        };
+        let g = self.groups.entry(group.clone()).or_default();
+        if g.members.as_ref() == Some(&now) {
+            return;
+        }
+        let before = g.members.replace(now.clone());
+        let all: Vec<Name> = now.iter().cloned().collect();
+        match before {
+            None if !shown => out.push(Out::Note(Note::Members {
+                group: group.clone(),
+                added: Vec::new(),
+                removed: Vec::new(),
+                all,
+                first: true,
+            })),
+            Some(before) if !(shown && told && single_change(&before, &now)) => {
+                out.push(Out::Note(Note::Members {
+                    group: group.clone(),
+                    added: now.difference(&before).cloned().collect(),
+                    removed: before.difference(&now).cloned().collect(),
+                    all,
+                    first: false,
+                }))
+            }
+            _ => {}
+        }
+        self.save_group(group, out);
     }
 
     /// `user` logged in: if they had no keys when a group key was shared, they may have now; the
     /// next message to that group claims them again.
-    pub fn on_online(&mut self, user: &Name) {
+    pub(super) fn group_member_online(&mut self, user: &Name) {
         for g in self.groups.values_mut() {
             if let Some(o) = &mut g.outbound {
                 o.no_keys.remove(user);
+                o.named.remove(user);
             }
         }
     }
 
     /// `message group <group> <text>`: encrypted once with this user's session for the group, after
-    /// the session's key went to every member who lacks it.
+    /// the session's key went to every member shown who lacks it (members who cannot get it are
+    /// left out, and named). Waits (on disk) if the members are not known yet.
     pub fn send_group(
         &mut self,
         group: &Name,
@@ -54,17 +120,33 @@ impl E2e {
         limit: usize,
         out: &mut Vec<Out>,
     ) -> Result<(), Refusal> {
-        let members = self
-            .members
-            .get(group)
-            .cloned()
-            .ok_or_else(|| Refusal::MembersUnknown(group.clone()))?;
-        if let Some(changed) = members.iter().find(|m| self.contacts.is_changed(m)) {
-            return Err(Refusal::KeyChanged(changed.clone()));
-        }
         let max = self.max_group(group, limit);
         if text.len() > max {
             return Err(Refusal::TooLong { max });
+        }
+        self.send_group_fitted(group, text, out)
+    }
+
+    /// [`Self::send_group`] for a text already known to fit.
+    fn send_group_fitted(
+        &mut self,
+        group: &Name,
+        text: &str,
+        out: &mut Vec<Out>,
+    ) -> Result<(), Refusal> {
+        let Some(members) = self.members.get(group).cloned() else {
+            if !self.outbox.unlisted.iter().any(|(g, _)| g == group) {
+                out.push(Out::AskMembers(group.clone()));
+            }
+            self.outbox.unlisted.push((group.clone(), text.to_owned()));
+            self.save_outbox(out);
+            return Ok(());
+        };
+        if self.home != Home::Here {
+            // Sent once this device holds the account (the user was told it does not yet).
+            self.outbox.unlisted.push((group.clone(), text.to_owned()));
+            self.save_outbox(out);
+            return Ok(());
         }
         let g = self.groups.entry(group.clone()).or_default();
         if g.needs_rotation(&members) {
@@ -73,40 +155,31 @@ impl E2e {
         }
         let outbound = g.outbound.as_ref().expect("rotated above");
         let session_key = outbound.session_key.clone();
-        // Members known to have no keys (never logged in): the message goes in clear, so they can
-        // read it, as a direct message to them would (and the sender is told, loudly).
-        let keyless: Vec<Name> = members
-            .iter()
-            .filter(|m| outbound.no_keys.contains(*m))
-            .cloned()
-            .collect();
-        if !keyless.is_empty() {
-            out.push(Out::Note(Note::GroupInClear {
-                group: group.clone(),
-                users: keyless,
-            }));
-            let earlier = self.pending_groups.iter().any(|p| p.group == *group);
-            let pending = PendingGroup {
-                group: group.clone(),
-                text: text.to_owned(),
-                line: String::new(),
-                session_key,
-                waiting: BTreeSet::new(),
-                clear: true,
-            };
-            if earlier {
-                self.pending_groups.push(pending);
+        let mut left_out: Vec<(Name, LeftOut)> = Vec::new();
+        let mut lacking = Vec::new();
+        for m in &members {
+            let why = if self.contacts.is_changed(m) {
+                Some(LeftOut::KeyChanged)
+            } else if outbound.blocked_by.contains(m) {
+                Some(LeftOut::BlockedYou)
+            } else if outbound.no_keys.contains(m)
+                || matches!(
+                    self.holds.get(m),
+                    Some(super::Wait::NoKeys | super::Wait::Withdrawn)
+                )
+            {
+                // (Known from a claim already answered: not asked again for every group message.)
+                Some(LeftOut::NoKeys)
             } else {
-                out.push(clear_message(pending));
+                None
+            };
+            match why {
+                Some(why) if !outbound.named.contains(m) => left_out.push((m.clone(), why)),
+                Some(_) => {}
+                None if !outbound.delivered.contains(m) => lacking.push(m.clone()),
+                None => {}
             }
-            return Ok(());
         }
-        let lacking: Vec<Name> = members
-            .iter()
-            .filter(|m| !outbound.delivered.contains(*m) && !outbound.no_keys.contains(*m))
-            .cloned()
-            .collect();
-
         let key_body = Body::GroupKey {
             group: group.clone(),
             session_key: session_key.clone(),
@@ -114,12 +187,15 @@ impl E2e {
         let mut shares = Vec::new();
         let mut waiting = BTreeSet::new();
         for m in lacking {
-            if !self.claims.contains_key(&m) && self.session_with(&m).is_some() {
+            if !self.claims.contains(&m)
+                && !self.outbox.direct.contains_key(&m)
+                && self.session_with(&m).is_some()
+            {
                 let line = self.encrypt_direct(&m, &key_body)?;
                 shares.push((m, line));
             } else {
                 waiting.insert(m.clone());
-                self.claim(&m, Vec::new(), out);
+                self.claim(&m, out);
             }
         }
         let g = self.groups.get_mut(group).expect("made above");
@@ -128,6 +204,7 @@ impl E2e {
             .map_err(Refusal::Engine)?;
         if let Some(o) = &mut g.outbound {
             o.delivered.extend(shares.iter().map(|(m, _)| m.clone()));
+            o.named.extend(left_out.iter().map(|(m, _)| m.clone()));
         }
         let line = format!(
             "message group {group} {}",
@@ -137,12 +214,18 @@ impl E2e {
             self.save_peer(m, out);
         }
         self.save_group(group, out);
+        if !left_out.is_empty() {
+            out.push(Out::Note(Note::LeftOut {
+                group: group.clone(),
+                users: left_out,
+            }));
+        }
         out.extend(
             shares
                 .into_iter()
                 .map(|(to, line)| Out::KeyShare { line, to }),
         );
-        let earlier = self.pending_groups.iter().any(|p| p.group == *group);
+        let earlier = self.outbox.groups.iter().any(|p| p.group == *group);
         if waiting.is_empty() && !earlier {
             out.push(Out::Message {
                 line,
@@ -151,23 +234,66 @@ impl E2e {
                 encrypted: true,
             });
         } else {
-            self.pending_groups.push(PendingGroup {
+            self.outbox.groups.push(PendingGroup {
                 group: group.clone(),
                 text: text.to_owned(),
                 line,
                 session_key,
                 waiting,
-                clear: false,
             });
+            self.save_outbox(out);
         }
         Ok(())
+    }
+
+    /// The members of `group` are known now: the messages that waited for them are encrypted.
+    pub fn members_known(&mut self, group: &Name, out: &mut Vec<Out>) {
+        if !self.members.knows(group) || self.home != Home::Here {
+            return;
+        }
+        let (go, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.outbox.unlisted)
+            .into_iter()
+            .partition(|(g, _)| g == group);
+        if go.is_empty() {
+            self.outbox.unlisted = keep;
+            return;
+        }
+        self.outbox.unlisted = keep;
+        self.save_outbox(out);
+        for (_, text) in go {
+            if let Err(why) = self.send_group_fitted(group, &text, out) {
+                out.push(Out::Note(Note::NotSent {
+                    to: Conversation::Group(group.clone()),
+                    text,
+                    why,
+                }));
+            }
+        }
+    }
+
+    /// [`Self::members_known`] for every group whose messages wait for its members.
+    pub(super) fn members_known_all(&mut self, out: &mut Vec<Out>) {
+        let groups: BTreeSet<Name> = self
+            .outbox
+            .unlisted
+            .iter()
+            .map(|(g, _)| g.clone())
+            .collect();
+        for g in groups {
+            self.members_known(&g, out);
+        }
+    }
+
+    /// Whether a group message waits for `user` to get its key.
+    pub(super) fn group_waits_for(&self, user: &Name) -> bool {
+        self.outbox.groups.iter().any(|p| p.waiting.contains(user))
     }
 
     /// `user` now has a session: the group keys waiting for it, as lines (saving the groups whose
     /// current key they deliver).
     pub(super) fn share_pending_keys(&mut self, user: &Name, out: &mut Vec<Out>) -> Vec<Out> {
         let mut keys: Vec<(Name, String)> = Vec::new();
-        for p in &mut self.pending_groups {
+        for p in &mut self.outbox.groups {
             if p.waiting.remove(user) && !keys.contains(&(p.group.clone(), p.session_key.clone())) {
                 keys.push((p.group.clone(), p.session_key.clone()));
             }
@@ -194,7 +320,7 @@ impl E2e {
                         self.save_group(&group, out);
                     }
                 }
-                Err(_) => self.exclude(user, &group, &session_key, out),
+                Err(_) => self.left_out_of(user, &group, &session_key, LeftOut::NoKeys, out),
             }
         }
         lines
@@ -204,12 +330,11 @@ impl E2e {
     pub(super) fn flush_groups(&mut self, out: &mut Vec<Out>) {
         let mut blocked = BTreeSet::new();
         let mut keep = Vec::new();
-        for p in std::mem::take(&mut self.pending_groups) {
+        let before = self.outbox.groups.len();
+        for p in std::mem::take(&mut self.outbox.groups) {
             if blocked.contains(&p.group) || !p.waiting.is_empty() {
                 blocked.insert(p.group.clone());
                 keep.push(p);
-            } else if p.clear {
-                out.push(clear_message(p));
             } else {
                 out.push(Out::Message {
                     line: p.line,
@@ -219,61 +344,110 @@ impl E2e {
                 });
             }
         }
-        self.pending_groups = keep;
-    }
-
-    /// Nothing goes to a group that includes `user` now (their key changed, or was not signed): every
-    /// waiting message of such a group is refused.
-    pub(super) fn refuse_pending_groups(&mut self, user: &Name, why: &Refusal, out: &mut Vec<Out>) {
-        let refused: BTreeSet<Name> = self
-            .pending_groups
-            .iter()
-            .filter(|p| p.waiting.contains(user))
-            .map(|p| p.group.clone())
-            .collect();
-        let (gone, keep) = std::mem::take(&mut self.pending_groups)
-            .into_iter()
-            .partition(|p| refused.contains(&p.group));
-        self.pending_groups = keep;
-        for p in gone {
-            out.push(Out::Note(Note::NotSent {
-                to: Conversation::Group(p.group),
-                text: p.text,
-                why: why.clone(),
-            }));
+        self.outbox.groups = keep;
+        if self.outbox.groups.len() != before {
+            // Saved after the lines it no longer holds: a crash in between sends one again, never
+            // loses one (the ratchet step was saved when it was encrypted).
+            self.save_outbox(out);
         }
-        self.flush_groups(out);
     }
 
-    /// `user` never published keys: the group messages waiting for them go unencrypted, so they can
-    /// read them (the sender is told, loudly).
-    pub(super) fn exclude_from_pending_groups(&mut self, user: &Name, out: &mut Vec<Out>) {
+    /// `user` does not get the group keys waiting for them (`why`): the group messages waiting for
+    /// them go without them, and they are named.
+    pub(super) fn leave_out_of_pending_groups(
+        &mut self,
+        user: &Name,
+        why: LeftOut,
+        out: &mut Vec<Out>,
+    ) {
         let mut keys: Vec<(Name, String)> = Vec::new();
-        for p in &mut self.pending_groups {
-            if p.waiting.remove(user) {
-                p.clear = true;
-                if !keys.contains(&(p.group.clone(), p.session_key.clone())) {
-                    keys.push((p.group.clone(), p.session_key.clone()));
-                }
+        for p in &mut self.outbox.groups {
+            if p.waiting.remove(user) && !keys.contains(&(p.group.clone(), p.session_key.clone())) {
+                keys.push((p.group.clone(), p.session_key.clone()));
             }
         }
         for (group, session_key) in keys {
-            self.exclude(user, &group, &session_key, out);
+            self.left_out_of(user, &group, &session_key, why, out);
         }
         self.flush_groups(out);
     }
 
-    fn exclude(&mut self, user: &Name, group: &Name, session_key: &str, out: &mut Vec<Out>) {
+    /// Records that `user` is left out of `group`'s session `session_key` (if it is the current
+    /// one), and says so.
+    fn left_out_of(
+        &mut self,
+        user: &Name,
+        group: &Name,
+        session_key: &str,
+        why: LeftOut,
+        out: &mut Vec<Out>,
+    ) {
         if let Some(o) = self.groups.get_mut(group).and_then(|g| g.outbound.as_mut())
             && o.session_key == session_key
         {
-            o.no_keys.insert(user.clone());
+            match why {
+                LeftOut::BlockedYou => o.blocked_by.insert(user.clone()),
+                LeftOut::NoKeys => o.no_keys.insert(user.clone()),
+                LeftOut::KeyChanged => false,
+            };
+            o.named.insert(user.clone());
             self.save_group(group, out);
         }
-        out.push(Out::Note(Note::GroupInClear {
+        out.push(Out::Note(Note::LeftOut {
             group: group.clone(),
-            users: vec![user.clone()],
+            users: vec![(user.clone(), why)],
         }));
+    }
+
+    /// A group key sent to `user` was refused as for a device they no longer have: they need the
+    /// keys of the groups again, once they have a session with their new key.
+    pub(super) fn forget_shares_to(&mut self, user: &Name, out: &mut Vec<Out>) {
+        let groups: Vec<Name> = self
+            .groups
+            .iter_mut()
+            .filter_map(|(name, g)| {
+                let o = g.outbound.as_mut()?;
+                o.delivered.remove(user).then(|| name.clone())
+            })
+            .collect();
+        for g in groups {
+            self.save_group(&g, out);
+        }
+    }
+
+    /// `/sharedwith <group>`: whom this user's current key for `group` went to.
+    pub fn shared_with(&self, group: &Name) -> Note {
+        let Some(o) = self.groups.get(group).and_then(|g| g.outbound.as_ref()) else {
+            return Note::SharedWith {
+                group: group.clone(),
+                with: Vec::new(),
+                waiting: Vec::new(),
+                left_out: Vec::new(),
+            };
+        };
+        let waiting: BTreeSet<Name> = self
+            .outbox
+            .groups
+            .iter()
+            .filter(|p| p.group == *group && p.session_key == o.session_key)
+            .flat_map(|p| p.waiting.iter().cloned())
+            .collect();
+        let mut left_out = Vec::new();
+        for m in &o.shared_with {
+            if o.blocked_by.contains(m) {
+                left_out.push((m.clone(), LeftOut::BlockedYou));
+            } else if o.no_keys.contains(m) {
+                left_out.push((m.clone(), LeftOut::NoKeys));
+            } else if self.contacts.is_changed(m) && !o.delivered.contains(m) {
+                left_out.push((m.clone(), LeftOut::KeyChanged));
+            }
+        }
+        Note::SharedWith {
+            group: group.clone(),
+            with: o.delivered.iter().cloned().collect(),
+            waiting: waiting.into_iter().collect(),
+            left_out,
+        }
     }
 
     /// The text of a message decrypted before (`offline` shows stored messages again, and the server
@@ -299,9 +473,12 @@ impl E2e {
         out: &mut Vec<Out>,
     ) -> Received {
         let (session_id, body) = match Envelope::parse(text) {
+            None if self.contacts.get(from).is_some() => {
+                return Received::PlainFromPinned(text.to_owned());
+            }
             None => return Received::Plain(text.to_owned()),
             Some(Err(e)) => return Received::Failed(e.to_string()),
-            Some(Ok(Envelope::Olm(_))) => {
+            Some(Ok(Envelope::Olm { .. })) => {
                 return Received::Failed("a direct message arrived as a group message".into());
             }
             Some(Ok(Envelope::Group { session_id, body })) => (session_id, body),
@@ -341,12 +518,8 @@ impl E2e {
     }
 }
 
-/// A group message sent unencrypted (a member has no keys).
-fn clear_message(p: PendingGroup) -> Out {
-    Out::Message {
-        line: format!("message group {} {}", p.group, p.text),
-        to: Conversation::Group(p.group),
-        text: p.text,
-        encrypted: false,
-    }
+/// Whether `now` differs from `before` by one member come or gone (what a shown `GROUP-JOINED` or
+/// `GROUP-LEFT` line says by itself).
+fn single_change(before: &BTreeSet<Name>, now: &BTreeSet<Name>) -> bool {
+    before.symmetric_difference(now).count() <= 1
 }

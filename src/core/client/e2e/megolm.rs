@@ -35,6 +35,12 @@ pub struct Outbound {
     pub delivered: BTreeSet<Name>,
     /// Members who had no keys published when it was shared (claimed again once seen online).
     pub no_keys: BTreeSet<Name>,
+    /// Members who refused the claim of their keys: they blocked this user.
+    #[serde(default)]
+    pub blocked_by: BTreeSet<Name>,
+    /// Members the user was told are left out of this session (told once per session).
+    #[serde(default)]
+    pub named: BTreeSet<Name>,
     /// Messages encrypted with it.
     pub sent: u32,
 }
@@ -55,6 +61,9 @@ pub struct Group {
     pub outbound: Option<Outbound>,
     /// Newest last.
     pub inbound: Vec<InboundSession>,
+    /// The members (other than this user) as last shown to the user, to say what changed since.
+    #[serde(default)]
+    pub members: Option<BTreeSet<Name>>,
 }
 
 /// Why a group message could not be decrypted.
@@ -90,6 +99,8 @@ impl Group {
             shared_with: members,
             delivered: BTreeSet::new(),
             no_keys: BTreeSet::new(),
+            blocked_by: BTreeSet::new(),
+            named: BTreeSet::new(),
             sent: 0,
         });
         key
@@ -178,25 +189,33 @@ impl Members {
         self.groups.insert(group.clone(), set);
     }
 
-    pub fn joined(&mut self, me: &Name, group: &Name, user: &Name) {
+    /// `user` joined `group`; returns whether the known list changed (it is unknown until listed).
+    pub fn joined(&mut self, me: &Name, group: &Name, user: &Name) -> bool {
         if user == me {
-            return;
+            return false;
         }
-        if let Some(set) = self.groups.get_mut(group) {
-            set.insert(user.clone());
-        }
+        self.groups
+            .get_mut(group)
+            .is_some_and(|set| set.insert(user.clone()))
     }
 
-    /// `user` left `group` (or was removed); this user leaving forgets the group.
-    pub fn left(&mut self, me: &Name, group: &Name, user: &Name) {
+    /// `user` left `group` (or was removed); this user leaving forgets the group. Returns whether the
+    /// known list changed.
+    pub fn left(&mut self, me: &Name, group: &Name, user: &Name) -> bool {
         if user == me {
-            self.groups.remove(group);
-        } else if let Some(set) = self.groups.get_mut(group) {
-            set.remove(user);
+            return self.groups.remove(group).is_some();
         }
+        self.groups
+            .get_mut(group)
+            .is_some_and(|set| set.remove(user))
     }
 
     pub fn get(&self, group: &str) -> Option<&BTreeSet<Name>> {
         self.groups.get(group)
+    }
+
+    /// Whether `group`'s members were listed in this session.
+    pub fn knows(&self, group: &str) -> bool {
+        self.groups.contains_key(group)
     }
 }

@@ -13,28 +13,47 @@
 //! sessions per contact ([`olm`]), the Megolm sessions per group ([`megolm`]), the messages waiting
 //! for a contact's keys, and what was already decrypted ([`dedup`]). The cryptography, which needs
 //! randomness, is an [`Engine`] the shell hands in ([`engine`] says why); its secrets are
-//! [`engine::Pickle`]s the core keeps. Everything that changes is persisted by [`Out::Save`] outputs,
-//! which come before the line they protect ([`Out`] says why), one file per [`store::Part`].
+//! [`engine::Pickle`]s the core keeps. Everything that changes is persisted by [`Out::Save`] and
+//! [`Out::Append`] outputs, which come before the line they protect ([`Out`] says why), per
+//! [`store::Part`]: ratchet state, pins, the outbox and the texts kept are separate parts, and the
+//! texts (decrypted and sent) are appended to, never rewritten per message. The shell seals the
+//! parts at rest and group-commits them (the client holds the lines that depend on them until they
+//! are durable: `client::commit`).
 //!
-//! # The rules
+//! # The rules (against a server that is the adversary: docs/DESIGN.md has the threat model)
 //!
-//! - **Publish**: at login, the identity and a new fallback key; one-time keys topped up when the
-//!   server says few are left ([`device`]).
-//! - **Send**: to a contact with a session made with their pinned identity, at once; otherwise claim
-//!   one of their one-time keys (`keys claim`), and send when the answer comes, in order. A claimed key
-//!   whose signature does not verify under the identity is refused. A user with no keys published
-//!   (never logged in with natter) gets the message unencrypted, with a loud warning to the sender,
-//!   so the message still reaches them at their first login; but a user whose keys were pinned before
-//!   does not: the server saying they have none is refused, not believed.
-//! - **Pin**: the first identity seen for a user is pinned; another one makes the contact *changed*,
-//!   which refuses every message to them (and to groups they are in) until the user accepts the new
-//!   key ([`contacts`]). Messages *from* a changed key are still shown, marked.
+//! - **Home**: at each login the device asks the directory whose identity the account has. Its own
+//!   (or none): it publishes its keys. Another device's: it publishes nothing, sends nothing
+//!   encrypted and acknowledges nothing (messages for that device stay on the server for it) until
+//!   the user moves the account here ([`E2e::move_here`], `/movehere`).
+//! - **Publish**: the identity; a fallback key only when there is none or the last one was used;
+//!   one-time keys topped up when the server says few are left, never past a bound however often it
+//!   says so ([`device`]).
+//! - **Send**: to a contact with a session made with their pinned identity, at once; otherwise their
+//!   keys are claimed and what is written waits, on disk ([`outbox`]), shown as waiting: until the
+//!   answer comes, a changed key is accepted (or rejected), or the user asks for it to go
+//!   unencrypted to a user who never had keys (`/sendclear`). Nothing ever goes unencrypted
+//!   unasked, and never to a user whose keys were pinned, whatever the server says. A claim refused
+//!   (`blocked-by`, `no-such-user`) refuses what waited, with the reason.
+//! - **Pin**: the first identity seen for a user is pinned; another one makes the contact *changed*
+//!   (announced loudly each time it is another key), which holds every message to them until the
+//!   user accepts exactly the key whose number they were shown, or rejects it ([`contacts`]).
+//!   Messages *from* a changed key are still shown, marked. Only answers to what this device asked
+//!   are believed: an unasked `KEYS` line is ignored.
 //! - **Receive**: recognised by id and ciphertext *before* decrypting ([`dedup`]), then decrypted;
-//!   a text without the prefix is shown marked "not encrypted".
-//! - **Groups**: a new Megolm session whenever the members changed since the key was shared (or after
-//!   a hundred messages) ([`megolm`]).
+//!   a text without the prefix is shown marked "not encrypted", or, "from" a contact who is pinned,
+//!   as possibly forged. A message encrypted for a device of this account that is gone is not lost:
+//!   its sender's client is asked to send it again.
+//! - **Groups**: every change of the members is shown; the group's key goes only to the members
+//!   shown, never to anyone in clear (a member without keys, who blocked this user, or whose key
+//!   changed is left out and named); a new Megolm session whenever the members changed since the
+//!   key was shared (or after a hundred messages) ([`megolm`]).
 //! - **Fit**: the longest text that still fits the line limit once encrypted is known before sending
 //!   ([`fit`]).
+//! - **Fail closed**: a device or contacts part that cannot be read stops everything that would be
+//!   encrypted (the client says how to get out); a conversation whose part cannot be read stops
+//!   that conversation until the user starts it over ([`E2e::reset`]); an outbox that cannot be
+//!   read is said, loudly, with what it held lost.
 
 mod b64;
 pub mod contacts;
@@ -45,12 +64,16 @@ pub mod engine;
 pub mod envelope;
 pub mod fit;
 mod group;
+mod home;
 pub mod megolm;
+pub mod notes;
 pub mod olm;
+pub mod outbox;
 pub mod safety;
 pub mod store;
 #[cfg(any(test, feature = "harness"))]
 pub mod test_engine;
+mod trust;
 
 #[cfg(test)]
 mod tests;
@@ -58,14 +81,17 @@ mod tests;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-pub use direct::SignedKey;
+pub use direct::{SendClearError, SignedKey};
 pub use engine::{Engine, EngineError, Identity};
+pub use home::MoveError;
+pub use notes::{LeftOut, Note, Protection, Wait};
 pub use store::{Part, Stored};
 
-use self::contacts::{ContactError, Contacts};
+use self::contacts::Contacts;
 use self::device::{Device, DeviceFile};
 use self::megolm::{Group, Members};
 use self::olm::Peer;
+use self::outbox::Outbox;
 use crate::protocol::{Conversation, Name};
 
 /// What the shell gives the core to encrypt with: the engine. A user's stored device is read (and
@@ -107,18 +133,19 @@ impl PrivateIdentity {
 /// it is acknowledged, since it cannot be decrypted again.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Out {
-    /// A `keys ...` line for the server's key directory; answered by `KEYS`, `NOKEYS` or `KEYS-LEFT`.
+    /// A `keys ...` line for the server's key directory; answered by `KEYS`, `NOKEYS`, `KEYS-LEFT`
+    /// or an error naming the user.
     Keys(String),
     /// A message the user wrote, as the line that carries it: encrypted, or in clear when `encrypted`
-    /// is false (see [`Note::SentInClear`]).
+    /// is false (only ever because the user asked: [`Note::SentInClear`]).
     Message {
         line: String,
         to: Conversation,
         text: String,
         encrypted: bool,
     },
-    /// A group's session key for `to`: a `message` line the user did not write, whose answers are
-    /// not shown (and which the recipient's client consumes without showing).
+    /// A line the user did not write (a group's session key for `to`, or a notice that a message was
+    /// unreadable): its answers are not shown, and the recipient's client consumes it unseen.
     KeyShare { line: String, to: Name },
     /// Persist this part (its whole content) before carrying out what follows.
     Save(Part, Vec<u8>),
@@ -128,144 +155,54 @@ pub enum Out {
     /// no keys, which in a cluster may only mean their keys, published a moment ago at another node,
     /// have not reached this one yet.
     RetryClaim(Name),
+    /// Call [`E2e::claim_slow`] for this user after [`CLAIM_SLOW_MS`], to say so if the claim is
+    /// still not answered.
+    ClaimTimer(Name),
+    /// Ask the server for `group`'s members (`group members`), without showing the answer: messages
+    /// to it wait for them.
+    AskMembers(Name),
+    /// This device holds the account's keys now: what was shown may be acknowledged.
+    Acknowledge,
     /// Something the user must be told.
     Note(Note),
 }
 
 /// How long to wait before asking a second time for the keys of a user the server said has none.
 pub const RETRY_CLAIM_MS: u64 = 1_000;
+/// How long a claim may go unanswered before the user is told their messages still wait.
+pub const CLAIM_SLOW_MS: u64 = 10_000;
 
 /// Why a message was not sent.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
     #[error(
-        "{0}'s identity key has changed and you have not accepted the new one. Compare safety numbers with 'verify {0}', then 'trust {0}' if they match."
+        "{0}'s identity key has changed and you have not accepted the new one. Compare safety numbers with '/verify {0}', then '/trust {0} <digits>' if they match (or '/reject {0}')."
     )]
     KeyChanged(Name),
     #[error(
         "once encrypted it would not fit in one line: at most {max} bytes of text can be sent here. Split it."
     )]
     TooLong { max: usize },
-    #[error("the members of {0} are not known yet; try again in a moment (or 'groupmembers {0}').")]
-    MembersUnknown(Name),
     #[error(
         "the keys the server gave for {0} are not signed by {0}'s identity key: the server, or someone on the way, is tampering with them."
     )]
     BadSignature(Name),
-    #[error(
-        "the server says {0} has no keys, yet {0} published keys before: refusing to send it unencrypted. Ask {0} to log in again."
-    )]
-    KeysWithdrawn(Name),
+    #[error("{0} has blocked you; nothing was delivered or stored.")]
+    BlockedBy(Name),
+    #[error("there is no user named '{0}'.")]
+    NoSuchUser(Name),
+    #[error("you rejected {0}'s new key, which is the one the server hands out for {0}.")]
+    Rejected(Name),
+    #[error("{0} has no encryption keys and is pinned by nobody: use '/sendclear {0}'.")]
+    NeverPinned(Name),
+    #[error("{0}'s keys were pinned: nothing goes to {0} unencrypted, whatever the server says.")]
+    Pinned(Name),
     #[error("encryption failed: {0}")]
     Engine(EngineError),
     #[error(
-        "your saved encryption state for {0} could not be read ({1}), so nothing is sent to {0} encrypted (it could reuse keys). To start over with {0} (a new session; what was encrypted for the old one cannot be decrypted), type 'e2e-reset {0}'."
+        "your saved encryption state for {0} could not be read ({1}), so nothing is sent to {0} encrypted (it could reuse keys). To start over with {0} (a new session; what was encrypted for the old one cannot be decrypted), type '/e2e-reset {0}'."
     )]
     Damaged(Name, String),
-}
-
-/// Something to tell the user about end-to-end encryption.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Note {
-    /// A contact's identity key is not the pinned one (loud: it is what an attack looks like).
-    KeyChanged { user: Name },
-    /// A message was not sent.
-    NotSent {
-        to: Conversation,
-        text: String,
-        why: Refusal,
-    },
-    /// `user` has never published keys: the message went unencrypted (loud).
-    SentInClear { user: Name },
-    /// Members of a group who never published keys: what was just sent to it went unencrypted, so
-    /// that they can read it (loud).
-    GroupInClear { group: Name, users: Vec<Name> },
-    /// A key change was accepted.
-    Accepted { user: Name },
-    /// The user marked a contact verified.
-    Verified { user: Name },
-    /// A private chat's peer proved the verified identity.
-    PrivateVerified { user: Name },
-    /// The safety number with `user`, to compare out of band.
-    SafetyNumber {
-        user: Name,
-        number: String,
-        verified: bool,
-    },
-    /// Publishing keys failed (the engine could not make them).
-    PublishFailed(EngineError),
-    /// `e2e-reset <name>`: the conversation's stored state was started over (`done`), or there was
-    /// none.
-    Reset { name: Name, done: bool },
-}
-
-impl std::fmt::Display for Note {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Note::KeyChanged { user } => write!(
-                f,
-                "{user}'s identity key has CHANGED. This happens when {user} reinstalled natter or logged in from another machine, or when someone is intercepting. Nothing will be sent to {user} until you accept the new key: compare safety numbers ('verify {user}') with {user} in person or by phone, then 'trust {user}'."
-            ),
-            Note::NotSent { to, text, why } => {
-                let to = match to {
-                    Conversation::Group(g) => format!("group {g}"),
-                    Conversation::User(u) | Conversation::Private(u) => u.to_string(),
-                    Conversation::Broadcasts => "everyone".into(),
-                };
-                write!(f, "Not sent to {to} ('{text}'): {why}")
-            }
-            Note::SentInClear { user } => write!(
-                f,
-                "{user} has never published encryption keys (never logged in with natter): that message was sent NOT ENCRYPTED, and the server can read it."
-            ),
-            Note::GroupInClear { group, users } => {
-                let names: Vec<&str> = users.iter().map(|u| &**u).collect();
-                write!(
-                    f,
-                    "{} in {group} never published encryption keys (never logged in with natter): that message to {group} was sent NOT ENCRYPTED so they can read it, and the server can read it too. Remove them from the group to keep it encrypted.",
-                    names.join(", ")
-                )
-            }
-            Note::Accepted { user } => write!(
-                f,
-                "Accepted {user}'s new identity key (not verified: compare safety numbers with 'verify {user}')."
-            ),
-            Note::PrivateVerified { user } => write!(
-                f,
-                "The private chat with {user} is with {user}'s verified device ✓"
-            ),
-            Note::Verified { user } => write!(
-                f,
-                "{user} is verified: their messages are marked ✓ while their key stays the same."
-            ),
-            Note::SafetyNumber {
-                user,
-                number,
-                verified,
-            } => {
-                write!(f, "Safety number with {user}: {number}")?;
-                if *verified {
-                    write!(f, " (verified)")
-                } else {
-                    write!(
-                        f,
-                        ". Compare it with {user}'s (out of band); if they match, 'verify {user} yes'."
-                    )
-                }
-            }
-            Note::Reset { name, done: true } => write!(
-                f,
-                "Started the encrypted conversation with {name} over: the next message makes a new session."
-            ),
-            Note::Reset { name, done: false } => {
-                write!(f, "Nothing is kept for {name}: nothing to reset.")
-            }
-            Note::PublishFailed(e) => write!(
-                f,
-                "Could not make encryption keys ({e}); others cannot start encrypted conversations with you."
-            ),
-        }
-    }
 }
 
 /// A message received, as the user should see it.
@@ -273,6 +210,9 @@ impl std::fmt::Display for Note {
 pub enum Received {
     /// Without the prefix: shown marked "not encrypted".
     Plain(String),
+    /// Without the prefix, "from" a contact whose keys are pinned (who always encrypts): it may well
+    /// be forged by the server; shown with a warning that says so.
+    PlainFromPinned(String),
     /// Decrypted. `verified`: the sender's key is the one the user verified; `key_changed`: the
     /// sender's key is not the pinned one (shown with a warning).
     Text {
@@ -280,30 +220,27 @@ pub enum Received {
         verified: bool,
         key_changed: bool,
     },
-    /// A group key, kept; nothing to show.
+    /// A group key, or a notice from the contact's client, kept or acted on; nothing to show but
+    /// the notes that came with it.
     GroupKey,
     /// Decrypted before (a redelivery): not shown again.
     Duplicate,
+    /// Encrypted for another device of this account ([`Note::ForOtherDevice`] says what happens).
+    OtherDevice,
     /// Could not be decrypted: shown as an error in the message's place.
     Failed(String),
 }
 
-/// A message waiting for a contact's keys.
-#[derive(Clone, Debug)]
-enum Waiting {
-    Text(String),
-}
-
-/// A group message encrypted and waiting for its key to reach members whose keys were claimed.
-#[derive(Clone, Debug)]
-struct PendingGroup {
-    group: Name,
-    text: String,
-    line: String,
-    session_key: String,
-    waiting: BTreeSet<Name>,
-    /// A member turned out to have no keys: it goes unencrypted.
-    clear: bool,
+/// Which device holds the account's keys, as the server's directory says (asked at each login).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Home {
+    /// Asked, not answered yet.
+    Asking,
+    /// This one: keys are published, messages sent and acknowledged.
+    Here,
+    /// Another device's identity: nothing is published, sent encrypted or acknowledged here until
+    /// the user moves the account here ([`E2e::move_here`]).
+    Elsewhere(Identity),
 }
 
 /// The end-to-end state of one device (one user on one server). See the module documentation.
@@ -316,21 +253,46 @@ pub struct E2e {
     peers: BTreeMap<Name, Peer>,
     groups: BTreeMap<Name, Group>,
     members: Members,
-    /// Claims sent, by user, with what waits for each answer.
-    claims: BTreeMap<Name, Vec<Waiting>>,
-    /// Group messages waiting for claims, in the order they were written.
-    pending_groups: Vec<PendingGroup>,
-    /// Users whose `keys show` answer is wanted for `verify`.
+    /// What waits to be sent (persisted).
+    outbox: Outbox,
+    /// Claims sent on this connection and not answered yet.
+    claims: BTreeSet<Name>,
+    /// Contacts whose messages wait for something other than a claim's answer, and what.
+    holds: BTreeMap<Name, Wait>,
+    /// A key claimed for a contact's changed identity: used if the user accepts that identity.
+    changed_claims: BTreeMap<Name, (Identity, SignedKey)>,
+    /// Users whose `keys show` answer is wanted for `verify` (or this user, to know [`Home`]).
     showing: BTreeSet<Name>,
+    /// Contacts whose key changed, undecided, looked at again at login (`keys show`), so that a
+    /// further change is announced too.
+    checking: BTreeSet<Name>,
+    /// The identity whose safety number was last shown, per user: what `verify ... yes` and `trust`
+    /// act on.
+    shown: BTreeMap<Name, Identity>,
     /// This device's identity proof, once made.
     proof: Option<envelope::Proof>,
     /// Users whose claim was answered "no keys" once and is being asked again.
     retried: BTreeSet<Name>,
+    /// Which device holds the account.
+    home: Home,
+    /// Messages for another device of this account seen while it was not this one's: (sender,
+    /// ciphertext digest), whose senders are asked to send them again if the account moves here.
+    stale_held: Vec<(Name, String)>,
+    /// Contacts a message to whom the server refused as for a device they no longer have, since
+    /// their key was last decided on: a second refusal for the key the server itself hands out is
+    /// held, not sent again and again.
+    stale: BTreeSet<Name>,
+    /// The user made new keys on this device: the account moves to them at the directory's answer.
+    moving: bool,
     /// The messages already decrypted, per conversation (by its texts part), with how many records
     /// were appended to each since it was last saved whole.
     texts: BTreeMap<Part, (dedup::Dedup, usize)>,
+    /// The texts of the messages sent, per contact (see [`olm::SentTexts`]).
+    sent: BTreeMap<Name, olm::SentTexts>,
     /// Conversations whose stored state could not be read, with why (by their sessions part).
     damaged: BTreeMap<Part, String>,
+    /// Why the outbox could not be read, if it could not (said at login: what it held is lost).
+    outbox_damaged: Option<String>,
 }
 
 /// Why the stored state could not be used.
@@ -347,11 +309,13 @@ fn to_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
 }
 
 impl E2e {
-    /// Opens the device of `me` from its stored parts (`stored`), or makes a new one (whose saving is
-    /// in `out`). A damaged device or contacts part is an error: guessing would lose keys or pins
+    /// Opens the device of `me` from its stored parts (`stored`: per part, in the order written, its
+    /// whole content then the records appended since), or makes a new one (whose saving is in
+    /// `out`). A damaged device or contacts part is an error: guessing would lose keys or pins
     /// silently, so nothing is encrypted at all. A damaged part of one conversation is kept aside
     /// ([`E2e::damaged`]): nothing is sent to that conversation until the user starts it over
-    /// ([`E2e::reset`]).
+    /// ([`E2e::reset`]). A damaged outbox is said ([`E2e::damaged_notes`]): what waited in it is
+    /// lost, and the user is told so; nothing else depends on it.
     pub fn open(
         engine: Arc<dyn Engine>,
         me: Name,
@@ -371,25 +335,32 @@ impl E2e {
         let mut contacts = Contacts::default();
         let mut peers = BTreeMap::new();
         let mut groups = BTreeMap::new();
+        let mut outbox = Outbox::default();
+        let mut outbox_damaged = None;
         let mut texts: BTreeMap<Part, (dedup::Dedup, usize)> = BTreeMap::new();
+        let mut sent: BTreeMap<Name, olm::SentTexts> = BTreeMap::new();
+        let mut legacy = Vec::new();
         let mut damaged = BTreeMap::new();
         for (part, piece) in stored {
             let result = match (part, piece) {
                 (Part::Device, Stored::Whole(bytes)) => {
                     let file: DeviceFile = parse(part, bytes)?;
-                    device = Some(Device::open(&*engine, file.account)?);
+                    device = Some(Device::open(&*engine, file)?);
                     Ok(())
                 }
                 (Part::Contacts, Stored::Whole(bytes)) => {
                     contacts = parse(part, bytes)?;
                     Ok(())
                 }
-                (Part::Peer(user), Stored::Whole(bytes)) => {
-                    parse(part, bytes).map(|p| drop(peers.insert(user.clone(), p)))
-                }
-                (Part::Group(group), Stored::Whole(bytes)) => {
-                    parse(part, bytes).map(|g| drop(groups.insert(group.clone(), g)))
-                }
+                (Part::Outbox, Stored::Whole(bytes)) => parse(part, bytes).map(|o| outbox = o),
+                (Part::Peer(user), Stored::Whole(bytes)) => parse(part, bytes).map(|p| {
+                    legacy.push((part.clone(), bytes.clone()));
+                    peers.insert(user.clone(), p);
+                }),
+                (Part::Group(group), Stored::Whole(bytes)) => parse(part, bytes).map(|g| {
+                    legacy.push((part.clone(), bytes.clone()));
+                    groups.insert(group.clone(), g);
+                }),
                 (Part::PeerTexts(_) | Part::GroupTexts(_), Stored::Whole(bytes)) => {
                     parse::<Vec<dedup::Record>>(part, bytes).map(|records| {
                         let mut d = dedup::Dedup::default();
@@ -406,6 +377,14 @@ impl E2e {
                         *n += 1;
                     })
                 }
+                (Part::PeerSent(user), Stored::Whole(bytes)) => {
+                    parse::<Vec<olm::SentRecord>>(part, bytes)
+                        .map(|records| drop(sent.insert(user.clone(), records.into())))
+                }
+                (Part::PeerSent(user), Stored::Appended(bytes)) => {
+                    parse::<olm::SentRecord>(part, bytes)
+                        .map(|r| sent.entry(user.clone()).or_default().stored(r))
+                }
                 (_, Stored::Appended(_)) => Err(LoadError::Damaged {
                     file: part.file_name(),
                     why: "a record appended to a part that is only ever saved whole".into(),
@@ -418,9 +397,47 @@ impl E2e {
             match (result, part) {
                 (Ok(()), _) => {}
                 (Err(e), Part::Device | Part::Contacts) => return Err(e),
+                (Err(e), Part::Outbox) => {
+                    outbox = Outbox::default();
+                    outbox_damaged = Some(e.to_string());
+                }
                 (Err(e), _) => {
                     damaged.insert(sessions_part(part), e.to_string());
                 }
+            }
+        }
+        // Sessions parts written by a natter from before the texts had parts of their own keep them
+        // inside: they move to their own parts now, so nothing decrypted is decrypted twice.
+        for (part, bytes) in legacy {
+            let Ok(old) = serde_json::from_slice::<store::Legacy>(&bytes) else {
+                continue;
+            };
+            let (texts_part, user) = match &part {
+                Part::Peer(u) => (Part::PeerTexts(u.clone()), Some(u)),
+                Part::Group(g) => (Part::GroupTexts(g.clone()), None),
+                _ => continue,
+            };
+            if let Some(seen) = old.seen.filter(|s| !s.seen.is_empty())
+                && !texts.contains_key(&texts_part)
+            {
+                let mut d = dedup::Dedup::default();
+                for (id, digest, text) in seen.seen {
+                    d.insert(id, digest, text);
+                }
+                out.push(Out::Save(texts_part.clone(), to_json(&d.records())));
+                texts.insert(texts_part, (d, 0));
+            }
+            if let Some(user) = user
+                && !old.sent.is_empty()
+                && !sent.contains_key(user)
+            {
+                let records: Vec<olm::SentRecord> = old
+                    .sent
+                    .into_iter()
+                    .map(|(d, t)| olm::SentRecord(d, t))
+                    .collect();
+                out.push(Out::Save(Part::PeerSent(user.clone()), to_json(&records)));
+                sent.insert(user.clone(), records.into());
             }
         }
         let device = match device {
@@ -439,20 +456,29 @@ impl E2e {
             peers,
             groups,
             members: Members::default(),
-            claims: BTreeMap::new(),
-            pending_groups: Vec::new(),
+            outbox,
+            claims: BTreeSet::new(),
+            holds: BTreeMap::new(),
+            changed_claims: BTreeMap::new(),
             showing: BTreeSet::new(),
+            checking: BTreeSet::new(),
+            shown: BTreeMap::new(),
             proof: None,
             retried: BTreeSet::new(),
+            home: Home::Asking,
+            stale_held: Vec::new(),
+            stale: BTreeSet::new(),
+            moving: false,
             texts,
+            sent,
             damaged,
+            outbox_damaged,
         })
     }
 
     /// Why the stored state of the conversation `to` could not be read, if it could not: nothing is
     /// to be sent to it encrypted until [`E2e::reset`].
-    pub fn damaged(&self, to: &crate::protocol::Conversation) -> Option<Refusal> {
-        use crate::protocol::Conversation;
+    pub fn damaged(&self, to: &Conversation) -> Option<Refusal> {
         let (part, name) = match to {
             Conversation::User(u) => (Part::Peer(u.clone()), u),
             Conversation::Group(g) => (Part::Group(g.clone()), g),
@@ -471,11 +497,13 @@ impl E2e {
         {
             self.peers.remove(name);
             self.texts.remove(&Part::PeerTexts(name.clone()));
+            self.sent.remove(name);
             out.push(Out::Save(
                 Part::Peer(name.clone()),
                 to_json(&Peer::default()),
             ));
             out.push(Out::Save(Part::PeerTexts(name.clone()), b"[]".to_vec()));
+            out.push(Out::Save(Part::PeerSent(name.clone()), b"[]".to_vec()));
             any = true;
         }
         if self.damaged.remove(&Part::Group(name.clone())).is_some()
@@ -532,6 +560,38 @@ impl E2e {
         }
     }
 
+    /// Remembers the text of a message encrypted for `to`, by its ciphertext's digest (saved with
+    /// the peer: [`Self::save_peer`]).
+    pub(super) fn record_sent(&mut self, to: &Name, digest: String, text: String) {
+        self.sent.entry(to.clone()).or_default().push(digest, text);
+    }
+
+    /// The text of the message sent to `to` with this ciphertext digest, if still kept.
+    pub(super) fn sent_text(&self, to: &str, digest: &str) -> Option<&str> {
+        self.sent.get(to)?.text(digest)
+    }
+
+    /// What the user is told at login of the state that could not be read.
+    pub fn damaged_notes(&self) -> Vec<String> {
+        let mut notes: Vec<String> = self
+            .damaged
+            .iter()
+            .filter_map(|(part, why)| {
+                let name = match part {
+                    Part::Peer(n) | Part::Group(n) => n.clone(),
+                    _ => return None,
+                };
+                Some(Refusal::Damaged(name, why.clone()).to_string())
+            })
+            .collect();
+        if let Some(why) = &self.outbox_damaged {
+            notes.push(format!(
+                "The messages that were waiting to be sent (for encryption keys, a decision about a changed key, or a group's members) could not be read back ({why}): they are LOST, and were not sent. Send them again if they still matter."
+            ));
+        }
+        notes
+    }
+
     /// The user this device belongs to.
     pub fn me(&self) -> &Name {
         &self.me
@@ -558,20 +618,6 @@ impl E2e {
         self.meet(user, identity, out)
     }
 
-    /// What the user is told of conversations whose stored state could not be read.
-    pub fn damaged_notes(&self) -> Vec<String> {
-        self.damaged
-            .iter()
-            .filter_map(|(part, why)| {
-                let name = match part {
-                    Part::Peer(n) | Part::Group(n) => n.clone(),
-                    _ => return None,
-                };
-                Some(Refusal::Damaged(name, why.clone()).to_string())
-            })
-            .collect()
-    }
-
     /// This device's identity.
     pub fn identity(&self) -> &Identity {
         &self.device.identity
@@ -581,24 +627,33 @@ impl E2e {
         &self.contacts
     }
 
-    /// Logged in (again: the connection may be new): publish the identity and a new fallback key, and
-    /// claim again the keys whose answers a lost connection took with it.
-    pub fn on_login(&mut self, out: &mut Vec<Out>) {
-        self.showing.clear();
-        for user in self.claims.keys() {
-            out.push(Out::Keys(format!("keys claim {user}")));
-        }
-        match self.device.login_lines(&*self.engine, &self.me) {
-            Ok(lines) => {
-                self.save_device(out);
-                out.extend(lines.into_iter().map(Out::Keys));
-            }
-            Err(e) => out.push(Out::Note(Note::PublishFailed(e))),
-        }
+    /// What waits to be sent.
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
+    /// Whether what was shown may be acknowledged: not while another device holds the account
+    /// (messages for it must stay on the server for it), nor before the server said which does.
+    pub fn may_acknowledge(&self) -> bool {
+        self.home == Home::Here
+    }
+
+    /// Which device holds the account.
+    pub fn home(&self) -> &Home {
+        &self.home
+    }
+
+    /// A `keys` line this device made to publish its keys never left (see `client::commit`): its
+    /// answer is not waited for.
+    pub fn keys_not_sent(&mut self) {
+        self.device.line_not_sent();
     }
 
     /// `KEYS-LEFT <n>`: top the one-time keys up if they are low.
     pub fn on_keys_left(&mut self, left: u32, out: &mut Vec<Out>) {
+        if self.home != Home::Here {
+            return;
+        }
         match self.device.on_keys_left(&*self.engine, &self.me, left) {
             Ok(lines) if lines.is_empty() => {}
             Ok(lines) => {
@@ -609,65 +664,46 @@ impl E2e {
         }
     }
 
-    /// `verify <user>`: the safety number with `user`, if their key is pinned; otherwise their
-    /// identity is asked for (`keys show`) and the number comes with the answer.
-    pub fn verify(&mut self, user: &Name, out: &mut Vec<Out>) {
-        match self.contacts.get(user) {
-            Some(c) => {
-                let theirs = c.changed.as_ref().unwrap_or(&c.pinned);
-                out.push(Out::Note(Note::SafetyNumber {
-                    user: user.clone(),
-                    number: safety::safety_number(&self.device.identity.ed25519, &theirs.ed25519),
-                    verified: self.contacts.is_verified(user),
-                }));
-            }
-            None => {
-                self.showing.insert(user.clone());
-                out.push(Out::Keys(format!("keys show {user}")));
-            }
+    /// How the conversation with `user` is protected now.
+    pub fn protection_with(&self, user: &str) -> Protection {
+        if self.contacts.is_changed(user) {
+            Protection::KeyChanged
+        } else if self.contacts.is_verified(user) {
+            Protection::Verified
+        } else {
+            Protection::Encrypted
         }
     }
 
-    /// The user compared safety numbers with `user` and they matched (or, with `false`, takes that back).
-    pub fn mark_verified(
-        &mut self,
-        user: &Name,
-        verified: bool,
-        out: &mut Vec<Out>,
-    ) -> Result<(), ContactError> {
-        if verified && self.contacts.is_changed(user) {
-            // What was compared is the new key: accepting and verifying are one step then.
-            self.accept(user, out)?;
+    /// How the conversation in `group` is protected now: verified when every member is.
+    pub fn protection_in(&self, group: &str) -> Protection {
+        match self.members.get(group) {
+            Some(m) if !m.is_empty() && m.iter().all(|u| self.contacts.is_verified(u)) => {
+                Protection::Verified
+            }
+            _ => Protection::Encrypted,
         }
-        self.contacts.set_verified(user, verified)?;
-        self.save_contacts(out);
-        Ok(())
-    }
-
-    /// `trust <user>`: pin `user`'s new key; sessions made with the old one are forgotten.
-    pub fn accept(&mut self, user: &Name, out: &mut Vec<Out>) -> Result<(), ContactError> {
-        let identity = self.contacts.accept(user)?;
-        self.save_contacts(out);
-        if let Some(peer) = self.peers.get_mut(user) {
-            peer.keep_only(&identity.curve25519);
-            let bytes = to_json(peer);
-            out.push(Out::Save(Part::Peer(user.clone()), bytes));
-        }
-        out.push(Out::Note(Note::Accepted { user: user.clone() }));
-        Ok(())
     }
 
     fn save_device(&self, out: &mut Vec<Out>) {
         out.push(Out::Save(Part::Device, to_json(&self.device.file())));
     }
 
+    fn save_outbox(&self, out: &mut Vec<Out>) {
+        out.push(Out::Save(Part::Outbox, to_json(&self.outbox)));
+    }
+
     fn save_contacts(&self, out: &mut Vec<Out>) {
         out.push(Out::Save(Part::Contacts, to_json(&self.contacts)));
     }
 
-    fn save_peer(&self, user: &Name, out: &mut Vec<Out>) {
+    /// Saves the sessions with `user`, and the texts sent to them since the last save (appended).
+    fn save_peer(&mut self, user: &Name, out: &mut Vec<Out>) {
         if let Some(peer) = self.peers.get(user) {
             out.push(Out::Save(Part::Peer(user.clone()), to_json(peer)));
+        }
+        if let Some(sent) = self.sent.get_mut(user) {
+            sent.save(user, out);
         }
     }
 
@@ -681,7 +717,7 @@ impl E2e {
 /// The sessions part a stored part belongs to (a conversation is damaged as a whole).
 fn sessions_part(part: &Part) -> Part {
     match part {
-        Part::PeerTexts(u) => Part::Peer(u.clone()),
+        Part::PeerTexts(u) | Part::PeerSent(u) => Part::Peer(u.clone()),
         Part::GroupTexts(g) => Part::Group(g.clone()),
         other => other.clone(),
     }

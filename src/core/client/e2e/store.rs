@@ -20,12 +20,17 @@ pub enum Part {
     Contacts,
     /// The Olm sessions with one contact.
     Peer(Name),
-    /// The Megolm sessions of one group.
+    /// The Megolm sessions of one group, and its members as last shown.
     Group(Name),
+    /// What waits to be sent (see `outbox`).
+    Outbox,
     /// The messages already decrypted from one contact (appended to, one record per message).
     PeerTexts(Name),
     /// The messages already decrypted in one group (appended to, likewise).
     GroupTexts(Name),
+    /// The texts of the messages sent to one contact, by ciphertext digest (appended to, one record
+    /// per message), to send one again if the contact says it was for a device they no longer have.
+    PeerSent(Name),
 }
 
 /// One stored piece of a part, as the shell gives it back: the part's whole content, or a record
@@ -59,10 +64,12 @@ impl Part {
         match self {
             Part::Device => "device.json".into(),
             Part::Contacts => "contacts.json".into(),
+            Part::Outbox => "outbox.json".into(),
             Part::Peer(user) => format!("peer-{}.json", hex(user)),
             Part::Group(group) => format!("group-{}.json", hex(group)),
             Part::PeerTexts(user) => format!("texts-peer-{}.json", hex(user)),
             Part::GroupTexts(group) => format!("texts-group-{}.json", hex(group)),
+            Part::PeerSent(user) => format!("sent-peer-{}.json", hex(user)),
         }
     }
 
@@ -71,6 +78,7 @@ impl Part {
         match name {
             "device.json" => return Some(Part::Device),
             "contacts.json" => return Some(Part::Contacts),
+            "outbox.json" => return Some(Part::Outbox),
             _ => {}
         }
         let stem = name.strip_suffix(".json")?;
@@ -84,6 +92,11 @@ impl Part {
             crate::protocol::name::check_group_name(&group).ok()?;
             return Some(Part::GroupTexts(Name::from(group)));
         }
+        if let Some(h) = stem.strip_prefix("sent-peer-") {
+            let user = unhex(h)?;
+            crate::protocol::name::check_username(&user).ok()?;
+            return Some(Part::PeerSent(Name::from(user)));
+        }
         if let Some(h) = stem.strip_prefix("peer-") {
             let user = unhex(h)?;
             crate::protocol::name::check_username(&user).ok()?;
@@ -96,6 +109,23 @@ impl Part {
         }
         None
     }
+}
+
+/// What a sessions part (of a contact or a group) written by a natter from before the texts had
+/// parts of their own held of them: read once, when such a part is opened, and moved to those parts.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(super) struct Legacy {
+    #[serde(default)]
+    pub seen: Option<LegacySeen>,
+    #[serde(default)]
+    pub sent: Vec<(String, String)>,
+}
+
+/// The texts decrypted, as they were kept inside a sessions part: (server id, digest, text).
+#[derive(Debug, Default, serde::Deserialize)]
+pub(super) struct LegacySeen {
+    #[serde(default)]
+    pub seen: Vec<(u64, String, String)>,
 }
 
 /// The directory name of one (server, user) pair under the state directory's `e2e/`.
@@ -119,11 +149,13 @@ mod tests {
         for part in [
             Part::Device,
             Part::Contacts,
+            Part::Outbox,
             Part::Peer(Name::from("..")),
             Part::Peer(Name::from("Bob")),
             Part::Group(Name::from("devs.team")),
             Part::PeerTexts(Name::from("Bob")),
             Part::GroupTexts(Name::from("devs.team")),
+            Part::PeerSent(Name::from("Bob")),
         ] {
             let name = part.file_name();
             assert!(!name.contains('/') && name != "." && name != "..", "{name}");

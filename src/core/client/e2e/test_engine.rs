@@ -343,6 +343,10 @@ impl Engine for TestEngine {
         Ok(keys)
     }
 
+    fn stored_one_time_keys(&self, account: &Pickle) -> Result<usize, EngineError> {
+        Ok(from_pickle::<Account>(account)?.one_time.len())
+    }
+
     fn new_fallback_key(&self, account: &mut Pickle) -> Result<PublicKey, EngineError> {
         let mut a: Account = from_pickle(account)?;
         let key = a.new_key();
@@ -427,6 +431,7 @@ impl Engine for TestEngine {
                 pickle: to_pickle(&session),
             },
             sender_curve25519: sender.clone(),
+            one_time_key: one_time.clone(),
             plaintext,
         })
     }
@@ -555,8 +560,8 @@ fn open(s: &mut Session, w: &Wire) -> Result<Vec<u8>, EngineError> {
 pub mod contract {
     use super::super::engine::{Engine, OlmMessage};
 
-    /// Signatures, Olm both ways from a claimed key, the one-time key used up, replays and tampering
-    /// refused, Megolm from a shared key.
+    /// Signatures, Olm both ways from a claimed key, the one-time key used up (and named by the
+    /// message that used it), replays and tampering refused, Megolm from a shared key.
     pub fn holds(a: &dyn Engine, b: &dyn Engine) {
         let mut alice = a.new_account().unwrap();
         let mut bob = b.new_account().unwrap();
@@ -570,7 +575,9 @@ pub mod contract {
         assert!(a.verify(&bob_id.ed25519, b"other", &sig).is_err());
         assert!(a.verify(&alice_id.ed25519, b"statement", &sig).is_err());
 
+        assert_eq!(b.stored_one_time_keys(&bob).unwrap(), 0);
         let keys = b.new_one_time_keys(&mut bob, 2).unwrap();
+        assert_eq!(b.stored_one_time_keys(&bob).unwrap(), 2);
         let fallback = b.new_fallback_key(&mut bob).unwrap();
         let mut out = a
             .outbound(&alice, &bob_id.curve25519, &keys[0].curve25519)
@@ -584,6 +591,8 @@ pub mod contract {
         assert_eq!(inbound.plaintext, b"hello bob");
         assert_eq!(inbound.sender_curve25519, alice_id.curve25519);
         assert_eq!(inbound.session.session_id, out.session_id);
+        assert_eq!(inbound.one_time_key, keys[0].curve25519, "the key it used");
+        assert_eq!(b.stored_one_time_keys(&bob).unwrap(), 1, "used up");
         let mut bob_session = inbound.session.pickle;
         assert!(
             b.inbound(&mut bob, &first).is_err(),
@@ -627,7 +636,9 @@ pub mod contract {
                 .outbound(&alice, &bob_id.curve25519, &fallback.curve25519)
                 .unwrap();
             let m = a.encrypt(&mut s.pickle, b"via fallback").unwrap();
-            assert_eq!(b.inbound(&mut bob, &m).unwrap().plaintext, b"via fallback");
+            let inbound = b.inbound(&mut bob, &m).unwrap();
+            assert_eq!(inbound.plaintext, b"via fallback");
+            assert_eq!(inbound.one_time_key, fallback.curve25519);
         }
 
         // Megolm: each message's index is told, a changed byte is caught.

@@ -111,6 +111,9 @@ pub struct Screen {
     online: BTreeSet<Name>,
     /// The members of each group the user is in, as the server last said.
     members: BTreeMap<Name, BTreeSet<Name>>,
+    /// How each conversation is protected (end-to-end encrypted, verified, not encrypted), as the
+    /// session says: shown in the title and the status bar for the window in view.
+    protections: BTreeMap<Conversation, crate::client::e2e::Protection>,
     editor: Editor,
     /// When the idle logout will come, once the server has warned of it.
     idle_deadline: Option<Timestamp>,
@@ -138,6 +141,7 @@ impl Screen {
             active: 0,
             online: BTreeSet::new(),
             members: BTreeMap::new(),
+            protections: BTreeMap::new(),
             editor,
             idle_deadline: None,
             page: 10,
@@ -190,6 +194,21 @@ impl Screen {
                 None => Vec::new(),
             },
             _ => self.online.iter().collect(),
+        }
+    }
+
+    /// How the conversation in view is protected, if it is a conversation and the session said.
+    pub fn protection(&self) -> Option<crate::client::e2e::Protection> {
+        let c = self.active_window().key.conversation()?;
+        self.protections.get(c).copied()
+    }
+
+    /// The title line: the conversation in view, and how it is protected.
+    pub fn title(&self) -> String {
+        let label = self.active_window().key.label();
+        match self.protection() {
+            Some(p) => format!(" natter — {label} [{}]", p.badge()),
+            None => format!(" natter — {label}"),
         }
     }
 
@@ -263,6 +282,13 @@ impl Screen {
     pub fn resize(&mut self, rows: u16) {
         self.page = usize::from(rows.saturating_sub(3)).max(1);
         self.changed();
+    }
+
+    /// How the conversation `to` is protected now.
+    pub fn set_protection(&mut self, to: &Conversation, state: crate::client::e2e::Protection) {
+        if self.protections.insert(to.clone(), state) != Some(state) {
+            self.changed();
+        }
     }
 
     /// The server in use, and whether the connection to it is up.

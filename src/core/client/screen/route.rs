@@ -54,7 +54,14 @@ pub fn route(item: &Item) -> Route {
         Item::Outgoing { to, .. } => Route::Open(to.clone()),
         Item::Outcome { .. } => Route::Nowhere,
         Item::Connection(_) => Route::Status,
-        Item::Help { .. } | Item::Error(_) | Item::Warning(_) | Item::E2e(_) => Route::Active,
+        // How a conversation is protected is said first in its window (a message follows).
+        Item::E2e(note @ crate::client::e2e::Note::Protection { .. }) => {
+            note.conversation().map_or(Route::Active, Route::Open)
+        }
+        Item::E2e(note) => note
+            .conversation()
+            .map_or(Route::Active, Route::IfOpenOrActive),
+        Item::Help { .. } | Item::Error(_) | Item::Warning(_) => Route::Active,
     }
 }
 

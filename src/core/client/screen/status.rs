@@ -4,7 +4,9 @@
 //! highlighted, `*` on a window with a message to the user alone, `+` on one with other news. When it
 //! does not fit, it gives up what matters least first: window names are shortened, then the server,
 //! then the windows become their numbers (with their markers), then the user's name, then the clock.
-//! The idle countdown and the connection's state are never given up: they say what is about to happen.
+//! The idle countdown and the connection's state are never given up: they say what is about to happen;
+//! nor is the protection of the conversation in view (`[e2e]`, `[e2e ✓]`, `[NOT ENCRYPTED]`,
+//! `[KEY CHANGED]`), which says whether the server can read what is typed there.
 
 use unicode_width::UnicodeWidthStr;
 
@@ -185,6 +187,15 @@ fn at_level(screen: &Screen, level: Level, now: Timestamp, clock: &str) -> Vec<S
         bar.push(seg(label, style));
     }
     bar.push(seg("]", S::Plain));
+    if let Some(p) = screen.protection() {
+        // Never given up: it says whether what is typed here can be read by the server.
+        use crate::client::e2e::Protection;
+        let style = match p {
+            Protection::KeyChanged | Protection::NotEncrypted => S::Warn,
+            Protection::Encrypted | Protection::Verified => S::Plain,
+        };
+        bar.push(seg(format!(" [{}]", p.badge()), style));
+    }
     if let Some(left) = screen.idle_left(now).filter(|s| *s <= IDLE_SHOWN_SECS) {
         bar.push(seg(format!(" [idle logout in {left} s]"), S::Warn));
     }

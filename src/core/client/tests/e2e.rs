@@ -1,31 +1,45 @@
-//! End-to-end encryption in the session: two client cores with the real engine, and the test playing
-//! the server (its key directory, its relay) line by line, so what is checked is what a natter client
-//! sends and shows.
+//! End-to-end encryption in the session: client cores with the real engine, and the test playing
+//! the server (its key directory, its relay, its answers) line by line, so what is checked is what a
+//! natter client sends and shows; the server here can also do what a hostile one does (refuse,
+//! rewrite, hold back, say what nobody asked).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::*;
-use crate::client::e2e::Note;
+use crate::client::e2e::{Note, Protection, Wait};
+use crate::client::state::ACK_DELAY_MS;
 
 /// A client with end-to-end keys, logged in as `user` (its key lines not answered yet).
 fn with_keys(user: &str) -> Client {
-    let mut config = Config::new(P2P_PORT);
+    with_keys_config(user, Config::new(P2P_PORT))
+}
+
+fn with_keys_config(user: &str, mut config: Config) -> Client {
+    // Each client its own device (its own keys), as a reinstall or another machine has.
+    static DEVICES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let device = DEVICES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     config.e2e = Some(crate::client::e2e::Setup {
-        engine: std::sync::Arc::new(crate::client::e2e::test_engine::TestEngine::named(user)),
+        engine: std::sync::Arc::new(crate::client::e2e::test_engine::TestEngine::named(
+            &format!("{user}/{device}"),
+        )),
     });
     let mut c = Client::with_config(config);
     c.login(user);
     c
 }
 
-/// The server, as far as these tests need it: the key directory and the relay.
+/// The server, as far as these tests need it: the key directory, the relay, blocks.
 #[derive(Default)]
 struct Server {
     /// user -> (identity line part, one-time keys, fallback)
     keys: BTreeMap<String, (String, VecDeque<String>, Option<String>)>,
+    /// (blocker, blocked)
+    blocks: BTreeSet<(String, String)>,
     next_id: u64,
     /// Every line the clients sent.
     wire: Vec<String>,
+    /// Messages for users not at the table, by recipient.
+    stored: BTreeMap<String, Vec<ServerMsg>>,
 }
 
 impl Server {
@@ -60,6 +74,10 @@ impl Server {
                         c.server_raw(format!("KEYS-LEFT {}", left(self)).as_bytes());
                     }
                     ["keys", "claim", user] => {
+                        if self.blocks.contains(&(user.to_owned(), me.to_owned())) {
+                            c.server_raw(format!("ERROR blocked-by {user} x").as_bytes());
+                            continue;
+                        }
                         let answer = match self.keys.get_mut(user) {
                             Some((id, otks, fallback)) => {
                                 match otks.pop_front().or_else(|| fallback.clone()) {
@@ -81,20 +99,61 @@ impl Server {
                     ["message", "group", ..] => {}
                     ["message", to, ..] => {
                         let text = line.splitn(3, ' ').nth(2).unwrap().to_owned();
+                        if self.blocks.contains(&(to.to_owned(), me.to_owned())) {
+                            c.server_raw(format!("ERROR blocked-by {to} x").as_bytes());
+                            continue;
+                        }
+                        let current = self.keys.get(to).map(|k| k.0.split(' ').next().unwrap());
+                        if let (Some(for_key), Some(current)) =
+                            (crate::protocol::keys::encrypted_for(&text), current)
+                            && for_key != current
+                        {
+                            c.server_raw(format!("ERROR stale-key {to} x").as_bytes());
+                            continue;
+                        }
                         self.next_id += 1;
-                        if let Some(r) = others.get_mut(to) {
-                            r.server(ServerMsg::Message {
-                                id: self.next_id,
-                                sent_at: START,
-                                from: Name::from(me),
-                                text,
-                            });
+                        let id = self.next_id;
+                        let msg = ServerMsg::Message {
+                            id,
+                            sent_at: START,
+                            from: Name::from(me),
+                            text,
+                        };
+                        match others.get_mut(to) {
+                            Some(r) => {
+                                r.server(msg);
+                                c.server(ServerMsg::Delivered { id, to: to.into() });
+                            }
+                            None => {
+                                self.stored.entry(to.to_owned()).or_default().push(msg);
+                                c.server(ServerMsg::Stored { id, to: to.into() });
+                            }
                         }
                     }
                     _ => {}
                 }
             }
         }
+    }
+
+    /// A client for `user`, logged in, its keys published.
+    fn join(&mut self, user: &str) -> Client {
+        let mut c = with_keys(user);
+        self.serve(user, &mut c, &mut BTreeMap::new());
+        c.clear();
+        c
+    }
+
+    /// `from` types `line`; the server answers, delivering to `to` if given.
+    fn said(&mut self, from: &str, c: &mut Client, line: &str, to: Option<(&str, &mut Client)>) {
+        c.typed(line);
+        let mut others = BTreeMap::new();
+        let Some((name, r)) = to else {
+            return self.serve(from, c, &mut others);
+        };
+        others.insert(name.to_owned(), std::mem::replace(r, Client::new()));
+        self.serve(from, c, &mut others);
+        *r = others.remove(name).unwrap();
     }
 }
 
@@ -109,12 +168,34 @@ fn messages(c: &Client) -> Vec<String> {
         .collect()
 }
 
+fn notes(c: &Client) -> Vec<Note> {
+    c.shown
+        .iter()
+        .filter_map(|i| match i {
+            Item::E2e(n) => Some(n.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn shown_text(c: &Client) -> String {
+    c.shown
+        .iter()
+        .map(|i| crate::client::display::render(i, false))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[test]
 fn two_clients_talk_encrypted_through_a_server_that_sees_only_ciphertext() {
     let mut server = Server::default();
     let mut others = BTreeMap::new();
     let mut alice = with_keys("alice");
     let mut bob = with_keys("bob");
+    assert!(
+        bob.sent.contains(&"receipts on".to_owned()),
+        "every line's answer is followed"
+    );
     server.serve("bob", &mut bob, &mut others);
     assert_eq!(
         server.keys["bob"].1.len(),
@@ -144,7 +225,7 @@ fn two_clients_talk_encrypted_through_a_server_that_sees_only_ciphertext() {
         server.wire
     );
 
-    // bob answers; a line typed by hand (not encrypted) is marked.
+    // bob answers; a line typed by hand by a stranger (not encrypted) is marked.
     bob.typed("message alice roger that");
     others.insert("alice".to_owned(), alice);
     server.serve("bob", &mut bob, &mut others);
@@ -163,62 +244,331 @@ fn two_clients_talk_encrypted_through_a_server_that_sees_only_ciphertext() {
             "eve: (not encrypted) typed with openssl".to_owned()
         ]
     );
+    // Clear text "from" bob, whose keys are pinned, is what a forgery looks like.
+    server.next_id += 1;
+    alice.server(ServerMsg::Message {
+        id: server.next_id,
+        sent_at: START,
+        from: Name::from("bob"),
+        text: "please send the code".into(),
+    });
+    assert!(
+        messages(&alice).last().unwrap().contains("MAY BE FORGED"),
+        "{:?}",
+        alice.shown
+    );
 
-    // The safety numbers match on both sides; marking bob verified marks his messages.
+    // The safety numbers match on both sides; marking bob verified (with the digits shown) marks
+    // his messages.
     alice.clear();
     bob.clear();
     alice.typed("verify bob");
     bob.typed("verify alice");
     let number = |c: &Client| {
         c.shown.iter().find_map(|i| match i {
-            Item::E2e(Note::SafetyNumber { number, .. }) => Some(number.clone()),
+            Item::E2e(Note::SafetyNumber {
+                number, confirm, ..
+            }) => Some((number.clone(), confirm.clone())),
             _ => None,
         })
     };
-    assert!(number(&alice).is_some());
-    assert_eq!(number(&alice), number(&bob));
+    let (a, digits) = number(&alice).unwrap();
+    assert_eq!(a, number(&bob).unwrap().0);
     alice.typed("verify bob yes");
+    assert!(
+        matches!(
+            &alice.shown.last(),
+            Some(Item::Error(ClientError::Usage(_)))
+        ),
+        "the digits are needed"
+    );
+    alice.typed(&format!("verify bob yes {digits}"));
     bob.typed("message alice verified now");
     others.insert("alice".to_owned(), alice);
     server.serve("bob", &mut bob, &mut others);
     let alice = others.remove("alice").unwrap();
     assert!(
         messages(&alice).contains(&"bob: ✓ verified now".to_owned()),
-        "{:?} {:?} {:?}",
-        alice.shown,
-        bob.shown,
-        server.wire.last()
+        "{:?}",
+        alice.shown
     );
 }
 
 #[test]
-fn a_message_to_a_user_who_never_published_keys_goes_in_clear_with_a_warning() {
+fn a_message_to_a_user_without_keys_waits_and_goes_in_clear_only_when_the_sender_says_so() {
     let mut server = Server::default();
-    let mut others = BTreeMap::new();
-    let mut alice = with_keys("alice");
-    server.serve("alice", &mut alice, &mut others);
-    alice.clear();
+    let mut alice = server.join("alice");
     alice.typed("message carol see you later");
-    server.serve("alice", &mut alice, &mut others);
-    assert!(
-        !server
-            .wire
-            .contains(&"message carol see you later".to_owned()),
-        "not at the first 'no keys': asked again a moment later"
-    );
+    server.serve("alice", &mut alice, &mut BTreeMap::new());
     alice.advance_ms(crate::client::e2e::RETRY_CLAIM_MS);
-    server.serve("alice", &mut alice, &mut others);
+    server.serve("alice", &mut alice, &mut BTreeMap::new());
+    assert!(
+        !server.wire.iter().any(|l| l.contains("see you later")),
+        "nothing in clear unasked"
+    );
+    assert!(
+        notes(&alice).iter().any(|n| matches!(
+            n,
+            Note::Waiting {
+                why: Wait::NoKeys,
+                ..
+            }
+        )),
+        "{:?}",
+        alice.shown
+    );
+    assert!(
+        shown_text(&alice).contains("'/sendclear carol'"),
+        "the hint in its slash form"
+    );
+    alice.typed("sendclear carol");
+    server.serve("alice", &mut alice, &mut BTreeMap::new());
     assert!(
         server
             .wire
             .contains(&"message carol see you later".to_owned())
     );
     assert!(
-        alice
-            .shown
+        notes(&alice)
             .iter()
-            .any(|i| matches!(i, Item::E2e(Note::SentInClear { .. }))),
+            .any(|n| matches!(n, Note::SentInClear { count: 1, .. }))
+    );
+}
+
+#[test]
+fn a_claim_answered_blocked_by_is_not_waited_for_and_after_unblock_messages_go() {
+    let mut server = Server::default();
+    let mut alice = server.join("alice");
+    let mut bob = server.join("bob");
+    server.blocks.insert(("bob".into(), "alice".into()));
+    server.said("alice", &mut alice, "message bob one", None);
+    assert!(
+        notes(&alice).iter().any(|n| matches!(
+            n,
+            Note::NotSent {
+                why: crate::client::e2e::Refusal::BlockedBy(_),
+                ..
+            }
+        )),
         "{:?}",
         alice.shown
+    );
+    assert!(
+        alice.state.e2e.as_ref().unwrap().outbox().is_empty(),
+        "nothing left waiting for an answer that came"
+    );
+    server.blocks.clear();
+    server.said(
+        "alice",
+        &mut alice,
+        "message bob two",
+        Some(("bob", &mut bob)),
+    );
+    assert_eq!(messages(&bob), vec!["alice: two".to_owned()]);
+}
+
+#[test]
+fn a_message_refused_as_for_a_device_gone_is_encrypted_again_for_the_new_one_once_trusted() {
+    let mut server = Server::default();
+    let mut alice = server.join("alice");
+    let mut bob = server.join("bob");
+    server.said(
+        "alice",
+        &mut alice,
+        "message bob hello",
+        Some(("bob", &mut bob)),
+    );
+    assert_eq!(messages(&bob), vec!["alice: hello".to_owned()]);
+    // bob moves: a new device's keys replace the old ones at the server.
+    let mut bob = with_keys("bob");
+    server.serve("bob", &mut bob, &mut BTreeMap::new());
+    bob.typed("movehere");
+    server.serve("bob", &mut bob, &mut BTreeMap::new());
+    bob.clear();
+    alice.clear();
+    // alice's session is with the old device: refused (stale-key), claimed, the change shown.
+    server.said(
+        "alice",
+        &mut alice,
+        "message bob still there?",
+        Some(("bob", &mut bob)),
+    );
+    assert!(messages(&bob).is_empty(), "nothing unreadable reached bob");
+    let changed = notes(&alice)
+        .into_iter()
+        .find_map(|n| match n {
+            Note::KeyChanged {
+                confirm, waiting, ..
+            } => Some((confirm, waiting)),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("{:?}", alice.shown));
+    assert_eq!(changed.1, 1, "the refused message waits");
+    assert!(
+        !alice
+            .shown
+            .iter()
+            .any(|i| matches!(i, Item::Server(ServerMsg::Error(_)))),
+        "said by the notes, not as a bare error"
+    );
+    server.said(
+        "alice",
+        &mut alice,
+        &format!("trust bob {}", changed.0),
+        Some(("bob", &mut bob)),
+    );
+    assert_eq!(messages(&bob), vec!["alice: still there?".to_owned()]);
+}
+
+#[test]
+fn a_device_whose_account_is_elsewhere_acknowledges_nothing_until_moved() {
+    let mut server = Server::default();
+    let _old = server.join("alice");
+    let mut alice = with_keys("alice");
+    server.serve("alice", &mut alice, &mut BTreeMap::new());
+    assert!(
+        notes(&alice)
+            .iter()
+            .any(|n| matches!(n, Note::Elsewhere { .. })),
+        "{:?}",
+        alice.shown
+    );
+    alice.clear();
+    alice.server(ServerMsg::Message {
+        id: 40,
+        sent_at: START,
+        from: name("bob"),
+        text: "plain hello".into(),
+    });
+    alice.advance_ms(10 * ACK_DELAY_MS);
+    assert!(
+        !alice.take_sent().iter().any(|l| l.starts_with("ack")),
+        "kept on the server for the device that holds the account"
+    );
+    alice.typed("movehere");
+    let sent = alice.take_sent();
+    assert!(sent.iter().any(|l| l == "ack 40"), "{sent:?}");
+    assert!(sent.iter().any(|l| l.starts_with("keys identity ")));
+}
+
+#[test]
+fn a_message_held_back_past_later_ones_is_shown_marked_not_taken_for_a_redelivery() {
+    let mut alice = Client::online("alice");
+    for id in [5, 7] {
+        alice.server(ServerMsg::Message {
+            id,
+            sent_at: START.plus_millis(id),
+            from: name("bob"),
+            text: format!("m{id}"),
+        });
+    }
+    alice.server(ServerMsg::Message {
+        id: 6,
+        sent_at: START.plus_millis(6),
+        from: name("bob"),
+        text: "m6".into(),
+    });
+    let texts: Vec<String> = alice
+        .take_shown()
+        .iter()
+        .filter_map(|i| match i {
+            Item::Server(ServerMsg::Message { text, .. }) => Some(text.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(texts.len(), 3, "{texts:?}");
+    assert!(texts[2].contains("delayed") && texts[2].ends_with("m6"));
+    // The same id again is a redelivery: not shown.
+    alice.server(ServerMsg::Message {
+        id: 6,
+        sent_at: START.plus_millis(6),
+        from: name("bob"),
+        text: "m6".into(),
+    });
+    assert!(alice.take_shown().is_empty());
+}
+
+#[test]
+fn each_conversation_says_how_it_is_protected() {
+    let mut server = Server::default();
+    let mut alice = server.join("alice");
+    let mut bob = server.join("bob");
+    server.said(
+        "alice",
+        &mut alice,
+        "message bob hi",
+        Some(("bob", &mut bob)),
+    );
+    assert!(notes(&alice).contains(&Note::Protection {
+        to: Conversation::User(name("bob")),
+        state: Protection::Encrypted
+    }));
+    assert!(notes(&bob).contains(&Note::Protection {
+        to: Conversation::User(name("alice")),
+        state: Protection::Encrypted
+    }));
+    alice.clear();
+    alice.typed("broadcast hello all");
+    assert!(notes(&alice).contains(&Note::Protection {
+        to: Conversation::Broadcasts,
+        state: Protection::NotEncrypted
+    }));
+    // Verified: said again, as it changed.
+    alice.clear();
+    alice.typed("verify bob");
+    let digits = notes(&alice)
+        .into_iter()
+        .find_map(|n| match n {
+            Note::SafetyNumber { confirm, .. } => Some(confirm),
+            _ => None,
+        })
+        .unwrap();
+    alice.typed(&format!("verify bob yes {digits}"));
+    assert!(notes(&alice).contains(&Note::Protection {
+        to: Conversation::User(name("bob")),
+        state: Protection::Verified
+    }));
+
+    // The full-screen client: the title and the status bar of the window in view.
+    let mut config = Config::new(P2P_PORT);
+    config.full_screen = true;
+    config.servers = vec!["127.0.0.1:4000".into()];
+    let mut carol = with_keys_config("carol", config);
+    carol.event(Event::User(UserEvent::Resize { rows: 24 }));
+    server.serve("carol", &mut carol, &mut BTreeMap::new());
+    carol.typed("/query dave");
+    carol.enter("hello dave");
+    assert!(
+        carol.screen().title().contains("[e2e]"),
+        "{}",
+        carol.screen().title()
+    );
+    let bar: String = carol
+        .screen()
+        .status_bar(200, START, "12:00")
+        .iter()
+        .map(|s| s.text.clone())
+        .collect();
+    assert!(bar.contains("[e2e]"), "{bar}");
+}
+
+#[test]
+fn a_keys_line_nobody_asked_for_is_ignored() {
+    let mut server = Server::default();
+    let mut alice = server.join("alice");
+    let mallory = server.join("mallory");
+    let id = server.keys["mallory"].0.clone();
+    drop(mallory);
+    alice.server_raw(format!("KEYS bob {id} -").as_bytes());
+    assert!(alice.take_shown().is_empty());
+    assert!(
+        alice
+            .state
+            .e2e
+            .as_ref()
+            .unwrap()
+            .contacts()
+            .get("bob")
+            .is_none()
     );
 }

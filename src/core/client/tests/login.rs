@@ -224,3 +224,31 @@ fn a_server_that_never_prompts_is_given_up_on() {
     c.advance_secs(600);
     assert_eq!(c.exit, None);
 }
+
+/// `passwd` once logged in: the server's two prompts are answered with secret input, the new password
+/// asked twice, and neither is read as a command.
+#[test]
+fn passwd_asks_for_secrets_and_sends_them_as_typed() {
+    let mut c = Client::online("zed");
+    c.take_sent();
+    c.typed("passwd");
+    assert_eq!(c.take_sent(), ["passwd"]);
+    c.server(ServerMsg::Prompt(Prompt::CurrentPassword));
+    assert_eq!(c.reads.last(), Some(&InputMode::CurrentPassword));
+    assert!(c.reads.last().unwrap().is_secret());
+    c.typed("old one");
+    assert_eq!(c.take_sent(), ["old one"]);
+    c.server(ServerMsg::Prompt(Prompt::ChosenPassword));
+    c.typed("new-secret");
+    assert!(c.take_sent().is_empty(), "not before it is typed again");
+    assert_eq!(
+        c.reads.last(),
+        Some(&InputMode::ChosenPassword { again: true })
+    );
+    c.typed("new-secret");
+    assert_eq!(c.take_sent(), ["new-secret"]);
+    c.server(ServerMsg::PasswordChanged { user: name("zed") });
+    // Back to commands.
+    c.typed("whoelse");
+    assert_eq!(c.take_sent(), ["whoelse"]);
+}

@@ -41,6 +41,8 @@ pub(super) struct Client {
     pub commit_fails: Option<String>,
     /// `OpenE2e` is answered with this error instead of the store.
     pub open_fails: Option<String>,
+    /// `RewrapE2e`: (previous password, new one), each answered done.
+    pub rewraps: Vec<(String, String)>,
     /// `ConnectServer` (the index) and `DropServer` (`None`), in order.
     pub server_conns: Vec<Option<usize>>,
     /// The certificate each `ConnectServer` was to accept, in order.
@@ -69,6 +71,7 @@ impl Client {
             commits: 0,
             commit_fails: None,
             open_fails: None,
+            rewraps: Vec::new(),
             server_conns: Vec::new(),
             accepted_certs: Vec::new(),
             exit: None,
@@ -153,6 +156,12 @@ impl Client {
                     self.accepted_certs.push(accept_cert);
                 }
                 Effect::DropServer => self.server_conns.push(None),
+                Effect::RewrapE2e {
+                    previous, password, ..
+                } => {
+                    self.rewraps.push((previous, password));
+                    answers.push(Event::E2eRewrapped(Ok(())));
+                }
                 Effect::Exit(exit) => {
                     assert!(self.exit.is_none(), "exited twice");
                     self.exit = Some(exit);

@@ -505,7 +505,7 @@ fn private_messages_go_over_the_link_only_and_count_as_activity() {
     assert_eq!(a.take_sent(), vec!["active"]);
     a.peer_frame(link, &seal(&mut bob, "MSG hello back"));
     assert_eq!(
-        a.take_shown(),
+        shown_plain(&mut a),
         vec![Item::Private {
             from: name("bob"),
             text: "hello back".into()
@@ -518,7 +518,7 @@ fn private_without_an_open_session_is_an_error() {
     let mut a = online("alice");
     a.typed("private bob hi");
     assert_eq!(
-        a.take_shown(),
+        shown_plain(&mut a),
         vec![client_error(ClientError::NoPrivateChat {
             user: "bob".into()
         })]
@@ -531,14 +531,14 @@ fn private_without_an_open_session_is_an_error() {
     a.clear();
     a.typed("private bob too early");
     assert_eq!(
-        a.take_shown(),
+        shown_plain(&mut a),
         vec![client_error(ClientError::PrivateNotOpen {
             user: name("bob")
         })]
     );
     a.typed("private bob");
     assert_eq!(
-        a.take_shown(),
+        shown_plain(&mut a),
         vec![client_error(ClientError::PrivateUsage)]
     );
     assert!(a.peer_sent.is_empty() && a.sent.is_empty());
@@ -550,7 +550,7 @@ fn an_over_long_private_message_is_refused_before_sending() {
     a.typed(&format!("private bob {}", "x".repeat(MAX_LINE)));
     assert!(a.peer_sent.is_empty());
     assert!(matches!(
-        a.shown[..],
+        shown_plain(&mut a)[..],
         [Item::Error(ClientError::PrivateTooLong { .. })]
     ));
 }
@@ -595,7 +595,7 @@ fn the_peer_stopping_ends_the_session_here_too() {
     let (mut b, link, mut alice) = bob_open_with_alice();
     b.peer_frame(link, &seal(&mut alice, "BYE stop Private chat stopped."));
     assert_eq!(
-        b.take_shown(),
+        shown_plain(&mut b),
         vec![Item::PrivateEnded {
             peer: name("alice"),
             why: EndReason::PeerStopped
@@ -607,10 +607,10 @@ fn the_peer_stopping_ends_the_session_here_too() {
     b.server(ServerMsg::Error(ErrorReply::NoSession {
         user: name("alice"),
     }));
-    assert!(b.take_shown().is_empty());
+    assert!(shown_plain(&mut b).is_empty());
     b.typed("private alice still there?");
     assert_eq!(
-        b.take_shown(),
+        shown_plain(&mut b),
         vec![client_error(ClientError::NoPrivateChat {
             user: "alice".into()
         })]
@@ -895,6 +895,15 @@ fn nothing_on_the_link_names_either_user() {
     }
     let (_, ok) = finish(hs, &sent, link);
     assert_eq!(ok.trim_end(), "OK bob");
+}
+
+/// What `c` showed, but for the notes saying how a conversation is protected (said when one is
+/// first used).
+fn shown_plain(c: &mut Client) -> Vec<Item> {
+    c.take_shown()
+        .into_iter()
+        .filter(|i| !matches!(i, Item::E2e(crate::client::e2e::Note::Protection { .. })))
+        .collect()
 }
 
 /// A client with end-to-end keys, logged in as `user`.

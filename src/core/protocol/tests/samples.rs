@@ -269,6 +269,7 @@ pub(crate) fn samples() -> Vec<ServerMsg> {
         ErrorReply::RecipientBusy { user: n("a") },
         ErrorReply::SlowDown { per_sec: 20 },
         ErrorReply::BadAck { id: 4 },
+        ErrorReply::StaleKey { user: n("a") },
         ErrorReply::InvalidGroupName(GroupNameError::Empty),
         ErrorReply::InvalidGroupName(GroupNameError::TooLong),
         ErrorReply::InvalidGroupName(GroupNameError::BadChar),
@@ -324,5 +325,21 @@ pub(crate) fn samples() -> Vec<ServerMsg> {
     ] {
         v.push(ServerMsg::Error(e));
     }
+    // The operator's administration, and `passwd`.
+    v.extend([
+        ServerMsg::Notice {
+            text: "back in ten minutes".into(),
+        },
+        ServerMsg::PasswordChanged { user: n("alice") },
+        ServerMsg::Prompt(Prompt::CurrentPassword),
+        ServerMsg::Prompt(Prompt::ChosenPassword),
+        ServerMsg::Bye(ByeReason::Kicked),
+        ServerMsg::Bye(ByeReason::Banned),
+        ServerMsg::Bye(ByeReason::Removed),
+        ServerMsg::Error(ErrorReply::Banned { secs_left: 0 }),
+        ServerMsg::Error(ErrorReply::Banned { secs_left: 3600 }),
+        ServerMsg::Error(ErrorReply::WrongCurrentPassword),
+        ServerMsg::Error(ErrorReply::WeakPassword { min: 8 }),
+    ]);
     v
 }

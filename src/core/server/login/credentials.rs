@@ -8,7 +8,7 @@
 use crate::protocol::name::{NameError, PasswordError, check_password, check_username};
 
 /// One account from the file.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Account {
     pub username: String,
     /// As the file holds it: the password, or its hash (a PHC string starting `$argon2id$`).

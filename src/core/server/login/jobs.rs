@@ -10,8 +10,24 @@ use crate::server::event::ConnId;
 /// A job handed to the shell, and whom it is for.
 #[derive(serde::Serialize, serde::Deserialize, Debug)]
 pub(crate) enum Job {
-    Check { conn: ConnId, user: UserId },
-    Hash { conn: ConnId, name: Name },
+    Check {
+        conn: ConnId,
+        user: UserId,
+    },
+    Hash {
+        conn: ConnId,
+        name: Name,
+    },
+    /// `passwd`: `user`'s current password, typed on `conn`.
+    CheckCurrent {
+        conn: ConnId,
+        user: UserId,
+    },
+    /// `passwd`: `user`'s new password.
+    HashNew {
+        conn: ConnId,
+        user: UserId,
+    },
 }
 
 /// What a job costs the shell: argon2's deliberate work, or a comparison (a password stored in the
@@ -49,6 +65,14 @@ impl Jobs {
             self.heavy -= 1;
         }
         Some(job)
+    }
+
+    /// Whether job `id` is a `passwd`'s (rather than a login's).
+    pub(crate) fn is_passwd(&self, id: u64) -> bool {
+        matches!(
+            self.open.get(&id),
+            Some((Job::CheckCurrent { .. } | Job::HashNew { .. }, _))
+        )
     }
 
     /// Argon2 jobs outstanding.

@@ -16,11 +16,14 @@
 //!   connection's lines through before login, so no password enters the shared log.
 //! - [`credentials`]: the accounts file's format.
 //! - [`lookalike`]: names that look alike, which a new account may not take.
+//! - [`policy`]: what a chosen password must be; `passwd`: changing one's own password.
 
 pub(crate) mod addresses;
 pub(crate) mod credentials;
 pub(crate) mod jobs;
 pub(crate) mod lookalike;
+mod passwd;
 mod passwords;
+pub mod policy;
 pub(crate) mod rule;
 pub(crate) mod secrets;

@@ -24,7 +24,7 @@ use crate::time::Timestamp;
 
 impl Login<'_> {
     /// Whether another argon2 job may be started; if not, the client is told and asked again.
-    fn room_for_job(&self, conn: ConnId, out: &mut Vec<Effect>) -> bool {
+    pub(super) fn room_for_job(&self, conn: ConnId, out: &mut Vec<Effect>) -> bool {
         if self.jobs.heavy() < self.config.max_password_jobs {
             return true;
         }

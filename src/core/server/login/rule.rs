@@ -8,11 +8,12 @@ use crate::password::Cleartext;
 use crate::protocol::name::{check_password, check_username};
 use crate::protocol::{ByeReason, ErrorReply, Name, Prompt, ServerMsg};
 use crate::server::accounts::{Accounts, Failure, UserId};
+use crate::server::bans::Bans;
 use crate::server::config::{Config, MAX_FAILURES};
-use crate::server::event::{ConnId, Effect, send};
+use crate::server::event::{ConnId, Effect, LoginFailure, send};
 use crate::server::record::Record;
 use crate::server::secret_shape::SecretShape;
-use crate::server::sessions::{Phase, Sessions};
+use crate::server::sessions::{Passwd, Phase, Sessions};
 use crate::time::Timestamp;
 
 /// What the login touches: the accounts (their passwords and lockout counters), the connections'
@@ -24,6 +25,7 @@ pub(crate) struct Login<'a> {
     pub(in crate::server) sessions: &'a mut Sessions,
     pub(in crate::server) addresses: &'a mut Addresses,
     pub(in crate::server) jobs: &'a mut Jobs,
+    pub(in crate::server) bans: &'a Bans,
 }
 
 /// Where a login step leaves the connection, for the state to carry out.
@@ -59,14 +61,24 @@ impl Typed<'_> {
     }
 }
 
+/// Tells the operator's log that a login on `conn` failed.
+fn failed(out: &mut Vec<Effect>, conn: ConnId, user: Option<Name>, reason: LoginFailure) {
+    out.push(Effect::LoginFailed { conn, user, reason });
+}
+
 /// Asks again for whatever the connection's login is waiting for, so that after any error a client
 /// always knows what the next line is taken as.
 pub(crate) fn reprompt(sessions: &Sessions, conn: ConnId, out: &mut Vec<Effect>) {
     let prompt = match sessions.phase(conn) {
+        Some(Phase::Online(s)) => match s.passwd() {
+            Passwd::AwaitCurrent => Prompt::CurrentPassword,
+            Passwd::AwaitNew => Prompt::ChosenPassword,
+            _ => return,
+        },
         Some(Phase::AwaitUsername) => Prompt::Username,
         Some(Phase::AwaitPassword { .. }) => Prompt::Password,
         Some(Phase::AwaitNewPassword { name }) => Prompt::NewPassword { user: name.clone() },
-        Some(Phase::Online(_) | Phase::Checking { .. } | Phase::Registering { .. }) | None => {
+        Some(Phase::Checking { .. } | Phase::Registering { .. }) | None => {
             return;
         }
     };
@@ -173,6 +185,7 @@ impl Login<'_> {
                 }
             } else {
                 self.count_failure_of_address(conn, now);
+                failed(out, conn, None, LoginFailure::UnknownUser);
                 send(out, conn, ErrorReply::UnknownUser);
             }
             self.reprompt(conn, out);
@@ -198,8 +211,17 @@ impl Login<'_> {
         now: Timestamp,
         out: &mut Vec<Effect>,
     ) -> Result<(), Outcome> {
+        if let Some(ban) = self.bans.user(self.accounts.name(user), now) {
+            let secs_left = ban.secs_left(now);
+            let name = self.accounts.name(user).clone();
+            failed(out, conn, Some(name), LoginFailure::Banned);
+            send(out, conn, ErrorReply::Banned { secs_left });
+            return Err(Outcome::Refused(ByeReason::Banned));
+        }
         if let Some(until) = self.accounts.locked_until(user, now) {
             let secs_left = now.secs_until_ceil(until);
+            let name = self.accounts.name(user).clone();
+            failed(out, conn, Some(name), LoginFailure::Locked);
             send(out, conn, ErrorReply::Locked { secs_left });
             return Err(Outcome::Refused(ByeReason::Locked));
         }
@@ -289,16 +311,21 @@ impl Login<'_> {
         }
         self.count_failure_of_address(conn, now);
         let block_secs = self.config.block_duration_secs;
+        let name = self.accounts.name(user).clone();
         let until = match self
             .accounts
             .fail(user, MAX_FAILURES, now.plus_secs(block_secs))
         {
             Failure::AttemptsLeft(attempts_left) => {
+                failed(out, conn, Some(name), LoginFailure::WrongPassword);
                 send(out, conn, ErrorReply::WrongPassword { attempts_left });
                 self.reprompt(conn, out);
                 return Outcome::Pending;
             }
-            Failure::LockedUntil(until) => until,
+            Failure::LockedUntil(until) => {
+                failed(out, conn, Some(name), LoginFailure::Locked);
+                until
+            }
         };
         out.push(Effect::Persist(Record::LockedOut {
             user: self.accounts.name(user).clone(),
@@ -316,12 +343,18 @@ impl Login<'_> {
         now: Timestamp,
         out: &mut Vec<Effect>,
     ) -> Outcome {
-        let fit = match input {
-            Typed::Text(text) => check_password(text),
-            Typed::AtNode { shape } => shape.fit(),
+        let min = self.config.min_password_length;
+        let (fit, is_weak) = match input {
+            Typed::Text(text) => (check_password(text), super::policy::weak(&name, text, min)),
+            Typed::AtNode { shape } => (shape.fit(), shape == SecretShape::Weak),
         };
         if let Err(e) = fit {
             send(out, conn, ErrorReply::InvalidPassword(e));
+            self.reprompt(conn, out);
+            return Outcome::Pending;
+        }
+        if is_weak {
+            send(out, conn, ErrorReply::WeakPassword { min });
             self.reprompt(conn, out);
             return Outcome::Pending;
         }

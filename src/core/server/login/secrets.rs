@@ -46,6 +46,8 @@ pub(crate) fn next_line(sessions: &Sessions, conn: ConnId) -> NextLine {
         return NextLine::Wait;
     }
     match c.phase() {
+        Phase::Online(s) if s.passwd().awaits_password() => NextLine::One { secret: true },
+        Phase::Online(s) if s.passwd().is_waiting() => NextLine::Wait,
         Phase::Online(_) => NextLine::Free,
         Phase::AwaitUsername => NextLine::One { secret: false },
         Phase::AwaitPassword { .. } | Phase::AwaitNewPassword { .. } => {
@@ -53,6 +55,15 @@ pub(crate) fn next_line(sessions: &Sessions, conn: ConnId) -> NextLine {
         }
         Phase::Checking { .. } | Phase::Registering { .. } => NextLine::Wait,
     }
+}
+
+/// Whether a logged-in user's line is `passwd`, whose next lines are passwords: a node lets the lines
+/// after it through one at a time, as before login, instead of freely.
+pub fn is_passwd_line(line: &[u8]) -> bool {
+    std::str::from_utf8(line)
+        .ok()
+        .and_then(|l| l.split_whitespace().next())
+        .is_some_and(|w| w.eq_ignore_ascii_case("passwd"))
 }
 
 /// One input of a connection waiting at the gate.
@@ -123,10 +134,16 @@ impl LineGate {
             NextLine::Free => {
                 self.in_flight = false;
                 while let Some(w) = self.pop() {
+                    // The lines after `passwd` are passwords: they wait until the core has it.
+                    let stop = matches!(&w, Waiting::Line(line) if is_passwd_line(line));
                     out.push(match w {
                         Waiting::Line(line) => Through::Line(line),
                         Waiting::TooLong => Through::TooLong,
                     });
+                    if stop {
+                        self.in_flight = true;
+                        return;
+                    }
                 }
             }
             NextLine::One { secret } => {
@@ -224,14 +241,23 @@ impl Gates {
     }
 
     /// Lets through `conn`'s gate what `next` allows, keeping a password's text; the gate goes once
-    /// the connection is logged in and nothing waits.
-    pub fn release(&mut self, conn: ConnId, next: NextLine, out: &mut Vec<Passed>) {
+    /// the connection is logged in and nothing waits. `weak` says whether the password policy
+    /// refuses a password's text as the new password it is awaited as
+    /// ([`ServerState::weak_password`](crate::server::ServerState::weak_password)): the log is told
+    /// only that ([`SecretShape::Weak`]).
+    pub fn release(
+        &mut self,
+        conn: ConnId,
+        next: NextLine,
+        weak: &dyn Fn(&str) -> bool,
+        out: &mut Vec<Passed>,
+    ) {
         let Some(gate) = self.gates.get_mut(&conn) else {
             return;
         };
         let mut through = Vec::new();
         gate.release(next, &mut through);
-        if next == NextLine::Free && gate.is_empty() {
+        if next == NextLine::Free && gate.is_idle() {
             self.gates.remove(&conn);
         }
         for t in through {
@@ -239,6 +265,11 @@ impl Gates {
                 Through::Line(line) => Passed::Line(line),
                 Through::TooLong => Passed::TooLong,
                 Through::Secret { shape, text } => {
+                    let shape = if shape == SecretShape::Fit && weak(&text.0) {
+                        SecretShape::Weak
+                    } else {
+                        shape
+                    };
                     self.secrets.insert(conn, text);
                     Passed::Secret(shape)
                 }

@@ -306,6 +306,8 @@ impl Node {
                 }
             }
             Event::Shutdown => self.leave(now),
+            // The operator's: to the log, like the users' own events, so every copy carries it out.
+            Event::Admin { .. } => self.append(event, now),
             Event::SecretLine { conn, .. }
             | Event::Drained { conn }
             | Event::PasswordChecked { conn, .. }
@@ -459,7 +461,14 @@ impl Node {
                 self.password_job(effect, now)
             }
             Effect::CheckPassword { .. } | Effect::HashPassword { .. } => {}
+            // Answered by the node whose operator asked.
+            Effect::AdminAnswer { request, .. } => {
+                if request >> NODE_SHIFT == self.id {
+                    self.effects.push_back(effect);
+                }
+            }
             Effect::Send { to: conn, .. }
+            | Effect::LoginFailed { conn, .. }
             | Effect::Close { conn }
             | Effect::PauseReading { conn }
             | Effect::ResumeReading { conn }
@@ -495,7 +504,8 @@ impl Node {
         if !self.is_own(conn) {
             return;
         }
-        if !self.gates.holds(conn) && self.core.next_line(conn) == NextLine::Free {
+        let passwd = line.is_some_and(super::login::secrets::is_passwd_line);
+        if !self.gates.holds(conn) && self.core.next_line(conn) == NextLine::Free && !passwd {
             let event = match line {
                 Some(line) => Event::Line { conn, line },
                 None => Event::LineTooLong { conn },
@@ -527,8 +537,12 @@ impl Node {
     /// Lets through `conn`'s gate what the core allows now, to the log.
     fn open_gate(&mut self, conn: ConnId, now: Timestamp) {
         let mut passed = Vec::new();
-        self.gates
-            .release(conn, self.core.next_line(conn), &mut passed);
+        self.gates.release(
+            conn,
+            self.core.next_line(conn),
+            &|text| self.core.weak_password(conn, text),
+            &mut passed,
+        );
         if self.gates.waiting_bytes(conn) <= self.cfg.gate_max_bytes / 2
             && let Some(i) = self.held.iter().position(|c| *c == conn)
         {

@@ -6,11 +6,12 @@ use crate::protocol::{
     ByeReason, Command, CommandName, ErrorReply, ServerMsg, check_line, parse_command,
 };
 use crate::server::accounts::Accounts;
+use crate::server::accounts::UserId;
 use crate::server::event::{ConnId, Effect, TimerId, send};
 use crate::server::flow::{Charged, Class, FlowLimits, Input, Offer, Release};
 use crate::server::login::addresses::{AddressKey, Addresses};
-use crate::server::login::rule::reprompt;
-use crate::server::sessions::{Phase, Sessions};
+use crate::server::login::rule::{Typed, reprompt};
+use crate::server::sessions::{Passwd, Phase, Sessions};
 use crate::time::Timestamp;
 
 impl ServerState {
@@ -86,6 +87,12 @@ impl ServerState {
         self.close_with(conn, ByeReason::Flood { cooldown_secs }, now, out);
     }
 
+    /// The user on `conn` and where their `passwd` stands, when its next line is a password.
+    fn passwd_step(&self, conn: ConnId) -> Option<(UserId, Passwd)> {
+        let s = self.sessions.session(conn)?;
+        s.passwd().awaits_password().then(|| (s.user(), s.passwd()))
+    }
+
     /// A line, an overlong one or a password line, once the flow lets it through.
     fn handle_input(
         &mut self,
@@ -98,6 +105,10 @@ impl ServerState {
             Input::Line(line) => self.on_line(conn, line, now, out),
             Input::TooLong => self.on_line_too_long(conn, out),
             Input::Secret(shape) => {
+                if let Some((user, step)) = self.passwd_step(conn) {
+                    let typed = Typed::AtNode { shape };
+                    return self.login().passwd_line(conn, user, step, typed, out);
+                }
                 let outcome = self.login().secret(conn, shape, now, out);
                 self.carry_out(conn, outcome, now, out);
             }
@@ -119,7 +130,10 @@ impl ServerState {
                 return;
             }
         };
-        if online {
+        if let Some((user, step)) = self.passwd_step(conn) {
+            let typed = Typed::Text(line.trim());
+            self.login().passwd_line(conn, user, step, typed, out);
+        } else if online {
             self.on_command_line(conn, line, now, out);
         } else {
             let outcome = self.login().line(conn, line, now, out);
@@ -204,6 +218,7 @@ impl ServerState {
             Command::KeysShow { user } => self.key_rules().show(conn, user, out),
             // The client reports private-chat use; resetting the idle clock (above) is the whole effect.
             Command::Active => {}
+            Command::Passwd => self.login().passwd(conn, out),
         }
     }
 }

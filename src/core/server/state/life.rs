@@ -29,6 +29,13 @@ impl ServerState {
             self.addresses.tidy(now);
             self.addresses_tidy_at = (self.addresses.len() * 2).max(1024);
         }
+        // A banned address first: the shell holds a TLS handshake until this answer, so it costs
+        // the server nothing.
+        if self.bans.address(peer.ip(), now).is_some() {
+            send(out, conn, ServerMsg::Bye(ByeReason::Banned));
+            out.push(Effect::Close { conn });
+            return;
+        }
         let limits = &self.config.address_limits;
         // New connections per address, first: the shell holds a TLS handshake until this answer.
         if let Err(ready) = self.addresses.connect(AddressKey::of(peer), limits, now) {

@@ -2,11 +2,73 @@
 //! anything, and none are needed to run the protocol.
 
 use super::ServerState;
+use crate::server::bans::{Ban, BanTarget};
 use crate::server::event::ConnId;
 use crate::server::views::{DurableUser, DurableView, KeysView, StoredView};
 use crate::time::Timestamp;
 
+/// A session as the operator's list of who is online shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OnlineView {
+    pub user: String,
+    pub conn: ConnId,
+    pub peer: std::net::SocketAddr,
+    /// Seconds since the user's last command that counted as activity.
+    pub idle_secs: u64,
+    /// Seconds since the connection opened.
+    pub connected_secs: u64,
+}
+
 impl ServerState {
+    /// Who is online, sorted by name, with their address, idle time and connection age at `now`.
+    pub fn online_view(&self, now: Timestamp) -> Vec<OnlineView> {
+        let mut v: Vec<OnlineView> = self
+            .sessions
+            .online()
+            .filter_map(|(id, conn)| {
+                let c = self.sessions.conn(conn)?;
+                let s = self.sessions.session(conn)?;
+                Some(OnlineView {
+                    user: self.name(id).to_string(),
+                    conn,
+                    peer: c.peer(),
+                    idle_secs: now.millis_since(s.last_active()) / 1000,
+                    connected_secs: now.millis_since(c.opened_at()) / 1000,
+                })
+            })
+            .collect();
+        v.sort_by(|a, b| a.user.cmp(&b.user));
+        v
+    }
+
+    /// How many users are online.
+    pub fn online_count(&self) -> usize {
+        self.sessions.online().count()
+    }
+
+    /// Messages waiting in every mailbox together, and in the fullest one.
+    pub fn mailbox_totals(&self) -> (usize, usize) {
+        self.accounts
+            .ids()
+            .map(|id| self.mailboxes.len(id))
+            .fold((0, 0), |(sum, max), n| (sum + n, max.max(n)))
+    }
+
+    /// The bans that hold at `now`, accounts first.
+    pub fn bans_view(&self, now: Timestamp) -> Vec<(BanTarget, Ban)> {
+        self.bans
+            .all()
+            .filter(|(_, b)| b.holds(now))
+            .map(|(t, b)| (t, b.clone()))
+            .collect()
+    }
+
+    /// The account's password as the core holds it (the credentials file's line: a hash or plain),
+    /// for a reload to tell which accounts changed.
+    pub fn password_of(&self, name: &str) -> Option<&str> {
+        Some(self.accounts.password(self.find_user(name)?))
+    }
+
     /// Every account name, in creation order.
     pub fn usernames(&self) -> impl Iterator<Item = &str> {
         self.accounts.ids().map(|id| &**self.name(id))

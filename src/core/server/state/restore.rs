@@ -6,6 +6,7 @@ use super::ServerState;
 use crate::protocol::Name;
 use crate::protocol::keys::SignedKey;
 use crate::server::accounts::UserId;
+use crate::server::bans::{Ban, BanTarget};
 use crate::server::mailboxes::StoredMsg;
 use crate::server::record::{Record, RecordTarget};
 use crate::time::Timestamp;
@@ -211,6 +212,56 @@ impl RecordTarget for Restoring<'_> {
     fn remove_one_time_key(&mut self, user: &Name, key_id: &str) -> Result<(), Skipped> {
         let id = self.user(user)?;
         self.state.keys.remove_one_time(id, key_id);
+        Ok(())
+    }
+
+    fn remove_account(&mut self, user: &Name) -> Result<(), Skipped> {
+        let id = self.user(user)?;
+        self.open_sessions.remove(&id);
+        self.state.forget_user(id);
+        Ok(())
+    }
+
+    fn rename_account(&mut self, from: &Name, to: &Name) -> Result<(), Skipped> {
+        let id = self.user(from)?;
+        if self.state.find_user(to).is_some() {
+            return Err(Skipped);
+        }
+        self.state.accounts.rename(id, to.clone());
+        self.state.bans.renamed(from, to);
+        Ok(())
+    }
+
+    fn set_password(&mut self, user: &Name, password: &str) -> Result<(), Skipped> {
+        let id = self.user(user)?;
+        self.state.accounts.set_password(id, password.to_owned());
+        Ok(())
+    }
+
+    fn unlock(&mut self, user: &Name) -> Result<(), Skipped> {
+        let id = self.user(user)?;
+        self.state.accounts.unlock(id, Timestamp::ZERO);
+        Ok(())
+    }
+
+    fn ban(
+        &mut self,
+        target: &BanTarget,
+        until: Option<Timestamp>,
+        reason: &str,
+    ) -> Result<(), Skipped> {
+        self.state.bans.add(
+            target.clone(),
+            Ban {
+                until,
+                reason: reason.to_owned(),
+            },
+        );
+        Ok(())
+    }
+
+    fn unban(&mut self, target: &BanTarget) -> Result<(), Skipped> {
+        self.state.bans.remove(target);
         Ok(())
     }
 }

@@ -437,7 +437,7 @@ fn registration_is_rationed_per_address_and_refuses_case_twins() {
         ]
     );
     h.send(c, "zed");
-    h.send(c, "zpw");
+    h.send(c, "zed-secret");
     assert!(
         h.take(c)
             .contains(&ServerMsg::Registered { user: name("zed") })
@@ -445,7 +445,7 @@ fn registration_is_rationed_per_address_and_refuses_case_twins() {
     h.send(c, "logout");
     let d = h.connect_from(peer("10.4.4.4:2"));
     h.send(d, "yan");
-    h.send(d, "ypw");
+    h.send(d, "yan-secret");
     assert_eq!(
         h.take(d)[2..],
         [

@@ -247,6 +247,46 @@ fn a_blocked_user_cannot_claim_the_blocker_s_keys() {
     assert_eq!(h.state.published_keys("bob").unwrap().one_time.len(), 2);
 }
 
+/// A direct message whose text names, as its recipient, an identity the recipient no longer has
+/// could never be read: it is refused (`stale-key`), nothing is queued; one for the current identity,
+/// or naming none, goes as any text does.
+#[test]
+fn ciphertext_for_an_identity_the_recipient_no_longer_has_is_refused() {
+    let mut h = keys_harness();
+    let bob = h.login("bob", "bpw");
+    publish(&mut h, bob, "old");
+    let alice = h.login("alice", "apw");
+    h.take(bob);
+    h.take(alice);
+    let (old, _) = identity("old");
+    let (new, _) = identity("new");
+    h.send(alice, &format!("message bob e2e1:n:{old}:QUJD"));
+    assert!(matches!(&h.take(bob)[..], [ServerMsg::Message { .. }]));
+    h.take(alice);
+    publish(&mut h, bob, "new");
+    h.take(bob);
+    h.send(alice, &format!("message bob e2e1:n:{old}:QUJD"));
+    assert_eq!(
+        h.take(alice),
+        vec![err(ErrorReply::StaleKey { user: name("bob") })]
+    );
+    assert!(h.take(bob).is_empty(), "nothing delivered");
+    h.send(alice, &format!("message bob e2e1:p:{new}:QUJD"));
+    assert!(matches!(&h.take(bob)[..], [ServerMsg::Message { .. }]));
+    h.send(alice, "message bob plain words");
+    assert!(matches!(&h.take(bob)[..], [ServerMsg::Message { .. }]));
+    // Stored for an offline recipient too, only for the current identity.
+    h.send(bob, "logout");
+    h.take(alice);
+    h.send(alice, &format!("message bob e2e1:n:{old}:QUJD"));
+    assert_eq!(
+        h.take(alice),
+        vec![err(ErrorReply::StaleKey { user: name("bob") })]
+    );
+    h.send(alice, &format!("message bob e2e1:n:{new}:QUJD"));
+    assert!(matches!(&h.take(alice)[..], [ServerMsg::Stored { .. }]));
+}
+
 /// Publishing is the client's bookkeeping, not the user's activity; claiming is.
 #[test]
 fn publishing_keys_does_not_reset_the_idle_clock() {

@@ -330,7 +330,7 @@ fn register_creates_account_that_is_at_once_a_valid_target() {
             ServerMsg::Prompt(Prompt::NewPassword { user: name("zed") })
         ]
     );
-    h.send(c, "zpw");
+    h.send(c, "zed-secret");
     let got = h.take(c);
     assert_eq!(
         got[..2],
@@ -346,10 +346,10 @@ fn register_creates_account_that_is_at_once_a_valid_target() {
     });
     let stored = stored.expect("the account is recorded");
     assert!(
-        crate::password::is_hash(&stored) && !stored.contains("zpw"),
+        crate::password::is_hash(&stored) && !stored.contains("zed-secret"),
         "{stored}"
     );
-    assert!(crate::password::verify(&stored, "zpw"));
+    assert!(crate::password::verify(&stored, "zed-secret"));
     assert_eq!(h.take(alice), vec![online("zed")]);
     h.send(alice, "message zed hi zed");
     assert_eq!(
@@ -368,7 +368,7 @@ fn register_creates_account_that_is_at_once_a_valid_target() {
     );
     // And the new password works next time.
     h.send(c, "logout");
-    h.login("zed", "zpw");
+    h.login("zed", "zed-secret");
 }
 
 #[test]
@@ -387,9 +387,9 @@ fn register_refuses_bad_names_and_taken_names() {
     let d = h.connect();
     h.send(c, "newbie");
     h.send(d, "newbie");
-    h.send(c, "pw1");
+    h.send(c, "password1");
     h.take(d);
-    h.send(d, "pw2");
+    h.send(d, "password2");
     assert_eq!(
         h.take(d),
         vec![
@@ -400,7 +400,7 @@ fn register_refuses_bad_names_and_taken_names() {
     // The name is now an ordinary account: the second connection can log in with the first password.
     h.send(c, "logout");
     h.send(d, "newbie");
-    h.send(d, "pw1");
+    h.send(d, "password1");
     assert!(matches!(h.take(d).last(), Some(ServerMsg::Welcome { .. })));
 }
 
@@ -409,7 +409,7 @@ fn without_register_unknown_names_are_never_created() {
     let mut h = harness();
     let c = h.connect();
     h.send(c, "zed");
-    h.send(c, "zpw");
+    h.send(c, "zed-secret");
     assert!(!h.state.has_user("zed"));
     assert!(h.records().is_empty());
 }

@@ -1,6 +1,7 @@
 //! Unit tests of the core, rule by rule, on a virtual clock.
 
 mod abuse;
+mod admin;
 mod deadlines;
 mod delivery;
 mod flood;

@@ -27,7 +27,7 @@ fn replay_rebuilds_mailboxes_blocks_lockouts_history_and_accounts() {
     h.send(alice, "unblock dave");
     let c = h.connect();
     h.send(c, "zed");
-    h.send(c, "zpw");
+    h.send(c, "zed-secret");
     h.send(c, "logout");
     let bob = h.login("bob", "bpw");
     h.send(bob, "ack 1");

@@ -2,7 +2,7 @@
 //! ratatui way, so tests render it into a test backend and read the screen back.
 //!
 //! ```text
-//!  natter — bob                                                    (title: the window's conversation)
+//!  natter — bob [e2e ✓]                        (title: the window's conversation, and its protection)
 //!  12:03 bob: are you there?                          │ alice
 //!  12:04 alice: yes, a long answer that wraps and     │ bob
 //!              carries on under the text              │ carol
@@ -39,10 +39,8 @@ pub fn draw(frame: &mut Frame<'_>, screen: &Screen, now: Timestamp) {
         Constraint::Length(1),
     ])
     .areas(frame.area());
-    let window = screen.active_window();
     frame.render_widget(
-        Paragraph::new(format!(" natter — {}", window.key.label()))
-            .style(Style::new().add_modifier(Modifier::REVERSED)),
+        Paragraph::new(screen.title()).style(Style::new().add_modifier(Modifier::REVERSED)),
         title,
     );
     let names = screen.nicks();

@@ -1,0 +1,190 @@
+//! One client connection of the relay: its socket (and TLS session), where it is in the login, the
+//! name it logged in with, and the bytes waiting either way. Moving bytes only: what a line means is
+//! `lines.rs`'s.
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+
+/// A user name kept inline (natter's names are at most 32 bytes): no allocation per login, and the key
+/// of the table of who is online.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Name {
+    len: u8,
+    bytes: [u8; Name::MAX],
+}
+
+impl Name {
+    pub const MAX: usize = 32;
+
+    /// `None` if `s` is empty, longer than natter allows, or holds a space (it could not be one field
+    /// of a line).
+    pub fn new(s: &[u8]) -> Option<Name> {
+        if s.is_empty() || s.len() > Name::MAX || s.iter().any(|b| *b == b' ' || *b == b'\t') {
+            return None;
+        }
+        let mut bytes = [0; Name::MAX];
+        bytes[..s.len()].copy_from_slice(s);
+        Some(Name {
+            len: s.len() as u8,
+            bytes,
+        })
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+/// Where a connection is.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Stage {
+    /// The next line is a user name.
+    Username,
+    /// The next line is the password (any will do: the relay has no accounts).
+    Password,
+    /// Logged in: lines are commands.
+    Online,
+    /// `logout` was answered: closed once its goodbye is written.
+    Closing,
+}
+
+pub struct Conn {
+    pub sock: TcpStream,
+    pub tls: Option<Box<rustls::ServerConnection>>,
+    pub stage: Stage,
+    pub name: Name,
+    /// False from a write that would block until the next writable edge.
+    pub writable: bool,
+    /// Already listed to be flushed after this batch.
+    pub dirty: bool,
+    /// Inside an overlong line: everything up to its newline is dropped.
+    pub skipping: bool,
+    /// The start of a line whose end has not arrived; empty (unallocated) almost always.
+    pub partial: Vec<u8>,
+    /// Plaintext to write; released once written, so an idle connection holds none.
+    pub out: Vec<u8>,
+    /// How much of `out` a plain-text write already took.
+    pub out_pos: usize,
+}
+
+/// What reading a socket came to.
+pub enum Got {
+    /// Bytes (plaintext) to handle, then read again.
+    Data(usize),
+    /// Nothing more for now.
+    Drained,
+    /// The peer closed, or the connection failed.
+    Ended,
+}
+
+impl Conn {
+    pub fn new(sock: TcpStream, tls: Option<Box<rustls::ServerConnection>>) -> Conn {
+        Conn {
+            sock,
+            tls,
+            stage: Stage::Username,
+            name: Name {
+                len: 0,
+                bytes: [0; Name::MAX],
+            },
+            writable: true,
+            dirty: false,
+            skipping: false,
+            partial: Vec::new(),
+            out: Vec::new(),
+            out_pos: 0,
+        }
+    }
+
+    /// Reads the next plaintext into `buf`. Over TLS, records are taken from the socket as needed and
+    /// a handshake's answers are left in the session for [`Conn::flush`] (`wants_write`).
+    pub fn read(&mut self, buf: &mut [u8]) -> Got {
+        let Some(tls) = self.tls.as_mut() else {
+            loop {
+                return match (&self.sock).read(buf) {
+                    Ok(0) => Got::Ended,
+                    Ok(n) => Got::Data(n),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => Got::Drained,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(_) => Got::Ended,
+                };
+            }
+        };
+        loop {
+            match tls.reader().read(buf) {
+                Ok(0) => return Got::Ended,
+                Ok(n) => return Got::Data(n),
+                // No plaintext buffered: fetch records.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(_) => return Got::Ended,
+            }
+            match tls.read_tls(&mut &self.sock) {
+                Ok(0) => return Got::Ended,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Got::Drained,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => return Got::Ended,
+            }
+            if tls.process_new_packets().is_err() {
+                // rustls queued an alert saying why; one attempt to send it, then the end.
+                let _ = tls.write_tls(&mut &self.sock);
+                return Got::Ended;
+            }
+        }
+    }
+
+    /// Whether there is anything to write (plaintext, or a TLS session's own records).
+    pub fn wants_write(&self) -> bool {
+        self.out_pos < self.out.len() || self.tls.as_ref().is_some_and(|t| t.wants_write())
+    }
+
+    /// Writes what is queued, one `write` per call unless the socket fills. `Err`: the connection
+    /// failed.
+    pub fn flush(&mut self) -> io::Result<()> {
+        if !self.writable {
+            return Ok(());
+        }
+        if let Some(tls) = self.tls.as_mut() {
+            loop {
+                // Plaintext into the session (held until the handshake is done, then sealed into
+                // records), as much as its buffer takes; the rest waits here.
+                if self.out_pos < self.out.len() {
+                    self.out_pos += tls.writer().write(&self.out[self.out_pos..])?;
+                    if self.out_pos == self.out.len() {
+                        self.out = Vec::new();
+                        self.out_pos = 0;
+                    }
+                }
+                if !tls.wants_write() {
+                    // Nothing sealed to send: done, or the session takes no more until the
+                    // handshake moves on (a later read lists the connection again).
+                    return Ok(());
+                }
+                match tls.write_tls(&mut &self.sock) {
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.writable = false;
+                        return Ok(());
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        while self.out_pos < self.out.len() {
+            match (&self.sock).write(&self.out[self.out_pos..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => self.out_pos += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.writable = false;
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.out = Vec::new();
+        self.out_pos = 0;
+        Ok(())
+    }
+}
