@@ -128,6 +128,60 @@ fn keys_and_texts_at_rest_are_unreadable_and_a_wrong_password_opens_nothing() {
     logout(&mut alice);
 }
 
+/// `passwd` locks the stored keys with the new password: the next login opens them with it (the
+/// same identity: bob sees no change, and what alice kept is there), and the old password opens
+/// nothing. Before, the keys stayed locked with the old password and the next login could not open
+/// them.
+#[test]
+fn passwd_locks_the_stored_keys_with_the_new_password() {
+    let server = Server::cmd().accounts(PEOPLE).args(&["60", "300"]).start();
+    let top = tempfile::tempdir().unwrap();
+    talk(server.port(), top.path());
+    let a = top.path().join("a");
+    let mut alice = Piped::login("alice", "wonderland", server.port(), &a);
+    // A script's lines, all at once: each is read only once the server has asked for it.
+    for line in [
+        "passwd",
+        "wonderland",
+        "through-the-looking-glass",
+        "through-the-looking-glass",
+    ] {
+        alice.send(line);
+    }
+    alice.expect("Your password is changed");
+    logout(&mut alice);
+    let unlock = |password: &str| {
+        natter::shell::e2e_store::open(
+            &a,
+            &format!("127.0.0.1:{}", server.port()),
+            "alice",
+            password,
+            &natter_core::client::OpenHow::Unlock,
+        )
+        .map(|_| ())
+    };
+    assert!(
+        unlock("wonderland").is_err(),
+        "the old password opens nothing"
+    );
+    unlock("through-the-looking-glass").unwrap();
+
+    let mut alice = Piped::login("alice", "through-the-looking-glass", server.port(), &a);
+    let mut bob = Piped::login("bob", "builder", server.port(), &top.path().join("b"));
+    alice.send("message bob still the same key");
+    bob.expect("[message] alice: still the same key");
+    for c in [&alice, &bob] {
+        assert!(
+            !c.saw("could not be opened") && !c.saw("CHANGED"),
+            "{}: {:?}",
+            c.name,
+            c.seen
+        );
+    }
+    logout(&mut alice);
+    logout(&mut bob);
+}
+
 #[test]
 fn damaged_keys_send_nothing_in_clear_until_the_user_makes_new_ones() {
     let server = Server::cmd().accounts(PEOPLE).args(&["60", "300"]).start();

@@ -68,6 +68,9 @@ impl ClientState {
     /// Asks again for what the user was answering, after a line that did not answer it.
     fn ask_again(&mut self, out: &mut Vec<Effect>) {
         let mode = match &self.phase {
+            // `passwd` is waiting for the server's prompt: the next line is read as what it asks
+            // for, never as a command (a script's password line would go out as one).
+            Phase::Online { .. } if self.passwd_waiting => return,
             Phase::Online { user } => InputMode::Command { user: user.clone() },
             Phase::Login { asked: Some(mode) } => mode.clone(),
             // Between servers the user goes on typing (and is told nothing is sent).
@@ -148,6 +151,9 @@ impl ClientState {
                     // server in the middle could read: refused here, before the server is asked.
                     let user = Name::from(*user);
                     return show_error(out, ClientError::PrivateNeedsKeys { user });
+                }
+                if matches!(other, Command::Passwd) {
+                    self.passwd_waiting = true;
                 }
                 self.sent_command(&other, out);
             }

@@ -176,6 +176,8 @@ pub struct ClientState {
     pub(super) passwd_asked: Option<InputMode>,
     /// The new password typed (twice) for `passwd`, until the server says it is the account's.
     pub(super) passwd_chosen: Option<String>,
+    /// `passwd` sent a line and waits for the server's answer before the next line is read.
+    pub(super) passwd_waiting: bool,
     /// The server and the reason of the last failed attempt to get back to one, said once.
     pub(super) last_failure: Option<(String, String)>,
     /// The newest message id received on this connection and not acknowledged yet (see [`Timer::Ack`]).
@@ -250,6 +252,7 @@ impl ClientState {
             new_password: None,
             passwd_asked: None,
             passwd_chosen: None,
+            passwd_waiting: false,
             last_failure: None,
             unacked: None,
             seen_unsaved: None,
