@@ -53,9 +53,7 @@ impl E2e {
         let moving = std::mem::take(&mut self.moving);
         match identity {
             Some(id) if id != self.device.identity && moving => {
-                out.push(Out::Note(Note::Moved {
-                    bounced: self.stale_held.len(),
-                }));
+                self.moved = Some(self.stale_held.len());
                 self.settle_here(out)
             }
             Some(id) if id != self.device.identity => {
@@ -102,11 +100,20 @@ impl E2e {
             Home::Asking => return Err(MoveError::NotKnownYet),
             Home::Elsewhere(_) => {}
         }
-        out.push(Out::Note(Note::Moved {
-            bounced: self.stale_held.len(),
-        }));
+        self.moved = Some(self.stale_held.len());
         self.settle_here(out);
         Ok(())
+    }
+
+    /// The server answered the identity this device published to take the account (the first
+    /// `KEYS-LEFT` after it): the account is here now, so the move is said, not before. Saying it as
+    /// the `keys identity` line left (or, with group commit, before it left) told the user, and a
+    /// script, that the old device's keys were gone while the server still handed them out: a
+    /// contact writing then pinned the old key, and saw a change a moment later.
+    pub(super) fn moved_if_answered(&mut self, out: &mut Vec<Out>) {
+        if let Some(bounced) = self.moved.take() {
+            out.push(Out::Note(Note::Moved { bounced }));
+        }
     }
 
     /// This device holds the account: publish, send what waited (asking again for every contact's

@@ -284,6 +284,9 @@ pub struct E2e {
     stale: BTreeSet<Name>,
     /// The user made new keys on this device: the account moves to them at the directory's answer.
     moving: bool,
+    /// The account is being moved here: its identity was published, and the server's answer is
+    /// awaited to say so (with how many messages' senders are asked to send them again).
+    moved: Option<usize>,
     /// The messages already decrypted, per conversation (by its texts part), with how many records
     /// were appended to each since it was last saved whole.
     texts: BTreeMap<Part, (dedup::Dedup, usize)>,
@@ -469,6 +472,7 @@ impl E2e {
             stale_held: Vec::new(),
             stale: BTreeSet::new(),
             moving: false,
+            moved: None,
             texts,
             sent,
             damaged,
@@ -654,6 +658,7 @@ impl E2e {
         if self.home != Home::Here {
             return;
         }
+        self.moved_if_answered(out);
         match self.device.on_keys_left(&*self.engine, &self.me, left) {
             Ok(lines) if lines.is_empty() => {}
             Ok(lines) => {

@@ -96,13 +96,15 @@ fn keys_that_cannot_be_opened_stop_what_would_be_encrypted_until_the_user_makes_
         sent.iter().any(|l| l.starts_with("keys identity ")),
         "the new device publishes: {sent:?}"
     );
-    assert!(
+    let moved = |c: &Client| {
         c.shown
             .iter()
-            .any(|i| matches!(i, Item::E2e(crate::client::e2e::Note::Moved { .. }))),
-        "said as a move: {:?}",
-        c.shown
-    );
+            .any(|i| matches!(i, Item::E2e(crate::client::e2e::Note::Moved { .. })))
+    };
+    assert!(!moved(&c), "not before the server has the new keys");
+    c.server(ServerMsg::KeysLeft { count: 0 });
+    assert!(moved(&c), "said as a move: {:?}", c.shown);
+    c.take_sent();
     c.typed("message bob the eagle lands");
     assert_eq!(
         c.take_sent(),
