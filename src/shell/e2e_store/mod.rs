@@ -307,17 +307,23 @@ impl DeviceStore {
         Ok(record)
     }
 
-    fn write(&mut self, kind: u8, part: &Part, bytes: &[u8]) -> Result<(), String> {
-        let record = self.record(kind, part, bytes)?;
-        let mut framed = (record.len() as u32).to_be_bytes().to_vec();
-        framed.extend(&record);
+    /// Writes `records` at the journal's end, in one write: a commit of a burst is one system call,
+    /// not one per record.
+    fn write(&mut self, records: Vec<(u8, String, Vec<u8>)>) -> Result<(), String> {
+        let mut framed = Vec::with_capacity(records.iter().map(|r| r.2.len() + 4).sum());
+        for (_, _, record) in &records {
+            framed.extend((record.len() as u32).to_be_bytes());
+            framed.extend(record);
+        }
         let path = self.dir.join(JOURNAL);
         self.journal
             .seek(SeekFrom::Start(self.len))
             .and_then(|_| self.journal.write_all(&framed))
             .map_err(|e| io_err(&path, e))?;
         self.len += framed.len() as u64;
-        self.keep_live(kind, &part.file_name(), record);
+        for (kind, name, record) in records {
+            self.keep_live(kind, &name, record);
+        }
         Ok(())
     }
 
@@ -355,13 +361,17 @@ impl DeviceStore {
     /// the next commit); [`DeviceStore::finish_commit`] then says how it went.
     pub fn prepare_commit(&mut self) -> Result<Option<Sync>, String> {
         let pending = std::mem::take(&mut self.pending);
+        let mut sealed = Vec::new();
         for (part, records) in &pending {
             for (kind, bytes) in records {
-                if let Err(e) = self.write(*kind, part, bytes) {
-                    self.undo();
-                    return Err(e);
-                }
+                sealed.push((*kind, part.file_name(), self.record(*kind, part, bytes)?));
             }
+        }
+        if !sealed.is_empty()
+            && let Err(e) = self.write(sealed)
+        {
+            self.undo();
+            return Err(e);
         }
         if self.len == self.durable {
             return Ok(None);
