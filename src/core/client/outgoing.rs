@@ -151,7 +151,7 @@ impl Outgoing {
             return Some(settled(p, outcome));
         }
         let i = self.pending.iter().position(|p| p.to == to)?;
-        let mut p = self.pending.remove(i)?;
+        let p = self.pending.remove(i)?;
         if let (ServerMsg::Sent { .. }, Some(id)) = (msg, id) {
             // Queued: its fate comes later, under this id.
             let answer = Answer {

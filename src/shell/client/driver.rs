@@ -152,8 +152,8 @@ impl Driver {
                     }
                 }
             }
-            Input::E2eSynced { upto, result } => {
-                let result = self.e2e.finish(upto, result);
+            Input::E2eSynced(result) => {
+                let result = self.e2e.finish(result);
                 self.committed(result);
             }
             Input::Typed(Typed::Line(line)) => self.feed(Event::User(UserEvent::Line(&line))),
@@ -211,18 +211,18 @@ impl Driver {
         }
     }
 
-    /// Starts the commit of the end-to-end saves if the core asked and none is syncing. The sync
-    /// runs on a thread of its own and comes back as an input ([`Input::E2eSynced`]); a commit with
-    /// nothing to sync, or one that failed at once, is answered here.
+    /// Starts the commit of the end-to-end saves if the core asked and none is running. The commit
+    /// (sealing, writing and syncing what was saved) runs on a thread of its own and comes back as
+    /// an input ([`Input::E2eSynced`]): the driver goes on meanwhile; a commit with nothing to
+    /// write, or one that failed at once, is answered here.
     fn commit_e2e(&mut self) {
         while self.e2e.ready() {
             match self.e2e.start() {
-                Ok(Some(sync)) => {
+                Ok(Some(job)) => {
                     let tx = self.tx.clone();
                     smol::spawn(async move {
-                        let upto = sync.upto;
-                        let result = smol::unblock(move || sync.file.sync_data()).await;
-                        let _ = tx.send(Input::E2eSynced { upto, result }).await;
+                        let result = smol::unblock(move || job.run()).await;
+                        let _ = tx.send(Input::E2eSynced(result)).await;
                     })
                     .detach();
                 }

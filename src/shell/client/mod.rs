@@ -146,12 +146,8 @@ enum Input {
         link: LinkId,
         event: PeerInput,
     },
-    /// The sync of an end-to-end commit ended: everything up to `upto` in the journal is durable,
-    /// or not.
-    E2eSynced {
-        upto: u64,
-        result: io::Result<()>,
-    },
+    /// An end-to-end commit, run off the driver, ended: what it wrote is durable, or why not.
+    E2eSynced(Result<(), String>),
 }
 
 /// Why connecting to a server (after the first) did not work.

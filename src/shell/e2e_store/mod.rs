@@ -51,10 +51,21 @@ const APPENDED: u8 = 1;
 /// The journal is compacted when it is at least this big and four times what is live in it.
 const COMPACT_AT: u64 = 4 << 20;
 
-/// A sync to run (on any thread): the journal, and how far it covers.
-pub struct Sync {
-    pub file: File,
-    pub upto: u64,
+/// Saves noted for a commit, per part: its whole content (the last saved) and what was appended
+/// after it, in order.
+pub type Noted = BTreeMap<Part, Vec<(u8, Vec<u8>)>>;
+
+/// Notes `part`'s whole content in `noted` (it supersedes what was noted of the part before).
+pub fn note_save(noted: &mut Noted, part: &Part, bytes: &[u8]) {
+    noted.insert(part.clone(), vec![(WHOLE, bytes.to_vec())]);
+}
+
+/// Notes a record appended to `part` in `noted`, likewise.
+pub fn note_append(noted: &mut Noted, part: &Part, bytes: &[u8]) {
+    noted
+        .entry(part.clone())
+        .or_default()
+        .push((APPENDED, bytes.to_vec()));
 }
 
 /// One user's open end-to-end state.
@@ -69,9 +80,8 @@ pub struct DeviceStore {
     /// so that compaction knows when the journal is mostly dead, and what to keep.
     live: BTreeMap<String, Vec<Vec<u8>>>,
     live_len: u64,
-    /// Saves noted since the last commit, per part: its whole content (the last saved) and what
-    /// was appended after it, in order.
-    pending: BTreeMap<Part, Vec<(u8, Vec<u8>)>>,
+    /// Saves noted since the last commit.
+    pending: Noted,
 }
 
 fn io_err(path: &Path, e: std::io::Error) -> String {
@@ -330,36 +340,34 @@ impl DeviceStore {
     /// Notes `part`'s whole content, to be written and made durable at the next
     /// [`DeviceStore::commit`] (it supersedes what was noted of the part before).
     pub fn save(&mut self, part: &Part, bytes: &[u8]) {
-        self.pending
-            .insert(part.clone(), vec![(WHOLE, bytes.to_vec())]);
+        note_save(&mut self.pending, part, bytes)
     }
 
     /// Notes a record appended to `part`, likewise.
     pub fn append(&mut self, part: &Part, bytes: &[u8]) {
-        self.pending
-            .entry(part.clone())
-            .or_default()
-            .push((APPENDED, bytes.to_vec()));
+        note_append(&mut self.pending, part, bytes)
     }
 
-    /// Writes what was noted since the last commit and makes it durable: one sync. On failure the
-    /// journal is cut back to what the last commit made durable (what the core then drops was never
-    /// committed), and the parts' live records are read again from what remains, so the store stays
-    /// consistent.
-    pub fn commit(&mut self) -> Result<(), String> {
-        match self.prepare_commit()? {
-            None => Ok(()),
-            Some(sync) => {
-                let result = sync.file.sync_data();
-                self.finish_commit(sync.upto, result)
+    /// Writes what was `noted` elsewhere (after anything noted here) and makes it durable: a
+    /// [`DeviceStore::commit`] of it, run by whoever holds the store (the client runs it off its
+    /// driver).
+    pub fn commit_noted(&mut self, noted: Noted) -> Result<(), String> {
+        for (part, records) in noted {
+            for (kind, bytes) in records {
+                match kind {
+                    WHOLE => self.save(&part, &bytes),
+                    _ => self.append(&part, &bytes),
+                }
             }
         }
+        self.commit()
     }
 
-    /// The first half of a commit: writes what was noted since the last one, and returns what is to
-    /// be synced (`None`: nothing is). The sync may run on another thread while more is noted (for
-    /// the next commit); [`DeviceStore::finish_commit`] then says how it went.
-    pub fn prepare_commit(&mut self) -> Result<Option<Sync>, String> {
+    /// Writes what was noted since the last commit (sealed, in one write) and makes it durable: one
+    /// sync. On failure the journal is cut back to what the last commit made durable (what the core
+    /// then drops was never committed), and the parts' live records are read again from what
+    /// remains, so the store stays consistent.
+    pub fn commit(&mut self) -> Result<(), String> {
         let pending = std::mem::take(&mut self.pending);
         let mut sealed = Vec::new();
         for (part, records) in &pending {
@@ -374,39 +382,22 @@ impl DeviceStore {
             return Err(e);
         }
         if self.len == self.durable {
-            return Ok(None);
+            return Ok(());
         }
         let path = self.dir.join(JOURNAL);
-        let file = self.journal.try_clone().map_err(|e| io_err(&path, e))?;
-        Ok(Some(Sync {
-            file,
-            upto: self.len,
-        }))
-    }
-
-    /// The second half of a commit: the sync of everything up to `upto` went as `result` says.
-    pub fn finish_commit(&mut self, upto: u64, result: std::io::Result<()>) -> Result<(), String> {
-        let path = self.dir.join(JOURNAL);
-        match result {
-            Ok(()) => {
-                self.durable = self.durable.max(upto);
-                if self.len == self.durable
-                    && self.len >= COMPACT_AT
-                    && self.len > 4 * self.live_len
-                {
-                    // Best effort: a compaction that fails leaves the journal as it was.
-                    if let Err(e) = self.compact() {
-                        tracing::warn!("could not compact {}: {e}", path.display());
-                    }
-                }
-                Ok(())
-            }
-            Err(e) => {
-                let why = io_err(&path, e);
-                self.undo();
-                Err(why)
+        if let Err(e) = self.journal.sync_data() {
+            let why = io_err(&path, e);
+            self.undo();
+            return Err(why);
+        }
+        self.durable = self.len;
+        if self.len >= COMPACT_AT && self.len > 4 * self.live_len {
+            // Best effort: a compaction that fails leaves the journal as it was.
+            if let Err(e) = self.compact() {
+                tracing::warn!("could not compact {}: {e}", path.display());
             }
         }
+        Ok(())
     }
 
     /// Cuts the journal back to what is durable, and reads the live records again from it.
