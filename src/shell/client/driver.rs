@@ -219,6 +219,8 @@ impl Driver {
         while self.e2e.ready() {
             match self.e2e.start() {
                 Ok(Some(job)) => {
+                    // (Counted by the tests that check a burst shares its syncs.)
+                    tracing::debug!(parts = job.parts(), "end-to-end commit: one sync");
                     let tx = self.tx.clone();
                     smol::spawn(async move {
                         let result = smol::unblock(move || job.run()).await;

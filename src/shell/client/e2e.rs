@@ -41,6 +41,11 @@ pub(super) struct CommitJob {
 }
 
 impl CommitJob {
+    /// How many parts it writes.
+    pub(super) fn parts(&self) -> usize {
+        self.noted.len()
+    }
+
     pub(super) fn run(self) -> Result<(), String> {
         let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
         store.commit_noted(self.noted)
