@@ -38,8 +38,11 @@ pub struct Vodozemac {
     group_in: Memo<InboundGroupSession>,
 }
 
-/// Live objects by the pickle they were last pickled to (at most [`Memo::CAP`], the oldest dropped).
-struct Memo<T>(std::sync::Mutex<std::collections::VecDeque<(u64, String, T)>>);
+/// Live objects by the pickle they were last pickled to (at most [`Memo::CAP`], the oldest dropped),
+/// found by comparing the pickles themselves, newest first (the one just used is nearly always the
+/// one wanted next, and two pickles differ within their first bytes): hashing each pickle to find
+/// it cost more than the comparisons.
+struct Memo<T>(std::sync::Mutex<std::collections::VecDeque<(String, T)>>);
 
 impl<T> Default for Memo<T> {
     fn default() -> Self {
@@ -53,13 +56,6 @@ impl<T> std::fmt::Debug for Memo<T> {
     }
 }
 
-fn digest(text: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    text.hash(&mut h);
-    h.finish()
-}
-
 impl<T> Memo<T> {
     const CAP: usize = 64;
 
@@ -69,15 +65,14 @@ impl<T> Memo<T> {
         pickle: &Pickle,
         make: impl FnOnce(&Pickle) -> Result<T, EngineError>,
     ) -> Result<T, EngineError> {
-        let h = digest(&pickle.0);
         let found = {
             let mut memo = self.0.lock().unwrap_or_else(|e| e.into_inner());
             memo.iter()
-                .position(|(d, p, _)| *d == h && *p == pickle.0)
+                .rposition(|(p, _)| *p == pickle.0)
                 .and_then(|i| memo.remove(i))
         };
         match found {
-            Some((_, _, live)) => Ok(live),
+            Some((_, live)) => Ok(live),
             None => make(pickle),
         }
     }
@@ -88,7 +83,7 @@ impl<T> Memo<T> {
         if memo.len() == Self::CAP {
             memo.pop_front();
         }
-        memo.push_back((digest(&pickle.0), pickle.0.clone(), live));
+        memo.push_back((pickle.0.clone(), live));
     }
 }
 
