@@ -8,7 +8,9 @@ PLAIN_CLIENT is natter built without end-to-end encryption (`--no-default-featur
 product; the same server serves both. alice's client reads MESSAGES `message bob ...` lines from its
 stdin as fast as it can and bob's prints them; the time runs from the first line written to alice to
 the last one bob shows. The two builds alternate for ROUNDS rounds (a shared machine's load moves
-between rounds; each round compares the two under the same load). Then one more encrypted run under
+between rounds; each round compares the two under the same load). Each client's CPU time (user and
+system, all its threads, from /proc) over the same span is printed per message too: on a shared
+machine it moves far less than the rates do. Then one more encrypted run under
 `strace -f -e trace=fsync,fdatasync` counts the syncs of both clients (strace only stops the clients
 at those calls, so they keep their pace).
 
@@ -32,8 +34,16 @@ rounds = int(sys.argv[5]) if len(sys.argv) > 5 else 3
 strace = shutil.which("strace")
 
 
+def cpu_seconds(pid):
+    """The CPU time (user and system, every thread) process `pid` has used so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run(client_bin, trace_to=None):
-    """One run: (messages shown, seconds, syncs counted or None)."""
+    """One run: (messages shown, seconds, syncs counted or None, CPU seconds of alice's and bob's
+    clients during the timed part)."""
     work = tempfile.mkdtemp(prefix="natter-e2e-bench.")
     procs = []
     try:
@@ -78,6 +88,7 @@ def run(client_bin, trace_to=None):
             if "warmup" in line:
                 break
         payload = "x" * 40
+        cpu_before = [cpu_seconds(p.pid) for p in (alice, bob)]
         start = time.time()
         alice.stdin.write("".join(f"message bob m{i} {payload}\n" for i in range(n)))
         alice.stdin.flush()
@@ -88,6 +99,7 @@ def run(client_bin, trace_to=None):
                 if last in line:
                     break
         took = time.time() - start
+        cpu = [cpu_seconds(p.pid) - b for p, b in zip((alice, bob), cpu_before)]
         syncs = None
         if trace_to:
             # A clean exit, so that strace writes its counts.
@@ -103,7 +115,7 @@ def run(client_bin, trace_to=None):
                         m = re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(fsync|fdatasync)", row)
                         if m:
                             syncs += int(m.group(1))
-        return shown, took, syncs
+        return shown, took, syncs, cpu
     finally:
         for p in procs:
             p.kill()
@@ -113,17 +125,25 @@ def run(client_bin, trace_to=None):
 
 print(f"{n} messages of 40 bytes from alice's client to bob's, {rounds} rounds; load average "
       f"{os.getloadavg()[0]:.2f}")
-ratios = []
+ratios, cpu_p, cpu_e = [], [[], []], [[], []]
 for r in range(1, rounds + 1):
-    shown_p, took_p, _ = run(plain_bin)
-    shown_e, took_e, _ = run(e2e_bin)
+    shown_p, took_p, _, c_p = run(plain_bin)
+    shown_e, took_e, _, c_e = run(e2e_bin)
     rate_p, rate_e = shown_p / took_p, shown_e / took_e
     ratios.append(rate_e / rate_p)
+    for i in (0, 1):
+        cpu_p[i].append(c_p[i] / n * 1e6)
+        cpu_e[i].append(c_e[i] / n * 1e6)
     print(f"round {r}: without encryption {rate_p:,.0f} msgs/s, with {rate_e:,.0f} msgs/s "
-          f"({shown_e} of {n} shown): ratio {rate_e / rate_p:.2f}")
+          f"({shown_e} of {n} shown): ratio {rate_e / rate_p:.2f}; CPU per message, alice's "
+          f"client {c_p[0] / n * 1e6:.0f} / {c_e[0] / n * 1e6:.0f} us, bob's "
+          f"{c_p[1] / n * 1e6:.0f} / {c_e[1] / n * 1e6:.0f} us (without / with)")
 print(f"ratio (encrypted / plain), median of {rounds}: {sorted(ratios)[len(ratios) // 2]:.2f}")
+med = lambda xs: sorted(xs)[len(xs) // 2]
+print(f"CPU per message (all of each client's threads), median: alice's client {med(cpu_p[0]):.0f} "
+      f"us without, {med(cpu_e[0]):.0f} us with; bob's {med(cpu_p[1]):.0f} / {med(cpu_e[1]):.0f} us")
 if strace:
-    shown, took, syncs = run(e2e_bin, trace_to=True)
+    shown, took, syncs, _ = run(e2e_bin, trace_to=True)
     print(f"syncs (fsync + fdatasync), both clients, whole run of {n} messages and the login: "
           f"{syncs} = {syncs / n:.3f} per message")
 else:
