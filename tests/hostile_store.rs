@@ -119,10 +119,7 @@ fn a_damaged_conversation_and_a_lying_server_get_nothing_in_clear_and_reset_is_t
     logout(&mut bob);
     let mut bob = Piped::login("bob", "bpw", server.port(), &b);
     // (Stored for him, or sent as he comes online.)
-    let friday = "[message] alice: the eagle lands on friday";
-    if !bob.saw(friday) {
-        bob.expect(friday);
-    }
+    bob.saw_or_expect("[message] alice: the eagle lands on friday");
     assert!(!bob.saw("tuesday") && !bob.saw("CHANGED"), "{:?}", bob.seen);
     assert_unread(&relay, &["tuesday", "friday"]);
 }
