@@ -69,3 +69,12 @@ fuzz target="server_state" secs="60":
 # node's thread; BEFORE=none: skip) and the build now, in one run (ROUNDS=N, default 2). Needs redis-server.
 bench-cluster:
     bash scripts/bench-cluster.sh
+
+# Direct messages per second between two real natter clients with end-to-end encryption and without
+# (the same client built without it), in one run, and the disk syncs per message (strace). See
+# docs/PERFORMANCE.md. `just bench-e2e 5000 5`: messages, rounds.
+bench-e2e messages="2000" rounds="3":
+    cargo build --release --locked --no-default-features --bin natter
+    mkdir -p target/bench-e2e && cp target/release/natter target/bench-e2e/natter-plain
+    cargo build --release --locked --bin natter --bin natter-server
+    python3 scripts/bench-e2e-clients.py target/bench-e2e/natter-plain target/release/natter target/release/natter-server {{messages}} {{rounds}}

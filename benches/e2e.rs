@@ -8,7 +8,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use natter_core::client::e2e::{E2e, Identity, Out, Received, SignedKey, olm_engine::Vodozemac};
+use natter::olm_engine::Vodozemac;
+use natter_core::client::e2e::{E2e, Identity, Out, Received, SignedKey};
 use natter_core::protocol::Name;
 
 const ROUNDS: u64 = 2_000;
@@ -16,7 +17,13 @@ const TEXT: &str = "a message of an ordinary length, about seventy bytes, typed 
 
 /// A device logged in, told by the directory that the account has no keys yet (so it publishes).
 fn device(user: &str) -> E2e {
-    let mut d = E2e::open(Arc::new(Vodozemac), Name::from(user), &[], &mut Vec::new()).unwrap();
+    let mut d = E2e::open(
+        Arc::new(Vodozemac::default()),
+        Name::from(user),
+        &[],
+        &mut Vec::new(),
+    )
+    .unwrap();
     let mut out = Vec::new();
     d.on_login(&mut out);
     d.on_no_keys(&Name::from(user), &mut out);

@@ -11,6 +11,7 @@ use kit::{
     Dir, Fate, HostileRelay, Keys, Piped, Server, assert_unread, digits_after, forged_keys,
     safety_line,
 };
+use natter_core::client::e2e::{Part, Stored};
 
 const PEOPLE: &[(&str, &str)] = &[("alice", "apw"), ("bob", "bpw"), ("carol", "cpw")];
 
@@ -169,18 +170,8 @@ fn papercuts_help_verify_without_keys_the_fallback_key_and_unasked_keys_left() {
     alice.send("verify carol");
     alice.expect("carol has no encryption keys");
 
-    // 300 unasked KEYS-LEFT 0: the device file stays small.
-    let device_file = || {
-        let e2e = dir.path().join("a").join("e2e");
-        let d = std::fs::read_dir(&e2e)
-            .unwrap()
-            .next()
-            .unwrap()
-            .unwrap()
-            .path();
-        std::fs::metadata(d.join("device.json")).unwrap().len()
-    };
-    let before = device_file();
+    // 300 unasked KEYS-LEFT 0: the device's state stays small (read back from its sealed store,
+    // with the password, once the client is gone).
     for _ in 0..300 {
         relay.inject(
             Dir::Down,
@@ -190,12 +181,6 @@ fn papercuts_help_verify_without_keys_the_fallback_key_and_unasked_keys_left() {
     alice.send("whoelse");
     alice.expect("Nobody else is online");
     std::thread::sleep(std::time::Duration::from_millis(500));
-    let after = device_file();
-    assert!(
-        after < 40_000,
-        "device.json grew from {before} to {after} bytes"
-    );
-
     // The fallback key is the same at the next login (it was not used).
     let fallbacks = |relay: &HostileRelay| -> Vec<String> {
         relay
@@ -207,6 +192,22 @@ fn papercuts_help_verify_without_keys_the_fallback_key_and_unasked_keys_left() {
     alice.send("logout");
     alice.expect("Goodbye");
     alice.wait();
+    let (_, stored) = natter::shell::e2e_store::open(
+        &dir.path().join("a"),
+        &format!("127.0.0.1:{}", relay.port),
+        "alice",
+        "apw",
+        &natter_core::client::OpenHow::Unlock,
+    )
+    .unwrap();
+    let device = stored
+        .iter()
+        .find_map(|(part, piece)| match (part, piece) {
+            (Part::Device, Stored::Whole(bytes)) => Some(bytes.len()),
+            _ => None,
+        })
+        .expect("the device is stored");
+    assert!(device < 40_000, "the device's state grew to {device} bytes");
     let mut alice = Piped::login("alice", "apw", relay.port, &dir.path().join("a"));
     alice.send("whoelse");
     alice.expect("Nobody else is online");

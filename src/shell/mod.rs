@@ -5,7 +5,7 @@ pub mod client;
 pub mod clock;
 pub mod cluster;
 mod committer;
-pub mod e2e_files;
+pub mod e2e_store;
 mod metrics;
 pub mod persist;
 pub mod server;

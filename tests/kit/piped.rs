@@ -189,6 +189,15 @@ impl Piped {
     pub fn saw(&self, needle: &str) -> bool {
         self.seen.iter().any(|l| l.contains(needle))
     }
+
+    /// Returns at once if any line so far contains `needle`, else waits for one: for what may come
+    /// while the client logs in (a message stored for the user) or just after (the same message,
+    /// sent as the user came online), which an expectation at login may have passed.
+    pub fn saw_or_expect(&mut self, needle: &str) {
+        if !self.saw(needle) {
+            self.expect(needle);
+        }
+    }
 }
 
 impl Drop for Piped {

@@ -7,7 +7,7 @@ use super::input::{self, Input, InputError, Place, WindowCommand, help_rows};
 use super::outgoing::Outcome;
 use super::state::{ClientState, Phase, Timer};
 use crate::protocol::p2p::PeerBye;
-use crate::protocol::{Command, Conversation, check_line};
+use crate::protocol::{Command, Conversation, Name, check_line};
 
 /// Lines of a paste sent at once; the rest follow at [`PASTE_PER_SEC`], well inside the server's flood
 /// limit (a burst of 50, then 20 a second by default), so a long paste is never taken for a flood.
@@ -68,6 +68,9 @@ impl ClientState {
     /// Asks again for what the user was answering, after a line that did not answer it.
     fn ask_again(&mut self, out: &mut Vec<Effect>) {
         let mode = match &self.phase {
+            // `passwd` is waiting for the server's prompt: the next line is read as what it asks
+            // for, never as a command (a script's password line would go out as one).
+            Phase::Online { .. } if self.passwd_waiting => return,
             Phase::Online { user } => InputMode::Command { user: user.clone() },
             Phase::Login { asked: Some(mode) } => mode.clone(),
             // Between servers the user goes on typing (and is told nothing is sent).
@@ -140,6 +143,17 @@ impl ClientState {
                     // Starting or accepting a private chat is asking to talk in it: its window
                     // comes up at once, and what becomes of it shows there.
                     screen.focus(&Conversation::Private((*user).into()));
+                }
+                if let Command::StartPrivate { user } | Command::Accept { user } = &other
+                    && !self.chats.can_prove()
+                {
+                    // Without keys the chat could not be proven, and an unproven one is one a
+                    // server in the middle could read: refused here, before the server is asked.
+                    let user = Name::from(*user);
+                    return show_error(out, ClientError::PrivateNeedsKeys { user });
+                }
+                if matches!(other, Command::Passwd) {
+                    self.passwd_waiting = true;
                 }
                 self.sent_command(&other, out);
             }

@@ -22,6 +22,15 @@ use crate::protocol::p2p::Refusal;
 use crate::protocol::render::{cooldown, plural};
 use crate::protocol::{ByeReason, CancelReason, ErrorReply, Name, PingState, Prompt, ServerMsg};
 
+/// How a conversation is named in a sentence: `bob`, `group devs`.
+pub fn conversation_name(to: &Conversation) -> String {
+    match to {
+        Conversation::Group(g) => format!("group {g}"),
+        Conversation::User(u) | Conversation::Private(u) => u.to_string(),
+        Conversation::Broadcasts => "everyone".into(),
+    }
+}
+
 /// How a private chat ended, from this side's point of view.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EndReason {
@@ -38,6 +47,13 @@ pub enum EndReason {
     /// A message failed authentication: changed on the way, or not from the peer. The session is
     /// ended rather than trusted further.
     Tampered,
+    /// The peer did not prove, with its end-to-end identity key and over this very session, that it
+    /// is the user the server said, within the handshake's time (or sent text before it did): the
+    /// session may run through someone else, such as the server. Nothing but this side's proof was
+    /// sent on it.
+    Unproven,
+    /// This client has no usable end-to-end keys to prove who its user is.
+    CannotProve,
 }
 
 /// Why a private chat that was agreed on could not be opened.
@@ -275,6 +291,14 @@ pub fn render(item: &Item, color: bool) -> String {
                 EndReason::Tampered => {
                     "a message on it could not be authenticated (changed on the way?)".to_string()
                 }
+                EndReason::Unproven => format!(
+                    "WARNING: the other end did not prove it is {peer} (with {peer}'s end-to-end \
+                     identity key, over this connection). Someone, possibly the server, may be in \
+                     the middle. Nothing you typed was sent on it"
+                ),
+                EndReason::CannotProve => "this client has no usable end-to-end keys to prove \
+                     who you are (see the error about them), and a private chat needs them"
+                    .to_string(),
             }
         )),
         Item::PrivateFailed { peer, why } => error(

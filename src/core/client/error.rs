@@ -8,8 +8,14 @@ use crate::protocol::Name;
 pub enum ClientError {
     #[error("You have no private chat with {user}. Start one with 'startprivate {user}'.")]
     NoPrivateChat { user: String },
-    #[error("The private chat with {user} is not open yet; wait until it is.")]
+    #[error(
+        "The private chat with {user} is not open yet (it opens once {user}'s client has proved it is {user}'s); wait until it is."
+    )]
     PrivateNotOpen { user: Name },
+    #[error(
+        "A private chat with {user} needs your end-to-end keys, to prove to {user} that it is you, and they are not loaded on this client (see the error about them). Nothing was sent."
+    )]
+    PrivateNeedsKeys { user: Name },
     #[error("Usage: private <user> <text>")]
     PrivateUsage,
     #[error("That private message is too long (the limit is {max} bytes); it was not sent.")]
@@ -56,9 +62,30 @@ pub enum ClientError {
     #[error("A message from {from} could not be decrypted ({why}).")]
     Undecryptable { from: Name, why: String },
     #[error(
-        "End-to-end encryption is off: {0}. Messages are sent and shown as the server relays them."
+        "Your end-to-end keys could not be opened: {0}. Nothing is sent to users or groups until they are (it would go unencrypted), and private chats are off. If your password was changed since they were last used, type 'e2e-unlock <previous password>'; to make new keys instead (your contacts will be told your key changed), type 'e2e-newkeys'."
     )]
     E2eOff(String),
+    #[error(
+        "Not sent: your end-to-end keys are not open ({why}), and it would go unencrypted. See 'e2e-unlock' and 'e2e-newkeys' in 'help'."
+    )]
+    E2eUnavailable { why: String },
+    #[error("Not sent to {}: {why}", crate::client::display::conversation_name(to))]
+    E2eNotSent {
+        to: crate::protocol::Conversation,
+        why: String,
+    },
+    #[error(
+        "Could not save your encryption state ({why}), so what depended on it was NOT sent{}: a message must not leave before the key it used is saved. Nothing more is sent encrypted until saving works: free some disk space or make the state directory writable, then send again.",
+        if not_sent.is_empty() { String::new() } else { format!(" (to {})", not_sent.iter().map(crate::client::display::conversation_name).collect::<Vec<_>>().join(", ")) }
+    )]
+    E2eSaveFailed {
+        why: String,
+        not_sent: Vec<crate::protocol::Conversation>,
+    },
+    #[error(
+        "Your password was changed, but your end-to-end keys could not be locked with the new one ({0}): they still open with the old one. At your next login, type 'e2e-unlock <old password>' to open them (they are then locked with the new one)."
+    )]
+    E2eRewrapFailed(String),
     #[error("The passwords differ; nothing was sent. Choose the new password again.")]
     PasswordsDiffer,
     #[error(

@@ -166,6 +166,18 @@ pub enum Event<'a> {
     /// Something the shell found that the user should know (a server's certificate met for the first
     /// time, a state file it could not read): shown with the connection's news.
     Notice(&'a str),
+    /// The answer to [`Effect::OpenE2e`]: the user's stored end-to-end state, unlocked (or why it
+    /// could not be). Fed before anything else that came after the effect.
+    E2eOpened {
+        user: Name,
+        stored: Result<Vec<(super::e2e::Part, super::e2e::Stored)>, String>,
+    },
+    /// The answer to [`Effect::CommitE2e`]: everything saved before it is durable, or could not be
+    /// made so (why).
+    E2eCommitted(Result<(), String>),
+    /// The answer to [`Effect::RewrapE2e`]: the stored state's key is locked with the new password
+    /// (or why not).
+    E2eRewrapped(Result<(), String>),
 }
 
 /// How the client ends; the shell turns it into the process exit status.
@@ -216,12 +228,38 @@ pub enum Effect {
     /// Remember durably that offline messages up to `seen` were shown to `user` (see [`super::seen`]).
     /// Carried out before the acknowledgement that follows it is sent.
     SaveSeen { user: Name, seen: Seen },
-    /// Persist one part of `user`'s end-to-end state (owner-only, atomically) before carrying out the
-    /// effects that follow (see [`super::e2e::Out::Save`]).
+    /// Read `user`'s stored end-to-end state, unlocked with the password they logged in with (the
+    /// key that encrypts it at rest is derived from it), and answer with [`Event::E2eOpened`] before
+    /// feeding anything else (a user with no stored state yet gets none, and a new key).
+    OpenE2e {
+        user: Name,
+        password: String,
+        how: OpenHow,
+    },
+    /// Replace one part of `user`'s end-to-end state with `bytes` (encrypted at rest). Need not be
+    /// durable before [`Effect::CommitE2e`]; nothing that depends on it is sent before that answers.
     SaveE2e {
         user: Name,
         part: super::e2e::Part,
         bytes: Vec<u8>,
+    },
+    /// Append a record to one part of `user`'s end-to-end state, likewise.
+    AppendE2e {
+        user: Name,
+        part: super::e2e::Part,
+        bytes: Vec<u8>,
+    },
+    /// Make every end-to-end save so far durable (one sync may cover many saves: the shell may wait
+    /// for a burst of events to end first), then answer with [`Event::E2eCommitted`]. The server
+    /// lines emitted since the first of those saves are held in the core until then.
+    CommitE2e,
+    /// The account's password changed from `previous` to `password` (`passwd`): lock `user`'s
+    /// stored end-to-end state with the new one (only the small file that wraps its key is written
+    /// again; the state itself is not), and answer with [`Event::E2eRewrapped`].
+    RewrapE2e {
+        user: Name,
+        previous: String,
+        password: String,
     },
     /// Drop the server connection, if any, and connect to server number `index` of
     /// [`super::Config::servers`], accepting the certificate `accept_cert` (a fingerprint the user
@@ -236,6 +274,18 @@ pub enum Effect {
     DropServer,
     /// Close everything (flushing what was queued) and exit.
     Exit(Exit),
+}
+
+/// How [`Effect::OpenE2e`] is to open a user's stored end-to-end state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OpenHow {
+    /// With the password just typed (a user with nothing stored yet gets a new key for it).
+    Unlock,
+    /// With the `previous` password (the user's password was changed since), then wrapping its key
+    /// with the current one, so that the next login opens it.
+    Rewrap { previous: String },
+    /// Set the stored state aside (kept, renamed, for the user to look at) and start a new one.
+    Fresh,
 }
 
 /// Pushes one thing to show.

@@ -67,6 +67,13 @@ pub enum KeyCommand {
     SharedWith { group: Name },
     /// `movehere`: make this device the account's.
     MoveHere,
+    /// `e2e-reset <user|group>`: start over a conversation whose stored state could not be read.
+    Reset { name: Name },
+    /// `e2e-unlock <previous password>`: open the stored keys with the password they were locked
+    /// with, and lock them with the current one.
+    Unlock { password: String },
+    /// `e2e-newkeys`: set the stored keys aside and make new ones.
+    NewKeys,
 }
 
 const VERIFY_USAGE: &str = "verify <user> [yes <digits>|no]";
@@ -75,6 +82,8 @@ const REJECT_USAGE: &str = "reject <user>";
 const SENDCLEAR_USAGE: &str = "sendclear <user>";
 const SHAREDWITH_USAGE: &str = "sharedwith <group>";
 const MOVEHERE_USAGE: &str = "movehere";
+const RESET_USAGE: &str = "e2e-reset <user|group>";
+const UNLOCK_USAGE: &str = "e2e-unlock <previous password>";
 
 /// `user` as a name, or the usage error.
 fn user_arg(user: &str, usage: &'static str) -> Result<Name, InputError> {
@@ -283,6 +292,49 @@ pub const CLIENT_WORDS: &[ClientWord] = &[
                 Ok(Input::Keys(KeyCommand::MoveHere))
             } else {
                 Err(InputError::Client(ClientError::Usage(MOVEHERE_USAGE)))
+            }
+        }),
+    },
+    ClientWord {
+        word: "e2e-reset",
+        usage: RESET_USAGE,
+        summary: "start over an encrypted conversation whose saved state could not be read",
+        full_screen_only: false,
+        meaning: Meaning::Alias(
+            |args| match args.split_whitespace().collect::<Vec<_>>()[..] {
+                [name] => Ok(Input::Keys(KeyCommand::Reset {
+                    name: Name::from(name),
+                })),
+                _ => Err(InputError::Client(ClientError::Usage(RESET_USAGE))),
+            },
+        ),
+    },
+    ClientWord {
+        word: "e2e-unlock",
+        usage: UNLOCK_USAGE,
+        summary: "open your saved encryption keys with the password they were locked with",
+        full_screen_only: false,
+        meaning: Meaning::Alias(|args| {
+            // Trimmed, as the server trims the password typed at login.
+            let password = args.trim();
+            if password.is_empty() {
+                return Err(InputError::Client(ClientError::Usage(UNLOCK_USAGE)));
+            }
+            Ok(Input::Keys(KeyCommand::Unlock {
+                password: password.to_owned(),
+            }))
+        }),
+    },
+    ClientWord {
+        word: "e2e-newkeys",
+        usage: "e2e-newkeys",
+        summary: "set your saved encryption keys aside and make new ones (contacts see a new key)",
+        full_screen_only: false,
+        meaning: Meaning::Alias(|args| {
+            if args.trim().is_empty() {
+                Ok(Input::Keys(KeyCommand::NewKeys))
+            } else {
+                Err(InputError::Client(ClientError::Usage("e2e-newkeys")))
             }
         }),
     },

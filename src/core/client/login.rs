@@ -48,6 +48,7 @@ impl ClientState {
                 _ => InputMode::ChosenPassword { again: false },
             };
             self.passwd_asked = Some(mode.clone());
+            self.passwd_waiting = false;
             self.reading = None;
             return self.ask(mode, out);
         }
@@ -120,7 +121,10 @@ impl ClientState {
         };
         match asked.take() {
             Some(InputMode::Username) => self.reconnect.typed_username(line),
-            Some(InputMode::Password) => self.reconnect.typed_password(line),
+            Some(InputMode::Password) => {
+                self.reconnect.typed_password(line);
+                self.e2e_password = Some(line.to_owned());
+            }
             Some(InputMode::NewPassword { user }) => {
                 self.new_password = Some(line.to_owned());
                 let again = InputMode::ConfirmPassword { user };
@@ -135,6 +139,7 @@ impl ClientState {
                     return self.ask(first, out);
                 }
                 self.reconnect.typed_password(line);
+                self.e2e_password = Some(line.to_owned());
             }
             Some(
                 InputMode::Command { .. }
@@ -149,6 +154,8 @@ impl ClientState {
 
     /// A password typed for `passwd` (`asked`): the current one goes to the server as typed; a new
     /// one is asked twice, so a typing mistake nobody saw does not lock the user out, then sent.
+    /// The next line is read once the server has answered (its next prompt, `PASSWORD-CHANGED` or
+    /// an error that ends it), so a script's next line is never taken for a command too early.
     pub(super) fn answer_passwd(&mut self, asked: InputMode, line: &str, out: &mut Vec<Effect>) {
         match asked {
             InputMode::ChosenPassword { again: false } => {
@@ -165,13 +172,36 @@ impl ClientState {
                 self.passwd_asked = Some(first.clone());
                 return self.ask(first, out);
             }
+            InputMode::ChosenPassword { again: true } => {
+                // Kept until the server says it is the account's (`PASSWORD-CHANGED`).
+                self.passwd_chosen = Some(line.to_owned());
+            }
             _ => {}
         }
         out.push(Effect::Send(line.to_owned()));
+        self.passwd_waiting = true;
+    }
+
+    /// `passwd` is over (done, or refused for good): commands are read again.
+    pub(super) fn passwd_over(&mut self, out: &mut Vec<Effect>) {
+        if !std::mem::take(&mut self.passwd_waiting) {
+            return;
+        }
         if let Phase::Online { user } = &self.phase {
             let user = user.clone();
             self.ask(InputMode::Command { user }, out);
         }
+    }
+
+    /// `PASSWORD-CHANGED`: the password chosen with `passwd` is the account's now. A login again
+    /// after a lost server uses it, and the stored end-to-end keys are locked with it.
+    pub(super) fn on_password_changed(&mut self, out: &mut Vec<Effect>) {
+        self.passwd_over(out);
+        let Some(new) = self.passwd_chosen.take() else {
+            return;
+        };
+        self.reconnect.password_changed(&new);
+        self.rewrap_e2e(new, out);
     }
 
     pub(super) fn on_welcome(&mut self, user: Name, out: &mut Vec<Effect>) {
@@ -181,6 +211,9 @@ impl ClientState {
         self.known.remove(&user);
         self.phase = Phase::Online { user: user.clone() };
         self.new_password = None;
+        self.passwd_waiting = false;
+        self.passwd_asked = None;
+        self.passwd_chosen = None;
         self.last_failure = None;
         let moved = self.reconnect.was_lost();
         self.reconnect.logged_in(&user);

@@ -31,6 +31,7 @@
 //! showing a redelivered offline message twice), [`complete`] (tab completion).
 
 mod commands;
+mod commit;
 pub mod complete;
 pub mod display;
 pub mod e2e;
@@ -51,8 +52,11 @@ mod server_lines;
 mod state;
 
 pub use display::{ClientError, EndReason, Item, SetupFailure};
-pub use event::{Effect, Event, Exit, InputMode, LinkId, PeerEvent, ServerEvent, UserEvent};
+pub use event::{
+    Effect, Event, Exit, InputMode, LinkId, OpenHow, PeerEvent, ServerEvent, UserEvent,
+};
 pub use outgoing::{Conversation, Outcome};
+pub use private::session_statement;
 pub use seen::{Seen, SeenBook};
 pub use state::{ClientState, Config};
 

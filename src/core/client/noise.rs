@@ -17,8 +17,11 @@
 //!   knows who the two users are. Every later payload is.
 //!
 //! What the server can do (docs/DESIGN.md): it knows the token, so a server that set out to, and sat on
-//! the path, could impersonate each side to the other. A server that only brokers, and anyone who only
-//! watches the network, learns nothing of the text.
+//! the path, could complete a handshake with each side. That is why the handshake alone opens nothing:
+//! each side must then prove its end-to-end identity by signing this session's handshake hash
+//! ([`Secure::handshake_hash`], see `private`), which a server in the middle, holding two sessions
+//! with two hashes and neither identity key, cannot do. A server that only brokers, and anyone who
+//! only watches the network, learns nothing of the text.
 //!
 //! The ephemeral keys come from an RNG seeded by the client's core (which the shell seeds from the OS),
 //! so the core stays deterministic under test.
@@ -66,7 +69,7 @@ fn psk(token: Token) -> [u8; 32] {
 /// Both usernames, connector first: what the handshake is bound to. The version in it makes a
 /// handshake between clients that speak different versions of the link fail rather than half-work.
 fn prologue(connector: &str, listener: &str) -> Vec<u8> {
-    format!("natter-p2p/4\0{connector}\0{listener}").into_bytes()
+    format!("natter-p2p/5\0{connector}\0{listener}").into_bytes()
 }
 
 /// Supplies the RNG (seeded) and defers everything else to snow's own primitives.

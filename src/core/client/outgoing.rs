@@ -9,7 +9,7 @@
 //! is settled again later, by `DELIVERED` or `STORED` with the same id, which may come after answers to
 //! later messages: those are matched by id.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 pub use crate::protocol::Conversation;
 use crate::protocol::ServerMsg;
@@ -35,8 +35,9 @@ pub enum Outcome {
 struct Pending {
     seq: u64,
     to: Conversation,
-    /// The server's id for it, once `SENT` said it is queued for an online recipient.
-    id: Option<u64>,
+    /// Which line this is, among lines that may share a number (every line the user did not write
+    /// is [`SILENT`]): what [`Outgoing::forget`] names.
+    key: u64,
     /// The text of an encrypted message, to encrypt again if the server refuses it as encrypted for
     /// a device the recipient no longer has (`stale-key`).
     text: Option<String>,
@@ -55,7 +56,15 @@ pub(super) struct Answer {
 #[derive(Debug, Default)]
 pub(super) struct Outgoing {
     next: u64,
+    next_key: u64,
+    /// Messages not answered yet, in the order sent: the next answer to a conversation is its
+    /// oldest one's.
     pending: VecDeque<Pending>,
+    /// Messages answered `SENT`, by the id it gave, waiting for their fate. Apart from `pending`, so
+    /// that neither answer scans the other's messages: an encrypting client follows every line's
+    /// answer, and with a burst of thousands queued for a recipient who acknowledges in batches,
+    /// each answer scanned thousands.
+    queued: BTreeMap<u64, Pending>,
 }
 
 impl Outgoing {
@@ -78,19 +87,34 @@ impl Outgoing {
     /// The line of message `seq` to `to` was sent: its answer is to come. Number [`SILENT`] is a line
     /// the user did not write (a group key for a member): answered like the others, so the answers
     /// to the user's own messages still match, and never shown.
-    pub(super) fn expect(&mut self, seq: u64, to: &Conversation) {
-        self.expect_encrypted(seq, to, None);
+    pub(super) fn expect(&mut self, seq: u64, to: &Conversation) -> u64 {
+        self.expect_encrypted(seq, to, None)
     }
 
     /// Like [`Self::expect`], for an encrypted message whose `text` is encrypted again if the server
-    /// says it was for a device its recipient no longer has.
-    pub(super) fn expect_encrypted(&mut self, seq: u64, to: &Conversation, text: Option<String>) {
+    /// says it was for a device its recipient no longer has. Returns the line's key, for
+    /// [`Self::forget`].
+    pub(super) fn expect_encrypted(
+        &mut self,
+        seq: u64,
+        to: &Conversation,
+        text: Option<String>,
+    ) -> u64 {
+        self.next_key += 1;
         self.pending.push_back(Pending {
             seq,
             to: to.clone(),
-            id: None,
+            key: self.next_key,
             text,
         });
+        self.next_key
+    }
+
+    /// Forgets the line expected as `key` (what [`Self::expect_encrypted`] returned): it never
+    /// left (what it depended on could not be saved, or its connection is gone).
+    pub(super) fn forget(&mut self, key: u64) {
+        self.pending.retain(|p| p.key != key);
+        self.queued.retain(|_, p| p.key != key);
     }
 
     /// The message `msg` answers, if any, and how it went.
@@ -121,28 +145,23 @@ impl Outgoing {
         let to = msg.conversation()?;
         // The later answer to a message already queued (`SENT` told its id).
         if let Some(id) = id
-            && let Some(i) = self
-                .pending
-                .iter()
-                .position(|p| p.id == Some(id) && p.to == to)
+            && self.queued.get(&id).is_some_and(|p| p.to == to)
         {
-            let p = self.pending.remove(i)?;
+            let p = self.queued.remove(&id)?;
             return Some(settled(p, outcome));
         }
-        let i = self
-            .pending
-            .iter()
-            .position(|p| p.id.is_none() && p.to == to)?;
+        let i = self.pending.iter().position(|p| p.to == to)?;
+        let p = self.pending.remove(i)?;
         if let (ServerMsg::Sent { .. }, Some(id)) = (msg, id) {
             // Queued: its fate comes later, under this id.
-            self.pending[i].id = Some(id);
-            return Some(Answer {
-                seq: self.pending[i].seq,
+            let answer = Answer {
+                seq: p.seq,
                 outcome,
                 resend: None,
-            });
+            };
+            self.queued.insert(id, p);
+            return Some(answer);
         }
-        let p = self.pending.remove(i)?;
         Some(settled(p, outcome))
     }
 }

@@ -44,6 +44,8 @@ pub(super) enum ChatTimer {
     Setup(u64),
     /// An inbound connection that has not finished introducing itself.
     Greeting(LinkId),
+    /// A session (numbered as its setup) whose peer has not proved its identity yet.
+    Proof(u64),
 }
 
 /// A private chat with one peer, numbered per attempt so a stale timer cannot touch a newer one.
@@ -56,10 +58,7 @@ struct Peer {
 #[derive(Debug)]
 enum PeerState {
     /// This side asked and was accepted: connecting, then waiting for `OK`.
-    Dialing {
-        link: LinkId,
-        deadline: Timestamp,
-    },
+    Dialing { link: LinkId, deadline: Timestamp },
     /// This side accepted: waiting for the requester to connect with `token`.
     Expecting {
         token: Token,
@@ -68,19 +67,20 @@ enum PeerState {
         /// version of the link (once: anyone can claim it, so it must not flood the screen).
         told_outdated: bool,
     },
-    Open {
-        link: LinkId,
-    },
+    /// The handshake is done. Until `proven`, the peer has not yet proved (with its identity key,
+    /// over this very session) that it is who the server said: nothing is sent on the session but
+    /// this side's own proof, and nothing received is shown.
+    Open { link: LinkId, proven: bool },
 }
 
 impl Peer {
     fn is_open(&self) -> bool {
-        matches!(self.state, PeerState::Open { .. })
+        matches!(self.state, PeerState::Open { proven: true, .. })
     }
 
     fn link(&self) -> Option<LinkId> {
         match self.state {
-            PeerState::Dialing { link, .. } | PeerState::Open { link } => Some(link),
+            PeerState::Dialing { link, .. } | PeerState::Open { link, .. } => Some(link),
             PeerState::Expecting { .. } => None,
         }
     }
@@ -151,13 +151,14 @@ pub(super) struct PrivateChats {
     /// This device's end-to-end identity, when it has one: each open session is signed with it.
     identity: Option<std::sync::Arc<super::e2e::PrivateIdentity>>,
     /// Peers whose identity keys signed their session, waiting for the session to check them against
-    /// its pins ([`Self::take_proven`]).
+    /// its pins ([`Self::take_proven`]), which then confirms ([`Self::confirm_proven`]) or ends
+    /// ([`Self::end_unproven`]) each.
     proven: Vec<(Name, super::e2e::Identity)>,
 }
 
 /// What a peer signs to bind a private chat's session to its identity key: its name and the
 /// handshake hash, which differs for every session and is the same at both ends.
-pub(crate) fn session_statement(signer: &str, hash: &[u8]) -> String {
+pub fn session_statement(signer: &str, hash: &[u8]) -> String {
     let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
     format!("natter-private:{signer}:{hex}")
 }
@@ -166,6 +167,26 @@ impl PrivateChats {
     /// Signs each session opened from now on with this device's identity.
     pub(super) fn set_identity(&mut self, identity: Option<super::e2e::PrivateIdentity>) {
         self.identity = identity.map(std::sync::Arc::new);
+    }
+
+    /// Whether this client can prove who it is in a private chat (it has usable end-to-end keys):
+    /// without, it can open none, since a chat whose ends are not proven is one a server in the middle
+    /// could read.
+    pub(super) fn can_prove(&self) -> bool {
+        self.identity.is_some()
+    }
+
+    /// The peer's proof checked out against the pins: the chat with `peer` is open for text.
+    pub(super) fn confirm_proven(&mut self, peer: &Name, out: &mut Vec<Effect>) {
+        if let Some(Peer {
+            state: PeerState::Open { proven, .. },
+            ..
+        }) = self.peers.get_mut(peer)
+            && !*proven
+        {
+            *proven = true;
+            show(out, Item::PrivateOpen { peer: peer.clone() });
+        }
     }
 
     /// The peers whose signatures over their sessions verified since the last call, with the
@@ -187,7 +208,8 @@ impl PrivateChats {
             .to_line(),
             out,
         );
-        self.end_open(cx, link, peer.clone(), EndReason::Tampered, out);
+        self.proven.retain(|(p, _)| p != peer);
+        self.end_open(cx, link, peer.clone(), EndReason::Unproven, out);
     }
 
     pub(super) fn new(handshake_secs: u64, expect_secs: u64, seed: [u8; 32]) -> Self {
@@ -371,7 +393,7 @@ impl PrivateChats {
     /// Sends `text` over the open private chat with `to`; false (and the reason shown) if there is none.
     pub(super) fn send_private(&mut self, to: &str, text: &str, out: &mut Vec<Effect>) -> bool {
         let link = match self.peers.get(to).map(|p| &p.state) {
-            Some(PeerState::Open { link }) => *link,
+            Some(PeerState::Open { link, proven: true }) => *link,
             Some(_) => {
                 show_error(
                     out,
@@ -416,7 +438,7 @@ impl PrivateChats {
             return;
         };
         let name = Name::from(user);
-        if let PeerState::Open { link } = peer.state {
+        if let PeerState::Open { link, .. } = peer.state {
             let bye = PeerMsg::Bye {
                 reason: PeerBye::Stop,
             }
@@ -439,7 +461,7 @@ impl PrivateChats {
     /// Logging out or losing the server: every open session's peer is told why; the rest is closed.
     pub(super) fn end_all(&mut self, reason: PeerBye, out: &mut Vec<Effect>) {
         for (_, peer) in std::mem::take(&mut self.peers) {
-            if let PeerState::Open { link } = peer.state {
+            if let PeerState::Open { link, .. } = peer.state {
                 self.send_sealed(link, &PeerMsg::Bye { reason }.to_line(), out);
             }
         }
@@ -576,7 +598,7 @@ impl PrivateChats {
                                     secure,
                                 },
                             );
-                            self.open(link, peer, out);
+                            self.open(cx, link, peer, out);
                         } else {
                             self.fail_link(cx, link, SetupFailure::BadAnswer, out);
                         }
@@ -612,7 +634,17 @@ impl PrivateChats {
     /// A line of an open session.
     fn on_open_line(&mut self, cx: &Ctx, link: LinkId, line: &str, out: &mut Vec<Effect>) {
         let decoded = p2p::decode(line);
+        let proven = match self.links.get(&link) {
+            Some(Link::Open { peer, .. }) => self.is_proven(peer, link),
+            _ => false,
+        };
         match (self.links.get(&link), decoded) {
+            (Some(Link::Open { peer, .. }), Ok(PeerMsg::Msg { .. })) if !proven => {
+                // Text before the peer proved who it is: whoever sends it has not shown it is the
+                // peer (a server in the middle would do exactly this). Not shown; the chat ends.
+                let peer = peer.clone();
+                self.end_open(cx, link, peer, EndReason::Unproven, out);
+            }
             (Some(Link::Open { peer, .. }), Ok(PeerMsg::Msg { text })) => {
                 let from = peer.clone();
                 show(
@@ -633,9 +665,19 @@ impl PrivateChats {
             ) => {
                 let peer = peer.clone();
                 let statement = session_statement(&peer, secure.handshake_hash());
-                // Without keys of its own this client has no pins to check against.
+                if proven || self.proven.iter().any(|(p, _)| *p == peer) {
+                    // Proved once per session; a second proof means nothing more.
+                    return show_error(
+                        out,
+                        ClientError::BadPeerLine {
+                            peer,
+                            what: "a second identity proof".into(),
+                        },
+                    );
+                }
+                // Without keys of its own this client opens no private chat (see `open`).
                 let Some(id) = self.identity.clone() else {
-                    return;
+                    return self.end_open(cx, link, peer, EndReason::CannotProve, out);
                 };
                 if id.verify(ed25519, &statement, signature) {
                     self.proven.push((
@@ -648,7 +690,7 @@ impl PrivateChats {
                 } else {
                     // Someone holds the session's keys (the server knows the token) but not the
                     // identity it claims: a session in the middle.
-                    self.end_open(cx, link, peer, EndReason::Tampered, out);
+                    self.end_open(cx, link, peer, EndReason::Unproven, out);
                 }
             }
             (Some(Link::Open { peer, .. }), Ok(PeerMsg::Bye { reason })) => {
@@ -788,7 +830,7 @@ impl PrivateChats {
                         secure,
                     },
                 );
-                self.open(link, peer.clone(), out);
+                self.open(cx, link, peer.clone(), out);
             }
             Err(e) => {
                 tracing::debug!("{link}: cannot answer the handshake: {e}");
@@ -799,27 +841,48 @@ impl PrivateChats {
         true
     }
 
-    /// The link (already holding its session) is open: the chat with `peer` is.
-    fn open(&mut self, link: LinkId, peer: Name, out: &mut Vec<Effect>) {
-        if let Some(p) = self.peers.get_mut(&peer) {
-            p.state = PeerState::Open { link };
-        }
-        show(out, Item::PrivateOpen { peer });
-        // First inside the session: who this device is, bound to this very session.
+    /// Whether `peer`'s open session on `link` is proven (its text may be shown, and sent to).
+    fn is_proven(&self, peer: &Name, link: LinkId) -> bool {
+        matches!(
+            self.peers.get(peer).map(|p| &p.state),
+            Some(PeerState::Open { link: l, proven: true }) if *l == link
+        )
+    }
+
+    /// The link's handshake is done: this side proves who it is, bound to this very session, and
+    /// waits (at most the handshake's time) for the peer to do the same. The chat is open for text
+    /// only once the peer's proof checked out ([`Self::confirm_proven`]).
+    fn open(&mut self, cx: &Ctx, link: LinkId, peer: Name, out: &mut Vec<Effect>) {
+        let Some(p) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        p.state = PeerState::Open {
+            link,
+            proven: false,
+        };
+        let setup = p.setup;
+        self.timers.set(
+            ChatTimer::Proof(setup),
+            cx.now.plus_secs(self.handshake_secs),
+        );
         let hash = match self.links.get(&link) {
             Some(Link::Open { secure, .. }) => secure.handshake_hash().to_vec(),
             _ => return,
         };
-        if let Some(id) = self.identity.clone()
-            && let Some(signature) = id.sign(&session_statement(&id.me, &hash))
-        {
-            let line = PeerMsg::Id {
-                curve25519: &id.identity.curve25519,
-                ed25519: &id.identity.ed25519,
-                signature: &signature,
-            }
-            .to_line();
-            self.send_sealed(link, &line, out);
+        let signed = self.identity.clone().and_then(|id| {
+            let signature = id.sign(&session_statement(&id.me, &hash))?;
+            Some(
+                PeerMsg::Id {
+                    curve25519: &id.identity.curve25519,
+                    ed25519: &id.identity.ed25519,
+                    signature: &signature,
+                }
+                .to_line(),
+            )
+        });
+        match signed {
+            Some(line) => self.send_sealed(link, &line, out),
+            None => self.end_open(cx, link, peer, EndReason::CannotProve, out),
         }
     }
 
@@ -833,11 +896,18 @@ impl PrivateChats {
         out: &mut Vec<Effect>,
     ) {
         self.close_link(link, out);
-        if self
-            .peers
-            .get(&peer)
-            .is_some_and(|p| p.link() == Some(link))
+        let mut why = why;
+        if let Some(p) = self.peers.get(&peer)
+            && p.link() == Some(link)
         {
+            // An honest peer proves who it is first thing: a session that ends, however, before it
+            // did is what a party in the middle looks like (it has nothing to prove with), and is
+            // said as loudly.
+            if matches!(p.state, PeerState::Open { proven: false, .. })
+                && why != EndReason::CannotProve
+            {
+                why = EndReason::Unproven;
+            }
             self.peers.remove(&peer);
         }
         show(
@@ -888,6 +958,7 @@ impl PrivateChats {
         match self.timers.pop_due(cx.now) {
             Some(ChatTimer::Setup(setup)) => self.on_setup_deadline(cx, setup, out),
             Some(ChatTimer::Greeting(link)) => self.on_greeting_deadline(cx, link, out),
+            Some(ChatTimer::Proof(setup)) => self.on_proof_deadline(cx, setup, out),
             None => return false,
         }
         true
@@ -917,6 +988,22 @@ impl PrivateChats {
             return;
         };
         self.fail_setup(cx, peer, why, out);
+    }
+
+    /// The peer of the session opened as `setup` had the handshake's time to prove its identity: a
+    /// session still unproven ends, loudly (nothing was sent on it but this side's own proof).
+    fn on_proof_deadline(&mut self, cx: &Ctx, setup: u64, out: &mut Vec<Effect>) {
+        let unproven = self.peers.iter().find_map(|(name, p)| match p.state {
+            PeerState::Open {
+                link,
+                proven: false,
+            } if p.setup == setup => Some((name.clone(), link)),
+            _ => None,
+        });
+        if let Some((peer, link)) = unproven {
+            self.proven.retain(|(p, _)| *p != peer);
+            self.end_open(cx, link, peer, EndReason::Unproven, out);
+        }
     }
 
     fn on_greeting_deadline(&mut self, cx: &Ctx, link: LinkId, out: &mut Vec<Effect>) {

@@ -118,6 +118,13 @@ impl Reconnect {
         }
     }
 
+    /// The account's password was changed (`passwd`): a login again uses the new one.
+    pub(super) fn password_changed(&mut self, password: &str) {
+        if let Some(c) = &mut self.credentials {
+            c.password = password.to_owned();
+        }
+    }
+
     /// The server welcomed `user`: keep the login for later if it may be needed, and end any
     /// reconnection.
     pub(super) fn logged_in(&mut self, user: &Name) {

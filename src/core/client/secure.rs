@@ -1,14 +1,17 @@
 //! The session's side of end-to-end encryption: the device opened at login, what the user says to a
 //! user or a group encrypted on the way out, messages decrypted on the way in, the commands that
-//! manage keys (`verify`, `trust`, `reject`, `sendclear`, `sharedwith`, `movehere`), and how each
+//! manage keys (`verify`, `trust`, `reject`, `sendclear`, `sharedwith`, `movehere`, and the ways
+//! out of stored state that cannot be read: `e2e-unlock`, `e2e-newkeys`, `e2e-reset`), and how each
 //! conversation is protected, said where the user looks. The rules are [`super::e2e`]'s; this
-//! carries its outputs out as the session's effects and items.
+//! carries its outputs out as the session's effects and items, and marks the lines that depend on
+//! end-to-end saves, which wait for their commit (`commit`).
 
 use std::collections::VecDeque;
 
+use super::commit::Dependent;
 use super::display::{ClientError, Item};
 use super::e2e::{E2e, Note, Out, Protection, Received, Refusal};
-use super::event::{Effect, show, show_error};
+use super::event::{Effect, OpenHow, show, show_error};
 use super::input::KeyCommand;
 use super::outgoing::{Outcome, SILENT};
 use super::state::{ClientState, Timer};
@@ -55,32 +58,168 @@ impl From<Received> for Shown {
 }
 
 impl ClientState {
-    /// Logged in as `user`: opens their device (or makes one) and asks which device holds the
-    /// account (publishing follows the answer).
+    /// Logged in as `user`: their device, if it is open already (a login again after a lost
+    /// server), asks which device holds the account (publishing follows the answer); otherwise the
+    /// shell is asked to read it, unlocked with the password just typed ([`Effect::OpenE2e`]), and
+    /// the rest follows in [`Self::on_e2e_opened`].
     pub(super) fn open_e2e(&mut self, user: &Name, out: &mut Vec<Effect>) {
         self.typed.clear();
         self.retry_claims.clear();
         self.slow_claims.clear();
-        let Some(setup) = &self.config.e2e else {
+        if self.config.e2e.is_none() {
             return;
-        };
-        let reuse = self.e2e.as_ref().is_some_and(|e| e.me() == user);
-        let mut outs = Vec::new();
-        if !reuse {
-            let files = setup.devices.get(user).cloned().unwrap_or_default();
-            match E2e::open(setup.engine.clone(), user.clone(), &files, &mut outs) {
-                Ok(e2e) => self.e2e = Some(e2e),
-                Err(e) => {
-                    self.e2e = None;
-                    return show_error(out, ClientError::E2eOff(e.to_string()));
-                }
-            }
         }
+        if self.e2e.as_ref().is_some_and(|e| e.me() == user) {
+            return self.e2e_logged_in(false, out);
+        }
+        self.e2e = None;
+        self.chats.set_identity(None);
+        let Some(password) = self.e2e_password.clone() else {
+            return self.e2e_failed("no password was typed to unlock them with".into(), out);
+        };
+        self.e2e_failure = None;
+        self.e2e_new_keys = false;
+        out.push(Effect::OpenE2e {
+            user: user.clone(),
+            password,
+            how: OpenHow::Unlock,
+        });
+    }
+
+    /// The open device asks which device holds the account (new keys the user just made take it
+    /// whatever the answer), and private chats can prove who this is.
+    fn e2e_logged_in(&mut self, new_keys: bool, out: &mut Vec<Effect>) {
+        let mut outs = Vec::new();
         if let Some(e2e) = &mut self.e2e {
-            e2e.on_login(&mut outs);
+            if new_keys {
+                e2e.on_login_with_new_keys(&mut outs);
+            } else {
+                e2e.on_login(&mut outs);
+            }
             self.chats.set_identity(Some(e2e.private_identity()));
         }
         self.carry_e2e(outs, out);
+    }
+
+    /// The shell read `user`'s stored device (or could not).
+    pub(super) fn on_e2e_opened(
+        &mut self,
+        user: Name,
+        stored: Result<Vec<(super::e2e::Part, super::e2e::Stored)>, String>,
+        out: &mut Vec<Effect>,
+    ) {
+        let (Some(setup), Some(me)) = (&self.config.e2e, self.user()) else {
+            return;
+        };
+        if *me != user {
+            return;
+        }
+        let new_keys = std::mem::take(&mut self.e2e_new_keys);
+        let stored = match stored {
+            Ok(s) => s,
+            Err(why) => return self.e2e_failed(why, out),
+        };
+        let mut outs = Vec::new();
+        match E2e::open(setup.engine.clone(), user, &stored, &mut outs) {
+            Ok(e2e) => {
+                let damaged: Vec<String> = e2e.damaged_notes();
+                self.e2e = Some(e2e);
+                self.carry_e2e(outs, out);
+                for why in damaged {
+                    show(out, Item::Warning(why));
+                }
+                self.e2e_logged_in(new_keys, out);
+            }
+            Err(e) => self.e2e_failed(e.to_string(), out),
+        }
+    }
+
+    /// The device cannot be used: nothing is encrypted, and nothing that should be is sent at all
+    /// (it would go in clear); private chats, which need it to prove who this is, are off too.
+    fn e2e_failed(&mut self, why: String, out: &mut Vec<Effect>) {
+        self.e2e = None;
+        self.chats.set_identity(None);
+        show_error(out, ClientError::E2eOff(why.clone()));
+        self.e2e_failure = Some(why);
+    }
+
+    /// The account's password is now `new` (`passwd`): the stored keys, locked with the old one,
+    /// are locked with the new one (the shell wraps their key again; the state itself is not
+    /// touched), and `e2e-unlock` uses it from now on. Keys that could not be opened are left as
+    /// they are: `e2e-unlock <the password they were locked with>` locks them with the new one.
+    pub(super) fn rewrap_e2e(&mut self, new: String, out: &mut Vec<Effect>) {
+        let previous = self.e2e_password.replace(new.clone());
+        if self.config.e2e.is_none() || self.e2e_failure.is_some() {
+            return;
+        }
+        let (Some(user), Some(previous)) = (self.user().cloned(), previous) else {
+            return;
+        };
+        out.push(Effect::RewrapE2e {
+            user,
+            previous,
+            password: new,
+        });
+    }
+
+    /// The shell wrapped the stored keys' key under the new password (or could not: they still
+    /// open with the old one, and the user is told how to get in with the new one).
+    pub(super) fn on_e2e_rewrapped(&mut self, result: Result<(), String>, out: &mut Vec<Effect>) {
+        if let Err(why) = result {
+            show_error(out, ClientError::E2eRewrapFailed(why));
+        }
+    }
+
+    /// A new server connection: the lines held for the one before are dropped (see
+    /// `commit::Commits::drop_held`); the user's messages among them are shown as not sent.
+    pub(super) fn drop_held_lines(&mut self, out: &mut Vec<Effect>) {
+        for d in self.commits.drop_held() {
+            self.not_sent(&d, out);
+        }
+    }
+
+    /// A line that depended on end-to-end state never left: its answer is no longer awaited, and
+    /// the user's message it carried is shown as not sent.
+    fn not_sent(&mut self, d: &Dependent, out: &mut Vec<Effect>) {
+        if let Some(key) = d.pending {
+            self.outgoing.forget(key);
+        }
+        if d.line.starts_with("keys ")
+            && let Some(e2e) = &mut self.e2e
+        {
+            e2e.keys_not_sent();
+        }
+        if let Some(seq) = d.seq {
+            show(
+                out,
+                Item::Outcome {
+                    seq,
+                    outcome: Outcome::Failed,
+                },
+            );
+        }
+    }
+
+    /// A commit of end-to-end saves was answered: what it held is released, or, if it failed, what
+    /// depended on it is reported as not sent (see `commit`).
+    pub(super) fn on_committed(&mut self, result: Result<(), String>, out: &mut Vec<Effect>) {
+        let settled = self.commits.settle(result.is_ok(), out);
+        for line in settled.release {
+            out.push(Effect::Send(line));
+        }
+        let Err(why) = result else {
+            return;
+        };
+        let mut not_sent = Vec::new();
+        for d in settled.dropped {
+            self.not_sent(&d, out);
+            if let Some(to) = d.to
+                && !not_sent.contains(&to)
+            {
+                not_sent.push(to);
+            }
+        }
+        show_error(out, ClientError::E2eSaveFailed { why, not_sent });
     }
 
     /// Says `text` to a user or a group, encrypted. Returns whether it was taken (sent, or waiting
@@ -91,9 +230,27 @@ impl ClientState {
         text: &str,
         out: &mut Vec<Effect>,
     ) -> Option<bool> {
-        self.e2e.as_ref()?;
         if !matches!(to, Conversation::User(_) | Conversation::Group(_)) {
             return None;
+        }
+        self.config.e2e.as_ref()?;
+        // Fail closed: a device that could not be opened (or a conversation whose stored state could
+        // not be read) stops what would have been encrypted, rather than sending it in clear.
+        let refusal = match &self.e2e {
+            None => Some(ClientError::E2eUnavailable {
+                why: self
+                    .e2e_failure
+                    .clone()
+                    .unwrap_or_else(|| "they are still being opened".into()),
+            }),
+            Some(e2e) => e2e.damaged(to).map(|why| ClientError::E2eNotSent {
+                to: to.clone(),
+                why: why.to_string(),
+            }),
+        };
+        if let Some(e) = refusal {
+            show_error(out, e);
+            return Some(false);
         }
         let seq = self.config.echo_own.then(|| {
             let seq = self.outgoing.number();
@@ -138,7 +295,20 @@ impl ClientState {
     pub(super) fn carry_e2e(&mut self, outs: Vec<Out>, out: &mut Vec<Effect>) {
         for o in outs {
             match o {
-                Out::Keys(line) => out.push(Effect::Send(line)),
+                Out::Keys(line) => {
+                    // Questions (a claim, a look at someone's keys) depend on nothing saved;
+                    // publishing keys whose private halves are not saved would hand out keys a
+                    // later run cannot read with.
+                    if !line.starts_with("keys claim ") && !line.starts_with("keys show ") {
+                        self.commits.depends(Dependent {
+                            line: line.clone(),
+                            to: None,
+                            seq: None,
+                            pending: None,
+                        });
+                    }
+                    out.push(Effect::Send(line))
+                }
                 Out::RetryClaim(user) => {
                     if self.retry_claims.is_empty() {
                         let at = self.now.plus_millis(super::e2e::RETRY_CLAIM_MS);
@@ -166,24 +336,44 @@ impl ClientState {
                     text,
                     encrypted,
                 } => {
-                    let seq = self.next_typed(&to, &text).unwrap_or(SILENT);
+                    let typed = self.next_typed(&to, &text);
+                    let seq = typed.unwrap_or(SILENT);
                     // Every line's answer is followed (receipts are on with encryption), so a
                     // message refused as encrypted for a device the recipient no longer has is
                     // encrypted again rather than lost.
                     let resend = (encrypted && matches!(to, Conversation::User(_))).then_some(text);
-                    self.outgoing.expect_encrypted(seq, &to, resend);
+                    let pending = self.outgoing.expect_encrypted(seq, &to, resend);
+                    if encrypted {
+                        self.commits.depends(Dependent {
+                            line: line.clone(),
+                            to: Some(to.clone()),
+                            seq: typed,
+                            pending: Some(pending),
+                        });
+                    }
                     if let Some(screen) = &mut self.screen {
                         screen.active_again();
                     }
                     out.push(Effect::Send(line));
                 }
                 Out::KeyShare { line, to } => {
-                    self.outgoing.expect(SILENT, &Conversation::User(to));
+                    let pending = self.outgoing.expect(SILENT, &Conversation::User(to));
+                    self.commits.depends(Dependent {
+                        line: line.clone(),
+                        to: None,
+                        seq: None,
+                        pending: Some(pending),
+                    });
                     out.push(Effect::Send(line));
                 }
                 Out::Save(part, bytes) => {
                     if let Some(user) = self.e2e.as_ref().map(|e| e.me().clone()) {
                         out.push(Effect::SaveE2e { user, part, bytes });
+                    }
+                }
+                Out::Append(part, bytes) => {
+                    if let Some(user) = self.e2e.as_ref().map(|e| e.me().clone()) {
+                        out.push(Effect::AppendE2e { user, part, bytes });
                     }
                 }
                 Out::Note(note) => {
@@ -491,13 +681,41 @@ impl ClientState {
         self.carry_e2e(outs, out);
     }
 
-    /// `verify`, `trust`, `reject`, `sendclear`, `sharedwith`, `movehere`.
+    /// `verify`, `trust`, `reject`, `sendclear`, `sharedwith`, `movehere`, `e2e-reset`, and the ways
+    /// out of a device that could not be opened: `e2e-unlock <previous password>` (its key is then
+    /// wrapped with the current one) and `e2e-newkeys` (the stored state is set aside, a new device
+    /// made).
     pub(super) fn e2e_command(&mut self, command: KeyCommand, out: &mut Vec<Effect>) {
+        if self.e2e.is_none()
+            && self.config.e2e.is_some()
+            && let Some(user) = self.user().cloned()
+        {
+            let how = match &command {
+                KeyCommand::Unlock { password } => Some(OpenHow::Rewrap {
+                    previous: password.clone(),
+                }),
+                KeyCommand::NewKeys => Some(OpenHow::Fresh),
+                _ => None,
+            };
+            if let Some(how) = how {
+                let Some(password) = self.e2e_password.clone() else {
+                    return self.e2e_failed("no password was typed at login".into(), out);
+                };
+                self.e2e_failure = None;
+                self.e2e_new_keys = how == OpenHow::Fresh;
+                return out.push(Effect::OpenE2e {
+                    user,
+                    password,
+                    how,
+                });
+            }
+        }
         let Some(e2e) = self.e2e.as_mut() else {
-            return show_error(
-                out,
-                ClientError::E2eOff("this client was started without it".into()),
-            );
+            let why = self
+                .e2e_failure
+                .clone()
+                .unwrap_or_else(|| "this client was started without it".into());
+            return show_error(out, ClientError::E2eUnavailable { why });
         };
         let me = e2e.me().clone();
         if let KeyCommand::Verify { user }
@@ -534,6 +752,14 @@ impl ClientState {
                 Ok(())
             }
             KeyCommand::MoveHere => e2e.move_here(&mut outs).map_err(|e| e.to_string()),
+            KeyCommand::Reset { name } => {
+                let done = e2e.reset(&name, &mut outs);
+                outs.push(Out::Note(Note::Reset { name, done }));
+                Ok(())
+            }
+            KeyCommand::Unlock { .. } | KeyCommand::NewKeys => {
+                Err("Your end-to-end keys are open already.".into())
+            }
         };
         self.carry_e2e(outs, out);
         if let Err(e) = result {
@@ -624,30 +850,38 @@ impl ClientState {
 pub(super) const LATE: &str = "(delayed: sent before messages already shown)";
 
 impl ClientState {
-    /// Private chats whose peers proved an identity: checked against the pins. A key other than the
-    /// pinned one ends the chat (the session may run through someone who is not the peer).
+    /// Private chats whose peers proved an identity: checked against the pins. The pinned key (or
+    /// a first one, now pinned) opens the chat; another ends it (the session may run through someone
+    /// who is not the peer), as does having no device to check with.
     pub(super) fn check_private_ids(&mut self, out: &mut Vec<Effect>) {
         let proven = self.chats.take_proven();
         if proven.is_empty() {
             return;
         }
-        let Some(e2e) = self.e2e.as_mut() else {
-            return;
-        };
         let mut ended = Vec::new();
+        let mut opened = Vec::new();
         let mut outs = Vec::new();
-        for (peer, identity) in proven {
-            match e2e.meet_identity(&peer, &identity, &mut outs) {
-                super::e2e::contacts::Met::Changed | super::e2e::contacts::Met::StillChanged => {
-                    ended.push(peer)
+        match self.e2e.as_mut() {
+            None => ended.extend(proven.into_iter().map(|(peer, _)| peer)),
+            Some(e2e) => {
+                for (peer, identity) in proven {
+                    match e2e.meet_identity(&peer, &identity, &mut outs) {
+                        super::e2e::contacts::Met::Changed
+                        | super::e2e::contacts::Met::StillChanged => ended.push(peer),
+                        _ => {
+                            if e2e.contacts().is_verified(&peer) {
+                                outs.push(Out::Note(Note::PrivateVerified { user: peer.clone() }));
+                            }
+                            opened.push(peer);
+                        }
+                    }
                 }
-                _ if e2e.contacts().is_verified(&peer) => {
-                    outs.push(Out::Note(Note::PrivateVerified { user: peer }))
-                }
-                _ => {}
             }
         }
         self.carry_e2e(outs, out);
+        for peer in opened {
+            self.chats.confirm_proven(&peer, out);
+        }
         for peer in ended {
             let cx = self.cx();
             self.chats.end_unproven(&cx, &peer, out);

@@ -156,6 +156,10 @@ impl ClientState {
             }
             ServerMsg::Error(e) => self.on_server_error(e, out),
             ServerMsg::Bye(reason) => self.on_bye(reason, out),
+            ServerMsg::PasswordChanged { user } => {
+                self.on_password_changed(out);
+                show(out, ServerMsg::PasswordChanged { user });
+            }
             // Everything else is shown as it came.
             other => show(out, other),
         }
@@ -290,7 +294,17 @@ impl ClientState {
             );
         }
         // (`already-online` at login: the server asks for another username, and so does the client.)
+        // `passwd` ends with a wrong current password (every other refusal of its lines is followed
+        // by its prompt again), or at a server that does not know it; answers to earlier lines may
+        // come meanwhile and change nothing.
+        let passwd_ends = matches!(
+            e,
+            ErrorReply::WrongCurrentPassword | ErrorReply::UnknownCommand
+        );
         show(out, e);
+        if passwd_ends {
+            self.passwd_over(out);
+        }
     }
 
     fn on_bye(&mut self, reason: ByeReason, out: &mut Vec<Effect>) {

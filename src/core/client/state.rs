@@ -174,6 +174,10 @@ pub struct ClientState {
     pub(super) new_password: Option<String>,
     /// `passwd` asked for a password: the next line typed is it.
     pub(super) passwd_asked: Option<InputMode>,
+    /// The new password typed (twice) for `passwd`, until the server says it is the account's.
+    pub(super) passwd_chosen: Option<String>,
+    /// `passwd` sent a line and waits for the server's answer before the next line is read.
+    pub(super) passwd_waiting: bool,
     /// The server and the reason of the last failed attempt to get back to one, said once.
     pub(super) last_failure: Option<(String, String)>,
     /// The newest message id received on this connection and not acknowledged yet (see [`Timer::Ack`]).
@@ -190,6 +194,16 @@ pub struct ClientState {
     pub(super) typed: BTreeMap<Conversation, VecDeque<(Option<u64>, String)>>,
     /// Users whose keys are to be asked for again at [`Timer::RetryClaims`].
     pub(super) retry_claims: Vec<Name>,
+    /// The password typed at login, kept in memory until the device it unlocks is open.
+    pub(super) e2e_password: Option<String>,
+    /// Why the logged-in user's device could not be opened: nothing is sent encrypted, and nothing
+    /// that should be is sent at all (see `secure`).
+    pub(super) e2e_failure: Option<String>,
+    /// Server lines held behind end-to-end saves until they are durable (see `commit`).
+    pub(super) commits: super::commit::Commits,
+    /// The device being opened is a new one the user asked for (`e2e-newkeys`): it takes the
+    /// account.
+    pub(super) e2e_new_keys: bool,
     /// Claims to look at again, when each is due ([`Timer::SlowClaims`]), oldest first.
     pub(super) slow_claims: VecDeque<(Timestamp, Name)>,
     /// How each conversation used in this session is protected, as last said (see `secure`).
@@ -237,12 +251,18 @@ impl ClientState {
             quiet_members: BTreeSet::new(),
             new_password: None,
             passwd_asked: None,
+            passwd_chosen: None,
+            passwd_waiting: false,
             last_failure: None,
             unacked: None,
             seen_unsaved: None,
             e2e: None,
             typed: BTreeMap::new(),
             retry_claims: Vec::new(),
+            e2e_password: None,
+            e2e_failure: None,
+            commits: Default::default(),
+            e2e_new_keys: false,
             slow_claims: VecDeque::new(),
             protections: BTreeMap::new(),
             shown_ids: Default::default(),
@@ -254,10 +274,21 @@ impl ClientState {
     pub fn handle(&mut self, event: Event<'_>, now: Timestamp, out: &mut Vec<Effect>) {
         self.now = self.now.max(now);
         let from = out.len();
+        let committed = match &event {
+            Event::E2eCommitted(result) => Some(result.clone()),
+            _ => None,
+        };
+        if let Event::Server(ServerEvent::Connected | ServerEvent::ConnectedVerified) = &event {
+            self.drop_held_lines(out);
+        }
         self.dispatch(event, out);
         self.check_private_ids(out);
         if self.e2e.is_some() && !self.protections.is_empty() {
             self.refresh_protection(out);
+        }
+        self.commits.hold(out, from);
+        if let Some(result) = committed {
+            self.on_committed(result, out);
         }
         self.observe(out, from);
     }
@@ -318,6 +349,9 @@ impl ClientState {
                 self.chats.on_peer(&cx, link, event, out)
             }
             Event::Notice(text) => out.push(Effect::Show(super::Item::Connection(text.to_owned()))),
+            Event::E2eOpened { user, stored } => self.on_e2e_opened(user, stored, out),
+            Event::E2eCommitted(_) => {}
+            Event::E2eRewrapped(result) => self.on_e2e_rewrapped(result, out),
         }
     }
 
@@ -414,6 +448,8 @@ impl ClientState {
                 (None, None) => break,
             }
         }
+        self.check_private_ids(out);
+        self.commits.hold(out, from);
         self.observe(out, from);
     }
 

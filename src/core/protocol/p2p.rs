@@ -2,8 +2,9 @@
 //! through the server, and encrypted end to end. `docs/PROTOCOL.md` ("Peer-to-peer private chat
 //! protocol") is its prose version; `crate::client::noise` says how the encryption is keyed.
 //!
-//! Every message is a *frame*: a 2-byte big-endian length, then that many bytes. This is version 3 of
-//! the link: nothing on it names either user.
+//! Every message is a *frame*: a 2-byte big-endian length, then that many bytes. This is version 5 of
+//! the link: nothing on it names either user, and each side proves its end-to-end identity over the
+//! session before any text.
 //!
 //! ```text
 //! connector → listener   Noise message 1         keyed by the server's token, which is never sent;
@@ -11,6 +12,9 @@
 //! listener → connector   Noise message 2         its payload "OK <user>": the session is open
 //!                        "NO <code> <text>"      or, in plain text, refused; the listener closes
 //! either way, once open  Noise messages, each holding one line:
+//!                        ID <curve> <ed> <sig>   first, required: the sender's identity keys and
+//!                                                its signature over the session's handshake hash;
+//!                                                no text goes either way before the peer's
 //!                        MSG <text>              one private message, verbatim
 //!                        BYE <code> <text>       the session is over; the sender closes
 //! ```
@@ -108,10 +112,10 @@ impl Refusal {
     /// The explanation sent after the code, for a person reading with `nc`.
     pub fn text(self) -> &'static str {
         match self {
-            Refusal::BadHello => "Start with the Noise handshake (version 3 of the link).",
+            Refusal::BadHello => "Start with the Noise handshake (version 5 of the link).",
             Refusal::Unexpected => "No private chat accepted here matches this handshake.",
             Refusal::Version => {
-                "This client speaks version 3 of the private-chat link; update natter to chat."
+                "This client speaks version 5 of the private-chat link; update natter to chat."
             }
             Refusal::Busy => "Too many connections are waiting; try again.",
             Refusal::BadLine => "Lines must be UTF-8 text without control characters.",
@@ -184,8 +188,8 @@ pub enum PeerMsg<'a> {
         /// Why it is over.
         reason: PeerBye,
     },
-    /// The sender's identity keys and its signature over the session's handshake hash (sent first,
-    /// inside the session, by a client that has end-to-end keys).
+    /// The sender's identity keys and its signature over the session's handshake hash: sent first,
+    /// inside the session, by each side, and required before any text either way.
     Id {
         /// The sender's Curve25519 identity key, in vodozemac's base64 form.
         curve25519: &'a str,

@@ -24,6 +24,10 @@ use natter_core::client::{
 };
 use natter_core::time::Timestamp;
 
+/// At most this many inputs already waiting are handled before the end-to-end saves they caused are
+/// committed (one sync for all of them).
+const BURST: usize = 1024;
+
 /// One peer link as the driver holds it.
 pub(super) struct LinkHandle {
     /// Lines to write; dropping the sender flushes and closes.
@@ -61,8 +65,12 @@ pub(super) struct Driver {
     pub(super) tx: Sender<Input>,
     pub(super) ui: Ui,
     pub(super) state_file: StateFile,
-    /// A write of the end-to-end state failed (the user is warned once).
-    pub(super) e2e_save_failed: bool,
+    /// The end-to-end state's store, and its group commit.
+    pub(super) e2e: super::e2e::E2eFiles,
+    /// Stores opened by the last effects, to be answered before the next input.
+    pub(super) opened: Vec<(natter_core::protocol::Name, super::e2e::Opened)>,
+    /// Stores locked with a new password by the last effects, likewise.
+    pub(super) rewrapped: Vec<Result<(), String>>,
     pub(super) server_key: String,
     pub(super) users_version: u64,
     pub(super) exit: Option<Exit>,
@@ -93,6 +101,15 @@ impl Driver {
             };
             if let Some(input) = input {
                 self.on_input(input);
+                // The rest of a burst (lines pasted or piped in, a mailbox arriving) before one
+                // commit covers the end-to-end saves of all of it.
+                for _ in 0..BURST {
+                    let Ok(input) = rx.try_recv() else { break };
+                    self.on_input(input);
+                    if self.exit.is_some() {
+                        break;
+                    }
+                }
             }
             if self
                 .core
@@ -104,6 +121,7 @@ impl Driver {
                 self.carry_out(&mut effects);
                 self.effects = effects;
             }
+            self.commit_e2e();
             if let Some(exit) = self.exit {
                 return exit;
             }
@@ -134,6 +152,10 @@ impl Driver {
                         }))
                     }
                 }
+            }
+            Input::E2eSynced(result) => {
+                let result = self.e2e.finish(result);
+                self.committed(result);
             }
             Input::Typed(Typed::Line(line)) => self.feed(Event::User(UserEvent::Line(&line))),
             Input::Typed(Typed::Key(key)) => self.feed(Event::User(UserEvent::Key(key))),
@@ -182,6 +204,43 @@ impl Driver {
         self.core.handle(event, self.clock.now(), &mut effects);
         self.carry_out(&mut effects);
         self.effects = effects;
+        while let Some((user, stored)) = self.opened.pop() {
+            self.feed(Event::E2eOpened { user, stored });
+        }
+        while let Some(result) = self.rewrapped.pop() {
+            self.feed(Event::E2eRewrapped(result));
+        }
+    }
+
+    /// Starts the commit of the end-to-end saves if the core asked and none is running. The commit
+    /// (sealing, writing and syncing what was saved) runs on a thread of its own and comes back as
+    /// an input ([`Input::E2eSynced`]): the driver goes on meanwhile; a commit with nothing to
+    /// write, or one that failed at once, is answered here.
+    fn commit_e2e(&mut self) {
+        while self.e2e.ready() {
+            match self.e2e.start() {
+                Ok(Some(job)) => {
+                    // (Counted by the tests that check a burst shares its syncs.)
+                    tracing::debug!(parts = job.parts(), "end-to-end commit: one sync");
+                    let tx = self.tx.clone();
+                    smol::spawn(async move {
+                        let result = smol::unblock(move || job.run()).await;
+                        let _ = tx.send(Input::E2eSynced(result)).await;
+                    })
+                    .detach();
+                }
+                Ok(None) => self.feed(Event::E2eCommitted(Ok(()))),
+                Err(e) => self.committed(Err(e)),
+            }
+        }
+    }
+
+    /// A commit's answer, for the core (and the log, if it failed).
+    fn committed(&mut self, result: Result<(), String>) {
+        if let Err(e) = &result {
+            tracing::warn!("end-to-end state not saved: {e}");
+        }
+        self.feed(Event::E2eCommitted(result));
     }
 
     pub(super) fn carry_out(&mut self, effects: &mut Vec<Effect>) {
@@ -219,18 +278,46 @@ impl Driver {
                     }
                 }
                 Effect::SaveE2e { user, part, bytes } => {
-                    let Some(dir) = &self.state_dir else { continue };
-                    if let Err(e) =
-                        crate::shell::e2e_files::save(dir, &self.server_key, &user, &part, &bytes)
-                        && !self.e2e_save_failed
-                    {
-                        self.e2e_save_failed = true;
-                        let w = format!(
-                            "cannot write encryption keys under {} ({e}); after a restart this client will have new keys, which your contacts will see as a changed key.",
-                            dir.display()
-                        );
-                        self.ui.show(&Item::Warning(w), self.clock.now());
+                    self.e2e.write(&user, &part, &bytes, false)
+                }
+                Effect::AppendE2e { user, part, bytes } => {
+                    self.e2e.write(&user, &part, &bytes, true)
+                }
+                Effect::CommitE2e => self.e2e.ask(),
+                Effect::OpenE2e {
+                    user,
+                    password,
+                    how,
+                } => {
+                    let stored = self.e2e.open(
+                        self.state_dir.as_ref(),
+                        &self.server_key,
+                        &user,
+                        &password,
+                        &how,
+                    );
+                    // Before anything else comes in: what follows may need the device.
+                    self.opened.push((user, stored));
+                }
+                Effect::RewrapE2e {
+                    user,
+                    previous,
+                    password,
+                } => {
+                    let result = match &self.state_dir {
+                        None => Ok(()),
+                        Some(dir) => crate::shell::e2e_store::rewrap(
+                            dir,
+                            &self.server_key,
+                            &user,
+                            &previous,
+                            &password,
+                        ),
+                    };
+                    if let Err(e) = &result {
+                        tracing::warn!("end-to-end keys not locked with the new password: {e}");
                     }
+                    self.rewrapped.push(result);
                 }
                 Effect::Exit(exit) => self.exit = Some(exit),
             }

@@ -7,6 +7,7 @@
 //! deadline the core asked for.
 
 mod driver;
+mod e2e;
 mod net;
 mod transport;
 mod trust;
@@ -145,6 +146,8 @@ enum Input {
         link: LinkId,
         event: PeerInput,
     },
+    /// An end-to-end commit, run off the driver, ended: what it wrote is durable, or why not.
+    E2eSynced(Result<(), String>),
 }
 
 /// Why connecting to a server (after the first) did not work.
@@ -252,21 +255,21 @@ async fn run_async(opts: ClientOptions) -> Result<i32, StartError> {
         });
     }
     config.seen = book.for_server(&server_key);
-    // Messages are encrypted end to end; the keys of this server's accounts on this machine are
-    // kept beside the state file (without a state directory, each run makes new ones).
-    let (devices, e2e_warnings) = match opts.state_dir.as_deref() {
-        Some(dir) => super::e2e_files::load(dir, &server_key),
-        None => (
-            Default::default(),
-            vec![
-                "no state directory: encryption keys are not kept, so each run has new ones, which your contacts will see as a changed key.".to_owned(),
-            ],
-        ),
+    // Messages are encrypted end to end; each account's keys are kept (encrypted with a key its
+    // password unlocks) beside the state file, and opened at login (without a state directory,
+    // each run makes new ones).
+    let e2e_warnings = match opts.state_dir.as_deref() {
+        Some(_) => Vec::new(),
+        None => vec![
+            "no state directory: encryption keys are not kept, so each run has new ones, which your contacts will see as a changed key.".to_owned(),
+        ],
     };
-    config.e2e = Some(natter_core::client::e2e::Setup {
-        engine: std::sync::Arc::new(natter_core::client::e2e::olm_engine::Vodozemac),
-        devices,
-    });
+    #[cfg(feature = "e2e")]
+    {
+        config.e2e = Some(natter_core::client::e2e::Setup {
+            engine: std::sync::Arc::new(crate::olm_engine::Vodozemac::default()),
+        });
+    }
     // The full-screen client runs the core's view model (its windows show the user's own messages
     // with their outcome), with the history line mode keeps too.
     config.full_screen = ui.is_full_screen();
@@ -305,7 +308,9 @@ async fn run_async(opts: ClientOptions) -> Result<i32, StartError> {
         tx,
         ui,
         state_file,
-        e2e_save_failed: false,
+        e2e: Default::default(),
+        opened: Vec::new(),
+        rewrapped: Vec::new(),
         server_key,
         users_version: 0,
         exit: None,

@@ -7,10 +7,11 @@
 //! ciphertext: a redelivery has both the same. An id with another ciphertext is a new message (a server
 //! whose store was wiped reuses ids), and goes on to be decrypted.
 //!
-//! Remembered per conversation partner (per sender, per group), in the same file as its sessions, so
-//! one write records both the ratchet's step and the message; the last [`KEEP`] are kept, many more
-//! than a mailbox redelivers at once. With each, its text: this is the client's own store, from which
-//! `offline` shows again what the server only holds as ciphertext it cannot decrypt twice.
+//! Remembered per conversation partner (per sender, per group), in a part of its own beside its
+//! sessions, one record appended per message (the commit that makes the ratchet's step durable makes
+//! the record durable too); the last [`KEEP`] are kept, many more than a mailbox redelivers at once.
+//! With each, its text: this is the client's own store, from which `offline` shows again what the
+//! server only holds as ciphertext it cannot decrypt twice.
 
 use std::collections::VecDeque;
 
@@ -20,17 +21,25 @@ use sha2::{Digest, Sha256};
 pub const KEEP: usize = 1024;
 
 /// Recently decrypted messages: (server id, ciphertext digest, text), oldest first.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Dedup {
     seen: VecDeque<(u64, String, String)>,
 }
 
+/// One message as stored: (server id, ciphertext digest, text), appended to its conversation's
+/// texts part as it is decrypted.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Record(pub u64, pub String, pub String);
+
 /// The digest that identifies a ciphertext: the first 16 bytes of its SHA-256, in hex.
 pub fn digest(ciphertext: &str) -> String {
-    Sha256::digest(ciphertext.as_bytes())[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(32);
+    for b in &Sha256::digest(ciphertext.as_bytes())[..16] {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    out
 }
 
 impl Dedup {
@@ -50,6 +59,14 @@ impl Dedup {
         self.seen.push_back((id, digest, text));
     }
 
+    /// Every message kept, oldest first, as stored.
+    pub fn records(&self) -> Vec<Record> {
+        self.seen
+            .iter()
+            .map(|(i, d, t)| Record(*i, d.clone(), t.clone()))
+            .collect()
+    }
+
     /// The text of the newest message with server id `id` and this ciphertext.
     pub fn text(&self, id: u64, digest: &str) -> Option<&str> {
         self.seen
@@ -67,6 +84,8 @@ mod tests {
     #[test]
     fn an_id_is_a_duplicate_only_with_the_same_ciphertext_and_the_window_is_bounded() {
         let mut d = Dedup::default();
+        // The form stored (and compared with what is stored): SHA-256's first 16 bytes, in hex.
+        assert_eq!(digest(""), "e3b0c44298fc1c149afbf4c8996fb924");
         d.insert(7, digest("e2e1:n:AAAA"), "hi".into());
         assert_eq!(d.text(7, &digest("e2e1:n:AAAA")), Some("hi"));
         assert!(d.contains(7, &digest("e2e1:n:AAAA")));

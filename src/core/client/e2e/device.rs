@@ -179,6 +179,12 @@ impl Device {
         Ok(lines)
     }
 
+    /// A line this device made to publish keys never left (what it depended on could not be
+    /// saved): its answer will not come.
+    pub fn line_not_sent(&mut self) {
+        self.awaiting = self.awaiting.saturating_sub(1);
+    }
+
     /// The server holds `left` one-time keys: the lines that top them up, if this is the answer to
     /// act on and they are low.
     pub fn on_keys_left(

@@ -8,7 +8,7 @@ use super::engine::{Identity, PublicKey};
 use super::envelope::{Body, Envelope, Inner, Proof, identity_statement, render_body};
 use super::notes::{LeftOut, Wait};
 use super::outbox::Waiting;
-use super::{E2e, Home, Note, Out, Received, Refusal, fit, safety};
+use super::{E2e, Home, Note, Out, Part, Received, Refusal, fit, safety};
 use crate::protocol::{Conversation, Name};
 
 /// A key handed out by a claim, with its owner's signature.
@@ -179,7 +179,7 @@ impl E2e {
             .map_err(Refusal::Engine)?;
         let text = Envelope::Olm { to: curve, message }.render();
         if let Body::Text(t) = body {
-            peer.record_sent(digest(&text), t.clone());
+            self.record_sent(to, digest(&text), t.clone());
         }
         Ok(format!("message {to} {text}"))
     }
@@ -482,10 +482,10 @@ impl E2e {
             Some(Ok(Envelope::Olm { to, message })) => (to, message),
         };
         let digest = digest(text);
-        let mut peer = self.peers.get(from).cloned().unwrap_or_default();
-        if peer.seen.contains(id, &digest) {
+        if self.seen(&Part::PeerTexts(from.clone()), id, &digest) {
             return Received::Duplicate;
         }
+        let mut peer = self.peers.get(from).cloned().unwrap_or_default();
         let for_me = to == self.device.identity.curve25519;
         let mut account = None;
         let mut identity_met = None;
@@ -562,7 +562,7 @@ impl E2e {
             Body::Text(t) => t.clone(),
             Body::GroupKey { .. } | Body::Unreadable { .. } => String::new(),
         };
-        peer.seen.insert(id, digest, kept);
+        self.record_text(Part::PeerTexts(from.clone()), id, digest, kept, out);
         self.peers.insert(from.clone(), peer);
         let key_changed = self.contacts.is_changed(from)
             || self
@@ -625,9 +625,13 @@ impl E2e {
             }
             return Received::OtherDevice;
         }
-        let peer = self.peers.entry(from.clone()).or_default();
-        peer.seen.insert(id, digest.clone(), String::new());
-        self.save_peer(from, out);
+        self.record_text(
+            Part::PeerTexts(from.clone()),
+            id,
+            digest.clone(),
+            String::new(),
+            out,
+        );
         self.enqueue(from, Waiting::Unreadable(digest), out);
         out.push(Out::Note(Note::ForOtherDevice {
             from: from.clone(),
@@ -641,11 +645,7 @@ impl E2e {
     /// its text is sent again, encrypted for the device `from` has now; at once if that is the key
     /// pinned, else once the user accepts it.
     fn on_unreadable(&mut self, from: &Name, digest: &str, key_changed: bool, out: &mut Vec<Out>) {
-        let text = self
-            .peers
-            .get(from)
-            .and_then(|p| p.sent_text(digest))
-            .map(str::to_owned);
+        let text = self.sent_text(from, digest).map(str::to_owned);
         let at_once = !key_changed;
         out.push(Out::Note(Note::Unreadable {
             user: from.clone(),

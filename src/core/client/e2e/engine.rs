@@ -4,7 +4,8 @@
 //! The client core is deterministic: no clock reads and no OS randomness inside it. Olm and Megolm need
 //! randomness (identity keys, one-time keys, ratchet keys, group sessions), and vodozemac draws its own
 //! from the operating system. So the core does not call vodozemac: it is handed an [`Engine`] by the
-//! shell (the real one, [`super::olm_engine::Vodozemac`], in the binary; a test may hand another), and
+//! shell (the real one, vodozemac, lives in the product crate, so the core's dependency tree has no
+//! cryptographic engine or OS randomness at all; the core's tests hand in `test_engine`), and
 //! the engine is *stateless*: every secret it works on is a [`Pickle`] the core owns, passes in and
 //! gets back changed. That keeps all of the end-to-end state in the core as plain data (the policy
 //! over it: pins, verification, the refusal to send to a changed key, who gets which group key, when

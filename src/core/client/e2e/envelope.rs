@@ -31,17 +31,7 @@
 //!
 //! Inside a Megolm message: `M <text>`.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD_NO_PAD;
-
-/// Base64 as vodozemac writes it: standard alphabet, no padding.
-fn base64_encode(bytes: &[u8]) -> String {
-    STANDARD_NO_PAD.encode(bytes)
-}
-
-fn base64_decode(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
-    STANDARD_NO_PAD.decode(text)
-}
+use super::b64::{decode as base64_decode, encode as base64_encode};
 
 use super::engine::OlmMessage;
 use crate::protocol::Name;

@@ -9,17 +9,17 @@
 use super::envelope::PREFIX;
 
 /// AES-CBC with PKCS#7 padding: up to one whole block more than the plaintext.
-const CBC_PAD: usize = 16;
+pub(super) const CBC_PAD: usize = 16;
 /// An Olm normal message around its ciphertext: the version byte, the ratchet key field (tag, length,
 /// 32 bytes), the chain index field (tag, a varint of at most 10 bytes), the ciphertext field's tag
 /// and length (a varint of at most 3 bytes for a line's worth) and the 8-byte MAC.
-const OLM_NORMAL: usize = 1 + (2 + 32) + (1 + 10) + (1 + 3) + 8;
+pub(super) const OLM_NORMAL: usize = 1 + (2 + 32) + (1 + 10) + (1 + 3) + 8;
 /// A pre-key message around the normal message: the version byte, three key fields (one-time key,
 /// base key, identity key) and the message field's tag and length.
-const OLM_PRE_KEY: usize = 1 + 3 * (2 + 32) + (1 + 3);
+pub(super) const OLM_PRE_KEY: usize = 1 + 3 * (2 + 32) + (1 + 3);
 /// A Megolm message around its ciphertext: the version byte, the index field (tag, varint of at most 5
 /// bytes), the ciphertext field's tag and length, the 8-byte MAC and the 64-byte signature.
-const MEGOLM: usize = 1 + (1 + 5) + (1 + 3) + 8 + 64;
+pub(super) const MEGOLM: usize = 1 + (1 + 5) + (1 + 3) + 8 + 64;
 /// The identity proof in a pre-key message's plaintext: `I `, an Ed25519 key (43 base64 characters),
 /// a space, a signature (86) and a newline.
 const PROOF: usize = 2 + 43 + 1 + 86 + 1;

@@ -19,7 +19,7 @@ use super::direct::group_plaintext;
 use super::envelope::{Body, Envelope, parse_body};
 use super::notes::LeftOut;
 use super::outbox::PendingGroup;
-use super::{E2e, Home, Note, Out, Received, Refusal, fit};
+use super::{E2e, Home, Note, Out, Part, Received, Refusal, fit};
 use crate::protocol::{Conversation, Name};
 
 impl E2e {
@@ -454,11 +454,11 @@ impl E2e {
     /// has only their ciphertext, which cannot be decrypted twice): from this device's own store.
     pub fn recall(&self, id: u64, from: &Name, group: Option<&Name>, text: &str) -> Option<String> {
         let digest = digest(text);
-        let seen = match group {
-            Some(g) => &self.groups.get(g)?.seen,
-            None => &self.peers.get(from)?.seen,
+        let part = match group {
+            Some(g) => Part::GroupTexts(g.clone()),
+            None => Part::PeerTexts(from.clone()),
         };
-        seen.text(id, &digest)
+        self.seen_text(&part, id, &digest)
             .filter(|t| !t.is_empty())
             .map(str::to_owned)
     }
@@ -484,10 +484,10 @@ impl E2e {
             Some(Ok(Envelope::Group { session_id, body })) => (session_id, body),
         };
         let digest = digest(text);
-        let mut g = self.groups.get(group).cloned().unwrap_or_default();
-        if g.seen.contains(id, &digest) {
+        if self.seen(&Part::GroupTexts(group.clone()), id, &digest) {
             return Received::Duplicate;
         }
+        let mut g = self.groups.get(group).cloned().unwrap_or_default();
         let plain = match g.decrypt(&*self.engine, from, &session_id, &body) {
             Ok(p) => p,
             Err(e) => return Received::Failed(e.to_string()),
@@ -500,7 +500,13 @@ impl E2e {
             Some(Body::Text(_)) => return Received::Failed(super::direct::CONTROL.into()),
             _ => return Received::Failed("the decrypted text has an unknown form".into()),
         };
-        g.seen.insert(id, digest, text.clone());
+        self.record_text(
+            Part::GroupTexts(group.clone()),
+            id,
+            digest,
+            text.clone(),
+            out,
+        );
         self.groups.insert(group.clone(), g);
         self.save_group(group, out);
         let key_changed = self.contacts.is_changed(from);

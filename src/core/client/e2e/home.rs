@@ -40,9 +40,22 @@ impl E2e {
         out.push(Out::Keys(format!("keys show {}", self.me)));
     }
 
+    /// Logged in with keys the user has just made in place of stored ones that could not be opened
+    /// (`e2e-newkeys`): the account moves to them whatever the directory holds, since that is what
+    /// the user asked for (said as a move, as `/movehere` says it).
+    pub fn on_login_with_new_keys(&mut self, out: &mut Vec<Out>) {
+        self.on_login(out);
+        self.moving = true;
+    }
+
     /// The directory's answer about this account: its identity (`None`: it has none).
     pub(super) fn on_home(&mut self, identity: Option<Identity>, out: &mut Vec<Out>) {
+        let moving = std::mem::take(&mut self.moving);
         match identity {
+            Some(id) if id != self.device.identity && moving => {
+                self.moved = Some(self.stale_held.len());
+                self.settle_here(out)
+            }
             Some(id) if id != self.device.identity => {
                 let first = !matches!(&self.home, Home::Elsewhere(old) if *old == id);
                 let fingerprint = safety::fingerprint(&id.ed25519, &self.me);
@@ -87,11 +100,20 @@ impl E2e {
             Home::Asking => return Err(MoveError::NotKnownYet),
             Home::Elsewhere(_) => {}
         }
-        out.push(Out::Note(Note::Moved {
-            bounced: self.stale_held.len(),
-        }));
+        self.moved = Some(self.stale_held.len());
         self.settle_here(out);
         Ok(())
+    }
+
+    /// The server answered the identity this device published to take the account (the first
+    /// `KEYS-LEFT` after it): the account is here now, so the move is said, not before. Saying it as
+    /// the `keys identity` line left (or, with group commit, before it left) told the user, and a
+    /// script, that the old device's keys were gone while the server still handed them out: a
+    /// contact writing then pinned the old key, and saw a change a moment later.
+    pub(super) fn moved_if_answered(&mut self, out: &mut Vec<Out>) {
+        if let Some(bounced) = self.moved.take() {
+            out.push(Out::Note(Note::Moved { bounced }));
+        }
     }
 
     /// This device holds the account: publish, send what waited (asking again for every contact's

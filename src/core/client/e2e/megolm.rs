@@ -14,7 +14,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::dedup::Dedup;
 use super::engine::{Engine, EngineError, GroupPlain, NewGroupSession, Pickle};
 use crate::protocol::Name;
 
@@ -62,7 +61,6 @@ pub struct Group {
     pub outbound: Option<Outbound>,
     /// Newest last.
     pub inbound: Vec<InboundSession>,
-    pub seen: Dedup,
     /// The members (other than this user) as last shown to the user, to say what changed since.
     #[serde(default)]
     pub members: Option<BTreeSet<Name>>,

@@ -13,8 +13,12 @@
 //! sessions per contact ([`olm`]), the Megolm sessions per group ([`megolm`]), the messages waiting
 //! for a contact's keys, and what was already decrypted ([`dedup`]). The cryptography, which needs
 //! randomness, is an [`Engine`] the shell hands in ([`engine`] says why); its secrets are
-//! [`engine::Pickle`]s the core keeps. Everything that changes is persisted by [`Out::Save`] outputs,
-//! which come before the line they protect ([`Out`] says why), one file per [`store::Part`].
+//! [`engine::Pickle`]s the core keeps. Everything that changes is persisted by [`Out::Save`] and
+//! [`Out::Append`] outputs, which come before the line they protect ([`Out`] says why), per
+//! [`store::Part`]: ratchet state, pins, the outbox and the texts kept are separate parts, and the
+//! texts (decrypted and sent) are appended to, never rewritten per message. The shell seals the
+//! parts at rest and group-commits them (the client holds the lines that depend on them until they
+//! are durable: `client::commit`).
 //!
 //! # The rules (against a server that is the adversary: docs/DESIGN.md has the threat model)
 //!
@@ -46,7 +50,12 @@
 //!   key was shared (or after a hundred messages) ([`megolm`]).
 //! - **Fit**: the longest text that still fits the line limit once encrypted is known before sending
 //!   ([`fit`]).
+//! - **Fail closed**: a device or contacts part that cannot be read stops everything that would be
+//!   encrypted (the client says how to get out); a conversation whose part cannot be read stops
+//!   that conversation until the user starts it over ([`E2e::reset`]); an outbox that cannot be
+//!   read is said, loudly, with what it held lost.
 
+mod b64;
 pub mod contacts;
 pub mod dedup;
 pub mod device;
@@ -59,11 +68,11 @@ mod home;
 pub mod megolm;
 pub mod notes;
 pub mod olm;
-#[cfg(feature = "vodozemac")]
-pub mod olm_engine;
 pub mod outbox;
 pub mod safety;
 pub mod store;
+#[cfg(any(test, feature = "harness"))]
+pub mod test_engine;
 mod trust;
 
 #[cfg(test)]
@@ -76,7 +85,7 @@ pub use direct::{SendClearError, SignedKey};
 pub use engine::{Engine, EngineError, Identity};
 pub use home::MoveError;
 pub use notes::{LeftOut, Note, Protection, Wait};
-pub use store::Part;
+pub use store::{Part, Stored};
 
 use self::contacts::Contacts;
 use self::device::{Device, DeviceFile};
@@ -85,12 +94,12 @@ use self::olm::Peer;
 use self::outbox::Outbox;
 use crate::protocol::{Conversation, Name};
 
-/// What the shell gives the core to encrypt with: the engine, and every stored device of this
-/// server, by user (the one that logs in is opened then).
+/// What the shell gives the core to encrypt with: the engine. A user's stored device is read (and
+/// unlocked with the password they log in with) by the shell when the core asks, at login
+/// (`Effect::OpenE2e`).
 #[derive(Clone, Debug)]
 pub struct Setup {
     pub engine: Arc<dyn Engine>,
-    pub devices: BTreeMap<Name, Vec<(Part, Vec<u8>)>>,
 }
 
 /// What a private chat needs of this device: its identity, and a way to sign with it and to check
@@ -138,8 +147,10 @@ pub enum Out {
     /// A line the user did not write (a group's session key for `to`, or a notice that a message was
     /// unreadable): its answers are not shown, and the recipient's client consumes it unseen.
     KeyShare { line: String, to: Name },
-    /// Persist this part (owner-only, atomically) before carrying out what follows.
+    /// Persist this part (its whole content) before carrying out what follows.
     Save(Part, Vec<u8>),
+    /// Append this record to the part, likewise.
+    Append(Part, Vec<u8>),
     /// Call [`E2e::retry_claim`] for this user after [`RETRY_CLAIM_MS`]: the server said they have
     /// no keys, which in a cluster may only mean their keys, published a moment ago at another node,
     /// have not reached this one yet.
@@ -188,6 +199,10 @@ pub enum Refusal {
     Pinned(Name),
     #[error("encryption failed: {0}")]
     Engine(EngineError),
+    #[error(
+        "your saved encryption state for {0} could not be read ({1}), so nothing is sent to {0} encrypted (it could reuse keys). To start over with {0} (a new session; what was encrypted for the old one cannot be decrypted), type '/e2e-reset {0}'."
+    )]
+    Damaged(Name, String),
 }
 
 /// A message received, as the user should see it.
@@ -267,6 +282,20 @@ pub struct E2e {
     /// their key was last decided on: a second refusal for the key the server itself hands out is
     /// held, not sent again and again.
     stale: BTreeSet<Name>,
+    /// The user made new keys on this device: the account moves to them at the directory's answer.
+    moving: bool,
+    /// The account is being moved here: its identity was published, and the server's answer is
+    /// awaited to say so (with how many messages' senders are asked to send them again).
+    moved: Option<usize>,
+    /// The messages already decrypted, per conversation (by its texts part), with how many records
+    /// were appended to each since it was last saved whole.
+    texts: BTreeMap<Part, (dedup::Dedup, usize)>,
+    /// The texts of the messages sent, per contact (see [`olm::SentTexts`]).
+    sent: BTreeMap<Name, olm::SentTexts>,
+    /// Conversations whose stored state could not be read, with why (by their sessions part).
+    damaged: BTreeMap<Part, String>,
+    /// Why the outbox could not be read, if it could not (said at login: what it held is lost).
+    outbox_damaged: Option<String>,
 }
 
 /// Why the stored state could not be used.
@@ -283,12 +312,17 @@ fn to_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
 }
 
 impl E2e {
-    /// Opens the device of `me` from its stored parts (`files`), or makes a new one (whose saving is
-    /// in `out`). A damaged part is an error: guessing would lose keys or pins silently.
+    /// Opens the device of `me` from its stored parts (`stored`: per part, in the order written, its
+    /// whole content then the records appended since), or makes a new one (whose saving is in
+    /// `out`). A damaged device or contacts part is an error: guessing would lose keys or pins
+    /// silently, so nothing is encrypted at all. A damaged part of one conversation is kept aside
+    /// ([`E2e::damaged`]): nothing is sent to that conversation until the user starts it over
+    /// ([`E2e::reset`]). A damaged outbox is said ([`E2e::damaged_notes`]): what waited in it is
+    /// lost, and the user is told so; nothing else depends on it.
     pub fn open(
         engine: Arc<dyn Engine>,
         me: Name,
-        files: &[(Part, Vec<u8>)],
+        stored: &[(Part, Stored)],
         out: &mut Vec<Out>,
     ) -> Result<E2e, LoadError> {
         fn parse<T: serde::de::DeserializeOwned>(
@@ -305,20 +339,108 @@ impl E2e {
         let mut peers = BTreeMap::new();
         let mut groups = BTreeMap::new();
         let mut outbox = Outbox::default();
-        for (part, bytes) in files {
-            match part {
-                Part::Device => {
+        let mut outbox_damaged = None;
+        let mut texts: BTreeMap<Part, (dedup::Dedup, usize)> = BTreeMap::new();
+        let mut sent: BTreeMap<Name, olm::SentTexts> = BTreeMap::new();
+        let mut legacy = Vec::new();
+        let mut damaged = BTreeMap::new();
+        for (part, piece) in stored {
+            let result = match (part, piece) {
+                (Part::Device, Stored::Whole(bytes)) => {
                     let file: DeviceFile = parse(part, bytes)?;
                     device = Some(Device::open(&*engine, file)?);
+                    Ok(())
                 }
-                Part::Contacts => contacts = parse(part, bytes)?,
-                Part::Peer(user) => {
-                    peers.insert(user.clone(), parse(part, bytes)?);
+                (Part::Contacts, Stored::Whole(bytes)) => {
+                    contacts = parse(part, bytes)?;
+                    Ok(())
                 }
-                Part::Group(group) => {
-                    groups.insert(group.clone(), parse(part, bytes)?);
+                (Part::Outbox, Stored::Whole(bytes)) => parse(part, bytes).map(|o| outbox = o),
+                (Part::Peer(user), Stored::Whole(bytes)) => parse(part, bytes).map(|p| {
+                    legacy.push((part.clone(), bytes.clone()));
+                    peers.insert(user.clone(), p);
+                }),
+                (Part::Group(group), Stored::Whole(bytes)) => parse(part, bytes).map(|g| {
+                    legacy.push((part.clone(), bytes.clone()));
+                    groups.insert(group.clone(), g);
+                }),
+                (Part::PeerTexts(_) | Part::GroupTexts(_), Stored::Whole(bytes)) => {
+                    parse::<Vec<dedup::Record>>(part, bytes).map(|records| {
+                        let mut d = dedup::Dedup::default();
+                        for r in records {
+                            d.insert(r.0, r.1, r.2);
+                        }
+                        texts.insert(part.clone(), (d, 0));
+                    })
                 }
-                Part::Outbox => outbox = parse(part, bytes)?,
+                (Part::PeerTexts(_) | Part::GroupTexts(_), Stored::Appended(bytes)) => {
+                    parse::<dedup::Record>(part, bytes).map(|r| {
+                        let (d, n) = texts.entry(part.clone()).or_default();
+                        d.insert(r.0, r.1, r.2);
+                        *n += 1;
+                    })
+                }
+                (Part::PeerSent(user), Stored::Whole(bytes)) => {
+                    parse::<Vec<olm::SentRecord>>(part, bytes)
+                        .map(|records| drop(sent.insert(user.clone(), records.into())))
+                }
+                (Part::PeerSent(user), Stored::Appended(bytes)) => {
+                    parse::<olm::SentRecord>(part, bytes)
+                        .map(|r| sent.entry(user.clone()).or_default().stored(r))
+                }
+                (_, Stored::Appended(_)) => Err(LoadError::Damaged {
+                    file: part.file_name(),
+                    why: "a record appended to a part that is only ever saved whole".into(),
+                }),
+                (_, Stored::Damaged(why)) => Err(LoadError::Damaged {
+                    file: part.file_name(),
+                    why: why.clone(),
+                }),
+            };
+            match (result, part) {
+                (Ok(()), _) => {}
+                (Err(e), Part::Device | Part::Contacts) => return Err(e),
+                (Err(e), Part::Outbox) => {
+                    outbox = Outbox::default();
+                    outbox_damaged = Some(e.to_string());
+                }
+                (Err(e), _) => {
+                    damaged.insert(sessions_part(part), e.to_string());
+                }
+            }
+        }
+        // Sessions parts written by a natter from before the texts had parts of their own keep them
+        // inside: they move to their own parts now, so nothing decrypted is decrypted twice.
+        for (part, bytes) in legacy {
+            let Ok(old) = serde_json::from_slice::<store::Legacy>(&bytes) else {
+                continue;
+            };
+            let (texts_part, user) = match &part {
+                Part::Peer(u) => (Part::PeerTexts(u.clone()), Some(u)),
+                Part::Group(g) => (Part::GroupTexts(g.clone()), None),
+                _ => continue,
+            };
+            if let Some(seen) = old.seen.filter(|s| !s.seen.is_empty())
+                && !texts.contains_key(&texts_part)
+            {
+                let mut d = dedup::Dedup::default();
+                for (id, digest, text) in seen.seen {
+                    d.insert(id, digest, text);
+                }
+                out.push(Out::Save(texts_part.clone(), to_json(&d.records())));
+                texts.insert(texts_part, (d, 0));
+            }
+            if let Some(user) = user
+                && !old.sent.is_empty()
+                && !sent.contains_key(user)
+            {
+                let records: Vec<olm::SentRecord> = old
+                    .sent
+                    .into_iter()
+                    .map(|(d, t)| olm::SentRecord(d, t))
+                    .collect();
+                out.push(Out::Save(Part::PeerSent(user.clone()), to_json(&records)));
+                sent.insert(user.clone(), records.into());
             }
         }
         let device = match device {
@@ -349,7 +471,129 @@ impl E2e {
             home: Home::Asking,
             stale_held: Vec::new(),
             stale: BTreeSet::new(),
+            moving: false,
+            moved: None,
+            texts,
+            sent,
+            damaged,
+            outbox_damaged,
         })
+    }
+
+    /// Why the stored state of the conversation `to` could not be read, if it could not: nothing is
+    /// to be sent to it encrypted until [`E2e::reset`].
+    pub fn damaged(&self, to: &Conversation) -> Option<Refusal> {
+        let (part, name) = match to {
+            Conversation::User(u) => (Part::Peer(u.clone()), u),
+            Conversation::Group(g) => (Part::Group(g.clone()), g),
+            _ => return None,
+        };
+        let why = self.damaged.get(&part)?;
+        Some(Refusal::Damaged(name.clone(), why.clone()))
+    }
+
+    /// `e2e-reset <user|group>`: starts the conversation's stored state over (its sessions and the
+    /// texts kept of it are dropped and saved empty: a new session is made at the next message, so
+    /// no key is used twice). Returns whether there was anything to reset.
+    pub fn reset(&mut self, name: &Name, out: &mut Vec<Out>) -> bool {
+        let mut any = false;
+        if self.damaged.remove(&Part::Peer(name.clone())).is_some() || self.peers.contains_key(name)
+        {
+            self.peers.remove(name);
+            self.texts.remove(&Part::PeerTexts(name.clone()));
+            self.sent.remove(name);
+            out.push(Out::Save(
+                Part::Peer(name.clone()),
+                to_json(&Peer::default()),
+            ));
+            out.push(Out::Save(Part::PeerTexts(name.clone()), b"[]".to_vec()));
+            out.push(Out::Save(Part::PeerSent(name.clone()), b"[]".to_vec()));
+            any = true;
+        }
+        if self.damaged.remove(&Part::Group(name.clone())).is_some()
+            || self.groups.contains_key(name)
+        {
+            self.groups.remove(name);
+            self.texts.remove(&Part::GroupTexts(name.clone()));
+            out.push(Out::Save(
+                Part::Group(name.clone()),
+                to_json(&Group::default()),
+            ));
+            out.push(Out::Save(Part::GroupTexts(name.clone()), b"[]".to_vec()));
+            any = true;
+        }
+        any
+    }
+
+    /// Whether a message with server id `id` and this ciphertext digest, in the conversation whose
+    /// texts are `part`, was decrypted before.
+    pub(super) fn seen(&self, part: &Part, id: u64, digest: &str) -> bool {
+        self.texts
+            .get(part)
+            .is_some_and(|(d, _)| d.contains(id, digest))
+    }
+
+    /// The text of a message decrypted before, from the conversation whose texts are `part`.
+    pub(super) fn seen_text(&self, part: &Part, id: u64, digest: &str) -> Option<&str> {
+        self.texts.get(part)?.0.text(id, digest)
+    }
+
+    /// Keeps a message just decrypted (`text`, empty for what is not shown) in the conversation's
+    /// store, and persists it: appended, or the whole store once as many records were appended as it
+    /// keeps (so the part on disk stays bounded).
+    pub(super) fn record_text(
+        &mut self,
+        part: Part,
+        id: u64,
+        digest: String,
+        text: String,
+        out: &mut Vec<Out>,
+    ) {
+        let (d, appended) = self.texts.entry(part.clone()).or_default();
+        if d.contains(id, &digest) {
+            return;
+        }
+        let record = dedup::Record(id, digest.clone(), text.clone());
+        d.insert(id, digest, text);
+        if *appended + 1 >= dedup::KEEP {
+            *appended = 0;
+            out.push(Out::Save(part, to_json(&d.records())));
+        } else {
+            *appended += 1;
+            out.push(Out::Append(part, to_json(&record)));
+        }
+    }
+
+    /// Remembers the text of a message encrypted for `to`, by its ciphertext's digest (saved with
+    /// the peer: [`Self::save_peer`]).
+    pub(super) fn record_sent(&mut self, to: &Name, digest: String, text: String) {
+        self.sent.entry(to.clone()).or_default().push(digest, text);
+    }
+
+    /// The text of the message sent to `to` with this ciphertext digest, if still kept.
+    pub(super) fn sent_text(&self, to: &str, digest: &str) -> Option<&str> {
+        self.sent.get(to)?.text(digest)
+    }
+
+    /// What the user is told at login of the state that could not be read.
+    pub fn damaged_notes(&self) -> Vec<String> {
+        let mut notes: Vec<String> = self
+            .damaged
+            .iter()
+            .filter_map(|(part, why)| {
+                let name = match part {
+                    Part::Peer(n) | Part::Group(n) => n.clone(),
+                    _ => return None,
+                };
+                Some(Refusal::Damaged(name, why.clone()).to_string())
+            })
+            .collect();
+        if let Some(why) = &self.outbox_damaged {
+            notes.push(format!(
+                "The messages that were waiting to be sent (for encryption keys, a decision about a changed key, or a group's members) could not be read back ({why}): they are LOST, and were not sent. Send them again if they still matter."
+            ));
+        }
+        notes
     }
 
     /// The user this device belongs to.
@@ -403,11 +647,18 @@ impl E2e {
         &self.home
     }
 
+    /// A `keys` line this device made to publish its keys never left (see `client::commit`): its
+    /// answer is not waited for.
+    pub fn keys_not_sent(&mut self) {
+        self.device.line_not_sent();
+    }
+
     /// `KEYS-LEFT <n>`: top the one-time keys up if they are low.
     pub fn on_keys_left(&mut self, left: u32, out: &mut Vec<Out>) {
         if self.home != Home::Here {
             return;
         }
+        self.moved_if_answered(out);
         match self.device.on_keys_left(&*self.engine, &self.me, left) {
             Ok(lines) if lines.is_empty() => {}
             Ok(lines) => {
@@ -451,9 +702,13 @@ impl E2e {
         out.push(Out::Save(Part::Contacts, to_json(&self.contacts)));
     }
 
-    fn save_peer(&self, user: &Name, out: &mut Vec<Out>) {
+    /// Saves the sessions with `user`, and the texts sent to them since the last save (appended).
+    fn save_peer(&mut self, user: &Name, out: &mut Vec<Out>) {
         if let Some(peer) = self.peers.get(user) {
             out.push(Out::Save(Part::Peer(user.clone()), to_json(peer)));
+        }
+        if let Some(sent) = self.sent.get_mut(user) {
+            sent.save(user, out);
         }
     }
 
@@ -461,5 +716,14 @@ impl E2e {
         if let Some(g) = self.groups.get(group) {
             out.push(Out::Save(Part::Group(group.clone()), to_json(g)));
         }
+    }
+}
+
+/// The sessions part a stored part belongs to (a conversation is damaged as a whole).
+fn sessions_part(part: &Part) -> Part {
+    match part {
+        Part::PeerTexts(u) | Part::PeerSent(u) => Part::Peer(u.clone()),
+        Part::GroupTexts(g) => Part::Group(g.clone()),
+        other => other.clone(),
     }
 }

@@ -140,6 +140,9 @@ pub enum Note {
     PublishFailed(EngineError),
     /// How a conversation is protected: said when it is first used, and when it changes.
     Protection { to: Conversation, state: Protection },
+    /// `e2e-reset <name>`: the conversation's stored state was started over (`done`), or there was
+    /// none.
+    Reset { name: Name, done: bool },
 }
 
 impl Note {
@@ -181,7 +184,10 @@ impl Note {
             Note::LeftOut { group, .. }
             | Note::Members { group, .. }
             | Note::SharedWith { group, .. } => Some(Conversation::Group(group.clone())),
-            Note::Elsewhere { .. } | Note::Moved { .. } | Note::PublishFailed(_) => None,
+            Note::Elsewhere { .. }
+            | Note::Moved { .. }
+            | Note::PublishFailed(_)
+            | Note::Reset { .. } => None,
         }
     }
 
@@ -473,6 +479,13 @@ impl std::fmt::Display for Note {
                 f,
                 "Could not make encryption keys ({e}); others cannot start encrypted conversations with you."
             ),
+            Note::Reset { name, done: true } => write!(
+                f,
+                "Started the encrypted conversation with {name} over: the next message makes a new session."
+            ),
+            Note::Reset { name, done: false } => {
+                write!(f, "Nothing is kept for {name}: nothing to reset.")
+            }
             Note::Protection { to, state } => {
                 let to = conversation(to);
                 match state {

@@ -1,4 +1,4 @@
-//! The Olm sessions with one contact, and the messages from them already decrypted.
+//! The Olm sessions with one contact, and the texts of the messages sent to them.
 //!
 //! Two users who write to each other at the same time each set up a session from the other's keys, so
 //! a contact can have several sessions. Each is kept with the Curve25519 identity it was made with;
@@ -7,8 +7,11 @@
 //! pre-key message names, or every session for a normal message. A failed attempt changes nothing:
 //! the engine works on a copy, which replaces the stored session only when it succeeded.
 
-use super::dedup::Dedup;
+use std::collections::VecDeque;
+
 use super::engine::{Engine, EngineError, NewSession, OlmMessage, Pickle};
+use super::{Out, Part, to_json};
+use crate::protocol::Name;
 
 /// The most sessions kept per contact; the least recently used goes first.
 pub const MAX_SESSIONS: usize = 4;
@@ -28,15 +31,12 @@ pub struct OlmSession {
     pub received: bool,
 }
 
-/// Everything kept for one contact's direct messages (one file).
+/// The ratchet state kept for one contact's direct messages (one part; the texts decrypted are
+/// another, appended to).
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Peer {
     /// Most recently used first.
     pub sessions: Vec<OlmSession>,
-    pub seen: Dedup,
-    /// Messages sent: (ciphertext digest, text), oldest first, at most [`SENT_KEPT`].
-    #[serde(default)]
-    pub sent: std::collections::VecDeque<(String, String)>,
 }
 
 /// A message decrypted by an existing session.
@@ -141,26 +141,87 @@ impl Peer {
         self.sessions.insert(0, s);
     }
 
-    /// Remembers the text of a message sent, by its ciphertext's digest.
-    pub fn record_sent(&mut self, digest: String, text: String) {
-        if self.sent.len() == SENT_KEPT {
-            self.sent.pop_front();
-        }
-        self.sent.push_back((digest, text));
-    }
-
-    /// The text of the message sent with this ciphertext digest, if still kept.
-    pub fn sent_text(&self, digest: &str) -> Option<&str> {
-        self.sent
-            .iter()
-            .rev()
-            .find(|(d, _)| d == digest)
-            .map(|(_, t)| t.as_str())
-    }
-
     /// Forgets the sessions made with any identity other than `curve25519` (a changed key accepted:
     /// the old identity is no longer trusted with anything).
     pub fn keep_only(&mut self, curve25519: &str) {
         self.sessions.retain(|s| s.curve25519 == curve25519);
+    }
+}
+
+/// One message sent, as stored: (ciphertext digest, text).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SentRecord(pub String, pub String);
+
+/// The texts of the messages sent to one contact, newest last, at most [`SENT_KEPT`]: a part of
+/// their own ([`Part::PeerSent`]) beside the sessions, one record appended per message, so a message
+/// does not rewrite the texts of the ones before it; the whole part is written again once as many
+/// records were appended as it keeps, so it stays bounded on disk.
+#[derive(Clone, Debug, Default)]
+pub struct SentTexts {
+    kept: VecDeque<SentRecord>,
+    /// Records appended since the part was last saved whole.
+    appended: usize,
+    /// Records not saved yet.
+    unsaved: Vec<SentRecord>,
+}
+
+impl From<Vec<SentRecord>> for SentTexts {
+    fn from(records: Vec<SentRecord>) -> Self {
+        let mut sent = SentTexts::default();
+        for r in records {
+            sent.keep(r);
+        }
+        sent
+    }
+}
+
+impl SentTexts {
+    fn keep(&mut self, record: SentRecord) {
+        if self.kept.len() == SENT_KEPT {
+            self.kept.pop_front();
+        }
+        self.kept.push_back(record);
+    }
+
+    /// A record read back from the part (appended after its whole content).
+    pub(super) fn stored(&mut self, record: SentRecord) {
+        self.keep(record);
+        self.appended += 1;
+    }
+
+    /// Remembers the text of a message sent, by its ciphertext's digest; saved by [`Self::save`].
+    pub(super) fn push(&mut self, digest: String, text: String) {
+        let record = SentRecord(digest, text);
+        self.keep(record.clone());
+        self.unsaved.push(record);
+    }
+
+    /// The text of the message sent with this ciphertext digest, if still kept.
+    pub(super) fn text(&self, digest: &str) -> Option<&str> {
+        self.kept
+            .iter()
+            .rev()
+            .find(|r| r.0 == digest)
+            .map(|r| r.1.as_str())
+    }
+
+    /// Persists what was pushed since the last save: appended, or the whole part once it would
+    /// otherwise hold more appended records than it keeps.
+    pub(super) fn save(&mut self, user: &Name, out: &mut Vec<Out>) {
+        if self.unsaved.is_empty() {
+            return;
+        }
+        let part = Part::PeerSent(user.clone());
+        if self.appended + self.unsaved.len() >= SENT_KEPT {
+            self.unsaved.clear();
+            self.appended = 0;
+            let all: Vec<&SentRecord> = self.kept.iter().collect();
+            out.push(Out::Save(part, to_json(&all)));
+        } else {
+            self.appended += self.unsaved.len();
+            for r in std::mem::take(&mut self.unsaved) {
+                out.push(Out::Append(part.clone(), to_json(&r)));
+            }
+        }
     }
 }

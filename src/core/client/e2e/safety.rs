@@ -35,10 +35,7 @@ pub const DIGITS: usize = 5;
 /// The raw bytes of a key whose base64 form (vodozemac's: standard alphabet, no padding) is `key`;
 /// `None` if it is not base64.
 fn decode(key: &str) -> Option<Vec<u8>> {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD_NO_PAD
-        .decode(key)
-        .ok()
+    super::b64::decode(key).ok()
 }
 
 /// One party's fingerprint hash over `key` (its bytes) and `name`.

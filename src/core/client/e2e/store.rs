@@ -1,9 +1,12 @@
-//! What of the end-to-end state is persisted, in which file: the core says "save this part with these
-//! bytes" (an effect), the shell writes it, owner-only and atomically, in the state directory, under
-//! the (server, user) the device belongs to. One file per part, so a message costs one small write
-//! (its conversation's sessions), never a rewrite of everything.
+//! What of the end-to-end state is persisted, as which part: the core says "save this part with these
+//! bytes" or "append this record to this part" (effects), and "make what was saved durable" (a
+//! commit, answered when it is: the lines that depend on the saves wait for it, see
+//! `client::secure`); the shell keeps the parts under the (server, user) the device belongs to,
+//! encrypted, and decides how (docs/DESIGN.md). Ratchet state and the store of texts already
+//! decrypted are separate parts: a message costs its conversation's sessions (a few KB) and one
+//! appended record of text, never a rewrite of the texts.
 //!
-//! File names carry user and group names hex-encoded: names may be `.` or `..`, and differ only in
+//! Part names carry user and group names hex-encoded: names may be `.` or `..`, and differ only in
 //! letter case, which some file systems do not tell apart.
 
 use crate::protocol::Name;
@@ -15,13 +18,29 @@ pub enum Part {
     Device,
     /// The pinned identities, verified marks, changed keys.
     Contacts,
-    /// The Olm sessions with one contact, and its messages already decrypted.
+    /// The Olm sessions with one contact.
     Peer(Name),
-    /// The Megolm sessions of one group, its members as last shown, and its messages already
-    /// decrypted.
+    /// The Megolm sessions of one group, and its members as last shown.
     Group(Name),
     /// What waits to be sent (see `outbox`).
     Outbox,
+    /// The messages already decrypted from one contact (appended to, one record per message).
+    PeerTexts(Name),
+    /// The messages already decrypted in one group (appended to, likewise).
+    GroupTexts(Name),
+    /// The texts of the messages sent to one contact, by ciphertext digest (appended to, one record
+    /// per message), to send one again if the contact says it was for a device they no longer have.
+    PeerSent(Name),
+}
+
+/// One stored piece of a part, as the shell gives it back: the part's whole content, or a record
+/// appended to it since (a part's pieces come in the order they were written, the whole first).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stored {
+    Whole(Vec<u8>),
+    Appended(Vec<u8>),
+    /// A piece of the part that could not be read back (damaged, or not what was written): why.
+    Damaged(String),
 }
 
 fn hex(name: &str) -> String {
@@ -48,6 +67,9 @@ impl Part {
             Part::Outbox => "outbox.json".into(),
             Part::Peer(user) => format!("peer-{}.json", hex(user)),
             Part::Group(group) => format!("group-{}.json", hex(group)),
+            Part::PeerTexts(user) => format!("texts-peer-{}.json", hex(user)),
+            Part::GroupTexts(group) => format!("texts-group-{}.json", hex(group)),
+            Part::PeerSent(user) => format!("sent-peer-{}.json", hex(user)),
         }
     }
 
@@ -60,6 +82,21 @@ impl Part {
             _ => {}
         }
         let stem = name.strip_suffix(".json")?;
+        if let Some(h) = stem.strip_prefix("texts-peer-") {
+            let user = unhex(h)?;
+            crate::protocol::name::check_username(&user).ok()?;
+            return Some(Part::PeerTexts(Name::from(user)));
+        }
+        if let Some(h) = stem.strip_prefix("texts-group-") {
+            let group = unhex(h)?;
+            crate::protocol::name::check_group_name(&group).ok()?;
+            return Some(Part::GroupTexts(Name::from(group)));
+        }
+        if let Some(h) = stem.strip_prefix("sent-peer-") {
+            let user = unhex(h)?;
+            crate::protocol::name::check_username(&user).ok()?;
+            return Some(Part::PeerSent(Name::from(user)));
+        }
         if let Some(h) = stem.strip_prefix("peer-") {
             let user = unhex(h)?;
             crate::protocol::name::check_username(&user).ok()?;
@@ -72,6 +109,23 @@ impl Part {
         }
         None
     }
+}
+
+/// What a sessions part (of a contact or a group) written by a natter from before the texts had
+/// parts of their own held of them: read once, when such a part is opened, and moved to those parts.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(super) struct Legacy {
+    #[serde(default)]
+    pub seen: Option<LegacySeen>,
+    #[serde(default)]
+    pub sent: Vec<(String, String)>,
+}
+
+/// The texts decrypted, as they were kept inside a sessions part: (server id, digest, text).
+#[derive(Debug, Default, serde::Deserialize)]
+pub(super) struct LegacySeen {
+    #[serde(default)]
+    pub seen: Vec<(u64, String, String)>,
 }
 
 /// The directory name of one (server, user) pair under the state directory's `e2e/`.
@@ -99,6 +153,9 @@ mod tests {
             Part::Peer(Name::from("..")),
             Part::Peer(Name::from("Bob")),
             Part::Group(Name::from("devs.team")),
+            Part::PeerTexts(Name::from("Bob")),
+            Part::GroupTexts(Name::from("devs.team")),
+            Part::PeerSent(Name::from("Bob")),
         ] {
             let name = part.file_name();
             assert!(!name.contains('/') && name != "." && name != "..", "{name}");

@@ -15,9 +15,13 @@ fn with_keys(user: &str) -> Client {
 }
 
 fn with_keys_config(user: &str, mut config: Config) -> Client {
+    // Each client its own device (its own keys), as a reinstall or another machine has.
+    static DEVICES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let device = DEVICES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     config.e2e = Some(crate::client::e2e::Setup {
-        engine: std::sync::Arc::new(crate::client::e2e::olm_engine::Vodozemac),
-        devices: Default::default(),
+        engine: std::sync::Arc::new(crate::client::e2e::test_engine::TestEngine::named(
+            &format!("{user}/{device}"),
+        )),
     });
     let mut c = Client::with_config(config);
     c.login(user);

@@ -231,13 +231,29 @@ fn a_server_that_never_prompts_is_given_up_on() {
 fn passwd_asks_for_secrets_and_sends_them_as_typed() {
     let mut c = Client::online("zed");
     c.take_sent();
+    let reads = c.reads.len();
     c.typed("passwd");
     assert_eq!(c.take_sent(), ["passwd"]);
+    assert_eq!(
+        c.reads.len(),
+        reads,
+        "no line is read (as a command) before the server asks"
+    );
     c.server(ServerMsg::Prompt(Prompt::CurrentPassword));
     assert_eq!(c.reads.last(), Some(&InputMode::CurrentPassword));
     assert!(c.reads.last().unwrap().is_secret());
     c.typed("old one");
     assert_eq!(c.take_sent(), ["old one"]);
+    let reads = c.reads.len();
+    // An answer to an earlier line changes nothing.
+    c.server(ServerMsg::Error(ErrorReply::NoSuchUser {
+        user: "nobody".into(),
+    }));
+    assert_eq!(
+        c.reads.len(),
+        reads,
+        "still waiting for the server's prompt"
+    );
     c.server(ServerMsg::Prompt(Prompt::ChosenPassword));
     c.typed("new-secret");
     assert!(c.take_sent().is_empty(), "not before it is typed again");
@@ -247,8 +263,53 @@ fn passwd_asks_for_secrets_and_sends_them_as_typed() {
     );
     c.typed("new-secret");
     assert_eq!(c.take_sent(), ["new-secret"]);
+    assert_eq!(
+        c.reads.last(),
+        Some(&InputMode::ChosenPassword { again: true })
+    );
     c.server(ServerMsg::PasswordChanged { user: name("zed") });
     // Back to commands.
+    assert!(matches!(c.reads.last(), Some(InputMode::Command { .. })));
     c.typed("whoelse");
     assert_eq!(c.take_sent(), ["whoelse"]);
+    // A wrong current password ends it too.
+    c.typed("passwd");
+    c.server(ServerMsg::Prompt(Prompt::CurrentPassword));
+    c.typed("not it");
+    c.take_sent();
+    c.server(ServerMsg::Error(ErrorReply::WrongCurrentPassword));
+    assert!(matches!(c.reads.last(), Some(InputMode::Command { .. })));
+}
+
+/// With end-to-end keys, a password changed with `passwd` locks them with the new one once the
+/// server says it is the account's (the stored keys were locked with the password typed at login).
+#[test]
+fn passwd_locks_the_end_to_end_keys_with_the_new_password_once_it_is_the_accounts() {
+    let mut config = Config::new(P2P_PORT);
+    config.e2e = Some(crate::client::e2e::Setup {
+        engine: std::sync::Arc::new(crate::client::e2e::test_engine::TestEngine::named("zed")),
+    });
+    let mut c = Client::with_config(config);
+    c.login("zed");
+    c.typed("passwd");
+    c.server(ServerMsg::Prompt(Prompt::CurrentPassword));
+    c.typed("pw");
+    c.server(ServerMsg::Prompt(Prompt::ChosenPassword));
+    c.typed("a-new-password");
+    c.typed("a-new-password");
+    assert!(c.rewraps.is_empty(), "not before the server says so");
+    c.server(ServerMsg::Error(ErrorReply::WeakPassword { min: 20 }));
+    c.server(ServerMsg::Prompt(Prompt::ChosenPassword));
+    c.typed("a-longer-new-password");
+    c.typed("a-longer-new-password");
+    c.server(ServerMsg::PasswordChanged { user: name("zed") });
+    assert_eq!(
+        c.rewraps,
+        vec![("pw".to_owned(), "a-longer-new-password".to_owned())]
+    );
+    // `e2e-unlock` and the next rewrap start from the new one.
+    assert_eq!(
+        c.state.e2e_password.as_deref(),
+        Some("a-longer-new-password")
+    );
 }

@@ -2,6 +2,7 @@
 //! renderer and fed in as bytes, so what is tested is what a real client receives.
 
 mod e2e;
+mod e2e_store;
 mod login;
 mod private;
 mod reconnect;
@@ -31,8 +32,17 @@ pub(super) struct Client {
     pub connects: Vec<(LinkId, SocketAddr)>,
     pub reads: Vec<InputMode>,
     pub saved: Vec<(Name, Seen)>,
-    /// End-to-end state the core asked to persist, in order.
+    /// End-to-end state the core asked to persist, in order (parts saved whole).
     pub e2e_saved: Vec<(crate::client::e2e::Part, Vec<u8>)>,
+    /// Everything the core asked to persist, in order: what `OpenE2e` is answered with.
+    pub e2e_store: Vec<(crate::client::e2e::Part, crate::client::e2e::Stored)>,
+    /// Commits asked for (each answered at once, with `commit_fails` if set).
+    pub commits: u32,
+    pub commit_fails: Option<String>,
+    /// `OpenE2e` is answered with this error instead of the store.
+    pub open_fails: Option<String>,
+    /// `RewrapE2e`: (previous password, new one), each answered done.
+    pub rewraps: Vec<(String, String)>,
     /// `ConnectServer` (the index) and `DropServer` (`None`), in order.
     pub server_conns: Vec<Option<usize>>,
     /// The certificate each `ConnectServer` was to accept, in order.
@@ -57,6 +67,11 @@ impl Client {
             reads: Vec::new(),
             saved: Vec::new(),
             e2e_saved: Vec::new(),
+            e2e_store: Vec::new(),
+            commits: 0,
+            commit_fails: None,
+            open_fails: None,
+            rewraps: Vec::new(),
             server_conns: Vec::new(),
             accepted_certs: Vec::new(),
             exit: None,
@@ -94,8 +109,27 @@ impl Client {
     }
 
     fn record(&mut self, out: Vec<Effect>) {
+        use crate::client::e2e::Stored;
+        let mut answers = Vec::new();
         for e in out {
             match e {
+                Effect::OpenE2e { user, .. } => {
+                    let stored = match &self.open_fails {
+                        Some(e) => Err(e.clone()),
+                        None => Ok(self.e2e_store.clone()),
+                    };
+                    answers.push(Event::E2eOpened { user, stored });
+                }
+                Effect::CommitE2e => {
+                    self.commits += 1;
+                    answers.push(Event::E2eCommitted(match &self.commit_fails {
+                        Some(e) => Err(e.clone()),
+                        None => Ok(()),
+                    }));
+                }
+                Effect::AppendE2e { part, bytes, .. } => {
+                    self.e2e_store.push((part, Stored::Appended(bytes)))
+                }
                 Effect::Send(line) => self.sent.push(line),
                 Effect::Show(item) => self.shown.push(item),
                 Effect::Read(mode) => self.reads.push(mode),
@@ -111,17 +145,32 @@ impl Client {
                     self.closed.insert(link);
                 }
                 Effect::SaveSeen { user, seen } => self.saved.push((user, seen)),
-                Effect::SaveE2e { part, bytes, .. } => self.e2e_saved.push((part, bytes)),
+                Effect::SaveE2e { part, bytes, .. } => {
+                    self.e2e_store.retain(|(p, _)| *p != part);
+                    self.e2e_store
+                        .push((part.clone(), Stored::Whole(bytes.clone())));
+                    self.e2e_saved.push((part, bytes))
+                }
                 Effect::ConnectServer { index, accept_cert } => {
                     self.server_conns.push(Some(index));
                     self.accepted_certs.push(accept_cert);
                 }
                 Effect::DropServer => self.server_conns.push(None),
+                Effect::RewrapE2e {
+                    previous, password, ..
+                } => {
+                    self.rewraps.push((previous, password));
+                    answers.push(Event::E2eRewrapped(Ok(())));
+                }
                 Effect::Exit(exit) => {
                     assert!(self.exit.is_none(), "exited twice");
                     self.exit = Some(exit);
                 }
             }
+        }
+        // As the shell does: answered after the effects of the event that asked.
+        for event in answers {
+            self.event(event);
         }
     }
 

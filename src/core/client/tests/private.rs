@@ -51,22 +51,49 @@ fn introduce(
     hs
 }
 
+/// As `user`, connects to `b` (which expects us with token `t`), completes the handshake and proves
+/// who we are: the chat is open. Returns our end of the session.
+fn connect_as(b: &mut Client, link: LinkId, user: &str, t: u128) -> Secure {
+    let me = b.state.user().expect("logged in").to_string();
+    let hs = introduce(b, link, user, &me, t);
+    let (mut secure, ok) = finish(hs, &b.take_peer_sent(), link);
+    assert_eq!(ok.trim_end(), format!("OK {me}"));
+    prove(b, link, &mut secure, user);
+    assert!(b.state.private_open(user));
+    secure
+}
+
 /// The listener's answer sent on `link`, finished into a session by the connector's handshake; the
 /// answer's line, without its padding.
+/// The listener's answer is followed by its identity proof, sealed in the session: both are read.
 fn finish(hs: noise::Initiated, sent: &[(LinkId, Vec<u8>)], link: LinkId) -> (Secure, String) {
-    let [(l, answer)] = sent else {
-        panic!("one answer expected: {sent:?}")
+    let [(l, answer), (l2, proof)] = sent else {
+        panic!("an answer and a proof expected: {sent:?}")
     };
-    assert_eq!(*l, link);
-    let (secure, payload) = hs.finish(answer).expect("the handshake completes");
+    assert_eq!((*l, *l2), (link, link));
+    let (mut secure, payload) = hs.finish(answer).expect("the handshake completes");
     let line = decode_handshake_payload(&payload).expect("a padded line");
+    let proof = String::from_utf8(secure.open(proof).expect("sealed in the session")).unwrap();
+    assert!(proof.starts_with("ID "), "{proof}");
     (secure, line.to_line())
+}
+
+/// A client logged in as `user`, with end-to-end keys (private chats need them).
+fn online(user: &str) -> Client {
+    with_keys(user)
+}
+
+/// The client's peer `user` proves who it is over the session, as a real client does first: the
+/// chat opens then.
+fn prove(c: &mut Client, link: LinkId, peer: &mut Secure, user: &str) {
+    let line = id_line(&device(user), peer);
+    c.peer_frame(link, &seal(peer, &line));
 }
 
 /// alice asked bob, bob accepted, alice connected and bob answered: open on alice's side. Returns bob's
 /// end of the session too.
 fn alice_open_with_bob() -> (Client, LinkId, Secure) {
-    let mut a = Client::online("alice");
+    let mut a = online("alice");
     a.server(ServerMsg::PrivateAccepted {
         peer: name("bob"),
         addr: "127.0.0.1:6000".parse().unwrap(),
@@ -75,16 +102,20 @@ fn alice_open_with_bob() -> (Client, LinkId, Secure) {
     let (link, _) = a.connects[0];
     a.peer(link, PeerEvent::Connected);
     let sent = a.take_peer_sent();
-    let (bob, answer) =
+    let (mut bob, answer) =
         noise::respond(token(T), "alice", "bob", [8; 32], &sent[0].1, &ok("bob")).unwrap();
     a.peer_frame(link, &answer);
+    let proof = opened(&mut bob, a.take_peer_sent());
+    assert!(proof[0].1.starts_with("ID "), "{proof:?}");
+    prove(&mut a, link, &mut bob, "bob");
+    assert!(a.state.private_open("bob"));
     a.clear();
     (a, link, bob)
 }
 
 /// bob accepted alice's request: the server told him to expect her with token `T`.
 fn bob_expecting_alice() -> Client {
-    let mut b = Client::online("bob");
+    let mut b = online("bob");
     b.server(ServerMsg::PrivateExpect {
         peer: name("alice"),
         token: token(T),
@@ -99,15 +130,17 @@ fn bob_open_with_alice() -> (Client, LinkId, Secure) {
     let link = LinkId::In(1);
     b.peer(link, PeerEvent::Incoming);
     let hs = introduce(&mut b, link, "alice", "bob", T);
-    let (alice, ok) = finish(hs, &b.take_peer_sent(), link);
+    let (mut alice, ok) = finish(hs, &b.take_peer_sent(), link);
     assert_eq!(ok, "OK bob");
+    prove(&mut b, link, &mut alice, "alice");
+    assert!(b.state.private_open("alice"));
     b.clear();
     (b, link, alice)
 }
 
 #[test]
 fn requester_connects_says_who_it_is_inside_the_handshake_and_opens_on_ok() {
-    let mut a = Client::online("alice");
+    let mut a = online("alice");
     a.server(ServerMsg::PrivatePending {
         to: name("bob"),
         secs: 60,
@@ -137,8 +170,13 @@ fn requester_connects_says_who_it_is_inside_the_handshake_and_opens_on_ok() {
                 && !f.windows(16).any(|w| w == T.to_be_bytes())),
         "the token never goes on the wire"
     );
-    let (_, answer) = received.answer(&ok("bob")).unwrap();
+    let (mut bob, answer) = received.answer(&ok("bob")).unwrap();
     a.peer_frame(link, &answer);
+    // The handshake alone opens nothing: first each side proves who it is, over this session.
+    assert!(!a.state.private_open("bob"));
+    let proof = opened(&mut bob, a.take_peer_sent());
+    assert!(proof[0].1.starts_with("ID "), "{proof:?}");
+    prove(&mut a, link, &mut bob, "bob");
     assert!(a.state.private_open("bob"));
     assert_eq!(
         a.take_shown(),
@@ -159,8 +197,10 @@ fn listener_opens_only_for_the_expected_user_and_token() {
     let link = LinkId::In(1);
     b.peer(link, PeerEvent::Incoming);
     let hs = introduce(&mut b, link, "alice", "bob", T);
-    let (_, ok) = finish(hs, &b.take_peer_sent(), link);
+    let (mut alice, ok) = finish(hs, &b.take_peer_sent(), link);
     assert_eq!(ok, "OK bob", "the answer says who, inside the handshake");
+    assert!(!b.state.private_open("alice"), "not before alice's proof");
+    prove(&mut b, link, &mut alice, "alice");
     assert!(b.state.private_open("alice"));
     assert_eq!(
         b.take_shown(),
@@ -186,8 +226,7 @@ fn a_wrong_token_is_refused_and_the_real_peer_can_still_connect() {
     assert!(!b.state.private_open("alice"));
     let real = LinkId::In(2);
     b.peer(real, PeerEvent::Incoming);
-    introduce(&mut b, real, "alice", "bob", T);
-    assert!(b.state.private_open("alice"));
+    connect_as(&mut b, real, "alice", T);
     b.clear();
     b.advance_secs(crate::protocol::p2p::HANDSHAKE_SECS);
     let sent = b.take_plain_sent();
@@ -255,10 +294,7 @@ fn the_token_alone_tells_the_listener_who_connected() {
     });
     let link = LinkId::In(1);
     b.peer(link, PeerEvent::Incoming);
-    let hs = introduce(&mut b, link, "carol", "bob", T + 7);
-    let (_, ok) = finish(hs, &b.take_peer_sent(), link);
-    assert_eq!(ok, "OK bob");
-    assert!(b.state.private_open("carol"));
+    connect_as(&mut b, link, "carol", T + 7);
     assert!(!b.state.private_open("alice"));
     // carol with alice's token, or alice claiming carol's: each fails under every pairing.
     for (n, (user, t)) in [("carol", T), ("alice", T + 7)].into_iter().enumerate() {
@@ -270,8 +306,7 @@ fn the_token_alone_tells_the_listener_who_connected() {
     }
     let real = LinkId::In(3);
     b.peer(real, PeerEvent::Incoming);
-    introduce(&mut b, real, "alice", "bob", T);
-    assert!(b.state.private_open("alice"));
+    connect_as(&mut b, real, "alice", T);
 }
 
 #[test]
@@ -316,14 +351,14 @@ fn an_older_client_that_says_hello_in_plain_text_is_told_to_update() {
     assert_eq!(told(&b), 1);
     assert_eq!(b.shown.len(), 1, "nothing about strangers: {:?}", b.shown);
     let real = LinkId::In(4);
+    b.clear();
     b.peer(real, PeerEvent::Incoming);
-    introduce(&mut b, real, "alice", "bob", T);
-    assert!(b.state.private_open("alice"));
+    connect_as(&mut b, real, "alice", T);
 }
 
 #[test]
 fn at_most_max_expecting_requesters_are_awaited_at_once() {
-    let mut b = Client::online("bob");
+    let mut b = online("bob");
     let peers: Vec<String> = (0..=MAX_EXPECTING).map(|n| format!("p{n}")).collect();
     for (n, p) in peers.iter().enumerate() {
         b.server(ServerMsg::PrivateExpect {
@@ -354,14 +389,13 @@ fn at_most_max_expecting_requesters_are_awaited_at_once() {
     for (n, p) in peers[1..MAX_EXPECTING].iter().enumerate() {
         let link = LinkId::In(n as u64);
         b.peer(link, PeerEvent::Incoming);
-        introduce(&mut b, link, p, "bob", T + n as u128 + 1);
-        assert!(b.state.private_open(p), "{p}");
+        connect_as(&mut b, link, p, T + n as u128 + 1);
     }
 }
 
 #[test]
 fn a_handshake_that_beats_the_servers_expect_line_is_held_until_it_arrives() {
-    let mut b = Client::online("bob");
+    let mut b = online("bob");
     let link = LinkId::In(1);
     b.peer(link, PeerEvent::Incoming);
     let hs = introduce(&mut b, link, "alice", "bob", T);
@@ -376,14 +410,15 @@ fn a_handshake_that_beats_the_servers_expect_line_is_held_until_it_arrives() {
         peer: name("alice"),
         token: token(T),
     });
-    let (_, ok) = finish(hs, &b.take_peer_sent(), link);
+    let (mut alice, ok) = finish(hs, &b.take_peer_sent(), link);
     assert_eq!(ok, "OK bob");
+    prove(&mut b, link, &mut alice, "alice");
     assert!(b.state.private_open("alice"));
 }
 
 #[test]
 fn a_held_handshake_nobody_expects_is_refused_at_the_handshake_deadline() {
-    let mut b = Client::online("bob");
+    let mut b = online("bob");
     let link = LinkId::In(1);
     b.peer(link, PeerEvent::Incoming);
     introduce(&mut b, link, "mallory", "bob", T);
@@ -397,7 +432,7 @@ fn a_held_handshake_nobody_expects_is_refused_at_the_handshake_deadline() {
 
 #[test]
 fn a_connection_that_never_starts_its_handshake_is_closed_quietly() {
-    let mut b = Client::online("bob");
+    let mut b = online("bob");
     let link = LinkId::In(1);
     b.peer(link, PeerEvent::Incoming);
     b.advance_secs(crate::protocol::p2p::HANDSHAKE_SECS);
@@ -407,7 +442,7 @@ fn a_connection_that_never_starts_its_handshake_is_closed_quietly() {
 
 #[test]
 fn too_many_unintroduced_connections_are_turned_away() {
-    let mut b = Client::online("bob");
+    let mut b = online("bob");
     for n in 0..MAX_GREETING as u64 {
         b.peer(LinkId::In(n), PeerEvent::Incoming);
     }
@@ -420,7 +455,7 @@ fn too_many_unintroduced_connections_are_turned_away() {
 
 #[test]
 fn malformed_and_over_long_handshakes_are_refused() {
-    let mut b = Client::online("bob");
+    let mut b = online("bob");
     b.peer(LinkId::In(1), PeerEvent::Incoming);
     b.peer_frame(LinkId::In(1), b"HELLO alice 1234");
     b.peer(LinkId::In(2), PeerEvent::Incoming);
@@ -470,7 +505,7 @@ fn private_messages_go_over_the_link_only_and_count_as_activity() {
     assert_eq!(a.take_sent(), vec!["active"]);
     a.peer_frame(link, &seal(&mut bob, "MSG hello back"));
     assert_eq!(
-        a.take_shown(),
+        shown_plain(&mut a),
         vec![Item::Private {
             from: name("bob"),
             text: "hello back".into()
@@ -480,10 +515,10 @@ fn private_messages_go_over_the_link_only_and_count_as_activity() {
 
 #[test]
 fn private_without_an_open_session_is_an_error() {
-    let mut a = Client::online("alice");
+    let mut a = online("alice");
     a.typed("private bob hi");
     assert_eq!(
-        a.take_shown(),
+        shown_plain(&mut a),
         vec![client_error(ClientError::NoPrivateChat {
             user: "bob".into()
         })]
@@ -496,14 +531,14 @@ fn private_without_an_open_session_is_an_error() {
     a.clear();
     a.typed("private bob too early");
     assert_eq!(
-        a.take_shown(),
+        shown_plain(&mut a),
         vec![client_error(ClientError::PrivateNotOpen {
             user: name("bob")
         })]
     );
     a.typed("private bob");
     assert_eq!(
-        a.take_shown(),
+        shown_plain(&mut a),
         vec![client_error(ClientError::PrivateUsage)]
     );
     assert!(a.peer_sent.is_empty() && a.sent.is_empty());
@@ -515,7 +550,7 @@ fn an_over_long_private_message_is_refused_before_sending() {
     a.typed(&format!("private bob {}", "x".repeat(MAX_LINE)));
     assert!(a.peer_sent.is_empty());
     assert!(matches!(
-        a.shown[..],
+        shown_plain(&mut a)[..],
         [Item::Error(ClientError::PrivateTooLong { .. })]
     ));
 }
@@ -560,7 +595,7 @@ fn the_peer_stopping_ends_the_session_here_too() {
     let (mut b, link, mut alice) = bob_open_with_alice();
     b.peer_frame(link, &seal(&mut alice, "BYE stop Private chat stopped."));
     assert_eq!(
-        b.take_shown(),
+        shown_plain(&mut b),
         vec![Item::PrivateEnded {
             peer: name("alice"),
             why: EndReason::PeerStopped
@@ -572,10 +607,10 @@ fn the_peer_stopping_ends_the_session_here_too() {
     b.server(ServerMsg::Error(ErrorReply::NoSession {
         user: name("alice"),
     }));
-    assert!(b.take_shown().is_empty());
+    assert!(shown_plain(&mut b).is_empty());
     b.typed("private alice still there?");
     assert_eq!(
-        b.take_shown(),
+        shown_plain(&mut b),
         vec![client_error(ClientError::NoPrivateChat {
             user: "alice".into()
         })]
@@ -666,7 +701,7 @@ fn a_session_survives_a_block_made_after_it_started() {
 #[test]
 fn set_up_failures_are_reported_and_the_server_told() {
     // Cannot connect.
-    let mut a = Client::online("alice");
+    let mut a = online("alice");
     a.server(ServerMsg::PrivateAccepted {
         peer: name("bob"),
         addr: "127.0.0.1:6000".parse().unwrap(),
@@ -720,7 +755,7 @@ fn set_up_failures_are_reported_and_the_server_told() {
             },
         ),
     ] {
-        let mut a = Client::online("alice");
+        let mut a = online("alice");
         a.server(ServerMsg::PrivateAccepted {
             peer: name("bob"),
             addr: "127.0.0.1:6000".parse().unwrap(),
@@ -790,8 +825,7 @@ fn a_stale_set_up_timer_does_not_touch_a_newer_session() {
         token: token(T + 1),
     });
     b.peer(LinkId::In(1), PeerEvent::Incoming);
-    introduce(&mut b, LinkId::In(1), "alice", "bob", T + 1);
-    assert!(b.state.private_open("alice"));
+    connect_as(&mut b, LinkId::In(1), "alice", T + 1);
     b.advance_secs(crate::protocol::p2p::EXPECT_SECS * 2);
     assert!(b.state.private_open("alice"));
 }
@@ -827,7 +861,7 @@ fn nothing_on_the_link_names_either_user() {
     // Everything the connector sends before the session opens, for a long name and a short one.
     let mut lengths = Vec::new();
     for (me, peer) in [("alice", "bob"), ("al", "bartholomew_the_thirty_second_x")] {
-        let mut a = Client::online(me);
+        let mut a = online(me);
         a.server(ServerMsg::PrivateAccepted {
             peer: name(peer),
             addr: "127.0.0.1:6000".parse().unwrap(),
@@ -863,12 +897,20 @@ fn nothing_on_the_link_names_either_user() {
     assert_eq!(ok.trim_end(), "OK bob");
 }
 
+/// What `c` showed, but for the notes saying how a conversation is protected (said when one is
+/// first used).
+fn shown_plain(c: &mut Client) -> Vec<Item> {
+    c.take_shown()
+        .into_iter()
+        .filter(|i| !matches!(i, Item::E2e(crate::client::e2e::Note::Protection { .. })))
+        .collect()
+}
+
 /// A client with end-to-end keys, logged in as `user`.
 fn with_keys(user: &str) -> Client {
     let mut config = Config::new(P2P_PORT);
     config.e2e = Some(crate::client::e2e::Setup {
-        engine: std::sync::Arc::new(crate::client::e2e::olm_engine::Vodozemac),
-        devices: Default::default(),
+        engine: std::sync::Arc::new(crate::client::e2e::test_engine::TestEngine::named(user)),
     });
     let mut c = Client::with_config(config);
     c.login(user);
@@ -897,10 +939,16 @@ fn open_with_bob(mut a: Client) -> (Client, LinkId, Secure, Vec<String>) {
     (a, link, bob, lines)
 }
 
-/// A device of `user`'s own, to prove an identity with.
+/// A device of `user`'s own, to prove an identity with (the same keys as `with_keys(user)`'s).
 fn device(user: &str) -> crate::client::e2e::E2e {
+    device_with(user, user)
+}
+
+/// A device of `user` whose keys come from the engine seeded by `keys` (another's than `user`'s own
+/// when they differ: what a server in the middle would make).
+fn device_with(keys: &str, user: &str) -> crate::client::e2e::E2e {
     crate::client::e2e::E2e::open(
-        std::sync::Arc::new(crate::client::e2e::olm_engine::Vodozemac),
+        std::sync::Arc::new(crate::client::e2e::test_engine::TestEngine::named(keys)),
         name(user),
         &[],
         &mut Vec::new(),
@@ -955,7 +1003,7 @@ fn a_private_chat_is_signed_with_each_identity_and_checked_against_the_pins() {
     // The next session "with bob" is signed by another identity (a server in the middle, which
     // knows the token, with keys of its own): a loud warning, and the chat ends.
     let (mut a, link, mut mallory, _) = open_with_bob(a);
-    let line = id_line(&device("bob"), &mallory);
+    let line = id_line(&device_with("mallory", "bob"), &mallory);
     a.peer_frame(link, &seal(&mut mallory, &line));
     assert!(
         a.shown
@@ -966,7 +1014,7 @@ fn a_private_chat_is_signed_with_each_identity_and_checked_against_the_pins() {
     );
     assert!(a.shown.contains(&Item::PrivateEnded {
         peer: name("bob"),
-        why: EndReason::Tampered
+        why: EndReason::Unproven
     }));
     assert!(!a.state.private_open("bob"));
 }
@@ -987,6 +1035,105 @@ fn a_private_chat_identity_whose_signature_is_not_over_this_session_ends_it() {
     a.peer_frame(link, &seal(&mut bob, &line));
     assert!(a.shown.contains(&Item::PrivateEnded {
         peer: name("bob"),
-        why: EndReason::Tampered
+        why: EndReason::Unproven
     }));
+}
+
+#[test]
+fn a_peer_that_never_proves_its_identity_gets_nothing_and_the_chat_ends_loudly() {
+    // A server in the middle has the token and completes the handshake, but cannot sign this
+    // session with bob's identity key: it sends no proof (a client of the old version let a chat
+    // without one go on, as if the peer had no keys).
+    let mut a = online("alice");
+    a.server(ServerMsg::PrivateAccepted {
+        peer: name("bob"),
+        addr: "127.0.0.1:6000".parse().unwrap(),
+        token: token(T),
+    });
+    let (link, _) = a.connects[0];
+    a.peer(link, PeerEvent::Connected);
+    let sent = a.take_peer_sent();
+    let (mut mitm, answer) =
+        noise::respond(token(T), "alice", "bob", [8; 32], &sent[0].1, &ok("bob")).unwrap();
+    a.peer_frame(link, &answer);
+    a.typed("private bob the eagle lands at midnight");
+    assert!(
+        a.shown.contains(&Item::Error(ClientError::PrivateNotOpen {
+            user: name("bob")
+        })),
+        "{:?}",
+        a.shown
+    );
+    a.advance_secs(crate::protocol::p2p::HANDSHAKE_SECS);
+    let lines: Vec<String> = opened(&mut mitm, a.take_peer_sent())
+        .into_iter()
+        .map(|(_, l)| l)
+        .collect();
+    assert!(
+        lines.len() <= 2
+            && lines[0].starts_with("ID ")
+            && !lines.iter().any(|l| l.contains("eagle")),
+        "only alice's own proof (and a goodbye) left: {lines:?}"
+    );
+    assert!(a.shown.contains(&Item::PrivateEnded {
+        peer: name("bob"),
+        why: EndReason::Unproven
+    }));
+    assert!(!a.shown.contains(&Item::PrivateOpen { peer: name("bob") }));
+    assert!(a.closed.contains(&link));
+    assert_eq!(a.take_sent(), vec!["stopprivate bob"], "the server is told");
+}
+
+#[test]
+fn text_before_the_peers_proof_is_not_shown_and_ends_the_chat() {
+    let mut b = bob_expecting_alice();
+    let link = LinkId::In(1);
+    b.peer(link, PeerEvent::Incoming);
+    let hs = introduce(&mut b, link, "alice", "bob", T);
+    let (mut alice, _) = finish(hs, &b.take_peer_sent(), link);
+    b.peer_frame(link, &seal(&mut alice, "MSG trust me, I am alice"));
+    assert!(
+        !b.shown.iter().any(|i| matches!(i, Item::Private { .. })),
+        "{:?}",
+        b.shown
+    );
+    assert!(b.shown.contains(&Item::PrivateEnded {
+        peer: name("alice"),
+        why: EndReason::Unproven
+    }));
+    // A proof coming after that finds no chat.
+    prove(&mut b, link, &mut alice, "alice");
+    assert!(!b.state.private_open("alice"));
+}
+
+#[test]
+fn a_proven_chat_outlives_the_proof_deadline() {
+    let (mut a, link, mut bob) = alice_open_with_bob();
+    a.advance_secs(crate::protocol::p2p::HANDSHAKE_SECS * 3);
+    assert!(a.state.private_open("bob"));
+    a.typed("private bob still here");
+    let lines = opened(&mut bob, a.take_peer_sent());
+    assert_eq!(lines, vec![(link, "MSG still here".to_owned())]);
+}
+
+#[test]
+fn a_session_that_ends_before_the_peer_proved_anything_is_reported_as_unproven() {
+    // A party in the middle that cannot prove bob's identity may as well hang up: that too is said
+    // loudly, not as an ordinary lost connection.
+    for event in [PeerEvent::Closed, PeerEvent::Broken] {
+        let mut b = bob_expecting_alice();
+        let link = LinkId::In(1);
+        b.peer(link, PeerEvent::Incoming);
+        let hs = introduce(&mut b, link, "alice", "bob", T);
+        finish(hs, &b.take_peer_sent(), link);
+        b.peer(link, event);
+        assert!(
+            b.shown.contains(&Item::PrivateEnded {
+                peer: name("alice"),
+                why: EndReason::Unproven
+            }),
+            "{:?}",
+            b.shown
+        );
+    }
 }

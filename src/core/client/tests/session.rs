@@ -49,15 +49,28 @@ fn commands_are_sent_in_their_canonical_form() {
     let mut c = Client::online("alice");
     c.typed("  MESSAGE bob  spaced ");
     c.typed("whoelsesince 60");
-    c.typed("startprivate bob");
     assert_eq!(
         c.take_sent(),
-        vec![
-            "message bob  spaced ",
-            "whoelsesince 60",
-            "startprivate bob"
-        ]
+        vec!["message bob  spaced ", "whoelsesince 60"]
     );
+}
+
+#[test]
+fn a_client_without_end_to_end_keys_opens_no_private_chat() {
+    // This client has no keys to prove who its user is (none were loaded): a chat it could not
+    // prove is one a server in the middle could read, so it is not even asked for.
+    let mut c = Client::online("alice");
+    for line in ["startprivate bob", "accept bob"] {
+        c.typed(line);
+        assert!(c.take_sent().is_empty(), "{line} was sent");
+        assert!(
+            c.take_shown()
+                .contains(&Item::Error(ClientError::PrivateNeedsKeys {
+                    user: name("bob")
+                })),
+            "{line}"
+        );
+    }
 }
 
 #[test]

@@ -177,9 +177,9 @@ fn a_message_for_a_gone_device_read_before_the_server_says_whose_keys_these_are_
     net.new_device("bob");
     // bob's client starts again; the stored message comes before the answer to 'keys show bob'.
     let dev = net.devices.get_mut("bob").unwrap();
-    let files: Vec<(Part, Vec<u8>)> = dev.files.clone().into_iter().collect();
+    let files = dev.stored();
     let mut out = Vec::new();
-    dev.e2e = E2e::open(Arc::new(olm_engine::Vodozemac), n("bob"), &files, &mut out).unwrap();
+    dev.e2e = E2e::open(dev.engine.clone(), n("bob"), &files, &mut out).unwrap();
     let mut login = Vec::new();
     dev.e2e.on_login(&mut login);
     assert_eq!(*dev.e2e.home(), Home::Asking);

@@ -116,7 +116,7 @@ fn one_time_keys_are_published_signed_and_topped_up_when_low_and_never_past_a_bo
         "50 keys, 20 a line"
     );
     let bob = net.e2e("bob").identity().clone();
-    let engine = olm_engine::Vodozemac;
+    let engine = test_engine::TestEngine::default();
     for field in &net.directory[&n("bob")].one_time {
         let k = SignedKey::parse(field).unwrap();
         let statement = device::one_time_statement(
@@ -146,13 +146,15 @@ fn one_time_keys_are_published_signed_and_topped_up_when_low_and_never_past_a_bo
     net.dev("bob").e2e.on_keys_left(device::LOW, &mut out);
     assert!(out.is_empty());
     // A server saying "none left" again and again, unasked: the device's state stays bounded.
-    let size = |net: &Net| net.devices[&n("bob")].files[&Part::Device].len();
+    let size = |net: &Net| net.devices[&n("bob")].whole(&Part::Device).len();
     for _ in 0..300 {
         let mut out = Vec::new();
         net.dev("bob").e2e.on_keys_left(0, &mut out);
         for o in out {
             if let Out::Save(part, bytes) = o {
-                net.dev("bob").files.insert(part, bytes);
+                net.dev("bob")
+                    .files
+                    .insert(part, vec![Stored::Whole(bytes)]);
             }
         }
     }
@@ -311,7 +313,7 @@ fn what_waits_for_keys_is_kept_on_disk_and_sent_after_a_restart() {
         .unwrap();
     assert_eq!(net.e2e("alice").outbox().texts_for("bob"), 1);
     let saved: outbox::Outbox =
-        serde_json::from_slice(&net.devices[&n("alice")].files[&Part::Outbox]).unwrap();
+        serde_json::from_slice(net.devices[&n("alice")].whole(&Part::Outbox)).unwrap();
     assert_eq!(saved.texts_for("bob"), 1, "on disk before anything else");
     // The claim is never answered; slow: said.
     net.decide("alice", |e, out| e.claim_slow(&n("bob"), out));

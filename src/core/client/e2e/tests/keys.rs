@@ -3,11 +3,12 @@
 
 use super::*;
 
-/// A second device's identity for `user`: a real vodozemac account (what a server would hand out
-/// in place of the genuine one, made by a real client of its own).
+/// A second device's identity for `user`: an account of the engine's own (what a server would hand
+/// out in place of the genuine one, made by a client of its own).
 fn other_identity() -> Identity {
-    let engine = olm_engine::Vodozemac;
-    engine.identity(&engine.new_account().unwrap()).unwrap()
+    static ENGINE: std::sync::LazyLock<test_engine::TestEngine> =
+        std::sync::LazyLock::new(|| test_engine::TestEngine::named("the server's own"));
+    ENGINE.identity(&ENGINE.new_account().unwrap()).unwrap()
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! End-to-end encryption between devices, with the real engine (vodozemac), through a small key
+//! End-to-end encryption between devices, with the deterministic test engine (the policy, not the
+//! cryptography: the real engine keeps the same contract, tested where it lives), through a small key
 //! directory and mailbox that do what the server's do (publish, claim one one-time key or the
 //! fallback, refuse a claim by a user one blocked, refuse ciphertext for a device the recipient no
 //! longer has, relay text in order with ids). Every device is reopened from what it saved before it
@@ -52,16 +53,39 @@ struct Net {
     retries: u32,
     /// Users the server says have no keys, whatever it holds (a lying server).
     hide_keys: BTreeSet<Name>,
+    /// Devices made so far (each its own engine seed).
+    devices_made: u64,
 }
 
 struct Dev {
     e2e: E2e,
-    files: BTreeMap<Part, Vec<u8>>,
+    /// Kept across reopening, as the one engine of a running client is.
+    engine: Arc<test_engine::TestEngine>,
+    /// What it saved: per part, its whole content then the records appended since.
+    files: BTreeMap<Part, Vec<Stored>>,
     notes: Vec<Note>,
     /// Messages this device sent, as (to, text, encrypted).
     sent: Vec<(Conversation, String, bool)>,
     /// Whether it asked to acknowledge what it was shown (its account moved here).
     acknowledged: bool,
+}
+
+impl Dev {
+    /// What it saved, as the shell gives it back at the next start.
+    fn stored(&self) -> Vec<(Part, Stored)> {
+        self.files
+            .iter()
+            .flat_map(|(p, pieces)| pieces.iter().map(move |s| (p.clone(), s.clone())))
+            .collect()
+    }
+
+    /// A part saved whole, as it is now (with nothing appended since).
+    fn whole(&self, part: &Part) -> &[u8] {
+        match &self.files[part][..] {
+            [Stored::Whole(bytes)] => bytes,
+            other => panic!("{part:?} is not one whole piece: {other:?}"),
+        }
+    }
 }
 
 impl Net {
@@ -100,11 +124,18 @@ impl Net {
 
     fn add_device(&mut self, user: &str) {
         let mut out = Vec::new();
-        let e2e = E2e::open(Arc::new(olm_engine::Vodozemac), n(user), &[], &mut out).unwrap();
+        // Each device its own keys, a reinstall too.
+        self.devices_made += 1;
+        let engine = Arc::new(test_engine::TestEngine::named(&format!(
+            "{user}/{}",
+            self.devices_made
+        )));
+        let e2e = E2e::open(engine.clone(), n(user), &[], &mut out).unwrap();
         self.devices.insert(
             n(user),
             Dev {
                 e2e,
+                engine,
                 files: BTreeMap::new(),
                 notes: Vec::new(),
                 sent: Vec::new(),
@@ -131,9 +162,9 @@ impl Net {
     /// Closes `user`'s device and opens it again from its files (as at the next start), logged in.
     fn reopen(&mut self, user: &str) {
         let dev = self.devices.get_mut(user).unwrap();
-        let files: Vec<(Part, Vec<u8>)> = dev.files.clone().into_iter().collect();
+        let files = dev.stored();
         let mut out = Vec::new();
-        dev.e2e = E2e::open(Arc::new(olm_engine::Vodozemac), n(user), &files, &mut out).unwrap();
+        dev.e2e = E2e::open(dev.engine.clone(), n(user), &files, &mut out).unwrap();
         assert!(out.is_empty(), "an existing device is not made again");
         self.login(user);
         let groups: Vec<(Name, BTreeSet<Name>)> = self
@@ -156,7 +187,16 @@ impl Net {
             let mut more = Vec::new();
             match o {
                 Out::Save(part, bytes) => {
-                    self.dev(&who).files.insert(part, bytes);
+                    self.dev(&who)
+                        .files
+                        .insert(part, vec![Stored::Whole(bytes)]);
+                }
+                Out::Append(part, bytes) => {
+                    self.dev(&who)
+                        .files
+                        .entry(part)
+                        .or_default()
+                        .push(Stored::Appended(bytes));
                 }
                 Out::Note(note) => self.dev(&who).notes.push(note),
                 Out::Keys(line) => {

@@ -3,8 +3,10 @@
 //! cryptography is natter's own. Pickles are vodozemac's serde forms as JSON (kept owner-only on disk
 //! by the shell, not encrypted again: see docs/DESIGN.md).
 //!
-//! vodozemac draws its randomness from the operating system, which is why the core reaches it only
-//! through the trait (see [`super::engine`]).
+//! vodozemac draws its randomness from the operating system, which is why it is not part of the core:
+//! the core reaches an engine only through its trait (`natter_core::client::e2e::engine`), and this
+//! crate hands this one in. The core's own tests use a deterministic stand-in that keeps the same
+//! contract (`test_engine`); the contract test below holds both to it.
 
 use vodozemac::megolm::{
     GroupSession, GroupSessionPickle, InboundGroupSession, InboundGroupSessionPickle,
@@ -15,15 +17,75 @@ use vodozemac::olm::{
 };
 use vodozemac::{Curve25519PublicKey, Ed25519PublicKey, Ed25519Signature};
 
-use super::engine::{
+use natter_core::client::e2e::engine::{
     Engine, EngineError, GroupPlain, Identity, Inbound, NewGroupSession, NewSession, OlmMessage,
     Pickle, PublicKey,
 };
 
 /// The vodozemac engine. Olm sessions use version 1 of Olm's session format (the one every Olm
 /// implementation speaks), Megolm sessions version 1 likewise.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Vodozemac;
+///
+/// It keeps the sessions it handed back last, live, keyed by their pickles: the core passes the same
+/// pickle back with the next message of a conversation, and unpickling a session costs a scalar
+/// multiplication (its ratchet's public key is derived again) and a JSON parse, which were most of
+/// an encrypted message's cost. A session is found only by a pickle equal to the one it was
+/// pickled to, and taken out when used, so the engine behaves exactly as a stateless one: this is
+/// a memo, not state.
+#[derive(Debug, Default)]
+pub struct Vodozemac {
+    olm: Memo<Session>,
+    group_out: Memo<GroupSession>,
+    group_in: Memo<InboundGroupSession>,
+}
+
+/// Live objects by the pickle they were last pickled to (at most [`Memo::CAP`], the oldest dropped),
+/// found by comparing the pickles themselves, newest first (the one just used is nearly always the
+/// one wanted next, and two pickles differ within their first bytes): hashing each pickle to find
+/// it cost more than the comparisons.
+struct Memo<T>(std::sync::Mutex<std::collections::VecDeque<(String, T)>>);
+
+impl<T> Default for Memo<T> {
+    fn default() -> Self {
+        Memo(Default::default())
+    }
+}
+
+impl<T> std::fmt::Debug for Memo<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Memo")
+    }
+}
+
+impl<T> Memo<T> {
+    const CAP: usize = 64;
+
+    /// The live object pickled to `pickle`, taken out; or `make` from the pickle.
+    fn take(
+        &self,
+        pickle: &Pickle,
+        make: impl FnOnce(&Pickle) -> Result<T, EngineError>,
+    ) -> Result<T, EngineError> {
+        let found = {
+            let mut memo = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            memo.iter()
+                .rposition(|(p, _)| *p == pickle.0)
+                .and_then(|i| memo.remove(i))
+        };
+        match found {
+            Some((_, live)) => Ok(live),
+            None => make(pickle),
+        }
+    }
+
+    /// Keeps `live`, which was just pickled to `pickle`.
+    fn keep(&self, pickle: &Pickle, live: T) {
+        let mut memo = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if memo.len() == Self::CAP {
+            memo.pop_front();
+        }
+        memo.push_back((pickle.0.clone(), live));
+    }
+}
 
 fn to_pickle<T: serde::Serialize>(value: &T) -> Result<Pickle, EngineError> {
     serde_json::to_string(value)
@@ -194,20 +256,24 @@ impl Engine for Vodozemac {
     }
 
     fn encrypt(&self, pickle: &mut Pickle, plaintext: &[u8]) -> Result<OlmMessage, EngineError> {
-        let mut session = session(pickle)?;
+        let mut session = self.olm.take(pickle, session)?;
         let message = session
             .encrypt(plaintext)
             .map_err(|e| EngineError::KeyAgreement(e.to_string()))?;
         *pickle = to_pickle(&session.pickle())?;
+        self.olm.keep(pickle, session);
         Ok(from_olm(&message))
     }
 
     fn decrypt(&self, pickle: &mut Pickle, message: &OlmMessage) -> Result<Vec<u8>, EngineError> {
-        let mut session = session(pickle)?;
+        let mut session = self.olm.take(pickle, session)?;
+        // A failed attempt drops the live session (the core keeps the pickle as it was, and the
+        // next use unpickles it again): nothing a failure did to it can leak into a later use.
         let plaintext = session
             .decrypt(&olm_message(message)?)
             .map_err(|e| EngineError::Decrypt(e.to_string()))?;
         *pickle = to_pickle(&session.pickle())?;
+        self.olm.keep(pickle, session);
         Ok(plaintext)
     }
 
@@ -221,9 +287,14 @@ impl Engine for Vodozemac {
     }
 
     fn group_encrypt(&self, pickle: &mut Pickle, plaintext: &[u8]) -> Result<Vec<u8>, EngineError> {
-        let mut session = GroupSession::from_pickle(from_pickle::<GroupSessionPickle>(pickle)?);
+        let mut session = self.group_out.take(pickle, |p| {
+            Ok(GroupSession::from_pickle(
+                from_pickle::<GroupSessionPickle>(p)?,
+            ))
+        })?;
         let message = session.encrypt(plaintext);
         *pickle = to_pickle(&session.pickle())?;
+        self.group_out.keep(pickle, session);
         Ok(message.to_bytes())
     }
 
@@ -237,8 +308,11 @@ impl Engine for Vodozemac {
     }
 
     fn group_decrypt(&self, pickle: &Pickle, message: &[u8]) -> Result<GroupPlain, EngineError> {
-        let mut session =
-            InboundGroupSession::from_pickle(from_pickle::<InboundGroupSessionPickle>(pickle)?);
+        let mut session = self.group_in.take(pickle, |p| {
+            Ok(InboundGroupSession::from_pickle(from_pickle::<
+                InboundGroupSessionPickle,
+            >(p)?))
+        })?;
         let message = MegolmMessage::from_bytes(message).map_err(|e| EngineError::Malformed {
             what: "group message",
             why: e.to_string(),
@@ -246,9 +320,26 @@ impl Engine for Vodozemac {
         let plain = session
             .decrypt(&message)
             .map_err(|e| EngineError::Decrypt(e.to_string()))?;
+        // Decrypting changes nothing the core keeps of an inbound session (it keeps the indices
+        // seen itself; vodozemac only remembers how far its ratchet got, to be faster next time):
+        // the session goes back under the same pickle. After a failure it is dropped instead.
+        self.group_in.keep(pickle, session);
         Ok(GroupPlain {
             plaintext: plain.plaintext,
             index: plain.message_index,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use natter_core::client::e2e::test_engine::contract;
+
+    #[test]
+    fn vodozemac_keeps_the_engine_contract() {
+        contract::holds(&super::Vodozemac::default(), &super::Vodozemac::default());
+        // One engine on both sides: its memo of live sessions must change nothing either.
+        let one = super::Vodozemac::default();
+        contract::holds(&one, &one);
     }
 }

@@ -1,0 +1,21 @@
+//! Base64 as the end-to-end formats write it: the standard alphabet, no padding on output, padding
+//! accepted or not on input (as vodozemac, whose keys and messages travel in this form, does it).
+
+use base64::Engine as _;
+use base64::alphabet::STANDARD;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+
+const B64: GeneralPurpose = GeneralPurpose::new(
+    &STANDARD,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+pub fn encode(bytes: impl AsRef<[u8]>) -> String {
+    B64.encode(bytes)
+}
+
+pub fn decode(text: impl AsRef<[u8]>) -> Result<Vec<u8>, base64::DecodeError> {
+    B64.decode(text)
+}
