@@ -82,6 +82,7 @@ pub mod admin;
 mod arguments;
 mod blocklist;
 pub mod cluster;
+pub mod composed;
 pub mod config;
 mod connections;
 pub(crate) mod credentials;
