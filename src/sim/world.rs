@@ -367,7 +367,7 @@ impl Core {
             let replicas = self.restart(setup);
             check = check
                 .and(replicas)
-                .and_then(|()| self.inv.check_durable(&self.h.state(), now))
+                .and_then(|()| self.inv.check_durable(self.h.state(), now))
                 .and_then(|()| self.check_durable_model(model));
         }
         check = check.and_then(|()| self.check_sessions());
