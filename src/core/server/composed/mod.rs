@@ -51,7 +51,7 @@ pub use self::input::{Input, News};
 pub use self::output::{Ended, Output};
 use super::cluster::node::{Lost, Node, Snapshot};
 use super::event::{ConnId, Effect, Event};
-use super::oplog::{OperatorLog, OperatorLogConfig, OutputNotes};
+use super::oplog::{OperatorLog, OperatorLogConfig, OutputNotes, Refusal};
 use super::outbox::{Outbox, OutboxConfig};
 use super::pacing::{Pacer, PacingConfig, Queued, Tidy, Write};
 use super::record::Record;
@@ -249,11 +249,13 @@ impl Server {
         let mut clock = || now;
         // The goodbye last said, for the logout that follows it (none: the connection was lost).
         let mut bye = None;
-        let from = conn.and_then(|c| self.peers.get(&c).copied());
         for effect in effects.drain(..) {
             match &effect {
                 Effect::Persist(record) => {
                     if tells_operator(record) {
+                        // Looked up only for a record the operator's log tells of: this runs for
+                        // every input.
+                        let from = conn.and_then(|c| self.peers.get(&c).copied());
                         self.out.push_back(told(record.clone(), from, &mut bye));
                     }
                     self.counts.record(record);
@@ -265,7 +267,10 @@ impl Server {
                         bye = Some(*reason);
                     }
                     self.counts.sent(msg, 1);
-                    if let Some(peer) = self.peers.get(to) {
+                    // Only a refusal concerns the operator's log (most lines are not one).
+                    if Refusal::of(msg).is_some()
+                        && let Some(peer) = self.peers.get(to)
+                    {
                         self.oplog
                             .note_sent(&mut notes, peer.ip(), msg, &mut clock, &mut lines);
                     }
