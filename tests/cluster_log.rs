@@ -111,7 +111,7 @@ fn fresh() -> ServerState {
         Config::default(),
         &[("alice", "a"), ("bob", "b"), ("carol", "c")],
     )
-    .state
+    .into_state()
 }
 
 #[test]

@@ -19,8 +19,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use natter_core::protocol::{ByeReason, ErrorReply, ServerMsg};
-use natter_core::server::{LoginFailure, Record};
+use natter_core::server::composed::Counts;
 
 type Labels = Vec<(String, String)>;
 
@@ -174,58 +173,30 @@ impl Metrics {
         self.ready.load(Ordering::Relaxed)
     }
 
-    /// A record the core made (or a cluster node's, for its own connections).
-    pub fn record(&self, record: &Record) {
-        match record {
-            Record::LoggedIn { .. } => {
+    /// What the server side counted over a batch of its output (which lines are deliveries and
+    /// which refusals is its to say).
+    pub fn count(&self, c: &Counts) {
+        let logins = [
+            ("ok", c.logins_ok),
+            ("locked", c.logins_locked),
+            ("failed", c.logins_failed),
+        ];
+        for (result, n) in logins {
+            if n > 0 {
                 self.logins
-                    .get_or_create(&labels(&[("result", "ok")]))
-                    .inc();
+                    .get_or_create(&labels(&[("result", result)]))
+                    .inc_by(n);
             }
-            Record::LockedOut { .. } => {
-                self.logins
-                    .get_or_create(&labels(&[("result", "locked")]))
-                    .inc();
-            }
-            Record::MessageStored { .. } => {
-                self.messages_stored.inc();
-            }
-            _ => {}
         }
-    }
-
-    /// A failed login (see `Effect::LoginFailed`).
-    pub fn login_failed(&self, _why: LoginFailure) {
-        self.logins
-            .get_or_create(&labels(&[("result", "failed")]))
-            .inc();
-    }
-
-    /// A line sent to `recipients` connections.
-    pub fn sent(&self, msg: &ServerMsg, recipients: usize) {
-        let kind = match msg {
-            ServerMsg::Message { .. }
-            | ServerMsg::GroupMessage { .. }
-            | ServerMsg::OfflineMessage { .. } => {
-                self.messages_delivered.inc_by(recipients as u64);
-                return;
+        self.messages_delivered.inc_by(c.delivered);
+        self.messages_stored.inc_by(c.stored);
+        for (kind, n) in [("flood", c.refused_flood), ("throttle", c.refused_throttle)] {
+            if n > 0 {
+                self.refusals
+                    .get_or_create(&labels(&[("kind", kind)]))
+                    .inc_by(n);
             }
-            ServerMsg::Error(ErrorReply::SlowDown { .. })
-            | ServerMsg::Bye(ByeReason::Flood { .. }) => "flood",
-            ServerMsg::Error(
-                ErrorReply::LoginThrottled { .. }
-                | ErrorReply::TooManyLogins { .. }
-                | ErrorReply::RegisterThrottled { .. }
-                | ErrorReply::FloodCooldown { .. },
-            )
-            | ServerMsg::Bye(
-                ByeReason::ConnectThrottled { .. } | ByeReason::TooManyConnections { .. },
-            ) => "throttle",
-            _ => return,
-        };
-        self.refusals
-            .get_or_create(&labels(&[("kind", kind)]))
-            .inc();
+        }
     }
 
     pub fn tls_handshake(&self) {
@@ -378,9 +349,9 @@ mod tests {
     #[test]
     fn the_text_names_every_metric() {
         let m = Metrics::new();
-        m.record(&Record::LoggedIn {
-            user: "alice".into(),
-            at: natter_core::time::Timestamp(1),
+        m.count(&Counts {
+            logins_ok: 1,
+            ..Counts::default()
         });
         m.commit_took(Duration::from_millis(3));
         let text = m.encode(Some(&CoreStats {

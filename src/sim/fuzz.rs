@@ -344,7 +344,7 @@ pub fn cluster_log(data: &[u8]) {
             natter_core::server::Config::default(),
             &[("a", "b")],
         )
-        .state,
+        .into_state(),
         &ReplicaLog::new(),
     );
     let header = framed.len() - snapshot::body_len(&framed);

@@ -289,7 +289,7 @@ mod tests {
     use natter_core::server::{Config, ConnId, Event};
 
     fn fresh() -> ServerState {
-        Harness::new(Config::default(), &[("alice", "a"), ("bob", "b")]).state
+        Harness::new(Config::default(), &[("alice", "a"), ("bob", "b")]).into_state()
     }
 
     /// A short session on a harness that keeps its log.

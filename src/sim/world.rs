@@ -367,7 +367,7 @@ impl Core {
             let replicas = self.restart(setup);
             check = check
                 .and(replicas)
-                .and_then(|()| self.inv.check_durable(&self.h.state, now))
+                .and_then(|()| self.inv.check_durable(self.h.state(), now))
                 .and_then(|()| self.check_durable_model(model));
         }
         check = check.and_then(|()| self.check_sessions());
@@ -417,7 +417,7 @@ impl Core {
 
     /// At most one live session per user, in the core's own view too.
     fn check_sessions(&self) -> Result<(), Violation> {
-        let core = self.h.state.online_users();
+        let core = self.h.state().online_users();
         let observed = self.inv.online_users();
         if core != observed {
             return Err(Violation {
@@ -428,8 +428,8 @@ impl Core {
             });
         }
         for user in core {
-            let conn = self.h.state.session_of(user);
-            if conn.is_none_or(|c| self.h.state.user_on(c) != Some(user)) {
+            let conn = self.h.state().session_of(user);
+            if conn.is_none_or(|c| self.h.state().user_on(c) != Some(user)) {
                 return Err(Violation {
                     invariant: name::SINGLE_SESSION,
                     detail: format!("{user}'s session {conn:?} does not point back to {user}"),
@@ -489,7 +489,7 @@ impl Core {
 
     /// Right after a restart, the restarted core's durable state is what the model says survived.
     fn check_durable_model(&self, model: &Model) -> Result<(), Violation> {
-        let got = self.h.state.durable_view();
+        let got = self.h.state().durable_view();
         let want = model_durable_as(model, self.h.now(), &got);
         if got != want {
             return Err(Violation {
@@ -510,8 +510,8 @@ impl Core {
         let mut restored = fresh_state(setup, 0);
         restored.restore(self.all_records(), now);
         let got = restored.durable_view();
-        let mut want = self.h.state.durable_view();
-        let online = self.h.state.online_users();
+        let mut want = self.h.state().durable_view();
+        let online = self.h.state().online_users();
         for u in &mut want.users {
             if online.contains(&u.name.as_str()) {
                 u.last_logout = Some(now);

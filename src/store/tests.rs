@@ -157,15 +157,15 @@ fn run(ops: &[Op]) -> Harness {
     let mut online: BTreeMap<usize, ConnId> = BTreeMap::new();
     for (n, op) in ops.iter().enumerate() {
         // Sessions the server ended by itself (idle timeout) are gone.
-        online.retain(|_, c| h.state.is_open(*c));
+        online.retain(|_, c| h.state().is_open(*c));
         match *op {
             Op::Login(u) if !online.contains_key(&u) => {
                 let c = h.connect();
                 h.send(c, USERS[u].0);
                 h.send(c, USERS[u].1);
-                if h.state.user_on(c).is_some() {
+                if h.state().user_on(c).is_some() {
                     online.insert(u, c);
-                } else if h.state.is_open(c) {
+                } else if h.state().is_open(c) {
                     h.disconnect(c);
                 }
             }
@@ -214,7 +214,7 @@ fn run(ops: &[Op]) -> Harness {
                 for _ in 0..3 {
                     h.send(c, "wrong");
                 }
-                if h.state.is_open(c) {
+                if h.state().is_open(c) {
                     h.disconnect(c);
                 }
             }
@@ -308,11 +308,11 @@ proptest! {
         let from_log = replayed(h.records(), restart);
         prop_assert_eq!(durable(&from_store), durable(&from_log));
         for (u, _) in USERS {
-            prop_assert_eq!(from_store.stored_messages(u), h.state.stored_messages(u));
-            prop_assert_eq!(from_store.published_keys(u), h.state.published_keys(u));
+            prop_assert_eq!(from_store.stored_messages(u), h.state().stored_messages(u));
+            prop_assert_eq!(from_store.published_keys(u), h.state().published_keys(u));
         }
-        prop_assert!(from_store.next_message_id() >= h.state.next_message_id()
-            || h.state.stored_messages("alice").is_empty());
+        prop_assert!(from_store.next_message_id() >= h.state().next_message_id()
+            || h.state().stored_messages("alice").is_empty());
     }
 }
 

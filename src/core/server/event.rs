@@ -264,6 +264,23 @@ impl Effect {
     }
 }
 
+impl Event<'_> {
+    /// The connection the event is about, if any.
+    pub fn conn(&self) -> Option<ConnId> {
+        match *self {
+            Event::Connected { conn, .. }
+            | Event::Line { conn, .. }
+            | Event::LineTooLong { conn }
+            | Event::SecretLine { conn, .. }
+            | Event::Disconnected { conn }
+            | Event::Drained { conn }
+            | Event::PasswordChecked { conn, .. }
+            | Event::PasswordHashed { conn, .. } => Some(conn),
+            Event::Shutdown | Event::Admin { .. } => None,
+        }
+    }
+}
+
 /// Pushes one line for one connection.
 pub(crate) fn send(out: &mut Vec<Effect>, to: ConnId, msg: impl Into<ServerMsg>) {
     out.push(Effect::Send {

@@ -1,9 +1,9 @@
 //! A driver for the core with no sockets and a virtual clock: what unit tests, property tests, fuzz
 //! targets and the simulator use in place of the smol shell.
 //!
-//! It does what the shell does, deterministically: every event is a batch that goes through the same
-//! [`Outbox`] as in the server (so replies that vouch for a record wait for its commit, and lazy records
-//! wait their turn), the core's deadlines are acted on at their exact instants as the clock is advanced
+//! It drives the same composed value the server runs ([`Server`]: the core, the outbox, the pacer and
+//! the operator log), deterministically: every event is a batch of its own (so replies that vouch for
+//! a record wait for its commit, and lazy records wait their turn), the core's deadlines are acted on at their exact instants as the clock is advanced
 //! (the clock jumps from one to the next, as quinn-proto's tests do), every line
 //! released to each connection is collected, the connections the server closed are remembered, and the
 //! persisted records are kept in order.
@@ -18,7 +18,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use super::cluster::LogEvent;
 use super::cluster::gates::{Gates, Passed};
-use super::outbox::{Commit, Outbox, OutboxConfig};
+use super::composed::{Input, Output, Parts, Server};
+use super::outbox::{Commit, OutboxConfig};
 use super::{Account, Config, ConnId, Effect, Event, Record, ServerState};
 use crate::protocol::{ServerMsg, render_line};
 use crate::time::Timestamp;
@@ -34,10 +35,9 @@ pub enum Durability {
 
 /// A server core on a virtual clock.
 pub struct Harness {
-    /// The core under test, for tests to look into (its views) or to drive directly.
-    pub state: ServerState,
+    /// The server side as the server runs it.
+    server: Server,
     now: Timestamp,
-    outbox: Outbox,
     durability: Durability,
     inbox: BTreeMap<ConnId, Vec<ServerMsg>>,
     closed: BTreeSet<ConnId>,
@@ -48,7 +48,6 @@ pub struct Harness {
     /// Commits handed over and not complete (only with [`Durability::Manual`]).
     in_flight: VecDeque<Commit>,
     next_conn: u64,
-    effects: Vec<Effect>,
     /// Every effect so far, in order (for determinism checks and failure traces): lines and closes when
     /// they are released to the connection, records when the core makes them.
     pub trace: Vec<Effect>,
@@ -64,10 +63,6 @@ pub struct Harness {
     stalled: BTreeSet<ConnId>,
     /// Stalled connections with a drain watch waiting.
     watched: BTreeSet<ConnId>,
-    /// When each batch with lines or closes still in the outbox was handled, oldest first: what its
-    /// effects are traced at when released (a line that waits for a commit happened when the core made
-    /// it).
-    batch_times: VecDeque<Timestamp>,
     /// Connections the core asked not to be read.
     paused: BTreeSet<ConnId>,
     /// With [`Self::keep_log`]: everything fed to the core, for replicas to be checked against.
@@ -115,10 +110,11 @@ impl Harness {
 
     /// Drives an existing core, with the clock at `now`.
     pub fn with_state(state: ServerState, now: Timestamp) -> Self {
+        let mut server = Server::alone(state, Parts::default());
+        server.keep_made();
         Harness {
-            state,
+            server,
             now,
-            outbox: Outbox::new(OutboxConfig::default()),
             durability: Durability::Instant,
             inbox: BTreeMap::new(),
             closed: BTreeSet::new(),
@@ -126,7 +122,6 @@ impl Harness {
             durable: Vec::new(),
             in_flight: VecDeque::new(),
             next_conn: 1,
-            effects: Vec::new(),
             trace: Vec::new(),
             trace_times: Vec::new(),
             keep_trace: false,
@@ -134,7 +129,6 @@ impl Harness {
             jobs: VecDeque::new(),
             stalled: BTreeSet::new(),
             watched: BTreeSet::new(),
-            batch_times: VecDeque::new(),
             paused: BTreeSet::new(),
             log: None,
             gates: None,
@@ -163,9 +157,9 @@ impl Harness {
             let mut moved = false;
             let conns = self.gates.as_ref().map(Gates::conns).unwrap_or_default();
             for conn in conns {
-                let next = self.state.next_line(conn);
+                let next = self.server.core().next_line(conn);
                 let mut passed = Vec::new();
-                let state = &self.state;
+                let state = self.server.core();
                 if let Some(gates) = &mut self.gates {
                     gates.release(
                         conn,
@@ -284,36 +278,48 @@ impl Harness {
         }
     }
 
-    /// Carries out the effects that act at once: password jobs (answered now unless jobs are manual),
-    /// pausing and resuming readers, and drain watches (answered now unless the reader is stalled: the
-    /// harness's clients read everything at once).
-    fn carry_out_controls(&mut self) {
-        while let Some(control) = self.outbox.poll_control() {
-            self.traced(&control);
-            match control {
-                Effect::CheckPassword { .. } | Effect::HashPassword { .. } => {
-                    if self.manual_jobs {
-                        self.jobs.push_back(control);
-                    } else {
-                        self.answer(control);
+    /// Carries out everything the server said since the last call, in order: commits handed over
+    /// (completed at once if durability is instant), released lines delivered, password jobs
+    /// answered (now, unless jobs are manual), readers paused and resumed, and drain watches
+    /// answered (now, unless the reader is stalled: the harness's clients read everything at once).
+    /// What the operator's log and the metrics are told is not a client's business here.
+    fn run(&mut self) {
+        while let Some(output) = self.server.poll_output() {
+            match output {
+                Output::Commit(commit) => {
+                    self.in_flight.push_back(commit);
+                    if self.durability == Durability::Instant {
+                        self.complete_commits();
                     }
                 }
-                Effect::PauseReading { conn } => {
+                Output::Released { made_at, effects } => self.carry_out(made_at, effects),
+                Output::PasswordJob(job) => {
+                    if self.manual_jobs {
+                        self.jobs.push_back(job);
+                    } else {
+                        self.answer(job);
+                    }
+                }
+                Output::PauseReading { conn } => {
                     self.paused.insert(conn);
                 }
-                Effect::ResumeReading { conn } => {
+                Output::ResumeReading { conn } => {
                     self.paused.remove(&conn);
                 }
-                Effect::WatchDrain { conn } => {
+                Output::WatchDrain { conn } => {
                     if self.stalled.contains(&conn) {
                         self.watched.insert(conn);
                     } else {
                         self.event(Event::Drained { conn });
                     }
                 }
-                // For the operator's log: the trace has it.
-                Effect::LoginFailed { .. } => {}
-                other => unreachable!("not a control: {other:?}"),
+                Output::OperatorLine(_)
+                | Output::LoginFailed { .. }
+                | Output::Record { .. }
+                | Output::Counts(_)
+                | Output::WriteHeld
+                | Output::Tidy => {}
+                other => unreachable!("a server alone says nothing of a cluster: {other:?}"),
             }
         }
     }
@@ -333,7 +339,8 @@ impl Harness {
     /// Commits complete only at [`Self::complete_commits`], with this release rule.
     pub fn manual_commits(mut self, cfg: OutboxConfig) -> Self {
         self.durability = Durability::Manual;
-        self.outbox = Outbox::new(cfg);
+        self.server = self.server.with_outbox(cfg);
+        self.server.keep_made();
         self
     }
 
@@ -345,53 +352,40 @@ impl Harness {
     /// Feeds one event at the current time, as a batch of its own, and carries out what it released.
     pub fn event(&mut self, event: Event<'_>) {
         let now = self.now;
-        self.state.handle(event, now, &mut self.effects);
-        self.log_fed(|| LogEvent::new(event, now));
-        self.end_batch();
+        self.server.handle_input(Input::Event(event), now);
+        self.made(|| LogEvent::new(event, now));
+        self.server.handle_input(Input::EndBatch, now);
+        self.run();
+        self.pump_gates();
     }
 
-    /// Lets the core act on its deadlines due now, as a batch of its own.
+    /// Lets the core act on its deadlines due now, as a batch of its own (the end of a turn).
     fn handle_timeout(&mut self) {
         let now = self.now;
-        self.state.handle_timeout(now, &mut self.effects);
-        self.log_fed(|| LogEvent::tick(now));
-        self.end_batch();
+        self.server.handle_input(Input::EndTurn, now);
+        self.made(|| LogEvent::tick(now));
+        self.run();
+        self.pump_gates();
     }
 
-    fn log_fed(&mut self, event: impl FnOnce() -> LogEvent) {
+    /// Notes what the core made of the input just handled: its records, and the trace and log.
+    fn made(&mut self, event: impl FnOnce() -> LogEvent) {
+        let made = self.server.last_made().to_vec();
+        for e in &made {
+            if let Effect::Persist(r) = e {
+                self.records.push(r.clone());
+            }
+            if matches!(e, Effect::Persist(_)) || e.is_control() {
+                self.traced(e);
+            }
+        }
         if let Some(log) = &mut self.log {
             log.push(Fed {
                 event: event(),
-                effects: self.effects.clone(),
-                next_deadline: self.state.poll_timeout(),
+                effects: made,
+                next_deadline: self.server.core().poll_timeout(),
             });
         }
-    }
-
-    /// Hands what the core made to the outbox, closes the batch, and carries out what it released.
-    fn end_batch(&mut self) {
-        let mut sends = false;
-        for e in std::mem::take(&mut self.effects) {
-            if let Effect::Persist(r) = &e {
-                self.records.push(r.clone());
-                self.traced(&e);
-            }
-            sends |= matches!(
-                e,
-                Effect::Send { .. }
-                    | Effect::SendMany { .. }
-                    | Effect::Close { .. }
-                    | Effect::AdminAnswer { .. }
-            );
-            self.outbox.push(e);
-        }
-        if sends {
-            self.batch_times.push_back(self.now);
-        }
-        self.outbox.end_batch(self.now);
-        self.run_outbox();
-        self.carry_out_controls();
-        self.pump_gates();
     }
 
     fn traced(&mut self, e: &Effect) {
@@ -405,23 +399,10 @@ impl Harness {
         }
     }
 
-    /// Hands the outbox's commits over (completing them at once if durability is instant) and carries out
-    /// every batch it released.
-    fn run_outbox(&mut self) {
-        while let Some(commit) = self.outbox.poll_commit() {
-            self.in_flight.push_back(commit);
-        }
-        if self.durability == Durability::Instant {
-            self.complete_commits();
-        } else {
-            self.carry_out_ready();
-        }
-    }
-
     /// Commits the lazy records now, as a server does before it stops.
     pub fn flush_lazy(&mut self) {
-        self.outbox.flush_lazy();
-        self.run_outbox();
+        self.server.handle_input(Input::FlushLazy, self.now);
+        self.run();
     }
 
     /// Completes every commit handed over so far, and carries out what waited for them.
@@ -432,14 +413,14 @@ impl Harness {
             last = Some(c.seq);
         }
         if let Some(seq) = last {
-            self.outbox.committed(seq);
+            self.server.handle_input(Input::Committed(seq), self.now);
         }
-        self.carry_out_ready();
+        self.run();
     }
 
-    fn carry_out_ready(&mut self) {
-        while let Some(sends) = self.outbox.poll_ready() {
-            let at = self.batch_times.pop_front().unwrap_or(self.now);
+    /// Carries out one released batch, made at `at`.
+    fn carry_out(&mut self, at: Timestamp, sends: Vec<Effect>) {
+        {
             for e in sends {
                 self.traced_at(&e, at);
                 match e {
@@ -541,23 +522,20 @@ impl Harness {
     /// committed before the core acts on its deadlines of that instant.
     pub fn advance(&mut self, ms: u64) {
         let target = self.now.plus_millis(ms);
-        while let Some(at) = self.next_wake().filter(|at| *at <= target) {
+        while let Some(at) = self.server.poll_timeout().filter(|at| *at <= target) {
             self.now = self.now.max(at);
-            self.outbox.handle_timeout(self.now);
-            self.run_outbox();
-            if self.state.poll_timeout().is_some_and(|at| at <= self.now) {
+            self.server.handle_input(Input::Timeout, self.now);
+            self.run();
+            if self
+                .server
+                .core()
+                .poll_timeout()
+                .is_some_and(|at| at <= self.now)
+            {
                 self.handle_timeout();
             }
         }
         self.now = target;
-    }
-
-    /// The earliest deadline of the core and the outbox together.
-    fn next_wake(&self) -> Option<Timestamp> {
-        [self.state.poll_timeout(), self.outbox.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min()
     }
 
     /// [`advance`](Self::advance)s the clock `secs` seconds.
@@ -572,7 +550,26 @@ impl Harness {
 
     /// The core's earliest deadline.
     pub fn next_deadline(&self) -> Option<Timestamp> {
-        self.state.poll_timeout()
+        self.server.core().poll_timeout()
+    }
+
+    /// The core.
+    pub fn state(&self) -> &ServerState {
+        self.server.core()
+    }
+
+    /// The core itself, to feed it past the composition (a test of the core's own guarantees).
+    pub fn state_mut(&mut self) -> &mut ServerState {
+        self.server
+            .core_mut()
+            .expect("the harness drives a server alone")
+    }
+
+    /// The core, taken back.
+    pub fn into_state(self) -> ServerState {
+        self.server
+            .into_core()
+            .expect("the harness drives a server alone")
     }
 
     /// The lines `conn` received since the last call.

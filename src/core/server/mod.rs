@@ -75,13 +75,15 @@
 //!
 //! Between the core and the sockets, [`outbox`] says which records are committed when and which replies
 //! may leave, and [`pacing`] when to write; both are plain values with time passed in and deadlines of
-//! their own (`poll_timeout`), driven by the shell, the [`harness`] and the simulator alike. So is
-//! [`oplog`], which sums up for the operator's log the refusals the shell sees.
+//! their own. So is [`oplog`], which sums up for the operator's log the refusals the server makes.
+//! [`composed`] puts them together with the core (or a cluster node) as one value with one input, one
+//! output and one deadline: the one the shell's driver, the [`harness`] and the simulators all run.
 
 pub mod admin;
 mod arguments;
 mod blocklist;
 pub mod cluster;
+pub mod composed;
 pub mod config;
 mod connections;
 pub(crate) mod credentials;

@@ -23,11 +23,11 @@
 //! prompt: that may be a mistyped password), the protocol code, and the end of a cool-down as a UTC
 //! time (ISO 8601). Never a password or what anybody wrote.
 //!
-//! The shell feeds it what it sees: each output of the core, effect by effect
-//! ([`OperatorLog::note_sent`], [`OperatorLog::note_record`], then [`OperatorLog::end_output`]: the
-//! goodbyes and errors the core sends, [`Refusal::of`]), and its own refusals
-//! ([`OperatorLog::note`]); its one deadline ([`OperatorLog::poll_timeout`]) joins the driver's one
-//! timer.
+//! The composed server side (`server::composed`) feeds it what it sees: each output of the core,
+//! effect by effect ([`OperatorLog::note_sent`], [`OperatorLog::note_record`], then
+//! [`OperatorLog::end_output`]: the goodbyes and errors the core sends, [`Refusal::of`]), and the
+//! shell's own refusals ([`OperatorLog::note`]); its one deadline ([`OperatorLog::poll_timeout`]) is
+//! part of that value's one deadline, and its lines are outputs of it.
 
 use std::collections::HashMap;
 use std::fmt::Write;

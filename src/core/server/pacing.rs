@@ -153,6 +153,16 @@ impl Pacer {
         }
     }
 
+    /// Time has passed to `now`: whether the held notices are due (as [`Self::take_held_due`]). A
+    /// put-off tidy-up that has come is forgotten: the shell asks again ([`Self::tidy`]) when it
+    /// next goes idle, so its deadline must not keep waking it meanwhile.
+    pub fn handle_timeout(&mut self, now: Timestamp) -> bool {
+        if self.tidy_due.is_some_and(|due| due <= now) {
+            self.tidy_due = None;
+        }
+        self.take_held_due(now)
+    }
+
     /// After a batch of `inputs` that left `due_conns` connections to write: hold the writes for another
     /// turn (true), or write now (false). Counts the turn if it holds.
     pub fn coalesce(&mut self, inputs: usize, due_conns: usize) -> bool {

@@ -1,7 +1,8 @@
 //! A server that is one node of a cluster: the tasks that move its bytes to and from Redis.
 //!
-//! What the node decides is in `server::cluster::node` (the pure [`Node`](natter_core::server::cluster::node::Node)), driven by
-//! `node_engine`. The tasks here append what it asks to the Redis Stream (in order, retrying until Redis
+//! What the node decides is in `server::cluster::node` (the pure [`Node`](natter_core::server::cluster::node::Node)), composed
+//! with the rest of the server side in `server::composed`, whose outputs the driver hands to the
+//! [`Link`] here. The tasks here append what it asks to the Redis Stream (in order, retrying until Redis
 //! has them), read the whole stream back (everyone's events, in the one order) into the inbox, store
 //! the snapshots it hands over and trim the log as far as it says; a thread of its own renews this
 //! node's lease when the node's [`Renewals`] say and reads the others' leases and positions, and
@@ -23,14 +24,15 @@ use futures_lite::FutureExt;
 use smol::channel::{Receiver, Sender};
 
 use super::Shared;
-use super::core_engine::News;
 use super::inbox::Input;
 use crate::shell::clock::ShellClock;
 use crate::shell::cluster::{
     ClusterKey, Endpoint, Membership, RETRY, Reconnecting, RedisLog, Snapshots, appender,
 };
+use natter_core::server::cluster::node::Snapshot;
 use natter_core::server::cluster::node::{MAX_ENTRY_BYTES, Renewals};
 use natter_core::server::cluster::{LogEvent, ReplicaLog};
+use natter_core::server::composed::News;
 
 /// Where the cluster is and who this node is.
 #[derive(Clone, Debug)]
@@ -83,6 +85,42 @@ pub(super) struct Link {
     /// Set while this node has lost its lease: the appender drops what the node no longer wants
     /// appended ([`wanted_when_fenced`](natter_core::server::cluster::node::wanted_when_fenced)).
     pub(super) fenced: Rc<Cell<bool>>,
+}
+
+impl Link {
+    /// The node's lease state and place in the log, for the appender and the lease thread.
+    pub(super) fn lease(&self, fenced: bool, applied: u64) {
+        self.fenced.set(fenced);
+        self.applied.store(applied, Ordering::Relaxed);
+    }
+
+    /// A snapshot taken in `encoding`, to the task that stores it. The previous one still being
+    /// stored: this one is skipped, the next comes soon enough.
+    pub(super) fn store(&self, snapshot: Snapshot, encoding: Duration) {
+        let _ = self.snapshots.try_send(Taken {
+            position: snapshot.position,
+            bytes: snapshot.bytes,
+            encoding,
+        });
+    }
+
+    /// Waits, at most `grace`, until what the node handed the appender is safe in Redis (its last
+    /// appends: the session ends of its shutdown), before its connections are closed.
+    pub(super) async fn settle(&self, grace: Duration) {
+        let append = &self.append;
+        let appended = async {
+            while !append.is_empty() {
+                smol::Timer::after(Duration::from_millis(10)).await;
+            }
+            // The last batch taken from the queue is on its way to Redis.
+            smol::Timer::after(Duration::from_millis(100)).await;
+        };
+        appended
+            .or(async {
+                smol::Timer::after(grace).await;
+            })
+            .await;
+    }
 }
 
 /// The node's background tasks; dropping them stops them (and the lease thread).

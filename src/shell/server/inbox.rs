@@ -29,7 +29,7 @@ pub(super) enum Input {
     /// A password worker finished a job.
     Answer(Answer),
     /// Cluster mode: news of the cluster, for the node.
-    Cluster(super::core_engine::News),
+    Cluster(natter_core::server::composed::News),
     /// The operator asks for an action (`who` did, for the log); the answer goes to `reply`.
     Admin {
         action: Box<natter_core::server::Admin>,

@@ -7,16 +7,17 @@
 //!   out of file descriptors, it refuses connections cleanly instead of leaving them queued;
 //! - a reader makes a non-blocking read into one buffer shared by all connections, splits the bytes into
 //!   lines ([`LineDecoder`](natter_core::protocol::LineDecoder)) and appends them to the **inbox** (`inbox`);
-//! - the **driver** (`driver`) takes the whole inbox as one batch, feeds it to the core, fires due
-//!   timers, and passes the core's output through the `Outbox` (`server::outbox`), which
-//!   says which records to commit and which lines may leave (a reply that acknowledges a record waits
-//!   for its commit); it hands the commits to the commit thread and writes each connection's released
-//!   lines with one direct `write`, when the `Pacer` (`server::pacing`) says;
+//! - the **driver** (`driver`) takes the whole inbox as one batch and feeds it to the composed server
+//!   side ([`Server`](natter_core::server::composed::Server): the core or a cluster node, the outbox,
+//!   the pacer and the operator log in one sans-IO value), then carries out its one output, in order:
+//!   commits to the commit thread, released lines written to each connection with one direct
+//!   `write`, password jobs to their threads, readers paused, log lines written, a node's appends,
+//!   snapshots and trims to its cluster tasks (`cluster_node`);
 //! - a **writer** task exists only while a connection's socket is full, to finish its queue;
-//! - the driver keeps a single OS timer, armed at the earliest deadline the outbox and the pacer name.
+//! - the driver keeps a single OS timer, armed at the composed server's one deadline.
 //!
-//! Every decision about *when* (commits, releases, held notices, coalescing, giving memory back) is in
-//! those two sans-IO values beside the core, where the harness and the simulator run it too.
+//! Every decision (commits, releases, held notices, coalescing, giving memory back, what the
+//! operator's log says) is in that value, where the harness and the simulators run it too.
 //!
 //! Why one thread: the core is single-threaded by design, and with readers, driver and writes on the same
 //! thread, a line costs no lock, no cross-thread wake-up and no allocation on its way from the socket to
@@ -33,11 +34,9 @@ mod accept;
 mod cluster_node;
 mod conn;
 mod control;
-mod core_engine;
 mod driver;
 mod hasher;
 mod inbox;
-mod node_engine;
 mod operator;
 mod query;
 mod tls_compact;
@@ -68,10 +67,8 @@ use smol::LocalExecutor;
 pub use self::cluster_node::ClusterNode;
 use self::conn::Conns;
 pub use self::control::{Control, bind_socket};
-use self::core_engine::{Engine, Standalone};
 use self::driver::Driver;
 use self::inbox::{Inbox, Input};
-use self::node_engine::Replicated;
 pub use self::query::Query;
 use super::committer::Committer;
 use super::persist::Persister;
@@ -80,9 +77,8 @@ pub use crate::shell::metrics::{
     CoreStats, Metrics, ScrapeRequest, bind as bind_metrics, serve_http,
 };
 use natter_core::server::cluster::node::{Node, NodeConfig, first_conn_id};
-use natter_core::server::oplog::{OperatorLog, OperatorLogConfig};
-use natter_core::server::outbox::{Outbox, OutboxConfig};
-use natter_core::server::pacing::{Pacer, PacingConfig};
+use natter_core::server::composed::{Parts, Server};
+use natter_core::server::outbox::OutboxConfig;
 use natter_core::server::{ConnId, ServerState};
 
 /// Runtime limits that are not protocol rules. (The longest line a client may send is a protocol rule:
@@ -367,7 +363,8 @@ async fn serve(ex: Rc<LocalExecutor<'static>>, s: Serving) -> io::Result<()> {
     let served = match opts.cluster.clone() {
         None => {
             drive(
-                Standalone { core },
+                Server::alone(core, parts(&opts)),
+                None,
                 &ex,
                 shared,
                 persister,
@@ -385,8 +382,18 @@ async fn serve(ex: Rc<LocalExecutor<'static>>, s: Serving) -> io::Result<()> {
             let node = Node::new(cluster.node, core, cluster.log.clone(), config, clock.now());
             let renewals = node.renewals(clock.now());
             let (link, tasks) = cluster_node::start(&ex, shared.clone(), &cluster, renewals, clock);
-            let engine = Replicated::new(node, link, shared.clone());
-            let served = drive(engine, &ex, shared, persister, opts, clock, &stop).await;
+            let server = Server::node(node, parts(&opts));
+            let served = drive(
+                server,
+                Some(link),
+                &ex,
+                shared,
+                persister,
+                opts,
+                clock,
+                &stop,
+            )
+            .await;
             drop(tasks);
             served
         }
@@ -395,9 +402,22 @@ async fn serve(ex: Rc<LocalExecutor<'static>>, s: Serving) -> io::Result<()> {
     served
 }
 
-/// Runs the driver over `engine` until `stop`, then shuts down.
-async fn drive<E: Engine>(
-    engine: E,
+/// The numbers of the pieces around the core, as the options say.
+fn parts(opts: &ShellOptions) -> Parts {
+    Parts {
+        outbox: OutboxConfig {
+            commit_depth: opts.commit_depth,
+            ..OutboxConfig::default()
+        },
+        ..Parts::default()
+    }
+}
+
+/// Runs the driver over `server` (with `link`, a cluster node's tasks) until `stop`, then shuts down.
+#[allow(clippy::too_many_arguments)]
+async fn drive(
+    server: Server,
+    link: Option<cluster_node::Link>,
     ex: &Rc<LocalExecutor<'static>>,
     shared: Rc<Shared>,
     persister: Box<dyn Persister>,
@@ -406,10 +426,6 @@ async fn drive<E: Engine>(
     stop: &smol::channel::Receiver<()>,
 ) -> io::Result<()> {
     let committer = Committer::start(persister, opts.metrics.clone())?;
-    let outbox = Outbox::new(OutboxConfig {
-        commit_depth: opts.commit_depth,
-        ..OutboxConfig::default()
-    });
     let (hasher, answers) = hasher::Hasher::start(opts.password_threads);
     let answering = {
         let shared = shared.clone();
@@ -420,11 +436,9 @@ async fn drive<E: Engine>(
         })
     };
     let mut driver = Driver {
-        engine,
+        server,
+        link,
         clock,
-        outbox,
-        pacer: Pacer::new(PacingConfig::default()),
-        oplog: OperatorLog::new(OperatorLogConfig::default()),
         alarm: smol::Timer::never(),
         alarm_at: None,
         shared,
@@ -432,7 +446,6 @@ async fn drive<E: Engine>(
         opts,
         committer,
         batch: Inbox::default(),
-        effects: Vec::new(),
         followups: VecDeque::new(),
         dirty: Vec::new(),
         held: Vec::new(),

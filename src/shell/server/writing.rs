@@ -10,7 +10,7 @@ use super::driver::Driver;
 use super::inbox::Input;
 use natter_core::protocol::{ServerMsg, render_into};
 use natter_core::server::oplog::Refusal;
-use natter_core::server::pacing::{Queued, Tidy, Write};
+use natter_core::server::pacing::{Queued, Write};
 use natter_core::server::{ConnId, Effect};
 use natter_core::time::Timestamp;
 
@@ -25,7 +25,7 @@ fn release_free_memory() {
     }
 }
 
-impl<E> Driver<E> {
+impl Driver {
     /// Closes `conn` once what is queued for it is written (by the next [`Self::flush_dirty`]).
     pub(super) fn close_after_flush(&mut self, conn: ConnId) {
         if let Some(io) = self.shared.conns.borrow_mut().get_mut(&conn) {
@@ -37,12 +37,9 @@ impl<E> Driver<E> {
         }
     }
 
-    /// Going idle after a burst: shrink the batch buffers back and return the memory the burst freed to
-    /// the system, when the pacer says it is worth it.
-    pub(super) fn tidy_before_sleep(&mut self, now: Timestamp) {
-        if self.pacer.tidy(now, self.shared.written.get()) != Tidy::Now {
-            return;
-        }
+    /// Gone idle after a burst (the server side says when it is worth it): shrink the batch buffers
+    /// back and return the memory the burst freed to the system.
+    pub(super) fn tidy(&mut self) {
         self.shared.written.set(0);
         self.batch.shrink();
         self.shared.inbox.borrow_mut().shrink();
@@ -119,7 +116,7 @@ impl<E> Driver<E> {
             held: io.held,
             bytes: io.queued(),
         };
-        match self.pacer.queued(msg, state, now) {
+        match self.server.pace(msg, state, now) {
             Write::WithBatch => {
                 if !io.dirty {
                     io.dirty = true;
@@ -137,7 +134,7 @@ impl<E> Driver<E> {
 
     /// One write per connection that got output; a full socket gets a writer task, a closed one is gone.
     pub(super) fn flush_dirty(&mut self) {
-        self.pacer.wrote();
+        self.server.wrote();
         let mut conns = self.shared.conns.borrow_mut();
         for conn in self.dirty.drain(..) {
             let Some(io) = conns.get_mut(&conn) else {

@@ -96,7 +96,7 @@ impl Sim {
         // the whole log, or a bound that only a log that never goes quiet reaches.
         for _ in 0..(10_000 / STEP_MS) {
             let end = self.redis.highest_position();
-            if self.redis.idle() && self.nodes.iter().all(|n| n.node.position() == end) {
+            if self.redis.idle() && self.nodes.iter().all(|n| n.node().position() == end) {
                 break;
             }
             self.step()?;
@@ -120,32 +120,32 @@ impl Sim {
         }
         let nodes = &self.nodes;
         self.reference
-            .all_shown(|c| nodes.iter().any(|n| n.node.is_own(c)))
+            .all_shown(|c| nodes.iter().any(|n| n.node().is_own(c)))
             .map_err(|e| violation(name::MODEL, e))?;
         // Replicas agree: every node has read the whole log, and holds the same state.
         let end = self.redis.highest_position();
         let mut states = Vec::new();
         for n in &self.nodes {
-            if n.node.position() != end {
+            if n.node().position() != end {
                 return Err(violation(
                     name::REPLICAS,
                     format!(
                         "node {} is at entry {} of {end} once all is quiet",
-                        n.node.id(),
-                        n.node.position()
+                        n.node().id(),
+                        n.node().position()
                     ),
                 ));
             }
             // Compared as values: a hash map's order in the bytes depends on its history (a node
             // started from a snapshot built it anew), never on what it holds.
-            let state = serde_json::to_value((n.node.core(), n.node.log()))
+            let state = serde_json::to_value((n.node().core(), n.node().log()))
                 .expect("the core's state is plain data that serde always encodes");
-            states.push((n.node.id(), state));
+            states.push((n.node().id(), state));
         }
         if let Some(n) = self.nodes.first() {
-            let running: BTreeSet<u64> = self.nodes.iter().map(|n| n.node.id()).collect();
+            let running: BTreeSet<u64> = self.nodes.iter().map(|n| n.node().id()).collect();
             if let Some(orphan) = n
-                .node
+                .node()
                 .core()
                 .open_conns()
                 .into_iter()
@@ -197,7 +197,7 @@ impl Sim {
                 continue;
             }
             let kept = self.nodes.first().map(|n| {
-                n.node
+                n.node()
                     .core()
                     .stored_messages(&recipient.name)
                     .iter()

@@ -49,7 +49,7 @@ impl Sim {
     /// A running node, at random.
     fn any_node(&mut self) -> u64 {
         let i = self.below(self.nodes.len() as u64) as usize;
-        self.nodes[i].node.id()
+        self.nodes[i].node().id()
     }
 
     /// Carries out the faults the run's script has due by now, in the script's order.

@@ -62,8 +62,9 @@ use self::reference::Reference;
 use self::users::{Acked, Reaction, User, receive};
 use super::invariants::Violation;
 use natter_core::protocol::ServerMsg;
-use natter_core::server::cluster::node::{Node, NodeConfig, ReadHold, Renewals};
+use natter_core::server::cluster::node::{Node, NodeConfig, Renewals};
 use natter_core::server::cluster::{ReplicaLog, snapshot};
+use natter_core::server::composed::{Input, News, Output, Parts, Server};
 use natter_core::server::harness::START;
 use natter_core::server::{Account, Config, ConnId, Effect, Event, ServerState};
 use natter_core::time::Timestamp;
@@ -155,7 +156,10 @@ pub struct Report {
 
 /// A running node and what the simulation keeps beside it.
 struct SimNode {
-    node: Node,
+    /// The node, composed with the rest of the server side exactly as the server runs it.
+    server: Server,
+    /// The node asked for the cluster's latest snapshot (it found a hole in the log).
+    wants_snapshot: bool,
     /// The position handed to it last.
     read: u64,
     /// Its appends' numbers.
@@ -172,6 +176,14 @@ struct SimNode {
     renewals: Renewals,
     /// Its users' events while it is frozen, handed over when it thaws.
     waiting: Vec<(ConnId, WaitingInput)>,
+}
+
+impl SimNode {
+    fn node(&self) -> &Node {
+        self.server
+            .cluster_node()
+            .expect("the server side of a cluster node")
+    }
 }
 
 enum WaitingInput {
@@ -321,7 +333,8 @@ impl Sim {
         // Joining renewed once.
         renewals.done(self.now, true, self.now);
         self.nodes.push(SimNode {
-            node,
+            server: Server::node(node, Parts::default()),
+            wants_snapshot: false,
             read,
             seq: 0,
             read_delay_ms,
@@ -338,7 +351,7 @@ impl Sim {
     }
 
     fn index_of(&self, id: u64) -> Option<usize> {
-        self.nodes.iter().position(|n| n.node.id() == id)
+        self.nodes.iter().position(|n| n.node().id() == id)
     }
 
     /// An input of a user's client for its node: now, or when the node thaws.
@@ -395,59 +408,56 @@ impl Sim {
                 continue;
             }
             for (conn, input) in std::mem::take(&mut self.nodes[i].waiting) {
-                let node = &mut self.nodes[i].node;
                 match input {
-                    WaitingInput::Open(peer) => node.handle(Event::Connected { conn, peer }, now),
-                    WaitingInput::Line(line) => node.handle(
-                        Event::Line {
+                    WaitingInput::Open(peer) => {
+                        self.feed(i, Input::Event(Event::Connected { conn, peer }))
+                    }
+                    WaitingInput::Line(line) => self.feed(
+                        i,
+                        Input::Event(Event::Line {
                             conn,
                             line: line.as_bytes(),
-                        },
-                        now,
+                        }),
                     ),
-                    WaitingInput::Drained => node.handle(Event::Drained { conn }, now),
-                    WaitingInput::Closed => node.handle(Event::Disconnected { conn }, now),
+                    WaitingInput::Drained => self.feed(i, Input::Event(Event::Drained { conn })),
+                    WaitingInput::Closed => {
+                        self.feed(i, Input::Event(Event::Disconnected { conn }))
+                    }
                 }
-                self.carry_out(i);
             }
             self.read_log(i);
-            self.carry_out(i);
             if self.nodes[i].renewals.due() <= now {
                 let ok = !self.redis.stalled(now) && self.nodes[i].renewals_fail_until <= now;
                 self.nodes[i].renewals.done(now, ok, now);
                 if ok {
-                    let id = self.nodes[i].node.id();
+                    let id = self.nodes[i].node().id();
                     let lease_ms = self.nodes[i].renewals.lease_ms();
                     let was = self
                         .redis
-                        .renew(id, now, lease_ms, self.nodes[i].node.position());
-                    self.nodes[i].node.lease_renewed(now, was, now);
-                    let live = self.redis.live(now);
-                    let highest = self.redis.highest;
-                    self.nodes[i].node.members(highest, &live, now);
-                    let applied = self.redis.applied(now);
-                    self.nodes[i].node.positions(&applied);
-                    self.carry_out(i);
+                        .renew(id, now, lease_ms, self.nodes[i].node().position());
+                    let server = &mut self.nodes[i].server;
+                    server.handle_input(Input::Cluster(News::Renewed { sent: now, was }), now);
+                    let members = News::Members {
+                        highest: self.redis.highest,
+                        live: self.redis.live(now),
+                        applied: self.redis.applied(now),
+                    };
+                    self.feed(i, Input::Cluster(members));
                 }
             }
-            if self.nodes[i]
-                .node
-                .poll_timeout()
-                .is_some_and(|at| at <= now)
-            {
-                self.nodes[i].node.handle_timeout(now);
-                self.carry_out(i);
-            }
-            self.append(i);
+            // The end of its turn, as the shell's driver ends each: its deadlines, and what it has to
+            // append sent as one entry.
+            self.nodes[i].server.handle_input(Input::EndTurn, now);
+            self.carry_out(i);
             if let Some(d) = self.disagreement.take() {
                 return Err(violation(name::MODEL, d));
             }
-            if let Some(why) = self.nodes[i].node.lost() {
+            if let Some(why) = self.nodes[i].server.lost() {
                 return Err(violation(
                     name::REPLICAS,
                     format!(
                         "node {} could not follow the log: {why}",
-                        self.nodes[i].node.id()
+                        self.nodes[i].node().id()
                     ),
                 ));
             }
@@ -472,7 +482,7 @@ impl Sim {
                 self.redis.unanswered.push((node, seq, events));
                 continue;
             }
-            if self.nodes[i].node.fenced() {
+            if self.nodes[i].node().fenced() {
                 events.retain(|e| natter_core::server::cluster::node::wanted_when_fenced(node, e));
                 if events.is_empty() {
                     continue;
@@ -498,29 +508,24 @@ impl Sim {
             .collect();
         for entry in entries {
             self.nodes[i].read = entry.position;
-            self.nodes[i].node.handle_entry(&entry, self.now);
-            self.carry_out(i);
+            self.feed(i, Input::Cluster(News::Logged(Box::new(entry))));
         }
-        if self.nodes[i].node.poll_snapshot_wanted()
+        if std::mem::take(&mut self.nodes[i].wants_snapshot)
             && let Some((at, bytes)) = self.redis.snapshot.clone()
         {
-            self.nodes[i].node.restart(&bytes, self.now);
             self.nodes[i].read = at;
             self.report.restarts_from_snapshot += 1;
-            self.carry_out(i);
+            self.feed(i, Input::Cluster(News::Restart(bytes)));
         }
     }
 
-    /// Sends what the `i`th node has to append, at the end of its step (as the shell does at the end
-    /// of its driver's turn): one entry for everything of the step.
-    fn append(&mut self, i: usize) {
-        let id = self.nodes[i].node.id();
-        while let Some(events) = self.nodes[i].node.poll_append() {
-            self.nodes[i].seq += 1;
-            let seq = self.nodes[i].seq;
-            let latency = self.latency(i);
-            self.redis.send(self.now, latency, id, seq, events);
-        }
+    /// One input of the `i`th node's, as a batch of its own, and what it says carried out.
+    fn feed(&mut self, i: usize, input: Input<'_>) {
+        let now = self.now;
+        let server = &mut self.nodes[i].server;
+        server.handle_input(input, now);
+        server.handle_input(Input::EndBatch, now);
+        self.carry_out(i);
     }
 
     /// How long an append of the `i`th node's takes to reach Redis now.
@@ -531,46 +536,71 @@ impl Sim {
         }
     }
 
-    /// Carries out what the `i`th node says (its appends are sent at the end of its step).
+    /// Carries out what the `i`th node says, in order, as the shell's driver does: lines delivered,
+    /// its appends sent (one entry for everything of its turn), snapshots stored, the log trimmed.
     fn carry_out(&mut self, i: usize) {
         let now = self.now;
-        let id = self.nodes[i].node.id();
-        while let Some(effect) = self.nodes[i].node.poll_effect() {
-            match effect {
-                Effect::Send { to, msg } => self.deliver(id, to, &msg),
-                Effect::SendMany { to, msg } => {
-                    for c in to {
-                        self.deliver(id, c, &msg);
+        let id = self.nodes[i].node().id();
+        while let Some(output) = self.nodes[i].server.poll_output() {
+            match output {
+                Output::Released { effects, .. } => {
+                    for effect in effects {
+                        match effect {
+                            Effect::Send { to, msg } => self.deliver(id, to, &msg),
+                            Effect::SendMany { to, msg } => {
+                                for c in to {
+                                    self.deliver(id, c, &msg);
+                                }
+                            }
+                            Effect::Close { conn } => self.closed(id, conn, false),
+                            _ => {}
+                        }
                     }
                 }
-                Effect::Close { conn } => self.closed(id, conn, false),
-                Effect::CheckPassword { conn, job, .. } => {
+                Output::PasswordJob(Effect::CheckPassword { conn, job, .. }) => {
                     // Every password here is kept in the clear and compared by the node itself.
                     unreachable!("a hashed password job for {conn} ({job})")
                 }
-                Effect::HashPassword { .. } => unreachable!("nobody registers here"),
+                Output::PasswordJob(_) => unreachable!("nobody registers here"),
                 // The users' clients read everything at once.
-                Effect::WatchDrain { conn } => {
+                Output::WatchDrain { conn } => {
                     self.nodes[i].waiting.push((conn, WaitingInput::Drained))
                 }
-                _ => {}
+                // The node's own word, not the core's: the model's lines for it stop here (its
+                // goodbye follows).
+                Output::NodeRefused { conn, .. } => self.reference.cut(conn),
+                Output::Append(events) => {
+                    self.nodes[i].seq += 1;
+                    let seq = self.nodes[i].seq;
+                    let latency = self.latency(i);
+                    self.redis.send(now, latency, id, seq, events);
+                }
+                Output::SnapshotDue => {
+                    if let Some(s) = self.nodes[i].server.take_snapshot()
+                        && self.redis.store_snapshot(now, s.position, s.bytes)
+                    {
+                        let stored = News::SnapshotStored {
+                            position: s.position,
+                        };
+                        self.nodes[i]
+                            .server
+                            .handle_input(Input::Cluster(stored), now);
+                    }
+                }
+                Output::FetchSnapshot => self.nodes[i].wants_snapshot = true,
+                Output::Trim { keep_from } => self.redis.trim(now, keep_from),
+                Output::Commit(c) => unreachable!("a node commits nothing: {c:?}"),
+                Output::PauseReading { .. }
+                | Output::ResumeReading { .. }
+                | Output::HoldReading { .. }
+                | Output::OperatorLine(_)
+                | Output::LoginFailed { .. }
+                | Output::Record { .. }
+                | Output::Counts(_)
+                | Output::WriteHeld
+                | Output::Tidy
+                | Output::Lease { .. } => {}
             }
-        }
-        while let Some(refusal) = self.nodes[i].node.poll_refusal() {
-            // The node's own word, not the core's: the model's lines for it stop here.
-            self.reference.cut(refusal.conn);
-            self.deliver(id, refusal.conn, &ServerMsg::Bye(refusal.reason));
-            self.closed(id, refusal.conn, false);
-        }
-        while let Some(ReadHold { .. }) = self.nodes[i].node.poll_read_hold() {}
-        while self.nodes[i].node.poll_record().is_some() {}
-        if let Some(s) = self.nodes[i].node.poll_snapshot()
-            && self.redis.store_snapshot(now, s.position, s.bytes)
-        {
-            self.nodes[i].node.snapshot_stored(s.position);
-        }
-        while let Some(keep_from) = self.nodes[i].node.poll_trim() {
-            self.redis.trim(now, keep_from);
         }
     }
 

@@ -25,7 +25,7 @@ impl Sim {
                     let mut i = self.below(self.nodes.len() as u64) as usize;
                     if self.users[u].fumbles > 0
                         && self.nodes.len() > 1
-                        && self.users[u].last_node == Some(self.nodes[i].node.id())
+                        && self.users[u].last_node == Some(self.nodes[i].node().id())
                     {
                         i = (i + 1) % self.nodes.len();
                     }
@@ -121,7 +121,7 @@ impl Sim {
 
     /// User `u`'s client connects to the `i`th node and logs in, receipts on.
     pub(super) fn connect(&mut self, u: usize, i: usize) {
-        let node = self.nodes[i].node.id();
+        let node = self.nodes[i].node().id();
         self.users[u].last_node = Some(node);
         self.next_conn += 1;
         let conn = ConnId(first_conn_id(node) + self.next_conn);

@@ -216,7 +216,7 @@ mod tests {
     use crate::server::{Config, Event};
 
     fn fresh() -> ServerState {
-        Harness::new(Config::default(), &[("alice", "a"), ("bob", "b")]).state
+        Harness::new(Config::default(), &[("alice", "a"), ("bob", "b")]).into_state()
     }
 
     fn entry(position: u64, node: u64, seq: u64, at: u64, event: Event<'_>) -> LogEntry {

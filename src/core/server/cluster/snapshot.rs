@@ -166,7 +166,7 @@ mod tests {
         h.send(a, "alice");
         h.send(a, "a");
         h.send(a, "message bob kept");
-        (h.state, ReplicaLog::new())
+        (h.into_state(), ReplicaLog::new())
     }
 
     #[test]

@@ -304,7 +304,7 @@ fn one_sender_fills_at_most_its_share_of_a_mailbox() {
     // Once dave reads them, alice's share is free again.
     let dave = h.login("dave", "dpw");
     let newest = h
-        .state
+        .state()
         .durable_view()
         .users
         .iter()
@@ -453,7 +453,13 @@ fn registration_is_rationed_per_address_and_refuses_case_twins() {
             ServerMsg::Prompt(Prompt::Username)
         ]
     );
-    assert!(h.state.durable_view().users.iter().all(|u| u.name != "yan"));
+    assert!(
+        h.state()
+            .durable_view()
+            .users
+            .iter()
+            .all(|u| u.name != "yan")
+    );
 }
 
 proptest::proptest! {

@@ -127,7 +127,7 @@ fn an_unlock_lets_a_locked_account_in_at_once() {
     for _ in 0..3 {
         h.send(c, "wrong");
     }
-    assert!(h.state.locked_until("bob", h.now()).is_some());
+    assert!(h.state().locked_until("bob", h.now()).is_some());
     assert_eq!(
         h.admin(Admin::Unlock { user: "bob".into() }),
         Some(Ok("unlocked bob".into()))
@@ -160,8 +160,8 @@ fn removing_an_account_ends_its_session_and_takes_everything_it_had() {
         group: name("club"),
         user: name("bob")
     }));
-    assert!(!h.state.has_user("bob"));
-    assert!(!h.state.usernames().any(|u| u == "bob"));
+    assert!(!h.state().has_user("bob"));
+    assert!(!h.state().usernames().any(|u| u == "bob"));
     let c = h.connect();
     h.send(c, "bob");
     assert_eq!(
@@ -185,7 +185,7 @@ fn removing_an_account_ends_its_session_and_takes_everything_it_had() {
         h.take(bob).last(),
         Some(&ServerMsg::GroupList { groups: vec![] })
     );
-    assert!(!h.state.has_blocked("bob", "carol"));
+    assert!(!h.state().has_blocked("bob", "carol"));
 }
 
 #[test]
@@ -208,7 +208,7 @@ fn a_renamed_account_logs_in_under_its_new_name_with_its_password() {
         ]
     );
     h.login("robert", "bpw");
-    assert!(!h.state.has_user("bob"));
+    assert!(!h.state().has_user("bob"));
     // Refused: taken, or looking like another account.
     for to in ["alice", "ALICE", "bad name"] {
         let answer = h.admin(Admin::RenameAccount {
@@ -347,7 +347,7 @@ fn a_shorter_idle_timeout_from_a_reload_applies_to_sessions_already_open() {
         h.admin(Admin::Configure(Box::new(cfg.clone()))),
         Some(Ok(_))
     ));
-    assert_eq!(h.state.config(), &cfg);
+    assert_eq!(h.state().config(), &cfg);
     h.advance_secs(1);
     assert!(h.is_closed(alice));
     assert!(
@@ -405,7 +405,7 @@ fn passwd_asks_for_the_current_password_then_a_new_one_the_policy_accepts() {
         h.take(bob),
         vec![ServerMsg::PasswordChanged { user: name("bob") }]
     );
-    let stored = h.state.password_of("bob").unwrap().to_owned();
+    let stored = h.state().password_of("bob").unwrap().to_owned();
     assert!(crate::password::is_hash(&stored), "{stored}");
     h.send(bob, "logout");
     h.login("bob", "much-better-one");
@@ -458,7 +458,7 @@ fn registration_holds_a_new_password_to_the_policy() {
         2,
         "{got:?}"
     );
-    assert!(!h.state.has_user("zed"));
+    assert!(!h.state().has_user("zed"));
 }
 
 /// Every record the operator's actions made, replayed into a fresh core, gives the same durable state.
@@ -505,7 +505,7 @@ fn the_operators_records_rebuild_the_same_state() {
     let accounts = ACCOUNTS.iter().map(|(u, p)| account(u, p)).collect();
     let mut restored = ServerState::new(config(), accounts, [1; 32]);
     assert_eq!(restored.restore(h.records().to_vec(), h.now()), 0);
-    assert_eq!(restored.durable_view(), h.state.durable_view());
-    assert_eq!(restored.bans_view(h.now()), h.state.bans_view(h.now()));
+    assert_eq!(restored.durable_view(), h.state().durable_view());
+    assert_eq!(restored.bans_view(h.now()), h.state().bans_view(h.now()));
     assert_eq!(restored.bans_view(h.now()).len(), 2);
 }

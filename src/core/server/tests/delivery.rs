@@ -68,7 +68,7 @@ fn a_full_mailbox_is_written_a_window_at_a_time_as_the_client_reads() {
         }
         h.send(c, "logout");
     }
-    assert_eq!(h.state.stored_messages("bob").len(), 1000);
+    assert_eq!(h.state().stored_messages("bob").len(), 1000);
     h.clear_all();
     let bob = login_stalled(&mut h, "bob", "bpw");
     h.send(bob, "acks on");
@@ -105,7 +105,7 @@ fn a_full_mailbox_is_written_a_window_at_a_time_as_the_client_reads() {
         vec![err(ErrorReply::RecipientBusy { user: name("bob") })]
     );
     h.send(bob, "ack 1000");
-    assert!(h.state.stored_messages("bob").is_empty());
+    assert!(h.state().stored_messages("bob").is_empty());
     assert!(h.records().contains(&Record::MessagesAcked {
         user: name("bob"),
         up_to: 1000
@@ -196,7 +196,7 @@ fn for_a_client_that_does_not_acknowledge_delivered_means_written() {
     );
     // Written, so gone: nothing is stored when bob leaves.
     h.send(bob, "logout");
-    assert!(h.state.stored_messages("bob").is_empty());
+    assert!(h.state().stored_messages("bob").is_empty());
     assert!(
         h.take(alice)
             .iter()
@@ -312,7 +312,7 @@ fn a_shutdown_stores_what_was_not_acknowledged() {
     h.send(bob, "acks on");
     h.send(alice, "message bob before the stop");
     h.shutdown();
-    assert_eq!(h.state.stored_messages("bob").len(), 1);
+    assert_eq!(h.state().stored_messages("bob").len(), 1);
     assert!(
         h.records()
             .iter()
@@ -339,7 +339,7 @@ fn acks_off_delivers_what_was_written() {
         }]
     );
     h.send(bob, "logout");
-    assert!(h.state.stored_messages("bob").is_empty());
+    assert!(h.state().stored_messages("bob").is_empty());
 }
 
 /// One id for a group message, whoever gets it; rendered once for everyone it is written to now; a
@@ -411,7 +411,7 @@ fn a_group_message_has_one_id_and_waits_its_turn_where_mail_is_waiting() {
             skipped: false
         }]
     );
-    let dave_copy = h.state.stored_messages("dave");
+    let dave_copy = h.state().stored_messages("dave");
     assert_eq!(dave_copy.len(), 1);
     assert_eq!(dave_copy[0].id, id, "the same id for the stored copy");
     let mut carol_got = Vec::new();
@@ -448,7 +448,7 @@ fn blocking_drops_what_the_blocked_user_queued() {
     h.event(Event::Drained { conn: bob });
     assert!(mail(&h.take(bob)).is_empty());
     h.send(bob, "logout");
-    assert!(h.state.stored_messages("bob").is_empty());
+    assert!(h.state().stored_messages("bob").is_empty());
 }
 
 /// `offline` can list as many messages as a mailbox holds: they go through the window too.
@@ -525,7 +525,7 @@ fn message_ids_are_reserved_durably_before_any_line_carries_one() {
     assert!(restored.next_message_id() > 2);
     assert_eq!(
         restored.durable_view().next_message_id,
-        h.state.durable_view().next_message_id
+        h.state().durable_view().next_message_id
     );
 }
 
@@ -556,7 +556,7 @@ fn acknowledging_a_full_mailbox_line_by_line_is_not_flooding() {
     for &c in &senders {
         h.send(c, "logout");
     }
-    assert_eq!(h.state.stored_messages("bob").len(), 1000);
+    assert_eq!(h.state().stored_messages("bob").len(), 1000);
     h.advance_secs(5);
     let bob = h.connect();
     for line in ["bob", "bpw", "acks on", "receipts on", "p2pport 5000"] {
@@ -587,7 +587,7 @@ fn acknowledging_a_full_mailbox_line_by_line_is_not_flooding() {
     assert_eq!(said("WHOELSE"), 48, "every command of the burst, at once");
     assert!(!h.is_closed(bob));
     assert!(
-        h.state.stored_messages("bob").is_empty(),
+        h.state().stored_messages("bob").is_empty(),
         "every ack was carried out"
     );
 }

@@ -102,7 +102,7 @@ fn a_reconnect_loop_gets_no_fresh_burst_and_floods_nobody_with_presence() {
     let last = wire(&presence)
         .into_iter()
         .rfind(|l| l.starts_with("PRESENCE alice"));
-    let online = h.state.online_users().contains(&"alice");
+    let online = h.state().online_users().contains(&"alice");
     assert_eq!(
         last.as_deref(),
         Some(if online {
@@ -312,7 +312,7 @@ fn the_protocols_bookkeeping_lines_never_count_as_flooding() {
     assert_eq!(count(&got, "ERROR slow-down"), 0, "{:?}", wire(&got));
     assert_eq!(count(&got, "WHOELSE"), 48);
     assert!(
-        h.state.stored_messages("bob").is_empty(),
+        h.state().stored_messages("bob").is_empty(),
         "every ack was carried out"
     );
 }

@@ -497,7 +497,7 @@ fn groups_and_stored_group_messages_survive_a_restart() {
         [1; 32],
     );
     assert_eq!(restored.restore(h.records().to_vec(), h.now()), 0);
-    let mut want = h.state.durable_view();
+    let mut want = h.state().durable_view();
     want.users
         .iter_mut()
         .filter(|u| u.name == "alice")

@@ -117,8 +117,8 @@ fn disconnect_mid_login_leaves_no_trace() {
     let c = h.connect();
     h.send(c, "alice");
     h.disconnect(c);
-    assert_eq!(h.state.connection_count(), 0);
-    assert!(h.state.online_users().is_empty());
+    assert_eq!(h.state().connection_count(), 0);
+    assert!(h.state().online_users().is_empty());
     h.login("alice", "apw");
 }
 
@@ -132,7 +132,7 @@ fn events_for_unknown_or_closed_connections_are_ignored() {
     h.disconnect(alice);
     h.disconnect(crate::server::ConnId(999));
     h.send(crate::server::ConnId(999), "hello");
-    assert_eq!(h.state.connection_count(), 0);
+    assert_eq!(h.state().connection_count(), 0);
 }
 
 #[test]
@@ -142,7 +142,7 @@ fn time_going_backwards_is_ignored() {
     h.advance_secs(10);
     // A caller whose clock stepped back: the core keeps its own latest time.
     let mut out = Vec::new();
-    h.state.handle(
+    h.state_mut().handle(
         crate::server::Event::Line {
             conn: alice,
             line: b"whoelse",

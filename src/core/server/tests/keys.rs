@@ -175,7 +175,7 @@ fn an_account_holds_at_most_the_cap_and_a_line_at_most_twenty() {
         })]
     );
     assert_eq!(
-        h.state.published_keys("bob").unwrap().one_time.len(),
+        h.state().published_keys("bob").unwrap().one_time.len(),
         MAX_ONE_TIME_KEYS
     );
 }
@@ -244,7 +244,7 @@ fn a_blocked_user_cannot_claim_the_blocker_s_keys() {
         h.take(alice),
         vec![err(ErrorReply::BlockedBy { user: name("bob") })]
     );
-    assert_eq!(h.state.published_keys("bob").unwrap().one_time.len(), 2);
+    assert_eq!(h.state().published_keys("bob").unwrap().one_time.len(), 2);
 }
 
 /// A direct message whose text names, as its recipient, an identity the recipient no longer has
@@ -334,7 +334,7 @@ fn a_claimed_key_is_never_handed_out_again_even_across_a_crash() {
             password: (*p).into(),
         })
         .collect();
-    let cfg = h.state.config().clone();
+    let cfg = h.state().config().clone();
     let mut restored = ServerState::new(cfg, accounts, [1; 32]);
     restored.restore(h.durable_records().to_vec(), START.plus_secs(5));
     let mut h = Harness::with_state(restored, START.plus_secs(5));
@@ -370,12 +370,12 @@ fn replaying_the_records_rebuilds_the_directory() {
             password: (*p).into(),
         })
         .collect();
-    let mut restored = ServerState::new(h.state.config().clone(), accounts, [1; 32]);
+    let mut restored = ServerState::new(h.state().config().clone(), accounts, [1; 32]);
     restored.restore(h.records().to_vec(), h.now());
     for user in ["alice", "bob", "carol"] {
         assert_eq!(
             restored.published_keys(user),
-            h.state.published_keys(user),
+            h.state().published_keys(user),
             "{user}"
         );
     }

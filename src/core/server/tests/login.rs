@@ -19,7 +19,7 @@ fn connect_asks_for_username_then_password_then_welcomes() {
             user: name("alice")
         }]
     );
-    assert_eq!(h.state.online_users(), vec!["alice"]);
+    assert_eq!(h.state().online_users(), vec!["alice"]);
 }
 
 #[test]
@@ -240,7 +240,7 @@ fn second_login_of_online_user_is_refused_and_not_counted() {
     }
     assert!(!h.is_closed(intruder));
     // The live session is untouched: still online, still receiving.
-    assert_eq!(h.state.session_of("alice"), Some(alice));
+    assert_eq!(h.state().session_of("alice"), Some(alice));
     h.send(bob, "message alice still there?");
     assert_eq!(
         h.take(alice),
@@ -278,7 +278,7 @@ fn login_race_second_password_is_refused_as_duplicate() {
             ServerMsg::Prompt(Prompt::Username)
         ]
     );
-    assert_eq!(h.state.session_of("alice"), Some(a));
+    assert_eq!(h.state().session_of("alice"), Some(a));
 }
 
 #[test]
@@ -294,7 +294,7 @@ fn unfinished_login_is_closed_at_the_deadline() {
         Some(&ServerMsg::Bye(ByeReason::LoginTimeout { secs: 30 }))
     );
     assert!(h.is_closed(c));
-    assert_eq!(h.state.connection_count(), 0);
+    assert_eq!(h.state().connection_count(), 0);
 }
 
 #[test]
@@ -410,7 +410,7 @@ fn without_register_unknown_names_are_never_created() {
     let c = h.connect();
     h.send(c, "zed");
     h.send(c, "zed-secret");
-    assert!(!h.state.has_user("zed"));
+    assert!(!h.state().has_user("zed"));
     assert!(h.records().is_empty());
 }
 
@@ -522,17 +522,17 @@ mod without_text {
     fn the_core_says_which_line_is_a_password_and_when_to_wait() {
         let mut h = Harness::new(config(), ACCOUNTS).manual_jobs();
         let c = h.connect();
-        assert_eq!(h.state.next_line(c), NextLine::One { secret: false });
+        assert_eq!(h.state().next_line(c), NextLine::One { secret: false });
         h.send(c, "alice");
-        assert_eq!(h.state.next_line(c), NextLine::One { secret: true });
+        assert_eq!(h.state().next_line(c), NextLine::One { secret: true });
         h.event(crate::server::Event::SecretLine {
             conn: c,
             shape: crate::server::SecretShape::Fit,
         });
-        assert_eq!(h.state.next_line(c), NextLine::Wait, "the check runs");
+        assert_eq!(h.state().next_line(c), NextLine::Wait, "the check runs");
         assert_eq!(h.jobs_waiting(), 1);
         assert_eq!(
-            h.state.next_line(crate::server::ConnId(999)),
+            h.state().next_line(crate::server::ConnId(999)),
             NextLine::Wait
         );
     }

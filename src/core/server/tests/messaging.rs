@@ -74,7 +74,7 @@ fn offline_messages_are_stored_then_delivered_first_in_order() {
     h.send(carol, "message bob second");
     h.send(alice, "message bob third");
     h.clear_all();
-    assert_eq!(h.state.stored_messages("bob").len(), 3);
+    assert_eq!(h.state().stored_messages("bob").len(), 3);
     let bob = h.connect();
     h.send(bob, "bob");
     h.take(bob);
@@ -141,13 +141,13 @@ fn stored_messages_stay_until_acknowledged() {
     assert_eq!(again, 2);
     h.send(bob, "ack 1");
     assert_eq!(h.take(bob), vec![], "an acknowledgement has no reply");
-    assert_eq!(h.state.stored_messages("bob").len(), 1);
+    assert_eq!(h.state().stored_messages("bob").len(), 1);
     assert!(h.records().contains(&Record::MessagesAcked {
         user: name("bob"),
         up_to: 1
     }));
     h.send(bob, "ack 2");
-    assert!(h.state.stored_messages("bob").is_empty());
+    assert!(h.state().stored_messages("bob").is_empty());
     h.send(bob, "logout");
     let bob = h.connect();
     h.send(bob, "bob");
@@ -170,7 +170,7 @@ fn ack_beyond_what_was_delivered_is_refused() {
     h.take(alice);
     h.send(alice, "ack 1");
     assert_eq!(h.take(alice), vec![err(ErrorReply::BadAck { id: 1 })]);
-    assert_eq!(h.state.stored_messages("bob").len(), 1);
+    assert_eq!(h.state().stored_messages("bob").len(), 1);
 }
 
 #[test]
@@ -186,7 +186,7 @@ fn full_mailbox_refuses_more() {
         h.take(alice),
         vec![err(ErrorReply::MailboxFull { user: name("bob") })]
     );
-    assert_eq!(h.state.stored_messages("bob").len(), 3);
+    assert_eq!(h.state().stored_messages("bob").len(), 3);
 }
 
 #[test]
@@ -208,7 +208,7 @@ fn blocked_sender_is_told_and_nothing_is_delivered_or_stored() {
         h.take(alice),
         vec![err(ErrorReply::BlockedBy { user: name("bob") })]
     );
-    assert!(h.state.stored_messages("bob").is_empty());
+    assert!(h.state().stored_messages("bob").is_empty());
 }
 
 /// Found by the simulator (invariant 3): a message stored before the recipient blocked its sender was
@@ -225,7 +225,7 @@ fn blocking_discards_what_the_blocked_user_stored_for_me() {
     h.send(carol, "logout");
     let bob = h.login("bob", "bpw");
     h.send(bob, "block alice");
-    assert_eq!(h.state.stored_messages("bob").len(), 1);
+    assert_eq!(h.state().stored_messages("bob").len(), 1);
     h.send(bob, "logout");
     let bob = h.connect();
     h.send(bob, "bob");
@@ -264,7 +264,7 @@ fn blocking_discards_what_the_blocked_user_stored_for_me() {
     assert_eq!(restored.restore(h.records().to_vec(), h.now()), 0);
     let ids = |v: Vec<crate::server::StoredView>| v.into_iter().map(|m| m.id).collect::<Vec<_>>();
     assert_eq!(ids(restored.stored_messages("bob")), vec![3]);
-    assert_eq!(ids(h.state.stored_messages("bob")), vec![3]);
+    assert_eq!(ids(h.state().stored_messages("bob")), vec![3]);
 }
 
 #[test]
@@ -314,7 +314,7 @@ fn broadcast_is_not_stored_for_offline_users() {
             skipped: false
         }]
     );
-    assert!(h.state.stored_messages("bob").is_empty());
+    assert!(h.state().stored_messages("bob").is_empty());
 }
 
 #[test]

@@ -25,7 +25,7 @@ fn dropped_connection_is_a_logout() {
     h.take(alice);
     h.disconnect(bob);
     assert_eq!(h.take(alice), vec![offline("bob")]);
-    assert_eq!(h.state.online_users(), vec!["alice"]);
+    assert_eq!(h.state().online_users(), vec!["alice"]);
     assert!(
         h.records()
             .iter()
@@ -123,7 +123,7 @@ fn idle_user_is_logged_out_exactly_at_the_timeout() {
     assert!(h.is_closed(alice));
     // bob logged in at the same instant, so he is out too; each sees the other leave only if still on.
     assert!(h.is_closed(bob));
-    assert!(h.state.online_users().is_empty());
+    assert!(h.state().online_users().is_empty());
 }
 
 #[test]
@@ -308,7 +308,7 @@ fn relogin_moves_history_forward() {
         })
     );
     assert_eq!(
-        h.state.last_logout("bob"),
+        h.state().last_logout("bob"),
         Some(h.now().minus_millis(10_000))
     );
 }

@@ -65,7 +65,7 @@ fn accepted_request_gives_requester_the_targets_address_and_both_the_token() {
             token: *token
         }]
     );
-    assert!(h.state.in_private_session("alice", "bob"));
+    assert!(h.state().in_private_session("alice", "bob"));
     // Only the requester learns an address.
     assert!(!discloses_address(&to_bob));
 }
@@ -278,7 +278,7 @@ fn sessions_end_with_logout() {
     h.send(alice, "startprivate bob");
     h.send(bob, "accept alice");
     h.send(bob, "logout");
-    assert!(!h.state.in_private_session("alice", "bob"));
+    assert!(!h.state().in_private_session("alice", "bob"));
 }
 
 #[test]
@@ -303,5 +303,5 @@ fn session_started_before_a_block_survives_it() {
     h.send(alice, "startprivate bob");
     h.send(bob, "accept alice");
     h.send(bob, "block alice");
-    assert!(h.state.in_private_session("alice", "bob"));
+    assert!(h.state().in_private_session("alice", "bob"));
 }

@@ -46,17 +46,17 @@ fn replay_rebuilds_mailboxes_blocks_lockouts_history_and_accounts() {
     assert!(restored.has_user("zed"));
     assert_eq!(
         restored.stored_messages("bob"),
-        h.state.stored_messages("bob")
+        h.state().stored_messages("bob")
     );
     assert_eq!(restored.stored_messages("bob").len(), 1);
     assert!(restored.has_blocked("alice", "carol"));
     assert!(!restored.has_blocked("alice", "dave"));
     assert_eq!(
         restored.locked_until("dave", crash_at),
-        h.state.locked_until("dave", crash_at)
+        h.state().locked_until("dave", crash_at)
     );
     assert!(restored.locked_until("dave", crash_at).is_some());
-    assert_eq!(restored.last_logout("zed"), h.state.last_logout("zed"));
+    assert_eq!(restored.last_logout("zed"), h.state().last_logout("zed"));
     // alice's session had no logout record: she counts as online until the restart.
     assert_eq!(restored.last_logout("alice"), Some(crash_at.plus_secs(1)));
     assert!(restored.next_message_id() >= 3);

@@ -41,9 +41,12 @@
 //!
 //! The shell feeds it ([`Node::handle`], [`Node::handle_entry`], [`Node::lease_renewed`],
 //! [`Node::members`], [`Node::positions`], [`Node::snapshot_stored`], [`Node::restart`],
-//! [`Node::handle_timeout`]) and carries out what it says, by `poll_*`: appends to make, effects for
-//! its own connections, refusals with their reason, reading held or let go, records to log, snapshots
-//! to store, the log to trim, the latest snapshot to fetch. It moves bytes and decides nothing.
+//! [`Node::handle_timeout`]) and carries out what it says, which it keeps in queues: appends to make,
+//! effects for its own connections, refusals with their reason, reading held or let go, records to
+//! log, snapshots to store, the log to trim, the latest snapshot to fetch. The composed server side
+//! (`server::composed`) drains every queue into its one output after each input, so no driver polls
+//! them: the server and the cluster simulator carry out the same outputs. The shell moves bytes and
+//! decides nothing.
 
 mod lease;
 mod schedule;

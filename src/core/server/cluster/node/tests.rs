@@ -11,7 +11,7 @@ use crate::server::harness::Harness;
 const T0: Timestamp = Timestamp(1_700_000_000_000);
 
 fn fresh_core() -> ServerState {
-    Harness::new(Config::default(), &[("alice", "a"), ("bob", "b")]).state
+    Harness::new(Config::default(), &[("alice", "a"), ("bob", "b")]).into_state()
 }
 
 fn online(node: &Node, user: &str) -> bool {

@@ -1,0 +1,500 @@
+//! The server side as one sans-IO value: the core (or a cluster node around its copy of the core),
+//! the [`Outbox`], the [`Pacer`] and the [`OperatorLog`], composed the way str0m composes its
+//! sub-agents in `Rtc`: one input enum, one output enum, one deadline.
+//!
+//! Every driver runs this same value: the smol shell, the test harness and the simulators. So what
+//! the simulator checks (replies that wait for their commit, the order of every connection's lines,
+//! a crash between a record and its commit, a node's appends and refusals) is what the server runs,
+//! not a copy of its composition; and every decision (which lines are refusals for the operator's
+//! log, why a session ended, what the metrics count, when held notices are due, when to give memory
+//! back) is made here, where tests reach it. The driver moves bytes, timers, commits and answers.
+//!
+//! # The contract
+//!
+//! A value with four kinds of method, as quinn-proto's connection has: **input**
+//! ([`Server::handle_input`]), **output** ([`Server::poll_output`], drained after each input),
+//! **time** ([`Server::poll_timeout`]: when to send [`Input::Timeout`] and end a turn), and
+//! **getters** and a few synchronous **commands** for what the shell asks while it writes (the
+//! pacer's answers, which depend on its queues: [`Server::pace`], [`Server::coalesce`],
+//! [`Server::wrote`]). Time is passed in with every input and never read inside.
+//!
+//! ```text
+//! loop {
+//!     server.handle_input(Input::Timeout, now);                 // lazy records, log minutes, held notices
+//!     for input in batch { server.handle_input(input, now) }    // Event, Cluster, Committed, Refused
+//!     server.handle_input(Input::EndTurn, now);                 // the core's deadlines; the batch closes
+//!     while let Some(out) = server.poll_output() { carry_out(out) }
+//!     sleep until server.poll_timeout() or the next input
+//! }
+//! ```
+//!
+//! Outputs come out in the order they were decided; a driver carries each out before the next (a
+//! harness may feed inputs while it does: the queue is first in, first out). Lines, closes and the
+//! operator's answers come only as [`Output::Released`] batches, in order, once the commit they
+//! wait for (if any) is reported durable.
+
+mod counts;
+mod engine;
+mod input;
+mod output;
+#[cfg(test)]
+mod tests;
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+
+use rustc_hash::FxHashMap;
+
+pub use self::counts::Counts;
+use self::engine::{Engine, Made};
+pub use self::input::{Input, News};
+pub use self::output::{Ended, Output};
+use super::cluster::node::{Lost, Node, Snapshot};
+use super::event::{ConnId, Effect, Event};
+use super::oplog::{OperatorLog, OperatorLogConfig, OutputNotes, Refusal};
+use super::outbox::{Outbox, OutboxConfig};
+use super::pacing::{Pacer, PacingConfig, Queued, Tidy, Write};
+use super::record::Record;
+use super::state::ServerState;
+use crate::protocol::{ByeReason, ServerMsg};
+use crate::time::Timestamp;
+
+/// The numbers of the pieces around the core.
+#[derive(Clone, Debug, Default)]
+pub struct Parts {
+    /// When records are committed and replies may leave.
+    pub outbox: OutboxConfig,
+    /// When to write.
+    pub pacing: PacingConfig,
+    /// How the operator's log sums up refusals.
+    pub oplog: OperatorLogConfig,
+}
+
+/// The server side, composed. See the [module documentation](self).
+pub struct Server {
+    engine: Engine,
+    outbox: Outbox,
+    pacer: Pacer,
+    oplog: OperatorLog,
+    /// The address of each connection the core may still speak to or of, for the operator's log.
+    peers: FxHashMap<ConnId, SocketAddr>,
+    /// What the engine made of the input being handled (reused).
+    made: Made,
+    /// When each batch with lines still in the outbox was handled, oldest first.
+    batch_times: VecDeque<Timestamp>,
+    /// The batch being handled has lines, closes or answers.
+    batch_sends: bool,
+    out: VecDeque<Output>,
+    counts: Counts,
+    /// Keep a copy of what the engine made of each input ([`Self::last_made`]), for the harness's
+    /// replica checks and traces.
+    keep_made: bool,
+    last_made: Vec<Effect>,
+    closed: Vec<ConnId>,
+}
+
+impl Server {
+    /// A server alone: `core` decides, and its records are committed by the driver.
+    pub fn alone(core: ServerState, parts: Parts) -> Self {
+        Self::over(Engine::Alone(core), parts)
+    }
+
+    /// A node of a cluster: `node` decides; its records go to the shared log, not to a commit.
+    pub fn node(node: Node, parts: Parts) -> Self {
+        Self::over(Engine::node(node), parts)
+    }
+
+    fn over(engine: Engine, parts: Parts) -> Self {
+        Server {
+            engine,
+            outbox: Outbox::new(parts.outbox),
+            pacer: Pacer::new(parts.pacing),
+            oplog: OperatorLog::new(parts.oplog),
+            peers: FxHashMap::default(),
+            made: Made::default(),
+            batch_times: VecDeque::new(),
+            batch_sends: false,
+            out: VecDeque::new(),
+            counts: Counts::default(),
+            keep_made: false,
+            last_made: Vec::new(),
+            closed: Vec::new(),
+        }
+    }
+
+    /// The same, with the outbox's rule set to `cfg` (before any input).
+    pub fn with_outbox(mut self, cfg: OutboxConfig) -> Self {
+        self.outbox = Outbox::new(cfg);
+        self
+    }
+
+    /// The core of a server alone, taken back.
+    pub fn into_core(self) -> Option<ServerState> {
+        match self.engine {
+            Engine::Alone(core) => Some(core),
+            Engine::Node(_) => None,
+        }
+    }
+
+    /// Keeps a copy of what the engine made of each input, before the outbox
+    /// ([`Self::last_made`]).
+    pub fn keep_made(&mut self) {
+        self.keep_made = true;
+    }
+
+    /// What the engine made of the last input, in order (kept only after [`Self::keep_made`]).
+    pub fn last_made(&self) -> &[Effect] {
+        &self.last_made
+    }
+
+    /// One input at `now`.
+    pub fn handle_input(&mut self, input: Input<'_>, now: Timestamp) {
+        if self.keep_made {
+            self.last_made.clear();
+        }
+        match input {
+            Input::Event(event) => self.event(event, now),
+            Input::Cluster(news) => {
+                let (engine, made, out) = (&mut self.engine, &mut self.made, &mut self.out);
+                engine.news(news, now, made, out);
+                self.hand_over(None, now);
+            }
+            Input::Committed(seq) => {
+                self.outbox.committed(seq);
+                self.release();
+            }
+            Input::Refused { address, what } => {
+                if let Some(line) = self.oplog.note(address, what, None, None, now) {
+                    self.out.push_back(Output::OperatorLine(line));
+                }
+            }
+            Input::EndBatch => self.end_batch(now),
+            Input::EndTurn => {
+                let (engine, made, out) = (&mut self.engine, &mut self.made, &mut self.out);
+                engine.end_turn(now, made, out);
+                self.hand_over(None, now);
+                self.end_batch(now);
+            }
+            Input::Timeout => {
+                self.outbox.handle_timeout(now);
+                self.push_commits();
+                let mut lines = Vec::new();
+                self.oplog.handle_timeout(now, &mut lines);
+                self.out.extend(lines.into_iter().map(Output::OperatorLine));
+                if self.pacer.handle_timeout(now) {
+                    self.out.push_back(Output::WriteHeld);
+                }
+            }
+            Input::FlushLazy => {
+                self.outbox.flush_lazy();
+                self.push_commits();
+            }
+            Input::Shutdown { store_ok } => self.shutdown(store_ok, now),
+            Input::Idle { written } => {
+                if self.pacer.tidy(now, written) == Tidy::Now {
+                    self.out.push_back(Output::Tidy);
+                }
+            }
+        }
+    }
+
+    /// The next thing for the driver to carry out.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// When [`Input::Timeout`] and [`Input::EndTurn`] are next due: the earliest deadline of the
+    /// core (or node), the outbox's lazy records, the pacer and the operator log.
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        [
+            self.engine.poll_timeout(),
+            self.outbox.poll_timeout(),
+            self.pacer.poll_timeout(),
+            self.oplog.poll_timeout(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// An event of this server's, to the engine, and what it made handed over.
+    fn event(&mut self, event: Event<'_>, now: Timestamp) {
+        let conn = event.conn();
+        if let Event::Connected { conn, peer } = event {
+            self.peers.insert(conn, peer);
+        }
+        self.engine
+            .handle(event, now, &mut self.made, &mut self.out);
+        self.hand_over(conn, now);
+        if let Event::Disconnected { conn } = event {
+            self.peers.remove(&conn);
+        }
+    }
+
+    /// Hands what the engine made (for an event about `conn`) to the outbox, and tells the
+    /// operator's log, the metrics and the driver what concerns them.
+    ///
+    /// Refusals sent to this server's connections (goodbyes and errors that turn a client away) go
+    /// to the operator log, with the account when the core names it: a session ended for flooding
+    /// is followed, in the same output, by the record of its logout (a node's records come after its
+    /// effects for that reason).
+    fn hand_over(&mut self, conn: Option<ConnId>, now: Timestamp) {
+        let mut effects = std::mem::take(&mut self.made.effects);
+        let mut records = std::mem::take(&mut self.made.records);
+        if self.keep_made {
+            self.last_made.extend(effects.iter().cloned());
+        }
+        let mut notes = OutputNotes::default();
+        let mut lines = Vec::new();
+        let mut clock = || now;
+        // The goodbye last said, for the logout that follows it (none: the connection was lost).
+        let mut bye = None;
+        for effect in effects.drain(..) {
+            match &effect {
+                Effect::Persist(record) => {
+                    if tells_operator(record) {
+                        // Looked up only for a record the operator's log tells of: this runs for
+                        // every input.
+                        let from = conn.and_then(|c| self.peers.get(&c).copied());
+                        self.out.push_back(told(record.clone(), from, &mut bye));
+                    }
+                    self.counts.record(record);
+                    self.oplog
+                        .note_record(&mut notes, record, &mut clock, &mut lines);
+                }
+                Effect::Send { to, msg } => {
+                    if let ServerMsg::Bye(reason) = msg {
+                        bye = Some(*reason);
+                    }
+                    self.counts.sent(msg, 1);
+                    // Only a refusal concerns the operator's log (most lines are not one).
+                    if Refusal::of(msg).is_some()
+                        && let Some(peer) = self.peers.get(to)
+                    {
+                        self.oplog
+                            .note_sent(&mut notes, peer.ip(), msg, &mut clock, &mut lines);
+                    }
+                }
+                Effect::SendMany { to, msg } => self.counts.sent(msg, to.len()),
+                Effect::Close { conn } => self.closed.push(*conn),
+                _ => {}
+            }
+            self.carry(effect);
+        }
+        for (record, from) in records.drain(..) {
+            self.counts.record(&record);
+            self.oplog
+                .note_record(&mut notes, &record, &mut clock, &mut lines);
+            if tells_operator(&record) {
+                self.out.push_back(told(record, from, &mut bye));
+            }
+        }
+        self.made.effects = effects;
+        self.made.records = records;
+        self.oplog.end_output(notes, &mut clock, &mut lines);
+        self.out.extend(lines.into_iter().map(Output::OperatorLine));
+        for conn in self.closed.drain(..) {
+            self.peers.remove(&conn);
+        }
+    }
+
+    /// One effect: what acts at once goes out now, the rest to the outbox's batch.
+    fn carry(&mut self, effect: Effect) {
+        match effect {
+            Effect::CheckPassword { .. } | Effect::HashPassword { .. } => {
+                self.out.push_back(Output::PasswordJob(effect))
+            }
+            Effect::PauseReading { conn } => self.out.push_back(Output::PauseReading { conn }),
+            Effect::ResumeReading { conn } => self.out.push_back(Output::ResumeReading { conn }),
+            Effect::WatchDrain { conn } => self.out.push_back(Output::WatchDrain { conn }),
+            Effect::LoginFailed { conn, user, reason } => {
+                self.counts.logins_failed += 1;
+                let address = self.peers.get(&conn).map(|p| p.ip());
+                self.out.push_back(Output::LoginFailed {
+                    user,
+                    address,
+                    reason,
+                });
+            }
+            Effect::Persist(_) => self.outbox.push(effect),
+            Effect::Send { .. }
+            | Effect::SendMany { .. }
+            | Effect::Close { .. }
+            | Effect::AdminAnswer { .. } => {
+                self.batch_sends = true;
+                self.outbox.push(effect);
+            }
+        }
+    }
+
+    /// Closes the batch being handled: its commit is decided, its lines released or held.
+    fn end_batch(&mut self, now: Timestamp) {
+        if std::mem::take(&mut self.batch_sends) {
+            self.batch_times.push_back(now);
+        }
+        self.outbox.end_batch(now);
+        self.push_commits();
+        self.release();
+        if !self.counts.is_empty() {
+            self.out
+                .push_back(Output::Counts(std::mem::take(&mut self.counts)));
+        }
+    }
+
+    fn push_commits(&mut self) {
+        while let Some(commit) = self.outbox.poll_commit() {
+            self.out.push_back(Output::Commit(commit));
+        }
+    }
+
+    fn release(&mut self) {
+        while let Some(effects) = self.outbox.poll_ready() {
+            let made_at = self.batch_times.pop_front().unwrap_or(Timestamp::ZERO);
+            self.out.push_back(Output::Released { made_at, effects });
+        }
+    }
+
+    /// See [`Input::Shutdown`].
+    fn shutdown(&mut self, store_ok: bool, now: Timestamp) {
+        self.outbox.abandon_pending();
+        self.batch_times.clear();
+        self.event(Event::Shutdown, now);
+        self.engine.append(&mut self.out);
+        self.batch_sends = false;
+        let (records, sends) = self.outbox.take_batch();
+        if store_ok && !records.is_empty() {
+            self.outbox.submit_now(records);
+            self.push_commits();
+        }
+        if !sends.is_empty() {
+            self.out.push_back(Output::Released {
+                made_at: now,
+                effects: sends,
+            });
+        }
+        if !self.counts.is_empty() {
+            self.out
+                .push_back(Output::Counts(std::mem::take(&mut self.counts)));
+        }
+    }
+
+    /// A line `msg` was queued on a connection in state `conn`, at `now`: write it with the batch,
+    /// or hold it (the pacer's answer; the shell knows its queues, the rule is here).
+    pub fn pace(&mut self, msg: &ServerMsg, conn: Queued, now: Timestamp) -> Write {
+        self.pacer.queued(msg, conn, now)
+    }
+
+    /// After a batch of `inputs` that left `due_conns` connections to write: hold the writes for
+    /// another turn (true), or write now.
+    pub fn coalesce(&mut self, inputs: usize, due_conns: usize) -> bool {
+        self.pacer.coalesce(inputs, due_conns)
+    }
+
+    /// The connections due were written.
+    pub fn wrote(&mut self) {
+        self.pacer.wrote();
+    }
+
+    /// The snapshot [`Output::SnapshotDue`] asked for, of the state now.
+    pub fn take_snapshot(&mut self) -> Option<Snapshot> {
+        match &mut self.engine {
+            Engine::Node(r) => r.node.poll_snapshot(),
+            Engine::Alone(_) => None,
+        }
+    }
+
+    /// The core (a cluster node's copy), for the operator's questions, the metrics and tests.
+    pub fn core(&self) -> &ServerState {
+        self.engine.core()
+    }
+
+    /// The core itself, for tests that reach past the composition (a server alone only).
+    pub fn core_mut(&mut self) -> Option<&mut ServerState> {
+        match &mut self.engine {
+            Engine::Alone(core) => Some(core),
+            Engine::Node(_) => None,
+        }
+    }
+
+    /// The cluster node, on a cluster.
+    pub fn cluster_node(&self) -> Option<&Node> {
+        match &self.engine {
+            Engine::Node(r) => Some(&r.node),
+            Engine::Alone(_) => None,
+        }
+    }
+
+    /// This server's node number (0: a server alone), which its operator's requests carry in their
+    /// high bits.
+    pub fn node_id(&self) -> u64 {
+        self.cluster_node().map_or(0, Node::id)
+    }
+
+    /// Why this server cannot go on (a cluster node that cannot follow the log), once that is so.
+    pub fn lost(&self) -> Option<&Lost> {
+        self.cluster_node().and_then(Node::lost)
+    }
+
+    /// Whether it serves now (a cluster node fenced or behind does not): `/health`.
+    pub fn serving(&self) -> bool {
+        self.cluster_node()
+            .is_none_or(|n| !n.fenced() && !n.behind())
+    }
+
+    /// How far behind this one each live node of a cluster last said it was, in entries.
+    pub fn log_lag(&self) -> Vec<(u64, u64)> {
+        let Engine::Node(r) = &self.engine else {
+            return Vec::new();
+        };
+        let here = r.node.position();
+        r.positions
+            .iter()
+            .map(|&(node, at)| (node, here.saturating_sub(at)))
+            .collect()
+    }
+
+    /// Whether enough batches wait for the disk that the driver must take no input until one is
+    /// durable.
+    pub fn must_wait(&self) -> bool {
+        self.outbox.must_wait()
+    }
+
+    /// Whether commits were handed over that are not reported durable yet.
+    pub fn commits_in_flight(&self) -> bool {
+        self.outbox.commits_in_flight()
+    }
+
+    /// Records made since the last commit was decided, in order: what a crash right now would lose
+    /// even if every commit in flight completed.
+    pub fn uncommitted(&self) -> impl Iterator<Item = &Record> {
+        self.outbox.uncommitted()
+    }
+}
+
+/// `record` for the operator's log; a logout says why, from the goodbye said just before it (`bye`,
+/// taken), else the connection was lost.
+fn told(record: Record, from: Option<SocketAddr>, bye: &mut Option<ByeReason>) -> Output {
+    let ended = matches!(record, Record::LoggedOut { .. }).then(|| Ended::after(bye.take()));
+    Output::Record {
+        record,
+        from,
+        ended,
+    }
+}
+
+/// Whether the operator's log tells of `record`: who came and went, never a message.
+fn tells_operator(record: &Record) -> bool {
+    matches!(
+        record,
+        Record::LoggedIn { .. }
+            | Record::LoggedOut { .. }
+            | Record::AccountRemoved { .. }
+            | Record::AccountRenamed { .. }
+            | Record::PasswordSet { .. }
+            | Record::Unlocked { .. }
+            | Record::Banned { .. }
+            | Record::Unbanned { .. }
+            | Record::LockedOut { .. }
+            | Record::AccountCreated { .. }
+    )
+}

@@ -1,0 +1,255 @@
+//! The composition's own rules: what waits for what, and what the driver is told besides the lines.
+
+use std::net::SocketAddr;
+
+use super::*;
+use crate::server::oplog::Refusal;
+use crate::server::{Account, Config};
+
+const T: Timestamp = Timestamp(1_700_000_000_000);
+
+fn server() -> Server {
+    let accounts = vec![
+        Account {
+            username: "alice".into(),
+            password: "apw".into(),
+        },
+        Account {
+            username: "bob".into(),
+            password: "bpw".into(),
+        },
+    ];
+    Server::alone(
+        ServerState::new(Config::default(), accounts, [7; 32]),
+        Parts::default(),
+    )
+}
+
+fn peer() -> SocketAddr {
+    "192.0.2.7:4000".parse().unwrap()
+}
+
+fn drain(s: &mut Server) -> Vec<Output> {
+    std::iter::from_fn(|| s.poll_output()).collect()
+}
+
+/// Feeds `input` as a turn of its own, and what came out.
+fn turn(s: &mut Server, input: Input<'_>, now: Timestamp) -> Vec<Output> {
+    s.handle_input(input, now);
+    s.handle_input(Input::EndTurn, now);
+    drain(s)
+}
+
+fn released(out: &[Output]) -> Vec<&Effect> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Released { effects, .. } => Some(effects),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+/// Logs `user` in on `conn`; a password job, if the core asks for one, is answered as the shell's
+/// worker would.
+fn login(s: &mut Server, conn: ConnId, user: &str, password: &str, now: Timestamp) -> Vec<Output> {
+    turn(
+        s,
+        Input::Event(Event::Connected { conn, peer: peer() }),
+        now,
+    );
+    turn(
+        s,
+        Input::Event(Event::Line {
+            conn,
+            line: user.as_bytes(),
+        }),
+        now,
+    );
+    let out = turn(
+        s,
+        Input::Event(Event::Line {
+            conn,
+            line: password.as_bytes(),
+        }),
+        now,
+    );
+    let job = out.iter().find_map(|o| match o {
+        Output::PasswordJob(Effect::CheckPassword { job, hash, .. }) => Some((*job, hash.clone())),
+        _ => None,
+    });
+    match job {
+        Some((job, hash)) => {
+            let ok = crate::password::matches(&hash, password);
+            turn(
+                s,
+                Input::Event(Event::PasswordChecked { conn, job, ok }),
+                now,
+            )
+        }
+        None => out,
+    }
+}
+
+#[test]
+fn lines_leave_only_when_their_batch_ends() {
+    let mut s = server();
+    let conn = ConnId(1);
+    s.handle_input(Input::Event(Event::Connected { conn, peer: peer() }), T);
+    assert!(
+        released(&drain(&mut s)).is_empty(),
+        "nothing before the batch ends"
+    );
+    s.handle_input(Input::EndBatch, T);
+    let out = drain(&mut s);
+    assert!(matches!(
+        out.as_slice(),
+        [Output::Released { made_at, effects }] if *made_at == T && effects.len() == 1
+    ));
+}
+
+#[test]
+fn a_reply_vouching_for_a_record_waits_for_its_commit() {
+    let mut s = server();
+    let (a, b) = (ConnId(1), ConnId(2));
+    login(&mut s, a, "alice", "apw", T);
+    login(&mut s, b, "bob", "bpw", T);
+    turn(&mut s, Input::Event(Event::Disconnected { conn: b }), T);
+    let out = turn(
+        &mut s,
+        Input::Event(Event::Line {
+            conn: a,
+            line: b"message bob hello",
+        }),
+        T,
+    );
+    let seq = out
+        .iter()
+        .find_map(|o| match o {
+            Output::Commit(c) => Some(c.seq),
+            _ => None,
+        })
+        .expect("the stored message is committed at once");
+    assert!(released(&out).is_empty(), "the reply waits: {out:?}");
+    s.handle_input(Input::Committed(seq), T);
+    let out = drain(&mut s);
+    assert!(
+        released(&out)
+            .iter()
+            .any(|e| matches!(e, Effect::Send { to, msg: ServerMsg::Stored { .. } } if *to == a)),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn the_operator_is_told_of_logins_with_their_address_and_the_metrics_count_them() {
+    let mut s = server();
+    let out = login(&mut s, ConnId(1), "alice", "apw", T);
+    assert!(out.iter().any(|o| matches!(
+        o,
+        Output::Record { record: Record::LoggedIn { .. }, from: Some(p), ended: None } if *p == peer()
+    )));
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Output::Counts(c) if c.logins_ok == 1))
+    );
+}
+
+#[test]
+fn a_logout_says_why_the_session_ended() {
+    let mut s = server();
+    login(&mut s, ConnId(1), "alice", "apw", T);
+    let out = turn(
+        &mut s,
+        Input::Event(Event::Line {
+            conn: ConnId(1),
+            line: b"logout",
+        }),
+        T,
+    );
+    assert!(
+        out.iter().any(|o| matches!(
+            o,
+            Output::Record {
+                record: Record::LoggedOut { .. },
+                ended: Some(Ended::Logout),
+                ..
+            }
+        )),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn a_failed_login_names_its_address_and_refusals_are_summed_up_for_the_operator() {
+    let mut s = server();
+    let out = login(&mut s, ConnId(1), "alice", "wrong", T);
+    assert!(out.iter().any(|o| matches!(
+        o,
+        Output::LoginFailed { address: Some(ip), .. } if *ip == peer().ip()
+    )));
+    s.handle_input(
+        Input::Refused {
+            address: peer().ip(),
+            what: Refusal::Full,
+        },
+        T,
+    );
+    assert!(matches!(
+        drain(&mut s).as_slice(),
+        [Output::OperatorLine(_)]
+    ));
+    // A second refusal of the address waits for its minute's summary: a deadline.
+    s.handle_input(
+        Input::Refused {
+            address: peer().ip(),
+            what: Refusal::Full,
+        },
+        T,
+    );
+    assert!(drain(&mut s).is_empty());
+    let due = s.poll_timeout().expect("the summary's minute");
+    s.handle_input(Input::Timeout, due);
+    assert!(matches!(
+        drain(&mut s).as_slice(),
+        [Output::OperatorLine(_)]
+    ));
+}
+
+#[test]
+fn the_shutdowns_goodbyes_leave_at_once_and_its_records_are_one_last_commit() {
+    let mut s = server();
+    login(&mut s, ConnId(1), "alice", "apw", T);
+    s.handle_input(Input::Shutdown { store_ok: true }, T);
+    let out = drain(&mut s);
+    assert!(out.iter().any(|o| matches!(o, Output::Commit(_))));
+    assert!(released(&out).iter().any(|e| matches!(
+        e,
+        Effect::Send {
+            msg: ServerMsg::Bye(ByeReason::Shutdown),
+            ..
+        }
+    )));
+}
+
+#[test]
+fn held_notices_fall_due_as_a_timeout_and_idle_tidies_when_the_pacer_says() {
+    let mut s = server();
+    let presence = ServerMsg::Presence {
+        user: "bob".into(),
+        online: true,
+    };
+    let fresh = Queued {
+        due: false,
+        held: false,
+        bytes: 30,
+    };
+    assert_eq!(s.pace(&presence, fresh, T), Write::Hold);
+    let due = s.poll_timeout().expect("the held notices' deadline");
+    s.handle_input(Input::Timeout, due);
+    assert!(matches!(drain(&mut s).as_slice(), [Output::WriteHeld]));
+    s.handle_input(Input::Idle { written: 10 }, due);
+    assert!(drain(&mut s).is_empty(), "too little written to tidy");
+    s.handle_input(Input::Idle { written: 4 << 20 }, due);
+    assert!(matches!(drain(&mut s).as_slice(), [Output::Tidy]));
+}
