@@ -56,6 +56,36 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     f.sync_all()
 }
 
+/// Replaces `path` with `bytes` atomically and durably: a new owner-only file beside it (named with
+/// this process's id, so two processes replacing one file never write the same new file), synced,
+/// renamed over `path`, and the directory synced so the rename itself survives a crash. A reader sees
+/// the old contents or the new, never a mix; on failure the new file is removed and `path` is as it was.
+/// Every file natter replaces whole goes through here.
+pub fn replace_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{} names no file", path.display()),
+        )
+    })?;
+    let tmp = dir.join(format!(
+        ".{}.{}.new",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = write_private(&tmp, bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .and_then(|()| std::fs::File::open(dir)?.sync_all());
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,5 +117,21 @@ mod tests {
         assert_eq!(mode(&file), 0o600);
         assert_eq!(std::fs::read(&file).unwrap(), b"y");
         restrict(&old.join("missing"), FILE_MODE).unwrap();
+    }
+
+    #[test]
+    fn a_replaced_file_holds_the_new_bytes_owner_only_and_leaves_nothing_beside_it() {
+        let top = tempfile::tempdir().unwrap();
+        let path = top.path().join("state");
+        std::fs::write(&path, b"old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        replace_private(&path, b"new").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        assert_eq!(mode(&path), 0o600);
+        let names: Vec<_> = std::fs::read_dir(top.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "no new file is left beside it");
+        // A path whose directory is missing fails, and leaves nothing behind.
+        assert!(replace_private(&top.path().join("gone/state"), b"x").is_err());
+        assert!(replace_private(Path::new("/"), b"x").is_err());
     }
 }

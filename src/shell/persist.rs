@@ -157,32 +157,8 @@ impl CredentialsFile {
         }
         let mut out = lines.join("\n");
         out.push('\n');
-        replace_file(&self.path, out.as_bytes())
+        crate::private_fs::replace_private(&self.path, out.as_bytes())
     }
-}
-
-/// Writes `bytes` to a new file beside `path` (owner-only), syncs it, renames it over `path` and syncs
-/// the directory: the atomic replacement of a file.
-fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::other("the credentials file has no name"))?;
-    let tmp = dir
-        .unwrap_or(Path::new("."))
-        .join(format!(".{}.new", name.to_string_lossy()));
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(&tmp, path)?;
-    std::fs::File::open(dir.unwrap_or(Path::new(".")))?.sync_all()
 }
 
 impl Persister for CredentialsFile {

@@ -4,7 +4,6 @@
 //! old file or the new one, never half of either. Another client (another user on the same account on
 //! this machine) may write it meanwhile, so each save re-reads and merges before writing.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use natter_core::client::{Seen, SeenBook};
@@ -121,21 +120,7 @@ fn write_merged(path: &Path, server: &str, user: &str, seen: Seen) -> std::io::R
     if let Some(dir) = path.parent() {
         crate::private_fs::create_private_dir(dir)?;
     }
-    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    let result = (|| {
-        let mut f = crate::private_fs::private_options()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)?;
-        f.write_all(book.render().as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    crate::private_fs::replace_private(path, book.render().as_bytes())
 }
 
 #[cfg(test)]

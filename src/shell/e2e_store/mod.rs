@@ -211,13 +211,8 @@ pub fn rewrap(
 fn write_key(dir: &Path, data_key: &[u8; 32], password: &str) -> Result<(), String> {
     let file = KeyFile::wrap(data_key, password, KEY_LABEL).map_err(|e| e.to_string())?;
     let bytes = serde_json::to_vec(&file).expect("a key file serialises");
-    let tmp = dir.join(format!("{KEY_FILE}.tmp"));
     let path = dir.join(KEY_FILE);
-    private_fs::write_private(&tmp, &bytes).map_err(|e| io_err(&tmp, e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| io_err(&path, e))?;
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| io_err(dir, e))
+    private_fs::replace_private(&path, &bytes).map_err(|e| io_err(&path, e))
 }
 
 impl DeviceStore {
@@ -417,18 +412,13 @@ impl DeviceStore {
 
     /// Writes the live records to a new journal, syncs it and renames it over the old one.
     fn compact(&mut self) -> Result<(), String> {
-        let tmp = self.dir.join(format!("{JOURNAL}.new"));
         let mut bytes = Vec::with_capacity(self.live_len as usize);
         for record in self.live.values().flatten() {
             bytes.extend((record.len() as u32).to_be_bytes());
             bytes.extend(record);
         }
-        private_fs::write_private(&tmp, &bytes).map_err(|e| io_err(&tmp, e))?;
         let path = self.dir.join(JOURNAL);
-        std::fs::rename(&tmp, &path).map_err(|e| io_err(&path, e))?;
-        File::open(&self.dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| io_err(&self.dir, e))?;
+        private_fs::replace_private(&path, &bytes).map_err(|e| io_err(&path, e))?;
         self.journal = private_fs::private_options()
             .read(true)
             .write(true)
