@@ -247,15 +247,117 @@ macro_rules! wire_tables {
                     show(p => p.star(format!("{group}: {}", list(members))))
                     about(Some(Conversation::Group(group.clone()))),
                 /// To the members of `group` (the new one included): `by` added `user`.
+                /// `by` is `user` when they joined by themselves (an open group) and the inviter when they
+                /// accepted an invitation.
                 GroupJoined { group: Name, user: Name, by: Name } => "GROUP-JOINED" [group, user, by]
-                    human("{by} added {user} to '{group}'.")
-                    show(p => p.star(format!("[{group}] {by} added {user}")))
+                    human("{}", if by == user {
+                        format!("{user} joined '{group}'.")
+                    } else {
+                        format!("{by} added {user} to '{group}'.")
+                    })
+                    show(p => p.star(if by == user {
+                        format!("[{group}] {user} joined")
+                    } else {
+                        format!("[{group}] {by} added {user}")
+                    }))
                     about(Some(Conversation::Group(group.clone()))),
                 /// To the members of `group` and to `user`: `user` left it.
                 GroupLeft { group: Name, user: Name } => "GROUP-LEFT" [group, user]
                     human("{user} left '{group}'.")
                     show(p => p.star(format!("[{group}] {user} left")))
                     about(Some(Conversation::Group(group.clone()))),
+                /// To the member who invited `user` to `group`: the invitation is on its way (`user`
+                /// is told now if online, else at their next login).
+                GroupInvited { group: Name, user: Name } => "GROUP-INVITED" [group, user]
+                    human("Invited {user} to '{group}'; they may accept with 'group join {group}'.")
+                    show(p => p.dash(format!("invited {user} to {group}")))
+                    about(Some(Conversation::Group(group.clone()))),
+                /// To the one invited: `by` invites you to `group` (at `sent_at`; it lasts 7 days).
+                GroupInvitation { group: Name, by: Name, sent_at: Timestamp } => "GROUP-INVITATION"
+                    [group, by, sent_at]
+                    human("{by} invites you to the group '{group}'. Type 'group join {group}' to accept or 'group decline {group}'.")
+                    show(p => format!(
+                        "{} {by} invites you to group {group}: type 'group join {group}' or 'group decline {group}'",
+                        p.paint(fg(AnsiColor::Yellow).bold(), "?")
+                    ))
+                    about(),
+                /// Reply to `group decline`.
+                GroupDeclined { group: Name } => "GROUP-DECLINED" [group]
+                    human("You declined the invitation to '{group}'.")
+                    show(p => p.dash(format!("declined the invitation to {group}")))
+                    about(),
+                /// To the members of `group` and to `user`: its owner `by` removed `user`, saying why.
+                GroupRemoved { group: Name, user: Name, by: Name, reason: String } => "GROUP-REMOVED"
+                    [group, user, by, reason: Text]
+                    human()
+                    show(p => p.star(format!("[{group}] {by} removed {user}: {reason}")))
+                    about(Some(Conversation::Group(group.clone()))),
+                /// To the members of `group`: `owner` owns it now (handed on, or the owner left).
+                GroupOwner { group: Name, owner: Name } => "GROUP-OWNER" [group, owner]
+                    human("{owner} now owns '{group}'.")
+                    show(p => p.star(format!("[{group}] {owner} now owns the group")))
+                    about(Some(Conversation::Group(group.clone()))),
+                /// `group`'s topic, set by `by`: to the members when it is set, to a member who joins,
+                /// and in reply to `group topic <name>`.
+                GroupTopic { group: Name, by: Name, topic: String } => "GROUP-TOPIC" [group, by, topic: Text]
+                    human()
+                    show(p => p.star(format!("[{group}] topic (set by {by}): {topic}")))
+                    about(Some(Conversation::Group(group.clone()))),
+                /// Reply to `group topic <name>` for a group without a topic.
+                GroupNoTopic { group: Name } => "GROUP-NO-TOPIC" [group]
+                    human("'{group}' has no topic.")
+                    show(p => p.star(format!("[{group}] no topic is set")))
+                    about(Some(Conversation::Group(group.clone()))),
+                /// `group`'s settings, to its members when its owner changes one: whether anyone may
+                /// join (`open`), whether members add directly, whether any member may set the topic.
+                GroupMode { group: Name, open: bool, add_direct: bool, topic_by_members: bool }
+                    => "GROUP-MODE" [group, open: Access, add_direct: Adding, topic_by_members: TopicBy]
+                    human("'{group}': {}; members {}; the topic is set by {}.",
+                        if *open { "anyone may join" } else { "joining needs an invitation" },
+                        if *add_direct { "add others directly" } else { "invite others" },
+                        if *topic_by_members { "any member" } else { "the owner" })
+                    show(p => p.star(format!("[{group}] {}; members {}; the topic is set by {}",
+                        if *open { "anyone may join" } else { "joining needs an invitation" },
+                        if *add_direct { "add others directly" } else { "invite others" },
+                        if *topic_by_members { "any member" } else { "the owner" })))
+                    about(Some(Conversation::Group(group.clone()))),
+                /// Reply to `away <reason>`: you are away, and those who see your presence are told.
+                Away { reason: String } => "AWAY" [reason: Text]
+                    human()
+                    show(p => p.dash(format!("you are marked away: {reason}")))
+                    about(),
+                /// Reply to `away` alone: you are back.
+                Back => "BACK" []
+                    human("You are no longer marked away.")
+                    show(p => p.dash("you are no longer marked away".to_owned()))
+                    about(),
+                /// `user` is away, saying why: to those who see their presence when it changes, after
+                /// `WHOELSE` for each user online and away, and after `WHOIS`.
+                PresenceAway { user: Name, reason: String } => "PRESENCE-AWAY" [user, reason: Text]
+                    human()
+                    show(p => p.star(format!("{user} is away: {reason}")))
+                    about(),
+                /// `user` is no longer away.
+                PresenceBack { user: Name } => "PRESENCE-BACK" [user]
+                    human("{user} is back.")
+                    show(p => p.star(format!("{user} is back")))
+                    about(),
+                /// Reply to `whois`: whether `user` is online, idle how long (0 when offline), since
+                /// when (the session's start, or the last logout; 0: never seen), and the groups you
+                /// share. A `PRESENCE-AWAY` follows if they are away.
+                Whois { user: Name, online: bool, idle_secs: u64, since: Timestamp, groups: Vec<Name> }
+                    => "WHOIS" [user, online: OnOff, idle_secs, since, groups: Names]
+                    human()
+                    show(p => p.star(format!("{user}: {}; groups you share: {}",
+                        if *online {
+                            format!("online (idle {})", age(*idle_secs))
+                        } else if since.0 == 0 {
+                            "offline, not seen since the server started keeping history".to_owned()
+                        } else {
+                            "offline".to_owned()
+                        },
+                        if groups.is_empty() { "none".to_owned() } else { list(groups) })))
+                    about(Some(Conversation::User(user.clone()))),
                 /// No command for a while: the session ends in `secs_left` seconds unless the user
                 /// sends one.
                 IdleWarning { secs_left: u64 } => "IDLE-WARNING" [secs_left]
@@ -749,11 +851,38 @@ macro_rules! wire_tables {
                     show() about(Some(Conversation::Group(Name::from(group.as_str())))),
                 /// Only members may post to a group, see its members, or add to it.
                 NotMember { group: Name } => "not-member" [group]
-                    human("You are not a member of '{group}'; a member can add you with 'group add {group} <you>'.")
+                    human("You are not a member of '{group}'; a member can invite you with 'group add {group} <you>'.")
                     show() about(Some(Conversation::Group(group.clone()))),
                 AlreadyMember { group: Name, user: Name } => "already-member" [group, user]
                     human("{user} is already a member of '{group}'.")
                     show() about(Some(Conversation::Group(group.clone()))),
+                /// Only the group's owner may do that.
+                NotOwner { group: Name } => "not-owner" [group]
+                    human("Only the owner of '{group}' may do that ('group members {group}' and the GROUP-OWNER lines say who owns it).")
+                    show() about(Some(Conversation::Group(group.clone()))),
+                /// `group join` of an invite-only group without a (current) invitation.
+                InviteOnly { group: Name } => "invite-only" [group]
+                    human("'{group}' is invite-only and you have no invitation to it; ask a member to invite you.")
+                    show() about(Some(Conversation::Group(group.clone()))),
+                /// `group decline` with no invitation to that group.
+                NoInvitation { group: String } => "no-invitation" [group]
+                    human("You have no invitation to '{group}' (invitations last 7 days).")
+                    show() about(),
+                AlreadyInvited { group: Name, user: Name } => "already-invited" [group, user]
+                    human("{user} already has an invitation to '{group}'.")
+                    show() about(Some(Conversation::Group(group.clone()))),
+                /// `user` already has `max` invitations waiting, the most one user may.
+                InvitationsFull { user: Name, max: usize } => "invitations-full" [user, max]
+                    human("{user} already has {max} invitations waiting, the most one user may; try again once they have answered some.")
+                    show() about(),
+                /// The user named is not a member of the group.
+                NotAMember { group: Name, user: Name } => "not-a-member" [group, user]
+                    human("{user} is not a member of '{group}'.")
+                    show() about(Some(Conversation::Group(group.clone()))),
+                /// A topic longer than `max` characters.
+                TopicTooLong { max: usize } => "topic-too-long" [max]
+                    human("A group's topic may be at most {max} characters; it was not set.")
+                    show() about(),
                 /// A group holds at most `max` members.
                 GroupFull { group: Name, max: usize } => "group-full" [group, max]
                     human("'{group}' already has {max} members, the most a group may have.")

@@ -128,6 +128,12 @@ pub(crate) struct OnOff;
 pub(crate) struct StoredFull;
 /// Whose limit a login met: the `account`'s or the client's `address`'s.
 pub(crate) struct Whose;
+/// Who may join a group: `invite` (the invited) or `open` (anyone).
+pub(crate) struct Access;
+/// How members add others to a group: `invite` or `direct`.
+pub(crate) struct Adding;
+/// Who may set a group's topic: `owner` or `members`.
+pub(crate) struct TopicBy;
 /// A command as `HELP` starts: its whole usage line, whose first words name it.
 pub(crate) struct Usage;
 /// The group of a stored message: present only under the second of the line's two tags.
@@ -427,7 +433,10 @@ two_words!(
     Coverage: "all" / "partial",
     OnOff: "offline" / "online",
     StoredFull: "full" / "stored",
-    Whose: "account" / "address"
+    Whose: "account" / "address",
+    Access: "invite" / "open",
+    Adding: "invite" / "direct",
+    TopicBy: "owner" / "members"
 );
 
 impl Codec<CommandName> for Usage {

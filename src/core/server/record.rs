@@ -53,8 +53,33 @@ pub enum Record {
     },
     /// `by` added `user` to `group`.
     GroupJoined { group: Name, user: Name, by: Name },
-    /// `user` left `group` (which is gone if that was its last member).
+    /// `user` left `group` (which is gone if that was its last member, with its settings, topic and
+    /// invitations).
     GroupLeft { group: Name, user: Name },
+    /// `owner`, a member, owns `group` now (handed on by its owner, or its owner left).
+    GroupOwnerSet { group: Name, owner: Name },
+    /// The owner of `group` chose these settings.
+    GroupModeSet {
+        group: Name,
+        open: bool,
+        add_direct: bool,
+        topic_by_members: bool,
+    },
+    /// `by` set the topic of `group`.
+    GroupTopicSet {
+        group: Name,
+        topic: String,
+        by: Name,
+    },
+    /// `by` invited `user` to `group` at `at`.
+    Invited {
+        group: Name,
+        user: Name,
+        by: Name,
+        at: Timestamp,
+    },
+    /// `user`'s invitation to `group` is spent (accepted or declined) or lapsed.
+    InvitationEnded { group: Name, user: Name },
     /// `user`'s client published these identity keys, other than those it had (whose one-time and
     /// fallback keys are dropped with them).
     IdentityPublished {
@@ -119,8 +144,27 @@ pub trait RecordTarget {
     fn unblock(&mut self, by: &Name, user: &Name) -> Result<(), Self::Error>;
     fn create_group(&mut self, group: &Name, members: &[Name]) -> Result<(), Self::Error>;
     fn join_group(&mut self, group: &Name, user: &Name) -> Result<(), Self::Error>;
-    /// Takes `user` out of `group`, which is gone once its last member has left.
+    /// Takes `user` out of `group`, which is gone once its last member has left (with its owner,
+    /// settings, topic and invitations).
     fn leave_group(&mut self, group: &Name, user: &Name) -> Result<(), Self::Error>;
+    fn set_group_owner(&mut self, group: &Name, owner: &Name) -> Result<(), Self::Error>;
+    fn set_group_mode(
+        &mut self,
+        group: &Name,
+        open: bool,
+        add_direct: bool,
+        topic_by_members: bool,
+    ) -> Result<(), Self::Error>;
+    fn set_group_topic(&mut self, group: &Name, topic: &str, by: &Name) -> Result<(), Self::Error>;
+    /// Keeps `by`'s invitation of `user` to `group`, replacing an older one.
+    fn invite(
+        &mut self,
+        group: &Name,
+        user: &Name,
+        by: &Name,
+        at: Timestamp,
+    ) -> Result<(), Self::Error>;
+    fn end_invitation(&mut self, group: &Name, user: &Name) -> Result<(), Self::Error>;
     /// Sets `user`'s identity keys, replacing any.
     fn set_identity(
         &mut self,
@@ -180,6 +224,21 @@ impl Record {
             Record::GroupCreated { group, members, .. } => target.create_group(group, members),
             Record::GroupJoined { group, user, .. } => target.join_group(group, user),
             Record::GroupLeft { group, user } => target.leave_group(group, user),
+            Record::GroupOwnerSet { group, owner } => target.set_group_owner(group, owner),
+            Record::GroupModeSet {
+                group,
+                open,
+                add_direct,
+                topic_by_members,
+            } => target.set_group_mode(group, *open, *add_direct, *topic_by_members),
+            Record::GroupTopicSet { group, topic, by } => target.set_group_topic(group, topic, by),
+            Record::Invited {
+                group,
+                user,
+                by,
+                at,
+            } => target.invite(group, user, by, *at),
+            Record::InvitationEnded { group, user } => target.end_invitation(group, user),
             Record::IdentityPublished {
                 user,
                 curve25519,
@@ -227,6 +286,11 @@ impl Record {
             | Record::GroupCreated { .. }
             | Record::GroupJoined { .. }
             | Record::GroupLeft { .. }
+            | Record::GroupOwnerSet { .. }
+            | Record::GroupModeSet { .. }
+            | Record::GroupTopicSet { .. }
+            | Record::Invited { .. }
+            | Record::InvitationEnded { .. }
             | Record::IdentityPublished { .. }
             | Record::OneTimeKeysAdded { .. }
             | Record::FallbackKeySet { .. }
