@@ -27,10 +27,12 @@ impl Timestamp {
     /// The epoch itself; handy as a simulator's starting point.
     pub const ZERO: Timestamp = Timestamp(0);
 
+    /// The instant `ms` milliseconds after the Unix epoch.
     pub const fn from_millis(ms: u64) -> Self {
         Timestamp(ms)
     }
 
+    /// Milliseconds since the Unix epoch.
     pub const fn as_millis(self) -> u64 {
         self.0
     }
@@ -60,14 +62,6 @@ impl Timestamp {
     pub const fn secs_until_ceil(self, later: Timestamp) -> u64 {
         later.0.saturating_sub(self.0).div_ceil(1000)
     }
-
-    /// The current wall-clock time. Only shells call this; the cores take time as a parameter.
-    pub fn now_wall() -> Self {
-        let since = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        Timestamp(u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
-    }
 }
 
 impl fmt::Display for Timestamp {
@@ -86,37 +80,6 @@ pub fn utc(t: Timestamp) -> String {
                 .ok()
         })
         .unwrap_or_else(|| format!("{} ms after 1970 (UTC)", t.as_millis()))
-}
-
-/// A clock for shells: wall time read once at start, then advanced by a monotonic clock, so a wall-clock
-/// step (NTP, a user changing the date) can neither fire every idle timer at once nor stall them.
-#[derive(Clone, Copy, Debug)]
-pub struct ShellClock {
-    base_wall: Timestamp,
-    base_mono: std::time::Instant,
-}
-
-impl ShellClock {
-    pub fn start() -> Self {
-        ShellClock {
-            base_wall: Timestamp::now_wall(),
-            base_mono: std::time::Instant::now(),
-        }
-    }
-
-    pub fn now(&self) -> Timestamp {
-        let elapsed = self.base_mono.elapsed().as_millis();
-        self.base_wall
-            .plus_millis(u64::try_from(elapsed).unwrap_or(u64::MAX))
-    }
-
-    /// The monotonic instant at which this clock reads `at`; used to arm the shell's one timer.
-    pub fn instant_at(&self, at: Timestamp) -> std::time::Instant {
-        let offset = std::time::Duration::from_millis(at.millis_since(self.base_wall));
-        self.base_mono
-            .checked_add(offset)
-            .unwrap_or_else(|| self.base_mono + std::time::Duration::from_secs(86_400 * 365))
-    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use std::hash::Hash;
 
 use crate::time::Timestamp;
 
+/// The deadlines a core has asked for, at most one per timer id `T`, kept in deadline order.
 #[derive(Clone, Debug)]
 pub struct Timers<T> {
     by_deadline: BTreeSet<(Timestamp, T)>,
@@ -25,10 +26,12 @@ impl<T> Default for Timers<T> {
 }
 
 impl<T: Copy + Ord + Hash> Timers<T> {
+    /// An empty table.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Arms `timer` at `at`, moving its deadline if it was armed already.
     pub fn set(&mut self, timer: T, at: Timestamp) {
         if let Some(old) = self.by_id.insert(timer, at) {
             self.by_deadline.remove(&(old, timer));
@@ -36,6 +39,7 @@ impl<T: Copy + Ord + Hash> Timers<T> {
         self.by_deadline.insert((at, timer));
     }
 
+    /// Disarms `timer`; nothing happens if it was not armed.
     pub fn cancel(&mut self, timer: T) {
         if let Some(old) = self.by_id.remove(&timer) {
             self.by_deadline.remove(&(old, timer));
@@ -58,10 +62,12 @@ impl<T: Copy + Ord + Hash> Timers<T> {
         Some(timer)
     }
 
+    /// How many timers are armed.
     pub fn len(&self) -> usize {
         self.by_id.len()
     }
 
+    /// Whether no timer is armed.
     pub fn is_empty(&self) -> bool {
         self.by_id.is_empty()
     }

@@ -2,6 +2,7 @@
 //! No protocol rule lives here.
 
 pub mod client;
+pub mod clock;
 pub mod cluster;
 mod committer;
 pub mod e2e_files;

@@ -18,7 +18,6 @@ use natter::shell::settings::Settings;
 use natter::shell::tls::{Identity, ServerTls};
 use natter::store::Store;
 use natter_core::server::{Account, Config, ServerState, look_alike_pairs, parse_credentials};
-use natter_core::time::Timestamp;
 
 use crate::logging::{LevelHandle, set_level};
 
@@ -97,7 +96,7 @@ pub fn standalone(p: &Prepared) -> Result<Started> {
     let snapshot = store.load()?;
     let mut core = ServerState::new(p.config.clone(), p.accounts.clone(), p.seed);
     let kept = snapshot.records.len();
-    let now = Timestamp::now_wall();
+    let now = natter::shell::clock::wall_now();
     // Sessions the last run left open end now, in the store as in the core.
     store.commit(&snapshot.end_open_sessions(now))?;
     let skipped = core.restore(snapshot.records, now);

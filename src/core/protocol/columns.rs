@@ -89,6 +89,16 @@ macro_rules! tag_pat {
     };
 }
 
+/// The tag, or both tags (`A|B`), as text for a doc comment.
+macro_rules! tag_doc {
+    ($tag:literal) => {
+        $tag
+    };
+    (($a:literal | $b:literal if $c:expr)) => {
+        concat!($a, "|", $b)
+    };
+}
+
 /// Whether `t` is the second of two tags.
 macro_rules! tag_alt {
     ($t:ident, $tag:literal) => {
@@ -125,4 +135,6 @@ macro_rules! opt_expr {
     };
 }
 
-pub(crate) use {codec, human, opt_expr, rows, tag_alt, tag_of, tag_pat, variant_new, variant_pat};
+pub(crate) use {
+    codec, human, opt_expr, rows, tag_alt, tag_doc, tag_of, tag_pat, variant_new, variant_pat,
+};

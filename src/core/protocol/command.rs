@@ -27,7 +27,10 @@ pub enum GroupSetting {
 /// everything said about it anywhere but its grammar (`parse.rs`) and its rule's code:
 ///
 /// ```text
-/// Variant { field: Type, ... }    the `Command` variant: its arguments, in wire order
+/// Variant {                      the `Command` variant: its arguments, in wire order, each with a
+///     /// what it holds          doc comment saying what it holds
+///     field: Type, ...
+/// }
 ///     => "word" ["second word"]   its words on the wire (a family's members share the first)
 ///     usage("...")                the usage line, shown by `help` and on wrong arguments
 ///     summary("...")              its line in `help`
@@ -46,18 +49,31 @@ macro_rules! command_table {
     ($cb:ident) => {
         $crate::protocol::command::command_rows! { $cb;
             /// `text` is kept exactly as typed after the single space that follows the username.
-            Message { to: &'a str, text: &'a str } => "message"
+            Message {
+                /// The recipient's name, as typed.
+                to: &'a str,
+                /// The message, exactly as typed after the single space that follows the username.
+                text: &'a str,
+            } => "message"
                 usage("message <user> <text>")
                 summary("send <text> to <user>; kept for them if they are offline")
                 activity listed
                 rule(s, c => s.messaging().message(c.conn, c.me, to, text, c.now, c.out)),
             /// `message group <group> <text>`.
-            MessageGroup { group: &'a str, text: &'a str } => "message" "group"
+            MessageGroup {
+                /// The group's name, as typed.
+                group: &'a str,
+                /// The message, exactly as typed after the group's name and one space.
+                text: &'a str,
+            } => "message" "group"
                 usage("message group <name> <text>")
                 summary("send <text> to every member of group <name>; kept for members who are offline")
                 activity listed
                 rule(s, c => s.group_rules().message(c.conn, c.me, group, text, c.now, c.out)),
-            Broadcast { text: &'a str } => "broadcast"
+            Broadcast {
+                /// The broadcast: the rest of the line, as typed.
+                text: &'a str,
+            } => "broadcast"
                 usage("broadcast <text>")
                 summary("send <text> to everyone online")
                 activity listed
@@ -67,98 +83,172 @@ macro_rules! command_table {
                 summary("list the other users online now")
                 activity listed
                 rule(s, c => s.presence().whoelse(c.conn, c.me, c.out)),
-            WhoElseSince { secs: u64 } => "whoelsesince"
+            WhoElseSince {
+                /// How far back to look, in seconds.
+                secs: u64,
+            } => "whoelsesince"
                 usage("whoelsesince <seconds>")
                 summary("list the users online at any time in the past <seconds>")
                 activity listed
                 rule(s, c => s.presence().whoelsesince(c.conn, c.me, secs, c.now, c.out)),
-            Block { user: &'a str } => "block"
+            Block {
+                /// The user to block, as typed.
+                user: &'a str,
+            } => "block"
                 usage("block <user>")
                 summary("stop <user>'s messages and presence reaching you (they are not told)")
                 activity listed
                 rule(s, c => s.block(c.conn, c.me, user, c.out)),
-            Unblock { user: &'a str } => "unblock"
+            Unblock {
+                /// The user to unblock, as typed.
+                user: &'a str,
+            } => "unblock"
                 usage("unblock <user>")
                 summary("undo a block")
                 activity listed
                 rule(s, c => s.block_list().unblock(c.conn, c.me, user, c.out)),
-            StartPrivate { user: &'a str } => "startprivate"
+            StartPrivate {
+                /// The user asked for a private chat, as typed.
+                user: &'a str,
+            } => "startprivate"
                 usage("startprivate <user>")
                 summary("ask <user> for a direct, peer-to-peer private chat")
                 activity listed
                 rule(s, c => s.brokering().startprivate(c.conn, c.me, user, c.now, c.out)),
-            Accept { user: &'a str } => "accept"
+            Accept {
+                /// The user whose request to accept.
+                user: &'a str,
+            } => "accept"
                 usage("accept <user>")
                 summary("accept <user>'s request for a private chat")
                 activity listed
                 rule(s, c => s.brokering().accept(c.conn, c.me, user, c.out)),
-            Decline { user: &'a str } => "decline"
+            Decline {
+                /// The user whose request to decline.
+                user: &'a str,
+            } => "decline"
                 usage("decline <user>")
                 summary("decline <user>'s request for a private chat")
                 activity listed
                 rule(s, c => s.brokering().decline(c.conn, c.me, user, c.out)),
-            StopPrivate { user: &'a str } => "stopprivate"
+            StopPrivate {
+                /// The other side of the private chat to end.
+                user: &'a str,
+            } => "stopprivate"
                 usage("stopprivate <user>")
                 summary("end the private chat with <user>")
                 activity listed
                 rule(s, c => s.brokering().stopprivate(c.conn, c.me, user, c.out)),
             /// `create group <group> [<member>...]`: the creator owns the group and is its only
             /// member; each member named is invited (a name given twice counts once).
-            CreateGroup { group: &'a str, members: Vec<&'a str> } => "create" "group"
+            CreateGroup {
+                /// The new group's name, as typed (the rule checks it).
+                group: &'a str,
+                /// The users to invite besides the creator, as typed, in the order typed.
+                members: Vec<&'a str>,
+            } => "create" "group"
                 usage("create group <name> [<member>...]")
                 summary("create group <name>, owned by you, and invite the users named")
                 activity listed
                 rule(s, c => s.group_rules().create(c.conn, c.me, group, &members, c.now, c.out)),
-            GroupAdd { group: &'a str, user: &'a str } => "group" "add"
+            /// `group add <group> <user>`: an invitation, or a direct add if the owner allows it.
+            GroupAdd {
+                /// The group, which the sender must belong to.
+                group: &'a str,
+                /// The user to invite (or add), as typed.
+                user: &'a str,
+            } => "group" "add"
                 usage("group add <name> <user>")
                 summary("invite <user> to a group you belong to (or add them, if its owner lets members add directly)")
                 activity listed
                 rule(s, c => s.group_rules().add(c.conn, c.me, group, user, c.now, c.out)),
-            GroupJoin { group: &'a str } => "group" "join"
+            /// `group join <group>`: accept an invitation, or join an open group.
+            GroupJoin {
+                /// The group to join.
+                group: &'a str,
+            } => "group" "join"
                 usage("group join <name>")
                 summary("accept an invitation to a group, or join an open group")
                 activity listed
                 rule(s, c => s.group_rules().join(c.conn, c.me, group, c.now, c.out)),
-            GroupDecline { group: &'a str } => "group" "decline"
+            /// `group decline <group>`: refuse an invitation.
+            GroupDecline {
+                /// The group whose invitation to decline.
+                group: &'a str,
+            } => "group" "decline"
                 usage("group decline <name>")
                 summary("decline an invitation to a group")
                 activity listed
                 rule(s, c => s.group_rules().decline(c.conn, c.me, group, c.now, c.out)),
-            GroupLeave { group: &'a str } => "group" "leave"
+            GroupLeave {
+                /// The group to leave.
+                group: &'a str,
+            } => "group" "leave"
                 usage("group leave <name>")
                 summary("leave a group (its owner's place goes to the longest-standing member; the last to leave ends it)")
                 activity listed
                 rule(s, c => s.group_rules().leave(c.conn, c.me, group, c.out)),
-            GroupMembers { group: &'a str } => "group" "members"
+            GroupMembers {
+                /// The group whose members to list.
+                group: &'a str,
+            } => "group" "members"
                 usage("group members <name>")
                 summary("list the members of a group you belong to")
                 activity listed
                 rule(s, c => s.group_rules().members(c.conn, c.me, group, c.out)),
             /// `group remove <group> <user> [<reason>]`: the reason is kept exactly as typed.
-            GroupRemove { group: &'a str, user: &'a str, reason: Option<&'a str> } => "group" "remove"
+            GroupRemove {
+                /// The group, which the sender must own.
+                group: &'a str,
+                /// The member to remove, as typed.
+                user: &'a str,
+                /// Why, told to the member removed (the rest of the line, as typed).
+                reason: Option<&'a str>,
+            } => "group" "remove"
                 usage("group remove <name> <user> [<reason>]")
                 summary("(owner) remove <user> from your group; they are told the reason")
                 activity listed
                 rule(s, c => s.group_rules().remove(c.conn, c.me, group, user, reason, c.out)),
             /// `group topic <group> [<text>]`: without text, shows the topic.
-            GroupTopic { group: &'a str, text: Option<&'a str> } => "group" "topic"
+            GroupTopic {
+                /// The group, which the sender must belong to.
+                group: &'a str,
+                /// The new topic (`-` clears it); none shows the topic.
+                text: Option<&'a str>,
+            } => "group" "topic"
                 usage("group topic <name> [<text>]")
                 summary("show a group's topic, or set it (its owner, or any member if the owner allows)")
                 activity listed
                 rule(s, c => s.group_rules().topic(c.conn, c.me, group, text, c.out)),
-            GroupOwner { group: &'a str, user: &'a str } => "group" "owner"
+            /// `group owner <group> <user>`: hand ownership on to a member.
+            GroupOwner {
+                /// The group, which the sender must own.
+                group: &'a str,
+                /// The member to hand the group on to, as typed.
+                user: &'a str,
+            } => "group" "owner"
                 usage("group owner <name> <user>")
                 summary("(owner) hand the ownership of your group on to another member")
                 activity listed
                 rule(s, c => s.group_rules().hand_on(c.conn, c.me, group, user, c.out)),
             /// `group mode <group> invite|open`: always a [`GroupSetting::Open`].
-            GroupMode { group: &'a str, setting: GroupSetting } => "group" "mode"
+            GroupMode {
+                /// The group, which the sender must own.
+                group: &'a str,
+                /// The setting chosen.
+                setting: GroupSetting,
+            } => "group" "mode"
                 usage("group mode <name> invite|open")
                 summary("(owner) whether joining your group needs an invitation, or anyone may join")
                 activity listed
                 rule(s, c => s.group_rules().set(c.conn, c.me, group, setting, c.out)),
             /// `group set <group> add direct|invite` or `group set <group> topic members|owner`.
-            GroupSet { group: &'a str, setting: GroupSetting } => "group" "set"
+            GroupSet {
+                /// The group, which the sender must own.
+                group: &'a str,
+                /// The setting chosen.
+                setting: GroupSetting,
+            } => "group" "set"
                 usage("group set <name> add direct|invite  or  group set <name> topic members|owner")
                 summary("(owner) whether members add directly or invite, and who may set the topic")
                 activity listed
@@ -169,17 +259,27 @@ macro_rules! command_table {
                 activity listed
                 rule(s, c => s.group_rules().list(c.conn, c.me, c.out)),
             /// `away [<reason>]`: with a reason, away; without, back.
-            Away { reason: Option<&'a str> } => "away"
+            Away {
+                /// Why the sender is away; none marks them back.
+                reason: Option<&'a str>,
+            } => "away"
                 usage("away [<reason>]")
                 summary("mark yourself away with <reason> (others see it); 'away' alone marks you back")
                 activity listed
                 rule(s, c => s.away(c.conn, c.me, reason, c.out)),
-            Whois { user: &'a str } => "whois"
+            /// `whois <user>`: presence, idle time, since when, shared groups and away reason.
+            Whois {
+                /// The user asked about, as typed.
+                user: &'a str,
+            } => "whois"
                 usage("whois <user>")
                 summary("whether <user> is online, idle how long, since when, your shared groups, and why away")
                 activity listed
                 rule(s, c => s.presence().whois(c.conn, c.me, user, c.now, c.out)),
-            Ping { user: &'a str } => "ping"
+            Ping {
+                /// The user asked about, as typed.
+                user: &'a str,
+            } => "ping"
                 usage("ping <user>")
                 summary("whether <user> is online (and idle how long) and whether your messages reach them")
                 activity listed
@@ -212,7 +312,10 @@ macro_rules! command_table {
                 rule(s, c => for command in CommandName::listed() {
                     send(c.out, c.conn, ServerMsg::Help { command })
                 }),
-            P2pPort { port: u16 } => "p2pport"
+            P2pPort {
+                /// The TCP port the client's private-chat listener is bound to (1 to 65535).
+                port: u16,
+            } => "p2pport"
                 usage("p2pport <port>")
                 summary("(sent by the client) register the TCP port of your private-chat listener")
                 bookkeeping unlisted
@@ -223,19 +326,29 @@ macro_rules! command_table {
                 activity unlisted
                 // Resetting the idle clock (as every `activity` command does) is the whole effect.
                 rule(s, c => ()),
-            Ack { id: u64 } => "ack"
+            Ack {
+                /// The id of the last message shown: every message sent on this connection up to it is
+                /// acknowledged.
+                id: u64,
+            } => "ack"
                 usage("ack <id>")
                 summary("(sent by the client) confirm that the messages sent up to <id> were shown")
                 bookkeeping unlisted
                 rule(s, c => s.messaging().ack(c.conn, c.me, id, c.out)),
-            Receipts { on: bool } => "receipts"
+            Receipts {
+                /// Whether to be told `SENT` and `DELIVERED` from now on.
+                on: bool,
+            } => "receipts"
                 usage("receipts on|off")
                 summary("(sent by the client) be told SENT and DELIVERED for each message to an online user")
                 bookkeeping unlisted
                 rule(s, c => s.sessions.set_receipts(c.conn, on)),
             /// `acks on|off`: whether this client acknowledges every message it shows (see
             /// docs/PROTOCOL.md).
-            Acks { on: bool } => "acks"
+            Acks {
+                /// Whether this client acknowledges every message it shows from now on.
+                on: bool,
+            } => "acks"
                 usage("acks on|off")
                 summary("(sent by the client) on: this client acknowledges the messages it shows, so keep each until it does")
                 bookkeeping unlisted
@@ -243,29 +356,46 @@ macro_rules! command_table {
             // The key directory of end-to-end encryption: publishing is the client's own bookkeeping;
             // claiming and looking up someone's keys is the user starting a conversation.
             /// `keys identity <curve25519> <ed25519>`, both checked for shape.
-            KeysIdentity { curve25519: &'a str, ed25519: &'a str } => "keys" "identity"
+            KeysIdentity {
+                /// The account's Curve25519 identity key, checked for shape.
+                curve25519: &'a str,
+                /// The account's Ed25519 identity key, which signs its other keys; checked for shape.
+                ed25519: &'a str,
+            } => "keys" "identity"
                 usage("keys identity <curve25519> <ed25519>")
                 summary("(sent by the client) publish this account's identity keys; new ones replace the old and drop their keys")
                 bookkeeping unlisted
                 rule(s, c => s.key_rules().identity(c.conn, c.me, curve25519, ed25519, c.out)),
             /// `keys add <key>...`: 1 to [`MAX_KEYS_PER_LINE`](super::keys::MAX_KEYS_PER_LINE) one-time
             /// keys.
-            KeysAdd { keys: Vec<SignedKeyRef<'a>> } => "keys" "add"
+            KeysAdd {
+                /// The one-time keys, each checked for shape.
+                keys: Vec<SignedKeyRef<'a>>,
+            } => "keys" "add"
                 usage("keys add <keyid>:<curve25519>:<signature> [...]")
                 summary("(sent by the client) publish up to 20 one-time keys (an account holds at most 100)")
                 bookkeeping unlisted
                 rule(s, c => s.key_rules().add(c.conn, c.me, &keys, c.out)),
-            KeysFallback { key: SignedKeyRef<'a> } => "keys" "fallback"
+            KeysFallback {
+                /// The fallback key, checked for shape.
+                key: SignedKeyRef<'a>,
+            } => "keys" "fallback"
                 usage("keys fallback <keyid>:<curve25519>:<signature>")
                 summary("(sent by the client) publish the fallback key, handed out when no one-time key is left")
                 bookkeeping unlisted
                 rule(s, c => s.key_rules().fallback(c.conn, c.me, key, c.out)),
-            KeysClaim { user: &'a str } => "keys" "claim"
+            KeysClaim {
+                /// Whose keys to take, as typed.
+                user: &'a str,
+            } => "keys" "claim"
                 usage("keys claim <user>")
                 summary("(sent by the client) take <user>'s identity keys and one of their one-time keys, to start an encrypted session")
                 activity unlisted
                 rule(s, c => s.key_rules().claim(c.conn, c.me, user, c.out)),
-            KeysShow { user: &'a str } => "keys" "show"
+            KeysShow {
+                /// Whose keys to look up, as typed.
+                user: &'a str,
+            } => "keys" "show"
                 usage("keys show <user>")
                 summary("(sent by the client) look up <user>'s identity keys (nothing is taken)")
                 activity unlisted
@@ -287,14 +417,14 @@ macro_rules! command_table {
 macro_rules! command_rows {
     ($cb:ident; $(
         $(#[$m:meta])*
-        $V:ident $({ $($f:ident : $T:ty),* })? => $word:literal $($sub:literal)?
+        $V:ident $({ $( $(#[$fm:meta])* $f:ident : $T:ty ),* $(,)? })? => $word:literal $($sub:literal)?
             usage($usage:literal)
             summary($summary:literal)
             $activity:ident $listed:ident
             rule($s:ident, $c:ident => $rule:expr)
     ),* $(,)?) => {
         $cb! { $( {
-            [$(#[$m])*] $V [$({ $($f: $T),* })?] [$($($f)*)?] $word [$($sub)?] $usage $summary
+            [$(#[$m])*] $V [$({ $( $(#[$fm])* $f: $T ),* })?] [$($($f)*)?] $word [$($sub)?] $usage $summary
             $activity $listed ($s, $c => $rule)
         } )* }
     };
@@ -305,6 +435,7 @@ pub(crate) use {command_rows, command_table};
 /// One row of the command table, as far as the protocol reads it.
 #[derive(Debug)]
 pub struct CommandSpec {
+    /// The command this row describes.
     pub name: CommandName,
     /// The word typed on the wire (matched case-insensitively).
     pub word: &'static str,
@@ -333,7 +464,10 @@ macro_rules! define_commands {
         /// A command's name: the first word of a line (and the second, for a family's member).
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum CommandName {
-            $( $V ),*
+            $(
+                #[doc = concat!("`", $usage, "`; in `help`: `", $summary, "`.")]
+                $V
+            ),*
         }
 
         /// The command table, in the order `help` lists it.
@@ -353,10 +487,16 @@ macro_rules! define_commands {
         /// what it keeps.
         #[derive(Clone, Debug, PartialEq, Eq)]
         pub enum Command<'a> {
-            $( $($m)* $V $($decl)* ),*
+            $(
+                $($m)*
+                #[doc = ""]
+                #[doc = concat!("`", $usage, "`; in `help`: `", $summary, "`.")]
+                $V $($decl)*
+            ),*
         }
 
         impl Command<'_> {
+            /// The command's name: which row of the table it comes from.
             pub fn name(&self) -> CommandName {
                 match self {
                     $( Command::$V { .. } => CommandName::$V ),*
@@ -475,6 +615,7 @@ impl CommandName {
             .expect("every CommandName has a row in COMMANDS")
     }
 
+    /// The command's first word on the wire (a family's members share it).
     pub fn word(self) -> &'static str {
         self.spec().word
     }

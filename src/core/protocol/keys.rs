@@ -47,20 +47,26 @@ pub fn encrypted_for(text: &str) -> Option<&str> {
 /// Which part of a published key is malformed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
+    /// A signed key that is not three parts joined by `:`.
     #[error("a signed key is written <keyid>:<curve25519>:<signature>, three parts joined by ':'")]
     Form,
+    /// A key id that is empty, longer than [`MAX_KEY_ID_LEN`], or not base64.
     #[error(
         "a key id is 1 to {MAX_KEY_ID_LEN} characters of base64 (letters, digits, '+' and '/')"
     )]
     KeyId,
+    /// A Curve25519 key (an identity key, or the key part of a signed key) of the wrong length or not
+    /// base64.
     #[error(
         "a Curve25519 key is {PUBLIC_KEY_LEN} characters of unpadded base64 (letters, digits, '+' and '/')"
     )]
     Curve25519,
+    /// An Ed25519 identity key of the wrong length or not base64.
     #[error(
         "an Ed25519 key is {PUBLIC_KEY_LEN} characters of unpadded base64 (letters, digits, '+' and '/')"
     )]
     Ed25519,
+    /// A signature of the wrong length or not base64.
     #[error(
         "a signature is {SIGNATURE_LEN} characters of unpadded base64 (letters, digits, '+' and '/')"
     )]
@@ -95,8 +101,11 @@ pub fn ed25519(s: &str) -> Result<&str, KeyError> {
 /// key, and the identity's Ed25519 signature over it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SignedKeyRef<'a> {
+    /// The key's id, chosen by the publishing client: how a claimed key is told apart from the others.
     pub id: &'a str,
+    /// The Curve25519 public key, in vodozemac's base64 form.
     pub key: &'a str,
+    /// The identity's Ed25519 signature over the key, in base64; the claiming client checks it.
     pub sig: &'a str,
 }
 
@@ -119,6 +128,7 @@ impl<'a> SignedKeyRef<'a> {
         })
     }
 
+    /// The key copied out of the line, for the server to keep.
     pub fn owned(self) -> SignedKey {
         SignedKey {
             id: self.id.to_owned(),
@@ -139,12 +149,16 @@ impl fmt::Display for SignedKeyRef<'_> {
     Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
 pub struct SignedKey {
+    /// The key's id, chosen by the publishing client: how a claimed key is told apart from the others.
     pub id: String,
+    /// The Curve25519 public key, in vodozemac's base64 form.
     pub key: String,
+    /// The identity's Ed25519 signature over the key, in base64; the claiming client checks it.
     pub sig: String,
 }
 
 impl SignedKey {
+    /// The key as a command carries it, borrowed, to write it on a line.
     pub fn borrowed(&self) -> SignedKeyRef<'_> {
         SignedKeyRef {
             id: &self.id,

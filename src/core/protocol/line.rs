@@ -33,6 +33,8 @@ pub struct LineDecoder {
 }
 
 impl LineDecoder {
+    /// A decoder that reports lines longer than `max` bytes (not counting their ending) as
+    /// [`Frame::TooLong`].
     pub fn new(max: usize) -> Self {
         LineDecoder {
             max,
@@ -100,8 +102,10 @@ impl LineDecoder {
     Clone, Copy, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize,
 )]
 pub enum LineError {
+    /// The line's bytes are not UTF-8: every line of the protocol is text.
     #[error("the line is not valid UTF-8")]
     InvalidUtf8,
+    /// The line holds a control character (tab aside), which could rewrite a reader's terminal.
     #[error("the line contains a control character")]
     ControlChar,
 }

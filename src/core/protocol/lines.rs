@@ -4,13 +4,19 @@
 //! prompt, a ping's answer) with everything said about it anywhere:
 //!
 //! ```text
-//! Variant { fields }                     the Rust variant (or `Variant(Type) as binding`)
+//! Variant {                              the Rust variant (or `Variant(Type) as binding`), each
+//!     /// what it holds                  field with a doc comment: what it holds, and its unit
+//!     field: Type, ...
+//! }
 //!     => "TAG" [field, field: Codec]     its tag (or code) and its fields, in wire order, each in its
 //!                                        plain form or the codec named (`wire.rs`)
 //!     human(...)                         the text after the fields, for a person reading with `nc`
 //!     show(p => ...)                     how the natter client shows it (`client/display.rs`)
 //!     about(...)                         the conversation it belongs to, if any
 //! ```
+//!
+//! A row's doc comment says when the line is sent and what it means; the enum's doc for the variant
+//! then ends with its wire form, generated from the row (`reply.rs`).
 //!
 //! The table is a macro that hands every row to a callback; each module that needs a column expands
 //! it with its own callback, so the protocol never depends on the client that reads the `show` column:
@@ -43,14 +49,20 @@ macro_rules! wire_tables {
                     human(of prompt)
                     show(p => p.star(prompt.shown(p).unwrap_or_default()))
                     about(),
-                Welcome { user: Name } => "WELCOME" [user]
+                Welcome {
+                    /// The account the session is now logged in as.
+                    user: Name,
+                } => "WELCOME" [user]
                     human("Welcome to natter, {user}! Type 'help' for the list of commands.")
                     show(p => p.star(format!(
                         "Welcome to natter, {user}! Type 'help' for the list of commands."
                     )))
                     about(),
                 /// Sent before `Welcome` when `--register` created the account.
-                Registered { user: Name } => "REGISTERED" [user]
+                Registered {
+                    /// The account just created.
+                    user: Name,
+                } => "REGISTERED" [user]
                     human("Account '{user}' created.")
                     show(p => p.star(format!("Account '{user}' created.")))
                     about(),
@@ -58,7 +70,16 @@ macro_rules! wire_tables {
                 /// acknowledgement names (`ack <id>`) and, with `sent_at`, what a client recognises a
                 /// redelivery by: a message not acknowledged when the session ends is kept and comes
                 /// again at the next login as an `OFFLINE-MSG` with the same id and send time.
-                Message { id: u64, sent_at: Timestamp, from: Name, text: String } => "MSG"
+                Message {
+                    /// The message's id: what `ack` names, and the same at every redelivery.
+                    id: u64,
+                    /// When the server accepted the message from its sender; a redelivery keeps it.
+                    sent_at: Timestamp,
+                    /// The sender.
+                    from: Name,
+                    /// The message, as the rest of the line.
+                    text: String,
+                } => "MSG"
                     [id, sent_at, from, text: Text]
                     human()
                     show(p => p.tagged("[message]", fg(AnsiColor::Cyan).bold(), from, text))
@@ -67,10 +88,16 @@ macro_rules! wire_tables {
                 /// client acknowledge it and recognise a redelivery after a server crash. `group` is the
                 /// group it was sent to, if it was a group message.
                 OfflineMessage {
+                    /// The message's id: what `ack` names, and the same at every redelivery.
                     id: u64,
+                    /// When the server accepted the message from its sender; a redelivery keeps it.
                     sent_at: Timestamp,
+                    /// The sender.
                     from: Name,
+                    /// The group it was sent to, or `None` for a message to the recipient alone (which
+                    /// decides the tag).
                     group: Option<Name>,
+                    /// The message, as the rest of the line.
                     text: String,
                 } => ("OFFLINE-MSG" | "OFFLINE-GROUP-MSG" if group.is_some())
                     [id, sent_at, group: AltGroup, from, text: Text]
@@ -79,16 +106,37 @@ macro_rules! wire_tables {
                     about(Some(Conversation::of_message(from, group.as_ref()))),
                 /// A message to group `group` from `from`, delivered while you are online (`id` and
                 /// `sent_at` as for [`ServerMsg::Message`]; one id serves every member).
-                GroupMessage { id: u64, sent_at: Timestamp, group: Name, from: Name, text: String }
+                GroupMessage {
+                    /// The message's id: what `ack` names, and the same at every redelivery.
+                    id: u64,
+                    /// When the server accepted the message from its sender; a redelivery keeps it.
+                    sent_at: Timestamp,
+                    /// The group it was sent to.
+                    group: Name,
+                    /// The sender.
+                    from: Name,
+                    /// The message, as the rest of the line.
+                    text: String,
+                }
                     => "GROUP-MSG" [id, sent_at, group, from, text: Text]
                     human()
                     show(p => p.tagged(&format!("[{group}]"), fg(AnsiColor::Blue).bold(), from, text))
                     about(Some(Conversation::Group(group.clone()))),
-                Broadcast { from: Name, text: String } => "BCAST" [from, text: Text]
+                Broadcast {
+                    /// The sender.
+                    from: Name,
+                    /// The broadcast, as the rest of the line.
+                    text: String,
+                } => "BCAST" [from, text: Text]
                     human()
                     show(p => p.tagged("[broadcast]", fg(AnsiColor::Magenta).bold(), from, text))
                     about(Some(Conversation::Broadcasts)),
-                Presence { user: Name, online: bool } => "PRESENCE" [user, online: OnOff]
+                Presence {
+                    /// Whose presence changed.
+                    user: Name,
+                    /// True when they logged in, false when they logged out.
+                    online: bool,
+                } => "PRESENCE" [user, online: OnOff]
                     human()
                     show(p => p.star(if *online {
                         format!("{user} logged in")
@@ -96,7 +144,10 @@ macro_rules! wire_tables {
                         format!("{user} logged out")
                     }))
                     about(),
-                WhoElse { users: Vec<Name> } => "WHOELSE" [users: Names]
+                WhoElse {
+                    /// The other users online now.
+                    users: Vec<Name>,
+                } => "WHOELSE" [users: Names]
                     human()
                     show(p => p.star(if users.is_empty() {
                         "Nobody else is online.".to_owned()
@@ -104,7 +155,13 @@ macro_rules! wire_tables {
                         format!("Online now: {}", list(users))
                     }))
                     about(),
-                WhoElseSince { secs: u64, users: Vec<Name> } => "WHOELSESINCE" [secs, users: Names]
+                WhoElseSince {
+                    /// The span asked about, in seconds back from now.
+                    secs: u64,
+                    /// The other users online at some time within that span, including those online
+                    /// now.
+                    users: Vec<Name>,
+                } => "WHOELSESINCE" [secs, users: Names]
                     human()
                     show(p => p.star(if users.is_empty() {
                         format!("Nobody else was online in the last {secs} s.")
@@ -114,11 +171,17 @@ macro_rules! wire_tables {
                     about(),
                 /// `to` is offline; the message is stored, durably, as `id` (sent only after the store
                 /// commits).
-                Stored { id: u64, to: Name } => "STORED" [id, to]
+                Stored {
+                    /// The stored message's id: the one its recipient will acknowledge.
+                    id: u64,
+                    /// The recipient, who is offline.
+                    to: Name,
+                } => "STORED" [id, to]
                     human("{to} is offline; the message will be delivered when they log in.")
                     show(p => p.dash(format!("{to} is offline; they will get it when they log in")))
                     about(Some(Conversation::User(to.clone()))),
                 BroadcastSent {
+                    /// How many online users it was queued for.
                     delivered: usize,
                     /// Some online users did not get it because they blocked the sender (never said
                     /// who).
@@ -133,20 +196,34 @@ macro_rules! wire_tables {
                         if *skipped { "; some online users did not get it" } else { "" }
                     )))
                     about(Some(Conversation::Broadcasts)),
-                Blocked { user: Name } => "BLOCKED" [user]
+                Blocked {
+                    /// The user now blocked.
+                    user: Name,
+                } => "BLOCKED" [user]
                     human("You blocked {user}; they will not be told.")
                     show(p => p.dash(format!("blocked {user} (they are not told)")))
                     about(Some(Conversation::User(user.clone()))),
-                Unblocked { user: Name } => "UNBLOCKED" [user]
+                Unblocked {
+                    /// The user no longer blocked.
+                    user: Name,
+                } => "UNBLOCKED" [user]
                     human("You unblocked {user}.")
                     show(p => p.dash(format!("unblocked {user}")))
                     about(Some(Conversation::User(user.clone()))),
-                P2pPort { port: u16 } => "P2P-PORT" [port]
+                P2pPort {
+                    /// The TCP port the client listens on for private chats, as now registered.
+                    port: u16,
+                } => "P2P-PORT" [port]
                     human("Private-chat port {port} registered.")
                     show(p => p.dash(format!("private-chat port {port} registered")))
                     about(),
                 /// To the target: `from` asks for a private chat; answer within `secs`.
-                PrivateRequest { from: Name, secs: u64 } => "PRIVATE-REQUEST" [from, secs]
+                PrivateRequest {
+                    /// Who asks.
+                    from: Name,
+                    /// Seconds left to answer before the request is cancelled.
+                    secs: u64,
+                } => "PRIVATE-REQUEST" [from, secs]
                     human("{from} asks for a private chat. Type 'accept {from}' or 'decline {from}' within {secs} s.")
                     show(p => format!(
                         "{} {from} asks for a private chat: type 'accept {from}' or 'decline {from}' (within {secs} s)",
@@ -154,35 +231,64 @@ macro_rules! wire_tables {
                     ))
                     about(Some(Conversation::Private(from.clone()))),
                 /// To the requester: the request was passed on.
-                PrivatePending { to: Name, secs: u64 } => "PRIVATE-PENDING" [to, secs]
+                PrivatePending {
+                    /// Who was asked.
+                    to: Name,
+                    /// How long, in seconds, the server waits for their answer.
+                    secs: u64,
+                } => "PRIVATE-PENDING" [to, secs]
                     human("Asked {to} for a private chat; waiting up to {secs} s for an answer.")
                     show(p => p.dash(format!(
                         "asked {to} for a private chat; waiting up to {secs} s for an answer"
                     )))
                     about(Some(Conversation::Private(to.clone()))),
                 /// To the requester: `peer` accepted; connect to `addr` and present `token`.
-                PrivateAccepted { peer: Name, addr: SocketAddr, token: Token } => "PRIVATE-ACCEPTED"
+                PrivateAccepted {
+                    /// Who accepted.
+                    peer: Name,
+                    /// Where the peer's client listens for this private chat.
+                    addr: SocketAddr,
+                    /// The one-time secret to present to the peer, by which it knows this is the
+                    /// requester it agreed to.
+                    token: Token,
+                } => "PRIVATE-ACCEPTED"
                     [peer, addr, token]
                     human("{peer} accepted; connect to {addr}.")
                     show(p => p.dash(format!("{peer} accepted; connecting directly...")))
                     about(Some(Conversation::Private(peer.clone()))),
                 /// To the target: you accepted; `peer` will connect presenting `token`.
-                PrivateExpect { peer: Name, token: Token } => "PRIVATE-EXPECT" [peer, token]
+                PrivateExpect {
+                    /// Who will connect.
+                    peer: Name,
+                    /// The secret the peer will present: a connection without it is somebody else.
+                    token: Token,
+                } => "PRIVATE-EXPECT" [peer, token]
                     human("You accepted; {peer} will connect to you directly.")
                     show(p => p.dash(format!("you accepted; waiting for {peer} to connect directly...")))
                     about(Some(Conversation::Private(peer.clone()))),
                 /// To the requester: `peer` declined.
-                PrivateDeclined { peer: Name } => "PRIVATE-DECLINED" [peer]
+                PrivateDeclined {
+                    /// Who declined.
+                    peer: Name,
+                } => "PRIVATE-DECLINED" [peer]
                     human("{peer} declined your private-chat request.")
                     show(p => p.star(format!("{peer} declined your private-chat request.")))
                     about(Some(Conversation::Private(peer.clone()))),
                 /// To the target: your decline was passed on.
-                PrivateDeclineSent { peer: Name } => "PRIVATE-DECLINE-SENT" [peer]
+                PrivateDeclineSent {
+                    /// Whose request was declined.
+                    peer: Name,
+                } => "PRIVATE-DECLINE-SENT" [peer]
                     human("You declined {peer}'s private-chat request.")
                     show(p => p.dash(format!("declined {peer}'s private-chat request")))
                     about(Some(Conversation::Private(peer.clone()))),
                 /// To either side: the request between you and `peer` ended unanswered.
-                PrivateCancelled { peer: Name, reason: CancelReason } => "PRIVATE-CANCELLED"
+                PrivateCancelled {
+                    /// The other side of the request.
+                    peer: Name,
+                    /// Why it ended.
+                    reason: CancelReason,
+                } => "PRIVATE-CANCELLED"
                     [peer, reason]
                     human("The private-chat request between you and {peer} ended: {}.", match reason {
                         CancelReason::Timeout => "no answer in time",
@@ -198,19 +304,30 @@ macro_rules! wire_tables {
                     }))
                     about(Some(Conversation::Private(peer.clone()))),
                 /// Reply to `stopprivate`.
-                PrivateEnded { peer: Name } => "PRIVATE-ENDED" [peer]
+                PrivateEnded {
+                    /// The other side of the chat that ended.
+                    peer: Name,
+                } => "PRIVATE-ENDED" [peer]
                     human("Private chat with {peer} ended.")
                     show(p => p.star(format!("Private chat with {peer} ended: you stopped it.")))
                     about(Some(Conversation::Private(peer.clone()))),
                 /// One line of `help`. The usage starts with the command's words, which is the field a
                 /// decoder reads.
-                Help { command: CommandName } => "HELP" [command: Usage]
+                Help {
+                    /// The command this line describes.
+                    command: CommandName,
+                } => "HELP" [command: Usage]
                     human("- {}", command.spec().summary)
                     show(p => help_row(command.spec().usage, command.spec().summary))
                     about(),
                 /// Reply to `create group`: the group and all its members (the creator included),
                 /// sorted.
-                GroupCreated { group: Name, members: Vec<Name> } => "GROUP-CREATED"
+                GroupCreated {
+                    /// The new group's name.
+                    group: Name,
+                    /// All its members, the creator included, sorted.
+                    members: Vec<Name>,
+                } => "GROUP-CREATED"
                     [group, members: Names]
                     human("Group '{group}' created.")
                     show(p => p.dash(format!("created group {group}: {}", list(members))))
@@ -218,7 +335,17 @@ macro_rules! wire_tables {
                 /// Reply to `message group`: how many members got it now, how many will at their next
                 /// login, and whether some members did not get it (they blocked the sender, or their
                 /// mailbox was full; never said who).
-                GroupSent { group: Name, delivered: usize, stored: usize, skipped: bool } => "GROUP-SENT"
+                GroupSent {
+                    /// The group it was sent to.
+                    group: Name,
+                    /// How many members it was queued for now.
+                    delivered: usize,
+                    /// How many members, offline now, get it at their next login.
+                    stored: usize,
+                    /// Whether some members did not get it (they blocked the sender, or their mailbox
+                    /// was full).
+                    skipped: bool,
+                } => "GROUP-SENT"
                     [group, delivered, stored, skipped: Coverage]
                     human("Sent to '{group}': {delivered} now, {stored} at their next login{}.",
                         if *skipped { "; some members did not get it" } else { "" })
@@ -228,7 +355,10 @@ macro_rules! wire_tables {
                     )))
                     about(Some(Conversation::Group(group.clone()))),
                 /// Reply to `grouplist`: each group the user belongs to, with its members, sorted.
-                GroupList { groups: Vec<(Name, Vec<Name>)> } => "GROUPLIST" [groups: GroupEntries]
+                GroupList {
+                    /// Each group the user belongs to, with its members; both sorted.
+                    groups: Vec<(Name, Vec<Name>)>,
+                } => "GROUPLIST" [groups: GroupEntries]
                     human()
                     show(p => if groups.is_empty() {
                         p.star("You are in no group. 'create group <name> <member>...' makes one.".into())
@@ -241,7 +371,12 @@ macro_rules! wire_tables {
                     })
                     about(),
                 /// Reply to `group members`.
-                GroupMembers { group: Name, members: Vec<Name> } => "GROUP-MEMBERS"
+                GroupMembers {
+                    /// The group asked about.
+                    group: Name,
+                    /// Its members.
+                    members: Vec<Name>,
+                } => "GROUP-MEMBERS"
                     [group, members: Names]
                     human()
                     show(p => p.star(format!("{group}: {}", list(members))))
@@ -249,7 +384,14 @@ macro_rules! wire_tables {
                 /// To the members of `group` (the new one included): `by` added `user`.
                 /// `by` is `user` when they joined by themselves (an open group) and the inviter when they
                 /// accepted an invitation.
-                GroupJoined { group: Name, user: Name, by: Name } => "GROUP-JOINED" [group, user, by]
+                GroupJoined {
+                    /// The group joined.
+                    group: Name,
+                    /// The member who joined.
+                    user: Name,
+                    /// Who added or invited them (`user` when they joined an open group by themselves).
+                    by: Name,
+                } => "GROUP-JOINED" [group, user, by]
                     human("{}", if by == user {
                         format!("{user} joined '{group}'.")
                     } else {
@@ -262,18 +404,35 @@ macro_rules! wire_tables {
                     }))
                     about(Some(Conversation::Group(group.clone()))),
                 /// To the members of `group` and to `user`: `user` left it.
-                GroupLeft { group: Name, user: Name } => "GROUP-LEFT" [group, user]
+                GroupLeft {
+                    /// The group left.
+                    group: Name,
+                    /// Who left it.
+                    user: Name,
+                } => "GROUP-LEFT" [group, user]
                     human("{user} left '{group}'.")
                     show(p => p.star(format!("[{group}] {user} left")))
                     about(Some(Conversation::Group(group.clone()))),
                 /// To the member who invited `user` to `group`: the invitation is on its way (`user`
                 /// is told now if online, else at their next login).
-                GroupInvited { group: Name, user: Name } => "GROUP-INVITED" [group, user]
+                GroupInvited {
+                    /// The group.
+                    group: Name,
+                    /// The one invited.
+                    user: Name,
+                } => "GROUP-INVITED" [group, user]
                     human("Invited {user} to '{group}'; they may accept with 'group join {group}'.")
                     show(p => p.dash(format!("invited {user} to {group}")))
                     about(Some(Conversation::Group(group.clone()))),
                 /// To the one invited: `by` invites you to `group` (at `sent_at`; it lasts 7 days).
-                GroupInvitation { group: Name, by: Name, sent_at: Timestamp } => "GROUP-INVITATION"
+                GroupInvitation {
+                    /// The group.
+                    group: Name,
+                    /// The member who invited you.
+                    by: Name,
+                    /// When (the invitation lapses 7 days later).
+                    sent_at: Timestamp,
+                } => "GROUP-INVITATION"
                     [group, by, sent_at]
                     human("{by} invites you to the group '{group}'. Type 'group join {group}' to accept or 'group decline {group}'.")
                     show(p => format!(
@@ -282,36 +441,71 @@ macro_rules! wire_tables {
                     ))
                     about(),
                 /// Reply to `group decline`.
-                GroupDeclined { group: Name } => "GROUP-DECLINED" [group]
+                GroupDeclined {
+                    /// The group whose invitation was declined.
+                    group: Name,
+                } => "GROUP-DECLINED" [group]
                     human("You declined the invitation to '{group}'.")
                     show(p => p.dash(format!("declined the invitation to {group}")))
                     about(),
                 /// To the members of `group` and to `user`: its owner `by` removed `user`, saying why.
-                GroupRemoved { group: Name, user: Name, by: Name, reason: String } => "GROUP-REMOVED"
+                GroupRemoved {
+                    /// The group.
+                    group: Name,
+                    /// The member removed.
+                    user: Name,
+                    /// The owner who removed them.
+                    by: Name,
+                    /// Why, as the owner said (may be empty).
+                    reason: String,
+                } => "GROUP-REMOVED"
                     [group, user, by, reason: Text]
                     human()
                     show(p => p.star(format!("[{group}] {by} removed {user}: {reason}")))
                     about(Some(Conversation::Group(group.clone()))),
                 /// To the members of `group`: `owner` owns it now (handed on, or the owner left).
-                GroupOwner { group: Name, owner: Name } => "GROUP-OWNER" [group, owner]
+                GroupOwner {
+                    /// The group, which the sender must own.
+                    group: Name,
+                    /// Its owner now.
+                    owner: Name,
+                } => "GROUP-OWNER" [group, owner]
                     human("{owner} now owns '{group}'.")
                     show(p => p.star(format!("[{group}] {owner} now owns the group")))
                     about(Some(Conversation::Group(group.clone()))),
                 /// `group`'s topic, set by `by`: to the members when it is set, to a member who joins,
                 /// and in reply to `group topic <name>`.
-                GroupTopic { group: Name, by: Name, topic: String } => "GROUP-TOPIC" [group, by, topic: Text]
+                GroupTopic {
+                    /// The group, which the sender must belong to.
+                    group: Name,
+                    /// Who set it.
+                    by: Name,
+                    /// The topic.
+                    topic: String,
+                } => "GROUP-TOPIC" [group, by, topic: Text]
                     human()
                     show(p => p.star(format!("[{group}] topic (set by {by}): {topic}")))
                     about(Some(Conversation::Group(group.clone()))),
                 /// Reply to `group topic <name>` for a group without a topic.
-                GroupNoTopic { group: Name } => "GROUP-NO-TOPIC" [group]
+                GroupNoTopic {
+                    /// The group without a topic.
+                    group: Name,
+                } => "GROUP-NO-TOPIC" [group]
                     human("'{group}' has no topic.")
                     show(p => p.star(format!("[{group}] no topic is set")))
                     about(Some(Conversation::Group(group.clone()))),
                 /// `group`'s settings, to its members when its owner changes one: whether anyone may
                 /// join (`open`), whether members add directly, whether any member may set the topic.
-                GroupMode { group: Name, open: bool, add_direct: bool, topic_by_members: bool }
-                    => "GROUP-MODE" [group, open: Access, add_direct: Adding, topic_by_members: TopicBy]
+                GroupMode {
+                    /// The group.
+                    group: Name,
+                    /// Anyone may join by name (otherwise joining needs an invitation).
+                    open: bool,
+                    /// Members add others directly (otherwise they invite them).
+                    add_direct: bool,
+                    /// Any member may set the topic (otherwise only the owner).
+                    topic_by_members: bool,
+                } => "GROUP-MODE" [group, open: Access, add_direct: Adding, topic_by_members: TopicBy]
                     human("'{group}': {}; members {}; the topic is set by {}.",
                         if *open { "anyone may join" } else { "joining needs an invitation" },
                         if *add_direct { "add others directly" } else { "invite others" },
@@ -322,7 +516,10 @@ macro_rules! wire_tables {
                         if *topic_by_members { "any member" } else { "the owner" })))
                     about(Some(Conversation::Group(group.clone()))),
                 /// Reply to `away <reason>`: you are away, and those who see your presence are told.
-                Away { reason: String } => "AWAY" [reason: Text]
+                Away {
+                    /// Why you are away, as you said.
+                    reason: String,
+                } => "AWAY" [reason: Text]
                     human()
                     show(p => p.dash(format!("you are marked away: {reason}")))
                     about(),
@@ -333,20 +530,38 @@ macro_rules! wire_tables {
                     about(),
                 /// `user` is away, saying why: to those who see their presence when it changes, after
                 /// `WHOELSE` for each user online and away, and after `WHOIS`.
-                PresenceAway { user: Name, reason: String } => "PRESENCE-AWAY" [user, reason: Text]
+                PresenceAway {
+                    /// Who is away.
+                    user: Name,
+                    /// Why, as they said.
+                    reason: String,
+                } => "PRESENCE-AWAY" [user, reason: Text]
                     human()
                     show(p => p.star(format!("{user} is away: {reason}")))
                     about(),
                 /// `user` is no longer away.
-                PresenceBack { user: Name } => "PRESENCE-BACK" [user]
+                PresenceBack {
+                    /// Who is back.
+                    user: Name,
+                } => "PRESENCE-BACK" [user]
                     human("{user} is back.")
                     show(p => p.star(format!("{user} is back")))
                     about(),
                 /// Reply to `whois`: whether `user` is online, idle how long (0 when offline), since
                 /// when (the session's start, or the last logout; 0: never seen), and the groups you
                 /// share. A `PRESENCE-AWAY` follows if they are away.
-                Whois { user: Name, online: bool, idle_secs: u64, since: Timestamp, groups: Vec<Name> }
-                    => "WHOIS" [user, online: OnOff, idle_secs, since, groups: Names]
+                Whois {
+                    /// The user asked about.
+                    user: Name,
+                    /// Whether they are logged in now.
+                    online: bool,
+                    /// Seconds since their last command (0 when offline).
+                    idle_secs: u64,
+                    /// Their session's start if online, else their last logout (0: never seen).
+                    since: Timestamp,
+                    /// The groups both of you belong to.
+                    groups: Vec<Name>,
+                } => "WHOIS" [user, online: OnOff, idle_secs, since, groups: Names]
                     human()
                     show(p => p.star(format!("{user}: {}; groups you share: {}",
                         if *online {
@@ -360,7 +575,10 @@ macro_rules! wire_tables {
                     about(Some(Conversation::User(user.clone()))),
                 /// No command for a while: the session ends in `secs_left` seconds unless the user
                 /// sends one.
-                IdleWarning { secs_left: u64 } => "IDLE-WARNING" [secs_left]
+                IdleWarning {
+                    /// Seconds until the server ends the session.
+                    secs_left: u64,
+                } => "IDLE-WARNING" [secs_left]
                     human("You will be logged out in {secs_left} s unless you send a command.")
                     show(p => p.warn(format!(
                         "You will be logged out in {secs_left} s for inactivity unless you type a command."
@@ -369,18 +587,33 @@ macro_rules! wire_tables {
                 /// With `receipts on`: the message `id` to `to` is queued for `to`, who is online; once
                 /// their client has it, `DELIVERED` follows (or, if their session ends first, `STORED`,
                 /// and it is kept for their next login).
-                Sent { id: u64, to: Name } => "SENT" [id, to]
+                Sent {
+                    /// The message's id, which the `DELIVERED` (or `STORED`) that follows names.
+                    id: u64,
+                    /// The recipient, who is online.
+                    to: Name,
+                } => "SENT" [id, to]
                     human("{to} is online; you will be told when their client has it.")
                     show(p => p.dash(format!("sent to {to}")))
                     about(Some(Conversation::User(to.clone()))),
                 /// With `receipts on`: `to`'s client has message `id` (it acknowledged it; for a client
                 /// that does not acknowledge, it was written to its connection).
-                Delivered { id: u64, to: Name } => "DELIVERED" [id, to]
+                Delivered {
+                    /// The id the `SENT` before named.
+                    id: u64,
+                    /// The recipient whose client has it.
+                    to: Name,
+                } => "DELIVERED" [id, to]
                     human("Delivered to {to}.")
                     show(p => p.dash(format!("delivered to {to}")))
                     about(Some(Conversation::User(to.clone()))),
                 /// Reply to `ping`.
-                Ping { user: Name, state: PingState } => "PING" [user, state: Nested<PingState>]
+                Ping {
+                    /// The user asked about.
+                    user: Name,
+                    /// Whether they are online, and if not, whether a message would be kept.
+                    state: PingState,
+                } => "PING" [user, state: Nested<PingState>]
                     human(|w| match state {
                         PingState::Online { idle_secs } => write!(
                             w,
@@ -412,7 +645,19 @@ macro_rules! wire_tables {
                 /// claim one key to start an encrypted session with (one of their one-time keys, now
                 /// removed, or their fallback key once none is left; `-` for `keys show`). The claiming
                 /// client checks the key's signature against the Ed25519 identity key.
-                Keys { user: Name, curve25519: String, ed25519: String, key: Option<SignedKey> }
+                Keys {
+                    /// Whose keys these are.
+                    user: Name,
+                    /// Their Curve25519 identity key, in the text form their client published: what an
+                    /// encrypted session is made with.
+                    curve25519: String,
+                    /// Their Ed25519 identity key, in the text form their client published: what their
+                    /// other keys are signed with.
+                    ed25519: String,
+                    /// For `keys claim`, the key to start a session with, signed by `ed25519`; `None`
+                    /// (`-` on the wire) for `keys show`.
+                    key: Option<SignedKey>,
+                }
                     => "KEYS" [user, curve25519, ed25519, key: OneKey]
                     human("{user}'s identity keys{}.",
                         if key.is_some() { ", and a key to start an encrypted session with" } else { "" })
@@ -420,7 +665,10 @@ macro_rules! wire_tables {
                     about(Some(Conversation::User(user.clone()))),
                 /// Reply to `keys claim` and `keys show`: `user` has no identity published (their
                 /// client never logged in with encryption), or, for a claim, no key left to hand out.
-                NoKeys { user: Name } => "NOKEYS" [user]
+                NoKeys {
+                    /// The user asked about.
+                    user: Name,
+                } => "NOKEYS" [user]
                     human("{user} has no encryption keys published; a message to them cannot be encrypted yet.")
                     show(p => p.dash(format!(
                         "{user} has no encryption keys published; messages to them cannot be encrypted yet"
@@ -430,14 +678,20 @@ macro_rules! wire_tables {
                 /// `keys` publishing line, sent right after `WELCOME` to an account with an identity,
                 /// and when a claim leaves fewer than [`KEYS_LOW`](crate::protocol::keys::KEYS_LOW), so
                 /// the client tops them up.
-                KeysLeft { count: usize } => "KEYS-LEFT" [count]
+                KeysLeft {
+                    /// One-time keys the server holds for this account now.
+                    count: usize,
+                } => "KEYS-LEFT" [count]
                     human("{count} one-time key{} published for your account.", plural(*count as u64))
                     show(p => p.dash(format!(
                         "{count} one-time encryption key{} published", plural(*count as u64)
                     )))
                     about(),
                 /// Reply to `offline`: `count` lines follow, each an [`ServerMsg::OfflineAgain`].
-                OfflineList { count: usize } => "OFFLINE-LIST" [count]
+                OfflineList {
+                    /// How many `OFFLINE-AGAIN` lines follow.
+                    count: usize,
+                } => "OFFLINE-LIST" [count]
                     human("{count} message{} waited for you at this login.", plural(*count as u64))
                     show(p => p.star(if *count == 0 {
                         "No messages were waiting for you at this login.".to_owned()
@@ -448,10 +702,16 @@ macro_rules! wire_tables {
                 /// One of the messages that were waiting at this login, shown again (not to be
                 /// acknowledged).
                 OfflineAgain {
+                    /// The message's id, as at its first delivery.
                     id: u64,
+                    /// When the server accepted the message from its sender; a redelivery keeps it.
                     sent_at: Timestamp,
+                    /// The sender.
                     from: Name,
+                    /// The group it was sent to, or `None` for a message to the recipient alone (which
+                    /// decides the tag).
                     group: Option<Name>,
+                    /// The message, as the rest of the line.
                     text: String,
                 } => ("OFFLINE-AGAIN" | "OFFLINE-AGAIN-GROUP" if group.is_some())
                     [id, sent_at, group: AltGroup, from, text: Text]
@@ -460,12 +720,18 @@ macro_rules! wire_tables {
                     about(Some(Conversation::of_message(from, group.as_ref()))),
                 /// A word from the server's operator: to everyone online (before maintenance, say),
                 /// or to one user just before they are disconnected (the reason of a kick or a ban).
-                Notice { text: String } => "NOTICE" [text: Text]
+                Notice {
+                    /// The operator's words, as the rest of the line.
+                    text: String,
+                } => "NOTICE" [text: Text]
                     human()
                     show(p => p.warn(format!("Notice from the server's operator: {text}")))
                     about(),
                 /// Reply to `passwd`: `user`'s password is changed (sent once that is durable).
-                PasswordChanged { user: Name } => "PASSWORD-CHANGED" [user]
+                PasswordChanged {
+                    /// The account whose password changed.
+                    user: Name,
+                } => "PASSWORD-CHANGED" [user]
                     human("The password of {user} is changed.")
                     show(p => p.star(format!("Your password is changed ({user}).")))
                     about(),
@@ -504,7 +770,10 @@ macro_rules! wire_tables {
                     about(),
                 /// `--register` is on and `user` does not exist yet: the next line is the new account's
                 /// password.
-                NewPassword { user: Name } => "new-password" [user]
+                NewPassword {
+                    /// The name the new account will have.
+                    user: Name,
+                } => "new-password" [user]
                     human("New account '{user}'. Choose a password:")
                     show(p => format!("New account '{user}': choose a password."))
                     about(),
@@ -516,10 +785,16 @@ macro_rules! wire_tables {
             #[derive(Clone, Copy, Debug, PartialEq, Eq)]
             pub enum PingState {
                 /// Online, with no command for `idle_secs`; messages are delivered at once.
-                Online { idle_secs: u64 } => "online" [idle_secs] human() show() about(),
+                Online {
+                    /// Seconds since their last command.
+                    idle_secs: u64,
+                } => "online" [idle_secs] human() show() about(),
                 /// Offline; `stored` says whether a message would be kept for them (false: their
                 /// mailbox has no room for one more from you).
-                Offline { stored: bool } => "offline" [stored: StoredFull] human() show() about(),
+                Offline {
+                    /// Whether a message from the asker would be kept for their next login.
+                    stored: bool,
+                } => "offline" [stored: StoredFull] human() show() about(),
             }
         }
 
@@ -533,12 +808,18 @@ macro_rules! wire_tables {
                     show(p => "Logged out. Goodbye!".to_owned())
                     about(),
                 /// No command for `secs` seconds.
-                Timeout { secs: u64 } => "timeout" [secs]
+                Timeout {
+                    /// The idle limit that was reached, in seconds.
+                    secs: u64,
+                } => "timeout" [secs]
                     human("You were logged out after {secs} s without a command.")
                     show(p => format!("You were logged out by the server after {secs} s without a command."))
                     about(),
                 /// Login was not completed within `secs` seconds.
-                LoginTimeout { secs: u64 } => "login-timeout" [secs]
+                LoginTimeout {
+                    /// The time a connection has to log in, in seconds.
+                    secs: u64,
+                } => "login-timeout" [secs]
                     human("Login was not completed within {secs} s.")
                     show(p => format!("Login was not completed within {secs} s; the server disconnected."))
                     about(),
@@ -561,7 +842,11 @@ macro_rules! wire_tables {
                 /// The client went on sending faster than the flood limit allows, far past its burst.
                 /// Neither its account nor its address may log in for `cooldown_secs` (0: no
                 /// cool-down).
-                Flood { cooldown_secs: u64 } => "flood" [cooldown_secs]
+                Flood {
+                    /// How long, in seconds, neither the account nor the address may log in again (0:
+                    /// no cool-down).
+                    cooldown_secs: u64,
+                } => "flood" [cooldown_secs]
                     human("You kept sending far faster than the server allows; disconnecting.{}", cooldown(*cooldown_secs))
                     show(p => format!(
                         "Disconnected by the server: you kept sending far faster than it allows.{}",
@@ -569,7 +854,10 @@ macro_rules! wire_tables {
                     ))
                     about(),
                 /// `max` connections from the client's address are already logging in.
-                TooManyConnections { max: u32 } => "too-many-connections" [max]
+                TooManyConnections {
+                    /// The server's limit on connections logging in at once from one address.
+                    max: u32,
+                } => "too-many-connections" [max]
                     human("{max} connections from your address are already logging in; finish or close them first.")
                     show(p => format!(
                         "Refused: {max} connections from your address are already logging in; close some and try again."
@@ -578,7 +866,10 @@ macro_rules! wire_tables {
                 /// The client's address opened new connections faster than the server allows; the
                 /// next may come in `secs` seconds. Sent before any TLS handshake (sparing the server
                 /// one is the point), so in plain text even by a TLS server.
-                ConnectThrottled { secs: u64 } => "connect-throttled" [secs]
+                ConnectThrottled {
+                    /// Seconds until the address may connect again.
+                    secs: u64,
+                } => "connect-throttled" [secs]
                     human("Too many new connections from your address; try again in {secs} s.")
                     show(p => format!(
                         "Refused: too many new connections from your address; try again in {secs} s."
@@ -633,16 +924,25 @@ macro_rules! wire_tables {
                 UnknownUser => "unknown-user" []
                     human("No account has that username. Check the spelling and try again.")
                     show() about(),
-                WrongPassword { attempts_left: u32 } => "wrong-password" [attempts_left]
+                WrongPassword {
+                    /// Failed attempts still allowed before the account is locked.
+                    attempts_left: u32,
+                } => "wrong-password" [attempts_left]
                     human("Wrong password. {attempts_left} attempt{} left before the account is locked.",
                         plural(*attempts_left as u64))
                     show() about(),
                 /// A login was attempted while the account is locked.
-                Locked { secs_left: u64 } => "locked" [secs_left]
+                Locked {
+                    /// Seconds until the lock ends.
+                    secs_left: u64,
+                } => "locked" [secs_left]
                     human("This account is locked after too many failed logins. Try again in {secs_left} s.")
                     show() about(),
                 /// This attempt was the last allowed failure: the account is now locked.
-                LockedNow { secs: u64 } => "locked-now" [secs]
+                LockedNow {
+                    /// How long the lock lasts, in seconds.
+                    secs: u64,
+                } => "locked-now" [secs]
                     human("Wrong password again: this account is now locked for {secs} s.")
                     show() about(),
                 AlreadyOnline => "already-online" []
@@ -661,34 +961,56 @@ macro_rules! wire_tables {
                 /// A new account's name looks like `existing`'s (it differs only in letter case, or in
                 /// letters that look alike, such as `I`, `l` and `1`), which would let one pass for the
                 /// other.
-                NameTooSimilar { existing: Name } => "name-too-similar" [existing]
+                NameTooSimilar {
+                    /// The existing account the new name could pass for.
+                    existing: Name,
+                } => "name-too-similar" [existing]
                     human("That name looks like the account '{existing}' (letter case, or letters such as I, l and 1 that look alike), so one could pass for the other. Choose another.")
                     show() about(),
                 /// Too many failed logins from the client's address: no login is tried from it for
                 /// `secs_left`.
-                LoginThrottled { secs_left: u64 } => "login-throttled" [secs_left]
+                LoginThrottled {
+                    /// Seconds until a login from the address is tried again.
+                    secs_left: u64,
+                } => "login-throttled" [secs_left]
                     human("Too many failed logins from your address; no login is tried from it for {secs_left} s.")
                     show() about(),
                 /// Successful logins of this account (`address` false), or from the client's address,
                 /// came too often lately: the next may come in `secs_left`.
-                TooManyLogins { address: bool, secs_left: u64 } => "too-many-logins" [address: Whose, secs_left]
+                TooManyLogins {
+                    /// True when the limit reached is the address's, false when it is the account's.
+                    address: bool,
+                    /// Seconds until the next login may come.
+                    secs_left: u64,
+                } => "too-many-logins" [address: Whose, secs_left]
                     human("{} logged in too often lately; try again in {secs_left} s.",
                         if *address { "Accounts from your address have" } else { "This account has" })
                     show() about(),
                 /// This account (`address` false), or a connection from the client's address, was
                 /// disconnected for flooding: no login for `secs_left`.
-                FloodCooldown { address: bool, secs_left: u64 } => "flood-cooldown" [address: Whose, secs_left]
+                FloodCooldown {
+                    /// True when the cool-down is the address's, false when it is the account's.
+                    address: bool,
+                    /// Seconds left of the cool-down.
+                    secs_left: u64,
+                } => "flood-cooldown" [address: Whose, secs_left]
                     human("{} was disconnected for sending far too fast; no login {} for {secs_left} s.",
                         if *address { "A session from your address" } else { "This account" },
                         if *address { "from your address" } else { "to it" })
                     show() about(),
                 /// Too many accounts created from the client's address lately.
-                RegisterThrottled { secs_left: u64 } => "register-throttled" [secs_left]
+                RegisterThrottled {
+                    /// Seconds until an account may be created from the address again.
+                    secs_left: u64,
+                } => "register-throttled" [secs_left]
                     human("Too many accounts were created from your address lately; try again in {secs_left} s.")
                     show() about(),
                 /// The account, or the client's address, is banned for `secs_left` more seconds (0: for
                 /// good).
-                Banned { secs_left: u64 } => "banned" [secs_left]
+                Banned {
+                    /// Seconds the ban has left; 0 for a ban without end.
+                    secs_left: u64,
+                } => "banned" [secs_left]
                     human("{}", if *secs_left == 0 {
                         "This account or your address is banned from this server.".to_owned()
                     } else {
@@ -701,7 +1023,10 @@ macro_rules! wire_tables {
                     show() about(),
                 /// A new password (at `passwd` or `--register`) that the server's password policy
                 /// refuses: shorter than `min` characters, or the username itself.
-                WeakPassword { min: usize } => "weak-password" [min]
+                WeakPassword {
+                    /// The fewest characters a password may have.
+                    min: usize,
+                } => "weak-password" [min]
                     human("Choose a password of at least {min} characters that is not your username.")
                     show() about(),
                 /// The server has too many password checks waiting; the password was not tried (and
@@ -710,7 +1035,10 @@ macro_rules! wire_tables {
                     human("The server is busy checking other logins; your password was not tried. Send it again in a moment.")
                     show() about(),
                 // --- any line ---
-                LineTooLong { max: usize } => "line-too-long" [max]
+                LineTooLong {
+                    /// The longest line the server reads, in bytes.
+                    max: usize,
+                } => "line-too-long" [max]
                     human("Line too long (the limit is {max} bytes); it was ignored.")
                     show() about(),
                 InvalidUtf8 => "invalid-utf8" []
@@ -728,7 +1056,10 @@ macro_rules! wire_tables {
                     show() about(),
                 /// Every command typed with the same first word is listed, so `group` alone shows all
                 /// of them.
-                Usage { command: CommandName } => "usage" [command]
+                Usage {
+                    /// The command typed wrong (its whole family is listed, by first word).
+                    command: CommandName,
+                } => "usage" [command]
                     human(|w| {
                         w.write_str("Usage: ")?;
                         for (i, c) in command.family().enumerate() {
@@ -740,7 +1071,10 @@ macro_rules! wire_tables {
                         Ok(())
                     })
                     show() about(),
-                BadNumber { command: CommandName } => "bad-number" [command]
+                BadNumber {
+                    /// The command whose number did not parse, which decides the advice given.
+                    command: CommandName,
+                } => "bad-number" [command]
                     human(|w| match command {
                         CommandName::WhoElseSince => w.write_str(
                             "The span must be a whole number of seconds, 0 or more. Usage: whoelsesince <seconds>",
@@ -750,68 +1084,122 @@ macro_rules! wire_tables {
                         other => write!(w, "Bad number. Usage: {}", other.spec().usage),
                     })
                     show() about(),
-                NoSuchUser { user: String } => "no-such-user" [user]
+                NoSuchUser {
+                    /// The name as typed (a `String`: no account holds it, so there is no shared name
+                    /// to use).
+                    user: String,
+                } => "no-such-user" [user]
                     human("There is no user named '{user}'.")
                     show() about(Some(Conversation::User(Name::from(user.as_str())))),
-                NotYourself { command: CommandName } => "not-yourself" [command]
+                NotYourself {
+                    /// The command that named its own user.
+                    command: CommandName,
+                } => "not-yourself" [command]
                     human("You cannot use '{}' on yourself.", command.word())
                     show() about(),
                 /// `user` has blocked the sender: a message is neither delivered nor stored, a private
                 /// chat not offered.
-                BlockedBy { user: Name } => "blocked-by" [user]
+                BlockedBy {
+                    /// The user who blocked the sender.
+                    user: Name,
+                } => "blocked-by" [user]
                     human("{user} has blocked you; nothing was delivered or stored.")
                     show() about(Some(Conversation::User(user.clone()))),
-                AlreadyBlocked { user: Name } => "already-blocked" [user]
+                AlreadyBlocked {
+                    /// The user, already blocked.
+                    user: Name,
+                } => "already-blocked" [user]
                     human("You have already blocked {user}.")
                     show() about(Some(Conversation::User(user.clone()))),
-                NotBlocked { user: Name } => "not-blocked" [user]
+                NotBlocked {
+                    /// The user named, who is not blocked.
+                    user: Name,
+                } => "not-blocked" [user]
                     human("You have not blocked {user}.")
                     show() about(Some(Conversation::User(user.clone()))),
                 /// `user` is not online (private chat needs both ends online).
-                Offline { user: Name } => "offline" [user]
+                Offline {
+                    /// The user asked for a private chat, who is offline.
+                    user: Name,
+                } => "offline" [user]
                     human("{user} is not online; a private chat needs both of you online.")
                     show() about(Some(Conversation::Private(user.clone()))),
                 /// `user`'s client has not registered a private-chat listener.
-                NoP2p { user: Name } => "no-p2p" [user]
+                NoP2p {
+                    /// The user whose client has no private-chat listener.
+                    user: Name,
+                } => "no-p2p" [user]
                     human("{user}'s client does not accept private chats.")
                     show() about(Some(Conversation::Private(user.clone()))),
-                PrivateExists { user: Name } => "private-exists" [user]
+                PrivateExists {
+                    /// The user a private chat is already open with.
+                    user: Name,
+                } => "private-exists" [user]
                     human("You already have a private chat with {user}.")
                     show() about(Some(Conversation::Private(user.clone()))),
-                PrivatePending { user: Name } => "private-pending" [user]
+                PrivatePending {
+                    /// The other side of the request that is waiting.
+                    user: Name,
+                } => "private-pending" [user]
                     human("A private-chat request between you and {user} is already waiting for an answer.")
                     show() about(Some(Conversation::Private(user.clone()))),
-                NoRequest { user: Name } => "no-request" [user]
+                NoRequest {
+                    /// The user `accept` or `decline` named.
+                    user: Name,
+                } => "no-request" [user]
                     human("{user} has not asked you for a private chat.")
                     show() about(Some(Conversation::Private(user.clone()))),
                 /// Accepting would give your address to someone you have blocked.
-                YouBlocked { user: Name } => "you-blocked" [user]
+                YouBlocked {
+                    /// The user who asked, whom the sender blocked.
+                    user: Name,
+                } => "you-blocked" [user]
                     human("You have blocked {user}; unblock them first.")
                     show() about(Some(Conversation::Private(user.clone()))),
-                NoSession { user: Name } => "no-session" [user]
+                NoSession {
+                    /// The user `stopprivate` named.
+                    user: Name,
+                } => "no-session" [user]
                     human("You have no private chat with {user}.")
                     show() about(Some(Conversation::Private(user.clone()))),
                 /// `user` has too many stored messages waiting.
-                MailboxFull { user: Name } => "mailbox-full" [user]
+                MailboxFull {
+                    /// The recipient whose mailbox is full.
+                    user: Name,
+                } => "mailbox-full" [user]
                     human("{user} has too many unread messages waiting; try again after they log in.")
                     show() about(Some(Conversation::User(user.clone()))),
                 /// This sender already has `max` messages waiting for `user`: the share of the mailbox
                 /// one sender may fill.
-                MailboxShare { user: Name, max: usize } => "mailbox-share" [user, max]
+                MailboxShare {
+                    /// The recipient.
+                    user: Name,
+                    /// The most messages one sender may leave waiting for one recipient.
+                    max: usize,
+                } => "mailbox-share" [user, max]
                     human("You already have {max} messages waiting for {user}, the most one sender may leave; more can be stored once they have read some.")
                     show() about(Some(Conversation::User(user.clone()))),
                 /// `user` is not reading fast enough: too much from this sender (or from everyone)
                 /// waits to be written to them, so the message was not delivered.
-                RecipientBusy { user: Name } => "recipient-busy" [user]
+                RecipientBusy {
+                    /// The recipient who is not keeping up.
+                    user: Name,
+                } => "recipient-busy" [user]
                     human("{user} is not keeping up with what is sent to them; your message was not delivered. Try again shortly.")
                     show() about(Some(Conversation::User(user.clone()))),
                 /// The client sends commands faster than `per_sec` a second: they are carried out at
                 /// that rate.
-                SlowDown { per_sec: u32 } => "slow-down" [per_sec]
+                SlowDown {
+                    /// The rate the server carries out this client's commands at, per second.
+                    per_sec: u32,
+                } => "slow-down" [per_sec]
                     human("You are sending commands faster than {per_sec} a second; they are being carried out at that pace. Keep it up and you will be disconnected.")
                     show() about(),
                 /// `ack` named a message id that was not sent on this connection.
-                BadAck { id: u64 } => "bad-ack" [id]
+                BadAck {
+                    /// The id `ack` named.
+                    id: u64,
+                } => "bad-ack" [id]
                     human("No message {id} was sent to you on this connection.")
                     show() about(),
                 // --- the key directory ---
@@ -820,11 +1208,19 @@ macro_rules! wire_tables {
                     human("Malformed key: {why}. Keys are published by the natter client.")
                     show() about(),
                 /// `keys add` with more keys than one line may carry.
-                KeysPerLine { max: usize } => "keys-per-line" [max]
+                KeysPerLine {
+                    /// The most one-time keys one `keys add` line may carry.
+                    max: usize,
+                } => "keys-per-line" [max]
                     human("At most {max} one-time keys fit on one 'keys add' line; nothing was added. Send the rest on further lines.")
                     show() about(),
                 /// `keys add` would take the account past `max` one-time keys; it holds `held`.
-                KeysFull { held: usize, max: usize } => "keys-full" [held, max]
+                KeysFull {
+                    /// One-time keys the account holds now.
+                    held: usize,
+                    /// The most one-time keys an account may hold.
+                    max: usize,
+                } => "keys-full" [held, max]
                     human("Your account holds {held} one-time keys and may hold at most {max}; nothing was added. Add at most {} now.",
                         max.saturating_sub(*held))
                     show() about(),
@@ -835,7 +1231,10 @@ macro_rules! wire_tables {
                 /// An encrypted message names, as its recipient, an identity key that is not
                 /// `user`'s current one: it was encrypted for a device `user` no longer has, which
                 /// could never read it. Nothing was delivered or stored; claim `user`'s keys again.
-                StaleKey { user: Name } => "stale-key" [user]
+                StaleKey {
+                    /// The recipient whose identity key changed.
+                    user: Name,
+                } => "stale-key" [user]
                     human("That message was encrypted for a device {user} no longer has (their identity key changed); nothing was delivered or stored. Claim {user}'s keys again and encrypt it for the new one.")
                     show() about(Some(Conversation::User(user.clone()))),
                 // --- groups ---
@@ -843,48 +1242,96 @@ macro_rules! wire_tables {
                     human("Not a valid group name: {why}.")
                     show() about(),
                 /// `create group` with a name another group has.
-                GroupExists { group: Name } => "group-exists" [group]
+                GroupExists {
+                    /// The name asked for, which another group has.
+                    group: Name,
+                } => "group-exists" [group]
                     human("There is already a group named '{group}'; choose another name.")
                     show() about(Some(Conversation::Group(group.clone()))),
-                NoSuchGroup { group: String } => "no-such-group" [group]
+                NoSuchGroup {
+                    /// The name as typed (a `String`: no group holds it, so there is no shared name to
+                    /// use).
+                    group: String,
+                } => "no-such-group" [group]
                     human("There is no group named '{group}'. 'grouplist' shows the groups you are in.")
                     show() about(Some(Conversation::Group(Name::from(group.as_str())))),
                 /// Only members may post to a group, see its members, or add to it.
-                NotMember { group: Name } => "not-member" [group]
+                NotMember {
+                    /// The group the sender is not in.
+                    group: Name,
+                } => "not-member" [group]
                     human("You are not a member of '{group}'; a member can invite you with 'group add {group} <you>'.")
                     show() about(Some(Conversation::Group(group.clone()))),
-                AlreadyMember { group: Name, user: Name } => "already-member" [group, user]
+                AlreadyMember {
+                    /// The group.
+                    group: Name,
+                    /// The user who already is a member.
+                    user: Name,
+                } => "already-member" [group, user]
                     human("{user} is already a member of '{group}'.")
                     show() about(Some(Conversation::Group(group.clone()))),
                 /// Only the group's owner may do that.
-                NotOwner { group: Name } => "not-owner" [group]
+                NotOwner {
+                    /// The group the sender does not own.
+                    group: Name,
+                } => "not-owner" [group]
                     human("Only the owner of '{group}' may do that ('group members {group}' and the GROUP-OWNER lines say who owns it).")
                     show() about(Some(Conversation::Group(group.clone()))),
                 /// `group join` of an invite-only group without a (current) invitation.
-                InviteOnly { group: Name } => "invite-only" [group]
+                InviteOnly {
+                    /// The invite-only group.
+                    group: Name,
+                } => "invite-only" [group]
                     human("'{group}' is invite-only and you have no invitation to it; ask a member to invite you.")
                     show() about(Some(Conversation::Group(group.clone()))),
                 /// `group decline` with no invitation to that group.
-                NoInvitation { group: String } => "no-invitation" [group]
+                NoInvitation {
+                    /// The group named, as typed.
+                    group: String,
+                } => "no-invitation" [group]
                     human("You have no invitation to '{group}' (invitations last 7 days).")
                     show() about(),
-                AlreadyInvited { group: Name, user: Name } => "already-invited" [group, user]
+                /// `user` already has an invitation to `group` waiting.
+                AlreadyInvited {
+                    /// The group.
+                    group: Name,
+                    /// The user who already has an invitation.
+                    user: Name,
+                } => "already-invited" [group, user]
                     human("{user} already has an invitation to '{group}'.")
                     show() about(Some(Conversation::Group(group.clone()))),
                 /// `user` already has `max` invitations waiting, the most one user may.
-                InvitationsFull { user: Name, max: usize } => "invitations-full" [user, max]
+                InvitationsFull {
+                    /// The user whose invitations are full.
+                    user: Name,
+                    /// The most invitations one user may have waiting.
+                    max: usize,
+                } => "invitations-full" [user, max]
                     human("{user} already has {max} invitations waiting, the most one user may; try again once they have answered some.")
                     show() about(),
                 /// The user named is not a member of the group.
-                NotAMember { group: Name, user: Name } => "not-a-member" [group, user]
+                NotAMember {
+                    /// The group.
+                    group: Name,
+                    /// The user who is not a member.
+                    user: Name,
+                } => "not-a-member" [group, user]
                     human("{user} is not a member of '{group}'.")
                     show() about(Some(Conversation::Group(group.clone()))),
                 /// A topic longer than `max` characters.
-                TopicTooLong { max: usize } => "topic-too-long" [max]
+                TopicTooLong {
+                    /// The most characters a topic may have.
+                    max: usize,
+                } => "topic-too-long" [max]
                     human("A group's topic may be at most {max} characters; it was not set.")
                     show() about(),
                 /// A group holds at most `max` members.
-                GroupFull { group: Name, max: usize } => "group-full" [group, max]
+                GroupFull {
+                    /// The group.
+                    group: Name,
+                    /// The most members a group may have.
+                    max: usize,
+                } => "group-full" [group, max]
                     human("'{group}' already has {max} members, the most a group may have.")
                     show() about(Some(Conversation::Group(group.clone()))),
             }

@@ -16,12 +16,18 @@ pub const MAX_PASSWORD_LEN: usize = 128;
 /// Why a username was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum NameError {
+    /// The username is empty.
     #[error("a username cannot be empty")]
     Empty,
+    /// The username is longer than [`MAX_USERNAME_LEN`].
     #[error("a username is at most {MAX_USERNAME_LEN} characters long")]
     TooLong,
+    /// The username has a character outside `A-Z a-z 0-9 _ - .`: it must be one token on the wire and
+    /// in the credentials file, and read the same on any terminal.
     #[error("a username may contain only letters A-Z and a-z, digits, '_', '-' and '.'")]
     BadChar,
+    /// The username is [`RESERVED_USERNAME`] (in any letter case), which would make `message group ...`
+    /// ambiguous.
     #[error(
         "'{RESERVED_USERNAME}' (in any letter case) is reserved: 'message {RESERVED_USERNAME} <name> <text>' sends to a group"
     )]
@@ -37,10 +43,13 @@ pub const MAX_GROUP_NAME_LEN: usize = MAX_USERNAME_LEN;
 /// Why a group name was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum GroupNameError {
+    /// The group name is empty.
     #[error("a group name cannot be empty")]
     Empty,
+    /// The group name is longer than [`MAX_GROUP_NAME_LEN`].
     #[error("a group name is at most {MAX_GROUP_NAME_LEN} characters long")]
     TooLong,
+    /// The group name has a character outside `A-Z a-z 0-9 _ - .`.
     #[error("a group name may contain only letters A-Z and a-z, digits, '_', '-' and '.'")]
     BadChar,
 }
@@ -50,10 +59,13 @@ pub enum GroupNameError {
     Clone, Copy, Debug, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize,
 )]
 pub enum PasswordError {
+    /// The password is empty.
     #[error("a password cannot be empty")]
     Empty,
+    /// The password is longer than [`MAX_PASSWORD_LEN`] bytes.
     #[error("a password is at most {MAX_PASSWORD_LEN} bytes long")]
     TooLong,
+    /// The password has a space (a password is one token on the line) or a control character.
     #[error("a password cannot contain spaces or control characters")]
     BadChar,
 }

@@ -93,6 +93,7 @@ impl Refusal {
         Refusal::BadLine,
     ];
 
+    /// The code on the wire, after `NO`.
     pub fn code(self) -> &'static str {
         match self {
             Refusal::BadHello => "bad-hello",
@@ -135,6 +136,7 @@ pub enum PeerBye {
 impl PeerBye {
     const ALL: [PeerBye; 3] = [PeerBye::Stop, PeerBye::Logout, PeerBye::Offline];
 
+    /// The code on the wire, after `BYE`.
     pub fn code(self) -> &'static str {
         match self {
             PeerBye::Stop => "stop",
@@ -157,26 +159,40 @@ impl PeerBye {
 /// One line of the link protocol.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PeerMsg<'a> {
+    /// `HELLO <user>`: the connector's handshake payload, saying who connects.
     Hello {
+        /// The connecting user.
         user: &'a str,
     },
+    /// `OK <user>`: the listener's handshake payload; the session is open.
     Ok {
+        /// The listening user.
         user: &'a str,
     },
+    /// `NO <code> <text>`: the listener refuses, in plain text, and closes.
     No {
+        /// Why it refused.
         refusal: Refusal,
     },
+    /// `MSG <text>`: one private message.
     Msg {
+        /// The message, verbatim: the rest of the line.
         text: &'a str,
     },
+    /// `BYE <code> <text>`: the session is over; the sender closes.
     Bye {
+        /// Why it is over.
         reason: PeerBye,
     },
     /// The sender's identity keys and its signature over the session's handshake hash (sent first,
     /// inside the session, by a client that has end-to-end keys).
     Id {
+        /// The sender's Curve25519 identity key, in vodozemac's base64 form.
         curve25519: &'a str,
+        /// The sender's Ed25519 identity key, in base64: the key the signature is checked with.
         ed25519: &'a str,
+        /// The Ed25519 signature over the session's handshake hash, in base64: proof that the owner of
+        /// the identity is at this end of this session.
         signature: &'a str,
     },
 }
@@ -208,8 +224,10 @@ impl fmt::Display for PeerMsg<'_> {
 /// A line that is not in the link protocol.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum PeerDecodeError {
+    /// The line's first word is no tag of the link protocol.
     #[error("unknown line type '{0}'")]
     UnknownTag(String),
+    /// The tag is known but the rest of the line does not fit it.
     #[error("malformed '{0}' line")]
     Malformed(&'static str),
 }
@@ -332,6 +350,7 @@ pub fn frame(payload: &[u8]) -> Vec<u8> {
 /// What a [`FrameDecoder`] found.
 #[derive(Debug, PartialEq, Eq)]
 pub enum PeerFrame<'a> {
+    /// One frame's payload, without its length.
     Frame(&'a [u8]),
     /// A length of 0 or over [`MAX_FRAME`]: the stream is not this protocol (or was damaged), and
     /// nothing after it can be trusted to be framed right. Reported once; the rest is ignored.
@@ -346,10 +365,13 @@ pub struct FrameDecoder {
 }
 
 impl FrameDecoder {
+    /// A decoder that has seen nothing yet.
     pub fn new() -> Self {
         FrameDecoder::default()
     }
 
+    /// Hands `out` every frame completed by `bytes` (however they are split), keeping an unfinished one
+    /// for the next call. After a [`PeerFrame::Broken`], ignores everything.
     pub fn feed(&mut self, mut bytes: &[u8], mut out: impl FnMut(PeerFrame<'_>)) {
         while !self.broken && !bytes.is_empty() {
             if self.buf.len() < 2 {

@@ -27,8 +27,10 @@ use super::keys::{self, KeyError, MAX_KEYS_PER_LINE, SignedKeyRef};
 /// Why a line is not a command.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
+    /// The line has no first word.
     #[error("empty line")]
     Empty,
+    /// The first word (with the second, for a family's member) names no command.
     #[error("unknown command")]
     Unknown,
     /// Too few or too many arguments.

@@ -8,7 +8,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use super::columns::{opt_expr, rows, variant_pat};
+use super::columns::{opt_expr, rows, tag_doc, variant_pat};
 use super::command::CommandName;
 use super::keys::{KeyError, SignedKey};
 use super::lines::wire_tables;
@@ -59,9 +59,14 @@ pub enum CancelReason {
 /// thread, per conversation; [`ServerMsg::conversation`] says which one a line is about.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Conversation {
+    /// A conversation with one user: direct messages to and from them.
     User(Name),
+    /// A group's conversation, by its name.
     Group(Name),
+    /// Every broadcast, whoever sent it.
     Broadcasts,
+    /// A private chat with one user, which runs peer to peer: here only its brokering (requests,
+    /// answers, its end).
     Private(Name),
 }
 
@@ -76,16 +81,22 @@ impl Conversation {
     }
 }
 
-/// Defines a table's enum (see [`super::lines`]) and its `conversation()`.
+/// Defines a table's enum (see [`super::lines`]) and its `conversation()`. Each variant's doc ends with
+/// its wire form, taken from its row, so the docs show what the line looks like.
 macro_rules! define_enum {
     (
         [$($em:tt)*] $vis:vis enum $E:ident {
-            $( { [$($vm:tt)*] $V:ident [$($decl:tt)*] $bind:tt $tag:tt $fields:tt $human:tt $show:tt $about:tt } )*
+            $( { [$($vm:tt)*] $V:ident [$($decl:tt)*] $bind:tt $tag:tt [$( $wf:ident $codec:tt )*] $human:tt $show:tt $about:tt } )*
         }
     ) => {
         $($em)*
         $vis enum $E {
-            $( $($vm)* $V $($decl)* ),*
+            $(
+                $($vm)*
+                #[doc = ""]
+                #[doc = concat!("Wire form: `", tag_doc!($tag), $(" <", stringify!($wf), ">",)* "`.")]
+                $V $($decl)*
+            ),*
         }
 
         impl $E {

@@ -537,13 +537,21 @@ impl<T: Part + TakePart + ArbPart + std::fmt::Debug + 'static> Codec<T> for Nest
 /// A server line that is not in the protocol.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
+    /// The server sent an empty line, which it never does.
     #[error("empty line from the server")]
     Empty,
     /// Control characters (tab aside) could rewrite the user's terminal; the server never sends them.
     #[error("control character in a line from the server")]
     ControlChar,
+    /// The line's tag is none the protocol knows (a newer server, or not a natter server).
     #[error("unknown line type '{0}' from the server")]
     UnknownTag(String),
+    /// The tag is known but one of its fields is missing or not of its form.
     #[error("malformed '{tag}' line from the server: bad or missing field '{field}'")]
-    Field { tag: String, field: &'static str },
+    Field {
+        /// The line's tag.
+        tag: String,
+        /// The field's name, as the table names it.
+        field: &'static str,
+    },
 }

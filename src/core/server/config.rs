@@ -33,6 +33,7 @@ pub struct Config {
     /// Flood control: commands a second one account may send after its burst, over all its sessions
     /// (0: no flood control at all), and the burst.
     pub flood_rate: u32,
+    /// How many commands one account may send at once before the rate applies.
     pub flood_burst: u32,
     /// Flood control per source address, in accounts' worth: all the connections of one address
     /// together may send this many times what one account may (0: no per-address budget), so a host
@@ -44,6 +45,7 @@ pub struct Config {
     /// bound of their own, per account (and, times `address_flood_accounts`, per address): this many a
     /// second after a burst of `bookkeeping_burst`.
     pub bookkeeping_rate: u32,
+    /// How many bookkeeping lines one account may send at once before `bookkeeping_rate` applies.
     pub bookkeeping_burst: u32,
     /// After `BYE flood`, neither the account nor its address may log in for this long (0: no
     /// cool-down).
@@ -126,12 +128,19 @@ impl Default for Config {
 /// The limits per source address (see `login::addresses` for what each stops); 0 turns one off.
 #[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct AddressLimits {
+    /// The most connections from one address that may be logging in at once.
     pub max_pending: u32,
+    /// Failed logins one address may make at once before the refill rate applies.
     pub failure_burst: u32,
+    /// Seconds per failed login one address is allowed again once its burst is spent.
     pub failure_refill_secs: u64,
+    /// Accounts one address may create at once (`--register`) before the refill rate applies.
     pub register_burst: u32,
+    /// Seconds per account one address may create again once its burst is spent.
     pub register_refill_secs: u64,
+    /// New connections one address may open at once before `connect_per_sec` applies.
     pub connect_burst: u32,
+    /// New connections one address may open a second once its burst is spent.
     pub connect_per_sec: u32,
 }
 
@@ -171,9 +180,14 @@ impl AddressLimits {
 /// [`AddressLimits::failure_burst`]).
 #[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct LoginLimits {
+    /// Successful logins one account may make at once before the refill rate applies.
     pub account_burst: u32,
+    /// Seconds per login one account is allowed again once its burst is spent.
     pub account_refill_secs: u64,
+    /// Successful logins from one address, over all its accounts, at once before the refill rate
+    /// applies.
     pub address_burst: u32,
+    /// Seconds per login one address is allowed again once its burst is spent.
     pub address_refill_secs: u64,
 }
 

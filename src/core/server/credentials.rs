@@ -10,6 +10,7 @@ use crate::protocol::name::{NameError, PasswordError, check_password, check_user
 /// One account from the file.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Account {
+    /// The account's name, checked as a username.
     pub username: String,
     /// As the file holds it: the password, or its hash (a PHC string starting `$argon2id$`).
     pub password: String,
@@ -18,32 +19,55 @@ pub struct Account {
 /// What is wrong with one line of a credentials file.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CredentialsError {
+    /// A line that is not two fields.
     #[error("line {line}: expected 'username password', found {found} field{s}", s = if *found == 1 { "" } else { "s" })]
-    FieldCount { line: usize, found: usize },
+    FieldCount {
+        /// The line's number, from 1.
+        line: usize,
+        /// How many fields it has.
+        found: usize,
+    },
+    /// A username that is not one (see [`NameError`]).
     #[error("line {line}: bad username '{name}': {error}")]
     BadUsername {
+        /// The line's number, from 1.
         line: usize,
+        /// The name as written.
         name: String,
+        /// What is wrong with it.
         error: NameError,
     },
+    /// A password the server would refuse at login (see [`PasswordError`]).
     #[error("line {line}: bad password for '{name}': {error}")]
     BadPassword {
+        /// The line's number, from 1.
         line: usize,
+        /// The account's name.
         name: String,
+        /// What is wrong with it.
         error: PasswordError,
     },
+    /// A password field that starts like an argon2id hash but is not a valid one: read as a plain
+    /// password, it could never be typed.
     #[error(
         "line {line}: the password hash for '{name}' is not a valid argon2id PHC string: {error}"
     )]
     BadHash {
+        /// The line's number, from 1.
         line: usize,
+        /// The account's name.
         name: String,
+        /// What the hash parser said.
         error: String,
     },
+    /// A username that an earlier line has already.
     #[error("line {line}: username '{name}' already appears on line {first}")]
     Duplicate {
+        /// The line's number, from 1.
         line: usize,
+        /// The name written twice.
         name: String,
+        /// The number of the line that has it first.
         first: usize,
     },
 }

@@ -64,38 +64,72 @@ pub enum TimerId {
 #[derive(Clone, Copy, Debug)]
 pub enum Event<'a> {
     /// A client connected from `peer`.
-    Connected { conn: ConnId, peer: SocketAddr },
+    Connected {
+        /// The shell's number for the new connection.
+        conn: ConnId,
+        /// The client's address and port, as the socket reports them: per-address limits and bans go by
+        /// its IP.
+        peer: SocketAddr,
+    },
     /// One complete line from a client, without its line ending (see [`crate::protocol::LineDecoder`]).
-    Line { conn: ConnId, line: &'a [u8] },
+    Line {
+        /// The connection it came on.
+        conn: ConnId,
+        /// The line's bytes, not yet checked to be text (the core checks them).
+        line: &'a [u8],
+    },
     /// The client sent a line longer than the limit; the decoder is dropping it.
-    LineTooLong { conn: ConnId },
+    LineTooLong {
+        /// The connection it came on.
+        conn: ConnId,
+    },
     /// A password line whose text the core is not given, only its shape: the connection's node keeps
     /// the text for the password job (see `cluster::gates`). A cluster node sends these, so that no
     /// password enters the shared log.
     SecretLine {
+        /// The connection it came on.
         conn: ConnId,
+        /// What the core may know of the password (which checks it passes), without its text.
         shape: super::secret_shape::SecretShape,
     },
     /// The connection is gone: the client closed it, it failed, or the shell dropped it (for instance
     /// because the client stopped reading and its outbound queue overflowed).
-    Disconnected { conn: ConnId },
+    Disconnected {
+        /// The connection that is gone.
+        conn: ConnId,
+    },
     /// The answer to [`Effect::CheckPassword`] `job` (for `conn`): whether the password matched.
-    PasswordChecked { conn: ConnId, job: u64, ok: bool },
+    PasswordChecked {
+        /// The connection the check was for.
+        conn: ConnId,
+        /// The job's number, from the effect.
+        job: u64,
+        /// Whether the password matched.
+        ok: bool,
+    },
     /// The answer to [`Effect::HashPassword`] `job` (for `conn`): the hash (a PHC string) to store.
     PasswordHashed {
+        /// The connection the hash is for.
         conn: ConnId,
+        /// The job's number, from the effect.
         job: u64,
+        /// The new password's hash, a PHC string.
         hash: &'a str,
     },
     /// Everything sent to the connection before the [`Effect::WatchDrain`] was handed to the kernel.
-    Drained { conn: ConnId },
+    Drained {
+        /// The connection whose queue drained.
+        conn: ConnId,
+    },
     /// The server is stopping: tell everyone and close every connection.
     Shutdown,
     /// The server's operator asks for `action` (see `admin`); `request` is whom to answer
     /// ([`Effect::AdminAnswer`]). In a cluster, its high bits are the asking node's number, as a
     /// connection's are.
     Admin {
+        /// The number the answer goes back under; in a cluster, its high bits are the asking node's.
         request: u64,
+        /// What the operator asks.
         action: &'a super::admin::Admin,
     },
 }
@@ -105,17 +139,22 @@ pub enum Event<'a> {
 pub enum Effect {
     /// Send one line to one connection.
     Send {
+        /// The connection to send it to.
         to: ConnId,
+        /// The line.
         msg: ServerMsg,
     },
     /// Send the same line to many connections: rendered once, shared by all.
     SendMany {
+        /// The connections to send it to.
         to: Vec<ConnId>,
+        /// The line, rendered once for all of them.
         msg: ServerMsg,
     },
     /// Flush what was sent to this connection, then close it. The core has already forgotten it; no
     /// `Disconnected` event is needed (one that arrives anyway is ignored).
     Close {
+        /// The connection to close.
         conn: ConnId,
     },
     /// Make this change durable. Replies produced by the same batch of events must not be sent before it is.
@@ -126,42 +165,59 @@ pub enum Effect {
     /// `None` when it came as [`Event::SecretLine`]: the connection's node holds it, and only that node
     /// can do the job. (`conn` is whom it is for; the core goes by `job`.)
     CheckPassword {
+        /// The connection the check is for.
         conn: ConnId,
+        /// The job's number, which the answer names.
         job: u64,
+        /// What is stored for the account: a PHC hash, or a password in the clear (the original plain
+        /// format of the credentials).
         hash: String,
+        /// The password typed, or `None` when the connection's node holds it.
         password: Option<Cleartext>,
     },
     /// Hash a new account's `password` (with fresh random salt), away from the core's thread; answer
     /// with [`Event::PasswordHashed`]. `None` as for [`Effect::CheckPassword`].
     HashPassword {
+        /// The connection the new account is being made on.
         conn: ConnId,
+        /// The job's number, which the answer names.
         job: u64,
+        /// The new password, or `None` when the connection's node holds it.
         password: Option<Cleartext>,
     },
     /// Stop reading from the connection until [`Effect::ResumeReading`]: its lines are being held.
     PauseReading {
+        /// The connection to stop reading from.
         conn: ConnId,
     },
+    /// Read from the connection again: the lines held for it (flood control) have been handled.
     ResumeReading {
+        /// The connection to read from again.
         conn: ConnId,
     },
     /// Answer [`Event::Drained`] once everything sent to the connection so far has left the server's
     /// queue for it (the kernel has it).
     WatchDrain {
+        /// The connection to watch.
         conn: ConnId,
     },
     /// A login attempt on `conn` failed, for the operator's log (a line per failure, which fail2ban
     /// reads) and the metrics: `user` is the account when there is one (never a name that is not an
     /// account: it may be a mistyped password).
     LoginFailed {
+        /// The connection the attempt came on.
         conn: ConnId,
+        /// The account tried, if the name typed is one.
         user: Option<crate::protocol::Name>,
+        /// Why it failed.
         reason: LoginFailure,
     },
     /// The answer to [`Event::Admin`] `request`, for the operator who asked. Like a line, it leaves
     /// only once the batch's records are durable.
     AdminAnswer {
+        /// The number of the [`Event::Admin`] it answers.
         request: u64,
+        /// The answer, for the operator.
         answer: super::admin::AdminAnswer,
     },
 }
@@ -171,6 +227,7 @@ pub enum Effect {
 pub enum LoginFailure {
     /// No account has the name typed.
     UnknownUser,
+    /// The password did not match the account's.
     WrongPassword,
     /// The account is locked (or this failure locked it).
     Locked,

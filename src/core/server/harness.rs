@@ -34,6 +34,7 @@ pub enum Durability {
 
 /// A server core on a virtual clock.
 pub struct Harness {
+    /// The core under test, for tests to look into (its views) or to drive directly.
     pub state: ServerState,
     now: Timestamp,
     outbox: Outbox,
@@ -336,6 +337,7 @@ impl Harness {
         self
     }
 
+    /// The virtual clock's time.
     pub fn now(&self) -> Timestamp {
         self.now
     }
@@ -476,6 +478,7 @@ impl Harness {
         self.connect_from(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port))
     }
 
+    /// Connects a new client from `peer` (its number is the next one) and returns its connection.
     pub fn connect_from(&mut self, peer: SocketAddr) -> ConnId {
         let conn = ConnId(self.next_conn);
         self.next_conn += 1;
@@ -500,6 +503,8 @@ impl Harness {
         self.send_bytes(conn, line.as_bytes());
     }
 
+    /// Sends `line`'s bytes from the client: through its line gate when lines go through gates (as on a
+    /// cluster node), else straight to the core.
     pub fn send_bytes(&mut self, conn: ConnId, line: &[u8]) {
         match self.gate(conn) {
             Some(gate) => {
@@ -510,6 +515,7 @@ impl Harness {
         }
     }
 
+    /// Reports that the client sent a line longer than the limit.
     pub fn too_long(&mut self, conn: ConnId) {
         match self.gate(conn) {
             Some(gate) => {
@@ -520,10 +526,12 @@ impl Harness {
         }
     }
 
+    /// Reports that the client's connection is gone.
     pub fn disconnect(&mut self, conn: ConnId) {
         self.event(Event::Disconnected { conn });
     }
 
+    /// Stops the server, as its operator would.
     pub fn shutdown(&mut self) {
         self.event(Event::Shutdown);
     }
@@ -552,6 +560,7 @@ impl Harness {
             .min()
     }
 
+    /// [`advance`](Self::advance)s the clock `secs` seconds.
     pub fn advance_secs(&mut self, secs: u64) {
         self.advance(secs * 1000);
     }

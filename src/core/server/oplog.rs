@@ -160,14 +160,18 @@ impl Refusal {
 /// How loud a line is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
+    /// Something to know, not to act on: a client that is misconfigured or gave up.
     Info,
+    /// Abuse, or a limit at work.
     Warn,
 }
 
 /// One line for the operator's log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogLine {
+    /// How loud it is.
     pub level: Level,
+    /// The line, naming the address and what it was refused.
     pub text: String,
 }
 
@@ -180,6 +184,7 @@ pub struct OperatorLogConfig {
     pub max_addresses: usize,
     /// Lines logged at once (first refusals of an address): a burst, then one per `immediate_every_ms`.
     pub immediate_burst: u32,
+    /// Milliseconds per line logged at once, once the burst is spent.
     pub immediate_every_ms: u64,
     /// Account names kept per line.
     pub max_names: usize,
@@ -303,6 +308,7 @@ pub struct OperatorLog {
 }
 
 impl OperatorLog {
+    /// A log that has counted nothing yet.
     pub fn new(cfg: OperatorLogConfig) -> Self {
         OperatorLog {
             cfg,

@@ -75,7 +75,9 @@ impl Default for OutboxConfig {
 /// and must be reported durable in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Commit {
+    /// The commit's number.
     pub seq: u64,
+    /// What to make durable, in order.
     pub records: Vec<Record>,
 }
 
@@ -116,6 +118,7 @@ pub struct Outbox {
 }
 
 impl Outbox {
+    /// An outbox with nothing pending, its first commit to be number 1.
     pub fn new(cfg: OutboxConfig) -> Self {
         Outbox {
             cfg,
@@ -133,6 +136,7 @@ impl Outbox {
         }
     }
 
+    /// The numbers it was made with.
     pub fn config(&self) -> &OutboxConfig {
         &self.cfg
     }

@@ -84,7 +84,9 @@ pub enum Write {
 /// Whether to tidy up now that the server is idle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tidy {
+    /// Not enough was written since the last tidy-up to be worth one.
     No,
+    /// Tidy up now.
     Now,
     /// Too soon after the last one: come back then, if still idle.
     At(Timestamp),
@@ -105,6 +107,7 @@ pub struct Pacer {
 }
 
 impl Pacer {
+    /// A pacer with nothing held.
     pub fn new(cfg: PacingConfig) -> Self {
         Pacer {
             cfg,

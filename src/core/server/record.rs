@@ -15,100 +15,224 @@ use crate::protocol::Name;
 use crate::protocol::keys::SignedKey;
 use crate::time::Timestamp;
 
+/// One durable change the core asks the shell to keep. The shell keeps records in the order they come,
+/// and sends a reply that promises one ([`Record::acknowledged`]) only once it is committed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Record {
     /// `--register` created an account.
-    AccountCreated { user: Name, password: String },
+    AccountCreated {
+        /// The new account's name.
+        user: Name,
+        /// Its password at rest, in a form [`crate::password`] reads (an argon2id hash, or the original
+        /// plain format).
+        password: String,
+    },
     /// A session began (login history, for `whoelsesince` across restarts).
-    LoggedIn { user: Name, at: Timestamp },
+    LoggedIn {
+        /// Who logged in.
+        user: Name,
+        /// When the session began.
+        at: Timestamp,
+    },
     /// A session ended.
-    LoggedOut { user: Name, at: Timestamp },
+    LoggedOut {
+        /// Who logged out.
+        user: Name,
+        /// When the session ended.
+        at: Timestamp,
+    },
     /// Three failures in a row locked the account until `until`.
-    LockedOut { user: Name, until: Timestamp },
+    LockedOut {
+        /// The locked account.
+        user: Name,
+        /// When the lock ends.
+        until: Timestamp,
+    },
     /// A message was stored for an offline user (sent to `group`, if it was a group message).
     MessageStored {
+        /// The message's id, which its recipient's client acknowledges it by.
         id: u64,
+        /// The recipient, offline when it was sent.
         to: Name,
+        /// The sender.
         from: Name,
+        /// The group it was sent to, or `None` for a direct message.
         group: Option<Name>,
+        /// When the server accepted it from the sender, shown with it at delivery.
         sent_at: Timestamp,
+        /// The message's text, as sent.
         text: String,
     },
     /// `user`'s client confirmed every stored message up to and including `up_to`.
-    MessagesAcked { user: Name, up_to: u64 },
+    MessagesAcked {
+        /// Whose client acknowledged.
+        user: Name,
+        /// The highest message id acknowledged.
+        up_to: u64,
+    },
     /// Message ids below `below` may have been handed out (in lines to clients, for messages that were
     /// never stored): after a restart, ids start at `below` at least. Ids must only grow, across
     /// restarts too, for a client to tell a redelivery from a new message; taken a block at a time, so
     /// it costs one commit per block.
-    MessageIdsReserved { below: u64 },
+    MessageIdsReserved {
+        /// The first id not reserved: the least id a restarted server may hand out.
+        below: u64,
+    },
     /// `by` blocked `user`.
-    Blocked { by: Name, user: Name },
+    Blocked {
+        /// Who blocked.
+        by: Name,
+        /// Who is blocked.
+        user: Name,
+    },
     /// `by` unblocked `user`.
-    Unblocked { by: Name, user: Name },
+    Unblocked {
+        /// Who unblocked.
+        by: Name,
+        /// Who is no longer blocked.
+        user: Name,
+    },
     /// `by` created `group` with these members (`by` among them).
     GroupCreated {
+        /// The new group's name.
         group: Name,
+        /// Its creator.
         by: Name,
+        /// All its members, the creator included.
         members: Vec<Name>,
     },
     /// `by` added `user` to `group`.
-    GroupJoined { group: Name, user: Name, by: Name },
+    GroupJoined {
+        /// The group.
+        group: Name,
+        /// The member added.
+        user: Name,
+        /// The member who added or invited them (`user` for an open group joined by themselves).
+        by: Name,
+    },
     /// `user` left `group` (which is gone if that was its last member, with its settings, topic and
     /// invitations).
-    GroupLeft { group: Name, user: Name },
+    GroupLeft {
+        /// The group.
+        group: Name,
+        /// Who left.
+        user: Name,
+    },
     /// `owner`, a member, owns `group` now (handed on by its owner, or its owner left).
-    GroupOwnerSet { group: Name, owner: Name },
+    GroupOwnerSet {
+        /// The group.
+        group: Name,
+        /// Its new owner.
+        owner: Name,
+    },
     /// The owner of `group` chose these settings.
     GroupModeSet {
+        /// The group.
         group: Name,
+        /// Anyone may join by name (otherwise joining needs an invitation).
         open: bool,
+        /// Members add others directly (otherwise they invite them).
         add_direct: bool,
+        /// Any member may set the topic (otherwise only the owner).
         topic_by_members: bool,
     },
-    /// `by` set the topic of `group`.
+    /// `by` set the topic of `group` (an empty topic is none).
     GroupTopicSet {
+        /// The group.
         group: Name,
+        /// The topic.
         topic: String,
+        /// Who set it.
         by: Name,
     },
     /// `by` invited `user` to `group` at `at`.
     Invited {
+        /// The group.
         group: Name,
+        /// The one invited.
         user: Name,
+        /// The member who invited them.
         by: Name,
+        /// When (the invitation lapses a set time later).
         at: Timestamp,
     },
     /// `user`'s invitation to `group` is spent (accepted or declined) or lapsed.
-    InvitationEnded { group: Name, user: Name },
+    InvitationEnded {
+        /// The group.
+        group: Name,
+        /// The one who was invited.
+        user: Name,
+    },
     /// `user`'s client published these identity keys, other than those it had (whose one-time and
     /// fallback keys are dropped with them).
     IdentityPublished {
+        /// Whose keys.
         user: Name,
+        /// The Curve25519 identity key, in vodozemac's base64 form.
         curve25519: String,
+        /// The Ed25519 identity key, in base64: the key that signs the account's one-time and fallback
+        /// keys.
         ed25519: String,
     },
     /// `user`'s client published these one-time keys (not held before), newest last.
-    OneTimeKeysAdded { user: Name, keys: Vec<SignedKey> },
+    OneTimeKeysAdded {
+        /// Whose keys.
+        user: Name,
+        /// The new keys, in the order published.
+        keys: Vec<SignedKey>,
+    },
     /// `user`'s client set its fallback key.
-    FallbackKeySet { user: Name, key: SignedKey },
+    FallbackKeySet {
+        /// Whose key.
+        user: Name,
+        /// The fallback key, replacing any before it.
+        key: SignedKey,
+    },
     /// `user`'s one-time key `key_id` was handed out: it must never be handed out again.
-    OneTimeKeyClaimed { user: Name, key_id: String },
+    OneTimeKeyClaimed {
+        /// Whose key was handed out.
+        user: Name,
+        /// The id of the key handed out.
+        key_id: String,
+    },
     /// The operator (or a reload of the credentials file) removed `user` and everything it had.
-    AccountRemoved { user: Name },
+    AccountRemoved {
+        /// The removed account.
+        user: Name,
+    },
     /// The operator renamed `from` to `to`.
-    AccountRenamed { from: Name, to: Name },
+    AccountRenamed {
+        /// The old name.
+        from: Name,
+        /// The new name, which no account had.
+        to: Name,
+    },
     /// `user`'s password is now `password` (a hash, or a plain line of the credentials file).
-    PasswordSet { user: Name, password: String },
+    PasswordSet {
+        /// Whose password.
+        user: Name,
+        /// The password at rest, in a form [`crate::password`] reads.
+        password: String,
+    },
     /// The operator lifted `user`'s lockout.
-    Unlocked { user: Name },
+    Unlocked {
+        /// The account whose lockout ended.
+        user: Name,
+    },
     /// The operator banned `target` until `until` (`None`: for good).
     Banned {
+        /// The account, or the address or network, banned.
         target: BanTarget,
+        /// When the ban ends; `None` for a ban without end.
         until: Option<Timestamp>,
+        /// The operator's reason, which the banned user may be told in a `NOTICE`.
         reason: String,
     },
     /// The operator lifted the ban on `target`.
-    Unbanned { target: BanTarget },
+    Unbanned {
+        /// The account, or the address or network, no longer banned.
+        target: BanTarget,
+    },
 }
 
 /// The changes records stand for, as the store's tables and a core being restored each carry them
@@ -118,11 +242,13 @@ pub trait RecordTarget {
     /// the credentials no longer hold.
     type Error;
 
+    /// Adds an account with its password at rest.
     fn add_account(&mut self, user: &Name, password: &str) -> Result<(), Self::Error>;
     /// A session began: until it ends, the user counts as online (a restart ends it then).
     fn open_session(&mut self, user: &Name, at: Timestamp) -> Result<(), Self::Error>;
     /// A session ended: the user's last logout, for `whoelsesince`.
     fn close_session(&mut self, user: &Name, at: Timestamp) -> Result<(), Self::Error>;
+    /// Locks `user` out of logging in until `until`.
     fn lock(&mut self, user: &Name, until: Timestamp) -> Result<(), Self::Error>;
     /// Keeps a message for `to` under its own id (ids only grow, across restarts too).
     fn store_message(
@@ -138,16 +264,23 @@ pub trait RecordTarget {
     fn acknowledge(&mut self, user: &Name, up_to: u64) -> Result<(), Self::Error>;
     /// The next message id is at least `below`.
     fn reserve_message_ids(&mut self, below: u64) -> Result<(), Self::Error>;
+    /// Notes that `by` blocks `user` (what `user` left waiting for `by` goes by
+    /// [`discard_messages`](Self::discard_messages)).
     fn block(&mut self, by: &Name, user: &Name) -> Result<(), Self::Error>;
     /// Forgets every message from `from` waiting for `to`.
     fn discard_messages(&mut self, to: &Name, from: &Name) -> Result<(), Self::Error>;
+    /// Forgets that `by` blocks `user`.
     fn unblock(&mut self, by: &Name, user: &Name) -> Result<(), Self::Error>;
+    /// Creates `group` with its members, the creator among them.
     fn create_group(&mut self, group: &Name, members: &[Name]) -> Result<(), Self::Error>;
+    /// Adds `user` to `group`.
     fn join_group(&mut self, group: &Name, user: &Name) -> Result<(), Self::Error>;
     /// Takes `user` out of `group`, which is gone once its last member has left (with its owner,
     /// settings, topic and invitations).
     fn leave_group(&mut self, group: &Name, user: &Name) -> Result<(), Self::Error>;
+    /// Makes `owner`, a member, the owner of `group`.
     fn set_group_owner(&mut self, group: &Name, owner: &Name) -> Result<(), Self::Error>;
+    /// Keeps the settings `group`'s owner chose.
     fn set_group_mode(
         &mut self,
         group: &Name,
@@ -155,6 +288,7 @@ pub trait RecordTarget {
         add_direct: bool,
         topic_by_members: bool,
     ) -> Result<(), Self::Error>;
+    /// Keeps `group`'s topic, set by `by` (an empty topic is none).
     fn set_group_topic(&mut self, group: &Name, topic: &str, by: &Name) -> Result<(), Self::Error>;
     /// Keeps `by`'s invitation of `user` to `group`, replacing an older one.
     fn invite(
@@ -164,6 +298,7 @@ pub trait RecordTarget {
         by: &Name,
         at: Timestamp,
     ) -> Result<(), Self::Error>;
+    /// Forgets `user`'s invitation to `group`.
     fn end_invitation(&mut self, group: &Name, user: &Name) -> Result<(), Self::Error>;
     /// Sets `user`'s identity keys, replacing any.
     fn set_identity(
@@ -176,6 +311,7 @@ pub trait RecordTarget {
     fn drop_keys(&mut self, user: &Name) -> Result<(), Self::Error>;
     /// Adds one-time keys after `user`'s others.
     fn add_one_time_keys(&mut self, user: &Name, keys: &[SignedKey]) -> Result<(), Self::Error>;
+    /// Sets `user`'s fallback key, replacing any.
     fn set_fallback_key(&mut self, user: &Name, key: &SignedKey) -> Result<(), Self::Error>;
     /// Forgets `user`'s one-time key `key_id`.
     fn remove_one_time_key(&mut self, user: &Name, key_id: &str) -> Result<(), Self::Error>;
@@ -184,15 +320,18 @@ pub trait RecordTarget {
     fn remove_account(&mut self, user: &Name) -> Result<(), Self::Error>;
     /// `from` is now called `to`, in everything it has.
     fn rename_account(&mut self, from: &Name, to: &Name) -> Result<(), Self::Error>;
+    /// Sets `user`'s password at rest.
     fn set_password(&mut self, user: &Name, password: &str) -> Result<(), Self::Error>;
     /// Forgets `user`'s lockout.
     fn unlock(&mut self, user: &Name) -> Result<(), Self::Error>;
+    /// Bans `target` until `until` (`None`: for good), for `reason`.
     fn ban(
         &mut self,
         target: &BanTarget,
         until: Option<Timestamp>,
         reason: &str,
     ) -> Result<(), Self::Error>;
+    /// Lifts the ban on `target`.
     fn unban(&mut self, target: &BanTarget) -> Result<(), Self::Error>;
 }
 

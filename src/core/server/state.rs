@@ -110,6 +110,7 @@ impl ServerState {
         st
     }
 
+    /// The numbers the rules go by now (as last configured).
     pub fn config(&self) -> &Config {
         &self.config
     }

@@ -7,12 +7,17 @@ use crate::time::Timestamp;
 /// must rebuild.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DurableUser {
+    /// The account's name.
     pub name: String,
+    /// Its password at rest (a hash, or the original plain format).
     pub password: String,
     /// Whom this user blocks, sorted.
     pub blocks: Vec<String>,
+    /// The messages waiting for it, oldest first.
     pub mailbox: Vec<StoredView>,
+    /// When its lockout ends, if it is locked.
     pub locked_until: Option<Timestamp>,
+    /// When its last session ended, if it ever had one: what `whoelsesince` reads across restarts.
     pub last_logout: Option<Timestamp>,
     /// The keys its client published for end-to-end encryption, if it published an identity.
     pub keys: Option<KeysView>,
@@ -22,10 +27,13 @@ pub struct DurableUser {
 /// (`<keyid>:<curve25519>:<signature>`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeysView {
+    /// The Curve25519 identity key.
     pub curve25519: String,
+    /// The Ed25519 identity key, which signs the others.
     pub ed25519: String,
     /// Oldest (the next handed out) first.
     pub one_time: Vec<String>,
+    /// The fallback key, handed out once no one-time key is left.
     pub fallback: Option<String>,
 }
 
@@ -46,10 +54,14 @@ pub struct DurableView {
 /// One stored message, as a view.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredView {
+    /// The message's id.
     pub id: u64,
+    /// The sender.
     pub from: String,
     /// The group it was sent to, for a group message.
     pub group: Option<String>,
+    /// When the server accepted it from the sender.
     pub sent_at: Timestamp,
+    /// The message's text.
     pub text: String,
 }

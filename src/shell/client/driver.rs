@@ -15,13 +15,14 @@ use super::transport::{self, Connected, Security};
 use super::{
     Dialled, FLUSH_GRACE, Input, MAX_SERVER_LINE, PeerInput, ServerAddr, ServerInput, StartError,
 };
+use crate::shell::clock::ShellClock;
 use crate::shell::state_file::StateFile;
 use crate::shell::ui::{Typed, Ui};
 use natter_core::client::complete::Known;
 use natter_core::client::{
     ClientState, Effect, Event, Exit, Item, LinkId, PeerEvent, ServerEvent, UserEvent,
 };
-use natter_core::time::{ShellClock, Timestamp};
+use natter_core::time::Timestamp;
 
 /// One peer link as the driver holds it.
 pub(super) struct LinkHandle {

@@ -26,8 +26,8 @@ use self::driver::{Driver, ServerConn};
 use self::net::{accept_peers, listen};
 use super::state_file::StateFile;
 use super::ui::{Typed, Ui, UiOptions};
+use crate::shell::clock::ShellClock;
 use natter_core::client::{ClientState, Config, Event, LinkId};
-use natter_core::time::ShellClock;
 
 /// The longest server line the client accepts. Larger than the server's input limit, because a reply can
 /// hold a whole message plus the sender's name (or a long list of users).

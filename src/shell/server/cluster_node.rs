@@ -25,12 +25,12 @@ use smol::channel::{Receiver, Sender};
 use super::Shared;
 use super::core_engine::News;
 use super::inbox::Input;
+use crate::shell::clock::ShellClock;
 use crate::shell::cluster::{
     ClusterKey, Endpoint, Membership, RETRY, Reconnecting, RedisLog, Snapshots, appender,
 };
 use natter_core::server::cluster::node::{MAX_ENTRY_BYTES, Renewals};
 use natter_core::server::cluster::{LogEvent, ReplicaLog};
-use natter_core::time::ShellClock;
 
 /// Where the cluster is and who this node is.
 #[derive(Clone, Debug)]

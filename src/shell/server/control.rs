@@ -38,7 +38,6 @@ use crate::shell::metrics::Metrics;
 use crate::shell::settings::{Settings, diff_accounts};
 use crate::shell::tls::ServerTls;
 use natter_core::server::{Account, Admin, AdminAnswer, BanTarget};
-use natter_core::time::Timestamp;
 
 /// Reads the settings again, or says why they cannot be used.
 pub type Reread = Box<dyn Fn() -> Result<Settings, String>>;
@@ -500,7 +499,7 @@ fn parse(line: &str) -> Result<Request, String> {
         "ban" => {
             let target = BanTarget::parse(&word(words.next(), "what to ban")?);
             let until = duration(&word(words.next(), "how long (e.g. 30m, 2h, 7d, forever)")?)?
-                .map(|d| Timestamp::now_wall().plus_millis(d.as_millis() as u64));
+                .map(|d| crate::shell::clock::wall_now().plus_millis(d.as_millis() as u64));
             Request::Do(Admin::Ban {
                 target,
                 until,

@@ -24,6 +24,7 @@ use super::hasher::{Answer, Hasher};
 use super::inbox::{Inbox, Input};
 use super::operator::log_lines;
 use super::{Shared, ShellOptions};
+use crate::shell::clock::ShellClock;
 use crate::shell::committer::Committer;
 use natter_core::protocol::{ByeReason, ServerMsg};
 use natter_core::server::cluster::node::NODE_SHIFT;
@@ -31,7 +32,7 @@ use natter_core::server::oplog::{OperatorLog, OutputNotes, Refusal};
 use natter_core::server::outbox::Outbox;
 use natter_core::server::pacing::Pacer;
 use natter_core::server::{AdminAnswer, ConnId, Effect, Event, Record};
-use natter_core::time::{ShellClock, Timestamp};
+use natter_core::time::Timestamp;
 
 pub(super) struct Driver<E> {
     /// What decides: the core, or a cluster node.

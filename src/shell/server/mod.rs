@@ -75,6 +75,7 @@ use self::node_engine::Replicated;
 pub use self::query::Query;
 use super::committer::Committer;
 use super::persist::Persister;
+use crate::shell::clock::ShellClock;
 pub use crate::shell::metrics::{
     CoreStats, Metrics, ScrapeRequest, bind as bind_metrics, serve_http,
 };
@@ -83,7 +84,6 @@ use natter_core::server::oplog::{OperatorLog, OperatorLogConfig};
 use natter_core::server::outbox::{Outbox, OutboxConfig};
 use natter_core::server::pacing::{Pacer, PacingConfig};
 use natter_core::server::{ConnId, ServerState};
-use natter_core::time::ShellClock;
 
 /// Runtime limits that are not protocol rules. (The longest line a client may send is a protocol rule:
 /// the shell reads it from the core's [`Config`](natter_core::server::Config).)

@@ -23,59 +23,80 @@ pub enum Admin {
     /// The credentials file was read again: accounts new in it or whose password line changed
     /// (`set`), and accounts no longer in it (`remove`, whose sessions end with `BYE removed`).
     Accounts {
+        /// The accounts to add or whose password to set, each as its line of the file reads.
         set: Vec<Account>,
+        /// The names of the accounts to remove.
         remove: Vec<String>,
     },
     /// The rules' numbers (limits and timeouts) as the configuration now says.
     Configure(Box<Config>),
     /// Ends `user`'s session, telling them `reason` (if any) first.
     Kick {
+        /// The account whose session ends.
         user: String,
+        /// Told to the user in a `NOTICE` before the session ends; empty: nothing is told.
         reason: String,
     },
     /// Bans an account or an address until `until` (`None`: for good), ending what it has open.
     Ban {
+        /// The account, or the address or network, to ban.
         target: BanTarget,
+        /// When the ban ends; `None` for a ban without end.
         until: Option<Timestamp>,
+        /// Why, for the operator's list of bans and the notice the banned user may be told.
         reason: String,
     },
+    /// Lifts the ban on an account or an address; nothing else changes.
     Unban {
+        /// The account, or the address or network, no longer banned.
         target: BanTarget,
     },
     /// Lifts an account's lockout (three wrong passwords).
     Unlock {
+        /// The account to unlock.
         user: String,
     },
     /// A new account, with its password's hash.
     AddAccount {
+        /// The new account's name.
         user: String,
+        /// Its password's argon2id hash (a PHC string), never the password itself.
         password: String,
     },
     /// Removes an account and everything it had (mail waiting for it, blocks, groups, keys).
     RemoveAccount {
+        /// The account to remove.
         user: String,
     },
     /// Renames an account (its session, if any, ends: everyone knew it by the old name).
     RenameAccount {
+        /// The account's name now.
         from: String,
+        /// The name it will have, which no account may have already.
         to: String,
     },
     /// Sets an account's password (a hash); its session goes on.
     SetPassword {
+        /// The account.
         user: String,
+        /// The new password's argon2id hash (a PHC string), never the password itself.
         password: String,
     },
     /// Removes a group: every member leaves it.
     RemoveGroup {
+        /// The group to remove.
         group: String,
     },
     /// Takes `user` out of `group`.
     RemoveMember {
+        /// The group.
         group: String,
+        /// The member to take out of it.
         user: String,
     },
     /// A notice to everyone online.
     Notice {
+        /// The notice, sent as it is.
         text: String,
     },
 }

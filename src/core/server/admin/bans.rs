@@ -4,7 +4,7 @@
 //! limit). Bans are durable (`Record::Banned`, `Record::Unbanned`), so they survive a restart, and a
 //! cluster's copies of the core hold them like any other state.
 //!
-//! A timed ban simply stops counting once its end has passed; [`Bans::tidy`] forgets those.
+//! A timed ban simply stops counting once its end has passed; `Bans::tidy` forgets those.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -53,7 +53,9 @@ impl std::fmt::Display for BanTarget {
 /// One ban: until when (`None`: for good), and why (for the operator's list and the user's notice).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Ban {
+    /// When it ends; `None` for a ban without end.
     pub until: Option<Timestamp>,
+    /// Why, as the operator gave it: shown in the operator's list, and told to the banned user.
     pub reason: String,
 }
 

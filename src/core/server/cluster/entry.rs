@@ -24,7 +24,9 @@ use crate::time::Timestamp;
 /// One event of an entry of the log: what happened, and the time the core is given with it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogEvent {
+    /// The time the core is given with the event.
     pub at: Timestamp,
+    /// What happened.
     pub kind: LogEventKind,
 }
 
@@ -32,38 +34,61 @@ pub struct LogEvent {
 /// log's own (time passing, a node's death or return).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LogEventKind {
+    /// [`Event::Connected`], owned.
     Connected {
+        /// The shell's number for the new connection.
         conn: ConnId,
+        /// The client's address and port.
         peer: SocketAddr,
     },
+    /// [`Event::Line`], owned.
     Line {
+        /// The connection it came on.
         conn: ConnId,
+        /// The line's bytes, not yet checked to be text.
         line: Box<[u8]>,
     },
+    /// [`Event::LineTooLong`].
     LineTooLong {
+        /// The connection it came on.
         conn: ConnId,
     },
     /// A password line without its text (see `server::cluster::gates`).
     SecretLine {
+        /// The connection it came on.
         conn: ConnId,
+        /// What the core may know of the password, without its text.
         shape: SecretShape,
     },
+    /// [`Event::Disconnected`].
     Disconnected {
+        /// The connection that is gone.
         conn: ConnId,
     },
+    /// [`Event::PasswordChecked`].
     PasswordChecked {
+        /// The connection the check was for.
         conn: ConnId,
+        /// The job's number.
         job: u64,
+        /// Whether the password matched.
         ok: bool,
     },
+    /// [`Event::PasswordHashed`], owned.
     PasswordHashed {
+        /// The connection the hash is for.
         conn: ConnId,
+        /// The job's number.
         job: u64,
+        /// The new password's hash, a PHC string.
         hash: Box<str>,
     },
+    /// [`Event::Drained`].
     Drained {
+        /// The connection whose queue drained.
         conn: ConnId,
     },
+    /// [`Event::Shutdown`].
     Shutdown,
     /// Not an event of the core: time passing, to [`LogEvent::at`]. The nodes of a cluster append
     /// ticks so that the log's time moves on when nobody types, and every copy of the core acts on its
@@ -74,16 +99,20 @@ pub enum LogEventKind {
     /// takes none of that node's later entries until the node itself says it is back: an append it
     /// made before it stopped serving, arriving late, never acts.
     NodeDead {
+        /// The node found dead.
         node: u64,
     },
     /// Not an event of the core: node `node`, found dead, serves again (it refused every connection
     /// it had when it read so); its entries count from here.
     NodeBack {
+        /// The node that serves again.
         node: u64,
     },
     /// The operator's action (see `server::admin`), asked at node `request >> NODE_SHIFT`.
     Admin {
+        /// The number the answer goes back under; its high bits are the asking node's.
         request: u64,
+        /// What the operator asks.
         action: Box<Admin>,
     },
 }
@@ -125,6 +154,7 @@ impl LogEventKind {
 }
 
 impl LogEvent {
+    /// The log's form of `event`, given to the core at `at`: its borrowed parts copied.
     pub fn new(event: Event<'_>, at: Timestamp) -> Self {
         let kind = match event {
             Event::Connected { conn, peer } => LogEventKind::Connected { conn, peer },
@@ -203,30 +233,42 @@ impl LogEvent {
 /// Why bytes are not a log entry.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LogDecodeError {
+    /// Written by a build whose entry format this one does not read.
     #[error(
         "log entry version {0} is not one this build reads (it reads versions {LOG_VERSION}, one \
          event, and {BATCH_VERSION}, a node's batch of them): the cluster's nodes must all run one \
          build"
     )]
     Version(u8),
+    /// An entry with no event, which no node appends.
     #[error("log entry holds no event")]
     Empty,
+    /// The bytes end in the middle of a field.
     #[error("log entry ends early")]
     Short,
+    /// Bytes remain after the entry's end.
     #[error("log entry has {0} bytes after its end")]
     Trailing(usize),
+    /// An event tag this build does not know.
     #[error("unknown event tag {0}")]
     Tag(u8),
+    /// An address family byte that is neither IPv4's nor IPv6's.
     #[error("unknown address family {0}")]
     Family(u8),
+    /// A yes-or-no byte other than 0 or 1.
     #[error("{0} is not a yes or no (0 or 1)")]
     Bool(u8),
+    /// A password hash that is not UTF-8.
     #[error("password hash is not UTF-8")]
     Utf8,
+    /// A length larger than an entry may hold: the bytes are damaged, and nothing that long is
+    /// allocated.
     #[error("field of {0} bytes is longer than an entry may hold")]
     TooLong(u32),
+    /// A password shape code this build does not know.
     #[error("unknown password shape {0}")]
     Shape(u8),
+    /// The operator's action does not decode; the text says why.
     #[error("operator's action cannot be read: {0}")]
     Admin(String),
 }

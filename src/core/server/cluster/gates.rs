@@ -48,11 +48,15 @@ enum Waiting {
 /// What the gate lets through, in order.
 #[derive(Debug)]
 pub enum Through {
+    /// A complete line, as read.
     Line(Box<[u8]>),
+    /// A line that went past the limit (its bytes are dropped).
     TooLong,
     /// A password: its shape goes to the log, its text stays with the connection's node.
     Secret {
+        /// What the core may know of the password, for the log.
         shape: SecretShape,
+        /// The password's text, for the password job on this node.
         text: Cleartext,
     },
 }
@@ -70,11 +74,13 @@ pub struct LineGate {
 }
 
 impl LineGate {
+    /// Queues a complete line read from the connection.
     pub fn push_line(&mut self, line: &[u8]) {
         self.bytes += line.len();
         self.waiting.push_back(Waiting::Line(line.into()));
     }
 
+    /// Queues the news that a line went past the limit.
     pub fn push_too_long(&mut self) {
         self.waiting.push_back(Waiting::TooLong);
     }
@@ -150,8 +156,11 @@ impl LineGate {
 /// What a gate let through, as the core is to be given it (a password's text stays in [`Gates`]).
 #[derive(Debug)]
 pub enum Passed {
+    /// A line, for [`Event::Line`].
     Line(Box<[u8]>),
+    /// A line past the limit, for [`Event::LineTooLong`].
     TooLong,
+    /// A password's shape, for [`Event::SecretLine`]; its text stayed in the gate.
     Secret(SecretShape),
 }
 

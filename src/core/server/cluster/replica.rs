@@ -60,7 +60,10 @@ pub enum Applied {
     Stale,
     /// Entries are missing before this one (the log was trimmed past this copy): nothing was fed, and
     /// the copy must start again from a snapshot.
-    Gap { expected: u64 },
+    Gap {
+        /// The position the copy needed next.
+        expected: u64,
+    },
 }
 
 /// What a copy of the core keeps beside it to follow the log. See the [module documentation](self).

@@ -33,19 +33,29 @@ const HEADER: usize = MAGIC.len() + 1 + 8 + 4;
 /// Why bytes are not a snapshot this build can load.
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
+    /// The bytes do not start with natter's mark: not a snapshot at all.
     #[error("not a natter snapshot (it does not start with natter's mark)")]
     NotASnapshot,
+    /// Written by a build with another snapshot format.
     #[error(
         "snapshot format {0} is not one this build reads (it reads format {SNAPSHOT_VERSION}); run \
          the same natter version on every node"
     )]
     Version(u8),
+    /// The checksum does not match the bytes: they were damaged.
     #[error("snapshot is damaged: its checksum does not match")]
     Checksum,
+    /// The checksum matches but the state does not decode.
     #[error("snapshot is damaged: {0}")]
     Body(#[from] postcard::Error),
+    /// The header's log position is not the one the state holds.
     #[error("snapshot says it is at log position {header} but holds position {body}")]
-    Position { header: u64, body: u64 },
+    Position {
+        /// The position the header says.
+        header: u64,
+        /// The position the state holds.
+        body: u64,
+    },
 }
 
 #[derive(serde::Serialize)]

@@ -26,11 +26,11 @@
 use crate::server::event::{ConnId, Effect, UserId};
 
 /// The most bytes one sender may have waiting for one recipient.
-pub const SENDER_BACKLOG: usize = 32 * 1024;
+pub(crate) const SENDER_BACKLOG: usize = 32 * 1024;
 /// The most bytes all senders together may have waiting for one recipient.
-pub const TOTAL_BACKLOG: usize = 128 * 1024;
+pub(crate) const TOTAL_BACKLOG: usize = 128 * 1024;
 /// The backlog at which the core asks to hear when the queue is empty.
-pub const WATCH_AT: usize = 16 * 1024;
+pub(crate) const WATCH_AT: usize = 16 * 1024;
 
 /// One online user's backlog.
 #[derive(serde::Serialize, serde::Deserialize, Debug, Default)]

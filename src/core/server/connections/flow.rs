@@ -37,12 +37,12 @@ use crate::server::secret_shape::SecretShape;
 use crate::time::Timestamp;
 
 /// The most seconds of its rate a connection may have held before it is disconnected.
-pub const HELD_SECS: u32 = 30;
+pub(crate) const HELD_SECS: u32 = 30;
 /// The most lines held when there is no rate (a connection waiting for a password check).
 const HELD_MAX_LINES_UNLIMITED: usize = 1000;
 /// The most bytes of lines held for one connection. Reading stops as soon as the shell hears of the
 /// pause, but a few reads (of up to 64 KiB each) may already have happened by then.
-pub const HELD_MAX_BYTES: usize = 1024 * 1024;
+pub(crate) const HELD_MAX_BYTES: usize = 1024 * 1024;
 
 /// Which bucket of a budget a line is charged to.
 #[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq, Eq)]

@@ -31,5 +31,5 @@ pub(crate) mod lookalike;
 pub(crate) mod next_line;
 mod passwd;
 mod passwords;
-pub mod policy;
+pub(crate) mod policy;
 pub(crate) mod rule;

@@ -12,7 +12,10 @@ pub enum NextLine {
     /// Logged in: its lines are commands, and may go to the log as fast as they come.
     Free,
     /// Logging in: one line now, then ask again once it has been handled. A `secret` one is a password.
-    One { secret: bool },
+    One {
+        /// Whether it is a password, whose text must stay on the connection's node.
+        secret: bool,
+    },
     /// Not now: the connection is not known yet, a password job runs, or lines are held (flood
     /// control): which phase the next line meets is not settled.
     Wait,

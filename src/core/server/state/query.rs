@@ -10,8 +10,11 @@ use crate::time::Timestamp;
 /// A session as the operator's list of who is online shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OnlineView {
+    /// The account's name.
     pub user: String,
+    /// The session's connection.
     pub conn: ConnId,
+    /// The client's address and port.
     pub peer: std::net::SocketAddr,
     /// Seconds since the user's last command that counted as activity.
     pub idle_secs: u64,
@@ -74,6 +77,7 @@ impl ServerState {
         self.accounts.ids().map(|id| &**self.name(id))
     }
 
+    /// Whether an account has this name.
     pub fn has_user(&self, name: &str) -> bool {
         self.find_user(name).is_some()
     }
@@ -111,6 +115,7 @@ impl ServerState {
         self.sessions.all_conns()
     }
 
+    /// How many connections are open, logged in or not.
     pub fn connection_count(&self) -> usize {
         self.sessions.conn_count()
     }

@@ -69,7 +69,7 @@ impl TuiUi {
 
     /// Draws `screen` if it changed since the last draw, or the second did.
     pub(super) fn draw(&mut self, screen: &Screen, now: Timestamp) {
-        let second = Timestamp::now_wall().as_millis() / 1000;
+        let second = crate::shell::clock::wall_now().as_millis() / 1000;
         let state = (screen.version(), second);
         if self.drawn == Some(state) {
             return;
@@ -80,7 +80,7 @@ impl TuiUi {
 
     /// The start of the next second, when the status bar's clock and countdown are redrawn.
     pub(super) fn next_tick(&self) -> Instant {
-        let into_second = Timestamp::now_wall().as_millis() % 1000;
+        let into_second = crate::shell::clock::wall_now().as_millis() % 1000;
         Instant::now() + Duration::from_millis(1000 - into_second)
     }
 

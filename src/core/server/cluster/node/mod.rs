@@ -99,6 +99,7 @@ pub struct NodeConfig {
     pub lease_ms: u64,
     /// How often the lease is renewed, and how soon after a renewal that failed it is tried again.
     pub renew_every_ms: u64,
+    /// How soon a renewal that failed is tried again.
     pub renew_retry_ms: u64,
     /// The least time between two ticks (or any entries) of this node's: the log's time moves on
     /// when nobody types, without a tick per timer.
@@ -127,21 +128,27 @@ impl Default for NodeConfig {
 /// or was never begun.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Refusal {
+    /// The connection no longer served.
     pub conn: ConnId,
+    /// What its client is told.
     pub reason: ByeReason,
 }
 
 /// Hold (`true`) or let go (`false`) the reading of a connection whose gate is full.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReadHold {
+    /// The connection whose reading is held or let go.
     pub conn: ConnId,
+    /// `true`: stop reading; `false`: read again.
     pub held: bool,
 }
 
 /// A snapshot of the cluster to store: the state after log entry `position`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Snapshot {
+    /// The last log entry the snapshot includes: a copy starting from it reads the log after this.
     pub position: u64,
+    /// The encoded snapshot (see `cluster::snapshot`).
     pub bytes: Vec<u8>,
 }
 
