@@ -13,7 +13,7 @@ use super::reply::{ByeReason, ErrorReply, PingState, Prompt, ServerMsg};
 use super::wire::ArbPart;
 #[cfg(test)]
 use super::wire::{
-    Access, Adding, AltGroup, Codec, Coverage, GroupEntries, Names, Nested, OnOff, OneKey,
+    Access, Adding, AltGroup, Codec, Coverage, GroupEntries, Names, Nested, OnOff, OneKey, Seen,
     StoredFull, Text, TopicBy, Usage, Whose,
 };
 

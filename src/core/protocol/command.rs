@@ -249,7 +249,7 @@ macro_rules! command_table {
                 /// The setting chosen.
                 setting: GroupSetting,
             } => "group" "set"
-                usage("group set <name> add direct|invite  or  group set <name> topic members|owner")
+                usage("group set <name> add direct|invite, or group set <name> topic members|owner")
                 summary("(owner) whether members add directly or invite, and who may set the topic")
                 activity listed
                 rule(s, c => s.group_rules().set(c.conn, c.me, group, setting, c.out)),

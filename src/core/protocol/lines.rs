@@ -548,8 +548,8 @@ macro_rules! wire_tables {
                     show(p => p.star(format!("{user} is back")))
                     about(),
                 /// Reply to `whois`: whether `user` is online, idle how long (0 when offline), since
-                /// when (the session's start, or the last logout; 0: never seen), and the groups you
-                /// share. A `PRESENCE-AWAY` follows if they are away.
+                /// when (the session's start, or the last logout; `never`: never seen), and the groups
+                /// you share. A `PRESENCE-AWAY` follows if they are away.
                 Whois {
                     /// The user asked about.
                     user: Name,
@@ -557,17 +557,18 @@ macro_rules! wire_tables {
                     online: bool,
                     /// Seconds since their last command (0 when offline).
                     idle_secs: u64,
-                    /// Their session's start if online, else their last logout (0: never seen).
-                    since: Timestamp,
+                    /// Their session's start if online, else their last logout (`never` if never
+                    /// seen since the server began keeping history).
+                    since: Option<Timestamp>,
                     /// The groups both of you belong to.
                     groups: Vec<Name>,
-                } => "WHOIS" [user, online: OnOff, idle_secs, since, groups: Names]
+                } => "WHOIS" [user, online: OnOff, idle_secs, since: Seen, groups: Names]
                     human()
                     show(p => p.star(format!("{user}: {}; groups you share: {}",
                         if *online {
                             format!("online (idle {})", age(*idle_secs))
-                        } else if since.0 == 0 {
-                            "offline, not seen since the server started keeping history".to_owned()
+                        } else if since.is_none() {
+                            "offline, never seen".to_owned()
                         } else {
                             "offline".to_owned()
                         },
@@ -1275,7 +1276,7 @@ macro_rules! wire_tables {
                     /// The group the sender does not own.
                     group: Name,
                 } => "not-owner" [group]
-                    human("Only the owner of '{group}' may do that ('group members {group}' and the GROUP-OWNER lines say who owns it).")
+                    human("Only the owner of '{group}' may do that; ask them to.")
                     show() about(Some(Conversation::Group(group.clone()))),
                 /// `group join` of an invite-only group without a (current) invitation.
                 InviteOnly {

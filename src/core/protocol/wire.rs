@@ -134,6 +134,9 @@ pub(crate) struct Access;
 pub(crate) struct Adding;
 /// Who may set a group's topic: `owner` or `members`.
 pub(crate) struct TopicBy;
+/// When a user was last seen: a timestamp, or `never` for a user never seen since the server kept
+/// history (rather than a 0 a reader would take for 1970).
+pub(crate) struct Seen;
 /// A command as `HELP` starts: its whole usage line, whose first words name it.
 pub(crate) struct Usage;
 /// The group of a stored message: present only under the second of the line's two tags.
@@ -477,6 +480,27 @@ impl Codec<Option<Name>> for AltGroup {
     fn arb() -> proptest::strategy::BoxedStrategy<Option<Name>> {
         use proptest::prelude::*;
         proptest::option::of(arb::name()).boxed()
+    }
+}
+
+impl Codec<Option<Timestamp>> for Seen {
+    fn put<W: Write>(v: &Option<Timestamp>, w: &mut W) -> fmt::Result {
+        match v {
+            Some(t) => <Plain as Codec<Timestamp>>::put(t, w),
+            None => w.write_str(" never"),
+        }
+    }
+    fn take(f: &mut Fields<'_>, field: &'static str) -> Result<Option<Timestamp>, DecodeError> {
+        if f.rest.split(' ').next() == Some("never") {
+            f.token(field)?;
+            return Ok(None);
+        }
+        <Plain as Codec<Timestamp>>::take(f, field).map(Some)
+    }
+    #[cfg(test)]
+    fn arb() -> proptest::strategy::BoxedStrategy<Option<Timestamp>> {
+        use proptest::prelude::*;
+        proptest::option::of(any::<u64>().prop_map(Timestamp::from_millis)).boxed()
     }
 }
 

@@ -7,6 +7,8 @@ const INVITATION_MS: u64 = 7 * 24 * 3600 * 1000;
 const MAX_INVITATIONS: usize = 20;
 /// The longest topic, in characters.
 const MAX_TOPIC: usize = 300;
+/// The topic that clears the topic.
+const CLEAR_TOPIC: &str = "-";
 
 use std::collections::BTreeSet;
 
@@ -297,10 +299,11 @@ impl Model {
         };
         self.tell_members(group, &subjects, &msg, out);
         let conn = self.user(user).conn;
-        if by != user && self.blocks(user, by) {
-            if let Some(c) = conn {
-                out.send(c, msg);
-            }
+        if by != user
+            && self.blocks(user, by)
+            && let Some(c) = conn
+        {
+            out.send(c, msg);
         }
         if let (Some(c), Some((topic, set_by))) = (conn, self.group_info[group].topic.clone()) {
             out.send(
@@ -429,10 +432,10 @@ impl Model {
             reason: reason.unwrap_or("no reason given").to_owned(),
         };
         self.tell_members(&group, &[me.clone(), user.clone()], &msg, out);
-        if self.blocks(&user, me) {
-            if let Some(c) = self.user(&user).conn {
-                out.send(c, msg);
-            }
+        if self.blocks(&user, me)
+            && let Some(c) = self.user(&user).conn
+        {
+            out.send(c, msg);
         }
         self.depart(&group, &user, out);
     }
@@ -465,14 +468,21 @@ impl Model {
             out.send(conn, ErrorReply::TopicTooLong { max: MAX_TOPIC });
             return;
         }
-        self.group_info.get_mut(&group).expect("my group").topic =
-            Some((text.to_owned(), me.clone()));
-        self.acknowledged_change();
-        let msg = ServerMsg::GroupTopic {
-            group: group.clone(),
-            by: me.clone(),
-            topic: text.to_owned(),
+        let msg = if text == CLEAR_TOPIC {
+            self.group_info.get_mut(&group).expect("my group").topic = None;
+            ServerMsg::GroupNoTopic {
+                group: group.clone(),
+            }
+        } else {
+            self.group_info.get_mut(&group).expect("my group").topic =
+                Some((text.to_owned(), me.clone()));
+            ServerMsg::GroupTopic {
+                group: group.clone(),
+                by: me.clone(),
+                topic: text.to_owned(),
+            }
         };
+        self.acknowledged_change();
         self.tell_members(&group, std::slice::from_ref(me), &msg, out);
     }
 

@@ -52,11 +52,11 @@ impl Model {
     /// `away [<reason>]`.
     pub(super) fn away(&mut self, conn: ConnId, me: &Name, reason: Option<&str>, out: &mut Out) {
         let mut changed = false;
-        if let Some(MPhase::Online { away, .. }) = self.session_mut(conn) {
-            if away.as_deref() != reason {
-                *away = reason.map(str::to_owned);
-                changed = true;
-            }
+        if let Some(MPhase::Online { away, .. }) = self.session_mut(conn)
+            && away.as_deref() != reason
+        {
+            *away = reason.map(str::to_owned);
+            changed = true;
         }
         out.send(
             conn,
@@ -102,13 +102,9 @@ impl Model {
             }) => (
                 true,
                 (self.now.as_millis() - last_cmd.as_millis()) / 1000,
-                *since,
+                Some(*since),
             ),
-            _ => (
-                false,
-                0,
-                self.user(&user).last_logout.unwrap_or(Timestamp::ZERO),
-            ),
+            _ => (false, 0, self.user(&user).last_logout),
         };
         let groups: Vec<Name> = self
             .groups

@@ -19,6 +19,9 @@ pub(crate) const INVITATION_MS: u64 = 7 * 24 * 3600 * 1000;
 /// The most invitations one user may have waiting, so that nobody can be buried in them.
 pub(crate) const MAX_INVITATIONS: usize = 20;
 
+/// `group topic NAME -` clears the topic (so a topic cannot be just `-`).
+pub(crate) const CLEAR_TOPIC: &str = "-";
+
 /// The longest topic a group may have, in characters.
 pub(crate) const MAX_TOPIC: usize = 300;
 

@@ -27,7 +27,9 @@ use crate::server::blocklist::blocks::Blocks;
 use crate::server::config::Config;
 use crate::server::connections::sessions::Sessions;
 use crate::server::event::{ConnId, Effect, UserId, send};
-use crate::server::groups::book::{GroupBook, Invitation, Left, MAX_INVITATIONS, MAX_TOPIC};
+use crate::server::groups::book::{
+    CLEAR_TOPIC, GroupBook, Invitation, Left, MAX_INVITATIONS, MAX_TOPIC,
+};
 use crate::server::login::accounts::Accounts;
 use crate::server::messages::delivery::{Delivery, Fresh, Taken};
 use crate::server::messages::mailboxes::{Mailboxes, Queued};
@@ -411,10 +413,11 @@ impl Groups<'_> {
         self.tell_members(group, subjects, msg.clone(), out);
         // The one who joined hears it even if they block who invited them, so that their `group
         // join` has an answer.
-        if by != user && self.blocks.blocks(user, by) {
-            if let Some(c) = self.sessions.session_of(user) {
-                send(out, c, msg);
-            }
+        if by != user
+            && self.blocks.blocks(user, by)
+            && let Some(c) = self.sessions.session_of(user)
+        {
+            send(out, c, msg);
         }
         if let (Some(c), Some((topic, set_by))) = (
             self.sessions.session_of(user),
@@ -573,15 +576,16 @@ impl Groups<'_> {
         // Told before leaving, so the one removed hears it too; they hear it even if they block the
         // owner, or they would not know why the group went quiet.
         self.tell_members(&group, &[me, id], msg.clone(), out);
-        if self.blocks.blocks(id, me) {
-            if let Some(c) = self.sessions.session_of(id) {
-                send(out, c, msg);
-            }
+        if self.blocks.blocks(id, me)
+            && let Some(c) = self.sessions.session_of(id)
+        {
+            send(out, c, msg);
         }
         self.depart(&group, id, out);
     }
 
-    /// `group topic`: show the topic, or set it (the owner, or any member if the owner allows).
+    /// `group topic`: show the topic, or set it (the owner, or any member if the owner allows); `-`
+    /// clears it, kept as an empty topic, which is none.
     pub(crate) fn topic(
         &mut self,
         conn: ConnId,
@@ -610,19 +614,26 @@ impl Groups<'_> {
             send(out, conn, ErrorReply::TopicTooLong { max: MAX_TOPIC });
             return;
         }
+        let text = if text == CLEAR_TOPIC { "" } else { text };
         let by = self.accounts.name(me).clone();
         if let Some(g) = self.book.group_mut(&group) {
-            g.topic = Some((text.to_owned(), by.clone()));
+            g.topic = (!text.is_empty()).then(|| (text.to_owned(), by.clone()));
         }
         out.push(Effect::Persist(Record::GroupTopicSet {
             group: group.clone(),
             topic: text.to_owned(),
             by: by.clone(),
         }));
-        let msg = ServerMsg::GroupTopic {
-            group: group.clone(),
-            by,
-            topic: text.to_owned(),
+        let msg = if text.is_empty() {
+            ServerMsg::GroupNoTopic {
+                group: group.clone(),
+            }
+        } else {
+            ServerMsg::GroupTopic {
+                group: group.clone(),
+                by,
+                topic: text.to_owned(),
+            }
         };
         self.tell_members(&group, &[me], msg, out);
     }

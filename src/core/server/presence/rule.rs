@@ -186,12 +186,12 @@ impl Presence<'_> {
             .session_of(target)
             .and_then(|c| self.sessions.session(c));
         let (online, idle_secs, since) = match session {
-            Some(s) => (true, now.millis_since(s.last_active()) / 1000, s.since()),
-            None => (
-                false,
-                0,
-                self.history.last_logout(target).unwrap_or(Timestamp::ZERO),
+            Some(s) => (
+                true,
+                now.millis_since(s.last_active()) / 1000,
+                Some(s.since()),
             ),
+            None => (false, 0, self.history.last_logout(target)),
         };
         let shared: Vec<Name> = self
             .groups

@@ -205,7 +205,8 @@ impl RecordTarget for Restoring<'_> {
 
     fn set_group_topic(&mut self, group: &Name, topic: &str, by: &Name) -> Result<(), Skipped> {
         let g = self.state.groups.group_mut(group).ok_or(Skipped)?;
-        g.topic = Some((topic.to_owned(), by.clone()));
+        // An empty topic is a cleared one.
+        g.topic = (!topic.is_empty()).then(|| (topic.to_owned(), by.clone()));
         Ok(())
     }
 
