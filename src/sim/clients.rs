@@ -377,10 +377,14 @@ impl Clients {
                 self.user_name(u),
                 if why { " too  loud" } else { "" }
             ),
-            Cmd::GroupTopic(g, set) => format!(
+            Cmd::GroupTopic(g, how) => format!(
                 "group topic {}{}",
                 group_name(g),
-                if set { " plans for the week" } else { "" }
+                match how {
+                    0 => "",
+                    1 => " plans for the week",
+                    _ => " -",
+                }
             ),
             Cmd::GroupOwner(g, u) => format!("group owner {} {}", group_name(g), self.user_name(u)),
             Cmd::GroupSet(g, n) => match n % 6 {

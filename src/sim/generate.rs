@@ -341,7 +341,7 @@ impl Generator {
             }
             122..124 => Cmd::GroupDecline(g),
             124..127 => Cmd::GroupRemove(g, self.user(c), self.chance(50)),
-            127..131 => Cmd::GroupTopic(g, self.chance(60)),
+            127..131 => Cmd::GroupTopic(g, [0, 1, 1, 1, 2][self.below(5)]),
             131..133 => Cmd::GroupOwner(g, self.user(c)),
             133..138 => Cmd::GroupSet(g, self.below(6) as u8),
             138..141 => Cmd::Away(self.chance(60)),

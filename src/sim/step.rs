@@ -72,8 +72,8 @@ pub enum Cmd {
     GroupDecline(GroupRef),
     /// `group remove`, with a reason or without.
     GroupRemove(GroupRef, UserRef, bool),
-    /// `group topic`: shown (`false`), or set (`true`).
-    GroupTopic(GroupRef, bool),
+    /// `group topic`: shown (0), set (1), or cleared with `-` (2 and more).
+    GroupTopic(GroupRef, u8),
     GroupOwner(GroupRef, UserRef),
     /// `group mode` (0, 1), `group set ... add` (2, 3), `group set ... topic` (4, 5).
     GroupSet(GroupRef, u8),

@@ -4,7 +4,6 @@
 use super::{MPhase, Model, Out};
 use natter_core::protocol::{CommandName, ErrorReply, Name, PingState, ServerMsg};
 use natter_core::server::ConnId;
-use natter_core::time::Timestamp;
 
 impl Model {
     /// Tells every other online user who neither blocks nor is blocked by `subject`.
