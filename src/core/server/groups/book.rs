@@ -217,6 +217,11 @@ impl GroupBook {
         self.groups.iter().map(|(n, g)| (n, &g.members))
     }
 
+    /// Every group, by name.
+    pub(crate) fn groups(&self) -> impl Iterator<Item = (&Name, &Group)> {
+        self.groups.iter()
+    }
+
     /// `user`'s invitation to `group`, standing or lapsed.
     pub(crate) fn invitation(&self, user: UserId, group: &str) -> Option<Invitation> {
         self.invitations[user.index()].get(group).copied()
