@@ -182,9 +182,16 @@ fn groups_and_private_chats_are_brokered_across_nodes() {
     let mut alice = user_at("alice", "wonderland", a.port(), dir.path());
     let mut bob = user_at("bob", "builder", b.port(), dir.path());
 
-    alice.send("create group team bob carol");
-    alice.expect("- created group team: alice, bob, carol");
+    // bob (on the other node) is invited and accepts; carol (offline) is added directly.
+    alice.send("create group team bob");
+    alice.expect("- created group team: alice");
+    bob.expect("alice invites you to group team");
+    bob.send("group join team");
     bob.expect("* [team] alice added bob");
+    alice.expect("* [team] alice added bob");
+    alice.send("group set team add direct");
+    alice.send("group add team carol");
+    alice.expect("* [team] alice added carol");
     alice.send("message group team hello, team");
     // carol never logged in (no keys): she is left out of the group's key, and bob reads it,
     // encrypted; nothing goes to anyone unencrypted.
@@ -498,8 +505,16 @@ fn a_late_node_starts_from_a_snapshot_and_the_log_stays_short() {
     let (a, b) = (node_snapshotting(&redis, 20), node_snapshotting(&redis, 20));
     let mut alice = client(&a, "alice");
     let mut bob = client(&b, "bob");
-    bob.say("create group crew alice carol");
+    bob.say("create group crew");
     bob.expect("created", |m| matches!(m, ServerMsg::GroupCreated { .. }));
+    // carol is offline: added directly (bob allows it), not invited.
+    bob.say("group set crew add direct");
+    bob.say("group add crew alice");
+    bob.say("group add crew carol");
+    bob.expect(
+        "carol added",
+        |m| matches!(m, ServerMsg::GroupJoined { user, .. } if &**user == "carol"),
+    );
     // Enough traffic for several snapshots: the log is trimmed behind each.
     store_messages(&mut alice, "carol", 120, "m");
     let deadline = Instant::now() + Duration::from_secs(10);
