@@ -55,33 +55,33 @@ impl Invariants {
             };
             let me = self.sessions.get(conn).map(|s| &s.user);
             match msg {
-                ServerMsg::GroupInvitation { group, .. } => {
-                    if let Some(me) = me
-                        && model.groups.get(group).is_some_and(|m| m.contains(me))
-                    {
-                        return fail(
-                            name::GROUP_OWNERSHIP,
-                            format!("{me}, a member of {group}, was sent an invitation to it"),
-                        );
-                    }
+                ServerMsg::GroupInvitation { group, .. }
+                    if me.is_some_and(|me| {
+                        model.groups.get(group).is_some_and(|m| m.contains(me))
+                    }) =>
+                {
+                    return fail(
+                        name::GROUP_OWNERSHIP,
+                        format!("{me:?}, a member of {group}, was sent an invitation to it"),
+                    );
                 }
-                ServerMsg::GroupOwner { group, owner } => {
-                    if !model.groups.get(group).is_some_and(|m| m.contains(owner)) {
-                        return fail(
-                            name::GROUP_OWNERSHIP,
-                            format!(
-                                "{conn} was told {owner} owns {group}, of which they are not a member"
-                            ),
-                        );
-                    }
+                ServerMsg::GroupOwner { group, owner }
+                    if !model.groups.get(group).is_some_and(|m| m.contains(owner)) =>
+                {
+                    return fail(
+                        name::GROUP_OWNERSHIP,
+                        format!(
+                            "{conn} was told {owner} owns {group}, of which they are not a member"
+                        ),
+                    );
                 }
-                ServerMsg::PresenceAway { user, .. } => {
-                    if model.users.get(user).is_none_or(|u| u.conn.is_none()) {
-                        return fail(
-                            name::GROUP_OWNERSHIP,
-                            format!("{conn} was told {user} is away, but {user} is not online"),
-                        );
-                    }
+                ServerMsg::PresenceAway { user, .. }
+                    if model.users.get(user).is_none_or(|u| u.conn.is_none()) =>
+                {
+                    return fail(
+                        name::GROUP_OWNERSHIP,
+                        format!("{conn} was told {user} is away, but {user} is not online"),
+                    );
                 }
                 _ => {}
             }
