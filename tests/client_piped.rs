@@ -372,9 +372,17 @@ fn groups_ping_wholasthr_and_offline_as_a_user_reads_them() {
     let mut alice = Piped::login("alice", "wonderland", port, &dir.path().join("a"));
     let mut bob = Piped::login("bob", "builder", port, &dir.path().join("b"));
 
-    alice.send("create group team bob carol");
-    alice.expect("- created group team: alice, bob, carol");
+    // bob is invited and accepts; carol (offline) is added directly, once alice allows it.
+    alice.send("create group team bob");
+    alice.expect("- created group team: alice");
+    alice.expect("- invited bob to team");
+    bob.expect("alice invites you to group team: type 'group join team' or 'group decline team'");
+    bob.send("group join team");
     bob.expect("* [team] alice added bob");
+    alice.expect("* [team] alice added bob");
+    alice.send("group set team add direct");
+    alice.send("group add team carol");
+    alice.expect("* [team] alice added carol");
     alice.send("message group team  hello, team");
     // carol never logged in, so has no keys: she is left out of the group's key (nothing goes to
     // anyone unencrypted), alice is told, and bob reads it, encrypted.
@@ -401,7 +409,7 @@ fn groups_ping_wholasthr_and_offline_as_a_user_reads_them() {
     bob.expect("error: There is no group named 'nope'.");
     bob.send("group");
     bob.expect(
-        "error: Usage: group add <name> <user> or group leave <name> or group members <name>",
+        "error: Usage: group add <name> <user> or group join <name> or group decline <name> or group leave <name>",
     );
 
     // carol was offline: the group message waited for her, but she never got its key (she had none
@@ -428,7 +436,7 @@ fn groups_ping_wholasthr_and_offline_as_a_user_reads_them() {
     alice.expect("* Online in the last 3600 s: bob, carol");
     alice.send("help");
     alice.expect("message group <name> <text>");
-    alice.expect("create group <name> <member> [<member>...]");
+    alice.expect("create group <name> [<member>...]");
     alice.expect("ping <user>");
     alice.expect("wholasthr");
     alice.expect("offline");

@@ -149,6 +149,8 @@ fn group_messages_in_their_own_colour_and_group_names_completed() {
     login(&mut alice, "alice", "wonderland");
     let mut bob = Piped::login("bob", "builder", server.port(), &dir.path().join("b"));
     bob.send("create group team alice");
+    alice.exp_string("bob invites you to group team").unwrap();
+    alice.send_line("group join team").unwrap();
     alice.exp_string("added alice").unwrap();
     bob.send("message group team hi all");
     // The group tag is styled (blue, bold), then the sender, then the plain text.

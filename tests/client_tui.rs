@@ -140,8 +140,11 @@ fn windows_per_conversation_a_status_bar_and_the_terminal_given_back() {
     alice.shows("alice: right here  (delivered)");
 
     // A group message opens the group's window, marked as activity that is not hers alone.
-    bob.send("create group crew alice");
+    bob.send("create group crew");
     bob.expect("created group crew");
+    bob.send("group set crew add direct");
+    bob.send("group add crew alice");
+    bob.expect("bob added alice");
     bob.send("message group crew standup in 5");
     alice.shows("#crew+");
     alice.key("\x0e"); // Ctrl-N: the next window

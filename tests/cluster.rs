@@ -182,9 +182,16 @@ fn groups_and_private_chats_are_brokered_across_nodes() {
     let mut alice = user_at("alice", "wonderland", a.port(), dir.path());
     let mut bob = user_at("bob", "builder", b.port(), dir.path());
 
-    alice.send("create group team bob carol");
-    alice.expect("- created group team: alice, bob, carol");
+    // bob (on the other node) is invited and accepts; carol (offline) is added directly.
+    alice.send("create group team bob");
+    alice.expect("- created group team: alice");
+    bob.expect("alice invites you to group team");
+    bob.send("group join team");
     bob.expect("* [team] alice added bob");
+    alice.expect("* [team] alice added bob");
+    alice.send("group set team add direct");
+    alice.send("group add team carol");
+    alice.expect("* [team] alice added carol");
     alice.send("message group team hello, team");
     // carol never logged in (no keys): she is left out of the group's key, and bob reads it,
     // encrypted; nothing goes to anyone unencrypted.
@@ -498,8 +505,16 @@ fn a_late_node_starts_from_a_snapshot_and_the_log_stays_short() {
     let (a, b) = (node_snapshotting(&redis, 20), node_snapshotting(&redis, 20));
     let mut alice = client(&a, "alice");
     let mut bob = client(&b, "bob");
-    bob.say("create group crew alice carol");
+    bob.say("create group crew");
     bob.expect("created", |m| matches!(m, ServerMsg::GroupCreated { .. }));
+    // carol is offline: added directly (bob allows it), not invited.
+    bob.say("group set crew add direct");
+    bob.say("group add crew alice");
+    bob.say("group add crew carol");
+    bob.expect(
+        "carol added",
+        |m| matches!(m, ServerMsg::GroupJoined { user, .. } if &**user == "carol"),
+    );
     // Enough traffic for several snapshots: the log is trimmed behind each.
     store_messages(&mut alice, "carol", 120, "m");
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -1085,4 +1100,98 @@ fn an_admin_action_on_one_node_takes_effect_on_another() {
             text: "maintenance soon".into(),
         }
     });
+}
+
+/// A group's owner, its topic and a removal hold across nodes: set on one node, seen and enforced on
+/// the other, and still there for a node that starts later (from the log).
+#[test]
+fn a_groups_owner_removal_and_topic_hold_across_nodes() {
+    let Some(redis) = Redis::start() else { return };
+    let (a, b) = (node(&redis), node(&redis));
+    let mut alice = client(&a, "alice");
+    let mut bob = client(&b, "bob");
+    let mut carol = client(&b, "carol");
+    alice.say("create group crew bob carol");
+    alice.expect("created", |m| matches!(m, ServerMsg::GroupCreated { .. }));
+    for who in [&mut bob, &mut carol] {
+        who.expect(
+            "the invitation, on the other node",
+            |m| matches!(m, ServerMsg::GroupInvitation { group, by, .. } if &**group == "crew" && &**by == "alice"),
+        );
+        who.say("group join crew");
+        who.expect(
+            "joined",
+            |m| matches!(m, ServerMsg::GroupJoined { group, .. } if &**group == "crew"),
+        );
+    }
+    alice.say("group topic crew release on Friday");
+    for who in [&mut bob, &mut carol] {
+        who.expect(
+            "the topic, across nodes",
+            |m| matches!(m, ServerMsg::GroupTopic { topic, by, .. } if topic == "release on Friday" && &**by == "alice"),
+        );
+    }
+    // Only the owner removes, whichever node a member is on.
+    bob.say("group remove crew carol");
+    bob.expect("not the owner", |m| {
+        matches!(
+            m,
+            ServerMsg::Error(natter_core::protocol::ErrorReply::NotOwner { .. })
+        )
+    });
+    alice.say("group remove crew carol too loud");
+    carol.expect(
+        "removed, with the reason",
+        |m| matches!(m, ServerMsg::GroupRemoved { user, reason, .. } if &**user == "carol" && reason == "too loud"),
+    );
+    bob.expect(
+        "carol's removal",
+        |m| matches!(m, ServerMsg::GroupRemoved { user, .. } if &**user == "carol"),
+    );
+    carol.say("message group crew still here?");
+    carol.expect("no longer a member", |m| {
+        matches!(
+            m,
+            ServerMsg::Error(natter_core::protocol::ErrorReply::NotMember { .. })
+        )
+    });
+    // A node started now has it all from the cluster: the topic, the members, the owner.
+    let c = node(&redis);
+    let mut dave = client(&c, "dave");
+    let mut bob_on_c = {
+        bob.say("logout");
+        bob.expect("bye", |m| matches!(m, ServerMsg::Bye(_)));
+        client(&c, "bob")
+    };
+    bob_on_c.say("group topic crew");
+    bob_on_c.expect(
+        "the topic, from a later node",
+        |m| matches!(m, ServerMsg::GroupTopic { topic, .. } if topic == "release on Friday"),
+    );
+    bob_on_c.say("group members crew");
+    bob_on_c.expect(
+        "carol is out",
+        |m| matches!(m, ServerMsg::GroupMembers { members, .. } if members.iter().map(|n| &**n).eq(["alice", "bob"])),
+    );
+    // bob is not the owner there either, and alice's leaving hands the group to him.
+    bob_on_c.say("group topic crew mine now?");
+    bob_on_c.expect("not the owner", |m| {
+        matches!(
+            m,
+            ServerMsg::Error(natter_core::protocol::ErrorReply::NotOwner { .. })
+        )
+    });
+    alice.say("group leave crew");
+    bob_on_c.expect(
+        "bob owns it",
+        |m| matches!(m, ServerMsg::GroupOwner { owner, .. } if &**owner == "bob"),
+    );
+    bob_on_c.say("group add crew dave");
+    bob_on_c.expect("dave invited", |m| {
+        matches!(m, ServerMsg::GroupInvited { .. })
+    });
+    dave.expect(
+        "dave's invitation, from bob",
+        |m| matches!(m, ServerMsg::GroupInvitation { by, .. } if &**by == "bob"),
+    );
 }

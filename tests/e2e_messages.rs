@@ -50,6 +50,13 @@ fn direct_offline_and_group_messages_reach_natter_clients_and_nobody_else_reads_
     alice.expect("carol is offline");
     alice.send("create group team bob carol");
     alice.expect("- created group team");
+    bob.expect("alice invites you to group team");
+    bob.send("group join team");
+    alice.expect("* [team] alice added bob");
+    // carol is offline: added directly, once alice allows it.
+    alice.send("group set team add direct");
+    alice.send("group add team carol");
+    alice.expect("* [team] alice added carol");
     alice.send("message group team fourth secret for the team");
     bob.expect("[team] alice: fourth secret for the team");
 

@@ -34,6 +34,11 @@ fn blocking_refuses_what_waited_unblocking_lets_messages_go_and_a_group_skips_on
     // The group first: nobody may be put in a group by someone they block.
     alice.send("create group team bob carol");
     alice.expect("created group team");
+    for who in [&mut bob, &mut carol] {
+        who.expect("alice invites you to group team");
+        who.send("group join team");
+    }
+    alice.expect("alice added carol");
     bob.send("block alice");
     bob.expect("blocked alice");
     alice.send("message bob first try");
@@ -91,8 +96,12 @@ fn no_keys_from_the_server_never_makes_the_client_send_in_clear_unasked() {
 
     // A group with a member who never had keys (dave never logged in): left out, named; bob gets it
     // encrypted; dave's copy is nothing he could read in clear.
-    alice.send("create group team bob dave");
+    alice.send("create group team");
     alice.expect("created group team");
+    alice.send("group set team add direct");
+    alice.send("group add team bob");
+    alice.send("group add team dave");
+    alice.expect("alice added dave");
     alice.send("message group team secret plans");
     alice.expect("dave (no encryption keys)");
     bob.expect("[team] alice: secret plans");
@@ -115,7 +124,9 @@ fn a_member_added_quietly_by_the_server_is_shown_before_the_key_goes_to_them() {
     // by asking quietly; the relay adds eve (a real account, with a real client) to the answer.
     bob.send("create group crew alice");
     bob.expect("created group crew");
-    alice.expect("crew");
+    alice.expect("bob invites you to group crew");
+    alice.send("group join crew");
+    alice.expect("bob added alice");
     relay.on(Dir::Down, |line| {
         match line.strip_prefix("GROUP-MEMBERS crew 2 alice bob") {
             Some(rest) => Fate::Rewrite(vec![format!("GROUP-MEMBERS crew 3 alice bob eve{rest}")]),

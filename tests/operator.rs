@@ -501,8 +501,15 @@ fn groups_and_members_are_removed_and_users_change_their_own_password() {
     let server = Server::start(&[]);
     let mut alice = login(&server, "alice", "apw");
     let mut bob = login(&server, "bob", "bpw");
-    alice.say("create group club bob carol");
+    alice.say("create group club");
     alice.expect("created", |m| matches!(m, ServerMsg::GroupCreated { .. }));
+    alice.say("group set club add direct");
+    alice.say("group add club bob");
+    alice.say("group add club carol");
+    alice.expect(
+        "carol added",
+        |m| matches!(m, ServerMsg::GroupJoined { user, .. } if &**user == "carol"),
+    );
     admin(&server, &["group", "remove-member", "club", "carol"]);
     bob.expect(
         "carol left",

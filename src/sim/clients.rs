@@ -369,6 +369,35 @@ impl Clients {
             }
             Cmd::GroupAdd(g, u) => format!("group add {} {}", group_name(g), self.user_name(u)),
             Cmd::GroupLeave(g) => format!("group leave {}", group_name(g)),
+            Cmd::GroupJoin(g) => format!("group join {}", group_name(g)),
+            Cmd::GroupDecline(g) => format!("group decline {}", group_name(g)),
+            Cmd::GroupRemove(g, u, why) => format!(
+                "group remove {} {}{}",
+                group_name(g),
+                self.user_name(u),
+                if why { " too  loud" } else { "" }
+            ),
+            Cmd::GroupTopic(g, how) => format!(
+                "group topic {}{}",
+                group_name(g),
+                match how {
+                    0 => "",
+                    1 => " plans for the week",
+                    _ => " -",
+                }
+            ),
+            Cmd::GroupOwner(g, u) => format!("group owner {} {}", group_name(g), self.user_name(u)),
+            Cmd::GroupSet(g, n) => match n % 6 {
+                0 => format!("group mode {} open", group_name(g)),
+                1 => format!("group mode {} invite", group_name(g)),
+                2 => format!("group set {} add direct", group_name(g)),
+                3 => format!("group set {} add invite", group_name(g)),
+                4 => format!("group set {} topic members", group_name(g)),
+                _ => format!("group set {} topic owner", group_name(g)),
+            },
+            Cmd::Away(true) => "away out to lunch".to_owned(),
+            Cmd::Away(false) => "away".to_owned(),
+            Cmd::Whois(u) => format!("whois {}", self.user_name(u)),
             Cmd::GroupMembers(g) => format!("group members {}", group_name(g)),
             Cmd::GroupList => "grouplist".into(),
             Cmd::Ping(u) => format!("ping {}", self.user_name(u)),

@@ -312,7 +312,7 @@ impl Generator {
         } else {
             GroupRef::Named(self.below(3) as u8)
         };
-        match self.below(100) {
+        match self.below(144) {
             0..15 => Cmd::CreateGroup(g, self.user(c), self.user(c)),
             15..50 => Cmd::MessageGroup(g),
             50..62 => Cmd::GroupAdd(g, self.user(c)),
@@ -323,7 +323,29 @@ impl Generator {
             88..91 => Cmd::Receipts(self.chance(70)),
             91..92 => Cmd::Acks(self.chance(50)),
             92..96 => Cmd::WhoLastHr,
-            _ => Cmd::Offline,
+            96..100 => Cmd::Offline,
+            100..122 => {
+                // Mostly a group the user is invited to, as a person answering an invitation.
+                let invited: Vec<u8> = (0..3u8)
+                    .filter(|n| {
+                        c.model
+                            .invitations
+                            .get(me)
+                            .is_some_and(|i| i.contains_key(format!("g{n}").as_str()))
+                    })
+                    .collect();
+                match self.pick(&invited).filter(|_| self.chance(80)) {
+                    Some(n) => Cmd::GroupJoin(GroupRef::Named(n)),
+                    None => Cmd::GroupJoin(g),
+                }
+            }
+            122..124 => Cmd::GroupDecline(g),
+            124..127 => Cmd::GroupRemove(g, self.user(c), self.chance(50)),
+            127..131 => Cmd::GroupTopic(g, [0, 1, 1, 1, 2][self.below(5)]),
+            131..133 => Cmd::GroupOwner(g, self.user(c)),
+            133..138 => Cmd::GroupSet(g, self.below(6) as u8),
+            138..141 => Cmd::Away(self.chance(60)),
+            _ => Cmd::Whois(self.user(c)),
         }
     }
 }

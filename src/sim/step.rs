@@ -67,6 +67,19 @@ pub enum Cmd {
     GroupLeave(GroupRef),
     GroupMembers(GroupRef),
     GroupList,
+    /// `group join`: accept an invitation, or join an open group.
+    GroupJoin(GroupRef),
+    GroupDecline(GroupRef),
+    /// `group remove`, with a reason or without.
+    GroupRemove(GroupRef, UserRef, bool),
+    /// `group topic`: shown (0), set (1), or cleared with `-` (2 and more).
+    GroupTopic(GroupRef, u8),
+    GroupOwner(GroupRef, UserRef),
+    /// `group mode` (0, 1), `group set ... add` (2, 3), `group set ... topic` (4, 5).
+    GroupSet(GroupRef, u8),
+    /// `away` with a reason (`true`) or back.
+    Away(bool),
+    Whois(UserRef),
     Ping(UserRef),
     WhoLastHr,
     Offline,

@@ -648,8 +648,35 @@ fn model_durable(model: &Model, now: Timestamp) -> DurableView {
         })
         .collect();
     users.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut invitations: Vec<natter_core::server::InvitationView> = model
+        .invitations
+        .iter()
+        .flat_map(|(user, of)| {
+            of.iter()
+                .map(move |(g, i)| natter_core::server::InvitationView {
+                    group: g.to_string(),
+                    user: user.to_string(),
+                    by: i.by.to_string(),
+                    at: i.at,
+                })
+        })
+        .collect();
+    invitations.sort();
     DurableView {
         users,
+        group_settings: model
+            .group_info
+            .iter()
+            .map(|(g, d)| natter_core::server::GroupView {
+                name: g.to_string(),
+                owner: d.owner.to_string(),
+                open: d.open,
+                add_direct: d.add_direct,
+                topic_by_members: d.topic_by_members,
+                topic: d.topic.as_ref().map(|(t, by)| (t.clone(), by.to_string())),
+            })
+            .collect(),
+        invitations,
         next_message_id: model.next_msg.max(model.reserved),
         groups: model
             .groups

@@ -6,8 +6,8 @@
 use rusqlite::{Transaction, params};
 
 use super::schema::{
-    Field, LOCKOUTS, LOGOUTS, NEXT_MESSAGE_ID, OPEN_SESSIONS, UserTime, ban_crc, key_crc,
-    message_crc, row_crc,
+    Field, LOCKOUTS, LOGOUTS, NEXT_MESSAGE_ID, OPEN_SESSIONS, UserTime, ban_crc, invitation_crc,
+    key_crc, message_crc, row_crc, settings_crc,
 };
 use natter_core::protocol::Name;
 use natter_core::protocol::keys::SignedKey;
@@ -35,6 +35,52 @@ impl Tables<'_, '_> {
     fn run(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<()> {
         self.tx.prepare_cached(sql)?.execute(params)?;
         Ok(())
+    }
+}
+
+impl Tables<'_, '_> {
+    /// A group's owner and settings; for a group of an older store, which has no row, its first
+    /// member and the settings groups had then (members add directly).
+    fn settings(&self, group: &str) -> rusqlite::Result<(String, bool, bool, bool)> {
+        use rusqlite::OptionalExtension;
+        let row = self
+            .tx
+            .prepare_cached(
+                "SELECT owner, open, add_direct, topic_by_members FROM group_settings WHERE grp = ?1",
+            )?
+            .query_row([group], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .optional()?;
+        if let Some(row) = row {
+            return Ok(row);
+        }
+        let first: String = self
+            .tx
+            .prepare_cached(
+                "SELECT member FROM group_members WHERE grp = ?1 ORDER BY seq, member LIMIT 1",
+            )?
+            .query_row([group], |r| r.get(0))
+            .optional()?
+            .unwrap_or_default();
+        Ok((first, false, true, false))
+    }
+
+    fn put_settings(
+        &self,
+        group: &str,
+        owner: &str,
+        open: bool,
+        add_direct: bool,
+        topic_by_members: bool,
+    ) -> rusqlite::Result<()> {
+        let crc = settings_crc(group, owner, open, add_direct, topic_by_members);
+        self.run(
+            "INSERT INTO group_settings (grp, owner, open, add_direct, topic_by_members, crc)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (grp) DO UPDATE SET owner = excluded.owner, open = excluded.open,
+                 add_direct = excluded.add_direct, topic_by_members = excluded.topic_by_members,
+                 crc = excluded.crc",
+            params![group, owner, open, add_direct, topic_by_members, crc],
+        )
     }
 }
 
@@ -122,21 +168,91 @@ impl RecordTarget for Tables<'_, '_> {
         for m in members {
             self.join_group(group, m)?;
         }
+        // The first member owns a new group, which is invite-only and where members invite.
+        if let Some(owner) = members.first() {
+            self.put_settings(group, owner, false, false, false)?;
+        }
         Ok(())
     }
 
     fn join_group(&mut self, group: &Name, user: &Name) -> rusqlite::Result<()> {
         let crc = row_crc(&[Field::Text(group), Field::Text(user)]);
         self.run(
-            "INSERT INTO group_members (grp, member, crc) VALUES (?1, ?2, ?3)
+            "INSERT INTO group_members (grp, member, crc, seq) VALUES (?1, ?2, ?3,
+                 (SELECT COALESCE(MAX(seq), 0) + 1 FROM group_members WHERE grp = ?1))
              ON CONFLICT DO NOTHING",
             params![&**group, &**user, crc],
+        )?;
+        self.run(
+            "DELETE FROM group_invitations WHERE grp = ?1 AND invitee = ?2",
+            [&**group, &**user],
         )
     }
 
     fn leave_group(&mut self, group: &Name, user: &Name) -> rusqlite::Result<()> {
         self.run(
             "DELETE FROM group_members WHERE grp = ?1 AND member = ?2",
+            [&**group, &**user],
+        )?;
+        // A group left empty is gone, with everything about it.
+        for sql in [
+            "DELETE FROM group_settings WHERE grp = ?1
+                 AND NOT EXISTS (SELECT 1 FROM group_members WHERE grp = ?1)",
+            "DELETE FROM group_topics WHERE grp = ?1
+                 AND NOT EXISTS (SELECT 1 FROM group_members WHERE grp = ?1)",
+            "DELETE FROM group_invitations WHERE grp = ?1
+                 AND NOT EXISTS (SELECT 1 FROM group_members WHERE grp = ?1)",
+        ] {
+            self.run(sql, [&**group])?;
+        }
+        Ok(())
+    }
+
+    fn set_group_owner(&mut self, group: &Name, owner: &Name) -> rusqlite::Result<()> {
+        let (_, open, add_direct, topic) = self.settings(group)?;
+        self.put_settings(group, owner, open, add_direct, topic)
+    }
+
+    fn set_group_mode(
+        &mut self,
+        group: &Name,
+        open: bool,
+        add_direct: bool,
+        topic_by_members: bool,
+    ) -> rusqlite::Result<()> {
+        let (owner, ..) = self.settings(group)?;
+        self.put_settings(group, &owner, open, add_direct, topic_by_members)
+    }
+
+    fn set_group_topic(&mut self, group: &Name, topic: &str, by: &Name) -> rusqlite::Result<()> {
+        let crc = row_crc(&[Field::Text(group), Field::Text(topic), Field::Text(by)]);
+        self.run(
+            "INSERT INTO group_topics (grp, topic, set_by, crc) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (grp) DO UPDATE SET topic = excluded.topic, set_by = excluded.set_by,
+                 crc = excluded.crc",
+            params![&**group, topic, &**by, crc],
+        )
+    }
+
+    fn invite(
+        &mut self,
+        group: &Name,
+        user: &Name,
+        by: &Name,
+        at: Timestamp,
+    ) -> rusqlite::Result<()> {
+        let crc = invitation_crc(group, user, by, ms(at));
+        self.run(
+            "INSERT INTO group_invitations (grp, invitee, inviter, at, crc) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (grp, invitee) DO UPDATE SET inviter = excluded.inviter, at = excluded.at,
+                 crc = excluded.crc",
+            params![&**group, &**user, &**by, ms(at), crc],
+        )
+    }
+
+    fn end_invitation(&mut self, group: &Name, user: &Name) -> rusqlite::Result<()> {
+        self.run(
+            "DELETE FROM group_invitations WHERE grp = ?1 AND invitee = ?2",
             [&**group, &**user],
         )
     }
@@ -200,6 +316,7 @@ impl RecordTarget for Tables<'_, '_> {
             "DELETE FROM blocks WHERE by_user = ?1 OR blocked = ?1",
             "DELETE FROM messages WHERE recipient = ?1",
             "DELETE FROM group_members WHERE member = ?1",
+            "DELETE FROM group_invitations WHERE invitee = ?1 OR inviter = ?1",
             "DELETE FROM identities WHERE user = ?1",
             "DELETE FROM one_time_keys WHERE user = ?1",
             "DELETE FROM fallback_keys WHERE user = ?1",

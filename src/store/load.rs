@@ -12,7 +12,8 @@ use rusqlite::{Connection, Row};
 
 use super::error::StoreError;
 use super::schema::{
-    Field, LOCKOUTS, LOGOUTS, OPEN_SESSIONS, UserTime, ban_crc, key_crc, message_crc, row_crc,
+    Field, LOCKOUTS, LOGOUTS, OPEN_SESSIONS, UserTime, ban_crc, invitation_crc, key_crc,
+    message_crc, row_crc, settings_crc,
 };
 use natter_core::protocol::Name;
 use natter_core::protocol::keys::SignedKey;
@@ -93,7 +94,7 @@ pub(crate) fn load(conn: &Connection, path: &Path) -> Result<Vec<Record>, StoreE
     )?;
     let mut memberships = Vec::new();
     reader.rows(
-        "SELECT grp, member, crc FROM group_members ORDER BY grp, member",
+        "SELECT grp, member, crc FROM group_members ORDER BY grp, seq, member",
         "group_members",
         |r| {
             let (group, user): (String, String) = (r.get(0)?, r.get(1)?);
@@ -109,7 +110,105 @@ pub(crate) fn load(conn: &Connection, path: &Path) -> Result<Vec<Record>, StoreE
         },
         &mut memberships,
     )?;
-    out.extend(groups_of(memberships));
+    let groups = groups_of(memberships);
+    let mut settings = Vec::new();
+    reader.rows(
+        "SELECT grp, owner, open, add_direct, topic_by_members, crc FROM group_settings ORDER BY grp",
+        "group_settings",
+        |r| {
+            let (group, owner): (String, String) = (r.get(0)?, r.get(1)?);
+            let (open, add_direct, topic_by_members): (bool, bool, bool) =
+                (r.get(2)?, r.get(3)?, r.get(4)?);
+            let ok = settings_crc(&group, &owner, open, add_direct, topic_by_members)
+                == r.get::<_, i64>(5)?;
+            Ok((
+                ok,
+                Record::GroupModeSet {
+                    group: group.into(),
+                    open,
+                    add_direct,
+                    topic_by_members,
+                },
+            ))
+        },
+        &mut settings,
+    )?;
+    let mut owners = Vec::new();
+    reader.rows(
+        "SELECT grp, owner FROM group_settings ORDER BY grp",
+        "group_settings",
+        |r| {
+            let (group, owner): (String, String) = (r.get(0)?, r.get(1)?);
+            Ok((
+                true,
+                Record::GroupOwnerSet {
+                    group: group.into(),
+                    owner: owner.into(),
+                },
+            ))
+        },
+        &mut owners,
+    )?;
+    // A group of an older store, without settings: members add directly, as they always had.
+    let legacy: Vec<Record> = groups
+        .iter()
+        .filter_map(|r| match r {
+            Record::GroupCreated { group, .. }
+                if !settings
+                    .iter()
+                    .any(|s| matches!(s, Record::GroupModeSet { group: g, .. } if g == group)) =>
+            {
+                Some(Record::GroupModeSet {
+                    group: group.clone(),
+                    open: false,
+                    add_direct: true,
+                    topic_by_members: false,
+                })
+            }
+            _ => None,
+        })
+        .collect();
+    out.extend(groups);
+    out.extend(owners);
+    out.extend(settings);
+    out.extend(legacy);
+    reader.rows(
+        "SELECT grp, topic, set_by, crc FROM group_topics ORDER BY grp",
+        "group_topics",
+        |r| {
+            let (group, topic, by): (String, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+            let ok = row_crc(&[Field::Text(&group), Field::Text(&topic), Field::Text(&by)])
+                == r.get::<_, i64>(3)?;
+            Ok((
+                ok,
+                Record::GroupTopicSet {
+                    group: group.into(),
+                    topic,
+                    by: by.into(),
+                },
+            ))
+        },
+        &mut out,
+    )?;
+    reader.rows(
+        "SELECT grp, invitee, inviter, at, crc FROM group_invitations ORDER BY grp, invitee",
+        "group_invitations",
+        |r| {
+            let (group, user, by): (String, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+            let at: u64 = r.get(3)?;
+            let ok = invitation_crc(&group, &user, &by, at) == r.get::<_, i64>(4)?;
+            Ok((
+                ok,
+                Record::Invited {
+                    group: group.into(),
+                    user: user.into(),
+                    by: by.into(),
+                    at: Timestamp(at),
+                },
+            ))
+        },
+        &mut out,
+    )?;
     reader.rows(
         "SELECT user, curve25519, ed25519, crc FROM identities ORDER BY user",
         "identities",
@@ -354,6 +453,11 @@ fn describe(record: &Record) -> String {
         Record::GroupCreated { .. } | Record::GroupJoined { .. } | Record::GroupLeft { .. } => {
             "a group membership".into()
         }
+        Record::GroupOwnerSet { .. } | Record::GroupModeSet { .. } => {
+            "a group's owner and settings".into()
+        }
+        Record::GroupTopicSet { .. } => "a group's topic".into(),
+        Record::Invited { .. } | Record::InvitationEnded { .. } => "an invitation".into(),
         Record::IdentityPublished { .. } => "published identity keys".into(),
         Record::OneTimeKeysAdded { .. }
         | Record::FallbackKeySet { .. }

@@ -13,6 +13,8 @@
 
 mod apply;
 mod error;
+#[cfg(test)]
+mod group_tests;
 mod load;
 mod open;
 mod rename;

@@ -4,7 +4,7 @@
 
 use rusqlite::{Transaction, params};
 
-use super::schema::{Field, ban_crc, key_crc, message_crc, row_crc};
+use super::schema::{Field, ban_crc, invitation_crc, key_crc, message_crc, row_crc, settings_crc};
 use natter_core::protocol::keys::SignedKey;
 
 /// `from` is now called `to` everywhere: its registered account, its times, its blocks (either way),
@@ -88,6 +88,41 @@ pub(crate) fn rename(tx: &Transaction<'_>, from: &str, to: &str) -> rusqlite::Re
         tx.execute(
             "UPDATE group_members SET member = ?2, crc = ?3 WHERE grp = ?4 AND member = ?1",
             params![from, to, text_pair(&g, to), g],
+        )?;
+    }
+    // Group ownership and invitations (a topic keeps the name of who set it, as it was).
+    let owned: Vec<String> = column(tx, "SELECT grp FROM group_settings WHERE owner = ?1", from)?;
+    for g in owned {
+        let (open, add_direct, topic): (bool, bool, bool) = tx.query_row(
+            "SELECT open, add_direct, topic_by_members FROM group_settings WHERE grp = ?1",
+            [&g],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        tx.execute(
+            "UPDATE group_settings SET owner = ?2, crc = ?3 WHERE grp = ?1",
+            params![g, to, settings_crc(&g, to, open, add_direct, topic)],
+        )?;
+    }
+    let mut stmt = tx.prepare(
+        "SELECT grp, invitee, inviter, at FROM group_invitations WHERE invitee = ?1 OR inviter = ?1",
+    )?;
+    let invitations: Vec<(String, String, String, u64)> = stmt
+        .query_map([from], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    drop(stmt);
+    for (g, invitee, inviter, at) in invitations {
+        let rename = |n: String| if n == from { to.to_owned() } else { n };
+        let (new_invitee, new_inviter) = (rename(invitee.clone()), rename(inviter));
+        tx.execute(
+            "UPDATE group_invitations SET invitee = ?3, inviter = ?4, crc = ?5
+                 WHERE grp = ?1 AND invitee = ?2",
+            params![
+                g,
+                invitee,
+                new_invitee,
+                new_inviter,
+                invitation_crc(&g, &new_invitee, &new_inviter, at)
+            ],
         )?;
     }
     // Keys.

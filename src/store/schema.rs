@@ -15,7 +15,7 @@ pub(crate) const APPLICATION_ID: i64 = 0x4E41_5454;
 
 /// `PRAGMA user_version` of the format this build writes. Raise it (and add a migration from the old
 /// one, [`MIGRATIONS`]) whenever a table changes.
-pub(crate) const FORMAT_VERSION: i64 = 5;
+pub(crate) const FORMAT_VERSION: i64 = 6;
 
 /// How a store of each older format becomes the next one: `(from, statements)`, applied in order, each
 /// in the transaction that also raises `user_version`, so a crash leaves either format, never a mix.
@@ -90,6 +90,36 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
              PRIMARY KEY (kind, target)
          ) STRICT, WITHOUT ROWID;",
     ),
+    (
+        5,
+        // Groups with an owner: the order members joined in (the rows of older stores all 0, so
+        // their members count as joined in name order), each group's owner and settings, its topic,
+        // and invitations. A group of an older store has no settings row: it is loaded as owned by
+        // its first member, with members adding directly as they always had.
+        "ALTER TABLE group_members ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+         CREATE TABLE group_settings (
+             grp TEXT PRIMARY KEY,
+             owner TEXT NOT NULL,
+             open INTEGER NOT NULL,
+             add_direct INTEGER NOT NULL,
+             topic_by_members INTEGER NOT NULL,
+             crc INTEGER NOT NULL
+         ) STRICT, WITHOUT ROWID;
+         CREATE TABLE group_topics (
+             grp TEXT PRIMARY KEY,
+             topic TEXT NOT NULL,
+             set_by TEXT NOT NULL,
+             crc INTEGER NOT NULL
+         ) STRICT, WITHOUT ROWID;
+         CREATE TABLE group_invitations (
+             grp TEXT NOT NULL,
+             invitee TEXT NOT NULL,
+             inviter TEXT NOT NULL,
+             at INTEGER NOT NULL,
+             crc INTEGER NOT NULL,
+             PRIMARY KEY (grp, invitee)
+         ) STRICT, WITHOUT ROWID;",
+    ),
 ];
 
 /// The file inside the data directory.
@@ -150,13 +180,38 @@ CREATE TABLE messages (
     UNIQUE (recipient, id)
 ) STRICT;
 -- Who is in which group (a group exists while it has a member).
+-- `seq` is the order members joined in (not under the checksum: it only orders).
 CREATE TABLE group_members (
     grp TEXT NOT NULL,
     member TEXT NOT NULL,
     crc INTEGER NOT NULL,
+    seq INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (grp, member)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX group_members_by_member ON group_members (member);
+-- Each group's owner and the owner's settings; its topic; standing invitations to it.
+CREATE TABLE group_settings (
+    grp TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    open INTEGER NOT NULL,
+    add_direct INTEGER NOT NULL,
+    topic_by_members INTEGER NOT NULL,
+    crc INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE TABLE group_topics (
+    grp TEXT PRIMARY KEY,
+    topic TEXT NOT NULL,
+    set_by TEXT NOT NULL,
+    crc INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE TABLE group_invitations (
+    grp TEXT NOT NULL,
+    invitee TEXT NOT NULL,
+    inviter TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    crc INTEGER NOT NULL,
+    PRIMARY KEY (grp, invitee)
+) STRICT, WITHOUT ROWID;
 -- The public keys each account's client published for end-to-end encryption: its identity, its
 -- one-time keys (in publishing order: the oldest is handed out first, then deleted) and its fallback
 -- key.
@@ -226,6 +281,33 @@ pub(crate) const LOCKOUTS: UserTime = UserTime {
 pub(crate) enum Field<'a> {
     Text(&'a str),
     Int(u64),
+}
+
+/// The checksum of a group's settings row.
+pub(crate) fn settings_crc(
+    group: &str,
+    owner: &str,
+    open: bool,
+    add_direct: bool,
+    topic_by_members: bool,
+) -> i64 {
+    row_crc(&[
+        Field::Text(group),
+        Field::Text(owner),
+        Field::Int(open.into()),
+        Field::Int(add_direct.into()),
+        Field::Int(topic_by_members.into()),
+    ])
+}
+
+/// The checksum of an invitation's row.
+pub(crate) fn invitation_crc(group: &str, invitee: &str, inviter: &str, at: u64) -> i64 {
+    row_crc(&[
+        Field::Text(group),
+        Field::Text(invitee),
+        Field::Text(inviter),
+        Field::Int(at),
+    ])
 }
 
 /// The checksum of a row: CRC-32 over its fields, each text prefixed by its length so that field

@@ -51,6 +51,8 @@ struct Durable {
     blocks: Vec<(String, String)>,
     next_message_id: u64,
     groups: Vec<(String, Vec<String>)>,
+    group_settings: Vec<natter_core::server::GroupView>,
+    invitations: Vec<natter_core::server::InvitationView>,
     keys: BTreeMap<String, Option<KeysView>>,
 }
 
@@ -80,6 +82,8 @@ fn durable(s: &ServerState) -> Durable {
         blocks,
         next_message_id: s.next_message_id(),
         groups: s.durable_view().groups,
+        group_settings: s.durable_view().group_settings,
+        invitations: s.durable_view().invitations,
         keys: users
             .iter()
             .map(|u| (u.clone(), s.published_keys(u)))
@@ -650,7 +654,8 @@ fn a_store_of_the_third_format_is_upgraded_with_the_key_directory() {
         store.commit(std::slice::from_ref(&kept)).unwrap();
     }
     {
-        // What a store made by the previous build looks like: the same, without the key tables.
+        // What a store of the third format looks like: the same, without the key tables, the bans
+        // and the groups' owners (formats 4 to 6).
         let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
         conn.execute_batch(
             "BEGIN;
@@ -658,6 +663,10 @@ fn a_store_of_the_third_format_is_upgraded_with_the_key_directory() {
              DROP TABLE one_time_keys;
              DROP TABLE fallback_keys;
              DROP TABLE bans;
+             ALTER TABLE group_members DROP COLUMN seq;
+             DROP TABLE group_settings;
+             DROP TABLE group_topics;
+             DROP TABLE group_invitations;
              PRAGMA user_version = 3;
              COMMIT;",
         )

@@ -223,9 +223,8 @@ fn acknowledged_messages_survive_kill_9_exactly_once_in_order() {
         // The group, before any load: its creation is acknowledged only once it is durable.
         let server = Server::cmd().in_dir(dir.path()).args(&args).start();
         let mut alice = Client::log_in(server.addr, "alice", "apw").expect("alice logs in");
-        let members = [SENDERS, GROUP_OFFLINE].concat().join(" ");
         let got = alice
-            .ask(&format!("create group {GROUP} {members}"), |m| {
+            .ask(&format!("create group {GROUP}"), |m| {
                 matches!(m, ServerMsg::GroupCreated { .. } | ServerMsg::Error(_))
             })
             .unwrap();
@@ -233,6 +232,27 @@ fn acknowledged_messages_survive_kill_9_exactly_once_in_order() {
             matches!(got.last(), Some(ServerMsg::GroupCreated { .. })),
             "{got:?}"
         );
+        // The members are added directly (the owner allows it), not invited: they are offline.
+        let got = alice
+            .ask(&format!("group set {GROUP} add direct"), |m| {
+                matches!(m, ServerMsg::GroupMode { .. } | ServerMsg::Error(_))
+            })
+            .unwrap();
+        assert!(
+            matches!(got.last(), Some(ServerMsg::GroupMode { .. })),
+            "{got:?}"
+        );
+        for user in [SENDERS, GROUP_OFFLINE].concat() {
+            let got = alice
+                .ask(&format!("group add {GROUP} {user}"), |m| {
+                    matches!(m, ServerMsg::GroupJoined { .. } | ServerMsg::Error(_))
+                })
+                .unwrap();
+            assert!(
+                matches!(got.last(), Some(ServerMsg::GroupJoined { .. })),
+                "{got:?}"
+            );
+        }
         server.kill9();
     }
 

@@ -215,10 +215,25 @@ fn groups_and_stored_group_messages_survive_restarts() {
     let mut alice = Client::log_in(server.addr, "alice", "apw").unwrap();
     alice
         .ask(
-            "create group team bob carol dave",
+            "create group team",
             until(|m| matches!(m, ServerMsg::GroupCreated { .. })),
         )
         .unwrap();
+    // Members offline are added directly (the owner allows it), not invited.
+    alice
+        .ask(
+            "group set team add direct",
+            until(|m| matches!(m, ServerMsg::GroupMode { .. })),
+        )
+        .unwrap();
+    for user in ["bob", "carol", "dave"] {
+        alice
+            .ask(
+                &format!("group add team {user}"),
+                until(|m| matches!(m, ServerMsg::GroupJoined { .. })),
+            )
+            .unwrap();
+    }
     alice
         .ask(
             "group add team s0",

@@ -555,7 +555,7 @@ mod tests {
         );
         assert!(
             rows.iter()
-                .any(|r| r.contains("create group <name> <member>"))
+                .any(|r| r.contains("create group <name> [<member>...]"))
         );
         let unknown = ClientError::UnknownCommand.to_string();
         assert!(

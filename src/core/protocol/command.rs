@@ -11,6 +11,18 @@ use std::fmt;
 
 use super::keys::SignedKeyRef;
 
+/// One of a group's settings, which only its owner may change: `group mode` (who may join) and
+/// `group set` (who may add, who may set the topic).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupSetting {
+    /// Anyone may join by name (`true`), or only the invited (`false`, the default).
+    Open(bool),
+    /// Members add others directly (`true`), or invite them (`false`, the default).
+    AddDirect(bool),
+    /// Any member may set the topic (`true`), or only the owner (`false`, the default).
+    TopicByMembers(bool),
+}
+
 /// The command table: every command a logged-in client may send, in the order `help` lists it, with
 /// everything said about it anywhere but its grammar (`parse.rs`) and its rule's code:
 ///
@@ -127,34 +139,53 @@ macro_rules! command_table {
                 summary("end the private chat with <user>")
                 activity listed
                 rule(s, c => s.brokering().stopprivate(c.conn, c.me, user, c.out)),
-            /// `create group <group> <member>...` (at least one member; a name given twice counts
-            /// once).
+            /// `create group <group> [<member>...]`: the creator owns the group and is its only
+            /// member; each member named is invited (a name given twice counts once).
             CreateGroup {
                 /// The new group's name, as typed (the rule checks it).
                 group: &'a str,
-                /// The members named besides the creator, as typed, in the order typed.
+                /// The users to invite besides the creator, as typed, in the order typed.
                 members: Vec<&'a str>,
             } => "create" "group"
-                usage("create group <name> <member> [<member>...]")
-                summary("create group <name> with you and the members named")
+                usage("create group <name> [<member>...]")
+                summary("create group <name>, owned by you, and invite the users named")
                 activity listed
-                rule(s, c => s.group_rules().create(c.conn, c.me, group, &members, c.out)),
+                rule(s, c => s.group_rules().create(c.conn, c.me, group, &members, c.now, c.out)),
+            /// `group add <group> <user>`: an invitation, or a direct add if the owner allows it.
             GroupAdd {
                 /// The group, which the sender must belong to.
                 group: &'a str,
-                /// The user to add, as typed.
+                /// The user to invite (or add), as typed.
                 user: &'a str,
             } => "group" "add"
                 usage("group add <name> <user>")
-                summary("add <user> to a group you belong to (any member may add)")
+                summary("invite <user> to a group you belong to (or add them, if its owner lets members add directly)")
                 activity listed
-                rule(s, c => s.group_rules().add(c.conn, c.me, group, user, c.out)),
+                rule(s, c => s.group_rules().add(c.conn, c.me, group, user, c.now, c.out)),
+            /// `group join <group>`: accept an invitation, or join an open group.
+            GroupJoin {
+                /// The group to join.
+                group: &'a str,
+            } => "group" "join"
+                usage("group join <name>")
+                summary("accept an invitation to a group, or join an open group")
+                activity listed
+                rule(s, c => s.group_rules().join(c.conn, c.me, group, c.now, c.out)),
+            /// `group decline <group>`: refuse an invitation.
+            GroupDecline {
+                /// The group whose invitation to decline.
+                group: &'a str,
+            } => "group" "decline"
+                usage("group decline <name>")
+                summary("decline an invitation to a group")
+                activity listed
+                rule(s, c => s.group_rules().decline(c.conn, c.me, group, c.now, c.out)),
             GroupLeave {
                 /// The group to leave.
                 group: &'a str,
             } => "group" "leave"
                 usage("group leave <name>")
-                summary("leave a group (a group whose last member leaves is gone)")
+                summary("leave a group (its owner's place goes to the longest-standing member; the last to leave ends it)")
                 activity listed
                 rule(s, c => s.group_rules().leave(c.conn, c.me, group, c.out)),
             GroupMembers {
@@ -165,11 +196,86 @@ macro_rules! command_table {
                 summary("list the members of a group you belong to")
                 activity listed
                 rule(s, c => s.group_rules().members(c.conn, c.me, group, c.out)),
+            /// `group remove <group> <user> [<reason>]`: the reason is kept exactly as typed.
+            GroupRemove {
+                /// The group, which the sender must own.
+                group: &'a str,
+                /// The member to remove, as typed.
+                user: &'a str,
+                /// Why, told to the member removed (the rest of the line, as typed).
+                reason: Option<&'a str>,
+            } => "group" "remove"
+                usage("group remove <name> <user> [<reason>]")
+                summary("(owner) remove <user> from your group; they are told the reason")
+                activity listed
+                rule(s, c => s.group_rules().remove(c.conn, c.me, group, user, reason, c.out)),
+            /// `group topic <group> [<text>]`: without text, shows the topic.
+            GroupTopic {
+                /// The group, which the sender must belong to.
+                group: &'a str,
+                /// The new topic (`-` clears it); none shows the topic.
+                text: Option<&'a str>,
+            } => "group" "topic"
+                usage("group topic <name> [<text>]")
+                summary("show a group's topic, or set it (its owner, or any member if the owner allows)")
+                activity listed
+                rule(s, c => s.group_rules().topic(c.conn, c.me, group, text, c.out)),
+            /// `group owner <group> <user>`: hand ownership on to a member.
+            GroupOwner {
+                /// The group, which the sender must own.
+                group: &'a str,
+                /// The member to hand the group on to, as typed.
+                user: &'a str,
+            } => "group" "owner"
+                usage("group owner <name> <user>")
+                summary("(owner) hand the ownership of your group on to another member")
+                activity listed
+                rule(s, c => s.group_rules().hand_on(c.conn, c.me, group, user, c.out)),
+            /// `group mode <group> invite|open`: always a [`GroupSetting::Open`].
+            GroupMode {
+                /// The group, which the sender must own.
+                group: &'a str,
+                /// The setting chosen.
+                setting: GroupSetting,
+            } => "group" "mode"
+                usage("group mode <name> invite|open")
+                summary("(owner) whether joining your group needs an invitation, or anyone may join")
+                activity listed
+                rule(s, c => s.group_rules().set(c.conn, c.me, group, setting, c.out)),
+            /// `group set <group> add direct|invite` or `group set <group> topic members|owner`.
+            GroupSet {
+                /// The group, which the sender must own.
+                group: &'a str,
+                /// The setting chosen.
+                setting: GroupSetting,
+            } => "group" "set"
+                usage("group set <name> add direct|invite, or group set <name> topic members|owner")
+                summary("(owner) whether members add directly or invite, and who may set the topic")
+                activity listed
+                rule(s, c => s.group_rules().set(c.conn, c.me, group, setting, c.out)),
             GroupList => "grouplist"
                 usage("grouplist")
                 summary("list the groups you belong to, with their members")
                 activity listed
                 rule(s, c => s.group_rules().list(c.conn, c.me, c.out)),
+            /// `away [<reason>]`: with a reason, away; without, back.
+            Away {
+                /// Why the sender is away; none marks them back.
+                reason: Option<&'a str>,
+            } => "away"
+                usage("away [<reason>]")
+                summary("mark yourself away with <reason> (others see it); 'away' alone marks you back")
+                activity listed
+                rule(s, c => s.away(c.conn, c.me, reason, c.out)),
+            /// `whois <user>`: presence, idle time, since when, shared groups and away reason.
+            Whois {
+                /// The user asked about, as typed.
+                user: &'a str,
+            } => "whois"
+                usage("whois <user>")
+                summary("whether <user> is online, idle how long, since when, your shared groups, and why away")
+                activity listed
+                rule(s, c => s.presence().whois(c.conn, c.me, user, c.now, c.out)),
             Ping {
                 /// The user asked about, as typed.
                 user: &'a str,
@@ -456,6 +562,25 @@ impl Arg for u64 {
     }
 }
 
+impl<T: Arg> Arg for Option<T> {
+    fn put(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.as_ref().map_or(Ok(()), |a| a.put(f))
+    }
+}
+
+impl Arg for GroupSetting {
+    fn put(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            GroupSetting::Open(true) => " open",
+            GroupSetting::Open(false) => " invite",
+            GroupSetting::AddDirect(true) => " add direct",
+            GroupSetting::AddDirect(false) => " add invite",
+            GroupSetting::TopicByMembers(true) => " topic members",
+            GroupSetting::TopicByMembers(false) => " topic owner",
+        })
+    }
+}
+
 impl Arg for u16 {
     fn put(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, " {self}")
@@ -616,7 +741,7 @@ mod tests {
             Some(CommandName::GroupAdd)
         );
         assert_eq!(CommandName::from_words("group", Some("x")), None);
-        assert_eq!(CommandName::GroupAdd.family().count(), 3);
+        assert_eq!(CommandName::GroupAdd.family().count(), 10);
         assert_eq!(token_of(CommandName::GroupAdd), "group-add");
     }
 

@@ -382,16 +382,26 @@ macro_rules! wire_tables {
                     show(p => p.star(format!("{group}: {}", list(members))))
                     about(Some(Conversation::Group(group.clone()))),
                 /// To the members of `group` (the new one included): `by` added `user`.
+                /// `by` is `user` when they joined by themselves (an open group) and the inviter when they
+                /// accepted an invitation.
                 GroupJoined {
                     /// The group joined.
                     group: Name,
-                    /// The member added.
+                    /// The member who joined.
                     user: Name,
-                    /// The member who added them.
+                    /// Who added or invited them (`user` when they joined an open group by themselves).
                     by: Name,
                 } => "GROUP-JOINED" [group, user, by]
-                    human("{by} added {user} to '{group}'.")
-                    show(p => p.star(format!("[{group}] {by} added {user}")))
+                    human("{}", if by == user {
+                        format!("{user} joined '{group}'.")
+                    } else {
+                        format!("{by} added {user} to '{group}'.")
+                    })
+                    show(p => p.star(if by == user {
+                        format!("[{group}] {user} joined")
+                    } else {
+                        format!("[{group}] {by} added {user}")
+                    }))
                     about(Some(Conversation::Group(group.clone()))),
                 /// To the members of `group` and to `user`: `user` left it.
                 GroupLeft {
@@ -403,6 +413,167 @@ macro_rules! wire_tables {
                     human("{user} left '{group}'.")
                     show(p => p.star(format!("[{group}] {user} left")))
                     about(Some(Conversation::Group(group.clone()))),
+                /// To the member who invited `user` to `group`: the invitation is on its way (`user`
+                /// is told now if online, else at their next login).
+                GroupInvited {
+                    /// The group.
+                    group: Name,
+                    /// The one invited.
+                    user: Name,
+                } => "GROUP-INVITED" [group, user]
+                    human("Invited {user} to '{group}'; they may accept with 'group join {group}'.")
+                    show(p => p.dash(format!("invited {user} to {group}")))
+                    about(Some(Conversation::Group(group.clone()))),
+                /// To the one invited: `by` invites you to `group` (at `sent_at`; it lasts 7 days).
+                GroupInvitation {
+                    /// The group.
+                    group: Name,
+                    /// The member who invited you.
+                    by: Name,
+                    /// When (the invitation lapses 7 days later).
+                    sent_at: Timestamp,
+                } => "GROUP-INVITATION"
+                    [group, by, sent_at]
+                    human("{by} invites you to the group '{group}'. Type 'group join {group}' to accept or 'group decline {group}'.")
+                    show(p => format!(
+                        "{} {by} invites you to group {group}: type 'group join {group}' or 'group decline {group}'",
+                        p.paint(fg(AnsiColor::Yellow).bold(), "?")
+                    ))
+                    about(),
+                /// Reply to `group decline`.
+                GroupDeclined {
+                    /// The group whose invitation was declined.
+                    group: Name,
+                } => "GROUP-DECLINED" [group]
+                    human("You declined the invitation to '{group}'.")
+                    show(p => p.dash(format!("declined the invitation to {group}")))
+                    about(),
+                /// To the members of `group` and to `user`: its owner `by` removed `user`, saying why.
+                GroupRemoved {
+                    /// The group.
+                    group: Name,
+                    /// The member removed.
+                    user: Name,
+                    /// The owner who removed them.
+                    by: Name,
+                    /// Why, as the owner said (may be empty).
+                    reason: String,
+                } => "GROUP-REMOVED"
+                    [group, user, by, reason: Text]
+                    human()
+                    show(p => p.star(format!("[{group}] {by} removed {user}: {reason}")))
+                    about(Some(Conversation::Group(group.clone()))),
+                /// To the members of `group`: `owner` owns it now (handed on, or the owner left).
+                GroupOwner {
+                    /// The group, which the sender must own.
+                    group: Name,
+                    /// Its owner now.
+                    owner: Name,
+                } => "GROUP-OWNER" [group, owner]
+                    human("{owner} now owns '{group}'.")
+                    show(p => p.star(format!("[{group}] {owner} now owns the group")))
+                    about(Some(Conversation::Group(group.clone()))),
+                /// `group`'s topic, set by `by`: to the members when it is set, to a member who joins,
+                /// and in reply to `group topic <name>`.
+                GroupTopic {
+                    /// The group, which the sender must belong to.
+                    group: Name,
+                    /// Who set it.
+                    by: Name,
+                    /// The topic.
+                    topic: String,
+                } => "GROUP-TOPIC" [group, by, topic: Text]
+                    human()
+                    show(p => p.star(format!("[{group}] topic (set by {by}): {topic}")))
+                    about(Some(Conversation::Group(group.clone()))),
+                /// Reply to `group topic <name>` for a group without a topic.
+                GroupNoTopic {
+                    /// The group without a topic.
+                    group: Name,
+                } => "GROUP-NO-TOPIC" [group]
+                    human("'{group}' has no topic.")
+                    show(p => p.star(format!("[{group}] no topic is set")))
+                    about(Some(Conversation::Group(group.clone()))),
+                /// `group`'s settings, to its members when its owner changes one: whether anyone may
+                /// join (`open`), whether members add directly, whether any member may set the topic.
+                GroupMode {
+                    /// The group.
+                    group: Name,
+                    /// Anyone may join by name (otherwise joining needs an invitation).
+                    open: bool,
+                    /// Members add others directly (otherwise they invite them).
+                    add_direct: bool,
+                    /// Any member may set the topic (otherwise only the owner).
+                    topic_by_members: bool,
+                } => "GROUP-MODE" [group, open: Access, add_direct: Adding, topic_by_members: TopicBy]
+                    human("'{group}': {}; members {}; the topic is set by {}.",
+                        if *open { "anyone may join" } else { "joining needs an invitation" },
+                        if *add_direct { "add others directly" } else { "invite others" },
+                        if *topic_by_members { "any member" } else { "the owner" })
+                    show(p => p.star(format!("[{group}] {}; members {}; the topic is set by {}",
+                        if *open { "anyone may join" } else { "joining needs an invitation" },
+                        if *add_direct { "add others directly" } else { "invite others" },
+                        if *topic_by_members { "any member" } else { "the owner" })))
+                    about(Some(Conversation::Group(group.clone()))),
+                /// Reply to `away <reason>`: you are away, and those who see your presence are told.
+                Away {
+                    /// Why you are away, as you said.
+                    reason: String,
+                } => "AWAY" [reason: Text]
+                    human()
+                    show(p => p.dash(format!("you are marked away: {reason}")))
+                    about(),
+                /// Reply to `away` alone: you are back.
+                Back => "BACK" []
+                    human("You are no longer marked away.")
+                    show(p => p.dash("you are no longer marked away".to_owned()))
+                    about(),
+                /// `user` is away, saying why: to those who see their presence when it changes, after
+                /// `WHOELSE` for each user online and away, and after `WHOIS`.
+                PresenceAway {
+                    /// Who is away.
+                    user: Name,
+                    /// Why, as they said.
+                    reason: String,
+                } => "PRESENCE-AWAY" [user, reason: Text]
+                    human()
+                    show(p => p.star(format!("{user} is away: {reason}")))
+                    about(),
+                /// `user` is no longer away.
+                PresenceBack {
+                    /// Who is back.
+                    user: Name,
+                } => "PRESENCE-BACK" [user]
+                    human("{user} is back.")
+                    show(p => p.star(format!("{user} is back")))
+                    about(),
+                /// Reply to `whois`: whether `user` is online, idle how long (0 when offline), since
+                /// when (the session's start, or the last logout; `never`: never seen), and the groups
+                /// you share. A `PRESENCE-AWAY` follows if they are away.
+                Whois {
+                    /// The user asked about.
+                    user: Name,
+                    /// Whether they are logged in now.
+                    online: bool,
+                    /// Seconds since their last command (0 when offline).
+                    idle_secs: u64,
+                    /// Their session's start if online, else their last logout (`never` if never
+                    /// seen since the server began keeping history).
+                    since: Option<Timestamp>,
+                    /// The groups both of you belong to.
+                    groups: Vec<Name>,
+                } => "WHOIS" [user, online: OnOff, idle_secs, since: Seen, groups: Names]
+                    human()
+                    show(p => p.star(format!("{user}: {}; groups you share: {}",
+                        if *online {
+                            format!("online (idle {})", age(*idle_secs))
+                        } else if since.is_none() {
+                            "offline, never seen".to_owned()
+                        } else {
+                            "offline".to_owned()
+                        },
+                        if groups.is_empty() { "none".to_owned() } else { list(groups) })))
+                    about(Some(Conversation::User(user.clone()))),
                 /// No command for a while: the session ends in `secs_left` seconds unless the user
                 /// sends one.
                 IdleWarning {
@@ -1090,7 +1261,7 @@ macro_rules! wire_tables {
                     /// The group the sender is not in.
                     group: Name,
                 } => "not-member" [group]
-                    human("You are not a member of '{group}'; a member can add you with 'group add {group} <you>'.")
+                    human("You are not a member of '{group}'; a member can invite you with 'group add {group} <you>'.")
                     show() about(Some(Conversation::Group(group.clone()))),
                 AlreadyMember {
                     /// The group.
@@ -1100,6 +1271,61 @@ macro_rules! wire_tables {
                 } => "already-member" [group, user]
                     human("{user} is already a member of '{group}'.")
                     show() about(Some(Conversation::Group(group.clone()))),
+                /// Only the group's owner may do that.
+                NotOwner {
+                    /// The group the sender does not own.
+                    group: Name,
+                } => "not-owner" [group]
+                    human("Only the owner of '{group}' may do that; ask them to.")
+                    show() about(Some(Conversation::Group(group.clone()))),
+                /// `group join` of an invite-only group without a (current) invitation.
+                InviteOnly {
+                    /// The invite-only group.
+                    group: Name,
+                } => "invite-only" [group]
+                    human("'{group}' is invite-only and you have no invitation to it; ask a member to invite you.")
+                    show() about(Some(Conversation::Group(group.clone()))),
+                /// `group decline` with no invitation to that group.
+                NoInvitation {
+                    /// The group named, as typed.
+                    group: String,
+                } => "no-invitation" [group]
+                    human("You have no invitation to '{group}' (invitations last 7 days).")
+                    show() about(),
+                /// `user` already has an invitation to `group` waiting.
+                AlreadyInvited {
+                    /// The group.
+                    group: Name,
+                    /// The user who already has an invitation.
+                    user: Name,
+                } => "already-invited" [group, user]
+                    human("{user} already has an invitation to '{group}'.")
+                    show() about(Some(Conversation::Group(group.clone()))),
+                /// `user` already has `max` invitations waiting, the most one user may.
+                InvitationsFull {
+                    /// The user whose invitations are full.
+                    user: Name,
+                    /// The most invitations one user may have waiting.
+                    max: usize,
+                } => "invitations-full" [user, max]
+                    human("{user} already has {max} invitations waiting, the most one user may; try again once they have answered some.")
+                    show() about(),
+                /// The user named is not a member of the group.
+                NotAMember {
+                    /// The group.
+                    group: Name,
+                    /// The user who is not a member.
+                    user: Name,
+                } => "not-a-member" [group, user]
+                    human("{user} is not a member of '{group}'.")
+                    show() about(Some(Conversation::Group(group.clone()))),
+                /// A topic longer than `max` characters.
+                TopicTooLong {
+                    /// The most characters a topic may have.
+                    max: usize,
+                } => "topic-too-long" [max]
+                    human("A group's topic may be at most {max} characters; it was not set.")
+                    show() about(),
                 /// A group holds at most `max` members.
                 GroupFull {
                     /// The group.

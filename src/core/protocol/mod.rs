@@ -21,7 +21,7 @@ pub(crate) mod wire;
 #[cfg(test)]
 mod tests;
 
-pub use command::{COMMANDS, Command, CommandName, CommandSpec};
+pub use command::{COMMANDS, Command, CommandName, CommandSpec, GroupSetting};
 pub use decode::{DecodeError, decode_line};
 pub use keys::{KeyError, SignedKey, SignedKeyRef};
 pub use line::{DEFAULT_PORT, Frame, LineDecoder, LineError, MAX_LINE, check_line};

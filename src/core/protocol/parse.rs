@@ -21,7 +21,7 @@ use nom::{
     combinator::{eof, rest},
 };
 
-use super::command::{Command, CommandName};
+use super::command::{Command, CommandName, GroupSetting};
 use super::keys::{self, KeyError, MAX_KEYS_PER_LINE, SignedKeyRef};
 
 /// Why a line is not a command.
@@ -121,6 +121,29 @@ fn two_tokens(i: &str) -> IResult<&str, (&str, &str)> {
     Ok((i, (a, b)))
 }
 
+/// Nothing (but spaces), or one separator and a text: `None` for nothing, `Some(text)` otherwise;
+/// `None` overall (a usage error) for neither.
+fn optional_text(i: &str) -> Option<Option<&str>> {
+    if end(i).is_ok() {
+        return Some(None);
+    }
+    text_only(i).ok().map(|(_, t)| Some(t))
+}
+
+/// A token, then optionally one separator and a text kept exactly as typed.
+fn token_and_text(i: &str) -> Option<(&str, &str, Option<&str>)> {
+    let (i, _) = spaces1(i).ok()?;
+    let (i, t) = token(i).ok()?;
+    Some((i, t, optional_text(i)?))
+}
+
+/// Two tokens, then optionally one separator and a text kept exactly as typed.
+fn two_tokens_and_text(i: &str) -> Option<(&str, &str, Option<&str>)> {
+    let (i, a) = token_and_text(i).map(|(i, a, _)| (i, a))?;
+    let (_, b, text) = token_and_text(i)?;
+    Some((a, b, text))
+}
+
 /// One or more tokens up to the end of the line.
 fn tokens1(i: &str) -> Result<Vec<&str>, ()> {
     let v: Vec<&str> = i.split([' ', '\t']).filter(|t| !t.is_empty()).collect();
@@ -170,9 +193,6 @@ pub fn parse_command(line: &str) -> Result<Command<'_>, ParseError> {
         }
         CommandName::CreateGroup => {
             let mut words = tokens1(args).map_err(|()| ParseError::Usage(name))?;
-            if words.len() < 2 {
-                return Err(ParseError::Usage(name));
-            }
             let group = words.remove(0);
             let mut members: Vec<&str> = Vec::with_capacity(words.len());
             for m in words {
@@ -186,6 +206,52 @@ pub fn parse_command(line: &str) -> Result<Command<'_>, ParseError> {
             let (_, (group, user)) = two_tokens(args).map_err(usage)?;
             Command::GroupAdd { group, user }
         }
+        CommandName::GroupJoin => Command::GroupJoin { group: user(args)? },
+        CommandName::GroupDecline => Command::GroupDecline { group: user(args)? },
+        CommandName::GroupRemove => {
+            let (group, user, reason) = two_tokens_and_text(args).ok_or(ParseError::Usage(name))?;
+            Command::GroupRemove {
+                group,
+                user,
+                reason,
+            }
+        }
+        CommandName::GroupTopic => {
+            let (_, group, text) = token_and_text(args).ok_or(ParseError::Usage(name))?;
+            Command::GroupTopic { group, text }
+        }
+        CommandName::GroupOwner => {
+            let (_, (group, user)) = two_tokens(args).map_err(usage)?;
+            Command::GroupOwner { group, user }
+        }
+        CommandName::GroupMode => {
+            let (_, (group, mode)) = two_tokens(args).map_err(usage)?;
+            let setting = match mode.to_ascii_lowercase().as_str() {
+                "open" => GroupSetting::Open(true),
+                "invite" => GroupSetting::Open(false),
+                _ => return Err(ParseError::Usage(name)),
+            };
+            Command::GroupMode { group, setting }
+        }
+        CommandName::GroupSet => {
+            let words = tokens1(args).map_err(|()| ParseError::Usage(name))?;
+            let [group, what, value] = words[..] else {
+                return Err(ParseError::Usage(name));
+            };
+            let (what, value) = (what.to_ascii_lowercase(), value.to_ascii_lowercase());
+            let setting = match (what.as_str(), value.as_str()) {
+                ("add", "direct") => GroupSetting::AddDirect(true),
+                ("add", "invite") => GroupSetting::AddDirect(false),
+                ("topic", "members") => GroupSetting::TopicByMembers(true),
+                ("topic", "owner") => GroupSetting::TopicByMembers(false),
+                _ => return Err(ParseError::Usage(name)),
+            };
+            Command::GroupSet { group, setting }
+        }
+        CommandName::Away => Command::Away {
+            reason: optional_text(args).ok_or(ParseError::Usage(name))?,
+        },
+        CommandName::Whois => Command::Whois { user: user(args)? },
         CommandName::GroupLeave => Command::GroupLeave { group: user(args)? },
         CommandName::GroupMembers => Command::GroupMembers { group: user(args)? },
         CommandName::GroupList => no_args(args).map(|_| Command::GroupList).map_err(usage)?,

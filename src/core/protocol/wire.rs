@@ -128,6 +128,15 @@ pub(crate) struct OnOff;
 pub(crate) struct StoredFull;
 /// Whose limit a login met: the `account`'s or the client's `address`'s.
 pub(crate) struct Whose;
+/// Who may join a group: `invite` (the invited) or `open` (anyone).
+pub(crate) struct Access;
+/// How members add others to a group: `invite` or `direct`.
+pub(crate) struct Adding;
+/// Who may set a group's topic: `owner` or `members`.
+pub(crate) struct TopicBy;
+/// When a user was last seen: a timestamp, or `never` for a user never seen since the server kept
+/// history (rather than a 0 a reader would take for 1970).
+pub(crate) struct Seen;
 /// A command as `HELP` starts: its whole usage line, whose first words name it.
 pub(crate) struct Usage;
 /// The group of a stored message: present only under the second of the line's two tags.
@@ -427,7 +436,10 @@ two_words!(
     Coverage: "all" / "partial",
     OnOff: "offline" / "online",
     StoredFull: "full" / "stored",
-    Whose: "account" / "address"
+    Whose: "account" / "address",
+    Access: "invite" / "open",
+    Adding: "invite" / "direct",
+    TopicBy: "owner" / "members"
 );
 
 impl Codec<CommandName> for Usage {
@@ -468,6 +480,27 @@ impl Codec<Option<Name>> for AltGroup {
     fn arb() -> proptest::strategy::BoxedStrategy<Option<Name>> {
         use proptest::prelude::*;
         proptest::option::of(arb::name()).boxed()
+    }
+}
+
+impl Codec<Option<Timestamp>> for Seen {
+    fn put<W: Write>(v: &Option<Timestamp>, w: &mut W) -> fmt::Result {
+        match v {
+            Some(t) => <Plain as Codec<Timestamp>>::put(t, w),
+            None => w.write_str(" never"),
+        }
+    }
+    fn take(f: &mut Fields<'_>, field: &'static str) -> Result<Option<Timestamp>, DecodeError> {
+        if f.rest.split(' ').next() == Some("never") {
+            f.token(field)?;
+            return Ok(None);
+        }
+        <Plain as Codec<Timestamp>>::take(f, field).map(Some)
+    }
+    #[cfg(test)]
+    fn arb() -> proptest::strategy::BoxedStrategy<Option<Timestamp>> {
+        use proptest::prelude::*;
+        proptest::option::of(any::<u64>().prop_map(Timestamp::from_millis)).boxed()
     }
 }
 

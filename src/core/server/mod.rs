@@ -119,7 +119,7 @@ pub use messages::mailboxes::ID_BLOCK;
 pub use record::Record;
 pub use secret_shape::SecretShape;
 pub use state::{OnlineView, ServerState};
-pub use views::{DurableUser, DurableView, KeysView, StoredView};
+pub use views::{DurableUser, DurableView, GroupView, InvitationView, KeysView, StoredView};
 
 #[cfg(test)]
 mod tests;

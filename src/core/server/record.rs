@@ -107,14 +107,60 @@ pub enum Record {
         group: Name,
         /// The member added.
         user: Name,
-        /// The member who added them.
+        /// The member who added or invited them (`user` for an open group joined by themselves).
         by: Name,
     },
-    /// `user` left `group` (which is gone if that was its last member).
+    /// `user` left `group` (which is gone if that was its last member, with its settings, topic and
+    /// invitations).
     GroupLeft {
         /// The group.
         group: Name,
         /// Who left.
+        user: Name,
+    },
+    /// `owner`, a member, owns `group` now (handed on by its owner, or its owner left).
+    GroupOwnerSet {
+        /// The group.
+        group: Name,
+        /// Its new owner.
+        owner: Name,
+    },
+    /// The owner of `group` chose these settings.
+    GroupModeSet {
+        /// The group.
+        group: Name,
+        /// Anyone may join by name (otherwise joining needs an invitation).
+        open: bool,
+        /// Members add others directly (otherwise they invite them).
+        add_direct: bool,
+        /// Any member may set the topic (otherwise only the owner).
+        topic_by_members: bool,
+    },
+    /// `by` set the topic of `group` (an empty topic is none).
+    GroupTopicSet {
+        /// The group.
+        group: Name,
+        /// The topic.
+        topic: String,
+        /// Who set it.
+        by: Name,
+    },
+    /// `by` invited `user` to `group` at `at`.
+    Invited {
+        /// The group.
+        group: Name,
+        /// The one invited.
+        user: Name,
+        /// The member who invited them.
+        by: Name,
+        /// When (the invitation lapses a set time later).
+        at: Timestamp,
+    },
+    /// `user`'s invitation to `group` is spent (accepted or declined) or lapsed.
+    InvitationEnded {
+        /// The group.
+        group: Name,
+        /// The one who was invited.
         user: Name,
     },
     /// `user`'s client published these identity keys, other than those it had (whose one-time and
@@ -229,8 +275,31 @@ pub trait RecordTarget {
     fn create_group(&mut self, group: &Name, members: &[Name]) -> Result<(), Self::Error>;
     /// Adds `user` to `group`.
     fn join_group(&mut self, group: &Name, user: &Name) -> Result<(), Self::Error>;
-    /// Takes `user` out of `group`, which is gone once its last member has left.
+    /// Takes `user` out of `group`, which is gone once its last member has left (with its owner,
+    /// settings, topic and invitations).
     fn leave_group(&mut self, group: &Name, user: &Name) -> Result<(), Self::Error>;
+    /// Makes `owner`, a member, the owner of `group`.
+    fn set_group_owner(&mut self, group: &Name, owner: &Name) -> Result<(), Self::Error>;
+    /// Keeps the settings `group`'s owner chose.
+    fn set_group_mode(
+        &mut self,
+        group: &Name,
+        open: bool,
+        add_direct: bool,
+        topic_by_members: bool,
+    ) -> Result<(), Self::Error>;
+    /// Keeps `group`'s topic, set by `by` (an empty topic is none).
+    fn set_group_topic(&mut self, group: &Name, topic: &str, by: &Name) -> Result<(), Self::Error>;
+    /// Keeps `by`'s invitation of `user` to `group`, replacing an older one.
+    fn invite(
+        &mut self,
+        group: &Name,
+        user: &Name,
+        by: &Name,
+        at: Timestamp,
+    ) -> Result<(), Self::Error>;
+    /// Forgets `user`'s invitation to `group`.
+    fn end_invitation(&mut self, group: &Name, user: &Name) -> Result<(), Self::Error>;
     /// Sets `user`'s identity keys, replacing any.
     fn set_identity(
         &mut self,
@@ -294,6 +363,21 @@ impl Record {
             Record::GroupCreated { group, members, .. } => target.create_group(group, members),
             Record::GroupJoined { group, user, .. } => target.join_group(group, user),
             Record::GroupLeft { group, user } => target.leave_group(group, user),
+            Record::GroupOwnerSet { group, owner } => target.set_group_owner(group, owner),
+            Record::GroupModeSet {
+                group,
+                open,
+                add_direct,
+                topic_by_members,
+            } => target.set_group_mode(group, *open, *add_direct, *topic_by_members),
+            Record::GroupTopicSet { group, topic, by } => target.set_group_topic(group, topic, by),
+            Record::Invited {
+                group,
+                user,
+                by,
+                at,
+            } => target.invite(group, user, by, *at),
+            Record::InvitationEnded { group, user } => target.end_invitation(group, user),
             Record::IdentityPublished {
                 user,
                 curve25519,
@@ -341,6 +425,11 @@ impl Record {
             | Record::GroupCreated { .. }
             | Record::GroupJoined { .. }
             | Record::GroupLeft { .. }
+            | Record::GroupOwnerSet { .. }
+            | Record::GroupModeSet { .. }
+            | Record::GroupTopicSet { .. }
+            | Record::Invited { .. }
+            | Record::InvitationEnded { .. }
             | Record::IdentityPublished { .. }
             | Record::OneTimeKeysAdded { .. }
             | Record::FallbackKeySet { .. }

@@ -28,7 +28,7 @@ use super::config::Config;
 use super::connections::flow::Input;
 use super::connections::sessions::Sessions;
 use super::credentials::Account;
-use super::event::{ConnId, Effect, Event, TimerId, UserId};
+use super::event::{ConnId, Effect, Event, TimerId, UserId, send};
 use super::groups::book::GroupBook;
 use super::groups::rule::Groups;
 use super::keys::directory::KeyDirectory;
@@ -46,7 +46,7 @@ use super::presence::history::History;
 use super::presence::rule::Presence;
 use super::private::brokerage::Brokerage;
 use super::private::rule::Brokering;
-use crate::protocol::Name;
+use crate::protocol::{Name, ServerMsg};
 use crate::time::Timestamp;
 use crate::timers::Timers;
 
@@ -274,7 +274,24 @@ impl ServerState {
             sessions: &self.sessions,
             history: &self.history,
             mailboxes: &self.mailboxes,
+            groups: &self.groups,
             shutting_down: self.shutting_down,
+        }
+    }
+
+    /// `away [<reason>]`: kept in the session, answered, and told to those who see the user's
+    /// presence if it changed.
+    fn away(&mut self, conn: ConnId, me: UserId, reason: Option<&str>, out: &mut Vec<Effect>) {
+        let changed = self.sessions.set_away(conn, reason);
+        let answer = match reason {
+            Some(reason) => ServerMsg::Away {
+                reason: reason.to_owned(),
+            },
+            None => ServerMsg::Back,
+        };
+        send(out, conn, answer);
+        if changed {
+            self.presence().announce_away(me, reason, out);
         }
     }
 

@@ -49,6 +49,40 @@ pub struct DurableView {
     pub next_message_id: u64,
     /// Every group with its members (both sorted by name).
     pub groups: Vec<(String, Vec<String>)>,
+    /// Every group's owner, settings and topic, sorted by group name.
+    pub group_settings: Vec<GroupView>,
+    /// Every invitation kept (standing or lapsed but not yet dropped), sorted by group, then user.
+    pub invitations: Vec<InvitationView>,
+}
+
+/// One group's owner, its owner's settings and its topic, as a view.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupView {
+    /// The group's name.
+    pub name: String,
+    /// The member who owns it.
+    pub owner: String,
+    /// Anyone may join by name.
+    pub open: bool,
+    /// Members add others directly rather than invite them.
+    pub add_direct: bool,
+    /// Any member may set the topic, not only the owner.
+    pub topic_by_members: bool,
+    /// The topic and who set it.
+    pub topic: Option<(String, String)>,
+}
+
+/// One invitation to a group, as a view.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct InvitationView {
+    /// The group.
+    pub group: String,
+    /// The one invited.
+    pub user: String,
+    /// Who invited them.
+    pub by: String,
+    /// When.
+    pub at: Timestamp,
 }
 
 /// One stored message, as a view.

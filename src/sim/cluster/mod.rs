@@ -59,7 +59,7 @@ use rand_chacha::rand_core::{Rng, SeedableRng};
 pub use self::fault::Fault;
 use self::redis::Redis;
 use self::reference::Reference;
-use self::users::{Acked, Reaction, User, receive};
+use self::users::{Acked, Pending, Reaction, User, receive};
 use super::invariants::Violation;
 use natter_core::protocol::ServerMsg;
 use natter_core::server::cluster::node::{Node, NodeConfig, Renewals};
@@ -627,6 +627,14 @@ impl Sim {
                 for line in lines {
                     self.input(node, conn, WaitingInput::Line((*line).to_owned()));
                 }
+            }
+            Reaction::Join(group) => {
+                self.users[u].pending.push_back(Pending::Join);
+                self.input(
+                    node,
+                    conn,
+                    WaitingInput::Line(format!("group join {group}")),
+                );
             }
             Reaction::Ack(id) => self.input(node, conn, WaitingInput::Line(format!("ack {id}"))),
             Reaction::Answered(to, text, _, Some(named)) if named != self.users[to].name => {

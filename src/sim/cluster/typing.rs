@@ -72,18 +72,24 @@ impl Sim {
                         79_000..81_000 => {
                             let g = self.below(GROUPS);
                             let mut line = format!("create group g{g}");
+                            let mut named = Vec::new();
                             for _ in 0..1 + self.below(3) {
                                 let m = self.other_than(u);
-                                line.push(' ');
-                                line.push_str(&self.users[m].name);
+                                if !named.contains(&m) {
+                                    named.push(m);
+                                    line.push(' ');
+                                    line.push_str(&self.users[m].name);
+                                }
                             }
-                            (line, Pending::Other)
+                            // GROUP-CREATED, then GROUP-INVITED for each member (a new group's
+                            // invitations fail only past the limit, which GROUPS stays under).
+                            (line, Pending::Answers(1 + named.len()))
                         }
                         81_000..84_000 => {
                             let g = self.below(GROUPS);
                             let whom = self.other_than(u);
-                            // Not someone it may have blocked: adding them is told to the members who
-                            // do not block them, so the adder would hear no answer.
+                            // Not someone it may have blocked (kept from when adding was direct: an
+                            // add was then told only to the members who do not block who was added).
                             if self.users[u]
                                 .perhaps_blocked
                                 .contains(&self.users[whom].name)

@@ -93,6 +93,25 @@ pub enum Pending {
     Message(usize, String),
     /// Any other command with an answer (`block`, `unblock`, the group commands).
     Other,
+    /// A command answered by this many lines: `create group` (its `GROUP-CREATED`, then one
+    /// `GROUP-INVITED` per member named), or by one error.
+    Answers(usize),
+    /// `group join`, which the client sends by itself on an invitation.
+    Join,
+}
+
+impl User {
+    /// One answer line arrived: it answers the oldest command pending, which is done once it has all
+    /// its lines.
+    fn answered(&mut self) {
+        match self.pending.front_mut() {
+            Some(Pending::Answers(k)) if *k > 1 => *k -= 1,
+            Some(_) => {
+                self.pending.pop_front();
+            }
+            None => {}
+        }
+    }
 }
 
 impl User {
@@ -129,6 +148,8 @@ pub enum Reaction {
     /// An answer to the oldest message pending: its recipient and text, what the sender was told,
     /// and the recipient the answer names.
     Answered(usize, String, Option<Told>, Option<String>),
+    /// An invitation to this group: the client accepts it (`group join`).
+    Join(String),
     Gone,
     LoginFailed,
 }
@@ -169,20 +190,25 @@ pub fn receive(user: &mut User, msg: &ServerMsg) -> Reaction {
             }
             _ => Reaction::Nothing,
         },
-        // The answers to the other commands.
+        // The answers to the other commands (`group add` invites: `GROUP-INVITED`).
         ServerMsg::Blocked { .. }
         | ServerMsg::Unblocked { .. }
         | ServerMsg::GroupCreated { .. }
+        | ServerMsg::GroupInvited { .. }
         | ServerMsg::GroupSent { .. } => {
-            user.pending.pop_front();
+            user.answered();
             Reaction::Nothing
         }
-        ServerMsg::GroupJoined { by, .. } | ServerMsg::GroupLeft { user: by, .. }
-            if **by == *user.name =>
-        {
-            user.pending.pop_front();
+        ServerMsg::GroupLeft { user: who, .. } if **who == *user.name => {
+            user.answered();
             Reaction::Nothing
         }
+        // Its own acceptance of an invitation.
+        ServerMsg::GroupJoined { user: who, .. } if **who == *user.name => {
+            user.answered();
+            Reaction::Nothing
+        }
+        ServerMsg::GroupInvitation { group, .. } => Reaction::Join(group.to_string()),
         // A login refused (already online elsewhere: a session its dead node still holds until the
         // cluster ends it; locked): the client hangs up and tries again later.
         ServerMsg::Error(_) if user.session.is_some_and(|s| !s.welcomed) => Reaction::LoginFailed,

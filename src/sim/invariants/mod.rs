@@ -11,12 +11,14 @@
 //! `sessions` (lockout, one session per user, the idle timeout), `delivery` (offline delivery,
 //! what `STORED` and `DELIVERED` promise, acknowledgements, durability across a restart),
 //! `blocks` (nothing of a blocked user reaches the blocker), `presence` (presence notices,
-//! `whoelse`), `private` (private-chat addresses) and `groups` (group delivery). The ledgers and
+//! `whoelse`), `private` (private-chat addresses), `groups` (group delivery) and `owners` (groups'
+//! owners, invitations, away). The ledgers and
 //! the step's own tallies (`Step`) are here.
 
 mod blocks;
 mod delivery;
 mod groups;
+mod owners;
 mod presence;
 mod private;
 mod sessions;
@@ -55,6 +57,10 @@ pub mod name {
     /// every later login until acknowledged; every message line to a user either shown for the first
     /// time or recognisable as one already shown.
     pub const DELIVERY_PROMISES: &str = "11-delivered-or-stored";
+    /// Every live group has an owner who is a member (handed on only to a member); no user holds or is
+    /// sent an invitation to a group they are in, nor more invitations than the limit; only a user
+    /// online is told to be away.
+    pub const GROUP_OWNERSHIP: &str = "12-group-ownership";
     /// Replaying the persisted records rebuilds the live durable state.
     pub const PERSISTENCE: &str = "persistence";
     /// Every line and close equals the model's prediction.
@@ -286,6 +292,7 @@ impl Invariants {
         }
         step.private_done()?;
         step.presence_done()?;
+        self.groups_owned(seen, model)?;
         self.after_step(facts, &step, seen, end)
     }
 }

@@ -74,6 +74,20 @@ impl Model {
                 self.create_group(conn, &me, group, &members, out)
             }
             Command::GroupAdd { group, user } => self.group_add(conn, &me, group, user, out),
+            Command::GroupJoin { group } => self.group_join(conn, &me, group, out),
+            Command::GroupDecline { group } => self.group_decline(conn, &me, group, out),
+            Command::GroupRemove {
+                group,
+                user,
+                reason,
+            } => self.group_remove(conn, &me, group, user, reason, out),
+            Command::GroupTopic { group, text } => self.group_topic(conn, &me, group, text, out),
+            Command::GroupOwner { group, user } => self.group_owner(conn, &me, group, user, out),
+            Command::GroupMode { group, setting } | Command::GroupSet { group, setting } => {
+                self.group_set(conn, &me, group, setting, out)
+            }
+            Command::Away { reason } => self.away(conn, &me, reason, out),
+            Command::Whois { user } => self.whois(conn, &me, user, out),
             Command::GroupLeave { group } => self.group_leave(conn, &me, group, out),
             Command::GroupMembers { group } => self.group_members(conn, &me, group, out),
             Command::GroupList => self.group_list(conn, &me, out),

@@ -45,6 +45,8 @@ impl Model {
                 .collect(),
             next_msg: self.next_msg.max(self.reserved),
             groups: self.groups.clone(),
+            group_info: self.group_info.clone(),
+            invitations: self.invitations.clone(),
             bans: self.bans.clone(),
         };
     }
@@ -151,6 +153,8 @@ impl Model {
         self.stalled.clear();
         self.watches.clear();
         self.groups = durable.groups;
+        self.group_info = durable.group_info;
+        self.invitations = durable.invitations;
         self.bans = durable.bans;
         self.users = durable
             .users

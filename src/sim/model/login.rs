@@ -151,6 +151,8 @@ impl Model {
                 watching: false,
                 since_watch: 0,
                 passwd: MPasswd::Idle,
+                since: now,
+                away: None,
             },
         );
         out.send(conn, ServerMsg::Welcome { user: user.clone() });
@@ -159,6 +161,7 @@ impl Model {
             out.send(conn, ServerMsg::KeysLeft { count });
         }
         self.pump(user, out);
+        self.invitations_at_login(conn, user, out);
         self.announce(user, true, out);
     }
 

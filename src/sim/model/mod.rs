@@ -159,6 +159,10 @@ pub enum MPhase {
         since_watch: usize,
         /// Where a `passwd` stands: the next line is the current password, or the new one.
         passwd: MPasswd,
+        /// When the session began.
+        since: Timestamp,
+        /// `away <reason>`.
+        away: Option<String>,
     },
 }
 
@@ -190,6 +194,24 @@ pub struct MDurableUser {
     pub keys: Option<MKeys>,
 }
 
+/// A group's owner, the order its members joined in, the owner's settings and its topic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MGroup {
+    pub joined: Vec<Name>,
+    pub owner: Name,
+    pub open: bool,
+    pub add_direct: bool,
+    pub topic_by_members: bool,
+    pub topic: Option<(String, Name)>,
+}
+
+/// A standing invitation: by whom, and when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MInvite {
+    pub by: Name,
+    pub at: Timestamp,
+}
+
 /// What a crash right now would leave: the state as of the last completed commit.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MDurable {
@@ -197,6 +219,8 @@ pub struct MDurable {
     pub users: BTreeMap<Name, MDurableUser>,
     pub next_msg: u64,
     pub groups: BTreeMap<Name, BTreeSet<Name>>,
+    pub group_info: BTreeMap<Name, MGroup>,
+    pub invitations: BTreeMap<Name, BTreeMap<Name, MInvite>>,
     /// Banned accounts, until when (`None`: for good).
     pub bans: BTreeMap<Name, Option<Timestamp>>,
 }
@@ -240,6 +264,10 @@ pub struct Model {
     pub privates: BTreeSet<(Name, Name)>,
     /// Groups, by name, with their members' names.
     pub groups: BTreeMap<Name, BTreeSet<Name>>,
+    /// Each group's owner, join order, settings and topic (beside `groups`, changed with it).
+    pub group_info: BTreeMap<Name, MGroup>,
+    /// Each user's invitations, by group.
+    pub invitations: BTreeMap<Name, BTreeMap<Name, MInvite>>,
     /// Accounts the operator banned, until when (`None`: for good).
     pub bans: BTreeMap<Name, Option<Timestamp>>,
     pub next_msg: u64,
@@ -286,6 +314,8 @@ impl Model {
             offers: BTreeMap::new(),
             privates: BTreeSet::new(),
             groups: BTreeMap::new(),
+            group_info: BTreeMap::new(),
+            invitations: BTreeMap::new(),
             bans: BTreeMap::new(),
             next_msg: 1,
             next_offer: 1,
@@ -296,6 +326,8 @@ impl Model {
                 users: BTreeMap::new(),
                 next_msg: 1,
                 groups: BTreeMap::new(),
+                group_info: BTreeMap::new(),
+                invitations: BTreeMap::new(),
                 bans: BTreeMap::new(),
             },
             lazy_count: 0,

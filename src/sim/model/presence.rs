@@ -24,10 +24,107 @@ impl Model {
         }
     }
 
-    /// `whoelse`.
+    /// `whoelse`, then who of them is away.
     pub(super) fn answer_whoelse(&self, conn: ConnId, me: &Name, out: &mut Out) {
         let users = self.whoelse(me);
+        let away: Vec<(Name, String)> = users
+            .iter()
+            .filter_map(|u| self.away_of(me, u).map(|r| (u.clone(), r)))
+            .collect();
         out.send(conn, ServerMsg::WhoElse { users });
+        for (user, reason) in away {
+            out.send(conn, ServerMsg::PresenceAway { user, reason });
+        }
+    }
+
+    /// Why `user` is away, if online, away, and neither blocks the other.
+    fn away_of(&self, me: &Name, user: &Name) -> Option<String> {
+        if self.blocks(me, user) || self.blocks(user, me) {
+            return None;
+        }
+        match self.user(user).conn.map(|c| &self.conns[&c].phase) {
+            Some(MPhase::Online { away, .. }) => away.clone(),
+            _ => None,
+        }
+    }
+
+    /// `away [<reason>]`.
+    pub(super) fn away(&mut self, conn: ConnId, me: &Name, reason: Option<&str>, out: &mut Out) {
+        let mut changed = false;
+        if let Some(MPhase::Online { away, .. }) = self.session_mut(conn)
+            && away.as_deref() != reason
+        {
+            *away = reason.map(str::to_owned);
+            changed = true;
+        }
+        out.send(
+            conn,
+            match reason {
+                Some(r) => ServerMsg::Away {
+                    reason: r.to_owned(),
+                },
+                None => ServerMsg::Back,
+            },
+        );
+        if !changed {
+            return;
+        }
+        for (other, c) in self.online() {
+            if other != me && !self.blocks(other, me) && !self.blocks(me, other) {
+                out.send(
+                    c,
+                    match reason {
+                        Some(r) => ServerMsg::PresenceAway {
+                            user: me.clone(),
+                            reason: r.to_owned(),
+                        },
+                        None => ServerMsg::PresenceBack { user: me.clone() },
+                    },
+                );
+            }
+        }
+    }
+
+    /// `whois`.
+    pub(super) fn whois(&self, conn: ConnId, me: &Name, user: &str, out: &mut Out) {
+        let Some(user) = self.target(conn, me, user, CommandName::Whois, out) else {
+            return;
+        };
+        if self.blocks(&user, me) {
+            out.send(conn, ErrorReply::BlockedBy { user });
+            return;
+        }
+        let (online, idle_secs, since) = match self.user(&user).conn.map(|c| &self.conns[&c].phase)
+        {
+            Some(MPhase::Online {
+                last_cmd, since, ..
+            }) => (
+                true,
+                (self.now.as_millis() - last_cmd.as_millis()) / 1000,
+                Some(*since),
+            ),
+            _ => (false, 0, self.user(&user).last_logout),
+        };
+        let groups: Vec<Name> = self
+            .groups
+            .iter()
+            .filter(|(_, m)| m.contains(me) && m.contains(&user))
+            .map(|(g, _)| g.clone())
+            .collect();
+        let away = self.away_of(me, &user);
+        out.send(
+            conn,
+            ServerMsg::Whois {
+                user: user.clone(),
+                online,
+                idle_secs,
+                since,
+                groups,
+            },
+        );
+        if let Some(reason) = away {
+            out.send(conn, ServerMsg::PresenceAway { user, reason });
+        }
     }
 
     /// `whoelsesince` (and `wholasthr`, which is `whoelsesince 3600`).

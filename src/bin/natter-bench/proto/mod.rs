@@ -130,10 +130,15 @@ impl Proto {
 
     /// What `user` does once logged in, before it counts as ready; true if it must wait for an answer
     /// ([`Incoming::Joined`]). IRC: every user joins the channel. natter: a broadcast reaches everybody
-    /// online without joining anything; for `group`, `u0` creates the group with all `users` in it.
+    /// online without joining anything; for `group`, `u0` creates the group and adds all `users` to it.
     pub fn join(&self, user: u32, group: bool, users: u32, out: &mut Vec<u8>) -> bool {
         match self.kind {
-            ProtoKind::Natter | ProtoKind::Relay if group && user == 0 => {
+            ProtoKind::Natter if group && user == 0 => {
+                let members: Vec<&str> = (1..users).map(|u| self.name(u)).collect();
+                natter::create_group_added(GROUP, &members, out);
+                true
+            }
+            ProtoKind::Relay if group && user == 0 => {
                 let members: Vec<&str> = (1..users).map(|u| self.name(u)).collect();
                 natter::create_group(GROUP, &members, out);
                 true

@@ -35,6 +35,7 @@ pub fn message(to: &str, text: &[u8], out: &mut Vec<u8>) {
     );
 }
 
+/// `create group` with the members named: the relay's form, which adds them at once.
 pub fn create_group(group: &str, members: &[&str], out: &mut Vec<u8>) {
     command(
         Command::CreateGroup {
@@ -43,6 +44,30 @@ pub fn create_group(group: &str, members: &[&str], out: &mut Vec<u8>) {
         },
         out,
     );
+}
+
+/// The server's `create group` invites the members named (they would have to accept), so the group
+/// is made, set to let members add directly, each member added, and its members asked for: the answer
+/// (`GROUP-MEMBERS`) comes after every add, so the group is whole once it arrives.
+pub fn create_group_added(group: &str, members: &[&str], out: &mut Vec<u8>) {
+    command(
+        Command::CreateGroup {
+            group,
+            members: Vec::new(),
+        },
+        out,
+    );
+    command(
+        Command::GroupSet {
+            group,
+            setting: natter_core::protocol::GroupSetting::AddDirect(true),
+        },
+        out,
+    );
+    for &user in members {
+        command(Command::GroupAdd { group, user }, out);
+    }
+    command(Command::GroupMembers { group }, out);
 }
 
 pub fn message_group(group: &str, text: &[u8], out: &mut Vec<u8>) {
@@ -101,7 +126,12 @@ pub fn classify<'a>(line: &'a [u8], holder: &'a mut Option<ServerMsg>) -> Incomi
             text,
             id: None,
         },
-        ServerMsg::GroupCreated { .. } => Incoming::Joined,
+        // The relay's group is whole once created (all its members named); the server's once its
+        // members are listed (see `create_group_added`).
+        ServerMsg::GroupCreated { members, .. } if members.len() > 1 => Incoming::Joined,
+        ServerMsg::GroupCreated { .. } => Incoming::Noise,
+        ServerMsg::GroupMembers { .. } => Incoming::Joined,
+        ServerMsg::GroupMode { .. } => Incoming::Noise,
         ServerMsg::GroupJoined { .. } => Incoming::Noise,
         ServerMsg::OfflineMessage { id, from, text, .. } => Incoming::Offline {
             id: *id,

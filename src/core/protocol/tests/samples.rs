@@ -341,5 +341,109 @@ pub(crate) fn samples() -> Vec<ServerMsg> {
         ServerMsg::Error(ErrorReply::WrongCurrentPassword),
         ServerMsg::Error(ErrorReply::WeakPassword { min: 8 }),
     ]);
+    // Groups with an owner, invitations, topics; away and whois.
+    v.extend([
+        ServerMsg::GroupJoined {
+            group: n("crew"),
+            user: n("c"),
+            by: n("c"),
+        },
+        ServerMsg::GroupInvited {
+            group: n("crew"),
+            user: n("dave"),
+        },
+        ServerMsg::GroupInvitation {
+            group: n("crew"),
+            by: n("alice"),
+            sent_at: Timestamp(1_700_000_000_126),
+        },
+        ServerMsg::GroupDeclined { group: n("crew") },
+        ServerMsg::GroupRemoved {
+            group: n("crew"),
+            user: n("dave"),
+            by: n("alice"),
+            reason: "  off topic, twice ".into(),
+        },
+        ServerMsg::GroupRemoved {
+            group: n("crew"),
+            user: n("dave"),
+            by: n("alice"),
+            reason: "".into(),
+        },
+        ServerMsg::GroupOwner {
+            group: n("crew"),
+            owner: n("bob"),
+        },
+        ServerMsg::GroupTopic {
+            group: n("crew"),
+            by: n("alice"),
+            topic: "release on Friday 🎉".into(),
+        },
+        ServerMsg::GroupNoTopic { group: n("crew") },
+        ServerMsg::GroupMode {
+            group: n("crew"),
+            open: false,
+            add_direct: false,
+            topic_by_members: false,
+        },
+        ServerMsg::GroupMode {
+            group: n("crew"),
+            open: true,
+            add_direct: true,
+            topic_by_members: true,
+        },
+        ServerMsg::Away {
+            reason: "at lunch".into(),
+        },
+        ServerMsg::Back,
+        ServerMsg::PresenceAway {
+            user: n("bob"),
+            reason: "at lunch, back at 2".into(),
+        },
+        ServerMsg::PresenceBack { user: n("bob") },
+        ServerMsg::Whois {
+            user: n("bob"),
+            online: true,
+            idle_secs: 75,
+            since: Some(Timestamp(1_700_000_000_127)),
+            groups: vec![n("crew"), n("team")],
+        },
+        ServerMsg::Whois {
+            user: n("carol"),
+            online: false,
+            idle_secs: 0,
+            since: Some(Timestamp(1_700_000_000_128)),
+            groups: vec![],
+        },
+        ServerMsg::Whois {
+            user: n("dave"),
+            online: false,
+            idle_secs: 0,
+            since: None,
+            groups: vec![],
+        },
+    ]);
+    for e in [
+        ErrorReply::NotOwner { group: n("crew") },
+        ErrorReply::InviteOnly { group: n("crew") },
+        ErrorReply::NoInvitation {
+            group: "nope".into(),
+        },
+        ErrorReply::AlreadyInvited {
+            group: n("crew"),
+            user: n("dave"),
+        },
+        ErrorReply::InvitationsFull {
+            user: n("dave"),
+            max: 20,
+        },
+        ErrorReply::NotAMember {
+            group: n("crew"),
+            user: n("dave"),
+        },
+        ErrorReply::TopicTooLong { max: 300 },
+    ] {
+        v.push(ServerMsg::Error(e));
+    }
     v
 }

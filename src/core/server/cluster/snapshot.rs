@@ -24,8 +24,9 @@ const MAGIC: &[u8; 8] = b"natter-S";
 /// into it. 3: new connections are limited per address. 4: flood budgets, login rates and cool-downs
 /// belong to accounts and addresses, and presence announcements are rationed. 5: the key directory
 /// of end-to-end encryption. 6: the nodes the log found dead, beside the core. 7: bans, removed
-/// accounts, `passwd`, and the password policy's length.
-pub const SNAPSHOT_VERSION: u8 = 7;
+/// accounts, `passwd`, and the password policy's length. 8: groups have an owner, a join order,
+/// settings and a topic; invitations; a session's away reason.
+pub const SNAPSHOT_VERSION: u8 = 8;
 
 const HEADER: usize = MAGIC.len() + 1 + 8 + 4;
 

@@ -116,6 +116,10 @@ pub(crate) struct Session {
     replay: Option<usize>,
     /// Where a `passwd` stands.
     passwd: Passwd,
+    /// When the session began (for `whois`).
+    since: Timestamp,
+    /// `away <reason>`: the user is away, saying why, until `away` alone or the session's end.
+    away: Option<String>,
 }
 
 impl Session {
@@ -132,7 +136,19 @@ impl Session {
             waiting,
             replay: None,
             passwd: Passwd::Idle,
+            since: now,
+            away: None,
         }
+    }
+
+    /// When the session began.
+    pub(crate) fn since(&self) -> Timestamp {
+        self.since
+    }
+
+    /// Why the user is away, if they are.
+    pub(crate) fn away(&self) -> Option<&str> {
+        self.away.as_deref()
     }
 
     pub(crate) fn passwd(&self) -> Passwd {
@@ -355,6 +371,17 @@ impl Sessions {
     pub(crate) fn set_passwd(&mut self, conn: ConnId, step: Passwd) {
         if let Some(s) = self.session_mut(conn) {
             s.passwd = step;
+        }
+    }
+
+    /// `away [<reason>]`: whether that changed anything.
+    pub(crate) fn set_away(&mut self, conn: ConnId, reason: Option<&str>) -> bool {
+        match self.session_mut(conn) {
+            Some(s) if s.away.as_deref() != reason => {
+                s.away = reason.map(str::to_owned);
+                true
+            }
+            _ => false,
         }
     }
 

@@ -1,4 +1,5 @@
-//! Groups: `create group`, `message group`, `group add`, `group leave`, `group members`, `grouplist`.
+//! Groups: `create group`, `message group`, `grouplist` and the `group` family (`add`, `join`,
+//! `decline`, `leave`, `members`, `remove`, `topic`, `owner`, `mode`, `set`).
 //!
 //! A group message goes to every member but the sender, except members who have blocked the sender:
 //! into the queue of those online (written at once, rendered once for all whose queue has nothing
@@ -7,10 +8,18 @@
 //! crashes and is delivered once, in order. The sender is told how many got it now and later, and
 //! whether some members did not get it, never who.
 //!
-//! Who may do what: any member may post, list the members, and add someone; anyone may leave a group
-//! they are in; the creator has no special power (a group belongs to its members). Nobody can add a
-//! user who has blocked them, and nothing about a user reaches a member who blocks that user.
+//! Who may do what: the creator owns the group. Any member may post, list the members, and invite
+//! someone (or add them directly, if the owner lets members do so); the invited accept with `group
+//! join` or decline; anyone may join an open group by name. Only the owner may remove a member, hand
+//! the group on, change its settings, and (unless they let members) set its topic. Anyone may leave a
+//! group they are in; an owner who leaves hands it to the longest-standing member, and the last to
+//! leave ends it. Nobody can invite or add a user who has blocked them (who is not told of it), and
+//! nothing about a user reaches a member who blocks that user.
+//!
+//! Invitations are kept durably, shown to an offline user at their next login, lapse after 7 days
+//! ([`INVITATION_MS`](crate::server::groups::book::INVITATION_MS)), and a user holds at most [`MAX_INVITATIONS`] of them.
 
+use crate::protocol::GroupSetting;
 use crate::protocol::name::check_group_name;
 use crate::protocol::{CommandName, ErrorReply, Name, ServerMsg};
 use crate::server::arguments::named_user;
@@ -18,7 +27,9 @@ use crate::server::blocklist::blocks::Blocks;
 use crate::server::config::Config;
 use crate::server::connections::sessions::Sessions;
 use crate::server::event::{ConnId, Effect, UserId, send};
-use crate::server::groups::book::GroupBook;
+use crate::server::groups::book::{
+    CLEAR_TOPIC, GroupBook, Invitation, Left, MAX_INVITATIONS, MAX_TOPIC,
+};
 use crate::server::login::accounts::Accounts;
 use crate::server::messages::delivery::{Delivery, Fresh, Taken};
 use crate::server::messages::mailboxes::{Mailboxes, Queued};
@@ -37,12 +48,14 @@ pub(crate) struct Groups<'a> {
 }
 
 impl Groups<'_> {
+    /// `create group`: `me` owns the new group and is its one member; each user named is invited.
     pub(crate) fn create(
         &mut self,
         conn: ConnId,
         me: UserId,
         group: &str,
         members: &[&str],
+        now: Timestamp,
         out: &mut Vec<Effect>,
     ) {
         if let Err(e) = check_group_name(group) {
@@ -54,7 +67,7 @@ impl Groups<'_> {
             send(out, conn, ErrorReply::GroupExists { group });
             return;
         }
-        let mut ids = vec![me];
+        let mut invited: Vec<UserId> = Vec::new();
         for &m in members {
             let Some(id) = named_user(self.accounts, conn, me, m, CommandName::CreateGroup, out)
             else {
@@ -70,47 +83,130 @@ impl Groups<'_> {
                 );
                 return;
             }
-            if !ids.contains(&id) {
-                ids.push(id);
+            if !invited.contains(&id) {
+                invited.push(id);
             }
         }
-        let max = self.config.group_max_members;
         let group = Name::from(group);
-        if ids.len() > max {
-            send(out, conn, ErrorReply::GroupFull { group, max });
-            return;
-        }
-        self.book.create(group.clone(), ids.iter().copied());
+        self.book.create(group.clone(), [me]);
         let by = self.accounts.name(me).clone();
-        let mut names: Vec<Name> = ids
-            .iter()
-            .map(|&id| self.accounts.name(id).clone())
-            .collect();
-        names.sort();
         out.push(Effect::Persist(Record::GroupCreated {
             group: group.clone(),
             by: by.clone(),
-            members: names.clone(),
+            members: vec![by.clone()],
         }));
         send(
             out,
             conn,
             ServerMsg::GroupCreated {
                 group: group.clone(),
-                members: names,
+                members: vec![by],
             },
         );
-        // Each member added and online learns it is now in the group.
-        for &id in &ids[1..] {
-            if let Some(c) = self.sessions.session_of(id) {
-                let user = self.accounts.name(id).clone();
+        for id in invited {
+            self.invite(conn, me, &group, id, now, out);
+        }
+    }
+
+    /// Invites `user` to `group` (of which `me` is a member, and whom `user` does not block): told to
+    /// `me` and, if online, to `user`.
+    fn invite(
+        &mut self,
+        conn: ConnId,
+        me: UserId,
+        group: &Name,
+        user: UserId,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) {
+        let name = self.accounts.name(user).clone();
+        if self
+            .book
+            .invitation(user, group)
+            .is_some_and(|i| i.stands(now))
+        {
+            send(
+                out,
+                conn,
+                ErrorReply::AlreadyInvited {
+                    group: group.clone(),
+                    user: name,
+                },
+            );
+            return;
+        }
+        // Lapsed invitations make room before the count is taken.
+        let lapsed: Vec<Name> = self
+            .book
+            .invitations_of(user)
+            .filter(|(_, i)| !i.stands(now))
+            .map(|(g, _)| g.clone())
+            .collect();
+        for g in lapsed {
+            self.book.uninvite(&g, user);
+            out.push(Effect::Persist(Record::InvitationEnded {
+                group: g,
+                user: name.clone(),
+            }));
+        }
+        if self.book.invitations_of(user).count() >= MAX_INVITATIONS {
+            send(
+                out,
+                conn,
+                ErrorReply::InvitationsFull {
+                    user: name,
+                    max: MAX_INVITATIONS,
+                },
+            );
+            return;
+        }
+        self.book
+            .invite(group, user, Invitation { by: me, at: now });
+        let by = self.accounts.name(me).clone();
+        out.push(Effect::Persist(Record::Invited {
+            group: group.clone(),
+            user: name.clone(),
+            by: by.clone(),
+            at: now,
+        }));
+        send(
+            out,
+            conn,
+            ServerMsg::GroupInvited {
+                group: group.clone(),
+                user: name,
+            },
+        );
+        if let Some(c) = self.sessions.session_of(user) {
+            send(
+                out,
+                c,
+                ServerMsg::GroupInvitation {
+                    group: group.clone(),
+                    by,
+                    sent_at: now,
+                },
+            );
+        }
+    }
+
+    /// At login: the invitations waiting for `me` that still stand, except from users `me` blocks.
+    pub(crate) fn invitations_at_login(
+        &self,
+        conn: ConnId,
+        me: UserId,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) {
+        for (group, i) in self.book.invitations_of(me) {
+            if i.stands(now) && !self.blocks.blocks(me, i.by) {
                 send(
                     out,
-                    c,
-                    ServerMsg::GroupJoined {
+                    conn,
+                    ServerMsg::GroupInvitation {
                         group: group.clone(),
-                        user,
-                        by: by.clone(),
+                        by: self.accounts.name(i.by).clone(),
+                        sent_at: i.at,
                     },
                 );
             }
@@ -244,12 +340,14 @@ impl Groups<'_> {
         );
     }
 
+    /// `group add`: an invitation, or a direct add if the owner lets members add directly.
     pub(crate) fn add(
         &mut self,
         conn: ConnId,
         me: UserId,
         group: &str,
         user: &str,
+        now: Timestamp,
         out: &mut Vec<Effect>,
     ) {
         let Some(group) = self.my_group(conn, me, group, out) else {
@@ -274,46 +372,374 @@ impl Groups<'_> {
             send(out, conn, ErrorReply::BlockedBy { user });
             return;
         }
+        if !self.book.group(&group).is_some_and(|g| g.add_direct) {
+            self.invite(conn, me, &group, id, now, out);
+            return;
+        }
         let max = self.config.group_max_members;
         if self.book.members(&group).map_or(0, |m| m.len()) >= max {
             send(out, conn, ErrorReply::GroupFull { group, max });
             return;
         }
-        self.book.join(&group, id);
-        let by = self.accounts.name(me).clone();
+        self.enter(&group, id, me, out);
+    }
+
+    /// `user` joins `group`, added by `by` (themselves, for an open group): recorded (their
+    /// invitation spent), told to the members, and the topic to `user`.
+    fn enter(&mut self, group: &Name, user: UserId, by: UserId, out: &mut Vec<Effect>) {
+        let invited = self.book.invitation(user, group).is_some();
+        self.book.join(group, user);
+        let (name, by_name) = (
+            self.accounts.name(user).clone(),
+            self.accounts.name(by).clone(),
+        );
+        if invited {
+            out.push(Effect::Persist(Record::InvitationEnded {
+                group: group.clone(),
+                user: name.clone(),
+            }));
+        }
         out.push(Effect::Persist(Record::GroupJoined {
             group: group.clone(),
-            user: user.clone(),
+            user: name.clone(),
+            by: by_name.clone(),
+        }));
+        let msg = ServerMsg::GroupJoined {
+            group: group.clone(),
+            user: name,
+            by: by_name,
+        };
+        let subjects: &[UserId] = if by == user { &[user] } else { &[by, user] };
+        self.tell_members(group, subjects, msg.clone(), out);
+        // The one who joined hears it even if they block who invited them, so that their `group
+        // join` has an answer.
+        if by != user
+            && self.blocks.blocks(user, by)
+            && let Some(c) = self.sessions.session_of(user)
+        {
+            send(out, c, msg);
+        }
+        if let (Some(c), Some((topic, set_by))) = (
+            self.sessions.session_of(user),
+            self.book.group(group).and_then(|g| g.topic.clone()),
+        ) {
+            send(
+                out,
+                c,
+                ServerMsg::GroupTopic {
+                    group: group.clone(),
+                    by: set_by,
+                    topic,
+                },
+            );
+        }
+    }
+
+    /// `group join`: accept a standing invitation, or join an open group.
+    pub(crate) fn join(
+        &mut self,
+        conn: ConnId,
+        me: UserId,
+        group: &str,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(name) = self.book.name(group).cloned() else {
+            send(
+                out,
+                conn,
+                ErrorReply::NoSuchGroup {
+                    group: group.to_owned(),
+                },
+            );
+            return;
+        };
+        if self.book.is_member(&name, me) {
+            let user = self.accounts.name(me).clone();
+            send(out, conn, ErrorReply::AlreadyMember { group: name, user });
+            return;
+        }
+        let invitation = self.book.invitation(me, &name).filter(|i| i.stands(now));
+        let open = self.book.group(&name).is_some_and(|g| g.open);
+        let by = match invitation {
+            Some(i) => i.by,
+            None if open => me,
+            None => {
+                send(out, conn, ErrorReply::InviteOnly { group: name });
+                return;
+            }
+        };
+        let max = self.config.group_max_members;
+        if self.book.members(&name).map_or(0, |m| m.len()) >= max {
+            send(out, conn, ErrorReply::GroupFull { group: name, max });
+            return;
+        }
+        self.enter(&name, me, by, out);
+    }
+
+    /// `group decline`: forget a standing invitation; nobody else is told.
+    pub(crate) fn decline(
+        &mut self,
+        conn: ConnId,
+        me: UserId,
+        group: &str,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) {
+        let found = self
+            .book
+            .invitations_of(me)
+            .find(|(g, i)| g.as_ref() == group && i.stands(now))
+            .map(|(g, _)| g.clone());
+        let Some(group) = found else {
+            send(
+                out,
+                conn,
+                ErrorReply::NoInvitation {
+                    group: group.to_owned(),
+                },
+            );
+            return;
+        };
+        self.book.uninvite(&group, me);
+        out.push(Effect::Persist(Record::InvitationEnded {
+            group: group.clone(),
+            user: self.accounts.name(me).clone(),
+        }));
+        send(out, conn, ServerMsg::GroupDeclined { group });
+    }
+
+    /// The group, if `me` is a member and owns it; otherwise answers why not.
+    fn owned_group(
+        &self,
+        conn: ConnId,
+        me: UserId,
+        group: &str,
+        out: &mut Vec<Effect>,
+    ) -> Option<Name> {
+        let group = self.my_group(conn, me, group, out)?;
+        if self.book.group(&group).is_some_and(|g| g.owner() == me) {
+            return Some(group);
+        }
+        send(out, conn, ErrorReply::NotOwner { group });
+        None
+    }
+
+    /// A member of `group` named by its owner `me`, other than `me`.
+    fn named_member(
+        &self,
+        conn: ConnId,
+        me: UserId,
+        group: &Name,
+        user: &str,
+        command: CommandName,
+        out: &mut Vec<Effect>,
+    ) -> Option<UserId> {
+        let id = named_user(self.accounts, conn, me, user, command, out)?;
+        if !self.book.is_member(group, id) {
+            send(
+                out,
+                conn,
+                ErrorReply::NotAMember {
+                    group: group.clone(),
+                    user: self.accounts.name(id).clone(),
+                },
+            );
+            return None;
+        }
+        Some(id)
+    }
+
+    /// `group remove`: the owner takes a member out; they and the members are told, with the reason.
+    pub(crate) fn remove(
+        &mut self,
+        conn: ConnId,
+        me: UserId,
+        group: &str,
+        user: &str,
+        reason: Option<&str>,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(group) = self.owned_group(conn, me, group, out) else {
+            return;
+        };
+        let Some(id) = self.named_member(conn, me, &group, user, CommandName::GroupRemove, out)
+        else {
+            return;
+        };
+        let msg = ServerMsg::GroupRemoved {
+            group: group.clone(),
+            user: self.accounts.name(id).clone(),
+            by: self.accounts.name(me).clone(),
+            reason: reason.unwrap_or("no reason given").to_owned(),
+        };
+        // Told before leaving, so the one removed hears it too; they hear it even if they block the
+        // owner, or they would not know why the group went quiet.
+        self.tell_members(&group, &[me, id], msg.clone(), out);
+        if self.blocks.blocks(id, me)
+            && let Some(c) = self.sessions.session_of(id)
+        {
+            send(out, c, msg);
+        }
+        self.depart(&group, id, out);
+    }
+
+    /// `group topic`: show the topic, or set it (the owner, or any member if the owner allows); `-`
+    /// clears it, kept as an empty topic, which is none.
+    pub(crate) fn topic(
+        &mut self,
+        conn: ConnId,
+        me: UserId,
+        group: &str,
+        text: Option<&str>,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(group) = self.my_group(conn, me, group, out) else {
+            return;
+        };
+        let g = self.book.group(&group).expect("my group");
+        let Some(text) = text else {
+            let msg = match g.topic.clone() {
+                Some((topic, by)) => ServerMsg::GroupTopic { group, by, topic },
+                None => ServerMsg::GroupNoTopic { group },
+            };
+            send(out, conn, msg);
+            return;
+        };
+        if g.owner() != me && !g.topic_by_members {
+            send(out, conn, ErrorReply::NotOwner { group });
+            return;
+        }
+        if text.chars().count() > MAX_TOPIC {
+            send(out, conn, ErrorReply::TopicTooLong { max: MAX_TOPIC });
+            return;
+        }
+        let text = if text == CLEAR_TOPIC { "" } else { text };
+        let by = self.accounts.name(me).clone();
+        if let Some(g) = self.book.group_mut(&group) {
+            g.topic = (!text.is_empty()).then(|| (text.to_owned(), by.clone()));
+        }
+        out.push(Effect::Persist(Record::GroupTopicSet {
+            group: group.clone(),
+            topic: text.to_owned(),
             by: by.clone(),
         }));
-        self.tell_members(
-            &group,
-            &[me, id],
-            ServerMsg::GroupJoined {
+        let msg = if text.is_empty() {
+            ServerMsg::GroupNoTopic {
                 group: group.clone(),
-                user,
+            }
+        } else {
+            ServerMsg::GroupTopic {
+                group: group.clone(),
                 by,
+                topic: text.to_owned(),
+            }
+        };
+        self.tell_members(&group, &[me], msg, out);
+    }
+
+    /// `group owner`: the owner hands the group on to another member.
+    pub(crate) fn hand_on(
+        &mut self,
+        conn: ConnId,
+        me: UserId,
+        group: &str,
+        user: &str,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(group) = self.owned_group(conn, me, group, out) else {
+            return;
+        };
+        let Some(id) = self.named_member(conn, me, &group, user, CommandName::GroupOwner, out)
+        else {
+            return;
+        };
+        self.book.set_owner(&group, id);
+        self.new_owner(&group, id, Some(me), out);
+    }
+
+    /// `group mode` and `group set`: the owner changes a setting; the members are told.
+    pub(crate) fn set(
+        &mut self,
+        conn: ConnId,
+        me: UserId,
+        group: &str,
+        setting: GroupSetting,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(group) = self.owned_group(conn, me, group, out) else {
+            return;
+        };
+        let g = self.book.group_mut(&group).expect("my group");
+        g.apply(setting);
+        let (open, add_direct, topic_by_members) = (g.open, g.add_direct, g.topic_by_members);
+        out.push(Effect::Persist(Record::GroupModeSet {
+            group: group.clone(),
+            open,
+            add_direct,
+            topic_by_members,
+        }));
+        let msg = ServerMsg::GroupMode {
+            group: group.clone(),
+            open,
+            add_direct,
+            topic_by_members,
+        };
+        self.tell_members(&group, &[me], msg, out);
+    }
+
+    /// `owner` owns `group` now: recorded, and told to the members (`by`, who handed it on, first
+    /// among those it is about).
+    fn new_owner(
+        &mut self,
+        group: &Name,
+        owner: UserId,
+        by: Option<UserId>,
+        out: &mut Vec<Effect>,
+    ) {
+        let name = self.accounts.name(owner).clone();
+        out.push(Effect::Persist(Record::GroupOwnerSet {
+            group: group.clone(),
+            owner: name.clone(),
+        }));
+        let subjects: Vec<UserId> = by.into_iter().chain([owner]).collect();
+        self.tell_members(
+            group,
+            &subjects,
+            ServerMsg::GroupOwner {
+                group: group.clone(),
+                owner: name,
             },
             out,
         );
+    }
+
+    /// `user` leaves `group` (told already): recorded, and if they owned it, it is handed on.
+    fn depart(&mut self, group: &Name, user: UserId, out: &mut Vec<Effect>) -> bool {
+        let left = self.book.leave(group, user);
+        if left == Left::NotMember {
+            return false;
+        }
+        out.push(Effect::Persist(Record::GroupLeft {
+            group: group.clone(),
+            user: self.accounts.name(user).clone(),
+        }));
+        if let Left::NewOwner(owner) = left {
+            self.new_owner(group, owner, None, out);
+        }
+        true
     }
 
     pub(crate) fn leave(&mut self, conn: ConnId, me: UserId, group: &str, out: &mut Vec<Effect>) {
         let Some(group) = self.my_group(conn, me, group, out) else {
             return;
         };
-        self.book.leave(&group, me);
-        let user = self.accounts.name(me).clone();
-        out.push(Effect::Persist(Record::GroupLeft {
-            group: group.clone(),
-            user: user.clone(),
-        }));
         let msg = ServerMsg::GroupLeft {
             group: group.clone(),
-            user,
+            user: self.accounts.name(me).clone(),
         };
-        self.tell_members(&group, &[me], msg.clone(), out);
-        send(out, conn, msg);
+        self.tell_members(&group, &[me], msg, out);
+        self.depart(&group, me, out);
     }
 
     /// The operator takes `user` out of `group` (they and the members are told, as for a leave);
@@ -324,20 +750,16 @@ impl Groups<'_> {
         user: UserId,
         out: &mut Vec<Effect>,
     ) -> bool {
+        if !self.book.is_member(group, user) {
+            return false;
+        }
         let msg = ServerMsg::GroupLeft {
             group: group.clone(),
             user: self.accounts.name(user).clone(),
         };
         // Told before leaving, so the one removed hears it too.
         self.tell_members(group, &[user], msg, out);
-        if !self.book.leave(group, user) {
-            return false;
-        }
-        out.push(Effect::Persist(Record::GroupLeft {
-            group: group.clone(),
-            user: self.accounts.name(user).clone(),
-        }));
-        true
+        self.depart(group, user, out)
     }
 
     pub(crate) fn members(&self, conn: ConnId, me: UserId, group: &str, out: &mut Vec<Effect>) {

@@ -1,5 +1,5 @@
-//! Who is online, who was, and telling the others: presence notices, `whoelse`, `whoelsesince`,
-//! `wholasthr` and `ping`. (Sessions begin and end in the state, which calls [`Presence::announce`].)
+//! Who is online, who was, and telling the others: presence notices, away, `whoelse`,
+//! `whoelsesince`, `wholasthr`, `ping` and `whois`. (Sessions begin and end in the state, which calls [`Presence::announce`].)
 
 use std::collections::BTreeSet;
 
@@ -9,6 +9,7 @@ use crate::server::blocklist::blocks::Blocks;
 use crate::server::config::Config;
 use crate::server::connections::sessions::Sessions;
 use crate::server::event::{ConnId, Effect, UserId, send};
+use crate::server::groups::book::GroupBook;
 use crate::server::login::accounts::Accounts;
 use crate::server::messages::mailboxes::Mailboxes;
 use crate::server::messages::rule::mailbox_room;
@@ -23,6 +24,8 @@ pub(crate) struct Presence<'a> {
     pub(in crate::server) sessions: &'a Sessions,
     pub(in crate::server) history: &'a History,
     pub(in crate::server) mailboxes: &'a Mailboxes,
+    /// For `whois`'s shared groups.
+    pub(in crate::server) groups: &'a GroupBook,
     /// Everyone is being disconnected: nobody is told about anybody leaving.
     pub(in crate::server) shutting_down: bool,
 }
@@ -50,6 +53,43 @@ impl Presence<'_> {
                 },
             });
         }
+    }
+
+    /// Tells every other online user who sees `subject`'s presence (as [`Presence::announce`]) that
+    /// they are away with `reason`, or back (`None`).
+    pub(crate) fn announce_away(
+        &self,
+        subject: UserId,
+        reason: Option<&str>,
+        out: &mut Vec<Effect>,
+    ) {
+        let to: Vec<ConnId> = self
+            .sessions
+            .online()
+            .filter(|&(other, _)| other != subject && !self.blocks.either(subject, other))
+            .map(|(_, conn)| conn)
+            .collect();
+        if to.is_empty() {
+            return;
+        }
+        let user = self.accounts.name(subject).clone();
+        let msg = match reason {
+            Some(reason) => ServerMsg::PresenceAway {
+                user,
+                reason: reason.to_owned(),
+            },
+            None => ServerMsg::PresenceBack { user },
+        };
+        out.push(Effect::SendMany { to, msg });
+    }
+
+    /// Why `user` is away, if they are online and away and `me` may see their presence.
+    fn away_of(&self, me: UserId, user: UserId) -> Option<String> {
+        if self.blocks.either(me, user) {
+            return None;
+        }
+        let conn = self.sessions.session_of(user)?;
+        self.sessions.session(conn)?.away().map(str::to_owned)
     }
 
     /// Names of `ids`, sorted, leaving out `me` and anyone who has blocked `me`.
@@ -103,9 +143,76 @@ impl Presence<'_> {
         send(out, conn, ServerMsg::Ping { user, state });
     }
 
+    /// `whoelse`: who is online, then one `PRESENCE-AWAY` for each of them who is away (and whose
+    /// presence `me` sees).
     pub(crate) fn whoelse(&self, conn: ConnId, me: UserId, out: &mut Vec<Effect>) {
         let users = self.visible_names(me, self.sessions.online().map(|(u, _)| u));
+        let mut away: Vec<(Name, String)> = Vec::new();
+        for name in &users {
+            let reason = self.accounts.find(name).and_then(|id| self.away_of(me, id));
+            if let Some(reason) = reason {
+                away.push((name.clone(), reason));
+            }
+        }
         send(out, conn, ServerMsg::WhoElse { users });
+        for (user, reason) in away {
+            send(out, conn, ServerMsg::PresenceAway { user, reason });
+        }
+    }
+
+    /// `whois <user>`: online or not, idle how long, since when, the groups both are in, and why away.
+    /// It tells no more than `ping`, `whoelse` and `group members` do: a user who has blocked `me` is
+    /// answered as `ping` answers them, and an away reason travels as presence does (not between a
+    /// blocker and whom they block).
+    pub(crate) fn whois(
+        &self,
+        conn: ConnId,
+        me: UserId,
+        name: &str,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(target) = named_user(self.accounts, conn, me, name, CommandName::Whois, out)
+        else {
+            return;
+        };
+        let user = self.accounts.name(target).clone();
+        if self.blocks.blocks(target, me) {
+            send(out, conn, ErrorReply::BlockedBy { user });
+            return;
+        }
+        let session = self
+            .sessions
+            .session_of(target)
+            .and_then(|c| self.sessions.session(c));
+        let (online, idle_secs, since) = match session {
+            Some(s) => (
+                true,
+                now.millis_since(s.last_active()) / 1000,
+                Some(s.since()),
+            ),
+            None => (false, 0, self.history.last_logout(target)),
+        };
+        let shared: Vec<Name> = self
+            .groups
+            .groups_of(me)
+            .filter(|g| self.groups.is_member(g, target))
+            .cloned()
+            .collect();
+        send(
+            out,
+            conn,
+            ServerMsg::Whois {
+                user: user.clone(),
+                online,
+                idle_secs,
+                since,
+                groups: shared,
+            },
+        );
+        if let Some(reason) = self.away_of(me, target) {
+            send(out, conn, ServerMsg::PresenceAway { user, reason });
+        }
     }
 
     /// Users online now, plus those whose last session ended within the span. Reads only the part of

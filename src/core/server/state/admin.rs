@@ -305,6 +305,7 @@ impl ServerState {
         for g in self.groups.groups_of(id).cloned().collect::<Vec<_>>() {
             self.groups.leave(&g, id);
         }
+        self.groups.forget_invitations(id);
         self.mailboxes.clear(id);
         self.blocks.forget(id);
         self.history.forget(id);

@@ -117,6 +117,8 @@ impl ServerState {
         self.key_rules().welcome(conn, user, out);
         // (The mailbox holds nothing from users this user blocks: `block` discards it.)
         self.delivery().pump(user, out);
+        self.group_rules()
+            .invitations_at_login(conn, user, now, out);
         self.announce(user, true, now, out);
     }
 

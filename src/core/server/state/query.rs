@@ -4,7 +4,9 @@
 use super::ServerState;
 use crate::server::admin::{Ban, BanTarget};
 use crate::server::event::ConnId;
-use crate::server::views::{DurableUser, DurableView, KeysView, StoredView};
+use crate::server::views::{
+    DurableUser, DurableView, GroupView, InvitationView, KeysView, StoredView,
+};
 use crate::time::Timestamp;
 
 /// A session as the operator's list of who is online shows it.
@@ -175,7 +177,35 @@ impl ServerState {
             })
             .collect();
         users.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut invitations: Vec<InvitationView> = self
+            .accounts
+            .ids()
+            .flat_map(|id| {
+                self.groups
+                    .invitations_of(id)
+                    .map(move |(g, i)| InvitationView {
+                        group: g.to_string(),
+                        user: self.name(id).to_string(),
+                        by: self.name(i.by).to_string(),
+                        at: i.at,
+                    })
+            })
+            .collect();
+        invitations.sort();
         DurableView {
+            group_settings: self
+                .groups
+                .groups()
+                .map(|(g, d)| GroupView {
+                    name: g.to_string(),
+                    owner: self.name(d.owner()).to_string(),
+                    open: d.open,
+                    add_direct: d.add_direct,
+                    topic_by_members: d.topic_by_members,
+                    topic: d.topic.as_ref().map(|(t, by)| (t.clone(), by.to_string())),
+                })
+                .collect(),
+            invitations,
             users,
             next_message_id: self.mailboxes.durable_next_id(),
             groups: self

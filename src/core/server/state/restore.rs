@@ -1,5 +1,6 @@
 //! Rebuilding the durable part of the state from persisted records.
 
+use crate::server::groups::book::{Invitation, Left};
 use std::collections::BTreeSet;
 
 use super::ServerState;
@@ -173,11 +174,61 @@ impl RecordTarget for Restoring<'_> {
 
     fn leave_group(&mut self, group: &Name, user: &Name) -> Result<(), Skipped> {
         let id = self.user(user)?;
+        match self.state.groups.leave(group, id) {
+            Left::NotMember => Err(Skipped),
+            _ => Ok(()),
+        }
+    }
+
+    fn set_group_owner(&mut self, group: &Name, owner: &Name) -> Result<(), Skipped> {
+        let id = self.user(owner)?;
         self.state
             .groups
-            .leave(group, id)
+            .set_owner(group, id)
             .then_some(())
             .ok_or(Skipped)
+    }
+
+    fn set_group_mode(
+        &mut self,
+        group: &Name,
+        open: bool,
+        add_direct: bool,
+        topic_by_members: bool,
+    ) -> Result<(), Skipped> {
+        let g = self.state.groups.group_mut(group).ok_or(Skipped)?;
+        g.open = open;
+        g.add_direct = add_direct;
+        g.topic_by_members = topic_by_members;
+        Ok(())
+    }
+
+    fn set_group_topic(&mut self, group: &Name, topic: &str, by: &Name) -> Result<(), Skipped> {
+        let g = self.state.groups.group_mut(group).ok_or(Skipped)?;
+        // An empty topic is a cleared one.
+        g.topic = (!topic.is_empty()).then(|| (topic.to_owned(), by.clone()));
+        Ok(())
+    }
+
+    fn invite(
+        &mut self,
+        group: &Name,
+        user: &Name,
+        by: &Name,
+        at: Timestamp,
+    ) -> Result<(), Skipped> {
+        let (user, by) = (self.user(user)?, self.user(by)?);
+        self.state
+            .groups
+            .invite(group, user, Invitation { by, at })
+            .then_some(())
+            .ok_or(Skipped)
+    }
+
+    fn end_invitation(&mut self, group: &Name, user: &Name) -> Result<(), Skipped> {
+        let id = self.user(user)?;
+        self.state.groups.uninvite(group, id);
+        Ok(())
     }
 
     fn set_identity(

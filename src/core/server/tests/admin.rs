@@ -145,7 +145,7 @@ fn removing_an_account_ends_its_session_and_takes_everything_it_had() {
     let mut h = harness();
     let alice = h.login("alice", "apw");
     let bob = h.login("bob", "bpw");
-    h.send(alice, "create group club bob");
+    group_with(&mut h, alice, "club", &["bob"]);
     h.send(bob, "block carol");
     h.send(alice, "message carol waiting for carol");
     h.clear_all();
@@ -242,7 +242,7 @@ fn removing_a_group_or_a_member_tells_the_members() {
     let mut h = harness();
     let alice = h.login("alice", "apw");
     let bob = h.login("bob", "bpw");
-    h.send(alice, "create group club bob carol");
+    group_with(&mut h, alice, "club", &["bob", "carol"]);
     h.clear_all();
     assert!(matches!(
         h.admin(Admin::RemoveMember {
@@ -466,7 +466,7 @@ fn registration_holds_a_new_password_to_the_policy() {
 fn the_operators_records_rebuild_the_same_state() {
     let mut h = harness();
     let alice = h.login("alice", "apw");
-    h.send(alice, "create group club bob carol");
+    group_with(&mut h, alice, "club", &["bob", "carol"]);
     h.send(alice, "message dave hello");
     h.send(alice, "logout");
     for action in [

@@ -358,7 +358,7 @@ fn a_group_message_has_one_id_and_waits_its_turn_where_mail_is_waiting() {
     for c in [bob, carol] {
         h.send(c, "acks on");
     }
-    h.send(alice, "create group team bob carol dave");
+    group_with(&mut h, alice, "team", &["bob", "carol", "dave"]);
     // carol's window fills with what alice sends her directly.
     for i in 0..4 {
         h.send(

@@ -32,37 +32,90 @@ fn group_msg(id: u64, group: &str, from: &str, text: &str) -> ServerMsg {
     }
 }
 
+fn invited(group: &str, user: &str) -> ServerMsg {
+    ServerMsg::GroupInvited {
+        group: name(group),
+        user: name(user),
+    }
+}
+
+fn invitation(group: &str, by: &str, at: crate::time::Timestamp) -> ServerMsg {
+    ServerMsg::GroupInvitation {
+        group: name(group),
+        by: name(by),
+        sent_at: at,
+    }
+}
+
+fn joined(group: &str, user: &str, by: &str) -> ServerMsg {
+    ServerMsg::GroupJoined {
+        group: name(group),
+        user: name(user),
+        by: name(by),
+    }
+}
+
+/// Since invitations, `create group` makes the creator the owner and only member, and invites each
+/// user named: nobody is put in a group without saying yes.
 #[test]
-fn create_group_makes_the_creator_a_member_and_tells_the_members_added() {
+fn create_group_makes_the_creator_its_owner_and_invites_the_members_named() {
     let mut h = harness();
     let alice = h.login("alice", "apw");
     let bob = h.login("bob", "bpw");
     h.clear_all();
+    let at = h.now();
     h.send(alice, "create group team bob carol bob");
     assert_eq!(
         h.take(alice),
-        vec![created("team", &["alice", "bob", "carol"])],
+        vec![
+            created("team", &["alice"]),
+            invited("team", "bob"),
+            invited("team", "carol")
+        ],
         "a member named twice counts once"
     );
-    assert_eq!(
-        h.take(bob),
-        vec![ServerMsg::GroupJoined {
-            group: name("team"),
-            user: name("bob"),
-            by: name("alice"),
-        }]
-    );
+    assert_eq!(h.take(bob), vec![invitation("team", "alice", at)]);
     assert!(h.records().contains(&Record::GroupCreated {
         group: name("team"),
         by: name("alice"),
-        members: names(&["alice", "bob", "carol"]),
+        members: names(&["alice"]),
     }));
+    assert!(h.records().contains(&Record::Invited {
+        group: name("team"),
+        user: name("carol"),
+        by: name("alice"),
+        at,
+    }));
+    h.send(bob, "group join team");
+    assert_eq!(h.take(alice), vec![joined("team", "bob", "alice")]);
+    assert_eq!(h.take(bob), vec![joined("team", "bob", "alice")]);
     h.send(bob, "grouplist");
     assert_eq!(
         h.take(bob),
         vec![ServerMsg::GroupList {
-            groups: vec![(name("team"), names(&["alice", "bob", "carol"]))]
+            groups: vec![(name("team"), names(&["alice", "bob"]))]
         }]
+    );
+    // carol was offline: her invitation waits for her login.
+    let carol = h.connect();
+    h.send(carol, "carol");
+    h.send(carol, "cpw");
+    assert!(h.take(carol).contains(&invitation("team", "alice", at)));
+    h.clear_all();
+    h.send(carol, "group decline team");
+    assert_eq!(
+        h.take(carol),
+        vec![ServerMsg::GroupDeclined {
+            group: name("team")
+        }]
+    );
+    assert_eq!(h.take(alice), vec![], "a decline is nobody else's business");
+    h.send(carol, "group join team");
+    assert_eq!(
+        h.take(carol),
+        vec![err(ErrorReply::InviteOnly {
+            group: name("team")
+        })]
     );
 }
 
@@ -84,12 +137,6 @@ fn create_group_errors_are_each_clear() {
         (
             "create group team alice",
             ErrorReply::NotYourself {
-                command: CommandName::CreateGroup,
-            },
-        ),
-        (
-            "create group team",
-            ErrorReply::Usage {
                 command: CommandName::CreateGroup,
             },
         ),
@@ -117,11 +164,15 @@ fn create_group_errors_are_each_clear() {
             group: name("team")
         })]
     );
-    // The test config allows 4 members.
     h.send(alice, "create group big bob carol dave");
     assert_eq!(
         h.take(alice),
-        vec![created("big", &["alice", "bob", "carol", "dave"])]
+        vec![
+            created("big", &["alice"]),
+            invited("big", "bob"),
+            invited("big", "carol"),
+            invited("big", "dave")
+        ]
     );
     assert!(h.records().iter().all(|r| !matches!(
         r,
@@ -133,10 +184,15 @@ fn create_group_errors_are_each_clear() {
 fn a_group_name_is_its_own_namespace() {
     let mut h = harness();
     let alice = h.login("alice", "apw");
-    h.send(alice, "create group bob bob carol");
+    group_with(&mut h, alice, "bob", &["bob", "carol"]);
+    h.clear_all();
+    h.send(alice, "group members bob");
     assert_eq!(
         h.take(alice),
-        vec![created("bob", &["alice", "bob", "carol"])]
+        vec![ServerMsg::GroupMembers {
+            group: name("bob"),
+            members: names(&["alice", "bob", "carol"])
+        }]
     );
     h.send(alice, "message group bob to the group called bob");
     assert_eq!(h.take(alice), vec![sent("bob", 0, 2, false)]);
@@ -149,7 +205,7 @@ fn a_group_message_goes_to_every_member_but_the_sender_online_now_offline_later(
     let mut h = harness();
     let alice = h.login("alice", "apw");
     let bob = h.login("bob", "bpw");
-    h.send(alice, "create group team bob carol");
+    group_with(&mut h, alice, "team", &["bob", "carol"]);
     h.clear_all();
     h.send(alice, "message group team   hello  team 🎉");
     assert_eq!(h.take(alice), vec![sent("team", 1, 1, false)]);
@@ -171,7 +227,7 @@ fn a_group_message_goes_to_every_member_but_the_sender_online_now_offline_later(
 fn stored_group_messages_are_delivered_at_login_with_their_group_and_acknowledged() {
     let mut h = harness();
     let alice = h.login("alice", "apw");
-    h.send(alice, "create group team bob");
+    group_with(&mut h, alice, "team", &["bob"]);
     h.send(alice, "message group team one");
     h.send(alice, "message bob two");
     h.send(alice, "message group team three");
@@ -206,7 +262,7 @@ fn a_member_who_blocked_the_sender_gets_nothing_and_the_sender_is_told_without_n
     let alice = h.login("alice", "apw");
     let bob = h.login("bob", "bpw");
     let carol = h.login("carol", "cpw");
-    h.send(alice, "create group team bob carol dave");
+    group_with(&mut h, alice, "team", &["bob", "carol", "dave"]);
     h.send(bob, "block alice");
     h.clear_all();
     h.send(alice, "message group team hi");
@@ -220,7 +276,7 @@ fn non_members_never_post_nor_see_members() {
     let mut h = harness();
     let alice = h.login("alice", "apw");
     let dave = h.login("dave", "dpw");
-    h.send(alice, "create group team bob");
+    group_with(&mut h, alice, "team", &["bob"]);
     h.clear_all();
     for line in [
         "message group team hi",
@@ -248,22 +304,36 @@ fn non_members_never_post_nor_see_members() {
 }
 
 #[test]
-fn any_member_may_add_and_members_are_told_of_joins_and_leaves() {
+fn any_member_may_invite_and_members_are_told_of_joins_and_leaves() {
     let mut h = harness();
     let alice = h.login("alice", "apw");
     let bob = h.login("bob", "bpw");
     let carol = h.login("carol", "cpw");
     h.send(alice, "create group team bob");
+    h.send(bob, "group join team");
     h.clear_all();
+    let at = h.now();
     h.send(bob, "group add team carol");
-    let joined = ServerMsg::GroupJoined {
-        group: name("team"),
-        user: name("carol"),
-        by: name("bob"),
-    };
+    assert_eq!(h.take(bob), vec![invited("team", "carol")]);
+    assert_eq!(h.take(carol), vec![invitation("team", "bob", at)]);
+    assert_eq!(h.take(alice), vec![], "an invitation is between the two");
+    h.send(alice, "group add team carol");
+    assert_eq!(
+        h.take(alice),
+        vec![err(ErrorReply::AlreadyInvited {
+            group: name("team"),
+            user: name("carol")
+        })]
+    );
+    h.send(carol, "group join team");
+    let joined = joined("team", "carol", "bob");
     assert_eq!(h.take(alice), vec![joined.clone()]);
     assert_eq!(h.take(bob), vec![joined.clone()]);
     assert_eq!(h.take(carol), vec![joined]);
+    assert!(h.records().contains(&Record::InvitationEnded {
+        group: name("team"),
+        user: name("carol")
+    }));
     h.send(bob, "group add team carol");
     assert_eq!(
         h.take(bob),
@@ -320,14 +390,17 @@ fn a_group_whose_last_member_leaves_is_gone_and_its_name_free() {
     let mut h = harness();
     let alice = h.login("alice", "apw");
     let bob = h.login("bob", "bpw");
-    h.send(alice, "create group team bob");
+    group_with(&mut h, alice, "team", &["bob"]);
     h.send(alice, "group leave team");
     h.send(bob, "group leave team");
     h.clear_all();
     h.send(bob, "grouplist");
     assert_eq!(h.take(bob), vec![ServerMsg::GroupList { groups: vec![] }]);
     h.send(bob, "create group team alice");
-    assert_eq!(h.take(bob), vec![created("team", &["alice", "bob"])]);
+    assert_eq!(
+        h.take(bob),
+        vec![created("team", &["bob"]), invited("team", "alice")]
+    );
     assert!(h.records().contains(&Record::GroupLeft {
         group: name("team"),
         user: name("bob")
@@ -342,19 +415,24 @@ fn a_full_group_takes_nobody_more() {
     };
     let mut h = crate::server::harness::Harness::new(cfg, ACCOUNTS);
     let alice = h.login("alice", "apw");
-    h.send(alice, "create group big bob carol");
-    assert_eq!(
-        h.take(alice),
-        vec![err(ErrorReply::GroupFull {
-            group: name("big"),
-            max: 2
-        })]
-    );
-    h.send(alice, "create group team bob");
-    h.take(alice);
+    group_with(&mut h, alice, "team", &["bob"]);
+    h.clear_all();
     h.send(alice, "group add team carol");
     assert_eq!(
         h.take(alice),
+        vec![err(ErrorReply::GroupFull {
+            group: name("team"),
+            max: 2
+        })]
+    );
+    // An invitation may be sent, but accepting it finds the group full.
+    h.send(alice, "group set team add invite");
+    h.send(alice, "group add team carol");
+    let carol = h.login("carol", "cpw");
+    h.clear_all();
+    h.send(carol, "group join team");
+    assert_eq!(
+        h.take(carol),
         vec![err(ErrorReply::GroupFull {
             group: name("team"),
             max: 2
@@ -482,7 +560,7 @@ fn offline_shows_what_waited_at_this_login_even_after_the_ack() {
 fn groups_and_stored_group_messages_survive_a_restart() {
     let mut h = harness();
     let alice = h.login("alice", "apw");
-    h.send(alice, "create group team bob carol");
+    group_with(&mut h, alice, "team", &["bob", "carol"]);
     h.send(alice, "message group team kept");
     h.send(alice, "group leave team");
     let mut restored = ServerState::new(
@@ -514,7 +592,7 @@ fn adding_someone_you_block_is_answered_and_they_are_told() {
     let mut h = harness();
     let alice = h.login("alice", "apw");
     let bob = h.login("bob", "bpw");
-    h.send(alice, "create group team carol");
+    group_with(&mut h, alice, "team", &["carol"]);
     h.send(alice, "block bob");
     h.clear_all();
     h.send(alice, "group add team bob");

@@ -2,6 +2,7 @@
 
 mod abuse;
 mod admin;
+mod away;
 mod deadlines;
 mod delivery;
 mod flood;
@@ -10,6 +11,7 @@ mod hostile;
 mod keys;
 mod login;
 mod messaging;
+mod owners;
 mod presence;
 mod private;
 mod restore;
@@ -65,6 +67,17 @@ pub(super) fn offline(user: &str) -> ServerMsg {
     ServerMsg::Presence {
         user: name(user),
         online: false,
+    }
+}
+
+/// `owner` (logged in) creates `group`, lets members add directly, and adds `members` (online or
+/// not): a group with members at once, as `create group NAME MEMBERS...` made before it invited, for
+/// the tests of what a group does once it has members. The replies stay in the inboxes.
+pub(super) fn group_with(h: &mut Harness, owner: super::ConnId, group: &str, members: &[&str]) {
+    h.send(owner, &format!("create group {group}"));
+    h.send(owner, &format!("group set {group} add direct"));
+    for m in members {
+        h.send(owner, &format!("group add {group} {m}"));
     }
 }
 
