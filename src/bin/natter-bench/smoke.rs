@@ -48,14 +48,19 @@ pub const LOAD_TEST_FLAGS: &[&str] = &[
 
 impl Server {
     /// `tls`: the server's secure default (a self-signed certificate made in the data directory);
-    /// otherwise plain text.
-    fn start(bin: &Path, credentials: &Path, tls: bool) -> Result<Server> {
+    /// otherwise plain text. `data_dir` is the run's own: a message a run left stored (a session that
+    /// ended before the server knew its lines were read keeps them, and they come again at the next
+    /// login, as they should) must not reach the next run, whose verifier would rightly call it
+    /// misdelivered.
+    fn start(bin: &Path, credentials: &Path, data_dir: &Path, tls: bool) -> Result<Server> {
         let mut cmd = Command::new(bin);
         if !tls {
             cmd.arg("--plaintext");
         }
         cmd.args(["0", "60", "3600", "--bind", "127.0.0.1", "--credentials"])
             .arg(credentials)
+            .arg("--data-dir")
+            .arg(data_dir)
             .args(["--max-outbound", "4194304", "--mailbox-limit", "100000"])
             // One host drives every user as fast as it can: a load test, not an attack.
             .args(LOAD_TEST_FLAGS)
@@ -257,15 +262,15 @@ fn run_in(bin: &Path, dir: &Path) -> Result<bool> {
     crate::gen_credentials(64, &credentials)?;
     let mut reports = Vec::new();
     let mut ok = true;
-    // A fresh server per run, as bench-peers does: each run's figures are its own.
+    // A fresh server and store per run, as bench-peers does: each run's figures are its own.
     let placeholder: SocketAddr = "127.0.0.1:1".parse().expect("valid address");
     let natter = cases(placeholder).into_iter().map(|a| (false, a));
     let relay = relay_cases(placeholder).into_iter().map(|a| (true, a));
-    for (to_relay, mut args) in natter.chain(relay) {
+    for (i, (to_relay, mut args)) in natter.chain(relay).enumerate() {
         let server = if to_relay {
             Server::relay(args.tls, dir)?
         } else {
-            Server::start(bin, &credentials, args.tls)?
+            Server::start(bin, &credentials, &dir.join(format!("run-{i}")), args.tls)?
         };
         args.addr = vec![server.addr];
         args.server_pid = Some(server.child.id());
