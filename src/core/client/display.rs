@@ -14,6 +14,7 @@
 
 use anstyle::{AnsiColor, Style};
 
+pub use super::error::conversation_name;
 use super::input::help_rows;
 use super::outgoing::{Conversation, Outcome};
 use crate::protocol::columns::variant_pat;
@@ -21,15 +22,6 @@ use crate::protocol::lines::wire_tables;
 use crate::protocol::p2p::Refusal;
 use crate::protocol::render::{cooldown, plural};
 use crate::protocol::{ByeReason, CancelReason, ErrorReply, Name, PingState, Prompt, ServerMsg};
-
-/// How a conversation is named in a sentence: `bob`, `group devs`.
-pub fn conversation_name(to: &Conversation) -> String {
-    match to {
-        Conversation::Group(g) => format!("group {g}"),
-        Conversation::User(u) | Conversation::Private(u) => u.to_string(),
-        Conversation::Broadcasts => "everyone".into(),
-    }
-}
 
 /// How a private chat ended, from this side's point of view.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! The problems the client finds itself, in words a person can act on: apart from how things are
 //! shown, so that reading what was typed and showing what happened can both name them.
 
-use crate::protocol::Name;
+use crate::protocol::{Conversation, Name};
 
 /// A problem the client found itself (the server's own errors are shown as [`crate::client::display::Item::Server`]).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -69,14 +69,14 @@ pub enum ClientError {
         "Not sent: your end-to-end keys are not open ({why}), and it would go unencrypted. See 'e2e-unlock' and 'e2e-newkeys' in 'help'."
     )]
     E2eUnavailable { why: String },
-    #[error("Not sent to {}: {why}", crate::client::display::conversation_name(to))]
+    #[error("Not sent to {}: {why}", conversation_name(to))]
     E2eNotSent {
         to: crate::protocol::Conversation,
         why: String,
     },
     #[error(
         "Could not save your encryption state ({why}), so what depended on it was NOT sent{}: a message must not leave before the key it used is saved. Nothing more is sent encrypted until saving works: free some disk space or make the state directory writable, then send again.",
-        if not_sent.is_empty() { String::new() } else { format!(" (to {})", not_sent.iter().map(crate::client::display::conversation_name).collect::<Vec<_>>().join(", ")) }
+        if not_sent.is_empty() { String::new() } else { format!(" (to {})", not_sent.iter().map(conversation_name).collect::<Vec<_>>().join(", ")) }
     )]
     E2eSaveFailed {
         why: String,
@@ -96,4 +96,13 @@ pub enum ClientError {
         "{server} has not proved it is the server you trust (plain text, or a certificate new to this client), so the password is not sent to it by itself, and there is nobody at a terminal to type it; disconnected."
     )]
     ReloginNeedsUser { server: String },
+}
+
+/// How a conversation is named in a sentence: `bob`, `group devs`.
+pub fn conversation_name(to: &Conversation) -> String {
+    match to {
+        Conversation::Group(g) => format!("group {g}"),
+        Conversation::User(u) | Conversation::Private(u) => u.to_string(),
+        Conversation::Broadcasts => "everyone".into(),
+    }
 }

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use super::display::{ClientError, Item};
 use super::input::Input;
-use super::screen::Key;
+use super::key::Key;
 use super::seen::Seen;
 use crate::protocol::Name;
 

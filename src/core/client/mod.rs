@@ -38,6 +38,7 @@ pub mod e2e;
 mod error;
 pub mod event;
 pub mod input;
+pub mod key;
 mod login;
 mod moving;
 pub mod noise;

@@ -39,28 +39,7 @@ use crate::time::Timestamp;
 /// A paste of more lines than this waits for the user to confirm it (irssi's default).
 pub const PASTE_VERIFY_LINES: usize = 5;
 
-/// A key, as the screen sees it (the shell maps the terminal's events to these).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Key {
-    Char(char),
-    Alt(char),
-    Ctrl(char),
-    Enter,
-    Esc,
-    Backspace,
-    Delete,
-    Left,
-    Right,
-    CtrlLeft,
-    CtrlRight,
-    Up,
-    Down,
-    Home,
-    End,
-    PageUp,
-    PageDown,
-    Tab,
-}
+pub use super::key::Key;
 
 /// What a key asks of the session.
 #[derive(Clone, Debug, PartialEq, Eq)]
