@@ -297,3 +297,9 @@ pub(super) fn show(out: &mut Vec<Effect>, item: impl Into<Item>) {
 pub(super) fn show_error(out: &mut Vec<Effect>, e: ClientError) {
     out.push(Effect::Show(Item::Error(e)));
 }
+
+/// Pushes news of the connection (lost, trying again, back): a full-screen client keeps it in its
+/// status window, where it does not get lost among messages.
+pub(super) fn news(out: &mut Vec<Effect>, text: String) {
+    out.push(Effect::Show(Item::Connection(text)));
+}

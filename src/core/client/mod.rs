@@ -23,34 +23,41 @@
 //! [`Item`] ([`display`] is the one place that turns it into a line); what the user is asked for is an
 //! [`InputMode`]. Peer-to-peer links are numbered [`LinkId`]s whose bytes the shell moves.
 //!
-//! The rules live in their own modules: `state` (the value, its entry points and deadlines), `login`
-//! (the server's prompts), `commands` (what the user typed), `server_lines` (what the server said),
-//! `moving` and `reconnect` (getting back to a server when the one in use is lost), `private` (the
-//! private-chat life cycle and the link handshake), [`input`] (what a typed line means, in which
-//! window), [`screen`] (the full-screen client's view model: windows, keys, paste), [`seen`] (not
-//! showing a redelivered offline message twice), [`complete`] (tab completion).
+//! [`ClientState`] is made of parts that each own their data and keep their own invariants behind
+//! methods (as the server's state is): the session (`session`: where the client is in its life,
+//! what the user is asked, the passwords typed on the way in), the way back to a server
+//! (`reconnect`), the conversations known (`conversations`), what came in (`inbox`: shown once,
+//! acknowledged in batches), what goes out (`outgoing`, `paste`), end-to-end encryption
+//! (`encryption`, and the lines held behind its saves: `commit`), the private chats (`private`) and
+//! the full-screen view model ([`screen`]). The rules that touch only some parts are handed only
+//! those (`login`, `moving`); what spans the parts is the state's (`state/`). [`input`] reads what a
+//! typed line means, in which window; [`seen`] keeps a redelivered offline message from showing
+//! twice; [`complete`] completes words.
 
-mod commands;
 mod commit;
 pub mod complete;
+mod conversations;
 pub mod display;
 pub mod e2e;
+mod encryption;
 mod error;
 pub mod event;
+mod inbox;
 pub mod input;
 pub mod key;
 mod login;
 mod moving;
 pub mod noise;
 pub mod outgoing;
+mod paste;
 pub(crate) mod private;
 mod reconnect;
 pub mod reveal;
 pub mod screen;
-mod secure;
 pub mod seen;
-mod server_lines;
+mod session;
 mod state;
+mod timer;
 
 pub use display::{ClientError, EndReason, Item, SetupFailure};
 pub use event::{

@@ -1,32 +1,35 @@
 //! Getting back to a server when the one in use is lost: to the next of a cluster's servers, or back
-//! to a lone one (at a terminal), with backoff, saying so in the status window, until the bound; and
-//! never to a server whose certificate changed without the user's word. Which server, and how long to
-//! wait, is [`super::reconnect`]'s.
+//! to a lone one (at a terminal), with backoff, saying so with the connection's news, until the bound;
+//! and never to a server whose certificate changed without the user's word. Which server, and how
+//! long to wait, is [`super::reconnect`]'s; this rule is handed only that, the session and the
+//! deadlines. What the loss does to the rest (the private chats end, what was shown is saved) is the
+//! state's (`state/moving.rs`).
 
-use super::display::{ClientError, Item};
-use super::event::{Effect, Exit, InputMode, show_error};
-use super::screen::Link;
-use super::state::{ClientState, Phase, Timer};
-use crate::protocol::p2p::PeerBye;
+use super::error::ClientError;
+use super::event::{Effect, Exit, InputMode, news, show_error};
+use super::reconnect::Reconnect;
+use super::session::{Session, Step};
+use super::timer::Timer;
+use crate::time::Timestamp;
+use crate::timers::Timers;
 
-impl ClientState {
-    /// News of the connection (lost, trying again, back): a full-screen client keeps it in its status
-    /// window, where it does not get lost among messages.
-    pub(super) fn connection_news(&mut self, out: &mut Vec<Effect>, text: String) {
-        out.push(Effect::Show(Item::Connection(text)));
-    }
+/// The moving rule, with the parts it touches.
+pub(super) struct Moving<'a> {
+    /// Where the client is.
+    pub(super) session: &'a mut Session,
+    /// The servers, and the progress of the reconnection.
+    pub(super) reconnect: &'a mut Reconnect,
+    /// The session's deadlines (the next attempt's).
+    pub(super) timers: &'a mut Timers<Timer>,
+    /// The time now.
+    pub(super) now: Timestamp,
+}
 
-    fn set_link(&mut self, link: Link) {
-        if let Some(screen) = &mut self.screen {
-            screen.set_link(self.reconnect.current(), link);
-        }
-    }
-
-    /// The server in use is gone: private chats end (the server brokered them), and the next server
-    /// (or the same, when it is the only one) is tried at once.
-    pub(super) fn move_server(&mut self, out: &mut Vec<Effect>) {
-        self.chats.end_all(PeerBye::Offline, out);
-        let user = self.user().cloned();
+impl Moving<'_> {
+    /// The server in use is gone: the next server (or the same, when it is the only one) is tried
+    /// at once.
+    pub(super) fn lost(&mut self, out: &mut Vec<Effect>) {
+        let user = self.session.user().cloned();
         let lost = self.reconnect.lost(self.now);
         let user = user.map(|u| format!(" as {u}")).unwrap_or_default();
         let next = self.reconnect.current().to_owned();
@@ -38,9 +41,8 @@ impl ClientState {
         } else {
             format!("Lost the connection to {lost}; connecting to {next} to log in again{user}...")
         };
-        self.connection_news(out, text);
-        self.phase = Phase::Reconnecting { dialing: true };
-        self.set_link(Link::Reconnecting);
+        news(out, text);
+        self.session.reconnecting(true);
         out.push(Effect::ConnectServer {
             index: self.reconnect.current_index(),
             accept_cert: None,
@@ -49,10 +51,10 @@ impl ClientState {
 
     /// The attempt at the current server failed (`why`): the next is tried after a pause, until the
     /// bound since the server was lost has passed.
-    pub(super) fn retry_later(&mut self, why: &str, out: &mut Vec<Effect>) {
+    pub(super) fn retry_later(&mut self, why: &str, out: &mut Vec<Effect>) -> Step {
         out.push(Effect::DropServer);
         let failed = self.reconnect.current().to_owned();
-        let Some(wait_ms) = self.reconnect.failed(self.now, self.give_up_ms()) else {
+        let Some(wait_ms) = self.reconnect.failed(self.now) else {
             return self.no_server_left(out);
         };
         let when = match wait_ms {
@@ -66,32 +68,26 @@ impl ClientState {
             next
         };
         // The reason once; after that, that it still holds.
-        let said = (&failed, why);
-        let text = if self
-            .last_failure
-            .as_ref()
-            .is_some_and(|(f, w)| (f, w.as_str()) == said)
-        {
+        let text = if self.reconnect.failure_said(&failed, why) {
             format!("Still cannot log in again at {failed}; trying {next} {when}.")
         } else {
             format!("Could not log in again at {failed} ({why}); trying {next} {when}.")
         };
-        self.last_failure = Some((failed, why.to_owned()));
-        self.connection_news(out, text);
-        self.set_link(Link::Reconnecting);
+        news(out, text);
         self.redial_in(wait_ms);
+        Step::On
     }
 
     /// The current server answers, but the session on the lost one has not ended yet: asked again in
     /// a moment, saying so once.
-    pub(super) fn retry_here(&mut self, out: &mut Vec<Effect>) {
+    pub(super) fn retry_here(&mut self, out: &mut Vec<Effect>) -> Step {
         out.push(Effect::DropServer);
-        let Some((wait_ms, first)) = self.reconnect.wait_here(self.now, self.give_up_ms()) else {
+        let Some((wait_ms, first)) = self.reconnect.wait_here(self.now) else {
             return self.no_server_left(out);
         };
         if first {
             let server = self.reconnect.current().to_owned();
-            self.connection_news(
+            news(
                 out,
                 format!(
                     "{server} is up, but your session on the lost server has not ended yet (a \
@@ -100,35 +96,32 @@ impl ClientState {
             );
         }
         self.redial_in(wait_ms);
-    }
-
-    /// How long after losing its server the client gives up finding one.
-    fn give_up_ms(&self) -> u64 {
-        self.config.reconnect_give_up_secs * 1000
+        Step::On
     }
 
     /// No server could be used for the whole bound: said, and the client ends as a lost connection
     /// does.
-    fn no_server_left(&mut self, out: &mut Vec<Effect>) {
+    fn no_server_left(&self, out: &mut Vec<Effect>) -> Step {
         show_error(
             out,
             ClientError::NoServerLeft {
-                secs: self.config.reconnect_give_up_secs,
+                secs: self.reconnect.give_up_secs(),
             },
         );
-        self.exit(Exit::ConnectionLost, out);
+        Step::End(Exit::ConnectionLost)
     }
 
     /// Dials the current server once `wait_ms` have passed.
     fn redial_in(&mut self, wait_ms: u64) {
-        self.phase = Phase::Reconnecting { dialing: false };
+        self.session.reconnecting(false);
         self.timers
             .set(Timer::Reconnect, self.now.plus_millis(wait_ms));
     }
 
-    pub(super) fn on_redial(&mut self, out: &mut Vec<Effect>) {
-        if self.phase == (Phase::Reconnecting { dialing: false }) {
-            self.phase = Phase::Reconnecting { dialing: true };
+    /// The reconnection timer: the current server is dialled, if the client still waits for it.
+    pub(super) fn redial(&mut self, out: &mut Vec<Effect>) {
+        if self.session.waiting_to_dial() {
+            self.session.reconnecting(true);
             out.push(Effect::ConnectServer {
                 index: self.reconnect.current_index(),
                 accept_cert: None,
@@ -140,57 +133,58 @@ impl ClientState {
     /// CA does not vouch for: nothing was sent to it, and it is not tried again by itself. Another
     /// server is tried if there is one; otherwise the user is asked whether to trust the new
     /// certificate, which only its operator can confirm.
-    pub(super) fn on_untrusted(
+    pub(super) fn untrusted(
         &mut self,
         error: &str,
         presented: Option<&str>,
         out: &mut Vec<Effect>,
-    ) {
-        if self.phase != (Phase::Reconnecting { dialing: true }) {
-            return;
+    ) -> Step {
+        if !self.session.dialing() {
+            return Step::On;
         }
         out.push(Effect::DropServer);
         self.reconnect.distrust();
         let server = self.reconnect.current().to_owned();
-        self.connection_news(out, format!("Not logging in again at {server}: {error}"));
-        if let Some(wait_ms) = self.reconnect.failed(self.now, self.give_up_ms()) {
+        news(out, format!("Not logging in again at {server}: {error}"));
+        if let Some(wait_ms) = self.reconnect.failed(self.now) {
             let next = self.reconnect.current().to_owned();
-            self.connection_news(
+            news(
                 out,
                 format!("Trying {next} in {} s instead.", wait_ms.div_ceil(1000)),
             );
-            return self.redial_in(wait_ms);
+            self.redial_in(wait_ms);
+            return Step::On;
         }
-        let Some(fingerprint) = presented.filter(|_| self.config.interactive) else {
+        let Some(fingerprint) = presented.filter(|_| self.reconnect.interactive()) else {
             return self.no_server_left(out);
         };
-        self.phase = Phase::Distrusted {
-            fingerprint: fingerprint.to_owned(),
-        };
-        self.connection_news(
+        self.session.distrusted(fingerprint.to_owned());
+        news(
             out,
             format!(
                 "Reconnecting has stopped. Type 'yes' only if {server}'s operator confirms its new \
                  certificate is {fingerprint}; anything else quits."
             ),
         );
-        self.reading = None;
-        self.ask(
+        self.session.forget_asked();
+        self.session.ask(
             InputMode::TrustCertificate {
                 server,
                 fingerprint: fingerprint.to_owned(),
             },
             out,
         );
+        Step::On
     }
 
-    /// The user's answer to whether to trust the certificate `fingerprint`.
-    pub(super) fn on_trust_answer(
+    /// The user's answer to whether to trust the certificate `fingerprint`: anything but "yes"
+    /// ends the client.
+    pub(super) fn trust_answer(
         &mut self,
         answer: &str,
         fingerprint: String,
         out: &mut Vec<Effect>,
-    ) {
+    ) -> Step {
         if !answer.trim().eq_ignore_ascii_case("yes") {
             let server = self.reconnect.current().to_owned();
             show_error(
@@ -200,18 +194,19 @@ impl ClientState {
                     fingerprint,
                 },
             );
-            return self.exit(Exit::ConnectionLost, out);
+            return Step::End(Exit::ConnectionLost);
         }
         self.reconnect.trust_again();
         let server = self.reconnect.current().to_owned();
-        self.connection_news(
+        news(
             out,
             format!("Trusting {fingerprint} for {server} from now on; connecting again..."),
         );
-        self.phase = Phase::Reconnecting { dialing: true };
+        self.session.reconnecting(true);
         out.push(Effect::ConnectServer {
             index: self.reconnect.current_index(),
             accept_cert: Some(fingerprint),
         });
+        Step::On
     }
 }

@@ -1,6 +1,7 @@
-//! The user's own messages, for a client that shows them in its windows as sent: each gets a number,
-//! and the server's answer (with `receipts on`: `SENT`, `DELIVERED`, `STORED`, `GROUP-SENT`, or an
-//! error naming the recipient) settles it.
+//! The user's own messages on their way out: for a client that shows them in its windows as sent,
+//! each gets a number, and the server's answer (with `receipts on`: `SENT`, `DELIVERED`, `STORED`,
+//! `GROUP-SENT`, or an error naming the recipient) settles it; the messages typed that wait for
+//! encryption keys, in order; and the longest line the server takes.
 //!
 //! Every message gets one answer at once, in command order: `SENT <id>` (queued for an online user),
 //! `DELIVERED`, `STORED`, `GROUP-SENT` or an error. Those are matched by recipient, oldest first, not by
@@ -12,7 +13,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 pub use crate::protocol::Conversation;
-use crate::protocol::ServerMsg;
+use crate::protocol::{MAX_LINE, ServerMsg};
 
 /// The number of a line the user did not write: its answer settles nothing shown.
 pub(super) const SILENT: u64 = 0;
@@ -52,9 +53,20 @@ pub(super) struct Answer {
     pub resend: Option<String>,
 }
 
-/// Messages sent to the server and not settled yet.
-#[derive(Debug, Default)]
+/// The outgoing part: messages sent to the server and not settled yet, and what the user typed that
+/// has not left.
+#[derive(Debug)]
 pub(super) struct Outgoing {
+    /// Show the user's own messages as sent, and what became of each (a full-screen client does; a
+    /// line client, whose screen already holds what was typed, does not).
+    echo_own: bool,
+    /// The longest line the server takes (it says so when a line was too long).
+    line_limit: usize,
+    /// Per conversation, the numbers of the user's messages typed in this session whose lines have
+    /// not left yet (waiting for keys), in order, with their texts (a line may also carry a message
+    /// of an earlier session, or one sent again, which must not take a number of these); `None` for
+    /// a client that does not show its own messages.
+    typed: BTreeMap<Conversation, VecDeque<(Option<u64>, String)>>,
     next: u64,
     next_key: u64,
     /// Messages not answered yet, in the order sent: the next answer to a conversation is its
@@ -67,7 +79,65 @@ pub(super) struct Outgoing {
     queued: BTreeMap<u64, Pending>,
 }
 
+impl Default for Outgoing {
+    fn default() -> Self {
+        Outgoing::new(false)
+    }
+}
+
 impl Outgoing {
+    /// Nothing sent yet; `echo_own`: the user's own messages are shown, as sent and then settled.
+    pub(super) fn new(echo_own: bool) -> Self {
+        Outgoing {
+            echo_own,
+            line_limit: MAX_LINE,
+            typed: BTreeMap::new(),
+            next: 0,
+            next_key: 0,
+            pending: VecDeque::new(),
+            queued: BTreeMap::new(),
+        }
+    }
+
+    /// Whether the user's own messages are shown, as sent and then settled.
+    pub(super) fn echo_own(&self) -> bool {
+        self.echo_own
+    }
+
+    /// The longest line the server takes.
+    pub(super) fn line_limit(&self) -> usize {
+        self.line_limit
+    }
+
+    /// The server said its limit is `max` (a line was too long): what is typed next is checked by
+    /// it.
+    pub(super) fn set_line_limit(&mut self, max: usize) {
+        self.line_limit = max;
+    }
+
+    /// The user typed `text` to `to` (numbered `seq` if shown); its line leaves when the keys it
+    /// waits for come.
+    pub(super) fn typed(&mut self, to: &Conversation, seq: Option<u64>, text: &str) {
+        self.typed
+            .entry(to.clone())
+            .or_default()
+            .push_back((seq, text.to_owned()));
+    }
+
+    /// The number of the oldest message to `to` typed in this session with this text whose line has
+    /// not left yet (none for a message of an earlier session, or one sent again); it has left now.
+    pub(super) fn next_typed(&mut self, to: &Conversation, text: &str) -> Option<u64> {
+        let q = self.typed.get_mut(to)?;
+        let i = q.iter().position(|(_, t)| t == text)?;
+        q.remove(i)?.0
+    }
+
+    /// A new session: what was typed in the last one and had not left is the device's outbox's now
+    /// (it goes at login, unnumbered).
+    pub(super) fn new_session(&mut self) {
+        self.typed.clear();
+    }
+
     /// Numbers a message to `to`; if `awaits_answer`, keeps it until the server's answer settles it.
     pub(super) fn sent(&mut self, to: &Conversation, awaits_answer: bool) -> u64 {
         let seq = self.number();

@@ -15,7 +15,9 @@ use crate::time::Timestamp;
 /// The login to repeat: what the user typed at the server's prompts when the session began.
 #[derive(Clone, PartialEq, Eq)]
 pub(super) struct Credentials {
+    /// The account, as the server welcomed it.
     pub(super) user: Name,
+    /// The password exactly as typed (or as `passwd` changed it since).
     pub(super) password: String,
 }
 
@@ -51,6 +53,11 @@ pub(super) struct Reconnect {
     alone: bool,
     /// Servers that presented a certificate other than the one trusted: skipped until the user says.
     untrusted: Vec<bool>,
+    /// How long after losing its server the client gives up finding one.
+    give_up_secs: u64,
+    /// The server and the reason of the last failed attempt to get back to one: a reason is said
+    /// once, and after that only that it still holds.
+    last_failure: Option<(String, String)>,
 }
 
 /// The longest wait between two attempts.
@@ -60,10 +67,20 @@ const MAX_DELAY_MS: u64 = 8_000;
 const WAIT_HERE_MS: u64 = 1_000;
 
 impl Reconnect {
-    pub(super) fn new(servers: Vec<String>, current: usize, alone: bool) -> Self {
+    /// The `servers` as the user named them, the first connection going to number `current`;
+    /// `alone`: a person at a terminal, for whom a lone server is reconnected to too; trying stops
+    /// `give_up_secs` after the server was lost.
+    pub(super) fn new(
+        servers: Vec<String>,
+        current: usize,
+        alone: bool,
+        give_up_secs: u64,
+    ) -> Self {
         let current = current.min(servers.len().saturating_sub(1));
         Reconnect {
             untrusted: vec![false; servers.len()],
+            give_up_secs,
+            last_failure: None,
             alone,
             servers,
             current,
@@ -89,12 +106,37 @@ impl Reconnect {
         self.servers.get(self.current).map_or("the server", |s| s)
     }
 
+    /// The server in use (or being tried), as its number in the list the client was given.
     pub(super) fn current_index(&self) -> usize {
         self.current
     }
 
+    /// Whether the client logs in again by itself, answering the prompts with what was typed at
+    /// the start.
     pub(super) fn relogin(&self) -> bool {
         self.relogin
+    }
+
+    /// Whether a person at a terminal answers the prompts (not a script): only they can confirm a
+    /// changed certificate, or type a password a server not verified must not get by itself.
+    pub(super) fn interactive(&self) -> bool {
+        self.alone
+    }
+
+    /// How long after losing its server the client gives up finding one.
+    pub(super) fn give_up_secs(&self) -> u64 {
+        self.give_up_secs
+    }
+
+    /// Notes that getting back to `server` failed because of `why`; returns whether that was said
+    /// already (the same server, for the same reason), so it is said once.
+    pub(super) fn failure_said(&mut self, server: &str, why: &str) -> bool {
+        let said = self
+            .last_failure
+            .as_ref()
+            .is_some_and(|(f, w)| (f.as_str(), w.as_str()) == (server, why));
+        self.last_failure = Some((server.to_owned(), why.to_owned()));
+        said
     }
 
     /// Whether the server in use was lost and no login has succeeded since.
@@ -102,6 +144,7 @@ impl Reconnect {
         self.lost_at.is_some()
     }
 
+    /// The login kept for logging in again, if one is.
     pub(super) fn credentials(&self) -> Option<&Credentials> {
         self.credentials.as_ref()
     }
@@ -141,6 +184,7 @@ impl Reconnect {
         self.lost_at = None;
         self.failures = 0;
         self.relogin = false;
+        self.last_failure = None;
     }
 
     /// Whether the session can move to another server now.
@@ -165,10 +209,10 @@ impl Reconnect {
     }
 
     /// An attempt failed: moves to the next server and returns how many milliseconds to wait before
-    /// trying it, or `None` if `give_up_ms` have passed since the server was lost, or no server is
-    /// left that may be tried.
-    pub(super) fn failed(&mut self, now: Timestamp, give_up_ms: u64) -> Option<u64> {
-        if self.given_up(now, give_up_ms) || !self.any_trusted() {
+    /// trying it, or `None` if the bound since the server was lost has passed, or no server is left
+    /// that may be tried.
+    pub(super) fn failed(&mut self, now: Timestamp) -> Option<u64> {
+        if self.given_up(now) || !self.any_trusted() {
             return None;
         }
         self.failures += 1;
@@ -202,20 +246,20 @@ impl Reconnect {
     /// The current server answers, but the earlier session has not ended yet (a dead server's sessions
     /// end within a bounded time): it is tried again in a second, rather than the others, which may be
     /// dead. Returns the wait and whether this is the first such wait (to say so once), or `None` if
-    /// `give_up_ms` have passed since the server was lost.
-    pub(super) fn wait_here(&mut self, now: Timestamp, give_up_ms: u64) -> Option<(u64, bool)> {
-        if self.given_up(now, give_up_ms) {
+    /// the bound since the server was lost has passed.
+    pub(super) fn wait_here(&mut self, now: Timestamp) -> Option<(u64, bool)> {
+        if self.given_up(now) {
             return None;
         }
         let first = !std::mem::replace(&mut self.waiting_here, true);
         Some((WAIT_HERE_MS, first))
     }
 
-    /// Whether `give_up_ms` have passed since the server was lost (counted from now if it was not
+    /// Whether the bound has passed since the server was lost (counted from now if it was not
     /// noted yet).
-    fn given_up(&mut self, now: Timestamp, give_up_ms: u64) -> bool {
+    fn given_up(&mut self, now: Timestamp) -> bool {
         let lost_at = *self.lost_at.get_or_insert(now);
-        now.millis_since(lost_at) >= give_up_ms
+        now.millis_since(lost_at) >= self.give_up_secs.saturating_mul(1000)
     }
 
     /// On to the next server that may be tried (the same one, if it is the only one).
@@ -263,14 +307,14 @@ mod tests {
     #[test]
     fn the_password_is_kept_only_when_there_is_another_server() {
         let alice = Name::from("alice");
-        let mut one = Reconnect::new(vec!["a:1".into()], 0, false);
+        let mut one = Reconnect::new(vec!["a:1".into()], 0, false, 60);
         one.typed_username("alice");
         one.typed_password("secret");
         one.logged_in(&alice);
         assert!(one.credentials().is_none());
         assert!(!one.can_move());
 
-        let mut two = Reconnect::new(vec!["a:1".into(), "b:2".into()], 0, false);
+        let mut two = Reconnect::new(vec!["a:1".into(), "b:2".into()], 0, false, 60);
         two.typed_username("alice");
         two.typed_password("secret");
         two.logged_in(&alice);
@@ -283,21 +327,21 @@ mod tests {
 
     #[test]
     fn a_lost_server_moves_to_the_next_and_gives_up_after_the_bound() {
-        let mut r = Reconnect::new(vec!["a:1".into(), "b:2".into()], 0, false);
+        let mut r = Reconnect::new(vec!["a:1".into(), "b:2".into()], 0, false, 60);
         let t0 = Timestamp::from_millis(1_000);
         assert_eq!(r.lost(t0), "a:1");
         assert_eq!(r.current(), "b:2");
-        assert_eq!(r.failed(t0.plus_millis(10), 60_000), Some(0));
+        assert_eq!(r.failed(t0.plus_millis(10)), Some(0));
         assert_eq!(r.current(), "a:1");
-        assert_eq!(r.failed(t0.plus_millis(20), 60_000), Some(1_000));
+        assert_eq!(r.failed(t0.plus_millis(20)), Some(1_000));
         assert_eq!(r.current(), "b:2");
-        assert_eq!(r.failed(t0.plus_secs(60), 60_000), None);
+        assert_eq!(r.failed(t0.plus_secs(60)), None);
     }
 
     #[test]
     fn a_lone_server_is_tried_again_with_backoff_at_a_terminal() {
         let alice = Name::from("alice");
-        let mut r = Reconnect::new(vec!["a:1".into()], 0, true);
+        let mut r = Reconnect::new(vec!["a:1".into()], 0, true, 60);
         r.typed_username("alice");
         r.typed_password("secret");
         r.logged_in(&alice);
@@ -305,7 +349,7 @@ mod tests {
         let t0 = Timestamp::from_millis(1_000);
         assert_eq!(r.lost(t0), "a:1");
         assert_eq!(r.current(), "a:1");
-        let waits: Vec<Option<u64>> = (1..=5).map(|i| r.failed(t0.plus_secs(i), 60_000)).collect();
+        let waits: Vec<Option<u64>> = (1..=5).map(|i| r.failed(t0.plus_secs(i))).collect();
         assert_eq!(
             waits,
             [
@@ -320,18 +364,18 @@ mod tests {
 
     #[test]
     fn a_server_whose_certificate_changed_is_skipped_until_trusted_again() {
-        let mut r = Reconnect::new(vec!["a:1".into(), "b:2".into()], 0, false);
+        let mut r = Reconnect::new(vec!["a:1".into(), "b:2".into()], 0, false, 60);
         let t0 = Timestamp::from_millis(1_000);
         r.lost(t0);
         assert_eq!(r.current(), "b:2");
         r.distrust();
-        assert_eq!(r.failed(t0, 60_000), Some(1_000));
+        assert_eq!(r.failed(t0), Some(1_000));
         assert_eq!(r.current(), "a:1");
-        assert_eq!(r.failed(t0, 60_000), Some(2_000));
+        assert_eq!(r.failed(t0), Some(2_000));
         assert_eq!(r.current(), "a:1", "b:2 is not tried again by itself");
         r.distrust();
-        assert_eq!(r.failed(t0, 60_000), None, "no server left to try");
+        assert_eq!(r.failed(t0), None, "no server left to try");
         r.trust_again();
-        assert_eq!(r.failed(t0, 60_000), Some(4_000));
+        assert_eq!(r.failed(t0), Some(4_000));
     }
 }

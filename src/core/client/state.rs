@@ -1,46 +1,47 @@
-//! The client's state, the one entry point that changes it, and its deadlines. What each input means
-//! is in the modules beside it: `login` (the server's prompts), `commands` (what the user typed),
-//! `server_lines` (what the server said), `moving` (getting back to a server), `private` (private
-//! chats); the full-screen client's view model is [`super::screen`].
+//! The client's state, the one entry point that changes it, and its deadlines.
+//!
+//! [`ClientState`] holds the parts, each of which owns its data and keeps its own invariants behind
+//! its methods, and nothing else (as the server's state does): the session (`session`), the way back
+//! to a server (`reconnect`), the conversations known (`conversations`), what came in (`inbox`), what
+//! goes out (`outgoing`, `paste`), end-to-end encryption (`encryption`, with the lines held for its
+//! saves: `commit`), the private chats (`private`) and the full-screen view model (`screen`). The
+//! rules that touch only some parts are handed only those, borrowed for the call (`login`,
+//! `moving`). What spans the parts is the state's own, in the files of `state/`:
+//!
+//! - `typed.rs`: what the user typed (a line, a typed input, a key, a paste), said or run; quitting
+//!   and logging out.
+//! - `lines.rs`: what the server said, each line decoded once, learnt from, and shown or acted on.
+//! - `login.rs`: the server's prompts and the welcome.
+//! - `moving.rs`: losing the server and getting back to one.
+//! - `secure.rs`: carrying out what the end-to-end device asks, and the key commands.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+mod lines;
+mod login;
+mod moving;
+mod secure;
+mod typed;
 
-use super::complete::Known;
-use super::event::{Effect, Event, Exit, InputMode, PeerEvent, ServerEvent, UserEvent};
+use std::collections::BTreeMap;
+
+use super::commit::Commits;
+use super::conversations::Conversations;
+use super::encryption::Encryption;
+use super::event::{Effect, Event, Exit, PeerEvent, ServerEvent, UserEvent, show, show_error};
+use super::inbox::Inbox;
+use super::login::Login;
+use super::moving::Moving;
 use super::outgoing::Outgoing;
+use super::paste::Paste;
 use super::private::{Ctx, PrivateChats};
 use super::reconnect::Reconnect;
 use super::screen::{Action, Screen};
 use super::seen::Seen;
-use crate::protocol::{Conversation, MAX_LINE, Name, ServerMsg};
+use super::session::{Session, Step};
+use super::timer::Timer;
+use super::{ClientError, Item};
+use crate::protocol::Name;
 use crate::time::Timestamp;
 use crate::timers::Timers;
-
-/// A deadline of the session's own (the private chats keep theirs). Each is re-checked against the
-/// phase when it passes, so one no longer wanted does nothing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(super) enum Timer {
-    /// Connected, but the server has not asked for a username yet: past this, it is not a natter
-    /// server (or not a working one), and waiting longer would only look like a hang.
-    ServerGreeting,
-    /// `logout` was sent; stop waiting for the server's goodbye at this point.
-    Logout,
-    /// The server was lost and the last attempt to reach one failed: try the next one now.
-    Reconnect,
-    /// The next lines of a paste are due (see `commands`).
-    Paste,
-    /// Acknowledge what was shown since the last acknowledgement: one `ack` for a batch of lines (see
-    /// `server_lines`).
-    Ack,
-    /// Ask again for the keys of users the server said have none (see `secure`).
-    RetryClaims,
-    /// Claims of keys unanswered for a while: say so (see `secure`).
-    SlowClaims,
-}
-
-/// How long after showing a message the client acknowledges it, together with whatever else came
-/// meanwhile: lines that arrive together (a mailbox at login, a busy conversation) cost one `ack`.
-pub const ACK_DELAY_MS: u64 = 50;
 
 /// What the core is told at start.
 #[derive(Clone, Debug)]
@@ -86,6 +87,8 @@ pub struct Config {
 }
 
 impl Config {
+    /// The defaults, with the private-chat listener on `p2p_port`: a line client for a script,
+    /// one server, no encryption.
     pub fn new(p2p_port: u16) -> Self {
         Config {
             p2p_port,
@@ -107,166 +110,62 @@ impl Config {
     }
 }
 
-/// Where the client is in its life.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) enum Phase {
-    /// Connected, waiting for the server's first prompt.
-    Connecting,
-    /// Answering the server's prompts; `asked` is the prompt being answered, if any.
-    Login {
-        asked: Option<InputMode>,
-    },
-    Online {
-        user: Name,
-    },
-    /// `logout` was sent; waiting for the server's goodbye.
-    LoggingOut,
-    /// The server was lost and no other is connected yet: `dialing` while an attempt is under way,
-    /// otherwise waiting for the reconnection timer.
-    Reconnecting {
-        dialing: bool,
-    },
-    /// Reconnecting stopped at a server whose certificate changed: waiting for the user to say
-    /// whether to trust the one it presents (`fingerprint`).
-    Distrusted {
-        fingerprint: String,
-    },
-    /// An exit was requested; nothing more happens.
-    Done,
-}
-
 /// The whole client, as a value. See the [module documentation](super) for the contract.
 pub struct ClientState {
-    pub(super) config: Config,
-    pub(super) now: Timestamp,
-    pub(super) phase: Phase,
-    /// Every username seen (other than this user's), for completion.
-    pub(super) known: BTreeSet<Name>,
-    /// Every group this user is known to be in, for completion.
-    pub(super) known_groups: BTreeSet<Name>,
-    pub(super) known_version: u64,
+    /// The latest time seen; time never goes backwards inside the core.
+    now: Timestamp,
+    session: Session,
+    reconnect: Reconnect,
+    conversations: Conversations,
+    inbox: Inbox,
+    outgoing: Outgoing,
+    paste: Paste,
+    encryption: Encryption,
+    /// Server lines held behind end-to-end saves until they are durable.
+    commits: Commits,
     /// Private chats being set up or open, and their direct connections.
-    pub(super) chats: PrivateChats,
-    /// The user's own messages waiting for the server's answer (with `echo_own`).
-    pub(super) outgoing: Outgoing,
-    /// The servers, and the way back to one when the server in use is lost.
-    pub(super) reconnect: Reconnect,
-    /// The session's deadlines.
-    pub(super) timers: Timers<Timer>,
+    chats: PrivateChats,
     /// The full-screen client's view model, when the client runs full screen.
-    pub(super) screen: Option<Screen>,
-    /// What the user interface was last asked to read and has not answered yet: asked once, so a
-    /// line is never read before the core wants it (no prompt is drawn before "Logged out").
-    pub(super) reading: Option<InputMode>,
-    /// Whether the server connected to proved it is the one trusted (see [`ServerEvent`]).
-    pub(super) verified: bool,
-    /// The longest line the server takes (it says so when a line was too long).
-    pub(super) line_limit: usize,
-    /// Lines of a paste not sent yet, paced to stay well inside the server's flood limit.
-    pub(super) paste: VecDeque<(Conversation, String)>,
-    /// `grouplist` requests the client made itself (for the full-screen nick lists): their replies
-    /// are learnt from, not shown.
-    pub(super) quiet_grouplists: u32,
-    /// Groups whose members the client asked for itself (it was just added to them): the replies are
-    /// learnt from, not shown.
-    pub(super) quiet_members: BTreeSet<Name>,
-    /// A new account's password, typed once, waiting to be typed again.
-    pub(super) new_password: Option<String>,
-    /// `passwd` asked for a password: the next line typed is it.
-    pub(super) passwd_asked: Option<InputMode>,
-    /// The new password typed (twice) for `passwd`, until the server says it is the account's.
-    pub(super) passwd_chosen: Option<String>,
-    /// `passwd` sent a line and waits for the server's answer before the next line is read.
-    pub(super) passwd_waiting: bool,
-    /// The server and the reason of the last failed attempt to get back to one, said once.
-    pub(super) last_failure: Option<(String, String)>,
-    /// The newest message id received on this connection and not acknowledged yet (see [`Timer::Ack`]).
-    pub(super) unacked: Option<u64>,
-    /// The user whose entry of `config.seen` changed since it was last saved (it is saved before each
-    /// acknowledgement, and when the connection is lost).
-    pub(super) seen_unsaved: Option<Name>,
-    /// The logged-in user's device, when messages are encrypted (see [`super::secure`]).
-    pub(super) e2e: Option<super::e2e::E2e>,
-    /// Per conversation, the numbers of the user's messages typed in this session whose lines have
-    /// not left yet (waiting for keys), in order, with their texts (a line may also carry a message
-    /// of an earlier session, or one sent again, which must not take a number of these); `None` for
-    /// a client that does not show its own messages.
-    pub(super) typed: BTreeMap<Conversation, VecDeque<(Option<u64>, String)>>,
-    /// Users whose keys are to be asked for again at [`Timer::RetryClaims`].
-    pub(super) retry_claims: Vec<Name>,
-    /// The password typed at login, kept in memory until the device it unlocks is open.
-    pub(super) e2e_password: Option<String>,
-    /// Why the logged-in user's device could not be opened: nothing is sent encrypted, and nothing
-    /// that should be is sent at all (see `secure`).
-    pub(super) e2e_failure: Option<String>,
-    /// Server lines held behind end-to-end saves until they are durable (see `commit`).
-    pub(super) commits: super::commit::Commits,
-    /// The device being opened is a new one the user asked for (`e2e-newkeys`): it takes the
-    /// account.
-    pub(super) e2e_new_keys: bool,
-    /// Claims to look at again, when each is due ([`Timer::SlowClaims`]), oldest first.
-    pub(super) slow_claims: VecDeque<(Timestamp, Name)>,
-    /// How each conversation used in this session is protected, as last said (see `secure`).
-    pub(super) protections: BTreeMap<Conversation, super::e2e::Protection>,
-    /// The messages shown in this session, by id (see `server_lines`).
-    pub(super) shown_ids: super::secure::ShownIds,
-    /// Per user, the newest message shown before this process logged them in (from the state file):
-    /// what is below it was shown in an earlier session.
-    pub(super) seen_floor: BTreeMap<Name, Option<Seen>>,
+    screen: Option<Screen>,
+    /// The session's deadlines, at most one per [`Timer`] (the private chats keep theirs).
+    timers: Timers<Timer>,
 }
 
 impl ClientState {
-    pub fn new(mut config: Config, now: Timestamp) -> Self {
-        config.echo_own |= config.full_screen;
-        let chats = PrivateChats::new(config.handshake_secs, config.expect_secs, config.seed);
-        let reconnect = Reconnect::new(
-            config.servers.clone(),
-            config.server_index,
-            config.interactive,
-        );
-        let screen = config.full_screen.then(|| {
-            Screen::new(
-                reconnect.current().to_owned(),
-                std::mem::take(&mut config.history),
-                now,
-            )
-        });
+    /// A client just connected to its first server, as `config` says, at `now`.
+    pub fn new(config: Config, now: Timestamp) -> Self {
+        let Config {
+            p2p_port,
+            seen,
+            handshake_secs,
+            expect_secs,
+            logout_grace_secs,
+            greeting_secs,
+            echo_own,
+            full_screen,
+            history,
+            seed,
+            servers,
+            server_index,
+            interactive,
+            reconnect_give_up_secs,
+            e2e,
+        } = config;
+        let reconnect = Reconnect::new(servers, server_index, interactive, reconnect_give_up_secs);
+        let screen = full_screen.then(|| Screen::new(reconnect.current().to_owned(), history, now));
         ClientState {
-            reconnect,
-            config,
             now,
-            phase: Phase::Connecting,
-            known: BTreeSet::new(),
-            known_groups: BTreeSet::new(),
-            known_version: 0,
-            chats,
-            outgoing: Outgoing::default(),
-            timers: Timers::new(),
+            session: Session::new(greeting_secs, logout_grace_secs, p2p_port),
+            reconnect,
+            conversations: Conversations::default(),
+            inbox: Inbox::new(seen),
+            outgoing: Outgoing::new(echo_own || full_screen),
+            paste: Paste::default(),
+            encryption: Encryption::new(e2e),
+            commits: Commits::default(),
+            chats: PrivateChats::new(handshake_secs, expect_secs, seed),
             screen,
-            reading: None,
-            verified: false,
-            line_limit: MAX_LINE,
-            paste: VecDeque::new(),
-            quiet_grouplists: 0,
-            quiet_members: BTreeSet::new(),
-            new_password: None,
-            passwd_asked: None,
-            passwd_chosen: None,
-            passwd_waiting: false,
-            last_failure: None,
-            unacked: None,
-            seen_unsaved: None,
-            e2e: None,
-            typed: BTreeMap::new(),
-            retry_claims: Vec::new(),
-            e2e_password: None,
-            e2e_failure: None,
-            commits: Default::default(),
-            e2e_new_keys: false,
-            slow_claims: VecDeque::new(),
-            protections: BTreeMap::new(),
-            shown_ids: Default::default(),
-            seen_floor: BTreeMap::new(),
+            timers: Timers::new(),
         }
     }
 
@@ -283,7 +182,7 @@ impl ClientState {
         }
         self.dispatch(event, out);
         self.check_private_ids(out);
-        if self.e2e.is_some() && !self.protections.is_empty() {
+        if self.encryption.protections_said() {
             self.refresh_protection(out);
         }
         self.commits.hold(out, from);
@@ -294,10 +193,10 @@ impl ClientState {
     }
 
     fn dispatch(&mut self, event: Event<'_>, out: &mut Vec<Effect>) {
-        if self.phase == Phase::Done {
+        if self.session.is_done() {
             // Exiting: only make sure no new peer connection is left open.
             if let Event::Notice(text) = event {
-                out.push(Effect::Show(super::Item::Connection(text.to_owned())));
+                out.push(Effect::Show(Item::Connection(text.to_owned())));
                 return;
             }
             if let Event::Peer { link, event } = event
@@ -311,7 +210,7 @@ impl ClientState {
             Event::Server(ServerEvent::Connected) => self.on_connected(false),
             Event::Server(ServerEvent::ConnectedVerified) => self.on_connected(true),
             Event::Server(ServerEvent::ConnectFailed { error }) => {
-                if self.phase == (Phase::Reconnecting { dialing: true }) {
+                if self.session.dialing() {
                     self.retry_later(error, out);
                 }
             }
@@ -319,13 +218,12 @@ impl ClientState {
                 self.on_untrusted(error, presented, out)
             }
             Event::Server(ServerEvent::Line(bytes)) => self.on_server_line(bytes, out),
-            Event::Server(ServerEvent::LineTooLong) => super::event::show_error(
-                out,
-                super::ClientError::BadServerLine("line too long".into()),
-            ),
+            Event::Server(ServerEvent::LineTooLong) => {
+                show_error(out, ClientError::BadServerLine("line too long".into()))
+            }
             Event::Server(ServerEvent::Closed) => self.on_server_closed(out),
             Event::User(UserEvent::Line(bytes)) => {
-                self.reading = None;
+                self.session.forget_asked();
                 self.on_user_line(bytes, out)
             }
             Event::User(UserEvent::Input(input)) => self.on_input(input, out),
@@ -348,10 +246,16 @@ impl ClientState {
                 let cx = self.cx();
                 self.chats.on_peer(&cx, link, event, out)
             }
-            Event::Notice(text) => out.push(Effect::Show(super::Item::Connection(text.to_owned()))),
+            Event::Notice(text) => out.push(Effect::Show(Item::Connection(text.to_owned()))),
             Event::E2eOpened { user, stored } => self.on_e2e_opened(user, stored, out),
             Event::E2eCommitted(_) => {}
-            Event::E2eRewrapped(result) => self.on_e2e_rewrapped(result, out),
+            Event::E2eRewrapped(result) => {
+                if let Err(why) = result {
+                    // The stored keys still open with the old password; the user is told how to
+                    // get in with the new one.
+                    show_error(out, ClientError::E2eRewrapFailed(why));
+                }
+            }
         }
     }
 
@@ -371,10 +275,10 @@ impl ClientState {
     }
 
     /// A key in the full-screen client.
-    fn on_key(&mut self, key: super::screen::Key, out: &mut Vec<Effect>) {
+    fn on_key(&mut self, key: super::key::Key, out: &mut Vec<Effect>) {
         let known = match key {
-            super::screen::Key::Tab => self.known_names(),
-            _ => Known::default(),
+            super::key::Key::Tab => self.conversations.known(),
+            _ => Default::default(),
         };
         let now = self.now;
         let Some(screen) = &mut self.screen else {
@@ -384,15 +288,12 @@ impl ClientState {
         self.on_actions(actions, out);
     }
 
+    /// Carries out what the full-screen view model asked of the session.
     fn on_actions(&mut self, actions: Vec<Action>, out: &mut Vec<Effect>) {
         for action in actions {
             match action {
-                Action::Login(line) => {
-                    self.reading = None;
-                    self.on_user_line(line.as_bytes(), out)
-                }
-                Action::Typed(line) => {
-                    self.reading = None;
+                Action::Login(line) | Action::Typed(line) => {
+                    self.session.forget_asked();
                     self.on_user_line(line.as_bytes(), out)
                 }
                 Action::Paste { to, lines } => self.on_paste(to, lines, out),
@@ -402,17 +303,9 @@ impl ClientState {
         }
     }
 
-    /// Asks the user interface to read in `mode`, unless that is what it is doing already.
-    pub(super) fn ask(&mut self, mode: InputMode, out: &mut Vec<Effect>) {
-        if self.reading.as_ref() != Some(&mode) {
-            self.reading = Some(mode.clone());
-            out.push(Effect::Read(mode));
-        }
-    }
-
     /// When the core next needs [`Self::handle_timeout`] called: its earliest deadline, if any.
     pub fn poll_timeout(&self) -> Option<Timestamp> {
-        if self.phase == Phase::Done {
+        if self.session.is_done() {
             return None;
         }
         match (self.timers.next_deadline(), self.chats.poll_timeout()) {
@@ -426,7 +319,7 @@ impl ClientState {
         self.now = self.now.max(now);
         let from = out.len();
         loop {
-            if self.phase == Phase::Done {
+            if self.session.is_done() {
                 break;
             }
             let own = self.timers.next_deadline().filter(|at| *at <= self.now);
@@ -457,7 +350,12 @@ impl ClientState {
         match timer {
             Timer::ServerGreeting => self.on_greeting_deadline(out),
             Timer::Reconnect => self.on_redial(out),
-            Timer::Logout => self.on_logout_deadline(out),
+            Timer::Logout => {
+                if self.session.logging_out_now() {
+                    show_error(out, ClientError::LogoutUnconfirmed);
+                    self.exit(Exit::LoggedOut, out);
+                }
+            }
             Timer::Paste => self.send_paste(out),
             Timer::Ack => self.acknowledge(out),
             Timer::RetryClaims => self.retry_claims(out),
@@ -467,10 +365,7 @@ impl ClientState {
 
     /// The logged-in user, if any.
     pub fn user(&self) -> Option<&Name> {
-        match &self.phase {
-            Phase::Online { user } => Some(user),
-            _ => None,
-        }
+        self.session.user()
     }
 
     /// The full-screen client's view model, when the client runs full screen: what the shell draws.
@@ -480,25 +375,18 @@ impl ClientState {
 
     /// Every username the client has seen, sorted, for completion.
     pub fn known_users(&self) -> impl Iterator<Item = &Name> {
-        self.known.iter()
+        self.conversations.users()
     }
 
     /// Every group this user is known to be in, sorted, for completion.
     pub fn known_groups(&self) -> impl Iterator<Item = &Name> {
-        self.known_groups.iter()
+        self.conversations.groups()
     }
 
     /// Changes whenever [`Self::known_users`] or [`Self::known_groups`] does, so a shell copies the
     /// lists only then.
     pub fn known_users_version(&self) -> u64 {
-        self.known_version
-    }
-
-    fn known_names(&self) -> Known {
-        Known {
-            users: self.known.iter().map(|u| u.to_string()).collect(),
-            groups: self.known_groups.iter().map(|g| g.to_string()).collect(),
-        }
+        self.conversations.version()
     }
 
     /// Whether a private chat with `peer` is open (both sides have completed the handshake).
@@ -511,107 +399,91 @@ impl ClientState {
         self.chats.link_count()
     }
 
-    /// What the private chats need to know of the session.
-    pub(super) fn cx(&self) -> Ctx {
-        Ctx {
-            now: self.now,
-            me: self.user().cloned(),
+    /// Whether the client has asked to exit.
+    pub fn is_done(&self) -> bool {
+        self.session.is_done()
+    }
+
+    /// The login rule, handed the parts it touches.
+    fn login(&mut self) -> Login<'_> {
+        Login {
+            session: &mut self.session,
+            reconnect: &mut self.reconnect,
+            timers: &mut self.timers,
         }
     }
 
-    pub(super) fn logging_in(&self) -> bool {
-        matches!(self.phase, Phase::Connecting | Phase::Login { .. })
+    /// The moving rule, handed the parts it touches.
+    fn moves(&mut self) -> Moving<'_> {
+        Moving {
+            session: &mut self.session,
+            reconnect: &mut self.reconnect,
+            timers: &mut self.timers,
+            now: self.now,
+        }
+    }
+
+    /// What the private chats need to know of the session.
+    fn cx(&self) -> Ctx {
+        Ctx {
+            now: self.now,
+            me: self.session.user().cloned(),
+        }
     }
 
     /// Between losing a server and being logged in on another: no command can be sent.
-    pub(super) fn moving(&self) -> bool {
-        matches!(
-            self.phase,
-            Phase::Reconnecting { .. } | Phase::Distrusted { .. }
-        ) || (self.logging_in() && self.reconnect.relogin())
+    fn moving(&self) -> bool {
+        self.session.between_servers() || (self.session.logging_in() && self.reconnect.relogin())
     }
 
-    /// Whether the client has asked to exit.
-    pub fn is_done(&self) -> bool {
-        self.phase == Phase::Done
-    }
-
-    fn learn(&mut self, name: &Name) {
-        if self.user() == Some(name) {
-            return;
-        }
-        if self.known.insert(name.clone()) {
-            self.known_version += 1;
+    /// Carries out what a rule's step left to do.
+    fn step(&mut self, step: Step, out: &mut Vec<Effect>) {
+        if let Step::End(exit) = step {
+            self.exit(exit, out);
         }
     }
 
-    fn learn_group(&mut self, group: &Name) {
-        if self.known_groups.insert(group.clone()) {
-            self.known_version += 1;
+    /// The client ends: what was shown is saved, what still waits to be sent is said (it is kept),
+    /// the private chats are closed, and the shell is told how it ended.
+    fn exit(&mut self, exit: Exit, out: &mut Vec<Effect>) {
+        self.inbox.save_seen(out);
+        let waiting = self.encryption.waiting();
+        if waiting > 0 {
+            show(
+                out,
+                Item::Warning(format!(
+                    "{waiting} message{} still wait{} (for encryption keys, a decision about a changed key, or a group's members); kept on this device, {} when you next log in.",
+                    if waiting == 1 { "" } else { "s" },
+                    if waiting == 1 { "s" } else { "" },
+                    if waiting == 1 {
+                        "it is sent"
+                    } else {
+                        "they are sent"
+                    },
+                )),
+            );
         }
-    }
-
-    /// The usernames and groups a line of the server mentions, for completion.
-    pub(super) fn learn_from(&mut self, msg: &ServerMsg) {
-        let names: Vec<Name> = match msg {
-            ServerMsg::Message { from, .. }
-            | ServerMsg::OfflineMessage { from, .. }
-            | ServerMsg::OfflineAgain { from, .. }
-            | ServerMsg::Broadcast { from, .. }
-            | ServerMsg::GroupMessage { from, .. }
-            | ServerMsg::PrivateRequest { from, .. } => vec![from.clone()],
-            ServerMsg::Presence { user, .. }
-            | ServerMsg::Blocked { user }
-            | ServerMsg::Unblocked { user }
-            | ServerMsg::Ping { user, .. }
-            | ServerMsg::GroupLeft { user, .. } => vec![user.clone()],
-            ServerMsg::GroupJoined { user, by, .. } => vec![user.clone(), by.clone()],
-            ServerMsg::WhoElse { users } | ServerMsg::WhoElseSince { users, .. } => users.clone(),
-            ServerMsg::GroupCreated { members, .. } | ServerMsg::GroupMembers { members, .. } => {
-                members.clone()
-            }
-            ServerMsg::GroupList { groups } => {
-                groups.iter().flat_map(|(_, m)| m.iter().cloned()).collect()
-            }
-            // An error may name someone who does not exist.
-            ServerMsg::Error(_) => Vec::new(),
-            // The rest name at most the other end of a conversation.
-            other => match other.conversation() {
-                Some(Conversation::User(u) | Conversation::Private(u)) => vec![u],
-                _ => Vec::new(),
-            },
-        };
-        for n in &names {
-            self.learn(n);
-        }
-        match msg {
-            ServerMsg::GroupList { groups } => {
-                for (g, _) in groups {
-                    self.learn_group(g);
-                }
-            }
-            ServerMsg::GroupLeft { group, user }
-                if self.user() == Some(user) && self.known_groups.remove(group) =>
-            {
-                self.known_version += 1;
-            }
-            ServerMsg::GroupMessage { group, .. }
-            | ServerMsg::GroupCreated { group, .. }
-            | ServerMsg::GroupSent { group, .. }
-            | ServerMsg::GroupMembers { group, .. }
-            | ServerMsg::GroupJoined { group, .. }
-            | ServerMsg::OfflineMessage {
-                group: Some(group), ..
-            } => self.learn_group(group),
-            _ => {}
-        }
-    }
-
-    pub(super) fn exit(&mut self, exit: Exit, out: &mut Vec<Effect>) {
-        self.save_seen(out);
-        self.say_what_waits(out);
         self.chats.close_all(out);
-        self.phase = Phase::Done;
+        self.session.done();
         out.push(Effect::Exit(exit));
+    }
+}
+
+/// What the tests look at inside.
+#[cfg(test)]
+impl ClientState {
+    /// The open end-to-end device.
+    pub(super) fn device(&self) -> Option<&super::e2e::E2e> {
+        self.encryption.device()
+    }
+
+    /// What was shown, per user, as the state file is to keep it.
+    pub(super) fn seen(&self) -> &BTreeMap<Name, Seen> {
+        self.inbox.seen()
+    }
+
+    /// The password the stored keys are unlocked with.
+    pub(super) fn e2e_password(&self) -> Option<&str> {
+        self.encryption.password()
     }
 }

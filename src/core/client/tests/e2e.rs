@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::*;
 use crate::client::e2e::{Note, Protection, Wait};
-use crate::client::state::ACK_DELAY_MS;
+use crate::client::inbox::ACK_DELAY_MS;
 
 /// A client with end-to-end keys, logged in as `user` (its key lines not answered yet).
 fn with_keys(user: &str) -> Client {
@@ -354,7 +354,7 @@ fn a_claim_answered_blocked_by_is_not_waited_for_and_after_unblock_messages_go()
         alice.shown
     );
     assert!(
-        alice.state.e2e.as_ref().unwrap().outbox().is_empty(),
+        alice.state.device().unwrap().outbox().is_empty(),
         "nothing left waiting for an answer that came"
     );
     server.blocks.clear();
@@ -564,8 +564,7 @@ fn a_keys_line_nobody_asked_for_is_ignored() {
     assert!(
         alice
             .state
-            .e2e
-            .as_ref()
+            .device()
             .unwrap()
             .contacts()
             .get("bob")

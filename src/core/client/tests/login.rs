@@ -308,8 +308,5 @@ fn passwd_locks_the_end_to_end_keys_with_the_new_password_once_it_is_the_account
         vec![("pw".to_owned(), "a-longer-new-password".to_owned())]
     );
     // `e2e-unlock` and the next rewrap start from the new one.
-    assert_eq!(
-        c.state.e2e_password.as_deref(),
-        Some("a-longer-new-password")
-    );
+    assert_eq!(c.state.e2e_password(), Some("a-longer-new-password"));
 }

@@ -975,7 +975,7 @@ fn id_line(dev: &crate::client::e2e::E2e, secure: &Secure) -> String {
 fn a_private_chat_is_signed_with_each_identity_and_checked_against_the_pins() {
     let (mut a, link, mut bob, lines) = open_with_bob(with_keys("alice"));
     // alice's first line inside the session: her identity, signed over this session's hash.
-    let alice_id = a.state.e2e.as_ref().unwrap().private_identity();
+    let alice_id = a.state.device().unwrap().private_identity();
     let [line] = &lines[..] else {
         panic!("one line: {lines:?}")
     };
@@ -996,7 +996,7 @@ fn a_private_chat_is_signed_with_each_identity_and_checked_against_the_pins() {
     let bob_dev = device("bob");
     let line = id_line(&bob_dev, &bob);
     a.peer_frame(link, &seal(&mut bob, &line));
-    let pinned = a.state.e2e.as_ref().unwrap().contacts().get("bob").cloned();
+    let pinned = a.state.device().unwrap().contacts().get("bob").cloned();
     assert_eq!(pinned.unwrap().pinned, bob_dev.private_identity().identity);
     assert!(a.state.private_open("bob"));
 

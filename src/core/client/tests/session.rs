@@ -1,7 +1,7 @@
 //! The logged-in session: what is shown, what is sent, offline messages, and how it ends.
 
 use super::*;
-use crate::client::state::ACK_DELAY_MS;
+use crate::client::inbox::ACK_DELAY_MS;
 use crate::protocol::{ByeReason, CommandName, ErrorReply};
 
 #[test]
@@ -195,7 +195,7 @@ fn a_live_message_shown_before_the_connection_died_is_not_shown_again() {
     assert_eq!(c.take_shown().len(), 1);
     c.event(Event::Server(ServerEvent::Closed));
     assert_eq!(c.saved, vec![(name("alice"), Seen { id: 21, sent_at })]);
-    let seen = c.state.config.seen.clone();
+    let seen = c.state.seen().clone();
     let mut config = Config::new(P2P_PORT);
     config.seen = seen;
     let mut again = Client::with_config(config);

@@ -1,18 +1,13 @@
-//! What the user typed, once read ([`super::input`]): text said to a conversation, commands, a paste
-//! (paced), `help`, and logging out.
+//! What the user typed, once read ([`super::super::input`]): text said to a conversation, commands, a
+//! paste (paced), `help`, quitting and logging out.
 
-use super::display::{ClientError, Item};
-use super::event::{Effect, Exit, InputMode, show, show_error};
-use super::input::{self, Input, InputError, Place, WindowCommand, help_rows};
-use super::outgoing::Outcome;
-use super::state::{ClientState, Phase, Timer};
+use super::super::display::{ClientError, Item};
+use super::super::event::{Effect, Exit, show, show_error};
+use super::super::input::{self, Input, InputError, Place, WindowCommand, help_rows};
+use super::super::outgoing::Outcome;
+use super::ClientState;
 use crate::protocol::p2p::PeerBye;
 use crate::protocol::{Command, Conversation, Name, check_line};
-
-/// Lines of a paste sent at once; the rest follow at [`PASTE_PER_SEC`], well inside the server's flood
-/// limit (a burst of 50, then 20 a second by default), so a long paste is never taken for a flood.
-const PASTE_AT_ONCE: usize = 5;
-const PASTE_PER_SEC: u64 = 10;
 
 impl ClientState {
     /// One line typed, in line mode or at any prompt of the full-screen client.
@@ -31,63 +26,47 @@ impl ClientState {
                 return self.ask_again(out);
             }
         };
-        if let Phase::Distrusted { fingerprint } = &self.phase {
-            let fingerprint = fingerprint.clone();
+        if let Some(fingerprint) = self.session.distrusted_fingerprint() {
+            let fingerprint = fingerprint.to_owned();
             return self.on_trust_answer(line, fingerprint, out);
         }
         if self.moving() {
             show_error(out, ClientError::NotConnected(line.trim().to_owned()));
             return self.ask_again(out);
         }
-        if let Some(asked) = self.passwd_asked.take()
-            && matches!(self.phase, Phase::Online { .. })
-        {
-            return self.answer_passwd(asked, line, out);
+        if self.session.answer_passwd(line, out) {
+            return;
         }
-        match &self.phase {
-            Phase::Login { .. } => self.answer_prompt(line, out),
-            Phase::Online { .. } => {
-                let place = self.screen.as_ref().map_or(Place::Prompt, |s| s.place());
-                match input::read(line, place, self.screen.is_some()) {
-                    Ok(input) => self.on_input(input, out),
-                    Err(InputError::Server(e)) => show(out, e),
-                    Err(InputError::Client(e)) => show_error(out, e),
-                }
-                self.ask_again(out);
+        if self.session.online() {
+            let place = self.screen.as_ref().map_or(Place::Prompt, |s| s.place());
+            match input::read(line, place, self.screen.is_some()) {
+                Ok(input) => self.on_input(input, out),
+                Err(InputError::Server(e)) => show(out, e),
+                Err(InputError::Client(e)) => show_error(out, e),
             }
-            Phase::LoggingOut => {
-                show_error(out, ClientError::LoggingOut(line.trim().to_owned()));
-            }
-            Phase::Connecting
-            | Phase::Reconnecting { .. }
-            | Phase::Distrusted { .. }
-            | Phase::Done => {}
+            return self.ask_again(out);
+        }
+        if self.session.logging_in() {
+            return self.answer_prompt(line, out);
+        }
+        if self.session.logging_out_now() {
+            show_error(out, ClientError::LoggingOut(line.trim().to_owned()));
         }
     }
 
     /// Asks again for what the user was answering, after a line that did not answer it.
     fn ask_again(&mut self, out: &mut Vec<Effect>) {
-        let mode = match &self.phase {
-            // `passwd` is waiting for the server's prompt: the next line is read as what it asks
-            // for, never as a command (a script's password line would go out as one).
-            Phase::Online { .. } if self.passwd_waiting => return,
-            Phase::Online { user } => InputMode::Command { user: user.clone() },
-            Phase::Login { asked: Some(mode) } => mode.clone(),
-            // Between servers the user goes on typing (and is told nothing is sent).
-            _ if self.moving() => match self.reconnect.credentials() {
-                Some(c) => InputMode::Command {
-                    user: c.user.clone(),
-                },
-                None => return,
-            },
-            _ => return,
+        let between_servers_as = if self.moving() {
+            self.reconnect.credentials().map(|c| c.user.clone())
+        } else {
+            None
         };
-        self.ask(mode, out);
+        self.session.ask_again(between_servers_as, out);
     }
 
     /// Typed input, read: said, run, or handed to the windows.
     pub(super) fn on_input(&mut self, input: Input<'_>, out: &mut Vec<Effect>) {
-        if !matches!(self.phase, Phase::Online { .. }) {
+        if !self.session.online() {
             let what = match &input {
                 Input::Say { text, .. } => (*text).to_owned(),
                 Input::Command(cmd) => cmd.to_line(),
@@ -153,7 +132,7 @@ impl ClientState {
                     return show_error(out, ClientError::PrivateNeedsKeys { user });
                 }
                 if matches!(other, Command::Passwd) {
-                    self.passwd_waiting = true;
+                    self.session.passwd_started();
                 }
                 self.sent_command(&other, out);
             }
@@ -162,7 +141,7 @@ impl ClientState {
 
     /// Whether `user` is the one logged in here.
     fn is_me(&self, user: &str) -> bool {
-        self.user().is_some_and(|me| **me == *user)
+        self.session.user().is_some_and(|me| **me == *user)
     }
 
     /// Sends `cmd` to the server, noting the activity the server will count.
@@ -183,7 +162,7 @@ impl ClientState {
         let cmd = match to {
             Conversation::Private(peer) => {
                 let sent = self.chats.send_private(peer, text, out);
-                if sent && self.config.echo_own {
+                if sent && self.outgoing.echo_own() {
                     let seq = self.outgoing.sent(to, false);
                     show(
                         out,
@@ -217,17 +196,18 @@ impl ClientState {
             Conversation::Broadcasts => Command::Broadcast { text },
         };
         let line = cmd.to_line();
-        if line.len() > self.line_limit {
+        let limit = self.outgoing.line_limit();
+        if line.len() > limit {
             show_error(
                 out,
                 ClientError::MessageTooLong {
-                    limit: self.line_limit,
+                    limit,
                     len: line.len(),
                 },
             );
             return false;
         }
-        if self.config.echo_own {
+        if self.outgoing.echo_own() {
             let seq = self.outgoing.sent(to, true);
             show(
                 out,
@@ -245,7 +225,7 @@ impl ClientState {
     /// Lines pasted into `to`'s window (and confirmed if there were many): each is said, never run
     /// as a command; the first few at once, the rest paced.
     pub(super) fn on_paste(&mut self, to: Conversation, lines: Vec<String>, out: &mut Vec<Effect>) {
-        if !matches!(self.phase, Phase::Online { .. }) {
+        if !self.session.online() {
             let n = lines.len();
             return show_error(
                 out,
@@ -255,64 +235,51 @@ impl ClientState {
                 )),
             );
         }
-        let was_idle = self.paste.is_empty();
-        self.paste
-            .extend(lines.into_iter().map(|l| (to.clone(), l)));
-        if was_idle {
-            for _ in 0..PASTE_AT_ONCE {
-                let Some((to, line)) = self.paste.pop_front() else {
-                    break;
-                };
+        if let Some(first) = self.paste.queue(to, lines) {
+            for (to, line) in first {
                 self.say(&to, &line, out);
             }
-            self.pace_paste();
+            self.paste.pace(self.now, &mut self.timers);
         }
     }
 
     /// The next line of a paste, when its time has come.
     pub(super) fn send_paste(&mut self, out: &mut Vec<Effect>) {
-        if !matches!(self.phase, Phase::Online { .. }) {
+        if !self.session.online() {
             return;
         }
-        if let Some((to, line)) = self.paste.pop_front() {
+        if let Some((to, line)) = self.paste.next() {
             self.say(&to, &line, out);
         }
-        self.pace_paste();
-    }
-
-    fn pace_paste(&mut self) {
-        if !self.paste.is_empty() {
-            let at = self.now.plus_millis(1000 / PASTE_PER_SEC);
-            self.timers.set(Timer::Paste, at);
-        }
+        self.paste.pace(self.now, &mut self.timers);
     }
 
     /// The input ended, or the user pressed Ctrl-C (`interrupt`).
     pub(super) fn on_user_quit(&mut self, interrupt: bool, out: &mut Vec<Effect>) {
-        self.reading = None;
-        match self.phase {
+        self.session.forget_asked();
+        if self.moving() || self.reconnect.was_lost() && self.session.logging_in() {
             // The session was lost and is not back: quitting now ends it as the loss would have.
-            _ if self.moving() || self.reconnect.was_lost() && self.logging_in() => {
-                show(
-                    out,
-                    Item::Warning("Not connected; stopped trying and quit.".into()),
-                );
-                self.exit(Exit::ConnectionLost, out);
+            show(
+                out,
+                Item::Warning("Not connected; stopped trying and quit.".into()),
+            );
+            return self.exit(Exit::ConnectionLost, out);
+        }
+        if self.session.online() {
+            return self.begin_logout(out);
+        }
+        if self.session.logging_out_now() {
+            // Ctrl-C a second time: stop waiting for the server. (The input of a script that ended
+            // with `logout`: the answers to its last commands and the goodbye are still on their
+            // way, and the logout timer bounds the wait.)
+            if interrupt {
+                self.exit(Exit::LoggedOut, out);
             }
-            Phase::Connecting
-            | Phase::Login { .. }
-            | Phase::Reconnecting { .. }
-            | Phase::Distrusted { .. } => {
-                show(out, Item::Warning("Not logged in; disconnected.".into()));
-                self.exit(Exit::NotLoggedIn, out);
-            }
-            Phase::Online { .. } => self.begin_logout(out),
-            // Ctrl-C a second time: stop waiting for the server.
-            Phase::LoggingOut if interrupt => self.exit(Exit::LoggedOut, out),
-            // The input of a script that ended with `logout`: the answers to its last commands and
-            // the goodbye are still on their way (the logout timer bounds the wait).
-            Phase::LoggingOut => {}
-            Phase::Done => {}
+            return;
+        }
+        if !self.session.is_done() {
+            show(out, Item::Warning("Not logged in; disconnected.".into()));
+            self.exit(Exit::NotLoggedIn, out);
         }
     }
 
@@ -320,9 +287,8 @@ impl ClientState {
     pub(super) fn begin_logout(&mut self, out: &mut Vec<Effect>) {
         // Acknowledged first: what was shown must not come again at the next login.
         self.acknowledge(out);
-        if !self.paste.is_empty() {
-            let n = self.paste.len();
-            self.paste.clear();
+        let n = self.paste.drop_all();
+        if n > 0 {
             show(
                 out,
                 Item::Warning(format!(
@@ -333,15 +299,6 @@ impl ClientState {
         }
         self.chats.end_all(PeerBye::Logout, out);
         out.push(Effect::Send(Command::Logout.to_line()));
-        self.phase = Phase::LoggingOut;
-        let at = self.now.plus_secs(self.config.logout_grace_secs);
-        self.timers.set(Timer::Logout, at);
-    }
-
-    pub(super) fn on_logout_deadline(&mut self, out: &mut Vec<Effect>) {
-        if self.phase == Phase::LoggingOut {
-            show_error(out, ClientError::LogoutUnconfirmed);
-            self.exit(Exit::LoggedOut, out);
-        }
+        self.session.logging_out(self.now, &mut self.timers);
     }
 }

@@ -1,26 +1,28 @@
 //! What the server said: each line decoded once, learnt from, and shown (or acted on); messages
-//! shown once each and acknowledged in batches, only once what was shown is kept; the server's
-//! goodbye, and its connection closing.
+//! shown once each and acknowledged in batches, only once what was shown is kept (`inbox`); the
+//! server's goodbye, and its connection closing.
 
-use super::display::{ClientError, EndReason, Item};
-use super::event::{Effect, Exit, show, show_error};
-use super::seen::Seen;
-use super::state::{ACK_DELAY_MS, ClientState, Phase, Timer};
+use super::super::display::{ClientError, EndReason, Item};
+use super::super::event::{Effect, Exit, show, show_error};
+use super::super::inbox::LATE;
+use super::super::outgoing::SILENT;
+use super::ClientState;
 use crate::protocol::p2p::PeerBye;
 use crate::protocol::{ByeReason, Command, ErrorReply, Name, ServerMsg, check_line, decode_line};
 use crate::time::Timestamp;
 
 impl ClientState {
+    /// One line of the server.
     pub(super) fn on_server_line(&mut self, bytes: &[u8], out: &mut Vec<Effect>) {
         // The server filters control characters from what users send; checking again here means a
         // broken or hostile server cannot rewrite this terminal either.
         let msg = match check_line(bytes).map(decode_line) {
             // What others wrote is shown with any invisible or reordering character made visible.
-            Ok(Ok(msg)) => super::reveal::reveal_msg(msg),
+            Ok(Ok(msg)) => super::super::reveal::reveal_msg(msg),
             Ok(Err(e)) => return show_error(out, ClientError::BadServerLine(e.to_string())),
             Err(e) => return show_error(out, ClientError::BadServerLine(e.to_string())),
         };
-        self.learn_from(&msg);
+        self.conversations.learn_from(&msg, self.session.user());
         self.e2e_learn(&msg, out);
         if let Some(screen) = &mut self.screen {
             screen.learn(&msg, self.now);
@@ -31,11 +33,12 @@ impl ClientState {
         {
             return;
         }
-        if self.config.echo_own || self.e2e.is_some() {
+        let device_open = self.encryption.device().is_some();
+        if self.outgoing.echo_own() || device_open {
             let answer = self.outgoing.answer(&msg);
             if let Some(a) = &answer
-                && self.config.echo_own
-                && a.seq != super::outgoing::SILENT
+                && self.outgoing.echo_own()
+                && a.seq != SILENT
             {
                 show(
                     out,
@@ -46,7 +49,7 @@ impl ClientState {
                 );
             }
             if let ServerMsg::Error(ErrorReply::StaleKey { user }) = &msg
-                && self.e2e.is_some()
+                && device_open
             {
                 // Said by the device's notes (the new key, what waits for it), not as an error.
                 return self.on_stale(user, answer.and_then(|a| a.resend), out);
@@ -75,7 +78,7 @@ impl ClientState {
                 ref text,
                 ..
             } => {
-                let encrypted = super::e2e::envelope::is_encrypted(text);
+                let encrypted = super::super::e2e::envelope::is_encrypted(text);
                 if let Some(late) = self.received(id, sent_at, encrypted)
                     && let Some(item) = self.decrypt_shown(msg, late, out)
                 {
@@ -103,7 +106,7 @@ impl ClientState {
                 group,
                 text,
             } => {
-                let text = self.recall(id, &from, group.as_ref(), text);
+                let text = self.encryption.recall(id, &from, group.as_ref(), text);
                 show(
                     out,
                     Item::Offline {
@@ -118,21 +121,18 @@ impl ClientState {
             // shows: nothing for the user to read.
             ServerMsg::P2pPort { .. } | ServerMsg::Sent { .. } | ServerMsg::Delivered { .. } => {}
             // Asked for by the client itself, for the full-screen nick lists: learnt above.
-            ServerMsg::GroupList { .. } if self.quiet_grouplists > 0 => {
-                self.quiet_grouplists -= 1;
-            }
-            ServerMsg::GroupMembers { group, .. } if self.quiet_members.contains(&group) => {
-                self.quiet_members.remove(&group);
-            }
+            ServerMsg::GroupList { .. } if self.conversations.take_quiet_grouplist() => {}
+            ServerMsg::GroupMembers { group, .. }
+                if self.conversations.take_quiet_members(&group) => {}
             // Added to a group: its window's nick list needs all its members, which this line does
             // not name.
             ServerMsg::GroupJoined { group, user, by }
-                if self.screen.is_some() && self.user() == Some(&user) =>
+                if self.screen.is_some() && self.session.user() == Some(&user) =>
             {
                 out.push(Effect::Send(
                     Command::GroupMembers { group: &group }.to_line(),
                 ));
-                self.quiet_members.insert(group.clone());
+                self.conversations.asked_members(group.clone());
                 show(out, ServerMsg::GroupJoined { group, user, by });
             }
             ServerMsg::PrivateAccepted { peer, addr, token } => {
@@ -175,18 +175,19 @@ impl ClientState {
         text: String,
         out: &mut Vec<Effect>,
     ) {
-        let encrypted = super::e2e::envelope::is_encrypted(&text);
+        let encrypted = super::super::e2e::envelope::is_encrypted(&text);
         let Some(late) = self.received(id, sent_at, encrypted) else {
             return;
         };
+        let age_secs = self.now.millis_since(sent_at) / 1000;
         match self.decrypt_offline(id, &from, group.as_ref(), text, out) {
             Ok(Some(text)) if late => show(
                 out,
                 Item::Offline {
                     from,
                     group,
-                    text: format!("{} {text}", super::secure::LATE),
-                    age_secs: self.now.millis_since(sent_at) / 1000,
+                    text: format!("{LATE} {text}"),
+                    age_secs,
                 },
             ),
             Ok(Some(text)) => show(
@@ -195,7 +196,7 @@ impl ClientState {
                     from,
                     group,
                     text,
-                    age_secs: self.now.millis_since(sent_at) / 1000,
+                    age_secs,
                 },
             ),
             Ok(None) => {}
@@ -204,67 +205,21 @@ impl ClientState {
     }
 
     /// A message (live or stored) arrived: whether to show it (`Some(late)`), which is not if it is a
-    /// redelivery of one already shown (a live message whose acknowledgement did not reach the
-    /// server before the session ended comes again, stored, at the next login, with the same id and
-    /// send time). Either way it is to be acknowledged: shortly, together with whatever else arrives
-    /// meanwhile, once what was shown is remembered durably, so the server forgets nothing the user
-    /// has not seen and this client shows nothing twice.
-    ///
-    /// What was shown is a per-id record, not only a high-water mark: in this session, the ids shown;
-    /// across sessions, the newest shown (the state file), below which an encrypted message is still
-    /// handed to the device, whose own per-id record (`e2e::dedup`) tells a redelivery from a message
-    /// held back. So a message the server delays past later ones is shown (`late`), never taken for a
-    /// redelivery and acknowledged unseen.
+    /// redelivery of one already shown; either way it is acknowledged (see `inbox`).
     fn received(&mut self, id: u64, sent_at: Timestamp, encrypted: bool) -> Option<bool> {
-        let user = self.user().cloned()?;
-        if self.unacked.is_none() {
-            self.timers
-                .set(Timer::Ack, self.now.plus_millis(ACK_DELAY_MS));
-        }
-        self.unacked = Some(self.unacked.map_or(id, |u| u.max(id)));
-        let floor = *self
-            .seen_floor
-            .entry(user.clone())
-            .or_insert_with(|| self.config.seen.get(&user).copied());
-        let before_session = floor.is_some_and(|s| s.covers(id, sent_at));
-        let late = self.shown_ids.is_late(id) || before_session;
-        if self.shown_ids.insert(id, sent_at)
-            || (before_session && !(encrypted && self.e2e.is_some()))
-        {
-            return None;
-        }
-        let shown = self.config.seen.get(&user).copied();
-        if !shown.is_some_and(|s| s.covers(id, sent_at)) {
-            self.config.seen.insert(user.clone(), Seen { id, sent_at });
-            self.seen_unsaved = Some(user);
-        }
-        Some(late)
+        let user = self.session.user()?;
+        let for_device = encrypted && self.encryption.device().is_some();
+        self.inbox
+            .received(user, id, sent_at, for_device, self.now, &mut self.timers)
     }
 
     /// Saves what was shown, if that changed, then acknowledges everything received so far with one
-    /// line (the server's `ack` is cumulative). Not while another device holds the account's keys:
-    /// what arrived may be for that device, and the server keeps it for it only if this one does not
-    /// acknowledge it.
+    /// line; not while another device holds the account's keys (see `inbox`).
     pub(super) fn acknowledge(&mut self, out: &mut Vec<Effect>) {
-        self.save_seen(out);
-        self.timers.cancel(Timer::Ack);
-        if self.e2e.as_ref().is_some_and(|e| !e.may_acknowledge()) {
-            return;
-        }
-        if let Some(id) = self.unacked.take()
-            && matches!(self.phase, Phase::Online { .. })
-        {
-            out.push(Effect::Send(Command::Ack { id }.to_line()));
-        }
-    }
-
-    /// Remembers durably the newest message shown (before any acknowledgement that covers it).
-    pub(super) fn save_seen(&mut self, out: &mut Vec<Effect>) {
-        if let Some(user) = self.seen_unsaved.take()
-            && let Some(&seen) = self.config.seen.get(&user)
-        {
-            out.push(Effect::SaveSeen { user, seen });
-        }
+        let allowed = self.encryption.may_acknowledge();
+        let online = self.session.online();
+        self.inbox
+            .acknowledge(allowed, online, &mut self.timers, out);
     }
 
     fn on_server_error(&mut self, e: ErrorReply, out: &mut Vec<Effect>) {
@@ -275,9 +230,9 @@ impl ClientState {
         }
         if let ErrorReply::LineTooLong { max } = e {
             // This server's limit, if it is not the usual one: what is typed next is checked by it.
-            self.line_limit = max;
+            self.outgoing.set_line_limit(max);
         }
-        if self.logging_in() && self.reconnect.relogin() {
+        if self.session.logging_in() && self.reconnect.relogin() {
             if e == ErrorReply::AlreadyOnline {
                 // The session on the lost server is not over yet (a dead node's sessions end within
                 // a bounded time, a vanished connection's at the keepalive's limit): this server
@@ -286,7 +241,7 @@ impl ClientState {
             }
             self.reconnect.stop_relogin();
             let server = self.reconnect.current().to_owned();
-            self.connection_news(
+            super::super::event::news(
                 out,
                 format!(
                     "Logging in again at {server} did not work; answer its questions to go on."
@@ -303,7 +258,7 @@ impl ClientState {
         );
         show(out, e);
         if passwd_ends {
-            self.passwd_over(out);
+            self.session.passwd_over(out);
         }
     }
 
@@ -311,7 +266,7 @@ impl ClientState {
         // A server stopping (or cut off from its cluster) is a server lost, when the session can be
         // taken elsewhere (or back to it when it returns).
         if matches!(reason, ByeReason::Shutdown | ByeReason::Unavailable)
-            && matches!(self.phase, Phase::Online { .. })
+            && self.session.online()
             && self.reconnect.can_move()
         {
             show(out, ServerMsg::Bye(reason));
@@ -356,33 +311,25 @@ impl ClientState {
         self.exit(exit, out);
     }
 
+    /// The server's connection closed.
     pub(super) fn on_server_closed(&mut self, out: &mut Vec<Effect>) {
-        // What was shown stays shown; its acknowledgement is lost with the connection, so the server
-        // sends it again, and the saved record is what hides it then.
-        self.save_seen(out);
-        self.unacked = None;
-        self.timers.cancel(Timer::Ack);
+        self.inbox.connection_lost(&mut self.timers, out);
         if self.moving() {
             return self.retry_later("it closed the connection", out);
         }
-        if matches!(self.phase, Phase::Online { .. }) && self.reconnect.can_move() {
+        if self.session.online() && self.reconnect.can_move() {
             return self.move_server(out);
         }
-        match self.phase {
-            Phase::Connecting | Phase::Login { .. } => {
-                show_error(out, ClientError::ServerClosedAtLogin);
-                self.exit(Exit::ConnectionLost, out);
-            }
-            Phase::Online { .. } => {
-                self.chats.end_all(PeerBye::Offline, out);
-                show_error(out, ClientError::ServerLost);
-                self.exit(Exit::ConnectionLost, out);
-            }
-            Phase::LoggingOut => {
-                show(out, ServerMsg::Bye(ByeReason::Logout));
-                self.exit(Exit::LoggedOut, out);
-            }
-            Phase::Reconnecting { .. } | Phase::Distrusted { .. } | Phase::Done => {}
+        if self.session.logging_in() {
+            show_error(out, ClientError::ServerClosedAtLogin);
+            self.exit(Exit::ConnectionLost, out);
+        } else if self.session.online() {
+            self.chats.end_all(PeerBye::Offline, out);
+            show_error(out, ClientError::ServerLost);
+            self.exit(Exit::ConnectionLost, out);
+        } else if self.session.logging_out_now() {
+            show(out, ServerMsg::Bye(ByeReason::Logout));
+            self.exit(Exit::LoggedOut, out);
         }
     }
 }

@@ -2,21 +2,23 @@
 //! user or a group encrypted on the way out, messages decrypted on the way in, the commands that
 //! manage keys (`verify`, `trust`, `reject`, `sendclear`, `sharedwith`, `movehere`, and the ways
 //! out of stored state that cannot be read: `e2e-unlock`, `e2e-newkeys`, `e2e-reset`), and how each
-//! conversation is protected, said where the user looks. The rules are [`super::e2e`]'s; this
-//! carries its outputs out as the session's effects and items, and marks the lines that depend on
-//! end-to-end saves, which wait for their commit (`commit`).
+//! conversation is protected, said where the user looks. The rules are [`super::super::e2e`]'s and
+//! the device is the `encryption` part's; this carries the device's outputs out as the session's
+//! effects and items (they reach most parts: the lines held for commits, the outgoing messages'
+//! numbers, the deadlines, the quiet questions, the acknowledgements), and marks the lines that depend
+//! on end-to-end saves, which wait for their commit (`commit`).
 
-use std::collections::VecDeque;
-
-use super::commit::Dependent;
-use super::display::{ClientError, Item};
-use super::e2e::{E2e, Note, Out, Protection, Received, Refusal};
-use super::event::{Effect, OpenHow, show, show_error};
-use super::input::KeyCommand;
-use super::outgoing::{Outcome, SILENT};
-use super::state::{ClientState, Timer};
+use super::super::commit::Dependent;
+use super::super::display::{ClientError, Item};
+use super::super::e2e::{self, Note, Out, Received, Refusal};
+use super::super::encryption::MAYBE_FORGED;
+use super::super::event::{Effect, OpenHow, show, show_error};
+use super::super::inbox::LATE;
+use super::super::input::KeyCommand;
+use super::super::outgoing::{Outcome, SILENT};
+use super::super::reveal::{reveal, reveal_msg};
+use super::ClientState;
 use crate::protocol::{Command, Conversation, ErrorReply, Name, ServerMsg};
-use crate::time::Timestamp;
 
 /// A decrypted text with its marks: a key changed (loud), or a verified sender.
 fn marked(text: String, verified: bool, key_changed: bool) -> String {
@@ -28,11 +30,6 @@ fn marked(text: String, verified: bool, key_changed: bool) -> String {
         text
     }
 }
-
-/// What a text that arrived without encryption "from" a contact whose keys are pinned shows as:
-/// their client always encrypts, so this is what a forgery by the server looks like.
-pub(super) const MAYBE_FORGED: &str =
-    "(NOT ENCRYPTED, MAY BE FORGED: this contact's messages are always encrypted)";
 
 /// What a message that arrived encrypted (or not) shows as.
 enum Shown {
@@ -63,34 +60,27 @@ impl ClientState {
     /// shell is asked to read it, unlocked with the password just typed ([`Effect::OpenE2e`]), and
     /// the rest follows in [`Self::on_e2e_opened`].
     pub(super) fn open_e2e(&mut self, user: &Name, out: &mut Vec<Effect>) {
-        self.typed.clear();
-        self.retry_claims.clear();
-        self.slow_claims.clear();
-        if self.config.e2e.is_none() {
+        self.outgoing.new_session();
+        self.encryption.new_session();
+        if !self.encryption.enabled() {
             return;
         }
-        if self.e2e.as_ref().is_some_and(|e| e.me() == user) {
+        if self.encryption.device().is_some_and(|e| e.me() == user) {
             return self.e2e_logged_in(false, out);
         }
-        self.e2e = None;
+        self.encryption.close();
         self.chats.set_identity(None);
-        let Some(password) = self.e2e_password.clone() else {
-            return self.e2e_failed("no password was typed to unlock them with".into(), out);
-        };
-        self.e2e_failure = None;
-        self.e2e_new_keys = false;
-        out.push(Effect::OpenE2e {
-            user: user.clone(),
-            password,
-            how: OpenHow::Unlock,
-        });
+        match self.encryption.unlock(user.clone(), OpenHow::Unlock) {
+            Some(open) => out.push(open),
+            None => self.e2e_failed("no password was typed to unlock them with".into(), out),
+        }
     }
 
     /// The open device asks which device holds the account (new keys the user just made take it
     /// whatever the answer), and private chats can prove who this is.
     fn e2e_logged_in(&mut self, new_keys: bool, out: &mut Vec<Effect>) {
         let mut outs = Vec::new();
-        if let Some(e2e) = &mut self.e2e {
+        if let Some(e2e) = self.encryption.device_mut() {
             if new_keys {
                 e2e.on_login_with_new_keys(&mut outs);
             } else {
@@ -105,69 +95,31 @@ impl ClientState {
     pub(super) fn on_e2e_opened(
         &mut self,
         user: Name,
-        stored: Result<Vec<(super::e2e::Part, super::e2e::Stored)>, String>,
+        stored: Result<Vec<(e2e::Part, e2e::Stored)>, String>,
         out: &mut Vec<Effect>,
     ) {
-        let (Some(setup), Some(me)) = (&self.config.e2e, self.user()) else {
-            return;
-        };
-        if *me != user {
+        if !self.encryption.enabled() || self.session.user() != Some(&user) {
             return;
         }
-        let new_keys = std::mem::take(&mut self.e2e_new_keys);
-        let stored = match stored {
-            Ok(s) => s,
-            Err(why) => return self.e2e_failed(why, out),
-        };
         let mut outs = Vec::new();
-        match E2e::open(setup.engine.clone(), user, &stored, &mut outs) {
-            Ok(e2e) => {
-                let damaged: Vec<String> = e2e.damaged_notes();
-                self.e2e = Some(e2e);
+        match self.encryption.open(user, stored, &mut outs) {
+            Ok(opened) => {
                 self.carry_e2e(outs, out);
-                for why in damaged {
+                for why in opened.damaged {
                     show(out, Item::Warning(why));
                 }
-                self.e2e_logged_in(new_keys, out);
+                self.e2e_logged_in(opened.new_keys, out);
             }
-            Err(e) => self.e2e_failed(e.to_string(), out),
+            Err(why) => self.e2e_failed(why, out),
         }
     }
 
     /// The device cannot be used: nothing is encrypted, and nothing that should be is sent at all
     /// (it would go in clear); private chats, which need it to prove who this is, are off too.
     fn e2e_failed(&mut self, why: String, out: &mut Vec<Effect>) {
-        self.e2e = None;
         self.chats.set_identity(None);
         show_error(out, ClientError::E2eOff(why.clone()));
-        self.e2e_failure = Some(why);
-    }
-
-    /// The account's password is now `new` (`passwd`): the stored keys, locked with the old one,
-    /// are locked with the new one (the shell wraps their key again; the state itself is not
-    /// touched), and `e2e-unlock` uses it from now on. Keys that could not be opened are left as
-    /// they are: `e2e-unlock <the password they were locked with>` locks them with the new one.
-    pub(super) fn rewrap_e2e(&mut self, new: String, out: &mut Vec<Effect>) {
-        let previous = self.e2e_password.replace(new.clone());
-        if self.config.e2e.is_none() || self.e2e_failure.is_some() {
-            return;
-        }
-        let (Some(user), Some(previous)) = (self.user().cloned(), previous) else {
-            return;
-        };
-        out.push(Effect::RewrapE2e {
-            user,
-            previous,
-            password: new,
-        });
-    }
-
-    /// The shell wrapped the stored keys' key under the new password (or could not: they still
-    /// open with the old one, and the user is told how to get in with the new one).
-    pub(super) fn on_e2e_rewrapped(&mut self, result: Result<(), String>, out: &mut Vec<Effect>) {
-        if let Err(why) = result {
-            show_error(out, ClientError::E2eRewrapFailed(why));
-        }
+        self.encryption.fail(why);
     }
 
     /// A new server connection: the lines held for the one before are dropped (see
@@ -185,7 +137,7 @@ impl ClientState {
             self.outgoing.forget(key);
         }
         if d.line.starts_with("keys ")
-            && let Some(e2e) = &mut self.e2e
+            && let Some(e2e) = self.encryption.device_mut()
         {
             e2e.keys_not_sent();
         }
@@ -233,15 +185,18 @@ impl ClientState {
         if !matches!(to, Conversation::User(_) | Conversation::Group(_)) {
             return None;
         }
-        self.config.e2e.as_ref()?;
+        if !self.encryption.enabled() {
+            return None;
+        }
         // Fail closed: a device that could not be opened (or a conversation whose stored state could
         // not be read) stops what would have been encrypted, rather than sending it in clear.
-        let refusal = match &self.e2e {
+        let refusal = match self.encryption.device() {
             None => Some(ClientError::E2eUnavailable {
                 why: self
-                    .e2e_failure
-                    .clone()
-                    .unwrap_or_else(|| "they are still being opened".into()),
+                    .encryption
+                    .failure()
+                    .unwrap_or("they are still being opened")
+                    .to_owned(),
             }),
             Some(e2e) => e2e.damaged(to).map(|why| ClientError::E2eNotSent {
                 to: to.clone(),
@@ -252,7 +207,7 @@ impl ClientState {
             show_error(out, e);
             return Some(false);
         }
-        let seq = self.config.echo_own.then(|| {
+        let seq = self.outgoing.echo_own().then(|| {
             let seq = self.outgoing.number();
             show(
                 out,
@@ -264,12 +219,9 @@ impl ClientState {
             );
             seq
         });
-        self.typed
-            .entry(to.clone())
-            .or_default()
-            .push_back((seq, text.to_owned()));
-        let limit = self.line_limit;
-        let e2e = self.e2e.as_mut()?;
+        self.outgoing.typed(to, seq, text);
+        let limit = self.outgoing.line_limit();
+        let e2e = self.encryption.device_mut()?;
         let mut outs = Vec::new();
         let result = match to {
             Conversation::User(u) => e2e.send_direct(u, text, limit, &mut outs),
@@ -310,24 +262,18 @@ impl ClientState {
                     out.push(Effect::Send(line))
                 }
                 Out::RetryClaim(user) => {
-                    if self.retry_claims.is_empty() {
-                        let at = self.now.plus_millis(super::e2e::RETRY_CLAIM_MS);
-                        self.timers.set(Timer::RetryClaims, at);
-                    }
-                    self.retry_claims.push(user);
+                    self.encryption
+                        .retry_claim(user, self.now, &mut self.timers)
                 }
                 Out::ClaimTimer(user) => {
-                    let at = self.now.plus_millis(super::e2e::CLAIM_SLOW_MS);
-                    if self.slow_claims.is_empty() {
-                        self.timers.set(Timer::SlowClaims, at);
-                    }
-                    self.slow_claims.push_back((at, user));
+                    self.encryption
+                        .claim_timer(user, self.now, &mut self.timers)
                 }
                 Out::AskMembers(group) => {
                     out.push(Effect::Send(
                         Command::GroupMembers { group: &group }.to_line(),
                     ));
-                    self.quiet_members.insert(group);
+                    self.conversations.asked_members(group);
                 }
                 Out::Acknowledge => self.acknowledge(out),
                 Out::Message {
@@ -336,7 +282,7 @@ impl ClientState {
                     text,
                     encrypted,
                 } => {
-                    let typed = self.next_typed(&to, &text);
+                    let typed = self.outgoing.next_typed(&to, &text);
                     let seq = typed.unwrap_or(SILENT);
                     // Every line's answer is followed (receipts are on with encryption), so a
                     // message refused as encrypted for a device the recipient no longer has is
@@ -367,18 +313,18 @@ impl ClientState {
                     out.push(Effect::Send(line));
                 }
                 Out::Save(part, bytes) => {
-                    if let Some(user) = self.e2e.as_ref().map(|e| e.me().clone()) {
+                    if let Some(user) = self.encryption.device().map(|e| e.me().clone()) {
                         out.push(Effect::SaveE2e { user, part, bytes });
                     }
                 }
                 Out::Append(part, bytes) => {
-                    if let Some(user) = self.e2e.as_ref().map(|e| e.me().clone()) {
+                    if let Some(user) = self.encryption.device().map(|e| e.me().clone()) {
                         out.push(Effect::AppendE2e { user, part, bytes });
                     }
                 }
                 Out::Note(note) => {
                     if let Note::NotSent { to, text, .. } = &note
-                        && let Some(seq) = self.next_typed(to, text)
+                        && let Some(seq) = self.outgoing.next_typed(to, text)
                     {
                         show(
                             out,
@@ -396,8 +342,8 @@ impl ClientState {
 
     /// Asks again for the keys the server said were not there a moment ago.
     pub(super) fn retry_claims(&mut self, out: &mut Vec<Effect>) {
-        let users = std::mem::take(&mut self.retry_claims);
-        let Some(e2e) = self.e2e.as_mut() else {
+        let users = self.encryption.take_retries();
+        let Some(e2e) = self.encryption.device_mut() else {
             return;
         };
         let mut outs = Vec::new();
@@ -409,28 +355,14 @@ impl ClientState {
 
     /// Claims that have gone unanswered for a while: the user is told their messages still wait.
     pub(super) fn slow_claims(&mut self, out: &mut Vec<Effect>) {
-        let now = self.now;
+        let due = self.encryption.due_slow_claims(self.now, &mut self.timers);
         let mut outs = Vec::new();
-        while let Some((at, _)) = self.slow_claims.front()
-            && *at <= now
-        {
-            let (_, user) = self.slow_claims.pop_front().expect("looked at above");
-            if let Some(e2e) = self.e2e.as_mut() {
+        if let Some(e2e) = self.encryption.device_mut() {
+            for user in due {
                 e2e.claim_slow(&user, &mut outs);
             }
         }
-        if let Some((at, _)) = self.slow_claims.front() {
-            self.timers.set(Timer::SlowClaims, *at);
-        }
         self.carry_e2e(outs, out);
-    }
-
-    /// The number of the oldest message to `to` typed in this session with this text whose line has
-    /// not left yet (none for a message of an earlier session, or one sent again).
-    fn next_typed(&mut self, to: &Conversation, text: &str) -> Option<u64> {
-        let q: &mut VecDeque<(Option<u64>, String)> = self.typed.get_mut(to)?;
-        let i = q.iter().position(|(_, t)| t == text)?;
-        q.remove(i)?.0
     }
 
     /// A message from the server (live or stored), decrypted: the item to show, if any (`None`: a
@@ -445,7 +377,7 @@ impl ClientState {
         let mark = |text: String| {
             if late { format!("{LATE} {text}") } else { text }
         };
-        let Some(e2e) = self.e2e.as_mut() else {
+        let Some(e2e) = self.encryption.device_mut() else {
             return Some(
                 match msg {
                     ServerMsg::Message {
@@ -521,7 +453,7 @@ impl ClientState {
         };
         self.carry_e2e(outs, out);
         item.map(|i| match i {
-            Item::Server(m) => Item::Server(super::reveal::reveal_msg(m)),
+            Item::Server(m) => Item::Server(reveal_msg(m)),
             other => other,
         })
     }
@@ -535,7 +467,7 @@ impl ClientState {
         text: String,
         out: &mut Vec<Effect>,
     ) -> Result<Option<String>, Box<Item>> {
-        let Some(e2e) = self.e2e.as_mut() else {
+        let Some(e2e) = self.encryption.device_mut() else {
             return Ok(Some(text));
         };
         let mut outs = Vec::new();
@@ -545,7 +477,7 @@ impl ClientState {
         };
         self.carry_e2e(outs, out);
         match Shown::from(received) {
-            Shown::Text(t) => Ok(Some(super::reveal::reveal(&t).into_owned())),
+            Shown::Text(t) => Ok(Some(reveal(&t).into_owned())),
             Shown::Nothing => Ok(None),
             Shown::Failed(why) => Err(Box::new(
                 ClientError::Undecryptable {
@@ -557,34 +489,10 @@ impl ClientState {
         }
     }
 
-    /// The text of a stored message shown again (`offline`): an encrypted one from this device's own
-    /// store, marked if it is not there (or was not encrypted).
-    pub(super) fn recall(
-        &self,
-        id: u64,
-        from: &Name,
-        group: Option<&Name>,
-        text: String,
-    ) -> String {
-        let Some(e2e) = &self.e2e else {
-            return text;
-        };
-        if !super::e2e::envelope::is_encrypted(&text) {
-            if e2e.contacts().get(from).is_some() {
-                return format!("{MAYBE_FORGED} {text}");
-            }
-            return format!("(not encrypted) {text}");
-        }
-        match e2e.recall(id, from, group, &text) {
-            Some(t) => super::reveal::reveal(&t).into_owned(),
-            None => "(encrypted; not kept on this device)".to_owned(),
-        }
-    }
-
     /// The key directory's answers: a contact's keys (a session is made, and what waited for it
     /// goes), none, or how many of this device's one-time keys are left (topped up when low).
     pub(super) fn on_key_line(&mut self, msg: ServerMsg, out: &mut Vec<Effect>) {
-        let Some(e2e) = self.e2e.as_mut() else {
+        let Some(e2e) = self.encryption.device_mut() else {
             // Not asked for by this client: shown as they came.
             return show(out, msg);
         };
@@ -597,11 +505,11 @@ impl ClientState {
                 key,
             } => e2e.on_keys(
                 &user,
-                super::e2e::Identity {
+                e2e::Identity {
                     curve25519,
                     ed25519,
                 },
-                key.map(|k| super::e2e::SignedKey {
+                key.map(|k| e2e::SignedKey {
                     key_id: k.id,
                     curve25519: k.key,
                     signature: k.sig,
@@ -621,7 +529,7 @@ impl ClientState {
     /// waited for that user is refused, with the reason. Returns whether it did (the error is then
     /// said by the device's notes, not shown again).
     pub(super) fn claim_refused(&mut self, e: &ErrorReply, out: &mut Vec<Effect>) -> bool {
-        let Some(e2e) = self.e2e.as_mut() else {
+        let Some(e2e) = self.encryption.device_mut() else {
             return false;
         };
         let (user, why) = match e {
@@ -641,7 +549,7 @@ impl ClientState {
     /// The server refused a message to `user` as encrypted for a device they no longer have: it
     /// waits for their new key (`resend`: its text, if the user wrote it).
     pub(super) fn on_stale(&mut self, user: &Name, resend: Option<String>, out: &mut Vec<Effect>) {
-        let Some(e2e) = self.e2e.as_mut() else {
+        let Some(e2e) = self.encryption.device_mut() else {
             return;
         };
         let mut outs = Vec::new();
@@ -649,12 +557,12 @@ impl ClientState {
         self.carry_e2e(outs, out);
     }
 
-    /// What the device learns from the server's lines: group members (every change shown), who
-    /// came online.
+    /// What the device learns from the server's lines: group members (every change shown, but for
+    /// the answers to the client's own questions), who came online.
     pub(super) fn e2e_learn(&mut self, msg: &ServerMsg, out: &mut Vec<Effect>) {
-        let quiet_members = matches!(msg, ServerMsg::GroupMembers { group, .. } if self.quiet_members.contains(group));
-        let quiet_list = self.quiet_grouplists > 0;
-        let Some(e2e) = self.e2e.as_mut() else {
+        let quiet_members = matches!(msg, ServerMsg::GroupMembers { group, .. } if self.conversations.members_quiet(group));
+        let quiet_list = self.conversations.grouplist_quiet();
+        let Some(e2e) = self.encryption.device_mut() else {
             return;
         };
         let mut outs = Vec::new();
@@ -686,9 +594,9 @@ impl ClientState {
     /// wrapped with the current one) and `e2e-newkeys` (the stored state is set aside, a new device
     /// made).
     pub(super) fn e2e_command(&mut self, command: KeyCommand, out: &mut Vec<Effect>) {
-        if self.e2e.is_none()
-            && self.config.e2e.is_some()
-            && let Some(user) = self.user().cloned()
+        if self.encryption.device().is_none()
+            && self.encryption.enabled()
+            && let Some(user) = self.session.user().cloned()
         {
             let how = match &command {
                 KeyCommand::Unlock { password } => Some(OpenHow::Rewrap {
@@ -698,23 +606,18 @@ impl ClientState {
                 _ => None,
             };
             if let Some(how) = how {
-                let Some(password) = self.e2e_password.clone() else {
-                    return self.e2e_failed("no password was typed at login".into(), out);
+                return match self.encryption.unlock(user, how) {
+                    Some(open) => out.push(open),
+                    None => self.e2e_failed("no password was typed at login".into(), out),
                 };
-                self.e2e_failure = None;
-                self.e2e_new_keys = how == OpenHow::Fresh;
-                return out.push(Effect::OpenE2e {
-                    user,
-                    password,
-                    how,
-                });
             }
         }
-        let Some(e2e) = self.e2e.as_mut() else {
+        let Some(e2e) = self.encryption.device_mut() else {
             let why = self
-                .e2e_failure
-                .clone()
-                .unwrap_or_else(|| "this client was started without it".into());
+                .encryption
+                .failure()
+                .unwrap_or("this client was started without it")
+                .to_owned();
             return show_error(out, ClientError::E2eUnavailable { why });
         };
         let me = e2e.me().clone();
@@ -767,40 +670,12 @@ impl ClientState {
         }
     }
 
-    /// How the conversation `to` is protected now.
-    pub(super) fn protection(&self, to: &Conversation) -> Protection {
-        let Some(e2e) = &self.e2e else {
-            return match to {
-                Conversation::Private(_) => Protection::Encrypted,
-                _ => Protection::NotEncrypted,
-            };
-        };
-        match to {
-            Conversation::User(u) => e2e.protection_with(u),
-            Conversation::Group(g) => e2e.protection_in(g),
-            Conversation::Private(u) => match e2e.protection_with(u) {
-                Protection::Verified => Protection::Verified,
-                _ => Protection::Encrypted,
-            },
-            Conversation::Broadcasts => Protection::NotEncrypted,
-        }
-    }
-
     /// Says how `to` is protected the first time it is used in this session, and whenever that
     /// changes; the full-screen client's status bar shows it for the window in view.
     pub(super) fn note_protection(&mut self, to: &Conversation, out: &mut Vec<Effect>) {
-        if self.e2e.is_none() {
+        let Some(state) = self.encryption.note_protection(to, self.session.user()) else {
             return;
-        }
-        if let Conversation::User(u) = to
-            && self.user() == Some(u)
-        {
-            return;
-        }
-        let state = self.protection(to);
-        if self.protections.insert(to.clone(), state) == Some(state) {
-            return;
-        }
+        };
         if let Some(screen) = &mut self.screen {
             screen.set_protection(to, state);
         }
@@ -815,41 +690,11 @@ impl ClientState {
 
     /// Looks again at every conversation used (a key accepted, a change learnt...).
     pub(super) fn refresh_protection(&mut self, out: &mut Vec<Effect>) {
-        let used: Vec<Conversation> = self.protections.keys().cloned().collect();
-        for to in used {
+        for to in self.encryption.used() {
             self.note_protection(&to, out);
         }
     }
 
-    /// Before exiting: what still waits is said (it is kept, and goes at the next login).
-    pub(super) fn say_what_waits(&mut self, out: &mut Vec<Effect>) {
-        let Some(e2e) = &self.e2e else {
-            return;
-        };
-        let waiting = e2e.outbox().texts();
-        if waiting > 0 {
-            show(
-                out,
-                Item::Warning(format!(
-                    "{waiting} message{} still wait{} (for encryption keys, a decision about a changed key, or a group's members); kept on this device, {} when you next log in.",
-                    if waiting == 1 { "" } else { "s" },
-                    if waiting == 1 { "s" } else { "" },
-                    if waiting == 1 {
-                        "it is sent"
-                    } else {
-                        "they are sent"
-                    },
-                )),
-            );
-        }
-    }
-}
-
-/// The mark of a message that arrived after messages sent later were shown (a server, or someone
-/// on the way, held it back): shown, marked, never hidden as a redelivery.
-pub(super) const LATE: &str = "(delayed: sent before messages already shown)";
-
-impl ClientState {
     /// Private chats whose peers proved an identity: checked against the pins. The pinned key (or
     /// a first one, now pinned) opens the chat; another ends it (the session may run through someone
     /// who is not the peer), as does having no device to check with.
@@ -861,13 +706,14 @@ impl ClientState {
         let mut ended = Vec::new();
         let mut opened = Vec::new();
         let mut outs = Vec::new();
-        match self.e2e.as_mut() {
+        match self.encryption.device_mut() {
             None => ended.extend(proven.into_iter().map(|(peer, _)| peer)),
             Some(e2e) => {
                 for (peer, identity) in proven {
                     match e2e.meet_identity(&peer, &identity, &mut outs) {
-                        super::e2e::contacts::Met::Changed
-                        | super::e2e::contacts::Met::StillChanged => ended.push(peer),
+                        e2e::contacts::Met::Changed | e2e::contacts::Met::StillChanged => {
+                            ended.push(peer)
+                        }
                         _ => {
                             if e2e.contacts().is_verified(&peer) {
                                 outs.push(Out::Note(Note::PrivateVerified { user: peer.clone() }));
@@ -886,38 +732,5 @@ impl ClientState {
             let cx = self.cx();
             self.chats.end_unproven(&cx, &peer, out);
         }
-    }
-}
-
-/// The ids of messages shown in this session, to tell a message held back by the server (shown,
-/// marked late) from a redelivery of one already shown (hidden): a per-id record, as a high-water
-/// mark alone would hide the first as if it were the second.
-#[derive(Debug, Default)]
-pub(super) struct ShownIds {
-    ids: std::collections::BTreeSet<u64>,
-    newest: Option<(u64, Timestamp)>,
-}
-
-/// Ids remembered per session; far more than one batch of redeliveries.
-const SHOWN_IDS: usize = 4096;
-
-impl ShownIds {
-    /// Records message `id` as shown; returns whether it was shown before.
-    pub(super) fn insert(&mut self, id: u64, sent_at: Timestamp) -> bool {
-        if !self.ids.insert(id) {
-            return true;
-        }
-        if self.ids.len() > SHOWN_IDS {
-            self.ids.pop_first();
-        }
-        if self.newest.is_none_or(|(n, _)| id > n) {
-            self.newest = Some((id, sent_at));
-        }
-        false
-    }
-
-    /// Whether message `id` comes after a message with a later id was shown in this session.
-    pub(super) fn is_late(&self, id: u64) -> bool {
-        self.newest.is_some_and(|(n, _)| id < n)
     }
 }
