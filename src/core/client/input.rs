@@ -11,13 +11,67 @@
 //! A line is read once, here, into a typed [`Input`]: what to say to whom ([`Input::Say`]), a
 //! command for the server or the client ([`Input::Command`]), or a command for the full-screen
 //! client's windows ([`Input::Window`]). Commands are parsed by the server's own grammar, so a usage
-//! error reads exactly as the server would have put it.
+//! error reads exactly as the server would have put it. What the full-screen client's input line
+//! hands the session is a [`Typed`]: a line already checked, with the window it was typed in, which
+//! is what decides what it means.
 
 use super::error::ClientError;
 use crate::protocol::{
-    Command, CommandName, Conversation, ErrorReply, Name, ParseError, parse_command,
+    Command, CommandName, Conversation, ErrorReply, Name, ParseError, check_line, parse_command,
     parse_user_and_text, split_command_word,
 };
+
+/// A line as typed, checked for what no line may hold: a line break (a paste into line mode's
+/// editor keeps them: several commands in one, sent as none of them) or another control character
+/// (which could rewrite the terminals of those it is sent to).
+pub fn check_typed(bytes: &[u8]) -> Result<&str, ClientError> {
+    let breaks = bytes.iter().filter(|b| **b == b'\n').count();
+    if breaks > 0 {
+        return Err(ClientError::SeveralLines(breaks + 1));
+    }
+    check_line(bytes).map_err(ClientError::Input)
+}
+
+/// A line typed in the full-screen client's input line while logged in, as the view model hands it
+/// to the session: checked once, when it was made, and kept with the window it was typed in, which
+/// decides what it means ([`Typed::read`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Typed {
+    text: String,
+    /// The conversation of the window it was typed in; `None`: the status window.
+    window: Option<Conversation>,
+}
+
+impl Typed {
+    /// `text`, typed at `place`; refused (the error says why) if it holds what no line may.
+    pub fn new(text: String, place: Place<'_>) -> Result<Typed, ClientError> {
+        check_typed(text.as_bytes())?;
+        let window = match place {
+            Place::Window(c) => Some(c.clone()),
+            Place::Prompt | Place::Status => None,
+        };
+        Ok(Typed { text, window })
+    }
+
+    /// The line, as typed.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Where it was typed.
+    pub fn place(&self) -> Place<'_> {
+        match &self.window {
+            Some(c) => Place::Window(c),
+            None => Place::Status,
+        }
+    }
+
+    /// What it means, in the window it was typed in (the window commands exist: it was typed in
+    /// the full-screen client).
+    pub fn read(&self) -> Result<Input<'_>, InputError> {
+        read(&self.text, self.place(), true)
+    }
+}
 
 /// Where a line was typed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -658,6 +712,22 @@ mod tests {
         assert_eq!(
             read("hello", Place::Status, true),
             Err(InputError::Client(ClientError::UnknownCommand))
+        );
+    }
+
+    #[test]
+    fn a_typed_line_is_read_in_the_window_it_was_typed_in() {
+        let typed = Typed::new("whoelse".into(), Place::Window(&bob())).unwrap();
+        assert_eq!(typed.read(), say(bob(), "whoelse"));
+        let typed = Typed::new("whoelse".into(), Place::Status).unwrap();
+        assert_eq!(typed.read(), Ok(Input::Command(Command::WhoElse)));
+        assert_eq!(
+            Typed::new("hi\u{1b}[2J".into(), Place::Window(&bob())),
+            Err(ClientError::Input(crate::protocol::LineError::ControlChar))
+        );
+        assert_eq!(
+            Typed::new("one\ntwo".into(), Place::Status),
+            Err(ClientError::SeveralLines(2))
         );
     }
 

@@ -292,9 +292,18 @@ impl ClientState {
     fn on_actions(&mut self, actions: Vec<Action>, out: &mut Vec<Effect>) {
         for action in actions {
             match action {
-                Action::Login(line) | Action::Typed(line) => {
+                // A line typed answers what was asked: the next question is asked anew.
+                Action::Answer(line) => {
                     self.session.forget_asked();
                     self.on_user_line(line.as_bytes(), out)
+                }
+                Action::Input(typed) => {
+                    self.session.forget_asked();
+                    self.on_typed(&typed, out)
+                }
+                Action::Refused(e) => {
+                    self.session.forget_asked();
+                    self.refused(e, out)
                 }
                 Action::Paste { to, lines } => self.on_paste(to, lines, out),
                 Action::Interrupt => self.on_user_quit(true, out),

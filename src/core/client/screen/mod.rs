@@ -31,7 +31,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use self::editor::Edit;
 use super::complete::{Known, Start, complete_at};
 use super::display::render;
-use super::input::{Place, WindowCommand};
+use super::error::ClientError;
+use super::input::{Place, Typed, WindowCommand};
 use super::{InputMode, Item, Outcome};
 use crate::protocol::{Conversation, Name, ServerMsg};
 use crate::time::Timestamp;
@@ -44,11 +45,13 @@ pub use super::key::Key;
 /// What a key asks of the session.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
-    /// A line typed at a login prompt, as typed.
-    Login(String),
-    /// A line typed while logged in, in the active window: the session reads it at
-    /// [`Screen::place`].
-    Typed(String),
+    /// A line typed at a prompt that is not for commands (a username, a password, whether to trust
+    /// a certificate), as typed: the answer.
+    Answer(String),
+    /// A line typed while logged in, with the window it was typed in, which says what it means.
+    Input(Typed),
+    /// A line typed while logged in that no line may be (it holds a control character): why.
+    Refused(ClientError),
     /// Lines pasted into `to`'s window, each to be said as it is (never run as a command).
     Paste {
         to: Conversation,
@@ -645,7 +648,7 @@ impl Screen {
             Some(mode) if mode.is_secret() => {
                 let line = self.editor.take();
                 self.mode = None;
-                vec![Action::Login(line)]
+                vec![Action::Answer(line)]
             }
             Some(InputMode::Command { .. }) => {
                 let line = self.editor.take();
@@ -655,13 +658,16 @@ impl Screen {
                 if line.trim().is_empty() {
                     return vec![];
                 }
-                vec![Action::Typed(line)]
+                vec![match Typed::new(line, self.place()) {
+                    Ok(typed) => Action::Input(typed),
+                    Err(e) => Action::Refused(e),
+                }]
             }
             // A username is not worth keeping (it may be a password typed at the wrong prompt).
             Some(_) => {
                 let line = self.editor.take();
                 self.mode = None;
-                vec![Action::Login(line)]
+                vec![Action::Answer(line)]
             }
         }
     }

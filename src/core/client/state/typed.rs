@@ -3,43 +3,57 @@
 
 use super::super::display::{ClientError, Item};
 use super::super::event::{Effect, Exit, show, show_error};
-use super::super::input::{self, Input, InputError, Place, WindowCommand, help_rows};
+use super::super::input::{
+    self, Input, InputError, Place, Typed, WindowCommand, check_typed, help_rows,
+};
 use super::super::outgoing::Outcome;
 use super::ClientState;
 use crate::protocol::p2p::PeerBye;
-use crate::protocol::{Command, Conversation, Name, check_line};
+use crate::protocol::{Command, Conversation, Name};
 
 impl ClientState {
-    /// One line typed, in line mode or at any prompt of the full-screen client.
+    /// One line typed in line mode (or a script's), or at a prompt of the full-screen client that
+    /// is not for commands: checked, then taken as what the session waits for. A command typed in
+    /// line mode is read at the prompt.
     pub(super) fn on_user_line(&mut self, bytes: &[u8], out: &mut Vec<Effect>) {
-        // A paste into line mode's editor keeps its line breaks: several commands in one, which
-        // is not sent as any of them.
-        let breaks = bytes.iter().filter(|b| **b == b'\n').count();
-        if breaks > 0 {
-            show_error(out, ClientError::SeveralLines(breaks + 1));
-            return self.ask_again(out);
+        match check_typed(bytes) {
+            Ok(line) => self.on_line(Line::Prompt(line), out),
+            Err(e) => self.refused(e, out),
         }
-        let line = match check_line(bytes) {
-            Ok(line) => line,
-            Err(e) => {
-                show_error(out, ClientError::Input(e));
-                return self.ask_again(out);
-            }
-        };
+    }
+
+    /// A line typed in a window of the full-screen client, checked already.
+    pub(super) fn on_typed(&mut self, typed: &Typed, out: &mut Vec<Effect>) {
+        self.on_line(Line::Window(typed), out);
+    }
+
+    /// A line that no line may be: said, and what was asked is asked again.
+    pub(super) fn refused(&mut self, e: ClientError, out: &mut Vec<Effect>) {
+        show_error(out, e);
+        self.ask_again(out);
+    }
+
+    /// A line typed, taken as what the session waits for: the answer to a changed certificate, to
+    /// `passwd`'s or the login's prompt, or a command (or text said) once logged in.
+    fn on_line(&mut self, line: Line<'_>, out: &mut Vec<Effect>) {
+        let text = line.text();
         if let Some(fingerprint) = self.session.distrusted_fingerprint() {
             let fingerprint = fingerprint.to_owned();
-            return self.on_trust_answer(line, fingerprint, out);
+            return self.on_trust_answer(text, fingerprint, out);
         }
         if self.moving() {
-            show_error(out, ClientError::NotConnected(line.trim().to_owned()));
+            show_error(out, ClientError::NotConnected(text.trim().to_owned()));
             return self.ask_again(out);
         }
-        if self.session.answer_passwd(line, out) {
+        if self.session.answer_passwd(text, out) {
             return;
         }
         if self.session.online() {
-            let place = self.screen.as_ref().map_or(Place::Prompt, |s| s.place());
-            match input::read(line, place, self.screen.is_some()) {
+            let read = match line {
+                Line::Prompt(text) => input::read(text, Place::Prompt, self.screen.is_some()),
+                Line::Window(typed) => typed.read(),
+            };
+            match read {
                 Ok(input) => self.on_input(input, out),
                 Err(InputError::Server(e)) => show(out, e),
                 Err(InputError::Client(e)) => show_error(out, e),
@@ -47,10 +61,10 @@ impl ClientState {
             return self.ask_again(out);
         }
         if self.session.logging_in() {
-            return self.answer_prompt(line, out);
+            return self.answer_prompt(text, out);
         }
         if self.session.logging_out_now() {
-            show_error(out, ClientError::LoggingOut(line.trim().to_owned()));
+            show_error(out, ClientError::LoggingOut(text.trim().to_owned()));
         }
     }
 
@@ -300,5 +314,22 @@ impl ClientState {
         self.chats.end_all(PeerBye::Logout, out);
         out.push(Effect::Send(Command::Logout.to_line()));
         self.session.logging_out(self.now, &mut self.timers);
+    }
+}
+
+/// A line typed, and where: at the prompt (line mode, a script, or a full-screen prompt that is not
+/// for commands), or in a window of the full-screen client.
+#[derive(Clone, Copy)]
+enum Line<'a> {
+    Prompt(&'a str),
+    Window(&'a Typed),
+}
+
+impl<'a> Line<'a> {
+    fn text(self) -> &'a str {
+        match self {
+            Line::Prompt(text) => text,
+            Line::Window(typed) => typed.text(),
+        }
     }
 }

@@ -211,6 +211,19 @@ fn talking_to_oneself_is_refused_without_opening_a_window() {
 }
 
 #[test]
+fn a_control_character_typed_is_refused_and_nothing_is_sent() {
+    let mut c = in_bobs_window();
+    c.enter("hi\u{7}");
+    assert!(c.take_sent().is_empty());
+    assert!(
+        matches!(c.take_shown()[..], [Item::Error(ClientError::Input(_))]),
+        "said, not sent"
+    );
+    c.enter("hi");
+    assert_eq!(c.take_sent(), ["message bob hi"]);
+}
+
+#[test]
 fn ctrl_j_and_ctrl_m_end_a_line_like_enter() {
     let mut c = in_bobs_window();
     c.keys("one");
