@@ -23,8 +23,13 @@ const TAKES_USER: &[&str] = &[
 /// What the client has seen, to complete from: usernames and group names, each sorted.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Known {
+    /// Every username the client has seen (but its user's).
     pub users: Vec<String>,
+    /// Every group the user is known to be in.
     pub groups: Vec<String>,
+    /// The members of each of the user's groups, as the server last said: a nick at the start of a
+    /// line said to a group completes to them (the full-screen client; line mode has none).
+    pub members: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// What the first word of a line is.
@@ -119,6 +124,7 @@ mod tests {
 
     fn known() -> Known {
         Known {
+            members: Default::default(),
             users: vec!["alice".into(), "bob".into(), "bobby".into()],
             groups: vec!["team".into(), "tea".into()],
         }

@@ -1,8 +1,10 @@
 //! The conversations the client knows of: every user and group the server's lines have named (for
-//! completion), and the questions the client asked the server on its own, whose answers are learnt
-//! from but not shown.
+//! completion), who is online and who is in each of the user's groups (the full-screen client's
+//! nick lists), and the questions the client asked the server on its own, whose answers are learnt
+//! from but not shown. All of it is learnt from the server's lines, in one place
+//! ([`Conversations::learn_from`]), whether the line is shown or not.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::complete::Known;
 use crate::protocol::{Conversation, Name, ServerMsg};
@@ -21,6 +23,12 @@ pub(super) struct Conversations {
     quiet_grouplists: u32,
     /// Groups whose members the client asked for itself: the replies are learnt from, not shown.
     quiet_members: BTreeSet<Name>,
+    /// Who is online, from `whoelse` and presence notices (forgotten when the server is lost).
+    online: BTreeSet<Name>,
+    /// The members of each group the user is in, as the server last said.
+    members: BTreeMap<Name, BTreeSet<Name>>,
+    /// Changes whenever `online` or `members` may have.
+    people_version: u64,
 }
 
 impl Conversations {
@@ -39,11 +47,37 @@ impl Conversations {
         self.version
     }
 
+    /// Who is online, as far as the client knows.
+    pub(super) fn online(&self) -> &BTreeSet<Name> {
+        &self.online
+    }
+
+    /// The members of each of the user's groups, as the server last said.
+    pub(super) fn members(&self) -> &BTreeMap<Name, BTreeSet<Name>> {
+        &self.members
+    }
+
+    /// Changes whenever [`Self::online`] or [`Self::members`] may have.
+    pub(super) fn people_version(&self) -> u64 {
+        self.people_version
+    }
+
+    /// The server was lost: nobody is known to be online until the next server says.
+    pub(super) fn lost(&mut self) {
+        self.online.clear();
+        self.people_version += 1;
+    }
+
     /// What completion offers.
     pub(super) fn known(&self) -> Known {
         Known {
             users: self.users.iter().map(|u| u.to_string()).collect(),
             groups: self.groups.iter().map(|g| g.to_string()).collect(),
+            members: self
+                .members
+                .iter()
+                .map(|(g, m)| (g.to_string(), m.iter().map(|n| n.to_string()).collect()))
+                .collect(),
         }
     }
 
@@ -52,9 +86,57 @@ impl Conversations {
         self.users.remove(user);
     }
 
-    /// Learns the usernames and groups a line of the server mentions; `me` is the logged-in user,
-    /// who is not learnt (and whose leaving a group takes it off the list).
+    /// Learns what a line of the server says of the conversations: the usernames and groups it
+    /// mentions, who is online, who is in which group. `me` is the logged-in user, who is not
+    /// learnt as a name (and whose leaving a group takes it off the lists).
     pub(super) fn learn_from(&mut self, msg: &ServerMsg, me: Option<&Name>) {
+        self.learn_names(msg, me);
+        self.learn_people(msg, me);
+    }
+
+    /// Who is online, and who is in which group.
+    fn learn_people(&mut self, msg: &ServerMsg, me: Option<&Name>) {
+        match msg {
+            ServerMsg::Welcome { .. } => self.online.clear(),
+            ServerMsg::Presence { user, online } => {
+                if *online {
+                    self.online.insert(user.clone());
+                } else {
+                    self.online.remove(user);
+                }
+            }
+            ServerMsg::WhoElse { users } => self.online = users.iter().cloned().collect(),
+            ServerMsg::GroupCreated { group, members }
+            | ServerMsg::GroupMembers { group, members } => {
+                self.members
+                    .insert(group.clone(), members.iter().cloned().collect());
+            }
+            ServerMsg::GroupList { groups } => {
+                self.members = groups
+                    .iter()
+                    .map(|(g, m)| (g.clone(), m.iter().cloned().collect()))
+                    .collect();
+            }
+            ServerMsg::GroupJoined { group, user, .. } => {
+                self.members
+                    .entry(group.clone())
+                    .or_default()
+                    .insert(user.clone());
+            }
+            ServerMsg::GroupLeft { group, user } => {
+                if me == Some(user) {
+                    self.members.remove(group);
+                } else if let Some(m) = self.members.get_mut(group) {
+                    m.remove(user);
+                }
+            }
+            _ => return,
+        }
+        self.people_version += 1;
+    }
+
+    /// The usernames and groups a line mentions, for completion.
+    fn learn_names(&mut self, msg: &ServerMsg, me: Option<&Name>) {
         let names: Vec<Name> = match msg {
             ServerMsg::Message { from, .. }
             | ServerMsg::OfflineMessage { from, .. }

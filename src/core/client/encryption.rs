@@ -48,6 +48,8 @@ pub(super) struct Encryption {
     slow_claims: VecDeque<(Timestamp, Name)>,
     /// How each conversation used in this session is protected, as last said.
     protections: BTreeMap<Conversation, Protection>,
+    /// Changes whenever `protections` does.
+    protections_version: u64,
 }
 
 impl Encryption {
@@ -62,6 +64,7 @@ impl Encryption {
             retry_claims: Vec::new(),
             slow_claims: VecDeque::new(),
             protections: BTreeMap::new(),
+            protections_version: 0,
         }
     }
 
@@ -236,7 +239,22 @@ impl Encryption {
             return None;
         }
         let state = self.protection(to);
-        (self.protections.insert(to.clone(), state) != Some(state)).then_some(state)
+        if self.protections.insert(to.clone(), state) == Some(state) {
+            return None;
+        }
+        self.protections_version += 1;
+        Some(state)
+    }
+
+    /// How each conversation used in this session is protected, as last said (the full-screen
+    /// client shows it for the window in view).
+    pub(super) fn protections(&self) -> &BTreeMap<Conversation, Protection> {
+        &self.protections
+    }
+
+    /// Changes whenever [`Self::protections`] does.
+    pub(super) fn protections_version(&self) -> u64 {
+        self.protections_version
     }
 
     /// Whether any conversation's protection was said, so may change.

@@ -58,6 +58,8 @@ pub(super) struct Reconnect {
     /// The server and the reason of the last failed attempt to get back to one: a reason is said
     /// once, and after that only that it still holds.
     last_failure: Option<(String, String)>,
+    /// Changes whenever the server in use, or whether it was lost, may have.
+    version: u64,
 }
 
 /// The longest wait between two attempts.
@@ -81,6 +83,7 @@ impl Reconnect {
             untrusted: vec![false; servers.len()],
             give_up_secs,
             last_failure: None,
+            version: 0,
             alone,
             servers,
             current,
@@ -104,6 +107,11 @@ impl Reconnect {
     /// The server in use (or being tried), as the user named it.
     pub(super) fn current(&self) -> &str {
         self.servers.get(self.current).map_or("the server", |s| s)
+    }
+
+    /// Changes whenever [`Self::current`] or [`Self::was_lost`] may have.
+    pub(super) fn version(&self) -> u64 {
+        self.version
     }
 
     /// The server in use (or being tried), as its number in the list the client was given.
@@ -185,6 +193,7 @@ impl Reconnect {
         self.failures = 0;
         self.relogin = false;
         self.last_failure = None;
+        self.version += 1;
     }
 
     /// Whether the session can move to another server now.
@@ -264,6 +273,7 @@ impl Reconnect {
 
     /// On to the next server that may be tried (the same one, if it is the only one).
     fn advance(&mut self) {
+        self.version += 1;
         let n = self.servers.len();
         for step in 1..=n {
             let next = (self.current + step) % n;

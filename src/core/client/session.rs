@@ -1,7 +1,7 @@
 //! The session: where the client is in its life (connecting, logging in, online, logging out, between
 //! servers, done), what the user is being asked, and the passwords typed on the way (a new account's,
 //! and `passwd`'s, each asked twice), with the deadlines that bound the server's greeting and its
-//! goodbye.
+//! goodbye, and the idle logout the server warned of.
 //!
 //! It keeps one promise above all: the user interface is asked to read a line only when the core
 //! wants one, and once per question ([`Session::ask`]), so a script's next line is never read as the
@@ -10,7 +10,7 @@
 use super::error::ClientError;
 use super::event::{Effect, Exit, InputMode, show_error};
 use super::timer::Timer;
-use crate::protocol::{Name, Prompt};
+use crate::protocol::{Name, Prompt, ServerMsg};
 use crate::time::Timestamp;
 use crate::timers::Timers;
 
@@ -99,6 +99,11 @@ pub(super) struct Session {
     logout_grace_secs: u64,
     /// The port of this client's private-chat listener, told to the server at each login.
     p2p_port: u16,
+    /// When the server will log the user out for being idle, once it has warned of it; a command
+    /// that counts as activity puts it off (the server starts counting again).
+    idle_at: Option<Timestamp>,
+    /// Changes whenever `idle_at` does.
+    idle_version: u64,
 }
 
 impl Session {
@@ -113,7 +118,41 @@ impl Session {
             greeting_secs,
             logout_grace_secs,
             p2p_port,
+            idle_at: None,
+            idle_version: 0,
         }
+    }
+
+    /// What the session learns from a line of the server, shown or not: an idle logout coming (its
+    /// warning), or none any more (the goodbye).
+    pub(super) fn learn_from(&mut self, msg: &ServerMsg, now: Timestamp) {
+        match msg {
+            ServerMsg::IdleWarning { secs_left } => self.set_idle(Some(now.plus_secs(*secs_left))),
+            ServerMsg::Bye(_) => self.set_idle(None),
+            _ => {}
+        }
+    }
+
+    /// A command that counts as activity was sent: the server's idle countdown starts again.
+    pub(super) fn active_again(&mut self) {
+        self.set_idle(None);
+    }
+
+    fn set_idle(&mut self, at: Option<Timestamp>) {
+        if self.idle_at != at {
+            self.idle_at = at;
+            self.idle_version += 1;
+        }
+    }
+
+    /// When the idle logout the server warned of comes, if it did.
+    pub(super) fn idle_deadline(&self) -> Option<Timestamp> {
+        self.idle_at
+    }
+
+    /// Changes whenever [`Self::idle_deadline`] does.
+    pub(super) fn idle_version(&self) -> u64 {
+        self.idle_version
     }
 
     /// The logged-in user, if any.
@@ -369,9 +408,11 @@ impl Session {
         self.phase == Phase::LoggingOut
     }
 
-    /// Between servers: `dialing` while an attempt is under way, else waiting to try again.
+    /// Between servers: `dialing` while an attempt is under way, else waiting to try again. The
+    /// session is gone, and no idle logout is coming.
     pub(super) fn reconnecting(&mut self, dialing: bool) {
         self.phase = Phase::Reconnecting { dialing };
+        self.set_idle(None);
     }
 
     /// Whether an attempt to reach a server is under way (its answer is awaited).

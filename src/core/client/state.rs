@@ -25,6 +25,7 @@ use std::collections::BTreeMap;
 
 use super::commit::Commits;
 use super::conversations::Conversations;
+use super::display::{ClientError, Item};
 use super::encryption::Encryption;
 use super::event::{Effect, Event, Exit, PeerEvent, ServerEvent, UserEvent, show, show_error};
 use super::inbox::Inbox;
@@ -34,11 +35,10 @@ use super::outgoing::Outgoing;
 use super::paste::Paste;
 use super::private::{Ctx, PrivateChats};
 use super::reconnect::Reconnect;
-use super::screen::{Action, Screen};
+use super::screen::{Action, Facts, Link, Screen, View};
 use super::seen::Seen;
 use super::session::{Session, Step};
 use super::timer::Timer;
-use super::{ClientError, Item};
 use crate::protocol::Name;
 use crate::time::Timestamp;
 use crate::timers::Timers;
@@ -377,9 +377,32 @@ impl ClientState {
         self.session.user()
     }
 
-    /// The full-screen client's view model, when the client runs full screen: what the shell draws.
-    pub fn screen(&self) -> Option<&Screen> {
-        self.screen.as_ref()
+    /// The full-screen client, when the client runs full screen: what the shell draws, the view
+    /// model with what the session knows that it shows beside it.
+    pub fn screen(&self) -> Option<View<'_>> {
+        let screen = self.screen.as_ref()?;
+        let link = if self.reconnect.was_lost() {
+            Link::Reconnecting
+        } else {
+            Link::Up
+        };
+        let facts = Facts {
+            server: self.reconnect.current(),
+            link,
+            online: self.conversations.online(),
+            members: self.conversations.members(),
+            protections: self.encryption.protections(),
+            idle_deadline: self.session.idle_deadline(),
+            version: [
+                self.reconnect.version(),
+                self.conversations.people_version(),
+                self.encryption.protections_version(),
+                self.session.idle_version(),
+            ]
+            .iter()
+            .fold(0u64, |sum, v| sum.wrapping_add(*v)),
+        };
+        Some(View::new(screen, facts))
     }
 
     /// Every username the client has seen, sorted, for completion.

@@ -327,6 +327,7 @@ impl Driver {
             let known = Known {
                 users: self.core.known_users().map(|u| u.to_string()).collect(),
                 groups: self.core.known_groups().map(|g| g.to_string()).collect(),
+                ..Known::default()
             };
             self.ui.set_completions(known);
         }

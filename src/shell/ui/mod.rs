@@ -138,7 +138,7 @@ impl Ui {
     /// The full-screen client: draws the core's view model if it changed (or the clock did).
     pub fn draw(&mut self, core: &ClientState, now: Timestamp) {
         if let (Ui::Tui(t), Some(screen)) = (self, core.screen()) {
-            t.draw(screen, now);
+            t.draw(&screen, now);
         }
     }
 

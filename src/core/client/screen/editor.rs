@@ -265,7 +265,7 @@ mod tests {
     fn tab_completes_and_cycles() {
         let k = Known {
             users: vec!["bob".into(), "bobby".into()],
-            groups: vec![],
+            ..Known::default()
         };
         let mut e = Editor::default();
         typed(&mut e, "message bo");

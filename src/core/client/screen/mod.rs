@@ -1,8 +1,13 @@
-//! The full-screen client as a value: its windows, who is in each conversation, the input line, what
-//! each key does, and what a typed or pasted line means in the window it is typed in. Pure, like the
-//! rest of the core: [`super::ClientState`] owns it (when the client runs full screen), feeds it what it
-//! shows and the keys the user presses, and carries out what they mean; the shell only reads the
-//! terminal's keys and draws this value (`shell/ui/tui`).
+//! The full-screen client as a value: its windows and what they hold, the input line, what each key
+//! does, and where a typed or pasted line goes. Pure, like the rest of the core:
+//! [`super::ClientState`] owns it (when the client runs full screen) and carries out what the keys
+//! mean; the shell only reads the terminal's keys and draws it (`shell/ui/tui`).
+//!
+//! It learns in one way: from what the session shows and asks ([`Screen::show`], [`Screen::read`]),
+//! as a terminal would, besides the user's own keys and window commands. What the session knows that
+//! the screen draws (the server and whether it is reachable, who is online and in each group, how each
+//! conversation is protected, the idle logout coming) stays with the session's parts, and the shell
+//! draws a [`View`]: the screen with those facts beside it, read where they are kept.
 //!
 //! irssi's rules, as its users expect them:
 //! - a window per conversation; Alt-1..9, Ctrl-N/Ctrl-P, `/win N` switch; `/query USER` opens one;
@@ -19,21 +24,22 @@
 mod editor;
 mod route;
 pub mod status;
+mod view;
 mod window;
 
 pub use editor::Editor;
 pub use route::{Route, route};
 pub use status::{Segment, SegmentStyle};
+pub use view::{Facts, View};
 pub use window::{Activity, Line, LineStyle, SCROLLBACK, Window, WindowKey};
-
-use std::collections::{BTreeMap, BTreeSet};
 
 use self::editor::Edit;
 use super::complete::{Known, Start, complete_at};
-use super::display::render;
+use super::display::{Item, render};
 use super::error::ClientError;
+use super::event::InputMode;
 use super::input::{Place, Typed, WindowCommand};
-use super::{InputMode, Item, Outcome};
+use super::outgoing::Outcome;
 use crate::protocol::{Conversation, Name, ServerMsg};
 use crate::time::Timestamp;
 
@@ -81,24 +87,13 @@ struct Paste {
 /// The full-screen client's state. See the [module documentation](self).
 #[derive(Debug)]
 pub struct Screen {
-    /// The server in use, as the user named it.
-    server: String,
-    link: Link,
+    /// The logged-in user, as the command prompt names them: the user's own lines are theirs.
     me: Option<Name>,
     /// What the core is asking for (a username, a password, commands), if anything.
     mode: Option<InputMode>,
     windows: Vec<Window>,
     active: usize,
-    /// Who is online, from `whoelse` and presence notices.
-    online: BTreeSet<Name>,
-    /// The members of each group the user is in, as the server last said.
-    members: BTreeMap<Name, BTreeSet<Name>>,
-    /// How each conversation is protected (end-to-end encrypted, verified, not encrypted), as the
-    /// session says: shown in the title and the status bar for the window in view.
-    protections: BTreeMap<Conversation, crate::client::e2e::Protection>,
     editor: Editor,
-    /// When the idle logout will come, once the server has warned of it.
-    idle_deadline: Option<Timestamp>,
     /// The height of the conversation area, for PageUp/PageDown.
     page: usize,
     /// The user's message just settled, whose reply (shown next) only gives details of its outcome.
@@ -115,24 +110,18 @@ impl Screen {
         let mut editor = Editor::default();
         editor.history = history;
         let mut screen = Screen {
-            server,
-            link: Link::Up,
             me: None,
             mode: None,
             windows: vec![Window::new(WindowKey::Status)],
             active: 0,
-            online: BTreeSet::new(),
-            members: BTreeMap::new(),
-            protections: BTreeMap::new(),
             editor,
-            idle_deadline: None,
             page: 10,
             settled: None,
             paste: None,
             version: 0,
         };
         for text in [
-            format!("Connected to {}. Log in below.", screen.server),
+            format!("Connected to {server}. Log in below."),
             "Alt-1..9 or Ctrl-N/Ctrl-P switch windows, PageUp/PageDown scroll, Tab completes, \
              'help' lists the commands, Ctrl-C quits. In a conversation's window what you type is \
              said there; commands start with '/'."
@@ -161,48 +150,6 @@ impl Screen {
     /// The logged-in user, once welcomed.
     pub fn me(&self) -> Option<&Name> {
         self.me.as_ref()
-    }
-
-    /// The server in use, as the user named it.
-    pub fn server(&self) -> &str {
-        &self.server
-    }
-
-    /// The names beside the conversation: a group's members in its window, else who is online.
-    pub fn nicks(&self) -> Vec<&Name> {
-        match self.active_window().key.conversation() {
-            Some(Conversation::Group(g)) => match self.members.get(g) {
-                Some(members) => members.iter().collect(),
-                None => Vec::new(),
-            },
-            _ => self.online.iter().collect(),
-        }
-    }
-
-    /// How the conversation in view is protected, if it is a conversation and the session said.
-    pub fn protection(&self) -> Option<crate::client::e2e::Protection> {
-        let c = self.active_window().key.conversation()?;
-        self.protections.get(c).copied()
-    }
-
-    /// The title line: the conversation in view, and how it is protected.
-    pub fn title(&self) -> String {
-        let label = self.active_window().key.label();
-        match self.protection() {
-            Some(p) => format!(" natter — {label} [{}]", p.badge()),
-            None => format!(" natter — {label}"),
-        }
-    }
-
-    /// Seconds left before the idle logout, when the server has warned of it.
-    pub fn idle_left(&self, now: Timestamp) -> Option<u64> {
-        self.idle_deadline.map(|d| now.secs_until_ceil(d))
-    }
-
-    /// The status bar for a terminal `width` columns wide, `clock` being the time as the user reads
-    /// it (`HH:MM`).
-    pub fn status_bar(&self, width: usize, now: Timestamp, clock: &str) -> Vec<Segment> {
-        status::fit(self, width, now, clock)
     }
 
     /// The input line: its prompt, what is typed (nothing of a password), and the cursor (in chars).
@@ -266,94 +213,14 @@ impl Screen {
         self.changed();
     }
 
-    /// How the conversation `to` is protected now.
-    pub fn set_protection(&mut self, to: &Conversation, state: crate::client::e2e::Protection) {
-        if self.protections.insert(to.clone(), state) != Some(state) {
-            self.changed();
-        }
-    }
-
-    /// The server in use, and whether the connection to it is up.
-    pub fn set_link(&mut self, server: &str, link: Link) {
-        if self.server != server || self.link != link {
-            server.clone_into(&mut self.server);
-            self.link = link;
-            if link == Link::Reconnecting {
-                // The session is gone: nobody is known to be online, and no idle logout is coming.
-                self.online.clear();
-                self.idle_deadline = None;
-            }
-            self.changed();
-        }
-    }
-
-    pub fn link(&self) -> Link {
-        self.link
-    }
-
-    /// The core asks for input in `mode`.
+    /// The core asks for input in `mode`. The command prompt names the logged-in user.
     pub fn read(&mut self, mode: InputMode) {
-        if !matches!(mode, InputMode::Command { .. }) {
+        match &mode {
+            InputMode::Command { user } => self.me = Some(user.clone()),
             // A new question (a password after a reconnection): what was half typed is not its answer.
-            self.editor.clear();
+            _ => self.editor.clear(),
         }
         self.mode = Some(mode);
-        self.changed();
-    }
-
-    /// A command that counts as activity was sent: the idle countdown starts again.
-    pub fn active_again(&mut self) {
-        if self.idle_deadline.take().is_some() {
-            self.changed();
-        }
-    }
-
-    /// What the status bar, the nick list and the windows learn from a line of the server, shown or
-    /// not.
-    pub fn learn(&mut self, msg: &ServerMsg, at: Timestamp) {
-        match msg {
-            ServerMsg::Welcome { user } => {
-                self.me = Some(user.clone());
-                self.online.clear();
-            }
-            ServerMsg::Presence { user, online } => {
-                if *online {
-                    self.online.insert(user.clone());
-                } else {
-                    self.online.remove(user);
-                }
-            }
-            ServerMsg::WhoElse { users } => self.online = users.iter().cloned().collect(),
-            ServerMsg::IdleWarning { secs_left } => {
-                self.idle_deadline = Some(at.plus_secs(*secs_left));
-            }
-            ServerMsg::Bye(_) => self.idle_deadline = None,
-            ServerMsg::GroupCreated { group, members }
-            | ServerMsg::GroupMembers { group, members } => {
-                self.members
-                    .insert(group.clone(), members.iter().cloned().collect());
-            }
-            ServerMsg::GroupList { groups } => {
-                self.members = groups
-                    .iter()
-                    .map(|(g, m)| (g.clone(), m.iter().cloned().collect()))
-                    .collect();
-            }
-            ServerMsg::GroupJoined { group, user, .. } => {
-                self.members
-                    .entry(group.clone())
-                    .or_default()
-                    .insert(user.clone());
-            }
-            ServerMsg::GroupLeft { group, user } => {
-                if self.me.as_ref() == Some(user) {
-                    self.members.remove(group);
-                } else if let Some(m) = self.members.get_mut(group) {
-                    m.remove(user);
-                }
-            }
-            _ => return,
-        }
         self.changed();
     }
 
@@ -627,10 +494,10 @@ impl Screen {
     fn complete(&mut self, known: &Known) {
         let place = self.place();
         let nicks: Vec<String> = match place {
-            Place::Window(Conversation::Group(g)) => self
+            Place::Window(Conversation::Group(g)) => known
                 .members
-                .get(g)
-                .map(|m| m.iter().map(|n| n.to_string()).collect())
+                .get(&**g)
+                .cloned()
                 .unwrap_or_else(|| known.users.clone()),
             _ => known.users.clone(),
         };

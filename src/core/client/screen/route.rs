@@ -6,7 +6,7 @@
 //! (`whoelse`, `ping`, an error) goes to its conversation's window if open, otherwise where the user is
 //! looking.
 
-use crate::client::Item;
+use super::super::display::Item;
 use crate::protocol::{Conversation, ServerMsg};
 
 /// Where an item goes.

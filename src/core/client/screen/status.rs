@@ -10,7 +10,7 @@
 
 use unicode_width::UnicodeWidthStr;
 
-use super::{Link, Screen};
+use super::{Link, View};
 use crate::time::Timestamp;
 
 /// The idle countdown appears this close to the logout (the server warns a minute ahead).
@@ -109,10 +109,10 @@ const LEVELS: &[Level] = &[
 ];
 
 /// The bar for `width` columns: the fullest level that fits (the last one if none does).
-pub(super) fn fit(screen: &Screen, width: usize, now: Timestamp, clock: &str) -> Vec<Segment> {
+pub(super) fn fit(view: &View<'_>, width: usize, now: Timestamp, clock: &str) -> Vec<Segment> {
     let mut bar = Vec::new();
     for level in LEVELS {
-        bar = at_level(screen, *level, now, clock);
+        bar = at_level(view, *level, now, clock);
         if bar.iter().map(|s| s.text.width()).sum::<usize>() <= width {
             break;
         }
@@ -143,27 +143,27 @@ fn shorten(name: &str, max: usize) -> String {
     out
 }
 
-fn at_level(screen: &Screen, level: Level, now: Timestamp, clock: &str) -> Vec<Segment> {
+fn at_level(view: &View<'_>, level: Level, now: Timestamp, clock: &str) -> Vec<Segment> {
     use SegmentStyle as S;
     let mut bar = Vec::new();
     if level.clock {
         bar.push(seg(format!("[{clock}] "), S::Dim));
     }
     if level.me {
-        let me = screen.me().map_or("(logging in)", |m| &**m);
+        let me = view.me().map_or("(logging in)", |m| &**m);
         let who = if level.server {
-            format!("[{me} @ {}] ", screen.server())
+            format!("[{me} @ {}] ", view.server())
         } else {
             format!("[{me}] ")
         };
         bar.push(seg(who, S::Plain));
     }
     bar.push(seg("[", S::Plain));
-    for (i, w) in screen.windows().iter().enumerate() {
+    for (i, w) in view.windows().iter().enumerate() {
         if i > 0 {
             bar.push(seg(" ", S::Plain));
         }
-        let shown = i == screen.active();
+        let shown = i == view.active();
         let news = !shown && w.activity.unread > 0;
         let mark = match (news, w.activity.for_me) {
             (false, _) => "",
@@ -187,7 +187,7 @@ fn at_level(screen: &Screen, level: Level, now: Timestamp, clock: &str) -> Vec<S
         bar.push(seg(label, style));
     }
     bar.push(seg("]", S::Plain));
-    if let Some(p) = screen.protection() {
+    if let Some(p) = view.protection() {
         // Never given up: it says whether what is typed here can be read by the server.
         use crate::client::e2e::Protection;
         let style = match p {
@@ -196,13 +196,13 @@ fn at_level(screen: &Screen, level: Level, now: Timestamp, clock: &str) -> Vec<S
         };
         bar.push(seg(format!(" [{}]", p.badge()), style));
     }
-    if let Some(left) = screen.idle_left(now).filter(|s| *s <= IDLE_SHOWN_SECS) {
+    if let Some(left) = view.idle_left(now).filter(|s| *s <= IDLE_SHOWN_SECS) {
         bar.push(seg(format!(" [idle logout in {left} s]"), S::Warn));
     }
-    if screen.link() == Link::Reconnecting {
+    if view.link() == Link::Reconnecting {
         bar.push(seg(" [reconnecting]", S::Warn));
     }
-    if screen.active_window().scroll > 0 {
+    if view.active_window().scroll > 0 {
         let text = if level.scrolled_long {
             " [scrolled back: PageDown]"
         } else {

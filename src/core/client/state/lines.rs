@@ -23,10 +23,8 @@ impl ClientState {
             Err(e) => return show_error(out, ClientError::BadServerLine(e.to_string())),
         };
         self.conversations.learn_from(&msg, self.session.user());
+        self.session.learn_from(&msg, self.now);
         self.e2e_learn(&msg, out);
-        if let Some(screen) = &mut self.screen {
-            screen.learn(&msg, self.now);
-        }
         // An error that answers one of the device's claims is not the answer to a message.
         if let ServerMsg::Error(e) = &msg
             && self.claim_refused(e, out)

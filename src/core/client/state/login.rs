@@ -4,7 +4,6 @@
 
 use super::super::error::ClientError;
 use super::super::event::{Effect, Exit, InputMode, news, show};
-use super::super::screen::Link;
 use super::ClientState;
 use crate::protocol::{Command, Name, Prompt, ServerMsg};
 
@@ -81,7 +80,6 @@ impl ClientState {
         } else {
             show(out, ServerMsg::Welcome { user: user.clone() });
         }
-        self.set_link(Link::Up);
         // First of all: this client acknowledges what it shows, so the server keeps each message until
         // it has (and never tells a sender it was delivered before).
         self.inbox.logged_in();

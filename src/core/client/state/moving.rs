@@ -1,10 +1,8 @@
 //! Losing the server and getting back to one, as it reaches beyond its rule (`client::moving`): the
-//! private chats end (the server brokered them), and the full-screen client's status bar says so.
+//! private chats end (the server brokered them), and nobody is known to be online any more.
 
 use super::super::event::Effect;
-use super::super::screen::Link;
 use super::ClientState;
-use super::Step;
 use crate::protocol::p2p::PeerBye;
 
 impl ClientState {
@@ -12,17 +10,14 @@ impl ClientState {
     /// the only one) is tried at once.
     pub(super) fn move_server(&mut self, out: &mut Vec<Effect>) {
         self.chats.end_all(PeerBye::Offline, out);
+        self.conversations.lost();
         self.moves().lost(out);
-        self.set_link(Link::Reconnecting);
     }
 
     /// The attempt at the current server failed (`why`): the next is tried after a pause, until the
     /// bound.
     pub(super) fn retry_later(&mut self, why: &str, out: &mut Vec<Effect>) {
         let step = self.moves().retry_later(why, out);
-        if step == Step::On {
-            self.set_link(Link::Reconnecting);
-        }
         self.step(step, out);
     }
 
@@ -57,12 +52,5 @@ impl ClientState {
     ) {
         let step = self.moves().trust_answer(answer, fingerprint, out);
         self.step(step, out);
-    }
-
-    /// The server in use, and whether the connection to it is up, for the status bar.
-    pub(super) fn set_link(&mut self, link: Link) {
-        if let Some(screen) = &mut self.screen {
-            screen.set_link(self.reconnect.current(), link);
-        }
     }
 }

@@ -297,9 +297,7 @@ impl ClientState {
                             pending: Some(pending),
                         });
                     }
-                    if let Some(screen) = &mut self.screen {
-                        screen.active_again();
-                    }
+                    self.session.active_again();
                     out.push(Effect::Send(line));
                 }
                 Out::KeyShare { line, to } => {
@@ -676,9 +674,6 @@ impl ClientState {
         let Some(state) = self.encryption.note_protection(to, self.session.user()) else {
             return;
         };
-        if let Some(screen) = &mut self.screen {
-            screen.set_protection(to, state);
-        }
         show(
             out,
             Item::E2e(Note::Protection {

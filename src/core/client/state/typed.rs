@@ -160,10 +160,8 @@ impl ClientState {
 
     /// Sends `cmd` to the server, noting the activity the server will count.
     fn sent_command(&mut self, cmd: &Command<'_>, out: &mut Vec<Effect>) {
-        if cmd.is_activity()
-            && let Some(screen) = &mut self.screen
-        {
-            screen.active_again();
+        if cmd.is_activity() {
+            self.session.active_again();
         }
         out.push(Effect::Send(cmd.to_line()));
     }

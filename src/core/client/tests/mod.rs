@@ -234,7 +234,7 @@ impl Client {
         self.event(Event::User(UserEvent::Paste(text)));
     }
 
-    pub fn screen(&self) -> &crate::client::screen::Screen {
+    pub fn screen(&self) -> crate::client::screen::View<'_> {
         self.state.screen().expect("a full-screen client")
     }
 

@@ -518,6 +518,38 @@ fn the_idle_countdown_starts_at_the_warning_and_ends_with_a_command() {
 }
 
 #[test]
+fn what_the_session_learns_unshown_is_drawn_at_once() {
+    // The nick lists are the session's facts, drawn beside the screen: a reply the screen is never
+    // shown (the members of a group the user was just added to, asked for quietly) still redraws.
+    let mut c = in_bobs_window();
+    c.server(ServerMsg::GroupJoined {
+        group: name("crew"),
+        user: name("alice"),
+        by: name("bob"),
+    });
+    assert!(c.take_sent().contains(&"group members crew".to_owned()));
+    c.clear();
+    let before = c.screen().version();
+    c.server(ServerMsg::GroupMembers {
+        group: name("crew"),
+        members: vec![name("alice"), name("bob"), name("carol")],
+    });
+    assert!(c.take_shown().is_empty(), "asked quietly, not shown");
+    assert_ne!(c.screen().version(), before, "but drawn");
+    c.server(ServerMsg::GroupMessage {
+        id: next_id(),
+        sent_at: crate::time::Timestamp(next_id()),
+        group: name("crew"),
+        from: name("bob"),
+        text: "welcome".into(),
+    });
+    assert_eq!(c.window_labels(), ["status", "bob", "#crew"]);
+    c.key(Key::Alt('3'));
+    let nicks: Vec<String> = c.screen().nicks().iter().map(|n| n.to_string()).collect();
+    assert_eq!(nicks, ["alice", "bob", "carol"]);
+}
+
+#[test]
 fn own_messages_show_as_sent_then_settle() {
     let mut c = in_bobs_window();
     c.enter("ping");

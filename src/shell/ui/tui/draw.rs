@@ -1,4 +1,4 @@
-//! Drawing the full-screen client: a pure function of the core's [`Screen`] and the time, in the
+//! Drawing the full-screen client: a pure function of the core's [`View`] and the time, in the
 //! ratatui way, so tests render it into a test backend and read the screen back.
 //!
 //! ```text
@@ -21,7 +21,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
 use crate::shell::ui::local_hhmm;
-use natter_core::client::screen::{Line, LineStyle, Screen, SegmentStyle};
+use natter_core::client::screen::{Line, LineStyle, SegmentStyle, View};
 use natter_core::time::Timestamp;
 
 /// The nick list is shown only on screens at least this wide.
@@ -31,7 +31,7 @@ const NICKS_FROM_WIDTH: u16 = 60;
 const NICKS_MIN_WIDTH: u16 = 8;
 const NICKS_MAX_WIDTH: u16 = 18;
 
-pub fn draw(frame: &mut Frame<'_>, screen: &Screen, now: Timestamp) {
+pub fn draw(frame: &mut Frame<'_>, screen: &View<'_>, now: Timestamp) {
     let [title, main, status, input] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(1),
@@ -75,7 +75,7 @@ pub fn draw(frame: &mut Frame<'_>, screen: &Screen, now: Timestamp) {
 
 /// The conversation's lines, wrapped and indented under their text, newest at the bottom, scrolled back
 /// as far as the user asked.
-fn draw_lines(frame: &mut Frame<'_>, screen: &Screen, area: Rect) {
+fn draw_lines(frame: &mut Frame<'_>, screen: &View<'_>, area: Rect) {
     let window = screen.active_window();
     let width = usize::from(area.width).max(1);
     let mut rows: Vec<TextLine<'_>> = Vec::new();
@@ -164,7 +164,7 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
 
 /// The screen's status bar for `width` columns, styled: the window shown in reverse video, a window
 /// with messages to the user alone in bold magenta, other news in bold.
-pub fn status_line(screen: &Screen, width: usize, now: Timestamp) -> TextLine<'static> {
+pub fn status_line(screen: &View<'_>, width: usize, now: Timestamp) -> TextLine<'static> {
     let spans: Vec<Span<'static>> = screen
         .status_bar(width, now, &local_hhmm(now))
         .into_iter()
@@ -184,7 +184,7 @@ pub fn status_line(screen: &Screen, width: usize, now: Timestamp) -> TextLine<'s
 }
 
 /// The prompt and the line being typed (a password shown as nothing at all), with the cursor in it.
-fn draw_input(frame: &mut Frame<'_>, screen: &Screen, area: Rect) {
+fn draw_input(frame: &mut Frame<'_>, screen: &View<'_>, area: Rect) {
     let (prompt, text, cursor) = screen.input_line();
     let before_cursor: String = text.chars().take(cursor).collect();
     // Long lines scroll horizontally so the cursor stays in view.

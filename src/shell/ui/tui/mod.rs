@@ -1,5 +1,5 @@
 //! The full-screen client's terminal (`natter --tui`): ratatui over crossterm. Nothing here decides
-//! anything: the view model is the core's ([`natter_core::client::screen::Screen`]). A thread reads the
+//! anything: the view model is the core's ([`natter_core::client::screen::View`]). A thread reads the
 //! terminal's events (keys, bracketed pastes, resizes) and hands them to the driver as typed input;
 //! the driver has the core handle them and calls `TuiUi::draw`, which draws the screen with
 //! [`draw::draw`] when it changed (or when the clock and the idle countdown move).
@@ -24,7 +24,7 @@ use ratatui::crossterm::event::{
 
 use super::{Typed, TypedSink, UiOptions, history_file, line_text};
 use natter_core::client::Item;
-use natter_core::client::screen::{Key, Screen};
+use natter_core::client::screen::{Key, View};
 use natter_core::time::Timestamp;
 
 pub struct TuiUi {
@@ -68,7 +68,7 @@ impl TuiUi {
     }
 
     /// Draws `screen` if it changed since the last draw, or the second did.
-    pub(super) fn draw(&mut self, screen: &Screen, now: Timestamp) {
+    pub(super) fn draw(&mut self, screen: &View<'_>, now: Timestamp) {
         let second = crate::shell::clock::wall_now().as_millis() / 1000;
         let state = (screen.version(), second);
         if self.drawn == Some(state) {
@@ -86,7 +86,7 @@ impl TuiUi {
 
     /// Back to the terminal as it was; then the last lines (the goodbye) in plain text, where the user
     /// will still see them; and the history kept, with a line half typed.
-    pub(super) fn finish(self, last: Vec<(Item, Timestamp)>, screen: Option<&Screen>) {
+    pub(super) fn finish(self, last: Vec<(Item, Timestamp)>, screen: Option<View<'_>>) {
         let _ = ratatui::crossterm::execute!(std::io::stdout(), DisableBracketedPaste);
         ratatui::restore();
         let mut out = std::io::stdout().lock();

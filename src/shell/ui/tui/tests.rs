@@ -65,7 +65,7 @@ impl Tui {
         self.event(Event::User(UserEvent::Resize { rows: height }));
         let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
         let screen = self.core.screen().expect("full screen");
-        terminal.draw(|f| draw(f, screen, T)).unwrap();
+        terminal.draw(|f| draw(f, &screen, T)).unwrap();
         let buffer = terminal.backend().buffer().clone();
         let mut out = String::new();
         for y in 0..height {
