@@ -18,9 +18,6 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
-// The client core is being split into parts that own their data; its docs come with that split, so
-// only this module is let off the crate's documentation lints until then.
-#[allow(missing_docs, unreachable_pub)]
 pub mod client;
 pub mod password;
 pub mod protocol;

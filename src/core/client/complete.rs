@@ -37,10 +37,16 @@ pub struct Known {
 pub enum Start<'a> {
     /// A command (line mode, and the full-screen status window); `full_screen` adds the window
     /// commands.
-    Command { full_screen: bool },
+    Command {
+        /// The window commands exist too.
+        full_screen: bool,
+    },
     /// Said to a conversation: a nick from `nicks` (the group's members, or everyone known), followed
     /// by `: `; or a command after `/`.
-    Said { nicks: &'a [String] },
+    Said {
+        /// Who a nick at the start of the line completes to.
+        nicks: &'a [String],
+    },
 }
 
 /// Where the word being completed starts in `line`, and the candidates for it, for the cursor at byte

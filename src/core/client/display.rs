@@ -52,20 +52,32 @@ pub enum EndReason {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SetupFailure {
     /// The requester could not reach the address the server gave.
-    ConnectFailed { error: String },
+    ConnectFailed {
+        /// What went wrong, as the shell said.
+        error: String,
+    },
     /// The peer's client refused the connection.
     Refused(Refusal),
     /// The peer's client answered with something other than the handshake.
     BadAnswer,
     /// The handshake did not finish in time.
-    NoAnswer { secs: u64 },
+    NoAnswer {
+        /// The time the handshake had.
+        secs: u64,
+    },
     /// The requester never connected.
-    NeverConnected { secs: u64 },
+    NeverConnected {
+        /// How long this side waited.
+        secs: u64,
+    },
     /// The connection closed during the handshake.
     Closed,
     /// This side was already waiting for `max` requesters to connect, the most it tries a first
     /// handshake message under.
-    TooManyWaiting { max: usize },
+    TooManyWaiting {
+        /// The most requesters waited for at once.
+        max: usize,
+    },
 }
 
 pub use super::error::ClientError;
@@ -79,56 +91,81 @@ pub enum Item {
     /// A message stored while this user was offline (sent to `group`, if a group message); `age_secs`
     /// is how long ago it was sent.
     Offline {
+        /// Who sent it.
         from: Name,
+        /// The group it was sent to, if any.
         group: Option<Name>,
+        /// What it says (decrypted, and marked, as the session decided).
         text: String,
+        /// How long ago it was sent, in seconds.
         age_secs: u64,
     },
     /// Received over a direct peer-to-peer link.
     Private {
+        /// The peer.
         from: Name,
+        /// What they said.
         text: String,
     },
     /// The peer accepted this user's request; connecting.
     PrivateConnecting {
+        /// The peer.
         peer: Name,
     },
     /// This user accepted; waiting for the peer to connect.
     PrivateAwaiting {
+        /// The peer.
         peer: Name,
     },
+    /// The private chat is open: both sides completed the handshake and proved who they are.
     PrivateOpen {
+        /// The peer.
         peer: Name,
     },
+    /// A private chat ended.
     PrivateEnded {
+        /// The peer.
         peer: Name,
+        /// How.
         why: EndReason,
     },
+    /// A private chat that was agreed on could not be opened.
     PrivateFailed {
+        /// The peer.
         peer: Name,
+        /// Why.
         why: SetupFailure,
     },
     /// One row of `help`.
     Help {
+        /// How the command is typed.
         usage: &'static str,
+        /// What it does.
         summary: &'static str,
     },
     /// One of this user's own messages, as sent (only when the client shows them: `echo_own`); its
     /// [`Item::Outcome`] follows when known.
     Outgoing {
+        /// Its number, which its outcome names.
         seq: u64,
+        /// Where it went.
         to: Conversation,
+        /// What it says.
         text: String,
     },
     /// What became of the user's message `seq`.
     Outcome {
+        /// The message's number.
         seq: u64,
+        /// What became of it.
         outcome: Outcome,
     },
     /// News of end-to-end encryption: a changed key, a message not sent (and why), a safety number.
     E2e(super::e2e::Note),
     /// A problem the client found itself.
     Error(ClientError),
+    /// Something the user should heed that is not an error of theirs (a paste dropped at logout,
+    /// messages still waiting at exit, a damaged part of the stored keys).
     Warning(String),
     /// News of the connection to the server: lost, trying again, back. A full-screen client keeps it
     /// in its status window.

@@ -12,7 +12,9 @@ use crate::protocol::Name;
 /// ones by the shell (it accepts them), so the two never collide.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum LinkId {
+    /// A connection this client made to a peer.
     Out(u64),
+    /// A connection a peer made to this client's listener.
     In(u64),
 }
 
@@ -28,32 +30,39 @@ impl std::fmt::Display for LinkId {
 /// What the user is being asked for: the shell picks the prompt and whether to echo.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InputMode {
+    /// The login's first question.
     Username,
     /// Not echoed on a terminal.
     Password,
     /// `--register` on the server: the password for a new account. Not echoed.
     NewPassword {
+        /// The account being made.
         user: Name,
     },
     /// The new account's password once more, as `passwd` asks, so a typing mistake nobody saw does
     /// not lock the user out of the account just made. Not echoed.
     ConfirmPassword {
+        /// The account being made.
         user: Name,
     },
     /// `passwd`: the account's current password. Not echoed.
     CurrentPassword,
     /// `passwd`: the new password, asked twice (`again`). Not echoed.
     ChosenPassword {
+        /// The second time, to check the first.
         again: bool,
     },
     /// The server's certificate changed while reconnecting: whether to trust the one presented
     /// (`fingerprint`), which only its operator can confirm.
     TrustCertificate {
+        /// The server, as the user named it.
         server: String,
+        /// The certificate it presents now.
         fingerprint: String,
     },
     /// Logged in: one command (the core asks again for the next).
     Command {
+        /// Who is logged in (the prompt names them).
         user: Name,
     },
 }
@@ -103,12 +112,17 @@ pub enum ServerEvent<'a> {
     /// one pinned (`presented`, its fingerprint), or one the CA does not vouch for (`presented` is
     /// `None`): nothing was sent to it.
     Untrusted {
+        /// Why it was refused, for the user.
         error: &'a str,
+        /// The fingerprint of the certificate presented, if it was one other than the pinned.
         presented: Option<&'a str>,
     },
     /// The answer to [`Effect::ConnectServer`] when no connection could be made (refused, timed out,
     /// TLS failed, the certificate changed): `error` says which, for the user.
-    ConnectFailed { error: &'a str },
+    ConnectFailed {
+        /// What went wrong, for the user.
+        error: &'a str,
+    },
     /// One line, without its ending.
     Line(&'a [u8]),
     /// A line longer than the client's limit; it was dropped.
@@ -130,7 +144,10 @@ pub enum UserEvent<'a> {
     /// Text pasted in the full-screen client (the terminal's bracketed paste).
     Paste(&'a str),
     /// The full-screen client's terminal is now `rows` high.
-    Resize { rows: u16 },
+    Resize {
+        /// The terminal's height.
+        rows: u16,
+    },
     /// Ctrl-D, or the end of piped input.
     Eof,
     /// Ctrl-C, SIGTERM or SIGHUP.
@@ -145,7 +162,10 @@ pub enum PeerEvent<'a> {
     /// An outgoing connection the core asked for is established.
     Connected,
     /// An outgoing connection could not be made.
-    ConnectFailed { error: &'a str },
+    ConnectFailed {
+        /// What went wrong, for the user.
+        error: &'a str,
+    },
     /// One frame (see [`crate::protocol::p2p`]).
     Frame(&'a [u8]),
     /// The stream is not framed as the protocol says; nothing more will come from it.
@@ -157,10 +177,15 @@ pub enum PeerEvent<'a> {
 /// An input to [`super::ClientState::handle`].
 #[derive(Clone, Debug)]
 pub enum Event<'a> {
+    /// From the server connection.
     Server(ServerEvent<'a>),
+    /// From the person at the keyboard, or the script on stdin.
     User(UserEvent<'a>),
+    /// From one peer-to-peer connection.
     Peer {
+        /// Which one.
         link: LinkId,
+        /// What happened on it.
         event: PeerEvent<'a>,
     },
     /// Something the shell found that the user should know (a server's certificate met for the first
@@ -169,7 +194,9 @@ pub enum Event<'a> {
     /// The answer to [`Effect::OpenE2e`]: the user's stored end-to-end state, unlocked (or why it
     /// could not be). Fed before anything else that came after the effect.
     E2eOpened {
+        /// Whose state it is.
         user: Name,
+        /// Its parts as stored, or why they could not be read or unlocked.
         stored: Result<Vec<(super::e2e::Part, super::e2e::Stored)>, String>,
     },
     /// The answer to [`Effect::CommitE2e`]: everything saved before it is durable, or could not be
@@ -219,34 +246,61 @@ pub enum Effect {
     /// the input ends; in the login modes it reads exactly one line.
     Read(InputMode),
     /// Open an outgoing peer connection; answer with `Connected` or `ConnectFailed`.
-    Connect { link: LinkId, addr: SocketAddr },
+    Connect {
+        /// The number the core gave it.
+        link: LinkId,
+        /// The peer's address, as the server said.
+        addr: SocketAddr,
+    },
     /// Send one frame's payload on a peer connection (the shell adds its length).
-    PeerSend { link: LinkId, frame: Vec<u8> },
+    PeerSend {
+        /// The connection.
+        link: LinkId,
+        /// The frame's payload.
+        frame: Vec<u8>,
+    },
     /// Flush what was sent on this connection, then close it. The core has forgotten it; events that still
     /// arrive for it are ignored.
-    PeerClose { link: LinkId },
+    PeerClose {
+        /// The connection.
+        link: LinkId,
+    },
     /// Remember durably that offline messages up to `seen` were shown to `user` (see [`super::seen`]).
     /// Carried out before the acknowledgement that follows it is sent.
-    SaveSeen { user: Name, seen: Seen },
+    SaveSeen {
+        /// Whose messages.
+        user: Name,
+        /// The newest shown.
+        seen: Seen,
+    },
     /// Read `user`'s stored end-to-end state, unlocked with the password they logged in with (the
     /// key that encrypts it at rest is derived from it), and answer with [`Event::E2eOpened`] before
     /// feeding anything else (a user with no stored state yet gets none, and a new key).
     OpenE2e {
+        /// Whose state.
         user: Name,
+        /// The password the user logged in with (the key at rest is derived from it).
         password: String,
+        /// With which password, or set aside for a new one.
         how: OpenHow,
     },
     /// Replace one part of `user`'s end-to-end state with `bytes` (encrypted at rest). Need not be
     /// durable before [`Effect::CommitE2e`]; nothing that depends on it is sent before that answers.
     SaveE2e {
+        /// Whose state.
         user: Name,
+        /// Which part.
         part: super::e2e::Part,
+        /// Its whole new content.
         bytes: Vec<u8>,
     },
     /// Append a record to one part of `user`'s end-to-end state, likewise.
     AppendE2e {
+        /// Whose state.
         user: Name,
+        /// Which part.
         part: super::e2e::Part,
+        /// The record to append.
         bytes: Vec<u8>,
     },
     /// Make every end-to-end save so far durable (one sync may cover many saves: the shell may wait
@@ -257,8 +311,11 @@ pub enum Effect {
     /// stored end-to-end state with the new one (only the small file that wraps its key is written
     /// again; the state itself is not), and answer with [`Event::E2eRewrapped`].
     RewrapE2e {
+        /// Whose state.
         user: Name,
+        /// The password it is locked with now.
         previous: String,
+        /// The one to lock it with.
         password: String,
     },
     /// Drop the server connection, if any, and connect to server number `index` of
@@ -266,7 +323,9 @@ pub enum Effect {
     /// confirmed) in place of the one pinned; answer with `Connected`, `ConnectedVerified`,
     /// `Untrusted` or `ConnectFailed`. Nothing more is reported about the connection dropped.
     ConnectServer {
+        /// Which of the servers the client was given.
         index: usize,
+        /// A certificate the user confirmed, trusted in place of the pinned one.
         accept_cert: Option<String>,
     },
     /// Drop the server connection without a word (a re-login that must be tried again later); nothing
@@ -283,7 +342,10 @@ pub enum OpenHow {
     Unlock,
     /// With the `previous` password (the user's password was changed since), then wrapping its key
     /// with the current one, so that the next login opens it.
-    Rewrap { previous: String },
+    Rewrap {
+        /// The password the state is locked with.
+        previous: String,
+    },
     /// Set the stored state aside (kept, renamed, for the user to look at) and start a new one.
     Fresh,
 }

@@ -91,7 +91,12 @@ pub enum Input<'a> {
     Blank,
     /// Text for a conversation, never a command: a message to a user or a group, a broadcast, or a
     /// line of a private chat (which goes over the peer-to-peer link only).
-    Say { to: Conversation, text: &'a str },
+    Say {
+        /// The conversation.
+        to: Conversation,
+        /// What is said, exactly as typed.
+        text: &'a str,
+    },
     /// A command for the server (or one the client answers itself, like `help`).
     Command(Command<'a>),
     /// A command for the full-screen client's windows.
@@ -106,26 +111,57 @@ pub enum Input<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum KeyCommand {
     /// `verify <user>`: show the safety number.
-    Verify { user: Name },
+    Verify {
+        /// The user.
+        user: Name,
+    },
     /// `verify <user> yes <digits>`: the number shown was compared and matched.
-    Confirm { user: Name, digits: String },
+    Confirm {
+        /// The user.
+        user: Name,
+        /// The first digits of their part of the safety number, as compared.
+        digits: String,
+    },
     /// `verify <user> no`: take a verified mark back.
-    Unverify { user: Name },
+    Unverify {
+        /// The user.
+        user: Name,
+    },
     /// `trust <user> <digits>`: accept `user`'s changed identity key, the one shown with `digits`.
-    Trust { user: Name, digits: String },
+    Trust {
+        /// The user.
+        user: Name,
+        /// The first digits of the new key's part of the safety number, as shown.
+        digits: String,
+    },
     /// `reject <user>`: keep `user`'s old key.
-    Reject { user: Name },
+    Reject {
+        /// The user.
+        user: Name,
+    },
     /// `sendclear <user>`: send what waits for `user`, who has no keys, unencrypted.
-    SendClear { user: Name },
+    SendClear {
+        /// The user.
+        user: Name,
+    },
     /// `sharedwith <group>`: whom this user's current key for the group went to.
-    SharedWith { group: Name },
+    SharedWith {
+        /// The group.
+        group: Name,
+    },
     /// `movehere`: make this device the account's.
     MoveHere,
     /// `e2e-reset <user|group>`: start over a conversation whose stored state could not be read.
-    Reset { name: Name },
+    Reset {
+        /// The user or group.
+        name: Name,
+    },
     /// `e2e-unlock <previous password>`: open the stored keys with the password they were locked
     /// with, and lock them with the current one.
-    Unlock { password: String },
+    Unlock {
+        /// The password the keys were locked with, as typed (trimmed).
+        password: String,
+    },
     /// `e2e-newkeys`: set the stored keys aside and make new ones.
     NewKeys,
 }
@@ -185,6 +221,7 @@ pub enum WindowCommand<'a> {
 pub enum InputError {
     /// The same error the server would give.
     Server(ErrorReply),
+    /// One of the client's own (its own words, or a window command in line mode).
     Client(ClientError),
 }
 
@@ -204,9 +241,11 @@ enum Meaning {
 /// One of the client's own words.
 #[derive(Debug)]
 pub struct ClientWord {
+    /// The word, as typed (any ASCII case).
     pub word: &'static str,
     /// For `help`; empty for an alias, which `help` does not list.
     pub usage: &'static str,
+    /// Its line in `help`.
     pub summary: &'static str,
     /// Only the full-screen client has windows.
     pub full_screen_only: bool,

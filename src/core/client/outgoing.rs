@@ -193,7 +193,8 @@ impl Outgoing {
         self.answer(msg).map(|a| (a.seq, a.outcome))
     }
 
-    /// Like [`Self::answered`], with the text to encrypt again when the answer is `stale-key`.
+    /// The message `msg` answers, if any: its number, how it went, and its text to encrypt again
+    /// when the answer is `stale-key`.
     pub(super) fn answer(&mut self, msg: &ServerMsg) -> Option<Answer> {
         let stale = matches!(
             msg,

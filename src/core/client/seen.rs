@@ -22,7 +22,9 @@ use crate::time::Timestamp;
 /// The newest offline message shown to one user from one server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Seen {
+    /// Its id (ids only grow on one server).
     pub id: u64,
+    /// When it was sent (a wiped server's new ids start again, its times do not).
     pub sent_at: Timestamp,
 }
 
@@ -43,7 +45,9 @@ pub struct SeenBook {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}: {what}")]
 pub struct SeenFileError {
+    /// The line's number, from 1.
     pub line: usize,
+    /// What is wrong with it.
     pub what: &'static str,
 }
 
@@ -95,6 +99,7 @@ impl SeenBook {
         out
     }
 
+    /// The newest offline message shown to `user` from `server`, if any.
     pub fn get(&self, server: &str, user: &str) -> Option<Seen> {
         self.entries
             .get(&(server.to_owned(), Name::from(user)))

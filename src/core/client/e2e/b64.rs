@@ -12,10 +12,12 @@ const B64: GeneralPurpose = GeneralPurpose::new(
         .with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
-pub fn encode(bytes: impl AsRef<[u8]>) -> String {
+/// `bytes` as text.
+pub(super) fn encode(bytes: impl AsRef<[u8]>) -> String {
     B64.encode(bytes)
 }
 
-pub fn decode(text: impl AsRef<[u8]>) -> Result<Vec<u8>, base64::DecodeError> {
+/// The bytes `text` stands for, or why it stands for none.
+pub(super) fn decode(text: impl AsRef<[u8]>) -> Result<Vec<u8>, base64::DecodeError> {
     B64.decode(text)
 }

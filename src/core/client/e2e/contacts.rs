@@ -51,8 +51,10 @@ pub struct Contacts {
 /// Why `accept` or `verify` could not be done.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ContactError {
+    /// Nothing is pinned for the user yet.
     #[error("{0}'s keys are not known yet; send them a message (or wait for one) first.")]
     Unknown(Name),
+    /// `trust` or `reject` for a contact whose key did not change.
     #[error("{0}'s key has not changed; there is nothing to accept or reject.")]
     NotChanged(Name),
     /// The key is not the one whose number the user was shown (it changed since, or the digits typed
@@ -60,10 +62,14 @@ pub enum ContactError {
     #[error(
         "{user}'s key is not the one whose safety number has those digits (it may have changed since it was shown): nothing was marked. Compare again ('/verify {user}')."
     )]
-    NotShown { user: Name },
+    NotShown {
+        /// The contact.
+        user: Name,
+    },
 }
 
 impl Contacts {
+    /// What is pinned for `user`, if anything.
     pub fn get(&self, user: &str) -> Option<&Contact> {
         self.contacts.get(user)
     }
@@ -92,10 +98,12 @@ impl Contacts {
     }
 
     /// Whether anything may be encrypted for `user`: not while their key changed unaccepted.
+    /// Whether `user`'s key changed and the change is not decided yet.
     pub fn is_changed(&self, user: &str) -> bool {
         self.contacts.get(user).is_some_and(|c| c.changed.is_some())
     }
 
+    /// Whether the user compared `user`'s safety number and marked them verified.
     pub fn is_verified(&self, user: &str) -> bool {
         self.contacts
             .get(user)
@@ -167,6 +175,7 @@ impl Contacts {
         Ok(())
     }
 
+    /// Every contact, by name.
     pub fn iter(&self) -> impl Iterator<Item = (&Name, &Contact)> {
         self.contacts.iter()
     }

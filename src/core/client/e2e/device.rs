@@ -31,14 +31,18 @@ pub const MAX_STORED: usize = 150;
 /// The fallback key published, and whether a message made with it has arrived.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Fallback {
+    /// The id the engine gave it.
     pub key_id: String,
+    /// Its public half.
     pub curve25519: String,
+    /// A message made with it arrived: a new one is published.
     pub used: bool,
 }
 
 /// What is persisted of the device.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct DeviceFile {
+    /// The account's secrets, as the engine keeps them.
     pub account: Pickle,
     /// Absent in a file of an older natter: a new one is made at the next login.
     #[serde(default)]
@@ -48,8 +52,11 @@ pub struct DeviceFile {
 /// This device.
 #[derive(Clone, Debug)]
 pub struct Device {
+    /// The account's secrets, as the engine keeps them.
     pub account: Pickle,
+    /// Its public identity.
     pub identity: Identity,
+    /// The fallback key published, if one is.
     pub fallback: Option<Fallback>,
     /// Publishing lines sent whose `KEYS-LEFT` has not come back yet.
     awaiting: u32,
@@ -88,6 +95,7 @@ impl Device {
         })
     }
 
+    /// What is persisted of it.
     pub fn file(&self) -> DeviceFile {
         DeviceFile {
             account: self.account.clone(),

@@ -14,8 +14,11 @@ use crate::protocol::{Conversation, Name};
 /// A key handed out by a claim, with its owner's signature.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignedKey {
+    /// The id its owner's engine gave it.
     pub key_id: String,
+    /// Its public half.
     pub curve25519: String,
+    /// Its owner's identity key's signature over it.
     pub signature: String,
 }
 
@@ -671,10 +674,12 @@ impl E2e {
 /// Why `/sendclear` did nothing.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SendClearError {
+    /// The user's keys were pinned: never in clear, whatever the server says now.
     #[error(
         "{0}'s keys were pinned: nothing goes to {0} unencrypted, whatever the server says. What waits is sent, encrypted, once {0}'s keys are handed out again."
     )]
     Pinned(Name),
+    /// Nothing waits for the user for want of keys.
     #[error(
         "nothing waits for {0} because of missing keys (only messages to a user the server says never published keys can be sent unencrypted)."
     )]

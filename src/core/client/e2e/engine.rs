@@ -33,14 +33,18 @@ impl fmt::Debug for Pickle {
 /// that signs (and that safety numbers are made of).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Identity {
+    /// The key Olm agrees session keys with.
     pub curve25519: String,
+    /// The key that signs.
     pub ed25519: String,
 }
 
 /// A public one-time or fallback key, with the id the engine gave it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PublicKey {
+    /// The id the engine gave it.
     pub key_id: String,
+    /// The key.
     pub curve25519: String,
 }
 
@@ -48,20 +52,25 @@ pub struct PublicKey {
 /// session up at the receiver) or a normal one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OlmMessage {
+    /// A pre-key message (it can set the session up at the receiver).
     pub pre_key: bool,
+    /// The ciphertext, as the engine encodes it.
     pub body: Vec<u8>,
 }
 
 /// A new Olm session and the id that pre-key messages of it carry.
 #[derive(Clone, Debug)]
 pub struct NewSession {
+    /// The session's id.
     pub session_id: String,
+    /// The session, as the engine keeps it.
     pub pickle: Pickle,
 }
 
 /// An Olm session set up from a received pre-key message.
 #[derive(Clone, Debug)]
 pub struct Inbound {
+    /// The session set up.
     pub session: NewSession,
     /// The sender's Curve25519 identity key, as the pre-key message proved it (only its holder could
     /// have made the message).
@@ -69,14 +78,18 @@ pub struct Inbound {
     /// The one-time (or fallback) key of this device the message used, so the device knows when its
     /// fallback key has been used and must be replaced.
     pub one_time_key: String,
+    /// The message, decrypted.
     pub plaintext: Vec<u8>,
 }
 
 /// A new outbound Megolm session: its id, its key to share with the members, and the session itself.
 #[derive(Clone, Debug)]
 pub struct NewGroupSession {
+    /// The session's id, which its messages carry.
     pub session_id: String,
+    /// The key that lets a member decrypt it (shared over Olm).
     pub session_key: String,
+    /// The session, as the engine keeps it.
     pub pickle: Pickle,
 }
 
@@ -84,7 +97,9 @@ pub struct NewGroupSession {
 /// by an honest sender, so an index seen before is a replay).
 #[derive(Clone, Debug)]
 pub struct GroupPlain {
+    /// The message, decrypted.
     pub plaintext: Vec<u8>,
+    /// Its index in the session.
     pub index: u32,
 }
 
@@ -93,7 +108,12 @@ pub struct GroupPlain {
 pub enum EngineError {
     /// A key, a signature or a message is not well formed (not base64, wrong length).
     #[error("malformed {what}: {why}")]
-    Malformed { what: &'static str, why: String },
+    Malformed {
+        /// What was malformed (a key, a signature, a message).
+        what: &'static str,
+        /// How.
+        why: String,
+    },
     /// A signature does not verify under the key it should have been made with.
     #[error("the signature does not match the key")]
     BadSignature,
@@ -145,13 +165,17 @@ pub trait Engine: Send + Sync + fmt::Debug {
     fn session_of(&self, message: &OlmMessage) -> Result<Option<String>, EngineError>;
     /// A session set up from a pre-key message (using up the one-time key it names).
     fn inbound(&self, account: &mut Pickle, message: &OlmMessage) -> Result<Inbound, EngineError>;
+    /// `plaintext` encrypted with an Olm session (which advances).
     fn encrypt(&self, session: &mut Pickle, plaintext: &[u8]) -> Result<OlmMessage, EngineError>;
+    /// An Olm message decrypted with its session (which advances).
     fn decrypt(&self, session: &mut Pickle, message: &OlmMessage) -> Result<Vec<u8>, EngineError>;
     /// A new outbound Megolm session.
     fn new_group_session(&self) -> Result<NewGroupSession, EngineError>;
+    /// `plaintext` encrypted with an outbound Megolm session (which advances).
     fn group_encrypt(&self, session: &mut Pickle, plaintext: &[u8])
     -> Result<Vec<u8>, EngineError>;
     /// The inbound side of a Megolm session, from its shared key: (session id, session).
     fn group_inbound(&self, session_key: &str) -> Result<(String, Pickle), EngineError>;
+    /// A Megolm message decrypted with the inbound session its id names.
     fn group_decrypt(&self, session: &Pickle, message: &[u8]) -> Result<GroupPlain, EngineError>;
 }

@@ -44,11 +44,16 @@ pub const PREFIX: &str = crate::protocol::keys::E2E_PREFIX;
 pub enum Envelope {
     /// An Olm message for the device whose Curve25519 identity key is `to`.
     Olm {
+        /// The recipient device's Curve25519 identity key.
         to: String,
+        /// The message.
         message: OlmMessage,
     },
+    /// A Megolm message of the sender's session `session_id`.
     Group {
+        /// The session it belongs to.
         session_id: String,
+        /// The ciphertext.
         body: Vec<u8>,
     },
 }
@@ -56,12 +61,16 @@ pub enum Envelope {
 /// Why a text that starts with the prefix could not be read.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum EnvelopeError {
+    /// Not a kind this natter knows.
     #[error("unknown kind of encrypted text (a newer natter?)")]
     UnknownKind,
+    /// Its body is not base64.
     #[error("the encrypted text is not valid base64")]
     Base64,
+    /// A group message without its session's id.
     #[error("the group message names no session")]
     NoSession,
+    /// An Olm message without its recipient's key.
     #[error("the encrypted message names no recipient key")]
     NoRecipient,
 }
@@ -124,21 +133,29 @@ impl Envelope {
 /// The identity proof in front of a pre-key message's plaintext.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Proof {
+    /// The sender's Ed25519 identity key.
     pub ed25519: String,
+    /// Its signature over [`identity_statement`], binding it to the Curve25519 key the message came
+    /// from.
     pub signature: String,
 }
 
 /// What an Olm plaintext carries.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Body {
+    /// A message the user wrote.
     Text(String),
+    /// The key of the sender's Megolm session for a group, shared with this member.
     GroupKey {
+        /// The group.
         group: Name,
+        /// The session's key.
         session_key: String,
     },
     /// The recipient could not read the sender's message with this ciphertext digest: it was for a
     /// device of the recipient's that is gone.
     Unreadable {
+        /// The digest of the ciphertext that could not be read.
         digest: String,
     },
 }
@@ -146,15 +163,19 @@ pub enum Body {
 /// An Olm plaintext, decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Inner {
+    /// The sender's identity proof (pre-key messages carry one).
     pub proof: Option<Proof>,
+    /// What it carries.
     pub body: Body,
 }
 
 /// Why a decrypted plaintext could not be read: the sender's client is broken or newer.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum InnerError {
+    /// Not UTF-8.
     #[error("the decrypted text is not UTF-8")]
     NotText,
+    /// Not a form this natter knows.
     #[error("the decrypted text has an unknown form (a newer natter?)")]
     UnknownForm,
 }
@@ -165,6 +186,7 @@ pub fn identity_statement(sender: &str, curve25519: &str, ed25519: &str) -> Stri
 }
 
 impl Inner {
+    /// As encrypted: the proof's line, if any, then the body's.
     pub fn render(&self) -> String {
         let mut out = String::new();
         if let Some(p) = &self.proof {
@@ -174,6 +196,7 @@ impl Inner {
         out
     }
 
+    /// A plaintext as decrypted, read.
     pub fn parse(bytes: &[u8]) -> Result<Inner, InnerError> {
         let text = std::str::from_utf8(bytes).map_err(|_| InnerError::NotText)?;
         let (proof, rest) = match text.strip_prefix("I ") {
@@ -197,6 +220,7 @@ impl Inner {
     }
 }
 
+/// A body as its plaintext line: a one-letter kind, a space, and what it holds.
 pub fn render_body(body: &Body) -> String {
     match body {
         Body::Text(t) => format!("M {t}"),

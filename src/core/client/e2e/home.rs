@@ -29,7 +29,7 @@ use crate::protocol::Name;
 
 impl E2e {
     /// Logged in (again: the connection may be new): ask the directory which device holds the
-    /// account; what to publish depends on the answer ([`Self::on_home`]).
+    /// account; what to publish depends on the answer (`on_home`).
     pub fn on_login(&mut self, out: &mut Vec<Out>) {
         self.showing.clear();
         self.checking.clear();
@@ -183,8 +183,10 @@ impl E2e {
 /// Why the account could not be moved here.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum MoveError {
+    /// This device holds them already.
     #[error("this device already holds your account's keys; there is nothing to move.")]
     AlreadyHere,
+    /// The server's answer to which device holds them has not come yet.
     #[error(
         "the server has not said yet which device holds your account's keys; try again in a moment."
     )]

@@ -26,8 +26,11 @@ pub const KEEP_INBOUND: usize = 16;
 /// This user's session for a group.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Outbound {
+    /// The session's id, which its messages carry.
     pub session_id: String,
+    /// Its key, which the members get over Olm.
     pub session_key: String,
+    /// The session, as the engine keeps it.
     pub pickle: Pickle,
     /// The members (other than this user) its key was given to, or is being given to.
     pub shared_with: BTreeSet<Name>,
@@ -48,8 +51,11 @@ pub struct Outbound {
 /// Another member's session, as received.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct InboundSession {
+    /// The member whose session it is.
     pub sender: Name,
+    /// Its id, which their messages carry.
     pub session_id: String,
+    /// The session, as the engine keeps it.
     pub pickle: Pickle,
     /// Indices already decrypted (at most [`ROTATE_AFTER`] from an honest sender).
     pub indices: BTreeSet<u32>,
@@ -58,6 +64,7 @@ pub struct InboundSession {
 /// Everything kept for one group (one file).
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Group {
+    /// This user's own session for the group, once one was made.
     pub outbound: Option<Outbound>,
     /// Newest last.
     pub inbound: Vec<InboundSession>,
@@ -69,12 +76,21 @@ pub struct Group {
 /// Why a group message could not be decrypted.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum GroupError {
+    /// No session of the sender's with this id was shared with this user.
     #[error(
         "no key from {sender} for this group message: it was sent before you joined, or to members without you"
     )]
-    NoKey { sender: Name },
+    NoKey {
+        /// The sender.
+        sender: Name,
+    },
+    /// An index of the session decrypted before: a replay.
     #[error("this group message was shown before (index {index} again): a replay, ignored")]
-    Replay { index: u32 },
+    Replay {
+        /// The index.
+        index: u32,
+    },
+    /// The engine could not decrypt it.
     #[error("{0}")]
     Engine(#[from] EngineError),
 }
@@ -184,6 +200,7 @@ pub struct Members {
 }
 
 impl Members {
+    /// `group`'s members (this user, `me`, is not kept among them), as the server listed them.
     pub fn set(&mut self, me: &Name, group: &Name, members: impl IntoIterator<Item = Name>) {
         let set = members.into_iter().filter(|m| m != me).collect();
         self.groups.insert(group.clone(), set);
@@ -210,6 +227,7 @@ impl Members {
             .is_some_and(|set| set.remove(user))
     }
 
+    /// `group`'s members but this user, if they were listed.
     pub fn get(&self, group: &str) -> Option<&BTreeSet<Name>> {
         self.groups.get(group)
     }

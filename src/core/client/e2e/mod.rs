@@ -99,6 +99,7 @@ use crate::protocol::{Conversation, Name};
 /// (`Effect::OpenE2e`).
 #[derive(Clone, Debug)]
 pub struct Setup {
+    /// The cryptographic engine (vodozemac in the product; a deterministic one in tests).
     pub engine: Arc<dyn Engine>,
 }
 
@@ -106,13 +107,16 @@ pub struct Setup {
 /// another's signature (the private chat signs its session's handshake hash, see `client::private`).
 #[derive(Clone, Debug)]
 pub struct PrivateIdentity {
+    /// The user whose device this is.
     pub me: Name,
+    /// Its public identity.
     pub identity: Identity,
     engine: Arc<dyn Engine>,
     account: engine::Pickle,
 }
 
 impl PrivateIdentity {
+    /// `statement` signed with this device's identity key (`None` if the engine could not).
     pub fn sign(&self, statement: &str) -> Option<String> {
         self.engine
             .sign(&self.account, &[statement.as_bytes()])
@@ -120,6 +124,7 @@ impl PrivateIdentity {
             .pop()
     }
 
+    /// Whether `signature` is `ed25519`'s over `statement`.
     pub fn verify(&self, ed25519: &str, statement: &str, signature: &str) -> bool {
         self.engine
             .verify(ed25519, statement.as_bytes(), signature)
@@ -139,14 +144,24 @@ pub enum Out {
     /// A message the user wrote, as the line that carries it: encrypted, or in clear when `encrypted`
     /// is false (only ever because the user asked: [`Note::SentInClear`]).
     Message {
+        /// The line to send.
         line: String,
+        /// Where it goes.
         to: Conversation,
+        /// What the user wrote (to number it, and to encrypt it again if the server says it was for
+        /// a device the recipient no longer has).
         text: String,
+        /// Encrypted (false only when the user asked for it in clear).
         encrypted: bool,
     },
     /// A line the user did not write (a group's session key for `to`, or a notice that a message was
     /// unreadable): its answers are not shown, and the recipient's client consumes it unseen.
-    KeyShare { line: String, to: Name },
+    KeyShare {
+        /// The line to send.
+        line: String,
+        /// The member it goes to.
+        to: Name,
+    },
     /// Persist this part (its whole content) before carrying out what follows.
     Save(Part, Vec<u8>),
     /// Append this record to the part, likewise.
@@ -175,30 +190,43 @@ pub const CLAIM_SLOW_MS: u64 = 10_000;
 /// Why a message was not sent.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
+    /// The contact's key changed and the user has not decided.
     #[error(
         "{0}'s identity key has changed and you have not accepted the new one. Compare safety numbers with '/verify {0}', then '/trust {0} <digits>' if they match (or '/reject {0}')."
     )]
     KeyChanged(Name),
+    /// Too long once encrypted.
     #[error(
         "once encrypted it would not fit in one line: at most {max} bytes of text can be sent here. Split it."
     )]
-    TooLong { max: usize },
+    TooLong {
+        /// The most text that fits, in bytes.
+        max: usize,
+    },
+    /// The keys handed out for the contact are not signed by their identity: tampering.
     #[error(
         "the keys the server gave for {0} are not signed by {0}'s identity key: the server, or someone on the way, is tampering with them."
     )]
     BadSignature(Name),
+    /// The recipient blocked this user (the claim of their keys was refused so).
     #[error("{0} has blocked you; nothing was delivered or stored.")]
     BlockedBy(Name),
+    /// No such account.
     #[error("there is no user named '{0}'.")]
     NoSuchUser(Name),
+    /// The user rejected the contact's new key, which is all the server hands out for them.
     #[error("you rejected {0}'s new key, which is the one the server hands out for {0}.")]
     Rejected(Name),
+    /// The contact never published keys: only the user can send it unencrypted.
     #[error("{0} has no encryption keys and is pinned by nobody: use '/sendclear {0}'.")]
     NeverPinned(Name),
+    /// The server says a pinned contact has no keys: not believed, nothing goes in clear.
     #[error("{0}'s keys were pinned: nothing goes to {0} unencrypted, whatever the server says.")]
     Pinned(Name),
+    /// The engine failed.
     #[error("encryption failed: {0}")]
     Engine(EngineError),
+    /// The conversation's stored state could not be read (why): it stops until started over.
     #[error(
         "your saved encryption state for {0} could not be read ({1}), so nothing is sent to {0} encrypted (it could reuse keys). To start over with {0} (a new session; what was encrypted for the old one cannot be decrypted), type '/e2e-reset {0}'."
     )]
@@ -216,8 +244,11 @@ pub enum Received {
     /// Decrypted. `verified`: the sender's key is the one the user verified; `key_changed`: the
     /// sender's key is not the pinned one (shown with a warning).
     Text {
+        /// What it says.
         text: String,
+        /// From the key the user verified.
         verified: bool,
+        /// From a key that is not the pinned one.
         key_changed: bool,
     },
     /// A group key, or a notice from the contact's client, kept or acted on; nothing to show but
@@ -301,8 +332,16 @@ pub struct E2e {
 /// Why the stored state could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    /// A part that cannot be read (a conversation's, which stops that conversation; or the device's,
+    /// which stops everything).
     #[error("{file}: {why}")]
-    Damaged { file: String, why: String },
+    Damaged {
+        /// Which part.
+        file: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// The engine could not open the account.
     #[error("{0}")]
     Engine(#[from] EngineError),
 }
@@ -627,6 +666,7 @@ impl E2e {
         &self.device.identity
     }
 
+    /// The pinned contacts.
     pub fn contacts(&self) -> &Contacts {
         &self.contacts
     }

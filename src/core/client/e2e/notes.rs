@@ -64,85 +64,164 @@ pub enum Note {
     /// A contact's identity key is not the pinned one: each new key is announced, as loudly as the
     /// first. `fingerprint` is the new key's part of the safety number, `confirm` its first digits.
     KeyChanged {
+        /// The contact.
         user: Name,
+        /// The new key's part of the safety number.
         fingerprint: String,
+        /// Its first digits, which `/trust` takes.
         confirm: String,
+        /// How many messages to them wait for the user's decision.
         waiting: usize,
     },
     /// A message was not sent.
     NotSent {
+        /// Where it was to go.
         to: Conversation,
+        /// What it said.
         text: String,
+        /// Why it did not go.
         why: Refusal,
     },
     /// Messages to `user` wait (`count` of them), and why.
-    Waiting { user: Name, why: Wait, count: usize },
+    Waiting {
+        /// The contact.
+        user: Name,
+        /// What they wait for.
+        why: Wait,
+        /// How many.
+        count: usize,
+    },
     /// What waited for `user` went unencrypted, as the user asked.
-    SentInClear { user: Name, count: usize },
+    SentInClear {
+        /// The contact.
+        user: Name,
+        /// How many messages went.
+        count: usize,
+    },
     /// Members of `group` who do not get its key, so do not get what is sent to it now.
     LeftOut {
+        /// The group.
         group: Name,
+        /// Who, and why.
         users: Vec<(Name, LeftOut)>,
     },
     /// A change of `group`'s members the user has not seen otherwise (or, `first`, the members as
     /// first learnt, when the line that told them was not shown).
     Members {
+        /// The group.
         group: Name,
+        /// Who joined since the members were last said.
         added: Vec<Name>,
+        /// Who left.
         removed: Vec<Name>,
+        /// Every member now.
         all: Vec<Name>,
+        /// The members as first learnt, not a change.
         first: bool,
     },
     /// Whom this user's current key for `group` went to.
     SharedWith {
+        /// The group.
         group: Name,
+        /// The members it went to.
         with: Vec<Name>,
+        /// The members it waits to go to (their keys were asked for).
         waiting: Vec<Name>,
+        /// The members it does not go to, and why.
         left_out: Vec<(Name, LeftOut)>,
     },
     /// A key change was accepted.
-    Accepted { user: Name },
+    Accepted {
+        /// The contact.
+        user: Name,
+    },
     /// A key change was rejected: the old key stays; `refused` messages that waited were dropped.
-    Rejected { user: Name, refused: usize },
+    Rejected {
+        /// The contact.
+        user: Name,
+        /// How many messages that waited were dropped.
+        refused: usize,
+    },
     /// The user marked a contact verified.
-    Verified { user: Name },
+    Verified {
+        /// The contact.
+        user: Name,
+    },
     /// The user took a verified mark back.
-    Unverified { user: Name },
+    Unverified {
+        /// The contact.
+        user: Name,
+    },
     /// A private chat's peer proved the verified identity.
-    PrivateVerified { user: Name },
+    PrivateVerified {
+        /// The peer.
+        user: Name,
+    },
     /// The safety number with `user` (`number`: both parts, labelled), to compare out of band.
     SafetyNumber {
+        /// The contact.
         user: Name,
+        /// Both parts of the number, labelled.
         number: String,
+        /// The first digits of their part, which `/verify ... yes` takes.
         confirm: String,
+        /// The user marked them verified already.
         verified: bool,
+        /// Their key changed and the change is not accepted: this is the new key's number.
         changed: bool,
     },
     /// `user` has no keys, so no safety number.
-    NoSafetyNumber { user: Name },
+    NoSafetyNumber {
+        /// The contact.
+        user: Name,
+    },
     /// A message from `from` was encrypted for another device of this account. `held`: this device
     /// is not the account's yet, so it is left on the server for that device; otherwise `from` is
     /// asked to send it again.
-    ForOtherDevice { from: Name, held: bool },
+    ForOtherDevice {
+        /// Who sent it.
+        from: Name,
+        /// Left on the server for the device it is for (rather than asked for again).
+        held: bool,
+    },
     /// `user` could not read a message this device sent (it was for a device they no longer have):
     /// its text, if still kept here, and whether it is sent again at once (else once the user
     /// accepts their new key).
     Unreadable {
+        /// The contact.
         user: Name,
+        /// The message's text, if this device still keeps it.
         text: Option<String>,
+        /// It is sent again at once (their new key is known and trusted).
         at_once: bool,
     },
     /// The account's keys are on another device (`fingerprint`: that device's part of the number).
-    Elsewhere { fingerprint: String },
+    Elsewhere {
+        /// That device's part of the safety number.
+        fingerprint: String,
+    },
     /// This device now holds the account's keys.
-    Moved { bounced: usize },
+    Moved {
+        /// How many messages left for the other device were asked for again.
+        bounced: usize,
+    },
     /// Publishing keys failed (the engine could not make them).
     PublishFailed(EngineError),
     /// How a conversation is protected: said when it is first used, and when it changes.
-    Protection { to: Conversation, state: Protection },
+    Protection {
+        /// The conversation.
+        to: Conversation,
+        /// How it is protected now.
+        state: Protection,
+    },
     /// `e2e-reset <name>`: the conversation's stored state was started over (`done`), or there was
     /// none.
-    Reset { name: Name, done: bool },
+    Reset {
+        /// The user or group.
+        name: Name,
+        /// There was stored state, and it was started over.
+        done: bool,
+    },
 }
 
 impl Note {

@@ -22,9 +22,11 @@ pub const SENT_KEPT: usize = 256;
 /// One Olm session.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OlmSession {
+    /// The session's id.
     pub id: String,
     /// The contact's Curve25519 identity key the session was made with.
     pub curve25519: String,
+    /// The session, as the engine keeps it.
     pub pickle: Pickle,
     /// A message of the contact's was decrypted with it: from then on it makes normal messages, not
     /// pre-key ones (as vodozemac decides), so the identity proof is no longer sent.
@@ -42,6 +44,7 @@ pub struct Peer {
 /// A message decrypted by an existing session.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Decrypted {
+    /// The message, decrypted.
     pub plaintext: Vec<u8>,
     /// The identity the session that decrypted it was made with.
     pub curve25519: String,

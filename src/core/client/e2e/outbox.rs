@@ -14,17 +14,23 @@ pub enum Waiting {
     /// A message the user wrote.
     Text(String),
     /// A notice to the contact that their message with this ciphertext digest could not be read
-    /// here: it was encrypted for a device of this account that is gone (see [`super::Body`]).
+    /// here: it was encrypted for a device of this account that is gone (see
+    /// [`super::envelope::Body::Unreadable`]).
     Unreadable(String),
 }
 
 /// A group message encrypted and waiting for its key to reach members whose keys were claimed.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PendingGroup {
+    /// The group.
     pub group: Name,
+    /// What the user wrote.
     pub text: String,
+    /// The line that carries it, encrypted already.
     pub line: String,
+    /// The key of the session it was encrypted with, for the members still waiting.
     pub session_key: String,
+    /// The members whose keys were claimed and who have not had the session's key yet.
     pub waiting: BTreeSet<Name>,
 }
 
@@ -54,6 +60,7 @@ impl Outbox {
             + self.unlisted.len()
     }
 
+    /// Whether nothing waits.
     pub fn is_empty(&self) -> bool {
         self.direct.is_empty() && self.groups.is_empty() && self.unlisted.is_empty()
     }

@@ -37,7 +37,9 @@ pub enum Part {
 /// appended to it since (a part's pieces come in the order they were written, the whole first).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Stored {
+    /// The whole content, as last saved.
     Whole(Vec<u8>),
+    /// A record appended since.
     Appended(Vec<u8>),
     /// A piece of the part that could not be read back (damaged, or not what was written): why.
     Damaged(String),

@@ -7,6 +7,7 @@
 pub struct Editor {
     chars: Vec<char>,
     cursor: usize,
+    /// The lines kept, oldest first (the screen loads them at start and saves them at exit).
     pub history: Vec<String>,
     /// Where Up/Down are in the history (`None`: at the line being typed), and that line, kept aside.
     browsing: Option<(usize, Vec<char>)>,
@@ -45,13 +46,15 @@ pub enum Edit {
 }
 
 /// Entries kept in the history.
-pub const HISTORY_LEN: usize = 1000;
+const HISTORY_LEN: usize = 1000;
 
 impl Editor {
+    /// The line as typed so far.
     pub fn text(&self) -> String {
         self.chars.iter().collect()
     }
 
+    /// Whether nothing is typed (Ctrl-D then ends the input).
     pub fn is_empty(&self) -> bool {
         self.chars.is_empty()
     }

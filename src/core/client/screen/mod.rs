@@ -60,7 +60,9 @@ pub enum Action {
     Refused(ClientError),
     /// Lines pasted into `to`'s window, each to be said as it is (never run as a command).
     Paste {
+        /// The conversation of the window pasted into.
         to: Conversation,
+        /// The lines, each to be said as it is.
         lines: Vec<String>,
     },
     /// Ctrl-C.
@@ -72,6 +74,7 @@ pub enum Action {
 /// The state of the connection, for the status bar.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Link {
+    /// Connected and logged in (or logging in for the first time).
     Up,
     /// Lost, and being found again.
     Reconnecting,
@@ -134,6 +137,7 @@ impl Screen {
 
     // --- what the shell draws ---
 
+    /// The windows, in order (the status window first).
     pub fn windows(&self) -> &[Window] {
         &self.windows
     }
@@ -143,6 +147,7 @@ impl Screen {
         self.active
     }
 
+    /// The window shown.
     pub fn active_window(&self) -> &Window {
         &self.windows[self.active]
     }

@@ -18,6 +18,7 @@ pub enum Route {
     IfOpen(Conversation),
     /// This conversation's window if it is open, else the window the user is looking at.
     IfOpenOrActive(Conversation),
+    /// The status window.
     Status,
     /// The window the user is looking at.
     Active,

@@ -19,13 +19,19 @@ pub const IDLE_SHOWN_SECS: u64 = 120;
 /// One piece of the status bar, and how it is drawn.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Segment {
+    /// Its text.
     pub text: String,
+    /// How it is drawn.
     pub style: SegmentStyle,
 }
 
+/// How a piece of the status bar is drawn: what it says about the windows, or what is about to
+/// happen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SegmentStyle {
+    /// As the rest of the bar.
     Plain,
+    /// Of less weight (the clock, a scroll marker).
     Dim,
     /// The window shown.
     Active,

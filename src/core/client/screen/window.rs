@@ -9,6 +9,7 @@ use crate::time::Timestamp;
 pub enum WindowKey {
     /// Server notices, presence, private-chat requests, the connection's news: always window 1.
     Status,
+    /// One conversation's.
     Conversation(Conversation),
 }
 
@@ -48,7 +49,9 @@ pub struct Line {
     pub at: Timestamp,
     /// Who said it, for a message (shown before the text, in bold); `None` for a notice.
     pub from: Option<Name>,
+    /// What is shown.
     pub text: String,
+    /// How it is drawn.
     pub style: LineStyle,
     /// For one of the user's own messages: its number, and what became of it, once known.
     pub seq: Option<u64>,
@@ -84,12 +87,14 @@ pub enum LineStyle {
     Notice,
     /// Something to heed: the connection lost or back, a warning.
     Warning,
+    /// An error, the server's or the client's.
     Error,
 }
 
 /// Unread lines in a window the user is not looking at.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Activity {
+    /// How many lines arrived since the user last looked.
     pub unread: usize,
     /// Some of them are messages to the user alone: marked apart, like irssi's highlight.
     pub for_me: bool,
@@ -98,8 +103,11 @@ pub struct Activity {
 /// A window: its conversation, its lines, its activity, and how far up it is scrolled.
 #[derive(Clone, Debug)]
 pub struct Window {
+    /// What it holds.
     pub key: WindowKey,
+    /// Its lines, oldest first, at most [`SCROLLBACK`].
     pub lines: Vec<Line>,
+    /// What arrived since the user last looked.
     pub activity: Activity,
     /// Lines scrolled back from the newest (0: following the conversation).
     pub scroll: usize,
@@ -109,6 +117,7 @@ pub struct Window {
 pub const SCROLLBACK: usize = 5000;
 
 impl Window {
+    /// An empty window for `key`.
     pub fn new(key: WindowKey) -> Self {
         Window {
             key,

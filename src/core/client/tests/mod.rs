@@ -51,11 +51,11 @@ pub(super) struct Client {
 }
 
 impl Client {
-    pub fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self::with_config(Config::new(P2P_PORT))
     }
 
-    pub fn with_config(config: Config) -> Self {
+    pub(super) fn with_config(config: Config) -> Self {
         let mut c = Client {
             state: ClientState::new(config, START),
             now: START,
@@ -81,14 +81,14 @@ impl Client {
     }
 
     /// A client logged in as `user`, with what login produced cleared.
-    pub fn online(user: &str) -> Self {
+    pub(super) fn online(user: &str) -> Self {
         let mut c = Self::new();
         c.login(user);
         c.clear();
         c
     }
 
-    pub fn login(&mut self, user: &str) {
+    pub(super) fn login(&mut self, user: &str) {
         self.server(ServerMsg::Prompt(Prompt::Username));
         self.typed(user);
         self.server(ServerMsg::Prompt(Prompt::Password));
@@ -98,13 +98,13 @@ impl Client {
         });
     }
 
-    pub fn event(&mut self, event: Event<'_>) {
+    pub(super) fn event(&mut self, event: Event<'_>) {
         let mut out = Vec::new();
         self.state.handle(event, self.now, &mut out);
         self.record(out);
     }
 
-    pub fn record_for_test(&mut self, out: Vec<Effect>) {
+    pub(super) fn record_for_test(&mut self, out: Vec<Effect>) {
         self.record(out)
     }
 
@@ -174,22 +174,22 @@ impl Client {
         }
     }
 
-    pub fn server(&mut self, msg: ServerMsg) {
+    pub(super) fn server(&mut self, msg: ServerMsg) {
         let line = render_line(&msg);
         self.server_raw(&line[..line.len() - 1]);
     }
 
-    pub fn server_raw(&mut self, line: &[u8]) {
+    pub(super) fn server_raw(&mut self, line: &[u8]) {
         self.event(Event::Server(ServerEvent::Line(line)));
     }
 
-    pub fn typed(&mut self, line: &str) {
+    pub(super) fn typed(&mut self, line: &str) {
         self.event(Event::User(UserEvent::Line(line.as_bytes())));
     }
 
     /// A full-screen client, logged in as `user` (who else is online: `online`), its login's output
     /// cleared.
-    pub fn full_screen(user: &str, online: &[&str]) -> Self {
+    pub(super) fn full_screen(user: &str, online: &[&str]) -> Self {
         let mut config = Config::new(P2P_PORT);
         config.full_screen = true;
         config.servers = vec!["127.0.0.1:4000".into()];
@@ -213,33 +213,33 @@ impl Client {
         c
     }
 
-    pub fn key(&mut self, key: crate::client::screen::Key) {
+    pub(super) fn key(&mut self, key: crate::client::screen::Key) {
         self.event(Event::User(UserEvent::Key(key)));
     }
 
     /// Types `text`, key by key (no Enter).
-    pub fn keys(&mut self, text: &str) {
+    pub(super) fn keys(&mut self, text: &str) {
         for c in text.chars() {
             self.key(crate::client::screen::Key::Char(c));
         }
     }
 
     /// Types `line` and presses Enter.
-    pub fn enter(&mut self, line: &str) {
+    pub(super) fn enter(&mut self, line: &str) {
         self.keys(line);
         self.key(crate::client::screen::Key::Enter);
     }
 
-    pub fn paste(&mut self, text: &str) {
+    pub(super) fn paste(&mut self, text: &str) {
         self.event(Event::User(UserEvent::Paste(text)));
     }
 
-    pub fn screen(&self) -> crate::client::screen::View<'_> {
+    pub(super) fn screen(&self) -> crate::client::screen::View<'_> {
         self.state.screen().expect("a full-screen client")
     }
 
     /// The texts of the lines of the window labelled `label`.
-    pub fn window_lines(&self, label: &str) -> Vec<String> {
+    pub(super) fn window_lines(&self, label: &str) -> Vec<String> {
         let w = self
             .screen()
             .windows()
@@ -250,7 +250,7 @@ impl Client {
     }
 
     /// The labels of the windows, in order.
-    pub fn window_labels(&self) -> Vec<String> {
+    pub(super) fn window_labels(&self) -> Vec<String> {
         self.screen()
             .windows()
             .iter()
@@ -259,27 +259,27 @@ impl Client {
     }
 
     /// The label of the window shown.
-    pub fn active_label(&self) -> String {
+    pub(super) fn active_label(&self) -> String {
         self.screen().active_window().key.label()
     }
 
-    pub fn peer(&mut self, link: LinkId, event: PeerEvent<'_>) {
+    pub(super) fn peer(&mut self, link: LinkId, event: PeerEvent<'_>) {
         self.event(Event::Peer { link, event });
     }
 
     /// One frame from a peer (a plain-text line during the introductions, or sealed bytes).
-    pub fn peer_frame(&mut self, link: LinkId, frame: &[u8]) {
+    pub(super) fn peer_frame(&mut self, link: LinkId, frame: &[u8]) {
         self.peer(link, PeerEvent::Frame(frame));
     }
 
     /// Moves the clock, jumping to each deadline the core names on the way, as a shell's one timer
     /// would.
-    pub fn advance_secs(&mut self, secs: u64) {
+    pub(super) fn advance_secs(&mut self, secs: u64) {
         self.advance_ms(secs * 1000);
     }
 
     /// [`Self::advance_secs`], in milliseconds.
-    pub fn advance_ms(&mut self, ms: u64) {
+    pub(super) fn advance_ms(&mut self, ms: u64) {
         let target = self.now.plus_millis(ms);
         while let Some(at) = self.state.poll_timeout().filter(|at| *at <= target) {
             self.now = self.now.max(at);
@@ -290,7 +290,7 @@ impl Client {
         self.now = target;
     }
 
-    pub fn clear(&mut self) {
+    pub(super) fn clear(&mut self) {
         self.shown.clear();
         self.sent.clear();
         self.peer_sent.clear();
@@ -300,20 +300,20 @@ impl Client {
         self.server_conns.clear();
     }
 
-    pub fn take_shown(&mut self) -> Vec<Item> {
+    pub(super) fn take_shown(&mut self) -> Vec<Item> {
         std::mem::take(&mut self.shown)
     }
 
-    pub fn take_sent(&mut self) -> Vec<String> {
+    pub(super) fn take_sent(&mut self) -> Vec<String> {
         std::mem::take(&mut self.sent)
     }
 
-    pub fn take_peer_sent(&mut self) -> Vec<(LinkId, Vec<u8>)> {
+    pub(super) fn take_peer_sent(&mut self) -> Vec<(LinkId, Vec<u8>)> {
         std::mem::take(&mut self.peer_sent)
     }
 
     /// The frames sent in plain text (introductions and refusals), as text.
-    pub fn take_plain_sent(&mut self) -> Vec<(LinkId, String)> {
+    pub(super) fn take_plain_sent(&mut self) -> Vec<(LinkId, String)> {
         self.take_peer_sent()
             .into_iter()
             .map(|(l, f)| (l, String::from_utf8_lossy(&f).into_owned()))
