@@ -1,7 +1,7 @@
 //! What of the end-to-end state is persisted, as which part: the core says "save this part with these
 //! bytes" or "append this record to this part" (effects), and "make what was saved durable" (a
 //! commit, answered when it is: the lines that depend on the saves wait for it, see
-//! `client::secure`); the shell keeps the parts under the (server, user) the device belongs to,
+//! `client::commit`); the shell keeps the parts under the (server, user) the device belongs to,
 //! encrypted, and decides how (docs/DESIGN.md). Ratchet state and the store of texts already
 //! decrypted are separate parts: a message costs its conversation's sessions (a few KB) and one
 //! appended record of text, never a rewrite of the texts.
