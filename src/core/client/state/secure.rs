@@ -10,7 +10,8 @@
 
 use super::super::commit::Dependent;
 use super::super::display::{ClientError, Item};
-use super::super::e2e::{self, Note, Out, Received, Refusal};
+use super::super::e2e::contacts::Met;
+use super::super::e2e::{Identity, Note, Out, Part, Received, Refusal, SignedKey, Stored};
 use super::super::encryption::MAYBE_FORGED;
 use super::super::event::{Effect, OpenHow, show, show_error};
 use super::super::inbox::LATE;
@@ -95,7 +96,7 @@ impl ClientState {
     pub(super) fn on_e2e_opened(
         &mut self,
         user: Name,
-        stored: Result<Vec<(e2e::Part, e2e::Stored)>, String>,
+        stored: Result<Vec<(Part, Stored)>, String>,
         out: &mut Vec<Effect>,
     ) {
         if !self.encryption.enabled() || self.session.user() != Some(&user) {
@@ -503,11 +504,11 @@ impl ClientState {
                 key,
             } => e2e.on_keys(
                 &user,
-                e2e::Identity {
+                Identity {
                     curve25519,
                     ed25519,
                 },
-                key.map(|k| e2e::SignedKey {
+                key.map(|k| SignedKey {
                     key_id: k.id,
                     curve25519: k.key,
                     signature: k.sig,
@@ -706,9 +707,7 @@ impl ClientState {
             Some(e2e) => {
                 for (peer, identity) in proven {
                     match e2e.meet_identity(&peer, &identity, &mut outs) {
-                        e2e::contacts::Met::Changed | e2e::contacts::Met::StillChanged => {
-                            ended.push(peer)
-                        }
+                        Met::Changed | Met::StillChanged => ended.push(peer),
                         _ => {
                             if e2e.contacts().is_verified(&peer) {
                                 outs.push(Out::Note(Note::PrivateVerified { user: peer.clone() }));
