@@ -35,7 +35,9 @@ fn login_messages_presence_block_and_offline_delivery() {
 
     // A block: bob's messages no longer reach alice, and bob is told.
     alice.send("block bob");
-    alice.expect("- blocked bob (they are not told)");
+    alice.expect(
+        "- blocked bob (they are told so if they message you; /ignore bob hides them silently instead)",
+    );
     bob.send("message alice are you there?");
     bob.expect("error: alice has blocked you; nothing was delivered or stored.");
 
@@ -43,7 +45,7 @@ fn login_messages_presence_block_and_offline_delivery() {
     bob.send("message alice");
     bob.expect("error: Usage: message <user> <text>");
     bob.send("dance");
-    bob.expect("error: Unknown command. Type 'help' for the list of commands.");
+    bob.expect("error: /dance: no such command; type /help for the list");
 
     // carol logs in: the stored message is delivered, marked as such.
     let carol_dir = dir.path().join("c");

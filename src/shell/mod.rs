@@ -6,6 +6,7 @@ pub mod clock;
 pub mod cluster;
 mod committer;
 pub mod e2e_store;
+pub mod ignore_file;
 mod metrics;
 pub mod persist;
 pub mod server;

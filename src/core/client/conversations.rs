@@ -2,7 +2,9 @@
 //! completion), who is online and who is in each of the user's groups (the full-screen client's
 //! nick lists), and the questions the client asked the server on its own, whose answers are learnt
 //! from but not shown. All of it is learnt from the server's lines, in one place
-//! ([`Conversations::learn_from`]), whether the line is shown or not.
+//! ([`Conversations::learn_from`]), whether the line is shown or not. Beside what the server says:
+//! whom the user ignores (`/ignore`: the client's own, kept across restarts by the shell), and the
+//! groups the user asked to `/join` whose answer is awaited.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -27,11 +29,90 @@ pub(super) struct Conversations {
     online: BTreeSet<Name>,
     /// The members of each group the user is in, as the server last said.
     members: BTreeMap<Name, BTreeSet<Name>>,
-    /// Changes whenever `online` or `members` may have.
+    /// Changes whenever `online`, `members`, `topics` or `away` may have.
     people_version: u64,
+    /// Each group's topic, as the server last said (the user's groups only).
+    topics: BTreeMap<Name, String>,
+    /// Who is away, and why, as the server last said.
+    away: BTreeMap<Name, String>,
+    /// Whether the user is marked away (the server said `AWAY`, and not `BACK` since).
+    me_away: bool,
+    /// Whom each account the client logged in as ignores (from the shell's file, and `/ignore`).
+    ignored: BTreeMap<Name, BTreeSet<Name>>,
+    /// Groups the user asked to `/join` that are not joined yet: if there is no such group, the
+    /// client creates it.
+    joining: BTreeSet<Name>,
 }
 
 impl Conversations {
+    /// Knowing whom each account ignores already (`ignored`, as the shell kept it).
+    pub(super) fn new(ignored: BTreeMap<Name, BTreeSet<Name>>) -> Self {
+        Conversations {
+            ignored,
+            ..Conversations::default()
+        }
+    }
+
+    /// Each group's topic, as the server last said.
+    pub(super) fn topics(&self) -> &BTreeMap<Name, String> {
+        &self.topics
+    }
+
+    /// Who is away, and why.
+    pub(super) fn away(&self) -> &BTreeMap<Name, String> {
+        &self.away
+    }
+
+    /// Whether the user is marked away.
+    pub(super) fn me_away(&self) -> bool {
+        self.me_away
+    }
+
+    /// The user typed a message while away: `away` is sent, and the client takes them as back.
+    pub(super) fn back_by_typing(&mut self) {
+        self.me_away = false;
+    }
+
+    /// Whom `me` ignores, sorted.
+    pub(super) fn ignored(&self, me: &Name) -> Vec<Name> {
+        self.ignored
+            .get(me)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Whether `me` ignores `user`.
+    pub(super) fn is_ignored(&self, me: Option<&Name>, user: &Name) -> bool {
+        me.and_then(|me| self.ignored.get(me))
+            .is_some_and(|s| s.contains(user))
+    }
+
+    /// `me` ignores `user` (`true`), or no longer does: returns whether that changed anything.
+    pub(super) fn set_ignored(&mut self, me: &Name, user: &Name, ignore: bool) -> bool {
+        let set = self.ignored.entry(me.clone()).or_default();
+        if ignore {
+            set.insert(user.clone())
+        } else {
+            set.remove(user)
+        }
+    }
+
+    /// The user asked to `/join` `group`.
+    pub(super) fn joining(&mut self, group: Name) {
+        self.joining.insert(group);
+    }
+
+    /// An answer about `group` came: returns whether the user had asked to `/join` it (and
+    /// forgets that they had).
+    pub(super) fn take_joining(&mut self, group: &str) -> bool {
+        self.joining.remove(group)
+    }
+
+    /// Whether the user is known to be a member of `group`.
+    pub(super) fn is_member(&self, group: &Name) -> bool {
+        self.members.contains_key(group)
+    }
+
     /// Every username seen, sorted.
     pub(super) fn users(&self) -> impl Iterator<Item = &Name> {
         self.users.iter()
@@ -97,17 +178,23 @@ impl Conversations {
     /// Who is online, and who is in which group.
     fn learn_people(&mut self, msg: &ServerMsg, me: Option<&Name>) {
         match msg {
-            ServerMsg::Welcome { .. } => self.online.clear(),
+            ServerMsg::Welcome { .. } => {
+                self.online.clear();
+                self.away.clear();
+                self.me_away = false;
+            }
             ServerMsg::Presence { user, online } => {
                 if *online {
                     self.online.insert(user.clone());
                 } else {
                     self.online.remove(user);
+                    self.away.remove(user);
                 }
             }
             ServerMsg::WhoElse { users } => self.online = users.iter().cloned().collect(),
             ServerMsg::GroupCreated { group, members }
             | ServerMsg::GroupMembers { group, members } => {
+                self.joining.remove(group);
                 self.members
                     .insert(group.clone(), members.iter().cloned().collect());
             }
@@ -118,18 +205,36 @@ impl Conversations {
                     .collect();
             }
             ServerMsg::GroupJoined { group, user, .. } => {
+                if me == Some(user) {
+                    self.joining.remove(group);
+                }
                 self.members
                     .entry(group.clone())
                     .or_default()
                     .insert(user.clone());
             }
-            ServerMsg::GroupLeft { group, user } => {
+            ServerMsg::GroupLeft { group, user } | ServerMsg::GroupRemoved { group, user, .. } => {
                 if me == Some(user) {
                     self.members.remove(group);
+                    self.topics.remove(group);
                 } else if let Some(m) = self.members.get_mut(group) {
                     m.remove(user);
                 }
             }
+            ServerMsg::GroupTopic { group, topic, .. } => {
+                self.topics.insert(group.clone(), topic.clone());
+            }
+            ServerMsg::GroupNoTopic { group } => {
+                self.topics.remove(group);
+            }
+            ServerMsg::PresenceAway { user, reason } => {
+                self.away.insert(user.clone(), reason.clone());
+            }
+            ServerMsg::PresenceBack { user } => {
+                self.away.remove(user);
+            }
+            ServerMsg::Away { .. } => self.me_away = true,
+            ServerMsg::Back => self.me_away = false,
             _ => return,
         }
         self.people_version += 1;
@@ -176,7 +281,7 @@ impl Conversations {
                     self.learn_group(g);
                 }
             }
-            ServerMsg::GroupLeft { group, user }
+            ServerMsg::GroupLeft { group, user } | ServerMsg::GroupRemoved { group, user, .. }
                 if me == Some(user) && self.groups.remove(group) =>
             {
                 self.version += 1;

@@ -170,6 +170,9 @@ pub enum Item {
     /// News of the connection to the server: lost, trying again, back. A full-screen client keeps it
     /// in its status window.
     Connection(String),
+    /// The client's answer to one of its own commands (whom the user ignores, what a word means),
+    /// shown where the user is looking.
+    Note(String),
 }
 
 impl Item {
@@ -232,12 +235,20 @@ impl Paint {
     }
 
     /// A message: a bracketed tag, the sender in bold, the text as sent.
+    /// An action (`/me`) reads `* alice waves`, after the marks the client put before the text.
     fn tagged(&self, tag: &str, tag_style: Style, from: &str, text: &str) -> String {
-        format!(
-            "{} {}: {text}",
-            self.paint(tag_style, tag),
-            self.paint(Style::new().bold(), from)
-        )
+        match super::action::split(text) {
+            Some((marks, action)) => format!(
+                "{} {marks}* {} {action}",
+                self.paint(tag_style, tag),
+                self.paint(Style::new().bold(), from)
+            ),
+            None => format!(
+                "{} {}: {text}",
+                self.paint(tag_style, tag),
+                self.paint(Style::new().bold(), from)
+            ),
+        }
     }
 
     /// Something that happened: presence, private-chat events.
@@ -380,6 +391,7 @@ pub fn render(item: &Item, color: bool) -> String {
         Item::E2e(note) => p.dash(note.to_string()),
         Item::Error(e) => error(p, &e.to_string()),
         Item::Warning(text) | Item::Connection(text) => p.warn(text.clone()),
+        Item::Note(text) => p.dash(text.clone()),
     }
 }
 
@@ -586,10 +598,10 @@ mod tests {
             rows.iter()
                 .any(|r| r.contains("create group <name> [<member>...]"))
         );
-        let unknown = ClientError::UnknownCommand.to_string();
+        let unknown = ClientError::UnknownCommand("dance".into()).to_string();
         assert!(
-            unknown.contains("'help'") && unknown.lines().count() == 1,
-            "one short line that says how to see the commands: {unknown}"
+            unknown.contains("/dance") && unknown.contains("/help") && unknown.lines().count() == 1,
+            "one short line naming the word and how to see the commands: {unknown}"
         );
     }
 

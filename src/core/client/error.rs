@@ -39,9 +39,28 @@ pub enum ClientError {
         /// The longest text a frame takes, in bytes.
         max: usize,
     },
-    /// A command neither natter nor the client knows (or one the client sends only on its own).
-    #[error("Unknown command. Type 'help' for the list of commands.")]
-    UnknownCommand,
+    /// A command neither natter nor the client knows (or one the client sends only on its own):
+    /// the word, as typed.
+    #[error("/{0}: no such command; type /help for the list")]
+    UnknownCommand(String),
+    /// A word of irssi's (or another client's) that natter has no meaning for: what to type
+    /// instead.
+    #[error("/{word}: {instead}")]
+    Instead {
+        /// The word.
+        word: &'static str,
+        /// What to type instead.
+        instead: &'static str,
+    },
+    /// A word that acts in a conversation's window, typed where there is none (line mode, the
+    /// status window): what to type instead.
+    #[error("/{word} needs a conversation's window here: {instead}")]
+    NeedsWindow {
+        /// The word.
+        word: &'static str,
+        /// What to type instead.
+        instead: &'static str,
+    },
     /// A typed line no line may be (a control character, bytes that are not UTF-8).
     #[error("{0}")]
     Input(crate::protocol::LineError),

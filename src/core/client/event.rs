@@ -273,6 +273,15 @@ pub enum Effect {
         /// The newest shown.
         seen: Seen,
     },
+    /// Remember durably whom `user` ignores at this server (`/ignore`, `/unignore`): the whole
+    /// list, which replaces the one kept, and is handed back in [`super::Config::ignored`] at the
+    /// next start.
+    SaveIgnored {
+        /// The account.
+        user: Name,
+        /// Whom it ignores, sorted.
+        ignored: Vec<Name>,
+    },
     /// Read `user`'s stored end-to-end state, unlocked with the password they logged in with (the
     /// key that encrypts it at rest is derived from it), and answer with [`Event::E2eOpened`] before
     /// feeding anything else (a user with no stored state yet gets none, and a new key).

@@ -99,10 +99,39 @@ pub enum Input<'a> {
     },
     /// A command for the server (or one the client answers itself, like `help`).
     Command(Command<'a>),
+    /// `/me <text>`: an action said to a conversation, shown `* alice <text>`. It travels as a
+    /// message whose text is [`super::action::ACTION_PREFIX`] and the action (see
+    /// [`super::action`]), so it is encrypted like any message.
+    Action {
+        /// The conversation of the window it was typed in.
+        to: Conversation,
+        /// The action, as typed after `/me `.
+        text: &'a str,
+    },
     /// A command for the full-screen client's windows.
     Window(WindowCommand<'a>),
     /// One of the client's own end-to-end key commands.
     Keys(KeyCommand),
+    /// One of the client's own commands that the session carries out (not the windows alone).
+    Own(OwnCommand<'a>),
+}
+
+/// The client's own commands that the session carries out: irssi's words with natter's meaning that
+/// are more than one of the server's commands, and `help <command>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OwnCommand<'a> {
+    /// `/join #group`: its window comes up; the user joins it (an open group, or an invitation), or
+    /// creates it if there is no group of that name.
+    Join(Name),
+    /// `/ignore <user>`: hide their messages on this client, silently (the server is not told).
+    Ignore(Name),
+    /// `/unignore <user>`: show their messages again.
+    Unignore(Name),
+    /// `/ignore` alone: whom the user ignores.
+    Ignored,
+    /// `help <command>`: that command's usage and what it does (the word as typed, `#` and `/`
+    /// gone).
+    HelpFor(&'a str),
 }
 
 /// The client's own end-to-end key commands (see [`super::e2e`]). Accepting or verifying a key names
@@ -212,8 +241,14 @@ pub enum WindowCommand<'a> {
     Show(&'a str),
     /// `/close`: close this window.
     Close,
-    /// `/query USER`: open (or show) a window for USER.
+    /// `/query USER`: open (or show) a window for USER (`/query #group`: the group's).
     Query(&'a str),
+    /// `/window list`: the windows, numbered.
+    List,
+    /// `/clear`: empty this window.
+    Clear,
+    /// `/lastlog TEXT`: this window's lines that contain TEXT.
+    Lastlog(&'a str),
 }
 
 /// Why a typed line is refused before anything is sent.
@@ -231,12 +266,19 @@ enum Meaning {
     /// Another name (irssi's) for one of natter's commands, read by a rule of its own: `msg` takes a
     /// user and text like `message`; `quit` and `who` take whatever follows (irssi's quit message,
     /// a channel) and ignore it.
-    Alias(fn(&str) -> Result<Input<'_>, InputError>),
+    Alias(Reader),
     /// `private <user> <text>`.
     Private,
     /// One of the window commands.
-    Window(fn(&str) -> Result<Input<'_>, InputError>),
+    Window(Reader),
+    /// A word of irssi's (or of another client's) that natter has no meaning for: what to type
+    /// instead.
+    Instead(&'static str),
 }
+
+/// How a word reads its arguments: `args` is what follows the word, `here` the conversation of the
+/// window it was typed in (`None`: line mode, or the status window).
+type Reader = for<'a> fn(&'a str, Option<&'a Conversation>) -> Result<Input<'a>, InputError>;
 
 /// One of the client's own words.
 #[derive(Debug)]
@@ -266,15 +308,10 @@ pub const CLIENT_WORDS: &[ClientWord] = &[
     },
     ClientWord {
         word: "query",
-        usage: "/query <user>",
-        summary: "open a window for a conversation with <user>",
+        usage: QUERY_USAGE,
+        summary: "open a window for a conversation with <user> (/query #<group>: the group's; /q too)",
         full_screen_only: true,
-        meaning: Meaning::Window(
-            |args| match args.split_whitespace().collect::<Vec<_>>()[..] {
-                [user] => Ok(Input::Window(WindowCommand::Query(user))),
-                _ => Err(InputError::Client(ClientError::Usage("/query <user>"))),
-            },
-        ),
+        meaning: Meaning::Window(query),
     },
     ClientWord {
         word: "win",
@@ -282,7 +319,7 @@ pub const CLIENT_WORDS: &[ClientWord] = &[
         summary: "show window <number> (Alt-1..9 and Ctrl-N/Ctrl-P do too)",
         full_screen_only: true,
         meaning: Meaning::Window(
-            |args| match args.split_whitespace().collect::<Vec<_>>()[..] {
+            |args, _| match args.split_whitespace().collect::<Vec<_>>()[..] {
                 [n] => Ok(Input::Window(WindowCommand::Show(n))),
                 _ => Err(InputError::Client(ClientError::Usage("/win <number>"))),
             },
@@ -293,7 +330,7 @@ pub const CLIENT_WORDS: &[ClientWord] = &[
         usage: "/close",
         summary: "close this window (not the status window)",
         full_screen_only: true,
-        meaning: Meaning::Window(|args| {
+        meaning: Meaning::Window(|args, _| {
             if args.trim().is_empty() {
                 Ok(Input::Window(WindowCommand::Close))
             } else {
@@ -302,11 +339,203 @@ pub const CLIENT_WORDS: &[ClientWord] = &[
         }),
     },
     ClientWord {
+        word: "window",
+        usage: WINDOW_USAGE,
+        summary: "show window <number>, close this one (/wc too), or list the windows",
+        full_screen_only: true,
+        meaning: Meaning::Window(|args, _| {
+            let usage = || InputError::Client(ClientError::Usage(WINDOW_USAGE));
+            match args.split_whitespace().collect::<Vec<_>>()[..] {
+                [] => Ok(Input::Window(WindowCommand::List)),
+                [w] if w.eq_ignore_ascii_case("list") => Ok(Input::Window(WindowCommand::List)),
+                [w] if w.eq_ignore_ascii_case("close") => Ok(Input::Window(WindowCommand::Close)),
+                [goto, n] if goto.eq_ignore_ascii_case("goto") => {
+                    Ok(Input::Window(WindowCommand::Show(n)))
+                }
+                [n] if n.bytes().all(|b| b.is_ascii_digit()) => {
+                    Ok(Input::Window(WindowCommand::Show(n)))
+                }
+                _ => Err(usage()),
+            }
+        }),
+    },
+    ClientWord {
+        word: "clear",
+        usage: "/clear",
+        summary: "empty this window (what it held is gone from the screen)",
+        full_screen_only: true,
+        meaning: Meaning::Window(|args, _| {
+            if args.trim().is_empty() {
+                Ok(Input::Window(WindowCommand::Clear))
+            } else {
+                Err(InputError::Client(ClientError::Usage("/clear")))
+            }
+        }),
+    },
+    ClientWord {
+        word: "lastlog",
+        usage: LASTLOG_USAGE,
+        summary: "list the lines of this window that contain <text> (any case)",
+        full_screen_only: true,
+        meaning: Meaning::Window(|args, _| match args.trim() {
+            "" => Err(InputError::Client(ClientError::Usage(LASTLOG_USAGE))),
+            text => Ok(Input::Window(WindowCommand::Lastlog(text))),
+        }),
+    },
+    ClientWord {
+        word: "q",
+        usage: "",
+        summary: "",
+        full_screen_only: true,
+        meaning: Meaning::Window(query),
+    },
+    ClientWord {
+        word: "wc",
+        usage: "",
+        summary: "",
+        full_screen_only: true,
+        meaning: Meaning::Window(|args, _| {
+            if args.trim().is_empty() {
+                Ok(Input::Window(WindowCommand::Close))
+            } else {
+                Err(InputError::Client(ClientError::Usage("/wc")))
+            }
+        }),
+    },
+    ClientWord {
+        word: "me",
+        usage: ME_USAGE,
+        summary: "say <text> as an action in this window's conversation: shown '* you <text>'",
+        full_screen_only: false,
+        meaning: Meaning::Alias(|args, here| {
+            // One space after the word, as `message` keeps its text.
+            let text = args.strip_prefix([' ', '\t']).unwrap_or(args);
+            match here {
+                _ if text.trim().is_empty() => {
+                    Err(InputError::Client(ClientError::Usage(ME_USAGE)))
+                }
+                Some(to) => Ok(Input::Action {
+                    to: to.clone(),
+                    text,
+                }),
+                None => Err(InputError::Client(ClientError::NeedsWindow {
+                    word: "me",
+                    instead: "an action goes to a conversation: type it in its window, or 'message <user> /me <text>' (and 'message group <name> /me <text>')",
+                })),
+            }
+        }),
+    },
+    ClientWord {
+        word: "join",
+        usage: JOIN_USAGE,
+        summary: "open group <group>'s window and join it (open, or you are invited), or create it if there is none",
+        full_screen_only: false,
+        meaning: Meaning::Alias(
+            |args, _| match args.split_whitespace().collect::<Vec<_>>()[..] {
+                [group] => Ok(Input::Own(OwnCommand::Join(Name::from(group_arg(
+                    group, JOIN_USAGE,
+                )?)))),
+                _ => Err(InputError::Client(ClientError::Usage(JOIN_USAGE))),
+            },
+        ),
+    },
+    ClientWord {
+        word: "part",
+        usage: PART_USAGE,
+        summary: "leave group <group> (in a group's window: that group)",
+        full_screen_only: false,
+        meaning: Meaning::Alias(|args, here| {
+            // irssi's `/part #chan message`: the message has nowhere to go, and is dropped.
+            let group = match (args.split_whitespace().next(), here) {
+                (Some(g), _) if g.starts_with('#') || here_group(here).is_none() => {
+                    group_arg(g, PART_USAGE)?
+                }
+                (_, Some(Conversation::Group(g))) => &**g,
+                _ => return Err(InputError::Client(ClientError::Usage(PART_USAGE))),
+            };
+            Ok(Input::Command(Command::GroupLeave { group }))
+        }),
+    },
+    ClientWord {
+        word: "names",
+        usage: NAMES_USAGE,
+        summary: "list group <group>'s members (in a group's window: that group; elsewhere, alone: who is online)",
+        full_screen_only: false,
+        meaning: Meaning::Alias(|args, here| {
+            match (&args.split_whitespace().collect::<Vec<_>>()[..], here) {
+                (&[group], _) => Ok(Input::Command(Command::GroupMembers {
+                    group: group_arg(group, NAMES_USAGE)?,
+                })),
+                (&[], Some(Conversation::Group(g))) => {
+                    Ok(Input::Command(Command::GroupMembers { group: g }))
+                }
+                (&[], _) => Ok(Input::Command(Command::WhoElse)),
+                _ => Err(InputError::Client(ClientError::Usage(NAMES_USAGE))),
+            }
+        }),
+    },
+    ClientWord {
+        word: "topic",
+        usage: TOPIC_USAGE,
+        summary: "show a group's topic, or set it to <text> (in a group's window: that group; '-' clears it)",
+        full_screen_only: false,
+        meaning: Meaning::Alias(|args, here| {
+            let rest = args.trim_start_matches([' ', '\t']);
+            let (group, text) = match (rest.strip_prefix('#'), here_group(here)) {
+                // `/topic #team [text]`.
+                (Some(named), _) => {
+                    let (g, text) = named.split_once([' ', '\t']).unwrap_or((named, ""));
+                    (group_arg(g, TOPIC_USAGE)?, text)
+                }
+                (None, Some(g)) => (g, rest),
+                (None, None) => {
+                    return Err(InputError::Client(ClientError::Usage(TOPIC_USAGE)));
+                }
+            };
+            let text = text.trim_end();
+            Ok(Input::Command(Command::GroupTopic {
+                group,
+                text: (!text.trim().is_empty()).then_some(text),
+            }))
+        }),
+    },
+    ClientWord {
+        word: "ignore",
+        usage: IGNORE_USAGE,
+        summary: "hide <user>'s messages on this client, silently (kept across restarts; 'block' is the server's, which <user> learns of); alone: whom you ignore",
+        full_screen_only: false,
+        meaning: Meaning::Alias(
+            |args, _| match args.split_whitespace().collect::<Vec<_>>()[..] {
+                [] => Ok(Input::Own(OwnCommand::Ignored)),
+                [user] => Ok(Input::Own(OwnCommand::Ignore(user_arg(
+                    user,
+                    IGNORE_USAGE,
+                )?))),
+                _ => Err(InputError::Client(ClientError::Usage(IGNORE_USAGE))),
+            },
+        ),
+    },
+    ClientWord {
+        word: "unignore",
+        usage: UNIGNORE_USAGE,
+        summary: "show <user>'s messages again",
+        full_screen_only: false,
+        meaning: Meaning::Alias(
+            |args, _| match args.split_whitespace().collect::<Vec<_>>()[..] {
+                [user] => Ok(Input::Own(OwnCommand::Unignore(user_arg(
+                    user,
+                    UNIGNORE_USAGE,
+                )?))),
+                _ => Err(InputError::Client(ClientError::Usage(UNIGNORE_USAGE))),
+            },
+        ),
+    },
+    ClientWord {
         word: "verify",
         usage: VERIFY_USAGE,
         summary: "show the safety number you and <user> compare out of band; 'yes <digits>' (the digits it gives) marks <user> verified, 'no' takes it back",
         full_screen_only: false,
-        meaning: Meaning::Alias(|args| {
+        meaning: Meaning::Alias(|args, _| {
             let usage = || InputError::Client(ClientError::Usage(VERIFY_USAGE));
             let command = match args.split_whitespace().collect::<Vec<_>>()[..] {
                 [user] => KeyCommand::Verify {
@@ -330,7 +559,7 @@ pub const CLIENT_WORDS: &[ClientWord] = &[
         summary: "accept <user>'s changed encryption key: exactly the one whose safety number starts with <digits>",
         full_screen_only: false,
         meaning: Meaning::Alias(
-            |args| match args.split_whitespace().collect::<Vec<_>>()[..] {
+            |args, _| match args.split_whitespace().collect::<Vec<_>>()[..] {
                 [user, digits] => Ok(Input::Keys(KeyCommand::Trust {
                     user: user_arg(user, TRUST_USAGE)?,
                     digits: digits_arg(digits, TRUST_USAGE)?,
@@ -344,7 +573,7 @@ pub const CLIENT_WORDS: &[ClientWord] = &[
         usage: REJECT_USAGE,
         summary: "refuse <user>'s changed encryption key and keep the old one",
         full_screen_only: false,
-        meaning: Meaning::Alias(|args| {
+        meaning: Meaning::Alias(|args, _| {
             one_user(args, REJECT_USAGE, |user| KeyCommand::Reject { user })
         }),
     },
@@ -353,7 +582,7 @@ pub const CLIENT_WORDS: &[ClientWord] = &[
         usage: SENDCLEAR_USAGE,
         summary: "send what waits for <user>, who has no encryption keys, NOT encrypted (the server can read it)",
         full_screen_only: false,
-        meaning: Meaning::Alias(|args| {
+        meaning: Meaning::Alias(|args, _| {
             one_user(args, SENDCLEAR_USAGE, |user| KeyCommand::SendClear { user })
         }),
     },
@@ -362,15 +591,12 @@ pub const CLIENT_WORDS: &[ClientWord] = &[
         usage: SHAREDWITH_USAGE,
         summary: "list whom your current encryption key for <group> went to, and who is left out",
         full_screen_only: false,
-        meaning: Meaning::Alias(|args| {
+        meaning: Meaning::Alias(|args, _| {
             let usage = || InputError::Client(ClientError::Usage(SHAREDWITH_USAGE));
             match args.split_whitespace().collect::<Vec<_>>()[..] {
-                [group] => {
-                    crate::protocol::name::check_group_name(group).map_err(|_| usage())?;
-                    Ok(Input::Keys(KeyCommand::SharedWith {
-                        group: Name::from(group),
-                    }))
-                }
+                [group] => Ok(Input::Keys(KeyCommand::SharedWith {
+                    group: Name::from(group_arg(group, SHAREDWITH_USAGE)?),
+                })),
                 _ => Err(usage()),
             }
         }),
@@ -380,7 +606,7 @@ pub const CLIENT_WORDS: &[ClientWord] = &[
         usage: MOVEHERE_USAGE,
         summary: "move your account's encryption keys to this device (when they are on another)",
         full_screen_only: false,
-        meaning: Meaning::Alias(|args| {
+        meaning: Meaning::Alias(|args, _| {
             if args.trim().is_empty() {
                 Ok(Input::Keys(KeyCommand::MoveHere))
             } else {
@@ -394,7 +620,7 @@ pub const CLIENT_WORDS: &[ClientWord] = &[
         summary: "start over an encrypted conversation whose saved state could not be read",
         full_screen_only: false,
         meaning: Meaning::Alias(
-            |args| match args.split_whitespace().collect::<Vec<_>>()[..] {
+            |args, _| match args.split_whitespace().collect::<Vec<_>>()[..] {
                 [name] => Ok(Input::Keys(KeyCommand::Reset {
                     name: Name::from(name),
                 })),
@@ -407,7 +633,7 @@ pub const CLIENT_WORDS: &[ClientWord] = &[
         usage: UNLOCK_USAGE,
         summary: "open your saved encryption keys with the password they were locked with",
         full_screen_only: false,
-        meaning: Meaning::Alias(|args| {
+        meaning: Meaning::Alias(|args, _| {
             // Trimmed, as the server trims the password typed at login.
             let password = args.trim();
             if password.is_empty() {
@@ -423,7 +649,7 @@ pub const CLIENT_WORDS: &[ClientWord] = &[
         usage: "e2e-newkeys",
         summary: "set your saved encryption keys aside and make new ones (contacts see a new key)",
         full_screen_only: false,
-        meaning: Meaning::Alias(|args| {
+        meaning: Meaning::Alias(|args, _| {
             if args.trim().is_empty() {
                 Ok(Input::Keys(KeyCommand::NewKeys))
             } else {
@@ -436,15 +662,24 @@ pub const CLIENT_WORDS: &[ClientWord] = &[
         usage: "",
         summary: "",
         full_screen_only: false,
-        meaning: Meaning::Alias(|args| {
-            parse_user_and_text(args)
-                .map(|(to, text)| Input::Say {
-                    to: Conversation::User(Name::from(to)),
-                    text,
-                })
-                .ok_or(InputError::Server(ErrorReply::Usage {
-                    command: CommandName::Message,
-                }))
+        meaning: Meaning::Alias(|args, _| {
+            // irssi's `/msg #channel text`, and natter's `message group <name> text`.
+            let group_form = split_command_word(args)
+                .filter(|(word, _)| word.eq_ignore_ascii_case("group"))
+                .map(|(_, rest)| rest);
+            let (to, text) = parse_user_and_text(group_form.unwrap_or(args)).ok_or(
+                InputError::Server(ErrorReply::Usage {
+                    command: if group_form.is_some() {
+                        CommandName::MessageGroup
+                    } else {
+                        CommandName::Message
+                    },
+                }),
+            )?;
+            Ok(Input::Say {
+                to: conversation_named(to, group_form.is_some()),
+                text,
+            })
         }),
     },
     ClientWord {
@@ -452,16 +687,167 @@ pub const CLIENT_WORDS: &[ClientWord] = &[
         usage: "",
         summary: "",
         full_screen_only: false,
-        meaning: Meaning::Alias(|_| Ok(Input::Command(Command::Logout))),
+        meaning: Meaning::Alias(|_, _| Ok(Input::Command(Command::Logout))),
     },
     ClientWord {
         word: "who",
         usage: "",
         summary: "",
         full_screen_only: false,
-        meaning: Meaning::Alias(|_| Ok(Input::Command(Command::WhoElse))),
+        meaning: Meaning::Alias(|_, _| Ok(Input::Command(Command::WhoElse))),
     },
+    ClientWord {
+        word: "exit",
+        usage: "",
+        summary: "",
+        full_screen_only: false,
+        meaning: Meaning::Alias(|_, _| Ok(Input::Command(Command::Logout))),
+    },
+    ClientWord {
+        word: "bye",
+        usage: "",
+        summary: "",
+        full_screen_only: false,
+        meaning: Meaning::Alias(|_, _| Ok(Input::Command(Command::Logout))),
+    },
+    ClientWord {
+        word: "say",
+        usage: "",
+        summary: "",
+        full_screen_only: false,
+        meaning: Meaning::Alias(|args, here| {
+            let text = args.strip_prefix([' ', '\t']).unwrap_or(args);
+            match here {
+                _ if text.trim().is_empty() => Ok(Input::Blank),
+                Some(to) => Ok(Input::Say {
+                    to: to.clone(),
+                    text,
+                }),
+                None => Err(InputError::Client(ClientError::NeedsWindow {
+                    word: "say",
+                    instead: "what is said goes to a conversation: type it in its window (no '/' needed), or 'message <user> <text>'",
+                })),
+            }
+        }),
+    },
+    instead(
+        "nick",
+        "natter has no nicknames: you are named by your account (log in as another user to be someone else)",
+    ),
+    instead(
+        "set",
+        "natter has no settings command: the client's options are its command-line flags (natter --help)",
+    ),
+    instead(
+        "list",
+        "type 'grouplist' for the groups you are in; a group is joined with /join #<group>",
+    ),
+    instead(
+        "invite",
+        "type 'group add <group> <user>' (the user is invited, or added if the owner lets members add)",
+    ),
+    instead(
+        "kick",
+        "type 'group remove <group> <user> [<reason>]' (the group's owner only)",
+    ),
+    instead(
+        "ban",
+        "type 'block <user>' to stop their messages reaching you, or /ignore <user> to hide them silently",
+    ),
+    instead(
+        "mode",
+        "type 'group mode <group> invite|open', or 'group set <group> add direct|invite' or 'group set <group> topic members|owner'",
+    ),
+    instead(
+        "op",
+        "a group has one owner: 'group owner <group> <user>' hands it on",
+    ),
+    instead("notice", "type 'message <user> <text>'"),
+    instead(
+        "ctcp",
+        "natter has no CTCP; 'ping <user>' says whether they are online and reachable",
+    ),
+    instead(
+        "dcc",
+        "type 'startprivate <user>' for a direct, peer-to-peer private chat",
+    ),
+    instead(
+        "server",
+        "the server is chosen when natter starts: natter --server <host:port>",
+    ),
+    instead(
+        "connect",
+        "the server is chosen when natter starts: natter --server <host:port>",
+    ),
+    instead(
+        "quote",
+        "type the server's command itself ('help' lists them)",
+    ),
+    instead(
+        "raw",
+        "type the server's command itself ('help' lists them)",
+    ),
 ];
+
+/// A word natter has no meaning for, with what to type instead.
+const fn instead(word: &'static str, instead: &'static str) -> ClientWord {
+    ClientWord {
+        word,
+        usage: "",
+        summary: instead,
+        full_screen_only: false,
+        meaning: Meaning::Instead(instead),
+    }
+}
+
+const QUERY_USAGE: &str = "/query <user>";
+const WINDOW_USAGE: &str = "/window <number>|close|list";
+const LASTLOG_USAGE: &str = "/lastlog <text>";
+const ME_USAGE: &str = "/me <text>";
+const JOIN_USAGE: &str = "/join #<group>";
+const PART_USAGE: &str = "/part [#<group>]";
+const NAMES_USAGE: &str = "/names [#<group>]";
+const TOPIC_USAGE: &str = "/topic [#<group>] [<text>]";
+const IGNORE_USAGE: &str = "/ignore [<user>]";
+const UNIGNORE_USAGE: &str = "/unignore <user>";
+
+/// `/query <user>` (or `/q`), `/query #<group>`.
+fn query<'a>(args: &'a str, _: Option<&'a Conversation>) -> Result<Input<'a>, InputError> {
+    match args.split_whitespace().collect::<Vec<_>>()[..] {
+        [group] if group.starts_with('#') => {
+            group_arg(group, QUERY_USAGE)?;
+            Ok(Input::Window(WindowCommand::Query(group)))
+        }
+        [user] => Ok(Input::Window(WindowCommand::Query(user))),
+        _ => Err(InputError::Client(ClientError::Usage(QUERY_USAGE))),
+    }
+}
+
+/// A group as typed, `#team` or `team`: its name, or the usage error.
+fn group_arg<'a>(group: &'a str, usage: &'static str) -> Result<&'a str, InputError> {
+    let name = group.strip_prefix('#').unwrap_or(group);
+    crate::protocol::name::check_group_name(name)
+        .map(|_| name)
+        .map_err(|_| InputError::Client(ClientError::Usage(usage)))
+}
+
+/// The group of the window typed in, if it is a group's.
+fn here_group(here: Option<&Conversation>) -> Option<&str> {
+    match here {
+        Some(Conversation::Group(g)) => Some(g),
+        _ => None,
+    }
+}
+
+/// Whom a message named `to` goes to: `#team` (or a name after `group`) is the group `team`; any
+/// other name, a user.
+fn conversation_named(to: &str, group: bool) -> Conversation {
+    match to.strip_prefix('#') {
+        Some(g) => Conversation::Group(Name::from(g)),
+        None if group => Conversation::Group(Name::from(to)),
+        None => Conversation::User(Name::from(to)),
+    }
+}
 
 /// The client word `word` (any ASCII case), if it is one.
 fn client_word(word: &str) -> Option<&'static ClientWord> {
@@ -474,13 +860,13 @@ fn client_word(word: &str) -> Option<&'static ClientWord> {
 /// exist.
 pub fn read<'a>(
     line: &'a str,
-    place: Place<'_>,
+    place: Place<'a>,
     full_screen: bool,
 ) -> Result<Input<'a>, InputError> {
     if line.trim().is_empty() {
         return Ok(Input::Blank);
     }
-    let command = match place {
+    let (command, here) = match place {
         Place::Window(to) => match line.strip_prefix('/') {
             // `//text` says `/text`.
             Some(rest) if rest.starts_with('/') => {
@@ -489,7 +875,7 @@ pub fn read<'a>(
                     text: rest,
                 });
             }
-            Some(rest) => rest,
+            Some(rest) => (rest, Some(to)),
             None => {
                 return Ok(Input::Say {
                     to: to.clone(),
@@ -500,20 +886,31 @@ pub fn read<'a>(
         // A command, with or without its slash (and the spaces a person may type before it).
         Place::Prompt | Place::Status => {
             let trimmed = line.trim_start_matches([' ', '\t']);
-            trimmed.strip_prefix('/').unwrap_or(trimmed)
+            (trimmed.strip_prefix('/').unwrap_or(trimmed), None)
         }
     };
-    read_command(command, full_screen)
+    read_command(command, here, full_screen)
 }
 
-/// A command line, its `/` gone.
-fn read_command(line: &str, full_screen: bool) -> Result<Input<'_>, InputError> {
+/// A command line, its `/` gone, typed in `here`'s window (`None`: line mode or the status window).
+fn read_command<'a>(
+    line: &'a str,
+    here: Option<&'a Conversation>,
+    full_screen: bool,
+) -> Result<Input<'a>, InputError> {
     let Some((word, args)) = split_command_word(line) else {
         return Ok(Input::Blank);
     };
+    let unknown = || InputError::Client(ClientError::UnknownCommand(word.to_owned()));
+    // `help <command>`: the server's `help` takes no argument; one command's help is the client's.
+    if word.eq_ignore_ascii_case("help") && !args.trim().is_empty() {
+        let asked = args.trim();
+        let asked = asked.trim_start_matches(['/', '#']);
+        return Ok(Input::Own(OwnCommand::HelpFor(asked)));
+    }
     if let Some(own) = client_word(word) {
         return match own.meaning {
-            Meaning::Alias(read) => read(args),
+            Meaning::Alias(read) => read(args, here),
             Meaning::Private => parse_user_and_text(args)
                 .map(|(to, text)| Input::Say {
                     to: Conversation::Private(Name::from(to)),
@@ -523,32 +920,81 @@ fn read_command(line: &str, full_screen: bool) -> Result<Input<'_>, InputError> 
             Meaning::Window(_) if !full_screen => {
                 Err(InputError::Client(ClientError::FullScreenOnly(own.word)))
             }
-            Meaning::Window(read) => read(args),
+            Meaning::Window(read) => read(args, here),
+            Meaning::Instead(instead) => Err(InputError::Client(ClientError::Instead {
+                word: own.word,
+                instead,
+            })),
         };
     }
     match parse_command(line) {
         // The client sends these itself; typed by a person they would only confuse its bookkeeping.
-        Ok(cmd) if !cmd.name().spec().listed => {
-            Err(InputError::Client(ClientError::UnknownCommand))
-        }
+        Ok(cmd) if !cmd.name().spec().listed => Err(unknown()),
         Ok(Command::Message { to, text }) => Ok(Input::Say {
-            to: Conversation::User(Name::from(to)),
+            to: conversation_named(to, false),
             text,
         }),
         Ok(Command::MessageGroup { group, text }) => Ok(Input::Say {
-            to: Conversation::Group(Name::from(group)),
+            to: conversation_named(group, true),
             text,
         }),
         Ok(Command::Broadcast { text }) => Ok(Input::Say {
             to: Conversation::Broadcasts,
             text,
         }),
-        Ok(cmd) => Ok(Input::Command(cmd)),
+        Ok(cmd) => Ok(Input::Command(hashless(cmd))),
         Err(ParseError::Usage(name) | ParseError::BadNumber(name)) if !name.spec().listed => {
-            Err(InputError::Client(ClientError::UnknownCommand))
+            Err(unknown())
         }
-        Err(ParseError::Unknown) => Err(InputError::Client(ClientError::UnknownCommand)),
+        Err(ParseError::Unknown) => Err(unknown()),
         Err(e) => Err(InputError::Server(ErrorReply::from(e))),
+    }
+}
+
+/// `cmd` with a group typed `#team` naming the group `team`, as everywhere a group is named.
+fn hashless(cmd: Command<'_>) -> Command<'_> {
+    fn bare(g: &str) -> &str {
+        g.strip_prefix('#').unwrap_or(g)
+    }
+    match cmd {
+        Command::CreateGroup { group, members } => Command::CreateGroup {
+            group: bare(group),
+            members,
+        },
+        Command::GroupAdd { group, user } => Command::GroupAdd {
+            group: bare(group),
+            user,
+        },
+        Command::GroupJoin { group } => Command::GroupJoin { group: bare(group) },
+        Command::GroupDecline { group } => Command::GroupDecline { group: bare(group) },
+        Command::GroupLeave { group } => Command::GroupLeave { group: bare(group) },
+        Command::GroupMembers { group } => Command::GroupMembers { group: bare(group) },
+        Command::GroupRemove {
+            group,
+            user,
+            reason,
+        } => Command::GroupRemove {
+            group: bare(group),
+            user,
+            reason,
+        },
+        Command::GroupTopic { group, text } => Command::GroupTopic {
+            group: bare(group),
+            text,
+        },
+        Command::GroupOwner { group, user } => Command::GroupOwner {
+            group: bare(group),
+            user,
+        },
+        Command::GroupMode { group, setting } => Command::GroupMode {
+            group: bare(group),
+            setting,
+        },
+        Command::GroupSet { group, setting } => Command::GroupSet {
+            group: bare(group),
+            setting,
+        },
+        other => other,
     }
 }
 
@@ -619,7 +1065,7 @@ pub fn help_rows(full_screen: bool) -> Vec<(&'static str, &'static str)> {
         rows.extend(
             CLIENT_WORDS
                 .iter()
-                .filter(|w| w.full_screen_only)
+                .filter(|w| w.full_screen_only && !w.usage.is_empty())
                 .map(|w| (w.usage, w.summary)),
         );
     }
@@ -641,15 +1087,99 @@ pub fn command_words(full_screen: bool) -> Vec<&'static str> {
     words
 }
 
-/// Whether `word` is one of irssi's names the client takes (`msg`, `quit`, `who`), and the natter
-/// word it stands for.
+/// Whether `word` is one of irssi's names the client takes (`msg`, `quit`, `who`, ...), and the
+/// natter word it stands for.
 pub fn alias_of(word: &str) -> Option<&'static str> {
     match client_word(word)?.word {
         "msg" => Some("message"),
-        "quit" => Some("logout"),
+        "quit" | "exit" | "bye" => Some("logout"),
         "who" => Some("whoelse"),
+        "q" => Some("query"),
+        "wc" => Some("window"),
         _ => None,
     }
+}
+
+/// What `help <command>` answers: a line about the word, if it needs one (an alias, a word natter
+/// has no meaning for), and the rows of `help` that describe it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HelpFor {
+    /// A line before the rows: what an alias stands for, or what to type instead of a word natter
+    /// has no meaning for.
+    pub note: Option<String>,
+    /// `(usage, summary)`, as `help` lists them.
+    pub rows: Vec<(&'static str, &'static str)>,
+}
+
+/// `help <asked>`: the rows of `help` about the command `asked` (its first word, or its first two
+/// for a family: `group add`), or why there are none.
+pub fn help_for(asked: &str, full_screen: bool) -> Result<HelpFor, ClientError> {
+    let mut words = asked.split_whitespace();
+    let Some(word) = words.next() else {
+        return Err(ClientError::UnknownCommand(String::new()));
+    };
+    let second = words.next();
+    if let Some(own) = client_word(word)
+        && let Meaning::Instead(instead) = own.meaning
+    {
+        return Ok(HelpFor {
+            note: Some(format!("/{}: {instead}", own.word)),
+            rows: Vec::new(),
+        });
+    }
+    if let Some(natter) = alias_of(word) {
+        let mut answer = help_for(natter, true)?;
+        let word = word.to_ascii_lowercase();
+        answer.note = Some(match natter {
+            "window" => format!("/{word} is irssi's /window close: it closes this window."),
+            _ => format!("/{word} is irssi's name for '{natter}':"),
+        });
+        if natter == "window" {
+            answer.rows.clear();
+        }
+        return Ok(answer);
+    }
+    if word.eq_ignore_ascii_case("say") {
+        return Ok(HelpFor {
+            note: Some(
+                "/say <text> says <text> in this window's conversation, as typing it there does."
+                    .into(),
+            ),
+            rows: Vec::new(),
+        });
+    }
+    let first = |usage: &'static str| {
+        let usage = usage.trim_start_matches('/');
+        let mut w = usage.split(' ');
+        (w.next().unwrap_or(""), w.next().unwrap_or(""))
+    };
+    let all = help_rows(true);
+    let of_word: Vec<_> = all
+        .iter()
+        .copied()
+        .filter(|(usage, _)| first(usage).0.eq_ignore_ascii_case(word))
+        .collect();
+    let of_both: Vec<_> = match second {
+        Some(second) => of_word
+            .iter()
+            .copied()
+            .filter(|(usage, _)| first(usage).1.eq_ignore_ascii_case(second))
+            .collect(),
+        None => Vec::new(),
+    };
+    let rows = if of_both.is_empty() { of_word } else { of_both };
+    if rows.is_empty() {
+        return Err(ClientError::UnknownCommand(word.to_owned()));
+    }
+    let note = client_word(word)
+        .filter(|w| w.full_screen_only && !full_screen)
+        .map(|w| {
+            format!(
+                "/{} belongs to the full-screen client (natter --tui):",
+                w.word
+            )
+        });
+    Ok(HelpFor { note, rows })
 }
 
 #[cfg(test)]
@@ -750,7 +1280,9 @@ mod tests {
         );
         assert_eq!(
             read("hello", Place::Status, true),
-            Err(InputError::Client(ClientError::UnknownCommand))
+            Err(InputError::Client(ClientError::UnknownCommand(
+                "hello".into()
+            )))
         );
     }
 
@@ -823,9 +1355,10 @@ mod tests {
             "active",
             "privatebob hi",
         ] {
+            let word = bad.split(' ').next().unwrap().to_owned();
             assert_eq!(
                 prompt(bad),
-                Err(InputError::Client(ClientError::UnknownCommand)),
+                Err(InputError::Client(ClientError::UnknownCommand(word))),
                 "{bad}"
             );
         }

@@ -21,7 +21,7 @@ mod moving;
 mod secure;
 mod typed;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::commit::Commits;
 use super::conversations::Conversations;
@@ -84,6 +84,9 @@ pub struct Config {
     /// End-to-end encryption of messages (see [`super::e2e`]); `None` sends and shows text as the
     /// server relays it.
     pub e2e: Option<super::e2e::Setup>,
+    /// Whom each account ignores at this server (`/ignore`, as the shell kept it): their messages
+    /// are not shown.
+    pub ignored: BTreeMap<Name, BTreeSet<Name>>,
 }
 
 impl Config {
@@ -106,6 +109,7 @@ impl Config {
             interactive: false,
             reconnect_give_up_secs: 120,
             e2e: None,
+            ignored: BTreeMap::new(),
         }
     }
 }
@@ -150,6 +154,7 @@ impl ClientState {
             interactive,
             reconnect_give_up_secs,
             e2e,
+            ignored,
         } = config;
         let reconnect = Reconnect::new(servers, server_index, interactive, reconnect_give_up_secs);
         let screen = full_screen.then(|| Screen::new(reconnect.current().to_owned(), history, now));
@@ -157,7 +162,7 @@ impl ClientState {
             now,
             session: Session::new(greeting_secs, logout_grace_secs, p2p_port),
             reconnect,
-            conversations: Conversations::default(),
+            conversations: Conversations::new(ignored),
             inbox: Inbox::new(seen),
             outgoing: Outgoing::new(echo_own || full_screen),
             paste: Paste::default(),
@@ -393,6 +398,8 @@ impl ClientState {
             members: self.conversations.members(),
             protections: self.encryption.protections(),
             idle_deadline: self.session.idle_deadline(),
+            topics: self.conversations.topics(),
+            away: self.conversations.away(),
             version: [
                 self.reconnect.version(),
                 self.conversations.people_version(),

@@ -96,7 +96,7 @@ macro_rules! command_table {
                 user: &'a str,
             } => "block"
                 usage("block <user>")
-                summary("stop <user>'s messages and presence reaching you (they are not told)")
+                summary("stop <user>'s messages and presence reaching you (they are told so if they message you; /ignore is the silent form)")
                 activity listed
                 rule(s, c => s.block(c.conn, c.me, user, c.out)),
             Unblock {

@@ -200,8 +200,8 @@ macro_rules! wire_tables {
                     /// The user now blocked.
                     user: Name,
                 } => "BLOCKED" [user]
-                    human("You blocked {user}; they will not be told.")
-                    show(p => p.dash(format!("blocked {user} (they are not told)")))
+                    human("You blocked {user}; they are told so if they message you.")
+                    show(p => p.dash(format!("blocked {user} (they are told so if they message you; /ignore {user} hides them silently instead)")))
                     about(Some(Conversation::User(user.clone()))),
                 Unblocked {
                     /// The user no longer blocked.

@@ -65,6 +65,8 @@ pub(super) struct Driver {
     pub(super) tx: Sender<Input>,
     pub(super) ui: Ui,
     pub(super) state_file: StateFile,
+    /// Whom each account ignores, kept across runs.
+    pub(super) ignore_file: crate::shell::ignore_file::IgnoreFile,
     /// The end-to-end state's store, and its group commit.
     pub(super) e2e: super::e2e::E2eFiles,
     /// Stores opened by the last effects, to be answered before the next input.
@@ -274,6 +276,11 @@ impl Driver {
                 Effect::PeerClose { link } => self.close_link(link),
                 Effect::SaveSeen { user, seen } => {
                     if let Some(w) = self.state_file.save(&self.server_key, &user, seen) {
+                        self.ui.show(&Item::Warning(w), self.clock.now());
+                    }
+                }
+                Effect::SaveIgnored { user, ignored } => {
+                    if let Some(w) = self.ignore_file.save(&self.server_key, &user, &ignored) {
                         self.ui.show(&Item::Warning(w), self.clock.now());
                     }
                 }

@@ -255,6 +255,9 @@ async fn run_async(opts: ClientOptions) -> Result<i32, StartError> {
         });
     }
     config.seen = book.for_server(&server_key);
+    let (ignore_file, ignored, ignore_warning) =
+        crate::shell::ignore_file::IgnoreFile::load(opts.state_dir.as_deref(), &server_key);
+    config.ignored = ignored;
     // Messages are encrypted end to end; each account's keys are kept (encrypted with a key its
     // password unlocks) beside the state file, and opened at login (without a state directory,
     // each run makes new ones).
@@ -308,6 +311,7 @@ async fn run_async(opts: ClientOptions) -> Result<i32, StartError> {
         tx,
         ui,
         state_file,
+        ignore_file,
         e2e: Default::default(),
         opened: Vec::new(),
         rewrapped: Vec::new(),
@@ -316,7 +320,12 @@ async fn run_async(opts: ClientOptions) -> Result<i32, StartError> {
         exit: None,
         last_lines: Vec::new(),
     };
-    for w in warnings.into_iter().chain(failed).chain(e2e_warnings) {
+    for w in warnings
+        .into_iter()
+        .chain(failed)
+        .chain(e2e_warnings)
+        .chain(ignore_warning)
+    {
         driver.feed(Event::Notice(&w));
     }
     driver.use_server(server);

@@ -297,8 +297,67 @@ impl Screen {
                     self.switch(self.active - 1);
                 }
             }
-            WindowCommand::Query(user) => self.focus(&Conversation::User(Name::from(user))),
+            WindowCommand::Query(name) => self.focus(&match name.strip_prefix('#') {
+                Some(group) => Conversation::Group(Name::from(group)),
+                None => Conversation::User(Name::from(name)),
+            }),
+            WindowCommand::List => {
+                let list: Vec<String> = self
+                    .windows
+                    .iter()
+                    .enumerate()
+                    .map(|(i, w)| format!("{} {}", i + 1, w.key.label()))
+                    .collect();
+                self.notice(format!("Windows: {}", list.join(", ")), at);
+            }
+            WindowCommand::Clear => {
+                let w = &mut self.windows[self.active];
+                w.lines.clear();
+                w.scroll = 0;
+                self.changed();
+            }
+            WindowCommand::Lastlog(text) => self.lastlog(text, at),
         }
+    }
+
+    /// `/lastlog TEXT`: the lines of the window shown that contain `text` (any case), shown again
+    /// at its end between two notes, with the times they were said.
+    fn lastlog(&mut self, text: &str, at: Timestamp) {
+        let wanted = text.to_lowercase();
+        let w = &self.windows[self.active];
+        let total = w.lines.len();
+        let found: Vec<Line> = w
+            .lines
+            .iter()
+            .filter(|l| {
+                l.text.to_lowercase().contains(&wanted)
+                    || l.from
+                        .as_ref()
+                        .is_some_and(|f| f.to_lowercase().contains(&wanted))
+            })
+            .cloned()
+            .collect();
+        let n = found.len();
+        self.notice(
+            format!(
+                "lastlog {text:?}: {n} line{} of {}",
+                if n == 1 { "" } else { "s" },
+                total
+            ),
+            at,
+        );
+        for line in found {
+            self.windows[self.active].push(line);
+        }
+        if n > 0 {
+            self.notice("end of lastlog".into(), at);
+        }
+    }
+
+    /// A notice of the screen's own in the active window (an answer to a window command).
+    fn notice(&mut self, text: String, at: Timestamp) {
+        self.windows[self.active].push(Line::note(at, text, LineStyle::Notice));
+        self.changed();
     }
 
     fn find(&self, key: &WindowKey) -> Option<usize> {
@@ -317,13 +376,24 @@ impl Screen {
     }
 
     fn line_of(&self, item: &Item, at: Timestamp) -> Line {
-        let message = |from: &Name, text: &str| Line {
-            at,
-            from: Some(from.clone()),
-            text: text.to_owned(),
-            style: LineStyle::Message,
-            seq: None,
-            outcome: None,
+        // An action (`/me`) is drawn `* alice waves`, with no sender column.
+        let message = |from: &Name, text: &str| match super::action::split(text) {
+            Some((marks, action)) => Line {
+                at,
+                from: None,
+                text: format!("{marks}* {from} {action}"),
+                style: LineStyle::Message,
+                seq: None,
+                outcome: None,
+            },
+            None => Line {
+                at,
+                from: Some(from.clone()),
+                text: text.to_owned(),
+                style: LineStyle::Message,
+                seq: None,
+                outcome: None,
+            },
         };
         match item {
             Item::Server(
@@ -344,13 +414,23 @@ impl Screen {
                 outcome: Some(offline_mark(*age_secs)),
                 ..message(from, text)
             },
-            Item::Outgoing { seq, text, .. } => Line {
-                at,
-                from: self.me.clone(),
-                text: text.clone(),
-                style: LineStyle::Own,
-                seq: Some(*seq),
-                outcome: None,
+            Item::Outgoing { seq, text, .. } => match super::action::split(text) {
+                Some((_, action)) => Line {
+                    at,
+                    from: None,
+                    text: format!("* {} {action}", self.me.as_deref().map_or("you", |m| m)),
+                    style: LineStyle::Own,
+                    seq: Some(*seq),
+                    outcome: None,
+                },
+                None => Line {
+                    at,
+                    from: self.me.clone(),
+                    text: text.clone(),
+                    style: LineStyle::Own,
+                    seq: Some(*seq),
+                    outcome: None,
+                },
             },
             Item::Server(ServerMsg::Error(_)) | Item::Error(_) => {
                 Line::note(at, render(item, false), LineStyle::Error)

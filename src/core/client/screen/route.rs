@@ -62,7 +62,7 @@ pub fn route(item: &Item) -> Route {
         Item::E2e(note) => note
             .conversation()
             .map_or(Route::Active, Route::IfOpenOrActive),
-        Item::Help { .. } | Item::Error(_) | Item::Warning(_) => Route::Active,
+        Item::Help { .. } | Item::Error(_) | Item::Warning(_) | Item::Note(_) => Route::Active,
     }
 }
 

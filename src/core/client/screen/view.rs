@@ -27,6 +27,10 @@ pub struct Facts<'a> {
     pub protections: &'a BTreeMap<Conversation, Protection>,
     /// When the idle logout comes, once the server has warned of it.
     pub idle_deadline: Option<Timestamp>,
+    /// Each of the user's groups' topic, as the server last said.
+    pub topics: &'a BTreeMap<Name, String>,
+    /// Who is away, and why.
+    pub away: &'a BTreeMap<Name, String>,
     /// Changes whenever any of the above does.
     pub version: u64,
 }
@@ -91,13 +95,31 @@ impl<'a> View<'a> {
         self.facts.protections.get(c).copied()
     }
 
-    /// The title line: the conversation in view, and how it is protected.
+    /// The title line: the conversation in view, how it is protected, and a group's topic.
     pub fn title(&self) -> String {
         let label = self.active_window().key.label();
-        match self.protection() {
+        let mut title = match self.protection() {
             Some(p) => format!(" natter — {label} [{}]", p.badge()),
             None => format!(" natter — {label}"),
+        };
+        if let Some(topic) = self.topic() {
+            title.push_str(": ");
+            title.push_str(topic);
         }
+        title
+    }
+
+    /// The topic of the group in view, if it has one.
+    pub fn topic(&self) -> Option<&'a str> {
+        match self.active_window().key.conversation()? {
+            Conversation::Group(g) => self.facts.topics.get(g).map(String::as_str),
+            _ => None,
+        }
+    }
+
+    /// Why `user` is away, if they are.
+    pub fn away(&self, user: &str) -> Option<&'a str> {
+        self.facts.away.get(user).map(String::as_str)
     }
 
     /// Seconds left before the idle logout, when the server has warned of it.

@@ -77,8 +77,12 @@ impl ClientState {
                 ..
             } => {
                 let encrypted = super::super::e2e::envelope::is_encrypted(text);
+                let ignored = self.ignores(&msg);
+                // An ignored sender's message is still decrypted (the session with them moves on)
+                // and acknowledged, only not shown.
                 if let Some(late) = self.received(id, sent_at, encrypted)
                     && let Some(item) = self.decrypt_shown(msg, late, out)
+                    && !ignored
                 {
                     show(out, item);
                 }
@@ -95,6 +99,8 @@ impl ClientState {
                 group,
                 text,
             } => self.on_offline_message(id, sent_at, from, group, text, out),
+            ServerMsg::OfflineAgain { ref from, .. } | ServerMsg::Broadcast { ref from, .. }
+                if self.conversations.is_ignored(self.session.user(), from) => {}
             // Shown again on request: no redelivery check, no acknowledgement; an encrypted one from
             // this device's own store (the server has only its ciphertext).
             ServerMsg::OfflineAgain {
@@ -163,6 +169,16 @@ impl ClientState {
         }
     }
 
+    /// Whether `msg` is a message from someone the user ignores.
+    fn ignores(&self, msg: &ServerMsg) -> bool {
+        match msg {
+            ServerMsg::Message { from, .. } | ServerMsg::GroupMessage { from, .. } => {
+                self.conversations.is_ignored(self.session.user(), from)
+            }
+            _ => false,
+        }
+    }
+
     /// Shows a stored message unless it is a redelivery of one already shown (see [`Self::received`]).
     fn on_offline_message(
         &mut self,
@@ -178,7 +194,9 @@ impl ClientState {
             return;
         };
         let age_secs = self.now.millis_since(sent_at) / 1000;
+        let ignored = self.conversations.is_ignored(self.session.user(), &from);
         match self.decrypt_offline(id, &from, group.as_ref(), text, out) {
+            Ok(Some(_)) if ignored => {}
             Ok(Some(text)) if late => show(
                 out,
                 Item::Offline {
@@ -221,6 +239,21 @@ impl ClientState {
     }
 
     fn on_server_error(&mut self, e: ErrorReply, out: &mut Vec<Effect>) {
+        // `/join` of a group that does not exist creates it.
+        if let ErrorReply::NoSuchGroup { group } = &e
+            && self.conversations.take_joining(group)
+        {
+            let create = Command::CreateGroup {
+                group,
+                members: Vec::new(),
+            };
+            return out.push(Effect::Send(create.to_line()));
+        }
+        if let Some(crate::protocol::Conversation::Group(g)) =
+            ServerMsg::Error(e.clone()).conversation()
+        {
+            self.conversations.take_joining(&g);
+        }
         if let ErrorReply::NoSession { user } = &e
             && self.chats.take_quiet_stop(user)
         {

@@ -4,7 +4,8 @@
 use super::super::display::{ClientError, Item};
 use super::super::event::{Effect, Exit, show, show_error};
 use super::super::input::{
-    self, Input, InputError, Place, Typed, WindowCommand, check_typed, help_rows,
+    self, Input, InputError, OwnCommand, Place, Typed, WindowCommand, check_typed, help_for,
+    help_rows,
 };
 use super::super::outgoing::Outcome;
 use super::ClientState;
@@ -83,8 +84,9 @@ impl ClientState {
         if !self.session.online() {
             let what = match &input {
                 Input::Say { text, .. } => (*text).to_owned(),
+                Input::Action { text, .. } => super::super::action::action_text(text),
                 Input::Command(cmd) => cmd.to_line(),
-                Input::Blank | Input::Window(_) | Input::Keys(_) => String::new(),
+                Input::Blank | Input::Window(_) | Input::Keys(_) | Input::Own(_) => String::new(),
             };
             if !what.is_empty() {
                 show_error(out, ClientError::NotConnected(what));
@@ -103,9 +105,96 @@ impl ClientState {
                 Some(screen) => screen.window_command(cmd, self.now),
                 None => show_error(out, ClientError::FullScreenOnly("win")),
             },
+            Input::Action { to, text } => {
+                self.say(&to, &super::super::action::action_text(text), out);
+            }
             Input::Command(cmd) => self.on_command(cmd, out),
             Input::Keys(cmd) => self.e2e_command(cmd, out),
+            Input::Own(cmd) => self.own_command(cmd, out),
         }
+    }
+
+    /// One of the client's own commands that the session carries out.
+    fn own_command(&mut self, cmd: OwnCommand<'_>, out: &mut Vec<Effect>) {
+        match cmd {
+            OwnCommand::HelpFor(asked) => match help_for(asked, self.screen.is_some()) {
+                Ok(help) => {
+                    if let Some(note) = help.note {
+                        show(out, Item::Note(note));
+                    }
+                    for (usage, summary) in help.rows {
+                        show(out, Item::Help { usage, summary });
+                    }
+                }
+                Err(e) => show_error(out, e),
+            },
+            OwnCommand::Join(group) => {
+                if let Some(screen) = &mut self.screen {
+                    screen.focus(&Conversation::Group(group.clone()));
+                }
+                if self.conversations.is_member(&group) {
+                    if self.screen.is_none() {
+                        show(
+                            out,
+                            Item::Note(format!(
+                                "you are in group {group} already: 'message group {group} <text>' talks there"
+                            )),
+                        );
+                    }
+                    return;
+                }
+                // Joined if it is open or the user is invited; created if there is no such group
+                // (the answer `no-such-group` is taken up in `lines.rs`).
+                self.conversations.joining(group.clone());
+                self.sent_command(&Command::GroupJoin { group: &group }, out);
+            }
+            OwnCommand::Ignore(user) | OwnCommand::Unignore(user) if self.is_me(&user) => {
+                show_error(out, ClientError::ToYourself(user));
+            }
+            OwnCommand::Ignore(user) => self.set_ignored(user, true, out),
+            OwnCommand::Unignore(user) => self.set_ignored(user, false, out),
+            OwnCommand::Ignored => {
+                let Some(me) = self.session.user().cloned() else {
+                    return;
+                };
+                let ignored = self.conversations.ignored(&me);
+                show(
+                    out,
+                    Item::Note(if ignored.is_empty() {
+                        "you ignore nobody ('/ignore <user>' hides someone's messages on this client)"
+                            .to_owned()
+                    } else {
+                        format!(
+                            "you ignore: {} ('/unignore <user>' shows their messages again)",
+                            ignored.iter().map(|n| &**n).collect::<Vec<_>>().join(", ")
+                        )
+                    }),
+                );
+            }
+        }
+    }
+
+    /// `/ignore <user>` (`ignore`) or `/unignore <user>`: kept by the shell, said, and nothing sent.
+    fn set_ignored(&mut self, user: Name, ignore: bool, out: &mut Vec<Effect>) {
+        let Some(me) = self.session.user().cloned() else {
+            return;
+        };
+        let changed = self.conversations.set_ignored(&me, &user, ignore);
+        if changed {
+            out.push(Effect::SaveIgnored {
+                user: me.clone(),
+                ignored: self.conversations.ignored(&me),
+            });
+        }
+        let note = match (ignore, changed) {
+            (true, true) => format!(
+                "ignoring {user}: their messages are hidden on this client, and they are not told ('/unignore {user}' undoes it; 'block {user}' is the server's block, which {user} learns of if they message you)"
+            ),
+            (true, false) => format!("you ignore {user} already"),
+            (false, true) => format!("no longer ignoring {user}: their messages are shown again"),
+            (false, false) => format!("you were not ignoring {user}"),
+        };
+        show(out, Item::Note(note));
     }
 
     fn on_command(&mut self, cmd: Command<'_>, out: &mut Vec<Effect>) {
@@ -201,6 +290,9 @@ impl ClientState {
             Conversation::User(_) | Conversation::Group(_)
                 if let Some(taken) = self.say_encrypted(to, text, out) =>
             {
+                if taken {
+                    self.back_by_typing(out);
+                }
                 return taken;
             }
             Conversation::User(user) => Command::Message { to: user, text },
@@ -219,6 +311,7 @@ impl ClientState {
             );
             return false;
         }
+        self.back_by_typing(out);
         if self.outgoing.echo_own() {
             let seq = self.outgoing.sent(to, true);
             show(
@@ -232,6 +325,15 @@ impl ClientState {
         }
         self.sent_command(&cmd, out);
         true
+    }
+
+    /// The user typed a message while marked away: they are back, as in irssi with
+    /// `away_auto_unaway`, and the server is told before the message goes.
+    fn back_by_typing(&mut self, out: &mut Vec<Effect>) {
+        if self.conversations.me_away() {
+            self.conversations.back_by_typing();
+            self.sent_command(&Command::Away { reason: None }, out);
+        }
     }
 
     /// Lines pasted into `to`'s window (and confirmed if there were many): each is said, never run

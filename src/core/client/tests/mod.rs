@@ -32,6 +32,8 @@ pub(super) struct Client {
     pub connects: Vec<(LinkId, SocketAddr)>,
     pub reads: Vec<InputMode>,
     pub saved: Vec<(Name, Seen)>,
+    /// Whom the user ignores, each time the core asked to keep it.
+    pub ignored_saved: Vec<(Name, Vec<Name>)>,
     /// End-to-end state the core asked to persist, in order (parts saved whole).
     pub e2e_saved: Vec<(crate::client::e2e::Part, Vec<u8>)>,
     /// Everything the core asked to persist, in order: what `OpenE2e` is answered with.
@@ -66,6 +68,7 @@ impl Client {
             connects: Vec::new(),
             reads: Vec::new(),
             saved: Vec::new(),
+            ignored_saved: Vec::new(),
             e2e_saved: Vec::new(),
             e2e_store: Vec::new(),
             commits: 0,
@@ -145,6 +148,7 @@ impl Client {
                     self.closed.insert(link);
                 }
                 Effect::SaveSeen { user, seen } => self.saved.push((user, seen)),
+                Effect::SaveIgnored { user, ignored } => self.ignored_saved.push((user, ignored)),
                 Effect::SaveE2e { part, bytes, .. } => {
                     self.e2e_store.retain(|(p, _)| *p != part);
                     self.e2e_store

@@ -146,7 +146,7 @@ fn the_status_window_keeps_bare_commands() {
         c.window_lines("status")
             .last()
             .unwrap()
-            .contains("Unknown command"),
+            .contains("/hello: no such command"),
         "{:?}",
         c.window_lines("status")
     );

@@ -91,8 +91,8 @@ fn usage_errors_are_local_and_read_like_the_servers() {
             Item::Server(ServerMsg::Error(ErrorReply::BadNumber {
                 command: CommandName::WhoElseSince
             })),
-            client_error(ClientError::UnknownCommand),
-            client_error(ClientError::UnknownCommand),
+            client_error(ClientError::UnknownCommand("dance".into())),
+            client_error(ClientError::UnknownCommand("ack".into())),
         ]
     );
 }

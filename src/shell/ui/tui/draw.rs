@@ -59,7 +59,11 @@ pub fn draw(frame: &mut Frame<'_>, screen: &View<'_>, now: Timestamp) {
     if let Some(area) = nicks {
         let names: Vec<TextLine<'_>> = names
             .into_iter()
-            .map(|n| TextLine::from(n.to_string()))
+            // Who is away is dimmed, as irssi's nick list does.
+            .map(|n| match screen.away(n) {
+                Some(_) => TextLine::styled(n.to_string(), Style::new().fg(Color::DarkGray)),
+                None => TextLine::from(n.to_string()),
+            })
             .collect();
         frame.render_widget(
             Paragraph::new(names).block(Block::default().borders(Borders::LEFT)),
