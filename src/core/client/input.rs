@@ -492,7 +492,7 @@ pub const CLIENT_WORDS: &[ClientWord] = &[
                     return Err(InputError::Client(ClientError::Usage(TOPIC_USAGE)));
                 }
             };
-            let text = text.trim_end();
+            let text = text.trim();
             Ok(Input::Command(Command::GroupTopic {
                 group,
                 text: (!text.trim().is_empty()).then_some(text),
@@ -1473,5 +1473,275 @@ mod tests {
                 digits: "12345".into()
             }))
         );
+    }
+
+    fn in_window<'a>(line: &'a str, c: &'a Conversation) -> Result<Input<'a>, InputError> {
+        read(line, Place::Window(c), true)
+    }
+
+    fn usage(u: &'static str) -> Result<Input<'static>, InputError> {
+        Err(InputError::Client(ClientError::Usage(u)))
+    }
+
+    #[test]
+    fn me_is_an_action_in_the_window_typed_in() {
+        let team = Conversation::Group("team".into());
+        assert_eq!(
+            in_window("/me waves", &bob()),
+            Ok(Input::Action {
+                to: bob(),
+                text: "waves"
+            })
+        );
+        assert_eq!(
+            in_window("/ME  waves twice", &team),
+            Ok(Input::Action {
+                to: team.clone(),
+                text: " waves twice"
+            })
+        );
+        assert_eq!(in_window("/me", &team), usage(ME_USAGE));
+        assert!(matches!(
+            prompt("/me waves"),
+            Err(InputError::Client(ClientError::NeedsWindow {
+                word: "me",
+                ..
+            }))
+        ));
+        assert!(matches!(
+            read("/me waves", Place::Status, true),
+            Err(InputError::Client(ClientError::NeedsWindow {
+                word: "me",
+                ..
+            }))
+        ));
+    }
+
+    #[test]
+    fn join_part_names_and_topic_name_groups_with_or_without_a_hash() {
+        let team = Conversation::Group("team".into());
+        let join = |g: &str| Ok(Input::Own(OwnCommand::Join(Name::from(g))));
+        assert_eq!(prompt("/join #team"), join("team"));
+        assert_eq!(prompt("join team"), join("team"));
+        assert_eq!(in_window("/join #crew", &bob()), join("crew"));
+        assert_eq!(prompt("/join"), usage(JOIN_USAGE));
+        assert_eq!(prompt("/join #bad!name"), usage(JOIN_USAGE));
+        let leave = |group| Ok(Input::Command(Command::GroupLeave { group }));
+        assert_eq!(prompt("/part #team"), leave("team"));
+        assert_eq!(in_window("/part", &team), leave("team"));
+        assert_eq!(in_window("/part see you all", &team), leave("team"));
+        assert_eq!(in_window("/part #crew bye", &team), leave("crew"));
+        assert_eq!(prompt("/part"), usage(PART_USAGE));
+        assert_eq!(in_window("/part", &bob()), usage(PART_USAGE));
+        let members = |group| Ok(Input::Command(Command::GroupMembers { group }));
+        assert_eq!(prompt("/names #team"), members("team"));
+        assert_eq!(in_window("/names", &team), members("team"));
+        assert_eq!(prompt("/names"), Ok(Input::Command(Command::WhoElse)));
+        assert_eq!(prompt("/names a b"), usage(NAMES_USAGE));
+        let topic = |group, text| Ok(Input::Command(Command::GroupTopic { group, text }));
+        assert_eq!(in_window("/topic", &team), topic("team", None));
+        assert_eq!(
+            in_window("/topic release on friday ", &team),
+            topic("team", Some("release on friday"))
+        );
+        assert_eq!(prompt("/topic #team"), topic("team", None));
+        assert_eq!(prompt("/topic #team  - "), topic("team", Some("-")));
+        assert_eq!(
+            in_window("/topic #crew lunch", &bob()),
+            topic("crew", Some("lunch"))
+        );
+        assert_eq!(prompt("/topic lunch"), usage(TOPIC_USAGE));
+        assert_eq!(in_window("/topic lunch", &bob()), usage(TOPIC_USAGE));
+    }
+
+    #[test]
+    fn a_hash_names_a_group_in_messages_and_group_commands() {
+        let team = || Conversation::Group("team".into());
+        assert_eq!(prompt("/msg #team hi all"), say(team(), "hi all"));
+        assert_eq!(prompt("/msg group team hi all"), say(team(), "hi all"));
+        assert_eq!(prompt("/msg group #team hi"), say(team(), "hi"));
+        assert_eq!(prompt("message #team hi"), say(team(), "hi"));
+        assert_eq!(prompt("message group #team hi"), say(team(), "hi"));
+        assert_eq!(
+            prompt("/msg group team"),
+            Err(InputError::Server(ErrorReply::Usage {
+                command: CommandName::MessageGroup
+            }))
+        );
+        assert_eq!(
+            prompt("group add #team bob"),
+            Ok(Input::Command(Command::GroupAdd {
+                group: "team",
+                user: "bob"
+            }))
+        );
+        assert_eq!(
+            prompt("create group #team bob"),
+            Ok(Input::Command(Command::CreateGroup {
+                group: "team",
+                members: vec!["bob"]
+            }))
+        );
+        assert_eq!(
+            read("/query #team", Place::Status, true),
+            Ok(Input::Window(WindowCommand::Query("#team")))
+        );
+        assert_eq!(
+            prompt("sharedwith #team"),
+            Ok(Input::Keys(KeyCommand::SharedWith {
+                group: "team".into()
+            }))
+        );
+    }
+
+    #[test]
+    fn whois_and_away_are_the_servers() {
+        assert_eq!(
+            prompt("/whois bob"),
+            Ok(Input::Command(Command::Whois { user: "bob" }))
+        );
+        assert_eq!(
+            in_window("/away lunch", &bob()),
+            Ok(Input::Command(Command::Away {
+                reason: Some("lunch")
+            }))
+        );
+        assert_eq!(
+            prompt("/away"),
+            Ok(Input::Command(Command::Away { reason: None }))
+        );
+    }
+
+    #[test]
+    fn ignore_is_the_clients_own() {
+        let bob = Name::from("bob");
+        assert_eq!(
+            prompt("/ignore bob"),
+            Ok(Input::Own(OwnCommand::Ignore(bob.clone())))
+        );
+        assert_eq!(prompt("/ignore"), Ok(Input::Own(OwnCommand::Ignored)));
+        assert_eq!(
+            prompt("/unignore bob"),
+            Ok(Input::Own(OwnCommand::Unignore(bob)))
+        );
+        assert_eq!(prompt("/unignore"), usage(UNIGNORE_USAGE));
+        assert_eq!(prompt("/ignore b@d"), usage(IGNORE_USAGE));
+    }
+
+    #[test]
+    fn window_words_and_their_irssi_short_forms() {
+        let status = |line| read(line, Place::Status, true);
+        let window = |cmd| Ok(Input::Window(cmd));
+        assert_eq!(status("/window 2"), window(WindowCommand::Show("2")));
+        assert_eq!(status("/window goto 3"), window(WindowCommand::Show("3")));
+        assert_eq!(status("/window close"), window(WindowCommand::Close));
+        assert_eq!(status("/window list"), window(WindowCommand::List));
+        assert_eq!(status("/window"), window(WindowCommand::List));
+        assert_eq!(status("/window up"), usage(WINDOW_USAGE));
+        assert_eq!(status("/wc"), window(WindowCommand::Close));
+        assert_eq!(status("/q bob"), window(WindowCommand::Query("bob")));
+        assert_eq!(status("/clear"), window(WindowCommand::Clear));
+        assert_eq!(
+            status("/lastlog  deploy "),
+            window(WindowCommand::Lastlog("deploy"))
+        );
+        assert_eq!(status("/lastlog"), usage(LASTLOG_USAGE));
+        assert_eq!(
+            prompt("/wc"),
+            Err(InputError::Client(ClientError::FullScreenOnly("wc")))
+        );
+        assert_eq!(
+            prompt("/clear"),
+            Err(InputError::Client(ClientError::FullScreenOnly("clear")))
+        );
+    }
+
+    #[test]
+    fn quitting_words_and_say() {
+        for word in ["/exit", "/bye", "/quit leaving now", "exit"] {
+            assert_eq!(prompt(word), Ok(Input::Command(Command::Logout)), "{word}");
+        }
+        assert_eq!(in_window("/say /etc", &bob()), say(bob(), "/etc"));
+        assert!(matches!(
+            prompt("/say hi"),
+            Err(InputError::Client(ClientError::NeedsWindow {
+                word: "say",
+                ..
+            }))
+        ));
+    }
+
+    #[test]
+    fn irssi_words_without_a_meaning_say_what_to_type_instead() {
+        for word in [
+            "nick", "set", "list", "invite", "kick", "ban", "mode", "op", "server",
+        ] {
+            let Err(InputError::Client(e @ ClientError::Instead { .. })) =
+                prompt(&format!("/{word} x"))
+            else {
+                panic!("{word}");
+            };
+            let said = e.to_string();
+            assert!(said.starts_with(&format!("/{word}: ")), "{said}");
+        }
+    }
+
+    #[test]
+    fn unknown_words_are_named() {
+        let Err(InputError::Client(e)) = read("/frobnicate now", Place::Window(&bob()), true)
+        else {
+            panic!()
+        };
+        assert_eq!(
+            e.to_string(),
+            "/frobnicate: no such command; type /help for the list"
+        );
+    }
+
+    #[test]
+    fn help_for_one_command() {
+        assert_eq!(
+            prompt("/help verify"),
+            Ok(Input::Own(OwnCommand::HelpFor("verify")))
+        );
+        assert_eq!(
+            prompt("help #team"),
+            Ok(Input::Own(OwnCommand::HelpFor("team")))
+        );
+        assert_eq!(prompt("help"), Ok(Input::Command(Command::Help)));
+        let verify = help_for("verify", false).unwrap();
+        assert_eq!(verify.note, None);
+        assert_eq!(verify.rows.len(), 1);
+        assert_eq!(verify.rows[0].0, VERIFY_USAGE);
+        // A family: every member, or the one named.
+        assert!(help_for("group", false).unwrap().rows.len() > 5);
+        let add = help_for("group add", false).unwrap();
+        assert_eq!(add.rows.len(), 1);
+        assert_eq!(add.rows[0].0, "group add <name> <user>");
+        assert_eq!(help_for("message", false).unwrap().rows.len(), 2);
+        assert_eq!(help_for("JOIN", false).unwrap().rows[0].0, JOIN_USAGE);
+        let msg = help_for("msg", false).unwrap();
+        assert!(msg.note.unwrap().contains("'message'"));
+        assert_eq!(msg.rows.len(), 2);
+        assert!(
+            help_for("nick", false)
+                .unwrap()
+                .note
+                .unwrap()
+                .starts_with("/nick: ")
+        );
+        let window = help_for("window", false).unwrap();
+        assert!(window.note.unwrap().contains("full-screen"));
+        assert_eq!(
+            help_for("dance", true),
+            Err(ClientError::UnknownCommand("dance".into()))
+        );
+        // Every word help lists has its own help.
+        for word in command_words(true) {
+            let rows = help_for(word, true).unwrap().rows;
+            assert!(!rows.is_empty(), "{word}");
+        }
+        // The commands the client sends itself are not a person's.
+        assert!(help_for("ack", true).is_err());
     }
 }

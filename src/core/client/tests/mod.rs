@@ -9,6 +9,7 @@ mod reconnect;
 mod screen;
 mod session;
 mod timers;
+mod words;
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
