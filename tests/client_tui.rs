@@ -298,3 +298,81 @@ fn a_lost_server_is_reconnected_to_and_the_windows_are_kept() {
     let history = std::fs::read_to_string(dir.path().join("a").join("history")).unwrap();
     assert!(history.lines().any(|l| l == "half a thou"), "{history}");
 }
+
+#[test]
+fn irssis_words_join_topic_me_whois_and_ignore() {
+    let server = Server::cmd().accounts(PEOPLE).args(&["60", "300"]).start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut alice = Tui::start(server.port(), &dir.path().join("a"));
+    log_in(&mut alice, "alice", "wonderland");
+    let mut bob = Piped::login("bob", "builder", server.port(), &dir.path().join("b"));
+    alice.shows("bob logged in");
+
+    // /join of a group nobody made creates it, owned by alice, and brings its window up.
+    alice.type_line("/join #team");
+    alice.shows("created group team");
+    alice.shows("natter — #team");
+    // /topic in its window sets the topic, which the title line shows.
+    alice.type_line("/topic standup at ten");
+    alice.shows("topic (set by alice): standup at ten");
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let title = alice.contents().lines().next().unwrap_or("").to_owned();
+        if title.contains("#team") && title.contains(": standup at ten") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the title never showed the topic: {title}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    alice.type_line("/group mode #team open");
+    alice.shows("anyone may join");
+
+    // bob joins from line mode, with the same word, and is told the topic.
+    bob.send("/join #team");
+    bob.expect("standup at ten");
+    alice.shows("bob joined");
+
+    // An action, both ways, encrypted end to end.
+    alice.type_line("/me waves");
+    alice.shows("* alice waves");
+    bob.expect("[team] * alice waves");
+    bob.send("/msg #team /me waves back");
+    alice.shows("* bob waves back");
+
+    // /whois, /names, and words natter does not have.
+    // (Its answer goes to bob's window, open since the keys for the group went to him.)
+    alice.type_line("/whois bob");
+    alice.type_line("/window 3");
+    alice.shows("groups you share: team");
+    alice.type_line("/names #team");
+    alice.shows("2:#team+");
+    alice.type_line("/win 2");
+    alice.shows("team: alice, bob");
+    alice.type_line("/nick al");
+    alice.shows("/nick: natter has no nicknames");
+    alice.type_line("/frob");
+    alice.shows("/frob: no such command; type /help for the list");
+    alice.type_line("/help verify");
+    alice.shows("verify <user> [yes <digits>|no]");
+
+    // /ignore is silent: bob's next line does not show, a later one from carol does.
+    alice.type_line("/ignore bob");
+    alice.shows("ignoring bob");
+    bob.send("/msg #team can you hear me");
+    let mut carol = Piped::login("carol", "christmas", server.port(), &dir.path().join("c"));
+    carol.send("message alice hi from carol");
+    alice.shows("4:carol*");
+    assert!(
+        !alice.contents().contains("can you hear me"),
+        "an ignored user's message is hidden"
+    );
+    alice.type_line("/part");
+    bob.expect("alice left");
+    alice.type_line("/bye");
+    alice.shows("Logged out. Goodbye!");
+    alice.pty.exp_eof().unwrap();
+    assert_eq!(alice.exit_code(), 0);
+}
