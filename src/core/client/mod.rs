@@ -57,6 +57,7 @@ pub mod reveal;
 pub mod screen;
 pub mod seen;
 mod session;
+pub mod split;
 mod state;
 mod timer;
 

@@ -276,6 +276,15 @@ impl Note {
     }
 }
 
+/// The start of a text, enough to tell which message it was: at most 40 characters.
+fn excerpt(text: &str) -> String {
+    const CHARS: usize = 40;
+    match text.char_indices().nth(CHARS) {
+        Some((end, _)) => format!("{}...", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
 fn names(users: &[Name]) -> String {
     users.iter().map(|u| &**u).collect::<Vec<_>>().join(", ")
 }
@@ -337,8 +346,20 @@ impl std::fmt::Display for Note {
                 }
                 Ok(())
             }
+            // Never the whole text back (a long one would fill the screen): its start, to tell
+            // which message it was, and nothing of one refused for its length.
+            Note::NotSent {
+                to,
+                why: why @ Refusal::TooLong { .. },
+                ..
+            } => write!(f, "Not sent to {}: {why}", conversation(to)),
             Note::NotSent { to, text, why } => {
-                write!(f, "Not sent to {} ('{text}'): {why}", conversation(to))
+                write!(
+                    f,
+                    "Not sent to {} ('{}'): {why}",
+                    conversation(to),
+                    excerpt(text)
+                )
             }
             Note::Waiting { user, why, count } => {
                 // "1 message to bob waits", "2 messages to bob wait".

@@ -1,6 +1,7 @@
 //! What the user typed, once read ([`super::super::input`]): text said to a conversation, commands, a
 //! paste (paced), `help`, quitting and logging out.
 
+use super::super::action::ACTION_PREFIX;
 use super::super::display::{ClientError, Item};
 use super::super::event::{Effect, Exit, show, show_error};
 use super::super::input::{
@@ -8,6 +9,7 @@ use super::super::input::{
     help_rows,
 };
 use super::super::outgoing::Outcome;
+use super::super::split::split_text;
 use super::ClientState;
 use crate::protocol::p2p::PeerBye;
 use crate::protocol::{Command, Conversation, Name};
@@ -256,9 +258,55 @@ impl ClientState {
     }
 
     /// Says `text` to `to`: a message, a group message, a broadcast, or a line of a private chat.
-    /// Refused before sending when the server would refuse the line as too long. Returns whether it
-    /// was sent.
+    /// A text longer than one message can carry (once encrypted) is split at word boundaries into
+    /// as many messages as it takes, sent in order (irssi's split; an action stays one in each).
+    /// Returns whether all of it was sent.
     pub(super) fn say(&mut self, to: &Conversation, text: &str, out: &mut Vec<Effect>) -> bool {
+        let room = self.text_room(to);
+        let (prefix, body) = match text.strip_prefix(ACTION_PREFIX) {
+            Some(action) => (ACTION_PREFIX, action),
+            None => ("", text),
+        };
+        let pieces = split_text(body, room.saturating_sub(prefix.len()));
+        if pieces.len() == 1 {
+            return self.say_one(to, text, out);
+        }
+        for piece in pieces {
+            if !self.say_one(to, &format!("{prefix}{piece}"), out) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The most bytes of text one message to `to` carries: what fits in one of the server's lines
+    /// once encrypted (when it would be), or as it is. A private chat's lines are not split.
+    fn text_room(&self, to: &Conversation) -> usize {
+        let limit = self.outgoing.line_limit();
+        let device = self
+            .encryption
+            .device()
+            .filter(|_| self.encryption.enabled());
+        let head = |cmd: Command<'_>| cmd.to_line().len();
+        match (to, device) {
+            (Conversation::Private(_), _) => usize::MAX,
+            (Conversation::User(u), Some(e2e)) => e2e.max_direct(u, limit),
+            (Conversation::Group(g), Some(e2e)) => e2e.max_group(g, limit),
+            (Conversation::User(u), None) => {
+                limit.saturating_sub(head(Command::Message { to: u, text: "" }))
+            }
+            (Conversation::Group(g), None) => {
+                limit.saturating_sub(head(Command::MessageGroup { group: g, text: "" }))
+            }
+            (Conversation::Broadcasts, _) => {
+                limit.saturating_sub(head(Command::Broadcast { text: "" }))
+            }
+        }
+    }
+
+    /// Says `text`, which fits one message, to `to`. Refused before sending when the server would
+    /// refuse the line as too long. Returns whether it was sent.
+    fn say_one(&mut self, to: &Conversation, text: &str, out: &mut Vec<Effect>) -> bool {
         self.note_protection(to, out);
         let cmd = match to {
             Conversation::Private(peer) => {

@@ -409,28 +409,36 @@ fn offline_messages_are_marked_with_their_original_time() {
 }
 
 #[test]
-fn a_message_too_long_for_the_server_is_refused_before_sending() {
+fn a_message_too_long_for_one_line_is_split_into_several() {
     let mut c = in_bobs_window();
     let text = "x".repeat(9_000);
     c.paste(&text);
     c.key(Key::Enter);
-    assert!(c.take_sent().is_empty());
-    let shown = c.take_shown();
-    let refused = shown.iter().any(|i| {
-        matches!(i, Item::Error(ClientError::MessageTooLong { limit, len })
-            if *limit == MAX_LINE && *len == 9_000 + "message bob ".len())
-    });
-    assert!(refused, "{shown:?}");
-    // Exactly at the limit it goes.
-    let fits = "y".repeat(MAX_LINE - "message bob ".len());
+    let sent = c.take_sent();
+    let room = MAX_LINE - "message bob ".len();
+    assert_eq!(
+        sent,
+        [
+            format!("message bob {}", "x".repeat(room)),
+            format!("message bob {}", "x".repeat(9_000 - room)),
+        ]
+    );
+    assert!(
+        !c.take_shown().iter().any(|i| matches!(i, Item::Error(_))),
+        "nothing refused"
+    );
+    // Exactly at the limit it goes as one.
+    let fits = "y".repeat(room);
     c.paste(&fits);
     c.key(Key::Enter);
     assert_eq!(c.take_sent().len(), 1);
     // A server with a smaller limit says so once; the client keeps to it.
     c.server(ServerMsg::Error(ErrorReply::LineTooLong { max: 100 }));
-    c.paste(&"z".repeat(100));
+    c.paste(&"z ".repeat(60));
     c.key(Key::Enter);
-    assert!(c.take_sent().is_empty());
+    let sent = c.take_sent();
+    assert_eq!(sent.len(), 2);
+    assert!(sent.iter().all(|l| l.len() <= 100), "{sent:?}");
 }
 
 #[test]

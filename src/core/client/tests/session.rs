@@ -463,26 +463,35 @@ fn each_command_is_read_when_asked_for_and_none_after_logout() {
 }
 
 #[test]
-fn a_message_too_long_for_the_server_is_refused_before_sending() {
+fn a_long_line_goes_as_several_messages_cut_at_word_boundaries_in_order() {
     let mut c = Client::online("alice");
-    let text = "x".repeat(crate::protocol::MAX_LINE);
+    let words: Vec<String> = (0..4_000).map(|i| format!("w{i}")).collect();
+    let text = words.join(" ");
+    assert!(text.len() > 20_000);
     c.typed(&format!("message bob {text}"));
-    assert!(c.take_sent().is_empty());
-    assert_eq!(
-        c.take_shown(),
-        [client_error(ClientError::MessageTooLong {
-            limit: crate::protocol::MAX_LINE,
-            len: crate::protocol::MAX_LINE + "message bob ".len()
-        })]
-    );
+    let sent = c.take_sent();
+    assert_eq!(sent.len(), 3, "as many messages as it takes");
+    assert!(sent.iter().all(|l| l.len() <= crate::protocol::MAX_LINE));
+    let said: Vec<&str> = sent
+        .iter()
+        .map(|l| l.strip_prefix("message bob ").unwrap())
+        .collect();
+    assert_eq!(said.join(" "), text, "every word, in order, none cut");
+    assert!(c.take_shown().is_empty());
+    // An action stays one in every piece.
+    c.typed(&format!("message bob /me {text}"));
+    let sent = c.take_sent();
     assert!(
-        ClientError::MessageTooLong {
-            limit: 8192,
-            len: 9012
-        }
-        .to_string()
-        .contains("at most 8192 bytes")
+        sent.iter().all(|l| l.starts_with("message bob /me w")),
+        "{sent:?}"
     );
+    // The refusal, when there is one (no room at all), names the limit and never quotes the text.
+    let refusal = ClientError::MessageTooLong {
+        limit: 8192,
+        len: 9012,
+    }
+    .to_string();
+    assert!(refusal.contains("at most 8192 bytes"), "{refusal}");
 }
 
 #[test]
