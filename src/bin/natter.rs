@@ -59,9 +59,14 @@ struct Args {
     #[arg(long)]
     no_timestamps: bool,
 
-    /// No terminal bell when a message to you alone arrives.
+    /// No terminal bell when a message to you alone (or a line naming you) arrives.
     #[arg(long)]
     no_bell: bool,
+
+    /// Highlight lines in groups and broadcasts with WORD too, as lines naming you are (their window
+    /// is marked *, the bell rings, /hilights lists them). Repeat it for more words.
+    #[arg(long = "hilight", value_name = "WORD")]
+    hilights: Vec<String>,
 
     /// Talk to the server in plain text, for a server started with --plaintext. Your password and
     /// messages then cross the network unencrypted.
@@ -187,6 +192,7 @@ fn main() {
             full_screen: args.tui,
         },
         state_dir,
+        hilights: args.hilights,
     };
     let code = match run(opts) {
         Ok(code) => code,

@@ -170,6 +170,10 @@ pub enum Item {
     /// News of the connection to the server: lost, trying again, back. A full-screen client keeps it
     /// in its status window.
     Connection(String),
+    /// A message in a group or a broadcast that names the user (or a word they chose): shown as the
+    /// message it wraps, and addressed to them, as a direct message is (see
+    /// [`super::highlight`]).
+    Highlight(Box<Item>),
     /// The client's answer to one of its own commands (whom the user ignores, what a word means),
     /// shown where the user is looking.
     Note(String),
@@ -179,6 +183,9 @@ impl Item {
     /// A message from someone arriving now (not one stored while the user was away): what a line-mode
     /// client puts the time before.
     pub fn is_live_message(&self) -> bool {
+        if let Item::Highlight(inner) = self {
+            return inner.is_live_message();
+        }
         matches!(
             self,
             Item::Server(
@@ -189,14 +196,17 @@ impl Item {
         )
     }
 
-    /// A message to this user alone, direct or private, or someone asking for a private chat (which
-    /// lapses if not answered soon): what rings the bell, and what a full-screen client marks
-    /// differently from other activity.
+    /// A message to this user alone, direct or private (live, or kept for them while offline), a line
+    /// that names them (a highlight), or someone asking for a private chat (which lapses if not
+    /// answered soon): what rings the bell, and what a full-screen client marks differently from
+    /// other activity.
     pub fn addressed_to_me(&self) -> bool {
         matches!(
             self,
             Item::Server(ServerMsg::Message { .. } | ServerMsg::PrivateRequest { .. })
                 | Item::Private { .. }
+                | Item::Offline { group: None, .. }
+                | Item::Highlight(_)
         )
     }
 }
@@ -392,6 +402,7 @@ pub fn render(item: &Item, color: bool) -> String {
         Item::Error(e) => error(p, &e.to_string()),
         Item::Warning(text) | Item::Connection(text) => p.warn(text.clone()),
         Item::Note(text) => p.dash(text.clone()),
+        Item::Highlight(inner) => render(inner, color),
     }
 }
 

@@ -132,6 +132,10 @@ pub enum OwnCommand<'a> {
     /// `help <command>`: that command's usage and what it does (the word as typed, `#` and `/`
     /// gone).
     HelpFor(&'a str),
+    /// `/hilights`: the lines that named the user this run.
+    Hilights,
+    /// `/hilight [<word>]`: highlight lines with `word` too (this run); alone, the words.
+    Hilight(Option<&'a str>),
 }
 
 /// The client's own end-to-end key commands (see [`super::e2e`]). Accepting or verifying a key names
@@ -531,6 +535,32 @@ pub const CLIENT_WORDS: &[ClientWord] = &[
         ),
     },
     ClientWord {
+        word: "hilights",
+        usage: "/hilights",
+        summary: "list the lines in groups and broadcasts that named you (or a word you chose) this run",
+        full_screen_only: false,
+        meaning: Meaning::Alias(|args, _| {
+            if args.trim().is_empty() {
+                Ok(Input::Own(OwnCommand::Hilights))
+            } else {
+                Err(InputError::Client(ClientError::Usage("/hilights")))
+            }
+        }),
+    },
+    ClientWord {
+        word: "hilight",
+        usage: HILIGHT_USAGE,
+        summary: "highlight lines with <word> too, this run (natter --hilight <word>: every run); alone: the words",
+        full_screen_only: false,
+        meaning: Meaning::Alias(
+            |args, _| match args.split_whitespace().collect::<Vec<_>>()[..] {
+                [] => Ok(Input::Own(OwnCommand::Hilight(None))),
+                [word] => Ok(Input::Own(OwnCommand::Hilight(Some(word)))),
+                _ => Err(InputError::Client(ClientError::Usage(HILIGHT_USAGE))),
+            },
+        ),
+    },
+    ClientWord {
         word: "verify",
         usage: VERIFY_USAGE,
         summary: "show the safety number you and <user> compare out of band; 'yes <digits>' (the digits it gives) marks <user> verified, 'no' takes it back",
@@ -810,6 +840,7 @@ const NAMES_USAGE: &str = "/names [#<group>]";
 const TOPIC_USAGE: &str = "/topic [#<group>] [<text>]";
 const IGNORE_USAGE: &str = "/ignore [<user>]";
 const UNIGNORE_USAGE: &str = "/unignore <user>";
+const HILIGHT_USAGE: &str = "/hilight [<word>]";
 
 /// `/query <user>` (or `/q`), `/query #<group>`.
 fn query<'a>(args: &'a str, _: Option<&'a Conversation>) -> Result<Input<'a>, InputError> {

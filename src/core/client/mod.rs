@@ -43,6 +43,7 @@ pub mod e2e;
 mod encryption;
 mod error;
 pub mod event;
+pub mod highlight;
 mod inbox;
 pub mod input;
 pub mod key;

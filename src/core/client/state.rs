@@ -28,6 +28,7 @@ use super::conversations::Conversations;
 use super::display::{ClientError, Item};
 use super::encryption::Encryption;
 use super::event::{Effect, Event, Exit, PeerEvent, ServerEvent, UserEvent, show, show_error};
+use super::highlight::Highlights;
 use super::inbox::Inbox;
 use super::login::Login;
 use super::moving::Moving;
@@ -87,6 +88,9 @@ pub struct Config {
     /// Whom each account ignores at this server (`/ignore`, as the shell kept it): their messages
     /// are not shown.
     pub ignored: BTreeMap<Name, BTreeSet<Name>>,
+    /// Words that highlight a line besides the user's name (`--hilight`; see
+    /// [`super::highlight`]).
+    pub hilights: Vec<String>,
 }
 
 impl Config {
@@ -110,6 +114,7 @@ impl Config {
             reconnect_give_up_secs: 120,
             e2e: None,
             ignored: BTreeMap::new(),
+            hilights: Vec::new(),
         }
     }
 }
@@ -121,6 +126,8 @@ pub struct ClientState {
     session: Session,
     reconnect: Reconnect,
     conversations: Conversations,
+    /// The lines that named the user, and the words that do.
+    highlights: Highlights,
     inbox: Inbox,
     outgoing: Outgoing,
     paste: Paste,
@@ -155,6 +162,7 @@ impl ClientState {
             reconnect_give_up_secs,
             e2e,
             ignored,
+            hilights,
         } = config;
         let reconnect = Reconnect::new(servers, server_index, interactive, reconnect_give_up_secs);
         let screen = full_screen.then(|| Screen::new(reconnect.current().to_owned(), history, now));
@@ -163,6 +171,7 @@ impl ClientState {
             session: Session::new(greeting_secs, logout_grace_secs, p2p_port),
             reconnect,
             conversations: Conversations::new(ignored),
+            highlights: Highlights::new(hilights),
             inbox: Inbox::new(seen),
             outgoing: Outgoing::new(echo_own || full_screen),
             paste: Paste::default(),

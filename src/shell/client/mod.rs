@@ -71,6 +71,8 @@ pub struct ClientOptions {
     pub ui: UiOptions,
     /// TLS (and how to trust the server) or plain text.
     pub security: Security,
+    /// Words that highlight a line besides the user's name (`--hilight`).
+    pub hilights: Vec<String>,
 }
 
 /// A failure before the session could start (no core yet to report it).
@@ -258,6 +260,7 @@ async fn run_async(opts: ClientOptions) -> Result<i32, StartError> {
     let (ignore_file, ignored, ignore_warning) =
         crate::shell::ignore_file::IgnoreFile::load(opts.state_dir.as_deref(), &server_key);
     config.ignored = ignored;
+    config.hilights = opts.hilights.clone();
     // Messages are encrypted end to end; each account's keys are kept (encrypted with a key its
     // password unlocks) beside the state file, and opened at login (without a state directory,
     // each run makes new ones).

@@ -232,6 +232,11 @@ impl Screen {
     /// Shows an item the core produced at `at` in the window it belongs to.
     pub fn show(&mut self, item: &Item, at: Timestamp) {
         self.changed();
+        // A highlight is the message it wraps, addressed to the user.
+        let (item, named) = match item {
+            Item::Highlight(inner) => (&**inner, true),
+            other => (other, false),
+        };
         if let Item::Outcome { seq, outcome } = item {
             self.settle(*seq, *outcome);
             self.settled = Some(*seq);
@@ -259,7 +264,7 @@ impl Screen {
         w.push(line);
         if i != self.active && !matches!(item, Item::Outgoing { .. }) {
             w.activity.unread += 1;
-            w.activity.for_me |= item.addressed_to_me();
+            w.activity.for_me |= named || item.addressed_to_me();
         }
     }
 

@@ -54,6 +54,7 @@ pub fn route(item: &Item) -> Route {
         }
         Item::Outgoing { to, .. } => Route::Open(to.clone()),
         Item::Outcome { .. } => Route::Nowhere,
+        Item::Highlight(inner) => route(inner),
         Item::Connection(_) => Route::Status,
         // How a conversation is protected is said first in its window (a message follows).
         Item::E2e(note @ crate::client::e2e::Note::Protection { .. }) => {

@@ -8,7 +8,9 @@ use super::super::inbox::LATE;
 use super::super::outgoing::SILENT;
 use super::ClientState;
 use crate::protocol::p2p::PeerBye;
-use crate::protocol::{ByeReason, Command, ErrorReply, Name, ServerMsg, check_line, decode_line};
+use crate::protocol::{
+    ByeReason, Command, Conversation, ErrorReply, Name, ServerMsg, check_line, decode_line,
+};
 use crate::time::Timestamp;
 
 impl ClientState {
@@ -84,6 +86,7 @@ impl ClientState {
                     && let Some(item) = self.decrypt_shown(msg, late, out)
                     && !ignored
                 {
+                    let item = self.highlighted(item);
                     show(out, item);
                 }
             }
@@ -101,6 +104,10 @@ impl ClientState {
             } => self.on_offline_message(id, sent_at, from, group, text, out),
             ServerMsg::OfflineAgain { ref from, .. } | ServerMsg::Broadcast { ref from, .. }
                 if self.conversations.is_ignored(self.session.user(), from) => {}
+            broadcast @ ServerMsg::Broadcast { .. } => {
+                let item = self.highlighted(Item::Server(broadcast));
+                show(out, item);
+            }
             // Shown again on request: no redelivery check, no acknowledgement; an encrypted one from
             // this device's own store (the server has only its ciphertext).
             ServerMsg::OfflineAgain {
@@ -169,6 +176,34 @@ impl ClientState {
         }
     }
 
+    /// `item`, a message shown, as a highlight if it is said in a group or to everyone and names the
+    /// user (or a word they chose); a message to them alone is addressed to them already.
+    fn highlighted(&mut self, item: Item) -> Item {
+        let Some(me) = self.session.user() else {
+            return item;
+        };
+        let (to, from, text) = match &item {
+            Item::Server(ServerMsg::GroupMessage {
+                group, from, text, ..
+            })
+            | Item::Offline {
+                from,
+                group: Some(group),
+                text,
+                ..
+            } => (Conversation::Group(group.clone()), from, text),
+            Item::Server(ServerMsg::Broadcast { from, text }) => {
+                (Conversation::Broadcasts, from, text)
+            }
+            _ => return item,
+        };
+        if self.highlights.check(me, self.now, &to, from, text) {
+            Item::Highlight(Box::new(item))
+        } else {
+            item
+        }
+    }
+
     /// Whether `msg` is a message from someone the user ignores.
     fn ignores(&self, msg: &ServerMsg) -> bool {
         match msg {
@@ -197,24 +232,16 @@ impl ClientState {
         let ignored = self.conversations.is_ignored(self.session.user(), &from);
         match self.decrypt_offline(id, &from, group.as_ref(), text, out) {
             Ok(Some(_)) if ignored => {}
-            Ok(Some(text)) if late => show(
-                out,
-                Item::Offline {
-                    from,
-                    group,
-                    text: format!("{LATE} {text}"),
-                    age_secs,
-                },
-            ),
-            Ok(Some(text)) => show(
-                out,
-                Item::Offline {
+            Ok(Some(text)) => {
+                let text = if late { format!("{LATE} {text}") } else { text };
+                let item = self.highlighted(Item::Offline {
                     from,
                     group,
                     text,
                     age_secs,
-                },
-            ),
+                });
+                show(out, item)
+            }
             Ok(None) => {}
             Err(item) => show(out, *item),
         }

@@ -9,6 +9,7 @@ use super::super::input::{
     help_rows,
 };
 use super::super::outgoing::Outcome;
+use super::super::screen::WindowKey;
 use super::super::split::split_text;
 use super::ClientState;
 use crate::protocol::p2p::PeerBye;
@@ -149,6 +150,58 @@ impl ClientState {
                 // (the answer `no-such-group` is taken up in `lines.rs`).
                 self.conversations.joining(group.clone());
                 self.sent_command(&Command::GroupJoin { group: &group }, out);
+            }
+            OwnCommand::Hilights => {
+                let lines: Vec<String> = self
+                    .highlights
+                    .seen()
+                    .map(|(at, to, from, text)| {
+                        format!(
+                            "{} {from}: {text} ({} ago)",
+                            WindowKey::from(to).label(),
+                            super::super::display::age(self.now.millis_since(*at) / 1000)
+                        )
+                    })
+                    .collect();
+                if lines.is_empty() {
+                    show(
+                        out,
+                        Item::Note(
+                            "no line has named you yet this run ('/hilight <word>' adds a word)"
+                                .into(),
+                        ),
+                    );
+                }
+                for line in lines {
+                    show(out, Item::Note(line));
+                }
+            }
+            OwnCommand::Hilight(Some(word)) => {
+                let note = if self.highlights.add_word(word) {
+                    format!(
+                        "lines with '{word}' are highlighted too, until natter ends (natter --hilight {word}: every run)"
+                    )
+                } else {
+                    format!("lines with '{word}' are highlighted already")
+                };
+                show(out, Item::Note(note));
+            }
+            OwnCommand::Hilight(None) => {
+                let me = self
+                    .session
+                    .user()
+                    .map(|m| m.to_string())
+                    .unwrap_or_default();
+                let words: Vec<&str> = std::iter::once(me.as_str())
+                    .chain(self.highlights.words().iter().map(String::as_str))
+                    .collect();
+                show(
+                    out,
+                    Item::Note(format!(
+                        "lines in groups and broadcasts that name any of these are highlighted: {}",
+                        words.join(", ")
+                    )),
+                );
             }
             OwnCommand::Ignore(user) | OwnCommand::Unignore(user) if self.is_me(&user) => {
                 show_error(out, ClientError::ToYourself(user));

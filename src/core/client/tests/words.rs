@@ -384,3 +384,80 @@ fn line_mode_speaks_the_same_words() {
         [client_error(ClientError::FullScreenOnly("window"))]
     );
 }
+
+#[test]
+fn a_line_naming_you_is_a_highlight() {
+    let mut c = Client::full_screen("alice", &["bob"]);
+    c.server(ServerMsg::GroupCreated {
+        group: name("team"),
+        members: vec![name("alice"), name("bob")],
+    });
+    c.enter("/win 1");
+    c.server(group_message(1, "team", "bob", "lunch anyone?"));
+    let team = |c: &Client| c.screen().windows()[1].activity;
+    assert!(!team(&c).for_me, "activity, not addressed");
+    c.server(group_message(2, "team", "bob", "Alice: you coming?"));
+    assert!(team(&c).for_me, "marked * as a direct message is");
+    let shown = c.take_shown();
+    let last = shown.last().unwrap();
+    assert!(
+        matches!(last, Item::Highlight(_)) && last.addressed_to_me(),
+        "{last:?}"
+    );
+    assert_eq!(
+        display::render(last, false),
+        "[team] bob: Alice: you coming?",
+        "shown as the message it wraps"
+    );
+    // Not inside another word, nor one's own.
+    c.server(group_message(3, "team", "bob", "malice"));
+    c.server(ServerMsg::Broadcast {
+        from: name("bob"),
+        text: "alice, the build broke".into(),
+    });
+    assert!(matches!(
+        c.take_shown()[..],
+        [Item::Server(_), Item::Highlight(_)]
+    ));
+    c.enter("/hilights");
+    let lines = active_lines(&c);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("- #team bob: Alice: you coming? (")),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("- broadcasts bob: alice, the build broke"))
+    );
+    // Words of one's choosing.
+    c.enter("/hilight deploy");
+    c.server(group_message(4, "team", "bob", "the deploy is done"));
+    assert!(matches!(c.take_shown().last(), Some(Item::Highlight(_))));
+    c.enter("/hilight");
+    assert!(active_lines(&c).last().unwrap().contains("alice, deploy"));
+}
+
+#[test]
+fn configured_words_highlight_and_offline_direct_messages_are_addressed() {
+    let mut config = Config::new(P2P_PORT);
+    config.hilights = vec!["oncall".into()];
+    let mut c = Client::with_config(config);
+    c.login("alice");
+    c.clear();
+    c.server(group_message(1, "ops", "bob", "who is ONCALL?"));
+    assert!(matches!(c.take_shown()[..], [Item::Highlight(_)]));
+    c.server(ServerMsg::OfflineMessage {
+        id: 2,
+        sent_at: START,
+        from: name("bob"),
+        group: None,
+        text: "while you were out".into(),
+    });
+    assert!(
+        c.take_shown()[0].addressed_to_me(),
+        "rings, and marks its window *"
+    );
+}
