@@ -406,11 +406,17 @@ pub fn render(item: &Item, color: bool) -> String {
     }
 }
 
-/// One row of `help`: the usage, padded to the longest one, then what it does.
+/// The column `help`'s summaries start at: the usages up to this long line up; a longer one (`group
+/// set`'s) pushes its own summary on, rather than every summary off the edge of the terminal.
+pub const HELP_USAGE_WIDTH: usize = 30;
+
+/// One row of `help`: the usage, padded to the longest one (up to [`HELP_USAGE_WIDTH`]), then what it
+/// does.
 fn help_row(usage: &str, summary: &str) -> String {
     let width = help_rows(true)
         .iter()
         .map(|(u, _)| u.chars().count())
+        .filter(|w| *w <= HELP_USAGE_WIDTH)
         .max()
         .unwrap_or(0);
     format!("  {usage:<width$}  {summary}")
@@ -598,9 +604,14 @@ mod tests {
             .collect();
         let column = |row: &str, summary: &str| row.find(summary).unwrap();
         let first = column(&rows[0], help_rows(true)[0].1);
-        for ((_, summary), row) in help_rows(true).iter().zip(&rows) {
-            assert_eq!(column(row, summary), first, "{row:?}");
+        for ((usage, summary), row) in help_rows(true).iter().zip(&rows) {
+            if usage.chars().count() <= HELP_USAGE_WIDTH {
+                assert_eq!(column(row, summary), first, "{row:?}");
+            } else {
+                assert!(column(row, summary) > first, "{row:?}");
+            }
         }
+        assert!(first <= HELP_USAGE_WIDTH + 4, "summaries start near the left");
         assert!(
             rows.iter()
                 .any(|r| r.contains("message group <name> <text>"))

@@ -340,7 +340,11 @@ impl Screen {
                         .as_ref()
                         .is_some_and(|f| f.to_lowercase().contains(&wanted))
             })
-            .cloned()
+            // A copy: what becomes of the user's message marks the line itself, not this.
+            .map(|l| Line {
+                seq: None,
+                ..l.clone()
+            })
             .collect();
         let n = found.len();
         self.notice(
