@@ -611,7 +611,10 @@ mod tests {
                 assert!(column(row, summary) > first, "{row:?}");
             }
         }
-        assert!(first <= HELP_USAGE_WIDTH + 4, "summaries start near the left");
+        assert!(
+            first <= HELP_USAGE_WIDTH + 4,
+            "summaries start near the left"
+        );
         assert!(
             rows.iter()
                 .any(|r| r.contains("message group <name> <text>"))

@@ -2,7 +2,6 @@
 //! sends, shows and keeps.
 
 use super::*;
-use crate::client::screen::Key;
 use crate::protocol::ErrorReply;
 
 fn message(id: u64, from: &str, text: &str) -> ServerMsg {
