@@ -520,3 +520,48 @@ fn deceptive_characters_are_shown_not_hidden() {
         "emoji sequences are left alone"
     );
 }
+
+/// A line longer than one message can carry once encrypted goes as several, cut at word boundaries,
+/// each within the server's line limit, and arrives whole and in order.
+#[test]
+fn a_20000_character_line_arrives_as_several_messages_in_order() {
+    let server = Server::cmd().accounts(PEOPLE).args(&["60", "300"]).start();
+    let dir = tempfile::tempdir().unwrap();
+    let port = server.port();
+    let mut alice = Piped::login("alice", "wonderland", port, &dir.path().join("a"));
+    let mut bob = Piped::login("bob", "builder", port, &dir.path().join("b"));
+    alice.expect("* bob logged in");
+    // The keys first, as any first message sets them up.
+    alice.send("message bob hello");
+    bob.expect("[message] alice: hello");
+    let words: Vec<String> = (0..2_500).map(|i| format!("word{i:04}")).collect();
+    let text = words.join(" ");
+    assert!(text.len() >= 20_000, "{}", text.len());
+    alice.send(&format!("message bob {text}"));
+    let mut received = Vec::new();
+    while received.join(" ").len() < text.len() {
+        let line = bob.expect("[message] alice: word");
+        received.push(
+            line.split_once("[message] alice: ")
+                .unwrap()
+                .1
+                .trim_end()
+                .to_owned(),
+        );
+        assert!(received.len() <= 10, "far more pieces than needed");
+    }
+    assert!(
+        received.len() >= 4,
+        "20,000 bytes need at least 4 messages of at most ~5,800"
+    );
+    assert_eq!(received.join(" "), text, "every word, in order");
+    assert!(
+        !alice.seen.iter().any(|l| l.contains("error")),
+        "nothing refused: {:?}",
+        alice
+            .seen
+            .iter()
+            .filter(|l| l.contains("error"))
+            .collect::<Vec<_>>()
+    );
+}
