@@ -18,7 +18,17 @@ const TAKES_USER: &[&str] = &[
     "private",
     "stopprivate",
     "ping",
+    "whois",
+    "ignore",
+    "unignore",
+    "verify",
+    "trust",
+    "reject",
+    "sendclear",
 ];
+
+/// irssi's words whose first argument is a group, named `#group`.
+const TAKES_HASH_GROUP: &[&str] = &["join", "part", "names", "topic"];
 
 /// What the client has seen, to complete from: usernames and group names, each sorted.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -76,6 +86,12 @@ pub fn complete_at(
         *first = alias_of(word).unwrap_or(word).to_owned();
     }
     let earlier: Vec<&str> = earlier.iter().map(String::as_str).collect();
+    // `#te<Tab>` after the first word: a group, wherever one may be named.
+    if !earlier.is_empty() && word.starts_with('#') {
+        let hashed: Vec<String> = known.groups.iter().map(|g| format!("#{g}")).collect();
+        let hashed: Vec<&str> = hashed.iter().map(String::as_str).collect();
+        return (start_byte, matching(&hashed, word));
+    }
     let users = || known.users.iter().map(String::as_str).collect::<Vec<_>>();
     let groups = || known.groups.iter().map(String::as_str).collect::<Vec<_>>();
     let candidates: Vec<&str> = match earlier.as_slice() {
@@ -105,11 +121,24 @@ pub fn complete_at(
             v.extend(users());
             v
         }
-        ["message", "group"] | ["group", "add" | "leave" | "members"] => groups(),
+        ["message", "group"]
+        | [
+            "group",
+            "add" | "join" | "decline" | "leave" | "members" | "remove" | "topic" | "owner"
+            | "mode" | "set",
+        ]
+        | ["sharedwith"] => groups(),
         ["create"] => vec!["group"],
         ["create", "group", _, ..] => users(),
-        ["group"] => vec!["add", "leave", "members"],
-        ["group", "add", _] => users(),
+        ["group"] => vec![
+            "add", "join", "decline", "leave", "members", "remove", "topic", "owner", "mode", "set",
+        ],
+        [command] if TAKES_HASH_GROUP.contains(command) => {
+            let hashed: Vec<String> = known.groups.iter().map(|g| format!("#{g}")).collect();
+            let hashed: Vec<&str> = hashed.iter().map(String::as_str).collect();
+            return (start_byte, matching(&hashed, word));
+        }
+        ["group", "add" | "remove" | "owner", _] => users(),
         [command] if TAKES_USER.contains(command) => users(),
         _ => Vec::new(),
     };
@@ -211,6 +240,14 @@ mod tests {
         assert_eq!(c.len(), 2, "command words in any case");
         let (_, c) = complete("group a", 7, &known());
         assert_eq!(c, vec!["add "]);
+        let (_, c) = complete("/join #te", 9, &known());
+        assert_eq!(c, vec!["#team ", "#tea "]);
+        let (_, c) = complete("/part ", 6, &known());
+        assert_eq!(c, vec!["#team ", "#tea "]);
+        let (_, c) = complete("/msg #tea", 9, &known());
+        assert_eq!(c, vec!["#team ", "#tea "]);
+        let (_, c) = complete("/whois b", 8, &known());
+        assert_eq!(c, vec!["bob ", "bobby "]);
         let (_, c) = complete("group add team b", 16, &known());
         assert_eq!(c, vec!["bob ", "bobby "]);
         let (_, c) = complete("group leave t", 13, &known());
