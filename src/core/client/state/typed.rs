@@ -364,6 +364,9 @@ impl ClientState {
         let cmd = match to {
             Conversation::Private(peer) => {
                 let sent = self.chats.send_private(peer, text, out);
+                if sent {
+                    self.back_by_typing(out);
+                }
                 if sent && self.outgoing.echo_own() {
                     let seq = self.outgoing.sent(to, false);
                     show(
