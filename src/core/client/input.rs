@@ -1,6 +1,8 @@
 //! What a typed line means, in line mode and in each window of the full-screen client: the one table
-//! of the client's own words (irssi's aliases, `private`, the window commands) beside the server's
-//! command table, and the rules for when a line is a command and when it is said.
+//! of the client's own words (irssi's words with natter's meaning, `private`, the window commands, the
+//! key commands, and irssi's words natter has no meaning for, with what to type instead) beside the
+//! server's command table, and the rules for when a line is a command and when it is said. A group is
+//! `#name` or `name` wherever one is named.
 //!
 //! - In line mode and in the full-screen status window a line is a command, with or without a leading
 //!   `/` (`whoelse`, `/whoelse`).
