@@ -54,7 +54,7 @@ pub enum ClientError {
     },
     /// A word that acts in a conversation's window, typed where there is none (line mode, the
     /// status window): what to type instead.
-    #[error("/{word} needs a conversation's window here: {instead}")]
+    #[error("/{word} acts in a conversation's window; here, {instead}")]
     NeedsWindow {
         /// The word.
         word: &'static str,

@@ -426,7 +426,7 @@ pub const CLIENT_WORDS: &[ClientWord] = &[
                 }),
                 None => Err(InputError::Client(ClientError::NeedsWindow {
                     word: "me",
-                    instead: "an action goes to a conversation: type it in its window, or 'message <user> /me <text>' (and 'message group <name> /me <text>')",
+                    instead: "type 'message <user> /me <text>' (or 'message group <name> /me <text>')",
                 })),
             }
         }),
@@ -757,7 +757,7 @@ pub const CLIENT_WORDS: &[ClientWord] = &[
                 }),
                 None => Err(InputError::Client(ClientError::NeedsWindow {
                     word: "say",
-                    instead: "what is said goes to a conversation: type it in its window (no '/' needed), or 'message <user> <text>'",
+                    instead: "type 'message <user> <text>' (or 'message group <name> <text>')",
                 })),
             }
         }),
