@@ -408,7 +408,7 @@ pub fn render(item: &Item, color: bool) -> String {
 
 /// The column `help`'s summaries start at: the usages up to this long line up; a longer one (`group
 /// set`'s) pushes its own summary on, rather than every summary off the edge of the terminal.
-pub const HELP_USAGE_WIDTH: usize = 30;
+pub const HELP_USAGE_WIDTH: usize = 32;
 
 /// One row of `help`: the usage, padded to the longest one (up to [`HELP_USAGE_WIDTH`]), then what it
 /// does.
