@@ -43,6 +43,14 @@ pub enum ClientError {
     /// the word, as typed.
     #[error("/{0}: no such command; type /help for the list")]
     UnknownCommand(String),
+    /// A command nobody knows that is one slip from one that exists: the word, and the command.
+    #[error("/{word}: no such command; did you mean /{like}? (/help lists them all)")]
+    Misspelt {
+        /// The word, as typed.
+        word: String,
+        /// The command it is closest to.
+        like: &'static str,
+    },
     /// A word of irssi's (or another client's) that natter has no meaning for: what to type
     /// instead.
     #[error("/{word}: {instead}")]

@@ -934,7 +934,15 @@ fn read_command<'a>(
     let Some((word, args)) = split_command_word(line) else {
         return Ok(Input::Blank);
     };
-    let unknown = || InputError::Client(ClientError::UnknownCommand(word.to_owned()));
+    let unknown = || {
+        InputError::Client(match like(word, full_screen) {
+            Some(like) => ClientError::Misspelt {
+                word: word.to_owned(),
+                like,
+            },
+            None => ClientError::UnknownCommand(word.to_owned()),
+        })
+    };
     // `help <command>`: the server's `help` takes no argument; one command's help is the client's.
     if word.eq_ignore_ascii_case("help") && !args.trim().is_empty() {
         let asked = args.trim();
@@ -981,6 +989,41 @@ fn read_command<'a>(
         }
         Err(ParseError::Unknown) => Err(unknown()),
         Err(e) => Err(InputError::Server(ErrorReply::from(e))),
+    }
+}
+
+/// The command `word` is one slip from (a letter missing, one too many, one wrong, two swapped), if
+/// exactly one is: what an unknown word most likely meant.
+fn like(word: &str, full_screen: bool) -> Option<&'static str> {
+    let word = word.to_ascii_lowercase();
+    if word.len() < 3 {
+        return None;
+    }
+    let mut close = command_words(full_screen)
+        .into_iter()
+        .filter(|c| one_slip(&word, c));
+    match (close.next(), close.next()) {
+        (Some(c), None) => Some(c),
+        _ => None,
+    }
+}
+
+/// Whether `a` and `b` differ by one edit: a character added, dropped or changed, or two neighbours
+/// swapped.
+fn one_slip(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a == b {
+        return false;
+    }
+    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let (ra, rb) = (&a[common..], &b[common..]);
+    match (ra.len(), rb.len()) {
+        (x, y) if x == y => {
+            ra[1..] == rb[1..] || (x >= 2 && ra[0] == rb[1] && ra[1] == rb[0] && ra[2..] == rb[2..])
+        }
+        (x, y) if x + 1 == y => ra == &rb[1..],
+        (x, y) if y + 1 == x => &ra[1..] == rb,
+        _ => false,
     }
 }
 
@@ -1717,6 +1760,41 @@ mod tests {
             let said = e.to_string();
             assert!(said.starts_with(&format!("/{word}: ")), "{said}");
         }
+    }
+
+    #[test]
+    fn a_word_one_slip_from_a_command_says_which() {
+        let misspelt = |line: &str, like: &'static str| {
+            let word = line.split(' ').next().unwrap();
+            assert_eq!(
+                prompt(line),
+                Err(InputError::Client(ClientError::Misspelt {
+                    word: word.into(),
+                    like
+                })),
+                "{line}"
+            );
+        };
+        misspelt("whoels", "whoelse");
+        misspelt("mesage bob hi", "message");
+        misspelt("bradcast hi", "broadcast");
+        misspelt("ingore bob", "ignore");
+        assert!(one_slip("grouplsit", "grouplist"));
+        assert!(!one_slip("dance", "accept"));
+        // Too short, or close to more than one: just unknown.
+        assert_eq!(
+            prompt("wh"),
+            Err(InputError::Client(ClientError::UnknownCommand("wh".into())))
+        );
+        let said = ClientError::Misspelt {
+            word: "whoels".into(),
+            like: "whoelse",
+        }
+        .to_string();
+        assert_eq!(
+            said,
+            "/whoels: no such command; did you mean /whoelse? (/help lists them all)"
+        );
     }
 
     #[test]
