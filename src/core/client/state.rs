@@ -66,7 +66,8 @@ pub struct Config {
     pub full_screen: bool,
     /// The full-screen client's input history at start, oldest first.
     pub history: Vec<String>,
-    /// Seeds the private chats' handshakes (their ephemeral keys). The shell passes OS randomness;
+    /// Seeds the private chats' handshakes (their ephemeral keys) and the jitter of the waits between
+    /// attempts to reach a lost server. The shell passes OS randomness;
     /// tests a fixed value, which makes them reproducible.
     pub seed: [u8; 32],
     /// The servers this client may use, as the user named them (`host:port`): with more than one, a
@@ -79,8 +80,9 @@ pub struct Config {
     /// asks them. Without one (a script), a lost lone server ends the client, as does such a
     /// re-login: the exit status tells the script, and nothing it sends next is taken for an answer.
     pub interactive: bool,
-    /// How long to keep trying to reach a server before giving up.
-    pub reconnect_give_up_secs: u64,
+    /// How long to keep trying to reach a lost server (by default: forever at a terminal, a bound
+    /// for a script), and the longest wait between attempts. The waits' jitter is drawn from `seed`.
+    pub reconnect: super::reconnect::Policy,
     /// End-to-end encryption of messages (see [`super::e2e`]); `None` sends and shows text as the
     /// server relays it.
     pub e2e: Option<super::e2e::Setup>,
@@ -104,7 +106,7 @@ impl Config {
             servers: Vec::new(),
             server_index: 0,
             interactive: false,
-            reconnect_give_up_secs: 120,
+            reconnect: super::reconnect::Policy::default(),
             e2e: None,
         }
     }
@@ -148,10 +150,10 @@ impl ClientState {
             servers,
             server_index,
             interactive,
-            reconnect_give_up_secs,
+            reconnect,
             e2e,
         } = config;
-        let reconnect = Reconnect::new(servers, server_index, interactive, reconnect_give_up_secs);
+        let reconnect = Reconnect::new(servers, server_index, interactive, reconnect, seed);
         let screen = full_screen.then(|| Screen::new(reconnect.current().to_owned(), history, now));
         ClientState {
             now,
@@ -281,6 +283,20 @@ impl ClientState {
             _ => Default::default(),
         };
         let now = self.now;
+        if self.screen.is_none() {
+            return;
+        }
+        // Logged out for being idle: typing logs in again (what is typed is kept for after).
+        if self.session.is_offline() == Some(true)
+            && matches!(
+                key,
+                super::key::Key::Char(_)
+                    | super::key::Key::Enter
+                    | super::key::Key::Ctrl('j' | 'm')
+            )
+        {
+            self.wake(out);
+        }
         let Some(screen) = &mut self.screen else {
             return;
         };
@@ -360,7 +376,10 @@ impl ClientState {
             Timer::ServerGreeting => self.on_greeting_deadline(out),
             Timer::Reconnect => self.on_redial(out),
             Timer::Logout => {
-                if self.session.logging_out_now() {
+                if self.session.logging_out_to_stay() {
+                    // No goodbye to `/disconnect`: the connection is dropped all the same.
+                    self.disconnected(out);
+                } else if self.session.logging_out_now() {
                     show_error(out, ClientError::LogoutUnconfirmed);
                     self.exit(Exit::LoggedOut, out);
                 }
@@ -381,10 +400,13 @@ impl ClientState {
     /// model with what the session knows that it shows beside it.
     pub fn screen(&self) -> Option<View<'_>> {
         let screen = self.screen.as_ref()?;
-        let link = if self.reconnect.was_lost() {
-            Link::Reconnecting
-        } else {
-            Link::Up
+        let link = match (self.session.is_offline(), self.reconnect.lost_since()) {
+            (Some(wake_on_typing), _) => Link::Offline { wake_on_typing },
+            (None, Some(since)) => Link::Reconnecting {
+                since,
+                next_try: self.reconnect.next_try(),
+            },
+            (None, None) => Link::Up,
         };
         let facts = Facts {
             server: self.reconnect.current(),

@@ -108,5 +108,7 @@ impl ClientState {
         // After the prompt: a new device's keys take a moment to make and to write, and the user can
         // type meanwhile (what they send waits for the keys in order anyway).
         self.open_e2e(&user, out);
+        // What was typed to log in again after an idle logout, now that the client has.
+        self.replay_held(out);
     }
 }

@@ -8,6 +8,7 @@ mod private;
 mod reconnect;
 mod screen;
 mod session;
+mod staying;
 mod timers;
 
 use std::collections::BTreeSet;
