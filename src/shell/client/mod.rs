@@ -71,6 +71,9 @@ pub struct ClientOptions {
     pub ui: UiOptions,
     /// TLS (and how to trust the server) or plain text.
     pub security: Security,
+    /// How long to keep trying to reach a lost server, and the longest wait between attempts (the
+    /// core's defaults unless the user set them).
+    pub reconnect: natter_core::client::ReconnectPolicy,
 }
 
 /// A failure before the session could start (no core yet to report it).
@@ -281,6 +284,7 @@ async fn run_async(opts: ClientOptions) -> Result<i32, StartError> {
     config.interactive = opts.ui.interactive;
     config.servers = opts.servers.iter().map(|s| s.to_string()).collect();
     config.server_index = index;
+    config.reconnect = opts.reconnect;
 
     watch_signals(tx.clone());
     let clock = ShellClock::start();

@@ -120,6 +120,7 @@ impl ClientState {
             ServerMsg::P2pPort { .. } | ServerMsg::Sent { .. } | ServerMsg::Delivered { .. } => {}
             // Asked for by the client itself, for the full-screen nick lists: learnt above.
             ServerMsg::GroupList { .. } if self.conversations.take_quiet_grouplist() => {}
+            ServerMsg::WhoElse { .. } if self.conversations.take_quiet_whoelse() => {}
             ServerMsg::GroupMembers { group, .. }
                 if self.conversations.take_quiet_members(&group) => {}
             // Added to a group: its window's nick list needs all its members, which this line does

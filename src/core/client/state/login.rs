@@ -100,6 +100,11 @@ impl ClientState {
             // Who is online fills the list beside the conversations; the groups' members, the list
             // beside each group's window (learnt, not shown).
             out.push(Effect::Send(Command::WhoElse.to_line()));
+            if moved {
+                // Logging in again: the list beside the windows is filled again, and the window
+                // the user is reading is not interrupted with it.
+                self.conversations.asked_whoelse();
+            }
             out.push(Effect::Send(Command::GroupList.to_line()));
             self.conversations.asked_grouplist();
         }
