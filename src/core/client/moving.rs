@@ -70,13 +70,21 @@ impl Moving<'_> {
         } else {
             next
         };
-        // The reason once; after that, that it still holds.
-        let text = if self.reconnect.failure_said(&failed, why) {
-            format!("Still cannot log in again at {failed}; trying {next} {when}{trying}.")
-        } else {
-            format!("Could not log in again at {failed} ({why}); trying {next} {when}{trying}.")
-        };
-        news(out, text);
+        // The reason once; after that, now and then, that it still holds (the status bar says
+        // the rest).
+        match self.reconnect.failure_said(&failed, why, self.now) {
+            Some(true) => news(
+                out,
+                format!("Still cannot log in again at {failed}; trying {next} {when}{trying}."),
+            ),
+            Some(false) => news(
+                out,
+                format!(
+                    "Could not log in again at {failed} ({why}); trying {next} {when}{trying}."
+                ),
+            ),
+            None => {}
+        }
         self.redial_in(wait_ms);
         Step::On
     }

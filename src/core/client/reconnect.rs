@@ -29,6 +29,10 @@ pub const DEFAULT_MAX_WAIT_SECS: u64 = 60;
 /// status.
 pub const SCRIPT_GIVE_UP_SECS: u64 = 120;
 
+/// A failure that repeats the one said last is said again after this long at the earliest: a client
+/// left trying all night does not fill the screen with one line a minute.
+pub(super) const REPEAT_NEWS_SECS: u64 = 300;
+
 /// The most a wait is shortened by its jitter, as a fraction: a quarter.
 const JITTER_DIVISOR: u64 = 4;
 
@@ -84,6 +88,9 @@ pub(super) struct Reconnect {
     /// The server and the reason of the last failed attempt to get back to one: a reason is said
     /// once, and after that only that it still holds.
     last_failure: Option<(String, String)>,
+    /// When the news of a failed attempt was last said: a failure that only repeats the last is
+    /// said again at most every [`REPEAT_NEWS_SECS`] (the status bar shows the rest).
+    news_said_at: Option<Timestamp>,
     /// Changes whenever the server in use, or whether it was lost, may have.
     version: u64,
 }
@@ -117,6 +124,7 @@ impl Reconnect {
             jitter,
             next_try: None,
             last_failure: None,
+            news_said_at: None,
             version: 0,
             alone,
             servers,
@@ -188,15 +196,24 @@ impl Reconnect {
         }
     }
 
-    /// Notes that getting back to `server` failed because of `why`; returns whether that was said
-    /// already (the same server, for the same reason), so it is said once.
-    pub(super) fn failure_said(&mut self, server: &str, why: &str) -> bool {
+    /// Notes that getting back to `server` failed because of `why` at `now`; returns whether that was
+    /// said already (the same server, for the same reason), so the reason is said once, and `None`
+    /// when this failure need not be said at all: it repeats the last, said less than
+    /// [`REPEAT_NEWS_SECS`] ago.
+    pub(super) fn failure_said(&mut self, server: &str, why: &str, now: Timestamp) -> Option<bool> {
         let said = self
             .last_failure
             .as_ref()
             .is_some_and(|(f, w)| (f.as_str(), w.as_str()) == (server, why));
         self.last_failure = Some((server.to_owned(), why.to_owned()));
-        said
+        let recent = self
+            .news_said_at
+            .is_some_and(|at| now.millis_since(at) < REPEAT_NEWS_SECS * 1000);
+        if said && recent {
+            return None;
+        }
+        self.news_said_at = Some(now);
+        Some(said)
     }
 
     /// Whether the server in use was lost and no login has succeeded since.
@@ -246,6 +263,7 @@ impl Reconnect {
         self.failures = 0;
         self.relogin = false;
         self.last_failure = None;
+        self.news_said_at = None;
         self.version += 1;
     }
 
@@ -275,6 +293,7 @@ impl Reconnect {
         self.relogin = true;
         self.waiting_here = false;
         self.last_failure = None;
+        self.news_said_at = None;
         self.version += 1;
     }
 

@@ -84,18 +84,18 @@ impl ClientState {
             .credentials()
             .map(|c| c.user.to_string())
             .unwrap_or_default();
-        let what = if self.screen.is_some() {
-            "Type anything"
+        let text = if self.screen.is_some() {
+            format!(
+                "Type anything to log in again as {user}; what you type is sent once you are. \
+                 Your windows stay."
+            )
         } else {
-            "Press Enter, or type a command,"
+            format!(
+                "Press Enter, or type a command, to log in again as {user}; the command is run \
+                 once you are."
+            )
         };
-        show(
-            out,
-            Item::Warning(format!(
-                "{what} to log in again as {user}; what you type is sent once you are. Your \
-                 windows stay."
-            )),
-        );
+        show(out, Item::Warning(text));
         out.push(Effect::DropServer);
         self.session.offline(true);
         self.ask_again(out);
