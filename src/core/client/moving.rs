@@ -198,7 +198,8 @@ impl Moving<'_> {
     /// `/disconnect` while no session is up (between servers, or logged out): trying stops, and the
     /// client stays open without a server until `/reconnect`. What was kept to send after a login
     /// again is said not sent.
-    pub(super) fn stay_disconnected(&mut self, out: &mut Vec<Effect>) {
+    /// `windows`: the full-screen client, whose windows stay (said so).
+    pub(super) fn stay_disconnected(&mut self, windows: bool, out: &mut Vec<Effect>) {
         let held = self.session.take_held().len();
         self.timers.cancel(Timer::Reconnect);
         self.timers.cancel(Timer::ServerGreeting);
@@ -215,11 +216,11 @@ impl Moving<'_> {
             );
         }
         let server = self.reconnect.current().to_owned();
+        let stay = if windows { " Your windows stay." } else { "" };
         news(
             out,
             format!(
-                "Disconnected from {server}; not trying again until you type /reconnect. Your \
-                 windows stay."
+                "Disconnected from {server}; not trying again until you type /reconnect.{stay}"
             ),
         );
     }

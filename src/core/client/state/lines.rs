@@ -269,7 +269,6 @@ impl ClientState {
         }
         // The goodbye to `/disconnect`: the client stays open too, until `/reconnect`.
         if reason == ByeReason::Logout && self.session.logging_out_to_stay() {
-            show(out, ServerMsg::Bye(reason));
             return self.disconnected(out);
         }
         // A server stopping (or cut off from its cluster) is a server lost, when the session can be

@@ -133,7 +133,8 @@ impl ClientState {
         }
         self.chats.end_all(PeerBye::Offline, out);
         self.conversations.lost();
-        self.moves().stay_disconnected(out);
+        let windows = self.screen.is_some();
+        self.moves().stay_disconnected(windows, out);
     }
 
     /// The goodbye to `/disconnect` came (or did not in time, or the connection closed): the client
@@ -142,7 +143,11 @@ impl ClientState {
         self.timers.cancel(super::super::timer::Timer::Logout);
         self.inbox.connection_lost(&mut self.timers, out);
         self.conversations.lost();
-        self.moves().stay_disconnected(out);
+        let windows = self.screen.is_some();
+        self.moves().stay_disconnected(windows, out);
+        // Lines are read still: `reconnect` is one of them.
+        self.session.forget_asked();
+        self.ask_again(out);
     }
 
     /// The lines typed to log in again, now that it has: each taken as if typed now.

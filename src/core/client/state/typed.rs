@@ -95,6 +95,9 @@ impl ClientState {
                 }
             }
             _ if text.trim().is_empty() => {}
+            _ if self.session.is_offline() == Some(false) => {
+                show_error(out, ClientError::Disconnected(text.trim().to_owned()))
+            }
             _ => show_error(out, ClientError::NotConnected(text.trim().to_owned())),
         }
         self.ask_again(out);

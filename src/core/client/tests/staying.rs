@@ -418,7 +418,7 @@ fn disconnect_logs_out_and_stays_open_until_reconnect() {
     assert!(c.take_sent().is_empty());
     assert!(
         c.take_shown()
-            .contains(&client_error(ClientError::NotConnected("anyone?".into())))
+            .contains(&client_error(ClientError::Disconnected("anyone?".into())))
     );
     c.advance_secs(3_600);
     assert!(c.server_conns.is_empty(), "nothing tried by itself");
@@ -435,10 +435,18 @@ fn disconnect_logs_out_and_stays_open_until_reconnect() {
 fn disconnect_without_the_servers_goodbye_still_drops_the_connection() {
     let mut c = line_mode();
     c.typed("disconnect");
+    c.reads.clear();
     assert_eq!(c.take_sent().last().map(String::as_str), Some("logout"));
     c.advance_secs(10);
     assert_eq!(c.exit, None);
     assert_eq!(c.server_conns, [None]);
+    assert_eq!(
+        c.reads.last(),
+        Some(&InputMode::Command {
+            user: name("alice")
+        }),
+        "lines are read still"
+    );
     c.typed("whoelse");
     assert!(c.take_sent().is_empty());
     c.typed("reconnect");
