@@ -178,6 +178,33 @@ fn windows_per_conversation_a_status_bar_and_the_terminal_given_back() {
     alice.pty.exp_eof().unwrap();
     assert_eq!(alice.exit_code(), 0);
     bob.expect("* alice logged out");
+
+    // Each conversation was logged, in a file of its own for the day, readable by alice alone.
+    let logs = dir
+        .path()
+        .join("a/logs")
+        .join(format!("127.0.0.1:{}", server.port()))
+        .join("alice");
+    let day_file = |conversation: &str| {
+        let dir = logs.join(conversation);
+        let files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|f| f.unwrap().path())
+            .collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+        files[0].clone()
+    };
+    let bob_log = std::fs::read_to_string(day_file("bob")).unwrap();
+    assert!(bob_log.contains("<bob> are you there?"), "{bob_log}");
+    assert!(bob_log.contains("<alice> right here"), "{bob_log}");
+    let crew_log = std::fs::read_to_string(day_file("#crew")).unwrap();
+    assert!(crew_log.contains("<bob> standup in 5"), "{crew_log}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(day_file("bob"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
 }
 
 /// Logs in at the full-screen prompts.

@@ -63,6 +63,11 @@ struct Args {
     #[arg(long)]
     no_timestamps: bool,
 
+    /// Do not log conversations to disk (by default each is logged, as plain text, one file per
+    /// conversation and day, under the state directory's logs/).
+    #[arg(long)]
+    no_logs: bool,
+
     /// No terminal bell when a message to you alone arrives.
     #[arg(long)]
     no_bell: bool,
@@ -205,6 +210,7 @@ fn main() {
             give_up_secs: args.give_up_after,
             max_wait_secs: args.reconnect_max_wait,
         },
+        logs: !args.no_logs,
     };
     let code = match run(opts) {
         Ok(code) => code,

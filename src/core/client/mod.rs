@@ -34,6 +34,7 @@
 //! typed line means, in which window; [`seen`] keeps a redelivered offline message from showing
 //! twice; [`complete`] completes words.
 
+pub mod chatlog;
 mod commit;
 pub mod complete;
 mod conversations;

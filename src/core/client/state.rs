@@ -39,7 +39,7 @@ use super::screen::{Action, Facts, Link, Screen, View};
 use super::seen::Seen;
 use super::session::{Session, Step};
 use super::timer::Timer;
-use crate::protocol::Name;
+use crate::protocol::{Conversation, Name};
 use crate::time::Timestamp;
 use crate::timers::Timers;
 
@@ -86,6 +86,9 @@ pub struct Config {
     /// End-to-end encryption of messages (see [`super::e2e`]); `None` sends and shows text as the
     /// server relays it.
     pub e2e: Option<super::e2e::Setup>,
+    /// Log every conversation's lines (irssi's autolog): [`Effect::Log`] for each line said or
+    /// shown in one, for the shell to write.
+    pub logs: bool,
 }
 
 impl Config {
@@ -108,6 +111,7 @@ impl Config {
             interactive: false,
             reconnect: super::reconnect::Policy::default(),
             e2e: None,
+            logs: false,
         }
     }
 }
@@ -131,6 +135,8 @@ pub struct ClientState {
     screen: Option<Screen>,
     /// The session's deadlines, at most one per [`Timer`] (the private chats keep theirs).
     timers: Timers<Timer>,
+    /// Whether conversations are logged ([`Effect::Log`]).
+    logs: bool,
 }
 
 impl ClientState {
@@ -152,6 +158,7 @@ impl ClientState {
             interactive,
             reconnect,
             e2e,
+            logs,
         } = config;
         let reconnect = Reconnect::new(servers, server_index, interactive, reconnect, seed);
         let screen = full_screen.then(|| Screen::new(reconnect.current().to_owned(), history, now));
@@ -168,6 +175,7 @@ impl ClientState {
             chats: PrivateChats::new(handshake_secs, expect_secs, seed),
             screen,
             timers: Timers::new(),
+            logs,
         }
     }
 
@@ -192,6 +200,35 @@ impl ClientState {
             self.on_committed(result, out);
         }
         self.observe(out, from);
+        self.log(out, from);
+    }
+
+    /// The conversations' lines among what one input showed, for their logs.
+    fn log(&self, out: &mut Vec<Effect>, from: usize) {
+        if !self.logs {
+            return;
+        }
+        let me = self.session.user();
+        let lines: Vec<Effect> = out[from..]
+            .iter()
+            .filter_map(|effect| match effect {
+                Effect::Show(item) => super::chatlog::line_of(item, me, self.now),
+                _ => None,
+            })
+            .map(Effect::Log)
+            .collect();
+        out.extend(lines);
+    }
+
+    /// `text` was said to `to` by the user, and the client does not show its own lines (line
+    /// mode): logged all the same.
+    pub(super) fn log_said(&self, to: &Conversation, text: &str, out: &mut Vec<Effect>) {
+        if let (true, false, Some(me)) = (self.logs, self.outgoing.echo_own(), self.session.user())
+        {
+            out.push(Effect::Log(super::chatlog::said_by_me(
+                to, me, text, self.now,
+            )));
+        }
     }
 
     fn dispatch(&mut self, event: Event<'_>, out: &mut Vec<Effect>) {
@@ -369,6 +406,7 @@ impl ClientState {
         self.check_private_ids(out);
         self.commits.hold(out, from);
         self.observe(out, from);
+        self.log(out, from);
     }
 
     fn on_timer(&mut self, timer: Timer, out: &mut Vec<Effect>) {

@@ -217,6 +217,15 @@ impl ClientState {
     /// Refused before sending when the server would refuse the line as too long. Returns whether it
     /// was sent.
     pub(super) fn say(&mut self, to: &Conversation, text: &str, out: &mut Vec<Effect>) -> bool {
+        let said = self.say_now(to, text, out);
+        if said {
+            self.log_said(to, text, out);
+        }
+        said
+    }
+
+    /// [`Self::say`], but for its log.
+    fn say_now(&mut self, to: &Conversation, text: &str, out: &mut Vec<Effect>) -> bool {
         self.note_protection(to, out);
         let cmd = match to {
             Conversation::Private(peer) => {

@@ -4,6 +4,7 @@
 mod e2e;
 mod e2e_store;
 mod login;
+mod logs;
 mod private;
 mod reconnect;
 mod screen;
@@ -44,6 +45,8 @@ pub(super) struct Client {
     pub open_fails: Option<String>,
     /// `RewrapE2e`: (previous password, new one), each answered done.
     pub rewraps: Vec<(String, String)>,
+    /// The conversations' log lines, in order.
+    pub logged: Vec<crate::client::chatlog::LogLine>,
     /// `ConnectServer` (the index) and `DropServer` (`None`), in order.
     pub server_conns: Vec<Option<usize>>,
     /// The certificate each `ConnectServer` was to accept, in order.
@@ -73,6 +76,7 @@ impl Client {
             commit_fails: None,
             open_fails: None,
             rewraps: Vec::new(),
+            logged: Vec::new(),
             server_conns: Vec::new(),
             accepted_certs: Vec::new(),
             exit: None,
@@ -157,6 +161,7 @@ impl Client {
                     self.accepted_certs.push(accept_cert);
                 }
                 Effect::DropServer => self.server_conns.push(None),
+                Effect::Log(line) => self.logged.push(line),
                 Effect::RewrapE2e {
                     previous, password, ..
                 } => {
