@@ -66,8 +66,13 @@ impl ClientState {
     /// person at a terminal, with the login kept to repeat it. (A script ends, as the exit status
     /// tells it; so does a client that could not log in again by itself.)
     pub(super) fn stays_after(&self, reason: &ByeReason) -> bool {
-        matches!(reason, ByeReason::Timeout { .. })
-            && self.session.online()
+        let idle = matches!(reason, ByeReason::Timeout { .. }) && self.session.online();
+        // A login again left unfinished (a password nobody typed, at a server not verified) is
+        // the same: the user was away.
+        let away_at_login = matches!(reason, ByeReason::LoginTimeout { .. })
+            && self.session.logging_in()
+            && self.reconnect.was_lost();
+        (idle || away_at_login)
             && self.reconnect.interactive()
             && self.reconnect.credentials().is_some()
     }

@@ -496,3 +496,25 @@ fn a_script_on_several_servers_keeps_its_bound() {
         secs: crate::client::SCRIPT_GIVE_UP_SECS
     })));
 }
+
+#[test]
+fn a_login_again_left_at_the_password_prompt_stays_open_too() {
+    let mut c = full_screen();
+    c.server(ServerMsg::Bye(IDLE));
+    c.keys("x");
+    c.event(Event::Server(ServerEvent::Connected));
+    c.server(ServerMsg::Prompt(Prompt::Username));
+    c.server(ServerMsg::Prompt(Prompt::Password));
+    assert_eq!(c.reads.last(), Some(&InputMode::Password));
+    c.server(ServerMsg::Bye(ByeReason::LoginTimeout { secs: 120 }));
+    assert_eq!(c.exit, None);
+    assert_eq!(
+        c.screen().link(),
+        Link::Offline {
+            wake_on_typing: true
+        }
+    );
+    c.clear();
+    c.keys("y");
+    assert_eq!(c.server_conns, [Some(0)], "typing logs in again");
+}
