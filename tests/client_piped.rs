@@ -565,3 +565,39 @@ fn a_20000_character_line_arrives_as_several_messages_in_order() {
             .collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn conversations_are_logged_unless_no_logs() {
+    let server = Server::cmd().accounts(PEOPLE).args(&["60", "300"]).start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut alice = Piped::login("alice", "wonderland", server.port(), &dir.path().join("a"));
+    let mut bob = Piped::spawn_with("bob", server.port(), &dir.path().join("b"), &["--no-logs"]);
+    bob.send("bob");
+    bob.send("builder");
+    bob.expect("Welcome to natter, bob!");
+    bob.send("message alice hello from bob");
+    alice.expect("[message] bob: hello from bob");
+    alice.send("message bob hello back");
+    bob.expect("[message] alice: hello back");
+    alice.send("logout");
+    assert_eq!(alice.wait().code(), Some(0));
+    bob.send("logout");
+    assert_eq!(bob.wait().code(), Some(0));
+    let logs = dir
+        .path()
+        .join("a/logs")
+        .join(format!("127.0.0.1:{}", server.port()))
+        .join("alice/bob");
+    let file = std::fs::read_dir(&logs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let log = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 2, "{log}");
+    assert!(lines[0].ends_with(" <bob> hello from bob"), "{log}");
+    assert!(lines[1].ends_with(" <alice> hello back"), "{log}");
+    assert!(!dir.path().join("b/logs").exists(), "--no-logs");
+}

@@ -262,7 +262,7 @@ fn live_messages_have_the_time_and_a_bell_and_a_half_typed_line_is_kept_in_the_h
 }
 
 #[test]
-fn the_idle_warning_reaches_the_screen() {
+fn the_idle_warning_reaches_the_screen_and_a_command_after_the_logout_logs_in_again() {
     let server = Server::cmd()
         .accounts(PEOPLE)
         .args(&["60", "4", "--idle-warning", "2"])
@@ -278,6 +278,20 @@ fn the_idle_warning_reaches_the_screen() {
     alice
         .exp_string("You were logged out by the server after 4 s without a command.")
         .unwrap();
+    // The client stays, says once what to do, and a command typed logs in again, then runs.
+    alice
+        .exp_string("Press Enter, or type a command, to log in again as alice")
+        .unwrap();
+    alice.send_line("whoelse").unwrap();
+    // Plain text: nothing proves it is the same server, so the password is asked for.
+    alice.exp_string("Password: ").unwrap();
+    alice.send_line("wonderland").unwrap();
+    alice.exp_string("logged in again as alice.").unwrap();
+    alice.exp_string("Nobody else is online.").unwrap();
+    alice.send_line("logout").unwrap();
+    alice.exp_string("Logged out. Goodbye!").unwrap();
+    alice.exp_eof().unwrap();
+    assert_eq!(exit_code(&mut alice), 0);
 }
 
 #[test]

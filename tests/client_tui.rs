@@ -93,6 +93,22 @@ impl Tui {
         self.pty.flush().unwrap();
     }
 
+    /// Waits until the screen no longer shows `needle`; returns the screen.
+    fn shows_no(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let s = self.contents();
+            if !s.contains(needle) {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the screen still shows {needle:?}:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     fn row_with(&mut self, needle: &str) -> String {
         let s = self.shows(needle);
         s.lines().find(|l| l.contains(needle)).unwrap().to_owned()
@@ -162,6 +178,33 @@ fn windows_per_conversation_a_status_bar_and_the_terminal_given_back() {
     alice.pty.exp_eof().unwrap();
     assert_eq!(alice.exit_code(), 0);
     bob.expect("* alice logged out");
+
+    // Each conversation was logged, in a file of its own for the day, readable by alice alone.
+    let logs = dir
+        .path()
+        .join("a/logs")
+        .join(format!("127.0.0.1:{}", server.port()))
+        .join("alice");
+    let day_file = |conversation: &str| {
+        let dir = logs.join(conversation);
+        let files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|f| f.unwrap().path())
+            .collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+        files[0].clone()
+    };
+    let bob_log = std::fs::read_to_string(day_file("bob")).unwrap();
+    assert!(bob_log.contains("<bob> are you there?"), "{bob_log}");
+    assert!(bob_log.contains("<alice> right here"), "{bob_log}");
+    let crew_log = std::fs::read_to_string(day_file("#crew")).unwrap();
+    assert!(crew_log.contains("<bob> standup in 5"), "{crew_log}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(day_file("bob"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
 }
 
 /// Logs in at the full-screen prompts.
@@ -174,19 +217,58 @@ fn log_in(tui: &mut Tui, user: &str, password: &str) {
 }
 
 #[test]
-fn the_idle_countdown_then_the_logout_give_the_terminal_back() {
+fn an_idle_logout_keeps_the_windows_and_typing_logs_in_again() {
     let server = Server::cmd()
         .accounts(PEOPLE)
+        .tls()
         .args(&["60", "5", "--idle-warning", "2"])
         .start();
     let dir = tempfile::tempdir().unwrap();
-    let mut alice = Tui::start(server.port(), dir.path());
+    let mut alice = Tui::start_cmd(natter_tls(server.port(), &dir.path().join("a")));
     log_in(&mut alice, "alice", "wonderland");
+    let mut bob = Piped::spawn_tls("bob", server.port(), &dir.path().join("b"), &[]);
+    bob.send("bob");
+    bob.send("builder");
+    bob.expect("Welcome to natter, bob!");
+    bob.send("message alice read this later");
+    alice.shows("2:bob*]");
+    alice.key("\x1b2");
+    alice.shows("bob: read this later");
     alice.shows("[idle logout in ");
+    // Logged out by the server: the client stays, with its windows, and says why where she looks.
     let s = alice.shows("You were logged out by the server after 5 s without a command.");
-    assert!(!s.contains("[alice @"), "the full screen is gone: {s}");
+    let s = if s.contains("[logged out: type to log in again]") {
+        s
+    } else {
+        alice.shows("[logged out: type to log in again]")
+    };
+    assert!(s.contains("bob: read this later"), "scrollback kept: {s}");
+    assert!(s.contains("1:status 2:bob]"), "{s}");
+    assert!(s.contains("Type anything to log in again as alice"), "{s}");
+    alice.key("\x1b1");
+    alice.shows("You were logged out by the server after 5 s without a command.");
+    alice.key("\x1b2");
+    let _ = bob.wait();
+
+    // Typing logs in again by itself (the server's certificate is pinned), then says the line.
+    let mut bob = Piped::spawn_tls("bob", server.port(), &dir.path().join("b"), &[]);
+    bob.send("bob");
+    bob.send("builder");
+    bob.expect("Welcome to natter, bob!");
+    alice.type_line("back now");
+    bob.expect("[message] alice: back now");
+    let s = alice.shows("alice: back now  (delivered)");
+    assert!(s.contains("bob: read this later"), "{s}");
+    assert!(
+        !s.contains("Online now"),
+        "the list beside is filled quietly: {s}"
+    );
+    alice.key("\x1b1");
+    alice.shows("logged in again as alice.");
+    alice.key("\x03");
+    alice.shows("Logged out. Goodbye!");
     alice.pty.exp_eof().unwrap();
-    assert_eq!(alice.exit_code(), 4);
+    assert_eq!(alice.exit_code(), 0);
 }
 
 /// Pastes `text` as a terminal does with bracketed paste on.
@@ -268,7 +350,7 @@ fn a_lost_server_is_reconnected_to_and_the_windows_are_kept() {
     alice.shows("bob: before the storm");
 
     server.kill9();
-    let s = alice.shows("[reconnecting]");
+    let s = alice.shows("[reconnecting for ");
     assert!(s.contains("bob: before the storm"), "the window stays: {s}");
     alice.key("\x1b1");
     alice.shows("Lost the connection to 127.0.0.1:");
@@ -278,7 +360,7 @@ fn a_lost_server_is_reconnected_to_and_the_windows_are_kept() {
     let _server = start();
     alice.shows("logged in again as alice.");
     let s = alice.shows("1:status 2:bob]");
-    assert!(!s.contains("[reconnecting]"), "{s}");
+    assert!(!s.contains("[reconnecting"), "{s}");
     let mut bob = Piped::spawn_tls("bob", port, &dir.path().join("b"), &[]);
     bob.send("bob");
     bob.send("builder");
@@ -372,6 +454,87 @@ fn irssis_words_join_topic_me_whois_and_ignore() {
     alice.type_line("/part");
     bob.expect("alice left");
     alice.type_line("/bye");
+    alice.shows("Logged out. Goodbye!");
+    alice.pty.exp_eof().unwrap();
+    assert_eq!(alice.exit_code(), 0);
+}
+
+#[test]
+fn a_server_down_past_the_old_two_minute_bound_is_waited_for_and_disconnect_stays_open() {
+    let data = tempfile::tempdir().unwrap();
+    let credentials = write_credentials(data.path(), PEOPLE);
+    let port = free_port();
+    let start = || {
+        Server::cmd()
+            .in_dir(data.path())
+            .raw(&[
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--credentials",
+                credentials.to_str().unwrap(),
+            ])
+            .start()
+    };
+    let server = start();
+    let dir = tempfile::tempdir().unwrap();
+    // Waits of at most 2 s (the default is a minute), so the return is seen soon after it.
+    let mut cmd = natter_tls(port, &dir.path().join("a"));
+    cmd.args(["--reconnect-max-wait", "2"]);
+    let mut alice = Tui::start_cmd(cmd);
+    log_in(&mut alice, "alice", "wonderland");
+    let mut bob = Piped::spawn_tls("bob", port, &dir.path().join("b"), &[]);
+    bob.send("bob");
+    bob.send("builder");
+    bob.expect("Welcome to natter, bob!");
+    bob.send("message alice before the upgrade");
+    alice.shows("2:bob*]");
+    alice.key("\x1b2");
+    alice.shows("bob: before the upgrade");
+
+    server.kill9();
+    let _ = bob.wait();
+    alice.shows("[reconnecting for ");
+    // Past the two minutes after which the client used to give up.
+    std::thread::sleep(Duration::from_secs(125));
+    let s = alice.shows("[reconnecting for 2m ");
+    assert!(s.contains("next try in") || s.contains("trying now"), "{s}");
+    assert!(
+        s.contains("bob: before the upgrade"),
+        "the window stays: {s}"
+    );
+    assert!(
+        alice
+            .pty
+            .process_mut()
+            .status()
+            .is_some_and(|st| matches!(st, WaitStatus::StillAlive))
+    );
+
+    // The server is back: the client logs in again by itself within the cap.
+    let _server = start();
+    alice.key("\x1b1");
+    alice.shows("logged in again as alice.");
+    let s = alice.shows("1:status 2:bob]");
+    assert!(!s.contains("[reconnecting"), "{s}");
+
+    // /disconnect logs out and stays, trying nothing, until /reconnect.
+    alice.type_line("/disconnect");
+    alice.shows("[disconnected: /reconnect]");
+    alice.shows("not trying again until you type /reconnect");
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(alice.contents().contains("[disconnected: /reconnect]"));
+    alice.key("\x1b2");
+    alice.type_line("hello?");
+    alice.shows("Disconnected: 'hello?' was not sent.");
+    alice.type_line("/reconnect");
+    let s = alice.shows_no("[disconnected");
+    assert!(s.contains(" 2:bob]"), "the windows stay: {s}");
+    let s = alice.shows_no("[reconnecting");
+    assert!(s.contains("bob: before the upgrade"), "{s}");
+    alice.key("\x1b1");
+    alice.shows("Logging in again at 127.0.0.1:");
+    alice.key("\x03");
     alice.shows("Logged out. Goodbye!");
     alice.pty.exp_eof().unwrap();
     assert_eq!(alice.exit_code(), 0);

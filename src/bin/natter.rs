@@ -28,12 +28,16 @@ use natter_core::protocol::DEFAULT_PORT;
 with one argument, a number is the port and anything else the host.\n\
 With several --server (the nodes of one cluster), natter starts with the first that answers, and when \
 it loses that one it connects to the next and logs in again by itself; at a terminal it also reconnects \
-to a lone server (with backoff, keeping the full-screen windows). The password is kept in memory for \
-that, never on disk, and sent by itself only to a server whose certificate is pinned (or vouched for by \
---ca): otherwise you are asked. It gives up after 2 minutes without a server.\n\
-Exit status: 0 logged out; 1 cannot reach or lost the server; 2 bad command line; \
-3 login refused (account locked, or the server is full); 4 logged out by the server (idle timeout, \
-shutdown); 5 input ended or interrupted before login.\n\
+to a lone server (keeping every window). The password is kept in memory for that, never on disk, and \
+sent by itself only to a server whose certificate is pinned (or vouched for by --ca): otherwise you are \
+asked. At a terminal it never gives up (the waits grow to about a minute; 'reconnect' tries now, \
+'disconnect' stops until 'reconnect'), and a logout for being idle keeps it open: type anything to log \
+in again. A script (stdin not a terminal) gives up after 2 minutes without a server, and ends at an \
+idle logout with status 4.\n\
+Exit status: 0 logged out (or quit while logged out); 1 cannot reach or lost the server (a script, or \
+--give-up-after); 2 bad command line; 3 login refused (account locked, or the server is full); 4 logged \
+out by the server (a script's idle timeout, shutdown, kicked); 5 input ended or interrupted before \
+login.\n\
 Colour is used when output is a terminal and NO_COLOR is not set."
 )]
 struct Args {
@@ -59,6 +63,11 @@ struct Args {
     #[arg(long)]
     no_timestamps: bool,
 
+    /// Do not log conversations to disk (by default each is logged, as plain text, one file per
+    /// conversation and day, under the state directory's logs/).
+    #[arg(long)]
+    no_logs: bool,
+
     /// No terminal bell when a message to you alone (or a line naming you) arrives.
     #[arg(long)]
     no_bell: bool,
@@ -82,6 +91,16 @@ struct Args {
     /// remembered, after checking it with the server's operator.
     #[arg(long, value_name = "FINGERPRINT")]
     accept_new_cert: Option<String>,
+
+    /// Stop trying to reach a lost server after SECS and exit with status 1 (default: never at a
+    /// terminal, 120 for a script).
+    #[arg(long, value_name = "SECS")]
+    give_up_after: Option<u64>,
+
+    /// The longest wait between two attempts to reach a lost server (default: 60).
+    #[arg(long, value_name = "SECS", default_value_t = natter_core::client::DEFAULT_MAX_WAIT_SECS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    reconnect_max_wait: u64,
 
     /// The full-screen interface: a window per conversation, a status bar and an input line
     /// (Alt-1..9 or Ctrl-N/Ctrl-P to switch windows, /win N, /query USER, /close).
@@ -193,6 +212,11 @@ fn main() {
         },
         state_dir,
         hilights: args.hilights,
+        reconnect: natter_core::client::ReconnectPolicy {
+            give_up_secs: args.give_up_after,
+            max_wait_secs: args.reconnect_max_wait,
+        },
+        logs: !args.no_logs,
     };
     let code = match run(opts) {
         Ok(code) => code,

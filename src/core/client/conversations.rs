@@ -25,6 +25,9 @@ pub(super) struct Conversations {
     quiet_grouplists: u32,
     /// Groups whose members the client asked for itself: the replies are learnt from, not shown.
     quiet_members: BTreeSet<Name>,
+    /// `whoelse` requests the client made itself when logging in again (the list beside the windows
+    /// is filled again; the user's windows are not): their replies are learnt from, not shown.
+    quiet_whoelse: u32,
     /// Who is online, from `whoelse` and presence notices (forgotten when the server is lost).
     online: BTreeSet<Name>,
     /// The members of each group the user is in, as the server last said.
@@ -146,7 +149,27 @@ impl Conversations {
     /// The server was lost: nobody is known to be online until the next server says.
     pub(super) fn lost(&mut self) {
         self.online.clear();
+        // The questions asked on the connection lost get no answer: a later one the user asks is
+        // theirs, and shown.
+        self.quiet_grouplists = 0;
+        self.quiet_members.clear();
+        self.quiet_whoelse = 0;
         self.people_version += 1;
+    }
+
+    /// The client asks who is online on its own: the reply is not shown.
+    pub(super) fn asked_whoelse(&mut self) {
+        self.quiet_whoelse += 1;
+    }
+
+    /// A `whoelse` reply came: returns whether it answers one the client asked for itself (it is
+    /// then not shown).
+    pub(super) fn take_quiet_whoelse(&mut self) -> bool {
+        if self.quiet_whoelse == 0 {
+            return false;
+        }
+        self.quiet_whoelse -= 1;
+        true
     }
 
     /// What completion offers.

@@ -108,6 +108,9 @@ pub enum ClientError {
     /// logged in again.
     #[error("Not connected to a server right now (logging in again); '{0}' was not sent.")]
     NotConnected(String),
+    /// A line typed after `disconnect`: nothing is sent until the user says to log in again.
+    #[error("Disconnected: '{0}' was not sent. Type /reconnect to log in again.")]
+    Disconnected(String),
     /// The server was lost and none could be used again within the bound.
     #[error("No server could be reached and logged in to within {secs} s; giving up.")]
     NoServerLeft {

@@ -337,6 +337,9 @@ pub enum Effect {
         /// A certificate the user confirmed, trusted in place of the pinned one.
         accept_cert: Option<String>,
     },
+    /// Append this line to its conversation's log on disk (only when [`super::Config::logs`] is
+    /// on). Nothing waits for it.
+    Log(super::chatlog::LogLine),
     /// Drop the server connection without a word (a re-login that must be tried again later); nothing
     /// more is reported about it.
     DropServer,

@@ -116,6 +116,8 @@ pub enum Input<'a> {
     Keys(KeyCommand),
     /// One of the client's own commands that the session carries out (not the windows alone).
     Own(OwnCommand<'a>),
+    /// What to do about the connection to the server: `/reconnect`, `/disconnect`.
+    Link(LinkCommand),
 }
 
 /// The client's own commands that the session carries out: irssi's words with natter's meaning that
@@ -138,6 +140,17 @@ pub enum OwnCommand<'a> {
     Hilights,
     /// `/hilight [<word>]`: highlight lines with `word` too (this run); alone, the words.
     Hilight(Option<&'a str>),
+}
+
+/// The client's own words about its connection to the server, which work whether or not it is up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkCommand {
+    /// `reconnect`: try to reach the server now rather than after the wait, or log in again after
+    /// being logged out.
+    Reconnect,
+    /// `disconnect`: log out (or stop trying to reach the server) and stay open with every window,
+    /// trying nothing until `reconnect`.
+    Disconnect,
 }
 
 /// The client's own end-to-end key commands (see [`super::e2e`]). Accepting or verifying a key names
@@ -727,6 +740,21 @@ pub const CLIENT_WORDS: &[ClientWord] = &[
         summary: "",
         full_screen_only: false,
         meaning: Meaning::Alias(|_, _| Ok(Input::Command(Command::WhoElse))),
+    },
+    ClientWord {
+        word: "reconnect",
+        usage: "reconnect",
+        summary: "try to reach the server now (rather than after the wait), or log in again after being logged out; your windows stay",
+        full_screen_only: false,
+        // (irssi's server tag, if typed, is ignored: there is one server connection.)
+        meaning: Meaning::Alias(|_, _| Ok(Input::Link(LinkCommand::Reconnect))),
+    },
+    ClientWord {
+        word: "disconnect",
+        usage: "disconnect",
+        summary: "log out and stay open, with every window, without trying to reconnect until 'reconnect'",
+        full_screen_only: false,
+        meaning: Meaning::Alias(|_, _| Ok(Input::Link(LinkCommand::Disconnect))),
     },
     ClientWord {
         word: "exit",

@@ -35,6 +35,7 @@
 //! twice; [`complete`] completes words.
 
 pub mod action;
+pub mod chatlog;
 mod commit;
 pub mod complete;
 mod conversations;
@@ -68,6 +69,7 @@ pub use event::{
 };
 pub use outgoing::{Conversation, Outcome};
 pub use private::session_statement;
+pub use reconnect::{DEFAULT_MAX_WAIT_SECS, Policy as ReconnectPolicy, SCRIPT_GIVE_UP_SECS};
 pub use seen::{Seen, SeenBook};
 pub use state::{ClientState, Config};
 

@@ -1,7 +1,8 @@
 //! The session: where the client is in its life (connecting, logging in, online, logging out, between
 //! servers, done), what the user is being asked, and the passwords typed on the way (a new account's,
 //! and `passwd`'s, each asked twice), with the deadlines that bound the server's greeting and its
-//! goodbye, and the idle logout the server warned of.
+//! goodbye, the idle logout the server warned of, and, once logged out while the client stays open
+//! (an idle logout, `/disconnect`), the lines typed to log in again, sent once it has.
 //!
 //! It keeps one promise above all: the user interface is asked to read a line only when the core
 //! wants one, and once per question ([`Session::ask`]), so a script's next line is never read as the
@@ -9,6 +10,7 @@
 
 use super::error::ClientError;
 use super::event::{Effect, Exit, InputMode, show_error};
+use super::input::Typed;
 use super::timer::Timer;
 use crate::protocol::{Name, Prompt, ServerMsg};
 use crate::time::Timestamp;
@@ -29,8 +31,19 @@ enum Phase {
         /// Who the server welcomed.
         user: Name,
     },
-    /// `logout` was sent; waiting for the server's goodbye.
-    LoggingOut,
+    /// `logout` was sent; waiting for the server's goodbye. `stay`: the client stays open after it
+    /// (`/disconnect`), rather than ending.
+    LoggingOut {
+        /// The client stays open, without a server, once logged out.
+        stay: bool,
+    },
+    /// Logged out, and the client stays open with its windows, connected to no server: after the
+    /// server's idle logout (`wake_on_typing`: anything typed logs in again), or `/disconnect` (only
+    /// `/reconnect` does).
+    Offline {
+        /// Anything typed logs in again.
+        wake_on_typing: bool,
+    },
     /// The server was lost and no other is connected yet: `dialing` while an attempt is under way,
     /// otherwise waiting for the reconnection timer.
     Reconnecting {
@@ -80,6 +93,19 @@ struct Passwd {
     waiting: bool,
 }
 
+/// A line typed while logged out, kept to be taken once logged in again: where it was typed decides
+/// what it means.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Held {
+    /// At the prompt (line mode).
+    Prompt(String),
+    /// In a window of the full-screen client.
+    Window(Typed),
+}
+
+/// At most this many lines typed while logging in again are kept for after it; more are refused.
+pub(super) const MAX_HELD: usize = 20;
+
 /// The session part. See the [module documentation](self).
 #[derive(Debug)]
 pub(super) struct Session {
@@ -102,8 +128,13 @@ pub(super) struct Session {
     /// When the server will log the user out for being idle, once it has warned of it; a command
     /// that counts as activity puts it off (the server starts counting again).
     idle_at: Option<Timestamp>,
-    /// Changes whenever `idle_at` does.
+    /// Changes whenever `idle_at` does, or whether the client is offline.
     idle_version: u64,
+    /// Logging in again because the user typed after an idle logout: what they typed is kept
+    /// (`held`) and taken once logged in.
+    waking: bool,
+    /// The lines typed to log in again, oldest first.
+    held: Vec<Held>,
 }
 
 impl Session {
@@ -120,6 +151,8 @@ impl Session {
             p2p_port,
             idle_at: None,
             idle_version: 0,
+            waking: false,
+            held: Vec::new(),
         }
     }
 
@@ -217,6 +250,7 @@ impl Session {
             Phase::Online { .. } if self.passwd.waiting => return,
             Phase::Online { user } => InputMode::Command { user: user.clone() },
             Phase::Login { asked: Some(mode) } => mode.clone(),
+            // Logged out, the client stays open: lines are read still (one logs in again).
             _ => match between_servers_as {
                 Some(user) => InputMode::Command { user },
                 None => return,
@@ -392,25 +426,82 @@ impl Session {
     /// The server welcomed `user`: logged in, with nothing of the login's or of an earlier
     /// `passwd` left over.
     pub(super) fn welcomed(&mut self, user: Name) {
+        if self.is_offline().is_some() {
+            self.idle_version += 1;
+        }
         self.phase = Phase::Online { user };
         self.new_password = None;
         self.passwd = Passwd::default();
     }
 
-    /// `logout` was sent: the server's goodbye is awaited until the grace period ends.
-    pub(super) fn logging_out(&mut self, now: Timestamp, timers: &mut Timers<Timer>) {
-        self.phase = Phase::LoggingOut;
+    /// `logout` was sent: the server's goodbye is awaited until the grace period ends. `stay`: the
+    /// client stays open once logged out (`/disconnect`).
+    pub(super) fn logging_out(&mut self, stay: bool, now: Timestamp, timers: &mut Timers<Timer>) {
+        self.phase = Phase::LoggingOut { stay };
         timers.set(Timer::Logout, now.plus_secs(self.logout_grace_secs));
     }
 
     /// Whether the client waits for the server's goodbye.
     pub(super) fn logging_out_now(&self) -> bool {
-        self.phase == Phase::LoggingOut
+        matches!(self.phase, Phase::LoggingOut { .. })
+    }
+
+    /// Whether the client waits for the server's goodbye and stays open after it (`/disconnect`).
+    pub(super) fn logging_out_to_stay(&self) -> bool {
+        self.phase == (Phase::LoggingOut { stay: true })
+    }
+
+    /// Logged out, the client stays open connected to no server; `wake_on_typing`: anything typed
+    /// logs in again (after an idle logout), else only `/reconnect` does. Nothing is held any more
+    /// for a login again, and no idle logout is coming.
+    pub(super) fn offline(&mut self, wake_on_typing: bool) {
+        self.phase = Phase::Offline { wake_on_typing };
+        self.waking = false;
+        self.held.clear();
+        self.set_idle(None);
+        self.idle_version += 1;
+    }
+
+    /// Whether the client is logged out and stays open: `Some(wake_on_typing)`.
+    pub(super) fn is_offline(&self) -> Option<bool> {
+        match self.phase {
+            Phase::Offline { wake_on_typing } => Some(wake_on_typing),
+            _ => None,
+        }
+    }
+
+    /// The user typed after an idle logout: the client logs in again, and what is typed until it has
+    /// is kept for after.
+    pub(super) fn wake(&mut self) {
+        self.waking = true;
+    }
+
+    /// Whether what is typed now is kept for after the login again under way.
+    pub(super) fn waking(&self) -> bool {
+        self.waking
+    }
+
+    /// Keeps `line` for after the login again; false (not kept) once [`MAX_HELD`] are.
+    pub(super) fn hold(&mut self, line: Held) -> bool {
+        if self.held.len() >= MAX_HELD {
+            return false;
+        }
+        self.held.push(line);
+        true
+    }
+
+    /// The lines kept for after the login again, oldest first, given up.
+    pub(super) fn take_held(&mut self) -> Vec<Held> {
+        self.waking = false;
+        std::mem::take(&mut self.held)
     }
 
     /// Between servers: `dialing` while an attempt is under way, else waiting to try again. The
     /// session is gone, and no idle logout is coming.
     pub(super) fn reconnecting(&mut self, dialing: bool) {
+        if self.is_offline().is_some() {
+            self.idle_version += 1;
+        }
         self.phase = Phase::Reconnecting { dialing };
         self.set_idle(None);
     }

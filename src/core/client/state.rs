@@ -40,7 +40,7 @@ use super::screen::{Action, Facts, Link, Screen, View};
 use super::seen::Seen;
 use super::session::{Session, Step};
 use super::timer::Timer;
-use crate::protocol::Name;
+use crate::protocol::{Conversation, Name};
 use crate::time::Timestamp;
 use crate::timers::Timers;
 
@@ -67,7 +67,8 @@ pub struct Config {
     pub full_screen: bool,
     /// The full-screen client's input history at start, oldest first.
     pub history: Vec<String>,
-    /// Seeds the private chats' handshakes (their ephemeral keys). The shell passes OS randomness;
+    /// Seeds the private chats' handshakes (their ephemeral keys) and the jitter of the waits between
+    /// attempts to reach a lost server. The shell passes OS randomness;
     /// tests a fixed value, which makes them reproducible.
     pub seed: [u8; 32],
     /// The servers this client may use, as the user named them (`host:port`): with more than one, a
@@ -80,8 +81,9 @@ pub struct Config {
     /// asks them. Without one (a script), a lost lone server ends the client, as does such a
     /// re-login: the exit status tells the script, and nothing it sends next is taken for an answer.
     pub interactive: bool,
-    /// How long to keep trying to reach a server before giving up.
-    pub reconnect_give_up_secs: u64,
+    /// How long to keep trying to reach a lost server (by default: forever at a terminal, a bound
+    /// for a script), and the longest wait between attempts. The waits' jitter is drawn from `seed`.
+    pub reconnect: super::reconnect::Policy,
     /// End-to-end encryption of messages (see [`super::e2e`]); `None` sends and shows text as the
     /// server relays it.
     pub e2e: Option<super::e2e::Setup>,
@@ -91,6 +93,9 @@ pub struct Config {
     /// Words that highlight a line besides the user's name (`--hilight`; see
     /// [`super::highlight`]).
     pub hilights: Vec<String>,
+    /// Log every conversation's lines (irssi's autolog): [`Effect::Log`] for each line said or
+    /// shown in one, for the shell to write.
+    pub logs: bool,
 }
 
 impl Config {
@@ -111,10 +116,11 @@ impl Config {
             servers: Vec::new(),
             server_index: 0,
             interactive: false,
-            reconnect_give_up_secs: 120,
+            reconnect: super::reconnect::Policy::default(),
             e2e: None,
             ignored: BTreeMap::new(),
             hilights: Vec::new(),
+            logs: false,
         }
     }
 }
@@ -140,6 +146,8 @@ pub struct ClientState {
     screen: Option<Screen>,
     /// The session's deadlines, at most one per [`Timer`] (the private chats keep theirs).
     timers: Timers<Timer>,
+    /// Whether conversations are logged ([`Effect::Log`]).
+    logs: bool,
 }
 
 impl ClientState {
@@ -159,12 +167,13 @@ impl ClientState {
             servers,
             server_index,
             interactive,
-            reconnect_give_up_secs,
+            reconnect,
             e2e,
             ignored,
             hilights,
+            logs,
         } = config;
-        let reconnect = Reconnect::new(servers, server_index, interactive, reconnect_give_up_secs);
+        let reconnect = Reconnect::new(servers, server_index, interactive, reconnect, seed);
         let screen = full_screen.then(|| Screen::new(reconnect.current().to_owned(), history, now));
         ClientState {
             now,
@@ -180,6 +189,7 @@ impl ClientState {
             chats: PrivateChats::new(handshake_secs, expect_secs, seed),
             screen,
             timers: Timers::new(),
+            logs,
         }
     }
 
@@ -204,6 +214,35 @@ impl ClientState {
             self.on_committed(result, out);
         }
         self.observe(out, from);
+        self.log(out, from);
+    }
+
+    /// The conversations' lines among what one input showed, for their logs.
+    fn log(&self, out: &mut Vec<Effect>, from: usize) {
+        if !self.logs {
+            return;
+        }
+        let me = self.session.user();
+        let lines: Vec<Effect> = out[from..]
+            .iter()
+            .filter_map(|effect| match effect {
+                Effect::Show(item) => super::chatlog::line_of(item, me, self.now),
+                _ => None,
+            })
+            .map(Effect::Log)
+            .collect();
+        out.extend(lines);
+    }
+
+    /// `text` was said to `to` by the user, and the client does not show its own lines (line
+    /// mode): logged all the same.
+    pub(super) fn log_said(&self, to: &Conversation, text: &str, out: &mut Vec<Effect>) {
+        if let (true, false, Some(me)) = (self.logs, self.outgoing.echo_own(), self.session.user())
+        {
+            out.push(Effect::Log(super::chatlog::said_by_me(
+                to, me, text, self.now,
+            )));
+        }
     }
 
     fn dispatch(&mut self, event: Event<'_>, out: &mut Vec<Effect>) {
@@ -295,6 +334,20 @@ impl ClientState {
             _ => Default::default(),
         };
         let now = self.now;
+        if self.screen.is_none() {
+            return;
+        }
+        // Logged out for being idle: typing logs in again (what is typed is kept for after).
+        if self.session.is_offline() == Some(true)
+            && matches!(
+                key,
+                super::key::Key::Char(_)
+                    | super::key::Key::Enter
+                    | super::key::Key::Ctrl('j' | 'm')
+            )
+        {
+            self.wake(out);
+        }
         let Some(screen) = &mut self.screen else {
             return;
         };
@@ -367,6 +420,7 @@ impl ClientState {
         self.check_private_ids(out);
         self.commits.hold(out, from);
         self.observe(out, from);
+        self.log(out, from);
     }
 
     fn on_timer(&mut self, timer: Timer, out: &mut Vec<Effect>) {
@@ -374,7 +428,10 @@ impl ClientState {
             Timer::ServerGreeting => self.on_greeting_deadline(out),
             Timer::Reconnect => self.on_redial(out),
             Timer::Logout => {
-                if self.session.logging_out_now() {
+                if self.session.logging_out_to_stay() {
+                    // No goodbye to `/disconnect`: the connection is dropped all the same.
+                    self.disconnected(out);
+                } else if self.session.logging_out_now() {
                     show_error(out, ClientError::LogoutUnconfirmed);
                     self.exit(Exit::LoggedOut, out);
                 }
@@ -395,10 +452,13 @@ impl ClientState {
     /// model with what the session knows that it shows beside it.
     pub fn screen(&self) -> Option<View<'_>> {
         let screen = self.screen.as_ref()?;
-        let link = if self.reconnect.was_lost() {
-            Link::Reconnecting
-        } else {
-            Link::Up
+        let link = match (self.session.is_offline(), self.reconnect.lost_since()) {
+            (Some(wake_on_typing), _) => Link::Offline { wake_on_typing },
+            (None, Some(since)) => Link::Reconnecting {
+                since,
+                next_try: self.reconnect.next_try(),
+            },
+            (None, None) => Link::Up,
         };
         let facts = Facts {
             server: self.reconnect.current(),

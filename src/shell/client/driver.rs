@@ -74,6 +74,8 @@ pub(super) struct Driver {
     /// Stores locked with a new password by the last effects, likewise.
     pub(super) rewrapped: Vec<Result<(), String>>,
     pub(super) server_key: String,
+    /// The conversation logs on disk.
+    pub(super) logs: super::chatlog::ChatLogs,
     pub(super) users_version: u64,
     pub(super) exit: Option<Exit>,
     /// Items shown by the batch that decided to exit, shown after the line editor has stopped.
@@ -258,6 +260,16 @@ impl Driver {
                     self.connect_server(index, accept_cert)
                 }
                 Effect::DropServer => self.drop_server(),
+                Effect::Log(line) => {
+                    let failed = match self.core.user() {
+                        Some(user) => self.logs.write(user, &line),
+                        None => None,
+                    };
+                    if let Some(why) = failed {
+                        tracing::warn!("{why}");
+                        self.ui.show(&Item::Warning(why), self.clock.now());
+                    }
+                }
                 Effect::Show(item) => {
                     let now = self.clock.now();
                     if exiting {

@@ -6,6 +6,7 @@
 //! driver feeds the core and carries out its effects, keeping a single timer armed at the earliest
 //! deadline the core asked for.
 
+mod chatlog;
 mod driver;
 mod e2e;
 mod net;
@@ -73,6 +74,11 @@ pub struct ClientOptions {
     pub security: Security,
     /// Words that highlight a line besides the user's name (`--hilight`).
     pub hilights: Vec<String>,
+    /// How long to keep trying to reach a lost server, and the longest wait between attempts (the
+    /// core's defaults unless the user set them).
+    pub reconnect: natter_core::client::ReconnectPolicy,
+    /// Log every conversation to disk, under the state directory (`--no-logs` turns it off).
+    pub logs: bool,
 }
 
 /// A failure before the session could start (no core yet to report it).
@@ -287,6 +293,8 @@ async fn run_async(opts: ClientOptions) -> Result<i32, StartError> {
     config.interactive = opts.ui.interactive;
     config.servers = opts.servers.iter().map(|s| s.to_string()).collect();
     config.server_index = index;
+    config.reconnect = opts.reconnect;
+    config.logs = opts.logs && opts.state_dir.is_some();
 
     watch_signals(tx.clone());
     let clock = ShellClock::start();
@@ -318,6 +326,7 @@ async fn run_async(opts: ClientOptions) -> Result<i32, StartError> {
         e2e: Default::default(),
         opened: Vec::new(),
         rewrapped: Vec::new(),
+        logs: chatlog::ChatLogs::new(opts.state_dir.as_deref(), &server_key, opts.logs),
         server_key,
         users_version: 0,
         exit: None,

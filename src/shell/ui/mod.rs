@@ -32,7 +32,7 @@ use natter_core::client::screen::Key;
 use natter_core::client::{InputMode, Item};
 use natter_core::time::Timestamp;
 
-pub use clock::local_hhmm;
+pub use clock::{local_date_and_time, local_hhmm};
 pub use history_file::load as load_history;
 pub use line_mode::forget_own_interrupt;
 

@@ -76,8 +76,19 @@ pub enum Action {
 pub enum Link {
     /// Connected and logged in (or logging in for the first time).
     Up,
-    /// Lost, and being found again.
-    Reconnecting,
+    /// Lost (or logging in again), and being found again.
+    Reconnecting {
+        /// Since when the client has been without a session.
+        since: Timestamp,
+        /// When the next attempt is due, while the client waits for it (`None`: one is under way).
+        next_try: Option<Timestamp>,
+    },
+    /// Logged out, the client staying open with no server: after an idle logout
+    /// (`wake_on_typing`: typing logs in again), or `/disconnect` (until `/reconnect`).
+    Offline {
+        /// Anything typed logs in again.
+        wake_on_typing: bool,
+    },
 }
 
 /// A paste waiting for the user's word.
@@ -254,6 +265,13 @@ impl Screen {
             }
             Route::Status => Some(0),
             Route::Active => Some(self.active),
+            Route::All => {
+                let line = self.line_of(item, at);
+                for w in &mut self.windows {
+                    w.push(line.clone());
+                }
+                return;
+            }
             Route::Nowhere => None,
         };
         let Some(i) = window else {

@@ -22,6 +22,8 @@ pub enum Route {
     Status,
     /// The window the user is looking at.
     Active,
+    /// Every window: news that ends what each of them is (the server ended the session).
+    All,
     /// Nowhere on its own (an outcome updates the line of the message it is about).
     Nowhere,
 }
@@ -33,6 +35,10 @@ pub fn route(item: &Item) -> Route {
             // What the client acts on itself, with nothing to read.
             if matches!(msg, ServerMsg::Delivered { .. } | ServerMsg::P2pPort { .. }) {
                 return Route::Nowhere;
+            }
+            // Whichever window the user looks at, it says why nothing more comes.
+            if matches!(msg, ServerMsg::Bye(_)) {
+                return Route::All;
             }
             match msg.conversation() {
                 Some(c) if starts_conversation(msg) => Route::Open(c),

@@ -4,7 +4,9 @@
 //! highlighted, `*` on a window with a message to the user alone, `+` on one with other news. When it
 //! does not fit, it gives up what matters least first: window names are shortened, then the server,
 //! then the windows become their numbers (with their markers), then the user's name, then the clock.
-//! The idle countdown and the connection's state are never given up: they say what is about to happen;
+//! The idle countdown and the connection's state (`[reconnecting for 4m 10s, next try in 37 s]`,
+//! `[logged out: type to log in again]`, `[disconnected: /reconnect]`) are never given up: they say
+//! what is about to happen;
 //! nor is the protection of the conversation in view (`[e2e]`, `[e2e ✓]`, `[NOT ENCRYPTED]`,
 //! `[KEY CHANGED]`), which says whether the server can read what is typed there.
 
@@ -205,8 +207,25 @@ fn at_level(view: &View<'_>, level: Level, now: Timestamp, clock: &str) -> Vec<S
     if let Some(left) = view.idle_left(now).filter(|s| *s <= IDLE_SHOWN_SECS) {
         bar.push(seg(format!(" [idle logout in {left} s]"), S::Warn));
     }
-    if view.link() == Link::Reconnecting {
-        bar.push(seg(" [reconnecting]", S::Warn));
+    match view.link() {
+        Link::Up => {}
+        Link::Reconnecting { since, next_try } => {
+            let trying = crate::client::moving::span(now.millis_since(since) / 1000);
+            let text = match next_try {
+                Some(at) => format!(
+                    " [reconnecting for {trying}, next try in {} s]",
+                    now.secs_until_ceil(at)
+                ),
+                None => format!(" [reconnecting for {trying}, trying now]"),
+            };
+            bar.push(seg(text, S::Warn));
+        }
+        Link::Offline {
+            wake_on_typing: true,
+        } => bar.push(seg(" [logged out: type to log in again]", S::Warn)),
+        Link::Offline {
+            wake_on_typing: false,
+        } => bar.push(seg(" [disconnected: /reconnect]", S::Warn)),
     }
     if view.active_window().scroll > 0 {
         let text = if level.scrolled_long {

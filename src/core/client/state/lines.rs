@@ -133,6 +133,7 @@ impl ClientState {
             ServerMsg::P2pPort { .. } | ServerMsg::Sent { .. } | ServerMsg::Delivered { .. } => {}
             // Asked for by the client itself, for the full-screen nick lists: learnt above.
             ServerMsg::GroupList { .. } if self.conversations.take_quiet_grouplist() => {}
+            ServerMsg::WhoElse { .. } if self.conversations.take_quiet_whoelse() => {}
             ServerMsg::GroupMembers { group, .. }
                 if self.conversations.take_quiet_members(&group) => {}
             // Added to a group: its window's nick list needs all its members, which this line does
@@ -321,6 +322,15 @@ impl ClientState {
     }
 
     fn on_bye(&mut self, reason: ByeReason, out: &mut Vec<Effect>) {
+        // An idle logout, for a person at a terminal: the client stays open, and logs in again as
+        // soon as they type.
+        if self.stays_after(&reason) {
+            return self.fall_asleep(reason, out);
+        }
+        // The goodbye to `/disconnect`: the client stays open too, until `/reconnect`.
+        if reason == ByeReason::Logout && self.session.logging_out_to_stay() {
+            return self.disconnected(out);
+        }
         // A server stopping (or cut off from its cluster) is a server lost, when the session can be
         // taken elsewhere (or back to it when it returns).
         if matches!(reason, ByeReason::Shutdown | ByeReason::Unavailable)
@@ -371,6 +381,12 @@ impl ClientState {
 
     /// The server's connection closed.
     pub(super) fn on_server_closed(&mut self, out: &mut Vec<Effect>) {
+        if self.session.is_offline().is_some() {
+            return;
+        }
+        if self.session.logging_out_to_stay() {
+            return self.disconnected(out);
+        }
         self.inbox.connection_lost(&mut self.timers, out);
         if self.moving() {
             return self.retry_later("it closed the connection", out);

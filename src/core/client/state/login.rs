@@ -100,6 +100,11 @@ impl ClientState {
             // Who is online fills the list beside the conversations; the groups' members, the list
             // beside each group's window (learnt, not shown).
             out.push(Effect::Send(Command::WhoElse.to_line()));
+            if moved {
+                // Logging in again: the list beside the windows is filled again, and the window
+                // the user is reading is not interrupted with it.
+                self.conversations.asked_whoelse();
+            }
             out.push(Effect::Send(Command::GroupList.to_line()));
             self.conversations.asked_grouplist();
         }
@@ -108,5 +113,7 @@ impl ClientState {
         // After the prompt: a new device's keys take a moment to make and to write, and the user can
         // type meanwhile (what they send waits for the keys in order anyway).
         self.open_e2e(&user, out);
+        // What was typed to log in again after an idle logout, now that the client has.
+        self.replay_held(out);
     }
 }

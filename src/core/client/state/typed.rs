@@ -5,11 +5,12 @@ use super::super::action::ACTION_PREFIX;
 use super::super::display::{ClientError, Item};
 use super::super::event::{Effect, Exit, show, show_error};
 use super::super::input::{
-    self, Input, InputError, OwnCommand, Place, Typed, WindowCommand, check_typed, help_for,
-    help_rows,
+    self, Input, InputError, LinkCommand, OwnCommand, Place, Typed, WindowCommand, check_typed,
+    help_for, help_rows,
 };
 use super::super::outgoing::Outcome;
 use super::super::screen::WindowKey;
+use super::super::session::Held;
 use super::super::split::split_text;
 use super::ClientState;
 use crate::protocol::p2p::PeerBye;
@@ -45,9 +46,8 @@ impl ClientState {
             let fingerprint = fingerprint.to_owned();
             return self.on_trust_answer(text, fingerprint, out);
         }
-        if self.moving() {
-            show_error(out, ClientError::NotConnected(text.trim().to_owned()));
-            return self.ask_again(out);
+        if self.session.is_offline().is_some() || self.moving() {
+            return self.on_line_offline(line, out);
         }
         if self.session.answer_passwd(text, out) {
             return;
@@ -72,9 +72,52 @@ impl ClientState {
         }
     }
 
+    /// A line typed with no session up: between servers, or logged out with the client open. The
+    /// words about the connection (`reconnect`, `disconnect`) and quitting work; after an idle
+    /// logout anything else logs in again and is kept to be taken once it has (as it is while that
+    /// login is under way); otherwise it is refused, said not sent.
+    fn on_line_offline(&mut self, line: Line<'_>, out: &mut Vec<Effect>) {
+        let text = line.text();
+        let read = match line {
+            Line::Prompt(text) => input::read(text, Place::Prompt, self.screen.is_some()),
+            Line::Window(typed) => typed.read(),
+        };
+        match read {
+            Ok(Input::Link(cmd)) => self.on_link_command(cmd, out),
+            Ok(Input::Command(Command::Logout)) => return self.on_user_quit(false, out),
+            _ if self.session.is_offline() == Some(true) || self.session.waking() => {
+                if self.session.is_offline() == Some(true) {
+                    self.wake(out);
+                }
+                let held = match line {
+                    _ if text.trim().is_empty() => true,
+                    Line::Prompt(text) => self.session.hold(Held::Prompt(text.to_owned())),
+                    Line::Window(typed) => self.session.hold(Held::Window(typed.clone())),
+                };
+                if !held {
+                    show_error(out, ClientError::NotConnected(text.trim().to_owned()));
+                }
+            }
+            _ if text.trim().is_empty() => {}
+            _ if self.session.is_offline() == Some(false) => {
+                show_error(out, ClientError::Disconnected(text.trim().to_owned()))
+            }
+            _ => show_error(out, ClientError::NotConnected(text.trim().to_owned())),
+        }
+        self.ask_again(out);
+    }
+
+    /// `reconnect` or `disconnect`.
+    fn on_link_command(&mut self, cmd: LinkCommand, out: &mut Vec<Effect>) {
+        match cmd {
+            LinkCommand::Reconnect => self.on_reconnect_word(out),
+            LinkCommand::Disconnect => self.on_disconnect_word(out),
+        }
+    }
+
     /// Asks again for what the user was answering, after a line that did not answer it.
-    fn ask_again(&mut self, out: &mut Vec<Effect>) {
-        let between_servers_as = if self.moving() {
+    pub(super) fn ask_again(&mut self, out: &mut Vec<Effect>) {
+        let between_servers_as = if self.moving() || self.session.is_offline().is_some() {
             self.reconnect.credentials().map(|c| c.user.clone())
         } else {
             None
@@ -84,12 +127,19 @@ impl ClientState {
 
     /// Typed input, read: said, run, or handed to the windows.
     pub(super) fn on_input(&mut self, input: Input<'_>, out: &mut Vec<Effect>) {
+        if let Input::Link(cmd) = input {
+            return self.on_link_command(cmd, out);
+        }
         if !self.session.online() {
             let what = match &input {
                 Input::Say { text, .. } => (*text).to_owned(),
                 Input::Action { text, .. } => super::super::action::action_text(text),
                 Input::Command(cmd) => cmd.to_line(),
-                Input::Blank | Input::Window(_) | Input::Keys(_) | Input::Own(_) => String::new(),
+                Input::Blank
+                | Input::Window(_)
+                | Input::Keys(_)
+                | Input::Own(_)
+                | Input::Link(_) => String::new(),
             };
             if !what.is_empty() {
                 show_error(out, ClientError::NotConnected(what));
@@ -114,6 +164,7 @@ impl ClientState {
             Input::Command(cmd) => self.on_command(cmd, out),
             Input::Keys(cmd) => self.e2e_command(cmd, out),
             Input::Own(cmd) => self.own_command(cmd, out),
+            Input::Link(cmd) => self.on_link_command(cmd, out),
         }
     }
 
@@ -360,6 +411,15 @@ impl ClientState {
     /// Says `text`, which fits one message, to `to`. Refused before sending when the server would
     /// refuse the line as too long. Returns whether it was sent.
     fn say_one(&mut self, to: &Conversation, text: &str, out: &mut Vec<Effect>) -> bool {
+        let said = self.say_now(to, text, out);
+        if said {
+            self.log_said(to, text, out);
+        }
+        said
+    }
+
+    /// [`Self::say_one`], but for its log.
+    fn say_now(&mut self, to: &Conversation, text: &str, out: &mut Vec<Effect>) -> bool {
         self.note_protection(to, out);
         let cmd = match to {
             Conversation::Private(peer) => {
@@ -475,6 +535,11 @@ impl ClientState {
     /// The input ended, or the user pressed Ctrl-C (`interrupt`).
     pub(super) fn on_user_quit(&mut self, interrupt: bool, out: &mut Vec<Effect>) {
         self.session.forget_asked();
+        if self.session.is_offline().is_some() {
+            // Logged out already (by the server, or `disconnect`): nothing is lost by leaving.
+            show(out, Item::Warning("Not logged in; quit.".into()));
+            return self.exit(Exit::LoggedOut, out);
+        }
         if self.moving() || self.reconnect.was_lost() && self.session.logging_in() {
             // The session was lost and is not back: quitting now ends it as the loss would have.
             show(
@@ -501,8 +566,14 @@ impl ClientState {
         }
     }
 
-    /// Tells the peers, asks the server to log out, and waits (boundedly) for its goodbye.
+    /// Tells the peers, asks the server to log out, and waits (boundedly) for its goodbye; then
+    /// the client ends.
     pub(super) fn begin_logout(&mut self, out: &mut Vec<Effect>) {
+        self.begin_logout_to(false, out);
+    }
+
+    /// As [`Self::begin_logout`]; `stay`: the client stays open after the goodbye (`disconnect`).
+    pub(super) fn begin_logout_to(&mut self, stay: bool, out: &mut Vec<Effect>) {
         // Acknowledged first: what was shown must not come again at the next login.
         self.acknowledge(out);
         let n = self.paste.drop_all();
@@ -517,7 +588,7 @@ impl ClientState {
         }
         self.chats.end_all(PeerBye::Logout, out);
         out.push(Effect::Send(Command::Logout.to_line()));
-        self.session.logging_out(self.now, &mut self.timers);
+        self.session.logging_out(stay, self.now, &mut self.timers);
     }
 }
 

@@ -4,10 +4,12 @@
 mod e2e;
 mod e2e_store;
 mod login;
+mod logs;
 mod private;
 mod reconnect;
 mod screen;
 mod session;
+mod staying;
 mod timers;
 mod words;
 
@@ -46,6 +48,8 @@ pub(super) struct Client {
     pub open_fails: Option<String>,
     /// `RewrapE2e`: (previous password, new one), each answered done.
     pub rewraps: Vec<(String, String)>,
+    /// The conversations' log lines, in order.
+    pub logged: Vec<crate::client::chatlog::LogLine>,
     /// `ConnectServer` (the index) and `DropServer` (`None`), in order.
     pub server_conns: Vec<Option<usize>>,
     /// The certificate each `ConnectServer` was to accept, in order.
@@ -76,6 +80,7 @@ impl Client {
             commit_fails: None,
             open_fails: None,
             rewraps: Vec::new(),
+            logged: Vec::new(),
             server_conns: Vec::new(),
             accepted_certs: Vec::new(),
             exit: None,
@@ -161,6 +166,7 @@ impl Client {
                     self.accepted_certs.push(accept_cert);
                 }
                 Effect::DropServer => self.server_conns.push(None),
+                Effect::Log(line) => self.logged.push(line),
                 Effect::RewrapE2e {
                     previous, password, ..
                 } => {

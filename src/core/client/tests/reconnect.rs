@@ -281,15 +281,15 @@ fn at_a_terminal_a_lone_server_is_reconnected_to_with_backoff() {
         }
         waits.push(c.now.millis_since(start) / 1000);
     }
-    assert_eq!(waits, [1, 2, 4, 8]);
+    // (Each shortened by up to a quarter: jitter.)
+    for (wait, base) in waits.iter().zip([1, 2, 4, 8]) {
+        assert!((base * 3 / 4..=base).contains(wait), "{waits:?}");
+    }
     let w = warnings(&mut c);
     assert_eq!(
-        w[..2],
-        [
-            "Could not log in again at a:1 (connection refused); trying again in 1 s.",
-            "Still cannot log in again at a:1; trying again in 2 s."
-        ],
-        "the reason said once"
+        w,
+        ["Could not log in again at a:1 (connection refused); trying again in 1 s."],
+        "the reason said once, and the same failure not again within minutes"
     );
     relogin_at_next(&mut c);
     assert_eq!(c.state.user(), Some(&name("alice")));

@@ -479,7 +479,13 @@ fn reconnecting_keeps_the_windows_and_says_so_in_the_status_window() {
             .unwrap()
             .contains("Lost the connection to 127.0.0.1:4000; reconnecting")
     );
-    assert_eq!(c.screen().link(), crate::client::screen::Link::Reconnecting);
+    assert_eq!(
+        c.screen().link(),
+        crate::client::screen::Link::Reconnecting {
+            since: c.now,
+            next_try: None
+        }
+    );
     assert!(
         c.screen().nicks().is_empty(),
         "nobody is known to be online"
@@ -522,7 +528,8 @@ fn the_idle_countdown_starts_at_the_warning_and_ends_with_a_command() {
     assert_eq!(c.screen().idle_left(c.now), None);
     c.server(ServerMsg::IdleWarning { secs_left: 60 });
     c.server(ServerMsg::Bye(ByeReason::Timeout { secs: 300 }));
-    assert_eq!(c.exit, Some(Exit::EndedByServer));
+    assert_eq!(c.exit, None, "the client stays open (see tests/staying.rs)");
+    assert_eq!(c.screen().idle_left(c.now), None, "nothing more to count");
 }
 
 #[test]

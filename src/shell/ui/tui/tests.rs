@@ -324,7 +324,7 @@ fn the_status_bar_names_only_the_server_in_use() {
     t.event(Event::Server(ServerEvent::Closed));
     let s = t.screen(100, 6);
     assert!(
-        s.contains("@ b.example:4000]") && s.contains("[reconnecting]"),
+        s.contains("@ b.example:4000]") && s.contains("[reconnecting for 0s, trying now]"),
         "{s}"
     );
 }
