@@ -185,7 +185,8 @@ impl ClientState {
         if self.encryption.protections_said() {
             self.refresh_protection(out);
         }
-        self.commits.hold(out, from);
+        self.commits
+            .hold(out, from, &mut |o| self.encryption.flush(o));
         if let Some(result) = committed {
             self.on_committed(result, out);
         }
@@ -351,7 +352,8 @@ impl ClientState {
             }
         }
         self.check_private_ids(out);
-        self.commits.hold(out, from);
+        self.commits
+            .hold(out, from, &mut |o| self.encryption.flush(o));
         self.observe(out, from);
     }
 
