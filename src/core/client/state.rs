@@ -179,6 +179,7 @@ impl ClientState {
         };
         if let Event::Server(ServerEvent::Connected | ServerEvent::ConnectedVerified) = &event {
             self.drop_held_lines(out);
+            self.answers_lost(out);
         }
         self.dispatch(event, out);
         self.check_private_ids(out);

@@ -295,7 +295,7 @@ impl ClientState {
                     // message refused as encrypted for a device the recipient no longer has is
                     // encrypted again rather than lost.
                     let resend = (encrypted && matches!(to, Conversation::User(_))).then_some(text);
-                    let pending = self.outgoing.expect_encrypted(seq, &to, resend);
+                    let pending = self.outgoing.expect_encrypted(seq, &to, resend, true);
                     if encrypted {
                         self.commits.depends(Dependent {
                             line: line.clone(),

@@ -571,3 +571,42 @@ fn a_keys_line_nobody_asked_for_is_ignored() {
             .is_none()
     );
 }
+
+/// The `KEYS-LEFT` answers on a new connection answer that connection's publishing lines: the
+/// lines of a connection lost before they were answered are not waited for any more (the device
+/// counted them, took the new connection's answers for theirs, and never topped its one-time keys
+/// up: every first message to this user then had to use the fallback key).
+#[test]
+fn publishing_answers_on_a_new_connection_are_counted_for_its_own_lines() {
+    let mut config = Config::new(P2P_PORT);
+    config.servers = vec!["a:1".into(), "b:2".into()];
+    let mut c = with_keys_config("alice", config);
+    // The directory says the account has no keys: the device publishes them, and the connection
+    // is lost before any answer.
+    assert!(c.take_sent().contains(&"keys show alice".to_string()));
+    c.server_raw(b"NOKEYS alice");
+    let sent = c.take_sent();
+    assert!(
+        sent.iter().any(|l| l.starts_with("keys identity ")),
+        "{sent:?}"
+    );
+    c.event(Event::Server(ServerEvent::Closed));
+    c.event(Event::Server(ServerEvent::ConnectedVerified));
+    c.server(ServerMsg::Prompt(Prompt::Username));
+    c.server(ServerMsg::Prompt(Prompt::Password));
+    c.server(ServerMsg::Welcome {
+        user: name("alice"),
+    });
+    // The next server answers everything; the last publishing line's answer tops the keys up.
+    let mut server = Server::default();
+    server.serve("alice", &mut c, &mut BTreeMap::new());
+    assert!(
+        server.wire.iter().any(|l| l.starts_with("keys add ")),
+        "{:?}",
+        server.wire
+    );
+    assert!(
+        !server.keys["alice"].1.is_empty(),
+        "one-time keys published"
+    );
+}
