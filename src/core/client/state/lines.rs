@@ -338,11 +338,15 @@ impl ClientState {
     /// only on the connection it came by, and an answer on the next connection matched to a line
     /// of this one would settle the wrong message (shown delivered when it was not), be taken for
     /// the `KEYS-LEFT` of a publishing line, or hide a change of a group's members as the answer to
-    /// a question of the client's own. The user's messages that got no answer are said to be
+    /// a question of the client's own; a claim to ask again would even be sent on the next
+    /// connection before its login. The user's messages that got no answer are said to be
     /// unconfirmed (they may or may not have reached the server), never left as sent.
     pub(super) fn answers_lost(&mut self, out: &mut Vec<Effect>) {
         let unanswered = self.outgoing.connection_lost();
         self.conversations.connection_lost();
+        // A claim to ask again, or to say is slow, was the lost connection's: asked on the next
+        // one before its login, the line would be taken for a username.
+        self.encryption.new_session();
         if let Some(e2e) = self.encryption.device_mut() {
             e2e.connection_lost();
         }

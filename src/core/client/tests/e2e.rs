@@ -610,3 +610,29 @@ fn publishing_answers_on_a_new_connection_are_counted_for_its_own_lines() {
         "one-time keys published"
     );
 }
+
+/// A claim to be asked again (the server said the user has no keys) belongs to the connection it
+/// was answered on: once that is lost, it is not asked on the next connection before its login,
+/// where the server would take `keys claim carol` for a username. (At the next login the message
+/// that waits claims carol's keys again.)
+#[test]
+fn a_claim_to_ask_again_is_not_asked_on_a_new_connection_before_its_login() {
+    let mut config = Config::new(P2P_PORT);
+    config.servers = vec!["a:1".into(), "b:2".into()];
+    let mut server = Server::default();
+    let mut alice = with_keys_config("alice", config);
+    server.serve("alice", &mut alice, &mut BTreeMap::new());
+    alice.typed("message carol see you later");
+    server.serve("alice", &mut alice, &mut BTreeMap::new());
+    assert!(server.wire.contains(&"keys claim carol".to_string()));
+    alice.event(Event::Server(ServerEvent::Closed));
+    alice.event(Event::Server(ServerEvent::ConnectedVerified));
+    alice.take_sent();
+    alice.advance_ms(crate::client::e2e::RETRY_CLAIM_MS);
+    alice.server(ServerMsg::Prompt(Prompt::Username));
+    assert_eq!(
+        alice.take_sent(),
+        vec!["alice".to_string()],
+        "the username, and nothing of the old connection before it"
+    );
+}
