@@ -98,7 +98,9 @@ impl<T> Memo<T> {
 /// taken out by the next step on it (and kept again under a new number) or by
 /// [`Engine::materialise`]; none is ever dropped to bound the map, since a pending session exists
 /// nowhere else (the core materialises every session it saves at each commit, so the map holds
-/// about one entry per conversation written to since).
+/// about one entry per conversation written to since). A session the core itself drops while it
+/// is pending (one beyond the sessions it keeps per contact, or a device closed to open another)
+/// stays here until the process ends: a few KB, rarely.
 #[derive(Default)]
 struct Pending {
     live: std::sync::Mutex<std::collections::HashMap<u64, Session>>,
