@@ -18,6 +18,10 @@ Plain text between client and server (TLS costs both builds the same), flood con
 per-address limits off; everything on 127.0.0.1 in a temporary directory (the state directories on
 the same disk), stopped at the end. One warm-up message first, so the two clients have a session
 (and keys) before timing.
+
+With BENCH_E2E_CALLGRIND=DIR set, each build runs once instead, both its clients under
+`valgrind --tool=callgrind`, and the instructions each client executed are printed (run it with two
+message counts and take the difference: instructions per message, repeatable on a loaded machine).
 """
 import os
 import re
@@ -41,9 +45,10 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(client_bin, trace_to=None):
+def run(client_bin, trace_to=None, callgrind=None):
     """One run: (messages shown, seconds, syncs counted or None, CPU seconds of alice's and bob's
-    clients during the timed part)."""
+    clients during the timed part). `callgrind`: a directory; each client runs under
+    `valgrind --tool=callgrind` and writes its counts there (`alice.out`, `bob.out`)."""
     work = tempfile.mkdtemp(prefix="natter-e2e-bench.")
     procs = []
     try:
@@ -67,7 +72,10 @@ def run(client_bin, trace_to=None):
         def client(user, password):
             cmd = [client_bin, "--plaintext", "--state-dir", os.path.join(work, user), "127.0.0.1",
                    str(port)]
-            if trace_to:
+            if callgrind:
+                cmd = ["valgrind", "--tool=callgrind",
+                       f"--callgrind-out-file={os.path.join(callgrind, user)}.out"] + cmd
+            elif trace_to:
                 cmd = [strace, "-f", "-c", "-e", "trace=fsync,fdatasync",
                        "-o", os.path.join(work, f"strace-{user}")] + cmd
             p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -101,13 +109,14 @@ def run(client_bin, trace_to=None):
         took = time.time() - start
         cpu = [cpu_seconds(p.pid) - b for p, b in zip((alice, bob), cpu_before)]
         syncs = None
-        if trace_to:
-            # A clean exit, so that strace writes its counts.
+        if trace_to or callgrind:
+            # A clean exit, so that strace (or callgrind) writes its counts.
             for p in (alice, bob):
                 p.stdin.write("logout\n")
                 p.stdin.flush()
             for p in (alice, bob):
-                p.wait(timeout=30)
+                p.wait(timeout=300 if callgrind else 30)
+        if trace_to:
             syncs = 0
             for user in ("alice", "bob"):
                 with open(os.path.join(work, f"strace-{user}")) as f:
@@ -122,6 +131,26 @@ def run(client_bin, trace_to=None):
             p.wait()
         shutil.rmtree(work, ignore_errors=True)
 
+
+callgrind_dir = os.environ.get("BENCH_E2E_CALLGRIND")
+if callgrind_dir:
+    # Instructions instead of time: each client of one run of each build under callgrind (run it
+    # with two message counts; the difference over the difference of the counts is per message,
+    # without the login's). valgrind hides some CPU features (SHA and AVX2 paths), so crypto counts
+    # for more than it costs natively; what the rest costs compares well between builds.
+    def total(path):
+        with open(path) as f:
+            for row in f:
+                if row.startswith(("totals:", "summary:")):
+                    return int(row.split()[1])
+    for label, binary in (("without", plain_bin), ("with", e2e_bin)):
+        out = os.path.join(callgrind_dir, f"{label}-{n}")
+        os.makedirs(out, exist_ok=True)
+        run(binary, callgrind=out)
+        counts = {u: total(os.path.join(out, f"{u}.out")) for u in ("alice", "bob")}
+        print(f"{n} messages, {label} encryption: instructions, alice's client {counts['alice']:,}, "
+              f"bob's {counts['bob']:,} ({out})")
+    sys.exit(0)
 
 print(f"{n} messages of 40 bytes from alice's client to bob's, {rounds} rounds; load average "
       f"{os.getloadavg()[0]:.2f}")

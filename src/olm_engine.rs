@@ -1,5 +1,6 @@
 //! The real [`Engine`]: vodozemac, Matrix's audited Rust implementation of Olm and Megolm. Every
-//! operation unpickles what it is given, calls vodozemac, and pickles what changed; nothing of the
+//! operation unpickles what it is given, calls vodozemac, and pickles what changed (an Olm step
+//! leaves its session pickled only when the core saves it: [`Engine::materialise`]); nothing of the
 //! cryptography is natter's own. Pickles are vodozemac's serde forms as JSON (kept owner-only on disk
 //! by the shell, not encrypted again: see docs/DESIGN.md).
 //!
@@ -31,9 +32,15 @@ use natter_core::client::e2e::engine::{
 /// an encrypted message's cost. A session is found only by a pickle equal to the one it was
 /// pickled to, and taken out when used, so the engine behaves exactly as a stateless one: this is
 /// a memo, not state.
+///
+/// An Olm step leaves its session *pending* ([`Engine::materialise`]): live here under a short
+/// stand-in, pickled only when the core saves the conversation (once per commit, however many
+/// messages the burst had), since pickling and serialising a session cost about as much again as
+/// the step itself.
 #[derive(Debug, Default)]
 pub struct Vodozemac {
     olm: Memo<Session>,
+    pending: Pending,
     group_out: Memo<GroupSession>,
     group_in: Memo<InboundGroupSession>,
 }
@@ -84,6 +91,79 @@ impl<T> Memo<T> {
             memo.pop_front();
         }
         memo.push_back((pickle.0.clone(), live));
+    }
+}
+
+/// Olm sessions left pending by a step: live, by the number their stand-in pickle names. Each is
+/// taken out by the next step on it (and kept again under a new number) or by
+/// [`Engine::materialise`]; none is ever dropped to bound the map, since a pending session exists
+/// nowhere else (the core materialises every session it saves at each commit, so the map holds
+/// about one entry per conversation written to since). A session the core itself drops while it
+/// is pending (one beyond the sessions it keeps per contact, or a device closed to open another)
+/// stays here until the process ends: a few KB, rarely.
+#[derive(Default)]
+struct Pending {
+    live: std::sync::Mutex<std::collections::HashMap<u64, Session>>,
+    next: std::sync::atomic::AtomicU64,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pending")
+    }
+}
+
+/// What a pending pickle says: never the start of a whole one (vodozemac's JSON objects).
+const PENDING: &str = "pending-olm-session:";
+
+impl Pending {
+    /// The number a pending pickle names, or `None` for a whole pickle.
+    fn number(pickle: &Pickle) -> Option<u64> {
+        pickle.0.strip_prefix(PENDING)?.parse().ok()
+    }
+
+    fn take(&self, n: u64) -> Result<Session, EngineError> {
+        self.live
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&n)
+            .ok_or_else(|| {
+                EngineError::Pickle("a pending session this engine no longer holds".into())
+            })
+    }
+
+    fn put(&self, n: u64, session: Session) {
+        self.live
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(n, session);
+    }
+
+    /// Keeps `session` pending under a new number, the stand-in pickle of which it returns.
+    fn keep(&self, session: Session) -> Pickle {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.put(n, session);
+        Pickle(format!("{PENDING}{n}"))
+    }
+}
+
+impl Vodozemac {
+    /// The live session `pickle` names (pending or whole), taken out, and its pending number.
+    fn take_olm(&self, pickle: &Pickle) -> Result<(Session, Option<u64>), EngineError> {
+        match Pending::number(pickle) {
+            Some(n) => Ok((self.pending.take(n)?, Some(n))),
+            None => Ok((self.olm.take(pickle, session)?, None)),
+        }
+    }
+
+    /// A step on the session failed. vodozemac changes a session only once a step succeeded
+    /// (its decryption works on copies of the chains, replaced on success), so a pending session,
+    /// which exists nowhere else, goes back as it was; a whole one is dropped (its pickle is
+    /// unpickled again at the next use), as before pending pickles.
+    fn failed(&self, session: Session, pending: Option<u64>) {
+        if let Some(n) = pending {
+            self.pending.put(n, session);
+        }
     }
 }
 
@@ -256,25 +336,52 @@ impl Engine for Vodozemac {
     }
 
     fn encrypt(&self, pickle: &mut Pickle, plaintext: &[u8]) -> Result<OlmMessage, EngineError> {
-        let mut session = self.olm.take(pickle, session)?;
-        let message = session
-            .encrypt(plaintext)
-            .map_err(|e| EngineError::KeyAgreement(e.to_string()))?;
-        *pickle = to_pickle(&session.pickle())?;
-        self.olm.keep(pickle, session);
-        Ok(from_olm(&message))
+        let (mut session, pending) = self.take_olm(pickle)?;
+        match session.encrypt(plaintext) {
+            Ok(message) => {
+                *pickle = self.pending.keep(session);
+                Ok(from_olm(&message))
+            }
+            Err(e) => {
+                self.failed(session, pending);
+                Err(EngineError::KeyAgreement(e.to_string()))
+            }
+        }
     }
 
     fn decrypt(&self, pickle: &mut Pickle, message: &OlmMessage) -> Result<Vec<u8>, EngineError> {
-        let mut session = self.olm.take(pickle, session)?;
-        // A failed attempt drops the live session (the core keeps the pickle as it was, and the
-        // next use unpickles it again): nothing a failure did to it can leak into a later use.
-        let plaintext = session
-            .decrypt(&olm_message(message)?)
-            .map_err(|e| EngineError::Decrypt(e.to_string()))?;
-        *pickle = to_pickle(&session.pickle())?;
-        self.olm.keep(pickle, session);
-        Ok(plaintext)
+        let message = olm_message(message)?;
+        let (mut session, pending) = self.take_olm(pickle)?;
+        match session.decrypt(&message) {
+            Ok(plaintext) => {
+                *pickle = self.pending.keep(session);
+                Ok(plaintext)
+            }
+            Err(e) => {
+                self.failed(session, pending);
+                Err(EngineError::Decrypt(e.to_string()))
+            }
+        }
+    }
+
+    fn materialise(&self, pickle: &mut Pickle) -> Result<(), EngineError> {
+        let Some(n) = Pending::number(pickle) else {
+            return Ok(());
+        };
+        let session = self.pending.take(n)?;
+        match to_pickle(&session.pickle()) {
+            Ok(whole) => {
+                // Live still, under its whole pickle: the next message after the save goes on
+                // from it without unpickling.
+                self.olm.keep(&whole, session);
+                *pickle = whole;
+                Ok(())
+            }
+            Err(e) => {
+                self.pending.put(n, session);
+                Err(e)
+            }
+        }
     }
 
     fn new_group_session(&self) -> Result<NewGroupSession, EngineError> {

@@ -209,6 +209,8 @@ fn a_burst_through_a_server_holding_lines_back_shares_its_syncs_and_appends_its_
     };
     // alice keeps the last 256 texts she sent (to send one again if bob says it was for a device
     // he no longer has): appended to, and written whole (the last 256) once 256 were appended.
+    // Her saves are made once per commit, so where the whole falls depends on how the burst was
+    // cut into commits: after it, only the texts sent since.
     let (whole, appended) = records(
         &a,
         relay.port,
@@ -216,10 +218,9 @@ fn a_burst_through_a_server_holding_lines_back_shares_its_syncs_and_appends_its_
         "apw",
         Part::PeerSent(Name::from("bob")),
     );
-    assert_eq!(
-        (whole, appended),
-        (256, BURST + 1 - 256),
-        "alice's sent texts, with the warm-up"
+    assert!(
+        whole == 256 && appended <= BURST + 1 - 256,
+        "alice's sent texts, with the warm-up: {whole} whole and {appended} appended"
     );
     // bob keeps the last 1,024 texts he read: each appended.
     let (whole, appended) = records(

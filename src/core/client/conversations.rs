@@ -327,7 +327,15 @@ impl Conversations {
         }
     }
 
-    /// The client asks for the groups and their members on its own: the reply is not shown.
+    /// The connection is gone: the questions the client asked on it will not be answered, and a
+    /// `grouplist` or members reply on the next connection answers the user (or that connection's
+    /// own questions): shown, so no change of a group's members goes unsaid.
+    pub(super) fn connection_lost(&mut self) {
+        self.quiet_grouplists = 0;
+        self.quiet_members.clear();
+    }
+
+    /// The client asked for `grouplist` itself: its reply is learnt from, not shown.
     pub(super) fn asked_grouplist(&mut self) {
         self.quiet_grouplists += 1;
     }

@@ -393,6 +393,7 @@ pub fn render(item: &Item, color: bool) -> String {
                 Outcome::Stored => "stored",
                 Outcome::Sent => "sent",
                 Outcome::Failed => "not sent",
+                Outcome::Unconfirmed => "not confirmed: the connection was lost before the server answered",
             }
             .into(),
         ),

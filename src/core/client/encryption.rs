@@ -83,6 +83,25 @@ impl Encryption {
         self.device.as_mut()
     }
 
+    /// The device's deferred saves ([`E2e::flush`]), as effects, for the commit being asked for
+    /// (`commit`); `Err`: they could not all be made, and the commit is to fail.
+    pub(super) fn flush(&mut self, out: &mut Vec<Effect>) -> Result<(), String> {
+        let Some(device) = self.device.as_mut() else {
+            return Ok(());
+        };
+        let mut outs = Vec::new();
+        let result = device.flush(&mut outs);
+        for o in outs {
+            let user = device.me().clone();
+            match o {
+                e2e::Out::Save(part, bytes) => out.push(Effect::SaveE2e { user, part, bytes }),
+                e2e::Out::Append(part, bytes) => out.push(Effect::AppendE2e { user, part, bytes }),
+                _ => {}
+            }
+        }
+        result
+    }
+
     /// Whether what was shown may be acknowledged: not while another device holds the account's
     /// keys (what arrived may be for that device, and the server keeps it for it only if this one
     /// does not acknowledge it).

@@ -29,6 +29,9 @@ pub enum Outcome {
     Sent,
     /// Refused; the error is shown with it.
     Failed,
+    /// Not answered: the connection was lost first, so it may or may not have reached the server
+    /// (the user is told to look, and to send it again if it did not).
+    Unconfirmed,
 }
 
 /// One message sent to the server and not settled yet.
@@ -42,6 +45,17 @@ struct Pending {
     /// The text of an encrypted message, to encrypt again if the server refuses it as encrypted for
     /// a device the recipient no longer has (`stale-key`).
     text: Option<String>,
+    /// A message the user wrote (not a group key for a member): said if its answer never comes.
+    written: bool,
+}
+
+/// A message the user wrote whose answer never came: the connection it went by was lost first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Unanswered {
+    /// Its number ([`SILENT`] for a client that does not number its messages).
+    pub seq: u64,
+    /// Where it went.
+    pub to: Conversation,
 }
 
 /// How the server answered one line: the message's number, what became of it, and its text if it
@@ -142,7 +156,7 @@ impl Outgoing {
     pub(super) fn sent(&mut self, to: &Conversation, awaits_answer: bool) -> u64 {
         let seq = self.number();
         if awaits_answer {
-            self.expect(seq, to);
+            self.expect_encrypted(seq, to, None, true);
         }
         seq
     }
@@ -158,17 +172,18 @@ impl Outgoing {
     /// the user did not write (a group key for a member): answered like the others, so the answers
     /// to the user's own messages still match, and never shown.
     pub(super) fn expect(&mut self, seq: u64, to: &Conversation) -> u64 {
-        self.expect_encrypted(seq, to, None)
+        self.expect_encrypted(seq, to, None, false)
     }
 
-    /// Like [`Self::expect`], for an encrypted message whose `text` is encrypted again if the server
-    /// says it was for a device its recipient no longer has. Returns the line's key, for
-    /// [`Self::forget`].
+    /// Like [`Self::expect`], for a message the user wrote (`written`; said if its answer never
+    /// comes), encrypted: its `text` is encrypted again if the server says it was for a device its
+    /// recipient no longer has. Returns the line's key, for [`Self::forget`].
     pub(super) fn expect_encrypted(
         &mut self,
         seq: u64,
         to: &Conversation,
         text: Option<String>,
+        written: bool,
     ) -> u64 {
         self.next_key += 1;
         self.pending.push_back(Pending {
@@ -176,8 +191,28 @@ impl Outgoing {
             to: to.clone(),
             key: self.next_key,
             text,
+            written,
         });
         self.next_key
+    }
+
+    /// The connection to the server is gone: no answer to a line sent by it will come, and
+    /// answers on the next connection are to lines sent by that one, so nothing awaited is kept
+    /// (matched by recipient, oldest first, an answer would otherwise settle a message of the old
+    /// connection: show it delivered when it was not, or encrypt the wrong text again). Returns
+    /// the messages the user wrote that were not answered, to say so. Those answered `SENT` are
+    /// with the server (its `DELIVERED` or `STORED` would have come only on that connection) and
+    /// keep their mark.
+    pub(super) fn connection_lost(&mut self) -> Vec<Unanswered> {
+        self.queued.clear();
+        std::mem::take(&mut self.pending)
+            .into_iter()
+            .filter(|p| p.written)
+            .map(|p| Unanswered {
+                seq: p.seq,
+                to: p.to,
+            })
+            .collect()
     }
 
     /// Forgets the line expected as `key` (what [`Self::expect_encrypted`] returned): it never
@@ -336,6 +371,42 @@ mod tests {
         };
         assert_eq!(o.answered(&delivered), Some((a, Outcome::Delivered)));
         assert_eq!(o.answered(&delivered), None, "settled once");
+    }
+
+    #[test]
+    fn answers_after_a_lost_connection_settle_nothing_of_the_old_one() {
+        let mut o = Outgoing::default();
+        let old = o.sent(&user("bob"), true);
+        let _share = o.expect(SILENT, &user("bob"));
+        let queued = o.sent(&user("carol"), true);
+        let sent = |id, to: &str| ServerMsg::Sent { id, to: to.into() };
+        assert_eq!(o.answered(&sent(3, "carol")), Some((queued, Outcome::Sent)));
+        // The connection is lost before bob's answer: the user's message is said unanswered,
+        // the group key is not (the user did not write it).
+        assert_eq!(
+            o.connection_lost(),
+            vec![Unanswered {
+                seq: old,
+                to: user("bob")
+            }]
+        );
+        // On the new connection: a new message's answer settles it, not the old one.
+        let new = o.sent(&user("bob"), true);
+        let delivered = ServerMsg::Delivered {
+            id: 9,
+            to: "bob".into(),
+        };
+        assert_eq!(o.answered(&delivered), Some((new, Outcome::Delivered)));
+        assert_eq!(
+            o.answered(&delivered),
+            None,
+            "nothing of the old connection left"
+        );
+        let stored = ServerMsg::Stored {
+            id: 3,
+            to: "carol".into(),
+        };
+        assert_eq!(o.answered(&stored), None);
     }
 
     #[test]

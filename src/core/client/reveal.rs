@@ -48,6 +48,11 @@ fn joins(before: Option<char>, after: Option<char>) -> bool {
 
 /// `text` with every deceptive character shown as `⟨U+XXXX⟩`; borrowed when there is none.
 pub fn reveal(text: &str) -> Cow<'_, str> {
+    // Every character it reveals is outside ASCII: most texts (and every ciphertext, which is
+    // looked at as it arrives, before it is decrypted) are told apart without collecting them.
+    if text.is_ascii() {
+        return Cow::Borrowed(text);
+    }
     let chars: Vec<char> = text.chars().collect();
     let hidden = |i: usize| {
         let c = chars[i];

@@ -203,13 +203,15 @@ impl ClientState {
         };
         if let Event::Server(ServerEvent::Connected | ServerEvent::ConnectedVerified) = &event {
             self.drop_held_lines(out);
+            self.answers_lost(out);
         }
         self.dispatch(event, out);
         self.check_private_ids(out);
         if self.encryption.protections_said() {
             self.refresh_protection(out);
         }
-        self.commits.hold(out, from);
+        self.commits
+            .hold(out, from, &mut |o| self.encryption.flush(o));
         if let Some(result) = committed {
             self.on_committed(result, out);
         }
@@ -418,7 +420,8 @@ impl ClientState {
             }
         }
         self.check_private_ids(out);
-        self.commits.hold(out, from);
+        self.commits
+            .hold(out, from, &mut |o| self.encryption.flush(o));
         self.observe(out, from);
         self.log(out, from);
     }

@@ -13,7 +13,7 @@
 //! With each, its text: this is the client's own store, from which `offline` shows again what the
 //! server only holds as ciphertext it cannot decrypt twice.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 use sha2::{Digest, Sha256};
 
@@ -24,6 +24,9 @@ pub const KEEP: usize = 1024;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Dedup {
     seen: VecDeque<(u64, String, String)>,
+    /// How many of `seen` have each server id: a new message (nearly every one) is told apart
+    /// without scanning all [`KEEP`], which each message did several times.
+    ids: HashMap<u64, u32>,
 }
 
 /// One message as stored: (server id, ciphertext digest, text), appended to its conversation's
@@ -45,7 +48,7 @@ pub fn digest(ciphertext: &str) -> String {
 impl Dedup {
     /// Whether message `id` with this ciphertext was decrypted before.
     pub fn contains(&self, id: u64, digest: &str) -> bool {
-        self.seen.iter().any(|(i, d, _)| *i == id && d == digest)
+        self.ids.contains_key(&id) && self.seen.iter().any(|(i, d, _)| *i == id && d == digest)
     }
 
     /// Remembers a message decrypted, and its text.
@@ -53,9 +56,16 @@ impl Dedup {
         if self.contains(id, &digest) {
             return;
         }
-        if self.seen.len() == KEEP {
-            self.seen.pop_front();
+        if self.seen.len() == KEEP
+            && let Some((old, _, _)) = self.seen.pop_front()
+            && let Some(n) = self.ids.get_mut(&old)
+        {
+            *n -= 1;
+            if *n == 0 {
+                self.ids.remove(&old);
+            }
         }
+        *self.ids.entry(id).or_default() += 1;
         self.seen.push_back((id, digest, text));
     }
 
@@ -69,6 +79,9 @@ impl Dedup {
 
     /// The text of the newest message with server id `id` and this ciphertext.
     pub fn text(&self, id: u64, digest: &str) -> Option<&str> {
+        if !self.ids.contains_key(&id) {
+            return None;
+        }
         self.seen
             .iter()
             .rev()
@@ -99,5 +112,19 @@ mod tests {
         }
         assert!(!d.contains(7, &digest("e2e1:n:AAAA")), "the oldest went");
         assert_eq!(d.seen.len(), KEEP);
+        assert_eq!(d.ids.len(), KEEP, "the index follows what is kept");
+        // Two messages under one id (a wiped server's store reuses ids): both found, and the id
+        // stays known until both went.
+        let mut d = Dedup::default();
+        d.insert(1, digest("a"), "a".into());
+        d.insert(1, digest("b"), "b".into());
+        assert_eq!(d.text(1, &digest("a")), Some("a"));
+        assert_eq!(d.text(1, &digest("b")), Some("b"));
+        for i in 0..KEEP as u64 - 1 {
+            d.insert(100 + i, digest(&i.to_string()), String::new());
+        }
+        assert!(!d.contains(1, &digest("a")) && d.contains(1, &digest("b")));
+        d.insert(5000, digest("c"), String::new());
+        assert!(!d.contains(1, &digest("b")) && !d.ids.contains_key(&1));
     }
 }

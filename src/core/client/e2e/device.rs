@@ -187,6 +187,12 @@ impl Device {
         Ok(lines)
     }
 
+    /// The connection is gone: the answers to publishing lines sent by it will not come (and a
+    /// `KEYS-LEFT` on the next connection answers a line of that one).
+    pub fn connection_lost(&mut self) {
+        self.awaiting = 0;
+    }
+
     /// A line this device made to publish keys never left (what it depended on could not be
     /// saved): its answer will not come.
     pub fn line_not_sent(&mut self) {

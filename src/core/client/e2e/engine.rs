@@ -165,10 +165,25 @@ pub trait Engine: Send + Sync + fmt::Debug {
     fn session_of(&self, message: &OlmMessage) -> Result<Option<String>, EngineError>;
     /// A session set up from a pre-key message (using up the one-time key it names).
     fn inbound(&self, account: &mut Pickle, message: &OlmMessage) -> Result<Inbound, EngineError>;
-    /// `plaintext` encrypted with an Olm session (which advances).
+    /// `plaintext` encrypted with an Olm session (which advances). The session may be left
+    /// *pending* (see [`Engine::materialise`]).
     fn encrypt(&self, session: &mut Pickle, plaintext: &[u8]) -> Result<OlmMessage, EngineError>;
-    /// An Olm message decrypted with its session (which advances).
+    /// An Olm message decrypted with its session (which advances; it may be left *pending*, see
+    /// [`Engine::materialise`]). A failed attempt leaves the session as it was.
     fn decrypt(&self, session: &mut Pickle, message: &OlmMessage) -> Result<Vec<u8>, EngineError>;
+    /// Makes an Olm session's pickle whole again, if [`Engine::encrypt`] or [`Engine::decrypt`] left
+    /// it *pending*: a short stand-in for the session this engine keeps live, valid only for this
+    /// engine in this process, which every operation on sessions accepts as it accepts the whole
+    /// pickle. Serialising a session costs more than the step of the ratchet it records, and a
+    /// burst of messages needs it only once, when the conversation's sessions are saved (once per
+    /// commit): so the core keeps pending pickles while the burst lasts and calls this on each of
+    /// a conversation's sessions before persisting them, never persisting a pending one (it would
+    /// name a session no later run has). A whole pickle is left as it is. An engine that never
+    /// leaves a pickle pending has nothing to do (the default).
+    fn materialise(&self, session: &mut Pickle) -> Result<(), EngineError> {
+        let _ = session;
+        Ok(())
+    }
     /// A new outbound Megolm session.
     fn new_group_session(&self) -> Result<NewGroupSession, EngineError>;
     /// `plaintext` encrypted with an outbound Megolm session (which advances).

@@ -31,13 +31,22 @@ impl E2e {
     /// Logged in (again: the connection may be new): ask the directory which device holds the
     /// account; what to publish depends on the answer (`on_home`).
     pub fn on_login(&mut self, out: &mut Vec<Out>) {
-        self.showing.clear();
+        self.connection_lost();
         self.checking.clear();
-        self.claims.clear();
-        self.retried.clear();
         self.home = Home::Asking;
         self.showing.insert(self.me.clone());
         out.push(Out::Keys(format!("keys show {}", self.me)));
+    }
+
+    /// The connection to the server is gone: what this device awaited answers to on it (claims,
+    /// looks at keys, the `KEYS-LEFT` of its publishing lines) is forgotten, since those answers
+    /// will not come and answers on the next connection are to that one's lines. What waited for
+    /// a claim stays in the outbox and is claimed again at the next login.
+    pub fn connection_lost(&mut self) {
+        self.showing.clear();
+        self.claims.clear();
+        self.retried.clear();
+        self.device.connection_lost();
     }
 
     /// Logged in with keys the user has just made in place of stored ones that could not be opened

@@ -164,6 +164,12 @@ pub enum Out {
     },
     /// Persist this part (its whole content) before carrying out what follows.
     Save(Part, Vec<u8>),
+    /// This part changed and must be persisted before what follows is carried out; what to save
+    /// is made later, once for however many changes a burst made, by [`E2e::flush`], which the
+    /// client calls when it asks for the commit that what follows waits for (a contact's sessions:
+    /// serialising them, and the engine's pickles in them, cost more per message than anything
+    /// else of ours).
+    Changed(Part),
     /// Append this record to the part, likewise.
     Append(Part, Vec<u8>),
     /// Call [`E2e::retry_claim`] for this user after [`RETRY_CLAIM_MS`]: the server said they have
@@ -327,6 +333,9 @@ pub struct E2e {
     damaged: BTreeMap<Part, String>,
     /// Why the outbox could not be read, if it could not (said at login: what it held is lost).
     outbox_damaged: Option<String>,
+    /// Contacts whose sessions (or texts sent) changed since they were last saved: saved by
+    /// [`E2e::flush`], once per commit however many messages the burst had.
+    unsaved: BTreeSet<Name>,
 }
 
 /// Why the stored state could not be used.
@@ -516,6 +525,7 @@ impl E2e {
             sent,
             damaged,
             outbox_damaged,
+            unsaved: BTreeSet::new(),
         })
     }
 
@@ -742,14 +752,41 @@ impl E2e {
         out.push(Out::Save(Part::Contacts, to_json(&self.contacts)));
     }
 
-    /// Saves the sessions with `user`, and the texts sent to them since the last save (appended).
+    /// The sessions with `user` changed (and the texts sent to them, maybe): they are to be saved
+    /// before what follows leaves, which they are, at the commit that it waits for
+    /// ([`E2e::flush`]).
     fn save_peer(&mut self, user: &Name, out: &mut Vec<Out>) {
-        if let Some(peer) = self.peers.get(user) {
-            out.push(Out::Save(Part::Peer(user.clone()), to_json(peer)));
+        self.unsaved.insert(user.clone());
+        out.push(Out::Changed(Part::Peer(user.clone())));
+    }
+
+    /// What changed since the last flush, to save now: each contact's sessions (their pickles made
+    /// whole: see [`Engine::materialise`]) and the texts sent to them since (appended). The client
+    /// calls it when it asks for a commit, so a burst of messages to a contact costs one
+    /// serialisation of their sessions, not one per message. `Err`: a contact's sessions could not
+    /// be made whole (the engine lost a live session: it should not happen); that conversation is
+    /// then stopped as damaged, and the commit must be taken as failed, so that nothing that
+    /// depended on the sessions leaves.
+    pub fn flush(&mut self, out: &mut Vec<Out>) -> Result<(), String> {
+        let mut failed = None;
+        for user in std::mem::take(&mut self.unsaved) {
+            if let Some(peer) = self.peers.get_mut(&user) {
+                match peer.materialise(&*self.engine) {
+                    Ok(()) => out.push(Out::Save(Part::Peer(user.clone()), to_json(peer))),
+                    Err(e) => {
+                        let why = format!("its sessions could not be saved: {e}");
+                        self.peers.remove(&user);
+                        self.damaged.insert(Part::Peer(user.clone()), why.clone());
+                        failed = Some(why);
+                        continue;
+                    }
+                }
+            }
+            if let Some(sent) = self.sent.get_mut(&user) {
+                sent.save(&user, out);
+            }
         }
-        if let Some(sent) = self.sent.get_mut(user) {
-            sent.save(user, out);
-        }
+        failed.map_or(Ok(()), Err)
     }
 
     fn save_group(&self, group: &Name, out: &mut Vec<Out>) {

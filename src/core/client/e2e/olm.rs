@@ -144,6 +144,15 @@ impl Peer {
         self.sessions.insert(0, s);
     }
 
+    /// Makes every session's pickle whole (an Olm step may leave it pending: see
+    /// [`Engine::materialise`]), to be persisted.
+    pub fn materialise(&mut self, engine: &dyn Engine) -> Result<(), EngineError> {
+        for s in &mut self.sessions {
+            engine.materialise(&mut s.pickle)?;
+        }
+        Ok(())
+    }
+
     /// Forgets the sessions made with any identity other than `curve25519` (a changed key accepted:
     /// the old identity is no longer trusted with anything).
     pub fn keep_only(&mut self, curve25519: &str) {

@@ -8,7 +8,7 @@
 use super::contacts::ContactError;
 use super::notes::Wait;
 use super::outbox::Waiting;
-use super::{E2e, Identity, Note, Out, Part, Refusal, safety, to_json};
+use super::{E2e, Identity, Note, Out, Refusal, safety};
 use crate::protocol::{Conversation, Name};
 
 impl E2e {
@@ -113,8 +113,7 @@ impl E2e {
         self.stale.remove(user);
         if let Some(peer) = self.peers.get_mut(user) {
             peer.keep_only(&identity.curve25519);
-            let bytes = to_json(peer);
-            out.push(Out::Save(Part::Peer(user.clone()), bytes));
+            self.save_peer(user, out);
         }
         self.holds.remove(user);
         match self.changed_claims.remove(user) {

@@ -477,6 +477,7 @@ impl Screen {
             Outcome::Stored => "stored: offline",
             Outcome::Sent => "sent",
             Outcome::Failed => "not sent",
+            Outcome::Unconfirmed => "unconfirmed: connection lost",
         };
         for w in &mut self.windows {
             if let Some(line) = w.lines.iter_mut().rev().find(|l| l.seq == Some(seq)) {

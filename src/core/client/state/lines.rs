@@ -1,11 +1,12 @@
 //! What the server said: each line decoded once, learnt from, and shown (or acted on); messages
 //! shown once each and acknowledged in batches, only once what was shown is kept (`inbox`); the
-//! server's goodbye, and its connection closing.
+//! server's goodbye, and its connection closing (and with it, every answer awaited on it).
 
 use super::super::display::{ClientError, EndReason, Item};
+use super::super::error::conversation_name;
 use super::super::event::{Effect, Exit, show, show_error};
 use super::super::inbox::LATE;
-use super::super::outgoing::SILENT;
+use super::super::outgoing::{Outcome, SILENT};
 use super::ClientState;
 use crate::protocol::p2p::PeerBye;
 use crate::protocol::{
@@ -388,6 +389,7 @@ impl ClientState {
             return self.disconnected(out);
         }
         self.inbox.connection_lost(&mut self.timers, out);
+        self.answers_lost(out);
         if self.moving() {
             return self.retry_later("it closed the connection", out);
         }
@@ -405,5 +407,51 @@ impl ClientState {
             show(out, ServerMsg::Bye(ByeReason::Logout));
             self.exit(Exit::LoggedOut, out);
         }
+    }
+
+    /// The connection to the server is gone (closed, or replaced by a new one): every record of
+    /// lines sent on it whose answers were awaited goes with it, since the server answers a line
+    /// only on the connection it came by, and an answer on the next connection matched to a line
+    /// of this one would settle the wrong message (shown delivered when it was not), be taken for
+    /// the `KEYS-LEFT` of a publishing line, or hide a change of a group's members as the answer to
+    /// a question of the client's own; a claim to ask again would even be sent on the next
+    /// connection before its login. The user's messages that got no answer are said to be
+    /// unconfirmed (they may or may not have reached the server), never left as sent.
+    pub(super) fn answers_lost(&mut self, out: &mut Vec<Effect>) {
+        let unanswered = self.outgoing.connection_lost();
+        self.conversations.connection_lost();
+        // A claim to ask again, or to say is slow, was the lost connection's: asked on the next
+        // one before its login, the line would be taken for a username.
+        self.encryption.new_session();
+        if let Some(e2e) = self.encryption.device_mut() {
+            e2e.connection_lost();
+        }
+        if unanswered.is_empty() {
+            return;
+        }
+        let mut to: Vec<String> = Vec::new();
+        for u in &unanswered {
+            if u.seq != SILENT {
+                show(
+                    out,
+                    Item::Outcome {
+                        seq: u.seq,
+                        outcome: Outcome::Unconfirmed,
+                    },
+                );
+            }
+            let name = conversation_name(&u.to);
+            if !to.contains(&name) {
+                to.push(name);
+            }
+        }
+        show(
+            out,
+            Item::Warning(format!(
+                "The connection was lost before the server answered {} of your messages (to {}): they may not have arrived. Look, and send again what did not.",
+                unanswered.len(),
+                to.join(", ")
+            )),
+        );
     }
 }

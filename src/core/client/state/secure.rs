@@ -156,10 +156,16 @@ impl ClientState {
     /// A commit of end-to-end saves was answered: what it held is released, or, if it failed, what
     /// depended on it is reported as not sent (see `commit`).
     pub(super) fn on_committed(&mut self, result: Result<(), String>, out: &mut Vec<Effect>) {
-        let settled = self.commits.settle(result.is_ok(), out);
+        let settled = self
+            .commits
+            .settle(result.is_ok(), out, &mut |o| self.encryption.flush(o));
         for line in settled.release {
             out.push(Effect::Send(line));
         }
+        let result = match settled.spoilt {
+            Some(why) => Err(why),
+            None => result,
+        };
         let Err(why) = result else {
             return;
         };
@@ -289,7 +295,7 @@ impl ClientState {
                     // message refused as encrypted for a device the recipient no longer has is
                     // encrypted again rather than lost.
                     let resend = (encrypted && matches!(to, Conversation::User(_))).then_some(text);
-                    let pending = self.outgoing.expect_encrypted(seq, &to, resend);
+                    let pending = self.outgoing.expect_encrypted(seq, &to, resend, true);
                     if encrypted {
                         self.commits.depends(Dependent {
                             line: line.clone(),
@@ -311,6 +317,7 @@ impl ClientState {
                     });
                     out.push(Effect::Send(line));
                 }
+                Out::Changed(_) => self.commits.changed(out.len()),
                 Out::Save(part, bytes) => {
                     if let Some(user) = self.encryption.device().map(|e| e.me().clone()) {
                         out.push(Effect::SaveE2e { user, part, bytes });

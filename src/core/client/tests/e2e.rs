@@ -571,3 +571,68 @@ fn a_keys_line_nobody_asked_for_is_ignored() {
             .is_none()
     );
 }
+
+/// The `KEYS-LEFT` answers on a new connection answer that connection's publishing lines: the
+/// lines of a connection lost before they were answered are not waited for any more (the device
+/// counted them, took the new connection's answers for theirs, and never topped its one-time keys
+/// up: every first message to this user then had to use the fallback key).
+#[test]
+fn publishing_answers_on_a_new_connection_are_counted_for_its_own_lines() {
+    let mut config = Config::new(P2P_PORT);
+    config.servers = vec!["a:1".into(), "b:2".into()];
+    let mut c = with_keys_config("alice", config);
+    // The directory says the account has no keys: the device publishes them, and the connection
+    // is lost before any answer.
+    assert!(c.take_sent().contains(&"keys show alice".to_string()));
+    c.server_raw(b"NOKEYS alice");
+    let sent = c.take_sent();
+    assert!(
+        sent.iter().any(|l| l.starts_with("keys identity ")),
+        "{sent:?}"
+    );
+    c.event(Event::Server(ServerEvent::Closed));
+    c.event(Event::Server(ServerEvent::ConnectedVerified));
+    c.server(ServerMsg::Prompt(Prompt::Username));
+    c.server(ServerMsg::Prompt(Prompt::Password));
+    c.server(ServerMsg::Welcome {
+        user: name("alice"),
+    });
+    // The next server answers everything; the last publishing line's answer tops the keys up.
+    let mut server = Server::default();
+    server.serve("alice", &mut c, &mut BTreeMap::new());
+    assert!(
+        server.wire.iter().any(|l| l.starts_with("keys add ")),
+        "{:?}",
+        server.wire
+    );
+    assert!(
+        !server.keys["alice"].1.is_empty(),
+        "one-time keys published"
+    );
+}
+
+/// A claim to be asked again (the server said the user has no keys) belongs to the connection it
+/// was answered on: once that is lost, it is not asked on the next connection before its login,
+/// where the server would take `keys claim carol` for a username. (At the next login the message
+/// that waits claims carol's keys again.)
+#[test]
+fn a_claim_to_ask_again_is_not_asked_on_a_new_connection_before_its_login() {
+    let mut config = Config::new(P2P_PORT);
+    config.servers = vec!["a:1".into(), "b:2".into()];
+    let mut server = Server::default();
+    let mut alice = with_keys_config("alice", config);
+    server.serve("alice", &mut alice, &mut BTreeMap::new());
+    alice.typed("message carol see you later");
+    server.serve("alice", &mut alice, &mut BTreeMap::new());
+    assert!(server.wire.contains(&"keys claim carol".to_string()));
+    alice.event(Event::Server(ServerEvent::Closed));
+    alice.event(Event::Server(ServerEvent::ConnectedVerified));
+    alice.take_sent();
+    alice.advance_ms(crate::client::e2e::RETRY_CLAIM_MS);
+    alice.server(ServerMsg::Prompt(Prompt::Username));
+    assert_eq!(
+        alice.take_sent(),
+        vec!["alice".to_string()],
+        "the username, and nothing of the old connection before it"
+    );
+}

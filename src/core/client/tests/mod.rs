@@ -156,6 +156,11 @@ impl Client {
                 Effect::SaveSeen { user, seen } => self.saved.push((user, seen)),
                 Effect::SaveIgnored { user, ignored } => self.ignored_saved.push((user, ignored)),
                 Effect::SaveE2e { part, bytes, .. } => {
+                    assert!(
+                        !String::from_utf8_lossy(&bytes)
+                            .contains(crate::client::e2e::test_engine::PENDING),
+                        "a pending pickle saved (not materialised) in {part:?}"
+                    );
                     self.e2e_store.retain(|(p, _)| *p != part);
                     self.e2e_store
                         .push((part.clone(), Stored::Whole(bytes.clone())));

@@ -424,3 +424,64 @@ fn the_kept_password_is_never_shown() {
     let shown = format!("{:?}", c.shown);
     assert!(!shown.contains(SECRET), "{shown}");
 }
+
+/// The answers on a new connection are to the lines sent on it: a message sent on the connection
+/// lost, whose answer never came, is said to be unconfirmed (not left waiting, to be settled by
+/// the answer to a later message to the same user, which showed it delivered when it may never
+/// have reached the server), and the later message gets its own answer.
+#[test]
+fn an_answer_on_the_next_connection_settles_only_a_message_sent_on_it() {
+    let mut config = Config::new(P2P_PORT);
+    config.servers = vec!["a:1".into(), "b:2".into()];
+    config.echo_own = true;
+    let mut c = Client::with_config(config);
+    c.server(ServerMsg::Prompt(Prompt::Username));
+    c.typed("alice");
+    c.server(ServerMsg::Prompt(Prompt::Password));
+    c.typed(SECRET);
+    c.server(ServerMsg::Welcome {
+        user: name("alice"),
+    });
+    c.clear();
+    let outgoing = |c: &mut Client| {
+        c.take_shown()
+            .into_iter()
+            .find_map(|i| match i {
+                Item::Outgoing { seq, .. } => Some(seq),
+                _ => None,
+            })
+            .expect("the message shown as sent")
+    };
+    c.typed("message bob first");
+    let first = outgoing(&mut c);
+    c.event(Event::Server(ServerEvent::Closed));
+    let shown = c.take_shown();
+    assert!(
+        shown.contains(&Item::Outcome {
+            seq: first,
+            outcome: crate::client::Outcome::Unconfirmed
+        }),
+        "{shown:?}"
+    );
+    assert!(
+        shown.iter().any(|i| matches!(i, Item::Warning(w)
+            if w.contains("before the server answered 1 of your messages (to bob)"))),
+        "{shown:?}"
+    );
+    relogin_at_next(&mut c);
+    c.clear();
+    c.typed("message bob second");
+    let second = outgoing(&mut c);
+    c.server(ServerMsg::Delivered {
+        id: 7,
+        to: name("bob"),
+    });
+    assert_eq!(
+        c.take_shown(),
+        vec![Item::Outcome {
+            seq: second,
+            outcome: crate::client::Outcome::Delivered
+        }],
+        "the answer settles the message sent on this connection, and nothing else"
+    );
+}

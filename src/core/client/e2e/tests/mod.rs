@@ -187,6 +187,11 @@ impl Net {
             let mut more = Vec::new();
             match o {
                 Out::Save(part, bytes) => {
+                    assert!(
+                        !String::from_utf8_lossy(&bytes)
+                            .contains(crate::client::e2e::test_engine::PENDING),
+                        "a pending pickle saved (not materialised) in {part:?}"
+                    );
                     self.dev(&who)
                         .files
                         .insert(part, vec![Stored::Whole(bytes)]);
@@ -197,6 +202,14 @@ impl Net {
                         .entry(part)
                         .or_default()
                         .push(Stored::Appended(bytes));
+                }
+                Out::Changed(_) => {
+                    // A commit at every change: the saves made now, before what follows.
+                    let mut saves = Vec::new();
+                    self.dev(&who).e2e.flush(&mut saves).expect("saves made");
+                    for save in saves.into_iter().rev() {
+                        queue.push_front((who.clone(), save));
+                    }
                 }
                 Out::Note(note) => self.dev(&who).notes.push(note),
                 Out::Keys(line) => {
