@@ -40,6 +40,8 @@ pub struct Harness {
     now: Timestamp,
     durability: Durability,
     inbox: BTreeMap<ConnId, Vec<ServerMsg>>,
+    /// What IRC connections received, as their bytes.
+    irc_inbox: BTreeMap<ConnId, Vec<u8>>,
     closed: BTreeSet<ConnId>,
     /// Every record the core asked to persist, in order, durable or not.
     records: Vec<Record>,
@@ -117,6 +119,7 @@ impl Harness {
             now,
             durability: Durability::Instant,
             inbox: BTreeMap::new(),
+            irc_inbox: BTreeMap::new(),
             closed: BTreeSet::new(),
             records: Vec::new(),
             durable: Vec::new(),
@@ -430,6 +433,10 @@ impl Harness {
                             self.deliver(conn, msg.clone());
                         }
                     }
+                    Effect::SendRaw { to, bytes, .. } => {
+                        assert!(!self.closed.contains(&to), "lines sent to {to} once closed");
+                        self.irc_inbox.entry(to).or_default().extend(bytes);
+                    }
                     Effect::Close { conn } => {
                         self.closed.insert(conn);
                     }
@@ -465,6 +472,27 @@ impl Harness {
         self.next_conn += 1;
         self.event(Event::Connected { conn, peer });
         conn
+    }
+
+    /// Connects a new client on the IRC listener (from a distinct loopback port).
+    pub fn irc_connect(&mut self) -> ConnId {
+        let port = 40_000 + u16::try_from(self.next_conn % 20_000).unwrap_or(0);
+        let peer = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
+        let conn = ConnId(self.next_conn);
+        self.next_conn += 1;
+        let now = self.now;
+        self.server
+            .handle_input(Input::IrcConnected { conn, peer }, now);
+        self.made(|| LogEvent::new(Event::Connected { conn, peer }, now));
+        self.server.handle_input(Input::EndBatch, now);
+        self.run();
+        conn
+    }
+
+    /// What the IRC connection `conn` received since the last call, as text.
+    pub fn take_irc(&mut self, conn: ConnId) -> String {
+        let bytes = self.irc_inbox.remove(&conn).unwrap_or_default();
+        String::from_utf8(bytes).expect("IRC lines are UTF-8")
     }
 
     /// The operator asks for `action`: its answer, once released (commits complete at once unless
