@@ -285,7 +285,7 @@ impl Server {
                 _ => {}
             }
         }
-        self.to_engine(event, now);
+        self.feed_engine(event, now);
         self.pump_front(now);
     }
 
@@ -325,10 +325,10 @@ impl Server {
         while let Some(job) = self.front_jobs.pop_front() {
             match job {
                 FrontJob::Feed(conn, line) => {
-                    self.to_engine(Event::Line { conn, line: &line }, now)
+                    self.feed_engine(Event::Line { conn, line: &line }, now)
                 }
                 FrontJob::Gone(conn) => {
-                    self.to_engine(Event::Disconnected { conn }, now);
+                    self.feed_engine(Event::Disconnected { conn }, now);
                     self.front_closed.retain(|c| *c != conn);
                 }
             }
@@ -337,7 +337,7 @@ impl Server {
     }
 
     /// An event to the engine, and what it made handed over.
-    fn to_engine(&mut self, event: Event<'_>, now: Timestamp) {
+    fn feed_engine(&mut self, event: Event<'_>, now: Timestamp) {
         let conn = event.conn();
         if let Event::Connected { conn, peer } = event {
             self.peers.insert(conn, peer);
