@@ -36,6 +36,7 @@ impl IrcSession {
             "PONG" => {}
             "QUIT" => self.quit(&msg, out),
             "PASS" | "NICK" | "USER" => self.register(&command, &msg, out),
+            "AUTHENTICATE" => self.authenticate(&msg, out),
             _ if self.phase != Phase::Online => {
                 out.push(Step::Say(self.numeric(
                     "451",
@@ -55,16 +56,18 @@ impl IrcSession {
 
     /// `PASS`, `NICK` and `USER`.
     fn register(&mut self, command: &str, msg: &Message<'_>, out: &mut Vec<Step>) {
-        let registering = self.phase == Phase::Registering;
+        let online = self.phase == Phase::Online;
+        let sent = matches!(self.phase, Phase::LoggingIn { .. })
+            && self.sasl != super::sasl::Sasl::Pending;
         match command {
-            "PASS" | "USER" if !registering => {
+            "PASS" | "USER" if online || sent => {
                 out.push(Step::Say(self.numeric(
                     "462",
                     &[],
                     "You may not reregister",
                 )));
             }
-            "NICK" if self.phase == Phase::Online => {
+            "NICK" if online => {
                 if msg.param(0) != self.nick.as_deref() {
                     out.push(Step::Say(self.numeric(
                         "447",
@@ -73,7 +76,7 @@ impl IrcSession {
                     )));
                 }
             }
-            "NICK" if !registering => {}
+            "NICK" if sent => {}
             "PASS" => match msg.param(0) {
                 Some(pass) => self.pass = Some(pass.to_owned()),
                 None => out.push(Step::Say(self.numeric(
@@ -90,7 +93,7 @@ impl IrcSession {
                 None => out.push(Step::Say(self.numeric("431", &[], "No nickname given"))),
             },
             _ => {
-                if msg.params.len() < 4 {
+                if msg.params.len() < 4 || msg.params[3].is_empty() {
                     out.push(Step::Say(self.numeric(
                         "461",
                         &["USER"],
@@ -105,10 +108,21 @@ impl IrcSession {
     }
 
     /// With a nick, a user and the negotiation over, the login starts: the nick goes to the core as
-    /// the username (the password follows when the core asks for it).
+    /// the username (the password follows when the core asks for it). After a SASL login, the
+    /// welcome is said instead.
     pub(super) fn finish_registration(&mut self, out: &mut Vec<Step>) {
-        if self.phase != Phase::Registering || self.negotiating || !self.user_given {
+        if self.negotiating || !self.user_given || self.nick.is_none() {
             return;
+        }
+        match self.phase {
+            Phase::Registering => {}
+            Phase::Authenticated => {
+                let account = self.account.clone().unwrap_or_default();
+                self.welcome_lines(&account, out);
+                out.append(&mut self.held);
+                return;
+            }
+            Phase::LoggingIn { .. } | Phase::Online => return,
         }
         let Some(nick) = self.nick.clone() else {
             return;
@@ -147,13 +161,24 @@ impl IrcSession {
         match sub.as_str() {
             "LS" => {
                 self.negotiating |= before_welcome;
-                out.push(reply("LS", &OFFERED.join(" ")));
+                self.cap_302 |= msg.param(1).and_then(|v| v.parse::<u32>().ok()) >= Some(302);
+                let offered = if self.cap_302 {
+                    "sasl=PLAIN server-time"
+                } else {
+                    "sasl server-time"
+                };
+                out.push(reply("LS", offered));
             }
             "LIST" => {
+                let caps = self.caps;
                 let on: Vec<&str> = OFFERED
                     .iter()
                     .copied()
-                    .filter(|c| *c == "server-time" && self.caps.server_time)
+                    .filter(|c| match *c {
+                        "server-time" => caps.server_time,
+                        "sasl" => caps.sasl,
+                        _ => false,
+                    })
                     .collect();
                 out.push(reply("LIST", &on.join(" ")));
             }
@@ -167,8 +192,10 @@ impl IrcSession {
                 if known && !asked.trim().is_empty() {
                     for c in asked.split(' ').filter(|c| !c.is_empty()) {
                         let on = !c.starts_with('-');
-                        if c.trim_start_matches('-') == "server-time" {
-                            self.caps.server_time = on;
+                        match c.trim_start_matches('-') {
+                            "server-time" => self.caps.server_time = on,
+                            "sasl" => self.caps.sasl = on,
+                            _ => {}
                         }
                     }
                     out.push(reply("ACK", asked));

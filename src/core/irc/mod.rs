@@ -11,7 +11,8 @@
 //!
 //! - `message.rs`: the codec (tags, source, command, parameters), with IRC's limits.
 //! - `session.rs`: one connection's front and what it asks the composed server to do ([`Step`]).
-//! - `incoming.rs`: IRC lines from the client; `outgoing.rs`: the core's lines, as IRC lines.
+//! - `incoming.rs`: IRC lines from the client; `outgoing.rs`: the core's lines, as IRC lines;
+//!   `sasl.rs`: SASL PLAIN.
 //! - `front.rs`: every IRC connection's front, by connection.
 //!
 //! docs/IRC.md maps every natter command to its IRC form and lists the numerics used.
@@ -20,6 +21,7 @@ mod front;
 mod incoming;
 pub mod message;
 mod outgoing;
+mod sasl;
 mod session;
 #[cfg(test)]
 mod tests;

@@ -29,6 +29,16 @@ impl IrcSession {
         match self.phase {
             Phase::Registering => self.before_login(msg, out),
             Phase::LoggingIn { pass_fed } => self.logging_in(msg, pass_fed, out),
+            Phase::Authenticated => {
+                // Held until the welcome; a goodbye (the session ends) takes them with it.
+                let mut steps = std::mem::take(&mut self.held);
+                self.online(msg, &mut steps);
+                if matches!(msg, ServerMsg::Bye(_)) {
+                    out.append(&mut steps);
+                } else {
+                    self.held = steps;
+                }
+            }
             Phase::Online => self.online(msg, out),
         }
     }
@@ -61,6 +71,11 @@ impl IrcSession {
                 self.phase = Phase::Registering;
                 self.nick = None;
             }
+            ServerMsg::Prompt(Prompt::Username) if self.account.is_none() && self.sasl_tried() => {
+                // A SASL login refused at the account (904 said so): the registration goes on.
+                self.phase = Phase::Registering;
+                self.failed = None;
+            }
             ServerMsg::Prompt(_) => {
                 let why = self
                     .failed
@@ -68,10 +83,22 @@ impl IrcSession {
                     .unwrap_or_else(|| "Login refused".to_owned());
                 self.close(why, out);
             }
+            ServerMsg::Error(e) if self.sasl == super::sasl::Sasl::Pending => {
+                let text = e.text();
+                self.sasl_refused(&text, out);
+                self.sasl = super::sasl::Sasl::Failed;
+                self.failed = Some(text);
+            }
             ServerMsg::Error(e) => self.login_error(e, out),
             ServerMsg::Registered { user } => out.push(Step::Say(
                 self.notice(&format!("Account '{user}' created.")),
             )),
+            ServerMsg::Welcome { user } if self.sasl == super::sasl::Sasl::Pending => {
+                self.pass = None;
+                self.account = Some(user.to_string());
+                self.sasl_welcomed(user, out);
+                out.push(Step::Feed(b"acks off".to_vec()));
+            }
             ServerMsg::Welcome { user } => self.welcome(user, out),
             _ => self.anything(msg, out),
         }
@@ -111,10 +138,17 @@ impl IrcSession {
     /// The core's welcome: the registration numerics, and the session acknowledges nothing itself
     /// (live messages are delivered once written; stored ones the front acknowledges once written).
     fn welcome(&mut self, user: &Name, out: &mut Vec<Step>) {
-        self.phase = Phase::Online;
-        self.nick = Some(user.to_string());
-        self.failed = None;
         self.pass = None;
+        self.welcome_lines(user, out);
+        out.push(Step::Feed(b"acks off".to_vec()));
+    }
+
+    /// The registration's numerics, for `user`, who is online from now on.
+    pub(super) fn welcome_lines(&mut self, user: &str, out: &mut Vec<Step>) {
+        self.phase = Phase::Online;
+        self.nick = Some(user.to_owned());
+        self.failed = None;
+        let user = &Name::from(user);
         let mut lines = Vec::new();
         lines.extend(self.numeric("001", &[], &format!("Welcome to natter, {}", mask(user))));
         lines.extend(self.numeric(
@@ -139,7 +173,6 @@ impl IrcSession {
         lines.extend(self.numeric("005", &params[..params.len() - 1], params[params.len() - 1]));
         lines.extend(self.numeric("422", &[], "MOTD File is missing"));
         out.push(Step::Say(lines));
-        out.push(Step::Feed(b"acks off".to_vec()));
     }
 
     /// A logged-in user's line.

@@ -41,6 +41,9 @@ pub(super) enum Phase {
         /// The password was fed.
         pass_fed: bool,
     },
+    /// The core logged in the account SASL named; the IRC registration (`NICK`, `USER`, `CAP END`)
+    /// is not over, so the welcome, and what the core sends meanwhile, wait.
+    Authenticated,
     /// Logged in as the nick.
     Online,
 }
@@ -50,10 +53,12 @@ pub(super) enum Phase {
 pub(super) struct Caps {
     /// `server-time`: messages carry the time the server accepted them (`@time=…`).
     pub(super) server_time: bool,
+    /// `sasl`: the account may log in with `AUTHENTICATE PLAIN`.
+    pub(super) sasl: bool,
 }
 
 /// The capabilities offered in `CAP LS`.
-pub(super) const OFFERED: &[&str] = &["server-time"];
+pub(super) const OFFERED: &[&str] = &["sasl", "server-time"];
 
 /// One IRC connection's state. See the [module documentation](self).
 #[derive(Debug)]
@@ -76,6 +81,14 @@ pub struct IrcSession {
     pub(super) greeted: bool,
     /// The reason given with `QUIT`, for the closing line.
     pub(super) quit: Option<String>,
+    /// The SASL exchange.
+    pub(super) sasl: super::sasl::Sasl,
+    /// The account SASL named.
+    pub(super) account: Option<String>,
+    /// The client said `CAP LS 302`: capabilities are listed with their values.
+    pub(super) cap_302: bool,
+    /// What the core sent after a SASL login and before the registration was over, in order.
+    pub(super) held: Vec<Step>,
 }
 
 impl Default for IrcSession {
@@ -98,6 +111,10 @@ impl IrcSession {
             retry_nick: false,
             greeted: false,
             quit: None,
+            sasl: super::sasl::Sasl::Idle,
+            account: None,
+            cap_302: false,
+            held: Vec::new(),
         }
     }
 
@@ -111,6 +128,8 @@ impl IrcSession {
     pub(super) fn target(&self) -> &str {
         match self.phase {
             Phase::Online => self.nick.as_deref().unwrap_or("*"),
+            // What waits for the welcome is addressed as the welcome will be: to the account.
+            Phase::Authenticated => self.account.as_deref().unwrap_or("*"),
             _ => "*",
         }
     }

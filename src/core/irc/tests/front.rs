@@ -85,10 +85,13 @@ fn capability_negotiation_holds_registration_until_cap_end() {
         &["CAP LS 302", "PASS apw", "NICK alice", "USER a 0 * :A"],
     );
     let got = h.take_irc(c);
-    assert!(got.contains(":natter CAP * LS :server-time\r\n"), "{got}");
+    assert!(
+        got.contains(":natter CAP * LS :sasl=PLAIN server-time\r\n"),
+        "{got}"
+    );
     assert!(codes(&got).is_empty(), "no welcome before CAP END: {got}");
-    say(&mut h, c, &["CAP REQ :server-time sasl"]);
-    assert!(h.take_irc(c).contains("CAP * NAK :server-time sasl"));
+    say(&mut h, c, &["CAP REQ :server-time batch"]);
+    assert!(h.take_irc(c).contains("CAP * NAK :server-time batch"));
     say(&mut h, c, &["CAP REQ :server-time", "CAP END"]);
     let got = h.take_irc(c);
     assert!(got.contains("CAP * ACK :server-time"), "{got}");
@@ -331,4 +334,98 @@ fn a_dropped_irc_connection_ends_the_session_and_the_next_keeps_messages() {
         .map(|m| String::from_utf8(crate::protocol::render_line(m)).unwrap())
         .collect();
     assert!(got.iter().any(|l| decode_line(l.trim_end()).is_ok_and(|m| matches!(m, ServerMsg::Stored { .. }))), "{got:?}");
+}
+
+/// `AUTHENTICATE` PLAIN's payload for `account` and `password`.
+fn plain(account: &str, password: &str) -> String {
+    use base64::Engine as _;
+    let raw = format!("\0{account}\0{password}");
+    format!(
+        "AUTHENTICATE {}",
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    )
+}
+
+#[test]
+fn sasl_plain_logs_in_before_cap_end_and_the_welcome_waits_for_it() {
+    let mut h = harness();
+    let bob = h.login("bob", "bpw");
+    h.send(bob, "message alice kept");
+    let c = h.irc_connect();
+    say(&mut h, c, &["CAP LS 302", "NICK alice", "USER a 0 * :A"]);
+    assert!(h.take_irc(c).contains("CAP * LS :sasl=PLAIN server-time"));
+    say(&mut h, c, &["CAP REQ :sasl", "AUTHENTICATE PLAIN"]);
+    let got = h.take_irc(c);
+    assert!(got.ends_with("AUTHENTICATE +\r\n"), "{got}");
+    say(&mut h, c, &[&plain("alice", "apw")]);
+    let got = h.take_irc(c);
+    assert_eq!(codes(&got), ["900", "903"], "{got}");
+    assert!(
+        got.contains(":natter 900 alice alice!alice@natter alice :You are now logged in as alice")
+    );
+    assert_eq!(h.state().online_users(), vec!["alice", "bob"]);
+    say(&mut h, c, &["CAP END"]);
+    let got = h.take_irc(c);
+    assert_eq!(
+        codes(&got),
+        ["001", "002", "003", "004", "005", "422"],
+        "{got}"
+    );
+    // The message kept for alice came with the welcome, after it.
+    assert!(
+        got.ends_with(":bob!bob@natter PRIVMSG alice :kept\r\n"),
+        "{got}"
+    );
+}
+
+#[test]
+fn a_refused_sasl_login_is_904() {
+    let mut h = harness();
+    let c = h.irc_connect();
+    say(
+        &mut h,
+        c,
+        &[
+            "CAP LS",
+            "CAP REQ :sasl",
+            "AUTHENTICATE PLAIN",
+            &plain("nobody", "x"),
+        ],
+    );
+    let got = h.take_irc(c);
+    assert!(got.contains("CAP * LS :sasl server-time"), "{got}");
+    assert_eq!(codes(&got), ["904"], "{got}");
+    // An unknown account leaves the registration open: PASS may follow.
+    say(
+        &mut h,
+        c,
+        &["PASS apw", "NICK alice", "USER a 0 * :A", "CAP END"],
+    );
+    assert!(h.take_irc(c).contains(" 001 alice "));
+    // A wrong password ends it, and counts toward the lockout.
+    let c = h.irc_connect();
+    say(
+        &mut h,
+        c,
+        &["CAP REQ :sasl", "AUTHENTICATE PLAIN", &plain("bob", "nope")],
+    );
+    let got = h.take_irc(c);
+    assert_eq!(codes(&got), ["904"], "{got}");
+    assert!(h.is_closed(c));
+    // Without the capability, or with another mechanism, or aborted.
+    let c = h.irc_connect();
+    say(&mut h, c, &["AUTHENTICATE PLAIN"]);
+    assert_eq!(codes(&h.take_irc(c)), ["904"]);
+    say(
+        &mut h,
+        c,
+        &[
+            "CAP REQ :sasl",
+            "AUTHENTICATE EXTERNAL",
+            "AUTHENTICATE PLAIN",
+            "AUTHENTICATE *",
+        ],
+    );
+    let got = h.take_irc(c);
+    assert_eq!(codes(&got), ["908", "904", "906"], "{got}");
 }
