@@ -29,7 +29,7 @@ DEFAULT_BINARY = HERE.parent.parent / "target" / "debug" / "natter-server"
 
 class NatterController(BaseServerController, DirectoryBasedController):
     software_name = "natter"
-    supported_sasl_mechanisms: Set[str] = set()
+    supported_sasl_mechanisms: Set[str] = {"PLAIN"}
     supports_sts = False
 
     def binary(self) -> str:

@@ -22,7 +22,7 @@ impl IrcFront {
 
     /// Whether `conn` speaks IRC.
     pub fn speaks_irc(&self, conn: ConnId) -> bool {
-        !self.sessions.is_empty() && self.sessions.contains_key(&conn)
+        self.sessions.contains_key(&conn)
     }
 
     /// Whether no connection speaks IRC (the common case, checked first on every line).

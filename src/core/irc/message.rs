@@ -125,22 +125,35 @@ impl<'a> Message<'a> {
             }
             out.push(b' ');
         }
-        if let Some(source) = self.source {
-            out.push(b':');
-            out.extend_from_slice(source.as_bytes());
-            out.push(b' ');
-        }
-        out.extend_from_slice(self.command.as_bytes());
-        let last = self.params.len().saturating_sub(1);
-        for (i, p) in self.params.iter().enumerate() {
-            out.push(b' ');
-            if i == last && (p.is_empty() || p.contains(' ') || p.starts_with(':')) {
-                out.push(b':');
-            }
-            out.extend_from_slice(p.as_bytes());
-        }
-        out.extend_from_slice(b"\r\n");
+        write_body(out, self.source, self.command, &self.params, false);
     }
+}
+
+/// `[:source ]command params…\r\n` appended to `out`. The last parameter is written after ` :`
+/// when `trailing` says so (as servers write text), or when it must be: empty, holding a space, or
+/// starting with `:`.
+pub(super) fn write_body(
+    out: &mut Vec<u8>,
+    source: Option<&str>,
+    command: &str,
+    params: &[&str],
+    trailing: bool,
+) {
+    if let Some(source) = source {
+        out.push(b':');
+        out.extend_from_slice(source.as_bytes());
+        out.push(b' ');
+    }
+    out.extend_from_slice(command.as_bytes());
+    let last = params.len().saturating_sub(1);
+    for (i, p) in params.iter().enumerate() {
+        out.push(b' ');
+        if i == last && (trailing || p.is_empty() || p.contains(' ') || p.starts_with(':')) {
+            out.push(b':');
+        }
+        out.extend_from_slice(p.as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
 }
 
 /// Reads one line (without its `\r\n`) as an IRC message. Never panics.

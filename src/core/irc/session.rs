@@ -180,20 +180,6 @@ pub(super) fn line(
         out.extend_from_slice(tags.as_bytes());
         out.push(b' ');
     }
-    if let Some(source) = source {
-        out.push(b':');
-        out.extend_from_slice(source.as_bytes());
-        out.push(b' ');
-    }
-    out.extend_from_slice(command.as_bytes());
-    let last = params.len().saturating_sub(1);
-    for (i, p) in params.iter().enumerate() {
-        out.push(b' ');
-        if i == last && (trailing || p.is_empty() || p.contains(' ') || p.starts_with(':')) {
-            out.push(b':');
-        }
-        out.extend_from_slice(p.as_bytes());
-    }
-    out.extend_from_slice(b"\r\n");
+    super::message::write_body(&mut out, source, command, params, trailing);
     out
 }

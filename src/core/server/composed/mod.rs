@@ -9,6 +9,12 @@
 //! log, why a session ended, what the metrics count, when held notices are due, when to give memory
 //! back) is made here, where tests reach it. The driver moves bytes, timers, commits and answers.
 //!
+//! It also holds the IRC connections' fronts ([`crate::irc`]): a connection announced with
+//! [`Input::IrcConnected`] has its lines read by its front, which answers what IRC alone needs and
+//! feeds the engine natter lines, and the engine's lines for it go through the front, whose IRC text
+//! goes to the outbox as [`Effect::SendRaw`], in order with everything else. Neither the engine nor
+//! the driver knows a connection speaks IRC.
+//!
 //! # The contract
 //!
 //! A value with four kinds of method, as quinn-proto's connection has: **input**
@@ -430,7 +436,9 @@ impl Server {
                 self.steps = steps;
                 return;
             }
-            Effect::SendMany { mut to, msg } if to.iter().any(|c| self.speaks_irc(*c)) => {
+            Effect::SendMany { mut to, msg }
+                if !self.irc.is_empty() && to.iter().any(|c| self.speaks_irc(*c)) =>
+            {
                 let irc: Vec<ConnId> = to.iter().copied().filter(|c| self.speaks_irc(*c)).collect();
                 to.retain(|c| !self.speaks_irc(*c));
                 for conn in irc {
@@ -505,7 +513,8 @@ impl Server {
             // Stored messages handed to an IRC client, which cannot acknowledge them: the newest
             // one is acknowledged for it once these lines are written.
             let mut watch = Vec::new();
-            for e in &effects {
+            let irc = !self.irc.is_empty();
+            for e in effects.iter().filter(|_| irc) {
                 if let Effect::SendRaw {
                     to,
                     delivers: Some(id),
