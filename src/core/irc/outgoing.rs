@@ -227,6 +227,9 @@ impl IrcSession {
                 line(None, None, "ERROR", &[&text], true)
             }
             ServerMsg::Notice { text } => self.notice(text),
+            ServerMsg::Error(ErrorReply::LineTooLong { .. }) => {
+                self.numeric("417", &[], "Input line was too long")
+            }
             ServerMsg::Error(e) => self.notice(&e.text()),
             ServerMsg::Prompt(_) => return,
             other => {

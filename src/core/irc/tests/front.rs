@@ -429,3 +429,11 @@ fn a_refused_sasl_login_is_904() {
     let got = h.take_irc(c);
     assert_eq!(codes(&got), ["908", "904", "906"], "{got}");
 }
+
+#[test]
+fn a_line_past_the_server_limit_is_417() {
+    let mut h = harness();
+    let (c, _) = register(&mut h, "alice", "apw");
+    h.too_long(c);
+    assert_eq!(codes(&h.take_irc(c)), ["417"]);
+}
