@@ -120,6 +120,7 @@ impl IrcSession {
                 let account = self.account.clone().unwrap_or_default();
                 self.welcome_lines(&account, out);
                 out.append(&mut self.held);
+                out.push(Step::Feed(b"acks off".to_vec()));
                 return;
             }
             Phase::LoggingIn { .. } | Phase::Online => return,

@@ -96,8 +96,9 @@ impl IrcSession {
             ServerMsg::Welcome { user } if self.sasl == super::sasl::Sasl::Pending => {
                 self.pass = None;
                 self.account = Some(user.to_string());
+                // `acks off` waits for the IRC welcome: until then the session's lines are held
+                // here, and a live message held when the connection drops must be kept.
                 self.sasl_welcomed(user, out);
-                out.push(Step::Feed(b"acks off".to_vec()));
             }
             ServerMsg::Welcome { user } => self.welcome(user, out),
             _ => self.anything(msg, out),

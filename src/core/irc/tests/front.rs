@@ -437,3 +437,30 @@ fn a_line_past_the_server_limit_is_417() {
     h.too_long(c);
     assert_eq!(codes(&h.take_irc(c)), ["417"]);
 }
+
+#[test]
+fn a_live_message_held_for_the_welcome_is_kept_if_the_connection_drops_first() {
+    let mut h = harness();
+    let bob = h.login("bob", "bpw");
+    let c = h.irc_connect();
+    say(
+        &mut h,
+        c,
+        &[
+            "CAP REQ :sasl",
+            "NICK alice",
+            "USER a 0 * :A",
+            "AUTHENTICATE PLAIN",
+            &plain("alice", "apw"),
+        ],
+    );
+    assert_eq!(codes(&h.take_irc(c)), ["900", "903"]);
+    h.send(bob, "message alice while you register");
+    assert!(!h.take_irc(c).contains("PRIVMSG"), "held until the welcome");
+    h.disconnect(c);
+    let (_, got) = register(&mut h, "alice", "apw");
+    assert!(
+        got.contains(":bob!bob@natter PRIVMSG alice :while you register\r\n"),
+        "{got}"
+    );
+}
