@@ -30,13 +30,16 @@ impl IrcSession {
             Phase::Registering => self.before_login(msg, out),
             Phase::LoggingIn { pass_fed } => self.logging_in(msg, pass_fed, out),
             Phase::Authenticated => {
-                // Held until the welcome; a goodbye (the session ends) takes them with it.
-                let mut steps = std::mem::take(&mut self.held);
-                self.online(msg, &mut steps);
                 if matches!(msg, ServerMsg::Bye(_)) {
-                    out.append(&mut steps);
+                    // The session ends before the welcome: what was held is not said. The core
+                    // keeps it (the session never said acks off, and kept messages were not
+                    // acknowledged), so it comes at the next login, once.
+                    self.held.clear();
+                    self.online(msg, out);
                 } else {
-                    self.held = steps;
+                    let mut held = std::mem::take(&mut self.held);
+                    self.online(msg, &mut held);
+                    self.held = held;
                 }
             }
             Phase::Online => self.online(msg, out),
