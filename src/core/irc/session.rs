@@ -60,7 +60,8 @@ pub(super) struct Caps {
 /// The capabilities offered in `CAP LS`.
 pub(super) const OFFERED: &[&str] = &["sasl", "server-time"];
 
-/// One IRC connection's state. See the [module documentation](self).
+/// One IRC connection's state: what IRC needs that the core does not keep, and the two
+/// translations (IRC lines to natter lines for the core, the core's lines to IRC lines).
 #[derive(Debug)]
 pub struct IrcSession {
     pub(super) phase: Phase,

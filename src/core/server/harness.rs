@@ -42,6 +42,9 @@ pub struct Harness {
     inbox: BTreeMap<ConnId, Vec<ServerMsg>>,
     /// What IRC connections received, as their bytes.
     irc_inbox: BTreeMap<ConnId, Vec<u8>>,
+    /// The connections made on the IRC listener: their lines go to their front, not through the
+    /// password gates (a cluster node gates the natter lines the front feeds it, inside the node).
+    irc_conns: BTreeSet<ConnId>,
     closed: BTreeSet<ConnId>,
     /// Every record the core asked to persist, in order, durable or not.
     records: Vec<Record>,
@@ -120,6 +123,7 @@ impl Harness {
             durability: Durability::Instant,
             inbox: BTreeMap::new(),
             irc_inbox: BTreeMap::new(),
+            irc_conns: BTreeSet::new(),
             closed: BTreeSet::new(),
             records: Vec::new(),
             durable: Vec::new(),
@@ -480,6 +484,7 @@ impl Harness {
         let peer = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
         let conn = ConnId(self.next_conn);
         self.next_conn += 1;
+        self.irc_conns.insert(conn);
         let now = self.now;
         self.server
             .handle_input(Input::IrcConnected { conn, peer }, now);
@@ -515,6 +520,10 @@ impl Harness {
     /// Sends `line`'s bytes from the client: through its line gate when lines go through gates (as on a
     /// cluster node), else straight to the core.
     pub fn send_bytes(&mut self, conn: ConnId, line: &[u8]) {
+        if self.irc_conns.contains(&conn) {
+            self.event(Event::Line { conn, line });
+            return;
+        }
         match self.gate(conn) {
             Some(gate) => {
                 gate.push_line(line);
