@@ -330,6 +330,8 @@ impl Server {
         self.pumping = true;
         while let Some(job) = self.front_jobs.pop_front() {
             match job {
+                // What a front asked for a connection it has closed since is moot.
+                FrontJob::Feed(conn, _) if self.front_closed.contains(&conn) => {}
                 FrontJob::Feed(conn, line) => {
                     self.feed_engine(Event::Line { conn, line: &line }, now)
                 }
@@ -425,13 +427,24 @@ impl Server {
 
     /// One effect: what acts at once goes out now, the rest to the outbox's batch. A line for an
     /// IRC connection goes through its front, and what it says instead goes to the batch.
-    fn carry(&mut self, effect: Effect) {
+    fn carry(&mut self, mut effect: Effect) {
+        if !self.front_closed.is_empty() {
+            // Connections whose front closed them, which the engine has not heard of yet.
+            match &mut effect {
+                Effect::Send { to, .. } if self.front_closed.contains(to) => return,
+                Effect::SendMany { to, .. } => {
+                    to.retain(|c| !self.front_closed.contains(c));
+                    if to.is_empty() {
+                        return;
+                    }
+                }
+                _ => {}
+            }
+        }
         let effect = match effect {
             Effect::Send { to, msg } if self.speaks_irc(to) => {
                 let mut steps = std::mem::take(&mut self.steps);
-                if !self.front_closed.contains(&to) {
-                    self.irc.from_core(to, &msg, &mut steps);
-                }
+                self.irc.from_core(to, &msg, &mut steps);
                 self.take_steps(to, &mut steps);
                 self.steps = steps;
                 return;
