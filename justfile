@@ -78,3 +78,14 @@ bench-e2e messages="2000" rounds="3":
     mkdir -p target/bench-e2e && cp target/release/natter target/bench-e2e/natter-plain
     cargo build --release --locked --bin natter --bin natter-server
     python3 scripts/bench-e2e-clients.py target/bench-e2e/natter-plain target/release/natter target/release/natter-server {{messages}} {{rounds}}
+
+# irctest's upstream selection against natter's IRC listener, and its counts (irctest at ../shared/irctest;
+# needs a recent pytest, pytest-xdist and filelock: pip install pytest pytest-xdist filelock; Debian
+# bookworm's pytest is too old for irctest). About 2 minutes with 2 workers while most tests end at login.
+irctest workers="2":
+    cargo build --bin natter-server
+    cd ../shared/irctest && NATTER_SERVER={{justfile_directory()}}/target/debug/natter-server \
+        PYTHONPATH={{justfile_directory()}}/tests/irctest python3 -m pytest -p no:cacheprovider \
+        -n {{workers}} --controller natter \
+        -m 'not services and not implementation-specific and not deprecated and not strict' \
+        -q -rN irctest/server_tests/ 2>&1 | tail -n 3

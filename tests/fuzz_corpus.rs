@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use natter_sim::fuzz::{decode_round_trip, parse_round_trip, run_ops_bytes};
+use natter_sim::fuzz::{decode_round_trip, irc_round_trip, parse_round_trip, run_ops_bytes};
 
 /// Runs `check` on each file under `fuzz/{corpus,regressions}/<target>/`; returns how many there were.
 fn replay(target: &str, check: fn(&[u8])) -> usize {
@@ -36,6 +36,14 @@ fn parse_command_inputs() {
     assert!(
         replay("parse_command", parse_round_trip) > 0,
         "no corpus for parse_command"
+    );
+}
+
+#[test]
+fn irc_message_inputs() {
+    assert!(
+        replay("irc_message", irc_round_trip) > 0,
+        "no corpus for irc_message"
     );
 }
 

@@ -15,10 +15,12 @@
 //!   of hashing and checking them, which the server's shell runs off the core's thread.
 //! - [`server`]: the server's sans-IO core, [`server::ServerState`].
 //! - [`client`]: the client's sans-IO core, [`client::ClientState`], and how it shows things.
+//! - [`irc`]: IRC spoken by the server: the codec, and each IRC connection's front before the core.
 
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod client;
+pub mod irc;
 pub mod password;
 pub mod protocol;
 pub mod server;

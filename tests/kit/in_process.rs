@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use natter::shell::persist::CredentialsFile;
-use natter::shell::server::{ServerHandle, ShellOptions, spawn};
+use natter::shell::server::{ServerHandle, ShellOptions, spawn_with_irc};
 use natter_core::server::{Account, Config, ServerState};
 
 use super::{ACCOUNTS, Client, password_of, write_credentials};
@@ -22,6 +22,8 @@ pub fn config() -> Config {
 /// A server on 127.0.0.1:0 in this process, with [`ACCOUNTS`]; shut down cleanly when dropped.
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// Where it speaks IRC (only when started [`TestServer::with_irc`]).
+    pub irc_addr: Option<SocketAddr>,
     handle: Option<ServerHandle>,
     _dir: tempfile::TempDir,
     pub credentials: PathBuf,
@@ -33,6 +35,15 @@ impl TestServer {
     }
 
     pub fn with(config: Config, opts: ShellOptions) -> Self {
+        Self::listening(config, opts, false)
+    }
+
+    /// As [`TestServer::with`], speaking IRC on a second loopback port too.
+    pub fn with_irc(config: Config, opts: ShellOptions) -> Self {
+        Self::listening(config, opts, true)
+    }
+
+    fn listening(config: Config, opts: ShellOptions, irc: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let credentials = write_credentials(dir.path(), ACCOUNTS);
         let accounts = ACCOUNTS
@@ -44,8 +55,10 @@ impl TestServer {
             .collect();
         let core = ServerState::new(config, accounts, [9; 32]);
         let listener = smol::block_on(async_net::TcpListener::bind("127.0.0.1:0")).unwrap();
-        let handle = spawn(
+        let irc = irc.then(|| smol::block_on(async_net::TcpListener::bind("127.0.0.1:0")).unwrap());
+        let handle = spawn_with_irc(
             listener,
+            irc,
             core,
             Box::new(CredentialsFile::new(&credentials)),
             opts,
@@ -53,6 +66,7 @@ impl TestServer {
         .unwrap();
         TestServer {
             addr: handle.local_addr,
+            irc_addr: handle.irc_addr,
             handle: Some(handle),
             _dir: dir,
             credentials,

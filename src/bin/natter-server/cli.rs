@@ -69,6 +69,12 @@ pub struct Args {
     #[arg(long, help_heading = "TLS")]
     pub plaintext: bool,
 
+    /// Also speak IRC on this port (6697 by convention with TLS, 6667 without), on the same
+    /// addresses, accounts and rules: any IRC client logs in with a natter account (nick and PASS).
+    /// TLS or plain text as the main port. Off by default.
+    #[arg(long, value_name = "PORT")]
+    pub irc_port: Option<u16>,
+
     /// The server's TLS certificate (PEM, the chain's first certificate first). Without it, the
     /// server makes a self-signed one on first start and keeps it in the data directory.
     #[arg(long, value_name = "PATH", help_heading = "TLS")]
@@ -515,6 +521,7 @@ overrides! {
     bind => server.bind [list],
     register => server.register [flag],
     plaintext => server.plaintext [flag],
+    irc_port => server.irc_port [some],
     tls_cert => server.tls_cert [some],
     tls_key => server.tls_key [some],
     log_level => log.level,

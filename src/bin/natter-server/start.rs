@@ -242,6 +242,18 @@ pub fn serve(p: Prepared, started: Started, steering: Steering) -> Result<()> {
     let cluster_mode = opts.cluster.is_some();
     smol::block_on(async {
         let listeners = bind(&s.listen_addrs()).await?;
+        let irc_listeners = bind(&s.irc_listen_addrs()).await?;
+        for l in &irc_listeners {
+            tracing::info!(
+                "speaking IRC on {} ({})",
+                l.local_addr()?,
+                if s.server.plaintext {
+                    "plain text"
+                } else {
+                    "TLS"
+                }
+            );
+        }
         let addrs: Vec<SocketAddr> = listeners
             .iter()
             .map(|l| l.local_addr())
@@ -289,6 +301,7 @@ pub fn serve(p: Prepared, started: Started, steering: Steering) -> Result<()> {
         };
         run_server(Serving {
             listeners,
+            irc_listeners,
             core: started.core,
             persister: started.persister,
             opts,

@@ -89,6 +89,15 @@ impl ErrorReply {
     }
 }
 
+impl ByeReason {
+    /// The human explanation of the goodbye (what another dialect's front says as its reason).
+    pub fn text(&self) -> String {
+        let mut s = String::new();
+        let _ = self.put_tail(&mut s);
+        s.trim_start().to_owned()
+    }
+}
+
 /// What `BYE flood` adds about the cool-down that follows it.
 pub(crate) fn cooldown(secs: u64) -> String {
     if secs == 0 {

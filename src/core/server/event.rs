@@ -151,6 +151,18 @@ pub enum Effect {
         /// The line, rendered once for all of them.
         msg: ServerMsg,
     },
+    /// Send lines already written in the connection's own dialect (an IRC connection's, by its
+    /// front: `crate::irc`), line endings included. Made by the composed server, never by the core.
+    SendRaw {
+        /// The connection to send them to.
+        to: ConnId,
+        /// The lines' bytes.
+        bytes: Vec<u8>,
+        /// The stored message these lines hand over to a client that cannot acknowledge it: its
+        /// front acknowledges it to the core once they are written (see
+        /// [`Output::WatchDrain`](crate::server::composed::Output::WatchDrain)).
+        delivers: Option<u64>,
+    },
     /// Flush what was sent to this connection, then close it. The core has already forgotten it; no
     /// `Disconnected` event is needed (one that arrives anyway is ignored).
     Close {

@@ -40,6 +40,11 @@ pub struct Harness {
     now: Timestamp,
     durability: Durability,
     inbox: BTreeMap<ConnId, Vec<ServerMsg>>,
+    /// What IRC connections received, as their bytes.
+    irc_inbox: BTreeMap<ConnId, Vec<u8>>,
+    /// The connections made on the IRC listener: their lines go to their front, not through the
+    /// password gates (a cluster node gates the natter lines the front feeds it, inside the node).
+    irc_conns: BTreeSet<ConnId>,
     closed: BTreeSet<ConnId>,
     /// Every record the core asked to persist, in order, durable or not.
     records: Vec<Record>,
@@ -117,6 +122,8 @@ impl Harness {
             now,
             durability: Durability::Instant,
             inbox: BTreeMap::new(),
+            irc_inbox: BTreeMap::new(),
+            irc_conns: BTreeSet::new(),
             closed: BTreeSet::new(),
             records: Vec::new(),
             durable: Vec::new(),
@@ -430,6 +437,10 @@ impl Harness {
                             self.deliver(conn, msg.clone());
                         }
                     }
+                    Effect::SendRaw { to, bytes, .. } => {
+                        assert!(!self.closed.contains(&to), "lines sent to {to} once closed");
+                        self.irc_inbox.entry(to).or_default().extend(bytes);
+                    }
                     Effect::Close { conn } => {
                         self.closed.insert(conn);
                     }
@@ -467,6 +478,28 @@ impl Harness {
         conn
     }
 
+    /// Connects a new client on the IRC listener (from a distinct loopback port).
+    pub fn irc_connect(&mut self) -> ConnId {
+        let port = 40_000 + u16::try_from(self.next_conn % 20_000).unwrap_or(0);
+        let peer = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
+        let conn = ConnId(self.next_conn);
+        self.next_conn += 1;
+        self.irc_conns.insert(conn);
+        let now = self.now;
+        self.server
+            .handle_input(Input::IrcConnected { conn, peer }, now);
+        self.made(|| LogEvent::new(Event::Connected { conn, peer }, now));
+        self.server.handle_input(Input::EndBatch, now);
+        self.run();
+        conn
+    }
+
+    /// What the IRC connection `conn` received since the last call, as text.
+    pub fn take_irc(&mut self, conn: ConnId) -> String {
+        let bytes = self.irc_inbox.remove(&conn).unwrap_or_default();
+        String::from_utf8(bytes).expect("IRC lines are UTF-8")
+    }
+
     /// The operator asks for `action`: its answer, once released (commits complete at once unless
     /// [`Self::manual_commits`]; `None` while it waits for one).
     pub fn admin(&mut self, action: super::Admin) -> Option<super::AdminAnswer> {
@@ -487,6 +520,10 @@ impl Harness {
     /// Sends `line`'s bytes from the client: through its line gate when lines go through gates (as on a
     /// cluster node), else straight to the core.
     pub fn send_bytes(&mut self, conn: ConnId, line: &[u8]) {
+        if self.irc_conns.contains(&conn) {
+            self.event(Event::Line { conn, line });
+            return;
+        }
         match self.gate(conn) {
             Some(gate) => {
                 gate.push_line(line);

@@ -60,6 +60,8 @@ pub fn keepalive_idle(conn: ConnId, idle: Duration) -> Duration {
     Duration::from_secs((secs - conn.0 % spread).max(1))
 }
 
+/// Accepts connections on `listener` until cancelled; `irc`: the listener speaks IRC (each
+/// connection's lines go through its IRC front, in the composed server).
 pub(super) async fn accept_loop(
     listener: TcpListener,
     shared: Rc<Shared>,
@@ -67,6 +69,7 @@ pub(super) async fn accept_loop(
     max_line: usize,
     max_outbound: usize,
     keepalive: Option<Duration>,
+    irc: bool,
 ) {
     let mut spare = File::open("/dev/null").ok();
     let mut starved = false;
@@ -153,7 +156,7 @@ pub(super) async fn accept_loop(
                     .conns
                     .borrow_mut()
                     .insert(conn, ConnIo::new(stream, peer, reader, tls));
-                shared.push_quietly(Input::Open { conn, peer });
+                shared.push_quietly(Input::Open { conn, peer, irc });
             }
             Err(e) if is_out_of_fds(&e) => {
                 if !starved {

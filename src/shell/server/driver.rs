@@ -208,7 +208,20 @@ impl Driver {
         let mut batch = std::mem::take(&mut self.batch);
         for input in batch.inputs.drain(..) {
             match input {
-                Input::Open { conn, peer } => self.feed(Event::Connected { conn, peer }, now),
+                Input::Open {
+                    conn,
+                    peer,
+                    irc: false,
+                } => self.feed(Event::Connected { conn, peer }, now),
+                Input::Open {
+                    conn,
+                    peer,
+                    irc: true,
+                } => {
+                    self.server
+                        .handle_input(composed::Input::IrcConnected { conn, peer }, now);
+                    self.carry_out_output(now);
+                }
                 Input::Line { conn, range } => {
                     let line = &batch.bytes[range];
                     self.feed(Event::Line { conn, line }, now);

@@ -10,8 +10,12 @@ use natter_core::server::ConnId;
 /// One input for the core.
 #[derive(Debug)]
 pub(super) enum Input {
-    /// A connection was accepted (its I/O state is already registered).
-    Open { conn: ConnId, peer: SocketAddr },
+    /// A connection was accepted (its I/O state is already registered); `irc`: on the IRC listener.
+    Open {
+        conn: ConnId,
+        peer: SocketAddr,
+        irc: bool,
+    },
     /// A complete line; its bytes are `Inbox::bytes[range]`.
     Line { conn: ConnId, range: Range<usize> },
     /// The client sent a line over the limit; the decoder is skipping it.

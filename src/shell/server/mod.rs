@@ -224,6 +224,8 @@ impl Shared {
 /// A running server's handle: its address, and a way to stop it.
 pub struct ServerHandle {
     pub local_addr: SocketAddr,
+    /// Where it speaks IRC, when it does.
+    pub irc_addr: Option<SocketAddr>,
     stop: smol::channel::Sender<()>,
     done: smol::channel::Receiver<io::Result<()>>,
 }
@@ -256,17 +258,30 @@ pub fn spawn(
     persister: Box<dyn Persister>,
     opts: ShellOptions,
 ) -> io::Result<ServerHandle> {
+    spawn_with_irc(listener, None, core, persister, opts)
+}
+
+/// As [`spawn`], speaking IRC on `irc` too.
+pub fn spawn_with_irc(
+    listener: TcpListener,
+    irc: Option<TcpListener>,
+    core: ServerState,
+    persister: Box<dyn Persister>,
+    opts: ShellOptions,
+) -> io::Result<ServerHandle> {
     let local_addr = listener.local_addr()?;
+    let irc_addr = irc.as_ref().map(TcpListener::local_addr).transpose()?;
     let (stop, stopped) = smol::channel::bounded(1);
     let (report, done) = smol::channel::bounded(1);
     std::thread::Builder::new()
         .name("natter-server".into())
         .spawn(move || {
-            let result = smol::block_on(run(listener, core, persister, opts, stopped));
+            let result = smol::block_on(run(listener, irc, core, persister, opts, stopped));
             let _ = report.send_blocking(result);
         })?;
     Ok(ServerHandle {
         local_addr,
+        irc_addr,
         stop,
         done,
     })
@@ -276,6 +291,7 @@ pub fn spawn(
 /// `smol::block_on`: the thread also drives the I/O reactor while it waits.
 pub async fn run(
     listener: TcpListener,
+    irc: Option<TcpListener>,
     core: ServerState,
     persister: Box<dyn Persister>,
     opts: ShellOptions,
@@ -283,6 +299,7 @@ pub async fn run(
 ) -> io::Result<()> {
     run_server(Serving {
         listeners: vec![listener],
+        irc_listeners: irc.into_iter().collect(),
         core,
         persister,
         opts,
@@ -297,6 +314,8 @@ pub async fn run(
 pub struct Serving {
     /// Where to accept connections (one per bind address).
     pub listeners: Vec<TcpListener>,
+    /// Where to accept IRC connections (none: no IRC listener).
+    pub irc_listeners: Vec<TcpListener>,
     pub core: ServerState,
     pub persister: Box<dyn Persister>,
     pub opts: ShellOptions,
@@ -321,6 +340,7 @@ pub async fn run_server(s: Serving) -> io::Result<()> {
 async fn serve(ex: Rc<LocalExecutor<'static>>, s: Serving) -> io::Result<()> {
     let Serving {
         listeners,
+        irc_listeners,
         core,
         persister,
         opts,
@@ -335,9 +355,11 @@ async fn serve(ex: Rc<LocalExecutor<'static>>, s: Serving) -> io::Result<()> {
         opts.metrics.clone(),
     ));
     let clock = ShellClock::start();
-    let acceptors: Vec<_> = listeners
-        .into_iter()
-        .map(|listener| {
+    let natter = listeners.into_iter().map(|l| (l, false));
+    let irc = irc_listeners.into_iter().map(|l| (l, true));
+    let acceptors: Vec<_> = natter
+        .chain(irc)
+        .map(|(listener, irc)| {
             ex.spawn(accept::accept_loop(
                 listener,
                 shared.clone(),
@@ -345,6 +367,7 @@ async fn serve(ex: Rc<LocalExecutor<'static>>, s: Serving) -> io::Result<()> {
                 core.config().max_line,
                 opts.max_outbound,
                 opts.keepalive,
+                irc,
             ))
         })
         .collect();

@@ -83,6 +83,10 @@ impl Driver {
                         self.queue(conn, &msg, now);
                     }
                 }
+                Effect::SendRaw { to, bytes, .. } => {
+                    self.scratch = bytes;
+                    self.queue_raw(to, now);
+                }
                 Effect::Close { conn } => self.close_after_flush(conn),
                 Effect::AdminAnswer { request, answer } => self.answer_admin(request, answer),
                 other => tracing::error!("the outbox keeps records and controls: {other:?}"),
@@ -94,6 +98,17 @@ impl Driver {
     /// Drops the connection if the queue would pass the bound (a client that stopped reading must not
     /// hold the server's memory or slow the others).
     pub(super) fn queue(&mut self, conn: ConnId, msg: &ServerMsg, now: Timestamp) {
+        self.queue_paced(conn, Some(msg), now);
+    }
+
+    /// Appends `self.scratch` (lines already in the connection's dialect) to `conn`'s queue, written
+    /// with the batch.
+    fn queue_raw(&mut self, conn: ConnId, now: Timestamp) {
+        self.queue_paced(conn, None, now);
+    }
+
+    /// Appends `self.scratch` to `conn`'s queue, paced as `msg` says (none: with the batch).
+    fn queue_paced(&mut self, conn: ConnId, msg: Option<&ServerMsg>, now: Timestamp) {
         let max = self.opts.max_outbound;
         let mut conns = self.shared.conns.borrow_mut();
         let Some(io) = conns.get_mut(&conn) else {
@@ -116,7 +131,11 @@ impl Driver {
             held: io.held,
             bytes: io.queued(),
         };
-        match self.server.pace(msg, state, now) {
+        let write = match msg {
+            Some(msg) => self.server.pace(msg, state, now),
+            None => Write::WithBatch,
+        };
+        match write {
             Write::WithBatch => {
                 if !io.dirty {
                     io.dirty = true;

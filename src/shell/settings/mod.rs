@@ -52,6 +52,9 @@ pub struct Server {
     pub register: bool,
     /// Speak plain text instead of TLS.
     pub plaintext: bool,
+    /// Also speak IRC on this TCP port (on each `bind` address; 0 picks a free one), in plain text
+    /// or TLS as the main port does. Absent: no IRC listener.
+    pub irc_port: Option<u16>,
     /// The TLS certificate (PEM) and its key; without them the server makes its own.
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
@@ -174,6 +177,7 @@ impl Default for Server {
             data_dir: None,
             register: false,
             plaintext: false,
+            irc_port: None,
             tls_cert: None,
             tls_key: None,
             keepalive: 60,
@@ -349,7 +353,21 @@ impl Settings {
             .unwrap_or_else(|| self.data_dir().join("admin.sock"))
     }
 
-    /// Where to listen: each bind address with the port.
+    /// Where to listen for IRC: each bind address with the IRC port (none without one).
+    pub fn irc_listen_addrs(&self) -> Vec<SocketAddr> {
+        self.server
+            .irc_port
+            .map(|port| {
+                self.server
+                    .bind
+                    .iter()
+                    .map(|ip| SocketAddr::new(*ip, port))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Where the server listens for natter's own protocol: each bind address with the port.
     pub fn listen_addrs(&self) -> Vec<SocketAddr> {
         self.server
             .bind
@@ -422,6 +440,11 @@ impl Settings {
             format!("{:?}", r.bind),
         );
         cmp("server.port", s.port.to_string(), r.port.to_string());
+        cmp(
+            "server.irc_port",
+            format!("{:?}", s.irc_port),
+            format!("{:?}", r.irc_port),
+        );
         cmp(
             "server.credentials",
             s.credentials.display().to_string(),

@@ -14,6 +14,15 @@ use crate::time::Timestamp;
 pub enum Input<'a> {
     /// An event of this server's own connections, its shutdown's start, or an operator's request.
     Event(Event<'a>),
+    /// A client connected on the IRC listener from `peer`: its lines are IRC, read and answered by
+    /// its front (`crate::irc`), which speaks to the core in natter lines; the core hears
+    /// [`Event::Connected`] as for any connection.
+    IrcConnected {
+        /// The shell's number for the new connection.
+        conn: crate::server::event::ConnId,
+        /// The client's address and port.
+        peer: std::net::SocketAddr,
+    },
     /// News of the cluster, for a cluster node (a server alone never hears any).
     Cluster(News),
     /// Every commit up to this number is durable: the batches that waited for them are released.

@@ -9,6 +9,12 @@
 //! log, why a session ended, what the metrics count, when held notices are due, when to give memory
 //! back) is made here, where tests reach it. The driver moves bytes, timers, commits and answers.
 //!
+//! It also holds the IRC connections' fronts ([`crate::irc`]): a connection announced with
+//! [`Input::IrcConnected`] has its lines read by its front, which answers what IRC alone needs and
+//! feeds the engine natter lines, and the engine's lines for it go through the front, whose IRC text
+//! goes to the outbox as [`Effect::SendRaw`], in order with everything else. Neither the engine nor
+//! the driver knows a connection speaks IRC.
+//!
 //! # The contract
 //!
 //! A value with four kinds of method, as quinn-proto's connection has: **input**
@@ -56,6 +62,7 @@ use super::outbox::{Outbox, OutboxConfig};
 use super::pacing::{Pacer, PacingConfig, Queued, Tidy, Write};
 use super::record::Record;
 use super::state::ServerState;
+use crate::irc::{IrcFront, Step};
 use crate::protocol::{ByeReason, ServerMsg};
 use crate::time::Timestamp;
 
@@ -91,6 +98,29 @@ pub struct Server {
     keep_made: bool,
     last_made: Vec<Effect>,
     closed: Vec<ConnId>,
+    /// The IRC connections' fronts: which connections speak IRC, and their translations.
+    irc: IrcFront,
+    /// What the fronts asked of the engine and not yet done, in order (see [`FrontJob`]).
+    front_jobs: VecDeque<FrontJob>,
+    /// Feeding the fronts' jobs now (a job's own output must not start another round).
+    pumping: bool,
+    /// Connections a front closed whose end the engine has not heard yet: nothing more is sent them.
+    front_closed: Vec<ConnId>,
+    /// A front's steps (reused).
+    steps: Vec<Step>,
+    /// For each IRC connection whose drain is watched: the newest stored message released before
+    /// the watch was asked (acknowledged for the client once the connection has drained), and the
+    /// newest released since (watched next).
+    stored_out: FxHashMap<ConnId, (u64, Option<u64>)>,
+}
+
+/// What an IRC front asked the engine to hear, after the output being handed over.
+#[derive(Debug)]
+enum FrontJob {
+    /// A natter line, as if the connection's client had typed it.
+    Feed(ConnId, Vec<u8>),
+    /// The connection is gone (the front closed it).
+    Gone(ConnId),
 }
 
 impl Server {
@@ -119,6 +149,12 @@ impl Server {
             keep_made: false,
             last_made: Vec::new(),
             closed: Vec::new(),
+            irc: IrcFront::default(),
+            front_jobs: VecDeque::new(),
+            pumping: false,
+            front_closed: Vec::new(),
+            steps: Vec::new(),
+            stored_out: FxHashMap::default(),
         }
     }
 
@@ -154,6 +190,10 @@ impl Server {
         }
         match input {
             Input::Event(event) => self.event(event, now),
+            Input::IrcConnected { conn, peer } => {
+                self.irc.open(conn);
+                self.event(Event::Connected { conn, peer }, now);
+            }
             Input::Cluster(news) => {
                 let (engine, made, out) = (&mut self.engine, &mut self.made, &mut self.out);
                 engine.news(news, now, made, out);
@@ -217,8 +257,95 @@ impl Server {
         .min()
     }
 
-    /// An event of this server's, to the engine, and what it made handed over.
+    /// An event of this server's, to the engine, and what it made handed over. A line of an IRC
+    /// connection goes through its front first, which may answer it itself, or feed the engine
+    /// natter lines for it.
     fn event(&mut self, event: Event<'_>, now: Timestamp) {
+        if !self.irc.is_empty()
+            && let Some(conn) = event.conn()
+            && self.irc.speaks_irc(conn)
+        {
+            match event {
+                Event::Line { conn, line } => {
+                    let mut steps = std::mem::take(&mut self.steps);
+                    self.irc.from_client(conn, line, &mut steps);
+                    self.take_steps(conn, &mut steps);
+                    self.steps = steps;
+                    self.pump_front(now);
+                    return;
+                }
+                Event::Drained { conn } => {
+                    if let Some((id, next)) = self.stored_out.remove(&conn) {
+                        let ack = format!("ack {id}").into_bytes();
+                        self.front_jobs.push_back(FrontJob::Feed(conn, ack));
+                        if let Some(next) = next {
+                            self.stored_out.insert(conn, (next, None));
+                            self.out.push_back(Output::WatchDrain { conn });
+                        }
+                    }
+                }
+                Event::Disconnected { conn } => {
+                    self.irc.forget(conn);
+                    self.stored_out.remove(&conn);
+                }
+                _ => {}
+            }
+        }
+        self.feed_engine(event, now);
+        self.pump_front(now);
+    }
+
+    /// What a front asked for, carried out in order: its lines to the outbox, its natter lines and
+    /// closes to the jobs fed to the engine once the output being handed over is.
+    fn take_steps(&mut self, conn: ConnId, steps: &mut Vec<Step>) {
+        for step in steps.drain(..) {
+            match step {
+                Step::Say(bytes) => self.carry(Effect::SendRaw {
+                    to: conn,
+                    bytes,
+                    delivers: None,
+                }),
+                Step::SayStored { bytes, id } => self.carry(Effect::SendRaw {
+                    to: conn,
+                    bytes,
+                    delivers: Some(id),
+                }),
+                Step::Feed(line) => self.front_jobs.push_back(FrontJob::Feed(conn, line)),
+                Step::Close => {
+                    self.irc.forget(conn);
+                    self.stored_out.remove(&conn);
+                    self.front_closed.push(conn);
+                    self.carry(Effect::Close { conn });
+                    self.front_jobs.push_back(FrontJob::Gone(conn));
+                }
+            }
+        }
+    }
+
+    /// Feeds the engine what the fronts asked for, until they ask nothing more.
+    fn pump_front(&mut self, now: Timestamp) {
+        if self.pumping {
+            return;
+        }
+        self.pumping = true;
+        while let Some(job) = self.front_jobs.pop_front() {
+            match job {
+                // What a front asked for a connection it has closed since is moot.
+                FrontJob::Feed(conn, _) if self.front_closed.contains(&conn) => {}
+                FrontJob::Feed(conn, line) => {
+                    self.feed_engine(Event::Line { conn, line: &line }, now)
+                }
+                FrontJob::Gone(conn) => {
+                    self.feed_engine(Event::Disconnected { conn }, now);
+                    self.front_closed.retain(|c| *c != conn);
+                }
+            }
+        }
+        self.pumping = false;
+    }
+
+    /// An event to the engine, and what it made handed over.
+    fn feed_engine(&mut self, event: Event<'_>, now: Timestamp) {
         let conn = event.conn();
         if let Event::Connected { conn, peer } = event {
             self.peers.insert(conn, peer);
@@ -298,8 +425,53 @@ impl Server {
         }
     }
 
-    /// One effect: what acts at once goes out now, the rest to the outbox's batch.
-    fn carry(&mut self, effect: Effect) {
+    /// One effect: what acts at once goes out now, the rest to the outbox's batch. A line for an
+    /// IRC connection goes through its front, and what it says instead goes to the batch.
+    fn carry(&mut self, mut effect: Effect) {
+        if !self.front_closed.is_empty() {
+            // Connections whose front closed them, which the engine has not heard of yet.
+            match &mut effect {
+                Effect::Send { to, .. } if self.front_closed.contains(to) => return,
+                Effect::SendMany { to, .. } => {
+                    to.retain(|c| !self.front_closed.contains(c));
+                    if to.is_empty() {
+                        return;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let effect = match effect {
+            Effect::Send { to, msg } if self.speaks_irc(to) => {
+                let mut steps = std::mem::take(&mut self.steps);
+                self.irc.from_core(to, &msg, &mut steps);
+                self.take_steps(to, &mut steps);
+                self.steps = steps;
+                return;
+            }
+            Effect::SendMany { mut to, msg }
+                if !self.irc.is_empty() && to.iter().any(|c| self.speaks_irc(*c)) =>
+            {
+                let irc: Vec<ConnId> = to.iter().copied().filter(|c| self.speaks_irc(*c)).collect();
+                to.retain(|c| !self.speaks_irc(*c));
+                for conn in irc {
+                    self.carry(Effect::Send {
+                        to: conn,
+                        msg: msg.clone(),
+                    });
+                }
+                if to.is_empty() {
+                    return;
+                }
+                Effect::SendMany { to, msg }
+            }
+            Effect::Close { conn } if self.speaks_irc(conn) => {
+                self.irc.forget(conn);
+                self.stored_out.remove(&conn);
+                Effect::Close { conn }
+            }
+            other => other,
+        };
         match effect {
             Effect::CheckPassword { .. } | Effect::HashPassword { .. } => {
                 self.out.push_back(Output::PasswordJob(effect))
@@ -319,6 +491,7 @@ impl Server {
             Effect::Persist(_) => self.outbox.push(effect),
             Effect::Send { .. }
             | Effect::SendMany { .. }
+            | Effect::SendRaw { .. }
             | Effect::Close { .. }
             | Effect::AdminAnswer { .. } => {
                 self.batch_sends = true;
@@ -350,8 +523,36 @@ impl Server {
     fn release(&mut self) {
         while let Some(effects) = self.outbox.poll_ready() {
             let made_at = self.batch_times.pop_front().unwrap_or(Timestamp::ZERO);
+            // Stored messages handed to an IRC client, which cannot acknowledge them: the newest
+            // one is acknowledged for it once these lines are written.
+            let mut watch = Vec::new();
+            let irc = !self.irc.is_empty();
+            for e in effects.iter().filter(|_| irc) {
+                if let Effect::SendRaw {
+                    to,
+                    delivers: Some(id),
+                    ..
+                } = e
+                {
+                    match self.stored_out.get_mut(to) {
+                        // A watch is under way: these lines are written after it was asked.
+                        Some((_, next)) => *next = Some(*id),
+                        None => {
+                            self.stored_out.insert(*to, (*id, None));
+                            watch.push(*to);
+                        }
+                    }
+                }
+            }
             self.out.push_back(Output::Released { made_at, effects });
+            self.out
+                .extend(watch.into_iter().map(|conn| Output::WatchDrain { conn }));
         }
+    }
+
+    /// Whether `conn` speaks IRC (and its front is still there).
+    fn speaks_irc(&self, conn: ConnId) -> bool {
+        self.irc.speaks_irc(conn)
     }
 
     /// See [`Input::Shutdown`].

@@ -490,6 +490,7 @@ impl Node {
                 }
             }
             Effect::Send { to: conn, .. }
+            | Effect::SendRaw { to: conn, .. }
             | Effect::LoginFailed { conn, .. }
             | Effect::Close { conn }
             | Effect::PauseReading { conn }

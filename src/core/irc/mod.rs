@@ -1,0 +1,31 @@
+//! IRC, spoken by natter's core: any IRC client, bot or bridge can use a natter account.
+//!
+//! IRC is a dialect in front of the core, not a second core: each IRC connection has a front
+//! ([`IrcSession`]) that turns its IRC lines into natter lines for the core, and the core's lines
+//! for it into IRC lines. The core never knows: its rules (login, lockout, a second login refused,
+//! idle logout, flood limits, delivery, storage, the cluster) apply to IRC users unchanged, with one
+//! set of accounts. The composed server ([`crate::server::composed`]) holds the fronts
+//! ([`IrcFront`]): it knows which connections speak IRC, feeds their lines through the front into
+//! the core's events, and turns the core's output for them into IRC lines, so the shell moves bytes
+//! and decides nothing, and the harness and the simulators drive IRC sessions through the same code.
+//!
+//! - `message.rs`: the codec (tags, source, command, parameters), with IRC's limits.
+//! - `session.rs`: one connection's front and what it asks the composed server to do ([`Step`]).
+//! - `incoming.rs`: IRC lines from the client; `outgoing.rs`: the core's lines, as IRC lines;
+//!   `sasl.rs`: SASL PLAIN.
+//! - `front.rs`: every IRC connection's front, by connection.
+//!
+//! docs/IRC.md maps every natter command to its IRC form and lists the numerics used.
+
+mod front;
+mod incoming;
+pub mod message;
+mod outgoing;
+mod sasl;
+mod session;
+#[cfg(test)]
+mod tests;
+
+pub use front::IrcFront;
+pub use message::{Message, ParseError, Tag, parse};
+pub use session::{IrcSession, SERVER_NAME, Step};

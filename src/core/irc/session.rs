@@ -1,0 +1,186 @@
+//! One IRC connection's front: what IRC needs that natter's core does not keep (the nick asked for,
+//! the password given with `PASS`, the registration under way, the capabilities the client asked
+//! for), and the two translations, IRC lines into natter lines for the core (`incoming.rs`) and the
+//! core's lines into IRC lines (`outgoing.rs`). A plain value with no clock: the composed server
+//! owns one per IRC connection and carries out its [`Step`]s in order.
+
+use crate::protocol::Name;
+
+/// The server's name in every line it sources, and the host part of every user's mask
+/// (`alice!alice@natter`).
+pub const SERVER_NAME: &str = "natter";
+
+/// What the front asks the composed server to do, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// IRC lines for the client, ready to write (each with its `\r\n`).
+    Say(Vec<u8>),
+    /// IRC lines that hand over the stored message `id`: IRC has no acknowledgement, so the front
+    /// acknowledges it to the core once these are written to the connection.
+    SayStored {
+        /// The lines.
+        bytes: Vec<u8>,
+        /// The stored message's id.
+        id: u64,
+    },
+    /// A natter line for the core, as if the client had typed it.
+    Feed(Vec<u8>),
+    /// The connection ends here: the core hears it is gone, and it is closed once what was said
+    /// before is written.
+    Close,
+}
+
+/// Where a connection's registration stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Phase {
+    /// Gathering `PASS`, `NICK`, `USER` (and the capability negotiation's end).
+    Registering,
+    /// The nick was fed to the core as the username; waiting for its welcome. `pass_fed`: the
+    /// password was fed too (so another password prompt means it was refused).
+    LoggingIn {
+        /// The password was fed.
+        pass_fed: bool,
+    },
+    /// The core logged in the account SASL named; the IRC registration (`NICK`, `USER`, `CAP END`)
+    /// is not over, so the welcome, and what the core sends meanwhile, wait.
+    Authenticated,
+    /// Logged in as the nick.
+    Online,
+}
+
+/// The IRCv3 capabilities natter honours, and those a connection enabled.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Caps {
+    /// `server-time`: messages carry the time the server accepted them (`@time=…`).
+    pub(super) server_time: bool,
+    /// `sasl`: the account may log in with `AUTHENTICATE PLAIN`.
+    pub(super) sasl: bool,
+}
+
+/// The capabilities offered in `CAP LS`.
+pub(super) const OFFERED: &[&str] = &["sasl", "server-time"];
+
+/// One IRC connection's state: what IRC needs that the core does not keep, and the two
+/// translations (IRC lines to natter lines for the core, the core's lines to IRC lines).
+#[derive(Debug)]
+pub struct IrcSession {
+    pub(super) phase: Phase,
+    /// The nick asked for (before the welcome), then the account's name.
+    pub(super) nick: Option<String>,
+    /// `USER` was given.
+    pub(super) user_given: bool,
+    /// The password given with `PASS`, until it is fed to the core.
+    pub(super) pass: Option<String>,
+    /// A `CAP LS` or `CAP REQ` opened a negotiation that `CAP END` has not closed: registration waits.
+    pub(super) negotiating: bool,
+    pub(super) caps: Caps,
+    /// Why the login failed, once the core said so: the next prompt closes the connection with it.
+    pub(super) failed: Option<String>,
+    /// The core refused the nick as already online: the next prompt waits for another `NICK`.
+    pub(super) retry_nick: bool,
+    /// The first prompt was answered with the greeting notice.
+    pub(super) greeted: bool,
+    /// The reason given with `QUIT`, for the closing line.
+    pub(super) quit: Option<String>,
+    /// The SASL exchange.
+    pub(super) sasl: super::sasl::Sasl,
+    /// The account SASL named.
+    pub(super) account: Option<String>,
+    /// The client said `CAP LS 302`: capabilities are listed with their values.
+    pub(super) cap_302: bool,
+    /// What the core sent after a SASL login and before the registration was over, in order.
+    pub(super) held: Vec<Step>,
+}
+
+impl Default for IrcSession {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl IrcSession {
+    /// A connection that has just arrived on the IRC listener.
+    pub fn new() -> Self {
+        IrcSession {
+            phase: Phase::Registering,
+            nick: None,
+            user_given: false,
+            pass: None,
+            negotiating: false,
+            caps: Caps::default(),
+            failed: None,
+            retry_nick: false,
+            greeted: false,
+            quit: None,
+            sasl: super::sasl::Sasl::Idle,
+            account: None,
+            cap_302: false,
+            held: Vec::new(),
+        }
+    }
+
+    /// Whether the core welcomed it.
+    pub fn is_online(&self) -> bool {
+        self.phase == Phase::Online
+    }
+
+    /// Whom replies are addressed to: the nick once logged in, `*` before (as IRC servers do for a
+    /// client not yet registered).
+    pub(super) fn target(&self) -> &str {
+        match self.phase {
+            Phase::Online => self.nick.as_deref().unwrap_or("*"),
+            // What waits for the welcome is addressed as the welcome will be: to the account.
+            Phase::Authenticated => self.account.as_deref().unwrap_or("*"),
+            _ => "*",
+        }
+    }
+
+    /// The nick asked for, or `*` before any.
+    pub(super) fn asked_nick(&self) -> &str {
+        self.nick.as_deref().unwrap_or("*")
+    }
+
+    /// A numeric reply to the client: `:natter CODE <nick> params… :text`.
+    pub(super) fn numeric(&self, code: &str, params: &[&str], text: &str) -> Vec<u8> {
+        let mut all = Vec::with_capacity(params.len() + 2);
+        all.push(self.target());
+        all.extend_from_slice(params);
+        all.push(text);
+        line(None, Some(SERVER_NAME), code, &all, true)
+    }
+
+    /// A notice from the server to the client.
+    pub(super) fn notice(&self, text: &str) -> Vec<u8> {
+        line(
+            None,
+            Some(SERVER_NAME),
+            "NOTICE",
+            &[self.target(), text],
+            true,
+        )
+    }
+}
+
+/// `nick!nick@natter`: the mask a natter user is shown under.
+pub(super) fn mask(user: &Name) -> String {
+    format!("{user}!{user}@{SERVER_NAME}")
+}
+
+/// One IRC line, `\r\n` included. With `trailing`, the last parameter is always written after ` :`
+/// (as servers do for text), else only when it must be.
+pub(super) fn line(
+    tags: Option<&str>,
+    source: Option<&str>,
+    command: &str,
+    params: &[&str],
+    trailing: bool,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64);
+    if let Some(tags) = tags {
+        out.push(b'@');
+        out.extend_from_slice(tags.as_bytes());
+        out.push(b' ');
+    }
+    super::message::write_body(&mut out, source, command, params, trailing);
+    out
+}

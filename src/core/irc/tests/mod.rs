@@ -1,0 +1,6 @@
+//! The IRC codec alone (`codec.rs`), and IRC sessions through the composed server on the harness's
+//! virtual clock (`front.rs`), beside natter-protocol sessions on the same core.
+
+mod codec;
+mod front;
+mod props;

@@ -1,0 +1,160 @@
+//! The IRC listener over real sockets on 127.0.0.1: an IRC client registers with a natter account,
+//! exchanges PRIVMSG with a natter-protocol client both ways, gets a message kept while it was
+//! offline at login, and three wrong passwords lock the account for both protocols.
+
+mod kit;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpStream};
+
+use kit::*;
+use natter::shell::server::ShellOptions;
+use natter_core::protocol::{ErrorReply, Prompt, ServerMsg};
+
+/// An IRC client: lines out with `\r\n`, lines in without.
+struct Irc {
+    out: TcpStream,
+    lines: BufReader<TcpStream>,
+}
+
+impl Irc {
+    fn connect(addr: SocketAddr) -> Irc {
+        let out = TcpStream::connect(addr).unwrap();
+        out.set_read_timeout(Some(PATIENCE)).unwrap();
+        let lines = BufReader::new(out.try_clone().unwrap());
+        Irc { out, lines }
+    }
+
+    fn send(&mut self, line: &str) {
+        self.out
+            .write_all(format!("{line}\r\n").as_bytes())
+            .unwrap();
+    }
+
+    /// The next line, or `None` once the server closed the connection.
+    fn line(&mut self) -> Option<String> {
+        let mut l = String::new();
+        match self.lines.read_line(&mut l) {
+            Ok(0) | Err(_) => None,
+            Ok(_) => {
+                assert!(l.ends_with("\r\n"), "IRC lines end with CRLF: {l:?}");
+                Some(l.trim_end().to_owned())
+            }
+        }
+    }
+
+    /// Reads until a line contains `what`, returning it; panics with what came otherwise.
+    fn expect(&mut self, what: &str) -> String {
+        let mut seen = Vec::new();
+        while let Some(l) = self.line() {
+            if l.contains(what) {
+                return l;
+            }
+            seen.push(l);
+        }
+        panic!("closed before {what:?}; saw {seen:#?}");
+    }
+
+    /// Reads until the server closes, returning what came.
+    fn until_closed(&mut self) -> Vec<String> {
+        std::iter::from_fn(|| self.line()).collect()
+    }
+
+    /// Registers as `nick` with `pass`, asking for `server-time`.
+    fn register(&mut self, nick: &str, pass: &str) {
+        self.send("CAP LS 302");
+        self.send(&format!("PASS {pass}"));
+        self.send(&format!("NICK {nick}"));
+        self.send(&format!("USER {nick} 0 * :{nick}"));
+        self.send("CAP REQ :server-time");
+        self.send("CAP END");
+    }
+}
+
+fn server() -> TestServer {
+    TestServer::with_irc(config(), ShellOptions::default())
+}
+
+#[test]
+fn an_irc_user_and_a_natter_user_talk_both_ways() {
+    let server = server();
+    let mut irc = Irc::connect(server.irc_addr.unwrap());
+    irc.register("alice", "apw");
+    irc.expect(" 001 alice :Welcome to natter");
+    irc.expect(" 422 alice ");
+    let mut bob = server.login("bob");
+    irc.send("PRIVMSG bob :hello from IRC");
+    bob.expect("alice's message", |m| {
+        matches!(m, ServerMsg::Message { from, text, .. } if &**from == "alice" && text == "hello from IRC")
+    });
+    bob.say("message alice hello from natter");
+    let got = irc.expect("PRIVMSG alice");
+    assert!(
+        got.starts_with("@time=")
+            && got.ends_with(" :bob!bob@natter PRIVMSG alice :hello from natter"),
+        "{got}"
+    );
+    irc.send("PING :are you there");
+    irc.expect(":natter PONG natter :are you there");
+    irc.send("QUIT :done");
+    let rest = irc.until_closed();
+    assert!(
+        rest.iter()
+            .any(|l| l.starts_with("ERROR :Closing link: alice (Quit: done)")),
+        "{rest:?}"
+    );
+}
+
+#[test]
+fn a_message_kept_while_offline_is_delivered_at_registration() {
+    let server = server();
+    let mut bob = server.login("bob");
+    bob.say("message alice while you were away");
+    bob.expect("stored", |m| matches!(m, ServerMsg::Stored { .. }));
+    let mut irc = Irc::connect(server.irc_addr.unwrap());
+    irc.register("alice", "apw");
+    irc.expect(" 001 alice ");
+    let got = irc.expect("PRIVMSG alice");
+    assert!(got.starts_with("@time="), "{got}");
+    assert!(
+        got.ends_with(":bob!bob@natter PRIVMSG alice :while you were away"),
+        "{got}"
+    );
+}
+
+#[test]
+fn three_wrong_passwords_lock_the_account_on_both_listeners() {
+    let server = server();
+    for code in ["464", "464", "465"] {
+        let mut irc = Irc::connect(server.irc_addr.unwrap());
+        irc.register("carol", "wrong");
+        let rest = irc.until_closed();
+        assert!(
+            rest.iter()
+                .any(|l| l.starts_with(&format!(":natter {code} * :"))),
+            "{code}: {rest:?}"
+        );
+        assert!(
+            rest.last()
+                .is_some_and(|l| l.starts_with("ERROR :Closing link: carol")),
+            "{rest:?}"
+        );
+    }
+    let mut natter = server.connect();
+    natter.expect("username prompt", |m| {
+        matches!(m, ServerMsg::Prompt(Prompt::Username))
+    });
+    natter.say("carol");
+    natter.expect("locked", |m| {
+        matches!(m, ServerMsg::Error(ErrorReply::Locked { .. }))
+    });
+}
+
+#[test]
+fn a_user_online_on_natter_is_refused_on_irc_with_433() {
+    let server = server();
+    let _dave = server.login("dave");
+    let mut irc = Irc::connect(server.irc_addr.unwrap());
+    irc.register("dave", "dpw");
+    irc.expect(":natter 433 * dave :");
+}
