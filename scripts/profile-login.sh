@@ -4,8 +4,11 @@
 # presence...) in microseconds per login. docs/PERFORMANCE.md ("Against a do-nothing relay") has the
 # figures it gave.
 #
-#   scripts/profile-login.sh [--relay] [--tls] [CONCURRENCY [SECONDS]]    (default 10 in flight, 5 s)
+#   scripts/profile-login.sh [--relay] [--tls] [--server PATH] [CONCURRENCY [SECONDS]]
+#                                                       (default 10 in flight, 5 s)
 #
+# --server PATH profiles that natter-server build instead of this tree's (an earlier build, to show a
+# change's profile before and after in one sitting); nothing is built then.
 # Needs perf (Debian: linux-perf) and python3. A fresh server on 127.0.0.1 with natter-bench's load
 # flags (as bench-peers starts it), `natter-bench run login` against it while `perf record
 # --call-graph dwarf` samples the server, then scripts/perf-split.py. PROFILE_OUT=DIR keeps the
@@ -15,17 +18,23 @@ cd "$(dirname "$0")/.."
 
 RELAY=0
 TLS=0
+SERVER=""
 POSITIONAL=()
-for arg in "$@"; do
-    case "$arg" in
+while [ $# -gt 0 ]; do
+    case "$1" in
         --relay) RELAY=1 ;;
         --tls) TLS=1 ;;
+        --server)
+            SERVER=$2
+            shift
+            ;;
         -h | --help)
-            sed -n '2,12p' "$0"
+            sed -n '2,16p' "$0"
             exit 0
             ;;
-        *) POSITIONAL+=("$arg") ;;
+        *) POSITIONAL+=("$1") ;;
     esac
+    shift
 done
 C=${POSITIONAL[0]:-10}
 SECS=${POSITIONAL[1]:-5}
@@ -37,7 +46,10 @@ command -v perf >/dev/null || {
     exit 2
 }
 
-cargo build --release --locked --bins --quiet
+if [ -z "$SERVER" ]; then
+    cargo build --release --locked --bins --quiet
+    SERVER=target/release/natter-server
+fi
 ulimit -n "$(ulimit -Hn)"
 mkdir -p "$OUT"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/natter-profile.XXXXXX")
@@ -64,7 +76,7 @@ else
     plain=(--plaintext)
     [ "$TLS" = 1 ] && plain=()
     # bench-peers' flags: no flood control or limits per address; presence rationing as shipped.
-    target/release/natter-server "$PORT" 60 36000 --bind 127.0.0.1 --credentials "$WORK/credentials.txt" \
+    "$SERVER" "$PORT" 60 36000 --bind 127.0.0.1 --credentials "$WORK/credentials.txt" \
         --data-dir "$WORK/data" "${plain[@]}" --flood-rate 0 --max-logins-per-address 0 \
         --new-connections-per-address 0 --logins-per-address 0 --logins-per-account 0 \
         --failed-logins-per-address 0 --mailbox-share 100 --max-outbound 67108864 \
@@ -77,6 +89,7 @@ for _ in $(seq 100); do
 done
 
 tag=$name-c$C
+[ "$SERVER" != target/release/natter-server ] && [ "$RELAY" = 0 ] && tag=$(basename "$SERVER")-c$C
 perf record -q -F 999 --call-graph dwarf,16384 -p "$SERVER_PID" -o "$OUT/perf-$tag.data" \
     -- sleep "$((SECS + 1))" 2>/dev/null &
 PERF_PID=$!

@@ -149,6 +149,9 @@ fn sighup_reloads_the_accounts_and_disconnects_only_the_removed() {
     carol.say("whoelse");
     carol.expect("whoelse", |m| matches!(m, ServerMsg::WhoElse { .. }));
     carol.say("logout");
+    // Her session is over before she logs in again: a login that overtakes the logout (read first
+    // from its own connection) is refused as already online.
+    carol.until_closed();
     assert!(can_log_in(&server, "carol", "carol-new-pw"));
     assert!(!can_log_in(&server, "carol", "cpw"));
     assert!(can_log_in(&server, "erin", "epw"));

@@ -4,8 +4,10 @@
 //! id again moves its deadline. The runtime keeps a single OS timer
 //! armed at [`Timers::next_deadline`], as quinn's runtime does, instead of one per connection.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::hash::Hash;
+
+use rustc_hash::FxHashMap;
 
 use crate::time::Timestamp;
 
@@ -13,14 +15,16 @@ use crate::time::Timestamp;
 #[derive(Clone, Debug)]
 pub struct Timers<T> {
     by_deadline: BTreeSet<(Timestamp, T)>,
-    by_id: HashMap<T, Timestamp>,
+    /// Each armed timer's deadline. Fx rather than std's SipHash: the ids are the core's own small
+    /// numbers, and every connection sets, moves and cancels its timer a few times per login.
+    by_id: FxHashMap<T, Timestamp>,
 }
 
 impl<T> Default for Timers<T> {
     fn default() -> Self {
         Timers {
             by_deadline: BTreeSet::new(),
-            by_id: HashMap::new(),
+            by_id: FxHashMap::default(),
         }
     }
 }

@@ -14,4 +14,5 @@ pub mod settings;
 pub mod state_file;
 pub mod tls;
 mod tls_chacha;
+pub mod turn_log;
 pub mod ui;

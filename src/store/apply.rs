@@ -3,7 +3,7 @@
 //! record stands for is read in one place for the store and the core alike
 //! ([`Record::apply_to`](natter_core::server::Record::apply_to)); here is how each change is made in SQL.
 
-use rusqlite::{Transaction, params};
+use rusqlite::{CachedStatement, Statement, Transaction, params};
 
 use super::schema::{
     Field, LOCKOUTS, LOGOUTS, NEXT_MESSAGE_ID, OPEN_SESSIONS, UserTime, ban_crc, invitation_crc,
@@ -15,22 +15,86 @@ use natter_core::server::record::RecordTarget;
 use natter_core::server::{BanTarget, Record};
 use natter_core::time::Timestamp;
 
-/// Applies one record inside `tx`. `next_id` tracks the next message id the batch leaves behind.
-pub(crate) fn apply(
+/// Applies a commit's records, in order, inside `tx`. `next_id` tracks the next message id the batch
+/// leaves behind.
+///
+/// The records of login history are most of what a busy server commits (two per login), so they
+/// cost least: their statements are prepared once per commit ([`Hot`]), and a session that began and
+/// ended within one commit writes only its end (see [`superseded_logins`]).
+pub(crate) fn apply_all(
     tx: &Transaction<'_>,
-    record: &Record,
+    records: &[Record],
     next_id: &mut u64,
 ) -> rusqlite::Result<()> {
-    record.apply_to(&mut Tables { tx, next_id })
+    let superseded = superseded_logins(records);
+    let mut hot = Hot::default();
+    for (record, superseded) in records.iter().zip(superseded) {
+        if !superseded {
+            record.apply_to(&mut Tables {
+                tx,
+                next_id,
+                hot: &mut hot,
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Which records of a commit need not be written because a later one of the same commit undoes
+/// them: a `LoggedIn` whose `LoggedOut` follows with nothing but other login history in between. The
+/// session's row in `open_sessions` would be inserted and deleted within the one transaction; the
+/// `LoggedOut` alone (which deletes any row the user had and sets the logout time) leaves the tables
+/// as both would. Any other record in between (a rename or removal, which moves or deletes a user's
+/// rows) keeps both, to stay obviously equal.
+fn superseded_logins(records: &[Record]) -> Vec<bool> {
+    let mut superseded = vec![false; records.len()];
+    let mut open: rustc_hash::FxHashMap<&str, usize> = rustc_hash::FxHashMap::default();
+    for (i, record) in records.iter().enumerate() {
+        match record {
+            Record::LoggedIn { user, .. } => {
+                open.insert(user, i);
+            }
+            Record::LoggedOut { user, .. } => {
+                if let Some(began) = open.remove(&**user) {
+                    superseded[began] = true;
+                }
+            }
+            _ => open.clear(),
+        }
+    }
+    superseded
+}
+
+/// The login history's statements, each prepared (taken from the connection's cache) on its first
+/// use in a commit and kept until the commit ends, instead of being looked up and put back for each
+/// row.
+#[derive(Default)]
+struct Hot<'s> {
+    open_session: Option<CachedStatement<'s>>,
+    close_session: Option<CachedStatement<'s>>,
+    logout: Option<CachedStatement<'s>>,
+}
+
+/// The statement in `slot`, prepared from `sql` if this commit has not used it yet.
+fn hot<'s, 'x>(
+    tx: &'s Transaction<'_>,
+    slot: &'x mut Option<CachedStatement<'s>>,
+    sql: &str,
+) -> rusqlite::Result<&'x mut CachedStatement<'s>> {
+    match slot {
+        Some(stmt) => Ok(stmt),
+        None => Ok(slot.insert(tx.prepare_cached(sql)?)),
+    }
 }
 
 /// The current-state tables, inside one transaction.
-struct Tables<'a, 'tx> {
-    tx: &'a Transaction<'tx>,
+struct Tables<'a, 's, 'tx> {
+    tx: &'s Transaction<'tx>,
     next_id: &'a mut u64,
+    hot: &'a mut Hot<'s>,
 }
 
-impl Tables<'_, '_> {
+impl Tables<'_, '_, '_> {
     /// Runs one (cached) statement.
     fn run(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<()> {
         self.tx.prepare_cached(sql)?.execute(params)?;
@@ -38,7 +102,7 @@ impl Tables<'_, '_> {
     }
 }
 
-impl Tables<'_, '_> {
+impl Tables<'_, '_, '_> {
     /// A group's owner and settings; for a group of an older store, which has no row, its first
     /// member and the settings groups had then (members add directly).
     fn settings(&self, group: &str) -> rusqlite::Result<(String, bool, bool, bool)> {
@@ -84,7 +148,7 @@ impl Tables<'_, '_> {
     }
 }
 
-impl RecordTarget for Tables<'_, '_> {
+impl RecordTarget for Tables<'_, '_, '_> {
     type Error = rusqlite::Error;
 
     fn add_account(&mut self, user: &Name, password: &str) -> rusqlite::Result<()> {
@@ -97,12 +161,18 @@ impl RecordTarget for Tables<'_, '_> {
     }
 
     fn open_session(&mut self, user: &Name, at: Timestamp) -> rusqlite::Result<()> {
-        upsert(self.tx, OPEN_SESSIONS, user, at)
+        let sql = OPEN_SESSIONS.upsert;
+        set_user_time(hot(self.tx, &mut self.hot.open_session, sql)?, user, at)
     }
 
     fn close_session(&mut self, user: &Name, at: Timestamp) -> rusqlite::Result<()> {
-        self.run("DELETE FROM open_sessions WHERE user = ?1", [&**user])?;
-        upsert(self.tx, LOGOUTS, user, at)
+        let sql = "DELETE FROM open_sessions WHERE user = ?1";
+        hot(self.tx, &mut self.hot.close_session, sql)?.execute([&**user])?;
+        set_user_time(
+            hot(self.tx, &mut self.hot.logout, LOGOUTS.upsert)?,
+            user,
+            at,
+        )
     }
 
     fn lock(&mut self, user: &Name, until: Timestamp) -> rusqlite::Result<()> {
@@ -371,13 +441,14 @@ impl RecordTarget for Tables<'_, '_> {
 
 /// Sets `user`'s time in one of the user-to-time tables.
 fn upsert(tx: &Transaction<'_>, t: UserTime, user: &str, at: Timestamp) -> rusqlite::Result<()> {
+    let mut upsert = tx.prepare_cached(t.upsert)?;
+    set_user_time(&mut upsert, user, at)
+}
+
+/// Runs a [`UserTime::upsert`] statement for `user` at `at`.
+fn set_user_time(upsert: &mut Statement<'_>, user: &str, at: Timestamp) -> rusqlite::Result<()> {
     let crc = row_crc(&[Field::Text(user), Field::Int(ms(at))]);
-    let UserTime { table, column } = t;
-    tx.prepare_cached(&format!(
-        "INSERT INTO {table} (user, {column}, crc) VALUES (?1, ?2, ?3)
-         ON CONFLICT (user) DO UPDATE SET {column} = excluded.{column}, crc = excluded.crc"
-    ))?
-    .execute(params![user, ms(at), crc])?;
+    upsert.execute(params![user, ms(at), crc])?;
     Ok(())
 }
 

@@ -381,7 +381,7 @@ impl Reader<'_> {
         record: impl Fn(Name, Timestamp) -> Record,
         out: &mut Vec<Record>,
     ) -> Result<(), StoreError> {
-        let UserTime { table, column } = t;
+        let UserTime { table, column, .. } = t;
         let sql = format!("SELECT user, {column}, crc FROM {table} ORDER BY user");
         self.rows(
             &sql,

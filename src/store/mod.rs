@@ -100,9 +100,7 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql)?;
         let mut next = self.next_message_id;
-        for record in records {
-            apply::apply(&tx, record, &mut next).map_err(sql)?;
-        }
+        apply::apply_all(&tx, records, &mut next).map_err(sql)?;
         if next != self.next_message_id {
             apply::set_next_message_id(&tx, next).map_err(sql)?;
         }

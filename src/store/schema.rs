@@ -258,22 +258,46 @@ pub(crate) const NEXT_MESSAGE_ID: &str = "next_message_id";
 pub(crate) struct UserTime {
     pub(crate) table: &'static str,
     pub(crate) column: &'static str,
+    /// The statement that sets a user's time (`?1` the user, `?2` the time, `?3` the row's crc),
+    /// written out so that a commit neither formats it nor hashes a new string for each row.
+    pub(crate) upsert: &'static str,
+}
+
+/// The statement that sets a user's time in one of the [`UserTime`] tables.
+macro_rules! user_time_upsert {
+    ($table:literal, $column:literal) => {
+        concat!(
+            "INSERT INTO ",
+            $table,
+            " (user, ",
+            $column,
+            ", crc) VALUES (?1, ?2, ?3) ",
+            "ON CONFLICT (user) DO UPDATE SET ",
+            $column,
+            " = excluded.",
+            $column,
+            ", crc = excluded.crc"
+        )
+    };
 }
 
 /// When each user's last session ended.
 pub(crate) const LOGOUTS: UserTime = UserTime {
     table: "logouts",
     column: "at",
+    upsert: user_time_upsert!("logouts", "at"),
 };
 /// When each still-open session began.
 pub(crate) const OPEN_SESSIONS: UserTime = UserTime {
     table: "open_sessions",
     column: "since",
+    upsert: user_time_upsert!("open_sessions", "since"),
 };
 /// Until when each locked account stays locked.
 pub(crate) const LOCKOUTS: UserTime = UserTime {
     table: "lockouts",
     column: "until",
+    upsert: user_time_upsert!("lockouts", "until"),
 };
 
 /// One field of a row, for [`row_crc`].

@@ -390,6 +390,69 @@ fn sessions_left_open_by_a_crash_are_closed_once_not_at_every_restart() {
 }
 
 #[test]
+fn a_session_begun_and_ended_in_one_commit_leaves_what_two_commits_would() {
+    let history = |user: &str, from: u64, to: u64| {
+        [
+            Record::LoggedIn {
+                user: user.into(),
+                at: START.plus_secs(from),
+            },
+            Record::LoggedOut {
+                user: user.into(),
+                at: START.plus_secs(to),
+            },
+        ]
+    };
+    let one = tempfile::tempdir().unwrap();
+    let many = tempfile::tempdir().unwrap();
+    let mut together = Store::open(one.path()).unwrap();
+    let mut apart = Store::open(many.path()).unwrap();
+    // alice was online before (her open session is closed by this commit), bob logs in and out
+    // twice, carol logs in and stays, and a lockout between them keeps both of dave's records.
+    let earlier = Record::LoggedIn {
+        user: "alice".into(),
+        at: START,
+    };
+    together.commit(std::slice::from_ref(&earlier)).unwrap();
+    apart.commit(std::slice::from_ref(&earlier)).unwrap();
+    let mut batch = Vec::new();
+    batch.extend(history("bob", 1, 2));
+    batch.push(Record::LoggedOut {
+        user: "alice".into(),
+        at: START.plus_secs(3),
+    });
+    batch.extend(history("bob", 4, 5));
+    batch.push(Record::LoggedIn {
+        user: "carol".into(),
+        at: START.plus_secs(6),
+    });
+    let [dave_in, dave_out] = history("dave", 7, 9);
+    batch.extend([
+        dave_in,
+        Record::LockedOut {
+            user: "erin".into(),
+            until: START.plus_secs(60),
+        },
+        dave_out,
+    ]);
+    together.commit(&batch).unwrap();
+    for record in &batch {
+        apart.commit(std::slice::from_ref(record)).unwrap();
+    }
+    let (together, apart) = (together.load().unwrap(), apart.load().unwrap());
+    assert_eq!(together.records, apart.records);
+    let restart = START.plus_secs(100);
+    assert_eq!(
+        together.end_open_sessions(restart),
+        vec![Record::LoggedOut {
+            user: "carol".into(),
+            at: restart
+        }],
+        "only carol is still online"
+    );
+}
+
+#[test]
 fn an_absurdly_long_lockout_is_kept_not_a_failed_commit() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(dir.path()).unwrap();

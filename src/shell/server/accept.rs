@@ -60,6 +60,22 @@ pub fn keepalive_idle(conn: ConnId, idle: Duration) -> Duration {
     Duration::from_secs((secs - conn.0 % spread).max(1))
 }
 
+/// How many connections in a row share a first-probe time, where the listener's is inherited.
+///
+/// Why: Linux copies a listener's keepalive settings (on, first probe, interval, count) and its user
+/// timeout to each connection it accepts (checked by a test below). So instead of a call per
+/// connection (two `setsockopt`, a measurable part of a login that is over in a millisecond), the
+/// accept loop moves the listener's first-probe time along the same spread as [`keepalive_idle`],
+/// once per this many connections: the probes of connections that fell silent together are still
+/// spread over every second of the spread (by blocks of this many), each within the idle time.
+pub const KEEPALIVE_STEP: u64 = 64;
+
+/// The first-probe time the listener gives the `block`-th run of [`KEEPALIVE_STEP`] connections:
+/// consecutive blocks get consecutive seconds of [`keepalive_idle`]'s spread.
+pub fn keepalive_idle_of_block(block: u64, idle: Duration) -> Duration {
+    keepalive_idle(ConnId(block), idle)
+}
+
 /// Accepts connections on `listener` until cancelled; `irc`: the listener speaks IRC (each
 /// connection's lines go through its IRC front, in the composed server).
 pub(super) async fn accept_loop(
@@ -82,7 +98,8 @@ pub(super) async fn accept_loop(
     // Keepalive too: a client whose host vanished (powered off, unplugged) never closes its
     // connection; the probes find out, and the core hears it as a disconnect.
     // The interval and the count are the same for all: set once on the listener, inherited. The
-    // first probe's time is each connection's own (`keepalive_idle`).
+    // first probe's time is spread over connections (`keepalive_idle`): where the listener's settings
+    // are inherited, by moving the listener's every KEEPALIVE_STEP connections; else per connection.
     let probes = keepalive.map(|idle| {
         socket2::TcpKeepalive::new()
             .with_time(idle)
@@ -101,6 +118,8 @@ pub(super) async fn accept_loop(
             .set_tcp_user_timeout(Some(unanswered_limit(idle)))
             .is_ok()
     });
+    // The block of connections the listener's first-probe time was last set for.
+    let mut listener_block = None;
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
@@ -116,13 +135,20 @@ pub(super) async fn accept_loop(
                 let conn = ConnId(shared.next_conn.get());
                 shared.next_conn.set(conn.0 + 1);
                 if let (Some(idle), Some(all)) = (keepalive, &probes) {
-                    let first = keepalive_idle(conn, idle);
-                    let own = if inherited_keepalive {
-                        socket2::TcpKeepalive::new().with_time(first)
+                    if inherited_keepalive {
+                        // The connection has the listener's first-probe time; the listener's moves
+                        // on every KEEPALIVE_STEP connections, so no call per connection.
+                        let block = conn.0 / KEEPALIVE_STEP;
+                        if listener_block != Some(block) {
+                            listener_block = Some(block);
+                            let next = socket2::TcpKeepalive::new()
+                                .with_time(keepalive_idle_of_block(block, idle));
+                            let _ = socket2::SockRef::from(&listener).set_tcp_keepalive(&next);
+                        }
                     } else {
-                        all.clone().with_time(first)
-                    };
-                    let _ = socket2::SockRef::from(stream.get_ref()).set_tcp_keepalive(&own);
+                        let own = all.clone().with_time(keepalive_idle(conn, idle));
+                        let _ = socket2::SockRef::from(stream.get_ref()).set_tcp_keepalive(&own);
+                    }
                     #[cfg(any(target_os = "linux", target_os = "android", target_os = "fuchsia"))]
                     if !inherited_user_timeout {
                         let _ = socket2::SockRef::from(stream.get_ref())
@@ -222,6 +248,61 @@ mod tests {
             per_second.values().all(|n| *n == 1_000),
             "consecutive connections are spread evenly: {per_second:?}"
         );
+    }
+
+    #[test]
+    fn blocks_of_connections_are_spread_over_every_second_too() {
+        let idle = Duration::from_secs(60);
+        let mut per_second = std::collections::BTreeMap::new();
+        for id in 1..=31_000u64 {
+            *per_second
+                .entry(keepalive_idle_of_block(id / KEEPALIVE_STEP, idle).as_secs())
+                .or_insert(0u64) += 1;
+        }
+        assert_eq!(
+            per_second.len(),
+            31,
+            "every second of the spread: {per_second:?}"
+        );
+        assert!(
+            per_second
+                .values()
+                .all(|n| n.abs_diff(1_000) <= KEEPALIVE_STEP),
+            "evenly, to within a block: {per_second:?}"
+        );
+    }
+
+    /// What `accept_loop` counts on to set no keepalive per connection: Linux copies the listener's
+    /// keepalive settings and user timeout to each accepted connection, as they are when it connects.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn accepted_connections_inherit_the_listeners_keepalive() {
+        use std::net::{TcpListener, TcpStream};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let sock = socket2::SockRef::from(&listener);
+        let probes = socket2::TcpKeepalive::new()
+            .with_time(Duration::from_secs(37))
+            .with_interval(Duration::from_secs(7))
+            .with_retries(KEEPALIVE_PROBES);
+        sock.set_tcp_keepalive(&probes).unwrap();
+        sock.set_tcp_user_timeout(Some(Duration::from_secs(90)))
+            .unwrap();
+        let _first = TcpStream::connect(addr).unwrap();
+        let (first, _) = listener.accept().unwrap();
+        // The listener's first-probe time moves on: only later connections get the new one.
+        sock.set_tcp_keepalive(&socket2::TcpKeepalive::new().with_time(Duration::from_secs(41)))
+            .unwrap();
+        let _second = TcpStream::connect(addr).unwrap();
+        let (second, _) = listener.accept().unwrap();
+        for (accepted, time) in [(&first, 37), (&second, 41)] {
+            let s = socket2::SockRef::from(accepted);
+            assert!(s.keepalive().unwrap());
+            assert_eq!(s.tcp_keepalive_time().unwrap(), Duration::from_secs(time));
+            assert_eq!(s.tcp_keepalive_interval().unwrap(), Duration::from_secs(7));
+            assert_eq!(s.tcp_keepalive_retries().unwrap(), KEEPALIVE_PROBES);
+            assert_eq!(s.tcp_user_timeout().unwrap(), Some(Duration::from_secs(90)));
+        }
     }
 
     #[test]

@@ -76,6 +76,11 @@ pub(super) enum Flush {
     Failed,
 }
 
+/// The room a connection's queue is given when a reply is queued (see [`ConnIo::push`]): a login's
+/// password prompt and welcome, or a few replies, without growing line by line. The queue is given
+/// back once written.
+const REPLY_ROOM: usize = 256;
+
 /// How long a connection that is to close may take to finish its TLS handshake and read its goodbye.
 pub(super) const CLOSING_HANDSHAKE_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -112,12 +117,20 @@ impl ConnIo {
         self.out.len() - self.sent + self.plain.len()
     }
 
-    pub(super) fn push(&mut self, bytes: &[u8]) {
-        if self.tls.is_some() {
-            self.plain.extend_from_slice(bytes);
+    /// Queues `bytes` (one rendered line). `more` says that more lines are likely to follow in the
+    /// same write (a reply, which is never held back): a queue that must grow for it then grows at
+    /// once to [`REPLY_ROOM`], instead of once per line. A line that may wait (a presence notice)
+    /// takes only its own room, since it may sit in the queue of an idle connection for a while.
+    pub(super) fn push(&mut self, bytes: &[u8], more: bool) {
+        let queue = if self.tls.is_some() {
+            &mut self.plain
         } else {
-            self.out.extend_from_slice(bytes);
+            &mut self.out
+        };
+        if more && queue.capacity() - queue.len() < bytes.len() {
+            queue.reserve(bytes.len().max(REPLY_ROOM - queue.len().min(REPLY_ROOM)));
         }
+        queue.extend_from_slice(bytes);
         if !std::mem::replace(&mut self.heard, true) {
             // Its reader may be waiting for this before the handshake.
             self.resume.notify(usize::MAX);

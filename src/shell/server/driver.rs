@@ -26,6 +26,7 @@ use super::operator::{log_failed_login, log_line, log_record};
 use super::{Shared, ShellOptions};
 use crate::shell::clock::ShellClock;
 use crate::shell::committer::Committer;
+use crate::shell::turn_log::Turn;
 use natter_core::server::cluster::node::NODE_SHIFT;
 use natter_core::server::composed::{self, Output, Server};
 use natter_core::server::oplog::Refusal;
@@ -75,6 +76,8 @@ impl Driver {
         }
         let reports = self.committer.reports();
         loop {
+            // This turn's log lines leave together, before the driver waits for anything.
+            let turn = Turn::begin();
             while let Some(report) = self.committer.try_next() {
                 self.on_committed(report?);
             }
@@ -83,6 +86,7 @@ impl Driver {
             self.carry_out_output(now);
             if self.server.must_wait() {
                 self.flush_dirty();
+                drop(turn);
                 // Enough batches wait for the disk: take no more input until the oldest is durable.
                 let committed = async { Wake::Committed(self.committer.next().await) };
                 let stopping = async {
@@ -116,6 +120,7 @@ impl Driver {
                 if self.server.coalesce(size, self.dirty.len()) {
                     // Busy: let the readers add what has arrived meanwhile before writing, so each
                     // connection gets more lines per `write`.
+                    drop(turn);
                     self.pass_through_reactor().await;
                 } else {
                     self.flush_dirty();
@@ -153,6 +158,7 @@ impl Driver {
                 let _ = stop.recv().await;
                 Wake::Stop
             };
+            drop(turn);
             let committed = async {
                 match reports.recv().await {
                     Ok(report) => Wake::Committed(report),

@@ -39,7 +39,7 @@ pub(super) fn log_record(
     peer: Option<std::net::SocketAddr>,
     ended: Option<Ended>,
 ) {
-    let from = peer.map(|p| format!(" from {p}")).unwrap_or_default();
+    let from = FromPeer(peer);
     match record {
         Record::LoggedIn { user, .. } => tracing::info!("{user} logged in{from}"),
         Record::LoggedOut { user, .. } => match ended {
@@ -66,5 +66,69 @@ pub(super) fn log_record(
             None => tracing::info!("account {user} added"),
         },
         _ => {}
+    }
+}
+
+/// " from ADDRESS", or nothing without an address: written straight into the log line (no string of
+/// its own per line), an IPv4 address's digits made here rather than by ten formatter calls, since
+/// every login and logout writes one.
+struct FromPeer(Option<std::net::SocketAddr>);
+
+impl std::fmt::Display for FromPeer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            None => Ok(()),
+            Some(std::net::SocketAddr::V4(v4)) => {
+                let mut text = [0u8; 32];
+                let mut len = 0;
+                let mut push = |b: u8| {
+                    text[len] = b;
+                    len += 1;
+                };
+                b" from ".iter().for_each(|&b| push(b));
+                let digits = |n: u32, push: &mut dyn FnMut(u8)| {
+                    let mut started = false;
+                    for unit in [10_000, 1_000, 100, 10, 1] {
+                        let d = (n / unit % 10) as u8;
+                        if started || d != 0 || unit == 1 {
+                            push(b'0' + d);
+                            started = true;
+                        }
+                    }
+                };
+                for (i, octet) in v4.ip().octets().into_iter().enumerate() {
+                    if i > 0 {
+                        push(b'.');
+                    }
+                    digits(u32::from(octet), &mut push);
+                }
+                push(b':');
+                digits(u32::from(v4.port()), &mut push);
+                // Only ASCII digits, dots and the colon were written.
+                f.write_str(std::str::from_utf8(&text[..len]).map_err(|_| std::fmt::Error)?)
+            }
+            Some(peer) => write!(f, " from {peer}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FromPeer;
+
+    #[test]
+    fn an_address_reads_as_its_display() {
+        for peer in [
+            "127.0.0.1:4000",
+            "0.0.0.0:0",
+            "255.255.255.255:65535",
+            "10.20.30.40:8",
+            "[::1]:4000",
+            "[2001:db8::1]:65535",
+        ] {
+            let peer: std::net::SocketAddr = peer.parse().unwrap();
+            assert_eq!(FromPeer(Some(peer)).to_string(), format!(" from {peer}"));
+        }
+        assert_eq!(FromPeer(None).to_string(), "");
     }
 }

@@ -125,7 +125,7 @@ impl Driver {
             self.note_refusal(peer.ip(), Refusal::SlowReader, now);
             return;
         }
-        io.push(&self.scratch);
+        io.push(&self.scratch, !msg.is_some_and(ServerMsg::can_wait));
         let state = Queued {
             due: io.dirty,
             held: io.held,

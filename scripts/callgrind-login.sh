@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# What a login costs natter-server in instructions: the server run under valgrind's callgrind, the
+# `login` workload against it, instructions (user space, all threads) counted only while the workload
+# runs, divided by the logins made. Unlike CPU time, an instruction count does not move when other
+# processes load the machine, so two builds can be compared from runs minutes apart. (System calls are
+# counted by their user-space side only: what the kernel spends in them is not in the figure; see
+# `strace -c -f` for how many there are.)
+#
+#   scripts/callgrind-login.sh [--server PATH] [CONCURRENCY [SECONDS]]   (default 10 in flight, 10 s)
+#
+# Needs valgrind. Uses target/release/natter-bench and (unless --server) target/release/natter-server,
+# built beforehand. CALLGRIND_OUT=DIR keeps the profile and the annotated functions there (default
+# target/callgrind-login).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SERVER=target/release/natter-server
+POSITIONAL=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --server)
+            SERVER=$2
+            shift
+            ;;
+        -h | --help)
+            sed -n '2,13p' "$0"
+            exit 0
+            ;;
+        *) POSITIONAL+=("$1") ;;
+    esac
+    shift
+done
+C=${POSITIONAL[0]:-10}
+SECS=${POSITIONAL[1]:-10}
+OUT=${CALLGRIND_OUT:-target/callgrind-login}
+BENCH=target/release/natter-bench
+PORT=47121
+command -v valgrind >/dev/null || {
+    echo "callgrind-login: valgrind is missing (apt-get install valgrind)" >&2
+    exit 2
+}
+ulimit -n "$(ulimit -Hn)"
+mkdir -p "$OUT"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/natter-callgrind.XXXXXX")
+SERVER_PID=""
+cleanup() {
+    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+USERS=$((2 * C > 1000 ? 2 * C : 1000))
+tag=$(basename "$SERVER")-c$C
+"$BENCH" gen-credentials "$USERS" "$WORK/credentials.txt"
+# bench-peers' flags (see profile-login.sh); instructions are counted only while the workload runs.
+valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$OUT/callgrind-$tag.out" \
+    "$SERVER" "$PORT" 60 36000 --bind 127.0.0.1 --credentials "$WORK/credentials.txt" \
+    --data-dir "$WORK/data" --plaintext --flood-rate 0 --max-logins-per-address 0 \
+    --new-connections-per-address 0 --logins-per-address 0 --logins-per-account 0 \
+    --failed-logins-per-address 0 --mailbox-share 100 --max-outbound 67108864 \
+    --mailbox-limit 1000000 2>"$OUT/server-$tag.log" &
+# (valgrind's own summary goes to the same log.)
+SERVER_PID=$!
+for _ in $(seq 600); do
+    ss -Hltn "sport = :$PORT" | grep -q . && break
+    sleep 0.1
+done
+callgrind_control -i on "$SERVER_PID" >/dev/null 2>&1
+"$BENCH" run login --proto natter --users "$USERS" --concurrency "$C" --duration "$SECS" \
+    --addr "127.0.0.1:$PORT" --setup-timeout 240 --json >"$OUT/report-$tag.json"
+callgrind_control -i off "$SERVER_PID" >/dev/null 2>&1
+kill -INT "$SERVER_PID"
+wait "$SERVER_PID" 2>/dev/null || true
+SERVER_PID=""
+OPS=$(python3 -c 'import json,sys
+r = json.load(open(sys.argv[1]))
+print(round(r["per_sec"] * r["elapsed_s"]))' "$OUT/report-$tag.json")
+callgrind_annotate --inclusive=no "$OUT/callgrind-$tag.out" >"$OUT/self-$tag.txt" 2>/dev/null || true
+callgrind_annotate --inclusive=yes "$OUT/callgrind-$tag.out" >"$OUT/inclusive-$tag.txt" 2>/dev/null || true
+IR=$(sed -n 's/^totals: \([0-9]*\).*/\1/p' "$OUT/callgrind-$tag.out")
+echo "$SERVER, $C in flight: $OPS logins, $IR instructions, $((IR / OPS)) per login"
