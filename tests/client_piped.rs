@@ -45,7 +45,7 @@ fn login_messages_presence_block_and_offline_delivery() {
     bob.send("message alice");
     bob.expect("error: Usage: message <user> <text>");
     bob.send("dance");
-    bob.expect("error: /dance: no such command; type /help for the list");
+    bob.expect("error: 'dance' is not a command; type /help for the list");
 
     // carol logs in: the stored message is delivered, marked as such.
     let carol_dir = dir.path().join("c");

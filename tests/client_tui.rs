@@ -436,7 +436,7 @@ fn irssis_words_join_topic_me_whois_and_ignore() {
     alice.type_line("/nick al");
     alice.shows("/nick: natter has no nicknames");
     alice.type_line("/frob");
-    alice.shows("/frob: no such command; type /help for the list");
+    alice.shows("'frob' is not a command; type /help for the list");
     alice.type_line("/help verify");
     alice.shows("verify <user> [yes <digits>|no]");
 

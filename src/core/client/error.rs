@@ -41,10 +41,10 @@ pub enum ClientError {
     },
     /// A command neither natter nor the client knows (or one the client sends only on its own):
     /// the word, as typed.
-    #[error("/{0}: no such command; type /help for the list")]
+    #[error("'{0}' is not a command; type /help for the list")]
     UnknownCommand(String),
     /// A command nobody knows that is one slip from one that exists: the word, and the command.
-    #[error("/{word}: no such command; did you mean /{like}? (/help lists them all)")]
+    #[error("'{word}' is not a command; did you mean {like}? (/help lists them all)")]
     Misspelt {
         /// The word, as typed.
         word: String,

@@ -1821,7 +1821,7 @@ mod tests {
         .to_string();
         assert_eq!(
             said,
-            "/whoels: no such command; did you mean /whoelse? (/help lists them all)"
+            "'whoels' is not a command; did you mean whoelse? (/help lists them all)"
         );
     }
 
@@ -1833,7 +1833,7 @@ mod tests {
         };
         assert_eq!(
             e.to_string(),
-            "/frobnicate: no such command; type /help for the list"
+            "'frobnicate' is not a command; type /help for the list"
         );
     }
 

@@ -146,7 +146,7 @@ fn the_status_window_keeps_bare_commands() {
         c.window_lines("status")
             .last()
             .unwrap()
-            .contains("/hello: no such command"),
+            .contains("'hello' is not a command"),
         "{:?}",
         c.window_lines("status")
     );
