@@ -626,7 +626,9 @@ mod tests {
         );
         let unknown = ClientError::UnknownCommand("dance".into()).to_string();
         assert!(
-            unknown.contains("'dance'") && unknown.contains("/help") && unknown.lines().count() == 1,
+            unknown.contains("'dance'")
+                && unknown.contains("/help")
+                && unknown.lines().count() == 1,
             "one short line naming the word and how to see the commands: {unknown}"
         );
     }
