@@ -6,21 +6,10 @@
 //! actions (a script, `nc`) shows `/me waves`, which still reads as meant. The one cost: a message
 //! that is meant to start with the characters `/me ` is shown as an action too.
 
-use super::encryption::MAYBE_FORGED;
-use super::inbox::LATE;
+use super::marks::MARKS;
 
 /// What starts the text of a message that is an action.
 pub const ACTION_PREFIX: &str = "/me ";
-
-/// The marks the client puts before a text it shows (that it came late, how it was protected),
-/// each followed by a space: an action's prefix comes after them.
-const MARKS: [&str; 5] = [
-    LATE,
-    "(not encrypted)",
-    "✓",
-    "(KEY CHANGED, not trusted)",
-    MAYBE_FORGED,
-];
 
 /// The text of an action, as sent: `/me ` and the action.
 pub fn action_text(action: &str) -> String {

@@ -15,10 +15,7 @@ use crate::protocol::{Conversation, Name};
 use crate::time::Timestamp;
 use crate::timers::Timers;
 
-/// What a text that arrived without encryption "from" a contact whose keys are pinned shows as:
-/// their client always encrypts, so this is what a forgery by the server looks like.
-pub(super) const MAYBE_FORGED: &str =
-    "(NOT ENCRYPTED, MAY BE FORGED: this contact's messages are always encrypted)";
+use super::marks::{MAYBE_FORGED, NOT_ENCRYPTED};
 
 /// The device the shell read, opened: what was damaged in it (to warn of), and whether it is a new
 /// one the user asked for (which takes the account whatever the server says).
@@ -308,7 +305,7 @@ impl Encryption {
             if e2e.contacts().get(from).is_some() {
                 return format!("{MAYBE_FORGED} {text}");
             }
-            return format!("(not encrypted) {text}");
+            return format!("{NOT_ENCRYPTED} {text}");
         }
         match e2e.recall(id, from, group, &text) {
             Some(t) => super::reveal::reveal(&t).into_owned(),

@@ -12,7 +12,7 @@
 //! ([`ShownIds`]); across sessions, the newest shown (the state file, [`Seen`]), below which an
 //! encrypted message is still handed to the device, whose own per-id record (`e2e::dedup`) tells a
 //! redelivery from a message held back. So a message the server delays past later ones is shown,
-//! marked [`LATE`], never taken for a redelivery and acknowledged unseen.
+//! marked [`LATE`](super::marks::LATE), never taken for a redelivery and acknowledged unseen.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -26,10 +26,6 @@ use crate::timers::Timers;
 /// How long after showing a message the client acknowledges it, together with whatever else came
 /// meanwhile: lines that arrive together (a mailbox at login, a busy conversation) cost one `ack`.
 pub(super) const ACK_DELAY_MS: u64 = 50;
-
-/// The mark of a message that arrived after messages sent later were shown (a server, or someone
-/// on the way, held it back): shown, marked, never hidden as a redelivery.
-pub(super) const LATE: &str = "(delayed: sent before messages already shown)";
 
 /// The inbox part. See the [module documentation](self).
 #[derive(Debug)]

@@ -49,6 +49,7 @@ mod inbox;
 pub mod input;
 pub mod key;
 mod login;
+pub mod marks;
 mod moving;
 pub mod noise;
 pub mod outgoing;

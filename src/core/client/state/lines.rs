@@ -5,7 +5,7 @@
 use super::super::display::{ClientError, EndReason, Item};
 use super::super::error::conversation_name;
 use super::super::event::{Effect, Exit, show, show_error};
-use super::super::inbox::LATE;
+use super::super::marks::LATE;
 use super::super::outgoing::{Outcome, SILENT};
 use super::ClientState;
 use crate::protocol::p2p::PeerBye;

@@ -12,10 +12,10 @@ use super::super::commit::Dependent;
 use super::super::display::{ClientError, Item};
 use super::super::e2e::contacts::Met;
 use super::super::e2e::{Identity, Note, Out, Part, Received, Refusal, SignedKey, Stored};
-use super::super::encryption::MAYBE_FORGED;
 use super::super::event::{Effect, OpenHow, show, show_error};
-use super::super::inbox::LATE;
 use super::super::input::KeyCommand;
+use super::super::marks::LATE;
+use super::super::marks::{KEY_CHANGED, MAYBE_FORGED, NOT_ENCRYPTED, VERIFIED};
 use super::super::outgoing::{Outcome, SILENT};
 use super::super::reveal::{reveal, reveal_msg};
 use super::ClientState;
@@ -24,9 +24,9 @@ use crate::protocol::{Command, Conversation, ErrorReply, Name, ServerMsg};
 /// A decrypted text with its marks: a key changed (loud), or a verified sender.
 fn marked(text: String, verified: bool, key_changed: bool) -> String {
     if key_changed {
-        format!("(KEY CHANGED, not trusted) {text}")
+        format!("{KEY_CHANGED} {text}")
     } else if verified {
-        format!("✓ {text}")
+        format!("{VERIFIED} {text}")
     } else {
         text
     }
@@ -42,7 +42,7 @@ enum Shown {
 impl From<Received> for Shown {
     fn from(r: Received) -> Shown {
         match r {
-            Received::Plain(text) => Shown::Text(format!("(not encrypted) {text}")),
+            Received::Plain(text) => Shown::Text(format!("{NOT_ENCRYPTED} {text}")),
             Received::PlainFromPinned(text) => Shown::Text(format!("{MAYBE_FORGED} {text}")),
             Received::Text {
                 text,
