@@ -7,6 +7,7 @@ mod login;
 mod logs;
 mod private;
 mod reconnect;
+mod restore;
 mod screen;
 mod session;
 mod staying;
@@ -50,6 +51,11 @@ pub(super) struct Client {
     pub rewraps: Vec<(String, String)>,
     /// The conversations' log lines, in order.
     pub logged: Vec<crate::client::chatlog::LogLine>,
+    /// The full-screen windows as last kept (`SaveWindows`): what `LoadWindows` is answered with.
+    pub windows_kept: Option<Vec<u8>>,
+    /// How many times the windows were saved, and set aside.
+    pub windows_saves: u32,
+    pub windows_set_aside: u32,
     /// `ConnectServer` (the index) and `DropServer` (`None`), in order.
     pub server_conns: Vec<Option<usize>>,
     /// The certificate each `ConnectServer` was to accept, in order.
@@ -81,6 +87,9 @@ impl Client {
             open_fails: None,
             rewraps: Vec::new(),
             logged: Vec::new(),
+            windows_kept: None,
+            windows_saves: 0,
+            windows_set_aside: 0,
             server_conns: Vec::new(),
             accepted_certs: Vec::new(),
             exit: None,
@@ -172,6 +181,18 @@ impl Client {
                 }
                 Effect::DropServer => self.server_conns.push(None),
                 Effect::Log(line) => self.logged.push(line),
+                Effect::LoadWindows { user } => answers.push(Event::WindowsLoaded {
+                    user,
+                    bytes: Ok(self.windows_kept.clone()),
+                }),
+                Effect::SaveWindows { bytes, .. } => {
+                    self.windows_saves += 1;
+                    self.windows_kept = Some(bytes);
+                }
+                Effect::SetAsideWindows { .. } => {
+                    self.windows_set_aside += 1;
+                    self.windows_kept = None;
+                }
                 Effect::RewrapE2e {
                     previous, password, ..
                 } => {
