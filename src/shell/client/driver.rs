@@ -76,6 +76,10 @@ pub(super) struct Driver {
     pub(super) server_key: String,
     /// The conversation logs on disk.
     pub(super) logs: super::chatlog::ChatLogs,
+    /// The full-screen windows kept across restarts.
+    pub(super) windows: super::windows_file::WindowsFiles,
+    /// Windows read by the last effects, to be answered before the next input.
+    pub(super) windows_loaded: Vec<(natter_core::protocol::Name, Result<Option<Vec<u8>>, String>)>,
     pub(super) users_version: u64,
     pub(super) exit: Option<Exit>,
     /// Items shown by the batch that decided to exit, shown after the line editor has stopped.
@@ -214,6 +218,9 @@ impl Driver {
         while let Some(result) = self.rewrapped.pop() {
             self.feed(Event::E2eRewrapped(result));
         }
+        while let Some((user, bytes)) = self.windows_loaded.pop() {
+            self.feed(Event::WindowsLoaded { user, bytes });
+        }
     }
 
     /// Starts the commit of the end-to-end saves if the core asked and none is running. The commit
@@ -293,6 +300,22 @@ impl Driver {
                 }
                 Effect::SaveIgnored { user, ignored } => {
                     if let Some(w) = self.ignore_file.save(&self.server_key, &user, &ignored) {
+                        self.ui.show(&Item::Warning(w), self.clock.now());
+                    }
+                }
+                Effect::LoadWindows { user } => {
+                    let bytes = self.windows.load(&user);
+                    self.windows_loaded.push((user, bytes));
+                }
+                Effect::SaveWindows { user, bytes } => {
+                    if let Some(w) = self.windows.save(&user, &bytes) {
+                        tracing::warn!("{w}");
+                        self.ui.show(&Item::Warning(w), self.clock.now());
+                    }
+                }
+                Effect::SetAsideWindows { user } => {
+                    if let Some(w) = self.windows.set_aside(&user) {
+                        tracing::warn!("{w}");
                         self.ui.show(&Item::Warning(w), self.clock.now());
                     }
                 }
