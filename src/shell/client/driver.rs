@@ -28,6 +28,9 @@ use natter_core::time::Timestamp;
 /// committed (one sync for all of them).
 const BURST: usize = 1024;
 
+/// What was kept of a user's windows (`None`: nothing), or why it could not be read.
+pub(super) type WindowsRead = Result<Option<Vec<u8>>, String>;
+
 /// One peer link as the driver holds it.
 pub(super) struct LinkHandle {
     /// Lines to write; dropping the sender flushes and closes.
@@ -79,7 +82,7 @@ pub(super) struct Driver {
     /// The full-screen windows kept across restarts.
     pub(super) windows: super::windows_file::WindowsFiles,
     /// Windows read by the last effects, to be answered before the next input.
-    pub(super) windows_loaded: Vec<(natter_core::protocol::Name, Result<Option<Vec<u8>>, String>)>,
+    pub(super) windows_loaded: Vec<(natter_core::protocol::Name, WindowsRead)>,
     pub(super) users_version: u64,
     pub(super) exit: Option<Exit>,
     /// Items shown by the batch that decided to exit, shown after the line editor has stopped.

@@ -53,6 +53,8 @@ pub(super) struct Client {
     pub logged: Vec<crate::client::chatlog::LogLine>,
     /// The full-screen windows as last kept (`SaveWindows`): what `LoadWindows` is answered with.
     pub windows_kept: Option<Vec<u8>>,
+    /// `LoadWindows` is answered with this error instead of the windows kept.
+    pub windows_unreadable: Option<String>,
     /// How many times the windows were saved, and set aside.
     pub windows_saves: u32,
     pub windows_set_aside: u32,
@@ -88,6 +90,7 @@ impl Client {
             rewraps: Vec::new(),
             logged: Vec::new(),
             windows_kept: None,
+            windows_unreadable: None,
             windows_saves: 0,
             windows_set_aside: 0,
             server_conns: Vec::new(),
@@ -183,7 +186,10 @@ impl Client {
                 Effect::Log(line) => self.logged.push(line),
                 Effect::LoadWindows { user } => answers.push(Event::WindowsLoaded {
                     user,
-                    bytes: Ok(self.windows_kept.clone()),
+                    bytes: match &self.windows_unreadable {
+                        Some(e) => Err(e.clone()),
+                        None => Ok(self.windows_kept.clone()),
+                    },
                 }),
                 Effect::SaveWindows { bytes, .. } => {
                     self.windows_saves += 1;
