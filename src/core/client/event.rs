@@ -353,14 +353,16 @@ pub enum Effect {
         /// Whose windows.
         user: Name,
     },
-    /// Keep `bytes` (the full-screen windows, [`super::screen::SavedWindows`]) as `user`'s at this
-    /// server, replacing what was kept: written whole and atomically, readable by the user alone.
-    /// Nothing waits for it; a failure is the shell's to say, once.
+    /// Keep `windows` ([`super::screen::SavedWindows::encode`]d) as `user`'s at this server,
+    /// replacing what was kept: written whole and atomically, readable by the user alone. A value,
+    /// not bytes, so the shell can encode and write it off its driver (a few megabytes at most).
+    /// Nothing waits for it, but saves are written in order and the last before the client exits;
+    /// a failure is the shell's to say, once.
     SaveWindows {
         /// Whose windows.
         user: Name,
         /// The whole of what to keep.
-        bytes: Vec<u8>,
+        windows: super::screen::SavedWindows,
     },
     /// What [`Event::WindowsLoaded`] handed over could not be restored: put it aside (renamed, for
     /// the user to look at), so that this run's windows do not replace it.

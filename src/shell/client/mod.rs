@@ -157,6 +157,8 @@ enum Input {
     },
     /// An end-to-end commit, run off the driver, ended: what it wrote is durable, or why not.
     E2eSynced(Result<(), String>),
+    /// The windows could not be written: why.
+    WindowsNotSaved(String),
 }
 
 /// Why connecting to a server (after the first) did not work.
@@ -337,6 +339,8 @@ async fn run_async(opts: ClientOptions) -> Result<i32, StartError> {
         logs: chatlog::ChatLogs::new(opts.state_dir.as_deref(), &server_key, opts.logs),
         windows: windows_file::WindowsFiles::new(opts.state_dir.as_deref(), &server_key),
         windows_loaded: Vec::new(),
+        windows_writing: None,
+        notices: Vec::new(),
         server_key,
         users_version: 0,
         exit: None,

@@ -27,10 +27,6 @@ impl WindowsFiles {
         }
     }
 
-    fn path(&self, user: &Name) -> Option<PathBuf> {
-        Some(self.dir.as_ref()?.join(component(user)))
-    }
-
     /// What was kept for `user` (`None`: nothing), or why it could not be read.
     pub(super) fn load(&self, user: &Name) -> Result<Option<Vec<u8>>, String> {
         let Some(path) = self.path(user) else {
@@ -45,24 +41,28 @@ impl WindowsFiles {
         }
     }
 
-    /// Keeps `bytes` as `user`'s windows. A failure comes back as a warning, the first time only.
-    pub(super) fn save(&mut self, user: &Name, bytes: &[u8]) -> Option<String> {
-        let path = self.path(user)?;
-        let result = path
-            .parent()
+    /// Where `user`'s windows are kept (`None`: nothing is kept).
+    pub(super) fn path(&self, user: &Name) -> Option<PathBuf> {
+        Some(self.dir.as_ref()?.join(component(user)))
+    }
+
+    /// Writes `bytes` as the windows at `path` (its directories made owner-only): run off the
+    /// driver, one at a time.
+    pub(super) fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
+        path.parent()
             .map_or(Ok(()), crate::private_fs::create_private_dir)
-            .and_then(|()| crate::private_fs::replace_private(&path, bytes));
-        match result {
-            Ok(()) => None,
-            Err(e) if !self.save_failed => {
-                self.save_failed = true;
-                Some(format!(
+            .and_then(|()| crate::private_fs::replace_private(path, bytes))
+            .map_err(|e| {
+                format!(
                     "Cannot keep your windows in {} ({e}); they will not be restored at the next start.",
                     path.display()
-                ))
-            }
-            Err(_) => None,
-        }
+                )
+            })
+    }
+
+    /// A save failed (`why`): said the first time only.
+    pub(super) fn failed(&mut self, why: String) -> Option<String> {
+        (!std::mem::replace(&mut self.save_failed, true)).then_some(why)
     }
 
     /// Renames `user`'s file aside (`<user>.unreadable`, replacing an earlier one). A failure comes
@@ -87,11 +87,12 @@ mod tests {
     #[test]
     fn kept_per_server_and_account_owner_only_and_set_aside_when_unreadable() {
         let dir = tempfile::tempdir().unwrap();
-        let mut files = WindowsFiles::new(Some(dir.path()), "127.0.0.1:4000");
+        let files = WindowsFiles::new(Some(dir.path()), "127.0.0.1:4000");
         let alice = Name::from("alice");
         assert_eq!(files.load(&alice), Ok(None));
-        assert_eq!(files.save(&alice, b"one"), None);
-        assert_eq!(files.save(&alice, b"two"), None);
+        let path = files.path(&alice).unwrap();
+        assert_eq!(WindowsFiles::write(&path, b"one"), Ok(()));
+        assert_eq!(WindowsFiles::write(&path, b"two"), Ok(()));
         assert_eq!(files.load(&alice), Ok(Some(b"two".to_vec())));
         assert_eq!(files.load(&Name::from("bob")), Ok(None), "per account");
         let other = WindowsFiles::new(Some(dir.path()), "127.0.0.1:4001");
@@ -108,8 +109,8 @@ mod tests {
             b"two"
         );
         // Without a state directory nothing is kept, and nothing fails.
-        let mut none = WindowsFiles::new(None, "s");
-        assert_eq!(none.save(&alice, b"x"), None);
+        let none = WindowsFiles::new(None, "s");
+        assert_eq!(none.path(&alice), None);
         assert_eq!(none.load(&alice), Ok(None));
     }
 
@@ -120,8 +121,9 @@ mod tests {
         std::fs::write(&blocker, b"x").unwrap();
         let mut files = WindowsFiles::new(Some(&blocker), "s");
         let alice = Name::from("alice");
-        assert!(files.save(&alice, b"x").is_some());
-        assert_eq!(files.save(&alice, b"x"), None, "said once");
+        let why = WindowsFiles::write(&files.path(&alice).unwrap(), b"x").unwrap_err();
+        assert!(files.failed(why.clone()).is_some());
+        assert_eq!(files.failed(why), None, "said once");
         assert!(files.load(&alice).is_err());
     }
 }

@@ -123,7 +123,7 @@ impl Keeper {
         self.saved = screen.kept_version();
         out.push(Effect::SaveWindows {
             user: user.clone(),
-            bytes: screen.saved(keep, now).encode(),
+            windows: screen.saved(keep, now),
         });
     }
 }

@@ -191,9 +191,9 @@ impl Client {
                         None => Ok(self.windows_kept.clone()),
                     },
                 }),
-                Effect::SaveWindows { bytes, .. } => {
+                Effect::SaveWindows { windows, .. } => {
                     self.windows_saves += 1;
-                    self.windows_kept = Some(bytes);
+                    self.windows_kept = Some(windows.encode());
                 }
                 Effect::SetAsideWindows { .. } => {
                     self.windows_set_aside += 1;
