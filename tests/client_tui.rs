@@ -539,3 +539,83 @@ fn a_server_down_past_the_old_two_minute_bound_is_waited_for_and_disconnect_stay
     alice.pty.exp_eof().unwrap();
     assert_eq!(alice.exit_code(), 0);
 }
+
+#[test]
+fn windows_their_lines_and_the_window_shown_are_kept_across_a_restart() {
+    let server = Server::cmd().accounts(PEOPLE).args(&["60", "300"]).start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("a");
+    let mut alice = Tui::start(server.port(), &state);
+    log_in(&mut alice, "alice", "wonderland");
+    let mut bob = Piped::login("bob", "builder", server.port(), &dir.path().join("b"));
+    alice.shows("bob logged in");
+    bob.send("message alice are you there?");
+    alice.shows("2:bob*]");
+    bob.send("create group crew");
+    bob.expect("created group crew");
+    bob.send("group set crew add direct");
+    bob.send("group add crew alice");
+    bob.expect("bob added alice");
+    bob.send("message group crew standup in 5");
+    alice.shows("3:#crew+");
+    alice.key("\x1b2");
+    alice.shows("bob: are you there?");
+    alice.type_line("right here");
+    alice.shows("alice: right here  (delivered)");
+    alice.key("\x03");
+    alice.shows("Logged out. Goodbye!");
+    alice.pty.exp_eof().unwrap();
+    assert_eq!(alice.exit_code(), 0);
+
+    // Kept for alice at this server, readable by her alone.
+    let file = state
+        .join("windows")
+        .join(format!("127.0.0.1:{}", server.port()))
+        .join("alice");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{}", file.display());
+
+    // Started again: the same windows in the same order, bob's shown, with its lines above the
+    // separator; the group's line, never read, still marked.
+    let mut alice = Tui::start(server.port(), &state);
+    alice.shows("Username:");
+    alice.type_line("alice");
+    alice.shows("Password:");
+    alice.type_line("wonderland");
+    let s = alice.shows("— restored from ");
+    assert!(s.contains("natter — bob"), "bob's window is shown: {s}");
+    assert!(s.contains("[1:status 2:bob 3:#crew+]"), "{s}");
+    let rows: Vec<&str> = s.lines().collect();
+    let at = |needle: &str| {
+        rows.iter()
+            .position(|r| r.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle:?} in\n{s}"))
+    };
+    assert!(at("bob: are you there?") < at("alice: right here  (delivered)"));
+    assert!(at("alice: right here") < at("— restored from "));
+    alice.key("\x1b3");
+    alice.shows("bob: standup in 5");
+    // What comes now goes below, in the window it belongs to.
+    bob.send("message alice welcome back");
+    alice.shows("2:bob*");
+    alice.key("\x1b2");
+    let s = alice.shows("bob: welcome back");
+    let rows: Vec<&str> = s.lines().collect();
+    let at = |needle: &str| rows.iter().position(|r| r.contains(needle)).unwrap();
+    assert!(at("— restored from ") < at("bob: welcome back"), "{s}");
+    alice.key("\x03");
+    alice.shows("Logged out. Goodbye!");
+    alice.pty.exp_eof().unwrap();
+
+    // A damaged file: said, set aside, and a fresh start.
+    std::fs::write(&file, b"{\"format\":1,\"wind").unwrap();
+    let mut alice = Tui::start(server.port(), &state);
+    log_in(&mut alice, "alice", "wonderland");
+    let s = alice.shows("could not be restored");
+    assert!(s.contains("[1:status]"), "fresh: {s}");
+    assert!(file.with_file_name("alice.unreadable").exists());
+    alice.key("\x03");
+    alice.shows("Logged out. Goodbye!");
+    alice.pty.exp_eof().unwrap();
+}

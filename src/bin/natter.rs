@@ -54,8 +54,9 @@ struct Args {
     #[arg(long, default_value_t = 0, value_name = "PORT")]
     p2p_port: u16,
 
-    /// Where to remember which offline messages were already shown, and the input history
-    /// (default: $XDG_STATE_HOME/natter or ~/.local/state/natter).
+    /// Where to remember which offline messages were already shown, the input history, the
+    /// conversation logs and the full-screen windows (default: $XDG_STATE_HOME/natter or
+    /// ~/.local/state/natter).
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
 
@@ -64,7 +65,8 @@ struct Args {
     no_timestamps: bool,
 
     /// Do not log conversations to disk (by default each is logged, as plain text, one file per
-    /// conversation and day, under the state directory's logs/).
+    /// conversation and day, under the state directory's logs/); the full-screen windows are then
+    /// kept across restarts without their lines.
     #[arg(long)]
     no_logs: bool,
 

@@ -205,6 +205,15 @@ pub enum Event<'a> {
     /// The answer to [`Effect::RewrapE2e`]: the stored state's key is locked with the new password
     /// (or why not).
     E2eRewrapped(Result<(), String>),
+    /// The answer to [`Effect::LoadWindows`]: the bytes an earlier run kept for `user`
+    /// (`Ok(None)`: nothing was kept), or why they could not be read. Fed before anything else that
+    /// came after the effect.
+    WindowsLoaded {
+        /// Whose windows.
+        user: Name,
+        /// What was kept, as [`Effect::SaveWindows`] handed it over.
+        bytes: Result<Option<Vec<u8>>, String>,
+    },
 }
 
 /// How the client ends; the shell turns it into the process exit status.
@@ -336,6 +345,30 @@ pub enum Effect {
         index: usize,
         /// A certificate the user confirmed, trusted in place of the pinned one.
         accept_cert: Option<String>,
+    },
+    /// Read what an earlier run kept of `user`'s full-screen windows at this server
+    /// ([`Effect::SaveWindows`]), and answer with [`Event::WindowsLoaded`] before feeding anything
+    /// else. Asked once per run, at the first login; nothing is saved for `user` before.
+    LoadWindows {
+        /// Whose windows.
+        user: Name,
+    },
+    /// Keep `windows` ([`super::screen::SavedWindows::encode`]d) as `user`'s at this server,
+    /// replacing what was kept: written whole and atomically, readable by the user alone. A value,
+    /// not bytes, so the shell can encode and write it off its driver (a few megabytes at most).
+    /// Nothing waits for it, but saves are written in order and the last before the client exits;
+    /// a failure is the shell's to say, once.
+    SaveWindows {
+        /// Whose windows.
+        user: Name,
+        /// The whole of what to keep.
+        windows: super::screen::SavedWindows,
+    },
+    /// What [`Event::WindowsLoaded`] handed over could not be restored: put it aside (renamed, for
+    /// the user to look at), so that this run's windows do not replace it.
+    SetAsideWindows {
+        /// Whose windows.
+        user: Name,
     },
     /// Append this line to its conversation's log on disk (only when [`super::Config::logs`] is
     /// on). Nothing waits for it.

@@ -36,7 +36,7 @@ use super::outgoing::Outgoing;
 use super::paste::Paste;
 use super::private::{Ctx, PrivateChats};
 use super::reconnect::Reconnect;
-use super::screen::{Action, Facts, Link, Screen, View};
+use super::screen::{Action, Facts, Keeper, Link, Screen, View};
 use super::seen::Seen;
 use super::session::{Session, Step};
 use super::timer::Timer;
@@ -96,6 +96,9 @@ pub struct Config {
     /// Log every conversation's lines (irssi's autolog): [`Effect::Log`] for each line said or
     /// shown in one, for the shell to write.
     pub logs: bool,
+    /// What the full-screen client keeps of its windows across restarts ([`Effect::SaveWindows`],
+    /// brought back at the first login: see [`super::screen::saved`]); `None`: nothing.
+    pub keep_windows: Option<super::screen::Keep>,
 }
 
 impl Config {
@@ -121,6 +124,7 @@ impl Config {
             ignored: BTreeMap::new(),
             hilights: Vec::new(),
             logs: false,
+            keep_windows: None,
         }
     }
 }
@@ -148,6 +152,8 @@ pub struct ClientState {
     timers: Timers<Timer>,
     /// Whether conversations are logged ([`Effect::Log`]).
     logs: bool,
+    /// Keeping the full-screen windows across restarts: when they are read and saved.
+    keeper: Keeper,
 }
 
 impl ClientState {
@@ -172,6 +178,7 @@ impl ClientState {
             ignored,
             hilights,
             logs,
+            keep_windows,
         } = config;
         let reconnect = Reconnect::new(servers, server_index, interactive, reconnect, seed);
         let screen = full_screen.then(|| Screen::new(reconnect.current().to_owned(), history, now));
@@ -190,6 +197,7 @@ impl ClientState {
             screen,
             timers: Timers::new(),
             logs,
+            keeper: Keeper::new(keep_windows.filter(|_| full_screen)),
         }
     }
 
@@ -217,6 +225,28 @@ impl ClientState {
         }
         self.observe(out, from);
         self.log(out, from);
+        self.keep_windows(out, from);
+    }
+
+    /// The full-screen windows changed: saved a little later, or now if the client is ending
+    /// (before it says so).
+    fn keep_windows(&mut self, out: &mut Vec<Effect>, from: usize) {
+        let Some(screen) = &self.screen else {
+            return;
+        };
+        match out[from..]
+            .iter()
+            .position(|e| matches!(e, Effect::Exit(_)))
+        {
+            Some(i) => {
+                let mut save = Vec::new();
+                self.keeper
+                    .save(screen, self.now, &mut self.timers, &mut save);
+                let at = from + i;
+                out.splice(at..at, save);
+            }
+            None => self.keeper.changed(screen, self.now, &mut self.timers),
+        }
     }
 
     /// The conversations' lines among what one input showed, for their logs.
@@ -303,6 +333,11 @@ impl ClientState {
             }
             Event::Notice(text) => out.push(Effect::Show(Item::Connection(text.to_owned()))),
             Event::E2eOpened { user, stored } => self.on_e2e_opened(user, stored, out),
+            Event::WindowsLoaded { user, bytes } => {
+                if let Some(screen) = &mut self.screen {
+                    self.keeper.loaded(user, bytes, screen, out);
+                }
+            }
             Event::E2eCommitted(_) => {}
             Event::E2eRewrapped(result) => {
                 if let Err(why) = result {
@@ -424,6 +459,7 @@ impl ClientState {
             .hold(out, from, &mut |o| self.encryption.flush(o));
         self.observe(out, from);
         self.log(out, from);
+        self.keep_windows(out, from);
     }
 
     fn on_timer(&mut self, timer: Timer, out: &mut Vec<Effect>) {
@@ -443,6 +479,11 @@ impl ClientState {
             Timer::Ack => self.acknowledge(out),
             Timer::RetryClaims => self.retry_claims(out),
             Timer::SlowClaims => self.slow_claims(out),
+            Timer::SaveWindows => {
+                if let Some(screen) = &self.screen {
+                    self.keeper.save(screen, self.now, &mut self.timers, out);
+                }
+            }
         }
     }
 

@@ -24,4 +24,6 @@ pub(super) enum Timer {
     RetryClaims,
     /// Claims of keys unanswered for a while: say so (`encryption`).
     SlowClaims,
+    /// The full-screen windows changed a while ago: keep them (`screen::Keeper`).
+    SaveWindows,
 }

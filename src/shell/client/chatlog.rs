@@ -75,7 +75,7 @@ impl ChatLogs {
 }
 
 /// `name` as one path component: no separator, not `.` or `..`, nothing hidden.
-fn component(name: &str) -> String {
+pub(super) fn component(name: &str) -> String {
     let clean: String = name
         .chars()
         .map(|c| if c == '/' || c == '\0' { '_' } else { c })

@@ -12,6 +12,7 @@ use smol::channel::{Receiver, Sender};
 
 use super::net::{read_frames, read_lines, server_input, write_all_from};
 use super::transport::{self, Connected, Security};
+use super::windows_file::WindowsFiles;
 use super::{
     Dialled, FLUSH_GRACE, Input, MAX_SERVER_LINE, PeerInput, ServerAddr, ServerInput, StartError,
 };
@@ -19,6 +20,7 @@ use crate::shell::clock::ShellClock;
 use crate::shell::state_file::StateFile;
 use crate::shell::ui::{Typed, Ui};
 use natter_core::client::complete::Known;
+use natter_core::client::screen::SavedWindows;
 use natter_core::client::{
     ClientState, Effect, Event, Exit, Item, LinkId, PeerEvent, ServerEvent, UserEvent,
 };
@@ -27,6 +29,12 @@ use natter_core::time::Timestamp;
 /// At most this many inputs already waiting are handled before the end-to-end saves they caused are
 /// committed (one sync for all of them).
 const BURST: usize = 1024;
+
+/// How long an exit waits for the last save of the windows.
+const WINDOWS_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// What was kept of a user's windows (`None`: nothing), or why it could not be read.
+pub(super) type WindowsRead = Result<Option<Vec<u8>>, String>;
 
 /// One peer link as the driver holds it.
 pub(super) struct LinkHandle {
@@ -76,6 +84,16 @@ pub(super) struct Driver {
     pub(super) server_key: String,
     /// The conversation logs on disk.
     pub(super) logs: super::chatlog::ChatLogs,
+    /// The full-screen windows kept across restarts.
+    pub(super) windows: WindowsFiles,
+    /// The windows being written, off the driver: each save waits for the one before, and the
+    /// last is waited for at exit.
+    pub(super) windows_writing: Option<Task<()>>,
+    /// What the shell itself found the user should know, said through the core (so the full-screen
+    /// client shows it too) after the effects that caused it.
+    pub(super) notices: Vec<String>,
+    /// Windows read by the last effects, to be answered before the next input.
+    pub(super) windows_loaded: Vec<(natter_core::protocol::Name, WindowsRead)>,
     pub(super) users_version: u64,
     pub(super) exit: Option<Exit>,
     /// Items shown by the batch that decided to exit, shown after the line editor has stopped.
@@ -157,6 +175,12 @@ impl Driver {
                     }
                 }
             }
+            Input::WindowsNotSaved(why) => {
+                if let Some(w) = self.windows.failed(why) {
+                    tracing::warn!("{w}");
+                    self.feed(Event::Notice(&w));
+                }
+            }
             Input::E2eSynced(result) => {
                 let result = self.e2e.finish(result);
                 self.committed(result);
@@ -213,6 +237,12 @@ impl Driver {
         }
         while let Some(result) = self.rewrapped.pop() {
             self.feed(Event::E2eRewrapped(result));
+        }
+        while let Some((user, bytes)) = self.windows_loaded.pop() {
+            self.feed(Event::WindowsLoaded { user, bytes });
+        }
+        for notice in std::mem::take(&mut self.notices) {
+            self.feed(Event::Notice(&notice));
         }
     }
 
@@ -296,6 +326,17 @@ impl Driver {
                         self.ui.show(&Item::Warning(w), self.clock.now());
                     }
                 }
+                Effect::LoadWindows { user } => {
+                    let bytes = self.windows.load(&user);
+                    self.windows_loaded.push((user, bytes));
+                }
+                Effect::SaveWindows { user, windows } => self.save_windows(&user, windows),
+                Effect::SetAsideWindows { user } => {
+                    if let Some(w) = self.windows.set_aside(&user) {
+                        tracing::warn!("{w}");
+                        self.notices.push(w);
+                    }
+                }
                 Effect::SaveE2e { user, part, bytes } => {
                     self.e2e.write(&user, &part, &bytes, false)
                 }
@@ -350,6 +391,25 @@ impl Driver {
             };
             self.ui.set_completions(known);
         }
+    }
+
+    /// Encodes and writes `windows` as `user`'s, off the driver (a busy screen's can be a few
+    /// megabytes), after the write before it: two writes never race for one file.
+    fn save_windows(&mut self, user: &natter_core::protocol::Name, windows: SavedWindows) {
+        let Some(path) = self.windows.path(user) else {
+            return;
+        };
+        let before = self.windows_writing.take();
+        let tx = self.tx.clone();
+        self.windows_writing = Some(smol::spawn(async move {
+            if let Some(before) = before {
+                before.await;
+            }
+            let written = smol::unblock(move || WindowsFiles::write(&path, &windows.encode()));
+            if let Err(why) = written.await {
+                let _ = tx.send(Input::WindowsNotSaved(why)).await;
+            }
+        }));
     }
 
     /// Makes `connected` the server connection: its reader and writer start, numbered as the current
@@ -492,6 +552,23 @@ impl Driver {
     /// At exit: closes every link and the server connection, waiting (boundedly) for what was queued to
     /// be written.
     pub(super) async fn flush(&mut self) {
+        // The windows as they were at the end, so the next start has them (a disk that hangs is
+        // given a bound: the terminal is given back all the same).
+        if let Some(writing) = self.windows_writing.take() {
+            let done = async {
+                writing.await;
+                true
+            };
+            let in_time = done
+                .or(async {
+                    smol::Timer::after(WINDOWS_GRACE).await;
+                    false
+                })
+                .await;
+            if !in_time {
+                tracing::warn!("the windows were not written within {WINDOWS_GRACE:?}");
+            }
+        }
         let links: Vec<LinkId> = self.links.keys().copied().collect();
         for link in links {
             self.close_link(link);

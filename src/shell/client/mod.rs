@@ -12,6 +12,7 @@ mod e2e;
 mod net;
 mod transport;
 mod trust;
+mod windows_file;
 
 pub use transport::Security;
 
@@ -156,6 +157,8 @@ enum Input {
     },
     /// An end-to-end commit, run off the driver, ended: what it wrote is durable, or why not.
     E2eSynced(Result<(), String>),
+    /// The windows could not be written: why.
+    WindowsNotSaved(String),
 }
 
 /// Why connecting to a server (after the first) did not work.
@@ -295,6 +298,13 @@ async fn run_async(opts: ClientOptions) -> Result<i32, StartError> {
     config.server_index = index;
     config.reconnect = opts.reconnect;
     config.logs = opts.logs && opts.state_dir.is_some();
+    // The full-screen windows are kept in the state directory; their lines only when conversations
+    // may be written to disk at all (`--no-logs` keeps the windows, not what was said in them).
+    config.keep_windows = opts.state_dir.is_some().then_some(if opts.logs {
+        natter_core::client::screen::Keep::Scrollback
+    } else {
+        natter_core::client::screen::Keep::Layout
+    });
 
     watch_signals(tx.clone());
     let clock = ShellClock::start();
@@ -327,6 +337,10 @@ async fn run_async(opts: ClientOptions) -> Result<i32, StartError> {
         opened: Vec::new(),
         rewrapped: Vec::new(),
         logs: chatlog::ChatLogs::new(opts.state_dir.as_deref(), &server_key, opts.logs),
+        windows: windows_file::WindowsFiles::new(opts.state_dir.as_deref(), &server_key),
+        windows_loaded: Vec::new(),
+        windows_writing: None,
+        notices: Vec::new(),
         server_key,
         users_version: 0,
         exit: None,

@@ -22,13 +22,18 @@
 //!   markers, and the idle countdown is always kept ([`status`]).
 
 mod editor;
+mod keeper;
 mod route;
+pub mod saved;
 pub mod status;
 mod view;
 mod window;
 
 pub use editor::Editor;
+pub(in crate::client) use keeper::Keeper;
+pub use keeper::SAVE_AFTER_SECS;
 pub use route::{Route, route};
+pub use saved::{Keep, RestoreError, SAVED_LINES, SavedWindows};
 pub use status::{Segment, SegmentStyle};
 pub use view::{Facts, View};
 pub use window::{Activity, Line, LineStyle, SCROLLBACK, Window, WindowKey};
@@ -115,6 +120,9 @@ pub struct Screen {
     paste: Option<Paste>,
     /// Changes with everything drawn, so the shell redraws only then.
     version: u64,
+    /// Changes with everything kept across a restart (a line, a window opened or closed, the one
+    /// shown), so the session saves the windows only then ([`saved`]).
+    kept: u64,
 }
 
 impl Screen {
@@ -133,6 +141,7 @@ impl Screen {
             settled: None,
             paste: None,
             version: 0,
+            kept: 0,
         };
         for text in [
             format!("Connected to {server}. Log in below."),
@@ -222,6 +231,73 @@ impl Screen {
         self.version += 1;
     }
 
+    /// Something kept across a restart changed (and so did something drawn).
+    fn kept_changed(&mut self) {
+        self.kept += 1;
+        self.changed();
+    }
+
+    /// Changes whenever anything kept across a restart does: the windows, their order, their
+    /// lines, the one shown.
+    pub fn kept_version(&self) -> u64 {
+        self.kept
+    }
+
+    /// The windows as they are to be kept across a restart, at `at`, keeping what `keep` says.
+    pub fn saved(&self, keep: Keep, at: Timestamp) -> SavedWindows {
+        SavedWindows::of(&self.windows, self.active, keep, at)
+    }
+
+    /// Brings back the windows an earlier run kept: first, in their order, each with its lines
+    /// above a separator (`— restored from <date> —`) and then what this run has shown in it so
+    /// far; then the windows this run opened that were not kept. The window shown then is shown
+    /// again; what each had unread still is (it was never read).
+    pub fn restore(&mut self, saved: SavedWindows) {
+        let saved_at = saved.saved_at();
+        let (shown, mut restored) = saved.into_windows();
+        // The status window stays window 1, whatever the file says.
+        if let Some(i) = restored.iter().position(|r| r.key == WindowKey::Status) {
+            let status = restored.remove(i);
+            restored.insert(0, status);
+        }
+        let mut open = std::mem::take(&mut self.windows);
+        let shown = shown.unwrap_or_else(|| open[self.active].key.clone());
+        let mut take = |key: &WindowKey| {
+            open.iter()
+                .position(|w| &w.key == key)
+                .map(|i| open.remove(i))
+        };
+        let mut windows: Vec<Window> = Vec::with_capacity(restored.len());
+        for r in restored {
+            let mut w = Window::new(r.key);
+            w.activity = r.activity;
+            if !r.lines.is_empty() {
+                w.lines = r.lines;
+                w.lines.push(Line::note(
+                    saved_at,
+                    "restored from".into(),
+                    LineStyle::Separator,
+                ));
+            }
+            if let Some(now) = take(&w.key) {
+                w.activity.unread += now.activity.unread;
+                w.activity.for_me |= now.activity.for_me;
+                w.lines.extend(now.lines);
+            }
+            let extra = w.lines.len().saturating_sub(SCROLLBACK);
+            w.lines.drain(..extra);
+            windows.push(w);
+        }
+        if windows.first().map(|w| &w.key) != Some(&WindowKey::Status) {
+            let status = take(&WindowKey::Status).unwrap_or_else(|| Window::new(WindowKey::Status));
+            windows.insert(0, status);
+        }
+        windows.extend(open);
+        self.windows = windows;
+        let i = self.find(&shown).unwrap_or(0);
+        self.switch(i);
+    }
+
     /// The terminal is `rows` high: the conversation area is what the title, the status bar and the
     /// input line leave.
     pub fn resize(&mut self, rows: u16) {
@@ -242,7 +318,7 @@ impl Screen {
 
     /// Shows an item the core produced at `at` in the window it belongs to.
     pub fn show(&mut self, item: &Item, at: Timestamp) {
-        self.changed();
+        self.kept_changed();
         // A highlight is the message it wraps, addressed to the user.
         let (item, named) = match item {
             Item::Highlight(inner) => (&**inner, true),
@@ -296,7 +372,7 @@ impl Screen {
     /// A line of the screen's own in the active window.
     pub fn note(&mut self, text: String, at: Timestamp) {
         self.windows[self.active].push(Line::note(at, text, LineStyle::Error));
-        self.changed();
+        self.kept_changed();
     }
 
     /// Carries out a window command.
@@ -337,7 +413,7 @@ impl Screen {
                 let w = &mut self.windows[self.active];
                 w.lines.clear();
                 w.scroll = 0;
-                self.changed();
+                self.kept_changed();
             }
             WindowCommand::Lastlog(text) => self.lastlog(text, at),
         }
@@ -384,7 +460,7 @@ impl Screen {
     /// A notice of the screen's own in the active window (an answer to a window command).
     fn notice(&mut self, text: String, at: Timestamp) {
         self.windows[self.active].push(Line::note(at, text, LineStyle::Notice));
-        self.changed();
+        self.kept_changed();
     }
 
     fn find(&self, key: &WindowKey) -> Option<usize> {
@@ -529,7 +605,7 @@ impl Screen {
     pub fn switch(&mut self, i: usize) {
         self.active = i;
         self.windows[i].activity = Activity::default();
-        self.changed();
+        self.kept_changed();
     }
 
     // --- keys ---

@@ -74,8 +74,10 @@ impl Line {
     }
 }
 
-/// How a line is drawn.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How a line is drawn. Kept across restarts by name ([`super::saved`]): a new style is a new
+/// format there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LineStyle {
     /// Someone else's message.
     Message,
@@ -89,6 +91,10 @@ pub enum LineStyle {
     Warning,
     /// An error, the server's or the client's.
     Error,
+    /// Between the lines an earlier run kept and those of this run: its text says what is above it,
+    /// and the shell adds the date of its time (when they were kept), which only the shell can put
+    /// in the user's time zone: `— restored from 2026-11-25 —`.
+    Separator,
 }
 
 /// Unread lines in a window the user is not looking at.

@@ -113,6 +113,8 @@ impl ClientState {
         // After the prompt: a new device's keys take a moment to make and to write, and the user can
         // type meanwhile (what they send waits for the keys in order anyway).
         self.open_e2e(&user, out);
+        // What an earlier run kept of this account's windows, brought back before what comes next.
+        self.keeper.welcomed(&user, out);
         // What was typed to log in again after an idle logout, now that the client has.
         self.replay_held(out);
     }

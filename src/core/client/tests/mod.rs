@@ -7,6 +7,7 @@ mod login;
 mod logs;
 mod private;
 mod reconnect;
+mod restore;
 mod screen;
 mod session;
 mod staying;
@@ -50,6 +51,13 @@ pub(super) struct Client {
     pub rewraps: Vec<(String, String)>,
     /// The conversations' log lines, in order.
     pub logged: Vec<crate::client::chatlog::LogLine>,
+    /// The full-screen windows as last kept (`SaveWindows`): what `LoadWindows` is answered with.
+    pub windows_kept: Option<Vec<u8>>,
+    /// `LoadWindows` is answered with this error instead of the windows kept.
+    pub windows_unreadable: Option<String>,
+    /// How many times the windows were saved, and set aside.
+    pub windows_saves: u32,
+    pub windows_set_aside: u32,
     /// `ConnectServer` (the index) and `DropServer` (`None`), in order.
     pub server_conns: Vec<Option<usize>>,
     /// The certificate each `ConnectServer` was to accept, in order.
@@ -81,6 +89,10 @@ impl Client {
             open_fails: None,
             rewraps: Vec::new(),
             logged: Vec::new(),
+            windows_kept: None,
+            windows_unreadable: None,
+            windows_saves: 0,
+            windows_set_aside: 0,
             server_conns: Vec::new(),
             accepted_certs: Vec::new(),
             exit: None,
@@ -172,6 +184,21 @@ impl Client {
                 }
                 Effect::DropServer => self.server_conns.push(None),
                 Effect::Log(line) => self.logged.push(line),
+                Effect::LoadWindows { user } => answers.push(Event::WindowsLoaded {
+                    user,
+                    bytes: match &self.windows_unreadable {
+                        Some(e) => Err(e.clone()),
+                        None => Ok(self.windows_kept.clone()),
+                    },
+                }),
+                Effect::SaveWindows { windows, .. } => {
+                    self.windows_saves += 1;
+                    self.windows_kept = Some(windows.encode());
+                }
+                Effect::SetAsideWindows { .. } => {
+                    self.windows_set_aside += 1;
+                    self.windows_kept = None;
+                }
                 Effect::RewrapE2e {
                     previous, password, ..
                 } => {

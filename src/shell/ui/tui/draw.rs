@@ -20,7 +20,7 @@ use ratatui::text::{Line as TextLine, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
-use crate::shell::ui::local_hhmm;
+use crate::shell::ui::{local_date_and_time, local_hhmm};
 use natter_core::client::screen::{Line, LineStyle, SegmentStyle, View};
 use natter_core::time::Timestamp;
 
@@ -109,8 +109,15 @@ pub fn rows_of(line: &Line, width: usize) -> Vec<TextLine<'static>> {
         LineStyle::Notice => Style::new().fg(Color::DarkGray),
         LineStyle::Warning => Style::new().fg(Color::Yellow),
         LineStyle::Error => Style::new().fg(Color::Red),
+        LineStyle::Separator => Style::new()
+            .fg(Color::DarkGray)
+            .add_modifier(Modifier::BOLD),
     };
-    let mut text = line.text.clone();
+    let mut text = match line.style {
+        // The date only the shell can put in the user's time zone.
+        LineStyle::Separator => format!("— {} {} —", line.text, local_date_and_time(line.at).0),
+        _ => line.text.clone(),
+    };
     if let Some(outcome) = &line.outcome {
         text.push_str(&format!("  ({outcome})"));
     }
