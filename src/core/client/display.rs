@@ -288,6 +288,13 @@ fn list(users: &[Name]) -> String {
     users.iter().map(|u| &**u).collect::<Vec<_>>().join(", ")
 }
 
+/// How an answer to `whoelsesince` names its span: `"60 s"`, or `None` for the longest span
+/// ([`MAX_SPAN_SECS`](crate::protocol::MAX_SPAN_SECS), what a longer one is taken as), which reaches
+/// past any history and is said as "at any time", never as a number nobody typed.
+fn span_words(secs: u64) -> Option<String> {
+    (secs < crate::protocol::MAX_SPAN_SECS).then(|| format!("{secs} s"))
+}
+
 /// "5 s", "3 min", "2 h", "4 days".
 pub fn age(secs: u64) -> String {
     match secs {

@@ -163,10 +163,11 @@ macro_rules! wire_tables {
                     users: Vec<Name>,
                 } => "WHOELSESINCE" [secs, users: Names]
                     human()
-                    show(p => p.star(if users.is_empty() {
-                        format!("Nobody else was online in the last {secs} s.")
-                    } else {
-                        format!("Online in the last {secs} s: {}", list(users))
+                    show(p => p.star(match (users.is_empty(), span_words(*secs)) {
+                        (true, None) => "Nobody else was ever online.".to_owned(),
+                        (false, None) => format!("Online at any time: {}", list(users)),
+                        (true, Some(span)) => format!("Nobody else was online in the last {span}."),
+                        (false, Some(span)) => format!("Online in the last {span}: {}", list(users)),
                     }))
                     about(),
                 /// `to` is offline; the message is stored, durably, as `id` (sent only after the store

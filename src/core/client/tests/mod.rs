@@ -4,6 +4,7 @@
 mod e2e;
 mod e2e_store;
 mod login;
+mod papercuts;
 mod private;
 mod reconnect;
 mod screen;
