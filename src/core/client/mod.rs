@@ -59,6 +59,7 @@ pub mod screen;
 pub mod seen;
 mod session;
 pub mod split;
+pub mod wrap;
 mod state;
 mod timer;
 

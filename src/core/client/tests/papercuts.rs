@@ -36,3 +36,57 @@ fn a_span_past_any_history_is_said_as_at_any_time_not_as_a_huge_number() {
         vec!["* Online in the last 60 s: bob".to_owned()]
     );
 }
+
+#[test]
+fn an_emoji_with_its_skin_tone_is_typed_erased_and_wrapped_whole() {
+    use crate::client::screen::Key;
+    use crate::client::wrap::{columns, wrap};
+    let thumbs = "👍🏽";
+    let family = "👨\u{200d}👩\u{200d}👧";
+    let mut c = Client::full_screen("alice", &["bob"]);
+    c.keys(&format!("a{thumbs}{family}"));
+    // One Backspace erases the family, a Left steps over the hand with its tone.
+    c.key(Key::Backspace);
+    assert_eq!(c.screen().input_line().1, format!("a{thumbs}"));
+    c.key(Key::Left);
+    assert_eq!(c.screen().input_line().2, 1);
+    c.key(Key::Delete);
+    assert_eq!(c.screen().input_line().1, "a");
+    // A line of them wraps between clusters, each as wide as ratatui draws it.
+    let line = format!("{thumbs}{family}").repeat(10);
+    for piece in wrap(&line, 7) {
+        assert!(columns(&piece) <= 7, "{piece:?}");
+        assert!(!piece.starts_with('\u{1f3fd}'), "a tone cut from its hand: {piece:?}");
+        assert!(!piece.starts_with('\u{200d}'), "a family cut apart: {piece:?}");
+    }
+    assert_eq!(wrap(&line, 7).concat(), line);
+}
+
+#[test]
+fn line_mode_help_breaks_at_words_under_its_summary_column() {
+    use crate::client::display::render_for_width;
+    use crate::client::wrap::columns;
+    let mut c = Client::online("alice");
+    c.typed("help");
+    let rows = c.take_shown();
+    assert!(rows.len() > 20);
+    let mut wrapped = 0;
+    for item in &rows {
+        let whole = render(item, false);
+        let fitted = render_for_width(item, false, 80);
+        let lines: Vec<&str> = fitted.lines().collect();
+        wrapped += usize::from(lines.len() > 1);
+        let summary_at = lines[0].find(|ch: char| ch != ' ').unwrap();
+        for line in &lines {
+            assert!(columns(line) <= 80, "{line:?}");
+        }
+        for line in &lines[1..] {
+            // Carried on under the summary, well right of the command.
+            assert!(line.starts_with(&" ".repeat(summary_at + 20)), "{line:?}");
+        }
+        // Only line breaks were added: the words are whole, in order.
+        let words = |s: &str| s.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+        assert_eq!(words(&fitted), words(&whole));
+    }
+    assert!(wrapped > 5, "some rows are longer than 80 columns");
+}
