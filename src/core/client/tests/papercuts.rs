@@ -90,3 +90,33 @@ fn line_mode_help_breaks_at_words_under_its_summary_column() {
     }
     assert!(wrapped > 5, "some rows are longer than 80 columns");
 }
+
+#[test]
+fn block_typed_in_the_status_window_answers_there() {
+    use crate::client::screen::Key;
+    let mut c = Client::full_screen("alice", &["bob", "dave"]);
+    c.enter("/query dave");
+    assert_eq!(c.active_label(), "dave");
+    c.key(Key::Alt('1'));
+    assert_eq!(c.active_label(), "status");
+    c.enter("block dave");
+    assert_eq!(c.take_sent(), ["block dave"]);
+    c.server(ServerMsg::Blocked { user: name("dave") });
+    c.enter("block dave");
+    c.server(ServerMsg::Error(crate::protocol::ErrorReply::AlreadyBlocked {
+        user: name("dave"),
+    }));
+    let status = c.window_lines("status");
+    assert!(status.iter().any(|l| l.contains("blocked dave")), "{status:?}");
+    assert!(status.iter().any(|l| l.contains("already blocked dave")), "{status:?}");
+    assert!(
+        !c.window_lines("dave").iter().any(|l| l.contains("blocked")),
+        "{:?}",
+        c.window_lines("dave")
+    );
+    // Typed in dave's window, it answers there.
+    c.key(Key::Alt('2'));
+    c.enter("/unblock dave");
+    c.server(ServerMsg::Unblocked { user: name("dave") });
+    assert!(c.window_lines("dave").iter().any(|l| l.contains("unblocked dave")));
+}
