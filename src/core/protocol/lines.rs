@@ -382,15 +382,16 @@ macro_rules! wire_tables {
                     human()
                     show(p => p.star(format!("{group}: {}", list(members))))
                     about(Some(Conversation::Group(group.clone()))),
-                /// To the members of `group` (the new one included): `by` added `user`.
-                /// `by` is `user` when they joined by themselves (an open group) and the inviter when they
-                /// accepted an invitation.
+                /// To the members of `group` (the new one included): `by` added `user`, or `user`
+                /// joined by themselves (`by` is `user`: with `group join`, accepting an invitation or
+                /// joining an open group).
                 GroupJoined {
                     /// The group joined.
                     group: Name,
                     /// The member who joined.
                     user: Name,
-                    /// Who added or invited them (`user` when they joined an open group by themselves).
+                    /// Who added them (`user` when they joined by themselves: an invitation accepted,
+                    /// or an open group).
                     by: Name,
                 } => "GROUP-JOINED" [group, user, by]
                     human("{}", if by == user {

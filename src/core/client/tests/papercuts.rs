@@ -120,3 +120,15 @@ fn block_typed_in_the_status_window_answers_there() {
     c.server(ServerMsg::Unblocked { user: name("dave") });
     assert!(c.window_lines("dave").iter().any(|l| l.contains("unblocked dave")));
 }
+
+#[test]
+fn an_accepted_invitation_reads_as_joining() {
+    // The server names the one who joined as `by` when they joined with `group join`.
+    let mut c = Client::online("alice");
+    c.server(ServerMsg::GroupJoined {
+        group: name("team"),
+        user: name("bob"),
+        by: name("bob"),
+    });
+    assert_eq!(rendered(&c.take_shown()), vec!["* [team] bob joined"]);
+}
