@@ -48,6 +48,15 @@ impl ClientState {
                     },
                 );
             }
+            // A line client does not repeat what was typed, but says that a message the user
+            // wrote reached its recipient, as the full-screen client marks it (being stored for an
+            // offline one, or refused, is said by the server's own line).
+            if let (Some(a), ServerMsg::Delivered { to, .. }) = (&answer, &msg)
+                && !self.outgoing.echo_own()
+                && a.seq != SILENT
+            {
+                show(out, Item::Note(format!("delivered to {to}")));
+            }
             if let ServerMsg::Error(ErrorReply::StaleKey { user }) = &msg
                 && device_open
             {
