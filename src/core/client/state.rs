@@ -140,6 +140,9 @@ pub struct ClientState {
     screen: Option<Screen>,
     /// The session's deadlines, at most one per [`Timer`] (the private chats keep theirs).
     timers: Timers<Timer>,
+    /// A person at a line-mode prompt pressed Ctrl-C and was told a second one logs out; a line
+    /// typed since takes it back.
+    interrupted: bool,
 }
 
 impl ClientState {
@@ -180,6 +183,7 @@ impl ClientState {
             chats: PrivateChats::new(handshake_secs, expect_secs, seed),
             screen,
             timers: Timers::new(),
+            interrupted: false,
         }
     }
 
@@ -238,6 +242,7 @@ impl ClientState {
             Event::Server(ServerEvent::Closed) => self.on_server_closed(out),
             Event::User(UserEvent::Line(bytes)) => {
                 self.session.forget_asked();
+                self.interrupted = false;
                 self.on_user_line(bytes, out)
             }
             Event::User(UserEvent::Input(input)) => self.on_input(input, out),
@@ -255,7 +260,7 @@ impl ClientState {
                 }
             }
             Event::User(UserEvent::Eof) => self.on_user_quit(false, out),
-            Event::User(UserEvent::Interrupt) => self.on_user_quit(true, out),
+            Event::User(UserEvent::Interrupt) => self.on_interrupt(out),
             Event::Peer { link, event } => {
                 let cx = self.cx();
                 self.chats.on_peer(&cx, link, event, out)

@@ -132,3 +132,56 @@ fn an_accepted_invitation_reads_as_joining() {
     });
     assert_eq!(rendered(&c.take_shown()), vec!["* [team] bob joined"]);
 }
+
+#[test]
+fn a_line_client_at_a_terminal_says_who_is_online_at_login_a_script_is_not_told_unasked() {
+    for (interactive, asks) in [(true, true), (false, false)] {
+        let mut config = Config::new(P2P_PORT);
+        config.interactive = interactive;
+        let mut c = Client::with_config(config);
+        c.login("alice");
+        let sent = c.take_sent();
+        assert_eq!(
+            sent.iter().filter(|l| *l == "whoelse").count(),
+            usize::from(asks),
+            "interactive {interactive}: {sent:?}"
+        );
+        if asks {
+            c.server(ServerMsg::WhoElse {
+                users: vec![name("bob")],
+            });
+            assert!(rendered(&c.take_shown()).contains(&"* Online now: bob".to_owned()));
+        }
+    }
+}
+
+#[test]
+fn ctrl_c_at_a_line_mode_prompt_asks_and_a_second_one_logs_out() {
+    let mut config = Config::new(P2P_PORT);
+    config.interactive = true;
+    let mut c = Client::with_config(config);
+    c.login("alice");
+    c.clear();
+    c.event(Event::User(UserEvent::Interrupt));
+    assert!(!c.take_sent().contains(&"logout".to_owned()));
+    assert_eq!(
+        rendered(&c.take_shown()),
+        vec!["- Press Ctrl-C again (or type /quit) to log out.".to_owned()]
+    );
+    assert!(
+        matches!(c.reads.last(), Some(InputMode::Command { .. })),
+        "the prompt is back: {:?}",
+        c.reads
+    );
+    // A line typed takes the first Ctrl-C back.
+    c.typed("whoelse");
+    c.event(Event::User(UserEvent::Interrupt));
+    assert_eq!(c.take_sent(), vec!["whoelse"]);
+    c.event(Event::User(UserEvent::Interrupt));
+    assert_eq!(c.take_sent(), vec!["logout"]);
+
+    // A script's interrupt ends it at once.
+    let mut script = Client::online("alice");
+    script.event(Event::User(UserEvent::Interrupt));
+    assert_eq!(script.take_sent(), vec!["logout"]);
+}
