@@ -32,7 +32,7 @@ to a lone server (with backoff, keeping the full-screen windows). The password i
 that, never on disk, and sent by itself only to a server whose certificate is pinned (or vouched for by \
 --ca): otherwise you are asked. It gives up after 2 minutes without a server.\n\
 Exit status: 0 logged out; 1 cannot reach or lost the server; 2 bad command line; \
-3 login refused (account locked, or the server is full); 4 logged out by the server (idle timeout, \
+3 login refused (account locked, the server is full, or, for a script, the user already online elsewhere); 4 logged out by the server (idle timeout, \
 shutdown); 5 input ended or interrupted before login.\n\
 Colour is used when output is a terminal and NO_COLOR is not set."
 )]

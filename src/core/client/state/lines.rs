@@ -315,7 +315,16 @@ impl ClientState {
                 ),
             );
         }
-        // (`already-online` at login: the server asks for another username, and so does the client.)
+        // `already-online` at login: the server asks for another username, and so does the client
+        // of a person. A script's next line is its password: read as that username it would be
+        // tried (and counted) as an account's name, so a script's login ends here, refused.
+        if e == ErrorReply::AlreadyOnline
+            && self.session.logging_in()
+            && !self.reconnect.interactive()
+        {
+            show(out, e);
+            return self.exit(Exit::LoginRefused, out);
+        }
         // `passwd` ends with a wrong current password (every other refusal of its lines is followed
         // by its prompt again), or at a server that does not know it; answers to earlier lines may
         // come meanwhile and change nothing.

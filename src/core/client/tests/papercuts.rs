@@ -185,3 +185,24 @@ fn ctrl_c_at_a_line_mode_prompt_asks_and_a_second_one_logs_out() {
     script.event(Event::User(UserEvent::Interrupt));
     assert_eq!(script.take_sent(), vec!["logout"]);
 }
+
+#[test]
+fn a_scripts_login_as_a_user_online_elsewhere_ends_before_its_password_is_read_as_a_username() {
+    let mut c = Client::new();
+    c.server(ServerMsg::Prompt(Prompt::Username));
+    c.typed("alice");
+    c.server(ServerMsg::Error(crate::protocol::ErrorReply::AlreadyOnline));
+    assert_eq!(c.exit, Some(Exit::LoginRefused));
+    // The server asks again, but the script's password is never sent as a username.
+    c.server(ServerMsg::Prompt(Prompt::Username));
+    c.typed("wonderland");
+    assert_eq!(c.take_sent(), vec!["alice"]);
+    assert_eq!(c.reads, vec![InputMode::Username]);
+    assert_eq!(
+        rendered(&c.take_shown()),
+        vec![
+            "error: That user is already logged in elsewhere; log out there first, or use another account."
+                .to_owned()
+        ]
+    );
+}
