@@ -57,6 +57,7 @@ mod reconnect;
 pub mod reveal;
 pub mod screen;
 pub mod seen;
+mod script_order;
 mod session;
 pub mod split;
 pub mod wrap;

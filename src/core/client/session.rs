@@ -403,6 +403,15 @@ impl Session {
         timers.set(Timer::Logout, now.plus_secs(self.logout_grace_secs));
     }
 
+    /// A line came from the server while its goodbye is awaited: it is still working through what
+    /// was sent before `logout` (a script's last commands, paced by flood control), so the grace
+    /// period starts again, and those answers are shown rather than cut off.
+    pub(super) fn logout_progress(&self, now: Timestamp, timers: &mut Timers<Timer>) {
+        if self.phase == Phase::LoggingOut {
+            timers.set(Timer::Logout, now.plus_secs(self.logout_grace_secs));
+        }
+    }
+
     /// Whether the client waits for the server's goodbye.
     pub(super) fn logging_out_now(&self) -> bool {
         self.phase == Phase::LoggingOut

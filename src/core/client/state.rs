@@ -35,6 +35,7 @@ use super::moving::Moving;
 use super::outgoing::Outgoing;
 use super::paste::Paste;
 use super::private::{Ctx, PrivateChats};
+use super::script_order::ScriptOrder;
 use super::reconnect::Reconnect;
 use super::screen::{Action, Facts, Link, Screen, View};
 use super::seen::Seen;
@@ -91,6 +92,9 @@ pub struct Config {
     /// Words that highlight a line besides the user's name (`--hilight`; see
     /// [`super::highlight`]).
     pub hilights: Vec<String>,
+    /// A script's client (piped, no person, no screen): what the client says to a line is shown
+    /// after the server's answers to the lines above it (see `script_order`).
+    pub script_order: bool,
 }
 
 impl Config {
@@ -115,6 +119,7 @@ impl Config {
             e2e: None,
             ignored: BTreeMap::new(),
             hilights: Vec::new(),
+            script_order: false,
         }
     }
 }
@@ -140,6 +145,8 @@ pub struct ClientState {
     screen: Option<Screen>,
     /// The session's deadlines, at most one per [`Timer`] (the private chats keep theirs).
     timers: Timers<Timer>,
+    /// A script's output kept in the order of its lines.
+    order: ScriptOrder,
     /// A person at a line-mode prompt pressed Ctrl-C and was told a second one logs out; a line
     /// typed since takes it back.
     interrupted: bool,
@@ -166,6 +173,7 @@ impl ClientState {
             e2e,
             ignored,
             hilights,
+            script_order,
         } = config;
         let reconnect = Reconnect::new(servers, server_index, interactive, reconnect_give_up_secs);
         let screen = full_screen.then(|| Screen::new(reconnect.current().to_owned(), history, now));
@@ -183,6 +191,7 @@ impl ClientState {
             chats: PrivateChats::new(handshake_secs, expect_secs, seed),
             screen,
             timers: Timers::new(),
+            order: ScriptOrder::new(script_order && !interactive && !full_screen),
             interrupted: false,
         }
     }
@@ -198,10 +207,15 @@ impl ClientState {
         if let Event::Server(ServerEvent::Connected | ServerEvent::ConnectedVerified) = &event {
             self.drop_held_lines(out);
         }
+        let typed_line = matches!(event, Event::User(UserEvent::Line(_)));
         self.dispatch(event, out);
         self.check_private_ids(out);
         if self.encryption.protections_said() {
             self.refresh_protection(out);
+        }
+        if typed_line && self.order.typed(out, from) {
+            // The barrier's answer is the client's own question, learnt quietly.
+            self.conversations.asked_grouplist();
         }
         self.commits.hold(out, from);
         if let Some(result) = committed {
@@ -380,8 +394,11 @@ impl ClientState {
             Timer::Reconnect => self.on_redial(out),
             Timer::Logout => {
                 if self.session.logging_out_now() {
+                    // Silent for the whole grace period (each line from the server starts it
+                    // again): what was sent last may not have been done, which a script's status
+                    // must not hide as a clean logout.
                     show_error(out, ClientError::LogoutUnconfirmed);
-                    self.exit(Exit::LoggedOut, out);
+                    self.exit(Exit::ConnectionLost, out);
                 }
             }
             Timer::Paste => self.send_paste(out),
@@ -499,6 +516,7 @@ impl ClientState {
     /// The client ends: what was shown is saved, what still waits to be sent is said (it is kept),
     /// the private chats are closed, and the shell is told how it ended.
     fn exit(&mut self, exit: Exit, out: &mut Vec<Effect>) {
+        self.order.flush(out);
         self.inbox.save_seen(out);
         let waiting = self.encryption.waiting();
         if waiting > 0 {

@@ -26,6 +26,7 @@ impl ClientState {
         };
         self.conversations.learn_from(&msg, self.session.user());
         self.session.learn_from(&msg, self.now);
+        self.session.logout_progress(self.now, &mut self.timers);
         self.e2e_learn(&msg, out);
         // An error that answers one of the device's claims is not the answer to a message.
         if let ServerMsg::Error(e) = &msg
@@ -141,6 +142,10 @@ impl ClientState {
             // shows: nothing for the user to read.
             ServerMsg::P2pPort { .. } | ServerMsg::Sent { .. } | ServerMsg::Delivered { .. } => {}
             // Asked for by the client itself, for the full-screen nick lists: learnt above.
+            // A script's barrier: what the client said to its later lines may be shown now.
+            ServerMsg::GroupList { .. } if self.order.grouplist_answered(out) => {
+                self.conversations.take_quiet_grouplist();
+            }
             ServerMsg::GroupList { .. } if self.conversations.take_quiet_grouplist() => {}
             ServerMsg::GroupMembers { group, .. }
                 if self.conversations.take_quiet_members(&group) => {}

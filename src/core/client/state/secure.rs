@@ -326,6 +326,7 @@ impl ClientState {
                 Out::Note(note) => {
                     if let Note::NotSent { to, text, .. } = &note
                         && let Some(seq) = self.outgoing.next_typed(to, text)
+                        && self.outgoing.echo_own()
                     {
                         show(
                             out,
