@@ -56,13 +56,13 @@ pub(crate) mod private;
 mod reconnect;
 pub mod reveal;
 pub mod screen;
-pub mod seen;
 mod script_order;
+pub mod seen;
 mod session;
 pub mod split;
-pub mod wrap;
 mod state;
 mod timer;
+pub mod wrap;
 
 pub use display::{ClientError, EndReason, Item, SetupFailure};
 pub use event::{

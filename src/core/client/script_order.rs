@@ -126,7 +126,11 @@ mod tests {
         assert!(o.typed(&mut out, 0));
         assert_eq!(
             out,
-            vec![Effect::Send("grouplist".into()), Effect::Send("whoelse".into()), Effect::Send("grouplist".into())]
+            vec![
+                Effect::Send("grouplist".into()),
+                Effect::Send("whoelse".into()),
+                Effect::Send("grouplist".into())
+            ]
         );
         let mut shown = Vec::new();
         assert!(o.grouplist_answered(&mut shown));

@@ -125,13 +125,19 @@ mod tests {
         // Cut between clusters, never inside one: the skin tone stays with its hand.
         let word = format!("{thumbs}{family}{flag}ab");
         assert_eq!(wrap(&word, 2), vec![thumbs, family, flag, "ab"]);
-        assert_eq!(wrap(&format!("x {family} y"), 4), vec![format!("x {family}"), "y".into()]);
+        assert_eq!(
+            wrap(&format!("x {family} y"), 4),
+            vec![format!("x {family}"), "y".into()]
+        );
         assert_eq!(cluster_starts(&format!("a{thumbs}b")), vec![0, 1, 3, 4]);
     }
 
     #[test]
     fn hanging_rows_break_at_words_and_continue_under_the_indent() {
-        let row = format!("  {:<10}  {}", "help", "show this list of every command there is");
+        let row = format!(
+            "  {:<10}  {}",
+            "help", "show this list of every command there is"
+        );
         let text = hanging(&row, 30, 14);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(

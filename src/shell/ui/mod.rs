@@ -156,7 +156,11 @@ impl Ui {
         match self {
             Ui::Line(t, o) => {
                 let width = terminal_width();
-                t.finish(last.iter().map(|(i, at)| line_text(i, &o, *at, width)).collect())
+                t.finish(
+                    last.iter()
+                        .map(|(i, at)| line_text(i, &o, *at, width))
+                        .collect(),
+                )
             }
             Ui::Plain(mut p, o) => {
                 for (item, at) in last {
@@ -170,7 +174,9 @@ impl Ui {
 
 /// The terminal's width, when output is one (line mode): what a `help` row is fitted to.
 fn terminal_width() -> Option<usize> {
-    ratatui::crossterm::terminal::size().ok().map(|(cols, _)| usize::from(cols))
+    ratatui::crossterm::terminal::size()
+        .ok()
+        .map(|(cols, _)| usize::from(cols))
 }
 
 /// An item as a line-mode line: the display's text (fitted to `width` columns where the display

@@ -56,8 +56,14 @@ fn an_emoji_with_its_skin_tone_is_typed_erased_and_wrapped_whole() {
     let line = format!("{thumbs}{family}").repeat(10);
     for piece in wrap(&line, 7) {
         assert!(columns(&piece) <= 7, "{piece:?}");
-        assert!(!piece.starts_with('\u{1f3fd}'), "a tone cut from its hand: {piece:?}");
-        assert!(!piece.starts_with('\u{200d}'), "a family cut apart: {piece:?}");
+        assert!(
+            !piece.starts_with('\u{1f3fd}'),
+            "a tone cut from its hand: {piece:?}"
+        );
+        assert!(
+            !piece.starts_with('\u{200d}'),
+            "a family cut apart: {piece:?}"
+        );
     }
     assert_eq!(wrap(&line, 7).concat(), line);
 }
@@ -103,12 +109,18 @@ fn block_typed_in_the_status_window_answers_there() {
     assert_eq!(c.take_sent(), ["block dave"]);
     c.server(ServerMsg::Blocked { user: name("dave") });
     c.enter("block dave");
-    c.server(ServerMsg::Error(crate::protocol::ErrorReply::AlreadyBlocked {
-        user: name("dave"),
-    }));
+    c.server(ServerMsg::Error(
+        crate::protocol::ErrorReply::AlreadyBlocked { user: name("dave") },
+    ));
     let status = c.window_lines("status");
-    assert!(status.iter().any(|l| l.contains("blocked dave")), "{status:?}");
-    assert!(status.iter().any(|l| l.contains("already blocked dave")), "{status:?}");
+    assert!(
+        status.iter().any(|l| l.contains("blocked dave")),
+        "{status:?}"
+    );
+    assert!(
+        status.iter().any(|l| l.contains("already blocked dave")),
+        "{status:?}"
+    );
     assert!(
         !c.window_lines("dave").iter().any(|l| l.contains("blocked")),
         "{:?}",
@@ -118,7 +130,11 @@ fn block_typed_in_the_status_window_answers_there() {
     c.key(Key::Alt('2'));
     c.enter("/unblock dave");
     c.server(ServerMsg::Unblocked { user: name("dave") });
-    assert!(c.window_lines("dave").iter().any(|l| l.contains("unblocked dave")));
+    assert!(
+        c.window_lines("dave")
+            .iter()
+            .any(|l| l.contains("unblocked dave"))
+    );
 }
 
 #[test]
