@@ -10,7 +10,7 @@
 
 use std::collections::VecDeque;
 
-use super::event::Effect;
+use super::event::{Effect, InputMode};
 use crate::protocol::Command;
 
 /// The part. See the [module documentation](self).
@@ -43,7 +43,12 @@ impl ScriptOrder {
     /// overtake answers still awaited are held, behind a barrier inserted where they stood.
     /// Returns whether a barrier was sent (its answer is taken quietly: [`Self::answered`]).
     pub(super) fn typed(&mut self, out: &mut Vec<Effect>, from: usize) -> bool {
-        if !self.enabled {
+        // A line answering a prompt (the login's, `passwd`'s) is not a command: the server takes
+        // the next line as the answer, so no barrier may go then.
+        let prompting = out[from..]
+            .iter()
+            .any(|e| matches!(e, Effect::Read(m) if !matches!(m, InputMode::Command { .. })));
+        if !self.enabled || prompting {
             return false;
         }
         let mut barrier_sent = false;

@@ -213,7 +213,7 @@ impl ClientState {
         if self.encryption.protections_said() {
             self.refresh_protection(out);
         }
-        if typed_line && self.order.typed(out, from) {
+        if typed_line && self.session.online() && self.order.typed(out, from) {
             // The barrier's answer is the client's own question, learnt quietly.
             self.conversations.asked_grouplist();
         }

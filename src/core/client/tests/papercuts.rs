@@ -222,3 +222,39 @@ fn a_scripts_login_as_a_user_online_elsewhere_ends_before_its_password_is_read_a
         ]
     );
 }
+
+#[test]
+fn a_scripts_local_answers_wait_for_earlier_answers_but_never_put_a_line_in_a_prompts_place() {
+    let mut config = Config::new(P2P_PORT);
+    config.script_order = true;
+    let mut c = Client::with_config(config);
+    c.login("alice");
+    c.clear();
+    c.typed("whoelse");
+    c.typed("dance");
+    // The error waits behind a quiet grouplist, sent after whoelse.
+    assert_eq!(c.take_sent(), vec!["whoelse", "grouplist"]);
+    assert!(c.take_shown().is_empty());
+    c.server(ServerMsg::WhoElse { users: vec![] });
+    c.server(ServerMsg::GroupList { groups: vec![] });
+    assert_eq!(
+        rendered(&c.take_shown()),
+        vec![
+            "* Nobody else is online.".to_owned(),
+            "error: /dance: no such command; type /help for the list".to_owned(),
+        ]
+    );
+    // passwd: a mistyped second password is said at once, and nothing but the answers is sent
+    // while the server prompts.
+    c.typed("passwd");
+    c.server(ServerMsg::Prompt(Prompt::CurrentPassword));
+    c.typed("pw");
+    c.server(ServerMsg::Prompt(Prompt::ChosenPassword));
+    c.typed("new one");
+    c.typed("new two");
+    assert_eq!(c.take_sent(), vec!["passwd", "pw"]);
+    assert_eq!(
+        c.take_shown(),
+        vec![client_error(ClientError::PasswordsDiffer)]
+    );
+}
