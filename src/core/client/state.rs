@@ -213,9 +213,10 @@ impl ClientState {
         if self.encryption.protections_said() {
             self.refresh_protection(out);
         }
-        if typed_line && self.session.online() && self.order.typed(out, from) {
-            // The barrier's answer is the client's own question, learnt quietly.
-            self.conversations.asked_grouplist();
+        if typed_line && self.session.online() {
+            self.order.typed(out, from, self.session.p2p_port());
+        } else {
+            self.order.sent(out, from);
         }
         self.commits.hold(out, from);
         if let Some(result) = committed {

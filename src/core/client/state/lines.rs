@@ -140,12 +140,11 @@ impl ClientState {
             }
             // The reply to the client's own registration, and the fate of a message the outcome above
             // shows: nothing for the user to read.
-            ServerMsg::P2pPort { .. } | ServerMsg::Sent { .. } | ServerMsg::Delivered { .. } => {}
+            // (A registration may be a script's barrier: what the client said to later lines
+            // may be shown now.)
+            ServerMsg::P2pPort { .. } => self.order.registered(out),
+            ServerMsg::Sent { .. } | ServerMsg::Delivered { .. } => {}
             // Asked for by the client itself, for the full-screen nick lists: learnt above.
-            // A script's barrier: what the client said to its later lines may be shown now.
-            ServerMsg::GroupList { .. } if self.order.grouplist_answered(out) => {
-                self.conversations.take_quiet_grouplist();
-            }
             ServerMsg::GroupList { .. } if self.conversations.take_quiet_grouplist() => {}
             ServerMsg::GroupMembers { group, .. }
                 if self.conversations.take_quiet_members(&group) => {}
