@@ -207,6 +207,10 @@ impl ClientState {
         if let Event::Server(ServerEvent::Connected | ServerEvent::ConnectedVerified) = &event {
             self.drop_held_lines(out);
         }
+        if let Event::Server(ServerEvent::Closed) = &event {
+            // The answers awaited will not come: what a script's lines were told is said now.
+            self.order.flush(out);
+        }
         let typed_line = matches!(event, Event::User(UserEvent::Line(_)));
         self.dispatch(event, out);
         self.check_private_ids(out);

@@ -263,3 +263,22 @@ fn a_scripts_local_answers_wait_for_earlier_answers_but_never_put_a_line_in_a_pr
         vec![client_error(ClientError::PasswordsDiffer)]
     );
 }
+
+#[test]
+fn what_a_script_was_told_is_said_when_the_connection_is_lost() {
+    let mut config = Config::new(P2P_PORT);
+    config.script_order = true;
+    let mut c = Client::with_config(config);
+    c.login("alice");
+    c.clear();
+    c.typed("whoelse");
+    c.typed("dance");
+    assert!(c.take_shown().is_empty());
+    c.event(Event::Server(ServerEvent::Closed));
+    let shown = rendered(&c.take_shown());
+    assert_eq!(
+        shown.first().map(String::as_str),
+        Some("error: /dance: no such command; type /help for the list"),
+        "{shown:?}"
+    );
+}
