@@ -31,7 +31,7 @@ it loses that one it connects to the next and logs in again by itself; at a term
 to a lone server (with backoff, keeping the full-screen windows). The password is kept in memory for \
 that, never on disk, and sent by itself only to a server whose certificate is pinned (or vouched for by \
 --ca): otherwise you are asked. It gives up after 2 minutes without a server.\n\
-Exit status: 0 logged out; 1 cannot reach or lost the server; 2 bad command line; \
+Exit status: 0 logged out; 1 cannot reach or lost the server (or it never confirmed the logout); 2 bad command line; \
 3 login refused (account locked, the server is full, or, for a script, the user already online elsewhere); 4 logged out by the server (idle timeout, \
 shutdown); 5 input ended or interrupted before login.\n\
 Colour is used when output is a terminal and NO_COLOR is not set."
