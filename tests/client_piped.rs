@@ -272,7 +272,7 @@ fn private_chat_errors_come_from_the_server() {
 }
 
 #[test]
-fn lockout_exits_non_zero_and_a_duplicate_login_asks_for_another_name() {
+fn lockout_exits_non_zero() {
     let server = Server::cmd().accounts(PEOPLE).args(&["60", "300"]).start();
     let dir = tempfile::tempdir().unwrap();
     let mut c = Piped::spawn("bob", server.port(), dir.path());
@@ -282,19 +282,6 @@ fn lockout_exits_non_zero_and_a_duplicate_login_asks_for_another_name() {
     c.expect("error: Wrong password. 2 attempts left");
     c.expect("error: Wrong password again: this account is now locked for 60 s.");
     assert_eq!(c.wait().code(), Some(3));
-
-    // Already logged in elsewhere: the client asks for another username, as the server does.
-    let mut first = Piped::login("alice", "wonderland", server.port(), dir.path());
-    let mut second = Piped::spawn("alice-again", server.port(), dir.path());
-    second.send("alice");
-    second.expect("error: That user is already logged in elsewhere");
-    second.send("carol");
-    second.send("christmas");
-    second.expect("Welcome to natter, carol!");
-    first.send("whoelse");
-    first.expect("* Online now: carol");
-    second.close_stdin();
-    assert_eq!(second.wait().code(), Some(0));
 }
 
 #[test]
@@ -380,8 +367,9 @@ fn groups_ping_wholasthr_and_offline_as_a_user_reads_them() {
     alice.expect("- invited bob to team");
     bob.expect("alice invites you to group team: type 'group join team' or 'group decline team'");
     bob.send("group join team");
-    bob.expect("* [team] alice added bob");
-    alice.expect("* [team] alice added bob");
+    // Accepting is joining: nobody reads that alice added bob.
+    bob.expect("* [team] bob joined");
+    alice.expect("* [team] bob joined");
     alice.send("group set team add direct");
     alice.send("group add team carol");
     alice.expect("* [team] alice added carol");
@@ -600,4 +588,91 @@ fn conversations_are_logged_unless_no_logs() {
     assert!(lines[0].ends_with(" <bob> hello from bob"), "{log}");
     assert!(lines[1].ends_with(" <alice> hello back"), "{log}");
     assert!(!dir.path().join("b/logs").exists(), "--no-logs");
+}
+
+#[test]
+fn a_scripts_output_keeps_the_order_of_its_lines_and_its_last_answers() {
+    let server = Server::cmd().accounts(PEOPLE).args(&["60", "300"]).start();
+    let dir = tempfile::tempdir().unwrap();
+    let port = server.port();
+    let mut bob = Piped::login("bob", "builder", port, &dir.path().join("b"));
+    // One script, written at once: answers from the server and the client's own interleave as the
+    // lines do.
+    let mut alice = Piped::spawn("alice", port, &dir.path().join("a"));
+    for line in [
+        "alice",
+        "wonderland",
+        "whoelse",
+        "dance",
+        "whoelsesince 99999999999999999999",
+        "block zork",
+        "message bob",
+        "whoelse",
+    ] {
+        alice.send(line);
+    }
+    // Many lines, which flood control paces: the last answers still come before the goodbye.
+    for i in 0..120 {
+        alice.send(&format!("whoelsesince {i}"));
+    }
+    alice.close_stdin();
+    assert_eq!(alice.wait().code(), Some(0), "{:?}", alice.seen);
+    let said: Vec<&str> = alice
+        .seen
+        .iter()
+        .map(String::as_str)
+        .filter(|l| !l.starts_with("- Messages with") && !l.starts_with("warning:"))
+        .collect();
+    assert_eq!(
+        &said[..7],
+        &[
+            "* Welcome to natter, alice! Type 'help' for the list of commands.",
+            "* Online now: bob",
+            "error: 'dance' is not a command; type /help for the list",
+            "* Online at any time: bob",
+            "error: There is no user named 'zork'.",
+            "error: Usage: message <user> <text> or message group <name> <text>",
+            "* Online now: bob",
+        ],
+        "{said:#?}"
+    );
+    assert!(
+        said.contains(&"* Online in the last 119 s: bob"),
+        "the last answer is shown: {said:#?}"
+    );
+    assert_eq!(said.last(), Some(&"* Logged out. Goodbye!"), "{said:#?}");
+    assert!(!alice.saw("did not confirm"), "{:?}", alice.seen);
+    // Each error once.
+    assert_eq!(alice.seen.iter().filter(|l| l.contains("zork")).count(), 1);
+    bob.send("logout");
+    bob.wait();
+}
+
+#[test]
+fn a_second_login_of_a_user_online_ends_the_script_without_a_failed_login() {
+    let server = Server::cmd().accounts(PEOPLE).args(&["60", "300"]).start();
+    let dir = tempfile::tempdir().unwrap();
+    let port = server.port();
+    let mut alice = Piped::login("alice", "wonderland", port, &dir.path().join("a"));
+    let mut again = Piped::spawn("again", port, &dir.path().join("a2"));
+    again.send("alice");
+    again.send("wonderland");
+    again.send("whoelse");
+    again.expect("error: That user is already logged in elsewhere");
+    assert_eq!(again.wait().code(), Some(3), "{:?}", again.seen);
+    assert!(
+        !again.saw("No account has that username"),
+        "{:?}",
+        again.seen
+    );
+    // No failed login was counted against the address: three wrong passwords still lock only at
+    // the third.
+    let mut carol = Piped::spawn("carol", port, &dir.path().join("c"));
+    carol.send("carol");
+    carol.send("wrong1");
+    carol.expect("Wrong password. 2 attempts left");
+    carol.send("christmas");
+    carol.expect("Welcome to natter, carol!");
+    alice.send("whoelse");
+    alice.expect("* Online now: carol");
 }

@@ -38,6 +38,8 @@ fn login(p: &mut PtySession, user: &str, password: &str) -> String {
     let shown = p
         .exp_string(&format!("Welcome to natter, {user}!"))
         .unwrap();
+    // Who is online, said unasked at login.
+    p.exp_regex(r"(Online now|Nobody else is online)").unwrap();
     // Wait for the command prompt, so the p2p port is registered before anyone asks for a chat.
     p.send_line("whoelse").unwrap();
     p.exp_regex(r"(Online now|Nobody else is online)").unwrap();
@@ -105,9 +107,11 @@ fn colour_on_a_terminal_unless_no_color() {
             );
         }
         alice.send_control('c').unwrap();
+        alice.exp_string("Press Ctrl-C again").unwrap();
+        alice.send_control('c').unwrap();
         alice.exp_string("Logged out. Goodbye!").unwrap();
         alice.exp_eof().unwrap();
-        assert_eq!(exit_code(&mut alice), 0, "Ctrl-C logs out cleanly");
+        assert_eq!(exit_code(&mut alice), 0, "Ctrl-C twice logs out cleanly");
         bob.send("logout");
         bob.wait();
     }
@@ -151,7 +155,7 @@ fn group_messages_in_their_own_colour_and_group_names_completed() {
     bob.send("create group team alice");
     alice.exp_string("bob invites you to group team").unwrap();
     alice.send_line("group join team").unwrap();
-    alice.exp_string("added alice").unwrap();
+    alice.exp_string("[team] alice joined").unwrap();
     bob.send("message group team hi all");
     // The group tag is styled (blue, bold), then the sender, then the plain text.
     let line = alice.exp_string("\u{1b}[1mbob\u{1b}[0m: hi all").unwrap();
@@ -370,4 +374,69 @@ fn register_asks_for_the_new_password_twice() {
     assert!(!shown.contains("second-try"), "{shown:?}");
     zed.send_control('d').unwrap();
     zed.exp_eof().unwrap();
+}
+
+/// `natter` in an 80-column pseudo-terminal, as `pty` starts it.
+fn pty_80(port: u16, state_dir: &Path) -> PtySession {
+    let natter_cmd = natter(port, state_dir);
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg("stty echo cols 80 rows 24 && exec \"$@\"")
+        .arg("sh")
+        .arg(natter_cmd.get_program())
+        .args(natter_cmd.get_args())
+        .env("TERM", "xterm")
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG");
+    rexpect::session::spawn_command(cmd, Some(WAIT.as_millis() as u64)).expect("spawning natter")
+}
+
+#[test]
+fn line_mode_papercuts_online_at_login_delivered_help_at_80_columns_and_ctrl_c_twice() {
+    let server = Server::cmd().accounts(PEOPLE).args(&["60", "300"]).start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut bob = Piped::login("bob", "builder", server.port(), &dir.path().join("b"));
+    let mut alice = pty_80(server.port(), &dir.path().join("a"));
+    alice.exp_string("Username: ").unwrap();
+    alice.send_line("alice").unwrap();
+    alice.exp_string("Password: ").unwrap();
+    alice.send_line("wonderland").unwrap();
+    alice.exp_string("Welcome to natter, alice!").unwrap();
+    // Who is online, unasked.
+    alice.exp_string("* Online now: bob").unwrap();
+
+    // A message that reached bob says so.
+    alice.send_line("message bob hello").unwrap();
+    bob.expect("[message] alice: hello");
+    alice.exp_string("- delivered to bob").unwrap();
+
+    // help's rows break between words, under the summary column, within 80 columns.
+    alice.send_line("help").unwrap();
+    let (_, row) = alice
+        .exp_regex(r"  verify <user> \[yes <digits>\|no\][^\n]*\n[^\n]*\n")
+        .unwrap();
+    let lines: Vec<&str> = row.lines().map(|l| l.trim_end_matches('\r')).collect();
+    assert!(lines.iter().all(|l| l.chars().count() <= 80), "{lines:?}");
+    assert!(
+        lines[1].starts_with("                                   "),
+        "{lines:?}"
+    );
+    let summary = "show the safety number you and <user> compare out of band";
+    let joined: String = lines.iter().map(|l| l.trim()).collect::<Vec<_>>().join(" ");
+    assert!(joined.contains(summary), "a word cut in two: {lines:?}");
+
+    // Ctrl-C drops the line being typed and asks; a second one logs out.
+    alice.send("message bob never sent").unwrap();
+    alice.flush().unwrap();
+    alice.exp_string("never sent").unwrap();
+    alice.send_control('c').unwrap();
+    alice
+        .exp_string("Press Ctrl-C again (or type /quit) to log out.")
+        .unwrap();
+    alice.send_control('c').unwrap();
+    alice.exp_string("Logged out. Goodbye!").unwrap();
+    alice.exp_eof().unwrap();
+    assert_eq!(exit_code(&mut alice), 0);
+    bob.expect("* alice logged out");
+    assert!(!bob.saw("never sent"), "{:?}", bob.seen);
 }

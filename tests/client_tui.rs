@@ -619,3 +619,22 @@ fn windows_their_lines_and_the_window_shown_are_kept_across_a_restart() {
     alice.shows("Logged out. Goodbye!");
     alice.pty.exp_eof().unwrap();
 }
+
+#[test]
+fn block_typed_in_the_status_window_answers_there() {
+    let server = Server::cmd().accounts(PEOPLE).args(&["60", "300"]).start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut alice = Tui::start(server.port(), dir.path());
+    log_in(&mut alice, "alice", "wonderland");
+    alice.type_line("/query dave");
+    alice.shows("natter — dave");
+    alice.key("\x1b1");
+    alice.shows("natter — status");
+    alice.type_line("block dave");
+    let s = alice.shows("- blocked dave");
+    assert!(s.contains("natter — status"), "{s}");
+    assert!(s.contains("2:dave]"), "dave's window has no news: {s}");
+    alice.key("\x1b2");
+    let s = alice.shows("natter — dave");
+    assert!(!s.contains("blocked dave"), "{s}");
+}

@@ -187,8 +187,8 @@ fn groups_and_private_chats_are_brokered_across_nodes() {
     alice.expect("- created group team: alice");
     bob.expect("alice invites you to group team");
     bob.send("group join team");
-    bob.expect("* [team] alice added bob");
-    alice.expect("* [team] alice added bob");
+    bob.expect("* [team] bob joined");
+    alice.expect("* [team] bob joined");
     alice.send("group set team add direct");
     alice.send("group add team carol");
     alice.expect("* [team] alice added carol");

@@ -52,7 +52,7 @@ fn direct_offline_and_group_messages_reach_natter_clients_and_nobody_else_reads_
     alice.expect("- created group team");
     bob.expect("alice invites you to group team");
     bob.send("group join team");
-    alice.expect("* [team] alice added bob");
+    alice.expect("* [team] bob joined");
     // carol is offline: added directly, once alice allows it.
     alice.send("group set team add direct");
     alice.send("group add team carol");

@@ -95,7 +95,7 @@ fn the_client_sends_away_whois_and_group_topic_and_shows_the_answers() {
     bob.expect("- invited alice to crew");
     alice.expect("bob invites you to group crew: type 'group join crew' or 'group decline crew'");
     alice.send("group join crew");
-    alice.expect("* [crew] bob added alice");
+    alice.expect("* [crew] alice joined");
     bob.send("group topic crew standup at 10");
     alice.expect("* [crew] topic (set by bob): standup at 10");
     alice.send("group topic crew mine");

@@ -38,7 +38,7 @@ fn blocking_refuses_what_waited_unblocking_lets_messages_go_and_a_group_skips_on
         who.expect("alice invites you to group team");
         who.send("group join team");
     }
-    alice.expect("alice added carol");
+    alice.expect("[team] carol joined");
     bob.send("block alice");
     bob.expect("blocked alice");
     alice.send("message bob first try");
@@ -126,7 +126,7 @@ fn a_member_added_quietly_by_the_server_is_shown_before_the_key_goes_to_them() {
     bob.expect("created group crew");
     alice.expect("bob invites you to group crew");
     alice.send("group join crew");
-    alice.expect("bob added alice");
+    alice.expect("[crew] alice joined");
     relay.on(Dir::Down, |line| {
         match line.strip_prefix("GROUP-MEMBERS crew 2 alice bob") {
             Some(rest) => Fate::Rewrite(vec![format!("GROUP-MEMBERS crew 3 alice bob eve{rest}")]),

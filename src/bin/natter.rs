@@ -35,9 +35,9 @@ asked. At a terminal it never gives up (the waits grow to about a minute; 'recon
 in again. A script (stdin not a terminal) gives up after 2 minutes without a server, and ends at an \
 idle logout with status 4.\n\
 Exit status: 0 logged out (or quit while logged out); 1 cannot reach or lost the server (a script, or \
---give-up-after); 2 bad command line; 3 login refused (account locked, or the server is full); 4 logged \
-out by the server (a script's idle timeout, shutdown, kicked); 5 input ended or interrupted before \
-login.\n\
+--give-up-after), or it never confirmed the logout; 2 bad command line; 3 login refused (account locked, \
+the server is full, or, for a script, the user already online elsewhere); 4 logged out by the server (a \
+script's idle timeout, shutdown, kicked); 5 input ended or interrupted before login.\n\
 Colour is used when output is a terminal and NO_COLOR is not set."
 )]
 struct Args {

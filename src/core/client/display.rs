@@ -288,6 +288,13 @@ fn list(users: &[Name]) -> String {
     users.iter().map(|u| &**u).collect::<Vec<_>>().join(", ")
 }
 
+/// How an answer to `whoelsesince` names its span: `"60 s"`, or `None` for the longest span
+/// ([`MAX_SPAN_SECS`](crate::protocol::MAX_SPAN_SECS), what a longer one is taken as), which reaches
+/// past any history and is said as "at any time", never as a number nobody typed.
+fn span_words(secs: u64) -> Option<String> {
+    (secs < crate::protocol::MAX_SPAN_SECS).then(|| format!("{secs} s"))
+}
+
 /// "5 s", "3 min", "2 h", "4 days".
 pub fn age(secs: u64) -> String {
     match secs {
@@ -414,13 +421,30 @@ pub const HELP_USAGE_WIDTH: usize = 32;
 /// One row of `help`: the usage, padded to the longest one (up to [`HELP_USAGE_WIDTH`]), then what it
 /// does.
 fn help_row(usage: &str, summary: &str) -> String {
-    let width = help_rows(true)
+    let width = help_usage_width();
+    format!("  {usage:<width$}  {summary}")
+}
+
+/// How wide the usage column of `help` is: its longest usage within [`HELP_USAGE_WIDTH`].
+fn help_usage_width() -> usize {
+    help_rows(true)
         .iter()
         .map(|(u, _)| u.chars().count())
         .filter(|w| *w <= HELP_USAGE_WIDTH)
         .max()
-        .unwrap_or(0);
-    format!("  {usage:<width$}  {summary}")
+        .unwrap_or(0)
+}
+
+/// `item` as line mode prints it on a terminal `width` columns wide: [`render`]'s text, with a
+/// `help` row broken at words and its summary carried on under the summary column (the terminal
+/// would cut it at the width, mid-word, and carry it on under the command). Other lines are left
+/// whole: a message is copied as it came.
+pub fn render_for_width(item: &Item, color: bool, width: usize) -> String {
+    let text = render(item, color);
+    match item {
+        Item::Help { .. } => crate::client::wrap::hanging(&text, width, help_usage_width() + 4),
+        _ => text,
+    }
 }
 
 /// How the client shows a table's enum (see [`crate::protocol::lines`]): the row's `show` column, or

@@ -58,11 +58,13 @@ pub(crate) mod private;
 mod reconnect;
 pub mod reveal;
 pub mod screen;
+mod script_order;
 pub mod seen;
 mod session;
 pub mod split;
 mod state;
 mod timer;
+pub mod wrap;
 
 pub use display::{ClientError, EndReason, Item, SetupFailure};
 pub use event::{

@@ -441,6 +441,15 @@ impl Session {
         timers.set(Timer::Logout, now.plus_secs(self.logout_grace_secs));
     }
 
+    /// A line came from the server while its goodbye is awaited: it is still working through what
+    /// was sent before `logout` (a script's last commands, paced by flood control), so the grace
+    /// period starts again, and those answers are shown rather than cut off.
+    pub(super) fn logout_progress(&self, now: Timestamp, timers: &mut Timers<Timer>) {
+        if self.logging_out_now() {
+            timers.set(Timer::Logout, now.plus_secs(self.logout_grace_secs));
+        }
+    }
+
     /// Whether the client waits for the server's goodbye.
     pub(super) fn logging_out_now(&self) -> bool {
         matches!(self.phase, Phase::LoggingOut { .. })

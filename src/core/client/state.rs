@@ -37,6 +37,7 @@ use super::paste::Paste;
 use super::private::{Ctx, PrivateChats};
 use super::reconnect::Reconnect;
 use super::screen::{Action, Facts, Keeper, Link, Screen, View};
+use super::script_order::ScriptOrder;
 use super::seen::Seen;
 use super::session::{Session, Step};
 use super::timer::Timer;
@@ -99,6 +100,9 @@ pub struct Config {
     /// What the full-screen client keeps of its windows across restarts ([`Effect::SaveWindows`],
     /// brought back at the first login: see [`super::screen::saved`]); `None`: nothing.
     pub keep_windows: Option<super::screen::Keep>,
+    /// A script's client (piped, no person, no screen): what the client says to a line is shown
+    /// after the server's answers to the lines above it (see `script_order`).
+    pub script_order: bool,
 }
 
 impl Config {
@@ -125,6 +129,7 @@ impl Config {
             hilights: Vec::new(),
             logs: false,
             keep_windows: None,
+            script_order: false,
         }
     }
 }
@@ -154,6 +159,11 @@ pub struct ClientState {
     logs: bool,
     /// Keeping the full-screen windows across restarts: when they are read and saved.
     keeper: Keeper,
+    /// A script's output kept in the order of its lines.
+    order: ScriptOrder,
+    /// A person at a line-mode prompt pressed Ctrl-C and was told a second one logs out; a line
+    /// typed since takes it back.
+    interrupted: bool,
 }
 
 impl ClientState {
@@ -179,6 +189,7 @@ impl ClientState {
             hilights,
             logs,
             keep_windows,
+            script_order,
         } = config;
         let reconnect = Reconnect::new(servers, server_index, interactive, reconnect, seed);
         let screen = full_screen.then(|| Screen::new(reconnect.current().to_owned(), history, now));
@@ -198,6 +209,8 @@ impl ClientState {
             timers: Timers::new(),
             logs,
             keeper: Keeper::new(keep_windows.filter(|_| full_screen)),
+            order: ScriptOrder::new(script_order && !interactive && !full_screen),
+            interrupted: false,
         }
     }
 
@@ -213,10 +226,20 @@ impl ClientState {
             self.drop_held_lines(out);
             self.answers_lost(out);
         }
+        if let Event::Server(ServerEvent::Closed) = &event {
+            // The answers awaited will not come: what a script's lines were told is said now.
+            self.order.flush(out);
+        }
+        let typed_line = matches!(event, Event::User(UserEvent::Line(_)));
         self.dispatch(event, out);
         self.check_private_ids(out);
         if self.encryption.protections_said() {
             self.refresh_protection(out);
+        }
+        if typed_line && self.session.online() {
+            self.order.typed(out, from, self.session.p2p_port());
+        } else {
+            self.order.sent(out, from);
         }
         self.commits
             .hold(out, from, &mut |o| self.encryption.flush(o));
@@ -309,6 +332,7 @@ impl ClientState {
             Event::Server(ServerEvent::Closed) => self.on_server_closed(out),
             Event::User(UserEvent::Line(bytes)) => {
                 self.session.forget_asked();
+                self.interrupted = false;
                 self.on_user_line(bytes, out)
             }
             Event::User(UserEvent::Input(input)) => self.on_input(input, out),
@@ -326,7 +350,7 @@ impl ClientState {
                 }
             }
             Event::User(UserEvent::Eof) => self.on_user_quit(false, out),
-            Event::User(UserEvent::Interrupt) => self.on_user_quit(true, out),
+            Event::User(UserEvent::Interrupt) => self.on_interrupt(out),
             Event::Peer { link, event } => {
                 let cx = self.cx();
                 self.chats.on_peer(&cx, link, event, out)
@@ -471,8 +495,11 @@ impl ClientState {
                     // No goodbye to `/disconnect`: the connection is dropped all the same.
                     self.disconnected(out);
                 } else if self.session.logging_out_now() {
+                    // Silent for the whole grace period (each line from the server starts it
+                    // again): what was sent last may not have been done, which a script's status
+                    // must not hide as a clean logout.
                     show_error(out, ClientError::LogoutUnconfirmed);
-                    self.exit(Exit::LoggedOut, out);
+                    self.exit(Exit::ConnectionLost, out);
                 }
             }
             Timer::Paste => self.send_paste(out),
@@ -598,6 +625,7 @@ impl ClientState {
     /// The client ends: what was shown is saved, what still waits to be sent is said (it is kept),
     /// the private chats are closed, and the shell is told how it ended.
     fn exit(&mut self, exit: Exit, out: &mut Vec<Effect>) {
+        self.order.flush(out);
         self.inbox.save_seen(out);
         let waiting = self.encryption.waiting();
         if waiting > 0 {

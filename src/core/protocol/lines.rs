@@ -163,10 +163,11 @@ macro_rules! wire_tables {
                     users: Vec<Name>,
                 } => "WHOELSESINCE" [secs, users: Names]
                     human()
-                    show(p => p.star(if users.is_empty() {
-                        format!("Nobody else was online in the last {secs} s.")
-                    } else {
-                        format!("Online in the last {secs} s: {}", list(users))
+                    show(p => p.star(match (users.is_empty(), span_words(*secs)) {
+                        (true, None) => "Nobody else was ever online.".to_owned(),
+                        (false, None) => format!("Online at any time: {}", list(users)),
+                        (true, Some(span)) => format!("Nobody else was online in the last {span}."),
+                        (false, Some(span)) => format!("Online in the last {span}: {}", list(users)),
                     }))
                     about(),
                 /// `to` is offline; the message is stored, durably, as `id` (sent only after the store
@@ -381,15 +382,16 @@ macro_rules! wire_tables {
                     human()
                     show(p => p.star(format!("{group}: {}", list(members))))
                     about(Some(Conversation::Group(group.clone()))),
-                /// To the members of `group` (the new one included): `by` added `user`.
-                /// `by` is `user` when they joined by themselves (an open group) and the inviter when they
-                /// accepted an invitation.
+                /// To the members of `group` (the new one included): `by` added `user`, or `user`
+                /// joined by themselves (`by` is `user`: with `group join`, accepting an invitation or
+                /// joining an open group).
                 GroupJoined {
                     /// The group joined.
                     group: Name,
                     /// The member who joined.
                     user: Name,
-                    /// Who added or invited them (`user` when they joined an open group by themselves).
+                    /// Who added them (`user` when they joined by themselves: an invitation accepted,
+                    /// or an open group).
                     by: Name,
                 } => "GROUP-JOINED" [group, user, by]
                     human("{}", if by == user {

@@ -25,7 +25,9 @@ pub use command::{COMMANDS, Command, CommandName, CommandSpec, GroupSetting};
 pub use decode::{DecodeError, decode_line};
 pub use keys::{KeyError, SignedKey, SignedKeyRef};
 pub use line::{DEFAULT_PORT, Frame, LineDecoder, LineError, MAX_LINE, check_line};
-pub use parse::{ParseError, parse_command, parse_user_and_text, split_command_word};
+pub use parse::{
+    MAX_SPAN_SECS, ParseError, parse_command, parse_user_and_text, split_command_word,
+};
 pub use render::{render_into, render_line};
 pub use reply::{
     ByeReason, CancelReason, Conversation, ErrorReply, Name, PingState, Prompt, ServerMsg, Token,

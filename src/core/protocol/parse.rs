@@ -263,7 +263,9 @@ pub fn parse_command(line: &str) -> Result<Command<'_>, ParseError> {
         },
         CommandName::WhoElse => no_args(args).map(|_| Command::WhoElse).map_err(usage)?,
         CommandName::WhoElseSince => Command::WhoElseSince {
-            secs: saturating_number(user(args)?).ok_or(ParseError::BadNumber(name))?,
+            secs: saturating_number(user(args)?)
+                .ok_or(ParseError::BadNumber(name))?
+                .min(MAX_SPAN_SECS),
         },
         CommandName::Block => Command::Block { user: user(args)? },
         CommandName::Unblock => Command::Unblock { user: user(args)? },
@@ -374,6 +376,11 @@ fn digits<T: std::str::FromStr>(s: &str) -> Option<T> {
 
 /// A span in seconds: plain digits only (no sign), and a number too large for 64 bits means "all of history"
 /// rather than an error.
+/// The longest span `whoelsesince` means (a century, past any server's history): a longer one is
+/// taken as this, so the answer names a span a person can read ("at any time") and the server never
+/// computes with a number past its clock.
+pub const MAX_SPAN_SECS: u64 = 100 * 365 * 86_400;
+
 fn saturating_number(s: &str) -> Option<u64> {
     if !is_digits(s) {
         return None;
@@ -477,7 +484,15 @@ mod tests {
         assert_eq!(ok("whoelsesince 0"), Command::WhoElseSince { secs: 0 });
         assert_eq!(
             ok("whoelsesince 99999999999999999999999"),
-            Command::WhoElseSince { secs: u64::MAX }
+            Command::WhoElseSince {
+                secs: MAX_SPAN_SECS
+            }
+        );
+        assert_eq!(
+            ok("whoelsesince 3153600001"),
+            Command::WhoElseSince {
+                secs: MAX_SPAN_SECS
+            }
         );
         for bad in [
             "whoelsesince -5",

@@ -294,6 +294,8 @@ async fn run_async(opts: ClientOptions) -> Result<i32, StartError> {
     // A person at a terminal is asked what only they can answer, and reconnected to a lone server;
     // a script is told by the exit status.
     config.interactive = opts.ui.interactive;
+    // A script reads its answers in the order of its lines.
+    config.script_order = !opts.ui.interactive && !config.full_screen;
     config.servers = opts.servers.iter().map(|s| s.to_string()).collect();
     config.server_index = index;
     config.reconnect = opts.reconnect;

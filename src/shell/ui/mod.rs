@@ -27,7 +27,7 @@ use self::plain::PlainUi;
 use self::tui::TuiUi;
 use natter_core::client::ClientState;
 use natter_core::client::complete::Known;
-use natter_core::client::display::render;
+use natter_core::client::display::render_for_width;
 use natter_core::client::screen::Key;
 use natter_core::client::{InputMode, Item};
 use natter_core::time::Timestamp;
@@ -122,8 +122,8 @@ impl Ui {
     /// already: only its bell is left to ring).
     pub fn show(&mut self, item: &Item, at: Timestamp) {
         match self {
-            Ui::Line(t, o) => t.show(line_text(item, o, at)),
-            Ui::Plain(p, o) => p.show(line_text(item, o, at)),
+            Ui::Line(t, o) => t.show(line_text(item, o, at, terminal_width())),
+            Ui::Plain(p, o) => p.show(line_text(item, o, at, None)),
             Ui::Tui(t) => t.bell_for(item),
         }
     }
@@ -154,10 +154,17 @@ impl Ui {
     /// screen, and gives the terminal back as it was; the full-screen client keeps its history.
     pub fn finish(self, last: Vec<(Item, Timestamp)>, core: &ClientState) {
         match self {
-            Ui::Line(t, o) => t.finish(last.iter().map(|(i, at)| line_text(i, &o, *at)).collect()),
+            Ui::Line(t, o) => {
+                let width = terminal_width();
+                t.finish(
+                    last.iter()
+                        .map(|(i, at)| line_text(i, &o, *at, width))
+                        .collect(),
+                )
+            }
             Ui::Plain(mut p, o) => {
                 for (item, at) in last {
-                    p.show(line_text(&item, &o, at));
+                    p.show(line_text(&item, &o, at, None));
                 }
             }
             Ui::Tui(t) => t.finish(last, core.screen()),
@@ -165,10 +172,20 @@ impl Ui {
     }
 }
 
-/// An item as a line-mode line: the display's text, `HH:MM` before a live message, and a bell after a
-/// message to the user alone.
-pub fn line_text(item: &Item, opts: &UiOptions, at: Timestamp) -> String {
-    let mut text = render(item, opts.color);
+/// The terminal's width, when output is one (line mode): what a `help` row is fitted to.
+fn terminal_width() -> Option<usize> {
+    ratatui::crossterm::terminal::size()
+        .ok()
+        .map(|(cols, _)| usize::from(cols))
+}
+
+/// An item as a line-mode line: the display's text (fitted to `width` columns where the display
+/// says so), `HH:MM` before a live message, and a bell after a message to the user alone.
+pub fn line_text(item: &Item, opts: &UiOptions, at: Timestamp, width: Option<usize>) -> String {
+    let mut text = match width {
+        Some(w) => render_for_width(item, opts.color, w),
+        None => natter_core::client::display::render(item, opts.color),
+    };
     if opts.timestamps && item.is_live_message() {
         text = format!("{} {text}", local_hhmm(at));
     }

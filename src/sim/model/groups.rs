@@ -269,11 +269,13 @@ impl Model {
             out.send(conn, ErrorReply::GroupFull { group, max });
             return;
         }
-        self.enter(&group, &user, me, out);
+        self.enter(&group, &user, me, false, out);
     }
 
     /// `user` joins `group`, added by `by` (themselves for an open group).
-    fn enter(&mut self, group: &Name, user: &Name, by: &Name, out: &mut Out) {
+    /// `by_themselves`: with `group join` (accepting `by`'s invitation, or an open group), which
+    /// the members are told as `user` joining, not as `by` adding them.
+    fn enter(&mut self, group: &Name, user: &Name, by: &Name, by_themselves: bool, out: &mut Out) {
         if let Some(mine) = self.invitations.get_mut(user) {
             mine.remove(group);
         }
@@ -290,7 +292,7 @@ impl Model {
         let msg = ServerMsg::GroupJoined {
             group: group.clone(),
             user: user.clone(),
-            by: by.clone(),
+            by: if by_themselves { user } else { by }.clone(),
         };
         let subjects = if by == user {
             vec![user.clone()]
@@ -351,7 +353,7 @@ impl Model {
             out.send(conn, ErrorReply::GroupFull { group: name, max });
             return;
         }
-        self.enter(&name, me, &by, out);
+        self.enter(&name, me, &by, true, out);
     }
 
     pub(super) fn group_decline(&mut self, conn: ConnId, me: &Name, group: &str, out: &mut Out) {

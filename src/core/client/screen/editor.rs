@@ -72,15 +72,19 @@ impl Editor {
                 self.chars.insert(self.cursor, c);
                 self.cursor += 1;
             }
+            // The erasing and moving keys take a whole cluster: one Backspace erases an emoji with
+            // its skin tone, never the tone alone.
             Edit::Backspace if self.cursor > 0 => {
-                self.cursor -= 1;
-                self.chars.remove(self.cursor);
+                let start = self.cluster_before();
+                self.chars.drain(start..self.cursor);
+                self.cursor = start;
             }
             Edit::Delete if self.cursor < self.chars.len() => {
-                self.chars.remove(self.cursor);
+                let end = self.cluster_after();
+                self.chars.drain(self.cursor..end);
             }
-            Edit::Left => self.cursor = self.cursor.saturating_sub(1),
-            Edit::Right => self.cursor = (self.cursor + 1).min(self.chars.len()),
+            Edit::Left => self.cursor = self.cluster_before(),
+            Edit::Right => self.cursor = self.cluster_after(),
             Edit::Home => self.cursor = 0,
             Edit::End => self.cursor = self.chars.len(),
             Edit::KillToStart => {
@@ -108,6 +112,25 @@ impl Editor {
             Edit::HistoryDown => self.history_step(false),
             Edit::Backspace | Edit::Delete => {}
         }
+    }
+
+    /// Where the cluster before the cursor starts (the cursor itself at the start).
+    fn cluster_before(&self) -> usize {
+        let starts = crate::client::wrap::cluster_starts(&self.text());
+        starts
+            .into_iter()
+            .rev()
+            .find(|s| *s < self.cursor)
+            .unwrap_or(0)
+    }
+
+    /// Where the cluster after the cursor ends (the cursor itself at the end).
+    fn cluster_after(&self) -> usize {
+        let starts = crate::client::wrap::cluster_starts(&self.text());
+        starts
+            .into_iter()
+            .find(|s| *s > self.cursor)
+            .unwrap_or(self.chars.len())
     }
 
     fn word_start(&self) -> usize {

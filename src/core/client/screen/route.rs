@@ -7,7 +7,7 @@
 //! looking.
 
 use super::super::display::Item;
-use crate::protocol::{Conversation, ServerMsg};
+use crate::protocol::{Conversation, ErrorReply, ServerMsg};
 
 /// Where an item goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,6 +39,12 @@ pub fn route(item: &Item) -> Route {
             // Whichever window the user looks at, it says why nothing more comes.
             if matches!(msg, ServerMsg::Bye(_)) {
                 return Route::All;
+            }
+            // `block` and `unblock` answer where they were typed: they are about the user's own
+            // list, not said in the conversation (typed in the status window, the answer is not
+            // hidden away in the other user's window).
+            if is_block_answer(msg) {
+                return Route::Active;
             }
             match msg.conversation() {
                 Some(c) if starts_conversation(msg) => Route::Open(c),
@@ -103,15 +109,22 @@ fn is_news(msg: &ServerMsg) -> bool {
             | ServerMsg::PrivateDeclined { .. }
             | ServerMsg::PrivateDeclineSent { .. }
             | ServerMsg::PrivateCancelled { .. }
-            | ServerMsg::Blocked { .. }
+    )
+}
+
+/// The answer to `block` or `unblock`, done or refused.
+fn is_block_answer(msg: &ServerMsg) -> bool {
+    matches!(
+        msg,
+        ServerMsg::Blocked { .. }
             | ServerMsg::Unblocked { .. }
+            | ServerMsg::Error(ErrorReply::AlreadyBlocked { .. } | ErrorReply::NotBlocked { .. })
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::ErrorReply;
 
     fn user(u: &str) -> Conversation {
         Conversation::User(u.into())

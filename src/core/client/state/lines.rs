@@ -27,6 +27,7 @@ impl ClientState {
         };
         self.conversations.learn_from(&msg, self.session.user());
         self.session.learn_from(&msg, self.now);
+        self.session.logout_progress(self.now, &mut self.timers);
         self.e2e_learn(&msg, out);
         // An error that answers one of the device's claims is not the answer to a message.
         if let ServerMsg::Error(e) = &msg
@@ -48,6 +49,15 @@ impl ClientState {
                         outcome: a.outcome,
                     },
                 );
+            }
+            // A line client does not repeat what was typed, but says that a message the user
+            // wrote reached its recipient, as the full-screen client marks it (being stored for an
+            // offline one, or refused, is said by the server's own line).
+            if let (Some(a), ServerMsg::Delivered { to, .. }) = (&answer, &msg)
+                && !self.outgoing.echo_own()
+                && a.seq != SILENT
+            {
+                show(out, Item::Note(format!("delivered to {to}")));
             }
             if let ServerMsg::Error(ErrorReply::StaleKey { user }) = &msg
                 && device_open
@@ -131,7 +141,10 @@ impl ClientState {
             }
             // The reply to the client's own registration, and the fate of a message the outcome above
             // shows: nothing for the user to read.
-            ServerMsg::P2pPort { .. } | ServerMsg::Sent { .. } | ServerMsg::Delivered { .. } => {}
+            // (A registration may be a script's barrier: what the client said to later lines
+            // may be shown now.)
+            ServerMsg::P2pPort { .. } => self.order.registered(out),
+            ServerMsg::Sent { .. } | ServerMsg::Delivered { .. } => {}
             // Asked for by the client itself, for the full-screen nick lists: learnt above.
             ServerMsg::GroupList { .. } if self.conversations.take_quiet_grouplist() => {}
             ServerMsg::WhoElse { .. } if self.conversations.take_quiet_whoelse() => {}
@@ -308,7 +321,16 @@ impl ClientState {
                 ),
             );
         }
-        // (`already-online` at login: the server asks for another username, and so does the client.)
+        // `already-online` at login: the server asks for another username, and so does the client
+        // of a person. A script's next line is its password: read as that username it would be
+        // tried (and counted) as an account's name, so a script's login ends here, refused.
+        if e == ErrorReply::AlreadyOnline
+            && self.session.logging_in()
+            && !self.reconnect.interactive()
+        {
+            show(out, e);
+            return self.exit(Exit::LoginRefused, out);
+        }
         // `passwd` ends with a wrong current password (every other refusal of its lines is followed
         // by its prompt again), or at a server that does not know it; answers to earlier lines may
         // come meanwhile and change nothing.

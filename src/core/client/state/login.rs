@@ -107,6 +107,11 @@ impl ClientState {
             }
             out.push(Effect::Send(Command::GroupList.to_line()));
             self.conversations.asked_grouplist();
+        } else if self.reconnect.interactive() && !moved {
+            // A person at a line-mode terminal reads who is online at once, as the full-screen
+            // client's nick list shows it (a script asks when it wants to know; logging in again
+            // after a lost server, the person knows already).
+            out.push(Effect::Send(Command::WhoElse.to_line()));
         }
         self.session
             .ask(InputMode::Command { user: user.clone() }, out);

@@ -142,7 +142,9 @@ impl ClientState {
         {
             e2e.keys_not_sent();
         }
-        if let Some(seq) = d.seq {
+        if let Some(seq) = d.seq
+            && self.outgoing.echo_own()
+        {
             show(
                 out,
                 Item::Outcome {
@@ -214,8 +216,9 @@ impl ClientState {
             show_error(out, e);
             return Some(false);
         }
-        let seq = self.outgoing.echo_own().then(|| {
-            let seq = self.outgoing.number();
+        // Numbered even when not shown: a line client says when it was delivered.
+        let seq = self.outgoing.number();
+        if self.outgoing.echo_own() {
             show(
                 out,
                 Item::Outgoing {
@@ -224,9 +227,8 @@ impl ClientState {
                     text: text.to_owned(),
                 },
             );
-            seq
-        });
-        self.outgoing.typed(to, seq, text);
+        }
+        self.outgoing.typed(to, Some(seq), text);
         let limit = self.outgoing.line_limit();
         let e2e = self.encryption.device_mut()?;
         let mut outs = Vec::new();
@@ -331,6 +333,7 @@ impl ClientState {
                 Out::Note(note) => {
                     if let Note::NotSent { to, text, .. } = &note
                         && let Some(seq) = self.outgoing.next_typed(to, text)
+                        && self.outgoing.echo_own()
                     {
                         show(
                             out,

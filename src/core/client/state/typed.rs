@@ -533,6 +533,25 @@ impl ClientState {
     }
 
     /// The input ended, or the user pressed Ctrl-C (`interrupt`).
+    /// Ctrl-C in line mode (or a script's SIGINT). At a person's command prompt it does what a
+    /// shell's does: the line being typed is dropped (the line editor has), and the client says
+    /// how to leave; a second Ctrl-C, with no line typed between, logs out, as `/quit` does. A
+    /// script, and every other moment (a login prompt, a logout under way, between servers),
+    /// quits at once.
+    pub(super) fn on_interrupt(&mut self, out: &mut Vec<Effect>) {
+        let at_prompt =
+            self.session.online() && self.screen.is_none() && self.reconnect.interactive();
+        if at_prompt && !std::mem::replace(&mut self.interrupted, true) {
+            self.session.forget_asked();
+            show(
+                out,
+                Item::Note("Press Ctrl-C again (or type /quit) to log out.".into()),
+            );
+            return self.ask_again(out);
+        }
+        self.on_user_quit(true, out)
+    }
+
     pub(super) fn on_user_quit(&mut self, interrupt: bool, out: &mut Vec<Effect>) {
         self.session.forget_asked();
         if self.session.is_offline().is_some() {

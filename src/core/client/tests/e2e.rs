@@ -636,3 +636,63 @@ fn a_claim_to_ask_again_is_not_asked_on_a_new_connection_before_its_login() {
         "the username, and nothing of the old connection before it"
     );
 }
+
+#[test]
+fn a_name_mistyped_once_is_not_asked_about_again_at_each_reconnect() {
+    let mut server = Server::default();
+    let mut config = Config::new(P2P_PORT);
+    config.servers = vec!["a:1".into(), "b:2".into()];
+    let mut alice = with_keys_config("alice", config);
+    server.serve("alice", &mut alice, &mut BTreeMap::new());
+    alice.clear();
+    // No account is named zed: the real server answers the claim so.
+    alice.typed("message zed hi");
+    let sent = alice.take_sent();
+    assert!(sent.contains(&"keys claim zed".to_owned()), "{sent:?}");
+    alice.server_raw(b"ERROR no-such-user zed There is no user named 'zed'.");
+    let first = shown_text(&alice);
+    assert!(first.contains("zed"), "{first}");
+    alice.clear();
+    for _ in 0..3 {
+        alice.event(Event::Server(ServerEvent::Closed));
+        alice.event(Event::Server(ServerEvent::ConnectedVerified));
+        alice.server(ServerMsg::Prompt(Prompt::Username));
+        alice.server(ServerMsg::Prompt(Prompt::Password));
+        alice.server(ServerMsg::Welcome {
+            user: name("alice"),
+        });
+        let sent = alice.take_sent();
+        assert!(
+            !sent.iter().any(|l| l.contains("zed")),
+            "zed asked about again: {sent:?}"
+        );
+        for line in &sent {
+            let w: Vec<&str> = line.split(' ').collect();
+            if w.len() == 3 && w[0] == "keys" && w[2] != "alice" {
+                alice.server_raw(format!("ERROR no-such-user {} x", w[2]).as_bytes());
+            }
+        }
+        let shown = shown_text(&alice);
+        assert!(!shown.contains("zed"), "said again: {shown}");
+        alice.clear();
+    }
+}
+
+#[test]
+fn a_line_client_says_when_a_message_was_delivered() {
+    let mut server = Server::default();
+    let mut alice = server.join("alice");
+    let mut bob = server.join("bob");
+    server.said(
+        "alice",
+        &mut alice,
+        "message bob hello",
+        Some(("bob", &mut bob)),
+    );
+    assert_eq!(messages(&bob), vec!["alice: hello".to_owned()]);
+    let shown = shown_text(&alice);
+    assert!(shown.contains("- delivered to bob"), "{shown}");
+    // Once: the line says it, not the text again.
+    assert_eq!(shown.matches("delivered").count(), 1, "{shown}");
+    assert!(!shown.contains("hello"), "{shown}");
+}

@@ -131,8 +131,10 @@ fn lockout_prints_the_reason_and_exits_refused() {
 }
 
 #[test]
-fn already_online_asks_for_another_username() {
-    let mut c = Client::new();
+fn already_online_asks_a_person_for_another_username() {
+    let mut config = Config::new(P2P_PORT);
+    config.interactive = true;
+    let mut c = Client::with_config(config);
     c.server(ServerMsg::Prompt(Prompt::Username));
     c.typed("alice");
     c.server(ServerMsg::Error(ErrorReply::AlreadyOnline));

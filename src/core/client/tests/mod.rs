@@ -5,6 +5,7 @@ mod e2e;
 mod e2e_store;
 mod login;
 mod logs;
+mod papercuts;
 mod private;
 mod reconnect;
 mod restore;

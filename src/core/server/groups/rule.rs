@@ -381,12 +381,21 @@ impl Groups<'_> {
             send(out, conn, ErrorReply::GroupFull { group, max });
             return;
         }
-        self.enter(&group, id, me, out);
+        self.enter(&group, id, me, false, out);
     }
 
     /// `user` joins `group`, added by `by` (themselves, for an open group): recorded (their
-    /// invitation spent), told to the members, and the topic to `user`.
-    fn enter(&mut self, group: &Name, user: UserId, by: UserId, out: &mut Vec<Effect>) {
+    /// invitation spent), told to the members, and the topic to `user`. `by_themselves`: they
+    /// joined with `group join` (accepting `by`'s invitation, or an open group), so the members are
+    /// told `user` joined, not that `by` added them.
+    fn enter(
+        &mut self,
+        group: &Name,
+        user: UserId,
+        by: UserId,
+        by_themselves: bool,
+        out: &mut Vec<Effect>,
+    ) {
         let invited = self.book.invitation(user, group).is_some();
         self.book.join(group, user);
         let (name, by_name) = (
@@ -406,8 +415,8 @@ impl Groups<'_> {
         }));
         let msg = ServerMsg::GroupJoined {
             group: group.clone(),
+            by: if by_themselves { name.clone() } else { by_name },
             user: name,
-            by: by_name,
         };
         let subjects: &[UserId] = if by == user { &[user] } else { &[by, user] };
         self.tell_members(group, subjects, msg.clone(), out);
@@ -474,7 +483,7 @@ impl Groups<'_> {
             send(out, conn, ErrorReply::GroupFull { group: name, max });
             return;
         }
-        self.enter(&name, me, by, out);
+        self.enter(&name, me, by, true, out);
     }
 
     /// `group decline`: forget a standing invitation; nobody else is told.

@@ -86,9 +86,10 @@ fn create_group_makes_the_creator_its_owner_and_invites_the_members_named() {
         by: name("alice"),
         at,
     }));
+    // Accepting is joining: the members read "bob joined", not "alice added bob".
     h.send(bob, "group join team");
-    assert_eq!(h.take(alice), vec![joined("team", "bob", "alice")]);
-    assert_eq!(h.take(bob), vec![joined("team", "bob", "alice")]);
+    assert_eq!(h.take(alice), vec![joined("team", "bob", "bob")]);
+    assert_eq!(h.take(bob), vec![joined("team", "bob", "bob")]);
     h.send(bob, "grouplist");
     assert_eq!(
         h.take(bob),
@@ -326,7 +327,7 @@ fn any_member_may_invite_and_members_are_told_of_joins_and_leaves() {
         })]
     );
     h.send(carol, "group join team");
-    let joined = joined("team", "carol", "bob");
+    let joined = joined("team", "carol", "carol");
     assert_eq!(h.take(alice), vec![joined.clone()]);
     assert_eq!(h.take(bob), vec![joined.clone()]);
     assert_eq!(h.take(carol), vec![joined]);

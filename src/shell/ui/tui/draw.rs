@@ -18,10 +18,10 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line as TextLine, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
-use unicode_width::UnicodeWidthStr;
 
 use crate::shell::ui::{local_date_and_time, local_hhmm};
 use natter_core::client::screen::{Line, LineStyle, SegmentStyle, View};
+use natter_core::client::wrap::{columns, wrap};
 use natter_core::time::Timestamp;
 
 /// The nick list is shown only on screens at least this wide.
@@ -45,7 +45,7 @@ pub fn draw(frame: &mut Frame<'_>, screen: &View<'_>, now: Timestamp) {
     );
     let names = screen.nicks();
     let (conversation, nicks) = if main.width >= NICKS_FROM_WIDTH {
-        let longest = names.iter().map(|n| n.width()).max().unwrap_or(0);
+        let longest = names.iter().map(|n| columns(n)).max().unwrap_or(0);
         let width = u16::try_from(longest + 1)
             .unwrap_or(NICKS_MAX_WIDTH)
             .clamp(NICKS_MIN_WIDTH, NICKS_MAX_WIDTH);
@@ -101,7 +101,7 @@ pub fn rows_of(line: &Line, width: usize) -> Vec<TextLine<'static>> {
         .as_ref()
         .map(|f| format!("{f}: "))
         .unwrap_or_default();
-    let indent = time.width() + who.width();
+    let indent = columns(&time) + columns(&who);
     let text_style = match line.style {
         LineStyle::Message => Style::new(),
         LineStyle::Offline => Style::new().fg(Color::Yellow),
@@ -140,39 +140,6 @@ pub fn rows_of(line: &Line, width: usize) -> Vec<TextLine<'static>> {
     rows
 }
 
-/// Splits `text` into pieces at most `width` columns wide, at spaces where it can, inside a word
-/// where a word is wider than the line.
-pub fn wrap(text: &str, width: usize) -> Vec<String> {
-    let width = width.max(1);
-    let mut out = Vec::new();
-    let mut current = String::new();
-    for word in text.split(' ') {
-        let sep = usize::from(!current.is_empty());
-        if current.width() + sep + word.width() <= width {
-            if sep == 1 {
-                current.push(' ');
-            }
-            current.push_str(word);
-            continue;
-        }
-        if !current.is_empty() {
-            out.push(std::mem::take(&mut current));
-        }
-        // A word wider than the line: cut it by columns.
-        let mut piece = String::new();
-        for c in word.chars() {
-            let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
-            if piece.width() + w > width {
-                out.push(std::mem::take(&mut piece));
-            }
-            piece.push(c);
-        }
-        current = piece;
-    }
-    out.push(current);
-    out
-}
-
 /// The screen's status bar for `width` columns, styled: the window shown in reverse video, a window
 /// with messages to the user alone in bold magenta, other news in bold.
 pub fn status_line(screen: &View<'_>, width: usize, now: Timestamp) -> TextLine<'static> {
@@ -198,21 +165,23 @@ pub fn status_line(screen: &View<'_>, width: usize, now: Timestamp) -> TextLine<
 fn draw_input(frame: &mut Frame<'_>, screen: &View<'_>, area: Rect) {
     let (prompt, text, cursor) = screen.input_line();
     let before_cursor: String = text.chars().take(cursor).collect();
-    // Long lines scroll horizontally so the cursor stays in view.
+    // Long lines scroll horizontally so the cursor stays in view, by whole clusters (an emoji with
+    // its skin tone is scrolled away whole).
     let room = usize::from(area.width)
-        .saturating_sub(prompt.width() + 1)
+        .saturating_sub(columns(&prompt) + 1)
         .max(1);
-    let skip = before_cursor.width().saturating_sub(room);
-    let shown: String = {
+    let skip = columns(&before_cursor).saturating_sub(room);
+    let (shown, skipped) = {
         let mut acc = 0;
-        text.chars()
-            .skip_while(|c| {
-                let w = unicode_width::UnicodeWidthChar::width(*c).unwrap_or(0);
-                let skipping = acc < skip;
-                acc += w;
-                skipping
-            })
-            .collect()
+        let mut shown = String::new();
+        for cluster in unicode_segmentation::UnicodeSegmentation::graphemes(text.as_str(), true) {
+            if acc < skip {
+                acc += columns(cluster);
+            } else {
+                shown.push_str(cluster);
+            }
+        }
+        (shown, acc)
     };
     frame.render_widget(
         Paragraph::new(TextLine::from(vec![
@@ -221,19 +190,6 @@ fn draw_input(frame: &mut Frame<'_>, screen: &View<'_>, area: Rect) {
         ])),
         area,
     );
-    let x = area.x + (prompt.width() + before_cursor.width() - skip) as u16;
+    let x = area.x + (columns(&prompt) + columns(&before_cursor)).saturating_sub(skipped) as u16;
     frame.set_cursor_position((x.min(area.right().saturating_sub(1)), area.y));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wrap_at_spaces_and_inside_long_words() {
-        assert_eq!(wrap("one two three", 7), vec!["one two", "three"]);
-        assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
-        assert_eq!(wrap("", 5), vec![""]);
-        assert_eq!(wrap("日本語テキスト", 6), vec!["日本語", "テキス", "ト"]);
-    }
 }

@@ -91,7 +91,7 @@ impl TuiUi {
         ratatui::restore();
         let mut out = std::io::stdout().lock();
         for (item, at) in &last {
-            let _ = writeln!(out, "{}", line_text(item, &self.opts, *at));
+            let _ = writeln!(out, "{}", line_text(item, &self.opts, *at, None));
         }
         let _ = out.flush();
         if let Some(screen) = screen {

@@ -378,3 +378,46 @@ fn any_terminal_size_draws_without_a_panic() {
         "the input line survives a small screen: {s}"
     );
 }
+
+#[test]
+fn emoji_with_skin_tones_and_zwj_families_are_whole_cells_and_the_nick_list_stays_aligned() {
+    let thumbs = "👍🏽";
+    let family = "👨\u{200d}👩\u{200d}👧";
+    let mut t = logged_in();
+    t.key(Key::Alt('1'));
+    let long = format!("{thumbs} ok {family} ").repeat(12);
+    t.server(msg("bob", &long));
+    t.key(Key::Alt('2'));
+    t.event(Event::User(UserEvent::Resize { rows: 12 }));
+    let mut terminal = Terminal::new(TestBackend::new(60, 12)).unwrap();
+    let screen = t.core.screen().expect("full screen");
+    terminal.draw(|f| draw(f, &screen, T)).unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    let mut borders = Vec::new();
+    let mut whole = 0;
+    for y in 1..10 {
+        let cells: Vec<&str> = (0..60).map(|x| buffer[(x, y)].symbol()).collect();
+        whole += cells
+            .iter()
+            .filter(|c| **c == thumbs || **c == family)
+            .count();
+        assert!(
+            !cells
+                .iter()
+                .any(|c| *c == "\u{1f3fd}" || c.starts_with('\u{200d}')),
+            "a cluster cut apart on row {y}: {cells:?}"
+        );
+        if let Some(x) = cells.iter().position(|c| *c == "│") {
+            borders.push(x);
+        }
+    }
+    assert!(
+        whole >= 12,
+        "the emoji are drawn whole, each in its cell: {whole}"
+    );
+    assert!(borders.len() >= 8, "{borders:?}");
+    assert!(
+        borders.iter().all(|x| *x == borders[0]),
+        "the nick list's border moved: {borders:?}"
+    );
+}
