@@ -138,14 +138,16 @@ impl ClientState {
             ServerMsg::GroupMembers { group, .. }
                 if self.conversations.take_quiet_members(&group) => {}
             // Added to a group: its window's nick list needs all its members, which this line does
-            // not name.
+            // not name (unless the end-to-end device asked for them already, to encrypt for).
             ServerMsg::GroupJoined { group, user, by }
                 if self.screen.is_some() && self.session.user() == Some(&user) =>
             {
-                out.push(Effect::Send(
-                    Command::GroupMembers { group: &group }.to_line(),
-                ));
-                self.conversations.asked_members(group.clone());
+                if !self.conversations.members_quiet(&group) {
+                    out.push(Effect::Send(
+                        Command::GroupMembers { group: &group }.to_line(),
+                    ));
+                    self.conversations.asked_members(group.clone());
+                }
                 show(out, ServerMsg::GroupJoined { group, user, by });
             }
             ServerMsg::PrivateAccepted { peer, addr, token } => {
