@@ -407,10 +407,10 @@ impl std::fmt::Display for Note {
             }
             Note::MembersAwaited { group, count } => write!(
                 f,
-                "{} to {group} {} for {group}'s member list (asked the server): encrypted for the members it lists, {} as soon as it comes.",
+                "{} to {group} {} for {group}'s member list, asked of the server: {} sent as soon as the list comes, encrypted for the members it names.",
                 plural(*count, "message", "messages"),
                 if *count == 1 { "waits" } else { "wait" },
-                if *count == 1 { "it goes" } else { "they go" }
+                if *count == 1 { "it is" } else { "they are" }
             ),
             Note::SentInClear { user, count } => write!(
                 f,
