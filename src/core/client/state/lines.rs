@@ -55,6 +55,13 @@ impl ClientState {
                 // Said by the device's notes (the new key, what waits for it), not as an error.
                 return self.on_stale(user, answer.and_then(|a| a.resend), out);
             }
+            // A group's key stored for an offline member: the user wrote nothing to them (the
+            // group message's own answer says who gets it later).
+            if let (ServerMsg::Stored { .. }, Some(a)) = (&msg, &answer)
+                && !a.written
+            {
+                return;
+            }
         }
         if let Some(to) = msg.conversation()
             && matches!(

@@ -278,6 +278,10 @@ fn each_sent_once(live: &mut Live, bob: &[String], texts: &[&str]) {
         !bob.iter().any(|l| l.starts_with("* crew:")),
         "the answer to the client's own question is not the user's: {bob:#?}"
     );
+    assert!(
+        !bob.iter().any(|l| l.contains("alice is offline")),
+        "the group's key stored for alice is not a message bob wrote to her: {bob:#?}"
+    );
     // alice logs in again (her idle logout too) and reads them, each once.
     live.typed("alice", "/whois bob");
     live.wait_secs(2);
