@@ -111,6 +111,54 @@ fn direct_offline_and_group_messages_reach_natter_clients_and_nobody_else_reads_
     }
 }
 
+/// As found by hand: bob joins alice's invite-only group by invitation and writes to it at once. His
+/// client learns the members at the join (the join's line names none), so the message goes at once,
+/// encrypted for alice, and reaches her once.
+#[test]
+fn a_group_joined_by_invitation_gets_the_first_message_at_once_and_once() {
+    let server = Server::cmd().accounts(PEOPLE).args(&["60", "600"]).start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut alice = Piped::login("alice", "apw", server.port(), &dir.path().join("a"));
+    let mut bob = Piped::login("bob", "bpw", server.port(), &dir.path().join("b"));
+    alice.send("/join #crew");
+    alice.expect("- created group crew");
+    alice.send("/topic #crew planning the trip");
+    alice.expect("topic (set by alice)");
+    alice.send("message bob hi bob");
+    bob.expect("[message] alice: hi bob");
+    alice.send("group add crew bob");
+    bob.expect("alice invites you to group crew");
+    bob.send("/join #crew");
+    bob.expect("* [crew] alice added bob");
+    bob.expect("Members of crew, as the server says");
+    bob.send("message #crew hello crew, I'm here");
+    bob.expect("sent to crew: 1 now");
+    alice.expect("[crew] bob: hello crew, I'm here");
+    // Anything later arrives after it: had it been sent twice, the copy would be before this.
+    bob.send("message #crew and that is all");
+    alice.expect("[crew] bob: and that is all");
+    for c in [&mut alice, &mut bob] {
+        c.send("logout");
+        c.expect("Goodbye");
+        c.wait();
+    }
+    let count = |c: &Piped, needle: &str| c.seen.iter().filter(|l| l.contains(needle)).count();
+    assert_eq!(
+        count(&alice, "bob: hello crew, I'm here"),
+        1,
+        "{:#?}",
+        alice.seen
+    );
+    assert_eq!(count(&bob, "sent to crew"), 2, "{:#?}", bob.seen);
+    assert!(
+        !bob.seen
+            .iter()
+            .any(|l| l.contains("wait") && l.contains("member list")),
+        "nothing waited: {:#?}",
+        bob.seen
+    );
+}
+
 #[test]
 fn a_changed_key_is_refused_until_trusted() {
     let server = Server::cmd().accounts(PEOPLE).args(&["60", "600"]).start();

@@ -23,8 +23,9 @@ pub(super) struct Conversations {
     /// `grouplist` requests the client made itself (for the full-screen nick lists): their replies
     /// are learnt from, not shown.
     quiet_grouplists: u32,
-    /// Groups whose members the client asked for itself: the replies are learnt from, not shown.
-    quiet_members: BTreeSet<Name>,
+    /// Groups whose members the client asked for itself, with how many such questions are not
+    /// answered yet: the replies are learnt from, not shown (each one, when it asked twice).
+    quiet_members: BTreeMap<Name, u32>,
     /// `whoelse` requests the client made itself when logging in again (the list beside the windows
     /// is filled again; the user's windows are not): their replies are learnt from, not shown.
     quiet_whoelse: u32,
@@ -357,17 +358,24 @@ impl Conversations {
 
     /// The client asks for `group`'s members on its own: the reply is not shown.
     pub(super) fn asked_members(&mut self, group: Name) {
-        self.quiet_members.insert(group);
+        *self.quiet_members.entry(group).or_default() += 1;
     }
 
     /// Whether `group`'s members were asked for by the client itself and are not answered yet.
     pub(super) fn members_quiet(&self, group: &Name) -> bool {
-        self.quiet_members.contains(group)
+        self.quiet_members.contains_key(group)
     }
 
     /// `group`'s members came: returns whether the client asked for them itself (the reply is then
     /// not shown).
     pub(super) fn take_quiet_members(&mut self, group: &Name) -> bool {
-        self.quiet_members.remove(group)
+        let Some(asked) = self.quiet_members.get_mut(group) else {
+            return false;
+        };
+        *asked -= 1;
+        if *asked == 0 {
+            self.quiet_members.remove(group);
+        }
+        true
     }
 }

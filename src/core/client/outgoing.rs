@@ -65,6 +65,9 @@ pub(super) struct Answer {
     pub seq: u64,
     pub outcome: Outcome,
     pub resend: Option<String>,
+    /// The line was a message the user wrote (not a group key for a member, whose answer is
+    /// nothing of the user's).
+    pub written: bool,
 }
 
 /// The outgoing part: messages sent to the server and not settled yet, and what the user typed that
@@ -238,6 +241,7 @@ impl Outgoing {
         let settled = |p: Pending, outcome| Answer {
             seq: p.seq,
             outcome,
+            written: p.written,
             resend: if stale { p.text } else { None },
         };
         let (outcome, id) = match msg {
@@ -264,6 +268,7 @@ impl Outgoing {
                 seq: p.seq,
                 outcome,
                 resend: None,
+                written: p.written,
             };
             self.queued.insert(id, p);
             return Some(answer);

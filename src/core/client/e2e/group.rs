@@ -42,7 +42,13 @@ impl E2e {
     }
 
     /// `user` joined `group` (`GROUP-JOINED`, which is shown): the next message rotates the session.
+    /// This user joining (by invitation: the line does not list the members) asks for the members
+    /// at once, quietly, so that a message written right after the join need not wait for them.
     pub fn member_joined(&mut self, group: &Name, user: &Name, out: &mut Vec<Out>) {
+        if *user == self.me && !self.members.knows(group) {
+            out.push(Out::AskMembers(group.clone()));
+            return;
+        }
         if self.members.joined(&self.me, group, user) {
             self.show_members(group, true, true, out);
         }
@@ -140,6 +146,17 @@ impl E2e {
             }
             self.outbox.unlisted.push((group.clone(), text.to_owned()));
             self.save_outbox(out);
+            // Said, so that nothing waits without a word (and why it waits is plain).
+            let count = self
+                .outbox
+                .unlisted
+                .iter()
+                .filter(|(g, _)| g == group)
+                .count();
+            out.push(Out::Note(Note::MembersAwaited {
+                group: group.clone(),
+                count,
+            }));
             return Ok(());
         };
         if self.home != Home::Here {

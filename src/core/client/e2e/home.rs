@@ -159,7 +159,15 @@ impl E2e {
         for user in waiting {
             self.claim(&user, out);
         }
-        for group in self.outbox.unlisted.iter().map(|(g, _)| g.clone()) {
+        // Once per group, however many messages wait for it: every answer but the first would
+        // otherwise be taken for the user's own question, and shown.
+        let unlisted: std::collections::BTreeSet<Name> = self
+            .outbox
+            .unlisted
+            .iter()
+            .map(|(g, _)| g.clone())
+            .collect();
+        for group in unlisted {
             if !self.members.knows(&group) {
                 out.push(Out::AskMembers(group));
             }

@@ -91,6 +91,15 @@ pub enum Note {
         /// How many.
         count: usize,
     },
+    /// Messages to `group` wait (`count` of them) for the client to learn its members, which the
+    /// server was asked for: the group's key goes only to members the user has been shown, so
+    /// nothing can be encrypted for the group before. They go as soon as the list comes.
+    MembersAwaited {
+        /// The group.
+        group: Name,
+        /// How many messages to it wait.
+        count: usize,
+    },
     /// What waited for `user` went unencrypted, as the user asked.
     SentInClear {
         /// The contact.
@@ -261,6 +270,7 @@ impl Note {
             Note::PrivateVerified { user: u } => Some(Conversation::Private(u.clone())),
             Note::NotSent { to, .. } | Note::Protection { to, .. } => Some(to.clone()),
             Note::LeftOut { group, .. }
+            | Note::MembersAwaited { group, .. }
             | Note::Members { group, .. }
             | Note::SharedWith { group, .. } => Some(Conversation::Group(group.clone())),
             Note::Elsewhere { .. }
@@ -395,6 +405,13 @@ impl std::fmt::Display for Note {
                     ),
                 }
             }
+            Note::MembersAwaited { group, count } => write!(
+                f,
+                "{} to {group} {} for {group}'s member list, asked of the server: {} sent as soon as the list comes, encrypted for the members it names.",
+                plural(*count, "message", "messages"),
+                if *count == 1 { "waits" } else { "wait" },
+                if *count == 1 { "it is" } else { "they are" }
+            ),
             Note::SentInClear { user, count } => write!(
                 f,
                 "{} to {user} went NOT ENCRYPTED, as you asked: the server can read {}.",

@@ -65,6 +65,13 @@ impl ClientState {
                 // Said by the device's notes (the new key, what waits for it), not as an error.
                 return self.on_stale(user, answer.and_then(|a| a.resend), out);
             }
+            // A group's key stored for an offline member: the user wrote nothing to them (the
+            // group message's own answer says who gets it later).
+            if let (ServerMsg::Stored { .. }, Some(a)) = (&msg, &answer)
+                && !a.written
+            {
+                return;
+            }
         }
         if let Some(to) = msg.conversation()
             && matches!(
@@ -151,14 +158,16 @@ impl ClientState {
             ServerMsg::GroupMembers { group, .. }
                 if self.conversations.take_quiet_members(&group) => {}
             // Added to a group: its window's nick list needs all its members, which this line does
-            // not name.
+            // not name (unless the end-to-end device asked for them already, to encrypt for).
             ServerMsg::GroupJoined { group, user, by }
                 if self.screen.is_some() && self.session.user() == Some(&user) =>
             {
-                out.push(Effect::Send(
-                    Command::GroupMembers { group: &group }.to_line(),
-                ));
-                self.conversations.asked_members(group.clone());
+                if !self.conversations.members_quiet(&group) {
+                    out.push(Effect::Send(
+                        Command::GroupMembers { group: &group }.to_line(),
+                    ));
+                    self.conversations.asked_members(group.clone());
+                }
                 show(out, ServerMsg::GroupJoined { group, user, by });
             }
             ServerMsg::PrivateAccepted { peer, addr, token } => {

@@ -3,6 +3,7 @@
 
 mod e2e;
 mod e2e_store;
+mod live;
 mod login;
 mod logs;
 mod papercuts;
