@@ -108,7 +108,8 @@ impl IrcSession {
     }
 
     /// With a nick, a user and the negotiation over, the login starts: the nick goes to the core as
-    /// the username (the password follows when the core asks for it). After a SASL login, the
+    /// the username (the password follows when the core asks for it), or, without `PASS`, as a
+    /// guest's nick (`guest <nick>`). After a SASL login, the
     /// welcome is said instead.
     pub(super) fn finish_registration(&mut self, out: &mut Vec<Step>) {
         if self.negotiating || !self.user_given || self.nick.is_none() {
@@ -128,19 +129,16 @@ impl IrcSession {
         let Some(nick) = self.nick.clone() else {
             return;
         };
+        self.retry_nick = false;
         if self.pass.is_none() {
-            out.push(Step::Say(self.numeric(
-                "464",
-                &[],
-                "Password required: give your natter account's password with PASS (the server password)",
-            )));
-            self.close(
-                "Password required: natter admits its accounts only".to_owned(),
-                out,
-            );
+            // No password: a guest, if the server admits guests (the core says; if it does not,
+            // its `guests-off` is answered 464).
+            self.phase = Phase::LoggingIn { pass_fed: true };
+            self.guest = true;
+            out.push(Step::Feed(format!("guest {nick}").into_bytes()));
             return;
         }
-        self.retry_nick = false;
+        self.guest = false;
         self.phase = Phase::LoggingIn { pass_fed: false };
         out.push(Step::Feed(nick.into_bytes()));
     }

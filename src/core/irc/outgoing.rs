@@ -113,10 +113,27 @@ impl IrcSession {
     fn login_error(&mut self, e: &ErrorReply, out: &mut Vec<Step>) {
         let text = e.text();
         let (code, params): (&str, Vec<&str>) = match e {
-            ErrorReply::AlreadyOnline => {
+            ErrorReply::AlreadyOnline
+            | ErrorReply::NameIsAccount
+            | ErrorReply::NameTooSimilar { .. } => {
+                // The nick is held (online, or an account's that a guest may not take): another
+                // NICK tries again.
                 self.retry_nick = true;
                 let nick = self.asked_nick().to_owned();
                 out.push(Step::Say(self.numeric("433", &[&nick], &text)));
+                return;
+            }
+            ErrorReply::InvalidUsername(_) if self.guest => {
+                // As IRC servers do: another NICK may follow.
+                self.retry_nick = true;
+                let nick = self.asked_nick().to_owned();
+                out.push(Step::Say(self.numeric("432", &[&nick], &text)));
+                return;
+            }
+            ErrorReply::GuestsOff => {
+                let text = "Password required: give your natter account's password with PASS (this server admits its accounts only)";
+                out.push(Step::Say(self.numeric("464", &[], text)));
+                self.failed = Some("Password required: natter admits its accounts only".to_owned());
                 return;
             }
             ErrorReply::WrongPassword { .. }

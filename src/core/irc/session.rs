@@ -78,6 +78,8 @@ pub struct IrcSession {
     pub(super) failed: Option<String>,
     /// The core refused the nick as already online: the next prompt waits for another `NICK`.
     pub(super) retry_nick: bool,
+    /// The login under way (or done) is a guest's: no `PASS` was given.
+    pub(super) guest: bool,
     /// The first prompt was answered with the greeting notice.
     pub(super) greeted: bool,
     /// The reason given with `QUIT`, for the closing line.
@@ -110,6 +112,7 @@ impl IrcSession {
             caps: Caps::default(),
             failed: None,
             retry_nick: false,
+            guest: false,
             greeted: false,
             quit: None,
             sasl: super::sasl::Sasl::Idle,

@@ -165,12 +165,42 @@ impl ServerState {
         let Some(me) = self.sessions.command_from(conn, cmd.is_activity(), now) else {
             return;
         };
+        if self.accounts.is_guest(me) && needs_account(&cmd) {
+            send(out, conn, ErrorReply::NeedsAccount);
+            return;
+        }
         if !matches!(cmd, Command::Acks { .. }) {
             self.delivery().settle(conn, out);
         }
         let call = Call { conn, me, now, out };
         self.run(cmd, call);
     }
+}
+
+/// Whether `cmd` needs an account, so that a guest (`login::guest`) may not use it: what is kept
+/// across logins (groups and their memberships, blocks, the identity keys a client publishes) or is
+/// an account's own (its password). A guest may message, broadcast, ask who is online, look up
+/// keys, ping, go away, and be blocked by others.
+fn needs_account(cmd: &Command<'_>) -> bool {
+    matches!(
+        cmd,
+        Command::Block { .. }
+            | Command::Unblock { .. }
+            | Command::CreateGroup { .. }
+            | Command::GroupAdd { .. }
+            | Command::GroupJoin { .. }
+            | Command::GroupDecline { .. }
+            | Command::GroupLeave { .. }
+            | Command::GroupRemove { .. }
+            | Command::GroupTopic { .. }
+            | Command::GroupOwner { .. }
+            | Command::GroupMode { .. }
+            | Command::GroupSet { .. }
+            | Command::Passwd
+            | Command::KeysIdentity { .. }
+            | Command::KeysAdd { .. }
+            | Command::KeysFallback { .. }
+    )
 }
 
 /// A logged-in user's command, as the rule column of the command table sees it: `c` in its rows.
