@@ -187,3 +187,22 @@ fn a_guest_the_operator_bans_is_refused_under_that_name() {
             .any(|r| matches!(r, Record::LoggedIn { .. }))
     );
 }
+
+#[test]
+fn an_account_the_operator_adds_under_a_guests_name_takes_it_and_the_guest_goes() {
+    let mut h = guests_on();
+    let zed = guest(&mut h, "zed");
+    let answer = h.admin(crate::server::Admin::Accounts {
+        set: vec![crate::server::Account {
+            username: "zed".into(),
+            password: "zpw".into(),
+        }],
+        remove: vec![],
+    });
+    assert!(
+        matches!(&answer, Some(Ok(a)) if a.contains("1 added")),
+        "{answer:?}"
+    );
+    assert!(h.is_closed(zed));
+    h.login("zed", "zpw");
+}
