@@ -92,6 +92,8 @@ pub struct IrcSession {
     pub(super) cap_302: bool,
     /// What the core sent after a SASL login and before the registration was over, in order.
     pub(super) held: Vec<Step>,
+    /// What IRC's channel replies need that the core's group lines do not say.
+    pub(super) channels: super::channels::Channels,
 }
 
 impl Default for IrcSession {
@@ -119,6 +121,7 @@ impl IrcSession {
             account: None,
             cap_302: false,
             held: Vec::new(),
+            channels: super::channels::Channels::default(),
         }
     }
 
