@@ -136,7 +136,7 @@ fn an_irc_user_joins_a_natter_users_open_group_and_sees_its_topic_and_parts() {
 }
 
 #[test]
-fn refusals_are_numerics_and_a_guest_needs_an_account_for_channels() {
+fn refusals_are_numerics() {
     let mut h = harness();
     let bob = h.login("bob", "bpw");
     h.send(bob, "create group closed");
@@ -147,7 +147,31 @@ fn refusals_are_numerics_and_a_guest_needs_an_account_for_channels() {
     assert!(h.take_irc(c).contains(":natter 442 carol #closed "));
     say(&mut h, c, &["PRIVMSG #nowhere :hi"]);
     assert!(h.take_irc(c).contains(":natter 403 carol #nowhere "));
+}
+
+#[test]
+fn a_guest_creates_a_channel_and_an_account_joins_it() {
+    let mut h = harness();
     let g = irc(&mut h, "zed", None);
-    say(&mut h, g, &["JOIN #mine"]);
-    assert!(h.take_irc(g).contains(":natter 477 zed #mine "));
+    let a = irc(&mut h, "alice", Some("apw"));
+    say(&mut h, g, &["JOIN #den", "INVITE alice #den"]);
+    let got = h.take_irc(g);
+    assert!(got.contains(":natter 353 zed = #den :@zed\r\n"), "{got}");
+    let got = h.take_irc(a);
+    assert!(
+        got.contains(":zed!zed@natter INVITE alice #den\r\n"),
+        "{got}"
+    );
+    say(&mut h, a, &["JOIN #den", "PRIVMSG #den :hello zed"]);
+    let got = h.take_irc(a);
+    assert!(
+        got.contains(":natter 353 alice = #den :alice zed\r\n"),
+        "{got}"
+    );
+    let got = h.take_irc(g);
+    assert!(got.contains(":alice!alice@natter JOIN #den\r\n"), "{got}");
+    assert!(
+        got.contains(":alice!alice@natter PRIVMSG #den :hello zed\r\n"),
+        "{got}"
+    );
 }

@@ -178,24 +178,15 @@ impl ServerState {
 }
 
 /// Whether `cmd` needs an account, so that a guest (`login::guest`) may not use it: what is kept
-/// across logins (groups and their memberships, blocks, the identity keys a client publishes) or is
-/// an account's own (its password). A guest may message, broadcast, ask who is online, look up
-/// keys, ping, go away, and be blocked by others.
+/// across logins (blocks, the identity keys a client publishes) or is an account's own (its
+/// password). A guest may message, broadcast, ask who is online, look up keys, ping, go away, be
+/// blocked by others, and take part in groups (it leaves them when it goes; a group it creates is
+/// not stored: `Group::unstored`).
 fn needs_account(cmd: &Command<'_>) -> bool {
     matches!(
         cmd,
         Command::Block { .. }
             | Command::Unblock { .. }
-            | Command::CreateGroup { .. }
-            | Command::GroupAdd { .. }
-            | Command::GroupJoin { .. }
-            | Command::GroupDecline { .. }
-            | Command::GroupLeave { .. }
-            | Command::GroupRemove { .. }
-            | Command::GroupTopic { .. }
-            | Command::GroupOwner { .. }
-            | Command::GroupMode { .. }
-            | Command::GroupSet { .. }
             | Command::Passwd
             | Command::KeysIdentity { .. }
             | Command::KeysAdd { .. }

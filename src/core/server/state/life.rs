@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use super::ServerState;
-use crate::protocol::{ByeReason, Prompt, ServerMsg};
+use crate::protocol::{ByeReason, Name, Prompt, ServerMsg};
 use crate::server::config::{Config, PRESENCE_BURST};
 use crate::server::connections::idle::{self, Due};
 use crate::server::connections::sessions::Session;
@@ -159,6 +159,13 @@ impl ServerState {
     /// needed them online. A guest has no next login: it is forgotten, its name free again.
     fn end_session(&mut self, user: UserId, now: Timestamp, out: &mut Vec<Effect>) {
         if self.accounts.is_guest(user) {
+            // It leaves its groups (the members are told, and a stored group records it) and its
+            // invitations end, so nothing of it outlives it.
+            let groups: Vec<Name> = self.groups.groups_of(user).cloned().collect();
+            for g in &groups {
+                self.group_rules().remove_member(g, user, out);
+            }
+            self.group_rules().end_invitations(user, out);
             self.history.logged_out(user, now);
             self.announce(user, false, now, out);
             self.brokering().end_for(user, out);

@@ -1,6 +1,6 @@
 //! Guests (`login::guest`): a session with no account, under a free name that is no account's, when
 //! the operator allows it; every rule of a session applies, nothing is stored, and the name is free
-//! again when the guest leaves.
+//! again when the guest leaves; a guest takes part in groups, and one it creates is not stored.
 
 use super::*;
 use crate::protocol::name::NameError;
@@ -132,14 +132,7 @@ fn a_guests_name_is_free_again_when_it_leaves_and_nothing_of_it_is_stored() {
 fn a_guest_cannot_do_what_needs_an_account() {
     let mut h = guests_on();
     let zed = guest(&mut h, "zed");
-    for line in [
-        "create group team",
-        "group join team",
-        "block alice",
-        "passwd",
-        "group leave team",
-        "unblock alice",
-    ] {
+    for line in ["block alice", "passwd", "unblock alice"] {
         h.send(zed, line);
         assert_eq!(h.take(zed), vec![err(ErrorReply::NeedsAccount)], "{line}");
     }
@@ -205,4 +198,60 @@ fn an_account_the_operator_adds_under_a_guests_name_takes_it_and_the_guest_goes(
     );
     assert!(h.is_closed(zed));
     h.login("zed", "zpw");
+}
+
+#[test]
+fn a_group_a_guest_creates_is_not_stored_and_ends_with_its_last_member() {
+    let mut h = guests_on();
+    let alice = h.login("alice", "apw");
+    let zed = guest(&mut h, "zed");
+    h.send(zed, "create group den");
+    h.send(zed, "group mode den open");
+    h.send(zed, "group topic den hello");
+    h.send(alice, "group join den");
+    h.send(alice, "message group den hi");
+    assert!(
+        !h.records()
+            .iter()
+            .any(|r| r.group().is_some_and(|g| &**g == "den")),
+        "{:?}",
+        h.records()
+    );
+    // The guest goes: alice owns it now; once she leaves, it is gone.
+    h.send(zed, "logout");
+    h.take(alice);
+    h.send(alice, "group leave den");
+    h.send(alice, "group join den");
+    assert!(
+        h.take(alice)
+            .iter()
+            .any(|m| matches!(m, ServerMsg::Error(ErrorReply::NoSuchGroup { .. })))
+    );
+}
+
+#[test]
+fn a_guest_in_an_accounts_group_leaves_it_and_its_invitations_end_when_it_goes() {
+    let mut h = guests_on();
+    let alice = h.login("alice", "apw");
+    h.send(alice, "create group team");
+    let zed = guest(&mut h, "zed");
+    h.send(alice, "group add team zed");
+    h.send(zed, "group join team");
+    h.send(alice, "create group other");
+    h.send(alice, "group add other zed");
+    h.take(alice);
+    h.send(zed, "logout");
+    assert!(h.take(alice).contains(&ServerMsg::GroupLeft {
+        group: name("team"),
+        user: name("zed"),
+    }));
+    let recorded = |h: &Harness, f: &dyn Fn(&Record) -> bool| h.records().iter().any(f);
+    assert!(recorded(
+        &h,
+        &|r| matches!(r, Record::GroupLeft { user, .. } if &**user == "zed")
+    ));
+    assert!(recorded(&h, &|r| matches!(
+        r,
+        Record::InvitationEnded { group, user } if &**group == "other" && &**user == "zed"
+    )));
 }
