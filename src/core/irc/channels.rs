@@ -5,6 +5,9 @@
 //! may join (an open group, or an invitation), who may remove (the owner, shown as the channel
 //! operator `@`), the topic, the size.
 //!
+//! A channel made by `JOIN` is open (`group mode <name> open`), as IRC channels are unless `+i`; one
+//! made on natter's protocol keeps natter's default (joining needs an invitation).
+//!
 //! What the front keeps for it, because IRC's replies need it and the core's lines do not say:
 //! the joins under way (a `JOIN` of a group that does not exist creates it, so the core's
 //! `no-such-group` is answered with `create group`), the groups just joined (the core's topic for a
@@ -32,6 +35,9 @@ pub(super) struct Channels {
     topic_asked: Vec<String>,
     /// Groups `PRIVMSG` posted to and not answered yet (a refusal is `404`).
     posting: Vec<String>,
+    /// Groups this connection created with `JOIN` and is opening (IRC channels are open unless
+    /// `+i`): the core's settings line for them is not said.
+    opening: Vec<String>,
     /// `LIST` asked for the groups.
     list_asked: bool,
     /// Each channel's owner, as far as the front saw it (its creation here, `GROUP-OWNER`).
@@ -251,7 +257,11 @@ impl IrcSession {
                     &[&format!("#{group}")],
                 )));
                 out.push(Step::Say(self.names_lines(group, members)));
+                // A channel made by JOIN is open, as IRC's are: anyone may join it by name.
+                self.channels.opening.push(group.to_string());
+                out.push(Step::Feed(format!("group mode {group} open").into_bytes()));
             }
+            ServerMsg::GroupMode { group, .. } if take(&mut self.channels.opening, group) => {}
             ServerMsg::GroupJoined { group, user, .. } if **user == *me => {
                 take(&mut self.channels.joining, group);
                 self.channels.joined_now.push(group.to_string());

@@ -56,9 +56,9 @@ fn an_irc_user_and_a_natter_user_talk_in_a_group() {
     let mut h = harness();
     let a = irc(&mut h, "alice", Some("apw"));
     let bob = h.login("bob", "bpw");
-    say(&mut h, a, &["JOIN #team", "INVITE bob #team"]);
-    let got = h.take_irc(a);
-    assert!(got.contains(":natter 341 alice bob #team\r\n"), "{got}");
+    say(&mut h, a, &["JOIN #team"]);
+    h.take_irc(a);
+    // Made by JOIN, the channel is open: bob joins it by name.
     h.send(bob, "group join team");
     let got = h.take_irc(a);
     assert!(got.contains(":bob!bob@natter JOIN #team\r\n"), "{got}");
@@ -157,6 +157,7 @@ fn a_guest_creates_a_channel_and_an_account_joins_it() {
     say(&mut h, g, &["JOIN #den", "INVITE alice #den"]);
     let got = h.take_irc(g);
     assert!(got.contains(":natter 353 zed = #den :@zed\r\n"), "{got}");
+    assert!(got.contains(":natter 341 zed alice #den\r\n"), "{got}");
     let got = h.take_irc(a);
     assert!(
         got.contains(":zed!zed@natter INVITE alice #den\r\n"),
