@@ -223,3 +223,38 @@ fn without_guests_a_nick_without_password_is_464() {
         "{rest:?}"
     );
 }
+
+#[test]
+fn an_irc_user_and_a_natter_user_talk_in_a_channel() {
+    let server = guest_server();
+    let mut irc = Irc::connect(server.irc_addr.unwrap());
+    irc.register("alice", "apw");
+    irc.expect(" 001 alice ");
+    irc.send("JOIN #team");
+    irc.expect(":alice!alice@natter JOIN #team");
+    irc.expect(":natter 366 alice #team ");
+    let mut bob = server.login("bob");
+    bob.say("group join team");
+    irc.expect(":bob!bob@natter JOIN #team");
+    irc.send("PRIVMSG #team :hello team");
+    bob.expect("alice's group message", |m| {
+        matches!(m, ServerMsg::GroupMessage { group, from, text, .. }
+            if &**group == "team" && &**from == "alice" && text == "hello team")
+    });
+    bob.say("message group team hello alice");
+    let got = irc.expect("PRIVMSG #team");
+    assert!(
+        got.ends_with(":bob!bob@natter PRIVMSG #team :hello alice"),
+        "{got}"
+    );
+    // A guest joins the open channel too, and hears both.
+    let mut zed = Irc::connect(server.irc_addr.unwrap());
+    register_guest(&mut zed, "zed");
+    zed.expect(" 001 zed ");
+    zed.send("JOIN #team");
+    let names = zed.expect(" 353 zed = #team ");
+    // (zed did not see the channel made, so it does not know its operator.)
+    assert!(names.ends_with(":alice bob zed"), "{names}");
+    bob.say("message group team all three");
+    zed.expect(":bob!bob@natter PRIVMSG #team :all three");
+}
