@@ -295,7 +295,8 @@ impl IrcSession {
                 by,
                 reason,
             } => {
-                let reason = if reason.is_empty() { &**user } else { reason };
+                // Without a reason, the comment is the kicker's nick, as IRC servers do.
+                let reason = if reason.is_empty() { &**by } else { reason };
                 let channel = format!("#{group}");
                 out.push(Step::Say(line(
                     None,
