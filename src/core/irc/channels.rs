@@ -251,11 +251,7 @@ impl IrcSession {
                 self.channels
                     .owners
                     .insert(group.to_string(), Name::from(me.as_str()));
-                out.push(Step::Say(self.from_user(
-                    &me,
-                    "JOIN",
-                    &[&format!("#{group}")],
-                )));
+                out.push(Step::Say(user_line(&me, "JOIN", &[&format!("#{group}")])));
                 out.push(Step::Say(self.names_lines(group, members)));
                 // A channel made by JOIN is open, as IRC's are: anyone may join it by name.
                 self.channels.opening.push(group.to_string());
@@ -265,29 +261,17 @@ impl IrcSession {
             ServerMsg::GroupJoined { group, user, .. } if **user == *me => {
                 take(&mut self.channels.joining, group);
                 self.channels.joined_now.push(group.to_string());
-                out.push(Step::Say(self.from_user(
-                    user,
-                    "JOIN",
-                    &[&format!("#{group}")],
-                )));
+                out.push(Step::Say(user_line(user, "JOIN", &[&format!("#{group}")])));
                 out.push(Step::Feed(format!("group members {group}").into_bytes()));
             }
             ServerMsg::GroupJoined { group, user, .. } => {
-                out.push(Step::Say(self.from_user(
-                    user,
-                    "JOIN",
-                    &[&format!("#{group}")],
-                )));
+                out.push(Step::Say(user_line(user, "JOIN", &[&format!("#{group}")])));
             }
             ServerMsg::GroupLeft { group, user } => {
                 if **user == *me {
                     self.channels.owners.remove(group.as_ref());
                 }
-                out.push(Step::Say(self.from_user(
-                    user,
-                    "PART",
-                    &[&format!("#{group}")],
-                )));
+                out.push(Step::Say(user_line(user, "PART", &[&format!("#{group}")])));
             }
             ServerMsg::GroupRemoved {
                 group,
@@ -449,11 +433,6 @@ impl IrcSession {
         true
     }
 
-    /// `:nick!nick@natter COMMAND params…`.
-    fn from_user(&self, user: &str, command: &str, params: &[&str]) -> Vec<u8> {
-        line(None, Some(&mask(&Name::from(user))), command, params, false)
-    }
-
     /// `353` (the members, the owner as `@` when the front knows it) and `366`.
     fn names_lines(&self, group: &str, members: &[Name]) -> Vec<u8> {
         let channel = format!("#{group}");
@@ -493,4 +472,9 @@ impl IrcSession {
     fn channel_privmsg(&self, from: &Name, group: &str, text: &str, sent_at: Timestamp) -> Vec<u8> {
         self.privmsg(from, &format!("#{group}"), text, sent_at)
     }
+}
+
+/// `:nick!nick@natter COMMAND params…`.
+fn user_line(user: &str, command: &str, params: &[&str]) -> Vec<u8> {
+    line(None, Some(&mask(&Name::from(user))), command, params, false)
 }
