@@ -189,11 +189,13 @@ impl Accounts {
         self.list.len()
     }
 
-    /// Every account id, in creation order (removed accounts' skipped).
+    /// Every account id, in creation order (removed accounts' and guests' skipped: a guest is no
+    /// account, and none of what lists accounts, such as the durable view, shows it).
     pub(crate) fn ids(&self) -> impl Iterator<Item = UserId> + '_ {
-        (0..self.list.len() as u32)
-            .map(UserId)
-            .filter(|id| !self.list[id.index()].removed)
+        (0..self.list.len() as u32).map(UserId).filter(|id| {
+            let e = &self.list[id.index()];
+            !e.removed && !e.guest
+        })
     }
 
     /// When the account's lockout ends, if it is locked at `now`.

@@ -255,3 +255,18 @@ fn a_guest_in_an_accounts_group_leaves_it_and_its_invitations_end_when_it_goes()
         Record::InvitationEnded { group, user } if &**group == "other" && &**user == "zed"
     )));
 }
+
+#[test]
+fn a_guest_is_no_account_in_what_lists_accounts() {
+    let mut h = guests_on();
+    let _zed = guest(&mut h, "zed");
+    assert!(!h.state().usernames().any(|u| u == "zed"));
+    assert!(
+        !h.state()
+            .durable_view()
+            .users
+            .iter()
+            .any(|u| u.name == "zed")
+    );
+    assert_eq!(h.state().online_users(), vec!["zed"]);
+}
