@@ -81,7 +81,8 @@ bench-e2e messages="2000" rounds="3":
 
 # irctest's upstream selection against natter's IRC listener, and its counts (irctest at ../shared/irctest;
 # needs a recent pytest, pytest-xdist and filelock: pip install pytest pytest-xdist filelock; Debian
-# bookworm's pytest is too old for irctest). About 2 minutes with 2 workers while most tests end at login.
+# bookworm's pytest is too old for irctest). The controller starts the server with --irc-guests. About a
+# minute with 2 workers (a debug build).
 irctest workers="2":
     cargo build --bin natter-server
     cd ../shared/irctest && NATTER_SERVER={{justfile_directory()}}/target/debug/natter-server \

@@ -1,6 +1,7 @@
 //! The IRC listener over real sockets on 127.0.0.1: an IRC client registers with a natter account,
 //! exchanges PRIVMSG with a natter-protocol client both ways, gets a message kept while it was
-//! offline at login, and three wrong passwords lock the account for both protocols.
+//! offline at login, and three wrong passwords lock the account for both protocols; with guests on,
+//! a client with no password registers under a free nick that is no account's.
 
 mod kit;
 
@@ -10,6 +11,7 @@ use std::net::{SocketAddr, TcpStream};
 use kit::*;
 use natter::shell::server::ShellOptions;
 use natter_core::protocol::{ErrorReply, Prompt, ServerMsg};
+use natter_core::server::Config;
 
 /// An IRC client: lines out with `\r\n`, lines in without.
 struct Irc {
@@ -157,4 +159,102 @@ fn a_user_online_on_natter_is_refused_on_irc_with_433() {
     let mut irc = Irc::connect(server.irc_addr.unwrap());
     irc.register("dave", "dpw");
     irc.expect(":natter 433 * dave :");
+}
+
+/// A server that admits guests (`--irc-guests`).
+fn guest_server() -> TestServer {
+    TestServer::with_irc(
+        Config {
+            guests: true,
+            ..config()
+        },
+        ShellOptions::default(),
+    )
+}
+
+/// Registers as a guest: a nick and no password.
+fn register_guest(irc: &mut Irc, nick: &str) {
+    irc.send(&format!("NICK {nick}"));
+    irc.send(&format!("USER {nick} 0 * :{nick}"));
+}
+
+#[test]
+fn a_guest_registers_without_a_password_and_chats_with_a_natter_user() {
+    let server = guest_server();
+    let mut irc = Irc::connect(server.irc_addr.unwrap());
+    register_guest(&mut irc, "zed");
+    irc.expect(" 001 zed :Welcome to natter");
+    let mut bob = server.login("bob");
+    irc.send("PRIVMSG bob :hi from a guest");
+    bob.expect("zed's message", |m| {
+        matches!(m, ServerMsg::Message { from, text, .. } if &**from == "zed" && text == "hi from a guest")
+    });
+    bob.say("message zed hi guest");
+    irc.expect(":bob!bob@natter PRIVMSG zed :hi guest");
+    irc.send("QUIT");
+    irc.until_closed();
+    // Gone, the guest is no user: a message to it is refused, not kept.
+    bob.say("message zed still there?");
+    bob.expect("no such user", |m| {
+        matches!(m, ServerMsg::Error(ErrorReply::NoSuchUser { .. }))
+    });
+}
+
+#[test]
+fn a_guest_cannot_take_an_accounts_name() {
+    let server = guest_server();
+    let mut irc = Irc::connect(server.irc_addr.unwrap());
+    register_guest(&mut irc, "alice");
+    irc.expect(":natter 433 * alice :");
+    irc.send("NICK alice_");
+    irc.expect(" 001 alice_ ");
+}
+
+#[test]
+fn without_guests_a_nick_without_password_is_464() {
+    let server = server();
+    let mut irc = Irc::connect(server.irc_addr.unwrap());
+    register_guest(&mut irc, "zed");
+    irc.expect(":natter 464 * :");
+    let rest = irc.until_closed();
+    assert!(
+        rest.iter()
+            .any(|l| l.starts_with("ERROR :Closing link: zed")),
+        "{rest:?}"
+    );
+}
+
+#[test]
+fn an_irc_user_and_a_natter_user_talk_in_a_channel() {
+    let server = guest_server();
+    let mut irc = Irc::connect(server.irc_addr.unwrap());
+    irc.register("alice", "apw");
+    irc.expect(" 001 alice ");
+    irc.send("JOIN #team");
+    irc.expect(":alice!alice@natter JOIN #team");
+    irc.expect(":natter 366 alice #team ");
+    let mut bob = server.login("bob");
+    bob.say("group join team");
+    irc.expect(":bob!bob@natter JOIN #team");
+    irc.send("PRIVMSG #team :hello team");
+    bob.expect("alice's group message", |m| {
+        matches!(m, ServerMsg::GroupMessage { group, from, text, .. }
+            if &**group == "team" && &**from == "alice" && text == "hello team")
+    });
+    bob.say("message group team hello alice");
+    let got = irc.expect("PRIVMSG #team");
+    assert!(
+        got.ends_with(":bob!bob@natter PRIVMSG #team :hello alice"),
+        "{got}"
+    );
+    // A guest joins the open channel too, and hears both.
+    let mut zed = Irc::connect(server.irc_addr.unwrap());
+    register_guest(&mut zed, "zed");
+    zed.expect(" 001 zed ");
+    zed.send("JOIN #team");
+    let names = zed.expect(" 353 zed = #team ");
+    // (zed did not see the channel made, so it does not know its operator.)
+    assert!(names.ends_with(":alice bob zed"), "{names}");
+    bob.say("message group team all three");
+    zed.expect(":bob!bob@natter PRIVMSG #team :all three");
 }

@@ -7,7 +7,8 @@ folder on ``PYTHONPATH`` and ``--controller natter`` (``just irctest`` does). Th
 natter's accounts live in its credentials file, so ``registerUser()`` needs no services, as ergo's
 does not: it appends ``username password`` to the file and has the server reload it (SIGHUP), then
 waits until a login with it works. natter has no server password (``PASS`` is the account's
-password), so a test that starts the server with one is skipped as not implemented.
+password), so a test that starts the server with one is skipped as not implemented. The server
+admits guests (``--irc-guests``): irctest's clients mostly register with a nick and no password.
 """
 
 import atexit
@@ -85,6 +86,8 @@ class NatterController(BaseServerController, DirectoryBasedController):
             "127.0.0.1",
             "--irc-port",
             str(port),
+            # irctest's clients register with a nick and no password, as on IRC networks.
+            "--irc-guests",
             "--credentials",
             str(self.credentials),
             "--data-dir",

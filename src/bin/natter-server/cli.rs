@@ -75,6 +75,12 @@ pub struct Args {
     #[arg(long, value_name = "PORT")]
     pub irc_port: Option<u16>,
 
+    /// Admit guests: an IRC client that gives no password logs in under any free nick that is no
+    /// account's, with no account, as on IRC networks (what irctest needs). Guests cannot join
+    /// groups, block, publish keys or keep anything; accounts' names stay theirs. Off by default.
+    #[arg(long)]
+    pub irc_guests: bool,
+
     /// The server's TLS certificate (PEM, the chain's first certificate first). Without it, the
     /// server makes a self-signed one on first start and keeps it in the data directory.
     #[arg(long, value_name = "PATH", help_heading = "TLS")]
@@ -522,6 +528,7 @@ overrides! {
     register => server.register [flag],
     plaintext => server.plaintext [flag],
     irc_port => server.irc_port [some],
+    irc_guests => server.irc_guests [flag],
     tls_cert => server.tls_cert [some],
     tls_key => server.tls_key [some],
     log_level => log.level,

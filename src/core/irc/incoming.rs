@@ -45,6 +45,13 @@ impl IrcSession {
                 )));
             }
             "PRIVMSG" | "NOTICE" => self.message(&command, &msg, out),
+            "JOIN" => self.join(&msg, out),
+            "PART" => self.part(&msg, out),
+            "NAMES" => self.names(&msg, out),
+            "TOPIC" => self.topic(&msg, out),
+            "INVITE" => self.invite(&msg, out),
+            "KICK" => self.kick(&msg, out),
+            "LIST" => self.list(out),
             "MODE" => self.mode(&msg, out),
             _ => out.push(Step::Say(self.numeric(
                 "421",
@@ -108,7 +115,8 @@ impl IrcSession {
     }
 
     /// With a nick, a user and the negotiation over, the login starts: the nick goes to the core as
-    /// the username (the password follows when the core asks for it). After a SASL login, the
+    /// the username (the password follows when the core asks for it), or, without `PASS`, as a
+    /// guest's nick (`guest <nick>`). After a SASL login, the
     /// welcome is said instead.
     pub(super) fn finish_registration(&mut self, out: &mut Vec<Step>) {
         if self.negotiating || !self.user_given || self.nick.is_none() {
@@ -128,19 +136,16 @@ impl IrcSession {
         let Some(nick) = self.nick.clone() else {
             return;
         };
+        self.retry_nick = false;
         if self.pass.is_none() {
-            out.push(Step::Say(self.numeric(
-                "464",
-                &[],
-                "Password required: give your natter account's password with PASS (the server password)",
-            )));
-            self.close(
-                "Password required: natter admits its accounts only".to_owned(),
-                out,
-            );
+            // No password: a guest, if the server admits guests (the core says; if it does not,
+            // its `guests-off` is answered 464).
+            self.phase = Phase::LoggingIn { pass_fed: true };
+            self.guest = true;
+            out.push(Step::Feed(format!("guest {nick}").into_bytes()));
             return;
         }
-        self.retry_nick = false;
+        self.guest = false;
         self.phase = Phase::LoggingIn { pass_fed: false };
         out.push(Step::Feed(nick.into_bytes()));
     }
@@ -245,11 +250,7 @@ impl IrcSession {
         };
         for target in targets.split(',').filter(|t| !t.is_empty()) {
             if target.starts_with(['#', '&']) {
-                out.push(Step::Say(self.numeric(
-                    "403",
-                    &[target],
-                    "No such channel (natter's groups as channels are not served on IRC yet)",
-                )));
+                self.post(target, text, out);
             } else if target.contains(['\t', ' ']) {
                 out.push(Step::Say(self.numeric(
                     "401",
@@ -262,7 +263,8 @@ impl IrcSession {
         }
     }
 
-    /// `MODE`: a user's own modes are none; anything else is not served.
+    /// `MODE`: a user's own modes are none, and so are a channel's for now; anything else is not
+    /// served.
     fn mode(&mut self, msg: &Message<'_>, out: &mut Vec<Step>) {
         match msg.param(0) {
             Some(t) if Some(t) == self.nick.as_deref() => {
@@ -276,7 +278,22 @@ impl IrcSession {
                     )));
                 }
             }
-            Some(t) if t.starts_with(['#', '&']) => {
+            Some(t) if t.starts_with('#') && msg.params.len() == 1 => {
+                // A group's settings are not channel modes yet: none are shown.
+                out.push(Step::Say(line(
+                    None,
+                    Some(SERVER_NAME),
+                    "324",
+                    &[self.target(), t, "+"],
+                    false,
+                )));
+            }
+            Some(t) if t.starts_with('#') => out.push(Step::Say(self.numeric(
+                "472",
+                &[msg.param(1).unwrap_or("")],
+                "natter's channel modes are its group settings, not set with MODE yet",
+            ))),
+            Some(t) if t.starts_with('&') => {
                 out.push(Step::Say(self.numeric("403", &[t], "No such channel")));
             }
             Some(t) => out.push(Step::Say(self.numeric(

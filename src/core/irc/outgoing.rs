@@ -14,10 +14,12 @@ use super::session::{IrcSession, Phase, SERVER_NAME, Step, line, mask};
 const VERSION: &str = concat!("natter-", env!("CARGO_PKG_VERSION"));
 
 /// What `RPL_ISUPPORT` (005) advertises. natter's names are case-sensitive, but no two accounts
-/// differ only in case, so ASCII case mapping finds no two users as one. No channel types yet.
+/// differ only in case, so ASCII case mapping finds no two users as one. Channels are groups
+/// (`#team`), whose owner is the operator (`@`).
 const ISUPPORT: &[&str] = &[
     "CASEMAPPING=ascii",
-    "CHANTYPES=",
+    "CHANTYPES=#",
+    "PREFIX=(o)@",
     "NETWORK=natter",
     "NICKLEN=32",
     "UTF8ONLY",
@@ -113,10 +115,27 @@ impl IrcSession {
     fn login_error(&mut self, e: &ErrorReply, out: &mut Vec<Step>) {
         let text = e.text();
         let (code, params): (&str, Vec<&str>) = match e {
-            ErrorReply::AlreadyOnline => {
+            ErrorReply::AlreadyOnline
+            | ErrorReply::NameIsAccount
+            | ErrorReply::NameTooSimilar { .. } => {
+                // The nick is held (online, or an account's that a guest may not take): another
+                // NICK tries again.
                 self.retry_nick = true;
                 let nick = self.asked_nick().to_owned();
                 out.push(Step::Say(self.numeric("433", &[&nick], &text)));
+                return;
+            }
+            ErrorReply::InvalidUsername(_) if self.guest => {
+                // As IRC servers do: another NICK may follow.
+                self.retry_nick = true;
+                let nick = self.asked_nick().to_owned();
+                out.push(Step::Say(self.numeric("432", &[&nick], &text)));
+                return;
+            }
+            ErrorReply::GuestsOff => {
+                let text = "Password required: give your natter account's password with PASS (this server admits its accounts only)";
+                out.push(Step::Say(self.numeric("464", &[], text)));
+                self.failed = Some("Password required: natter admits its accounts only".to_owned());
                 return;
             }
             ErrorReply::WrongPassword { .. }
@@ -181,6 +200,9 @@ impl IrcSession {
 
     /// A logged-in user's line.
     fn online(&mut self, msg: &ServerMsg, out: &mut Vec<Step>) {
+        if self.group_line(msg, out) {
+            return;
+        }
         match msg {
             ServerMsg::Message {
                 sent_at,
@@ -247,7 +269,13 @@ impl IrcSession {
     /// `text` from `from` to `target` as `PRIVMSG` lines: as many as it takes to keep each within
     /// IRC's 512 bytes (cut between characters), each with the time it was sent when the client
     /// asked for `server-time`.
-    fn privmsg(&self, from: &Name, target: &str, text: &str, sent_at: Timestamp) -> Vec<u8> {
+    pub(super) fn privmsg(
+        &self,
+        from: &Name,
+        target: &str,
+        text: &str,
+        sent_at: Timestamp,
+    ) -> Vec<u8> {
         let source = mask(from);
         let tags = self
             .caps

@@ -78,6 +78,8 @@ pub struct IrcSession {
     pub(super) failed: Option<String>,
     /// The core refused the nick as already online: the next prompt waits for another `NICK`.
     pub(super) retry_nick: bool,
+    /// The login under way (or done) is a guest's: no `PASS` was given.
+    pub(super) guest: bool,
     /// The first prompt was answered with the greeting notice.
     pub(super) greeted: bool,
     /// The reason given with `QUIT`, for the closing line.
@@ -90,6 +92,8 @@ pub struct IrcSession {
     pub(super) cap_302: bool,
     /// What the core sent after a SASL login and before the registration was over, in order.
     pub(super) held: Vec<Step>,
+    /// What IRC's channel replies need that the core's group lines do not say.
+    pub(super) channels: super::channels::Channels,
 }
 
 impl Default for IrcSession {
@@ -110,12 +114,14 @@ impl IrcSession {
             caps: Caps::default(),
             failed: None,
             retry_nick: false,
+            guest: false,
             greeted: false,
             quit: None,
             sasl: super::sasl::Sasl::Idle,
             account: None,
             cap_302: false,
             held: Vec::new(),
+            channels: super::channels::Channels::default(),
         }
     }
 

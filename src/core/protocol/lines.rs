@@ -970,6 +970,21 @@ macro_rules! wire_tables {
                 } => "name-too-similar" [existing]
                     human("That name looks like the account '{existing}' (letter case, or letters such as I, l and 1 that look alike), so one could pass for the other. Choose another.")
                     show() about(),
+                /// `guest <nick>` on a server that admits accounts only (its operator did not turn
+                /// guests on).
+                GuestsOff => "guests-off" []
+                    human("This server admits its accounts only: log in with an account's name.")
+                    show() about(),
+                /// `guest <nick>` with a nick that is an account's name: accounts' names are kept from
+                /// guests, so nobody passes for an account's owner.
+                NameIsAccount => "name-is-account" []
+                    human("That name is an account's: log in to it with its password, or choose another name.")
+                    show() about(),
+                /// A guest asked for what needs an account (it is kept across logins, or shared with
+                /// others as the account's): groups, blocks, keys, a password.
+                NeedsAccount => "needs-account" []
+                    human("Guests cannot do that: it needs an account.")
+                    show() about(),
                 /// Too many failed logins from the client's address: no login is tried from it for
                 /// `secs_left`.
                 LoginThrottled {

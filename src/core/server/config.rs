@@ -23,6 +23,10 @@ pub struct Config {
     pub mailbox_limit: usize,
     /// Whether an unknown username creates an account (`--register`).
     pub register: bool,
+    /// Whether a connection may log in as a guest, with no account and no password, under any free
+    /// name that is not an account's (`guest <nick>`; what IRC clients do on IRC networks:
+    /// `--irc-guests`). A guest's session ends with its connection and leaves nothing stored.
+    pub guests: bool,
     /// The most members a group may have.
     pub group_max_members: usize,
     /// How long before the idle logout the user is warned (at most half the timeout; 0: never).
@@ -106,6 +110,7 @@ impl Default for Config {
             max_line: crate::protocol::MAX_LINE,
             mailbox_limit: 1000,
             register: false,
+            guests: false,
             group_max_members: 10_000,
             idle_warning_secs: 60,
             mailbox_share_percent: 25,

@@ -336,6 +336,21 @@ pub trait RecordTarget {
 }
 
 impl Record {
+    /// The group a group record is about (`None` for any other record).
+    pub(crate) fn group(&self) -> Option<&Name> {
+        match self {
+            Record::GroupCreated { group, .. }
+            | Record::GroupJoined { group, .. }
+            | Record::GroupLeft { group, .. }
+            | Record::GroupOwnerSet { group, .. }
+            | Record::GroupModeSet { group, .. }
+            | Record::GroupTopicSet { group, .. }
+            | Record::Invited { group, .. }
+            | Record::InvitationEnded { group, .. } => Some(group),
+            _ => None,
+        }
+    }
+
     /// Carries the record out on `target`: the one place a record is read.
     pub fn apply_to<T: RecordTarget>(&self, target: &mut T) -> Result<(), T::Error> {
         match self {

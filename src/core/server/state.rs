@@ -188,6 +188,19 @@ impl ServerState {
     /// Adds an account, with a slot for it in every part.
     fn add_user(&mut self, name: Name, password: String) -> UserId {
         let id = self.accounts.add(name, password);
+        self.add_slots();
+        id
+    }
+
+    /// Adds a guest (see `login::guest`), with a slot for it in every part, as for an account.
+    fn add_guest(&mut self, name: Name) -> UserId {
+        let id = self.accounts.add_guest(name);
+        self.add_slots();
+        id
+    }
+
+    /// A slot in every part for the user just added to the accounts.
+    fn add_slots(&mut self) {
         self.sessions.add_user();
         self.blocks.add_user();
         self.mailboxes.add_user();
@@ -195,7 +208,6 @@ impl ServerState {
         self.groups.add_user();
         self.keys.add_user();
         self.announced.add_user();
-        id
     }
 
     fn name(&self, id: UserId) -> &Name {

@@ -55,6 +55,9 @@ pub struct Server {
     /// Also speak IRC on this TCP port (on each `bind` address; 0 picks a free one), in plain text
     /// or TLS as the main port does. Absent: no IRC listener.
     pub irc_port: Option<u16>,
+    /// Admit guests: a client that gives no password logs in under any free nick that is no
+    /// account's, with no account (as IRC networks do; irctest needs it). Off by default.
+    pub irc_guests: bool,
     /// The TLS certificate (PEM) and its key; without them the server makes its own.
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
@@ -178,6 +181,7 @@ impl Default for Server {
             register: false,
             plaintext: false,
             irc_port: None,
+            irc_guests: false,
             tls_cert: None,
             tls_key: None,
             keepalive: 60,
@@ -388,6 +392,7 @@ impl Settings {
             max_line: size(m.max_line),
             mailbox_limit: size(m.mailbox_limit),
             register: self.server.register,
+            guests: self.server.irc_guests,
             group_max_members: size(m.group_max_members),
             idle_warning_secs: s.idle_warning,
             mailbox_share_percent: m.mailbox_share,

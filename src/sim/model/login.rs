@@ -19,6 +19,14 @@ impl Model {
     }
 
     pub(super) fn username(&mut self, conn: ConnId, input: &str, out: &mut Out) {
+        // A guest's login line (`guest <nick>`): the simulator's servers admit no guests, so it is
+        // refused and the username asked for again, whatever the nick. (Guests themselves are
+        // covered by the core's unit tests and the IRC tests, not by the model yet.)
+        if input.starts_with("guest ") && !self.cfg.guests {
+            out.send(conn, ErrorReply::GuestsOff);
+            self.reprompt(conn, out);
+            return;
+        }
         if let Some((name, _)) = self.users.get_key_value(input) {
             let name = name.clone();
             if self.refuse_locked(conn, &name, out) {

@@ -41,10 +41,13 @@ impl BlockList<'_> {
             send(out, conn, ErrorReply::AlreadyBlocked { user });
             return None;
         }
-        out.push(Effect::Persist(Record::Blocked {
-            by: self.accounts.name(me).clone(),
-            user: user.clone(),
-        }));
+        // A block of a guest lasts the guest's visit: nothing of a guest is stored.
+        if !self.accounts.is_guest(target) {
+            out.push(Effect::Persist(Record::Blocked {
+                by: self.accounts.name(me).clone(),
+                user: user.clone(),
+            }));
+        }
         send(out, conn, ServerMsg::Blocked { user: user.clone() });
         Some(Blocked {
             blocker: me,
@@ -62,10 +65,12 @@ impl BlockList<'_> {
             send(out, conn, ErrorReply::NotBlocked { user });
             return;
         }
-        out.push(Effect::Persist(Record::Unblocked {
-            by: self.accounts.name(me).clone(),
-            user: user.clone(),
-        }));
+        if !self.accounts.is_guest(target) {
+            out.push(Effect::Persist(Record::Unblocked {
+                by: self.accounts.name(me).clone(),
+                user: user.clone(),
+            }));
+        }
         send(out, conn, ServerMsg::Unblocked { user });
     }
 }

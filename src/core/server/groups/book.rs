@@ -40,6 +40,10 @@ pub(crate) struct Group {
     pub(crate) topic_by_members: bool,
     /// The topic and the name of who set it (as it was then).
     pub(crate) topic: Option<(String, Name)>,
+    /// Made by a guest (`login::guest`): nothing of it is stored (no records), so it lasts until its
+    /// last member leaves or the server restarts, as an IRC channel does.
+    #[serde(default)]
+    pub(crate) unstored: bool,
 }
 
 impl Group {
@@ -151,6 +155,7 @@ impl GroupBook {
                 add_direct: false,
                 topic_by_members: false,
                 topic: None,
+                unstored: false,
             },
         );
     }
@@ -247,6 +252,22 @@ impl GroupBook {
     /// Forgets `user`'s invitation to `group`; false if there was none.
     pub(crate) fn uninvite(&mut self, group: &str, user: UserId) -> bool {
         self.invitations[user.index()].remove(group).is_some()
+    }
+
+    /// Every invitation `user` received or made, as (group, invited), for ending them one by one.
+    pub(crate) fn invitations_touching(&self, user: UserId) -> Vec<(Name, UserId)> {
+        let mut all: Vec<(Name, UserId)> = self.invitations[user.index()]
+            .keys()
+            .map(|g| (g.clone(), user))
+            .collect();
+        for (i, invited) in self.invitations.iter().enumerate() {
+            for (g, inv) in invited {
+                if inv.by == user && i != user.index() {
+                    all.push((g.clone(), UserId(i as u32)));
+                }
+            }
+        }
+        all
     }
 
     /// Forgets every invitation `user` made or received (their account is going).

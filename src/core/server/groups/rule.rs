@@ -48,6 +48,18 @@ pub(crate) struct Groups<'a> {
 }
 
 impl Groups<'_> {
+    /// Records a change to a group that must survive a restart, unless the group is one nothing of
+    /// which is stored (a guest's: see `Group::unstored`). Every record names its group first.
+    fn record(&self, record: Record, out: &mut Vec<Effect>) {
+        let unstored = record
+            .group()
+            .and_then(|g| self.book.group(g))
+            .is_some_and(|g| g.unstored);
+        if !unstored {
+            out.push(Effect::Persist(record));
+        }
+    }
+
     /// `create group`: `me` owns the new group and is its one member; each user named is invited.
     pub(crate) fn create(
         &mut self,
@@ -89,12 +101,20 @@ impl Groups<'_> {
         }
         let group = Name::from(group);
         self.book.create(group.clone(), [me]);
+        if self.accounts.is_guest(me)
+            && let Some(g) = self.book.group_mut(&group)
+        {
+            g.unstored = true;
+        }
         let by = self.accounts.name(me).clone();
-        out.push(Effect::Persist(Record::GroupCreated {
-            group: group.clone(),
-            by: by.clone(),
-            members: vec![by.clone()],
-        }));
+        self.record(
+            Record::GroupCreated {
+                group: group.clone(),
+                by: by.clone(),
+                members: vec![by.clone()],
+            },
+            out,
+        );
         send(
             out,
             conn,
@@ -144,10 +164,13 @@ impl Groups<'_> {
             .collect();
         for g in lapsed {
             self.book.uninvite(&g, user);
-            out.push(Effect::Persist(Record::InvitationEnded {
-                group: g,
-                user: name.clone(),
-            }));
+            self.record(
+                Record::InvitationEnded {
+                    group: g,
+                    user: name.clone(),
+                },
+                out,
+            );
         }
         if self.book.invitations_of(user).count() >= MAX_INVITATIONS {
             send(
@@ -163,12 +186,15 @@ impl Groups<'_> {
         self.book
             .invite(group, user, Invitation { by: me, at: now });
         let by = self.accounts.name(me).clone();
-        out.push(Effect::Persist(Record::Invited {
-            group: group.clone(),
-            user: name.clone(),
-            by: by.clone(),
-            at: now,
-        }));
+        self.record(
+            Record::Invited {
+                group: group.clone(),
+                user: name.clone(),
+                by: by.clone(),
+                at: now,
+            },
+            out,
+        );
         send(
             out,
             conn,
@@ -403,16 +429,22 @@ impl Groups<'_> {
             self.accounts.name(by).clone(),
         );
         if invited {
-            out.push(Effect::Persist(Record::InvitationEnded {
+            self.record(
+                Record::InvitationEnded {
+                    group: group.clone(),
+                    user: name.clone(),
+                },
+                out,
+            );
+        }
+        self.record(
+            Record::GroupJoined {
                 group: group.clone(),
                 user: name.clone(),
-            }));
-        }
-        out.push(Effect::Persist(Record::GroupJoined {
-            group: group.clone(),
-            user: name.clone(),
-            by: by_name.clone(),
-        }));
+                by: by_name.clone(),
+            },
+            out,
+        );
         let msg = ServerMsg::GroupJoined {
             group: group.clone(),
             by: if by_themselves { name.clone() } else { by_name },
@@ -486,6 +518,21 @@ impl Groups<'_> {
         self.enter(&name, me, by, true, out);
     }
 
+    /// A guest goes: every invitation it received or made ends, recorded as for a decline, so none
+    /// outlives it (nor passes, after a restart, to an account that later takes its name).
+    pub(crate) fn end_invitations(&mut self, user: UserId, out: &mut Vec<Effect>) {
+        for (group, invited) in self.book.invitations_touching(user) {
+            self.book.uninvite(&group, invited);
+            self.record(
+                Record::InvitationEnded {
+                    group,
+                    user: self.accounts.name(invited).clone(),
+                },
+                out,
+            );
+        }
+    }
+
     /// `group decline`: forget a standing invitation; nobody else is told.
     pub(crate) fn decline(
         &mut self,
@@ -511,10 +558,13 @@ impl Groups<'_> {
             return;
         };
         self.book.uninvite(&group, me);
-        out.push(Effect::Persist(Record::InvitationEnded {
-            group: group.clone(),
-            user: self.accounts.name(me).clone(),
-        }));
+        self.record(
+            Record::InvitationEnded {
+                group: group.clone(),
+                user: self.accounts.name(me).clone(),
+            },
+            out,
+        );
         send(out, conn, ServerMsg::GroupDeclined { group });
     }
 
@@ -628,11 +678,14 @@ impl Groups<'_> {
         if let Some(g) = self.book.group_mut(&group) {
             g.topic = (!text.is_empty()).then(|| (text.to_owned(), by.clone()));
         }
-        out.push(Effect::Persist(Record::GroupTopicSet {
-            group: group.clone(),
-            topic: text.to_owned(),
-            by: by.clone(),
-        }));
+        self.record(
+            Record::GroupTopicSet {
+                group: group.clone(),
+                topic: text.to_owned(),
+                by: by.clone(),
+            },
+            out,
+        );
         let msg = if text.is_empty() {
             ServerMsg::GroupNoTopic {
                 group: group.clone(),
@@ -682,12 +735,15 @@ impl Groups<'_> {
         let g = self.book.group_mut(&group).expect("my group");
         g.apply(setting);
         let (open, add_direct, topic_by_members) = (g.open, g.add_direct, g.topic_by_members);
-        out.push(Effect::Persist(Record::GroupModeSet {
-            group: group.clone(),
-            open,
-            add_direct,
-            topic_by_members,
-        }));
+        self.record(
+            Record::GroupModeSet {
+                group: group.clone(),
+                open,
+                add_direct,
+                topic_by_members,
+            },
+            out,
+        );
         let msg = ServerMsg::GroupMode {
             group: group.clone(),
             open,
@@ -707,10 +763,13 @@ impl Groups<'_> {
         out: &mut Vec<Effect>,
     ) {
         let name = self.accounts.name(owner).clone();
-        out.push(Effect::Persist(Record::GroupOwnerSet {
-            group: group.clone(),
-            owner: name.clone(),
-        }));
+        self.record(
+            Record::GroupOwnerSet {
+                group: group.clone(),
+                owner: name.clone(),
+            },
+            out,
+        );
         let subjects: Vec<UserId> = by.into_iter().chain([owner]).collect();
         self.tell_members(
             group,
@@ -729,10 +788,13 @@ impl Groups<'_> {
         if left == Left::NotMember {
             return false;
         }
-        out.push(Effect::Persist(Record::GroupLeft {
-            group: group.clone(),
-            user: self.accounts.name(user).clone(),
-        }));
+        self.record(
+            Record::GroupLeft {
+                group: group.clone(),
+                user: self.accounts.name(user).clone(),
+            },
+            out,
+        );
         if let Left::NewOwner(owner) = left {
             self.new_owner(group, owner, None, out);
         }

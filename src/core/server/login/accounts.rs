@@ -33,6 +33,9 @@ struct Entry {
     cooldown_until: Option<Timestamp>,
     /// Removed by the operator: an empty slot that keeps its number.
     removed: bool,
+    /// A guest's: no password, nothing stored, and removed when its session ends.
+    #[serde(default)]
+    guest: bool,
 }
 
 /// What a wrong password did to the account.
@@ -58,6 +61,23 @@ pub(crate) struct Accounts {
 impl Accounts {
     /// Adds an account; the caller gives every other part a slot for it too.
     pub(crate) fn add(&mut self, name: Name, password: String) -> UserId {
+        self.push(name, password, false)
+    }
+
+    /// Adds a guest under `name` (the login rule checked it is free): an entry with no password that
+    /// lives as long as its session, so that every rule that goes by [`UserId`] (flood budgets,
+    /// blocks, presence, delivery) applies to guests unchanged. Its number, like an account's, is
+    /// never reused.
+    pub(crate) fn add_guest(&mut self, name: Name) -> UserId {
+        self.push(name, String::new(), true)
+    }
+
+    /// Whether `id` is a guest's (see [`Self::add_guest`]).
+    pub(crate) fn is_guest(&self, id: UserId) -> bool {
+        self.list[id.index()].guest
+    }
+
+    fn push(&mut self, name: Name, password: String, guest: bool) -> UserId {
         let id = UserId(u32::try_from(self.list.len()).expect("fewer than 2^32 accounts"));
         self.by_name.insert(name.clone(), id);
         for key in look_keys(&name).into_iter().flatten() {
@@ -72,6 +92,7 @@ impl Accounts {
             logins: Gcra::default(),
             cooldown_until: None,
             removed: false,
+            guest,
         });
         id
     }
@@ -168,11 +189,13 @@ impl Accounts {
         self.list.len()
     }
 
-    /// Every account id, in creation order (removed accounts' skipped).
+    /// Every account id, in creation order (removed accounts' and guests' skipped: a guest is no
+    /// account, and none of what lists accounts, such as the durable view, shows it).
     pub(crate) fn ids(&self) -> impl Iterator<Item = UserId> + '_ {
-        (0..self.list.len() as u32)
-            .map(UserId)
-            .filter(|id| !self.list[id.index()].removed)
+        (0..self.list.len() as u32).map(UserId).filter(|id| {
+            let e = &self.list[id.index()];
+            !e.removed && !e.guest
+        })
     }
 
     /// When the account's lockout ends, if it is locked at `now`.

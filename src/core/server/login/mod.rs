@@ -23,9 +23,12 @@
 //!   node that keeps passwords out of its shared log (`cluster::gates`).
 //! - [`lookalike`]: names that look alike, which a new account may not take.
 //! - [`policy`]: what a chosen password must be; `passwd`: changing one's own password.
+//! - `guest`: a session with no account (`guest <nick>`, when the operator allows guests), under a
+//!   free name that is no account's.
 
 pub(crate) mod accounts;
 pub(crate) mod addresses;
+mod guest;
 pub(crate) mod jobs;
 pub(crate) mod lookalike;
 pub(crate) mod next_line;

@@ -41,6 +41,9 @@ pub(crate) enum Outcome {
     /// A new account, recorded and announced: it is to be added (with `password` as the account keeps
     /// it: the hash), and its session begins.
     Registered { name: Name, password: String },
+    /// A guest admitted under `name` (see `guest`): it is to be added as a guest, and its session
+    /// begins.
+    Guest(Name),
 }
 
 /// A password as the core was given it: typed text, or only its shape, the text staying with the
@@ -105,7 +108,10 @@ impl Login<'_> {
     ) -> Outcome {
         let input = line.trim();
         match self.sessions.phase(conn) {
-            Some(Phase::AwaitUsername) => self.username(conn, input, now, out),
+            Some(Phase::AwaitUsername) => match super::guest::asked(input) {
+                Some(nick) => self.guest(conn, nick, now, out),
+                None => self.username(conn, input, now, out),
+            },
             Some(Phase::AwaitPassword { user }) => {
                 let user = *user;
                 self.password(conn, user, Typed::Text(input), now, out)
@@ -254,7 +260,7 @@ impl Login<'_> {
 
     /// Why no account may log in from the connection's address now, if none may: a connection from it
     /// was disconnected for flooding a moment ago, or its logins came too often lately.
-    fn address_barred(&self, conn: ConnId, now: Timestamp) -> Option<ErrorReply> {
+    pub(super) fn address_barred(&self, conn: ConnId, now: Timestamp) -> Option<ErrorReply> {
         let key = self.address_of(conn)?;
         if let Some(until) = self.addresses.cooling_until(key, now) {
             return Some(ErrorReply::FloodCooldown {
@@ -401,12 +407,17 @@ impl Login<'_> {
     }
 
     /// The address key of a connection, for the per-address limits.
-    fn address_of(&self, conn: ConnId) -> Option<AddressKey> {
+    pub(super) fn address_of(&self, conn: ConnId) -> Option<AddressKey> {
         self.sessions.conn(conn).map(|c| AddressKey::of(c.peer()))
     }
 
     /// Refuses to try a login from an address that failed too often lately, saying for how long.
-    fn refuse_if_throttled(&self, conn: ConnId, now: Timestamp, out: &mut Vec<Effect>) -> bool {
+    pub(super) fn refuse_if_throttled(
+        &self,
+        conn: ConnId,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) -> bool {
         let Some(key) = self.address_of(conn) else {
             return false;
         };

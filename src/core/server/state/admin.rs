@@ -62,6 +62,7 @@ impl ServerState {
                 })
             }
             Admin::AddAccount { user, password } => {
+                self.make_way_for_account(user, now, out);
                 self.new_name(user, None)?;
                 self.add_user(Name::from(user.as_str()), password.clone());
                 out.push(Effect::Persist(Record::AccountCreated {
@@ -77,6 +78,7 @@ impl ServerState {
             }
             Admin::RenameAccount { from, to } => {
                 let id = self.existing(from)?;
+                self.make_way_for_account(to, now, out);
                 self.new_name(to, Some(id))?;
                 if let Some(conn) = self.sessions.session_of(id) {
                     let why =
@@ -198,6 +200,24 @@ impl ServerState {
             ));
         }
         Ok(())
+    }
+
+    /// The operator gives `name` to an account: a guest online under it, or under a name that looks
+    /// like it, gives way (its session ends, saying why, and the guest is forgotten), since accounts'
+    /// names are kept from guests.
+    fn make_way_for_account(&mut self, name: &str, now: Timestamp, out: &mut Vec<Effect>) {
+        let holders = [self.find_user(name), self.accounts.find_look_alike(name)];
+        for id in holders.into_iter().flatten() {
+            if !self.accounts.is_guest(id) {
+                continue;
+            }
+            if let Some(conn) = self.sessions.session_of(id) {
+                let why = format!(
+                    "An account now has the name '{name}' (or one like it): guests may not use accounts' names."
+                );
+                self.end_with(conn, &why, ByeReason::Kicked, now, out);
+            }
+        }
     }
 
     /// Ends the connection's session with `reason`, told first as a notice (if any) so the user
@@ -330,6 +350,7 @@ impl ServerState {
             }
         }
         for a in set {
+            self.make_way_for_account(&a.username, now, out);
             match self.find_user(&a.username) {
                 Some(id) => {
                     if self.accounts.password(id) != a.password {

@@ -165,12 +165,33 @@ impl ServerState {
         let Some(me) = self.sessions.command_from(conn, cmd.is_activity(), now) else {
             return;
         };
+        if self.accounts.is_guest(me) && needs_account(&cmd) {
+            send(out, conn, ErrorReply::NeedsAccount);
+            return;
+        }
         if !matches!(cmd, Command::Acks { .. }) {
             self.delivery().settle(conn, out);
         }
         let call = Call { conn, me, now, out };
         self.run(cmd, call);
     }
+}
+
+/// Whether `cmd` needs an account, so that a guest (`login::guest`) may not use it: what is kept
+/// across logins (blocks, the identity keys a client publishes) or is an account's own (its
+/// password). A guest may message, broadcast, ask who is online, look up keys, ping, go away, be
+/// blocked by others, and take part in groups (it leaves them when it goes; a group it creates is
+/// not stored: `Group::unstored`).
+fn needs_account(cmd: &Command<'_>) -> bool {
+    matches!(
+        cmd,
+        Command::Block { .. }
+            | Command::Unblock { .. }
+            | Command::Passwd
+            | Command::KeysIdentity { .. }
+            | Command::KeysAdd { .. }
+            | Command::KeysFallback { .. }
+    )
 }
 
 /// A logged-in user's command, as the rule column of the command table sees it: `c` in its rows.

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use super::ServerState;
-use crate::protocol::{ByeReason, Prompt, ServerMsg};
+use crate::protocol::{ByeReason, Name, Prompt, ServerMsg};
 use crate::server::config::{Config, PRESENCE_BURST};
 use crate::server::connections::idle::{self, Due};
 use crate::server::connections::sessions::Session;
@@ -82,6 +82,10 @@ impl ServerState {
                 let user = self.add_user(name, password);
                 self.begin_session(conn, user, now, out);
             }
+            Outcome::Guest(name) => {
+                let user = self.add_guest(name);
+                self.begin_session(conn, user, now, out);
+            }
         }
     }
 
@@ -109,10 +113,13 @@ impl ServerState {
         self.sessions.begin(conn, Session::new(user, now, waiting));
         let idle_at = idle::next_at(&self.config, now, false);
         self.timers.set(TimerId::Conn(conn), idle_at);
-        out.push(Effect::Persist(Record::LoggedIn {
-            user: name.clone(),
-            at: now,
-        }));
+        // A guest's visit leaves no login history (nothing of a guest is stored).
+        if !self.accounts.is_guest(user) {
+            out.push(Effect::Persist(Record::LoggedIn {
+                user: name.clone(),
+                at: now,
+            }));
+        }
         send(out, conn, ServerMsg::Welcome { user: name.clone() });
         self.key_rules().welcome(conn, user, out);
         // (The mailbox holds nothing from users this user blocks: `block` discards it.)
@@ -149,8 +156,23 @@ impl ServerState {
 
     /// Ends `user`'s session (its connection is already closed): what their client did not
     /// acknowledge is kept for the next login, history, presence, and any private-chat state that
-    /// needed them online.
+    /// needed them online. A guest has no next login: it is forgotten, its name free again.
     fn end_session(&mut self, user: UserId, now: Timestamp, out: &mut Vec<Effect>) {
+        if self.accounts.is_guest(user) {
+            // It leaves its groups (the members are told, and a stored group records it) and its
+            // invitations end, so nothing of it outlives it.
+            let groups: Vec<Name> = self.groups.groups_of(user).cloned().collect();
+            for g in &groups {
+                self.group_rules().remove_member(g, user, out);
+            }
+            self.group_rules().end_invitations(user, out);
+            self.history.logged_out(user, now);
+            self.announce(user, false, now, out);
+            self.brokering().end_for(user, out);
+            // What it did not acknowledge goes with it: there is no mailbox to keep it in.
+            self.forget_user(user);
+            return;
+        }
         self.delivery().session_ended(user, out);
         let name = self.name(user).clone();
         self.history.logged_out(user, now);

@@ -7,6 +7,7 @@ mod deadlines;
 mod delivery;
 mod flood;
 mod groups;
+mod guests;
 mod hostile;
 mod keys;
 mod login;

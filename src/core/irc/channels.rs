@@ -1,0 +1,480 @@
+//! natter's groups as IRC channels (`#team` is the group `team`), both ways: `JOIN`, `PART`,
+//! `PRIVMSG #team`, `NAMES`, `TOPIC`, `INVITE`, `KICK` and `LIST` become the `group` commands, and
+//! the core's group lines become IRC's (`JOIN`, `PART`, `KICK`, `TOPIC`, `INVITE` lines from the
+//! one who acted, and the numerics of the replies). natter's group rules decide everything: who
+//! may join (an open group, or an invitation), who may remove (the owner, shown as the channel
+//! operator `@`), the topic, the size.
+//!
+//! A channel made by `JOIN` is open (`group mode <name> open`), as IRC channels are unless `+i`; one
+//! made on natter's protocol keeps natter's default (joining needs an invitation).
+//!
+//! What the front keeps for it, because IRC's replies need it and the core's lines do not say:
+//! the joins under way (a `JOIN` of a group that does not exist creates it, so the core's
+//! `no-such-group` is answered with `create group`), the groups just joined (the core's topic for a
+//! joiner is `332`, and the members asked for after the join are the `353`/`366` that end it), the
+//! topics and lists asked for, and each channel's owner as far as the front saw it.
+
+use std::collections::BTreeMap;
+
+use super::message::Message;
+use super::session::{IrcSession, SERVER_NAME, Step, line, mask};
+use crate::protocol::{ErrorReply, Name, ServerMsg};
+use crate::time::Timestamp;
+
+/// The natter word that clears a group's topic (`group topic <name> -`).
+const CLEAR_TOPIC: &str = "-";
+
+/// What the front keeps about channels for one connection (see the module documentation).
+#[derive(Debug, Default)]
+pub(super) struct Channels {
+    /// Groups a `JOIN` asked for whose answer has not come, in order.
+    joining: Vec<String>,
+    /// Groups joined just now: the core's topic for them is `332`, their members end the join.
+    joined_now: Vec<String>,
+    /// Groups whose topic `TOPIC #g` asked for.
+    topic_asked: Vec<String>,
+    /// Groups `PRIVMSG` posted to and not answered yet (a refusal is `404`).
+    posting: Vec<String>,
+    /// Groups this connection created with `JOIN` and is opening (IRC channels are open unless
+    /// `+i`): the core's settings line for them is not said.
+    opening: Vec<String>,
+    /// `LIST` asked for the groups.
+    list_asked: bool,
+    /// Each channel's owner, as far as the front saw it (its creation here, `GROUP-OWNER`).
+    owners: BTreeMap<String, Name>,
+}
+
+/// The group a channel name stands for (`#team` is `team`), if it is one natter serves.
+pub(super) fn group_of(channel: &str) -> Option<&str> {
+    channel.strip_prefix('#').filter(|g| !g.is_empty())
+}
+
+fn take(list: &mut Vec<String>, group: &str) -> bool {
+    match list.iter().position(|g| g == group) {
+        Some(i) => {
+            list.remove(i);
+            true
+        }
+        None => false,
+    }
+}
+
+impl IrcSession {
+    /// `JOIN #a,#b`: each a `group join` (then `create group` if there is no such group).
+    pub(super) fn join(&mut self, msg: &Message<'_>, out: &mut Vec<Step>) {
+        let Some(list) = msg.param(0).filter(|l| !l.is_empty()) else {
+            out.push(Step::Say(self.numeric(
+                "461",
+                &["JOIN"],
+                "Not enough parameters",
+            )));
+            return;
+        };
+        for channel in list.split(',').filter(|c| !c.is_empty()) {
+            match group_of(channel) {
+                Some(group) => {
+                    self.channels.joining.push(group.to_owned());
+                    out.push(Step::Feed(format!("group join {group}").into_bytes()));
+                }
+                None => out.push(Step::Say(self.numeric(
+                    "403",
+                    &[channel],
+                    "No such channel (natter's channels start with #)",
+                ))),
+            }
+        }
+    }
+
+    /// `PART #a,#b [:reason]`: each a `group leave`.
+    pub(super) fn part(&mut self, msg: &Message<'_>, out: &mut Vec<Step>) {
+        let Some(list) = msg.param(0).filter(|l| !l.is_empty()) else {
+            out.push(Step::Say(self.numeric(
+                "461",
+                &["PART"],
+                "Not enough parameters",
+            )));
+            return;
+        };
+        for channel in list.split(',').filter(|c| !c.is_empty()) {
+            match group_of(channel) {
+                Some(group) => out.push(Step::Feed(format!("group leave {group}").into_bytes())),
+                None => out.push(Step::Say(self.numeric(
+                    "403",
+                    &[channel],
+                    "No such channel",
+                ))),
+            }
+        }
+    }
+
+    /// `PRIVMSG #team :text` (and `NOTICE`): `message group`.
+    pub(super) fn post(&mut self, channel: &str, text: &str, out: &mut Vec<Step>) {
+        match group_of(channel) {
+            Some(group) => {
+                self.channels.posting.push(group.to_owned());
+                out.push(Step::Feed(
+                    format!("message group {group} {text}").into_bytes(),
+                ));
+            }
+            None => out.push(Step::Say(self.numeric(
+                "403",
+                &[channel],
+                "No such channel",
+            ))),
+        }
+    }
+
+    /// `NAMES #team`: `group members`; without a channel, only the end of the list.
+    pub(super) fn names(&mut self, msg: &Message<'_>, out: &mut Vec<Step>) {
+        let Some(list) = msg.param(0).filter(|l| !l.is_empty()) else {
+            out.push(Step::Say(self.numeric("366", &["*"], "End of /NAMES list")));
+            return;
+        };
+        for channel in list.split(',').filter(|c| !c.is_empty()) {
+            match group_of(channel) {
+                Some(group) => out.push(Step::Feed(format!("group members {group}").into_bytes())),
+                None => out.push(Step::Say(self.numeric(
+                    "366",
+                    &[channel],
+                    "End of /NAMES list",
+                ))),
+            }
+        }
+    }
+
+    /// `TOPIC #team` asks; `TOPIC #team :text` sets (an empty text clears it).
+    pub(super) fn topic(&mut self, msg: &Message<'_>, out: &mut Vec<Step>) {
+        let Some(channel) = msg.param(0) else {
+            out.push(Step::Say(self.numeric(
+                "461",
+                &["TOPIC"],
+                "Not enough parameters",
+            )));
+            return;
+        };
+        let Some(group) = group_of(channel) else {
+            out.push(Step::Say(self.numeric(
+                "403",
+                &[channel],
+                "No such channel",
+            )));
+            return;
+        };
+        match msg.param(1) {
+            None => {
+                self.channels.topic_asked.push(group.to_owned());
+                out.push(Step::Feed(format!("group topic {group}").into_bytes()));
+            }
+            Some(text) => {
+                let text = if text.trim().is_empty() {
+                    CLEAR_TOPIC
+                } else {
+                    text
+                };
+                out.push(Step::Feed(
+                    format!("group topic {group} {text}").into_bytes(),
+                ));
+            }
+        }
+    }
+
+    /// `INVITE nick #team`: `group add` (an invitation, which the invited accept by joining).
+    pub(super) fn invite(&mut self, msg: &Message<'_>, out: &mut Vec<Step>) {
+        let (Some(nick), Some(channel)) = (msg.param(0), msg.param(1)) else {
+            out.push(Step::Say(self.numeric(
+                "461",
+                &["INVITE"],
+                "Not enough parameters",
+            )));
+            return;
+        };
+        match group_of(channel) {
+            Some(group) => out.push(Step::Feed(format!("group add {group} {nick}").into_bytes())),
+            None => out.push(Step::Say(self.numeric(
+                "403",
+                &[channel],
+                "No such channel",
+            ))),
+        }
+    }
+
+    /// `KICK #team nick [:reason]`: `group remove` (the owner's).
+    pub(super) fn kick(&mut self, msg: &Message<'_>, out: &mut Vec<Step>) {
+        let (Some(channel), Some(nicks)) = (msg.param(0), msg.param(1)) else {
+            out.push(Step::Say(self.numeric(
+                "461",
+                &["KICK"],
+                "Not enough parameters",
+            )));
+            return;
+        };
+        let Some(group) = group_of(channel) else {
+            out.push(Step::Say(self.numeric(
+                "403",
+                &[channel],
+                "No such channel",
+            )));
+            return;
+        };
+        let reason = msg.param(2).filter(|r| !r.trim().is_empty());
+        for nick in nicks.split(',').filter(|n| !n.is_empty()) {
+            let line = match reason {
+                Some(r) => format!("group remove {group} {nick} {r}"),
+                None => format!("group remove {group} {nick}"),
+            };
+            out.push(Step::Feed(line.into_bytes()));
+        }
+    }
+
+    /// `LIST`: the groups this user belongs to (natter lists no one else's).
+    pub(super) fn list(&mut self, out: &mut Vec<Step>) {
+        self.channels.list_asked = true;
+        out.push(Step::Feed(b"grouplist".to_vec()));
+    }
+
+    /// A line of the core's about groups, as IRC: `true` if it was one.
+    pub(super) fn group_line(&mut self, msg: &ServerMsg, out: &mut Vec<Step>) -> bool {
+        let me = self.target().to_owned();
+        match msg {
+            ServerMsg::GroupMessage {
+                sent_at,
+                group,
+                from,
+                text,
+                ..
+            } => out.push(Step::Say(self.channel_privmsg(from, group, text, *sent_at))),
+            ServerMsg::GroupSent { group, .. } => {
+                take(&mut self.channels.posting, group);
+            }
+            ServerMsg::GroupCreated { group, members } => {
+                take(&mut self.channels.joining, group);
+                self.channels
+                    .owners
+                    .insert(group.to_string(), Name::from(me.as_str()));
+                out.push(Step::Say(user_line(&me, "JOIN", &[&format!("#{group}")])));
+                out.push(Step::Say(self.names_lines(group, members)));
+                // A channel made by JOIN is open, as IRC's are: anyone may join it by name.
+                self.channels.opening.push(group.to_string());
+                out.push(Step::Feed(format!("group mode {group} open").into_bytes()));
+            }
+            ServerMsg::GroupMode { group, .. } if take(&mut self.channels.opening, group) => {}
+            ServerMsg::GroupJoined { group, user, .. } if **user == *me => {
+                take(&mut self.channels.joining, group);
+                self.channels.joined_now.push(group.to_string());
+                out.push(Step::Say(user_line(user, "JOIN", &[&format!("#{group}")])));
+                out.push(Step::Feed(format!("group members {group}").into_bytes()));
+            }
+            ServerMsg::GroupJoined { group, user, .. } => {
+                out.push(Step::Say(user_line(user, "JOIN", &[&format!("#{group}")])));
+            }
+            ServerMsg::GroupLeft { group, user } => {
+                if **user == *me {
+                    self.channels.owners.remove(group.as_ref());
+                }
+                out.push(Step::Say(user_line(user, "PART", &[&format!("#{group}")])));
+            }
+            ServerMsg::GroupRemoved {
+                group,
+                user,
+                by,
+                reason,
+            } => {
+                // Without a reason, the comment is the kicker's nick, as IRC servers do.
+                let reason = if reason.is_empty() { &**by } else { reason };
+                let channel = format!("#{group}");
+                out.push(Step::Say(line(
+                    None,
+                    Some(&mask(by)),
+                    "KICK",
+                    &[&channel, user, reason],
+                    true,
+                )));
+            }
+            ServerMsg::GroupOwner { group, owner } => {
+                self.channels
+                    .owners
+                    .insert(group.to_string(), owner.clone());
+                let channel = format!("#{group}");
+                out.push(Step::Say(line(
+                    None,
+                    Some(SERVER_NAME),
+                    "MODE",
+                    &[&channel, "+o", owner],
+                    false,
+                )));
+            }
+            ServerMsg::GroupTopic { group, by, topic } => {
+                let channel = format!("#{group}");
+                let asked = take(&mut self.channels.topic_asked, group)
+                    || self.channels.joined_now.iter().any(|g| g == &**group);
+                if asked {
+                    out.push(Step::Say(self.numeric("332", &[&channel], topic)));
+                } else {
+                    out.push(Step::Say(line(
+                        None,
+                        Some(&mask(by)),
+                        "TOPIC",
+                        &[&channel, topic],
+                        true,
+                    )));
+                }
+            }
+            ServerMsg::GroupNoTopic { group } => {
+                take(&mut self.channels.topic_asked, group);
+                out.push(Step::Say(self.numeric(
+                    "331",
+                    &[&format!("#{group}")],
+                    "No topic is set",
+                )));
+            }
+            ServerMsg::GroupMembers { group, members } => {
+                take(&mut self.channels.joined_now, group);
+                out.push(Step::Say(self.names_lines(group, members)));
+            }
+            ServerMsg::GroupList { groups } if self.channels.list_asked => {
+                self.channels.list_asked = false;
+                let mut lines = self.numeric("321", &["Channel"], "Users  Name");
+                for (group, members) in groups {
+                    let channel = format!("#{group}");
+                    let count = members.len().to_string();
+                    lines.extend(self.numeric("322", &[&channel, &count], ""));
+                }
+                lines.extend(self.numeric("323", &[], "End of /LIST"));
+                out.push(Step::Say(lines));
+            }
+            ServerMsg::GroupInvited { group, user } => {
+                let channel = format!("#{group}");
+                out.push(Step::Say(line(
+                    None,
+                    Some(SERVER_NAME),
+                    "341",
+                    &[&me, user, &channel],
+                    false,
+                )));
+            }
+            ServerMsg::GroupInvitation { group, by, .. } => {
+                let channel = format!("#{group}");
+                out.push(Step::Say(line(
+                    None,
+                    Some(&mask(by)),
+                    "INVITE",
+                    &[&me, &channel],
+                    false,
+                )));
+            }
+            ServerMsg::Error(e) => return self.group_error(e, out),
+            _ => return false,
+        }
+        true
+    }
+
+    /// A refusal of a group command, as its numeric: `true` if it was one. A `JOIN` of a group
+    /// that does not exist creates it.
+    fn group_error(&mut self, e: &ErrorReply, out: &mut Vec<Step>) -> bool {
+        let text = e.text();
+        let said = match e {
+            ErrorReply::NoSuchGroup { group } if self.channels.joining.contains(group) => {
+                out.push(Step::Feed(format!("create group {group}").into_bytes()));
+                return true;
+            }
+            ErrorReply::NoSuchGroup { group } => {
+                take(&mut self.channels.posting, group);
+                take(&mut self.channels.topic_asked, group);
+                self.numeric("403", &[&format!("#{group}")], &text)
+            }
+            ErrorReply::InvalidGroupName(_) | ErrorReply::NeedsAccount
+                if !self.channels.joining.is_empty() =>
+            {
+                let group = self.channels.joining.remove(0);
+                let channel = format!("#{group}");
+                if matches!(e, ErrorReply::NeedsAccount) {
+                    self.numeric(
+                        "477",
+                        &[&channel],
+                        "You need a natter account to join channels (guests cannot)",
+                    )
+                } else {
+                    self.numeric("479", &[&channel], &text)
+                }
+            }
+            ErrorReply::GroupExists { group } | ErrorReply::AlreadyMember { group, .. }
+                if take(&mut self.channels.joining, group) =>
+            {
+                // Already in it, or created by someone else a moment ago: nothing to say.
+                return true;
+            }
+            ErrorReply::AlreadyMember { group, user } => self.numeric(
+                "443",
+                &[user, &format!("#{group}")],
+                "is already on channel",
+            ),
+            ErrorReply::InviteOnly { group } => {
+                take(&mut self.channels.joining, group);
+                self.numeric("473", &[&format!("#{group}")], &text)
+            }
+            ErrorReply::GroupFull { group, .. } => {
+                take(&mut self.channels.joining, group);
+                self.numeric("471", &[&format!("#{group}")], &text)
+            }
+            ErrorReply::NotMember { group } if take(&mut self.channels.posting, group) => {
+                self.numeric("404", &[&format!("#{group}")], &text)
+            }
+            ErrorReply::NotMember { group } => {
+                take(&mut self.channels.topic_asked, group);
+                self.numeric("442", &[&format!("#{group}")], &text)
+            }
+            ErrorReply::NotOwner { group } => self.numeric("482", &[&format!("#{group}")], &text),
+            ErrorReply::NotAMember { group, user } => {
+                self.numeric("441", &[user, &format!("#{group}")], &text)
+            }
+            _ => return false,
+        };
+        out.push(Step::Say(said));
+        true
+    }
+
+    /// `353` (the members, the owner as `@` when the front knows it) and `366`.
+    fn names_lines(&self, group: &str, members: &[Name]) -> Vec<u8> {
+        let channel = format!("#{group}");
+        let owner = self.channels.owners.get(group);
+        let names: Vec<String> = members
+            .iter()
+            .map(|m| {
+                if Some(m) == owner {
+                    format!("@{m}")
+                } else {
+                    m.to_string()
+                }
+            })
+            .collect();
+        // As many 353 lines as it takes to keep each within IRC's 512 bytes.
+        let room = 400usize.saturating_sub(channel.len() + self.target().len());
+        let mut lines = Vec::new();
+        let mut chunk = String::new();
+        for name in &names {
+            if !chunk.is_empty() && chunk.len() + 1 + name.len() > room {
+                lines.extend(self.numeric("353", &["=", &channel], &chunk));
+                chunk.clear();
+            }
+            if !chunk.is_empty() {
+                chunk.push(' ');
+            }
+            chunk.push_str(name);
+        }
+        if !chunk.is_empty() {
+            lines.extend(self.numeric("353", &["=", &channel], &chunk));
+        }
+        lines.extend(self.numeric("366", &[&channel], "End of /NAMES list"));
+        lines
+    }
+
+    /// A group message as `PRIVMSG #group`, from its sender.
+    fn channel_privmsg(&self, from: &Name, group: &str, text: &str, sent_at: Timestamp) -> Vec<u8> {
+        self.privmsg(from, &format!("#{group}"), text, sent_at)
+    }
+}
+
+/// `:nick!nick@natter COMMAND params…`.
+fn user_line(user: &str, command: &str, params: &[&str]) -> Vec<u8> {
+    line(None, Some(&mask(&Name::from(user))), command, params, false)
+}
