@@ -353,7 +353,7 @@ pub enum Effect {
         /// Whose windows.
         user: Name,
     },
-    /// Keep `windows` ([`super::screen::SavedWindows::encode`]d) as `user`'s at this server,
+    /// Keep `windows` ([`super::screen::saved::SavedWindows::encode`]d) as `user`'s at this server,
     /// replacing what was kept: written whole and atomically, readable by the user alone. A value,
     /// not bytes, so the shell can encode and write it off its driver (a few megabytes at most).
     /// Nothing waits for it, but saves are written in order and the last before the client exits;
@@ -362,7 +362,7 @@ pub enum Effect {
         /// Whose windows.
         user: Name,
         /// The whole of what to keep.
-        windows: super::screen::SavedWindows,
+        windows: super::screen::saved::SavedWindows,
     },
     /// What [`Event::WindowsLoaded`] handed over could not be restored: put it aside (renamed, for
     /// the user to look at), so that this run's windows do not replace it.

@@ -14,8 +14,7 @@
 //! joiner is `332`, and the members asked for after the join are the `353`/`366` that end it), the
 //! topics and lists asked for, and each channel's owner as far as the front saw it.
 
-use std::collections::BTreeMap;
-
+use super::channel_book::{group_of, take};
 use super::message::Message;
 use super::session::{IrcSession, SERVER_NAME, Step, line, mask};
 use crate::protocol::{ErrorReply, Name, ServerMsg};
@@ -23,41 +22,6 @@ use crate::time::Timestamp;
 
 /// The natter word that clears a group's topic (`group topic <name> -`).
 const CLEAR_TOPIC: &str = "-";
-
-/// What the front keeps about channels for one connection (see the module documentation).
-#[derive(Debug, Default)]
-pub(super) struct Channels {
-    /// Groups a `JOIN` asked for whose answer has not come, in order.
-    joining: Vec<String>,
-    /// Groups joined just now: the core's topic for them is `332`, their members end the join.
-    joined_now: Vec<String>,
-    /// Groups whose topic `TOPIC #g` asked for.
-    topic_asked: Vec<String>,
-    /// Groups `PRIVMSG` posted to and not answered yet (a refusal is `404`).
-    posting: Vec<String>,
-    /// Groups this connection created with `JOIN` and is opening (IRC channels are open unless
-    /// `+i`): the core's settings line for them is not said.
-    opening: Vec<String>,
-    /// `LIST` asked for the groups.
-    list_asked: bool,
-    /// Each channel's owner, as far as the front saw it (its creation here, `GROUP-OWNER`).
-    owners: BTreeMap<String, Name>,
-}
-
-/// The group a channel name stands for (`#team` is `team`), if it is one natter serves.
-pub(super) fn group_of(channel: &str) -> Option<&str> {
-    channel.strip_prefix('#').filter(|g| !g.is_empty())
-}
-
-fn take(list: &mut Vec<String>, group: &str) -> bool {
-    match list.iter().position(|g| g == group) {
-        Some(i) => {
-            list.remove(i);
-            true
-        }
-        None => false,
-    }
-}
 
 impl IrcSession {
     /// `JOIN #a,#b`: each a `group join` (then `create group` if there is no such group).

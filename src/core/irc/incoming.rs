@@ -65,7 +65,7 @@ impl IrcSession {
     fn register(&mut self, command: &str, msg: &Message<'_>, out: &mut Vec<Step>) {
         let online = self.phase == Phase::Online;
         let sent = matches!(self.phase, Phase::LoggingIn { .. })
-            && self.sasl != super::sasl::Sasl::Pending;
+            && self.sasl != super::session::Sasl::Pending;
         match command {
             "PASS" | "USER" if online || sent => {
                 out.push(Step::Say(self.numeric(

@@ -12,11 +12,13 @@
 //! - `message.rs`: the codec (tags, source, command, parameters), with IRC's limits.
 //! - `session.rs`: one connection's front and what it asks the composed server to do ([`Step`]).
 //! - `incoming.rs`: IRC lines from the client; `outgoing.rs`: the core's lines, as IRC lines;
-//!   `sasl.rs`: SASL PLAIN; `channels.rs`: natter's groups as channels, both ways.
+//!   `sasl.rs`: SASL PLAIN; `channels.rs`: natter's groups as channels, both ways, with what a
+//!   connection keeps about them in `channel_book.rs`.
 //! - `front.rs`: every IRC connection's front, by connection.
 //!
 //! docs/IRC.md maps every natter command to its IRC form and lists the numerics used.
 
+mod channel_book;
 mod channels;
 mod front;
 mod incoming;

@@ -88,17 +88,17 @@ impl IrcSession {
                     .unwrap_or_else(|| "Login refused".to_owned());
                 self.close(why, out);
             }
-            ServerMsg::Error(e) if self.sasl == super::sasl::Sasl::Pending => {
+            ServerMsg::Error(e) if self.sasl == super::session::Sasl::Pending => {
                 let text = e.text();
                 self.sasl_refused(&text, out);
-                self.sasl = super::sasl::Sasl::Failed;
+                self.sasl = super::session::Sasl::Failed;
                 self.failed = Some(text);
             }
             ServerMsg::Error(e) => self.login_error(e, out),
             ServerMsg::Registered { user } => out.push(Step::Say(
                 self.notice(&format!("Account '{user}' created.")),
             )),
-            ServerMsg::Welcome { user } if self.sasl == super::sasl::Sasl::Pending => {
+            ServerMsg::Welcome { user } if self.sasl == super::session::Sasl::Pending => {
                 self.pass = None;
                 self.account = Some(user.to_string());
                 // `acks off` waits for the IRC welcome: until then the session's lines are held

@@ -6,32 +6,13 @@
 use base64::Engine as _;
 
 use super::message::Message;
-use super::session::{IrcSession, Phase, SERVER_NAME, Step, line};
+use super::session::{IrcSession, Phase, SERVER_NAME, Sasl, Step, line};
 
 /// The most bytes of one `AUTHENTICATE` payload line: a line of exactly this many means more follow.
 const CHUNK: usize = 400;
 
 /// The most bytes a whole payload may take (an account name, a password and two NULs, base64).
 const MAX_PAYLOAD: usize = 4 * CHUNK;
-
-/// Where a SASL exchange stands.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(super) enum Sasl {
-    /// None under way.
-    #[default]
-    Idle,
-    /// `AUTHENTICATE PLAIN` was answered `+`: the payload comes next, `so_far` of it received.
-    Plain {
-        /// The base64 received in 400-byte lines so far.
-        so_far: String,
-    },
-    /// The core is logging the account in.
-    Pending,
-    /// The account is logged in.
-    Done,
-    /// The core refused the account: the registration may go on (another attempt, or `PASS`).
-    Failed,
-}
 
 impl IrcSession {
     /// `AUTHENTICATE`.

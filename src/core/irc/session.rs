@@ -85,7 +85,7 @@ pub struct IrcSession {
     /// The reason given with `QUIT`, for the closing line.
     pub(super) quit: Option<String>,
     /// The SASL exchange.
-    pub(super) sasl: super::sasl::Sasl,
+    pub(super) sasl: Sasl,
     /// The account SASL named.
     pub(super) account: Option<String>,
     /// The client said `CAP LS 302`: capabilities are listed with their values.
@@ -93,7 +93,7 @@ pub struct IrcSession {
     /// What the core sent after a SASL login and before the registration was over, in order.
     pub(super) held: Vec<Step>,
     /// What IRC's channel replies need that the core's group lines do not say.
-    pub(super) channels: super::channels::Channels,
+    pub(super) channels: super::channel_book::Channels,
 }
 
 impl Default for IrcSession {
@@ -117,11 +117,11 @@ impl IrcSession {
             guest: false,
             greeted: false,
             quit: None,
-            sasl: super::sasl::Sasl::Idle,
+            sasl: Sasl::Idle,
             account: None,
             cap_302: false,
             held: Vec::new(),
-            channels: super::channels::Channels::default(),
+            channels: super::channel_book::Channels::default(),
         }
     }
 
@@ -189,4 +189,23 @@ pub(super) fn line(
     }
     super::message::write_body(&mut out, source, command, params, trailing);
     out
+}
+
+/// Where a SASL exchange stands.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) enum Sasl {
+    /// None under way.
+    #[default]
+    Idle,
+    /// `AUTHENTICATE PLAIN` was answered `+`: the payload comes next, `so_far` of it received.
+    Plain {
+        /// The base64 received in 400-byte lines so far.
+        so_far: String,
+    },
+    /// The core is logging the account in.
+    Pending,
+    /// The account is logged in.
+    Done,
+    /// The core refused the account: the registration may go on (another attempt, or `PASS`).
+    Failed,
 }

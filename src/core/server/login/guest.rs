@@ -25,13 +25,13 @@ use crate::time::Timestamp;
 /// The word that starts a guest's login line.
 const WORD: &str = "guest ";
 
-/// The nick a login line asks to be a guest under, if it is `guest <nick>` (a username never holds a
-/// space, so no account's name reads so).
-pub(super) fn asked(line: &str) -> Option<&str> {
-    line.strip_prefix(WORD).map(str::trim)
-}
-
 impl Login<'_> {
+    /// The nick a login line asks to be a guest under, if it is `guest <nick>` (a username never
+    /// holds a space, so no account's name reads so).
+    pub(super) fn guest_asked(line: &str) -> Option<&str> {
+        line.strip_prefix(WORD).map(str::trim)
+    }
+
     /// `guest <nick>`: admits the connection as a guest, or says why not and asks for the username
     /// again (none of these refusals counts as a failed login: no password was tried).
     pub(super) fn guest(

@@ -108,7 +108,7 @@ impl Login<'_> {
     ) -> Outcome {
         let input = line.trim();
         match self.sessions.phase(conn) {
-            Some(Phase::AwaitUsername) => match super::guest::asked(input) {
+            Some(Phase::AwaitUsername) => match Login::guest_asked(input) {
                 Some(nick) => self.guest(conn, nick, now, out),
                 None => self.username(conn, input, now, out),
             },

@@ -1,0 +1,43 @@
+//! What an IRC connection's front keeps about the channels it is in or asking about: the data the
+//! channel commands (`channels.rs`) read and write, apart from them so that the session can hold
+//! it without the session and the commands importing each other.
+
+use std::collections::BTreeMap;
+
+use crate::protocol::Name;
+
+/// What the front keeps about channels for one connection (what for: `channels.rs`).
+#[derive(Debug, Default)]
+pub(super) struct Channels {
+    /// Groups a `JOIN` asked for whose answer has not come, in order.
+    pub(super) joining: Vec<String>,
+    /// Groups joined just now: the core's topic for them is `332`, their members end the join.
+    pub(super) joined_now: Vec<String>,
+    /// Groups whose topic `TOPIC #g` asked for.
+    pub(super) topic_asked: Vec<String>,
+    /// Groups `PRIVMSG` posted to and not answered yet (a refusal is `404`).
+    pub(super) posting: Vec<String>,
+    /// Groups this connection created with `JOIN` and is opening (IRC channels are open unless
+    /// `+i`): the core's settings line for them is not said.
+    pub(super) opening: Vec<String>,
+    /// `LIST` asked for the groups.
+    pub(super) list_asked: bool,
+    /// Each channel's owner, as far as the front saw it (its creation here, `GROUP-OWNER`).
+    pub(super) owners: BTreeMap<String, Name>,
+}
+
+/// The group a channel name stands for (`#team` is `team`), if it is one natter serves.
+pub(super) fn group_of(channel: &str) -> Option<&str> {
+    channel.strip_prefix('#').filter(|g| !g.is_empty())
+}
+
+/// Takes `group` out of `list`: whether it was there.
+pub(super) fn take(list: &mut Vec<String>, group: &str) -> bool {
+    match list.iter().position(|g| g == group) {
+        Some(i) => {
+            list.remove(i);
+            true
+        }
+        None => false,
+    }
+}
