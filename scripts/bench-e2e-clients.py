@@ -30,6 +30,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 plain_bin, e2e_bin, server_bin = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -90,6 +91,9 @@ def run(client_bin, trace_to=None, callgrind=None):
 
         bob = client("bob", "builder")
         alice = client("alice", "wonderland")
+        # alice's client says what became of each message ("- delivered to bob"): read and dropped,
+        # so that a full pipe never stops it.
+        threading.Thread(target=lambda: [None for _ in alice.stdout], daemon=True).start()
         alice.stdin.write("message bob warmup\n")
         alice.stdin.flush()
         for line in bob.stdout:
