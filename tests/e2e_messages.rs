@@ -129,7 +129,7 @@ fn a_group_joined_by_invitation_gets_the_first_message_at_once_and_once() {
     alice.send("group add crew bob");
     bob.expect("alice invites you to group crew");
     bob.send("/join #crew");
-    bob.expect("* [crew] alice added bob");
+    bob.expect("* [crew] bob joined");
     bob.expect("Members of crew, as the server says");
     bob.send("message #crew hello crew, I'm here");
     bob.expect("sent to crew: 1 now");
