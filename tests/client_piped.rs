@@ -676,3 +676,46 @@ fn a_second_login_of_a_user_online_ends_the_script_without_a_failed_login() {
     alice.send("whoelse");
     alice.expect("* Online now: carol");
 }
+
+/// The settings file turns the logs off as `--no-logs` does; a key natter does not know stops it
+/// at once, named, with the keys it takes.
+#[test]
+fn the_settings_file_turns_logs_off_and_a_misspelt_key_is_named() {
+    let server = Server::cmd().accounts(PEOPLE).args(&["60", "300"]).start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("natter.toml");
+    std::fs::write(&config, "logs = false\n").unwrap();
+    let config_arg = config.to_str().unwrap();
+    let mut alice = Piped::spawn_with(
+        "alice",
+        server.port(),
+        &dir.path().join("a"),
+        &["--config", config_arg],
+    );
+    alice.send("alice");
+    alice.send("wonderland");
+    alice.expect("Welcome to natter, alice!");
+    let mut bob = Piped::login("bob", "builder", server.port(), &dir.path().join("b"));
+    bob.send("message alice not for the disk");
+    alice.expect("[message] bob: not for the disk");
+    alice.send("logout");
+    assert_eq!(alice.wait().code(), Some(0));
+    bob.send("logout");
+    bob.wait();
+    assert!(!dir.path().join("a/logs").exists(), "logs = false");
+    assert!(dir.path().join("b/logs").exists(), "logged by default");
+
+    std::fs::write(&config, "log = false\n").unwrap();
+    let mut carol = Piped::spawn_with(
+        "carol",
+        server.port(),
+        &dir.path().join("c"),
+        &["--config", config_arg],
+    );
+    assert_eq!(carol.wait().code(), Some(2));
+    assert!(
+        carol.saw("the keys are logs, bell, timestamps and hilights"),
+        "{:?}",
+        carol.seen
+    );
+}

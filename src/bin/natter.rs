@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Parser;
 
 use natter::shell::client::Security;
-use natter::shell::client::{ClientOptions, ServerAddr, StartError, run};
+use natter::shell::client::{ClientOptions, ServerAddr, StartError, run, settings};
 use natter::shell::state_file;
 use natter::shell::ui::UiOptions;
 use natter_core::protocol::DEFAULT_PORT;
@@ -59,6 +59,11 @@ struct Args {
     /// ~/.local/state/natter).
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
+
+    /// The settings file (TOML: logs, bell, timestamps, hilights); a flag wins over it. Default:
+    /// $XDG_CONFIG_HOME/natter/natter.toml or ~/.config/natter/natter.toml, if it exists.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 
     /// No HH:MM before live messages.
     #[arg(long)]
@@ -190,6 +195,17 @@ fn main() {
         );
         std::process::exit(2);
     }
+    let settings_path = args.config.clone().or_else(settings::default_path);
+    let settings = match &settings_path {
+        Some(path) => match settings::load(path, args.config.is_some()) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("natter: error: {e}");
+                std::process::exit(2);
+            }
+        },
+        None => settings::ClientSettings::default(),
+    };
     let state_dir = args.state_dir.or_else(state_file::default_dir);
     let security = if args.plaintext {
         Security::Plain
@@ -206,19 +222,19 @@ fn main() {
         ui: UiOptions {
             interactive,
             color: std::io::stdout().is_terminal() && !no_color,
-            timestamps: !args.no_timestamps,
+            timestamps: !args.no_timestamps && settings.timestamps.unwrap_or(true),
             // A bell is for a person at a terminal, not a script reading the output.
-            bell: !args.no_bell && std::io::stdout().is_terminal(),
+            bell: !args.no_bell && settings.bell.unwrap_or(true) && std::io::stdout().is_terminal(),
             history: state_dir.as_ref().map(|d| d.join("history")),
             full_screen: args.tui,
         },
         state_dir,
-        hilights: args.hilights,
+        hilights: settings.hilights.into_iter().chain(args.hilights).collect(),
         reconnect: natter_core::client::ReconnectPolicy {
             give_up_secs: args.give_up_after,
             max_wait_secs: args.reconnect_max_wait,
         },
-        logs: !args.no_logs,
+        logs: !args.no_logs && settings.logs.unwrap_or(true),
     };
     let code = match run(opts) {
         Ok(code) => code,

@@ -22,7 +22,9 @@ pub fn natter_tls(port: u16, state_dir: &Path) -> Command {
     cmd.arg(port.to_string())
         .arg("--state-dir")
         .arg(state_dir)
-        .env_remove("RUST_LOG");
+        .env_remove("RUST_LOG")
+        // The settings file is looked for here, where the developer running the tests has none.
+        .env("XDG_CONFIG_HOME", state_dir);
     cmd
 }
 

@@ -10,6 +10,7 @@ mod chatlog;
 mod driver;
 mod e2e;
 mod net;
+pub mod settings;
 mod transport;
 mod trust;
 mod windows_file;
