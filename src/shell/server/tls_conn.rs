@@ -81,7 +81,8 @@ impl TlsConn {
         self.begun
     }
 
-    /// Whether the session runs in its compact form.
+    /// Whether the session runs in its compact form (asked by the test rigs only).
+    #[cfg(any(test, feature = "rigs"))]
     pub(super) fn is_compact(&self) -> bool {
         matches!(self.session, Session::Compact(_))
     }
