@@ -193,9 +193,11 @@ pub fn parse(line: &[u8]) -> Result<Message<'_>, ParseError> {
     })
 }
 
+/// The tags of a message. A tag with no key (`;;`, `=value`) is no tag: it is dropped, as an empty
+/// one is, so that what is read is what is written back.
 fn parse_tags(tags: &str) -> Vec<Tag<'_>> {
     tags.split(';')
-        .filter(|t| !t.is_empty())
+        .filter(|t| !t.is_empty() && !t.starts_with('='))
         .map(|t| match t.split_once('=') {
             Some((key, "")) => Tag { key, value: None },
             Some((key, value)) => Tag {

@@ -10,6 +10,28 @@ fn rendered(m: &Message<'_>) -> Vec<u8> {
     out
 }
 
+/// A tag with no key (`=value`, or `=` alone) is dropped as an empty one is: kept, it was written
+/// back as nothing, and the line read back had one tag fewer (found by the fuzzer).
+#[test]
+fn a_tag_without_a_key_is_no_tag_and_what_is_read_is_written_back() {
+    let m = parse(b"@a=1;=0.000Z;;=;b PING x").unwrap();
+    assert_eq!(
+        m.tags,
+        vec![
+            Tag {
+                key: "a",
+                value: Some("1")
+            },
+            Tag {
+                key: "b",
+                value: None
+            },
+        ]
+    );
+    let out = rendered(&m);
+    assert_eq!(parse(&out[..out.len() - 2]).unwrap(), m);
+}
+
 #[test]
 fn a_full_message_is_read_into_its_parts() {
     let m =
