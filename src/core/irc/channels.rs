@@ -27,11 +27,7 @@ impl IrcSession {
     /// `JOIN #a,#b`: each a `group join` (then `create group` if there is no such group).
     pub(super) fn join(&mut self, msg: &Message<'_>, out: &mut Vec<Step>) {
         let Some(list) = msg.param(0).filter(|l| !l.is_empty()) else {
-            out.push(Step::Say(self.numeric(
-                "461",
-                &["JOIN"],
-                "Not enough parameters",
-            )));
+            out.push(Step::Say(self.not_enough_params("JOIN")));
             return;
         };
         for channel in list.split(',').filter(|c| !c.is_empty()) {
@@ -52,21 +48,13 @@ impl IrcSession {
     /// `PART #a,#b [:reason]`: each a `group leave`.
     pub(super) fn part(&mut self, msg: &Message<'_>, out: &mut Vec<Step>) {
         let Some(list) = msg.param(0).filter(|l| !l.is_empty()) else {
-            out.push(Step::Say(self.numeric(
-                "461",
-                &["PART"],
-                "Not enough parameters",
-            )));
+            out.push(Step::Say(self.not_enough_params("PART")));
             return;
         };
         for channel in list.split(',').filter(|c| !c.is_empty()) {
             match group_of(channel) {
                 Some(group) => out.push(Step::Feed(format!("group leave {group}").into_bytes())),
-                None => out.push(Step::Say(self.numeric(
-                    "403",
-                    &[channel],
-                    "No such channel",
-                ))),
+                None => out.push(Step::Say(self.no_such_channel(channel))),
             }
         }
     }
@@ -80,11 +68,7 @@ impl IrcSession {
                     format!("message group {group} {text}").into_bytes(),
                 ));
             }
-            None => out.push(Step::Say(self.numeric(
-                "403",
-                &[channel],
-                "No such channel",
-            ))),
+            None => out.push(Step::Say(self.no_such_channel(channel))),
         }
     }
 
@@ -109,19 +93,11 @@ impl IrcSession {
     /// `TOPIC #team` asks; `TOPIC #team :text` sets (an empty text clears it).
     pub(super) fn topic(&mut self, msg: &Message<'_>, out: &mut Vec<Step>) {
         let Some(channel) = msg.param(0) else {
-            out.push(Step::Say(self.numeric(
-                "461",
-                &["TOPIC"],
-                "Not enough parameters",
-            )));
+            out.push(Step::Say(self.not_enough_params("TOPIC")));
             return;
         };
         let Some(group) = group_of(channel) else {
-            out.push(Step::Say(self.numeric(
-                "403",
-                &[channel],
-                "No such channel",
-            )));
+            out.push(Step::Say(self.no_such_channel(channel)));
             return;
         };
         match msg.param(1) {
@@ -145,39 +121,23 @@ impl IrcSession {
     /// `INVITE nick #team`: `group add` (an invitation, which the invited accept by joining).
     pub(super) fn invite(&mut self, msg: &Message<'_>, out: &mut Vec<Step>) {
         let (Some(nick), Some(channel)) = (msg.param(0), msg.param(1)) else {
-            out.push(Step::Say(self.numeric(
-                "461",
-                &["INVITE"],
-                "Not enough parameters",
-            )));
+            out.push(Step::Say(self.not_enough_params("INVITE")));
             return;
         };
         match group_of(channel) {
             Some(group) => out.push(Step::Feed(format!("group add {group} {nick}").into_bytes())),
-            None => out.push(Step::Say(self.numeric(
-                "403",
-                &[channel],
-                "No such channel",
-            ))),
+            None => out.push(Step::Say(self.no_such_channel(channel))),
         }
     }
 
     /// `KICK #team nick [:reason]`: `group remove` (the owner's).
     pub(super) fn kick(&mut self, msg: &Message<'_>, out: &mut Vec<Step>) {
         let (Some(channel), Some(nicks)) = (msg.param(0), msg.param(1)) else {
-            out.push(Step::Say(self.numeric(
-                "461",
-                &["KICK"],
-                "Not enough parameters",
-            )));
+            out.push(Step::Say(self.not_enough_params("KICK")));
             return;
         };
         let Some(group) = group_of(channel) else {
-            out.push(Step::Say(self.numeric(
-                "403",
-                &[channel],
-                "No such channel",
-            )));
+            out.push(Step::Say(self.no_such_channel(channel)));
             return;
         };
         let reason = msg.param(2).filter(|r| !r.trim().is_empty());

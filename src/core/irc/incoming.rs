@@ -86,11 +86,7 @@ impl IrcSession {
             "NICK" if sent => {}
             "PASS" => match msg.param(0) {
                 Some(pass) => self.pass = Some(pass.to_owned()),
-                None => out.push(Step::Say(self.numeric(
-                    "461",
-                    &["PASS"],
-                    "Not enough parameters",
-                ))),
+                None => out.push(Step::Say(self.not_enough_params("PASS"))),
             },
             "NICK" => match msg.param(0).filter(|n| !n.is_empty()) {
                 Some(nick) => {
@@ -101,11 +97,7 @@ impl IrcSession {
             },
             _ => {
                 if msg.params.len() < 4 || msg.params[3].is_empty() {
-                    out.push(Step::Say(self.numeric(
-                        "461",
-                        &["USER"],
-                        "Not enough parameters",
-                    )));
+                    out.push(Step::Say(self.not_enough_params("USER")));
                     return;
                 }
                 self.user_given = true;
@@ -294,18 +286,14 @@ impl IrcSession {
                 "natter's channel modes are its group settings, not set with MODE yet",
             ))),
             Some(t) if t.starts_with('&') => {
-                out.push(Step::Say(self.numeric("403", &[t], "No such channel")));
+                out.push(Step::Say(self.no_such_channel(t)));
             }
             Some(t) => out.push(Step::Say(self.numeric(
                 "502",
                 &[t],
                 "Cannot change mode for other users",
             ))),
-            None => out.push(Step::Say(self.numeric(
-                "461",
-                &["MODE"],
-                "Not enough parameters",
-            ))),
+            None => out.push(Step::Say(self.not_enough_params("MODE"))),
         }
     }
 

@@ -18,11 +18,7 @@ impl IrcSession {
     /// `AUTHENTICATE`.
     pub(super) fn authenticate(&mut self, msg: &Message<'_>, out: &mut Vec<Step>) {
         let Some(arg) = msg.param(0) else {
-            out.push(Step::Say(self.numeric(
-                "461",
-                &["AUTHENTICATE"],
-                "Not enough parameters",
-            )));
+            out.push(Step::Say(self.not_enough_params("AUTHENTICATE")));
             return;
         };
         if !self.caps.sasl || self.phase != Phase::Registering {

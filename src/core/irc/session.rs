@@ -155,6 +155,16 @@ impl IrcSession {
         line(None, Some(SERVER_NAME), code, &all, true)
     }
 
+    /// `461`: `command` came without the parameters it needs.
+    pub(super) fn not_enough_params(&self, command: &str) -> Vec<u8> {
+        self.numeric("461", &[command], "Not enough parameters")
+    }
+
+    /// `403`: `channel` names no channel natter serves.
+    pub(super) fn no_such_channel(&self, channel: &str) -> Vec<u8> {
+        self.numeric("403", &[channel], "No such channel")
+    }
+
     /// A notice from the server to the client.
     pub(super) fn notice(&self, text: &str) -> Vec<u8> {
         line(
