@@ -16,6 +16,7 @@
 
 use super::channel_book::{group_of, take};
 use super::message::Message;
+use super::relay::Relaying;
 use super::session::{IrcSession, SERVER_NAME, Step, line, mask};
 use crate::protocol::{ErrorReply, Name, ServerMsg};
 use crate::time::Timestamp;
@@ -59,15 +60,15 @@ impl IrcSession {
         }
     }
 
-    /// `PRIVMSG #team :text` (and `NOTICE`): `message group`.
-    pub(super) fn post(&mut self, channel: &str, text: &str, out: &mut Vec<Step>) {
+    /// `PRIVMSG #team :text` (and `NOTICE`, which is never answered with an error): `message group`.
+    pub(super) fn post(&mut self, channel: &str, relaying: Relaying, out: &mut Vec<Step>) {
         match group_of(channel) {
             Some(group) => {
                 self.channels.posting.push(group.to_owned());
-                out.push(Step::Feed(
-                    format!("message group {group} {text}").into_bytes(),
-                ));
+                let line = format!("message group {group} {}", relaying.text);
+                out.push(Step::Relay(line.into_bytes(), relaying));
             }
+            None if relaying.notice => {}
             None => out.push(Step::Say(self.no_such_channel(channel))),
         }
     }
@@ -161,12 +162,14 @@ impl IrcSession {
         let me = self.target().to_owned();
         match msg {
             ServerMsg::GroupMessage {
+                id,
                 sent_at,
                 group,
                 from,
                 text,
-                ..
-            } => out.push(Step::Say(self.channel_privmsg(from, group, text, *sent_at))),
+            } => out.push(Step::Say(
+                self.channel_privmsg(from, group, text, *sent_at, *id),
+            )),
             ServerMsg::GroupSent { group, .. } => {
                 take(&mut self.channels.posting, group);
             }
@@ -364,10 +367,16 @@ impl IrcSession {
         let names: Vec<String> = members
             .iter()
             .map(|m| {
-                if Some(m) == owner {
-                    format!("@{m}")
+                // With userhost-in-names, each as its mask.
+                let shown = if self.caps.userhost_in_names {
+                    mask(m)
                 } else {
                     m.to_string()
+                };
+                if Some(m) == owner {
+                    format!("@{shown}")
+                } else {
+                    shown
                 }
             })
             .collect();
@@ -393,8 +402,15 @@ impl IrcSession {
     }
 
     /// A group message as `PRIVMSG #group`, from its sender.
-    fn channel_privmsg(&self, from: &Name, group: &str, text: &str, sent_at: Timestamp) -> Vec<u8> {
-        self.privmsg(from, &format!("#{group}"), text, sent_at)
+    fn channel_privmsg(
+        &self,
+        from: &Name,
+        group: &str,
+        text: &str,
+        sent_at: Timestamp,
+        id: u64,
+    ) -> Vec<u8> {
+        self.privmsg(from, &format!("#{group}"), text, sent_at, id)
     }
 }
 

@@ -4,7 +4,7 @@
 //! `message`, `QUIT` becomes `logout`; the nick and the password become the login's two lines).
 
 use super::message::{Message, parse};
-use super::session::{IrcSession, OFFERED, Phase, SERVER_NAME, Step, line};
+use super::session::{IrcSession, Phase, SERVER_NAME, Step, line};
 
 impl IrcSession {
     /// One line from the client (without its line ending): what to do, appended to `out` in order.
@@ -20,6 +20,15 @@ impl IrcSession {
                 return;
             }
         };
+        if super::relay::client_tags_too_long(raw) {
+            out.push(Step::Say(self.numeric(
+                "417",
+                &[],
+                "Input line was too long",
+            )));
+            return;
+        }
+        self.start_label(&msg);
         let command = msg.command.to_ascii_uppercase();
         match command.as_str() {
             "CAP" => self.cap(&msg, out),
@@ -160,25 +169,12 @@ impl IrcSession {
             "LS" => {
                 self.negotiating |= before_welcome;
                 self.cap_302 |= msg.param(1).and_then(|v| v.parse::<u32>().ok()) >= Some(302);
-                let offered = if self.cap_302 {
-                    "sasl=PLAIN server-time"
-                } else {
-                    "sasl server-time"
-                };
-                out.push(reply("LS", offered));
+                // A client of `CAP LS 302` has cap-notify without asking (IRCv3).
+                self.caps.cap_notify |= self.cap_302;
+                out.push(reply("LS", &super::caps::listed(self.cap_302)));
             }
             "LIST" => {
-                let caps = self.caps;
-                let on: Vec<&str> = OFFERED
-                    .iter()
-                    .copied()
-                    .filter(|c| match *c {
-                        "server-time" => caps.server_time,
-                        "sasl" => caps.sasl,
-                        _ => false,
-                    })
-                    .collect();
-                out.push(reply("LIST", &on.join(" ")));
+                out.push(reply("LIST", &self.caps.enabled().join(" ")));
             }
             "REQ" => {
                 self.negotiating |= before_welcome;
@@ -186,15 +182,11 @@ impl IrcSession {
                 let known = asked
                     .split(' ')
                     .filter(|c| !c.is_empty())
-                    .all(|c| OFFERED.contains(&c.trim_start_matches('-')));
+                    .all(|c| super::session::Caps::offers(c.trim_start_matches('-')));
                 if known && !asked.trim().is_empty() {
                     for c in asked.split(' ').filter(|c| !c.is_empty()) {
-                        let on = !c.starts_with('-');
-                        match c.trim_start_matches('-') {
-                            "server-time" => self.caps.server_time = on,
-                            "sasl" => self.caps.sasl = on,
-                            _ => {}
-                        }
+                        self.caps
+                            .set(c.trim_start_matches('-'), !c.starts_with('-'));
                     }
                     out.push(reply("ACK", asked));
                 } else {
@@ -226,31 +218,43 @@ impl IrcSession {
         }
     }
 
-    /// `PRIVMSG` and `NOTICE` to users: one natter `message` per target.
+    /// `PRIVMSG` and `NOTICE`: one natter `message` per target (`message group` for a channel),
+    /// each carried as a [`Step::Relay`] so that its recipients here get its tags and command, and
+    /// its sender the echo. A `NOTICE` is never answered with an error (RFC 2812).
     fn message(&mut self, command: &str, msg: &Message<'_>, out: &mut Vec<Step>) {
+        let notice = command == "NOTICE";
         let Some(targets) = msg.param(0).filter(|t| !t.is_empty()) else {
-            out.push(Step::Say(self.numeric(
-                "411",
-                &[],
-                &format!("No recipient given ({command})"),
-            )));
+            if !notice {
+                out.push(Step::Say(self.numeric(
+                    "411",
+                    &[],
+                    &format!("No recipient given ({command})"),
+                )));
+            }
             return;
         };
         let Some(text) = msg.param(1).filter(|t| !t.trim().is_empty()) else {
-            out.push(Step::Say(self.numeric("412", &[], "No text to send")));
+            if !notice {
+                out.push(Step::Say(self.numeric("412", &[], "No text to send")));
+            }
             return;
         };
+        let client_tags = super::relay::client_tags(msg);
         for target in targets.split(',').filter(|t| !t.is_empty()) {
+            let relaying = self.relaying(command, target, text, &client_tags);
             if target.starts_with(['#', '&']) {
-                self.post(target, text, out);
+                self.post(target, relaying, out);
             } else if target.contains(['\t', ' ']) {
-                out.push(Step::Say(self.numeric(
-                    "401",
-                    &[target],
-                    "No such nick/channel",
-                )));
+                if !notice {
+                    out.push(Step::Say(self.numeric(
+                        "401",
+                        &[target],
+                        "No such nick/channel",
+                    )));
+                }
             } else {
-                out.push(Step::Feed(format!("message {target} {text}").into_bytes()));
+                let line = format!("message {target} {}", relaying.text);
+                out.push(Step::Relay(line.into_bytes(), relaying));
             }
         }
     }

@@ -14,16 +14,21 @@
 //! - `incoming.rs`: IRC lines from the client; `outgoing.rs`: the core's lines, as IRC lines;
 //!   `sasl.rs`: SASL PLAIN; `channels.rs`: natter's groups as channels, both ways, with what a
 //!   connection keeps about them in `channel_book.rs`.
+//! - `caps.rs`: the IRCv3 capabilities by name; `relay.rs`: an IRC message on its way through the
+//!   core (client tags, msgid, echo, no reply to a `NOTICE`); `labels.rs`: labeled responses.
 //! - `front.rs`: every IRC connection's front, by connection.
 //!
 //! docs/IRC.md maps every natter command to its IRC form and lists the numerics used.
 
+mod caps;
 mod channel_book;
 mod channels;
 mod front;
 mod incoming;
+mod labels;
 pub mod message;
 mod outgoing;
+mod relay;
 mod sasl;
 mod session;
 #[cfg(test)]
@@ -31,4 +36,5 @@ mod tests;
 
 pub use front::IrcFront;
 pub use message::{Message, ParseError, Tag, parse};
+pub use relay::{MAX_CLIENT_TAGS, Relaying};
 pub use session::{IrcSession, SERVER_NAME, Step};

@@ -205,13 +205,13 @@ impl IrcSession {
         }
         match msg {
             ServerMsg::Message {
+                id,
                 sent_at,
                 from,
                 text,
-                ..
             } => {
                 let me = self.target().to_owned();
-                out.push(Step::Say(self.privmsg(from, &me, text, *sent_at)));
+                out.push(Step::Say(self.privmsg(from, &me, text, *sent_at, *id)));
             }
             ServerMsg::OfflineMessage {
                 id,
@@ -224,7 +224,7 @@ impl IrcSession {
                     Some(g) => format!("#{g}"),
                     None => self.target().to_owned(),
                 };
-                let bytes = self.privmsg(from, &target, text, *sent_at);
+                let bytes = self.privmsg(from, &target, text, *sent_at, *id);
                 out.push(Step::SayStored { bytes, id: *id });
             }
             ServerMsg::Error(ErrorReply::NoSuchUser { user }) => out.push(Step::Say(self.numeric(
@@ -266,30 +266,35 @@ impl IrcSession {
         out.push(Step::Say(said));
     }
 
-    /// `text` from `from` to `target` as `PRIVMSG` lines: as many as it takes to keep each within
-    /// IRC's 512 bytes (cut between characters), each with the time it was sent when the client
-    /// asked for `server-time`.
+    /// Message `id`, `text` from `from` to `target`, as `PRIVMSG` lines (`NOTICE` when an IRC
+    /// client here sent it as one): as many as it takes to keep each within IRC's 512 bytes (cut
+    /// between characters), each with the time it was sent when the client asked for `server-time`,
+    /// and its `msgid` (and its sender's client-only tags) when it asked for `message-tags`.
     pub(super) fn privmsg(
         &self,
         from: &Name,
         target: &str,
         text: &str,
         sent_at: Timestamp,
+        id: u64,
     ) -> Vec<u8> {
-        let source = mask(from);
-        let tags = self
-            .caps
-            .server_time
-            .then(|| format!("time={}", server_time(sent_at)));
-        split_into(text, &source, "PRIVMSG", target, |source, chunk| {
-            line(
-                tags.as_deref(),
-                Some(source),
-                "PRIVMSG",
-                &[target, chunk],
-                true,
-            )
-        })
+        let (command, client_tags) = match &self.decor {
+            Some(d) => (
+                if d.notice { "NOTICE" } else { "PRIVMSG" },
+                d.client_tags.as_str(),
+            ),
+            None => ("PRIVMSG", ""),
+        };
+        let msgid = id.to_string();
+        self.message_lines(
+            command,
+            &mask(from),
+            target,
+            text,
+            sent_at,
+            Some(&msgid),
+            client_tags,
+        )
     }
 
     /// A notice from the server, in as many lines as it takes.
@@ -303,7 +308,7 @@ impl IrcSession {
 
 /// Cuts `text` into pieces that fit one line each (`:source COMMAND target :piece\r\n` within 512
 /// bytes), at character boundaries, and writes each with `write`.
-fn split_into(
+pub(super) fn split_into(
     text: &str,
     source: &str,
     command: &str,

@@ -25,6 +25,11 @@ pub enum Step {
     },
     /// A natter line for the core, as if the client had typed it.
     Feed(Vec<u8>),
+    /// A natter `message` line for the core that carries an IRC message (`PRIVMSG`, `NOTICE`): fed
+    /// as [`Step::Feed`] is, and the composed server tells the fronts while the core handles it
+    /// ([`super::IrcFront::begin_relay`]), so that its IRC recipients on this server get its tags
+    /// and command, and its sender the echo, the msgid and no reply to a `NOTICE`.
+    Relay(Vec<u8>, super::relay::Relaying),
     /// The connection ends here: the core hears it is gone, and it is closed once what was said
     /// before is written.
     Close,
@@ -48,17 +53,42 @@ pub(super) enum Phase {
     Online,
 }
 
-/// The IRCv3 capabilities natter honours, and those a connection enabled.
+/// The IRCv3 capabilities natter honours, and those a connection enabled (`caps.rs` maps their
+/// names).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(super) struct Caps {
     /// `server-time`: messages carry the time the server accepted them (`@time=…`).
     pub(super) server_time: bool,
     /// `sasl`: the account may log in with `AUTHENTICATE PLAIN`.
     pub(super) sasl: bool,
+    /// `message-tags`: messages carry their `msgid` and their sender's client-only tags (`+…`).
+    pub(super) message_tags: bool,
+    /// `echo-message`: the client's own messages come back to it once the core took them.
+    pub(super) echo_message: bool,
+    /// `batch`: replies may be grouped in `BATCH` lines.
+    pub(super) batch: bool,
+    /// `labeled-response`: the replies to a command sent with `@label=` carry the label.
+    pub(super) labeled_response: bool,
+    /// `cap-notify`: the client would be told of caps added or removed (natter's never change).
+    pub(super) cap_notify: bool,
+    /// `multi-prefix`: every prefix of a member in `NAMES` (natter's members have one at most).
+    pub(super) multi_prefix: bool,
+    /// `userhost-in-names`: `NAMES` lists `nick!user@host`.
+    pub(super) userhost_in_names: bool,
 }
 
-/// The capabilities offered in `CAP LS`.
-pub(super) const OFFERED: &[&str] = &["sasl", "server-time"];
+/// The capabilities offered in `CAP LS`, in that order.
+pub(super) const OFFERED: &[&str] = &[
+    "sasl",
+    "server-time",
+    "message-tags",
+    "echo-message",
+    "batch",
+    "labeled-response",
+    "cap-notify",
+    "multi-prefix",
+    "userhost-in-names",
+];
 
 /// One IRC connection's state: what IRC needs that the core does not keep, and the two
 /// translations (IRC lines to natter lines for the core, the core's lines to IRC lines).
@@ -94,6 +124,13 @@ pub struct IrcSession {
     pub(super) held: Vec<Step>,
     /// What IRC's channel replies need that the core's group lines do not say.
     pub(super) channels: super::channel_book::Channels,
+    /// The labeled response under way: the label of the command being answered, and its lines.
+    pub(super) label: Option<super::labels::Labeled>,
+    /// Batches opened on this connection so far (their ids).
+    pub(super) batches: u64,
+    /// How the line being made from the core's is decorated: set by the front while the core
+    /// handles a message an IRC client of this server sent.
+    pub(super) decor: Option<super::relay::Decor>,
 }
 
 impl Default for IrcSession {
@@ -122,6 +159,9 @@ impl IrcSession {
             cap_302: false,
             held: Vec::new(),
             channels: super::channel_book::Channels::default(),
+            label: None,
+            batches: 0,
+            decor: None,
         }
     }
 

@@ -62,7 +62,7 @@ use super::outbox::{Outbox, OutboxConfig};
 use super::pacing::{Pacer, PacingConfig, Queued, Tidy, Write};
 use super::record::Record;
 use super::state::ServerState;
-use crate::irc::{IrcFront, Step};
+use crate::irc::{IrcFront, Relaying, Step};
 use crate::protocol::{ByeReason, ServerMsg};
 use crate::time::Timestamp;
 
@@ -119,6 +119,8 @@ pub struct Server {
 enum FrontJob {
     /// A natter line, as if the connection's client had typed it.
     Feed(ConnId, Vec<u8>),
+    /// A natter line carrying an IRC message, which the fronts follow while the engine handles it.
+    Relay(ConnId, Vec<u8>, Relaying),
     /// The connection is gone (the front closed it).
     Gone(ConnId),
 }
@@ -270,8 +272,11 @@ impl Server {
                     let mut steps = std::mem::take(&mut self.steps);
                     self.irc.from_client(conn, line, &mut steps);
                     self.take_steps(conn, &mut steps);
-                    self.steps = steps;
                     self.pump_front(now);
+                    // All the line asked for is answered: a labeled response is said.
+                    self.irc.end_command(conn, &mut steps);
+                    self.take_steps(conn, &mut steps);
+                    self.steps = steps;
                     return;
                 }
                 Event::Drained { conn } => {
@@ -311,6 +316,9 @@ impl Server {
                     delivers: Some(id),
                 }),
                 Step::Feed(line) => self.front_jobs.push_back(FrontJob::Feed(conn, line)),
+                Step::Relay(line, relaying) => self
+                    .front_jobs
+                    .push_back(FrontJob::Relay(conn, line, relaying)),
                 Step::Close => {
                     self.irc.forget(conn);
                     self.stored_out.remove(&conn);
@@ -331,9 +339,18 @@ impl Server {
         while let Some(job) = self.front_jobs.pop_front() {
             match job {
                 // What a front asked for a connection it has closed since is moot.
-                FrontJob::Feed(conn, _) if self.front_closed.contains(&conn) => {}
+                FrontJob::Feed(conn, _) | FrontJob::Relay(conn, ..)
+                    if self.front_closed.contains(&conn) => {}
                 FrontJob::Feed(conn, line) => {
                     self.feed_engine(Event::Line { conn, line: &line }, now)
+                }
+                FrontJob::Relay(conn, line, relaying) => {
+                    self.irc.begin_relay(conn, relaying, now);
+                    self.feed_engine(Event::Line { conn, line: &line }, now);
+                    let mut steps = std::mem::take(&mut self.steps);
+                    self.irc.end_relay(&mut steps);
+                    self.take_steps(conn, &mut steps);
+                    self.steps = steps;
                 }
                 FrontJob::Gone(conn) => {
                     self.feed_engine(Event::Disconnected { conn }, now);
@@ -440,6 +457,12 @@ impl Server {
                 }
                 _ => {}
             }
+        }
+        if self.irc.relaying()
+            && let Effect::Send { msg, .. } | Effect::SendMany { msg, .. } = &effect
+        {
+            // The IRC message being handled may reach natter clients only: its id, for the echo.
+            self.irc.observe(msg);
         }
         let effect = match effect {
             Effect::Send { to, msg } if self.speaks_irc(to) => {

@@ -1,0 +1,155 @@
+//! IRC messages (`PRIVMSG`, `NOTICE`) on their way through the core, and what IRCv3 adds to them:
+//! the sender's client-only tags (`+…`, with `message-tags`) and its command for the recipients
+//! who are IRC clients of this server, the `msgid` (the core's message id), the echo to its sender
+//! (`echo-message`), and no reply at all to a `NOTICE` (RFC 2812: a notice never triggers an
+//! automatic reply, not even an error or natter's "kept for an offline user" receipt).
+//!
+//! The core knows none of it: a message is a natter `message` line. The front marks the line as a
+//! [`Relaying`] ([`super::Step::Relay`]); while the core handles it, the composed server tells the
+//! fronts ([`super::IrcFront::begin_relay`]), which recognise the core's lines that carry it (from
+//! its sender, with its text) and the refusals to its sender, and at the end the sender's front
+//! echoes it if the core took it. A message from a natter client, or from another node of a
+//! cluster, reaches IRC clients as `PRIVMSG` with its msgid and time but no client tags.
+
+use super::message::{MAX_BODY, Message};
+use super::outgoing::{server_time, split_into};
+use super::session::{IrcSession, Step, line, mask};
+use crate::protocol::Name;
+use crate::time::Timestamp;
+
+/// The most bytes of the tags a client sends: the `@`, the tags and the space after them
+/// (IRCv3 message-tags: 4094 of tag data). A longer line is answered `417` and not relayed.
+pub const MAX_CLIENT_TAGS: usize = 4096;
+
+/// An IRC message a client of this server sent, as its front fed it to the core.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Relaying {
+    /// Sent as `NOTICE`: relayed as one to IRC clients here, and never answered.
+    pub(super) notice: bool,
+    /// The target as the client wrote it (`bob`, `#team`), for the echo.
+    pub(super) target: String,
+    /// The text fed to the core (cut to what one relayed IRC line holds).
+    pub(super) text: String,
+    /// Its client-only tags, as on the wire (`+a=b;+c`), or empty.
+    pub(super) client_tags: String,
+}
+
+/// How the front writes a line of the core's that carries a [`Relaying`] from a client here.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) struct Decor {
+    /// As `NOTICE` rather than `PRIVMSG`.
+    pub(super) notice: bool,
+    /// The sender's client-only tags, as on the wire.
+    pub(super) client_tags: String,
+}
+
+/// The client-only tags (`+…`) of `msg`, as on the wire; the others (`label`, `time`, a
+/// vendor's without `+`) are not relayed.
+pub(super) fn client_tags(msg: &Message<'_>) -> String {
+    let mut out = String::new();
+    for t in msg
+        .tags
+        .iter()
+        .filter(|t| t.key.starts_with('+') && t.key.len() > 1)
+    {
+        if !out.is_empty() {
+            out.push(';');
+        }
+        out.push_str(t.key);
+        if let Some(v) = t.value {
+            out.push('=');
+            out.push_str(v);
+        }
+    }
+    out
+}
+
+/// Whether the tags of `raw` (a client's line) are longer than a client may send.
+pub(super) fn client_tags_too_long(raw: &[u8]) -> bool {
+    raw.first() == Some(&b'@')
+        && raw.iter().position(|b| *b == b' ').unwrap_or(raw.len()) + 1 > MAX_CLIENT_TAGS
+}
+
+impl IrcSession {
+    /// `text` sent with `command` to `target` by this client, cut to what one relayed line holds
+    /// (`:nick!nick@natter COMMAND target :text\r\n` within 512 bytes, between characters), as
+    /// IRC servers cut it: what the core takes, stores and delivers is what every recipient and
+    /// the echo show. Text that long only an IRC client sends in one line; natter's own clients'
+    /// longer texts are split into lines instead (`outgoing.rs`).
+    pub(super) fn relaying(
+        &self,
+        command: &str,
+        target: &str,
+        text: &str,
+        client_tags: &str,
+    ) -> Relaying {
+        let source = mask(&Name::from(self.target()));
+        let overhead = 1 + source.len() + 1 + command.len() + 1 + target.len() + 2 + 2;
+        let mut cut = text.len().min(MAX_BODY.saturating_sub(overhead).max(1));
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        Relaying {
+            notice: command == "NOTICE",
+            target: target.to_owned(),
+            text: text[..cut].to_owned(),
+            client_tags: client_tags.to_owned(),
+        }
+    }
+
+    /// `text` with `command` from `source` to `target`, with the tags this client asked for:
+    /// `time` (server-time), and `msgid` and the client-only tags (message-tags).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn message_lines(
+        &self,
+        command: &str,
+        source: &str,
+        target: &str,
+        text: &str,
+        sent_at: Timestamp,
+        msgid: Option<&str>,
+        client_tags: &str,
+    ) -> Vec<u8> {
+        let mut tags = Vec::new();
+        if self.caps.server_time {
+            tags.push(format!("time={}", server_time(sent_at)));
+        }
+        if self.caps.message_tags {
+            if let Some(id) = msgid {
+                tags.push(format!("msgid={id}"));
+            }
+            if !client_tags.is_empty() {
+                tags.push(client_tags.to_owned());
+            }
+        }
+        let tags = (!tags.is_empty()).then(|| tags.join(";"));
+        split_into(text, source, command, target, |source, chunk| {
+            line(
+                tags.as_deref(),
+                Some(source),
+                command,
+                &[target, chunk],
+                true,
+            )
+        })
+    }
+
+    /// With `echo-message`: the message this client sent, back to it once the core took it, with
+    /// the msgid its recipients got.
+    pub(super) fn echo(&self, r: &Relaying, msgid: &str, sent_at: Timestamp, out: &mut Vec<Step>) {
+        if !self.caps.echo_message || !self.is_online() {
+            return;
+        }
+        let command = if r.notice { "NOTICE" } else { "PRIVMSG" };
+        let source = mask(&Name::from(self.target()));
+        out.push(Step::Say(self.message_lines(
+            command,
+            &source,
+            &r.target,
+            &r.text,
+            sent_at,
+            Some(msgid),
+            &r.client_tags,
+        )));
+    }
+}
