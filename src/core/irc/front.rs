@@ -7,7 +7,7 @@ use rustc_hash::FxHashMap;
 
 use super::relay::{Decor, Relaying};
 use super::session::{IrcSession, Step};
-use crate::protocol::ServerMsg;
+use crate::protocol::{ErrorReply, ServerMsg};
 use crate::server::ConnId;
 use crate::time::Timestamp;
 
@@ -37,6 +37,8 @@ struct InFlight {
     sent_at: Timestamp,
     /// The core refused it.
     refused: bool,
+    /// It was sent to its sender, which the core refuses and IRC delivers: the front does.
+    to_self: bool,
 }
 
 impl InFlight {
@@ -113,6 +115,12 @@ impl IrcFront {
                 });
             } else if f.conn == conn {
                 match msg {
+                    ServerMsg::Error(ErrorReply::NotYourself { .. })
+                        if f.relaying.target == f.nick =>
+                    {
+                        f.to_self = true;
+                        silent = true;
+                    }
                     ServerMsg::Error(_) => {
                         f.refused = true;
                         silent = f.relaying.notice;
@@ -162,6 +170,7 @@ impl IrcFront {
             id: None,
             sent_at: now,
             refused: false,
+            to_self: false,
         });
     }
 
@@ -181,6 +190,10 @@ impl IrcFront {
         if let Some(s) = self.sessions.get_mut(&f.conn)
             && !f.refused
         {
+            if f.to_self {
+                // Delivered as to anyone (not a reply: never labeled), then echoed.
+                s.deliver_to_self(&f.relaying, &msgid, f.sent_at, out);
+            }
             let start = out.len();
             s.echo(&f.relaying, &msgid, f.sent_at, out);
             s.divert(out, start);

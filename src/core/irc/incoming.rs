@@ -6,12 +6,17 @@
 use super::message::{Message, parse};
 use super::session::{IrcSession, Phase, SERVER_NAME, Step, line};
 
+/// The most targets one `PRIVMSG` or `NOTICE` may name (`TARGMAX` in the welcome's `005`): each is
+/// a message of its own for the core.
+pub(super) const MAX_TARGETS: usize = 4;
+
 impl IrcSession {
     /// One line from the client (without its line ending): what to do, appended to `out` in order.
     pub fn from_client(&mut self, raw: &[u8], out: &mut Vec<Step>) {
         let msg = match parse(raw) {
             Ok(msg) => msg,
             Err(e) => {
+                self.start_label_raw(raw);
                 if let Some((code, text)) = e.numeric() {
                     let command = if code == "421" { "*" } else { "" };
                     let params: &[&str] = if command.is_empty() { &[] } else { &[command] };
@@ -240,7 +245,17 @@ impl IrcSession {
             return;
         };
         let client_tags = super::relay::client_tags(msg);
-        for target in targets.split(',').filter(|t| !t.is_empty()) {
+        for (i, target) in targets.split(',').filter(|t| !t.is_empty()).enumerate() {
+            if i >= MAX_TARGETS {
+                if !notice {
+                    out.push(Step::Say(self.numeric(
+                        "407",
+                        &[target],
+                        &format!("Too many targets: at most {MAX_TARGETS} in one {command}"),
+                    )));
+                }
+                continue;
+            }
             let relaying = self.relaying(command, target, text, &client_tags);
             if target.starts_with(['#', '&']) {
                 self.post(target, relaying, out);

@@ -23,14 +23,30 @@ impl IrcSession {
     /// A command arrived: if it carries a label and the client asked for labeled responses, its
     /// answers are gathered.
     pub(super) fn start_label(&mut self, msg: &Message<'_>) {
-        if !self.caps.labeled_response {
-            return;
-        }
         let label = msg
             .tags
             .iter()
             .find(|t| t.key == "label")
             .and_then(|t| t.value);
+        self.start_labeled(label);
+    }
+
+    /// A line that is no message arrived (`raw`): its answer, a numeric, is labeled too, if its
+    /// tags carry a label.
+    pub(super) fn start_label_raw(&mut self, raw: &[u8]) {
+        let Some(tags) = raw.strip_prefix(b"@") else {
+            return;
+        };
+        let end = tags.iter().position(|b| *b == b' ').unwrap_or(tags.len());
+        let tags = String::from_utf8_lossy(&tags[..end]);
+        let label = tags.split(';').find_map(|t| t.strip_prefix("label="));
+        self.start_labeled(label);
+    }
+
+    fn start_labeled(&mut self, label: Option<&str>) {
+        if !self.caps.labeled_response {
+            return;
+        }
         if let Some(label) = label.filter(|l| !l.is_empty()) {
             self.label = Some(Labeled {
                 label: label.to_owned(),

@@ -23,6 +23,7 @@ const ISUPPORT: &[&str] = &[
     "NETWORK=natter",
     "NICKLEN=32",
     "UTF8ONLY",
+    "TARGMAX=NOTICE:4,PRIVMSG:4",
 ];
 
 impl IrcSession {

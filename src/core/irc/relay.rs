@@ -152,4 +152,26 @@ impl IrcSession {
             &r.client_tags,
         )));
     }
+
+    /// A message this client sent to itself: the core refuses those (natter has no use for
+    /// them), IRC delivers them, so the front does, with nothing stored.
+    pub(super) fn deliver_to_self(
+        &self,
+        r: &Relaying,
+        msgid: &str,
+        sent_at: Timestamp,
+        out: &mut Vec<Step>,
+    ) {
+        let command = if r.notice { "NOTICE" } else { "PRIVMSG" };
+        let source = mask(&Name::from(self.target()));
+        out.push(Step::Say(self.message_lines(
+            command,
+            &source,
+            &r.target,
+            &r.text,
+            sent_at,
+            Some(msgid),
+            &r.client_tags,
+        )));
+    }
 }
