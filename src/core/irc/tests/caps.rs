@@ -317,3 +317,16 @@ fn ping_and_cap_are_no_activity_and_no_flood() {
     let got = h.take_irc(a);
     assert!(got.contains("ERROR :Closing link: ann"), "{got}");
 }
+
+#[test]
+fn a_labeled_quit_says_its_closing_line_before_the_close() {
+    let mut h = harness();
+    let a = irc(&mut h, "ann", "labeled-response batch");
+    say(&mut h, a, &["@label=q1 QUIT :bye"]);
+    let got = h.take_irc(a);
+    assert!(
+        got.starts_with("@label=q1 ERROR :Closing link: ann (Quit: bye)"),
+        "{got}"
+    );
+    assert!(h.is_closed(a));
+}

@@ -489,6 +489,11 @@ impl Server {
                 Effect::SendMany { to, msg }
             }
             Effect::Close { conn } if self.speaks_irc(conn) => {
+                // A labeled response gathered so far goes out before the close.
+                let mut steps = std::mem::take(&mut self.steps);
+                self.irc.end_command(conn, &mut steps);
+                self.take_steps(conn, &mut steps);
+                self.steps = steps;
                 self.irc.forget(conn);
                 self.stored_out.remove(&conn);
                 Effect::Close { conn }
