@@ -2,7 +2,8 @@
 //! the front writes reads back with the codec and fits IRC's 512 bytes, nothing panics, and every
 //! message the natter user sends to an account reaches it exactly once, over IRC or, at the end, as
 //! a kept message on natter's own protocol, whatever the IRC connections did meanwhile (registering
-//! by PASS or SASL, quitting, dropping, idling out, sending garbage).
+//! by PASS or SASL, asking for IRCv3 capabilities (tags, echoes, labeled responses and batches),
+//! quitting, dropping, idling out, sending garbage).
 
 use std::collections::BTreeMap;
 
@@ -48,6 +49,10 @@ enum Line {
     },
     Ping,
     Privmsg(usize),
+    /// A `PRIVMSG` with a label and a client-only tag.
+    LabeledPrivmsg(usize),
+    /// A `JOIN` with a label (several replies: a batch).
+    LabeledJoin,
     Quit,
     Garbage(Vec<u8>),
 }
@@ -75,12 +80,23 @@ fn line() -> impl Strategy<Value = Line> {
         1 => user.clone().prop_map(Line::Nick),
         1 => Just(Line::User),
         1 => Just(Line::CapLs),
-        1 => prop_oneof![Just("sasl"), Just("server-time"), Just("sasl server-time"), Just("batch")]
+        1 => prop_oneof![
+            Just("sasl"),
+            Just("server-time"),
+            Just("sasl server-time"),
+            Just("batch"),
+            Just("message-tags echo-message"),
+            Just("labeled-response batch"),
+            Just("labeled-response"),
+            Just("-echo-message"),
+        ]
             .prop_map(Line::CapReq),
         1 => Just(Line::CapEnd),
         1 => (user.clone(), prop::bool::weighted(0.8)).prop_map(|(user, right)| Line::Sasl { user, right }),
         1 => Just(Line::Ping),
         1 => (0..ACCOUNTS.len()).prop_map(Line::Privmsg),
+        1 => (0..ACCOUNTS.len()).prop_map(Line::LabeledPrivmsg),
+        1 => Just(Line::LabeledJoin),
         1 => Just(Line::Quit),
         1 => prop::collection::vec(any::<u8>(), 0..40).prop_map(Line::Garbage),
     ]
@@ -221,7 +237,11 @@ impl World {
                     }
                     Line::Ping => "PING :x".to_owned(),
                     Line::Privmsg(to) => format!("PRIVMSG {} :from irc", ACCOUNTS[*to].0),
-                    Line::Quit => "QUIT :bye".to_owned(),
+                    Line::LabeledPrivmsg(to) => {
+                        format!("@label=p;+x=y PRIVMSG {} :tagged", ACCOUNTS[*to].0)
+                    }
+                    Line::LabeledJoin => "@label=j JOIN #room".to_owned(),
+                    Line::Quit => "@label=q QUIT :bye".to_owned(),
                     Line::Garbage(bytes) => {
                         self.h.send_bytes(c, bytes);
                         self.read_irc();
