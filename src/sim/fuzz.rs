@@ -26,6 +26,11 @@ pub fn irc_round_trip(data: &[u8]) {
     }
     let mut session = natter_core::irc::IrcSession::new();
     let mut steps = Vec::new();
+    // With the IRCv3 capabilities that read a line's tags (labels, client-only tags).
+    session.from_client(
+        b"CAP REQ :message-tags echo-message labeled-response batch",
+        &mut steps,
+    );
     session.from_client(b"NICK x", &mut steps);
     session.from_client(data, &mut steps);
     session.from_client(b"USER x 0 * :x", &mut steps);
