@@ -228,6 +228,18 @@ impl IrcSession {
                 let bytes = self.privmsg(from, &target, text, *sent_at, *id);
                 out.push(Step::SayStored { bytes, id: *id });
             }
+            ServerMsg::Broadcast { from, text } => {
+                // A broadcast is a notice from its sender to each user online.
+                let me = self.target().to_owned();
+                let source = mask(from);
+                out.push(Step::Say(split_into(
+                    text,
+                    &source,
+                    "NOTICE",
+                    &me,
+                    |s, chunk| line(None, Some(s), "NOTICE", &[&me, chunk], true),
+                )));
+            }
             ServerMsg::Error(ErrorReply::NoSuchUser { user }) => out.push(Step::Say(self.numeric(
                 "401",
                 &[user],

@@ -330,3 +330,12 @@ fn a_labeled_quit_says_its_closing_line_before_the_close() {
     );
     assert!(h.is_closed(a));
 }
+
+#[test]
+fn a_broadcast_is_a_notice_from_its_sender() {
+    let mut h = harness();
+    let a = irc(&mut h, "ann", "");
+    let bob = h.login("bob", "bpw");
+    h.send(bob, "broadcast hello all");
+    assert_eq!(h.take_irc(a), ":bob!bob@natter NOTICE ann :hello all\r\n");
+}
