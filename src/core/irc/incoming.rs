@@ -53,6 +53,8 @@ impl IrcSession {
             "KICK" => self.kick(&msg, out),
             "LIST" => self.list(out),
             "MODE" => self.mode(&msg, out),
+            "MONITOR" => self.monitor(&msg, out),
+            "AWAY" => self.away(&msg, out),
             _ => out.push(Step::Say(self.numeric(
                 "421",
                 &[msg.command],
@@ -160,12 +162,17 @@ impl IrcSession {
             "LS" => {
                 self.negotiating |= before_welcome;
                 self.cap_302 |= msg.param(1).and_then(|v| v.parse::<u32>().ok()) >= Some(302);
-                let offered = if self.cap_302 {
-                    "sasl=PLAIN server-time"
-                } else {
-                    "sasl server-time"
-                };
-                out.push(reply("LS", offered));
+                let offered: Vec<&str> = OFFERED
+                    .iter()
+                    .map(|&c| {
+                        if c == "sasl" && self.cap_302 {
+                            "sasl=PLAIN"
+                        } else {
+                            c
+                        }
+                    })
+                    .collect();
+                out.push(reply("LS", &offered.join(" ")));
             }
             "LIST" => {
                 let caps = self.caps;
@@ -175,6 +182,8 @@ impl IrcSession {
                     .filter(|c| match *c {
                         "server-time" => caps.server_time,
                         "sasl" => caps.sasl,
+                        "away-notify" => caps.away_notify,
+                        "extended-monitor" => caps.extended_monitor,
                         _ => false,
                     })
                     .collect();
@@ -193,6 +202,8 @@ impl IrcSession {
                         match c.trim_start_matches('-') {
                             "server-time" => self.caps.server_time = on,
                             "sasl" => self.caps.sasl = on,
+                            "away-notify" => self.caps.away_notify = on,
+                            "extended-monitor" => self.caps.extended_monitor = on,
                             _ => {}
                         }
                     }

@@ -14,16 +14,21 @@
 //! - `incoming.rs`: IRC lines from the client; `outgoing.rs`: the core's lines, as IRC lines;
 //!   `sasl.rs`: SASL PLAIN; `channels.rs`: natter's groups as channels, both ways, with what a
 //!   connection keeps about them in `channel_book.rs`.
+//! - `monitor.rs`, `away.rs`: others' presence as `MONITOR`, away as `AWAY` and `away-notify`,
+//!   with what a connection keeps about them in `presence_book.rs`.
 //! - `front.rs`: every IRC connection's front, by connection.
 //!
 //! docs/IRC.md maps every natter command to its IRC form and lists the numerics used.
 
+mod away;
 mod channel_book;
 mod channels;
 mod front;
 mod incoming;
 pub mod message;
+mod monitor;
 mod outgoing;
+mod presence_book;
 mod sasl;
 mod session;
 #[cfg(test)]

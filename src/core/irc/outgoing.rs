@@ -23,6 +23,7 @@ const ISUPPORT: &[&str] = &[
     "NETWORK=natter",
     "NICKLEN=32",
     "UTF8ONLY",
+    "MONITOR=100",
 ];
 
 impl IrcSession {
@@ -200,7 +201,11 @@ impl IrcSession {
 
     /// A logged-in user's line.
     fn online(&mut self, msg: &ServerMsg, out: &mut Vec<Step>) {
+        if self.away_line(msg, out) || self.presence_line(msg, out) {
+            return;
+        }
         if self.group_line(msg, out) {
+            self.after_line(msg, out);
             return;
         }
         match msg {
@@ -232,10 +237,6 @@ impl IrcSession {
                 &[user],
                 "No such nick/channel",
             ))),
-            // Presence reaches IRC as MONITOR and away-notify, which come next.
-            ServerMsg::Presence { .. }
-            | ServerMsg::PresenceAway { .. }
-            | ServerMsg::PresenceBack { .. } => {}
             _ => self.anything(msg, out),
         }
     }

@@ -55,10 +55,15 @@ pub(super) struct Caps {
     pub(super) server_time: bool,
     /// `sasl`: the account may log in with `AUTHENTICATE PLAIN`.
     pub(super) sasl: bool,
+    /// `away-notify`: others' away changes are said as `AWAY` lines.
+    pub(super) away_notify: bool,
+    /// `extended-monitor`: what natter says of a user is said to those who monitor them (natter
+    /// tells whoever sees a user's presence, so this asks for nothing more).
+    pub(super) extended_monitor: bool,
 }
 
 /// The capabilities offered in `CAP LS`.
-pub(super) const OFFERED: &[&str] = &["sasl", "server-time"];
+pub(super) const OFFERED: &[&str] = &["sasl", "server-time", "away-notify", "extended-monitor"];
 
 /// One IRC connection's state: what IRC needs that the core does not keep, and the two
 /// translations (IRC lines to natter lines for the core, the core's lines to IRC lines).
@@ -94,6 +99,8 @@ pub struct IrcSession {
     pub(super) held: Vec<Step>,
     /// What IRC's channel replies need that the core's group lines do not say.
     pub(super) channels: super::channel_book::Channels,
+    /// Others' presence as far as IRC needs it: the nicks monitored, who is away.
+    pub(super) watch: super::presence_book::Watch,
 }
 
 impl Default for IrcSession {
@@ -122,6 +129,7 @@ impl IrcSession {
             cap_302: false,
             held: Vec::new(),
             channels: super::channel_book::Channels::default(),
+            watch: super::presence_book::Watch::default(),
         }
     }
 

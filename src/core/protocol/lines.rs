@@ -549,6 +549,17 @@ macro_rules! wire_tables {
                     human("{user} is back.")
                     show(p => p.star(format!("{user} is back")))
                     about(),
+                /// After a `message` to `user`, who is online and away: delivered, and why they may not
+                /// answer soon (IRC's `RPL_AWAY`). Not where either blocks the other, as presence.
+                RecipientAway {
+                    /// The recipient, away.
+                    user: Name,
+                    /// Why, as they said.
+                    reason: String,
+                } => "RECIPIENT-AWAY" [user, reason: Text]
+                    human()
+                    show(p => p.star(format!("{user} is away: {reason}")))
+                    about(Some(Conversation::User(user.clone()))),
                 /// Reply to `whois`: whether `user` is online, idle how long (0 when offline), since
                 /// when (the session's start, or the last logout; `never`: never seen), and the groups
                 /// you share. A `PRESENCE-AWAY` follows if they are away.

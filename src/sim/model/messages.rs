@@ -61,6 +61,19 @@ impl Model {
                 };
                 out.send(conn, reply);
             }
+            if !self.blocks(me, &to)
+                && let Some(MPhase::Online {
+                    away: Some(reason), ..
+                }) = self.user(&to).conn.map(|c| &self.conns[&c].phase)
+            {
+                out.send(
+                    conn,
+                    ServerMsg::RecipientAway {
+                        user: to.clone(),
+                        reason: reason.clone(),
+                    },
+                );
+            }
             return;
         }
         if let Some(e) = self.mailbox_refusal(&to, me) {

@@ -404,6 +404,10 @@ pub(crate) fn samples() -> Vec<ServerMsg> {
             reason: "at lunch, back at 2".into(),
         },
         ServerMsg::PresenceBack { user: n("bob") },
+        ServerMsg::RecipientAway {
+            user: n("bob"),
+            reason: "at lunch, back at 2".into(),
+        },
         ServerMsg::Whois {
             user: n("bob"),
             online: true,
