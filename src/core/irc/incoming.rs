@@ -11,6 +11,7 @@ impl IrcSession {
     pub fn from_client(&mut self, raw: &[u8], out: &mut Vec<Step>) {
         let msg = match parse(raw) {
             Ok(msg) => msg,
+            Err(super::message::ParseError::NotUtf8) => return self.not_utf8(raw, out),
             Err(e) => {
                 if let Some((code, text)) = e.numeric() {
                     let command = if code == "421" { "*" } else { "" };

@@ -25,6 +25,7 @@ mod channel_book;
 mod channels;
 mod front;
 mod incoming;
+mod invalid_utf8;
 pub mod message;
 mod monitor;
 mod outgoing;
