@@ -77,15 +77,7 @@ impl IrcSession {
                     "You may not reregister",
                 )));
             }
-            "NICK" if online => {
-                if msg.param(0) != self.nick.as_deref() {
-                    out.push(Step::Say(self.numeric(
-                        "447",
-                        &[],
-                        "Cannot change nickname: on natter your nick is your account",
-                    )));
-                }
-            }
+            "NICK" if online => self.change_nick(msg.param(0), out),
             "NICK" if sent => {}
             "PASS" => match msg.param(0) {
                 Some(pass) => self.pass = Some(pass.to_owned()),

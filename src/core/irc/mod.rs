@@ -28,6 +28,7 @@ mod incoming;
 mod invalid_utf8;
 pub mod message;
 mod monitor;
+mod nick;
 mod outgoing;
 mod presence_book;
 mod sasl;

@@ -18,6 +18,8 @@ pub(super) struct Watch {
     /// `whoelse` lines fed to the core for `MONITOR +` or `MONITOR S`, in order: the nicks each one
     /// must answer about (730 or 731).
     pub(super) queries: VecDeque<Vec<String>>,
+    /// `NICK` changes fed to the core and not answered yet, in order.
+    pub(super) renaming: VecDeque<String>,
     /// Who is away and why, as far as the core told this connection, by name; and whether the
     /// client was told so with an `AWAY` line (it had `away-notify` then).
     pub(super) away: BTreeMap<String, (String, bool)>,

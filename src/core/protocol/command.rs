@@ -267,6 +267,15 @@ macro_rules! command_table {
                 summary("mark yourself away with <reason> (others see it); 'away' alone marks you back")
                 activity listed
                 rule(s, c => s.away(c.conn, c.me, reason, c.out)),
+            /// `nick <name>`: a guest takes another free name (an account's name is the account).
+            Nick {
+                /// The name asked for, as typed.
+                name: &'a str,
+            } => "nick"
+                usage("nick <name>")
+                summary("(guests) take another free name; an account's name is the account's")
+                activity unlisted
+                rule(s, c => s.rename_guest(c.conn, c.me, name, c.now, c.out)),
             /// `whois <user>`: presence, idle time, since when, shared groups and away reason.
             Whois {
                 /// The user asked about, as typed.

@@ -549,6 +549,17 @@ macro_rules! wire_tables {
                     human("{user} is back.")
                     show(p => p.star(format!("{user} is back")))
                     about(),
+                /// `from` (a guest) is called `to` from now on: to them, and to those who see their
+                /// presence and share a group with them (the others see `from` log out and `to` log in).
+                Renamed {
+                    /// The name until now.
+                    from: Name,
+                    /// The name from now on.
+                    to: Name,
+                } => "RENAMED" [from, to]
+                    human("{from} is now known as {to}.")
+                    show(p => p.star(format!("{from} is now known as {to}")))
+                    about(),
                 /// After a `message` to `user`, who is online and away: delivered, and why they may not
                 /// answer soon (IRC's `RPL_AWAY`). Not where either blocks the other, as presence.
                 RecipientAway {
@@ -990,6 +1001,10 @@ macro_rules! wire_tables {
                 /// guests, so nobody passes for an account's owner.
                 NameIsAccount => "name-is-account" []
                     human("That name is an account's: log in to it with its password, or choose another name.")
+                    show() about(),
+                /// `nick` by an account: its name is the account, and only a guest's may change.
+                NickIsAccount => "nick-is-account" []
+                    human("Your name is your account's: it cannot change (a guest's name can).")
                     show() about(),
                 /// A guest asked for what needs an account (it is kept across logins, or shared with
                 /// others as the account's): groups, blocks, keys, a password.

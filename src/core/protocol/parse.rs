@@ -252,6 +252,7 @@ pub fn parse_command(line: &str) -> Result<Command<'_>, ParseError> {
             reason: optional_text(args).ok_or(ParseError::Usage(name))?,
         },
         CommandName::Whois => Command::Whois { user: user(args)? },
+        CommandName::Nick => Command::Nick { name: user(args)? },
         CommandName::GroupLeave => Command::GroupLeave { group: user(args)? },
         CommandName::GroupMembers => Command::GroupMembers { group: user(args)? },
         CommandName::GroupList => no_args(args).map(|_| Command::GroupList).map_err(usage)?,
@@ -476,6 +477,15 @@ mod tests {
         ] {
             assert_eq!(parse_command(bad), Err(ParseError::Usage(name)));
         }
+    }
+
+    #[test]
+    fn nick_takes_one_name() {
+        assert_eq!(ok("nick zoe"), Command::Nick { name: "zoe" });
+        assert_eq!(
+            parse_command("nick"),
+            Err(ParseError::Usage(CommandName::Nick))
+        );
     }
 
     #[test]

@@ -87,6 +87,8 @@ impl Model {
                 self.group_set(conn, &me, group, setting, out)
             }
             Command::Away { reason } => self.away(conn, &me, reason, out),
+            // The model logs in accounts only, whose names never change.
+            Command::Nick { .. } => out.send(conn, ErrorReply::NickIsAccount),
             Command::Whois { user } => self.whois(conn, &me, user, out),
             Command::GroupLeave { group } => self.group_leave(conn, &me, group, out),
             Command::GroupMembers { group } => self.group_members(conn, &me, group, out),

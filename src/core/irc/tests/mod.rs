@@ -6,5 +6,6 @@ mod channels;
 mod codec;
 mod front;
 mod guests;
+mod nick;
 mod presence;
 mod props;
