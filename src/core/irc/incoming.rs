@@ -263,17 +263,7 @@ impl IrcSession {
     /// served.
     fn mode(&mut self, msg: &Message<'_>, out: &mut Vec<Step>) {
         match msg.param(0) {
-            Some(t) if Some(t) == self.nick.as_deref() => {
-                if msg.params.len() == 1 {
-                    out.push(Step::Say(line(
-                        None,
-                        Some(SERVER_NAME),
-                        "221",
-                        &[self.target(), "+"],
-                        false,
-                    )));
-                }
-            }
+            Some(t) if Some(t) == self.nick.as_deref() => self.user_mode(msg, out),
             Some(t) if t.starts_with('#') && msg.params.len() == 1 => {
                 // A group's settings are not channel modes yet: none are shown.
                 out.push(Step::Say(line(

@@ -35,6 +35,7 @@ mod sasl;
 mod session;
 #[cfg(test)]
 mod tests;
+mod user_modes;
 
 pub use front::IrcFront;
 pub use message::{Message, ParseError, Tag, parse};

@@ -24,6 +24,7 @@ const ISUPPORT: &[&str] = &[
     "NICKLEN=32",
     "UTF8ONLY",
     "MONITOR=100",
+    "BOT=B",
 ];
 
 impl IrcSession {

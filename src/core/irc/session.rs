@@ -99,6 +99,8 @@ pub struct IrcSession {
     pub(super) held: Vec<Step>,
     /// What IRC's channel replies need that the core's group lines do not say.
     pub(super) channels: super::channel_book::Channels,
+    /// The client set the bot mode (`+B`) on itself.
+    pub(super) bot: bool,
     /// Others' presence as far as IRC needs it: the nicks monitored, who is away.
     pub(super) watch: super::presence_book::Watch,
 }
@@ -129,6 +131,7 @@ impl IrcSession {
             cap_302: false,
             held: Vec::new(),
             channels: super::channel_book::Channels::default(),
+            bot: false,
             watch: super::presence_book::Watch::default(),
         }
     }
