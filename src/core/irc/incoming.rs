@@ -56,6 +56,7 @@ impl IrcSession {
             "MODE" => self.mode(&msg, out),
             "MONITOR" => self.monitor(&msg, out),
             "AWAY" => self.away(&msg, out),
+            "SETNAME" => self.setname(&msg, out),
             _ => out.push(Step::Say(self.numeric(
                 "421",
                 &[msg.command],
@@ -177,6 +178,7 @@ impl IrcSession {
                         "sasl" => caps.sasl,
                         "away-notify" => caps.away_notify,
                         "extended-monitor" => caps.extended_monitor,
+                        "setname" => caps.setname,
                         _ => false,
                     })
                     .collect();
@@ -197,6 +199,7 @@ impl IrcSession {
                             "sasl" => self.caps.sasl = on,
                             "away-notify" => self.caps.away_notify = on,
                             "extended-monitor" => self.caps.extended_monitor = on,
+                            "setname" => self.caps.setname = on,
                             _ => {}
                         }
                     }

@@ -33,6 +33,7 @@ mod outgoing;
 mod presence_book;
 mod sasl;
 mod session;
+mod setname;
 #[cfg(test)]
 mod tests;
 mod user_modes;

@@ -202,7 +202,11 @@ impl IrcSession {
 
     /// A logged-in user's line.
     fn online(&mut self, msg: &ServerMsg, out: &mut Vec<Step>) {
-        if self.away_line(msg, out) || self.presence_line(msg, out) || self.nick_line(msg, out) {
+        if self.away_line(msg, out)
+            || self.presence_line(msg, out)
+            || self.nick_line(msg, out)
+            || self.real_name_line(msg, out)
+        {
             return;
         }
         if self.group_line(msg, out) {

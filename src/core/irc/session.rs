@@ -60,10 +60,18 @@ pub(super) struct Caps {
     /// `extended-monitor`: what natter says of a user is said to those who monitor them (natter
     /// tells whoever sees a user's presence, so this asks for nothing more).
     pub(super) extended_monitor: bool,
+    /// `setname`: real-name changes are said as `SETNAME` lines.
+    pub(super) setname: bool,
 }
 
 /// The capabilities offered in `CAP LS`.
-pub(super) const OFFERED: &[&str] = &["sasl", "server-time", "away-notify", "extended-monitor"];
+pub(super) const OFFERED: &[&str] = &[
+    "sasl",
+    "server-time",
+    "away-notify",
+    "extended-monitor",
+    "setname",
+];
 
 /// One IRC connection's state: what IRC needs that the core does not keep, and the two
 /// translations (IRC lines to natter lines for the core, the core's lines to IRC lines).

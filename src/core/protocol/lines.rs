@@ -549,6 +549,16 @@ macro_rules! wire_tables {
                     human("{user} is back.")
                     show(p => p.star(format!("{user} is back")))
                     about(),
+                /// `user` set their real name to `text`: to them and to those who see their presence.
+                RealName {
+                    /// Whose real name it is.
+                    user: Name,
+                    /// The real name.
+                    text: String,
+                } => "REALNAME" [user, text: Text]
+                    human()
+                    show(p => p.star(format!("{user}'s real name is now {text}")))
+                    about(),
                 /// `from` (a guest) is called `to` from now on: to them, and to those who see their
                 /// presence and share a group with them (the others see `from` log out and `to` log in).
                 Renamed {

@@ -9,3 +9,4 @@ mod guests;
 mod nick;
 mod presence;
 mod props;
+mod user_state;

@@ -405,6 +405,10 @@ pub(crate) fn samples() -> Vec<ServerMsg> {
             reason: "at lunch, back at 2".into(),
         },
         ServerMsg::PresenceBack { user: n("bob") },
+        ServerMsg::RealName {
+            user: n("zed"),
+            text: "Zed Zimmer".into(),
+        },
         ServerMsg::Renamed {
             from: n("zed"),
             to: n("zoe"),
