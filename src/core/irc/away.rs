@@ -25,18 +25,25 @@ impl IrcSession {
     /// The core's away lines: `true` if `msg` was one (said or not).
     pub(super) fn away_line(&mut self, msg: &ServerMsg, out: &mut Vec<Step>) -> bool {
         match msg {
-            ServerMsg::Away { .. } => {
+            ServerMsg::Away { reason } => {
+                // Kept for USERHOST about oneself.
+                let me = self.target().to_owned();
+                self.watch.away.insert(me, (reason.clone(), true));
                 out.push(Step::Say(self.numeric(
                     "306",
                     &[],
                     "You have been marked as being away",
                 )));
             }
-            ServerMsg::Back => out.push(Step::Say(self.numeric(
-                "305",
-                &[],
-                "You are no longer marked as being away",
-            ))),
+            ServerMsg::Back => {
+                let me = self.target().to_owned();
+                self.watch.away.remove(&me);
+                out.push(Step::Say(self.numeric(
+                    "305",
+                    &[],
+                    "You are no longer marked as being away",
+                )));
+            }
             ServerMsg::RecipientAway { user, reason } => {
                 let told = self
                     .watch

@@ -57,6 +57,7 @@ impl IrcSession {
             "MONITOR" => self.monitor(&msg, out),
             "AWAY" => self.away(&msg, out),
             "SETNAME" => self.setname(&msg, out),
+            "USERHOST" => self.userhost(&msg, out),
             _ => out.push(Step::Say(self.numeric(
                 "421",
                 &[msg.command],

@@ -37,6 +37,7 @@ mod setname;
 #[cfg(test)]
 mod tests;
 mod user_modes;
+mod userhost;
 
 pub use front::IrcFront;
 pub use message::{Message, ParseError, Tag, parse};

@@ -7,7 +7,7 @@
 //! the front's alone.
 
 use super::message::Message;
-use super::presence_book::{MONITOR_LIMIT, fold};
+use super::presence_book::{MONITOR_LIMIT, Query, fold};
 use super::session::{IrcSession, SERVER_NAME, Step, line, mask};
 use crate::protocol::ServerMsg;
 
@@ -81,7 +81,7 @@ impl IrcSession {
         if nicks.is_empty() {
             return;
         }
-        self.watch.queries.push_back(nicks);
+        self.watch.queries.push_back(Query::Monitor(nicks));
         out.push(Step::Feed(b"whoelse".to_vec()));
     }
 
@@ -110,7 +110,14 @@ impl IrcSession {
     pub(super) fn presence_line(&mut self, msg: &ServerMsg, out: &mut Vec<Step>) -> bool {
         match msg {
             ServerMsg::WhoElse { users } if !self.watch.queries.is_empty() => {
-                let asked = self.watch.queries.pop_front().unwrap_or_default();
+                let asked = match self.watch.queries.pop_front() {
+                    Some(Query::Monitor(asked)) => asked,
+                    Some(Query::Userhost(asked)) => {
+                        self.userhost_reply(&asked, users, out);
+                        return true;
+                    }
+                    None => Vec::new(),
+                };
                 let online: Vec<String> = users.iter().map(|u| fold(u)).collect();
                 let mut lines = Vec::new();
                 for nick in asked {

@@ -15,14 +15,22 @@ pub(super) struct Watch {
     /// The nicks monitored, by their ASCII-lowercased form (IRC's `CASEMAPPING=ascii`), each as the
     /// client spelt it.
     pub(super) monitored: BTreeMap<String, String>,
-    /// `whoelse` lines fed to the core for `MONITOR +` or `MONITOR S`, in order: the nicks each one
-    /// must answer about (730 or 731).
-    pub(super) queries: VecDeque<Vec<String>>,
+    /// `whoelse` lines fed to the core and not answered yet, in order: what each answer is for.
+    pub(super) queries: VecDeque<Query>,
     /// `NICK` changes fed to the core and not answered yet, in order.
     pub(super) renaming: VecDeque<String>,
     /// Who is away and why, as far as the core told this connection, by name; and whether the
     /// client was told so with an `AWAY` line (it had `away-notify` then).
     pub(super) away: BTreeMap<String, (String, bool)>,
+}
+
+/// What a `whoelse` this front fed is for: the nicks to answer about, and how.
+#[derive(Debug)]
+pub(super) enum Query {
+    /// `MONITOR +` or `MONITOR S`: `730` or `731` for each.
+    Monitor(Vec<String>),
+    /// `USERHOST`: one `302` line.
+    Userhost(Vec<String>),
 }
 
 /// The key a nick is monitored under: IRC's ASCII case mapping.

@@ -182,3 +182,24 @@ fn away_does_not_travel_between_a_blocker_and_whom_they_block() {
             .any(|m| matches!(m, ServerMsg::RecipientAway { .. }))
     );
 }
+
+#[test]
+fn userhost_says_who_is_online_and_who_is_away() {
+    let mut h = harness();
+    let a = irc(&mut h, "alice", Some("apw"), &[]);
+    let bob = h.login("bob", "bpw");
+    h.take_irc(a);
+    h.send(a, "USERHOST bob carol alice");
+    assert_eq!(
+        h.take_irc(a),
+        ":natter 302 alice :bob=+bob@natter alice=+alice@natter\r\n"
+    );
+    h.send(bob, "away out");
+    h.send(a, "AWAY :me too");
+    h.take_irc(a);
+    h.send(a, "USERHOST bob alice");
+    assert_eq!(
+        h.take_irc(a),
+        ":natter 302 alice :bob=-bob@natter alice=-alice@natter\r\n"
+    );
+}
