@@ -55,9 +55,9 @@ impl Model {
                 MPhase::Online { receipts: true, .. }
             ) {
                 let reply = if now && !kept {
-                    ServerMsg::Delivered { id, to }
+                    ServerMsg::Delivered { id, to: to.clone() }
                 } else {
-                    ServerMsg::Sent { id, to }
+                    ServerMsg::Sent { id, to: to.clone() }
                 };
                 out.send(conn, reply);
             }
