@@ -127,3 +127,41 @@ fn a_line_that_is_not_utf8_is_fail_invalid_utf8() {
         ":natter FAIL PRIVMSG INVALID_UTF8 :Message rejected: it is not UTF-8 text (natter relays text only)\r\n"
     );
 }
+
+#[test]
+fn a_guest_in_a_stored_group_is_recorded_leaving_under_the_old_name_and_joining_under_the_new() {
+    use crate::server::Record;
+    let mut h = harness();
+    let alice = h.login("alice", "apw");
+    h.send(alice, "create group team");
+    h.send(alice, "group mode team open");
+    let zed = irc(&mut h, "zed", None);
+    h.send(zed, "JOIN #team");
+    h.take_irc(zed);
+    h.take(alice);
+    h.send(zed, "NICK zoe");
+    assert_eq!(h.take_irc(zed), ":zed!zed@natter NICK :zoe\r\n");
+    // alice shares the group: she is told the new name.
+    assert_eq!(
+        h.take(alice),
+        vec![ServerMsg::Renamed {
+            from: "zed".into(),
+            to: "zoe".into()
+        }]
+    );
+    let tail: Vec<&Record> = h.records().iter().rev().take(2).collect();
+    assert_eq!(
+        tail,
+        [
+            &Record::GroupJoined {
+                group: "team".into(),
+                user: "zoe".into(),
+                by: "zoe".into()
+            },
+            &Record::GroupLeft {
+                group: "team".into(),
+                user: "zed".into()
+            },
+        ]
+    );
+}

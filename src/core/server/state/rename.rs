@@ -7,8 +7,11 @@
 //! members of its groups get `RENAMED <from> <to>`; the others who see its presence (not where
 //! either blocks the other) see `from` log out and `to` log in, since that is all they knew of it
 //! (nothing, for a change of letter case only).
-//! Nothing is stored: a guest has no records but its group memberships, which go by its entry,
-//! not its name (and go with it).
+//! What is stored of a guest is its membership of groups made by accounts (stored groups), recorded
+//! under its name, and the invitations it received or made. So, that a restart agrees (and that no
+//! account later holding either name inherits anything): for each stored group it is in, the rename
+//! is recorded as a departure under the old name and an arrival under the new one (its place in the
+//! live group is unchanged); and its invitations end, recorded, as when it goes.
 
 use std::collections::BTreeSet;
 
@@ -16,6 +19,7 @@ use super::ServerState;
 use crate::protocol::name::check_username;
 use crate::protocol::{ErrorReply, Name, ServerMsg};
 use crate::server::event::{ConnId, Effect, UserId, send};
+use crate::server::record::Record;
 use crate::time::Timestamp;
 
 impl ServerState {
@@ -41,6 +45,24 @@ impl ServerState {
             return;
         }
         let to = Name::from(name);
+        self.group_rules().end_invitations(me, out);
+        let stored: Vec<Name> = self
+            .groups
+            .groups_of(me)
+            .filter(|g| self.groups.group(g).is_some_and(|g| !g.unstored))
+            .cloned()
+            .collect();
+        for group in stored {
+            out.push(Effect::Persist(Record::GroupLeft {
+                group: group.clone(),
+                user: from.clone(),
+            }));
+            out.push(Effect::Persist(Record::GroupJoined {
+                group,
+                user: to.clone(),
+                by: to.clone(),
+            }));
+        }
         self.accounts.rename(me, to.clone());
         let peers: BTreeSet<UserId> = self
             .groups
