@@ -251,7 +251,8 @@ impl Conversations {
             ServerMsg::GroupNoTopic { group } => {
                 self.topics.remove(group);
             }
-            ServerMsg::PresenceAway { user, reason } => {
+            ServerMsg::PresenceAway { user, reason }
+            | ServerMsg::RecipientAway { user, reason } => {
                 self.away.insert(user.clone(), reason.clone());
             }
             ServerMsg::PresenceBack { user } => {

@@ -17,6 +17,9 @@ impl Caps {
             "cap-notify" => &mut self.cap_notify,
             "multi-prefix" => &mut self.multi_prefix,
             "userhost-in-names" => &mut self.userhost_in_names,
+            "away-notify" => &mut self.away_notify,
+            "extended-monitor" => &mut self.extended_monitor,
+            "setname" => &mut self.setname,
             _ => return None,
         })
     }

@@ -15,6 +15,7 @@ impl IrcSession {
     pub fn from_client(&mut self, raw: &[u8], out: &mut Vec<Step>) {
         let msg = match parse(raw) {
             Ok(msg) => msg,
+            Err(super::message::ParseError::NotUtf8) => return self.not_utf8(raw, out),
             Err(e) => {
                 self.start_label_raw(raw);
                 if let Some((code, text)) = e.numeric() {
@@ -67,6 +68,10 @@ impl IrcSession {
             "KICK" => self.kick(&msg, out),
             "LIST" => self.list(out),
             "MODE" => self.mode(&msg, out),
+            "MONITOR" => self.monitor(&msg, out),
+            "AWAY" => self.away(&msg, out),
+            "SETNAME" => self.setname(&msg, out),
+            "USERHOST" => self.userhost(&msg, out),
             _ => out.push(Step::Say(self.numeric(
                 "421",
                 &[msg.command],
@@ -88,15 +93,7 @@ impl IrcSession {
                     "You may not reregister",
                 )));
             }
-            "NICK" if online => {
-                if msg.param(0) != self.nick.as_deref() {
-                    out.push(Step::Say(self.numeric(
-                        "447",
-                        &[],
-                        "Cannot change nickname: on natter your nick is your account",
-                    )));
-                }
-            }
+            "NICK" if online => self.change_nick(msg.param(0), out),
             "NICK" if sent => {}
             "PASS" => match msg.param(0) {
                 Some(pass) => self.pass = Some(pass.to_owned()),
@@ -278,17 +275,7 @@ impl IrcSession {
     /// served.
     fn mode(&mut self, msg: &Message<'_>, out: &mut Vec<Step>) {
         match msg.param(0) {
-            Some(t) if Some(t) == self.nick.as_deref() => {
-                if msg.params.len() == 1 {
-                    out.push(Step::Say(line(
-                        None,
-                        Some(SERVER_NAME),
-                        "221",
-                        &[self.target(), "+"],
-                        false,
-                    )));
-                }
-            }
+            Some(t) if Some(t) == self.nick.as_deref() => self.user_mode(msg, out),
             Some(t) if t.starts_with('#') && msg.params.len() == 1 => {
                 // A group's settings are not channel modes yet: none are shown.
                 out.push(Step::Say(line(

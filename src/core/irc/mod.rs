@@ -16,23 +16,33 @@
 //!   connection keeps about them in `channel_book.rs`.
 //! - `caps.rs`: the IRCv3 capabilities by name; `relay.rs`: an IRC message on its way through the
 //!   core (client tags, msgid, echo, no reply to a `NOTICE`); `labels.rs`: labeled responses.
+//! - `monitor.rs`, `away.rs`: others' presence as `MONITOR`, away as `AWAY` and `away-notify`,
+//!   with what a connection keeps about them in `presence_book.rs`.
 //! - `front.rs`: every IRC connection's front, by connection.
 //!
 //! docs/IRC.md maps every natter command to its IRC form and lists the numerics used.
 
+mod away;
 mod caps;
 mod channel_book;
 mod channels;
 mod front;
 mod incoming;
+mod invalid_utf8;
 mod labels;
 pub mod message;
+mod monitor;
+mod nick;
 mod outgoing;
+mod presence_book;
 mod relay;
 mod sasl;
 mod session;
+mod setname;
 #[cfg(test)]
 mod tests;
+mod user_modes;
+mod userhost;
 
 pub use front::IrcFront;
 pub use message::{Message, ParseError, Tag, parse};

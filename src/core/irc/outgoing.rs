@@ -24,6 +24,8 @@ const ISUPPORT: &[&str] = &[
     "NICKLEN=32",
     "UTF8ONLY",
     "TARGMAX=NOTICE:4,PRIVMSG:4",
+    "MONITOR=100",
+    "BOT=B",
 ];
 
 impl IrcSession {
@@ -201,7 +203,15 @@ impl IrcSession {
 
     /// A logged-in user's line.
     fn online(&mut self, msg: &ServerMsg, out: &mut Vec<Step>) {
+        if self.away_line(msg, out)
+            || self.presence_line(msg, out)
+            || self.nick_line(msg, out)
+            || self.real_name_line(msg, out)
+        {
+            return;
+        }
         if self.group_line(msg, out) {
+            self.after_line(msg, out);
             return;
         }
         match msg {
@@ -245,10 +255,6 @@ impl IrcSession {
                 &[user],
                 "No such nick/channel",
             ))),
-            // Presence reaches IRC as MONITOR and away-notify, which come next.
-            ServerMsg::Presence { .. }
-            | ServerMsg::PresenceAway { .. }
-            | ServerMsg::PresenceBack { .. } => {}
             _ => self.anything(msg, out),
         }
     }

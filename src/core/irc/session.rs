@@ -75,6 +75,13 @@ pub(super) struct Caps {
     pub(super) multi_prefix: bool,
     /// `userhost-in-names`: `NAMES` lists `nick!user@host`.
     pub(super) userhost_in_names: bool,
+    /// `away-notify`: others' away changes are said as `AWAY` lines.
+    pub(super) away_notify: bool,
+    /// `extended-monitor`: what natter says of a user is said to those who monitor them (natter
+    /// tells whoever sees a user's presence, so this asks for nothing more).
+    pub(super) extended_monitor: bool,
+    /// `setname`: real-name changes are said as `SETNAME` lines.
+    pub(super) setname: bool,
 }
 
 /// The capabilities offered in `CAP LS`, in that order.
@@ -88,6 +95,9 @@ pub(super) const OFFERED: &[&str] = &[
     "cap-notify",
     "multi-prefix",
     "userhost-in-names",
+    "away-notify",
+    "extended-monitor",
+    "setname",
 ];
 
 /// One IRC connection's state: what IRC needs that the core does not keep, and the two
@@ -131,6 +141,10 @@ pub struct IrcSession {
     /// How the line being made from the core's is decorated: set by the front while the core
     /// handles a message an IRC client of this server sent.
     pub(super) decor: Option<super::relay::Decor>,
+    /// The client set the bot mode (`+B`) on itself.
+    pub(super) bot: bool,
+    /// Others' presence as far as IRC needs it: the nicks monitored, who is away.
+    pub(super) watch: super::presence_book::Watch,
 }
 
 impl Default for IrcSession {
@@ -162,6 +176,8 @@ impl IrcSession {
             label: None,
             batches: 0,
             decor: None,
+            bot: false,
+            watch: super::presence_book::Watch::default(),
         }
     }
 

@@ -267,6 +267,24 @@ macro_rules! command_table {
                 summary("mark yourself away with <reason> (others see it); 'away' alone marks you back")
                 activity listed
                 rule(s, c => s.away(c.conn, c.me, reason, c.out)),
+            /// `realname <text>`: the real name shown beside the sender's name (told, not kept).
+            RealName {
+                /// The real name, as the rest of the line.
+                text: &'a str,
+            } => "realname"
+                usage("realname <text>")
+                summary("tell those who see you your real name (what IRC shows beside your name)")
+                activity unlisted
+                rule(s, c => s.set_real_name(c.conn, c.me, text, c.out)),
+            /// `nick <name>`: a guest takes another free name (an account's name is the account).
+            Nick {
+                /// The name asked for, as typed.
+                name: &'a str,
+            } => "nick"
+                usage("nick <name>")
+                summary("(guests) take another free name; an account's name is the account's")
+                activity unlisted
+                rule(s, c => s.rename_guest(c.conn, c.me, name, c.now, c.out)),
             /// `whois <user>`: presence, idle time, since when, shared groups and away reason.
             Whois {
                 /// The user asked about, as typed.

@@ -549,6 +549,38 @@ macro_rules! wire_tables {
                     human("{user} is back.")
                     show(p => p.star(format!("{user} is back")))
                     about(),
+                /// `user` set their real name to `text`: to them and to those who see their presence.
+                RealName {
+                    /// Whose real name it is.
+                    user: Name,
+                    /// The real name.
+                    text: String,
+                } => "REALNAME" [user, text: Text]
+                    human()
+                    show(p => p.star(format!("{user}'s real name is now {text}")))
+                    about(),
+                /// `from` (a guest) is called `to` from now on: to them, and to those who see their
+                /// presence and share a group with them (the others see `from` log out and `to` log in).
+                Renamed {
+                    /// The name until now.
+                    from: Name,
+                    /// The name from now on.
+                    to: Name,
+                } => "RENAMED" [from, to]
+                    human("{from} is now known as {to}.")
+                    show(p => p.star(format!("{from} is now known as {to}")))
+                    about(),
+                /// After a `message` to `user`, who is online and away: delivered, and why they may not
+                /// answer soon (IRC's `RPL_AWAY`). Not where either blocks the other, as presence.
+                RecipientAway {
+                    /// The recipient, away.
+                    user: Name,
+                    /// Why, as they said.
+                    reason: String,
+                } => "RECIPIENT-AWAY" [user, reason: Text]
+                    human()
+                    show(p => p.star(format!("{user} is away: {reason}")))
+                    about(Some(Conversation::User(user.clone()))),
                 /// Reply to `whois`: whether `user` is online, idle how long (0 when offline), since
                 /// when (the session's start, or the last logout; `never`: never seen), and the groups
                 /// you share. A `PRESENCE-AWAY` follows if they are away.
@@ -979,6 +1011,10 @@ macro_rules! wire_tables {
                 /// guests, so nobody passes for an account's owner.
                 NameIsAccount => "name-is-account" []
                     human("That name is an account's: log in to it with its password, or choose another name.")
+                    show() about(),
+                /// `nick` by an account: its name is the account, and only a guest's may change.
+                NickIsAccount => "nick-is-account" []
+                    human("Your name is your account's: it cannot change (a guest's name can).")
                     show() about(),
                 /// A guest asked for what needs an account (it is kept across logins, or shared with
                 /// others as the account's): groups, blocks, keys, a password.

@@ -252,6 +252,10 @@ pub fn parse_command(line: &str) -> Result<Command<'_>, ParseError> {
             reason: optional_text(args).ok_or(ParseError::Usage(name))?,
         },
         CommandName::Whois => Command::Whois { user: user(args)? },
+        CommandName::Nick => Command::Nick { name: user(args)? },
+        CommandName::RealName => Command::RealName {
+            text: text_only(args).map_err(usage)?.1,
+        },
         CommandName::GroupLeave => Command::GroupLeave { group: user(args)? },
         CommandName::GroupMembers => Command::GroupMembers { group: user(args)? },
         CommandName::GroupList => no_args(args).map(|_| Command::GroupList).map_err(usage)?,
@@ -476,6 +480,19 @@ mod tests {
         ] {
             assert_eq!(parse_command(bad), Err(ParseError::Usage(name)));
         }
+    }
+
+    #[test]
+    fn nick_takes_one_name() {
+        assert_eq!(ok("nick zoe"), Command::Nick { name: "zoe" });
+        assert_eq!(
+            ok("realname Zed Zimmer"),
+            Command::RealName { text: "Zed Zimmer" }
+        );
+        assert_eq!(
+            parse_command("nick"),
+            Err(ParseError::Usage(CommandName::Nick))
+        );
     }
 
     #[test]

@@ -13,12 +13,16 @@
 //! - `restore.rs`: rebuilding the durable part from the records a store kept.
 //! - `query.rs`: read-only views.
 //! - `admin.rs`: what the server's operator asks for (kick, ban, accounts, reloads).
+//! - `real_name.rs`: `realname`, told to those who see the user.
+//! - `rename.rs`: a guest's `nick`, checked as a guest's login and told to those who see it.
 
 mod admin;
 mod input;
 mod life;
 mod query;
 pub use query::OnlineView;
+mod real_name;
+mod rename;
 mod restore;
 
 use super::admin::bans::Bans;

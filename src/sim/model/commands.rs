@@ -87,6 +87,9 @@ impl Model {
                 self.group_set(conn, &me, group, setting, out)
             }
             Command::Away { reason } => self.away(conn, &me, reason, out),
+            // The model logs in accounts only, whose names never change.
+            Command::Nick { .. } => out.send(conn, ErrorReply::NickIsAccount),
+            Command::RealName { text } => self.real_name(conn, &me, text, out),
             Command::Whois { user } => self.whois(conn, &me, user, out),
             Command::GroupLeave { group } => self.group_leave(conn, &me, group, out),
             Command::GroupMembers { group } => self.group_members(conn, &me, group, out),

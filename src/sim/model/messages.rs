@@ -55,11 +55,24 @@ impl Model {
                 MPhase::Online { receipts: true, .. }
             ) {
                 let reply = if now && !kept {
-                    ServerMsg::Delivered { id, to }
+                    ServerMsg::Delivered { id, to: to.clone() }
                 } else {
-                    ServerMsg::Sent { id, to }
+                    ServerMsg::Sent { id, to: to.clone() }
                 };
                 out.send(conn, reply);
+            }
+            if !self.blocks(me, &to)
+                && let Some(MPhase::Online {
+                    away: Some(reason), ..
+                }) = self.user(&to).conn.map(|c| &self.conns[&c].phase)
+            {
+                out.send(
+                    conn,
+                    ServerMsg::RecipientAway {
+                        user: to.clone(),
+                        reason: reason.clone(),
+                    },
+                );
             }
             return;
         }

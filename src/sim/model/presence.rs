@@ -48,6 +48,20 @@ impl Model {
         }
     }
 
+    /// `realname <text>`: to the user and to those who see them.
+    pub(super) fn real_name(&mut self, conn: ConnId, me: &Name, text: &str, out: &mut Out) {
+        let msg = ServerMsg::RealName {
+            user: me.clone(),
+            text: text.to_owned(),
+        };
+        out.send(conn, msg.clone());
+        for (other, c) in self.online() {
+            if other != me && !self.blocks(other, me) && !self.blocks(me, other) {
+                out.send(c, msg.clone());
+            }
+        }
+    }
+
     /// `away [<reason>]`.
     pub(super) fn away(&mut self, conn: ConnId, me: &Name, reason: Option<&str>, out: &mut Out) {
         let mut changed = false;

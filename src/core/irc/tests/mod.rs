@@ -7,4 +7,7 @@ mod channels;
 mod codec;
 mod front;
 mod guests;
+mod nick;
+mod presence;
 mod props;
+mod user_state;

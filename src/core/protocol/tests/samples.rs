@@ -228,6 +228,7 @@ pub(crate) fn samples() -> Vec<ServerMsg> {
         ErrorReply::GuestsOff,
         ErrorReply::NameIsAccount,
         ErrorReply::NeedsAccount,
+        ErrorReply::NickIsAccount,
         ErrorReply::NameTooSimilar { existing: n("Bob") },
         ErrorReply::LoginThrottled { secs_left: 30 },
         ErrorReply::RegisterThrottled { secs_left: 600 },
@@ -404,6 +405,18 @@ pub(crate) fn samples() -> Vec<ServerMsg> {
             reason: "at lunch, back at 2".into(),
         },
         ServerMsg::PresenceBack { user: n("bob") },
+        ServerMsg::RealName {
+            user: n("zed"),
+            text: "Zed Zimmer".into(),
+        },
+        ServerMsg::Renamed {
+            from: n("zed"),
+            to: n("zoe"),
+        },
+        ServerMsg::RecipientAway {
+            user: n("bob"),
+            reason: "at lunch, back at 2".into(),
+        },
         ServerMsg::Whois {
             user: n("bob"),
             online: true,

@@ -102,6 +102,7 @@ impl Messaging<'_> {
                 };
                 send(out, conn, reply);
             }
+            self.tell_away(conn, me, target, target_conn, out);
             return;
         }
         if let Err(e) = mailbox_room(self.config, self.mailboxes, target, from, to) {
@@ -133,6 +134,29 @@ impl Messaging<'_> {
             text: text.to_owned(),
         }));
         send(out, conn, ServerMsg::Stored { id, to });
+    }
+
+    /// After a message reached `target`, online: if they are away, the sender is told why (IRC's
+    /// `RPL_AWAY`), unless the sender blocks them (away travels as presence does, not between a
+    /// blocker and whom they block; a target that blocks the sender refused the message already).
+    fn tell_away(
+        &self,
+        conn: ConnId,
+        me: UserId,
+        target: UserId,
+        target_conn: ConnId,
+        out: &mut Vec<Effect>,
+    ) {
+        if self.blocks.blocks(me, target) {
+            return;
+        }
+        if let Some(reason) = self.sessions.session(target_conn).and_then(|s| s.away()) {
+            let msg = ServerMsg::RecipientAway {
+                user: self.accounts.name(target).clone(),
+                reason: reason.to_owned(),
+            };
+            send(out, conn, msg);
+        }
     }
 
     /// To every online user but the sender, except those who blocked the sender. The sender learns how

@@ -1,0 +1,61 @@
+//! `MODE <own nick> [changes]`: IRC's user modes. natter has one, the IRCv3 bot mode (`+B`,
+//! advertised as `BOT=B`): a client says it is a bot, and is shown so in its own modes. It is the
+//! connection's only (natter's other users see no mark yet); every other mode letter is `501`.
+
+use super::message::Message;
+use super::session::{IrcSession, SERVER_NAME, Step, line, mask};
+use crate::protocol::Name;
+
+/// The bot mode's letter (`BOT=B` in ISUPPORT).
+pub(super) const BOT_MODE: char = 'B';
+
+impl IrcSession {
+    /// `MODE <own nick>`: `221` with the modes set; with changes, each applied or refused.
+    pub(super) fn user_mode(&mut self, msg: &Message<'_>, out: &mut Vec<Step>) {
+        let Some(changes) = msg.param(1) else {
+            let modes = if self.bot { "+B" } else { "+" };
+            out.push(Step::Say(line(
+                None,
+                Some(SERVER_NAME),
+                "221",
+                &[self.target(), modes],
+                false,
+            )));
+            return;
+        };
+        let mut on = true;
+        let mut applied = String::new();
+        let mut unknown = false;
+        for c in changes.chars() {
+            match c {
+                '+' => on = true,
+                '-' => on = false,
+                BOT_MODE => {
+                    if self.bot != on {
+                        self.bot = on;
+                        applied.push(if on { '+' } else { '-' });
+                        applied.push(BOT_MODE);
+                    }
+                }
+                _ => unknown = true,
+            }
+        }
+        if unknown {
+            out.push(Step::Say(self.numeric(
+                "501",
+                &[],
+                "Unknown MODE flag: natter's only user mode is +B (bot)",
+            )));
+        }
+        if !applied.is_empty() {
+            let me = Name::from(self.target());
+            out.push(Step::Say(line(
+                None,
+                Some(&mask(&me)),
+                "MODE",
+                &[&me, &applied],
+                false,
+            )));
+        }
+    }
+}
