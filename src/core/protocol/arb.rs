@@ -14,7 +14,7 @@ use super::wire::ArbPart;
 #[cfg(test)]
 use super::wire::{
     Access, Adding, AltGroup, Codec, Coverage, GroupEntries, Names, Nested, OnOff, OneKey, Seen,
-    StoredFull, Text, TopicBy, Usage, Whose,
+    StoredFull, Text, TopicBy, Usage, Whose, Here, Kind, Role,
 };
 
 macro_rules! define_arb {

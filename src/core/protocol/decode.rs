@@ -12,7 +12,7 @@ use super::lines::wire_tables;
 use super::reply::{ByeReason, ErrorReply, PingState, Prompt, ServerMsg};
 use super::wire::{
     Access, Adding, AltGroup, Codec, Coverage, Fields, GroupEntries, Names, Nested, OnOff, OneKey,
-    Seen, StoredFull, TakePart, Text, TopicBy, Usage, Whose,
+    Seen, StoredFull, TakePart, Text, TopicBy, Usage, Whose, Here, Kind, Role,
 };
 
 macro_rules! define_decode {

@@ -18,7 +18,7 @@ use super::lines::wire_tables;
 use super::reply::{ByeReason, CancelReason, ErrorReply, PingState, Prompt, ServerMsg};
 use super::wire::{
     Access, Adding, AltGroup, ByteOut, Codec, Coverage, GroupEntries, Names, Nested, OnOff, OneKey,
-    Part, Seen, StoredFull, Text, TopicBy, Usage, Whose,
+    Part, Seen, StoredFull, Text, TopicBy, Usage, Whose, Here, Kind, Role,
 };
 
 /// Appends `msg` and a newline to `out`.

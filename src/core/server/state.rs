@@ -42,6 +42,7 @@ use super::messages::delivery::Delivery;
 use super::messages::mailboxes::Mailboxes;
 use super::messages::rule::Messaging;
 use super::presence::announced::Announced;
+use super::presence::departed::Departed;
 use super::presence::history::History;
 use super::presence::rule::Presence;
 use super::private::brokerage::Brokerage;
@@ -61,6 +62,9 @@ pub struct ServerState {
     blocks: Blocks,
     mailboxes: Mailboxes,
     history: History,
+    /// The sessions that ended lately, for `whowas` (in memory: a restart begins it empty).
+    #[serde(default)]
+    departed: Departed,
     brokerage: Brokerage,
     groups: GroupBook,
     /// The public keys each account's client published for end-to-end encryption.
@@ -93,6 +97,7 @@ impl ServerState {
             blocks: Blocks::default(),
             mailboxes: Mailboxes::default(),
             history: History::default(),
+            departed: Departed::default(),
             brokerage: Brokerage::new(seed),
             groups: GroupBook::default(),
             keys: KeyDirectory::default(),
@@ -285,6 +290,7 @@ impl ServerState {
             blocks: &self.blocks,
             sessions: &self.sessions,
             history: &self.history,
+            departed: &self.departed,
             mailboxes: &self.mailboxes,
             groups: &self.groups,
             shutting_down: self.shutting_down,

@@ -1,0 +1,55 @@
+//! The sessions that ended lately, for `whowas`: the name each had, whether it was an account's,
+//! when it ended and what its client said of itself. Bounded: the oldest goes when
+//! [`KEPT`] are held, so a server that sees many guests come and go holds no more.
+//!
+//! It lives in memory, as IRC servers' WHOWAS history does, and in a cluster node's snapshot (every
+//! copy of the core builds the same from the same log); a restart begins it empty.
+
+use std::collections::VecDeque;
+
+use crate::protocol::Name;
+use crate::server::connections::about::About;
+use crate::time::Timestamp;
+
+/// How many ended sessions are kept.
+pub(crate) const KEPT: usize = 256;
+
+/// One ended session.
+#[derive(serde::Serialize, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Departure {
+    /// The name the session had.
+    pub(crate) name: Name,
+    /// Whether it was an account's (not a guest's).
+    pub(crate) account: bool,
+    /// When it ended.
+    pub(crate) at: Timestamp,
+    /// What its client said of itself (its name as both, if nothing).
+    pub(crate) about: About,
+}
+
+/// The last [`KEPT`] sessions that ended, oldest first.
+#[derive(serde::Serialize, serde::Deserialize, Debug, Default)]
+pub(crate) struct Departed {
+    list: VecDeque<Departure>,
+}
+
+impl Departed {
+    /// A session ended: remembered, and the oldest forgotten past [`KEPT`].
+    pub(crate) fn push(&mut self, departure: Departure) {
+        if self.list.len() == KEPT {
+            self.list.pop_front();
+        }
+        self.list.push_back(departure);
+    }
+
+    /// The sessions named `name` that ended, newest first.
+    pub(crate) fn of<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Departure> + 'a {
+        self.list.iter().rev().filter(move |d| &*d.name == name)
+    }
+
+    /// An account is renamed or removed: its past sessions go with its old name, so that no one
+    /// else who takes the name later is shown as having been it.
+    pub(crate) fn forget(&mut self, name: &str) {
+        self.list.retain(|d| &*d.name != name);
+    }
+}
