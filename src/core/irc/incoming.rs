@@ -4,7 +4,7 @@
 //! `message`, `QUIT` becomes `logout`; the nick and the password become the login's two lines).
 
 use super::message::{Message, parse};
-use super::session::{IrcSession, OFFERED, Phase, SERVER_NAME, Step, line};
+use super::session::{IrcSession, OFFERED, Phase, Step, line};
 
 impl IrcSession {
     /// One line from the client (without its line ending): what to do, appended to `out` in order.
@@ -26,9 +26,9 @@ impl IrcSession {
             "PING" => match msg.param(0) {
                 Some(token) => out.push(Step::Say(line(
                     None,
-                    Some(SERVER_NAME),
+                    Some(self.server_name()),
                     "PONG",
-                    &[SERVER_NAME, token],
+                    &[self.server_name(), token],
                     true,
                 ))),
                 None => out.push(Step::Say(self.numeric("409", &[], "No origin specified"))),
@@ -53,6 +53,11 @@ impl IrcSession {
             "KICK" => self.kick(&msg, out),
             "LIST" => self.list(out),
             "MODE" => self.mode(&msg, out),
+            "WHO" => self.who(&msg, out),
+            "WHOIS" => self.whois(&msg, out),
+            "WHOWAS" => self.whowas(&msg, out),
+            "LUSERS" => self.lusers(false, out),
+            _ if self.server_info(&command, &msg, out) => {}
             _ => out.push(Step::Say(self.numeric(
                 "421",
                 &[msg.command],
@@ -101,6 +106,7 @@ impl IrcSession {
                     return;
                 }
                 self.user_given = true;
+                self.queries.user = Some((msg.params[0].to_owned(), msg.params[3].to_owned()));
                 self.finish_registration(out);
             }
         }
@@ -121,6 +127,7 @@ impl IrcSession {
                 self.welcome_lines(&account, out);
                 out.append(&mut self.held);
                 out.push(Step::Feed(b"acks off".to_vec()));
+                self.after_welcome(out);
                 return;
             }
             Phase::LoggingIn { .. } | Phase::Online => return,
@@ -147,10 +154,11 @@ impl IrcSession {
         let sub = msg.param(0).unwrap_or("").to_ascii_uppercase();
         let before_welcome = self.phase != Phase::Online;
         let target = self.target().to_owned();
+        let server = self.settings.clone();
         let reply = |sub: &str, text: &str| {
             Step::Say(line(
                 None,
-                Some(SERVER_NAME),
+                Some(&server.server_name),
                 "CAP",
                 &[&target, sub, text],
                 true,
@@ -263,7 +271,7 @@ impl IrcSession {
                 if msg.params.len() == 1 {
                     out.push(Step::Say(line(
                         None,
-                        Some(SERVER_NAME),
+                        Some(self.server_name()),
                         "221",
                         &[self.target(), "+"],
                         false,
@@ -274,7 +282,7 @@ impl IrcSession {
                 // A group's settings are not channel modes yet: none are shown.
                 out.push(Step::Say(line(
                     None,
-                    Some(SERVER_NAME),
+                    Some(self.server_name()),
                     "324",
                     &[self.target(), t, "+"],
                     false,

@@ -14,6 +14,10 @@
 //! - `incoming.rs`: IRC lines from the client; `outgoing.rs`: the core's lines, as IRC lines;
 //!   `sasl.rs`: SASL PLAIN; `channels.rs`: natter's groups as channels, both ways, with what a
 //!   connection keeps about them in `channel_book.rs`.
+//! - `queries.rs`: `WHO` (and WHOX), `WHOIS`, `WHOWAS` and `LUSERS`, asked of the core, with
+//!   what a connection keeps of them in `query_book.rs`; `server_info.rs`: what the front answers
+//!   about the server itself (`MOTD`, `TIME`, `VERSION`, `INFO`, `ADMIN`, `LINKS`, `HELP`), under
+//!   the operator's `settings.rs`.
 //! - `front.rs`: every IRC connection's front, by connection.
 //!
 //! docs/IRC.md maps every natter command to its IRC form and lists the numerics used.
@@ -24,11 +28,16 @@ mod front;
 mod incoming;
 pub mod message;
 mod outgoing;
+mod queries;
+mod query_book;
 mod sasl;
+mod server_info;
 mod session;
+mod settings;
 #[cfg(test)]
 mod tests;
 
 pub use front::IrcFront;
 pub use message::{Message, ParseError, Tag, parse};
 pub use session::{IrcSession, SERVER_NAME, Step};
+pub use settings::IrcSettings;

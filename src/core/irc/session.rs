@@ -4,10 +4,14 @@
 //! core's lines into IRC lines (`outgoing.rs`). A plain value with no clock: the composed server
 //! owns one per IRC connection and carries out its [`Step`]s in order.
 
-use crate::protocol::Name;
+use std::sync::Arc;
 
-/// The server's name in every line it sources, and the host part of every user's mask
-/// (`alice!alice@natter`).
+use super::settings::IrcSettings;
+use crate::protocol::Name;
+use crate::time::Timestamp;
+
+/// The server's name unless the operator names it (`--irc-server-name`), and the host part of every
+/// user's mask (`alice!alice@natter`: natter shows no one's address).
 pub const SERVER_NAME: &str = "natter";
 
 /// What the front asks the composed server to do, in order.
@@ -94,6 +98,12 @@ pub struct IrcSession {
     pub(super) held: Vec<Step>,
     /// What IRC's channel replies need that the core's group lines do not say.
     pub(super) channels: super::channel_book::Channels,
+    /// The operator's settings: the server's name, the message of the day.
+    pub(super) settings: Arc<IrcSettings>,
+    /// The time of the line being read (for `TIME`), as the composed server gives it.
+    pub(super) now: Timestamp,
+    /// The queries asked of the core and not answered yet, and what `USER` said.
+    pub(super) queries: super::query_book::Queries,
 }
 
 impl Default for IrcSession {
@@ -105,6 +115,11 @@ impl Default for IrcSession {
 impl IrcSession {
     /// A connection that has just arrived on the IRC listener.
     pub fn new() -> Self {
+        Self::with_settings(Arc::default())
+    }
+
+    /// The same, under the operator's `settings`.
+    pub fn with_settings(settings: Arc<IrcSettings>) -> Self {
         IrcSession {
             phase: Phase::Registering,
             nick: None,
@@ -122,7 +137,15 @@ impl IrcSession {
             cap_302: false,
             held: Vec::new(),
             channels: super::channel_book::Channels::default(),
+            settings,
+            now: Timestamp::ZERO,
+            queries: super::query_book::Queries::default(),
         }
+    }
+
+    /// The server's name, as the operator set it.
+    pub(super) fn server_name(&self) -> &str {
+        &self.settings.server_name
     }
 
     /// Whether the core welcomed it.
@@ -152,7 +175,7 @@ impl IrcSession {
         all.push(self.target());
         all.extend_from_slice(params);
         all.push(text);
-        line(None, Some(SERVER_NAME), code, &all, true)
+        line(None, Some(self.server_name()), code, &all, true)
     }
 
     /// `461`: `command` came without the parameters it needs.
@@ -169,7 +192,7 @@ impl IrcSession {
     pub(super) fn notice(&self, text: &str) -> Vec<u8> {
         line(
             None,
-            Some(SERVER_NAME),
+            Some(self.server_name()),
             "NOTICE",
             &[self.target(), text],
             true,

@@ -158,6 +158,13 @@ impl Server {
         }
     }
 
+    /// The same, with the IRC listener's settings (its name, its message of the day) set to
+    /// `settings` (before any input).
+    pub fn with_irc(mut self, settings: crate::irc::IrcSettings) -> Self {
+        self.irc = IrcFront::new(settings);
+        self
+    }
+
     /// The same, with the outbox's rule set to `cfg` (before any input).
     pub fn with_outbox(mut self, cfg: OutboxConfig) -> Self {
         self.outbox = Outbox::new(cfg);
@@ -268,7 +275,7 @@ impl Server {
             match event {
                 Event::Line { conn, line } => {
                     let mut steps = std::mem::take(&mut self.steps);
-                    self.irc.from_client(conn, line, &mut steps);
+                    self.irc.from_client(conn, line, now, &mut steps);
                     self.take_steps(conn, &mut steps);
                     self.steps = steps;
                     self.pump_front(now);
