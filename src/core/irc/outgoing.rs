@@ -181,7 +181,10 @@ impl IrcSession {
         lines.extend(self.numeric(
             "002",
             &[],
-            &format!("Your host is {}, running version {VERSION}", self.server_name()),
+            &format!(
+                "Your host is {}, running version {VERSION}",
+                self.server_name()
+            ),
         ));
         lines.extend(self.numeric(
             "003",
@@ -305,9 +308,13 @@ impl IrcSession {
     /// A notice from the server, in as many lines as it takes.
     fn notices(&self, text: &str) -> Vec<u8> {
         let target = self.target().to_owned();
-        split_into(text, self.server_name(), "NOTICE", &target, |source, chunk| {
-            line(None, Some(source), "NOTICE", &[&target, chunk], true)
-        })
+        split_into(
+            text,
+            self.server_name(),
+            "NOTICE",
+            &target,
+            |source, chunk| line(None, Some(source), "NOTICE", &[&target, chunk], true),
+        )
     }
 }
 

@@ -46,7 +46,11 @@ impl IrcSession {
         for nick in nicks.split(',').filter(|n| !n.is_empty()).take(4) {
             if nick.contains(['*', '?', ' ', '\t']) || nick.starts_with('#') {
                 out.push(Step::Say(self.no_such_nick(nick, "No such nick")));
-                out.push(Step::Say(self.numeric("318", &[nick], "End of /WHOIS list")));
+                out.push(Step::Say(self.numeric(
+                    "318",
+                    &[nick],
+                    "End of /WHOIS list",
+                )));
                 continue;
             }
             let own = Some(nick) == self.nick.as_deref();
@@ -73,7 +77,11 @@ impl IrcSession {
             return;
         };
         if nick.contains([' ', '\t']) {
-            out.push(Step::Say(self.numeric("406", &[nick], "There was no such nickname")));
+            out.push(Step::Say(self.numeric(
+                "406",
+                &[nick],
+                "There was no such nickname",
+            )));
             out.push(Step::Say(self.numeric("369", &[nick], "End of WHOWAS")));
             return;
         }
@@ -123,8 +131,17 @@ impl IrcSession {
             (Ask::Who { rows, .. }, ServerMsg::WhoUser { .. }) => rows.extend(row_of(msg)),
             (Ask::Whois(w), ServerMsg::WhoUser { .. }) => w.row = row_of(msg),
             (Ask::Who { .. }, ServerMsg::WhoEnd { mask }) => {
-                if let Some(Ask::Who { mask: typed, whox, rows }) = self.queries.asked.pop_front() {
-                    let channel = if mask.starts_with('#') { mask.as_str() } else { "*" };
+                if let Some(Ask::Who {
+                    mask: typed,
+                    whox,
+                    rows,
+                }) = self.queries.asked.pop_front()
+                {
+                    let channel = if mask.starts_with('#') {
+                        mask.as_str()
+                    } else {
+                        "*"
+                    };
                     let mut lines = Vec::new();
                     for row in &rows {
                         lines.extend(match &whox {
@@ -136,9 +153,16 @@ impl IrcSession {
                     out.push(Step::Say(lines));
                 }
             }
-            (Ask::Whois(w), ServerMsg::Whois { user, online, groups, since, .. })
-                if !w.answered && **user == *w.nick =>
-            {
+            (
+                Ask::Whois(w),
+                ServerMsg::Whois {
+                    user,
+                    online,
+                    groups,
+                    since,
+                    ..
+                },
+            ) if !w.answered && **user == *w.nick => {
                 w.answered = true;
                 w.groups = groups.clone();
                 if !online {
@@ -165,12 +189,25 @@ impl IrcSession {
                     out.push(Step::Say(lines));
                 }
             }
-            (Ask::Whowas { nick, any }, ServerMsg::WhowasUser { user, at, username, realname, .. }) => {
+            (
+                Ask::Whowas { nick, any },
+                ServerMsg::WhowasUser {
+                    user,
+                    at,
+                    username,
+                    realname,
+                    ..
+                },
+            ) => {
                 *any = true;
                 let nick = nick.clone();
                 let mut lines = self.numeric("314", &[&nick, username, SERVER_NAME, "*"], realname);
                 let server = self.server_name().to_owned();
-                lines.extend(self.numeric("312", &[user, &server], &format!("left at {}", utc(*at))));
+                lines.extend(self.numeric(
+                    "312",
+                    &[user, &server],
+                    &format!("left at {}", utc(*at)),
+                ));
                 out.push(Step::Say(lines));
             }
             (Ask::Whowas { .. }, ServerMsg::WhowasEnd { .. }) => {
@@ -183,7 +220,15 @@ impl IrcSession {
                     out.push(Step::Say(lines));
                 }
             }
-            (Ask::Lusers { welcome }, ServerMsg::Lusers { users, unregistered, peak, groups }) => {
+            (
+                Ask::Lusers { welcome },
+                ServerMsg::Lusers {
+                    users,
+                    unregistered,
+                    peak,
+                    groups,
+                },
+            ) => {
                 let welcome = *welcome;
                 self.queries.asked.pop_front();
                 let lines = self.lusers_lines(*users, *unregistered, *peak, *groups);
@@ -203,7 +248,14 @@ impl IrcSession {
         let flags = flags(row, channel);
         self.numeric(
             "352",
-            &[channel, &row.username, SERVER_NAME, &server, &row.user, &flags],
+            &[
+                channel,
+                &row.username,
+                SERVER_NAME,
+                &server,
+                &row.user,
+                &flags,
+            ],
             &format!("0 {}", row.realname),
         )
     }
@@ -278,11 +330,12 @@ impl IrcSession {
                 }
             }
             (_, Some(why), _) => lines.extend(self.no_such_nick(nick, why)),
-            (_, None, Some(Some(at))) => lines.extend(self.no_such_nick(
-                nick,
-                &format!("{nick} is offline (last seen {})", utc(at)),
-            )),
-            (_, None, Some(None)) => lines.extend(self.no_such_nick(nick, &format!("{nick} is offline"))),
+            (_, None, Some(Some(at))) => lines.extend(
+                self.no_such_nick(nick, &format!("{nick} is offline (last seen {})", utc(at))),
+            ),
+            (_, None, Some(None)) => {
+                lines.extend(self.no_such_nick(nick, &format!("{nick} is offline")))
+            }
             _ => lines.extend(self.no_such_nick(nick, "No such nick")),
         }
         lines.extend(self.numeric("318", &[nick], "End of /WHOIS list"));
@@ -310,8 +363,16 @@ impl IrcSession {
         lines.extend(self.numeric("253", &[&n], "unknown connection(s)"));
         lines.extend(self.numeric("254", &[&g], "channels formed"));
         lines.extend(self.numeric("255", &[], &format!("I have {u} clients and 1 servers")));
-        lines.extend(self.numeric("265", &[&u, &p], &format!("Current local users {u}, max {p}")));
-        lines.extend(self.numeric("266", &[&u, &p], &format!("Current global users {u}, max {p}")));
+        lines.extend(self.numeric(
+            "265",
+            &[&u, &p],
+            &format!("Current local users {u}, max {p}"),
+        ));
+        lines.extend(self.numeric(
+            "266",
+            &[&u, &p],
+            &format!("Current global users {u}, max {p}"),
+        ));
         lines
     }
 }
@@ -353,4 +414,3 @@ fn row_of(msg: &ServerMsg) -> Option<Row> {
         _ => None,
     }
 }
-

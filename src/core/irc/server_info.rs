@@ -11,18 +11,39 @@ pub(super) const VERSION: &str = concat!("natter-", env!("CARGO_PKG_VERSION"));
 
 /// `HELP`'s subjects: the IRC commands natter serves, each with what it does on natter.
 const HELP: &[(&str, &str)] = &[
-    ("PRIVMSG", "PRIVMSG <nick|#group> :<text>: a message; kept for an offline account"),
+    (
+        "PRIVMSG",
+        "PRIVMSG <nick|#group> :<text>: a message; kept for an offline account",
+    ),
     ("NOTICE", "NOTICE <nick|#group> :<text>: as PRIVMSG"),
-    ("JOIN", "JOIN #group: join a natter group (creates it, open, if there is none)"),
+    (
+        "JOIN",
+        "JOIN #group: join a natter group (creates it, open, if there is none)",
+    ),
     ("PART", "PART #group: leave a group"),
     ("NAMES", "NAMES #group: a group's members"),
-    ("TOPIC", "TOPIC #group [:<text>]: a group's topic, or set it"),
+    (
+        "TOPIC",
+        "TOPIC #group [:<text>]: a group's topic, or set it",
+    ),
     ("INVITE", "INVITE <nick> #group: invite to a group"),
-    ("KICK", "KICK #group <nick> [:<reason>]: remove from a group (its owner)"),
+    (
+        "KICK",
+        "KICK #group <nick> [:<reason>]: remove from a group (its owner)",
+    ),
     ("LIST", "LIST: the groups you are in"),
-    ("WHO", "WHO <nick|pattern|#group> [%fields]: who is online, or a group's members"),
-    ("WHOIS", "WHOIS <nick>: one user: idle, since when, the groups you share, away"),
-    ("WHOWAS", "WHOWAS <nick> [count]: the last sessions of a nick that ended"),
+    (
+        "WHO",
+        "WHO <nick|pattern|#group> [%fields]: who is online, or a group's members",
+    ),
+    (
+        "WHOIS",
+        "WHOIS <nick>: one user: idle, since when, the groups you share, away",
+    ),
+    (
+        "WHOWAS",
+        "WHOWAS <nick> [count]: the last sessions of a nick that ended",
+    ),
     ("LUSERS", "LUSERS: how many users are online"),
     ("MOTD", "MOTD: the message of the day"),
     ("TIME", "TIME: the server's time"),
@@ -48,13 +69,22 @@ impl IrcSession {
     }
 
     /// The commands about the server: `true` if `command` was one (answered into `out`).
-    pub(super) fn server_info(&mut self, command: &str, msg: &Message<'_>, out: &mut Vec<Step>) -> bool {
+    pub(super) fn server_info(
+        &mut self,
+        command: &str,
+        msg: &Message<'_>,
+        out: &mut Vec<Step>,
+    ) -> bool {
         let server = self.server_name().to_owned();
         let said = match command {
             "MOTD" => self.motd_lines(),
             "TIME" => self.numeric("391", &[&server], &utc(self.now)),
             "VERSION" => {
-                let mut lines = self.numeric("351", &[VERSION, &server], "natter: instant messaging that also speaks IRC");
+                let mut lines = self.numeric(
+                    "351",
+                    &[VERSION, &server],
+                    "natter: instant messaging that also speaks IRC",
+                );
                 lines.extend(self.isupport_lines());
                 lines
             }
@@ -92,10 +122,18 @@ impl IrcSession {
         match subject.filter(|s| !s.is_empty()) {
             None => {
                 let subject = "*";
-                let mut lines = self.numeric("704", &[subject], "natter speaks IRC; your nick is your natter account");
+                let mut lines = self.numeric(
+                    "704",
+                    &[subject],
+                    "natter speaks IRC; your nick is your natter account",
+                );
                 let names: Vec<&str> = HELP.iter().map(|(c, _)| *c).collect();
-                lines.extend(self.numeric("705", &[subject], &format!("Commands: {}", names.join(" "))));
-                lines.extend(self.numeric("705", &[subject], "HELP <command> says more; /msg your natter commands are natter's own"));
+                lines.extend(self.numeric(
+                    "705",
+                    &[subject],
+                    &format!("Commands: {}", names.join(" ")),
+                ));
+                lines.extend(self.numeric("705", &[subject], "HELP <command> says more about one"));
                 lines.extend(self.numeric("706", &[subject], "End of /HELP"));
                 lines
             }

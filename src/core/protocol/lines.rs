@@ -608,9 +608,10 @@ macro_rules! wire_tables {
                         if *away { ", away" } else { "" },
                         if *account { "" } else { ", a guest" })))
                     about(),
-                /// The end of a `who` reply: `mask` as asked.
+                /// The end of a `who` reply.
                 WhoEnd {
-                    /// What `who` asked for, as typed.
+                    /// What `who` asked for: the group's name as it is (`#team` for `#Team`),
+                    /// or the name or pattern as typed.
                     mask: String,
                 } => "WHO-END" [mask]
                     human("End of who {mask}.")

@@ -1,9 +1,12 @@
 //! The IRC codec alone (`codec.rs`), and IRC sessions through the composed server on the harness's
 //! virtual clock (`front.rs`; guests, with no account: `guests.rs`), beside natter-protocol sessions
-//! on the same core.
+//! on the same core; the queries (`queries.rs`: WHO, WHOIS, WHOWAS, LUSERS) and what the front
+//! says of the server (`server_info.rs`: its name, MOTD, TIME, VERSION, HELP…).
 
 mod channels;
 mod codec;
 mod front;
 mod guests;
 mod props;
+mod queries;
+mod server_info;

@@ -458,7 +458,9 @@ pub(crate) fn samples() -> Vec<ServerMsg> {
             username: "carol".into(),
             realname: "carol".into(),
         },
-        ServerMsg::WhoEnd { mask: "#team".into() },
+        ServerMsg::WhoEnd {
+            mask: "#team".into(),
+        },
         ServerMsg::WhoEnd { mask: "b*".into() },
         ServerMsg::WhowasUser {
             user: n("bob"),

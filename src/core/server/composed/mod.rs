@@ -161,8 +161,13 @@ impl Server {
     /// The same, with the IRC listener's settings (its name, its message of the day) set to
     /// `settings` (before any input).
     pub fn with_irc(mut self, settings: crate::irc::IrcSettings) -> Self {
-        self.irc = IrcFront::new(settings);
+        self.set_irc(settings);
         self
+    }
+
+    /// The IRC listener's settings set to `settings` (before any IRC connection).
+    pub fn set_irc(&mut self, settings: crate::irc::IrcSettings) {
+        self.irc = IrcFront::new(settings);
     }
 
     /// The same, with the outbox's rule set to `cfg` (before any input).

@@ -52,3 +52,19 @@ fn cut(s: &str, max: usize) -> &str {
     }
     &s[..end]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_a_client_gives_is_cut_to_bounds_and_the_user_name_made_one_word() {
+        let a = About::new("my user\tname", "  Real\u{7} Name  ");
+        assert_eq!(a.username, "myusername");
+        assert_eq!(a.realname, "Real Name");
+        assert_eq!(About::new("", "x").username, "-");
+        let long = About::new(&"é".repeat(20), &"r".repeat(300));
+        assert!(long.username.len() <= MAX_USERNAME && long.username.chars().all(|c| c == 'é'));
+        assert_eq!(long.realname.len(), MAX_REALNAME);
+    }
+}

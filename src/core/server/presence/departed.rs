@@ -53,3 +53,34 @@ impl Departed {
         self.list.retain(|d| &*d.name != name);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn departure(name: &str, at: u64) -> Departure {
+        Departure {
+            name: Name::from(name),
+            account: false,
+            at: Timestamp::from_millis(at),
+            about: About::of_name(name),
+        }
+    }
+
+    #[test]
+    fn it_keeps_the_last_kept_sessions_newest_first_and_forgets_a_name() {
+        let mut d = Departed::default();
+        for i in 0..(KEPT as u64 + 10) {
+            d.push(departure(if i % 2 == 0 { "zed" } else { "amy" }, i));
+        }
+        assert_eq!(d.list.len(), KEPT);
+        let zed: Vec<u64> = d.of("zed").map(|x| x.at.as_millis()).collect();
+        assert_eq!(zed.first(), Some(&(KEPT as u64 + 8)));
+        assert!(zed.windows(2).all(|w| w[0] > w[1]));
+        // The oldest went first: the first ten are gone.
+        assert!(d.list.iter().all(|x| x.at.as_millis() >= 10));
+        d.forget("zed");
+        assert_eq!(d.of("zed").count(), 0);
+        assert_eq!(d.of("amy").count(), KEPT / 2);
+    }
+}

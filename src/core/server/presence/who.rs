@@ -23,8 +23,11 @@ impl Presence<'_> {
         now: Timestamp,
         out: &mut Vec<Effect>,
     ) {
+        let mut said = mask.to_owned();
         if let Some(group) = mask.strip_prefix('#') {
             if let Some(group) = self.my_group(me, group) {
+                // The end names the group as it is (`#team` for `#Team`).
+                said = format!("#{group}");
                 let owner = self.groups.group(group).map(|g| g.owner());
                 let members = self.groups.members(group).into_iter().flatten();
                 let mut rows: Vec<(Name, ServerMsg)> = members
@@ -46,13 +49,7 @@ impl Presence<'_> {
                 }
             }
         }
-        send(
-            out,
-            conn,
-            ServerMsg::WhoEnd {
-                mask: mask.to_owned(),
-            },
-        );
+        send(out, conn, ServerMsg::WhoEnd { mask: said });
     }
 
     /// `whowas <user> [<count>]`: the last sessions of that name that ended, newest first (at most
