@@ -282,8 +282,8 @@ macro_rules! command_table {
                 mask: &'a str,
             } => "who"
                 usage("who <name>|<pattern>|#<group>")
-                summary("list the users online whose name matches (* and ? as wildcards), or a group's members, with their state")
-                activity listed
+                summary("list the users online whose name matches (* and ? as wildcards), or a group's members, with their state (IRC's WHO; the natter client's 'who' is whoelse)")
+                activity unlisted
                 rule(s, c => s.presence().who(c.conn, c.me, mask, c.now, c.out)),
             /// `whowas <user> [<count>]`: the last sessions of that name that ended.
             Whowas {
