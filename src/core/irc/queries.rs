@@ -18,7 +18,11 @@ impl IrcSession {
     /// `WHO [mask [%fields[,token]]]`: `who <mask>` (no mask, or `0`: everyone, `*`).
     pub(super) fn who(&mut self, msg: &Message<'_>, out: &mut Vec<Step>) {
         let typed = msg.param(0).filter(|m| !m.is_empty()).unwrap_or("*");
-        let mask = if typed == "0" { "*" } else { typed };
+        // A full mask (`nick!user@host`) is matched by its nick: natter's users differ by name only.
+        let mask = match typed.split('!').next().unwrap_or(typed) {
+            "0" | "" => "*",
+            m => m,
+        };
         let whox = msg.param(1).and_then(|f| f.strip_prefix('%')).map(|f| {
             let (fields, token) = f.split_once(',').unwrap_or((f, ""));
             (fields.to_owned(), token.to_owned())
@@ -308,9 +312,21 @@ impl IrcSession {
                     &[&row.user, &row.username, SERVER_NAME, "*"],
                     &row.realname,
                 ));
-                if !w.groups.is_empty() {
-                    let channels: Vec<String> = w.groups.iter().map(|g| format!("#{g}")).collect();
-                    lines.extend(self.numeric("319", &[&row.user], &channels.join(" ")));
+                // As many 319 lines as the groups take, each within IRC's 512 bytes.
+                let mut chunk = String::new();
+                for g in &w.groups {
+                    if !chunk.is_empty() && chunk.len() + g.len() + 2 > 380 {
+                        lines.extend(self.numeric("319", &[&row.user], &chunk));
+                        chunk.clear();
+                    }
+                    if !chunk.is_empty() {
+                        chunk.push(' ');
+                    }
+                    chunk.push('#');
+                    chunk.push_str(g);
+                }
+                if !chunk.is_empty() {
+                    lines.extend(self.numeric("319", &[&row.user], &chunk));
                 }
                 lines.extend(self.numeric("312", &[&row.user, &server], "natter"));
                 if let Some(since) = row.since {

@@ -275,3 +275,26 @@ fn lusers_counts_users_connections_logging_in_the_peak_and_groups() {
         ]
     );
 }
+
+#[test]
+fn whois_of_a_user_in_many_shared_groups_keeps_each_line_within_512_bytes() {
+    let mut h = harness();
+    let bob = irc(&mut h, "bob", Some("bpw"), "bob", "Bob");
+    let alice = irc(&mut h, "alice", Some("apw"), "a", "A");
+    for i in 0..40 {
+        let join = format!("JOIN #a_rather_long_group_name_{i:02}");
+        say(&mut h, alice, &[&join]);
+        say(&mut h, bob, &[&join]);
+        // Within flood control's rate.
+        h.advance_secs(1);
+    }
+    let got = ask(&mut h, bob, "WHOIS alice");
+    let groups = lines(&got).iter().filter(|l| l.contains(" 319 ")).count();
+    assert!(groups > 1, "{got}");
+    assert_eq!(got.matches("#a_rather_long_group_name_").count(), 40);
+    for l in lines(&got) {
+        assert!(l.len() + 2 <= 512, "{l}");
+    }
+    // WHO of a full mask matches its nick.
+    assert_eq!(codes(&ask(&mut h, bob, "WHO alice!*@*")), ["352", "315"]);
+}
