@@ -22,7 +22,7 @@ const ISUPPORT: &[&str] = &[
     "NICKLEN=32",
     "UTF8ONLY",
     "WHOX",
-    "TARGMAX=JOIN:,PART:,NAMES:,PRIVMSG:,NOTICE:,KICK:,WHOIS:4",
+    "TARGMAX=JOIN:,PART:,PRIVMSG:,NOTICE:,NAMES:1,KICK:1,WHOIS:4",
 ];
 
 /// At most this many ISUPPORT tokens in one `005` (IRC allows 15 parameters: the nick, the
