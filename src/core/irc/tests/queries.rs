@@ -298,3 +298,30 @@ fn whois_of_a_user_in_many_shared_groups_keeps_each_line_within_512_bytes() {
     // WHO of a full mask matches its nick.
     assert_eq!(codes(&ask(&mut h, bob, "WHO alice!*@*")), ["352", "315"]);
 }
+
+#[test]
+fn after_a_restart_whowas_begins_with_each_accounts_last_logout() {
+    use crate::server::harness::START;
+    use crate::server::{Account, Record, ServerState};
+    let accounts = ACCOUNTS
+        .iter()
+        .map(|(u, p)| Account {
+            username: (*u).into(),
+            password: (*p).into(),
+        })
+        .collect();
+    let mut state = ServerState::new(Config::default(), accounts, [7; 32]);
+    let records = vec![Record::LoggedOut {
+        user: "carol".into(),
+        at: START.minus_millis(60_000),
+    }];
+    state.restore(records, START);
+    let mut h = Harness::with_state(state, START);
+    let bob = irc(&mut h, "bob", Some("bpw"), "bob", "Bob");
+    let got = ask(&mut h, bob, "WHOWAS carol");
+    assert_eq!(codes(&got), ["314", "312", "369"], "{got}");
+    assert!(
+        got.contains(":natter 314 bob carol carol natter * :carol\r\n"),
+        "{got}"
+    );
+}

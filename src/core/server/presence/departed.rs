@@ -3,7 +3,9 @@
 //! [`KEPT`] are held, so a server that sees many guests come and go holds no more.
 //!
 //! It lives in memory, as IRC servers' WHOWAS history does, and in a cluster node's snapshot (every
-//! copy of the core builds the same from the same log); a restart begins it empty.
+//! copy of the core builds the same from the same log). What the store keeps of it is each account's
+//! last logout: after a restart, those are what it begins with (their user and real names are the
+//! account's name; guests leave nothing stored).
 
 use std::collections::VecDeque;
 
@@ -40,6 +42,21 @@ impl Departed {
             self.list.pop_front();
         }
         self.list.push_back(departure);
+    }
+
+    /// A session that ended before a restart, as the store recalls it (an account's last one): put
+    /// in its place by time, so that the newest [`KEPT`] are the ones kept.
+    pub(crate) fn restored(&mut self, departure: Departure) {
+        let at = self.list.partition_point(|d| d.at <= departure.at);
+        if self.list.len() == KEPT {
+            if at == 0 {
+                return;
+            }
+            self.list.pop_front();
+            self.list.insert(at - 1, departure);
+        } else {
+            self.list.insert(at, departure);
+        }
     }
 
     /// The sessions named `name` that ended, newest first.
@@ -79,6 +96,18 @@ mod tests {
         assert!(zed.windows(2).all(|w| w[0] > w[1]));
         // The oldest went first: the first ten are gone.
         assert!(d.list.iter().all(|x| x.at.as_millis() >= 10));
+        // A restored one goes in its place by time; one older than all kept is not kept.
+        d.restored(departure("bob", 20));
+        assert_eq!(d.list.len(), KEPT);
+        assert!(
+            d.list
+                .iter()
+                .zip(d.list.iter().skip(1))
+                .all(|(a, b)| a.at <= b.at)
+        );
+        assert_eq!(d.of("bob").count(), 1);
+        d.restored(departure("old", 0));
+        assert_eq!(d.of("old").count(), 0);
         d.forget("zed");
         assert_eq!(d.of("zed").count(), 0);
         assert_eq!(d.of("amy").count(), KEPT / 2);
