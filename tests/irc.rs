@@ -258,3 +258,37 @@ fn an_irc_user_and_a_natter_user_talk_in_a_channel() {
     bob.say("message group team all three");
     zed.expect(":bob!bob@natter PRIVMSG #team :all three");
 }
+
+/// The operator's server name and message of the day reach an IRC client over a real socket, and
+/// `WHO` and `WHOIS` answer with the core's data.
+#[test]
+fn the_server_name_motd_and_who_over_a_socket() {
+    let settings = natter_core::irc::IrcSettings {
+        server_name: "irc.test".into(),
+        ..Default::default()
+    }
+    .with_motd_text("Be kind.\n");
+    let server = TestServer::with_irc(
+        Config {
+            guests: true,
+            ..config()
+        },
+        ShellOptions {
+            irc: settings,
+            ..ShellOptions::default()
+        },
+    );
+    let mut irc = Irc::connect(server.irc_addr.unwrap());
+    irc.send("NICK zed");
+    irc.send("USER zedu 0 * :Zed Zedson");
+    irc.expect(":irc.test 001 zed ");
+    irc.expect(":irc.test 251 zed :There are 1 users");
+    irc.expect(":irc.test 372 zed :- Be kind.");
+    irc.expect(":irc.test 376 zed ");
+    irc.send("WHO zed");
+    irc.expect(":irc.test 352 zed * zedu natter irc.test zed H :0 Zed Zedson");
+    irc.expect(":irc.test 315 zed zed ");
+    irc.send("WHOIS zed");
+    irc.expect(":irc.test 311 zed zed zedu natter * :Zed Zedson");
+    irc.expect(":irc.test 318 zed zed ");
+}

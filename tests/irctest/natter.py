@@ -88,6 +88,9 @@ class NatterController(BaseServerController, DirectoryBasedController):
             str(port),
             # irctest's clients register with a nick and no password, as on IRC networks.
             "--irc-guests",
+            # irctest's tests expect the server's name its other controllers give it.
+            "--irc-server-name",
+            "My.Little.Server",
             "--credentials",
             str(self.credentials),
             "--data-dir",

@@ -81,6 +81,16 @@ pub struct Args {
     #[arg(long)]
     pub irc_guests: bool,
 
+    /// The server's name on IRC, in the source of its lines, `004`, `PONG` and `WHOIS` (one word,
+    /// a host name usually; default: natter).
+    #[arg(long, value_name = "NAME")]
+    pub irc_server_name: Option<String>,
+
+    /// A file whose text is the message of the day shown to IRC clients at login and on `MOTD`
+    /// (read at start; without it: none).
+    #[arg(long, value_name = "PATH")]
+    pub irc_motd: Option<PathBuf>,
+
     /// The server's TLS certificate (PEM, the chain's first certificate first). Without it, the
     /// server makes a self-signed one on first start and keeps it in the data directory.
     #[arg(long, value_name = "PATH", help_heading = "TLS")]
@@ -529,6 +539,8 @@ overrides! {
     plaintext => server.plaintext [flag],
     irc_port => server.irc_port [some],
     irc_guests => server.irc_guests [flag],
+    irc_server_name => server.irc_server_name,
+    irc_motd => server.irc_motd [some],
     tls_cert => server.tls_cert [some],
     tls_key => server.tls_key [some],
     log_level => log.level,

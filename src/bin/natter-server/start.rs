@@ -234,6 +234,7 @@ pub fn serve(p: Prepared, started: Started, steering: Steering) -> Result<()> {
         tls,
         cluster: started.cluster,
         metrics,
+        irc: s.irc_settings()?,
         ..ShellOptions::default()
     };
     if let Some(n) = s.server.password_threads {

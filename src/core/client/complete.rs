@@ -169,7 +169,16 @@ mod tests {
     fn command_names_in_the_first_word() {
         let (start, c) = complete("who", 3, &known());
         assert_eq!(start, 0);
-        assert_eq!(c, vec!["whoelse ", "whoelsesince ", "whois ", "wholasthr "]);
+        assert_eq!(
+            c,
+            vec![
+                "whoelse ",
+                "whoelsesince ",
+                "whois ",
+                "whowas ",
+                "wholasthr "
+            ]
+        );
         let (_, c) = complete("pri", 3, &known());
         assert_eq!(c, vec!["private "]);
         let (_, c) = complete("ac", 2, &known());

@@ -17,7 +17,7 @@
 use super::channel_book::{group_of, take};
 use super::message::Message;
 use super::relay::Relaying;
-use super::session::{IrcSession, SERVER_NAME, Step, line, mask};
+use super::session::{IrcSession, Step, line, mask};
 use crate::protocol::{ErrorReply, Name, ServerMsg};
 use crate::time::Timestamp;
 
@@ -224,7 +224,7 @@ impl IrcSession {
                 let channel = format!("#{group}");
                 out.push(Step::Say(line(
                     None,
-                    Some(SERVER_NAME),
+                    Some(self.server_name()),
                     "MODE",
                     &[&channel, "+o", owner],
                     false,
@@ -273,7 +273,7 @@ impl IrcSession {
                 let channel = format!("#{group}");
                 out.push(Step::Say(line(
                     None,
-                    Some(SERVER_NAME),
+                    Some(self.server_name()),
                     "341",
                     &[&me, user, &channel],
                     false,

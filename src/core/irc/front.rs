@@ -3,10 +3,13 @@
 //! the core is handling (`relay.rs`): the fronts of its recipients here write it with its sender's
 //! tags and command, and its sender's front learns whether the core took it, and under which id.
 
+use std::sync::Arc;
+
 use rustc_hash::FxHashMap;
 
 use super::relay::{Decor, Relaying};
 use super::session::{IrcSession, Step};
+use super::settings::IrcSettings;
 use crate::protocol::{ErrorReply, ServerMsg};
 use crate::server::ConnId;
 use crate::time::Timestamp;
@@ -16,6 +19,8 @@ use crate::time::Timestamp;
 #[derive(Debug, Default)]
 pub struct IrcFront {
     sessions: FxHashMap<ConnId, IrcSession>,
+    /// The operator's settings, shared by every connection's front.
+    settings: Arc<IrcSettings>,
     /// The IRC message the core is handling now, if any.
     in_flight: Option<InFlight>,
     /// Echoes whose message the core gave no id this front saw (a group message no one online
@@ -67,9 +72,20 @@ impl InFlight {
 }
 
 impl IrcFront {
+    /// The fronts of a server whose operator chose `settings`.
+    pub fn new(settings: IrcSettings) -> Self {
+        IrcFront {
+            sessions: FxHashMap::default(),
+            settings: settings.shared(),
+            in_flight: None,
+            echo_ids: 0,
+        }
+    }
+
     /// `conn` arrived on the IRC listener.
     pub fn open(&mut self, conn: ConnId) {
-        self.sessions.insert(conn, IrcSession::new());
+        self.sessions
+            .insert(conn, IrcSession::with_settings(self.settings.clone()));
     }
 
     /// Whether `conn` speaks IRC.
@@ -87,11 +103,18 @@ impl IrcFront {
         self.sessions.remove(&conn);
     }
 
-    /// A line from `conn`'s client; `false` if `conn` does not speak IRC.
-    pub fn from_client(&mut self, conn: ConnId, line: &[u8], out: &mut Vec<Step>) -> bool {
+    /// A line from `conn`'s client, read at `now`; `false` if `conn` does not speak IRC.
+    pub fn from_client(
+        &mut self,
+        conn: ConnId,
+        line: &[u8],
+        now: Timestamp,
+        out: &mut Vec<Step>,
+    ) -> bool {
         match self.sessions.get_mut(&conn) {
             Some(s) => {
                 let start = out.len();
+                s.now = now;
                 s.from_client(line, out);
                 s.divert(out, start);
                 true

@@ -4,7 +4,7 @@
 //! `message`, `QUIT` becomes `logout`; the nick and the password become the login's two lines).
 
 use super::message::{Message, parse};
-use super::session::{IrcSession, Phase, SERVER_NAME, Step, line};
+use super::session::{IrcSession, Phase, Step, line};
 
 /// The most targets one `PRIVMSG` or `NOTICE` may name (`TARGMAX` in the welcome's `005`): each is
 /// a message of its own for the core.
@@ -41,9 +41,9 @@ impl IrcSession {
             "PING" => match msg.param(0) {
                 Some(token) => out.push(Step::Say(line(
                     None,
-                    Some(SERVER_NAME),
+                    Some(self.server_name()),
                     "PONG",
-                    &[SERVER_NAME, token],
+                    &[self.server_name(), token],
                     true,
                 ))),
                 None => out.push(Step::Say(self.numeric("409", &[], "No origin specified"))),
@@ -72,6 +72,11 @@ impl IrcSession {
             "AWAY" => self.away(&msg, out),
             "SETNAME" => self.setname(&msg, out),
             "USERHOST" => self.userhost(&msg, out),
+            "WHO" => self.who(&msg, out),
+            "WHOIS" => self.whois(&msg, out),
+            "WHOWAS" => self.whowas(&msg, out),
+            "LUSERS" => self.lusers(false, out),
+            _ if self.server_info(&command, &msg, out) => {}
             _ => out.push(Step::Say(self.numeric(
                 "421",
                 &[msg.command],
@@ -112,6 +117,7 @@ impl IrcSession {
                     return;
                 }
                 self.user_given = true;
+                self.queries.user = Some((msg.params[0].to_owned(), msg.params[3].to_owned()));
                 self.finish_registration(out);
             }
         }
@@ -132,6 +138,7 @@ impl IrcSession {
                 self.welcome_lines(&account, out);
                 out.append(&mut self.held);
                 out.push(Step::Feed(b"acks off".to_vec()));
+                self.after_welcome(out);
                 return;
             }
             Phase::LoggingIn { .. } | Phase::Online => return,
@@ -158,10 +165,11 @@ impl IrcSession {
         let sub = msg.param(0).unwrap_or("").to_ascii_uppercase();
         let before_welcome = self.phase != Phase::Online;
         let target = self.target().to_owned();
+        let server = self.settings.clone();
         let reply = |sub: &str, text: &str| {
             Step::Say(line(
                 None,
-                Some(SERVER_NAME),
+                Some(&server.server_name),
                 "CAP",
                 &[&target, sub, text],
                 true,
@@ -280,7 +288,7 @@ impl IrcSession {
                 // A group's settings are not channel modes yet: none are shown.
                 out.push(Step::Say(line(
                     None,
-                    Some(SERVER_NAME),
+                    Some(self.server_name()),
                     "324",
                     &[self.target(), t, "+"],
                     false,

@@ -3,7 +3,7 @@
 //! rest of the line lets it be read, so the client knows which of its lines was refused.
 
 use super::message::parse;
-use super::session::{IrcSession, SERVER_NAME, Step, line};
+use super::session::{IrcSession, Step, line};
 
 impl IrcSession {
     /// Refuses `raw`, which is not UTF-8.
@@ -15,7 +15,7 @@ impl IrcSession {
             .unwrap_or_else(|| "*".to_owned());
         out.push(Step::Say(line(
             None,
-            Some(SERVER_NAME),
+            Some(self.server_name()),
             "FAIL",
             &[
                 &command,

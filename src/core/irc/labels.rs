@@ -8,7 +8,7 @@
 //! said unlabeled, as the specification allows.
 
 use super::message::Message;
-use super::session::{IrcSession, SERVER_NAME, Step};
+use super::session::{IrcSession, Step};
 
 /// A command's label and the lines said in answer so far.
 #[derive(Debug, Default)]
@@ -83,10 +83,11 @@ impl IrcSession {
             return;
         };
         let label_tag = format!("label={label}");
+        let server = self.server_name().to_owned();
         let count: usize = steps.iter().map(|s| lines_in(said(s))).sum();
         if count == 0 {
             out.push(Step::Say(
-                format!("@{label_tag} :{SERVER_NAME} ACK\r\n").into_bytes(),
+                format!("@{label_tag} :{server} ACK\r\n").into_bytes(),
             ));
             return;
         }
@@ -105,15 +106,13 @@ impl IrcSession {
         self.batches += 1;
         let id = format!("L{}", self.batches);
         out.push(Step::Say(
-            format!("@{label_tag} :{SERVER_NAME} BATCH +{id} labeled-response\r\n").into_bytes(),
+            format!("@{label_tag} :{server} BATCH +{id} labeled-response\r\n").into_bytes(),
         ));
         let batch_tag = format!("batch={id}");
         for step in steps {
             out.push(retag(step, |b| tag_all(b, &batch_tag)));
         }
-        out.push(Step::Say(
-            format!(":{SERVER_NAME} BATCH -{id}\r\n").into_bytes(),
-        ));
+        out.push(Step::Say(format!(":{server} BATCH -{id}\r\n").into_bytes()));
     }
 }
 

@@ -18,6 +18,10 @@
 //!   core (client tags, msgid, echo, no reply to a `NOTICE`); `labels.rs`: labeled responses.
 //! - `monitor.rs`, `away.rs`: others' presence as `MONITOR`, away as `AWAY` and `away-notify`,
 //!   with what a connection keeps about them in `presence_book.rs`.
+//! - `queries.rs`: `WHO` (and WHOX), `WHOIS`, `WHOWAS` and `LUSERS`, asked of the core, with
+//!   what a connection keeps of them in `query_book.rs`; `server_info.rs`: what the front answers
+//!   about the server itself (`MOTD`, `TIME`, `VERSION`, `INFO`, `ADMIN`, `LINKS`, `HELP`), under
+//!   the operator's `settings.rs`.
 //! - `front.rs`: every IRC connection's front, by connection.
 //!
 //! docs/IRC.md maps every natter command to its IRC form and lists the numerics used.
@@ -35,10 +39,14 @@ mod monitor;
 mod nick;
 mod outgoing;
 mod presence_book;
+mod queries;
+mod query_book;
 mod relay;
 mod sasl;
+mod server_info;
 mod session;
 mod setname;
+mod settings;
 #[cfg(test)]
 mod tests;
 mod user_modes;
@@ -48,3 +56,4 @@ pub use front::IrcFront;
 pub use message::{Message, ParseError, Tag, parse};
 pub use relay::{MAX_CLIENT_TAGS, Relaying};
 pub use session::{IrcSession, SERVER_NAME, Step};
+pub use settings::IrcSettings;

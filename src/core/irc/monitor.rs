@@ -8,7 +8,7 @@
 
 use super::message::Message;
 use super::presence_book::{MONITOR_LIMIT, Query, fold};
-use super::session::{IrcSession, SERVER_NAME, Step, line, mask};
+use super::session::{IrcSession, Step, line, mask};
 use crate::protocol::ServerMsg;
 
 impl IrcSession {
@@ -153,7 +153,7 @@ impl IrcSession {
     fn mon_line(&self, code: &str, target: &str) -> Vec<u8> {
         line(
             None,
-            Some(SERVER_NAME),
+            Some(self.server_name()),
             code,
             &[self.target(), target],
             true,

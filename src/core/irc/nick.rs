@@ -4,7 +4,7 @@
 //! one, or another guest's), `432` (not a valid name, or banned) or `447` (an account).
 
 use super::presence_book::fold;
-use super::session::{IrcSession, SERVER_NAME, Step, line, mask};
+use super::session::{IrcSession, Step, line, mask};
 use crate::protocol::{ErrorReply, ServerMsg};
 
 impl IrcSession {
@@ -45,7 +45,7 @@ impl IrcSession {
                     if self.watch.monitored.contains_key(&now) {
                         said.extend(line(
                             None,
-                            Some(SERVER_NAME),
+                            Some(self.server_name()),
                             "730",
                             &[self.target(), &mask(to)],
                             true,

@@ -8,10 +8,8 @@ use crate::protocol::{ErrorReply, Name, Prompt, ServerMsg};
 use crate::time::{Timestamp, utc};
 
 use super::message::MAX_BODY;
-use super::session::{IrcSession, Phase, SERVER_NAME, Step, line, mask};
-
-/// natter's version, as the welcome tells it.
-const VERSION: &str = concat!("natter-", env!("CARGO_PKG_VERSION"));
+use super::server_info::VERSION;
+use super::session::{IrcSession, Phase, Step, line, mask};
 
 /// What `RPL_ISUPPORT` (005) advertises. natter's names are case-sensitive, but no two accounts
 /// differ only in case, so ASCII case mapping finds no two users as one. Channels are groups
@@ -23,10 +21,15 @@ const ISUPPORT: &[&str] = &[
     "NETWORK=natter",
     "NICKLEN=32",
     "UTF8ONLY",
-    "TARGMAX=NOTICE:4,PRIVMSG:4",
     "MONITOR=100",
     "BOT=B",
+    "WHOX",
+    "TARGMAX=JOIN:,PART:,PRIVMSG:4,NOTICE:4,NAMES:1,KICK:1,WHOIS:4",
 ];
+
+/// At most this many ISUPPORT tokens in one `005` (IRC allows 15 parameters: the nick, the
+/// tokens and the closing text).
+const ISUPPORT_PER_LINE: usize = 12;
 
 impl IrcSession {
     /// One line the core sent this connection: what to do, appended to `out` in order.
@@ -167,6 +170,7 @@ impl IrcSession {
         self.pass = None;
         self.welcome_lines(user, out);
         out.push(Step::Feed(b"acks off".to_vec()));
+        self.after_welcome(out);
     }
 
     /// The registration's numerics, for `user`, who is online from now on.
@@ -180,7 +184,10 @@ impl IrcSession {
         lines.extend(self.numeric(
             "002",
             &[],
-            &format!("Your host is {SERVER_NAME}, running version {VERSION}"),
+            &format!(
+                "Your host is {}, running version {VERSION}",
+                self.server_name()
+            ),
         ));
         lines.extend(self.numeric(
             "003",
@@ -189,21 +196,28 @@ impl IrcSession {
         ));
         lines.extend(line(
             None,
-            Some(SERVER_NAME),
+            Some(self.server_name()),
             "004",
-            &[self.target(), SERVER_NAME, VERSION, "i", "o"],
+            &[self.target(), self.server_name(), VERSION, "i", "o"],
             false,
         ));
-        let mut params = ISUPPORT.to_vec();
-        params.push("are supported by this server");
-        lines.extend(self.numeric("005", &params[..params.len() - 1], params[params.len() - 1]));
-        lines.extend(self.numeric("422", &[], "MOTD File is missing"));
+        lines.extend(self.isupport_lines());
         out.push(Step::Say(lines));
+    }
+
+    /// `005` (RPL_ISUPPORT): as many lines as the tokens take.
+    pub(super) fn isupport_lines(&self) -> Vec<u8> {
+        let mut lines = Vec::new();
+        for tokens in ISUPPORT.chunks(ISUPPORT_PER_LINE) {
+            lines.extend(self.numeric("005", tokens, "are supported by this server"));
+        }
+        lines
     }
 
     /// A logged-in user's line.
     fn online(&mut self, msg: &ServerMsg, out: &mut Vec<Step>) {
-        if self.away_line(msg, out)
+        if self.query_line(msg, out)
+            || self.away_line(msg, out)
             || self.presence_line(msg, out)
             || self.nick_line(msg, out)
             || self.real_name_line(msg, out)
@@ -319,9 +333,13 @@ impl IrcSession {
     /// A notice from the server, in as many lines as it takes.
     fn notices(&self, text: &str) -> Vec<u8> {
         let target = self.target().to_owned();
-        split_into(text, SERVER_NAME, "NOTICE", &target, |source, chunk| {
-            line(None, Some(source), "NOTICE", &[&target, chunk], true)
-        })
+        split_into(
+            text,
+            self.server_name(),
+            "NOTICE",
+            &target,
+            |source, chunk| line(None, Some(source), "NOTICE", &[&target, chunk], true),
+        )
     }
 }
 

@@ -123,7 +123,7 @@ impl IrcSession {
         let nick = self.asked_nick().to_owned();
         let mut said = line(
             None,
-            Some(SERVER_NAME),
+            Some(self.server_name()),
             "900",
             &[
                 &nick,
@@ -135,7 +135,7 @@ impl IrcSession {
         );
         said.extend(line(
             None,
-            Some(SERVER_NAME),
+            Some(self.server_name()),
             "903",
             &[&nick, "SASL authentication successful"],
             true,
@@ -150,7 +150,7 @@ impl IrcSession {
         let nick = self.asked_nick().to_owned();
         out.push(Step::Say(line(
             None,
-            Some(SERVER_NAME),
+            Some(self.server_name()),
             "904",
             &[&nick, &format!("SASL authentication failed: {text}")],
             true,

@@ -4,10 +4,14 @@
 //! core's lines into IRC lines (`outgoing.rs`). A plain value with no clock: the composed server
 //! owns one per IRC connection and carries out its [`Step`]s in order.
 
-use crate::protocol::Name;
+use std::sync::Arc;
 
-/// The server's name in every line it sources, and the host part of every user's mask
-/// (`alice!alice@natter`).
+use super::settings::IrcSettings;
+use crate::protocol::Name;
+use crate::time::Timestamp;
+
+/// The server's name unless the operator names it (`--irc-server-name`), and the host part of every
+/// user's mask (`alice!alice@natter`: natter shows no one's address).
 pub const SERVER_NAME: &str = "natter";
 
 /// What the front asks the composed server to do, in order.
@@ -145,6 +149,12 @@ pub struct IrcSession {
     pub(super) bot: bool,
     /// Others' presence as far as IRC needs it: the nicks monitored, who is away.
     pub(super) watch: super::presence_book::Watch,
+    /// The operator's settings: the server's name, the message of the day.
+    pub(super) settings: Arc<IrcSettings>,
+    /// The time of the line being read (for `TIME`), as the composed server gives it.
+    pub(super) now: Timestamp,
+    /// The queries asked of the core and not answered yet, and what `USER` said.
+    pub(super) queries: super::query_book::Queries,
 }
 
 impl Default for IrcSession {
@@ -156,6 +166,11 @@ impl Default for IrcSession {
 impl IrcSession {
     /// A connection that has just arrived on the IRC listener.
     pub fn new() -> Self {
+        Self::with_settings(Arc::default())
+    }
+
+    /// The same, under the operator's `settings`.
+    pub fn with_settings(settings: Arc<IrcSettings>) -> Self {
         IrcSession {
             phase: Phase::Registering,
             nick: None,
@@ -178,7 +193,15 @@ impl IrcSession {
             decor: None,
             bot: false,
             watch: super::presence_book::Watch::default(),
+            settings,
+            now: Timestamp::ZERO,
+            queries: super::query_book::Queries::default(),
         }
+    }
+
+    /// The server's name, as the operator set it.
+    pub(super) fn server_name(&self) -> &str {
+        &self.settings.server_name
     }
 
     /// Whether the core welcomed it.
@@ -208,7 +231,7 @@ impl IrcSession {
         all.push(self.target());
         all.extend_from_slice(params);
         all.push(text);
-        line(None, Some(SERVER_NAME), code, &all, true)
+        line(None, Some(self.server_name()), code, &all, true)
     }
 
     /// `461`: `command` came without the parameters it needs.
@@ -225,7 +248,7 @@ impl IrcSession {
     pub(super) fn notice(&self, text: &str) -> Vec<u8> {
         line(
             None,
-            Some(SERVER_NAME),
+            Some(self.server_name()),
             "NOTICE",
             &[self.target(), text],
             true,

@@ -4,7 +4,7 @@
 //! sharing a channel, as for away), and one that did not gets nothing.
 
 use super::message::Message;
-use super::session::{IrcSession, SERVER_NAME, Step, line, mask};
+use super::session::{IrcSession, Step, line, mask};
 use crate::protocol::ServerMsg;
 
 /// The longest real name taken (as ergo's default): longer is `FAIL SETNAME INVALID_REALNAME`.
@@ -17,7 +17,7 @@ impl IrcSession {
         if text.is_empty() || text.len() > MAX_REAL_NAME {
             out.push(Step::Say(line(
                 None,
-                Some(SERVER_NAME),
+                Some(self.server_name()),
                 "FAIL",
                 &[
                     "SETNAME",

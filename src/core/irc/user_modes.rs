@@ -3,7 +3,7 @@
 //! connection's only (natter's other users see no mark yet); every other mode letter is `501`.
 
 use super::message::Message;
-use super::session::{IrcSession, SERVER_NAME, Step, line, mask};
+use super::session::{IrcSession, Step, line, mask};
 use crate::protocol::Name;
 
 /// The bot mode's letter (`BOT=B` in ISUPPORT).
@@ -16,7 +16,7 @@ impl IrcSession {
             let modes = if self.bot { "+B" } else { "+" };
             out.push(Step::Say(line(
                 None,
-                Some(SERVER_NAME),
+                Some(self.server_name()),
                 "221",
                 &[self.target(), modes],
                 false,

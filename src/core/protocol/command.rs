@@ -294,6 +294,42 @@ macro_rules! command_table {
                 summary("whether <user> is online, idle how long, since when, your shared groups, and why away")
                 activity listed
                 rule(s, c => s.presence().whois(c.conn, c.me, user, c.now, c.out)),
+            /// `who <mask>`: the users online whose name matches, or a group's members.
+            Who {
+                /// A name, a pattern (`*` any run of characters, `?` one), or `#group`, as typed.
+                mask: &'a str,
+            } => "who"
+                usage("who <name>|<pattern>|#<group>")
+                summary("list the users online whose name matches (* and ? as wildcards), or a group's members, with their state (IRC's WHO; the natter client's 'who' is whoelse)")
+                activity unlisted
+                rule(s, c => s.presence().who(c.conn, c.me, mask, c.now, c.out)),
+            /// `whowas <user> [<count>]`: the last sessions of that name that ended.
+            Whowas {
+                /// The name asked about, as typed.
+                user: &'a str,
+                /// At most this many (none: every one the server keeps).
+                count: Option<u64>,
+            } => "whowas"
+                usage("whowas <user> [<count>]")
+                summary("the last sessions of <user> that ended, newest first (at most <count>)")
+                activity listed
+                rule(s, c => s.presence().whowas(c.conn, c.me, user, count, c.out)),
+            Lusers => "lusers"
+                usage("lusers")
+                summary("how many users are online, logging in and online at most, and how many groups there are")
+                activity listed
+                rule(s, c => s.presence().lusers(c.conn, c.out)),
+            /// `userinfo <username> <real name>`: what `who` and `whowas` show of this session.
+            UserInfo {
+                /// One word: the user name an IRC client gave with `USER`.
+                username: &'a str,
+                /// The rest of the line: the real name.
+                realname: &'a str,
+            } => "userinfo"
+                usage("userinfo <username> <real name>")
+                summary("(sent by the client) the user name and real name who and whowas show of this session (what an IRC client gives with USER)")
+                bookkeeping unlisted
+                rule(s, c => s.sessions.set_about(c.conn, username, realname)),
             Ping {
                 /// The user asked about, as typed.
                 user: &'a str,

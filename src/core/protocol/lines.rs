@@ -608,6 +608,91 @@ macro_rules! wire_tables {
                         },
                         if groups.is_empty() { "none".to_owned() } else { list(groups) })))
                     about(Some(Conversation::User(user.clone()))),
+                /// Reply to `who <mask>`: one line for each user matched, then `WHO-END`. Whether
+                /// they are online (a group's member may not be), away, an account's name or a
+                /// guest's, the owner of the group asked about; idle seconds (0 when offline); since
+                /// when (the session's start, or the last logout; `never`); the user name and real
+                /// name their IRC client gave (`userinfo`; their name otherwise).
+                WhoUser {
+                    /// The user.
+                    user: Name,
+                    /// Whether they are logged in now.
+                    online: bool,
+                    /// Whether they said they are away (and the asker sees their presence).
+                    away: bool,
+                    /// Whether the name is an account's (not a guest's).
+                    account: bool,
+                    /// Whether they own the group asked about (`who #group`).
+                    owner: bool,
+                    /// Seconds since their last command (0 when offline).
+                    idle_secs: u64,
+                    /// Their session's start if online, else their last logout.
+                    since: Option<Timestamp>,
+                    /// The user name their client gave (one word).
+                    username: String,
+                    /// The real name their client gave.
+                    realname: String,
+                } => "WHO-USER" [user, online: OnOff, away: Here, account: Kind, owner: Role,
+                    idle_secs, since: Seen, username, realname: Text]
+                    human()
+                    show(p => p.star(format!("{user} ({username}, {realname}): {}{}{}",
+                        if *online { format!("online, idle {}", age(*idle_secs)) } else { "offline".to_owned() },
+                        if *away { ", away" } else { "" },
+                        if *account { "" } else { ", a guest" })))
+                    about(),
+                /// The end of a `who` reply.
+                WhoEnd {
+                    /// What `who` asked for: the group's name as it is (`#team` for `#Team`),
+                    /// or the name or pattern as typed.
+                    mask: String,
+                } => "WHO-END" [mask]
+                    human("End of who {mask}.")
+                    show(p => p.dash(format!("end of who {mask}")))
+                    about(),
+                /// Reply to `whowas <user>`: one of the last sessions of that name that ended (the
+                /// server keeps a bounded number, newest first), then `WHOWAS-END`.
+                WhowasUser {
+                    /// The name the session had.
+                    user: Name,
+                    /// Whether it was an account's (not a guest's).
+                    account: bool,
+                    /// When it ended.
+                    at: Timestamp,
+                    /// The user name its client gave (one word).
+                    username: String,
+                    /// The real name its client gave.
+                    realname: String,
+                } => "WHOWAS-USER" [user, account: Kind, at, username, realname: Text]
+                    human()
+                    show(p => p.star(format!("{user} ({username}, {realname}) was here until {}",
+                        crate::time::utc(*at))))
+                    about(),
+                /// The end of a `whowas` reply: the name asked about, as typed.
+                WhowasEnd {
+                    /// The name asked about, as typed.
+                    user: String,
+                } => "WHOWAS-END" [user]
+                    human("End of whowas {user}.")
+                    show(p => p.dash(format!("end of whowas {user}")))
+                    about(),
+                /// Reply to `lusers`: how many users are online, how many connections are still
+                /// logging in, the most users online at once since the server started, and how many
+                /// groups there are.
+                Lusers {
+                    /// Users online now (accounts and guests).
+                    users: u64,
+                    /// Connections open and not logged in.
+                    unregistered: u64,
+                    /// The most users online at once since the server started.
+                    peak: u64,
+                    /// Groups that exist.
+                    groups: u64,
+                } => "LUSERS" [users, unregistered, peak, groups]
+                    human("{users} users online ({peak} at most), {unregistered} connections logging in, {groups} groups.")
+                    show(p => p.star(format!(
+                        "{users} users online ({peak} at most), {unregistered} connections logging in, {groups} groups"
+                    )))
+                    about(),
                 /// No command for a while: the session ends in `secs_left` seconds unless the user
                 /// sends one.
                 IdleWarning {

@@ -256,6 +256,23 @@ pub fn parse_command(line: &str) -> Result<Command<'_>, ParseError> {
         CommandName::RealName => Command::RealName {
             text: text_only(args).map_err(usage)?.1,
         },
+        CommandName::Who => Command::Who { mask: user(args)? },
+        CommandName::Whowas => {
+            let words = tokens1(args).map_err(|()| ParseError::Usage(name))?;
+            match words[..] {
+                [user] => Command::Whowas { user, count: None },
+                [user, count] => Command::Whowas {
+                    user,
+                    count: Some(saturating_number(count).ok_or(ParseError::BadNumber(name))?),
+                },
+                _ => return Err(ParseError::Usage(name)),
+            }
+        }
+        CommandName::Lusers => no_args(args).map(|_| Command::Lusers).map_err(usage)?,
+        CommandName::UserInfo => {
+            let (_, (username, realname)) = user_and_text(args).map_err(usage)?;
+            Command::UserInfo { username, realname }
+        }
         CommandName::GroupLeave => Command::GroupLeave { group: user(args)? },
         CommandName::GroupMembers => Command::GroupMembers { group: user(args)? },
         CommandName::GroupList => no_args(args).map(|_| Command::GroupList).map_err(usage)?,

@@ -134,6 +134,12 @@ pub(crate) struct Access;
 pub(crate) struct Adding;
 /// Who may set a group's topic: `owner` or `members`.
 pub(crate) struct TopicBy;
+/// Whether a user online is away: `here` or `away`.
+pub(crate) struct Here;
+/// Whether a name is an account's or a guest's: `guest` or `account`.
+pub(crate) struct Kind;
+/// A member's place in a group: `member` or `owner`.
+pub(crate) struct Role;
 /// When a user was last seen: a timestamp, or `never` for a user never seen since the server kept
 /// history (rather than a 0 a reader would take for 1970).
 pub(crate) struct Seen;
@@ -439,7 +445,10 @@ two_words!(
     Whose: "account" / "address",
     Access: "invite" / "open",
     Adding: "invite" / "direct",
-    TopicBy: "owner" / "members"
+    TopicBy: "owner" / "members",
+    Here: "here" / "away",
+    Kind: "guest" / "account",
+    Role: "member" / "owner"
 );
 
 impl Codec<CommandName> for Usage {

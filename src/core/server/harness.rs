@@ -113,6 +113,12 @@ impl Harness {
         Self::with_state(ServerState::new(config, accounts, [7; 32]), START)
     }
 
+    /// The IRC listener's settings (its name, its message of the day) set to `settings`.
+    pub fn irc_settings(mut self, settings: crate::irc::IrcSettings) -> Self {
+        self.server.set_irc(settings);
+        self
+    }
+
     /// Drives an existing core, with the clock at `now`.
     pub fn with_state(state: ServerState, now: Timestamp) -> Self {
         let mut server = Server::alone(state, Parts::default());

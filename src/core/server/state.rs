@@ -46,6 +46,7 @@ use super::messages::delivery::Delivery;
 use super::messages::mailboxes::Mailboxes;
 use super::messages::rule::Messaging;
 use super::presence::announced::Announced;
+use super::presence::departed::Departed;
 use super::presence::history::History;
 use super::presence::rule::Presence;
 use super::private::brokerage::Brokerage;
@@ -65,6 +66,9 @@ pub struct ServerState {
     blocks: Blocks,
     mailboxes: Mailboxes,
     history: History,
+    /// The sessions that ended lately, for `whowas` (in memory: a restart begins it empty).
+    #[serde(default)]
+    departed: Departed,
     brokerage: Brokerage,
     groups: GroupBook,
     /// The public keys each account's client published for end-to-end encryption.
@@ -97,6 +101,7 @@ impl ServerState {
             blocks: Blocks::default(),
             mailboxes: Mailboxes::default(),
             history: History::default(),
+            departed: Departed::default(),
             brokerage: Brokerage::new(seed),
             groups: GroupBook::default(),
             keys: KeyDirectory::default(),
@@ -289,6 +294,7 @@ impl ServerState {
             blocks: &self.blocks,
             sessions: &self.sessions,
             history: &self.history,
+            departed: &self.departed,
             mailboxes: &self.mailboxes,
             groups: &self.groups,
             shutting_down: self.shutting_down,

@@ -105,6 +105,8 @@ pub struct ShellOptions {
     pub cluster: Option<ClusterNode>,
     /// Count for the metrics listener (`None`: no metrics).
     pub metrics: Option<Arc<Metrics>>,
+    /// What IRC connections are told of the server (its name, its message of the day).
+    pub irc: natter_core::irc::IrcSettings,
 }
 
 impl Default for ShellOptions {
@@ -118,6 +120,7 @@ impl Default for ShellOptions {
             tls: None,
             cluster: None,
             metrics: None,
+            irc: natter_core::irc::IrcSettings::default(),
         }
     }
 }
@@ -386,7 +389,7 @@ async fn serve(ex: Rc<LocalExecutor<'static>>, s: Serving) -> io::Result<()> {
     let served = match opts.cluster.clone() {
         None => {
             drive(
-                Server::alone(core, parts(&opts)),
+                Server::alone(core, parts(&opts)).with_irc(opts.irc.clone()),
                 None,
                 &ex,
                 shared,
@@ -405,7 +408,7 @@ async fn serve(ex: Rc<LocalExecutor<'static>>, s: Serving) -> io::Result<()> {
             let node = Node::new(cluster.node, core, cluster.log.clone(), config, clock.now());
             let renewals = node.renewals(clock.now());
             let (link, tasks) = cluster_node::start(&ex, shared.clone(), &cluster, renewals, clock);
-            let server = Server::node(node, parts(&opts));
+            let server = Server::node(node, parts(&opts)).with_irc(opts.irc.clone());
             let served = drive(
                 server,
                 Some(link),

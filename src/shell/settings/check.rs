@@ -102,6 +102,15 @@ impl Settings {
                         .into(),
             });
         }
+        if !natter_core::irc::IrcSettings::valid_name(&s.irc_server_name) {
+            return Err(SettingsError::Invalid {
+                key: "server.irc_server_name",
+                value: s.irc_server_name.clone(),
+                allowed: "one word of letters, digits, '.', '-' and '_', at most 63 bytes (a host \
+                          name, such as irc.example.org)"
+                    .into(),
+            });
+        }
         at_least("server.max_outbound", s.max_outbound, 4096, "bytes")?;
         at_least("server.max_password_jobs", s.max_password_jobs, 1, "jobs")?;
         if let Some(n) = s.password_threads {

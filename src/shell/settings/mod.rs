@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 pub use self::check::SettingsError;
 pub use self::credentials::{AccountChanges, diff_accounts};
+use natter_core::irc::IrcSettings;
 use natter_core::server::{AddressLimits, Config, LoginLimits};
 
 /// Everything the server can be told, as the configuration file's sections hold it.
@@ -58,6 +59,12 @@ pub struct Server {
     /// Admit guests: a client that gives no password logs in under any free nick that is no
     /// account's, with no account (as IRC networks do; irctest needs it). Off by default.
     pub irc_guests: bool,
+    /// The server's name on IRC (the source of its lines, `004`, `PONG`, `WHOIS`'s server): one
+    /// word, a host name usually.
+    pub irc_server_name: String,
+    /// A file whose text is the message of the day IRC clients are shown at login and on `MOTD`
+    /// (read at start; absent: none, `422`).
+    pub irc_motd: Option<PathBuf>,
     /// The TLS certificate (PEM) and its key; without them the server makes its own.
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
@@ -182,6 +189,8 @@ impl Default for Server {
             plaintext: false,
             irc_port: None,
             irc_guests: false,
+            irc_server_name: natter_core::irc::SERVER_NAME.to_owned(),
+            irc_motd: None,
             tls_cert: None,
             tls_key: None,
             keepalive: 60,
@@ -327,6 +336,7 @@ impl Settings {
             &mut self.server.data_dir,
             &mut self.server.tls_cert,
             &mut self.server.tls_key,
+            &mut self.server.irc_motd,
             &mut self.admin.socket,
             &mut self.cluster.ca,
             &mut self.cluster.key_file,
@@ -369,6 +379,25 @@ impl Settings {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// What the IRC fronts say of the server: its name, and the message of the day read from
+    /// `irc_motd` (an error names the file and why it could not be read).
+    pub fn irc_settings(&self) -> Result<IrcSettings, SettingsError> {
+        let settings = IrcSettings {
+            server_name: self.server.irc_server_name.clone(),
+            motd: None,
+        };
+        match &self.server.irc_motd {
+            None => Ok(settings),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| SettingsError::Read {
+                    path: path.clone(),
+                    error: e.to_string(),
+                })?;
+                Ok(settings.with_motd_text(&text))
+            }
+        }
     }
 
     /// Where the server listens for natter's own protocol: each bind address with the port.
@@ -449,6 +478,16 @@ impl Settings {
             "server.irc_port",
             format!("{:?}", s.irc_port),
             format!("{:?}", r.irc_port),
+        );
+        cmp(
+            "server.irc_server_name",
+            s.irc_server_name.clone(),
+            r.irc_server_name.clone(),
+        );
+        cmp(
+            "server.irc_motd",
+            format!("{:?}", s.irc_motd),
+            format!("{:?}", r.irc_motd),
         );
         cmp(
             "server.credentials",

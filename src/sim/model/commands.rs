@@ -120,6 +120,13 @@ impl Model {
                 }
             }
             Command::Active => {}
+            // The IRC front's queries read and change nothing the model checks (`userinfo` is
+            // shown only by them); the simulator does not type them yet, so the model does not
+            // answer them (docs/IRC.md: the core's tests and irctest cover them).
+            Command::Who { .. }
+            | Command::Whowas { .. }
+            | Command::Lusers
+            | Command::UserInfo { .. } => {}
         }
     }
 }
@@ -136,5 +143,6 @@ fn is_activity(cmd: &Command<'_>) -> bool {
             | Command::KeysIdentity { .. }
             | Command::KeysAdd { .. }
             | Command::KeysFallback { .. }
+            | Command::UserInfo { .. }
     )
 }

@@ -58,13 +58,15 @@ fn codes(text: &str) -> Vec<&str> {
 }
 
 #[test]
-fn registration_with_pass_nick_user_welcomes_with_001_to_005_and_422() {
+fn registration_with_pass_nick_user_welcomes_with_001_to_005_lusers_and_422() {
     let mut h = harness();
     let (_, got) = register(&mut h, "alice", "apw");
     assert!(got.starts_with(":natter NOTICE * :*** natter"), "{got}");
     assert_eq!(
         codes(&got),
-        ["001", "002", "003", "004", "005", "422"],
+        [
+            "001", "002", "003", "004", "005", "251", "253", "254", "255", "265", "266", "422"
+        ],
         "{got}"
     );
     assert!(got.contains(":natter 001 alice :Welcome to natter, alice!alice@natter\r\n"));
@@ -231,7 +233,7 @@ fn a_message_kept_while_offline_arrives_at_registration_with_its_time_once() {
     let got = h.take_irc(c);
     let stored = lines(&got)
         .into_iter()
-        .find(|l| l.contains(" PRIVMSG "))
+        .find(|l| l.contains(" PRIVMSG alice "))
         .unwrap_or_else(|| panic!("no stored message: {got}"));
     assert!(
         stored.starts_with(
@@ -247,7 +249,7 @@ fn a_message_kept_while_offline_arrives_at_registration_with_its_time_once() {
     );
     assert!(h.is_closed(c));
     let (_, again) = register(&mut h, "alice", "apw");
-    assert!(!again.contains(" PRIVMSG "), "{again}");
+    assert!(!again.contains(" PRIVMSG alice "), "{again}");
 }
 
 #[test]
@@ -372,12 +374,18 @@ fn sasl_plain_logs_in_before_cap_end_and_the_welcome_waits_for_it() {
     let got = h.take_irc(c);
     assert_eq!(
         codes(&got),
-        ["001", "002", "003", "004", "005", "422"],
+        [
+            "001", "002", "003", "004", "005", "251", "253", "254", "255", "265", "266", "422"
+        ],
         "{got}"
     );
-    // The message kept for alice came with the welcome, after it.
+    // The message kept for alice came with the welcome, after its 005 (the LUSERS and the
+    // message of the day, asked of the core, follow).
+    let kept = got
+        .find(":bob!bob@natter PRIVMSG alice :kept\r\n")
+        .expect("kept");
     assert!(
-        got.ends_with(":bob!bob@natter PRIVMSG alice :kept\r\n"),
+        kept > got.find(" 005 ").unwrap() && kept < got.find(" 251 ").unwrap(),
         "{got}"
     );
 }

@@ -42,7 +42,9 @@ fn a_guest_registers_with_nick_and_user_and_chats_with_a_natter_user() {
     let got = h.take_irc(c);
     assert_eq!(
         codes(&got),
-        ["001", "002", "003", "004", "005", "422"],
+        [
+            "001", "002", "003", "004", "005", "251", "253", "254", "255", "265", "266", "422"
+        ],
         "{got}"
     );
     assert!(got.contains(":natter 001 zed "), "{got}");

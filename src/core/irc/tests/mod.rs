@@ -1,6 +1,7 @@
 //! The IRC codec alone (`codec.rs`), and IRC sessions through the composed server on the harness's
 //! virtual clock (`front.rs`; guests, with no account: `guests.rs`), beside natter-protocol sessions
-//! on the same core.
+//! on the same core; the queries (`queries.rs`: WHO, WHOIS, WHOWAS, LUSERS) and what the front
+//! says of the server (`server_info.rs`: its name, MOTD, TIME, VERSION, HELP…).
 
 mod caps;
 mod channels;
@@ -10,4 +11,6 @@ mod guests;
 mod nick;
 mod presence;
 mod props;
+mod queries;
+mod server_info;
 mod user_state;

@@ -160,6 +160,18 @@ impl Server {
         }
     }
 
+    /// The same, with the IRC listener's settings (its name, its message of the day) set to
+    /// `settings` (before any input).
+    pub fn with_irc(mut self, settings: crate::irc::IrcSettings) -> Self {
+        self.set_irc(settings);
+        self
+    }
+
+    /// The IRC listener's settings set to `settings` (before any IRC connection).
+    pub fn set_irc(&mut self, settings: crate::irc::IrcSettings) {
+        self.irc = IrcFront::new(settings);
+    }
+
     /// The same, with the outbox's rule set to `cfg` (before any input).
     pub fn with_outbox(mut self, cfg: OutboxConfig) -> Self {
         self.outbox = Outbox::new(cfg);
@@ -270,7 +282,7 @@ impl Server {
             match event {
                 Event::Line { conn, line } => {
                     let mut steps = std::mem::take(&mut self.steps);
-                    self.irc.from_client(conn, line, &mut steps);
+                    self.irc.from_client(conn, line, now, &mut steps);
                     self.take_steps(conn, &mut steps);
                     self.pump_front(now);
                     // All the line asked for is answered: a labeled response is said.

@@ -7,7 +7,9 @@
 //!   send.
 //! - [`flow`]: flood control, and lines held while a password is checked.
 //! - [`idle`]: the login and idle deadlines.
+//! - [`about`]: what a session's client says of itself (an IRC client's user name and real name).
 
+pub(crate) mod about;
 pub(crate) mod backlog;
 pub(crate) mod flow;
 pub(crate) mod idle;

@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use rustc_hash::FxHashMap;
 
 use crate::protocol::Name;
+use crate::server::connections::about::About;
 use crate::server::connections::backlog::Backlog;
 use crate::server::connections::flow::{Charged, Class, Flow, FlowLimits, Input, Offer, Release};
 use crate::server::event::{ConnId, Effect, UserId};
@@ -120,6 +121,9 @@ pub(crate) struct Session {
     since: Timestamp,
     /// `away <reason>`: the user is away, saying why, until `away` alone or the session's end.
     away: Option<String>,
+    /// What the client said of itself (`userinfo`), if it did.
+    #[serde(default)]
+    about: Option<About>,
 }
 
 impl Session {
@@ -138,6 +142,7 @@ impl Session {
             passwd: Passwd::Idle,
             since: now,
             away: None,
+            about: None,
         }
     }
 
@@ -149,6 +154,11 @@ impl Session {
     /// Why the user is away, if they are.
     pub(crate) fn away(&self) -> Option<&str> {
         self.away.as_deref()
+    }
+
+    /// What the client said of itself (`userinfo`), if it did.
+    pub(crate) fn about(&self) -> Option<&About> {
+        self.about.as_ref()
     }
 
     pub(crate) fn passwd(&self) -> Passwd {
@@ -236,6 +246,8 @@ pub(crate) struct Closed {
     pub(crate) pending_login: bool,
     /// The user whose session it held, now ended.
     pub(crate) user: Option<UserId>,
+    /// What that session's client said of itself (`userinfo`), for `whowas`.
+    pub(crate) about: Option<About>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize, Debug, Default)]
@@ -247,6 +259,9 @@ pub(crate) struct Sessions {
     of_user: Vec<Option<ConnId>>,
     /// Per user, what others sent their live session that may still be queued (see `backlog`).
     backlogs: Vec<Backlog>,
+    /// The most sessions online at once since the server started (for `lusers`).
+    #[serde(default)]
+    peak: usize,
 }
 
 impl Sessions {
@@ -374,6 +389,31 @@ impl Sessions {
         }
     }
 
+    /// `userinfo <username> <real name>`: what the session's client says of itself.
+    pub(crate) fn set_about(&mut self, conn: ConnId, username: &str, realname: &str) {
+        if let Some(s) = self.session_mut(conn) {
+            s.about = Some(About::new(username, realname));
+        }
+    }
+
+    /// `realname <text>`: the session's real name changes, its user name stays (a client that
+    /// gave none yet keeps its name as the user name).
+    pub(crate) fn set_realname(&mut self, conn: ConnId, name: &str, realname: &str) {
+        if let Some(s) = self.session_mut(conn) {
+            let username = s
+                .about
+                .as_ref()
+                .map_or(name, |a| a.username.as_str())
+                .to_owned();
+            s.about = Some(About::new(&username, realname));
+        }
+    }
+
+    /// The most sessions online at once since the server started.
+    pub(crate) fn peak(&self) -> usize {
+        self.peak
+    }
+
     /// `away [<reason>]`: whether that changed anything.
     pub(crate) fn set_away(&mut self, conn: ConnId, reason: Option<&str>) -> bool {
         match self.session_mut(conn) {
@@ -428,6 +468,7 @@ impl Sessions {
         self.of_user[user.index()] = Some(conn);
         self.backlogs[user.index()] = Backlog::default();
         self.online.insert(user, conn);
+        self.peak = self.peak.max(self.online.len());
         if let Some(c) = self.conns.get_mut(&conn) {
             c.phase = Phase::Online(session);
         }
@@ -436,18 +477,19 @@ impl Sessions {
     /// Forgets a connection, ending its session if it had one; says what the rest must hear of it.
     pub(crate) fn close(&mut self, conn: ConnId) -> Option<Closed> {
         let c = self.conns.remove(&conn)?;
-        let user = match &c.phase {
+        let (user, about) = match c.phase {
             Phase::Online(s) => {
                 self.of_user[s.user.index()] = None;
                 self.online.remove(&s.user);
-                Some(s.user)
+                (Some(s.user), s.about)
             }
-            _ => None,
+            _ => (None, None),
         };
         Some(Closed {
             peer: c.peer,
             pending_login: c.pending_login,
             user,
+            about,
         })
     }
 

@@ -13,6 +13,7 @@ use crate::server::groups::book::GroupBook;
 use crate::server::login::accounts::Accounts;
 use crate::server::messages::mailboxes::Mailboxes;
 use crate::server::messages::rule::mailbox_room;
+use crate::server::presence::departed::Departed;
 use crate::server::presence::history::History;
 use crate::time::Timestamp;
 
@@ -23,6 +24,8 @@ pub(crate) struct Presence<'a> {
     pub(in crate::server) blocks: &'a Blocks,
     pub(in crate::server) sessions: &'a Sessions,
     pub(in crate::server) history: &'a History,
+    /// The sessions that ended lately, for `whowas`.
+    pub(in crate::server) departed: &'a Departed,
     pub(in crate::server) mailboxes: &'a Mailboxes,
     /// For `whois`'s shared groups.
     pub(in crate::server) groups: &'a GroupBook,

@@ -87,6 +87,7 @@ impl ServerState {
                 }
                 let to_name = Name::from(to.as_str());
                 self.accounts.rename(id, to_name.clone());
+                self.departed.forget(from);
                 self.bans.renamed(from, to);
                 out.push(Effect::Persist(Record::AccountRenamed {
                     from: Name::from(from.as_str()),
@@ -316,6 +317,8 @@ impl ServerState {
         }
         let name = self.name(id).clone();
         self.forget_user(id);
+        // Its past sessions go too, so whoever takes the name later is not shown as having been it.
+        self.departed.forget(&name);
         out.push(Effect::Persist(Record::AccountRemoved { user: name }));
     }
 

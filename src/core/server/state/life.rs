@@ -6,12 +6,14 @@ use std::net::SocketAddr;
 use super::ServerState;
 use crate::protocol::{ByeReason, Name, Prompt, ServerMsg};
 use crate::server::config::{Config, PRESENCE_BURST};
+use crate::server::connections::about::About;
 use crate::server::connections::idle::{self, Due};
 use crate::server::connections::sessions::Session;
 use crate::server::event::{ConnId, Effect, TimerId, UserId, send};
 use crate::server::login::addresses::AddressKey;
 use crate::server::login::rule::Outcome;
 use crate::server::presence::announced::Tell;
+use crate::server::presence::departed::Departure;
 use crate::server::rate::Rate;
 use crate::server::record::Record;
 use crate::time::Timestamp;
@@ -209,6 +211,14 @@ impl ServerState {
                 .done_pending(AddressKey::of(closed.peer), now);
         }
         if let Some(user) = closed.user {
+            let name = self.name(user).clone();
+            let about = closed.about.unwrap_or_else(|| About::of_name(&name));
+            self.departed.push(Departure {
+                account: !self.accounts.is_guest(user),
+                name,
+                at: now,
+                about,
+            });
             self.end_session(user, now, out);
         }
     }

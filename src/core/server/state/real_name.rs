@@ -1,6 +1,6 @@
 //! `realname <text>`: the real name shown beside a user's name (IRC's real name, which `SETNAME`
 //! changes), told as `REALNAME` to the user and to those who see their presence (not where either
-//! blocks the other), as away is. It is told, not kept: nothing asks for it later yet (`whois` would).
+//! blocks the other), as away is, and kept with the session (what `who`, `whois` and `whowas` show).
 
 use super::ServerState;
 use crate::protocol::ServerMsg;
@@ -15,6 +15,8 @@ impl ServerState {
         text: &str,
         out: &mut Vec<Effect>,
     ) {
+        let name = self.accounts.name(me).clone();
+        self.sessions.set_realname(conn, &name, text);
         let mut to = vec![conn];
         to.extend(
             self.sessions
@@ -25,7 +27,7 @@ impl ServerState {
         out.push(Effect::SendMany {
             to,
             msg: ServerMsg::RealName {
-                user: self.accounts.name(me).clone(),
+                user: name,
                 text: text.to_owned(),
             },
         });

@@ -7,8 +7,10 @@ use super::ServerState;
 use crate::protocol::Name;
 use crate::protocol::keys::SignedKey;
 use crate::server::admin::{Ban, BanTarget};
+use crate::server::connections::about::About;
 use crate::server::event::UserId;
 use crate::server::message::StoredMsg;
+use crate::server::presence::departed::Departure;
 use crate::server::record::{Record, RecordTarget};
 use crate::time::Timestamp;
 
@@ -86,6 +88,13 @@ impl RecordTarget for Restoring<'_> {
         let id = self.user(user)?;
         self.open_sessions.remove(&id);
         self.state.history.logged_out(id, at);
+        // The store keeps an account's last logout: `whowas` begins with it.
+        self.state.departed.restored(Departure {
+            name: user.clone(),
+            account: true,
+            at,
+            about: About::of_name(user),
+        });
         Ok(())
     }
 
