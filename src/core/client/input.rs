@@ -1069,7 +1069,10 @@ fn hashless(cmd: Command<'_>) -> Command<'_> {
             group: bare(group),
             user,
         },
-        Command::GroupJoin { group } => Command::GroupJoin { group: bare(group) },
+        Command::GroupJoin { group, key } => Command::GroupJoin {
+            group: bare(group),
+            key,
+        },
         Command::GroupDecline { group } => Command::GroupDecline { group: bare(group) },
         Command::GroupLeave { group } => Command::GroupLeave { group: bare(group) },
         Command::GroupMembers { group } => Command::GroupMembers { group: bare(group) },
@@ -1089,6 +1092,10 @@ fn hashless(cmd: Command<'_>) -> Command<'_> {
         Command::GroupOwner { group, user } => Command::GroupOwner {
             group: bare(group),
             user,
+        },
+        Command::GroupRules { group, changes } => Command::GroupRules {
+            group: bare(group),
+            changes,
         },
         Command::GroupMode { group, setting } => Command::GroupMode {
             group: bare(group),

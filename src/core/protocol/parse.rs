@@ -22,6 +22,7 @@ use nom::{
 };
 
 use super::command::{Command, CommandName, GroupSetting};
+use super::group_change::{ChangeError, parse_changes};
 use super::keys::{self, KeyError, MAX_KEYS_PER_LINE, SignedKeyRef};
 
 /// Why a line is not a command.
@@ -206,7 +207,14 @@ pub fn parse_command(line: &str) -> Result<Command<'_>, ParseError> {
             let (_, (group, user)) = two_tokens(args).map_err(usage)?;
             Command::GroupAdd { group, user }
         }
-        CommandName::GroupJoin => Command::GroupJoin { group: user(args)? },
+        CommandName::GroupJoin => match tokens1(args).map_err(|()| ParseError::Usage(name))?[..] {
+            [group] => Command::GroupJoin { group, key: None },
+            [group, key] => Command::GroupJoin {
+                group,
+                key: Some(key),
+            },
+            _ => return Err(ParseError::Usage(name)),
+        },
         CommandName::GroupDecline => Command::GroupDecline { group: user(args)? },
         CommandName::GroupRemove => {
             let (group, user, reason) = two_tokens_and_text(args).ok_or(ParseError::Usage(name))?;
@@ -247,6 +255,15 @@ pub fn parse_command(line: &str) -> Result<Command<'_>, ParseError> {
                 _ => return Err(ParseError::Usage(name)),
             };
             Command::GroupSet { group, setting }
+        }
+        CommandName::GroupRules => {
+            let mut words = tokens1(args).map_err(|()| ParseError::Usage(name))?;
+            let group = words.remove(0);
+            let changes = parse_changes(words).map_err(|e| match e {
+                ChangeError::Usage => ParseError::Usage(name),
+                ChangeError::BadLimit => ParseError::BadNumber(name),
+            })?;
+            Command::GroupRules { group, changes }
         }
         CommandName::Away => Command::Away {
             reason: optional_text(args).ok_or(ParseError::Usage(name))?,

@@ -74,7 +74,7 @@ impl Model {
                 self.create_group(conn, &me, group, &members, out)
             }
             Command::GroupAdd { group, user } => self.group_add(conn, &me, group, user, out),
-            Command::GroupJoin { group } => self.group_join(conn, &me, group, out),
+            Command::GroupJoin { group, .. } => self.group_join(conn, &me, group, out),
             Command::GroupDecline { group } => self.group_decline(conn, &me, group, out),
             Command::GroupRemove {
                 group,
@@ -86,6 +86,8 @@ impl Model {
             Command::GroupMode { group, setting } | Command::GroupSet { group, setting } => {
                 self.group_set(conn, &me, group, setting, out)
             }
+            // Not modelled: the simulator's clients never send it (the core's tests cover it).
+            Command::GroupRules { .. } => {}
             Command::Away { reason } => self.away(conn, &me, reason, out),
             Command::Whois { user } => self.whois(conn, &me, user, out),
             Command::GroupLeave { group } => self.group_leave(conn, &me, group, out),
