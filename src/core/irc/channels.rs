@@ -14,7 +14,7 @@
 //! joiner is `332`, and the members asked for after the join are the `353`/`366` that end it), the
 //! topics and lists asked for, and each channel's owner as far as the front saw it.
 
-use super::channel_book::{group_of, take};
+use super::channel_book::{RulesAsked, group_of, take};
 use super::message::Message;
 use super::session::{IrcSession, SERVER_NAME, Step, line, mask};
 use crate::protocol::{ErrorReply, Name, ServerMsg};
@@ -30,11 +30,20 @@ impl IrcSession {
             out.push(Step::Say(self.not_enough_params("JOIN")));
             return;
         };
+        // `JOIN #a,#b key1,key2`: each channel's key, in order (one with a space cannot be a key).
+        let mut keys = msg.param(1).unwrap_or("").split(',');
         for channel in list.split(',').filter(|c| !c.is_empty()) {
+            let key = keys
+                .next()
+                .filter(|k| !k.is_empty() && !k.contains(char::is_whitespace));
             match group_of(channel) {
                 Some(group) => {
                     self.channels.joining.push(group.to_owned());
-                    out.push(Step::Feed(format!("group join {group}").into_bytes()));
+                    let line = match key {
+                        Some(k) => format!("group join {group} {k}"),
+                        None => format!("group join {group}"),
+                    };
+                    out.push(Step::Feed(line.into_bytes()));
                 }
                 None => out.push(Step::Say(self.numeric(
                     "403",
@@ -80,7 +89,10 @@ impl IrcSession {
         };
         for channel in list.split(',').filter(|c| !c.is_empty()) {
             match group_of(channel) {
-                Some(group) => out.push(Step::Feed(format!("group members {group}").into_bytes())),
+                Some(group) => {
+                    self.ask_rules(group, RulesAsked::Roles, out);
+                    out.push(Step::Feed(format!("group members {group}").into_bytes()));
+                }
                 None => out.push(Step::Say(self.numeric(
                     "366",
                     &[channel],
@@ -158,6 +170,9 @@ impl IrcSession {
 
     /// A line of the core's about groups, as IRC: `true` if it was one.
     pub(super) fn group_line(&mut self, msg: &ServerMsg, out: &mut Vec<Step>) -> bool {
+        if self.rules_line(msg, out) {
+            return true;
+        }
         let me = self.target().to_owned();
         match msg {
             ServerMsg::GroupMessage {
@@ -175,6 +190,9 @@ impl IrcSession {
                 self.channels
                     .owners
                     .insert(group.to_string(), Name::from(me.as_str()));
+                let roles = self.channels.roles.entry(group.to_string()).or_default();
+                roles.ops = [Name::from(me.as_str())].into();
+                roles.voiced.clear();
                 out.push(Step::Say(user_line(&me, "JOIN", &[&format!("#{group}")])));
                 out.push(Step::Say(self.names_lines(group, members)));
                 // A channel made by JOIN is open, as IRC's are: anyone may join it by name.
@@ -186,12 +204,14 @@ impl IrcSession {
                 take(&mut self.channels.joining, group);
                 self.channels.joined_now.push(group.to_string());
                 out.push(Step::Say(user_line(user, "JOIN", &[&format!("#{group}")])));
+                self.ask_rules(group, RulesAsked::Roles, out);
                 out.push(Step::Feed(format!("group members {group}").into_bytes()));
             }
             ServerMsg::GroupJoined { group, user, .. } => {
                 out.push(Step::Say(user_line(user, "JOIN", &[&format!("#{group}")])));
             }
             ServerMsg::GroupLeft { group, user } => {
+                self.forget_roles(group, user);
                 if **user == *me {
                     self.channels.owners.remove(group.as_ref());
                 }
@@ -203,6 +223,7 @@ impl IrcSession {
                 by,
                 reason,
             } => {
+                self.forget_roles(group, user);
                 // Without a reason, the comment is the kicker's nick, as IRC servers do.
                 let reason = if reason.is_empty() { &**by } else { reason };
                 let channel = format!("#{group}");
@@ -218,6 +239,8 @@ impl IrcSession {
                 self.channels
                     .owners
                     .insert(group.to_string(), owner.clone());
+                let roles = self.channels.roles.entry(group.to_string()).or_default();
+                roles.ops.insert(owner.clone());
                 let channel = format!("#{group}");
                 out.push(Step::Say(line(
                     None,
@@ -340,6 +363,18 @@ impl IrcSession {
                 take(&mut self.channels.joining, group);
                 self.numeric("471", &[&format!("#{group}")], &text)
             }
+            ErrorReply::WrongKey { group } => {
+                take(&mut self.channels.joining, group);
+                self.numeric("475", &[&format!("#{group}")], &text)
+            }
+            ErrorReply::BannedFromGroup { group } => {
+                take(&mut self.channels.joining, group);
+                self.numeric("474", &[&format!("#{group}")], &text)
+            }
+            ErrorReply::CannotPost { group } => {
+                take(&mut self.channels.posting, group);
+                self.numeric("404", &[&format!("#{group}")], &text)
+            }
             ErrorReply::NotMember { group } if take(&mut self.channels.posting, group) => {
                 self.numeric("404", &[&format!("#{group}")], &text)
             }
@@ -360,16 +395,9 @@ impl IrcSession {
     /// `353` (the members, the owner as `@` when the front knows it) and `366`.
     fn names_lines(&self, group: &str, members: &[Name]) -> Vec<u8> {
         let channel = format!("#{group}");
-        let owner = self.channels.owners.get(group);
         let names: Vec<String> = members
             .iter()
-            .map(|m| {
-                if Some(m) == owner {
-                    format!("@{m}")
-                } else {
-                    m.to_string()
-                }
-            })
+            .map(|m| format!("{}{m}", self.prefix(group, m)))
             .collect();
         // As many 353 lines as it takes to keep each within IRC's 512 bytes.
         let room = 400usize.saturating_sub(channel.len() + self.target().len());
@@ -395,6 +423,19 @@ impl IrcSession {
     /// A group message as `PRIVMSG #group`, from its sender.
     fn channel_privmsg(&self, from: &Name, group: &str, text: &str, sent_at: Timestamp) -> Vec<u8> {
         self.privmsg(from, &format!("#{group}"), text, sent_at)
+    }
+}
+
+impl IrcSession {
+    /// `user` is in `group` no more: no operator or voice there.
+    fn forget_roles(&mut self, group: &str, user: &Name) {
+        if let Some(roles) = self.channels.roles.get_mut(group) {
+            roles.ops.remove(user);
+            roles.voiced.remove(user);
+        }
+        if **user == *self.target() {
+            self.channels.roles.remove(group);
+        }
     }
 }
 

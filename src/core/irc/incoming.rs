@@ -161,9 +161,9 @@ impl IrcSession {
                 self.negotiating |= before_welcome;
                 self.cap_302 |= msg.param(1).and_then(|v| v.parse::<u32>().ok()) >= Some(302);
                 let offered = if self.cap_302 {
-                    "sasl=PLAIN server-time"
+                    "sasl=PLAIN server-time multi-prefix"
                 } else {
-                    "sasl server-time"
+                    "sasl server-time multi-prefix"
                 };
                 out.push(reply("LS", offered));
             }
@@ -175,6 +175,7 @@ impl IrcSession {
                     .filter(|c| match *c {
                         "server-time" => caps.server_time,
                         "sasl" => caps.sasl,
+                        "multi-prefix" => caps.multi_prefix,
                         _ => false,
                     })
                     .collect();
@@ -193,6 +194,7 @@ impl IrcSession {
                         match c.trim_start_matches('-') {
                             "server-time" => self.caps.server_time = on,
                             "sasl" => self.caps.sasl = on,
+                            "multi-prefix" => self.caps.multi_prefix = on,
                             _ => {}
                         }
                     }
@@ -270,21 +272,7 @@ impl IrcSession {
                     )));
                 }
             }
-            Some(t) if t.starts_with('#') && msg.params.len() == 1 => {
-                // A group's settings are not channel modes yet: none are shown.
-                out.push(Step::Say(line(
-                    None,
-                    Some(SERVER_NAME),
-                    "324",
-                    &[self.target(), t, "+"],
-                    false,
-                )));
-            }
-            Some(t) if t.starts_with('#') => out.push(Step::Say(self.numeric(
-                "472",
-                &[msg.param(1).unwrap_or("")],
-                "natter's channel modes are its group settings, not set with MODE yet",
-            ))),
+            Some(t) if t.starts_with('#') => self.channel_mode(t, msg, out),
             Some(t) if t.starts_with('&') => {
                 out.push(Step::Say(self.no_such_channel(t)));
             }

@@ -13,7 +13,7 @@
 //! - `session.rs`: one connection's front and what it asks the composed server to do ([`Step`]).
 //! - `incoming.rs`: IRC lines from the client; `outgoing.rs`: the core's lines, as IRC lines;
 //!   `sasl.rs`: SASL PLAIN; `channels.rs`: natter's groups as channels, both ways, with what a
-//!   connection keeps about them in `channel_book.rs`.
+//!   connection keeps about them in `channel_book.rs`; `modes.rs`: channel modes as the groups' rules.
 //! - `front.rs`: every IRC connection's front, by connection.
 //!
 //! docs/IRC.md maps every natter command to its IRC form and lists the numerics used.
@@ -23,6 +23,7 @@ mod channels;
 mod front;
 mod incoming;
 pub mod message;
+mod modes;
 mod outgoing;
 mod sasl;
 mod session;

@@ -19,7 +19,8 @@ const VERSION: &str = concat!("natter-", env!("CARGO_PKG_VERSION"));
 const ISUPPORT: &[&str] = &[
     "CASEMAPPING=ascii",
     "CHANTYPES=#",
-    "PREFIX=(o)@",
+    "PREFIX=(ov)@+",
+    "CHANMODES=b,k,l,imnt",
     "NETWORK=natter",
     "NICKLEN=32",
     "UTF8ONLY",

@@ -55,10 +55,12 @@ pub(super) struct Caps {
     pub(super) server_time: bool,
     /// `sasl`: the account may log in with `AUTHENTICATE PLAIN`.
     pub(super) sasl: bool,
+    /// `multi-prefix`: `NAMES` shows every prefix a member has (`@+`), not only the highest.
+    pub(super) multi_prefix: bool,
 }
 
 /// The capabilities offered in `CAP LS`.
-pub(super) const OFFERED: &[&str] = &["sasl", "server-time"];
+pub(super) const OFFERED: &[&str] = &["sasl", "server-time", "multi-prefix"];
 
 /// One IRC connection's state: what IRC needs that the core does not keep, and the two
 /// translations (IRC lines to natter lines for the core, the core's lines to IRC lines).
