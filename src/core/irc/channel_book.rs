@@ -13,6 +13,10 @@ pub(super) struct Channels {
     pub(super) joining: Vec<String>,
     /// Groups joined just now: the core's topic for them is `332`, their members end the join.
     pub(super) joined_now: Vec<String>,
+    /// Groups whose members `NAMES #g` asked for (a refusal is only the end of the list, `366`).
+    pub(super) names_asked: Vec<String>,
+    /// Groups whose topic `TOPIC #g :` is clearing (the core's answer does not say who cleared it).
+    pub(super) clearing: Vec<String>,
     /// Groups whose topic `TOPIC #g` asked for.
     pub(super) topic_asked: Vec<String>,
     /// Groups `PRIVMSG` posted to and not answered yet (a refusal is `404`).

@@ -91,6 +91,7 @@ impl IrcSession {
             match group_of(channel) {
                 Some(group) => {
                     self.ask_rules(group, RulesAsked::Roles, out);
+                    self.channels.names_asked.push(group.to_owned());
                     out.push(Step::Feed(format!("group members {group}").into_bytes()));
                 }
                 None => out.push(Step::Say(self.numeric(
@@ -119,6 +120,7 @@ impl IrcSession {
             }
             Some(text) => {
                 let text = if text.trim().is_empty() {
+                    self.channels.clearing.push(group.to_owned());
                     CLEAR_TOPIC
                 } else {
                     text
@@ -152,7 +154,9 @@ impl IrcSession {
             out.push(Step::Say(self.no_such_channel(channel)));
             return;
         };
-        let reason = msg.param(2).filter(|r| !r.trim().is_empty());
+        // Without a comment, the kicker's nick is the comment, as IRC says.
+        let me = self.target().to_owned();
+        let reason = Some(msg.param(2).filter(|r| !r.trim().is_empty()).unwrap_or(&me));
         for nick in nicks.split(',').filter(|n| !n.is_empty()) {
             let line = match reason {
                 Some(r) => format!("group remove {group} {nick} {r}"),
@@ -266,16 +270,33 @@ impl IrcSession {
                     )));
                 }
             }
-            ServerMsg::GroupNoTopic { group } => {
-                take(&mut self.channels.topic_asked, group);
+            ServerMsg::GroupNoTopic { group } if take(&mut self.channels.topic_asked, group) => {
                 out.push(Step::Say(self.numeric(
                     "331",
                     &[&format!("#{group}")],
                     "No topic is set",
                 )));
             }
+            ServerMsg::GroupNoTopic { group } => {
+                // The topic was cleared: a `TOPIC` with an empty text, from who cleared it if it
+                // was this connection (the core's line does not say who), else from the server.
+                let source = if take(&mut self.channels.clearing, group) {
+                    mask(&Name::from(me.as_str()))
+                } else {
+                    SERVER_NAME.to_owned()
+                };
+                let channel = format!("#{group}");
+                out.push(Step::Say(line(
+                    None,
+                    Some(&source),
+                    "TOPIC",
+                    &[&channel, ""],
+                    true,
+                )));
+            }
             ServerMsg::GroupMembers { group, members } => {
                 take(&mut self.channels.joined_now, group);
+                take(&mut self.channels.names_asked, group);
                 out.push(Step::Say(self.names_lines(group, members)));
             }
             ServerMsg::GroupList { groups } if self.channels.list_asked => {
@@ -323,6 +344,13 @@ impl IrcSession {
             ErrorReply::NoSuchGroup { group } if self.channels.joining.contains(group) => {
                 out.push(Step::Feed(format!("create group {group}").into_bytes()));
                 return true;
+            }
+            // `NAMES` of a channel one cannot see: only the end of the list, as IRC servers say.
+            ErrorReply::NoSuchGroup { group } if take(&mut self.channels.names_asked, group) => {
+                self.numeric("366", &[&format!("#{group}")], "End of /NAMES list")
+            }
+            ErrorReply::NotMember { group } if take(&mut self.channels.names_asked, group) => {
+                self.numeric("366", &[&format!("#{group}")], "End of /NAMES list")
             }
             ErrorReply::NoSuchGroup { group } => {
                 take(&mut self.channels.posting, group);

@@ -145,6 +145,8 @@ impl IrcSession {
 
     /// `696`: a mode's parameter natter will not take.
     fn invalid_param(&self, channel: &str, mode: char, param: &str, why: &str) -> Vec<u8> {
+        // An empty parameter cannot stand before the text: `*` says "none".
+        let param = if param.is_empty() { "*" } else { param };
         self.numeric("696", &[channel, &mode.to_string(), param], why)
     }
 

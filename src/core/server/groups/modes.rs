@@ -3,7 +3,8 @@
 //!
 //! - **Operators.** The owner is one, always; an operator makes other members operators (`op`) or
 //!   takes that away (`deop`; the owner stays one: hand the group on first). Operators remove
-//!   members (not the owner), change every setting and rule, and set the topic when members may not.
+//!   members (the owner too, whose group then passes on as when they leave), change every setting
+//!   and rule, and set the topic when members may not. Only the owner hands the group on.
 //! - **Voice and moderation.** In a `moderated` group only operators and `voice`d members post.
 //! - **Key and limit.** Joining by name needs the `key` if the group has one, and is refused once the
 //!   group has `limit` members; an invitation lets one in whatever the key and that limit (the

@@ -674,8 +674,8 @@ impl Groups<'_> {
         Some(id)
     }
 
-    /// `group remove`: an operator takes a member out; they and the members are told, with the
-    /// reason. Nobody but the owner removes the owner (who hands the group on first).
+    /// `group remove`: an operator takes a member out (another operator, even the owner, whose
+    /// group passes on as when they leave); they and the members are told, with the reason.
     pub(crate) fn remove(
         &mut self,
         conn: ConnId,
@@ -692,14 +692,6 @@ impl Groups<'_> {
         else {
             return;
         };
-        if self
-            .book
-            .group(&group)
-            .is_some_and(|g| g.owner() == id && id != me)
-        {
-            send(out, conn, ErrorReply::NotOwner { group });
-            return;
-        }
         let msg = ServerMsg::GroupRemoved {
             group: group.clone(),
             user: self.accounts.name(id).clone(),
