@@ -6,4 +6,5 @@ mod channels;
 mod codec;
 mod front;
 mod guests;
+mod modes;
 mod props;
