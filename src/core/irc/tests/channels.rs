@@ -122,7 +122,7 @@ fn an_irc_user_joins_a_natter_users_open_group_and_sees_its_topic_and_parts() {
         "{got}"
     );
     assert!(
-        got.contains(":natter 353 carol = #club :bob carol\r\n"),
+        got.contains(":natter 353 carol = #club :@bob carol\r\n"),
         "{got}"
     );
     assert!(
@@ -166,7 +166,7 @@ fn a_guest_creates_a_channel_and_an_account_joins_it() {
     say(&mut h, a, &["JOIN #den", "PRIVMSG #den :hello zed"]);
     let got = h.take_irc(a);
     assert!(
-        got.contains(":natter 353 alice = #den :alice zed\r\n"),
+        got.contains(":natter 353 alice = #den :alice @zed\r\n"),
         "{got}"
     );
     let got = h.take_irc(g);

@@ -86,7 +86,7 @@ fn capability_negotiation_holds_registration_until_cap_end() {
     );
     let got = h.take_irc(c);
     assert!(
-        got.contains(":natter CAP * LS :sasl=PLAIN server-time\r\n"),
+        got.contains(":natter CAP * LS :sasl=PLAIN server-time multi-prefix\r\n"),
         "{got}"
     );
     assert!(codes(&got).is_empty(), "no welcome before CAP END: {got}");
