@@ -156,12 +156,9 @@ impl IrcSession {
         };
         // Without a comment, the kicker's nick is the comment, as IRC says.
         let me = self.target().to_owned();
-        let reason = Some(msg.param(2).filter(|r| !r.trim().is_empty()).unwrap_or(&me));
+        let reason = msg.param(2).filter(|r| !r.trim().is_empty()).unwrap_or(&me);
         for nick in nicks.split(',').filter(|n| !n.is_empty()) {
-            let line = match reason {
-                Some(r) => format!("group remove {group} {nick} {r}"),
-                None => format!("group remove {group} {nick}"),
-            };
+            let line = format!("group remove {group} {nick} {reason}");
             out.push(Step::Feed(line.into_bytes()));
         }
     }

@@ -1318,7 +1318,7 @@ macro_rules! wire_tables {
                     /// The group the sender does not own.
                     group: Name,
                 } => "not-owner" [group]
-                    human("Only the owner of '{group}' (or, but for handing it on, an operator they made) may do that; ask them to.")
+                    human("Only the owner of '{group}' may do that (or an operator they made, unless it is handing the group on); ask them to.")
                     show() about(Some(Conversation::Group(group.clone()))),
                 /// `group join` of an invite-only group without a (current) invitation.
                 InviteOnly {
