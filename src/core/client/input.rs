@@ -472,7 +472,10 @@ pub const CLIENT_WORDS: &[ClientWord] = &[
                 (_, Some(Conversation::Group(g))) => &**g,
                 _ => return Err(InputError::Client(ClientError::Usage(PART_USAGE))),
             };
-            Ok(Input::Command(Command::GroupLeave { group }))
+            Ok(Input::Command(Command::GroupLeave {
+                group,
+                reason: None,
+            }))
         }),
     },
     ClientWord {
@@ -1074,7 +1077,10 @@ fn hashless(cmd: Command<'_>) -> Command<'_> {
             key,
         },
         Command::GroupDecline { group } => Command::GroupDecline { group: bare(group) },
-        Command::GroupLeave { group } => Command::GroupLeave { group: bare(group) },
+        Command::GroupLeave { group, reason } => Command::GroupLeave {
+            group: bare(group),
+            reason,
+        },
         Command::GroupMembers { group } => Command::GroupMembers { group: bare(group) },
         Command::GroupRemove {
             group,
@@ -1637,7 +1643,12 @@ mod tests {
         assert_eq!(in_window("/join #crew", &bob()), join("crew"));
         assert_eq!(prompt("/join"), usage(JOIN_USAGE));
         assert_eq!(prompt("/join #bad!name"), usage(JOIN_USAGE));
-        let leave = |group| Ok(Input::Command(Command::GroupLeave { group }));
+        let leave = |group| {
+            Ok(Input::Command(Command::GroupLeave {
+                group,
+                reason: None,
+            }))
+        };
         assert_eq!(prompt("/part #team"), leave("team"));
         assert_eq!(in_window("/part", &team), leave("team"));
         assert_eq!(in_window("/part see you all", &team), leave("team"));

@@ -60,9 +60,17 @@ impl IrcSession {
             out.push(Step::Say(self.not_enough_params("PART")));
             return;
         };
+        // The reason goes to the members as the core's `group leave` carries it.
+        let reason = msg.param(1).filter(|r| !r.trim().is_empty());
         for channel in list.split(',').filter(|c| !c.is_empty()) {
             match group_of(channel) {
-                Some(group) => out.push(Step::Feed(format!("group leave {group}").into_bytes())),
+                Some(group) => {
+                    let line = match reason {
+                        Some(r) => format!("group leave {group} {r}"),
+                        None => format!("group leave {group}"),
+                    };
+                    out.push(Step::Feed(line.into_bytes()));
+                }
                 None => out.push(Step::Say(self.no_such_channel(channel))),
             }
         }
@@ -211,12 +219,22 @@ impl IrcSession {
             ServerMsg::GroupJoined { group, user, .. } => {
                 out.push(Step::Say(user_line(user, "JOIN", &[&format!("#{group}")])));
             }
-            ServerMsg::GroupLeft { group, user } => {
+            ServerMsg::GroupLeft {
+                group,
+                user,
+                reason,
+            } => {
                 self.forget_roles(group, user);
                 if **user == *me {
                     self.channels.owners.remove(group.as_ref());
                 }
-                out.push(Step::Say(user_line(user, "PART", &[&format!("#{group}")])));
+                let channel = format!("#{group}");
+                let part = if reason.is_empty() {
+                    user_line(user, "PART", &[&channel])
+                } else {
+                    line(None, Some(&mask(user)), "PART", &[&channel, reason], true)
+                };
+                out.push(Step::Say(part));
             }
             ServerMsg::GroupRemoved {
                 group,

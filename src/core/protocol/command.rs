@@ -183,14 +183,17 @@ macro_rules! command_table {
                 summary("decline an invitation to a group")
                 activity listed
                 rule(s, c => s.group_rules().decline(c.conn, c.me, group, c.now, c.out)),
+            /// `group leave <group> [<reason>]`.
             GroupLeave {
                 /// The group to leave.
                 group: &'a str,
+                /// Why, told to the members (the rest of the line, as typed).
+                reason: Option<&'a str>,
             } => "group" "leave"
-                usage("group leave <name>")
-                summary("leave a group (its owner's place goes to the longest-standing member; the last to leave ends it)")
+                usage("group leave <name> [<reason>]")
+                summary("leave a group, saying why if you like (its owner's place goes to the longest-standing member; the last to leave ends it)")
                 activity listed
-                rule(s, c => s.group_rules().leave(c.conn, c.me, group, c.out)),
+                rule(s, c => s.group_rules().leave(c.conn, c.me, group, reason, c.out)),
             GroupMembers {
                 /// The group whose members to list.
                 group: &'a str,

@@ -405,15 +405,22 @@ macro_rules! wire_tables {
                         format!("[{group}] {by} added {user}")
                     }))
                     about(Some(Conversation::Group(group.clone()))),
-                /// To the members of `group` and to `user`: `user` left it.
+                /// To the members of `group` and to `user`: `user` left it, saying why (`reason`,
+                /// empty if they said nothing).
                 GroupLeft {
                     /// The group left.
                     group: Name,
                     /// Who left it.
                     user: Name,
-                } => "GROUP-LEFT" [group, user]
-                    human("{user} left '{group}'.")
-                    show(p => p.star(format!("[{group}] {user} left")))
+                    /// Why, as they said (empty: nothing said).
+                    reason: String,
+                } => "GROUP-LEFT" [group, user, reason: Text]
+                    human()
+                    show(p => p.star(if reason.is_empty() {
+                        format!("[{group}] {user} left")
+                    } else {
+                        format!("[{group}] {user} left: {reason}")
+                    }))
                     about(Some(Conversation::Group(group.clone()))),
                 /// To the member who invited `user` to `group`: the invitation is on its way (`user`
                 /// is told now if online, else at their next login).

@@ -269,7 +269,10 @@ pub fn parse_command(line: &str) -> Result<Command<'_>, ParseError> {
             reason: optional_text(args).ok_or(ParseError::Usage(name))?,
         },
         CommandName::Whois => Command::Whois { user: user(args)? },
-        CommandName::GroupLeave => Command::GroupLeave { group: user(args)? },
+        CommandName::GroupLeave => {
+            let (_, group, reason) = token_and_text(args).ok_or(ParseError::Usage(name))?;
+            Command::GroupLeave { group, reason }
+        }
         CommandName::GroupMembers => Command::GroupMembers { group: user(args)? },
         CommandName::GroupList => no_args(args).map(|_| Command::GroupList).map_err(usage)?,
         CommandName::Ping => Command::Ping { user: user(args)? },

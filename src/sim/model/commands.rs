@@ -90,7 +90,7 @@ impl Model {
             Command::GroupRules { .. } => {}
             Command::Away { reason } => self.away(conn, &me, reason, out),
             Command::Whois { user } => self.whois(conn, &me, user, out),
-            Command::GroupLeave { group } => self.group_leave(conn, &me, group, out),
+            Command::GroupLeave { group, .. } => self.group_leave(conn, &me, group, out),
             Command::GroupMembers { group } => self.group_members(conn, &me, group, out),
             Command::GroupList => self.group_list(conn, &me, out),
             Command::WhoElse => self.answer_whoelse(conn, &me, out),

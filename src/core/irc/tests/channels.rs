@@ -176,3 +176,26 @@ fn a_guest_creates_a_channel_and_an_account_joins_it() {
         "{got}"
     );
 }
+
+#[test]
+fn a_part_reason_reaches_irc_and_natter_members() {
+    let mut h = harness();
+    let a = irc(&mut h, "alice", Some("apw"));
+    let c = irc(&mut h, "carol", Some("cpw"));
+    let bob = h.login("bob", "bpw");
+    say(&mut h, a, &["JOIN #team"]);
+    say(&mut h, c, &["JOIN #team"]);
+    h.send(bob, "group join team");
+    h.take(bob);
+    h.take_irc(a);
+    say(&mut h, c, &["PART #team :bye  everyone"]);
+    assert!(
+        h.take_irc(a)
+            .contains(":carol!carol@natter PART #team :bye  everyone\r\n")
+    );
+    assert!(h.take(bob).contains(&ServerMsg::GroupLeft {
+        group: "team".into(),
+        user: "carol".into(),
+        reason: "bye  everyone".into(),
+    }));
+}

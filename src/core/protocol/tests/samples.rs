@@ -152,6 +152,12 @@ pub(crate) fn samples() -> Vec<ServerMsg> {
         ServerMsg::GroupLeft {
             group: n("crew"),
             user: n("c"),
+            reason: String::new(),
+        },
+        ServerMsg::GroupLeft {
+            group: n("crew"),
+            user: n("c"),
+            reason: "bye  everyone".into(),
         },
         ServerMsg::IdleWarning { secs_left: 60 },
         ServerMsg::Sent {

@@ -867,13 +867,22 @@ impl Groups<'_> {
         true
     }
 
-    pub(crate) fn leave(&mut self, conn: ConnId, me: UserId, group: &str, out: &mut Vec<Effect>) {
+    /// `group leave`: `me` leaves, and the members are told (with `reason`, if given).
+    pub(crate) fn leave(
+        &mut self,
+        conn: ConnId,
+        me: UserId,
+        group: &str,
+        reason: Option<&str>,
+        out: &mut Vec<Effect>,
+    ) {
         let Some(group) = self.my_group(conn, me, group, out) else {
             return;
         };
         let msg = ServerMsg::GroupLeft {
             group: group.clone(),
             user: self.accounts.name(me).clone(),
+            reason: reason.unwrap_or_default().to_owned(),
         };
         self.tell_members(&group, &[me], msg, out);
         self.depart(&group, me, out);
@@ -893,6 +902,7 @@ impl Groups<'_> {
         let msg = ServerMsg::GroupLeft {
             group: group.clone(),
             user: self.accounts.name(user).clone(),
+            reason: String::new(),
         };
         // Told before leaving, so the one removed hears it too.
         self.tell_members(group, &[user], msg, out);
