@@ -301,6 +301,7 @@ fn ruled_group() -> Vec<Record> {
                 operators: vec!["bob".into(), "carol".into()],
                 voiced: vec!["carol".into()],
                 bans: vec!["spam*!*@*".into()],
+                allowed: vec!["friend*".into()],
             },
         },
     ]

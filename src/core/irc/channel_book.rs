@@ -47,6 +47,8 @@ pub(super) enum RulesAsked {
     Modes,
     /// `MODE #team +b`: the bans, `367`s and `368`.
     Bans,
+    /// `MODE #team +I`: the invite exceptions, `346`s and `347`.
+    Allowed,
 }
 
 /// A channel's operators and voiced members.

@@ -1,6 +1,7 @@
 //! Channel modes as natter's group rules, both ways: `MODE #team +k beer` is `group rules team key
 //! beer`, and the core's `GROUP-CHANGED` is the `MODE` line every member sees; `MODE #team` is the
-//! rules asked for (`324`), `MODE #team +b` the bans (`367`, `368`). The core decides everything
+//! rules asked for (`324`), `MODE #team +b` the bans (`367`, `368`), `MODE #team +I` the invite
+//! exceptions (`346`, `347`). The core decides everything
 //! (`server::groups::modes`): who may change what, what a key, a limit, a voice or a ban means.
 //!
 //! | mode | group rule |
@@ -14,6 +15,7 @@
 //! | `+o nick` / `-o nick` | `op nick` / `deop nick` |
 //! | `+v nick` / `-v nick` | `voice nick` / `devoice nick` |
 //! | `+b mask` / `-b mask` | `ban mask` / `unban mask` |
+//! | `+I mask` / `-I mask` | `allow mask` / `disallow mask` (invite exceptions) |
 //!
 //! The front also keeps each channel's operators and voiced members as the rules last said, for
 //! the `@` and `+` of `NAMES` (both, `@+`, with `multi-prefix`).
@@ -36,7 +38,8 @@ impl IrcSession {
             return;
         };
         let mut args = msg.params.iter().skip(2).copied();
-        let (mut plus, mut changes, mut list_bans) = (true, Vec::new(), false);
+        let (mut plus, mut changes, mut list_bans, mut list_allowed) =
+            (true, Vec::new(), false, false);
         let mut said = Vec::new();
         for c in modes.chars() {
             let change = match c {
@@ -99,16 +102,24 @@ impl IrcSession {
                     }
                     None => continue,
                 },
-                'b' => match args.next() {
+                'b' | 'I' => match args.next() {
                     Some(m) if !m.is_empty() && !m.contains(char::is_whitespace) => {
-                        GroupChange::Ban(m.to_owned(), plus)
+                        if c == 'b' {
+                            GroupChange::Ban(m.to_owned(), plus)
+                        } else {
+                            GroupChange::Allow(m.to_owned(), plus)
+                        }
                     }
                     Some(_) => {
-                        said.extend(self.invalid_param(channel, 'b', "*", "Invalid mask"));
+                        said.extend(self.invalid_param(channel, c, "*", "Invalid mask"));
+                        continue;
+                    }
+                    None if c == 'b' => {
+                        list_bans = true;
                         continue;
                     }
                     None => {
-                        list_bans = true;
+                        list_allowed = true;
                         continue;
                     }
                 },
@@ -134,6 +145,9 @@ impl IrcSession {
         }
         if list_bans {
             self.ask_rules(&group, RulesAsked::Bans, out);
+        }
+        if list_allowed {
+            self.ask_rules(&group, RulesAsked::Allowed, out);
         }
     }
 
@@ -185,6 +199,21 @@ impl IrcSession {
                             }
                         }
                         lines.extend(self.numeric("368", &[&channel], "End of channel ban list"));
+                        out.push(Step::Say(lines));
+                    }
+                    Some(RulesAsked::Allowed) => {
+                        let mut lines = Vec::new();
+                        for r in rules {
+                            if let GroupChange::Allow(m, true) = r {
+                                let p = [self.target(), &channel, m];
+                                lines.extend(line(None, Some(SERVER_NAME), "346", &p, false));
+                            }
+                        }
+                        lines.extend(self.numeric(
+                            "347",
+                            &[&channel],
+                            "End of Channel Invite Exception List",
+                        ));
                         out.push(Step::Say(lines));
                     }
                     Some(RulesAsked::Roles) | None => {}
@@ -328,6 +357,7 @@ fn mode_changes(changes: &[GroupChange]) -> (String, Vec<String>) {
             GroupChange::Op(u, v) => (*v, 'o', Some(u.to_string())),
             GroupChange::Voice(u, v) => (*v, 'v', Some(u.to_string())),
             GroupChange::Ban(m, v) => (*v, 'b', Some(m.clone())),
+            GroupChange::Allow(m, v) => (*v, 'I', Some(m.clone())),
         };
         if sign != Some(plus) {
             modes.push(if plus { '+' } else { '-' });

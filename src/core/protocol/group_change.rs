@@ -13,6 +13,8 @@
 //! op <user> | deop <user>       a member is made an operator, or is one no more
 //! voice <user> | devoice <user> a member may post in a moderated group, or no more
 //! ban <mask> | unban <mask>     users whose name the mask matches may not join or post, or may
+//! allow <mask> | disallow <mask> users whose name the mask matches may join an invite-only group
+//!                               without an invitation, or may not
 //! ```
 
 use std::fmt;
@@ -47,6 +49,9 @@ pub enum GroupChange {
     Voice(Name, bool),
     /// A ban mask added (`ban <mask>`) or lifted (`unban <mask>`).
     Ban(String, bool),
+    /// A mask of users who may join an invite-only group uninvited, added (`allow <mask>`) or
+    /// taken away (`disallow <mask>`): IRC's invite exceptions.
+    Allow(String, bool),
 }
 
 impl fmt::Display for GroupChange {
@@ -64,6 +69,7 @@ impl fmt::Display for GroupChange {
             GroupChange::Op(u, v) => write!(f, "{} {u}", yes(v, "op", "deop")),
             GroupChange::Voice(u, v) => write!(f, "{} {u}", yes(v, "voice", "devoice")),
             GroupChange::Ban(m, v) => write!(f, "{} {m}", yes(v, "ban", "unban")),
+            GroupChange::Allow(m, v) => write!(f, "{} {m}", yes(v, "allow", "disallow")),
         }
     }
 }
@@ -114,6 +120,8 @@ pub fn parse_changes<'a>(
             "devoice" => GroupChange::Voice(Name::from(arg()?), false),
             "ban" => GroupChange::Ban(arg()?.to_owned(), true),
             "unban" => GroupChange::Ban(arg()?.to_owned(), false),
+            "allow" => GroupChange::Allow(arg()?.to_owned(), true),
+            "disallow" => GroupChange::Allow(arg()?.to_owned(), false),
             _ => return Err(ChangeError::Usage),
         };
         changes.push(change);
@@ -130,7 +138,7 @@ pub fn changes_text(changes: &[GroupChange]) -> String {
         .join(" ")
 }
 
-/// Whether `name` matches the ban `mask`: a glob (`*` any run, `?` one character) over the name,
+/// Whether `name` matches the `mask` (of a ban or an invite exception): a glob (`*` any run, `?` one character) over the name,
 /// letter case aside. A mask in IRC's form `nick!user@host` is matched by its nick part: a natter
 /// user has a name and nothing else that is theirs.
 pub fn mask_matches(mask: &str, name: &str) -> bool {

@@ -366,6 +366,9 @@ pub struct GroupRulesRecord {
     pub voiced: Vec<Name>,
     /// Ban masks, in the order they were set.
     pub bans: Vec<String>,
+    /// Masks of users who may join uninvited while it is invite-only.
+    #[serde(default)]
+    pub allowed: Vec<String>,
 }
 
 impl Record {

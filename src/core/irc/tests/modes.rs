@@ -184,3 +184,22 @@ fn multi_prefix_shows_every_prefix() {
     );
     assert!(h.take_irc(c).contains(":natter 353 foo = #chan :@+foo\r\n"));
 }
+
+#[test]
+fn invite_exceptions_let_their_users_in_and_are_listed() {
+    let (mut h, op, _user) = chan();
+    let bar = guest(&mut h, "Bar");
+    say(
+        &mut h,
+        op,
+        &["MODE #chan +i", "MODE #chan +I bar!*@*", "MODE #chan +I"],
+    );
+    assert!(h.take_irc(op).ends_with(
+        ":op!op@natter MODE #chan +I bar!*@*\r\n:natter 346 op #chan bar!*@*\r\n:natter 347 op #chan :End of Channel Invite Exception List\r\n"
+    ));
+    say(&mut h, bar, &["JOIN #chan"]);
+    assert!(
+        h.take_irc(bar)
+            .starts_with(":Bar!Bar@natter JOIN #chan\r\n")
+    );
+}

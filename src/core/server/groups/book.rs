@@ -71,6 +71,10 @@ pub(crate) struct Rules {
     /// Masks (globs over names) of users who may not join, nor post unless an operator or voiced;
     /// in the order they were set.
     pub(crate) bans: Vec<String>,
+    /// Masks of users who may join while the group is invite-only without an invitation (IRC's
+    /// invite exceptions), in the order they were set.
+    #[serde(default)]
+    pub(crate) allowed: Vec<String>,
 }
 
 impl Group {

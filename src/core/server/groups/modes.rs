@@ -12,6 +12,8 @@
 //! - **Bans.** Nobody whose name a `ban` mask matches (a glob, letter case aside; IRC's
 //!   `nick!user@host` by its nick part) may join, invited or not, nor post unless an operator or
 //!   voiced.
+//! - **Invite exceptions.** Whoever an `allow` mask matches joins an invite-only group without an
+//!   invitation (the key, the limit and bans still hold).
 //! - **External messages.** A group takes members' messages only, unless `external`.
 //!
 //! Changes apply in order, each checked on its own: one refused (a user who is not a member, a key
@@ -113,7 +115,9 @@ impl Groups<'_> {
                 send(out, conn, ErrorReply::InvalidKey { max: MAX_GROUP_KEY });
                 return None;
             }
-            GroupChange::Ban(m, _) if m.is_empty() || m.chars().count() > MAX_BAN_MASK => {
+            GroupChange::Ban(m, _) | GroupChange::Allow(m, _)
+                if m.is_empty() || m.chars().count() > MAX_BAN_MASK =>
+            {
                 send(out, conn, ErrorReply::InvalidMask { max: MAX_BAN_MASK });
                 return None;
             }
@@ -151,6 +155,16 @@ impl Groups<'_> {
                 let before = g.rules.bans.len();
                 g.rules.bans.retain(|b| b != m);
                 g.rules.bans.len() != before
+            }
+            GroupChange::Allow(m, true) if g.rules.allowed.contains(m) => false,
+            GroupChange::Allow(m, true) => {
+                g.rules.allowed.push(m.clone());
+                true
+            }
+            GroupChange::Allow(m, false) => {
+                let before = g.rules.allowed.len();
+                g.rules.allowed.retain(|b| b != m);
+                g.rules.allowed.len() != before
             }
         };
         if !changed {
@@ -241,6 +255,12 @@ impl Groups<'_> {
                 .iter()
                 .map(|m| GroupChange::Ban(m.clone(), true)),
         );
+        v.extend(
+            g.rules
+                .allowed
+                .iter()
+                .map(|m| GroupChange::Allow(m.clone(), true)),
+        );
         v
     }
 
@@ -261,6 +281,7 @@ impl Groups<'_> {
                 operators: names(&r.operators),
                 voiced: names(&r.voiced),
                 bans: r.bans.clone(),
+                allowed: r.allowed.clone(),
             },
         }
     }

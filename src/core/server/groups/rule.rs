@@ -543,7 +543,13 @@ impl Groups<'_> {
         // An invitation lets one in whatever the key and the group's own limit.
         let by = match invitation {
             Some(i) => i.by,
-            None if !g.open => {
+            None if !g.open
+                && !g
+                    .rules
+                    .allowed
+                    .iter()
+                    .any(|m| mask_matches(m, self.accounts.name(me))) =>
+            {
                 send(out, conn, ErrorReply::InviteOnly { group: name });
                 return;
             }

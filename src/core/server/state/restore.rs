@@ -223,6 +223,7 @@ impl RecordTarget for Restoring<'_> {
             moderated: rules.moderated,
             external: rules.external,
             bans: rules.bans.clone(),
+            allowed: rules.allowed.clone(),
         };
         Ok(())
     }

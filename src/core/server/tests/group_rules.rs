@@ -222,6 +222,7 @@ fn rules_are_recorded_whole_and_a_restart_restores_them() {
         operators: vec![name("bob")],
         voiced: vec![name("alice")],
         bans: vec!["x*".into()],
+        allowed: Vec::new(),
     };
     assert_eq!(
         h.records().last(),
@@ -302,4 +303,27 @@ fn a_guests_group_records_no_rules() {
             .any(|r| matches!(r, Record::GroupRulesSet { .. })),
         "nothing of a guest's group is stored"
     );
+}
+
+#[test]
+fn an_allow_mask_lets_its_users_into_an_invite_only_group_uninvited() {
+    let (mut h, [alice, _, carol, dave]) = open_team();
+    h.send(alice, "group rules team invite allow car*");
+    h.clear_all();
+    h.send(dave, "group join team");
+    assert_eq!(
+        h.take(dave),
+        vec![err(ErrorReply::InviteOnly {
+            group: name("team")
+        })]
+    );
+    h.send(carol, "group join team");
+    assert!(matches!(
+        &h.take(carol)[..],
+        [ServerMsg::GroupJoined { .. }, ..]
+    ));
+    assert!(h.records().iter().any(|r| matches!(
+        r,
+        Record::GroupRulesSet { rules, .. } if rules.allowed == ["car*"]
+    )));
 }
