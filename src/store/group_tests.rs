@@ -120,6 +120,7 @@ fn owners_settings_topics_and_invitations_come_back_as_they_went_in() {
                 add_direct: false,
                 topic_by_members: false,
                 topic: None,
+                rules: String::new(),
             },
             GroupView {
                 name: "team".into(),
@@ -128,6 +129,7 @@ fn owners_settings_topics_and_invitations_come_back_as_they_went_in() {
                 add_direct: false,
                 topic_by_members: true,
                 topic: Some(("  plans for the week 🎉".into(), "bob".into())),
+                rules: String::new(),
             },
         ]
     );
@@ -257,6 +259,7 @@ fn a_store_of_the_fifth_format_is_upgraded_and_its_groups_are_owned_by_their_fir
             add_direct: true,
             topic_by_members: false,
             topic: None,
+            rules: String::new(),
         }]
     );
     let topic = Record::GroupTopicSet {
@@ -327,6 +330,10 @@ fn a_groups_rules_come_back_and_follow_its_members_leaving_and_renames() {
     let got = loaded(dir.path());
     assert_eq!(rules(&got), rules(&records));
     assert_eq!(replayed(&got), replayed(&records));
+    assert_eq!(
+        replayed(&got).group_settings[0].rules,
+        "key beer limit 7 moderated external op bob op carol voice carol ban spam*!*@* allow friend*"
+    );
     // carol leaves: no longer an operator nor voiced; bob is renamed robert.
     let more = vec![
         Record::GroupLeft {
