@@ -399,7 +399,7 @@ fn groups_ping_wholasthr_and_offline_as_a_user_reads_them() {
     bob.expect("error: There is no group named 'nope'.");
     bob.send("group");
     bob.expect(
-        "error: Usage: group add <name> <user> or group join <name> or group decline <name> or group leave <name>",
+        "error: Usage: group add <name> <user> or group join <name> [<key>] or group decline <name> or group leave <name> [<reason>]",
     );
 
     // carol was offline: the group message waited for her, but she never got its key (she had none

@@ -674,6 +674,8 @@ fn model_durable(model: &Model, now: Timestamp) -> DurableView {
                 add_direct: d.add_direct,
                 topic_by_members: d.topic_by_members,
                 topic: d.topic.as_ref().map(|(t, by)| (t.clone(), by.to_string())),
+                // The simulator's clients set no rules (`group rules`).
+                rules: String::new(),
             })
             .collect(),
         invitations,

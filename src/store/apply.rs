@@ -12,7 +12,7 @@ use super::schema::{
 use natter_core::protocol::Name;
 use natter_core::protocol::keys::SignedKey;
 use natter_core::server::record::RecordTarget;
-use natter_core::server::{BanTarget, Record};
+use natter_core::server::{BanTarget, GroupRulesRecord, Record};
 use natter_core::time::Timestamp;
 
 /// Applies a commit's records, in order, inside `tx`. `next_id` tracks the next message id the batch
@@ -275,7 +275,7 @@ impl RecordTarget for Tables<'_, '_, '_> {
         ] {
             self.run(sql, [&**group])?;
         }
-        Ok(())
+        super::group_rules::member_left(self.tx, group, user)
     }
 
     fn set_group_owner(&mut self, group: &Name, owner: &Name) -> rusqlite::Result<()> {
@@ -292,6 +292,10 @@ impl RecordTarget for Tables<'_, '_, '_> {
     ) -> rusqlite::Result<()> {
         let (owner, ..) = self.settings(group)?;
         self.put_settings(group, &owner, open, add_direct, topic_by_members)
+    }
+
+    fn set_group_rules(&mut self, group: &Name, rules: &GroupRulesRecord) -> rusqlite::Result<()> {
+        super::group_rules::put(self.tx, group, rules)
     }
 
     fn set_group_topic(&mut self, group: &Name, topic: &str, by: &Name) -> rusqlite::Result<()> {
@@ -393,7 +397,7 @@ impl RecordTarget for Tables<'_, '_, '_> {
         ] {
             self.run(sql, [&**user])?;
         }
-        Ok(())
+        super::group_rules::rename_user(self.tx, user, None)
     }
 
     fn rename_account(&mut self, from: &Name, to: &Name) -> rusqlite::Result<()> {

@@ -3,8 +3,11 @@
 //! rename carries over to what it owns and the invitations it made or got.
 
 use super::*;
+use natter_core::protocol::Name;
 use natter_core::server::harness::START;
-use natter_core::server::{Account, Config, DurableView, GroupView, InvitationView, ServerState};
+use natter_core::server::{
+    Account, Config, DurableView, GroupRulesRecord, GroupView, InvitationView, ServerState,
+};
 
 fn replayed(records: &[Record]) -> DurableView {
     replayed_with(&["alice", "bob", "carol", "dave"], records)
@@ -117,6 +120,7 @@ fn owners_settings_topics_and_invitations_come_back_as_they_went_in() {
                 add_direct: false,
                 topic_by_members: false,
                 topic: None,
+                rules: String::new(),
             },
             GroupView {
                 name: "team".into(),
@@ -125,6 +129,7 @@ fn owners_settings_topics_and_invitations_come_back_as_they_went_in() {
                 add_direct: false,
                 topic_by_members: true,
                 topic: Some(("  plans for the week 🎉".into(), "bob".into())),
+                rules: String::new(),
             },
         ]
     );
@@ -231,6 +236,7 @@ fn a_store_of_the_fifth_format_is_upgraded_and_its_groups_are_owned_by_their_fir
              DROP TABLE group_settings;
              DROP TABLE group_topics;
              DROP TABLE group_invitations;
+             DROP TABLE group_rules;
              PRAGMA user_version = 5;
              COMMIT;",
         )
@@ -253,6 +259,7 @@ fn a_store_of_the_fifth_format_is_upgraded_and_its_groups_are_owned_by_their_fir
             add_direct: true,
             topic_by_members: false,
             topic: None,
+            rules: String::new(),
         }]
     );
     let topic = Record::GroupTopicSet {
@@ -268,5 +275,94 @@ fn a_store_of_the_fifth_format_is_upgraded_and_its_groups_are_owned_by_their_fir
     assert_eq!(
         view.group_settings[0].topic,
         Some(("after the upgrade".into(), "bob".into()))
+    );
+}
+
+/// `team` (alice, bob, carol) with rules: bob and carol operators, carol voiced, a key, a limit and
+/// a ban.
+fn ruled_group() -> Vec<Record> {
+    let member = |user: &str| Record::GroupJoined {
+        group: "team".into(),
+        user: user.into(),
+        by: user.into(),
+    };
+    vec![
+        Record::GroupCreated {
+            group: "team".into(),
+            by: "alice".into(),
+            members: vec!["alice".into()],
+        },
+        member("bob"),
+        member("carol"),
+        Record::GroupRulesSet {
+            group: "team".into(),
+            rules: GroupRulesRecord {
+                key: Some("beer".into()),
+                limit: Some(7),
+                moderated: true,
+                external: true,
+                operators: vec!["bob".into(), "carol".into()],
+                voiced: vec!["carol".into()],
+                bans: vec!["spam*!*@*".into()],
+                allowed: vec!["friend*".into()],
+            },
+        },
+    ]
+}
+
+#[test]
+fn a_groups_rules_come_back_and_follow_its_members_leaving_and_renames() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut records = ruled_group();
+    {
+        let mut store = Store::open(dir.path()).unwrap();
+        store.commit(&records).unwrap();
+    }
+    let rules = |records: &[Record]| {
+        records
+            .iter()
+            .find_map(|r| match r {
+                Record::GroupRulesSet { rules, .. } => Some(rules.clone()),
+                _ => None,
+            })
+            .expect("the rules are loaded")
+    };
+    let got = loaded(dir.path());
+    assert_eq!(rules(&got), rules(&records));
+    assert_eq!(replayed(&got), replayed(&records));
+    assert_eq!(
+        replayed(&got).group_settings[0].rules,
+        "key beer limit 7 moderated external op bob op carol voice carol ban spam*!*@* allow friend*"
+    );
+    // carol leaves: no longer an operator nor voiced; bob is renamed robert.
+    let more = vec![
+        Record::GroupLeft {
+            group: "team".into(),
+            user: "carol".into(),
+        },
+        Record::AccountRenamed {
+            from: "bob".into(),
+            to: "robert".into(),
+        },
+    ];
+    Store::open(dir.path()).unwrap().commit(&more).unwrap();
+    records.extend(more);
+    let got = rules(&loaded(dir.path()));
+    assert_eq!(got.operators, vec![Name::from("robert")]);
+    assert!(got.voiced.is_empty());
+    assert_eq!(got.key.as_deref(), Some("beer"));
+    // The last member goes: so do the rules.
+    let gone: Vec<Record> = ["alice", "robert"]
+        .into_iter()
+        .map(|u| Record::GroupLeft {
+            group: "team".into(),
+            user: u.into(),
+        })
+        .collect();
+    Store::open(dir.path()).unwrap().commit(&gone).unwrap();
+    assert!(
+        !loaded(dir.path())
+            .iter()
+            .any(|r| matches!(r, Record::GroupRulesSet { .. }))
     );
 }

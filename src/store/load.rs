@@ -210,6 +210,24 @@ pub(crate) fn load(conn: &Connection, path: &Path) -> Result<Vec<Record>, StoreE
         &mut out,
     )?;
     reader.rows(
+        "SELECT grp, rules, crc FROM group_rules ORDER BY grp",
+        "group_rules",
+        |r| {
+            let (group, json): (String, String) = (r.get(0)?, r.get(1)?);
+            let rules = super::group_rules::from_json(&json);
+            let ok = rules.is_some()
+                && super::group_rules::rules_crc(&group, &json) == r.get::<_, i64>(2)?;
+            Ok((
+                ok,
+                Record::GroupRulesSet {
+                    group: group.into(),
+                    rules: rules.unwrap_or_default(),
+                },
+            ))
+        },
+        &mut out,
+    )?;
+    reader.rows(
         "SELECT user, curve25519, ed25519, crc FROM identities ORDER BY user",
         "identities",
         |r| {
@@ -457,6 +475,7 @@ fn describe(record: &Record) -> String {
             "a group's owner and settings".into()
         }
         Record::GroupTopicSet { .. } => "a group's topic".into(),
+        Record::GroupRulesSet { .. } => "a group's rules".into(),
         Record::Invited { .. } | Record::InvitationEnded { .. } => "an invitation".into(),
         Record::IdentityPublished { .. } => "published identity keys".into(),
         Record::OneTimeKeysAdded { .. }

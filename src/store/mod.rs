@@ -13,6 +13,7 @@
 
 mod apply;
 mod error;
+mod group_rules;
 #[cfg(test)]
 mod group_tests;
 mod load;

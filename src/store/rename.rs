@@ -90,6 +90,8 @@ pub(crate) fn rename(tx: &Transaction<'_>, from: &str, to: &str) -> rusqlite::Re
             params![from, to, text_pair(&g, to), g],
         )?;
     }
+    // Operators' and voiced members' lists.
+    super::group_rules::rename_user(tx, from, Some(to))?;
     // Group ownership and invitations (a topic keeps the name of who set it, as it was).
     let owned: Vec<String> = column(tx, "SELECT grp FROM group_settings WHERE owner = ?1", from)?;
     for g in owned {

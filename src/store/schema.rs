@@ -15,7 +15,7 @@ pub(crate) const APPLICATION_ID: i64 = 0x4E41_5454;
 
 /// `PRAGMA user_version` of the format this build writes. Raise it (and add a migration from the old
 /// one, [`MIGRATIONS`]) whenever a table changes.
-pub(crate) const FORMAT_VERSION: i64 = 6;
+pub(crate) const FORMAT_VERSION: i64 = 7;
 
 /// How a store of each older format becomes the next one: `(from, statements)`, applied in order, each
 /// in the transaction that also raises `user_version`, so a crash leaves either format, never a mix.
@@ -120,6 +120,16 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
              PRIMARY KEY (grp, invitee)
          ) STRICT, WITHOUT ROWID;",
     ),
+    (
+        6,
+        // Groups' rules (`group rules`: key, limit, moderation, operators, voices, bans). A group
+        // of an older store has none.
+        "CREATE TABLE group_rules (
+             grp TEXT PRIMARY KEY,
+             rules TEXT NOT NULL,
+             crc INTEGER NOT NULL
+         ) STRICT, WITHOUT ROWID;",
+    ),
 ];
 
 /// The file inside the data directory.
@@ -211,6 +221,13 @@ CREATE TABLE group_invitations (
     at INTEGER NOT NULL,
     crc INTEGER NOT NULL,
     PRIMARY KEY (grp, invitee)
+) STRICT, WITHOUT ROWID;
+-- Each group's rules beyond the owner's settings (`group rules`), as JSON: key, limit, moderation,
+-- external messages, operators, voiced members, ban masks.
+CREATE TABLE group_rules (
+    grp TEXT PRIMARY KEY,
+    rules TEXT NOT NULL,
+    crc INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 -- The public keys each account's client published for end-to-end encryption: its identity, its
 -- one-time keys (in publishing order: the oldest is handed out first, then deleted) and its fallback

@@ -730,6 +730,7 @@ fn a_store_of_the_third_format_is_upgraded_with_the_key_directory() {
              DROP TABLE group_settings;
              DROP TABLE group_topics;
              DROP TABLE group_invitations;
+             DROP TABLE group_rules;
              PRAGMA user_version = 3;
              COMMIT;",
         )

@@ -237,7 +237,8 @@ impl Conversations {
                     .or_default()
                     .insert(user.clone());
             }
-            ServerMsg::GroupLeft { group, user } | ServerMsg::GroupRemoved { group, user, .. } => {
+            ServerMsg::GroupLeft { group, user, .. }
+            | ServerMsg::GroupRemoved { group, user, .. } => {
                 if me == Some(user) {
                     self.members.remove(group);
                     self.topics.remove(group);
@@ -306,7 +307,8 @@ impl Conversations {
                     self.learn_group(g);
                 }
             }
-            ServerMsg::GroupLeft { group, user } | ServerMsg::GroupRemoved { group, user, .. }
+            ServerMsg::GroupLeft { group, user, .. }
+            | ServerMsg::GroupRemoved { group, user, .. }
                 if me == Some(user) && self.groups.remove(group) =>
             {
                 self.version += 1;

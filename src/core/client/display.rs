@@ -18,6 +18,7 @@ pub use super::error::conversation_name;
 use super::input::help_rows;
 use super::outgoing::{Conversation, Outcome};
 use crate::protocol::columns::variant_pat;
+use crate::protocol::group_change::changes_text;
 use crate::protocol::lines::wire_tables;
 use crate::protocol::p2p::Refusal;
 use crate::protocol::render::{cooldown, plural};

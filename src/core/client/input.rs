@@ -472,7 +472,10 @@ pub const CLIENT_WORDS: &[ClientWord] = &[
                 (_, Some(Conversation::Group(g))) => &**g,
                 _ => return Err(InputError::Client(ClientError::Usage(PART_USAGE))),
             };
-            Ok(Input::Command(Command::GroupLeave { group }))
+            Ok(Input::Command(Command::GroupLeave {
+                group,
+                reason: None,
+            }))
         }),
     },
     ClientWord {
@@ -1069,9 +1072,15 @@ fn hashless(cmd: Command<'_>) -> Command<'_> {
             group: bare(group),
             user,
         },
-        Command::GroupJoin { group } => Command::GroupJoin { group: bare(group) },
+        Command::GroupJoin { group, key } => Command::GroupJoin {
+            group: bare(group),
+            key,
+        },
         Command::GroupDecline { group } => Command::GroupDecline { group: bare(group) },
-        Command::GroupLeave { group } => Command::GroupLeave { group: bare(group) },
+        Command::GroupLeave { group, reason } => Command::GroupLeave {
+            group: bare(group),
+            reason,
+        },
         Command::GroupMembers { group } => Command::GroupMembers { group: bare(group) },
         Command::GroupRemove {
             group,
@@ -1089,6 +1098,10 @@ fn hashless(cmd: Command<'_>) -> Command<'_> {
         Command::GroupOwner { group, user } => Command::GroupOwner {
             group: bare(group),
             user,
+        },
+        Command::GroupRules { group, changes } => Command::GroupRules {
+            group: bare(group),
+            changes,
         },
         Command::GroupMode { group, setting } => Command::GroupMode {
             group: bare(group),
@@ -1630,7 +1643,12 @@ mod tests {
         assert_eq!(in_window("/join #crew", &bob()), join("crew"));
         assert_eq!(prompt("/join"), usage(JOIN_USAGE));
         assert_eq!(prompt("/join #bad!name"), usage(JOIN_USAGE));
-        let leave = |group| Ok(Input::Command(Command::GroupLeave { group }));
+        let leave = |group| {
+            Ok(Input::Command(Command::GroupLeave {
+                group,
+                reason: None,
+            }))
+        };
         assert_eq!(prompt("/part #team"), leave("team"));
         assert_eq!(in_window("/part", &team), leave("team"));
         assert_eq!(in_window("/part see you all", &team), leave("team"));

@@ -2,7 +2,7 @@
 //! channel commands (`channels.rs`) read and write, apart from them so that the session can hold
 //! it without the session and the commands importing each other.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::protocol::Name;
 
@@ -13,6 +13,10 @@ pub(super) struct Channels {
     pub(super) joining: Vec<String>,
     /// Groups joined just now: the core's topic for them is `332`, their members end the join.
     pub(super) joined_now: Vec<String>,
+    /// Groups whose members `NAMES #g` asked for (a refusal is only the end of the list, `366`).
+    pub(super) names_asked: Vec<String>,
+    /// Groups whose topic `TOPIC #g :` is clearing (the core's answer does not say who cleared it).
+    pub(super) clearing: Vec<String>,
     /// Groups whose topic `TOPIC #g` asked for.
     pub(super) topic_asked: Vec<String>,
     /// Groups `PRIVMSG` posted to and not answered yet (a refusal is `404`).
@@ -24,6 +28,36 @@ pub(super) struct Channels {
     pub(super) list_asked: bool,
     /// Each channel's owner, as far as the front saw it (its creation here, `GROUP-OWNER`).
     pub(super) owners: BTreeMap<String, Name>,
+    /// Groups a `MODE` change was fed for and not answered yet (a refusal of a key names none).
+    pub(super) changing: Vec<String>,
+    /// `group rules` asked for, in order, with what the answer is for (`modes.rs`).
+    pub(super) rules_asked: Vec<(String, RulesAsked)>,
+    /// Each channel's operators and voiced members, as its rules last said (`@` and `+` in
+    /// `NAMES`).
+    pub(super) roles: BTreeMap<String, Roles>,
+}
+
+/// What a `group rules` the front sent is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum RulesAsked {
+    /// Only to know the operators and voices (before `NAMES`): nothing is said, not even a refusal
+    /// (the `group members` that follows answers that).
+    Roles,
+    /// `MODE #team`: `324`.
+    Modes,
+    /// `MODE #team +b`: the bans, `367`s and `368`.
+    Bans,
+    /// `MODE #team +I`: the invite exceptions, `346`s and `347`.
+    Allowed,
+}
+
+/// A channel's operators and voiced members.
+#[derive(Debug, Default)]
+pub(super) struct Roles {
+    /// Its operators (the owner included).
+    pub(super) ops: BTreeSet<Name>,
+    /// Its voiced members.
+    pub(super) voiced: BTreeSet<Name>,
 }
 
 /// The group a channel name stands for (`#team` is `team`), if it is one natter serves.

@@ -14,7 +14,7 @@
 //! joiner is `332`, and the members asked for after the join are the `353`/`366` that end it), the
 //! topics and lists asked for, and each channel's owner as far as the front saw it.
 
-use super::channel_book::{group_of, take};
+use super::channel_book::{RulesAsked, group_of, take};
 use super::message::Message;
 use super::relay::Relaying;
 use super::session::{IrcSession, Step, line, mask};
@@ -31,11 +31,20 @@ impl IrcSession {
             out.push(Step::Say(self.not_enough_params("JOIN")));
             return;
         };
+        // `JOIN #a,#b key1,key2`: each channel's key, in order (one with a space cannot be a key).
+        let mut keys = msg.param(1).unwrap_or("").split(',');
         for channel in list.split(',').filter(|c| !c.is_empty()) {
+            let key = keys
+                .next()
+                .filter(|k| !k.is_empty() && !k.contains(char::is_whitespace));
             match group_of(channel) {
                 Some(group) => {
                     self.channels.joining.push(group.to_owned());
-                    out.push(Step::Feed(format!("group join {group}").into_bytes()));
+                    let line = match key {
+                        Some(k) => format!("group join {group} {k}"),
+                        None => format!("group join {group}"),
+                    };
+                    out.push(Step::Feed(line.into_bytes()));
                 }
                 None => out.push(Step::Say(self.numeric(
                     "403",
@@ -52,9 +61,17 @@ impl IrcSession {
             out.push(Step::Say(self.not_enough_params("PART")));
             return;
         };
+        // The reason goes to the members as the core's `group leave` carries it.
+        let reason = msg.param(1).filter(|r| !r.trim().is_empty());
         for channel in list.split(',').filter(|c| !c.is_empty()) {
             match group_of(channel) {
-                Some(group) => out.push(Step::Feed(format!("group leave {group}").into_bytes())),
+                Some(group) => {
+                    let line = match reason {
+                        Some(r) => format!("group leave {group} {r}"),
+                        None => format!("group leave {group}"),
+                    };
+                    out.push(Step::Feed(line.into_bytes()));
+                }
                 None => out.push(Step::Say(self.no_such_channel(channel))),
             }
         }
@@ -81,7 +98,11 @@ impl IrcSession {
         };
         for channel in list.split(',').filter(|c| !c.is_empty()) {
             match group_of(channel) {
-                Some(group) => out.push(Step::Feed(format!("group members {group}").into_bytes())),
+                Some(group) => {
+                    self.ask_rules(group, RulesAsked::Roles, out);
+                    self.channels.names_asked.push(group.to_owned());
+                    out.push(Step::Feed(format!("group members {group}").into_bytes()));
+                }
                 None => out.push(Step::Say(self.numeric(
                     "366",
                     &[channel],
@@ -108,6 +129,7 @@ impl IrcSession {
             }
             Some(text) => {
                 let text = if text.trim().is_empty() {
+                    self.channels.clearing.push(group.to_owned());
                     CLEAR_TOPIC
                 } else {
                     text
@@ -141,12 +163,11 @@ impl IrcSession {
             out.push(Step::Say(self.no_such_channel(channel)));
             return;
         };
-        let reason = msg.param(2).filter(|r| !r.trim().is_empty());
+        // Without a comment, the kicker's nick is the comment, as IRC says.
+        let me = self.target().to_owned();
+        let reason = msg.param(2).filter(|r| !r.trim().is_empty()).unwrap_or(&me);
         for nick in nicks.split(',').filter(|n| !n.is_empty()) {
-            let line = match reason {
-                Some(r) => format!("group remove {group} {nick} {r}"),
-                None => format!("group remove {group} {nick}"),
-            };
+            let line = format!("group remove {group} {nick} {reason}");
             out.push(Step::Feed(line.into_bytes()));
         }
     }
@@ -159,6 +180,9 @@ impl IrcSession {
 
     /// A line of the core's about groups, as IRC: `true` if it was one.
     pub(super) fn group_line(&mut self, msg: &ServerMsg, out: &mut Vec<Step>) -> bool {
+        if self.rules_line(msg, out) {
+            return true;
+        }
         let me = self.target().to_owned();
         match msg {
             ServerMsg::GroupMessage {
@@ -178,6 +202,9 @@ impl IrcSession {
                 self.channels
                     .owners
                     .insert(group.to_string(), Name::from(me.as_str()));
+                let roles = self.channels.roles.entry(group.to_string()).or_default();
+                roles.ops = [Name::from(me.as_str())].into();
+                roles.voiced.clear();
                 out.push(Step::Say(user_line(&me, "JOIN", &[&format!("#{group}")])));
                 out.push(Step::Say(self.names_lines(group, members)));
                 // A channel made by JOIN is open, as IRC's are: anyone may join it by name.
@@ -189,16 +216,28 @@ impl IrcSession {
                 take(&mut self.channels.joining, group);
                 self.channels.joined_now.push(group.to_string());
                 out.push(Step::Say(user_line(user, "JOIN", &[&format!("#{group}")])));
+                self.ask_rules(group, RulesAsked::Roles, out);
                 out.push(Step::Feed(format!("group members {group}").into_bytes()));
             }
             ServerMsg::GroupJoined { group, user, .. } => {
                 out.push(Step::Say(user_line(user, "JOIN", &[&format!("#{group}")])));
             }
-            ServerMsg::GroupLeft { group, user } => {
+            ServerMsg::GroupLeft {
+                group,
+                user,
+                reason,
+            } => {
+                self.forget_roles(group, user);
                 if **user == *me {
                     self.channels.owners.remove(group.as_ref());
                 }
-                out.push(Step::Say(user_line(user, "PART", &[&format!("#{group}")])));
+                let channel = format!("#{group}");
+                let part = if reason.is_empty() {
+                    user_line(user, "PART", &[&channel])
+                } else {
+                    line(None, Some(&mask(user)), "PART", &[&channel, reason], true)
+                };
+                out.push(Step::Say(part));
             }
             ServerMsg::GroupRemoved {
                 group,
@@ -206,6 +245,7 @@ impl IrcSession {
                 by,
                 reason,
             } => {
+                self.forget_roles(group, user);
                 // Without a reason, the comment is the kicker's nick, as IRC servers do.
                 let reason = if reason.is_empty() { &**by } else { reason };
                 let channel = format!("#{group}");
@@ -221,6 +261,8 @@ impl IrcSession {
                 self.channels
                     .owners
                     .insert(group.to_string(), owner.clone());
+                let roles = self.channels.roles.entry(group.to_string()).or_default();
+                roles.ops.insert(owner.clone());
                 let channel = format!("#{group}");
                 out.push(Step::Say(line(
                     None,
@@ -246,16 +288,33 @@ impl IrcSession {
                     )));
                 }
             }
-            ServerMsg::GroupNoTopic { group } => {
-                take(&mut self.channels.topic_asked, group);
+            ServerMsg::GroupNoTopic { group } if take(&mut self.channels.topic_asked, group) => {
                 out.push(Step::Say(self.numeric(
                     "331",
                     &[&format!("#{group}")],
                     "No topic is set",
                 )));
             }
+            ServerMsg::GroupNoTopic { group } => {
+                // The topic was cleared: a `TOPIC` with an empty text, from who cleared it if it
+                // was this connection (the core's line does not say who), else from the server.
+                let source = if take(&mut self.channels.clearing, group) {
+                    mask(&Name::from(me.as_str()))
+                } else {
+                    self.server_name().to_owned()
+                };
+                let channel = format!("#{group}");
+                out.push(Step::Say(line(
+                    None,
+                    Some(&source),
+                    "TOPIC",
+                    &[&channel, ""],
+                    true,
+                )));
+            }
             ServerMsg::GroupMembers { group, members } => {
                 take(&mut self.channels.joined_now, group);
+                take(&mut self.channels.names_asked, group);
                 out.push(Step::Say(self.names_lines(group, members)));
             }
             ServerMsg::GroupList { groups } if self.channels.list_asked => {
@@ -304,6 +363,13 @@ impl IrcSession {
                 out.push(Step::Feed(format!("create group {group}").into_bytes()));
                 return true;
             }
+            // `NAMES` of a channel one cannot see: only the end of the list, as IRC servers say.
+            ErrorReply::NoSuchGroup { group } if take(&mut self.channels.names_asked, group) => {
+                self.numeric("366", &[&format!("#{group}")], "End of /NAMES list")
+            }
+            ErrorReply::NotMember { group } if take(&mut self.channels.names_asked, group) => {
+                self.numeric("366", &[&format!("#{group}")], "End of /NAMES list")
+            }
             ErrorReply::NoSuchGroup { group } => {
                 take(&mut self.channels.posting, group);
                 take(&mut self.channels.topic_asked, group);
@@ -343,6 +409,18 @@ impl IrcSession {
                 take(&mut self.channels.joining, group);
                 self.numeric("471", &[&format!("#{group}")], &text)
             }
+            ErrorReply::WrongKey { group } => {
+                take(&mut self.channels.joining, group);
+                self.numeric("475", &[&format!("#{group}")], &text)
+            }
+            ErrorReply::BannedFromGroup { group } => {
+                take(&mut self.channels.joining, group);
+                self.numeric("474", &[&format!("#{group}")], &text)
+            }
+            ErrorReply::CannotPost { group } => {
+                take(&mut self.channels.posting, group);
+                self.numeric("404", &[&format!("#{group}")], &text)
+            }
             ErrorReply::NotMember { group } if take(&mut self.channels.posting, group) => {
                 self.numeric("404", &[&format!("#{group}")], &text)
             }
@@ -363,7 +441,6 @@ impl IrcSession {
     /// `353` (the members, the owner as `@` when the front knows it) and `366`.
     fn names_lines(&self, group: &str, members: &[Name]) -> Vec<u8> {
         let channel = format!("#{group}");
-        let owner = self.channels.owners.get(group);
         let names: Vec<String> = members
             .iter()
             .map(|m| {
@@ -373,11 +450,7 @@ impl IrcSession {
                 } else {
                     m.to_string()
                 };
-                if Some(m) == owner {
-                    format!("@{shown}")
-                } else {
-                    shown
-                }
+                format!("{}{shown}", self.prefix(group, m))
             })
             .collect();
         // As many 353 lines as it takes to keep each within IRC's 512 bytes.
@@ -411,6 +484,19 @@ impl IrcSession {
         id: u64,
     ) -> Vec<u8> {
         self.privmsg(from, &format!("#{group}"), text, sent_at, id)
+    }
+}
+
+impl IrcSession {
+    /// `user` is in `group` no more: no operator or voice there.
+    fn forget_roles(&mut self, group: &str, user: &Name) {
+        if let Some(roles) = self.channels.roles.get_mut(group) {
+            roles.ops.remove(user);
+            roles.voiced.remove(user);
+        }
+        if **user == *self.target() {
+            self.channels.roles.remove(group);
+        }
     }
 }
 

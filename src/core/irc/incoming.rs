@@ -284,21 +284,7 @@ impl IrcSession {
     fn mode(&mut self, msg: &Message<'_>, out: &mut Vec<Step>) {
         match msg.param(0) {
             Some(t) if Some(t) == self.nick.as_deref() => self.user_mode(msg, out),
-            Some(t) if t.starts_with('#') && msg.params.len() == 1 => {
-                // A group's settings are not channel modes yet: none are shown.
-                out.push(Step::Say(line(
-                    None,
-                    Some(self.server_name()),
-                    "324",
-                    &[self.target(), t, "+"],
-                    false,
-                )));
-            }
-            Some(t) if t.starts_with('#') => out.push(Step::Say(self.numeric(
-                "472",
-                &[msg.param(1).unwrap_or("")],
-                "natter's channel modes are its group settings, not set with MODE yet",
-            ))),
+            Some(t) if t.starts_with('#') => self.channel_mode(t, msg, out),
             Some(t) if t.starts_with('&') => {
                 out.push(Step::Say(self.no_such_channel(t)));
             }

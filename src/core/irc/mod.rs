@@ -13,7 +13,7 @@
 //! - `session.rs`: one connection's front and what it asks the composed server to do ([`Step`]).
 //! - `incoming.rs`: IRC lines from the client; `outgoing.rs`: the core's lines, as IRC lines;
 //!   `sasl.rs`: SASL PLAIN; `channels.rs`: natter's groups as channels, both ways, with what a
-//!   connection keeps about them in `channel_book.rs`.
+//!   connection keeps about them in `channel_book.rs`; `modes.rs`: channel modes as the groups' rules.
 //! - `caps.rs`: the IRCv3 capabilities by name; `relay.rs`: an IRC message on its way through the
 //!   core (client tags, msgid, echo, no reply to a `NOTICE`); `labels.rs`: labeled responses.
 //! - `monitor.rs`, `away.rs`: others' presence as `MONITOR`, away as `AWAY` and `away-notify`,
@@ -35,6 +35,7 @@ mod incoming;
 mod invalid_utf8;
 mod labels;
 pub mod message;
+mod modes;
 mod monitor;
 mod nick;
 mod outgoing;

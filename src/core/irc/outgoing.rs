@@ -17,7 +17,9 @@ use super::session::{IrcSession, Phase, Step, line, mask};
 const ISUPPORT: &[&str] = &[
     "CASEMAPPING=ascii",
     "CHANTYPES=#",
-    "PREFIX=(o)@",
+    "PREFIX=(ov)@+",
+    "CHANMODES=Ib,k,l,imnt",
+    "INVEX",
     "NETWORK=natter",
     "NICKLEN=32",
     "UTF8ONLY",

@@ -9,6 +9,7 @@
 
 use std::fmt;
 
+use super::group_change::GroupChange;
 use super::keys::SignedKeyRef;
 
 /// One of a group's settings, which only its owner may change: `group mode` (who may join) and
@@ -162,15 +163,17 @@ macro_rules! command_table {
                 summary("invite <user> to a group you belong to (or add them, if its owner lets members add directly)")
                 activity listed
                 rule(s, c => s.group_rules().add(c.conn, c.me, group, user, c.now, c.out)),
-            /// `group join <group>`: accept an invitation, or join an open group.
+            /// `group join <group> [<key>]`: accept an invitation, or join an open group.
             GroupJoin {
                 /// The group to join.
                 group: &'a str,
+                /// The group's key, for a group that has one (an invitation needs none).
+                key: Option<&'a str>,
             } => "group" "join"
-                usage("group join <name>")
-                summary("accept an invitation to a group, or join an open group")
+                usage("group join <name> [<key>]")
+                summary("accept an invitation to a group, or join an open group (with its key, if it has one)")
                 activity listed
-                rule(s, c => s.group_rules().join(c.conn, c.me, group, c.now, c.out)),
+                rule(s, c => s.group_rules().join(c.conn, c.me, group, key, c.now, c.out)),
             /// `group decline <group>`: refuse an invitation.
             GroupDecline {
                 /// The group whose invitation to decline.
@@ -180,14 +183,17 @@ macro_rules! command_table {
                 summary("decline an invitation to a group")
                 activity listed
                 rule(s, c => s.group_rules().decline(c.conn, c.me, group, c.now, c.out)),
+            /// `group leave <group> [<reason>]`.
             GroupLeave {
                 /// The group to leave.
                 group: &'a str,
+                /// Why, told to the members (the rest of the line, as typed).
+                reason: Option<&'a str>,
             } => "group" "leave"
-                usage("group leave <name>")
-                summary("leave a group (its owner's place goes to the longest-standing member; the last to leave ends it)")
+                usage("group leave <name> [<reason>]")
+                summary("leave a group, saying why if you like (its owner's place goes to the longest-standing member; the last to leave ends it)")
                 activity listed
-                rule(s, c => s.group_rules().leave(c.conn, c.me, group, c.out)),
+                rule(s, c => s.group_rules().leave(c.conn, c.me, group, reason, c.out)),
             GroupMembers {
                 /// The group whose members to list.
                 group: &'a str,
@@ -253,6 +259,17 @@ macro_rules! command_table {
                 summary("(owner) whether members add directly or invite, and who may set the topic")
                 activity listed
                 rule(s, c => s.group_rules().set(c.conn, c.me, group, setting, c.out)),
+            /// `group rules <group> [<change>…]`: without changes, shows the group's rules.
+            GroupRules {
+                /// The group, which the sender must belong to (and, to change it, be an operator of).
+                group: &'a str,
+                /// The changes, in order (`group_change.rs` says the words); none shows the rules.
+                changes: Vec<GroupChange>,
+            } => "group" "rules"
+                usage("group rules <name> [<change>...]")
+                summary("show a group's rules, or (operator) change them: key <k>|no-key, limit <n>|no-limit, op|deop|voice|devoice <user>, ban|unban <mask>, allow|disallow <mask> (join uninvited), moderated|unmoderated, external|members-only, open|invite, topic-members|topic-ops")
+                activity listed
+                rule(s, c => s.group_rules().rules(c.conn, c.me, group, &changes, c.out)),
             GroupList => "grouplist"
                 usage("grouplist")
                 summary("list the groups you belong to, with their members")
@@ -635,6 +652,12 @@ impl Arg for GroupSetting {
     }
 }
 
+impl Arg for GroupChange {
+    fn put(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, " {self}")
+    }
+}
+
 impl Arg for u16 {
     fn put(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, " {self}")
@@ -795,7 +818,7 @@ mod tests {
             Some(CommandName::GroupAdd)
         );
         assert_eq!(CommandName::from_words("group", Some("x")), None);
-        assert_eq!(CommandName::GroupAdd.family().count(), 10);
+        assert_eq!(CommandName::GroupAdd.family().count(), 11);
         assert_eq!(token_of(CommandName::GroupAdd), "group-add");
     }
 

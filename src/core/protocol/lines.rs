@@ -405,15 +405,22 @@ macro_rules! wire_tables {
                         format!("[{group}] {by} added {user}")
                     }))
                     about(Some(Conversation::Group(group.clone()))),
-                /// To the members of `group` and to `user`: `user` left it.
+                /// To the members of `group` and to `user`: `user` left it, saying why (`reason`,
+                /// empty if they said nothing).
                 GroupLeft {
                     /// The group left.
                     group: Name,
                     /// Who left it.
                     user: Name,
-                } => "GROUP-LEFT" [group, user]
-                    human("{user} left '{group}'.")
-                    show(p => p.star(format!("[{group}] {user} left")))
+                    /// Why, as they said (empty: nothing said).
+                    reason: String,
+                } => "GROUP-LEFT" [group, user, reason: Text]
+                    human()
+                    show(p => p.star(if reason.is_empty() {
+                        format!("[{group}] {user} left")
+                    } else {
+                        format!("[{group}] {user} left: {reason}")
+                    }))
                     about(Some(Conversation::Group(group.clone()))),
                 /// To the member who invited `user` to `group`: the invitation is on its way (`user`
                 /// is told now if online, else at their next login).
@@ -516,6 +523,31 @@ macro_rules! wire_tables {
                         if *open { "anyone may join" } else { "joining needs an invitation" },
                         if *add_direct { "add others directly" } else { "invite others" },
                         if *topic_by_members { "any member" } else { "the owner" })))
+                    about(Some(Conversation::Group(group.clone()))),
+                /// Reply to `group rules <name>`: the group's settings and rules, as the changes that
+                /// would make them from a new group's (its operators, the owner first, its voiced
+                /// members and its bans included).
+                GroupRules {
+                    /// The group.
+                    group: Name,
+                    /// Its settings and rules, as changes (`group_change.rs` says the words).
+                    rules: Vec<GroupChange>,
+                } => "GROUP-RULES" [group, rules: Changes]
+                    human()
+                    show(p => p.star(format!("[{group}] rules: {}", changes_text(rules))))
+                    about(Some(Conversation::Group(group.clone()))),
+                /// To the members of `group`: its operator `by` changed its rules (`group rules`),
+                /// these changes in this order.
+                GroupChanged {
+                    /// The group.
+                    group: Name,
+                    /// The operator who changed them.
+                    by: Name,
+                    /// What changed, in order (`group_change.rs` says the words).
+                    changes: Vec<GroupChange>,
+                } => "GROUP-CHANGED" [group, by, changes: Changes]
+                    human()
+                    show(p => p.star(format!("[{group}] {by} set {}", changes_text(changes))))
                     about(Some(Conversation::Group(group.clone()))),
                 /// Reply to `away <reason>`: you are away, and those who see your presence are told.
                 Away {
@@ -1414,7 +1446,7 @@ macro_rules! wire_tables {
                     /// The group the sender does not own.
                     group: Name,
                 } => "not-owner" [group]
-                    human("Only the owner of '{group}' may do that; ask them to.")
+                    human("Only the owner of '{group}' may do that (or an operator they made, unless it is handing the group on); ask them to.")
                     show() about(Some(Conversation::Group(group.clone()))),
                 /// `group join` of an invite-only group without a (current) invitation.
                 InviteOnly {
@@ -1463,6 +1495,43 @@ macro_rules! wire_tables {
                     max: usize,
                 } => "topic-too-long" [max]
                     human("A group's topic may be at most {max} characters; it was not set.")
+                    show() about(),
+                /// `group join` of a group with a key, without it (or with another).
+                WrongKey {
+                    /// The group.
+                    group: Name,
+                } => "wrong-key" [group]
+                    human("'{group}' needs its key to join, and that was not it: 'group join {group} <key>' (an invitation needs none).")
+                    show() about(Some(Conversation::Group(group.clone()))),
+                /// `group join` of a group that bans the user (a mask matches their name).
+                BannedFromGroup {
+                    /// The group.
+                    group: Name,
+                } => "banned-from-group" [group]
+                    human("You are banned from '{group}'; an operator of it may lift the ban.")
+                    show() about(Some(Conversation::Group(group.clone()))),
+                /// `message group` to a group that will not take the sender's message: it is moderated
+                /// and they have no voice, they are banned from it, or they are not a member of a group
+                /// that takes members' messages only.
+                CannotPost {
+                    /// The group.
+                    group: Name,
+                } => "cannot-post" [group]
+                    human("You may not post to '{group}' now: it is moderated (only operators and voiced members post), or you are banned from it; nothing was sent.")
+                    show() about(Some(Conversation::Group(group.clone()))),
+                /// A key that cannot be a group's: empty, longer than `max`, or with a comma.
+                InvalidKey {
+                    /// The most characters a key may have.
+                    max: usize,
+                } => "invalid-key" [max]
+                    human("A group's key is 1 to {max} characters, without spaces or commas; nothing was changed.")
+                    show() about(),
+                /// A ban mask longer than `max` characters.
+                InvalidMask {
+                    /// The most characters a mask may have.
+                    max: usize,
+                } => "invalid-mask" [max]
+                    human("A ban mask is 1 to {max} characters; nothing was changed.")
                     show() about(),
                 /// A group holds at most `max` members.
                 GroupFull {

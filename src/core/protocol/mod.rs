@@ -8,6 +8,7 @@ mod arb;
 pub(crate) mod columns;
 pub mod command;
 pub mod decode;
+pub mod group_change;
 pub mod keys;
 pub mod line;
 pub(crate) mod lines;
@@ -23,6 +24,7 @@ mod tests;
 
 pub use command::{COMMANDS, Command, CommandName, CommandSpec, GroupSetting};
 pub use decode::{DecodeError, decode_line};
+pub use group_change::GroupChange;
 pub use keys::{KeyError, SignedKey, SignedKeyRef};
 pub use line::{DEFAULT_PORT, Frame, LineDecoder, LineError, MAX_LINE, check_line};
 pub use parse::{

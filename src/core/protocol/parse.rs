@@ -22,6 +22,7 @@ use nom::{
 };
 
 use super::command::{Command, CommandName, GroupSetting};
+use super::group_change::{ChangeError, parse_changes};
 use super::keys::{self, KeyError, MAX_KEYS_PER_LINE, SignedKeyRef};
 
 /// Why a line is not a command.
@@ -206,7 +207,14 @@ pub fn parse_command(line: &str) -> Result<Command<'_>, ParseError> {
             let (_, (group, user)) = two_tokens(args).map_err(usage)?;
             Command::GroupAdd { group, user }
         }
-        CommandName::GroupJoin => Command::GroupJoin { group: user(args)? },
+        CommandName::GroupJoin => match tokens1(args).map_err(|()| ParseError::Usage(name))?[..] {
+            [group] => Command::GroupJoin { group, key: None },
+            [group, key] => Command::GroupJoin {
+                group,
+                key: Some(key),
+            },
+            _ => return Err(ParseError::Usage(name)),
+        },
         CommandName::GroupDecline => Command::GroupDecline { group: user(args)? },
         CommandName::GroupRemove => {
             let (group, user, reason) = two_tokens_and_text(args).ok_or(ParseError::Usage(name))?;
@@ -248,6 +256,15 @@ pub fn parse_command(line: &str) -> Result<Command<'_>, ParseError> {
             };
             Command::GroupSet { group, setting }
         }
+        CommandName::GroupRules => {
+            let mut words = tokens1(args).map_err(|()| ParseError::Usage(name))?;
+            let group = words.remove(0);
+            let changes = parse_changes(words).map_err(|e| match e {
+                ChangeError::Usage => ParseError::Usage(name),
+                ChangeError::BadLimit => ParseError::BadNumber(name),
+            })?;
+            Command::GroupRules { group, changes }
+        }
         CommandName::Away => Command::Away {
             reason: optional_text(args).ok_or(ParseError::Usage(name))?,
         },
@@ -273,7 +290,10 @@ pub fn parse_command(line: &str) -> Result<Command<'_>, ParseError> {
             let (_, (username, realname)) = user_and_text(args).map_err(usage)?;
             Command::UserInfo { username, realname }
         }
-        CommandName::GroupLeave => Command::GroupLeave { group: user(args)? },
+        CommandName::GroupLeave => {
+            let (_, group, reason) = token_and_text(args).ok_or(ParseError::Usage(name))?;
+            Command::GroupLeave { group, reason }
+        }
         CommandName::GroupMembers => Command::GroupMembers { group: user(args)? },
         CommandName::GroupList => no_args(args).map(|_| Command::GroupList).map_err(usage)?,
         CommandName::Ping => Command::Ping { user: user(args)? },

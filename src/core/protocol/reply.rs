@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use super::columns::{opt_expr, rows, tag_doc, variant_pat};
 use super::command::CommandName;
+use super::group_change::GroupChange;
 use super::keys::{KeyError, SignedKey};
 use super::lines::wire_tables;
 use super::name::{GroupNameError, NameError, PasswordError};

@@ -12,6 +12,7 @@ use std::marker::PhantomData;
 use std::net::SocketAddr;
 
 use super::command::{CommandName, from_token};
+use super::group_change::{GroupChange, parse_changes};
 use super::keys::{KeyError, SignedKey};
 use super::name::{GroupNameError, NameError, PasswordError};
 use super::reply::{CancelReason, Name, Token};
@@ -143,6 +144,9 @@ pub(crate) struct Role;
 /// When a user was last seen: a timestamp, or `never` for a user never seen since the server kept
 /// history (rather than a 0 a reader would take for 1970).
 pub(crate) struct Seen;
+/// A group's rules or changes to them, the rest of the line: `open key beer op bob` (the words of
+/// `group_change.rs`).
+pub(crate) struct Changes;
 /// A command as `HELP` starts: its whole usage line, whose first words name it.
 pub(crate) struct Usage;
 /// The group of a stored message: present only under the second of the line's two tags.
@@ -413,6 +417,31 @@ impl Codec<Vec<(Name, Vec<Name>)>> for GroupEntries {
         use proptest::prelude::*;
         let entry = (arb::name(), proptest::collection::vec(arb::name(), 1..4));
         proptest::collection::vec(entry, 0..4).boxed()
+    }
+}
+
+impl Codec<Vec<GroupChange>> for Changes {
+    fn put<W: Write>(v: &Vec<GroupChange>, w: &mut W) -> fmt::Result {
+        v.iter().try_for_each(|c| write!(w, " {c}"))
+    }
+    fn take(f: &mut Fields<'_>, field: &'static str) -> Result<Vec<GroupChange>, DecodeError> {
+        let rest = std::mem::take(&mut f.rest);
+        parse_changes(rest.split(' ').filter(|w| !w.is_empty())).map_err(|_| f.err(field))
+    }
+    #[cfg(test)]
+    fn arb() -> proptest::strategy::BoxedStrategy<Vec<GroupChange>> {
+        use proptest::prelude::*;
+        let one = prop_oneof![
+            any::<bool>().prop_map(GroupChange::Open),
+            any::<bool>().prop_map(GroupChange::Moderated),
+            proptest::option::of("[a-z0-9]{1,23}").prop_map(GroupChange::Key),
+            proptest::option::of(1u32..1000).prop_map(GroupChange::Limit),
+            (arb::name(), any::<bool>()).prop_map(|(u, v)| GroupChange::Op(u, v)),
+            (arb::name(), any::<bool>()).prop_map(|(u, v)| GroupChange::Voice(u, v)),
+            ("[a-z*?!@]{1,12}", any::<bool>()).prop_map(|(m, v)| GroupChange::Ban(m, v)),
+            ("[a-z*?!@]{1,12}", any::<bool>()).prop_map(|(m, v)| GroupChange::Allow(m, v)),
+        ];
+        proptest::collection::vec(one, 0..4).boxed()
     }
 }
 

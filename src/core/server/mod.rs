@@ -116,7 +116,7 @@ pub use login::lookalike::look_alike_pairs;
 pub use login::next_line::NextLine;
 pub use login::policy::weak as weak_password;
 pub use messages::mailboxes::ID_BLOCK;
-pub use record::Record;
+pub use record::{GroupRulesRecord, Record};
 pub use secret_shape::SecretShape;
 pub use state::{OnlineView, ServerState};
 pub use views::{DurableUser, DurableView, GroupView, InvitationView, KeysView, StoredView};

@@ -136,6 +136,13 @@ pub enum Record {
         /// Any member may set the topic (otherwise only the owner).
         topic_by_members: bool,
     },
+    /// An operator of `group` changed its rules (`group rules`): the whole of them now.
+    GroupRulesSet {
+        /// The group.
+        group: Name,
+        /// Its rules.
+        rules: GroupRulesRecord,
+    },
     /// `by` set the topic of `group` (an empty topic is none).
     GroupTopicSet {
         /// The group.
@@ -290,6 +297,12 @@ pub trait RecordTarget {
     ) -> Result<(), Self::Error>;
     /// Keeps `group`'s topic, set by `by` (an empty topic is none).
     fn set_group_topic(&mut self, group: &Name, topic: &str, by: &Name) -> Result<(), Self::Error>;
+    /// Sets the rules of `group` (`group rules`) to `rules`, whole.
+    fn set_group_rules(
+        &mut self,
+        group: &Name,
+        rules: &GroupRulesRecord,
+    ) -> Result<(), Self::Error>;
     /// Keeps `by`'s invitation of `user` to `group`, replacing an older one.
     fn invite(
         &mut self,
@@ -335,6 +348,29 @@ pub trait RecordTarget {
     fn unban(&mut self, target: &BanTarget) -> Result<(), Self::Error>;
 }
 
+/// A group's rules as a record holds them (`group rules`; the core's `groups::book::Rules`), users
+/// by name: the whole of them, so that the last record says all.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct GroupRulesRecord {
+    /// The key joining needs, if any.
+    pub key: Option<String>,
+    /// The most members joining may bring it to, if it has a limit of its own.
+    pub limit: Option<u32>,
+    /// Only operators and voiced members post.
+    pub moderated: bool,
+    /// Non-members may post.
+    pub external: bool,
+    /// Members made operators (the owner is one without being listed).
+    pub operators: Vec<Name>,
+    /// Members given a voice.
+    pub voiced: Vec<Name>,
+    /// Ban masks, in the order they were set.
+    pub bans: Vec<String>,
+    /// Masks of users who may join uninvited while it is invite-only.
+    #[serde(default)]
+    pub allowed: Vec<String>,
+}
+
 impl Record {
     /// The group a group record is about (`None` for any other record).
     pub(crate) fn group(&self) -> Option<&Name> {
@@ -344,6 +380,7 @@ impl Record {
             | Record::GroupLeft { group, .. }
             | Record::GroupOwnerSet { group, .. }
             | Record::GroupModeSet { group, .. }
+            | Record::GroupRulesSet { group, .. }
             | Record::GroupTopicSet { group, .. }
             | Record::Invited { group, .. }
             | Record::InvitationEnded { group, .. } => Some(group),
@@ -385,6 +422,7 @@ impl Record {
                 add_direct,
                 topic_by_members,
             } => target.set_group_mode(group, *open, *add_direct, *topic_by_members),
+            Record::GroupRulesSet { group, rules } => target.set_group_rules(group, rules),
             Record::GroupTopicSet { group, topic, by } => target.set_group_topic(group, topic, by),
             Record::Invited {
                 group,
@@ -442,6 +480,7 @@ impl Record {
             | Record::GroupLeft { .. }
             | Record::GroupOwnerSet { .. }
             | Record::GroupModeSet { .. }
+            | Record::GroupRulesSet { .. }
             | Record::GroupTopicSet { .. }
             | Record::Invited { .. }
             | Record::InvitationEnded { .. }

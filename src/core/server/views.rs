@@ -70,6 +70,10 @@ pub struct GroupView {
     pub topic_by_members: bool,
     /// The topic and who set it.
     pub topic: Option<(String, String)>,
+    /// Its rules (`group rules`) beyond the owner's settings, as the words of `group rules`
+    /// (`key beer limit 5 moderated op bob …`; empty for none), so that every durable copy of a
+    /// group is compared with its rules.
+    pub rules: String,
 }
 
 /// One invitation to a group, as a view.

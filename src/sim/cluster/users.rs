@@ -261,7 +261,9 @@ fn watch_rules(user: &mut User, msg: &ServerMsg) {
             user.unblocking.remove(&**b);
             None
         }
-        ServerMsg::GroupLeft { group, user: who } if **who == *user.name => {
+        ServerMsg::GroupLeft {
+            group, user: who, ..
+        } if **who == *user.name => {
             user.left.insert(group.to_string());
             None
         }

@@ -74,7 +74,7 @@ impl Model {
                 self.create_group(conn, &me, group, &members, out)
             }
             Command::GroupAdd { group, user } => self.group_add(conn, &me, group, user, out),
-            Command::GroupJoin { group } => self.group_join(conn, &me, group, out),
+            Command::GroupJoin { group, .. } => self.group_join(conn, &me, group, out),
             Command::GroupDecline { group } => self.group_decline(conn, &me, group, out),
             Command::GroupRemove {
                 group,
@@ -86,12 +86,14 @@ impl Model {
             Command::GroupMode { group, setting } | Command::GroupSet { group, setting } => {
                 self.group_set(conn, &me, group, setting, out)
             }
+            // Not modelled: the simulator's clients never send it (the core's tests cover it).
+            Command::GroupRules { .. } => {}
             Command::Away { reason } => self.away(conn, &me, reason, out),
             // The model logs in accounts only, whose names never change.
             Command::Nick { .. } => out.send(conn, ErrorReply::NickIsAccount),
             Command::RealName { text } => self.real_name(conn, &me, text, out),
             Command::Whois { user } => self.whois(conn, &me, user, out),
-            Command::GroupLeave { group } => self.group_leave(conn, &me, group, out),
+            Command::GroupLeave { group, .. } => self.group_leave(conn, &me, group, out),
             Command::GroupMembers { group } => self.group_members(conn, &me, group, out),
             Command::GroupList => self.group_list(conn, &me, out),
             Command::WhoElse => self.answer_whoelse(conn, &me, out),

@@ -573,9 +573,11 @@ impl Model {
         let Some(group) = self.my_group(conn, me, group, out) else {
             return;
         };
+        // The simulator's clients leave without a reason.
         let msg = ServerMsg::GroupLeft {
             group: group.clone(),
             user: me.clone(),
+            reason: String::new(),
         };
         self.tell_members(&group, std::slice::from_ref(me), &msg, out);
         self.depart(&group, me, out);

@@ -151,6 +151,7 @@ mod tests {
         let left = Item::Server(ServerMsg::GroupLeft {
             group: "team".into(),
             user: "carol".into(),
+            reason: String::new(),
         });
         assert_eq!(
             route(&left),

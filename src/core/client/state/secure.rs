@@ -591,7 +591,7 @@ impl ClientState {
                 }
             }
             ServerMsg::GroupJoined { group, user, .. } => e2e.member_joined(group, user, &mut outs),
-            ServerMsg::GroupLeft { group, user } => e2e.member_left(group, user, &mut outs),
+            ServerMsg::GroupLeft { group, user, .. } => e2e.member_left(group, user, &mut outs),
             ServerMsg::Presence { user, online: true } => e2e.on_online(user, &mut outs),
             _ => {}
         }

@@ -200,7 +200,13 @@ impl ClientState {
                 // Joined if it is open or the user is invited; created if there is no such group
                 // (the answer `no-such-group` is taken up in `lines.rs`).
                 self.conversations.joining(group.clone());
-                self.sent_command(&Command::GroupJoin { group: &group }, out);
+                self.sent_command(
+                    &Command::GroupJoin {
+                        group: &group,
+                        key: None,
+                    },
+                    out,
+                );
             }
             OwnCommand::Hilights => {
                 let lines: Vec<String> = self

@@ -354,6 +354,7 @@ fn a_group_window_lists_the_groups_members() {
     c.server(ServerMsg::GroupLeft {
         group: name("crew"),
         user: name("bob"),
+        reason: String::new(),
     });
     assert_eq!(nicks(&c), ["alice", "carol"]);
     // Elsewhere the list is who is online.

@@ -122,7 +122,7 @@ fn an_irc_user_joins_a_natter_users_open_group_and_sees_its_topic_and_parts() {
         "{got}"
     );
     assert!(
-        got.contains(":natter 353 carol = #club :bob carol\r\n"),
+        got.contains(":natter 353 carol = #club :@bob carol\r\n"),
         "{got}"
     );
     assert!(
@@ -166,7 +166,7 @@ fn a_guest_creates_a_channel_and_an_account_joins_it() {
     say(&mut h, a, &["JOIN #den", "PRIVMSG #den :hello zed"]);
     let got = h.take_irc(a);
     assert!(
-        got.contains(":natter 353 alice = #den :alice zed\r\n"),
+        got.contains(":natter 353 alice = #den :alice @zed\r\n"),
         "{got}"
     );
     let got = h.take_irc(g);
@@ -175,4 +175,27 @@ fn a_guest_creates_a_channel_and_an_account_joins_it() {
         got.contains(":alice!alice@natter PRIVMSG #den :hello zed\r\n"),
         "{got}"
     );
+}
+
+#[test]
+fn a_part_reason_reaches_irc_and_natter_members() {
+    let mut h = harness();
+    let a = irc(&mut h, "alice", Some("apw"));
+    let c = irc(&mut h, "carol", Some("cpw"));
+    let bob = h.login("bob", "bpw");
+    say(&mut h, a, &["JOIN #team"]);
+    say(&mut h, c, &["JOIN #team"]);
+    h.send(bob, "group join team");
+    h.take(bob);
+    h.take_irc(a);
+    say(&mut h, c, &["PART #team :bye  everyone"]);
+    assert!(
+        h.take_irc(a)
+            .contains(":carol!carol@natter PART #team :bye  everyone\r\n")
+    );
+    assert!(h.take(bob).contains(&ServerMsg::GroupLeft {
+        group: "team".into(),
+        user: "carol".into(),
+        reason: "bye  everyone".into(),
+    }));
 }

@@ -8,6 +8,7 @@ mod channels;
 mod codec;
 mod front;
 mod guests;
+mod modes;
 mod nick;
 mod presence;
 mod props;

@@ -152,6 +152,12 @@ pub(crate) fn samples() -> Vec<ServerMsg> {
         ServerMsg::GroupLeft {
             group: n("crew"),
             user: n("c"),
+            reason: String::new(),
+        },
+        ServerMsg::GroupLeft {
+            group: n("crew"),
+            user: n("c"),
+            reason: "bye  everyone".into(),
         },
         ServerMsg::IdleWarning { secs_left: 60 },
         ServerMsg::Sent {
@@ -290,6 +296,11 @@ pub(crate) fn samples() -> Vec<ServerMsg> {
             group: n("crew"),
             max: 100,
         },
+        ErrorReply::WrongKey { group: n("crew") },
+        ErrorReply::BannedFromGroup { group: n("crew") },
+        ErrorReply::CannotPost { group: n("crew") },
+        ErrorReply::InvalidKey { max: 23 },
+        ErrorReply::InvalidMask { max: 100 },
     ];
     for e in errors {
         v.push(ServerMsg::Error(e));
@@ -395,6 +406,26 @@ pub(crate) fn samples() -> Vec<ServerMsg> {
             open: true,
             add_direct: true,
             topic_by_members: true,
+        },
+        ServerMsg::GroupRules {
+            group: n("crew"),
+            rules: vec![
+                GroupChange::Open(true),
+                GroupChange::Key(Some("beer".into())),
+                GroupChange::Limit(Some(5)),
+                GroupChange::Op(n("alice"), true),
+                GroupChange::Voice(n("bob"), true),
+                GroupChange::Ban("spam*!*@*".into(), true),
+            ],
+        },
+        ServerMsg::GroupChanged {
+            group: n("crew"),
+            by: n("alice"),
+            changes: vec![
+                GroupChange::Moderated(true),
+                GroupChange::Op(n("bob"), false),
+                GroupChange::Limit(None),
+            ],
         },
         ServerMsg::Away {
             reason: "at lunch".into(),

@@ -44,11 +44,52 @@ pub(crate) struct Group {
     /// last member leaves or the server restarts, as an IRC channel does.
     #[serde(default)]
     pub(crate) unstored: bool,
+    /// What its operators decided beyond the owner's settings (`group rules`; IRC's channel modes).
+    #[serde(default)]
+    pub(crate) rules: Rules,
+}
+
+/// A group's rules beyond the owner's settings, which any of its operators may change (`group
+/// rules`; `groups::modes`): who besides the owner is an operator, who has a voice, the key, the
+/// member limit, moderation, whether non-members may post, and the ban masks. IRC's channel modes
+/// are these (`+o`, `+v`, `+k`, `+l`, `+m`, `-n`, `+b`).
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Rules {
+    /// Members made operators (the owner is one without being listed). A member who leaves is
+    /// one no more.
+    pub(crate) operators: BTreeSet<UserId>,
+    /// Members given a voice: they may post while the group is moderated.
+    pub(crate) voiced: BTreeSet<UserId>,
+    /// The key joining needs, unless invited.
+    pub(crate) key: Option<String>,
+    /// The most members joining may bring the group to, unless invited.
+    pub(crate) limit: Option<u32>,
+    /// Only operators and voiced members may post.
+    pub(crate) moderated: bool,
+    /// Non-members may post too.
+    pub(crate) external: bool,
+    /// Masks (globs over names) of users who may not join, nor post unless an operator or voiced;
+    /// in the order they were set.
+    pub(crate) bans: Vec<String>,
+    /// Masks of users who may join while the group is invite-only without an invitation (IRC's
+    /// invite exceptions), in the order they were set.
+    #[serde(default)]
+    pub(crate) allowed: Vec<String>,
 }
 
 impl Group {
     pub(crate) fn owner(&self) -> UserId {
         self.owner
+    }
+
+    /// Whether `user` is an operator: the owner, or a member the operators made one.
+    pub(crate) fn is_operator(&self, user: UserId) -> bool {
+        self.owner == user || self.rules.operators.contains(&user)
+    }
+
+    /// Whether `user` may post while the group is moderated or bans them: an operator or voiced.
+    pub(crate) fn has_voice(&self, user: UserId) -> bool {
+        self.is_operator(user) || self.rules.voiced.contains(&user)
     }
 
     /// Applies one of the owner's settings; false if it was already so.
@@ -156,6 +197,7 @@ impl GroupBook {
                 topic_by_members: false,
                 topic: None,
                 unstored: false,
+                rules: Rules::default(),
             },
         );
     }
@@ -186,6 +228,9 @@ impl GroupBook {
             return Left::NotMember;
         }
         g.joined.retain(|&m| m != user);
+        // An operator or a voice is a member's, and goes when they leave.
+        g.rules.operators.remove(&user);
+        g.rules.voiced.remove(&user);
         self.of_user[user.index()].remove(group);
         let Some(&first) = g.joined.first() else {
             self.groups.remove(group);

@@ -3,6 +3,8 @@
 //!
 //! - [`book`]: the part. Each group's members and each user's groups, changed only together.
 //! - [`rule`]: the commands.
+//! - [`modes`]: `group rules`, the operators' rules (IRC's channel modes).
 
 pub(crate) mod book;
+pub(crate) mod modes;
 pub(crate) mod rule;

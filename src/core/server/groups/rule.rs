@@ -20,6 +20,7 @@
 //! ([`INVITATION_MS`](crate::server::groups::book::INVITATION_MS)), and a user holds at most [`MAX_INVITATIONS`] of them.
 
 use crate::protocol::GroupSetting;
+use crate::protocol::group_change::mask_matches;
 use crate::protocol::name::check_group_name;
 use crate::protocol::{CommandName, ErrorReply, Name, ServerMsg};
 use crate::server::arguments::named_user;
@@ -50,7 +51,7 @@ pub(crate) struct Groups<'a> {
 impl Groups<'_> {
     /// Records a change to a group that must survive a restart, unless the group is one nothing of
     /// which is stored (a guest's: see `Group::unstored`). Every record names its group first.
-    fn record(&self, record: Record, out: &mut Vec<Effect>) {
+    pub(super) fn record(&self, record: Record, out: &mut Vec<Effect>) {
         let unstored = record
             .group()
             .and_then(|g| self.book.group(g))
@@ -240,7 +241,7 @@ impl Groups<'_> {
     }
 
     /// The group `group`, if `me` may act in it: it exists and `me` is a member.
-    fn my_group(
+    pub(super) fn my_group(
         &self,
         conn: ConnId,
         me: UserId,
@@ -279,7 +280,7 @@ impl Groups<'_> {
         now: Timestamp,
         out: &mut Vec<Effect>,
     ) {
-        let Some(group) = self.my_group(conn, me, group, out) else {
+        let Some(group) = self.postable_group(conn, me, group, out) else {
             return;
         };
         let from = self.accounts.name(me).clone();
@@ -364,6 +365,36 @@ impl Groups<'_> {
                 skipped,
             },
         );
+    }
+
+    /// The group, if `me` may post to it: a member (or anyone, if it takes non-members' messages),
+    /// and, if it is moderated or bans `me`, an operator or voiced. Otherwise answers why not.
+    fn postable_group(
+        &self,
+        conn: ConnId,
+        me: UserId,
+        group: &str,
+        out: &mut Vec<Effect>,
+    ) -> Option<Name> {
+        let external = self.book.group(group).is_some_and(|g| g.rules.external);
+        let name = if external {
+            self.book.name(group).cloned()?
+        } else {
+            self.my_group(conn, me, group, out)?
+        };
+        let g = self.book.group(&name).expect("the group exists");
+        let banned = self.banned(g, me);
+        if (g.rules.moderated || banned) && !g.has_voice(me) {
+            send(out, conn, ErrorReply::CannotPost { group: name });
+            return None;
+        }
+        Some(name)
+    }
+
+    /// Whether one of the group's ban masks matches `user`'s name.
+    pub(super) fn banned(&self, g: &crate::server::groups::book::Group, user: UserId) -> bool {
+        let name = self.accounts.name(user);
+        g.rules.bans.iter().any(|m| mask_matches(m, name))
     }
 
     /// `group add`: an invitation, or a direct add if the owner lets members add directly.
@@ -476,12 +507,14 @@ impl Groups<'_> {
         }
     }
 
-    /// `group join`: accept a standing invitation, or join an open group.
+    /// `group join`: accept a standing invitation, or join an open group (with its key, if it has
+    /// one, and while it is under its limit); nobody its bans match may join.
     pub(crate) fn join(
         &mut self,
         conn: ConnId,
         me: UserId,
         group: &str,
+        key: Option<&str>,
         now: Timestamp,
         out: &mut Vec<Effect>,
     ) {
@@ -501,17 +534,38 @@ impl Groups<'_> {
             return;
         }
         let invitation = self.book.invitation(me, &name).filter(|i| i.stands(now));
-        let open = self.book.group(&name).is_some_and(|g| g.open);
+        let g = self.book.group(&name).expect("the group exists");
+        if self.banned(g, me) {
+            send(out, conn, ErrorReply::BannedFromGroup { group: name });
+            return;
+        }
+        let count = self.book.members(&name).map_or(0, |m| m.len());
+        // An invitation lets one in whatever the key and the group's own limit.
         let by = match invitation {
             Some(i) => i.by,
-            None if open => me,
-            None => {
+            None if !g.open
+                && !g
+                    .rules
+                    .allowed
+                    .iter()
+                    .any(|m| mask_matches(m, self.accounts.name(me))) =>
+            {
                 send(out, conn, ErrorReply::InviteOnly { group: name });
                 return;
             }
+            None if g.rules.key.is_some() && g.rules.key.as_deref() != key => {
+                send(out, conn, ErrorReply::WrongKey { group: name });
+                return;
+            }
+            None if g.rules.limit.is_some_and(|l| count >= l as usize) => {
+                let max = g.rules.limit.unwrap_or_default() as usize;
+                send(out, conn, ErrorReply::GroupFull { group: name, max });
+                return;
+            }
+            None => me,
         };
         let max = self.config.group_max_members;
-        if self.book.members(&name).map_or(0, |m| m.len()) >= max {
+        if count >= max {
             send(out, conn, ErrorReply::GroupFull { group: name, max });
             return;
         }
@@ -584,6 +638,23 @@ impl Groups<'_> {
         None
     }
 
+    /// The group, if `me` is a member and one of its operators (the owner or one they made);
+    /// otherwise answers why not.
+    pub(super) fn operated_group(
+        &self,
+        conn: ConnId,
+        me: UserId,
+        group: &str,
+        out: &mut Vec<Effect>,
+    ) -> Option<Name> {
+        let group = self.my_group(conn, me, group, out)?;
+        if self.book.group(&group).is_some_and(|g| g.is_operator(me)) {
+            return Some(group);
+        }
+        send(out, conn, ErrorReply::NotOwner { group });
+        None
+    }
+
     /// A member of `group` named by its owner `me`, other than `me`.
     fn named_member(
         &self,
@@ -609,7 +680,8 @@ impl Groups<'_> {
         Some(id)
     }
 
-    /// `group remove`: the owner takes a member out; they and the members are told, with the reason.
+    /// `group remove`: an operator takes a member out (another operator, even the owner, whose
+    /// group passes on as when they leave); they and the members are told, with the reason.
     pub(crate) fn remove(
         &mut self,
         conn: ConnId,
@@ -619,7 +691,7 @@ impl Groups<'_> {
         reason: Option<&str>,
         out: &mut Vec<Effect>,
     ) {
-        let Some(group) = self.owned_group(conn, me, group, out) else {
+        let Some(group) = self.operated_group(conn, me, group, out) else {
             return;
         };
         let Some(id) = self.named_member(conn, me, &group, user, CommandName::GroupRemove, out)
@@ -665,7 +737,7 @@ impl Groups<'_> {
             send(out, conn, msg);
             return;
         };
-        if g.owner() != me && !g.topic_by_members {
+        if !g.is_operator(me) && !g.topic_by_members {
             send(out, conn, ErrorReply::NotOwner { group });
             return;
         }
@@ -720,7 +792,7 @@ impl Groups<'_> {
         self.new_owner(&group, id, Some(me), out);
     }
 
-    /// `group mode` and `group set`: the owner changes a setting; the members are told.
+    /// `group mode` and `group set`: an operator changes a setting; the members are told.
     pub(crate) fn set(
         &mut self,
         conn: ConnId,
@@ -729,7 +801,7 @@ impl Groups<'_> {
         setting: GroupSetting,
         out: &mut Vec<Effect>,
     ) {
-        let Some(group) = self.owned_group(conn, me, group, out) else {
+        let Some(group) = self.operated_group(conn, me, group, out) else {
             return;
         };
         let g = self.book.group_mut(&group).expect("my group");
@@ -801,13 +873,22 @@ impl Groups<'_> {
         true
     }
 
-    pub(crate) fn leave(&mut self, conn: ConnId, me: UserId, group: &str, out: &mut Vec<Effect>) {
+    /// `group leave`: `me` leaves, and the members are told (with `reason`, if given).
+    pub(crate) fn leave(
+        &mut self,
+        conn: ConnId,
+        me: UserId,
+        group: &str,
+        reason: Option<&str>,
+        out: &mut Vec<Effect>,
+    ) {
         let Some(group) = self.my_group(conn, me, group, out) else {
             return;
         };
         let msg = ServerMsg::GroupLeft {
             group: group.clone(),
             user: self.accounts.name(me).clone(),
+            reason: reason.unwrap_or_default().to_owned(),
         };
         self.tell_members(&group, &[me], msg, out);
         self.depart(&group, me, out);
@@ -827,6 +908,7 @@ impl Groups<'_> {
         let msg = ServerMsg::GroupLeft {
             group: group.clone(),
             user: self.accounts.name(user).clone(),
+            reason: String::new(),
         };
         // Told before leaving, so the one removed hears it too.
         self.tell_members(group, &[user], msg, out);
@@ -865,7 +947,7 @@ impl Groups<'_> {
     /// Sends `msg` about `subjects` (the first is who acted) to the group's online members, except those
     /// who block any of them: nothing of a user reaches someone who blocks them. Who acted always hears
     /// of their own act, even of adding someone they block: otherwise their command got no answer.
-    fn tell_members(
+    pub(super) fn tell_members(
         &self,
         group: &str,
         subjects: &[UserId],

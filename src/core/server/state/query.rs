@@ -203,6 +203,7 @@ impl ServerState {
                     add_direct: d.add_direct,
                     topic_by_members: d.topic_by_members,
                     topic: d.topic.as_ref().map(|(t, by)| (t.clone(), by.to_string())),
+                    rules: self.rules_words(&d.rules),
                 })
                 .collect(),
             invitations,
@@ -249,5 +250,42 @@ impl ServerState {
             (Some(a), Some(b)) => self.brokerage.has_chat(a, b),
             _ => false,
         }
+    }
+}
+
+impl ServerState {
+    /// A group's rules as the words of `group rules`, in a fixed order (the durable view's).
+    fn rules_words(&self, r: &crate::server::groups::book::Rules) -> String {
+        use crate::protocol::GroupChange;
+        let mut v = Vec::new();
+        if let Some(k) = &r.key {
+            v.push(GroupChange::Key(Some(k.clone())));
+        }
+        if let Some(l) = r.limit {
+            v.push(GroupChange::Limit(Some(l)));
+        }
+        if r.moderated {
+            v.push(GroupChange::Moderated(true));
+        }
+        if r.external {
+            v.push(GroupChange::External(true));
+        }
+        v.extend(
+            r.operators
+                .iter()
+                .map(|&id| GroupChange::Op(self.name(id).clone(), true)),
+        );
+        v.extend(
+            r.voiced
+                .iter()
+                .map(|&id| GroupChange::Voice(self.name(id).clone(), true)),
+        );
+        v.extend(r.bans.iter().map(|m| GroupChange::Ban(m.clone(), true)));
+        v.extend(
+            r.allowed
+                .iter()
+                .map(|m| GroupChange::Allow(m.clone(), true)),
+        );
+        crate::protocol::group_change::changes_text(&v)
     }
 }

@@ -1,6 +1,6 @@
 //! Rebuilding the durable part of the state from persisted records.
 
-use crate::server::groups::book::{Invitation, Left};
+use crate::server::groups::book::{Invitation, Left, Rules};
 use std::collections::BTreeSet;
 
 use super::ServerState;
@@ -11,7 +11,7 @@ use crate::server::connections::about::About;
 use crate::server::event::UserId;
 use crate::server::message::StoredMsg;
 use crate::server::presence::departed::Departure;
-use crate::server::record::{Record, RecordTarget};
+use crate::server::record::{GroupRulesRecord, Record, RecordTarget};
 use crate::time::Timestamp;
 
 impl ServerState {
@@ -209,6 +209,31 @@ impl RecordTarget for Restoring<'_> {
         g.open = open;
         g.add_direct = add_direct;
         g.topic_by_members = topic_by_members;
+        Ok(())
+    }
+
+    fn set_group_rules(&mut self, group: &Name, rules: &GroupRulesRecord) -> Result<(), Skipped> {
+        // Users who are no account now, or no member, are left out: a voice or an operator's
+        // place is a member's.
+        let members = |names: &[Name]| -> BTreeSet<UserId> {
+            names
+                .iter()
+                .filter_map(|n| self.state.find_user(n))
+                .filter(|&id| self.state.groups.is_member(group, id))
+                .collect()
+        };
+        let (operators, voiced) = (members(&rules.operators), members(&rules.voiced));
+        let g = self.state.groups.group_mut(group).ok_or(Skipped)?;
+        g.rules = Rules {
+            operators,
+            voiced,
+            key: rules.key.clone(),
+            limit: rules.limit,
+            moderated: rules.moderated,
+            external: rules.external,
+            bans: rules.bans.clone(),
+            allowed: rules.allowed.clone(),
+        };
         Ok(())
     }
 

@@ -158,7 +158,8 @@ fn removing_an_account_ends_its_session_and_takes_everything_it_had() {
     assert!(told.contains(&offline("bob")), "{told:?}");
     assert!(told.contains(&ServerMsg::GroupLeft {
         group: name("club"),
-        user: name("bob")
+        user: name("bob"),
+        reason: String::new(),
     }));
     assert!(!h.state().has_user("bob"));
     assert!(!h.state().usernames().any(|u| u == "bob"));
@@ -254,6 +255,7 @@ fn removing_a_group_or_a_member_tells_the_members() {
     let left = ServerMsg::GroupLeft {
         group: name("club"),
         user: name("carol"),
+        reason: String::new(),
     };
     assert_eq!(h.take(alice), vec![left.clone()]);
     assert_eq!(h.take(bob), vec![left]);

@@ -347,6 +347,7 @@ fn any_member_may_invite_and_members_are_told_of_joins_and_leaves() {
     let left = ServerMsg::GroupLeft {
         group: name("team"),
         user: name("carol"),
+        reason: String::new(),
     };
     assert_eq!(h.take(carol), vec![left.clone()]);
     assert_eq!(h.take(alice), vec![left.clone()]);

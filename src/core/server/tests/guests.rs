@@ -244,6 +244,7 @@ fn a_guest_in_an_accounts_group_leaves_it_and_its_invitations_end_when_it_goes()
     assert!(h.take(alice).contains(&ServerMsg::GroupLeft {
         group: name("team"),
         user: name("zed"),
+        reason: String::new(),
     }));
     let recorded = |h: &Harness, f: &dyn Fn(&Record) -> bool| h.records().iter().any(f);
     assert!(recorded(

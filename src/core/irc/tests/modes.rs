@@ -1,0 +1,205 @@
+//! Channel modes on the harness: `MODE` becomes `group rules`, the core's `GROUP-CHANGED` the `MODE`
+//! line every member sees (natter-protocol members see the rule), `324`, ban lists, keys on `JOIN`,
+//! `@` and `+` in `NAMES`, and the refusals as numerics.
+
+use crate::protocol::{GroupChange, ServerMsg};
+use crate::server::harness::Harness;
+use crate::server::{Config, ConnId};
+
+const ACCOUNTS: &[(&str, &str)] = &[("alice", "apw"), ("bob", "bpw"), ("carol", "cpw")];
+
+fn harness() -> Harness {
+    Harness::new(
+        Config {
+            guests: true,
+            ..Config::default()
+        },
+        ACCOUNTS,
+    )
+}
+
+fn say(h: &mut Harness, conn: ConnId, lines: &[&str]) {
+    for l in lines {
+        h.send(conn, l);
+    }
+}
+
+/// `nick` registered as a guest (no password), its welcome taken.
+fn guest(h: &mut Harness, nick: &str) -> ConnId {
+    let c = h.irc_connect();
+    say(
+        h,
+        c,
+        &[&format!("NICK {nick}"), &format!("USER {nick} 0 * :{nick}")],
+    );
+    let got = h.take_irc(c);
+    assert!(got.contains(" 001 "), "{got}");
+    c
+}
+
+/// The numerics and commands of the lines, in order.
+fn commands(got: &str) -> Vec<&str> {
+    got.lines().filter_map(|l| l.split(' ').nth(1)).collect()
+}
+
+/// op created `#chan`; user joined it.
+fn chan() -> (Harness, ConnId, ConnId) {
+    let mut h = harness();
+    let op = guest(&mut h, "op");
+    let user = guest(&mut h, "user");
+    say(&mut h, op, &["JOIN #chan"]);
+    say(&mut h, user, &["JOIN #chan"]);
+    h.take_irc(op);
+    h.take_irc(user);
+    (h, op, user)
+}
+
+#[test]
+fn a_mode_change_is_one_mode_line_to_every_member() {
+    let (mut h, op, user) = chan();
+    say(&mut h, op, &["MODE #chan +imk-t sesame"]);
+    let want = ":op!op@natter MODE #chan +imk-t sesame\r\n";
+    assert_eq!(h.take_irc(op), want);
+    assert_eq!(h.take_irc(user), want);
+    say(&mut h, op, &["MODE #chan"]);
+    assert_eq!(
+        h.take_irc(op),
+        ":natter 324 op #chan +inmk sesame\r\n",
+        "+n is natter's default: only members post"
+    );
+    // Setting what is so already says nothing.
+    say(&mut h, op, &["MODE #chan +m"]);
+    assert_eq!(h.take_irc(op), "");
+}
+
+#[test]
+fn only_operators_set_modes_and_op_makes_one() {
+    let (mut h, op, user) = chan();
+    say(&mut h, user, &["MODE #chan +o user"]);
+    assert_eq!(commands(&h.take_irc(user)), ["482"]);
+    say(&mut h, op, &["MODE #chan +o nobody", "MODE #chan +o ghost"]);
+    assert_eq!(commands(&h.take_irc(op)), ["401", "401"]);
+    say(&mut h, op, &["MODE #nochan +o user"]);
+    assert_eq!(commands(&h.take_irc(op)), ["403"]);
+    say(&mut h, op, &["MODE #chan +ov user user"]);
+    assert_eq!(
+        h.take_irc(user),
+        ":op!op@natter MODE #chan +ov user user\r\n"
+    );
+    h.take_irc(op);
+    say(&mut h, user, &["NAMES #chan"]);
+    assert_eq!(
+        h.take_irc(user),
+        ":natter 353 user = #chan :@op @user\r\n:natter 366 user #chan :End of /NAMES list\r\n"
+    );
+    // An operator now: user kicks the creator, with its nick as the default comment.
+    say(&mut h, user, &["KICK #chan op"]);
+    assert!(
+        h.take_irc(op)
+            .contains(":user!user@natter KICK #chan op :user\r\n")
+    );
+}
+
+#[test]
+fn key_limit_and_ban_refuse_joiners_with_their_numerics() {
+    let (mut h, op, _user) = chan();
+    let third = guest(&mut h, "third");
+    say(&mut h, op, &["MODE #chan +k sesame"]);
+    say(&mut h, third, &["JOIN #chan", "JOIN #chan wrong"]);
+    assert_eq!(commands(&h.take_irc(third)), ["475", "475"]);
+    say(&mut h, op, &["MODE #chan -k+l *", "MODE #chan +l 2"]);
+    say(&mut h, third, &["JOIN #chan"]);
+    assert_eq!(commands(&h.take_irc(third)), ["471"]);
+    say(
+        &mut h,
+        op,
+        &["MODE #chan -l", "MODE #chan +b THIRD!*@*", "MODE #chan +b"],
+    );
+    let got = h.take_irc(op);
+    assert!(
+        got.ends_with(
+            ":natter 367 op #chan THIRD!*@*\r\n:natter 368 op #chan :End of channel ban list\r\n"
+        ),
+        "{got}"
+    );
+    say(&mut h, third, &["JOIN #chan"]);
+    assert_eq!(commands(&h.take_irc(third)), ["474"]);
+    say(
+        &mut h,
+        op,
+        &["MODE #chan +l :0", "MODE #chan +k :two words"],
+    );
+    assert_eq!(commands(&h.take_irc(op)), ["696", "696"]);
+}
+
+#[test]
+fn moderation_and_voice_decide_who_posts_and_a_natter_member_sees_the_rules() {
+    let (mut h, op, user) = chan();
+    let bob = h.login("bob", "bpw");
+    h.send(bob, "group join chan");
+    h.take(bob);
+    h.take_irc(op);
+    h.take_irc(user);
+    say(&mut h, op, &["MODE #chan +m"]);
+    assert!(h.take(bob).contains(&ServerMsg::GroupChanged {
+        group: "chan".into(),
+        by: "op".into(),
+        changes: vec![GroupChange::Moderated(true)],
+    }));
+    h.take_irc(user);
+    say(&mut h, user, &["PRIVMSG #chan :hi"]);
+    assert_eq!(commands(&h.take_irc(user)), ["404"]);
+    // bob, on natter's protocol, gives user a voice.
+    say(&mut h, op, &["MODE #chan +o bob"]);
+    h.take(bob);
+    h.send(bob, "group rules chan voice user");
+    assert!(
+        h.take_irc(user)
+            .contains(":bob!bob@natter MODE #chan +v user\r\n")
+    );
+    say(&mut h, user, &["PRIVMSG #chan :hi"]);
+    assert!(h.take_irc(op).contains("PRIVMSG #chan :hi"));
+}
+
+#[test]
+fn multi_prefix_shows_every_prefix() {
+    let mut h = harness();
+    let c = h.irc_connect();
+    say(
+        &mut h,
+        c,
+        &[
+            "CAP LS 302",
+            "CAP REQ :multi-prefix",
+            "NICK foo",
+            "USER foo 0 * :foo",
+            "CAP END",
+        ],
+    );
+    h.take_irc(c);
+    say(
+        &mut h,
+        c,
+        &["JOIN #chan", "MODE #chan +v foo", "NAMES #chan"],
+    );
+    assert!(h.take_irc(c).contains(":natter 353 foo = #chan :@+foo\r\n"));
+}
+
+#[test]
+fn invite_exceptions_let_their_users_in_and_are_listed() {
+    let (mut h, op, _user) = chan();
+    let bar = guest(&mut h, "Bar");
+    say(
+        &mut h,
+        op,
+        &["MODE #chan +i", "MODE #chan +I bar!*@*", "MODE #chan +I"],
+    );
+    assert!(h.take_irc(op).ends_with(
+        ":op!op@natter MODE #chan +I bar!*@*\r\n:natter 346 op #chan bar!*@*\r\n:natter 347 op #chan :End of Channel Invite Exception List\r\n"
+    ));
+    say(&mut h, bar, &["JOIN #chan"]);
+    assert!(
+        h.take_irc(bar)
+            .starts_with(":Bar!Bar@natter JOIN #chan\r\n")
+    );
+}
