@@ -57,7 +57,27 @@ impl InFlight {
                 from,
                 text,
                 ..
-            } if **from == *self.nick && *text == self.relaying.text => (*id, *sent_at),
+            } if self.relaying.signal.is_none()
+                && **from == *self.nick
+                && *text == self.relaying.text =>
+            {
+                (*id, *sent_at)
+            }
+            ServerMsg::Signal {
+                id,
+                sent_at,
+                from,
+                tags,
+            }
+            | ServerMsg::GroupSignal {
+                id,
+                sent_at,
+                from,
+                tags,
+                ..
+            } if **from == *self.nick && self.relaying.signal.as_ref() == Some(tags) => {
+                (*id, *sent_at)
+            }
             _ => return false,
         };
         self.id = Some(id);

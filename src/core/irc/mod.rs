@@ -15,7 +15,8 @@
 //!   `sasl.rs`: SASL PLAIN; `channels.rs`: natter's groups as channels, both ways, with what a
 //!   connection keeps about them in `channel_book.rs`.
 //! - `caps.rs`: the IRCv3 capabilities by name; `relay.rs`: an IRC message on its way through the
-//!   core (client tags, msgid, echo, no reply to a `NOTICE`); `labels.rs`: labeled responses.
+//!   core (client tags, msgid, echo, no reply to a `NOTICE`); `labels.rs`: labeled responses;
+//!   `tagmsg.rs`: `TAGMSG` as natter's signals (typing), both ways.
 //! - `front.rs`: every IRC connection's front, by connection.
 //!
 //! docs/IRC.md maps every natter command to its IRC form and lists the numerics used.
@@ -31,6 +32,7 @@ mod outgoing;
 mod relay;
 mod sasl;
 mod session;
+mod tagmsg;
 #[cfg(test)]
 mod tests;
 

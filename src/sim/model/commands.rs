@@ -117,6 +117,8 @@ impl Model {
                 }
             }
             Command::Active => {}
+            Command::Signal { to, tags } => self.signal(conn, &me, to, tags, out),
+            Command::SignalGroup { group, tags } => self.signal_group(conn, &me, group, tags, out),
         }
     }
 }
