@@ -8,3 +8,4 @@ mod codec;
 mod front;
 mod guests;
 mod props;
+mod tagmsg;
