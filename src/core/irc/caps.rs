@@ -17,6 +17,8 @@ impl Caps {
             "cap-notify" => &mut self.cap_notify,
             "multi-prefix" => &mut self.multi_prefix,
             "userhost-in-names" => &mut self.userhost_in_names,
+            "account-tag" => &mut self.account_tag,
+            "extended-join" => &mut self.extended_join,
             _ => return None,
         })
     }

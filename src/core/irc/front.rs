@@ -120,11 +120,20 @@ impl IrcFront {
         }
     }
 
-    /// A line of the core's for `conn`; `false` if `conn` does not speak IRC.
-    pub fn from_core(&mut self, conn: ConnId, msg: &ServerMsg, out: &mut Vec<Step>) -> bool {
+    /// A line of the core's for `conn`; `false` if `conn` does not speak IRC. `account`: whether
+    /// the user the line is from ([`super::sender_of`]) is an account (for `account-tag` and
+    /// `extended-join`; the composed server asks the core).
+    pub fn from_core(
+        &mut self,
+        conn: ConnId,
+        msg: &ServerMsg,
+        account: bool,
+        out: &mut Vec<Step>,
+    ) -> bool {
         let Some(s) = self.sessions.get_mut(&conn) else {
             return false;
         };
+        s.sender_account = account;
         let start = out.len();
         let mut silent = false;
         if let Some(f) = &mut self.in_flight {

@@ -16,11 +16,13 @@
 //!   connection keeps about them in `channel_book.rs`.
 //! - `caps.rs`: the IRCv3 capabilities by name; `relay.rs`: an IRC message on its way through the
 //!   core (client tags, msgid, echo, no reply to a `NOTICE`); `labels.rs`: labeled responses;
-//!   `tagmsg.rs`: `TAGMSG` as natter's signals (typing), both ways.
+//!   `tagmsg.rs`: `TAGMSG` as natter's signals (typing), both ways; `account_tag.rs`: which
+//!   senders and joiners are accounts (`account-tag`, `extended-join`).
 //! - `front.rs`: every IRC connection's front, by connection.
 //!
 //! docs/IRC.md maps every natter command to its IRC form and lists the numerics used.
 
+mod account_tag;
 mod caps;
 mod channel_book;
 mod channels;
@@ -36,6 +38,7 @@ mod tagmsg;
 #[cfg(test)]
 mod tests;
 
+pub use account_tag::sender_of;
 pub use front::IrcFront;
 pub use message::{Message, ParseError, Tag, parse};
 pub use relay::{MAX_CLIENT_TAGS, Relaying};

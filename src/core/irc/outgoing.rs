@@ -323,6 +323,7 @@ impl IrcSession {
             sent_at,
             Some(&msgid),
             client_tags,
+            self.sender_account,
         )
     }
 

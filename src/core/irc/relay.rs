@@ -113,11 +113,14 @@ impl IrcSession {
         sent_at: Timestamp,
         msgid: Option<&str>,
         client_tags: &str,
+        account: bool,
     ) -> Vec<u8> {
         let mut tags = Vec::new();
         if self.caps.server_time {
             tags.push(format!("time={}", server_time(sent_at)));
         }
+        let nick = source.split('!').next().unwrap_or(source);
+        tags.extend(self.account_tag(nick, account));
         if self.caps.message_tags {
             if let Some(id) = msgid {
                 tags.push(format!("msgid={id}"));
@@ -148,7 +151,14 @@ impl IrcSession {
             // A TAGMSG is echoed only to a client that takes tags.
             if self.caps.message_tags {
                 let source = mask(&Name::from(self.target()));
-                let echo = self.tagmsg_line(&source, &r.target, &r.client_tags, sent_at, msgid);
+                let echo = self.tagmsg_line(
+                    &source,
+                    &r.target,
+                    &r.client_tags,
+                    sent_at,
+                    msgid,
+                    self.own_account(),
+                );
                 out.push(Step::Say(echo));
             }
             return;
@@ -163,6 +173,7 @@ impl IrcSession {
             sent_at,
             Some(msgid),
             &r.client_tags,
+            self.own_account(),
         )));
     }
 
@@ -178,7 +189,14 @@ impl IrcSession {
         if r.signal.is_some() {
             if self.caps.message_tags {
                 let source = mask(&Name::from(self.target()));
-                let line = self.tagmsg_line(&source, &r.target, &r.client_tags, sent_at, msgid);
+                let line = self.tagmsg_line(
+                    &source,
+                    &r.target,
+                    &r.client_tags,
+                    sent_at,
+                    msgid,
+                    self.own_account(),
+                );
                 out.push(Step::Say(line));
             }
             return;
@@ -193,6 +211,7 @@ impl IrcSession {
             sent_at,
             Some(msgid),
             &r.client_tags,
+            self.own_account(),
         )));
     }
 }

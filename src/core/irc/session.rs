@@ -75,6 +75,10 @@ pub(super) struct Caps {
     pub(super) multi_prefix: bool,
     /// `userhost-in-names`: `NAMES` lists `nick!user@host`.
     pub(super) userhost_in_names: bool,
+    /// `account-tag`: a message from an account carries `account=<name>` (none from a guest).
+    pub(super) account_tag: bool,
+    /// `extended-join`: `JOIN` says the joiner's account (`*` for a guest) and real name.
+    pub(super) extended_join: bool,
 }
 
 /// The capabilities offered in `CAP LS`, in that order.
@@ -88,6 +92,8 @@ pub(super) const OFFERED: &[&str] = &[
     "cap-notify",
     "multi-prefix",
     "userhost-in-names",
+    "account-tag",
+    "extended-join",
 ];
 
 /// One IRC connection's state: what IRC needs that the core does not keep, and the two
@@ -131,6 +137,9 @@ pub struct IrcSession {
     /// How the line being made from the core's is decorated: set by the front while the core
     /// handles a message an IRC client of this server sent.
     pub(super) decor: Option<super::relay::Decor>,
+    /// Whether the user the core's line being translated is from is an account (set by the
+    /// front for each line: `account-tag`, `extended-join`).
+    pub(super) sender_account: bool,
 }
 
 impl Default for IrcSession {
@@ -162,6 +171,7 @@ impl IrcSession {
             label: None,
             batches: 0,
             decor: None,
+            sender_account: false,
         }
     }
 

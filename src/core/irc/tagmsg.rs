@@ -98,6 +98,7 @@ impl IrcSession {
             &client_tags_of(tags),
             sent_at,
             &msgid,
+            self.sender_account,
         )));
     }
 
@@ -109,11 +110,14 @@ impl IrcSession {
         client_tags: &str,
         sent_at: Timestamp,
         msgid: &str,
+        account: bool,
     ) -> Vec<u8> {
         let mut tags = Vec::new();
         if self.caps.server_time {
             tags.push(format!("time={}", server_time(sent_at)));
         }
+        let nick = source.split('!').next().unwrap_or(source);
+        tags.extend(self.account_tag(nick, account));
         tags.push(format!("msgid={msgid}"));
         if !client_tags.is_empty() {
             tags.push(client_tags.to_owned());

@@ -2,6 +2,7 @@
 //! virtual clock (`front.rs`; guests, with no account: `guests.rs`), beside natter-protocol sessions
 //! on the same core.
 
+mod account_tag;
 mod caps;
 mod channels;
 mod codec;
