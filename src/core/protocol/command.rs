@@ -81,7 +81,7 @@ macro_rules! command_table {
                 usage("signal <user> <key>[=<value>][;...]")
                 summary("(sent by the client) tell <user>, if online, something that is no message, such as typing=active; never kept")
                 activity unlisted
-                rule(s, c => s.signals().to_user(c.conn, c.me, to, tags, c.now, c.out)),
+                rule(s, c => s.signals().user(c.conn, c.me, to, tags, c.now, c.out)),
             /// `signal group <group> <tags>`: a signal to every member of a group online.
             SignalGroup {
                 /// The group's name, as typed.
@@ -92,7 +92,7 @@ macro_rules! command_table {
                 usage("signal group <name> <key>[=<value>][;...]")
                 summary("(sent by the client) tell the members of group <name> online something that is no message; never kept")
                 activity unlisted
-                rule(s, c => s.signals().to_group(c.conn, c.me, group, tags, c.now, c.out)),
+                rule(s, c => s.signals().group(c.conn, c.me, group, tags, c.now, c.out)),
             Broadcast {
                 /// The broadcast: the rest of the line, as typed.
                 text: &'a str,

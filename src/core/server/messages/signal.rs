@@ -33,7 +33,7 @@ pub(crate) struct Signals<'a> {
 
 impl Signals<'_> {
     /// `signal <user> <tags>`: to `to` if online, has not blocked the sender and has room.
-    pub(crate) fn to_user(
+    pub(crate) fn user(
         &mut self,
         conn: ConnId,
         me: UserId,
@@ -74,7 +74,7 @@ impl Signals<'_> {
 
     /// `signal group <group> <tags>`: to every member online but the sender, except those who
     /// blocked the sender or have no room for it. Only a member may signal a group.
-    pub(crate) fn to_group(
+    pub(crate) fn group(
         &mut self,
         conn: ConnId,
         me: UserId,
