@@ -2,6 +2,7 @@
 //! exchanges PRIVMSG with a natter-protocol client both ways, gets a message kept while it was
 //! offline at login, and three wrong passwords lock the account for both protocols; with guests on,
 //! a client with no password registers under a free nick that is no account's.
+//! Typing crosses both ways as TAGMSG and natter signals.
 
 mod kit;
 
@@ -291,4 +292,31 @@ fn the_server_name_motd_and_who_over_a_socket() {
     irc.send("WHOIS zed");
     irc.expect(":irc.test 311 zed zed zedu natter * :Zed Zedson");
     irc.expect(":irc.test 318 zed zed ");
+}
+
+#[test]
+fn typing_crosses_between_an_irc_client_and_a_natter_client() {
+    let server = server();
+    let mut irc = Irc::connect(server.irc_addr.unwrap());
+    irc.send("CAP LS 302");
+    irc.send("PASS apw");
+    irc.send("NICK alice");
+    irc.send("USER alice 0 * :alice");
+    irc.send("CAP REQ :message-tags account-tag");
+    irc.send("CAP END");
+    irc.expect(" 001 alice ");
+    let mut bob = server.login("bob");
+    irc.send("@+typing=active TAGMSG bob");
+    bob.expect("alice's typing", |m| {
+        matches!(m, ServerMsg::Signal { from, tags, .. } if &**from == "alice" && tags == "typing=active")
+    });
+    bob.say("signal alice typing=paused");
+    let got = irc.expect("TAGMSG alice");
+    assert!(
+        got.starts_with('@')
+            && got.contains("+typing=paused")
+            && got.contains("account=bob")
+            && got.ends_with(" :bob!bob@natter TAGMSG alice"),
+        "{got}"
+    );
 }

@@ -64,6 +64,7 @@ mod session;
 pub mod split;
 mod state;
 mod timer;
+mod typing;
 pub mod wrap;
 
 pub use display::{ClientError, EndReason, Item, SetupFailure};

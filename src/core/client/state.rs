@@ -41,6 +41,7 @@ use super::script_order::ScriptOrder;
 use super::seen::Seen;
 use super::session::{Session, Step};
 use super::timer::Timer;
+use super::typing::Typing;
 use crate::protocol::{Conversation, Name};
 use crate::time::Timestamp;
 use crate::timers::Timers;
@@ -141,6 +142,8 @@ pub struct ClientState {
     session: Session,
     reconnect: Reconnect,
     conversations: Conversations,
+    /// Who is typing in each conversation (the server's typing signals).
+    typing: Typing,
     /// The lines that named the user, and the words that do.
     highlights: Highlights,
     inbox: Inbox,
@@ -198,6 +201,7 @@ impl ClientState {
             session: Session::new(greeting_secs, logout_grace_secs, p2p_port),
             reconnect,
             conversations: Conversations::new(ignored),
+            typing: Typing::default(),
             highlights: Highlights::new(hilights),
             inbox: Inbox::new(seen),
             outgoing: Outgoing::new(echo_own || full_screen),
@@ -504,6 +508,7 @@ impl ClientState {
             }
             Timer::Paste => self.send_paste(out),
             Timer::Ack => self.acknowledge(out),
+            Timer::Typing => self.typing.expire(self.now, &mut self.timers),
             Timer::RetryClaims => self.retry_claims(out),
             Timer::SlowClaims => self.slow_claims(out),
             Timer::SaveWindows => {
@@ -540,7 +545,9 @@ impl ClientState {
             idle_deadline: self.session.idle_deadline(),
             topics: self.conversations.topics(),
             away: self.conversations.away(),
+            typing: self.typing.all(),
             version: [
+                self.typing.version(),
                 self.reconnect.version(),
                 self.conversations.people_version(),
                 self.encryption.protections_version(),

@@ -26,4 +26,6 @@ pub(super) enum Timer {
     SlowClaims,
     /// The full-screen windows changed a while ago: keep them (`screen::Keeper`).
     SaveWindows,
+    /// A typing notice's time is up (`typing`).
+    Typing,
 }

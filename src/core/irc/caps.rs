@@ -20,6 +20,8 @@ impl Caps {
             "away-notify" => &mut self.away_notify,
             "extended-monitor" => &mut self.extended_monitor,
             "setname" => &mut self.setname,
+            "account-tag" => &mut self.account_tag,
+            "extended-join" => &mut self.extended_join,
             _ => return None,
         })
     }

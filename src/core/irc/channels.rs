@@ -205,7 +205,8 @@ impl IrcSession {
                 let roles = self.channels.roles.entry(group.to_string()).or_default();
                 roles.ops = [Name::from(me.as_str())].into();
                 roles.voiced.clear();
-                out.push(Step::Say(user_line(&me, "JOIN", &[&format!("#{group}")])));
+                let join = self.join_line(&me, &format!("#{group}"), self.own_account());
+                out.push(Step::Say(join));
                 out.push(Step::Say(self.names_lines(group, members)));
                 // A channel made by JOIN is open, as IRC's are: anyone may join it by name.
                 self.channels.opening.push(group.to_string());
@@ -215,12 +216,14 @@ impl IrcSession {
             ServerMsg::GroupJoined { group, user, .. } if **user == *me => {
                 take(&mut self.channels.joining, group);
                 self.channels.joined_now.push(group.to_string());
-                out.push(Step::Say(user_line(user, "JOIN", &[&format!("#{group}")])));
+                let join = self.join_line(user, &format!("#{group}"), self.own_account());
+                out.push(Step::Say(join));
                 self.ask_rules(group, RulesAsked::Roles, out);
                 out.push(Step::Feed(format!("group members {group}").into_bytes()));
             }
             ServerMsg::GroupJoined { group, user, .. } => {
-                out.push(Step::Say(user_line(user, "JOIN", &[&format!("#{group}")])));
+                let join = self.join_line(user, &format!("#{group}"), self.sender_account);
+                out.push(Step::Say(join));
             }
             ServerMsg::GroupLeft {
                 group,

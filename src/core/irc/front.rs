@@ -62,7 +62,27 @@ impl InFlight {
                 from,
                 text,
                 ..
-            } if **from == *self.nick && *text == self.relaying.text => (*id, *sent_at),
+            } if self.relaying.signal.is_none()
+                && **from == *self.nick
+                && *text == self.relaying.text =>
+            {
+                (*id, *sent_at)
+            }
+            ServerMsg::Signal {
+                id,
+                sent_at,
+                from,
+                tags,
+            }
+            | ServerMsg::GroupSignal {
+                id,
+                sent_at,
+                from,
+                tags,
+                ..
+            } if **from == *self.nick && self.relaying.signal.as_ref() == Some(tags) => {
+                (*id, *sent_at)
+            }
             _ => return false,
         };
         self.id = Some(id);
@@ -123,11 +143,20 @@ impl IrcFront {
         }
     }
 
-    /// A line of the core's for `conn`; `false` if `conn` does not speak IRC.
-    pub fn from_core(&mut self, conn: ConnId, msg: &ServerMsg, out: &mut Vec<Step>) -> bool {
+    /// A line of the core's for `conn`; `false` if `conn` does not speak IRC. `account`: whether
+    /// the user the line is from ([`super::sender_of`]) is an account (for `account-tag` and
+    /// `extended-join`; the composed server asks the core).
+    pub fn from_core(
+        &mut self,
+        conn: ConnId,
+        msg: &ServerMsg,
+        account: bool,
+        out: &mut Vec<Step>,
+    ) -> bool {
         let Some(s) = self.sessions.get_mut(&conn) else {
             return false;
         };
+        s.sender_account = account;
         let start = out.len();
         let mut silent = false;
         if let Some(f) = &mut self.in_flight {

@@ -60,6 +60,7 @@ impl IrcSession {
                 )));
             }
             "PRIVMSG" | "NOTICE" => self.message(&command, &msg, out),
+            "TAGMSG" => self.tagmsg(&msg, out),
             "JOIN" => self.join(&msg, out),
             "PART" => self.part(&msg, out),
             "NAMES" => self.names(&msg, out),

@@ -15,7 +15,9 @@
 //!   `sasl.rs`: SASL PLAIN; `channels.rs`: natter's groups as channels, both ways, with what a
 //!   connection keeps about them in `channel_book.rs`; `modes.rs`: channel modes as the groups' rules.
 //! - `caps.rs`: the IRCv3 capabilities by name; `relay.rs`: an IRC message on its way through the
-//!   core (client tags, msgid, echo, no reply to a `NOTICE`); `labels.rs`: labeled responses.
+//!   core (client tags, msgid, echo, no reply to a `NOTICE`); `labels.rs`: labeled responses;
+//!   `tagmsg.rs`: `TAGMSG` as natter's signals (typing), both ways; `account_tag.rs`: which
+//!   senders and joiners are accounts (`account-tag`, `extended-join`).
 //! - `monitor.rs`, `away.rs`: others' presence as `MONITOR`, away as `AWAY` and `away-notify`,
 //!   with what a connection keeps about them in `presence_book.rs`.
 //! - `queries.rs`: `WHO` (and WHOX), `WHOIS`, `WHOWAS` and `LUSERS`, asked of the core, with
@@ -26,6 +28,7 @@
 //!
 //! docs/IRC.md maps every natter command to its IRC form and lists the numerics used.
 
+mod account_tag;
 mod away;
 mod caps;
 mod channel_book;
@@ -48,11 +51,13 @@ mod server_info;
 mod session;
 mod setname;
 mod settings;
+mod tagmsg;
 #[cfg(test)]
 mod tests;
 mod user_modes;
 mod userhost;
 
+pub use account_tag::sender_of;
 pub use front::IrcFront;
 pub use message::{Message, ParseError, Tag, parse};
 pub use relay::{MAX_CLIENT_TAGS, Relaying};

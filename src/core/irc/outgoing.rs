@@ -266,6 +266,22 @@ impl IrcSession {
                     |s, chunk| line(None, Some(s), "NOTICE", &[&me, chunk], true),
                 )));
             }
+            ServerMsg::Signal {
+                id,
+                sent_at,
+                from,
+                tags,
+            } => {
+                let me = self.target().to_owned();
+                self.signal_line(from, &me, tags, *sent_at, *id, out);
+            }
+            ServerMsg::GroupSignal {
+                id,
+                sent_at,
+                group,
+                from,
+                tags,
+            } => self.signal_line(from, &format!("#{group}"), tags, *sent_at, *id, out),
             ServerMsg::Error(ErrorReply::NoSuchUser { user }) => out.push(Step::Say(self.numeric(
                 "401",
                 &[user],
@@ -329,6 +345,7 @@ impl IrcSession {
             sent_at,
             Some(&msgid),
             client_tags,
+            self.sender_account,
         )
     }
 

@@ -32,6 +32,9 @@ pub struct Relaying {
     pub(super) text: String,
     /// Its client-only tags, as on the wire (`+a=b;+c`), or empty.
     pub(super) client_tags: String,
+    /// For a `TAGMSG`: the signal's tags fed to the core (`a=b;c`, `tagmsg.rs`); `None` for a
+    /// `PRIVMSG` or `NOTICE`.
+    pub(super) signal: Option<String>,
 }
 
 /// How the front writes a line of the core's that carries a [`Relaying`] from a client here.
@@ -94,6 +97,7 @@ impl IrcSession {
             target: target.to_owned(),
             text: text[..cut].to_owned(),
             client_tags: client_tags.to_owned(),
+            signal: None,
         }
     }
 
@@ -109,11 +113,14 @@ impl IrcSession {
         sent_at: Timestamp,
         msgid: Option<&str>,
         client_tags: &str,
+        account: bool,
     ) -> Vec<u8> {
         let mut tags = Vec::new();
         if self.caps.server_time {
             tags.push(format!("time={}", server_time(sent_at)));
         }
+        let nick = source.split('!').next().unwrap_or(source);
+        tags.extend(self.account_tag(nick, account));
         if self.caps.message_tags {
             if let Some(id) = msgid {
                 tags.push(format!("msgid={id}"));
@@ -140,6 +147,22 @@ impl IrcSession {
         if !self.caps.echo_message || !self.is_online() {
             return;
         }
+        if r.signal.is_some() {
+            // A TAGMSG is echoed only to a client that takes tags.
+            if self.caps.message_tags {
+                let source = mask(&Name::from(self.target()));
+                let echo = self.tagmsg_line(
+                    &source,
+                    &r.target,
+                    &r.client_tags,
+                    sent_at,
+                    msgid,
+                    self.own_account(),
+                );
+                out.push(Step::Say(echo));
+            }
+            return;
+        }
         let command = if r.notice { "NOTICE" } else { "PRIVMSG" };
         let source = mask(&Name::from(self.target()));
         out.push(Step::Say(self.message_lines(
@@ -150,6 +173,7 @@ impl IrcSession {
             sent_at,
             Some(msgid),
             &r.client_tags,
+            self.own_account(),
         )));
     }
 
@@ -162,6 +186,21 @@ impl IrcSession {
         sent_at: Timestamp,
         out: &mut Vec<Step>,
     ) {
+        if r.signal.is_some() {
+            if self.caps.message_tags {
+                let source = mask(&Name::from(self.target()));
+                let line = self.tagmsg_line(
+                    &source,
+                    &r.target,
+                    &r.client_tags,
+                    sent_at,
+                    msgid,
+                    self.own_account(),
+                );
+                out.push(Step::Say(line));
+            }
+            return;
+        }
         let command = if r.notice { "NOTICE" } else { "PRIVMSG" };
         let source = mask(&Name::from(self.target()));
         out.push(Step::Say(self.message_lines(
@@ -172,6 +211,7 @@ impl IrcSession {
             sent_at,
             Some(msgid),
             &r.client_tags,
+            self.own_account(),
         )));
     }
 }

@@ -86,6 +86,10 @@ pub(super) struct Caps {
     pub(super) extended_monitor: bool,
     /// `setname`: real-name changes are said as `SETNAME` lines.
     pub(super) setname: bool,
+    /// `account-tag`: a message from an account carries `account=<name>` (none from a guest).
+    pub(super) account_tag: bool,
+    /// `extended-join`: `JOIN` says the joiner's account (`*` for a guest) and real name.
+    pub(super) extended_join: bool,
 }
 
 /// The capabilities offered in `CAP LS`, in that order.
@@ -102,6 +106,8 @@ pub(super) const OFFERED: &[&str] = &[
     "away-notify",
     "extended-monitor",
     "setname",
+    "account-tag",
+    "extended-join",
 ];
 
 /// One IRC connection's state: what IRC needs that the core does not keep, and the two
@@ -155,6 +161,9 @@ pub struct IrcSession {
     pub(super) now: Timestamp,
     /// The queries asked of the core and not answered yet, and what `USER` said.
     pub(super) queries: super::query_book::Queries,
+    /// Whether the user the core's line being translated is from is an account (set by the
+    /// front for each line: `account-tag`, `extended-join`).
+    pub(super) sender_account: bool,
 }
 
 impl Default for IrcSession {
@@ -196,6 +205,7 @@ impl IrcSession {
             settings,
             now: Timestamp::ZERO,
             queries: super::query_book::Queries::default(),
+            sender_account: false,
         }
     }
 

@@ -71,6 +71,29 @@ macro_rules! command_table {
                 summary("send <text> to every member of group <name>; kept for members who are offline")
                 activity listed
                 rule(s, c => s.group_rules().message(c.conn, c.me, group, text, c.now, c.out)),
+            /// `signal <user> <tags>`: something that is no message (`typing=active`), to `user` if
+            /// online; never kept (`protocol::signal`).
+            Signal {
+                /// The username, as typed.
+                to: &'a str,
+                /// The signal's tags, `key[=value][;…]`, checked by the rule.
+                tags: &'a str,
+            } => "signal"
+                usage("signal <user> <key>[=<value>][;...]")
+                summary("(sent by the client) tell <user>, if online, something that is no message, such as typing=active; never kept")
+                activity unlisted
+                rule(s, c => s.signals().user(c.conn, c.me, to, tags, c.now, c.out)),
+            /// `signal group <group> <tags>`: a signal to every member of a group online.
+            SignalGroup {
+                /// The group's name, as typed.
+                group: &'a str,
+                /// The signal's tags, `key[=value][;…]`, checked by the rule.
+                tags: &'a str,
+            } => "signal" "group"
+                usage("signal group <name> <key>[=<value>][;...]")
+                summary("(sent by the client) tell the members of group <name> online something that is no message; never kept")
+                activity unlisted
+                rule(s, c => s.signals().group(c.conn, c.me, group, tags, c.now, c.out)),
             Broadcast {
                 /// The broadcast: the rest of the line, as typed.
                 text: &'a str,

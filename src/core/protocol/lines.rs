@@ -131,6 +131,38 @@ macro_rules! wire_tables {
                     human()
                     show(p => p.tagged("[broadcast]", fg(AnsiColor::Magenta).bold(), from, text))
                     about(Some(Conversation::Broadcasts)),
+                /// A signal to you from `from` (`signal`: something that is no message, such as
+                /// `typing=active`), delivered only while you are online and never kept. `id` is a
+                /// message id (IRC clients call it the `msgid`); nothing acknowledges it.
+                Signal {
+                    /// Its id, taken from the message ids (one for every recipient of a group's).
+                    id: u64,
+                    /// When the server took it.
+                    sent_at: Timestamp,
+                    /// The sender.
+                    from: Name,
+                    /// The signal's tags, `key[=value][;…]` (`protocol::signal`).
+                    tags: String,
+                } => "SIGNAL" [id, sent_at, from, tags: Text]
+                    human()
+                    show(p => p.dash(format!("{from} signals {tags}")))
+                    about(Some(Conversation::User(from.clone()))),
+                /// A signal to group `group` from `from`, as [`ServerMsg::Signal`].
+                GroupSignal {
+                    /// Its id, taken from the message ids (one for every recipient).
+                    id: u64,
+                    /// When the server took it.
+                    sent_at: Timestamp,
+                    /// The group it was sent to.
+                    group: Name,
+                    /// The sender.
+                    from: Name,
+                    /// The signal's tags, `key[=value][;…]` (`protocol::signal`).
+                    tags: String,
+                } => "GROUP-SIGNAL" [id, sent_at, group, from, tags: Text]
+                    human()
+                    show(p => p.dash(format!("{from} signals {tags} in {group}")))
+                    about(Some(Conversation::Group(group.clone()))),
                 Presence {
                     /// Whose presence changed.
                     user: Name,
@@ -1262,6 +1294,10 @@ macro_rules! wire_tables {
                 } => "no-such-user" [user]
                     human("There is no user named '{user}'.")
                     show() about(Some(Conversation::User(Name::from(user.as_str())))),
+                /// A `signal` whose tags are not a signal's shape (`protocol::signal`).
+                BadSignal => "bad-signal" []
+                    human("A signal is tags: key or key=value, separated by ';', without spaces, at most 4094 bytes (such as typing=active).")
+                    show() about(),
                 NotYourself {
                     /// The command that named its own user.
                     command: CommandName,

@@ -17,6 +17,7 @@ pub mod p2p;
 pub mod parse;
 pub mod render;
 pub mod reply;
+pub mod signal;
 pub(crate) mod wire;
 
 #[cfg(test)]

@@ -192,6 +192,14 @@ pub fn parse_command(line: &str) -> Result<Command<'_>, ParseError> {
             let (_, (group, text)) = user_and_text(args).map_err(usage)?;
             Command::MessageGroup { group, text }
         }
+        CommandName::Signal => {
+            let (_, (to, tags)) = two_tokens(args).map_err(usage)?;
+            Command::Signal { to, tags }
+        }
+        CommandName::SignalGroup => {
+            let (_, (group, tags)) = two_tokens(args).map_err(usage)?;
+            Command::SignalGroup { group, tags }
+        }
         CommandName::CreateGroup => {
             let mut words = tokens1(args).map_err(|()| ParseError::Usage(name))?;
             let group = words.remove(0);

@@ -45,6 +45,7 @@ use super::login::rule::Login;
 use super::messages::delivery::Delivery;
 use super::messages::mailboxes::Mailboxes;
 use super::messages::rule::Messaging;
+use super::messages::signal::Signals;
 use super::presence::announced::Announced;
 use super::presence::departed::Departed;
 use super::presence::history::History;
@@ -256,6 +257,16 @@ impl ServerState {
             accounts: &self.accounts,
             blocks: &self.blocks,
             keys: &self.keys,
+            sessions: &mut self.sessions,
+            mailboxes: &mut self.mailboxes,
+        }
+    }
+
+    fn signals(&mut self) -> Signals<'_> {
+        Signals {
+            accounts: &self.accounts,
+            blocks: &self.blocks,
+            book: &self.groups,
             sessions: &mut self.sessions,
             mailboxes: &mut self.mailboxes,
         }

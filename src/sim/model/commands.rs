@@ -129,6 +129,8 @@ impl Model {
             | Command::Whowas { .. }
             | Command::Lusers
             | Command::UserInfo { .. } => {}
+            Command::Signal { to, tags } => self.signal(conn, &me, to, tags, out),
+            Command::SignalGroup { group, tags } => self.signal_group(conn, &me, group, tags, out),
         }
     }
 }

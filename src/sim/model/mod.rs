@@ -61,6 +61,7 @@ mod login;
 mod messages;
 mod presence;
 mod private;
+mod signals;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;

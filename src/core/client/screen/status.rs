@@ -8,7 +8,8 @@
 //! `[logged out: type to log in again]`, `[disconnected: /reconnect]`) are never given up: they say
 //! what is about to happen;
 //! nor is the protection of the conversation in view (`[e2e]`, `[e2e ✓]`, `[NOT ENCRYPTED]`,
-//! `[KEY CHANGED]`), which says whether the server can read what is typed there.
+//! `[KEY CHANGED]`), which says whether the server can read what is typed there. Who is typing in
+//! the conversation in view (`[bob is typing]`) follows the windows.
 
 use unicode_width::UnicodeWidthStr;
 
@@ -203,6 +204,15 @@ fn at_level(view: &View<'_>, level: Level, now: Timestamp, clock: &str) -> Vec<S
             Protection::Encrypted | Protection::Verified => S::Plain,
         };
         bar.push(seg(format!(" [{}]", p.badge()), style));
+    }
+    let typing = view.typing(now);
+    if !typing.is_empty() {
+        let names: Vec<&str> = typing.iter().map(|n| &***n).collect();
+        let verb = if names.len() == 1 { "is" } else { "are" };
+        bar.push(seg(
+            format!(" [{} {verb} typing]", names.join(", ")),
+            S::Dim,
+        ));
     }
     if let Some(left) = view.idle_left(now).filter(|s| *s <= IDLE_SHOWN_SECS) {
         bar.push(seg(format!(" [idle logout in {left} s]"), S::Warn));

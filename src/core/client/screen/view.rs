@@ -31,6 +31,8 @@ pub struct Facts<'a> {
     pub topics: &'a BTreeMap<Name, String>,
     /// Who is away, and why.
     pub away: &'a BTreeMap<Name, String>,
+    /// Who is typing in each conversation, and until when (the server's typing signals).
+    pub typing: &'a BTreeMap<Conversation, BTreeMap<Name, Timestamp>>,
     /// Changes whenever any of the above does.
     pub version: u64,
 }
@@ -93,6 +95,23 @@ impl<'a> View<'a> {
     pub fn protection(&self) -> Option<Protection> {
         let c = self.active_window().key.conversation()?;
         self.facts.protections.get(c).copied()
+    }
+
+    /// Who is typing in the conversation in view at `now`.
+    pub fn typing(&self, now: Timestamp) -> Vec<&'a Name> {
+        let Some(c) = self.active_window().key.conversation() else {
+            return Vec::new();
+        };
+        self.facts
+            .typing
+            .get(c)
+            .map(|who| {
+                who.iter()
+                    .filter(|(_, until)| **until > now)
+                    .map(|(n, _)| n)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// The title line: the conversation in view, how it is protected, and a group's topic.

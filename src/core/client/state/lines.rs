@@ -26,6 +26,10 @@ impl ClientState {
             Err(e) => return show_error(out, ClientError::BadServerLine(e.to_string())),
         };
         self.conversations.learn_from(&msg, self.session.user());
+        if self.typing.learn(&msg, self.now, &mut self.timers) {
+            // A signal is shown only as what it says about typing (the status bar), never as a line.
+            return;
+        }
         self.session.learn_from(&msg, self.now);
         self.session.logout_progress(self.now, &mut self.timers);
         self.e2e_learn(&msg, out);
@@ -420,6 +424,7 @@ impl ClientState {
             return self.disconnected(out);
         }
         self.inbox.connection_lost(&mut self.timers, out);
+        self.typing.clear(&mut self.timers);
         self.answers_lost(out);
         if self.moving() {
             return self.retry_later("it closed the connection", out);

@@ -81,6 +81,7 @@ impl ClientState {
     /// stays open with its windows, and logs in again as soon as the user types.
     pub(super) fn fall_asleep(&mut self, reason: ByeReason, out: &mut Vec<Effect>) {
         self.inbox.connection_lost(&mut self.timers, out);
+        self.typing.clear(&mut self.timers);
         self.chats.end_all(PeerBye::Offline, out);
         self.conversations.lost();
         show(out, ServerMsg::Bye(reason));
@@ -147,6 +148,7 @@ impl ClientState {
     pub(super) fn disconnected(&mut self, out: &mut Vec<Effect>) {
         self.timers.cancel(super::super::timer::Timer::Logout);
         self.inbox.connection_lost(&mut self.timers, out);
+        self.typing.clear(&mut self.timers);
         self.conversations.lost();
         let windows = self.screen.is_some();
         self.moves().stay_disconnected(windows, out);

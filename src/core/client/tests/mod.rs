@@ -14,6 +14,7 @@ mod screen;
 mod session;
 mod staying;
 mod timers;
+mod typing;
 mod words;
 
 use std::collections::BTreeSet;

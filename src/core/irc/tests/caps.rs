@@ -68,7 +68,7 @@ fn cap_ls_offers_the_caps_and_req_takes_them_all_or_none() {
     say(&mut h, c, &["CAP LS"]);
     let got = h.take_irc(c);
     assert!(
-        got.contains("CAP * LS :sasl server-time message-tags echo-message batch labeled-response cap-notify multi-prefix userhost-in-names away-notify extended-monitor setname\r\n"),
+        got.contains("CAP * LS :sasl server-time message-tags echo-message batch labeled-response cap-notify multi-prefix userhost-in-names away-notify extended-monitor setname account-tag extended-join\r\n"),
         "{got}"
     );
     say(&mut h, c, &["CAP REQ :multi-prefix foo"]);

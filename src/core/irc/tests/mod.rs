@@ -3,6 +3,7 @@
 //! on the same core; the queries (`queries.rs`: WHO, WHOIS, WHOWAS, LUSERS) and what the front
 //! says of the server (`server_info.rs`: its name, MOTD, TIME, VERSION, HELP…).
 
+mod account_tag;
 mod caps;
 mod channels;
 mod codec;
@@ -14,4 +15,5 @@ mod presence;
 mod props;
 mod queries;
 mod server_info;
+mod tagmsg;
 mod user_state;

@@ -48,6 +48,19 @@ pub(crate) fn samples() -> Vec<ServerMsg> {
             from: n("bob"),
             text: "all".into(),
         },
+        ServerMsg::Signal {
+            id: 10,
+            sent_at: Timestamp(1_700_000_000_126),
+            from: n("bob"),
+            tags: "typing=active".into(),
+        },
+        ServerMsg::GroupSignal {
+            id: 11,
+            sent_at: Timestamp(1_700_000_000_127),
+            group: n("crew"),
+            from: n("bob"),
+            tags: r"draft/react=l😃l;buzz=fizz\:buzz".into(),
+        },
         ServerMsg::Presence {
             user: n("bob"),
             online: true,
@@ -218,6 +231,7 @@ pub(crate) fn samples() -> Vec<ServerMsg> {
     }
     let errors = vec![
         ErrorReply::UnknownUser,
+        ErrorReply::BadSignal,
         ErrorReply::WrongPassword { attempts_left: 2 },
         ErrorReply::WrongPassword { attempts_left: 1 },
         ErrorReply::Locked { secs_left: 9 },

@@ -479,7 +479,9 @@ impl Server {
         let effect = match effect {
             Effect::Send { to, msg } if self.speaks_irc(to) => {
                 let mut steps = std::mem::take(&mut self.steps);
-                self.irc.from_core(to, &msg, &mut steps);
+                let account =
+                    crate::irc::sender_of(&msg).is_some_and(|n| self.engine.core().is_account(n));
+                self.irc.from_core(to, &msg, account, &mut steps);
                 self.take_steps(to, &mut steps);
                 self.steps = steps;
                 return;

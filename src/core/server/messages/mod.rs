@@ -3,9 +3,11 @@
 //!
 //! - [`mailboxes`]: the part. Each user's queue, stored and live messages in id order, and the ids.
 //! - [`rule`]: `message`, `broadcast`, `offline` and `ack`.
+//! - [`signal`]: `signal` and `signal group`, what is no message (typing), never kept.
 //! - [`delivery`]: writing each queue to its connection, paced by what still waits there, and the
 //!   fate of a live message (delivered once acknowledged, stored when its session ends first).
 
 pub(crate) mod delivery;
 pub(crate) mod mailboxes;
 pub(crate) mod rule;
+pub(crate) mod signal;

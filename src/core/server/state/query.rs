@@ -122,6 +122,13 @@ impl ServerState {
         self.sessions.conn_count()
     }
 
+    /// Whether `name` is an account's (not a guest's, nor no one's): what IRC's `account-tag` and
+    /// `extended-join` say of a user.
+    pub fn is_account(&self, name: &str) -> bool {
+        self.find_user(name)
+            .is_some_and(|id| !self.accounts.is_guest(id))
+    }
+
     /// Whether `who` has blocked `whom` (false if either is unknown).
     pub fn has_blocked(&self, who: &str, whom: &str) -> bool {
         match (self.find_user(who), self.find_user(whom)) {

@@ -17,6 +17,7 @@ mod owners;
 mod presence;
 mod private;
 mod restore;
+mod signals;
 
 use super::Config;
 use super::harness::Harness;
