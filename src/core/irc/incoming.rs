@@ -9,6 +9,20 @@ use super::session::{IrcSession, OFFERED, Phase, SERVER_NAME, Step, line};
 impl IrcSession {
     /// One line from the client (without its line ending): what to do, appended to `out` in order.
     pub fn from_client(&mut self, raw: &[u8], out: &mut Vec<Step>) {
+        if self.awaits_new_password() {
+            // The core takes the next line for a new password: only the service's may reach it.
+            let mut steps = Vec::new();
+            self.read_line(raw, &mut steps);
+            for step in steps {
+                self.service_guard(step, out);
+            }
+            return;
+        }
+        self.read_line(raw, out);
+    }
+
+    /// One line from the client, read.
+    fn read_line(&mut self, raw: &[u8], out: &mut Vec<Step>) {
         let msg = match parse(raw) {
             Ok(msg) => msg,
             Err(e) => {
@@ -53,6 +67,7 @@ impl IrcSession {
             "KICK" => self.kick(&msg, out),
             "LIST" => self.list(out),
             "MODE" => self.mode(&msg, out),
+            "SILENCE" => self.silence(&msg, out),
             _ => out.push(Step::Say(self.numeric(
                 "421",
                 &[msg.command],
@@ -240,8 +255,14 @@ impl IrcSession {
             out.push(Step::Say(self.numeric("412", &[], "No text to send")));
             return;
         };
+        let text = &*super::ctcp::to_natter(text, command == "NOTICE");
         for target in targets.split(',').filter(|t| !t.is_empty()) {
-            if target.starts_with(['#', '&']) {
+            if super::service::is_service(target) {
+                // A NOTICE gets no automatic reply (RFC 2812): only PRIVMSG speaks to the service.
+                if command == "PRIVMSG" {
+                    self.service(text, out);
+                }
+            } else if target.starts_with(['#', '&']) {
                 self.post(target, text, out);
             } else if target.contains(['\t', ' ']) {
                 out.push(Step::Say(self.numeric(

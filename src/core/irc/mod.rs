@@ -14,18 +14,23 @@
 //! - `incoming.rs`: IRC lines from the client; `outgoing.rs`: the core's lines, as IRC lines;
 //!   `sasl.rs`: SASL PLAIN; `channels.rs`: natter's groups as channels, both ways, with what a
 //!   connection keeps about them in `channel_book.rs`.
+//! - `service.rs`: the service nick (`/msg natter whoelse`): natter's commands with no IRC form;
+//!   `silence.rs`: blocks as `SILENCE`; `ctcp.rs`: CTCP, and actions as natter's `/me`.
 //! - `front.rs`: every IRC connection's front, by connection.
 //!
 //! docs/IRC.md maps every natter command to its IRC form and lists the numerics used.
 
 mod channel_book;
 mod channels;
+mod ctcp;
 mod front;
 mod incoming;
 pub mod message;
 mod outgoing;
 mod sasl;
+mod service;
 mod session;
+mod silence;
 #[cfg(test)]
 mod tests;
 

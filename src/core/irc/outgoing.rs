@@ -23,6 +23,7 @@ const ISUPPORT: &[&str] = &[
     "NETWORK=natter",
     "NICKLEN=32",
     "UTF8ONLY",
+    "SILENCE",
 ];
 
 impl IrcSession {
@@ -200,6 +201,9 @@ impl IrcSession {
 
     /// A logged-in user's line.
     fn online(&mut self, msg: &ServerMsg, out: &mut Vec<Step>) {
+        if self.service_line(msg, out) || self.silence_line(msg, out) {
+            return;
+        }
         if self.group_line(msg, out) {
             return;
         }
@@ -256,11 +260,13 @@ impl IrcSession {
             ServerMsg::Error(ErrorReply::LineTooLong { .. }) => {
                 self.numeric("417", &[], "Input line was too long")
             }
-            ServerMsg::Error(e) => self.notice(&e.text()),
+            // natter's answers with no IRC form come from the service nick, as the natter client
+            // shows them (`/msg natter whoelse` is answered `* Online: bob, carol`).
+            ServerMsg::Error(e) => self.service_notices(&e.text()),
             ServerMsg::Prompt(_) => return,
             other => {
-                let text = other.to_string();
-                self.notices(&text)
+                let item = crate::client::display::Item::Server(other.clone());
+                self.service_notices(&crate::client::display::render(&item, false))
             }
         };
         out.push(Step::Say(said));
@@ -281,37 +287,47 @@ impl IrcSession {
             .caps
             .server_time
             .then(|| format!("time={}", server_time(sent_at)));
-        split_into(text, &source, "PRIVMSG", target, |source, chunk| {
+        // An action, or another CTCP, is each line's text between its CTCP delimiters.
+        let (command, open, body) = super::ctcp::to_irc(text);
+        let close = super::ctcp::close(&open);
+        let wrapped = open.len() + close.len();
+        if body.is_empty() && !open.is_empty() {
+            // An action with no words still says something: one line.
+            let text = format!("{open}{close}");
+            return line(
+                tags.as_deref(),
+                Some(&source),
+                command,
+                &[target, &text],
+                true,
+            );
+        }
+        split_into(body, &source, command, target, wrapped, |source, chunk| {
+            let text = format!("{open}{chunk}{close}");
             line(
                 tags.as_deref(),
                 Some(source),
-                "PRIVMSG",
-                &[target, chunk],
+                command,
+                &[target, &text],
                 true,
             )
-        })
-    }
-
-    /// A notice from the server, in as many lines as it takes.
-    fn notices(&self, text: &str) -> Vec<u8> {
-        let target = self.target().to_owned();
-        split_into(text, SERVER_NAME, "NOTICE", &target, |source, chunk| {
-            line(None, Some(source), "NOTICE", &[&target, chunk], true)
         })
     }
 }
 
 /// Cuts `text` into pieces that fit one line each (`:source COMMAND target :piece\r\n` within 512
-/// bytes), at character boundaries, and writes each with `write`.
-fn split_into(
+/// bytes, with `wrapped` bytes more around each piece), at character boundaries, and writes each
+/// with `write`.
+pub(super) fn split_into(
     text: &str,
     source: &str,
     command: &str,
     target: &str,
+    wrapped: usize,
     write: impl Fn(&str, &str) -> Vec<u8>,
 ) -> Vec<u8> {
     // `:` source ` ` command ` ` target ` :` … `\r\n`
-    let overhead = 1 + source.len() + 1 + command.len() + 1 + target.len() + 2 + 2;
+    let overhead = 1 + source.len() + 1 + command.len() + 1 + target.len() + 2 + 2 + wrapped;
     let room = MAX_BODY.saturating_sub(overhead).max(16);
     let mut out = Vec::with_capacity(text.len() + overhead);
     let mut rest = text;

@@ -94,6 +94,10 @@ pub struct IrcSession {
     pub(super) held: Vec<Step>,
     /// What IRC's channel replies need that the core's group lines do not say.
     pub(super) channels: super::channel_book::Channels,
+    /// What the service nick keeps (a `passwd` under way).
+    pub(super) service: super::service::ServiceState,
+    /// What `SILENCE` keeps (the blocks seen, the changes asked).
+    pub(super) silences: super::silence::Silences,
 }
 
 impl Default for IrcSession {
@@ -122,6 +126,8 @@ impl IrcSession {
             cap_302: false,
             held: Vec::new(),
             channels: super::channel_book::Channels::default(),
+            service: Default::default(),
+            silences: Default::default(),
         }
     }
 

@@ -314,7 +314,10 @@ fn ping_is_no_activity_the_idle_logout_comes_as_an_error_line() {
         say(&mut h, c, &["PING :still here"]);
     }
     let got = h.take_irc(c);
-    assert!(got.contains("NOTICE alice :IDLE-WARNING"), "{got}");
+    assert!(
+        got.contains("NOTICE alice :warning: You will be logged out in 60 s"),
+        "{got}"
+    );
     assert!(got.contains("ERROR :Closing link: alice ("), "{got}");
     assert!(h.is_closed(c));
     assert!(h.state().online_users().is_empty());
