@@ -130,6 +130,11 @@ impl Ledger {
         Ok(())
     }
 
+    /// The guest `nick` went: blocks of it lasted its visit (nothing of a guest is stored).
+    pub fn guest_gone(&mut self, nick: &str) {
+        self.blocks.retain(|(_, user)| user != nick);
+    }
+
     /// `user`'s natter client acknowledged everything up to `id`.
     pub fn acked(&mut self, user: &str, id: u64) {
         self.unacked.retain(|(to, _), i| to != user || *i > id);

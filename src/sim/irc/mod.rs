@@ -295,7 +295,7 @@ impl IrcWorld {
                 self.trace.push(format!("{conn} drops"));
                 self.h.disconnect(conn);
             }
-            self.slots[i] = None;
+            self.clear(i);
             return self.collect(None);
         }
         Ok(())
@@ -495,7 +495,7 @@ impl IrcWorld {
         {
             self.h.disconnect(s.conn);
         }
-        self.slots[i] = None;
+        self.clear(i);
         self.collect(None)
     }
 
@@ -529,8 +529,21 @@ impl IrcWorld {
         let mut state = ServerState::new(self.config.clone(), accounts(), [self.restarts; 32]);
         state.restore(self.records.clone(), now);
         self.h = Harness::with_state(state, now);
-        self.slots = vec![None; SLOTS];
+        for i in 0..SLOTS {
+            self.clear(i);
+        }
         Ok(())
+    }
+
+    /// Slot `i`'s client is gone: a guest's blocks go with it.
+    fn clear(&mut self, i: usize) {
+        if let Some(Slot {
+            kind: Kind::Irc { nick, guest: true },
+            ..
+        }) = self.slots[i].take()
+        {
+            self.ledger.guest_gone(&nick);
+        }
     }
 
     /// Slot `i`'s natter client acknowledges what it read, up to `id`.
@@ -582,7 +595,7 @@ impl IrcWorld {
                     }
                 }
                 if self.h.is_closed(slot.conn) {
-                    self.slots[i] = None;
+                    self.clear(i);
                 }
             }
             if acks.is_empty() {
@@ -709,11 +722,12 @@ impl IrcWorld {
     /// taken for an account must then have been shown to it exactly once.
     fn finish(&mut self) -> Result<(), String> {
         for i in 0..SLOTS {
-            if let Some(s) = self.slots[i].take()
+            if let Some(s) = &self.slots[i]
                 && !self.h.is_closed(s.conn)
             {
                 self.h.disconnect(s.conn);
             }
+            self.clear(i);
         }
         self.trace
             .push("every client goes; the clock passes every deadline".into());
