@@ -67,7 +67,7 @@ fn serve(name: CommandName) -> Serve {
 
 /// What each IRC form stands for, for the help's last lines.
 const IRC_FORMS: &[&str] = &[
-    "With IRC forms of their own: message (/msg user), message group (/msg #group), create group and group join (/join #group), group leave (/part), group add (/invite), group remove (/kick), group topic (/topic), group members (/names), grouplist (/list), block and unblock (/silence +user, /silence -user), logout (/quit), /me (CTCP ACTION).",
+    "With IRC forms of their own: message (/msg user), message group (/msg #group), create group and group join (/join #group), group leave (/part), group add (/invite), group remove (/kick), group topic (/topic), group members (/names), grouplist (/list), block, unblock and blocks (/silence +user, /silence -user, /silence), logout (/quit), /me (CTCP ACTION).",
     "natter-client features, not on IRC: keys (end-to-end encryption), startprivate, accept, decline, stopprivate (private chats).",
 ];
 

@@ -6,11 +6,8 @@
 //! not hosts, so a mask with wildcards in the nick is refused with the reason.
 //!
 //! Each block or unblock the core confirms is echoed as IRC servers echo SILENCE
-//! (`:alice!alice@natter SILENCE +bob!*@*`). `SILENCE` alone lists (`271`, `272`) the blocks this
-//! connection saw confirmed: natter has no command that lists an account's blocks yet, so blocks
-//! made in earlier sessions are not listed (`SILENCE -nick` still undoes them).
-
-use std::collections::BTreeSet;
+//! (`:alice!alice@natter SILENCE +bob!*@*`). `SILENCE` alone is natter's `blocks`, the account's
+//! list, as `271` lines and `272`.
 
 use super::message::Message;
 use super::session::{IrcSession, SERVER_NAME, Step, line, mask};
@@ -19,34 +16,18 @@ use crate::protocol::{ErrorReply, Name, ServerMsg};
 /// What a connection keeps for `SILENCE`.
 #[derive(Debug, Default)]
 pub(super) struct Silences {
-    /// The blocks this connection saw confirmed (or found already made), by name.
-    known: BTreeSet<String>,
     /// `SILENCE` changes sent to the core and not answered yet.
     asked: u32,
+    /// `SILENCE` lists asked of the core and not answered yet.
+    listing: u32,
 }
 
 impl IrcSession {
     /// `SILENCE [+|-]nick[,…]`, or `SILENCE` alone (the list).
     pub(super) fn silence(&mut self, msg: &Message<'_>, out: &mut Vec<Step>) {
         let Some(list) = msg.param(0).filter(|l| !l.is_empty()) else {
-            let me = self.target().to_owned();
-            let mut lines = Vec::new();
-            for user in &self.silences.known {
-                let entry = format!("{user}!*@*");
-                lines.extend(line(
-                    None,
-                    Some(SERVER_NAME),
-                    "271",
-                    &[&me, &me, &entry],
-                    false,
-                ));
-            }
-            lines.extend(self.numeric(
-                "272",
-                &[],
-                "End of Silence List (the blocks made on this connection; SILENCE -nick undoes any)",
-            ));
-            out.push(Step::Say(lines));
+            self.silences.listing += 1;
+            out.push(Step::Feed(b"blocks".to_vec()));
             return;
         };
         for entry in list.split(',').filter(|e| !e.is_empty()) {
@@ -72,6 +53,24 @@ impl IrcSession {
     /// A line of the core's about blocks, as `SILENCE`: `true` if it was one.
     pub(super) fn silence_line(&mut self, msg: &ServerMsg, out: &mut Vec<Step>) -> bool {
         let (sign, user) = match msg {
+            ServerMsg::Blocks { users } if self.silences.listing > 0 => {
+                self.silences.listing -= 1;
+                let me = self.target().to_owned();
+                let mut lines = Vec::new();
+                for user in users {
+                    let entry = format!("{user}!*@*");
+                    lines.extend(line(
+                        None,
+                        Some(SERVER_NAME),
+                        "271",
+                        &[&me, &me, &entry],
+                        false,
+                    ));
+                }
+                lines.extend(self.numeric("272", &[], "End of Silence List"));
+                out.push(Step::Say(lines));
+                return true;
+            }
             ServerMsg::Blocked { user } => ('+', user),
             ServerMsg::Unblocked { user } => ('-', user),
             ServerMsg::Error(ErrorReply::NeedsAccount) if self.silences.asked > 0 => {
@@ -82,28 +81,17 @@ impl IrcSession {
                 );
                 return true;
             }
-            ServerMsg::Error(ErrorReply::AlreadyBlocked { user }) => {
-                self.silences.asked = self.silences.asked.saturating_sub(1);
-                self.silences.known.insert(user.to_string());
-                return false;
-            }
-            ServerMsg::Error(ErrorReply::NotBlocked { user }) => {
-                self.silences.asked = self.silences.asked.saturating_sub(1);
-                self.silences.known.remove(&**user);
-                return false;
-            }
-            ServerMsg::Error(ErrorReply::NoSuchUser { .. }) => {
+            ServerMsg::Error(
+                ErrorReply::AlreadyBlocked { .. }
+                | ErrorReply::NotBlocked { .. }
+                | ErrorReply::NoSuchUser { .. },
+            ) => {
                 self.silences.asked = self.silences.asked.saturating_sub(1);
                 return false;
             }
             _ => return false,
         };
         self.silences.asked = self.silences.asked.saturating_sub(1);
-        if sign == '+' {
-            self.silences.known.insert(user.to_string());
-        } else {
-            self.silences.known.remove(&**user);
-        }
         let me = Name::from(self.target());
         let entry = format!("{sign}{user}!*@*");
         out.push(Step::Say(line(

@@ -1,5 +1,5 @@
 //! Blocks as `SILENCE`: `+nick` blocks (messages and presence hidden, kept across logins), `-nick`
-//! unblocks, the list, and guests refused with the reason; `SILENCE` in ISUPPORT.
+//! unblocks, the list (natter's `blocks`), and guests refused with the reason; `SILENCE` in ISUPPORT.
 
 use crate::protocol::ServerMsg;
 use crate::server::harness::Harness;
@@ -53,7 +53,10 @@ fn silence_is_advertised_and_blocks_messages_and_presence_until_undone() {
         got.starts_with(":natter 271 alice alice bob!*@*\r\n"),
         "{got}"
     );
-    assert!(got.contains(" 272 alice :End of Silence List"), "{got}");
+    assert!(
+        got.ends_with(" 272 alice :End of Silence List\r\n"),
+        "{got}"
+    );
     // A mask naming the nick undoes it.
     h.send(c, "SILENCE -bob!*@*");
     assert_eq!(h.take_irc(c), ":alice!alice@natter SILENCE -bob!*@*\r\n");
@@ -72,11 +75,25 @@ fn a_block_made_over_irc_holds_on_natters_protocol_across_logins() {
     h.take_irc(c);
     h.send(c, "QUIT");
     let alice = h.login("alice", "apw");
-    h.send(alice, "unblock bob");
+    h.send(alice, "blocks");
     assert_eq!(
         h.take(alice),
-        vec![ServerMsg::Unblocked { user: "bob".into() }]
+        vec![ServerMsg::Blocks {
+            users: vec!["bob".into()]
+        }]
     );
+    h.send(alice, "logout");
+    // And the other way: a block made on natter's protocol is in SILENCE's list.
+    let (c, _) = register(&mut h, "alice", Some("apw"));
+    h.send(c, "SILENCE");
+    assert_eq!(
+        h.take_irc(c),
+        ":natter 271 alice alice bob!*@*\r\n:natter 272 alice :End of Silence List\r\n"
+    );
+    h.send(c, "SILENCE -bob");
+    h.take_irc(c);
+    h.send(c, "SILENCE");
+    assert_eq!(h.take_irc(c), ":natter 272 alice :End of Silence List\r\n");
 }
 
 #[test]

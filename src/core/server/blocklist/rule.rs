@@ -1,4 +1,4 @@
-//! `block` and `unblock`. The blocked user is never told; the effects of a block are enforced where
+//! `block`, `unblock` and `blocks` (the list). The blocked user is never told; the effects of a block are enforced where
 //! messages, broadcasts, presence and private chats are decided.
 //!
 //! Blocking also discards the messages the blocked user stored for you that you have not received yet:
@@ -53,6 +53,17 @@ impl BlockList<'_> {
             blocker: me,
             blocked: user,
         })
+    }
+
+    /// `blocks`: whom `me` blocks, sorted by name.
+    pub(crate) fn list(&self, conn: ConnId, me: UserId, out: &mut Vec<Effect>) {
+        let mut users: Vec<Name> = self
+            .blocks
+            .blocked_by(me)
+            .map(|u| self.accounts.name(u).clone())
+            .collect();
+        users.sort();
+        send(out, conn, ServerMsg::Blocks { users });
     }
 
     pub(crate) fn unblock(&mut self, conn: ConnId, me: UserId, name: &str, out: &mut Vec<Effect>) {
