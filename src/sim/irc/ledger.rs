@@ -130,6 +130,15 @@ impl Ledger {
         Ok(())
     }
 
+    /// Whom `by` blocks now, as the server confirmed it.
+    pub fn blocked_by(&self, by: &str) -> Vec<String> {
+        self.blocks
+            .iter()
+            .filter(|(b, _)| b == by)
+            .map(|(_, u)| u.clone())
+            .collect()
+    }
+
     /// The guest `nick` went: blocks of it lasted its visit (nothing of a guest is stored).
     pub fn guest_gone(&mut self, nick: &str) {
         self.blocks.retain(|(_, user)| user != nick);

@@ -426,10 +426,13 @@ impl IrcWorld {
         };
         let (other, _) = self.recipient();
         let on = self.chance(60);
+        let list = self.chance(20);
         let line = match &self.slots[i].as_ref().map(|s| s.kind.clone()) {
+            Some(Kind::Natter { .. }) if list => "blocks".to_owned(),
             Some(Kind::Natter { .. }) => {
                 format!("{} {other}", if on { "block" } else { "unblock" })
             }
+            _ if list => "SILENCE".to_owned(),
             _ => format!("SILENCE {}{other}", if on { '+' } else { '-' }),
         };
         self.send(i, &line);
@@ -646,6 +649,10 @@ impl IrcWorld {
                 let step = self.trace.len();
                 self.ledger.block(me, user, false, step);
             }
+            ServerMsg::Blocks { users } => {
+                let listed: Vec<String> = users.iter().map(|u| u.to_string()).collect();
+                self.check_block_list(me, listed)?;
+            }
             _ => {}
         }
         Ok(())
@@ -655,6 +662,7 @@ impl IrcWorld {
         if !text.is_empty() && !text.ends_with("\r\n") {
             return Err(format!("an IRC line without its ending: {text:?}"));
         }
+        let mut silenced = Vec::new();
         for l in text.split("\r\n").filter(|l| !l.is_empty()) {
             let m = parse(l.as_bytes()).map_err(|e| format!("an IRC line {l:?}: {e}"))?;
             let body = l
@@ -702,6 +710,11 @@ impl IrcWorld {
                     self.count("silences");
                     self.ledger.block(me, user, entry.starts_with('+'), step);
                 }
+                "271" => {
+                    let entry = m.params.get(2).copied().unwrap_or("");
+                    silenced.push(entry.split('!').next().unwrap_or("").to_owned());
+                }
+                "272" => self.check_block_list(me, std::mem::take(&mut silenced))?,
                 "NOTICE" if nick == Some("natter") => {
                     self.count("service-answers");
                     if m.params
@@ -713,6 +726,19 @@ impl IrcWorld {
                 }
                 _ => {}
             }
+        }
+        Ok(())
+    }
+
+    /// A block list `me` was shown (`blocks`, `SILENCE`) is the blocks the server confirmed.
+    fn check_block_list(&mut self, me: &str, mut listed: Vec<String>) -> Result<(), String> {
+        self.count("block-lists");
+        listed.sort();
+        let want = self.ledger.blocked_by(me);
+        if listed != want {
+            return Err(format!(
+                "3-blacklist: {me}'s block list reads {listed:?}; the server confirmed {want:?}"
+            ));
         }
         Ok(())
     }
