@@ -68,6 +68,7 @@ impl IrcSession {
             "LIST" => self.list(out),
             "MODE" => self.mode(&msg, out),
             "SILENCE" => self.silence(&msg, out),
+            "HELP" | "HELPOP" => self.help(&msg, out),
             _ => out.push(Step::Say(self.numeric(
                 "421",
                 &[msg.command],

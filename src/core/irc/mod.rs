@@ -15,7 +15,8 @@
 //!   `sasl.rs`: SASL PLAIN; `channels.rs`: natter's groups as channels, both ways, with what a
 //!   connection keeps about them in `channel_book.rs`.
 //! - `service.rs`: the service nick (`/msg natter whoelse`): natter's commands with no IRC form;
-//!   `silence.rs`: blocks as `SILENCE`; `ctcp.rs`: CTCP, and actions as natter's `/me`.
+//!   `silence.rs`: blocks as `SILENCE`; `ctcp.rs`: CTCP, and actions as natter's `/me`;
+//!   `help.rs`: `HELP`.
 //! - `front.rs`: every IRC connection's front, by connection.
 //!
 //! docs/IRC.md maps every natter command to its IRC form and lists the numerics used.
@@ -24,6 +25,7 @@ mod channel_book;
 mod channels;
 mod ctcp;
 mod front;
+mod help;
 mod incoming;
 pub mod message;
 mod outgoing;

@@ -142,38 +142,12 @@ impl IrcSession {
 
     /// The service's help: its commands, with natter's usage and summary; `help <command>` for one.
     fn service_help(&mut self, about: Option<&str>, out: &mut Vec<Step>) {
-        let mut text = Vec::new();
-        if let Some(word) = about {
-            match CommandName::from_word(word) {
-                Some(name) => {
-                    for n in name.family() {
-                        let spec = n.spec();
-                        let usage = match serve(n) {
-                            Serve::Passwd => "passwd CURRENT NEW",
-                            _ => spec.usage,
-                        };
-                        text.push(format!("{usage}: {}", spec.summary));
-                        if let Serve::Refuse(why) = serve(n) {
-                            text.push(why.to_owned());
-                        }
-                    }
-                }
-                None => text.push(format!("No command '{word}'. /msg natter help lists them.")),
-            }
-        } else {
-            text.push(
-                "natter's service: /msg natter <command> [arguments]; the answers come as notices from natter.".to_owned(),
-            );
-            for n in CommandName::listed() {
-                let spec = n.spec();
-                match serve(n) {
-                    Serve::Refuse(_) => {}
-                    Serve::Passwd => text.push(format!("  passwd CURRENT NEW: {}", spec.summary)),
-                    _ => text.push(format!("  {}: {}", spec.usage, spec.summary)),
-                }
-            }
-            text.extend(IRC_FORMS.iter().map(|s| (*s).to_owned()));
-        }
+        let text = match about {
+            Some(word) => command_help(word).unwrap_or_else(|| {
+                vec![format!("No command '{word}'. /msg natter help lists them.")]
+            }),
+            None => service_help_text(),
+        };
         for t in text {
             self.service_say(&t, out);
         }
@@ -254,6 +228,43 @@ impl IrcSession {
     pub(super) fn awaits_new_password(&self) -> bool {
         self.service.awaits_new
     }
+}
+
+/// The help for the natter command `word` (its family's usage and summary, or why it is not on
+/// IRC), if natter has one by that name.
+pub(super) fn command_help(word: &str) -> Option<Vec<String>> {
+    let name = CommandName::from_word(word)?;
+    let mut text = Vec::new();
+    for n in name.family() {
+        let spec = n.spec();
+        let usage = match serve(n) {
+            Serve::Passwd => "passwd CURRENT NEW",
+            _ => spec.usage,
+        };
+        text.push(format!("{usage}: {}", spec.summary));
+        if let Serve::Refuse(why) = serve(n) {
+            text.push(why.to_owned());
+        }
+    }
+    Some(text)
+}
+
+/// The service's help: every command it serves, then which have IRC forms and which are
+/// natter-client features.
+pub(super) fn service_help_text() -> Vec<String> {
+    let mut text = vec![
+        "natter's service: /msg natter <command> [arguments]; the answers come as notices from natter.".to_owned(),
+    ];
+    for n in CommandName::listed() {
+        let spec = n.spec();
+        match serve(n) {
+            Serve::Refuse(_) => {}
+            Serve::Passwd => text.push(format!("  passwd CURRENT NEW: {}", spec.summary)),
+            _ => text.push(format!("  {}: {}", spec.usage, spec.summary)),
+        }
+    }
+    text.extend(IRC_FORMS.iter().map(|s| (*s).to_owned()));
+    text
 }
 
 /// Whether `target` names the service (any letter case, as IRC clients may write it).

@@ -235,3 +235,31 @@ fn a_guest_may_ask_but_not_change_a_password() {
     let got = ask(&mut h, c, "passwd a b");
     assert!(got[0].contains("needs an account"), "{got:?}");
 }
+
+#[test]
+fn help_and_helpop_answer_with_704_705_706_and_524_for_an_unknown_subject() {
+    let mut h = harness();
+    let c = register(&mut h, "alice", Some("apw"));
+    for command in ["HELP", "HELPOP"] {
+        for (subject, shown) in [("", "*"), ("PRIVMSG", "PRIVMSG"), ("whoelse", "whoelse")] {
+            h.send(c, &format!("{command} {subject}"));
+            let got = h.take_irc(c);
+            let lines: Vec<&str> = got.split("\r\n").filter(|l| !l.is_empty()).collect();
+            assert!(lines.len() >= 3, "{got}");
+            assert!(lines[0].starts_with(&format!(":natter 704 alice {shown} :")), "{got}");
+            assert!(
+                lines[lines.len() - 1].starts_with(&format!(":natter 706 alice {shown} :")),
+                "{got}"
+            );
+            for l in &lines[1..lines.len() - 1] {
+                assert!(l.starts_with(&format!(":natter 705 alice {shown} :")), "{l}");
+                assert!(l.len() + 2 <= 512, "{l}");
+            }
+        }
+        h.send(c, &format!("{command} THISISNOTACOMMAND"));
+        assert_eq!(
+            h.take_irc(c),
+            ":natter 524 alice THISISNOTACOMMAND :No help available on this topic (HELP alone lists what there is)\r\n"
+        );
+    }
+}
