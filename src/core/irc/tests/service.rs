@@ -246,13 +246,19 @@ fn help_and_helpop_answer_with_704_705_706_and_524_for_an_unknown_subject() {
             let got = h.take_irc(c);
             let lines: Vec<&str> = got.split("\r\n").filter(|l| !l.is_empty()).collect();
             assert!(lines.len() >= 3, "{got}");
-            assert!(lines[0].starts_with(&format!(":natter 704 alice {shown} :")), "{got}");
+            assert!(
+                lines[0].starts_with(&format!(":natter 704 alice {shown} :")),
+                "{got}"
+            );
             assert!(
                 lines[lines.len() - 1].starts_with(&format!(":natter 706 alice {shown} :")),
                 "{got}"
             );
             for l in &lines[1..lines.len() - 1] {
-                assert!(l.starts_with(&format!(":natter 705 alice {shown} :")), "{l}");
+                assert!(
+                    l.starts_with(&format!(":natter 705 alice {shown} :")),
+                    "{l}"
+                );
                 assert!(l.len() + 2 <= 512, "{l}");
             }
         }

@@ -24,6 +24,8 @@ pub(crate) struct BlockList<'a> {
 pub(crate) struct Blocked {
     pub(crate) blocker: UserId,
     pub(crate) blocked: Name,
+    /// `blocked` is a guest: the block is not recorded, so what it discards must be.
+    pub(crate) guest: bool,
 }
 
 impl BlockList<'_> {
@@ -41,8 +43,10 @@ impl BlockList<'_> {
             send(out, conn, ErrorReply::AlreadyBlocked { user });
             return None;
         }
-        // A block of a guest lasts the guest's visit: nothing of a guest is stored.
-        if !self.accounts.is_guest(target) {
+        // A block of a guest lasts the guest's visit: nothing of a guest is stored (what the block
+        // discards is recorded by the state, which discards it).
+        let guest = self.accounts.is_guest(target);
+        if !guest {
             out.push(Effect::Persist(Record::Blocked {
                 by: self.accounts.name(me).clone(),
                 user: user.clone(),
@@ -52,6 +56,7 @@ impl BlockList<'_> {
         Some(Blocked {
             blocker: me,
             blocked: user,
+            guest,
         })
     }
 
