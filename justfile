@@ -79,14 +79,9 @@ bench-e2e messages="2000" rounds="3":
     cargo build --release --locked --bin natter --bin natter-server
     python3 scripts/bench-e2e-clients.py target/bench-e2e/natter-plain target/release/natter target/release/natter-server {{messages}} {{rounds}}
 
-# irctest's upstream selection against natter's IRC listener, and its counts (irctest at ../shared/irctest;
-# needs a recent pytest, pytest-xdist and filelock: pip install pytest pytest-xdist filelock; Debian
-# bookworm's pytest is too old for irctest). The controller starts the server with --irc-guests. About a
-# minute with 2 workers (a debug build).
+# irctest's upstream selection against natter's IRC listener, and its counts (passed, failed, skipped):
+# irctest from ../shared/irctest beside the repository (or IRCTEST_DIR), never copied here; a recent
+# pytest, pytest-xdist and filelock, installed into target/irctest-venv when python3 lacks them. The
+# controller starts a debug natter-server with --irc-guests. About a minute with 2 workers.
 irctest workers="2":
-    cargo build --bin natter-server
-    cd ../shared/irctest && NATTER_SERVER={{justfile_directory()}}/target/debug/natter-server \
-        PYTHONPATH={{justfile_directory()}}/tests/irctest python3 -m pytest -p no:cacheprovider \
-        -n {{workers}} --controller natter \
-        -m 'not services and not implementation-specific and not deprecated and not strict' \
-        -q -rN irctest/server_tests/ 2>&1 | tail -n 3
+    scripts/irctest.sh all {{workers}}

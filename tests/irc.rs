@@ -2,7 +2,8 @@
 //! exchanges PRIVMSG with a natter-protocol client both ways, gets a message kept while it was
 //! offline at login, and three wrong passwords lock the account for both protocols; with guests on,
 //! a client with no password registers under a free nick that is no account's.
-//! Typing crosses both ways as TAGMSG and natter signals.
+//! Typing crosses both ways as TAGMSG and natter signals; the service nick answers, actions cross
+//! both ways, and SILENCE blocks.
 
 mod kit;
 
@@ -319,4 +320,28 @@ fn typing_crosses_between_an_irc_client_and_a_natter_client() {
             && got.ends_with(" :bob!bob@natter TAGMSG alice"),
         "{got}"
     );
+}
+
+#[test]
+fn the_service_nick_answers_and_actions_cross_between_irc_and_natter() {
+    let server = server();
+    let mut irc = Irc::connect(server.irc_addr.unwrap());
+    irc.register("alice", "apw");
+    irc.expect(" 001 alice ");
+    let mut bob = server.login("bob");
+    irc.send("PRIVMSG natter :whoelse");
+    let got = irc.expect("NOTICE alice :");
+    assert_eq!(got, ":natter!natter@natter NOTICE alice :* Online now: bob");
+    irc.send("PRIVMSG bob :\x01ACTION waves\x01");
+    bob.expect("alice's action", |m| {
+        matches!(m, ServerMsg::Message { from, text, .. } if &**from == "alice" && text == "/me waves")
+    });
+    bob.say("message alice /me waves back");
+    let got = irc.expect("PRIVMSG alice");
+    assert!(
+        got.ends_with(":bob!bob@natter PRIVMSG alice :\x01ACTION waves back\x01"),
+        "{got:?}"
+    );
+    irc.send("SILENCE +bob");
+    irc.expect(":alice!alice@natter SILENCE +bob!*@*");
 }

@@ -340,6 +340,7 @@ impl Clients {
             ),
             Cmd::Block(u) => format!("block {}", self.user_name(u)),
             Cmd::Unblock(u) => format!("unblock {}", self.user_name(u)),
+            Cmd::Blocks => "blocks".to_owned(),
             Cmd::StartPrivate(u) => format!("startprivate {}", self.user_name(u)),
             Cmd::Accept(u) => format!("accept {}", self.user_name(u)),
             Cmd::Decline(u) => format!("decline {}", self.user_name(u)),

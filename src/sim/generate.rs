@@ -234,7 +234,8 @@ impl Generator {
                 self.below(26) as u8
             }),
             45..53 => Cmd::Block(self.user(c)),
-            53..58 => Cmd::Unblock(self.user(c)),
+            53..57 => Cmd::Unblock(self.user(c)),
+            57..58 => Cmd::Blocks,
             58..64 => Cmd::P2pPort(1 + self.below(60_000) as u16),
             64..72 => match self.pick(&online) {
                 Some(u) => Cmd::StartPrivate(UserRef::Known(u)),

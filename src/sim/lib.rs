@@ -14,6 +14,8 @@
 //! - [`replicas`]: more copies of the core fed the primary's log must make the same effects.
 //! - [`cluster`]: several cluster nodes on a simulated Redis, under node death, freezes, lease lapses,
 //!   Redis stalls and restarts, late joiners and trims.
+//! - [`irc`]: the seeded IRC simulator: IRC clients beside natter clients on one core, checked
+//!   against the model's delivery and block rules.
 //! - [`run`]: one simulated run per seed, failure shrinking and replay.
 //! - [`fuzz`]: the bodies of the fuzz targets, shared with the corpus-replay test.
 
@@ -22,6 +24,7 @@ pub mod cluster;
 pub mod fuzz;
 pub mod generate;
 pub mod invariants;
+pub mod irc;
 pub mod model;
 pub mod replicas;
 pub mod run;

@@ -48,6 +48,8 @@ pub enum Cmd {
     WhoElseSince(u8),
     Block(UserRef),
     Unblock(UserRef),
+    /// `blocks`: the list.
+    Blocks,
     StartPrivate(UserRef),
     Accept(UserRef),
     Decline(UserRef),

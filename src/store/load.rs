@@ -466,6 +466,7 @@ fn describe(record: &Record) -> String {
         Record::LockedOut { .. } => "a lockout".into(),
         Record::MessageStored { id, .. } => format!("stored message {id}"),
         Record::Blocked { .. } | Record::Unblocked { .. } => "a block".into(),
+        Record::MessagesDiscarded { .. } => "messages discarded by a block".into(),
         Record::MessagesAcked { .. } => "an acknowledgement".into(),
         Record::MessageIdsReserved { .. } => "the next message id".into(),
         Record::GroupCreated { .. } | Record::GroupJoined { .. } | Record::GroupLeft { .. } => {

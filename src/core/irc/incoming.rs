@@ -13,6 +13,20 @@ pub(super) const MAX_TARGETS: usize = 4;
 impl IrcSession {
     /// One line from the client (without its line ending): what to do, appended to `out` in order.
     pub fn from_client(&mut self, raw: &[u8], out: &mut Vec<Step>) {
+        if self.awaits_new_password() {
+            // The core takes the next line for a new password: only the service's may reach it.
+            let mut steps = Vec::new();
+            self.read_line(raw, &mut steps);
+            for step in steps {
+                self.service_guard(step, out);
+            }
+            return;
+        }
+        self.read_line(raw, out);
+    }
+
+    /// One line from the client, read.
+    fn read_line(&mut self, raw: &[u8], out: &mut Vec<Step>) {
         let msg = match parse(raw) {
             Ok(msg) => msg,
             Err(super::message::ParseError::NotUtf8) => return self.not_utf8(raw, out),
@@ -69,6 +83,8 @@ impl IrcSession {
             "KICK" => self.kick(&msg, out),
             "LIST" => self.list(out),
             "MODE" => self.mode(&msg, out),
+            "SILENCE" => self.silence(&msg, out),
+            "HELP" | "HELPOP" => self.help(&msg, out),
             "MONITOR" => self.monitor(&msg, out),
             "AWAY" => self.away(&msg, out),
             "SETNAME" => self.setname(&msg, out),
@@ -77,7 +93,7 @@ impl IrcSession {
             "WHOIS" => self.whois(&msg, out),
             "WHOWAS" => self.whowas(&msg, out),
             "LUSERS" => self.lusers(false, out),
-            _ if self.server_info(&command, &msg, out) => {}
+            _ if self.server_info(&command, out) => {}
             _ => out.push(Step::Say(self.numeric(
                 "421",
                 &[msg.command],
@@ -250,6 +266,7 @@ impl IrcSession {
             }
             return;
         };
+        let text = &*super::ctcp::to_natter(text, notice);
         let client_tags = super::relay::client_tags(msg);
         for (i, target) in targets.split(',').filter(|t| !t.is_empty()).enumerate() {
             if i >= MAX_TARGETS {
@@ -259,6 +276,13 @@ impl IrcSession {
                         &[target],
                         &format!("Too many targets: at most {MAX_TARGETS} in one {command}"),
                     )));
+                }
+                continue;
+            }
+            if super::service::is_service(target) {
+                // A NOTICE gets no automatic reply (RFC 2812): only PRIVMSG speaks to the service.
+                if !notice {
+                    self.service(text, out);
                 }
                 continue;
             }

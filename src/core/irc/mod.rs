@@ -24,6 +24,8 @@
 //!   what a connection keeps of them in `query_book.rs`; `server_info.rs`: what the front answers
 //!   about the server itself (`MOTD`, `TIME`, `VERSION`, `INFO`, `ADMIN`, `LINKS`, `HELP`), under
 //!   the operator's `settings.rs`.
+//! - `service.rs`: the service nick (`/msg natter whoelse`): natter's commands with no IRC form;
+//!   `silence.rs`: blocks as `SILENCE`; `ctcp.rs`: CTCP, and actions as natter's `/me`.
 //! - `front.rs`: every IRC connection's front, by connection.
 //!
 //! docs/IRC.md maps every natter command to its IRC form and lists the numerics used.
@@ -33,7 +35,9 @@ mod away;
 mod caps;
 mod channel_book;
 mod channels;
+mod ctcp;
 mod front;
+mod help;
 mod incoming;
 mod invalid_utf8;
 mod labels;
@@ -48,9 +52,11 @@ mod query_book;
 mod relay;
 mod sasl;
 mod server_info;
+mod service;
 mod session;
 mod setname;
 mod settings;
+mod silence;
 mod tagmsg;
 #[cfg(test)]
 mod tests;

@@ -27,6 +27,7 @@ const ISUPPORT: &[&str] = &[
     "BOT=B",
     "WHOX",
     "TARGMAX=JOIN:,PART:,PRIVMSG:4,NOTICE:4,NAMES:1,KICK:1,WHOIS:4",
+    "SILENCE",
 ];
 
 /// At most this many ISUPPORT tokens in one `005` (IRC allows 15 parameters: the nick, the
@@ -218,7 +219,9 @@ impl IrcSession {
 
     /// A logged-in user's line.
     fn online(&mut self, msg: &ServerMsg, out: &mut Vec<Step>) {
-        if self.query_line(msg, out)
+        if self.service_line(msg, out)
+            || self.silence_line(msg, out)
+            || self.query_line(msg, out)
             || self.away_line(msg, out)
             || self.presence_line(msg, out)
             || self.nick_line(msg, out)
@@ -263,6 +266,7 @@ impl IrcSession {
                     &source,
                     "NOTICE",
                     &me,
+                    0,
                     |s, chunk| line(None, Some(s), "NOTICE", &[&me, chunk], true),
                 )));
             }
@@ -307,11 +311,13 @@ impl IrcSession {
             ServerMsg::Error(ErrorReply::LineTooLong { .. }) => {
                 self.numeric("417", &[], "Input line was too long")
             }
-            ServerMsg::Error(e) => self.notice(&e.text()),
+            // natter's answers with no IRC form come from the service nick, as the natter client
+            // shows them (`/msg natter whoelse` is answered `* Online: bob, carol`).
+            ServerMsg::Error(e) => self.service_notices(&e.text()),
             ServerMsg::Prompt(_) => return,
             other => {
-                let text = other.to_string();
-                self.notices(&text)
+                let item = crate::client::display::Item::Server(other.clone());
+                self.service_notices(&crate::client::display::render(&item, false))
             }
         };
         out.push(Step::Say(said));
@@ -348,31 +354,21 @@ impl IrcSession {
             self.sender_account,
         )
     }
-
-    /// A notice from the server, in as many lines as it takes.
-    fn notices(&self, text: &str) -> Vec<u8> {
-        let target = self.target().to_owned();
-        split_into(
-            text,
-            self.server_name(),
-            "NOTICE",
-            &target,
-            |source, chunk| line(None, Some(source), "NOTICE", &[&target, chunk], true),
-        )
-    }
 }
 
 /// Cuts `text` into pieces that fit one line each (`:source COMMAND target :piece\r\n` within 512
-/// bytes), at character boundaries, and writes each with `write`.
+/// bytes, with `wrapped` bytes more around each piece), at character boundaries, and writes each
+/// with `write`.
 pub(super) fn split_into(
     text: &str,
     source: &str,
     command: &str,
     target: &str,
+    wrapped: usize,
     write: impl Fn(&str, &str) -> Vec<u8>,
 ) -> Vec<u8> {
     // `:` source ` ` command ` ` target ` :` … `\r\n`
-    let overhead = 1 + source.len() + 1 + command.len() + 1 + target.len() + 2 + 2;
+    let overhead = 1 + source.len() + 1 + command.len() + 1 + target.len() + 2 + 2 + wrapped;
     let room = MAX_BODY.saturating_sub(overhead).max(16);
     let mut out = Vec::with_capacity(text.len() + overhead);
     let mut rest = text;

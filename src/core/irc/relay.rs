@@ -130,15 +130,43 @@ impl IrcSession {
             }
         }
         let tags = (!tags.is_empty()).then(|| tags.join(";"));
-        split_into(text, source, command, target, |source, chunk| {
+        // natter's `/me` (and a CTCP an IRC client sent) is each line's text between CTCP's
+        // delimiters; a CTCP reply stays a NOTICE, so that no client answers it.
+        let (ctcp_command, open, body) = super::ctcp::to_irc(text);
+        if open.is_empty() {
+            return split_into(text, source, command, target, 0, |source, chunk| {
+                line(
+                    tags.as_deref(),
+                    Some(source),
+                    command,
+                    &[target, chunk],
+                    true,
+                )
+            });
+        }
+        let close = super::ctcp::close(&open);
+        let wrap = |source: &str, chunk: &str| {
+            let text = format!("{open}{chunk}{close}");
             line(
                 tags.as_deref(),
                 Some(source),
-                command,
-                &[target, chunk],
+                ctcp_command,
+                &[target, &text],
                 true,
             )
-        })
+        };
+        if body.is_empty() {
+            // An action with no words still says something: one line.
+            return wrap(source, "");
+        }
+        split_into(
+            body,
+            source,
+            ctcp_command,
+            target,
+            open.len() + close.len(),
+            wrap,
+        )
     }
 
     /// With `echo-message`: the message this client sent, back to it once the core took it, with

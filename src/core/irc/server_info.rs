@@ -1,57 +1,12 @@
 //! What the front answers about the server itself, with no question to the core: the message of
-//! the day (`MOTD`, and at the welcome after `LUSERS`), `TIME`, `VERSION`, `INFO`, `ADMIN`, `LINKS`
-//! and `HELP` (`HELPOP`), under the operator's settings (`settings.rs`).
+//! the day (`MOTD`, and at the welcome after `LUSERS`), `TIME`, `VERSION`, `INFO`, `ADMIN` and
+//! `LINKS`, under the operator's settings (`settings.rs`); `HELP` is `help.rs`'s.
 
-use super::message::Message;
 use super::session::{IrcSession, Step};
 use crate::time::utc;
 
 /// natter's version, as `VERSION` and the welcome tell it.
 pub(super) const VERSION: &str = concat!("natter-", env!("CARGO_PKG_VERSION"));
-
-/// `HELP`'s subjects: the IRC commands natter serves, each with what it does on natter.
-const HELP: &[(&str, &str)] = &[
-    (
-        "PRIVMSG",
-        "PRIVMSG <nick|#group> :<text>: a message; kept for an offline account",
-    ),
-    ("NOTICE", "NOTICE <nick|#group> :<text>: as PRIVMSG"),
-    (
-        "JOIN",
-        "JOIN #group: join a natter group (creates it, open, if there is none)",
-    ),
-    ("PART", "PART #group: leave a group"),
-    ("NAMES", "NAMES #group: a group's members"),
-    (
-        "TOPIC",
-        "TOPIC #group [:<text>]: a group's topic, or set it",
-    ),
-    ("INVITE", "INVITE <nick> #group: invite to a group"),
-    (
-        "KICK",
-        "KICK #group <nick> [:<reason>]: remove from a group (its owner)",
-    ),
-    ("LIST", "LIST: the groups you are in"),
-    (
-        "WHO",
-        "WHO <nick|pattern|#group> [%fields]: who is online, or a group's members",
-    ),
-    (
-        "WHOIS",
-        "WHOIS <nick>: one user: idle, since when, the groups you share, away",
-    ),
-    (
-        "WHOWAS",
-        "WHOWAS <nick> [count]: the last sessions of a nick that ended",
-    ),
-    ("LUSERS", "LUSERS: how many users are online"),
-    ("MOTD", "MOTD: the message of the day"),
-    ("TIME", "TIME: the server's time"),
-    ("VERSION", "VERSION: natter's version"),
-    ("INFO", "INFO: about this server"),
-    ("QUIT", "QUIT [:<reason>]: log out"),
-    ("HELP", "HELP [<command>]: this help"),
-];
 
 impl IrcSession {
     /// The message of the day (`375`, `372`…, `376`), or `422` when the operator set none.
@@ -69,12 +24,7 @@ impl IrcSession {
     }
 
     /// The commands about the server: `true` if `command` was one (answered into `out`).
-    pub(super) fn server_info(
-        &mut self,
-        command: &str,
-        msg: &Message<'_>,
-        out: &mut Vec<Step>,
-    ) -> bool {
+    pub(super) fn server_info(&mut self, command: &str, out: &mut Vec<Step>) -> bool {
         let server = self.server_name().to_owned();
         let said = match command {
             "MOTD" => self.motd_lines(),
@@ -110,42 +60,9 @@ impl IrcSession {
             }
             // natter is one server, even as a cluster of nodes: no links to show.
             "LINKS" => self.numeric("365", &["*"], "End of /LINKS list"),
-            "HELP" | "HELPOP" => self.help(msg.param(0)),
             _ => return false,
         };
         out.push(Step::Say(said));
         true
-    }
-
-    /// `HELP [subject]`: `704`, `705`…, `706`, or `524` for a subject natter has no help for.
-    fn help(&self, subject: Option<&str>) -> Vec<u8> {
-        match subject.filter(|s| !s.is_empty()) {
-            None => {
-                let subject = "*";
-                let mut lines = self.numeric(
-                    "704",
-                    &[subject],
-                    "natter speaks IRC; your nick is your natter account",
-                );
-                let names: Vec<&str> = HELP.iter().map(|(c, _)| *c).collect();
-                lines.extend(self.numeric(
-                    "705",
-                    &[subject],
-                    &format!("Commands: {}", names.join(" ")),
-                ));
-                lines.extend(self.numeric("705", &[subject], "HELP <command> says more about one"));
-                lines.extend(self.numeric("706", &[subject], "End of /HELP"));
-                lines
-            }
-            Some(s) => match HELP.iter().find(|(c, _)| c.eq_ignore_ascii_case(s)) {
-                Some((c, text)) => {
-                    let mut lines = self.numeric("704", &[c], &format!("** {c} **"));
-                    lines.extend(self.numeric("705", &[c], text));
-                    lines.extend(self.numeric("706", &[c], "End of /HELP"));
-                    lines
-                }
-                None => self.numeric("524", &[s], "No help available on this topic"),
-            },
-        }
     }
 }

@@ -164,6 +164,10 @@ pub struct IrcSession {
     /// Whether the user the core's line being translated is from is an account (set by the
     /// front for each line: `account-tag`, `extended-join`).
     pub(super) sender_account: bool,
+    /// What the service nick keeps (a `passwd` under way).
+    pub(super) service: super::service::ServiceState,
+    /// What `SILENCE` keeps (the blocks seen, the changes asked).
+    pub(super) silences: super::silence::Silences,
 }
 
 impl Default for IrcSession {
@@ -206,6 +210,8 @@ impl IrcSession {
             now: Timestamp::ZERO,
             queries: super::query_book::Queries::default(),
             sender_account: false,
+            service: Default::default(),
+            silences: Default::default(),
         }
     }
 

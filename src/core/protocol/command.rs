@@ -131,6 +131,11 @@ macro_rules! command_table {
                 summary("undo a block")
                 activity listed
                 rule(s, c => s.block_list().unblock(c.conn, c.me, user, c.out)),
+            Blocks => "blocks"
+                usage("blocks")
+                summary("list the users you block")
+                activity listed
+                rule(s, c => s.block_list().list(c.conn, c.me, c.out)),
             StartPrivate {
                 /// The user asked for a private chat, as typed.
                 user: &'a str,

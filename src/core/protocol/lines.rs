@@ -250,6 +250,18 @@ macro_rules! wire_tables {
                     human("Private-chat port {port} registered.")
                     show(p => p.dash(format!("private-chat port {port} registered")))
                     about(),
+                /// Reply to `blocks`: the users you block, sorted.
+                Blocks {
+                    /// Whom you block (a guest only while its visit lasts).
+                    users: Vec<Name>,
+                } => "BLOCKS" [users: Names]
+                    human()
+                    show(p => p.dash(if users.is_empty() {
+                        "you block nobody".to_owned()
+                    } else {
+                        format!("you block: {}", list(users))
+                    }))
+                    about(),
                 /// To the target: `from` asks for a private chat; answer within `secs`.
                 PrivateRequest {
                     /// Who asks.

@@ -7,6 +7,9 @@
 //! The username `group` is reserved, in any letter case: `message group <name> <text>` sends to a group,
 //! so a user called `group` (or `Group`) could never be told apart from it, and a private message could
 //! reach a whole group. No account may have that name, in the credentials file or by registration.
+//! Nor may one be called `natter`, in any letter case: on IRC that is the server's service nick
+//! (`/msg natter whoelse`, as NickServ is on other networks), so a user by that name could never be
+//! written to from IRC, and could pose as the service to IRC users.
 
 /// The longest username accepted, in bytes (all allowed characters are ASCII).
 pub const MAX_USERNAME_LEN: usize = 32;
@@ -27,15 +30,19 @@ pub enum NameError {
     #[error("a username may contain only letters A-Z and a-z, digits, '_', '-' and '.'")]
     BadChar,
     /// The username is [`RESERVED_USERNAME`] (in any letter case), which would make `message group ...`
-    /// ambiguous.
+    /// ambiguous, or [`SERVICE_USERNAME`], the IRC service's nick.
     #[error(
-        "'{RESERVED_USERNAME}' (in any letter case) is reserved: 'message {RESERVED_USERNAME} <name> <text>' sends to a group"
+        "'{RESERVED_USERNAME}' and '{SERVICE_USERNAME}' (in any letter case) are reserved: 'message {RESERVED_USERNAME} <name> <text>' sends to a group, and '{SERVICE_USERNAME}' is the server's service nick on IRC"
     )]
     Reserved,
 }
 
 /// The one username no account may have (compared without regard to ASCII case).
 pub const RESERVED_USERNAME: &str = "group";
+
+/// The IRC service's nick (`/msg natter help`): no account or guest may have it, in any letter case,
+/// so what is written to it always reaches the service.
+pub const SERVICE_USERNAME: &str = "natter";
 
 /// The longest group name accepted, in bytes.
 pub const MAX_GROUP_NAME_LEN: usize = MAX_USERNAME_LEN;
@@ -82,7 +89,7 @@ pub fn check_username(name: &str) -> Result<(), NameError> {
     if !name.bytes().all(is_username_byte) {
         return Err(NameError::BadChar);
     }
-    if name.eq_ignore_ascii_case(RESERVED_USERNAME) {
+    if name.eq_ignore_ascii_case(RESERVED_USERNAME) || name.eq_ignore_ascii_case(SERVICE_USERNAME) {
         return Err(NameError::Reserved);
     }
     Ok(())
@@ -140,6 +147,9 @@ mod tests {
         assert_eq!(check_username("group"), Err(NameError::Reserved));
         assert_eq!(check_username("GrOuP"), Err(NameError::Reserved));
         assert_eq!(check_username("groups"), Ok(()));
+        assert_eq!(check_username("natter"), Err(NameError::Reserved));
+        assert_eq!(check_username("Natter"), Err(NameError::Reserved));
+        assert_eq!(check_username("natters"), Ok(()));
     }
 
     #[test]

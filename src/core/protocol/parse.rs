@@ -311,6 +311,7 @@ pub fn parse_command(line: &str) -> Result<Command<'_>, ParseError> {
             text: text_only(args).map_err(usage)?.1,
         },
         CommandName::WhoElse => no_args(args).map(|_| Command::WhoElse).map_err(usage)?,
+        CommandName::Blocks => no_args(args).map(|_| Command::Blocks).map_err(usage)?,
         CommandName::WhoElseSince => Command::WhoElseSince {
             secs: saturating_number(user(args)?)
                 .ok_or(ParseError::BadNumber(name))?
@@ -514,6 +515,7 @@ mod tests {
     fn no_argument_commands() {
         assert_eq!(ok("whoelse"), Command::WhoElse);
         assert_eq!(ok("  WHOELSE  "), Command::WhoElse);
+        assert_eq!(ok("blocks"), Command::Blocks);
         assert_eq!(ok("logout"), Command::Logout);
         assert_eq!(ok("help"), Command::Help);
         assert_eq!(ok("active"), Command::Active);

@@ -85,6 +85,15 @@ pub enum Record {
         /// Who is blocked.
         user: Name,
     },
+    /// Every message from `from` waiting for `to` is gone: `to` blocked `from`, a guest (a block of
+    /// a guest lasts its visit and is not recorded, but what it discards is, so that a restart does
+    /// not bring it back).
+    MessagesDiscarded {
+        /// Whose mailbox.
+        to: Name,
+        /// Whose messages.
+        from: Name,
+    },
     /// `by` unblocked `user`.
     Unblocked {
         /// Who unblocked.
@@ -411,6 +420,7 @@ impl Record {
                 // `blocklist`).
                 target.discard_messages(by, user)
             }
+            Record::MessagesDiscarded { to, from } => target.discard_messages(to, from),
             Record::Unblocked { by, user } => target.unblock(by, user),
             Record::GroupCreated { group, members, .. } => target.create_group(group, members),
             Record::GroupJoined { group, user, .. } => target.join_group(group, user),
@@ -474,6 +484,7 @@ impl Record {
             | Record::MessageStored { .. }
             | Record::MessageIdsReserved { .. }
             | Record::Blocked { .. }
+            | Record::MessagesDiscarded { .. }
             | Record::Unblocked { .. }
             | Record::GroupCreated { .. }
             | Record::GroupJoined { .. }

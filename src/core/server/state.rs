@@ -291,10 +291,17 @@ impl ServerState {
     }
 
     /// `block`: the block list's rule, and what a block does beyond the block list (what the blocked
-    /// user left in the blocker's mailbox is discarded).
+    /// user left in the blocker's mailbox is discarded; a guest's block is not recorded, so that
+    /// discard is, or a restart would bring the messages back).
     fn block(&mut self, conn: ConnId, me: UserId, user: &str, out: &mut Vec<Effect>) {
-        if let Some(b) = self.block_list().block(conn, me, user, out) {
-            self.mailboxes.discard_from(b.blocker, &b.blocked);
+        if let Some(b) = self.block_list().block(conn, me, user, out)
+            && self.mailboxes.discard_from(b.blocker, &b.blocked)
+            && b.guest
+        {
+            out.push(Effect::Persist(crate::server::Record::MessagesDiscarded {
+                to: self.accounts.name(b.blocker).clone(),
+                from: b.blocked,
+            }));
         }
     }
 

@@ -102,6 +102,10 @@ impl Model {
             Command::Ping { user } => self.ping(conn, &me, user, out),
             Command::Block { user } => self.block(conn, &me, user, out),
             Command::Unblock { user } => self.unblock(conn, &me, user, out),
+            Command::Blocks => {
+                let users = self.user_mut(&me).blocks.iter().cloned().collect();
+                out.send(conn, ServerMsg::Blocks { users });
+            }
             Command::P2pPort { port } => self.set_p2p_port(conn, port, out),
             Command::StartPrivate { user } => self.start_private(conn, &me, user, out),
             Command::Accept { user } => self.accept(conn, &me, user, out),

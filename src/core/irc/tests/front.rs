@@ -65,7 +65,8 @@ fn registration_with_pass_nick_user_welcomes_with_001_to_005_lusers_and_422() {
     assert_eq!(
         codes(&got),
         [
-            "001", "002", "003", "004", "005", "251", "253", "254", "255", "265", "266", "422"
+            "001", "002", "003", "004", "005", "005", "251", "253", "254", "255", "265", "266",
+            "422"
         ],
         "{got}"
     );
@@ -320,7 +321,10 @@ fn ping_is_no_activity_the_idle_logout_comes_as_an_error_line() {
         say(&mut h, c, &["PING :still here"]);
     }
     let got = h.take_irc(c);
-    assert!(got.contains("NOTICE alice :IDLE-WARNING"), "{got}");
+    assert!(
+        got.contains("NOTICE alice :warning: You will be logged out in 60 s"),
+        "{got}"
+    );
     assert!(got.contains("ERROR :Closing link: alice ("), "{got}");
     assert!(h.is_closed(c));
     assert!(h.state().online_users().is_empty());
@@ -375,7 +379,8 @@ fn sasl_plain_logs_in_before_cap_end_and_the_welcome_waits_for_it() {
     assert_eq!(
         codes(&got),
         [
-            "001", "002", "003", "004", "005", "251", "253", "254", "255", "265", "266", "422"
+            "001", "002", "003", "004", "005", "005", "251", "253", "254", "255", "265", "266",
+            "422"
         ],
         "{got}"
     );

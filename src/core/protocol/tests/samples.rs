@@ -99,6 +99,10 @@ pub(crate) fn samples() -> Vec<ServerMsg> {
         },
         ServerMsg::Blocked { user: n("bob") },
         ServerMsg::Unblocked { user: n("bob") },
+        ServerMsg::Blocks { users: vec![] },
+        ServerMsg::Blocks {
+            users: vec![n("a"), n("b")],
+        },
         ServerMsg::P2pPort { port: 4242 },
         ServerMsg::PrivateRequest {
             from: n("a"),

@@ -1,4 +1,4 @@
-//! `block` and `unblock`. The blocked user is never told; the effects of a block are enforced where
+//! `block`, `unblock` and `blocks` (the list). The blocked user is never told; the effects of a block are enforced where
 //! messages, broadcasts, presence and private chats are decided.
 //!
 //! Blocking also discards the messages the blocked user stored for you that you have not received yet:
@@ -24,6 +24,8 @@ pub(crate) struct BlockList<'a> {
 pub(crate) struct Blocked {
     pub(crate) blocker: UserId,
     pub(crate) blocked: Name,
+    /// `blocked` is a guest: the block is not recorded, so what it discards must be.
+    pub(crate) guest: bool,
 }
 
 impl BlockList<'_> {
@@ -41,8 +43,10 @@ impl BlockList<'_> {
             send(out, conn, ErrorReply::AlreadyBlocked { user });
             return None;
         }
-        // A block of a guest lasts the guest's visit: nothing of a guest is stored.
-        if !self.accounts.is_guest(target) {
+        // A block of a guest lasts the guest's visit: nothing of a guest is stored (what the block
+        // discards is recorded by the state, which discards it).
+        let guest = self.accounts.is_guest(target);
+        if !guest {
             out.push(Effect::Persist(Record::Blocked {
                 by: self.accounts.name(me).clone(),
                 user: user.clone(),
@@ -52,7 +56,19 @@ impl BlockList<'_> {
         Some(Blocked {
             blocker: me,
             blocked: user,
+            guest,
         })
+    }
+
+    /// `blocks`: whom `me` blocks, sorted by name.
+    pub(crate) fn list(&self, conn: ConnId, me: UserId, out: &mut Vec<Effect>) {
+        let mut users: Vec<Name> = self
+            .blocks
+            .blocked_by(me)
+            .map(|u| self.accounts.name(u).clone())
+            .collect();
+        users.sort();
+        send(out, conn, ServerMsg::Blocks { users });
     }
 
     pub(crate) fn unblock(&mut self, conn: ConnId, me: UserId, name: &str, out: &mut Vec<Effect>) {

@@ -240,10 +240,12 @@ impl Mailboxes {
     }
 
     /// Drops every message from `sender` queued for `user`, live or durable (the rest keep their
-    /// order).
-    pub(crate) fn discard_from(&mut self, user: UserId, sender: &str) {
+    /// order): whether there was any.
+    pub(crate) fn discard_from(&mut self, user: UserId, sender: &str) -> bool {
+        let before = self.boxes[user.index()].len();
         self.boxes[user.index()].retain(|q| &*q.msg.from != sender);
         self.senders[user.index()].remove(sender);
+        self.boxes[user.index()].len() != before
     }
 
     /// The id the next message would get after a restart now: past every id handed out and every block

@@ -271,3 +271,44 @@ fn a_guest_is_no_account_in_what_lists_accounts() {
     );
     assert_eq!(h.state().online_users(), vec!["zed"]);
 }
+
+#[test]
+fn what_a_block_of_a_guest_discards_stays_discarded_after_a_restart() {
+    let mut h = guests_on();
+    let g = guest(&mut h, "zed");
+    h.send(g, "message alice kept for alice");
+    h.take(g);
+    let a = h.login("alice", "apw");
+    h.send(a, "block zed");
+    assert_eq!(h.take(a), vec![ServerMsg::Blocked { user: name("zed") }]);
+    // The block is not recorded (it lasts the visit); the discard is.
+    assert!(h.records().contains(&Record::MessagesDiscarded {
+        to: name("alice"),
+        from: name("zed"),
+    }));
+    assert!(
+        !h.records()
+            .iter()
+            .any(|r| matches!(r, Record::Blocked { .. }))
+    );
+    let accounts = ACCOUNTS
+        .iter()
+        .map(|(u, p)| crate::server::Account {
+            username: (*u).into(),
+            password: (*p).into(),
+        })
+        .collect();
+    let mut restored = crate::server::ServerState::new(
+        Config {
+            guests: true,
+            ..config()
+        },
+        accounts,
+        [1; 32],
+    );
+    restored.restore(h.records().to_vec(), h.now());
+    let mut h = Harness::with_state(restored, h.now());
+    let a = h.login("alice", "apw");
+    h.send(a, "offline");
+    assert_eq!(h.take(a), vec![ServerMsg::OfflineList { count: 0 }]);
+}

@@ -394,3 +394,29 @@ fn blocks_outlive_sessions() {
     );
     assert_eq!(h.take(bob), vec![]);
 }
+
+#[test]
+fn blocks_lists_whom_i_block_sorted_and_follows_unblock() {
+    let mut h = harness();
+    let a = h.login("alice", "apw");
+    h.send(a, "blocks");
+    assert_eq!(h.take(a), vec![ServerMsg::Blocks { users: vec![] }]);
+    h.send(a, "block carol");
+    h.send(a, "block bob");
+    h.take(a);
+    h.send(a, "blocks");
+    assert_eq!(
+        h.take(a),
+        vec![ServerMsg::Blocks {
+            users: vec!["bob".into(), "carol".into()]
+        }]
+    );
+    h.send(a, "unblock carol");
+    h.send(a, "blocks");
+    assert_eq!(
+        h.take(a).last(),
+        Some(&ServerMsg::Blocks {
+            users: vec!["bob".into()]
+        })
+    );
+}
