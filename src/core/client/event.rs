@@ -137,6 +137,10 @@ pub enum UserEvent<'a> {
     /// A line, in line mode (a command) or at a login prompt (its answer): the answer to
     /// [`Effect::Read`].
     Line(&'a [u8]),
+    /// Several lines a script's input held already, in order (piped input, read a buffer at a
+    /// time): the first answers [`Effect::Read`]; each of the others is taken in where the core
+    /// would ask for the next line, exactly as if read then (see `read_ahead`).
+    Lines(&'a [Vec<u8>]),
     /// Typed input already read: text to say to a conversation, or a command.
     Input(Input<'a>),
     /// A key pressed in the full-screen client.

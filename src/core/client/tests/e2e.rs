@@ -696,3 +696,41 @@ fn a_line_client_says_when_a_message_was_delivered() {
     assert_eq!(shown.matches("delivered").count(), 1, "{shown}");
     assert!(!shown.contains("hello"), "{shown}");
 }
+
+#[test]
+fn a_batch_of_lines_read_ahead_is_encrypted_in_order_behind_one_commit() {
+    let mut server = Server::default();
+    let mut alice = server.join("alice");
+    let mut bob = server.join("bob");
+    // The first message sets the session up (a claim and its answer).
+    server.said(
+        "alice",
+        &mut alice,
+        "message bob one",
+        Some(("bob", &mut bob)),
+    );
+    let before = alice.commits;
+    let batch: Vec<Vec<u8>> = (2..=6)
+        .map(|n| format!("message bob number {n}").into_bytes())
+        .collect();
+    alice.event(Event::User(UserEvent::Lines(&batch)));
+    assert_eq!(
+        alice.commits - before,
+        1,
+        "the batch's saves share one commit (one sync)"
+    );
+    let sent = alice.sent.clone();
+    assert_eq!(sent.len(), 5, "{sent:?}");
+    assert!(
+        sent.iter().all(|l| l.starts_with("message bob e2e")),
+        "{sent:?}"
+    );
+    let mut others = BTreeMap::new();
+    others.insert("bob".to_owned(), bob);
+    server.serve("alice", &mut alice, &mut others);
+    let bob = others.remove("bob").unwrap();
+    let expected: Vec<String> = std::iter::once("alice: one".to_owned())
+        .chain((2..=6).map(|n| format!("alice: number {n}")))
+        .collect();
+    assert_eq!(messages(&bob), expected, "all of them, in order");
+}
