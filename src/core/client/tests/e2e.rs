@@ -734,3 +734,59 @@ fn a_batch_of_lines_read_ahead_is_encrypted_in_order_behind_one_commit() {
         .collect();
     assert_eq!(messages(&bob), expected, "all of them, in order");
 }
+
+#[test]
+fn a_group_message_whose_members_the_server_refuses_to_list_is_reported_not_sent() {
+    let mut server = Server::default();
+    let mut alice = server.join("alice");
+    alice.typed("message group crew hello crew");
+    assert!(
+        alice.take_sent().contains(&"group members crew".to_owned()),
+        "the members are asked for, quietly"
+    );
+    assert!(
+        notes(&alice).iter().any(
+            |n| matches!(n, Note::MembersAwaited { group, count: 1 } if *group == name("crew"))
+        ),
+        "{:?}",
+        alice.shown
+    );
+    alice.clear();
+    alice.server_raw(b"ERROR not-member crew x");
+    assert_eq!(
+        notes(&alice),
+        vec![Note::NotSent {
+            to: crate::protocol::Conversation::Group(name("crew")),
+            text: "hello crew".into(),
+            why: crate::client::e2e::Refusal::NotMember(name("crew")),
+        }],
+        "said once, as not sent, with the reason: {:?}",
+        alice.shown
+    );
+    let said = shown_text(&alice);
+    assert!(
+        said.contains("Not sent to") && said.contains("not a member"),
+        "{said}"
+    );
+    // No longer kept: the next login does not ask about it again, nor says it waits.
+    let outbox = alice
+        .e2e_store
+        .iter()
+        .rev()
+        .find(|(p, _)| *p == crate::client::e2e::Part::Outbox);
+    if let Some((_, crate::client::e2e::Stored::Whole(bytes))) = outbox {
+        assert!(
+            !String::from_utf8_lossy(bytes).contains("hello crew"),
+            "still kept"
+        );
+    }
+    alice.event(Event::Server(ServerEvent::Closed));
+    alice.event(Event::Server(ServerEvent::Connected));
+    alice.clear();
+    alice.login("alice");
+    assert!(
+        !alice.sent.iter().any(|l| l == "group members crew"),
+        "{:?}",
+        alice.sent
+    );
+}
