@@ -384,6 +384,21 @@ pub enum Effect {
     Exit(Exit),
 }
 
+impl Effect {
+    /// Whether the shell answers this effect before any other input ([`Event::E2eOpened`],
+    /// [`Event::E2eRewrapped`], [`Event::WindowsLoaded`], the notice of windows set aside): a line
+    /// read ahead is not taken in before that answer, as a line read when asked never was.
+    pub fn answered_at_once(&self) -> bool {
+        matches!(
+            self,
+            Effect::OpenE2e { .. }
+                | Effect::RewrapE2e { .. }
+                | Effect::LoadWindows { .. }
+                | Effect::SetAsideWindows { .. }
+        )
+    }
+}
+
 /// How [`Effect::OpenE2e`] is to open a user's stored end-to-end state.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OpenHow {

@@ -232,15 +232,21 @@ impl ClientState {
     }
 
     /// Takes in the lines read ahead (`read_ahead`) while the session asks for one: each answers
-    /// the `Read` the effects since `from` hold (not passed on: it is answered already). The
-    /// end-to-end commit their saves need is asked for once, after the last (a batch of lines
-    /// shares one sync).
-    fn take_ahead(&mut self, mut from: usize, now: Timestamp, out: &mut Vec<Effect>) {
+    /// the `Read` the effects since `start` hold (not passed on: it is answered already). Not while
+    /// those effects wait for an answer the shell gives before any other input (the keys opened,
+    /// say): the next line is taken when that answer comes. The end-to-end commit their saves need
+    /// is asked for once, after the last (a batch of lines shares one sync).
+    fn take_ahead(&mut self, start: usize, now: Timestamp, out: &mut Vec<Effect>) {
         if self.session.is_done() {
             return self.ahead.clear();
         }
+        let mut from = start;
         let mut took = false;
-        while self.ahead.any() && self.session.asking() && !self.session.is_done() {
+        while self.ahead.any()
+            && self.session.asking()
+            && !self.session.is_done()
+            && !out[start..].iter().any(Effect::answered_at_once)
+        {
             let line = self.ahead.next().expect("checked");
             let mut i = from;
             while i < out.len() {

@@ -83,3 +83,32 @@ fn lines_read_ahead_after_the_client_decided_to_end_are_not_taken() {
         "nothing after the logout"
     );
 }
+
+#[test]
+fn a_line_read_ahead_waits_for_the_keys_the_login_opens() {
+    let mut config = Config::new(P2P_PORT);
+    config.e2e = Some(crate::client::e2e::Setup {
+        engine: std::sync::Arc::new(crate::client::e2e::test_engine::TestEngine::named("alice")),
+    });
+    let mut c = Client::with_config(config);
+    c.server(ServerMsg::Prompt(Prompt::Username));
+    c.event(Event::User(UserEvent::Lines(&lines(&[
+        "alice",
+        "pw",
+        "message bob hello",
+    ]))));
+    c.server(ServerMsg::Prompt(Prompt::Password));
+    c.server(ServerMsg::Welcome {
+        user: name("alice"),
+    });
+    let said = c
+        .shown
+        .iter()
+        .map(|i| crate::client::display::render(i, false))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        !said.contains("not open"),
+        "the message was taken in before the keys were opened: {said}"
+    );
+}
