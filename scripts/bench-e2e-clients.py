@@ -17,7 +17,8 @@ at those calls, so they keep their pace).
 Plain text between client and server (TLS costs both builds the same), flood control and
 per-address limits off; everything on 127.0.0.1 in a temporary directory (the state directories on
 the same disk), stopped at the end. One warm-up message first, so the two clients have a session
-(and keys) before timing.
+(and keys) before timing. The server's CPU time per message is printed too: once the clients cost
+less than it, the plain rate is the server's.
 
 With BENCH_E2E_CALLGRIND=DIR set, each build runs once instead, both its clients under
 `valgrind --tool=callgrind`, and the instructions each client executed are printed (run it with two
@@ -100,7 +101,7 @@ def run(client_bin, trace_to=None, callgrind=None):
             if "warmup" in line:
                 break
         payload = "x" * 40
-        cpu_before = [cpu_seconds(p.pid) for p in (alice, bob)]
+        cpu_before = [cpu_seconds(p.pid) for p in (alice, bob, procs[0])]
         start = time.time()
         alice.stdin.write("".join(f"message bob m{i} {payload}\n" for i in range(n)))
         alice.stdin.flush()
@@ -111,7 +112,7 @@ def run(client_bin, trace_to=None, callgrind=None):
                 if last in line:
                     break
         took = time.time() - start
-        cpu = [cpu_seconds(p.pid) - b for p, b in zip((alice, bob), cpu_before)]
+        cpu = [cpu_seconds(p.pid) - b for p, b in zip((alice, bob, procs[0]), cpu_before)]
         syncs = None
         if trace_to or callgrind:
             # A clean exit, so that strace (or callgrind) writes its counts.
@@ -158,23 +159,25 @@ if callgrind_dir:
 
 print(f"{n} messages of 40 bytes from alice's client to bob's, {rounds} rounds; load average "
       f"{os.getloadavg()[0]:.2f}")
-ratios, cpu_p, cpu_e = [], [[], []], [[], []]
+ratios, cpu_p, cpu_e = [], [[], [], []], [[], [], []]
 for r in range(1, rounds + 1):
     shown_p, took_p, _, c_p = run(plain_bin)
     shown_e, took_e, _, c_e = run(e2e_bin)
     rate_p, rate_e = shown_p / took_p, shown_e / took_e
     ratios.append(rate_e / rate_p)
-    for i in (0, 1):
+    for i in (0, 1, 2):
         cpu_p[i].append(c_p[i] / n * 1e6)
         cpu_e[i].append(c_e[i] / n * 1e6)
     print(f"round {r}: without encryption {rate_p:,.0f} msgs/s, with {rate_e:,.0f} msgs/s "
           f"({shown_e} of {n} shown): ratio {rate_e / rate_p:.2f}; CPU per message, alice's "
           f"client {c_p[0] / n * 1e6:.0f} / {c_e[0] / n * 1e6:.0f} us, bob's "
-          f"{c_p[1] / n * 1e6:.0f} / {c_e[1] / n * 1e6:.0f} us (without / with)")
+          f"{c_p[1] / n * 1e6:.0f} / {c_e[1] / n * 1e6:.0f} us, the server's "
+          f"{c_p[2] / n * 1e6:.0f} / {c_e[2] / n * 1e6:.0f} us (without / with)")
 print(f"ratio (encrypted / plain), median of {rounds}: {sorted(ratios)[len(ratios) // 2]:.2f}")
 med = lambda xs: sorted(xs)[len(xs) // 2]
 print(f"CPU per message (all of each client's threads), median: alice's client {med(cpu_p[0]):.0f} "
-      f"us without, {med(cpu_e[0]):.0f} us with; bob's {med(cpu_p[1]):.0f} / {med(cpu_e[1]):.0f} us")
+      f"us without, {med(cpu_e[0]):.0f} us with; bob's {med(cpu_p[1]):.0f} / {med(cpu_e[1]):.0f} us; "
+      f"the server's {med(cpu_p[2]):.0f} / {med(cpu_e[2]):.0f} us")
 if strace:
     shown, took, syncs, _ = run(e2e_bin, trace_to=True)
     print(f"syncs (fsync + fdatasync), both clients, whole run of {n} messages and the login: "

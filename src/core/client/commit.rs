@@ -115,6 +115,13 @@ impl Commits {
     /// save on are taken out and held; a commit is asked for if saves are waiting and none is in
     /// flight (`flush` first makes the deferred ones).
     pub(super) fn hold(&mut self, effects: &mut Vec<Effect>, from: usize, flush: Flush<'_>) {
+        self.gather(effects, from);
+        self.ask(effects, flush);
+    }
+
+    /// [`Self::hold`] without asking for the commit: the events after this one (a batch of lines
+    /// read ahead) gather into the same commit, asked for once after them ([`Self::ask`]).
+    pub(super) fn gather(&mut self, effects: &mut Vec<Effect>, from: usize) {
         let changed_at = self.changed_at.take();
         if from == effects.len() && !self.dirty && changed_at.is_none() {
             return;
@@ -158,12 +165,11 @@ impl Commits {
             self.dirty = true;
         }
         self.marked.clear();
-        self.ask(effects, flush);
     }
 
     /// Asks for a commit if saves wait for one and none is in flight, the deferred saves made
     /// first.
-    fn ask(&mut self, effects: &mut Vec<Effect>, flush: Flush<'_>) {
+    pub(super) fn ask(&mut self, effects: &mut Vec<Effect>, flush: Flush<'_>) {
         if self.dirty && self.in_flight.is_none() {
             if let Err(why) = flush(effects) {
                 self.spoilt = Some((self.next, why));

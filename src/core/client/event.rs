@@ -137,6 +137,10 @@ pub enum UserEvent<'a> {
     /// A line, in line mode (a command) or at a login prompt (its answer): the answer to
     /// [`Effect::Read`].
     Line(&'a [u8]),
+    /// Several lines a script's input held already, in order (piped input, read a buffer at a
+    /// time): the first answers [`Effect::Read`]; each of the others is taken in where the core
+    /// would ask for the next line, exactly as if read then (see `read_ahead`).
+    Lines(&'a [Vec<u8>]),
     /// Typed input already read: text to say to a conversation, or a command.
     Input(Input<'a>),
     /// A key pressed in the full-screen client.
@@ -378,6 +382,21 @@ pub enum Effect {
     DropServer,
     /// Close everything (flushing what was queued) and exit.
     Exit(Exit),
+}
+
+impl Effect {
+    /// Whether the shell answers this effect before any other input ([`Event::E2eOpened`],
+    /// [`Event::E2eRewrapped`], [`Event::WindowsLoaded`], the notice of windows set aside): a line
+    /// read ahead is not taken in before that answer, as a line read when asked never was.
+    pub fn answered_at_once(&self) -> bool {
+        matches!(
+            self,
+            Effect::OpenE2e { .. }
+                | Effect::RewrapE2e { .. }
+                | Effect::LoadWindows { .. }
+                | Effect::SetAsideWindows { .. }
+        )
+    }
 }
 
 /// How [`Effect::OpenE2e`] is to open a user's stored end-to-end state.

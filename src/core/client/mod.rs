@@ -55,6 +55,7 @@ pub mod noise;
 pub mod outgoing;
 mod paste;
 pub(crate) mod private;
+mod read_ahead;
 mod reconnect;
 pub mod reveal;
 pub mod screen;

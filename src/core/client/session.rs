@@ -234,6 +234,11 @@ impl Session {
         }
     }
 
+    /// Whether the user interface is asked for a line, and has not answered yet.
+    pub(super) fn asking(&self) -> bool {
+        self.reading.is_some()
+    }
+
     /// The user interface answered (or stopped reading, or is to be asked anew whatever it read
     /// last): the next [`Self::ask`] asks.
     pub(super) fn forget_asked(&mut self) {

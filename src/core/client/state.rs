@@ -35,6 +35,7 @@ use super::moving::Moving;
 use super::outgoing::Outgoing;
 use super::paste::Paste;
 use super::private::{Ctx, PrivateChats};
+use super::read_ahead::ReadAhead;
 use super::reconnect::Reconnect;
 use super::screen::{Action, Facts, Keeper, Link, Screen, View};
 use super::script_order::ScriptOrder;
@@ -167,6 +168,8 @@ pub struct ClientState {
     /// A person at a line-mode prompt pressed Ctrl-C and was told a second one logs out; a line
     /// typed since takes it back.
     interrupted: bool,
+    /// Lines a script's input held already, taken in one at a time as they are asked for.
+    ahead: ReadAhead,
 }
 
 impl ClientState {
@@ -214,12 +217,70 @@ impl ClientState {
             logs,
             keeper: Keeper::new(keep_windows.filter(|_| full_screen)),
             order: ScriptOrder::new(script_order && !interactive && !full_screen),
+            ahead: ReadAhead::default(),
             interrupted: false,
         }
     }
 
     /// Feeds one event in; the effects it causes are appended to `out`, in the order they must happen.
     pub fn handle(&mut self, event: Event<'_>, now: Timestamp, out: &mut Vec<Effect>) {
+        let from = out.len();
+        match event {
+            Event::User(UserEvent::Lines(lines)) => {
+                self.now = self.now.max(now);
+                self.ahead.extend(lines);
+            }
+            event => self.handle_one(event, now, out, true),
+        }
+        self.take_ahead(from, now, out);
+    }
+
+    /// Takes in the lines read ahead (`read_ahead`) while the session asks for one: each answers
+    /// the `Read` the effects since `start` hold (not passed on: it is answered already). Not while
+    /// those effects wait for an answer the shell gives before any other input (the keys opened,
+    /// say): the next line is taken when that answer comes. The end-to-end commit their saves need
+    /// is asked for once, after the last (a batch of lines shares one sync).
+    fn take_ahead(&mut self, start: usize, now: Timestamp, out: &mut Vec<Effect>) {
+        if self.session.is_done() {
+            return self.ahead.clear();
+        }
+        let mut from = start;
+        let mut took = false;
+        while self.ahead.any()
+            && self.session.asking()
+            && !self.session.is_done()
+            && !out[start..].iter().any(Effect::answered_at_once)
+        {
+            let line = self.ahead.next().expect("checked");
+            let mut i = from;
+            while i < out.len() {
+                if matches!(out[i], Effect::Read(_)) {
+                    out.remove(i);
+                } else {
+                    i += 1;
+                }
+            }
+            from = out.len();
+            self.handle_one(Event::User(UserEvent::Line(&line)), now, out, false);
+            took = true;
+        }
+        if took {
+            self.commits.ask(out, &mut |o| self.encryption.flush(o));
+        }
+        if self.session.is_done() {
+            self.ahead.clear();
+        }
+    }
+
+    /// [`Self::handle`] for one event; `ask_commit`: the end-to-end commit its saves need is asked
+    /// for now (otherwise by the caller, after more events).
+    fn handle_one(
+        &mut self,
+        event: Event<'_>,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+        ask_commit: bool,
+    ) {
         self.now = self.now.max(now);
         let from = out.len();
         let committed = match &event {
@@ -245,8 +306,12 @@ impl ClientState {
         } else {
             self.order.sent(out, from);
         }
-        self.commits
-            .hold(out, from, &mut |o| self.encryption.flush(o));
+        if ask_commit {
+            self.commits
+                .hold(out, from, &mut |o| self.encryption.flush(o));
+        } else {
+            self.commits.gather(out, from);
+        }
         if let Some(result) = committed {
             self.on_committed(result, out);
         }
@@ -353,6 +418,8 @@ impl ClientState {
                     screen.resize(rows);
                 }
             }
+            // Kept by `handle`, and taken in one at a time.
+            Event::User(UserEvent::Lines(_)) => {}
             Event::User(UserEvent::Eof) => self.on_user_quit(false, out),
             Event::User(UserEvent::Interrupt) => self.on_interrupt(out),
             Event::Peer { link, event } => {
@@ -488,6 +555,7 @@ impl ClientState {
         self.observe(out, from);
         self.log(out, from);
         self.keep_windows(out, from);
+        self.take_ahead(from, now, out);
     }
 
     fn on_timer(&mut self, timer: Timer, out: &mut Vec<Effect>) {

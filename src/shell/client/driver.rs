@@ -186,6 +186,7 @@ impl Driver {
                 self.committed(result);
             }
             Input::Typed(Typed::Line(line)) => self.feed(Event::User(UserEvent::Line(&line))),
+            Input::Typed(Typed::Lines(lines)) => self.feed(Event::User(UserEvent::Lines(&lines))),
             Input::Typed(Typed::Key(key)) => self.feed(Event::User(UserEvent::Key(key))),
             Input::Typed(Typed::Paste(text)) => self.feed(Event::User(UserEvent::Paste(&text))),
             Input::Typed(Typed::Resize { rows }) => {

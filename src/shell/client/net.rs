@@ -151,12 +151,21 @@ pub(super) async fn read_frames(
         .await;
 }
 
+/// Lines queued together are written together, up to about this many bytes at a time.
+const COALESCE: usize = 64 * 1024;
+
 /// Writes everything sent on `rx` until it closes, then flushes and shuts the stream down.
 pub(super) async fn write_all_from(
     mut stream: impl AsyncWrite + Unpin,
     rx: Receiver<Vec<u8>>,
 ) -> bool {
-    while let Ok(bytes) = rx.recv().await {
+    while let Ok(mut bytes) = rx.recv().await {
+        // What else is queued already goes in the same write (a burst's lines: one system call,
+        // one TLS record, rather than one per line).
+        while bytes.len() < COALESCE {
+            let Ok(more) = rx.try_recv() else { break };
+            bytes.extend_from_slice(&more);
+        }
         if stream.write_all(&bytes).await.is_err() {
             return false;
         }

@@ -40,6 +40,8 @@ pub use line_mode::forget_own_interrupt;
 #[derive(Debug)]
 pub enum Typed {
     Line(Vec<u8>),
+    /// Lines piped input held already, in order: the core takes them in as it asks.
+    Lines(Vec<Vec<u8>>),
     /// A key of the full-screen client.
     Key(Key),
     /// Text pasted into the full-screen client.

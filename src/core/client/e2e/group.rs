@@ -288,6 +288,27 @@ impl E2e {
         }
     }
 
+    /// The server refused to list `group`'s members (`not-member`), which the client asked for
+    /// itself: the messages that waited for them are not sent, and the user is told each (they
+    /// are no longer kept, nor asked about again at the next login).
+    pub fn members_refused(&mut self, group: &Name, out: &mut Vec<Out>) {
+        let (refused, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.outbox.unlisted)
+            .into_iter()
+            .partition(|(g, _)| g == group);
+        self.outbox.unlisted = keep;
+        if refused.is_empty() {
+            return;
+        }
+        self.save_outbox(out);
+        for (_, text) in refused {
+            out.push(Out::Note(Note::NotSent {
+                to: Conversation::Group(group.clone()),
+                text,
+                why: Refusal::NotMember(group.clone()),
+            }));
+        }
+    }
+
     /// [`Self::members_known`] for every group whose messages wait for its members.
     pub(super) fn members_known_all(&mut self, out: &mut Vec<Out>) {
         let groups: BTreeSet<Name> = self

@@ -229,6 +229,12 @@ pub enum Refusal {
     /// The server says a pinned contact has no keys: not believed, nothing goes in clear.
     #[error("{0}'s keys were pinned: nothing goes to {0} unencrypted, whatever the server says.")]
     Pinned(Name),
+    /// The server refused to list the group's members to this user (`not-member`): without them
+    /// the group's key can go to nobody, and the server says the user is not in the group.
+    #[error(
+        "the server says you are not a member of '{0}' (it refused to list its members, which the message waited for). A member can invite you with 'group add {0} <you>'; then write it again."
+    )]
+    NotMember(Name),
     /// The engine failed.
     #[error("encryption failed: {0}")]
     Engine(EngineError),

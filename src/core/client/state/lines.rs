@@ -314,6 +314,13 @@ impl ClientState {
         {
             return;
         }
+        // The answer to the client's own question for a group's members: what waited for them is
+        // reported not sent, with the reason (the server's line itself was never asked by the user).
+        if let ErrorReply::NotMember { group } = &e
+            && self.conversations.take_quiet_members(group)
+        {
+            return self.members_refused(group, out);
+        }
         if let ErrorReply::LineTooLong { max } = e {
             // This server's limit, if it is not the usual one: what is typed next is checked by it.
             self.outgoing.set_line_limit(max);

@@ -566,6 +566,17 @@ impl ClientState {
         self.carry_e2e(outs, out);
     }
 
+    /// The server refused the client's own question for `group`'s members (`not-member`): the
+    /// messages that waited for them are reported not sent.
+    pub(super) fn members_refused(&mut self, group: &Name, out: &mut Vec<Effect>) {
+        let Some(e2e) = self.encryption.device_mut() else {
+            return;
+        };
+        let mut outs = Vec::new();
+        e2e.members_refused(group, &mut outs);
+        self.carry_e2e(outs, out);
+    }
+
     /// What the device learns from the server's lines: group members (every change shown, but for
     /// the answers to the client's own questions), who came online.
     pub(super) fn e2e_learn(&mut self, msg: &ServerMsg, out: &mut Vec<Effect>) {

@@ -696,3 +696,97 @@ fn a_line_client_says_when_a_message_was_delivered() {
     assert_eq!(shown.matches("delivered").count(), 1, "{shown}");
     assert!(!shown.contains("hello"), "{shown}");
 }
+
+#[test]
+fn a_batch_of_lines_read_ahead_is_encrypted_in_order_behind_one_commit() {
+    let mut server = Server::default();
+    let mut alice = server.join("alice");
+    let mut bob = server.join("bob");
+    // The first message sets the session up (a claim and its answer).
+    server.said(
+        "alice",
+        &mut alice,
+        "message bob one",
+        Some(("bob", &mut bob)),
+    );
+    let before = alice.commits;
+    let batch: Vec<Vec<u8>> = (2..=6)
+        .map(|n| format!("message bob number {n}").into_bytes())
+        .collect();
+    alice.event(Event::User(UserEvent::Lines(&batch)));
+    assert_eq!(
+        alice.commits - before,
+        1,
+        "the batch's saves share one commit (one sync)"
+    );
+    let sent = alice.sent.clone();
+    assert_eq!(sent.len(), 5, "{sent:?}");
+    assert!(
+        sent.iter().all(|l| l.starts_with("message bob e2e")),
+        "{sent:?}"
+    );
+    let mut others = BTreeMap::new();
+    others.insert("bob".to_owned(), bob);
+    server.serve("alice", &mut alice, &mut others);
+    let bob = others.remove("bob").unwrap();
+    let expected: Vec<String> = std::iter::once("alice: one".to_owned())
+        .chain((2..=6).map(|n| format!("alice: number {n}")))
+        .collect();
+    assert_eq!(messages(&bob), expected, "all of them, in order");
+}
+
+#[test]
+fn a_group_message_whose_members_the_server_refuses_to_list_is_reported_not_sent() {
+    let mut server = Server::default();
+    let mut alice = server.join("alice");
+    alice.typed("message group crew hello crew");
+    assert!(
+        alice.take_sent().contains(&"group members crew".to_owned()),
+        "the members are asked for, quietly"
+    );
+    assert!(
+        notes(&alice).iter().any(
+            |n| matches!(n, Note::MembersAwaited { group, count: 1 } if *group == name("crew"))
+        ),
+        "{:?}",
+        alice.shown
+    );
+    alice.clear();
+    alice.server_raw(b"ERROR not-member crew x");
+    assert_eq!(
+        notes(&alice),
+        vec![Note::NotSent {
+            to: crate::protocol::Conversation::Group(name("crew")),
+            text: "hello crew".into(),
+            why: crate::client::e2e::Refusal::NotMember(name("crew")),
+        }],
+        "said once, as not sent, with the reason: {:?}",
+        alice.shown
+    );
+    let said = shown_text(&alice);
+    assert!(
+        said.contains("Not sent to") && said.contains("not a member"),
+        "{said}"
+    );
+    // No longer kept: the next login does not ask about it again, nor says it waits.
+    let outbox = alice
+        .e2e_store
+        .iter()
+        .rev()
+        .find(|(p, _)| *p == crate::client::e2e::Part::Outbox);
+    if let Some((_, crate::client::e2e::Stored::Whole(bytes))) = outbox {
+        assert!(
+            !String::from_utf8_lossy(bytes).contains("hello crew"),
+            "still kept"
+        );
+    }
+    alice.event(Event::Server(ServerEvent::Closed));
+    alice.event(Event::Server(ServerEvent::Connected));
+    alice.clear();
+    alice.login("alice");
+    assert!(
+        !alice.sent.iter().any(|l| l == "group members crew"),
+        "{:?}",
+        alice.sent
+    );
+}

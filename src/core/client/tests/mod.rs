@@ -8,6 +8,7 @@ mod login;
 mod logs;
 mod papercuts;
 mod private;
+mod read_ahead;
 mod reconnect;
 mod restore;
 mod screen;
