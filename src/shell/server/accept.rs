@@ -1,9 +1,10 @@
 //! Accepting connections, including when the process has no file descriptor left.
 //!
 //! Out of descriptors, `accept` fails and the connection would wait in the kernel's queue, unanswered. So
-//! the acceptor keeps one spare descriptor: it gives it up to accept the waiting connection, tells it
-//! `BYE full`, closes it, and takes the spare again. The loop backs off instead of spinning, and the
-//! condition is logged once per episode, not once per refused connection.
+//! each listener keeps one spare descriptor: it gives it up to accept the waiting connection, tells it
+//! `BYE full`, closes it, and takes the spare again. If even that fails it tries again after a while
+//! (a timer, since the listener's edge has passed) instead of spinning, and the condition is logged once
+//! per episode, not once per refused connection.
 
 use std::fs::File;
 use std::io;
@@ -322,7 +323,7 @@ mod tests {
         );
     }
 
-    /// What `accept_loop` counts on to set no keepalive per connection: Linux copies the listener's
+    /// What `Listener` counts on to set no keepalive per connection: Linux copies the listener's
     /// keepalive settings and user timeout to each accepted connection, as they are when it connects.
     #[cfg(target_os = "linux")]
     #[test]

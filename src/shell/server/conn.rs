@@ -224,7 +224,7 @@ fn last_line(lines: &[u8]) -> &[u8] {
 /// descriptors, or the wrong protocol at the port): one `BYE` line in plain text, whatever the port
 /// speaks. No TLS session exists to carry it, and starting one is what a refused connection must not
 /// cost; `nc` shows the line, and natter's TLS client recognises it. One non-blocking write, best
-/// effort: a refused connection gets no buffer or writer task.
+/// effort: a refused connection gets no buffer and no registration.
 ///
 /// The operator's log hears of it (through the driver, which sums refusals up per address).
 pub(super) fn refuse(shared: &Shared, stream: &TcpStream, reason: ByeReason) {

@@ -143,6 +143,10 @@ impl Driver {
             self.server
                 .handle_input(composed::Input::Idle { written }, now);
             self.carry_out_output(now);
+            if self.readiness.may_read_more(&self.shared) {
+                // What the idle turn said let a connection be read (its input waits unread).
+                continue;
+            }
             let deadline = self
                 .server
                 .poll_timeout()

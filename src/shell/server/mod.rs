@@ -138,7 +138,7 @@ pub(super) struct Shared {
     inbox: RefCell<Inbox>,
     /// Every open connection's I/O state.
     conns: RefCell<Conns>,
-    /// Where readers read; shared because only one reads at a time.
+    /// Where every connection is read into; shared because only one is read at a time.
     read_buf: RefCell<Box<[u8]>>,
     /// Wakes the driver; `wake_pending` avoids notifying it again before it has looked.
     wake: Notify,

@@ -128,9 +128,17 @@ impl Readiness {
         self.ready.clear();
         self.unread.sort_unstable();
         self.unread.dedup();
+        self.unread.retain(|conn| {
+            let conns = shared.conns.borrow();
+            conns.get(conn).is_some_and(|io| io.readable && !io.ended)
+        });
+        self.may_read_more(shared)
+    }
+
+    /// Whether a connection's input waits unread that may be read now: the driver must take
+    /// another turn before it sleeps, since no edge will say so again.
+    pub(super) fn may_read_more(&self, shared: &Shared) -> bool {
         let conns = shared.conns.borrow();
-        self.unread
-            .retain(|conn| conns.get(conn).is_some_and(|io| io.readable && !io.ended));
         !shared.inbox.borrow().is_full()
             && self
                 .unread
