@@ -1,23 +1,20 @@
 //! Accepting connections, including when the process has no file descriptor left.
 //!
 //! Out of descriptors, `accept` fails and the connection would wait in the kernel's queue, unanswered. So
-//! the acceptor keeps one spare descriptor: it gives it up to accept the waiting connection, tells it
-//! `BYE full`, closes it, and takes the spare again. The loop backs off instead of spinning, and the
-//! condition is logged once per episode, not once per refused connection.
+//! each listener keeps one spare descriptor: it gives it up to accept the waiting connection, tells it
+//! `BYE full`, closes it, and takes the spare again. If even that fails it tries again after a while
+//! (a timer, since the listener's edge has passed) instead of spinning, and the condition is logged once
+//! per episode, not once per refused connection.
 
 use std::fs::File;
 use std::io;
 use std::net::TcpStream;
-use std::rc::Rc;
-use std::sync::Arc;
+use std::os::fd::AsRawFd;
 use std::time::Duration;
 
-use async_io::Async;
-use async_net::TcpListener;
-use smol::LocalExecutor;
-
 use super::Shared;
-use super::conn::{ConnIo, reader, refuse};
+use super::conn::{ConnIo, refuse};
+use super::epoll::{Epoll, accept};
 use super::inbox::Input;
 use super::tls_conn::TlsConn;
 use natter_core::protocol::ByeReason;
@@ -76,151 +73,205 @@ pub fn keepalive_idle_of_block(block: u64, idle: Duration) -> Duration {
     keepalive_idle(ConnId(block), idle)
 }
 
-/// Accepts connections on `listener` until cancelled; `irc`: the listener speaks IRC (each
-/// connection's lines go through its IRC front, in the composed server).
-pub(super) async fn accept_loop(
-    listener: TcpListener,
-    shared: Rc<Shared>,
-    ex: Rc<LocalExecutor<'static>>,
-    max_line: usize,
-    max_outbound: usize,
-    keepalive: Option<Duration>,
+/// One listening socket in the readiness loop: its settings, applied once, and how far it is in
+/// the spread of first-probe times and in running out of descriptors.
+pub(super) struct Listener {
+    listener: std::net::TcpListener,
+    /// The listener speaks IRC (each connection's lines go through its IRC front, in the composed
+    /// server).
     irc: bool,
-) {
-    let mut spare = File::open("/dev/null").ok();
-    let mut starved = false;
-    // Sockets accepted from a listener with TCP_NODELAY inherit it on Linux: one call here instead of
-    // one per connection. (If it fails, each connection gets its own call.)
-    let inherited_nodelay = socket2::SockRef::from(&listener)
-        .set_tcp_nodelay(true)
-        .is_ok()
-        && cfg!(target_os = "linux");
-    // Keepalive too: a client whose host vanished (powered off, unplugged) never closes its
-    // connection; the probes find out, and the core hears it as a disconnect.
-    // The interval and the count are the same for all: set once on the listener, inherited. The
-    // first probe's time is spread over connections (`keepalive_idle`): where the listener's settings
-    // are inherited, by moving the listener's every KEEPALIVE_STEP connections; else per connection.
-    let probes = keepalive.map(|idle| {
-        socket2::TcpKeepalive::new()
-            .with_time(idle)
-            .with_interval(keepalive_interval(idle))
-            .with_retries(KEEPALIVE_PROBES)
-    });
-    let inherited_keepalive = probes.as_ref().is_none_or(|k| {
-        socket2::SockRef::from(&listener)
-            .set_tcp_keepalive(k)
+    keepalive: Option<Duration>,
+    probes: Option<socket2::TcpKeepalive>,
+    inherited_nodelay: bool,
+    inherited_keepalive: bool,
+    inherited_user_timeout: bool,
+    /// The block of connections the listener's first-probe time was last set for.
+    listener_block: Option<u64>,
+    /// A descriptor kept to be given up when the process has none left (see the module's text).
+    spare: Option<File>,
+    /// Out of descriptors now (logged once per episode).
+    starved: bool,
+}
+
+/// What accepting found besides connections.
+pub(super) enum Accepted {
+    /// Every waiting connection was taken (or turned away).
+    All,
+    /// Accepting must be tried again after this long (no descriptor could be had, or an error).
+    RetryAfter(Duration),
+}
+
+impl Listener {
+    /// Sets `listener` up once (non-blocking; no delay, keepalive and the user timeout inherited by
+    /// what it accepts, where the system does that).
+    pub(super) fn new(
+        listener: std::net::TcpListener,
+        irc: bool,
+        keepalive: Option<Duration>,
+    ) -> io::Result<Listener> {
+        listener.set_nonblocking(true)?;
+        // Sockets accepted from a listener with TCP_NODELAY inherit it on Linux: one call here
+        // instead of one per connection. (If it fails, each connection gets its own call.)
+        let inherited_nodelay = socket2::SockRef::from(&listener)
+            .set_tcp_nodelay(true)
             .is_ok()
-            && cfg!(target_os = "linux")
-    });
-    #[cfg(any(target_os = "linux", target_os = "android", target_os = "fuchsia"))]
-    let inherited_user_timeout = keepalive.is_none_or(|idle| {
-        socket2::SockRef::from(&listener)
-            .set_tcp_user_timeout(Some(unanswered_limit(idle)))
-            .is_ok()
-    });
-    // The block of connections the listener's first-probe time was last set for.
-    let mut listener_block = None;
-    loop {
-        match listener.accept().await {
-            Ok((stream, peer)) => {
-                if starved {
-                    tracing::info!("file descriptors available again; accepting connections");
-                    starved = false;
-                }
-                let stream: Arc<Async<TcpStream>> = stream.into();
-                if !inherited_nodelay {
-                    let _ = stream.get_ref().set_nodelay(true);
-                }
-                // One numbering for every listener's connections.
-                let conn = ConnId(shared.next_conn.get());
-                shared.next_conn.set(conn.0 + 1);
-                if let (Some(idle), Some(all)) = (keepalive, &probes) {
-                    if inherited_keepalive {
-                        // The connection has the listener's first-probe time; the listener's moves
-                        // on every KEEPALIVE_STEP connections, so no call per connection.
-                        let block = conn.0 / KEEPALIVE_STEP;
-                        if listener_block != Some(block) {
-                            listener_block = Some(block);
-                            let next = socket2::TcpKeepalive::new()
-                                .with_time(keepalive_idle_of_block(block, idle));
-                            let _ = socket2::SockRef::from(&listener).set_tcp_keepalive(&next);
-                        }
-                    } else {
-                        let own = all.clone().with_time(keepalive_idle(conn, idle));
-                        let _ = socket2::SockRef::from(stream.get_ref()).set_tcp_keepalive(&own);
+            && cfg!(target_os = "linux");
+        // Keepalive too: a client whose host vanished (powered off, unplugged) never closes its
+        // connection; the probes find out, and the core hears it as a disconnect.
+        // The interval and the count are the same for all: set once on the listener, inherited. The
+        // first probe's time is spread over connections (`keepalive_idle`): where the listener's
+        // settings are inherited, by moving the listener's every KEEPALIVE_STEP connections; else per
+        // connection.
+        let probes = keepalive.map(|idle| {
+            socket2::TcpKeepalive::new()
+                .with_time(idle)
+                .with_interval(keepalive_interval(idle))
+                .with_retries(KEEPALIVE_PROBES)
+        });
+        let inherited_keepalive = probes.as_ref().is_none_or(|k| {
+            socket2::SockRef::from(&listener)
+                .set_tcp_keepalive(k)
+                .is_ok()
+                && cfg!(target_os = "linux")
+        });
+        let inherited_user_timeout = keepalive.is_none_or(|idle| {
+            socket2::SockRef::from(&listener)
+                .set_tcp_user_timeout(Some(unanswered_limit(idle)))
+                .is_ok()
+        });
+        Ok(Listener {
+            listener,
+            irc,
+            keepalive,
+            probes,
+            inherited_nodelay,
+            inherited_keepalive,
+            inherited_user_timeout,
+            listener_block: None,
+            spare: File::open("/dev/null").ok(),
+            starved: false,
+        })
+    }
+
+    /// The listening socket, to be watched for connections.
+    pub(super) fn fd(&self) -> std::os::fd::RawFd {
+        self.listener.as_raw_fd()
+    }
+
+    /// Accepts every waiting connection: each gets its number, its settings, its place in `epoll`
+    /// and in the connection table, and an `Open` for the core (quietly: the driver is the caller).
+    pub(super) fn accept_all(
+        &mut self,
+        shared: &Shared,
+        epoll: &Epoll,
+        max_line: usize,
+    ) -> Accepted {
+        loop {
+            match accept(self.fd()) {
+                Ok(Some((stream, peer))) => {
+                    if self.starved {
+                        tracing::info!("file descriptors available again; accepting connections");
+                        self.starved = false;
                     }
-                    #[cfg(any(target_os = "linux", target_os = "android", target_os = "fuchsia"))]
-                    if !inherited_user_timeout {
-                        let _ = socket2::SockRef::from(stream.get_ref())
-                            .set_tcp_user_timeout(Some(unanswered_limit(idle)));
+                    self.register(shared, epoll, stream, peer, max_line);
+                }
+                Ok(None) => return Accepted::All,
+                Err(e) if is_out_of_fds(&e) => {
+                    if !self.starved {
+                        tracing::warn!(
+                            "out of file descriptors ({e}): refusing new connections with 'BYE full' until some close"
+                        );
+                        self.starved = true;
+                    }
+                    // Spend the spare descriptor on the connection waiting, refuse it politely, and
+                    // take the spare back; then on to the next one waiting.
+                    drop(self.spare.take());
+                    let refused = match accept(self.fd()) {
+                        Ok(Some((stream, _))) => {
+                            refuse(shared, &stream, ByeReason::Full);
+                            let _ = stream.shutdown(std::net::Shutdown::Both);
+                            true
+                        }
+                        _ => false,
+                    };
+                    self.spare = File::open("/dev/null").ok();
+                    if !refused || self.spare.is_none() {
+                        // Not even the spare could be had back: wait for descriptors to free up.
+                        return Accepted::RetryAfter(Duration::from_millis(100));
                     }
                 }
-                tracing::debug!("{conn} connected from {peer}");
-                // The reader wakes the driver after its first read, so that a client that sends its
-                // login at once gets prompts and welcome in one write. (It runs only once this task
-                // yields, so the connection is registered first.)
-                // The configuration now: a reload may have brought a new certificate.
-                let config = shared.tls.borrow().clone();
-                let tls = match config {
-                    Some(config) => match TlsConn::new(config) {
-                        Ok(t) => Some(t),
-                        Err(e) => {
-                            tracing::warn!("cannot start TLS for {peer}: {e}");
-                            continue;
-                        }
-                    },
-                    None => None,
-                };
-                let reader = ex.spawn(reader(
-                    shared.clone(),
-                    conn,
-                    stream.clone(),
-                    max_line,
-                    max_outbound,
-                ));
-                shared
-                    .conns
-                    .borrow_mut()
-                    .insert(conn, ConnIo::new(stream, peer, reader, tls));
-                shared.push_quietly(Input::Open { conn, peer, irc });
-            }
-            Err(e) if is_out_of_fds(&e) => {
-                if !starved {
-                    tracing::warn!(
-                        "out of file descriptors ({e}): refusing new connections with 'BYE full' until some close"
-                    );
-                    starved = true;
+                Err(e) => {
+                    tracing::debug!("accept failed: {e}");
+                    return Accepted::RetryAfter(Duration::from_millis(5));
                 }
-                spare = refuse_one(&shared, &listener, spare).await;
-                if spare.is_none() {
-                    // Not even the spare could be had back: wait for descriptors to free up.
-                    smol::Timer::after(Duration::from_millis(100)).await;
-                    spare = File::open("/dev/null").ok();
-                }
-            }
-            Err(e) => {
-                tracing::debug!("accept failed: {e}");
-                smol::Timer::after(Duration::from_millis(5)).await;
             }
         }
     }
-}
 
-/// Spends the spare descriptor on the connection waiting to be accepted, refuses it politely, and takes
-/// the spare back.
-async fn refuse_one(shared: &Shared, listener: &TcpListener, spare: Option<File>) -> Option<File> {
-    drop(spare);
-    let accepted = futures_lite::future::or(async { Some(listener.accept().await) }, async {
-        smol::Timer::after(Duration::from_millis(50)).await;
-        None
-    })
-    .await;
-    if let Some(Ok((stream, _))) = accepted {
-        let stream: Arc<Async<TcpStream>> = stream.into();
-        refuse(shared, stream.get_ref(), ByeReason::Full);
-        let _ = stream.get_ref().shutdown(std::net::Shutdown::Both);
+    /// Sets up one accepted connection and registers it.
+    fn register(
+        &mut self,
+        shared: &Shared,
+        epoll: &Epoll,
+        stream: TcpStream,
+        peer: std::net::SocketAddr,
+        max_line: usize,
+    ) {
+        if !self.inherited_nodelay {
+            let _ = stream.set_nodelay(true);
+        }
+        // One numbering for every listener's connections.
+        let conn = ConnId(shared.next_conn.get());
+        shared.next_conn.set(conn.0 + 1);
+        if let (Some(idle), Some(all)) = (self.keepalive, &self.probes) {
+            if self.inherited_keepalive {
+                // The connection has the listener's first-probe time; the listener's moves on every
+                // KEEPALIVE_STEP connections, so no call per connection.
+                let block = conn.0 / KEEPALIVE_STEP;
+                if self.listener_block != Some(block) {
+                    self.listener_block = Some(block);
+                    let next = socket2::TcpKeepalive::new()
+                        .with_time(keepalive_idle_of_block(block, idle));
+                    let _ = socket2::SockRef::from(&self.listener).set_tcp_keepalive(&next);
+                }
+            } else {
+                let own = all.clone().with_time(keepalive_idle(conn, idle));
+                let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&own);
+            }
+            if !self.inherited_user_timeout {
+                let _ = socket2::SockRef::from(&stream)
+                    .set_tcp_user_timeout(Some(unanswered_limit(idle)));
+            }
+        }
+        tracing::debug!("{conn} connected from {peer}");
+        // The configuration now: a reload may have brought a new certificate.
+        let config = shared.tls.borrow().clone();
+        let tls = match config {
+            Some(config) => match TlsConn::new(config) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    tracing::warn!("cannot start TLS for {peer}: {e}");
+                    return;
+                }
+            },
+            None => None,
+        };
+        if let Err(e) = epoll.add(stream.as_raw_fd(), conn.0) {
+            tracing::warn!("cannot watch the connection from {peer}: {e}");
+            return;
+        }
+        // Its first input (a login sent at once) is read in the driver's next turn, into the same
+        // batch as this `Open` if it came with the connection.
+        shared
+            .conns
+            .borrow_mut()
+            .insert(conn, ConnIo::new(stream, peer, tls, max_line));
+        shared.push_quietly(Input::Open {
+            conn,
+            peer,
+            irc: self.irc,
+        });
     }
-    File::open("/dev/null").ok()
 }
 
 fn is_out_of_fds(e: &io::Error) -> bool {
@@ -272,7 +323,7 @@ mod tests {
         );
     }
 
-    /// What `accept_loop` counts on to set no keepalive per connection: Linux copies the listener's
+    /// What `Listener` counts on to set no keepalive per connection: Linux copies the listener's
     /// keepalive settings and user timeout to each accepted connection, as they are when it connects.
     #[cfg(target_os = "linux")]
     #[test]

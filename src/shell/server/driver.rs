@@ -23,6 +23,7 @@ use super::conn::drop_conn;
 use super::hasher::{Answer, Hasher};
 use super::inbox::{Inbox, Input};
 use super::operator::{log_failed_login, log_line, log_record};
+use super::readiness::Readiness;
 use super::{Shared, ShellOptions};
 use crate::shell::clock::ShellClock;
 use crate::shell::committer::Committer;
@@ -38,6 +39,8 @@ pub(super) struct Driver {
     pub(super) server: Server,
     /// A cluster node's tasks (appending, reading, snapshots, the lease); none on a server alone.
     pub(super) link: Option<Link>,
+    /// The client sockets: accepted, read and finished writing in each turn.
+    pub(super) readiness: Readiness,
     pub(super) clock: ShellClock,
     /// The one OS timer, kept across waits and moved only when the earliest deadline changes: each new
     /// registration makes the reactor wake up once for nothing.
@@ -73,6 +76,7 @@ impl Driver {
             Timer,
             Stop,
             Committed(io::Result<u64>),
+            Sockets,
         }
         let reports = self.committer.reports();
         loop {
@@ -103,11 +107,17 @@ impl Driver {
                 m.set_ready(self.server.serving());
             }
             let listener = self.shared.arm_wake();
+            // What the sockets have: accepted, read into the inbox, refused queues finished.
+            let more_to_read = self.readiness.turn(&self.shared, &self.ex);
             self.shared.take_inbox(&mut self.batch);
             let now = self.clock.now();
             let timers_due = self.server.poll_timeout().is_some_and(|at| at <= now);
             let flush_requested = self.take_flush_requests();
-            if !self.batch.is_empty() || timers_due || !self.followups.is_empty() || flush_requested
+            if !self.batch.is_empty()
+                || timers_due
+                || !self.followups.is_empty()
+                || flush_requested
+                || more_to_read
             {
                 let size = self.batch.inputs.len();
                 self.run_batch(now);
@@ -118,10 +128,10 @@ impl Driver {
                     return Err(io::Error::other(why));
                 }
                 if self.server.coalesce(size, self.dirty.len()) {
-                    // Busy: let the readers add what has arrived meanwhile before writing, so each
-                    // connection gets more lines per `write`.
+                    // Busy: let the next turn add what has arrived meanwhile before writing, so
+                    // each connection gets more lines per `write` (the other tasks run first).
                     drop(turn);
-                    self.pass_through_reactor().await;
+                    futures_lite::future::yield_now().await;
                 } else {
                     self.flush_dirty();
                 }
@@ -133,6 +143,10 @@ impl Driver {
             self.server
                 .handle_input(composed::Input::Idle { written }, now);
             self.carry_out_output(now);
+            if self.readiness.may_read_more(&self.shared) {
+                // What the idle turn said let a connection be read (its input waits unread).
+                continue;
+            }
             let deadline = self
                 .server
                 .poll_timeout()
@@ -158,6 +172,10 @@ impl Driver {
                 let _ = stop.recv().await;
                 Wake::Stop
             };
+            let sockets = async {
+                let _ = self.readiness.epoll.readable().await;
+                Wake::Sockets
+            };
             drop(turn);
             let committed = async {
                 match reports.recv().await {
@@ -166,30 +184,18 @@ impl Driver {
                     Err(_) => Wake::Input,
                 }
             };
-            match input.or(timer).or(committed).or(stopping).await {
+            match input.or(timer).or(sockets).or(committed).or(stopping).await {
                 Wake::Stop => return Ok(()),
                 Wake::Committed(report) => self.on_committed(report?),
                 Wake::Timer => self.alarm_at = None,
-                Wake::Input => {}
+                Wake::Input | Wake::Sockets => {}
             }
         }
     }
 
-    /// Lets the reactor look for I/O once and the readers it wakes run, then comes back: the driver's
-    /// alarm is set to now (the reactor then polls without blocking), and the yield puts the driver
-    /// behind the readers that the same pass woke.
-    async fn pass_through_reactor(&mut self) {
-        let now = std::time::Instant::now();
-        self.alarm.set_at(now);
-        self.alarm_at = Some(now);
-        (&mut self.alarm).await;
-        self.alarm_at = None;
-        futures_lite::future::yield_now().await;
-    }
-
-    /// Marks the connections whose readers queued TLS records (the handshake's) for writing; whether
+    /// Marks the connections whose reads queued TLS records (the handshake's) for writing; whether
     /// there were any.
-    fn take_flush_requests(&mut self) -> bool {
+    pub(super) fn take_flush_requests(&mut self) -> bool {
         let requests = std::mem::take(&mut *self.shared.flush_requests.borrow_mut());
         if requests.is_empty() {
             return false;
@@ -305,18 +311,15 @@ impl Driver {
                         io.paused = true;
                     }
                 }
+                // Input left unread meanwhile is read in the next turn.
                 Output::ResumeReading { conn } => {
                     if let Some(io) = self.shared.conns.borrow_mut().get_mut(&conn) {
                         io.paused = false;
-                        io.resume.notify(usize::MAX);
                     }
                 }
                 Output::HoldReading { conn, held } => {
                     if let Some(io) = self.shared.conns.borrow_mut().get_mut(&conn) {
                         io.gated = held;
-                        if !held {
-                            io.resume.notify(usize::MAX);
-                        }
                     }
                 }
                 Output::WatchDrain { conn } => {

@@ -1,4 +1,4 @@
-//! What readers and the accept task hand to the driver: one batch of inputs, with every line's bytes in a
+//! What the readiness loop and the other tasks hand to the driver: one batch of inputs, with every line's bytes in a
 //! single arena, so a line costs a copy into a buffer that is reused, never an allocation of its own.
 
 use std::net::SocketAddr;
@@ -54,7 +54,7 @@ pub(super) enum Input {
     Scrape(crate::shell::metrics::ScrapeRequest),
 }
 
-/// A batch being gathered (by readers) or handled (by the driver): the two swap, keeping capacities.
+/// A batch being gathered (by the readiness loop and tasks) or handled (by the driver): the two swap, keeping capacities.
 #[derive(Debug, Default)]
 pub(super) struct Inbox {
     pub(super) inputs: Vec<Input>,
@@ -79,7 +79,7 @@ impl Inbox {
         self.inputs.is_empty()
     }
 
-    /// Whether readers should pause until the driver has taken this batch: bounds the memory a flood of
+    /// Whether reading should stop until the driver has taken this batch: bounds the memory a flood of
     /// lines can take, whatever the number of connections.
     pub(super) fn is_full(&self) -> bool {
         self.bytes.len() >= MAX_BATCH_BYTES || self.inputs.len() >= MAX_BATCH_INPUTS
@@ -97,7 +97,7 @@ impl Inbox {
     }
 }
 
-/// Line bytes gathered before readers wait for the driver.
+/// Line bytes gathered before reading waits for the driver.
 const MAX_BATCH_BYTES: usize = 8 << 20;
-/// Inputs gathered before readers wait for the driver.
+/// Inputs gathered before reading waits for the driver.
 const MAX_BATCH_INPUTS: usize = 256 * 1024;

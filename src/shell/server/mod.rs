@@ -3,25 +3,28 @@
 //!
 //! Everything runs on one thread (a smol `LocalExecutor`), with disk syncs on a second one:
 //!
-//! - the **accept** task (`accept`) registers each connection and starts its **reader** (`conn`);
-//!   out of file descriptors, it refuses connections cleanly instead of leaving them queued;
-//! - a reader makes a non-blocking read into one buffer shared by all connections, splits the bytes into
-//!   lines ([`LineDecoder`](natter_core::protocol::LineDecoder)) and appends them to the **inbox** (`inbox`);
+//! - the **readiness loop** (`readiness`, over one edge-triggered epoll set, `epoll`) is looked at by
+//!   the driver once per turn: listeners' connections are accepted and registered (`accept`); out of
+//!   file descriptors, they are refused cleanly instead of left queued; a readable connection (`conn`)
+//!   is read until it would block into one buffer shared by all connections, its bytes split into
+//!   lines ([`LineDecoder`](natter_core::protocol::LineDecoder)) and appended to the **inbox**
+//!   (`inbox`); a writable one finishes a queue the kernel refused. No task per connection;
 //! - the **driver** (`driver`) takes the whole inbox as one batch and feeds it to the composed server
 //!   side ([`Server`](natter_core::server::composed::Server): the core or a cluster node, the outbox,
 //!   the pacer and the operator log in one sans-IO value), then carries out its one output, in order:
 //!   commits to the commit thread, released lines written to each connection with one direct
 //!   `write`, password jobs to their threads, readers paused, log lines written, a node's appends,
 //!   snapshots and trims to its cluster tasks (`cluster_node`);
-//! - a **writer** task exists only while a connection's socket is full, to finish its queue;
-//! - the driver keeps a single OS timer, armed at the composed server's one deadline.
+//! - the driver keeps a single OS timer, armed at the composed server's one deadline, and waits for
+//!   it, the epoll set, the commit thread and the other tasks (the operator's control socket, the
+//!   metrics listener's questions, a cluster node's Redis tasks, the password workers' answers).
 //!
 //! Every decision (commits, releases, held notices, coalescing, giving memory back, what the
 //! operator's log says) is in that value, where the harness and the simulators run it too.
 //!
-//! Why one thread: the core is single-threaded by design, and with readers, driver and writes on the same
+//! Why one thread: the core is single-threaded by design, and with reads, driver and writes on the same
 //! thread, a line costs no lock, no cross-thread wake-up and no allocation on its way from the socket to
-//! the core and back; an idle connection holds no buffer and no writer task. (Measured figures are in
+//! the core and back; an idle connection holds no buffer and no task. (Measured figures are in
 //! docs/PERFORMANCE.md.)
 //!
 //! A failed commit stops the server: no reply of that batch or any later one is sent (they could say
@@ -35,10 +38,12 @@ mod cluster_node;
 mod conn;
 mod control;
 mod driver;
+mod epoll;
 mod hasher;
 mod inbox;
 mod operator;
 mod query;
+mod readiness;
 mod tls_compact;
 mod tls_conn;
 // Test rigs: a TLS peer driven by hand, the record layer under hostile records and against rustls.
@@ -70,6 +75,7 @@ pub use self::control::{Control, bind_socket};
 use self::driver::Driver;
 use self::inbox::{Inbox, Input};
 pub use self::query::Query;
+use self::readiness::Readiness;
 use super::committer::Committer;
 use super::persist::Persister;
 use crate::shell::clock::ShellClock;
@@ -131,22 +137,24 @@ const READ_BUF: usize = 64 * 1024;
 /// What the server thread's tasks share. Only ever touched from that thread, and never borrowed across
 /// an `.await`.
 pub(super) struct Shared {
-    /// The batch readers are filling.
+    /// The batch the readiness loop and the other tasks are filling.
     inbox: RefCell<Inbox>,
     /// Every open connection's I/O state.
     conns: RefCell<Conns>,
-    /// Where readers read; shared because only one reads at a time.
+    /// Where every connection is read into; shared because only one is read at a time.
     read_buf: RefCell<Box<[u8]>>,
     /// Wakes the driver; `wake_pending` avoids notifying it again before it has looked.
     wake: Notify,
     wake_pending: Cell<bool>,
-    /// The driver took the inbox: readers waiting for room may go on.
+    /// The driver took the inbox: tasks waiting for room may go on.
     room: Notify,
-    /// A writer task finished (shutdown waits for the last one).
-    writers_done: Notify,
-    /// Bytes written since the driver last gave memory back (writers count theirs too).
+    /// Bytes written since the driver last gave memory back.
     written: Cell<usize>,
-    /// Connections whose reader queued TLS records to write (the handshake's), for the driver.
+    /// Accepting must be tried again (a listener's edge passed while no descriptor could be had).
+    accept_again: Cell<bool>,
+    /// A timer to set `accept_again` is running.
+    accept_retry: Cell<bool>,
+    /// Connections whose reads queued TLS records to write (the handshake's), for the driver.
     flush_requests: RefCell<Vec<ConnId>>,
     /// The TLS configuration, when the server speaks TLS: a reload may put a new certificate here
     /// (connections that start later use it), and its fingerprint beside it.
@@ -176,8 +184,9 @@ impl Shared {
             wake: Notify::new(),
             wake_pending: Cell::new(false),
             room: Notify::new(),
-            writers_done: Notify::new(),
             written: Cell::new(0),
+            accept_again: Cell::new(false),
+            accept_retry: Cell::new(false),
         }
     }
 
@@ -186,7 +195,7 @@ impl Shared {
         self.wake_driver();
     }
 
-    /// Queues an input without waking the driver: someone else will (see [`conn::reader`]).
+    /// Queues an input without waking the driver: the driver is the caller, or someone else will.
     fn push_quietly(&self, input: Input) {
         self.inbox.borrow_mut().push(input);
     }
@@ -204,7 +213,7 @@ impl Shared {
         listener
     }
 
-    /// Swaps the gathered batch into `batch` (which must be empty) and lets paused readers go on.
+    /// Swaps the gathered batch into `batch` (which must be empty) and lets tasks waiting for room go on.
     fn take_inbox(&self, batch: &mut Inbox) {
         std::mem::swap(&mut *self.inbox.borrow_mut(), batch);
         if !batch.is_empty() {
@@ -333,9 +342,8 @@ pub struct Serving {
 pub async fn run_server(s: Serving) -> io::Result<()> {
     let ex = Rc::new(LocalExecutor::new());
     let result = ex.run(serve(ex.clone(), s)).await;
-    // Tasks cancelled on the way out (each connection's reader, the acceptor) are only scheduled to be
-    // dropped; run them, so every socket they hold is closed now, not when the process exits. The
-    // acceptor holds the executor itself: left scheduled, it would keep it, and those sockets, forever.
+    // Tasks cancelled on the way out are only scheduled to be dropped; run them, so every socket they
+    // hold is closed now, not when the process exits.
     while ex.try_tick() {}
     result
 }
@@ -360,20 +368,16 @@ async fn serve(ex: Rc<LocalExecutor<'static>>, s: Serving) -> io::Result<()> {
     let clock = ShellClock::start();
     let natter = listeners.into_iter().map(|l| (l, false));
     let irc = irc_listeners.into_iter().map(|l| (l, true));
-    let acceptors: Vec<_> = natter
+    let listeners = natter
         .chain(irc)
-        .map(|(listener, irc)| {
-            ex.spawn(accept::accept_loop(
-                listener,
-                shared.clone(),
-                ex.clone(),
-                core.config().max_line,
-                opts.max_outbound,
-                opts.keepalive,
-                irc,
-            ))
-        })
-        .collect();
+        .map(|(l, irc)| Ok((readiness::std_listener(l)?, irc)))
+        .collect::<io::Result<Vec<_>>>()?;
+    let readiness = Readiness::new(
+        listeners,
+        opts.keepalive,
+        core.config().max_line,
+        opts.max_outbound,
+    )?;
     if let Some(control) = control {
         control::start(control, &ex, shared.clone())?;
     }
@@ -386,11 +390,12 @@ async fn serve(ex: Rc<LocalExecutor<'static>>, s: Serving) -> io::Result<()> {
         })
     });
     // Standalone or one node of a cluster: chosen here, once.
-    let served = match opts.cluster.clone() {
+    match opts.cluster.clone() {
         None => {
             drive(
                 Server::alone(core, parts(&opts)).with_irc(opts.irc.clone()),
                 None,
+                readiness,
                 &ex,
                 shared,
                 persister,
@@ -412,6 +417,7 @@ async fn serve(ex: Rc<LocalExecutor<'static>>, s: Serving) -> io::Result<()> {
             let served = drive(
                 server,
                 Some(link),
+                readiness,
                 &ex,
                 shared,
                 persister,
@@ -423,9 +429,7 @@ async fn serve(ex: Rc<LocalExecutor<'static>>, s: Serving) -> io::Result<()> {
             drop(tasks);
             served
         }
-    };
-    drop(acceptors);
-    served
+    }
 }
 
 /// The numbers of the pieces around the core, as the options say.
@@ -444,6 +448,7 @@ fn parts(opts: &ShellOptions) -> Parts {
 async fn drive(
     server: Server,
     link: Option<cluster_node::Link>,
+    readiness: Readiness,
     ex: &Rc<LocalExecutor<'static>>,
     shared: Rc<Shared>,
     persister: Box<dyn Persister>,
@@ -464,6 +469,7 @@ async fn drive(
     let mut driver = Driver {
         server,
         link,
+        readiness,
         clock,
         alarm: smol::Timer::never(),
         alarm_at: None,

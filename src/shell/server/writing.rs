@@ -1,11 +1,12 @@
 //! The driver's writing side: each released line rendered once onto the connections' queues, one
-//! `write` per connection that got output (a writer task only while its socket is full), held notices
+//! `write` per connection that got output (the rest when the socket says it is writable, if it was
+//! full), held notices
 //! written when the pacer says, connections closed once what is queued for them is written, and memory
 //! given back after a burst.
 
 use futures_lite::FutureExt;
 
-use super::conn::{CLOSING_HANDSHAKE_GRACE, Flush, drop_conn, writer};
+use super::conn::{CLOSING_HANDSHAKE_GRACE, Flush, drop_conn};
 use super::driver::Driver;
 use super::inbox::Input;
 use natter_core::protocol::{ServerMsg, render_into};
@@ -151,7 +152,8 @@ impl Driver {
         }
     }
 
-    /// One write per connection that got output; a full socket gets a writer task, a closed one is gone.
+    /// One write per connection that got output; a full socket is finished when it says it is
+    /// writable (the readiness loop), a closed one is gone.
     pub(super) fn flush_dirty(&mut self) {
         self.server.wrote();
         let mut conns = self.shared.conns.borrow_mut();
@@ -160,7 +162,7 @@ impl Driver {
                 continue;
             };
             io.dirty = false;
-            if io.writer.is_some() {
+            if io.blocked {
                 continue;
             }
             self.shared
@@ -175,12 +177,9 @@ impl Driver {
                         drop_conn(&mut conns, conn);
                     }
                 }
-                Flush::Blocked => {
-                    let stream = io.stream.clone();
-                    io.writer = Some(self.ex.spawn(writer(self.shared.clone(), conn, stream)));
-                }
+                Flush::Blocked => io.blocked = true,
                 Flush::Handshaking => {
-                    // The reader flushes it again when the handshake is over; a client that never
+                    // Its reads flush it again when the handshake is over; a client that never
                     // finishes it is dropped after a grace period.
                     if !std::mem::replace(&mut io.reaped, true) {
                         let shared = self.shared.clone();
@@ -200,8 +199,10 @@ impl Driver {
         }
     }
 
-    /// Closes every connection, waiting (boundedly) for what is queued to be written.
+    /// Closes every connection, waiting (boundedly) for what is queued to be written. No new
+    /// connection is accepted meanwhile.
     pub(super) async fn close_all(&mut self) {
+        self.readiness.stop_accepting();
         let rest: Vec<ConnId> = self.shared.conns.borrow().keys().copied().collect();
         for conn in rest {
             if let Some(io) = self.shared.conns.borrow_mut().get_mut(&conn) {
@@ -211,21 +212,24 @@ impl Driver {
             self.dirty.push(conn);
         }
         self.flush_dirty();
-        let drained = async {
-            loop {
-                let listener = self.shared.writers_done.listen();
-                if self.shared.conns.borrow().is_empty() {
-                    return;
-                }
-                listener.await;
+        let deadline = std::time::Instant::now() + self.opts.shutdown_grace;
+        while !self.shared.conns.borrow().is_empty() {
+            let sockets = async {
+                let _ = self.readiness.epoll.readable().await;
+                true
+            };
+            let timeout = async {
+                smol::Timer::at(deadline).await;
+                false
+            };
+            if !sockets.or(timeout).await {
+                break;
             }
-        };
-        let grace = self.opts.shutdown_grace;
-        drained
-            .or(async {
-                smol::Timer::after(grace).await;
-            })
-            .await;
+            // Full sockets take the rest of their queue; a TLS handshake a goodbye waits for goes on.
+            self.readiness.turn(&self.shared, &self.ex);
+            self.take_flush_requests();
+            self.flush_dirty();
+        }
         let rest: Vec<ConnId> = self.shared.conns.borrow().keys().copied().collect();
         for conn in rest {
             drop_conn(&mut self.shared.conns.borrow_mut(), conn);

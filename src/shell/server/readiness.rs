@@ -1,0 +1,178 @@
+//! The readiness loop: every client socket and listener in one edge-triggered epoll set (`epoll`),
+//! looked at once per driver turn.
+//!
+//! Each turn the driver takes what the kernel says is ready, without waiting: a listener's waiting
+//! connections are accepted (`accept`), a readable connection is read until it would block into the
+//! buffer all share and its lines go to the inbox (`conn::read_ready`), a writable one finishes a
+//! queue the kernel refused before (`conn::write_ready`). The epoll set's own descriptor is one more
+//! thing the driver's wait (async, beside its timer, the commit thread's reports and the other
+//! tasks' inputs) waits for. A connection is registered once and needs no task, no waker and no
+//! re-arming; it leaves the set when it is closed.
+//!
+//! An edge comes once: a connection whose input is not read when it comes (the core paused it, a
+//! cluster gate holds it, a TLS connection the core has not spoken to yet, the inbox is full, or it
+//! has had its share of the turn) stays marked readable and is kept here, and read in a later turn.
+//! Whether it may be read is the core's to say (through the flags the driver sets); this decides
+//! nothing.
+
+use std::io;
+use std::rc::Rc;
+use std::time::Duration;
+
+use async_io::Async;
+use smol::LocalExecutor;
+
+use super::Shared;
+use super::accept::{Accepted, Listener};
+use super::conn::{Read_, read_ready, write_ready};
+use super::epoll::{Epoll, Ready, events};
+use natter_core::server::ConnId;
+
+/// Keys from here up are listeners (by index); below are connections (by id, which a cluster node's
+/// number in the high bits keeps far below this).
+const LISTENERS: u64 = u64::MAX - 4096;
+
+/// The client sockets' readiness, and what is left to read.
+pub(super) struct Readiness {
+    /// The epoll set, known to the async reactor too, so that the driver's wait includes it.
+    pub(super) epoll: Async<Epoll>,
+    listeners: Vec<Listener>,
+    raw: Vec<libc::epoll_event>,
+    ready: Vec<Ready>,
+    /// Connections with input left for a later turn (see the module's text).
+    unread: Vec<ConnId>,
+    max_line: usize,
+    max_outbound: usize,
+    /// False once the server is shutting down: new connections wait in the kernel's queue, and are
+    /// reset when the listener closes.
+    accepting: bool,
+}
+
+impl Readiness {
+    /// Puts `listeners` (each: the socket, and whether it speaks IRC) in a new epoll set.
+    pub(super) fn new(
+        listeners: Vec<(std::net::TcpListener, bool)>,
+        keepalive: Option<Duration>,
+        max_line: usize,
+        max_outbound: usize,
+    ) -> io::Result<Readiness> {
+        let epoll = Epoll::new()?;
+        let mut all = Vec::with_capacity(listeners.len());
+        for (i, (listener, irc)) in listeners.into_iter().enumerate() {
+            let listener = Listener::new(listener, irc, keepalive)?;
+            epoll.add(listener.fd(), LISTENERS + i as u64)?;
+            all.push(listener);
+        }
+        Ok(Readiness {
+            epoll: Async::new(epoll)?,
+            listeners: all,
+            raw: events(),
+            ready: Vec::new(),
+            unread: Vec::new(),
+            max_line,
+            max_outbound,
+            accepting: true,
+        })
+    }
+
+    /// Accepts no more connections (shutting down).
+    pub(super) fn stop_accepting(&mut self) {
+        self.accepting = false;
+    }
+
+    /// One look at what is ready, and everything done about it. Returns whether input is left that
+    /// may be read now (a connection that had its share of the turn): the driver must come back
+    /// before it sleeps, since no edge will say so again.
+    pub(super) fn turn(&mut self, shared: &Rc<Shared>, ex: &LocalExecutor<'static>) -> bool {
+        if self.accepting && shared.accept_again.take() {
+            for i in 0..self.listeners.len() {
+                self.accept(i, shared, ex);
+            }
+        }
+        let mut ready = std::mem::take(&mut self.ready);
+        if let Err(e) = self.epoll.get_ref().ready_now(&mut self.raw, &mut ready) {
+            tracing::error!("cannot wait for the sockets: {e}");
+        }
+        // What earlier turns left first: it has waited longest.
+        let earlier = std::mem::take(&mut self.unread);
+        for &conn in &earlier {
+            if let Read_::Left = read_ready(shared, conn, self.max_outbound) {
+                self.unread.push(conn);
+            }
+        }
+        for r in &ready {
+            if r.key >= LISTENERS {
+                if self.accepting {
+                    self.accept((r.key - LISTENERS) as usize, shared, ex);
+                }
+                continue;
+            }
+            let conn = ConnId(r.key);
+            if r.writable {
+                write_ready(shared, conn);
+            }
+            if r.readable {
+                match shared.conns.borrow_mut().get_mut(&conn) {
+                    Some(io) => {
+                        io.readable = true;
+                        io.hung_up |= r.hangup;
+                    }
+                    None => continue,
+                }
+                if let Read_::Left = read_ready(shared, conn, self.max_outbound) {
+                    self.unread.push(conn);
+                }
+            }
+        }
+        self.ready = ready;
+        self.ready.clear();
+        self.unread.sort_unstable();
+        self.unread.dedup();
+        self.unread.retain(|conn| {
+            let conns = shared.conns.borrow();
+            conns.get(conn).is_some_and(|io| io.readable && !io.ended)
+        });
+        self.may_read_more(shared)
+    }
+
+    /// Whether a connection's input waits unread that may be read now: the driver must take
+    /// another turn before it sleeps, since no edge will say so again.
+    pub(super) fn may_read_more(&self, shared: &Shared) -> bool {
+        let conns = shared.conns.borrow();
+        !shared.inbox.borrow().is_full()
+            && self
+                .unread
+                .iter()
+                .any(|conn| conns.get(conn).is_some_and(|io| io.may_read()))
+    }
+
+    /// Accepts what waits on listener `i`; if it must be tried again later, arranges that.
+    fn accept(&mut self, i: usize, shared: &Rc<Shared>, ex: &LocalExecutor<'static>) {
+        let Some(listener) = self.listeners.get_mut(i) else {
+            return;
+        };
+        let epoll = self.epoll.get_ref();
+        if let Accepted::RetryAfter(after) = listener.accept_all(shared, epoll, self.max_line)
+            && !shared.accept_retry.replace(true)
+        {
+            // The listener's edge has passed: a timer brings the driver back to try again.
+            let shared = shared.clone();
+            ex.spawn(async move {
+                smol::Timer::after(after).await;
+                shared.accept_retry.set(false);
+                shared.accept_again.set(true);
+                shared.wake_driver();
+            })
+            .detach();
+        }
+    }
+}
+
+/// The listening socket inside an async one, for the readiness loop.
+pub(super) fn std_listener(listener: async_net::TcpListener) -> io::Result<std::net::TcpListener> {
+    let shared: std::sync::Arc<Async<std::net::TcpListener>> = listener.into();
+    match std::sync::Arc::try_unwrap(shared) {
+        Ok(only) => only.into_inner(),
+        Err(shared) => shared.get_ref().try_clone(),
+    }
+}
