@@ -6,7 +6,7 @@
 //! It fails closed: without an open device nothing is encrypted, and nothing that should be is sent at
 //! all (`state::secure` refuses it, saying why: [`Encryption::failure`]).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::e2e::{self, E2e, Protection, Setup};
 use super::event::{Effect, OpenHow};
@@ -47,6 +47,10 @@ pub(super) struct Encryption {
     protections: BTreeMap<Conversation, Protection>,
     /// Changes whenever `protections` does.
     protections_version: u64,
+    /// Users who wrote in clear while no key of theirs is pinned: the conversation with them is
+    /// not end-to-end encrypted (an IRC user, a client without keys), whatever the intent, until
+    /// keys of theirs are known.
+    clear_from: BTreeSet<Name>,
 }
 
 impl Encryption {
@@ -62,6 +66,7 @@ impl Encryption {
             slow_claims: VecDeque::new(),
             protections: BTreeMap::new(),
             protections_version: 0,
+            clear_from: BTreeSet::new(),
         }
     }
 
@@ -230,6 +235,12 @@ impl Encryption {
             };
         };
         match to {
+            Conversation::User(u)
+                if e2e.contacts().get(u).is_none()
+                    && (self.clear_from.contains(u) || e2e.said_no_keys(u)) =>
+            {
+                Protection::NotEncrypted
+            }
             Conversation::User(u) => e2e.protection_with(u),
             Conversation::Group(g) => e2e.protection_in(g),
             Conversation::Private(u) => match e2e.protection_with(u) {
@@ -238,6 +249,22 @@ impl Encryption {
             },
             Conversation::Broadcasts => Protection::NotEncrypted,
         }
+    }
+
+    /// A message `text` arrived from `from` to the user alone: in clear from someone with no key
+    /// pinned, it says that the conversation with them is not encrypted.
+    pub(super) fn saw_direct(&mut self, from: &Name, text: &str) {
+        if let Some(e2e) = &self.device
+            && !e2e::envelope::is_encrypted(text)
+            && e2e.contacts().get(from).is_none()
+        {
+            self.clear_from.insert(from.clone());
+        }
+    }
+
+    /// `/sendclear <user>` went through: the conversation with them is not encrypted.
+    pub(super) fn sent_clear(&mut self, user: Name) {
+        self.clear_from.insert(user);
     }
 
     /// `to` is used (`me` being the logged-in user): how it is protected, if that is to be said

@@ -407,6 +407,11 @@ impl E2e {
         self.group_member_online(user);
     }
 
+    /// Whether the server said `user` has no keys (or withdrew them), and nothing since says otherwise.
+    pub fn said_no_keys(&self, user: &str) -> bool {
+        matches!(self.holds.get(user), Some(Wait::NoKeys | Wait::Withdrawn))
+    }
+
     /// `/sendclear <user>`: what waits for `user`, who has no keys, goes unencrypted, as asked.
     pub fn send_clear(&mut self, user: &Name, out: &mut Vec<Out>) -> Result<(), SendClearError> {
         if self.contacts.get(user).is_some() {

@@ -77,6 +77,16 @@ impl ClientState {
                 return;
             }
         }
+        if let ServerMsg::Message { from, text, .. }
+        | ServerMsg::OfflineMessage {
+            from,
+            group: None,
+            text,
+            ..
+        } = &msg
+        {
+            self.encryption.saw_direct(from, text);
+        }
         if let Some(to) = msg.conversation()
             && matches!(
                 msg,

@@ -651,6 +651,10 @@ impl ClientState {
         {
             return show_error(out, ClientError::ToYourself(me));
         }
+        let cleared = match &command {
+            KeyCommand::SendClear { user } => Some(user.clone()),
+            _ => None,
+        };
         let mut outs = Vec::new();
         let result: Result<(), String> = match command {
             KeyCommand::Verify { user } => {
@@ -684,6 +688,9 @@ impl ClientState {
                 Err("Your end-to-end keys are open already.".into())
             }
         };
+        if let (Ok(()), Some(user)) = (&result, cleared) {
+            self.encryption.sent_clear(user);
+        }
         self.carry_e2e(outs, out);
         if let Err(e) = result {
             show(out, Item::Warning(e));

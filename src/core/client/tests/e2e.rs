@@ -513,6 +513,27 @@ fn each_conversation_says_how_it_is_protected() {
         to: Conversation::Broadcasts,
         state: Protection::NotEncrypted
     }));
+    // Clear text from someone with no keys (an IRC user): that conversation is not encrypted, and
+    // is never said to be.
+    alice.clear();
+    server.next_id += 1;
+    alice.server(ServerMsg::Message {
+        id: server.next_id,
+        sent_at: START,
+        from: name("irene"),
+        text: "hello from irssi".into(),
+    });
+    let said: Vec<Note> = notes(&alice)
+        .into_iter()
+        .filter(|n| matches!(n, Note::Protection { to, .. } if *to == Conversation::User(name("irene"))))
+        .collect();
+    assert_eq!(
+        said,
+        [Note::Protection {
+            to: Conversation::User(name("irene")),
+            state: Protection::NotEncrypted
+        }]
+    );
     // Verified: said again, as it changed.
     alice.clear();
     alice.typed("verify bob");
