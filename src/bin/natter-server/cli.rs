@@ -76,8 +76,9 @@ pub struct Args {
     pub irc_port: Option<u16>,
 
     /// Admit guests: an IRC client that gives no password logs in under any free nick that is no
-    /// account's, with no account, as on IRC networks (what irctest needs). Guests cannot join
-    /// groups, block, publish keys or keep anything; accounts' names stay theirs. Off by default.
+    /// account's, with no account, as on IRC networks (what irctest needs). Guests may message and
+    /// take part in groups, but cannot block, publish keys or keep anything (nothing of theirs is
+    /// stored); accounts' names stay theirs. Off by default.
     #[arg(long)]
     pub irc_guests: bool,
 
