@@ -76,6 +76,9 @@ impl IrcSession {
             "WHOIS" => self.whois(&msg, out),
             "WHOWAS" => self.whowas(&msg, out),
             "LUSERS" => self.lusers(false, out),
+            "OPER" => self.oper(&msg, out),
+            "KILL" => self.kill(&msg, out),
+            "WALLOPS" => self.wallops(&msg, out),
             _ if self.server_info(&command, &msg, out) => {}
             _ => out.push(Step::Say(self.numeric(
                 "421",

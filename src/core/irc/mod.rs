@@ -37,6 +37,7 @@ mod labels;
 pub mod message;
 mod monitor;
 mod nick;
+mod oper;
 mod outgoing;
 mod presence_book;
 mod queries;

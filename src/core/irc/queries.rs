@@ -341,6 +341,9 @@ impl IrcSession {
                 if row.account {
                     lines.extend(self.numeric("330", &[&row.user, &row.user], "is logged in as"));
                 }
+                if row.operator {
+                    lines.extend(self.numeric("313", &[&row.user], "is an IRC operator"));
+                }
                 if let Some(reason) = &w.away {
                     lines.extend(self.numeric("301", &[&row.user], reason));
                 }
@@ -397,6 +400,9 @@ impl IrcSession {
 /// owner in a group's list.
 fn flags(row: &Row, channel: &str) -> String {
     let mut f = String::from(if row.online && !row.away { "H" } else { "G" });
+    if row.operator {
+        f.push('*');
+    }
     if row.owner && channel != "*" {
         f.push('@');
     }
@@ -412,11 +418,13 @@ fn row_of(msg: &ServerMsg) -> Option<Row> {
             away,
             account,
             owner,
+            operator,
             idle_secs,
             since,
             username,
             realname,
         } => Some(Row {
+            operator: *operator,
             user: user.clone(),
             online: *online,
             away: *away,

@@ -147,6 +147,8 @@ pub struct IrcSession {
     pub(super) decor: Option<super::relay::Decor>,
     /// The client set the bot mode (`+B`) on itself.
     pub(super) bot: bool,
+    /// The session is the server's operator's (the core said `OPERATOR`): `+o` in its modes.
+    pub(super) oper: bool,
     /// Others' presence as far as IRC needs it: the nicks monitored, who is away.
     pub(super) watch: super::presence_book::Watch,
     /// The operator's settings: the server's name, the message of the day.
@@ -192,6 +194,7 @@ impl IrcSession {
             batches: 0,
             decor: None,
             bot: false,
+            oper: false,
             watch: super::presence_book::Watch::default(),
             settings,
             now: Timestamp::ZERO,

@@ -13,7 +13,12 @@ impl IrcSession {
     /// `MODE <own nick>`: `221` with the modes set; with changes, each applied or refused.
     pub(super) fn user_mode(&mut self, msg: &Message<'_>, out: &mut Vec<Step>) {
         let Some(changes) = msg.param(1) else {
-            let modes = if self.bot { "+B" } else { "+" };
+            let modes = match (self.bot, self.oper) {
+                (true, true) => "+Bo",
+                (true, false) => "+B",
+                (false, true) => "+o",
+                (false, false) => "+",
+            };
             out.push(Step::Say(line(
                 None,
                 Some(self.server_name()),

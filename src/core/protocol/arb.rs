@@ -14,7 +14,7 @@ use super::wire::ArbPart;
 #[cfg(test)]
 use super::wire::{
     Access, Adding, AltGroup, Codec, Coverage, GroupEntries, Here, Kind, Names, Nested, OnOff,
-    OneKey, Role, Seen, StoredFull, Text, TopicBy, Usage, Whose,
+    OneKey, Rank, Role, Seen, StoredFull, Text, TopicBy, Usage, Whose,
 };
 
 macro_rules! define_arb {

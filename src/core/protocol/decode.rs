@@ -12,7 +12,7 @@ use super::lines::wire_tables;
 use super::reply::{ByeReason, ErrorReply, PingState, Prompt, ServerMsg};
 use super::wire::{
     Access, Adding, AltGroup, Codec, Coverage, Fields, GroupEntries, Here, Kind, Names, Nested,
-    OnOff, OneKey, Role, Seen, StoredFull, TakePart, Text, TopicBy, Usage, Whose,
+    OnOff, OneKey, Rank, Role, Seen, StoredFull, TakePart, Text, TopicBy, Usage, Whose,
 };
 
 macro_rules! define_decode {

@@ -296,6 +296,14 @@ pub fn parse_command(line: &str) -> Result<Command<'_>, ParseError> {
         CommandName::StopPrivate => Command::StopPrivate { user: user(args)? },
         CommandName::Logout => no_args(args).map(|_| Command::Logout).map_err(usage)?,
         CommandName::Passwd => no_args(args).map(|_| Command::Passwd).map_err(usage)?,
+        CommandName::Oper => Command::Oper { name: user(args)? },
+        CommandName::Kill => {
+            let (_, user, reason) = token_and_text(args).ok_or(ParseError::Usage(name))?;
+            Command::Kill { user, reason }
+        }
+        CommandName::Wallops => Command::Wallops {
+            text: text_only(args).map_err(usage)?.1,
+        },
         CommandName::Help => no_args(args).map(|_| Command::Help).map_err(usage)?,
         CommandName::Active => no_args(args).map(|_| Command::Active).map_err(usage)?,
         CommandName::P2pPort => Command::P2pPort {

@@ -18,7 +18,7 @@ use super::lines::wire_tables;
 use super::reply::{ByeReason, CancelReason, ErrorReply, PingState, Prompt, ServerMsg};
 use super::wire::{
     Access, Adding, AltGroup, ByteOut, Codec, Coverage, GroupEntries, Here, Kind, Names, Nested,
-    OnOff, OneKey, Part, Role, Seen, StoredFull, Text, TopicBy, Usage, Whose,
+    OnOff, OneKey, Part, Rank, Role, Seen, StoredFull, Text, TopicBy, Usage, Whose,
 };
 
 /// Appends `msg` and a newline to `out`.

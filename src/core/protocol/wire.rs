@@ -140,6 +140,8 @@ pub(crate) struct Here;
 pub(crate) struct Kind;
 /// A member's place in a group: `member` or `owner`.
 pub(crate) struct Role;
+/// Whether a user online is the server's operator (`oper`): `user` or `operator`.
+pub(crate) struct Rank;
 /// When a user was last seen: a timestamp, or `never` for a user never seen since the server kept
 /// history (rather than a 0 a reader would take for 1970).
 pub(crate) struct Seen;
@@ -448,7 +450,8 @@ two_words!(
     TopicBy: "owner" / "members",
     Here: "here" / "away",
     Kind: "guest" / "account",
-    Role: "member" / "owner"
+    Role: "member" / "owner",
+    Rank: "user" / "operator"
 );
 
 impl Codec<CommandName> for Usage {

@@ -78,6 +78,10 @@ pub(crate) enum Passwd {
     AwaitNew,
     /// The new password is being hashed (`job`).
     Hashing { job: u64 },
+    /// `oper <name>`: the next line is the password of the operator at `op` in the configuration's
+    /// list (`None`: no operator has that name; the password is asked all the same, so that the
+    /// answer does not say which names are operators').
+    AwaitOper { op: Option<usize> },
 }
 
 impl Passwd {
@@ -88,7 +92,10 @@ impl Passwd {
 
     /// The next line is a password.
     pub(crate) fn awaits_password(self) -> bool {
-        matches!(self, Passwd::AwaitCurrent | Passwd::AwaitNew)
+        matches!(
+            self,
+            Passwd::AwaitCurrent | Passwd::AwaitNew | Passwd::AwaitOper { .. }
+        )
     }
 }
 
@@ -124,6 +131,9 @@ pub(crate) struct Session {
     /// What the client said of itself (`userinfo`), if it did.
     #[serde(default)]
     about: Option<About>,
+    /// Whether the session is the server's operator's (`oper`), until it ends.
+    #[serde(default)]
+    operator: bool,
 }
 
 impl Session {
@@ -143,6 +153,7 @@ impl Session {
             since: now,
             away: None,
             about: None,
+            operator: false,
         }
     }
 
@@ -159,6 +170,11 @@ impl Session {
     /// What the client said of itself (`userinfo`), if it did.
     pub(crate) fn about(&self) -> Option<&About> {
         self.about.as_ref()
+    }
+
+    /// Whether the session is the server's operator's (`oper`).
+    pub(crate) fn operator(&self) -> bool {
+        self.operator
     }
 
     pub(crate) fn passwd(&self) -> Passwd {
@@ -382,6 +398,13 @@ impl Sessions {
     }
 
     /// `receipts on|off`.
+    /// `oper` succeeded: the session is the server's operator's until it ends.
+    pub(crate) fn set_operator(&mut self, conn: ConnId) {
+        if let Some(s) = self.session_mut(conn) {
+            s.operator = true;
+        }
+    }
+
     /// Moves the session's `passwd` on.
     pub(crate) fn set_passwd(&mut self, conn: ConnId, step: Passwd) {
         if let Some(s) = self.session_mut(conn) {

@@ -1,0 +1,88 @@
+//! `OPER`, `KILL` and `WALLOPS`: the server's operator on IRC. `OPER <name> <password>` is the
+//! core's `oper <name>` and then the password as the line it asks for (a password line, which a
+//! cluster node keeps out of its shared log as at login); the core's `OPERATOR` is `381` and the
+//! user's `MODE +o`, its `oper-failed` `464`. `KILL <nick> [:reason]` is the core's `kill` (the
+//! operator's kick: the victim is told `ERROR`, the others see it `QUIT`), `WALLOPS :text` the
+//! core's `wallops`, told to every operator online (as IRC allows: "servers MAY send WALLOPS only
+//! to operators"); anyone else is `481`.
+
+use super::message::Message;
+use super::session::{IrcSession, Step, line, mask};
+use crate::protocol::{ErrorReply, ServerMsg};
+
+impl IrcSession {
+    /// `OPER <name> <password>`.
+    pub(super) fn oper(&mut self, msg: &Message<'_>, out: &mut Vec<Step>) {
+        let (Some(name), Some(password)) = (msg.param(0), msg.param(1)) else {
+            return out.push(Step::Say(self.not_enough_params("OPER")));
+        };
+        if name.is_empty() || name.contains(' ') {
+            return out.push(Step::Say(self.numeric("464", &[], "Password incorrect")));
+        }
+        out.push(Step::Feed(format!("oper {name}").into_bytes()));
+        out.push(Step::Feed(password.as_bytes().to_vec()));
+    }
+
+    /// `KILL <nick> [:reason]`.
+    pub(super) fn kill(&mut self, msg: &Message<'_>, out: &mut Vec<Step>) {
+        let Some(nick) = msg.param(0).filter(|n| !n.is_empty() && !n.contains(' ')) else {
+            return out.push(Step::Say(self.not_enough_params("KILL")));
+        };
+        let reason = msg.param(1).map(str::trim).unwrap_or("");
+        let line = if reason.is_empty() {
+            format!("kill {nick}")
+        } else {
+            format!("kill {nick} {reason}")
+        };
+        out.push(Step::Feed(line.into_bytes()));
+    }
+
+    /// `WALLOPS :text`.
+    pub(super) fn wallops(&mut self, msg: &Message<'_>, out: &mut Vec<Step>) {
+        let Some(text) = msg.param(0).filter(|t| !t.trim().is_empty()) else {
+            return out.push(Step::Say(self.not_enough_params("WALLOPS")));
+        };
+        out.push(Step::Feed(format!("wallops {text}").into_bytes()));
+    }
+
+    /// The core's lines about operators: `true` if `msg` was one.
+    pub(super) fn oper_line(&mut self, msg: &ServerMsg, out: &mut Vec<Step>) -> bool {
+        match msg {
+            ServerMsg::Operator { .. } => {
+                self.oper = true;
+                out.push(Step::Say(self.numeric(
+                    "381",
+                    &[],
+                    "You are now an IRC operator",
+                )));
+                let me = self.target().to_owned();
+                out.push(Step::Say(line(
+                    None,
+                    Some(&mask(&me.as_str().into())),
+                    "MODE",
+                    &[&me, "+o"],
+                    false,
+                )));
+            }
+            ServerMsg::Wallops { from, text } => {
+                out.push(Step::Say(line(
+                    None,
+                    Some(&mask(from)),
+                    "WALLOPS",
+                    &[text],
+                    true,
+                )));
+            }
+            ServerMsg::Error(ErrorReply::OperFailed) => {
+                out.push(Step::Say(self.numeric("464", &[], "Password incorrect")));
+            }
+            ServerMsg::Error(ErrorReply::NotOperator) => out.push(Step::Say(self.numeric(
+                "481",
+                &[],
+                "Permission Denied- You're not an IRC operator",
+            ))),
+            _ => return false,
+        }
+        true
+    }
+}
