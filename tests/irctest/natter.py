@@ -32,9 +32,8 @@ DEFAULT_BINARY = HERE.parent.parent / "target" / "debug" / "natter-server"
 
 # irctest's tests become the operator with `OPER operuser operpassword` (as its other controllers
 # configure). natter takes an operator's password only as its argon2id hash: this one is argon2's
-# cheapest (m=8, t=1), made once with Python's `cryptography` (Argon2id, salt `irctest-operator`), so
-# that the check is done before irctest's next PING: natter's front answers PING itself, and a
-# standard hash's tens of milliseconds would let the PONG overtake the 381 (see docs/IRC.md).
+# cheapest (m=8, t=1; made once with Python's `cryptography`, Argon2id, salt `irctest-operator`), so
+# that the many OPERs of a run cost nothing.
 OPERATOR = (
     "operuser $argon2id$v=19$m=8,t=1,p=1$aXJjdGVzdC1vcGVyYXRvcg"
     "$+ETyfYDotVa79u+oRgvB3ih4NjhO620I1CCgYw8Kfs0"

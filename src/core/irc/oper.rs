@@ -16,11 +16,36 @@ impl IrcSession {
         let (Some(name), Some(password)) = (msg.param(0), msg.param(1)) else {
             return out.push(Step::Say(self.not_enough_params("OPER")));
         };
-        if name.is_empty() || name.contains(' ') {
+        // A name or password no operator could have is refused here: the core would ask again for
+        // a password that is not text, and take the client's next command for it.
+        let unfit = |s: &str| s.is_empty() || s.chars().any(|c| c == ' ' || c.is_control());
+        if unfit(name) || unfit(password) {
             return out.push(Step::Say(self.numeric("464", &[], "Password incorrect")));
         }
         out.push(Step::Feed(format!("oper {name}").into_bytes()));
         out.push(Step::Feed(password.as_bytes().to_vec()));
+        self.oper_pending = Some(Vec::new());
+    }
+
+    /// A `PING` while an `OPER` is checked: answered after it.
+    pub(super) fn hold_pong(&mut self, token: &str) {
+        if let Some(held) = &mut self.oper_pending {
+            held.push(token.to_owned());
+        }
+    }
+
+    /// The `OPER` is answered: the `PONG`s held meanwhile, in order.
+    fn release_pongs(&mut self, out: &mut Vec<Step>) {
+        for token in self.oper_pending.take().unwrap_or_default() {
+            let server = self.server_name().to_owned();
+            out.push(Step::Say(line(
+                None,
+                Some(&server),
+                "PONG",
+                &[&server, &token],
+                true,
+            )));
+        }
     }
 
     /// `KILL <nick> [:reason]`.
@@ -47,6 +72,21 @@ impl IrcSession {
 
     /// The core's lines about operators: `true` if `msg` was one.
     pub(super) fn oper_line(&mut self, msg: &ServerMsg, out: &mut Vec<Step>) -> bool {
+        let said = self.oper_said(msg, out);
+        // The core's answer to an `OPER` (its verdict, or busy): the PONGs held behind it follow.
+        if said
+            && matches!(
+                msg,
+                ServerMsg::Operator { .. }
+                    | ServerMsg::Error(ErrorReply::OperFailed | ErrorReply::Busy)
+            )
+        {
+            self.release_pongs(out);
+        }
+        said
+    }
+
+    fn oper_said(&mut self, msg: &ServerMsg, out: &mut Vec<Step>) -> bool {
         match msg {
             ServerMsg::Operator { .. } => {
                 self.oper = true;
@@ -75,6 +115,13 @@ impl IrcSession {
             }
             ServerMsg::Error(ErrorReply::OperFailed) => {
                 out.push(Step::Say(self.numeric("464", &[], "Password incorrect")));
+            }
+            ServerMsg::Error(ErrorReply::Busy) if self.oper_pending.is_some() => {
+                out.push(Step::Say(self.numeric(
+                    "464",
+                    &[],
+                    "The server is busy checking passwords: try again",
+                )));
             }
             ServerMsg::Error(ErrorReply::NotOperator) => out.push(Step::Say(self.numeric(
                 "481",

@@ -149,6 +149,9 @@ pub struct IrcSession {
     pub(super) bot: bool,
     /// The session is the server's operator's (the core said `OPERATOR`): `+o` in its modes.
     pub(super) oper: bool,
+    /// An `OPER` is being checked (a password job in the core): the `PONG`s owed meanwhile, each
+    /// said after its answer, so that a client's `PING` does not overtake it.
+    pub(super) oper_pending: Option<Vec<String>>,
     /// Others' presence as far as IRC needs it: the nicks monitored, who is away.
     pub(super) watch: super::presence_book::Watch,
     /// The operator's settings: the server's name, the message of the day.
@@ -195,6 +198,7 @@ impl IrcSession {
             decor: None,
             bot: false,
             oper: false,
+            oper_pending: None,
             watch: super::presence_book::Watch::default(),
             settings,
             now: Timestamp::ZERO,

@@ -48,8 +48,10 @@ impl Login<'_> {
         } else {
             Weight::Light
         };
-        if weight == Weight::Heavy && !self.room_for_job(conn, out) {
-            return;
+        if weight == Weight::Heavy && self.jobs.heavy() >= self.config.max_password_jobs {
+            // Not asked again (as a login's password is): the client's next line is a command.
+            self.sessions.set_passwd(conn, Passwd::Idle);
+            return send(out, conn, ErrorReply::Busy);
         }
         let job = self.jobs.start(Job::CheckOper { conn, op }, weight);
         self.sessions.set_passwd(conn, Passwd::Checking { job });
