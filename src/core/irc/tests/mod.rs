@@ -9,6 +9,7 @@ mod codec;
 mod front;
 mod guests;
 mod nick;
+mod operators;
 mod presence;
 mod props;
 mod queries;

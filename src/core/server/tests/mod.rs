@@ -12,6 +12,7 @@ mod hostile;
 mod keys;
 mod login;
 mod messaging;
+mod operators;
 mod owners;
 mod presence;
 mod private;
