@@ -61,6 +61,15 @@ impl Model {
                 self.set_passwd(conn, MPasswd::Current);
                 out.send(conn, ServerMsg::Prompt(Prompt::CurrentPassword));
             }
+            // The simulated servers configure no operator: `oper` asks the password and refuses
+            // it, and nobody may `kill` or `wallops`.
+            Command::Oper { .. } => {
+                self.set_passwd(conn, MPasswd::Oper);
+                out.send(conn, ServerMsg::Prompt(Prompt::OperatorPassword));
+            }
+            Command::Kill { .. } | Command::Wallops { .. } => {
+                out.send(conn, ErrorReply::NotOperator)
+            }
             Command::Message { to, text } => self.message(conn, &me, to, text, out),
             Command::Broadcast { text } => self.broadcast(conn, &me, text, out),
             Command::Offline => self.offline(conn, &me, out),
