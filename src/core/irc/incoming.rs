@@ -253,7 +253,18 @@ impl IrcSession {
             }
             return;
         };
-        let client_tags = super::relay::client_tags(msg);
+        let mut client_tags = super::relay::client_tags(msg);
+        if self.bot {
+            // IRCv3 bot mode: a bot's messages carry the `bot` tag (to clients with message-tags).
+            client_tags.insert_str(
+                0,
+                if client_tags.is_empty() {
+                    "bot"
+                } else {
+                    "bot;"
+                },
+            );
+        }
         for (i, target) in targets.split(',').filter(|t| !t.is_empty()).enumerate() {
             if i >= MAX_TARGETS {
                 if !notice {

@@ -344,6 +344,9 @@ impl IrcSession {
                 if row.operator {
                     lines.extend(self.numeric("313", &[&row.user], "is an IRC operator"));
                 }
+                if row.bot {
+                    lines.extend(self.numeric("335", &[&row.user], "is a bot"));
+                }
                 if let Some(reason) = &w.away {
                     lines.extend(self.numeric("301", &[&row.user], reason));
                 }
@@ -403,6 +406,9 @@ fn flags(row: &Row, channel: &str) -> String {
     if row.operator {
         f.push('*');
     }
+    if row.bot {
+        f.push(super::user_modes::BOT_MODE);
+    }
     if row.owner && channel != "*" {
         f.push('@');
     }
@@ -419,12 +425,14 @@ fn row_of(msg: &ServerMsg) -> Option<Row> {
             account,
             owner,
             operator,
+            bot,
             idle_secs,
             since,
             username,
             realname,
         } => Some(Row {
             operator: *operator,
+            bot: *bot,
             user: user.clone(),
             online: *online,
             away: *away,

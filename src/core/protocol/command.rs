@@ -420,6 +420,16 @@ macro_rules! command_table {
                 summary("(sent by the client) confirm that the messages sent up to <id> were shown")
                 bookkeeping unlisted
                 rule(s, c => s.messaging().ack(c.conn, c.me, id, c.out)),
+            /// `bot on|off`: whether this session's client is a bot (IRCv3's bot mode), which
+            /// `who` shows to everyone.
+            Bot {
+                /// Whether it is one from now on.
+                on: bool,
+            } => "bot"
+                usage("bot on|off")
+                summary("(sent by the client) say whether this client is a bot (who shows it)")
+                bookkeeping unlisted
+                rule(s, c => s.sessions.set_bot(c.conn, on)),
             Receipts {
                 /// Whether to be told `SENT` and `DELIVERED` from now on.
                 on: bool,

@@ -645,6 +645,8 @@ macro_rules! wire_tables {
                     owner: bool,
                     /// Whether their session is the server's operator's (`oper`).
                     operator: bool,
+                    /// Whether their client said it is a bot (`bot on`, IRC's `MODE me +B`).
+                    bot: bool,
                     /// Seconds since their last command (0 when offline).
                     idle_secs: u64,
                     /// Their session's start if online, else their last logout.
@@ -654,7 +656,7 @@ macro_rules! wire_tables {
                     /// The real name their client gave.
                     realname: String,
                 } => "WHO-USER" [user, online: OnOff, away: Here, account: Kind, owner: Role,
-                    operator: Rank, idle_secs, since: Seen, username, realname: Text]
+                    operator: Rank, bot: Agent, idle_secs, since: Seen, username, realname: Text]
                     human()
                     show(p => p.star(format!("{user} ({username}, {realname}): {}{}{}",
                         if *online { format!("online, idle {}", age(*idle_secs)) } else { "offline".to_owned() },

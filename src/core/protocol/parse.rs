@@ -314,6 +314,9 @@ pub fn parse_command(line: &str) -> Result<Command<'_>, ParseError> {
         CommandName::Ack => Command::Ack {
             id: digits::<u64>(user(args)?).ok_or(ParseError::BadNumber(name))?,
         },
+        CommandName::Bot => Command::Bot {
+            on: on_off(user(args)?).ok_or(ParseError::Usage(name))?,
+        },
         CommandName::Receipts => Command::Receipts {
             on: on_off(user(args)?).ok_or(ParseError::Usage(name))?,
         },

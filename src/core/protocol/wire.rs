@@ -142,6 +142,8 @@ pub(crate) struct Kind;
 pub(crate) struct Role;
 /// Whether a user online is the server's operator (`oper`): `user` or `operator`.
 pub(crate) struct Rank;
+/// Whether a user's client said it is a bot (`bot on`): `person` or `bot`.
+pub(crate) struct Agent;
 /// When a user was last seen: a timestamp, or `never` for a user never seen since the server kept
 /// history (rather than a 0 a reader would take for 1970).
 pub(crate) struct Seen;
@@ -451,7 +453,8 @@ two_words!(
     Here: "here" / "away",
     Kind: "guest" / "account",
     Role: "member" / "owner",
-    Rank: "user" / "operator"
+    Rank: "user" / "operator",
+    Agent: "person" / "bot"
 );
 
 impl Codec<CommandName> for Usage {

@@ -135,7 +135,8 @@ impl Model {
             Command::Who { .. }
             | Command::Whowas { .. }
             | Command::Lusers
-            | Command::UserInfo { .. } => {}
+            | Command::UserInfo { .. }
+            | Command::Bot { .. } => {}
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The server's operator over IRC on the harness: `OPER` (the core's `oper` and the password line),
 //! `381` and `MODE +o`, `464`, the `*` of `WHO` and the `313` of `WHOIS`, `KILL` and `WALLOPS` (and
-//! `481` to anyone else), and a `PING` answered only after the `OPER` it follows.
+//! `481` to anyone else), a `PING` answered only after the `OPER` it follows; and the bot mode,
+//! kept by the core (`B` in `WHO`, `335`, the `bot` tag).
 
 use crate::server::harness::Harness;
 use crate::server::{Account, Config, ConnId};
@@ -114,4 +115,35 @@ fn kill_and_wallops_are_the_operators_and_481_for_anyone_else() {
     assert!(h.is_closed(bob));
     h.send(op, "KILL nobody");
     assert!(h.take_irc(op).contains(" 401 ircop nobody "));
+}
+
+#[test]
+fn the_bot_mode_is_the_sessions_in_the_core_who_whois_and_the_bot_tag_show_it() {
+    let mut h = harness();
+    let bot = guest(&mut h, "robo");
+    let user = h.irc_connect();
+    h.send(user, "CAP REQ :message-tags");
+    h.send(user, "CAP END");
+    h.send(user, "NICK pat");
+    h.send(user, "USER pat 0 * :pat");
+    h.take_irc(user);
+    h.send(bot, "MODE robo +B");
+    assert_eq!(h.take_irc(bot), ":robo!robo@natter MODE robo +B\r\n");
+    h.send(user, "WHO robo");
+    assert!(h.take_irc(user).contains(" robo HB :0 "));
+    h.send(user, "WHOIS robo");
+    assert!(
+        h.take_irc(user)
+            .contains(":natter 335 pat robo :is a bot\r\n")
+    );
+    h.send(bot, "PRIVMSG pat :beep boop");
+    let got = h.take_irc(user);
+    assert!(
+        got.starts_with("@") && got.contains("bot") && got.contains(" PRIVMSG pat :beep boop"),
+        "{got}"
+    );
+    h.send(bot, "MODE robo -B");
+    h.take_irc(bot);
+    h.send(user, "WHO robo");
+    assert!(h.take_irc(user).contains(" robo H :0 "));
 }

@@ -134,6 +134,9 @@ pub(crate) struct Session {
     /// Whether the session is the server's operator's (`oper`), until it ends.
     #[serde(default)]
     operator: bool,
+    /// Whether the client said it is a bot (`bot on`).
+    #[serde(default)]
+    bot: bool,
 }
 
 impl Session {
@@ -154,6 +157,7 @@ impl Session {
             away: None,
             about: None,
             operator: false,
+            bot: false,
         }
     }
 
@@ -175,6 +179,11 @@ impl Session {
     /// Whether the session is the server's operator's (`oper`).
     pub(crate) fn operator(&self) -> bool {
         self.operator
+    }
+
+    /// Whether the client said it is a bot (`bot on`).
+    pub(crate) fn bot(&self) -> bool {
+        self.bot
     }
 
     pub(crate) fn passwd(&self) -> Passwd {
@@ -402,6 +411,13 @@ impl Sessions {
     pub(crate) fn set_operator(&mut self, conn: ConnId) {
         if let Some(s) = self.session_mut(conn) {
             s.operator = true;
+        }
+    }
+
+    /// `bot on|off`: whether the session's client is a bot.
+    pub(crate) fn set_bot(&mut self, conn: ConnId, on: bool) {
+        if let Some(s) = self.session_mut(conn) {
+            s.bot = on;
         }
     }
 

@@ -135,6 +135,7 @@ impl Presence<'_> {
             .and_then(|s| s.about().cloned())
             .unwrap_or_else(|| About::of_name(&name));
         let operator = session.is_some_and(|s| s.operator());
+        let bot = session.is_some_and(|s| s.bot());
         let (online, idle_secs, since, away) = match session {
             Some(s) => (
                 true,
@@ -152,6 +153,7 @@ impl Presence<'_> {
             account,
             owner,
             operator,
+            bot,
             idle_secs,
             since,
             username: about.username,
