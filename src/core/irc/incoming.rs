@@ -39,7 +39,7 @@ impl IrcSession {
         match command.as_str() {
             "CAP" => self.cap(&msg, out),
             "PING" => match msg.param(0) {
-                Some(token) if self.oper_pending.is_some() => self.hold_pong(token),
+                Some(token) if self.oper_pending.waiting > 0 => self.hold_pong(token),
                 Some(token) => out.push(Step::Say(line(
                     None,
                     Some(self.server_name()),

@@ -10,6 +10,16 @@ use super::message::Message;
 use super::session::{IrcSession, Step, line, mask};
 use crate::protocol::{ErrorReply, ServerMsg};
 
+/// The `OPER`s the core has not answered yet, and the `PONG`s held behind them.
+#[derive(Debug, Default)]
+pub(super) struct PendingOpers {
+    /// `OPER`s fed and not answered.
+    pub(super) waiting: u32,
+    /// Each held `PONG`'s token, with how many of the `OPER`s still waiting it follows (in order,
+    /// so never fewer than the one before).
+    held: std::collections::VecDeque<(u32, String)>,
+}
+
 impl IrcSession {
     /// `OPER <name> <password>`.
     pub(super) fn oper(&mut self, msg: &Message<'_>, out: &mut Vec<Step>) {
@@ -24,19 +34,27 @@ impl IrcSession {
         }
         out.push(Step::Feed(format!("oper {name}").into_bytes()));
         out.push(Step::Feed(password.as_bytes().to_vec()));
-        self.oper_pending = Some(Vec::new());
+        self.oper_pending.waiting += 1;
     }
 
     /// A `PING` while an `OPER` is checked: answered after it.
     pub(super) fn hold_pong(&mut self, token: &str) {
-        if let Some(held) = &mut self.oper_pending {
-            held.push(token.to_owned());
-        }
+        let p = &mut self.oper_pending;
+        p.held.push_back((p.waiting, token.to_owned()));
     }
 
-    /// The `OPER` is answered: the `PONG`s held meanwhile, in order.
+    /// An `OPER` is answered: the `PONG`s that followed no later one, in order.
     fn release_pongs(&mut self, out: &mut Vec<Step>) {
-        for token in self.oper_pending.take().unwrap_or_default() {
+        let p = &mut self.oper_pending;
+        p.waiting = p.waiting.saturating_sub(1);
+        for (ahead, _) in &mut p.held {
+            *ahead = ahead.saturating_sub(1);
+        }
+        let mut due = Vec::new();
+        while p.held.front().is_some_and(|(ahead, _)| *ahead == 0) {
+            due.extend(p.held.pop_front().map(|(_, token)| token));
+        }
+        for token in due {
             let server = self.server_name().to_owned();
             out.push(Step::Say(line(
                 None,
@@ -116,7 +134,7 @@ impl IrcSession {
             ServerMsg::Error(ErrorReply::OperFailed) => {
                 out.push(Step::Say(self.numeric("464", &[], "Password incorrect")));
             }
-            ServerMsg::Error(ErrorReply::Busy) if self.oper_pending.is_some() => {
+            ServerMsg::Error(ErrorReply::Busy) if self.oper_pending.waiting > 0 => {
                 out.push(Step::Say(self.numeric(
                     "464",
                     &[],

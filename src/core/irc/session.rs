@@ -149,9 +149,10 @@ pub struct IrcSession {
     pub(super) bot: bool,
     /// The session is the server's operator's (the core said `OPERATOR`): `+o` in its modes.
     pub(super) oper: bool,
-    /// An `OPER` is being checked (a password job in the core): the `PONG`s owed meanwhile, each
-    /// said after its answer, so that a client's `PING` does not overtake it.
-    pub(super) oper_pending: Option<Vec<String>>,
+    /// The `OPER`s being checked (password jobs in the core), and the `PONG`s owed meanwhile, each
+    /// with how many of them it follows: said once those are answered, so that a client's `PING`
+    /// does not overtake an `OPER`'s answer.
+    pub(super) oper_pending: super::oper::PendingOpers,
     /// Others' presence as far as IRC needs it: the nicks monitored, who is away.
     pub(super) watch: super::presence_book::Watch,
     /// The operator's settings: the server's name, the message of the day.
@@ -198,7 +199,7 @@ impl IrcSession {
             decor: None,
             bot: false,
             oper: false,
-            oper_pending: None,
+            oper_pending: Default::default(),
             watch: super::presence_book::Watch::default(),
             settings,
             now: Timestamp::ZERO,

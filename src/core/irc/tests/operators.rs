@@ -81,6 +81,19 @@ fn a_ping_after_oper_is_answered_after_the_verdict() {
     );
     h.send(op, "PING again");
     assert_eq!(h.take_irc(op), ":natter PONG natter :again\r\n");
+    // Two OPERs at once: each PONG waits for the OPERs sent before it, and no longer.
+    h.send(op, "OPER operuser operpassword");
+    h.send(op, "PING one");
+    h.send(op, "OPER operuser wrong");
+    h.send(op, "PING two");
+    assert_eq!(h.take_irc(op), "");
+    h.answer_jobs();
+    assert_eq!(
+        h.take_irc(op),
+        ":natter 381 baz :You are now an IRC operator\r\n:baz!baz@natter MODE baz +o\r\n\
+         :natter PONG natter :one\r\n:natter 464 baz :Password incorrect\r\n\
+         :natter PONG natter :two\r\n"
+    );
 }
 
 #[test]
