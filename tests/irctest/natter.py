@@ -9,6 +9,8 @@ does not: it appends ``username password`` to the file and has the server reload
 waits until a login with it works. natter has no server password (``PASS`` is the account's
 password), so a test that starts the server with one is skipped as not implemented. The server
 admits guests (``--irc-guests``): irctest's clients mostly register with a nick and no password.
+The operator irctest's tests use (``OPER operuser operpassword``) is given with ``--operator``, its
+password as its argon2id hash, as natter takes an operator's.
 """
 
 import atexit
@@ -27,6 +29,16 @@ from irctest.runner import NotImplementedByController
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_BINARY = HERE.parent.parent / "target" / "debug" / "natter-server"
+
+# irctest's tests become the operator with `OPER operuser operpassword` (as its other controllers
+# configure). natter takes an operator's password only as its argon2id hash: this one is argon2's
+# cheapest (m=8, t=1; made once with Python's `cryptography`, Argon2id, salt `irctest-operator`), so
+# that the many OPERs of a run cost nothing.
+OPERATOR = (
+    "operuser $argon2id$v=19$m=8,t=1,p=1$aXJjdGVzdC1vcGVyYXRvcg"
+    "$+ETyfYDotVa79u+oRgvB3ih4NjhO620I1CCgYw8Kfs0"
+)
+
 
 # A test that skips inside its setUp() (a capability natter does not offer) is never torn down, and
 # would leave its server running: every server started is stopped when the worker exits.
@@ -91,6 +103,8 @@ class NatterController(BaseServerController, DirectoryBasedController):
             # irctest's tests expect the server's name its other controllers give it.
             "--irc-server-name",
             "My.Little.Server",
+            "--operator",
+            OPERATOR,
             "--credentials",
             str(self.credentials),
             "--data-dir",

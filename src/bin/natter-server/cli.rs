@@ -92,6 +92,13 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     pub irc_motd: Option<PathBuf>,
 
+    /// An operator of the server, as 'NAME HASH' (HASH: the password's argon2id hash, which
+    /// `natter-server hash-password NAME` prints in such a line); give it more than once for
+    /// several. A user who types `oper NAME` (IRC's `OPER NAME PASSWORD`) and the password may then
+    /// `kill` sessions and send `wallops`.
+    #[arg(long, value_name = "'NAME HASH'")]
+    pub operator: Vec<String>,
+
     /// The server's TLS certificate (PEM, the chain's first certificate first). Without it, the
     /// server makes a self-signed one on first start and keeps it in the data directory.
     #[arg(long, value_name = "PATH", help_heading = "TLS")]
@@ -542,6 +549,7 @@ overrides! {
     irc_guests => server.irc_guests [flag],
     irc_server_name => server.irc_server_name,
     irc_motd => server.irc_motd [some],
+    operator => server.operators [list],
     tls_cert => server.tls_cert [some],
     tls_key => server.tls_key [some],
     log_level => log.level,

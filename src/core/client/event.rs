@@ -47,6 +47,8 @@ pub enum InputMode {
     },
     /// `passwd`: the account's current password. Not echoed.
     CurrentPassword,
+    /// `oper`: the operator's password. Not echoed.
+    OperatorPassword,
     /// `passwd`: the new password, asked twice (`again`). Not echoed.
     ChosenPassword {
         /// The second time, to check the first.
@@ -76,6 +78,7 @@ impl InputMode {
                 | InputMode::NewPassword { .. }
                 | InputMode::ConfirmPassword { .. }
                 | InputMode::CurrentPassword
+                | InputMode::OperatorPassword
                 | InputMode::ChosenPassword { .. }
         )
     }
@@ -88,6 +91,7 @@ impl InputMode {
             InputMode::NewPassword { user } => format!("New password for {user}: "),
             InputMode::ConfirmPassword { user } => format!("New password for {user}, again: "),
             InputMode::CurrentPassword => "Current password: ".into(),
+            InputMode::OperatorPassword => "Operator password: ".into(),
             InputMode::ChosenPassword { again: false } => "New password: ".into(),
             InputMode::ChosenPassword { again: true } => "New password, again: ".into(),
             InputMode::TrustCertificate { fingerprint, .. } => {

@@ -293,9 +293,15 @@ impl Session {
             self.phase = Phase::Login { asked: None };
             timers.cancel(Timer::ServerGreeting);
         }
-        if self.online() && matches!(prompt, Prompt::CurrentPassword | Prompt::ChosenPassword) {
+        if self.online()
+            && matches!(
+                prompt,
+                Prompt::CurrentPassword | Prompt::ChosenPassword | Prompt::OperatorPassword
+            )
+        {
             let mode = match prompt {
                 Prompt::CurrentPassword => InputMode::CurrentPassword,
+                Prompt::OperatorPassword => InputMode::OperatorPassword,
                 _ => InputMode::ChosenPassword { again: false },
             };
             self.passwd.asked = Some(mode.clone());
@@ -313,8 +319,10 @@ impl Session {
             Prompt::Username => InputMode::Username,
             Prompt::Password => InputMode::Password,
             Prompt::NewPassword { user } => InputMode::NewPassword { user },
-            // `passwd`'s prompts come once logged in (above), never here.
-            Prompt::CurrentPassword | Prompt::ChosenPassword => InputMode::Password,
+            // `passwd`'s and `oper`'s prompts come once logged in (above), never here.
+            Prompt::CurrentPassword | Prompt::ChosenPassword | Prompt::OperatorPassword => {
+                InputMode::Password
+            }
         })
     }
 
@@ -359,6 +367,7 @@ impl Session {
                 InputMode::Command { .. }
                 | InputMode::TrustCertificate { .. }
                 | InputMode::CurrentPassword
+                | InputMode::OperatorPassword
                 | InputMode::ChosenPassword { .. },
             )
             | None => None,

@@ -53,6 +53,7 @@ impl IrcSession {
         match command.as_str() {
             "CAP" => self.cap(&msg, out),
             "PING" => match msg.param(0) {
+                Some(token) if self.oper_pending.waiting > 0 => self.hold_pong(token),
                 Some(token) => out.push(Step::Say(line(
                     None,
                     Some(self.server_name()),
@@ -93,6 +94,9 @@ impl IrcSession {
             "WHOIS" => self.whois(&msg, out),
             "WHOWAS" => self.whowas(&msg, out),
             "LUSERS" => self.lusers(false, out),
+            "OPER" => self.oper(&msg, out),
+            "KILL" => self.kill(&msg, out),
+            "WALLOPS" => self.wallops(&msg, out),
             _ if self.server_info(&command, out) => {}
             _ => out.push(Step::Say(self.numeric(
                 "421",
@@ -267,7 +271,18 @@ impl IrcSession {
             return;
         };
         let text = &*super::ctcp::to_natter(text, notice);
-        let client_tags = super::relay::client_tags(msg);
+        let mut client_tags = super::relay::client_tags(msg);
+        if self.bot {
+            // IRCv3 bot mode: a bot's messages carry the `bot` tag (to clients with message-tags).
+            client_tags.insert_str(
+                0,
+                if client_tags.is_empty() {
+                    "bot"
+                } else {
+                    "bot;"
+                },
+            );
+        }
         for (i, target) in targets.split(',').filter(|t| !t.is_empty()).enumerate() {
             if i >= MAX_TARGETS {
                 if !notice {

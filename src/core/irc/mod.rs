@@ -45,6 +45,7 @@ pub mod message;
 mod modes;
 mod monitor;
 mod nick;
+mod oper;
 mod outgoing;
 mod presence_book;
 mod queries;

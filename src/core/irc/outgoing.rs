@@ -226,6 +226,7 @@ impl IrcSession {
             || self.presence_line(msg, out)
             || self.nick_line(msg, out)
             || self.real_name_line(msg, out)
+            || self.oper_line(msg, out)
         {
             return;
         }

@@ -341,6 +341,12 @@ impl IrcSession {
                 if row.account {
                     lines.extend(self.numeric("330", &[&row.user, &row.user], "is logged in as"));
                 }
+                if row.operator {
+                    lines.extend(self.numeric("313", &[&row.user], "is an IRC operator"));
+                }
+                if row.bot {
+                    lines.extend(self.numeric("335", &[&row.user], "is a bot"));
+                }
                 if let Some(reason) = &w.away {
                     lines.extend(self.numeric("301", &[&row.user], reason));
                 }
@@ -397,6 +403,12 @@ impl IrcSession {
 /// owner in a group's list.
 fn flags(row: &Row, channel: &str) -> String {
     let mut f = String::from(if row.online && !row.away { "H" } else { "G" });
+    if row.operator {
+        f.push('*');
+    }
+    if row.bot {
+        f.push(super::user_modes::BOT_MODE);
+    }
     if row.owner && channel != "*" {
         f.push('@');
     }
@@ -412,11 +424,15 @@ fn row_of(msg: &ServerMsg) -> Option<Row> {
             away,
             account,
             owner,
+            operator,
+            bot,
             idle_secs,
             since,
             username,
             realname,
         } => Some(Row {
+            operator: *operator,
+            bot: *bot,
             user: user.clone(),
             online: *online,
             away: *away,

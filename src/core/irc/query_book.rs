@@ -76,6 +76,8 @@ pub(super) struct Row {
     pub(super) away: bool,
     pub(super) account: bool,
     pub(super) owner: bool,
+    pub(super) operator: bool,
+    pub(super) bot: bool,
     pub(super) idle_secs: u64,
     pub(super) since: Option<Timestamp>,
     pub(super) username: String,

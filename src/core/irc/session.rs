@@ -153,6 +153,12 @@ pub struct IrcSession {
     pub(super) decor: Option<super::relay::Decor>,
     /// The client set the bot mode (`+B`) on itself.
     pub(super) bot: bool,
+    /// The session is the server's operator's (the core said `OPERATOR`): `+o` in its modes.
+    pub(super) oper: bool,
+    /// The `OPER`s being checked (password jobs in the core), and the `PONG`s owed meanwhile, each
+    /// with how many of them it follows: said once those are answered, so that a client's `PING`
+    /// does not overtake an `OPER`'s answer.
+    pub(super) oper_pending: super::oper::PendingOpers,
     /// Others' presence as far as IRC needs it: the nicks monitored, who is away.
     pub(super) watch: super::presence_book::Watch,
     /// The operator's settings: the server's name, the message of the day.
@@ -205,6 +211,8 @@ impl IrcSession {
             batches: 0,
             decor: None,
             bot: false,
+            oper: false,
+            oper_pending: Default::default(),
             watch: super::presence_book::Watch::default(),
             settings,
             now: Timestamp::ZERO,

@@ -1,6 +1,8 @@
-//! `MODE <own nick> [changes]`: IRC's user modes. natter has one, the IRCv3 bot mode (`+B`,
-//! advertised as `BOT=B`): a client says it is a bot, and is shown so in its own modes. It is the
-//! connection's only (natter's other users see no mark yet); every other mode letter is `501`.
+//! `MODE <own nick> [changes]`: IRC's user modes. natter has one to set, the IRCv3 bot mode (`+B`,
+//! advertised as `BOT=B`): a client says it is a bot, shown in its own modes and told to the core
+//! (`bot on|off`), which keeps it with the session, so that `WHO` shows it (`B`) and `WHOIS` (`335`);
+//! the front tags its messages `bot`. `+o` is the operator's (`OPER`), shown, never set here; every
+//! other mode letter is `501`.
 
 use super::message::Message;
 use super::session::{IrcSession, Step, line, mask};
@@ -13,7 +15,12 @@ impl IrcSession {
     /// `MODE <own nick>`: `221` with the modes set; with changes, each applied or refused.
     pub(super) fn user_mode(&mut self, msg: &Message<'_>, out: &mut Vec<Step>) {
         let Some(changes) = msg.param(1) else {
-            let modes = if self.bot { "+B" } else { "+" };
+            let modes = match (self.bot, self.oper) {
+                (true, true) => "+Bo",
+                (true, false) => "+B",
+                (false, true) => "+o",
+                (false, false) => "+",
+            };
             out.push(Step::Say(line(
                 None,
                 Some(self.server_name()),
@@ -35,6 +42,8 @@ impl IrcSession {
                         self.bot = on;
                         applied.push(if on { '+' } else { '-' });
                         applied.push(BOT_MODE);
+                        let word = if on { "on" } else { "off" };
+                        out.push(Step::Feed(format!("bot {word}").into_bytes()));
                     }
                 }
                 _ => unknown = true,

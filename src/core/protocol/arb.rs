@@ -13,8 +13,8 @@ use super::reply::{ByeReason, ErrorReply, PingState, Prompt, ServerMsg};
 use super::wire::ArbPart;
 #[cfg(test)]
 use super::wire::{
-    Access, Adding, AltGroup, Changes, Codec, Coverage, GroupEntries, Here, Kind, Names, Nested,
-    OnOff, OneKey, Role, Seen, StoredFull, Text, TopicBy, Usage, Whose,
+    Access, Adding, Agent, AltGroup, Changes, Codec, Coverage, GroupEntries, Here, Kind, Names,
+    Nested, OnOff, OneKey, Rank, Role, Seen, StoredFull, Text, TopicBy, Usage, Whose,
 };
 
 macro_rules! define_arb {

@@ -404,6 +404,37 @@ macro_rules! command_table {
                 summary("change your password (the server asks for the current one, then the new one)")
                 activity listed
                 rule(s, c => s.login().passwd(c.conn, c.out)),
+            /// `oper <name>`: the next line is that operator's password (from the server's
+            /// configuration); right, this session is the operator's until it ends.
+            Oper {
+                /// The operator's name, as typed.
+                name: &'a str,
+            } => "oper"
+                usage("oper <name>")
+                summary("become the server's operator (the server asks for the operator's password)")
+                activity listed
+                rule(s, c => s.login().oper(c.conn, name, c.out)),
+            /// `kill <user> [<reason>]`: (operators) ends `user`'s session, as `natter-server admin
+            /// kick` does.
+            Kill {
+                /// The user whose session ends, as typed.
+                user: &'a str,
+                /// Told to them before it ends.
+                reason: Option<&'a str>,
+            } => "kill"
+                usage("kill <user> [<reason>]")
+                summary("(operator) end a user's session, telling them <reason>")
+                activity listed
+                rule(s, c => s.kill(c.conn, c.me, user, reason, c.now, c.out)),
+            /// `wallops <text>`: (operators) a message to every operator online.
+            Wallops {
+                /// What to say, as the rest of the line.
+                text: &'a str,
+            } => "wallops"
+                usage("wallops <text>")
+                summary("(operator) say <text> to every operator online")
+                activity listed
+                rule(s, c => s.wallops(c.conn, c.me, text, c.out)),
             Help => "help"
                 usage("help")
                 summary("show this list")
@@ -434,6 +465,16 @@ macro_rules! command_table {
                 summary("(sent by the client) confirm that the messages sent up to <id> were shown")
                 bookkeeping unlisted
                 rule(s, c => s.messaging().ack(c.conn, c.me, id, c.out)),
+            /// `bot on|off`: whether this session's client is a bot (IRCv3's bot mode), which
+            /// `who` shows to everyone.
+            Bot {
+                /// Whether it is one from now on.
+                on: bool,
+            } => "bot"
+                usage("bot on|off")
+                summary("(sent by the client) say whether this client is a bot (who shows it)")
+                bookkeeping unlisted
+                rule(s, c => s.sessions.set_bot(c.conn, on)),
             Receipts {
                 /// Whether to be told `SENT` and `DELIVERED` from now on.
                 on: bool,

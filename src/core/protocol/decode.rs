@@ -11,8 +11,9 @@ use super::columns::{codec, rows, tag_alt, tag_pat, variant_new};
 use super::lines::wire_tables;
 use super::reply::{ByeReason, ErrorReply, PingState, Prompt, ServerMsg};
 use super::wire::{
-    Access, Adding, AltGroup, Changes, Codec, Coverage, Fields, GroupEntries, Here, Kind, Names,
-    Nested, OnOff, OneKey, Role, Seen, StoredFull, TakePart, Text, TopicBy, Usage, Whose,
+    Access, Adding, Agent, AltGroup, Changes, Codec, Coverage, Fields, GroupEntries, Here, Kind,
+    Names, Nested, OnOff, OneKey, Rank, Role, Seen, StoredFull, TakePart, Text, TopicBy, Usage,
+    Whose,
 };
 
 macro_rules! define_decode {

@@ -635,6 +635,25 @@ macro_rules! wire_tables {
                     human()
                     show(p => p.star(format!("{user}'s real name is now {text}")))
                     about(),
+                /// `oper`: the password was right; this session is the server's operator's until it
+                /// ends (it may `kill` and `wallops`; `who` shows it).
+                Operator {
+                    /// The operator's name in the server's configuration.
+                    name: String,
+                } => "OPERATOR" [name]
+                    human("You are the server's operator now (as '{name}').")
+                    show(p => p.star(format!("you are the server's operator now (as {name})")))
+                    about(),
+                /// `wallops <text>` from `from`, an operator: to every operator online.
+                Wallops {
+                    /// The operator who sent it.
+                    from: Name,
+                    /// What they said.
+                    text: String,
+                } => "WALLOPS" [from, text: Text]
+                    human()
+                    show(p => p.star(format!("{from} to the operators: {text}")))
+                    about(),
                 /// `from` (a guest) is called `to` from now on: to them, and to those who see their
                 /// presence and share a group with them (the others see `from` log out and `to` log in).
                 Renamed {
@@ -700,6 +719,10 @@ macro_rules! wire_tables {
                     account: bool,
                     /// Whether they own the group asked about (`who #group`).
                     owner: bool,
+                    /// Whether their session is the server's operator's (`oper`).
+                    operator: bool,
+                    /// Whether their client said it is a bot (`bot on`, IRC's `MODE me +B`).
+                    bot: bool,
                     /// Seconds since their last command (0 when offline).
                     idle_secs: u64,
                     /// Their session's start if online, else their last logout.
@@ -709,7 +732,7 @@ macro_rules! wire_tables {
                     /// The real name their client gave.
                     realname: String,
                 } => "WHO-USER" [user, online: OnOff, away: Here, account: Kind, owner: Role,
-                    idle_secs, since: Seen, username, realname: Text]
+                    operator: Rank, bot: Agent, idle_secs, since: Seen, username, realname: Text]
                     human()
                     show(p => p.star(format!("{user} ({username}, {realname}): {}{}{}",
                         if *online { format!("online, idle {}", age(*idle_secs)) } else { "offline".to_owned() },
@@ -964,6 +987,11 @@ macro_rules! wire_tables {
                     human("New password:")
                     show(p => "The server asks for your new password.".to_owned())
                     about(),
+                /// `oper <name>`: the next line is the operator's password.
+                OperatorPassword => "operator-password" []
+                    human("Operator password:")
+                    show(p => "The server asks for the operator's password.".to_owned())
+                    about(),
                 /// `--register` is on and `user` does not exist yet: the next line is the new account's
                 /// password.
                 NewPassword {
@@ -1181,6 +1209,15 @@ macro_rules! wire_tables {
                 /// others as the account's): groups, blocks, keys, a password.
                 NeedsAccount => "needs-account" []
                     human("Guests cannot do that: it needs an account.")
+                    show() about(),
+                /// `oper`: no operator has that name and password (which of the two was wrong is not
+                /// said); nothing changed.
+                OperFailed => "oper-failed" []
+                    human("Wrong operator name or password.")
+                    show() about(),
+                /// Only the server's operator (after `oper`) may do that (`kill`, `wallops`).
+                NotOperator => "not-operator" []
+                    human("Only the server's operator may do that: log in as one with 'oper <name>'.")
                     show() about(),
                 /// Too many failed logins from the client's address: no login is tried from it for
                 /// `secs_left`.

@@ -325,6 +325,14 @@ pub fn parse_command(line: &str) -> Result<Command<'_>, ParseError> {
         CommandName::StopPrivate => Command::StopPrivate { user: user(args)? },
         CommandName::Logout => no_args(args).map(|_| Command::Logout).map_err(usage)?,
         CommandName::Passwd => no_args(args).map(|_| Command::Passwd).map_err(usage)?,
+        CommandName::Oper => Command::Oper { name: user(args)? },
+        CommandName::Kill => {
+            let (_, user, reason) = token_and_text(args).ok_or(ParseError::Usage(name))?;
+            Command::Kill { user, reason }
+        }
+        CommandName::Wallops => Command::Wallops {
+            text: text_only(args).map_err(usage)?.1,
+        },
         CommandName::Help => no_args(args).map(|_| Command::Help).map_err(usage)?,
         CommandName::Active => no_args(args).map(|_| Command::Active).map_err(usage)?,
         CommandName::P2pPort => Command::P2pPort {
@@ -334,6 +342,9 @@ pub fn parse_command(line: &str) -> Result<Command<'_>, ParseError> {
         },
         CommandName::Ack => Command::Ack {
             id: digits::<u64>(user(args)?).ok_or(ParseError::BadNumber(name))?,
+        },
+        CommandName::Bot => Command::Bot {
+            on: on_off(user(args)?).ok_or(ParseError::Usage(name))?,
         },
         CommandName::Receipts => Command::Receipts {
             on: on_off(user(args)?).ok_or(ParseError::Usage(name))?,

@@ -17,8 +17,8 @@ use super::command::CommandName;
 use super::lines::wire_tables;
 use super::reply::{ByeReason, CancelReason, ErrorReply, PingState, Prompt, ServerMsg};
 use super::wire::{
-    Access, Adding, AltGroup, ByteOut, Changes, Codec, Coverage, GroupEntries, Here, Kind, Names,
-    Nested, OnOff, OneKey, Part, Role, Seen, StoredFull, Text, TopicBy, Usage, Whose,
+    Access, Adding, Agent, AltGroup, ByteOut, Changes, Codec, Coverage, GroupEntries, Here, Kind,
+    Names, Nested, OnOff, OneKey, Part, Rank, Role, Seen, StoredFull, Text, TopicBy, Usage, Whose,
 };
 
 /// Appends `msg` and a newline to `out`.

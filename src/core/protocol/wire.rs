@@ -141,6 +141,10 @@ pub(crate) struct Here;
 pub(crate) struct Kind;
 /// A member's place in a group: `member` or `owner`.
 pub(crate) struct Role;
+/// Whether a user online is the server's operator (`oper`): `user` or `operator`.
+pub(crate) struct Rank;
+/// Whether a user's client said it is a bot (`bot on`): `person` or `bot`.
+pub(crate) struct Agent;
 /// When a user was last seen: a timestamp, or `never` for a user never seen since the server kept
 /// history (rather than a 0 a reader would take for 1970).
 pub(crate) struct Seen;
@@ -477,7 +481,9 @@ two_words!(
     TopicBy: "owner" / "members",
     Here: "here" / "away",
     Kind: "guest" / "account",
-    Role: "member" / "owner"
+    Role: "member" / "owner",
+    Rank: "user" / "operator",
+    Agent: "person" / "bot"
 );
 
 impl Codec<CommandName> for Usage {

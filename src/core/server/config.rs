@@ -1,5 +1,6 @@
 //! The rules' numbers, fixed when the server starts.
 
+use super::credentials::Account;
 use super::rate::Rate;
 
 /// The window of mail a connection gets at once by default (see `Config::mail_window`).
@@ -72,6 +73,11 @@ pub struct Config {
     /// The fewest characters a password chosen at `--register` or `passwd`, or set by the operator,
     /// may have (it may not be the username either).
     pub min_password_length: usize,
+    /// The server's operators (`--operator`): each a name and its password's argon2id hash, never
+    /// the password itself, so that this configuration may enter a cluster's shared log. `oper
+    /// <name>` and the right password make a session the operator's (`kill`, `wallops`).
+    #[serde(default)]
+    pub operators: Vec<Account>,
 }
 
 impl Config {
@@ -126,6 +132,7 @@ impl Default for Config {
             max_password_jobs: 64,
             mail_window: MAIL_WINDOW,
             min_password_length: 8,
+            operators: Vec::new(),
         }
     }
 }

@@ -19,6 +19,7 @@
 mod admin;
 mod input;
 mod life;
+mod operator;
 mod query;
 pub use query::OnlineView;
 mod real_name;

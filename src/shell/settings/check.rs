@@ -93,6 +93,21 @@ impl Settings {
                         .into(),
             });
         }
+        for op in &s.operators {
+            let ok = op.split_once(' ').is_some_and(|(name, hash)| {
+                natter_core::protocol::name::check_username(name).is_ok()
+                    && natter_core::password::is_hash(hash.trim())
+                    && natter_core::password::check_hash_syntax(hash.trim()).is_ok()
+            });
+            if !ok {
+                return Err(SettingsError::Invalid {
+                    key: "server.operators",
+                    value: op.split(' ').next().unwrap_or("").to_owned() + " ...",
+                    allowed: "'name hash': a username, a space and its password's argon2id hash                               (`natter-server hash-password NAME` prints such a line; a password                               in the clear is refused)"
+                        .into(),
+                });
+            }
+        }
         if s.plaintext && s.tls_cert.is_some() {
             return Err(SettingsError::Invalid {
                 key: "server.plaintext",

@@ -65,6 +65,10 @@ pub struct Server {
     /// A file whose text is the message of the day IRC clients are shown at login and on `MOTD`
     /// (read at start; absent: none, `422`).
     pub irc_motd: Option<PathBuf>,
+    /// The server's operators, each `name hash`: a name for `oper <name>` (IRC's `OPER`) and its
+    /// password's argon2id hash (`natter-server hash-password NAME` prints such a line). A password
+    /// in the clear is refused: this list reaches a cluster's shared log.
+    pub operators: Vec<String>,
     /// The TLS certificate (PEM) and its key; without them the server makes its own.
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
@@ -191,6 +195,7 @@ impl Default for Server {
             irc_guests: false,
             irc_server_name: natter_core::irc::SERVER_NAME.to_owned(),
             irc_motd: None,
+            operators: Vec::new(),
             tls_cert: None,
             tls_key: None,
             keepalive: 60,
@@ -422,6 +427,16 @@ impl Settings {
             mailbox_limit: size(m.mailbox_limit),
             register: self.server.register,
             guests: self.server.irc_guests,
+            operators: self
+                .server
+                .operators
+                .iter()
+                .filter_map(|line| line.split_once(' '))
+                .map(|(name, hash)| natter_core::server::Account {
+                    username: name.to_owned(),
+                    password: hash.trim().to_owned(),
+                })
+                .collect(),
             group_max_members: size(m.group_max_members),
             idle_warning_secs: s.idle_warning,
             mailbox_share_percent: m.mailbox_share,

@@ -68,6 +68,33 @@ fn bad_values_name_the_key_the_value_and_what_is_allowed() {
 }
 
 #[test]
+fn an_operator_is_a_name_and_a_hash_never_a_password_in_the_clear() {
+    let hash =
+        natter_core::password::hash("rootpw", &[1; 16], natter_core::password::Strength::Minimal);
+    let mut s = Settings::default();
+    s.server.operators = vec![format!("root {hash}")];
+    s.check().unwrap();
+    let ops = s.core_config().operators;
+    assert_eq!(
+        (ops[0].username.as_str(), &ops[0].password),
+        ("root", &hash)
+    );
+    for bad in [
+        "root rootpw",
+        "root",
+        "no/name $argon2id$v=19$m=8,t=1,p=1$x$y",
+    ] {
+        s.server.operators = vec![bad.to_owned()];
+        let e = s.check().unwrap_err();
+        assert_eq!(e.key(), Some("server.operators"));
+        assert!(
+            !e.to_string().contains("rootpw"),
+            "the password is not repeated: {e}"
+        );
+    }
+}
+
+#[test]
 fn several_bind_addresses_each_get_the_port() {
     let s = Settings::parse("[server]\nbind = [\"127.0.0.1\", \"::1\"]\nport = 4100\n").unwrap();
     assert_eq!(

@@ -61,6 +61,15 @@ impl Model {
                 self.set_passwd(conn, MPasswd::Current);
                 out.send(conn, ServerMsg::Prompt(Prompt::CurrentPassword));
             }
+            // The simulated servers configure no operator: `oper` asks the password and refuses
+            // it, and nobody may `kill` or `wallops`.
+            Command::Oper { .. } => {
+                self.set_passwd(conn, MPasswd::Oper);
+                out.send(conn, ServerMsg::Prompt(Prompt::OperatorPassword));
+            }
+            Command::Kill { .. } | Command::Wallops { .. } => {
+                out.send(conn, ErrorReply::NotOperator)
+            }
             Command::Message { to, text } => self.message(conn, &me, to, text, out),
             Command::Broadcast { text } => self.broadcast(conn, &me, text, out),
             Command::Offline => self.offline(conn, &me, out),
@@ -132,7 +141,8 @@ impl Model {
             Command::Who { .. }
             | Command::Whowas { .. }
             | Command::Lusers
-            | Command::UserInfo { .. } => {}
+            | Command::UserInfo { .. }
+            | Command::Bot { .. } => {}
             Command::Signal { to, tags } => self.signal(conn, &me, to, tags, out),
             Command::SignalGroup { group, tags } => self.signal_group(conn, &me, group, tags, out),
         }

@@ -199,6 +199,7 @@ impl Model {
             MPhase::Online { passwd, .. } => match passwd {
                 MPasswd::Current => Prompt::CurrentPassword,
                 MPasswd::New => Prompt::ChosenPassword,
+                MPasswd::Oper => Prompt::OperatorPassword,
                 MPasswd::Idle => return,
             },
         };

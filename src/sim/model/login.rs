@@ -204,6 +204,10 @@ impl Model {
         out: &mut Out,
     ) {
         match step {
+            MPasswd::Oper => {
+                self.set_passwd(conn, MPasswd::Idle);
+                out.send(conn, ErrorReply::OperFailed);
+            }
             MPasswd::Current => {
                 if self.user(user).password == input {
                     self.set_passwd(conn, MPasswd::New);

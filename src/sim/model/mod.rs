@@ -173,6 +173,9 @@ pub enum MPasswd {
     Idle,
     Current,
     New,
+    /// `oper`: the next line is an operator's password (the simulated servers have no operators,
+    /// so every one is wrong).
+    Oper,
 }
 
 #[derive(Clone, Debug)]

@@ -209,6 +209,11 @@ impl ClientState {
                 self.on_password_changed(out);
                 show(out, ServerMsg::PasswordChanged { user });
             }
+            ServerMsg::Operator { name } => {
+                // `oper` is over: commands are read again.
+                self.session.passwd_over(out);
+                show(out, ServerMsg::Operator { name });
+            }
             // Everything else is shown as it came.
             other => show(out, other),
         }
@@ -366,7 +371,7 @@ impl ClientState {
         // come meanwhile and change nothing.
         let passwd_ends = matches!(
             e,
-            ErrorReply::WrongCurrentPassword | ErrorReply::UnknownCommand
+            ErrorReply::WrongCurrentPassword | ErrorReply::OperFailed | ErrorReply::UnknownCommand
         );
         show(out, e);
         if passwd_ends {

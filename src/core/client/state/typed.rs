@@ -346,7 +346,7 @@ impl ClientState {
                     let user = Name::from(*user);
                     return show_error(out, ClientError::PrivateNeedsKeys { user });
                 }
-                if matches!(other, Command::Passwd) {
+                if matches!(other, Command::Passwd | Command::Oper { .. }) {
                     self.session.passwd_started();
                 }
                 self.sent_command(&other, out);

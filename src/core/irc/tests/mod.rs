@@ -13,6 +13,7 @@ mod front;
 mod guests;
 mod modes;
 mod nick;
+mod operators;
 mod presence;
 mod props;
 mod queries;

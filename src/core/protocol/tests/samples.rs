@@ -458,6 +458,13 @@ pub(crate) fn samples() -> Vec<ServerMsg> {
             user: n("zed"),
             text: "Zed Zimmer".into(),
         },
+        ServerMsg::Operator {
+            name: "root".into(),
+        },
+        ServerMsg::Wallops {
+            from: n("alice"),
+            text: "the disk is full".into(),
+        },
         ServerMsg::Renamed {
             from: n("zed"),
             to: n("zoe"),
@@ -493,6 +500,8 @@ pub(crate) fn samples() -> Vec<ServerMsg> {
             away: false,
             account: true,
             owner: true,
+            operator: true,
+            bot: false,
             idle_secs: 75,
             since: Some(Timestamp(1_700_000_000_127)),
             username: "bobby".into(),
@@ -504,6 +513,8 @@ pub(crate) fn samples() -> Vec<ServerMsg> {
             away: true,
             account: false,
             owner: false,
+            operator: false,
+            bot: true,
             idle_secs: 0,
             since: Some(Timestamp(1_700_000_000_128)),
             username: "g".into(),
@@ -515,6 +526,8 @@ pub(crate) fn samples() -> Vec<ServerMsg> {
             away: false,
             account: true,
             owner: false,
+            operator: false,
+            bot: false,
             idle_secs: 0,
             since: None,
             username: "carol".into(),
@@ -558,8 +571,11 @@ pub(crate) fn samples() -> Vec<ServerMsg> {
             user: n("dave"),
         },
         ErrorReply::TopicTooLong { max: 300 },
+        ErrorReply::OperFailed,
+        ErrorReply::NotOperator,
     ] {
         v.push(ServerMsg::Error(e));
     }
+    v.push(ServerMsg::Prompt(Prompt::OperatorPassword));
     v
 }

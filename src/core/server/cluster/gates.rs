@@ -27,15 +27,15 @@ use crate::server::event::{ConnId, Effect, Event};
 use crate::server::login::next_line::NextLine;
 use crate::server::secret_shape::SecretShape;
 
-/// Whether a logged-in user's line is `passwd` (by its word in the command table), whose next lines
-/// are passwords: a node lets the lines after it through one at a time, as before login, instead of
+/// Whether a logged-in user's line is `passwd` or `oper` (by its word in the command table), whose
+/// next lines are passwords: a node lets the lines after it through one at a time, as before login, instead of
 /// freely.
 pub fn is_passwd_line(line: &[u8]) -> bool {
     std::str::from_utf8(line)
         .ok()
         .and_then(|l| l.split_whitespace().next())
         .and_then(CommandName::from_word)
-        == Some(CommandName::Passwd)
+        .is_some_and(|c| matches!(c, CommandName::Passwd | CommandName::Oper))
 }
 
 /// One input of a connection waiting at the gate.

@@ -78,6 +78,10 @@ pub(crate) enum Passwd {
     AwaitNew,
     /// The new password is being hashed (`job`).
     Hashing { job: u64 },
+    /// `oper <name>`: the next line is the password of the operator at `op` in the configuration's
+    /// list (`None`: no operator has that name; the password is asked all the same, so that the
+    /// answer does not say which names are operators').
+    AwaitOper { op: Option<usize> },
 }
 
 impl Passwd {
@@ -88,7 +92,10 @@ impl Passwd {
 
     /// The next line is a password.
     pub(crate) fn awaits_password(self) -> bool {
-        matches!(self, Passwd::AwaitCurrent | Passwd::AwaitNew)
+        matches!(
+            self,
+            Passwd::AwaitCurrent | Passwd::AwaitNew | Passwd::AwaitOper { .. }
+        )
     }
 }
 
@@ -124,6 +131,12 @@ pub(crate) struct Session {
     /// What the client said of itself (`userinfo`), if it did.
     #[serde(default)]
     about: Option<About>,
+    /// Whether the session is the server's operator's (`oper`), until it ends.
+    #[serde(default)]
+    operator: bool,
+    /// Whether the client said it is a bot (`bot on`).
+    #[serde(default)]
+    bot: bool,
 }
 
 impl Session {
@@ -143,6 +156,8 @@ impl Session {
             since: now,
             away: None,
             about: None,
+            operator: false,
+            bot: false,
         }
     }
 
@@ -159,6 +174,16 @@ impl Session {
     /// What the client said of itself (`userinfo`), if it did.
     pub(crate) fn about(&self) -> Option<&About> {
         self.about.as_ref()
+    }
+
+    /// Whether the session is the server's operator's (`oper`).
+    pub(crate) fn operator(&self) -> bool {
+        self.operator
+    }
+
+    /// Whether the client said it is a bot (`bot on`).
+    pub(crate) fn bot(&self) -> bool {
+        self.bot
     }
 
     pub(crate) fn passwd(&self) -> Passwd {
@@ -382,6 +407,20 @@ impl Sessions {
     }
 
     /// `receipts on|off`.
+    /// `oper` succeeded: the session is the server's operator's until it ends.
+    pub(crate) fn set_operator(&mut self, conn: ConnId) {
+        if let Some(s) = self.session_mut(conn) {
+            s.operator = true;
+        }
+    }
+
+    /// `bot on|off`: whether the session's client is a bot.
+    pub(crate) fn set_bot(&mut self, conn: ConnId, on: bool) {
+        if let Some(s) = self.session_mut(conn) {
+            s.bot = on;
+        }
+    }
+
     /// Moves the session's `passwd` on.
     pub(crate) fn set_passwd(&mut self, conn: ConnId, step: Passwd) {
         if let Some(s) = self.session_mut(conn) {

@@ -27,6 +27,12 @@ pub(crate) enum Job {
         conn: ConnId,
         user: UserId,
     },
+    /// `oper`: an operator's password, typed on `conn`.
+    CheckOper {
+        conn: ConnId,
+        /// The operator's place in the configuration's list.
+        op: usize,
+    },
 }
 
 /// What a job costs the shell: argon2's deliberate work, or a comparison (a password stored in the
@@ -70,7 +76,10 @@ impl Jobs {
     pub(crate) fn is_passwd(&self, id: u64) -> bool {
         matches!(
             self.open.get(&id),
-            Some((Job::CheckCurrent { .. } | Job::HashNew { .. }, _))
+            Some((
+                Job::CheckCurrent { .. } | Job::HashNew { .. } | Job::CheckOper { .. },
+                _
+            ))
         )
     }
 

@@ -22,7 +22,8 @@
 //! - [`next_line`]: what a connection's next line will be taken as (a password or not), for a cluster
 //!   node that keeps passwords out of its shared log (`cluster::gates`).
 //! - [`lookalike`]: names that look alike, which a new account may not take.
-//! - [`policy`]: what a chosen password must be; `passwd`: changing one's own password.
+//! - [`policy`]: what a chosen password must be; `passwd`: changing one's own password; `oper`:
+//!   becoming the server's operator with an operator's name and password.
 //! - `guest`: a session with no account (`guest <nick>`, when the operator allows guests), under a
 //!   free name that is no account's.
 
@@ -32,6 +33,7 @@ mod guest;
 pub(crate) mod jobs;
 pub(crate) mod lookalike;
 pub(crate) mod next_line;
+mod oper;
 mod passwd;
 mod passwords;
 pub(crate) mod policy;

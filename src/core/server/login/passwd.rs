@@ -43,6 +43,7 @@ impl Login<'_> {
         match step {
             Passwd::AwaitCurrent => self.check_current(conn, user, input, out),
             Passwd::AwaitNew => self.set_new(conn, user, input, out),
+            Passwd::AwaitOper { op } => self.check_oper(conn, op, input, out),
             _ => {}
         }
     }
@@ -129,13 +130,18 @@ impl Login<'_> {
         ok: bool,
         out: &mut Vec<Effect>,
     ) -> Option<ConnId> {
-        let Some(Job::CheckCurrent { conn, .. }) = self.jobs.finish(job) else {
-            return None;
+        let (conn, oper) = match self.jobs.finish(job) {
+            Some(Job::CheckCurrent { conn, .. }) => (conn, None),
+            Some(Job::CheckOper { conn, op }) => (conn, Some(op)),
+            _ => return None,
         };
         if !self.passwd_waits_for(conn, job) {
             return None;
         }
-        self.current_verdict(conn, ok, out);
+        match oper {
+            Some(op) => self.oper_verdict(conn, op, ok, out),
+            None => self.current_verdict(conn, ok, out),
+        }
         Some(conn)
     }
 

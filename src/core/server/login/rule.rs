@@ -76,6 +76,7 @@ pub(crate) fn reprompt(sessions: &Sessions, conn: ConnId, out: &mut Vec<Effect>)
         Some(Phase::Online(s)) => match s.passwd() {
             Passwd::AwaitCurrent => Prompt::CurrentPassword,
             Passwd::AwaitNew => Prompt::ChosenPassword,
+            Passwd::AwaitOper { .. } => Prompt::OperatorPassword,
             _ => return,
         },
         Some(Phase::AwaitUsername) => Prompt::Username,

@@ -134,6 +134,8 @@ impl Presence<'_> {
         let about = session
             .and_then(|s| s.about().cloned())
             .unwrap_or_else(|| About::of_name(&name));
+        let operator = session.is_some_and(|s| s.operator());
+        let bot = session.is_some_and(|s| s.bot());
         let (online, idle_secs, since, away) = match session {
             Some(s) => (
                 true,
@@ -150,6 +152,8 @@ impl Presence<'_> {
             away,
             account,
             owner,
+            operator,
+            bot,
             idle_secs,
             since,
             username: about.username,

@@ -13,6 +13,7 @@ mod hostile;
 mod keys;
 mod login;
 mod messaging;
+mod operators;
 mod owners;
 mod presence;
 mod private;
