@@ -46,6 +46,7 @@ mod query;
 mod readiness;
 mod tls_compact;
 mod tls_conn;
+mod ws_conn;
 // Test rigs: a TLS peer driven by hand, the record layer under hostile records and against rustls.
 // Compiled for tests and the fuzz targets only (the `rigs` feature), never into the product.
 #[cfg(any(test, feature = "rigs"))]
@@ -312,6 +313,7 @@ pub async fn run(
     run_server(Serving {
         listeners: vec![listener],
         irc_listeners: irc.into_iter().collect(),
+        irc_ws_listeners: Vec::new(),
         core,
         persister,
         opts,
@@ -328,6 +330,8 @@ pub struct Serving {
     pub listeners: Vec<TcpListener>,
     /// Where to accept IRC connections (none: no IRC listener).
     pub irc_listeners: Vec<TcpListener>,
+    /// Where to accept IRC connections over WebSocket (none: no such listener).
+    pub irc_ws_listeners: Vec<TcpListener>,
     pub core: ServerState,
     pub persister: Box<dyn Persister>,
     pub opts: ShellOptions,
@@ -352,6 +356,7 @@ async fn serve(ex: Rc<LocalExecutor<'static>>, s: Serving) -> io::Result<()> {
     let Serving {
         listeners,
         irc_listeners,
+        irc_ws_listeners,
         core,
         persister,
         opts,
@@ -366,11 +371,13 @@ async fn serve(ex: Rc<LocalExecutor<'static>>, s: Serving) -> io::Result<()> {
         opts.metrics.clone(),
     ));
     let clock = ShellClock::start();
-    let natter = listeners.into_iter().map(|l| (l, false));
-    let irc = irc_listeners.into_iter().map(|l| (l, true));
+    let natter = listeners.into_iter().map(|l| (l, false, false));
+    let irc = irc_listeners.into_iter().map(|l| (l, true, false));
+    let irc_ws = irc_ws_listeners.into_iter().map(|l| (l, true, true));
     let listeners = natter
         .chain(irc)
-        .map(|(l, irc)| Ok((readiness::std_listener(l)?, irc)))
+        .chain(irc_ws)
+        .map(|(l, irc, ws)| Ok((readiness::std_listener(l)?, irc, ws)))
         .collect::<io::Result<Vec<_>>>()?;
     let readiness = Readiness::new(
         listeners,
