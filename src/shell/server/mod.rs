@@ -239,6 +239,8 @@ pub struct ServerHandle {
     pub local_addr: SocketAddr,
     /// Where it speaks IRC, when it does.
     pub irc_addr: Option<SocketAddr>,
+    /// Where it speaks IRC over WebSocket, when it does.
+    pub irc_ws_addr: Option<SocketAddr>,
     stop: smol::channel::Sender<()>,
     done: smol::channel::Receiver<io::Result<()>>,
 }
@@ -282,19 +284,43 @@ pub fn spawn_with_irc(
     persister: Box<dyn Persister>,
     opts: ShellOptions,
 ) -> io::Result<ServerHandle> {
+    spawn_with_irc_ws(listener, irc, None, core, persister, opts)
+}
+
+/// As [`spawn_with_irc`], speaking IRC over WebSocket on `irc_ws` too.
+pub fn spawn_with_irc_ws(
+    listener: TcpListener,
+    irc: Option<TcpListener>,
+    irc_ws: Option<TcpListener>,
+    core: ServerState,
+    persister: Box<dyn Persister>,
+    opts: ShellOptions,
+) -> io::Result<ServerHandle> {
     let local_addr = listener.local_addr()?;
     let irc_addr = irc.as_ref().map(TcpListener::local_addr).transpose()?;
+    let irc_ws_addr = irc_ws.as_ref().map(TcpListener::local_addr).transpose()?;
     let (stop, stopped) = smol::channel::bounded(1);
     let (report, done) = smol::channel::bounded(1);
     std::thread::Builder::new()
         .name("natter-server".into())
         .spawn(move || {
-            let result = smol::block_on(run(listener, irc, core, persister, opts, stopped));
+            let result = smol::block_on(run_server(Serving {
+                listeners: vec![listener],
+                irc_listeners: irc.into_iter().collect(),
+                irc_ws_listeners: irc_ws.into_iter().collect(),
+                core,
+                persister,
+                opts,
+                stop: stopped,
+                control: None,
+                scrapes: None,
+            }));
             let _ = report.send_blocking(result);
         })?;
     Ok(ServerHandle {
         local_addr,
         irc_addr,
+        irc_ws_addr,
         stop,
         done,
     })
