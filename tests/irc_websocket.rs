@@ -2,7 +2,8 @@
 //! tungstenite's client: a web client registers with a natter account and exchanges PRIVMSG with a
 //! natter-protocol user both ways, one line per message in text or binary as the subprotocol says;
 //! a message past the line limit is answered as a too-long IRC line is; a request that is no
-//! WebSocket upgrade gets an HTTP 400 and the connection closes.
+//! WebSocket upgrade gets an HTTP 400 and the connection closes; a handshake that never finishes is
+//! closed when a login that never finishes would be; with TLS the port speaks wss.
 
 mod kit;
 
@@ -137,4 +138,75 @@ fn a_request_that_is_no_websocket_upgrade_gets_a_400_and_is_closed() {
         "{answer}"
     );
     assert!(answer.contains("not a WebSocket upgrade"), "{answer}");
+}
+
+#[test]
+fn a_handshake_that_never_finishes_is_bounded_like_a_login() {
+    let server = TestServer::with_irc_ws(
+        natter_core::server::Config {
+            login_timeout_secs: 1,
+            ..config()
+        },
+        ShellOptions::default(),
+    );
+    let mut stream = TcpStream::connect(server.irc_ws_addr.unwrap()).unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    // Half a request, and then nothing: the connection is closed when a login would be.
+    stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest);
+    assert!(
+        started.elapsed() < PATIENCE,
+        "closed by the login timeout, not by the test's patience"
+    );
+}
+
+#[test]
+fn with_tls_the_websocket_port_speaks_wss() {
+    use rustls::pki_types::pem::PemObject;
+    let port = {
+        // A free port for the server to take (released just before it starts).
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let server = Server::cmd()
+        .tls()
+        .args(&["--irc-ws-port", &port.to_string()])
+        .start();
+    let pem = std::fs::read(server.path("natter-data/tls-cert.pem")).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let tls = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
+    let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut request = format!("wss://localhost:{port}/")
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("Sec-WebSocket-Protocol", "text.ircv3.net".parse().unwrap());
+    let (mut ws, _) =
+        tungstenite::client(request, rustls::StreamOwned::new(tls, tcp)).expect("a wss handshake");
+    let line = |ws: &mut WebSocket<_>| match ws.read().unwrap() {
+        Message::Text(t) => t.as_str().to_owned(),
+        other => panic!("{other:?}"),
+    };
+    ws.send(Message::text(format!("PASS {}", password_of("alice"))))
+        .unwrap();
+    ws.send(Message::text("NICK alice")).unwrap();
+    ws.send(Message::text("USER alice 0 * :alice")).unwrap();
+    while !line(&mut ws).contains(" 001 alice ") {}
+    ws.send(Message::text("PING :over wss")).unwrap();
+    while !line(&mut ws).contains("PONG") {}
 }
