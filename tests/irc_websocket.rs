@@ -97,6 +97,11 @@ fn a_web_client_and_a_natter_user_talk_both_ways_in_text_and_binary() {
         );
         send(&mut ws, "QUIT :done", binary);
         expect(&mut ws, "ERROR :Closing link", binary);
+        // The goodbye is followed by a close frame.
+        assert!(
+            matches!(ws.read(), Ok(Message::Close(_))),
+            "a close frame after the goodbye"
+        );
     }
 }
 
@@ -120,6 +125,28 @@ fn a_message_past_the_line_limit_is_answered_as_a_too_long_line() {
     }
     send(&mut ws, "PING :still here", false);
     expect(&mut ws, "PONG", false);
+    // Past what the WebSocket layer assembles at all (four times the line limit): closed with
+    // WebSocket's 1009 (message too big); a client still sending when the server closes may see a
+    // reset instead of the close frame.
+    let _ = ws.send(Message::text(format!(
+        "PRIVMSG bob :{}",
+        "x".repeat(natter_core::protocol::MAX_LINE * 4)
+    )));
+    loop {
+        match ws.read() {
+            Ok(Message::Close(Some(frame))) => {
+                assert_eq!(
+                    frame.code,
+                    tungstenite::protocol::frame::coding::CloseCode::Size
+                );
+                break;
+            }
+            Ok(Message::Text(t)) => assert!(!t.contains(" 001 "), "{t}"),
+            Ok(other) => panic!("{other:?}"),
+            Err(_) => break,
+        }
+    }
+    assert!(ws.read().is_err(), "the connection is over");
 }
 
 #[test]

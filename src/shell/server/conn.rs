@@ -13,7 +13,7 @@ use std::net::TcpStream;
 use super::Shared;
 use super::inbox::Input;
 use super::tls_conn::TlsConn;
-use super::ws_conn::{WsConn, WsError};
+use super::ws_conn::WsConn;
 use natter_core::protocol::{ByeReason, ServerMsg, render_line};
 use natter_core::protocol::{Frame, LineDecoder};
 use natter_core::server::ConnId;
@@ -534,12 +534,9 @@ fn read_lines(shared: &Shared, conn: ConnId, max_outbound: usize) -> ReadOutcome
     let ws_ended = match ws_result {
         Ok(read) => read.closed,
         Err(e) => {
+            // A bad handshake (answered 400), broken framing, or a message past even what the
+            // WebSocket layer assembles (answered with a close, 1009).
             tracing::debug!("{conn}: {e}");
-            if let WsError::TooLong = e {
-                // Past even what the WebSocket layer holds: the core answers it as the too-long
-                // line it is, and the connection ends.
-                inbox.push(Input::TooLong { conn });
-            }
             true
         }
     };

@@ -16,6 +16,8 @@ use std::rc::Rc;
 use tungstenite::handshake::server::{Callback, ErrorResponse, Request, Response, ServerHandshake};
 use tungstenite::handshake::{HandshakeError, MidHandshake};
 use tungstenite::protocol::WebSocketConfig;
+use tungstenite::protocol::frame::CloseFrame;
+use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Message, WebSocket};
 
 /// The subprotocol in which every line travels as a binary message (any bytes).
@@ -103,7 +105,7 @@ pub(super) enum WsError {
     /// The handshake was not a valid WebSocket upgrade (an HTTP 400 has been queued).
     #[error("not a WebSocket upgrade: {0}")]
     BadHandshake(String),
-    /// A message longer than the transport holds.
+    /// A message longer than the transport assembles at all (a close with 1009 has been queued).
     #[error("a WebSocket message too long")]
     TooLong,
     /// The framing was broken.
@@ -129,8 +131,9 @@ pub(super) struct WsConn {
 
 impl WsConn {
     /// A connection whose handshake has not begun. `max_message` bounds a message tungstenite
-    /// assembles (beyond it the connection ends as a too-long line); it is set well above the IRC
-    /// line limit, so that a message a little too long gets the line decoder's answer.
+    /// assembles (beyond it the connection is closed with 1009, message too big); it is set well
+    /// above the IRC line limit, so that a message too long for a line gets the line decoder's
+    /// answer, as a too-long line read from a socket does.
     pub(super) fn new(max_message: usize) -> WsConn {
         let binary = Rc::new(Cell::new(false));
         let config = WebSocketConfig::default()
@@ -215,7 +218,14 @@ impl WsConn {
                             closed = true;
                             break Ok(());
                         }
-                        Err(tungstenite::Error::Capacity(_)) => break Err(WsError::TooLong),
+                        Err(tungstenite::Error::Capacity(_)) => {
+                            // WebSocket's own answer to a message too big to take (RFC 6455 7.4.1).
+                            let _ = ws.close(Some(CloseFrame {
+                                code: CloseCode::Size,
+                                reason: "message too long for an IRC line".into(),
+                            }));
+                            break Err(WsError::TooLong);
+                        }
                         Err(e) => break Err(WsError::Protocol(e.to_string())),
                     }
                 };
