@@ -125,6 +125,9 @@ fn a_message_past_the_line_limit_is_answered_as_a_too_long_line() {
     }
     send(&mut ws, "PING :still here", false);
     expect(&mut ws, "PONG", false);
+    // WebSocket's own ping is answered by the transport.
+    ws.send(Message::Ping(b"web".to_vec().into())).unwrap();
+    assert!(matches!(ws.read(), Ok(Message::Pong(p)) if &p[..] == b"web"));
     // Past what the WebSocket layer assembles at all (four times the line limit): closed with
     // WebSocket's 1009 (message too big); a client still sending when the server closes may see a
     // reset instead of the close frame.

@@ -525,6 +525,13 @@ fn read_lines(shared: &Shared, conn: ConnId, max_outbound: usize) -> ReadOutcome
             io.out.append(&mut ws_out);
             shared.flush_requests.borrow_mut().push(conn);
         }
+        if io.queued() > max_outbound {
+            // What the WebSocket layer wrote by itself (pongs) counts as the core's output does.
+            tracing::debug!("{conn} is not reading; dropped after {max_outbound} bytes queued");
+            let (peer, what) = (io.peer, Refusal::SlowReader);
+            inbox.push(Input::Refused { peer, what });
+            return ReadOutcome::End;
+        }
     } else {
         io.decoder.feed(&buf[..n], |frame| match frame {
             Frame::Line(line) => inbox.push_line(conn, line),
