@@ -9,8 +9,9 @@
 #
 # irctest is used where it is, never copied here: $IRCTEST_DIR, else ../shared/irctest beside the
 # repository. Without it, `ci` skips with a note and `all` stops saying where to get it. It needs a
-# recent pytest (Debian bookworm's 7.2 is too old for irctest's conftest), pytest-xdist and filelock:
-# when python3 lacks them, they are installed into a virtual environment under target/.
+# recent pytest (Debian bookworm's 7.2 is too old for irctest's conftest), pytest-xdist, filelock, and
+# websockets (for its IRC-over-WebSocket tests): when python3 lacks them, they are installed into a
+# virtual environment under target/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
@@ -29,7 +30,7 @@ if [ ! -d "$dir/irctest/server_tests" ]; then
 fi
 
 python=python3
-if ! "$python" -c 'import pytest, xdist, filelock' 2>/dev/null; then
+if ! "$python" -c 'import pytest, xdist, filelock, websockets' 2>/dev/null; then
     venv="$root/target/irctest-venv"
     if [ ! -x "$venv/bin/python" ]; then
         if ! python3 -m venv "$venv" 2>/dev/null; then
@@ -39,12 +40,12 @@ if ! "$python" -c 'import pytest, xdist, filelock' 2>/dev/null; then
                 rm -rf "$venv"
                 python3 -m venv "$venv"
             else
-                echo "python3 lacks pytest, pytest-xdist and filelock, and cannot make a virtual environment: apt-get install python3-venv (or pip install pytest pytest-xdist filelock)" >&2
+                echo "python3 lacks pytest, pytest-xdist, filelock and websockets, and cannot make a virtual environment: apt-get install python3-venv (or pip install pytest pytest-xdist filelock websockets)" >&2
                 exit 1
             fi
         fi
     fi
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'pytest>=7.4,!=9.0.0' pytest-xdist filelock
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'pytest>=7.4,!=9.0.0' pytest-xdist filelock 'websockets>=13'
     python="$venv/bin/python"
 fi
 

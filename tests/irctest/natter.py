@@ -76,8 +76,6 @@ class NatterController(BaseServerController, DirectoryBasedController):
         websocket_hostname: Optional[str],
         websocket_port: Optional[int],
     ) -> None:
-        if websocket_hostname is not None or websocket_port is not None:
-            raise NotImplementedByController("Websocket")
         if password is not None:
             raise NotImplementedByController("server password (PASS is the account's)")
         assert self.proc is None
@@ -112,6 +110,9 @@ class NatterController(BaseServerController, DirectoryBasedController):
             "--log-level",
             "warn",
         ]
+        if websocket_port is not None:
+            # IRC over WebSocket (IRCv3's transport), on the same address.
+            args += ["--irc-ws-port", str(websocket_port)]
         if ssl:
             self.gen_ssl()
             args += ["--tls-cert", str(self.pem_path), "--tls-key", str(self.key_path)]

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use natter::shell::persist::CredentialsFile;
-use natter::shell::server::{ServerHandle, ShellOptions, spawn_with_irc};
+use natter::shell::server::{ServerHandle, ShellOptions, spawn_with_irc_ws};
 use natter_core::server::{Account, Config, ServerState};
 
 use super::{ACCOUNTS, Client, password_of, write_credentials};
@@ -24,6 +24,8 @@ pub struct TestServer {
     pub addr: SocketAddr,
     /// Where it speaks IRC (only when started [`TestServer::with_irc`]).
     pub irc_addr: Option<SocketAddr>,
+    /// Where it speaks IRC over WebSocket (only when started [`TestServer::with_irc_ws`]).
+    pub irc_ws_addr: Option<SocketAddr>,
     handle: Option<ServerHandle>,
     _dir: tempfile::TempDir,
     pub credentials: PathBuf,
@@ -35,15 +37,20 @@ impl TestServer {
     }
 
     pub fn with(config: Config, opts: ShellOptions) -> Self {
-        Self::listening(config, opts, false)
+        Self::listening(config, opts, false, false)
     }
 
     /// As [`TestServer::with`], speaking IRC on a second loopback port too.
     pub fn with_irc(config: Config, opts: ShellOptions) -> Self {
-        Self::listening(config, opts, true)
+        Self::listening(config, opts, true, false)
     }
 
-    fn listening(config: Config, opts: ShellOptions, irc: bool) -> Self {
+    /// As [`TestServer::with_irc`], speaking IRC over WebSocket on a third loopback port too.
+    pub fn with_irc_ws(config: Config, opts: ShellOptions) -> Self {
+        Self::listening(config, opts, true, true)
+    }
+
+    fn listening(config: Config, opts: ShellOptions, irc: bool, ws: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let credentials = write_credentials(dir.path(), ACCOUNTS);
         let accounts = ACCOUNTS
@@ -56,9 +63,11 @@ impl TestServer {
         let core = ServerState::new(config, accounts, [9; 32]);
         let listener = smol::block_on(async_net::TcpListener::bind("127.0.0.1:0")).unwrap();
         let irc = irc.then(|| smol::block_on(async_net::TcpListener::bind("127.0.0.1:0")).unwrap());
-        let handle = spawn_with_irc(
+        let ws = ws.then(|| smol::block_on(async_net::TcpListener::bind("127.0.0.1:0")).unwrap());
+        let handle = spawn_with_irc_ws(
             listener,
             irc,
+            ws,
             core,
             Box::new(CredentialsFile::new(&credentials)),
             opts,
@@ -67,6 +76,7 @@ impl TestServer {
         TestServer {
             addr: handle.local_addr,
             irc_addr: handle.irc_addr,
+            irc_ws_addr: handle.irc_ws_addr,
             handle: Some(handle),
             _dir: dir,
             credentials,

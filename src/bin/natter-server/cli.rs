@@ -75,6 +75,12 @@ pub struct Args {
     #[arg(long, value_name = "PORT")]
     pub irc_port: Option<u16>,
 
+    /// Also speak IRC over WebSocket on this port (IRCv3's websocket transport: web clients such as
+    /// Kiwi IRC and The Lounge), as the IRC port does: same addresses and rules, wss when the main
+    /// port has TLS. Off by default.
+    #[arg(long, value_name = "PORT")]
+    pub irc_ws_port: Option<u16>,
+
     /// Admit guests: an IRC client that gives no password logs in under any free nick that is no
     /// account's, with no account, as on IRC networks (what irctest needs). Guests may message and
     /// take part in groups, but cannot block, publish keys or keep anything (nothing of theirs is
@@ -546,6 +552,7 @@ overrides! {
     register => server.register [flag],
     plaintext => server.plaintext [flag],
     irc_port => server.irc_port [some],
+    irc_ws_port => server.irc_ws_port [some],
     irc_guests => server.irc_guests [flag],
     irc_server_name => server.irc_server_name,
     irc_motd => server.irc_motd [some],

@@ -244,9 +244,14 @@ pub fn serve(p: Prepared, started: Started, steering: Steering) -> Result<()> {
     smol::block_on(async {
         let listeners = bind(&s.listen_addrs()).await?;
         let irc_listeners = bind(&s.irc_listen_addrs()).await?;
-        for l in &irc_listeners {
+        let irc_ws_listeners = bind(&s.irc_ws_listen_addrs()).await?;
+        for (l, how) in irc_listeners
+            .iter()
+            .map(|l| (l, ""))
+            .chain(irc_ws_listeners.iter().map(|l| (l, " over WebSocket")))
+        {
             tracing::info!(
-                "speaking IRC on {} ({})",
+                "speaking IRC{how} on {} ({})",
                 l.local_addr()?,
                 if s.server.plaintext {
                     "plain text"
@@ -303,6 +308,7 @@ pub fn serve(p: Prepared, started: Started, steering: Steering) -> Result<()> {
         run_server(Serving {
             listeners,
             irc_listeners,
+            irc_ws_listeners,
             core: started.core,
             persister: started.persister,
             opts,

@@ -80,6 +80,8 @@ pub(super) struct Listener {
     /// The listener speaks IRC (each connection's lines go through its IRC front, in the composed
     /// server).
     irc: bool,
+    /// Its connections speak IRC over WebSocket (each line one message).
+    ws: bool,
     keepalive: Option<Duration>,
     probes: Option<socket2::TcpKeepalive>,
     inherited_nodelay: bool,
@@ -107,6 +109,7 @@ impl Listener {
     pub(super) fn new(
         listener: std::net::TcpListener,
         irc: bool,
+        ws: bool,
         keepalive: Option<Duration>,
     ) -> io::Result<Listener> {
         listener.set_nonblocking(true)?;
@@ -142,6 +145,7 @@ impl Listener {
         Ok(Listener {
             listener,
             irc,
+            ws,
             keepalive,
             probes,
             inherited_nodelay,
@@ -262,10 +266,11 @@ impl Listener {
         }
         // Its first input (a login sent at once) is read in the driver's next turn, into the same
         // batch as this `Open` if it came with the connection.
-        shared
-            .conns
-            .borrow_mut()
-            .insert(conn, ConnIo::new(stream, peer, tls, max_line));
+        let mut io = ConnIo::new(stream, peer, tls, max_line);
+        if self.ws {
+            io = io.with_websocket(max_line);
+        }
+        shared.conns.borrow_mut().insert(conn, io);
         shared.push_quietly(Input::Open {
             conn,
             peer,

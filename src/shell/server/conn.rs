@@ -13,6 +13,7 @@ use std::net::TcpStream;
 use super::Shared;
 use super::inbox::Input;
 use super::tls_conn::TlsConn;
+use super::ws_conn::WsConn;
 use natter_core::protocol::{ByeReason, ServerMsg, render_line};
 use natter_core::protocol::{Frame, LineDecoder};
 use natter_core::server::ConnId;
@@ -31,6 +32,9 @@ pub(super) struct ConnIo {
     tls: Option<Box<TlsConn>>,
     /// On a TLS connection, lines not yet encrypted (all of them until the handshake has finished).
     plain: Vec<u8>,
+    /// On an IRC-over-WebSocket connection, its WebSocket layer (inside TLS, if any): lines are
+    /// framed on their way out and unframed on their way in.
+    ws: Option<Box<WsConn>>,
     /// Splits what is read into lines; keeps an unfinished one.
     decoder: LineDecoder,
     /// The kernel refused part of the queue: the rest is written when the socket says it is
@@ -102,6 +106,7 @@ impl ConnIo {
             sent: 0,
             tls,
             plain: Vec::new(),
+            ws: None,
             decoder: LineDecoder::new(max_line),
             blocked: false,
             readable: false,
@@ -119,6 +124,16 @@ impl ConnIo {
         }
     }
 
+    /// The connection speaks IRC over WebSocket: each line travels as one message. `max_line` is
+    /// the line limit, which the line decoder keeps; a message may be a good deal longer before the
+    /// WebSocket layer itself gives up on it.
+    pub(super) fn with_websocket(mut self, max_line: usize) -> Self {
+        self.ws = Some(Box::new(WsConn::new(
+            max_line.saturating_mul(4).max(16 * 1024),
+        )));
+        self
+    }
+
     /// Bytes queued and not yet written.
     pub(super) fn queued(&self) -> usize {
         self.out.len() - self.sent + self.plain.len()
@@ -134,6 +149,11 @@ impl ConnIo {
         } else {
             &mut self.out
         };
+        if let Some(ws) = &mut self.ws {
+            ws.send(bytes, queue);
+            self.heard = true;
+            return;
+        }
         if more && queue.capacity() - queue.len() < bytes.len() {
             queue.reserve(bytes.len().max(REPLY_ROOM - queue.len().min(REPLY_ROOM)));
         }
@@ -158,6 +178,17 @@ impl ConnIo {
     /// lines are encrypted first, once the handshake allows (until then they wait).
     pub(super) fn flush(&mut self) -> Flush {
         let mut handshaking = false;
+        if self.closing
+            && let Some(ws) = &mut self.ws
+        {
+            // The WebSocket's close frame goes after the last line (once: the layer is done then).
+            let queue = if self.tls.is_some() {
+                &mut self.plain
+            } else {
+                &mut self.out
+            };
+            ws.close(queue);
+        }
         if let Some(tls) = &mut self.tls
             && self.closing
             && !tls.has_begun()
@@ -405,19 +436,37 @@ fn read_lines(shared: &Shared, conn: ConnId, max_outbound: usize) -> ReadOutcome
     io.fresh = false;
     let mut inbox = shared.inbox.borrow_mut();
     let mut ended = false;
+    // What the WebSocket layer, if any, came to, and what it wrote back (the handshake's answer,
+    // pongs, a close).
+    let mut ws_result = Ok(super::ws_conn::WsRead { closed: false });
+    let mut ws_out = Vec::new();
     if io.tls.is_some() {
         let tls = io.tls.as_mut().expect("checked");
         if first && !tls.is_established() && buf[0] != TLS_HANDSHAKE {
             return ReadOutcome::NotTls;
         }
         let decoder = &mut io.decoder;
-        let mut lines = |bytes: &[u8]| {
-            decoder.feed(bytes, |frame| match frame {
+        let ws = &mut io.ws;
+        let mut lines = |bytes: &[u8]| match ws {
+            Some(ws) if ws_result.is_ok() => {
+                ws_result = ws.read(
+                    bytes,
+                    |line| unframed(decoder, &mut inbox, conn, line),
+                    &mut ws_out,
+                );
+            }
+            Some(_) => {}
+            None => decoder.feed(bytes, |frame| match frame {
                 Frame::Line(line) => inbox.push_line(conn, line),
                 Frame::TooLong => inbox.push(Input::TooLong { conn }),
-            })
+            }),
         };
-        match tls.read(&mut buf[..n], &mut lines, &mut io.out) {
+        let read = tls.read(&mut buf[..n], &mut lines, &mut io.out);
+        if !ws_out.is_empty() {
+            io.plain.append(&mut ws_out);
+            shared.flush_requests.borrow_mut().push(conn);
+        }
+        match read {
             Ok(progress) => {
                 if progress.established
                     && let Some(m) = &shared.metrics
@@ -465,11 +514,44 @@ fn read_lines(shared: &Shared, conn: ConnId, max_outbound: usize) -> ReadOutcome
         // A TLS client at a plain-text server: its hello is no line to answer.
         tracing::debug!("{conn}: a TLS client at this plain-text server; closing");
         return ReadOutcome::TlsAtPlainText;
+    } else if let Some(ws) = &mut io.ws {
+        let decoder = &mut io.decoder;
+        ws_result = ws.read(
+            &buf[..n],
+            |line| unframed(decoder, &mut inbox, conn, line),
+            &mut ws_out,
+        );
+        if !ws_out.is_empty() {
+            io.out.append(&mut ws_out);
+            shared.flush_requests.borrow_mut().push(conn);
+        }
+        if io.queued() > max_outbound {
+            // What the WebSocket layer wrote by itself (pongs) counts as the core's output does.
+            tracing::debug!("{conn} is not reading; dropped after {max_outbound} bytes queued");
+            let (peer, what) = (io.peer, Refusal::SlowReader);
+            inbox.push(Input::Refused { peer, what });
+            return ReadOutcome::End;
+        }
     } else {
         io.decoder.feed(&buf[..n], |frame| match frame {
             Frame::Line(line) => inbox.push_line(conn, line),
             Frame::TooLong => inbox.push(Input::TooLong { conn }),
         });
+    }
+    let ws_ended = match ws_result {
+        Ok(read) => read.closed,
+        Err(e) => {
+            // A bad handshake (answered 400), broken framing, or a message past even what the
+            // WebSocket layer assembles (answered with a close, 1009).
+            tracing::debug!("{conn}: {e}");
+            true
+        }
+    };
+    if ws_ended && !ended {
+        // Its answer (a 400, or the close frame) is written before the connection ends.
+        io.closing = true;
+        let _ = io.flush();
+        ended = true;
     }
     if ended {
         return ReadOutcome::End;
@@ -479,6 +561,17 @@ fn read_lines(shared: &Shared, conn: ConnId, max_outbound: usize) -> ReadOutcome
     } else {
         ReadOutcome::Some
     }
+}
+
+/// One WebSocket message's line, handed to the line decoder as a line read from a socket would be:
+/// the decoder keeps the line limit and answers a line past it.
+fn unframed(decoder: &mut LineDecoder, inbox: &mut super::inbox::Inbox, conn: ConnId, line: &[u8]) {
+    let mut push = |frame: Frame<'_>| match frame {
+        Frame::Line(line) => inbox.push_line(conn, line),
+        Frame::TooLong => inbox.push(Input::TooLong { conn }),
+    };
+    decoder.feed(line, &mut push);
+    decoder.feed(b"\n", &mut push);
 }
 
 #[cfg(test)]

@@ -46,6 +46,7 @@ mod query;
 mod readiness;
 mod tls_compact;
 mod tls_conn;
+mod ws_conn;
 // Test rigs: a TLS peer driven by hand, the record layer under hostile records and against rustls.
 // Compiled for tests and the fuzz targets only (the `rigs` feature), never into the product.
 #[cfg(any(test, feature = "rigs"))]
@@ -238,6 +239,8 @@ pub struct ServerHandle {
     pub local_addr: SocketAddr,
     /// Where it speaks IRC, when it does.
     pub irc_addr: Option<SocketAddr>,
+    /// Where it speaks IRC over WebSocket, when it does.
+    pub irc_ws_addr: Option<SocketAddr>,
     stop: smol::channel::Sender<()>,
     done: smol::channel::Receiver<io::Result<()>>,
 }
@@ -281,19 +284,43 @@ pub fn spawn_with_irc(
     persister: Box<dyn Persister>,
     opts: ShellOptions,
 ) -> io::Result<ServerHandle> {
+    spawn_with_irc_ws(listener, irc, None, core, persister, opts)
+}
+
+/// As [`spawn_with_irc`], speaking IRC over WebSocket on `irc_ws` too.
+pub fn spawn_with_irc_ws(
+    listener: TcpListener,
+    irc: Option<TcpListener>,
+    irc_ws: Option<TcpListener>,
+    core: ServerState,
+    persister: Box<dyn Persister>,
+    opts: ShellOptions,
+) -> io::Result<ServerHandle> {
     let local_addr = listener.local_addr()?;
     let irc_addr = irc.as_ref().map(TcpListener::local_addr).transpose()?;
+    let irc_ws_addr = irc_ws.as_ref().map(TcpListener::local_addr).transpose()?;
     let (stop, stopped) = smol::channel::bounded(1);
     let (report, done) = smol::channel::bounded(1);
     std::thread::Builder::new()
         .name("natter-server".into())
         .spawn(move || {
-            let result = smol::block_on(run(listener, irc, core, persister, opts, stopped));
+            let result = smol::block_on(run_server(Serving {
+                listeners: vec![listener],
+                irc_listeners: irc.into_iter().collect(),
+                irc_ws_listeners: irc_ws.into_iter().collect(),
+                core,
+                persister,
+                opts,
+                stop: stopped,
+                control: None,
+                scrapes: None,
+            }));
             let _ = report.send_blocking(result);
         })?;
     Ok(ServerHandle {
         local_addr,
         irc_addr,
+        irc_ws_addr,
         stop,
         done,
     })
@@ -312,6 +339,7 @@ pub async fn run(
     run_server(Serving {
         listeners: vec![listener],
         irc_listeners: irc.into_iter().collect(),
+        irc_ws_listeners: Vec::new(),
         core,
         persister,
         opts,
@@ -328,6 +356,8 @@ pub struct Serving {
     pub listeners: Vec<TcpListener>,
     /// Where to accept IRC connections (none: no IRC listener).
     pub irc_listeners: Vec<TcpListener>,
+    /// Where to accept IRC connections over WebSocket (none: no such listener).
+    pub irc_ws_listeners: Vec<TcpListener>,
     pub core: ServerState,
     pub persister: Box<dyn Persister>,
     pub opts: ShellOptions,
@@ -352,6 +382,7 @@ async fn serve(ex: Rc<LocalExecutor<'static>>, s: Serving) -> io::Result<()> {
     let Serving {
         listeners,
         irc_listeners,
+        irc_ws_listeners,
         core,
         persister,
         opts,
@@ -366,11 +397,13 @@ async fn serve(ex: Rc<LocalExecutor<'static>>, s: Serving) -> io::Result<()> {
         opts.metrics.clone(),
     ));
     let clock = ShellClock::start();
-    let natter = listeners.into_iter().map(|l| (l, false));
-    let irc = irc_listeners.into_iter().map(|l| (l, true));
+    let natter = listeners.into_iter().map(|l| (l, false, false));
+    let irc = irc_listeners.into_iter().map(|l| (l, true, false));
+    let irc_ws = irc_ws_listeners.into_iter().map(|l| (l, true, true));
     let listeners = natter
         .chain(irc)
-        .map(|(l, irc)| Ok((readiness::std_listener(l)?, irc)))
+        .chain(irc_ws)
+        .map(|(l, irc, ws)| Ok((readiness::std_listener(l)?, irc, ws)))
         .collect::<io::Result<Vec<_>>>()?;
     let readiness = Readiness::new(
         listeners,

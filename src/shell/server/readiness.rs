@@ -49,17 +49,18 @@ pub(super) struct Readiness {
 }
 
 impl Readiness {
-    /// Puts `listeners` (each: the socket, and whether it speaks IRC) in a new epoll set.
+    /// Puts `listeners` (each: the socket, whether it speaks IRC, and whether over WebSocket) in a
+    /// new epoll set.
     pub(super) fn new(
-        listeners: Vec<(std::net::TcpListener, bool)>,
+        listeners: Vec<(std::net::TcpListener, bool, bool)>,
         keepalive: Option<Duration>,
         max_line: usize,
         max_outbound: usize,
     ) -> io::Result<Readiness> {
         let epoll = Epoll::new()?;
         let mut all = Vec::with_capacity(listeners.len());
-        for (i, (listener, irc)) in listeners.into_iter().enumerate() {
-            let listener = Listener::new(listener, irc, keepalive)?;
+        for (i, (listener, irc, ws)) in listeners.into_iter().enumerate() {
+            let listener = Listener::new(listener, irc, ws, keepalive)?;
             epoll.add(listener.fd(), LISTENERS + i as u64)?;
             all.push(listener);
         }

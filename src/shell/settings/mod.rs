@@ -56,6 +56,9 @@ pub struct Server {
     /// Also speak IRC on this TCP port (on each `bind` address; 0 picks a free one), in plain text
     /// or TLS as the main port does. Absent: no IRC listener.
     pub irc_port: Option<u16>,
+    /// Also speak IRC over WebSocket (IRCv3's websocket transport, for web clients) on this TCP
+    /// port, on each `bind` address; ws or wss as the main port is plain text or TLS. Absent: none.
+    pub irc_ws_port: Option<u16>,
     /// Admit guests: a client that gives no password logs in under any free nick that is no
     /// account's, with no account (as IRC networks do; irctest needs it). Off by default.
     pub irc_guests: bool,
@@ -192,6 +195,7 @@ impl Default for Server {
             register: false,
             plaintext: false,
             irc_port: None,
+            irc_ws_port: None,
             irc_guests: false,
             irc_server_name: natter_core::irc::SERVER_NAME.to_owned(),
             irc_motd: None,
@@ -374,16 +378,24 @@ impl Settings {
 
     /// Where to listen for IRC: each bind address with the IRC port (none without one).
     pub fn irc_listen_addrs(&self) -> Vec<SocketAddr> {
-        self.server
-            .irc_port
-            .map(|port| {
-                self.server
-                    .bind
-                    .iter()
-                    .map(|ip| SocketAddr::new(*ip, port))
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.addrs_of(self.server.irc_port)
+    }
+
+    /// Where to speak IRC over WebSocket: the IRC WebSocket port on every bind address (none when
+    /// it is off).
+    pub fn irc_ws_listen_addrs(&self) -> Vec<SocketAddr> {
+        self.addrs_of(self.server.irc_ws_port)
+    }
+
+    fn addrs_of(&self, port: Option<u16>) -> Vec<SocketAddr> {
+        port.map(|port| {
+            self.server
+                .bind
+                .iter()
+                .map(|ip| SocketAddr::new(*ip, port))
+                .collect()
+        })
+        .unwrap_or_default()
     }
 
     /// What the IRC fronts say of the server: its name, and the message of the day read from
@@ -493,6 +505,11 @@ impl Settings {
             "server.irc_port",
             format!("{:?}", s.irc_port),
             format!("{:?}", r.irc_port),
+        );
+        cmp(
+            "server.irc_ws_port",
+            format!("{:?}", s.irc_ws_port),
+            format!("{:?}", r.irc_ws_port),
         );
         cmp(
             "server.irc_server_name",
