@@ -186,6 +186,26 @@ fn multi_prefix_shows_every_prefix() {
 }
 
 #[test]
+fn who_flags_show_the_members_prefixes() {
+    let (mut h, op, _user) = chan();
+    say(&mut h, op, &["MODE #chan +v op", "MODE #chan +v user"]);
+    h.take_irc(op);
+    say(&mut h, op, &["WHO #chan"]);
+    let got = h.take_irc(op);
+    assert!(got.contains(" op H@ :0 "), "{got}");
+    assert!(got.contains(" user H+ :0 "), "{got}");
+    let c = h.irc_connect();
+    say(
+        &mut h,
+        c,
+        &["CAP REQ :multi-prefix", "NICK foo", "USER foo 0 * :foo", "CAP END"],
+    );
+    say(&mut h, c, &["JOIN #chan", "WHO #chan"]);
+    let got = h.take_irc(c);
+    assert!(got.contains(" op H@+ :0 "), "{got}");
+}
+
+#[test]
 fn invite_exceptions_let_their_users_in_and_are_listed() {
     let (mut h, op, _user) = chan();
     let bar = guest(&mut h, "Bar");
