@@ -24,6 +24,9 @@ use crate::time::Timestamp;
 /// The natter word that clears a group's topic (`group topic <name> -`).
 const CLEAR_TOPIC: &str = "-";
 
+/// The most nicks one `KICK` removes (`TARGMAX` in the welcome's `005`).
+pub(super) const KICK_TARGETS: usize = 4;
+
 impl IrcSession {
     /// `JOIN #a,#b`: each a `group join` (then `create group` if there is no such group).
     pub(super) fn join(&mut self, msg: &Message<'_>, out: &mut Vec<Step>) {
@@ -155,18 +158,26 @@ impl IrcSession {
 
     /// `KICK #team nick [:reason]`: `group remove` (the owner's).
     pub(super) fn kick(&mut self, msg: &Message<'_>, out: &mut Vec<Step>) {
-        let (Some(channel), Some(nicks)) = (msg.param(0), msg.param(1)) else {
+        let (Some(channels), Some(nicks)) = (msg.param(0), msg.param(1)) else {
             out.push(Step::Say(self.not_enough_params("KICK")));
-            return;
-        };
-        let Some(group) = group_of(channel) else {
-            out.push(Step::Say(self.no_such_channel(channel)));
             return;
         };
         // Without a comment, the kicker's nick is the comment, as IRC says.
         let me = self.target().to_owned();
         let reason = msg.param(2).filter(|r| !r.trim().is_empty()).unwrap_or(&me);
-        for nick in nicks.split(',').filter(|n| !n.is_empty()) {
+        // One channel for every nick, or channels and nicks paired in order (`KICK #a,#b x,y`);
+        // up to `KICK_TARGETS` (`TARGMAX`), the rest dropped as IRC allows.
+        let channels: Vec<&str> = channels.split(',').filter(|c| !c.is_empty()).collect();
+        let nicks = nicks.split(',').filter(|n| !n.is_empty()).take(KICK_TARGETS);
+        for (i, nick) in nicks.enumerate() {
+            let Some(channel) = channels.get(i).or(channels.first()).copied() else {
+                out.push(Step::Say(self.not_enough_params("KICK")));
+                return;
+            };
+            let Some(group) = group_of(channel) else {
+                out.push(Step::Say(self.no_such_channel(channel)));
+                continue;
+            };
             let line = format!("group remove {group} {nick} {reason}");
             out.push(Step::Feed(line.into_bytes()));
         }
