@@ -305,6 +305,8 @@ fn ruled_group() -> Vec<Record> {
                 voiced: vec!["carol".into()],
                 bans: vec!["spam*!*@*".into()],
                 allowed: vec!["friend*".into()],
+                exceptions: vec!["m:pal*".into()],
+                no_ctcp: true,
             },
         },
     ]

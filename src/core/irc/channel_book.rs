@@ -49,6 +49,8 @@ pub(super) enum RulesAsked {
     Bans,
     /// `MODE #team +I`: the invite exceptions, `346`s and `347`.
     Allowed,
+    /// `MODE #team +e`: the ban exceptions, `348`s and `349`.
+    Exceptions,
 }
 
 /// A channel's operators and voiced members.

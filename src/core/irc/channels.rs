@@ -168,7 +168,10 @@ impl IrcSession {
         // One channel for every nick, or channels and nicks paired in order (`KICK #a,#b x,y`);
         // up to `KICK_TARGETS` (`TARGMAX`), the rest dropped as IRC allows.
         let channels: Vec<&str> = channels.split(',').filter(|c| !c.is_empty()).collect();
-        let nicks = nicks.split(',').filter(|n| !n.is_empty()).take(KICK_TARGETS);
+        let nicks = nicks
+            .split(',')
+            .filter(|n| !n.is_empty())
+            .take(KICK_TARGETS);
         for (i, nick) in nicks.enumerate() {
             let Some(channel) = channels.get(i).or(channels.first()).copied() else {
                 out.push(Step::Say(self.not_enough_params("KICK")));

@@ -295,7 +295,7 @@ macro_rules! command_table {
                 changes: Vec<GroupChange>,
             } => "group" "rules"
                 usage("group rules <name> [<change>...]")
-                summary("show a group's rules, or (operator) change them: key <k>|no-key, limit <n>|no-limit, op|deop|voice|devoice <user>, ban|unban <mask>, allow|disallow <mask> (join uninvited), moderated|unmoderated, external|members-only, open|invite, topic-members|topic-ops")
+                summary("show a group's rules, or (operator) change them: key <k>|no-key, limit <n>|no-limit, op|deop|voice|devoice <user>, ban|unban <mask>, allow|disallow <mask> (join uninvited), except|unexcept <mask> (not banned), no-ctcp|ctcp, moderated|unmoderated, external|members-only, open|invite, topic-members|topic-ops")
                 activity listed
                 rule(s, c => s.group_rules().rules(c.conn, c.me, group, &changes, c.out)),
             GroupList => "grouplist"

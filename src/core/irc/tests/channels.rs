@@ -214,7 +214,9 @@ fn one_kick_removes_several_nicks_one_kick_line_each() {
     say(&mut h, conns[0], &["KICK #chan bar,baz :bye"]);
     let got = h.take_irc(conns[3]);
     assert!(
-        got.contains(":foo!foo@natter KICK #chan bar :bye\r\n:foo!foo@natter KICK #chan baz :bye\r\n"),
+        got.contains(
+            ":foo!foo@natter KICK #chan bar :bye\r\n:foo!foo@natter KICK #chan baz :bye\r\n"
+        ),
         "{got}"
     );
     say(&mut h, conns[0], &["KICK #chan,#chan qux :bye"]);

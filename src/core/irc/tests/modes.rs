@@ -198,7 +198,12 @@ fn who_flags_show_the_members_prefixes() {
     say(
         &mut h,
         c,
-        &["CAP REQ :multi-prefix", "NICK foo", "USER foo 0 * :foo", "CAP END"],
+        &[
+            "CAP REQ :multi-prefix",
+            "NICK foo",
+            "USER foo 0 * :foo",
+            "CAP END",
+        ],
     );
     say(&mut h, c, &["JOIN #chan", "WHO #chan"]);
     let got = h.take_irc(c);
@@ -222,4 +227,45 @@ fn invite_exceptions_let_their_users_in_and_are_listed() {
         h.take_irc(bar)
             .starts_with(":Bar!Bar@natter JOIN #chan\r\n")
     );
+}
+
+#[test]
+fn ban_exceptions_mutes_and_no_ctcp_are_modes() {
+    let (mut h, op, user) = chan();
+    say(
+        &mut h,
+        op,
+        &[
+            "MODE #chan +b m:user!*@*",
+            "MODE #chan +C",
+            "MODE #chan +e x*",
+            "MODE #chan +e",
+        ],
+    );
+    let got = h.take_irc(op);
+    assert!(
+        got.contains(":op!op@natter MODE #chan +b m:user!*@*\r\n"),
+        "{got}"
+    );
+    assert!(got.contains(":op!op@natter MODE #chan +C\r\n"), "{got}");
+    assert!(
+        got.ends_with(
+            ":natter 348 op #chan x*\r\n:natter 349 op #chan :End of Channel Exception List\r\n"
+        ),
+        "{got}"
+    );
+    h.take_irc(user);
+    say(&mut h, user, &["PRIVMSG #chan :hi"]);
+    assert!(h.take_irc(user).contains(" 404 user #chan "));
+    say(&mut h, op, &["MODE #chan -b m:user!*@*"]);
+    h.take_irc(user);
+    say(&mut h, user, &["PRIVMSG #chan :\x01PING 1\x01"]);
+    assert!(h.take_irc(user).contains(" 404 user #chan "));
+    say(&mut h, user, &["PRIVMSG #chan :\x01ACTION waves\x01"]);
+    assert!(
+        h.take_irc(op)
+            .contains("PRIVMSG #chan :\x01ACTION waves\x01")
+    );
+    say(&mut h, op, &["MODE #chan"]);
+    assert!(h.take_irc(op).contains(" 324 op #chan +ntC\r\n"));
 }

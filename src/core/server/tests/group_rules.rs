@@ -223,6 +223,8 @@ fn rules_are_recorded_whole_and_a_restart_restores_them() {
         voiced: vec![name("alice")],
         bans: vec!["x*".into()],
         allowed: Vec::new(),
+        exceptions: Vec::new(),
+        no_ctcp: false,
     };
     assert_eq!(
         h.records().last(),
