@@ -307,6 +307,7 @@ fn ruled_group() -> Vec<Record> {
                 allowed: vec!["friend*".into()],
                 exceptions: vec!["m:pal*".into()],
                 no_ctcp: true,
+                secret: true,
             },
         },
     ]

@@ -186,12 +186,6 @@ impl IrcSession {
         }
     }
 
-    /// `LIST`: the groups this user belongs to (natter lists no one else's).
-    pub(super) fn list(&mut self, out: &mut Vec<Step>) {
-        self.channels.list_asked = true;
-        out.push(Step::Feed(b"grouplist".to_vec()));
-    }
-
     /// A line of the core's about groups, as IRC: `true` if it was one.
     pub(super) fn group_line(&mut self, msg: &ServerMsg, out: &mut Vec<Step>) -> bool {
         if self.rules_line(msg, out) {
@@ -334,17 +328,7 @@ impl IrcSession {
                 take(&mut self.channels.names_asked, group);
                 out.push(Step::Say(self.names_lines(group, members)));
             }
-            ServerMsg::GroupList { groups } if self.channels.list_asked => {
-                self.channels.list_asked = false;
-                let mut lines = self.numeric("321", &["Channel"], "Users  Name");
-                for (group, members) in groups {
-                    let channel = format!("#{group}");
-                    let count = members.len().to_string();
-                    lines.extend(self.numeric("322", &[&channel, &count], ""));
-                }
-                lines.extend(self.numeric("323", &[], "End of /LIST"));
-                out.push(Step::Say(lines));
-            }
+            ServerMsg::GroupListed { .. } | ServerMsg::GroupsEnd => return self.listed(msg, out),
             ServerMsg::GroupInvited { group, user } => {
                 let channel = format!("#{group}");
                 out.push(Step::Say(line(
@@ -470,13 +454,16 @@ impl IrcSession {
                 format!("{}{shown}", self.prefix(group, m))
             })
             .collect();
+        // `@` for a secret channel, `=` for any other (RFC 2812).
+        let secret = self.channels.roles.get(group).is_some_and(|r| r.secret);
+        let symbol = if secret { "@" } else { "=" };
         // As many 353 lines as it takes to keep each within IRC's 512 bytes.
         let room = 400usize.saturating_sub(channel.len() + self.target().len());
         let mut lines = Vec::new();
         let mut chunk = String::new();
         for name in &names {
             if !chunk.is_empty() && chunk.len() + 1 + name.len() > room {
-                lines.extend(self.numeric("353", &["=", &channel], &chunk));
+                lines.extend(self.numeric("353", &[symbol, &channel], &chunk));
                 chunk.clear();
             }
             if !chunk.is_empty() {
@@ -485,7 +472,7 @@ impl IrcSession {
             chunk.push_str(name);
         }
         if !chunk.is_empty() {
-            lines.extend(self.numeric("353", &["=", &channel], &chunk));
+            lines.extend(self.numeric("353", &[symbol, &channel], &chunk));
         }
         lines.extend(self.numeric("366", &[&channel], "End of /NAMES list"));
         lines

@@ -18,6 +18,7 @@
 //! | `+I mask` / `-I mask` | `allow mask` / `disallow mask` (invite exceptions) |
 //! | `+e mask` / `-e mask` | `except mask` / `unexcept mask` (ban exceptions; `m:mask` a mute's) |
 //! | `+C` / `-C` | `no-ctcp` / `ctcp` |
+//! | `+s` / `-s` | `secret` / `listed` (`@` in `NAMES`) |
 //!
 //! The front also keeps each channel's operators and voiced members as the rules last said, for
 //! the `@` and `+` of `NAMES` (both, `@+`, with `multi-prefix`).
@@ -55,6 +56,7 @@ impl IrcSession {
                 'n' => GroupChange::External(!plus),
                 'm' => GroupChange::Moderated(plus),
                 'C' => GroupChange::NoCtcp(plus),
+                's' => GroupChange::Secret(plus),
                 'k' if !plus => {
                     args.next();
                     GroupChange::Key(None)
@@ -182,8 +184,13 @@ impl IrcSession {
                 let roles = self.channels.roles.entry(group.to_string()).or_default();
                 roles.ops.clear();
                 roles.voiced.clear();
+                roles.secret = false;
                 for r in rules {
                     match r {
+                        GroupChange::Secret(s) => {
+                            roles.secret = *s;
+                            false
+                        }
                         GroupChange::Op(u, true) => roles.ops.insert(u.clone()),
                         GroupChange::Voice(u, true) => roles.voiced.insert(u.clone()),
                         _ => false,
@@ -279,6 +286,10 @@ impl IrcSession {
                         GroupChange::Op(u, false) => roles.ops.remove(u),
                         GroupChange::Voice(u, true) => roles.voiced.insert(u.clone()),
                         GroupChange::Voice(u, false) => roles.voiced.remove(u),
+                        GroupChange::Secret(s) => {
+                            roles.secret = *s;
+                            false
+                        }
                         _ => false,
                     };
                 }
@@ -366,6 +377,7 @@ fn modes_of(rules: &[GroupChange]) -> (String, Vec<String>) {
             GroupChange::External(v) => external = *v,
             GroupChange::Moderated(true) => flags.push('m'),
             GroupChange::NoCtcp(true) => flags.push('C'),
+            GroupChange::Secret(true) => flags.push('s'),
             GroupChange::Key(Some(k)) => {
                 flags.push('k');
                 params.push(k.clone());
@@ -409,6 +421,7 @@ fn mode_changes(changes: &[GroupChange]) -> (String, Vec<String>) {
             GroupChange::Allow(m, v) => (*v, 'I', Some(m.clone())),
             GroupChange::Except(m, v) => (*v, 'e', Some(m.clone())),
             GroupChange::NoCtcp(v) => (*v, 'C', None),
+            GroupChange::Secret(v) => (*v, 's', None),
         };
         if sign != Some(plus) {
             modes.push(if plus { '+' } else { '-' });

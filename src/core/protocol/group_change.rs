@@ -18,6 +18,8 @@
 //! except <mask> | unexcept <mask> users whose name the mask matches are not held by the bans
 //!                               (`m:<mask>`: by the mutes), or are again
 //! no-ctcp | ctcp                CTCP requests (other than actions) may not be posted, or may
+//! secret | listed               the group is shown only to its members (`groups`), or also to
+//!                               others while it is open
 //! ```
 //!
 //! A ban mask `m:<mask>` is a mute: whoever it matches may join but not post unless an operator
@@ -70,6 +72,9 @@ pub enum GroupChange {
     Except(String, bool),
     /// CTCP requests other than actions may not be posted (`no-ctcp`), or may (`ctcp`).
     NoCtcp(bool),
+    /// Only members see the group in `groups` (`secret`), or others do too while it is open
+    /// (`listed`, the default): IRC's `+s`.
+    Secret(bool),
 }
 
 impl fmt::Display for GroupChange {
@@ -90,6 +95,7 @@ impl fmt::Display for GroupChange {
             GroupChange::Allow(m, v) => write!(f, "{} {m}", yes(v, "allow", "disallow")),
             GroupChange::Except(m, v) => write!(f, "{} {m}", yes(v, "except", "unexcept")),
             GroupChange::NoCtcp(v) => f.write_str(yes(v, "no-ctcp", "ctcp")),
+            GroupChange::Secret(v) => f.write_str(yes(v, "secret", "listed")),
         }
     }
 }
@@ -146,6 +152,8 @@ pub fn parse_changes<'a>(
             "unexcept" => GroupChange::Except(arg()?.to_owned(), false),
             "no-ctcp" => GroupChange::NoCtcp(true),
             "ctcp" => GroupChange::NoCtcp(false),
+            "secret" => GroupChange::Secret(true),
+            "listed" => GroupChange::Secret(false),
             _ => return Err(ChangeError::Usage),
         };
         changes.push(change);

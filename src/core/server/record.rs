@@ -384,6 +384,9 @@ pub struct GroupRulesRecord {
     /// CTCP requests other than actions may not be posted.
     #[serde(default)]
     pub no_ctcp: bool,
+    /// Only members see it in `groups`.
+    #[serde(default)]
+    pub secret: bool,
 }
 
 impl Record {

@@ -269,3 +269,38 @@ fn ban_exceptions_mutes_and_no_ctcp_are_modes() {
     say(&mut h, op, &["MODE #chan"]);
     assert!(h.take_irc(op).contains(" 324 op #chan +ntC\r\n"));
 }
+
+#[test]
+fn list_shows_open_channels_to_anyone_but_not_secret_ones_and_filters_as_elist_says() {
+    let (mut h, op, user) = chan();
+    say(
+        &mut h,
+        op,
+        &["JOIN #other", "JOIN #hidden", "MODE #hidden +s"],
+    );
+    let outsider = guest(&mut h, "zed");
+    h.take_irc(op);
+    h.take_irc(user);
+    say(&mut h, outsider, &["LIST"]);
+    let got = h.take_irc(outsider);
+    assert!(
+        got.starts_with(":natter 321 zed Channel :Users  Name\r\n"),
+        "{got}"
+    );
+    assert!(got.contains(" 322 zed #chan 2 :\r\n"), "{got}");
+    assert!(got.contains(" 322 zed #other 1 :\r\n"), "{got}");
+    assert!(!got.contains("#hidden"), "secret: {got}");
+    assert!(got.ends_with(" 323 zed :End of /LIST\r\n"), "{got}");
+    say(&mut h, outsider, &["LIST >1", "LIST !#c*", "LIST #ot*"]);
+    let got = h.take_irc(outsider);
+    assert_eq!(got.matches(" 322 ").count(), 3, "{got}");
+    // A member sees the secret one, and NAMES says `@` for it.
+    say(&mut h, op, &["LIST #hid*", "NAMES #hidden"]);
+    let got = h.take_irc(op);
+    assert!(got.contains(" 322 op #hidden 1 :\r\n"), "{got}");
+    assert!(got.contains(" 353 op @ #hidden :@op\r\n"), "{got}");
+    // An invite-only channel is shown to its members only.
+    say(&mut h, op, &["MODE #other +i"]);
+    say(&mut h, outsider, &["LIST"]);
+    assert!(!h.take_irc(outsider).contains("#other"));
+}

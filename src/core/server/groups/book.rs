@@ -82,6 +82,9 @@ pub(crate) struct Rules {
     /// CTCP requests other than actions may not be posted (IRC's `+C`).
     #[serde(default)]
     pub(crate) no_ctcp: bool,
+    /// Only members see it in `groups` (IRC's `+s`); otherwise others do while it is open.
+    #[serde(default)]
+    pub(crate) secret: bool,
 }
 
 impl Group {

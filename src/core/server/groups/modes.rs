@@ -18,6 +18,8 @@
 //!   only as an operator or voiced. Whoever an `except` mask matches is held by no ban (an
 //!   `except m:<mask>`: by no mute).
 //! - **No CTCP.** A `no-ctcp` group takes no CTCP request but an action (`/ctcp …` texts).
+//! - **Secret.** A `secret` group is shown in `groups` to its members only; any other open group
+//!   is shown to everyone (an invite-only one only to its members).
 //! - **External messages.** A group takes members' messages only, unless `external`.
 //!
 //! Changes apply in order, each checked on its own: one refused (a user who is not a member, a key
@@ -181,6 +183,7 @@ impl Groups<'_> {
                 g.rules.exceptions.len() != before
             }
             GroupChange::NoCtcp(v) => std::mem::replace(&mut g.rules.no_ctcp, *v) != *v,
+            GroupChange::Secret(v) => std::mem::replace(&mut g.rules.secret, *v) != *v,
         };
         if !changed {
             return None;
@@ -285,6 +288,9 @@ impl Groups<'_> {
         if r.no_ctcp {
             v.push(GroupChange::NoCtcp(true));
         }
+        if r.secret {
+            v.push(GroupChange::Secret(true));
+        }
         v
     }
 
@@ -308,6 +314,7 @@ impl Groups<'_> {
                 allowed: r.allowed.clone(),
                 exceptions: r.exceptions.clone(),
                 no_ctcp: r.no_ctcp,
+                secret: r.secret,
             },
         }
     }

@@ -301,6 +301,9 @@ impl ServerState {
         if r.no_ctcp {
             v.push(GroupChange::NoCtcp(true));
         }
+        if r.secret {
+            v.push(GroupChange::Secret(true));
+        }
         crate::protocol::group_change::changes_text(&v)
     }
 }

@@ -235,6 +235,7 @@ impl RecordTarget for Restoring<'_> {
             allowed: rules.allowed.clone(),
             exceptions: rules.exceptions.clone(),
             no_ctcp: rules.no_ctcp,
+            secret: rules.secret,
         };
         Ok(())
     }

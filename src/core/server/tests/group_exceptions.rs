@@ -131,3 +131,29 @@ fn exceptions_and_no_ctcp_survive_a_restart() {
     assert!(rules.contains(&GroupChange::Ban("m:x*".into(), true)));
     assert!(rules.contains(&GroupChange::NoCtcp(true)));
 }
+
+#[test]
+fn groups_shows_ones_own_and_open_groups_but_not_secret_or_invite_only_ones() {
+    let (mut h, [alice, bob, carol, _]) = open_team();
+    h.send(alice, "group topic team plans");
+    h.send(bob, "create group closed");
+    h.clear_all();
+    h.send(carol, "groups");
+    assert_eq!(
+        h.take(carol),
+        vec![
+            ServerMsg::GroupListed {
+                group: name("team"),
+                members: 2,
+                topic: "plans".into(),
+            },
+            ServerMsg::GroupsEnd,
+        ]
+    );
+    h.send(bob, "groups");
+    assert_eq!(h.take(bob).len(), 3, "bob's own invite-only group too");
+    h.send(alice, "group rules team secret");
+    h.clear_all();
+    h.send(carol, "groups");
+    assert_eq!(h.take(carol), vec![ServerMsg::GroupsEnd]);
+}

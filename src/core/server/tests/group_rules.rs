@@ -225,6 +225,7 @@ fn rules_are_recorded_whole_and_a_restart_restores_them() {
         allowed: Vec::new(),
         exceptions: Vec::new(),
         no_ctcp: false,
+        secret: false,
     };
     assert_eq!(
         h.records().last(),
