@@ -305,6 +305,9 @@ fn ruled_group() -> Vec<Record> {
                 voiced: vec!["carol".into()],
                 bans: vec!["spam*!*@*".into()],
                 allowed: vec!["friend*".into()],
+                exceptions: vec!["m:pal*".into()],
+                no_ctcp: true,
+                secret: true,
             },
         },
     ]
@@ -332,7 +335,7 @@ fn a_groups_rules_come_back_and_follow_its_members_leaving_and_renames() {
     assert_eq!(replayed(&got), replayed(&records));
     assert_eq!(
         replayed(&got).group_settings[0].rules,
-        "key beer limit 7 moderated external op bob op carol voice carol ban spam*!*@* allow friend*"
+        "key beer limit 7 moderated external op bob op carol voice carol ban spam*!*@* allow friend* except m:pal* no-ctcp secret"
     );
     // carol leaves: no longer an operator nor voiced; bob is renamed robert.
     let more = vec![

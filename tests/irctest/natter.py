@@ -60,6 +60,8 @@ class NatterController(BaseServerController, DirectoryBasedController):
     software_name = "natter"
     supported_sasl_mechanisms: Set[str] = {"PLAIN"}
     supports_sts = False
+    # A ban mask `m:<mask>` mutes (natter's `EXTBAN=,m`).
+    extban_mute_char = "m"
 
     def binary(self) -> str:
         return os.environ.get("NATTER_SERVER", str(DEFAULT_BINARY))

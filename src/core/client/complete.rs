@@ -188,7 +188,7 @@ mod tests {
             "internal commands like 'ack' are not offered"
         );
         let (_, c) = complete("gro", 3, &known());
-        assert_eq!(c, vec!["group ", "grouplist "], "each word once");
+        assert_eq!(c, vec!["group ", "groups ", "grouplist "], "each word once");
     }
 
     #[test]

@@ -24,8 +24,8 @@ pub(super) struct Channels {
     /// Groups this connection created with `JOIN` and is opening (IRC channels are open unless
     /// `+i`): the core's settings line for them is not said.
     pub(super) opening: Vec<String>,
-    /// `LIST` asked for the groups.
-    pub(super) list_asked: bool,
+    /// `LIST` asked for the groups, with its filters (`list.rs`), until `GROUPS-END`.
+    pub(super) list_asked: Option<super::list::ListFilter>,
     /// Each channel's owner, as far as the front saw it (its creation here, `GROUP-OWNER`).
     pub(super) owners: BTreeMap<String, Name>,
     /// Groups a `MODE` change was fed for and not answered yet (a refusal of a key names none).
@@ -49,6 +49,8 @@ pub(super) enum RulesAsked {
     Bans,
     /// `MODE #team +I`: the invite exceptions, `346`s and `347`.
     Allowed,
+    /// `MODE #team +e`: the ban exceptions, `348`s and `349`.
+    Exceptions,
 }
 
 /// A channel's operators and voiced members.
@@ -58,6 +60,8 @@ pub(super) struct Roles {
     pub(super) ops: BTreeSet<Name>,
     /// Its voiced members.
     pub(super) voiced: BTreeSet<Name>,
+    /// It is secret (`+s`): `@` in `NAMES`, as RFC 2812 says.
+    pub(super) secret: bool,
 }
 
 /// The group a channel name stands for (`#team` is `team`), if it is one natter serves.

@@ -24,6 +24,9 @@ use crate::time::Timestamp;
 /// The natter word that clears a group's topic (`group topic <name> -`).
 const CLEAR_TOPIC: &str = "-";
 
+/// The most nicks one `KICK` removes (`TARGMAX` in the welcome's `005`).
+pub(super) const KICK_TARGETS: usize = 4;
+
 impl IrcSession {
     /// `JOIN #a,#b`: each a `group join` (then `create group` if there is no such group).
     pub(super) fn join(&mut self, msg: &Message<'_>, out: &mut Vec<Step>) {
@@ -155,27 +158,32 @@ impl IrcSession {
 
     /// `KICK #team nick [:reason]`: `group remove` (the owner's).
     pub(super) fn kick(&mut self, msg: &Message<'_>, out: &mut Vec<Step>) {
-        let (Some(channel), Some(nicks)) = (msg.param(0), msg.param(1)) else {
+        let (Some(channels), Some(nicks)) = (msg.param(0), msg.param(1)) else {
             out.push(Step::Say(self.not_enough_params("KICK")));
-            return;
-        };
-        let Some(group) = group_of(channel) else {
-            out.push(Step::Say(self.no_such_channel(channel)));
             return;
         };
         // Without a comment, the kicker's nick is the comment, as IRC says.
         let me = self.target().to_owned();
         let reason = msg.param(2).filter(|r| !r.trim().is_empty()).unwrap_or(&me);
-        for nick in nicks.split(',').filter(|n| !n.is_empty()) {
+        // One channel for every nick, or channels and nicks paired in order (`KICK #a,#b x,y`);
+        // up to `KICK_TARGETS` (`TARGMAX`), the rest dropped as IRC allows.
+        let channels: Vec<&str> = channels.split(',').filter(|c| !c.is_empty()).collect();
+        let nicks = nicks
+            .split(',')
+            .filter(|n| !n.is_empty())
+            .take(KICK_TARGETS);
+        for (i, nick) in nicks.enumerate() {
+            let Some(channel) = channels.get(i).or(channels.first()).copied() else {
+                out.push(Step::Say(self.not_enough_params("KICK")));
+                return;
+            };
+            let Some(group) = group_of(channel) else {
+                out.push(Step::Say(self.no_such_channel(channel)));
+                continue;
+            };
             let line = format!("group remove {group} {nick} {reason}");
             out.push(Step::Feed(line.into_bytes()));
         }
-    }
-
-    /// `LIST`: the groups this user belongs to (natter lists no one else's).
-    pub(super) fn list(&mut self, out: &mut Vec<Step>) {
-        self.channels.list_asked = true;
-        out.push(Step::Feed(b"grouplist".to_vec()));
     }
 
     /// A line of the core's about groups, as IRC: `true` if it was one.
@@ -320,17 +328,7 @@ impl IrcSession {
                 take(&mut self.channels.names_asked, group);
                 out.push(Step::Say(self.names_lines(group, members)));
             }
-            ServerMsg::GroupList { groups } if self.channels.list_asked => {
-                self.channels.list_asked = false;
-                let mut lines = self.numeric("321", &["Channel"], "Users  Name");
-                for (group, members) in groups {
-                    let channel = format!("#{group}");
-                    let count = members.len().to_string();
-                    lines.extend(self.numeric("322", &[&channel, &count], ""));
-                }
-                lines.extend(self.numeric("323", &[], "End of /LIST"));
-                out.push(Step::Say(lines));
-            }
+            ServerMsg::GroupListed { .. } | ServerMsg::GroupsEnd => return self.listed(msg, out),
             ServerMsg::GroupInvited { group, user } => {
                 let channel = format!("#{group}");
                 out.push(Step::Say(line(
@@ -456,13 +454,16 @@ impl IrcSession {
                 format!("{}{shown}", self.prefix(group, m))
             })
             .collect();
+        // `@` for a secret channel, `=` for any other (RFC 2812).
+        let secret = self.channels.roles.get(group).is_some_and(|r| r.secret);
+        let symbol = if secret { "@" } else { "=" };
         // As many 353 lines as it takes to keep each within IRC's 512 bytes.
         let room = 400usize.saturating_sub(channel.len() + self.target().len());
         let mut lines = Vec::new();
         let mut chunk = String::new();
         for name in &names {
             if !chunk.is_empty() && chunk.len() + 1 + name.len() > room {
-                lines.extend(self.numeric("353", &["=", &channel], &chunk));
+                lines.extend(self.numeric("353", &[symbol, &channel], &chunk));
                 chunk.clear();
             }
             if !chunk.is_empty() {
@@ -471,7 +472,7 @@ impl IrcSession {
             chunk.push_str(name);
         }
         if !chunk.is_empty() {
-            lines.extend(self.numeric("353", &["=", &channel], &chunk));
+            lines.extend(self.numeric("353", &[symbol, &channel], &chunk));
         }
         lines.extend(self.numeric("366", &[&channel], "End of /NAMES list"));
         lines

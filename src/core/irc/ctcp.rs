@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use crate::client::action::ACTION_PREFIX;
 
 /// What starts the natter text of a CTCP request other than an action.
-const REQUEST_PREFIX: &str = "/ctcp ";
+const REQUEST_PREFIX: &str = crate::protocol::group_change::CTCP_REQUEST_PREFIX;
 /// What starts the natter text of a CTCP reply.
 const REPLY_PREFIX: &str = "/ctcp-reply ";
 /// CTCP's delimiter.

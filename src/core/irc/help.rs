@@ -39,7 +39,10 @@ const IRC_COMMANDS: &[(&str, &str)] = &[
         "KICK",
         "KICK #group <nick> [:reason]: remove a member (an operator)",
     ),
-    ("LIST", "LIST: the groups you are in"),
+    (
+        "LIST",
+        "LIST [#mask|!#mask|>n|<n]: the groups you may see (yours, and open ones unless secret)",
+    ),
     (
         "SILENCE",
         "SILENCE [+|-]<nick>: block or unblock a user (their messages and presence); alone: whom you block",

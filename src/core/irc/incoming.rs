@@ -82,7 +82,7 @@ impl IrcSession {
             "TOPIC" => self.topic(&msg, out),
             "INVITE" => self.invite(&msg, out),
             "KICK" => self.kick(&msg, out),
-            "LIST" => self.list(out),
+            "LIST" => self.list(&msg, out),
             "MODE" => self.mode(&msg, out),
             "SILENCE" => self.silence(&msg, out),
             "HELP" | "HELPOP" => self.help(&msg, out),

@@ -41,6 +41,7 @@ mod help;
 mod incoming;
 mod invalid_utf8;
 mod labels;
+mod list;
 pub mod message;
 mod modes;
 mod monitor;

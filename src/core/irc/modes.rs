@@ -16,6 +16,9 @@
 //! | `+v nick` / `-v nick` | `voice nick` / `devoice nick` |
 //! | `+b mask` / `-b mask` | `ban mask` / `unban mask` |
 //! | `+I mask` / `-I mask` | `allow mask` / `disallow mask` (invite exceptions) |
+//! | `+e mask` / `-e mask` | `except mask` / `unexcept mask` (ban exceptions; `m:mask` a mute's) |
+//! | `+C` / `-C` | `no-ctcp` / `ctcp` |
+//! | `+s` / `-s` | `secret` / `listed` (`@` in `NAMES`) |
 //!
 //! The front also keeps each channel's operators and voiced members as the rules last said, for
 //! the `@` and `+` of `NAMES` (both, `@+`, with `multi-prefix`).
@@ -40,6 +43,7 @@ impl IrcSession {
         let mut args = msg.params.iter().skip(2).copied();
         let (mut plus, mut changes, mut list_bans, mut list_allowed) =
             (true, Vec::new(), false, false);
+        let mut list_exceptions = false;
         let mut said = Vec::new();
         for c in modes.chars() {
             let change = match c {
@@ -51,6 +55,8 @@ impl IrcSession {
                 't' => GroupChange::TopicByMembers(!plus),
                 'n' => GroupChange::External(!plus),
                 'm' => GroupChange::Moderated(plus),
+                'C' => GroupChange::NoCtcp(plus),
+                's' => GroupChange::Secret(plus),
                 'k' if !plus => {
                     args.next();
                     GroupChange::Key(None)
@@ -102,20 +108,22 @@ impl IrcSession {
                     }
                     None => continue,
                 },
-                'b' | 'I' => match args.next() {
-                    Some(m) if !m.is_empty() && !m.contains(char::is_whitespace) => {
-                        if c == 'b' {
-                            GroupChange::Ban(m.to_owned(), plus)
-                        } else {
-                            GroupChange::Allow(m.to_owned(), plus)
-                        }
-                    }
+                'b' | 'I' | 'e' => match args.next() {
+                    Some(m) if !m.is_empty() && !m.contains(char::is_whitespace) => match c {
+                        'b' => GroupChange::Ban(m.to_owned(), plus),
+                        'e' => GroupChange::Except(m.to_owned(), plus),
+                        _ => GroupChange::Allow(m.to_owned(), plus),
+                    },
                     Some(_) => {
                         said.extend(self.invalid_param(channel, c, "*", "Invalid mask"));
                         continue;
                     }
                     None if c == 'b' => {
                         list_bans = true;
+                        continue;
+                    }
+                    None if c == 'e' => {
+                        list_exceptions = true;
                         continue;
                     }
                     None => {
@@ -149,6 +157,9 @@ impl IrcSession {
         if list_allowed {
             self.ask_rules(&group, RulesAsked::Allowed, out);
         }
+        if list_exceptions {
+            self.ask_rules(&group, RulesAsked::Exceptions, out);
+        }
     }
 
     /// Feeds `group rules <group>`, remembering what for.
@@ -173,8 +184,13 @@ impl IrcSession {
                 let roles = self.channels.roles.entry(group.to_string()).or_default();
                 roles.ops.clear();
                 roles.voiced.clear();
+                roles.secret = false;
                 for r in rules {
                     match r {
+                        GroupChange::Secret(s) => {
+                            roles.secret = *s;
+                            false
+                        }
                         GroupChange::Op(u, true) => roles.ops.insert(u.clone()),
                         GroupChange::Voice(u, true) => roles.voiced.insert(u.clone()),
                         _ => false,
@@ -234,6 +250,27 @@ impl IrcSession {
                         ));
                         out.push(Step::Say(lines));
                     }
+                    Some(RulesAsked::Exceptions) => {
+                        let mut lines = Vec::new();
+                        for r in rules {
+                            if let GroupChange::Except(m, true) = r {
+                                let p = [self.target(), &channel, m];
+                                lines.extend(line(
+                                    None,
+                                    Some(self.server_name()),
+                                    "348",
+                                    &p,
+                                    false,
+                                ));
+                            }
+                        }
+                        lines.extend(self.numeric(
+                            "349",
+                            &[&channel],
+                            "End of Channel Exception List",
+                        ));
+                        out.push(Step::Say(lines));
+                    }
                     Some(RulesAsked::Roles) | None => {}
                 }
                 true
@@ -249,6 +286,10 @@ impl IrcSession {
                         GroupChange::Op(u, false) => roles.ops.remove(u),
                         GroupChange::Voice(u, true) => roles.voiced.insert(u.clone()),
                         GroupChange::Voice(u, false) => roles.voiced.remove(u),
+                        GroupChange::Secret(s) => {
+                            roles.secret = *s;
+                            false
+                        }
                         _ => false,
                     };
                 }
@@ -335,6 +376,8 @@ fn modes_of(rules: &[GroupChange]) -> (String, Vec<String>) {
             GroupChange::TopicByMembers(v) => topic_members = *v,
             GroupChange::External(v) => external = *v,
             GroupChange::Moderated(true) => flags.push('m'),
+            GroupChange::NoCtcp(true) => flags.push('C'),
+            GroupChange::Secret(true) => flags.push('s'),
             GroupChange::Key(Some(k)) => {
                 flags.push('k');
                 params.push(k.clone());
@@ -376,6 +419,9 @@ fn mode_changes(changes: &[GroupChange]) -> (String, Vec<String>) {
             GroupChange::Voice(u, v) => (*v, 'v', Some(u.to_string())),
             GroupChange::Ban(m, v) => (*v, 'b', Some(m.clone())),
             GroupChange::Allow(m, v) => (*v, 'I', Some(m.clone())),
+            GroupChange::Except(m, v) => (*v, 'e', Some(m.clone())),
+            GroupChange::NoCtcp(v) => (*v, 'C', None),
+            GroupChange::Secret(v) => (*v, 's', None),
         };
         if sign != Some(plus) {
             modes.push(if plus { '+' } else { '-' });

@@ -249,7 +249,7 @@ impl IrcSession {
     /// `352`: `<channel> <user> <host> <server> <nick> <flags> :0 <real name>`.
     fn who_line(&self, row: &Row, channel: &str) -> Vec<u8> {
         let server = self.server_name().to_owned();
-        let flags = flags(row, channel);
+        let flags = self.flags(row, channel);
         self.numeric(
             "352",
             &[
@@ -269,7 +269,7 @@ impl IrcSession {
         let server = self.server_name().to_owned();
         let idle = row.idle_secs.to_string();
         let account = if row.account { &*row.user } else { "0" };
-        let flags = flags(row, channel);
+        let flags = self.flags(row, channel);
         let mut params: Vec<&str> = Vec::new();
         for field in WHOX_FIELDS.chars().filter(|f| asked.contains(*f)) {
             params.push(match field {
@@ -399,20 +399,28 @@ impl IrcSession {
     }
 }
 
-/// `H` (here) or `G` (gone: away, or a group's member who is offline), then `@` for a group's
-/// owner in a group's list.
-fn flags(row: &Row, channel: &str) -> String {
-    let mut f = String::from(if row.online && !row.away { "H" } else { "G" });
-    if row.operator {
-        f.push('*');
+impl IrcSession {
+    /// `H` (here) or `G` (gone: away, or a group's member who is offline), `*` for an operator,
+    /// `B` for a bot, then in a group's list the member's prefix as `NAMES` shows it (`@`, `+`;
+    /// both with `multi-prefix`).
+    fn flags(&self, row: &Row, channel: &str) -> String {
+        let mut f = String::from(if row.online && !row.away { "H" } else { "G" });
+        if row.operator {
+            f.push('*');
+        }
+        if row.bot {
+            f.push(super::user_modes::BOT_MODE);
+        }
+        if let Some(group) = super::channel_book::group_of(channel) {
+            let prefix = self.prefix(group, &row.user);
+            if prefix.is_empty() && row.owner {
+                f.push('@');
+            } else {
+                f.push_str(&prefix);
+            }
+        }
+        f
     }
-    if row.bot {
-        f.push(super::user_modes::BOT_MODE);
-    }
-    if row.owner && channel != "*" {
-        f.push('@');
-    }
-    f
 }
 
 /// A `WHO-USER` line as a row.

@@ -295,9 +295,16 @@ macro_rules! command_table {
                 changes: Vec<GroupChange>,
             } => "group" "rules"
                 usage("group rules <name> [<change>...]")
-                summary("show a group's rules, or (operator) change them: key <k>|no-key, limit <n>|no-limit, op|deop|voice|devoice <user>, ban|unban <mask>, allow|disallow <mask> (join uninvited), moderated|unmoderated, external|members-only, open|invite, topic-members|topic-ops")
+                summary("show a group's rules, or (operator) change them: key <k>|no-key, limit <n>|no-limit, op|deop|voice|devoice <user>, ban|unban <mask>, allow|disallow <mask> (join uninvited), except|unexcept <mask> (not banned), no-ctcp|ctcp, secret|listed, moderated|unmoderated, external|members-only, open|invite, topic-members|topic-ops")
                 activity listed
                 rule(s, c => s.group_rules().rules(c.conn, c.me, group, &changes, c.out)),
+            /// `groups`: the groups the sender may see, theirs and others' (`groups` in
+            /// `server::groups::directory`).
+            Groups => "groups"
+                usage("groups")
+                summary("list the groups you may see: yours, and others' that anyone may join (unless secret)")
+                activity listed
+                rule(s, c => s.group_rules().directory(c.conn, c.me, c.out)),
             GroupList => "grouplist"
                 usage("grouplist")
                 summary("list the groups you belong to, with their members")

@@ -15,7 +15,15 @@
 //! ban <mask> | unban <mask>     users whose name the mask matches may not join or post, or may
 //! allow <mask> | disallow <mask> users whose name the mask matches may join an invite-only group
 //!                               without an invitation, or may not
+//! except <mask> | unexcept <mask> users whose name the mask matches are not held by the bans
+//!                               (`m:<mask>`: by the mutes), or are again
+//! no-ctcp | ctcp                CTCP requests (other than actions) may not be posted, or may
+//! secret | listed               the group is shown only to its members (`groups`), or also to
+//!                               others while it is open
 //! ```
+//!
+//! A ban mask `m:<mask>` is a mute: whoever it matches may join but not post unless an operator
+//! or voiced (IRC's mute extban).
 
 use std::fmt;
 
@@ -23,6 +31,13 @@ use super::reply::Name;
 
 /// The longest key a group may have, in characters (RFC 2812's 23).
 pub const MAX_GROUP_KEY: usize = 23;
+
+/// What starts the text of a CTCP request other than an action (IRC's `\x01PING 1\x01` is
+/// `/ctcp PING 1`), which a `no-ctcp` group refuses.
+pub const CTCP_REQUEST_PREFIX: &str = "/ctcp ";
+
+/// What starts a ban mask that mutes (may join, may not post) rather than bans.
+pub const MUTE_PREFIX: &str = "m:";
 
 /// The longest ban mask, in characters.
 pub const MAX_BAN_MASK: usize = 100;
@@ -52,6 +67,14 @@ pub enum GroupChange {
     /// A mask of users who may join an invite-only group uninvited, added (`allow <mask>`) or
     /// taken away (`disallow <mask>`): IRC's invite exceptions.
     Allow(String, bool),
+    /// A mask of users the bans do not hold (a mask `m:<mask>`: the mutes), added (`except
+    /// <mask>`) or taken away (`unexcept <mask>`): IRC's ban exceptions.
+    Except(String, bool),
+    /// CTCP requests other than actions may not be posted (`no-ctcp`), or may (`ctcp`).
+    NoCtcp(bool),
+    /// Only members see the group in `groups` (`secret`), or others do too while it is open
+    /// (`listed`, the default): IRC's `+s`.
+    Secret(bool),
 }
 
 impl fmt::Display for GroupChange {
@@ -70,6 +93,9 @@ impl fmt::Display for GroupChange {
             GroupChange::Voice(u, v) => write!(f, "{} {u}", yes(v, "voice", "devoice")),
             GroupChange::Ban(m, v) => write!(f, "{} {m}", yes(v, "ban", "unban")),
             GroupChange::Allow(m, v) => write!(f, "{} {m}", yes(v, "allow", "disallow")),
+            GroupChange::Except(m, v) => write!(f, "{} {m}", yes(v, "except", "unexcept")),
+            GroupChange::NoCtcp(v) => f.write_str(yes(v, "no-ctcp", "ctcp")),
+            GroupChange::Secret(v) => f.write_str(yes(v, "secret", "listed")),
         }
     }
 }
@@ -122,6 +148,12 @@ pub fn parse_changes<'a>(
             "unban" => GroupChange::Ban(arg()?.to_owned(), false),
             "allow" => GroupChange::Allow(arg()?.to_owned(), true),
             "disallow" => GroupChange::Allow(arg()?.to_owned(), false),
+            "except" => GroupChange::Except(arg()?.to_owned(), true),
+            "unexcept" => GroupChange::Except(arg()?.to_owned(), false),
+            "no-ctcp" => GroupChange::NoCtcp(true),
+            "ctcp" => GroupChange::NoCtcp(false),
+            "secret" => GroupChange::Secret(true),
+            "listed" => GroupChange::Secret(false),
             _ => return Err(ChangeError::Usage),
         };
         changes.push(change);

@@ -399,6 +399,24 @@ macro_rules! wire_tables {
                         if *skipped { "; some members did not get it" } else { "" }
                     )))
                     about(Some(Conversation::Group(group.clone()))),
+                /// Reply to `groups`, one line per group the user may see: its member count and its
+                /// topic (empty if none); `GROUPS-END` follows the last.
+                GroupListed {
+                    /// The group.
+                    group: Name,
+                    /// How many members it has.
+                    members: u64,
+                    /// Its topic, empty if it has none.
+                    topic: String,
+                } => "GROUP-LISTED" [group, members, topic: Text]
+                    human()
+                    show(p => p.star(format!("{group} ({members}) {topic}")))
+                    about(),
+                /// Ends the reply to `groups`.
+                GroupsEnd => "GROUPS-END" []
+                    human("End of the groups.")
+                    show(p => p.star("End of the groups.".into()))
+                    about(),
                 /// Reply to `grouplist`: each group the user belongs to, with its members, sorted.
                 GroupList {
                     /// Each group the user belongs to, with its members; both sorted.

@@ -304,6 +304,7 @@ pub fn parse_command(line: &str) -> Result<Command<'_>, ParseError> {
         }
         CommandName::GroupMembers => Command::GroupMembers { group: user(args)? },
         CommandName::GroupList => no_args(args).map(|_| Command::GroupList).map_err(usage)?,
+        CommandName::Groups => no_args(args).map(|_| Command::Groups).map_err(usage)?,
         CommandName::Ping => Command::Ping { user: user(args)? },
         CommandName::WhoLastHr => no_args(args).map(|_| Command::WhoLastHr).map_err(usage)?,
         CommandName::Offline => no_args(args).map(|_| Command::Offline).map_err(usage)?,

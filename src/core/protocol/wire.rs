@@ -444,6 +444,9 @@ impl Codec<Vec<GroupChange>> for Changes {
             (arb::name(), any::<bool>()).prop_map(|(u, v)| GroupChange::Voice(u, v)),
             ("[a-z*?!@]{1,12}", any::<bool>()).prop_map(|(m, v)| GroupChange::Ban(m, v)),
             ("[a-z*?!@]{1,12}", any::<bool>()).prop_map(|(m, v)| GroupChange::Allow(m, v)),
+            ("[a-z*?!@]{1,12}", any::<bool>()).prop_map(|(m, v)| GroupChange::Except(m, v)),
+            any::<bool>().prop_map(GroupChange::NoCtcp),
+            any::<bool>().prop_map(GroupChange::Secret),
         ];
         proptest::collection::vec(one, 0..4).boxed()
     }

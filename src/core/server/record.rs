@@ -378,6 +378,15 @@ pub struct GroupRulesRecord {
     /// Masks of users who may join uninvited while it is invite-only.
     #[serde(default)]
     pub allowed: Vec<String>,
+    /// Masks of users the bans (a mask `m:<mask>`: the mutes) do not hold.
+    #[serde(default)]
+    pub exceptions: Vec<String>,
+    /// CTCP requests other than actions may not be posted.
+    #[serde(default)]
+    pub no_ctcp: bool,
+    /// Only members see it in `groups`.
+    #[serde(default)]
+    pub secret: bool,
 }
 
 impl Record {

@@ -105,6 +105,7 @@ impl Model {
             Command::GroupLeave { group, .. } => self.group_leave(conn, &me, group, out),
             Command::GroupMembers { group } => self.group_members(conn, &me, group, out),
             Command::GroupList => self.group_list(conn, &me, out),
+            Command::Groups => self.group_directory(conn, &me, out),
             Command::WhoElse => self.answer_whoelse(conn, &me, out),
             Command::WhoElseSince { secs } => self.answer_whoelsesince(conn, &me, secs, out),
             Command::WhoLastHr => self.answer_whoelsesince(conn, &me, 3600, out),

@@ -603,6 +603,32 @@ impl Model {
         out.send(conn, ServerMsg::GroupList { groups });
     }
 
+    /// `groups`: `me`'s groups and the open ones (the model has no `secret` rule: the simulator's
+    /// clients never send `group rules`), each with its member count and topic, then the end.
+    pub(super) fn group_directory(&self, conn: ConnId, me: &Name, out: &mut Out) {
+        for (g, members) in &self.groups {
+            let open = self.group_info.get(g).is_some_and(|i| i.open);
+            if !open && !members.contains(me) {
+                continue;
+            }
+            let topic = self
+                .group_info
+                .get(g)
+                .and_then(|i| i.topic.as_ref())
+                .map(|(t, _)| t.clone())
+                .unwrap_or_default();
+            out.send(
+                conn,
+                ServerMsg::GroupListed {
+                    group: g.clone(),
+                    members: members.len() as u64,
+                    topic,
+                },
+            );
+        }
+        out.send(conn, ServerMsg::GroupsEnd);
+    }
+
     /// The group, if it exists and `me` is in it; otherwise answers why not.
     pub(super) fn my_group(
         &self,

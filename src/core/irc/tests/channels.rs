@@ -90,7 +90,11 @@ fn an_irc_user_and_a_natter_user_talk_in_a_group() {
     say(&mut h, a, &["TOPIC #team"]);
     assert!(h.take_irc(a).contains(":natter 332 alice #team :plans\r\n"));
     say(&mut h, a, &["LIST"]);
-    assert!(h.take_irc(a).contains(":natter 322 alice #team 2 :\r\n"));
+    let got = h.take_irc(a);
+    assert!(
+        got.contains(":natter 322 alice #team 2 :plans\r\n"),
+        "{got}"
+    );
     // KICK by the owner; bob is told on natter's protocol.
     h.take(bob);
     say(&mut h, a, &["KICK #team bob :bye"]);
@@ -198,4 +202,27 @@ fn a_part_reason_reaches_irc_and_natter_members() {
         user: "carol".into(),
         reason: "bye  everyone".into(),
     }));
+}
+
+#[test]
+fn one_kick_removes_several_nicks_one_kick_line_each() {
+    let mut h = harness();
+    let nicks = ["foo", "bar", "baz", "qux"];
+    let conns: Vec<ConnId> = nicks.iter().map(|n| irc(&mut h, n, None)).collect();
+    for c in &conns {
+        say(&mut h, *c, &["JOIN #chan"]);
+    }
+    for c in &conns {
+        h.take_irc(*c);
+    }
+    say(&mut h, conns[0], &["KICK #chan bar,baz :bye"]);
+    let got = h.take_irc(conns[3]);
+    assert!(
+        got.contains(
+            ":foo!foo@natter KICK #chan bar :bye\r\n:foo!foo@natter KICK #chan baz :bye\r\n"
+        ),
+        "{got}"
+    );
+    say(&mut h, conns[0], &["KICK #chan,#chan qux :bye"]);
+    assert!(h.take_irc(conns[3]).contains("KICK #chan qux :bye\r\n"));
 }

@@ -186,6 +186,31 @@ fn multi_prefix_shows_every_prefix() {
 }
 
 #[test]
+fn who_flags_show_the_members_prefixes() {
+    let (mut h, op, _user) = chan();
+    say(&mut h, op, &["MODE #chan +v op", "MODE #chan +v user"]);
+    h.take_irc(op);
+    say(&mut h, op, &["WHO #chan"]);
+    let got = h.take_irc(op);
+    assert!(got.contains(" op H@ :0 "), "{got}");
+    assert!(got.contains(" user H+ :0 "), "{got}");
+    let c = h.irc_connect();
+    say(
+        &mut h,
+        c,
+        &[
+            "CAP REQ :multi-prefix",
+            "NICK foo",
+            "USER foo 0 * :foo",
+            "CAP END",
+        ],
+    );
+    say(&mut h, c, &["JOIN #chan", "WHO #chan"]);
+    let got = h.take_irc(c);
+    assert!(got.contains(" op H@+ :0 "), "{got}");
+}
+
+#[test]
 fn invite_exceptions_let_their_users_in_and_are_listed() {
     let (mut h, op, _user) = chan();
     let bar = guest(&mut h, "Bar");
@@ -202,4 +227,80 @@ fn invite_exceptions_let_their_users_in_and_are_listed() {
         h.take_irc(bar)
             .starts_with(":Bar!Bar@natter JOIN #chan\r\n")
     );
+}
+
+#[test]
+fn ban_exceptions_mutes_and_no_ctcp_are_modes() {
+    let (mut h, op, user) = chan();
+    say(
+        &mut h,
+        op,
+        &[
+            "MODE #chan +b m:user!*@*",
+            "MODE #chan +C",
+            "MODE #chan +e x*",
+            "MODE #chan +e",
+        ],
+    );
+    let got = h.take_irc(op);
+    assert!(
+        got.contains(":op!op@natter MODE #chan +b m:user!*@*\r\n"),
+        "{got}"
+    );
+    assert!(got.contains(":op!op@natter MODE #chan +C\r\n"), "{got}");
+    assert!(
+        got.ends_with(
+            ":natter 348 op #chan x*\r\n:natter 349 op #chan :End of Channel Exception List\r\n"
+        ),
+        "{got}"
+    );
+    h.take_irc(user);
+    say(&mut h, user, &["PRIVMSG #chan :hi"]);
+    assert!(h.take_irc(user).contains(" 404 user #chan "));
+    say(&mut h, op, &["MODE #chan -b m:user!*@*"]);
+    h.take_irc(user);
+    say(&mut h, user, &["PRIVMSG #chan :\x01PING 1\x01"]);
+    assert!(h.take_irc(user).contains(" 404 user #chan "));
+    say(&mut h, user, &["PRIVMSG #chan :\x01ACTION waves\x01"]);
+    assert!(
+        h.take_irc(op)
+            .contains("PRIVMSG #chan :\x01ACTION waves\x01")
+    );
+    say(&mut h, op, &["MODE #chan"]);
+    assert!(h.take_irc(op).contains(" 324 op #chan +ntC\r\n"));
+}
+
+#[test]
+fn list_shows_open_channels_to_anyone_but_not_secret_ones_and_filters_as_elist_says() {
+    let (mut h, op, user) = chan();
+    say(
+        &mut h,
+        op,
+        &["JOIN #other", "JOIN #hidden", "MODE #hidden +s"],
+    );
+    let outsider = guest(&mut h, "zed");
+    h.take_irc(op);
+    h.take_irc(user);
+    say(&mut h, outsider, &["LIST"]);
+    let got = h.take_irc(outsider);
+    assert!(
+        got.starts_with(":natter 321 zed Channel :Users  Name\r\n"),
+        "{got}"
+    );
+    assert!(got.contains(" 322 zed #chan 2 :\r\n"), "{got}");
+    assert!(got.contains(" 322 zed #other 1 :\r\n"), "{got}");
+    assert!(!got.contains("#hidden"), "secret: {got}");
+    assert!(got.ends_with(" 323 zed :End of /LIST\r\n"), "{got}");
+    say(&mut h, outsider, &["LIST >1", "LIST !#c*", "LIST #ot*"]);
+    let got = h.take_irc(outsider);
+    assert_eq!(got.matches(" 322 ").count(), 3, "{got}");
+    // A member sees the secret one, and NAMES says `@` for it.
+    say(&mut h, op, &["LIST #hid*", "NAMES #hidden"]);
+    let got = h.take_irc(op);
+    assert!(got.contains(" 322 op #hidden 1 :\r\n"), "{got}");
+    assert!(got.contains(" 353 op @ #hidden :@op\r\n"), "{got}");
+    // An invite-only channel is shown to its members only.
+    say(&mut h, op, &["MODE #other +i"]);
+    say(&mut h, outsider, &["LIST"]);
+    assert!(!h.take_irc(outsider).contains("#other"));
 }

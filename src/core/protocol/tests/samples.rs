@@ -153,6 +153,12 @@ pub(crate) fn samples() -> Vec<ServerMsg> {
             stored: 0,
             skipped: true,
         },
+        ServerMsg::GroupListed {
+            group: n("crew"),
+            members: 3,
+            topic: "release on Friday".into(),
+        },
+        ServerMsg::GroupsEnd,
         ServerMsg::GroupList { groups: vec![] },
         ServerMsg::GroupList {
             groups: vec![(n("crew"), vec![n("a"), n("b")]), (n("x"), vec![n("c")])],

@@ -26,8 +26,9 @@ const MAGIC: &[u8; 8] = b"natter-S";
 /// of end-to-end encryption. 6: the nodes the log found dead, beside the core. 7: bans, removed
 /// accounts, `passwd`, and the password policy's length. 8: groups have an owner, a join order,
 /// settings and a topic; invitations; a session's away reason. 9: groups' rules (operators, voices,
-/// key, limit, moderation, external messages, bans).
-pub const SNAPSHOT_VERSION: u8 = 9;
+/// key, limit, moderation, external messages, bans). 10: groups' invite exceptions, ban exceptions
+/// and `no-ctcp`.
+pub const SNAPSHOT_VERSION: u8 = 10;
 
 const HEADER: usize = MAGIC.len() + 1 + 8 + 4;
 

@@ -75,6 +75,16 @@ pub(crate) struct Rules {
     /// invite exceptions), in the order they were set.
     #[serde(default)]
     pub(crate) allowed: Vec<String>,
+    /// Masks of users the bans do not hold (a mask `m:<mask>`: the mutes), IRC's ban exceptions,
+    /// in the order they were set.
+    #[serde(default)]
+    pub(crate) exceptions: Vec<String>,
+    /// CTCP requests other than actions may not be posted (IRC's `+C`).
+    #[serde(default)]
+    pub(crate) no_ctcp: bool,
+    /// Only members see it in `groups` (IRC's `+s`); otherwise others do while it is open.
+    #[serde(default)]
+    pub(crate) secret: bool,
 }
 
 impl Group {

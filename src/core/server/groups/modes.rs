@@ -14,6 +14,12 @@
 //!   voiced.
 //! - **Invite exceptions.** Whoever an `allow` mask matches joins an invite-only group without an
 //!   invitation (the key, the limit and bans still hold).
+//! - **Mutes and exceptions.** A ban mask `m:<mask>` is a mute: whoever it matches joins but posts
+//!   only as an operator or voiced. Whoever an `except` mask matches is held by no ban (an
+//!   `except m:<mask>`: by no mute).
+//! - **No CTCP.** A `no-ctcp` group takes no CTCP request but an action (`/ctcp …` texts).
+//! - **Secret.** A `secret` group is shown in `groups` to its members only; any other open group
+//!   is shown to everyone (an invite-only one only to its members).
 //! - **External messages.** A group takes members' messages only, unless `external`.
 //!
 //! Changes apply in order, each checked on its own: one refused (a user who is not a member, a key
@@ -115,7 +121,7 @@ impl Groups<'_> {
                 send(out, conn, ErrorReply::InvalidKey { max: MAX_GROUP_KEY });
                 return None;
             }
-            GroupChange::Ban(m, _) | GroupChange::Allow(m, _)
+            GroupChange::Ban(m, _) | GroupChange::Allow(m, _) | GroupChange::Except(m, _)
                 if m.is_empty() || m.chars().count() > MAX_BAN_MASK =>
             {
                 send(out, conn, ErrorReply::InvalidMask { max: MAX_BAN_MASK });
@@ -166,6 +172,18 @@ impl Groups<'_> {
                 g.rules.allowed.retain(|b| b != m);
                 g.rules.allowed.len() != before
             }
+            GroupChange::Except(m, true) if g.rules.exceptions.contains(m) => false,
+            GroupChange::Except(m, true) => {
+                g.rules.exceptions.push(m.clone());
+                true
+            }
+            GroupChange::Except(m, false) => {
+                let before = g.rules.exceptions.len();
+                g.rules.exceptions.retain(|b| b != m);
+                g.rules.exceptions.len() != before
+            }
+            GroupChange::NoCtcp(v) => std::mem::replace(&mut g.rules.no_ctcp, *v) != *v,
+            GroupChange::Secret(v) => std::mem::replace(&mut g.rules.secret, *v) != *v,
         };
         if !changed {
             return None;
@@ -261,6 +279,18 @@ impl Groups<'_> {
                 .iter()
                 .map(|m| GroupChange::Allow(m.clone(), true)),
         );
+        v.extend(
+            g.rules
+                .exceptions
+                .iter()
+                .map(|m| GroupChange::Except(m.clone(), true)),
+        );
+        if r.no_ctcp {
+            v.push(GroupChange::NoCtcp(true));
+        }
+        if r.secret {
+            v.push(GroupChange::Secret(true));
+        }
         v
     }
 
@@ -282,6 +312,9 @@ impl Groups<'_> {
                 voiced: names(&r.voiced),
                 bans: r.bans.clone(),
                 allowed: r.allowed.clone(),
+                exceptions: r.exceptions.clone(),
+                no_ctcp: r.no_ctcp,
+                secret: r.secret,
             },
         }
     }

@@ -20,7 +20,7 @@
 //! ([`INVITATION_MS`](crate::server::groups::book::INVITATION_MS)), and a user holds at most [`MAX_INVITATIONS`] of them.
 
 use crate::protocol::GroupSetting;
-use crate::protocol::group_change::mask_matches;
+use crate::protocol::group_change::{CTCP_REQUEST_PREFIX, MUTE_PREFIX, mask_matches};
 use crate::protocol::name::check_group_name;
 use crate::protocol::{CommandName, ErrorReply, Name, ServerMsg};
 use crate::server::arguments::named_user;
@@ -283,6 +283,11 @@ impl Groups<'_> {
         let Some(group) = self.postable_group(conn, me, group, out) else {
             return;
         };
+        let g = self.book.group(&group).expect("the group exists");
+        if g.rules.no_ctcp && text.starts_with(CTCP_REQUEST_PREFIX) {
+            send(out, conn, ErrorReply::CannotPost { group });
+            return;
+        }
         let from = self.accounts.name(me).clone();
         let members: Vec<UserId> = self
             .book
@@ -383,7 +388,7 @@ impl Groups<'_> {
             self.my_group(conn, me, group, out)?
         };
         let g = self.book.group(&name).expect("the group exists");
-        let banned = self.banned(g, me);
+        let banned = self.banned(g, me) || self.muted(g, me);
         if (g.rules.moderated || banned) && !g.has_voice(me) {
             send(out, conn, ErrorReply::CannotPost { group: name });
             return None;
@@ -391,10 +396,26 @@ impl Groups<'_> {
         Some(name)
     }
 
-    /// Whether one of the group's ban masks matches `user`'s name.
+    /// Whether one of the group's ban masks (not a mute's) matches `user`'s name, and none of its
+    /// exceptions (not a mute's) does.
     pub(super) fn banned(&self, g: &crate::server::groups::book::Group, user: UserId) -> bool {
         let name = self.accounts.name(user);
-        g.rules.bans.iter().any(|m| mask_matches(m, name))
+        let plain = |m: &&String| !m.starts_with(MUTE_PREFIX);
+        let hits = |masks: &[String]| masks.iter().filter(plain).any(|m| mask_matches(m, name));
+        hits(&g.rules.bans) && !hits(&g.rules.exceptions)
+    }
+
+    /// Whether one of the group's mutes (ban masks `m:<mask>`) matches `user`'s name, and none of
+    /// its mute exceptions (`except m:<mask>`) does.
+    fn muted(&self, g: &crate::server::groups::book::Group, user: UserId) -> bool {
+        let name = self.accounts.name(user);
+        let hits = |masks: &[String]| {
+            masks
+                .iter()
+                .filter_map(|m| m.strip_prefix(MUTE_PREFIX))
+                .any(|m| mask_matches(m, name))
+        };
+        hits(&g.rules.bans) && !hits(&g.rules.exceptions)
     }
 
     /// `group add`: an invitation, or a direct add if the owner lets members add directly.

@@ -293,6 +293,17 @@ impl ServerState {
                 .iter()
                 .map(|m| GroupChange::Allow(m.clone(), true)),
         );
+        v.extend(
+            r.exceptions
+                .iter()
+                .map(|m| GroupChange::Except(m.clone(), true)),
+        );
+        if r.no_ctcp {
+            v.push(GroupChange::NoCtcp(true));
+        }
+        if r.secret {
+            v.push(GroupChange::Secret(true));
+        }
         crate::protocol::group_change::changes_text(&v)
     }
 }

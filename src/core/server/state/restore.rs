@@ -233,6 +233,9 @@ impl RecordTarget for Restoring<'_> {
             external: rules.external,
             bans: rules.bans.clone(),
             allowed: rules.allowed.clone(),
+            exceptions: rules.exceptions.clone(),
+            no_ctcp: rules.no_ctcp,
+            secret: rules.secret,
         };
         Ok(())
     }

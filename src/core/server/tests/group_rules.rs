@@ -223,6 +223,9 @@ fn rules_are_recorded_whole_and_a_restart_restores_them() {
         voiced: vec![name("alice")],
         bans: vec!["x*".into()],
         allowed: Vec::new(),
+        exceptions: Vec::new(),
+        no_ctcp: false,
+        secret: false,
     };
     assert_eq!(
         h.records().last(),

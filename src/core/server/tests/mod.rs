@@ -6,6 +6,7 @@ mod away;
 mod deadlines;
 mod delivery;
 mod flood;
+mod group_exceptions;
 mod group_rules;
 mod groups;
 mod guests;
