@@ -25,7 +25,7 @@ pub(super) struct Channels {
     /// `+i`): the core's settings line for them is not said.
     pub(super) opening: Vec<String>,
     /// `LIST` asked for the groups, with its filters (`list.rs`), until `GROUPS-END`.
-    pub(super) list_asked: Option<super::list::ListFilter>,
+    pub(super) list_asked: Option<super::list_filter::ListFilter>,
     /// Each channel's owner, as far as the front saw it (its creation here, `GROUP-OWNER`).
     pub(super) owners: BTreeMap<String, Name>,
     /// Groups a `MODE` change was fed for and not answered yet (a refusal of a key names none).

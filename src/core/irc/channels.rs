@@ -16,7 +16,7 @@
 
 use super::channel_book::{RulesAsked, group_of, take};
 use super::message::Message;
-use super::relay::Relaying;
+use super::relay_book::Relaying;
 use super::session::{IrcSession, Step, line, mask};
 use crate::protocol::{ErrorReply, Name, ServerMsg};
 use crate::time::Timestamp;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use super::relay::{Decor, Relaying};
+use super::relay_book::{Decor, Relaying};
 use super::session::{IrcSession, Step};
 use super::settings::IrcSettings;
 use crate::protocol::{ErrorReply, ServerMsg};

@@ -7,17 +7,9 @@
 //! What the core answers later (a password checked off the core's thread, a cluster's answer) is
 //! said unlabeled, as the specification allows.
 
+use super::label_book::Labeled;
 use super::message::Message;
 use super::session::{IrcSession, Step};
-
-/// A command's label and the lines said in answer so far.
-#[derive(Debug, Default)]
-pub(super) struct Labeled {
-    /// The label, as the client sent it (escaped as a tag value).
-    label: String,
-    /// The lines said in answer, in order.
-    steps: Vec<Step>,
-}
 
 impl IrcSession {
     /// A command arrived: if it carries a label and the client asked for labeled responses, its

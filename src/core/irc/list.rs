@@ -3,51 +3,10 @@
 //! back by what `LIST` asked (`ELIST=MNU`): channel masks (`LIST #c*`), negated masks (`LIST !#c*`)
 //! and member counts (`LIST >2`, `LIST <10`), and says it as `321`, `322`s and `323`.
 
+use super::list_filter::ListFilter;
 use super::message::Message;
 use super::session::{IrcSession, Step};
 use crate::protocol::ServerMsg;
-use crate::protocol::group_change::mask_matches;
-
-/// What a `LIST` asked for, as `ELIST`'s filters; comma-separated in its first parameter.
-#[derive(Debug, Default, Clone)]
-pub(super) struct ListFilter {
-    /// Masks (or names) of which a channel must match one, if any are given.
-    masks: Vec<String>,
-    /// Masks a channel must match none of.
-    not_masks: Vec<String>,
-    /// More members than this.
-    more_than: Option<u64>,
-    /// Fewer members than this.
-    fewer_than: Option<u64>,
-}
-
-impl ListFilter {
-    /// The filters of `LIST`'s first parameter (`#a*,!#b*,>2`). Conditions natter does not offer
-    /// (`C>`, `T<`: creation and topic times) are left out rather than refused.
-    fn parse(param: Option<&str>) -> Self {
-        let mut f = ListFilter::default();
-        for cond in param.unwrap_or("").split(',').filter(|c| !c.is_empty()) {
-            if let Some(n) = cond.strip_prefix('>') {
-                f.more_than = n.parse().ok().or(f.more_than);
-            } else if let Some(n) = cond.strip_prefix('<') {
-                f.fewer_than = n.parse().ok().or(f.fewer_than);
-            } else if let Some(m) = cond.strip_prefix('!') {
-                f.not_masks.push(m.to_owned());
-            } else if !cond.contains(['<', '>']) {
-                f.masks.push(cond.to_owned());
-            }
-        }
-        f
-    }
-
-    /// Whether `channel` with `members` members passes.
-    fn passes(&self, channel: &str, members: u64) -> bool {
-        (self.masks.is_empty() || self.masks.iter().any(|m| mask_matches(m, channel)))
-            && !self.not_masks.iter().any(|m| mask_matches(m, channel))
-            && self.more_than.is_none_or(|n| members > n)
-            && self.fewer_than.is_none_or(|n| members < n)
-    }
-}
 
 impl IrcSession {
     /// `LIST [filters]`: `groups`, whose lines `listed` answers.

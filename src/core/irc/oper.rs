@@ -10,16 +10,6 @@ use super::message::Message;
 use super::session::{IrcSession, Step, line, mask};
 use crate::protocol::{ErrorReply, ServerMsg};
 
-/// The `OPER`s the core has not answered yet, and the `PONG`s held behind them.
-#[derive(Debug, Default)]
-pub(super) struct PendingOpers {
-    /// `OPER`s fed and not answered.
-    pub(super) waiting: u32,
-    /// Each held `PONG`'s token, with how many of the `OPER`s still waiting it follows (in order,
-    /// so never fewer than the one before).
-    held: std::collections::VecDeque<(u32, String)>,
-}
-
 impl IrcSession {
     /// `OPER <name> <password>`.
     pub(super) fn oper(&mut self, msg: &Message<'_>, out: &mut Vec<Step>) {

@@ -13,6 +13,7 @@
 
 use super::message::{MAX_BODY, Message};
 use super::outgoing::{server_time, split_into};
+use super::relay_book::Relaying;
 use super::session::{IrcSession, Step, line, mask};
 use crate::protocol::Name;
 use crate::time::Timestamp;
@@ -20,31 +21,6 @@ use crate::time::Timestamp;
 /// The most bytes of the tags a client sends: the `@`, the tags and the space after them
 /// (IRCv3 message-tags: 4094 of tag data). A longer line is answered `417` and not relayed.
 pub const MAX_CLIENT_TAGS: usize = 4096;
-
-/// An IRC message a client of this server sent, as its front fed it to the core.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Relaying {
-    /// Sent as `NOTICE`: relayed as one to IRC clients here, and never answered.
-    pub(super) notice: bool,
-    /// The target as the client wrote it (`bob`, `#team`), for the echo.
-    pub(super) target: String,
-    /// The text fed to the core (cut to what one relayed IRC line holds).
-    pub(super) text: String,
-    /// Its client-only tags, as on the wire (`+a=b;+c`), or empty.
-    pub(super) client_tags: String,
-    /// For a `TAGMSG`: the signal's tags fed to the core (`a=b;c`, `tagmsg.rs`); `None` for a
-    /// `PRIVMSG` or `NOTICE`.
-    pub(super) signal: Option<String>,
-}
-
-/// How the front writes a line of the core's that carries a [`Relaying`] from a client here.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(super) struct Decor {
-    /// As `NOTICE` rather than `PRIVMSG`.
-    pub(super) notice: bool,
-    /// The sender's client-only tags, as on the wire.
-    pub(super) client_tags: String,
-}
 
 /// The client-only tags (`+…`) of `msg`, as on the wire; the others (`label`, `time`, a
 /// vendor's without `+`) are not relayed.

@@ -21,16 +21,6 @@ use crate::protocol::{CommandName, Name, Prompt, ServerMsg};
 /// The service's nick.
 pub(super) const SERVICE_NICK: &str = SERVICE_USERNAME;
 
-/// What the service keeps for one connection.
-#[derive(Debug, Default)]
-pub(super) struct ServiceState {
-    /// A `passwd` under way: the current password and the new one, each fed when the core asks.
-    passwd: Option<(String, String)>,
-    /// The core refused the new password and asks for another: until `passwd NEW` gives one, no other
-    /// line may reach the core (it would be taken for the password).
-    awaits_new: bool,
-}
-
 /// How the service serves a natter command.
 enum Serve {
     /// Fed to the core as typed.

@@ -10,34 +10,9 @@ use super::settings::IrcSettings;
 use crate::protocol::Name;
 use crate::time::Timestamp;
 
-/// The server's name unless the operator names it (`--irc-server-name`), and the host part of every
-/// user's mask (`alice!alice@natter`: natter shows no one's address).
-pub const SERVER_NAME: &str = "natter";
+pub use super::settings::SERVER_NAME;
 
-/// What the front asks the composed server to do, in order.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Step {
-    /// IRC lines for the client, ready to write (each with its `\r\n`).
-    Say(Vec<u8>),
-    /// IRC lines that hand over the stored message `id`: IRC has no acknowledgement, so the front
-    /// acknowledges it to the core once these are written to the connection.
-    SayStored {
-        /// The lines.
-        bytes: Vec<u8>,
-        /// The stored message's id.
-        id: u64,
-    },
-    /// A natter line for the core, as if the client had typed it.
-    Feed(Vec<u8>),
-    /// A natter `message` line for the core that carries an IRC message (`PRIVMSG`, `NOTICE`): fed
-    /// as [`Step::Feed`] is, and the composed server tells the fronts while the core handles it
-    /// ([`super::IrcFront::begin_relay`]), so that its IRC recipients on this server get its tags
-    /// and command, and its sender the echo, the msgid and no reply to a `NOTICE`.
-    Relay(Vec<u8>, super::relay::Relaying),
-    /// The connection ends here: the core hears it is gone, and it is closed once what was said
-    /// before is written.
-    Close,
-}
+pub use super::steps::Step;
 
 /// Where a connection's registration stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,12 +120,12 @@ pub struct IrcSession {
     /// What IRC's channel replies need that the core's group lines do not say.
     pub(super) channels: super::channel_book::Channels,
     /// The labeled response under way: the label of the command being answered, and its lines.
-    pub(super) label: Option<super::labels::Labeled>,
+    pub(super) label: Option<super::label_book::Labeled>,
     /// Batches opened on this connection so far (their ids).
     pub(super) batches: u64,
     /// How the line being made from the core's is decorated: set by the front while the core
     /// handles a message an IRC client of this server sent.
-    pub(super) decor: Option<super::relay::Decor>,
+    pub(super) decor: Option<super::relay_book::Decor>,
     /// The client set the bot mode (`+B`) on itself.
     pub(super) bot: bool,
     /// The session is the server's operator's (the core said `OPERATOR`): `+o` in its modes.
@@ -158,7 +133,7 @@ pub struct IrcSession {
     /// The `OPER`s being checked (password jobs in the core), and the `PONG`s owed meanwhile, each
     /// with how many of them it follows: said once those are answered, so that a client's `PING`
     /// does not overtake an `OPER`'s answer.
-    pub(super) oper_pending: super::oper::PendingOpers,
+    pub(super) oper_pending: super::oper_book::PendingOpers,
     /// Others' presence as far as IRC needs it: the nicks monitored, who is away.
     pub(super) watch: super::presence_book::Watch,
     /// The operator's settings: the server's name, the message of the day.
@@ -171,9 +146,9 @@ pub struct IrcSession {
     /// front for each line: `account-tag`, `extended-join`).
     pub(super) sender_account: bool,
     /// What the service nick keeps (a `passwd` under way).
-    pub(super) service: super::service::ServiceState,
+    pub(super) service: super::service_book::ServiceState,
     /// What `SILENCE` keeps (the blocks seen, the changes asked).
-    pub(super) silences: super::silence::Silences,
+    pub(super) silences: super::silence_book::Silences,
 }
 
 impl Default for IrcSession {

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use super::session::SERVER_NAME;
+/// The server's name unless the operator names it (`--irc-server-name`), and the host part of every
+/// user's mask (`alice!alice@natter`: natter shows no one's address).
+pub const SERVER_NAME: &str = "natter";
 
 /// The IRC listener's settings (`--irc-server-name`, `--irc-motd`).
 #[derive(Clone, Debug, PartialEq, Eq)]

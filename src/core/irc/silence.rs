@@ -13,15 +13,6 @@ use super::message::Message;
 use super::session::{IrcSession, SERVER_NAME, Step, line, mask};
 use crate::protocol::{ErrorReply, Name, ServerMsg};
 
-/// What a connection keeps for `SILENCE`.
-#[derive(Debug, Default)]
-pub(super) struct Silences {
-    /// `SILENCE` changes sent to the core and not answered yet.
-    asked: u32,
-    /// `SILENCE` lists asked of the core and not answered yet.
-    listing: u32,
-}
-
 impl IrcSession {
     /// `SILENCE [+|-]nick[,…]`, or `SILENCE` alone (the list).
     pub(super) fn silence(&mut self, msg: &Message<'_>, out: &mut Vec<Step>) {

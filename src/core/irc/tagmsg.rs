@@ -10,7 +10,7 @@
 use super::channel_book::group_of;
 use super::message::Message;
 use super::outgoing::server_time;
-use super::relay::Relaying;
+use super::relay_book::Relaying;
 use super::session::{IrcSession, Step, line, mask};
 use crate::protocol::Name;
 use crate::time::Timestamp;

@@ -27,7 +27,7 @@
 
 use std::fmt;
 
-use super::reply::Name;
+use super::name::Name;
 
 /// The longest key a group may have, in characters (RFC 2812's 23).
 pub const MAX_GROUP_KEY: usize = 23;

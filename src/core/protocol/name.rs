@@ -11,6 +11,9 @@
 //! (`/msg natter whoelse`, as NickServ is on other networks), so a user by that name could never be
 //! written to from IRC, and could pose as the service to IRC users.
 
+/// A username as the server holds it: shared, because one name appears in many messages.
+pub type Name = std::sync::Arc<str>;
+
 /// The longest username accepted, in bytes (all allowed characters are ASCII).
 pub const MAX_USERNAME_LEN: usize = 32;
 /// The longest password accepted, in bytes.

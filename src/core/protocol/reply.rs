@@ -6,7 +6,6 @@
 //! strings, and `decode(render(m)) == m` holds for every message (a property test checks it).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use super::columns::{opt_expr, rows, tag_doc, variant_pat};
 use super::command::CommandName;
@@ -16,8 +15,7 @@ use super::lines::wire_tables;
 use super::name::{GroupNameError, NameError, PasswordError};
 use crate::time::Timestamp;
 
-/// A username as the server holds it: shared, because one name appears in many messages.
-pub type Name = Arc<str>;
+pub use super::name::Name;
 
 /// A one-time secret the server hands both ends of a private chat, so the listening side can tell the
 /// requester it agreed to from anybody else who connects.
