@@ -128,6 +128,9 @@ pub struct IrcSession {
     pub(super) decor: Option<super::relay_book::Decor>,
     /// The client set the bot mode (`+B`) on itself.
     pub(super) bot: bool,
+    /// The modes the client set on itself that natter accepts and shows but that change nothing
+    /// (`i`, `w`), in the order set: clients set `+i` at every connection.
+    pub(super) quiet_modes: String,
     /// The session is the server's operator's (the core said `OPERATOR`): `+o` in its modes.
     pub(super) oper: bool,
     /// The `OPER`s being checked (password jobs in the core), and the `PONG`s owed meanwhile, each
@@ -186,6 +189,7 @@ impl IrcSession {
             batches: 0,
             decor: None,
             bot: false,
+            quiet_modes: String::new(),
             oper: false,
             oper_pending: Default::default(),
             watch: super::presence_book::Watch::default(),

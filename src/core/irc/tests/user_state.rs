@@ -58,7 +58,7 @@ fn setname_is_told_to_clients_with_the_capability_and_to_natter_users() {
 }
 
 #[test]
-fn the_bot_mode_is_set_on_oneself_and_other_modes_are_501() {
+fn the_bot_mode_is_set_on_oneself_i_and_w_are_accepted_and_other_modes_are_501() {
     let mut h = harness();
     let c = h.irc_connect();
     h.send(c, "NICK robo");
@@ -73,8 +73,15 @@ fn the_bot_mode_is_set_on_oneself_and_other_modes_are_501() {
     h.send(c, "MODE robo +x-B");
     assert_eq!(
         h.take_irc(c),
-        ":natter 501 robo :Unknown MODE flag: natter's only user mode is +B (bot)\r\n:robo!robo@natter MODE robo -B\r\n"
+        ":natter 501 robo :Unknown MODE flag: natter's user modes are +B (bot), and +i and +w (accepted, with no effect)\r\n:robo!robo@natter MODE robo -B\r\n"
     );
+    // `+i` (irssi sets it at every connection) and `+w` are accepted and shown, and change nothing.
+    h.send(c, "MODE robo +iw");
+    assert_eq!(h.take_irc(c), ":robo!robo@natter MODE robo +i+w\r\n");
+    h.send(c, "MODE robo");
+    assert_eq!(h.take_irc(c), ":natter 221 robo +iw\r\n");
+    h.send(c, "MODE robo -w");
+    assert_eq!(h.take_irc(c), ":robo!robo@natter MODE robo -w\r\n");
     h.send(c, "MODE someone +B");
     assert!(h.take_irc(c).starts_with(":natter 502 robo someone "));
 }
