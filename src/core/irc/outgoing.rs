@@ -347,6 +347,24 @@ impl IrcSession {
             None => ("PRIVMSG", ""),
         };
         let msgid = id.to_string();
+        if text.starts_with(crate::protocol::keys::E2E_PREFIX) {
+            // End-to-end encrypted between natter clients (a group's message reaches every
+            // member, and its key only those with keys): an IRC client has no keys, so it is told
+            // that something was said, and by whom, rather than shown the ciphertext.
+            let note = format!(
+                "(an end-to-end encrypted message from {from}: only natter's own client can read it)"
+            );
+            return self.message_lines(
+                "NOTICE",
+                &mask(from),
+                target,
+                &note,
+                sent_at,
+                Some(&msgid),
+                "",
+                self.sender_account,
+            );
+        }
         self.message_lines(
             command,
             &mask(from),

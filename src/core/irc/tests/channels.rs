@@ -74,6 +74,15 @@ fn an_irc_user_and_a_natter_user_talk_in_a_group() {
         h.take_irc(a)
             .contains(":bob!bob@natter PRIVMSG #team :hi from natter\r\n")
     );
+    // An end-to-end encrypted group message (for the members with keys) is not shown to an IRC
+    // client as ciphertext: it is told that something was said, and by whom.
+    h.send(bob, "message group team e2e1:g:S0VZ:QUJDRA");
+    let got = h.take_irc(a);
+    assert!(
+        got.contains(":bob!bob@natter NOTICE #team :(an end-to-end encrypted message from bob: only natter's own client can read it)\r\n")
+            && !got.contains("e2e1:"),
+        "{got}"
+    );
     // NAMES, TOPIC, LIST.
     say(&mut h, a, &["NAMES #team"]);
     assert!(
