@@ -1,64 +1,14 @@
 //! `account-tag` and `extended-join` on the harness: a message or a join from an account says
 //! its account, one from a guest says none, and only to the clients that asked.
 
-use crate::irc::parse;
-use crate::server::harness::Harness;
-use crate::server::{Config, ConnId};
-
-const ACCOUNTS: &[(&str, &str)] = &[("alice", "apw"), ("bob", "bpw")];
-
-fn harness() -> Harness {
-    Harness::new(
-        Config {
-            guests: true,
-            timeout_secs: 300,
-            ..Config::default()
-        },
-        ACCOUNTS,
-    )
-}
-
-fn say(h: &mut Harness, conn: ConnId, lines: &[&str]) {
-    for l in lines {
-        h.send(conn, l);
-    }
-}
-
-/// `nick` registered with `caps` (with `pass`: the account's), its welcome read.
-fn irc(h: &mut Harness, nick: &str, pass: Option<&str>, caps: &str) -> ConnId {
-    let c = h.irc_connect();
-    say(h, c, &["CAP LS 302", &format!("CAP REQ :{caps}")]);
-    if let Some(p) = pass {
-        say(h, c, &[&format!("PASS {p}")]);
-    }
-    say(
-        h,
-        c,
-        &[
-            &format!("NICK {nick}"),
-            &format!("USER {nick} 0 * :{nick}"),
-            "CAP END",
-        ],
-    );
-    let got = h.take_irc(c);
-    assert!(got.contains(" 001 "), "{got}");
-    c
-}
-
-fn tag<'a>(line: &'a str, key: &str) -> Option<&'a str> {
-    let m = parse(line.trim_end().as_bytes()).ok()?;
-    m.tags
-        .iter()
-        .find(|t| t.key == key)
-        .map(|t| t.value.unwrap_or(""))
-}
+use super::kit::{harness, register, say, tag};
 
 #[test]
 fn a_message_says_its_sender_s_account_and_a_guest_s_says_none() {
     let mut h = harness();
-    let alice = irc(&mut h, "alice", Some("apw"), "account-tag echo-message");
-    let guest = irc(&mut h, "visitor", None, "account-tag");
-    let plain = irc(&mut h, "plain", None, "server-time");
+    let alice = register(&mut h, "alice", Some("apw"), "account-tag echo-message");
+    let guest = register(&mut h, "visitor", None, "account-tag");
+    let plain = register(&mut h, "plain", None, "server-time");
     let bob = h.login("bob", "bpw");
     h.clear_all();
     h.send(bob, "message visitor hi");
@@ -79,8 +29,8 @@ fn a_message_says_its_sender_s_account_and_a_guest_s_says_none() {
 #[test]
 fn extended_join_says_the_joiner_s_account_or_star() {
     let mut h = harness();
-    let alice = irc(&mut h, "alice", Some("apw"), "extended-join");
-    let plain = irc(&mut h, "plain", None, "");
+    let alice = register(&mut h, "alice", Some("apw"), "extended-join");
+    let plain = register(&mut h, "plain", None, "");
     say(&mut h, alice, &["JOIN #team"]);
     let got = h.take_irc(alice);
     assert!(

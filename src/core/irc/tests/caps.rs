@@ -4,61 +4,18 @@
 //! `NOTICE`, a relayed line cut to fit IRC's 512 bytes between characters, and `PING` and `CAP`
 //! kept out of the core's flood budget and idle clock.
 
-use crate::irc::parse;
+use super::kit::{harness_with, lines, register, say, tag};
 use crate::protocol::ServerMsg;
+use crate::server::Config;
 use crate::server::harness::Harness;
-use crate::server::{Config, ConnId};
-
-const ACCOUNTS: &[(&str, &str)] = &[("alice", "apw"), ("bob", "bpw"), ("carol", "cpw")];
 
 fn harness() -> Harness {
-    Harness::new(
-        Config {
-            guests: true,
-            timeout_secs: 300,
-            idle_warning_secs: 60,
-            ..Config::default()
-        },
-        ACCOUNTS,
-    )
-}
-
-fn say(h: &mut Harness, conn: ConnId, lines: &[&str]) {
-    for l in lines {
-        h.send(conn, l);
-    }
-}
-
-/// A guest `nick` registered with `caps`; its welcome read.
-fn irc(h: &mut Harness, nick: &str, caps: &str) -> ConnId {
-    let c = h.irc_connect();
-    if !caps.is_empty() {
-        say(h, c, &["CAP LS 302", &format!("CAP REQ :{caps}")]);
-    }
-    say(
-        h,
-        c,
-        &[&format!("NICK {nick}"), &format!("USER {nick} 0 * :{nick}")],
-    );
-    if !caps.is_empty() {
-        say(h, c, &["CAP END"]);
-    }
-    let got = h.take_irc(c);
-    assert!(got.contains(" 001 "), "{got}");
-    c
-}
-
-fn lines(text: &str) -> Vec<&str> {
-    text.split("\r\n").filter(|l| !l.is_empty()).collect()
-}
-
-/// The tag `key` of the IRC line `line`.
-fn tag<'a>(line: &'a str, key: &str) -> Option<&'a str> {
-    let m = parse(line.trim_end().as_bytes()).ok()?;
-    m.tags
-        .iter()
-        .find(|t| t.key == key)
-        .map(|t| t.value.unwrap_or(""))
+    harness_with(Config {
+        guests: true,
+        timeout_secs: 300,
+        idle_warning_secs: 60,
+        ..Config::default()
+    })
 }
 
 #[test]
@@ -104,10 +61,10 @@ fn cap_ls_offers_the_caps_and_req_takes_them_all_or_none() {
 #[test]
 fn client_tags_and_msgid_reach_only_recipients_with_message_tags() {
     let mut h = harness();
-    let a = irc(&mut h, "ann", "message-tags");
-    let b = irc(&mut h, "ben", "message-tags echo-message");
-    let c = irc(&mut h, "cid", "");
-    let d = irc(&mut h, "dee", "server-time");
+    let a = register(&mut h, "ann", None, "message-tags");
+    let b = register(&mut h, "ben", None, "message-tags echo-message");
+    let c = register(&mut h, "cid", None, "");
+    let d = register(&mut h, "dee", None, "server-time");
     for x in [a, b, c, d] {
         say(&mut h, x, &["JOIN #t"]);
     }
@@ -148,7 +105,7 @@ fn client_tags_and_msgid_reach_only_recipients_with_message_tags() {
 #[test]
 fn an_echo_follows_the_core_and_a_refused_message_is_not_echoed() {
     let mut h = harness();
-    let a = irc(&mut h, "ann", "echo-message server-time");
+    let a = register(&mut h, "ann", None, "echo-message server-time");
     let bob = h.login("bob", "bpw");
     say(&mut h, a, &["PRIVMSG bob :hello bob"]);
     let echo = h.take_irc(a);
@@ -180,8 +137,8 @@ fn an_echo_follows_the_core_and_a_refused_message_is_not_echoed() {
 #[test]
 fn a_notice_is_never_answered_and_is_relayed_as_a_notice() {
     let mut h = harness();
-    let a = irc(&mut h, "ann", "");
-    let b = irc(&mut h, "ben", "");
+    let a = register(&mut h, "ann", None, "");
+    let b = register(&mut h, "ben", None, "");
     say(&mut h, a, &["JOIN #t"]);
     say(&mut h, b, &["JOIN #t"]);
     h.take_irc(a);
@@ -218,8 +175,8 @@ fn a_notice_is_never_answered_and_is_relayed_as_a_notice() {
 #[test]
 fn a_long_line_from_an_irc_client_is_cut_to_fit_the_relayed_line_between_characters() {
     let mut h = harness();
-    let a = irc(&mut h, "nick1", "");
-    let b = irc(&mut h, "nick2", "");
+    let a = register(&mut h, "nick1", None, "");
+    let b = register(&mut h, "nick2", None, "");
     let bob = h.login("bob", "bpw");
     // 510 bytes as sent, ending in a four-byte character that no longer fits once relayed.
     let head = "PRIVMSG nick2 :";
@@ -248,8 +205,8 @@ fn a_long_line_from_an_irc_client_is_cut_to_fit_the_relayed_line_between_charact
 #[test]
 fn a_labeled_command_gets_its_answers_labeled_or_batched_or_acked() {
     let mut h = harness();
-    let a = irc(&mut h, "ann", "labeled-response batch echo-message");
-    let b = irc(&mut h, "ben", "");
+    let a = register(&mut h, "ann", None, "labeled-response batch echo-message");
+    let b = register(&mut h, "ben", None, "");
     // One line: labeled.
     say(&mut h, a, &["@label=p1 PING tok"]);
     assert_eq!(h.take_irc(a), "@label=p1 :natter PONG natter :tok\r\n");
@@ -288,8 +245,8 @@ fn a_labeled_command_gets_its_answers_labeled_or_batched_or_acked() {
 #[test]
 fn client_tags_over_4096_bytes_are_417_and_not_relayed() {
     let mut h = harness();
-    let a = irc(&mut h, "ann", "message-tags");
-    let b = irc(&mut h, "ben", "message-tags");
+    let a = register(&mut h, "ann", None, "message-tags");
+    let b = register(&mut h, "ben", None, "message-tags");
     let ok = format!("@+baz={} PRIVMSG ben :hi", "a".repeat(4096 - 7));
     say(&mut h, a, &[&ok]);
     assert!(h.take_irc(b).contains(" PRIVMSG ben :hi"));
@@ -302,7 +259,7 @@ fn client_tags_over_4096_bytes_are_417_and_not_relayed() {
 #[test]
 fn ping_and_cap_are_no_activity_and_no_flood() {
     let mut h = harness();
-    let a = irc(&mut h, "ann", "");
+    let a = register(&mut h, "ann", None, "");
     // Far more than the core's flood budget allows in a second, and for longer than the idle
     // timeout: neither ends the session by flood, and the idle logout still comes.
     for _ in 0..200 {
@@ -321,7 +278,7 @@ fn ping_and_cap_are_no_activity_and_no_flood() {
 #[test]
 fn a_labeled_quit_says_its_closing_line_before_the_close() {
     let mut h = harness();
-    let a = irc(&mut h, "ann", "labeled-response batch");
+    let a = register(&mut h, "ann", None, "labeled-response batch");
     say(&mut h, a, &["@label=q1 QUIT :bye"]);
     let got = h.take_irc(a);
     assert!(
@@ -334,7 +291,7 @@ fn a_labeled_quit_says_its_closing_line_before_the_close() {
 #[test]
 fn a_broadcast_is_a_notice_from_its_sender() {
     let mut h = harness();
-    let a = irc(&mut h, "ann", "");
+    let a = register(&mut h, "ann", None, "");
     let bob = h.login("bob", "bpw");
     h.send(bob, "broadcast hello all");
     assert_eq!(h.take_irc(a), ":bob!bob@natter NOTICE ann :hello all\r\n");

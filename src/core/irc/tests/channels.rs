@@ -2,47 +2,14 @@
 //! or joins an open one, PRIVMSG #team reaches natter-protocol members and theirs arrive as
 //! PRIVMSG #team, and PART, TOPIC, NAMES, INVITE, KICK and LIST go through natter's group rules.
 
+use super::kit::{open_harness, register, say};
 use crate::protocol::ServerMsg;
-use crate::server::harness::Harness;
-use crate::server::{Config, ConnId};
-
-const ACCOUNTS: &[(&str, &str)] = &[("alice", "apw"), ("bob", "bpw"), ("carol", "cpw")];
-
-fn harness() -> Harness {
-    Harness::new(
-        Config {
-            guests: true,
-            ..Config::default()
-        },
-        ACCOUNTS,
-    )
-}
-
-fn say(h: &mut Harness, conn: ConnId, lines: &[&str]) {
-    for l in lines {
-        h.send(conn, l);
-    }
-}
-
-fn irc(h: &mut Harness, nick: &str, pass: Option<&str>) -> ConnId {
-    let c = h.irc_connect();
-    if let Some(p) = pass {
-        say(h, c, &[&format!("PASS {p}")]);
-    }
-    say(
-        h,
-        c,
-        &[&format!("NICK {nick}"), &format!("USER {nick} 0 * :{nick}")],
-    );
-    let got = h.take_irc(c);
-    assert!(got.contains(" 001 "), "{got}");
-    c
-}
+use crate::server::ConnId;
 
 #[test]
 fn join_creates_the_group_with_its_creator_as_operator() {
-    let mut h = harness();
-    let a = irc(&mut h, "alice", Some("apw"));
+    let mut h = open_harness();
+    let a = register(&mut h, "alice", Some("apw"), "");
     say(&mut h, a, &["JOIN #team"]);
     let got = h.take_irc(a);
     assert_eq!(
@@ -53,8 +20,8 @@ fn join_creates_the_group_with_its_creator_as_operator() {
 
 #[test]
 fn an_irc_user_and_a_natter_user_talk_in_a_group() {
-    let mut h = harness();
-    let a = irc(&mut h, "alice", Some("apw"));
+    let mut h = open_harness();
+    let a = register(&mut h, "alice", Some("apw"), "");
     let bob = h.login("bob", "bpw");
     say(&mut h, a, &["JOIN #team"]);
     h.take_irc(a);
@@ -120,12 +87,12 @@ fn an_irc_user_and_a_natter_user_talk_in_a_group() {
 
 #[test]
 fn an_irc_user_joins_a_natter_users_open_group_and_sees_its_topic_and_parts() {
-    let mut h = harness();
+    let mut h = open_harness();
     let bob = h.login("bob", "bpw");
     h.send(bob, "create group club");
     h.send(bob, "group mode club open");
     h.send(bob, "group topic club welcome all");
-    let c = irc(&mut h, "carol", Some("cpw"));
+    let c = register(&mut h, "carol", Some("cpw"), "");
     say(&mut h, c, &["JOIN #club"]);
     let got = h.take_irc(c);
     assert!(
@@ -150,10 +117,10 @@ fn an_irc_user_joins_a_natter_users_open_group_and_sees_its_topic_and_parts() {
 
 #[test]
 fn refusals_are_numerics() {
-    let mut h = harness();
+    let mut h = open_harness();
     let bob = h.login("bob", "bpw");
     h.send(bob, "create group closed");
-    let c = irc(&mut h, "carol", Some("cpw"));
+    let c = register(&mut h, "carol", Some("cpw"), "");
     say(&mut h, c, &["JOIN #closed"]);
     assert!(h.take_irc(c).contains(":natter 473 carol #closed "));
     say(&mut h, c, &["KICK #closed bob"]);
@@ -164,9 +131,9 @@ fn refusals_are_numerics() {
 
 #[test]
 fn a_guest_creates_a_channel_and_an_account_joins_it() {
-    let mut h = harness();
-    let g = irc(&mut h, "zed", None);
-    let a = irc(&mut h, "alice", Some("apw"));
+    let mut h = open_harness();
+    let g = register(&mut h, "zed", None, "");
+    let a = register(&mut h, "alice", Some("apw"), "");
     say(&mut h, g, &["JOIN #den", "INVITE alice #den"]);
     let got = h.take_irc(g);
     assert!(got.contains(":natter 353 zed = #den :@zed\r\n"), "{got}");
@@ -192,9 +159,9 @@ fn a_guest_creates_a_channel_and_an_account_joins_it() {
 
 #[test]
 fn a_part_reason_reaches_irc_and_natter_members() {
-    let mut h = harness();
-    let a = irc(&mut h, "alice", Some("apw"));
-    let c = irc(&mut h, "carol", Some("cpw"));
+    let mut h = open_harness();
+    let a = register(&mut h, "alice", Some("apw"), "");
+    let c = register(&mut h, "carol", Some("cpw"), "");
     let bob = h.login("bob", "bpw");
     say(&mut h, a, &["JOIN #team"]);
     say(&mut h, c, &["JOIN #team"]);
@@ -215,9 +182,12 @@ fn a_part_reason_reaches_irc_and_natter_members() {
 
 #[test]
 fn one_kick_removes_several_nicks_one_kick_line_each() {
-    let mut h = harness();
+    let mut h = open_harness();
     let nicks = ["foo", "bar", "baz", "qux"];
-    let conns: Vec<ConnId> = nicks.iter().map(|n| irc(&mut h, n, None)).collect();
+    let conns: Vec<ConnId> = nicks
+        .iter()
+        .map(|n| register(&mut h, n, None, ""))
+        .collect();
     for c in &conns {
         say(&mut h, *c, &["JOIN #chan"]);
     }

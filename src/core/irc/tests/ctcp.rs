@@ -2,29 +2,16 @@
 //! and a natter `/me` reaches IRC as `\x01ACTION …\x01`, in direct messages, groups and kept messages;
 //! other CTCP requests and replies pass between IRC users untouched.
 
+use super::kit::{harness_with, register};
 use crate::protocol::ServerMsg;
+use crate::server::Config;
 use crate::server::harness::Harness;
-use crate::server::{Config, ConnId};
-
-const ACCOUNTS: &[(&str, &str)] = &[("alice", "apw"), ("bob", "bpw"), ("carol", "cpw")];
 
 fn harness() -> Harness {
-    Harness::new(
-        Config {
-            timeout_secs: 300,
-            ..Config::default()
-        },
-        ACCOUNTS,
-    )
-}
-
-fn register(h: &mut Harness, nick: &str, pass: &str) -> ConnId {
-    let c = h.irc_connect();
-    h.send(c, &format!("PASS {pass}"));
-    h.send(c, &format!("NICK {nick}"));
-    h.send(c, &format!("USER {nick} 0 * :{nick}"));
-    assert!(h.take_irc(c).contains(" 001 "));
-    c
+    harness_with(Config {
+        timeout_secs: 300,
+        ..Config::default()
+    })
 }
 
 fn texts(msgs: &[ServerMsg]) -> Vec<&str> {
@@ -41,7 +28,7 @@ fn texts(msgs: &[ServerMsg]) -> Vec<&str> {
 #[test]
 fn an_irc_action_is_a_natter_me_and_back() {
     let mut h = harness();
-    let c = register(&mut h, "alice", "apw");
+    let c = register(&mut h, "alice", Some("apw"), "");
     let bob = h.login("bob", "bpw");
     h.send(c, "PRIVMSG bob :\x01ACTION waves\x01");
     let got = h.take(bob);
@@ -59,7 +46,7 @@ fn an_irc_action_is_a_natter_me_and_back() {
 #[test]
 fn actions_in_groups_and_kept_messages_too() {
     let mut h = harness();
-    let c = register(&mut h, "alice", "apw");
+    let c = register(&mut h, "alice", Some("apw"), "");
     let bob = h.login("bob", "bpw");
     h.send(c, "JOIN #crew");
     h.send(bob, "group join crew");
@@ -88,7 +75,7 @@ fn actions_in_groups_and_kept_messages_too() {
 #[test]
 fn a_long_action_is_cut_into_actions_each_within_512_bytes() {
     let mut h = harness();
-    let c = register(&mut h, "alice", "apw");
+    let c = register(&mut h, "alice", Some("apw"), "");
     let bob = h.login("bob", "bpw");
     let long = "x".repeat(900);
     h.send(bob, &format!("message alice /me {long}"));
@@ -111,8 +98,8 @@ fn a_long_action_is_cut_into_actions_each_within_512_bytes() {
 #[test]
 fn other_ctcp_passes_between_irc_users_untouched_a_reply_stays_a_notice() {
     let mut h = harness();
-    let a = register(&mut h, "alice", "apw");
-    let b = register(&mut h, "bob", "bpw");
+    let a = register(&mut h, "alice", Some("apw"), "");
+    let b = register(&mut h, "bob", Some("bpw"), "");
     h.send(a, "PRIVMSG bob :\x01VERSION\x01");
     assert_eq!(
         h.take_irc(b),

@@ -3,11 +3,10 @@
 //! stored messages at login, and the core's rules (lockout, one session per user, idle logout)
 //! unchanged.
 
+use super::kit::{ACCOUNTS, codes, lines, say, welcome};
 use crate::protocol::{ServerMsg, decode_line};
+use crate::server::Config;
 use crate::server::harness::Harness;
-use crate::server::{Config, ConnId};
-
-const ACCOUNTS: &[(&str, &str)] = &[("alice", "apw"), ("bob", "bpw"), ("carol", "cpw")];
 
 fn harness() -> Harness {
     Harness::new(
@@ -21,46 +20,10 @@ fn harness() -> Harness {
     )
 }
 
-/// Sends IRC lines from `conn`.
-fn say(h: &mut Harness, conn: ConnId, lines: &[&str]) {
-    for l in lines {
-        h.send(conn, l);
-    }
-}
-
-/// Connects on the IRC listener and registers as `nick` with `pass`; what it was sent.
-fn register(h: &mut Harness, nick: &str, pass: &str) -> (ConnId, String) {
-    let c = h.irc_connect();
-    say(
-        h,
-        c,
-        &[
-            &format!("PASS {pass}"),
-            &format!("NICK {nick}"),
-            &format!("USER {nick} 0 * :{nick}"),
-        ],
-    );
-    let got = h.take_irc(c);
-    (c, got)
-}
-
-fn lines(text: &str) -> Vec<&str> {
-    text.split("\r\n").filter(|l| !l.is_empty()).collect()
-}
-
-/// The numerics' codes of `text`, in order.
-fn codes(text: &str) -> Vec<&str> {
-    lines(text)
-        .iter()
-        .filter_map(|l| l.split(' ').nth(1))
-        .filter(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_digit()))
-        .collect()
-}
-
 #[test]
 fn registration_with_pass_nick_user_welcomes_with_001_to_005_lusers_and_422() {
     let mut h = harness();
-    let (_, got) = register(&mut h, "alice", "apw");
+    let (_, got) = welcome(&mut h, "alice", Some("apw"), "");
     assert!(got.starts_with(":natter NOTICE * :*** natter"), "{got}");
     assert_eq!(
         codes(&got),
@@ -123,17 +86,17 @@ fn no_password_is_464_and_the_connection_closes() {
 fn a_wrong_password_is_464_and_three_lock_the_account_for_every_protocol() {
     let mut h = harness();
     for left in ["2 attempts", "1 attempt"] {
-        let (c, got) = register(&mut h, "bob", "nope");
+        let (c, got) = welcome(&mut h, "bob", Some("nope"), "");
         assert_eq!(codes(&got), ["464"], "{got}");
         assert!(got.contains(left), "{got}");
         assert!(got.contains("ERROR :Closing link: bob"), "{got}");
         assert!(h.is_closed(c));
     }
-    let (c, got) = register(&mut h, "bob", "nope");
+    let (c, got) = welcome(&mut h, "bob", Some("nope"), "");
     assert_eq!(codes(&got), ["465"], "{got}");
     assert!(h.is_closed(c));
     // Locked on the IRC listener with the right password, and on natter's own protocol too.
-    let (_, got) = register(&mut h, "bob", "bpw");
+    let (_, got) = welcome(&mut h, "bob", Some("bpw"), "");
     assert_eq!(codes(&got), ["465"], "{got}");
     let n = h.connect();
     h.take(n);
@@ -147,7 +110,7 @@ fn a_wrong_password_is_464_and_three_lock_the_account_for_every_protocol() {
 #[test]
 fn an_unknown_account_is_464() {
     let mut h = harness();
-    let (c, got) = register(&mut h, "mallory", "x");
+    let (c, got) = welcome(&mut h, "mallory", Some("x"), "");
     assert_eq!(codes(&got), ["464"], "{got}");
     assert!(h.is_closed(c));
 }
@@ -171,7 +134,7 @@ fn a_second_login_of_an_online_user_is_433_and_another_nick_may_be_tried() {
 #[test]
 fn privmsg_reaches_a_natter_user_and_natter_messages_arrive_as_privmsg() {
     let mut h = harness();
-    let (irc, _) = register(&mut h, "alice", "apw");
+    let (irc, _) = welcome(&mut h, "alice", Some("apw"), "");
     let bob = h.login("bob", "bpw");
     h.take_irc(irc);
     say(&mut h, irc, &["PRIVMSG bob :hello bob, from IRC"]);
@@ -196,8 +159,8 @@ fn privmsg_reaches_a_natter_user_and_natter_messages_arrive_as_privmsg() {
 #[test]
 fn messages_between_two_irc_users_and_to_several_targets() {
     let mut h = harness();
-    let (a, _) = register(&mut h, "alice", "apw");
-    let (b, _) = register(&mut h, "bob", "bpw");
+    let (a, _) = welcome(&mut h, "alice", Some("apw"), "");
+    let (b, _) = welcome(&mut h, "bob", Some("bpw"), "");
     say(&mut h, a, &["PRIVMSG bob,nobody,#team :hi"]);
     assert_eq!(h.take_irc(b), ":alice!alice@natter PRIVMSG bob :hi\r\n");
     let got = h.take_irc(a);
@@ -249,7 +212,7 @@ fn a_message_kept_while_offline_arrives_at_registration_with_its_time_once() {
             .contains("ERROR :Closing link: alice (Quit: bye)")
     );
     assert!(h.is_closed(c));
-    let (_, again) = register(&mut h, "alice", "apw");
+    let (_, again) = welcome(&mut h, "alice", Some("apw"), "");
     assert!(!again.contains(" PRIVMSG alice "), "{again}");
 }
 
@@ -258,7 +221,7 @@ fn without_server_time_a_stored_message_has_no_tag() {
     let mut h = harness();
     let bob = h.login("bob", "bpw");
     h.send(bob, "message alice plain");
-    let (_, got) = register(&mut h, "alice", "apw");
+    let (_, got) = welcome(&mut h, "alice", Some("apw"), "");
     assert!(
         got.contains("\r\n:bob!bob@natter PRIVMSG alice :plain\r\n"),
         "{got}"
@@ -297,7 +260,7 @@ fn ping_is_answered_and_unknown_commands_and_early_commands_have_numerics() {
 #[test]
 fn a_long_natter_message_is_cut_into_lines_irc_allows() {
     let mut h = harness();
-    let (irc, _) = register(&mut h, "alice", "apw");
+    let (irc, _) = welcome(&mut h, "alice", Some("apw"), "");
     let bob = h.login("bob", "bpw");
     let text: String = "é".repeat(600);
     h.send(bob, &format!("message alice {text}"));
@@ -315,7 +278,7 @@ fn a_long_natter_message_is_cut_into_lines_irc_allows() {
 #[test]
 fn ping_is_no_activity_the_idle_logout_comes_as_an_error_line() {
     let mut h = harness();
-    let (c, _) = register(&mut h, "alice", "apw");
+    let (c, _) = welcome(&mut h, "alice", Some("apw"), "");
     for _ in 0..6 {
         h.advance_secs(50);
         say(&mut h, c, &["PING :still here"]);
@@ -333,7 +296,7 @@ fn ping_is_no_activity_the_idle_logout_comes_as_an_error_line() {
 #[test]
 fn a_dropped_irc_connection_ends_the_session_and_the_next_keeps_messages() {
     let mut h = harness();
-    let (c, _) = register(&mut h, "alice", "apw");
+    let (c, _) = welcome(&mut h, "alice", Some("apw"), "");
     h.disconnect(c);
     assert!(h.state().online_users().is_empty());
     let bob = h.login("bob", "bpw");
@@ -450,7 +413,7 @@ fn a_refused_sasl_login_is_904() {
 #[test]
 fn a_line_past_the_server_limit_is_417() {
     let mut h = harness();
-    let (c, _) = register(&mut h, "alice", "apw");
+    let (c, _) = welcome(&mut h, "alice", Some("apw"), "");
     h.too_long(c);
     assert_eq!(codes(&h.take_irc(c)), ["417"]);
 }
@@ -478,7 +441,7 @@ fn a_live_message_held_for_the_welcome_is_kept_if_the_connection_drops_first() {
         "held until the welcome"
     );
     h.disconnect(c);
-    let (_, got) = register(&mut h, "alice", "apw");
+    let (_, got) = welcome(&mut h, "alice", Some("apw"), "");
     assert!(
         got.contains(":bob!bob@natter PRIVMSG alice :while you register\r\n"),
         "{got}"

@@ -2,36 +2,10 @@
 //! registers under any free nick that is no account's; an account's nick is 433 and another may be
 //! tried; without guests, no `PASS` is still 464.
 
+use super::kit::{ACCOUNTS, codes, harness, say};
 use crate::protocol::ServerMsg;
+use crate::server::Config;
 use crate::server::harness::Harness;
-use crate::server::{Config, ConnId};
-
-const ACCOUNTS: &[(&str, &str)] = &[("alice", "apw"), ("bob", "bpw")];
-
-fn harness() -> Harness {
-    Harness::new(
-        Config {
-            guests: true,
-            timeout_secs: 300,
-            ..Config::default()
-        },
-        ACCOUNTS,
-    )
-}
-
-fn say(h: &mut Harness, conn: ConnId, lines: &[&str]) {
-    for l in lines {
-        h.send(conn, l);
-    }
-}
-
-/// The numerics' codes of `text`, in order.
-fn codes(text: &str) -> Vec<&str> {
-    text.split("\r\n")
-        .filter_map(|l| l.split(' ').nth(1))
-        .filter(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_digit()))
-        .collect()
-}
 
 #[test]
 fn a_guest_registers_with_nick_and_user_and_chats_with_a_natter_user() {

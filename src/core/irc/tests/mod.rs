@@ -11,6 +11,7 @@ mod codec;
 mod ctcp;
 mod front;
 mod guests;
+mod kit;
 mod modes;
 mod nick;
 mod operators;

@@ -2,40 +2,10 @@
 //! line every member sees (natter-protocol members see the rule), `324`, ban lists, keys on `JOIN`,
 //! `@` and `+` in `NAMES`, and the refusals as numerics.
 
+use super::kit::{open_harness, register, say};
 use crate::protocol::{GroupChange, ServerMsg};
+use crate::server::ConnId;
 use crate::server::harness::Harness;
-use crate::server::{Config, ConnId};
-
-const ACCOUNTS: &[(&str, &str)] = &[("alice", "apw"), ("bob", "bpw"), ("carol", "cpw")];
-
-fn harness() -> Harness {
-    Harness::new(
-        Config {
-            guests: true,
-            ..Config::default()
-        },
-        ACCOUNTS,
-    )
-}
-
-fn say(h: &mut Harness, conn: ConnId, lines: &[&str]) {
-    for l in lines {
-        h.send(conn, l);
-    }
-}
-
-/// `nick` registered as a guest (no password), its welcome taken.
-fn guest(h: &mut Harness, nick: &str) -> ConnId {
-    let c = h.irc_connect();
-    say(
-        h,
-        c,
-        &[&format!("NICK {nick}"), &format!("USER {nick} 0 * :{nick}")],
-    );
-    let got = h.take_irc(c);
-    assert!(got.contains(" 001 "), "{got}");
-    c
-}
 
 /// The numerics and commands of the lines, in order.
 fn commands(got: &str) -> Vec<&str> {
@@ -44,9 +14,9 @@ fn commands(got: &str) -> Vec<&str> {
 
 /// op created `#chan`; user joined it.
 fn chan() -> (Harness, ConnId, ConnId) {
-    let mut h = harness();
-    let op = guest(&mut h, "op");
-    let user = guest(&mut h, "user");
+    let mut h = open_harness();
+    let op = register(&mut h, "op", None, "");
+    let user = register(&mut h, "user", None, "");
     say(&mut h, op, &["JOIN #chan"]);
     say(&mut h, user, &["JOIN #chan"]);
     h.take_irc(op);
@@ -103,7 +73,7 @@ fn only_operators_set_modes_and_op_makes_one() {
 #[test]
 fn key_limit_and_ban_refuse_joiners_with_their_numerics() {
     let (mut h, op, _user) = chan();
-    let third = guest(&mut h, "third");
+    let third = register(&mut h, "third", None, "");
     say(&mut h, op, &["MODE #chan +k sesame"]);
     say(&mut h, third, &["JOIN #chan", "JOIN #chan wrong"]);
     assert_eq!(commands(&h.take_irc(third)), ["475", "475"]);
@@ -163,7 +133,7 @@ fn moderation_and_voice_decide_who_posts_and_a_natter_member_sees_the_rules() {
 
 #[test]
 fn multi_prefix_shows_every_prefix() {
-    let mut h = harness();
+    let mut h = open_harness();
     let c = h.irc_connect();
     say(
         &mut h,
@@ -213,7 +183,7 @@ fn who_flags_show_the_members_prefixes() {
 #[test]
 fn invite_exceptions_let_their_users_in_and_are_listed() {
     let (mut h, op, _user) = chan();
-    let bar = guest(&mut h, "Bar");
+    let bar = register(&mut h, "Bar", None, "");
     say(
         &mut h,
         op,
@@ -278,7 +248,7 @@ fn list_shows_open_channels_to_anyone_but_not_secret_ones_and_filters_as_elist_s
         op,
         &["JOIN #other", "JOIN #hidden", "MODE #hidden +s"],
     );
-    let outsider = guest(&mut h, "zed");
+    let outsider = register(&mut h, "zed", None, "");
     h.take_irc(op);
     h.take_irc(user);
     say(&mut h, outsider, &["LIST"]);

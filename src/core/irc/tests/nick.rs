@@ -3,40 +3,15 @@
 //! others who see it (`MONITOR`), and not at all for a change of letter case; a held name is 433,
 //! an account's nick cannot change (447). And a line that is not UTF-8 is `FAIL … INVALID_UTF8`.
 
+use super::kit::{open_harness, register};
 use crate::protocol::{ErrorReply, ServerMsg};
-use crate::server::harness::Harness;
-use crate::server::{Config, ConnId};
-
-const ACCOUNTS: &[(&str, &str)] = &[("alice", "apw"), ("bob", "bpw")];
-
-fn harness() -> Harness {
-    Harness::new(
-        Config {
-            guests: true,
-            ..Config::default()
-        },
-        ACCOUNTS,
-    )
-}
-
-fn irc(h: &mut Harness, nick: &str, pass: Option<&str>) -> ConnId {
-    let c = h.irc_connect();
-    if let Some(p) = pass {
-        h.send(c, &format!("PASS {p}"));
-    }
-    h.send(c, &format!("NICK {nick}"));
-    h.send(c, &format!("USER {nick} 0 * :{nick}"));
-    let got = h.take_irc(c);
-    assert!(got.contains(" 001 "), "{got}");
-    c
-}
 
 #[test]
 fn a_guest_changes_nick_and_channel_peers_and_watchers_are_told() {
-    let mut h = harness();
-    let zed = irc(&mut h, "zed", None);
-    let peer = irc(&mut h, "pat", None);
-    let watcher = irc(&mut h, "wat", None);
+    let mut h = open_harness();
+    let zed = register(&mut h, "zed", None, "");
+    let peer = register(&mut h, "pat", None, "");
+    let watcher = register(&mut h, "wat", None, "");
     let bob = h.login("bob", "bpw");
     h.send(zed, "JOIN #room");
     h.send(peer, "JOIN #room");
@@ -90,9 +65,9 @@ fn a_guest_changes_nick_and_channel_peers_and_watchers_are_told() {
 
 #[test]
 fn a_held_name_is_433_and_an_accounts_nick_is_447() {
-    let mut h = harness();
-    let zed = irc(&mut h, "zed", None);
-    let _pat = irc(&mut h, "pat", None);
+    let mut h = open_harness();
+    let zed = register(&mut h, "zed", None, "");
+    let _pat = register(&mut h, "pat", None, "");
     h.send(zed, "NICK pat");
     assert!(h.take_irc(zed).starts_with(":natter 433 zed pat :"));
     h.send(zed, "NICK alice");
@@ -105,7 +80,7 @@ fn a_held_name_is_433_and_an_accounts_nick_is_447() {
     let bob = h.login("bob", "bpw");
     h.send(bob, "message zed still you?");
     assert!(h.take_irc(zed).contains(" PRIVMSG zed :still you?"));
-    let a = irc(&mut h, "alice", Some("apw"));
+    let a = register(&mut h, "alice", Some("apw"), "");
     h.send(a, "NICK alicia");
     assert!(h.take_irc(a).starts_with(":natter 447 alice :"));
     // natter's protocol too.
@@ -119,8 +94,8 @@ fn a_held_name_is_433_and_an_accounts_nick_is_447() {
 
 #[test]
 fn a_line_that_is_not_utf8_is_fail_invalid_utf8() {
-    let mut h = harness();
-    let zed = irc(&mut h, "zed", None);
+    let mut h = open_harness();
+    let zed = register(&mut h, "zed", None, "");
     h.send_bytes(zed, b"PRIVMSG bob :hi\xaa");
     assert_eq!(
         h.take_irc(zed),
@@ -131,11 +106,11 @@ fn a_line_that_is_not_utf8_is_fail_invalid_utf8() {
 #[test]
 fn a_guest_in_a_stored_group_is_recorded_leaving_under_the_old_name_and_joining_under_the_new() {
     use crate::server::Record;
-    let mut h = harness();
+    let mut h = open_harness();
     let alice = h.login("alice", "apw");
     h.send(alice, "create group team");
     h.send(alice, "group mode team open");
-    let zed = irc(&mut h, "zed", None);
+    let zed = register(&mut h, "zed", None, "");
     h.send(zed, "JOIN #team");
     h.take_irc(zed);
     h.take(alice);

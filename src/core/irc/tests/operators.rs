@@ -3,8 +3,9 @@
 //! `481` to anyone else), a `PING` answered only after the `OPER` it follows; and the bot mode,
 //! kept by the core (`B` in `WHO`, `335`, the `bot` tag).
 
+use super::kit::register;
 use crate::server::harness::Harness;
-use crate::server::{Account, Config, ConnId};
+use crate::server::{Account, Config};
 
 fn harness() -> Harness {
     Harness::new(
@@ -24,20 +25,11 @@ fn harness() -> Harness {
     )
 }
 
-fn guest(h: &mut Harness, nick: &str) -> ConnId {
-    let c = h.irc_connect();
-    h.send(c, &format!("NICK {nick}"));
-    h.send(c, &format!("USER {nick} 0 * :{nick}"));
-    let got = h.take_irc(c);
-    assert!(got.contains(" 001 "), "{got}");
-    c
-}
-
 #[test]
 fn oper_says_381_and_mode_o_and_who_and_whois_show_it() {
     let mut h = harness();
-    let op = guest(&mut h, "baz");
-    let other = guest(&mut h, "qux");
+    let op = register(&mut h, "baz", None, "");
+    let other = register(&mut h, "qux", None, "");
     h.take_irc(op);
     h.send(op, "OPER operuser nottheoperpassword");
     assert_eq!(h.take_irc(op), ":natter 464 baz :Password incorrect\r\n");
@@ -68,7 +60,7 @@ fn oper_says_381_and_mode_o_and_who_and_whois_show_it() {
 #[test]
 fn a_ping_after_oper_is_answered_after_the_verdict() {
     let mut h = harness().manual_jobs();
-    let op = guest(&mut h, "baz");
+    let op = register(&mut h, "baz", None, "");
     h.take_irc(op);
     h.send(op, "OPER operuser operpassword");
     h.send(op, "PING sync");
@@ -99,9 +91,9 @@ fn a_ping_after_oper_is_answered_after_the_verdict() {
 #[test]
 fn kill_and_wallops_are_the_operators_and_481_for_anyone_else() {
     let mut h = harness();
-    let op = guest(&mut h, "ircop");
-    let alice = guest(&mut h, "bo");
-    let bob = guest(&mut h, "bob");
+    let op = register(&mut h, "ircop", None, "");
+    let alice = register(&mut h, "bo", None, "");
+    let bob = register(&mut h, "bob", None, "");
     h.send(alice, "KILL bob :some arbitrary reason");
     assert!(
         h.take_irc(alice)
@@ -133,7 +125,7 @@ fn kill_and_wallops_are_the_operators_and_481_for_anyone_else() {
 #[test]
 fn the_bot_mode_is_the_sessions_in_the_core_who_whois_and_the_bot_tag_show_it() {
     let mut h = harness();
-    let bot = guest(&mut h, "robo");
+    let bot = register(&mut h, "robo", None, "");
     let user = h.irc_connect();
     h.send(user, "CAP REQ :message-tags");
     h.send(user, "CAP END");

@@ -3,49 +3,19 @@
 //! `AWAY` is the core's away (306/305, 301 on a message, `AWAY` lines for `away-notify`), and a
 //! natter-protocol user sees an IRC user's away and is told why on messaging them.
 
+use super::kit::{open_harness, register, say};
 use crate::protocol::ServerMsg;
+use crate::server::ConnId;
 use crate::server::harness::Harness;
-use crate::server::{Config, ConnId};
 
-const ACCOUNTS: &[(&str, &str)] = &[("alice", "apw"), ("bob", "bpw"), ("carol", "cpw")];
-
-fn harness() -> Harness {
-    Harness::new(
-        Config {
-            guests: true,
-            ..Config::default()
-        },
-        ACCOUNTS,
-    )
-}
-
-fn say(h: &mut Harness, conn: ConnId, lines: &[&str]) {
-    for l in lines {
-        h.send(conn, l);
-    }
-}
-
+/// `nick` registered (with `pass`: the account's), asking for `caps`; its welcome taken.
 fn irc(h: &mut Harness, nick: &str, pass: Option<&str>, caps: &[&str]) -> ConnId {
-    let c = h.irc_connect();
-    if !caps.is_empty() {
-        say(h, c, &[&format!("CAP REQ :{}", caps.join(" ")), "CAP END"]);
-    }
-    if let Some(p) = pass {
-        say(h, c, &[&format!("PASS {p}")]);
-    }
-    say(
-        h,
-        c,
-        &[&format!("NICK {nick}"), &format!("USER {nick} 0 * :{nick}")],
-    );
-    let got = h.take_irc(c);
-    assert!(got.contains(" 001 "), "{got}");
-    c
+    register(h, nick, pass, &caps.join(" "))
 }
 
 #[test]
 fn monitor_is_advertised_and_answers_online_and_offline() {
-    let mut h = harness();
+    let mut h = open_harness();
     let c = h.irc_connect();
     say(&mut h, c, &["NICK zed", "USER z 0 * :Z"]);
     assert!(h.take_irc(c).contains(" MONITOR=100 "));
@@ -82,7 +52,7 @@ fn monitor_is_advertised_and_answers_online_and_offline() {
 
 #[test]
 fn a_user_who_blocked_the_watcher_shows_offline_to_it() {
-    let mut h = harness();
+    let mut h = open_harness();
     let a = irc(&mut h, "alice", Some("apw"), &[]);
     let bob = h.login("bob", "bpw");
     h.send(bob, "block alice");
@@ -100,7 +70,7 @@ fn a_user_who_blocked_the_watcher_shows_offline_to_it() {
 
 #[test]
 fn away_is_the_cores_and_a_message_to_an_away_user_is_301() {
-    let mut h = harness();
+    let mut h = open_harness();
     let a = irc(&mut h, "alice", Some("apw"), &[]);
     let bob = h.login("bob", "bpw");
     h.take(bob);
@@ -140,7 +110,7 @@ fn away_is_the_cores_and_a_message_to_an_away_user_is_301() {
 
 #[test]
 fn away_notify_says_others_away_changes_once_each() {
-    let mut h = harness();
+    let mut h = open_harness();
     let a = irc(&mut h, "alice", Some("apw"), &["away-notify"]);
     let plain = irc(&mut h, "zed", None, &[]);
     let bob = h.login("bob", "bpw");
@@ -161,7 +131,7 @@ fn away_notify_says_others_away_changes_once_each() {
 
 #[test]
 fn away_does_not_travel_between_a_blocker_and_whom_they_block() {
-    let mut h = harness();
+    let mut h = open_harness();
     let a = irc(&mut h, "alice", Some("apw"), &["away-notify"]);
     let bob = h.login("bob", "bpw");
     h.send(bob, "block alice");
@@ -185,7 +155,7 @@ fn away_does_not_travel_between_a_blocker_and_whom_they_block() {
 
 #[test]
 fn userhost_says_who_is_online_and_who_is_away() {
-    let mut h = harness();
+    let mut h = open_harness();
     let a = irc(&mut h, "alice", Some("apw"), &[]);
     let bob = h.login("bob", "bpw");
     h.take_irc(a);

@@ -3,10 +3,9 @@
 //! groups, accounts and guests, what `USER` said) and its privacy rules (a user who blocked the
 //! asker is not listed; a group's members are shown to its members).
 
+use super::kit::{ACCOUNTS, codes, lines, say};
 use crate::server::harness::Harness;
 use crate::server::{Config, ConnId};
-
-const ACCOUNTS: &[(&str, &str)] = &[("alice", "apw"), ("bob", "bpw"), ("carol", "cpw")];
 
 fn harness() -> Harness {
     Harness::new(
@@ -17,12 +16,6 @@ fn harness() -> Harness {
         },
         ACCOUNTS,
     )
-}
-
-fn say(h: &mut Harness, conn: ConnId, lines: &[&str]) {
-    for l in lines {
-        h.send(conn, l);
-    }
 }
 
 /// An IRC client registered as `nick` (an account's with `pass`, else a guest's), with the user
@@ -40,18 +33,6 @@ fn irc(h: &mut Harness, nick: &str, pass: Option<&str>, user: &str, real: &str) 
     let got = h.take_irc(c);
     assert!(got.contains(&format!(" 001 {nick} ")), "{got}");
     c
-}
-
-fn lines(text: &str) -> Vec<&str> {
-    text.split("\r\n").filter(|l| !l.is_empty()).collect()
-}
-
-fn codes(text: &str) -> Vec<&str> {
-    lines(text)
-        .iter()
-        .filter_map(|l| l.split(' ').nth(1))
-        .filter(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_digit()))
-        .collect()
 }
 
 /// What `conn` is answered to `line`.

@@ -2,6 +2,7 @@
 //! sources, `004`, `PONG`), the message of the day (`375`/`372`/`376`, or `422`), `TIME`,
 //! `VERSION`, `INFO`, `ADMIN`, `LINKS` and `HELP`.
 
+use super::kit::{codes, lines};
 use crate::irc::IrcSettings;
 use crate::server::harness::{Harness, START};
 use crate::server::{Config, ConnId};
@@ -15,18 +16,6 @@ fn harness(settings: IrcSettings) -> Harness {
         &[("alice", "apw")],
     )
     .irc_settings(settings)
-}
-
-fn lines(text: &str) -> Vec<&str> {
-    text.split("\r\n").filter(|l| !l.is_empty()).collect()
-}
-
-fn codes(text: &str) -> Vec<&str> {
-    lines(text)
-        .iter()
-        .filter_map(|l| l.split(' ').nth(1))
-        .filter(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_digit()))
-        .collect()
 }
 
 fn guest(h: &mut Harness, nick: &str) -> (ConnId, String) {

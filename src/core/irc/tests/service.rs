@@ -2,34 +2,11 @@
 //! notices from `natter`, in order; refusals with their reasons; `passwd` with both passwords at
 //! once; the nick reserved for the service.
 
+use super::kit::{harness, register};
+use crate::server::ConnId;
 use crate::server::harness::Harness;
-use crate::server::{Config, ConnId};
 
-const ACCOUNTS: &[(&str, &str)] = &[("alice", "apw"), ("bob", "bpw"), ("carol", "cpw")];
 const FROM_SERVICE: &str = ":natter!natter@natter NOTICE ";
-
-fn harness() -> Harness {
-    Harness::new(
-        Config {
-            guests: true,
-            timeout_secs: 300,
-            ..Config::default()
-        },
-        ACCOUNTS,
-    )
-}
-
-fn register(h: &mut Harness, nick: &str, pass: Option<&str>) -> ConnId {
-    let c = h.irc_connect();
-    if let Some(pass) = pass {
-        h.send(c, &format!("PASS {pass}"));
-    }
-    h.send(c, &format!("NICK {nick}"));
-    h.send(c, &format!("USER {nick} 0 * :{nick}"));
-    let got = h.take_irc(c);
-    assert!(got.contains(" 001 "), "{got}");
-    c
-}
 
 /// Sends `text` to the service and returns the notices it got back, their text only.
 fn ask(h: &mut Harness, c: ConnId, text: &str) -> Vec<String> {
@@ -52,7 +29,7 @@ fn ask(h: &mut Harness, c: ConnId, text: &str) -> Vec<String> {
 fn whoelse_wholasthr_whoelsesince_and_offline_answer_as_notices_from_natter() {
     let mut h = harness();
     let _bob = h.login("bob", "bpw");
-    let c = register(&mut h, "alice", Some("apw"));
+    let c = register(&mut h, "alice", Some("apw"), "");
     assert_eq!(ask(&mut h, c, "whoelse"), ["* Online now: bob"]);
     let got = ask(&mut h, c, "wholasthr");
     assert_eq!(got.len(), 1, "{got:?}");
@@ -74,7 +51,7 @@ fn offline_lists_what_waited_in_order_over_several_notices() {
     for i in 0..3 {
         h.send(bob, &format!("message alice kept {i}"));
     }
-    let c = register(&mut h, "alice", Some("apw"));
+    let c = register(&mut h, "alice", Some("apw"), "");
     let got = ask(&mut h, c, "offline");
     assert_eq!(got.len(), 4, "{got:?}");
     assert!(got[0].contains("3 messages waited"), "{got:?}");
@@ -87,7 +64,7 @@ fn offline_lists_what_waited_in_order_over_several_notices() {
 fn ping_and_group_commands_without_a_channel_form_reach_the_core() {
     let mut h = harness();
     let _bob = h.login("bob", "bpw");
-    let c = register(&mut h, "alice", Some("apw"));
+    let c = register(&mut h, "alice", Some("apw"), "");
     let got = ask(&mut h, c, "ping bob");
     assert_eq!(got.len(), 1, "{got:?}");
     assert!(got[0].contains("bob"), "{got:?}");
@@ -107,7 +84,7 @@ fn ping_and_group_commands_without_a_channel_form_reach_the_core() {
 #[test]
 fn help_lists_the_commands_and_an_unknown_one_says_what_exists() {
     let mut h = harness();
-    let c = register(&mut h, "alice", Some("apw"));
+    let c = register(&mut h, "alice", Some("apw"), "");
     let got = ask(&mut h, c, "help");
     assert!(got.len() > 10, "{got:?}");
     assert!(got[0].contains("/msg natter"), "{got:?}");
@@ -139,7 +116,7 @@ fn help_lists_the_commands_and_an_unknown_one_says_what_exists() {
 #[test]
 fn keys_private_chats_and_acknowledgements_are_refused_with_the_reason() {
     let mut h = harness();
-    let c = register(&mut h, "alice", Some("apw"));
+    let c = register(&mut h, "alice", Some("apw"), "");
     let got = ask(&mut h, c, "keys claim bob");
     assert!(
         got[0].contains("End-to-end encryption is a natter-client feature"),
@@ -169,7 +146,7 @@ fn keys_private_chats_and_acknowledgements_are_refused_with_the_reason() {
 #[test]
 fn passwd_takes_both_passwords_and_a_refused_new_one_holds_other_lines_back() {
     let mut h = harness();
-    let c = register(&mut h, "alice", Some("apw"));
+    let c = register(&mut h, "alice", Some("apw"), "");
     let got = ask(&mut h, c, "passwd nope x-new-secret-1");
     assert_eq!(got.len(), 1, "{got:?}");
     assert!(
@@ -189,18 +166,18 @@ fn passwd_takes_both_passwords_and_a_refused_new_one_holds_other_lines_back() {
     assert!(got[0].contains("alice"), "{got:?}");
     // The new password logs in, over either protocol.
     h.send(c, "QUIT");
-    let d = register(&mut h, "alice", Some("Str0nger-Secret-2"));
+    let d = register(&mut h, "alice", Some("Str0nger-Secret-2"), "");
     assert!(!h.is_closed(d));
 }
 
 #[test]
 fn quit_while_a_new_password_is_awaited_closes_without_setting_it() {
     let mut h = harness();
-    let c = register(&mut h, "alice", Some("apw"));
+    let c = register(&mut h, "alice", Some("apw"), "");
     ask(&mut h, c, "passwd apw alice");
     h.send(c, "QUIT :bye");
     assert!(h.is_closed(c));
-    let d = register(&mut h, "alice", Some("apw"));
+    let d = register(&mut h, "alice", Some("apw"), "");
     assert!(!h.is_closed(d));
 }
 
@@ -222,7 +199,7 @@ fn the_service_nick_is_no_guests_and_no_accounts() {
 #[test]
 fn a_notice_to_the_service_gets_no_reply() {
     let mut h = harness();
-    let c = register(&mut h, "alice", Some("apw"));
+    let c = register(&mut h, "alice", Some("apw"), "");
     h.send(c, "NOTICE natter :whoelse");
     assert_eq!(h.take_irc(c), "");
 }
@@ -230,7 +207,7 @@ fn a_notice_to_the_service_gets_no_reply() {
 #[test]
 fn a_guest_may_ask_but_not_change_a_password() {
     let mut h = harness();
-    let c = register(&mut h, "zed", None);
+    let c = register(&mut h, "zed", None, "");
     assert_eq!(ask(&mut h, c, "whoelse"), ["* Nobody else is online."]);
     let got = ask(&mut h, c, "passwd a b");
     assert!(got[0].contains("needs an account"), "{got:?}");
@@ -239,7 +216,7 @@ fn a_guest_may_ask_but_not_change_a_password() {
 #[test]
 fn help_and_helpop_answer_with_704_705_706_and_524_for_an_unknown_subject() {
     let mut h = harness();
-    let c = register(&mut h, "alice", Some("apw"));
+    let c = register(&mut h, "alice", Some("apw"), "");
     for command in ["HELP", "HELPOP"] {
         for (subject, shown) in [("", "*"), ("PRIVMSG", "PRIVMSG"), ("whoelse", "whoelse")] {
             h.send(c, &format!("{command} {subject}"));

@@ -1,31 +1,14 @@
 //! Blocks as `SILENCE`: `+nick` blocks (messages and presence hidden, kept across logins), `-nick`
 //! unblocks, the list (natter's `blocks`), and guests refused with the reason; `SILENCE` in ISUPPORT.
 
+use super::kit::harness;
 use crate::protocol::ServerMsg;
+use crate::server::ConnId;
 use crate::server::harness::Harness;
-use crate::server::{Config, ConnId};
 
-const ACCOUNTS: &[(&str, &str)] = &[("alice", "apw"), ("bob", "bpw")];
-
-fn harness() -> Harness {
-    Harness::new(
-        Config {
-            guests: true,
-            timeout_secs: 300,
-            ..Config::default()
-        },
-        ACCOUNTS,
-    )
-}
-
+/// `nick` registered (with `pass`: the account's); its welcome.
 fn register(h: &mut Harness, nick: &str, pass: Option<&str>) -> (ConnId, String) {
-    let c = h.irc_connect();
-    if let Some(pass) = pass {
-        h.send(c, &format!("PASS {pass}"));
-    }
-    h.send(c, &format!("NICK {nick}"));
-    h.send(c, &format!("USER {nick} 0 * :{nick}"));
-    let got = h.take_irc(c);
+    let (c, got) = super::kit::welcome(h, nick, pass, "");
     assert!(got.contains(" 001 "), "{got}");
     (c, got)
 }

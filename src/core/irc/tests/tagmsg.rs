@@ -3,61 +3,9 @@
 //! client's `signal` as `TAGMSG`, an IRC client's typing as a natter client's `SIGNAL`, and the
 //! core's rules (blocks, channel membership) applied.
 
+use super::kit::{harness, lines, register, say, tag};
 use crate::irc::parse;
 use crate::protocol::ServerMsg;
-use crate::server::harness::Harness;
-use crate::server::{Config, ConnId};
-
-const ACCOUNTS: &[(&str, &str)] = &[("alice", "apw"), ("bob", "bpw"), ("carol", "cpw")];
-
-fn harness() -> Harness {
-    Harness::new(
-        Config {
-            guests: true,
-            timeout_secs: 300,
-            ..Config::default()
-        },
-        ACCOUNTS,
-    )
-}
-
-fn say(h: &mut Harness, conn: ConnId, lines: &[&str]) {
-    for l in lines {
-        h.send(conn, l);
-    }
-}
-
-/// A guest `nick` registered with `caps`; its welcome read.
-fn irc(h: &mut Harness, nick: &str, caps: &str) -> ConnId {
-    let c = h.irc_connect();
-    if !caps.is_empty() {
-        say(h, c, &["CAP LS 302", &format!("CAP REQ :{caps}")]);
-    }
-    say(
-        h,
-        c,
-        &[&format!("NICK {nick}"), &format!("USER {nick} 0 * :{nick}")],
-    );
-    if !caps.is_empty() {
-        say(h, c, &["CAP END"]);
-    }
-    let got = h.take_irc(c);
-    assert!(got.contains(" 001 "), "{got}");
-    c
-}
-
-fn lines(text: &str) -> Vec<&str> {
-    text.split("\r\n").filter(|l| !l.is_empty()).collect()
-}
-
-/// The tag `key` of the IRC line `line`.
-fn tag<'a>(line: &'a str, key: &str) -> Option<&'a str> {
-    let m = parse(line.trim_end().as_bytes()).ok()?;
-    m.tags
-        .iter()
-        .find(|t| t.key == key)
-        .map(|t| t.value.unwrap_or(""))
-}
 
 fn command(line: &str) -> String {
     parse(line.trim_end().as_bytes())
@@ -68,10 +16,10 @@ fn command(line: &str) -> String {
 #[test]
 fn a_channel_tagmsg_reaches_members_with_message_tags_only_with_one_msgid() {
     let mut h = harness();
-    let bob = irc(&mut h, "bob1", "message-tags echo-message");
-    let alice = irc(&mut h, "alice1", "message-tags");
-    let carol = irc(&mut h, "carol1", "");
-    let dave = irc(&mut h, "dave1", "server-time");
+    let bob = register(&mut h, "bob1", None, "message-tags echo-message");
+    let alice = register(&mut h, "alice1", None, "message-tags");
+    let carol = register(&mut h, "carol1", None, "");
+    let dave = register(&mut h, "dave1", None, "server-time");
     for c in [bob, alice, carol, dave] {
         say(&mut h, c, &["JOIN #test"]);
     }
@@ -104,8 +52,8 @@ fn a_channel_tagmsg_reaches_members_with_message_tags_only_with_one_msgid() {
 fn a_labeled_tagmsg_to_a_user_labels_the_echo_only() {
     let mut h = harness();
     let caps = "echo-message batch labeled-response message-tags";
-    let foo = irc(&mut h, "foo", caps);
-    let bar = irc(&mut h, "bar", caps);
+    let foo = register(&mut h, "foo", None, caps);
+    let bar = register(&mut h, "bar", None, caps);
     say(
         &mut h,
         foo,
@@ -130,7 +78,7 @@ fn a_labeled_tagmsg_to_a_user_labels_the_echo_only() {
 #[test]
 fn typing_crosses_between_natter_and_irc_clients() {
     let mut h = harness();
-    let bob = irc(&mut h, "bob2", "message-tags server-time");
+    let bob = register(&mut h, "bob2", None, "message-tags server-time");
     let alice = h.login("alice", "apw");
     h.clear_all();
     h.send(alice, "signal bob2 typing=active");
@@ -151,7 +99,7 @@ fn typing_crosses_between_natter_and_irc_clients() {
 fn the_core_s_rules_hold_for_tagmsg() {
     let mut h = harness();
     let bob = h.login("bob", "bpw");
-    let eve = irc(&mut h, "eve", "message-tags labeled-response");
+    let eve = register(&mut h, "eve", None, "message-tags labeled-response");
     h.send(bob, "block eve");
     h.clear_all();
     // Blocked: dropped silently (a labeled command with no reply is ACK).

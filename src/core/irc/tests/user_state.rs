@@ -2,6 +2,7 @@
 //! who see the user, said as `SETNAME` to clients with the `setname` capability) and the bot mode
 //! (`MODE me +B`, advertised as `BOT=B`).
 
+use super::kit::register;
 use crate::protocol::ServerMsg;
 use crate::server::harness::Harness;
 use crate::server::{Config, ConnId};
@@ -16,17 +17,9 @@ fn harness() -> Harness {
     )
 }
 
+/// A guest `nick` registered, asking for `caps`; its welcome taken.
 fn guest(h: &mut Harness, nick: &str, caps: &[&str]) -> ConnId {
-    let c = h.irc_connect();
-    if !caps.is_empty() {
-        h.send(c, &format!("CAP REQ :{}", caps.join(" ")));
-        h.send(c, "CAP END");
-    }
-    h.send(c, &format!("NICK {nick}"));
-    h.send(c, &format!("USER {nick} 0 * :{nick}"));
-    let got = h.take_irc(c);
-    assert!(got.contains(" 001 "), "{got}");
-    c
+    register(h, nick, None, &caps.join(" "))
 }
 
 #[test]
