@@ -151,34 +151,7 @@ impl IrcSession {
         if !self.caps.echo_message || !self.is_online() {
             return;
         }
-        if r.signal.is_some() {
-            // A TAGMSG is echoed only to a client that takes tags.
-            if self.caps.message_tags {
-                let source = mask(&Name::from(self.target()));
-                let echo = self.tagmsg_line(
-                    &source,
-                    &r.target,
-                    &r.client_tags,
-                    sent_at,
-                    msgid,
-                    self.own_account(),
-                );
-                out.push(Step::Say(echo));
-            }
-            return;
-        }
-        let command = if r.notice { "NOTICE" } else { "PRIVMSG" };
-        let source = mask(&Name::from(self.target()));
-        out.push(Step::Say(self.message_lines(
-            command,
-            &source,
-            &r.target,
-            &r.text,
-            sent_at,
-            Some(msgid),
-            &r.client_tags,
-            self.own_account(),
-        )));
+        self.say_back(r, msgid, sent_at, out);
     }
 
     /// A message this client sent to itself: the core refuses those (natter has no use for
@@ -190,6 +163,12 @@ impl IrcSession {
         sent_at: Timestamp,
         out: &mut Vec<Step>,
     ) {
+        self.say_back(r, msgid, sent_at, out);
+    }
+
+    /// This client's own message said back to it as it is said to its recipients, with their
+    /// msgid; a TAGMSG only to a client that takes tags.
+    fn say_back(&self, r: &Relaying, msgid: &str, sent_at: Timestamp, out: &mut Vec<Step>) {
         if r.signal.is_some() {
             if self.caps.message_tags {
                 let source = mask(&Name::from(self.target()));
