@@ -1,24 +1,11 @@
 //! `group rules`' ban exceptions (`except`), mutes (ban masks `m:<mask>`) and `no-ctcp`, each
 //! decided by the core (IRC's `+e`, the mute extban and `+C`), and restored from their records.
 
+use super::group_rules::open_team;
 use super::*;
 use crate::protocol::GroupChange;
 use crate::server::harness::START;
 use crate::server::{Account, Record, ServerState};
-
-/// alice owns the open group `team`, which bob has joined; carol and dave are online, outside.
-fn open_team() -> (Harness, [super::super::ConnId; 4]) {
-    let mut h = harness();
-    let alice = h.login("alice", "apw");
-    let bob = h.login("bob", "bpw");
-    let carol = h.login("carol", "cpw");
-    let dave = h.login("dave", "dpw");
-    h.send(alice, "create group team");
-    h.send(alice, "group mode team open");
-    h.send(bob, "group join team");
-    h.clear_all();
-    (h, [alice, bob, carol, dave])
-}
 
 fn cannot_post() -> Vec<ServerMsg> {
     vec![err(ErrorReply::CannotPost {

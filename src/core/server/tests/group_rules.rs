@@ -7,8 +7,9 @@ use crate::server::Config;
 use crate::server::harness::START;
 use crate::server::{Account, GroupRulesRecord, Record, ServerState};
 
-/// alice owns the open group `team`, which bob has joined; carol and dave are online, outside.
-fn open_team() -> (Harness, [super::super::ConnId; 4]) {
+/// alice owns the open group `team`, which bob has joined; carol and dave are online, outside
+/// (the group rules' and their exceptions' tests start here).
+pub(super) fn open_team() -> (Harness, [super::super::ConnId; 4]) {
     let mut h = harness();
     let alice = h.login("alice", "apw");
     let bob = h.login("bob", "bpw");
