@@ -7,6 +7,7 @@
 //! through a trait.
 //!
 //! - [`time`]: time as a value passed in, never read inside the cores.
+//! - [`conn`]: a connection's number, which the server's core and the IRC fronts both key by.
 //! - [`timers`]: the table of deadlines a core asked for, shared by every driver (shells, harness,
 //!   simulator).
 //! - [`protocol`]: framing, the command grammar, and every server line as a typed value, rendered and
@@ -20,6 +21,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod client;
+pub mod conn;
 pub mod irc;
 pub mod password;
 pub mod protocol;

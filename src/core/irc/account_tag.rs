@@ -1,10 +1,10 @@
 //! IRCv3 `account-tag` and `extended-join`: whether the user a line is from is logged in to an
 //! account. On natter every user is an account of the same name but a guest (`--irc-guests`), so
-//! the answer is a yes or no the core knows: the composed server asks it
-//! ([`crate::server::ServerState::is_account`]) for the user each of the core's lines is from
-//! ([`sender_of`]), and the front writes `account=<nick>` on that user's messages (none for a
-//! guest) and, with `extended-join`, `JOIN #team <nick> :<nick>` (`*` for a guest; natter keeps no
-//! real name, so the nick stands for it).
+//! the answer is a yes or no the core knows: the composed server asks it (the server state's
+//! `is_account`) for the user each of the core's lines is from ([`sender_of`]), and the front
+//! writes `account=<nick>` on that user's messages (none for a guest) and, with `extended-join`,
+//! `JOIN #team <nick> :<nick>` (`*` for a guest; the core's join line carries no real name, so
+//! the nick stands for it).
 
 use super::session::{IrcSession, line, mask};
 use crate::protocol::{Name, ServerMsg};

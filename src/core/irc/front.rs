@@ -10,8 +10,8 @@ use rustc_hash::FxHashMap;
 use super::relay_book::{Decor, Relaying};
 use super::session::{IrcSession, Step};
 use super::settings::IrcSettings;
+use crate::conn::ConnId;
 use crate::protocol::{ErrorReply, ServerMsg};
-use crate::server::ConnId;
 use crate::time::Timestamp;
 
 /// The fronts of the IRC connections this server holds (none on a server without an IRC
