@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::protocol::{GroupChange, GroupSetting, Name};
+use crate::protocol::{GroupSetting, Name};
 use crate::server::event::UserId;
 use crate::time::Timestamp;
 
@@ -85,60 +85,6 @@ pub(crate) struct Rules {
     /// Only members see it in `groups` (IRC's `+s`); otherwise others do while it is open.
     #[serde(default)]
     pub(crate) secret: bool,
-}
-
-impl Rules {
-    /// These rules as the changes that would make them from a new group's, in a fixed order (what
-    /// `group rules` answers, and the durable view compares): `owner`, if given, as the first
-    /// operator; `name` says each member's name.
-    pub(crate) fn changes(
-        &self,
-        owner: Option<UserId>,
-        name: impl Fn(UserId) -> Name,
-    ) -> Vec<GroupChange> {
-        let mut v = Vec::new();
-        if self.moderated {
-            v.push(GroupChange::Moderated(true));
-        }
-        if self.external {
-            v.push(GroupChange::External(true));
-        }
-        if let Some(k) = &self.key {
-            v.push(GroupChange::Key(Some(k.clone())));
-        }
-        if let Some(l) = self.limit {
-            v.push(GroupChange::Limit(Some(l)));
-        }
-        v.extend(owner.map(|id| GroupChange::Op(name(id), true)));
-        v.extend(
-            self.operators
-                .iter()
-                .map(|&id| GroupChange::Op(name(id), true)),
-        );
-        v.extend(
-            self.voiced
-                .iter()
-                .map(|&id| GroupChange::Voice(name(id), true)),
-        );
-        v.extend(self.bans.iter().map(|m| GroupChange::Ban(m.clone(), true)));
-        v.extend(
-            self.allowed
-                .iter()
-                .map(|m| GroupChange::Allow(m.clone(), true)),
-        );
-        v.extend(
-            self.exceptions
-                .iter()
-                .map(|m| GroupChange::Except(m.clone(), true)),
-        );
-        if self.no_ctcp {
-            v.push(GroupChange::NoCtcp(true));
-        }
-        if self.secret {
-            v.push(GroupChange::Secret(true));
-        }
-        v
-    }
 }
 
 impl Group {

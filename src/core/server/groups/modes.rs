@@ -238,6 +238,8 @@ impl Groups<'_> {
         let Some(g) = self.book.group(group) else {
             return Vec::new();
         };
+        let r = &g.rules;
+        let name = |id: &UserId| self.accounts.name(*id).clone();
         let mut v = Vec::new();
         if g.open {
             v.push(GroupChange::Open(true));
@@ -245,10 +247,50 @@ impl Groups<'_> {
         if g.topic_by_members {
             v.push(GroupChange::TopicByMembers(true));
         }
+        if r.moderated {
+            v.push(GroupChange::Moderated(true));
+        }
+        if r.external {
+            v.push(GroupChange::External(true));
+        }
+        if let Some(k) = &r.key {
+            v.push(GroupChange::Key(Some(k.clone())));
+        }
+        if let Some(l) = r.limit {
+            v.push(GroupChange::Limit(Some(l)));
+        }
+        v.push(GroupChange::Op(name(&g.owner()), true));
+        v.extend(r.operators.iter().map(|id| GroupChange::Op(name(id), true)));
         v.extend(
             g.rules
-                .changes(Some(g.owner()), |id| self.accounts.name(id).clone()),
+                .voiced
+                .iter()
+                .map(|id| GroupChange::Voice(name(id), true)),
         );
+        v.extend(
+            g.rules
+                .bans
+                .iter()
+                .map(|m| GroupChange::Ban(m.clone(), true)),
+        );
+        v.extend(
+            g.rules
+                .allowed
+                .iter()
+                .map(|m| GroupChange::Allow(m.clone(), true)),
+        );
+        v.extend(
+            g.rules
+                .exceptions
+                .iter()
+                .map(|m| GroupChange::Except(m.clone(), true)),
+        );
+        if r.no_ctcp {
+            v.push(GroupChange::NoCtcp(true));
+        }
+        if r.secret {
+            v.push(GroupChange::Secret(true));
+        }
         v
     }
 

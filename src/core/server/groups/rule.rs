@@ -29,7 +29,7 @@ use crate::server::config::Config;
 use crate::server::connections::sessions::Sessions;
 use crate::server::event::{ConnId, Effect, UserId, send};
 use crate::server::groups::book::{
-    CLEAR_TOPIC, Group, GroupBook, Invitation, Left, MAX_INVITATIONS, MAX_TOPIC,
+    CLEAR_TOPIC, GroupBook, Invitation, Left, MAX_INVITATIONS, MAX_TOPIC,
 };
 use crate::server::login::accounts::Accounts;
 use crate::server::messages::delivery::{Delivery, Fresh, Taken};
@@ -651,7 +651,12 @@ impl Groups<'_> {
         group: &str,
         out: &mut Vec<Effect>,
     ) -> Option<Name> {
-        self.my_group_where(conn, me, group, out, |g| g.owner() == me)
+        let group = self.my_group(conn, me, group, out)?;
+        if self.book.group(&group).is_some_and(|g| g.owner() == me) {
+            return Some(group);
+        }
+        send(out, conn, ErrorReply::NotOwner { group });
+        None
     }
 
     /// The group, if `me` is a member and one of its operators (the owner or one they made);
@@ -663,21 +668,8 @@ impl Groups<'_> {
         group: &str,
         out: &mut Vec<Effect>,
     ) -> Option<Name> {
-        self.my_group_where(conn, me, group, out, |g| g.is_operator(me))
-    }
-
-    /// The group, if `me` is a member and `may` holds of it; otherwise answers why not (`may`
-    /// failing is `not-owner`, whose text names the operators too).
-    fn my_group_where(
-        &self,
-        conn: ConnId,
-        me: UserId,
-        group: &str,
-        out: &mut Vec<Effect>,
-        may: impl Fn(&Group) -> bool,
-    ) -> Option<Name> {
         let group = self.my_group(conn, me, group, out)?;
-        if self.book.group(&group).is_some_and(may) {
+        if self.book.group(&group).is_some_and(|g| g.is_operator(me)) {
             return Some(group);
         }
         send(out, conn, ErrorReply::NotOwner { group });

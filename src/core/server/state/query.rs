@@ -263,6 +263,47 @@ impl ServerState {
 impl ServerState {
     /// A group's rules as the words of `group rules`, in a fixed order (the durable view's).
     fn rules_words(&self, r: &crate::server::groups::book::Rules) -> String {
-        crate::protocol::group_change::changes_text(&r.changes(None, |id| self.name(id).clone()))
+        use crate::protocol::GroupChange;
+        let mut v = Vec::new();
+        if let Some(k) = &r.key {
+            v.push(GroupChange::Key(Some(k.clone())));
+        }
+        if let Some(l) = r.limit {
+            v.push(GroupChange::Limit(Some(l)));
+        }
+        if r.moderated {
+            v.push(GroupChange::Moderated(true));
+        }
+        if r.external {
+            v.push(GroupChange::External(true));
+        }
+        v.extend(
+            r.operators
+                .iter()
+                .map(|&id| GroupChange::Op(self.name(id).clone(), true)),
+        );
+        v.extend(
+            r.voiced
+                .iter()
+                .map(|&id| GroupChange::Voice(self.name(id).clone(), true)),
+        );
+        v.extend(r.bans.iter().map(|m| GroupChange::Ban(m.clone(), true)));
+        v.extend(
+            r.allowed
+                .iter()
+                .map(|m| GroupChange::Allow(m.clone(), true)),
+        );
+        v.extend(
+            r.exceptions
+                .iter()
+                .map(|m| GroupChange::Except(m.clone(), true)),
+        );
+        if r.no_ctcp {
+            v.push(GroupChange::NoCtcp(true));
+        }
+        if r.secret {
+            v.push(GroupChange::Secret(true));
+        }
+        crate::protocol::group_change::changes_text(&v)
     }
 }
