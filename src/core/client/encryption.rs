@@ -241,6 +241,9 @@ impl Encryption {
             {
                 Protection::NotEncrypted
             }
+            // Not pinned and not answered yet: saying "encrypted" now would be a guess the
+            // server's answer may contradict a moment later (a user without keys).
+            Conversation::User(u) if e2e.contacts().get(u).is_none() => Protection::Waiting,
             Conversation::User(u) => e2e.protection_with(u),
             Conversation::Group(g) => e2e.protection_in(g),
             Conversation::Private(u) => match e2e.protection_with(u) {

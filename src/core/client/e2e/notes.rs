@@ -44,16 +44,22 @@ pub enum Protection {
     KeyChanged,
     /// Not end-to-end encrypted: the server can read it.
     NotEncrypted,
+    /// The contact's keys are asked of the server and not known yet: nothing is sent until they
+    /// come (or the server says there are none, and the user decides). Not said as a line: the
+    /// answer comes at once from an honest server, and what it says then is the news.
+    Waiting,
 }
 
 impl Protection {
-    /// The short form, for a status bar: `[e2e]`, `[e2e ✓]`, `[KEY CHANGED]`, `[NOT ENCRYPTED]`.
+    /// The short form, for a status bar: `[e2e]`, `[e2e ✓]`, `[KEY CHANGED]`, `[NOT ENCRYPTED]`,
+    /// `[keys asked]`.
     pub fn badge(self) -> &'static str {
         match self {
             Protection::Encrypted => "e2e",
             Protection::Verified => "e2e ✓",
             Protection::KeyChanged => "KEY CHANGED",
             Protection::NotEncrypted => "NOT ENCRYPTED",
+            Protection::Waiting => "keys asked",
         }
     }
 }
@@ -628,6 +634,10 @@ impl std::fmt::Display for Note {
                     Protection::NotEncrypted => write!(
                         f,
                         "Messages with {to} are NOT end-to-end encrypted: the server can read them."
+                    ),
+                    Protection::Waiting => write!(
+                        f,
+                        "Messages to {to} wait for {to}'s encryption keys, asked of the server: nothing is sent until they come."
                     ),
                 }
             }

@@ -201,7 +201,7 @@ fn at_level(view: &View<'_>, level: Level, now: Timestamp, clock: &str) -> Vec<S
         use crate::client::e2e::Protection;
         let style = match p {
             Protection::KeyChanged | Protection::NotEncrypted => S::Warn,
-            Protection::Encrypted | Protection::Verified => S::Plain,
+            Protection::Encrypted | Protection::Verified | Protection::Waiting => S::Plain,
         };
         bar.push(seg(format!(" [{}]", p.badge()), style));
     }

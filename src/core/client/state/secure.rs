@@ -11,7 +11,9 @@
 use super::super::commit::Dependent;
 use super::super::display::{ClientError, Item};
 use super::super::e2e::contacts::Met;
-use super::super::e2e::{Identity, Note, Out, Part, Received, Refusal, SignedKey, Stored};
+use super::super::e2e::{
+    Identity, Note, Out, Part, Protection, Received, Refusal, SignedKey, Stored,
+};
 use super::super::event::{Effect, OpenHow, show, show_error};
 use super::super::input::KeyCommand;
 use super::super::marks::LATE;
@@ -703,6 +705,10 @@ impl ClientState {
         let Some(state) = self.encryption.note_protection(to, self.session.user()) else {
             return;
         };
+        if state == Protection::Waiting {
+            // Kept for the status bar; the line is said once the server has answered.
+            return;
+        }
         show(
             out,
             Item::E2e(Note::Protection {

@@ -557,8 +557,18 @@ fn each_conversation_says_how_it_is_protected() {
     let mut carol = with_keys_config("carol", config);
     carol.event(Event::User(UserEvent::Resize { rows: 24 }));
     server.serve("carol", &mut carol, &mut BTreeMap::new());
+    let dave = server.join("dave");
+    drop(dave);
     carol.typed("/query dave");
     carol.enter("hello dave");
+    // Until the server has answered the claim for dave's keys, the window says so, not "e2e":
+    // the answer may be that dave has none.
+    assert!(
+        carol.screen().title().contains("[keys asked]"),
+        "{}",
+        carol.screen().title()
+    );
+    server.serve("carol", &mut carol, &mut BTreeMap::new());
     assert!(
         carol.screen().title().contains("[e2e]"),
         "{}",
@@ -571,6 +581,47 @@ fn each_conversation_says_how_it_is_protected() {
         .map(|s| s.text.clone())
         .collect();
     assert!(bar.contains("[e2e]"), "{bar}");
+    // A user the server has no keys for: "NOT ENCRYPTED" once it says so (after asking a second
+    // time), and never "e2e" first.
+    carol.typed("/query erin");
+    carol.enter("hello erin");
+    assert!(carol.screen().title().contains("[keys asked]"));
+    server.serve("carol", &mut carol, &mut BTreeMap::new());
+    assert!(carol.screen().title().contains("[keys asked]"));
+    carol.advance_ms(crate::client::e2e::RETRY_CLAIM_MS);
+    server.serve("carol", &mut carol, &mut BTreeMap::new());
+    assert!(
+        carol.screen().title().contains("[NOT ENCRYPTED]"),
+        "{}",
+        carol.screen().title()
+    );
+}
+
+/// A first message to someone whose keys are not known yet is not called encrypted before the
+/// server has answered: to a user without keys, the first (and only) thing said of the conversation
+/// is that it is not encrypted.
+#[test]
+fn a_conversation_is_not_called_encrypted_before_the_keys_come() {
+    let mut server = Server::default();
+    let mut alice = server.join("alice");
+    let said = |c: &Client| -> Vec<Note> {
+        notes(c)
+            .into_iter()
+            .filter(|n| matches!(n, Note::Protection { .. }))
+            .collect()
+    };
+    alice.typed("message zed hello");
+    assert!(said(&alice).is_empty(), "{:?}", said(&alice));
+    server.serve("alice", &mut alice, &mut BTreeMap::new());
+    alice.advance_ms(crate::client::e2e::RETRY_CLAIM_MS);
+    server.serve("alice", &mut alice, &mut BTreeMap::new());
+    assert_eq!(
+        said(&alice),
+        [Note::Protection {
+            to: Conversation::User(name("zed")),
+            state: Protection::NotEncrypted
+        }]
+    );
 }
 
 #[test]
