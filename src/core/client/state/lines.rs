@@ -87,16 +87,6 @@ impl ClientState {
         {
             self.encryption.saw_direct(from, text);
         }
-        if let Some(to) = msg.conversation()
-            && matches!(
-                msg,
-                ServerMsg::Message { .. }
-                    | ServerMsg::GroupMessage { .. }
-                    | ServerMsg::OfflineMessage { .. }
-            )
-        {
-            self.note_protection(&to, out);
-        }
         match msg {
             ServerMsg::Message {
                 id,
@@ -110,12 +100,22 @@ impl ClientState {
                 ref text,
                 ..
             } => {
+                let to = msg.conversation();
                 let encrypted = super::super::e2e::envelope::is_encrypted(text);
                 let ignored = self.ignores(&msg);
                 // An ignored sender's message is still decrypted (the session with them moves on)
                 // and acknowledged, only not shown.
-                if let Some(late) = self.received(id, sent_at, encrypted)
-                    && let Some(item) = self.decrypt_shown(msg, late, out)
+                let item = match self.received(id, sent_at, encrypted) {
+                    Some(late) => self.decrypt_shown(msg, late, out),
+                    None => None,
+                };
+                // Said after the decryption, which pins a new contact's key from their first
+                // message, and before the message itself: how the conversation is protected is
+                // then known, not guessed.
+                if let Some(to) = to {
+                    self.note_protection(&to, out);
+                }
+                if let Some(item) = item
                     && !ignored
                 {
                     let item = self.highlighted(item);
@@ -268,12 +268,20 @@ impl ClientState {
         out: &mut Vec<Effect>,
     ) {
         let encrypted = super::super::e2e::envelope::is_encrypted(&text);
+        let to = match &group {
+            Some(g) => Conversation::Group(g.clone()),
+            None => Conversation::User(from.clone()),
+        };
         let Some(late) = self.received(id, sent_at, encrypted) else {
+            self.note_protection(&to, out);
             return;
         };
         let age_secs = self.now.millis_since(sent_at) / 1000;
         let ignored = self.conversations.is_ignored(self.session.user(), &from);
-        match self.decrypt_offline(id, &from, group.as_ref(), text, out) {
+        let decrypted = self.decrypt_offline(id, &from, group.as_ref(), text, out);
+        // After the decryption (which pins a new contact's key), before the message, as for a live one.
+        self.note_protection(&to, out);
+        match decrypted {
             Ok(Some(_)) if ignored => {}
             Ok(Some(text)) => {
                 let text = if late { format!("{LATE} {text}") } else { text };

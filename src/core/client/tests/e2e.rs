@@ -624,6 +624,38 @@ fn a_conversation_is_not_called_encrypted_before_the_keys_come() {
     );
 }
 
+/// The receiver of a new contact's first message is told how the conversation is protected before
+/// the message, once the message (which pins the contact's key) has been decrypted.
+#[test]
+fn the_protection_of_a_new_conversation_is_said_before_its_first_message() {
+    let mut server = Server::default();
+    let mut alice = server.join("alice");
+    let mut bob = server.join("bob");
+    server.said(
+        "alice",
+        &mut alice,
+        "message bob hi",
+        Some(("bob", &mut bob)),
+    );
+    let shown = bob.take_shown();
+    let note = shown.iter().position(|i| {
+        matches!(
+            i,
+            Item::E2e(Note::Protection {
+                state: Protection::Encrypted,
+                ..
+            })
+        )
+    });
+    let message = shown
+        .iter()
+        .position(|i| format!("{i:?}").contains("\"hi\""));
+    assert!(
+        matches!((note, message), (Some(n), Some(m)) if n < m),
+        "{shown:?}"
+    );
+}
+
 #[test]
 fn a_keys_line_nobody_asked_for_is_ignored() {
     let mut server = Server::default();
