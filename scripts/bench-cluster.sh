@@ -8,6 +8,8 @@
 #   BEFORE=REV   the build to compare with (default: the commit before Redis was driven from the
 #                node's own thread); BEFORE=none measures only the build now
 #   ROUNDS=N     repeats of the whole set, before and after alternating (default 2)
+#   BENCH_BIN=DIR  the build now from DIR (natter-server and natter-bench set aside), nothing built
+#   TWO_NODES=0  only the standalone server and the one-node cluster (no two-node cases)
 #   REDIS_FSYNC=everysec  Redis's appendfsync (default always, as cluster mode needs): everysec shows
 #                what the nodes and their I/O cost without the disk's sync in every round trip
 #
@@ -40,8 +42,12 @@ if [ "$BEFORE" != none ]; then
     BIN[before]=$keep
     BUILDS=(before after)
 fi
-cargo build --release --locked --bins --quiet
-BIN[after]=$ROOT/target/release
+if [ -n "${BENCH_BIN:-}" ]; then
+    BIN[after]=$(cd "$BENCH_BIN" && pwd)
+else
+    cargo build --release --locked --bins --quiet
+    BIN[after]=$ROOT/target/release
+fi
 B=${BIN[after]}
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/natter-bench-cluster.XXXXXX")
@@ -204,6 +210,7 @@ for round in $(seq "$ROUNDS"); do
         redis_up; p1=$(free_port); node "$build" "$p1" --cluster "redis://127.0.0.1:$REDIS_PORT"; pid=${PIDS[-1]}
         bench "$build" "cluster, 1 node" --addr "127.0.0.1:$p1" --server-pid "$pid"
         stop_all
+        [ "${TWO_NODES:-1}" = 0 ] && continue
         redis_up; p1=$(free_port); p2=$(free_port)
         node "$build" "$p1" --cluster "redis://127.0.0.1:$REDIS_PORT"; pid=${PIDS[-1]}
         node "$build" "$p2" --cluster "redis://127.0.0.1:$REDIS_PORT"

@@ -14,6 +14,10 @@
 # (results.jsonl, table.md) and the servers' logs there (default target/bench-peers). To measure a change
 # against the build before it in the same run, add `natter-base` to BENCH_SERVERS and point NATTER_BASE
 # at that build's natter-server binary (e.g. one built from `git worktree add ../base HEAD~1`).
+# BENCH_ONLY=REGEX runs only the workloads whose command line (e.g. "login --users 1000 --concurrency
+# 10 --duration 5") matches the extended regular expression: a subset when the full run would not fit.
+# BENCH_BIN=DIR takes natter-server and natter-bench from DIR and builds nothing (binaries set aside,
+# so that the tree can be rebuilt while the run goes on).
 #
 # It installs ngircd and inspircd from Debian if they are missing (apt-get, needs root), builds natter
 # in release mode, writes every config into a temporary directory (nothing under /etc is read or
@@ -27,7 +31,7 @@ for arg in "$@"; do
     case "$arg" in
         --quick) QUICK=1 ;;
         -h | --help)
-            sed -n '2,21p' "$0"
+            sed -n '2,25p' "$0"
             exit 0
             ;;
         *)
@@ -39,8 +43,10 @@ done
 
 SERVERS=${BENCH_SERVERS:-natter natter-tls relay relay-tls ngircd ngircd-tls inspircd inspircd-tls}
 OUT=${BENCH_OUT:-target/bench-peers}
-BENCH=target/release/natter-bench
-NATTER=target/release/natter-server
+BIN=${BENCH_BIN:-target/release}
+BENCH=$BIN/natter-bench
+NATTER=$BIN/natter-server
+ONLY=${BENCH_ONLY:-}
 # Ports nothing else here uses; each server gets its own.
 PORT_natter=47100
 PORT_ngircd=47101
@@ -95,8 +101,10 @@ if [ "$need_peers" = 1 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends ngircd inspircd >/dev/null
 fi
 
-say "building natter (release)"
-cargo build --release --locked --bins --quiet
+if [ -z "${BENCH_BIN:-}" ]; then
+    say "building natter (release)"
+    cargo build --release --locked --bins --quiet
+fi
 
 # The open-file limit is per process: raise the soft limit to the hard one for every server started here.
 ulimit -n "$(ulimit -Hn)"
@@ -287,6 +295,9 @@ bench() {
     esac
     workload=$1
     shift
+    if [ -n "$ONLY" ] && ! grep -qE -- "$ONLY" <<<"$workload $*"; then
+        return 0
+    fi
     for s in $SERVERS; do
         if [ -n "$only" ] && ! [[ " $only " == *" ${s%-*} "* ]]; then
             continue

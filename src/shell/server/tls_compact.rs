@@ -21,9 +21,7 @@
 //! ChaCha20-Poly1305 has no confidentiality limit a session could reach (2^64 records), so no key
 //! needs refreshing on this side's initiative.
 
-use rustls::crypto::cipher::{
-    InboundOpaqueMessage, MessageDecrypter, MessageEncrypter, OutboundPlainMessage,
-};
+use rustls::crypto::cipher::{InboundOpaqueMessage, MessageDecrypter};
 use rustls::kernel::KernelConnection;
 use rustls::server::ServerConnectionData;
 use rustls::{ContentType, Error, ExtractedSecrets, PeerMisbehaved, ProtocolVersion};
@@ -470,14 +468,8 @@ impl CompactSession {
         payload: &[u8],
         wire: &mut Vec<u8>,
     ) -> Result<(), TlsError> {
-        let msg = OutboundPlainMessage {
-            typ,
-            version: ProtocolVersion::TLSv1_2,
-            payload: payload.into(),
-        };
-        let record = self.seal.encrypt(msg, self.tx_seq)?;
+        self.seal.seal_into(typ, payload, self.tx_seq, wire)?;
         self.tx_seq += 1;
-        wire.extend_from_slice(&record.encode());
         Ok(())
     }
 
