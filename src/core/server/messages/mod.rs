@@ -3,7 +3,6 @@
 //!
 //! - [`mailboxes`]: the part. Each user's queue, stored and live messages in id order, and the ids.
 //! - [`rule`]: `message`, `broadcast`, `offline` and `ack`.
-//! - [`senders`]: how many of a queue's messages each sender left (the fair share), counted once it is long.
 //! - [`signal`]: `signal` and `signal group`, what is no message (typing), never kept.
 //! - [`delivery`]: writing each queue to its connection, paced by what still waits there, and the
 //!   fate of a live message (delivered once acknowledged, stored when its session ends first).
@@ -11,5 +10,4 @@
 pub(crate) mod delivery;
 pub(crate) mod mailboxes;
 pub(crate) mod rule;
-pub(crate) mod senders;
 pub(crate) mod signal;
