@@ -56,7 +56,7 @@ impl LineDecoder {
     /// Feeds the bytes of one read; calls `on_frame` for every complete line (and each over-long one).
     pub fn feed(&mut self, mut data: &[u8], mut on_frame: impl FnMut(Frame<'_>)) {
         while !data.is_empty() {
-            let newline = data.iter().position(|&b| b == b'\n');
+            let newline = memchr::memchr(b'\n', data);
             let (chunk, rest, complete) = match newline {
                 Some(i) => (&data[..i], &data[i + 1..], true),
                 None => (data, &data[data.len()..], false),
@@ -123,15 +123,54 @@ impl From<LineError> for super::ErrorReply {
 /// refused rather than passed on: relayed to another user's terminal they could rewrite what it shows.
 pub fn check_line(line: &[u8]) -> Result<&str, LineError> {
     let text = std::str::from_utf8(line).map_err(|_| LineError::InvalidUtf8)?;
-    if text.chars().any(|c| c.is_control() && c != '\t') {
+    if has_control(text) {
         return Err(LineError::ControlChar);
     }
     Ok(text)
 }
 
+/// Whether `text` holds a control character other than a tab (Unicode's `Cc`: U+0000-U+001F and
+/// U+007F-U+009F). Read for every line, so by bytes first, without branching per byte: the ASCII
+/// ones are single bytes, and the others (U+0080-U+009F) are the two bytes `C2 80`-`C2 9F` in UTF-8,
+/// so a line without a `C2` byte needs no decoding at all.
+fn has_control(text: &str) -> bool {
+    let (ascii, c2) = text.bytes().fold((false, false), |(ascii, c2), b| {
+        (
+            ascii | ((b < 0x20) & (b != b'\t')) | (b == 0x7f),
+            c2 | (b == 0xc2),
+        )
+    });
+    ascii || (c2 && text.chars().any(|c| c.is_control() && c != '\t'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The byte scan finds exactly the characters the plain definition names.
+        #[test]
+        fn control_characters_by_bytes_as_by_chars(text in "(\\PC|[\\x00-\\x1f\\x7f\\u{80}-\\u{a0}£°\t])*") {
+            let by_chars = text.chars().any(|c| c.is_control() && c != '\t');
+            proptest::prop_assert_eq!(has_control(&text), by_chars, "{:?}", text);
+        }
+    }
+
+    #[test]
+    fn control_characters() {
+        for (text, control) in [
+            ("plain\ttab", false),
+            ("£ and\ttab", false),
+            ("\u{a0} no-break space", false),
+            ("bell\u{7}", true),
+            ("del\u{7f}", true),
+            ("c1 \u{85}", true),
+            ("c1 \u{9f} and £", true),
+            ("esc\u{1b}[2J", true),
+        ] {
+            assert_eq!(has_control(text), control, "{text:?}");
+        }
+    }
 
     fn frames(d: &mut LineDecoder, data: &[u8]) -> Vec<Result<Vec<u8>, ()>> {
         let mut out = Vec::new();

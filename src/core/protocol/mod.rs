@@ -9,6 +9,7 @@ pub(crate) mod columns;
 pub mod command;
 pub mod decode;
 pub mod group_change;
+mod hot;
 pub mod keys;
 pub mod line;
 pub(crate) mod lines;
@@ -29,7 +30,8 @@ pub use group_change::GroupChange;
 pub use keys::{KeyError, SignedKey, SignedKeyRef};
 pub use line::{DEFAULT_PORT, Frame, LineDecoder, LineError, MAX_LINE, check_line};
 pub use parse::{
-    MAX_SPAN_SECS, ParseError, parse_command, parse_user_and_text, split_command_word,
+    MAX_SPAN_SECS, ParseError, parse_by_grammar, parse_command, parse_user_and_text,
+    split_command_word,
 };
 pub use render::{render_into, render_line};
 pub use reply::{

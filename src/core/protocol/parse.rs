@@ -23,6 +23,7 @@ use nom::{
 
 use super::command::{Command, CommandName, GroupSetting};
 use super::group_change::{ChangeError, parse_changes};
+use super::hot::hot_command;
 use super::keys::{self, KeyError, MAX_KEYS_PER_LINE, SignedKeyRef};
 
 /// Why a line is not a command.
@@ -161,8 +162,19 @@ fn sub_word<'a>(word: &str, args: &'a str) -> Option<(CommandName, &'a str)> {
         .map(|n| (n, rest))
 }
 
-/// Parses one command line (no line ending).
+/// Parses one command line (no line ending). The hot commands (`message`, `broadcast`, `ack`) are
+/// read by a fast reader first (`hot`), which gives only what [`parse_by_grammar`] would give; every
+/// other line, and any of theirs it is not sure of, is read by the grammar.
 pub fn parse_command(line: &str) -> Result<Command<'_>, ParseError> {
+    match hot_command(line) {
+        Some(cmd) => Ok(cmd),
+        None => parse_by_grammar(line),
+    }
+}
+
+/// Parses one command line by the grammar alone: the definition of the language, which the fast
+/// reader of the hot commands is checked against.
+pub fn parse_by_grammar(line: &str) -> Result<Command<'_>, ParseError> {
     let Ok((args, word)) = leading_word(line) else {
         return Err(ParseError::Empty);
     };

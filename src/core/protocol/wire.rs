@@ -188,7 +188,9 @@ macro_rules! plain_number {
     ($($t:ty),*) => {$(
         impl Codec<$t> for Plain {
             fn put<W: Write>(v: &$t, w: &mut W) -> fmt::Result {
-                write!(w, " {v}")
+                // Every message line carries two numbers: written without the formatting machinery.
+                w.write_str(" ")?;
+                w.write_str(itoa::Buffer::new().format(*v))
             }
             fn take(f: &mut Fields<'_>, field: &'static str) -> Result<$t, DecodeError> {
                 f.num(field)
@@ -235,7 +237,8 @@ impl Codec<String> for Plain {
 /// Milliseconds since the Unix epoch.
 impl Codec<Timestamp> for Plain {
     fn put<W: Write>(v: &Timestamp, w: &mut W) -> fmt::Result {
-        write!(w, " {}", v.as_millis())
+        w.write_str(" ")?;
+        w.write_str(itoa::Buffer::new().format(v.as_millis()))
     }
     fn take(f: &mut Fields<'_>, field: &'static str) -> Result<Timestamp, DecodeError> {
         f.num(field).map(Timestamp::from_millis)

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# What a direct message costs natter-server in instructions: the server run under valgrind's callgrind
+# twice, `natter-bench run direct` against it with a short and a long run, and the difference in
+# instructions divided by the difference in messages, so the 1,000 logins of the setup (the same in
+# both runs) drop out. Like scripts/callgrind-login.sh, the figure does not move when other processes
+# load the machine, so two builds can be compared from runs minutes apart; it counts user space only
+# (the kernel's side of the reads and writes is not in it).
+#
+#   scripts/callgrind-direct.sh [--server PATH] [--acks] [--port PORT] [SHORT LONG]
+#
+# SHORT and LONG are messages per user (default 20 and 220; 1,000 users, 32 in flight). --acks: the
+# users say `acks on` and acknowledge what they read, as the natter client does. Needs valgrind; uses
+# target/release/natter-bench and (unless --server) target/release/natter-server, built beforehand.
+# CALLGRIND_OUT=DIR keeps the profiles and the annotated functions there (default
+# target/callgrind-direct).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SERVER=target/release/natter-server
+ACKS=""
+PORT=48121
+POSITIONAL=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --server)
+            SERVER=$2
+            shift
+            ;;
+        --acks) ACKS=--acks ;;
+        --port)
+            PORT=$2
+            shift
+            ;;
+        -h | --help)
+            sed -n '2,15p' "$0"
+            exit 0
+            ;;
+        *) POSITIONAL+=("$1") ;;
+    esac
+    shift
+done
+SHORT=${POSITIONAL[0]:-20}
+LONG=${POSITIONAL[1]:-220}
+OUT=${CALLGRIND_OUT:-target/callgrind-direct}
+BENCH=${BENCH:-target/release/natter-bench}
+USERS=1000
+command -v valgrind >/dev/null || {
+    echo "callgrind-direct: valgrind is missing (apt-get install valgrind)" >&2
+    exit 2
+}
+ulimit -n "$(ulimit -Hn)"
+mkdir -p "$OUT"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/natter-callgrind.XXXXXX")
+SERVER_PID=""
+cleanup() {
+    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+"$BENCH" gen-credentials "$USERS" "$WORK/credentials.txt"
+
+# One run of MSGS messages per user: prints "<messages> <instructions>".
+one_run() {
+    local msgs=$1 tag
+    tag=$(basename "$SERVER")${ACKS:+-acks}-m$msgs
+    rm -rf "$WORK/data"
+    if ss -Hltn "sport = :$PORT" | grep -q .; then
+        echo "callgrind-direct: port $PORT is in use; pick another with --port" >&2
+        exit 1
+    fi
+    # bench-peers' flags (see profile-login.sh), but every presence change told at once: rationed,
+    # the notices of the setup's logins are told on a timer, as many times as the run lasts, which
+    # would not drop out of the difference.
+    valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind-$tag.out" \
+        "$SERVER" "$PORT" 60 36000 --bind 127.0.0.1 --credentials "$WORK/credentials.txt" \
+        --data-dir "$WORK/data" --plaintext --flood-rate 0 --max-logins-per-address 0 \
+        --new-connections-per-address 0 --logins-per-address 0 --logins-per-account 0 \
+        --failed-logins-per-address 0 --mailbox-share 100 --max-outbound 67108864 \
+        --mailbox-limit 1000000 --presence-interval 0 2>"$OUT/server-$tag.log" &
+    SERVER_PID=$!
+    for _ in $(seq 600); do
+        ss -Hltn "sport = :$PORT" | grep -q . && break
+        sleep 0.1
+    done
+    "$BENCH" run direct --proto natter --users "$USERS" --messages "$msgs" --window 32 \
+        $ACKS --addr "127.0.0.1:$PORT" --setup-timeout 600 --stall 120 --json \
+        >"$OUT/report-$tag.json"
+    kill -INT "$SERVER_PID"
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+    for _ in $(seq 100); do
+        ss -Hltn "sport = :$PORT" | grep -q . || break
+        sleep 0.1
+    done
+    callgrind_annotate --inclusive=no "$OUT/callgrind-$tag.out" >"$OUT/self-$tag.txt" 2>/dev/null || true
+    callgrind_annotate --inclusive=yes "$OUT/callgrind-$tag.out" >"$OUT/inclusive-$tag.txt" 2>/dev/null || true
+    local ops ir
+    ops=$(python3 -c 'import json,sys
+r = json.load(open(sys.argv[1]))
+print(round(r["per_sec"] * r["elapsed_s"]))' "$OUT/report-$tag.json")
+    ir=$(sed -n 's/^totals: \([0-9]*\).*/\1/p' "$OUT/callgrind-$tag.out")
+    echo "$ops $ir" >"$WORK/figures"
+}
+
+one_run "$SHORT"
+read -r OPS1 IR1 <"$WORK/figures"
+one_run "$LONG"
+read -r OPS2 IR2 <"$WORK/figures"
+label=$SERVER
+[ -n "$ACKS" ] && label="$SERVER (acks on)"
+echo "$label: $OPS1 messages $IR1 instructions; $OPS2 messages $IR2 instructions;" \
+    "$(((IR2 - IR1) / (OPS2 - OPS1))) per message"

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Direct messages, interleaved in one sitting: natter-server builds (a before and an after) and the
+# do-nothing relay, each started fresh per run with bench-peers' flags, ROUNDS rounds, the order
+# reversed every other round, `direct` bare and with `--acks`. Prints one line per run (server CPU
+# per message, messages per server CPU-second, the load average) and the medians per server and
+# workload; the JSON reports stay in OUT.
+#
+#   scripts/sitting-direct.sh [--rounds N] [--port PORT] [--messages M] NAME=PATH [NAME=PATH...]
+#
+# NAME=PATH is a natter-server build to run under NAME (e.g. before=/tmp/natter-server-main
+# after=target/release/natter-server); the relay (target/release/natter-bench relay) runs too.
+# Users 1,000, 32 in flight, M messages each (default 500). SITTING_OUT=DIR (default
+# target/sitting-direct).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=3
+PORT=48131
+MSGS=500
+SERVERS=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --rounds)
+            ROUNDS=$2
+            shift
+            ;;
+        --port)
+            PORT=$2
+            shift
+            ;;
+        --messages)
+            MSGS=$2
+            shift
+            ;;
+        -h | --help)
+            sed -n '2,14p' "$0"
+            exit 0
+            ;;
+        *=*) SERVERS+=("$1") ;;
+        *)
+            echo "sitting-direct: what is $1?" >&2
+            exit 2
+            ;;
+    esac
+    shift
+done
+SERVERS+=(relay=relay)
+OUT=${SITTING_OUT:-target/sitting-direct}
+BENCH=${BENCH:-target/release/natter-bench}
+USERS=1000
+ulimit -n "$(ulimit -Hn)"
+mkdir -p "$OUT"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/natter-sitting.XXXXXX")
+SERVER_PID=""
+cleanup() {
+    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+"$BENCH" gen-credentials "$USERS" "$WORK/credentials.txt"
+RESULTS=$OUT/results.txt
+: >"$RESULTS"
+
+start() {
+    local path=$1
+    rm -rf "$WORK/data"
+    if [ "$path" = relay ]; then
+        "$BENCH" relay "$PORT" 2>>"$OUT/relay.log" &
+    else
+        "$path" "$PORT" 60 36000 --bind 127.0.0.1 --credentials "$WORK/credentials.txt" \
+            --data-dir "$WORK/data" --plaintext --flood-rate 0 --max-logins-per-address 0 \
+            --new-connections-per-address 0 --logins-per-address 0 --logins-per-account 0 \
+            --failed-logins-per-address 0 --mailbox-share 100 --max-outbound 67108864 \
+            --mailbox-limit 1000000 2>>"$OUT/server.log" &
+    fi
+    SERVER_PID=$!
+    for _ in $(seq 100); do
+        ss -Hltn "sport = :$PORT" | grep -q . && break
+        sleep 0.1
+    done
+}
+
+stop() {
+    # natter-server ends on an interrupt; the relay runs until killed.
+    kill -INT "$SERVER_PID" 2>/dev/null || true
+    { kill -0 "$SERVER_PID" 2>/dev/null && sleep 0.5 && kill "$SERVER_PID" 2>/dev/null; } || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+    # The port is free again before the next server binds it.
+    for _ in $(seq 100); do
+        ss -Hltn "sport = :$PORT" | grep -q . || break
+        sleep 0.1
+    done
+}
+
+one() {
+    local round=$1 name=$2 path=$3 acks=$4 proto=natter tag
+    [ "$path" = relay ] && proto=relay
+    tag=$name-${acks:-bare}-r$round
+    start "$path"
+    "$BENCH" run direct --proto "$proto" --users "$USERS" --messages "$MSGS" --window 32 \
+        ${acks:+--acks} --addr "127.0.0.1:$PORT" --server-pid "$SERVER_PID" --label "$name" \
+        --json >"$OUT/report-$tag.json"
+    stop
+    python3 - "$OUT/report-$tag.json" "$round" "$name" "${acks:-bare}" \
+        "$(cut -d' ' -f1 /proc/loadavg)" <<'EOF' | tee -a "$RESULTS"
+import json, sys
+r = json.load(open(sys.argv[1]))
+ops = r["per_sec"] * r["elapsed_s"]
+cpu = r["server_cpu_s"] or 0
+print(f"round {sys.argv[2]} {sys.argv[3]} {sys.argv[4]}: {ops:.0f} msgs, {cpu:.2f} CPU-s, "
+      f"{cpu / ops * 1e6:.3f} us/msg, {ops / cpu / 1e3:.0f} k/CPU-s, load {sys.argv[5]}")
+EOF
+}
+
+for round in $(seq "$ROUNDS"); do
+    order=("${SERVERS[@]}")
+    if [ $((round % 2)) = 0 ]; then
+        order=()
+        for ((i = ${#SERVERS[@]} - 1; i >= 0; i--)); do order+=("${SERVERS[$i]}"); done
+    fi
+    for s in "${order[@]}"; do
+        one "$round" "${s%%=*}" "${s#*=}" ""
+        one "$round" "${s%%=*}" "${s#*=}" acks
+    done
+done
+
+echo "medians over $ROUNDS rounds (us of server CPU per message; per server CPU-second):"
+python3 - "$RESULTS" <<'EOF'
+import re, statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    m = re.match(r"round \d+ (\S+) (\S+): .* ([0-9.]+) us/msg, ([0-9]+) k/CPU-s", line)
+    if m:
+        runs.setdefault((m[1], m[2]), []).append((float(m[3]), float(m[4])))
+relay = {k[1]: statistics.median(v[1] for v in vs) for k, vs in runs.items() if k[0] == "relay"}
+for (name, kind), vs in sorted(runs.items()):
+    us = statistics.median(v[0] for v in vs)
+    per = statistics.median(v[1] for v in vs)
+    frac = f", {per / relay[kind]:.2f} of the relay" if kind in relay else ""
+    print(f"{name} {kind}: {us:.3f} us/msg, {per:.0f} k/CPU-s{frac}")
+EOF
