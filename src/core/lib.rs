@@ -22,6 +22,7 @@
 
 pub mod client;
 pub mod conn;
+pub mod conn_table;
 pub mod irc;
 pub mod password;
 pub mod protocol;

@@ -55,6 +55,11 @@ impl<T: Copy + Ord + Hash> Timers<T> {
         self.by_deadline.first().map(|(at, _)| *at)
     }
 
+    /// The earliest armed timer and its deadline, if any.
+    pub fn first(&self) -> Option<(Timestamp, T)> {
+        self.by_deadline.first().copied()
+    }
+
     /// Removes and returns the earliest timer due at `now`, if any.
     pub fn pop_due(&mut self, now: Timestamp) -> Option<T> {
         let &(at, timer) = self.by_deadline.first()?;

@@ -87,7 +87,8 @@ pub struct ServerState {
     bans: Bans,
     /// Set by `Shutdown`: everyone is being disconnected, so nobody is told about anybody leaving.
     shutting_down: bool,
-    /// The deadlines the rules asked for: at most one per [`TimerId`], each re-checked when it comes.
+    /// The deadlines the rules asked for: at most one per [`TimerId`], each re-checked when it comes;
+    /// but a connection's own (`TimerId::Conn`) is kept with the connection, in `sessions`.
     timers: Timers<TimerId>,
 }
 
@@ -171,7 +172,11 @@ impl ServerState {
     /// The earliest deadline the core has: when the driver must next call [`Self::handle_timeout`]
     /// (`None`: no deadline at all). It changes only when the core is fed something.
     pub fn poll_timeout(&self) -> Option<Timestamp> {
-        self.timers.next_deadline()
+        let conns = self.sessions.next_deadline().map(|(at, _)| at);
+        match (conns, self.timers.next_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Lets time pass to `now`: every deadline due by then is acted on, earliest first (one that a rule
@@ -179,8 +184,25 @@ impl ServerState {
     /// or more than once is harmless: a deadline acts only once due, and re-checks what it is for then.
     pub fn handle_timeout(&mut self, now: Timestamp, out: &mut Vec<Effect>) {
         let now = self.advance(now);
-        while let Some(timer) = self.timers.pop_due(now) {
+        while let Some(timer) = self.pop_due(now) {
             self.on_deadline(timer, now, out);
+        }
+    }
+
+    /// The earliest deadline due at `now`, taken away: the connections' own (kept with them, see
+    /// `connections::deadlines`) and the other timers', in one order, as if they were one table.
+    fn pop_due(&mut self, now: Timestamp) -> Option<TimerId> {
+        let conn = self
+            .sessions
+            .next_deadline()
+            .filter(|(at, _)| *at <= now)
+            .map(|(at, conn)| (at, TimerId::Conn(conn)));
+        let other = self.timers.first().filter(|(at, _)| *at <= now);
+        match (conn, other) {
+            (Some(c), Some(o)) if o < c => self.timers.pop_due(now),
+            (Some(_), _) => self.sessions.take_next_deadline().map(TimerId::Conn),
+            (None, Some(_)) => self.timers.pop_due(now),
+            (None, None) => None,
         }
     }
 

@@ -266,7 +266,7 @@ impl Listener {
         }
         // Its first input (a login sent at once) is read in the driver's next turn, into the same
         // batch as this `Open` if it came with the connection.
-        let mut io = ConnIo::new(stream, peer, tls, max_line);
+        let mut io = ConnIo::new(stream, tls, max_line);
         if self.ws {
             io = io.with_websocket(max_line);
         }

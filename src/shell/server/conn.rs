@@ -21,9 +21,9 @@ use natter_core::server::oplog::Refusal;
 
 /// The shell's side of one connection, owned by [`Shared::conns`].
 pub(super) struct ConnIo {
+    /// The socket. Its peer's address is not kept here: the core has it, and the operator's log
+    /// asks the socket the few times it needs it (an address is 32 bytes, on every connection).
     pub(super) stream: TcpStream,
-    /// Where the client connects from, for the operator's log.
-    pub(super) peer: std::net::SocketAddr,
     /// Bytes queued for the socket (TLS records, on a TLS connection); `out[sent..]` is still to be
     /// written.
     out: Vec<u8>,
@@ -93,15 +93,9 @@ const REPLY_ROOM: usize = 256;
 pub(super) const CLOSING_HANDSHAKE_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl ConnIo {
-    pub(super) fn new(
-        stream: TcpStream,
-        peer: std::net::SocketAddr,
-        tls: Option<Box<TlsConn>>,
-        max_line: usize,
-    ) -> Self {
+    pub(super) fn new(stream: TcpStream, tls: Option<Box<TlsConn>>, max_line: usize) -> Self {
         ConnIo {
             stream,
-            peer,
             out: Vec::new(),
             sent: 0,
             tls,
@@ -283,7 +277,7 @@ fn say_in_plain_text(stream: &TcpStream, line: &[u8]) {
 }
 
 /// The open connections' I/O state, by connection.
-pub(super) type Conns = rustc_hash::FxHashMap<ConnId, ConnIo>;
+pub(super) type Conns = natter_core::conn_table::ConnTable<ConnIo>;
 
 /// Forgets a connection and closes it: dropping the socket closes it, which takes it out of the
 /// epoll set too. Nothing waits on it to be woken.
@@ -506,8 +500,10 @@ fn read_lines(shared: &Shared, conn: ConnId, max_outbound: usize) -> ReadOutcome
             // What this side wrote by itself counts as much as what the core sent: a client that
             // sends without reading is a slow reader like any other.
             tracing::debug!("{conn} is not reading; dropped after {max_outbound} bytes queued");
-            let (peer, what) = (io.peer, Refusal::SlowReader);
-            inbox.push(Input::Refused { peer, what });
+            if let Ok(peer) = io.stream.peer_addr() {
+                let what = Refusal::SlowReader;
+                inbox.push(Input::Refused { peer, what });
+            }
             ended = true;
         }
     } else if first && n >= 2 && buf[0] == TLS_HANDSHAKE && buf[1] == 3 {
@@ -528,8 +524,10 @@ fn read_lines(shared: &Shared, conn: ConnId, max_outbound: usize) -> ReadOutcome
         if io.queued() > max_outbound {
             // What the WebSocket layer wrote by itself (pongs) counts as the core's output does.
             tracing::debug!("{conn} is not reading; dropped after {max_outbound} bytes queued");
-            let (peer, what) = (io.peer, Refusal::SlowReader);
-            inbox.push(Input::Refused { peer, what });
+            if let Ok(peer) = io.stream.peer_addr() {
+                let what = Refusal::SlowReader;
+                inbox.push(Input::Refused { peer, what });
+            }
             return ReadOutcome::End;
         }
     } else {
@@ -583,12 +581,12 @@ mod tests {
 
     /// A connected pair over loopback: the server's end (non-blocking, as the readiness loop has
     /// it) and the client's.
-    fn sockets() -> (TcpStream, TcpStream, std::net::SocketAddr) {
+    fn sockets() -> (TcpStream, TcpStream) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let (server, peer) = listener.accept().unwrap();
+        let (server, _) = listener.accept().unwrap();
         server.set_nonblocking(true).unwrap();
-        (server, client, peer)
+        (server, client)
     }
 
     fn gone(shared: &Shared) -> Vec<ConnId> {
@@ -619,9 +617,10 @@ mod tests {
     #[test]
     fn a_connection_s_state_did_not_grow() {
         // The line decoder moved here from the reader task that held it (with about 280 bytes of
-        // task and 340 of reactor source and waker besides), which this struct no longer has.
+        // task and 340 of reactor source and waker besides), which this struct no longer has; the
+        // peer's address went (the core keeps it).
         assert!(
-            std::mem::size_of::<ConnIo>() <= 176,
+            std::mem::size_of::<ConnIo>() <= 144,
             "{}",
             std::mem::size_of::<ConnIo>()
         );
@@ -631,12 +630,12 @@ mod tests {
     fn a_readable_connection_is_read_until_it_would_block_and_its_end_told_once() {
         use std::io::Write as _;
         let shared = Shared::new(None, 1, None);
-        let (stream, mut client, peer) = sockets();
+        let (stream, mut client) = sockets();
         let conn = ConnId(7);
         shared
             .conns
             .borrow_mut()
-            .insert(conn, ConnIo::new(stream, peer, None, 1024));
+            .insert(conn, ConnIo::new(stream, None, 1024));
         client.write_all(b"alice\nsecret\npart").unwrap();
         std::thread::sleep(std::time::Duration::from_millis(50));
         shared.conns.borrow_mut().get_mut(&conn).unwrap().readable = true;
@@ -656,9 +655,9 @@ mod tests {
     fn a_paused_connection_keeps_its_input_for_later() {
         use std::io::Write as _;
         let shared = Shared::new(None, 1, None);
-        let (stream, mut client, peer) = sockets();
+        let (stream, mut client) = sockets();
         let conn = ConnId(8);
-        let mut io = ConnIo::new(stream, peer, None, 1024);
+        let mut io = ConnIo::new(stream, None, 1024);
         io.paused = true;
         io.readable = true;
         shared.conns.borrow_mut().insert(conn, io);
@@ -677,14 +676,14 @@ mod tests {
         use std::io::Write as _;
         let shared = Shared::new(None, 1, None);
         let (pair, mut peer) = Pair::by_hand(None);
-        let (stream, mut client, peer_addr) = sockets();
+        let (stream, mut client) = sockets();
         // A client that reads nothing: fill what the kernel holds for it.
         let _ = socket2::SockRef::from(&stream).set_send_buffer_size(4096);
         let _ = socket2::SockRef::from(&client).set_recv_buffer_size(4096);
         let junk = [0u8; 4096];
         while (&stream).write(&junk).is_ok() {}
         let conn = ConnId(9);
-        let mut io = ConnIo::new(stream, peer_addr, Some(pair.server), 1024);
+        let mut io = ConnIo::new(stream, Some(pair.server), 1024);
         io.fresh = false;
         shared.conns.borrow_mut().insert(conn, io);
         // A key update the server must answer (about 30 bytes), against a limit of 16.

@@ -117,13 +117,15 @@ impl Driver {
         };
         if io.queued() + self.scratch.len() > max {
             tracing::debug!("{conn} is not reading; dropped after {max} bytes queued");
-            let peer = io.peer;
+            let peer = io.stream.peer_addr();
             drop_conn(&mut conns, conn);
             drop(conns);
             self.followups.push_back(conn);
             // The operator hears of it summed up per address: a slow reader is dropped without a
             // word, and many of them must not write the log at their pace.
-            self.note_refusal(peer.ip(), Refusal::SlowReader, now);
+            if let Ok(peer) = peer {
+                self.note_refusal(peer.ip(), Refusal::SlowReader, now);
+            }
             return;
         }
         io.push(&self.scratch, !msg.is_some_and(ServerMsg::can_wait));

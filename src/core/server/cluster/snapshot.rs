@@ -27,8 +27,8 @@ const MAGIC: &[u8; 8] = b"natter-S";
 /// accounts, `passwd`, and the password policy's length. 8: groups have an owner, a join order,
 /// settings and a topic; invitations; a session's away reason. 9: groups' rules (operators, voices,
 /// key, limit, moderation, external messages, bans). 10: groups' invite exceptions, ban exceptions
-/// and `no-ctcp`.
-pub const SNAPSHOT_VERSION: u8 = 10;
+/// and `no-ctcp`. 11: a session's rarely set parts kept apart, the connections' table a list.
+pub const SNAPSHOT_VERSION: u8 = 11;
 
 const HEADER: usize = MAGIC.len() + 1 + 8 + 4;
 

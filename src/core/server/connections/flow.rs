@@ -322,15 +322,23 @@ pub(crate) enum Release {
 /// are its account's and its address's (see the module documentation).
 #[derive(serde::Serialize, serde::Deserialize, Debug, Default)]
 pub(crate) struct Flow {
-    held: VecDeque<Held>,
-    held_bytes: usize,
-    /// Held lines of each class.
-    held_commands: usize,
-    held_bookkeeping: usize,
+    /// What is held back; `None` when nothing is (as almost always: a connection's flow stays small,
+    /// there being one per connection).
+    held: Option<Box<HeldLines>>,
     /// The shell was told to stop reading the connection.
     paused: bool,
     /// The client was told to slow down in this episode.
     warned: bool,
+}
+
+/// The inputs a flow holds back, oldest first, and their counts.
+#[derive(serde::Serialize, serde::Deserialize, Debug, Default)]
+struct HeldLines {
+    lines: VecDeque<Held>,
+    bytes: usize,
+    /// Held lines of each class.
+    commands: usize,
+    bookkeeping: usize,
 }
 
 impl Flow {
@@ -350,7 +358,7 @@ impl Flow {
         out: &mut Vec<Effect>,
     ) -> Offer {
         let mut look_again = None;
-        if self.held.is_empty() && !waiting {
+        if self.held.is_none() && !waiting {
             if self.warned && budgets.rested(now) {
                 self.warned = false;
             }
@@ -369,12 +377,12 @@ impl Flow {
                 }
             }
         }
-        self.hold(input, class);
-        if self.held_commands > limits.max_commands
-            || self.held_bookkeeping > limits.max_bookkeeping
-            || self.held_bytes > HELD_MAX_BYTES
+        let held = self.hold(input, class);
+        if held.commands > limits.max_commands
+            || held.bookkeeping > limits.max_bookkeeping
+            || held.bytes > HELD_MAX_BYTES
         {
-            tracing::debug!("{conn} kept flooding: {} lines held", self.held.len());
+            tracing::debug!("{conn} kept flooding: {} lines held", held.lines.len());
             return Offer::Flood;
         }
         if !self.paused {
@@ -399,7 +407,12 @@ impl Flow {
         if waiting {
             return Release::Nothing;
         }
-        let Some(class) = self.held.front().map(Held::class) else {
+        let Some(class) = self
+            .held
+            .as_ref()
+            .and_then(|h| h.lines.front())
+            .map(Held::class)
+        else {
             if self.paused {
                 self.paused = false;
                 out.push(Effect::ResumeReading { conn });
@@ -417,37 +430,45 @@ impl Flow {
 
     /// Whether lines are held (flood control, or a password job running).
     pub(crate) fn holds_lines(&self) -> bool {
-        !self.held.is_empty()
+        self.held.is_some()
     }
 
-    fn hold(&mut self, input: Input<'_>, class: Class) {
+    /// Holds `input` back; what is held now.
+    fn hold(&mut self, input: Input<'_>, class: Class) -> &HeldLines {
         // Only a line can be bookkeeping: an overlong line or a password is the user's doing.
         let class = match input {
             Input::Line(_) => class,
             Input::TooLong | Input::Secret(_) => Class::Command,
         };
+        let held = self.held.get_or_insert_with(Box::default);
         match class {
-            Class::Command => self.held_commands += 1,
-            Class::Bookkeeping => self.held_bookkeeping += 1,
+            Class::Command => held.commands += 1,
+            Class::Bookkeeping => held.bookkeeping += 1,
         }
         match input {
             Input::Line(line) => {
-                self.held_bytes += line.len();
-                self.held.push_back(Held::Line(line.into(), class));
+                held.bytes += line.len();
+                held.lines.push_back(Held::Line(line.into(), class));
             }
-            Input::TooLong => self.held.push_back(Held::TooLong),
-            Input::Secret(shape) => self.held.push_back(Held::Secret(shape)),
+            Input::TooLong => held.lines.push_back(Held::TooLong),
+            Input::Secret(shape) => held.lines.push_back(Held::Secret(shape)),
         }
+        held
     }
 
+    /// The oldest held input; the held set goes once it is empty.
     fn pop(&mut self) -> Option<Held> {
-        let h = self.held.pop_front()?;
+        let held = self.held.as_mut()?;
+        let h = held.lines.pop_front()?;
         match h.class() {
-            Class::Command => self.held_commands -= 1,
-            Class::Bookkeeping => self.held_bookkeeping -= 1,
+            Class::Command => held.commands -= 1,
+            Class::Bookkeeping => held.bookkeeping -= 1,
         }
         if let Held::Line(line, _) = &h {
-            self.held_bytes -= line.len();
+            held.bytes -= line.len();
+        }
+        if held.lines.is_empty() {
+            self.held = None;
         }
         Some(h)
     }

@@ -6,11 +6,12 @@
 //! - [`backlog`]: that outbound accounting, so a slow reader is paced, never dropped, for what others
 //!   send.
 //! - [`flow`]: flood control, and lines held while a password is checked.
-//! - [`idle`]: the login and idle deadlines.
+//! - [`idle`]: the login and idle deadlines; [`deadlines`]: those deadlines in time order.
 //! - [`about`]: what a session's client says of itself (an IRC client's user name and real name).
 
 pub(crate) mod about;
 pub(crate) mod backlog;
+pub(crate) mod deadlines;
 pub(crate) mod flow;
 pub(crate) mod idle;
 pub(crate) mod sessions;

@@ -8,11 +8,11 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-use rustc_hash::FxHashMap;
-
+use crate::conn_table::ConnTable;
 use crate::protocol::Name;
 use crate::server::connections::about::About;
 use crate::server::connections::backlog::Backlog;
+use crate::server::connections::deadlines::ConnDeadlines;
 use crate::server::connections::flow::{Charged, Class, Flow, FlowLimits, Input, Offer, Release};
 use crate::server::event::{ConnId, Effect, UserId};
 use crate::server::message::StoredMsg;
@@ -100,6 +100,10 @@ impl Passwd {
 }
 
 /// A logged-in user's session.
+///
+/// What every session uses is kept inline; what few set (`away`, `userinfo`, a private-chat port,
+/// messages waiting at login) is in [`Extra`], allocated the first time one of them is: an idle
+/// session is as small as it can be, since there is one per connection.
 #[derive(serde::Serialize, serde::Deserialize, Debug)]
 pub(crate) struct Session {
     user: UserId,
@@ -109,34 +113,38 @@ pub(crate) struct Session {
     warned: Option<Timestamp>,
     /// Whether the client asked to be told of every delivered message (`receipts on`).
     receipts: bool,
-    /// The port of the client's private-chat listener, once registered.
-    p2p_port: Option<u16>,
     /// Whether the client acknowledges what it shows.
     acks: Acks,
+    /// Whether the session is the server's operator's (`oper`), until it ends.
+    operator: bool,
+    /// Whether the client said it is a bot (`bot on`).
+    bot: bool,
     /// The highest message id written on this connection (0: none yet): the user's queue is written in
     /// id order, so everything queued up to it was, and it bounds what `ack` may confirm.
     sent_through: u64,
+    /// Where a `passwd` stands.
+    passwd: Passwd,
+    /// When the session began (for `whois`).
+    since: Timestamp,
+    /// The rarely set rest (`None`: all of it empty).
+    extra: Option<Box<Extra>>,
+}
+
+/// The parts of a session that most sessions never set.
+#[derive(serde::Serialize, serde::Deserialize, Debug, Default)]
+pub(crate) struct Extra {
+    /// The port of the client's private-chat listener, once registered.
+    p2p_port: Option<u16>,
     /// The stored messages that were waiting at login, for `offline` (shared with the mailbox, not
     /// copied).
     waiting: Vec<StoredMsg>,
     /// `offline` asked for `waiting` again: how many of them are written so far (they go out through
     /// the mail window like the queue, since they can be as many).
     replay: Option<usize>,
-    /// Where a `passwd` stands.
-    passwd: Passwd,
-    /// When the session began (for `whois`).
-    since: Timestamp,
     /// `away <reason>`: the user is away, saying why, until `away` alone or the session's end.
     away: Option<String>,
     /// What the client said of itself (`userinfo`), if it did.
-    #[serde(default)]
     about: Option<About>,
-    /// Whether the session is the server's operator's (`oper`), until it ends.
-    #[serde(default)]
-    operator: bool,
-    /// Whether the client said it is a bot (`bot on`).
-    #[serde(default)]
-    bot: bool,
 }
 
 impl Session {
@@ -147,18 +155,24 @@ impl Session {
             last_active: now,
             warned: None,
             receipts: false,
-            p2p_port: None,
             acks: Acks::Undecided,
-            sent_through: 0,
-            waiting,
-            replay: None,
-            passwd: Passwd::Idle,
-            since: now,
-            away: None,
-            about: None,
             operator: false,
             bot: false,
+            sent_through: 0,
+            passwd: Passwd::Idle,
+            since: now,
+            extra: (!waiting.is_empty()).then(|| {
+                Box::new(Extra {
+                    waiting,
+                    ..Extra::default()
+                })
+            }),
         }
+    }
+
+    /// The rarely set parts, made when the first of them is.
+    fn extra_mut(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
     }
 
     /// When the session began.
@@ -168,12 +182,12 @@ impl Session {
 
     /// Why the user is away, if they are.
     pub(crate) fn away(&self) -> Option<&str> {
-        self.away.as_deref()
+        self.extra.as_ref()?.away.as_deref()
     }
 
     /// What the client said of itself (`userinfo`), if it did.
     pub(crate) fn about(&self) -> Option<&About> {
-        self.about.as_ref()
+        self.extra.as_ref()?.about.as_ref()
     }
 
     /// Whether the session is the server's operator's (`oper`).
@@ -209,7 +223,7 @@ impl Session {
     }
 
     pub(crate) fn p2p_port(&self) -> Option<u16> {
-        self.p2p_port
+        self.extra.as_ref()?.p2p_port
     }
 
     pub(crate) fn acks(&self) -> Acks {
@@ -223,12 +237,12 @@ impl Session {
 
     /// The stored messages that were waiting at login, oldest first.
     pub(crate) fn waiting(&self) -> &[StoredMsg] {
-        &self.waiting
+        self.extra.as_ref().map_or(&[], |e| &e.waiting)
     }
 
     /// With `offline` under way, the next of `waiting` to write again.
     pub(crate) fn replay(&self) -> Option<usize> {
-        self.replay
+        self.extra.as_ref()?.replay
     }
 }
 
@@ -242,6 +256,8 @@ pub(crate) struct Conn {
     flow: Flow,
     /// Counted among its address's connections that are logging in (see `login::addresses`).
     pending_login: bool,
+    /// Its deadline (finishing login, or the idle warning or logout; see `idle`), if it has one.
+    deadline: Option<Timestamp>,
 }
 
 impl Conn {
@@ -277,7 +293,9 @@ pub(crate) struct Closed {
 
 #[derive(serde::Serialize, serde::Deserialize, Debug, Default)]
 pub(crate) struct Sessions {
-    conns: FxHashMap<ConnId, Conn>,
+    conns: ConnTable<Conn>,
+    /// The connections' deadlines, earliest first; the earliest is always a live one.
+    deadlines: ConnDeadlines,
     /// Users with a live session, and its connection, in user order (for fan-outs and `whoelse`).
     online: BTreeMap<UserId, ConnId>,
     /// The same, indexed by user, for the hot path's "is the recipient online?".
@@ -306,8 +324,51 @@ impl Sessions {
                 phase: Phase::AwaitUsername,
                 flow: Flow::default(),
                 pending_login: true,
+                deadline: None,
             },
         );
+    }
+
+    /// Sets `conn`'s deadline to `at` (moving the one it had); nothing if it is gone.
+    pub(crate) fn set_deadline(&mut self, conn: ConnId, at: Timestamp) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.deadline = Some(at);
+            self.deadlines.push(at, conn);
+            self.tidy_deadlines();
+        }
+    }
+
+    /// The earliest connection's deadline, and whose.
+    pub(crate) fn next_deadline(&self) -> Option<(Timestamp, ConnId)> {
+        self.deadlines.first()
+    }
+
+    /// Takes the earliest deadline away (it has come), saying whose it was.
+    pub(crate) fn take_next_deadline(&mut self) -> Option<ConnId> {
+        let (_, conn) = self.deadlines.first()?;
+        self.deadlines.pop();
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.deadline = None;
+        }
+        self.tidy_deadlines();
+        Some(conn)
+    }
+
+    /// Drops stale deadlines from the top, so the earliest is a live one, and rebuilds the heap
+    /// from the live ones once most of it is stale.
+    fn tidy_deadlines(&mut self) {
+        let conns = &self.conns;
+        let live =
+            |at: Timestamp, conn: ConnId| conns.get(&conn).and_then(|c| c.deadline) == Some(at);
+        if self.deadlines.len() > 2 * conns.len() + 64 {
+            self.deadlines.retain(live);
+        }
+        while let Some((at, conn)) = self.deadlines.first() {
+            if live(at, conn) {
+                break;
+            }
+            self.deadlines.pop();
+        }
     }
 
     pub(crate) fn conn(&self, conn: ConnId) -> Option<&Conn> {
@@ -431,7 +492,7 @@ impl Sessions {
     /// `userinfo <username> <real name>`: what the session's client says of itself.
     pub(crate) fn set_about(&mut self, conn: ConnId, username: &str, realname: &str) {
         if let Some(s) = self.session_mut(conn) {
-            s.about = Some(About::new(username, realname));
+            s.extra_mut().about = Some(About::new(username, realname));
         }
     }
 
@@ -439,12 +500,8 @@ impl Sessions {
     /// gave none yet keeps its name as the user name).
     pub(crate) fn set_realname(&mut self, conn: ConnId, name: &str, realname: &str) {
         if let Some(s) = self.session_mut(conn) {
-            let username = s
-                .about
-                .as_ref()
-                .map_or(name, |a| a.username.as_str())
-                .to_owned();
-            s.about = Some(About::new(&username, realname));
+            let username = s.about().map_or(name, |a| a.username.as_str()).to_owned();
+            s.extra_mut().about = Some(About::new(&username, realname));
         }
     }
 
@@ -456,8 +513,8 @@ impl Sessions {
     /// `away [<reason>]`: whether that changed anything.
     pub(crate) fn set_away(&mut self, conn: ConnId, reason: Option<&str>) -> bool {
         match self.session_mut(conn) {
-            Some(s) if s.away.as_deref() != reason => {
-                s.away = reason.map(str::to_owned);
+            Some(s) if s.away() != reason => {
+                s.extra_mut().away = reason.map(str::to_owned);
                 true
             }
             _ => false,
@@ -487,15 +544,17 @@ impl Sessions {
 
     /// `offline`'s replay is at `next` of the waiting messages (`None`: done, or not asked for).
     pub(crate) fn set_replay(&mut self, conn: ConnId, next: Option<usize>) {
-        if let Some(s) = self.session_mut(conn) {
-            s.replay = next;
+        if let Some(s) = self.session_mut(conn)
+            && (next.is_some() || s.extra.is_some())
+        {
+            s.extra_mut().replay = next;
         }
     }
 
     /// The client's private-chat listener is on `port`.
     pub(crate) fn set_p2p_port(&mut self, conn: ConnId, port: u16) {
         if let Some(s) = self.session_mut(conn) {
-            s.p2p_port = Some(port);
+            s.extra_mut().p2p_port = Some(port);
         }
     }
 
@@ -516,11 +575,12 @@ impl Sessions {
     /// Forgets a connection, ending its session if it had one; says what the rest must hear of it.
     pub(crate) fn close(&mut self, conn: ConnId) -> Option<Closed> {
         let c = self.conns.remove(&conn)?;
+        self.tidy_deadlines();
         let (user, about) = match c.phase {
             Phase::Online(s) => {
                 self.of_user[s.user.index()] = None;
                 self.online.remove(&s.user);
-                (Some(s.user), s.about)
+                (Some(s.user), s.extra.and_then(|e| e.about))
             }
             _ => (None, None),
         };
@@ -605,5 +665,19 @@ impl Sessions {
 
     pub(crate) fn conn_count(&self) -> usize {
         self.conns.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_connection_stays_small() {
+        // One per open connection, idle ones included: what few sessions set is boxed apart, a
+        // flow's held lines too (it was 296 bytes with them inline).
+        let size = std::mem::size_of::<Conn>();
+        eprintln!("Conn {size}, Session {}", std::mem::size_of::<Session>());
+        assert!(size <= 152, "{size}");
     }
 }

@@ -10,7 +10,7 @@ use crate::server::admin::{Admin, AdminAnswer};
 use crate::server::admin::{Ban, BanTarget};
 use crate::server::config::Config;
 use crate::server::credentials::Account;
-use crate::server::event::{ConnId, Effect, TimerId, UserId, send};
+use crate::server::event::{ConnId, Effect, UserId, send};
 use crate::server::login::policy::weak;
 use crate::server::record::Record;
 use crate::time::Timestamp;
@@ -384,7 +384,7 @@ impl ServerState {
     fn configure(&mut self, config: &Config, now: Timestamp) -> String {
         self.config = config.clone();
         for conn in self.sessions.all_conns() {
-            self.timers.set(TimerId::Conn(conn), now);
+            self.sessions.set_deadline(conn, now);
         }
         "limits and timeouts reloaded".into()
     }

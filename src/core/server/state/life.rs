@@ -64,7 +64,7 @@ impl ServerState {
         }
         self.sessions.open(conn, peer, now);
         let login_by = now.plus_secs(self.config.login_timeout_secs);
-        self.timers.set(TimerId::Conn(conn), login_by);
+        self.sessions.set_deadline(conn, login_by);
         send(out, conn, ServerMsg::Prompt(Prompt::Username));
     }
 
@@ -114,7 +114,7 @@ impl ServerState {
         let waiting = self.mailboxes.stored(user).cloned().collect();
         self.sessions.begin(conn, Session::new(user, now, waiting));
         let idle_at = idle::next_at(&self.config, now, false);
-        self.timers.set(TimerId::Conn(conn), idle_at);
+        self.sessions.set_deadline(conn, idle_at);
         // A guest's visit leaves no login history (nothing of a guest is stored).
         if !self.accounts.is_guest(user) {
             out.push(Effect::Persist(Record::LoggedIn {
@@ -204,7 +204,6 @@ impl ServerState {
         let Some(closed) = self.sessions.close(conn) else {
             return;
         };
-        self.timers.cancel(TimerId::Conn(conn));
         self.timers.cancel(TimerId::Flow(conn));
         if closed.pending_login {
             self.addresses
@@ -248,14 +247,14 @@ impl ServerState {
             return;
         };
         match idle::when_due(&self.config, c, now) {
-            Due::Later(at) => self.timers.set(TimerId::Conn(conn), at),
+            Due::Later(at) => self.sessions.set_deadline(conn, at),
             Due::Warn {
                 secs_left,
                 logout_at,
             } => {
                 self.sessions.idle_warning_given(conn);
                 send(out, conn, ServerMsg::IdleWarning { secs_left });
-                self.timers.set(TimerId::Conn(conn), logout_at);
+                self.sessions.set_deadline(conn, logout_at);
             }
             Due::Close(reason) => self.close_with(conn, reason, now, out),
         }
