@@ -275,7 +275,6 @@ async fn reader(
             shared.wait_for_room().await;
             shared.push_quietly(Input::Cluster(News::Logged(Box::new(entry))));
         }
-        shared.wake_driver();
     }
 }
 

@@ -6,7 +6,8 @@
 //! commits to the commit thread, released lines rendered once (a broadcast once for all its
 //! recipients) onto the connections' queues and each queue written with one `write`, password jobs to
 //! their threads, readers paused or let go, the operator's log lines, and a cluster node's appends,
-//! snapshots and trims to its tasks. It sleeps until the server's one deadline or the next input.
+//! snapshots and trims to its tasks. It sleeps in the readiness loop's `epoll_wait` until the
+//! server's one deadline, a socket, or its doorbell (the other tasks, the commit thread, the stop).
 //! The driver decides nothing: which lines wait for which commit, when held notices are due, what is
 //! a refusal for the operator's log, what the metrics count, is the server's to say. Its writing side
 //! is in `writing`.
@@ -14,6 +15,9 @@
 use std::collections::VecDeque;
 use std::io;
 use std::rc::Rc;
+
+use std::future::Future;
+use std::task::{Context, Poll, Waker};
 
 use futures_lite::FutureExt;
 use smol::LocalExecutor;
@@ -42,11 +46,6 @@ pub(super) struct Driver {
     /// The client sockets: accepted, read and finished writing in each turn.
     pub(super) readiness: Readiness,
     pub(super) clock: ShellClock,
-    /// The one OS timer, kept across waits and moved only when the earliest deadline changes: each new
-    /// registration makes the reactor wake up once for nothing.
-    pub(super) alarm: smol::Timer,
-    /// What `alarm` is set to (`None`: never, or it has fired).
-    pub(super) alarm_at: Option<std::time::Instant>,
     pub(super) shared: Rc<Shared>,
     pub(super) ex: Rc<LocalExecutor<'static>>,
     pub(super) opts: ShellOptions,
@@ -70,18 +69,27 @@ pub(super) struct Driver {
 
 impl Driver {
     /// Serves until `stop` yields or closes; an error means a commit failed.
-    pub(super) async fn serve(&mut self, stop: &smol::channel::Receiver<()>) -> io::Result<()> {
+    ///
+    /// Blocks the thread: it sleeps in the readiness loop's `epoll_wait`, never in an async
+    /// runtime's, so it must not be called from inside one's `block_on`. The other tasks (the
+    /// operator's control socket, the metrics listener's questions, a cluster node's Redis tasks, the
+    /// password workers' answers) run on `ex` between turns; their I/O and timers are watched by
+    /// async-io's own thread, which wakes them, and through the executor the driver's doorbell.
+    pub(super) fn serve(&mut self, stop: &smol::channel::Receiver<()>) -> io::Result<()> {
         enum Wake {
-            Input,
-            Timer,
+            Ran,
             Stop,
             Committed(io::Result<u64>),
-            Sockets,
         }
         let reports = self.committer.reports();
+        let ex = self.ex.clone();
+        let waker = Waker::from(self.readiness.bell().clone());
         loop {
             // This turn's log lines leave together, before the driver waits for anything.
             let turn = Turn::begin();
+            if stopped(stop) {
+                return Ok(());
+            }
             while let Some(report) = self.committer.try_next() {
                 self.on_committed(report?);
             }
@@ -91,13 +99,14 @@ impl Driver {
             if self.server.must_wait() {
                 self.flush_dirty();
                 drop(turn);
-                // Enough batches wait for the disk: take no more input until the oldest is durable.
+                // Enough batches wait for the disk: take no more input until the oldest is durable
+                // (the other tasks run meanwhile).
                 let committed = async { Wake::Committed(self.committer.next().await) };
                 let stopping = async {
                     let _ = stop.recv().await;
                     Wake::Stop
                 };
-                match committed.or(stopping).await {
+                match async_io::block_on(ex.run(committed.or(stopping))) {
                     Wake::Committed(report) => self.on_committed(report?),
                     _ => return Ok(()),
                 }
@@ -106,7 +115,8 @@ impl Driver {
             if let Some(m) = &self.opts.metrics {
                 m.set_ready(self.server.serving());
             }
-            let listener = self.shared.arm_wake();
+            // The other tasks first: what they push joins this turn's batch.
+            while ex.try_tick() {}
             // What the sockets have: accepted, read into the inbox, refused queues finished.
             let more_to_read = self.readiness.turn(&self.shared, &self.ex);
             self.shared.take_inbox(&mut self.batch);
@@ -131,7 +141,6 @@ impl Driver {
                     // Busy: let the next turn add what has arrived meanwhile before writing, so
                     // each connection gets more lines per `write` (the other tasks run first).
                     drop(turn);
-                    futures_lite::future::yield_now().await;
                 } else {
                     self.flush_dirty();
                 }
@@ -147,48 +156,37 @@ impl Driver {
                 // What the idle turn said let a connection be read (its input waits unread).
                 continue;
             }
-            let deadline = self
+            let timeout = self
                 .server
                 .poll_timeout()
-                .map(|at| self.clock.instant_at(at));
-            // Only ever moved earlier: an alarm that rings too early just finds nothing due and is set
-            // again, which is cheaper than moving it each time a connection's deadline comes or goes.
-            if let Some(at) = deadline
-                && self.alarm_at.is_none_or(|armed| at < armed)
-            {
-                self.alarm.set_at(at);
-                self.alarm_at = Some(at);
-            }
-            let input = async {
-                listener.await;
-                Wake::Input
-            };
-            let alarm = &mut self.alarm;
-            let timer = async {
-                alarm.await;
-                Wake::Timer
-            };
-            let stopping = async {
-                let _ = stop.recv().await;
-                Wake::Stop
-            };
-            let sockets = async {
-                let _ = self.readiness.epoll.readable().await;
-                Wake::Sockets
-            };
+                .map(|at| self.clock.instant_at(at))
+                .map(|at| at.saturating_duration_since(std::time::Instant::now()));
             drop(turn);
-            let committed = async {
-                match reports.recv().await {
-                    Ok(report) => Wake::Committed(report),
-                    // The thread is gone: `try_next` reports that at the top of the loop.
-                    Err(_) => Wake::Input,
+            // Everything that is not a socket rings the doorbell from now on: a task woken (by
+            // another thread, through the executor), the commit thread's report, the stop. Each is
+            // looked at once here, so that what came before the sleep is not slept through.
+            let mut woke = std::pin::pin!(
+                async {
+                    ex.tick().await;
+                    Wake::Ran
                 }
-            };
-            match input.or(timer).or(sockets).or(committed).or(stopping).await {
-                Wake::Stop => return Ok(()),
-                Wake::Committed(report) => self.on_committed(report?),
-                Wake::Timer => self.alarm_at = None,
-                Wake::Input | Wake::Sockets => {}
+                .or(async {
+                    match reports.recv().await {
+                        Ok(report) => Wake::Committed(report),
+                        // The thread is gone: `try_next` reports that at the top of the loop.
+                        Err(_) => Wake::Ran,
+                    }
+                })
+                .or(async {
+                    let _ = stop.recv().await;
+                    Wake::Stop
+                })
+            );
+            match woke.as_mut().poll(&mut Context::from_waker(&waker)) {
+                Poll::Ready(Wake::Stop) => return Ok(()),
+                Poll::Ready(Wake::Committed(report)) => self.on_committed(report?),
+                Poll::Ready(Wake::Ran) => {}
+                Poll::Pending => self.readiness.sleep(timeout),
             }
         }
     }
@@ -437,7 +435,7 @@ impl Driver {
         }
         self.committer.stop().await;
         // Connections the core never heard of (accepted in the last instant) are closed too.
-        self.close_all().await;
+        self.close_all();
         failure.map_or(Ok(()), Err)
     }
 }
@@ -476,4 +474,9 @@ impl Driver {
             .handle_input(composed::Input::Refused { address: ip, what }, now);
         self.carry_out_output(now);
     }
+}
+
+/// Whether the server was told to stop (or everything that could tell it is gone).
+fn stopped(stop: &smol::channel::Receiver<()>) -> bool {
+    !matches!(stop.try_recv(), Err(smol::channel::TryRecvError::Empty))
 }

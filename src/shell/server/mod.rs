@@ -15,9 +15,12 @@
 //!   commits to the commit thread, released lines written to each connection with one direct
 //!   `write`, password jobs to their threads, readers paused, log lines written, a node's appends,
 //!   snapshots and trims to its cluster tasks (`cluster_node`);
-//! - the driver keeps a single OS timer, armed at the composed server's one deadline, and waits for
-//!   it, the epoll set, the commit thread and the other tasks (the operator's control socket, the
-//!   metrics listener's questions, a cluster node's Redis tasks, the password workers' answers).
+//! - the driver sleeps in the epoll set's own `epoll_wait`, its timeout the composed server's one
+//!   deadline (no timer of the runtime's), with a doorbell (`bell`, an eventfd) in the set for the
+//!   rest: the commit thread's reports, the stop, and the other tasks (the operator's control socket,
+//!   the metrics listener's questions, a cluster node's Redis tasks, the password workers' answers).
+//!   Those tasks run on the thread's executor between turns; their sockets and timers are watched by
+//!   async-io's own thread, whose wake-ups reach the driver through the executor and the doorbell.
 //!
 //! Every decision (commits, releases, held notices, coalescing, giving memory back, what the
 //! operator's log says) is in that value, where the harness and the simulators run it too.
@@ -34,6 +37,7 @@
 //! connection is dropped and the core told it disconnected.
 
 mod accept;
+mod bell;
 mod cluster_node;
 mod conn;
 mod control;
@@ -67,7 +71,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_net::TcpListener;
-use event_listener::{Event as Notify, EventListener};
+use event_listener::Event as Notify;
 use smol::LocalExecutor;
 
 pub use self::cluster_node::ClusterNode;
@@ -144,9 +148,6 @@ pub(super) struct Shared {
     conns: RefCell<Conns>,
     /// Where every connection is read into; shared because only one is read at a time.
     read_buf: RefCell<Box<[u8]>>,
-    /// Wakes the driver; `wake_pending` avoids notifying it again before it has looked.
-    wake: Notify,
-    wake_pending: Cell<bool>,
     /// The driver took the inbox: tasks waiting for room may go on.
     room: Notify,
     /// Bytes written since the driver last gave memory back.
@@ -182,8 +183,6 @@ impl Shared {
             inbox: RefCell::default(),
             conns: RefCell::default(),
             read_buf: RefCell::new(vec![0u8; READ_BUF].into_boxed_slice()),
-            wake: Notify::new(),
-            wake_pending: Cell::new(false),
             room: Notify::new(),
             written: Cell::new(0),
             accept_again: Cell::new(false),
@@ -191,27 +190,15 @@ impl Shared {
         }
     }
 
+    /// Queues an input for the driver's next turn. The tasks that push run on the driver's thread
+    /// between its turns, so the driver looks at the inbox after them without being told.
     fn push(&self, input: Input) {
         self.push_quietly(input);
-        self.wake_driver();
     }
 
-    /// Queues an input without waking the driver: the driver is the caller, or someone else will.
+    /// As `push` (the readiness loop's name for it: the driver is the caller).
     fn push_quietly(&self, input: Input) {
         self.inbox.borrow_mut().push(input);
-    }
-
-    fn wake_driver(&self) {
-        if !self.wake_pending.replace(true) {
-            self.wake.notify(1);
-        }
-    }
-
-    /// Called by the driver before it looks at the inbox: any input pushed from now on wakes it.
-    fn arm_wake(&self) -> EventListener {
-        let listener = self.wake.listen();
-        self.wake_pending.set(false);
-        listener
     }
 
     /// Swaps the gathered batch into `batch` (which must be empty) and lets tasks waiting for room go on.
@@ -304,7 +291,7 @@ pub fn spawn_with_irc_ws(
     std::thread::Builder::new()
         .name("natter-server".into())
         .spawn(move || {
-            let result = smol::block_on(run_server(Serving {
+            let result = run_server(Serving {
                 listeners: vec![listener],
                 irc_listeners: irc.into_iter().collect(),
                 irc_ws_listeners: irc_ws.into_iter().collect(),
@@ -314,7 +301,7 @@ pub fn spawn_with_irc_ws(
                 stop: stopped,
                 control: None,
                 scrapes: None,
-            }));
+            });
             let _ = report.send_blocking(result);
         })?;
     Ok(ServerHandle {
@@ -326,9 +313,9 @@ pub fn spawn_with_irc_ws(
     })
 }
 
-/// Serves on the calling thread until `stop` yields (or closes), then shuts down cleanly. Run it with
-/// `smol::block_on`: the thread also drives the I/O reactor while it waits.
-pub async fn run(
+/// Serves on the calling thread until `stop` yields (or closes), then shuts down cleanly. Blocks the
+/// thread (it sleeps in its own `epoll_wait`): call it outside any async runtime's `block_on`.
+pub fn run(
     listener: TcpListener,
     irc: Option<TcpListener>,
     core: ServerState,
@@ -347,7 +334,6 @@ pub async fn run(
         control: None,
         scrapes: None,
     })
-    .await
 }
 
 /// Everything a server runs with: [`run_server`]'s arguments.
@@ -369,16 +355,19 @@ pub struct Serving {
 }
 
 /// As [`run`], with several listeners, the operator's control and the metrics listener's questions.
-pub async fn run_server(s: Serving) -> io::Result<()> {
+/// Blocks the calling thread until the server has shut down; call it outside any async runtime's
+/// `block_on` (the thread sleeps in its own `epoll_wait`, and the tasks' I/O is left to async-io's
+/// thread).
+pub fn run_server(s: Serving) -> io::Result<()> {
     let ex = Rc::new(LocalExecutor::new());
-    let result = ex.run(serve(ex.clone(), s)).await;
+    let result = serve(ex.clone(), s);
     // Tasks cancelled on the way out are only scheduled to be dropped; run them, so every socket they
     // hold is closed now, not when the process exits.
     while ex.try_tick() {}
     result
 }
 
-async fn serve(ex: Rc<LocalExecutor<'static>>, s: Serving) -> io::Result<()> {
+fn serve(ex: Rc<LocalExecutor<'static>>, s: Serving) -> io::Result<()> {
     let Serving {
         listeners,
         irc_listeners,
@@ -424,20 +413,17 @@ async fn serve(ex: Rc<LocalExecutor<'static>>, s: Serving) -> io::Result<()> {
     });
     // Standalone or one node of a cluster: chosen here, once.
     match opts.cluster.clone() {
-        None => {
-            drive(
-                Server::alone(core, parts(&opts)).with_irc(opts.irc.clone()),
-                None,
-                readiness,
-                &ex,
-                shared,
-                persister,
-                opts,
-                clock,
-                &stop,
-            )
-            .await
-        }
+        None => drive(
+            Server::alone(core, parts(&opts)).with_irc(opts.irc.clone()),
+            None,
+            readiness,
+            &ex,
+            shared,
+            persister,
+            opts,
+            clock,
+            &stop,
+        ),
         Some(cluster) => {
             let config = NodeConfig {
                 snapshot_every: cluster.snapshot_every,
@@ -457,8 +443,7 @@ async fn serve(ex: Rc<LocalExecutor<'static>>, s: Serving) -> io::Result<()> {
                 opts,
                 clock,
                 &stop,
-            )
-            .await;
+            );
             drop(tasks);
             served
         }
@@ -478,7 +463,7 @@ fn parts(opts: &ShellOptions) -> Parts {
 
 /// Runs the driver over `server` (with `link`, a cluster node's tasks) until `stop`, then shuts down.
 #[allow(clippy::too_many_arguments)]
-async fn drive(
+fn drive(
     server: Server,
     link: Option<cluster_node::Link>,
     readiness: Readiness,
@@ -504,8 +489,6 @@ async fn drive(
         link,
         readiness,
         clock,
-        alarm: smol::Timer::never(),
-        alarm_at: None,
         shared,
         ex: ex.clone(),
         opts,
@@ -519,11 +502,14 @@ async fn drive(
         admin_replies: Default::default(),
         next_request: 0,
     };
-    let served = driver.serve(stop).await;
+    let served = driver.serve(stop);
     drop(answering);
     if let Err(e) = &served {
         tracing::error!("could not store state durably: {e}; stopping");
     }
-    let stopped = driver.shutdown(served.is_ok()).await;
+    // The shutdown's waits (the last commits, a node's last appends) are the tasks' kind: async,
+    // with the other tasks running meanwhile.
+    let ex = ex.clone();
+    let stopped = async_io::block_on(ex.run(driver.shutdown(served.is_ok())));
     served.and(stopped)
 }
