@@ -275,6 +275,7 @@ async fn reader(
             shared.wait_for_room().await;
             shared.push_quietly(Input::Cluster(News::Logged(Box::new(entry))));
         }
+        shared.wake_driver();
     }
 }
 

@@ -6,8 +6,8 @@
 //! commits to the commit thread, released lines rendered once (a broadcast once for all its
 //! recipients) onto the connections' queues and each queue written with one `write`, password jobs to
 //! their threads, readers paused or let go, the operator's log lines, and a cluster node's appends,
-//! snapshots and trims to its tasks. It sleeps in the readiness loop's `epoll_wait` until the
-//! server's one deadline, a socket, or its doorbell (the other tasks, the commit thread, the stop).
+//! snapshots and trims to its tasks. It sleeps until the server's one deadline, a socket, or
+//! anything else that needs it (`wait`).
 //! The driver decides nothing: which lines wait for which commit, when held notices are due, what is
 //! a refusal for the operator's log, what the metrics count, is the server's to say. Its writing side
 //! is in `writing`.
@@ -15,9 +15,6 @@
 use std::collections::VecDeque;
 use std::io;
 use std::rc::Rc;
-
-use std::future::Future;
-use std::task::{Context, Poll, Waker};
 
 use futures_lite::FutureExt;
 use smol::LocalExecutor;
@@ -28,6 +25,7 @@ use super::hasher::{Answer, Hasher};
 use super::inbox::{Inbox, Input};
 use super::operator::{log_failed_login, log_line, log_record};
 use super::readiness::Readiness;
+use super::wait::{Waiting, Woke};
 use super::{Shared, ShellOptions};
 use crate::shell::clock::ShellClock;
 use crate::shell::committer::Committer;
@@ -46,6 +44,8 @@ pub(super) struct Driver {
     /// The client sockets: accepted, read and finished writing in each turn.
     pub(super) readiness: Readiness,
     pub(super) clock: ShellClock,
+    /// Where it sleeps: its own `epoll_wait` (a server alone) or async-io's reactor (a node).
+    pub(super) waiting: Waiting,
     pub(super) shared: Rc<Shared>,
     pub(super) ex: Rc<LocalExecutor<'static>>,
     pub(super) opts: ShellOptions,
@@ -70,24 +70,17 @@ pub(super) struct Driver {
 impl Driver {
     /// Serves until `stop` yields or closes; an error means a commit failed.
     ///
-    /// Blocks the thread: it sleeps in the readiness loop's `epoll_wait`, never in an async
-    /// runtime's, so it must not be called from inside one's `block_on`. The other tasks (the
-    /// operator's control socket, the metrics listener's questions, a cluster node's Redis tasks, the
-    /// password workers' answers) run on `ex` between turns; their I/O and timers are watched by
-    /// async-io's own thread, which wakes them, and through the executor the driver's doorbell.
-    pub(super) fn serve(&mut self, stop: &smol::channel::Receiver<()>) -> io::Result<()> {
-        enum Wake {
-            Ran,
-            Stop,
-            Committed(io::Result<u64>),
-        }
+    /// How it sleeps is `waiting`'s (see `wait`): a server alone in its own `epoll_wait` (run it
+    /// with a plain `block_on`, never inside an async runtime's, and it runs the other tasks
+    /// between turns), a cluster node in async-io's reactor (run it inside `ex.run`).
+    pub(super) async fn serve(&mut self, stop: &smol::channel::Receiver<()>) -> io::Result<()> {
         let reports = self.committer.reports();
         let ex = self.ex.clone();
-        let waker = Waker::from(self.readiness.bell().clone());
         loop {
+            let direct = self.waiting.direct_now();
             // This turn's log lines leave together, before the driver waits for anything.
             let turn = Turn::begin();
-            if stopped(stop) {
+            if direct && stopped(stop) {
                 return Ok(());
             }
             while let Some(report) = self.committer.try_next() {
@@ -99,15 +92,20 @@ impl Driver {
             if self.server.must_wait() {
                 self.flush_dirty();
                 drop(turn);
-                // Enough batches wait for the disk: take no more input until the oldest is durable
-                // (the other tasks run meanwhile).
-                let committed = async { Wake::Committed(self.committer.next().await) };
+                // Enough batches wait for the disk: take no more input until the oldest is durable.
+                let committed = async { Woke::Committed(self.committer.next().await) };
                 let stopping = async {
                     let _ = stop.recv().await;
-                    Wake::Stop
+                    Woke::Stop
                 };
-                match async_io::block_on(ex.run(committed.or(stopping))) {
-                    Wake::Committed(report) => self.on_committed(report?),
+                let woke = if direct {
+                    // The other tasks run meanwhile (a node's run inside the executor already).
+                    ex.run(committed.or(stopping)).await
+                } else {
+                    committed.or(stopping).await
+                };
+                match woke {
+                    Woke::Committed(report) => self.on_committed(report?),
                     _ => return Ok(()),
                 }
                 continue;
@@ -115,8 +113,13 @@ impl Driver {
             if let Some(m) = &self.opts.metrics {
                 m.set_ready(self.server.serving());
             }
-            // The other tasks first: what they push joins this turn's batch.
-            while ex.try_tick() {}
+            let listener = if direct {
+                // The other tasks first: what they push joins this turn's batch.
+                while ex.try_tick() {}
+                None
+            } else {
+                Some(self.shared.arm_wake())
+            };
             // What the sockets have: accepted, read into the inbox, refused queues finished.
             let more_to_read = self.readiness.turn(&self.shared, &self.ex);
             self.shared.take_inbox(&mut self.batch);
@@ -141,6 +144,9 @@ impl Driver {
                     // Busy: let the next turn add what has arrived meanwhile before writing, so
                     // each connection gets more lines per `write` (the other tasks run first).
                     drop(turn);
+                    if !direct {
+                        futures_lite::future::yield_now().await;
+                    }
                 } else {
                     self.flush_dirty();
                 }
@@ -156,37 +162,15 @@ impl Driver {
                 // What the idle turn said let a connection be read (its input waits unread).
                 continue;
             }
-            let timeout = self
+            let deadline = self
                 .server
                 .poll_timeout()
-                .map(|at| self.clock.instant_at(at))
-                .map(|at| at.saturating_duration_since(std::time::Instant::now()));
+                .map(|at| self.clock.instant_at(at));
             drop(turn);
-            // Everything that is not a socket rings the doorbell from now on: a task woken (by
-            // another thread, through the executor), the commit thread's report, the stop. Each is
-            // looked at once here, so that what came before the sleep is not slept through.
-            let mut woke = std::pin::pin!(
-                async {
-                    ex.tick().await;
-                    Wake::Ran
-                }
-                .or(async {
-                    match reports.recv().await {
-                        Ok(report) => Wake::Committed(report),
-                        // The thread is gone: `try_next` reports that at the top of the loop.
-                        Err(_) => Wake::Ran,
-                    }
-                })
-                .or(async {
-                    let _ = stop.recv().await;
-                    Wake::Stop
-                })
-            );
-            match woke.as_mut().poll(&mut Context::from_waker(&waker)) {
-                Poll::Ready(Wake::Stop) => return Ok(()),
-                Poll::Ready(Wake::Committed(report)) => self.on_committed(report?),
-                Poll::Ready(Wake::Ran) => {}
-                Poll::Pending => self.readiness.sleep(timeout),
+            match self.sleep(deadline, listener, &reports, stop).await {
+                Woke::Stop => return Ok(()),
+                Woke::Committed(report) => self.on_committed(report?),
+                Woke::Look => {}
             }
         }
     }

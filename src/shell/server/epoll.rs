@@ -65,6 +65,12 @@ impl Epoll {
         Ok(())
     }
 
+    /// A second descriptor for this set (a cluster node's driver waits for it in async-io's
+    /// reactor: readable while something in the set is ready).
+    pub(super) fn try_clone_fd(&self) -> io::Result<OwnedFd> {
+        self.fd.try_clone()
+    }
+
     /// Watches `fd` for input only, edge-triggered, reporting `key` (the doorbell: an eventfd is
     /// always writable, which is nothing to report).
     pub(super) fn add_input(&self, fd: RawFd, key: u64) -> io::Result<()> {

@@ -15,12 +15,13 @@
 //!   commits to the commit thread, released lines written to each connection with one direct
 //!   `write`, password jobs to their threads, readers paused, log lines written, a node's appends,
 //!   snapshots and trims to its cluster tasks (`cluster_node`);
-//! - the driver sleeps in the epoll set's own `epoll_wait`, its timeout the composed server's one
+//! - a server alone sleeps in the epoll set's own `epoll_wait`, its timeout the composed server's one
 //!   deadline (no timer of the runtime's), with a doorbell (`bell`, an eventfd) in the set for the
 //!   rest: the commit thread's reports, the stop, and the other tasks (the operator's control socket,
-//!   the metrics listener's questions, a cluster node's Redis tasks, the password workers' answers).
-//!   Those tasks run on the thread's executor between turns; their sockets and timers are watched by
-//!   async-io's own thread, whose wake-ups reach the driver through the executor and the doorbell.
+//!   the metrics listener's questions, the password workers' answers), which run on the thread's
+//!   executor between turns, their sockets and timers watched by async-io's own thread. A cluster
+//!   node sleeps in async-io's reactor, beside its Redis tasks, with a single OS timer armed at the
+//!   deadline (`wait`).
 //!
 //! Every decision (commits, releases, held notices, coalescing, giving memory back, what the
 //! operator's log says) is in that value, where the harness and the simulators run it too.
@@ -60,6 +61,7 @@ pub mod tls_memory;
 #[cfg(any(test, feature = "rigs"))]
 pub mod tls_peer;
 mod tls_read;
+mod wait;
 mod writing;
 
 use std::cell::{Cell, RefCell};
@@ -71,7 +73,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_net::TcpListener;
-use event_listener::Event as Notify;
+use event_listener::{Event as Notify, EventListener};
 use smol::LocalExecutor;
 
 pub use self::cluster_node::ClusterNode;
@@ -148,6 +150,9 @@ pub(super) struct Shared {
     conns: RefCell<Conns>,
     /// Where every connection is read into; shared because only one is read at a time.
     read_buf: RefCell<Box<[u8]>>,
+    /// Wakes the driver; `wake_pending` avoids notifying it again before it has looked.
+    wake: Notify,
+    wake_pending: Cell<bool>,
     /// The driver took the inbox: tasks waiting for room may go on.
     room: Notify,
     /// Bytes written since the driver last gave memory back.
@@ -183,6 +188,8 @@ impl Shared {
             inbox: RefCell::default(),
             conns: RefCell::default(),
             read_buf: RefCell::new(vec![0u8; READ_BUF].into_boxed_slice()),
+            wake: Notify::new(),
+            wake_pending: Cell::new(false),
             room: Notify::new(),
             written: Cell::new(0),
             accept_again: Cell::new(false),
@@ -190,15 +197,29 @@ impl Shared {
         }
     }
 
-    /// Queues an input for the driver's next turn. The tasks that push run on the driver's thread
-    /// between its turns, so the driver looks at the inbox after them without being told.
     fn push(&self, input: Input) {
         self.push_quietly(input);
+        self.wake_driver();
     }
 
-    /// As `push` (the readiness loop's name for it: the driver is the caller).
+    /// Queues an input without waking the driver: the driver is the caller, or someone else will.
     fn push_quietly(&self, input: Input) {
         self.inbox.borrow_mut().push(input);
+    }
+
+    /// Wakes a driver asleep in the reactor (a cluster node's). A driver asleep in its own
+    /// `epoll_wait` runs the tasks that push before each turn, and needs no waking from them.
+    fn wake_driver(&self) {
+        if !self.wake_pending.replace(true) {
+            self.wake.notify(1);
+        }
+    }
+
+    /// Called by the driver before it looks at the inbox: any input pushed from now on wakes it.
+    fn arm_wake(&self) -> EventListener {
+        let listener = self.wake.listen();
+        self.wake_pending.set(false);
+        listener
     }
 
     /// Swaps the gathered batch into `batch` (which must be empty) and lets tasks waiting for room go on.
@@ -484,11 +505,18 @@ fn drive(
             }
         })
     };
+    let node = link.is_some();
+    let waiting = if node {
+        wait::Waiting::reactor(&readiness)?
+    } else {
+        wait::Waiting::direct(&readiness)
+    };
     let mut driver = Driver {
         server,
         link,
         readiness,
         clock,
+        waiting,
         shared,
         ex: ex.clone(),
         opts,
@@ -502,14 +530,19 @@ fn drive(
         admin_replies: Default::default(),
         next_request: 0,
     };
-    let served = driver.serve(stop);
+    // A server alone sleeps in its own epoll_wait, so no async runtime's `block_on` may be around it
+    // (its tasks' I/O is async-io's own thread's); a node sleeps in async-io's reactor (see `wait`).
+    let served = if node {
+        async_io::block_on(ex.run(driver.serve(stop)))
+    } else {
+        futures_lite::future::block_on(driver.serve(stop))
+    };
     drop(answering);
     if let Err(e) = &served {
         tracing::error!("could not store state durably: {e}; stopping");
     }
     // The shutdown's waits (the last commits, a node's last appends) are the tasks' kind: async,
     // with the other tasks running meanwhile.
-    let ex = ex.clone();
     let stopped = async_io::block_on(ex.run(driver.shutdown(served.is_ok())));
     served.and(stopped)
 }

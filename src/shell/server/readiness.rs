@@ -163,6 +163,11 @@ impl Readiness {
         &self.bell
     }
 
+    /// The epoll set's descriptor, duplicated (for a wait in async-io's reactor).
+    pub(super) fn epoll_fd(&self) -> io::Result<std::os::fd::OwnedFd> {
+        self.epoll.try_clone_fd()
+    }
+
     /// Sleeps until a socket or a listener is ready, the bell rings, or `timeout` passes (`None`:
     /// no deadline). What is ready is kept for the next turn. Rounded up to the millisecond: a
     /// deadline is never met early, so the turn after the wait finds it due.
@@ -205,6 +210,7 @@ impl Readiness {
                 smol::Timer::after(after).await;
                 shared.accept_retry.set(false);
                 shared.accept_again.set(true);
+                shared.wake_driver();
             })
             .detach();
         }
