@@ -167,7 +167,10 @@ impl Driver {
                 .poll_timeout()
                 .map(|at| self.clock.instant_at(at));
             drop(turn);
-            match self.sleep(deadline, listener, &reports, stop).await {
+            let woke =
+                self.waiting
+                    .sleep(&mut self.readiness, &ex, deadline, listener, &reports, stop);
+            match woke.await {
                 Woke::Stop => return Ok(()),
                 Woke::Committed(report) => self.on_committed(report?),
                 Woke::Look => {}

@@ -23,7 +23,8 @@ use async_io::Async;
 use event_listener::EventListener;
 use futures_lite::FutureExt;
 
-use super::driver::Driver;
+use smol::LocalExecutor;
+
 use super::readiness::Readiness;
 
 /// Where the driver sleeps.
@@ -76,18 +77,20 @@ pub(super) enum Woke {
     Committed(io::Result<u64>),
 }
 
-impl Driver {
-    /// Sleeps until `deadline` (`None`: none), a socket, a task's input (`input`: the reactor's
-    /// waiter for it), a commit report from `reports`, or `stop`.
+impl Waiting {
+    /// Sleeps until `deadline` (`None`: none), a socket of `readiness`, a task's input (`input`:
+    /// the reactor's waiter for it; a task of `ex` woken), a commit report from `reports`, or
+    /// `stop`.
     pub(super) async fn sleep(
         &mut self,
+        readiness: &mut Readiness,
+        ex: &LocalExecutor<'static>,
         deadline: Option<Instant>,
         input: Option<EventListener>,
         reports: &smol::channel::Receiver<io::Result<u64>>,
         stop: &smol::channel::Receiver<()>,
     ) -> Woke {
-        let ex = self.ex.clone();
-        match &mut self.waiting {
+        match self {
             Waiting::Direct { waker } => {
                 // Everything that is not a socket rings the doorbell from now on: a task woken (by
                 // another thread, through the executor), the commit thread's report, the stop.
@@ -113,7 +116,7 @@ impl Driver {
                     return woke;
                 }
                 let timeout = deadline.map(|at| at.saturating_duration_since(Instant::now()));
-                self.readiness.sleep(timeout);
+                readiness.sleep(timeout);
                 Woke::Look
             }
             Waiting::Reactor {
