@@ -241,7 +241,7 @@ pub fn serve(p: Prepared, started: Started, steering: Steering) -> Result<()> {
         opts.password_threads = usize::try_from(n).context("password_threads")?;
     }
     let cluster_mode = opts.cluster.is_some();
-    smol::block_on(async {
+    let serving = smol::block_on(async {
         let listeners = bind(&s.listen_addrs()).await?;
         let irc_listeners = bind(&s.irc_listen_addrs()).await?;
         let irc_ws_listeners = bind(&s.irc_ws_listen_addrs()).await?;
@@ -305,7 +305,7 @@ pub fn serve(p: Prepared, started: Started, steering: Steering) -> Result<()> {
             cluster: cluster_mode,
             tls_fingerprint: fingerprint,
         };
-        run_server(Serving {
+        Ok::<_, anyhow::Error>(Serving {
             listeners,
             irc_listeners,
             irc_ws_listeners,
@@ -316,11 +316,11 @@ pub fn serve(p: Prepared, started: Started, steering: Steering) -> Result<()> {
             control: Some(control),
             scrapes: Some(scrapes),
         })
-        .await
-        .context("server stopped")?;
-        tracing::info!("shut down cleanly");
-        Ok(())
-    })
+    })?;
+    // Outside `block_on`: the server's thread sleeps in its own epoll wait.
+    run_server(serving).context("server stopped")?;
+    tracing::info!("shut down cleanly");
+    Ok(())
 }
 
 /// Binds every address; any that cannot be had stops the start, named.

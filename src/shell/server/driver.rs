@@ -6,7 +6,8 @@
 //! commits to the commit thread, released lines rendered once (a broadcast once for all its
 //! recipients) onto the connections' queues and each queue written with one `write`, password jobs to
 //! their threads, readers paused or let go, the operator's log lines, and a cluster node's appends,
-//! snapshots and trims to its tasks. It sleeps until the server's one deadline or the next input.
+//! snapshots and trims to its tasks. It sleeps until the server's one deadline, a socket, or
+//! anything else that needs it (`wait`).
 //! The driver decides nothing: which lines wait for which commit, when held notices are due, what is
 //! a refusal for the operator's log, what the metrics count, is the server's to say. Its writing side
 //! is in `writing`.
@@ -24,6 +25,7 @@ use super::hasher::{Answer, Hasher};
 use super::inbox::{Inbox, Input};
 use super::operator::{log_failed_login, log_line, log_record};
 use super::readiness::Readiness;
+use super::wait::{Waiting, Woke};
 use super::{Shared, ShellOptions};
 use crate::shell::clock::ShellClock;
 use crate::shell::committer::Committer;
@@ -42,11 +44,8 @@ pub(super) struct Driver {
     /// The client sockets: accepted, read and finished writing in each turn.
     pub(super) readiness: Readiness,
     pub(super) clock: ShellClock,
-    /// The one OS timer, kept across waits and moved only when the earliest deadline changes: each new
-    /// registration makes the reactor wake up once for nothing.
-    pub(super) alarm: smol::Timer,
-    /// What `alarm` is set to (`None`: never, or it has fired).
-    pub(super) alarm_at: Option<std::time::Instant>,
+    /// Where it sleeps: its own `epoll_wait` (a server alone) or async-io's reactor (a node).
+    pub(super) waiting: Waiting,
     pub(super) shared: Rc<Shared>,
     pub(super) ex: Rc<LocalExecutor<'static>>,
     pub(super) opts: ShellOptions,
@@ -70,18 +69,20 @@ pub(super) struct Driver {
 
 impl Driver {
     /// Serves until `stop` yields or closes; an error means a commit failed.
+    ///
+    /// How it sleeps is `waiting`'s (see `wait`): a server alone in its own `epoll_wait` (run it
+    /// with a plain `block_on`, never inside an async runtime's, and it runs the other tasks
+    /// between turns), a cluster node in async-io's reactor (run it inside `ex.run`).
     pub(super) async fn serve(&mut self, stop: &smol::channel::Receiver<()>) -> io::Result<()> {
-        enum Wake {
-            Input,
-            Timer,
-            Stop,
-            Committed(io::Result<u64>),
-            Sockets,
-        }
         let reports = self.committer.reports();
+        let ex = self.ex.clone();
         loop {
+            let direct = self.waiting.direct_now();
             // This turn's log lines leave together, before the driver waits for anything.
             let turn = Turn::begin();
+            if direct && stopped(stop) {
+                return Ok(());
+            }
             while let Some(report) = self.committer.try_next() {
                 self.on_committed(report?);
             }
@@ -92,13 +93,19 @@ impl Driver {
                 self.flush_dirty();
                 drop(turn);
                 // Enough batches wait for the disk: take no more input until the oldest is durable.
-                let committed = async { Wake::Committed(self.committer.next().await) };
+                let committed = async { Woke::Committed(self.committer.next().await) };
                 let stopping = async {
                     let _ = stop.recv().await;
-                    Wake::Stop
+                    Woke::Stop
                 };
-                match committed.or(stopping).await {
-                    Wake::Committed(report) => self.on_committed(report?),
+                let woke = if direct {
+                    // The other tasks run meanwhile (a node's run inside the executor already).
+                    ex.run(committed.or(stopping)).await
+                } else {
+                    committed.or(stopping).await
+                };
+                match woke {
+                    Woke::Committed(report) => self.on_committed(report?),
                     _ => return Ok(()),
                 }
                 continue;
@@ -106,7 +113,13 @@ impl Driver {
             if let Some(m) = &self.opts.metrics {
                 m.set_ready(self.server.serving());
             }
-            let listener = self.shared.arm_wake();
+            let listener = if direct {
+                // The other tasks first: what they push joins this turn's batch.
+                while ex.try_tick() {}
+                None
+            } else {
+                Some(self.shared.arm_wake())
+            };
             // What the sockets have: accepted, read into the inbox, refused queues finished.
             let more_to_read = self.readiness.turn(&self.shared, &self.ex);
             self.shared.take_inbox(&mut self.batch);
@@ -131,7 +144,9 @@ impl Driver {
                     // Busy: let the next turn add what has arrived meanwhile before writing, so
                     // each connection gets more lines per `write` (the other tasks run first).
                     drop(turn);
-                    futures_lite::future::yield_now().await;
+                    if !direct {
+                        futures_lite::future::yield_now().await;
+                    }
                 } else {
                     self.flush_dirty();
                 }
@@ -151,44 +166,14 @@ impl Driver {
                 .server
                 .poll_timeout()
                 .map(|at| self.clock.instant_at(at));
-            // Only ever moved earlier: an alarm that rings too early just finds nothing due and is set
-            // again, which is cheaper than moving it each time a connection's deadline comes or goes.
-            if let Some(at) = deadline
-                && self.alarm_at.is_none_or(|armed| at < armed)
-            {
-                self.alarm.set_at(at);
-                self.alarm_at = Some(at);
-            }
-            let input = async {
-                listener.await;
-                Wake::Input
-            };
-            let alarm = &mut self.alarm;
-            let timer = async {
-                alarm.await;
-                Wake::Timer
-            };
-            let stopping = async {
-                let _ = stop.recv().await;
-                Wake::Stop
-            };
-            let sockets = async {
-                let _ = self.readiness.epoll.readable().await;
-                Wake::Sockets
-            };
             drop(turn);
-            let committed = async {
-                match reports.recv().await {
-                    Ok(report) => Wake::Committed(report),
-                    // The thread is gone: `try_next` reports that at the top of the loop.
-                    Err(_) => Wake::Input,
-                }
-            };
-            match input.or(timer).or(sockets).or(committed).or(stopping).await {
-                Wake::Stop => return Ok(()),
-                Wake::Committed(report) => self.on_committed(report?),
-                Wake::Timer => self.alarm_at = None,
-                Wake::Input | Wake::Sockets => {}
+            let woke =
+                self.waiting
+                    .sleep(&mut self.readiness, &ex, deadline, listener, &reports, stop);
+            match woke.await {
+                Woke::Stop => return Ok(()),
+                Woke::Committed(report) => self.on_committed(report?),
+                Woke::Look => {}
             }
         }
     }
@@ -437,7 +422,7 @@ impl Driver {
         }
         self.committer.stop().await;
         // Connections the core never heard of (accepted in the last instant) are closed too.
-        self.close_all().await;
+        self.close_all();
         failure.map_or(Ok(()), Err)
     }
 }
@@ -476,4 +461,9 @@ impl Driver {
             .handle_input(composed::Input::Refused { address: ip, what }, now);
         self.carry_out_output(now);
     }
+}
+
+/// Whether the server was told to stop (or everything that could tell it is gone).
+fn stopped(stop: &smol::channel::Receiver<()>) -> bool {
+    !matches!(stop.try_recv(), Err(smol::channel::TryRecvError::Empty))
 }

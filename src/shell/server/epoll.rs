@@ -1,7 +1,7 @@
 //! The client sockets' one contact with the kernel's readiness interface: one edge-triggered epoll set
 //! and `accept4`, straight through libc (Linux).
 //!
-//! Why not async-io's reactor, which the rest of the server thread uses: it registers each socket
+//! Why not async-io's reactor, which the server's other tasks use: it registers each socket
 //! one-shot and re-arms it after every wake-up (five `epoll_ctl` per login), sets each accepted socket
 //! non-blocking with an `ioctl`, and needs a task and a source per connection (about 620 bytes). Here
 //! a socket is added once, edge-triggered, and leaves the set by itself when it is closed. Why not the
@@ -10,10 +10,10 @@
 
 use std::io;
 use std::net::{SocketAddr, TcpStream};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-/// One epoll set, closed when dropped. Its own descriptor is readable while something in it is
-/// ready, so the driver's async wait can include it.
+/// One epoll set, closed when dropped. The driver sleeps in it (`wait`), with the server's next
+/// deadline as the timeout and its doorbell (`bell`) among the descriptors.
 pub(super) struct Epoll {
     fd: OwnedFd,
 }
@@ -32,7 +32,7 @@ pub(super) struct Ready {
 /// Events taken per wait; more wait for the next one.
 pub(super) const EVENTS: usize = 1024;
 
-/// A zeroed event array for [`Epoll::ready_now`].
+/// A zeroed event array for [`Epoll::wait`].
 pub(super) fn events() -> Vec<libc::epoll_event> {
     vec![libc::epoll_event { events: 0, u64: 0 }; EVENTS]
 }
@@ -65,16 +65,40 @@ impl Epoll {
         Ok(())
     }
 
-    /// Takes what is ready now, without waiting, into `out` (`raw`: where the kernel writes).
-    pub(super) fn ready_now(
+    /// A second descriptor for this set (a cluster node's driver waits for it in async-io's
+    /// reactor: readable while something in the set is ready).
+    pub(super) fn try_clone_fd(&self) -> io::Result<OwnedFd> {
+        self.fd.try_clone()
+    }
+
+    /// Watches `fd` for input only, edge-triggered, reporting `key` (the doorbell: an eventfd is
+    /// always writable, which is nothing to report).
+    pub(super) fn add_input(&self, fd: RawFd, key: u64) -> io::Result<()> {
+        let mut ev = libc::epoll_event {
+            events: (libc::EPOLLIN | libc::EPOLLET) as u32,
+            u64: key,
+        };
+        // SAFETY: `ev` is a valid epoll_event for the duration of the call.
+        let r = unsafe { libc::epoll_ctl(self.fd.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev) };
+        if r < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Takes what is ready into `out` (`raw`: where the kernel writes), waiting at most `timeout_ms`
+    /// milliseconds for something to be (0: not at all; -1: as long as it takes). A signal ends the
+    /// wait early with nothing.
+    pub(super) fn wait(
         &self,
         raw: &mut [libc::epoll_event],
         out: &mut Vec<Ready>,
+        timeout_ms: i32,
     ) -> io::Result<()> {
         out.clear();
         let cap = raw.len().min(i32::MAX as usize) as i32;
         // SAFETY: `raw` is valid for `cap` writable events.
-        let n = unsafe { libc::epoll_wait(self.fd.as_raw_fd(), raw.as_mut_ptr(), cap, 0) };
+        let n = unsafe { libc::epoll_wait(self.fd.as_raw_fd(), raw.as_mut_ptr(), cap, timeout_ms) };
         if n < 0 {
             let e = io::Error::last_os_error();
             return if e.kind() == io::ErrorKind::Interrupted {
@@ -95,12 +119,6 @@ impl Epoll {
             }
         }));
         Ok(())
-    }
-}
-
-impl AsFd for Epoll {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
     }
 }
 

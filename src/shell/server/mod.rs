@@ -15,9 +15,13 @@
 //!   commits to the commit thread, released lines written to each connection with one direct
 //!   `write`, password jobs to their threads, readers paused, log lines written, a node's appends,
 //!   snapshots and trims to its cluster tasks (`cluster_node`);
-//! - the driver keeps a single OS timer, armed at the composed server's one deadline, and waits for
-//!   it, the epoll set, the commit thread and the other tasks (the operator's control socket, the
-//!   metrics listener's questions, a cluster node's Redis tasks, the password workers' answers).
+//! - a server alone sleeps in the epoll set's own `epoll_wait`, its timeout the composed server's one
+//!   deadline (no timer of the runtime's), with a doorbell (`bell`, an eventfd) in the set for the
+//!   rest: the commit thread's reports, the stop, and the other tasks (the operator's control socket,
+//!   the metrics listener's questions, the password workers' answers), which run on the thread's
+//!   executor between turns, their sockets and timers watched by async-io's own thread. A cluster
+//!   node sleeps in async-io's reactor, beside its Redis tasks, with a single OS timer armed at the
+//!   deadline (`wait`).
 //!
 //! Every decision (commits, releases, held notices, coalescing, giving memory back, what the
 //! operator's log says) is in that value, where the harness and the simulators run it too.
@@ -34,6 +38,7 @@
 //! connection is dropped and the core told it disconnected.
 
 mod accept;
+mod bell;
 mod cluster_node;
 mod conn;
 mod control;
@@ -56,6 +61,7 @@ pub mod tls_memory;
 #[cfg(any(test, feature = "rigs"))]
 pub mod tls_peer;
 mod tls_read;
+mod wait;
 mod writing;
 
 use std::cell::{Cell, RefCell};
@@ -201,6 +207,8 @@ impl Shared {
         self.inbox.borrow_mut().push(input);
     }
 
+    /// Wakes a driver asleep in the reactor (a cluster node's). A driver asleep in its own
+    /// `epoll_wait` runs the tasks that push before each turn, and needs no waking from them.
     fn wake_driver(&self) {
         if !self.wake_pending.replace(true) {
             self.wake.notify(1);
@@ -304,7 +312,7 @@ pub fn spawn_with_irc_ws(
     std::thread::Builder::new()
         .name("natter-server".into())
         .spawn(move || {
-            let result = smol::block_on(run_server(Serving {
+            let result = run_server(Serving {
                 listeners: vec![listener],
                 irc_listeners: irc.into_iter().collect(),
                 irc_ws_listeners: irc_ws.into_iter().collect(),
@@ -314,7 +322,7 @@ pub fn spawn_with_irc_ws(
                 stop: stopped,
                 control: None,
                 scrapes: None,
-            }));
+            });
             let _ = report.send_blocking(result);
         })?;
     Ok(ServerHandle {
@@ -326,9 +334,9 @@ pub fn spawn_with_irc_ws(
     })
 }
 
-/// Serves on the calling thread until `stop` yields (or closes), then shuts down cleanly. Run it with
-/// `smol::block_on`: the thread also drives the I/O reactor while it waits.
-pub async fn run(
+/// Serves on the calling thread until `stop` yields (or closes), then shuts down cleanly. Blocks the
+/// thread (it sleeps in its own `epoll_wait`): call it outside any async runtime's `block_on`.
+pub fn run(
     listener: TcpListener,
     irc: Option<TcpListener>,
     core: ServerState,
@@ -347,7 +355,6 @@ pub async fn run(
         control: None,
         scrapes: None,
     })
-    .await
 }
 
 /// Everything a server runs with: [`run_server`]'s arguments.
@@ -369,16 +376,19 @@ pub struct Serving {
 }
 
 /// As [`run`], with several listeners, the operator's control and the metrics listener's questions.
-pub async fn run_server(s: Serving) -> io::Result<()> {
+/// Blocks the calling thread until the server has shut down; call it outside any async runtime's
+/// `block_on` (the thread sleeps in its own `epoll_wait`, and the tasks' I/O is left to async-io's
+/// thread).
+pub fn run_server(s: Serving) -> io::Result<()> {
     let ex = Rc::new(LocalExecutor::new());
-    let result = ex.run(serve(ex.clone(), s)).await;
+    let result = serve(ex.clone(), s);
     // Tasks cancelled on the way out are only scheduled to be dropped; run them, so every socket they
     // hold is closed now, not when the process exits.
     while ex.try_tick() {}
     result
 }
 
-async fn serve(ex: Rc<LocalExecutor<'static>>, s: Serving) -> io::Result<()> {
+fn serve(ex: Rc<LocalExecutor<'static>>, s: Serving) -> io::Result<()> {
     let Serving {
         listeners,
         irc_listeners,
@@ -424,20 +434,17 @@ async fn serve(ex: Rc<LocalExecutor<'static>>, s: Serving) -> io::Result<()> {
     });
     // Standalone or one node of a cluster: chosen here, once.
     match opts.cluster.clone() {
-        None => {
-            drive(
-                Server::alone(core, parts(&opts)).with_irc(opts.irc.clone()),
-                None,
-                readiness,
-                &ex,
-                shared,
-                persister,
-                opts,
-                clock,
-                &stop,
-            )
-            .await
-        }
+        None => drive(
+            Server::alone(core, parts(&opts)).with_irc(opts.irc.clone()),
+            None,
+            readiness,
+            &ex,
+            shared,
+            persister,
+            opts,
+            clock,
+            &stop,
+        ),
         Some(cluster) => {
             let config = NodeConfig {
                 snapshot_every: cluster.snapshot_every,
@@ -457,8 +464,7 @@ async fn serve(ex: Rc<LocalExecutor<'static>>, s: Serving) -> io::Result<()> {
                 opts,
                 clock,
                 &stop,
-            )
-            .await;
+            );
             drop(tasks);
             served
         }
@@ -478,7 +484,7 @@ fn parts(opts: &ShellOptions) -> Parts {
 
 /// Runs the driver over `server` (with `link`, a cluster node's tasks) until `stop`, then shuts down.
 #[allow(clippy::too_many_arguments)]
-async fn drive(
+fn drive(
     server: Server,
     link: Option<cluster_node::Link>,
     readiness: Readiness,
@@ -499,13 +505,18 @@ async fn drive(
             }
         })
     };
+    let node = link.is_some();
+    let waiting = if node {
+        wait::Waiting::reactor(&readiness)?
+    } else {
+        wait::Waiting::direct(&readiness)
+    };
     let mut driver = Driver {
         server,
         link,
         readiness,
         clock,
-        alarm: smol::Timer::never(),
-        alarm_at: None,
+        waiting,
         shared,
         ex: ex.clone(),
         opts,
@@ -519,11 +530,19 @@ async fn drive(
         admin_replies: Default::default(),
         next_request: 0,
     };
-    let served = driver.serve(stop).await;
+    // A server alone sleeps in its own epoll_wait, so no async runtime's `block_on` may be around it
+    // (its tasks' I/O is async-io's own thread's); a node sleeps in async-io's reactor (see `wait`).
+    let served = if node {
+        async_io::block_on(ex.run(driver.serve(stop)))
+    } else {
+        futures_lite::future::block_on(driver.serve(stop))
+    };
     drop(answering);
     if let Err(e) = &served {
         tracing::error!("could not store state durably: {e}; stopping");
     }
-    let stopped = driver.shutdown(served.is_ok()).await;
+    // The shutdown's waits (the last commits, a node's last appends) are the tasks' kind: async,
+    // with the other tasks running meanwhile.
+    let stopped = async_io::block_on(ex.run(driver.shutdown(served.is_ok())));
     served.and(stopped)
 }

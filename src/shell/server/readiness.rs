@@ -4,9 +4,10 @@
 //! Each turn the driver takes what the kernel says is ready, without waiting: a listener's waiting
 //! connections are accepted (`accept`), a readable connection is read until it would block into the
 //! buffer all share and its lines go to the inbox (`conn::read_ready`), a writable one finishes a
-//! queue the kernel refused before (`conn::write_ready`). The epoll set's own descriptor is one more
-//! thing the driver's wait (async, beside its timer, the commit thread's reports and the other
-//! tasks' inputs) waits for. A connection is registered once and needs no task, no waker and no
+//! queue the kernel refused before (`conn::write_ready`). When there is nothing to do the driver
+//! sleeps in the same set (`sleep`), its timeout the server's next deadline, with the driver's
+//! doorbell (`bell`) in the set for everything else that may wake it; what that wait reports is
+//! what the next turn takes. A connection is registered once and needs no task, no waker and no
 //! re-arming; it leaves the set when it is closed.
 //!
 //! An edge comes once: a connection whose input is not read when it comes (the core paused it, a
@@ -17,6 +18,7 @@
 
 use std::io;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_io::Async;
@@ -24,6 +26,7 @@ use smol::LocalExecutor;
 
 use super::Shared;
 use super::accept::{Accepted, Listener};
+use super::bell::Bell;
 use super::conn::{Read_, read_ready, write_ready};
 use super::epoll::{Epoll, Ready, events};
 use natter_core::server::ConnId;
@@ -31,14 +34,20 @@ use natter_core::server::ConnId;
 /// Keys from here up are listeners (by index); below are connections (by id, which a cluster node's
 /// number in the high bits keeps far below this).
 const LISTENERS: u64 = u64::MAX - 4096;
+/// The driver's doorbell's key: below the listeners, far above any connection.
+const BELL: u64 = LISTENERS - 1;
 
 /// The client sockets' readiness, and what is left to read.
 pub(super) struct Readiness {
-    /// The epoll set, known to the async reactor too, so that the driver's wait includes it.
-    pub(super) epoll: Async<Epoll>,
+    /// The epoll set: every client socket, the listeners and the bell.
+    epoll: Epoll,
+    /// Rung to wake the driver from its sleep in `epoll`.
+    bell: Arc<Bell>,
     listeners: Vec<Listener>,
     raw: Vec<libc::epoll_event>,
     ready: Vec<Ready>,
+    /// `ready` holds what the last sleep reported, for the next turn (which then does not ask again).
+    woken: bool,
     /// Connections with input left for a later turn (see the module's text).
     unread: Vec<ConnId>,
     max_line: usize,
@@ -64,11 +73,15 @@ impl Readiness {
             epoll.add(listener.fd(), LISTENERS + i as u64)?;
             all.push(listener);
         }
+        let bell = Arc::new(Bell::new()?);
+        epoll.add_input(bell.fd(), BELL)?;
         Ok(Readiness {
-            epoll: Async::new(epoll)?,
+            epoll,
+            bell,
             listeners: all,
             raw: events(),
             ready: Vec::new(),
+            woken: false,
             unread: Vec::new(),
             max_line,
             max_outbound,
@@ -91,7 +104,9 @@ impl Readiness {
             }
         }
         let mut ready = std::mem::take(&mut self.ready);
-        if let Err(e) = self.epoll.get_ref().ready_now(&mut self.raw, &mut ready) {
+        if !std::mem::take(&mut self.woken)
+            && let Err(e) = self.epoll.wait(&mut self.raw, &mut ready, 0)
+        {
             tracing::error!("cannot wait for the sockets: {e}");
         }
         // What earlier turns left first: it has waited longest.
@@ -102,6 +117,12 @@ impl Readiness {
             }
         }
         for r in &ready {
+            if r.key == BELL {
+                // Rung while the driver was awake: whatever rang it, the driver looks at before
+                // it sleeps.
+                self.bell.answer();
+                continue;
+            }
             if r.key >= LISTENERS {
                 if self.accepting {
                     self.accept((r.key - LISTENERS) as usize, shared, ex);
@@ -136,6 +157,33 @@ impl Readiness {
         self.may_read_more(shared)
     }
 
+    /// The driver's doorbell: ringing it (or waking it as a [`Waker`](std::task::Waker)) ends a
+    /// sleep.
+    pub(super) fn bell(&self) -> &Arc<Bell> {
+        &self.bell
+    }
+
+    /// The epoll set's descriptor, duplicated (for a wait in async-io's reactor).
+    pub(super) fn epoll_fd(&self) -> io::Result<std::os::fd::OwnedFd> {
+        self.epoll.try_clone_fd()
+    }
+
+    /// Sleeps until a socket or a listener is ready, the bell rings, or `timeout` passes (`None`:
+    /// no deadline). What is ready is kept for the next turn. Rounded up to the millisecond: a
+    /// deadline is never met early, so the turn after the wait finds it due.
+    pub(super) fn sleep(&mut self, timeout: Option<Duration>) {
+        let ms = timeout.map_or(-1, |t| {
+            i32::try_from(t.as_nanos().div_ceil(1_000_000)).unwrap_or(i32::MAX)
+        });
+        if let Err(e) = self.epoll.wait(&mut self.raw, &mut self.ready, ms) {
+            tracing::error!("cannot wait for the sockets: {e}");
+        }
+        if self.ready.iter().any(|r| r.key == BELL) {
+            self.bell.answer();
+        }
+        self.woken = true;
+    }
+
     /// Whether a connection's input waits unread that may be read now: the driver must take
     /// another turn before it sleeps, since no edge will say so again.
     pub(super) fn may_read_more(&self, shared: &Shared) -> bool {
@@ -152,7 +200,7 @@ impl Readiness {
         let Some(listener) = self.listeners.get_mut(i) else {
             return;
         };
-        let epoll = self.epoll.get_ref();
+        let epoll = &self.epoll;
         if let Accepted::RetryAfter(after) = listener.accept_all(shared, epoll, self.max_line)
             && !shared.accept_retry.replace(true)
         {

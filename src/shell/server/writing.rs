@@ -4,8 +4,6 @@
 //! written when the pacer says, connections closed once what is queued for them is written, and memory
 //! given back after a burst.
 
-use futures_lite::FutureExt;
-
 use super::conn::{CLOSING_HANDSHAKE_GRACE, Flush, drop_conn};
 use super::driver::Driver;
 use super::inbox::Input;
@@ -203,7 +201,7 @@ impl Driver {
 
     /// Closes every connection, waiting (boundedly) for what is queued to be written. No new
     /// connection is accepted meanwhile.
-    pub(super) async fn close_all(&mut self) {
+    pub(super) fn close_all(&mut self) {
         self.readiness.stop_accepting();
         let rest: Vec<ConnId> = self.shared.conns.borrow().keys().copied().collect();
         for conn in rest {
@@ -216,17 +214,12 @@ impl Driver {
         self.flush_dirty();
         let deadline = std::time::Instant::now() + self.opts.shutdown_grace;
         while !self.shared.conns.borrow().is_empty() {
-            let sockets = async {
-                let _ = self.readiness.epoll.readable().await;
-                true
-            };
-            let timeout = async {
-                smol::Timer::at(deadline).await;
-                false
-            };
-            if !sockets.or(timeout).await {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
                 break;
             }
+            self.readiness.sleep(Some(left));
+            while self.ex.try_tick() {}
             // Full sockets take the rest of their queue; a TLS handshake a goodbye waits for goes on.
             self.readiness.turn(&self.shared, &self.ex);
             self.take_flush_requests();
