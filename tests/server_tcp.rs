@@ -59,9 +59,9 @@ fn three_users_exchange_messages_and_see_presence() {
     carol.expect("bob offline", presence("bob", false));
 }
 
-/// Presence notices (and the first prompt) may be held for a few milliseconds to share a write with
-/// what follows (`ServerMsg::can_wait`): they must still arrive on their own, and a line that is not
-/// held must never overtake them.
+/// Presence notices (up to 100 ms) and the first prompt (up to 10 ms) may be held to share a write
+/// with what follows (`ServerMsg::can_wait`, the pacer's lanes): they must still arrive on their own,
+/// and a line that is not held must never overtake them.
 #[test]
 fn held_notices_arrive_on_their_own_and_in_order() {
     // Bob logs in twenty times in a row: neither his logins nor his presence are rationed here.
@@ -108,6 +108,31 @@ fn held_notices_arrive_on_their_own_and_in_order() {
             }
         );
     }
+}
+
+/// A burst of logins within the presence window reaches a reader together: every notice, in the
+/// order of the logins, and a message from the last of them after its notice.
+#[test]
+fn a_burst_of_logins_reaches_each_reader_complete_and_in_order() {
+    let server = TestServer::start();
+    let mut alice = server.login("alice");
+    let names = ["bob", "carol", "dave"];
+    let mut others: Vec<_> = names.iter().map(|name| server.login(name)).collect();
+    others[2].say("message alice here I am");
+    for name in names {
+        assert_eq!(
+            alice.next(),
+            ServerMsg::Presence {
+                user: name.into(),
+                online: true
+            }
+        );
+    }
+    let got = alice.next();
+    assert!(
+        matches!(&got, ServerMsg::Message { from, text, .. } if &**from == "dave" && text == "here I am"),
+        "{got:?}"
+    );
 }
 
 #[test]

@@ -113,10 +113,10 @@ macro_rules! define_enum {
 wire_tables!(rows for define_enum);
 
 impl ServerMsg {
-    /// Whether the line may be held for a few milliseconds so that it shares a `write` with the
+    /// Whether the line may be held briefly (up to 100 ms) so that it shares a `write` with the
     /// recipient's next lines, because nobody can tell it was late:
     /// - presence notices: with many users logging in and out they are most of what a server sends, and
-    ///   a person cannot tell a login shown 10 ms late;
+    ///   a person cannot tell a login shown a tenth of a second late (see `pacing`);
     /// - the username prompt: a person takes far longer than that to start typing, and a program that
     ///   sends its login at once gets the prompt with the welcome, in one `write` instead of two.
     ///

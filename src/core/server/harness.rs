@@ -330,7 +330,7 @@ impl Harness {
                 | Output::LoginFailed { .. }
                 | Output::Record { .. }
                 | Output::Counts(_)
-                | Output::WriteHeld
+                | Output::WriteHeld(_)
                 | Output::Tidy => {}
                 other => unreachable!("a server alone says nothing of a cluster: {other:?}"),
             }

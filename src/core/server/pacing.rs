@@ -7,9 +7,18 @@
 //! server makes is a plain function of numbers that a unit test can drive.
 //!
 //! - **Notices that may wait.** A line nobody is waiting for ([`ServerMsg::can_wait`]: presence notices,
-//!   the first username prompt) may be held up to [`PacingConfig::notice_delay_ms`] for the recipient's
-//!   next lines, as long as the connection holds at most [`PacingConfig::notice_held_max`] bytes. Any line
-//!   that may not wait takes the held ones with it, so holding never reorders a connection's lines.
+//!   the first username prompt) may be held for the recipient's next lines, as long as the connection
+//!   holds at most [`PacingConfig::notice_held_max`] bytes. Any line that may not wait takes the held
+//!   ones with it, so holding never reorders a connection's lines. The two kinds wait in lanes of their
+//!   own ([`Lane`]), each with its deadline, counted from the oldest line held in it:
+//!   - the prompt up to [`PacingConfig::notice_delay_ms`] (10 ms): long enough for a client that sends
+//!     its name at once to get the prompt with the welcome, short enough that nobody notices;
+//!   - presence up to [`PacingConfig::presence_delay_ms`] (100 ms). With many users online, every login
+//!     and logout is a line to each of them, and each line written alone is a `write` (over TLS, a
+//!     record sealed) per reader per change: a burst of logins within the window reaches each reader as
+//!     one write instead. A person cannot tell a login shown a tenth of a second late. Had both kinds
+//!     shared the prompt's deadline, every login's prompt would write every reader's presence after
+//!     10 ms, whatever the presence window.
 //! - **Coalescing under load.** A batch of at least [`PacingConfig::coalesce_min`] inputs means clients
 //!   send faster than one turn takes, so queueing delay already exceeds one more turn: the shell may let
 //!   the readers add what has arrived before writing, until the held output averages
@@ -26,8 +35,12 @@ use crate::time::Timestamp;
 /// The numbers of the write policy.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PacingConfig {
-    /// How long a notice that may wait is held for the recipient's next lines.
+    /// How long a notice that may wait (the first username prompt) is held for the recipient's next
+    /// lines.
     pub notice_delay_ms: u64,
+    /// How long presence notices are held for the recipient's next lines (other presence notices, most
+    /// of the time).
+    pub presence_delay_ms: u64,
     /// Bytes queued on one connection beyond which held notices are written with the batch anyway:
     /// holding is for small notices, not a way to build up memory.
     pub notice_held_max: usize,
@@ -50,6 +63,7 @@ impl Default for PacingConfig {
     fn default() -> Self {
         PacingConfig {
             notice_delay_ms: 10,
+            presence_delay_ms: 100,
             notice_held_max: 4096,
             coalesce_min: 64,
             coalesce_min_lines: 1024,
@@ -66,10 +80,34 @@ impl Default for PacingConfig {
 pub struct Queued {
     /// The connection is already to be written at the end of this batch.
     pub due: bool,
-    /// The connection already holds notices waiting for the held-notice deadline.
-    pub held: bool,
     /// Bytes queued on it, this line included.
     pub bytes: usize,
+}
+
+/// Which deadline a held line waits for. See the [module documentation](self).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lane {
+    /// The first username prompt: [`PacingConfig::notice_delay_ms`].
+    Prompt,
+    /// Presence notices: [`PacingConfig::presence_delay_ms`].
+    Presence,
+}
+
+impl Lane {
+    /// Every lane, in the order their due connections are written when both fall due at once.
+    pub const ALL: [Lane; 2] = [Lane::Prompt, Lane::Presence];
+
+    /// Its place in a per-lane array.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    fn of(msg: &ServerMsg) -> Lane {
+        match msg {
+            ServerMsg::Presence { .. } => Lane::Presence,
+            _ => Lane::Prompt,
+        }
+    }
 }
 
 /// What to do with a connection after a line was queued on it.
@@ -77,8 +115,9 @@ pub struct Queued {
 pub enum Write {
     /// Write it at the end of the batch (mark it due, if it is not already).
     WithBatch,
-    /// Leave it until the held-notice deadline (mark it held, if it is not already).
-    Hold,
+    /// Leave it until the lane's deadline (add it to the lane's held connections, if it is not there
+    /// already). A connection may be held in both lanes; whichever falls due first writes it all.
+    Hold(Lane),
 }
 
 /// Whether to tidy up now that the server is idle.
@@ -96,8 +135,8 @@ pub enum Tidy {
 #[derive(Debug)]
 pub struct Pacer {
     cfg: PacingConfig,
-    /// When the oldest held notice was queued.
-    held_since: Option<Timestamp>,
+    /// Per lane, when the oldest line held in it was queued.
+    held_since: [Option<Timestamp>; 2],
     /// Turns whose output has been held back since the last write.
     coalesced: u32,
     /// Lines queued since the last write.
@@ -111,7 +150,7 @@ impl Pacer {
     pub fn new(cfg: PacingConfig) -> Self {
         Pacer {
             cfg,
-            held_since: None,
+            held_since: [None; 2],
             coalesced: 0,
             lines: 0,
             last_tidy: None,
@@ -127,40 +166,42 @@ impl Pacer {
             return Write::WithBatch;
         }
         if msg.can_wait() && conn.bytes <= self.cfg.notice_held_max {
-            if !conn.held {
-                self.held_since.get_or_insert(now);
-            }
-            return Write::Hold;
+            let lane = Lane::of(msg);
+            // The lane's deadline counts from its oldest line: one held already keeps it.
+            self.held_since[lane.index()].get_or_insert(now);
+            return Write::Hold(lane);
         }
         self.lines += 1;
         Write::WithBatch
     }
 
-    /// When the held notices must be written, if any are held.
-    pub fn held_due(&self) -> Option<Timestamp> {
-        self.held_since
-            .map(|since| since.plus_millis(self.cfg.notice_delay_ms))
+    /// When the lines held in `lane` must be written, if any are held.
+    pub fn held_due(&self, lane: Lane) -> Option<Timestamp> {
+        let delay = match lane {
+            Lane::Prompt => self.cfg.notice_delay_ms,
+            Lane::Presence => self.cfg.presence_delay_ms,
+        };
+        self.held_since[lane.index()].map(|since| since.plus_millis(delay))
     }
 
-    /// Whether the held notices are due at `now`; if so the shell writes every connection holding any,
-    /// and the deadline is cleared.
-    pub fn take_held_due(&mut self, now: Timestamp) -> bool {
-        if self.held_due().is_some_and(|due| due <= now) {
-            self.held_since = None;
+    /// Whether the lines held in `lane` are due at `now`; if so the shell writes every connection
+    /// held in that lane, and its deadline is cleared.
+    pub fn take_held_due(&mut self, lane: Lane, now: Timestamp) -> bool {
+        if self.held_due(lane).is_some_and(|due| due <= now) {
+            self.held_since[lane.index()] = None;
             true
         } else {
             false
         }
     }
 
-    /// Time has passed to `now`: whether the held notices are due (as [`Self::take_held_due`]). A
-    /// put-off tidy-up that has come is forgotten: the shell asks again ([`Self::tidy`]) when it
-    /// next goes idle, so its deadline must not keep waking it meanwhile.
-    pub fn handle_timeout(&mut self, now: Timestamp) -> bool {
+    /// Time has passed to `now`: a put-off tidy-up that has come is forgotten (the shell asks again,
+    /// [`Self::tidy`], when it next goes idle, so its deadline must not keep waking it meanwhile).
+    /// Which lanes are due is [`Self::take_held_due`]'s.
+    pub fn handle_timeout(&mut self, now: Timestamp) {
         if self.tidy_due.is_some_and(|due| due <= now) {
             self.tidy_due = None;
         }
-        self.take_held_due(now)
     }
 
     /// After a batch of `inputs` that left `due_conns` connections to write: hold the writes for another
@@ -202,10 +243,11 @@ impl Pacer {
 
     /// The earliest time the shell must look again for the pacer's sake: held notices, a put-off tidy-up.
     pub fn poll_timeout(&self) -> Option<Timestamp> {
-        match (self.held_due(), self.tidy_due) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        Lane::ALL
+            .into_iter()
+            .filter_map(|lane| self.held_due(lane))
+            .chain(self.tidy_due)
+            .min()
     }
 }
 
@@ -227,7 +269,6 @@ mod tests {
 
     const FRESH: Queued = Queued {
         due: false,
-        held: false,
         bytes: 30,
     };
 
@@ -235,16 +276,46 @@ mod tests {
     fn notices_wait_replies_do_not() {
         let mut p = Pacer::new(PacingConfig::default());
         let t = Timestamp(1000);
-        assert_eq!(p.queued(&presence(), FRESH, t), Write::Hold);
+        assert_eq!(p.queued(&presence(), FRESH, t), Write::Hold(Lane::Presence));
         assert_eq!(
             p.queued(&ServerMsg::Prompt(Prompt::Username), FRESH, t),
-            Write::Hold
+            Write::Hold(Lane::Prompt)
         );
         assert_eq!(p.queued(&reply(), FRESH, t), Write::WithBatch);
-        assert_eq!(p.held_due(), Some(Timestamp(1010)));
-        assert!(!p.take_held_due(Timestamp(1009)));
-        assert!(p.take_held_due(Timestamp(1010)));
-        assert_eq!(p.held_due(), None);
+        assert_eq!(p.held_due(Lane::Prompt), Some(Timestamp(1010)));
+        assert_eq!(p.held_due(Lane::Presence), Some(Timestamp(1100)));
+        assert_eq!(p.poll_timeout(), Some(Timestamp(1010)));
+        assert!(!p.take_held_due(Lane::Prompt, Timestamp(1009)));
+        assert!(p.take_held_due(Lane::Prompt, Timestamp(1010)));
+        assert!(
+            !p.take_held_due(Lane::Presence, Timestamp(1010)),
+            "the prompt's deadline does not write presence"
+        );
+        assert_eq!(p.held_due(Lane::Prompt), None);
+        assert_eq!(p.poll_timeout(), Some(Timestamp(1100)));
+        assert!(p.take_held_due(Lane::Presence, Timestamp(1100)));
+        assert_eq!(p.poll_timeout(), None);
+    }
+
+    #[test]
+    fn a_burst_of_presence_within_the_window_shares_one_deadline() {
+        // A login every 5 ms, told to the same reader: every line up to the deadline of the first is
+        // held for it, so the reader gets one write per window, not one per login.
+        let mut p = Pacer::new(PacingConfig::default());
+        let mut bytes = 0;
+        for i in 0..20 {
+            bytes += 30;
+            let q = Queued { due: false, bytes };
+            assert_eq!(
+                p.queued(&presence(), q, Timestamp(1000 + 5 * i)),
+                Write::Hold(Lane::Presence)
+            );
+        }
+        assert_eq!(p.held_due(Lane::Presence), Some(Timestamp(1100)));
+        assert!(p.take_held_due(Lane::Presence, Timestamp(1100)));
+        // The next change starts a new window.
+        p.queued(&presence(), FRESH, Timestamp(1100));
+        assert_eq!(p.held_due(Lane::Presence), Some(Timestamp(1200)));
     }
 
     #[test]
@@ -257,20 +328,16 @@ mod tests {
             ..FRESH
         };
         assert_eq!(p.queued(&presence(), big, Timestamp(0)), Write::WithBatch);
-        assert_eq!(p.held_due(), None);
+        assert_eq!(p.poll_timeout(), None);
     }
 
     #[test]
     fn the_held_deadline_counts_from_the_oldest_notice() {
         let mut p = Pacer::new(PacingConfig::default());
         p.queued(&presence(), FRESH, Timestamp(100));
-        let held = Queued {
-            held: true,
-            ..FRESH
-        };
-        p.queued(&presence(), held, Timestamp(105));
+        p.queued(&presence(), FRESH, Timestamp(105));
         p.queued(&presence(), FRESH, Timestamp(106));
-        assert_eq!(p.held_due(), Some(Timestamp(110)));
+        assert_eq!(p.held_due(Lane::Presence), Some(Timestamp(200)));
     }
 
     #[test]

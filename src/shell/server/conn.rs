@@ -53,9 +53,10 @@ pub(super) struct ConnIo {
     pub(super) closing: bool,
     /// Already in the driver's list of connections to flush at the end of this batch.
     pub(super) dirty: bool,
-    /// In the driver's list of connections holding notices that may wait (see
-    /// [`ServerMsg::can_wait`](natter_core::protocol::ServerMsg::can_wait)).
-    pub(super) held: bool,
+    /// Per lane, in the driver's list of connections holding notices that may wait (see
+    /// [`ServerMsg::can_wait`](natter_core::protocol::ServerMsg::can_wait) and
+    /// [`Lane`](natter_core::server::pacing::Lane)).
+    pub(super) held: [bool; 2],
     /// The core holds this connection's lines (flood control): it is not read until resumed.
     pub(super) paused: bool,
     /// A cluster node holds this connection's lines before login (its gate is full): not read
@@ -109,7 +110,7 @@ impl ConnIo {
             ended: false,
             closing: false,
             dirty: false,
-            held: false,
+            held: [false; 2],
             paused: false,
             gated: false,
             reaped: false,

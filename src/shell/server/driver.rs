@@ -56,8 +56,9 @@ pub(super) struct Driver {
     pub(super) followups: VecDeque<ConnId>,
     /// Connections with output queued and not yet written.
     pub(super) dirty: Vec<ConnId>,
-    /// Connections holding notices that may wait, written when the pacer says they are due.
-    pub(super) held: Vec<ConnId>,
+    /// Per lane, the connections holding notices that may wait, written when the pacer says the
+    /// lane is due.
+    pub(super) held: [Vec<ConnId>; 2],
     pub(super) scratch: Vec<u8>,
     /// Runs the password jobs.
     pub(super) hasher: Hasher,
@@ -330,7 +331,7 @@ impl Driver {
                         m.count(&counts);
                     }
                 }
-                Output::WriteHeld => self.release_held(),
+                Output::WriteHeld(lane) => self.release_held(lane),
                 Output::Tidy => self.tidy(),
                 Output::Append(events) => {
                     if let Some(link) = &self.link {

@@ -524,7 +524,7 @@ fn drive(
         batch: Inbox::default(),
         followups: VecDeque::new(),
         dirty: Vec::new(),
-        held: Vec::new(),
+        held: [Vec::new(), Vec::new()],
         scratch: Vec::new(),
         hasher,
         admin_replies: Default::default(),

@@ -9,7 +9,7 @@ use super::driver::Driver;
 use super::inbox::Input;
 use natter_core::protocol::{ServerMsg, render_into};
 use natter_core::server::oplog::Refusal;
-use natter_core::server::pacing::{Queued, Write};
+use natter_core::server::pacing::{Lane, Queued, Write};
 use natter_core::server::{ConnId, Effect};
 use natter_core::time::Timestamp;
 
@@ -44,18 +44,21 @@ impl Driver {
         self.shared.inbox.borrow_mut().shrink();
         self.scratch = Vec::new();
         self.dirty.shrink_to(1024);
-        self.held.shrink_to(1024);
+        for held in &mut self.held {
+            held.shrink_to(1024);
+        }
         release_free_memory();
     }
 
-    /// Marks every connection holding notices for writing (by the next [`Self::flush_dirty`]).
-    pub(super) fn release_held(&mut self) {
+    /// Marks every connection holding notices in `lane` for writing (by the next
+    /// [`Self::flush_dirty`]).
+    pub(super) fn release_held(&mut self, lane: Lane) {
         let mut conns = self.shared.conns.borrow_mut();
-        for conn in self.held.drain(..) {
+        for conn in self.held[lane.index()].drain(..) {
             let Some(io) = conns.get_mut(&conn) else {
                 continue;
             };
-            io.held = false;
+            io.held[lane.index()] = false;
             // Written meanwhile with other lines, or not: only a queue with bytes is worth a write.
             if !io.dirty && io.queued() > 0 {
                 io.dirty = true;
@@ -129,7 +132,6 @@ impl Driver {
         io.push(&self.scratch, !msg.is_some_and(ServerMsg::can_wait));
         let state = Queued {
             due: io.dirty,
-            held: io.held,
             bytes: io.queued(),
         };
         let write = match msg {
@@ -143,10 +145,10 @@ impl Driver {
                     self.dirty.push(conn);
                 }
             }
-            Write::Hold => {
-                if !io.held {
-                    io.held = true;
-                    self.held.push(conn);
+            Write::Hold(lane) => {
+                if !io.held[lane.index()] {
+                    io.held[lane.index()] = true;
+                    self.held[lane.index()].push(conn);
                 }
             }
         }

@@ -597,7 +597,7 @@ impl Sim {
                 | Output::LoginFailed { .. }
                 | Output::Record { .. }
                 | Output::Counts(_)
-                | Output::WriteHeld
+                | Output::WriteHeld(_)
                 | Output::Tidy
                 | Output::Lease { .. } => {}
             }

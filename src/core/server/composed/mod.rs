@@ -59,7 +59,7 @@ use super::cluster::node::{Lost, Node, Snapshot};
 use super::event::{ConnId, Effect, Event};
 use super::oplog::{OperatorLog, OperatorLogConfig, OutputNotes, Refusal};
 use super::outbox::{Outbox, OutboxConfig};
-use super::pacing::{Pacer, PacingConfig, Queued, Tidy, Write};
+use super::pacing::{Lane, Pacer, PacingConfig, Queued, Tidy, Write};
 use super::record::Record;
 use super::state::ServerState;
 use crate::irc::{IrcFront, Relaying, Step};
@@ -235,8 +235,11 @@ impl Server {
                 let mut lines = Vec::new();
                 self.oplog.handle_timeout(now, &mut lines);
                 self.out.extend(lines.into_iter().map(Output::OperatorLine));
-                if self.pacer.handle_timeout(now) {
-                    self.out.push_back(Output::WriteHeld);
+                self.pacer.handle_timeout(now);
+                for lane in Lane::ALL {
+                    if self.pacer.take_held_due(lane, now) {
+                        self.out.push_back(Output::WriteHeld(lane));
+                    }
                 }
             }
             Input::FlushLazy => {

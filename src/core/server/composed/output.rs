@@ -10,6 +10,7 @@ use crate::server::cluster::LogEvent;
 use crate::server::event::{ConnId, Effect, LoginFailure};
 use crate::server::oplog::LogLine;
 use crate::server::outbox::Commit;
+use crate::server::pacing::Lane;
 use crate::server::record::Record;
 use crate::time::Timestamp;
 
@@ -89,9 +90,9 @@ pub enum Output {
     },
     /// What the metrics count, summed over the batch just ended.
     Counts(Counts),
-    /// The notices held for their recipients' next lines are due: write every connection holding
-    /// some.
-    WriteHeld,
+    /// The lines held in a lane for their recipients' next lines are due: write every connection
+    /// held in that lane.
+    WriteHeld(Lane),
     /// The server went idle after a burst: give memory back now.
     Tidy,
     /// Events to append to the shared log, as one entry, in order (a cluster node's).

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 
 use super::*;
+use crate::protocol::Prompt;
 use crate::server::oplog::Refusal;
 use crate::server::{Account, Config};
 
@@ -241,13 +242,27 @@ fn held_notices_fall_due_as_a_timeout_and_idle_tidies_when_the_pacer_says() {
     };
     let fresh = Queued {
         due: false,
-        held: false,
         bytes: 30,
     };
-    assert_eq!(s.pace(&presence, fresh, T), Write::Hold);
-    let due = s.poll_timeout().expect("the held notices' deadline");
+    assert_eq!(s.pace(&presence, fresh, T), Write::Hold(Lane::Presence));
+    let prompt = ServerMsg::Prompt(Prompt::Username);
+    assert_eq!(s.pace(&prompt, fresh, T), Write::Hold(Lane::Prompt));
+    let due = s.poll_timeout().expect("the held prompt's deadline");
     s.handle_input(Input::Timeout, due);
-    assert!(matches!(drain(&mut s).as_slice(), [Output::WriteHeld]));
+    assert!(matches!(
+        drain(&mut s).as_slice(),
+        [Output::WriteHeld(Lane::Prompt)]
+    ));
+    let due = s.poll_timeout().expect("the held presence's deadline");
+    assert!(
+        due > T.plus_millis(10),
+        "presence waits longer than the prompt"
+    );
+    s.handle_input(Input::Timeout, due);
+    assert!(matches!(
+        drain(&mut s).as_slice(),
+        [Output::WriteHeld(Lane::Presence)]
+    ));
     s.handle_input(Input::Idle { written: 10 }, due);
     assert!(drain(&mut s).is_empty(), "too little written to tidy");
     s.handle_input(Input::Idle { written: 4 << 20 }, due);
