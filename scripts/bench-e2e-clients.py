@@ -69,7 +69,13 @@ def run(client_bin, trace_to=None, callgrind=None):
             [server_bin, str(port), "60", "3600", "--bind", "127.0.0.1", "--credentials",
              os.path.join(work, "cred.txt"), "--data-dir", os.path.join(work, "data")] + flags,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        time.sleep(0.5)
+        # Until the server listens (on a loaded machine it can take longer than a moment).
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
 
         def client(user, password):
             cmd = [client_bin, "--plaintext", "--state-dir", os.path.join(work, user), "127.0.0.1",

@@ -43,6 +43,36 @@ pub struct Vodozemac {
     pending: Pending,
     group_out: Memo<GroupSession>,
     group_in: Memo<InboundGroupSession>,
+    parsed: Parsed,
+}
+
+/// The Olm message [`Engine::session_of`] parsed last, kept for the [`Engine::decrypt`] that
+/// follows it: the core asks which session a pre-key message belongs to, then decrypts it with that
+/// session, and every message of a one-way conversation is a pre-key message (the sender's session
+/// stays one until it hears back), so each was parsed twice. Found only by the same bytes, and taken
+/// out when used.
+#[derive(Default)]
+struct Parsed(std::sync::Mutex<Option<(OlmMessage, VOlmMessage)>>);
+
+impl std::fmt::Debug for Parsed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Parsed")
+    }
+}
+
+impl Parsed {
+    fn keep(&self, message: &OlmMessage, parsed: VOlmMessage) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((message.clone(), parsed));
+    }
+
+    /// `message`, parsed: the one kept if it is the same, else parsed now.
+    fn take(&self, message: &OlmMessage) -> Result<VOlmMessage, EngineError> {
+        let kept = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match kept {
+            Some((m, parsed)) if m == *message => Ok(parsed),
+            _ => olm_message(message),
+        }
+    }
 }
 
 /// Live objects by the pickle they were last pickled to (at most [`Memo::CAP`], the oldest dropped),
@@ -305,14 +335,17 @@ impl Engine for Vodozemac {
     }
 
     fn session_of(&self, message: &OlmMessage) -> Result<Option<String>, EngineError> {
-        Ok(match olm_message(message)? {
+        let parsed = olm_message(message)?;
+        let id = match &parsed {
             VOlmMessage::PreKey(m) => Some(m.session_id()),
             VOlmMessage::Normal(_) => None,
-        })
+        };
+        self.parsed.keep(message, parsed);
+        Ok(id)
     }
 
     fn inbound(&self, pickle: &mut Pickle, message: &OlmMessage) -> Result<Inbound, EngineError> {
-        let VOlmMessage::PreKey(pre_key) = olm_message(message)? else {
+        let VOlmMessage::PreKey(pre_key) = self.parsed.take(message)? else {
             return Err(EngineError::Decrypt(
                 "not a pre-key message, and no session it belongs to".into(),
             ));
@@ -350,7 +383,7 @@ impl Engine for Vodozemac {
     }
 
     fn decrypt(&self, pickle: &mut Pickle, message: &OlmMessage) -> Result<Vec<u8>, EngineError> {
-        let message = olm_message(message)?;
+        let message = self.parsed.take(message)?;
         let (mut session, pending) = self.take_olm(pickle)?;
         match session.decrypt(&message) {
             Ok(plaintext) => {

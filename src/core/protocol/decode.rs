@@ -50,7 +50,9 @@ pub fn decode_line(line: &str) -> Result<ServerMsg, DecodeError> {
     if line.is_empty() {
         return Err(DecodeError::Empty);
     }
-    if line.chars().any(|c| c.is_control() && c != '\t') {
+    // By bytes (a server line holding ciphertext is hundreds of bytes, every one decoded as a
+    // `char` otherwise).
+    if super::line::has_control(line) {
         return Err(DecodeError::ControlChar);
     }
     let tag = line.split_once(' ').map_or(line, |(t, _)| t);

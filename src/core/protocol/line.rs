@@ -133,7 +133,7 @@ pub fn check_line(line: &[u8]) -> Result<&str, LineError> {
 /// U+007F-U+009F). Read for every line, so by bytes first, without branching per byte: the ASCII
 /// ones are single bytes, and the others (U+0080-U+009F) are the two bytes `C2 80`-`C2 9F` in UTF-8,
 /// so a line without a `C2` byte needs no decoding at all.
-fn has_control(text: &str) -> bool {
+pub(crate) fn has_control(text: &str) -> bool {
     let (ascii, c2) = text.bytes().fold((false, false), |(ascii, c2), b| {
         (
             ascii | ((b < 0x20) & (b != b'\t')) | (b == 0x7f),

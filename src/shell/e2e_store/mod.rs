@@ -290,9 +290,8 @@ impl DeviceStore {
         records.push(record);
     }
 
-    /// One sealed record, framed.
-    fn record(&self, kind: u8, part: &Part, bytes: &[u8]) -> Result<Vec<u8>, String> {
-        let name = part.file_name();
+    /// One sealed record of the part named `name`, framed.
+    fn record(&self, kind: u8, name: &str, bytes: &[u8]) -> Result<Vec<u8>, String> {
         let nonce: [u8; 24] = key::random().map_err(|e| e.to_string())?;
         let ct = self
             .cipher
@@ -300,7 +299,7 @@ impl DeviceStore {
                 XNonce::from_slice(&nonce),
                 Payload {
                     msg: bytes,
-                    aad: &self.aad(kind, &name),
+                    aad: &self.aad(kind, name),
                 },
             )
             .map_err(|_| "could not encrypt".to_owned())?;
@@ -366,8 +365,9 @@ impl DeviceStore {
         let pending = std::mem::take(&mut self.pending);
         let mut sealed = Vec::new();
         for (part, records) in &pending {
+            let name = part.file_name();
             for (kind, bytes) in records {
-                sealed.push((*kind, part.file_name(), self.record(*kind, part, bytes)?));
+                sealed.push((*kind, name.clone(), self.record(*kind, &name, bytes)?));
             }
         }
         if !sealed.is_empty()

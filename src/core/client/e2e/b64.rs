@@ -17,6 +17,11 @@ pub(super) fn encode(bytes: impl AsRef<[u8]>) -> String {
     B64.encode(bytes)
 }
 
+/// `bytes` as text, appended to `out`.
+pub(super) fn encode_into(bytes: impl AsRef<[u8]>, out: &mut String) {
+    B64.encode_string(bytes, out)
+}
+
 /// The bytes `text` stands for, or why it stands for none.
 pub(super) fn decode(text: impl AsRef<[u8]>) -> Result<Vec<u8>, base64::DecodeError> {
     B64.decode(text)

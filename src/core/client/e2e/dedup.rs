@@ -56,6 +56,11 @@ impl Dedup {
         if self.contains(id, &digest) {
             return;
         }
+        self.insert_new(id, digest, text);
+    }
+
+    /// [`Self::insert`] for a message known not to be kept yet.
+    pub(super) fn insert_new(&mut self, id: u64, digest: String, text: String) {
         if self.seen.len() == KEEP
             && let Some((old, _, _)) = self.seen.pop_front()
             && let Some(n) = self.ids.get_mut(&old)
@@ -75,6 +80,17 @@ impl Dedup {
             .iter()
             .map(|(i, d, t)| Record(*i, d.clone(), t.clone()))
             .collect()
+    }
+
+    /// Every message kept, oldest first, serialised as stored (a JSON array of [`Record`]s), without
+    /// copying the texts first.
+    pub(super) fn to_json(&self) -> Vec<u8> {
+        let all: Vec<(u64, &str, &str)> = self
+            .seen
+            .iter()
+            .map(|(i, d, t)| (*i, d.as_str(), t.as_str()))
+            .collect();
+        super::to_json(&all)
     }
 
     /// The text of the newest message with server id `id` and this ciphertext.

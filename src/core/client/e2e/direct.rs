@@ -5,7 +5,9 @@ use super::contacts::Met;
 use super::dedup::digest;
 use super::device::{fallback_statement, one_time_statement};
 use super::engine::{Identity, PublicKey};
-use super::envelope::{Body, Envelope, Inner, Proof, identity_statement, render_body};
+use super::envelope::{
+    Body, Envelope, Inner, Proof, identity_statement, render_body, render_inner, render_olm,
+};
 use super::notes::{LeftOut, Wait};
 use super::outbox::Waiting;
 use super::{E2e, Home, Note, Out, Part, Received, Refusal, fit, safety};
@@ -145,23 +147,21 @@ impl E2e {
 
     /// This device's identity proof, for the plaintext of pre-key messages (made once: the identity
     /// does not change).
-    fn proof(&mut self) -> Result<Proof, Refusal> {
-        if let Some(p) = &self.proof {
-            return Ok(p.clone());
+    fn proof(&mut self) -> Result<&Proof, Refusal> {
+        if self.proof.is_none() {
+            let id = &self.device.identity;
+            let statement = identity_statement(&self.me, &id.curve25519, &id.ed25519);
+            let signature = self
+                .engine
+                .sign(&self.device.account, &[statement.as_bytes()])
+                .map_err(Refusal::Engine)?
+                .remove(0);
+            self.proof = Some(Proof {
+                ed25519: id.ed25519.clone(),
+                signature,
+            });
         }
-        let id = &self.device.identity;
-        let statement = identity_statement(&self.me, &id.curve25519, &id.ed25519);
-        let signature = self
-            .engine
-            .sign(&self.device.account, &[statement.as_bytes()])
-            .map_err(Refusal::Engine)?
-            .remove(0);
-        let proof = Proof {
-            ed25519: id.ed25519.clone(),
-            signature,
-        };
-        self.proof = Some(proof.clone());
-        Ok(proof)
+        Ok(self.proof.as_ref().expect("made above"))
     }
 
     /// Encrypts `body` for `to` with the session made with their pinned identity; the line to send.
@@ -172,19 +172,26 @@ impl E2e {
             .session_with(to)
             .ok_or_else(|| Refusal::Engine(super::EngineError::Decrypt("no session".into())))?;
         let pre_key = self.peers.get(to).is_none_or(|p| p.next_is_pre_key(&curve));
-        let inner = Inner {
-            proof: if pre_key { Some(self.proof()?) } else { None },
-            body: body.clone(),
+        let plaintext = if pre_key {
+            render_inner(Some(self.proof()?), body)
+        } else {
+            render_inner(None, body)
         };
         let peer = self.peers.entry(to.clone()).or_default();
         let message = peer
-            .encrypt(&*self.engine, &curve, inner.render().as_bytes())
+            .encrypt(&*self.engine, &curve, plaintext.as_bytes())
             .map_err(Refusal::Engine)?;
-        let text = Envelope::Olm { to: curve, message }.render();
+        // The line made in one piece: `message <to> ` and the envelope after it.
+        let mut line = String::with_capacity(16 + to.len());
+        line.push_str("message ");
+        line.push_str(to);
+        line.push(' ');
+        let text_at = line.len();
+        render_olm(&curve, &message, &mut line);
         if let Body::Text(t) = body {
-            self.record_sent(to, digest(&text), t.clone());
+            self.record_sent(to, digest(&line[text_at..]), t.clone());
         }
-        Ok(format!("message {to} {text}"))
+        Ok(line)
     }
 
     /// `KEYS <user> <curve25519> <ed25519> <key>|-`: the answer to a claim (a session is made and what

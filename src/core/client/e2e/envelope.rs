@@ -31,7 +31,9 @@
 //!
 //! Inside a Megolm message: `M <text>`.
 
-use super::b64::{decode as base64_decode, encode as base64_encode};
+use super::b64::{
+    decode as base64_decode, encode as base64_encode, encode_into as base64_encode_into,
+};
 
 use super::engine::OlmMessage;
 use crate::protocol::Name;
@@ -85,8 +87,9 @@ impl Envelope {
     pub fn render(&self) -> String {
         match self {
             Envelope::Olm { to, message } => {
-                let kind = if message.pre_key { 'p' } else { 'n' };
-                format!("{PREFIX}{kind}:{to}:{}", base64_encode(&message.body))
+                let mut out = String::new();
+                render_olm(to, message, &mut out);
+                out
             }
             Envelope::Group { session_id, body } => {
                 format!("{PREFIX}g:{session_id}:{}", base64_encode(body))
@@ -128,6 +131,18 @@ impl Envelope {
             _ => Err(EnvelopeError::UnknownKind),
         }
     }
+}
+
+/// The outside form of an Olm `message` for the device `to`, appended to `out` (the line that
+/// carries it is made in one piece, without a copy of the text per step).
+pub fn render_olm(to: &str, message: &OlmMessage, out: &mut String) {
+    out.reserve(PREFIX.len() + 3 + to.len() + message.body.len().div_ceil(3) * 4);
+    out.push_str(PREFIX);
+    out.push(if message.pre_key { 'p' } else { 'n' });
+    out.push(':');
+    out.push_str(to);
+    out.push(':');
+    base64_encode_into(&message.body, out);
 }
 
 /// The identity proof in front of a pre-key message's plaintext.
@@ -188,12 +203,7 @@ pub fn identity_statement(sender: &str, curve25519: &str, ed25519: &str) -> Stri
 impl Inner {
     /// As encrypted: the proof's line, if any, then the body's.
     pub fn render(&self) -> String {
-        let mut out = String::new();
-        if let Some(p) = &self.proof {
-            out.push_str(&format!("I {} {}\n", p.ed25519, p.signature));
-        }
-        out.push_str(&render_body(&self.body));
-        out
+        render_inner(self.proof.as_ref(), &self.body)
     }
 
     /// A plaintext as decrypted, read.
@@ -220,13 +230,55 @@ impl Inner {
     }
 }
 
+/// An Olm plaintext ([`Inner::render`]) from its parts, made in one piece.
+pub fn render_inner(proof: Option<&Proof>, body: &Body) -> String {
+    let mut out = String::with_capacity(
+        proof.map_or(0, |p| p.ed25519.len() + p.signature.len() + 4) + body_len(body),
+    );
+    if let Some(p) = proof {
+        out.push_str("I ");
+        out.push_str(&p.ed25519);
+        out.push(' ');
+        out.push_str(&p.signature);
+        out.push('\n');
+    }
+    push_body(body, &mut out);
+    out
+}
+
+/// How long a body's plaintext line is.
+fn body_len(body: &Body) -> usize {
+    2 + match body {
+        Body::Text(t) => t.len(),
+        Body::GroupKey { group, session_key } => group.len() + 1 + session_key.len(),
+        Body::Unreadable { digest } => digest.len(),
+    }
+}
+
+fn push_body(body: &Body, out: &mut String) {
+    match body {
+        Body::Text(t) => {
+            out.push_str("M ");
+            out.push_str(t);
+        }
+        Body::GroupKey { group, session_key } => {
+            out.push_str("K ");
+            out.push_str(group);
+            out.push(' ');
+            out.push_str(session_key);
+        }
+        Body::Unreadable { digest } => {
+            out.push_str("U ");
+            out.push_str(digest);
+        }
+    }
+}
+
 /// A body as its plaintext line: a one-letter kind, a space, and what it holds.
 pub fn render_body(body: &Body) -> String {
-    match body {
-        Body::Text(t) => format!("M {t}"),
-        Body::GroupKey { group, session_key } => format!("K {group} {session_key}"),
-        Body::Unreadable { digest } => format!("U {digest}"),
-    }
+    let mut out = String::with_capacity(body_len(body));
+    push_body(body, &mut out);
+    out
 }
 
 /// A body alone (the plaintext of a Megolm message is one).

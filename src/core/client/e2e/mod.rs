@@ -481,7 +481,7 @@ impl E2e {
                 for (id, digest, text) in seen.seen {
                     d.insert(id, digest, text);
                 }
-                out.push(Out::Save(texts_part.clone(), to_json(&d.records())));
+                out.push(Out::Save(texts_part.clone(), d.to_json()));
                 texts.insert(texts_part, (d, 0));
             }
             if let Some(user) = user
@@ -608,14 +608,18 @@ impl E2e {
         if d.contains(id, &digest) {
             return;
         }
-        let record = dedup::Record(id, digest.clone(), text.clone());
-        d.insert(id, digest, text);
-        if *appended + 1 >= dedup::KEEP {
-            *appended = 0;
-            out.push(Out::Save(part, to_json(&d.records())));
-        } else {
-            *appended += 1;
-            out.push(Out::Append(part, to_json(&record)));
+        // Serialised as a `dedup::Record` is, from the parts, before they are kept.
+        let record = (*appended + 1 < dedup::KEEP).then(|| to_json(&(id, &digest, &text)));
+        d.insert_new(id, digest, text);
+        match record {
+            Some(record) => {
+                *appended += 1;
+                out.push(Out::Append(part, record));
+            }
+            None => {
+                *appended = 0;
+                out.push(Out::Save(part, d.to_json()));
+            }
         }
     }
 

@@ -46,7 +46,13 @@ pub enum Stored {
 }
 
 fn hex(name: &str) -> String {
-    name.bytes().map(|b| format!("{b:02x}")).collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(2 * name.len());
+    for b in name.bytes() {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    out
 }
 
 fn unhex(text: &str) -> Option<String> {
