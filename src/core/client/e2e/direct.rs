@@ -547,6 +547,19 @@ impl E2e {
             }
         };
         let Ok(inner) = Inner::parse(&plaintext) else {
+            // Decrypted, so the session has moved past this message (its key is spent): the
+            // session is kept as it now is, and the id recorded, like any message read. Dropping
+            // it would leave the contact's session at a step the engine no longer holds, and every
+            // later message from them would fail.
+            self.record_text(
+                Part::PeerTexts(from.clone()),
+                id,
+                digest,
+                String::new(),
+                out,
+            );
+            self.peers.insert(from.clone(), peer);
+            self.save_peer(from, out);
             return Received::Failed("the decrypted text has an unknown form".into());
         };
         // Decrypted: from here on everything is kept (the message cannot be decrypted again).

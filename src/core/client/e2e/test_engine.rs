@@ -33,6 +33,11 @@ use super::{b64, fit};
 pub struct TestEngine {
     seed: u64,
     counter: AtomicU64,
+    /// Pending pickles a step or a save has used up. The real engine keeps a pending session in
+    /// one place only and takes it out when it is used, so a pending pickle works once: a core that
+    /// stepped a copy of a session and then dropped the result would be left with a pickle that no
+    /// longer opens. Refusing it here too lets the core's tests catch that.
+    spent: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl TestEngine {
@@ -41,6 +46,7 @@ impl TestEngine {
         TestEngine {
             seed,
             counter: AtomicU64::new(0),
+            spent: Default::default(),
         }
     }
 
@@ -48,6 +54,23 @@ impl TestEngine {
     pub fn named(name: &str) -> TestEngine {
         let h = Sha256::digest(name.as_bytes());
         TestEngine::new(u64::from_be_bytes(h[..8].try_into().expect("8 bytes")))
+    }
+
+    /// Refuses a pending pickle already used up, as the real engine, which no longer holds it.
+    fn check_unspent(&self, pickle: &Pickle) -> Result<(), EngineError> {
+        let spent = self.spent.lock().unwrap_or_else(|e| e.into_inner());
+        if pickle.0.starts_with(PENDING) && spent.contains(&pickle.0) {
+            return Err(damaged("a pending session this engine no longer holds"));
+        }
+        Ok(())
+    }
+
+    /// A step or a save used `pickle` up, if it was pending.
+    fn spend(&self, pickle: &Pickle) {
+        if pickle.0.starts_with(PENDING) {
+            let mut spent = self.spent.lock().unwrap_or_else(|e| e.into_inner());
+            spent.insert(pickle.0.clone());
+        }
     }
 
     /// 32 new bytes, never the same twice from this engine.
@@ -448,6 +471,7 @@ impl Engine for TestEngine {
     }
 
     fn encrypt(&self, session: &mut Pickle, plaintext: &[u8]) -> Result<OlmMessage, EngineError> {
+        self.check_unspent(session)?;
         let mut s: Session = from_pickle(session)?;
         let pre_key = s.role == 0 && !s.received;
         let index = s.next_index;
@@ -462,6 +486,7 @@ impl Engine for TestEngine {
             one_time: pre_key.then(|| s.one_time.clone()),
             body,
         };
+        self.spend(session);
         *session = pending(&s);
         Ok(OlmMessage {
             pre_key,
@@ -470,13 +495,17 @@ impl Engine for TestEngine {
     }
 
     fn decrypt(&self, session: &mut Pickle, message: &OlmMessage) -> Result<Vec<u8>, EngineError> {
+        self.check_unspent(session)?;
         let mut s: Session = from_pickle(session)?;
         let plaintext = open(&mut s, &wire(message)?)?;
+        self.spend(session);
         *session = pending(&s);
         Ok(plaintext)
     }
 
     fn materialise(&self, session: &mut Pickle) -> Result<(), EngineError> {
+        self.check_unspent(session)?;
+        self.spend(session);
         if let Some(whole) = session.0.strip_prefix(PENDING) {
             *session = Pickle(whole.to_owned());
         }

@@ -496,3 +496,46 @@ fn control_characters_inside_the_encryption_are_refused_as_the_server_would() {
         "{shown:?}"
     );
 }
+
+#[test]
+fn a_message_that_decrypts_to_an_unknown_form_is_refused_and_the_conversation_goes_on() {
+    let mut net = Net::new();
+    net.join("alice");
+    net.join("bob");
+    net.send("alice", "bob", "hello").unwrap();
+    net.send("alice", "bob", "how are you?").unwrap();
+    // Alice's device (a newer version, or a faulty one) encrypts something bob cannot read as a
+    // message. It decrypts, so the session has moved past it: bob must keep the session as it now
+    // is, or every later message from alice in the same burst would fail to decrypt (the engine
+    // keeps a session stepped since the last save in one place only).
+    let line = {
+        let alice = &mut net.dev("alice").e2e;
+        let curve = alice.session_with(&n("bob")).unwrap();
+        let engine = alice.engine.clone();
+        let peer = alice.peers.get_mut("bob").unwrap();
+        let message = peer.encrypt(&*engine, &curve, b"not a message").unwrap();
+        let mut line = String::new();
+        super::super::envelope::render_olm(&curve, &message, &mut line);
+        line
+    };
+    net.next_id += 1;
+    net.mail
+        .get_mut("bob")
+        .unwrap()
+        .push_back((net.next_id, n("alice"), None, line));
+    net.send("alice", "bob", "still there?").unwrap();
+    // One burst, read by the running device with no save in between, as a client reads ahead.
+    let mail: Vec<Mail> = net.mail.remove("bob").unwrap().into();
+    let mut out = Vec::new();
+    let shown: Vec<Received> = mail
+        .iter()
+        .map(|(id, from, _, text)| net.dev("bob").e2e.receive_direct(*id, from, text, &mut out))
+        .collect();
+    net.carry("bob", out);
+    assert_eq!(shown[..2], [text("hello"), text("how are you?")]);
+    assert!(
+        matches!(&shown[2], Received::Failed(w) if w.contains("unknown form")),
+        "{shown:?}"
+    );
+    assert_eq!(shown[3], text("still there?"));
+}
