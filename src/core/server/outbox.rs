@@ -115,6 +115,9 @@ pub struct Outbox {
     submitted: u64,
     /// Every commit up to this number is durable.
     committed: u64,
+    /// An emptied batch the driver gave back ([`Outbox::recycle`]), to be the next batch: a batch
+    /// grown from nothing every turn copied its effects over at every doubling.
+    spare: Vec<Effect>,
 }
 
 impl Outbox {
@@ -133,7 +136,22 @@ impl Outbox {
             controls: VecDeque::new(),
             submitted: 0,
             committed: 0,
+            spare: Vec::new(),
         }
+    }
+
+    /// A released batch the driver has carried out, given back emptied, so that a later batch
+    /// starts with its room (the larger is kept).
+    pub fn recycle(&mut self, mut spent: Vec<Effect>) {
+        spent.clear();
+        if spent.capacity() > self.spare.capacity() {
+            self.spare = spent;
+        }
+    }
+
+    /// Gives back the room kept for batches (after a burst, gone idle).
+    pub fn shrink(&mut self) {
+        self.spare = Vec::new();
     }
 
     /// The numbers it was made with.
@@ -181,7 +199,7 @@ impl Outbox {
             None
         };
         self.acknowledged = false;
-        let sends = std::mem::take(&mut self.sends);
+        let sends = std::mem::replace(&mut self.sends, std::mem::take(&mut self.spare));
         if commit.is_none() && self.pending.is_empty() {
             if !sends.is_empty() {
                 self.ready.push_back(sends);
