@@ -12,10 +12,10 @@
 //! memory would stay in the allocator's free lists until that tidy-up all the same.)
 
 /// At most this many buffers are kept: about as many connections as get lines in one busy turn.
-const KEEP: usize = 1024;
+const KEEP: usize = 4096;
 
 /// At most this many bytes are kept, all buffers together.
-const KEEP_BYTES: usize = 1 << 20;
+const KEEP_BYTES: usize = 4 << 20;
 
 /// A buffer smaller than this (a notice's own room, on an idle connection) is not worth keeping.
 const MIN_CAPACITY: usize = 128;
