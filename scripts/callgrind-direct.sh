@@ -21,6 +21,7 @@ cd "$(dirname "$0")/.."
 SERVER=target/release/natter-server
 ACKS=""
 WORKLOAD=direct
+SUFFIX=""
 PORT=48121
 POSITIONAL=()
 while [ $# -gt 0 ]; do
@@ -30,7 +31,7 @@ while [ $# -gt 0 ]; do
             shift
             ;;
         --acks) ACKS=--acks ;;
-        --fanout) WORKLOAD=fanout ;;
+        --fanout) WORKLOAD=fanout SUFFIX=-fanout ;;
         --port)
             PORT=$2
             shift
@@ -66,7 +67,7 @@ trap cleanup EXIT
 # One run of MSGS messages per user: prints "<messages> <instructions>".
 one_run() {
     local msgs=$1 tag
-    tag=$(basename "$SERVER")${ACKS:+-acks}$([ "$WORKLOAD" = fanout ] && echo -fanout)-m$msgs
+    tag=$(basename "$SERVER")${ACKS:+-acks}$SUFFIX-m$msgs
     rm -rf "$WORK/data"
     if ss -Hltn "sport = :$PORT" | grep -q .; then
         echo "callgrind-direct: port $PORT is in use; pick another with --port" >&2
