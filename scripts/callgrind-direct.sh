@@ -6,10 +6,12 @@
 # load the machine, so two builds can be compared from runs minutes apart; it counts user space only
 # (the kernel's side of the reads and writes is not in it).
 #
-#   scripts/callgrind-direct.sh [--server PATH] [--acks] [--port PORT] [SHORT LONG]
+#   scripts/callgrind-direct.sh [--server PATH] [--acks] [--fanout] [--port PORT] [SHORT LONG]
 #
 # SHORT and LONG are messages per user (default 20 and 220; 1,000 users, 32 in flight). --acks: the
-# users say `acks on` and acknowledge what they read, as the natter client does. Needs valgrind; uses
+# users say `acks on` and acknowledge what they read, as the natter client does. --fanout:
+# `natter-bench run fanout` instead, 10 of the users broadcasting SHORT and LONG each, and the figure
+# is per delivery (one broadcast is 999 deliveries). Needs valgrind; uses
 # target/release/natter-bench and (unless --server) target/release/natter-server, built beforehand.
 # CALLGRIND_OUT=DIR keeps the profiles and the annotated functions there (default
 # target/callgrind-direct).
@@ -18,6 +20,8 @@ cd "$(dirname "$0")/.."
 
 SERVER=target/release/natter-server
 ACKS=""
+WORKLOAD=direct
+SUFFIX=""
 PORT=48121
 POSITIONAL=()
 while [ $# -gt 0 ]; do
@@ -27,12 +31,13 @@ while [ $# -gt 0 ]; do
             shift
             ;;
         --acks) ACKS=--acks ;;
+        --fanout) WORKLOAD=fanout SUFFIX=-fanout ;;
         --port)
             PORT=$2
             shift
             ;;
         -h | --help)
-            sed -n '2,15p' "$0"
+            sed -n '2,17p' "$0"
             exit 0
             ;;
         *) POSITIONAL+=("$1") ;;
@@ -62,7 +67,7 @@ trap cleanup EXIT
 # One run of MSGS messages per user: prints "<messages> <instructions>".
 one_run() {
     local msgs=$1 tag
-    tag=$(basename "$SERVER")${ACKS:+-acks}-m$msgs
+    tag=$(basename "$SERVER")${ACKS:+-acks}$SUFFIX-m$msgs
     rm -rf "$WORK/data"
     if ss -Hltn "sport = :$PORT" | grep -q .; then
         echo "callgrind-direct: port $PORT is in use; pick another with --port" >&2
@@ -82,7 +87,7 @@ one_run() {
         ss -Hltn "sport = :$PORT" | grep -q . && break
         sleep 0.1
     done
-    "$BENCH" run direct --proto natter --users "$USERS" --messages "$msgs" --window 32 \
+    "$BENCH" run "$WORKLOAD" --proto natter --users "$USERS" --messages "$msgs" --window 32 \
         $ACKS --addr "127.0.0.1:$PORT" --setup-timeout 600 --stall 120 --json \
         >"$OUT/report-$tag.json"
     kill -INT "$SERVER_PID"
@@ -108,5 +113,7 @@ one_run "$LONG"
 read -r OPS2 IR2 <"$WORK/figures"
 label=$SERVER
 [ -n "$ACKS" ] && label="$SERVER (acks on)"
-echo "$label: $OPS1 messages $IR1 instructions; $OPS2 messages $IR2 instructions;" \
-    "$(((IR2 - IR1) / (OPS2 - OPS1))) per message"
+unit=message units=messages
+[ "$WORKLOAD" = fanout ] && label="$label (fanout)" && unit=delivery units=deliveries
+echo "$label: $OPS1 $units $IR1 instructions; $OPS2 $units $IR2 instructions;" \
+    "$(((IR2 - IR1) / (OPS2 - OPS1))) per $unit"

@@ -5,18 +5,20 @@
 # per message, messages per server CPU-second, the load average) and the medians per server and
 # workload; the JSON reports stay in OUT.
 #
-#   scripts/sitting-direct.sh [--rounds N] [--port PORT] [--messages M] NAME=PATH [NAME=PATH...]
+#   scripts/sitting-direct.sh [--rounds N] [--port PORT] [--messages M] [--fanout] NAME=PATH...
 #
 # NAME=PATH is a natter-server build to run under NAME (e.g. before=/tmp/natter-server-main
 # after=target/release/natter-server); the relay (target/release/natter-bench relay) runs too.
-# Users 1,000, 32 in flight, M messages each (default 500). SITTING_OUT=DIR (default
-# target/sitting-direct).
+# Users 1,000, 32 in flight, M messages each (default 500). --fanout: `natter-bench run fanout`
+# instead (10 of the 1,000 users broadcast M each, 32 in flight; figures per delivery; no acks,
+# since a broadcast is not acknowledged). SITTING_OUT=DIR (default target/sitting-direct).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ROUNDS=3
 PORT=48131
 MSGS=500
+WORKLOAD=direct
 SERVERS=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -32,6 +34,7 @@ while [ $# -gt 0 ]; do
             MSGS=$2
             shift
             ;;
+        --fanout) WORKLOAD=fanout ;;
         -h | --help)
             sed -n '2,14p' "$0"
             exit 0
@@ -98,7 +101,7 @@ one() {
     [ "$path" = relay ] && proto=relay
     tag=$name-${acks:-bare}-r$round
     start "$path"
-    "$BENCH" run direct --proto "$proto" --users "$USERS" --messages "$MSGS" --window 32 \
+    "$BENCH" run "$WORKLOAD" --proto "$proto" --users "$USERS" --messages "$MSGS" --window 32 \
         ${acks:+--acks} --addr "127.0.0.1:$PORT" --server-pid "$SERVER_PID" --label "$name" \
         --json >"$OUT/report-$tag.json"
     stop
@@ -121,7 +124,7 @@ for round in $(seq "$ROUNDS"); do
     fi
     for s in "${order[@]}"; do
         one "$round" "${s%%=*}" "${s#*=}" ""
-        one "$round" "${s%%=*}" "${s#*=}" acks
+        [ "$WORKLOAD" = fanout ] || one "$round" "${s%%=*}" "${s#*=}" acks
     done
 done
 

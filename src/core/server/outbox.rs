@@ -115,6 +115,10 @@ pub struct Outbox {
     submitted: u64,
     /// Every commit up to this number is durable.
     committed: u64,
+    /// Emptied batches the driver gave back ([`Outbox::recycle`]), to be the next batches (a few,
+    /// for the batches waiting for their commit): a batch grown from nothing every turn copied its
+    /// effects over at every doubling.
+    spares: Vec<Vec<Effect>>,
 }
 
 impl Outbox {
@@ -133,7 +137,22 @@ impl Outbox {
             controls: VecDeque::new(),
             submitted: 0,
             committed: 0,
+            spares: Vec::new(),
         }
+    }
+
+    /// A released batch the driver has carried out, given back emptied, so that a later batch
+    /// starts with its room (as many are kept as batches may wait for their commit, and one more).
+    pub fn recycle(&mut self, mut spent: Vec<Effect>) {
+        if spent.capacity() > 0 && self.spares.len() <= self.cfg.commit_depth {
+            spent.clear();
+            self.spares.push(spent);
+        }
+    }
+
+    /// Gives back the room kept for batches (after a burst, gone idle).
+    pub fn shrink(&mut self) {
+        self.spares = Vec::new();
     }
 
     /// The numbers it was made with.
@@ -181,7 +200,12 @@ impl Outbox {
             None
         };
         self.acknowledged = false;
-        let sends = std::mem::take(&mut self.sends);
+        // A batch without lines keeps its room for the next one.
+        let sends = if self.sends.is_empty() {
+            Vec::new()
+        } else {
+            std::mem::replace(&mut self.sends, self.spares.pop().unwrap_or_default())
+        };
         if commit.is_none() && self.pending.is_empty() {
             if !sends.is_empty() {
                 self.ready.push_back(sends);

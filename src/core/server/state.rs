@@ -116,10 +116,18 @@ impl ServerState {
             shutting_down: false,
             timers: Timers::new(),
         };
+        st.follow_config();
         for a in accounts {
             st.add_user(Name::from(a.username), a.password);
         }
         st
+    }
+
+    /// What the parts keep by the configuration's numbers is set by them (after it changes, and
+    /// after a core is decoded, which keeps none of it).
+    pub(crate) fn follow_config(&mut self) {
+        self.mailboxes
+            .count_senders_from(self.config.mailbox_share());
     }
 
     /// The numbers the rules go by now (as last configured).

@@ -12,6 +12,7 @@ use std::net::TcpStream;
 
 use super::Shared;
 use super::inbox::Input;
+use super::spares::Spares;
 use super::tls_conn::TlsConn;
 use super::ws_conn::WsConn;
 use natter_core::protocol::{ByeReason, ServerMsg, render_line};
@@ -86,8 +87,8 @@ pub(super) enum Flush {
 }
 
 /// The room a connection's queue is given when a reply is queued (see [`ConnIo::push`]): a login's
-/// password prompt and welcome, or a few replies, without growing line by line. The queue is given
-/// back once written.
+/// password prompt and welcome, or a few replies, without growing line by line. The queue is handed
+/// back once written (to the spares, for the next connection that gets a line).
 const REPLY_ROOM: usize = 256;
 
 /// How long a connection that is to close may take to finish its TLS handshake and read its goodbye.
@@ -138,12 +139,17 @@ impl ConnIo {
     /// same write (a reply, which is never held back): a queue that must grow for it then grows at
     /// once to [`REPLY_ROOM`], instead of once per line. A line that may wait (a presence notice)
     /// takes only its own room, since it may sit in the queue of an idle connection for a while.
-    pub(super) fn push(&mut self, bytes: &[u8], more: bool) {
+    /// An empty queue without room takes a spare buffer first, if one is kept (and `more` says the
+    /// line is written with the batch, so the buffer comes back at the end of the turn).
+    pub(super) fn push(&mut self, bytes: &[u8], more: bool, spares: &mut Spares) {
         let queue = if self.tls.is_some() {
             &mut self.plain
         } else {
             &mut self.out
         };
+        if more && queue.capacity() == 0 {
+            *queue = spares.take();
+        }
         if let Some(ws) = &mut self.ws {
             ws.send(bytes, queue);
             self.heard = true;
@@ -170,8 +176,9 @@ impl ConnIo {
     }
 
     /// Writes what is queued, as far as the kernel takes it without blocking. On a TLS connection the
-    /// lines are encrypted first, once the handshake allows (until then they wait).
-    pub(super) fn flush(&mut self) -> Flush {
+    /// lines are encrypted first, once the handshake allows (until then they wait). A queue written
+    /// to the end goes to `spares`: an idle connection keeps no write buffer.
+    pub(super) fn flush(&mut self, spares: &mut Spares) -> Flush {
         let mut handshaking = false;
         if self.closing
             && let Some(ws) = &mut self.ws
@@ -197,8 +204,11 @@ impl ConnIo {
             return Flush::Done;
         } else if let Some(tls) = &mut self.tls {
             if !self.plain.is_empty() {
+                if self.out.capacity() == 0 {
+                    self.out = spares.take();
+                }
                 match tls.encrypt(&self.plain, &mut self.out) {
-                    Ok(true) => self.plain = Vec::new(),
+                    Ok(true) => spares.give(std::mem::take(&mut self.plain)),
                     Ok(false) => {}
                     Err(e) => {
                         tracing::debug!("TLS: {e}");
@@ -230,7 +240,7 @@ impl ConnIo {
             }
         }
         // Give the buffer back: an idle connection keeps no write buffer.
-        self.out = Vec::new();
+        spares.give(std::mem::take(&mut self.out));
         self.sent = 0;
         if handshaking {
             return Flush::Handshaking;
@@ -367,7 +377,7 @@ pub(super) fn write_ready(shared: &Shared, conn: ConnId) {
         return;
     }
     let queued = io.queued();
-    let flushed = io.flush();
+    let flushed = io.flush(&mut shared.spares.borrow_mut());
     shared
         .written
         .set(shared.written.get() + queued - io.queued());
@@ -473,7 +483,7 @@ fn read_lines(shared: &Shared, conn: ConnId, max_outbound: usize) -> ReadOutcome
                     // socket and a connection closing): what the kernel has taken is not waiting,
                     // and what is waiting is judged below.
                     if progress.wrote && !io.blocked {
-                        match io.flush() {
+                        match io.flush(&mut shared.spares.borrow_mut()) {
                             Flush::Failed => ended = true,
                             Flush::Blocked => io.blocked = true,
                             _ => {}
@@ -486,7 +496,7 @@ fn read_lines(shared: &Shared, conn: ConnId, max_outbound: usize) -> ReadOutcome
                     // after whatever was still queued for it: written now, as far as the socket
                     // takes it, since the connection ends with this read.
                     io.closing = true;
-                    let _ = io.flush();
+                    let _ = io.flush(&mut shared.spares.borrow_mut());
                     ended = true;
                 }
             }
@@ -549,7 +559,7 @@ fn read_lines(shared: &Shared, conn: ConnId, max_outbound: usize) -> ReadOutcome
     if ws_ended && !ended {
         // Its answer (a 400, or the close frame) is written before the connection ends.
         io.closing = true;
-        let _ = io.flush();
+        let _ = io.flush(&mut shared.spares.borrow_mut());
         ended = true;
     }
     if ended {

@@ -49,6 +49,7 @@ mod inbox;
 mod operator;
 mod query;
 mod readiness;
+mod spares;
 mod tls_compact;
 mod tls_conn;
 mod ws_conn;
@@ -150,6 +151,8 @@ pub(super) struct Shared {
     conns: RefCell<Conns>,
     /// Where every connection is read into; shared because only one is read at a time.
     read_buf: RefCell<Box<[u8]>>,
+    /// Written output queues, kept for the next connection that gets a line.
+    spares: RefCell<spares::Spares>,
     /// Wakes the driver; `wake_pending` avoids notifying it again before it has looked.
     wake: Notify,
     wake_pending: Cell<bool>,
@@ -188,6 +191,7 @@ impl Shared {
             inbox: RefCell::default(),
             conns: RefCell::default(),
             read_buf: RefCell::new(vec![0u8; READ_BUF].into_boxed_slice()),
+            spares: RefCell::default(),
             wake: Notify::new(),
             wake_pending: Cell::new(false),
             room: Notify::new(),

@@ -43,6 +43,7 @@ impl Driver {
         self.batch.shrink();
         self.shared.inbox.borrow_mut().shrink();
         self.scratch = Vec::new();
+        self.shared.spares.borrow_mut().clear();
         self.dirty.shrink_to(1024);
         for held in &mut self.held {
             held.shrink_to(1024);
@@ -69,8 +70,8 @@ impl Driver {
 
     /// Renders one released batch's lines onto the connections' queues (written by
     /// [`Self::flush_dirty`]).
-    pub(super) fn carry_out(&mut self, sends: Vec<Effect>, now: Timestamp) {
-        for effect in sends {
+    pub(super) fn carry_out(&mut self, mut sends: Vec<Effect>, now: Timestamp) {
+        for effect in sends.drain(..) {
             match effect {
                 Effect::Send { to, msg } => {
                     self.scratch.clear();
@@ -94,6 +95,8 @@ impl Driver {
                 other => tracing::error!("the outbox keeps records and controls: {other:?}"),
             }
         }
+        // Its room serves the next batch.
+        self.server.recycle(sends);
     }
 
     /// Appends `self.scratch` (`msg` rendered) to `conn`'s queue, to be written when the pacer says.
@@ -129,7 +132,11 @@ impl Driver {
             }
             return;
         }
-        io.push(&self.scratch, !msg.is_some_and(ServerMsg::can_wait));
+        io.push(
+            &self.scratch,
+            !msg.is_some_and(ServerMsg::can_wait),
+            &mut self.shared.spares.borrow_mut(),
+        );
         let state = Queued {
             due: io.dirty,
             bytes: io.queued(),
@@ -159,6 +166,7 @@ impl Driver {
     pub(super) fn flush_dirty(&mut self) {
         self.server.wrote();
         let mut conns = self.shared.conns.borrow_mut();
+        let mut spares = self.shared.spares.borrow_mut();
         for conn in self.dirty.drain(..) {
             let Some(io) = conns.get_mut(&conn) else {
                 continue;
@@ -170,7 +178,7 @@ impl Driver {
             self.shared
                 .written
                 .set(self.shared.written.get() + io.queued());
-            match io.flush() {
+            match io.flush(&mut spares) {
                 Flush::Done => {
                     if std::mem::take(&mut io.watch_drain) {
                         self.shared.push(Input::Drained { conn });

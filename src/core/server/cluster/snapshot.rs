@@ -131,7 +131,8 @@ pub fn decode(bytes: &[u8]) -> Result<(ServerState, ReplicaLog), SnapshotError> 
     if crc32fast::hash(body) != crc {
         return Err(SnapshotError::Checksum);
     }
-    let Body { core, log } = postcard::from_bytes(body)?;
+    let Body { mut core, log } = postcard::from_bytes(body)?;
+    core.follow_config();
     if log.position() != position {
         return Err(SnapshotError::Position {
             header: position,

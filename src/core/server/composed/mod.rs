@@ -249,10 +249,17 @@ impl Server {
             Input::Shutdown { store_ok } => self.shutdown(store_ok, now),
             Input::Idle { written } => {
                 if self.pacer.tidy(now, written) == Tidy::Now {
+                    self.outbox.shrink();
                     self.out.push_back(Output::Tidy);
                 }
             }
         }
+    }
+
+    /// A released batch ([`Output::Released`]) carried out and emptied, given back: the next batch
+    /// starts with its room. Optional; a driver that drops its batches only allocates more.
+    pub fn recycle(&mut self, effects: Vec<Effect>) {
+        self.outbox.recycle(effects);
     }
 
     /// The next thing for the driver to carry out.

@@ -43,12 +43,25 @@ pub(crate) struct Mailboxes {
     /// Per user, in id order.
     boxes: Vec<VecDeque<Queued>>,
     /// Per user, how many of the queued messages each sender left (for the fair share: one sender may
-    /// fill only part of a queue).
+    /// fill only part of a queue), kept only for a long queue (see [`Mailboxes::count_at`]). A
+    /// queue's map is exact when it is not empty or the queue is; an empty map beside a queue that
+    /// is not means "not counted", and a count is then made by looking through the queue.
     senders: Vec<FxHashMap<Name, u32>>,
     /// The id the next message gets.
     next_id: u64,
     /// Ids below this are reserved durably (`Record::MessageIdsReserved`): a restart starts above them.
     reserved: u64,
+    /// A queue's senders are counted once it is this long, and until it is half as long again.
+    ///
+    /// Only a queue at least as long as one sender's share can hold a sender that has used it up,
+    /// so the fair share asks for a count only then ([`Mailboxes::count_from`] is correct at any
+    /// length, looking through a queue that is not counted). Counting every message in and out of
+    /// the map cost a hash, a look-up and a reference count each way, for every queue. The core
+    /// sets it to the share ([`Mailboxes::count_senders_from`]); 0 (as a decoded value starts)
+    /// counts every queue. Half as long before the map goes: a queue that moves around the share
+    /// is not counted all over again each time.
+    #[serde(skip)]
+    count_at: usize,
 }
 
 /// Message ids are reserved this many at a time: one commit per block keeps ids growing across
@@ -64,6 +77,7 @@ impl Default for Mailboxes {
             senders: Vec::new(),
             next_id: 1,
             reserved: 0,
+            count_at: 0,
         }
     }
 }
@@ -75,20 +89,45 @@ impl Mailboxes {
         self.senders.push(FxHashMap::default());
     }
 
+    /// Counts senders only in queues at least `len` long (one sender's share of a mailbox: see
+    /// [`Mailboxes::count_at`]). A queue counted now stays counted until it is half as long.
+    pub(crate) fn count_senders_from(&mut self, len: usize) {
+        self.count_at = len;
+    }
+
     /// How many of `user`'s queued messages `sender` left.
     pub(crate) fn count_from(&self, user: UserId, sender: &str) -> usize {
-        self.senders[user.index()]
-            .get(sender)
-            .map_or(0, |n| *n as usize)
+        let (queue, senders) = (&self.boxes[user.index()], &self.senders[user.index()]);
+        if senders.is_empty() && !queue.is_empty() {
+            // Not counted (a short queue): looked through.
+            return queue.iter().filter(|q| &*q.msg.from == sender).count();
+        }
+        senders.get(sender).map_or(0, |n| *n as usize)
     }
 
+    /// `sender`'s message has just joined `user`'s queue: counted, if the queue is; a queue that is
+    /// now long enough is counted from here on.
     fn counted_in(&mut self, user: UserId, sender: &Name) {
-        *self.senders[user.index()]
-            .entry(sender.clone())
-            .or_default() += 1;
+        let (queue, senders) = (&self.boxes[user.index()], &mut self.senders[user.index()]);
+        if !senders.is_empty() {
+            *senders.entry(sender.clone()).or_default() += 1;
+        } else if queue.len() >= self.count_at {
+            for q in queue {
+                *senders.entry(q.msg.from.clone()).or_default() += 1;
+            }
+        }
     }
 
-    fn counted_out(senders: &mut FxHashMap<Name, u32>, sender: &Name) {
+    /// `sender`'s message has just left a queue now `len` long, whose senders are `senders`: not
+    /// counted any more, if the queue is; a counted queue that is now short is counted no more.
+    fn counted_out(senders: &mut FxHashMap<Name, u32>, sender: &Name, len: usize, count_at: usize) {
+        if senders.is_empty() {
+            return;
+        }
+        if len < count_at / 2 {
+            *senders = FxHashMap::default();
+            return;
+        }
         if let Some(n) = senders.get_mut(sender) {
             *n -= 1;
             if *n == 0 {
@@ -133,14 +172,15 @@ impl Mailboxes {
                 .is_none_or(|last| last.id() < entry.id()),
             "a queue stays in id order"
         );
-        self.counted_in(to, &entry.msg.from);
+        let from = entry.msg.from.clone();
         self.boxes[to.index()].push_back(entry);
+        self.counted_in(to, &from);
     }
 
     /// Puts back a stored message from the durable record, under its own id.
     pub(crate) fn restore(&mut self, to: UserId, msg: StoredMsg) {
         self.next_id = self.next_id.max(msg.id + 1);
-        self.counted_in(to, &msg.from);
+        let from = msg.from.clone();
         let queue = &mut self.boxes[to.index()];
         let entry = Queued {
             msg,
@@ -152,10 +192,17 @@ impl Mailboxes {
         let at = queue.partition_point(|q| q.id() < entry.id());
         if queue.get(at).is_some_and(|q| q.id() == entry.id()) {
             let old = std::mem::replace(&mut queue[at], entry);
-            Self::counted_out(&mut self.senders[to.index()], &old.msg.from);
+            let len = queue.len();
+            Self::counted_out(
+                &mut self.senders[to.index()],
+                &old.msg.from,
+                len - 1,
+                self.count_at,
+            );
         } else {
             queue.insert(at, entry);
         }
+        self.counted_in(to, &from);
     }
 
     /// The first entry of `user`'s queue after id `after` (the next to send on a connection that has
@@ -181,7 +228,13 @@ impl Mailboxes {
             return None;
         }
         let entry = queue.remove(at)?;
-        Self::counted_out(&mut self.senders[user.index()], &entry.msg.from);
+        let len = queue.len();
+        Self::counted_out(
+            &mut self.senders[user.index()],
+            &entry.msg.from,
+            len,
+            self.count_at,
+        );
         Some(entry)
     }
 
@@ -193,7 +246,7 @@ impl Mailboxes {
         let mut durable = false;
         while queue.front().is_some_and(|q| q.id() <= up_to) {
             let Some(q) = queue.pop_front() else { break };
-            Self::counted_out(senders, &q.msg.from);
+            Self::counted_out(senders, &q.msg.from, queue.len(), self.count_at);
             if q.durable {
                 durable = true;
             } else {
@@ -218,9 +271,11 @@ impl Mailboxes {
             return;
         }
         let mut kept = VecDeque::with_capacity(queue.len());
+        let mut len = queue.len();
         for (i, q) in std::mem::take(queue).into_iter().enumerate() {
             if i < end && !q.durable {
-                Self::counted_out(senders, &q.msg.from);
+                len -= 1;
+                Self::counted_out(senders, &q.msg.from, len, self.count_at);
                 delivered(q);
             } else {
                 kept.push_back(q);
@@ -333,6 +388,92 @@ mod tests {
         assert_eq!(m.count_from(u, "a"), 2);
         m.discard_from(u, "a");
         assert_eq!((m.len(u), m.count_from(u, "a")), (0, 0));
+    }
+
+    /// What one step does to a queue, for the counting property below.
+    #[derive(Clone, Debug)]
+    enum Step {
+        Push(u8, bool),
+        Restore(u64, u8),
+        Ack(u64),
+        Take(u64),
+        TakeLive(u64),
+        Discard(u8),
+        CountAt(usize),
+    }
+
+    fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+        use proptest::prelude::*;
+        prop_oneof![
+            8 => (0u8..4, any::<bool>()).prop_map(|(s, d)| Step::Push(s, d)),
+            1 => (0u64..40, 0u8..4).prop_map(|(id, s)| Step::Restore(id, s)),
+            2 => (0u64..80).prop_map(Step::Ack),
+            1 => (0u64..80).prop_map(Step::Take),
+            1 => (0u64..80).prop_map(Step::TakeLive),
+            1 => (0u8..4).prop_map(Step::Discard),
+            1 => (0usize..12).prop_map(Step::CountAt),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Whether a queue's senders are counted or not (short queues are not), every count is what
+        /// looking through the queue gives.
+        #[test]
+        fn a_sender_s_count_is_what_the_queue_holds(
+            count_at in 0usize..12,
+            steps in proptest::collection::vec(step(), 0..120),
+        ) {
+            let mut m = Mailboxes::default();
+            m.count_senders_from(count_at);
+            m.add_user();
+            let u = UserId(0);
+            let names = ["a", "b", "c", "d"];
+            for step in steps {
+                match step {
+                    Step::Push(s, durable) => {
+                        let id = m.take_id(&mut Vec::new());
+                        m.push(u, entry(id, names[s as usize], durable));
+                    }
+                    Step::Restore(id, s) => m.restore(u, entry(id, names[s as usize], true).msg),
+                    Step::Ack(id) => {
+                        m.ack(u, id, |_| {});
+                    }
+                    Step::Take(id) => {
+                        m.take(u, id);
+                    }
+                    Step::TakeLive(id) => m.take_live_up_to(u, id, |_| {}),
+                    Step::Discard(s) => {
+                        m.discard_from(u, names[s as usize]);
+                    }
+                    Step::CountAt(n) => m.count_senders_from(n),
+                }
+                for name in names {
+                    let seen = m.boxes[0].iter().filter(|q| &*q.msg.from == name).count();
+                    proptest::prop_assert_eq!(m.count_from(u, name), seen);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_short_queue_s_senders_are_not_counted() {
+        let mut m = Mailboxes::default();
+        m.count_senders_from(4);
+        m.add_user();
+        let u = UserId(0);
+        for _ in 0..3 {
+            let id = m.take_id(&mut Vec::new());
+            m.push(u, entry(id, "a", false));
+        }
+        assert!(m.senders[0].is_empty(), "three are fewer than four");
+        let id = m.take_id(&mut Vec::new());
+        m.push(u, entry(id, "b", false));
+        assert_eq!(m.senders[0].len(), 2, "counted from the fourth on");
+        m.ack(u, 2, |_| {});
+        assert_eq!(m.senders[0].len(), 2, "until half as long");
+        m.ack(u, 3, |_| {});
+        assert!(m.senders[0].is_empty());
+        assert_eq!((m.count_from(u, "a"), m.count_from(u, "b")), (0, 1));
     }
 
     #[test]

@@ -241,7 +241,8 @@ pub(crate) fn mailbox_room(
         });
     }
     let max = config.mailbox_share();
-    if mailboxes.count_from(to, from) >= max {
+    // (One sender can have reached its share only in a queue at least that long.)
+    if mailboxes.len(to) >= max && mailboxes.count_from(to, from) >= max {
         return Err(ErrorReply::MailboxShare {
             user: to_name.clone(),
             max,

@@ -383,6 +383,7 @@ impl ServerState {
     /// idle or login timeout takes effect at once, a longer one from the next check.
     fn configure(&mut self, config: &Config, now: Timestamp) -> String {
         self.config = config.clone();
+        self.follow_config();
         for conn in self.sessions.all_conns() {
             self.sessions.set_deadline(conn, now);
         }
