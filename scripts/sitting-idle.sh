@@ -6,17 +6,21 @@
 # here). Prints one line per run (RSS growth per logged-in connection, the load average) and the
 # medians per server and size; the JSON reports stay in OUT.
 #
-#   scripts/sitting-idle.sh [--rounds N] [--port PORT] [--sizes "10000 19000"] NAME=PATH [NAME=PATH...]
+#   scripts/sitting-idle.sh [--rounds N] [--port PORT] [--sizes "10000 19000"] [--hold SECS]
+#                           NAME=PATH [NAME=PATH...]
 #
 # NAME=PATH is a natter-server build to run under NAME (e.g. before=/tmp/natter-server-main
 # after=target/release/natter-server); the relay (target/release/natter-bench relay) runs too.
-# 22,000 accounts. SITTING_OUT=DIR (default target/sitting-idle).
+# 22,000 accounts. --hold: how long the connections stay idle before the server's memory is read
+# (natter-bench's default is half a second: the tidy-up after the presence flood may not be over).
+# SITTING_OUT=DIR (default target/sitting-idle).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ROUNDS=2
 PORT=48141
 SIZES="10000 19000"
+HOLD=0
 SERVERS=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -32,8 +36,12 @@ while [ $# -gt 0 ]; do
             SIZES=$2
             shift
             ;;
+        --hold)
+            HOLD=$2
+            shift
+            ;;
         -h | --help)
-            sed -n '2,13p' "$0"
+            sed -n '2,16p' "$0"
             exit 0
             ;;
         *=*) SERVERS+=("$1") ;;
@@ -102,8 +110,8 @@ one() {
     [ "$path" = relay ] && proto=relay
     tag=$name-$size-r$round
     start "$path"
-    "$BENCH" run idle --proto "$proto" --users "$size" --addr "127.0.0.1:$PORT" \
-        --server-pid "$SERVER_PID" --label "$name" --json >"$OUT/report-$tag.json"
+    "$BENCH" run idle --proto "$proto" --users "$size" --hold "$HOLD" \
+        --addr "127.0.0.1:$PORT" --server-pid "$SERVER_PID" --label "$name" --json >"$OUT/report-$tag.json"
     stop
     python3 - "$OUT/report-$tag.json" "$round" "$name" "$size" \
         "$(cut -d' ' -f1 /proc/loadavg)" <<'EOF' | tee -a "$RESULTS"
