@@ -23,6 +23,59 @@ use std::fmt;
 )]
 pub struct Timestamp(pub u64);
 
+/// An optional [`Timestamp`] in 8 bytes, where `Option<Timestamp>` takes 16: the last instant
+/// there is (`u64::MAX` ms, reached only by a saturating deadline, which is never due) stands for
+/// none. For what every open connection keeps (its deadline, when its idle warning was given).
+/// Written and read as `Option<Timestamp>` is, so stored state keeps its form.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct MaybeTime(u64);
+
+impl MaybeTime {
+    /// No time.
+    pub const NONE: MaybeTime = MaybeTime(u64::MAX);
+
+    /// `at`, or none (`None`, or the end of time).
+    pub const fn new(at: Option<Timestamp>) -> Self {
+        match at {
+            Some(t) => MaybeTime(t.0),
+            None => Self::NONE,
+        }
+    }
+
+    /// The time, if there is one.
+    pub const fn get(self) -> Option<Timestamp> {
+        if self.0 == u64::MAX {
+            None
+        } else {
+            Some(Timestamp(self.0))
+        }
+    }
+}
+
+impl Default for MaybeTime {
+    fn default() -> Self {
+        Self::NONE
+    }
+}
+
+impl fmt::Debug for MaybeTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
+impl serde::Serialize for MaybeTime {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.get().serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for MaybeTime {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Option::<Timestamp>::deserialize(d).map(MaybeTime::new)
+    }
+}
+
 impl Timestamp {
     /// The epoch itself; handy as a simulator's starting point.
     pub const ZERO: Timestamp = Timestamp(0);

@@ -11,6 +11,7 @@ use std::thread::JoinHandle;
 
 use smol::channel::{Receiver, Sender, unbounded};
 
+use super::memory::release_free_memory;
 use super::metrics::Metrics;
 use super::persist::Persister;
 use natter_core::server::Record;
@@ -30,6 +31,7 @@ pub(crate) struct Backup {
 pub(crate) struct Committer {
     jobs: Option<Sender<Job>>,
     backups: Sender<Backup>,
+    tidies: Sender<()>,
     done: Receiver<io::Result<u64>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -43,12 +45,18 @@ impl Committer {
         let (jobs, queued) = unbounded();
         let (report, done) = unbounded();
         let (backups, backups_asked) = unbounded();
+        let (tidies, tidies_asked) = unbounded();
+        let asked = Asked {
+            backups: backups_asked,
+            tidies: tidies_asked,
+        };
         let thread = std::thread::Builder::new()
             .name("natter-commit".into())
-            .spawn(move || commit_loop(persister, queued, report, metrics, backups_asked))?;
+            .spawn(move || commit_loop(persister, queued, report, metrics, asked))?;
         Ok(Committer {
             jobs: Some(jobs),
             backups,
+            tidies,
             done,
             thread: Some(thread),
         })
@@ -67,6 +75,21 @@ impl Committer {
     pub(crate) fn backup(&self, backup: Backup) {
         // Woken by an empty commit if it waits for one.
         if self.backups.try_send(backup).is_ok()
+            && let Some(jobs) = &self.jobs
+        {
+            let _ = jobs.try_send(Job {
+                seq: 0,
+                records: Vec::new(),
+            });
+        }
+    }
+
+    /// The server has gone quiet after a burst: the thread gives back what it keeps only to make
+    /// commits faster (the store's page cache, its buffer of records), between two commits.
+    pub(crate) fn tidy(&self) {
+        // One request waiting is enough; woken by an empty commit if it waits for one.
+        if self.tidies.is_empty()
+            && self.tidies.try_send(()).is_ok()
             && let Some(jobs) = &self.jobs
         {
             let _ = jobs.try_send(Job {
@@ -109,23 +132,34 @@ fn stopped() -> io::Error {
     io::Error::other("the commit thread stopped unexpectedly")
 }
 
+/// What the driver asks of the commit thread besides commits, each with a wake-up (an empty job).
+struct Asked {
+    backups: Receiver<Backup>,
+    tidies: Receiver<()>,
+}
+
 fn commit_loop(
     mut persister: Box<dyn Persister>,
     queued: Receiver<Job>,
     report: Sender<io::Result<u64>>,
     metrics: Option<Arc<Metrics>>,
-    backups: Receiver<Backup>,
+    asked: Asked,
 ) {
     let mut records = Vec::new();
     let mut last = 0;
     while let Ok(first) = queued.recv_blocking() {
-        while let Ok(b) = backups.try_recv() {
+        while let Ok(b) = asked.backups.try_recv() {
             let _ = b
                 .done
                 .try_send(persister.backup(&b.to).map_err(|e| e.to_string()));
         }
+        if asked.tidies.try_recv().is_ok() {
+            persister.release_memory();
+            records = Vec::new();
+            release_free_memory();
+        }
         if first.seq == 0 && first.records.is_empty() {
-            // Only a wake-up for a backup.
+            // Only a wake-up for a backup or a tidy-up.
             continue;
         }
         last = last.max(first.seq);

@@ -7,6 +7,7 @@ pub mod cluster;
 mod committer;
 pub mod e2e_store;
 pub mod ignore_file;
+mod memory;
 mod metrics;
 pub mod persist;
 pub mod server;

@@ -88,6 +88,14 @@ impl Store {
             .map_err(|e| StoreError::sqlite(to, e))
     }
 
+    /// Gives back the memory SQLite keeps for this connection's pages that no statement is using (its
+    /// page cache, up to 2 MiB, which the login history's upserts fill as users log in), once the
+    /// server has gone quiet: the next commit reads what it needs again from the file (in the
+    /// system's cache). Failing to is no harm, so it is not reported.
+    pub fn release_memory(&self) {
+        let _ = self.conn.release_memory();
+    }
+
     /// Makes every record durable, in order, as one transaction: when this returns `Ok` they survive a
     /// crash or power loss; when it returns an error none of them is kept.
     pub fn commit(&mut self, records: &[Record]) -> Result<(), StoreError> {

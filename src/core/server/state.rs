@@ -26,6 +26,8 @@ mod real_name;
 mod rename;
 mod restore;
 
+use std::net::SocketAddr;
+
 use super::admin::bans::Bans;
 use super::blocklist::blocks::Blocks;
 use super::blocklist::rule::BlockList;
@@ -90,6 +92,12 @@ pub struct ServerState {
     /// The deadlines the rules asked for: at most one per [`TimerId`], each re-checked when it comes;
     /// but a connection's own (`TimerId::Conn`) is kept with the connection, in `sessions`.
     timers: Timers<TimerId>,
+    /// The connections the last event closed, with their peers' addresses: the composition names
+    /// the address of a goodbye or a logout in the operator's log after the core has forgotten the
+    /// connection, and asks here rather than keeping every connection's address a second time.
+    /// Emptied at the start of every event, so it holds only the last one's.
+    #[serde(skip)]
+    closed_peers: Vec<(ConnId, SocketAddr)>,
 }
 
 impl ServerState {
@@ -115,6 +123,7 @@ impl ServerState {
             bans: Bans::default(),
             shutting_down: false,
             timers: Timers::new(),
+            closed_peers: Vec::new(),
         };
         st.follow_config();
         for a in accounts {
@@ -130,6 +139,18 @@ impl ServerState {
             .count_senders_from(self.config.mailbox_share());
     }
 
+    /// The address `conn`'s peer connected from: an open connection's, or one the last event
+    /// closed.
+    pub fn peer_of(&self, conn: ConnId) -> Option<SocketAddr> {
+        if let Some(c) = self.sessions.conn(conn) {
+            return Some(c.peer());
+        }
+        self.closed_peers
+            .iter()
+            .find(|(closed, _)| *closed == conn)
+            .map(|&(_, peer)| peer)
+    }
+
     /// The numbers the rules go by now (as last configured).
     pub fn config(&self) -> &Config {
         &self.config
@@ -138,6 +159,9 @@ impl ServerState {
     /// Feeds one event in; the effects it causes are appended to `out`, in the order they must happen.
     pub fn handle(&mut self, event: Event<'_>, now: Timestamp, out: &mut Vec<Effect>) {
         let now = self.advance(now);
+        if !self.closed_peers.is_empty() {
+            self.closed_peers.clear();
+        }
         match event {
             Event::Connected { conn, peer } => self.on_connected(conn, peer, now, out),
             Event::Line { conn, line } => self.on_input(conn, Input::Line(line), now, out),

@@ -631,7 +631,7 @@ mod tests {
         // task and 340 of reactor source and waker besides), which this struct no longer has; the
         // peer's address went (the core keeps it).
         assert!(
-            std::mem::size_of::<ConnIo>() <= 144,
+            std::mem::size_of::<ConnIo>() <= 128,
             "{}",
             std::mem::size_of::<ConnIo>()
         );

@@ -7,22 +7,12 @@
 use super::conn::{CLOSING_HANDSHAKE_GRACE, Flush, drop_conn};
 use super::driver::Driver;
 use super::inbox::Input;
+use crate::shell::memory::release_free_memory;
 use natter_core::protocol::{ServerMsg, render_into};
 use natter_core::server::oplog::Refusal;
 use natter_core::server::pacing::{Lane, Queued, Write};
 use natter_core::server::{ConnId, Effect};
 use natter_core::time::Timestamp;
-
-/// Gives the allocator's free memory back to the operating system. glibc keeps what a burst freed
-/// (tens of MB after a presence flood to thousands of users) unless asked.
-fn release_free_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only walks and releases the allocator's own free lists; it is safe to call
-    // at any time from any thread.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
 
 impl Driver {
     /// Closes `conn` once what is queued for it is written (by the next [`Self::flush_dirty`]).
@@ -48,6 +38,7 @@ impl Driver {
         for held in &mut self.held {
             held.shrink_to(1024);
         }
+        self.committer.tidy();
         release_free_memory();
     }
 

@@ -83,8 +83,14 @@ pub struct Server {
     outbox: Outbox,
     pacer: Pacer,
     oplog: OperatorLog,
-    /// The address of each connection the core may still speak to or of, for the operator's log.
+    /// A cluster node's connections' addresses, for the operator's log: its core may hear of a
+    /// connection only once the shared log has it. A server alone asks its core
+    /// ([`ServerState::peer_of`]) instead of keeping every connection's address a second time (40
+    /// bytes and more a connection, idle ones included).
     peers: FxHashMap<ConnId, SocketAddr>,
+    /// The connection whose `Connected` is being handled, and its address: a connection the core
+    /// turns away at once is never in its table.
+    connecting: Option<(ConnId, SocketAddr)>,
     /// What the engine made of the input being handled (reused).
     made: Made,
     /// When each batch with lines still in the outbox was handled, oldest first.
@@ -143,6 +149,7 @@ impl Server {
             pacer: Pacer::new(parts.pacing),
             oplog: OperatorLog::new(parts.oplog),
             peers: FxHashMap::default(),
+            connecting: None,
             made: Made::default(),
             batch_times: VecDeque::new(),
             batch_sends: false,
@@ -386,14 +393,32 @@ impl Server {
     /// An event to the engine, and what it made handed over.
     fn feed_engine(&mut self, event: Event<'_>, now: Timestamp) {
         let conn = event.conn();
+        let node = matches!(self.engine, Engine::Node(_));
         if let Event::Connected { conn, peer } = event {
-            self.peers.insert(conn, peer);
+            self.connecting = Some((conn, peer));
+            if node {
+                self.peers.insert(conn, peer);
+            }
         }
         self.engine
             .handle(event, now, &mut self.made, &mut self.out);
         self.hand_over(conn, now);
-        if let Event::Disconnected { conn } = event {
+        self.connecting = None;
+        if node && let Event::Disconnected { conn } = event {
             self.peers.remove(&conn);
+        }
+    }
+
+    /// The address `conn` connected from, while the operator's log may still name it.
+    fn peer_of(&self, conn: ConnId) -> Option<SocketAddr> {
+        if let Some((connecting, peer)) = self.connecting
+            && connecting == conn
+        {
+            return Some(peer);
+        }
+        match &self.engine {
+            Engine::Alone(core) => core.peer_of(conn),
+            Engine::Node(_) => self.peers.get(&conn).copied(),
         }
     }
 
@@ -421,7 +446,7 @@ impl Server {
                     if tells_operator(record) {
                         // Looked up only for a record the operator's log tells of: this runs for
                         // every input.
-                        let from = conn.and_then(|c| self.peers.get(&c).copied());
+                        let from = conn.and_then(|c| self.peer_of(c));
                         self.out.push_back(told(record.clone(), from, &mut bye));
                     }
                     self.counts.record(record);
@@ -435,7 +460,7 @@ impl Server {
                     self.counts.sent(msg, 1);
                     // Only a refusal concerns the operator's log (most lines are not one).
                     if Refusal::of(msg).is_some()
-                        && let Some(peer) = self.peers.get(to)
+                        && let Some(peer) = self.peer_of(*to)
                     {
                         self.oplog
                             .note_sent(&mut notes, peer.ip(), msg, &mut clock, &mut lines);
@@ -533,7 +558,7 @@ impl Server {
             Effect::WatchDrain { conn } => self.out.push_back(Output::WatchDrain { conn }),
             Effect::LoginFailed { conn, user, reason } => {
                 self.counts.logins_failed += 1;
-                let address = self.peers.get(&conn).map(|p| p.ip());
+                let address = self.peer_of(conn).map(|p| p.ip());
                 self.out.push_back(Output::LoginFailed {
                     user,
                     address,

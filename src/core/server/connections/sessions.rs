@@ -16,7 +16,7 @@ use crate::server::connections::deadlines::ConnDeadlines;
 use crate::server::connections::flow::{Charged, Class, Flow, FlowLimits, Input, Offer, Release};
 use crate::server::event::{ConnId, Effect, UserId};
 use crate::server::message::StoredMsg;
-use crate::time::Timestamp;
+use crate::time::{MaybeTime, Timestamp};
 
 /// Where a connection is in its life.
 #[derive(serde::Serialize, serde::Deserialize, Debug)]
@@ -110,7 +110,7 @@ pub(crate) struct Session {
     /// The last command that counted as activity (or the login).
     last_active: Timestamp,
     /// The `last_active` for which the idle warning was given, if it was.
-    warned: Option<Timestamp>,
+    warned: MaybeTime,
     /// Whether the client asked to be told of every delivered message (`receipts on`).
     receipts: bool,
     /// Whether the client acknowledges what it shows.
@@ -153,7 +153,7 @@ impl Session {
         Session {
             user,
             last_active: now,
-            warned: None,
+            warned: MaybeTime::NONE,
             receipts: false,
             acks: Acks::Undecided,
             operator: false,
@@ -215,7 +215,7 @@ impl Session {
 
     /// Whether the idle warning was given since the last activity.
     pub(crate) fn idle_warned(&self) -> bool {
-        self.warned == Some(self.last_active)
+        self.warned.get() == Some(self.last_active)
     }
 
     pub(crate) fn receipts(&self) -> bool {
@@ -257,7 +257,7 @@ pub(crate) struct Conn {
     /// Counted among its address's connections that are logging in (see `login::addresses`).
     pending_login: bool,
     /// Its deadline (finishing login, or the idle warning or logout; see `idle`), if it has one.
-    deadline: Option<Timestamp>,
+    deadline: MaybeTime,
 }
 
 impl Conn {
@@ -324,7 +324,7 @@ impl Sessions {
                 phase: Phase::AwaitUsername,
                 flow: Flow::default(),
                 pending_login: true,
-                deadline: None,
+                deadline: MaybeTime::NONE,
             },
         );
     }
@@ -332,7 +332,7 @@ impl Sessions {
     /// Sets `conn`'s deadline to `at` (moving the one it had); nothing if it is gone.
     pub(crate) fn set_deadline(&mut self, conn: ConnId, at: Timestamp) {
         if let Some(c) = self.conns.get_mut(&conn) {
-            c.deadline = Some(at);
+            c.deadline = MaybeTime::new(Some(at));
             self.deadlines.push(at, conn);
             self.tidy_deadlines();
         }
@@ -348,7 +348,7 @@ impl Sessions {
         let (_, conn) = self.deadlines.first()?;
         self.deadlines.pop();
         if let Some(c) = self.conns.get_mut(&conn) {
-            c.deadline = None;
+            c.deadline = MaybeTime::NONE;
         }
         self.tidy_deadlines();
         Some(conn)
@@ -358,8 +358,9 @@ impl Sessions {
     /// from the live ones once most of it is stale.
     fn tidy_deadlines(&mut self) {
         let conns = &self.conns;
-        let live =
-            |at: Timestamp, conn: ConnId| conns.get(&conn).and_then(|c| c.deadline) == Some(at);
+        let live = |at: Timestamp, conn: ConnId| {
+            conns.get(&conn).and_then(|c| c.deadline.get()) == Some(at)
+        };
         if self.deadlines.len() > 2 * conns.len() + 64 {
             self.deadlines.retain(live);
         }
@@ -463,7 +464,7 @@ impl Sessions {
     /// The idle warning was given for the session's current idle spell.
     pub(crate) fn idle_warning_given(&mut self, conn: ConnId) {
         if let Some(s) = self.session_mut(conn) {
-            s.warned = Some(s.last_active);
+            s.warned = MaybeTime::new(Some(s.last_active));
         }
     }
 
@@ -678,6 +679,6 @@ mod tests {
         // flow's held lines too (it was 296 bytes with them inline).
         let size = std::mem::size_of::<Conn>();
         eprintln!("Conn {size}, Session {}", std::mem::size_of::<Session>());
-        assert!(size <= 152, "{size}");
+        assert!(size <= 136, "{size}");
     }
 }

@@ -205,6 +205,7 @@ impl ServerState {
             return;
         };
         self.timers.cancel(TimerId::Flow(conn));
+        self.closed_peers.push((conn, closed.peer));
         if closed.pending_login {
             self.addresses
                 .done_pending(AddressKey::of(closed.peer), now);

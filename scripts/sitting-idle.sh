@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Idle memory per connection, interleaved in one sitting: natter-server builds (a before and an
+# after) and the do-nothing relay, each started fresh per run with bench-peers' flags, ROUNDS rounds,
+# the order reversed every other round, at each size (default 10,000 and 19,000 connections; the
+# generator is its own process, so each side stays under the 20,000 open files a process may have
+# here). Prints one line per run (RSS growth per logged-in connection, the load average) and the
+# medians per server and size; the JSON reports stay in OUT.
+#
+#   scripts/sitting-idle.sh [--rounds N] [--port PORT] [--sizes "10000 19000"] [--hold SECS]
+#                           NAME=PATH [NAME=PATH...]
+#
+# NAME=PATH is a natter-server build to run under NAME (e.g. before=/tmp/natter-server-main
+# after=target/release/natter-server); the relay (target/release/natter-bench relay) runs too.
+# 22,000 accounts. --hold: how long the connections stay idle before the server's memory is read
+# (natter-bench's default is half a second: the tidy-up after the presence flood may not be over).
+# SITTING_OUT=DIR (default target/sitting-idle).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=2
+PORT=48141
+SIZES="10000 19000"
+HOLD=0
+SERVERS=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --rounds)
+            ROUNDS=$2
+            shift
+            ;;
+        --port)
+            PORT=$2
+            shift
+            ;;
+        --sizes)
+            SIZES=$2
+            shift
+            ;;
+        --hold)
+            HOLD=$2
+            shift
+            ;;
+        -h | --help)
+            sed -n '2,16p' "$0"
+            exit 0
+            ;;
+        *=*) SERVERS+=("$1") ;;
+        *)
+            echo "sitting-idle: what is $1?" >&2
+            exit 2
+            ;;
+    esac
+    shift
+done
+SERVERS+=(relay=relay)
+OUT=${SITTING_OUT:-target/sitting-idle}
+BENCH=${BENCH:-target/release/natter-bench}
+ACCOUNTS=22000
+ulimit -n "$(ulimit -Hn)"
+mkdir -p "$OUT"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/natter-sitting.XXXXXX")
+SERVER_PID=""
+cleanup() {
+    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+"$BENCH" gen-credentials "$ACCOUNTS" "$WORK/credentials.txt"
+RESULTS=$OUT/results.txt
+: >"$RESULTS"
+
+start() {
+    local path=$1
+    rm -rf "$WORK/data"
+    if [ "$path" = relay ]; then
+        "$BENCH" relay "$PORT" 2>>"$OUT/relay.log" &
+    else
+        "$path" "$PORT" 60 36000 --bind 127.0.0.1 --credentials "$WORK/credentials.txt" \
+            --data-dir "$WORK/data" --plaintext --flood-rate 0 --max-logins-per-address 0 \
+            --new-connections-per-address 0 --logins-per-address 0 --logins-per-account 0 \
+            --failed-logins-per-address 0 --mailbox-share 100 --max-outbound 67108864 \
+            --mailbox-limit 1000000 2>>"$OUT/server.log" &
+    fi
+    SERVER_PID=$!
+    for _ in $(seq 100); do
+        ss -Hltn "sport = :$PORT" | grep -q . && break
+        sleep 0.1
+    done
+}
+
+stop() {
+    # natter-server ends on an interrupt; the relay runs until killed.
+    kill -INT "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 50); do
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.2
+    done
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+    # The port is free again before the next server binds it.
+    for _ in $(seq 100); do
+        ss -Hltn "sport = :$PORT" | grep -q . || break
+        sleep 0.1
+    done
+}
+
+one() {
+    local round=$1 name=$2 path=$3 size=$4 proto=natter tag
+    [ "$path" = relay ] && proto=relay
+    tag=$name-$size-r$round
+    start "$path"
+    "$BENCH" run idle --proto "$proto" --users "$size" --hold "$HOLD" \
+        --addr "127.0.0.1:$PORT" --server-pid "$SERVER_PID" --label "$name" --json >"$OUT/report-$tag.json"
+    stop
+    python3 - "$OUT/report-$tag.json" "$round" "$name" "$size" \
+        "$(cut -d' ' -f1 /proc/loadavg)" <<'EOF' | tee -a "$RESULTS"
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(f"round {sys.argv[2]} {sys.argv[3]} {sys.argv[4]}: {r['idle_kib_per_conn']:.3f} KiB/conn, "
+      f"RSS {r['server_rss_kib']} KiB, setup {r['setup_s']:.1f} s, load {sys.argv[5]}")
+EOF
+}
+
+for round in $(seq "$ROUNDS"); do
+    order=("${SERVERS[@]}")
+    if [ $((round % 2)) = 0 ]; then
+        order=()
+        for ((i = ${#SERVERS[@]} - 1; i >= 0; i--)); do order+=("${SERVERS[$i]}"); done
+    fi
+    for size in $SIZES; do
+        for s in "${order[@]}"; do
+            one "$round" "${s%%=*}" "${s#*=}" "$size"
+        done
+    done
+done
+
+echo "medians over $ROUNDS rounds (server RSS growth per logged-in connection):"
+python3 - "$RESULTS" <<'EOF'
+import re, statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    m = re.match(r"round \d+ (\S+) (\d+): ([0-9.]+) KiB/conn", line)
+    if m:
+        runs.setdefault((m[1], int(m[2])), []).append(float(m[3]))
+relay = {k[1]: statistics.median(v) for k, v in runs.items() if k[0] == "relay"}
+for (name, size), vs in sorted(runs.items()):
+    kib = statistics.median(vs)
+    frac = f", {kib / relay[size]:.2f}x the relay" if size in relay else ""
+    print(f"{name} {size}: {kib:.3f} KiB per connection{frac}")
+EOF
