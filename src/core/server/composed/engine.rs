@@ -29,8 +29,9 @@ pub(super) struct Replicated {
     pub(super) node: Node,
     /// Where each live node last said it was in the log (for the metrics).
     pub(super) positions: Vec<(u64, u64)>,
-    /// The lease state and position last reported ([`Output::Lease`]), so that it is said on change.
-    reported: Option<(bool, u64)>,
+    /// The lease state, position and fence count last reported ([`Output::Lease`]), so that it is
+    /// said on change.
+    reported: Option<(bool, u64, u64)>,
 }
 
 /// What one input made, before the composition hands it over: the core's effects, and a node's
@@ -165,19 +166,21 @@ impl Replicated {
         if node.snapshot_due() {
             out.push_back(Output::SnapshotDue);
         }
-        let now = (node.fenced(), node.position());
+        let now = (node.fenced(), node.position(), node.fences());
         if self.reported != Some(now) {
             self.reported = Some(now);
             out.push_back(Output::Lease {
                 fenced: now.0,
                 applied: now.1,
+                fences: now.2,
             });
         }
     }
 
     fn append(&mut self, out: &mut VecDeque<Output>) {
+        let fences = self.node.fences();
         while let Some(events) = self.node.poll_append() {
-            out.push_back(Output::Append(events));
+            out.push_back(Output::Append { events, fences });
         }
     }
 }
