@@ -142,8 +142,7 @@ impl Replicated {
     /// connection's lines keep their order) to `made`, with its records; the rest to `out`.
     fn drain(&mut self, made: &mut Made, out: &mut VecDeque<Output>) {
         let node = &mut self.node;
-        made.effects
-            .extend(std::iter::from_fn(|| node.poll_effect()));
+        node.drain_effects(&mut made.effects);
         while let Some(Refusal { conn, reason }) = node.poll_refusal() {
             out.push_back(Output::NodeRefused { conn, reason });
             made.effects.push(Effect::Send {

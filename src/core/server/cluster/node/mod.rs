@@ -814,6 +814,13 @@ impl Node {
         self.effects.pop_front()
     }
 
+    /// Every effect [`Self::poll_effect`] would give, in order, appended to `into` at once (one
+    /// reservation and a copy, where an effect at a time costs a call and a check of room each: an
+    /// entry read back makes one or more for every message in it).
+    pub fn drain_effects(&mut self, into: &mut Vec<Effect>) {
+        into.extend(self.effects.drain(..));
+    }
+
     /// The next connection to refuse.
     pub fn poll_refusal(&mut self) -> Option<Refusal> {
         self.refusals.pop_front()
