@@ -14,7 +14,10 @@
 # is per delivery (one broadcast is 999 deliveries). Needs valgrind; uses
 # target/release/natter-bench and (unless --server) target/release/natter-server, built beforehand.
 # CALLGRIND_OUT=DIR keeps the profiles and the annotated functions there (default
-# target/callgrind-direct).
+# target/callgrind-direct). SERVER_ARGS="..." adds flags to the server's (a cluster node:
+# SERVER_ARGS="--cluster redis://127.0.0.1:PORT"), and BEFORE_RUN="command" runs before each of the
+# two runs (for a node: BEFORE_RUN="redis-cli -p PORT flushall", so the second run does not replay
+# the first one's log).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -76,12 +79,14 @@ one_run() {
     # bench-peers' flags (see profile-login.sh), but every presence change told at once: rationed,
     # the notices of the setup's logins are told on a timer, as many times as the run lasts, which
     # would not drop out of the difference.
+    [ -n "${BEFORE_RUN:-}" ] && bash -c "$BEFORE_RUN" >/dev/null
+    # shellcheck disable=SC2086 # SERVER_ARGS: several flags, split on purpose
     valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind-$tag.out" \
         "$SERVER" "$PORT" 60 36000 --bind 127.0.0.1 --credentials "$WORK/credentials.txt" \
         --data-dir "$WORK/data" --plaintext --flood-rate 0 --max-logins-per-address 0 \
         --new-connections-per-address 0 --logins-per-address 0 --logins-per-account 0 \
         --failed-logins-per-address 0 --mailbox-share 100 --max-outbound 67108864 \
-        --mailbox-limit 1000000 --presence-interval 0 2>"$OUT/server-$tag.log" &
+        --mailbox-limit 1000000 --presence-interval 0 ${SERVER_ARGS:-} 2>"$OUT/server-$tag.log" &
     SERVER_PID=$!
     for _ in $(seq 600); do
         ss -Hltn "sport = :$PORT" | grep -q . && break

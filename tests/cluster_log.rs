@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use kit::Redis;
-use natter::shell::cluster::{LogError, RedisLog, Snapshots, appender};
+use natter::shell::cluster::{Batch, LogError, RedisLog, Snapshots, appender};
 use natter_core::server::cluster::{Applied, LogEntry, LogEvent, LogEventKind, ReplicaLog};
 use natter_core::server::harness::{Fed, Harness, START};
 use natter_core::server::{Config, ConnId, Event, ServerState};
@@ -304,15 +304,20 @@ fn turn(i: u64) -> Vec<LogEvent> {
         .collect()
 }
 
+/// `events` as a batch of a node never fenced.
+fn batch(events: Vec<LogEvent>) -> Batch {
+    Batch { events, fences: 0 }
+}
+
 /// Runs `work` beside a node's appender (appending to `endpoint` what it is handed), then closes
 /// the appender's queue and waits, boundedly, until it has had every entry confirmed.
 fn with_appender<F: std::future::Future<Output = ()>>(
     endpoint: natter::shell::cluster::Endpoint,
-    work: impl FnOnce(smol::channel::Sender<Vec<LogEvent>>) -> F,
+    work: impl FnOnce(smol::channel::Sender<Batch>) -> F,
 ) {
     let (queue, taken) = smol::channel::unbounded();
-    let fenced = std::rc::Rc::new(std::cell::Cell::new(false));
-    let appending = appender(endpoint, KEY.into(), 1, taken, fenced, None);
+    let fences = std::rc::Rc::new(std::cell::Cell::new(0));
+    let appending = appender(endpoint, KEY.into(), 1, taken, fences, None);
     smol::block_on(async {
         let all = futures_lite::future::zip(appending, work(queue));
         let bounded = async {
@@ -367,7 +372,7 @@ fn appends_whose_answers_were_lost_are_sent_again_in_order_and_count_once() {
     with_appender(through_relay, |queue| async move {
         let mut log = RedisLog::connect(&direct, KEY, BLOCK, None).await.unwrap();
         for i in 0..10 {
-            queue.send(turn(i)).await.unwrap();
+            queue.send(batch(turn(i))).await.unwrap();
         }
         while log.entries().await.unwrap() < 10 {
             smol::Timer::after(Duration::from_millis(10)).await;
@@ -377,7 +382,7 @@ fn appends_whose_answers_were_lost_are_sent_again_in_order_and_count_once() {
         // its wait it connects again and sends every entry not confirmed, with the same numbers.
         cut.store(true, Ordering::SeqCst);
         for i in 10..30 {
-            queue.send(turn(i)).await.unwrap();
+            queue.send(batch(turn(i))).await.unwrap();
         }
         while log.entries().await.unwrap() < 30 {
             smol::Timer::after(Duration::from_millis(10)).await;
@@ -419,7 +424,7 @@ fn appends_in_flight_when_redis_restarts_are_sent_again_without_loss_or_duplicat
                         r
                     }));
                 }
-                queue.send(turn(i)).await.unwrap();
+                queue.send(batch(turn(i))).await.unwrap();
                 smol::Timer::after(Duration::from_millis(2)).await;
             }
         }
@@ -435,4 +440,79 @@ fn appends_in_flight_when_redis_restarts_are_sent_again_without_loss_or_duplicat
     });
     let (events, _) = effective(&entries);
     assert_eq!(events, (0..600).flat_map(turn).collect::<Vec<_>>());
+}
+
+#[test]
+fn what_a_fenced_node_s_users_typed_never_gets_in_even_if_it_serves_again_before_its_appender_looks()
+ {
+    let Some(mut redis) = Redis::start() else {
+        return;
+    };
+    let endpoint = redis.endpoint();
+    // Redis goes away; a user of node 1 types a line (handed over), and another turn's line waits in
+    // the queue while the appender retries. The node is fenced (its users told `BYE unavailable`,
+    // their sessions' ends handed over), and Redis comes back and the lease is renewed (serving
+    // again), all before the appender has looked again: the lines typed before the fence must not
+    // get in, the ends and what is typed afterwards must.
+    redis.kill9();
+    let user = 1 << 48 | 1;
+    let (queue, taken) = smol::channel::unbounded();
+    let fences = std::rc::Rc::new(std::cell::Cell::new(0));
+    let appending = appender(endpoint.clone(), KEY.into(), 1, taken, fences.clone(), None);
+    let ended = LogEvent::new(
+        Event::Disconnected { conn: ConnId(user) },
+        Timestamp::from_millis(3),
+    );
+    let work = async {
+        queue
+            .send(batch(vec![line(user, "typed while Redis was down", 1)]))
+            .await
+            .unwrap();
+        smol::Timer::after(Duration::from_millis(100)).await;
+        queue
+            .send(batch(vec![line(user, "typed a little later", 2)]))
+            .await
+            .unwrap();
+        fences.set(1);
+        queue
+            .send(Batch {
+                events: vec![ended.clone()],
+                fences: 1,
+            })
+            .await
+            .unwrap();
+        // (Blocking this thread: the appender does not look meanwhile.)
+        redis.restart();
+        let after = line(1 << 48 | 2, "typed once it serves again", 4);
+        queue
+            .send(Batch {
+                events: vec![after.clone()],
+                fences: 1,
+            })
+            .await
+            .unwrap();
+        let mut log = RedisLog::connect(&endpoint, KEY, BLOCK, None)
+            .await
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut entries = Vec::new();
+        while Instant::now() < deadline {
+            entries = read_all(&mut log).await;
+            if effective(&entries).0.contains(&after) {
+                break;
+            }
+            smol::Timer::after(Duration::from_millis(20)).await;
+        }
+        let (events, _) = effective(&entries);
+        assert_eq!(events, [ended.clone(), after.clone()]);
+        drop(queue);
+    };
+    smol::block_on(async {
+        let all = futures_lite::future::zip(appending, work);
+        let bounded = async {
+            smol::Timer::after(Duration::from_secs(40)).await;
+            panic!("the appender did not finish within 40 s");
+        };
+        futures_lite::FutureExt::or(async { all.await.1 }, bounded).await
+    });
 }

@@ -296,12 +296,47 @@ impl LogWriter {
 /// commands it read at once). Past it, the node's next entries wait their turn, in order.
 pub const MAX_IN_FLIGHT: usize = 64;
 
+/// A batch of the node's events to append as one entry, as the node handed it over: with how many
+/// times the node had been fenced then
+/// ([`Node::fences`](natter_core::server::cluster::node::Node::fences)).
+#[derive(Clone, Debug)]
+pub struct Batch {
+    /// The entry's events, in order.
+    pub events: Vec<LogEvent>,
+    /// The node's fence count when it made them.
+    pub fences: u64,
+}
+
 /// One of this node's entries (its number and its events), on its way to Redis.
 struct Pending {
     seq: u64,
     events: Vec<LogEvent>,
+    /// The node's fence count its events are good for: when the node's count has moved past it,
+    /// what its users typed is dropped before it is sent (again).
+    fences: u64,
     /// When it was sent on the connection in use (`None`: not yet, or to send again on a new one).
     sent: Option<Instant>,
+}
+
+impl Pending {
+    /// Drops, if the node has been fenced since the entry was made (`fences`: its count now), what
+    /// the node no longer wants appended. Only for an entry not in flight: one sent may be in Redis
+    /// already, and counts as it is if it is.
+    fn fenced_since(&mut self, node: u64, fences: u64) {
+        if self.fences < fences {
+            let before = self.events.len();
+            self.events.retain(|e| wanted_when_fenced(node, e));
+            self.fences = fences;
+            if self.events.len() < before {
+                tracing::debug!(
+                    "entry {} of this node's: {} event(s) of its users dropped (fenced since it was \
+                     made)",
+                    self.seq,
+                    before - self.events.len()
+                );
+            }
+        }
+    }
 }
 
 /// What the appender waited for.
@@ -309,7 +344,7 @@ enum Next {
     /// Redis answered the oldest entry in flight (or failed it).
     Confirmed(Result<(), LogError>),
     /// The driver queued another entry (`None`: it is gone).
-    More(Option<Vec<LogEvent>>),
+    More(Option<Batch>),
     /// The oldest entry in flight had no answer within its time.
     Late,
 }
@@ -319,14 +354,19 @@ enum Next {
 /// answer (at most [`MAX_IN_FLIGHT`]; what is queued meanwhile goes in one write when there is room).
 /// After a failure (an error, or no answer within [`RESPONSE_MARGIN`]) a new connection is made and
 /// every entry not confirmed is sent again, in order and with the same numbers, so a reader drops
-/// what the first try got in. Once the node is fenced, what it has not sent of its own connections'
-/// events is dropped (see [`wanted_when_fenced`]).
+/// what the first try got in.
+///
+/// `fences` is the node's fence count, as the driver last heard it: an entry made before the latest
+/// fence loses, before it is sent (or sent again), its users' events (see [`wanted_when_fenced`]).
+/// Compared with the count each entry was made at, never with whether the node is fenced now: the
+/// node may serve again (Redis back, its lease renewed) before this task looks, and what its users
+/// typed before they were told it could not serve must still never get in.
 pub async fn appender(
     endpoint: Endpoint,
     key: String,
     node: u64,
-    queue: Receiver<Vec<LogEvent>>,
-    fenced: Rc<Cell<bool>>,
+    queue: Receiver<Batch>,
+    fences: Rc<Cell<u64>>,
     seal: Option<ClusterKey>,
 ) {
     let mut log = Reconnecting::new(endpoint.clone(), "cannot append to the cluster's log");
@@ -335,14 +375,13 @@ pub async fn appender(
     let mut unconfirmed: VecDeque<Pending> = VecDeque::new();
     let mut open = true;
     while open || !unconfirmed.is_empty() {
-        if fenced.get() {
-            for p in unconfirmed.iter_mut().filter(|p| p.sent.is_none()) {
-                p.events.retain(|e| wanted_when_fenced(node, e));
-            }
-            unconfirmed.retain(|p| !p.events.is_empty());
-            if unconfirmed.is_empty() && !open {
-                break;
-            }
+        let now_fences = fences.get();
+        for p in unconfirmed.iter_mut().filter(|p| p.sent.is_none()) {
+            p.fenced_since(node, now_fences);
+        }
+        unconfirmed.retain(|p| !p.events.is_empty());
+        if unconfirmed.is_empty() && !open {
+            break;
         }
         if unconfirmed.iter().any(|p| p.sent.is_none()) {
             let Some(con) = log.get(connect).await else {
@@ -350,6 +389,10 @@ pub async fn appender(
                 unconfirmed.iter_mut().for_each(|p| p.sent = None);
                 continue;
             };
+            // A fence may have come while connecting: looked at again right before sending.
+            if fences.get() != now_fences {
+                continue;
+            }
             // Everything not sent yet, in one write (the ones sent before it are all in flight:
             // entries go in order).
             let unsent: Vec<(u64, &[LogEvent])> = unconfirmed
@@ -406,19 +449,19 @@ pub async fn appender(
             }
             Next::More(None) => open = false,
             Next::More(Some(first)) => {
-                let fenced = fenced.get();
                 let mut next = Some(first);
-                while let Some(mut events) = next.take() {
-                    if fenced {
-                        events.retain(|e| wanted_when_fenced(node, e));
-                    }
-                    if !events.is_empty() {
+                while let Some(batch) = next.take() {
+                    let mut pending = Pending {
+                        seq: 0,
+                        events: batch.events,
+                        fences: batch.fences,
+                        sent: None,
+                    };
+                    pending.fenced_since(node, fences.get());
+                    if !pending.events.is_empty() {
                         seq += 1;
-                        unconfirmed.push_back(Pending {
-                            seq,
-                            events,
-                            sent: None,
-                        });
+                        pending.seq = seq;
+                        unconfirmed.push_back(pending);
                     }
                     if unconfirmed.len() < MAX_IN_FLIGHT {
                         next = queue.try_recv().ok();

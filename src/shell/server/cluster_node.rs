@@ -27,11 +27,11 @@ use super::Shared;
 use super::inbox::Input;
 use crate::shell::clock::ShellClock;
 use crate::shell::cluster::{
-    ClusterKey, Endpoint, Membership, RETRY, Reconnecting, RedisLog, Snapshots, appender,
+    Batch, ClusterKey, Endpoint, Membership, RETRY, Reconnecting, RedisLog, Snapshots, appender,
 };
+use natter_core::server::cluster::ReplicaLog;
 use natter_core::server::cluster::node::Snapshot;
 use natter_core::server::cluster::node::{MAX_ENTRY_BYTES, Renewals};
-use natter_core::server::cluster::{LogEvent, ReplicaLog};
 use natter_core::server::composed::News;
 
 /// Where the cluster is and who this node is.
@@ -73,7 +73,7 @@ pub(super) struct Taken {
 /// What the node's engine holds of the cluster's tasks.
 pub(super) struct Link {
     /// Entries to append (each the node's batch of one turn), in order.
-    pub(super) append: Sender<Vec<LogEvent>>,
+    pub(super) append: Sender<Batch>,
     /// Snapshots taken, to the task that stores them.
     pub(super) snapshots: Sender<Taken>,
     /// How far to trim the log (the first entry to keep), to the same task.
@@ -82,15 +82,16 @@ pub(super) struct Link {
     pub(super) fetch_snapshot: Sender<()>,
     /// How far this node has applied the log, for its lease (the log is not trimmed past it).
     pub(super) applied: Arc<AtomicU64>,
-    /// Set while this node has lost its lease: the appender drops what the node no longer wants
-    /// appended ([`wanted_when_fenced`](natter_core::server::cluster::node::wanted_when_fenced)).
-    pub(super) fenced: Rc<Cell<bool>>,
+    /// How many times this node has lost its lease: from a batch made before the latest time and
+    /// not yet in Redis, the appender drops what the node no longer wants appended
+    /// ([`wanted_when_fenced`](natter_core::server::cluster::node::wanted_when_fenced)).
+    pub(super) fences: Rc<Cell<u64>>,
 }
 
 impl Link {
-    /// The node's lease state and place in the log, for the appender and the lease thread.
-    pub(super) fn lease(&self, fenced: bool, applied: u64) {
-        self.fenced.set(fenced);
+    /// The node's fence count and place in the log, for the appender and the lease thread.
+    pub(super) fn lease(&self, fences: u64, applied: u64) {
+        self.fences.set(fences);
         self.applied.store(applied, Ordering::Relaxed);
     }
 
@@ -146,7 +147,7 @@ pub(super) fn start(
 ) -> (Link, Tasks) {
     let log = &cluster.log;
     let (append, queue) = smol::channel::unbounded();
-    let fenced = Rc::new(Cell::new(false));
+    let fences = Rc::new(Cell::new(0));
     let key = format!("{}:log", cluster.prefix);
     let applied = Arc::new(AtomicU64::new(log.position()));
     // The lease is kept on a thread of its own: a driver busy with a burst (a fan-out to thousands)
@@ -187,7 +188,7 @@ pub(super) fn start(
             key.clone(),
             cluster.node,
             queue.clone(),
-            fenced.clone(),
+            fences.clone(),
             cluster.seal.clone(),
         )),
         ex.spawn(reader(
@@ -214,7 +215,7 @@ pub(super) fn start(
         trims,
         fetch_snapshot,
         applied,
-        fenced,
+        fences,
     };
     (
         link,

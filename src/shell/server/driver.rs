@@ -28,6 +28,7 @@ use super::readiness::Readiness;
 use super::wait::{Waiting, Woke};
 use super::{Shared, ShellOptions};
 use crate::shell::clock::ShellClock;
+use crate::shell::cluster::Batch;
 use crate::shell::committer::Committer;
 use crate::shell::turn_log::Turn;
 use natter_core::server::cluster::node::NODE_SHIFT;
@@ -333,9 +334,9 @@ impl Driver {
                 }
                 Output::WriteHeld(lane) => self.release_held(lane),
                 Output::Tidy => self.tidy(),
-                Output::Append(events) => {
+                Output::Append { events, fences } => {
                     if let Some(link) = &self.link {
-                        let _ = link.append.try_send(events);
+                        let _ = link.append.try_send(Batch { events, fences });
                     }
                 }
                 Output::SnapshotDue => {
@@ -359,9 +360,11 @@ impl Driver {
                         let _ = link.trims.try_send(keep_from);
                     }
                 }
-                Output::Lease { fenced, applied } => {
+                Output::Lease {
+                    applied, fences, ..
+                } => {
                     if let Some(link) = &self.link {
-                        link.lease(fenced, applied);
+                        link.lease(fences, applied);
                     }
                 }
             }

@@ -466,30 +466,36 @@ impl Sim {
     }
 
     /// Appends whose answer a Redis restart lost are sent again once it is back, by nodes still
-    /// running (a frozen one once it thaws); a fenced node drops what it no longer wants appended
-    /// (as its appender does).
+    /// running (a frozen one once it thaws); a node fenced since it made one drops what it no
+    /// longer wants appended from it (as its appender does), whether or not it serves again now.
     fn resend_unanswered(&mut self) {
         if self.redis.stalled(self.now) || self.redis.unanswered.is_empty() {
             return;
         }
         let unanswered = std::mem::take(&mut self.redis.unanswered);
-        for (node, seq, mut events) in unanswered {
-            let Some(i) = self.index_of(node) else {
+        for mut append in unanswered {
+            let Some(i) = self.index_of(append.node) else {
                 continue;
             };
             // A frozen node sends nothing: its appender sends them once it thaws.
             if self.nodes[i].frozen_until > self.now {
-                self.redis.unanswered.push((node, seq, events));
+                self.redis.unanswered.push(append);
                 continue;
             }
-            if self.nodes[i].node().fenced() {
-                events.retain(|e| natter_core::server::cluster::node::wanted_when_fenced(node, e));
-                if events.is_empty() {
+            // Fenced since it made the entry (even if it serves again now): its users were told.
+            let fences = self.nodes[i].node().fences();
+            if fences > append.fences {
+                let node = append.node;
+                append
+                    .events
+                    .retain(|e| natter_core::server::cluster::node::wanted_when_fenced(node, e));
+                append.fences = fences;
+                if append.events.is_empty() {
                     continue;
                 }
             }
             let latency = self.latency(i);
-            self.redis.send(self.now, latency, node, seq, events);
+            self.redis.send(self.now, latency, append);
         }
     }
 
@@ -569,11 +575,17 @@ impl Sim {
                 // The node's own word, not the core's: the model's lines for it stop here (its
                 // goodbye follows).
                 Output::NodeRefused { conn, .. } => self.reference.cut(conn),
-                Output::Append(events) => {
+                Output::Append { events, fences } => {
                     self.nodes[i].seq += 1;
                     let seq = self.nodes[i].seq;
                     let latency = self.latency(i);
-                    self.redis.send(now, latency, id, seq, events);
+                    let append = redis::Unanswered {
+                        node: id,
+                        seq,
+                        events,
+                        fences,
+                    };
+                    self.redis.send(now, latency, append);
                 }
                 Output::SnapshotDue => {
                     if let Some(s) = self.nodes[i].server.take_snapshot()

@@ -20,6 +20,19 @@ struct InFlight {
     node: u64,
     seq: u64,
     events: Vec<LogEvent>,
+    /// How many times its node had been fenced when it made the entry.
+    fences: u64,
+}
+
+/// An append whose answer a restart lost, waiting to be sent again by its node.
+#[derive(Clone, Debug)]
+pub struct Unanswered {
+    pub node: u64,
+    pub seq: u64,
+    pub events: Vec<LogEvent>,
+    /// How many times its node had been fenced when it made the entry: a fence since then drops
+    /// its users' events before it is sent again (as the shell's appender does).
+    pub fences: u64,
 }
 
 /// One landed entry, and when readers may see it.
@@ -37,7 +50,7 @@ pub struct Redis {
     next: u64,
     in_flight: Vec<InFlight>,
     /// Appends whose answer a restart lost: sent again by their node once Redis is back.
-    pub unanswered: Vec<(u64, u64, Vec<LogEvent>)>,
+    pub unanswered: Vec<Unanswered>,
     sent: u64,
     /// Entries that landed at a restart, reported by the next [`Self::land`].
     landed_at_restart: Vec<LogEntry>,
@@ -68,19 +81,24 @@ impl Redis {
         now < self.stalled_until
     }
 
-    /// `node` sends its entry `seq` (`events`, its batch), taking `latency_ms` to arrive.
-    pub fn send(
-        &mut self,
-        now: Timestamp,
-        latency_ms: u64,
-        node: u64,
-        seq: u64,
-        events: Vec<LogEvent>,
-    ) {
+    /// `node` sends its entry `seq` (its batch, made after `fences` fences), taking `latency_ms`
+    /// to arrive.
+    pub fn send(&mut self, now: Timestamp, latency_ms: u64, append: Unanswered) {
+        let Unanswered {
+            node,
+            seq,
+            events,
+            fences,
+        } = append;
         // A node whose earlier appends await sending again sends this one after them (its appender
         // keeps every unconfirmed batch, in order, ahead of new ones).
-        if self.unanswered.iter().any(|(n, _, _)| *n == node) {
-            self.unanswered.push((node, seq, events));
+        if self.unanswered.iter().any(|u| u.node == node) {
+            self.unanswered.push(Unanswered {
+                node,
+                seq,
+                events,
+                fences,
+            });
             return;
         }
         let last = self
@@ -97,6 +115,7 @@ impl Redis {
             node,
             seq,
             events,
+            fences,
         });
     }
 
@@ -155,7 +174,12 @@ impl Redis {
                 });
                 self.landed_at_restart.push(entry);
             }
-            self.unanswered.push((f.node, f.seq, f.events));
+            self.unanswered.push(Unanswered {
+                node: f.node,
+                seq: f.seq,
+                events: f.events,
+                fences: f.fences,
+            });
         }
         self.stalled_until = self.stalled_until.max(now.plus_millis(down_ms));
     }

@@ -30,7 +30,27 @@ use crate::server::secret_shape::SecretShape;
 /// Whether a logged-in user's line is `passwd` or `oper` (by its word in the command table), whose
 /// next lines are passwords: a node lets the lines after it through one at a time, as before login, instead of
 /// freely.
+///
+/// Every line a logged-in user types on a node is asked this, so the common case is answered from
+/// the first word's bytes: no check of the whole line, no walk of the command table. It answers
+/// exactly what [`is_passwd_line_slowly`] does (the tests compare them), which it falls back to when
+/// the first word, or what comes before it, is not plain ASCII.
 pub fn is_passwd_line(line: &[u8]) -> bool {
+    // ASCII's whitespace as `char::is_whitespace` has it (which `split_whitespace` splits at).
+    let space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+    let start = line.iter().position(|b| !space(b)).unwrap_or(line.len());
+    let rest = &line[start..];
+    let word = &rest[..rest.iter().position(space).unwrap_or(rest.len())];
+    if !word.is_ascii() {
+        return is_passwd_line_slowly(line);
+    }
+    let is = |name: CommandName| word.eq_ignore_ascii_case(name.word().as_bytes());
+    // The line counts only if it is text, as the slow way has it.
+    (is(CommandName::Passwd) || is(CommandName::Oper)) && is_passwd_line_slowly(line)
+}
+
+/// [`is_passwd_line`] by its definition: the line as text, its first word, and that word's command.
+fn is_passwd_line_slowly(line: &[u8]) -> bool {
     std::str::from_utf8(line)
         .ok()
         .and_then(|l| l.split_whitespace().next())
@@ -307,6 +327,48 @@ impl Gates {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_quick_passwd_check_answers_exactly_as_the_slow_one() {
+        let pieces: [&[u8]; 16] = [
+            b"passwd",
+            b"PassWD",
+            b"oper",
+            b"opera",
+            b"message",
+            b" ",
+            b"\t",
+            b"\x0b",
+            b"\r\n",
+            "\u{a0}".as_bytes(),
+            "\u{3000}".as_bytes(),
+            "\u{85}".as_bytes(),
+            "\u{e9}".as_bytes(),
+            b"\xff",
+            b"x",
+            b"",
+        ];
+        let mut checked = 0;
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let line = [a, b, c].concat();
+                    assert_eq!(
+                        is_passwd_line(&line),
+                        is_passwd_line_slowly(&line),
+                        "{:?}",
+                        String::from_utf8_lossy(&line)
+                    );
+                    checked += usize::from(is_passwd_line(&line));
+                }
+            }
+        }
+        assert!(checked > 0, "some lines are passwd lines");
+        assert!(is_passwd_line(b"  passwd"));
+        assert!(is_passwd_line("\u{3000}oper alice".as_bytes()));
+        assert!(!is_passwd_line(b"passwd \xff"));
+        assert!(!is_passwd_line(b"message bob passwd"));
+    }
 
     #[test]
     fn before_login_one_line_at_a_time_then_everything() {

@@ -29,8 +29,9 @@ pub(super) struct Replicated {
     pub(super) node: Node,
     /// Where each live node last said it was in the log (for the metrics).
     pub(super) positions: Vec<(u64, u64)>,
-    /// The lease state and position last reported ([`Output::Lease`]), so that it is said on change.
-    reported: Option<(bool, u64)>,
+    /// The lease state, position and fence count last reported ([`Output::Lease`]), so that it is
+    /// said on change.
+    reported: Option<(bool, u64, u64)>,
 }
 
 /// What one input made, before the composition hands it over: the core's effects, and a node's
@@ -141,8 +142,7 @@ impl Replicated {
     /// connection's lines keep their order) to `made`, with its records; the rest to `out`.
     fn drain(&mut self, made: &mut Made, out: &mut VecDeque<Output>) {
         let node = &mut self.node;
-        made.effects
-            .extend(std::iter::from_fn(|| node.poll_effect()));
+        node.drain_effects(&mut made.effects);
         while let Some(Refusal { conn, reason }) = node.poll_refusal() {
             out.push_back(Output::NodeRefused { conn, reason });
             made.effects.push(Effect::Send {
@@ -165,19 +165,21 @@ impl Replicated {
         if node.snapshot_due() {
             out.push_back(Output::SnapshotDue);
         }
-        let now = (node.fenced(), node.position());
+        let now = (node.fenced(), node.position(), node.fences());
         if self.reported != Some(now) {
             self.reported = Some(now);
             out.push_back(Output::Lease {
                 fenced: now.0,
                 applied: now.1,
+                fences: now.2,
             });
         }
     }
 
     fn append(&mut self, out: &mut VecDeque<Output>) {
+        let fences = self.node.fences();
         while let Some(events) = self.node.poll_append() {
-            out.push_back(Output::Append(events));
+            out.push_back(Output::Append { events, fences });
         }
     }
 }

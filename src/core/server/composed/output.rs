@@ -96,7 +96,15 @@ pub enum Output {
     /// The server went idle after a burst: give memory back now.
     Tidy,
     /// Events to append to the shared log, as one entry, in order (a cluster node's).
-    Append(Vec<LogEvent>),
+    Append {
+        /// The entry's events.
+        events: Vec<LogEvent>,
+        /// How many times the node had been fenced when it made the entry
+        /// ([`Node::fences`](crate::server::cluster::node::Node::fences)): once the count has moved
+        /// on ([`Output::Lease`]), what of the entry is not yet in Redis loses its users' events
+        /// ([`wanted_when_fenced`](crate::server::cluster::node::wanted_when_fenced)).
+        fences: u64,
+    },
     /// A snapshot of the cluster is due: take it now with
     /// [`Server::take_snapshot`](super::Server::take_snapshot) and store it.
     SnapshotDue,
@@ -115,6 +123,8 @@ pub enum Output {
         fenced: bool,
         /// The position of the last entry of the log it has applied.
         applied: u64,
+        /// How many times it has been fenced so far (see [`Output::Append`]).
+        fences: u64,
     },
 }
 

@@ -191,6 +191,8 @@ pub struct Node {
     snapshot_wanted: bool,
     /// When this node last appended anything (its entries move the log's time).
     last_append: Option<Timestamp>,
+    /// How many times this node has stopped serving for its lease (see [`Self::fences`]).
+    fences: u64,
     /// Why this node cannot follow the log any more, once that is so.
     lost: Option<Lost>,
     scratch: Vec<Effect>,
@@ -234,6 +236,7 @@ impl Node {
             declared: BTreeSet::new(),
             snapshot_wanted: false,
             last_append: None,
+            fences: 0,
             lost: None,
             scratch: Vec::new(),
             appends: VecDeque::new(),
@@ -267,6 +270,17 @@ impl Node {
     /// Whether it has lost its lease and serves nobody.
     pub fn fenced(&self) -> bool {
         self.lease.fenced()
+    }
+
+    /// How many times it has been fenced so far: each batch it hands over ([`Self::poll_append`])
+    /// goes with this count as it was then. Whoever carries the batches to Redis drops, from a batch
+    /// handed over before the latest fence and not yet in Redis, what its users typed
+    /// ([`wanted_when_fenced`]): they were told the node could not serve. The count, not whether it
+    /// is fenced now, because the node may serve again before that carrier looks: a fence and the
+    /// renewal that ends it can both come while it waits to reach Redis, and what was typed before
+    /// the fence must still never get in.
+    pub fn fences(&self) -> u64 {
+        self.fences
     }
 
     /// Whether it found a hole in the log and waits for a snapshot to start again from, serving
@@ -770,6 +784,7 @@ impl Node {
             self.id
         );
         self.lease.fence();
+        self.fences += 1;
         self.appends.retain(|e| wanted_when_fenced(self.id, e));
         self.refuse_all(ByeReason::Unavailable, now);
     }
@@ -797,6 +812,13 @@ impl Node {
     /// with its text), in order, to carry out as a server alone does.
     pub fn poll_effect(&mut self) -> Option<Effect> {
         self.effects.pop_front()
+    }
+
+    /// Every effect [`Self::poll_effect`] would give, in order, appended to `into` at once (one
+    /// reservation and a copy, where an effect at a time costs a call and a check of room each: an
+    /// entry read back makes one or more for every message in it).
+    pub fn drain_effects(&mut self, into: &mut Vec<Effect>) {
+        into.extend(self.effects.drain(..));
     }
 
     /// The next connection to refuse.

@@ -246,6 +246,7 @@ fn a_node_whose_lease_lapses_refuses_everyone_and_appends_only_their_ends() {
     let lapse = T0.plus_millis(cfg.fence_after_ms);
     c.node(1).handle_timeout(lapse.minus_millis(1));
     assert!(!c.node(1).fenced());
+    assert_eq!(c.node(1).fences(), 0);
     // She types, and the node is cut off before that reaches the log.
     c.node(1).handle(
         Event::Line {
@@ -257,6 +258,11 @@ fn a_node_whose_lease_lapses_refuses_everyone_and_appends_only_their_ends() {
     c.now = lapse;
     c.node(1).handle_timeout(lapse);
     assert!(c.node(1).fenced());
+    assert_eq!(
+        c.node(1).fences(),
+        1,
+        "counted, so that what was handed over before is known to be from before"
+    );
     assert!(!c.node(1).takes_snapshots());
     assert_eq!(
         c.appended(1),
@@ -282,6 +288,11 @@ fn a_node_whose_lease_lapses_refuses_everyone_and_appends_only_their_ends() {
     c.node(1)
         .lease_renewed(lapse.plus_millis(10), LeaseWas::Held, lapse.plus_millis(20));
     assert!(!c.node(1).fenced());
+    assert_eq!(
+        c.node(1).fences(),
+        1,
+        "serving again does not undo the count"
+    );
     c.node(1).handle(
         Event::Connected {
             conn: late,
