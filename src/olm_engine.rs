@@ -14,7 +14,8 @@ use vodozemac::megolm::{
     MegolmMessage, SessionConfig as MegolmConfig, SessionKey,
 };
 use vodozemac::olm::{
-    Account, AccountPickle, OlmMessage as VOlmMessage, Session, SessionConfig, SessionPickle,
+    Account, AccountPickle, OlmMessage as VOlmMessage, Session, SessionConfig, SessionKeys,
+    SessionPickle,
 };
 use vodozemac::{Curve25519PublicKey, Ed25519PublicKey, Ed25519Signature};
 
@@ -39,40 +40,11 @@ use natter_core::client::e2e::engine::{
 /// the step itself.
 #[derive(Debug, Default)]
 pub struct Vodozemac {
-    olm: Memo<Session>,
+    olm: Memo<Box<Session>>,
     pending: Pending,
+    decoded: Decoded,
     group_out: Memo<GroupSession>,
     group_in: Memo<InboundGroupSession>,
-    parsed: Parsed,
-}
-
-/// The Olm message [`Engine::session_of`] parsed last, kept for the [`Engine::decrypt`] that
-/// follows it: the core asks which session a pre-key message belongs to, then decrypts it with that
-/// session, and every message of a one-way conversation is a pre-key message (the sender's session
-/// stays one until it hears back), so each was parsed twice. Found only by the same bytes, and taken
-/// out when used.
-#[derive(Default)]
-struct Parsed(std::sync::Mutex<Option<(OlmMessage, VOlmMessage)>>);
-
-impl std::fmt::Debug for Parsed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Parsed")
-    }
-}
-
-impl Parsed {
-    fn keep(&self, message: &OlmMessage, parsed: VOlmMessage) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((message.clone(), parsed));
-    }
-
-    /// `message`, parsed: the one kept if it is the same, else parsed now.
-    fn take(&self, message: &OlmMessage) -> Result<VOlmMessage, EngineError> {
-        let kept = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
-        match kept {
-            Some((m, parsed)) if m == *message => Ok(parsed),
-            _ => olm_message(message),
-        }
-    }
 }
 
 /// Live objects by the pickle they were last pickled to (at most [`Memo::CAP`], the oldest dropped),
@@ -131,9 +103,14 @@ impl<T> Memo<T> {
 /// about one entry per conversation written to since). A session the core itself drops while it
 /// is pending (one beyond the sessions it keeps per contact, or a device closed to open another)
 /// stays here until the process ends: a few KB, rarely.
+///
+/// Sessions are boxed here and wherever the engine holds one: a vodozemac `Session` is about 3.8 KB
+/// by value (five receiving chains of forty skipped message keys each, inline), and every message
+/// moved it out of the map, through the step and back in, several copies of it each way, which cost
+/// as much as the step's key derivation; a box moves as a pointer.
 #[derive(Default)]
 struct Pending {
-    live: std::sync::Mutex<std::collections::HashMap<u64, Session>>,
+    live: std::sync::Mutex<std::collections::HashMap<u64, Box<Session>>>,
     next: std::sync::atomic::AtomicU64,
 }
 
@@ -152,7 +129,7 @@ impl Pending {
         pickle.0.strip_prefix(PENDING)?.parse().ok()
     }
 
-    fn take(&self, n: u64) -> Result<Session, EngineError> {
+    fn take(&self, n: u64) -> Result<Box<Session>, EngineError> {
         self.live
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -162,7 +139,7 @@ impl Pending {
             })
     }
 
-    fn put(&self, n: u64, session: Session) {
+    fn put(&self, n: u64, session: Box<Session>) {
         self.live
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -170,16 +147,81 @@ impl Pending {
     }
 
     /// Keeps `session` pending under a new number, the stand-in pickle of which it returns.
-    fn keep(&self, session: Session) -> Pickle {
+    fn keep(&self, session: Box<Session>) -> Pickle {
         let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.put(n, session);
         Pickle(format!("{PENDING}{n}"))
     }
 }
 
+/// The last Olm message [`Engine::session_of`] decoded, by its bytes, and the last session id it
+/// worked out, by the three keys it is the hash of. The core asks which session a message belongs
+/// to and then decrypts that same message: the decryption takes the decoded message from here
+/// rather than decoding it again (two levels of protobuf, six copies); and in a one-way burst, where
+/// every message is a pre-key message naming the same session (Olm repeats the session's keys until
+/// the peer's first answer), the id is the one worked out for the message before, not hashed and
+/// encoded again. Both are functions of the bytes alone, so this too is a memo, not state.
+#[derive(Default)]
+struct Decoded(std::sync::Mutex<LastDecoded>);
+
+#[derive(Default)]
+struct LastDecoded {
+    /// The message: whether it came as a pre-key message, its bytes, and what they decode to.
+    message: Option<(bool, Vec<u8>, VOlmMessage)>,
+    /// The session id of these keys.
+    id: Option<(SessionKeys, String)>,
+}
+
+impl std::fmt::Debug for Decoded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Decoded")
+    }
+}
+
+impl Decoded {
+    fn lock(&self) -> std::sync::MutexGuard<'_, LastDecoded> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `message` decoded: taken from the memo if it holds these very bytes, else decoded now.
+    fn take(&self, message: &OlmMessage) -> Result<VOlmMessage, EngineError> {
+        let mut last = self.lock();
+        match last.message.take() {
+            Some((pre_key, body, decoded))
+                if pre_key == message.pre_key && body == message.body =>
+            {
+                Ok(decoded)
+            }
+            other => {
+                last.message = other;
+                drop(last);
+                olm_message(message)
+            }
+        }
+    }
+
+    /// Keeps `decoded`, what `message` decodes to, for the step that follows.
+    fn keep(&self, message: &OlmMessage, decoded: VOlmMessage) {
+        self.lock().message = Some((message.pre_key, message.body.clone(), decoded));
+    }
+
+    /// The id of the session made of `keys`.
+    fn session_id(&self, keys: SessionKeys) -> String {
+        let mut last = self.lock();
+        match &last.id {
+            Some((k, id)) if *k == keys => id.clone(),
+            _ => {
+                let id = keys.session_id();
+                last.id = Some((keys, id.clone()));
+                id
+            }
+        }
+    }
+}
+
 impl Vodozemac {
     /// The live session `pickle` names (pending or whole), taken out, and its pending number.
-    fn take_olm(&self, pickle: &Pickle) -> Result<(Session, Option<u64>), EngineError> {
+    fn take_olm(&self, pickle: &Pickle) -> Result<(Box<Session>, Option<u64>), EngineError> {
         match Pending::number(pickle) {
             Some(n) => Ok((self.pending.take(n)?, Some(n))),
             None => Ok((self.olm.take(pickle, session)?, None)),
@@ -190,7 +232,7 @@ impl Vodozemac {
     /// (its decryption works on copies of the chains, replaced on success), so a pending session,
     /// which exists nowhere else, goes back as it was; a whole one is dropped (its pickle is
     /// unpickled again at the next use), as before pending pickles.
-    fn failed(&self, session: Session, pending: Option<u64>) {
+    fn failed(&self, session: Box<Session>, pending: Option<u64>) {
         if let Some(n) = pending {
             self.pending.put(n, session);
         }
@@ -211,8 +253,10 @@ fn account(pickle: &Pickle) -> Result<Account, EngineError> {
     Ok(Account::from_pickle(from_pickle::<AccountPickle>(pickle)?))
 }
 
-fn session(pickle: &Pickle) -> Result<Session, EngineError> {
-    Ok(Session::from_pickle(from_pickle::<SessionPickle>(pickle)?))
+fn session(pickle: &Pickle) -> Result<Box<Session>, EngineError> {
+    Ok(Box::new(Session::from_pickle(
+        from_pickle::<SessionPickle>(pickle)?,
+    )))
 }
 
 fn curve(what: &'static str, key: &str) -> Result<Curve25519PublicKey, EngineError> {
@@ -335,17 +379,17 @@ impl Engine for Vodozemac {
     }
 
     fn session_of(&self, message: &OlmMessage) -> Result<Option<String>, EngineError> {
-        let parsed = olm_message(message)?;
-        let id = match &parsed {
-            VOlmMessage::PreKey(m) => Some(m.session_id()),
+        let decoded = self.decoded.take(message)?;
+        let id = match &decoded {
+            VOlmMessage::PreKey(m) => Some(self.decoded.session_id(m.session_keys())),
             VOlmMessage::Normal(_) => None,
         };
-        self.parsed.keep(message, parsed);
+        self.decoded.keep(message, decoded);
         Ok(id)
     }
 
     fn inbound(&self, pickle: &mut Pickle, message: &OlmMessage) -> Result<Inbound, EngineError> {
-        let VOlmMessage::PreKey(pre_key) = self.parsed.take(message)? else {
+        let VOlmMessage::PreKey(pre_key) = self.decoded.take(message)? else {
             return Err(EngineError::Decrypt(
                 "not a pre-key message, and no session it belongs to".into(),
             ));
@@ -383,15 +427,23 @@ impl Engine for Vodozemac {
     }
 
     fn decrypt(&self, pickle: &mut Pickle, message: &OlmMessage) -> Result<Vec<u8>, EngineError> {
-        let message = self.parsed.take(message)?;
-        let (mut session, pending) = self.take_olm(pickle)?;
-        match session.decrypt(&message) {
+        let decoded = self.decoded.take(message)?;
+        let (mut session, pending) = match self.take_olm(pickle) {
+            Ok(found) => found,
+            Err(e) => {
+                self.decoded.keep(message, decoded);
+                return Err(e);
+            }
+        };
+        match session.decrypt(&decoded) {
             Ok(plaintext) => {
                 *pickle = self.pending.keep(session);
                 Ok(plaintext)
             }
             Err(e) => {
                 self.failed(session, pending);
+                // The core may try the message with its next session.
+                self.decoded.keep(message, decoded);
                 Err(EngineError::Decrypt(e.to_string()))
             }
         }
@@ -481,5 +533,56 @@ mod tests {
         // One engine on both sides: its memo of live sessions must change nothing either.
         let one = super::Vodozemac::default();
         contract::holds(&one, &one);
+    }
+
+    /// The memo of the last decoded message is found only by the very bytes: a message other than
+    /// the one `session_of` was asked about decodes afresh, a decryption that fails leaves the
+    /// message for the next session tried, and a malformed message is refused as before.
+    #[test]
+    fn a_decoded_message_is_used_only_for_its_own_bytes() {
+        use natter_core::client::e2e::engine::{Engine, OlmMessage};
+        let (alice, bob) = (super::Vodozemac::default(), super::Vodozemac::default());
+        let alice_account = alice.new_account().unwrap();
+        let mut bob_account = bob.new_account().unwrap();
+        let key = bob
+            .new_one_time_keys(&mut bob_account, 1)
+            .unwrap()
+            .remove(0);
+        let bob_curve = bob.identity(&bob_account).unwrap().curve25519;
+        let mut sent = alice
+            .outbound(&alice_account, &bob_curve, &key.curve25519)
+            .unwrap()
+            .pickle;
+        let first = alice.encrypt(&mut sent, b"first").unwrap();
+        let inbound = bob.inbound(&mut bob_account, &first).unwrap();
+        let mut got = inbound.session.pickle;
+        let (second, third) = (
+            alice.encrypt(&mut sent, b"second").unwrap(),
+            alice.encrypt(&mut sent, b"third").unwrap(),
+        );
+        assert!(second.pre_key && third.pre_key);
+        let id = Some(inbound.session.session_id);
+        assert_eq!(bob.session_of(&second).unwrap(), id);
+        assert_eq!(bob.session_of(&third).unwrap(), id);
+        // Asked about the third, decrypting the second: decoded from its own bytes.
+        assert_eq!(bob.decrypt(&mut got, &second).unwrap(), b"second");
+        // A session that cannot decrypt it (a fresh one of alice's own) fails and leaves the
+        // memo as it was; the right one then decrypts.
+        let mut wrong = alice
+            .outbound(&alice_account, &bob_curve, &key.curve25519)
+            .unwrap()
+            .pickle;
+        assert!(bob.decrypt(&mut wrong, &third).is_err());
+        assert_eq!(bob.decrypt(&mut got, &third).unwrap(), b"third");
+        // The same bytes under the other kind are another message (not this pre-key one).
+        let as_normal = OlmMessage {
+            pre_key: false,
+            body: third.body.clone(),
+        };
+        assert!(!matches!(bob.session_of(&as_normal), Ok(Some(_))));
+        let mut truncated = third.clone();
+        truncated.body.truncate(10);
+        assert!(bob.session_of(&truncated).is_err());
+        assert!(bob.decrypt(&mut got, &truncated).is_err());
     }
 }

@@ -201,3 +201,112 @@ fn accounts_pickle_alike_in_both_crates() {
         patched.curve25519_key().to_base64()
     );
 }
+
+/// What one side holds before the other's first answer: its outbound session, whose every message
+/// is a pre-key message (a one-way burst).
+fn outbound_pair() -> (Side, Side, StockMessage) {
+    let alice = StockAccount::new();
+    let mut bob = Account::new();
+    bob.generate_one_time_keys(1);
+    let one_time_key = *bob.one_time_keys().values().next().expect("a one-time key");
+    bob.mark_keys_as_published();
+    let alice_session = alice
+        .create_outbound_session(
+            StockConfig::version_1(),
+            vodozemac_stock::Curve25519PublicKey::from_base64(&bob.curve25519_key().to_base64())
+                .expect("key"),
+            vodozemac_stock::Curve25519PublicKey::from_base64(&one_time_key.to_base64())
+                .expect("key"),
+        )
+        .expect("an outbound session");
+    let mut alice = Side(pickle_stock(&alice_session));
+    let first = alice.encrypt_both("hello");
+    let StockMessage::PreKey(_) = &first else {
+        panic!("a pre-key message");
+    };
+    let OlmMessage::PreKey(pre_key) = patched_message(&first) else {
+        unreachable!();
+    };
+    let alice_curve = pre_key.identity_key();
+    let created = bob
+        .create_inbound_session(SessionConfig::version_1(), alice_curve, &pre_key)
+        .expect("an inbound session");
+    assert_eq!(created.plaintext, b"hello");
+    (alice, Side(pickle_patched(&created.session)), first)
+}
+
+/// Texts of the lengths whose encodings differ: empty, one block, a varint of one byte and of two
+/// and three (the ciphertext's length) bytes.
+fn text_of_length(i: usize) -> String {
+    let lengths = [0, 1, 15, 16, 100, 127, 128, 200, 5000, 20000];
+    "x".repeat(lengths[i % lengths.len()])
+}
+
+#[test]
+fn a_one_way_burst_of_pre_key_messages_is_the_same_in_both_crates() {
+    // Every message of the burst is a pre-key message, encrypted from the same state by both crates
+    // (its bytes: the outer message with the session's keys, the inner one, its MAC) and decrypted
+    // by both; the chain index passes 127 (a varint of two bytes).
+    let (mut alice, mut bob, _) = outbound_pair();
+    for i in 0..300 {
+        let text = text_of_length(i);
+        let message = alice.encrypt_both(&text);
+        assert!(matches!(message, StockMessage::PreKey(_)), "message {i}");
+        assert_eq!(bob.decrypt_both(&message), text);
+    }
+}
+
+#[test]
+fn messages_decrypted_out_of_order_and_after_a_gap_are_the_same_in_both_crates() {
+    // A gap longer than the skipped keys kept (40): the receiving chain advances without keeping
+    // keys, then keeps the last 40; then skipped messages are decrypted from the kept keys, newest
+    // and oldest first, and a message whose key was not kept fails in both.
+    let (mut alice, mut bob, _) = outbound_pair();
+    let sent: Vec<(String, StockMessage)> = (0..60)
+        .map(|i| {
+            let text = format!("message {i} {}", text_of_length(i));
+            let message = alice.encrypt_both(&text);
+            (text, message)
+        })
+        .collect();
+    let order = [59, 58, 30, 21, 40, 50];
+    for i in order {
+        assert_eq!(bob.decrypt_both(&sent[i].1), sent[i].0, "message {i}");
+    }
+    // Message 5's key was skipped without being kept (it was more than 40 behind).
+    let (mut stock, mut patched) = (to_stock(&bob.0), to_patched(&bob.0));
+    assert!(stock.decrypt(&sent[5].1).is_err());
+    assert!(patched.decrypt(&patched_message(&sent[5].1)).is_err());
+    assert_eq!(pickle_stock(&stock), pickle_patched(&patched));
+    // And the burst goes on after it, in both.
+    let text = text_of_length(8);
+    let message = alice.encrypt_both(&text);
+    assert_eq!(bob.decrypt_both(&message), text);
+}
+
+/// A chain's first message on a new, random ratchet key (made by one crate alone: the patched one if
+/// `patched_first`), then 150 messages encrypted by both from the same state, past index 127.
+fn one_chain(sender: &mut Side, receiver: &mut Side, patched_first: bool) {
+    let first = if patched_first {
+        sender.encrypt_patched("a new chain")
+    } else {
+        sender.encrypt_stock("a new chain")
+    };
+    assert_eq!(receiver.decrypt_both(&first), "a new chain");
+    for i in 0..150 {
+        let text = text_of_length(i);
+        let message = sender.encrypt_both(&text);
+        assert!(matches!(message, StockMessage::Normal(_)));
+        assert_eq!(receiver.decrypt_both(&message), text);
+    }
+}
+
+#[test]
+fn normal_messages_with_long_chains_are_the_same_in_both_crates() {
+    // Once bob has answered: normal messages, a long chain each way.
+    let (mut alice, mut bob) = pair();
+    let answer = bob.encrypt_patched("answer");
+    assert_eq!(alice.decrypt_both(&answer), "answer");
+    one_chain(&mut alice, &mut bob, true);
+    one_chain(&mut bob, &mut alice, false);
+}

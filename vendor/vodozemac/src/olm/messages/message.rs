@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     Curve25519PublicKey, DecodeError,
     cipher::{Mac, MessageMac},
-    utilities::{VarInt, base64_decode, base64_encode, extract_mac},
+    utilities::{base64_decode, base64_encode, extract_mac},
 };
 
 pub(crate) const MAC_TRUNCATED_VERSION: u8 = 3;
@@ -91,7 +91,8 @@ impl Message {
     /// Chain-Index|  0x10 | Integer|The chain index, of the message
     /// Cipher-Text|  0x22 | String |The cipher-text of the message
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut message = self.encode();
+        // natter: room for the MAC made up front (`extend` grew the vector again).
+        let mut message = self.encode_with_room(self.mac.as_bytes().len());
         message.extend(self.mac.as_bytes());
 
         message
@@ -142,17 +143,22 @@ impl Message {
         }
     }
 
-    fn encode(&self) -> Vec<u8> {
-        ProtoBufMessage {
-            ratchet_key: self.ratchet_key.to_bytes().to_vec(),
-            chain_index: self.chain_index,
-            ciphertext: self.ciphertext.clone(),
-        }
-        .encode_manual(self.version)
+    /// natter: the same bytes as before, encoded from the message's own fields
+    /// into one vector with `room` bytes to spare; the stock crate copied the
+    /// ciphertext and the key into a `ProtoBufMessage` first, then allocated a
+    /// vector for each varint and one for the result.
+    fn encode_with_room(&self, room: usize) -> Vec<u8> {
+        ProtoBufMessage::encode_manual(
+            self.version,
+            self.ratchet_key.as_bytes(),
+            self.chain_index,
+            &self.ciphertext,
+            room,
+        )
     }
 
     pub(crate) fn to_mac_bytes(&self) -> Vec<u8> {
-        self.encode()
+        self.encode_with_room(0)
     }
 
     pub(crate) fn set_mac(&mut self, mac: Mac) {
@@ -265,23 +271,66 @@ impl ProtoBufMessage {
     const INDEX_TAG: &'static [u8; 1] = b"\x10";
     const CIPHER_TAG: &'static [u8; 1] = b"\x22";
 
-    fn encode_manual(&self, version: u8) -> Vec<u8> {
-        let index = self.chain_index.to_var_int();
-        let ratchet_len = self.ratchet_key.len().to_var_int();
-        let ciphertext_len = self.ciphertext.len().to_var_int();
+    /// natter: the fields by reference (no `ProtoBufMessage` built to encode),
+    /// the varints on the stack, `room` bytes spare in the result; the bytes
+    /// are those of the stock crate's `encode_manual`, part for part.
+    fn encode_manual(
+        version: u8,
+        ratchet_key: &[u8],
+        chain_index: u64,
+        ciphertext: &[u8],
+        room: usize,
+    ) -> Vec<u8> {
+        let index = VarIntBuf::new(chain_index);
+        let ratchet_len = VarIntBuf::new(ratchet_key.len() as u64);
+        let ciphertext_len = VarIntBuf::new(ciphertext.len() as u64);
+        let version = [version];
 
-        [
-            [version].as_ref(),
+        let parts = [
+            version.as_ref(),
             Self::RATCHET_TAG.as_ref(),
-            &ratchet_len,
-            &self.ratchet_key,
+            ratchet_len.as_ref(),
+            ratchet_key,
             Self::INDEX_TAG.as_ref(),
-            &index,
+            index.as_ref(),
             Self::CIPHER_TAG.as_ref(),
-            &ciphertext_len,
-            &self.ciphertext,
-        ]
-        .concat()
+            ciphertext_len.as_ref(),
+            ciphertext,
+        ];
+        let mut encoded = Vec::with_capacity(parts.iter().map(|p| p.len()).sum::<usize>() + room);
+        for part in parts {
+            encoded.extend_from_slice(part);
+        }
+        encoded
+    }
+}
+
+/// natter: a varint on the stack, the same bytes as `VarInt::to_var_int`
+/// (which allocates a vector for each).
+struct VarIntBuf {
+    bytes: [u8; 10],
+    len: usize,
+}
+
+impl VarIntBuf {
+    fn new(mut n: u64) -> Self {
+        let mut bytes = [0u8; 10];
+        let mut len = 0;
+
+        while n >= 0x80 {
+            bytes[len] = 0b1000_0000 | (n as u8);
+            len += 1;
+            n >>= 7;
+        }
+        bytes[len] = n as u8;
+
+        Self { bytes, len: len + 1 }
+    }
+}
+
+impl AsRef<[u8]> for VarIntBuf {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes[..self.len]
     }
 }
 
