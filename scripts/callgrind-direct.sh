@@ -56,15 +56,10 @@ command -v valgrind >/dev/null || {
     echo "callgrind-direct: valgrind is missing (apt-get install valgrind)" >&2
     exit 2
 }
-ulimit -n "$(ulimit -Hn)"
+source scripts/bench-lib.sh
 mkdir -p "$OUT"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/natter-callgrind.XXXXXX")
-SERVER_PID=""
-cleanup() {
-    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_work callgrind
+load_args "$PORT"
 "$BENCH" gen-credentials "$USERS" "$WORK/credentials.txt"
 
 # One run of MSGS messages per user: prints "<messages> <instructions>".
@@ -82,32 +77,21 @@ one_run() {
     [ -n "${BEFORE_RUN:-}" ] && bash -c "$BEFORE_RUN" >/dev/null
     # shellcheck disable=SC2086 # SERVER_ARGS: several flags, split on purpose
     valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind-$tag.out" \
-        "$SERVER" "$PORT" 60 36000 --bind 127.0.0.1 --credentials "$WORK/credentials.txt" \
-        --data-dir "$WORK/data" --plaintext --flood-rate 0 --max-logins-per-address 0 \
-        --new-connections-per-address 0 --logins-per-address 0 --logins-per-account 0 \
-        --failed-logins-per-address 0 --mailbox-share 100 --max-outbound 67108864 \
-        --mailbox-limit 1000000 --presence-interval 0 ${SERVER_ARGS:-} 2>"$OUT/server-$tag.log" &
+        "$SERVER" "${LOAD_ARGS[@]}" --plaintext --presence-interval 0 ${SERVER_ARGS:-} \
+        2>"$OUT/server-$tag.log" &
     SERVER_PID=$!
-    for _ in $(seq 600); do
-        ss -Hltn "sport = :$PORT" | grep -q . && break
-        sleep 0.1
-    done
+    wait_listening "$PORT" 600
     "$BENCH" run "$WORKLOAD" --proto natter --users "$USERS" --messages "$msgs" --window 32 \
         $ACKS --addr "127.0.0.1:$PORT" --setup-timeout 600 --stall 120 --json \
         >"$OUT/report-$tag.json"
     kill -INT "$SERVER_PID"
     wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=""
-    for _ in $(seq 100); do
-        ss -Hltn "sport = :$PORT" | grep -q . || break
-        sleep 0.1
-    done
+    wait_free "$PORT"
     callgrind_annotate --inclusive=no "$OUT/callgrind-$tag.out" >"$OUT/self-$tag.txt" 2>/dev/null || true
     callgrind_annotate --inclusive=yes "$OUT/callgrind-$tag.out" >"$OUT/inclusive-$tag.txt" 2>/dev/null || true
     local ops ir
-    ops=$(python3 -c 'import json,sys
-r = json.load(open(sys.argv[1]))
-print(round(r["per_sec"] * r["elapsed_s"]))' "$OUT/report-$tag.json")
+    ops=$(report_ops "$OUT/report-$tag.json")
     ir=$(sed -n 's/^totals: \([0-9]*\).*/\1/p' "$OUT/callgrind-$tag.out")
     echo "$ops $ir" >"$WORK/figures"
 }

@@ -39,32 +39,20 @@ command -v valgrind >/dev/null || {
     echo "callgrind-login: valgrind is missing (apt-get install valgrind)" >&2
     exit 2
 }
-ulimit -n "$(ulimit -Hn)"
+source scripts/bench-lib.sh
 mkdir -p "$OUT"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/natter-callgrind.XXXXXX")
-SERVER_PID=""
-cleanup() {
-    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_work callgrind
+load_args "$PORT"
 
 USERS=$((2 * C > 1000 ? 2 * C : 1000))
 tag=$(basename "$SERVER")-c$C
 "$BENCH" gen-credentials "$USERS" "$WORK/credentials.txt"
 # bench-peers' flags (see profile-login.sh); instructions are counted only while the workload runs.
 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$OUT/callgrind-$tag.out" \
-    "$SERVER" "$PORT" 60 36000 --bind 127.0.0.1 --credentials "$WORK/credentials.txt" \
-    --data-dir "$WORK/data" --plaintext --flood-rate 0 --max-logins-per-address 0 \
-    --new-connections-per-address 0 --logins-per-address 0 --logins-per-account 0 \
-    --failed-logins-per-address 0 --mailbox-share 100 --max-outbound 67108864 \
-    --mailbox-limit 1000000 2>"$OUT/server-$tag.log" &
+    "$SERVER" "${LOAD_ARGS[@]}" --plaintext 2>"$OUT/server-$tag.log" &
 # (valgrind's own summary goes to the same log.)
 SERVER_PID=$!
-for _ in $(seq 600); do
-    ss -Hltn "sport = :$PORT" | grep -q . && break
-    sleep 0.1
-done
+wait_listening "$PORT" 600
 callgrind_control -i on "$SERVER_PID" >/dev/null 2>&1
 "$BENCH" run login --proto natter --users "$USERS" --concurrency "$C" --duration "$SECS" \
     --addr "127.0.0.1:$PORT" --setup-timeout 240 --json >"$OUT/report-$tag.json"
@@ -72,9 +60,7 @@ callgrind_control -i off "$SERVER_PID" >/dev/null 2>&1
 kill -INT "$SERVER_PID"
 wait "$SERVER_PID" 2>/dev/null || true
 SERVER_PID=""
-OPS=$(python3 -c 'import json,sys
-r = json.load(open(sys.argv[1]))
-print(round(r["per_sec"] * r["elapsed_s"]))' "$OUT/report-$tag.json")
+OPS=$(report_ops "$OUT/report-$tag.json")
 callgrind_annotate --inclusive=no "$OUT/callgrind-$tag.out" >"$OUT/self-$tag.txt" 2>/dev/null || true
 callgrind_annotate --inclusive=yes "$OUT/callgrind-$tag.out" >"$OUT/inclusive-$tag.txt" 2>/dev/null || true
 IR=$(sed -n 's/^totals: \([0-9]*\).*/\1/p' "$OUT/callgrind-$tag.out")

@@ -50,15 +50,10 @@ if [ -z "$SERVER" ]; then
     cargo build --release --locked --bins --quiet
     SERVER=target/release/natter-server
 fi
-ulimit -n "$(ulimit -Hn)"
+source scripts/bench-lib.sh
 mkdir -p "$OUT"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/natter-profile.XXXXXX")
-SERVER_PID=""
-cleanup() {
-    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_work profile
+load_args "$PORT"
 
 # Each cycle in flight has accounts of its own (at least 1,000 in all, as bench-peers gives 10).
 USERS=$((2 * C > 1000 ? 2 * C : 1000))
@@ -76,17 +71,10 @@ else
     plain=(--plaintext)
     [ "$TLS" = 1 ] && plain=()
     # bench-peers' flags: no flood control or limits per address; presence rationing as shipped.
-    "$SERVER" "$PORT" 60 36000 --bind 127.0.0.1 --credentials "$WORK/credentials.txt" \
-        --data-dir "$WORK/data" "${plain[@]}" --flood-rate 0 --max-logins-per-address 0 \
-        --new-connections-per-address 0 --logins-per-address 0 --logins-per-account 0 \
-        --failed-logins-per-address 0 --mailbox-share 100 --max-outbound 67108864 \
-        --mailbox-limit 1000000 2>"$OUT/$name.log" &
+    "$SERVER" "${LOAD_ARGS[@]}" "${plain[@]}" 2>"$OUT/$name.log" &
 fi
 SERVER_PID=$!
-for _ in $(seq 100); do
-    ss -Hltn "sport = :$PORT" | grep -q . && break
-    sleep 0.1
-done
+wait_listening "$PORT"
 
 tag=$name-c$C
 [ "$SERVER" != target/release/natter-server ] && [ "$RELAY" = 0 ] && tag=$(basename "$SERVER")-c$C

@@ -56,15 +56,10 @@ SERVERS+=(relay=relay)
 OUT=${SITTING_OUT:-target/sitting-idle}
 BENCH=${BENCH:-target/release/natter-bench}
 ACCOUNTS=22000
-ulimit -n "$(ulimit -Hn)"
+source scripts/bench-lib.sh
 mkdir -p "$OUT"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/natter-sitting.XXXXXX")
-SERVER_PID=""
-cleanup() {
-    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_work sitting
+load_args "$PORT"
 "$BENCH" gen-credentials "$ACCOUNTS" "$WORK/credentials.txt"
 RESULTS=$OUT/results.txt
 : >"$RESULTS"
@@ -75,34 +70,10 @@ start() {
     if [ "$path" = relay ]; then
         "$BENCH" relay "$PORT" 2>>"$OUT/relay.log" &
     else
-        "$path" "$PORT" 60 36000 --bind 127.0.0.1 --credentials "$WORK/credentials.txt" \
-            --data-dir "$WORK/data" --plaintext --flood-rate 0 --max-logins-per-address 0 \
-            --new-connections-per-address 0 --logins-per-address 0 --logins-per-account 0 \
-            --failed-logins-per-address 0 --mailbox-share 100 --max-outbound 67108864 \
-            --mailbox-limit 1000000 2>>"$OUT/server.log" &
+        "$path" "${LOAD_ARGS[@]}" --plaintext 2>>"$OUT/server.log" &
     fi
     SERVER_PID=$!
-    for _ in $(seq 100); do
-        ss -Hltn "sport = :$PORT" | grep -q . && break
-        sleep 0.1
-    done
-}
-
-stop() {
-    # natter-server ends on an interrupt; the relay runs until killed.
-    kill -INT "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 50); do
-        kill -0 "$SERVER_PID" 2>/dev/null || break
-        sleep 0.2
-    done
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=""
-    # The port is free again before the next server binds it.
-    for _ in $(seq 100); do
-        ss -Hltn "sport = :$PORT" | grep -q . || break
-        sleep 0.1
-    done
+    wait_listening "$PORT"
 }
 
 one() {
@@ -112,7 +83,7 @@ one() {
     start "$path"
     "$BENCH" run idle --proto "$proto" --users "$size" --hold "$HOLD" \
         --addr "127.0.0.1:$PORT" --server-pid "$SERVER_PID" --label "$name" --json >"$OUT/report-$tag.json"
-    stop
+    stop_server "$PORT"
     python3 - "$OUT/report-$tag.json" "$round" "$name" "$size" \
         "$(cut -d' ' -f1 /proc/loadavg)" <<'EOF' | tee -a "$RESULTS"
 import json, sys
@@ -123,13 +94,9 @@ EOF
 }
 
 for round in $(seq "$ROUNDS"); do
-    order=("${SERVERS[@]}")
-    if [ $((round % 2)) = 0 ]; then
-        order=()
-        for ((i = ${#SERVERS[@]} - 1; i >= 0; i--)); do order+=("${SERVERS[$i]}"); done
-    fi
+    round_order "$round" "${SERVERS[@]}"
     for size in $SIZES; do
-        for s in "${order[@]}"; do
+        for s in "${ORDER[@]}"; do
             one "$round" "${s%%=*}" "${s#*=}" "$size"
         done
     done

@@ -1,0 +1,78 @@
+# Sourced by the bench scripts (sitting-*.sh, callgrind-*.sh, profile-login.sh): how they start a
+# natter-server under load, wait for it and stop it, in one place, so every script measures the same
+# server with the same flags and a fix to the start reaches all of them.
+
+# bench_work NAME: a temporary directory WORK for credentials and data, removed on exit with any
+# server still running (SERVER_PID). Raises the open-file limit to the hard one for the load.
+bench_work() {
+    ulimit -n "$(ulimit -Hn)"
+    WORK=$(mktemp -d "${TMPDIR:-/tmp}/natter-$1.XXXXXX")
+    SERVER_PID=""
+    trap bench_cleanup EXIT
+}
+
+bench_cleanup() {
+    if [ -n "${SERVER_PID:-}" ]; then
+        kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+    fi
+    rm -rf "$WORK"
+}
+
+# load_args PORT: sets LOAD_ARGS to natter-server's arguments as bench-peers gives them (port,
+# timeouts, loopback, WORK's credentials and a data directory, no flood control or limits per address,
+# queues big enough for the bench). Plain text is the caller's choice (--plaintext).
+load_args() {
+    LOAD_ARGS=("$1" 60 36000 --bind 127.0.0.1 --credentials "$WORK/credentials.txt"
+        --data-dir "$WORK/data" --flood-rate 0 --max-logins-per-address 0
+        --new-connections-per-address 0 --logins-per-address 0 --logins-per-account 0
+        --failed-logins-per-address 0 --mailbox-share 100 --max-outbound 67108864
+        --mailbox-limit 1000000)
+}
+
+# wait_listening PORT [TENTHS]: until something listens on PORT (default 10 s; valgrind needs more).
+wait_listening() {
+    for _ in $(seq "${2:-100}"); do
+        ss -Hltn "sport = :$1" | grep -q . && return 0
+        sleep 0.1
+    done
+}
+
+# wait_free PORT: until nothing listens on PORT, so the next server can bind it.
+wait_free() {
+    for _ in $(seq 100); do
+        ss -Hltn "sport = :$1" | grep -q . || return 0
+        sleep 0.1
+    done
+}
+
+# stop_server PORT: natter-server ends on an interrupt (given 10 s); the relay runs until killed.
+stop_server() {
+    kill -INT "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 50); do
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.2
+    done
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+    wait_free "$1"
+}
+
+# report_ops REPORT: the operations a natter-bench JSON report counts (rate times time).
+report_ops() {
+    python3 -c 'import json,sys
+r = json.load(open(sys.argv[1]))
+print(round(r["per_sec"] * r["elapsed_s"]))' "$1"
+}
+
+# round_order ROUND NAME=PATH...: sets ORDER to the servers in the order of that round, reversed
+# every other round, so that neither build always runs first on a machine that warms or loads up.
+round_order() {
+    local round=$1
+    shift
+    ORDER=("$@")
+    if [ $((round % 2)) = 0 ]; then
+        ORDER=()
+        for ((i = $#; i >= 1; i--)); do ORDER+=("${!i}"); done
+    fi
+}
