@@ -45,6 +45,21 @@ wait_free() {
     done
 }
 
+# start_sitting PATH PORT OUT: a fresh server for one run of a sitting, with a new data directory:
+# the natter-server build at PATH (plain text, load_args' flags), or natter-bench's do-nothing relay
+# for PATH=relay ($BENCH). Its log is appended to OUT/server.log or OUT/relay.log.
+start_sitting() {
+    local path=$1 port=$2 out=$3
+    rm -rf "$WORK/data"
+    if [ "$path" = relay ]; then
+        "$BENCH" relay "$port" 2>>"$out/relay.log" &
+    else
+        "$path" "${LOAD_ARGS[@]}" --plaintext 2>>"$out/server.log" &
+    fi
+    SERVER_PID=$!
+    wait_listening "$port"
+}
+
 # stop_server PORT: natter-server ends on an interrupt (given 10 s); the relay runs until killed.
 stop_server() {
     kill -INT "$SERVER_PID" 2>/dev/null || true

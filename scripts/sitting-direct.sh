@@ -59,23 +59,11 @@ load_args "$PORT"
 RESULTS=$OUT/results.txt
 : >"$RESULTS"
 
-start() {
-    local path=$1
-    rm -rf "$WORK/data"
-    if [ "$path" = relay ]; then
-        "$BENCH" relay "$PORT" 2>>"$OUT/relay.log" &
-    else
-        "$path" "${LOAD_ARGS[@]}" --plaintext 2>>"$OUT/server.log" &
-    fi
-    SERVER_PID=$!
-    wait_listening "$PORT"
-}
-
 one() {
     local round=$1 name=$2 path=$3 acks=$4 proto=natter tag
     [ "$path" = relay ] && proto=relay
     tag=$name-${acks:-bare}-r$round
-    start "$path"
+    start_sitting "$path" "$PORT" "$OUT"
     "$BENCH" run "$WORKLOAD" --proto "$proto" --users "$USERS" --messages "$MSGS" --window 32 \
         ${acks:+--acks} --addr "127.0.0.1:$PORT" --server-pid "$SERVER_PID" --label "$name" \
         --json >"$OUT/report-$tag.json"

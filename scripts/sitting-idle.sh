@@ -64,23 +64,11 @@ load_args "$PORT"
 RESULTS=$OUT/results.txt
 : >"$RESULTS"
 
-start() {
-    local path=$1
-    rm -rf "$WORK/data"
-    if [ "$path" = relay ]; then
-        "$BENCH" relay "$PORT" 2>>"$OUT/relay.log" &
-    else
-        "$path" "${LOAD_ARGS[@]}" --plaintext 2>>"$OUT/server.log" &
-    fi
-    SERVER_PID=$!
-    wait_listening "$PORT"
-}
-
 one() {
     local round=$1 name=$2 path=$3 size=$4 proto=natter tag
     [ "$path" = relay ] && proto=relay
     tag=$name-$size-r$round
-    start "$path"
+    start_sitting "$path" "$PORT" "$OUT"
     "$BENCH" run idle --proto "$proto" --users "$size" --hold "$HOLD" \
         --addr "127.0.0.1:$PORT" --server-pid "$SERVER_PID" --label "$name" --json >"$OUT/report-$tag.json"
     stop_server "$PORT"
