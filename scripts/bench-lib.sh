@@ -2,6 +2,21 @@
 # natter-server under load, wait for it and stop it, in one place, so every script measures the same
 # server with the same flags and a fix to the start reaches all of them.
 
+# needs TOOL PACKAGE: stops the calling script, saying what to install, when TOOL is not installed.
+needs() {
+    command -v "$1" >/dev/null || {
+        echo "$(basename "$0" .sh): $1 is missing (apt-get install $2)" >&2
+        exit 2
+    }
+}
+
+# annotate OUT TAG: callgrind's profile OUT/callgrind-TAG.out written out by function, self and
+# inclusive, beside it (OUT/self-TAG.txt, OUT/inclusive-TAG.txt).
+annotate() {
+    callgrind_annotate --inclusive=no "$1/callgrind-$2.out" >"$1/self-$2.txt" 2>/dev/null || true
+    callgrind_annotate --inclusive=yes "$1/callgrind-$2.out" >"$1/inclusive-$2.txt" 2>/dev/null || true
+}
+
 # bench_work NAME: a temporary directory WORK for credentials and data, removed on exit with any
 # server still running (SERVER_PID). Raises the open-file limit to the hard one for the load.
 bench_work() {

@@ -52,11 +52,8 @@ LONG=${POSITIONAL[1]:-220}
 OUT=${CALLGRIND_OUT:-target/callgrind-direct}
 BENCH=${BENCH:-target/release/natter-bench}
 USERS=1000
-command -v valgrind >/dev/null || {
-    echo "callgrind-direct: valgrind is missing (apt-get install valgrind)" >&2
-    exit 2
-}
 source scripts/bench-lib.sh
+needs valgrind valgrind
 mkdir -p "$OUT"
 bench_work callgrind
 load_args "$PORT"
@@ -88,8 +85,7 @@ one_run() {
     wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=""
     wait_free "$PORT"
-    callgrind_annotate --inclusive=no "$OUT/callgrind-$tag.out" >"$OUT/self-$tag.txt" 2>/dev/null || true
-    callgrind_annotate --inclusive=yes "$OUT/callgrind-$tag.out" >"$OUT/inclusive-$tag.txt" 2>/dev/null || true
+    annotate "$OUT" "$tag"
     local ops ir
     ops=$(report_ops "$OUT/report-$tag.json")
     ir=$(sed -n 's/^totals: \([0-9]*\).*/\1/p' "$OUT/callgrind-$tag.out")

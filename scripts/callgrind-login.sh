@@ -35,11 +35,8 @@ SECS=${POSITIONAL[1]:-10}
 OUT=${CALLGRIND_OUT:-target/callgrind-login}
 BENCH=target/release/natter-bench
 PORT=47121
-command -v valgrind >/dev/null || {
-    echo "callgrind-login: valgrind is missing (apt-get install valgrind)" >&2
-    exit 2
-}
 source scripts/bench-lib.sh
+needs valgrind valgrind
 mkdir -p "$OUT"
 bench_work callgrind
 load_args "$PORT"
@@ -61,7 +58,6 @@ kill -INT "$SERVER_PID"
 wait "$SERVER_PID" 2>/dev/null || true
 SERVER_PID=""
 OPS=$(report_ops "$OUT/report-$tag.json")
-callgrind_annotate --inclusive=no "$OUT/callgrind-$tag.out" >"$OUT/self-$tag.txt" 2>/dev/null || true
-callgrind_annotate --inclusive=yes "$OUT/callgrind-$tag.out" >"$OUT/inclusive-$tag.txt" 2>/dev/null || true
+annotate "$OUT" "$tag"
 IR=$(sed -n 's/^totals: \([0-9]*\).*/\1/p' "$OUT/callgrind-$tag.out")
 echo "$SERVER, $C in flight: $OPS logins, $IR instructions, $((IR / OPS)) per login"

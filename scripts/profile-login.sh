@@ -41,16 +41,13 @@ SECS=${POSITIONAL[1]:-5}
 OUT=${PROFILE_OUT:-target/profile-login}
 BENCH=target/release/natter-bench
 PORT=47120
-command -v perf >/dev/null || {
-    echo "profile-login: perf is missing (apt-get install linux-perf)" >&2
-    exit 2
-}
+source scripts/bench-lib.sh
+needs perf linux-perf
 
 if [ -z "$SERVER" ]; then
     cargo build --release --locked --bins --quiet
     SERVER=target/release/natter-server
 fi
-source scripts/bench-lib.sh
 mkdir -p "$OUT"
 bench_work profile
 load_args "$PORT"
