@@ -81,9 +81,13 @@ pub struct Config {
 }
 
 impl Config {
-    /// The most messages one sender may have waiting in one user's mailbox.
+    /// The most messages one sender may have waiting in one user's mailbox. Worked out in 128 bits:
+    /// a configuration decoded from a cluster's log may carry any limit, and the share of the
+    /// largest is still a share, never an overflow.
     pub fn mailbox_share(&self) -> usize {
-        (self.mailbox_limit * self.mailbox_share_percent.clamp(1, 100) as usize / 100).max(1)
+        let percent = u128::from(self.mailbox_share_percent.clamp(1, 100));
+        let share = self.mailbox_limit as u128 * percent / 100;
+        usize::try_from(share).unwrap_or(usize::MAX).max(1)
     }
 
     /// No flood control, no per-address limits: for load tests that drive thousands of users from one
