@@ -338,12 +338,8 @@ impl Driver {
                         self.notices.push(w);
                     }
                 }
-                Effect::SaveE2e { user, part, bytes } => {
-                    self.e2e.write(&user, &part, &bytes, false)
-                }
-                Effect::AppendE2e { user, part, bytes } => {
-                    self.e2e.write(&user, &part, &bytes, true)
-                }
+                Effect::SaveE2e { user, part, bytes } => self.e2e.write(&user, part, bytes, false),
+                Effect::AppendE2e { user, part, bytes } => self.e2e.write(&user, part, bytes, true),
                 Effect::CommitE2e => self.e2e.ask(),
                 Effect::OpenE2e {
                     user,

@@ -77,7 +77,7 @@ impl E2eFiles {
     }
 
     /// `SaveE2e` / `AppendE2e`: noted, and written and made durable at the next commit.
-    pub(super) fn write(&mut self, user: &Name, part: &Part, bytes: &[u8], append: bool) {
+    pub(super) fn write(&mut self, user: &Name, part: Part, bytes: Vec<u8>, append: bool) {
         let Some((owner, _)) = &self.store else {
             return;
         };

@@ -13,9 +13,14 @@
 //!   what the core waits for before sending the lines that depend on them. A burst of messages costs
 //!   one write per conversation and one sync, not two syncs and a rename per message.
 //! - **Append, not rewrite.** A part saved whole is a record; one appended to (the texts of a
-//!   conversation) gets one small record per message. Reading the journal keeps, per part, its last
-//!   whole record and what was appended after it. When the journal is mostly superseded records it
-//!   is compacted (the live records written to a new file, synced, renamed over it).
+//!   conversation) gets what was appended to it since the last commit as one record (a single
+//!   piece as an appended record, several as a *batch*: one seal, one nonce, however many messages
+//!   the burst had; each piece still comes back to the core as its own appended record). Reading
+//!   the journal keeps, per part, its last whole record and what was appended after it. When the
+//!   journal is mostly superseded records it is compacted (the live records written to a new file,
+//!   synced, renamed over it). A journal written before batches existed (one record per piece) reads
+//!   as it did; a natter from before them refuses a journal with a batch as damaged (fail closed),
+//!   rather than misreading it.
 //! - **Fail closed.** A record that does not authenticate is reported for the part it names (the
 //!   core stops that conversation); one whose name cannot be read, or a key file the password does
 //!   not open, makes the whole device unreadable (the core sends nothing that would be encrypted).
@@ -45,9 +50,11 @@ const KEY_FILE: &str = "key.json";
 /// What the wrapped key is authenticated with: what it is, and the format's version.
 const KEY_LABEL: &str = "natter-e2e-key/1";
 const JOURNAL: &str = "journal";
-/// A record's kind: the part's whole content, or a record appended to it.
+/// A record's kind: the part's whole content, a piece appended to it, or several pieces appended
+/// by one commit (a batch: each piece framed by its length, 4 bytes big-endian, then sealed as one).
 const WHOLE: u8 = 0;
 const APPENDED: u8 = 1;
+const BATCH: u8 = 2;
 /// The journal is compacted when it is at least this big and four times what is live in it.
 const COMPACT_AT: u64 = 4 << 20;
 
@@ -56,16 +63,18 @@ const COMPACT_AT: u64 = 4 << 20;
 pub type Noted = BTreeMap<Part, Vec<(u8, Vec<u8>)>>;
 
 /// Notes `part`'s whole content in `noted` (it supersedes what was noted of the part before).
-pub fn note_save(noted: &mut Noted, part: &Part, bytes: &[u8]) {
-    noted.insert(part.clone(), vec![(WHOLE, bytes.to_vec())]);
+pub fn note_save(noted: &mut Noted, part: Part, bytes: Vec<u8>) {
+    noted.insert(part, vec![(WHOLE, bytes)]);
 }
 
 /// Notes a record appended to `part` in `noted`, likewise.
-pub fn note_append(noted: &mut Noted, part: &Part, bytes: &[u8]) {
-    noted
-        .entry(part.clone())
-        .or_default()
-        .push((APPENDED, bytes.to_vec()));
+pub fn note_append(noted: &mut Noted, part: Part, bytes: Vec<u8>) {
+    match noted.get_mut(&part) {
+        Some(records) => records.push((APPENDED, bytes)),
+        None => {
+            noted.insert(part, vec![(APPENDED, bytes)]);
+        }
+    }
 }
 
 /// One user's open end-to-end state.
@@ -238,22 +247,37 @@ impl DeviceStore {
                     self.dir.join(JOURNAL).display()
                 )
             })?;
-            let piece = match self.open_sealed(kind, name, sealed) {
+            match self.open_sealed(kind, name, sealed) {
                 Some(plain) => {
                     self.keep_live(kind, name, record.to_vec());
                     match kind {
                         WHOLE => {
                             stored.retain(|(p, _)| *p != part);
-                            Stored::Whole(plain)
+                            stored.push((part, Stored::Whole(plain)));
                         }
-                        _ => Stored::Appended(plain),
+                        BATCH => match unbatch(&plain) {
+                            Some(pieces) => stored.extend(
+                                pieces
+                                    .into_iter()
+                                    .map(|p| (part.clone(), Stored::Appended(p.to_vec()))),
+                            ),
+                            None => stored.push((
+                                part,
+                                Stored::Damaged(format!(
+                                    "a record of it (at byte {at}) holds pieces that do not add up"
+                                )),
+                            )),
+                        },
+                        _ => stored.push((part, Stored::Appended(plain))),
                     }
                 }
-                None => Stored::Damaged(format!(
-                    "a record of it (at byte {at}) does not authenticate: damaged or tampered with"
+                None => stored.push((
+                    part,
+                    Stored::Damaged(format!(
+                        "a record of it (at byte {at}) does not authenticate: damaged or tampered with"
+                    )),
                 )),
-            };
-            stored.push((part, piece));
+            }
             at += 4 + n;
         }
         self.len = at as u64;
@@ -334,23 +358,28 @@ impl DeviceStore {
     /// Notes `part`'s whole content, to be written and made durable at the next
     /// [`DeviceStore::commit`] (it supersedes what was noted of the part before).
     pub fn save(&mut self, part: &Part, bytes: &[u8]) {
-        note_save(&mut self.pending, part, bytes)
+        note_save(&mut self.pending, part.clone(), bytes.to_vec())
     }
 
     /// Notes a record appended to `part`, likewise.
     pub fn append(&mut self, part: &Part, bytes: &[u8]) {
-        note_append(&mut self.pending, part, bytes)
+        note_append(&mut self.pending, part.clone(), bytes.to_vec())
     }
 
     /// Writes what was `noted` elsewhere (after anything noted here) and makes it durable: a
     /// [`DeviceStore::commit`] of it, run by whoever holds the store (the client runs it off its
     /// driver).
     pub fn commit_noted(&mut self, noted: Noted) -> Result<(), String> {
-        for (part, records) in noted {
-            for (kind, bytes) in records {
-                match kind {
-                    WHOLE => self.save(&part, &bytes),
-                    _ => self.append(&part, &bytes),
+        if self.pending.is_empty() {
+            // Nearly always: the client notes nothing here. Taken as it is, not copied again.
+            self.pending = noted;
+        } else {
+            for (part, records) in noted {
+                for (kind, bytes) in records {
+                    match kind {
+                        WHOLE => note_save(&mut self.pending, part.clone(), bytes),
+                        _ => note_append(&mut self.pending, part.clone(), bytes),
+                    }
                 }
             }
         }
@@ -358,16 +387,33 @@ impl DeviceStore {
     }
 
     /// Writes what was noted since the last commit (sealed, in one write) and makes it durable: one
-    /// sync. On failure the journal is cut back to what the last commit made durable (what the core
-    /// then drops was never committed), and the parts' live records are read again from what
+    /// sync. A part's pieces appended since the last commit are sealed as one record (a batch),
+    /// so a burst of messages costs one seal and one random nonce per conversation, not one per
+    /// message. On failure the journal is cut back to what the last commit made durable (what the
+    /// core then drops was never committed), and the parts' live records are read again from what
     /// remains, so the store stays consistent.
     pub fn commit(&mut self) -> Result<(), String> {
         let pending = std::mem::take(&mut self.pending);
         let mut sealed = Vec::new();
         for (part, records) in &pending {
             let name = part.file_name();
-            for (kind, bytes) in records {
-                sealed.push((*kind, name.clone(), self.record(*kind, &name, bytes)?));
+            // What `note_save` and `note_append` leave: a whole record first, if any, then pieces.
+            let appended = match records.first() {
+                Some((WHOLE, bytes)) => {
+                    sealed.push((WHOLE, name.clone(), self.record(WHOLE, &name, bytes)?));
+                    &records[1..]
+                }
+                _ => &records[..],
+            };
+            match appended {
+                [] => {}
+                [(kind, bytes)] => {
+                    sealed.push((*kind, name.clone(), self.record(*kind, &name, bytes)?))
+                }
+                pieces => {
+                    let batch = batch(pieces.iter().map(|(_, b)| b.as_slice()))?;
+                    sealed.push((BATCH, name.clone(), self.record(BATCH, &name, &batch)?));
+                }
             }
         }
         if !sealed.is_empty()
@@ -471,10 +517,37 @@ impl DeviceStore {
     }
 }
 
+/// Several appended pieces as one batch's plaintext: each framed by its length.
+fn batch<'a>(pieces: impl Iterator<Item = &'a [u8]> + Clone) -> Result<Vec<u8>, String> {
+    let size = pieces.clone().map(|p| p.len().saturating_add(4)).sum();
+    let mut out = Vec::with_capacity(size);
+    for piece in pieces {
+        let len = u32::try_from(piece.len())
+            .map_err(|_| "a record of more than 4 GiB cannot be written".to_owned())?;
+        out.extend(len.to_be_bytes());
+        out.extend(piece);
+    }
+    Ok(out)
+}
+
+/// A batch's pieces, or `None` if its framing does not add up (it authenticated, so it would be a
+/// natter that wrote it wrongly).
+fn unbatch(mut bytes: &[u8]) -> Option<Vec<&[u8]>> {
+    let mut pieces = Vec::new();
+    while !bytes.is_empty() {
+        let (len, rest) = bytes.split_at_checked(4)?;
+        let len = usize::try_from(u32::from_be_bytes(len.try_into().ok()?)).ok()?;
+        let (piece, rest) = rest.split_at_checked(len)?;
+        pieces.push(piece);
+        bytes = rest;
+    }
+    Some(pieces)
+}
+
 /// A record's kind, its part's name and what is sealed.
 fn split(record: &[u8]) -> Option<(u8, &str, &[u8])> {
     let (&kind, rest) = record.split_first()?;
-    if kind != WHOLE && kind != APPENDED {
+    if kind != WHOLE && kind != APPENDED && kind != BATCH {
         return None;
     }
     let (len, rest) = rest.split_at_checked(2)?;

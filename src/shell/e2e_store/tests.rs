@@ -201,3 +201,102 @@ fn compaction_keeps_what_is_live_and_a_plain_old_state_is_imported() {
     );
     assert!(stored.contains(&(Part::Device, Stored::Whole(b"{\"old\":1}".to_vec()))));
 }
+
+/// The records of the journal, as (kind, part's name).
+fn records(dir: &Path) -> Vec<(u8, String)> {
+    let bytes = std::fs::read(device_dir(dir, "s:1", "bob").join(JOURNAL)).unwrap();
+    let mut at = 0;
+    let mut out = Vec::new();
+    while at < bytes.len() {
+        let n = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        let (kind, name, _) = split(&bytes[at + 4..at + 4 + n]).unwrap();
+        out.push((kind, name.to_owned()));
+        at += 4 + n;
+    }
+    out
+}
+
+#[test]
+fn a_commit_seals_a_parts_pieces_as_one_batch_and_old_single_records_still_read() {
+    let top = tempfile::tempdir().unwrap();
+    let (mut s, _) = open_ok(top.path(), "pw");
+    // As a journal from before batches: one piece per commit, each its own appended record.
+    s.append(&texts("al"), b"one");
+    s.commit().unwrap();
+    s.append(&texts("al"), b"two");
+    s.commit().unwrap();
+    // A burst: a whole save, then pieces of two parts in one commit.
+    s.save(&texts("cy"), b"[]");
+    for piece in ["three", "", "four"] {
+        s.append(&texts("al"), piece.as_bytes());
+    }
+    s.append(&texts("cy"), b"cy's one");
+    s.append(&texts("cy"), b"cy's two");
+    s.commit().unwrap();
+    drop(s);
+    let (al, cy) = (texts("al").file_name(), texts("cy").file_name());
+    assert_eq!(
+        records(top.path()),
+        vec![
+            (APPENDED, al.clone()),
+            (APPENDED, al.clone()),
+            (BATCH, al),
+            (WHOLE, cy.clone()),
+            (BATCH, cy),
+        ],
+        "one record per part per commit"
+    );
+    let (_, stored) = open_ok(top.path(), "pw");
+    let piece = |p: &str, b: &str| (texts(p), Stored::Appended(b.as_bytes().to_vec()));
+    assert_eq!(
+        stored,
+        vec![
+            piece("al", "one"),
+            piece("al", "two"),
+            piece("al", "three"),
+            piece("al", ""),
+            piece("al", "four"),
+            (texts("cy"), Stored::Whole(b"[]".to_vec())),
+            piece("cy", "cy's one"),
+            piece("cy", "cy's two"),
+        ],
+        "each piece comes back as its own record, in order"
+    );
+}
+
+#[test]
+fn a_damaged_batch_is_reported_for_its_part_and_a_torn_one_is_dropped_whole() {
+    let top = tempfile::tempdir().unwrap();
+    let (mut s, _) = open_ok(top.path(), "pw");
+    s.save(&Part::Device, b"device");
+    s.append(&texts("al"), b"[1,\"d\",\"one\"]");
+    s.append(&texts("al"), b"[2,\"d\",\"two\"]");
+    s.commit().unwrap();
+    let durable = s.len;
+    s.append(&texts("al"), b"[3,\"d\",\"three\"]");
+    s.append(&texts("al"), b"[4,\"d\",\"four\"]");
+    s.commit().unwrap();
+    drop(s);
+    let journal = device_dir(top.path(), "s:1", "bob").join(JOURNAL);
+    let bytes = std::fs::read(&journal).unwrap();
+    // A crash in the middle of the second commit's write: its batch is cut short, and goes whole.
+    std::fs::write(&journal, &bytes[..bytes.len() - 5]).unwrap();
+    let (_, stored) = open_ok(top.path(), "pw");
+    assert_eq!(stored.len(), 3, "{stored:?}");
+    assert_eq!(
+        std::fs::metadata(&journal).unwrap().len(),
+        durable,
+        "the torn batch is cut off, nothing of it read"
+    );
+    // A flipped byte in the first batch: the part is reported damaged, once.
+    let mut bytes = std::fs::read(&journal).unwrap();
+    let last = bytes.len() - 3;
+    bytes[last] ^= 1;
+    std::fs::write(&journal, &bytes).unwrap();
+    let (_, stored) = open_ok(top.path(), "pw");
+    assert_eq!(stored[0], (Part::Device, Stored::Whole(b"device".to_vec())));
+    assert!(
+        matches!(&stored[1..], [(p, Stored::Damaged(why))] if *p == texts("al") && why.contains("authenticate")),
+        "{stored:?}"
+    );
+}
