@@ -9,6 +9,7 @@ use super::envelope::{
     Body, Envelope, Inner, Proof, identity_statement, render_body, render_inner, render_olm,
 };
 use super::notes::{LeftOut, Wait};
+use super::olm::Peer;
 use super::outbox::Waiting;
 use super::{E2e, Home, Note, Out, Part, Received, Refusal, fit, safety};
 use crate::protocol::{Conversation, Name};
@@ -497,10 +498,20 @@ impl E2e {
             Some(Ok(Envelope::Olm { to, message })) => (to, message),
         };
         let digest = digest(text);
-        if self.seen(&Part::PeerTexts(from.clone()), id, &digest) {
+        let texts = Part::PeerTexts(from.clone());
+        if self.seen(&texts, id, &digest) {
             return Received::Duplicate;
         }
-        let mut peer = self.peers.get(from).cloned().unwrap_or_default();
+        // The contact's sessions are stepped in place, not on a copy (a copy per message was every
+        // session's id, key and pickle again): a failed step changes nothing (`Peer::decrypt`),
+        // and nothing below returns between a step that changed them and their save. A contact
+        // without sessions yet gets them in `fresh`, kept only once a message made one.
+        let mut fresh = Peer::default();
+        let known = self.peers.contains_key(from);
+        let peer = match self.peers.get_mut(from) {
+            Some(p) => p,
+            None => &mut fresh,
+        };
         let for_me = to == self.device.identity.curve25519;
         let mut account = None;
         let mut identity_met = None;
@@ -551,14 +562,10 @@ impl E2e {
             // session is kept as it now is, and the id recorded, like any message read. Dropping
             // it would leave the contact's session at a step the engine no longer holds, and every
             // later message from them would fail.
-            self.record_text(
-                Part::PeerTexts(from.clone()),
-                id,
-                digest,
-                String::new(),
-                out,
-            );
-            self.peers.insert(from.clone(), peer);
+            self.record_text(texts, id, digest, String::new(), out);
+            if !known {
+                self.peers.insert(from.clone(), fresh);
+            }
             self.save_peer(from, out);
             return Received::Failed("the decrypted text has an unknown form".into());
         };
@@ -590,8 +597,10 @@ impl E2e {
             Body::Text(t) => t.clone(),
             Body::GroupKey { .. } | Body::Unreadable { .. } => String::new(),
         };
-        self.record_text(Part::PeerTexts(from.clone()), id, digest, kept, out);
-        self.peers.insert(from.clone(), peer);
+        self.record_text(texts, id, digest, kept, out);
+        if !known {
+            self.peers.insert(from.clone(), fresh);
+        }
         let key_changed = self.contacts.is_changed(from)
             || self
                 .contacts

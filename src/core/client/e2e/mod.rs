@@ -604,7 +604,11 @@ impl E2e {
         text: String,
         out: &mut Vec<Out>,
     ) {
-        let (d, appended) = self.texts.entry(part.clone()).or_default();
+        // Found by reference first: the part is cloned for the map only the first time.
+        let (d, appended) = match self.texts.get_mut(&part) {
+            Some(kept) => kept,
+            None => self.texts.entry(part.clone()).or_default(),
+        };
         if d.contains(id, &digest) {
             return;
         }

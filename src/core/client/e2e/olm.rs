@@ -173,8 +173,9 @@ pub struct SentTexts {
     kept: VecDeque<SentRecord>,
     /// Records appended since the part was last saved whole.
     appended: usize,
-    /// Records not saved yet.
-    unsaved: Vec<SentRecord>,
+    /// How many of the newest records are not saved yet (counted, not copied: while fewer than
+    /// [`SENT_KEPT`], they are the last of `kept`; from then on the whole part is saved).
+    unsaved: usize,
 }
 
 impl From<Vec<SentRecord>> for SentTexts {
@@ -203,9 +204,8 @@ impl SentTexts {
 
     /// Remembers the text of a message sent, by its ciphertext's digest; saved by [`Self::save`].
     pub(super) fn push(&mut self, digest: String, text: String) {
-        let record = SentRecord(digest, text);
-        self.keep(record.clone());
-        self.unsaved.push(record);
+        self.keep(SentRecord(digest, text));
+        self.unsaved = self.unsaved.saturating_add(1);
     }
 
     /// The text of the message sent with this ciphertext digest, if still kept.
@@ -220,19 +220,21 @@ impl SentTexts {
     /// Persists what was pushed since the last save: appended, or the whole part once it would
     /// otherwise hold more appended records than it keeps.
     pub(super) fn save(&mut self, user: &Name, out: &mut Vec<Out>) {
-        if self.unsaved.is_empty() {
+        if self.unsaved == 0 {
             return;
         }
         let part = Part::PeerSent(user.clone());
-        if self.appended + self.unsaved.len() >= SENT_KEPT {
-            self.unsaved.clear();
+        let unsaved = std::mem::take(&mut self.unsaved);
+        if self.appended.saturating_add(unsaved) >= SENT_KEPT {
             self.appended = 0;
             let all: Vec<&SentRecord> = self.kept.iter().collect();
             out.push(Out::Save(part, to_json(&all)));
         } else {
-            self.appended += self.unsaved.len();
-            for r in std::mem::take(&mut self.unsaved) {
-                out.push(Out::Append(part.clone(), to_json(&r)));
+            // Fewer than `SENT_KEPT`, so all of them are still kept, the newest last.
+            self.appended += unsaved;
+            let first = self.kept.len().saturating_sub(unsaved);
+            for r in self.kept.range(first..) {
+                out.push(Out::Append(part.clone(), to_json(r)));
             }
         }
     }
