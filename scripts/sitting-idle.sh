@@ -7,12 +7,15 @@
 # medians per server and size; the JSON reports stay in OUT.
 #
 #   scripts/sitting-idle.sh [--rounds N] [--port PORT] [--sizes "10000 19000"] [--hold SECS]
-#                           NAME=PATH [NAME=PATH...]
+#                           [--smaps] NAME=PATH [NAME=PATH...]
 #
 # NAME=PATH is a natter-server build to run under NAME (e.g. before=/tmp/natter-server-main
 # after=target/release/natter-server); the relay (target/release/natter-bench relay) runs too.
 # 22,000 accounts. --hold: how long the connections stay idle before the server's memory is read
 # (natter-bench's default is half a second: the tidy-up after the presence flood may not be over).
+# --smaps: also the steady state, from /proc/PID/smaps_rollup's anonymous memory (which leaves out the
+# binary's code pages), read once a second while the connections are held and taken three readings
+# before the end (give --hold 8 or more), against its reading before the first connection.
 # SITTING_OUT=DIR (default target/sitting-idle).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +24,7 @@ ROUNDS=2
 PORT=48141
 SIZES="10000 19000"
 HOLD=0
+SMAPS=0
 SERVERS=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -40,8 +44,9 @@ while [ $# -gt 0 ]; do
             HOLD=$2
             shift
             ;;
+        --smaps) SMAPS=1 ;;
         -h | --help)
-            sed -n '2,16p' "$0"
+            sed -n '2,20p' "$0"
             exit 0
             ;;
         *=*) SERVERS+=("$1") ;;
@@ -69,16 +74,33 @@ one() {
     [ "$path" = relay ] && proto=relay
     tag=$name-$size-r$round
     start_sitting "$path" "$PORT" "$OUT"
+    local anon0 samples=() steady=""
+    anon0=$(anon_kib "$SERVER_PID")
     "$BENCH" run idle --proto "$proto" --users "$size" --hold "$HOLD" \
-        --addr "127.0.0.1:$PORT" --server-pid "$SERVER_PID" --label "$name" --json >"$OUT/report-$tag.json"
+        --addr "127.0.0.1:$PORT" --server-pid "$SERVER_PID" --label "$name" --json >"$OUT/report-$tag.json" &
+    local bench=$!
+    while kill -0 "$bench" 2>/dev/null; do
+        [ "$SMAPS" = 1 ] && samples+=("$(anon_kib "$SERVER_PID")")
+        sleep 1
+    done
+    wait "$bench"
+    if [ "$SMAPS" = 1 ] && [ ${#samples[@]} -ge 4 ]; then
+        steady=$(((samples[${#samples[@]} - 3] - anon0) * 1024 / size))
+    fi
     stop_server "$PORT"
     python3 - "$OUT/report-$tag.json" "$round" "$name" "$size" \
-        "$(cut -d' ' -f1 /proc/loadavg)" <<'EOF' | tee -a "$RESULTS"
+        "$(cut -d' ' -f1 /proc/loadavg)" "$steady" <<'EOF' | tee -a "$RESULTS"
 import json, sys
 r = json.load(open(sys.argv[1]))
+steady = f", steady {sys.argv[6]} B/conn anon" if sys.argv[6] else ""
 print(f"round {sys.argv[2]} {sys.argv[3]} {sys.argv[4]}: {r['idle_kib_per_conn']:.3f} KiB/conn, "
-      f"RSS {r['server_rss_kib']} KiB, setup {r['setup_s']:.1f} s, load {sys.argv[5]}")
+      f"RSS {r['server_rss_kib']} KiB, setup {r['setup_s']:.1f} s{steady}, load {sys.argv[5]}")
 EOF
+}
+
+# anon_kib PID: the process's anonymous memory (heap, mmaps of its own), in KiB.
+anon_kib() {
+    awk '/^Anonymous:/ { print $2 }' "/proc/$1/smaps_rollup"
 }
 
 for round in $(seq "$ROUNDS"); do
@@ -99,8 +121,20 @@ for line in open(sys.argv[1]):
     if m:
         runs.setdefault((m[1], int(m[2])), []).append(float(m[3]))
 relay = {k[1]: statistics.median(v) for k, v in runs.items() if k[0] == "relay"}
+steady = {}
+for line in open(sys.argv[1]):
+    m = re.match(r"round \d+ (\S+) (\d+): .* steady (-?\d+) B/conn", line)
+    if m:
+        steady.setdefault((m[1], int(m[2])), []).append(int(m[3]))
+relay_steady = {k[1]: statistics.median(v) for k, v in steady.items() if k[0] == "relay"}
 for (name, size), vs in sorted(runs.items()):
     kib = statistics.median(vs)
     frac = f", {kib / relay[size]:.2f}x the relay" if size in relay else ""
-    print(f"{name} {size}: {kib:.3f} KiB per connection{frac}")
+    anon = ""
+    if (name, size) in steady:
+        b = statistics.median(steady[(name, size)])
+        anon = f"; steady {b:.0f} B anonymous"
+        if relay_steady.get(size):
+            anon += f", {b / relay_steady[size]:.2f}x the relay's"
+    print(f"{name} {size}: {kib:.3f} KiB per connection{frac}{anon}")
 EOF

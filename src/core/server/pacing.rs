@@ -27,7 +27,11 @@
 //!   coalescing never adds latency there.
 //! - **Giving memory back** after a burst, at most once per [`PacingConfig::tidy_every_ms`] and only after
 //!   [`PacingConfig::tidy_after_bytes`] were written, so an idle server's size reflects its connections,
-//!   not its busiest moment.
+//!   not its busiest moment. And once more when the burst is over: a server that has written at least
+//!   [`PacingConfig::tidy_final_bytes`] since its last tidy-up and then nothing for
+//!   [`PacingConfig::tidy_quiet_ms`] tidies up then, whatever the amount. Without that last one, what
+//!   the burst's tail freed (up to a megabyte of buffers and queues) stays with the process until the
+//!   next burst, and an idle server's size depends on where in the burst the last tidy-up fell.
 
 use crate::protocol::ServerMsg;
 use crate::time::Timestamp;
@@ -57,6 +61,11 @@ pub struct PacingConfig {
     pub tidy_after_bytes: usize,
     /// At most one tidy-up per this long.
     pub tidy_every_ms: u64,
+    /// How long nothing must be written for a burst to count as over (its last tidy-up).
+    pub tidy_quiet_ms: u64,
+    /// Bytes written since the last tidy-up from which a burst's end is worth a tidy-up: a quiet
+    /// server's occasional line is not (each tidy-up makes the next commit read its pages again).
+    pub tidy_final_bytes: usize,
 }
 
 impl Default for PacingConfig {
@@ -71,6 +80,8 @@ impl Default for PacingConfig {
             coalesce_turns: 16,
             tidy_after_bytes: 1 << 20,
             tidy_every_ms: 200,
+            tidy_quiet_ms: 100,
+            tidy_final_bytes: 64 << 10,
         }
     }
 }
@@ -143,6 +154,13 @@ pub struct Pacer {
     lines: usize,
     last_tidy: Option<Timestamp>,
     tidy_due: Option<Timestamp>,
+    /// What the shell had written (since the last tidy-up) when it last went idle: more at the next
+    /// idle means the burst goes on.
+    written_when_idle: usize,
+    /// When the burst's last tidy-up is due, if nothing more is written before.
+    final_due: Option<Timestamp>,
+    /// The final tidy-up's time has come: the next idle with nothing more written does it.
+    final_ripe: bool,
 }
 
 impl Pacer {
@@ -155,6 +173,9 @@ impl Pacer {
             lines: 0,
             last_tidy: None,
             tidy_due: None,
+            written_when_idle: 0,
+            final_due: None,
+            final_ripe: false,
         }
     }
 
@@ -196,11 +217,16 @@ impl Pacer {
     }
 
     /// Time has passed to `now`: a put-off tidy-up that has come is forgotten (the shell asks again,
-    /// [`Self::tidy`], when it next goes idle, so its deadline must not keep waking it meanwhile).
+    /// [`Self::tidy`], when it next goes idle, so its deadline must not keep waking it meanwhile);
+    /// so is a burst's final one, which the next idle does if nothing was written meanwhile.
     /// Which lanes are due is [`Self::take_held_due`]'s.
     pub fn handle_timeout(&mut self, now: Timestamp) {
         if self.tidy_due.is_some_and(|due| due <= now) {
             self.tidy_due = None;
+        }
+        if self.final_due.is_some_and(|due| due <= now) {
+            self.final_due = None;
+            self.final_ripe = true;
         }
     }
 
@@ -224,13 +250,25 @@ impl Pacer {
         self.lines = 0;
     }
 
-    /// Going idle having written `written` bytes since the last tidy-up: tidy now, later, or not at all.
+    /// Going idle having written `written` bytes since the last tidy-up (the shell counts from zero
+    /// again after each one): tidy now, later, or not at all.
     pub fn tidy(&mut self, now: Timestamp, written: usize) -> Tidy {
         self.tidy_due = None;
-        if written < self.cfg.tidy_after_bytes {
-            return Tidy::No;
+        let more = written != self.written_when_idle;
+        self.written_when_idle = written;
+        if more {
+            // Still writing: the burst's end, if this is it, is a quiet while from now (past the
+            // megabyte, the ordinary tidy-up below, or its put-off one, comes first anyway).
+            self.final_ripe = false;
+            self.final_due = (self.cfg.tidy_final_bytes..self.cfg.tidy_after_bytes)
+                .contains(&written)
+                .then(|| now.plus_millis(self.cfg.tidy_quiet_ms));
         }
-        if let Some(last) = self.last_tidy {
+        if written < self.cfg.tidy_after_bytes {
+            if !self.final_ripe || written < self.cfg.tidy_final_bytes {
+                return Tidy::No;
+            }
+        } else if let Some(last) = self.last_tidy {
             let next = last.plus_millis(self.cfg.tidy_every_ms);
             if now < next {
                 self.tidy_due = Some(next);
@@ -238,15 +276,20 @@ impl Pacer {
             }
         }
         self.last_tidy = Some(now);
+        self.written_when_idle = 0;
+        self.final_due = None;
+        self.final_ripe = false;
         Tidy::Now
     }
 
-    /// The earliest time the shell must look again for the pacer's sake: held notices, a put-off tidy-up.
+    /// The earliest time the shell must look again for the pacer's sake: held notices, a put-off
+    /// tidy-up, a burst's final one.
     pub fn poll_timeout(&self) -> Option<Timestamp> {
         Lane::ALL
             .into_iter()
             .filter_map(|lane| self.held_due(lane))
             .chain(self.tidy_due)
+            .chain(self.final_due)
             .min()
     }
 }
@@ -367,5 +410,57 @@ mod tests {
         assert_eq!(p.poll_timeout(), Some(Timestamp(200)));
         assert_eq!(p.tidy(Timestamp(200), 2 << 20), Tidy::Now);
         assert_eq!(p.poll_timeout(), None);
+    }
+
+    #[test]
+    fn a_burst_s_end_gets_a_last_tidy_up_whatever_it_wrote() {
+        let mut p = Pacer::new(PacingConfig::default());
+        let kib = |n: usize| n << 10;
+        assert_eq!(p.tidy(Timestamp(0), kib(2048)), Tidy::Now);
+        // The shell counts from zero again; the burst goes on, below the megabyte.
+        assert_eq!(p.tidy(Timestamp(10), kib(100)), Tidy::No);
+        assert_eq!(p.poll_timeout(), Some(Timestamp(110)));
+        assert_eq!(p.tidy(Timestamp(50), kib(300)), Tidy::No);
+        assert_eq!(
+            p.poll_timeout(),
+            Some(Timestamp(150)),
+            "the quiet counts from the last write"
+        );
+        // Woken with nothing new: not yet.
+        p.handle_timeout(Timestamp(120));
+        assert_eq!(p.tidy(Timestamp(120), kib(300)), Tidy::No);
+        p.handle_timeout(Timestamp(150));
+        assert_eq!(
+            p.poll_timeout(),
+            None,
+            "a ripe tidy-up does not keep waking the shell"
+        );
+        assert_eq!(p.tidy(Timestamp(150), kib(300)), Tidy::Now);
+        assert_eq!(p.poll_timeout(), None);
+        // Idle again with nothing written: nothing more.
+        assert_eq!(p.tidy(Timestamp(400), 0), Tidy::No);
+        assert_eq!(p.poll_timeout(), None);
+    }
+
+    #[test]
+    fn writing_after_the_quiet_while_began_puts_the_last_tidy_up_off() {
+        let mut p = Pacer::new(PacingConfig::default());
+        let kib = |n: usize| n << 10;
+        assert_eq!(p.tidy(Timestamp(0), kib(100)), Tidy::No);
+        p.handle_timeout(Timestamp(100));
+        // More was written when the shell woke: the burst was not over.
+        assert_eq!(p.tidy(Timestamp(100), kib(150)), Tidy::No);
+        assert_eq!(p.poll_timeout(), Some(Timestamp(200)));
+        p.handle_timeout(Timestamp(200));
+        assert_eq!(p.tidy(Timestamp(200), kib(150)), Tidy::Now);
+    }
+
+    #[test]
+    fn a_quiet_server_s_few_lines_are_not_worth_a_tidy_up() {
+        let mut p = Pacer::new(PacingConfig::default());
+        assert_eq!(p.tidy(Timestamp(0), 500), Tidy::No);
+        assert_eq!(p.poll_timeout(), None);
+        p.handle_timeout(Timestamp(1000));
+        assert_eq!(p.tidy(Timestamp(1000), 500), Tidy::No);
     }
 }

@@ -11,6 +11,7 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 
 use super::Shared;
+use super::conn_state::State;
 use super::inbox::Input;
 use super::spares::Spares;
 use super::tls_conn::TlsConn;
@@ -21,56 +22,37 @@ use natter_core::server::ConnId;
 use natter_core::server::oplog::Refusal;
 
 /// The shell's side of one connection, owned by [`Shared::conns`].
+///
+/// 80 bytes (a test keeps it so): every connection the server holds has one, most of them idle.
+/// What only a TLS or WebSocket connection uses is out of line ([`Layers`]), and the yes-or-no
+/// state is one bit each ([`State`]).
 pub(super) struct ConnIo {
     /// The socket. Its peer's address is not kept here: the core has it, and the operator's log
     /// asks the socket the few times it needs it (an address is 32 bytes, on every connection).
     pub(super) stream: TcpStream,
+    /// What is true of the connection now: blocked, readable, closing, held, paused...
+    pub(super) state: State,
     /// Bytes queued for the socket (TLS records, on a TLS connection); `out[sent..]` is still to be
     /// written.
     out: Vec<u8>,
     sent: usize,
-    /// The connection's TLS session, if the server speaks TLS.
-    tls: Option<Box<TlsConn>>,
+    /// Its TLS session and WebSocket layer, if it has either.
+    layers: Option<Box<Layers>>,
+    /// Splits what is read into lines; keeps an unfinished one.
+    decoder: LineDecoder,
+}
+
+/// What a connection speaking TLS, or IRC over WebSocket, has besides: 40 bytes a plain-text
+/// connection would otherwise carry unused.
+#[derive(Default)]
+struct Layers {
+    /// The connection's TLS session, if the server speaks TLS (inline: it is why the box exists).
+    tls: Option<TlsConn>,
     /// On a TLS connection, lines not yet encrypted (all of them until the handshake has finished).
     plain: Vec<u8>,
     /// On an IRC-over-WebSocket connection, its WebSocket layer (inside TLS, if any): lines are
     /// framed on their way out and unframed on their way in.
     ws: Option<Box<WsConn>>,
-    /// Splits what is read into lines; keeps an unfinished one.
-    decoder: LineDecoder,
-    /// The kernel refused part of the queue: the rest is written when the socket says it is
-    /// writable again (the driver leaves it alone meanwhile).
-    pub(super) blocked: bool,
-    /// The socket said it has input that was not read yet (paused, held, a full inbox, or its share
-    /// of this turn taken): an edge does not come again, so it is read when that ends.
-    pub(super) readable: bool,
-    /// The peer hung up (or the socket failed): its input is read to the end, however it comes.
-    pub(super) hung_up: bool,
-    /// Nothing received yet: the first bytes tell a TLS client from a plain-text one.
-    fresh: bool,
-    /// Reading ended (the client closed, an error, a refusal): the core has been told, or will be.
-    pub(super) ended: bool,
-    /// Close once everything queued is written.
-    pub(super) closing: bool,
-    /// Already in the driver's list of connections to flush at the end of this batch.
-    pub(super) dirty: bool,
-    /// Per lane, in the driver's list of connections holding notices that may wait (see
-    /// [`ServerMsg::can_wait`](natter_core::protocol::ServerMsg::can_wait) and
-    /// [`Lane`](natter_core::server::pacing::Lane)).
-    pub(super) held: [bool; 2],
-    /// The core holds this connection's lines (flood control): it is not read until resumed.
-    pub(super) paused: bool,
-    /// A cluster node holds this connection's lines before login (its gate is full): not read
-    /// either.
-    pub(super) gated: bool,
-    /// The core asked to hear when everything queued so far is written.
-    pub(super) watch_drain: bool,
-    /// Closing before its TLS handshake was over: it is dropped after a grace period, if still here.
-    pub(super) reaped: bool,
-    /// The core has said something to this connection (its first prompt, or a goodbye): on a TLS
-    /// connection, no byte of the handshake is read before, so that a connection the core turns
-    /// away (too many new ones from its address) costs no handshake.
-    heard: bool,
 }
 
 /// How a flush went.
@@ -98,25 +80,16 @@ impl ConnIo {
     pub(super) fn new(stream: TcpStream, tls: Option<Box<TlsConn>>, max_line: usize) -> Self {
         ConnIo {
             stream,
+            state: State::FRESH,
             out: Vec::new(),
             sent: 0,
-            tls,
-            plain: Vec::new(),
-            ws: None,
+            layers: tls.map(|tls| {
+                Box::new(Layers {
+                    tls: Some(*tls),
+                    ..Layers::default()
+                })
+            }),
             decoder: LineDecoder::new(max_line),
-            blocked: false,
-            readable: false,
-            hung_up: false,
-            fresh: true,
-            ended: false,
-            closing: false,
-            dirty: false,
-            held: [false; 2],
-            paused: false,
-            gated: false,
-            reaped: false,
-            heard: false,
-            watch_drain: false,
         }
     }
 
@@ -124,15 +97,20 @@ impl ConnIo {
     /// the line limit, which the line decoder keeps; a message may be a good deal longer before the
     /// WebSocket layer itself gives up on it.
     pub(super) fn with_websocket(mut self, max_line: usize) -> Self {
-        self.ws = Some(Box::new(WsConn::new(
+        self.layers.get_or_insert_default().ws = Some(Box::new(WsConn::new(
             max_line.saturating_mul(4).max(16 * 1024),
         )));
         self
     }
 
+    /// Its TLS session, if it has one.
+    fn tls(&self) -> Option<&TlsConn> {
+        self.layers.as_ref()?.tls.as_ref()
+    }
+
     /// Bytes queued and not yet written.
     pub(super) fn queued(&self) -> usize {
-        self.out.len() - self.sent + self.plain.len()
+        self.out.len() - self.sent + self.layers.as_ref().map_or(0, |l| l.plain.len())
     }
 
     /// Queues `bytes` (one rendered line). `more` says that more lines are likely to follow in the
@@ -142,17 +120,19 @@ impl ConnIo {
     /// An empty queue without room takes a spare buffer first, if one is kept (and `more` says the
     /// line is written with the batch, so the buffer comes back at the end of the turn).
     pub(super) fn push(&mut self, bytes: &[u8], more: bool, spares: &mut Spares) {
-        let queue = if self.tls.is_some() {
-            &mut self.plain
-        } else {
-            &mut self.out
+        let (queue, ws) = match self.layers.as_deref_mut() {
+            Some(Layers { tls, plain, ws }) => {
+                let queue = if tls.is_some() { plain } else { &mut self.out };
+                (queue, ws.as_deref_mut())
+            }
+            None => (&mut self.out, None),
         };
         if more && queue.capacity() == 0 {
             *queue = spares.take();
         }
-        if let Some(ws) = &mut self.ws {
+        if let Some(ws) = ws {
             ws.send(bytes, queue);
-            self.heard = true;
+            self.state.insert(State::HEARD);
             return;
         }
         if more && queue.capacity() - queue.len() < bytes.len() {
@@ -160,19 +140,23 @@ impl ConnIo {
         }
         queue.extend_from_slice(bytes);
         // Its input may be waiting for this before the handshake (read in the driver's next turn).
-        self.heard = true;
+        self.state.insert(State::HEARD);
     }
 
     /// Whether a TLS connection's input must not be read yet, so that the handshake does not start:
     /// the core has not spoken to it, or has turned it away.
     fn holds_handshake(&self) -> bool {
-        self.tls.as_ref().is_some_and(|tls| !tls.has_begun()) && (!self.heard || self.closing)
+        self.tls().is_some_and(|tls| !tls.has_begun())
+            && (!self.state.contains(State::HEARD) || self.state.contains(State::CLOSING))
     }
 
     /// Whether its input may be read now: not ended, not held by the core or a cluster gate, and on
     /// a fresh TLS connection, not before the core has spoken.
     pub(super) fn may_read(&self) -> bool {
-        !(self.ended || self.paused || self.gated || (self.fresh && self.holds_handshake()))
+        !(self
+            .state
+            .intersects(State::ENDED | State::PAUSED | State::GATED)
+            || (self.state.contains(State::FRESH) && self.holds_handshake()))
     }
 
     /// Writes what is queued, as far as the kernel takes it without blocking. On a TLS connection the
@@ -180,35 +164,40 @@ impl ConnIo {
     /// to the end goes to `spares`: an idle connection keeps no write buffer.
     pub(super) fn flush(&mut self, spares: &mut Spares) -> Flush {
         let mut handshaking = false;
-        if self.closing
-            && let Some(ws) = &mut self.ws
+        let closing = self.state.contains(State::CLOSING);
+        if closing
+            && let Some(layers) = self.layers.as_deref_mut()
+            && let Some(ws) = &mut layers.ws
         {
             // The WebSocket's close frame goes after the last line (once: the layer is done then).
-            let queue = if self.tls.is_some() {
-                &mut self.plain
+            let queue = if layers.tls.is_some() {
+                &mut layers.plain
             } else {
                 &mut self.out
             };
             ws.close(queue);
         }
-        if let Some(tls) = &mut self.tls
-            && self.closing
-            && !tls.has_begun()
-            && !self.plain.is_empty()
+        if let Some(Layers {
+            tls: Some(tls),
+            plain,
+            ..
+        }) = self.layers.as_deref_mut()
         {
-            // Turned away before its handshake began (the core refused it on arrival, or the server
-            // is going): its goodbye, the last line queued, goes in plain text, as the shell's own
-            // refusals do (see `refuse`). No handshake is spent on a connection that is leaving.
-            let plain = std::mem::take(&mut self.plain);
-            say_in_plain_text(&self.stream, last_line(&plain));
-            return Flush::Done;
-        } else if let Some(tls) = &mut self.tls {
-            if !self.plain.is_empty() {
+            if closing && !tls.has_begun() && !plain.is_empty() {
+                // Turned away before its handshake began (the core refused it on arrival, or the
+                // server is going): its goodbye, the last line queued, goes in plain text, as the
+                // shell's own refusals do (see `refuse`). No handshake is spent on a connection
+                // that is leaving.
+                let plain = std::mem::take(plain);
+                say_in_plain_text(&self.stream, last_line(&plain));
+                return Flush::Done;
+            }
+            if !plain.is_empty() {
                 if self.out.capacity() == 0 {
                     self.out = spares.take();
                 }
-                match tls.encrypt(&self.plain, &mut self.out) {
-                    Ok(true) => spares.give(std::mem::take(&mut self.plain)),
+                match tls.encrypt(plain, &mut self.out) {
+                    Ok(true) => spares.give(std::mem::take(plain)),
                     Ok(false) => {}
                     Err(e) => {
                         tracing::debug!("TLS: {e}");
@@ -216,8 +205,8 @@ impl ConnIo {
                     }
                 }
             }
-            if self.closing {
-                if self.plain.is_empty() {
+            if closing {
+                if plain.is_empty() {
                     tls.close_notify(&mut self.out);
                 } else {
                     handshaking = true;
@@ -316,8 +305,10 @@ pub(super) enum Read_ {
 pub(super) fn read_ready(shared: &Shared, conn: ConnId, max_outbound: usize) -> Read_ {
     for _ in 0..FILLS_PER_TURN {
         match shared.conns.borrow_mut().get_mut(&conn) {
-            Some(io) if io.readable && io.may_read() => {}
-            Some(io) if io.readable && !io.ended => return Read_::Left,
+            Some(io) if io.state.contains(State::READABLE) && io.may_read() => {}
+            Some(io) if io.state.contains(State::READABLE) && !io.state.contains(State::ENDED) => {
+                return Read_::Left;
+            }
             _ => return Read_::Done,
         }
         if shared.inbox.borrow().is_full() {
@@ -331,10 +322,10 @@ pub(super) fn read_ready(shared: &Shared, conn: ConnId, max_outbound: usize) -> 
                 // edge (epoll(7)). Not so after a hang-up, which came with the same edge as the
                 // last bytes: then it is read until the end.
                 if let Some(io) = shared.conns.borrow_mut().get_mut(&conn) {
-                    if io.hung_up && matches!(read, ReadOutcome::Some) {
+                    if io.state.contains(State::HUNG_UP) && matches!(read, ReadOutcome::Some) {
                         continue;
                     }
-                    io.readable = false;
+                    io.state.remove(State::READABLE);
                 }
                 return Read_::Done;
             }
@@ -356,8 +347,8 @@ fn end_reading(shared: &Shared, conn: ConnId, bye: Option<ByeReason>) {
     let Some(io) = conns.get_mut(&conn) else {
         return;
     };
-    io.readable = false;
-    if std::mem::replace(&mut io.ended, true) {
+    io.state.remove(State::READABLE);
+    if io.state.put(State::ENDED) {
         return;
     }
     if let Some(reason) = bye {
@@ -373,7 +364,7 @@ pub(super) fn write_ready(shared: &Shared, conn: ConnId) {
     let Some(io) = conns.get_mut(&conn) else {
         return;
     };
-    if !io.blocked {
+    if !io.state.contains(State::BLOCKED) {
         return;
     }
     let queued = io.queued();
@@ -384,11 +375,11 @@ pub(super) fn write_ready(shared: &Shared, conn: ConnId) {
     match flushed {
         Flush::Blocked => {}
         Flush::Done => {
-            io.blocked = false;
-            if std::mem::take(&mut io.watch_drain) {
+            io.state.remove(State::BLOCKED);
+            if io.state.take(State::WATCH_DRAIN) {
                 shared.push_quietly(Input::Drained { conn });
             }
-            if io.closing {
+            if io.state.contains(State::CLOSING) {
                 drop_conn(&mut conns, conn);
             }
             // The driver looks again: it may now be idle enough to give memory back.
@@ -400,7 +391,7 @@ pub(super) fn write_ready(shared: &Shared, conn: ConnId) {
         }
         Flush::Handshaking => {
             // The driver keeps it until the handshake is over (or its grace runs out).
-            io.blocked = false;
+            io.state.remove(State::BLOCKED);
             drop(conns);
             shared.flush_requests.borrow_mut().push(conn);
         }
@@ -428,7 +419,7 @@ fn read_lines(shared: &Shared, conn: ConnId, max_outbound: usize) -> ReadOutcome
     let Some(io) = conns.get_mut(&conn) else {
         return ReadOutcome::End;
     };
-    let first = io.fresh;
+    let first = io.state.contains(State::FRESH);
     let n = loop {
         match (&io.stream).read(&mut buf) {
             Ok(0) => return ReadOutcome::End,
@@ -438,20 +429,21 @@ fn read_lines(shared: &Shared, conn: ConnId, max_outbound: usize) -> ReadOutcome
             Err(_) => return ReadOutcome::End,
         }
     };
-    io.fresh = false;
+    io.state.remove(State::FRESH);
     let mut inbox = shared.inbox.borrow_mut();
     let mut ended = false;
     // What the WebSocket layer, if any, came to, and what it wrote back (the handshake's answer,
     // pongs, a close).
     let mut ws_result = Ok(super::ws_conn::WsRead { closed: false });
     let mut ws_out = Vec::new();
-    if io.tls.is_some() {
-        let tls = io.tls.as_mut().expect("checked");
+    if io.tls().is_some() {
+        let layers = io.layers.as_deref_mut().expect("checked");
+        let tls = layers.tls.as_mut().expect("checked");
         if first && !tls.is_established() && buf[0] != TLS_HANDSHAKE {
             return ReadOutcome::NotTls;
         }
         let decoder = &mut io.decoder;
-        let ws = &mut io.ws;
+        let ws = &mut layers.ws;
         let mut lines = |bytes: &[u8]| match ws {
             Some(ws) if ws_result.is_ok() => {
                 ws_result = ws.read(
@@ -468,7 +460,7 @@ fn read_lines(shared: &Shared, conn: ConnId, max_outbound: usize) -> ReadOutcome
         };
         let read = tls.read(&mut buf[..n], &mut lines, &mut io.out);
         if !ws_out.is_empty() {
-            io.plain.append(&mut ws_out);
+            layers.plain.append(&mut ws_out);
             shared.flush_requests.borrow_mut().push(conn);
         }
         match read {
@@ -482,10 +474,10 @@ fn read_lines(shared: &Shared, conn: ConnId, max_outbound: usize) -> ReadOutcome
                     // Written now if the socket takes it (the driver still looks, for a full
                     // socket and a connection closing): what the kernel has taken is not waiting,
                     // and what is waiting is judged below.
-                    if progress.wrote && !io.blocked {
+                    if progress.wrote && !io.state.contains(State::BLOCKED) {
                         match io.flush(&mut shared.spares.borrow_mut()) {
                             Flush::Failed => ended = true,
-                            Flush::Blocked => io.blocked = true,
+                            Flush::Blocked => io.state.insert(State::BLOCKED),
                             _ => {}
                         }
                     }
@@ -495,7 +487,7 @@ fn read_lines(shared: &Shared, conn: ConnId, max_outbound: usize) -> ReadOutcome
                     // The client's close_notify is answered with ours (RFC 8446 section 6.1),
                     // after whatever was still queued for it: written now, as far as the socket
                     // takes it, since the connection ends with this read.
-                    io.closing = true;
+                    io.state.insert(State::CLOSING);
                     let _ = io.flush(&mut shared.spares.borrow_mut());
                     ended = true;
                 }
@@ -521,7 +513,7 @@ fn read_lines(shared: &Shared, conn: ConnId, max_outbound: usize) -> ReadOutcome
         // A TLS client at a plain-text server: its hello is no line to answer.
         tracing::debug!("{conn}: a TLS client at this plain-text server; closing");
         return ReadOutcome::TlsAtPlainText;
-    } else if let Some(ws) = &mut io.ws {
+    } else if let Some(ws) = io.layers.as_deref_mut().and_then(|l| l.ws.as_deref_mut()) {
         let decoder = &mut io.decoder;
         ws_result = ws.read(
             &buf[..n],
@@ -558,7 +550,7 @@ fn read_lines(shared: &Shared, conn: ConnId, max_outbound: usize) -> ReadOutcome
     };
     if ws_ended && !ended {
         // Its answer (a 400, or the close frame) is written before the connection ends.
-        io.closing = true;
+        io.state.insert(State::CLOSING);
         let _ = io.flush(&mut shared.spares.borrow_mut());
         ended = true;
     }
@@ -631,7 +623,7 @@ mod tests {
         // task and 340 of reactor source and waker besides), which this struct no longer has; the
         // peer's address went (the core keeps it).
         assert!(
-            std::mem::size_of::<ConnIo>() <= 128,
+            std::mem::size_of::<ConnIo>() <= 80,
             "{}",
             std::mem::size_of::<ConnIo>()
         );
@@ -649,14 +641,29 @@ mod tests {
             .insert(conn, ConnIo::new(stream, None, 1024));
         client.write_all(b"alice\nsecret\npart").unwrap();
         std::thread::sleep(std::time::Duration::from_millis(50));
-        shared.conns.borrow_mut().get_mut(&conn).unwrap().readable = true;
+        shared
+            .conns
+            .borrow_mut()
+            .get_mut(&conn)
+            .unwrap()
+            .state
+            .insert(State::READABLE);
         assert!(matches!(read_ready(&shared, conn, 1024), Read_::Done));
         assert_eq!(lines(&shared), vec![b"alice".to_vec(), b"secret".to_vec()]);
-        assert!(!shared.conns.borrow()[&conn].readable, "all of it was read");
+        assert!(
+            !shared.conns.borrow()[&conn].state.contains(State::READABLE),
+            "all of it was read"
+        );
         drop(client);
         std::thread::sleep(std::time::Duration::from_millis(50));
         for _ in 0..2 {
-            shared.conns.borrow_mut().get_mut(&conn).unwrap().readable = true;
+            shared
+                .conns
+                .borrow_mut()
+                .get_mut(&conn)
+                .unwrap()
+                .state
+                .insert(State::READABLE);
             read_ready(&shared, conn, 1024);
         }
         assert_eq!(gone(&shared), vec![conn], "the core hears it is gone, once");
@@ -669,14 +676,20 @@ mod tests {
         let (stream, mut client) = sockets();
         let conn = ConnId(8);
         let mut io = ConnIo::new(stream, None, 1024);
-        io.paused = true;
-        io.readable = true;
+        io.state.insert(State::PAUSED);
+        io.state.insert(State::READABLE);
         shared.conns.borrow_mut().insert(conn, io);
         client.write_all(b"hello\n").unwrap();
         std::thread::sleep(std::time::Duration::from_millis(50));
         assert!(matches!(read_ready(&shared, conn, 1024), Read_::Left));
         assert!(lines(&shared).is_empty());
-        shared.conns.borrow_mut().get_mut(&conn).unwrap().paused = false;
+        shared
+            .conns
+            .borrow_mut()
+            .get_mut(&conn)
+            .unwrap()
+            .state
+            .remove(State::PAUSED);
         assert!(matches!(read_ready(&shared, conn, 1024), Read_::Done));
         assert_eq!(lines(&shared), vec![b"hello".to_vec()]);
     }
@@ -695,7 +708,7 @@ mod tests {
         while (&stream).write(&junk).is_ok() {}
         let conn = ConnId(9);
         let mut io = ConnIo::new(stream, Some(pair.server), 1024);
-        io.fresh = false;
+        io.state.remove(State::FRESH);
         shared.conns.borrow_mut().insert(conn, io);
         // A key update the server must answer (about 30 bytes), against a limit of 16.
         client

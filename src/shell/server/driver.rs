@@ -21,6 +21,7 @@ use smol::LocalExecutor;
 
 use super::cluster_node::Link;
 use super::conn::drop_conn;
+use super::conn_state::State;
 use super::hasher::{Answer, Hasher};
 use super::inbox::{Inbox, Input};
 use super::operator::{log_failed_login, log_line, log_record};
@@ -190,9 +191,9 @@ impl Driver {
         let mut conns = self.shared.conns.borrow_mut();
         for conn in requests {
             if let Some(io) = conns.get_mut(&conn)
-                && !io.dirty
+                && !io.state.contains(State::DIRTY)
             {
-                io.dirty = true;
+                io.state.insert(State::DIRTY);
                 self.dirty.push(conn);
             }
         }
@@ -295,23 +296,23 @@ impl Driver {
                 Output::PasswordJob(job) => self.hasher.submit(job),
                 Output::PauseReading { conn } => {
                     if let Some(io) = self.shared.conns.borrow_mut().get_mut(&conn) {
-                        io.paused = true;
+                        io.state.insert(State::PAUSED);
                     }
                 }
                 // Input left unread meanwhile is read in the next turn.
                 Output::ResumeReading { conn } => {
                     if let Some(io) = self.shared.conns.borrow_mut().get_mut(&conn) {
-                        io.paused = false;
+                        io.state.remove(State::PAUSED);
                     }
                 }
                 Output::HoldReading { conn, held } => {
                     if let Some(io) = self.shared.conns.borrow_mut().get_mut(&conn) {
-                        io.gated = held;
+                        io.state.set(State::GATED, held);
                     }
                 }
                 Output::WatchDrain { conn } => {
                     if let Some(io) = self.shared.conns.borrow_mut().get_mut(&conn) {
-                        io.watch_drain = true;
+                        io.state.insert(State::WATCH_DRAIN);
                     }
                 }
                 // Its goodbye and close follow in a released batch.

@@ -41,6 +41,7 @@ mod accept;
 mod bell;
 mod cluster_node;
 mod conn;
+mod conn_state;
 mod control;
 mod driver;
 mod epoll;

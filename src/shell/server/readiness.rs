@@ -28,6 +28,7 @@ use super::Shared;
 use super::accept::{Accepted, Listener};
 use super::bell::Bell;
 use super::conn::{Read_, read_ready, write_ready};
+use super::conn_state::State;
 use super::epoll::{Epoll, Ready, events};
 use natter_core::server::ConnId;
 
@@ -136,8 +137,10 @@ impl Readiness {
             if r.readable {
                 match shared.conns.borrow_mut().get_mut(&conn) {
                     Some(io) => {
-                        io.readable = true;
-                        io.hung_up |= r.hangup;
+                        io.state.insert(State::READABLE);
+                        if r.hangup {
+                            io.state.insert(State::HUNG_UP);
+                        }
                     }
                     None => continue,
                 }
@@ -152,7 +155,9 @@ impl Readiness {
         self.unread.dedup();
         self.unread.retain(|conn| {
             let conns = shared.conns.borrow();
-            conns.get(conn).is_some_and(|io| io.readable && !io.ended)
+            conns.get(conn).is_some_and(|io| {
+                io.state.contains(State::READABLE) && !io.state.contains(State::ENDED)
+            })
         });
         self.may_read_more(shared)
     }

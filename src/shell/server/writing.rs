@@ -5,6 +5,7 @@
 //! given back after a burst.
 
 use super::conn::{CLOSING_HANDSHAKE_GRACE, Flush, drop_conn};
+use super::conn_state::State;
 use super::driver::Driver;
 use super::inbox::Input;
 use crate::shell::memory::release_free_memory;
@@ -18,9 +19,9 @@ impl Driver {
     /// Closes `conn` once what is queued for it is written (by the next [`Self::flush_dirty`]).
     pub(super) fn close_after_flush(&mut self, conn: ConnId) {
         if let Some(io) = self.shared.conns.borrow_mut().get_mut(&conn) {
-            io.closing = true;
-            if !io.dirty {
-                io.dirty = true;
+            io.state.insert(State::CLOSING);
+            if !io.state.contains(State::DIRTY) {
+                io.state.insert(State::DIRTY);
                 self.dirty.push(conn);
             }
         }
@@ -50,10 +51,10 @@ impl Driver {
             let Some(io) = conns.get_mut(&conn) else {
                 continue;
             };
-            io.held[lane.index()] = false;
+            io.state.remove(State::held(lane));
             // Written meanwhile with other lines, or not: only a queue with bytes is worth a write.
-            if !io.dirty && io.queued() > 0 {
-                io.dirty = true;
+            if !io.state.contains(State::DIRTY) && io.queued() > 0 {
+                io.state.insert(State::DIRTY);
                 self.dirty.push(conn);
             }
         }
@@ -129,7 +130,7 @@ impl Driver {
             &mut self.shared.spares.borrow_mut(),
         );
         let state = Queued {
-            due: io.dirty,
+            due: io.state.contains(State::DIRTY),
             bytes: io.queued(),
         };
         let write = match msg {
@@ -138,14 +139,14 @@ impl Driver {
         };
         match write {
             Write::WithBatch => {
-                if !io.dirty {
-                    io.dirty = true;
+                if !io.state.contains(State::DIRTY) {
+                    io.state.insert(State::DIRTY);
                     self.dirty.push(conn);
                 }
             }
             Write::Hold(lane) => {
-                if !io.held[lane.index()] {
-                    io.held[lane.index()] = true;
+                if !io.state.contains(State::held(lane)) {
+                    io.state.insert(State::held(lane));
                     self.held[lane.index()].push(conn);
                 }
             }
@@ -162,8 +163,8 @@ impl Driver {
             let Some(io) = conns.get_mut(&conn) else {
                 continue;
             };
-            io.dirty = false;
-            if io.blocked {
+            io.state.remove(State::DIRTY);
+            if io.state.contains(State::BLOCKED) {
                 continue;
             }
             self.shared
@@ -171,18 +172,18 @@ impl Driver {
                 .set(self.shared.written.get() + io.queued());
             match io.flush(&mut spares) {
                 Flush::Done => {
-                    if std::mem::take(&mut io.watch_drain) {
+                    if io.state.take(State::WATCH_DRAIN) {
                         self.shared.push(Input::Drained { conn });
                     }
-                    if io.closing {
+                    if io.state.contains(State::CLOSING) {
                         drop_conn(&mut conns, conn);
                     }
                 }
-                Flush::Blocked => io.blocked = true,
+                Flush::Blocked => io.state.insert(State::BLOCKED),
                 Flush::Handshaking => {
                     // Its reads flush it again when the handshake is over; a client that never
                     // finishes it is dropped after a grace period.
-                    if !std::mem::replace(&mut io.reaped, true) {
+                    if !io.state.put(State::REAPED) {
                         let shared = self.shared.clone();
                         self.ex
                             .spawn(async move {
@@ -207,8 +208,8 @@ impl Driver {
         let rest: Vec<ConnId> = self.shared.conns.borrow().keys().copied().collect();
         for conn in rest {
             if let Some(io) = self.shared.conns.borrow_mut().get_mut(&conn) {
-                io.closing = true;
-                io.dirty = true;
+                io.state.insert(State::CLOSING);
+                io.state.insert(State::DIRTY);
             }
             self.dirty.push(conn);
         }
