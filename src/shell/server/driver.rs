@@ -116,6 +116,10 @@ impl Driver {
             if let Some(m) = &self.opts.metrics {
                 m.set_ready(self.server.serving());
             }
+            // A node whose own entries are on their way to the log and back leaves its sockets
+            // unread (the server's rule, and its deadline): their input gathers for one large
+            // entry. (Only where the driver can sleep without the sockets: in async-io's reactor.)
+            let held = !direct && self.server.reading_held(self.clock.now());
             let listener = if direct {
                 // The other tasks first: what they push joins this turn's batch.
                 while ex.try_tick() {}
@@ -124,7 +128,7 @@ impl Driver {
                 Some(self.shared.arm_wake())
             };
             // What the sockets have: accepted, read into the inbox, refused queues finished.
-            let more_to_read = self.readiness.turn(&self.shared, &self.ex);
+            let more_to_read = !held && self.readiness.turn(&self.shared, &self.ex);
             self.shared.take_inbox(&mut self.batch);
             let now = self.clock.now();
             let timers_due = self.server.poll_timeout().is_some_and(|at| at <= now);
@@ -161,7 +165,7 @@ impl Driver {
             self.server
                 .handle_input(composed::Input::Idle { written }, now);
             self.carry_out_output(now);
-            if self.readiness.may_read_more(&self.shared) {
+            if !held && self.readiness.may_read_more(&self.shared) {
                 // What the idle turn said let a connection be read (its input waits unread).
                 continue;
             }
@@ -170,9 +174,15 @@ impl Driver {
                 .poll_timeout()
                 .map(|at| self.clock.instant_at(at));
             drop(turn);
-            let woke =
-                self.waiting
-                    .sleep(&mut self.readiness, &ex, deadline, listener, &reports, stop);
+            let woke = self.waiting.sleep(
+                &mut self.readiness,
+                &ex,
+                deadline,
+                listener,
+                &reports,
+                stop,
+                !held,
+            );
             match woke.await {
                 Woke::Stop => return Ok(()),
                 Woke::Committed(report) => self.on_committed(report?),

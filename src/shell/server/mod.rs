@@ -455,6 +455,7 @@ fn serve(ex: Rc<LocalExecutor<'static>>, s: Serving) -> io::Result<()> {
                 snapshot_every: cluster.snapshot_every,
                 ..NodeConfig::default()
             };
+            let config = hold_from_env(config);
             let node = Node::new(cluster.node, core, cluster.log.clone(), config, clock.now());
             let renewals = node.renewals(clock.now());
             let (link, tasks) = cluster_node::start(&ex, shared.clone(), &cluster, renewals, clock);
@@ -550,4 +551,23 @@ fn drive(
     // with the other tasks running meanwhile.
     let stopped = async_io::block_on(ex.run(driver.shutdown(served.is_ok())));
     served.and(stopped)
+}
+
+/// `config` with the hold of a node's reading while its own entries make the round trip
+/// (`NodeConfig::hold_reading_ms`) as `NATTER_CLUSTER_HOLD_MS` says, when it is set: `0` turns the
+/// hold off, so that a bench can measure a node with and without it from one build.
+fn hold_from_env(mut config: NodeConfig) -> NodeConfig {
+    let Some(ms) = std::env::var("NATTER_CLUSTER_HOLD_MS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    else {
+        return config;
+    };
+    if ms == 0 {
+        config.hold_reading_entries = 0;
+    } else {
+        config.hold_reading_ms = ms;
+    }
+    tracing::info!("NATTER_CLUSTER_HOLD_MS={ms}: reading held for at most {ms} ms");
+    config
 }

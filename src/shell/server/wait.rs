@@ -78,9 +78,11 @@ pub(super) enum Woke {
 }
 
 impl Waiting {
-    /// Sleeps until `deadline` (`None`: none), a socket of `readiness`, a task's input (`input`:
-    /// the reactor's waiter for it; a task of `ex` woken), a commit report from `reports`, or
-    /// `stop`.
+    /// Sleeps until `deadline` (`None`: none), a socket of `readiness` (only with `sockets`; a
+    /// reactor's wait may leave them out, while the server holds its reading, and they are looked at
+    /// after it), a task's input (`input`: the reactor's waiter for it; a task of `ex` woken), a
+    /// commit report from `reports`, or `stop`.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn sleep(
         &mut self,
         readiness: &mut Readiness,
@@ -89,6 +91,7 @@ impl Waiting {
         input: Option<EventListener>,
         reports: &smol::channel::Receiver<io::Result<u64>>,
         stop: &smol::channel::Receiver<()>,
+        sockets: bool,
     ) -> Woke {
         match self {
             Waiting::Direct { waker } => {
@@ -156,7 +159,12 @@ impl Waiting {
                     Wake::Stop
                 };
                 let sockets = async {
-                    let _ = epoll.readable().await;
+                    if sockets {
+                        let _ = epoll.readable().await;
+                    } else {
+                        // Edges that come meanwhile stay in the set for the next look.
+                        std::future::pending::<()>().await;
+                    }
                     Wake::Sockets
                 };
                 let committed = async {

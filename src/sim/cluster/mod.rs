@@ -320,8 +320,16 @@ impl Sim {
         let id = self.redis.highest;
         let bytes = self.redis.snapshot.as_ref().map_or(&self.fresh, |(_, b)| b);
         let (core, log) = snapshot::decode(bytes).expect("a snapshot the cluster stored");
+        // How long the node leaves its users' input unread while its own entries make the round
+        // trip through Redis: never, or for up to a few steps (a server's few milliseconds are
+        // less than a step here, so they would never show).
+        let hold_reading_ms = self.below(4) * STEP_MS * 2;
         let cfg = NodeConfig {
             snapshot_every: 40,
+            hold_reading_entries: 1 + self.below(2) as usize,
+            hold_reading_ms,
+            // The simulation's users type a line now and then: held at every entry, or never.
+            hold_reading_min_events: 1,
             ..NodeConfig::default()
         };
         let read = log.position();
@@ -407,7 +415,14 @@ impl Sim {
             if self.nodes[i].frozen_until > now {
                 continue;
             }
-            for (conn, input) in std::mem::take(&mut self.nodes[i].waiting) {
+            // Its sockets are left unread while the node holds its reading (as the shell's driver
+            // leaves them): what its users sent waits, in order, for a later step.
+            let held = self.nodes[i].server.reading_held(now);
+            let waiting = match held {
+                true => Vec::new(),
+                false => std::mem::take(&mut self.nodes[i].waiting),
+            };
+            for (conn, input) in waiting {
                 match input {
                     WaitingInput::Open(peer) => {
                         self.feed(i, Input::Event(Event::Connected { conn, peer }))

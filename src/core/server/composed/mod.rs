@@ -737,6 +737,14 @@ impl Server {
         self.outbox.must_wait()
     }
 
+    /// Whether the driver is to leave its connections unread at `now` (sockets, accepts and their
+    /// readiness; everything else goes on): a cluster node while its own entries are on their way
+    /// to the log and back, for a bounded time that [`Self::poll_timeout`] includes
+    /// ([`Node::reading_held`]). A server alone never holds its reading this way.
+    pub fn reading_held(&self, now: Timestamp) -> bool {
+        self.cluster_node().is_some_and(|n| n.reading_held(now))
+    }
+
     /// Whether commits were handed over that are not reported durable yet.
     pub fn commits_in_flight(&self) -> bool {
         self.outbox.commits_in_flight()

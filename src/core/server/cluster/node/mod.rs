@@ -109,6 +109,23 @@ pub struct NodeConfig {
     pub tick_every_ms: u64,
     /// Lines of one connection waiting at its gate past which its reading is held (let go at half).
     pub gate_max_bytes: usize,
+    /// While this many of this node's entries are on their way to the log and back (handed over,
+    /// not read back yet), its connections are not read ([`Node::reading_held`]; 0: never held).
+    /// A node that read whenever a little input came would make an entry of every trickle while
+    /// its last one makes the round trip through Redis (a synced write), and every entry read back
+    /// would be a small turn of its own: many small appends, client reads and client writes where
+    /// a server alone makes a few large ones. Held, the input gathers in the sockets, and the next
+    /// turn reads it all into one large entry.
+    pub hold_reading_entries: usize,
+    /// The longest reading is held for one entry (counted from when it was made): an entry that
+    /// never comes back (one a fence dropped, an append that failed) or comes back late holds no
+    /// client longer than this, and no more than this is added to any line's latency.
+    pub hold_reading_ms: u64,
+    /// Reading is held only while the latest entry handed over holds at least this many events:
+    /// a node that turns over a few lines at a time (logins, a quiet cluster) has little to gather
+    /// and would only add a round trip to each line's latency (a login's lines go one round trip
+    /// each already), while one busy enough to make entries this large makes fewer, larger ones.
+    pub hold_reading_min_events: usize,
 }
 
 impl Default for NodeConfig {
@@ -122,6 +139,9 @@ impl Default for NodeConfig {
             renew_retry_ms: 250,
             tick_every_ms: 250,
             gate_max_bytes: 64 * 1024,
+            hold_reading_entries: 1,
+            hold_reading_ms: 5,
+            hold_reading_min_events: 16,
         }
     }
 }
@@ -189,6 +209,11 @@ pub struct Node {
     declared: BTreeSet<u64>,
     /// The latest snapshot is to be fetched (a hole was found since the last ask).
     snapshot_wanted: bool,
+    /// When each of this node's entries on their way to the log and back was made (the time of its
+    /// last event), oldest first: handed over ([`Self::poll_append`]) and not read back yet.
+    in_flight: VecDeque<Timestamp>,
+    /// How many events the latest entry handed over held.
+    last_entry_events: usize,
     /// When this node last appended anything (its entries move the log's time).
     last_append: Option<Timestamp>,
     /// How many times this node has stopped serving for its lease (see [`Self::fences`]).
@@ -235,6 +260,8 @@ impl Node {
             back_wanted: false,
             declared: BTreeSet::new(),
             snapshot_wanted: false,
+            in_flight: VecDeque::new(),
+            last_entry_events: 0,
             last_append: None,
             fences: 0,
             lost: None,
@@ -378,6 +405,10 @@ impl Node {
             }
         }
         self.behind = false;
+        if entry.node == self.id {
+            // One of its own back (entries come back in the order they were handed over).
+            self.in_flight.pop_front();
+        }
         let mut made = std::mem::take(&mut self.scratch);
         for event in &entry.events {
             made.clear();
@@ -464,6 +495,7 @@ impl Node {
     /// comes (a fetch may fail).
     fn left_behind(&mut self, expected: u64, found: u64, now: Timestamp) {
         self.snapshot_wanted = true;
+        self.in_flight.clear();
         if self.behind {
             return;
         }
@@ -719,6 +751,7 @@ impl Node {
                 self.log = log;
                 self.behind = false;
                 self.snapshot_wanted = false;
+                self.in_flight.clear();
                 self.refuse_all(ByeReason::Unavailable, now);
                 self.say_back(now);
             }
@@ -735,7 +768,7 @@ impl Node {
     /// When [`Self::handle_timeout`] must next be called: the lease's lapse, and a tick once the core's
     /// next deadline has come.
     pub fn poll_timeout(&self) -> Option<Timestamp> {
-        [self.tick_due(), self.lease.deadline()]
+        [self.tick_due(), self.lease.deadline(), self.hold_until()]
             .into_iter()
             .flatten()
             .min()
@@ -759,6 +792,11 @@ impl Node {
     /// time lately.
     pub fn handle_timeout(&mut self, now: Timestamp) {
         self.check_lease(now);
+        if self.hold_until().is_some_and(|until| until <= now) {
+            // Its entries are late (or will never come back): counted afresh from the next one,
+            // and one read back after all finds nothing to take off.
+            self.in_flight.clear();
+        }
         if self.tick_due().is_some_and(|at| at <= now) {
             self.last_append = Some(now);
             self.appends.push_back(LogEvent::tick(now));
@@ -785,6 +823,9 @@ impl Node {
         );
         self.lease.fence();
         self.fences += 1;
+        // Its appender drops what its users typed from the entries not in Redis yet: those may
+        // never come back.
+        self.in_flight.clear();
         self.appends.retain(|e| wanted_when_fenced(self.id, e));
         self.refuse_all(ByeReason::Unavailable, now);
     }
@@ -805,7 +846,39 @@ impl Node {
             }
             batch.extend(self.appends.pop_front());
         }
+        if let Some(last) = batch.last() {
+            self.in_flight.push_back(last.at);
+        }
+        self.last_entry_events = batch.len();
         Some(batch)
+    }
+
+    /// Whether the shell is to leave its connections unread now, at `now`: while
+    /// [`NodeConfig::hold_reading_entries`] of this node's entries are on their way to the log and
+    /// back (the latest one large enough, [`NodeConfig::hold_reading_min_events`]), for at most
+    /// [`NodeConfig::hold_reading_ms`] after the oldest was made
+    /// ([`Self::poll_timeout`] includes that deadline; [`Self::handle_timeout`] at it lets go). What
+    /// the clients send meanwhile waits in their sockets, unacknowledged, and the turn after the
+    /// entry comes back reads it all into one entry. Everything else (the log's entries, answers,
+    /// writes, timers) goes on while reading is held.
+    pub fn reading_held(&self, now: Timestamp) -> bool {
+        self.hold_until().is_some_and(|until| now < until)
+    }
+
+    /// Until when reading is held, while it is (see [`Self::reading_held`]).
+    fn hold_until(&self) -> Option<Timestamp> {
+        let depth = self.cfg.hold_reading_entries;
+        // A node that serves nobody has no reading to hold (and its entries' fate is the fence's).
+        if depth == 0
+            || self.in_flight.len() < depth
+            || self.last_entry_events < self.cfg.hold_reading_min_events
+            || self.fenced()
+            || self.behind
+        {
+            return None;
+        }
+        let oldest = self.in_flight.front()?;
+        Some(oldest.plus_millis(self.cfg.hold_reading_ms))
     }
 
     /// The next effect for one of this node's connections (a line, a close, a control, a password job

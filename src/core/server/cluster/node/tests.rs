@@ -859,3 +859,110 @@ fn a_turn_larger_than_an_entry_is_appended_as_several_in_order() {
         lines.iter().map(|l| l.as_bytes()).collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn reading_is_held_while_its_own_entry_makes_the_round_trip_and_no_longer_than_hold_reading_ms() {
+    let cfg = NodeConfig {
+        fence_after_ms: u64::MAX / 4,
+        hold_reading_min_events: 1,
+        ..NodeConfig::default()
+    };
+    let hold = cfg.hold_reading_ms;
+    let mut c = Cluster::new(2, cfg);
+    let alice = c.log_in(1, 0, "alice", "a");
+    let bob = c.log_in(2, 0, "bob", "b");
+    let now = c.now;
+    assert!(!c.nodes[0].reading_held(now));
+    let whoelse = Event::Line {
+        conn: alice,
+        line: b"whoelse",
+    };
+    c.node(1).handle(whoelse, now);
+    assert!(!c.nodes[0].reading_held(now), "nothing handed over yet");
+    c.append_from(1);
+    assert!(c.nodes[0].reading_held(now), "its entry is on its way");
+    assert!(c.node(1).poll_timeout() <= Some(now.plus_millis(hold)));
+    // Another node's entries are not its own: node 2 reads on.
+    c.node(2).handle(
+        Event::Line {
+            conn: bob,
+            line: b"whoelse",
+        },
+        now,
+    );
+    c.append_from(2);
+    assert!(c.nodes[1].reading_held(now));
+    c.held[1] = true;
+    c.settle();
+    assert!(!c.nodes[0].reading_held(now), "its entry came back");
+    assert!(c.nodes[1].reading_held(now), "node 2 has read nothing back");
+    c.held[1] = false;
+    c.settle();
+    assert!(!c.nodes[1].reading_held(now));
+
+    // An entry that never comes back (a fence's carrier dropped it) holds no longer than the
+    // deadline, and counting starts afresh after it.
+    c.node(1).handle(whoelse, now);
+    assert!(c.node(1).poll_append().is_some());
+    assert!(c.nodes[0].reading_held(now.plus_millis(hold - 1)));
+    assert!(!c.nodes[0].reading_held(now.plus_millis(hold)));
+    c.node(1).handle_timeout(now.plus_millis(hold));
+    assert!(
+        c.node(1)
+            .poll_timeout()
+            .is_none_or(|at| at > now.plus_millis(hold))
+    );
+    let later = now.plus_millis(hold);
+    c.now = later;
+    c.node(1).handle(whoelse, later);
+    c.append_from(1);
+    assert!(c.nodes[0].reading_held(later));
+    c.settle();
+    assert!(!c.nodes[0].reading_held(later));
+}
+
+#[test]
+fn reading_is_never_held_with_hold_reading_entries_zero() {
+    let cfg = NodeConfig {
+        hold_reading_entries: 0,
+        ..NodeConfig::default()
+    };
+    let mut c = Cluster::new(1, cfg);
+    let alice = c.log_in(1, 0, "alice", "a");
+    let now = c.now;
+    c.node(1).handle(
+        Event::Line {
+            conn: alice,
+            line: b"whoelse",
+        },
+        now,
+    );
+    c.append_from(1);
+    assert!(!c.nodes[0].reading_held(now));
+}
+
+#[test]
+fn reading_is_held_only_behind_an_entry_of_at_least_hold_reading_min_events() {
+    let cfg = NodeConfig::default();
+    let min = cfg.hold_reading_min_events;
+    let mut c = Cluster::new(1, cfg);
+    let alice = c.log_in(1, 0, "alice", "a");
+    let now = c.now;
+    let line = Event::Line {
+        conn: alice,
+        line: b"whoelse",
+    };
+    for _ in 1..min {
+        c.node(1).handle(line, now);
+    }
+    c.append_from(1);
+    assert!(!c.nodes[0].reading_held(now), "a small entry: read on");
+    c.settle();
+    for _ in 0..min {
+        c.node(1).handle(line, now);
+    }
+    c.append_from(1);
+    assert!(c.nodes[0].reading_held(now), "a busy node's entry: held");
+    c.settle();
+    assert!(!c.nodes[0].reading_held(now));
+}
