@@ -173,6 +173,16 @@ impl Outbox {
         }
     }
 
+    /// Takes a line (`Effect::Send` or `Effect::SendMany`) of the batch being handled: what
+    /// [`Self::push`] does with one, without asking what it is.
+    pub fn push_send(&mut self, send: Effect) {
+        debug_assert!(matches!(
+            send,
+            Effect::Send { .. } | Effect::SendMany { .. }
+        ));
+        self.sends.push(send);
+    }
+
     /// The next effect to carry out at once, without waiting for the batch's commit: a password job,
     /// pausing or resuming a reader, watching a queue drain. These say nothing about what is stored.
     pub fn poll_control(&mut self) -> Option<Effect> {

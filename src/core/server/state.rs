@@ -49,6 +49,7 @@ use super::messages::delivery::Delivery;
 use super::messages::mailboxes::Mailboxes;
 use super::messages::rule::Messaging;
 use super::messages::signal::Signals;
+use super::messages::spare_texts::SpareTexts;
 use super::presence::announced::Announced;
 use super::presence::departed::Departed;
 use super::presence::history::History;
@@ -98,6 +99,9 @@ pub struct ServerState {
     /// Emptied at the start of every event, so it holds only the last one's.
     #[serde(skip)]
     closed_peers: Vec<(ConnId, SocketAddr)>,
+    /// Strings for the texts of `MSG` lines, given back once written (no state: a snapshot has none).
+    #[serde(skip)]
+    texts: SpareTexts,
 }
 
 impl ServerState {
@@ -124,6 +128,7 @@ impl ServerState {
             shutting_down: false,
             timers: Timers::new(),
             closed_peers: Vec::new(),
+            texts: SpareTexts::default(),
         };
         st.follow_config();
         for a in accounts {
@@ -314,7 +319,19 @@ impl ServerState {
             keys: &self.keys,
             sessions: &mut self.sessions,
             mailboxes: &mut self.mailboxes,
+            texts: &mut self.texts,
         }
+    }
+
+    /// The string of a line's text, written out and given back by the shell: the next line's text
+    /// may be copied into it (see `messages::spare_texts`).
+    pub fn recycle_text(&mut self, text: String) {
+        self.texts.give(text);
+    }
+
+    /// Gives the strings kept for texts back to the allocator (the server has gone idle).
+    pub fn shrink_spares(&mut self) {
+        self.texts.clear();
     }
 
     fn signals(&mut self) -> Signals<'_> {

@@ -143,6 +143,35 @@ impl ConnIo {
         self.state.insert(State::HEARD);
     }
 
+    /// Queues one line that `render` writes straight onto the end of the queue, as [`Self::push`]
+    /// queues a rendered copy (without the copy, and without a buffer to render it in first). A
+    /// WebSocket connection frames each line from a rendered copy: nothing is queued there, and it
+    /// says `false`.
+    pub(super) fn push_rendered(
+        &mut self,
+        more: bool,
+        spares: &mut Spares,
+        render: impl FnOnce(&mut Vec<u8>),
+    ) -> bool {
+        if self.ws.is_some() {
+            return false;
+        }
+        let queue = if self.tls.is_some() {
+            &mut self.plain
+        } else {
+            &mut self.out
+        };
+        if more && queue.capacity() == 0 {
+            *queue = spares.take();
+            if queue.capacity() == 0 {
+                queue.reserve(REPLY_ROOM);
+            }
+        }
+        render(queue);
+        self.heard = true;
+        true
+    }
+
     /// Whether a TLS connection's input must not be read yet, so that the handshake does not start:
     /// the core has not spoken to it, or has turned it away.
     fn holds_handshake(&self) -> bool {

@@ -65,10 +65,12 @@ impl Driver {
     pub(super) fn carry_out(&mut self, mut sends: Vec<Effect>, now: Timestamp) {
         for effect in sends.drain(..) {
             match effect {
+                // Rendered straight onto the connection's queue; a message's text given back.
                 Effect::Send { to, msg } => {
-                    self.scratch.clear();
-                    render_into(&msg, &mut self.scratch);
-                    self.queue(to, &msg, now);
+                    self.queue_paced(to, Some(&msg), false, now);
+                    if let ServerMsg::Message { text, .. } = msg {
+                        self.server.recycle_text(text);
+                    }
                 }
                 Effect::SendMany { to, msg } => {
                     // Rendered once, copied to each recipient's queue.
@@ -95,23 +97,49 @@ impl Driver {
     /// Drops the connection if the queue would pass the bound (a client that stopped reading must not
     /// hold the server's memory or slow the others).
     pub(super) fn queue(&mut self, conn: ConnId, msg: &ServerMsg, now: Timestamp) {
-        self.queue_paced(conn, Some(msg), now);
+        self.queue_paced(conn, Some(msg), true, now);
     }
 
     /// Appends `self.scratch` (lines already in the connection's dialect) to `conn`'s queue, written
     /// with the batch.
     fn queue_raw(&mut self, conn: ConnId, now: Timestamp) {
-        self.queue_paced(conn, None, now);
+        self.queue_paced(conn, None, true, now);
     }
 
-    /// Appends `self.scratch` to `conn`'s queue, paced as `msg` says (none: with the batch).
-    fn queue_paced(&mut self, conn: ConnId, msg: Option<&ServerMsg>, now: Timestamp) {
+    /// Appends a line to `conn`'s queue, paced as `msg` says (none: with the batch): `self.scratch`
+    /// if `in_scratch`, else `msg` rendered straight onto the queue (or, where the queue frames
+    /// lines from a copy, into `self.scratch` first).
+    fn queue_paced(
+        &mut self,
+        conn: ConnId,
+        msg: Option<&ServerMsg>,
+        in_scratch: bool,
+        now: Timestamp,
+    ) {
         let max = self.opts.max_outbound;
         let mut conns = self.shared.conns.borrow_mut();
         let Some(io) = conns.get_mut(&conn) else {
             return;
         };
-        if io.queued() + self.scratch.len() > max {
+        let more = !msg.is_some_and(ServerMsg::can_wait);
+        let mut pushed = false;
+        if !in_scratch && let Some(msg) = msg {
+            // (A queue already past the bound is not written onto: it is dropped below.)
+            pushed = io.queued() <= max
+                && io.push_rendered(more, &mut self.shared.spares.borrow_mut(), |queue| {
+                    render_into(msg, queue)
+                });
+            if !pushed {
+                self.scratch.clear();
+                render_into(msg, &mut self.scratch);
+            }
+        }
+        let over = if pushed {
+            io.queued() > max
+        } else {
+            io.queued() + self.scratch.len() > max
+        };
+        if over {
             tracing::debug!("{conn} is not reading; dropped after {max} bytes queued");
             let peer = io.stream.peer_addr();
             drop_conn(&mut conns, conn);
@@ -124,11 +152,9 @@ impl Driver {
             }
             return;
         }
-        io.push(
-            &self.scratch,
-            !msg.is_some_and(ServerMsg::can_wait),
-            &mut self.shared.spares.borrow_mut(),
-        );
+        if !pushed {
+            io.push(&self.scratch, more, &mut self.shared.spares.borrow_mut());
+        }
         let state = Queued {
             due: io.state.contains(State::DIRTY),
             bytes: io.queued(),

@@ -257,6 +257,9 @@ impl Server {
             Input::Idle { written } => {
                 if self.pacer.tidy(now, written) == Tidy::Now {
                     self.outbox.shrink();
+                    if let Engine::Alone(core) = &mut self.engine {
+                        core.shrink_spares();
+                    }
                     self.out.push_back(Output::Tidy);
                 }
             }
@@ -267,6 +270,15 @@ impl Server {
     /// starts with its room. Optional; a driver that drops its batches only allocates more.
     pub fn recycle(&mut self, effects: Vec<Effect>) {
         self.outbox.recycle(effects);
+    }
+
+    /// The text of a line the driver has written (a `MSG` line's, taken out of it), given back: the
+    /// core copies a later line's text into it (a cluster node's copy of the core does not keep
+    /// them). Optional; a driver that drops them only allocates more.
+    pub fn recycle_text(&mut self, text: String) {
+        if let Engine::Alone(core) = &mut self.engine {
+            core.recycle_text(text);
+        }
     }
 
     /// The next thing for the driver to carry out.
@@ -492,6 +504,17 @@ impl Server {
     /// One effect: what acts at once goes out now, the rest to the outbox's batch. A line for an
     /// IRC connection goes through its front, and what it says instead goes to the batch.
     fn carry(&mut self, mut effect: Effect) {
+        // The common case first: no connection speaks IRC, so a line goes to the batch as it is
+        // (each step below would move the effect again, and an effect is large).
+        if self.irc.is_empty()
+            && self.front_closed.is_empty()
+            && !self.irc.relaying()
+            && matches!(effect, Effect::Send { .. } | Effect::SendMany { .. })
+        {
+            self.batch_sends = true;
+            self.outbox.push_send(effect);
+            return;
+        }
         if !self.front_closed.is_empty() {
             // Connections whose front closed them, which the engine has not heard of yet.
             match &mut effect {

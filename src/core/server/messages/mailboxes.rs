@@ -105,12 +105,15 @@ impl Mailboxes {
         senders.get(sender).map_or(0, |n| *n as usize)
     }
 
-    /// `sender`'s message has just joined `user`'s queue: counted, if the queue is; a queue that is
-    /// now long enough is counted from here on.
-    fn counted_in(&mut self, user: UserId, sender: &Name) {
+    /// The message at `at` in `user`'s queue has just joined it: counted, if the queue is; a queue
+    /// that is now long enough is counted from here on.
+    fn counted_in(&mut self, user: UserId, at: usize) {
         let (queue, senders) = (&self.boxes[user.index()], &mut self.senders[user.index()]);
         if !senders.is_empty() {
-            *senders.entry(sender.clone()).or_default() += 1;
+            // The sender's name borrowed from the queue, cloned only into the map's key.
+            if let Some(q) = queue.get(at) {
+                *senders.entry(q.msg.from.clone()).or_default() += 1;
+            }
         } else if queue.len() >= self.count_at {
             for q in queue {
                 *senders.entry(q.msg.from.clone()).or_default() += 1;
@@ -172,15 +175,15 @@ impl Mailboxes {
                 .is_none_or(|last| last.id() < entry.id()),
             "a queue stays in id order"
         );
-        let from = entry.msg.from.clone();
-        self.boxes[to.index()].push_back(entry);
-        self.counted_in(to, &from);
+        let queue = &mut self.boxes[to.index()];
+        queue.push_back(entry);
+        let at = queue.len() - 1;
+        self.counted_in(to, at);
     }
 
     /// Puts back a stored message from the durable record, under its own id.
     pub(crate) fn restore(&mut self, to: UserId, msg: StoredMsg) {
         self.next_id = self.next_id.max(msg.id + 1);
-        let from = msg.from.clone();
         let queue = &mut self.boxes[to.index()];
         let entry = Queued {
             msg,
@@ -202,7 +205,7 @@ impl Mailboxes {
         } else {
             queue.insert(at, entry);
         }
-        self.counted_in(to, &from);
+        self.counted_in(to, at);
     }
 
     /// The first entry of `user`'s queue after id `after` (the next to send on a connection that has

@@ -4,6 +4,8 @@
 //! - [`mailboxes`]: the part. Each user's queue, stored and live messages in id order, and the ids.
 //! - [`rule`]: `message`, `broadcast`, `offline` and `ack`.
 //! - [`signal`]: `signal` and `signal group`, what is no message (typing), never kept.
+//! - [`spare_texts`]: strings kept for the texts of the lines the core makes, given back by the
+//!   shell once written.
 //! - [`delivery`]: writing each queue to its connection, paced by what still waits there, and the
 //!   fate of a live message (delivered once acknowledged, stored when its session ends first).
 
@@ -11,3 +13,4 @@ pub(crate) mod delivery;
 pub(crate) mod mailboxes;
 pub(crate) mod rule;
 pub(crate) mod signal;
+pub(crate) mod spare_texts;

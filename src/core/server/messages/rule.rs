@@ -14,6 +14,7 @@ use crate::server::login::accounts::Accounts;
 use crate::server::message::StoredMsg;
 use crate::server::messages::delivery::{Delivery, Fresh, Taken};
 use crate::server::messages::mailboxes::{Mailboxes, Queued};
+use crate::server::messages::spare_texts::SpareTexts;
 use crate::server::record::Record;
 use crate::time::Timestamp;
 
@@ -26,6 +27,8 @@ pub(crate) struct Messaging<'a> {
     pub(in crate::server) keys: &'a KeyDirectory,
     pub(in crate::server) sessions: &'a mut Sessions,
     pub(in crate::server) mailboxes: &'a mut Mailboxes,
+    /// Strings for the texts of the lines made here (given back by the shell once written).
+    pub(in crate::server) texts: &'a mut SpareTexts,
 }
 
 impl Messaging<'_> {
@@ -54,8 +57,11 @@ impl Messaging<'_> {
         else {
             return;
         };
-        let from = self.accounts.name(me);
-        let to = self.accounts.name(target);
+        // Borrowed from the accounts, not from `self`: the names are not cloned (a reference count
+        // each way) for a message that needs neither kept.
+        let accounts = self.accounts;
+        let from = accounts.name(me);
+        let to = accounts.name(target);
         if self.blocks.blocks(target, me) {
             send(out, conn, ErrorReply::BlockedBy { user: to.clone() });
             return;
@@ -72,14 +78,13 @@ impl Messaging<'_> {
             return;
         }
         if let Some(target_conn) = self.sessions.session_of(target) {
-            let (from, to) = (from.clone(), to.clone());
             let mut delivery = self.delivery();
-            if !delivery.has_room(target, &from) {
-                send(out, conn, ErrorReply::RecipientBusy { user: to });
+            if !delivery.has_room(target, from) {
+                send(out, conn, ErrorReply::RecipientBusy { user: to.clone() });
                 return;
             }
             let id = delivery.mailboxes.take_id(out);
-            let mut fresh = Fresh::new(id, &from, None, now, text);
+            let mut fresh = Fresh::new(id, from, None, now, text);
             let taken = delivery.take(target, target_conn, &mut fresh, Some(conn), out);
             if let Taken::Now { .. } = taken {
                 send(
@@ -89,13 +94,14 @@ impl Messaging<'_> {
                         id,
                         sent_at: now,
                         from: from.clone(),
-                        text: text.to_owned(),
+                        text: self.texts.copy_of(text),
                     },
                 );
             }
             // Nothing for a sender without receipts, as in IRC: only a message that had to be stored
             // gets a reply, because only then is there something to tell.
             if self.sessions.session(conn).is_some_and(|s| s.receipts()) {
+                let to = to.clone();
                 let reply = match taken {
                     Taken::Now { kept: false } => ServerMsg::Delivered { id, to },
                     Taken::Now { kept: true } | Taken::Queued => ServerMsg::Sent { id, to },
