@@ -153,13 +153,14 @@ impl ConnIo {
         spares: &mut Spares,
         render: impl FnOnce(&mut Vec<u8>),
     ) -> bool {
-        if self.ws.is_some() {
-            return false;
-        }
-        let queue = if self.tls.is_some() {
-            &mut self.plain
-        } else {
-            &mut self.out
+        let queue = match self.layers.as_deref_mut() {
+            Some(Layers { ws: Some(_), .. }) => return false,
+            Some(Layers {
+                tls: Some(_),
+                plain,
+                ..
+            }) => plain,
+            _ => &mut self.out,
         };
         if more && queue.capacity() == 0 {
             *queue = spares.take();
@@ -168,7 +169,7 @@ impl ConnIo {
             }
         }
         render(queue);
-        self.heard = true;
+        self.state.insert(State::HEARD);
         true
     }
 
