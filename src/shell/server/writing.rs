@@ -67,19 +67,17 @@ impl Driver {
                 Effect::Send { to, msg } => {
                     self.scratch.clear();
                     render_into(&msg, &mut self.scratch);
-                    self.queue(to, &msg, now);
+                    self.queue_paced(&[to], Some(&msg), now);
                 }
                 Effect::SendMany { to, msg } => {
                     // Rendered once, copied to each recipient's queue.
                     self.scratch.clear();
                     render_into(&msg, &mut self.scratch);
-                    for conn in to {
-                        self.queue(conn, &msg, now);
-                    }
+                    self.queue_paced(&to, Some(&msg), now);
                 }
                 Effect::SendRaw { to, bytes, .. } => {
                     self.scratch = bytes;
-                    self.queue_raw(to, now);
+                    self.queue_paced(&[to], None, now);
                 }
                 Effect::Close { conn } => self.close_after_flush(conn),
                 Effect::AdminAnswer { request, answer } => self.answer_admin(request, answer),
@@ -90,65 +88,60 @@ impl Driver {
         self.server.recycle(sends);
     }
 
-    /// Appends `self.scratch` (`msg` rendered) to `conn`'s queue, to be written when the pacer says.
-    /// Drops the connection if the queue would pass the bound (a client that stopped reading must not
-    /// hold the server's memory or slow the others).
-    pub(super) fn queue(&mut self, conn: ConnId, msg: &ServerMsg, now: Timestamp) {
-        self.queue_paced(conn, Some(msg), now);
-    }
-
-    /// Appends `self.scratch` (lines already in the connection's dialect) to `conn`'s queue, written
-    /// with the batch.
-    fn queue_raw(&mut self, conn: ConnId, now: Timestamp) {
-        self.queue_paced(conn, None, now);
-    }
-
-    /// Appends `self.scratch` to `conn`'s queue, paced as `msg` says (none: with the batch).
-    fn queue_paced(&mut self, conn: ConnId, msg: Option<&ServerMsg>, now: Timestamp) {
+    /// Appends `self.scratch` (`msg` rendered, or lines already in the connection's dialect) to the
+    /// queue of each connection in `to`, to be written when the pacer says (`msg` none: with the
+    /// batch). Drops a connection whose queue would pass the bound (a client that stopped reading
+    /// must not hold the server's memory or slow the others).
+    ///
+    /// One line to many (a presence notice to everyone online) is the hot case: the tables are
+    /// borrowed and the line's kind looked at once for all of them, not once per recipient.
+    fn queue_paced(&mut self, to: &[ConnId], msg: Option<&ServerMsg>, now: Timestamp) {
         let max = self.opts.max_outbound;
+        let waits = msg.and_then(Lane::waiting);
+        let mut slow = Vec::new();
         let mut conns = self.shared.conns.borrow_mut();
-        let Some(io) = conns.get_mut(&conn) else {
-            return;
-        };
-        if io.queued() + self.scratch.len() > max {
-            tracing::debug!("{conn} is not reading; dropped after {max} bytes queued");
-            let peer = io.stream.peer_addr();
-            drop_conn(&mut conns, conn);
-            drop(conns);
-            self.followups.push_back(conn);
-            // The operator hears of it summed up per address: a slow reader is dropped without a
-            // word, and many of them must not write the log at their pace.
-            if let Ok(peer) = peer {
-                self.note_refusal(peer.ip(), Refusal::SlowReader, now);
+        let mut spares = self.shared.spares.borrow_mut();
+        for &conn in to {
+            let Some(io) = conns.get_mut(&conn) else {
+                continue;
+            };
+            if io.queued() + self.scratch.len() > max {
+                tracing::debug!("{conn} is not reading; dropped after {max} bytes queued");
+                slow.push(io.stream.peer_addr());
+                drop_conn(&mut conns, conn);
+                self.followups.push_back(conn);
+                continue;
             }
-            return;
+            io.push(&self.scratch, waits.is_none(), &mut spares);
+            let state = Queued {
+                due: io.dirty,
+                bytes: io.queued(),
+            };
+            let write = match msg {
+                Some(_) => self.server.pace_in(waits, state, now),
+                None => Write::WithBatch,
+            };
+            match write {
+                Write::WithBatch => {
+                    if !io.dirty {
+                        io.dirty = true;
+                        self.dirty.push(conn);
+                    }
+                }
+                Write::Hold(lane) => {
+                    if !io.held[lane.index()] {
+                        io.held[lane.index()] = true;
+                        self.held[lane.index()].push(conn);
+                    }
+                }
+            }
         }
-        io.push(
-            &self.scratch,
-            !msg.is_some_and(ServerMsg::can_wait),
-            &mut self.shared.spares.borrow_mut(),
-        );
-        let state = Queued {
-            due: io.dirty,
-            bytes: io.queued(),
-        };
-        let write = match msg {
-            Some(msg) => self.server.pace(msg, state, now),
-            None => Write::WithBatch,
-        };
-        match write {
-            Write::WithBatch => {
-                if !io.dirty {
-                    io.dirty = true;
-                    self.dirty.push(conn);
-                }
-            }
-            Write::Hold(lane) => {
-                if !io.held[lane.index()] {
-                    io.held[lane.index()] = true;
-                    self.held[lane.index()].push(conn);
-                }
-            }
+        drop((conns, spares));
+        // The operator hears of it summed up per address: a slow reader is dropped without a word,
+        // and many of them must not write the log at their pace. (Told after the line went to all:
+        // what the telling carries out must not take the line's place in `scratch` meanwhile.)
+        for peer in slow.into_iter().flatten() {
+            self.note_refusal(peer.ip(), Refusal::SlowReader, now);
         }
     }
 
