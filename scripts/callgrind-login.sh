@@ -10,7 +10,7 @@
 #
 # Needs valgrind. Uses target/release/natter-bench and (unless --server) target/release/natter-server,
 # built beforehand. CALLGRIND_OUT=DIR keeps the profile and the annotated functions there (default
-# target/callgrind-login).
+# target/callgrind-login); CALLGRIND_PORT=PORT another port than 47121 (two sittings at once).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,7 +34,7 @@ C=${POSITIONAL[0]:-10}
 SECS=${POSITIONAL[1]:-10}
 OUT=${CALLGRIND_OUT:-target/callgrind-login}
 BENCH=target/release/natter-bench
-PORT=47121
+PORT=${CALLGRIND_PORT:-47121}
 source scripts/bench-lib.sh
 needs valgrind valgrind
 mkdir -p "$OUT"
@@ -52,7 +52,8 @@ SERVER_PID=$!
 wait_listening "$PORT" 600
 callgrind_control -i on "$SERVER_PID" >/dev/null 2>&1
 "$BENCH" run login --proto natter --users "$USERS" --concurrency "$C" --duration "$SECS" \
-    --addr "127.0.0.1:$PORT" --setup-timeout 240 --json >"$OUT/report-$tag.json"
+    --addr "127.0.0.1:$PORT" --setup-timeout 240 --json >"$OUT/report-$tag.json" ||
+    [ $? = 1 ] # 1: cycles stuck for over 3 s (often, under valgrind at 1,000 in flight): still counted
 callgrind_control -i off "$SERVER_PID" >/dev/null 2>&1
 kill -INT "$SERVER_PID"
 wait "$SERVER_PID" 2>/dev/null || true

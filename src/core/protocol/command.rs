@@ -792,20 +792,27 @@ impl CommandName {
 
     /// Looks up the command a first and second word name, ignoring ASCII case: the command with that
     /// second word if there is one, else the command of the first word alone.
+    ///
+    /// One pass over the table (every command line not read by the fast reader comes here, `logout`
+    /// and `acks off` among a login's): the first word is compared first, and only its family's
+    /// second words after it.
     pub fn from_words(word: &str, sub: Option<&str>) -> Option<CommandName> {
-        let with_sub = sub.and_then(|sub| {
-            COMMANDS.iter().find(|s| {
-                s.word.eq_ignore_ascii_case(word)
-                    && s.sub.is_some_and(|x| x.eq_ignore_ascii_case(sub))
-            })
-        });
-        with_sub
-            .or_else(|| {
-                COMMANDS
-                    .iter()
-                    .find(|s| s.word.eq_ignore_ascii_case(word) && s.sub.is_none())
-            })
-            .map(|s| s.name)
+        let mut alone = None;
+        for s in COMMANDS.iter() {
+            if !s.word.eq_ignore_ascii_case(word) {
+                continue;
+            }
+            match s.sub {
+                Some(x) if sub.is_some_and(|sub| x.eq_ignore_ascii_case(sub)) => {
+                    return Some(s.name);
+                }
+                Some(_) => {}
+                None => {
+                    alone = alone.or(Some(s.name));
+                }
+            }
+        }
+        alone
     }
 
     /// The commands typed with the same first word (`message` and `message group`; the `group` family).

@@ -113,10 +113,14 @@ impl Lane {
         self as usize
     }
 
-    fn of(msg: &ServerMsg) -> Lane {
+    /// The lane `msg` may wait in, or none if it may not wait ([`ServerMsg::can_wait`]). Looked at
+    /// once per line, however many it goes to (a presence notice goes to everyone online).
+    #[inline]
+    pub fn waiting(msg: &ServerMsg) -> Option<Lane> {
         match msg {
-            ServerMsg::Presence { .. } => Lane::Presence,
-            _ => Lane::Prompt,
+            ServerMsg::Presence { .. } => Some(Lane::Presence),
+            _ if msg.can_wait() => Some(Lane::Prompt),
+            _ => None,
         }
     }
 }
@@ -182,12 +186,20 @@ impl Pacer {
     /// A line `msg` was queued on a connection in state `conn`, at `now`: write it with the batch, or
     /// hold it.
     pub fn queued(&mut self, msg: &ServerMsg, conn: Queued, now: Timestamp) -> Write {
+        self.queued_in(Lane::waiting(msg), conn, now)
+    }
+
+    /// As [`Self::queued`], for a line that may wait in `waits` ([`Lane::waiting`], looked at once for
+    /// all the line's recipients).
+    #[inline]
+    pub fn queued_in(&mut self, waits: Option<Lane>, conn: Queued, now: Timestamp) -> Write {
         if conn.due {
             self.lines += 1;
             return Write::WithBatch;
         }
-        if msg.can_wait() && conn.bytes <= self.cfg.notice_held_max {
-            let lane = Lane::of(msg);
+        if let Some(lane) = waits
+            && conn.bytes <= self.cfg.notice_held_max
+        {
             // The lane's deadline counts from its oldest line: one held already keeps it.
             self.held_since[lane.index()].get_or_insert(now);
             return Write::Hold(lane);

@@ -73,6 +73,13 @@ pub(super) enum Flush {
 /// back once written (to the spares, for the next connection that gets a line).
 const REPLY_ROOM: usize = 256;
 
+/// The room an empty queue is given for a line that may wait (a presence notice): a few such lines,
+/// since more tend to follow before it is written (each login and logout of the others, for up to
+/// the presence lane's 100 ms), where growing from the line's own size reallocated at the second,
+/// third and fifth. It is held only until that write, and is then just large enough for the spares
+/// to keep it for the next connection that gets a line.
+const HELD_ROOM: usize = 128;
+
 /// How long a connection that is to close may take to finish its TLS handshake and read its goodbye.
 pub(super) const CLOSING_HANDSHAKE_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -116,7 +123,8 @@ impl ConnIo {
     /// Queues `bytes` (one rendered line). `more` says that more lines are likely to follow in the
     /// same write (a reply, which is never held back): a queue that must grow for it then grows at
     /// once to [`REPLY_ROOM`], instead of once per line. A line that may wait (a presence notice)
-    /// takes only its own room, since it may sit in the queue of an idle connection for a while.
+    /// gives an empty queue [`HELD_ROOM`], not a spare's room, since it may sit in the queue of an
+    /// idle connection until its lane is due.
     /// An empty queue without room takes a spare buffer first, if one is kept (and `more` says the
     /// line is written with the batch, so the buffer comes back at the end of the turn).
     pub(super) fn push(&mut self, bytes: &[u8], more: bool, spares: &mut Spares) {
@@ -137,6 +145,8 @@ impl ConnIo {
         }
         if more && queue.capacity() - queue.len() < bytes.len() {
             queue.reserve(bytes.len().max(REPLY_ROOM - queue.len().min(REPLY_ROOM)));
+        } else if queue.capacity() == 0 {
+            queue.reserve_exact(bytes.len().max(HELD_ROOM));
         }
         queue.extend_from_slice(bytes);
         // Its input may be waiting for this before the handshake (read in the driver's next turn).

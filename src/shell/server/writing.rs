@@ -67,7 +67,7 @@ impl Driver {
             match effect {
                 // Rendered straight onto the connection's queue; a message's text given back.
                 Effect::Send { to, msg } => {
-                    self.queue_paced(to, Some(&msg), false, now);
+                    self.queue_paced(&[to], Some(&msg), false, now);
                     if let ServerMsg::Message { text, .. } = msg {
                         self.server.recycle_text(text);
                     }
@@ -76,13 +76,11 @@ impl Driver {
                     // Rendered once, copied to each recipient's queue.
                     self.scratch.clear();
                     render_into(&msg, &mut self.scratch);
-                    for conn in to {
-                        self.queue(conn, &msg, now);
-                    }
+                    self.queue_paced(&to, Some(&msg), true, now);
                 }
                 Effect::SendRaw { to, bytes, .. } => {
                     self.scratch = bytes;
-                    self.queue_raw(to, now);
+                    self.queue_paced(&[to], None, true, now);
                 }
                 Effect::Close { conn } => self.close_after_flush(conn),
                 Effect::AdminAnswer { request, answer } => self.answer_admin(request, answer),
@@ -93,89 +91,86 @@ impl Driver {
         self.server.recycle(sends);
     }
 
-    /// Appends `self.scratch` (`msg` rendered) to `conn`'s queue, to be written when the pacer says.
-    /// Drops the connection if the queue would pass the bound (a client that stopped reading must not
-    /// hold the server's memory or slow the others).
-    pub(super) fn queue(&mut self, conn: ConnId, msg: &ServerMsg, now: Timestamp) {
-        self.queue_paced(conn, Some(msg), true, now);
-    }
-
-    /// Appends `self.scratch` (lines already in the connection's dialect) to `conn`'s queue, written
-    /// with the batch.
-    fn queue_raw(&mut self, conn: ConnId, now: Timestamp) {
-        self.queue_paced(conn, None, true, now);
-    }
-
-    /// Appends a line to `conn`'s queue, paced as `msg` says (none: with the batch): `self.scratch`
-    /// if `in_scratch`, else `msg` rendered straight onto the queue (or, where the queue frames
-    /// lines from a copy, into `self.scratch` first).
+    /// Appends a line to the queue of each connection in `to`, to be written when the pacer says
+    /// (`msg` none: with the batch): `self.scratch` (`msg` rendered, or lines already in the
+    /// connection's dialect) if `in_scratch`, else `msg` rendered straight onto the queue (or, where
+    /// the queue frames lines from a copy, into `self.scratch` first). Drops a connection whose queue
+    /// would pass the bound (a client that stopped reading must not hold the server's memory or
+    /// slow the others).
+    ///
+    /// One line to many (a presence notice to everyone online) is the hot case: the tables are
+    /// borrowed and the line's kind looked at once for all of them, not once per recipient.
     fn queue_paced(
         &mut self,
-        conn: ConnId,
+        to: &[ConnId],
         msg: Option<&ServerMsg>,
         in_scratch: bool,
         now: Timestamp,
     ) {
         let max = self.opts.max_outbound;
+        let waits = msg.and_then(Lane::waiting);
+        let more = waits.is_none();
+        let mut slow = Vec::new();
         let mut conns = self.shared.conns.borrow_mut();
-        let Some(io) = conns.get_mut(&conn) else {
-            return;
-        };
-        let more = !msg.is_some_and(ServerMsg::can_wait);
-        let mut pushed = false;
-        if !in_scratch && let Some(msg) = msg {
-            // (A queue already past the bound is not written onto: it is dropped below.)
-            pushed = io.queued() <= max
-                && io.push_rendered(more, &mut self.shared.spares.borrow_mut(), |queue| {
-                    render_into(msg, queue)
-                });
+        let mut spares = self.shared.spares.borrow_mut();
+        for &conn in to {
+            let Some(io) = conns.get_mut(&conn) else {
+                continue;
+            };
+            let mut pushed = false;
+            if !in_scratch && let Some(msg) = msg {
+                // (A queue already past the bound is not written onto: it is dropped below.)
+                pushed = io.queued() <= max
+                    && io.push_rendered(more, &mut spares, |queue| render_into(msg, queue));
+                if !pushed {
+                    self.scratch.clear();
+                    render_into(msg, &mut self.scratch);
+                }
+            }
+            let over = if pushed {
+                io.queued() > max
+            } else {
+                io.queued() + self.scratch.len() > max
+            };
+            if over {
+                tracing::debug!("{conn} is not reading; dropped after {max} bytes queued");
+                slow.push(io.stream.peer_addr());
+                drop_conn(&mut conns, conn);
+                self.followups.push_back(conn);
+                continue;
+            }
             if !pushed {
-                self.scratch.clear();
-                render_into(msg, &mut self.scratch);
+                io.push(&self.scratch, more, &mut spares);
             }
-        }
-        let over = if pushed {
-            io.queued() > max
-        } else {
-            io.queued() + self.scratch.len() > max
-        };
-        if over {
-            tracing::debug!("{conn} is not reading; dropped after {max} bytes queued");
-            let peer = io.stream.peer_addr();
-            drop_conn(&mut conns, conn);
-            drop(conns);
-            self.followups.push_back(conn);
-            // The operator hears of it summed up per address: a slow reader is dropped without a
-            // word, and many of them must not write the log at their pace.
-            if let Ok(peer) = peer {
-                self.note_refusal(peer.ip(), Refusal::SlowReader, now);
-            }
-            return;
-        }
-        if !pushed {
-            io.push(&self.scratch, more, &mut self.shared.spares.borrow_mut());
-        }
-        let state = Queued {
-            due: io.state.contains(State::DIRTY),
-            bytes: io.queued(),
-        };
-        let write = match msg {
-            Some(msg) => self.server.pace(msg, state, now),
-            None => Write::WithBatch,
-        };
-        match write {
-            Write::WithBatch => {
-                if !io.state.contains(State::DIRTY) {
-                    io.state.insert(State::DIRTY);
-                    self.dirty.push(conn);
+            let state = Queued {
+                due: io.state.contains(State::DIRTY),
+                bytes: io.queued(),
+            };
+            let write = match msg {
+                Some(_) => self.server.pace_in(waits, state, now),
+                None => Write::WithBatch,
+            };
+            match write {
+                Write::WithBatch => {
+                    if !io.state.contains(State::DIRTY) {
+                        io.state.insert(State::DIRTY);
+                        self.dirty.push(conn);
+                    }
+                }
+                Write::Hold(lane) => {
+                    if !io.state.contains(State::held(lane)) {
+                        io.state.insert(State::held(lane));
+                        self.held[lane.index()].push(conn);
+                    }
                 }
             }
-            Write::Hold(lane) => {
-                if !io.state.contains(State::held(lane)) {
-                    io.state.insert(State::held(lane));
-                    self.held[lane.index()].push(conn);
-                }
-            }
+        }
+        drop((conns, spares));
+        // The operator hears of it summed up per address: a slow reader is dropped without a word,
+        // and many of them must not write the log at their pace. (Told after the line went to all:
+        // what the telling carries out must not take the line's place in `scratch` meanwhile.)
+        for peer in slow.into_iter().flatten() {
+            self.note_refusal(peer.ip(), Refusal::SlowReader, now);
         }
     }
 

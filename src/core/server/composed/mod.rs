@@ -685,6 +685,13 @@ impl Server {
         self.pacer.queued(msg, conn, now)
     }
 
+    /// As [`Self::pace`], for a line that may wait in `waits` ([`Lane::waiting`] of it, looked at
+    /// once for all its recipients).
+    #[inline]
+    pub fn pace_in(&mut self, waits: Option<Lane>, conn: Queued, now: Timestamp) -> Write {
+        self.pacer.queued_in(waits, conn, now)
+    }
+
     /// After a batch of `inputs` that left `due_conns` connections to write: hold the writes for
     /// another turn (true), or write now.
     pub fn coalesce(&mut self, inputs: usize, due_conns: usize) -> bool {

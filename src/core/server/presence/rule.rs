@@ -41,12 +41,7 @@ impl Presence<'_> {
         if self.shutting_down {
             return;
         }
-        let to: Vec<ConnId> = self
-            .sessions
-            .online()
-            .filter(|&(other, _)| other != subject && !self.blocks.either(subject, other))
-            .map(|(_, conn)| conn)
-            .collect();
+        let to = self.readers_of(subject);
         if !to.is_empty() {
             out.push(Effect::SendMany {
                 to,
@@ -66,12 +61,7 @@ impl Presence<'_> {
         reason: Option<&str>,
         out: &mut Vec<Effect>,
     ) {
-        let to: Vec<ConnId> = self
-            .sessions
-            .online()
-            .filter(|&(other, _)| other != subject && !self.blocks.either(subject, other))
-            .map(|(_, conn)| conn)
-            .collect();
+        let to = self.readers_of(subject);
         if to.is_empty() {
             return;
         }
@@ -84,6 +74,24 @@ impl Presence<'_> {
             None => ServerMsg::PresenceBack { user },
         };
         out.push(Effect::SendMany { to, msg });
+    }
+
+    /// The connections of everyone online who sees `subject`'s presence: all but `subject` and those
+    /// who block it or whom it blocks. Sized for all of them at once (a login with a thousand online
+    /// is a thousand of them), and with nobody blocking anybody, no pair is looked up.
+    fn readers_of(&self, subject: UserId) -> Vec<ConnId> {
+        let mut to = Vec::with_capacity(self.sessions.online_count());
+        if self.blocks.any() {
+            to.extend(
+                self.sessions
+                    .online()
+                    .filter(|&(other, _)| other != subject && !self.blocks.either(subject, other))
+                    .map(|(_, conn)| conn),
+            );
+        } else {
+            self.sessions.online_conns_except(subject, &mut to);
+        }
+        to
     }
 
     /// Why `user` is away, if they are online and away and `me` may see their presence.

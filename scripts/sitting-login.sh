@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Login churn, interleaved in one sitting: natter-server builds (a before and an after) and the
+# do-nothing relay, each started fresh per run with bench-peers' flags, ROUNDS rounds, the order
+# reversed every other round, `login` with 10 and with 1,000 cycles in flight. Prints one line per run
+# (server CPU per login, logins per server CPU-second, the load average) and the medians per server
+# and concurrency, with each build's fraction of the relay; the JSON reports stay in OUT.
+#
+#   scripts/sitting-login.sh [--rounds N] [--port PORT] [--seconds S] NAME=PATH...
+#
+# NAME=PATH is a natter-server build to run under NAME (e.g. before=target/base/natter-server
+# after=target/release/natter-server); the relay (target/release/natter-bench relay) runs too.
+# Accounts 1,000 at 10 in flight and 2,000 at 1,000, S seconds each (default 5), plain text.
+# SITTING_OUT=DIR (default target/sitting-login).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=3
+PORT=48141
+SECS=5
+SERVERS=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --rounds)
+            ROUNDS=$2
+            shift
+            ;;
+        --port)
+            PORT=$2
+            shift
+            ;;
+        --seconds)
+            SECS=$2
+            shift
+            ;;
+        -h | --help)
+            sed -n '2,13p' "$0"
+            exit 0
+            ;;
+        *=*) SERVERS+=("$1") ;;
+        *)
+            echo "sitting-login: what is $1?" >&2
+            exit 2
+            ;;
+    esac
+    shift
+done
+SERVERS+=(relay=relay)
+OUT=${SITTING_OUT:-target/sitting-login}
+BENCH=${BENCH:-target/release/natter-bench}
+source scripts/bench-lib.sh
+mkdir -p "$OUT"
+bench_work sitting-login
+load_args "$PORT"
+"$BENCH" gen-credentials 2000 "$WORK/credentials.txt"
+RESULTS=$OUT/results.txt
+: >"$RESULTS"
+
+one() {
+    local round=$1 name=$2 path=$3 c=$4 proto=natter users=1000 tag
+    [ "$path" = relay ] && proto=relay
+    [ "$c" -ge 1000 ] && users=2000
+    tag=$name-c$c-r$round
+    start_sitting "$path" "$PORT" "$OUT"
+    "$BENCH" run login --proto "$proto" --users "$users" --concurrency "$c" --duration "$SECS" \
+        --addr "127.0.0.1:$PORT" --server-pid "$SERVER_PID" --label "$name" \
+        --json >"$OUT/report-$tag.json" || [ $? = 1 ] # 1: a run not verified (said per line)
+    stop_server "$PORT"
+    python3 - "$OUT/report-$tag.json" "$round" "$name" "c$c" \
+        "$(cut -d' ' -f1 /proc/loadavg)" <<'PY' | tee -a "$RESULTS"
+import json, sys
+r = json.load(open(sys.argv[1]))
+ops = r["per_sec"] * r["elapsed_s"]
+cpu = r["server_cpu_s"] or 0
+ok = "" if r.get("ok", True) else " (not verified)"
+print(f"round {sys.argv[2]} {sys.argv[3]} {sys.argv[4]}: {ops:.0f} logins, {cpu:.2f} CPU-s, "
+      f"{cpu / ops * 1e6:.1f} us/login, {ops / cpu / 1e3:.1f} k/CPU-s, "
+      f"{r['per_sec'] / 1e3:.1f} k/s, load {sys.argv[5]}{ok}")
+PY
+}
+
+for round in $(seq "$ROUNDS"); do
+    round_order "$round" "${SERVERS[@]}"
+    for c in 10 1000; do
+        for s in "${ORDER[@]}"; do
+            one "$round" "${s%%=*}" "${s#*=}" "$c"
+        done
+    done
+done
+
+echo "medians over $ROUNDS rounds (us of server CPU per login; per server CPU-second):"
+python3 - "$RESULTS" <<'PY'
+import re, statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    m = re.match(r"round \d+ (\S+) (\S+): .* ([0-9.]+) us/login, ([0-9.]+) k/CPU-s", line)
+    if m:
+        runs.setdefault((m[1], m[2]), []).append((float(m[3]), float(m[4])))
+relay = {k[1]: statistics.median(v[1] for v in vs) for k, vs in runs.items() if k[0] == "relay"}
+for (name, kind), vs in sorted(runs.items()):
+    us = statistics.median(v[0] for v in vs)
+    per = statistics.median(v[1] for v in vs)
+    frac = f", {per / relay[kind]:.2f} of the relay" if kind in relay else ""
+    print(f"{name} {kind}: {us:.1f} us/login, {per:.1f} k/CPU-s{frac}")
+PY
