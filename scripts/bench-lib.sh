@@ -106,3 +106,24 @@ round_order() {
         for ((i = $#; i >= 1; i--)); do ORDER+=("${!i}"); done
     fi
 }
+
+# sitting_medians RESULTS UNIT US_DIGITS PER_DIGITS: the medians of a sitting's runs per server and
+# workload, from its log of "round R NAME KIND: ... X us/UNIT, Y k/CPU-s" lines, with each one's
+# fraction of the relay's median on the same workload (per server CPU-second).
+sitting_medians() {
+    python3 - "$@" <<'PY'
+import re, statistics, sys
+path, unit, us_digits, per_digits = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+runs = {}
+for line in open(path):
+    m = re.match(r"round \d+ (\S+) (\S+): .* ([0-9.]+) us/" + unit + r", ([0-9.]+) k/CPU-s", line)
+    if m:
+        runs.setdefault((m[1], m[2]), []).append((float(m[3]), float(m[4])))
+relay = {k[1]: statistics.median(v[1] for v in vs) for k, vs in runs.items() if k[0] == "relay"}
+for (name, kind), vs in sorted(runs.items()):
+    us = statistics.median(v[0] for v in vs)
+    per = statistics.median(v[1] for v in vs)
+    frac = f", {per / relay[kind]:.2f} of the relay" if kind in relay else ""
+    print(f"{name} {kind}: {us:.{us_digits}f} us/{unit}, {per:.{per_digits}f} k/CPU-s{frac}")
+PY
+}

@@ -88,17 +88,4 @@ for round in $(seq "$ROUNDS"); do
 done
 
 echo "medians over $ROUNDS rounds (us of server CPU per login; per server CPU-second):"
-python3 - "$RESULTS" <<'PY'
-import re, statistics, sys
-runs = {}
-for line in open(sys.argv[1]):
-    m = re.match(r"round \d+ (\S+) (\S+): .* ([0-9.]+) us/login, ([0-9.]+) k/CPU-s", line)
-    if m:
-        runs.setdefault((m[1], m[2]), []).append((float(m[3]), float(m[4])))
-relay = {k[1]: statistics.median(v[1] for v in vs) for k, vs in runs.items() if k[0] == "relay"}
-for (name, kind), vs in sorted(runs.items()):
-    us = statistics.median(v[0] for v in vs)
-    per = statistics.median(v[1] for v in vs)
-    frac = f", {per / relay[kind]:.2f} of the relay" if kind in relay else ""
-    print(f"{name} {kind}: {us:.1f} us/login, {per:.1f} k/CPU-s{frac}")
-PY
+sitting_medians "$RESULTS" login 1 1
