@@ -632,6 +632,12 @@ mod tests {
         (server, client)
     }
 
+    /// Sets (`on`) or clears one of `conn`'s flags, as the readiness loop or the core would.
+    fn set_flag(shared: &Shared, conn: ConnId, flag: State, on: bool) {
+        let mut conns = shared.conns.borrow_mut();
+        conns.get_mut(&conn).unwrap().state.set(flag, on);
+    }
+
     fn gone(shared: &Shared) -> Vec<ConnId> {
         shared
             .inbox
@@ -681,13 +687,7 @@ mod tests {
             .insert(conn, ConnIo::new(stream, None, 1024));
         client.write_all(b"alice\nsecret\npart").unwrap();
         std::thread::sleep(std::time::Duration::from_millis(50));
-        shared
-            .conns
-            .borrow_mut()
-            .get_mut(&conn)
-            .unwrap()
-            .state
-            .insert(State::READABLE);
+        set_flag(&shared, conn, State::READABLE, true);
         assert!(matches!(read_ready(&shared, conn, 1024), Read_::Done));
         assert_eq!(lines(&shared), vec![b"alice".to_vec(), b"secret".to_vec()]);
         assert!(
@@ -697,13 +697,7 @@ mod tests {
         drop(client);
         std::thread::sleep(std::time::Duration::from_millis(50));
         for _ in 0..2 {
-            shared
-                .conns
-                .borrow_mut()
-                .get_mut(&conn)
-                .unwrap()
-                .state
-                .insert(State::READABLE);
+            set_flag(&shared, conn, State::READABLE, true);
             read_ready(&shared, conn, 1024);
         }
         assert_eq!(gone(&shared), vec![conn], "the core hears it is gone, once");
@@ -723,13 +717,7 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(50));
         assert!(matches!(read_ready(&shared, conn, 1024), Read_::Left));
         assert!(lines(&shared).is_empty());
-        shared
-            .conns
-            .borrow_mut()
-            .get_mut(&conn)
-            .unwrap()
-            .state
-            .remove(State::PAUSED);
+        set_flag(&shared, conn, State::PAUSED, false);
         assert!(matches!(read_ready(&shared, conn, 1024), Read_::Done));
         assert_eq!(lines(&shared), vec![b"hello".to_vec()]);
     }

@@ -679,14 +679,9 @@ impl Server {
         }
     }
 
-    /// A line `msg` was queued on a connection in state `conn`, at `now`: write it with the batch,
-    /// or hold it (the pacer's answer; the shell knows its queues, the rule is here).
-    pub fn pace(&mut self, msg: &ServerMsg, conn: Queued, now: Timestamp) -> Write {
-        self.pacer.queued(msg, conn, now)
-    }
-
-    /// As [`Self::pace`], for a line that may wait in `waits` ([`Lane::waiting`] of it, looked at
-    /// once for all its recipients).
+    /// A line was queued on a connection in state `conn`, at `now`: write it with the batch, or
+    /// hold it (the pacer's answer; the shell knows its queues, the rule is here). `waits` is
+    /// [`Lane::waiting`] of the line, looked at once for all its recipients.
     #[inline]
     pub fn pace_in(&mut self, waits: Option<Lane>, conn: Queued, now: Timestamp) -> Write {
         self.pacer.queued_in(waits, conn, now)

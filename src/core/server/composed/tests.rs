@@ -244,9 +244,15 @@ fn held_notices_fall_due_as_a_timeout_and_idle_tidies_when_the_pacer_says() {
         due: false,
         bytes: 30,
     };
-    assert_eq!(s.pace(&presence, fresh, T), Write::Hold(Lane::Presence));
+    assert_eq!(
+        s.pace_in(Lane::waiting(&presence), fresh, T),
+        Write::Hold(Lane::Presence)
+    );
     let prompt = ServerMsg::Prompt(Prompt::Username);
-    assert_eq!(s.pace(&prompt, fresh, T), Write::Hold(Lane::Prompt));
+    assert_eq!(
+        s.pace_in(Lane::waiting(&prompt), fresh, T),
+        Write::Hold(Lane::Prompt)
+    );
     let due = s.poll_timeout().expect("the held prompt's deadline");
     s.handle_input(Input::Timeout, due);
     assert!(matches!(
