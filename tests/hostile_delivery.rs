@@ -171,6 +171,21 @@ fn nothing_is_lost_without_a_word() {
     relay.honest(Dir::Down);
     let mut alice = Piped::login("alice", "apw", relay.port, &dir.path().join("a"));
     bob.expect("[message] alice: are you getting these");
+    // bob's client confirms the session alice's pre-key message made (one encrypted line, shown
+    // to nobody), so that her next messages are normal ones; it is let through before the hold
+    // below, which is for bob's first message of his own.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !relay
+        .seen(Dir::Down)
+        .iter()
+        .any(|l| l.starts_with("MSG ") && l.split(' ').nth(3) == Some("bob"))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "bob's client never confirmed the session"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 
     // The server holds one of bob's messages back past the next two: shown, marked, when it comes.
     let mut holding = true;

@@ -595,7 +595,7 @@ impl E2e {
         }
         let kept = match &inner.body {
             Body::Text(t) => t.clone(),
-            Body::GroupKey { .. } | Body::Unreadable { .. } => String::new(),
+            Body::GroupKey { .. } | Body::Unreadable { .. } | Body::Confirm => String::new(),
         };
         self.record_text(texts, id, digest, kept, out);
         if !known {
@@ -630,8 +630,24 @@ impl E2e {
                 self.on_unreadable(from, &digest, key_changed, out);
                 return Received::GroupKey;
             }
+            Body::Confirm => Received::GroupKey,
         };
+        // A session just made from the contact's pre-key message is confirmed on it, once: until
+        // the contact's client hears back on a session, Olm has it send pre-key messages, each
+        // repeating the session's set-up and our identity proof (a one-way burst of messages would
+        // carry them all). Only to the key pinned, and only from the device that holds the account
+        // (another sends nothing encrypted). If the confirmation is lost, the contact goes on with
+        // pre-key messages, which read just the same.
+        let confirm = (identity_met.is_some() && !key_changed && self.home == Home::Here)
+            .then(|| self.encrypt_direct(from, &Body::Confirm).ok())
+            .flatten();
         self.save_peer(from, out);
+        if let Some(line) = confirm {
+            out.push(Out::KeyShare {
+                line,
+                to: from.clone(),
+            });
+        }
         received
     }
 

@@ -23,6 +23,10 @@
 //! - `U <digest>`: "your message whose ciphertext has this digest (dedup's: 16 bytes of SHA-256 in
 //!   hex) was encrypted for a device of mine that is gone": the recipient's client sends its text
 //!   again, once it trusts the device this came from;
+//! - `C ` (nothing after the space): "the session this arrives on is set up here": sent once by a
+//!   client whose new session was made from a pre-key message, on that session; it makes the
+//!   sender's next messages normal ones (Olm sends pre-key messages until it hears back), without the
+//!   pre-key header and the identity proof each pre-key message repeats;
 //!
 //! and, in front of either in a pre-key message only, `I <ed25519> <signature>\n`: the sender's Ed25519
 //! identity key and its signature over `natter-identity:<sender>:<curve25519>:<ed25519>`. Olm's
@@ -173,6 +177,10 @@ pub enum Body {
         /// The digest of the ciphertext that could not be read.
         digest: String,
     },
+    /// The recipient set the session up from the sender's pre-key message: nothing to show; its
+    /// decryption is what matters (a session that has received a message makes normal messages
+    /// from then on, so the sender stops repeating the pre-key header and its identity proof).
+    Confirm,
 }
 
 /// An Olm plaintext, decoded.
@@ -252,6 +260,7 @@ fn body_len(body: &Body) -> usize {
         Body::Text(t) => t.len(),
         Body::GroupKey { group, session_key } => group.len() + 1 + session_key.len(),
         Body::Unreadable { digest } => digest.len(),
+        Body::Confirm => 0,
     }
 }
 
@@ -271,6 +280,7 @@ fn push_body(body: &Body, out: &mut String) {
             out.push_str("U ");
             out.push_str(digest);
         }
+        Body::Confirm => out.push_str("C "),
     }
 }
 
@@ -293,6 +303,9 @@ pub fn parse_body(text: &str) -> Result<Body, InnerError> {
         return Ok(Body::Unreadable {
             digest: digest.to_owned(),
         });
+    }
+    if text == "C " {
+        return Ok(Body::Confirm);
     }
     if let Some(rest) = text.strip_prefix("K ") {
         let (group, key) = rest.split_once(' ').ok_or(InnerError::UnknownForm)?;

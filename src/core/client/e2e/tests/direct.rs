@@ -539,3 +539,62 @@ fn a_message_that_decrypts_to_an_unknown_form_is_refused_and_the_conversation_go
     );
     assert_eq!(shown[3], text("still there?"));
 }
+
+#[test]
+fn a_session_made_from_a_pre_key_message_is_confirmed_once_and_then_carries_normal_messages() {
+    let mut net = Net::new();
+    net.join("alice");
+    net.join("bob");
+    let bob_curve = net.e2e("bob").identity().curve25519.clone();
+    net.send("alice", "bob", "one").unwrap();
+    net.send("alice", "bob", "two").unwrap();
+    let pre_key = net.messages_on_wire().last().unwrap().to_string();
+    assert!(
+        net.messages_on_wire()
+            .iter()
+            .all(|l| l.contains(&format!(" e2e1:p:{bob_curve}:"))),
+        "until alice hears back, pre-key messages"
+    );
+    assert_eq!(
+        texts(&net.read("bob")),
+        vec![("alice", text("one")), ("alice", text("two"))]
+    );
+    let to_alice = |net: &Net| {
+        net.messages_on_wire()
+            .into_iter()
+            .filter(|l| l.starts_with("message alice "))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let confirmations = to_alice(&net);
+    assert_eq!(
+        confirmations.len(),
+        1,
+        "one confirmation for the session, not one per message: {confirmations:?}"
+    );
+    assert!(
+        confirmations[0].starts_with("message alice e2e1:n:"),
+        "on the session alice made, so a normal message: {}",
+        confirmations[0]
+    );
+    assert!(
+        net.read("alice").is_empty(),
+        "the confirmation shows nothing"
+    );
+    assert!(net.notes("alice").is_empty(), "and says nothing");
+
+    net.send("alice", "bob", "three").unwrap();
+    let normal = net.messages_on_wire().last().unwrap().to_string();
+    assert!(
+        normal.contains(&format!(" e2e1:n:{bob_curve}:")),
+        "confirmed: a normal message, without the pre-key header and the identity proof: {normal}"
+    );
+    assert!(
+        normal.len() + 100 < pre_key.len(),
+        "a normal message is much shorter ({} against {} bytes)",
+        normal.len(),
+        pre_key.len()
+    );
+    assert_eq!(texts(&net.read("bob")), vec![("alice", text("three"))]);
+    assert_eq!(to_alice(&net).len(), 1, "nothing more confirmed");
+}
