@@ -60,6 +60,21 @@ macro_rules! command_table {
                 summary("send <text> to <user>; kept for them if they are offline")
                 activity listed
                 rule(s, c => s.messaging().message(c.conn, c.me, to, text, c.now, c.out)),
+            /// `note <user> <text>`: a message the client makes on its own, not the user (the
+            /// end-to-end confirmation that a session is set up): delivered, kept and answered
+            /// exactly as `message`, but the user did nothing, so it leaves the idle timeout where it
+            /// was. Flood control still charges it as a message (`connections::flow`), so a client
+            /// cannot send twice as many messages by calling half of them notes.
+            Note {
+                /// The recipient's name, as typed.
+                to: &'a str,
+                /// The message, exactly as typed after the single space that follows the username.
+                text: &'a str,
+            } => "note"
+                usage("note <user> <text>")
+                summary("(sent by the client) a message the client makes on its own: sent as message is, without resetting the idle timeout")
+                bookkeeping unlisted
+                rule(s, c => s.messaging().message(c.conn, c.me, to, text, c.now, c.out)),
             /// `message group <group> <text>`.
             MessageGroup {
                 /// The group's name, as typed.

@@ -200,6 +200,10 @@ pub fn parse_by_grammar(line: &str) -> Result<Command<'_>, ParseError> {
             let (_, (to, text)) = user_and_text(args).map_err(usage)?;
             Command::Message { to, text }
         }
+        CommandName::Note => {
+            let (_, (to, text)) = user_and_text(args).map_err(usage)?;
+            Command::Note { to, text }
+        }
         CommandName::MessageGroup => {
             let (_, (group, text)) = user_and_text(args).map_err(usage)?;
             Command::MessageGroup { group, text }

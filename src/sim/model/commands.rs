@@ -70,7 +70,9 @@ impl Model {
             Command::Kill { .. } | Command::Wallops { .. } => {
                 out.send(conn, ErrorReply::NotOperator)
             }
-            Command::Message { to, text } => self.message(conn, &me, to, text, out),
+            Command::Message { to, text } | Command::Note { to, text } => {
+                self.message(conn, &me, to, text, out)
+            }
             Command::Broadcast { text } => self.broadcast(conn, &me, text, out),
             Command::Offline => self.offline(conn, &me, out),
             Command::Ack { id } => self.ack(conn, &me, id, out),
@@ -163,5 +165,6 @@ fn is_activity(cmd: &Command<'_>) -> bool {
             | Command::KeysAdd { .. }
             | Command::KeysFallback { .. }
             | Command::UserInfo { .. }
+            | Command::Note { .. }
     )
 }

@@ -169,6 +169,17 @@ impl E2e {
     /// The text of a message is remembered by its ciphertext's digest (to send it again if `to` says
     /// it was for a device they no longer have). The caller saves the peer before sending it.
     pub(super) fn encrypt_direct(&mut self, to: &Name, body: &Body) -> Result<String, Refusal> {
+        self.encrypt_direct_as("message", to, body)
+    }
+
+    /// [`E2e::encrypt_direct`] as the line of `command`: `message`, or `note` for what the client
+    /// sends on its own (which does not reset the user's idle timeout).
+    fn encrypt_direct_as(
+        &mut self,
+        command: &str,
+        to: &Name,
+        body: &Body,
+    ) -> Result<String, Refusal> {
         let curve = self
             .session_with(to)
             .ok_or_else(|| Refusal::Engine(super::EngineError::Decrypt("no session".into())))?;
@@ -184,7 +195,8 @@ impl E2e {
             .map_err(Refusal::Engine)?;
         // The line made in one piece: `message <to> ` and the envelope after it.
         let mut line = String::with_capacity(16 + to.len());
-        line.push_str("message ");
+        line.push_str(command);
+        line.push(' ');
         line.push_str(to);
         line.push(' ');
         let text_at = line.len();
@@ -636,10 +648,10 @@ impl E2e {
         // the contact's client hears back on a session, Olm has it send pre-key messages, each
         // repeating the session's set-up and our identity proof (a one-way burst of messages would
         // carry them all). Only to the key pinned, and only from the device that holds the account
-        // (another sends nothing encrypted). If the confirmation is lost, the contact goes on with
-        // pre-key messages, which read just the same.
+        // (another sends nothing encrypted); as a `note`, since the user did nothing. If the
+        // confirmation is lost, the contact goes on with pre-key messages, which read the same.
         let confirm = (identity_met.is_some() && !key_changed && self.home == Home::Here)
-            .then(|| self.encrypt_direct(from, &Body::Confirm).ok())
+            .then(|| self.encrypt_direct_as("note", from, &Body::Confirm).ok())
             .flatten();
         self.save_peer(from, out);
         if let Some(line) = confirm {

@@ -98,6 +98,8 @@ impl Class {
             Some(first)
         };
         match name {
+            // A note is not the user's doing, but it is a message all the same.
+            Some(CommandName::Note) => Class::Command,
             Some(name) if !name.spec().activity => Class::Bookkeeping,
             _ => Class::Command,
         }

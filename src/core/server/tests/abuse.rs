@@ -512,3 +512,28 @@ proptest::proptest! {
         proptest::prop_assert!(!h.is_paused(alice));
     }
 }
+
+/// A note is not the user's doing, but it is a message: flood control charges it to the same bucket,
+/// so calling half of a flood notes does not double what gets through.
+#[test]
+fn notes_are_charged_as_messages_by_flood_control() {
+    let mut h = Harness::new(flood_config(10, 5), ACCOUNTS);
+    let alice = h.login("alice", "apw");
+    let bob = h.login("bob", "bpw");
+    h.send(bob, "acks off");
+    h.advance(1000);
+    h.clear_all();
+    for i in 0..20 {
+        let command = if i % 2 == 0 { "message" } else { "note" };
+        h.send(alice, &format!("{command} bob m{i}"));
+    }
+    assert_eq!(texts(&h.take(bob)).len(), 5, "one burst for both");
+    assert_eq!(
+        h.take(alice),
+        vec![err(ErrorReply::SlowDown { per_sec: 10 })]
+    );
+    h.advance(2000);
+    let rest = texts(&h.take(bob));
+    assert_eq!(rest.len(), 15, "the rest at the rate, in order: {rest:?}");
+    assert_eq!(rest.last().map(String::as_str), Some("m19"));
+}

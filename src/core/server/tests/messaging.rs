@@ -420,3 +420,53 @@ fn blocks_lists_whom_i_block_sorted_and_follows_unblock() {
         })
     );
 }
+
+/// `note` is what a client sends on its own (an end-to-end session's confirmation): delivered, kept
+/// for an offline user and refused exactly as `message` is, but the user did nothing, so their idle
+/// timeout stays where it was.
+#[test]
+fn a_note_goes_as_a_message_does_but_is_not_the_user_being_active() {
+    let mut h = harness();
+    let alice = h.login("alice", "apw");
+    let bob = h.login("bob", "bpw");
+    h.take(alice);
+    h.take(bob);
+    h.send(alice, "note bob e2e1:n:confirming");
+    assert_eq!(
+        h.take(bob),
+        vec![ServerMsg::Message {
+            id: 1,
+            sent_at: START,
+            from: name("alice"),
+            text: "e2e1:n:confirming".into()
+        }]
+    );
+    h.send(alice, "note nobody hi");
+    assert_eq!(
+        h.take(alice),
+        vec![err(ErrorReply::NoSuchUser {
+            user: "nobody".into()
+        })]
+    );
+    h.send(alice, "note bob");
+    assert_eq!(
+        h.take(alice),
+        vec![err(ErrorReply::Usage {
+            command: CommandName::Note
+        })]
+    );
+    // Kept for carol, who is offline, as a message would be.
+    h.send(alice, "note carol kept");
+    assert!(h.records().iter().any(|r| matches!(
+        r,
+        Record::MessageStored { text, .. } if &**text == "kept"
+    )));
+
+    // alice only sent notes after logging in (t=0); bob types a command at t=200.
+    h.advance_secs(200);
+    h.send(bob, "whoelse");
+    h.send(alice, "note bob still here?");
+    h.advance_secs(100);
+    assert!(h.is_closed(alice), "notes kept nobody logged in");
+    assert!(!h.is_closed(bob));
+}

@@ -560,9 +560,9 @@ fn a_session_made_from_a_pre_key_message_is_confirmed_once_and_then_carries_norm
         vec![("alice", text("one")), ("alice", text("two"))]
     );
     let to_alice = |net: &Net| {
-        net.messages_on_wire()
-            .into_iter()
-            .filter(|l| l.starts_with("message alice "))
+        net.wire
+            .iter()
+            .filter(|l| l.starts_with("message alice ") || l.starts_with("note alice "))
             .cloned()
             .collect::<Vec<_>>()
     };
@@ -573,8 +573,8 @@ fn a_session_made_from_a_pre_key_message_is_confirmed_once_and_then_carries_norm
         "one confirmation for the session, not one per message: {confirmations:?}"
     );
     assert!(
-        confirmations[0].starts_with("message alice e2e1:n:"),
-        "on the session alice made, so a normal message: {}",
+        confirmations[0].starts_with("note alice e2e1:n:"),
+        "on the session alice made, so a normal message, and as a note (bob did nothing): {}",
         confirmations[0]
     );
     assert!(

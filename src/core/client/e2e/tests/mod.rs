@@ -367,7 +367,10 @@ impl Net {
     /// direct message encrypted for an identity that is not the recipient's current one is refused
     /// (`stale-key`), and the sender's client gets its text back (`resend`) as the real client does.
     fn relay(&mut self, from: &Name, line: &str, resend: Option<String>, out: &mut Vec<Out>) {
-        let rest = line.strip_prefix("message ").unwrap();
+        let rest = line
+            .strip_prefix("message ")
+            .or_else(|| line.strip_prefix("note "))
+            .unwrap();
         if let Some(rest) = rest.strip_prefix("group ") {
             let id = self.take_id();
             let (group, text) = rest.split_once(' ').unwrap();
