@@ -47,6 +47,8 @@ struct Pending {
     text: Option<String>,
     /// A message the user wrote (not a group key for a member): said if its answer never comes.
     written: bool,
+    /// Nothing of its answer is shown ([`Outgoing::expect_quiet`]).
+    quiet: bool,
 }
 
 /// A message the user wrote whose answer never came: the connection it went by was lost first.
@@ -68,6 +70,9 @@ pub(super) struct Answer {
     /// The line was a message the user wrote (not a group key for a member, whose answer is
     /// nothing of the user's).
     pub written: bool,
+    /// Nothing of it is shown, not even a refusal: the client sent the line on its own and nothing
+    /// depends on it (a session's confirmation).
+    pub quiet: bool,
 }
 
 /// The outgoing part: messages sent to the server and not settled yet, and what the user typed that
@@ -195,8 +200,19 @@ impl Outgoing {
             key: self.next_key,
             text,
             written,
+            quiet: false,
         });
         self.next_key
+    }
+
+    /// A line the client sent on its own to `to` whose answer is to be taken and not shown (see
+    /// [`Answer::quiet`]); the key to forget it by.
+    pub(super) fn expect_quiet(&mut self, to: &Conversation) -> u64 {
+        let key = self.expect(SILENT, to);
+        if let Some(p) = self.pending.back_mut() {
+            p.quiet = true;
+        }
+        key
     }
 
     /// The connection to the server is gone: no answer to a line sent by it will come, and
@@ -242,6 +258,7 @@ impl Outgoing {
             seq: p.seq,
             outcome,
             written: p.written,
+            quiet: p.quiet,
             resend: if stale { p.text } else { None },
         };
         let (outcome, id) = match msg {
@@ -269,6 +286,7 @@ impl Outgoing {
                 outcome,
                 resend: None,
                 written: p.written,
+                quiet: p.quiet,
             };
             self.queued.insert(id, p);
             return Some(answer);

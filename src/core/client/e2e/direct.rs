@@ -655,7 +655,7 @@ impl E2e {
             .flatten();
         self.save_peer(from, out);
         if let Some(line) = confirm {
-            out.push(Out::KeyShare {
+            out.push(Out::Quiet {
                 line,
                 to: from.clone(),
             });

@@ -162,6 +162,16 @@ pub enum Out {
         /// The member it goes to.
         to: Name,
     },
+    /// A line the client sends on its own whose answer is nobody's concern (the confirmation of a
+    /// session): nothing of what the server answers to it is shown, not even a refusal, which
+    /// would tell the user something about `to` (that they blocked them, say) that they never
+    /// asked about.
+    Quiet {
+        /// The line to send.
+        line: String,
+        /// Whom it goes to.
+        to: Name,
+    },
     /// Persist this part (its whole content) before carrying out what follows.
     Save(Part, Vec<u8>),
     /// This part changed and must be persisted before what follows is carried out; what to save

@@ -42,6 +42,9 @@ impl ClientState {
         let device_open = self.encryption.device().is_some();
         if self.outgoing.echo_own() || device_open {
             let answer = self.outgoing.answer(&msg);
+            if answer.as_ref().is_some_and(|a| a.quiet) {
+                return;
+            }
             if let Some(a) = &answer
                 && self.outgoing.echo_own()
                 && a.seq != SILENT

@@ -321,6 +321,16 @@ impl ClientState {
                     });
                     out.push(Effect::Send(line));
                 }
+                Out::Quiet { line, to } => {
+                    let pending = self.outgoing.expect_quiet(&Conversation::User(to));
+                    self.commits.depends(Dependent {
+                        line: line.clone(),
+                        to: None,
+                        seq: None,
+                        pending: Some(pending),
+                    });
+                    out.push(Effect::Send(line));
+                }
                 Out::Changed(_) => self.commits.changed(out.len()),
                 Out::Save(part, bytes) => {
                     if let Some(user) = self.encryption.device().map(|e| e.me().clone()) {

@@ -97,7 +97,7 @@ impl Server {
                         c.server_raw(answer.as_bytes());
                     }
                     ["message", "group", ..] => {}
-                    ["message", to, ..] => {
+                    ["message" | "note", to, ..] => {
                         let text = line.splitn(3, ' ').nth(2).unwrap().to_owned();
                         if self.blocks.contains(&(to.to_owned(), me.to_owned())) {
                             c.server_raw(format!("ERROR blocked-by {to} x").as_bytes());
@@ -892,5 +892,39 @@ fn a_group_message_whose_members_the_server_refuses_to_list_is_reported_not_sent
         !alice.sent.iter().any(|l| l == "group members crew"),
         "{:?}",
         alice.sent
+    );
+}
+
+/// The confirmation of a new session goes as a `note`, and nothing the server answers to it is
+/// shown: here a refusal (alice blocked bob after writing), which would otherwise tell bob
+/// something he never asked about.
+#[test]
+fn a_session_is_confirmed_as_a_note_and_its_refusal_is_not_shown() {
+    let mut server = Server::default();
+    let mut alice = server.join("alice");
+    let mut bob = server.join("bob");
+    server.said("alice", &mut alice, "message bob before I go", None);
+    server.blocks.insert(("alice".into(), "bob".into()));
+    bob.clear();
+    for msg in server.stored.remove("bob").unwrap() {
+        bob.server(msg);
+    }
+    assert_eq!(messages(&bob), vec!["alice: before I go".to_owned()]);
+    let sent = bob.take_sent();
+    let confirmation: Vec<_> = sent
+        .iter()
+        .filter(|l| l.starts_with("note alice e2e1:n:"))
+        .collect();
+    assert_eq!(
+        confirmation.len(),
+        1,
+        "one confirmation, as a note: {sent:?}"
+    );
+    bob.take_shown();
+    bob.server_raw(b"ERROR blocked-by alice alice has blocked you");
+    let shown = bob.take_shown();
+    assert!(
+        shown.is_empty(),
+        "the refusal of a line bob never wrote is not shown: {shown:?}"
     );
 }

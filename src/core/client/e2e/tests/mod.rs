@@ -237,7 +237,7 @@ impl Net {
                     let resend = (encrypted && matches!(to, Conversation::User(_))).then_some(text);
                     self.relay(&who, &line, resend, &mut more);
                 }
-                Out::KeyShare { line, .. } => {
+                Out::KeyShare { line, .. } | Out::Quiet { line, .. } => {
                     self.wire.push(line.clone());
                     self.relay(&who, &line, None, &mut more);
                 }
