@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use kit::Redis;
-use natter::shell::cluster::{Batch, LogError, RedisLog, Snapshots, appender};
+use natter::shell::cluster::{Batch, Echoes, LogError, RedisLog, Snapshots, appender};
 use natter_core::server::cluster::{Applied, LogEntry, LogEvent, LogEventKind, ReplicaLog};
 use natter_core::server::harness::{Fed, Harness, START};
 use natter_core::server::{Config, ConnId, Event, ServerState};
@@ -317,7 +317,15 @@ fn with_appender<F: std::future::Future<Output = ()>>(
 ) {
     let (queue, taken) = smol::channel::unbounded();
     let fences = std::rc::Rc::new(std::cell::Cell::new(0));
-    let appending = appender(endpoint, KEY.into(), 1, taken, fences, None);
+    let appending = appender(
+        endpoint,
+        KEY.into(),
+        1,
+        taken,
+        fences,
+        None,
+        Echoes::default(),
+    );
     smol::block_on(async {
         let all = futures_lite::future::zip(appending, work(queue));
         let bounded = async {
@@ -458,7 +466,15 @@ fn what_a_fenced_node_s_users_typed_never_gets_in_even_if_it_serves_again_before
     let user = 1 << 48 | 1;
     let (queue, taken) = smol::channel::unbounded();
     let fences = std::rc::Rc::new(std::cell::Cell::new(0));
-    let appending = appender(endpoint.clone(), KEY.into(), 1, taken, fences.clone(), None);
+    let appending = appender(
+        endpoint.clone(),
+        KEY.into(),
+        1,
+        taken,
+        fences.clone(),
+        None,
+        Echoes::default(),
+    );
     let ended = LogEvent::new(
         Event::Disconnected { conn: ConnId(user) },
         Timestamp::from_millis(3),

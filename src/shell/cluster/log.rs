@@ -12,7 +12,7 @@
 //! it was. Every call has a deadline, so an unreachable Redis is an error the caller can report, never
 //! a hang.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -41,8 +41,15 @@ fn position_of(id: &str) -> Option<u64> {
 }
 
 /// One entry of an XREAD reply: `[id, [field, value, ...]]`. The event's bytes are moved out of the
-/// reply (and opened in place when sealed), never copied.
-fn entry_of(entry: Value, stream: &str, seal: Option<&ClusterKey>) -> Result<LogEntry, LogError> {
+/// reply (and opened in place when sealed), never copied. One of this node's own entries that comes
+/// back exactly as it was sent takes the events it was encoded from (`echoes`) instead of decoding
+/// them again.
+fn entry_of(
+    entry: Value,
+    stream: &str,
+    seal: Option<&ClusterKey>,
+    echoes: Option<(u64, &Echoes)>,
+) -> Result<LogEntry, LogError> {
     let malformed = |id: &str| LogError::Malformed { id: id.to_owned() };
     let Value::Array(mut parts) = entry else {
         return Err(malformed("?"));
@@ -83,10 +90,16 @@ fn entry_of(entry: Value, stream: &str, seal: Option<&ClusterKey>) -> Result<Log
             .map_err(|_| LogError::Unsealed { id: id.clone() })?,
         None => bytes,
     };
-    let events = LogEvent::decode_batch(&bytes).map_err(|source| LogError::Damaged {
-        id: id.clone(),
-        source,
-    })?;
+    let echoed = echoes
+        .filter(|(own, _)| *own == node)
+        .and_then(|(_, echoes)| echoes.take(seq, &bytes));
+    let events = match echoed {
+        Some(events) => events,
+        None => LogEvent::decode_batch(&bytes).map_err(|source| LogError::Damaged {
+            id: id.clone(),
+            source,
+        })?,
+    };
     Ok(LogEntry {
         position,
         node,
@@ -95,19 +108,22 @@ fn entry_of(entry: Value, stream: &str, seal: Option<&ClusterKey>) -> Result<Log
     })
 }
 
-/// `node`'s entries (each its number and its batch of events), sealed when the cluster is, as one
-/// pipeline of XADDs (one per entry), packed by the redis crate.
+/// `node`'s entries (each its number and its batch of events, encoded: [`LogEvent::encode_batch`]),
+/// sealed when the cluster is, as one pipeline of XADDs (one per entry), packed by the redis crate.
 fn packed_appends(
     stream: &str,
     node: u64,
     seal: Option<&ClusterKey>,
-    entries: &[(u64, &[LogEvent])],
+    entries: &[(u64, &[u8])],
 ) -> Vec<u8> {
     let mut pipe = redis::pipe();
-    for (seq, events) in entries {
-        let bytes = LogEvent::encode_batch(events);
+    for &(seq, bytes) in entries {
+        let sealed;
         let bytes = match seal {
-            Some(key) => key.seal(&bytes, &entry_context(stream, node, *seq)),
+            Some(key) => {
+                sealed = key.seal(bytes, &entry_context(stream, node, seq));
+                &sealed[..]
+            }
             None => bytes,
         };
         // `0-*`: Redis numbers the entry one past the stream's last, gap-free.
@@ -119,9 +135,56 @@ fn packed_appends(
             .arg(NODE)
             .arg(node)
             .arg(SEQ)
-            .arg(*seq);
+            .arg(seq);
     }
     pipe.get_packed_pipeline()
+}
+
+/// A node's own entries as its appender encoded them, kept until the node's reader reads them back
+/// from the log: the events it was handed are taken as they are, where decoding the bytes Redis
+/// gives back would copy every line into a new allocation to make exactly the same events (the
+/// encoding reads back as written: `entry.rs`'s tests). Kept from the moment an entry is numbered,
+/// before it is sent, so an entry read back before its append's answer arrives (both leave Redis
+/// after the same sync) is found. Taken only when the bytes read back are the bytes kept: an entry
+/// the appender stripped after a fence, or one sent again differently, is decoded as any other.
+/// Shared by the appender and the reader, tasks of the node's one thread.
+#[derive(Clone, Default)]
+pub struct Echoes(Rc<RefCell<VecDeque<Echo>>>);
+
+/// One entry of this node's, as numbered and encoded.
+struct Echo {
+    seq: u64,
+    bytes: Rc<Vec<u8>>,
+    events: Vec<LogEvent>,
+}
+
+/// The most entries kept for their return: entries that never come back (a fence dropped them,
+/// the reader is cut off) are not kept for ever.
+const MAX_ECHOES: usize = 4 * MAX_IN_FLIGHT;
+
+impl Echoes {
+    /// Keeps entry `seq`, encoded as `bytes` from `events`, until it is read back.
+    fn keep(&self, seq: u64, bytes: Rc<Vec<u8>>, events: Vec<LogEvent>) {
+        let mut kept = self.0.borrow_mut();
+        if kept.len() >= MAX_ECHOES {
+            kept.pop_front();
+        }
+        kept.push_back(Echo { seq, bytes, events });
+    }
+
+    /// The events of entry `seq` of this node's, read back as `bytes`, if they are the ones kept.
+    /// Entries numbered before it are dropped: entries come back in their order, so an earlier one
+    /// not back yet never will be, or only as a duplicate, which every reader drops.
+    fn take(&self, seq: u64, bytes: &[u8]) -> Option<Vec<LogEvent>> {
+        let mut kept = self.0.borrow_mut();
+        while kept.front().is_some_and(|e| e.seq < seq) {
+            kept.pop_front();
+        }
+        match kept.front() {
+            Some(e) if e.seq == seq && e.bytes[..] == *bytes => kept.pop_front().map(|e| e.events),
+            _ => None,
+        }
+    }
 }
 
 /// The log over one connection, one request at a time: for reading it, and for tests and tools.
@@ -160,9 +223,10 @@ impl RedisLog {
         first_seq: u64,
         entries: &[Vec<LogEvent>],
     ) -> Result<(), LogError> {
-        let numbered: Vec<(u64, &[LogEvent])> = (first_seq..)
-            .zip(entries)
-            .map(|(seq, events)| (seq, &events[..]))
+        let encoded: Vec<Vec<u8>> = entries.iter().map(|e| LogEvent::encode_batch(e)).collect();
+        let numbered: Vec<(u64, &[u8])> = (first_seq..)
+            .zip(&encoded)
+            .map(|(seq, bytes)| (seq, &bytes[..]))
             .collect();
         let packed = packed_appends(&self.key, node, self.seal.as_ref(), &numbered);
         let (requests, replies) = self.con.halves();
@@ -181,6 +245,17 @@ impl RedisLog {
     /// an empty answer means nothing new came meanwhile. Entries trimmed away are simply not there: the
     /// caller tells by their numbers.
     pub async fn read_after(&mut self, after: u64, max: usize) -> Result<Vec<LogEntry>, LogError> {
+        self.read_after_echoed(after, max, None).await
+    }
+
+    /// [`Self::read_after`], for node `echoes.0`: its own entries that come back as its appender
+    /// kept them take the events kept (see [`Echoes`]) instead of being decoded.
+    pub async fn read_after_echoed(
+        &mut self,
+        after: u64,
+        max: usize,
+        echoes: Option<(u64, &Echoes)>,
+    ) -> Result<Vec<LogEntry>, LogError> {
         let read = redis::cmd("XREAD")
             .arg("COUNT")
             .arg(max)
@@ -211,7 +286,7 @@ impl RedisLog {
         });
         out.reserve(max.min(4096));
         for entry in entries {
-            out.push(entry_of(entry, &self.key, self.seal.as_ref())?);
+            out.push(entry_of(entry, &self.key, self.seal.as_ref(), echoes)?);
         }
         Ok(out)
     }
@@ -257,10 +332,11 @@ impl LogWriter {
         })
     }
 
-    /// Sends entries (each its number and its events), in one write, without waiting for Redis's
-    /// answer (see [`Self::confirmed`]). Sent whole or the connection is unusable (an error, or no
-    /// room in the socket within the time Redis has to answer).
-    pub async fn send(&mut self, entries: &[(u64, &[LogEvent])]) -> Result<(), LogError> {
+    /// Sends entries (each its number and its events, encoded: [`LogEvent::encode_batch`]), in one
+    /// write, without waiting for Redis's answer (see [`Self::confirmed`]). Sent whole or the
+    /// connection is unusable (an error, or no room in the socket within the time Redis has to
+    /// answer).
+    pub async fn send(&mut self, entries: &[(u64, &[u8])]) -> Result<(), LogError> {
         if entries.is_empty() {
             return Ok(());
         }
@@ -307,10 +383,12 @@ pub struct Batch {
     pub fences: u64,
 }
 
-/// One of this node's entries (its number and its events), on its way to Redis.
+/// One of this node's entries (its number and its events, encoded), on its way to Redis.
 struct Pending {
     seq: u64,
-    events: Vec<LogEvent>,
+    /// Its events, encoded once ([`LogEvent::encode_batch`]); the events themselves wait for the
+    /// entry's return in the [`Echoes`].
+    bytes: Rc<Vec<u8>>,
     /// The node's fence count its events are good for: when the node's count has moved past it,
     /// what its users typed is dropped before it is sent (again).
     fences: u64,
@@ -322,18 +400,30 @@ impl Pending {
     /// Drops, if the node has been fenced since the entry was made (`fences`: its count now), what
     /// the node no longer wants appended. Only for an entry not in flight: one sent may be in Redis
     /// already, and counts as it is if it is.
+    ///
+    /// Its bytes are read back for that (a fence is rare; the bytes are this build's own encoding),
+    /// and encoded again without what is dropped; none left, [`Self::bytes`] is empty and the entry
+    /// is not sent.
     fn fenced_since(&mut self, node: u64, fences: u64) {
         if self.fences < fences {
-            let before = self.events.len();
-            self.events.retain(|e| wanted_when_fenced(node, e));
             self.fences = fences;
-            if self.events.len() < before {
+            let Ok(mut events) = LogEvent::decode_batch(&self.bytes) else {
+                return;
+            };
+            let before = events.len();
+            events.retain(|e| wanted_when_fenced(node, e));
+            if events.len() < before {
                 tracing::debug!(
                     "entry {} of this node's: {} event(s) of its users dropped (fenced since it was \
                      made)",
                     self.seq,
-                    before - self.events.len()
+                    before - events.len()
                 );
+                self.bytes = Rc::new(if events.is_empty() {
+                    Vec::new()
+                } else {
+                    LogEvent::encode_batch(&events)
+                });
             }
         }
     }
@@ -361,6 +451,9 @@ enum Next {
 /// Compared with the count each entry was made at, never with whether the node is fenced now: the
 /// node may serve again (Redis back, its lease renewed) before this task looks, and what its users
 /// typed before they were told it could not serve must still never get in.
+///
+/// Each entry's events, once numbered and encoded, wait in `echoes` for the node's reader, which
+/// takes them back instead of decoding the entry when it comes back unchanged.
 pub async fn appender(
     endpoint: Endpoint,
     key: String,
@@ -368,6 +461,7 @@ pub async fn appender(
     queue: Receiver<Batch>,
     fences: Rc<Cell<u64>>,
     seal: Option<ClusterKey>,
+    echoes: Echoes,
 ) {
     let mut log = Reconnecting::new(endpoint.clone(), "cannot append to the cluster's log");
     let connect = || LogWriter::connect(&endpoint, &key, node, seal.clone());
@@ -379,7 +473,7 @@ pub async fn appender(
         for p in unconfirmed.iter_mut().filter(|p| p.sent.is_none()) {
             p.fenced_since(node, now_fences);
         }
-        unconfirmed.retain(|p| !p.events.is_empty());
+        unconfirmed.retain(|p| !p.bytes.is_empty());
         if unconfirmed.is_empty() && !open {
             break;
         }
@@ -395,10 +489,10 @@ pub async fn appender(
             }
             // Everything not sent yet, in one write (the ones sent before it are all in flight:
             // entries go in order).
-            let unsent: Vec<(u64, &[LogEvent])> = unconfirmed
+            let unsent: Vec<(u64, &[u8])> = unconfirmed
                 .iter()
                 .filter(|p| p.sent.is_none())
-                .map(|p| (p.seq, &p.events[..]))
+                .map(|p| (p.seq, &p.bytes[..]))
                 .collect();
             if let Err(e) = con.send(&unsent).await {
                 unconfirmed.iter_mut().for_each(|p| p.sent = None);
@@ -450,18 +544,34 @@ pub async fn appender(
             Next::More(None) => open = false,
             Next::More(Some(first)) => {
                 let mut next = Some(first);
-                while let Some(batch) = next.take() {
-                    let mut pending = Pending {
-                        seq: 0,
-                        events: batch.events,
-                        fences: batch.fences,
-                        sent: None,
-                    };
-                    pending.fenced_since(node, fences.get());
-                    if !pending.events.is_empty() {
+                while let Some(Batch {
+                    mut events,
+                    fences: made_at,
+                }) = next.take()
+                {
+                    // Made before the latest fence: what its users typed never gets in.
+                    let now_fences = fences.get();
+                    if made_at < now_fences {
+                        let before = events.len();
+                        events.retain(|e| wanted_when_fenced(node, e));
+                        if events.len() < before {
+                            tracing::debug!(
+                                "an entry of this node's: {} event(s) of its users dropped (fenced \
+                                 since it was made)",
+                                before - events.len()
+                            );
+                        }
+                    }
+                    if !events.is_empty() {
                         seq += 1;
-                        pending.seq = seq;
-                        unconfirmed.push_back(pending);
+                        let bytes: Rc<Vec<u8>> = LogEvent::encode_batch(&events).into();
+                        echoes.keep(seq, bytes.clone(), events);
+                        unconfirmed.push_back(Pending {
+                            seq,
+                            bytes,
+                            fences: made_at.max(now_fences),
+                            sent: None,
+                        });
                     }
                     if unconfirmed.len() < MAX_IN_FLIGHT {
                         next = queue.try_recv().ok();
@@ -502,17 +612,77 @@ mod tests {
                 ]),
             ])
         };
-        let got = entry_of(entry("2", "9"), "natter:log", Some(&key)).unwrap();
+        let got = entry_of(entry("2", "9"), "natter:log", Some(&key), None).unwrap();
         assert_eq!((got.position, got.node, got.seq), (4, 2, 9));
         assert_eq!(got.events, [event]);
         // Claimed by another node, or under another number: Redis moved it, and it does not open.
         for (node, seq) in [("3", "9"), ("2", "8")] {
-            let e = entry_of(entry(node, seq), "natter:log", Some(&key)).unwrap_err();
+            let e = entry_of(entry(node, seq), "natter:log", Some(&key), None).unwrap_err();
             assert!(matches!(e, LogError::Unsealed { .. }), "{e}");
         }
         let other = ClusterKey::from_bytes(&[4; 32]);
-        assert!(entry_of(entry("2", "9"), "natter:log", Some(&other)).is_err());
+        assert!(entry_of(entry("2", "9"), "natter:log", Some(&other), None).is_err());
         // A node without the key cannot read it either.
-        assert!(entry_of(entry("2", "9"), "natter:log", None).is_err());
+        assert!(entry_of(entry("2", "9"), "natter:log", None, None).is_err());
+    }
+
+    /// A node's own entry read back takes the events its appender kept only when its bytes are the
+    /// ones kept: another node's entry, or one changed on the way (stripped after a fence), is
+    /// decoded; entries numbered before it are not kept any longer.
+    #[test]
+    fn an_own_entry_read_back_unchanged_takes_the_events_kept() {
+        let line = |text: &str| LogEvent {
+            at: Timestamp::from_millis(7),
+            kind: LogEventKind::Line {
+                conn: natter_core::server::ConnId(2 << 48 | 1),
+                line: text.as_bytes().into(),
+            },
+        };
+        let raw = |node: u64, seq: u64, events: &[LogEvent]| {
+            Value::Array(vec![
+                Value::BulkString(format!("0-{seq}").into_bytes()),
+                Value::Array(vec![
+                    Value::BulkString(b"e".to_vec()),
+                    Value::BulkString(LogEvent::encode_batch(events)),
+                    Value::BulkString(b"n".to_vec()),
+                    Value::BulkString(node.to_string().into_bytes()),
+                    Value::BulkString(b"s".to_vec()),
+                    Value::BulkString(seq.to_string().into_bytes()),
+                ]),
+            ])
+        };
+        let echoes = Echoes::default();
+        let keep = |seq: u64, events: Vec<LogEvent>| {
+            echoes.keep(seq, Rc::new(LogEvent::encode_batch(&events)), events);
+        };
+        keep(1, vec![line("one")]);
+        keep(2, vec![line("two")]);
+        keep(3, vec![line("three"), line("four")]);
+        keep(4, vec![line("five")]);
+        let kept = |echoes: &Echoes| echoes.0.borrow().iter().map(|e| e.seq).collect::<Vec<_>>();
+        // Read by node 2.
+        let read = |node: u64, seq: u64, events: &[LogEvent]| {
+            entry_of(
+                raw(node, seq, events),
+                "natter:log",
+                None,
+                Some((2, &echoes)),
+            )
+            .unwrap()
+            .events
+        };
+        // Another node's entry numbered 2: decoded, and nothing of this node's is touched.
+        assert_eq!(read(3, 2, &[line("x")]), [line("x")]);
+        assert_eq!(kept(&echoes), [1, 2, 3, 4]);
+        // Entry 2 back unchanged (1 never came back): the events kept, and 1 is dropped.
+        assert_eq!(read(2, 2, &[line("two")]), [line("two")]);
+        assert_eq!(kept(&echoes), [3, 4]);
+        // Entry 3 back with one event less: decoded as read, and not taken.
+        assert_eq!(read(2, 3, &[line("four")]), [line("four")]);
+        assert_eq!(kept(&echoes), [3, 4]);
+        // A duplicate of entry 2 after it: decoded (readers drop it by its number anyway).
+        assert_eq!(read(2, 2, &[line("two")]), [line("two")]);
+        assert_eq!(read(2, 4, &[line("five")]), [line("five")]);
+        assert!(kept(&echoes).is_empty());
     }
 }

@@ -19,7 +19,7 @@ pub use connection::{CONNECT_TIMEOUT, Conn, Endpoint, RETRY, Reconnecting};
 pub use error::LogError;
 pub use identity::{IdentityError, cluster_identity};
 pub use join::{JoinError, Joined, Joining, join};
-pub use log::{Batch, LogWriter, MAX_IN_FLIGHT, RESPONSE_MARGIN, RedisLog, appender};
+pub use log::{Batch, Echoes, LogWriter, MAX_IN_FLIGHT, RESPONSE_MARGIN, RedisLog, appender};
 pub use membership::{ClusterCertificate, LEASE, MAX_NODE, Membership, NODE_SHIFT};
 pub use seal::{ClusterKey, SealError};
 pub use snapshots::Snapshots;

@@ -27,7 +27,8 @@ use super::Shared;
 use super::inbox::Input;
 use crate::shell::clock::ShellClock;
 use crate::shell::cluster::{
-    Batch, ClusterKey, Endpoint, Membership, RETRY, Reconnecting, RedisLog, Snapshots, appender,
+    Batch, ClusterKey, Echoes, Endpoint, Membership, RETRY, Reconnecting, RedisLog, Snapshots,
+    appender,
 };
 use natter_core::server::cluster::ReplicaLog;
 use natter_core::server::cluster::node::Snapshot;
@@ -181,6 +182,7 @@ pub(super) fn start(
     let (snapshots, taken) = smol::channel::bounded(1);
     let (trims, to_trim) = smol::channel::unbounded();
     let (fetch_snapshot, fetch) = smol::channel::bounded(1);
+    let echoes = Echoes::default();
     let tasks = vec![
         ex.spawn(relay),
         ex.spawn(appender(
@@ -190,15 +192,18 @@ pub(super) fn start(
             queue.clone(),
             fences.clone(),
             cluster.seal.clone(),
+            echoes.clone(),
         )),
         ex.spawn(reader(
             cluster.endpoint.clone(),
             cluster.prefix.clone(),
             key,
             log.position(),
+            cluster.node,
             shared.clone(),
             fetch,
             cluster.seal.clone(),
+            echoes,
         )),
         ex.spawn(store_snapshots(
             cluster.endpoint.clone(),
@@ -229,15 +234,19 @@ pub(super) fn start(
 /// Reads the log after `position` into the inbox, and follows it. When the node asks for the latest
 /// snapshot (it found entries missing: trimmed behind a snapshot while it was away), the reader hands
 /// it over, between two reads, and goes on after it: every entry it hands over next comes after the
-/// snapshot.
+/// snapshot. This node's (`node`'s) own entries come back as its appender kept them, when they come
+/// back unchanged (`echoes`).
+#[allow(clippy::too_many_arguments)]
 async fn reader(
     endpoint: Endpoint,
     prefix: String,
     key: String,
     mut position: u64,
+    node: u64,
     shared: Rc<Shared>,
     fetch: Receiver<()>,
     seal: Option<ClusterKey>,
+    echoes: Echoes,
 ) {
     let mut log = Reconnecting::new(endpoint.clone(), "cannot read the cluster's log");
     let connect = || RedisLog::connect(&endpoint, &key, READ_BLOCK, seal.clone());
@@ -258,7 +267,10 @@ async fn reader(
         let Some(con) = log.get(connect).await else {
             continue;
         };
-        let entries = match con.read_after(position, READ_MAX).await {
+        let entries = match con
+            .read_after_echoed(position, READ_MAX, Some((node, &echoes)))
+            .await
+        {
             Ok(entries) => {
                 log.ok();
                 entries

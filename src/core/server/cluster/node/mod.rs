@@ -222,7 +222,7 @@ pub struct Node {
     lost: Option<Lost>,
     scratch: Vec<Effect>,
     appends: VecDeque<LogEvent>,
-    effects: VecDeque<Effect>,
+    effects: Vec<Effect>,
     refusals: VecDeque<Refusal>,
     holds: VecDeque<ReadHold>,
     records: VecDeque<(Record, Option<SocketAddr>)>,
@@ -267,7 +267,7 @@ impl Node {
             lost: None,
             scratch: Vec::new(),
             appends: VecDeque::new(),
-            effects: VecDeque::new(),
+            effects: Vec::new(),
             refusals: VecDeque::new(),
             holds: VecDeque::new(),
             records: VecDeque::new(),
@@ -520,7 +520,7 @@ impl Node {
             Effect::SendMany { mut to, msg } => {
                 to.retain(|c| self.own.contains_key(c));
                 if !to.is_empty() {
-                    self.effects.push_back(Effect::SendMany { to, msg });
+                    self.effects.push(Effect::SendMany { to, msg });
                 }
             }
             Effect::CheckPassword { conn, .. } | Effect::HashPassword { conn, .. }
@@ -532,7 +532,7 @@ impl Node {
             // Answered by the node whose operator asked.
             Effect::AdminAnswer { request, .. } => {
                 if request >> NODE_SHIFT == self.id {
-                    self.effects.push_back(effect);
+                    self.effects.push(effect);
                 }
             }
             Effect::Send { to: conn, .. }
@@ -543,7 +543,7 @@ impl Node {
             | Effect::ResumeReading { conn }
             | Effect::WatchDrain { conn } => {
                 if self.is_own(conn) {
-                    self.effects.push_back(effect);
+                    self.effects.push(effect);
                 }
             }
         }
@@ -563,7 +563,7 @@ impl Node {
                 let ok = password.is_some_and(|p| crate::password::plain_matches(&hash, &p.0));
                 self.append(Event::PasswordChecked { conn, job, ok }, now);
             }
-            job => self.effects.push_back(job),
+            job => self.effects.push(job),
         }
     }
 
@@ -884,14 +884,19 @@ impl Node {
     /// The next effect for one of this node's connections (a line, a close, a control, a password job
     /// with its text), in order, to carry out as a server alone does.
     pub fn poll_effect(&mut self) -> Option<Effect> {
-        self.effects.pop_front()
+        (!self.effects.is_empty()).then(|| self.effects.remove(0))
     }
 
-    /// Every effect [`Self::poll_effect`] would give, in order, appended to `into` at once (one
-    /// reservation and a copy, where an effect at a time costs a call and a check of room each: an
-    /// entry read back makes one or more for every message in it).
+    /// Every effect [`Self::poll_effect`] would give, in order, appended to `into` at once: an
+    /// entry read back makes one or more for every message in it, so they are handed over whole
+    /// (the two vectors swapped when `into` is empty, as it is between inputs; else one copy of
+    /// the block), never moved one at a time.
     pub fn drain_effects(&mut self, into: &mut Vec<Effect>) {
-        into.extend(self.effects.drain(..));
+        if into.is_empty() {
+            std::mem::swap(into, &mut self.effects);
+        } else {
+            into.append(&mut self.effects);
+        }
     }
 
     /// The next connection to refuse.
