@@ -4,16 +4,25 @@
 //! line is written ([`crate::server::composed::Server::recycle_text`]), and the next message's copy
 //! goes into it. Nothing depends on it but the allocator's work: a core without spares copies into a
 //! new string.
+//!
+//! The pool is bounded by the bytes it holds, not by a count: a busy turn handles as many messages
+//! as its connections had in flight (tens of thousands with a thousand users, 32 each), and every
+//! one past the pool's size had its string made in the core and freed in the shell after the write,
+//! long after, when the allocator's free lists are cold (`free` was the largest single item of a
+//! bare direct message's server CPU). Counted by capacity, the same bound holds eight times as
+//! many of the usual short texts as of the longest kept.
 
-/// How many spare strings are kept at most.
-const KEEP: usize = 4096;
-/// The largest string kept (a longer text's string is freed): with [`KEEP`], at most 4 MiB held.
+/// The bytes of capacity kept at most, all spares together (given back at the idle tidy-up).
+const KEEP_BYTES: usize = 4 << 20;
+/// The largest string kept (a longer text's string is freed).
 const MAX_CAPACITY: usize = 1024;
 
 /// The spare strings. See the [module documentation](self).
 #[derive(Debug, Default)]
 pub(crate) struct SpareTexts {
     strings: Vec<String>,
+    /// The capacity of `strings`, summed.
+    bytes: usize,
 }
 
 impl SpareTexts {
@@ -21,6 +30,7 @@ impl SpareTexts {
     pub(crate) fn copy_of(&mut self, text: &str) -> String {
         match self.strings.pop() {
             Some(mut s) => {
+                self.bytes -= s.capacity();
                 s.push_str(text);
                 s
             }
@@ -30,8 +40,10 @@ impl SpareTexts {
 
     /// A text's string, written out and given back: kept (emptied) if there is room for it.
     pub(crate) fn give(&mut self, mut s: String) {
-        if (1..=MAX_CAPACITY).contains(&s.capacity()) && self.strings.len() < KEEP {
+        let capacity = s.capacity();
+        if (1..=MAX_CAPACITY).contains(&capacity) && self.bytes + capacity <= KEEP_BYTES {
             s.clear();
+            self.bytes += capacity;
             self.strings.push(s);
         }
     }
@@ -39,6 +51,7 @@ impl SpareTexts {
     /// Gives every spare back to the allocator (the server has gone idle).
     pub(crate) fn clear(&mut self) {
         self.strings = Vec::new();
+        self.bytes = 0;
     }
 
     /// How many are kept.
@@ -66,10 +79,20 @@ mod tests {
         spares.give(String::with_capacity(MAX_CAPACITY + 1));
         spares.give(String::new());
         assert_eq!(spares.len(), 0);
-        for _ in 0..KEEP + 10 {
+        for _ in 0..KEEP_BYTES / 8 + 10 {
             spares.give(String::with_capacity(8));
         }
-        assert_eq!(spares.len(), KEEP);
+        assert_eq!(spares.len(), KEEP_BYTES / 8);
+        // Bounded by bytes: a long text's string takes the room of many short ones.
+        spares.clear();
+        for _ in 0..KEEP_BYTES / MAX_CAPACITY + 10 {
+            spares.give(String::with_capacity(MAX_CAPACITY));
+        }
+        assert_eq!(spares.len(), KEEP_BYTES / MAX_CAPACITY);
+        assert_eq!(spares.copy_of("x"), "x");
+        spares.give(String::with_capacity(8));
+        spares.give(String::with_capacity(MAX_CAPACITY));
+        assert_eq!(spares.len(), KEEP_BYTES / MAX_CAPACITY);
         spares.clear();
         assert_eq!(spares.len(), 0);
     }
