@@ -9,19 +9,27 @@
 //! as its connections had in flight (tens of thousands with a thousand users, 32 each), and every
 //! one past the pool's size had its string made in the core and freed in the shell after the write,
 //! long after, when the allocator's free lists are cold (`free` was the largest single item of a
-//! bare direct message's server CPU). Counted by capacity, the same bound holds eight times as
-//! many of the usual short texts as of the longest kept.
+//! bare direct message's server CPU). Counted by what each holds, the same bound keeps many more of
+//! the usual short texts than of the longest kept.
 
-/// The bytes of capacity kept at most, all spares together (given back at the idle tidy-up).
+/// The bytes kept at most, all spares together (given back at the idle tidy-up), each string counted
+/// as [`held`] says.
 const KEEP_BYTES: usize = 4 << 20;
 /// The largest string kept (a longer text's string is freed).
 const MAX_CAPACITY: usize = 1024;
+
+/// What a kept string of `capacity` holds: its bytes (the allocator's smallest block for a tiny one)
+/// and its place in the pool's vector. So a flood of one-byte texts cannot make the pool hold
+/// millions of strings under a bound meant for bytes.
+fn held(capacity: usize) -> usize {
+    capacity.max(24) + size_of::<String>()
+}
 
 /// The spare strings. See the [module documentation](self).
 #[derive(Debug, Default)]
 pub(crate) struct SpareTexts {
     strings: Vec<String>,
-    /// The capacity of `strings`, summed.
+    /// What `strings` hold ([`held`]), summed.
     bytes: usize,
 }
 
@@ -30,7 +38,7 @@ impl SpareTexts {
     pub(crate) fn copy_of(&mut self, text: &str) -> String {
         match self.strings.pop() {
             Some(mut s) => {
-                self.bytes -= s.capacity();
+                self.bytes -= held(s.capacity());
                 s.push_str(text);
                 s
             }
@@ -41,9 +49,9 @@ impl SpareTexts {
     /// A text's string, written out and given back: kept (emptied) if there is room for it.
     pub(crate) fn give(&mut self, mut s: String) {
         let capacity = s.capacity();
-        if (1..=MAX_CAPACITY).contains(&capacity) && self.bytes + capacity <= KEEP_BYTES {
+        if (1..=MAX_CAPACITY).contains(&capacity) && self.bytes + held(capacity) <= KEEP_BYTES {
             s.clear();
-            self.bytes += capacity;
+            self.bytes += held(capacity);
             self.strings.push(s);
         }
     }
@@ -79,20 +87,23 @@ mod tests {
         spares.give(String::with_capacity(MAX_CAPACITY + 1));
         spares.give(String::new());
         assert_eq!(spares.len(), 0);
-        for _ in 0..KEEP_BYTES / 8 + 10 {
-            spares.give(String::with_capacity(8));
+        // Bounded by what they hold: a tiny string counts as the allocator's smallest block and its
+        // place in the pool, a long text's string as the room of many short ones.
+        for _ in 0..KEEP_BYTES / held(1) + 10 {
+            spares.give(String::with_capacity(1));
         }
-        assert_eq!(spares.len(), KEEP_BYTES / 8);
-        // Bounded by bytes: a long text's string takes the room of many short ones.
+        assert_eq!(spares.len(), KEEP_BYTES / held(1));
         spares.clear();
-        for _ in 0..KEEP_BYTES / MAX_CAPACITY + 10 {
+        let long = held(MAX_CAPACITY);
+        for _ in 0..KEEP_BYTES / long + 10 {
             spares.give(String::with_capacity(MAX_CAPACITY));
         }
-        assert_eq!(spares.len(), KEEP_BYTES / MAX_CAPACITY);
+        assert_eq!(spares.len(), KEEP_BYTES / long);
         assert_eq!(spares.copy_of("x"), "x");
-        spares.give(String::with_capacity(8));
         spares.give(String::with_capacity(MAX_CAPACITY));
-        assert_eq!(spares.len(), KEEP_BYTES / MAX_CAPACITY);
+        assert_eq!(spares.len(), KEEP_BYTES / long, "its room again");
+        spares.give(String::with_capacity(MAX_CAPACITY));
+        assert_eq!(spares.len(), KEEP_BYTES / long, "no more room");
         spares.clear();
         assert_eq!(spares.len(), 0);
     }
