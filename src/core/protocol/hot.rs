@@ -31,38 +31,75 @@ fn after_spaces(s: &str) -> Option<&str> {
     (n > 0).then(|| &s[n..])
 }
 
-/// The line as one of the hot commands, when it is surely a well-formed one; `None` sends it to
-/// the grammar.
-pub(crate) fn hot_command(line: &str) -> Option<Command<'_>> {
+/// Which hot command a line's first word names.
+enum Hot {
+    Message,
+    Broadcast,
+    Ack,
+}
+
+/// The spellings every client sends, lower case and followed by one space: told by a prefix, before
+/// the scan for the word's end and the comparison without case (which cost more than reading the
+/// rest of a `message` line's head). The rest keeps its separator, as the scan's would.
+const SPELLED: [(&str, Hot); 3] = [
+    ("message ", Hot::Message),
+    ("ack ", Hot::Ack),
+    ("broadcast ", Hot::Broadcast),
+];
+
+/// The hot command the line's first word names, if any, and what follows the word.
+fn hot_word(line: &str) -> Option<(Hot, &str)> {
+    for (prefix, hot) in SPELLED {
+        if line.starts_with(prefix) {
+            return Some((hot, &line[prefix.len() - 1..]));
+        }
+    }
     let start = line.bytes().take_while(|b| is_sp(*b)).count();
     let rest = &line[start..];
     let word_end = rest.bytes().position(is_sp).unwrap_or(rest.len());
     let (word, args) = rest.split_at(word_end);
     if word.eq_ignore_ascii_case("message") {
-        // sp+ user SP text, the user not `group` (that is `message group`).
-        let args = after_spaces(args)?;
-        let user_end = args.bytes().position(is_sp)?;
-        let (to, sep_text) = args.split_at(user_end);
-        if to.eq_ignore_ascii_case("group") {
-            return None;
-        }
-        let text = &sep_text[1..];
-        surely_not_blank(text).then_some(Command::Message { to, text })
+        Some((Hot::Message, args))
     } else if word.eq_ignore_ascii_case("broadcast") {
-        // SP text.
-        let text = args.get(1..)?;
-        surely_not_blank(text).then_some(Command::Broadcast { text })
+        Some((Hot::Broadcast, args))
     } else if word.eq_ignore_ascii_case("ack") {
-        // sp+ digits sp*, the number within 64 bits.
-        let args = after_spaces(args)?;
-        let digits = args.bytes().take_while(u8::is_ascii_digit).count();
-        let (number, tail) = args.split_at(digits);
-        if digits == 0 || !tail.bytes().all(is_sp) {
-            return None;
-        }
-        number.parse().ok().map(|id| Command::Ack { id })
+        Some((Hot::Ack, args))
     } else {
         None
+    }
+}
+
+/// The line as one of the hot commands, when it is surely a well-formed one; `None` sends it to
+/// the grammar.
+pub(crate) fn hot_command(line: &str) -> Option<Command<'_>> {
+    let (hot, args) = hot_word(line)?;
+    match hot {
+        Hot::Message => {
+            // sp+ user SP text, the user not `group` (that is `message group`).
+            let args = after_spaces(args)?;
+            let user_end = args.bytes().position(is_sp)?;
+            let (to, sep_text) = args.split_at(user_end);
+            if to.eq_ignore_ascii_case("group") {
+                return None;
+            }
+            let text = &sep_text[1..];
+            surely_not_blank(text).then_some(Command::Message { to, text })
+        }
+        Hot::Broadcast => {
+            // SP text.
+            let text = args.get(1..)?;
+            surely_not_blank(text).then_some(Command::Broadcast { text })
+        }
+        Hot::Ack => {
+            // sp+ digits sp*, the number within 64 bits.
+            let args = after_spaces(args)?;
+            let digits = args.bytes().take_while(u8::is_ascii_digit).count();
+            let (number, tail) = args.split_at(digits);
+            if digits == 0 || !tail.bytes().all(is_sp) {
+                return None;
+            }
+            number.parse().ok().map(|id| Command::Ack { id })
+        }
     }
 }
 

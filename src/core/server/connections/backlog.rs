@@ -61,6 +61,7 @@ pub(crate) fn mail_cost(from: &str, group: Option<&str>, text: &str) -> usize {
 
 impl Backlog {
     /// Whether `bytes` more from `sender` fit.
+    #[cfg(test)]
     pub(crate) fn has_room(&self, sender: UserId, bytes: usize) -> bool {
         let from_sender = self
             .by_sender
@@ -70,19 +71,30 @@ impl Backlog {
         self.total + bytes <= TOTAL_BACKLOG && from_sender + bytes <= SENDER_BACKLOG
     }
 
-    /// Counts `bytes` from `sender` for the recipient on `conn`; asks for a drain watch if due.
-    pub(crate) fn add(
+    /// Counts `bytes` from `sender` for the recipient on `conn` if they fit (asking for a drain
+    /// watch if due); whether they did. The sender is looked for once, for the question and the
+    /// count: a broadcast asks this of every recipient, and each list holds every sender since the
+    /// last drain.
+    pub(crate) fn admit(
         &mut self,
         conn: ConnId,
         sender: UserId,
         bytes: usize,
         out: &mut Vec<Effect>,
-    ) {
-        self.total += bytes;
-        match self.by_sender.iter_mut().find(|(s, _)| *s == sender) {
-            Some((_, b)) => *b += bytes,
+    ) -> bool {
+        if self.total + bytes > TOTAL_BACKLOG {
+            return false;
+        }
+        let at = self.by_sender.iter().position(|(s, _)| *s == sender);
+        let from_sender = at.map_or(0, |i| self.by_sender[i].1);
+        if from_sender + bytes > SENDER_BACKLOG {
+            return false;
+        }
+        match at {
+            Some(i) => self.by_sender[i].1 += bytes,
             None => self.by_sender.push((sender, bytes)),
         }
+        self.total += bytes;
         if self.watching {
             self.since_watch += bytes;
         } else if self.total >= WATCH_AT {
@@ -90,6 +102,7 @@ impl Backlog {
             self.since_watch = 0;
             out.push(Effect::WatchDrain { conn });
         }
+        true
     }
 
     /// Whether more mail may be written now: less than `window` of it may still be waiting.
@@ -152,8 +165,7 @@ mod tests {
         let conn = ConnId(9);
         let mut sent = 0;
         let mut at_watch = None;
-        while b.has_room(alice, 1000) {
-            b.add(conn, alice, 1000, &mut out);
+        while b.admit(conn, alice, 1000, &mut out) {
             sent += 1000;
             if at_watch.is_none() && !out.is_empty() {
                 at_watch = Some(sent);
@@ -162,7 +174,7 @@ mod tests {
         assert!(sent <= SENDER_BACKLOG && sent + 1000 > SENDER_BACKLOG);
         assert!(b.has_room(carol, 1000), "others still get through");
         assert_eq!(out, vec![Effect::WatchDrain { conn }], "asked once");
-        b.add(conn, carol, 500, &mut out);
+        assert!(b.admit(conn, carol, 500, &mut out));
         b.drained();
         assert!(b.has_room(alice, 1000));
         let after_watch = sent - at_watch.unwrap() + 500;
@@ -207,8 +219,7 @@ mod tests {
         let mut out = Vec::new();
         let mut total = 0;
         for s in 0..100 {
-            if b.has_room(UserId(s), 8000) {
-                b.add(ConnId(1), UserId(s), 8000, &mut out);
+            if b.admit(ConnId(1), UserId(s), 8000, &mut out) {
                 total += 8000;
             }
         }

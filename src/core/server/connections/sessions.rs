@@ -605,12 +605,7 @@ impl Sessions {
         let Some(conn) = self.of_user[user.index()] else {
             return false;
         };
-        let backlog = &mut self.backlogs[user.index()];
-        if !backlog.has_room(sender, bytes) {
-            return false;
-        }
-        backlog.add(conn, sender, bytes, out);
-        true
+        self.backlogs[user.index()].admit(conn, sender, bytes, out)
     }
 
     /// Everything sent to `conn` before its drain watch has left the server (see `backlog`); the user
@@ -674,6 +669,22 @@ impl Sessions {
                     .filter(|&(&user, _)| user != except)
                     .map(|(_, &conn)| conn),
             );
+        }
+    }
+
+    /// Users online and their connections, in user order (as [`Self::online`]), appended to `out`:
+    /// a broadcast's recipients. Read from the per-user index when many accounts are online, as
+    /// [`Self::online_conns_except`] reads it, and for the same reason.
+    pub(crate) fn online_into(&self, out: &mut Vec<(UserId, ConnId)>) {
+        if self.online.len().saturating_mul(4) >= self.of_user.len() {
+            out.extend(
+                self.of_user
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(user, &conn)| Some((UserId(user as u32), conn?))),
+            );
+        } else {
+            out.extend(self.online());
         }
     }
 

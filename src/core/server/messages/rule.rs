@@ -178,7 +178,8 @@ impl Messaging<'_> {
         let mut skipped = false;
         let from = self.accounts.name(me);
         let cost = line_cost(from, text);
-        let online: Vec<(UserId, ConnId)> = self.sessions.online().collect();
+        let mut online = Vec::with_capacity(self.sessions.online_count());
+        self.sessions.online_into(&mut online);
         for (other, other_conn) in online {
             if other == me {
                 continue;

@@ -4,16 +4,33 @@
 //! line is written ([`crate::server::composed::Server::recycle_text`]), and the next message's copy
 //! goes into it. Nothing depends on it but the allocator's work: a core without spares copies into a
 //! new string.
+//!
+//! The pool is bounded by the bytes it holds, not by a count: a busy turn handles as many messages
+//! as its connections had in flight (tens of thousands with a thousand users, 32 each), and every
+//! one past the pool's size had its string made in the core and freed in the shell after the write,
+//! long after, when the allocator's free lists are cold (`free` was the largest single item of a
+//! bare direct message's server CPU). Counted by what each holds, the same bound keeps many more of
+//! the usual short texts than of the longest kept.
 
-/// How many spare strings are kept at most.
-const KEEP: usize = 4096;
-/// The largest string kept (a longer text's string is freed): with [`KEEP`], at most 4 MiB held.
+/// The bytes kept at most, all spares together (given back at the idle tidy-up), each string counted
+/// as [`held`] says.
+const KEEP_BYTES: usize = 4 << 20;
+/// The largest string kept (a longer text's string is freed).
 const MAX_CAPACITY: usize = 1024;
+
+/// What a kept string of `capacity` holds: its bytes (the allocator's smallest block for a tiny one)
+/// and its place in the pool's vector. So a flood of one-byte texts cannot make the pool hold
+/// millions of strings under a bound meant for bytes.
+fn held(capacity: usize) -> usize {
+    capacity.max(24) + size_of::<String>()
+}
 
 /// The spare strings. See the [module documentation](self).
 #[derive(Debug, Default)]
 pub(crate) struct SpareTexts {
     strings: Vec<String>,
+    /// What `strings` hold ([`held`]), summed.
+    bytes: usize,
 }
 
 impl SpareTexts {
@@ -21,6 +38,7 @@ impl SpareTexts {
     pub(crate) fn copy_of(&mut self, text: &str) -> String {
         match self.strings.pop() {
             Some(mut s) => {
+                self.bytes -= held(s.capacity());
                 s.push_str(text);
                 s
             }
@@ -30,8 +48,10 @@ impl SpareTexts {
 
     /// A text's string, written out and given back: kept (emptied) if there is room for it.
     pub(crate) fn give(&mut self, mut s: String) {
-        if (1..=MAX_CAPACITY).contains(&s.capacity()) && self.strings.len() < KEEP {
+        let capacity = s.capacity();
+        if (1..=MAX_CAPACITY).contains(&capacity) && self.bytes + held(capacity) <= KEEP_BYTES {
             s.clear();
+            self.bytes += held(capacity);
             self.strings.push(s);
         }
     }
@@ -39,6 +59,7 @@ impl SpareTexts {
     /// Gives every spare back to the allocator (the server has gone idle).
     pub(crate) fn clear(&mut self) {
         self.strings = Vec::new();
+        self.bytes = 0;
     }
 
     /// How many are kept.
@@ -66,10 +87,23 @@ mod tests {
         spares.give(String::with_capacity(MAX_CAPACITY + 1));
         spares.give(String::new());
         assert_eq!(spares.len(), 0);
-        for _ in 0..KEEP + 10 {
-            spares.give(String::with_capacity(8));
+        // Bounded by what they hold: a tiny string counts as the allocator's smallest block and its
+        // place in the pool, a long text's string as the room of many short ones.
+        for _ in 0..KEEP_BYTES / held(1) + 10 {
+            spares.give(String::with_capacity(1));
         }
-        assert_eq!(spares.len(), KEEP);
+        assert_eq!(spares.len(), KEEP_BYTES / held(1));
+        spares.clear();
+        let long = held(MAX_CAPACITY);
+        for _ in 0..KEEP_BYTES / long + 10 {
+            spares.give(String::with_capacity(MAX_CAPACITY));
+        }
+        assert_eq!(spares.len(), KEEP_BYTES / long);
+        assert_eq!(spares.copy_of("x"), "x");
+        spares.give(String::with_capacity(MAX_CAPACITY));
+        assert_eq!(spares.len(), KEEP_BYTES / long, "its room again");
+        spares.give(String::with_capacity(MAX_CAPACITY));
+        assert_eq!(spares.len(), KEEP_BYTES / long, "no more room");
         spares.clear();
         assert_eq!(spares.len(), 0);
     }
