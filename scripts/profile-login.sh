@@ -12,7 +12,8 @@
 # Needs perf (Debian: linux-perf) and python3. A fresh server on 127.0.0.1 with natter-bench's load
 # flags (as bench-peers starts it), `natter-bench run login` against it while `perf record
 # --call-graph dwarf` samples the server, then scripts/perf-split.py. PROFILE_OUT=DIR keeps the
-# profile, the generator's report and the split there (default target/profile-login).
+# profile, the generator's report and the split there (default target/profile-login); PROFILE_PORT=PORT
+# another port than 47120 (two sittings at once).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,7 +30,7 @@ while [ $# -gt 0 ]; do
             shift
             ;;
         -h | --help)
-            sed -n '2,16p' "$0"
+            sed -n '2,17p' "$0"
             exit 0
             ;;
         *) POSITIONAL+=("$1") ;;
@@ -40,7 +41,7 @@ C=${POSITIONAL[0]:-10}
 SECS=${POSITIONAL[1]:-5}
 OUT=${PROFILE_OUT:-target/profile-login}
 BENCH=target/release/natter-bench
-PORT=47120
+PORT=${PROFILE_PORT:-47120}
 source scripts/bench-lib.sh
 needs perf linux-perf
 

@@ -20,49 +20,82 @@ use natter_core::time::Timestamp;
 ///
 /// The records of login history are most of what a busy server commits (two per login), so they
 /// cost least: their statements are prepared once per commit ([`Hot`]), and a session that began and
-/// ended within one commit writes only its end (see [`superseded_logins`]).
+/// ended within one commit writes only its logout time (see [`login_history`]).
 pub(crate) fn apply_all(
     tx: &Transaction<'_>,
     records: &[Record],
     next_id: &mut u64,
 ) -> rusqlite::Result<()> {
-    let superseded = superseded_logins(records);
+    let how = login_history(records);
     let mut hot = Hot::default();
-    for (record, superseded) in records.iter().zip(superseded) {
-        if !superseded {
-            record.apply_to(&mut Tables {
-                tx,
-                next_id,
-                hot: &mut hot,
-            })?;
+    let mut tables = Tables {
+        tx,
+        next_id,
+        hot: &mut hot,
+    };
+    for (record, how) in records.iter().zip(how) {
+        match (how, record) {
+            (Write::Not, _) => {}
+            (Write::LogoutTime, Record::LoggedOut { user, at }) => tables.logout_time(user, *at)?,
+            _ => record.apply_to(&mut tables)?,
         }
     }
     Ok(())
 }
 
-/// Which records of a commit need not be written because a later one of the same commit undoes
-/// them: a `LoggedIn` whose `LoggedOut` follows with nothing but other login history in between. The
-/// session's row in `open_sessions` would be inserted and deleted within the one transaction; the
-/// `LoggedOut` alone (which deletes any row the user had and sets the logout time) leaves the tables
-/// as both would. Any other record in between (a rename or removal, which moves or deletes a user's
-/// rows) keeps both, to stay obviously equal.
-fn superseded_logins(records: &[Record]) -> Vec<bool> {
-    let mut superseded = vec![false; records.len()];
+/// How a commit's record is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Write {
+    /// As [`Record::apply_to`] says.
+    Whole,
+    /// Not at all: a later record of the same commit undoes it.
+    Not,
+    /// A `LoggedOut` whose session's row was never written: only its logout time is set.
+    LogoutTime,
+}
+
+/// How each record of a commit is written: a `LoggedIn` whose `LoggedOut` follows with nothing but
+/// other login history in between is not written (its row in `open_sessions` would be inserted and
+/// deleted within the one transaction), and that `LoggedOut` then only sets the logout time, since
+/// the user has no row there to delete: the server ends every open session in the store before it
+/// serves anyone, and a user's sessions follow one another (a second login of an online user is
+/// refused), so a row the user had from an earlier session was deleted by that session's
+/// `LoggedOut`, which comes before. (Were a user's earlier `LoggedIn` of the same commit still
+/// open, its row was written: the `LoggedOut` deletes it as before.) The tables end as the records
+/// one by one would leave them. Any other record in between (a rename or removal, which moves or
+/// deletes a user's rows) keeps them all whole, and once a commit has had one, every later
+/// `LoggedOut` of it deletes as before, to stay obviously equal.
+fn login_history(records: &[Record]) -> Vec<Write> {
+    let mut how = vec![Write::Whole; records.len()];
     let mut open: rustc_hash::FxHashMap<&str, usize> = rustc_hash::FxHashMap::default();
+    // Users whose row in `open_sessions` this commit wrote and has not deleted.
+    let mut written: rustc_hash::FxHashSet<&str> = rustc_hash::FxHashSet::default();
+    // Whether a record other than login history came: rows may have moved.
+    let mut moved = false;
     for (i, record) in records.iter().enumerate() {
         match record {
             Record::LoggedIn { user, .. } => {
-                open.insert(user, i);
+                if open.insert(user, i).is_some() {
+                    // The earlier one stays open, so it is written.
+                    written.insert(user);
+                }
             }
             Record::LoggedOut { user, .. } => {
                 if let Some(began) = open.remove(&**user) {
-                    superseded[began] = true;
+                    how[began] = Write::Not;
+                    if !moved && !written.contains(&**user) {
+                        how[i] = Write::LogoutTime;
+                    }
                 }
+                written.remove(&**user);
             }
-            _ => open.clear(),
+            _ => {
+                open.clear();
+                moved = true;
+            }
         }
     }
-    superseded
+    how
 }
 
 /// The login history's statements, each prepared (taken from the connection's cache) on its first
@@ -95,6 +128,16 @@ struct Tables<'a, 's, 'tx> {
 }
 
 impl Tables<'_, '_, '_> {
+    /// Sets `user`'s last logout time (the half of ending a session that a session never written
+    /// needs).
+    fn logout_time(&mut self, user: &str, at: Timestamp) -> rusqlite::Result<()> {
+        set_user_time(
+            hot(self.tx, &mut self.hot.logout, LOGOUTS.upsert)?,
+            user,
+            at,
+        )
+    }
+
     /// Runs one (cached) statement.
     fn run(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<()> {
         self.tx.prepare_cached(sql)?.execute(params)?;
@@ -168,11 +211,7 @@ impl RecordTarget for Tables<'_, '_, '_> {
     fn close_session(&mut self, user: &Name, at: Timestamp) -> rusqlite::Result<()> {
         let sql = "DELETE FROM open_sessions WHERE user = ?1";
         hot(self.tx, &mut self.hot.close_session, sql)?.execute([&**user])?;
-        set_user_time(
-            hot(self.tx, &mut self.hot.logout, LOGOUTS.upsert)?,
-            user,
-            at,
-        )
+        self.logout_time(user, at)
     }
 
     fn lock(&mut self, user: &Name, until: Timestamp) -> rusqlite::Result<()> {

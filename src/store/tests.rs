@@ -435,6 +435,11 @@ fn a_session_begun_and_ended_in_one_commit_leaves_what_two_commits_would() {
         },
         dave_out,
     ]);
+    // After another record, a session begun and ended writes both as before; and two logins of one
+    // name before its logout keep the first one's row until that logout deletes it.
+    batch.extend(history("bob", 10, 11));
+    let [frank_in, frank_out] = history("frank", 12, 14);
+    batch.extend([frank_in.clone(), frank_in, frank_out]);
     together.commit(&batch).unwrap();
     for record in &batch {
         apart.commit(std::slice::from_ref(record)).unwrap();

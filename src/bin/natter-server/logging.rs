@@ -30,20 +30,34 @@ pub fn init(level: &str, format: LogFormat) -> LevelHandle {
         && std::env::var_os("NO_COLOR").is_none();
     let registry = tracing_subscriber::registry().with(filter);
     match format {
+        // Without colours, each whole line is made safe for a terminal by the writer, which costs a
+        // scan where the formatter's own sanitizing of the message costs a call per character (a
+        // login writes two lines); with colours, whose escape sequences the writer would escape too,
+        // the formatter sanitizes the message as before.
+        LogFormat::Human if !ansi => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(TurnWriter::escaping)
+                    .with_timer(LogTime)
+                    .with_target(false)
+                    .with_ansi(false)
+                    .with_ansi_sanitization(false),
+            )
+            .init(),
         LogFormat::Human => registry
             .with(
                 tracing_subscriber::fmt::layer()
-                    .with_writer(|| TurnWriter)
+                    .with_writer(TurnWriter::plain)
                     .with_timer(LogTime)
                     .with_target(false)
-                    .with_ansi(ansi),
+                    .with_ansi(true),
             )
             .init(),
         LogFormat::Json => registry
             .with(
                 tracing_subscriber::fmt::layer()
                     .json()
-                    .with_writer(|| TurnWriter)
+                    .with_writer(TurnWriter::plain)
                     .with_timer(LogTime)
                     .with_target(false)
                     .with_current_span(false),

@@ -154,8 +154,9 @@ pub(crate) fn has_control(text: &str) -> bool {
 
 /// Whether all eight bytes of `w` are printable ASCII (0x20-0x7E): none has its high bit set, none is
 /// below 0x20, none is 0x7F. The two tests for a byte below a bound are the exact "has a byte less
-/// than" word tricks, exact as to whether there is one (which is all that is asked here).
-fn printable_ascii(w: u64) -> bool {
+/// than" word tricks, exact as to whether there is one (which is all that is asked here). (The
+/// server's log writer uses it too, to pass a line of printable ASCII by words.)
+pub fn printable_ascii(w: u64) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH;

@@ -177,6 +177,11 @@ impl ConnIo {
             if queue.capacity() == 0 {
                 queue.reserve(REPLY_ROOM);
             }
+        } else if queue.capacity() == 0 {
+            // A line that may wait (a login's first prompt, a presence notice) gets the room
+            // [`Self::push`] gives it, rather than growing from nothing piece by piece as it is
+            // rendered (five reallocations a login: the prompts and the welcome that follow fit).
+            queue.reserve_exact(HELD_ROOM);
         }
         render(queue);
         self.state.insert(State::HEARD);

@@ -495,7 +495,10 @@ impl Server {
         self.made.effects = effects;
         self.made.records = records;
         self.oplog.end_output(notes, &mut clock, &mut lines);
-        self.out.extend(lines.into_iter().map(Output::OperatorLine));
+        // (Most outputs have no line for the operator: extending by nothing is not free.)
+        if !lines.is_empty() {
+            self.out.extend(lines.into_iter().map(Output::OperatorLine));
+        }
         for conn in self.closed.drain(..) {
             self.peers.remove(&conn);
         }
