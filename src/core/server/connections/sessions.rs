@@ -760,6 +760,11 @@ impl Sessions {
         all
     }
 
+    /// Gives back the connection table's unused room (see `ConnTable::shrink`).
+    pub(crate) fn shrink(&mut self) {
+        self.conns.shrink();
+    }
+
     pub(crate) fn conn_count(&self) -> usize {
         self.conns.len()
     }
