@@ -188,6 +188,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn spare_room_is_given_back_only_when_it_is_worth_it_and_lookups_hold() {
+        let mut t = ConnTable::new();
+        for n in 0..30_000u64 {
+            t.insert(ConnId(n), n);
+        }
+        let full = t.values.capacity();
+        t.shrink();
+        assert_eq!(
+            t.values.capacity(),
+            full,
+            "a quarter or more spare, not less"
+        );
+        for n in 0..25_000u64 {
+            t.remove(&ConnId(n));
+        }
+        t.shrink();
+        assert!(
+            t.values.capacity() < 5_000 + 5_000 / 8,
+            "{}",
+            t.values.capacity()
+        );
+        assert!((25_000..30_000u64).all(|n| t.get(&ConnId(n)) == Some(&n)));
+        assert_eq!(t.insert(ConnId(7), 7), None, "and it grows again");
+        assert_eq!((t.len(), t.get(&ConnId(7))), (5_001, Some(&7)));
+        let mut small = ConnTable::new();
+        for n in 0..100u64 {
+            small.insert(ConnId(n), n);
+        }
+        small.remove(&ConnId(0));
+        let room = small.values.capacity();
+        small.shrink();
+        assert_eq!(small.values.capacity(), room, "under 64 KiB spare: kept");
+    }
+
+    #[test]
     fn a_removed_place_is_taken_by_the_last_value() {
         let mut t = ConnTable::new();
         for n in 1..=5 {
