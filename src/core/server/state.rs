@@ -334,6 +334,12 @@ impl ServerState {
         self.texts.clear();
     }
 
+    /// Gives back the connection table's room beyond what it holds (see `ConnTable::shrink`), as
+    /// the server goes idle after a burst.
+    pub fn shrink_tables(&mut self) {
+        self.sessions.shrink();
+    }
+
     fn signals(&mut self) -> Signals<'_> {
         Signals {
             accounts: &self.accounts,

@@ -35,6 +35,7 @@ impl Driver {
         self.shared.inbox.borrow_mut().shrink();
         self.scratch = Vec::new();
         self.shared.spares.borrow_mut().clear();
+        self.shared.conns.borrow_mut().shrink();
         self.dirty.shrink_to(1024);
         for held in &mut self.held {
             held.shrink_to(1024);

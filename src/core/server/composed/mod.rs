@@ -259,6 +259,7 @@ impl Server {
                     self.outbox.shrink();
                     if let Engine::Alone(core) = &mut self.engine {
                         core.shrink_spares();
+                        core.shrink_tables();
                     }
                     self.out.push_back(Output::Tidy);
                 }

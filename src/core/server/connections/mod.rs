@@ -8,10 +8,12 @@
 //! - [`flow`]: flood control, and lines held while a password is checked.
 //! - [`idle`]: the login and idle deadlines; [`deadlines`]: those deadlines in time order.
 //! - [`about`]: what a session's client says of itself (an IRC client's user name and real name).
+//! - [`online`]: who is online, a bit per account.
 
 pub(crate) mod about;
 pub(crate) mod backlog;
 pub(crate) mod deadlines;
 pub(crate) mod flow;
 pub(crate) mod idle;
+pub(crate) mod online;
 pub(crate) mod sessions;

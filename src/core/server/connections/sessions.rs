@@ -14,6 +14,7 @@ use crate::server::connections::about::About;
 use crate::server::connections::backlog::Backlog;
 use crate::server::connections::deadlines::ConnDeadlines;
 use crate::server::connections::flow::{Charged, Class, Flow, FlowLimits, Input, Offer, Release};
+use crate::server::connections::online::Online;
 use crate::server::event::{ConnId, Effect, UserId};
 use crate::server::message::StoredMsg;
 use crate::time::{MaybeTime, Timestamp};
@@ -291,26 +292,108 @@ pub(crate) struct Closed {
     pub(crate) about: Option<About>,
 }
 
-#[derive(serde::Serialize, serde::Deserialize, Debug, Default)]
+/// Written and read as a map of who is online to their connection, in the snapshot's place and
+/// form of before (`SessionsForm`), though what is kept is a set of users beside the per-user index.
+#[derive(Debug, Default)]
 pub(crate) struct Sessions {
     conns: ConnTable<Conn>,
     /// The connections' deadlines, earliest first; the earliest is always a live one.
     deadlines: ConnDeadlines,
-    /// Users with a live session, and its connection, in user order (for fan-outs and `whoelse`).
-    online: BTreeMap<UserId, ConnId>,
-    /// The same, indexed by user, for the hot path's "is the recipient online?".
+    /// Users with a live session, in user order (for fan-outs and `whoelse`); their connections are
+    /// `of_user`'s.
+    online: Online,
+    /// Each user's live session's connection, for the hot path's "is the recipient online?".
     of_user: Vec<Option<ConnId>>,
     /// Per user, what others sent their live session that may still be queued (see `backlog`).
     backlogs: Vec<Backlog>,
     /// The most sessions online at once since the server started (for `lusers`).
+    peak: usize,
+}
+
+/// [`Sessions`] as written: who is online as a map to their connections, where the map was kept
+/// before, so that snapshots keep their form (postcard's, field by field).
+#[derive(serde::Serialize)]
+#[serde(rename = "Sessions")]
+struct SessionsForm<'a> {
+    conns: &'a ConnTable<Conn>,
+    deadlines: &'a ConnDeadlines,
+    online: OnlineForm<'a>,
+    of_user: &'a Vec<Option<ConnId>>,
+    backlogs: &'a Vec<Backlog>,
+    peak: usize,
+}
+
+/// Who is online, written as the map `UserId → ConnId` it was.
+struct OnlineForm<'a>(&'a Sessions);
+
+impl serde::Serialize for OnlineForm<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        // The length first (postcard writes it before the entries).
+        let mut map = s.serialize_map(Some(self.0.online().count()))?;
+        for (user, conn) in self.0.online() {
+            map.serialize_entry(&user, &conn)?;
+        }
+        map.end()
+    }
+}
+
+/// [`Sessions`] as read (see [`SessionsForm`]).
+#[derive(serde::Deserialize)]
+#[serde(rename = "Sessions")]
+struct SessionsRead {
+    conns: ConnTable<Conn>,
+    deadlines: ConnDeadlines,
+    online: BTreeMap<UserId, ConnId>,
+    of_user: Vec<Option<ConnId>>,
+    backlogs: Vec<Backlog>,
     #[serde(default)]
     peak: usize,
+}
+
+impl serde::Serialize for Sessions {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        SessionsForm {
+            conns: &self.conns,
+            deadlines: &self.deadlines,
+            online: OnlineForm(self),
+            of_user: &self.of_user,
+            backlogs: &self.backlogs,
+            peak: self.peak,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Sessions {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let read = SessionsRead::deserialize(d)?;
+        // The map says what the per-user index says (they were always changed together); the set is
+        // taken from the index, so that the two cannot disagree whatever the bytes were.
+        let _ = read.online;
+        let mut online = Online::default();
+        online.reserve_users(read.of_user.len());
+        for (user, conn) in read.of_user.iter().enumerate() {
+            if conn.is_some() {
+                online.insert(UserId(user as u32));
+            }
+        }
+        Ok(Sessions {
+            conns: read.conns,
+            deadlines: read.deadlines,
+            online,
+            of_user: read.of_user,
+            backlogs: read.backlogs,
+            peak: read.peak,
+        })
+    }
 }
 
 impl Sessions {
     /// Makes room for a new account.
     pub(crate) fn add_user(&mut self) {
         self.of_user.push(None);
+        self.online.reserve_users(self.of_user.len());
         self.backlogs.push(Backlog::default());
     }
 
@@ -566,7 +649,7 @@ impl Sessions {
         debug_assert!(self.of_user[user.index()].is_none(), "one session per user");
         self.of_user[user.index()] = Some(conn);
         self.backlogs[user.index()] = Backlog::default();
-        self.online.insert(user, conn);
+        self.online.insert(user);
         self.peak = self.peak.max(self.online.len());
         if let Some(c) = self.conns.get_mut(&conn) {
             c.phase = Phase::Online(session);
@@ -580,7 +663,7 @@ impl Sessions {
         let (user, about) = match c.phase {
             Phase::Online(s) => {
                 self.of_user[s.user.index()] = None;
-                self.online.remove(&s.user);
+                self.online.remove(s.user);
                 (Some(s.user), s.extra.and_then(|e| e.about))
             }
             _ => (None, None),
@@ -645,31 +728,20 @@ impl Sessions {
 
     /// Users online and their connections, in user order.
     pub(crate) fn online(&self) -> impl Iterator<Item = (UserId, ConnId)> + '_ {
-        self.online.iter().map(|(&u, &c)| (u, c))
+        self.online
+            .iter()
+            .filter_map(|user| Some((user, self.of_user[user.index()]?)))
     }
 
     /// The connections of everyone online but `except`, in user order (as [`Self::online`]),
-    /// appended to `out`: the readers of a presence notice. With many of the accounts online (a
-    /// churn of logins with a thousand others online) the per-user index is read straight through,
-    /// a few instructions an account, where walking the ordered map costs about forty an entry;
-    /// with few of them online (ten among twenty thousand), the map.
+    /// appended to `out`: the readers of a presence notice.
     pub(crate) fn online_conns_except(&self, except: UserId, out: &mut Vec<ConnId>) {
-        if self.online.len().saturating_mul(4) >= self.of_user.len() {
-            out.extend(
-                self.of_user
-                    .iter()
-                    .enumerate()
-                    .filter(|&(user, _)| user != except.index())
-                    .filter_map(|(_, &conn)| conn),
-            );
-        } else {
-            out.extend(
-                self.online
-                    .iter()
-                    .filter(|&(&user, _)| user != except)
-                    .map(|(_, &conn)| conn),
-            );
-        }
+        out.extend(
+            self.online
+                .iter()
+                .filter(|&user| user != except)
+                .filter_map(|user| self.of_user[user.index()]),
+        );
     }
 
     /// Users online and their connections, in user order (as [`Self::online`]), appended to `out`:
@@ -699,6 +771,11 @@ impl Sessions {
         all
     }
 
+    /// Gives back the connection table's unused room (see `ConnTable::shrink`).
+    pub(crate) fn shrink(&mut self) {
+        self.conns.shrink();
+    }
+
     pub(crate) fn conn_count(&self) -> usize {
         self.conns.len()
     }
@@ -718,7 +795,7 @@ mod tests {
     }
 
     #[test]
-    fn the_readers_are_the_same_whichever_way_they_are_found() {
+    fn the_readers_are_everyone_else_online_in_user_order() {
         let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
         let now = Timestamp::from_millis(0);
         let mut sessions = Sessions::default();
@@ -726,7 +803,7 @@ mod tests {
             sessions.add_user();
         }
         let mut online = Vec::new();
-        // Few of the forty online (the map is walked), then most (the per-user index is read).
+        // Few of the forty online, then most: the readers are everyone else online, in user order.
         for (n, user) in [31, 2, 17, 5, 0, 39, 8, 12, 22, 3, 30, 9]
             .into_iter()
             .enumerate()
