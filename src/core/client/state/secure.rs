@@ -257,6 +257,8 @@ impl ClientState {
     /// Carries out what the device asked for, in order.
     pub(super) fn carry_e2e(&mut self, outs: Vec<Out>, out: &mut Vec<Effect>) {
         for o in outs {
+            // A confirmation goes as a key share does, but nothing of its answer is shown.
+            let quiet = matches!(o, Out::Quiet { .. });
             match o {
                 Out::Keys(line) => {
                     // Questions (a claim, a look at someone's keys) depend on nothing saved;
@@ -311,18 +313,13 @@ impl ClientState {
                     self.session.active_again();
                     out.push(Effect::Send(line));
                 }
-                Out::KeyShare { line, to } => {
-                    let pending = self.outgoing.expect(SILENT, &Conversation::User(to));
-                    self.commits.depends(Dependent {
-                        line: line.clone(),
-                        to: None,
-                        seq: None,
-                        pending: Some(pending),
-                    });
-                    out.push(Effect::Send(line));
-                }
-                Out::Quiet { line, to } => {
-                    let pending = self.outgoing.expect_quiet(&Conversation::User(to));
+                Out::KeyShare { line, to } | Out::Quiet { line, to } => {
+                    let to = Conversation::User(to);
+                    let pending = if quiet {
+                        self.outgoing.expect_quiet(&to)
+                    } else {
+                        self.outgoing.expect(SILENT, &to)
+                    };
                     self.commits.depends(Dependent {
                         line: line.clone(),
                         to: None,
