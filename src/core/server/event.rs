@@ -253,6 +253,11 @@ impl Effect {
                 | Effect::LoginFailed { .. }
         )
     }
+
+    /// A line in the server's own words, to one connection or to many (not a raw one, not a close).
+    pub fn is_line(&self) -> bool {
+        matches!(self, Effect::Send { .. } | Effect::SendMany { .. })
+    }
 }
 
 impl Event<'_> {

@@ -183,6 +183,14 @@ impl Outbox {
         self.sends.push(send);
     }
 
+    /// Takes the lines of `sends`, all of them `Effect::Send` or `Effect::SendMany`, in order, as
+    /// [`Self::push_send`] takes them one by one (leaving `sends` empty).
+    pub fn append_sends(&mut self, sends: &mut Vec<Effect>) {
+        debug_assert!(sends.iter().all(Effect::is_line));
+        // (Copied in one block; `sends` keeps its room for the next input's effects.)
+        self.sends.append(sends);
+    }
+
     /// The next effect to carry out at once, without waiting for the batch's commit: a password job,
     /// pausing or resuming a reader, watching a queue drain. These say nothing about what is stored.
     pub fn poll_control(&mut self) -> Option<Effect> {

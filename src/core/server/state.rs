@@ -32,7 +32,7 @@ use super::admin::bans::Bans;
 use super::blocklist::blocks::Blocks;
 use super::blocklist::rule::BlockList;
 use super::config::Config;
-use super::connections::flow::Input;
+use super::connections::flow::{FlowLimits, Input};
 use super::connections::sessions::Sessions;
 use super::credentials::Account;
 use super::event::{ConnId, Effect, Event, TimerId, UserId, send};
@@ -102,6 +102,10 @@ pub struct ServerState {
     /// Strings for the texts of `MSG` lines, given back once written (no state: a snapshot has none).
     #[serde(skip)]
     texts: SpareTexts,
+    /// Flood control's numbers, worked out from `config` when it is set rather than for every line
+    /// (a derived value: a snapshot keeps the configuration it comes from, not this).
+    #[serde(skip)]
+    flow_limits: FlowLimits,
 }
 
 impl ServerState {
@@ -129,6 +133,7 @@ impl ServerState {
             timers: Timers::new(),
             closed_peers: Vec::new(),
             texts: SpareTexts::default(),
+            flow_limits: FlowLimits::default(),
         };
         st.follow_config();
         for a in accounts {
@@ -140,6 +145,7 @@ impl ServerState {
     /// What the parts keep by the configuration's numbers is set by them (after it changes, and
     /// after a core is decoded, which keeps none of it).
     pub(crate) fn follow_config(&mut self) {
+        self.flow_limits = FlowLimits::of(&self.config);
         self.mailboxes
             .count_senders_from(self.config.mailbox_share());
     }

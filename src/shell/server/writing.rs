@@ -64,27 +64,32 @@ impl Driver {
     /// Renders one released batch's lines onto the connections' queues (written by
     /// [`Self::flush_dirty`]).
     pub(super) fn carry_out(&mut self, mut sends: Vec<Effect>, now: Timestamp) {
-        for effect in sends.drain(..) {
+        // Read where they are, not moved out one by one (an effect is large); what is left of them
+        // is dropped with the batch's room given back.
+        for effect in sends.iter_mut() {
             match effect {
                 // Rendered straight onto the connection's queue; a message's text given back.
                 Effect::Send { to, msg } => {
-                    self.queue_paced(&[to], Some(&msg), false, now);
+                    self.queue_paced(&[*to], Some(msg), false, now);
                     if let ServerMsg::Message { text, .. } = msg {
-                        self.server.recycle_text(text);
+                        self.server.recycle_text(std::mem::take(text));
                     }
                 }
                 Effect::SendMany { to, msg } => {
                     // Rendered once, copied to each recipient's queue.
                     self.scratch.clear();
-                    render_into(&msg, &mut self.scratch);
-                    self.queue_paced(&to, Some(&msg), true, now);
+                    render_into(msg, &mut self.scratch);
+                    self.queue_paced(to, Some(msg), true, now);
                 }
                 Effect::SendRaw { to, bytes, .. } => {
-                    self.scratch = bytes;
-                    self.queue_paced(&[to], None, true, now);
+                    self.scratch = std::mem::take(bytes);
+                    self.queue_paced(&[*to], None, true, now);
                 }
-                Effect::Close { conn } => self.close_after_flush(conn),
-                Effect::AdminAnswer { request, answer } => self.answer_admin(request, answer),
+                Effect::Close { conn } => self.close_after_flush(*conn),
+                Effect::AdminAnswer { request, answer } => {
+                    let answer = std::mem::replace(answer, Ok(String::new()));
+                    self.answer_admin(*request, answer)
+                }
                 other => tracing::error!("the outbox keeps records and controls: {other:?}"),
             }
         }

@@ -57,7 +57,7 @@ pub use self::input::{Input, News};
 pub use self::output::{Ended, Output};
 use super::cluster::node::{Lost, Node, Snapshot};
 use super::event::{ConnId, Effect, Event};
-use super::oplog::{OperatorLog, OperatorLogConfig, OutputNotes, Refusal};
+use super::oplog::{LogLine, OperatorLog, OperatorLogConfig, OutputNotes, Refusal};
 use super::outbox::{Outbox, OutboxConfig};
 use super::pacing::{Lane, Pacer, PacingConfig, Queued, Tidy, Write};
 use super::record::Record;
@@ -453,44 +453,48 @@ impl Server {
         let mut clock = || now;
         // The goodbye last said, for the logout that follows it (none: the connection was lost).
         let mut bye = None;
-        for effect in effects.drain(..) {
-            match &effect {
-                Effect::Persist(record) => {
-                    if tells_operator(record) {
-                        // Looked up only for a record the operator's log tells of: this runs for
-                        // every input.
-                        let from = conn.and_then(|c| self.peer_of(c));
-                        self.out.push_back(told(record.clone(), from, &mut bye));
-                    }
-                    self.counts.record(record);
-                    self.oplog
-                        .note_record(&mut notes, record, &mut clock, &mut lines);
-                }
-                Effect::Send { to, msg } => {
-                    if let ServerMsg::Bye(reason) = msg {
-                        bye = Some(*reason);
-                    }
-                    self.counts.sent(msg, 1);
-                    // Only a refusal concerns the operator's log (most lines are not one).
-                    if Refusal::of(msg).is_some()
-                        && let Some(peer) = self.peer_of(*to)
-                    {
-                        self.oplog
-                            .note_sent(&mut notes, peer.ip(), msg, &mut clock, &mut lines);
-                    }
-                }
-                Effect::SendMany { to, msg } => self.counts.sent(msg, to.len()),
-                Effect::Close { conn } => self.closed.push(*conn),
-                _ => {}
+        if self.carries_lines_as_they_are() && effects.iter().all(Effect::is_line) {
+            // The common case (a command answered, a message passed on): lines only, for natter
+            // clients only, each noted where it is and all of them moved to the batch at once, not
+            // moved one by one through `carry` (an effect is large, and this runs for every input).
+            for effect in &effects {
+                self.note_line(effect, &mut notes, &mut clock, &mut lines, &mut bye);
             }
-            self.carry(effect);
+            if !effects.is_empty() {
+                self.batch_sends = true;
+                self.outbox.append_sends(&mut effects);
+            }
         }
-        for (record, from) in records.drain(..) {
-            self.counts.record(&record);
-            self.oplog
-                .note_record(&mut notes, &record, &mut clock, &mut lines);
-            if tells_operator(&record) {
-                self.out.push_back(told(record, from, &mut bye));
+        // (A drain is begun only when there is something to drain: ending even an empty one costs
+        // a few dozen instructions, and this runs for every input.)
+        if !effects.is_empty() {
+            for effect in effects.drain(..) {
+                match &effect {
+                    Effect::Persist(record) => {
+                        if tells_operator(record) {
+                            // Looked up only for a record the operator's log tells of: this runs
+                            // for every input.
+                            let from = conn.and_then(|c| self.peer_of(c));
+                            self.out.push_back(told(record.clone(), from, &mut bye));
+                        }
+                        self.counts.record(record);
+                        self.oplog
+                            .note_record(&mut notes, record, &mut clock, &mut lines);
+                    }
+                    Effect::Close { conn } => self.closed.push(*conn),
+                    line => self.note_line(line, &mut notes, &mut clock, &mut lines, &mut bye),
+                }
+                self.carry(effect);
+            }
+        }
+        if !records.is_empty() {
+            for (record, from) in records.drain(..) {
+                self.counts.record(&record);
+                self.oplog
+                    .note_record(&mut notes, &record, &mut clock, &mut lines);
+                if tells_operator(&record) {
+                    self.out.push_back(told(record, from, &mut bye));
+                }
             }
         }
         self.made.effects = effects;
@@ -500,9 +504,45 @@ impl Server {
         if !lines.is_empty() {
             self.out.extend(lines.into_iter().map(Output::OperatorLine));
         }
-        for conn in self.closed.drain(..) {
-            self.peers.remove(&conn);
+        if !self.closed.is_empty() {
+            for conn in self.closed.drain(..) {
+                self.peers.remove(&conn);
+            }
         }
+    }
+
+    /// What a line handed over tells the metrics and the operator's log (and the goodbye it says,
+    /// for the logout that follows). Anything but a line tells nothing here.
+    fn note_line(
+        &mut self,
+        effect: &Effect,
+        notes: &mut OutputNotes,
+        clock: &mut impl FnMut() -> Timestamp,
+        lines: &mut Vec<LogLine>,
+        bye: &mut Option<ByeReason>,
+    ) {
+        match effect {
+            Effect::Send { to, msg } => {
+                if let ServerMsg::Bye(reason) = msg {
+                    *bye = Some(*reason);
+                }
+                self.counts.sent(msg, 1);
+                // Only a refusal concerns the operator's log (most lines are not one).
+                if Refusal::of(msg).is_some()
+                    && let Some(peer) = self.peer_of(*to)
+                {
+                    self.oplog.note_sent(notes, peer.ip(), msg, clock, lines);
+                }
+            }
+            Effect::SendMany { to, msg } => self.counts.sent(msg, to.len()),
+            _ => {}
+        }
+    }
+
+    /// Whether a line goes to the batch as it is: no connection speaks IRC, none was closed by its
+    /// front, no IRC message is being relayed (each of which would have `carry` look at it).
+    fn carries_lines_as_they_are(&self) -> bool {
+        self.irc.is_empty() && self.front_closed.is_empty() && !self.irc.relaying()
     }
 
     /// One effect: what acts at once goes out now, the rest to the outbox's batch. A line for an
@@ -510,11 +550,7 @@ impl Server {
     fn carry(&mut self, mut effect: Effect) {
         // The common case first: no connection speaks IRC, so a line goes to the batch as it is
         // (each step below would move the effect again, and an effect is large).
-        if self.irc.is_empty()
-            && self.front_closed.is_empty()
-            && !self.irc.relaying()
-            && matches!(effect, Effect::Send { .. } | Effect::SendMany { .. })
-        {
+        if self.carries_lines_as_they_are() && effect.is_line() {
             self.batch_sends = true;
             self.outbox.push_send(effect);
             return;

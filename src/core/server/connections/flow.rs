@@ -215,6 +215,20 @@ pub(crate) struct FlowLimits {
     max_bookkeeping: usize,
 }
 
+/// No limits (flood control off), until a configuration says otherwise.
+impl Default for FlowLimits {
+    fn default() -> Self {
+        FlowLimits {
+            account: Rates::default(),
+            address: Rates::default(),
+            per_sec: 0,
+            bookkeeping_per_sec: 0,
+            max_commands: HELD_MAX_LINES_UNLIMITED,
+            max_bookkeeping: HELD_MAX_LINES_UNLIMITED,
+        }
+    }
+}
+
 impl FlowLimits {
     pub(crate) fn of(config: &Config) -> Self {
         let on = config.flood_rate > 0;

@@ -23,7 +23,7 @@ impl ServerState {
         now: Timestamp,
         out: &mut Vec<Effect>,
     ) {
-        let limits = FlowLimits::of(&self.config);
+        let limits = self.flow_limits;
         let (class, charged) = lend_budgets(
             &mut self.accounts,
             &mut self.addresses,
@@ -50,7 +50,7 @@ impl ServerState {
     /// none are left, reading resumes. Called when its flow deadline comes and when a password job is
     /// answered.
     pub(super) fn release_held(&mut self, conn: ConnId, now: Timestamp, out: &mut Vec<Effect>) {
-        let limits = FlowLimits::of(&self.config);
+        let limits = self.flow_limits;
         loop {
             let (_, charged) = lend_budgets(
                 &mut self.accounts,
