@@ -242,9 +242,9 @@ pub fn serve(p: Prepared, started: Started, steering: Steering) -> Result<()> {
     }
     let cluster_mode = opts.cluster.is_some();
     let serving = smol::block_on(async {
-        let listeners = bind(&s.listen_addrs()).await?;
-        let irc_listeners = bind(&s.irc_listen_addrs()).await?;
-        let irc_ws_listeners = bind(&s.irc_ws_listen_addrs()).await?;
+        let listeners = bind(&s.listen_addrs())?;
+        let irc_listeners = bind(&s.irc_listen_addrs())?;
+        let irc_ws_listeners = bind(&s.irc_ws_listen_addrs())?;
         for (l, how) in irc_listeners
             .iter()
             .map(|l| (l, ""))
@@ -324,15 +324,34 @@ pub fn serve(p: Prepared, started: Started, steering: Steering) -> Result<()> {
 }
 
 /// Binds every address; any that cannot be had stops the start, named.
-async fn bind(addrs: &[SocketAddr]) -> Result<Vec<async_net::TcpListener>> {
+fn bind(addrs: &[SocketAddr]) -> Result<Vec<async_net::TcpListener>> {
     let mut out = Vec::new();
     for addr in addrs {
-        let l = async_net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("cannot listen on {addr}"))?;
+        let l = listen(*addr).with_context(|| format!("cannot listen on {addr}"))?;
         out.push(l);
     }
     Ok(out)
+}
+
+/// Connections the kernel may hold completed for the accept loop, per listener (the kernel caps it
+/// at `net.core.somaxconn`, 4,096 by default). The standard library's `bind` asks for 128: a burst
+/// of more connections than that between two turns of the accept loop (a thousand clients
+/// reconnecting after a restart, or logging in at once) overflowed it, and each connection past it
+/// waited a second for its handshake to be sent again, or was reset.
+const LISTEN_BACKLOG: i32 = 4096;
+
+/// A listening socket on `addr` as `bind` makes one (the address reusable at once after a restart),
+/// with room for [`LISTEN_BACKLOG`] connections waiting to be accepted.
+fn listen(addr: SocketAddr) -> std::io::Result<async_net::TcpListener> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    async_net::TcpListener::try_from(std::net::TcpListener::from(socket))
 }
 
 /// The first SIGINT or SIGTERM shuts down cleanly, a second one exits at once; each SIGHUP reloads.
@@ -443,4 +462,38 @@ fn warn_of_plain_passwords(accounts: &[Account], s: &Settings) {
         plain.iter().take(5).copied().collect::<Vec<_>>().join(", "),
         if plain.len() > 5 { ", ..." } else { "" },
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Far more connections than the standard library's backlog of 128 complete their handshakes
+    /// while nothing accepts them (as in a burst between two turns of the accept loop): none waits
+    /// for a second try of its handshake.
+    #[test]
+    fn a_burst_of_connections_waits_in_the_backlog_not_in_handshake_retries() {
+        // The kernel caps the backlog at its own limit; below this test's burst there is nothing to
+        // test on this machine.
+        let cap = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+            .ok()
+            .and_then(|s| s.trim().parse::<usize>().ok())
+            .unwrap_or(4096);
+        if cap <= 500 {
+            eprintln!(
+                "net.core.somaxconn is {cap}: a burst of 500 cannot wait in any backlog here"
+            );
+            return;
+        }
+        let listener = listen("127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut clients = Vec::new();
+        for n in 0..500 {
+            let client =
+                std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(500))
+                    .unwrap_or_else(|e| panic!("connection {n} did not complete: {e}"));
+            clients.push(client);
+        }
+        assert_eq!(clients.len(), 500);
+    }
 }
