@@ -11,8 +11,13 @@
 //!   holds at most [`PacingConfig::notice_held_max`] bytes. Any line that may not wait takes the held
 //!   ones with it, so holding never reorders a connection's lines. The two kinds wait in lanes of their
 //!   own ([`Lane`]), each with its deadline, counted from the oldest line held in it:
-//!   - the prompt up to [`PacingConfig::notice_delay_ms`] (10 ms): long enough for a client that sends
-//!     its name at once to get the prompt with the welcome, short enough that nobody notices;
+//!   - the prompt [`PacingConfig::notice_delay_ms`] (10 ms) after the newest prompt held, and at most
+//!     [`PacingConfig::notice_delay_max_ms`] (100 ms) after the oldest: long enough for a client that
+//!     sends its name at once to get the prompt with the welcome, short enough that nobody notices.
+//!     Counted from the oldest alone, a lane's deadline would write, with the oldest, every prompt
+//!     queued just before it, even one a millisecond old whose client's name was about to be read: with
+//!     a thousand clients connecting at once a third of the prompts went out in writes of their own
+//!     (each a trip through the kernel for both ends), for nothing anybody waited for;
 //!   - presence up to [`PacingConfig::presence_delay_ms`] (100 ms). With many users online, every login
 //!     and logout is a line to each of them, and each line written alone is a `write` (over TLS, a
 //!     record sealed) per reader per change: a burst of logins within the window reaches each reader as
@@ -40,8 +45,10 @@ use crate::time::Timestamp;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PacingConfig {
     /// How long a notice that may wait (the first username prompt) is held for the recipient's next
-    /// lines.
+    /// lines, after the newest one held.
     pub notice_delay_ms: u64,
+    /// How long the oldest such notice is held at most, while newer ones keep coming.
+    pub notice_delay_max_ms: u64,
     /// How long presence notices are held for the recipient's next lines (other presence notices, most
     /// of the time).
     pub presence_delay_ms: u64,
@@ -72,6 +79,7 @@ impl Default for PacingConfig {
     fn default() -> Self {
         PacingConfig {
             notice_delay_ms: 10,
+            notice_delay_max_ms: 100,
             presence_delay_ms: 100,
             notice_held_max: 4096,
             coalesce_min: 64,
@@ -152,6 +160,8 @@ pub struct Pacer {
     cfg: PacingConfig,
     /// Per lane, when the oldest line held in it was queued.
     held_since: [Option<Timestamp>; 2],
+    /// When the newest prompt held was queued (the prompt lane's deadline follows it).
+    prompt_newest: Option<Timestamp>,
     /// Turns whose output has been held back since the last write.
     coalesced: u32,
     /// Lines queued since the last write.
@@ -173,6 +183,7 @@ impl Pacer {
         Pacer {
             cfg,
             held_since: [None; 2],
+            prompt_newest: None,
             coalesced: 0,
             lines: 0,
             last_tidy: None,
@@ -202,6 +213,9 @@ impl Pacer {
         {
             // The lane's deadline counts from its oldest line: one held already keeps it.
             self.held_since[lane.index()].get_or_insert(now);
+            if lane == Lane::Prompt {
+                self.prompt_newest = Some(now);
+            }
             return Write::Hold(lane);
         }
         self.lines += 1;
@@ -210,11 +224,15 @@ impl Pacer {
 
     /// When the lines held in `lane` must be written, if any are held.
     pub fn held_due(&self, lane: Lane) -> Option<Timestamp> {
-        let delay = match lane {
-            Lane::Prompt => self.cfg.notice_delay_ms,
-            Lane::Presence => self.cfg.presence_delay_ms,
-        };
-        self.held_since[lane.index()].map(|since| since.plus_millis(delay))
+        let since = self.held_since[lane.index()]?;
+        Some(match lane {
+            Lane::Prompt => {
+                let newest = self.prompt_newest.unwrap_or(since);
+                (newest.plus_millis(self.cfg.notice_delay_ms))
+                    .min(since.plus_millis(self.cfg.notice_delay_max_ms))
+            }
+            Lane::Presence => since.plus_millis(self.cfg.presence_delay_ms),
+        })
     }
 
     /// Whether the lines held in `lane` are due at `now`; if so the shell writes every connection
@@ -222,6 +240,9 @@ impl Pacer {
     pub fn take_held_due(&mut self, lane: Lane, now: Timestamp) -> bool {
         if self.held_due(lane).is_some_and(|due| due <= now) {
             self.held_since[lane.index()] = None;
+            if lane == Lane::Prompt {
+                self.prompt_newest = None;
+            }
             true
         } else {
             false
@@ -384,6 +405,34 @@ mod tests {
         };
         assert_eq!(p.queued(&presence(), big, Timestamp(0)), Write::WithBatch);
         assert_eq!(p.poll_timeout(), None);
+    }
+
+    #[test]
+    fn prompts_wait_ten_milliseconds_after_the_newest_and_a_tenth_of_a_second_at_most() {
+        let prompt = ServerMsg::Prompt(Prompt::Username);
+        let mut p = Pacer::new(PacingConfig::default());
+        // A lone prompt: 10 ms, as before.
+        p.queued(&prompt, FRESH, Timestamp(1000));
+        assert_eq!(p.held_due(Lane::Prompt), Some(Timestamp(1010)));
+        // Another 5 ms later: the one just queued gets its 10 ms too.
+        p.queued(&prompt, FRESH, Timestamp(1005));
+        assert_eq!(p.held_due(Lane::Prompt), Some(Timestamp(1015)));
+        assert!(!p.take_held_due(Lane::Prompt, Timestamp(1010)));
+        // A connection every 5 ms, without end: the oldest is still written 100 ms after it came.
+        for t in (1010..1200).step_by(5) {
+            p.queued(&prompt, FRESH, Timestamp(t));
+        }
+        assert_eq!(p.held_due(Lane::Prompt), Some(Timestamp(1100)));
+        assert!(p.take_held_due(Lane::Prompt, Timestamp(1100)));
+        // Written: the next prompt starts the lane again, from itself.
+        assert_eq!(p.held_due(Lane::Prompt), None);
+        p.queued(&prompt, FRESH, Timestamp(1201));
+        assert_eq!(p.held_due(Lane::Prompt), Some(Timestamp(1211)));
+        // Presence keeps its deadline from its oldest line, whatever the prompts do.
+        p.queued(&presence(), FRESH, Timestamp(1202));
+        p.queued(&prompt, FRESH, Timestamp(1209));
+        assert_eq!(p.held_due(Lane::Presence), Some(Timestamp(1302)));
+        assert_eq!(p.held_due(Lane::Prompt), Some(Timestamp(1219)));
     }
 
     #[test]
