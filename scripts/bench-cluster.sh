@@ -10,6 +10,8 @@
 #   ROUNDS=N     repeats of the whole set, before and after alternating (default 2)
 #   BENCH_BIN=DIR  the build now from DIR (natter-server and natter-bench set aside), nothing built
 #   TWO_NODES=0  only the standalone server and the one-node cluster (no two-node cases)
+#   MESSAGES=N   messages per user in each closed-loop run (default 500: a run long enough that the
+#                server's CPU, counted in 10 ms ticks, is read to about 1%)
 #   REDIS_FSYNC=everysec  Redis's appendfsync (default always, as cluster mode needs): everysec shows
 #                what the nodes and their I/O cost without the disk's sync in every round trip
 #
@@ -21,6 +23,7 @@ cd "$(dirname "$0")/.."
 command -v redis-server >/dev/null || { echo "bench-cluster: needs redis-server (apt-get install redis-server)" >&2; exit 1; }
 ROOT=$PWD
 ROUNDS=${ROUNDS:-2}
+MESSAGES=${MESSAGES:-500}
 BEFORE=${BEFORE:-1963cde}
 
 # The build before, once per revision: its source from git, built beside ours (same target
@@ -114,7 +117,7 @@ def line(r):
     out = "[{:6}] {:40} {:>10,.0f} msgs/s  p50 {:7.2f} ms  p99 {:7.2f} ms".format(
         r["build"], r["label"], r["per_sec"], lat.get("p50_ms", 0), lat.get("p99_ms", 0))
     if r.get("server_cpu_us_per_op"):
-        out += "  {:.1f} us/msg".format(r["server_cpu_us_per_op"])
+        out += "  {:.3f} us/msg".format(r["server_cpu_us_per_op"])
     if r["ops"]:
         out += "  Redis {:.2f} ops/msg".format(sum(r["ops"].values()) / max(r["delivered"], 1))
     if not r["ok"]:
@@ -144,6 +147,13 @@ def summary(results):
             # when the machine's speed drifts between rounds.
             print("{:46} {:>30} {:>30}".format("  against that round's standalone", *(
                 show([r["per_sec"] / alone[i] for i, r in enumerate(runs.get((label, b), [])) if i < len(alone)], "{:.2f}")
+                for b in ("before", "after"))))
+            # Per server CPU-second, against the same round's standalone: what the node costs beside
+            # a server alone, whatever the generator's share of the machine.
+            cpu_alone = fig("standalone", "after", lambda r: r.get("server_cpu_us_per_op") or 0)
+            print("{:46} {:>30} {:>30}".format("  per server CPU-second, against that round's", *(
+                show([cpu_alone[i] / r["server_cpu_us_per_op"] for i, r in enumerate(runs.get((label, b), []))
+                      if i < len(cpu_alone) and r.get("server_cpu_us_per_op")], "{:.2f}")
                 for b in ("before", "after"))))
         row("  Redis operations per message", label, ops, "{:.2f}")
         row("    XADD per message", label, cmd("xadd"), "{:.2f}")
@@ -204,17 +214,17 @@ for round in $(seq "$ROUNDS"); do
     echo "== round $round"
     REDIS_PORT=""
     p1=$(free_port); node after "$p1"; pid=${PIDS[-1]}
-    bench after standalone --addr "127.0.0.1:$p1" --server-pid "$pid"
+    bench after standalone --messages "$MESSAGES" --addr "127.0.0.1:$p1" --server-pid "$pid"
     stop_all
     for build in "${BUILDS[@]}"; do
         redis_up; p1=$(free_port); node "$build" "$p1" --cluster "redis://127.0.0.1:$REDIS_PORT"; pid=${PIDS[-1]}
-        bench "$build" "cluster, 1 node" --addr "127.0.0.1:$p1" --server-pid "$pid"
+        bench "$build" "cluster, 1 node" --messages "$MESSAGES" --addr "127.0.0.1:$p1" --server-pid "$pid"
         stop_all
         [ "${TWO_NODES:-1}" = 0 ] && continue
         redis_up; p1=$(free_port); p2=$(free_port)
         node "$build" "$p1" --cluster "redis://127.0.0.1:$REDIS_PORT"; pid=${PIDS[-1]}
         node "$build" "$p2" --cluster "redis://127.0.0.1:$REDIS_PORT"
-        bench "$build" "cluster, 2 nodes, cross-node" --addr "127.0.0.1:$p1" --addr "127.0.0.1:$p2" --server-pid "$pid"
+        bench "$build" "cluster, 2 nodes, cross-node" --messages "$MESSAGES" --addr "127.0.0.1:$p1" --addr "127.0.0.1:$p2" --server-pid "$pid"
         bench "$build" "cluster, 2 nodes, cross-node @5000/s" --addr "127.0.0.1:$p1" --addr "127.0.0.1:$p2" --rate 5000 --duration 5
         stop_all
         REDIS_PORT=""
