@@ -10,7 +10,7 @@
 //!   the first username prompt) may be held for the recipient's next lines, as long as the connection
 //!   holds at most [`PacingConfig::notice_held_max`] bytes. Any line that may not wait takes the held
 //!   ones with it, so holding never reorders a connection's lines. The two kinds wait in lanes of their
-//!   own ([`Lane`]), each with its deadline, counted from the oldest line held in it:
+//!   own ([`Lane`]), each with its deadline, counted from the lines held in it:
 //!   - the prompt [`PacingConfig::notice_delay_ms`] (10 ms) after the newest prompt held, and at most
 //!     [`PacingConfig::notice_delay_max_ms`] (100 ms) after the oldest: long enough for a client that
 //!     sends its name at once to get the prompt with the welcome, short enough that nobody notices.
@@ -154,14 +154,19 @@ pub enum Tidy {
     At(Timestamp),
 }
 
+/// When the lines held in a lane were queued: the first of them and the last.
+#[derive(Clone, Copy, Debug)]
+struct Held {
+    oldest: Timestamp,
+    newest: Timestamp,
+}
+
 /// The write policy's state. See the [module documentation](self).
 #[derive(Debug)]
 pub struct Pacer {
     cfg: PacingConfig,
-    /// Per lane, when the oldest line held in it was queued.
-    held_since: [Option<Timestamp>; 2],
-    /// When the newest prompt held was queued (the prompt lane's deadline follows it).
-    prompt_newest: Option<Timestamp>,
+    /// Per lane, the lines held in it, if any.
+    held: [Option<Held>; 2],
     /// Turns whose output has been held back since the last write.
     coalesced: u32,
     /// Lines queued since the last write.
@@ -182,8 +187,7 @@ impl Pacer {
     pub fn new(cfg: PacingConfig) -> Self {
         Pacer {
             cfg,
-            held_since: [None; 2],
-            prompt_newest: None,
+            held: [None; 2],
             coalesced: 0,
             lines: 0,
             last_tidy: None,
@@ -211,11 +215,13 @@ impl Pacer {
         if let Some(lane) = waits
             && conn.bytes <= self.cfg.notice_held_max
         {
-            // The lane's deadline counts from its oldest line: one held already keeps it.
-            self.held_since[lane.index()].get_or_insert(now);
-            if lane == Lane::Prompt {
-                self.prompt_newest = Some(now);
-            }
+            // The lane's oldest line stays the one held first; its newest is this one.
+            self.held[lane.index()]
+                .get_or_insert(Held {
+                    oldest: now,
+                    newest: now,
+                })
+                .newest = now;
             return Write::Hold(lane);
         }
         self.lines += 1;
@@ -224,14 +230,11 @@ impl Pacer {
 
     /// When the lines held in `lane` must be written, if any are held.
     pub fn held_due(&self, lane: Lane) -> Option<Timestamp> {
-        let since = self.held_since[lane.index()]?;
+        let held = self.held[lane.index()]?;
         Some(match lane {
-            Lane::Prompt => {
-                let newest = self.prompt_newest.unwrap_or(since);
-                (newest.plus_millis(self.cfg.notice_delay_ms))
-                    .min(since.plus_millis(self.cfg.notice_delay_max_ms))
-            }
-            Lane::Presence => since.plus_millis(self.cfg.presence_delay_ms),
+            Lane::Prompt => (held.newest.plus_millis(self.cfg.notice_delay_ms))
+                .min(held.oldest.plus_millis(self.cfg.notice_delay_max_ms)),
+            Lane::Presence => held.oldest.plus_millis(self.cfg.presence_delay_ms),
         })
     }
 
@@ -239,10 +242,7 @@ impl Pacer {
     /// held in that lane, and its deadline is cleared.
     pub fn take_held_due(&mut self, lane: Lane, now: Timestamp) -> bool {
         if self.held_due(lane).is_some_and(|due| due <= now) {
-            self.held_since[lane.index()] = None;
-            if lane == Lane::Prompt {
-                self.prompt_newest = None;
-            }
+            self.held[lane.index()] = None;
             true
         } else {
             false
