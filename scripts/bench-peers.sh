@@ -3,7 +3,7 @@
 # one table with ratios. docs/PERFORMANCE.md ("Against ngircd and InspIRCd", "Against a do-nothing
 # relay") explains the figures and the servers' settings.
 #
-#   scripts/bench-peers.sh            the full run (30-45 minutes on 2 cores)
+#   scripts/bench-peers.sh            the full run (about 25 minutes on 2 cores)
 #   scripts/bench-peers.sh --quick    small sizes, about 5 minutes: checks the harness, not the servers
 #
 # Environment: BENCH_SERVERS="natter natter-tls relay relay-tls ngircd ngircd-tls inspircd inspircd-tls"
@@ -17,7 +17,12 @@
 # BENCH_ONLY=REGEX runs only the workloads whose command line (e.g. "login --users 1000 --concurrency
 # 10 --duration 5") matches the extended regular expression: a subset when the full run would not fit.
 # BENCH_BIN=DIR takes natter-server and natter-bench from DIR and builds nothing (binaries set aside,
-# so that the tree can be rebuilt while the run goes on).
+# so that the tree can be rebuilt while the run goes on). BENCH_ROUNDS=N (default 3; 1 with --quick)
+# runs every workload N times against natter, natter-tls, natter-base and the relays, interleaved
+# (round 1 of every server, then round 2, ...), and BENCH_PEER_ROUNDS=N (default 1) the same for the
+# peers; the table shows each server's median. One run of a workload on this machine moves by up to
+# half its figure with whatever else the kernel does, so the fractions of the relay near a target are
+# only read from medians of runs taken side by side.
 #
 # It installs ngircd and inspircd from Debian if they are missing (apt-get, needs root), builds natter
 # in release mode, writes every config into a temporary directory (nothing under /etc is read or
@@ -298,25 +303,33 @@ bench() {
     if [ -n "$ONLY" ] && ! grep -qE -- "$ONLY" <<<"$workload $*"; then
         return 0
     fi
-    for s in $SERVERS; do
-        if [ -n "$only" ] && ! [[ " $only " == *" ${s%-*} "* ]]; then
-            continue
-        fi
-        port=$(eval echo "\$PORT_${s//-/_}")
-        proto=irc
-        [ "${s%-*}" = natter ] && proto=natter
-        [ "${s%-*}" = relay ] && proto=relay
-        tls=()
-        [ "${s%-tls}" != "$s" ] && tls=(--tls)
-        start_server "$s"
-        say "$s: $workload $*"
-        if ! "$BENCH" run "$workload" --proto "$proto" --label "$s" --addr "127.0.0.1:$port" \
-            --server-pid "$SERVER_PID" --dial-limit "$(eval echo "\$DIAL_${s//-/_}")" "${tls[@]}" "$@" --setup-timeout 240 --json \
-            >>"$RESULTS"; then
-            echo "bench-peers: $s failed $workload (the table shows it)" >&2
-        fi
-        tail -n 1 "$RESULTS" | cut -c1-300
-        stop_server
+    local round rounds=$ROUNDS
+    [ "$PEER_ROUNDS" -gt "$rounds" ] && rounds=$PEER_ROUNDS
+    for round in $(seq "$rounds"); do
+        for s in $SERVERS; do
+            if [ -n "$only" ] && ! [[ " $only " == *" ${s%-*} "* ]]; then
+                continue
+            fi
+            case "${s%-*}" in
+                natter | relay) [ "$round" -le "$ROUNDS" ] || continue ;;
+                *) [ "$round" -le "$PEER_ROUNDS" ] || continue ;;
+            esac
+            port=$(eval echo "\$PORT_${s//-/_}")
+            proto=irc
+            [ "${s%-*}" = natter ] && proto=natter
+            [ "${s%-*}" = relay ] && proto=relay
+            tls=()
+            [ "${s%-tls}" != "$s" ] && tls=(--tls)
+            start_server "$s"
+            say "$s: $workload $* (round $round of $rounds)"
+            if ! "$BENCH" run "$workload" --proto "$proto" --label "$s" --addr "127.0.0.1:$port" \
+                --server-pid "$SERVER_PID" --dial-limit "$(eval echo "\$DIAL_${s//-/_}")" "${tls[@]}" "$@" --setup-timeout 240 --json \
+                >>"$RESULTS"; then
+                echo "bench-peers: $s failed $workload (the table shows it)" >&2
+            fi
+            tail -n 1 "$RESULTS" | cut -c1-300
+            stop_server
+        done
     done
 }
 
@@ -332,16 +345,17 @@ best_peer_rate() {
 # processes, each with its own). WIDE: login cycles in flight at once, the second login case.
 if [ "$QUICK" = 1 ]; then
     USERS=200 MSGS=100 FAN_MSGS=50 BIG=1000 BIG_MSGS=20 IDLE=1000 IDLE_MAX=1900 WIDE=100 SECS=2
-    OFFLINE_MSGS=20 QUERIES=200
+    OFFLINE_MSGS=20 QUERIES=200 ROUNDS=${BENCH_ROUNDS:-1}
 else
     USERS=1000 MSGS=500 FAN_MSGS=300 BIG=10000 BIG_MSGS=50 IDLE=10000 IDLE_MAX=19000 WIDE=1000 SECS=5
-    OFFLINE_MSGS=100 QUERIES=5000
+    OFFLINE_MSGS=100 QUERIES=5000 ROUNDS=${BENCH_ROUNDS:-3}
 fi
+PEER_ROUNDS=${BENCH_PEER_ROUNDS:-1}
 if [ "$IDLE_MAX" -gt $((FD_LIMIT - 100)) ]; then
     IDLE_MAX=$((FD_LIMIT - 100))
 fi
 START=$(date +%s)
-say "natter-bench against: $SERVERS (fd limit $FD_LIMIT)"
+say "natter-bench against: $SERVERS (fd limit $FD_LIMIT; rounds: $ROUNDS for natter and the relay, $PEER_ROUNDS for the peers)"
 
 bench direct --users "$USERS" --messages "$MSGS" --window 32
 # Longer texts: 400 bytes, the most an IRC line leaves room for (the default is 48).

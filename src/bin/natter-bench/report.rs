@@ -464,7 +464,8 @@ fn figures(workload: &str) -> Vec<Figure> {
     }
 }
 
-/// The comparison table (Markdown) of several runs: one row per case and figure, one column per server,
+/// The comparison table (Markdown) of several runs: one row per case and figure, one column per server
+/// (the median of its runs of that case, when a case was run more than once),
 /// and natter's figure divided by the better peer's. A run labelled `natter-base` (an earlier build of
 /// natter, measured in the same run) is not a peer: it gets a column of its own, natter ÷ natter-base;
 /// nor is `natter-tls` (natter's secure default, against the plain-text runs labelled `natter`): its
@@ -522,14 +523,14 @@ pub fn table(reports: &[Report]) -> String {
         let _ = write!(s, "---:|");
     }
     let _ = writeln!(s, "---:|{}", "---:|".repeat(extra.len()));
-    for (workload, case) in cases {
-        let runs: Vec<Option<&Report>> = labels
+    for &(workload, case) in &cases {
+        let runs: Vec<Vec<&Report>> = labels
             .iter()
             .map(|l| {
                 reports
                     .iter()
-                    .rev()
-                    .find(|r| r.label == *l && r.case == case)
+                    .filter(|r| r.label == *l && r.case == case)
+                    .collect()
             })
             .collect();
         for (i, fig) in figures(workload).iter().enumerate() {
@@ -542,13 +543,16 @@ pub fn table(reports: &[Report]) -> String {
             let mut best: Option<f64> = None;
             let mut best_tls: Option<f64> = None;
             for (l, run) in labels.iter().zip(&runs) {
-                let cell = match run {
-                    None => "n/a".to_string(),
-                    Some(r) if !r.ok => match (fig.get)(r) {
+                let failed = run.iter().filter(|r| !r.ok).count();
+                let figure = median(run.iter().filter(|r| r.ok).filter_map(|r| (fig.get)(r)));
+                let cell = match (run.last(), figure) {
+                    (None, _) => "n/a".to_string(),
+                    // Every run of this server failed: its last figure, marked.
+                    (Some(r), None) if failed > 0 => match (fig.get)(r) {
                         Some(v) => format!("{} (failed)", (fig.fmt)(v)),
                         None => "failed".into(),
                     },
-                    Some(r) => match (fig.get)(r) {
+                    (Some(_), figure) => match figure {
                         Some(v) => {
                             if *l == "natter" {
                                 ours = Some(v);
@@ -565,7 +569,11 @@ pub fn table(reports: &[Report]) -> String {
                             } else {
                                 best = Some(fig.better.pick(best, v));
                             }
-                            (fig.fmt)(v)
+                            if failed > 0 {
+                                format!("{} ({failed} of {} failed)", (fig.fmt)(v), run.len())
+                            } else {
+                                (fig.fmt)(v)
+                            }
                         }
                         None => "–".into(),
                     },
@@ -595,7 +603,44 @@ pub fn table(reports: &[Report]) -> String {
             let _ = writeln!(s);
         }
     }
+    let most = labels
+        .iter()
+        .flat_map(|l| {
+            cases.iter().map(move |(_, c)| {
+                reports
+                    .iter()
+                    .filter(|r| r.label == *l && r.case == *c)
+                    .count()
+            })
+        })
+        .max()
+        .unwrap_or(0);
+    if most > 1 {
+        let _ = writeln!(
+            s,
+            "\nEach cell is the median of that server's runs of that case (up to {most} each, \
+             interleaved with the other servers'); the ratios are of the medians. A run that failed \
+             counts as a failure, never as a figure."
+        );
+    }
     s
+}
+
+/// The median of some figures (the mean of the middle two when there is an even number), or none.
+/// One run out of three caught by a noisy neighbour then moves a figure no more than the other two
+/// disagree, where a mean would carry it whole.
+fn median(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let mut v: Vec<f64> = values.collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    Some(if v.len() % 2 == 1 {
+        v[mid]
+    } else {
+        (v[mid - 1] + v[mid]) / 2.0
+    })
 }
 
 /// The label of an earlier natter build measured beside the current one.
@@ -685,6 +730,27 @@ mod tests {
             ["500,000", "250,000", "1,000,000", "250,000", "500,000"]
         );
         assert_eq!(per_cpu[8..12], ["2.00x", "0.50x", "0.50x", "0.50x"]);
+    }
+
+    #[test]
+    fn repeated_runs_are_read_as_their_median_and_a_failure_shows() {
+        let mut failed = run("relay", 5000.0, 0.2);
+        failed.ok = false;
+        let t = table(&[
+            run("natter", 800.0, 2.0),
+            run("relay", 1000.0, 1.0),
+            run("natter", 100.0, 20.0),
+            run("relay", 900.0, 1.0),
+            run("natter", 900.0, 1.0),
+            failed,
+        ]);
+        let rate = row(&t, "deliveries/s");
+        // natter: 100, 800, 900 -> 800; relay: 900 and 1,000 (the failed run is no figure) -> 950.
+        assert_eq!(rate[3..6], ["800", "950 (1 of 3 failed)", "–"]);
+        assert_eq!(rate[6], "0.84x");
+        assert!(t.contains("median of that server's runs"), "{t}");
+        // One run each: no note.
+        assert!(!table(&[run("natter", 1.0, 1.0)]).contains("median"));
     }
 
     #[test]
