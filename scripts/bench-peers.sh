@@ -62,6 +62,7 @@ PORT_ngircd_tls=47105
 PORT_inspircd_tls=47106
 PORT_relay=47107
 PORT_relay_tls=47108
+PORT_relay_nagle=47109
 # Connections logging in at once during setup, per generator thread. ngircd's listen backlog is fixed at
 # 10, so more than that overflows its accept queue and stalls in SYN retries; InspIRCd completes a
 # registration only once a second by design, so it needs many at once to log 1,000 users in quickly.
@@ -70,6 +71,7 @@ DIAL_natter_base=64
 DIAL_natter_tls=64
 DIAL_relay=64
 DIAL_relay_tls=64
+DIAL_relay_nagle=64
 DIAL_ngircd=4
 DIAL_inspircd=512
 DIAL_ngircd_tls=4
@@ -81,7 +83,7 @@ say() { printf '\n=== %s (%s, load %s)\n' "$*" "$(date -u +%H:%M:%S)" "$(cut -d'
 need_peers=0
 for s in $SERVERS; do
     case "$s" in
-        natter | natter-tls | relay | relay-tls) ;;
+        natter | natter-tls | relay | relay-tls | relay-nagle) ;;
         natter-base)
             if [ ! -x "${NATTER_BASE:-}" ]; then
                 echo "bench-peers: natter-base needs NATTER_BASE=PATH of an earlier natter-server build" >&2
@@ -262,12 +264,13 @@ start_server() {
                 --data-dir "$WORK/natter-data" "${load_flags[@]}" \
                 --max-outbound 67108864 --mailbox-limit 1000000 2>>"$OUT/$name.log" &
             ;;
-        relay | relay-tls)
+        relay | relay-tls | relay-nagle)
             # The do-nothing relay; over TLS with natter's TLS settings and a self-signed certificate
-            # made as natter-tls makes its own.
-            local relay_tls=()
-            [ "$name" = relay-tls ] && relay_tls=(--tls --data-dir "$WORK/relay-data")
-            "$BENCH" relay "$port" --bind 127.0.0.1 "${relay_tls[@]}" 2>>"$OUT/$name.log" &
+            # made as natter-tls makes its own; with Nagle's algorithm left on, as the peers leave it.
+            local relay_opts=()
+            [ "$name" = relay-tls ] && relay_opts=(--tls --data-dir "$WORK/relay-data")
+            [ "$name" = relay-nagle ] && relay_opts=(--nagle)
+            "$BENCH" relay "$port" --bind 127.0.0.1 "${relay_opts[@]}" 2>>"$OUT/$name.log" &
             ;;
         ngircd | ngircd-tls) ngircd -n -f "$WORK/ngircd.conf" >>"$OUT/ngircd.log" 2>&1 & ;;
         inspircd | inspircd-tls)
@@ -289,14 +292,20 @@ start_server() {
     exit 1
 }
 
-# bench [--natter-only | --natter-lines] WORKLOAD ARGS...: the workload against every server (IRC ones
-# get --proto irc, the relay --proto relay); --natter-only: natter alone (natter, natter-tls,
-# natter-base); --natter-lines: natter and the relay (what IRC cannot do, but the relay can).
+# bench [--natter-only | --natter-lines | --with-nagle] WORKLOAD ARGS...: the workload against every
+# server (IRC ones get --proto irc, the relay --proto relay); --natter-only: natter alone (natter,
+# natter-tls, natter-base); --natter-lines: natter and the relay (what IRC cannot do, but the relay
+# can); --with-nagle: every server and, when the relay runs, the relay with Nagle's algorithm on too
+# (relay-nagle: what the peers' choice to leave it on saves, where lines are sparse).
 bench() {
-    local only="" workload s port proto tls
+    local only="" workload s port proto tls servers=$SERVERS
     case "$1" in
         --natter-only) only="natter" && shift ;;
         --natter-lines) only="natter relay" && shift ;;
+        --with-nagle)
+            [[ " $SERVERS " == *" relay "* ]] && servers="$SERVERS relay-nagle"
+            shift
+            ;;
     esac
     workload=$1
     shift
@@ -306,7 +315,7 @@ bench() {
     local round rounds=$ROUNDS
     [ "$PEER_ROUNDS" -gt "$rounds" ] && rounds=$PEER_ROUNDS
     for round in $(seq "$rounds"); do
-        for s in $SERVERS; do
+        for s in $servers; do
             if [ -n "$only" ] && ! [[ " $only " == *" ${s%-*} "* ]]; then
                 continue
             fi
@@ -374,7 +383,7 @@ if [ -z "$PEAK" ]; then
 fi
 for pct in 10 50 90; do
     rate=$(awk -v p="$PEAK" -v f="$pct" 'BEGIN { printf "%d", p * f / 100 }')
-    bench direct --users "$USERS" --rate "$rate" --duration "$SECS"
+    bench --with-nagle direct --users "$USERS" --rate "$rate" --duration "$SECS"
 done
 bench idle --users "$IDLE"
 # What grows per connection shows between two sizes.

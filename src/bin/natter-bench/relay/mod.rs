@@ -63,6 +63,12 @@ pub struct RelayArgs {
     /// With --tls and no --tls-cert: where the self-signed certificate is made and kept.
     #[arg(long, value_name = "DIR", default_value = "relay-data")]
     data_dir: PathBuf,
+    /// Leave Nagle's algorithm on (no `TCP_NODELAY`), as ngircd and InspIRCd do: small lines then
+    /// wait for the client's ACK and leave in fewer, fuller segments. Not the limit (the limit answers
+    /// at once, as natter does); this shows what that choice alone saves per message at rates where
+    /// lines are sparse, and what it costs in latency.
+    #[arg(long)]
+    nagle: bool,
 }
 
 /// The key epoll reports for the listening socket; connections are keyed by their slot.
@@ -109,7 +115,7 @@ pub fn run(args: &RelayArgs) -> Result<()> {
     } else {
         None
     };
-    let listener = listen(SocketAddr::new(args.bind, args.port))?;
+    let listener = listen(SocketAddr::new(args.bind, args.port), !args.nagle)?;
     let local = listener.local_addr().context("reading the bound address")?;
     eprintln!(
         "natter-bench relay: listening on {local} ({})",
@@ -155,10 +161,10 @@ pub fn run(args: &RelayArgs) -> Result<()> {
     }
 }
 
-/// A non-blocking listener with `TCP_NODELAY` (inherited by accepted sockets on Linux, so set once)
-/// and a deep accept queue (the kernel caps it at `somaxconn`): a thousand logins in flight must not
-/// wait in SYN retries.
-fn listen(addr: SocketAddr) -> Result<std::net::TcpListener> {
+/// A non-blocking listener with `TCP_NODELAY` if `nodelay` (inherited by accepted sockets on Linux, so
+/// set once) and a deep accept queue (the kernel caps it at `somaxconn`): a thousand logins in flight
+/// must not wait in SYN retries.
+fn listen(addr: SocketAddr, nodelay: bool) -> Result<std::net::TcpListener> {
     let socket = socket2::Socket::new(
         socket2::Domain::for_address(addr),
         socket2::Type::STREAM,
@@ -166,7 +172,7 @@ fn listen(addr: SocketAddr) -> Result<std::net::TcpListener> {
     )
     .context("creating the listening socket")?;
     socket.set_reuse_address(true)?;
-    socket.set_tcp_nodelay(true)?;
+    socket.set_tcp_nodelay(nodelay)?;
     socket
         .bind(&addr.into())
         .with_context(|| format!("binding {addr}"))?;
