@@ -257,9 +257,12 @@ impl Server {
             Input::Idle { written } => {
                 if self.pacer.tidy(now, written) == Tidy::Now {
                     self.outbox.shrink();
-                    if let Engine::Alone(core) = &mut self.engine {
-                        core.shrink_spares();
-                        core.shrink_tables();
+                    match &mut self.engine {
+                        Engine::Alone(core) => {
+                            core.shrink_spares();
+                            core.shrink_tables();
+                        }
+                        Engine::Node(r) => r.node.shrink(),
                     }
                     self.out.push_back(Output::Tidy);
                 }
@@ -274,11 +277,12 @@ impl Server {
     }
 
     /// The text of a line the driver has written (a `MSG` line's, taken out of it), given back: the
-    /// core copies a later line's text into it (a cluster node's copy of the core does not keep
-    /// them). Optional; a driver that drops them only allocates more.
+    /// core (or a cluster node's copy of it) copies a later line's text into it. Optional; a driver
+    /// that drops them only allocates more.
     pub fn recycle_text(&mut self, text: String) {
-        if let Engine::Alone(core) = &mut self.engine {
-            core.recycle_text(text);
+        match &mut self.engine {
+            Engine::Alone(core) => core.recycle_text(text),
+            Engine::Node(r) => r.node.recycle_text(text),
         }
     }
 

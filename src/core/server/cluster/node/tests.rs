@@ -827,7 +827,8 @@ fn one_turn_s_events_are_one_entry_applied_in_order_on_every_node() {
 fn a_turn_larger_than_an_entry_is_appended_as_several_in_order() {
     let mut c = Cluster::new(1, NodeConfig::default());
     let alice = c.log_in(1, 0, "alice", "a");
-    let lines: Vec<String> = (0..100)
+    // Three entries' worth and more, of lines near the longest a client may send.
+    let lines: Vec<String> = (0..3 * MAX_ENTRY_BYTES / 7_000 + 1)
         .map(|i| format!("broadcast {i:03} {}", "x".repeat(7_000)))
         .collect();
     for line in &lines {
