@@ -52,17 +52,20 @@ BIN=${BENCH_BIN:-target/release}
 BENCH=$BIN/natter-bench
 NATTER=$BIN/natter-server
 ONLY=${BENCH_ONLY:-}
-# Ports nothing else here uses; each server gets its own.
-PORT_natter=47100
-PORT_ngircd=47101
-PORT_inspircd=47102
-PORT_natter_base=47103
-PORT_natter_tls=47104
-PORT_ngircd_tls=47105
-PORT_inspircd_tls=47106
-PORT_relay=47107
-PORT_relay_tls=47108
-PORT_relay_nagle=47109
+# Ports nothing else here uses; each server gets its own. Below the kernel's ephemeral range
+# (net.ipv4.ip_local_port_range, 32768-60999 by default): a login churn opens thousands of client
+# connections, and one whose local port is a server's port, left in TIME_WAIT, kept InspIRCd (which
+# binds without SO_REUSEADDR) from listening there in the next run.
+PORT_natter=31100
+PORT_ngircd=31101
+PORT_inspircd=31102
+PORT_natter_base=31103
+PORT_natter_tls=31104
+PORT_ngircd_tls=31105
+PORT_inspircd_tls=31106
+PORT_relay=31107
+PORT_relay_tls=31108
+PORT_relay_nagle=31109
 # Connections logging in at once during setup, per generator thread. ngircd's listen backlog is fixed at
 # 10, so more than that overflows its accept queue and stalls in SYN retries; InspIRCd completes a
 # registration only once a second by design, so it needs many at once to log 1,000 users in quickly.
@@ -283,13 +286,16 @@ start_server() {
             return 0
         fi
         if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-            echo "bench-peers: $name exited at start; see $OUT/$name.log" >&2
-            exit 1
+            echo "bench-peers: $name exited at start (see $OUT); this run of it is skipped" >&2
+            wait "$SERVER_PID" 2>/dev/null || true
+            SERVER_PID=""
+            return 1
         fi
         sleep 0.05
     done
-    echo "bench-peers: $name did not listen on port $port within 10 s" >&2
-    exit 1
+    echo "bench-peers: $name did not listen on port $port within 10 s (see $OUT); this run of it is skipped" >&2
+    stop_server
+    return 1
 }
 
 # bench [--natter-only | --natter-lines | --with-nagle] WORKLOAD ARGS...: the workload against every
@@ -329,7 +335,9 @@ bench() {
             [ "${s%-*}" = relay ] && proto=relay
             tls=()
             [ "${s%-tls}" != "$s" ] && tls=(--tls)
-            start_server "$s"
+            # A server that does not start is left out of this round (its column shows the
+            # other rounds, or n/a), and the run goes on: a peer crashing must not cost the rest.
+            start_server "$s" || continue
             say "$s: $workload $* (round $round of $rounds)"
             if ! "$BENCH" run "$workload" --proto "$proto" --label "$s" --addr "127.0.0.1:$port" \
                 --server-pid "$SERVER_PID" --dial-limit "$(eval echo "\$DIAL_${s//-/_}")" "${tls[@]}" "$@" --setup-timeout 240 --json \
