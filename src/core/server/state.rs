@@ -335,14 +335,12 @@ impl ServerState {
         self.texts.give(text);
     }
 
-    /// Gives the strings kept for texts back to the allocator (the server has gone idle).
-    pub fn shrink_spares(&mut self) {
+    /// The server has gone idle after a burst: the strings kept for texts go back to the allocator,
+    /// and so does the connection table's room beyond what it holds (see `ConnTable::shrink`).
+    /// Neither changes what the core holds or the order it walks it in, so a cluster node's copy of
+    /// the core may do it on its own idle moment and stay alike with the others.
+    pub fn shrink(&mut self) {
         self.texts.clear();
-    }
-
-    /// Gives back the connection table's room beyond what it holds (see `ConnTable::shrink`), as
-    /// the server goes idle after a burst.
-    pub fn shrink_tables(&mut self) {
         self.sessions.shrink();
     }
 

@@ -589,6 +589,8 @@ pub async fn appender(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use natter_core::server::cluster::LogEventKind;
+    use natter_core::time::Timestamp;
 
     /// The appender's pipeline, given its room up front, packs to exactly the bytes of the same
     /// XADDs built the redis crate's plain way: the room changes nothing Redis is sent.
@@ -613,8 +615,6 @@ mod tests {
             plain.get_packed_pipeline()
         );
     }
-    use natter_core::server::cluster::LogEventKind;
-    use natter_core::time::Timestamp;
 
     #[test]
     fn a_sealed_entry_opens_only_where_it_was_written() {

@@ -258,10 +258,7 @@ impl Server {
                 if self.pacer.tidy(now, written) == Tidy::Now {
                     self.outbox.shrink();
                     match &mut self.engine {
-                        Engine::Alone(core) => {
-                            core.shrink_spares();
-                            core.shrink_tables();
-                        }
+                        Engine::Alone(core) => core.shrink(),
                         Engine::Node(r) => r.node.shrink(),
                     }
                     self.out.push_back(Output::Tidy);

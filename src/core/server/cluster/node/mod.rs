@@ -295,12 +295,10 @@ impl Node {
         self.core.recycle_text(text);
     }
 
-    /// Gives its copy of the core's kept strings and its tables' unused room back to the allocator
-    /// (the server has gone idle), as a server alone does. Neither changes what the core holds or
-    /// the order it walks it in, so the copies of the core stay alike.
+    /// The server has gone idle: its copy of the core gives its spare room back, as a server
+    /// alone's does ([`ServerState::shrink`]).
     pub fn shrink(&mut self) {
-        self.core.shrink_spares();
-        self.core.shrink_tables();
+        self.core.shrink();
     }
 
     /// Where in the log its core is.
