@@ -45,8 +45,10 @@ pub enum LogEventKind {
     Line {
         /// The connection it came on.
         conn: ConnId,
-        /// The line's bytes, not yet checked to be text.
-        line: Box<[u8]>,
+        /// The line's bytes, not yet checked to be text. A `Vec`, not a boxed slice, so a node can
+        /// give the room of a line it read back to the next line it appends (`Node::recycle_entry`)
+        /// instead of an allocation and a free for every line.
+        line: Vec<u8>,
     },
     /// [`Event::LineTooLong`].
     LineTooLong {

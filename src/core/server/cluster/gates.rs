@@ -40,6 +40,13 @@ pub fn is_passwd_line(line: &[u8]) -> bool {
     let space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
     let start = line.iter().position(|b| !space(b)).unwrap_or(line.len());
     let rest = &line[start..];
+    // Most lines are over at their first letter: an ASCII one that neither command begins with
+    // (the table's words are matched ignoring ASCII case only, so no other letter can begin them).
+    match rest.first() {
+        None => return false,
+        Some(b) if b.is_ascii() && !matches!(b.to_ascii_lowercase(), b'p' | b'o') => return false,
+        Some(_) => {}
+    }
     let word = &rest[..rest.iter().position(space).unwrap_or(rest.len())];
     if !word.is_ascii() {
         return is_passwd_line_slowly(line);

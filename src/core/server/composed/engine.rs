@@ -90,7 +90,10 @@ impl Engine {
         };
         let node = &mut r.node;
         match news {
-            News::Logged(entry) => node.handle_entry(&entry, now),
+            News::Logged(entry) => {
+                node.handle_entry(&entry, now);
+                node.recycle_entry(*entry);
+            }
             News::Restart(bytes) => node.restart(&bytes, now),
             News::Renewed { sent, was } => node.lease_renewed(sent, was, now),
             News::Members {

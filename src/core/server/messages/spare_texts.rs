@@ -5,6 +5,13 @@
 //! goes into it. Nothing depends on it but the allocator's work: a core without spares copies into a
 //! new string.
 //!
+//! A cluster node keeps a second pool for its log lines: every line its users type is copied into a
+//! log event (kept until the entry comes back from the log, long after the input is gone), one
+//! allocation and one free per line where a server alone makes none. The node gives each line's
+//! room back once its entry is read back and fed (`Node::recycle_entry`), and the next line is
+//! copied in. Not the texts' pool: a text is shorter than the line it came in, so a line copied into
+//! a text's room would grow it (a `realloc`, as dear as the allocation saved).
+//!
 //! The pool is bounded by the bytes it holds, not by a count: a busy turn handles as many messages
 //! as its connections had in flight (tens of thousands with a thousand users, 32 each), and every
 //! one past the pool's size had its string made in the core and freed in the shell after the write,
@@ -22,13 +29,14 @@ const MAX_CAPACITY: usize = 1024;
 /// and its place in the pool's vector. So a flood of one-byte texts cannot make the pool hold
 /// millions of strings under a bound meant for bytes.
 fn held(capacity: usize) -> usize {
-    capacity.max(24) + size_of::<String>()
+    capacity.max(24) + size_of::<Vec<u8>>()
 }
 
 /// The spare strings. See the [module documentation](self).
 #[derive(Debug, Default)]
 pub(crate) struct SpareTexts {
-    strings: Vec<String>,
+    /// Each empty, with its room.
+    strings: Vec<Vec<u8>>,
     /// What `strings` hold ([`held`]), summed.
     bytes: usize,
 }
@@ -36,9 +44,10 @@ pub(crate) struct SpareTexts {
 impl SpareTexts {
     /// `text`, copied into a spare string if one is kept.
     pub(crate) fn copy_of(&mut self, text: &str) -> String {
-        match self.strings.pop() {
-            Some(mut s) => {
-                self.bytes -= held(s.capacity());
+        match self.take() {
+            Some(room) => {
+                // Kept empty, so always text: the check looks at no byte.
+                let mut s = String::from_utf8(room).unwrap_or_default();
                 s.push_str(text);
                 s
             }
@@ -46,13 +55,35 @@ impl SpareTexts {
         }
     }
 
+    /// `bytes`, copied into a spare if one is kept.
+    pub(crate) fn copy_of_bytes(&mut self, bytes: &[u8]) -> Vec<u8> {
+        match self.take() {
+            Some(mut room) => {
+                room.extend_from_slice(bytes);
+                room
+            }
+            None => bytes.to_vec(),
+        }
+    }
+
+    fn take(&mut self) -> Option<Vec<u8>> {
+        let room = self.strings.pop()?;
+        self.bytes -= held(room.capacity());
+        Some(room)
+    }
+
     /// A text's string, written out and given back: kept (emptied) if there is room for it.
-    pub(crate) fn give(&mut self, mut s: String) {
-        let capacity = s.capacity();
+    pub(crate) fn give(&mut self, s: String) {
+        self.give_bytes(s.into_bytes());
+    }
+
+    /// A byte vector given back: kept (emptied) if there is room for it.
+    pub(crate) fn give_bytes(&mut self, mut room: Vec<u8>) {
+        let capacity = room.capacity();
         if (1..=MAX_CAPACITY).contains(&capacity) && self.bytes + held(capacity) <= KEEP_BYTES {
-            s.clear();
+            room.clear();
             self.bytes += held(capacity);
-            self.strings.push(s);
+            self.strings.push(room);
         }
     }
 
@@ -106,5 +137,19 @@ mod tests {
         assert_eq!(spares.len(), KEEP_BYTES / long, "no more room");
         spares.clear();
         assert_eq!(spares.len(), 0);
+    }
+
+    #[test]
+    fn byte_vectors_are_kept_as_strings_are() {
+        let mut spares = SpareTexts::default();
+        spares.give(String::from("a written text"));
+        let line = spares.copy_of_bytes(b"message bob hi");
+        assert_eq!(line, b"message bob hi");
+        assert!(line.capacity() >= "a written text".len());
+        assert_eq!(spares.len(), 0);
+        spares.give_bytes(line);
+        assert_eq!(spares.copy_of("hello"), "hello");
+        assert_eq!(spares.len(), 0);
+        assert_eq!(spares.copy_of_bytes(b"new"), b"new", "none kept: a new one");
     }
 }

@@ -70,6 +70,7 @@ use crate::server::cluster::replica::{Applied, ReplicaLog};
 use crate::server::cluster::snapshot::{self, SnapshotError};
 use crate::server::event::{ConnId, Effect, Event};
 use crate::server::login::next_line::NextLine;
+use crate::server::messages::spare_texts::SpareTexts;
 use crate::server::record::Record;
 use crate::server::state::ServerState;
 use crate::time::Timestamp;
@@ -224,6 +225,8 @@ pub struct Node {
     /// Why this node cannot follow the log any more, once that is so.
     lost: Option<Lost>,
     scratch: Vec<Effect>,
+    /// Spare room for the lines of the events it appends (see [`Self::recycle_entry`]).
+    lines: SpareTexts,
     appends: VecDeque<LogEvent>,
     effects: Vec<Effect>,
     refusals: VecDeque<Refusal>,
@@ -269,6 +272,7 @@ impl Node {
             fences: 0,
             lost: None,
             scratch: Vec::new(),
+            lines: SpareTexts::default(),
             appends: VecDeque::new(),
             effects: Vec::new(),
             refusals: VecDeque::new(),
@@ -295,9 +299,20 @@ impl Node {
         self.core.recycle_text(text);
     }
 
+    /// An entry of the log, fed ([`Self::handle_entry`]) and given back: the room of its lines is
+    /// kept for the lines this node appends next, as a server alone keeps its texts'. Optional; an entry dropped only costs the allocator more.
+    pub fn recycle_entry(&mut self, entry: LogEntry) {
+        for event in entry.events {
+            if let LogEventKind::Line { line, .. } = event.kind {
+                self.lines.give_bytes(line);
+            }
+        }
+    }
+
     /// The server has gone idle: its copy of the core gives its spare room back, as a server
     /// alone's does ([`ServerState::shrink`]).
     pub fn shrink(&mut self) {
+        self.lines.clear();
         self.core.shrink();
     }
 
@@ -648,7 +663,19 @@ impl Node {
 
     /// Appends `event` (at `now`), unless the node is fenced and it is not wanted then.
     fn append(&mut self, event: Event<'_>, now: Timestamp) {
-        self.push_append(LogEvent::new(event, now));
+        let entry = match event {
+            // The line is kept until its entry comes back from the log: copied into a spare room
+            // (given back by [`Self::recycle_entry`]), not a new allocation per line.
+            Event::Line { conn, line } => LogEvent {
+                at: now,
+                kind: LogEventKind::Line {
+                    conn,
+                    line: self.lines.copy_of_bytes(line),
+                },
+            },
+            event => LogEvent::new(event, now),
+        };
+        self.push_append(entry);
     }
 
     /// Appends `entry`, unless the node is fenced and it is not wanted then.
