@@ -239,6 +239,15 @@ impl LoginFailure {
 }
 
 impl Effect {
+    /// A record to store or a password job: what a cluster node does more with than hand it to its
+    /// shell or drop it.
+    pub fn is_job_or_record(&self) -> bool {
+        matches!(
+            self,
+            Effect::Persist(_) | Effect::CheckPassword { .. } | Effect::HashPassword { .. }
+        )
+    }
+
     /// Effects that act at once rather than with their batch's lines: they make no claim about what
     /// is stored, so they never wait for a commit (a password check, slowing a reader, watching a
     /// queue).
