@@ -57,7 +57,7 @@ mod trim;
 use std::collections::{BTreeSet, VecDeque};
 use std::net::SocketAddr;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 pub use self::lease::{LEASE_MS, LeaseWas, Renewals};
 use self::lease::{Lease, LeaseChange};
@@ -193,10 +193,10 @@ pub enum Lost {
 /// to many keeps only its own among them), or an answer to its operator. Every node carries out
 /// its own; the others' nodes carry out theirs. Records and password jobs are
 /// [`Node::carry`]'s.
-fn concerns(effect: &mut Effect, own: &FxHashMap<ConnId, SocketAddr>, id: u64) -> bool {
+fn concerns(effect: &mut Effect, own: &FxHashSet<ConnId>, id: u64) -> bool {
     match effect {
         Effect::SendMany { to, .. } => {
-            to.retain(|c| own.contains_key(c));
+            to.retain(|c| own.contains(c));
             !to.is_empty()
         }
         // Answered by the node whose operator asked.
@@ -207,7 +207,7 @@ fn concerns(effect: &mut Effect, own: &FxHashMap<ConnId, SocketAddr>, id: u64) -
         | Effect::Close { conn }
         | Effect::PauseReading { conn }
         | Effect::ResumeReading { conn }
-        | Effect::WatchDrain { conn } => own.contains_key(conn),
+        | Effect::WatchDrain { conn } => own.contains(conn),
         Effect::Persist(_) | Effect::CheckPassword { .. } | Effect::HashPassword { .. } => false,
     }
 }
@@ -218,9 +218,12 @@ pub struct Node {
     core: ServerState,
     log: ReplicaLog,
     cfg: NodeConfig,
-    /// This node's open connections, with their peers: the ones whose events it appends and whose
-    /// lines it carries out.
-    own: FxHashMap<ConnId, SocketAddr>,
+    /// This node's open connections: the ones whose events it appends and whose lines it carries
+    /// out. Asked of every effect of every entry read back, so only the numbers, densely (the
+    /// peers beside them made the table five times the size, and the question a cache miss).
+    own: FxHashSet<ConnId>,
+    /// The peers of its open connections, for the records of their events.
+    peers: FxHashMap<ConnId, SocketAddr>,
     gates: Gates,
     /// Connections whose reading is held for a full gate.
     held: Vec<ConnId>,
@@ -280,7 +283,8 @@ impl Node {
             log,
             lease: Lease::new(now, cfg.fence_after_ms),
             cfg,
-            own: FxHashMap::default(),
+            own: FxHashSet::default(),
+            peers: FxHashMap::default(),
             gates: Gates::default(),
             held: Vec::new(),
             schedule,
@@ -394,7 +398,7 @@ impl Node {
 
     /// Whether `conn` is one of its open connections.
     pub fn is_own(&self, conn: ConnId) -> bool {
-        self.own.contains_key(&conn)
+        self.own.contains(&conn)
     }
 
     /// An event of one of this node's connections (or its shutdown), at `now` by its clock: to the log
@@ -412,14 +416,16 @@ impl Node {
                     });
                     return;
                 }
-                self.own.insert(conn, peer);
+                self.own.insert(conn);
+                self.peers.insert(conn, peer);
                 self.append(event, now);
             }
             Event::Line { conn, line } => self.read(conn, Some(line), now),
             Event::LineTooLong { conn } => self.read(conn, None, now),
             Event::Disconnected { conn } => {
                 // Once: a connection this node refused had its session ended already.
-                if self.own.remove(&conn).is_some() {
+                if self.own.remove(&conn) {
+                    self.peers.remove(&conn);
                     self.forget(conn);
                     self.append(event, now);
                 }
@@ -520,7 +526,7 @@ impl Node {
             self.effects.append(made);
             return;
         }
-        let peer = conn.and_then(|c| self.own.get(&c).copied());
+        let peer = conn.and_then(|c| self.peers.get(&c).copied());
         for effect in made.drain(..) {
             self.carry(effect, ours, peer, now);
         }
@@ -711,7 +717,8 @@ impl Node {
 
     /// Refuses every connection of this node's with `reason`: the ones refused, in order.
     fn refuse_own(&mut self, reason: ByeReason) -> Vec<ConnId> {
-        let mut own: Vec<ConnId> = self.own.drain().map(|(conn, _)| conn).collect();
+        let mut own: Vec<ConnId> = self.own.drain().collect();
+        self.peers.clear();
         own.sort_unstable();
         for &conn in &own {
             self.refusals.push_back(Refusal { conn, reason });
