@@ -290,10 +290,11 @@ impl Pacer {
                 .then(|| now.plus_millis(self.cfg.tidy_quiet_ms));
         }
         let over = self.final_ripe && written >= self.cfg.tidy_final_bytes;
-        let period_over = self
-            .last_tidy
-            .is_none_or(|last| now >= last.plus_millis(self.cfg.tidy_every_ms));
-        if !over && !(written >= self.cfg.tidy_after_bytes && period_over) {
+        let periodic = written >= self.cfg.tidy_after_bytes
+            && self
+                .last_tidy
+                .is_none_or(|last| now >= last.plus_millis(self.cfg.tidy_every_ms));
+        if !(over || periodic) {
             return Tidy::No;
         }
         self.last_tidy = Some(now);

@@ -631,12 +631,8 @@ mod tests {
         prop_oneof![
             (conn.clone(), any::<SocketAddr>())
                 .prop_map(|(conn, peer)| LogEventKind::Connected { conn, peer }),
-            (conn.clone(), proptest::collection::vec(any::<u8>(), 0..300)).prop_map(
-                |(conn, line)| LogEventKind::Line {
-                    conn,
-                    line: line.into()
-                }
-            ),
+            (conn.clone(), proptest::collection::vec(any::<u8>(), 0..300))
+                .prop_map(|(conn, line)| LogEventKind::Line { conn, line }),
             conn.clone()
                 .prop_map(|conn| LogEventKind::LineTooLong { conn }),
             conn.clone()
