@@ -81,7 +81,7 @@ run() {
         extra=(--cluster "redis://127.0.0.1:$RPORT")
     fi
     "$dir/natter-server" "${LOAD_ARGS[@]}" --plaintext --presence-interval 0 "${extra[@]}" \
-        2>>"$WORK/server.log" &
+        >>"$WORK/server.log" 2>&1 &
     SERVER_PID=$!
     wait_listening "$PORT"
     "$BENCH" run direct --users "$USERS" --messages 200 --addr "127.0.0.1:$PORT" >/dev/null
