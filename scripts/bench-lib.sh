@@ -44,6 +44,11 @@ load_args() {
         --mailbox-limit 1000000)
 }
 
+# free_port: a port nothing listens on now, on 127.0.0.1 (the kernel's pick).
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
 # wait_listening PORT [TENTHS]: until something listens on PORT (default 10 s; valgrind needs more).
 wait_listening() {
     for _ in $(seq "${2:-100}"); do

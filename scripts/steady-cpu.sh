@@ -59,11 +59,11 @@ stop_redis() {
 }
 trap 'stop_redis; bench_cleanup' EXIT
 "$BENCH" gen-credentials "$USERS" "$WORK/credentials.txt" >/dev/null
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 load_args "$PORT"
 if [ "$CLUSTER" = 1 ]; then
     needs redis-server redis-server
-    RPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    RPORT=$(free_port)
     mkdir -p "$WORK/redis"
     redis-server --port "$RPORT" --bind 127.0.0.1 --dir "$WORK/redis" --save '' \
         --appendonly yes --appendfsync always >"$WORK/redis.log" 2>&1 &
