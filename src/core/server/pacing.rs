@@ -289,7 +289,9 @@ impl Pacer {
             self.final_due = (written >= self.cfg.tidy_final_bytes)
                 .then(|| now.plus_millis(self.cfg.tidy_quiet_ms));
         }
-        let over = self.final_ripe && written >= self.cfg.tidy_final_bytes;
+        // Ripe only while nothing more was written since it was set due, which needs the final
+        // tidy-up's bytes: the burst is over.
+        let over = self.final_ripe;
         let periodic = written >= self.cfg.tidy_after_bytes
             && self
                 .last_tidy

@@ -158,11 +158,21 @@ impl LogEventKind {
 impl LogEvent {
     /// The log's form of `event`, given to the core at `at`: its borrowed parts copied.
     pub fn new(event: Event<'_>, at: Timestamp) -> Self {
+        Self::with_line_copied(event, at, <[u8]>::to_vec)
+    }
+
+    /// [`Self::new`], a line's bytes copied by `copy` (a cluster node copies them into room it
+    /// keeps: `Node::recycle_entry`).
+    pub(crate) fn with_line_copied(
+        event: Event<'_>,
+        at: Timestamp,
+        copy: impl FnOnce(&[u8]) -> Vec<u8>,
+    ) -> Self {
         let kind = match event {
             Event::Connected { conn, peer } => LogEventKind::Connected { conn, peer },
             Event::Line { conn, line } => LogEventKind::Line {
                 conn,
-                line: line.into(),
+                line: copy(line),
             },
             Event::LineTooLong { conn } => LogEventKind::LineTooLong { conn },
             Event::SecretLine { conn, shape } => LogEventKind::SecretLine { conn, shape },

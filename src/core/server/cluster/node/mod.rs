@@ -328,7 +328,8 @@ impl Node {
     }
 
     /// An entry of the log, fed ([`Self::handle_entry`]) and given back: the room of its lines is
-    /// kept for the lines this node appends next, as a server alone keeps its texts'. Optional; an entry dropped only costs the allocator more.
+    /// kept for the lines this node appends next, as a server alone keeps its texts'. Optional; an
+    /// entry dropped only costs the allocator more.
     pub fn recycle_entry(&mut self, entry: LogEntry) {
         for event in entry.events {
             if let LogEventKind::Line { line, .. } = event.kind {
@@ -684,18 +685,10 @@ impl Node {
 
     /// Appends `event` (at `now`), unless the node is fenced and it is not wanted then.
     fn append(&mut self, event: Event<'_>, now: Timestamp) {
-        let entry = match event {
-            // The line is kept until its entry comes back from the log: copied into a spare room
-            // (given back by [`Self::recycle_entry`]), not a new allocation per line.
-            Event::Line { conn, line } => LogEvent {
-                at: now,
-                kind: LogEventKind::Line {
-                    conn,
-                    line: self.lines.copy_of_bytes(line),
-                },
-            },
-            event => LogEvent::new(event, now),
-        };
+        // A line is kept until its entry comes back from the log: copied into spare room (given
+        // back by [`Self::recycle_entry`]), not a new allocation per line.
+        let lines = &mut self.lines;
+        let entry = LogEvent::with_line_copied(event, now, |line| lines.copy_of_bytes(line));
         self.push_append(entry);
     }
 
