@@ -12,7 +12,8 @@
 # 1,000 users, 32 in flight, M messages each in the measured run (default 1,000; the warm-up 200).
 # --cluster: each build also as a one-node cluster, on a Redis of its own started here (a temporary
 # directory, appendfsync always, as cluster mode needs; Debian: apt-get install redis-server). The
-# builds run in turn each round, the order reversed every other round; one line per run, then the
+# builds run in turn each round, the order reversed every other round; one line per run (CPU, page
+# faults, and the run's rate and latency: a pacing change trades them), then the
 # medians. BENCH=PATH is the natter-bench used (default target/release/natter-bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,7 +34,7 @@ while [ $# -gt 0 ]; do
             ;;
         --cluster) CLUSTER=1 ;;
         -h | --help)
-            sed -n '2,16p' "$0"
+            sed -n '2,17p' "$0"
             exit 0
             ;;
         *=*) BUILDS+=("$1") ;;
@@ -95,13 +96,18 @@ run() {
         exit 1
     }
     stop_server "$PORT"
-    python3 - "$name" "$kind" "$((USERS * MSGS))" "$(getconf CLK_TCK)" $before $after <<'PY' | tee -a "$WORK/runs"
+    local rate p50 p99
+    rate=$(grep -o '^ *[0-9,]* deliveries/s' "$WORK/run.txt" | tr -d ' ,' | cut -d d -f1)
+    p50=$(grep -o 'p50 [0-9.]*' "$WORK/run.txt" | cut -d' ' -f2)
+    p99=$(grep -o 'p99 [0-9.]*' "$WORK/run.txt" | cut -d' ' -f2)
+    python3 - "$name" "$kind" "$((USERS * MSGS))" "$(getconf CLK_TCK)" $before $after "$rate" "$p50" "$p99" <<'PY' | tee -a "$WORK/runs"
 import sys
 name, kind, msgs, hz = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 f0, u0, s0, f1, u1, s1 = map(int, sys.argv[5:11])
+rate, p50, p99 = int(sys.argv[11]), float(sys.argv[12]), float(sys.argv[13])
 us = lambda ticks: ticks / hz * 1e6 / msgs
 print(f"{name} {kind}: user {us(u1 - u0):.3f} system {us(s1 - s0):.3f} total {us(u1 - u0 + s1 - s0):.3f} us/msg, "
-      f"{(f1 - f0) * 1e6 / msgs:.0f} page faults per million messages")
+      f"{(f1 - f0) * 1e6 / msgs:.0f} page faults per million messages, {rate} msgs/s, p50 {p50:.1f} p99 {p99:.1f} ms")
 PY
 }
 
@@ -120,16 +126,18 @@ python3 - "$WORK/runs" <<'PY'
 import re, statistics, sys
 runs = {}
 for line in open(sys.argv[1]):
-    m = re.match(r"(\S+) (\S+): user ([0-9.]+) system ([0-9.]+) total ([0-9.]+) us/msg, (\d+) page", line)
+    m = re.match(r"(\S+) (\S+): user ([0-9.]+) system ([0-9.]+) total ([0-9.]+) us/msg, (\d+) page"
+                 r".*, (\d+) msgs/s, p50 ([0-9.]+) p99 ([0-9.]+) ms", line)
     if m:
-        runs.setdefault((m.group(1), m.group(2)), []).append([float(x) for x in m.group(3, 4, 5, 6)])
+        runs.setdefault((m.group(1), m.group(2)), []).append([float(x) for x in m.group(3, 4, 5, 6, 7, 8, 9)])
 alone = {}
 for (name, kind), rs in runs.items():
     med = [statistics.median(col) for col in zip(*rs)]
     if kind == "alone":
         alone[name] = med[2]
     runs[(name, kind)] = med
-for (name, kind), (u, s, t, f) in runs.items():
+for (name, kind), (u, s, t, f, rate, p50, p99) in runs.items():
     ratio = f", alone / node per CPU-second {alone[name] / t:.2f}" if kind == "node" else ""
-    print(f"  {name} {kind}: user {u:.3f} system {s:.3f} total {t:.3f} us/msg, {f:.0f} faults per million{ratio}")
+    print(f"  {name} {kind}: user {u:.3f} system {s:.3f} total {t:.3f} us/msg, {f:.0f} faults per million, "
+          f"{rate:,.0f} msgs/s, p50 {p50:.1f} p99 {p99:.1f} ms{ratio}")
 PY
