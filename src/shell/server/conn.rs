@@ -73,11 +73,12 @@ pub(super) enum Flush {
 /// back once written (to the spares, for the next connection that gets a line).
 const REPLY_ROOM: usize = 256;
 
-/// The room an empty queue is given for a line that may wait (a presence notice): a few such lines,
-/// since more tend to follow before it is written (each login and logout of the others, for up to
-/// the presence lane's 100 ms), where growing from the line's own size reallocated at the second,
-/// third and fifth. It is held only until that write, and is then just large enough for the spares
-/// to keep it for the next connection that gets a line.
+/// The room an empty queue is given for a line that may wait (a presence notice, a login's first
+/// prompt) when no spare buffer is kept: a few such lines, since more tend to follow before it is
+/// written (each login and logout of the others, for up to the presence lane's 100 ms), where growing
+/// from the line's own size reallocated at the second, third and fifth. It is held only until that
+/// write, and is then just large enough for the spares to keep it for the next connection that gets
+/// a line.
 const HELD_ROOM: usize = 128;
 
 /// How long a connection that is to close may take to finish its TLS handshake and read its goodbye.
@@ -122,11 +123,15 @@ impl ConnIo {
 
     /// Queues `bytes` (one rendered line). `more` says that more lines are likely to follow in the
     /// same write (a reply, which is never held back): a queue that must grow for it then grows at
-    /// once to [`REPLY_ROOM`], instead of once per line. A line that may wait (a presence notice)
-    /// gives an empty queue [`HELD_ROOM`], not a spare's room, since it may sit in the queue of an
-    /// idle connection until its lane is due.
-    /// An empty queue without room takes a spare buffer first, if one is kept (and `more` says the
-    /// line is written with the batch, so the buffer comes back at the end of the turn).
+    /// once to [`REPLY_ROOM`], instead of once per line.
+    ///
+    /// An empty queue without room takes a spare buffer first, if one is kept, whether its line is
+    /// written with the batch (the buffer comes back at the end of the turn) or may wait (a presence
+    /// notice, a login's first prompt: it comes back when its lane is due, at most a tenth of a
+    /// second later). Under login churn the waiting lines are most of what is queued: each reader of
+    /// a presence notice took a new buffer from the allocator, grew it notice by notice, and handed it
+    /// back to spares already full, so the allocator's heap top grew and was trimmed again, page
+    /// faults and all. With no spare kept, a waiting line gets [`HELD_ROOM`].
     pub(super) fn push(&mut self, bytes: &[u8], more: bool, spares: &mut Spares) {
         let (queue, ws) = match self.layers.as_deref_mut() {
             Some(Layers { tls, plain, ws }) => {
@@ -135,7 +140,7 @@ impl ConnIo {
             }
             None => (&mut self.out, None),
         };
-        if more && queue.capacity() == 0 {
+        if queue.capacity() == 0 {
             *queue = spares.take();
         }
         if let Some(ws) = ws {
@@ -172,16 +177,18 @@ impl ConnIo {
             }) => plain,
             _ => &mut self.out,
         };
-        if more && queue.capacity() == 0 {
+        if queue.capacity() == 0 {
+            // A spare if one is kept, as in [`Self::push`]; else room for what is likely to follow,
+            // rather than growing from nothing piece by piece as the line is rendered (five
+            // reallocations a login: the prompts and the welcome that follow fit either room).
             *queue = spares.take();
             if queue.capacity() == 0 {
-                queue.reserve(REPLY_ROOM);
+                if more {
+                    queue.reserve(REPLY_ROOM);
+                } else {
+                    queue.reserve_exact(HELD_ROOM);
+                }
             }
-        } else if queue.capacity() == 0 {
-            // A line that may wait (a login's first prompt, a presence notice) gets the room
-            // [`Self::push`] gives it, rather than growing from nothing piece by piece as it is
-            // rendered (five reallocations a login: the prompts and the welcome that follow fit).
-            queue.reserve_exact(HELD_ROOM);
         }
         render(queue);
         self.state.insert(State::HEARD);
@@ -706,6 +713,39 @@ mod tests {
             read_ready(&shared, conn, 1024);
         }
         assert_eq!(gone(&shared), vec![conn], "the core hears it is gone, once");
+    }
+
+    #[test]
+    fn a_line_that_may_wait_takes_a_spare_buffer_and_gives_it_back_once_written() {
+        let (stream, mut client) = sockets();
+        let mut io = ConnIo::new(stream, None, 1024);
+        let mut spares = Spares::default();
+        // Nothing kept: a waiting line gets room for a few more like it.
+        io.push(b"PRESENCE u1 online\n", false, &mut spares);
+        assert_eq!(io.out.capacity(), HELD_ROOM);
+        assert!(matches!(io.flush(&mut spares), Flush::Done));
+        assert_eq!(io.out.capacity(), 0, "an idle connection keeps no buffer");
+        // That buffer was kept: the next waiting line, on another connection, takes it, as do the
+        // first prompt rendered in place and a reply.
+        let (stream2, mut client2) = sockets();
+        let mut other = ConnIo::new(stream2, None, 1024);
+        other.push(b"PRESENCE u2 online\n", false, &mut spares);
+        assert_eq!(other.out.capacity(), HELD_ROOM, "the kept buffer");
+        assert_eq!(spares.take().capacity(), 0, "and none is left");
+        spares.give(Vec::with_capacity(4096));
+        assert!(io.push_rendered(false, &mut spares, |q| {
+            q.extend_from_slice(b"PROMPT username\n")
+        }));
+        assert_eq!(io.out.capacity(), 4096);
+        assert!(matches!(io.flush(&mut spares), Flush::Done));
+        assert!(matches!(other.flush(&mut spares), Flush::Done));
+        let mut got = [0u8; 64];
+        let n = client.read(&mut got).unwrap();
+        assert_eq!(&got[..n], b"PRESENCE u1 online\nPROMPT username\n");
+        let n = client2.read(&mut got).unwrap();
+        assert_eq!(&got[..n], b"PRESENCE u2 online\n");
+        assert_eq!(spares.take().capacity(), HELD_ROOM, "both came back");
+        assert_eq!(spares.take().capacity(), 4096);
     }
 
     #[test]
