@@ -128,10 +128,10 @@ impl ConnIo {
     /// An empty queue without room takes a spare buffer first, if one is kept, whether its line is
     /// written with the batch (the buffer comes back at the end of the turn) or may wait (a presence
     /// notice, a login's first prompt: it comes back when its lane is due, at most a tenth of a
-    /// second later). Under login churn the waiting lines are most of what is queued: each reader of
-    /// a presence notice took a new buffer from the allocator, grew it notice by notice, and handed it
-    /// back to spares already full, so the allocator's heap top grew and was trimmed again, page
-    /// faults and all. With no spare kept, a waiting line gets [`HELD_ROOM`].
+    /// second later). Under login churn the waiting lines are most of what is queued: when each
+    /// reader of a presence notice took a new buffer from the allocator, grew it notice by notice and
+    /// handed it to the spares (or back to the allocator, once they were full), the spares took in
+    /// far more than they gave. With no spare kept, a waiting line gets [`HELD_ROOM`].
     pub(super) fn push(&mut self, bytes: &[u8], more: bool, spares: &mut Spares) {
         let (queue, ws) = match self.layers.as_deref_mut() {
             Some(Layers { tls, plain, ws }) => {
