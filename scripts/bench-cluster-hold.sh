@@ -17,6 +17,7 @@
 # perf_event_paranoid). The machine is shared: the start and end load averages are printed.
 set -uo pipefail
 B=$(cd "${B:-target/release}" && pwd)
+source "$(dirname "$0")/bench-lib.sh"
 RESULTS=$(realpath -m "${RESULTS:-cluster-hold.jsonl}")
 ROUNDS=${ROUNDS:-3}
 MSGS=${MSGS:-100}
@@ -24,16 +25,9 @@ W=$(mktemp -d "${TMPDIR:-/tmp}/natter-cluster-hold.XXXXXX")
 trap 'stop_all; rm -rf "$W"' EXIT
 cd "$W"
 "$B/natter-bench" gen-credentials 2000 cred.txt >/dev/null
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 FLAGS=(--bind 127.0.0.1 --plaintext --credentials cred.txt --flood-rate 0 --max-logins-per-address 0
     --new-connections-per-address 0 --logins-per-address 0 --logins-per-account 0 --presence-interval 0 --failed-logins-per-address 0 --mailbox-share 100 --max-outbound 67108864 --mailbox-limit 1000000)
 PIDS=()
-redis_up() {
-    REDIS_PORT=$(free_port); rm -rf redis; mkdir -m 700 redis
-    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync always --dir "$W/redis" >redis.log 2>&1 &
-    PIDS+=($!)
-    for _ in $(seq 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return; sleep 0.05; done
-}
 start() { # port env-assignment [flags...]
     local port=$1 envset=$2; shift 2
     env $envset "$B/natter-server" "$port" 60 36000 "${FLAGS[@]}" --data-dir "data-$port" "$@" >"node-$port.log" 2>&1 &
@@ -72,7 +66,7 @@ for round in $(seq "$ROUNDS"); do
     PORT=$(free_port); start "$PORT" X=1; run standalone; stop_all
     if [ $((round % 2)) = 1 ]; then ORDER="off on"; else ORDER="on off"; fi
     for v in $ORDER; do
-        redis_up; PORT=$(free_port)
+        redis_up "$W"; PORT=$(free_port)
         if [ $v = off ]; then e=${OFF_ENV:-NATTER_CLUSTER_HOLD_MS=0}; else e=${ON_ENV:-X=1}; fi
         start "$PORT" "$e" --cluster "redis://127.0.0.1:$REDIS_PORT"
         run "node-$v"; stop_all

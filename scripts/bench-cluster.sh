@@ -22,6 +22,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v redis-server >/dev/null || { echo "bench-cluster: needs redis-server (apt-get install redis-server)" >&2; exit 1; }
 ROOT=$PWD
+source scripts/bench-lib.sh
 ROUNDS=${ROUNDS:-2}
 MESSAGES=${MESSAGES:-500}
 BEFORE=${BEFORE:-1963cde}
@@ -64,21 +65,11 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 cd "$W"
 "$B/natter-bench" gen-credentials 2000 cred.txt >/dev/null
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # One host drives every user: flood control and per-address limits off, as in bench-peers.
 FLAGS=(--bind 127.0.0.1 --plaintext --credentials cred.txt --flood-rate 0 --max-logins-per-address 0
     --new-connections-per-address 0 --logins-per-address 0 --logins-per-account 0 --presence-interval 0 --failed-logins-per-address 0 --mailbox-share 100 --max-outbound 67108864 --mailbox-limit 1000000)
 REDIS_PORT=""
 export REDIS_FSYNC=${REDIS_FSYNC:-always}
-redis_up() {
-    REDIS_PORT=$(free_port)
-    rm -rf redis && mkdir -m 700 redis
-    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync "$REDIS_FSYNC" \
-        --dir "$W/redis" >redis.log 2>&1 &
-    PIDS+=($!)
-    for _ in $(seq 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return; sleep 0.05; done
-    echo "bench-cluster: redis-server did not start" >&2; exit 1
-}
 # FLAGS as `build` takes them: a limit an earlier build does not have is left out (it had no such
 # limit to turn off), with its value.
 declare -A TAKES
@@ -217,11 +208,11 @@ for round in $(seq "$ROUNDS"); do
     bench after standalone --messages "$MESSAGES" --addr "127.0.0.1:$p1" --server-pid "$pid"
     stop_all
     for build in "${BUILDS[@]}"; do
-        redis_up; p1=$(free_port); node "$build" "$p1" --cluster "redis://127.0.0.1:$REDIS_PORT"; pid=${PIDS[-1]}
+        redis_up "$W"; p1=$(free_port); node "$build" "$p1" --cluster "redis://127.0.0.1:$REDIS_PORT"; pid=${PIDS[-1]}
         bench "$build" "cluster, 1 node" --messages "$MESSAGES" --addr "127.0.0.1:$p1" --server-pid "$pid"
         stop_all
         [ "${TWO_NODES:-1}" = 0 ] && continue
-        redis_up; p1=$(free_port); p2=$(free_port)
+        redis_up "$W"; p1=$(free_port); p2=$(free_port)
         node "$build" "$p1" --cluster "redis://127.0.0.1:$REDIS_PORT"; pid=${PIDS[-1]}
         node "$build" "$p2" --cluster "redis://127.0.0.1:$REDIS_PORT"
         bench "$build" "cluster, 2 nodes, cross-node" --messages "$MESSAGES" --addr "127.0.0.1:$p1" --addr "127.0.0.1:$p2" --server-pid "$pid"

@@ -1,6 +1,7 @@
-# Sourced by the bench scripts (sitting-*.sh, callgrind-*.sh, profile-login.sh): how they start a
-# natter-server under load, wait for it and stop it, in one place, so every script measures the same
-# server with the same flags and a fix to the start reaches all of them.
+# Sourced by the bench scripts (sitting-*.sh, callgrind-*.sh, profile-login.sh, bench-cluster*.sh):
+# how they start a natter-server (or a cluster's Redis) under load, wait for it and stop it, in one
+# place, so every script measures the same server with the same flags and a fix to the start reaches
+# all of them.
 
 # needs TOOL PACKAGE: stops the calling script, saying what to install, when TOOL is not installed.
 needs() {
@@ -47,6 +48,24 @@ load_args() {
 # free_port: a port nothing listens on now, on 127.0.0.1 (the kernel's pick).
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# redis_up DIR: a Redis of the cluster bench's own on a free loopback port (REDIS_PORT), its
+# append-only file in DIR/redis synced as REDIS_FSYNC says (default always: what a cluster
+# acknowledges is on disk), its log DIR/redis.log. Its pid joins PIDS, so that the caller stops it
+# with its servers; a Redis that does not answer in 5 s stops the calling script.
+redis_up() {
+    REDIS_PORT=$(free_port)
+    rm -rf "$1/redis" && mkdir -m 700 "$1/redis"
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly yes \
+        --appendfsync "${REDIS_FSYNC:-always}" --dir "$1/redis" >"$1/redis.log" 2>&1 &
+    PIDS+=($!)
+    for _ in $(seq 100); do
+        redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0
+        sleep 0.05
+    done
+    echo "$(basename "$0" .sh): redis-server did not start (see $1/redis.log)" >&2
+    exit 1
 }
 
 # wait_listening PORT [TENTHS]: until something listens on PORT (default 10 s; valgrind needs more).
