@@ -1,7 +1,7 @@
-# Sourced by the bench scripts (sitting-*.sh, callgrind-*.sh, profile-login.sh, bench-cluster*.sh):
-# how they start a natter-server (or a cluster's Redis) under load, wait for it and stop it, in one
-# place, so every script measures the same server with the same flags and a fix to the start reaches
-# all of them.
+# Sourced by the bench scripts (sitting-*.sh, callgrind-*.sh, profile-login.sh, bench-cluster.sh,
+# bench-cluster-hold.sh): how they start a natter-server (or a cluster's Redis) under load, wait for
+# it and stop it, in one place, so every script measures the same server with the same flags and a
+# fix to the start reaches all of them.
 
 # needs TOOL PACKAGE: stops the calling script, saying what to install, when TOOL is not installed.
 needs() {

@@ -725,8 +725,8 @@ mod tests {
         assert_eq!(io.out.capacity(), HELD_ROOM);
         assert!(matches!(io.flush(&mut spares), Flush::Done));
         assert_eq!(io.out.capacity(), 0, "an idle connection keeps no buffer");
-        // That buffer was kept: the next waiting line, on another connection, takes it, as do the
-        // first prompt rendered in place and a reply.
+        // That buffer was kept: the next waiting line, on another connection, takes it; so does a
+        // first prompt rendered in place, once a buffer is kept again.
         let (stream2, mut client2) = sockets();
         let mut other = ConnIo::new(stream2, None, 1024);
         other.push(b"PRESENCE u2 online\n", false, &mut spares);
