@@ -12,6 +12,7 @@
 #   WORK="..."   another workload for `natter-bench run` (e.g. "login --users 1000 --concurrency 10
 #                --duration 4")
 #   OFF_ENV / ON_ENV  the environment of the two nodes (default NATTER_CLUSTER_HOLD_MS=0 / none)
+#   REDIS_FSYNC=everysec  Redis's appendfsync (default always, as cluster mode needs)
 #
 # Needs redis-server and perf (with access to the syscall tracepoints: root, or a low
 # perf_event_paranoid). The machine is shared: the start and end load averages are printed.
