@@ -104,21 +104,24 @@ pub(super) enum Accepted {
 }
 
 impl Listener {
-    /// Sets `listener` up once (non-blocking; no delay, keepalive and the user timeout inherited by
-    /// what it accepts, where the system does that).
+    /// Sets `listener` up once (non-blocking; `TCP_NODELAY` if `nodelay`, keepalive and the user
+    /// timeout inherited by what it accepts, where the system does that).
     pub(super) fn new(
         listener: std::net::TcpListener,
         irc: bool,
         ws: bool,
         keepalive: Option<Duration>,
+        nodelay: bool,
     ) -> io::Result<Listener> {
         listener.set_nonblocking(true)?;
         // Sockets accepted from a listener with TCP_NODELAY inherit it on Linux: one call here
-        // instead of one per connection. (If it fails, each connection gets its own call.)
-        let inherited_nodelay = socket2::SockRef::from(&listener)
-            .set_tcp_nodelay(true)
-            .is_ok()
-            && cfg!(target_os = "linux");
+        // instead of one per connection. (If it fails, each connection gets its own call.) Without
+        // it, a new socket has Nagle's algorithm on already, and there is nothing to set.
+        let inherited_nodelay = !nodelay
+            || socket2::SockRef::from(&listener)
+                .set_tcp_nodelay(true)
+                .is_ok()
+                && cfg!(target_os = "linux");
         // Keepalive too: a client whose host vanished (powered off, unplugged) never closes its
         // connection; the probes find out, and the core hears it as a disconnect.
         // The interval and the count are the same for all: set once on the listener, inherited. The
@@ -358,6 +361,32 @@ mod tests {
             assert_eq!(s.tcp_keepalive_interval().unwrap(), Duration::from_secs(7));
             assert_eq!(s.tcp_keepalive_retries().unwrap(), KEEPALIVE_PROBES);
             assert_eq!(s.tcp_user_timeout().unwrap(), Some(Duration::from_secs(90)));
+        }
+    }
+
+    /// The setting reaches every connection the listener accepts, both ways: Nagle's algorithm on
+    /// by default (no `TCP_NODELAY`), off with `nodelay`.
+    #[test]
+    fn accepted_connections_get_the_nodelay_setting() {
+        use std::net::{TcpListener, TcpStream};
+        for nodelay in [false, true] {
+            let raw = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = raw.local_addr().unwrap();
+            let listener = Listener::new(raw, false, false, None, nodelay).unwrap();
+            let _client = TcpStream::connect(addr).unwrap();
+            let accepted = loop {
+                match listener.listener.accept() {
+                    Ok((stream, _)) => break stream,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        std::thread::sleep(Duration::from_millis(1))
+                    }
+                    Err(e) => panic!("accept: {e}"),
+                }
+            };
+            if !listener.inherited_nodelay {
+                accepted.set_nodelay(nodelay).unwrap();
+            }
+            assert_eq!(accepted.nodelay().unwrap(), nodelay, "nodelay {nodelay}");
         }
     }
 

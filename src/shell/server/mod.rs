@@ -116,6 +116,10 @@ pub struct ShellOptions {
     /// noticed (within this and half as much again, see `accept::keepalive_interval`; each
     /// connection's first probe comes between half this and this, `accept::keepalive_idle`); `None`: off.
     pub keepalive: Option<Duration>,
+    /// Set `TCP_NODELAY` on every client connection: each write leaves at once. Off, a small write
+    /// to a client with an earlier one not yet acknowledged waits for that acknowledgement (Nagle's
+    /// algorithm), so lines made close together leave in one segment.
+    pub nodelay: bool,
     /// Be one node of a cluster (`None`: a server alone).
     pub cluster: Option<ClusterNode>,
     /// Count for the metrics listener (`None`: no metrics).
@@ -132,6 +136,7 @@ impl Default for ShellOptions {
             commit_depth: 2,
             password_threads: hasher::default_threads(),
             keepalive: Some(Duration::from_secs(60)),
+            nodelay: false,
             tls: None,
             cluster: None,
             metrics: None,
@@ -423,6 +428,7 @@ fn serve(ex: Rc<LocalExecutor<'static>>, s: Serving) -> io::Result<()> {
     let readiness = Readiness::new(
         listeners,
         opts.keepalive,
+        opts.nodelay,
         core.config().max_line,
         opts.max_outbound,
     )?;

@@ -64,13 +64,14 @@ impl Readiness {
     pub(super) fn new(
         listeners: Vec<(std::net::TcpListener, bool, bool)>,
         keepalive: Option<Duration>,
+        nodelay: bool,
         max_line: usize,
         max_outbound: usize,
     ) -> io::Result<Readiness> {
         let epoll = Epoll::new()?;
         let mut all = Vec::with_capacity(listeners.len());
         for (i, (listener, irc, ws)) in listeners.into_iter().enumerate() {
-            let listener = Listener::new(listener, irc, ws, keepalive)?;
+            let listener = Listener::new(listener, irc, ws, keepalive, nodelay)?;
             epoll.add(listener.fd(), LISTENERS + i as u64)?;
             all.push(listener);
         }

@@ -77,6 +77,12 @@ pub struct Server {
     pub tls_key: Option<PathBuf>,
     /// TCP keepalive: seconds of silence before a connection is probed (0: off).
     pub keepalive: u64,
+    /// Write every line to a client the moment it is made (`TCP_NODELAY`). Off by default: a small
+    /// write to a client that has not yet acknowledged the last one waits for that acknowledgement
+    /// and leaves with the next (Nagle's algorithm), as the IRC servers send. A client that answers
+    /// what it gets (the natter client acknowledges every message) never waits for it; one that
+    /// only listens may see a burst arrive a few milliseconds later, in fewer packets.
+    pub nodelay: bool,
     /// Bytes that may queue for a client that is not reading before it is disconnected.
     pub max_outbound: u64,
     /// Password checks and hashes that may wait at once.
@@ -203,6 +209,7 @@ impl Default for Server {
             tls_cert: None,
             tls_key: None,
             keepalive: 60,
+            nodelay: false,
             max_outbound: 256 * 1024,
             max_password_jobs: 64,
             password_threads: None,
@@ -540,6 +547,11 @@ impl Settings {
             "server.keepalive",
             s.keepalive.to_string(),
             r.keepalive.to_string(),
+        );
+        cmp(
+            "server.nodelay",
+            s.nodelay.to_string(),
+            r.nodelay.to_string(),
         );
         cmp(
             "server.max_outbound",
