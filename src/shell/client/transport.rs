@@ -72,7 +72,7 @@ pub(super) async fn open(
         Security::Plain => {
             wait_for_first_byte(&tcp, &shown).await?;
             Ok(Connected {
-                reader: Box::new(tcp.clone()),
+                reader: Box::new(AckAtOnce(tcp.clone())),
                 writer: Box::new(tcp),
                 peer,
                 notices: Vec::new(),
@@ -199,7 +199,7 @@ async fn tls(
     let first = Arc::new(Mutex::new(Vec::new()));
     let raw = tcp.clone();
     let stream = Recording {
-        inner: tcp,
+        inner: AckAtOnce(tcp),
         first: first.clone(),
     };
     let connector = futures_rustls::TlsConnector::from(Arc::new(config));
@@ -391,7 +391,7 @@ fn load_roots(path: &Path) -> Result<RootCertStore, StartError> {
 /// The TCP stream, keeping the first bytes the server sends (to tell a plain-text server, or a goodbye
 /// before TLS, apart when the handshake fails).
 struct Recording {
-    inner: TcpStream,
+    inner: AckAtOnce,
     first: Arc<Mutex<Vec<u8>>>,
 }
 
@@ -430,3 +430,58 @@ impl AsyncWrite for Recording {
         Pin::new(&mut self.inner).poll_close(cx)
     }
 }
+
+/// The TCP stream, acknowledging at once what it reads (`TCP_QUICKACK`, where the system has it).
+///
+/// Why: the server leaves Nagle's algorithm on, so a line made for this client while its TCP
+/// acknowledgement of the last one is still out waits for that acknowledgement. A client that only
+/// reads would send it after its delayed-ACK timer (40 ms on Linux, up to 200 ms elsewhere and on
+/// slow networks); the natter client's own `ack` line comes up to 50 ms after what it shows. So
+/// after every read that brought bytes, the kernel is told to acknowledge now, and a line held for
+/// this client waits a round trip at most. (One system call a read, on a client that reads a few
+/// lines a second; the setting does not stay on by itself, hence every time.)
+struct AckAtOnce(TcpStream);
+
+impl AsyncRead for AckAtOnce {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.0).poll_read(cx, buf);
+        if let Poll::Ready(Ok(n)) = &polled
+            && *n > 0
+        {
+            ack_now(&self.0);
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for AckAtOnce {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_close(cx)
+    }
+}
+
+/// Sends the acknowledgement of what `tcp` has received now, not at the delayed-ACK timer.
+#[cfg(any(target_os = "linux", target_os = "android", target_os = "fuchsia"))]
+fn ack_now(tcp: &TcpStream) {
+    let _ = socket2::SockRef::from(tcp).set_tcp_quickack(true);
+}
+
+/// (No such setting here: the acknowledgement leaves at the system's own time.)
+#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "fuchsia")))]
+fn ack_now(_: &TcpStream) {}
