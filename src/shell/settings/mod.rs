@@ -79,9 +79,10 @@ pub struct Server {
     pub keepalive: u64,
     /// Write every line to a client the moment it is made (`TCP_NODELAY`). Off by default: a small
     /// write to a client that has not yet acknowledged the last one waits for that acknowledgement
-    /// and leaves with the next (Nagle's algorithm), as the IRC servers send. A client that answers
-    /// what it gets (the natter client acknowledges every message) never waits for it; one that
-    /// only listens may see a burst arrive a few milliseconds later, in fewer packets.
+    /// and leaves with the next (Nagle's algorithm), as the IRC servers send. The natter client
+    /// acknowledges at once what it reads, so a line held for it waits a round trip at most; a
+    /// client that only listens to a steady flow may get a line up to one delayed acknowledgement
+    /// later, in fewer packets.
     pub nodelay: bool,
     /// Bytes that may queue for a client that is not reading before it is disconnected.
     pub max_outbound: u64,
