@@ -468,3 +468,70 @@ fn ack_now(tcp: &TcpStream) {
 /// (No such setting here: the acknowledgement leaves at the system's own time.)
 #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "fuchsia")))]
 fn ack_now(_: &TcpStream) {}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use futures_lite::{AsyncReadExt, AsyncWriteExt};
+
+    /// Whether the kernel would acknowledge `tcp`'s next data at once (not in delayed-ACK mode).
+    fn acks_at_once(tcp: &TcpStream) -> bool {
+        socket2::SockRef::from(tcp)
+            .tcp_quickack()
+            .expect("TCP_QUICKACK can be read")
+    }
+
+    /// A connected pair on loopback whose client side the kernel has put in delayed-ACK mode (as
+    /// it does by itself in a sustained flow), and one line from the server on its way.
+    async fn delayed_pair() -> (TcpStream, TcpStream) {
+        let listener = async_net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (mut server, _) = listener.accept().await.unwrap();
+        socket2::SockRef::from(&client)
+            .set_tcp_quickack(false)
+            .unwrap();
+        assert!(
+            !acks_at_once(&client),
+            "the kernel reports delayed-ACK mode once asked for it"
+        );
+        server.write_all(b"MSG 1 0 alice hi\n").await.unwrap();
+        (client, server)
+    }
+
+    /// The reason `AckAtOnce` exists: after a read that brought bytes, the kernel acknowledges at
+    /// once, so a line the server holds under Nagle's algorithm waits a round trip at most.
+    #[test]
+    fn a_read_that_brings_bytes_leaves_the_socket_acknowledging_at_once() {
+        smol::block_on(async {
+            let (client, _server) = delayed_pair().await;
+            let mut reader = AckAtOnce(client.clone());
+            let mut buf = [0u8; 64];
+            let n = reader.read(&mut buf).await.unwrap();
+            assert!(n > 0);
+            // Nothing was sent by the client in between, which is what would put it back in
+            // delayed-ACK mode: the state read is the one the wrapper left.
+            assert!(acks_at_once(&client), "TCP_QUICKACK is set after the read");
+        });
+    }
+
+    /// The check above means something: a plain read leaves delayed-ACK mode as it was (until the
+    /// kernel's own timer ends it, 40 ms or more later, hence a few tries on a busy machine).
+    #[test]
+    fn a_plain_read_keeps_delayed_acknowledgements() {
+        smol::block_on(async {
+            let mut kept = false;
+            for _ in 0..5 {
+                let (mut client, _server) = delayed_pair().await;
+                let mut buf = [0u8; 64];
+                assert!(client.read(&mut buf).await.unwrap() > 0);
+                if !acks_at_once(&client) {
+                    kept = true;
+                    break;
+                }
+            }
+            assert!(kept, "a read alone never left delayed-ACK mode in place");
+        });
+    }
+}
