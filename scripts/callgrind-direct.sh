@@ -6,13 +6,15 @@
 # load the machine, so two builds can be compared from runs minutes apart; it counts user space only
 # (the kernel's side of the reads and writes is not in it).
 #
-#   scripts/callgrind-direct.sh [--server PATH] [--acks] [--fanout] [--port PORT] [SHORT LONG]
+#   scripts/callgrind-direct.sh [--server PATH | --relay] [--acks] [--fanout] [--port PORT] [SHORT LONG]
 #
 # SHORT and LONG are messages per user (default 20 and 220; 1,000 users, 32 in flight). --acks: the
 # users say `acks on` and acknowledge what they read, as the natter client does. --fanout:
 # `natter-bench run fanout` instead, 10 of the users broadcasting SHORT and LONG each, and the figure
-# is per delivery (one broadcast is 999 deliveries). Needs valgrind; uses
-# target/release/natter-bench and (unless --server) target/release/natter-server, built beforehand.
+# is per delivery (one broadcast is 999 deliveries). --relay: the do-nothing relay (`natter-bench
+# relay`, docs/PERFORMANCE.md) in the server's place, the limit natter's figure is read against.
+# Needs valgrind; uses target/release/natter-bench and (unless --server) target/release/natter-server,
+# built beforehand.
 # CALLGRIND_OUT=DIR keeps the profiles and the annotated functions there (default
 # target/callgrind-direct). SERVER_ARGS="..." adds flags to the server's (a cluster node:
 # SERVER_ARGS="--cluster redis://127.0.0.1:PORT"), and BEFORE_RUN="command" runs before each of the
@@ -33,6 +35,7 @@ while [ $# -gt 0 ]; do
             SERVER=$2
             shift
             ;;
+        --relay) SERVER=relay ;;
         --acks) ACKS=--acks ;;
         --fanout) WORKLOAD=fanout SUFFIX=-fanout ;;
         --port)
@@ -40,7 +43,7 @@ while [ $# -gt 0 ]; do
             shift
             ;;
         -h | --help)
-            sed -n '2,17p' "$0"
+            awk 'NR > 1 && !/^#/ { exit } NR > 1 { print }' "$0"
             exit 0
             ;;
         *) POSITIONAL+=("$1") ;;
@@ -63,6 +66,11 @@ load_args "$PORT"
 one_run() {
     local msgs=$1 tag
     tag=$(basename "$SERVER")${ACKS:+-acks}$SUFFIX-m$msgs
+    local run=("$SERVER" "${LOAD_ARGS[@]}" --plaintext --presence-interval 0) proto=natter stop=INT
+    if [ "$SERVER" = relay ]; then
+        run=("$BENCH" relay "$PORT" --bind 127.0.0.1)
+        proto=relay stop=TERM
+    fi
     rm -rf "$WORK/data"
     if ss -Hltn "sport = :$PORT" | grep -q .; then
         echo "callgrind-direct: port $PORT is in use; pick another with --port" >&2
@@ -74,14 +82,14 @@ one_run() {
     [ -n "${BEFORE_RUN:-}" ] && bash -c "$BEFORE_RUN" >/dev/null
     # shellcheck disable=SC2086 # SERVER_ARGS: several flags, split on purpose
     valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind-$tag.out" \
-        "$SERVER" "${LOAD_ARGS[@]}" --plaintext --presence-interval 0 ${SERVER_ARGS:-} \
-        2>"$OUT/server-$tag.log" &
+        "${run[@]}" ${SERVER_ARGS:-} 2>"$OUT/server-$tag.log" &
     SERVER_PID=$!
     wait_listening "$PORT" 600
-    "$BENCH" run "$WORKLOAD" --proto natter --users "$USERS" --messages "$msgs" --window 32 \
+    "$BENCH" run "$WORKLOAD" --proto "$proto" --users "$USERS" --messages "$msgs" --window 32 \
         $ACKS --addr "127.0.0.1:$PORT" --setup-timeout 600 --stall 120 --json \
         >"$OUT/report-$tag.json"
-    kill -INT "$SERVER_PID"
+    # (The relay has no handler of its own, and a background job ignores SIGINT: SIGTERM for it.)
+    kill "-$stop" "$SERVER_PID"
     wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=""
     wait_free "$PORT"
