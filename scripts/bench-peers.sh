@@ -65,7 +65,7 @@ PORT_ngircd_tls=31105
 PORT_inspircd_tls=31106
 PORT_relay=31107
 PORT_relay_tls=31108
-PORT_relay_nodelay=31109
+PORT_relay_nagle=31109
 # Connections logging in at once during setup, per generator thread. ngircd's listen backlog is fixed at
 # 10, so more than that overflows its accept queue and stalls in SYN retries; InspIRCd completes a
 # registration only once a second by design, so it needs many at once to log 1,000 users in quickly.
@@ -74,7 +74,7 @@ DIAL_natter_base=64
 DIAL_natter_tls=64
 DIAL_relay=64
 DIAL_relay_tls=64
-DIAL_relay_nodelay=64
+DIAL_relay_nagle=64
 DIAL_ngircd=4
 DIAL_inspircd=512
 DIAL_ngircd_tls=4
@@ -86,7 +86,7 @@ say() { printf '\n=== %s (%s, load %s)\n' "$*" "$(date -u +%H:%M:%S)" "$(cut -d'
 need_peers=0
 for s in $SERVERS; do
     case "$s" in
-        natter | natter-tls | relay | relay-tls | relay-nodelay) ;;
+        natter | natter-tls | relay | relay-tls | relay-nagle) ;;
         natter-base)
             if [ ! -x "${NATTER_BASE:-}" ]; then
                 echo "bench-peers: natter-base needs NATTER_BASE=PATH of an earlier natter-server build" >&2
@@ -267,13 +267,12 @@ start_server() {
                 --data-dir "$WORK/natter-data" "${load_flags[@]}" \
                 --max-outbound 67108864 --mailbox-limit 1000000 2>>"$OUT/$name.log" &
             ;;
-        relay | relay-tls | relay-nodelay)
+        relay | relay-tls | relay-nagle)
             # The do-nothing relay; over TLS with natter's TLS settings and a self-signed certificate
-            # made as natter-tls makes its own; with TCP_NODELAY (every line written at once), as
-            # natter with --nodelay. Without it, Nagle's algorithm is on, as in natter's default.
+            # made as natter-tls makes its own; with Nagle's algorithm left on, as the peers leave it.
             local relay_opts=()
             [ "$name" = relay-tls ] && relay_opts=(--tls --data-dir "$WORK/relay-data")
-            [ "$name" = relay-nodelay ] && relay_opts=(--nodelay)
+            [ "$name" = relay-nagle ] && relay_opts=(--nagle)
             "$BENCH" relay "$port" --bind 127.0.0.1 "${relay_opts[@]}" 2>>"$OUT/$name.log" &
             ;;
         ngircd | ngircd-tls) ngircd -n -f "$WORK/ngircd.conf" >>"$OUT/ngircd.log" 2>&1 & ;;
@@ -299,18 +298,19 @@ start_server() {
     return 1
 }
 
-# bench [--natter-only | --natter-lines | --with-nodelay] WORKLOAD ARGS...: the workload against every
+# bench [--natter-only | --natter-lines | --with-nagle] WORKLOAD ARGS...: the workload against every
 # server (IRC ones get --proto irc, the relay --proto relay); --natter-only: natter alone (natter,
 # natter-tls, natter-base); --natter-lines: natter and the relay (what IRC cannot do, but the relay
-# can); --with-nodelay: every server and, when the relay runs, the relay with TCP_NODELAY too
-# (relay-nodelay: what writing every line at once costs, and buys in latency, where lines are sparse).
+# can); --with-nagle: every server and, when the relay runs, the relay with Nagle's algorithm on too
+# (relay-nagle: what the peers' choice to leave it on does where lines are sparse; on loopback, read
+# its server CPU beside both ends' CPU, since much of what it takes off the server the clients pay).
 bench() {
     local only="" workload s port proto tls servers=$SERVERS
     case "$1" in
         --natter-only) only="natter" && shift ;;
         --natter-lines) only="natter relay" && shift ;;
-        --with-nodelay)
-            [[ " $SERVERS " == *" relay "* ]] && servers="$SERVERS relay-nodelay"
+        --with-nagle)
+            [[ " $SERVERS " == *" relay "* ]] && servers="$SERVERS relay-nagle"
             shift
             ;;
     esac
@@ -394,7 +394,7 @@ if [ -z "$PEAK" ]; then
 fi
 for pct in 10 50 90; do
     rate=$(awk -v p="$PEAK" -v f="$pct" 'BEGIN { printf "%d", p * f / 100 }')
-    bench --with-nodelay direct --users "$USERS" --rate "$rate" --duration "$SECS"
+    bench --with-nagle direct --users "$USERS" --rate "$rate" --duration "$SECS"
 done
 bench idle --users "$IDLE"
 # What grows per connection shows between two sizes.
