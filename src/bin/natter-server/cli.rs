@@ -260,10 +260,10 @@ pub struct Args {
         hide_short_help = true
     )]
     pub keepalive: Option<u64>,
-    /// Write every line to a client the moment it is made (TCP_NODELAY), instead of letting a small
-    /// write wait for the client's acknowledgement of the last (Nagle's algorithm, the default).
+    /// Leave Nagle's algorithm on for clients: a small write waits for the client's acknowledgement
+    /// of the last and leaves with the next, instead of at once (TCP_NODELAY, the default).
     #[arg(long, help_heading = "Limits", hide_short_help = true)]
-    pub nodelay: bool,
+    pub nagle: bool,
 
     /// Commands a second one account may send after its burst (0: no flood control at all).
     #[arg(
@@ -585,7 +585,7 @@ overrides! {
     max_password_jobs => server.max_password_jobs,
     password_threads => server.password_threads [some],
     keepalive => server.keepalive,
-    nodelay => server.nodelay [flag],
+    nagle => server.nagle [flag],
     flood_rate => flood.flood_rate,
     flood_burst => flood.flood_burst,
     flood_per_address => flood.flood_per_address,

@@ -231,7 +231,7 @@ pub fn serve(p: Prepared, started: Started, steering: Steering) -> Result<()> {
         max_outbound: usize::try_from(s.server.max_outbound).context("max_outbound")?,
         shutdown_grace: Duration::from_secs(2),
         keepalive: (s.server.keepalive > 0).then(|| Duration::from_secs(s.server.keepalive)),
-        nodelay: s.server.nodelay,
+        nodelay: !s.server.nagle,
         tls,
         cluster: started.cluster,
         metrics,

@@ -434,13 +434,14 @@ impl AsyncWrite for Recording {
 
 /// The TCP stream, acknowledging at once what it reads (`TCP_QUICKACK`, where the system has it).
 ///
-/// Why: the server leaves Nagle's algorithm on, so a line made for this client while its TCP
-/// acknowledgement of the last one is still out waits for that acknowledgement. A client that only
-/// reads would send it after its delayed-ACK timer (40 ms on Linux, up to 200 ms elsewhere and on
-/// slow networks); the natter client's own `ack` line comes up to 50 ms after what it shows. So
-/// after every read that brought bytes, the kernel is told to acknowledge now, and a line held for
-/// this client waits a round trip at most. (One system call a read, on a client that reads a few
-/// lines a second; the setting does not stay on by itself, hence every time.)
+/// Why: a server may leave Nagle's algorithm on (the IRC servers do, and natter with `nagle`), and
+/// then a line made for this client while its TCP acknowledgement of the last one is still out
+/// waits for that acknowledgement. A client that only reads would send it after its delayed-ACK
+/// timer (40 ms on Linux, up to 200 ms elsewhere and on slow networks); the natter client's own
+/// `ack` line comes up to 50 ms after what it shows. So after every read that brought bytes, the
+/// kernel is told to acknowledge now, and a line held for this client waits a round trip at most.
+/// (One system call a read, on a client that reads a few lines a second; the setting does not
+/// stay on by itself, hence every time.)
 struct AckAtOnce(TcpStream);
 
 impl AsyncRead for AckAtOnce {

@@ -364,8 +364,8 @@ mod tests {
         }
     }
 
-    /// The setting reaches every connection the listener accepts, both ways: Nagle's algorithm on
-    /// by default (no `TCP_NODELAY`), off with `nodelay`.
+    /// The setting reaches every connection the listener accepts, both ways: `TCP_NODELAY` by
+    /// default, Nagle's algorithm on without it (the `nagle` setting).
     #[test]
     fn accepted_connections_get_the_nodelay_setting() {
         use std::net::{TcpListener, TcpStream};

@@ -116,9 +116,10 @@ pub struct ShellOptions {
     /// noticed (within this and half as much again, see `accept::keepalive_interval`; each
     /// connection's first probe comes between half this and this, `accept::keepalive_idle`); `None`: off.
     pub keepalive: Option<Duration>,
-    /// Set `TCP_NODELAY` on every client connection: each write leaves at once. Off, a small write
-    /// to a client with an earlier one not yet acknowledged waits for that acknowledgement (Nagle's
-    /// algorithm), so lines made close together leave in one segment.
+    /// Set `TCP_NODELAY` on every client connection (the default): each write leaves at once. Off, a
+    /// small write to a client with an earlier one not yet acknowledged waits for that
+    /// acknowledgement (Nagle's algorithm, the `nagle` setting), so lines made close together leave
+    /// in one segment.
     pub nodelay: bool,
     /// Be one node of a cluster (`None`: a server alone).
     pub cluster: Option<ClusterNode>,
@@ -136,7 +137,7 @@ impl Default for ShellOptions {
             commit_depth: 2,
             password_threads: hasher::default_threads(),
             keepalive: Some(Duration::from_secs(60)),
-            nodelay: false,
+            nodelay: true,
             tls: None,
             cluster: None,
             metrics: None,
