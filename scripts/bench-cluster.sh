@@ -69,7 +69,6 @@ cd "$W"
 FLAGS=(--bind 127.0.0.1 --plaintext --credentials cred.txt --flood-rate 0 --max-logins-per-address 0
     --new-connections-per-address 0 --logins-per-address 0 --logins-per-account 0 --presence-interval 0 --failed-logins-per-address 0 --mailbox-share 100 --max-outbound 67108864 --mailbox-limit 1000000)
 REDIS_PORT=""
-export REDIS_FSYNC=${REDIS_FSYNC:-always}
 # FLAGS as `build` takes them: a limit an earlier build does not have is left out (it had no such
 # limit to turn off), with its value.
 declare -A TAKES
