@@ -175,6 +175,7 @@ impl Report {
             (Some(a), Some(b)) if plan.workload != Workload::Idle => Some(b.cpu_secs - a.cpu_secs),
             _ => None,
         };
+        let gen_cpu_s = o.gen_end.cpu_secs - o.gen_start.cpu_secs;
         let idle_kib_per_conn = match (plan.workload, o.server_idle, o.server_ready) {
             (Workload::Idle, Some(a), Some(b)) if o.ready > 0 => {
                 Some((b.rss_kib as f64 - a.rss_kib as f64) / o.ready as f64)
@@ -230,10 +231,10 @@ impl Report {
             server_rss_kib: o.server_end.map(|s| s.rss_kib),
             server_peak_rss_kib: o.server_end.map(|s| s.hwm_kib),
             idle_kib_per_conn,
-            gen_cpu_s: o.gen_end.cpu_secs - o.gen_start.cpu_secs,
+            gen_cpu_s,
             both_cpu_us_per_op: server_cpu_s
                 .filter(|_| ops > 0)
-                .map(|s| (s + o.gen_end.cpu_secs - o.gen_start.cpu_secs) * 1e6 / ops as f64),
+                .map(|s| (s + gen_cpu_s) * 1e6 / ops as f64),
             faults,
             fault_examples: sh.faults.examples(),
             incomplete: o.incomplete.clone(),
