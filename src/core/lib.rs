@@ -19,6 +19,9 @@
 //! - [`irc`]: IRC spoken by the server: the codec, and each IRC connection's front before the core.
 
 #![warn(missing_docs, unreachable_pub)]
+// No `unsafe` in the cores but where a function allows it by name, with its proof beside it (one
+// place: the line check's shortcut for printable ASCII, `protocol::line::check_line`).
+#![deny(unsafe_code)]
 
 pub mod client;
 pub mod conn;

@@ -123,12 +123,40 @@ impl From<LineError> for super::ErrorReply {
 
 /// Checks that a line is UTF-8 text without control characters (tab excepted). Control characters are
 /// refused rather than passed on: relayed to another user's terminal they could rewrite what it shows.
+///
+/// Nearly every line is printable ASCII, and one pass over it a word at a time proves both checks
+/// at once: such bytes are UTF-8 and hold no control character. Only a line with anything else
+/// (a tab, a character beyond ASCII, a control) is validated as UTF-8 and scanned byte by byte.
+/// Before, every line paid for both passes (about 300 instructions for a 60-byte `message` line,
+/// a tenth of what the server spends on it; this pass is about a third of that).
+#[allow(unsafe_code)]
 pub fn check_line(line: &[u8]) -> Result<&str, LineError> {
+    if printable_ascii_bytes(line) {
+        // SAFETY: every byte of `line` is in 0x20..=0x7E (`printable_ascii_bytes`, held exact by
+        // the property tests below), and a sequence of ASCII bytes is valid UTF-8.
+        return Ok(unsafe { std::str::from_utf8_unchecked(line) });
+    }
     let text = std::str::from_utf8(line).map_err(|_| LineError::InvalidUtf8)?;
-    if has_control(text) {
+    if has_control_by_bytes(text) {
         return Err(LineError::ControlChar);
     }
     Ok(text)
+}
+
+/// Whether every byte of `bytes` is printable ASCII (0x20-0x7E), eight at a time: the words'
+/// verdicts are gathered without a branch per word (lines are short, and nearly all pass), and the
+/// bytes after the last whole word are covered by reading the line's last eight bytes as one more
+/// word (some bytes are looked at twice, which changes nothing, and nothing is copied).
+fn printable_ascii_bytes(bytes: &[u8]) -> bool {
+    let Some(last) = bytes.len().checked_sub(8).map(|at| &bytes[at..]) else {
+        return bytes.iter().all(|b| (0x20..0x7f).contains(b));
+    };
+    let word = |w: &[u8]| u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+    let mut unprintable = unprintable_bits(word(last));
+    for w in bytes.chunks_exact(8) {
+        unprintable |= unprintable_bits(word(w));
+    }
+    unprintable == 0
 }
 
 /// Whether `text` holds a control character other than a tab (Unicode's `Cc`: U+0000-U+001F and
@@ -157,12 +185,18 @@ pub(crate) fn has_control(text: &str) -> bool {
 /// than" word tricks, exact as to whether there is one (which is all that is asked here). (The
 /// server's log writer uses it too, to pass a line of printable ASCII by words.)
 pub fn printable_ascii(w: u64) -> bool {
+    unprintable_bits(w) == 0
+}
+
+/// Nonzero exactly when some byte of `w` is not printable ASCII ([`printable_ascii`]'s test, kept
+/// as bits so that several words' verdicts can be gathered with `|`).
+fn unprintable_bits(w: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
     let del = w ^ (ONES * 0x7f);
     let has_del = del.wrapping_sub(ONES) & !del & HIGH;
-    (w & HIGH) | below_space | has_del == 0
+    (w & HIGH) | below_space | has_del
 }
 
 /// [`has_control`] by a scan of every byte (and of the characters, in a line with a `C2` byte).
@@ -186,6 +220,26 @@ mod tests {
         fn control_characters_by_bytes_as_by_chars(text in "(\\PC|[\\x00-\\x1f\\x7f\\u{80}-\\u{a0}£°\t])*") {
             let by_chars = text.chars().any(|c| c.is_control() && c != '\t');
             proptest::prop_assert_eq!(has_control(&text), by_chars, "{:?}", text);
+        }
+
+        /// The line check's fast pass says "printable ASCII" of exactly the lines whose bytes all
+        /// are, at every length (the padded last word included): what makes its shortcut sound.
+        #[test]
+        fn a_line_is_printable_ascii_as_its_bytes_are(bytes in proptest::collection::vec(proptest::sample::select(vec![0u8, 0x09, 0x1f, 0x20, 0x41, 0x7e, 0x7f, 0x80, 0xc2, 0xe2, 0xff]), 0..40)) {
+            let by_bytes = bytes.iter().all(|b| (0x20..0x7f).contains(b));
+            proptest::prop_assert_eq!(printable_ascii_bytes(&bytes), by_bytes, "{:?}", bytes);
+        }
+
+        /// The line check says what its definition says of any bytes: UTF-8 first, then no control
+        /// character but tab.
+        #[test]
+        fn check_line_is_its_definition(bytes in proptest::collection::vec(proptest::sample::select(vec![0u8, 0x09, 0x1b, 0x20, 0x41, 0x7e, 0x7f, 0x80, 0x85, 0xa3, 0xc2, 0xc3, 0xe2, 0xff]), 0..40)) {
+            let by_definition = match std::str::from_utf8(&bytes) {
+                Err(_) => Err(LineError::InvalidUtf8),
+                Ok(text) if text.chars().any(|c| c.is_control() && c != '\t') => Err(LineError::ControlChar),
+                Ok(text) => Ok(text),
+            };
+            proptest::prop_assert_eq!(check_line(&bytes), by_definition, "{:?}", bytes);
         }
 
         /// The word test says "printable ASCII" of exactly the words whose eight bytes all are.
