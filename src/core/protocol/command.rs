@@ -59,7 +59,7 @@ macro_rules! command_table {
                 usage("message <user> <text>")
                 summary("send <text> to <user>; kept for them if they are offline")
                 activity listed
-                rule(s, c => s.messaging().message(c.conn, c.me, to, text, c.now, c.out)),
+                rule(s, c => s.messaging().message(c.conn, c.me, c.receipts, to, text, c.now, c.out)),
             /// `note <user> <text>`: a message the client makes on its own, not the user (the
             /// end-to-end confirmation that a session is set up): delivered, kept and answered
             /// exactly as `message`, but the user did nothing, so it leaves the idle timeout where it
@@ -74,7 +74,7 @@ macro_rules! command_table {
                 usage("note <user> <text>")
                 summary("(sent by the client) a message the client makes on its own: sent as message is, without resetting the idle timeout")
                 bookkeeping unlisted
-                rule(s, c => s.messaging().message(c.conn, c.me, to, text, c.now, c.out)),
+                rule(s, c => s.messaging().message(c.conn, c.me, c.receipts, to, text, c.now, c.out)),
             /// `message group <group> <text>`.
             MessageGroup {
                 /// The group's name, as typed.

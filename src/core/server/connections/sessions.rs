@@ -280,6 +280,16 @@ impl Conn {
     }
 }
 
+/// The session a command came from, as it stood when the command was read: no command changes
+/// these for the one running (`receipts` and `acks` are commands of their own).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Commander {
+    pub(crate) user: UserId,
+    pub(crate) acks: Acks,
+    /// The sender is told of each message's fate (`receipts on`).
+    pub(crate) receipts: bool,
+}
+
 /// A connection just forgotten: what the rest of the state must still hear of it.
 #[derive(Debug)]
 pub(crate) struct Closed {
@@ -529,19 +539,24 @@ impl Sessions {
         }
     }
 
-    /// A command from `conn`: whose it is, if it is logged in; one that counts as `activity` puts its
-    /// idle clock back to `now`.
+    /// A command from `conn`: whose it is, if it is logged in, and what its session says of how it
+    /// is answered; one that counts as `activity` puts its idle clock back to `now`. (Read in the
+    /// one lookup every command makes, rather than looked up again by each rule that asks.)
     pub(crate) fn command_from(
         &mut self,
         conn: ConnId,
         activity: bool,
         now: Timestamp,
-    ) -> Option<UserId> {
+    ) -> Option<Commander> {
         let s = self.session_mut(conn)?;
         if activity {
             s.last_active = now;
         }
-        Some(s.user)
+        Some(Commander {
+            user: s.user,
+            acks: s.acks,
+            receipts: s.receipts,
+        })
     }
 
     /// The idle warning was given for the session's current idle spell.

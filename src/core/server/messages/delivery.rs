@@ -253,18 +253,6 @@ impl Delivery<'_> {
         }
     }
 
-    /// A command other than `acks` from a session that has not said whether it acknowledges: it does
-    /// not (a client that does says so first).
-    pub(crate) fn settle(&mut self, conn: ConnId, out: &mut Vec<Effect>) {
-        if self
-            .sessions
-            .session(conn)
-            .is_some_and(|s| s.acks() == Acks::Undecided)
-        {
-            self.set_acks(conn, false, out);
-        }
-    }
-
     /// Live messages written on `conn` and not acknowledged are delivered now (its client does not
     /// acknowledge).
     fn deliver_written(&mut self, conn: ConnId, out: &mut Vec<Effect>) {

@@ -44,10 +44,12 @@ impl Messaging<'_> {
 
     /// To an online user, through their queue (`SENT`, then `DELIVERED` or `STORED`, with receipts
     /// on; see `delivery`); to an offline one, stored (`STORED`).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn message(
         &mut self,
         conn: ConnId,
         me: UserId,
+        receipts: bool,
         to: &str,
         text: &str,
         now: Timestamp,
@@ -100,7 +102,7 @@ impl Messaging<'_> {
             }
             // Nothing for a sender without receipts, as in IRC: only a message that had to be stored
             // gets a reply, because only then is there something to tell.
-            if self.sessions.session(conn).is_some_and(|s| s.receipts()) {
+            if receipts {
                 let to = to.clone();
                 let reply = match taken {
                     Taken::Now { kept: false } => ServerMsg::Delivered { id, to },

@@ -7,7 +7,7 @@ use crate::protocol::{
     ByeReason, Command, CommandName, ErrorReply, ServerMsg, check_line, parse_command,
 };
 use crate::server::connections::flow::{Charged, Class, FlowLimits, Input, Offer, Release};
-use crate::server::connections::sessions::{Passwd, Phase, Sessions};
+use crate::server::connections::sessions::{Acks, Passwd, Phase, Sessions};
 use crate::server::event::{ConnId, Effect, TimerId, UserId, send};
 use crate::server::login::accounts::Accounts;
 use crate::server::login::addresses::{AddressKey, Addresses};
@@ -120,6 +120,11 @@ impl ServerState {
             return;
         };
         let online = matches!(phase, Phase::Online(_));
+        // (Read from the phase in hand: `passwd_step` would look the connection up again.)
+        let passwd = match phase {
+            Phase::Online(s) if s.passwd().awaits_password() => Some((s.user(), s.passwd())),
+            _ => None,
+        };
         let line = match check_line(bytes) {
             Ok(line) => line,
             Err(e) => {
@@ -130,7 +135,7 @@ impl ServerState {
                 return;
             }
         };
-        if let Some((user, step)) = self.passwd_step(conn) {
+        if let Some((user, step)) = passwd {
             let typed = Typed::Text(line.trim());
             self.login().passwd_line(conn, user, step, typed, out);
         } else if online {
@@ -162,17 +167,27 @@ impl ServerState {
                 return;
             }
         };
-        let Some(me) = self.sessions.command_from(conn, cmd.is_activity(), now) else {
+        let Some(from) = self.sessions.command_from(conn, cmd.is_activity(), now) else {
             return;
         };
+        let me = from.user;
         if self.accounts.is_guest(me) && needs_account(&cmd) {
             send(out, conn, ErrorReply::NeedsAccount);
             return;
         }
-        if !matches!(cmd, Command::Acks { .. }) {
-            self.delivery().settle(conn, out);
+        // A command other than `acks` from a session that has not said whether it acknowledges: it
+        // does not (a client that does says so first).
+        if from.acks == Acks::Undecided && !matches!(cmd, Command::Acks { .. }) {
+            self.delivery().set_acks(conn, false, out);
         }
-        let call = Call { conn, me, now, out };
+        let receipts = from.receipts;
+        let call = Call {
+            conn,
+            me,
+            receipts,
+            now,
+            out,
+        };
         self.run(cmd, call);
     }
 }
@@ -198,6 +213,8 @@ fn needs_account(cmd: &Command<'_>) -> bool {
 struct Call<'o> {
     conn: ConnId,
     me: UserId,
+    /// Whether the user is told of each message's fate (`receipts on`), as the command was read.
+    receipts: bool,
     now: Timestamp,
     out: &'o mut Vec<Effect>,
 }
