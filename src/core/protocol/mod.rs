@@ -33,7 +33,7 @@ pub use parse::{
     MAX_SPAN_SECS, ParseError, parse_by_grammar, parse_command, parse_user_and_text,
     split_command_word,
 };
-pub use render::{render_into, render_line};
+pub use render::{Renderer, render_into, render_line};
 pub use reply::{
     ByeReason, CancelReason, Conversation, ErrorReply, Name, PingState, Prompt, ServerMsg, Token,
 };

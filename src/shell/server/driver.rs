@@ -32,6 +32,7 @@ use crate::shell::clock::ShellClock;
 use crate::shell::cluster::Batch;
 use crate::shell::committer::Committer;
 use crate::shell::turn_log::Turn;
+use natter_core::protocol::Renderer;
 use natter_core::server::cluster::node::NODE_SHIFT;
 use natter_core::server::composed::{self, Output, Server};
 use natter_core::server::oplog::Refusal;
@@ -62,6 +63,8 @@ pub(super) struct Driver {
     /// lane is due.
     pub(super) held: [Vec<ConnId>; 2],
     pub(super) scratch: Vec<u8>,
+    /// Writes every line onto the queues (keeping a turn's `MSG` time written once).
+    pub(super) renderer: Renderer,
     /// Runs the password jobs.
     pub(super) hasher: Hasher,
     /// The operator's requests waiting for the core's answer, by number.

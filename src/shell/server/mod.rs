@@ -91,6 +91,7 @@ use crate::shell::clock::ShellClock;
 pub use crate::shell::metrics::{
     CoreStats, Metrics, ScrapeRequest, bind as bind_metrics, serve_http,
 };
+use natter_core::protocol::Renderer;
 use natter_core::server::cluster::node::{Node, NodeConfig, first_conn_id};
 use natter_core::server::composed::{Parts, Server};
 use natter_core::server::outbox::OutboxConfig;
@@ -539,6 +540,7 @@ fn drive(
         dirty: Vec::new(),
         held: [Vec::new(), Vec::new()],
         scratch: Vec::new(),
+        renderer: Renderer::default(),
         hasher,
         admin_replies: Default::default(),
         next_request: 0,

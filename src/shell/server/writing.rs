@@ -9,7 +9,7 @@ use super::conn_state::State;
 use super::driver::Driver;
 use super::inbox::Input;
 use crate::shell::memory::release_free_memory;
-use natter_core::protocol::{ServerMsg, render_into};
+use natter_core::protocol::ServerMsg;
 use natter_core::server::oplog::Refusal;
 use natter_core::server::pacing::{Lane, Queued, Write};
 use natter_core::server::{ConnId, Effect};
@@ -78,7 +78,7 @@ impl Driver {
                 Effect::SendMany { to, msg } => {
                     // Rendered once, copied to each recipient's queue.
                     self.scratch.clear();
-                    render_into(msg, &mut self.scratch);
+                    self.renderer.render_into(msg, &mut self.scratch);
                     self.queue_paced(to, Some(msg), true, now);
                 }
                 Effect::SendRaw { to, bytes, .. } => {
@@ -127,10 +127,12 @@ impl Driver {
             if !in_scratch && let Some(msg) = msg {
                 // (A queue already past the bound is not written onto: it is dropped below.)
                 pushed = io.queued() <= max
-                    && io.push_rendered(more, &mut spares, |queue| render_into(msg, queue));
+                    && io.push_rendered(more, &mut spares, |queue| {
+                        self.renderer.render_into(msg, queue)
+                    });
                 if !pushed {
                     self.scratch.clear();
-                    render_into(msg, &mut self.scratch);
+                    self.renderer.render_into(msg, &mut self.scratch);
                 }
             }
             let over = if pushed {
