@@ -1,4 +1,5 @@
-//! The command parser never panics, and a parsed command renders to a line that parses back to it.
+//! The line check is its definition, the command parser never panics, and a parsed command renders
+//! to a line that parses back to it.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

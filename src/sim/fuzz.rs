@@ -7,7 +7,9 @@
 use super::clients::Setup;
 use super::step::{Op, Trace};
 use super::world::World;
-use natter_core::protocol::{Command, decode_line, parse_by_grammar, parse_command, render_line};
+use natter_core::protocol::{
+    Command, LineError, check_line, decode_line, parse_by_grammar, parse_command, render_line,
+};
 
 /// The IRC codec never panics, a message it reads is written back as a line that reads the same,
 /// and an IRC connection's front takes any line without panicking, before registration and after a
@@ -37,9 +39,23 @@ pub fn irc_round_trip(data: &[u8]) {
     session.from_client(data, &mut steps);
 }
 
-/// Parsing never panics, the fast reader of the hot commands agrees with the grammar, and a parsed
-/// command renders to a line that parses back to it.
+/// The line check says of any bytes what its definition says (UTF-8, then no control character but
+/// tab: its shortcut for printable ASCII must never pass anything else), parsing never panics, the
+/// fast reader of the hot commands agrees with the grammar, and a parsed command renders to a line
+/// that parses back to it.
 pub fn parse_round_trip(data: &[u8]) {
+    let by_definition = match std::str::from_utf8(data) {
+        Err(_) => Err(LineError::InvalidUtf8),
+        Ok(text) if text.chars().any(|c| c.is_control() && c != '\t') => {
+            Err(LineError::ControlChar)
+        }
+        Ok(text) => Ok(text),
+    };
+    assert_eq!(
+        check_line(data),
+        by_definition,
+        "{data:?}: the line check and its definition disagree"
+    );
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
