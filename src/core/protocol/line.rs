@@ -127,8 +127,8 @@ impl From<LineError> for super::ErrorReply {
 /// Nearly every line is printable ASCII, and one pass over it a word at a time proves both checks
 /// at once: such bytes are UTF-8 and hold no control character. Only a line with anything else
 /// (a tab, a character beyond ASCII, a control) is validated as UTF-8 and scanned byte by byte.
-/// Before, every line paid for both passes (about 300 instructions for a 60-byte `message` line,
-/// a tenth of what the server spends on it; this pass is about a third of that).
+/// (The two full checks cost about 300 instructions for a 60-byte `message` line, a tenth of what
+/// the server spends on it; the one pass about a third of that.)
 #[allow(unsafe_code)]
 pub fn check_line(line: &[u8]) -> Result<&str, LineError> {
     if printable_ascii_bytes(line) {
