@@ -12,7 +12,7 @@
 use std::cell::RefCell;
 use std::io::{self, Write};
 
-use natter_core::protocol::line::printable_ascii;
+use natter_core::protocol::line::printable_ascii_bytes;
 
 thread_local! {
     /// This thread's held lines, while a [`Turn`] is open on it (`None`: write at once).
@@ -78,13 +78,7 @@ impl TurnWriter {
 /// line check uses; any other is scanned byte by byte, which decides.
 fn needs_escape(text: &[u8]) -> bool {
     let body = text.strip_suffix(b"\n").unwrap_or(text);
-    let words = body.chunks_exact(8);
-    let tail = words.remainder();
-    let printable = words
-        .map(|w| u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]))
-        .all(printable_ascii)
-        && tail.iter().all(|b| (0x20..0x7f).contains(b));
-    !printable
+    !printable_ascii_bytes(body)
         && body
             .iter()
             .any(|b| matches!(b, 0x07 | 0x08 | 0x0c | 0x1b | 0x7f | 0xc2))

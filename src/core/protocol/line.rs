@@ -146,8 +146,9 @@ pub fn check_line(line: &[u8]) -> Result<&str, LineError> {
 /// Whether every byte of `bytes` is printable ASCII (0x20-0x7E), eight at a time: the words'
 /// verdicts are gathered without a branch per word (lines are short, and nearly all pass), and the
 /// bytes after the last whole word are covered by reading the line's last eight bytes as one more
-/// word (some bytes are looked at twice, which changes nothing, and nothing is copied).
-fn printable_ascii_bytes(bytes: &[u8]) -> bool {
+/// word (some bytes are looked at twice, which changes nothing, and nothing is copied). (The
+/// server's log writer uses it too, to pass a line of printable ASCII whole.)
+pub fn printable_ascii_bytes(bytes: &[u8]) -> bool {
     let Some(last) = bytes.len().checked_sub(8).map(|at| &bytes[at..]) else {
         return bytes.iter().all(|b| (0x20..0x7f).contains(b));
     };
@@ -165,31 +166,15 @@ fn printable_ascii_bytes(bytes: &[u8]) -> bool {
 /// so a line without a `C2` byte needs no decoding at all.
 pub(crate) fn has_control(text: &str) -> bool {
     // Eight bytes at a time first: a line of printable ASCII (nearly every line) is done at a
-    // third of the cost of the byte scan. A word holding anything else (a tab, a control, a byte of
-    // a longer character) sends the whole line to the byte scan, which decides.
-    let bytes = text.as_bytes();
-    let words = bytes.chunks_exact(8);
-    let tail = words.remainder();
-    if words
-        .map(|w| u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]))
-        .all(printable_ascii)
-        && tail.iter().all(|b| (0x20..0x7f).contains(b))
-    {
-        return false;
-    }
-    has_control_by_bytes(text)
+    // third of the cost of the byte scan. A line holding anything else (a tab, a control, a byte
+    // of a longer character) goes to the byte scan, which decides.
+    !printable_ascii_bytes(text.as_bytes()) && has_control_by_bytes(text)
 }
 
-/// Whether all eight bytes of `w` are printable ASCII (0x20-0x7E): none has its high bit set, none is
-/// below 0x20, none is 0x7F. The two tests for a byte below a bound are the exact "has a byte less
-/// than" word tricks, exact as to whether there is one (which is all that is asked here). (The
-/// server's log writer uses it too, to pass a line of printable ASCII by words.)
-pub fn printable_ascii(w: u64) -> bool {
-    unprintable_bits(w) == 0
-}
-
-/// Nonzero exactly when some byte of `w` is not printable ASCII ([`printable_ascii`]'s test, kept
-/// as bits so that several words' verdicts can be gathered with `|`).
+/// Nonzero exactly when some byte of `w` is not printable ASCII (0x20-0x7E): one has its high bit
+/// set, is below 0x20, or is 0x7F. The two tests for a byte below a bound are the exact "has a byte
+/// less than" word tricks, exact as to whether there is one (which is all that is asked here). Kept
+/// as bits so that several words' verdicts can be gathered with `|`.
 fn unprintable_bits(w: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
@@ -246,7 +231,7 @@ mod tests {
         #[test]
         fn a_word_is_printable_ascii_as_its_bytes_are(bytes in proptest::array::uniform8(proptest::prelude::any::<u8>())) {
             let by_bytes = bytes.iter().all(|b| (0x20..0x7f).contains(b));
-            proptest::prop_assert_eq!(printable_ascii(u64::from_le_bytes(bytes)), by_bytes, "{:?}", bytes);
+            proptest::prop_assert_eq!(unprintable_bits(u64::from_le_bytes(bytes)) == 0, by_bytes, "{:?}", bytes);
         }
 
         /// Words built near the edges (0x1F/0x20, 0x7E/0x7F/0x80, tab, 0xC2), where a word trick
@@ -254,7 +239,7 @@ mod tests {
         #[test]
         fn edge_bytes_are_told_apart(bytes in proptest::array::uniform8(proptest::sample::select(vec![0u8, 0x09, 0x1f, 0x20, 0x21, 0x41, 0x7e, 0x7f, 0x80, 0x9f, 0xc2, 0xff]))) {
             let by_bytes = bytes.iter().all(|b| (0x20..0x7f).contains(b));
-            proptest::prop_assert_eq!(printable_ascii(u64::from_le_bytes(bytes)), by_bytes, "{:?}", bytes);
+            proptest::prop_assert_eq!(unprintable_bits(u64::from_le_bytes(bytes)) == 0, by_bytes, "{:?}", bytes);
         }
     }
 
