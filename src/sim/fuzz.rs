@@ -44,7 +44,8 @@ pub fn irc_round_trip(data: &[u8]) {
 /// fast reader of the hot commands agrees with the grammar, and a parsed command renders to a line
 /// that parses back to it.
 pub fn parse_round_trip(data: &[u8]) {
-    let by_definition = match std::str::from_utf8(data) {
+    let utf8 = std::str::from_utf8(data);
+    let by_definition = match utf8 {
         Err(_) => Err(LineError::InvalidUtf8),
         Ok(text) if text.chars().any(|c| c.is_control() && c != '\t') => {
             Err(LineError::ControlChar)
@@ -56,7 +57,7 @@ pub fn parse_round_trip(data: &[u8]) {
         by_definition,
         "{data:?}: the line check and its definition disagree"
     );
-    let Ok(text) = std::str::from_utf8(data) else {
+    let Ok(text) = utf8 else {
         return;
     };
     let parsed = parse_command(text);

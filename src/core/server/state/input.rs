@@ -89,8 +89,7 @@ impl ServerState {
 
     /// The user on `conn` and where their `passwd` stands, when its next line is a password.
     fn passwd_step(&self, conn: ConnId) -> Option<(UserId, Passwd)> {
-        let s = self.sessions.session(conn)?;
-        s.passwd().awaits_password().then(|| (s.user(), s.passwd()))
+        self.sessions.phase(conn).and_then(passwd_step_of)
     }
 
     /// A line, an overlong one or a password line, once the flow lets it through.
@@ -121,10 +120,7 @@ impl ServerState {
         };
         let online = matches!(phase, Phase::Online(_));
         // (Read from the phase in hand: `passwd_step` would look the connection up again.)
-        let passwd = match phase {
-            Phase::Online(s) if s.passwd().awaits_password() => Some((s.user(), s.passwd())),
-            _ => None,
-        };
+        let passwd = passwd_step_of(phase);
         let line = match check_line(bytes) {
             Ok(line) => line,
             Err(e) => {
@@ -180,15 +176,23 @@ impl ServerState {
         if from.acks == Acks::Undecided && !matches!(cmd, Command::Acks { .. }) {
             self.delivery().set_acks(conn, false, out);
         }
-        let receipts = from.receipts;
         let call = Call {
             conn,
             me,
-            receipts,
+            receipts: from.receipts,
             now,
             out,
         };
         self.run(cmd, call);
+    }
+}
+
+/// The user of a session in `phase` and where their `passwd` stands, when its next line is a
+/// password.
+fn passwd_step_of(phase: &Phase) -> Option<(UserId, Passwd)> {
+    match phase {
+        Phase::Online(s) if s.passwd().awaits_password() => Some((s.user(), s.passwd())),
+        _ => None,
     }
 }
 
