@@ -48,7 +48,7 @@ pub(crate) fn apply_all(
 enum Write {
     /// As [`Record::apply_to`] says.
     Whole,
-    /// Not at all: a later record of the same commit undoes it.
+    /// Not at all: a later record of the same commit undoes it, or sets the same row again.
     Not,
     /// A `LoggedOut` whose session's row was never written: only its logout time is set.
     LogoutTime,
@@ -65,11 +65,18 @@ enum Write {
 /// one by one would leave them. Any other record in between (a rename or removal, which moves or
 /// deletes a user's rows) keeps them all whole, and once a commit has had one, every later
 /// `LoggedOut` of it deletes as before, to stay obviously equal.
+///
+/// Of a user's logout times set alone, only the commit's last is written: the row keeps one time,
+/// nothing in the commit reads it, and a user who comes and goes several times within a commit
+/// (a client reconnecting, a script) would otherwise rewrite the same row each time. Only login
+/// history comes before the last one, since no logout time is set alone after another record.
 fn login_history(records: &[Record]) -> Vec<Write> {
     let mut how = vec![Write::Whole; records.len()];
     let mut open: rustc_hash::FxHashMap<&str, usize> = rustc_hash::FxHashMap::default();
     // Users whose row in `open_sessions` this commit wrote and has not deleted.
     let mut written: rustc_hash::FxHashSet<&str> = rustc_hash::FxHashSet::default();
+    // Each user's latest logout time set alone, which a later one of the same user replaces.
+    let mut latest: rustc_hash::FxHashMap<&str, usize> = rustc_hash::FxHashMap::default();
     // Whether a record other than login history came: rows may have moved.
     let mut moved = false;
     for (i, record) in records.iter().enumerate() {
@@ -85,6 +92,9 @@ fn login_history(records: &[Record]) -> Vec<Write> {
                     how[began] = Write::Not;
                     if !moved && !written.contains(&**user) {
                         how[i] = Write::LogoutTime;
+                        if let Some(earlier) = latest.insert(user, i) {
+                            how[earlier] = Write::Not;
+                        }
                     }
                 }
                 written.remove(&**user);

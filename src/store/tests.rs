@@ -408,7 +408,7 @@ fn a_session_begun_and_ended_in_one_commit_leaves_what_two_commits_would() {
     let mut together = Store::open(one.path()).unwrap();
     let mut apart = Store::open(many.path()).unwrap();
     // alice was online before (her open session is closed by this commit), bob logs in and out
-    // twice, carol logs in and stays, and a lockout between them keeps both of dave's records.
+    // twice (and once more later), carol logs in and stays, and a lockout between them keeps both of dave's records.
     let earlier = Record::LoggedIn {
         user: "alice".into(),
         at: START,
@@ -426,6 +426,10 @@ fn a_session_begun_and_ended_in_one_commit_leaves_what_two_commits_would() {
         user: "carol".into(),
         at: START.plus_secs(6),
     });
+    // grace comes and goes twice, and only her second logout time is written: it must be the one
+    // kept (no later record of hers sets it again).
+    batch.extend(history("grace", 6, 7));
+    batch.extend(history("grace", 7, 8));
     let [dave_in, dave_out] = history("dave", 7, 9);
     batch.extend([
         dave_in,
