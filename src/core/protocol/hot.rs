@@ -1,14 +1,14 @@
 //! The hot commands read without the grammar's machinery: `message <user> <text>`, `broadcast
-//! <text>` and `ack <id>` are nearly every line a busy server reads, and the table-driven grammar
-//! (`parse`) looks the command word up among all the rows, and the second word again for the
-//! families, before it reads their arguments.
+//! <text>` and `ack <id>` are nearly every line a busy server reads, and `acks on|off` and `logout`
+//! come once a session; the table-driven grammar (`parse`) looks the command word up among all the
+//! rows, and the second word again for the families, before it reads their arguments.
 //!
 //! This reader only ever says yes: it gives the command when the line is, beyond doubt, a well-formed
-//! line of one of these three, and `None` for everything else (another command, a usage error, an
-//! odd case such as a blank text of Unicode spaces), which the grammar then reads. So the grammar
-//! stays the one definition of the language: a property test and the fuzz target's check (both in
-//! `natter_sim::fuzz` and the tests below) hold that whenever this reader gives a command, the grammar
-//! gives the same one.
+//! line of one of these, and `None` for everything else (another command, a usage error, an odd case
+//! such as a blank text of Unicode spaces, `acks` or `logout` spelled otherwise than clients send
+//! them), which the grammar then reads. So the grammar stays the one definition of the language: a
+//! property test and the fuzz target's check (both in `natter_sim::fuzz` and the tests below) hold
+//! that whenever this reader gives a command, the grammar gives the same one.
 
 use super::command::Command;
 
@@ -29,6 +29,19 @@ fn surely_not_blank(text: &str) -> bool {
 fn after_spaces(s: &str) -> Option<&str> {
     let n = s.bytes().take_while(|b| is_sp(*b)).count();
     (n > 0).then(|| &s[n..])
+}
+
+/// The lines every session sends once, spelled as clients send them: `acks on` or `acks off` after
+/// the login, `logout` at its end. Told by comparing the whole line (a login and a logout are a
+/// busy server's other steady work, and the grammar looks each word up three times); any other
+/// spelling goes to the grammar.
+fn whole_line(line: &str) -> Option<Command<'static>> {
+    match line {
+        "logout" => Some(Command::Logout),
+        "acks on" => Some(Command::Acks { on: true }),
+        "acks off" => Some(Command::Acks { on: false }),
+        _ => None,
+    }
 }
 
 /// Which hot command a line's first word names.
@@ -72,6 +85,9 @@ fn hot_word(line: &str) -> Option<(Hot, &str)> {
 /// The line as one of the hot commands, when it is surely a well-formed one; `None` sends it to
 /// the grammar.
 pub(crate) fn hot_command(line: &str) -> Option<Command<'_>> {
+    if let Some(cmd) = whole_line(line) {
+        return Some(cmd);
+    }
     let (hot, args) = hot_word(line)?;
     match hot {
         Hot::Message => {
@@ -148,6 +164,10 @@ mod tests {
             "-",
             ":",
             "on",
+            "off",
+            "logout",
+            "LOGOUT",
+            "logouts",
         ])
     }
 
@@ -211,7 +231,13 @@ mod tests {
             "ack 1 2",
             "ack 1x",
             "ack 18446744073709551616",
-            "acks on",
+            "acks  on",
+            "Acks off",
+            "acks on ",
+            "acks maybe",
+            "logout ",
+            " logout",
+            "Logout",
         ] {
             assert_eq!(hot_command(line), None, "{line:?}");
         }
@@ -220,6 +246,9 @@ mod tests {
     #[test]
     fn edge_cases_it_takes() {
         for (line, cmd) in [
+            ("logout", Command::Logout),
+            ("acks on", Command::Acks { on: true }),
+            ("acks off", Command::Acks { on: false }),
             (
                 "\tmessage\tbob\t x",
                 Command::Message {
