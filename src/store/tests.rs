@@ -408,7 +408,8 @@ fn a_session_begun_and_ended_in_one_commit_leaves_what_two_commits_would() {
     let mut together = Store::open(one.path()).unwrap();
     let mut apart = Store::open(many.path()).unwrap();
     // alice was online before (her open session is closed by this commit), bob logs in and out
-    // twice (and once more later), carol logs in and stays, and a lockout between them keeps both of dave's records.
+    // twice (and once more later), carol logs in and stays, and a lockout between them keeps both
+    // of dave's records.
     let earlier = Record::LoggedIn {
         user: "alice".into(),
         at: START,
