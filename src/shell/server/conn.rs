@@ -121,9 +121,10 @@ impl ConnIo {
         self.out.len() - self.sent + self.layers.as_ref().map_or(0, |l| l.plain.len())
     }
 
-    /// Queues `bytes` (one rendered line). `more` says that more lines are likely to follow in the
-    /// same write (a reply, which is never held back): a queue that must grow for it then grows at
-    /// once to [`REPLY_ROOM`], instead of once per line.
+    /// Queues `bytes` (one rendered line). The caller marks the connection [`State::HEARD`] (see
+    /// `queue_paced`, which sets its flags once per line). `more` says that more lines are likely
+    /// to follow in the same write (a reply, which is never held back): a queue that must grow for
+    /// it then grows at once to [`REPLY_ROOM`], instead of once per line.
     ///
     /// An empty queue without room takes a spare buffer first, if one is kept, whether its line is
     /// written with the batch (the buffer comes back at the end of the turn) or may wait (a presence
@@ -145,7 +146,6 @@ impl ConnIo {
         }
         if let Some(ws) = ws {
             ws.send(bytes, queue);
-            self.state.insert(State::HEARD);
             return;
         }
         if more && queue.capacity() - queue.len() < bytes.len() {
@@ -154,8 +154,6 @@ impl ConnIo {
             queue.reserve_exact(bytes.len().max(HELD_ROOM));
         }
         queue.extend_from_slice(bytes);
-        // Its input may be waiting for this before the handshake (read in the driver's next turn).
-        self.state.insert(State::HEARD);
     }
 
     /// Queues one line that `render` writes straight onto the end of the queue, as [`Self::push`]
@@ -191,7 +189,6 @@ impl ConnIo {
             }
         }
         render(queue);
-        self.state.insert(State::HEARD);
         true
     }
 
