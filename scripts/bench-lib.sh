@@ -151,3 +151,60 @@ for (name, kind), vs in sorted(runs.items()):
     print(f"{name} {kind}: {us:.{us_digits}f} us/{unit}, {per:.{per_digits}f} k/CPU-s{frac}")
 PY
 }
+
+# profile_args HELP_LINES ARGS...: a profiling script's options (profile-login.sh, profile-fanout.sh):
+# --relay (RELAY=1), --tls (TLS=1), --server PATH (SERVER; else this tree's natter-server, built
+# now), the rest in order in POSITIONAL; -h prints lines HELP_LINES (a sed range) of the script.
+profile_args() {
+    local help=$1
+    shift
+    RELAY=0
+    TLS=0
+    SERVER=""
+    POSITIONAL=()
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --relay) RELAY=1 ;;
+            --tls) TLS=1 ;;
+            --server)
+                SERVER=$2
+                shift
+                ;;
+            -h | --help)
+                sed -n "${help}p" "$0"
+                exit 0
+                ;;
+            *) POSITIONAL+=("$1") ;;
+        esac
+        shift
+    done
+    if [ -z "$SERVER" ]; then
+        cargo build --release --locked --bins --quiet
+        SERVER=target/release/natter-server
+    fi
+}
+
+# start_profiled PORT OUT: the server a profiling script samples, started fresh on 127.0.0.1:PORT
+# with bench-peers' flags (load_args: no flood control or limits per address; presence rationing as
+# shipped): natter-server at SERVER, or natter-bench's relay (RELAY), in plain text or over TLS (TLS).
+# Sets NAME (natter, relay, natter-tls or relay-tls), PROTO and TLS_ARGS for the generator, and
+# SERVER_PID; its log is OUT/NAME.log.
+start_profiled() {
+    local port=$1 out=$2
+    NAME=natter
+    PROTO=natter
+    TLS_ARGS=()
+    [ "$RELAY" = 1 ] && NAME=relay && PROTO=relay
+    [ "$TLS" = 1 ] && NAME=$NAME-tls && TLS_ARGS=(--tls)
+    if [ "$RELAY" = 1 ]; then
+        local relay_tls=()
+        [ "$TLS" = 1 ] && relay_tls=(--tls --data-dir "$WORK/relay-data")
+        "$BENCH" relay "$port" --bind 127.0.0.1 "${relay_tls[@]}" 2>"$out/$NAME.log" &
+    else
+        local plain=(--plaintext)
+        [ "$TLS" = 1 ] && plain=()
+        "$SERVER" "${LOAD_ARGS[@]}" "${plain[@]}" 2>"$out/$NAME.log" &
+    fi
+    SERVER_PID=$!
+    wait_listening "$port" 300
+}

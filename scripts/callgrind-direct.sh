@@ -6,12 +6,14 @@
 # load the machine, so two builds can be compared from runs minutes apart; it counts user space only
 # (the kernel's side of the reads and writes is not in it).
 #
-#   scripts/callgrind-direct.sh [--server PATH | --relay] [--acks] [--fanout] [--port PORT] [SHORT LONG]
+#   scripts/callgrind-direct.sh [--server PATH | --relay] [--acks] [--fanout | --group] [--port PORT]
+#                               [SHORT LONG]
 #
 # SHORT and LONG are messages per user (default 20 and 220; 1,000 users, 32 in flight). --acks: the
 # users say `acks on` and acknowledge what they read, as the natter client does. --fanout:
 # `natter-bench run fanout` instead, 10 of the users broadcasting SHORT and LONG each, and the figure
-# is per delivery (one broadcast is 999 deliveries). --relay: the do-nothing relay (`natter-bench
+# is per delivery (one broadcast is 999 deliveries); --group: `natter-bench run group` the same
+# way, each of the 10 sending to a group every user is in. --relay: the do-nothing relay (`natter-bench
 # relay`, docs/PERFORMANCE.md) in the server's place, the limit natter's figure is read against.
 # Needs valgrind; uses target/release/natter-bench and (unless --server) target/release/natter-server,
 # built beforehand.
@@ -38,6 +40,7 @@ while [ $# -gt 0 ]; do
         --relay) SERVER=relay ;;
         --acks) ACKS=--acks ;;
         --fanout) WORKLOAD=fanout SUFFIX=-fanout ;;
+        --group) WORKLOAD=group SUFFIX=-group ;;
         --port)
             PORT=$2
             shift
@@ -107,6 +110,6 @@ read -r OPS2 IR2 <"$WORK/figures"
 label=$SERVER
 [ -n "$ACKS" ] && label="$SERVER (acks on)"
 unit=message units=messages
-[ "$WORKLOAD" = fanout ] && label="$label (fanout)" && unit=delivery units=deliveries
+[ "$WORKLOAD" != direct ] && label="$label ($WORKLOAD)" && unit=delivery units=deliveries
 echo "$label: $OPS1 $units $IR1 instructions; $OPS2 $units $IR2 instructions;" \
     "$(((IR2 - IR1) / (OPS2 - OPS1))) per $unit"
