@@ -85,7 +85,8 @@ impl Committer {
     }
 
     /// The server has gone quiet after a burst: the thread gives back what it keeps only to make
-    /// commits faster (the store's page cache), between two commits.
+    /// commits faster (the store's page cache, its buffer for commits of several jobs), between
+    /// two commits.
     pub(crate) fn tidy(&self) {
         // One request waiting is enough; woken by an empty commit if it waits for one.
         if self.tidies.is_empty()
@@ -146,6 +147,9 @@ fn commit_loop(
     asked: Asked,
 ) {
     let mut last = 0;
+    // Where the records of a commit of several jobs are gathered; it keeps its room between
+    // commits (until a tidy-up), so a busy stretch does not grow it again for every commit.
+    let mut gathered = Vec::new();
     while let Ok(first) = queued.recv_blocking() {
         while let Ok(b) = asked.backups.try_recv() {
             let _ = b
@@ -154,6 +158,7 @@ fn commit_loop(
         }
         if asked.tidies.try_recv().is_ok() {
             persister.release_memory();
+            gathered = Vec::new();
             release_free_memory();
         }
         if first.seq == 0 && first.records.is_empty() {
@@ -161,21 +166,31 @@ fn commit_loop(
             continue;
         }
         last = last.max(first.seq);
-        // The first job's records are the commit's, taken as they are: most commits are one job
-        // (a lazy batch of login history holds thousands of records), and copying each into a
-        // buffer of the loop's own cost a `memcpy` of every record.
+        // A commit of one job (most are: a lazy batch of login history holds thousands of
+        // records) commits that job's records where they are; copying each into `gathered` cost a
+        // `memcpy` of every record. Group commit: jobs that queued up while the previous commit
+        // ran go into this one, gathered.
         let mut records = first.records;
-        // Group commit: whatever else queued up while the previous commit ran goes into this one.
-        while let Ok(more) = queued.try_recv() {
-            last = last.max(more.seq);
-            records.extend(more.records);
+        let several = !queued.is_empty();
+        if several {
+            gathered.append(&mut records);
+            while let Ok(more) = queued.try_recv() {
+                last = last.max(more.seq);
+                gathered.extend(more.records);
+            }
+            records = std::mem::take(&mut gathered);
         }
         let started = std::time::Instant::now();
         let result = persister.commit(&records).map(|()| last);
         if let Some(m) = &metrics {
             m.commit_took(started.elapsed());
         }
-        drop(records);
+        if several {
+            records.clear();
+            gathered = records;
+        } else {
+            drop(records);
+        }
         let failed = result.is_err();
         if report.send_blocking(result).is_err() || failed {
             return;
