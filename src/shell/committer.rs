@@ -188,8 +188,6 @@ fn commit_loop(
         if several {
             records.clear();
             gathered = records;
-        } else {
-            drop(records);
         }
         let failed = result.is_err();
         if report.send_blocking(result).is_err() || failed {
