@@ -59,7 +59,8 @@ from=$(python3 -c "print(f'{$first + $SETUP + 0.5:.6f}')")
         sed -E 's/^ +[0-9.]+% +\[\.\] //' || true)
     if [ -n "$hot" ]; then
         echo
-        echo "the hottest instructions of $hot (share of its samples):"
+        echo "the hottest instructions of $hot"
+        echo "(share of its samples over the whole run, logins included):"
         perf annotate -i "$OUT/perf-$tag.data" --stdio "$hot" 2>/dev/null |
             grep -E '^ +[0-9]+\.[0-9]+ +:' | sort -rn | head -5 || true
     fi
