@@ -28,7 +28,8 @@ const MAGIC: &[u8; 8] = b"natter-S";
 /// settings and a topic; invitations; a session's away reason. 9: groups' rules (operators, voices,
 /// key, limit, moderation, external messages, bans). 10: groups' invite exceptions, ban exceptions
 /// and `no-ctcp`. 11: a session's rarely set parts kept apart, the connections' table a list.
-pub const SNAPSHOT_VERSION: u8 = 11;
+/// 12: a session's `passwd` step among its rarely set parts.
+pub const SNAPSHOT_VERSION: u8 = 12;
 
 const HEADER: usize = MAGIC.len() + 1 + 8 + 4;
 

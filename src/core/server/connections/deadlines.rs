@@ -5,10 +5,16 @@
 //! Why not the core's general [`Timers`](crate::timers::Timers), which the other deadlines use: there
 //! is one of these per open connection, idle ones included, and a general timer costs an ordered
 //! set's node and a hash map's bucket (about 90 bytes). Here it is the connection's own field and
-//! one heap entry of 16 bytes. A deadline moved or a connection closed leaves its old entry behind:
-//! an entry counts only while it matches its connection's deadline, those that do not are dropped
-//! when they come to the top, and the heap is rebuilt from the live ones once it holds twice as many
-//! as there are connections, so it never holds more than that.
+//! one heap entry of 16 bytes.
+//!
+//! The heap is not kept exact, which would mean finding an entry to move it. What holds instead:
+//! a connection with a deadline has an entry at or before it. A deadline put later keeps the entry
+//! it had; when that entry comes to the top early, it is moved to the deadline of the moment. A
+//! deadline put earlier gets a new entry, and the one it had goes stale, as every entry of a closed
+//! connection does: stale entries are dropped when they come to the top, and the heap is rebuilt
+//! from the standing ones once it holds twice as many entries as there are connections, so it
+//! never holds more than that. So every session, whose login deadline is followed by a later idle
+//! one, has one entry, not two: 16 bytes on each idle connection, and no push at login.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -42,6 +48,13 @@ impl ConnDeadlines {
     /// How many entries, live or not.
     pub(crate) fn len(&self) -> usize {
         self.heap.len()
+    }
+
+    /// Moves the earliest entry to `at` (later than it was), for `conn`.
+    pub(crate) fn replace_first(&mut self, at: Timestamp, conn: ConnId) {
+        if let Some(mut first) = self.heap.peek_mut() {
+            *first = Reverse((at, conn));
+        }
     }
 
     /// Keeps only the entries `live` says are.

@@ -9,6 +9,7 @@
 //! - [`idle`]: the login and idle deadlines; [`deadlines`]: those deadlines in time order.
 //! - [`about`]: what a session's client says of itself (an IRC client's user name and real name).
 //! - [`online`]: who is online, a bit per account.
+//! - [`peer_addr`]: a connection's peer address, compactly.
 
 pub(crate) mod about;
 pub(crate) mod backlog;
@@ -16,4 +17,5 @@ pub(crate) mod deadlines;
 pub(crate) mod flow;
 pub(crate) mod idle;
 pub(crate) mod online;
+pub(crate) mod peer_addr;
 pub(crate) mod sessions;

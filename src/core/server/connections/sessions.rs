@@ -15,6 +15,7 @@ use crate::server::connections::backlog::Backlog;
 use crate::server::connections::deadlines::ConnDeadlines;
 use crate::server::connections::flow::{Charged, Class, Flow, FlowLimits, Input, Offer, Release};
 use crate::server::connections::online::Online;
+use crate::server::connections::peer_addr::PeerAddr;
 use crate::server::event::{ConnId, Effect, UserId};
 use crate::server::message::StoredMsg;
 use crate::time::{MaybeTime, Timestamp};
@@ -45,7 +46,7 @@ impl Phase {
     pub(crate) fn is_waiting(&self) -> bool {
         match self {
             Phase::Checking { .. } | Phase::Registering { .. } => true,
-            Phase::Online(s) => s.passwd.is_waiting(),
+            Phase::Online(s) => s.passwd().is_waiting(),
             _ => false,
         }
     }
@@ -123,8 +124,6 @@ pub(crate) struct Session {
     /// The highest message id written on this connection (0: none yet): the user's queue is written in
     /// id order, so everything queued up to it was, and it bounds what `ack` may confirm.
     sent_through: u64,
-    /// Where a `passwd` stands.
-    passwd: Passwd,
     /// When the session began (for `whois`).
     since: Timestamp,
     /// The rarely set rest (`None`: all of it empty).
@@ -146,6 +145,9 @@ pub(crate) struct Extra {
     away: Option<String>,
     /// What the client said of itself (`userinfo`), if it did.
     about: Option<About>,
+    /// Where a `passwd` (or `oper`) stands: a few steps in a session's life, if any, so it is here
+    /// rather than 16 bytes on every session.
+    passwd: Passwd,
 }
 
 impl Session {
@@ -160,7 +162,6 @@ impl Session {
             operator: false,
             bot: false,
             sent_through: 0,
-            passwd: Passwd::Idle,
             since: now,
             extra: (!waiting.is_empty()).then(|| {
                 Box::new(Extra {
@@ -202,7 +203,7 @@ impl Session {
     }
 
     pub(crate) fn passwd(&self) -> Passwd {
-        self.passwd
+        self.extra.as_ref().map_or(Passwd::Idle, |e| e.passwd)
     }
 
     pub(crate) fn user(&self) -> UserId {
@@ -250,7 +251,7 @@ impl Session {
 /// One open connection.
 #[derive(serde::Serialize, serde::Deserialize, Debug)]
 pub(crate) struct Conn {
-    peer: SocketAddr,
+    peer: PeerAddr,
     opened_at: Timestamp,
     phase: Phase,
     /// Its lines' pace and the ones held back.
@@ -263,7 +264,7 @@ pub(crate) struct Conn {
 
 impl Conn {
     pub(crate) fn peer(&self) -> SocketAddr {
-        self.peer
+        self.peer.into()
     }
 
     pub(crate) fn opened_at(&self) -> Timestamp {
@@ -412,7 +413,7 @@ impl Sessions {
         self.conns.insert(
             conn,
             Conn {
-                peer,
+                peer: peer.into(),
                 opened_at: now,
                 phase: Phase::AwaitUsername,
                 flow: Flow::default(),
@@ -423,10 +424,16 @@ impl Sessions {
     }
 
     /// Sets `conn`'s deadline to `at` (moving the one it had); nothing if it is gone.
+    ///
+    /// A deadline put later keeps the entry it had, which is moved on when it comes to the top (see
+    /// `deadlines`); only one put earlier, or a first one, needs a new entry.
     pub(crate) fn set_deadline(&mut self, conn: ConnId, at: Timestamp) {
         if let Some(c) = self.conns.get_mut(&conn) {
+            let had = c.deadline.get();
             c.deadline = MaybeTime::new(Some(at));
-            self.deadlines.push(at, conn);
+            if had.is_none_or(|had| at < had) {
+                self.deadlines.push(at, conn);
+            }
             self.tidy_deadlines();
         }
     }
@@ -447,21 +454,22 @@ impl Sessions {
         Some(conn)
     }
 
-    /// Drops stale deadlines from the top, so the earliest is a live one, and rebuilds the heap
-    /// from the live ones once most of it is stale.
+    /// Brings the top of the heap to a live entry: a stale one is dropped, one that came early (its
+    /// connection's deadline was put later) is moved to that deadline. Rebuilds the heap from the
+    /// entries still standing for a deadline once most of it is stale.
     fn tidy_deadlines(&mut self) {
         let conns = &self.conns;
-        let live = |at: Timestamp, conn: ConnId| {
-            conns.get(&conn).and_then(|c| c.deadline.get()) == Some(at)
-        };
+        let deadline_of = |conn: ConnId| conns.get(&conn).and_then(|c| c.deadline.get());
         if self.deadlines.len() > 2 * conns.len() + 64 {
-            self.deadlines.retain(live);
+            self.deadlines
+                .retain(|at, conn| deadline_of(conn).is_some_and(|due| at <= due));
         }
         while let Some((at, conn)) = self.deadlines.first() {
-            if live(at, conn) {
-                break;
+            match deadline_of(conn) {
+                Some(due) if due == at => break,
+                Some(due) if due > at => self.deadlines.replace_first(due, conn),
+                _ => self.deadlines.pop(),
             }
-            self.deadlines.pop();
         }
     }
 
@@ -485,7 +493,7 @@ impl Sessions {
     /// logging in. Returns its address if it was counted until now.
     pub(crate) fn take_pending_login(&mut self, conn: ConnId) -> Option<SocketAddr> {
         let c = self.conns.get_mut(&conn)?;
-        std::mem::take(&mut c.pending_login).then_some(c.peer)
+        std::mem::take(&mut c.pending_login).then_some(c.peer.into())
     }
 
     /// Offers one input of the connection, of `class`, to its flow, charged to `budgets` (see
@@ -583,8 +591,11 @@ impl Sessions {
 
     /// Moves the session's `passwd` on.
     pub(crate) fn set_passwd(&mut self, conn: ConnId, step: Passwd) {
-        if let Some(s) = self.session_mut(conn) {
-            s.passwd = step;
+        // Back to `Idle` on a session without its rarely set parts needs none made.
+        if let Some(s) = self.session_mut(conn)
+            && (step != Passwd::Idle || s.extra.is_some())
+        {
+            s.extra_mut().passwd = step;
         }
     }
 
@@ -684,7 +695,7 @@ impl Sessions {
             _ => (None, None),
         };
         Some(Closed {
-            peer: c.peer,
+            peer: c.peer.into(),
             pending_login: c.pending_login,
             user,
             about,
@@ -802,11 +813,99 @@ mod tests {
 
     #[test]
     fn a_connection_stays_small() {
-        // One per open connection, idle ones included: what few sessions set is boxed apart, a
-        // flow's held lines too (it was 296 bytes with them inline).
+        // One per open connection, idle ones included: what few sessions set is boxed apart (a
+        // `passwd` step among it), a flow's held lines too (it was 296 bytes with them inline), and
+        // the peer's address is kept in 20 bytes (a `SocketAddr` is 32).
         let size = std::mem::size_of::<Conn>();
         eprintln!("Conn {size}, Session {}", std::mem::size_of::<Session>());
-        assert!(size <= 136, "{size}");
+        assert!(size <= 104, "{size}");
+    }
+
+    /// What the deadlines do, against a map of each open connection's deadline: the next one is
+    /// always the earliest of the map's (lowest connection first among equals), taken when it comes,
+    /// and the heap never holds more than twice the connections (and a little).
+    mod deadlines_as_a_map {
+        use super::*;
+        use proptest::prelude::*;
+
+        #[derive(Clone, Debug)]
+        enum Op {
+            Open(u64),
+            Set(u64, u64),
+            Take,
+            Close(u64),
+        }
+
+        fn op() -> impl Strategy<Value = Op> {
+            prop_oneof![
+                1 => (0..8u64).prop_map(Op::Open),
+                4 => (0..8u64, 0..50u64).prop_map(|(c, at)| Op::Set(c, at)),
+                2 => Just(Op::Take),
+                1 => (0..8u64).prop_map(Op::Close),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn earliest_first(ops in proptest::collection::vec(op(), 0..200)) {
+                let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
+                let mut sessions = Sessions::default();
+                let mut model: BTreeMap<u64, Option<u64>> = BTreeMap::new();
+                let mut most = 0;
+                for op in ops {
+                    match op {
+                        Op::Open(c) if !model.contains_key(&c) => {
+                            sessions.open(ConnId(c), peer, Timestamp::from_millis(0));
+                            model.insert(c, None);
+                        }
+                        Op::Open(_) => {}
+                        Op::Set(c, at) => {
+                            sessions.set_deadline(ConnId(c), Timestamp::from_millis(at));
+                            if let Some(due) = model.get_mut(&c) {
+                                *due = Some(at);
+                            }
+                        }
+                        Op::Take => {
+                            let expected = model
+                                .iter()
+                                .filter_map(|(&c, &due)| Some((due?, c)))
+                                .min();
+                            prop_assert_eq!(
+                                sessions.next_deadline(),
+                                expected.map(|(at, c)| (Timestamp::from_millis(at), ConnId(c)))
+                            );
+                            prop_assert_eq!(sessions.take_next_deadline(), expected.map(|(_, c)| ConnId(c)));
+                            if let Some((_, c)) = expected {
+                                model.insert(c, None);
+                            }
+                        }
+                        Op::Close(c) => {
+                            prop_assert_eq!(sessions.close(ConnId(c)).is_some(), model.remove(&c).is_some());
+                        }
+                    }
+                    most = most.max(model.len());
+                    prop_assert!(sessions.deadlines.len() <= 2 * most + 65);
+                }
+            }
+        }
+
+        #[test]
+        fn a_deadline_put_later_keeps_its_one_entry() {
+            let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
+            let mut sessions = Sessions::default();
+            for c in 0..100 {
+                sessions.open(ConnId(c), peer, Timestamp::from_millis(0));
+                // The login deadline, then the later idle one: one entry each.
+                sessions.set_deadline(ConnId(c), Timestamp::from_millis(120_000 + c));
+                sessions.set_deadline(ConnId(c), Timestamp::from_millis(600_000 + c));
+            }
+            assert_eq!(sessions.deadlines.len(), 100);
+            // The first came early and was moved to the real one.
+            assert_eq!(
+                sessions.next_deadline(),
+                Some((Timestamp::from_millis(600_000), ConnId(0)))
+            );
+        }
     }
 
     #[test]
