@@ -11,10 +11,12 @@
 //! a connection with a deadline has an entry at or before it. A deadline put later keeps the entry
 //! it had; when that entry comes to the top early, it is moved to the deadline of the moment. A
 //! deadline put earlier gets a new entry, and the one it had goes stale, as every entry of a closed
-//! connection does: stale entries are dropped when they come to the top, and the heap is rebuilt
-//! from the standing ones once it holds twice as many entries as there are connections, so it
-//! never holds more than that. So every session, whose login deadline is followed by a later idle
-//! one, has one entry, not two: 16 bytes on each idle connection, and no push at login.
+//! connection does: stale entries are dropped when they come to the top, and once the heap holds
+//! twice as many entries as there are connections it is rebuilt from the connections' own
+//! deadlines, one entry each, so it never holds more than that. (Keeping the entries at or before
+//! their connection's deadline would not bound it: a deadline put back a little after each step up
+//! leaves one more such entry every time.) So every session, whose login deadline is followed by a
+//! later idle one, has one entry, not two: 16 bytes on each idle connection, and no push at login.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -57,12 +59,16 @@ impl ConnDeadlines {
         }
     }
 
-    /// Keeps only the entries `live` says are.
-    pub(crate) fn retain(&mut self, live: impl Fn(Timestamp, ConnId) -> bool) {
-        self.heap.retain(|Reverse((at, conn))| live(*at, *conn));
-        if self.heap.capacity() > 1024 && self.heap.len() < self.heap.capacity() / 4 {
-            self.heap.shrink_to(self.heap.len() * 2);
+    /// Holds `deadlines` alone (the connections' own, one each), in the room it had, given back
+    /// when it is mostly empty.
+    pub(crate) fn rebuild(&mut self, deadlines: impl Iterator<Item = (Timestamp, ConnId)>) {
+        let mut entries = std::mem::take(&mut self.heap).into_vec();
+        entries.clear();
+        entries.extend(deadlines.map(Reverse));
+        if entries.capacity() > 1024 && entries.len() < entries.capacity() / 4 {
+            entries.shrink_to(entries.len() * 2);
         }
+        self.heap = BinaryHeap::from(entries);
     }
 }
 

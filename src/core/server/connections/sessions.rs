@@ -456,14 +456,17 @@ impl Sessions {
 
     /// Brings the top of the heap to a live entry: a stale one is dropped, one that came early (its
     /// connection's deadline was put later) is moved to that deadline. Rebuilds the heap from the
-    /// entries still standing for a deadline once most of it is stale.
+    /// connections' deadlines once most of it is stale.
     fn tidy_deadlines(&mut self) {
         let conns = &self.conns;
-        let deadline_of = |conn: ConnId| conns.get(&conn).and_then(|c| c.deadline.get());
         if self.deadlines.len() > 2 * conns.len() + 64 {
-            self.deadlines
-                .retain(|at, conn| deadline_of(conn).is_some_and(|due| at <= due));
+            self.deadlines.rebuild(
+                conns
+                    .iter()
+                    .filter_map(|(&conn, c)| Some((c.deadline.get()?, conn))),
+            );
         }
+        let deadline_of = |conn: ConnId| conns.get(&conn).and_then(|c| c.deadline.get());
         while let Some((at, conn)) = self.deadlines.first() {
             match deadline_of(conn) {
                 Some(due) if due == at => break,
@@ -823,7 +826,7 @@ mod tests {
 
     /// What the deadlines do, against a map of each open connection's deadline: the next one is
     /// always the earliest of the map's (lowest connection first among equals), taken when it comes,
-    /// and the heap never holds more than twice the connections (and a little).
+    /// and the heap never holds more than twice the connections open (and a little).
     mod deadlines_as_a_map {
         use super::*;
         use proptest::prelude::*;
@@ -851,7 +854,6 @@ mod tests {
                 let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
                 let mut sessions = Sessions::default();
                 let mut model: BTreeMap<u64, Option<u64>> = BTreeMap::new();
-                let mut most = 0;
                 for op in ops {
                     match op {
                         Op::Open(c) if !model.contains_key(&c) => {
@@ -883,10 +885,35 @@ mod tests {
                             prop_assert_eq!(sessions.close(ConnId(c)).is_some(), model.remove(&c).is_some());
                         }
                     }
-                    most = most.max(model.len());
-                    prop_assert!(sessions.deadlines.len() <= 2 * most + 65);
+                    prop_assert!(sessions.deadlines.len() <= 2 * model.len() + 65);
                 }
             }
+        }
+
+        #[test]
+        fn deadlines_put_later_and_back_behind_another_stay_bounded() {
+            let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
+            let mut sessions = Sessions::default();
+            sessions.open(ConnId(0), peer, Timestamp::from_millis(0));
+            sessions.open(ConnId(1), peer, Timestamp::from_millis(0));
+            // Connection 0's deadline stays first, so connection 1's entries never come to the top.
+            sessions.set_deadline(ConnId(0), Timestamp::from_millis(1));
+            // Connection 1's deadline goes up (no entry) and a little back (an entry): each entry
+            // it leaves is at or before the deadline it has after the next step up.
+            for step in 1..=1_000 {
+                sessions.set_deadline(ConnId(1), Timestamp::from_millis(step * 100 + 50));
+                sessions.set_deadline(ConnId(1), Timestamp::from_millis(step * 100 + 40));
+                assert!(
+                    sessions.deadlines.len() <= 2 * 2 + 65,
+                    "{}",
+                    sessions.deadlines.len()
+                );
+            }
+            assert_eq!(sessions.take_next_deadline(), Some(ConnId(0)));
+            assert_eq!(
+                sessions.next_deadline(),
+                Some((Timestamp::from_millis(100_040), ConnId(1)))
+            );
         }
 
         #[test]
