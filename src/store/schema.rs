@@ -15,7 +15,7 @@ pub(crate) const APPLICATION_ID: i64 = 0x4E41_5454;
 
 /// `PRAGMA user_version` of the format this build writes. Raise it (and add a migration from the old
 /// one, [`MIGRATIONS`]) whenever a table changes.
-pub(crate) const FORMAT_VERSION: i64 = 7;
+pub(crate) const FORMAT_VERSION: i64 = 8;
 
 /// How a store of each older format becomes the next one: `(from, statements)`, applied in order, each
 /// in the transaction that also raises `user_version`, so a crash leaves either format, never a mix.
@@ -130,6 +130,38 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
              crc INTEGER NOT NULL
          ) STRICT, WITHOUT ROWID;",
     ),
+    (
+        7,
+        // The users' times (last logout, open session, lockout) keyed by the name alone: one
+        // B-tree per table, not a row table and an index of the names beside it, so setting a
+        // user's time (a logout's, at every login a commit holds) is one search and one write in
+        // place. The rows are copied as they are (same columns, same checksums).
+        "CREATE TABLE logouts_by_user (
+             user TEXT PRIMARY KEY,
+             at INTEGER NOT NULL,
+             crc INTEGER NOT NULL
+         ) STRICT, WITHOUT ROWID;
+         INSERT INTO logouts_by_user (user, at, crc) SELECT user, at, crc FROM logouts;
+         DROP TABLE logouts;
+         ALTER TABLE logouts_by_user RENAME TO logouts;
+         CREATE TABLE open_sessions_by_user (
+             user TEXT PRIMARY KEY,
+             since INTEGER NOT NULL,
+             crc INTEGER NOT NULL
+         ) STRICT, WITHOUT ROWID;
+         INSERT INTO open_sessions_by_user (user, since, crc)
+             SELECT user, since, crc FROM open_sessions;
+         DROP TABLE open_sessions;
+         ALTER TABLE open_sessions_by_user RENAME TO open_sessions;
+         CREATE TABLE lockouts_by_user (
+             user TEXT PRIMARY KEY,
+             until INTEGER NOT NULL,
+             crc INTEGER NOT NULL
+         ) STRICT, WITHOUT ROWID;
+         INSERT INTO lockouts_by_user (user, until, crc) SELECT user, until, crc FROM lockouts;
+         DROP TABLE lockouts;
+         ALTER TABLE lockouts_by_user RENAME TO lockouts;",
+    ),
 ];
 
 /// The file inside the data directory.
@@ -158,18 +190,18 @@ CREATE TABLE logouts (
     user TEXT PRIMARY KEY,
     at INTEGER NOT NULL,
     crc INTEGER NOT NULL
-) STRICT;
+) STRICT, WITHOUT ROWID;
 -- Sessions that began and have not ended: after a crash they count as ended at the restart.
 CREATE TABLE open_sessions (
     user TEXT PRIMARY KEY,
     since INTEGER NOT NULL,
     crc INTEGER NOT NULL
-) STRICT;
+) STRICT, WITHOUT ROWID;
 CREATE TABLE lockouts (
     user TEXT PRIMARY KEY,
     until INTEGER NOT NULL,
     crc INTEGER NOT NULL
-) STRICT;
+) STRICT, WITHOUT ROWID;
 CREATE TABLE blocks (
     by_user TEXT NOT NULL,
     blocked TEXT NOT NULL,
@@ -280,20 +312,21 @@ pub(crate) struct UserTime {
     pub(crate) upsert: &'static str,
 }
 
-/// The statement that sets a user's time in one of the [`UserTime`] tables.
+/// The statement that sets a user's time in one of the [`UserTime`] tables. `INSERT OR REPLACE`
+/// rather than an upsert (`ON CONFLICT DO UPDATE`): on a table keyed by the name alone (`WITHOUT
+/// ROWID`) SQLite writes the new row over the old one in place after one search, where the upsert
+/// runs a second, update program after its failed insert; a third fewer instructions per row
+/// measured, and a logout writes one. The same rows result: a row is its user, its time and its
+/// checksum, with no other column to keep and nothing (no trigger, no reference) that a delete
+/// would set off.
 macro_rules! user_time_upsert {
     ($table:literal, $column:literal) => {
         concat!(
-            "INSERT INTO ",
+            "INSERT OR REPLACE INTO ",
             $table,
             " (user, ",
             $column,
-            ", crc) VALUES (?1, ?2, ?3) ",
-            "ON CONFLICT (user) DO UPDATE SET ",
-            $column,
-            " = excluded.",
-            $column,
-            ", crc = excluded.crc"
+            ", crc) VALUES (?1, ?2, ?3)"
         )
     };
 }

@@ -569,15 +569,16 @@ fn a_store_of_the_first_format_is_upgraded_and_keeps_everything() {
 /// whitespace or comments the statements that made them had.
 fn table_shapes(dir: &std::path::Path) -> Vec<String> {
     let conn = rusqlite::Connection::open(dir.join(DB_FILE)).unwrap();
-    let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+    // (`wr`: whether the table is keyed by its primary key alone, `WITHOUT ROWID`.)
+    let tables: Vec<(String, i64)> = conn
+        .prepare("SELECT name, wr FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
         .unwrap()
-        .query_map([], |r| r.get(0))
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
         .map(Result::unwrap)
         .collect();
     let mut shapes = Vec::new();
-    for table in tables {
+    for (table, without_rowid) in tables {
         let columns = conn
             .prepare(&format!("PRAGMA table_info('{table}')"))
             .unwrap()
@@ -615,7 +616,7 @@ fn table_shapes(dir: &std::path::Path) -> Vec<String> {
             .collect();
         indexed.sort();
         shapes.push(format!(
-            "{table}: {}; {}",
+            "{table} (without rowid: {without_rowid}): {}; {}",
             columns.join(", "),
             indexed.join("; ")
         ));
@@ -714,6 +715,97 @@ fn a_store_of_the_second_format_is_upgraded_and_keys_messages_by_recipient() {
     drop(store);
     let records = Store::open(dir.path()).unwrap().load().unwrap().records;
     assert_eq!(records, vec![kept, copy("bob"), copy("carol")]);
+}
+
+/// A store of the seventh format, whose users' times (last logout, open session, lockout) were row
+/// tables with an index of the names beside them, is upgraded to tables keyed by the name alone
+/// with every row and checksum as it was, and its times are set as before from then on.
+#[test]
+fn a_store_of_the_seventh_format_keys_the_users_times_by_name_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let times = [
+        Record::LoggedIn {
+            user: "alice".into(),
+            at: START,
+        },
+        Record::LoggedOut {
+            user: "alice".into(),
+            at: START.plus_secs(5),
+        },
+        Record::LoggedIn {
+            user: "bob".into(),
+            at: START.plus_secs(6),
+        },
+        Record::LockedOut {
+            user: "carol".into(),
+            until: START.plus_secs(60),
+        },
+    ];
+    let before = {
+        let mut store = Store::open(dir.path()).unwrap();
+        // One commit each, so every row is written (none folded into a later one).
+        for record in &times {
+            store.commit(std::slice::from_ref(record)).unwrap();
+        }
+        store.load().unwrap().records
+    };
+    {
+        // The same rows in the seventh format's tables.
+        let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+        let mut sql = String::from("BEGIN;");
+        for (table, column) in [
+            ("logouts", "at"),
+            ("open_sessions", "since"),
+            ("lockouts", "until"),
+        ] {
+            sql.push_str(&format!(
+                "CREATE TABLE old_{table} (user TEXT PRIMARY KEY, {column} INTEGER NOT NULL, crc INTEGER NOT NULL) STRICT;
+                 INSERT INTO old_{table} SELECT user, {column}, crc FROM {table};
+                 DROP TABLE {table};
+                 ALTER TABLE old_{table} RENAME TO {table};"
+            ));
+        }
+        sql.push_str("PRAGMA user_version = 7; COMMIT;");
+        conn.execute_batch(&sql).unwrap();
+        let wr: i64 = conn
+            .query_row(
+                "SELECT wr FROM pragma_table_list WHERE name = 'logouts'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(wr, 0, "the seventh format's table has rows of its own");
+    }
+    let mut store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.load().unwrap().records, before);
+    store
+        .commit(&[
+            Record::LoggedOut {
+                user: "bob".into(),
+                at: START.plus_secs(9),
+            },
+            Record::LoggedOut {
+                user: "alice".into(),
+                at: START.plus_secs(10),
+            },
+        ])
+        .unwrap();
+    let s = restored(store.load().unwrap(), START.plus_secs(20));
+    assert_eq!(s.last_logout("alice"), Some(START.plus_secs(10)));
+    assert_eq!(s.last_logout("bob"), Some(START.plus_secs(9)));
+    assert!(s.locked_until("carol", START.plus_secs(30)).is_some());
+    drop(store);
+    let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+    for table in ["logouts", "open_sessions", "lockouts"] {
+        let wr: i64 = conn
+            .query_row(
+                "SELECT wr FROM pragma_table_list WHERE name = ?1",
+                [table],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(wr, 1, "{table} is keyed by the name alone");
+    }
 }
 
 /// A store of the third format (before the key directory) gains its tables, keeps what it had, and
