@@ -296,7 +296,7 @@ fn ruled_group() -> Vec<Record> {
         member("carol"),
         Record::GroupRulesSet {
             group: "team".into(),
-            rules: GroupRulesRecord {
+            rules: Box::new(GroupRulesRecord {
                 key: Some("beer".into()),
                 limit: Some(7),
                 moderated: true,
@@ -308,7 +308,7 @@ fn ruled_group() -> Vec<Record> {
                 exceptions: vec!["m:pal*".into()],
                 no_ctcp: true,
                 secret: true,
-            },
+            }),
         },
     ]
 }

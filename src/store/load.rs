@@ -221,7 +221,7 @@ pub(crate) fn load(conn: &Connection, path: &Path) -> Result<Vec<Record>, StoreE
                 ok,
                 Record::GroupRulesSet {
                     group: group.into(),
-                    rules: rules.unwrap_or_default(),
+                    rules: Box::new(rules.unwrap_or_default()),
                 },
             ))
         },

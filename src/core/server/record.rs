@@ -149,8 +149,9 @@ pub enum Record {
     GroupRulesSet {
         /// The group.
         group: Name,
-        /// Its rules.
-        rules: GroupRulesRecord,
+        /// Its rules. (Boxed: they are by far the largest of any record's fields, and every record
+        /// and every effect that may hold one, moved many times a turn, would be that large.)
+        rules: Box<GroupRulesRecord>,
     },
     /// `by` set the topic of `group` (an empty topic is none).
     GroupTopicSet {
@@ -518,5 +519,17 @@ impl Record {
                 false
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod size {
+    /// Records are moved whole, many times a turn (into the effects, through the outbox, into a
+    /// commit's batch), and an enum is as large as its largest variant: this holds the largest to
+    /// what the login history's records need, with a group's rules boxed.
+    #[test]
+    fn a_record_stays_small() {
+        let size = std::mem::size_of::<super::Record>();
+        assert!(size <= 96, "a Record is {size} bytes");
     }
 }

@@ -303,7 +303,7 @@ impl Groups<'_> {
         };
         Record::GroupRulesSet {
             group: group.clone(),
-            rules: GroupRulesRecord {
+            rules: Box::new(GroupRulesRecord {
                 key: r.key.clone(),
                 limit: r.limit,
                 moderated: r.moderated,
@@ -315,7 +315,7 @@ impl Groups<'_> {
                 exceptions: r.exceptions.clone(),
                 no_ctcp: r.no_ctcp,
                 secret: r.secret,
-            },
+            }),
         }
     }
 }

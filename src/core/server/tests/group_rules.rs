@@ -232,7 +232,7 @@ fn rules_are_recorded_whole_and_a_restart_restores_them() {
         h.records().last(),
         Some(&Record::GroupRulesSet {
             group: name("team"),
-            rules: want.clone()
+            rules: Box::new(want.clone())
         })
     );
     let accounts: Vec<Account> = ACCOUNTS
