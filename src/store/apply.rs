@@ -72,11 +72,16 @@ enum Write {
 /// history comes before the last one, since no logout time is set alone after another record.
 fn login_history(records: &[Record]) -> Vec<Write> {
     let mut how = vec![Write::Whole; records.len()];
-    let mut open: rustc_hash::FxHashMap<&str, usize> = rustc_hash::FxHashMap::default();
+    // Room ahead for a busy commit's logins and logouts (two records each), rather than growing,
+    // and rehashing, from nothing at every commit.
+    let room = records.len() / 2;
+    let mut open: rustc_hash::FxHashMap<&str, usize> =
+        rustc_hash::FxHashMap::with_capacity_and_hasher(room, Default::default());
     // Users whose row in `open_sessions` this commit wrote and has not deleted.
     let mut written: rustc_hash::FxHashSet<&str> = rustc_hash::FxHashSet::default();
     // Each user's latest logout time set alone, which a later one of the same user replaces.
-    let mut latest: rustc_hash::FxHashMap<&str, usize> = rustc_hash::FxHashMap::default();
+    let mut latest: rustc_hash::FxHashMap<&str, usize> =
+        rustc_hash::FxHashMap::with_capacity_and_hasher(room, Default::default());
     // Whether a record other than login history came: rows may have moved.
     let mut moved = false;
     for (i, record) in records.iter().enumerate() {
