@@ -103,6 +103,11 @@ pub struct Outbox {
     lazy: Vec<Record>,
     /// When the oldest of them was made.
     lazy_since: Option<Timestamp>,
+    /// How many lazy records the last run of them held (until a commit took them): the room the
+    /// next run is given when it begins. A busy server gathers a thousand or more logins' history in one, and grown
+    /// from nothing by doubling, every record was copied over again at each step. (Taken only when
+    /// a lazy record comes, and handed on with the commit: an idle server keeps none of it.)
+    lazy_room: usize,
     /// Commits decided, for the driver to hand over.
     commits: VecDeque<Commit>,
     /// Handled batches not yet released, oldest first.
@@ -131,6 +136,7 @@ impl Outbox {
             sends: Vec::new(),
             lazy: Vec::new(),
             lazy_since: None,
+            lazy_room: 0,
             commits: VecDeque::new(),
             pending: VecDeque::new(),
             ready: VecDeque::new(),
@@ -203,6 +209,7 @@ impl Outbox {
             None
         } else if self.acknowledged {
             // Committed now, behind the lazy records (which keeps the order of all records).
+            self.lazy_room = self.lazy.len();
             let mut records = std::mem::take(&mut self.lazy);
             records.append(&mut self.records);
             self.lazy_since = None;
@@ -210,6 +217,7 @@ impl Outbox {
         } else {
             if self.lazy.is_empty() {
                 self.lazy_since = Some(now);
+                self.lazy.reserve(self.lazy_room.max(self.records.len()));
             }
             self.lazy.append(&mut self.records);
             if self.lazy.len() >= self.cfg.lazy_max {
@@ -331,6 +339,7 @@ impl Outbox {
         self.lazy_since = None;
         if !self.lazy.is_empty() {
             let records = std::mem::take(&mut self.lazy);
+            self.lazy_room = records.len().min(self.cfg.lazy_max);
             self.submit(records);
         }
     }
@@ -437,6 +446,24 @@ mod tests {
         assert_eq!(o.poll_commit().unwrap().records.len(), 2);
         batch(&mut o, 2000, vec![login(1), login(2), login(3)]);
         assert_eq!(o.poll_commit().unwrap().records.len(), 3, "at the bound");
+    }
+
+    #[test]
+    fn a_run_of_lazy_records_begins_with_the_room_the_last_one_took() {
+        let mut o = Outbox::new(OutboxConfig::default());
+        for at in 0..40 {
+            batch(&mut o, at, vec![login(at)]);
+        }
+        o.handle_timeout(Timestamp(1000));
+        assert_eq!(o.poll_commit().unwrap().records.len(), 40);
+        batch(&mut o, 2000, vec![login(2000)]);
+        assert!(o.lazy.capacity() >= 40, "room for the 40 the last run took");
+        // A run an acknowledged commit takes early sets the room as it was: a few records.
+        batch(&mut o, 2001, vec![stored(1)]);
+        assert_eq!(o.poll_commit().unwrap().records.len(), 2);
+        batch(&mut o, 2002, vec![login(2002)]);
+        assert!(o.lazy.capacity() < 40, "no longer the busy run's room");
+        assert_eq!(o.lazy.len(), 1);
     }
 
     #[test]
