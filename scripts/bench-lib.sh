@@ -112,6 +112,12 @@ stop_server() {
     wait_free "$1"
 }
 
+# cpu_split PID: the process's CPU so far, user space and kernel, in clock ticks ("USER SYSTEM":
+# /proc/PID/stat's utime and stime, every thread's).
+cpu_split() {
+    awk '{print $14, $15}' "/proc/$1/stat"
+}
+
 # report_ops REPORT: the operations a natter-bench JSON report counts (rate times time).
 report_ops() {
     python3 -c 'import json,sys

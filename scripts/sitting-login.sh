@@ -2,7 +2,8 @@
 # Login churn, interleaved in one sitting: natter-server builds (a before and an after) and the
 # do-nothing relay, each started fresh per run with bench-peers' flags, ROUNDS rounds, the order
 # reversed every other round, `login` with 10 and with 1,000 cycles in flight. Prints one line per run
-# (server CPU per login, logins per server CPU-second, the load average) and the medians per server
+# (server CPU per login, logins per server CPU-second, the load average, and the server's CPU per
+# login split into user space and the kernel, from /proc: where a gap is) and the medians per server
 # and concurrency, with each build's fraction of the relay; the JSON reports stay in OUT.
 #
 #   scripts/sitting-login.sh [--rounds N] [--port PORT] [--seconds S] NAME=PATH...
@@ -61,20 +62,27 @@ one() {
     [ "$c" -ge 1000 ] && users=2000
     tag=$name-c$c-r$round
     start_sitting "$path" "$PORT" "$OUT"
+    local before after
+    before=$(cpu_split "$SERVER_PID")
     "$BENCH" run login --proto "$proto" --users "$users" --concurrency "$c" --duration "$SECS" \
         --addr "127.0.0.1:$PORT" --server-pid "$SERVER_PID" --label "$name" \
         --json >"$OUT/report-$tag.json" || [ $? = 1 ] # 1: a run not verified (said per line)
+    after=$(cpu_split "$SERVER_PID")
     stop_server "$PORT"
     python3 - "$OUT/report-$tag.json" "$round" "$name" "c$c" \
-        "$(cut -d' ' -f1 /proc/loadavg)" <<'PY' | tee -a "$RESULTS"
+        "$(cut -d' ' -f1 /proc/loadavg)" "$before" "$after" "$(getconf CLK_TCK)" <<'PY' | tee -a "$RESULTS"
 import json, sys
 r = json.load(open(sys.argv[1]))
 ops = r["per_sec"] * r["elapsed_s"]
 cpu = r["server_cpu_s"] or 0
 ok = "" if r.get("ok", True) else " (not verified)"
+# (The split spans the generator's whole run, its few milliseconds of setup included.)
+(u0, s0), (u1, s1) = (map(int, sys.argv[i].split()) for i in (6, 7))
+tick = 1e6 / int(sys.argv[8])
 print(f"round {sys.argv[2]} {sys.argv[3]} {sys.argv[4]}: {ops:.0f} logins, {cpu:.2f} CPU-s, "
       f"{cpu / ops * 1e6:.1f} us/login, {ops / cpu / 1e3:.1f} k/CPU-s, "
-      f"{r['per_sec'] / 1e3:.1f} k/s, load {sys.argv[5]}{ok}")
+      f"{r['per_sec'] / 1e3:.1f} k/s, load {sys.argv[5]}, "
+      f"user {(u1 - u0) * tick / ops:.1f} + system {(s1 - s0) * tick / ops:.1f} us/login{ok}")
 PY
 }
 
@@ -89,3 +97,16 @@ done
 
 echo "medians over $ROUNDS rounds (us of server CPU per login; per server CPU-second):"
 sitting_medians "$RESULTS" login 1 1
+echo "the same runs' server CPU per login in user space and in the kernel (medians, us):"
+python3 - "$RESULTS" <<'PY'
+import re, statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    m = re.match(r"round \d+ (\S+) (\S+): .*user ([0-9.]+) \+ system ([0-9.]+) us/login", line)
+    if m:
+        runs.setdefault((m[1], m[2]), []).append((float(m[3]), float(m[4])))
+for (name, kind), vs in sorted(runs.items()):
+    user = statistics.median(v[0] for v in vs)
+    system = statistics.median(v[1] for v in vs)
+    print(f"{name} {kind}: user {user:.1f}, system {system:.1f}")
+PY
