@@ -145,16 +145,26 @@ sitting_medians() {
 import re, statistics, sys
 path, unit, us_digits, per_digits = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 runs = {}
+split = {}
 for line in open(path):
     m = re.match(r"round \d+ (\S+) (\S+): .* ([0-9.]+) us/" + unit + r", ([0-9.]+) k/CPU-s", line)
     if m:
         runs.setdefault((m[1], m[2]), []).append((float(m[3]), float(m[4])))
+    # A line may end with its CPU split into user space and the kernel (sitting-login.sh).
+    m = re.match(r"round \d+ (\S+) (\S+): .*user ([0-9.]+) \+ system ([0-9.]+) us/", line)
+    if m:
+        split.setdefault((m[1], m[2]), []).append((float(m[3]), float(m[4])))
 relay = {k[1]: statistics.median(v[1] for v in vs) for k, vs in runs.items() if k[0] == "relay"}
 for (name, kind), vs in sorted(runs.items()):
     us = statistics.median(v[0] for v in vs)
     per = statistics.median(v[1] for v in vs)
     frac = f", {per / relay[kind]:.2f} of the relay" if kind in relay else ""
-    print(f"{name} {kind}: {us:.{us_digits}f} us/{unit}, {per:.{per_digits}f} k/CPU-s{frac}")
+    parts = ""
+    if (name, kind) in split:
+        user = statistics.median(v[0] for v in split[(name, kind)])
+        system = statistics.median(v[1] for v in split[(name, kind)])
+        parts = f" (user {user:.1f} + system {system:.1f})"
+    print(f"{name} {kind}: {us:.{us_digits}f} us/{unit}{parts}, {per:.{per_digits}f} k/CPU-s{frac}")
 PY
 }
 

@@ -95,18 +95,5 @@ for round in $(seq "$ROUNDS"); do
     done
 done
 
-echo "medians over $ROUNDS rounds (us of server CPU per login; per server CPU-second):"
+echo "medians over $ROUNDS rounds (us of server CPU per login, and its user and kernel parts; per server CPU-second):"
 sitting_medians "$RESULTS" login 1 1
-echo "the same runs' server CPU per login in user space and in the kernel (medians, us):"
-python3 - "$RESULTS" <<'PY'
-import re, statistics, sys
-runs = {}
-for line in open(sys.argv[1]):
-    m = re.match(r"round \d+ (\S+) (\S+): .*user ([0-9.]+) \+ system ([0-9.]+) us/login", line)
-    if m:
-        runs.setdefault((m[1], m[2]), []).append((float(m[3]), float(m[4])))
-for (name, kind), vs in sorted(runs.items()):
-    user = statistics.median(v[0] for v in vs)
-    system = statistics.median(v[1] for v in vs)
-    print(f"{name} {kind}: user {user:.1f}, system {system:.1f}")
-PY
