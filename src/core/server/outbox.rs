@@ -104,9 +104,10 @@ pub struct Outbox {
     /// When the oldest of them was made.
     lazy_since: Option<Timestamp>,
     /// How many lazy records the last run of them held (until a commit took them): the room the
-    /// next run is given when it begins. A busy server gathers a thousand or more logins' history in one, and grown
-    /// from nothing by doubling, every record was copied over again at each step. (Taken only when
-    /// a lazy record comes, and handed on with the commit: an idle server keeps none of it.)
+    /// next run is given when it begins. A busy server gathers a thousand or more logins' history
+    /// in one, and grown from nothing by doubling, every record was copied over again at each
+    /// step. (Taken only when a lazy record comes, and handed on with the commit: an idle server
+    /// keeps none of it.)
     lazy_room: usize,
     /// Commits decided, for the driver to hand over.
     commits: VecDeque<Commit>,

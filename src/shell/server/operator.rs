@@ -104,31 +104,25 @@ struct FromPeer(Option<std::net::SocketAddr>);
 impl FromPeer {
     /// Appends " from ADDRESS" (or nothing) to `line`.
     fn push_to(&self, line: &mut String) {
+        self.with_text(|text| line.push_str(text));
+    }
+
+    /// Hands `use_it` the text: an IPv4 address's made in place, any other's formatted (rare).
+    fn with_text<R>(&self, use_it: impl FnOnce(&str) -> R) -> R {
         match self.0 {
-            None => {}
+            None => use_it(""),
             Some(std::net::SocketAddr::V4(v4)) => {
                 let (text, len) = v4_text(v4);
-                line.push_str(text_str(&text[..len]));
+                use_it(text_str(&text[..len]))
             }
-            Some(peer) => {
-                use std::fmt::Write as _;
-                // (Writing to a `String` cannot fail.)
-                let _ = write!(line, " from {peer}");
-            }
+            Some(peer) => use_it(&format!(" from {peer}")),
         }
     }
 }
 
 impl std::fmt::Display for FromPeer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0 {
-            None => Ok(()),
-            Some(std::net::SocketAddr::V4(v4)) => {
-                let (text, len) = v4_text(v4);
-                f.write_str(text_str(&text[..len]))
-            }
-            Some(peer) => write!(f, " from {peer}"),
-        }
+        self.with_text(|text| f.write_str(text))
     }
 }
 
