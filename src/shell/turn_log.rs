@@ -1,28 +1,45 @@
-//! The operator log's writer: lines logged on the server's thread during one turn of its driver are
-//! kept together and written to standard error with one `write` when the turn ends, instead of one
-//! `write` per line.
+//! The operator log's writer: lines logged on the server's thread are held and written to standard
+//! error together, with one `write` for many turns of its driver, instead of one `write` per line
+//! or per turn.
 //!
-//! Why: a login writes two lines ("logged in from", "logged out"), and a turn handles many logins; a
-//! system call per line was a measurable part of a login's cost (docs/PERFORMANCE.md). Nothing is
-//! dropped or reordered: the lines of a turn leave in the order they were logged, before the driver
-//! waits for anything, and lines logged outside a turn (other threads, the driver asleep) are written
-//! at once, as before. A panic in the middle of a turn still writes what was held (see [`Turn`]'s
-//! `Drop`).
+//! Why: a login writes two lines ("logged in from", "logged out"), and at a few logins per turn a
+//! `write` a turn to a log file was about a thirtieth of a login's whole cost, most of it in the
+//! kernel (docs/PERFORMANCE.md). Held lines are written once they are [`HOLD_BYTES`] long or the
+//! first of them is [`HOLD_FOR`] old, whichever comes first; the driver wakes for the second when
+//! it has nothing else to do. So a line reaches the log at most that long after it is logged, and a
+//! process killed outright (`kill -9`, the power) loses at most that much of its log: what the log
+//! records of logins and messages is in the store too, durably, and an orderly stop, a panic (see
+//! [`Turn`]'s `Drop`) and a wait for the disk write what is held first. Nothing is dropped or
+//! reordered: this thread's lines leave in the order they were logged, and a line logged on it
+//! between turns (by a task the driver runs while it sleeps) is written at once, after what is
+//! held. Lines logged on other threads are written at once, as before.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io::{self, Write};
+use std::time::{Duration, Instant};
 
 use natter_core::protocol::line::printable_ascii_bytes;
 
 thread_local! {
-    /// This thread's held lines, while a [`Turn`] is open on it (`None`: write at once).
-    static HELD: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
-    /// The buffer kept between turns, so a turn allocates nothing once the log has warmed up.
-    static SPARE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// This thread's held lines, oldest first (empty: none).
+    static HELD: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// Whether a [`Turn`] is open on this thread: only then is a line held.
+    static IN_TURN: Cell<bool> = const { Cell::new(false) };
+    /// When the oldest held line was logged (`None`: nothing held).
+    static SINCE: Cell<Option<Instant>> = const { Cell::new(None) };
 }
 
-/// The largest buffer kept between turns: a burst's (a shutdown's thousands of "logged out") is
-/// given back.
+/// Held lines are written once they are this long: a busy server's log leaves in writes of about
+/// this size (a hundred logins' lines), and a burst (a shutdown's thousands of "logged out") does
+/// not wait for [`HOLD_FOR`].
+pub const HOLD_BYTES: usize = 16 * 1024;
+
+/// Held lines are written once the oldest is this old: longer than a busy moment's many short
+/// turns, so that their lines share a `write`, and short enough that a person or a program
+/// following the log (fail2ban) sees a line as good as at once.
+pub const HOLD_FOR: Duration = Duration::from_millis(20);
+
+/// The largest buffer kept after a write: a burst's is given back.
 const KEEP: usize = 64 * 1024;
 
 /// Where the log's lines go: to standard error, at once or at the end of this thread's turn. One is
@@ -47,28 +64,34 @@ impl TurnWriter {
         TurnWriter { escape: true }
     }
 
-    /// Adds `buf` to this thread's held lines, if a turn holds them; false if not.
+    /// Adds `buf` to this thread's held lines, if a turn is open on it; false if not (and then
+    /// what was held is written first, so that the lines stay in order).
     fn hold(self, buf: &[u8]) -> bool {
-        HELD.with(|held| match held.borrow_mut().as_mut() {
-            Some(lines) if self.escape => {
-                escape_controls(buf, lines);
-                true
+        if !IN_TURN.get() {
+            write_held();
+            return false;
+        }
+        HELD.with(|held| {
+            let mut lines = held.borrow_mut();
+            if lines.is_empty() {
+                SINCE.set(Some(Instant::now()));
             }
-            Some(lines) => {
+            if self.escape {
+                escape_controls(buf, &mut lines);
+            } else {
                 lines.extend_from_slice(buf);
-                true
             }
-            None => false,
-        })
+        });
+        true
     }
 
     fn write_now(self, buf: &[u8]) -> io::Result<()> {
         if self.escape && needs_escape(buf) {
             let mut escaped = Vec::with_capacity(buf.len() + 16);
             escape_controls(buf, &mut escaped);
-            io::stderr().write_all(&escaped)
+            to_stderr(&escaped)
         } else {
-            io::stderr().write_all(buf)
+            to_stderr(buf)
         }
     }
 }
@@ -125,7 +148,7 @@ impl Write for TurnWriter {
             // (Escaped, the line may be longer than `buf`: all of it is written.)
             self.write_now(buf).map(|()| buf.len())
         } else {
-            io::stderr().write(buf)
+            to_stderr(buf).map(|()| buf.len())
         }
     }
 
@@ -142,39 +165,105 @@ impl Write for TurnWriter {
     }
 }
 
-/// One turn of the driver: while it lives, [`TurnWriter`] holds this thread's lines; dropping it
-/// writes them with one `write` (to standard error) and lets later lines go out at once again.
-#[must_use = "the lines are written when the turn is dropped"]
+/// Writes `bytes` to standard error (in this module's tests, to the test's [`tests::WRITTEN`]).
+fn to_stderr(bytes: &[u8]) -> io::Result<()> {
+    #[cfg(test)]
+    if tests::WRITTEN
+        .with(|w| w.borrow_mut().as_mut().map(|w| w.extend_from_slice(bytes)))
+        .is_some()
+    {
+        return Ok(());
+    }
+    io::stderr().write_all(bytes)
+}
+
+/// Writes this thread's held lines, if any, with one `write` (to standard error).
+fn write_held() {
+    if SINCE.take().is_none() {
+        return;
+    }
+    HELD.with(|held| {
+        let mut lines = held.borrow_mut();
+        // As when each line was written alone: a log that cannot be written is not a reason to stop
+        // serving.
+        let _ = to_stderr(&lines);
+        lines.clear();
+        if lines.capacity() > KEEP {
+            *lines = Vec::new();
+        }
+    });
+}
+
+/// When this thread's held lines fall due ([`HOLD_FOR`] after the oldest), if it holds any.
+fn held_due() -> Option<Instant> {
+    SINCE.get().map(|since| since + HOLD_FOR)
+}
+
+/// One turn of the driver: while it is open, [`TurnWriter`] holds this thread's lines. Ending it
+/// with [`Turn::end`] writes them if they are due and keeps them otherwise; dropping it (an early
+/// return, a panic's unwinding) writes them all, as does [`Turn::end_writing`].
+#[must_use = "the lines are written when the turn ends"]
 pub struct Turn(());
 
 impl Turn {
     /// Begins holding this thread's log lines.
     pub fn begin() -> Turn {
-        let spare = SPARE.with(|s| std::mem::take(&mut *s.borrow_mut()));
-        HELD.with(|held| {
-            let mut held = held.borrow_mut();
-            if held.is_none() {
-                *held = Some(spare);
-            }
-        });
+        IN_TURN.set(true);
         Turn(())
+    }
+
+    /// Ends the turn: the held lines are written if they are [`HOLD_BYTES`] long or the oldest was
+    /// logged [`HOLD_FOR`] ago, and kept for a later turn otherwise. Returns when the kept ones fall
+    /// due (`None`: nothing kept), which the caller must not sleep past. (The time is read here, to
+    /// the nanosecond like the oldest line's: a clock of coarser grain could read a moment before a
+    /// deadline just slept to, and keep the lines for a sleep of nothing.)
+    pub fn end(self) -> Option<Instant> {
+        self.end_at(Instant::now())
+    }
+
+    /// [`Turn::end`] at `now`.
+    fn end_at(self, now: Instant) -> Option<Instant> {
+        std::mem::forget(self);
+        IN_TURN.set(false);
+        let full = HELD.with(|held| held.borrow().len() >= HOLD_BYTES);
+        match held_due() {
+            Some(due) if !full && now < due => Some(due),
+            _ => {
+                write_held();
+                None
+            }
+        }
+    }
+
+    /// Ends the turn writing everything held (before a wait of unknown length).
+    pub fn end_writing(self) {
+        drop(self);
     }
 }
 
 impl Drop for Turn {
     fn drop(&mut self) {
-        let Some(mut lines) = HELD.with(|held| held.borrow_mut().take()) else {
-            return;
-        };
-        if !lines.is_empty() {
-            // As when each line was written alone: a log that cannot be written is not a reason to
-            // stop serving.
-            let _ = io::stderr().write_all(&lines);
-            lines.clear();
-        }
-        if lines.capacity() <= KEEP {
-            SPARE.with(|s| *s.borrow_mut() = lines);
-        }
+        IN_TURN.set(false);
+        write_held();
+    }
+}
+
+/// Writes this thread's held lines when dropped. The driver keeps one for as long as it serves, so
+/// that a panic unwinding out of it between two turns (in a task it runs while it sleeps) loses
+/// none of them.
+#[must_use = "the lines are written when it is dropped"]
+pub struct HeldLines(());
+
+impl HeldLines {
+    /// A guard for this thread's held lines.
+    pub fn written_when_dropped() -> HeldLines {
+        HeldLines(())
+    }
+}
+
+impl Drop for HeldLines {
+    fn drop(&mut self) {
+        write_held();
     }
 }
 
@@ -182,22 +271,113 @@ impl Drop for Turn {
 mod tests {
     use super::*;
 
-    fn held() -> Option<Vec<u8>> {
+    thread_local! {
+        /// What this module wrote "to standard error" on this thread, once [`capture`] began.
+        pub(super) static WRITTEN: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
+    }
+
+    /// From now on, what this thread writes is kept in [`WRITTEN`] and not written.
+    fn capture() {
+        WRITTEN.set(Some(Vec::new()));
+    }
+
+    /// What this thread wrote since [`capture`] or the last call.
+    fn written() -> Vec<u8> {
+        WRITTEN.with(|w| std::mem::take(w.borrow_mut().as_mut().expect("captured")))
+    }
+
+    fn held() -> Vec<u8> {
         HELD.with(|h| h.borrow().clone())
     }
 
     #[test]
-    fn lines_of_a_turn_are_held_in_order_until_it_ends() {
+    fn lines_of_a_turn_are_held_in_order_until_it_is_dropped() {
+        capture();
         let turn = Turn::begin();
         TurnWriter::plain().write_all(b"one\n").unwrap();
-        TurnWriter::escaping().write_all(b"two\n").unwrap();
-        assert_eq!(held().as_deref(), Some(&b"one\ntwo\n"[..]));
+        TurnWriter::escaping().write_all(b"two\x1b\n").unwrap();
+        assert_eq!(held(), b"one\ntwo\\x1b\n");
+        assert_eq!(written(), b"", "held, not written");
         drop(turn);
-        assert_eq!(held(), None, "written and no longer held");
-        // The buffer is kept for the next turn, empty.
+        assert_eq!(written(), b"one\ntwo\\x1b\n", "written together");
+        assert_eq!(held(), b"");
+        assert_eq!(held_due(), None);
         let turn = Turn::begin();
-        assert_eq!(held().as_deref(), Some(&b""[..]));
-        drop(turn);
+        TurnWriter::plain().write_all(b"three\n").unwrap();
+        turn.end_writing();
+        assert_eq!(written(), b"three\n");
+    }
+
+    #[test]
+    fn lines_are_kept_across_turns_until_the_oldest_is_due() {
+        capture();
+        let turn = Turn::begin();
+        let before = Instant::now();
+        TurnWriter::plain().write_all(b"one\n").unwrap();
+        let due = held_due().expect("a line is held");
+        assert!(due >= before + HOLD_FOR && due <= Instant::now() + HOLD_FOR);
+        assert_eq!(
+            turn.end_at(due - Duration::from_millis(1)),
+            Some(due),
+            "kept"
+        );
+        assert_eq!(held(), b"one\n");
+        // A later turn adds to them; the oldest line still says when they are due.
+        let turn = Turn::begin();
+        TurnWriter::escaping().write_all(b"two\n").unwrap();
+        assert_eq!(turn.end_at(due - Duration::from_millis(1)), Some(due));
+        assert_eq!(held(), b"one\ntwo\n");
+        assert_eq!(written(), b"", "kept, not written");
+        let turn = Turn::begin();
+        assert_eq!(turn.end_at(due), None, "due: written");
+        assert_eq!(written(), b"one\ntwo\n");
+        assert_eq!(held(), b"");
+        assert_eq!(held_due(), None);
+    }
+
+    #[test]
+    fn lines_are_written_once_they_are_long_enough() {
+        capture();
+        let turn = Turn::begin();
+        let line = [b'x'; 100];
+        for _ in 0..HOLD_BYTES / line.len() {
+            TurnWriter::plain().write_all(&line).unwrap();
+        }
+        let now = Instant::now();
+        assert!(turn.end_at(now).is_some(), "not yet long enough");
+        let turn = Turn::begin();
+        TurnWriter::plain().write_all(&line).unwrap();
+        assert_eq!(
+            turn.end_at(now),
+            None,
+            "long enough: written before they are due"
+        );
+        assert_eq!(written().len(), (HOLD_BYTES / line.len() + 1) * line.len());
+        assert_eq!(held(), b"");
+    }
+
+    #[test]
+    fn a_line_between_turns_is_written_at_once_after_what_is_held() {
+        capture();
+        let turn = Turn::begin();
+        TurnWriter::plain().write_all(b"held\n").unwrap();
+        assert!(turn.end_at(Instant::now()).is_some());
+        // Between turns: written at once, after what was held (the two leave in order).
+        TurnWriter::escaping().write_all(b"between\n").unwrap();
+        assert_eq!(written(), b"held\nbetween\n");
+        assert_eq!(held(), b"");
+        assert_eq!(held_due(), None);
+    }
+
+    #[test]
+    fn what_is_held_between_turns_is_written_when_the_guard_goes() {
+        capture();
+        let guard = HeldLines::written_when_dropped();
+        let turn = Turn::begin();
+        TurnWriter::plain().write_all(b"kept\n").unwrap();
+        assert!(turn.end_at(Instant::now()).is_some());
+        drop(guard);
+        assert_eq!(written(), b"kept\n");
     }
 
     /// What `tracing-subscriber` writes for one event: `sanitize` its own sanitizing of the message,
@@ -258,8 +438,12 @@ mod tests {
     #[test]
     fn other_threads_write_at_once() {
         let _turn = Turn::begin();
-        std::thread::spawn(|| assert_eq!(held(), None))
-            .join()
-            .unwrap();
+        std::thread::spawn(|| {
+            capture();
+            TurnWriter::plain().write_all(b"elsewhere\n").unwrap();
+            assert_eq!(written(), b"elsewhere\n", "written at once");
+        })
+        .join()
+        .unwrap();
     }
 }

@@ -277,8 +277,11 @@ impl Server {
         }
     }
 
-    /// What it has logged so far.
+    /// What it has logged so far. A running server writes a line up to 20 ms after it logs it (it
+    /// holds its lines to write many with one `write`: `shell::turn_log`), so this waits a little
+    /// longer than that first: what the server logged before the call is in what it returns.
     pub fn log(&self) -> String {
+        std::thread::sleep(natter::shell::turn_log::HOLD_FOR + Duration::from_millis(30));
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }

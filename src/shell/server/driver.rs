@@ -31,7 +31,7 @@ use super::{Shared, ShellOptions};
 use crate::shell::clock::ShellClock;
 use crate::shell::cluster::Batch;
 use crate::shell::committer::Committer;
-use crate::shell::turn_log::Turn;
+use crate::shell::turn_log::{HeldLines, Turn};
 use natter_core::protocol::Renderer;
 use natter_core::server::cluster::node::NODE_SHIFT;
 use natter_core::server::composed::{self, Output, Server};
@@ -82,9 +82,11 @@ impl Driver {
     pub(super) async fn serve(&mut self, stop: &smol::channel::Receiver<()>) -> io::Result<()> {
         let reports = self.committer.reports();
         let ex = self.ex.clone();
+        let _log = HeldLines::written_when_dropped();
         loop {
             let direct = self.waiting.direct_now();
-            // This turn's log lines leave together, before the driver waits for anything.
+            // This turn's log lines are held with those of the turns before, and leave together
+            // once enough are held or the oldest is due (`turn_log`), or before a wait for the disk.
             let turn = Turn::begin();
             if direct && stopped(stop) {
                 return Ok(());
@@ -97,7 +99,7 @@ impl Driver {
             self.carry_out_output(now);
             if self.server.must_wait() {
                 self.flush_dirty();
-                drop(turn);
+                turn.end_writing();
                 // Enough batches wait for the disk: take no more input until the oldest is durable.
                 let committed = async { Woke::Committed(self.committer.next().await) };
                 let stopping = async {
@@ -150,15 +152,16 @@ impl Driver {
                     );
                     return Err(io::Error::other(why));
                 }
-                if self.server.coalesce(size, self.dirty.len()) {
+                let coalesce = self.server.coalesce(size, self.dirty.len());
+                if !coalesce {
+                    self.flush_dirty();
+                }
+                // (Lines kept are looked at again before the driver sleeps.)
+                let _ = turn.end();
+                if coalesce && !direct {
                     // Busy: let the next turn add what has arrived meanwhile before writing, so
                     // each connection gets more lines per `write` (the other tasks run first).
-                    drop(turn);
-                    if !direct {
-                        futures_lite::future::yield_now().await;
-                    }
-                } else {
-                    self.flush_dirty();
+                    futures_lite::future::yield_now().await;
                 }
                 continue;
             }
@@ -168,6 +171,7 @@ impl Driver {
             self.server
                 .handle_input(composed::Input::Idle { written }, now);
             self.carry_out_output(now);
+            let log_due = turn.end();
             if !held && self.readiness.may_read_more(&self.shared) {
                 // What the idle turn said let a connection be read (its input waits unread).
                 continue;
@@ -176,7 +180,11 @@ impl Driver {
                 .server
                 .poll_timeout()
                 .map(|at| self.clock.instant_at(at));
-            drop(turn);
+            // Asleep, the driver still wakes when the log's held lines are due.
+            let deadline = match (deadline, log_due) {
+                (Some(at), Some(due)) => Some(at.min(due)),
+                (at, due) => at.or(due),
+            };
             let woke = self.waiting.sleep(
                 &mut self.readiness,
                 &ex,
