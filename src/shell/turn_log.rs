@@ -43,7 +43,8 @@ pub const HOLD_FOR: Duration = Duration::from_millis(20);
 const KEEP: usize = 64 * 1024;
 
 /// Where the log's lines go: to standard error, at once or, during a [`Turn`], with this thread's
-/// held lines when they are written. One is made per line (`tracing-subscriber` asks its `MakeWriter` for one per event).
+/// held lines when they are written. One is made per line (`tracing-subscriber` asks its
+/// `MakeWriter` for one per event).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TurnWriter {
     escape: bool,

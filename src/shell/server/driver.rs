@@ -181,10 +181,7 @@ impl Driver {
                 .poll_timeout()
                 .map(|at| self.clock.instant_at(at));
             // Asleep, the driver still wakes when the log's held lines are due.
-            let deadline = match (deadline, log_due) {
-                (Some(at), Some(due)) => Some(at.min(due)),
-                (at, due) => at.or(due),
-            };
+            let deadline = deadline.into_iter().chain(log_due).min();
             let woke = self.waiting.sleep(
                 &mut self.readiness,
                 &ex,
