@@ -16,6 +16,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::io::{self, Write};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use natter_core::protocol::line::printable_ascii_bytes;
@@ -163,6 +164,64 @@ impl Write for TurnWriter {
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+/// How the log's formatter writes an event at the default level (INFO) that is only its message:
+/// appends the whole line, time, level, message and newline, to the buffer it is given.
+pub type InfoLine = fn(message: &str, out: &mut Vec<u8>);
+
+/// The form of an INFO line the log's formatter writes, when the binary said what it is ([`InfoLine`]).
+static INFO_LINE: OnceLock<InfoLine> = OnceLock::new();
+
+/// Says how the log's formatter writes an INFO line that is only its message, so that [`info_line`]
+/// can write such lines directly. For a formatter whose lines go through [`TurnWriter::escaping`]
+/// with nothing else to see them: the lines written this way pass no other layer. Set once; a
+/// second call is ignored.
+pub fn write_info_lines_as(form: InfoLine) {
+    let _ = INFO_LINE.set(form);
+}
+
+/// Writes `message` as the log's formatter would write an INFO event that is only that message,
+/// without `tracing`'s dispatch, and says so; false (nothing written) if the binary has not said
+/// how ([`write_info_lines_as`]), and then the caller logs it through `tracing`. The caller checks
+/// first that its INFO lines are enabled (`tracing::enabled!`).
+///
+/// Why: every session writes two such lines (its login and its logout), and the dispatch through
+/// the subscriber's layers, the formatting layer's buffer and the writer it makes per event took
+/// about 1,100 of the 1,400 instructions a line cost, a twentieth of a login's whole work
+/// (docs/PERFORMANCE.md). The line is held or written exactly as [`TurnWriter::escaping`] would
+/// hold or write it, escaped the same way.
+pub fn info_line(message: &str) -> bool {
+    match INFO_LINE.get() {
+        Some(form) => {
+            info_line_as(*form, message);
+            true
+        }
+        None => false,
+    }
+}
+
+/// [`info_line`] in the form `form`.
+fn info_line_as(form: InfoLine, message: &str) {
+    if IN_TURN.get() {
+        HELD.with(|held| {
+            let mut lines = held.borrow_mut();
+            if lines.is_empty() {
+                SINCE.set(Some(Instant::now()));
+            }
+            let start = lines.len();
+            form(message, &mut lines);
+            if needs_escape(&lines[start..]) {
+                let line = lines.split_off(start);
+                escape_controls(&line, &mut lines);
+            }
+        });
+    } else {
+        let mut line = Vec::with_capacity(message.len() + 40);
+        form(message, &mut line);
+        write_held();
+        let _ = TurnWriter::escaping().write_now(&line);
     }
 }
 
@@ -366,6 +425,41 @@ mod tests {
         // Between turns: written at once, after what was held (the two leave in order).
         TurnWriter::escaping().write_all(b"between\n").unwrap();
         assert_eq!(written(), b"held\nbetween\n");
+        assert_eq!(held(), b"");
+        assert_eq!(held_due(), None);
+    }
+
+    /// An INFO line's form for the tests: a fixed time, the level, the message.
+    fn form(message: &str, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"T  INFO ");
+        out.extend_from_slice(message.as_bytes());
+        out.push(b'\n');
+    }
+
+    #[test]
+    fn an_info_line_written_directly_is_held_and_escaped_as_the_writer_would() {
+        capture();
+        let turn = Turn::begin();
+        TurnWriter::escaping().write_all(b"first\n").unwrap();
+        info_line_as(form, "alice logged in");
+        info_line_as(form, "a \x1b[2J \u{85} b");
+        TurnWriter::escaping().write_all(b"last\n").unwrap();
+        assert_eq!(written(), b"", "held while the turn is open");
+        drop(turn);
+        assert_eq!(
+            written(),
+            b"first\nT  INFO alice logged in\nT  INFO a \\x1b[2J \\u{85} b\nlast\n"
+        );
+    }
+
+    #[test]
+    fn an_info_line_between_turns_is_written_at_once_after_what_is_held() {
+        capture();
+        let turn = Turn::begin();
+        info_line_as(form, "held");
+        assert!(turn.end_at(Instant::now()).is_some());
+        info_line_as(form, "between");
+        assert_eq!(written(), b"T  INFO held\nT  INFO between\n");
         assert_eq!(held(), b"");
         assert_eq!(held_due(), None);
     }

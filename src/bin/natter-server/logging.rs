@@ -16,7 +16,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Registry, reload};
 
 use natter::shell::settings::LogFormat;
-use natter::shell::turn_log::TurnWriter;
+use natter::shell::turn_log::{self, TurnWriter};
 
 /// Changes the log's level while the server runs.
 pub type LevelHandle = reload::Handle<EnvFilter, Registry>;
@@ -35,15 +35,20 @@ pub fn init(level: &str, format: LogFormat) -> LevelHandle {
         // scan where the formatter's own sanitizing of the message costs a call per character (a
         // login writes two lines); with colours, whose escape sequences the writer would escape too,
         // the formatter sanitizes the message as before.
-        LogFormat::Human if !ansi => registry
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .with_writer(TurnWriter::escaping)
-                    .with_ansi(false)
-                    .with_ansi_sanitization(false)
-                    .event_format(PlainLines::new()),
-            )
-            .init(),
+        LogFormat::Human if !ansi => {
+            registry
+                .with(
+                    tracing_subscriber::fmt::layer()
+                        .with_writer(TurnWriter::escaping)
+                        .with_ansi(false)
+                        .with_ansi_sanitization(false)
+                        .event_format(PlainLines::new()),
+                )
+                .init();
+            // The layer above is the only one to see an event: the lines of logins and logouts
+            // may skip the dispatch to it and be written as it would write them.
+            turn_log::write_info_lines_as(info_line);
+        }
         LogFormat::Human => registry
             .with(
                 tracing_subscriber::fmt::layer()
@@ -196,8 +201,9 @@ thread_local! {
     static LAST_SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
 }
 
-impl FormatTime for LogTime {
-    fn format_time(&self, w: &mut tracing_subscriber::fmt::format::Writer<'_>) -> std::fmt::Result {
+impl LogTime {
+    /// Hands `use_it` the time now, in two parts: up to the second, and the rest.
+    fn now<R>(use_it: impl FnOnce(&str, &str) -> R) -> R {
         let since = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
@@ -206,13 +212,35 @@ impl FormatTime for LogTime {
             let mut last = last.borrow_mut();
             if last.0 != secs {
                 last.1.clear();
-                write_second(&mut last.1, secs)?;
+                if write_second(&mut last.1, secs).is_err() {
+                    last.1.clear();
+                }
                 last.0 = secs;
             }
-            w.write_str(&last.1)?;
-            w.write_str(micros(since.subsec_micros()).as_str())
+            use_it(&last.1, micros(since.subsec_micros()).as_str())
         })
     }
+}
+
+impl FormatTime for LogTime {
+    fn format_time(&self, w: &mut tracing_subscriber::fmt::format::Writer<'_>) -> std::fmt::Result {
+        LogTime::now(|second, rest| {
+            w.write_str(second)?;
+            w.write_str(rest)
+        })
+    }
+}
+
+/// An INFO event that is only its message, as [`PlainLines`] with [`LogTime`] writes it (the form
+/// `turn_log::info_line` writes logins and logouts in).
+fn info_line(message: &str, out: &mut Vec<u8>) {
+    LogTime::now(|second, rest| {
+        out.extend_from_slice(second.as_bytes());
+        out.extend_from_slice(rest.as_bytes());
+    });
+    out.extend_from_slice(b"  INFO ");
+    out.extend_from_slice(message.as_bytes());
+    out.push(b'\n');
 }
 
 /// The part of a time after its second: `.`, six digits, `Z` (what `.{:06}Z` writes, without the
@@ -391,6 +419,39 @@ mod tests {
             true, true, true, true, true, true, true, true, true, false, false, true, true, false,
         ];
         assert_eq!(direct, expected);
+    }
+
+    #[test]
+    fn an_info_line_written_directly_reads_as_the_formatter_writes_it() {
+        for message in [
+            "alice logged in from 127.0.0.1:4000",
+            "bob logged out (idle)",
+            "",
+        ] {
+            let theirs = lines(PlainLines::with_timer(LogTime), || {
+                tracing::info!(message = message)
+            });
+            let mut ours = Vec::new();
+            info_line(message, &mut ours);
+            let ours = String::from_utf8(ours).unwrap();
+            // The same after the time, and a time of the same form.
+            let time = "2026-11-27T12:00:00.000042Z".len();
+            assert_eq!(ours[time..], theirs[time..], "{ours:?} against {theirs:?}");
+            for line in [&ours, &theirs] {
+                let stamp = &line.as_bytes()[..time];
+                assert!(
+                    stamp.iter().enumerate().all(|(i, b)| match i {
+                        4 | 7 => *b == b'-',
+                        10 => *b == b'T',
+                        13 | 16 => *b == b':',
+                        19 => *b == b'.',
+                        26 => *b == b'Z',
+                        _ => b.is_ascii_digit(),
+                    }),
+                    "{line:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -7,6 +7,8 @@ use natter_core::server::Record;
 use natter_core::server::composed::Ended;
 use natter_core::server::oplog::{Level, LogLine};
 
+use crate::shell::turn_log;
+
 /// Writes one of the operator log's lines at its level.
 pub(super) fn log_line(line: LogLine) {
     match line.level {
@@ -84,15 +86,23 @@ thread_local! {
 }
 
 /// Logs the line `write` makes, at the default level, as its message. Every session writes two (its
-/// login and its logout), so they are made with appends into a buffer kept per thread, and logged as
-/// a string: the log's formatter writes a string message as it is, where a `format_args!` message
-/// goes through the formatting machinery piece by piece (about 250 instructions more a line, of the
-/// 1,700 a line cost). The line reads as the formatted one did, in the human and the JSON formats.
+/// login and its logout), so they are made with appends into a buffer kept per thread, and written
+/// by [`turn_log::info_line`] when the log's format lets it (the human one without colours: the
+/// line as the formatter would write it, without `tracing`'s dispatch), else logged as a string,
+/// which the log's formatter writes as it is (a `format_args!` message goes through the formatting
+/// machinery piece by piece). The level is checked first, as `tracing::info!` would check it, so
+/// `RUST_LOG` and a reload's level still decide whether the line is written. The line reads the
+/// same either way, in the human and the JSON formats.
 fn session_line(write: impl FnOnce(&mut String)) {
+    if !tracing::enabled!(tracing::Level::INFO) {
+        return;
+    }
     SESSION_LINE.with_borrow_mut(|line| {
         line.clear();
         write(line);
-        tracing::info!(message = line.as_str());
+        if !turn_log::info_line(line) {
+            tracing::info!(message = line.as_str());
+        }
     });
 }
 

@@ -33,7 +33,8 @@ impl Login<'_> {
     }
 
     /// Tries `input` as `user`'s password: at once for a password stored in the clear, as a job for a
-    /// hash.
+    /// hash. Called right after [`Login::may_try`] held for this step (so a password compared at once
+    /// is not checked again).
     pub(super) fn try_password(
         &mut self,
         conn: ConnId,
@@ -46,8 +47,9 @@ impl Login<'_> {
         if let Typed::Text(input) = input
             && !crate::password::is_hash(stored)
         {
+            // Compared now, in the step that has just checked that the login may go on.
             let ok = crate::password::plain_matches(stored, input);
-            return self.verdict(conn, user, ok, now, out);
+            return self.apply_verdict(conn, user, ok, now, out);
         }
         let weight = if crate::password::is_hash(stored) {
             Weight::Heavy

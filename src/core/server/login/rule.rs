@@ -307,6 +307,19 @@ impl Login<'_> {
         if let Err(stop) = self.may_try(conn, user, now, out) {
             return stop;
         }
+        self.apply_verdict(conn, user, ok, now, out)
+    }
+
+    /// [`Login::verdict`] where nothing can have changed since [`Login::may_try`] last held: a
+    /// password compared at once, in the same step as the checks before it.
+    pub(super) fn apply_verdict(
+        &mut self,
+        conn: ConnId,
+        user: UserId,
+        ok: bool,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) -> Outcome {
         if ok {
             let limits = &self.config.login_limits;
             self.accounts.succeeded(user, limits.per_account(), now);
