@@ -202,27 +202,20 @@ pub fn info_line(message: &str) -> bool {
     }
 }
 
-/// [`info_line`] in the form `form`.
+/// [`info_line`] in the form `form`: the line is made in a buffer kept per thread and handed to
+/// [`TurnWriter::escaping`], which holds, escapes or writes it as it does the formatter's lines.
 fn info_line_as(form: InfoLine, message: &str) {
-    if IN_TURN.get() {
-        HELD.with(|held| {
-            let mut lines = held.borrow_mut();
-            if lines.is_empty() {
-                SINCE.set(Some(Instant::now()));
-            }
-            let start = lines.len();
-            form(message, &mut lines);
-            if needs_escape(&lines[start..]) {
-                let line = lines.split_off(start);
-                escape_controls(&line, &mut lines);
-            }
-        });
-    } else {
-        let mut line = Vec::with_capacity(message.len() + 40);
-        form(message, &mut line);
-        write_held();
-        let _ = TurnWriter::escaping().write_now(&line);
+    thread_local! {
+        /// The line being made (its room kept for the next one).
+        static LINE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     }
+    LINE.with_borrow_mut(|line| {
+        line.clear();
+        form(message, line);
+        // As when the formatter's layer writes: a log that cannot be written is not a reason to
+        // stop serving.
+        let _ = TurnWriter::escaping().write_all(line);
+    });
 }
 
 /// Writes `bytes` to standard error (in this module's tests, to the test's [`tests::WRITTEN`]).
