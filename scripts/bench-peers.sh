@@ -22,7 +22,9 @@
 # (round 1 of every server, then round 2, ...), and BENCH_PEER_ROUNDS=N (default 1) the same for the
 # peers; the table shows each server's median. One run of a workload on this machine moves by up to
 # half its figure with whatever else the kernel does, so the fractions of the relay near a target are
-# only read from medians of runs taken side by side.
+# only read from medians of runs taken side by side. The short rows whose target sits within that
+# spread (48-byte direct messages and the two login churns) get BENCH_CLOSE_ROUNDS=N (default 5; 1
+# with --quick) rounds instead, for a steadier median at a few minutes' cost.
 #
 # It installs ngircd and inspircd from Debian if they are missing (apt-get, needs root), builds natter
 # in release mode, writes every config into a temporary directory (nothing under /etc is read or
@@ -36,7 +38,7 @@ for arg in "$@"; do
     case "$arg" in
         --quick) QUICK=1 ;;
         -h | --help)
-            sed -n '2,25p' "$0"
+            sed -n '2,27p' "$0"
             exit 0
             ;;
         *)
@@ -303,23 +305,27 @@ start_server() {
 # natter-tls, natter-base); --natter-lines: natter and the relay (what IRC cannot do, but the relay
 # can); --with-nagle: every server and, when the relay runs, the relay with Nagle's algorithm on too
 # (relay-nagle: what the peers' choice to leave it on does where lines are sparse; on loopback, read
-# its server CPU beside both ends' CPU, since much of what it takes off the server the clients pay).
+# its server CPU beside both ends' CPU, since much of what it takes off the server the clients pay);
+# --close: CLOSE_ROUNDS rounds of natter and the relay instead of ROUNDS (a row whose target is
+# within one run's spread).
 bench() {
-    local only="" workload s port proto tls servers=$SERVERS
-    case "$1" in
-        --natter-only) only="natter" && shift ;;
-        --natter-lines) only="natter relay" && shift ;;
-        --with-nagle)
-            [[ " $SERVERS " == *" relay "* ]] && servers="$SERVERS relay-nagle"
-            shift
-            ;;
-    esac
+    local only="" workload s port proto tls servers=$SERVERS natter_rounds=$ROUNDS
+    while true; do
+        case "$1" in
+            --natter-only) only="natter" ;;
+            --natter-lines) only="natter relay" ;;
+            --with-nagle) [[ " $SERVERS " == *" relay "* ]] && servers="$SERVERS relay-nagle" ;;
+            --close) natter_rounds=$CLOSE_ROUNDS ;;
+            *) break ;;
+        esac
+        shift
+    done
     workload=$1
     shift
     if [ -n "$ONLY" ] && ! grep -qE -- "$ONLY" <<<"$workload $*"; then
         return 0
     fi
-    local round rounds=$ROUNDS
+    local round rounds=$natter_rounds
     [ "$PEER_ROUNDS" -gt "$rounds" ] && rounds=$PEER_ROUNDS
     for round in $(seq "$rounds"); do
         for s in $servers; do
@@ -327,7 +333,7 @@ bench() {
                 continue
             fi
             case "${s%-*}" in
-                natter | relay) [ "$round" -le "$ROUNDS" ] || continue ;;
+                natter | relay) [ "$round" -le "$natter_rounds" ] || continue ;;
                 *) [ "$round" -le "$PEER_ROUNDS" ] || continue ;;
             esac
             port=$(eval echo "\$PORT_${s//-/_}")
@@ -365,19 +371,19 @@ best_peer_rate() {
 # processes, each with its own). WIDE: login cycles in flight at once, the second login case.
 if [ "$QUICK" = 1 ]; then
     USERS=200 MSGS=100 FAN_MSGS=50 BIG=1000 BIG_MSGS=20 IDLE=1000 IDLE_MAX=1900 WIDE=100 SECS=2
-    OFFLINE_MSGS=20 QUERIES=200 ROUNDS=${BENCH_ROUNDS:-1}
+    OFFLINE_MSGS=20 QUERIES=200 ROUNDS=${BENCH_ROUNDS:-1} CLOSE_ROUNDS=${BENCH_CLOSE_ROUNDS:-1}
 else
     USERS=1000 MSGS=2000 FAN_MSGS=300 BIG=10000 BIG_MSGS=50 IDLE=10000 IDLE_MAX=19000 WIDE=1000 SECS=5
-    OFFLINE_MSGS=100 QUERIES=5000 ROUNDS=${BENCH_ROUNDS:-3}
+    OFFLINE_MSGS=100 QUERIES=5000 ROUNDS=${BENCH_ROUNDS:-3} CLOSE_ROUNDS=${BENCH_CLOSE_ROUNDS:-5}
 fi
 PEER_ROUNDS=${BENCH_PEER_ROUNDS:-1}
 if [ "$IDLE_MAX" -gt $((FD_LIMIT - 100)) ]; then
     IDLE_MAX=$((FD_LIMIT - 100))
 fi
 START=$(date +%s)
-say "natter-bench against: $SERVERS (fd limit $FD_LIMIT; rounds: $ROUNDS for natter and the relay, $PEER_ROUNDS for the peers)"
+say "natter-bench against: $SERVERS (fd limit $FD_LIMIT; rounds: $ROUNDS for natter and the relay ($CLOSE_ROUNDS on the rows near a target), $PEER_ROUNDS for the peers)"
 
-bench direct --users "$USERS" --messages "$MSGS" --window 32
+bench --close direct --users "$USERS" --messages "$MSGS" --window 32
 # Longer texts: 400 bytes, the most an IRC line leaves room for (the default is 48).
 bench direct --users "$USERS" --messages "$MSGS" --window 32 --size 400
 # The acknowledged path, the natter client's way (`acks on`, an `ack` per read); IRC has none.
@@ -399,9 +405,9 @@ done
 bench idle --users "$IDLE"
 # What grows per connection shows between two sizes.
 bench idle --users "$IDLE_MAX"
-bench login --users "$USERS" --concurrency 10 --duration "$SECS"
+bench --close login --users "$USERS" --concurrency 10 --duration "$SECS"
 # Many logins at once: each of the WIDE cycles in flight has two accounts of its own.
-bench login --users $((2 * WIDE)) --concurrency "$WIDE" --duration "$SECS"
+bench --close login --users $((2 * WIDE)) --concurrency "$WIDE" --duration "$SECS"
 bench login --users "$USERS" --concurrency 10 --duration "$SECS" --idle-users "$USERS"
 # Connections alone (with natter-tls, a whole TLS handshake each): what security costs per connection.
 bench --natter-only login --users "$USERS" --concurrency 10 --duration "$SECS" --handshake-only
