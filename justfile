@@ -41,8 +41,9 @@ bench-store:
     cargo bench --bench store
 
 # natter against ngircd, InspIRCd and a do-nothing relay (natter's limit): every workload, one table
-# with ratios, natter and the relay three times each, interleaved, read as medians (installs the peers
-# with apt if missing; about 30 minutes, `just bench-peers --quick` a few).
+# with ratios, natter and the relay three times each (five on the rows nearest their targets),
+# interleaved, read as medians (installs the peers with apt if missing; 30-50 minutes,
+# `just bench-peers --quick` a few).
 # See docs/PERFORMANCE.md.
 bench-peers *ARGS:
     bash scripts/bench-peers.sh {{ARGS}}

@@ -3,7 +3,7 @@
 # one table with ratios. docs/PERFORMANCE.md ("Against ngircd and InspIRCd", "Against a do-nothing
 # relay") explains the figures and the servers' settings.
 #
-#   scripts/bench-peers.sh            the full run (about 25 minutes on 2 cores)
+#   scripts/bench-peers.sh            the full run (30-50 minutes on 2 cores)
 #   scripts/bench-peers.sh --quick    small sizes, about 5 minutes: checks the harness, not the servers
 #
 # Environment: BENCH_SERVERS="natter natter-tls relay relay-tls ngircd ngircd-tls inspircd inspircd-tls"
