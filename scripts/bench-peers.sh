@@ -24,7 +24,7 @@
 # half its figure with whatever else the kernel does, so the fractions of the relay near a target are
 # only read from medians of runs taken side by side. The short rows whose target sits within that
 # spread (48-byte direct messages and the two login churns) get BENCH_CLOSE_ROUNDS=N (default 5; 1
-# with --quick) rounds instead, for a steadier median at a few minutes' cost.
+# with --quick) rounds instead, for a steadier median (about 140 s more on 2 cores).
 #
 # It installs ngircd and inspircd from Debian if they are missing (apt-get, needs root), builds natter
 # in release mode, writes every config into a temporary directory (nothing under /etc is read or
