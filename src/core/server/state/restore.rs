@@ -22,6 +22,7 @@ impl ServerState {
     /// Returns how many records named an account that no longer exists (removed from the credentials
     /// file); those are skipped.
     pub fn restore(&mut self, records: impl IntoIterator<Item = Record>, now: Timestamp) -> usize {
+        self.history.defer_index();
         let mut target = Restoring {
             state: self,
             open_sessions: BTreeSet::new(),
@@ -37,6 +38,7 @@ impl ServerState {
         for user in open_sessions {
             state.history.logged_out(user, now);
         }
+        state.history.reindex();
         state.now = state.now.max(now);
         skipped
     }
