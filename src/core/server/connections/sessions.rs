@@ -613,7 +613,7 @@ impl Sessions {
     /// gave none yet keeps its name as the user name).
     pub(crate) fn set_realname(&mut self, conn: ConnId, name: &str, realname: &str) {
         if let Some(s) = self.session_mut(conn) {
-            let username = s.about().map_or(name, |a| a.username.as_str()).to_owned();
+            let username = s.about().map_or(name, |a| &a.username).to_owned();
             s.extra_mut().about = Some(About::new(&username, realname));
         }
     }

@@ -80,7 +80,7 @@ mod tests {
             name: Name::from(name),
             account: false,
             at: Timestamp::from_millis(at),
-            about: About::of_name(name),
+            about: About::of_name(&Name::from(name)),
         }
     }
 
