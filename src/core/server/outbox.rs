@@ -171,23 +171,27 @@ impl Outbox {
     /// controls are for [`Self::poll_control`] at once.
     pub fn push(&mut self, effect: Effect) {
         match effect {
-            Effect::Persist(record) => {
-                self.acknowledged |= record.acknowledged();
-                self.records.push(record);
-            }
+            Effect::Persist(record) => self.push_record(record),
             control if control.is_control() => self.controls.push_back(control),
             send_or_close => self.sends.push(send_or_close),
         }
     }
 
-    /// Takes a line (`Effect::Send` or `Effect::SendMany`) of the batch being handled: what
-    /// [`Self::push`] does with one, without asking what it is.
+    /// Takes a line (`Effect::Send` or `Effect::SendMany`) or a close of the batch being handled:
+    /// what [`Self::push`] does with one, without asking what it is.
     pub fn push_send(&mut self, send: Effect) {
         debug_assert!(matches!(
             send,
-            Effect::Send { .. } | Effect::SendMany { .. }
+            Effect::Send { .. } | Effect::SendMany { .. } | Effect::Close { .. }
         ));
         self.sends.push(send);
+    }
+
+    /// Takes a record of the batch being handled (an `Effect::Persist`'s): what [`Self::push`]
+    /// does with one.
+    pub fn push_record(&mut self, record: Record) {
+        self.acknowledged |= record.acknowledged();
+        self.records.push(record);
     }
 
     /// Takes the lines of `sends`, all of them `Effect::Send` or `Effect::SendMany`, in order, as

@@ -469,6 +469,10 @@ impl Server {
         // (A drain is begun only when there is something to drain: ending even an empty one costs
         // a few dozen instructions, and this runs for every input.)
         if !effects.is_empty() {
+            // With no IRC front to look at them, lines, closes and records go straight where
+            // `carry` would put them, not moved again through it and the outbox's sorting (a login
+            // and a logout each hand over a record among their lines, and an effect is large).
+            let plain = self.carries_lines_as_they_are();
             for effect in effects.drain(..) {
                 match &effect {
                     Effect::Persist(record) => {
@@ -485,7 +489,16 @@ impl Server {
                     Effect::Close { conn } => self.closed.push(*conn),
                     line => self.note_line(line, &mut notes, &mut clock, &mut lines, &mut bye),
                 }
-                self.carry(effect);
+                match effect {
+                    Effect::Persist(record) if plain => self.outbox.push_record(record),
+                    Effect::Send { .. } | Effect::SendMany { .. } | Effect::Close { .. }
+                        if plain =>
+                    {
+                        self.batch_sends = true;
+                        self.outbox.push_send(effect);
+                    }
+                    effect => self.carry(effect),
+                }
             }
         }
         if !records.is_empty() {
