@@ -62,7 +62,22 @@ struct Entry {
     cooldown_until: Option<Timestamp>,
 }
 
+/// Why an address may not log in now, and until when ([`Addresses::barred`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Barred {
+    /// Cooling down after a flood.
+    CoolingUntil(Timestamp),
+    /// Its logins came too often lately.
+    ThrottledUntil(Timestamp),
+}
+
 impl Entry {
+    /// When the next login from the address may be made, if not at `now`.
+    fn logins_throttled(&self, logins: Option<Rate>, now: Timestamp) -> Option<Timestamp> {
+        let ready = self.logins.ready_at(logins?, now);
+        (ready > now).then_some(ready)
+    }
+
     /// Nothing to remember at `now`: every limit is back to where a new address starts.
     fn is_idle(&self, now: Timestamp) -> bool {
         self.pending == 0
@@ -158,15 +173,20 @@ impl Addresses {
         }
     }
 
-    /// When the next successful login from `key` may be made, if they have come too often at `now`.
-    pub(crate) fn logins_throttled(
+    /// Why no account may log in from `key` at `now`, if none may: it is cooling down after a flood
+    /// ([`Self::cool_down`]), or its logins came too often ([`Self::logged_in`]). The two asked
+    /// with one look-up, as every login asks them at each step.
+    pub(crate) fn barred(
         &self,
         key: AddressKey,
         logins: Option<Rate>,
         now: Timestamp,
-    ) -> Option<Timestamp> {
-        let ready = self.by_key.get(&key)?.logins.ready_at(logins?, now);
-        (ready > now).then_some(ready)
+    ) -> Option<Barred> {
+        let e = self.by_key.get(&key)?;
+        if let Some(until) = e.cooldown_until.filter(|until| *until > now) {
+            return Some(Barred::CoolingUntil(until));
+        }
+        e.logins_throttled(logins, now).map(Barred::ThrottledUntil)
     }
 
     /// Counts a successful login from `key`.
@@ -185,14 +205,6 @@ impl Addresses {
     pub(crate) fn cool_down(&mut self, key: AddressKey, until: Timestamp) {
         let e = self.by_key.entry(key).or_default();
         e.cooldown_until = e.cooldown_until.max(Some(until));
-    }
-
-    /// When `key`'s cool-down ends, if it is cooling down at `now`.
-    pub(crate) fn cooling_until(&self, key: AddressKey, now: Timestamp) -> Option<Timestamp> {
-        self.by_key
-            .get(&key)?
-            .cooldown_until
-            .filter(|until| *until > now)
     }
 
     fn forget_if_idle(&mut self, key: AddressKey, now: Timestamp) {

@@ -2,7 +2,7 @@
 //! three failures in a row, one session per user, and the per-address limits, step by step. The
 //! password steps that need the shell's workers are in `passwords`.
 
-use super::addresses::{AddressKey, Addresses};
+use super::addresses::{AddressKey, Addresses, Barred};
 use super::jobs::Jobs;
 use crate::password::Cleartext;
 use crate::protocol::name::{check_password, check_username};
@@ -263,17 +263,16 @@ impl Login<'_> {
     /// was disconnected for flooding a moment ago, or its logins came too often lately.
     pub(super) fn address_barred(&self, conn: ConnId, now: Timestamp) -> Option<ErrorReply> {
         let key = self.address_of(conn)?;
-        if let Some(until) = self.addresses.cooling_until(key, now) {
-            return Some(ErrorReply::FloodCooldown {
+        let per_address = self.config.login_limits.per_address();
+        Some(match self.addresses.barred(key, per_address, now)? {
+            Barred::CoolingUntil(until) => ErrorReply::FloodCooldown {
                 address: true,
                 secs_left: now.secs_until_ceil(until),
-            });
-        }
-        let per_address = self.config.login_limits.per_address();
-        let at = self.addresses.logins_throttled(key, per_address, now)?;
-        Some(ErrorReply::TooManyLogins {
-            address: true,
-            secs_left: now.secs_until_ceil(at),
+            },
+            Barred::ThrottledUntil(at) => ErrorReply::TooManyLogins {
+                address: true,
+                secs_left: now.secs_until_ceil(at),
+            },
         })
     }
 
