@@ -28,6 +28,28 @@ thread_local! {
     static IN_TURN: Cell<bool> = const { Cell::new(false) };
     /// When the oldest held line was logged (`None`: nothing held).
     static SINCE: Cell<Option<Instant>> = const { Cell::new(None) };
+    /// Whether the lines [`asked_once_per_turn`] asks about are on, as asked in the open turn
+    /// (`None`: not asked yet).
+    static ON_THIS_TURN: Cell<Option<bool>> = const { Cell::new(None) };
+}
+
+/// Whether a kind of line is logged, `ask`ed once per turn of the driver (and each time outside
+/// one). For the lines of logins and logouts, two per session, whose `tracing::enabled!` goes
+/// through the subscriber's dispatch each time (about 140 instructions, a filter that a reload can
+/// change is asked at every call): a turn handles several logins, and a level changed meanwhile
+/// holds from the next turn. For one kind of line only: the answer is kept for whatever asks.
+pub fn asked_once_per_turn(ask: impl FnOnce() -> bool) -> bool {
+    if !IN_TURN.get() {
+        return ask();
+    }
+    match ON_THIS_TURN.get() {
+        Some(on) => on,
+        None => {
+            let on = ask();
+            ON_THIS_TURN.set(Some(on));
+            on
+        }
+    }
 }
 
 /// Held lines are written once they are this long: a busy server's log leaves in writes of about
@@ -168,7 +190,8 @@ impl Write for TurnWriter {
 }
 
 /// How the log's formatter writes an event at the default level (INFO) that is only its message:
-/// appends the whole line, time, level, message and newline, to the buffer it is given.
+/// appends the whole line, time, level, message and newline, to the buffer it is given. What it
+/// writes beside the message must be printable ASCII (nothing [`escape_controls`] would change).
 pub type InfoLine = fn(message: &str, out: &mut Vec<u8>);
 
 /// The form of an INFO line the log's formatter writes, when the binary said what it is ([`InfoLine`]).
@@ -205,6 +228,18 @@ pub fn info_line(message: &str) -> bool {
 /// [`info_line`] in the form `form`: the line is made in a buffer kept per thread and handed to
 /// [`TurnWriter::escaping`], which holds, escapes or writes it as it does the formatter's lines.
 fn info_line_as(form: InfoLine, message: &str) {
+    if IN_TURN.get() && !needs_escape(message.as_bytes()) {
+        // The usual case: made straight onto the held lines, as [`TurnWriter::hold`] would add it
+        // (nothing in it to escape: the message has nothing, the rest is printable ASCII), rather
+        // than made apart, scanned whole and copied there.
+        HELD.with_borrow_mut(|lines| {
+            if lines.is_empty() {
+                SINCE.set(Some(Instant::now()));
+            }
+            form(message, lines);
+        });
+        return;
+    }
     thread_local! {
         /// The line being made (its room kept for the next one).
         static LINE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
@@ -262,6 +297,7 @@ impl Turn {
     /// Begins holding this thread's log lines.
     pub fn begin() -> Turn {
         IN_TURN.set(true);
+        ON_THIS_TURN.set(None);
         Turn(())
     }
 
@@ -427,6 +463,27 @@ mod tests {
         out.extend_from_slice(b"T  INFO ");
         out.extend_from_slice(message.as_bytes());
         out.push(b'\n');
+    }
+
+    #[test]
+    fn whether_lines_are_on_is_asked_once_a_turn_and_always_between_turns() {
+        let asked = Cell::new(0);
+        let ask = |on: bool| {
+            asked.set(asked.get() + 1);
+            on
+        };
+        let turn = Turn::begin();
+        assert!(asked_once_per_turn(|| ask(true)));
+        assert!(asked_once_per_turn(|| ask(false)), "kept for the turn");
+        assert_eq!(asked.get(), 1);
+        turn.end_writing();
+        assert!(!asked_once_per_turn(|| ask(false)), "between turns: asked");
+        assert!(asked_once_per_turn(|| ask(true)));
+        assert_eq!(asked.get(), 3);
+        let turn = Turn::begin();
+        assert!(!asked_once_per_turn(|| ask(false)), "a new turn asks again");
+        assert_eq!(asked.get(), 4);
+        turn.end_writing();
     }
 
     #[test]

@@ -90,11 +90,12 @@ thread_local! {
 /// by [`turn_log::info_line`] when the log's format lets it (the human one without colours: the
 /// line as the formatter would write it, without `tracing`'s dispatch), else logged as a string,
 /// which the log's formatter writes as it is (a `format_args!` message goes through the formatting
-/// machinery piece by piece). The level is checked first, as `tracing::info!` would check it, so
-/// `RUST_LOG` and a reload's level still decide whether the line is written. The line reads the
+/// machinery piece by piece). The level is checked first, as `tracing::info!` would check it (once
+/// per turn of the driver, [`turn_log::asked_once_per_turn`]), so `RUST_LOG` and a reload's level
+/// still decide whether the line is written. The line reads the
 /// same either way, in the human and the JSON formats.
 fn session_line(write: impl FnOnce(&mut String)) {
-    if !tracing::enabled!(tracing::Level::INFO) {
+    if !turn_log::asked_once_per_turn(|| tracing::enabled!(tracing::Level::INFO)) {
         return;
     }
     SESSION_LINE.with_borrow_mut(|line| {
@@ -145,15 +146,20 @@ fn v4_text(v4: std::net::SocketAddrV4) -> ([u8; 32], usize) {
         len += 1;
     };
     b" from ".iter().for_each(|&b| push(b));
-    let digits = |n: u32, push: &mut dyn FnMut(u8)| {
-        let mut started = false;
-        for unit in [10_000, 1_000, 100, 10, 1] {
-            let d = (n / unit % 10) as u8;
-            if started || d != 0 || unit == 1 {
-                push(b'0' + d);
-                started = true;
+    // A number's digits made last to first, as many as it has (an octet has one to three: asking
+    // each of five places whether it starts the number cost more than the digits).
+    let digits = |mut n: u32, push: &mut dyn FnMut(u8)| {
+        let mut rev = [0u8; 10];
+        let mut i = rev.len();
+        loop {
+            i -= 1;
+            rev[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
             }
         }
+        rev[i..].iter().for_each(|&d| push(d));
     };
     for (i, octet) in v4.ip().octets().into_iter().enumerate() {
         if i > 0 {
