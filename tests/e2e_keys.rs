@@ -82,7 +82,7 @@ fn claim(c: &mut Client) -> Option<SignedKey> {
         }) => {
             assert_eq!(&**user, "bob");
             assert_eq!((curve25519.clone(), ed25519.clone()), identity());
-            key.clone()
+            key.as_deref().cloned()
         }
         other => panic!("expected KEYS, got {other:?}"),
     }

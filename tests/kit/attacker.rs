@@ -53,7 +53,7 @@ pub fn claim(addr: std::net::SocketAddr, claimer: (&str, &str), user: &str) -> K
             return Keys {
                 curve25519,
                 ed25519,
-                key,
+                key: *key,
             };
         }
         assert!(Instant::now() < deadline, "{user} never published keys");

@@ -448,8 +448,8 @@ fn row_of(msg: &ServerMsg) -> Option<Row> {
             owner: *owner,
             idle_secs: *idle_secs,
             since: *since,
-            username: username.clone(),
-            realname: realname.clone(),
+            username: username.to_string(),
+            realname: realname.to_string(),
         }),
         _ => None,
     }

@@ -746,9 +746,9 @@ macro_rules! wire_tables {
                     /// Their session's start if online, else their last logout.
                     since: Option<Timestamp>,
                     /// The user name their client gave (one word).
-                    username: String,
+                    username: Name,
                     /// The real name their client gave.
-                    realname: String,
+                    realname: Name,
                 } => "WHO-USER" [user, online: OnOff, away: Here, account: Kind, owner: Role,
                     operator: Rank, bot: Agent, idle_secs, since: Seen, username, realname: Text]
                     human()
@@ -776,9 +776,9 @@ macro_rules! wire_tables {
                     /// When it ended.
                     at: Timestamp,
                     /// The user name its client gave (one word).
-                    username: String,
+                    username: Name,
                     /// The real name its client gave.
-                    realname: String,
+                    realname: Name,
                 } => "WHOWAS-USER" [user, account: Kind, at, username, realname: Text]
                     human()
                     show(p => p.star(format!("{user} ({username}, {realname}) was here until {}",
@@ -892,8 +892,9 @@ macro_rules! wire_tables {
                     /// other keys are signed with.
                     ed25519: String,
                     /// For `keys claim`, the key to start a session with, signed by `ed25519`; `None`
-                    /// (`-` on the wire) for `keys show`.
-                    key: Option<SignedKey>,
+                    /// (`-` on the wire) for `keys show`. Boxed: every line is as large as its largest
+                    /// variant, and every line of every kind is moved several times on its way out.
+                    key: Option<Box<SignedKey>>,
                 }
                     => "KEYS" [user, curve25519, ed25519, key: OneKey]
                     human("{user}'s identity keys{}.",

@@ -359,6 +359,23 @@ impl Codec<String> for Text {
     }
 }
 
+/// The rest of the line kept as a shared string (a session's real name, which the server keeps
+/// as one).
+impl Codec<Name> for Text {
+    fn put<W: Write>(v: &Name, w: &mut W) -> fmt::Result {
+        w.write_str(" ")?;
+        w.write_str(v)
+    }
+    fn take(f: &mut Fields<'_>, _field: &'static str) -> Result<Name, DecodeError> {
+        Ok(Name::from(std::mem::take(&mut f.rest)))
+    }
+    #[cfg(test)]
+    fn arb() -> proptest::strategy::BoxedStrategy<Name> {
+        use proptest::prelude::*;
+        arb::text().prop_map(|t| Name::from(t.as_str())).boxed()
+    }
+}
+
 impl Codec<Vec<Name>> for Names {
     fn put<W: Write>(v: &Vec<Name>, w: &mut W) -> fmt::Result {
         write!(w, " {}", v.len())?;
@@ -556,14 +573,17 @@ impl Codec<Option<Timestamp>> for Seen {
 
 /// Only the form is read back (three non-empty parts without spaces): checking the key itself is the
 /// claiming client's work, with the identity key it was signed by.
-impl Codec<Option<SignedKey>> for OneKey {
-    fn put<W: Write>(v: &Option<SignedKey>, w: &mut W) -> fmt::Result {
+impl Codec<Option<Box<SignedKey>>> for OneKey {
+    fn put<W: Write>(v: &Option<Box<SignedKey>>, w: &mut W) -> fmt::Result {
         match v {
             Some(k) => write!(w, " {k}"),
             None => w.write_str(" -"),
         }
     }
-    fn take(f: &mut Fields<'_>, field: &'static str) -> Result<Option<SignedKey>, DecodeError> {
+    fn take(
+        f: &mut Fields<'_>,
+        field: &'static str,
+    ) -> Result<Option<Box<SignedKey>>, DecodeError> {
         let t = f.token(field)?;
         if t == "-" {
             return Ok(None);
@@ -573,21 +593,22 @@ impl Codec<Option<SignedKey>> for OneKey {
             (Some(id), Some(key), Some(sig), None)
                 if !id.is_empty() && !key.is_empty() && !sig.is_empty() =>
             {
-                Ok(Some(SignedKey {
+                Ok(Some(Box::new(SignedKey {
                     id: id.to_owned(),
                     key: key.to_owned(),
                     sig: sig.to_owned(),
-                }))
+                })))
             }
             _ => Err(f.err(field)),
         }
     }
     #[cfg(test)]
-    fn arb() -> proptest::strategy::BoxedStrategy<Option<SignedKey>> {
+    fn arb() -> proptest::strategy::BoxedStrategy<Option<Box<SignedKey>>> {
         use proptest::prelude::*;
         let part = || "[A-Za-z0-9+/]{1,12}";
         proptest::option::of(
-            (part(), part(), part()).prop_map(|(id, key, sig)| SignedKey { id, key, sig }),
+            (part(), part(), part())
+                .prop_map(|(id, key, sig)| Box::new(SignedKey { id, key, sig })),
         )
         .boxed()
     }

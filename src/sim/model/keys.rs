@@ -123,7 +123,7 @@ impl Model {
                 user: user.clone(),
                 curve25519,
                 ed25519,
-                key: Some(key),
+                key: Some(Box::new(key)),
             },
         );
         if one_time

@@ -335,11 +335,11 @@ pub(crate) fn samples() -> Vec<ServerMsg> {
             user: n("bob"),
             curve25519: curve.clone(),
             ed25519: ed.clone(),
-            key: Some(SignedKey {
+            key: Some(Box::new(SignedKey {
                 id: "AAAAAAAAAAE".into(),
                 key: "K".repeat(43),
                 sig: "S".repeat(86),
-            }),
+            })),
         },
         ServerMsg::Keys {
             user: n("bob"),

@@ -138,7 +138,7 @@ impl Keys<'_> {
                 user,
                 curve25519: claimed.curve25519,
                 ed25519: claimed.ed25519,
-                key: Some(claimed.key),
+                key: Some(Box::new(claimed.key)),
             },
         );
         let left = self.directory.one_time_count(owner);

@@ -80,8 +80,8 @@ impl Presence<'_> {
                         user: d.name.clone(),
                         account: d.account,
                         at: d.at,
-                        username: d.about.username.to_string(),
-                        realname: d.about.realname.to_string(),
+                        username: d.about.username.clone(),
+                        realname: d.about.realname.clone(),
                     },
                 );
             }
@@ -156,8 +156,8 @@ impl Presence<'_> {
             bot,
             idle_secs,
             since,
-            username: about.username.to_string(),
-            realname: about.realname.to_string(),
+            username: about.username,
+            realname: about.realname,
         }
     }
 }

@@ -45,7 +45,7 @@ fn keys(user: &str, tag: &str, key: Option<SignedKey>) -> ServerMsg {
         user: name(user),
         curve25519,
         ed25519,
-        key,
+        key: key.map(Box::new),
     }
 }
 
