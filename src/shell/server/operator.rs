@@ -140,35 +140,35 @@ impl std::fmt::Display for FromPeer {
 /// " from A.B.C.D:PORT" in at most 27 bytes, and how many.
 fn v4_text(v4: std::net::SocketAddrV4) -> ([u8; 32], usize) {
     let mut text = [0u8; 32];
-    let mut len = 0;
-    let mut push = |b: u8| {
-        text[len] = b;
-        len += 1;
-    };
-    b" from ".iter().for_each(|&b| push(b));
-    // A number's digits made last to first, as many as it has (an octet has one to three: asking
-    // each of five places whether it starts the number cost more than the digits).
-    let digits = |mut n: u32, push: &mut dyn FnMut(u8)| {
-        let mut rev = [0u8; 10];
-        let mut i = rev.len();
-        loop {
-            i -= 1;
-            rev[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
+    text[..6].copy_from_slice(b" from ");
+    let mut len = 6;
+    // A number's digits written in place, last to first, as many as it has (an octet has one to
+    // three): no formatter, and no call per digit.
+    let number = |n: u32, text: &mut [u8; 32], len: &mut usize| {
+        let width = match n {
+            0..=9 => 1,
+            10..=99 => 2,
+            100..=999 => 3,
+            1_000..=9_999 => 4,
+            _ => 5,
+        };
+        let mut rest = n;
+        for digit in text[*len..*len + width].iter_mut().rev() {
+            *digit = b'0' + (rest % 10) as u8;
+            rest /= 10;
         }
-        rev[i..].iter().for_each(|&d| push(d));
+        *len += width;
     };
     for (i, octet) in v4.ip().octets().into_iter().enumerate() {
         if i > 0 {
-            push(b'.');
+            text[len] = b'.';
+            len += 1;
         }
-        digits(u32::from(octet), &mut push);
+        number(u32::from(octet), &mut text, &mut len);
     }
-    push(b':');
-    digits(u32::from(v4.port()), &mut push);
+    text[len] = b':';
+    len += 1;
+    number(u32::from(v4.port()), &mut text, &mut len);
     (text, len)
 }
 
