@@ -128,7 +128,7 @@ impl History {
     /// Drops the stale entries once they outnumber the live ones (by more than [`STALE_SLACK`]):
     /// each pass is paid for by as many logouts as it drops.
     fn drop_stale_if_many(&mut self) {
-        let live = self.logouts.len() - self.stale;
+        let live = self.logouts.len().saturating_sub(self.stale);
         if self.stale <= live + STALE_SLACK {
             return;
         }
@@ -170,24 +170,18 @@ impl<'de> serde::Deserialize<'de> for History {
         #[serde(rename = "History")]
         struct Stored {
             last_logout: Vec<Option<Timestamp>>,
+            #[allow(dead_code)] // (read past: the index is rebuilt from `last_logout`)
             logouts: Vec<(Timestamp, UserId)>,
         }
-        let Stored {
+        // The index is the users' last logouts in order, which `last_logout` holds: built from
+        // them, it is what these logouts would have left here, whatever the stored list says.
+        let Stored { last_logout, .. } = Stored::deserialize(deserializer)?;
+        let mut history = History {
             last_logout,
-            mut logouts,
-        } = Stored::deserialize(deserializer)?;
-        // Kept as it would have been had these logouts happened here: sorted, each user's last one
-        // alone, and only entries for accounts there are (a damaged snapshot is still a usable one,
-        // not a panic at the first `whoelsesince`).
-        logouts.sort_unstable();
-        logouts.dedup();
-        logouts.retain(|&(at, user)| last_logout.get(user.index()) == Some(&Some(at)));
-        Ok(History {
-            last_logout,
-            logouts,
-            stale: 0,
-            deferred: false,
-        })
+            ..History::default()
+        };
+        history.reindex();
+        Ok(history)
     }
 }
 
@@ -312,6 +306,25 @@ mod tests {
             prop_assert_eq!(&back.logouts, &model.logouts.iter().copied().collect::<Vec<_>>());
             prop_assert_eq!(postcard::to_allocvec(&back).unwrap(), stored);
         }
+    }
+
+    #[test]
+    fn a_stored_form_whose_list_disagrees_is_read_from_the_last_logouts() {
+        let stored = Model {
+            last_logout: vec![Some(Timestamp(5)), None, Some(Timestamp(3))],
+            logouts: [(Timestamp(9), UserId(1))].into(),
+        };
+        let mut history: History =
+            postcard::from_bytes(&postcard::to_allocvec(&stored).unwrap()).unwrap();
+        assert_eq!(
+            history.since(Timestamp(0)).collect::<Vec<_>>(),
+            [UserId(2), UserId(0)]
+        );
+        history.logged_out(UserId(2), Timestamp(7));
+        assert_eq!(
+            history.since(Timestamp(4)).collect::<Vec<_>>(),
+            [UserId(0), UserId(2)]
+        );
     }
 
     #[test]
