@@ -469,10 +469,6 @@ impl Server {
         // (A drain is begun only when there is something to drain: ending even an empty one costs
         // a few dozen instructions, and this runs for every input.)
         if !effects.is_empty() {
-            // With no IRC front to look at them, lines, closes and records go straight where
-            // `carry` would put them, not moved again through it and the outbox's sorting (a login
-            // and a logout each hand over a record among their lines, and an effect is large).
-            let plain = self.carries_lines_as_they_are();
             for effect in effects.drain(..) {
                 match &effect {
                     Effect::Persist(record) => {
@@ -489,16 +485,7 @@ impl Server {
                     Effect::Close { conn } => self.closed.push(*conn),
                     line => self.note_line(line, &mut notes, &mut clock, &mut lines, &mut bye),
                 }
-                match effect {
-                    Effect::Persist(record) if plain => self.outbox.push_record(record),
-                    Effect::Send { .. } | Effect::SendMany { .. } | Effect::Close { .. }
-                        if plain =>
-                    {
-                        self.batch_sends = true;
-                        self.outbox.push_send(effect);
-                    }
-                    effect => self.carry(effect),
-                }
+                self.carry(effect);
             }
         }
         if !records.is_empty() {
@@ -562,12 +549,18 @@ impl Server {
     /// One effect: what acts at once goes out now, the rest to the outbox's batch. A line for an
     /// IRC connection goes through its front, and what it says instead goes to the batch.
     fn carry(&mut self, mut effect: Effect) {
-        // The common case first: no connection speaks IRC, so a line goes to the batch as it is
-        // (each step below would move the effect again, and an effect is large).
-        if self.carries_lines_as_they_are() && effect.is_line() {
-            self.batch_sends = true;
-            self.outbox.push_send(effect);
-            return;
+        // The common case first: no connection speaks IRC, so a line or a close goes to the batch
+        // and a record to the commit as they are (each step below would move the effect again,
+        // and match it again; a login and a logout each hand over a record among their lines).
+        if self.carries_lines_as_they_are() {
+            match effect {
+                Effect::Persist(record) => return self.outbox.push_record(record),
+                Effect::Send { .. } | Effect::SendMany { .. } | Effect::Close { .. } => {
+                    self.batch_sends = true;
+                    return self.outbox.push_send(effect);
+                }
+                other => effect = other,
+            }
         }
         if !self.front_closed.is_empty() {
             // Connections whose front closed them, which the engine has not heard of yet.

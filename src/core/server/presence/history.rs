@@ -116,8 +116,8 @@ impl History {
     }
 
     /// Whether `entry` is its user's last logout.
-    fn is_live(&self, (at, user): (Timestamp, UserId)) -> bool {
-        self.last_logout[user.index()] == Some(at)
+    fn is_live(&self, entry: (Timestamp, UserId)) -> bool {
+        is_live_in(&self.last_logout, entry)
     }
 
     /// The live entries, in order.
@@ -133,10 +133,15 @@ impl History {
             return;
         }
         let last_logout = &self.last_logout;
-        self.logouts
-            .retain(|&(at, user)| last_logout[user.index()] == Some(at));
+        self.logouts.retain(|&entry| is_live_in(last_logout, entry));
         self.stale = 0;
     }
+}
+
+/// Whether `(at, user)` is the user's last logout, as `last_logout` has them: an index entry
+/// counts only then (for the index's own pass, which cannot borrow the whole history).
+fn is_live_in(last_logout: &[Option<Timestamp>], (at, user): (Timestamp, UserId)) -> bool {
+    last_logout[user.index()] == Some(at)
 }
 
 /// Written as the live entries alone, in the form the history had as an ordered set (`last_logout`,
