@@ -6,8 +6,8 @@
 # load the machine, so two builds can be compared from runs minutes apart; it counts user space only
 # (the kernel's side of the reads and writes is not in it).
 #
-#   scripts/callgrind-direct.sh [--server PATH | --relay] [--acks] [--fanout | --group] [--port PORT]
-#                               [SHORT LONG]
+#   scripts/callgrind-direct.sh [--server PATH | --relay] [--acks] [--fanout | --group] [--cache]
+#                               [--port PORT] [SHORT LONG]
 #
 # SHORT and LONG are messages per user (default 20 and 220; 1,000 users, 32 in flight). --acks: the
 # users say `acks on` and acknowledge what they read, as the natter client does. --fanout:
@@ -15,6 +15,8 @@
 # is per delivery (one broadcast is 999 deliveries); --group: `natter-bench run group` the same
 # way, each of the 10 sending to a group every user is in. --relay: the do-nothing relay (`natter-bench
 # relay`, docs/PERFORMANCE.md) in the server's place, the limit natter's figure is read against.
+# --cache adds valgrind's cache simulation (the host's cache sizes), and the L1 instruction and data
+# misses per message, by the same difference: what the path's code and data take from the caches.
 # Needs valgrind; uses target/release/natter-bench and (unless --server) target/release/natter-server,
 # built beforehand.
 # CALLGRIND_OUT=DIR keeps the profiles and the annotated functions there (default
@@ -27,6 +29,7 @@ cd "$(dirname "$0")/.."
 
 SERVER=target/release/natter-server
 ACKS=""
+CACHE=()
 WORKLOAD=direct
 SUFFIX=""
 PORT=48121
@@ -39,6 +42,7 @@ while [ $# -gt 0 ]; do
             ;;
         --relay) SERVER=relay ;;
         --acks) ACKS=--acks ;;
+        --cache) CACHE=(--cache-sim=yes) ;;
         --fanout) WORKLOAD=fanout SUFFIX=-fanout ;;
         --group) WORKLOAD=group SUFFIX=-group ;;
         --port)
@@ -84,7 +88,7 @@ one_run() {
     # would not drop out of the difference.
     [ -n "${BEFORE_RUN:-}" ] && bash -c "$BEFORE_RUN" >/dev/null
     # shellcheck disable=SC2086 # SERVER_ARGS: several flags, split on purpose
-    valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind-$tag.out" \
+    valgrind --tool=callgrind "${CACHE[@]}" --callgrind-out-file="$OUT/callgrind-$tag.out" \
         "${run[@]}" ${SERVER_ARGS:-} 2>"$OUT/server-$tag.log" &
     SERVER_PID=$!
     wait_listening "$PORT" 600
@@ -101,10 +105,13 @@ one_run() {
     ops=$(report_ops "$OUT/report-$tag.json")
     ir=$(sed -n 's/^totals: \([0-9]*\).*/\1/p' "$OUT/callgrind-$tag.out")
     echo "$ops $ir" >"$WORK/figures"
+    sed -n 's/^events: //p' "$OUT/callgrind-$tag.out" >"$WORK/events"
+    sed -n 's/^totals: //p' "$OUT/callgrind-$tag.out" >>"$WORK/events"
 }
 
 one_run "$SHORT"
 read -r OPS1 IR1 <"$WORK/figures"
+cp "$WORK/events" "$WORK/events-short"
 one_run "$LONG"
 read -r OPS2 IR2 <"$WORK/figures"
 label=$SERVER
@@ -113,3 +120,15 @@ unit=message units=messages
 [ "$WORKLOAD" != direct ] && label="$label ($WORKLOAD)" && unit=delivery units=deliveries
 echo "$label: $OPS1 $units $IR1 instructions; $OPS2 $units $IR2 instructions;" \
     "$(((IR2 - IR1) / (OPS2 - OPS1))) per $unit"
+if [ ${#CACHE[@]} -gt 0 ]; then
+    # events: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw, the short run's totals then the long run's
+    python3 -c 'import sys
+n = int(sys.argv[1])
+names = sys.argv[2].split()
+short = dict(zip(names, map(int, sys.argv[3].split())))
+long = dict(zip(names, map(int, sys.argv[4].split())))
+print("per %s: %.1f L1 instruction misses, %.1f + %.1f L1 data misses (read + write)"
+      % ((sys.argv[5],) + tuple((long[k] - short[k]) / n for k in ("I1mr", "D1mr", "D1mw"))))' \
+        "$((OPS2 - OPS1))" "$(sed -n 1p "$WORK/events")" "$(sed -n 2p "$WORK/events-short")" \
+        "$(sed -n 2p "$WORK/events")" "$unit"
+fi

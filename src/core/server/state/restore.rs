@@ -17,7 +17,8 @@ use crate::time::Timestamp;
 impl ServerState {
     /// Replays persisted records, oldest first, into a freshly built state (before any event). `now` is
     /// the restart time: a user whose last session has a login but no logout (the server stopped while
-    /// they were online) is taken as logged out at `now`, the latest moment they can have been online.
+    /// they were online) is taken as logged out at `now`, the latest moment they can have been online,
+    /// for `whoelsesince` and `whowas` alike.
     ///
     /// Returns how many records named an account that no longer exists (removed from the credentials
     /// file); those are skipped.
@@ -37,6 +38,16 @@ impl ServerState {
         } = target;
         for user in open_sessions {
             state.history.logged_out(user, now);
+            // The session the stop cut short is its account's last: `whowas` shows it ended now,
+            // as the store's logout (written by the shell before serving) says, and as a restart
+            // that finds that logout stored shows it.
+            let name = state.name(user).clone();
+            state.departed.restored(Departure {
+                about: About::of_name(&name),
+                name,
+                account: true,
+                at: now,
+            });
         }
         state.history.reindex();
         state.now = state.now.max(now);

@@ -3,6 +3,7 @@
 use super::*;
 use crate::server::harness::START;
 use crate::server::{Account, ServerState};
+use crate::time::Timestamp;
 
 fn accounts() -> Vec<Account> {
     ACCOUNTS
@@ -76,4 +77,35 @@ fn records_about_removed_accounts_are_skipped() {
     let mut restored = ServerState::new(config(), only_alice, [1; 32]);
     let skipped = restored.restore(h.records().to_vec(), h.now());
     assert_eq!(skipped, 1);
+}
+
+/// A session the server's stop cut short (a login stored, no logout) ended at the restart for
+/// `whowas` too, newest first, as it did for `whoelsesince`; the session before it, whose logout
+/// was stored, is still there after it.
+#[test]
+fn a_session_cut_short_by_a_stop_is_in_whowas_ended_at_the_restart() {
+    let mut h = harness();
+    let alice = h.login("alice", "apw");
+    h.send(alice, "logout");
+    h.advance_secs(5);
+    let first_logout = h.state().last_logout("alice").expect("a logout");
+    h.login("alice", "apw");
+    h.advance_secs(5);
+    let restart = h.now().plus_secs(1);
+
+    let mut restored = ServerState::new(config(), accounts(), [1; 32]);
+    assert_eq!(restored.restore(h.records().to_vec(), restart), 0);
+    let mut h2 = Harness::with_state(restored, restart);
+    let bob = h2.login("bob", "bpw");
+    h2.send(bob, "whowas alice");
+    let got = h2.take(bob);
+    let ended: Vec<Timestamp> = got
+        .iter()
+        .filter_map(|m| match m {
+            ServerMsg::WhowasUser { user, at, .. } if &**user == "alice" => Some(*at),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ended, vec![restart, first_logout], "{got:?}");
+    assert!(matches!(got.last(), Some(ServerMsg::WhowasEnd { .. })), "{got:?}");
 }
