@@ -462,6 +462,65 @@ fn a_session_begun_and_ended_in_one_commit_leaves_what_two_commits_would() {
     );
 }
 
+/// A busy server's commit of login history: more logout times than one statement writes (and a
+/// remainder written a row at a time), users who came and went twice (their later time kept), and
+/// some of them once more after another kind of record, whose times must land after the earlier
+/// ones still waiting to be written. The rows are what one commit per record leaves.
+#[test]
+fn many_logout_times_in_one_commit_leave_what_one_by_one_would() {
+    let session = |u: u64, from: u64| {
+        let user: natter_core::protocol::Name = format!("user{u:03}").as_str().into();
+        [
+            Record::LoggedIn {
+                user: user.clone(),
+                at: START.plus_secs(from),
+            },
+            Record::LoggedOut {
+                user,
+                at: START.plus_secs(from + 1),
+            },
+        ]
+    };
+    let mut batch = Vec::new();
+    for round in 0..2 {
+        for u in 0..100 {
+            batch.extend(session(u, 1_000 * round + u));
+        }
+    }
+    batch.push(Record::LockedOut {
+        user: "erin".into(),
+        until: START.plus_secs(60),
+    });
+    // Among them the last few of the first part, whose times were still waiting to be written.
+    for u in 60..100 {
+        batch.extend(session(u, 5_000 + u));
+    }
+    let one = tempfile::tempdir().unwrap();
+    let many = tempfile::tempdir().unwrap();
+    let mut together = Store::open(one.path()).unwrap();
+    let mut apart = Store::open(many.path()).unwrap();
+    together.commit(&batch).unwrap();
+    for record in &batch {
+        apart.commit(std::slice::from_ref(record)).unwrap();
+    }
+    let (together, apart) = (together.load().unwrap(), apart.load().unwrap());
+    assert_eq!(together.records, apart.records);
+    let logout = |user: &str| {
+        together.records.iter().find_map(|r| match r {
+            Record::LoggedOut { user: u, at } if &**u == user => Some(*at),
+            _ => None,
+        })
+    };
+    assert_eq!(logout("user007"), Some(START.plus_secs(1_008)));
+    assert_eq!(logout("user070"), Some(START.plus_secs(5_071)));
+    assert_eq!(logout("user099"), Some(START.plus_secs(5_100)));
+    assert!(
+        together
+            .end_open_sessions(START.plus_secs(9_999))
+            .is_empty()
+    );
+}
+
 #[test]
 fn an_absurdly_long_lockout_is_kept_not_a_failed_commit() {
     let dir = tempfile::tempdir().unwrap();
