@@ -107,5 +107,8 @@ fn a_session_cut_short_by_a_stop_is_in_whowas_ended_at_the_restart() {
         })
         .collect();
     assert_eq!(ended, vec![restart, first_logout], "{got:?}");
-    assert!(matches!(got.last(), Some(ServerMsg::WhowasEnd { .. })), "{got:?}");
+    assert!(
+        matches!(got.last(), Some(ServerMsg::WhowasEnd { .. })),
+        "{got:?}"
+    );
 }
