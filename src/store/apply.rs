@@ -35,12 +35,16 @@ pub(crate) fn apply_all(
         hot: &mut hot,
     };
     // Logout times set alone, not yet written. Each user is in it once at most (only a user's last
-    // one in the commit is set alone), and it is written out before any other record is, so the
-    // rows change in the records' order wherever the order could matter.
+    // one in the commit is set alone), and it is written out before any record but a login is, so
+    // the rows change in the records' order wherever the order could matter.
     let mut logouts: Vec<(&str, Timestamp)> = Vec::new();
     for (record, how) in records.iter().zip(how) {
         match (how, record) {
             (Write::Not, _) => {}
+            // A login writes only its session's row in `open_sessions`, never a logout time: the
+            // gathered ones may wait past it (with many logins in flight, sessions that span
+            // commits would otherwise cut them into statements of a row or two).
+            (_, Record::LoggedIn { .. }) => record.apply_to(&mut tables)?,
             (Write::LogoutTime, Record::LoggedOut { user, at }) => {
                 logouts.push((user, *at));
                 if logouts.len() == LOGOUT_ROWS {

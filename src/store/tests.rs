@@ -463,9 +463,10 @@ fn a_session_begun_and_ended_in_one_commit_leaves_what_two_commits_would() {
 }
 
 /// A busy server's commit of login history: more logout times than one statement writes (and a
-/// remainder written a row at a time), users who came and went twice (their later time kept), and
-/// some of them once more after another kind of record, whose times must land after the earlier
-/// ones still waiting to be written. The rows are what one commit per record leaves.
+/// remainder written a row at a time), users who came and went twice (their later time kept), one
+/// who logs in again and stays, and some of them once more after another kind of record, whose
+/// times must land after the earlier ones still waiting to be written. The rows are what one
+/// commit per record leaves.
 #[test]
 fn many_logout_times_in_one_commit_leave_what_one_by_one_would() {
     let session = |u: u64, from: u64| {
@@ -487,12 +488,18 @@ fn many_logout_times_in_one_commit_leave_what_one_by_one_would() {
             batch.extend(session(u, 1_000 * round + u));
         }
     }
+    // The last of them logs in again and stays, while their logout time still waits to be
+    // written (a login does not make it be written first).
+    batch.push(Record::LoggedIn {
+        user: "user099".into(),
+        at: START.plus_secs(2_000),
+    });
     batch.push(Record::LockedOut {
         user: "erin".into(),
         until: START.plus_secs(60),
     });
     // Among them the last few of the first part, whose times were still waiting to be written.
-    for u in 60..100 {
+    for u in 60..99 {
         batch.extend(session(u, 5_000 + u));
     }
     let one = tempfile::tempdir().unwrap();
@@ -513,11 +520,16 @@ fn many_logout_times_in_one_commit_leave_what_one_by_one_would() {
     };
     assert_eq!(logout("user007"), Some(START.plus_secs(1_008)));
     assert_eq!(logout("user070"), Some(START.plus_secs(5_071)));
-    assert_eq!(logout("user099"), Some(START.plus_secs(5_100)));
-    assert!(
-        together
-            .end_open_sessions(START.plus_secs(9_999))
-            .is_empty()
+    assert_eq!(logout("user098"), Some(START.plus_secs(5_099)));
+    assert_eq!(logout("user099"), Some(START.plus_secs(1_100)));
+    let restart = START.plus_secs(9_999);
+    assert_eq!(
+        together.end_open_sessions(restart),
+        vec![Record::LoggedOut {
+            user: "user099".into(),
+            at: restart
+        }],
+        "only user099 is still online"
     );
 }
 
