@@ -389,6 +389,26 @@ fn sessions_left_open_by_a_crash_are_closed_once_not_at_every_restart() {
     assert!(store.load().unwrap().end_open_sessions(restart).is_empty());
 }
 
+/// `batch` committed at once to one new store and a record a commit to another, after `before` in
+/// one commit to each: both stores must hold the same rows, and the first's are returned.
+fn committed_at_once_and_one_by_one(before: &[Record], batch: &[Record]) -> Snapshot {
+    let one = tempfile::tempdir().unwrap();
+    let many = tempfile::tempdir().unwrap();
+    let mut together = Store::open(one.path()).unwrap();
+    let mut apart = Store::open(many.path()).unwrap();
+    if !before.is_empty() {
+        together.commit(before).unwrap();
+        apart.commit(before).unwrap();
+    }
+    together.commit(batch).unwrap();
+    for record in batch {
+        apart.commit(std::slice::from_ref(record)).unwrap();
+    }
+    let (together, apart) = (together.load().unwrap(), apart.load().unwrap());
+    assert_eq!(together.records, apart.records);
+    together
+}
+
 #[test]
 fn a_session_begun_and_ended_in_one_commit_leaves_what_two_commits_would() {
     let history = |user: &str, from: u64, to: u64| {
@@ -403,10 +423,6 @@ fn a_session_begun_and_ended_in_one_commit_leaves_what_two_commits_would() {
             },
         ]
     };
-    let one = tempfile::tempdir().unwrap();
-    let many = tempfile::tempdir().unwrap();
-    let mut together = Store::open(one.path()).unwrap();
-    let mut apart = Store::open(many.path()).unwrap();
     // alice was online before (her open session is closed by this commit), bob logs in and out
     // twice (and once more later), carol logs in and stays, and a lockout between them keeps both
     // of dave's records.
@@ -414,8 +430,6 @@ fn a_session_begun_and_ended_in_one_commit_leaves_what_two_commits_would() {
         user: "alice".into(),
         at: START,
     };
-    together.commit(std::slice::from_ref(&earlier)).unwrap();
-    apart.commit(std::slice::from_ref(&earlier)).unwrap();
     let mut batch = Vec::new();
     batch.extend(history("bob", 1, 2));
     batch.push(Record::LoggedOut {
@@ -445,12 +459,7 @@ fn a_session_begun_and_ended_in_one_commit_leaves_what_two_commits_would() {
     batch.extend(history("bob", 10, 11));
     let [frank_in, frank_out] = history("frank", 12, 14);
     batch.extend([frank_in.clone(), frank_in, frank_out]);
-    together.commit(&batch).unwrap();
-    for record in &batch {
-        apart.commit(std::slice::from_ref(record)).unwrap();
-    }
-    let (together, apart) = (together.load().unwrap(), apart.load().unwrap());
-    assert_eq!(together.records, apart.records);
+    let together = committed_at_once_and_one_by_one(&[earlier], &batch);
     let restart = START.plus_secs(100);
     assert_eq!(
         together.end_open_sessions(restart),
@@ -502,16 +511,7 @@ fn many_logout_times_in_one_commit_leave_what_one_by_one_would() {
     for u in 60..99 {
         batch.extend(session(u, 5_000 + u));
     }
-    let one = tempfile::tempdir().unwrap();
-    let many = tempfile::tempdir().unwrap();
-    let mut together = Store::open(one.path()).unwrap();
-    let mut apart = Store::open(many.path()).unwrap();
-    together.commit(&batch).unwrap();
-    for record in &batch {
-        apart.commit(std::slice::from_ref(record)).unwrap();
-    }
-    let (together, apart) = (together.load().unwrap(), apart.load().unwrap());
-    assert_eq!(together.records, apart.records);
+    let together = committed_at_once_and_one_by_one(&[], &batch);
     let logout = |user: &str| {
         together.records.iter().find_map(|r| match r {
             Record::LoggedOut { user: u, at } if &**u == user => Some(*at),
