@@ -253,6 +253,46 @@ fn disconnect_mid_line_and_mid_login_disturb_nobody() {
     server.login("alice");
 }
 
+/// Clients that send their login the moment they are connected, which the server reads as it accepts
+/// the connection (before the socket joins its epoll set): what came then is read once, and what
+/// comes after (the rest of a line, a hang-up) is still read, in order.
+#[test]
+fn a_login_sent_with_the_connection_and_what_follows_it_are_read_once_in_order() {
+    let server = TestServer::start();
+    let mut bob = server.login("bob");
+    let mut alice = server.connect();
+    alice.send_raw(
+        format!(
+            "alice\n{}\nmessage bob first\nmessage bob sec",
+            password_of("alice")
+        )
+        .as_bytes(),
+    );
+    alice.expect("welcome", |m| matches!(m, ServerMsg::Welcome { .. }));
+    bob.expect("the first message", is_msg("alice", "first"));
+    std::thread::sleep(Duration::from_millis(50));
+    alice.send_raw(b"ond\n");
+    bob.expect("the second message", is_msg("alice", "second"));
+    alice.say("whoelse");
+    alice.expect(
+        "whoelse",
+        |m| matches!(m, ServerMsg::WhoElse { users } if users.iter().map(|u| &**u).collect::<Vec<_>>() == ["bob"]),
+    );
+
+    // A login, a message and a hang-up, all sent before the server accepts.
+    let mut carol = server.connect();
+    carol.send_raw(format!("carol\n{}\nmessage bob bye\n", password_of("carol")).as_bytes());
+    carol.stream.shutdown(std::net::Shutdown::Write).unwrap();
+    bob.expect("carol online", presence("carol", true));
+    bob.expect("carol's message", is_msg("carol", "bye"));
+    bob.expect("carol offline", presence("carol", false));
+    let got = carol.until_closed();
+    assert!(
+        got.iter().any(|m| matches!(m, ServerMsg::Welcome { .. })),
+        "{got:?}"
+    );
+}
+
 /// Asks `bob` for `whoelse` and returns who is online, skipping notices on the way.
 fn whoelse(bob: &mut Client) -> Vec<String> {
     bob.say("whoelse");

@@ -9,11 +9,12 @@
 use std::fs::File;
 use std::io;
 use std::net::TcpStream;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::time::Duration;
 
 use super::Shared;
-use super::conn::{ConnIo, refuse};
+use super::conn::{ConnIo, end_reading, read_ready, refuse};
+use super::conn_state::State;
 use super::epoll::{Epoll, accept};
 use super::inbox::Input;
 use super::tls_conn::TlsConn;
@@ -165,13 +166,14 @@ impl Listener {
         self.listener.as_raw_fd()
     }
 
-    /// Accepts every waiting connection: each gets its number, its settings, its place in `epoll`
-    /// and in the connection table, and an `Open` for the core (quietly: the driver is the caller).
+    /// Accepts every waiting connection: each gets its number, its settings, its place in the
+    /// connection table and an `Open` for the core (quietly: the driver is the caller), and is added
+    /// to `fresh`, for the readiness loop to read what it sent already and to watch it.
     pub(super) fn accept_all(
         &mut self,
         shared: &Shared,
-        epoll: &Epoll,
         max_line: usize,
+        fresh: &mut Vec<Fresh>,
     ) -> Accepted {
         loop {
             match accept(self.fd()) {
@@ -180,7 +182,9 @@ impl Listener {
                         tracing::info!("file descriptors available again; accepting connections");
                         self.starved = false;
                     }
-                    self.register(shared, epoll, stream, peer, max_line);
+                    if let Some(conn) = self.register(shared, stream, peer, max_line) {
+                        fresh.push(conn);
+                    }
                 }
                 Ok(None) => return Accepted::All,
                 Err(e) if is_out_of_fds(&e) => {
@@ -215,15 +219,15 @@ impl Listener {
         }
     }
 
-    /// Sets up one accepted connection and registers it.
+    /// Sets up one accepted connection and puts it in the connection table (not yet in the epoll
+    /// set).
     fn register(
         &mut self,
         shared: &Shared,
-        epoll: &Epoll,
         stream: TcpStream,
         peer: std::net::SocketAddr,
         max_line: usize,
-    ) {
+    ) -> Option<Fresh> {
         if !self.inherited_nodelay {
             let _ = stream.set_nodelay(true);
         }
@@ -258,17 +262,12 @@ impl Listener {
                 Ok(t) => Some(t),
                 Err(e) => {
                     tracing::warn!("cannot start TLS for {peer}: {e}");
-                    return;
+                    return None;
                 }
             },
             None => None,
         };
-        if let Err(e) = epoll.add(stream.as_raw_fd(), conn.0) {
-            tracing::warn!("cannot watch the connection from {peer}: {e}");
-            return;
-        }
-        // Its first input (a login sent at once) is read in the driver's next turn, into the same
-        // batch as this `Open` if it came with the connection.
+        let fd = stream.as_raw_fd();
         let mut io = ConnIo::new(stream, tls, max_line);
         if self.ws {
             io = io.with_websocket(max_line);
@@ -279,6 +278,39 @@ impl Listener {
             peer,
             irc: self.irc,
         });
+        Some(Fresh { conn, fd, peer })
+    }
+}
+
+/// A connection just accepted, not yet in the epoll set.
+pub(super) struct Fresh {
+    conn: ConnId,
+    fd: RawFd,
+    peer: std::net::SocketAddr,
+}
+
+/// Reads what each `fresh` connection sent already, then adds it to `epoll`.
+///
+/// Why read first: a client that sends its login (its IRC registration, its TLS hello) as soon as
+/// it is connected has mostly sent it by now (this runs after the rest of the turn's reading, which
+/// gives it time), and read now it joins its `Open` in this turn's batch: the login is answered in
+/// this turn, not after another look at the set. Read before the socket joins the set, so that
+/// the set reports only input that comes after this read (a socket added with input waiting is
+/// reported at once, and the read that report asks for would find nothing). What is not read now
+/// (a TLS connection waits for the core's first word; nothing came yet) the set reports as it
+/// would have. A client that waits for its prompt before it says anything costs one read that
+/// finds nothing (under the login churn of the bench, a third of the connections).
+pub(super) fn admit(shared: &Shared, epoll: &Epoll, fresh: &mut Vec<Fresh>, max_outbound: usize) {
+    for Fresh { conn, fd, peer } in fresh.drain(..) {
+        if let Some(io) = shared.conns.borrow_mut().get_mut(&conn) {
+            io.state.insert(State::READABLE);
+        }
+        let _ = read_ready(shared, conn, max_outbound);
+        if let Err(e) = epoll.add(fd, conn.0) {
+            tracing::warn!("cannot watch the connection from {peer}: {e}");
+            // Unwatched, it would never be read again: the core hears it is gone.
+            end_reading(shared, conn, None);
+        }
     }
 }
 

@@ -391,7 +391,7 @@ pub(super) fn read_ready(shared: &Shared, conn: ConnId, max_outbound: usize) -> 
 }
 
 /// Reading `conn` is over: refused with `bye` first, if any; the core is told it is gone (once).
-fn end_reading(shared: &Shared, conn: ConnId, bye: Option<ByeReason>) {
+pub(super) fn end_reading(shared: &Shared, conn: ConnId, bye: Option<ByeReason>) {
     let mut conns = shared.conns.borrow_mut();
     let Some(io) = conns.get_mut(&conn) else {
         return;

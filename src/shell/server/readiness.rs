@@ -2,7 +2,8 @@
 //! looked at once per driver turn.
 //!
 //! Each turn the driver takes what the kernel says is ready, without waiting: a listener's waiting
-//! connections are accepted (`accept`), a readable connection is read until it would block into the
+//! connections are accepted (`accept`; what each sent already is read at the end of the turn, before
+//! it joins the set), a readable connection is read until it would block into the
 //! buffer all share and its lines go to the inbox (`conn::read_ready`), a writable one finishes a
 //! queue the kernel refused before (`conn::write_ready`). When there is nothing to do the driver
 //! sleeps in the same set (`sleep`), its timeout the server's next deadline, with the driver's
@@ -25,7 +26,7 @@ use async_io::Async;
 use smol::LocalExecutor;
 
 use super::Shared;
-use super::accept::{Accepted, Listener};
+use super::accept::{Accepted, Fresh, Listener, admit};
 use super::bell::Bell;
 use super::conn::{Read_, read_ready, write_ready};
 use super::conn_state::State;
@@ -51,6 +52,8 @@ pub(super) struct Readiness {
     woken: bool,
     /// Connections with input left for a later turn (see the module's text).
     unread: Vec<ConnId>,
+    /// Connections accepted this turn, read and added to the set at its end (`accept::admit`).
+    fresh: Vec<Fresh>,
     max_line: usize,
     max_outbound: usize,
     /// False once the server is shutting down: new connections wait in the kernel's queue, and are
@@ -85,6 +88,7 @@ impl Readiness {
             ready: Vec::new(),
             woken: false,
             unread: Vec::new(),
+            fresh: Vec::new(),
             max_line,
             max_outbound,
             accepting: true,
@@ -150,6 +154,9 @@ impl Readiness {
                 }
             }
         }
+        if !self.fresh.is_empty() {
+            admit(shared, &self.epoll, &mut self.fresh, self.max_outbound);
+        }
         self.ready = ready;
         self.ready.clear();
         self.unread.sort_unstable();
@@ -206,8 +213,8 @@ impl Readiness {
         let Some(listener) = self.listeners.get_mut(i) else {
             return;
         };
-        let epoll = &self.epoll;
-        if let Accepted::RetryAfter(after) = listener.accept_all(shared, epoll, self.max_line)
+        if let Accepted::RetryAfter(after) =
+            listener.accept_all(shared, self.max_line, &mut self.fresh)
             && !shared.accept_retry.replace(true)
         {
             // The listener's edge has passed: a timer brings the driver back to try again.
