@@ -3,7 +3,7 @@
 
 mod kit;
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::time::Duration;
 
 use kit::*;
@@ -279,18 +279,17 @@ fn a_login_sent_with_the_connection_and_what_follows_it_are_read_once_in_order()
         |m| matches!(m, ServerMsg::WhoElse { users } if users.iter().map(|u| &**u).collect::<Vec<_>>() == ["bob"]),
     );
 
-    // A login, a message and a hang-up, all sent before the server accepts.
-    let mut carol = server.connect();
-    carol.send_raw(format!("carol\n{}\nmessage bob bye\n", password_of("carol")).as_bytes());
+    // A login, a message and a hang-up, all sent before the server accepts. (Her own answers are
+    // not checked: her hang-up ends the connection, and what was still to be written to it may be
+    // dropped with it.)
+    let carol = server.connect();
+    (&carol.stream)
+        .write_all(format!("carol\n{}\nmessage bob bye\n", password_of("carol")).as_bytes())
+        .unwrap();
     carol.stream.shutdown(std::net::Shutdown::Write).unwrap();
     bob.expect("carol online", presence("carol", true));
     bob.expect("carol's message", is_msg("carol", "bye"));
     bob.expect("carol offline", presence("carol", false));
-    let got = carol.until_closed();
-    assert!(
-        got.iter().any(|m| matches!(m, ServerMsg::Welcome { .. })),
-        "{got:?}"
-    );
 }
 
 /// Asks `bob` for `whoelse` and returns who is online, skipping notices on the way.

@@ -9,7 +9,7 @@
 use std::fs::File;
 use std::io;
 use std::net::TcpStream;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use super::Shared;
@@ -267,7 +267,6 @@ impl Listener {
             },
             None => None,
         };
-        let fd = stream.as_raw_fd();
         let mut io = ConnIo::new(stream, tls, max_line);
         if self.ws {
             io = io.with_websocket(max_line);
@@ -278,14 +277,13 @@ impl Listener {
             peer,
             irc: self.irc,
         });
-        Some(Fresh { conn, fd, peer })
+        Some(Fresh { conn, peer })
     }
 }
 
 /// A connection just accepted, not yet in the epoll set.
 pub(super) struct Fresh {
     conn: ConnId,
-    fd: RawFd,
     peer: std::net::SocketAddr,
 }
 
@@ -301,11 +299,20 @@ pub(super) struct Fresh {
 /// would have. A client that waits for its prompt before it says anything costs one read that
 /// finds nothing (under the login churn of the bench, a third of the connections).
 pub(super) fn admit(shared: &Shared, epoll: &Epoll, fresh: &mut Vec<Fresh>, max_outbound: usize) {
-    for Fresh { conn, fd, peer } in fresh.drain(..) {
+    for Fresh { conn, peer } in fresh.drain(..) {
         if let Some(io) = shared.conns.borrow_mut().get_mut(&conn) {
             io.state.insert(State::READABLE);
         }
         let _ = read_ready(shared, conn, max_outbound);
+        // (The socket the table holds: a descriptor is watched only for a connection still there.)
+        let Some(fd) = shared
+            .conns
+            .borrow()
+            .get(&conn)
+            .map(|io| io.stream.as_raw_fd())
+        else {
+            continue;
+        };
         if let Err(e) = epoll.add(fd, conn.0) {
             tracing::warn!("cannot watch the connection from {peer}: {e}");
             // Unwatched, it would never be read again: the core hears it is gone.
