@@ -271,6 +271,8 @@ impl Listener {
         if self.ws {
             io = io.with_websocket(max_line);
         }
+        // Taken as readable until `admit` has read it: what it sent may be there already.
+        io.state.insert(State::READABLE);
         shared.conns.borrow_mut().insert(conn, io);
         shared.push_quietly(Input::Open {
             conn,
@@ -300,9 +302,6 @@ pub(super) struct Fresh {
 /// finds nothing (under the login churn of the bench, a third of the connections).
 pub(super) fn admit(shared: &Shared, epoll: &Epoll, fresh: &mut Vec<Fresh>, max_outbound: usize) {
     for Fresh { conn, peer } in fresh.drain(..) {
-        if let Some(io) = shared.conns.borrow_mut().get_mut(&conn) {
-            io.state.insert(State::READABLE);
-        }
         let _ = read_ready(shared, conn, max_outbound);
         // (The socket the table holds: a descriptor is watched only for a connection still there.)
         let Some(fd) = shared
