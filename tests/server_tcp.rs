@@ -3,7 +3,7 @@
 
 mod kit;
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::time::Duration;
 
 use kit::*;
@@ -282,10 +282,8 @@ fn a_login_sent_with_the_connection_and_what_follows_it_are_read_once_in_order()
     // A login, a message and a hang-up, all sent before the server accepts. (Her own answers are
     // not checked: her hang-up ends the connection, and what was still to be written to it may be
     // dropped with it.)
-    let carol = server.connect();
-    (&carol.stream)
-        .write_all(format!("carol\n{}\nmessage bob bye\n", password_of("carol")).as_bytes())
-        .unwrap();
+    let mut carol = server.connect();
+    carol.send_raw(format!("carol\n{}\nmessage bob bye\n", password_of("carol")).as_bytes());
     carol.stream.shutdown(std::net::Shutdown::Write).unwrap();
     bob.expect("carol online", presence("carol", true));
     bob.expect("carol's message", is_msg("carol", "bye"));

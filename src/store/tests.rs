@@ -409,6 +409,18 @@ fn committed_at_once_and_one_by_one(before: &[Record], batch: &[Record]) -> Snap
     together
 }
 
+/// A restart at `restart` closes one session left open: `user`'s, ended then.
+fn only_online_at_restart(snapshot: &Snapshot, user: &str, restart: Timestamp) {
+    assert_eq!(
+        snapshot.end_open_sessions(restart),
+        vec![Record::LoggedOut {
+            user: user.into(),
+            at: restart
+        }],
+        "only {user} is still online"
+    );
+}
+
 #[test]
 fn a_session_begun_and_ended_in_one_commit_leaves_what_two_commits_would() {
     let history = |user: &str, from: u64, to: u64| {
@@ -460,15 +472,7 @@ fn a_session_begun_and_ended_in_one_commit_leaves_what_two_commits_would() {
     let [frank_in, frank_out] = history("frank", 12, 14);
     batch.extend([frank_in.clone(), frank_in, frank_out]);
     let together = committed_at_once_and_one_by_one(&[earlier], &batch);
-    let restart = START.plus_secs(100);
-    assert_eq!(
-        together.end_open_sessions(restart),
-        vec![Record::LoggedOut {
-            user: "carol".into(),
-            at: restart
-        }],
-        "only carol is still online"
-    );
+    only_online_at_restart(&together, "carol", START.plus_secs(100));
 }
 
 /// A busy server's commit of login history: more logout times than one statement writes (and a
@@ -522,15 +526,7 @@ fn many_logout_times_in_one_commit_leave_what_one_by_one_would() {
     assert_eq!(logout("user070"), Some(START.plus_secs(5_071)));
     assert_eq!(logout("user098"), Some(START.plus_secs(5_099)));
     assert_eq!(logout("user099"), Some(START.plus_secs(1_100)));
-    let restart = START.plus_secs(9_999);
-    assert_eq!(
-        together.end_open_sessions(restart),
-        vec![Record::LoggedOut {
-            user: "user099".into(),
-            at: restart
-        }],
-        "only user099 is still online"
-    );
+    only_online_at_restart(&together, "user099", START.plus_secs(9_999));
 }
 
 #[test]
