@@ -224,7 +224,8 @@ impl Driver {
             self.feed(Event::Disconnected { conn }, now);
         }
         let mut batch = std::mem::take(&mut self.batch);
-        for input in batch.inputs.drain(..) {
+        let mut inputs = batch.inputs.drain(..);
+        while let Some(input) = inputs.next() {
             match input {
                 Input::Open {
                     conn,
@@ -242,7 +243,16 @@ impl Driver {
                 }
                 Input::Line { conn, range } => {
                     let line = &batch.bytes[range];
-                    self.feed(Event::Line { conn, line }, now);
+                    // Lines read together are handed to the server together: what they make is
+                    // handed over and carried out once, after the last.
+                    if let Some(Input::Line { conn: next, .. }) = inputs.as_slice().first()
+                        && *next == conn
+                    {
+                        self.server
+                            .handle_input(composed::Input::LineBeforeMore { conn, line }, now);
+                    } else {
+                        self.feed(Event::Line { conn, line }, now);
+                    }
                 }
                 Input::TooLong { conn } => self.feed(Event::LineTooLong { conn }, now),
                 Input::Gone { conn } => {
@@ -293,6 +303,7 @@ impl Driver {
                 }
             }
         }
+        drop(inputs);
         batch.clear();
         self.batch = batch;
         self.server.handle_input(composed::Input::EndTurn, now);

@@ -14,6 +14,18 @@ use crate::time::Timestamp;
 pub enum Input<'a> {
     /// An event of this server's own connections, its shutdown's start, or an operator's request.
     Event(Event<'a>),
+    /// A line of one of this server's connections that came in one read with the next input, a
+    /// line of the same connection (a client sending faster than the server reads): handled as
+    /// [`Event::Line`], except that what the engine made of it is handed over with what it makes of
+    /// the lines after it, once. Handing over costs about as much for one line as for twenty, and
+    /// that cost was an eighth of a direct message's. The output is the same, in the same order.
+    /// If the next input is anything else, what is held is handed over before it.
+    LineBeforeMore {
+        /// The connection it came on.
+        conn: crate::server::event::ConnId,
+        /// The line's bytes, as in [`Event::Line`].
+        line: &'a [u8],
+    },
     /// A client connected on the IRC listener from `peer`: its lines are IRC, read and answered by
     /// its front (`crate::irc`), which speaks to the core in natter lines; the core hears
     /// [`Event::Connected`] as for any connection.
@@ -61,6 +73,19 @@ pub enum Input<'a> {
         /// Bytes written since the last tidy-up.
         written: usize,
     },
+}
+
+impl Input<'_> {
+    /// Whether this is a line of `conn`'s (what may follow [`Input::LineBeforeMore`] without its
+    /// effects being handed over first).
+    pub(super) fn is_line_of(&self, conn: crate::server::event::ConnId) -> bool {
+        match self {
+            Input::LineBeforeMore { conn: c, .. } | Input::Event(Event::Line { conn: c, .. }) => {
+                *c == conn
+            }
+            _ => false,
+        }
+    }
 }
 
 /// What the cluster's tasks tell a node.

@@ -93,6 +93,9 @@ pub struct Server {
     connecting: Option<(ConnId, SocketAddr)>,
     /// What the engine made of the input being handled (reused).
     made: Made,
+    /// The connection whose lines' effects are in `made`, not yet handed over: more of its lines
+    /// follow ([`Input::LineBeforeMore`]).
+    holding_for: Option<ConnId>,
     /// When each batch with lines still in the outbox was handled, oldest first.
     batch_times: VecDeque<Timestamp>,
     /// The batch being handled has lines, closes or answers.
@@ -118,6 +121,19 @@ pub struct Server {
     /// the watch was asked (acknowledged for the client once the connection has drained), and the
     /// newest released since (watched next).
     stored_out: FxHashMap<ConnId, (u64, Option<u64>)>,
+}
+
+/// Whether `effect`, made of a line read together with more, may wait to be handed over with what
+/// the lines after it make ([`Input::LineBeforeMore`]): a line the operator's log does not look at.
+/// What the log does look at (a refusal, a goodbye) is told with the client's address, and a later
+/// line may end the connection and its address with it; records, closes and password checks go at
+/// once for the same reason and because they act on their own.
+fn may_wait(effect: &Effect) -> bool {
+    match effect {
+        Effect::Send { msg, .. } => !matches!(msg, ServerMsg::Bye(_)) && Refusal::of(msg).is_none(),
+        Effect::SendMany { .. } => true,
+        _ => false,
+    }
 }
 
 /// What an IRC front asked the engine to hear, after the output being handed over.
@@ -161,6 +177,7 @@ impl Server {
             irc: IrcFront::default(),
             front_jobs: VecDeque::new(),
             pumping: false,
+            holding_for: None,
             front_closed: Vec::new(),
             steps: Vec::new(),
             stored_out: FxHashMap::default(),
@@ -209,8 +226,33 @@ impl Server {
         if self.keep_made {
             self.last_made.clear();
         }
+        if let Some(held) = self.holding_for.take()
+            && !input.is_line_of(held)
+        {
+            self.hand_over(Some(held), now);
+        }
         match input {
             Input::Event(event) => self.event(event, now),
+            Input::LineBeforeMore { conn, line } => {
+                let event = Event::Line { conn, line };
+                let as_they_are = !self.keep_made && self.carries_lines_as_they_are();
+                match &mut self.engine {
+                    // (A node's engine also writes to the output itself, and an IRC front or the
+                    // harness's copy of each input's effects wants them per line: those hand over
+                    // every line.)
+                    Engine::Alone(core) if as_they_are => {
+                        let from = self.made.effects.len();
+                        core.handle(event, now, &mut self.made.effects);
+                        if self.made.effects[from..].iter().all(may_wait) {
+                            self.holding_for = Some(conn);
+                        } else {
+                            self.hand_over(Some(conn), now);
+                            self.pump_front(now);
+                        }
+                    }
+                    _ => self.event(event, now),
+                }
+            }
             Input::IrcConnected { conn, peer } => {
                 self.irc.open(conn);
                 self.event(Event::Connected { conn, peer }, now);

@@ -274,3 +274,189 @@ fn held_notices_fall_due_as_a_timeout_and_idle_tidies_when_the_pacer_says() {
     s.handle_input(Input::Idle { written: 4 << 20 }, due);
     assert!(matches!(drain(&mut s).as_slice(), [Output::Tidy]));
 }
+
+/// Lines read together ([`Input::LineBeforeMore`]) against the same lines fed one at a time.
+mod lines_read_together {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// What a client may send: logins right and wrong, commands that answer, store, tell others,
+    /// refuse, log out, and lines that are not commands at all.
+    const LINES: &[&str] = &[
+        "alice",
+        "apw",
+        "bob",
+        "bpw",
+        "wrong",
+        "nobody",
+        "message bob hi",
+        "message alice hello there",
+        "message nobody hi",
+        "broadcast all of you",
+        "whoelse",
+        "whoelse 60",
+        "block bob",
+        "unblock bob",
+        "block alice",
+        "acks on",
+        "ack 1",
+        "logout",
+        "",
+        "\u{1}control",
+        "frobnicate",
+    ];
+
+    /// One step of a script: an input of its own, or a run of lines of one connection read
+    /// together.
+    #[derive(Clone, Debug)]
+    enum Step {
+        Connect(u64),
+        Lines(u64, Vec<&'static str>),
+        Gone(u64),
+        EndBatch,
+        EndTurn,
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        let conn = 1u64..4;
+        prop_oneof![
+            1 => conn.clone().prop_map(Step::Connect),
+            6 => (conn.clone(), proptest::collection::vec(proptest::sample::select(LINES), 1..8))
+                .prop_map(|(c, lines)| Step::Lines(c, lines)),
+            1 => conn.prop_map(Step::Gone),
+            1 => Just(Step::EndBatch),
+            1 => Just(Step::EndTurn),
+        ]
+    }
+
+    /// A server whose flood control a run of lines can trip (so that a `BYE flood` and the
+    /// logout after it can fall in one run).
+    fn strict() -> Server {
+        let config = Config {
+            flood_rate: 1,
+            flood_burst: 4,
+            ..Config::default()
+        };
+        let accounts = ["alice", "bob"].map(|u| Account {
+            username: u.into(),
+            password: format!("{}pw", &u[..1]),
+        });
+        Server::alone(
+            ServerState::new(config, accounts.into(), [7; 32]),
+            Parts::default(),
+        )
+    }
+
+    /// Answers the password checks in `out` as the shell's worker would, and what that made.
+    fn answer_jobs(s: &mut Server, out: &[Output], now: Timestamp) -> Vec<Output> {
+        let mut more = Vec::new();
+        for o in out {
+            if let Output::PasswordJob(Effect::CheckPassword {
+                conn,
+                job,
+                hash,
+                password: Some(typed),
+            }) = o
+            {
+                let ok = crate::password::matches(hash, &typed.0);
+                s.handle_input(
+                    Input::Event(Event::PasswordChecked {
+                        conn: *conn,
+                        job: *job,
+                        ok,
+                    }),
+                    now,
+                );
+                more.extend(drain(s));
+            }
+        }
+        more
+    }
+
+    /// Feeds `step` to `s`, its lines one at a time or (`together`) as the shell hands over lines
+    /// read together, and returns everything that came out, password answers included.
+    fn feed(s: &mut Server, step: &Step, together: bool, now: Timestamp) -> Vec<Output> {
+        let mut out = Vec::new();
+        match step {
+            Step::Connect(c) => {
+                let conn = ConnId(*c);
+                s.handle_input(Input::Event(Event::Connected { conn, peer: peer() }), now);
+            }
+            Step::Lines(c, lines) => {
+                let conn = ConnId(*c);
+                for (i, line) in lines.iter().enumerate() {
+                    let line = line.as_bytes();
+                    if together && i + 1 < lines.len() {
+                        s.handle_input(Input::LineBeforeMore { conn, line }, now);
+                    } else {
+                        s.handle_input(Input::Event(Event::Line { conn, line }), now);
+                    }
+                    // (The shell carries out what came out after each input it feeds: here only
+                    // after the last of lines read together.)
+                    if !together {
+                        out.extend(drain(s));
+                    }
+                }
+            }
+            Step::Gone(c) => {
+                s.handle_input(Input::Event(Event::Disconnected { conn: ConnId(*c) }), now)
+            }
+            Step::EndBatch => s.handle_input(Input::EndBatch, now),
+            Step::EndTurn => s.handle_input(Input::EndTurn, now),
+        }
+        out.extend(drain(s));
+        let answers = answer_jobs(s, &out, now);
+        out.extend(answers);
+        out
+    }
+
+    proptest! {
+        /// Whatever the lines and however they are grouped, a server fed lines read together says
+        /// what one fed them one at a time says, in the same order, and is left the same.
+        #[test]
+        fn say_what_the_same_lines_one_at_a_time_say(
+            steps in proptest::collection::vec(step(), 1..40)
+        ) {
+            let (mut one, mut together) = (strict(), strict());
+            for (i, step) in steps.iter().enumerate() {
+                let now = T.plus_millis(i as u64 * 100);
+                let a = feed(&mut one, step, false, now);
+                let b = feed(&mut together, step, true, now);
+                prop_assert_eq!(format!("{a:?}"), format!("{b:?}"), "after {:?}", step);
+                prop_assert_eq!(one.poll_timeout(), together.poll_timeout());
+            }
+            let now = T.plus_millis(steps.len() as u64 * 100);
+            let a = feed(&mut one, &Step::EndTurn, false, now);
+            let b = feed(&mut together, &Step::EndTurn, true, now);
+            prop_assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        }
+    }
+
+    /// A run of lines whose next input is not one of them is handed over before it, as the
+    /// shell's contract allows: nothing is held past the run.
+    #[test]
+    fn what_is_held_is_handed_over_before_any_other_input() {
+        let mut s = strict();
+        let conn = ConnId(1);
+        feed(&mut s, &Step::Connect(1), true, T);
+        feed(&mut s, &Step::EndTurn, true, T);
+        s.handle_input(
+            Input::LineBeforeMore {
+                conn,
+                line: b"alice",
+            },
+            T,
+        );
+        assert!(drain(&mut s).is_empty(), "held with the next line");
+        s.handle_input(Input::EndBatch, T);
+        let out = drain(&mut s);
+        assert!(
+            released(&out).iter().any(|e| matches!(
+                e,
+                Effect::Send { to, msg: ServerMsg::Prompt(Prompt::Password) } if *to == conn
+            )),
+            "{out:?}"
+        );
+    }
+}
