@@ -101,6 +101,8 @@ impl Driver {
                 self.flush_dirty();
                 turn.end_writing();
                 // Enough batches wait for the disk: take no more input until the oldest is durable.
+                // (The other tasks run in the executor meanwhile, not in the driver's sleep.)
+                self.waiting.let_go();
                 let committed = async { Woke::Committed(self.committer.next().await) };
                 let stopping = async {
                     let _ = stop.recv().await;
@@ -417,6 +419,7 @@ impl Driver {
     ///
     /// Returns a commit failure met on the way, so the server does not exit as if all went well.
     pub(super) async fn shutdown(&mut self, store_ok: bool) -> io::Result<()> {
+        self.waiting.let_go();
         let mut failure = None;
         if store_ok {
             let now = self.clock.now();
