@@ -252,13 +252,23 @@ mod tests {
         }
     }
 
+    /// The deadline of a sleep that something else is to end: a wake-up that is lost shows as a
+    /// sleep that lasted this long (the thing is then taken all the same, when the deadline ends
+    /// it), so each such sleep is held to [`PROMPT`].
+    const LATE: Duration = Duration::from_secs(10);
+
+    /// How soon what comes from another thread must have ended the sleeps it woke.
+    const PROMPT: Duration = Duration::from_secs(5);
+
     /// Sleeps again while a sleep ends with nothing to take (the doorbell rung for what the next
     /// sleep takes, or for a report taken already: the driver takes another turn then), at most
-    /// 20 times.
+    /// 20 times, and checks that the doorbell, not the deadline, ended them.
     fn until_not_look(sleep: &mut impl FnMut(Option<Duration>) -> Woke) -> Woke {
+        let began = Instant::now();
         for _ in 0..20 {
-            let woke = sleep(Some(Duration::from_secs(10)));
+            let woke = sleep(Some(LATE));
             if !matches!(woke, Woke::Look) {
+                assert!(began.elapsed() < PROMPT, "the wake-up was lost");
                 return woke;
             }
         }
@@ -319,11 +329,13 @@ mod tests {
                 tx.try_send(n).unwrap();
             });
             let before = ran.get();
+            let began = Instant::now();
             while ran.get() == before {
-                let woke = sleep(Some(Duration::from_secs(10)));
+                let woke = sleep(Some(LATE));
                 assert_eq!(kind(&woke), "look");
                 while ex.try_tick() {}
             }
+            assert!(began.elapsed() < PROMPT, "the task's wake-up was lost");
             sender.join().unwrap();
         }
         assert_eq!(ran.get(), 3);
