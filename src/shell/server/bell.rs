@@ -51,12 +51,19 @@ impl Bell {
 
     /// The driver heard the bell: later rings write again. Called before the driver looks at what
     /// may have rung it, so that nothing pushed after the look goes unheard.
+    ///
+    /// The eventfd is emptied first and the flag cleared after. The other order loses the bell for
+    /// good: a ring between clearing and reading sets the flag and writes, the read takes that write
+    /// away, and with the flag set and nothing to read no later ring writes, so no later `epoll_wait`
+    /// reports the bell and nothing clears the flag again. In this order a ring between the two
+    /// finds the flag still set and writes nothing, which loses nothing: what rang is pushed before
+    /// the ring, so the look that follows the answer sees it.
     pub(super) fn answer(&self) {
-        self.rung.store(false, Ordering::Release);
         let mut count = [0u8; 8];
         // SAFETY: reads at most 8 bytes into a local array, valid for the call. Non-blocking: with
         // nothing to read it returns an error, which changes nothing.
         let _ = unsafe { libc::read(self.fd.as_raw_fd(), count.as_mut_ptr().cast(), count.len()) };
+        self.rung.store(false, Ordering::Release);
     }
 }
 
@@ -94,5 +101,52 @@ mod tests {
         assert!(!readable(&bell));
         bell.ring();
         assert!(readable(&bell));
+    }
+
+    /// A ring from another thread while the driver answers is never lost, however they interleave:
+    /// the driver (here, a loop that answers only when the eventfd says it was rung, as the
+    /// readiness loop does) keeps hearing a ringer that rings without pause. Answering by clearing
+    /// the flag before reading the eventfd lost this: a ring between the two set the flag and wrote,
+    /// the read took its write away, and every later ring saw the flag set and wrote nothing, so the
+    /// driver slept through all of them (a commit report, a password check's answer, the stop)
+    /// until a socket or a deadline woke it. Against that order this test fails in under a second,
+    /// most often at the first answer.
+    #[test]
+    fn a_ring_during_an_answer_is_not_lost() {
+        use std::sync::atomic::AtomicBool;
+        let bell = Arc::new(Bell::new().unwrap());
+        let done = Arc::new(AtomicBool::new(false));
+        let ringer = {
+            let (bell, done) = (bell.clone(), done.clone());
+            std::thread::spawn(move || {
+                let began = std::time::Instant::now();
+                while began.elapsed() < std::time::Duration::from_secs(1) {
+                    bell.ring();
+                }
+                done.store(true, Ordering::Release);
+            })
+        };
+        let mut answers = 0u64;
+        loop {
+            let mut p = libc::pollfd {
+                fd: bell.fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd for the call.
+            if unsafe { libc::poll(&mut p, 1, 500) } == 1 {
+                bell.answer();
+                answers += 1;
+                continue;
+            }
+            // Half a second without a ring: either the ringer is done, or the bell went deaf.
+            assert!(
+                done.load(Ordering::Acquire),
+                "the bell went deaf after {answers} answers while still being rung"
+            );
+            break;
+        }
+        ringer.join().unwrap();
+        assert!(answers > 0);
     }
 }
