@@ -81,12 +81,15 @@ impl IrcSession {
     /// The core's lines about operators: `true` if `msg` was one.
     pub(super) fn oper_line(&mut self, msg: &ServerMsg, out: &mut Vec<Step>) -> bool {
         let said = self.oper_said(msg, out);
-        // The core's answer to an `OPER` (its verdict, or busy): the PONGs held behind it follow.
+        // The core's answer to an `OPER` (its verdict, busy, or a check it could not make): the PONGs
+        // held behind it follow.
         if said
             && matches!(
                 msg,
                 ServerMsg::Operator { .. }
-                    | ServerMsg::Error(ErrorReply::OperFailed | ErrorReply::Busy)
+                    | ServerMsg::Error(
+                        ErrorReply::OperFailed | ErrorReply::Busy | ErrorReply::PasswordJobFailed
+                    )
             )
         {
             self.release_pongs(out);
@@ -129,6 +132,13 @@ impl IrcSession {
                     "464",
                     &[],
                     "The server is busy checking passwords: try again",
+                )));
+            }
+            ServerMsg::Error(ErrorReply::PasswordJobFailed) if self.oper_pending.waiting > 0 => {
+                out.push(Step::Say(self.numeric(
+                    "464",
+                    &[],
+                    "The server could not check the password just now: try again",
                 )));
             }
             ServerMsg::Error(ErrorReply::NotOperator) => out.push(Step::Say(self.numeric(

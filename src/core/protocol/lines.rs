@@ -1305,6 +1305,12 @@ macro_rules! wire_tables {
                 Busy => "busy" []
                     human("The server is busy checking other logins; your password was not tried. Send it again in a moment.")
                     show() about(),
+                /// The server could not work on a password just now (no randomness from its system for
+                /// a new hash's salt, or a fault of its own, logged for its operator): the password was
+                /// not tried, counted or changed.
+                PasswordJobFailed => "password-failed" []
+                    human("The server could not work on that password just now (a fault it has logged for its operator); it was not tried, counted or changed. Try again in a moment.")
+                    show() about(),
                 // --- any line ---
                 LineTooLong {
                     /// The longest line the server reads, in bytes.

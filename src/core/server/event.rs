@@ -95,6 +95,16 @@ pub enum Event<'a> {
         /// The new password's hash, a PHC string.
         hash: &'a str,
     },
+    /// The answer to a password job (`job`, for `conn`) the shell could not do: no randomness from the
+    /// system for a new hash's salt, or a job without the password's text. Every job is answered once,
+    /// this way or the other: the core frees the job's place (one of `max_password_jobs`) only on an
+    /// answer, and the connection waits for one.
+    PasswordJobFailed {
+        /// The connection the job was for.
+        conn: ConnId,
+        /// The job's number, from the effect.
+        job: u64,
+    },
     /// Everything sent to the connection before the [`Effect::WatchDrain`] was handed to the kernel.
     Drained {
         /// The connection whose queue drained.
@@ -154,7 +164,8 @@ pub enum Effect {
     /// given, possibly the password in the clear) away from the core's thread (it is slow on purpose);
     /// answer with [`Event::PasswordChecked`]. The core bounds how many are outstanding. `password` is
     /// `None` when it came as [`Event::SecretLine`]: the connection's node holds it, and only that node
-    /// can do the job. (`conn` is whom it is for; the core goes by `job`.)
+    /// can do the job. (`conn` is whom it is for; the core goes by `job`.) A job the shell cannot do
+    /// is answered with [`Event::PasswordJobFailed`].
     CheckPassword {
         /// The connection the check is for.
         conn: ConnId,
@@ -167,7 +178,8 @@ pub enum Effect {
         password: Option<Cleartext>,
     },
     /// Hash a new account's `password` (with fresh random salt), away from the core's thread; answer
-    /// with [`Event::PasswordHashed`]. `None` as for [`Effect::CheckPassword`].
+    /// with [`Event::PasswordHashed`] (or [`Event::PasswordJobFailed`]). `None` as for
+    /// [`Effect::CheckPassword`].
     HashPassword {
         /// The connection the new account is being made on.
         conn: ConnId,
@@ -280,7 +292,8 @@ impl Event<'_> {
             | Event::Disconnected { conn }
             | Event::Drained { conn }
             | Event::PasswordChecked { conn, .. }
-            | Event::PasswordHashed { conn, .. } => Some(conn),
+            | Event::PasswordHashed { conn, .. }
+            | Event::PasswordJobFailed { conn, .. } => Some(conn),
             Event::Shutdown | Event::Admin { .. } => None,
         }
     }

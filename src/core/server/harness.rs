@@ -227,6 +227,20 @@ impl Harness {
         }
     }
 
+    /// Answers every password job handed over so far as one the shell could not do (as a worker
+    /// without randomness for a salt answers); jobs these answers start wait.
+    pub fn fail_jobs(&mut self) {
+        let failed: Vec<Effect> = self.jobs.drain(..).collect();
+        for job in failed {
+            let (Effect::CheckPassword { conn, job, .. } | Effect::HashPassword { conn, job, .. }) =
+                job
+            else {
+                unreachable!("not a password job: {job:?}");
+            };
+            self.event(Event::PasswordJobFailed { conn, job });
+        }
+    }
+
     /// Password jobs waiting for [`Self::answer_jobs`].
     pub fn jobs_waiting(&self) -> usize {
         self.jobs.len()

@@ -191,6 +191,15 @@ impl ServerState {
                     self.release_held(conn, now, out);
                 }
             }
+            Event::PasswordJobFailed { job, .. } if self.jobs.is_passwd(job) => {
+                if let Some(conn) = self.login().passwd_failed(job, out) {
+                    self.release_held(conn, now, out);
+                }
+            }
+            Event::PasswordJobFailed { job, .. } => {
+                let answer = self.login().password_failed(job, out);
+                self.after_password_job(answer, now, out);
+            }
             Event::PasswordChecked { job, ok, .. } => {
                 let answer = self.login().password_checked(job, ok, now, out);
                 self.after_password_job(answer, now, out);

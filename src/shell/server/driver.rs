@@ -275,6 +275,9 @@ impl Driver {
                     },
                     now,
                 ),
+                Input::Answer(Answer::Failed { conn, job }) => {
+                    self.feed(Event::PasswordJobFailed { conn, job }, now)
+                }
                 Input::Cluster(news) => {
                     self.server
                         .handle_input(composed::Input::Cluster(news), now);

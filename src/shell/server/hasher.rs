@@ -3,7 +3,9 @@
 //!
 //! The core bounds how many jobs are outstanding (`max_password_jobs`), so the queue here is bounded
 //! too. Answers come back through a channel that a task on the server's thread turns into inputs for
-//! the driver.
+//! the driver. Every job is answered, one it could not do included ([`Answer::Failed`]): the core
+//! frees a job's place only on its answer, so a job dropped in silence would hold one of the bounded
+//! places for good, and leave its client waiting.
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -23,6 +25,11 @@ pub(super) enum Answer {
         conn: ConnId,
         job: u64,
         hash: String,
+    },
+    /// The job could not be done (see [`work`]); the core tells the client so.
+    Failed {
+        conn: ConnId,
+        job: u64,
     },
 }
 
@@ -74,47 +81,123 @@ fn work(queue: &Mutex<mpsc::Receiver<Effect>>, answers: &smol::channel::Sender<A
                 Err(_) => return,
             }
         };
-        let answer = match job {
-            // The driver fills in a password the core was not given (a cluster node keeps it); without
-            // one there is nothing to check, and nothing to hash.
-            Effect::CheckPassword {
-                conn,
-                job,
-                hash,
-                password,
-            } => Answer::Checked {
-                conn,
-                job,
-                ok: password.is_some_and(|p| password::matches(&hash, &p.0)),
-            },
-            Effect::HashPassword {
-                conn,
-                job,
-                password: Some(password),
-            } => {
-                let mut salt = [0u8; 16];
-                if let Err(e) = getrandom::fill(&mut salt) {
-                    // Without randomness no salt is safe; refuse rather than hash with a fixed one.
-                    tracing::error!("no OS randomness for a password salt: {e}");
-                    continue;
-                }
-                Answer::Hashed {
-                    conn,
-                    job,
-                    hash: password::hash(&password.0, &salt, Strength::Standard),
-                }
-            }
-            Effect::HashPassword { conn, .. } => {
-                tracing::error!("{conn}: a new password to hash, but its text is not here");
-                continue;
-            }
-            other => {
-                tracing::error!("not a password job: {other:?}");
-                continue;
-            }
+        let Some(answer) = answer(job) else {
+            continue;
         };
         if answers.send_blocking(answer).is_err() {
             return;
         }
+    }
+}
+
+/// Does one job; `None` for an effect that is not a password job (no job to answer).
+fn answer(job: Effect) -> Option<Answer> {
+    Some(match job {
+        // The driver fills in a password the core was not given (a cluster node keeps it); without
+        // one there is nothing to check, and nothing to hash: a fault, not a wrong password (which
+        // would count toward the account's lockout).
+        Effect::CheckPassword {
+            conn,
+            job,
+            hash,
+            password: Some(password),
+        } => Answer::Checked {
+            conn,
+            job,
+            ok: password::matches(&hash, &password.0),
+        },
+        Effect::CheckPassword { conn, job, .. } => {
+            tracing::error!("{conn}: a password to check, but its text is not here");
+            Answer::Failed { conn, job }
+        }
+        Effect::HashPassword {
+            conn,
+            job,
+            password: Some(password),
+        } => {
+            let mut salt = [0u8; 16];
+            match getrandom::fill(&mut salt) {
+                Ok(()) => Answer::Hashed {
+                    conn,
+                    job,
+                    hash: password::hash(&password.0, &salt, Strength::Standard),
+                },
+                Err(e) => {
+                    // Without randomness no salt is safe; refuse rather than hash with a fixed one.
+                    tracing::error!("{conn}: no OS randomness for a password salt: {e}");
+                    Answer::Failed { conn, job }
+                }
+            }
+        }
+        Effect::HashPassword { conn, job, .. } => {
+            tracing::error!("{conn}: a new password to hash, but its text is not here");
+            Answer::Failed { conn, job }
+        }
+        other => {
+            tracing::error!("not a password job: {other:?}");
+            return None;
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use natter_core::password::Cleartext;
+
+    fn text(s: &str) -> Option<Cleartext> {
+        Some(Cleartext(s.to_owned()))
+    }
+
+    #[test]
+    fn every_password_job_is_answered_even_one_that_cannot_be_done() {
+        let conn = ConnId(7);
+        let hash = password::hash("secret", &[1; 16], Strength::Minimal);
+        let check = |job, password| Effect::CheckPassword {
+            conn,
+            job,
+            hash: hash.clone(),
+            password,
+        };
+        assert!(matches!(
+            answer(check(1, text("secret"))),
+            Some(Answer::Checked {
+                job: 1,
+                ok: true,
+                ..
+            })
+        ));
+        assert!(matches!(
+            answer(check(2, text("wrong"))),
+            Some(Answer::Checked {
+                job: 2,
+                ok: false,
+                ..
+            })
+        ));
+        // Without the text there is nothing to check: a fault, not a wrong password.
+        assert!(matches!(
+            answer(check(3, None)),
+            Some(Answer::Failed { job: 3, .. })
+        ));
+        let made = answer(Effect::HashPassword {
+            conn,
+            job: 4,
+            password: text("new-secret"),
+        });
+        let Some(Answer::Hashed { job: 4, hash, .. }) = made else {
+            panic!("{made:?}");
+        };
+        assert!(password::matches(&hash, "new-secret"));
+        assert!(matches!(
+            answer(Effect::HashPassword {
+                conn,
+                job: 5,
+                password: None
+            }),
+            Some(Answer::Failed { job: 5, .. })
+        ));
+        // Not a password job: nothing to answer.
+        assert!(answer(Effect::Close { conn }).is_none());
     }
 }

@@ -173,8 +173,10 @@ impl Reference {
             LogEventKind::Admin { .. } => {}
             // Every simulated client reads all it is sent at once: the model answers a drain watch
             // at the end of the batch that asked for it.
+            // The simulated workers do every job they are given.
             LogEventKind::Drained { .. }
             | LogEventKind::PasswordHashed { .. }
+            | LogEventKind::PasswordJobFailed { .. }
             | LogEventKind::Shutdown
             | LogEventKind::Tick => {}
         }

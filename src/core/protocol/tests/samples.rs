@@ -279,6 +279,7 @@ pub(crate) fn samples() -> Vec<ServerMsg> {
             secs_left: 59,
         },
         ErrorReply::Busy,
+        ErrorReply::PasswordJobFailed,
         ErrorReply::LineTooLong { max: 8192 },
         ErrorReply::InvalidUtf8,
         ErrorReply::ControlChar,

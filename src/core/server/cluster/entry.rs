@@ -85,6 +85,13 @@ pub enum LogEventKind {
         /// The new password's hash, a PHC string.
         hash: Box<str>,
     },
+    /// [`Event::PasswordJobFailed`].
+    PasswordJobFailed {
+        /// The connection the job was for.
+        conn: ConnId,
+        /// The job's number.
+        job: u64,
+    },
     /// [`Event::Drained`].
     Drained {
         /// The connection whose queue drained.
@@ -145,6 +152,7 @@ impl LogEventKind {
             | LogEventKind::Disconnected { conn }
             | LogEventKind::PasswordChecked { conn, .. }
             | LogEventKind::PasswordHashed { conn, .. }
+            | LogEventKind::PasswordJobFailed { conn, .. }
             | LogEventKind::Drained { conn } => Some(conn),
             LogEventKind::Shutdown
             | LogEventKind::Tick
@@ -185,6 +193,7 @@ impl LogEvent {
                 job,
                 hash: hash.into(),
             },
+            Event::PasswordJobFailed { conn, job } => LogEventKind::PasswordJobFailed { conn, job },
             Event::Drained { conn } => LogEventKind::Drained { conn },
             Event::Shutdown => LogEventKind::Shutdown,
             Event::Admin { request, action } => LogEventKind::Admin {
@@ -228,6 +237,10 @@ impl LogEvent {
                 conn: *conn,
                 job: *job,
                 hash,
+            },
+            LogEventKind::PasswordJobFailed { conn, job } => Event::PasswordJobFailed {
+                conn: *conn,
+                job: *job,
             },
             LogEventKind::Drained { conn } => Event::Drained { conn: *conn },
             LogEventKind::Shutdown => Event::Shutdown,
@@ -355,6 +368,7 @@ impl LogEvent {
             }
             LogEventKind::Line { line, .. } => 8 + 4 + line.len(),
             LogEventKind::PasswordChecked { .. } => 8 + 8 + 1,
+            LogEventKind::PasswordJobFailed { .. } => 8 + 8,
             LogEventKind::PasswordHashed { hash, .. } => 8 + 8 + 4 + hash.len(),
             LogEventKind::SecretLine { .. } => 8 + 1,
             LogEventKind::LineTooLong { .. }
@@ -436,6 +450,11 @@ impl LogEvent {
             LogEventKind::NodeDead { node } => {
                 b.push(11);
                 b.extend_from_slice(&node.to_le_bytes());
+            }
+            LogEventKind::PasswordJobFailed { conn: c, job } => {
+                b.push(14);
+                conn(b, c);
+                b.extend_from_slice(&job.to_le_bytes());
             }
             LogEventKind::NodeBack { node } => {
                 b.push(12);
@@ -552,6 +571,10 @@ impl LogEvent {
                 request: r.u64()?,
                 action: Box::new(admin_from_bytes(r.bytes()?)?),
             },
+            14 => LogEventKind::PasswordJobFailed {
+                conn: r.conn()?,
+                job: r.u64()?,
+            },
             t => return Err(LogDecodeError::Tag(t)),
         };
         Ok(LogEvent { at, kind })
@@ -656,6 +679,8 @@ mod tests {
                     hash: hash.into(),
                 }
             }),
+            (conn.clone(), any::<u64>())
+                .prop_map(|(conn, job)| LogEventKind::PasswordJobFailed { conn, job }),
             (conn.clone(), 0u8..7).prop_map(|(conn, code)| LogEventKind::SecretLine {
                 conn,
                 shape: shape_of_code(code).unwrap(),

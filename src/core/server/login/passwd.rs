@@ -169,6 +169,23 @@ impl Login<'_> {
         Some(conn)
     }
 
+    /// A `passwd`'s (or an `oper`'s) job the shell could not do: the command ends, nothing changed, and
+    /// the user is told to start it again. `None` for a job nobody waits for any more.
+    pub(crate) fn passwd_failed(&mut self, job: u64, out: &mut Vec<Effect>) -> Option<ConnId> {
+        let conn = match self.jobs.finish(job)? {
+            Job::CheckCurrent { conn, .. }
+            | Job::HashNew { conn, .. }
+            | Job::CheckOper { conn, .. } => conn,
+            _ => return None,
+        };
+        if !self.passwd_waits_for(conn, job) {
+            return None;
+        }
+        self.sessions.set_passwd(conn, Passwd::Idle);
+        send(out, conn, ErrorReply::PasswordJobFailed);
+        Some(conn)
+    }
+
     /// Whether `conn`'s session still waits for `job` (it may have ended meanwhile).
     fn passwd_waits_for(&self, conn: ConnId, job: u64) -> bool {
         matches!(

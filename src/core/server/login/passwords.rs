@@ -91,6 +91,30 @@ impl Login<'_> {
         Some((conn, self.verdict(conn, user, ok, now, out)))
     }
 
+    /// A login's job the shell could not do: the client is told, and asked again for the password it
+    /// typed (nothing was tried or counted). `None` for a job nobody waits for any more.
+    pub(crate) fn password_failed(
+        &mut self,
+        job: u64,
+        out: &mut Vec<Effect>,
+    ) -> Option<(ConnId, Outcome)> {
+        let (conn, phase) = match self.jobs.finish(job)? {
+            Job::Check { conn, user } => (conn, Phase::AwaitPassword { user }),
+            Job::Hash { conn, name } => (conn, Phase::AwaitNewPassword { name }),
+            _ => return None,
+        };
+        if !matches!(
+            self.sessions.phase(conn),
+            Some(Phase::Checking { job: j } | Phase::Registering { job: j }) if *j == job
+        ) {
+            return None;
+        }
+        self.set_phase(conn, phase);
+        send(out, conn, ErrorReply::PasswordJobFailed);
+        self.reprompt(conn, out);
+        Some((conn, Outcome::Pending))
+    }
+
     /// Starts creating the account `name` with the password `input` (already checked for syntax, the
     /// name for being free).
     pub(super) fn start_registration(

@@ -5,6 +5,7 @@ mod admin;
 mod away;
 mod deadlines;
 mod delivery;
+mod failed_jobs;
 mod flood;
 mod group_exceptions;
 mod group_rules;

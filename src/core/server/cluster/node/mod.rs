@@ -437,7 +437,8 @@ impl Node {
             Event::SecretLine { conn, .. }
             | Event::Drained { conn }
             | Event::PasswordChecked { conn, .. }
-            | Event::PasswordHashed { conn, .. } => {
+            | Event::PasswordHashed { conn, .. }
+            | Event::PasswordJobFailed { conn, .. } => {
                 if self.is_own(conn) {
                     self.append(event, now);
                 }
@@ -614,8 +615,18 @@ impl Node {
                 hash,
                 password,
             } if !crate::password::is_hash(&hash) => {
-                let ok = password.is_some_and(|p| crate::password::plain_matches(&hash, &p.0));
-                self.append(Event::PasswordChecked { conn, job, ok }, now);
+                let event = match password {
+                    Some(p) => Event::PasswordChecked {
+                        conn,
+                        job,
+                        ok: crate::password::plain_matches(&hash, &p.0),
+                    },
+                    None => {
+                        tracing::error!("{conn}: a password to check, but its text is not here");
+                        Event::PasswordJobFailed { conn, job }
+                    }
+                };
+                self.append(event, now);
             }
             job => self.effects.push(job),
         }
