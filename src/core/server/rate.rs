@@ -67,6 +67,13 @@ impl Gcra {
         Ok(())
     }
 
+    /// Gives back one event taken with `rate` (one that did not happen after all: a registration
+    /// whose account the server could not make). Exactly as if it had not been taken: the time it
+    /// moved on is moved back, and a bucket already full by then stays full.
+    pub(crate) fn give_back(&mut self, rate: Rate) {
+        self.tat_us = self.tat_us.saturating_sub(rate.interval_us);
+    }
+
     /// When the next event would conform (`now` or earlier if it would now), without taking one.
     pub(crate) fn ready_at(&self, rate: Rate, now: Timestamp) -> Timestamp {
         millis_ceil(
@@ -105,6 +112,24 @@ mod tests {
             assert_eq!(g.take(rate, later), Ok(()));
         }
         assert!(g.take(rate, later).is_err());
+    }
+
+    #[test]
+    fn an_event_given_back_is_as_if_never_taken() {
+        let rate = Rate::every_secs(60, 2).unwrap();
+        let t = Timestamp::from_millis(5_000);
+        for later in [0, 30_000, 120_000] {
+            let mut g = Gcra::default();
+            g.take(rate, t).unwrap();
+            let mut same = g;
+            g.take(rate, t).unwrap();
+            g.give_back(rate);
+            let at = t.plus_millis(later);
+            assert_eq!(g.ready_at(rate, at), same.ready_at(rate, at), "{later}");
+            assert_eq!(g.is_idle(at), same.is_idle(at), "{later}");
+            assert_eq!(g.take(rate, at), same.take(rate, at), "{later}");
+            assert_eq!(g.take(rate, at), same.take(rate, at), "{later}");
+        }
     }
 
     #[test]

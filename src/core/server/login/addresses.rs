@@ -173,6 +173,17 @@ impl Addresses {
         }
     }
 
+    /// Gives back the registration [`Self::register`] took for `key` (its account was not made: the
+    /// password's hash could not be).
+    pub(crate) fn unregister(&mut self, key: AddressKey, limits: &AddressLimits) {
+        if let (Some(rate), Some(entry)) = (
+            Rate::every_secs(limits.register_refill_secs, limits.register_burst),
+            self.by_key.get_mut(&key),
+        ) {
+            entry.registrations.give_back(rate);
+        }
+    }
+
     /// Why no account may log in from `key` at `now`, if none may: it is cooling down after a flood
     /// ([`Self::cool_down`]), or its logins came too often ([`Self::logged_in`]). The two asked
     /// with one look-up, as every login asks them at each step.

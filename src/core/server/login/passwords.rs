@@ -109,6 +109,12 @@ impl Login<'_> {
         ) {
             return None;
         }
+        if matches!(phase, Phase::AwaitNewPassword { .. })
+            && let Some(key) = self.address_of(conn)
+        {
+            // No account was made: the registration its address spent on it is given back.
+            self.addresses.unregister(key, &self.config.address_limits);
+        }
         self.set_phase(conn, phase);
         send(out, conn, ErrorReply::PasswordJobFailed);
         self.reprompt(conn, out);
@@ -116,15 +122,28 @@ impl Login<'_> {
     }
 
     /// Starts creating the account `name` with the password `input` (already checked for syntax, the
-    /// name for being free).
+    /// name for being free): a registration of its address's taken, then the hash asked for. Room
+    /// for the job is asked first, so that `busy` (the password not tried) costs no registration.
     pub(super) fn start_registration(
         &mut self,
         conn: ConnId,
         name: Name,
         input: Typed<'_>,
+        now: Timestamp,
         out: &mut Vec<Effect>,
     ) -> Outcome {
         if !self.room_for_job(conn, out) {
+            return Outcome::Pending;
+        }
+        if let Some(key) = self.address_of(conn)
+            && let Err(ready) = self
+                .addresses
+                .register(key, &self.config.address_limits, now)
+        {
+            let secs_left = now.secs_until_ceil(ready);
+            send(out, conn, ErrorReply::RegisterThrottled { secs_left });
+            self.set_phase(conn, Phase::AwaitUsername);
+            self.reprompt(conn, out);
             return Outcome::Pending;
         }
         let job = self.jobs.start(Job::Hash { conn, name }, Weight::Heavy);

@@ -383,18 +383,7 @@ impl Login<'_> {
             self.reprompt(conn, out);
             return Outcome::Pending;
         }
-        if let Some(key) = self.address_of(conn)
-            && let Err(ready) = self
-                .addresses
-                .register(key, &self.config.address_limits, now)
-        {
-            let secs_left = now.secs_until_ceil(ready);
-            send(out, conn, ErrorReply::RegisterThrottled { secs_left });
-            self.set_phase(conn, Phase::AwaitUsername);
-            self.reprompt(conn, out);
-            return Outcome::Pending;
-        }
-        self.start_registration(conn, name, input, out)
+        self.start_registration(conn, name, input, now, out)
     }
 
     /// Whether a new account may be called `name`: no account has it, nor a name that looks like it

@@ -462,6 +462,43 @@ fn registration_is_rationed_per_address_and_refuses_case_twins() {
     );
 }
 
+#[test]
+fn a_registration_answered_busy_spends_none_of_its_addresss_registrations() {
+    let hash = crate::password::hash("secret", &[5; 16], crate::password::Strength::Minimal);
+    let cfg = Config {
+        register: true,
+        max_password_jobs: 1,
+        ..limits(|l| {
+            l.register_burst = 1;
+            l.register_refill_secs = 600;
+        })
+    };
+    let mut h = Harness::new(cfg, &[("alice", &hash)]).manual_jobs();
+    // alice's check holds the one place for a job.
+    let a = h.connect_from(peer("10.4.4.5:1"));
+    h.send(a, "alice");
+    h.send(a, "secret");
+    let c = h.connect_from(peer("10.4.4.4:1"));
+    h.send(c, "zed");
+    h.clear_all();
+    h.send(c, "zed-secret");
+    assert_eq!(
+        h.take(c),
+        vec![
+            err(ErrorReply::Busy),
+            ServerMsg::Prompt(Prompt::NewPassword { user: name("zed") })
+        ]
+    );
+    h.answer_jobs();
+    // The password was not tried, and the address's one registration was not spent.
+    h.send(c, "zed-secret");
+    h.answer_jobs();
+    assert!(
+        h.take(c)
+            .contains(&ServerMsg::Registered { user: name("zed") })
+    );
+}
+
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
 

@@ -32,6 +32,20 @@ fn told_after_failing(h: &mut Harness, conn: crate::server::ConnId) -> Vec<Serve
     h.take(conn)
 }
 
+/// `conn` types `password` three times, its job fails each time, and it is asked again with `prompt`.
+fn fails_three_times(h: &mut Harness, conn: crate::server::ConnId, password: &str, prompt: Prompt) {
+    for _ in 0..3 {
+        h.send(conn, password);
+        assert_eq!(
+            told_after_failing(h, conn),
+            vec![
+                err(ErrorReply::PasswordJobFailed),
+                ServerMsg::Prompt(prompt.clone())
+            ]
+        );
+    }
+}
+
 #[test]
 fn a_login_check_that_failed_is_asked_again_counts_nothing_and_frees_its_place() {
     let cfg = Config {
@@ -42,16 +56,7 @@ fn a_login_check_that_failed_is_asked_again_counts_nothing_and_frees_its_place()
     let mut h = Harness::new(cfg, &[("alice", &hash), ("bob", &hash)]).manual_jobs();
     let alice = h.connect();
     h.send(alice, "alice");
-    for _ in 0..3 {
-        h.send(alice, "wrong");
-        assert_eq!(
-            told_after_failing(&mut h, alice),
-            vec![
-                err(ErrorReply::PasswordJobFailed),
-                ServerMsg::Prompt(Prompt::Password)
-            ]
-        );
-    }
+    fails_three_times(&mut h, alice, "wrong", Prompt::Password);
     // Three failed jobs are no failed logins: the account is not locked, and the first wrong
     // password checked leaves two tries.
     h.send(alice, "wrong");
@@ -135,6 +140,37 @@ fn a_new_accounts_hash_that_failed_creates_nothing_and_asks_again() {
             ServerMsg::Registered { user: name("zed") },
             ServerMsg::Welcome { user: name("zed") }
         ]
+    );
+}
+
+#[test]
+fn a_new_accounts_hash_that_failed_spends_none_of_its_addresss_registrations() {
+    let mut cfg = Config {
+        register: true,
+        ..config()
+    };
+    cfg.address_limits.register_burst = 1;
+    cfg.address_limits.register_refill_secs = 600;
+    let mut h = Harness::new(cfg, ACCOUNTS).manual_jobs();
+    let c = h.connect();
+    h.send(c, "zed");
+    let again = Prompt::NewPassword { user: name("zed") };
+    fails_three_times(&mut h, c, "zed-secret", again);
+    // The one registration the address may make is still there.
+    h.send(c, "zed-secret");
+    h.answer_jobs();
+    assert!(
+        h.take(c)
+            .contains(&ServerMsg::Registered { user: name("zed") })
+    );
+    // And it is spent now.
+    h.send(c, "logout");
+    let d = h.connect();
+    h.send(d, "yan");
+    h.send(d, "yan-secret");
+    assert!(
+        h.take(d)
+            .contains(&err(ErrorReply::RegisterThrottled { secs_left: 600 }))
     );
 }
 
