@@ -29,11 +29,21 @@ fn fail2ban_regex() -> Option<&'static str> {
     None
 }
 
-/// Fails to log in `n` times from 127.0.0.1 in every way there is (an unknown name, wrong passwords
-/// that end in a lockout, a try on the locked account); returns the server once every failure is in
-/// its log.
+/// Fails to log in from 127.0.0.1 in every way there is (an unknown name, wrong passwords that end in
+/// a lockout, a try on the locked account, a logged-in user's wrong operator password); returns the
+/// server once every failure is in its log, and how many there are.
 fn failed_logins(format: &str) -> (Server, usize) {
-    let server = Server::start(&["--log-format", format]);
+    let root = natter_core::password::hash(
+        "root-secret",
+        &[3; 16],
+        natter_core::password::Strength::Minimal,
+    );
+    let operator = format!("root {root}");
+    let server = Server::start(&["--log-format", format, "--operator", &operator]);
+    let mut alice = server.connect();
+    alice.login("alice", "apw");
+    alice.say("oper root");
+    alice.say("not-the-password");
     let mut c = server.connect();
     c.next();
     c.say("nobody");
@@ -46,8 +56,9 @@ fn failed_logins(format: &str) -> (Server, usize) {
     again.next();
     again.say("bob");
     again.until_closed();
-    // unknown-user, wrong-password twice, locked (the third), locked (the try after).
-    let want = 5;
+    // operator-password, unknown-user, wrong-password twice, locked (the third), locked (the try
+    // after).
+    let want = 6;
     let until = Instant::now() + PATIENCE;
     while server.log().matches("login failed").count() < want {
         assert!(Instant::now() < until, "{}", server.log());

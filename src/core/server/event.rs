@@ -215,6 +215,17 @@ pub enum Effect {
         /// Why it failed.
         reason: LoginFailure,
     },
+    /// What a session made the server's operator's did, for the operator's log (its audit trail:
+    /// the control socket's actions are logged by the shell that takes them, these happen in
+    /// sessions): `user` is the session's account.
+    OperatorDid {
+        /// The session's connection.
+        conn: ConnId,
+        /// The session's account.
+        user: crate::protocol::Name,
+        /// What it did.
+        act: OperatorAct,
+    },
     /// The answer to [`Event::Admin`] `request`, for the operator who asked. Like a line, it leaves
     /// only once the batch's records are durable.
     AdminAnswer {
@@ -223,6 +234,29 @@ pub enum Effect {
         /// The answer, for the operator.
         answer: super::admin::AdminAnswer,
     },
+}
+
+/// What a session did as (or to become) the server's operator, for the operator's log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OperatorAct {
+    /// `oper`: the session is the operator `operator`'s now.
+    Became {
+        /// The operator's name in the configuration.
+        operator: String,
+    },
+    /// `oper` refused: a wrong password, or a name no operator has (`operator` names only one an
+    /// operator has: a name that is none may be a password typed in the wrong place).
+    Refused {
+        /// The operator's name typed, if an operator has it.
+        operator: Option<String>,
+    },
+    /// `kill`: `target`'s session was ended.
+    Killed {
+        /// The account whose session ended.
+        target: crate::protocol::Name,
+    },
+    /// `wallops`: a word to every operator online (what it said is not the log's).
+    Wallops,
 }
 
 /// Why a login failed.
@@ -236,6 +270,9 @@ pub enum LoginFailure {
     Locked,
     /// The account is banned.
     Banned,
+    /// A logged-in user's `oper` with a wrong password (or a name no operator has): someone
+    /// guessing the operator's password, an attack on the whole server.
+    OperatorPassword,
 }
 
 impl LoginFailure {
@@ -246,6 +283,7 @@ impl LoginFailure {
             LoginFailure::WrongPassword => "wrong-password",
             LoginFailure::Locked => "locked",
             LoginFailure::Banned => "banned",
+            LoginFailure::OperatorPassword => "operator-password",
         }
     }
 }
@@ -272,6 +310,7 @@ impl Effect {
                 | Effect::ResumeReading { .. }
                 | Effect::WatchDrain { .. }
                 | Effect::LoginFailed { .. }
+                | Effect::OperatorDid { .. }
         )
     }
 

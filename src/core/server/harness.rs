@@ -342,6 +342,7 @@ impl Harness {
                 }
                 Output::OperatorLine(_)
                 | Output::LoginFailed { .. }
+                | Output::OperatorDid { .. }
                 | Output::Record { .. }
                 | Output::Counts(_)
                 | Output::WriteHeld(_)

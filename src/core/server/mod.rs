@@ -111,7 +111,7 @@ pub use admin::{Admin, AdminAnswer, Ban, BanTarget};
 pub use config::MAIL_WINDOW;
 pub use config::{AddressLimits, Config, LoginLimits, MAX_FAILURES, PRESENCE_BURST};
 pub use credentials::{Account, CredentialsError, append_line, parse_credentials};
-pub use event::{ConnId, Effect, Event, LoginFailure, TimerId};
+pub use event::{ConnId, Effect, Event, LoginFailure, OperatorAct, TimerId};
 pub use login::lookalike::look_alike_pairs;
 pub use login::next_line::NextLine;
 pub use login::policy::weak as weak_password;

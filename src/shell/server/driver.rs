@@ -24,7 +24,7 @@ use super::conn::drop_conn;
 use super::conn_state::State;
 use super::hasher::{Answer, Hasher};
 use super::inbox::{Inbox, Input};
-use super::operator::{log_failed_login, log_line, log_record};
+use super::operator::{log_failed_login, log_line, log_operator_act, log_record};
 use super::readiness::Readiness;
 use super::wait::{Waiting, Woke};
 use super::{Shared, ShellOptions};
@@ -357,6 +357,9 @@ impl Driver {
                     address,
                     reason,
                 } => log_failed_login(user.as_deref(), address, reason),
+                Output::OperatorDid { user, address, act } => {
+                    log_operator_act(&user, address, &act)
+                }
                 Output::Record {
                     record,
                     from,

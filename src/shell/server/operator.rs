@@ -2,7 +2,10 @@
 //! which decides what is said and when) hands the driver, at its level. Nothing here decides: it
 //! renders the server's outputs as text.
 
+use std::net::IpAddr;
+
 use natter_core::server::LoginFailure;
+use natter_core::server::OperatorAct;
 use natter_core::server::Record;
 use natter_core::server::composed::Ended;
 use natter_core::server::oplog::{Level, LogLine};
@@ -31,6 +34,29 @@ pub(super) fn log_failed_login(
         "login failed user={user} address={address} reason={}",
         reason.word()
     );
+}
+
+/// What a session did as the server's operator, or to become it: the audit trail of what happens
+/// in sessions (the control socket's actions are logged where they are taken), never what a
+/// `wallops` said. A refused `oper` is a failed login's line, `reason=operator-password` (with the
+/// operator's name tried, when an operator has it), so that fail2ban's filter bans an address
+/// guessing the operator's password as it bans one guessing a user's.
+pub(super) fn log_operator_act(user: &str, address: Option<IpAddr>, act: &OperatorAct) {
+    let from = address.map_or_else(|| "-".to_owned(), |ip| ip.to_string());
+    match act {
+        OperatorAct::Became { operator } => {
+            tracing::info!("{user} became the server's operator {operator}, from {from}")
+        }
+        OperatorAct::Refused { operator } => tracing::warn!(
+            "login failed user={user} address={from} reason={} operator={}",
+            LoginFailure::OperatorPassword.word(),
+            operator.as_deref().unwrap_or("-")
+        ),
+        OperatorAct::Killed { target } => {
+            tracing::info!("{user}, the server's operator, ended {target}'s session (kill)")
+        }
+        OperatorAct::Wallops => tracing::info!("{user}, the server's operator, sent a wallops"),
+    }
 }
 
 /// The operator's record of who came and went: logins, logouts (and why they ended), lockouts and

@@ -622,6 +622,7 @@ impl Sim {
                 | Output::HoldReading { .. }
                 | Output::OperatorLine(_)
                 | Output::LoginFailed { .. }
+                | Output::OperatorDid { .. }
                 | Output::Record { .. }
                 | Output::Counts(_)
                 | Output::WriteHeld(_)

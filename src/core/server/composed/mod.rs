@@ -677,6 +677,11 @@ impl Server {
                     reason,
                 });
             }
+            Effect::OperatorDid { conn, user, act } => {
+                let address = self.peer_of(conn).map(|p| p.ip());
+                self.out
+                    .push_back(Output::OperatorDid { user, address, act });
+            }
             Effect::Persist(_) => self.outbox.push(effect),
             Effect::Send { .. }
             | Effect::SendMany { .. }

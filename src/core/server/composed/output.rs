@@ -77,6 +77,16 @@ pub enum Output {
         /// Why it failed.
         reason: LoginFailure,
     },
+    /// What a session did as (or to become) the server's operator, for the operator's log:
+    /// `user` is the session's account, `address` where it came from.
+    OperatorDid {
+        /// The session's account.
+        user: Name,
+        /// The client's address, when known.
+        address: Option<IpAddr>,
+        /// What it did.
+        act: crate::server::OperatorAct,
+    },
     /// A record of who came and went (logins, logouts, lockouts, accounts made, changed or removed,
     /// bans) for the operator's log, with the address it came from when the event had one. A logout
     /// says why the session `ended`.

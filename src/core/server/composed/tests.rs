@@ -3,25 +3,25 @@
 use std::net::SocketAddr;
 
 use super::*;
-use crate::protocol::Prompt;
+use crate::protocol::{Name, Prompt};
 use crate::server::oplog::Refusal;
-use crate::server::{Account, Config};
+use crate::server::{Account, Config, OperatorAct};
 
 const T: Timestamp = Timestamp(1_700_000_000_000);
 
+/// alice and bob, with their passwords in the clear.
+fn accounts() -> Vec<Account> {
+    [("alice", "apw"), ("bob", "bpw")]
+        .map(|(username, password)| Account {
+            username: username.into(),
+            password: password.into(),
+        })
+        .into()
+}
+
 fn server() -> Server {
-    let accounts = vec![
-        Account {
-            username: "alice".into(),
-            password: "apw".into(),
-        },
-        Account {
-            username: "bob".into(),
-            password: "bpw".into(),
-        },
-    ];
     Server::alone(
-        ServerState::new(Config::default(), accounts, [7; 32]),
+        ServerState::new(Config::default(), accounts(), [7; 32]),
         Parts::default(),
     )
 }
@@ -215,6 +215,121 @@ fn a_failed_login_names_its_address_and_refusals_are_summed_up_for_the_operator(
         drain(&mut s).as_slice(),
         [Output::OperatorLine(_)]
     ));
+}
+
+/// Feeds `line` on `conn` as a turn of its own; a password job it asks for is answered as the
+/// shell's worker would, in a turn of its own. Everything that came out.
+fn typed(s: &mut Server, conn: ConnId, line: &str, now: Timestamp) -> Vec<Output> {
+    let mut out = turn(
+        s,
+        Input::Event(Event::Line {
+            conn,
+            line: line.as_bytes(),
+        }),
+        now,
+    );
+    let job = out.iter().find_map(|o| match o {
+        Output::PasswordJob(Effect::CheckPassword {
+            job,
+            hash,
+            password: Some(p),
+            ..
+        }) => Some((*job, crate::password::matches(hash, &p.0))),
+        _ => None,
+    });
+    if let Some((job, ok)) = job {
+        out.extend(turn(
+            s,
+            Input::Event(Event::PasswordChecked { conn, job, ok }),
+            now,
+        ));
+    }
+    out
+}
+
+fn operator_acts(out: &[Output]) -> Vec<(Name, Option<std::net::IpAddr>, OperatorAct)> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::OperatorDid { user, address, act } => {
+                Some((user.clone(), *address, act.clone()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn what_a_session_does_as_the_operator_is_told_to_the_operators_log() {
+    let cfg = Config {
+        operators: vec![Account {
+            username: "root".into(),
+            password: crate::password::hash("rootpw", &[7; 16], crate::password::Strength::Minimal),
+        }],
+        ..Config::default()
+    };
+    let mut s = Server::alone(ServerState::new(cfg, accounts(), [7; 32]), Parts::default());
+    let (a, b) = (ConnId(1), ConnId(2));
+    login(&mut s, a, "alice", "apw", T);
+    login(&mut s, b, "bob", "bpw", T);
+    let alice = || Name::from("alice");
+    let ip = Some(peer().ip());
+    let mut seen = Vec::new();
+    for line in ["oper root", "guess", "oper nobody", "rootpw"] {
+        seen.extend(operator_acts(&typed(&mut s, a, line, T)));
+    }
+    // A name no operator has is not written (it may be a password typed in the wrong place).
+    assert_eq!(
+        seen,
+        vec![
+            (
+                alice(),
+                ip,
+                OperatorAct::Refused {
+                    operator: Some("root".into())
+                }
+            ),
+            (alice(), ip, OperatorAct::Refused { operator: None }),
+        ]
+    );
+    assert!(operator_acts(&typed(&mut s, a, "oper root", T)).is_empty());
+    assert_eq!(
+        operator_acts(&typed(&mut s, a, "rootpw", T)),
+        vec![(
+            alice(),
+            ip,
+            OperatorAct::Became {
+                operator: "root".into()
+            }
+        )]
+    );
+    assert_eq!(
+        operator_acts(&typed(&mut s, a, "wallops hello", T)),
+        vec![(alice(), ip, OperatorAct::Wallops)]
+    );
+    // The kill is told before the logout it causes.
+    let out = typed(&mut s, a, "kill bob", T);
+    let said = |o: &Output| match o {
+        Output::OperatorDid { .. } => Some(0),
+        Output::Record {
+            record: Record::LoggedOut { .. },
+            ..
+        } => Some(1),
+        _ => None,
+    };
+    assert_eq!(out.iter().filter_map(said).collect::<Vec<_>>(), [0, 1]);
+    assert_eq!(
+        operator_acts(&out),
+        vec![(
+            alice(),
+            ip,
+            OperatorAct::Killed {
+                target: Name::from("bob")
+            }
+        )]
+    );
+    // Nobody else's commands are.
+    login(&mut s, b, "bob", "bpw", T);
+    assert!(operator_acts(&typed(&mut s, b, "kill alice", T)).is_empty());
 }
 
 #[test]

@@ -4,13 +4,15 @@
 //! into its shared log as its shape only, and argon2's work is a password job off the core's thread.
 //! Right, the session is the operator's until it ends (`OPERATOR`); wrong, or a name no operator has,
 //! the same `oper-failed` (which of the two was wrong is not said). A wrong try counts toward no
-//! lockout: each costs a password check and a line of the user's flood budget, as `passwd` does.
+//! lockout: each costs a password check and a line of the user's flood budget, as `passwd` does,
+//! and is a failed login's line in the operator's log (`reason=operator-password`), which fail2ban
+//! acts on. Becoming the operator is logged too (`Effect::OperatorDid`).
 
 use super::jobs::{Job, Weight};
 use super::rule::{Login, Typed};
 use crate::protocol::{ErrorReply, Prompt, ServerMsg};
 use crate::server::connections::sessions::Passwd;
-use crate::server::event::{ConnId, Effect, send};
+use crate::server::event::{ConnId, Effect, OperatorAct, send};
 
 impl Login<'_> {
     /// `oper <name>`: the next line is that operator's password.
@@ -35,7 +37,7 @@ impl Login<'_> {
         let Some((op, stored)) =
             op.and_then(|op| Some((op, self.config.operators.get(op)?.password.clone())))
         else {
-            return self.oper_failed(conn, out);
+            return self.oper_failed(conn, None, out);
         };
         if let Typed::Text(text) = input
             && !crate::password::is_hash(&stored)
@@ -76,14 +78,27 @@ impl Login<'_> {
             Some(name) if ok => {
                 self.sessions.set_passwd(conn, Passwd::Idle);
                 self.sessions.set_operator(conn);
+                let act = OperatorAct::Became {
+                    operator: name.clone(),
+                };
+                self.tell_operator_log(conn, act, out);
                 send(out, conn, ServerMsg::Operator { name });
             }
-            _ => self.oper_failed(conn, out),
+            operator => self.oper_failed(conn, operator, out),
         }
     }
 
-    fn oper_failed(&mut self, conn: ConnId, out: &mut Vec<Effect>) {
+    fn oper_failed(&mut self, conn: ConnId, operator: Option<String>, out: &mut Vec<Effect>) {
         self.sessions.set_passwd(conn, Passwd::Idle);
+        self.tell_operator_log(conn, OperatorAct::Refused { operator }, out);
         send(out, conn, ErrorReply::OperFailed);
+    }
+
+    /// What `conn`'s session did as (or to become) the operator, for the operator's log.
+    fn tell_operator_log(&self, conn: ConnId, act: OperatorAct, out: &mut Vec<Effect>) {
+        if let Some(s) = self.sessions.session(conn) {
+            let user = self.accounts.name(s.user()).clone();
+            out.push(Effect::OperatorDid { conn, user, act });
+        }
     }
 }

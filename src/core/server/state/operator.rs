@@ -5,7 +5,7 @@
 use super::ServerState;
 use crate::protocol::{ErrorReply, ServerMsg};
 use crate::server::admin::Admin;
-use crate::server::event::{ConnId, Effect, UserId, send};
+use crate::server::event::{ConnId, Effect, OperatorAct, UserId, send};
 use crate::time::Timestamp;
 
 impl ServerState {
@@ -27,14 +27,23 @@ impl ServerState {
         if !self.is_operator(conn) {
             return send(out, conn, ErrorReply::NotOperator);
         }
-        let online = self
+        let Some(target) = self
             .find_user(user)
-            .is_some_and(|id| self.sessions.session_of(id).is_some());
-        if !online {
+            .filter(|&id| self.sessions.session_of(id).is_some())
+        else {
             let user = user.to_owned();
             return send(out, conn, ErrorReply::NoSuchUser { user });
-        }
+        };
         let by = self.name(me).clone();
+        // Told before the session ends, so that the log says who ended it before it says it ended.
+        let act = OperatorAct::Killed {
+            target: self.name(target).clone(),
+        };
+        out.push(Effect::OperatorDid {
+            conn,
+            user: by.clone(),
+            act,
+        });
         let reason = match reason {
             Some(reason) => format!("killed by {by}: {reason}"),
             None => format!("killed by {by}"),
@@ -59,10 +68,16 @@ impl ServerState {
             .map(|(_, c)| c)
             .filter(|&c| self.is_operator(c))
             .collect();
+        let from = self.name(me).clone();
+        out.push(Effect::OperatorDid {
+            conn,
+            user: from.clone(),
+            act: OperatorAct::Wallops,
+        });
         out.push(Effect::SendMany {
             to,
             msg: ServerMsg::Wallops {
-                from: self.name(me).clone(),
+                from,
                 text: text.to_owned(),
             },
         });

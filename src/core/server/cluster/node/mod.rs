@@ -204,6 +204,7 @@ fn concerns(effect: &mut Effect, own: &FxHashSet<ConnId>, id: u64) -> bool {
         Effect::Send { to: conn, .. }
         | Effect::SendRaw { to: conn, .. }
         | Effect::LoginFailed { conn, .. }
+        | Effect::OperatorDid { conn, .. }
         | Effect::Close { conn }
         | Effect::PauseReading { conn }
         | Effect::ResumeReading { conn }
