@@ -76,6 +76,28 @@ pub enum ClientError {
     /// ignored, never fatal.
     #[error("The server sent a line natter does not understand ({0}); it was ignored.")]
     BadServerLine(String),
+    /// An `ERROR` from a newer server, with a code this natter does not know: what the server said
+    /// is shown (its text, after the code).
+    #[error(
+        "{text} (the server's error '{code}', which this natter does not know: a newer one may)"
+    )]
+    NewerError {
+        /// The code.
+        code: String,
+        /// What followed it.
+        text: String,
+    },
+    /// A `BYE` from a newer server, with a reason this natter does not know: the connection is
+    /// closing, and what the server said is shown.
+    #[error(
+        "The server is closing the connection: {text} (its reason '{reason}', which this natter does not know: a newer one may)"
+    )]
+    NewerBye {
+        /// The reason.
+        reason: String,
+        /// What followed it.
+        text: String,
+    },
     /// A line on a private chat that is not in its protocol.
     #[error("{peer}'s client sent a line natter does not understand ({what}); it was ignored.")]
     BadPeerLine {

@@ -64,9 +64,92 @@ pub fn decode_line(line: &str) -> Result<ServerMsg, DecodeError> {
     ServerMsg::take_head(&mut f, "tag")
 }
 
+/// An `ERROR` or a `BYE` whose code this decoder does not know: a newer server's, which an older
+/// client cannot decode but can still show, since every such line ends with its human text
+/// (docs/PROTOCOL.md, "Errors"). What follows the code is `text` as it is: the new code's fields, if
+/// it has any, then that text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NewerLine<'a> {
+    /// `ERROR <code> ...`: the command, or the login step, was refused.
+    Error {
+        /// The code.
+        code: &'a str,
+        /// What follows it.
+        text: &'a str,
+    },
+    /// `BYE <reason> ...`: the server is closing the connection.
+    Bye {
+        /// The reason.
+        reason: &'a str,
+        /// What follows it.
+        text: &'a str,
+    },
+}
+
+/// `line` (one that [`decode_line`] refused) as an `ERROR` or `BYE` with a code this decoder does
+/// not know; `None` for any other line, and for one whose code is known (then the line is malformed,
+/// not newer).
+pub fn newer_line(line: &str) -> Option<NewerLine<'_>> {
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    if super::line::has_control(line) {
+        return None;
+    }
+    let (tag, rest) = line.split_once(' ')?;
+    let (code, text) = rest.split_once(' ').unwrap_or((rest, ""));
+    let code_like = !code.is_empty()
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !code_like {
+        return None;
+    }
+    match tag {
+        "ERROR" if !ErrorReply::knows(code) => Some(NewerLine::Error { code, text }),
+        "BYE" if !ByeReason::knows(code) => Some(NewerLine::Bye { reason: code, text }),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_newer_servers_error_or_goodbye_is_told_from_a_malformed_line() {
+        for line in ["ERROR made-up", "ERROR made-up Try later.\r"] {
+            assert!(decode_line(line).is_err());
+            let text = line.strip_prefix("ERROR made-up").unwrap().trim();
+            let text = text.trim_end_matches('\r');
+            assert_eq!(
+                newer_line(line),
+                Some(NewerLine::Error {
+                    code: "made-up",
+                    text
+                }),
+                "{line:?}"
+            );
+        }
+        assert_eq!(
+            newer_line("BYE moved 5 The server moved: connect to the other one."),
+            Some(NewerLine::Bye {
+                reason: "moved",
+                text: "5 The server moved: connect to the other one."
+            })
+        );
+        // A known code with bad fields is malformed, not newer; so is anything else.
+        for line in [
+            "ERROR wrong-password x Wrong.",
+            "ERROR",
+            "ERROR ",
+            "ERROR Made-Up text",
+            "ERROR made-up \x1b[2J",
+            "BYE logout",
+            "MSG 1 2 a b",
+            "NOPE made-up text",
+        ] {
+            assert_eq!(newer_line(line), None, "{line:?}");
+        }
+    }
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {

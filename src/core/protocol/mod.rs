@@ -25,7 +25,7 @@ pub(crate) mod wire;
 mod tests;
 
 pub use command::{COMMANDS, Command, CommandName, CommandSpec, GroupSetting};
-pub use decode::{DecodeError, decode_line};
+pub use decode::{DecodeError, NewerLine, decode_line, newer_line};
 pub use group_change::GroupChange;
 pub use keys::{KeyError, SignedKey, SignedKeyRef};
 pub use line::{DEFAULT_PORT, Frame, LineDecoder, LineError, MAX_LINE, check_line};

@@ -10,20 +10,42 @@ use super::super::outgoing::{Outcome, SILENT};
 use super::ClientState;
 use crate::protocol::p2p::PeerBye;
 use crate::protocol::{
-    ByeReason, Command, Conversation, ErrorReply, Name, ServerMsg, check_line, decode_line,
+    ByeReason, Command, Conversation, ErrorReply, Name, NewerLine, ServerMsg, check_line,
+    decode_line, newer_line,
 };
 use crate::time::Timestamp;
+
+/// What to say of a server line that does not decode: a newer server's error or goodbye (a code
+/// this natter does not know) shows what the server said, made safe to show like anything else a
+/// server sends; anything else is a line natter does not understand.
+fn newer_or_bad(line: &str, e: crate::protocol::DecodeError) -> ClientError {
+    let shown = |text: &str| super::super::reveal::reveal(text).into_owned();
+    match newer_line(line) {
+        Some(NewerLine::Error { code, text }) => ClientError::NewerError {
+            code: code.to_owned(),
+            text: shown(text),
+        },
+        Some(NewerLine::Bye { reason, text }) => ClientError::NewerBye {
+            reason: reason.to_owned(),
+            text: shown(text),
+        },
+        None => ClientError::BadServerLine(e.to_string()),
+    }
+}
 
 impl ClientState {
     /// One line of the server.
     pub(super) fn on_server_line(&mut self, bytes: &[u8], out: &mut Vec<Effect>) {
         // The server filters control characters from what users send; checking again here means a
         // broken or hostile server cannot rewrite this terminal either.
-        let msg = match check_line(bytes).map(decode_line) {
-            // What others wrote is shown with any invisible or reordering character made visible.
-            Ok(Ok(msg)) => super::super::reveal::reveal_msg(msg),
-            Ok(Err(e)) => return show_error(out, ClientError::BadServerLine(e.to_string())),
+        let line = match check_line(bytes) {
+            Ok(line) => line,
             Err(e) => return show_error(out, ClientError::BadServerLine(e.to_string())),
+        };
+        let msg = match decode_line(line) {
+            // What others wrote is shown with any invisible or reordering character made visible.
+            Ok(msg) => super::super::reveal::reveal_msg(msg),
+            Err(e) => return show_error(out, newer_or_bad(line, e)),
         };
         self.conversations.learn_from(&msg, self.session.user());
         if self.typing.learn(&msg, self.now, &mut self.timers) {

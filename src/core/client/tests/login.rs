@@ -209,6 +209,41 @@ fn garbage_from_the_server_is_reported_not_fatal() {
 }
 
 #[test]
+fn a_newer_servers_error_is_shown_in_its_own_words_and_the_login_goes_on() {
+    let mut c = Client::new();
+    c.server(ServerMsg::Prompt(Prompt::Username));
+    c.typed("yuki");
+    c.server(ServerMsg::Prompt(Prompt::NewPassword {
+        user: "yuki".into(),
+    }));
+    c.shown.clear();
+    // A code this natter does not know, and text with a reordering character in it.
+    c.server_raw("ERROR brand-new Not now:\u{202e} try again.".as_bytes());
+    c.server(ServerMsg::Prompt(Prompt::NewPassword {
+        user: "yuki".into(),
+    }));
+    let [Item::Error(e @ ClientError::NewerError { code, text })] = &c.shown[..] else {
+        panic!("{:?}", c.shown);
+    };
+    assert_eq!(code, "brand-new");
+    assert!(text.starts_with("Not now:") && !text.contains('\u{202e}'), "{text:?}");
+    assert!(e.to_string().contains("a newer one may"), "{e}");
+    assert!(matches!(c.reads.last(), Some(InputMode::NewPassword { .. })));
+    // A goodbye with a reason it does not know says so too; a known code with bad fields is
+    // still a line natter does not understand.
+    c.shown.clear();
+    c.server_raw(b"ERROR wrong-password lots Wrong.");
+    c.server_raw(b"BYE moved Connect to the other server.");
+    assert!(matches!(
+        &c.shown[..],
+        [
+            Item::Error(ClientError::BadServerLine(_)),
+            Item::Error(ClientError::NewerBye { reason, text })
+        ] if reason == "moved" && text == "Connect to the other server."
+    ));
+}
+
+#[test]
 fn a_server_that_never_prompts_is_given_up_on() {
     let mut c = Client::new();
     c.advance_secs(9);
