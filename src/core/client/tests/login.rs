@@ -226,9 +226,15 @@ fn a_newer_servers_error_is_shown_in_its_own_words_and_the_login_goes_on() {
         panic!("{:?}", c.shown);
     };
     assert_eq!(code, "brand-new");
-    assert!(text.starts_with("Not now:") && !text.contains('\u{202e}'), "{text:?}");
+    assert!(
+        text.starts_with("Not now:") && !text.contains('\u{202e}'),
+        "{text:?}"
+    );
     assert!(e.to_string().contains("a newer one may"), "{e}");
-    assert!(matches!(c.reads.last(), Some(InputMode::NewPassword { .. })));
+    assert!(matches!(
+        c.reads.last(),
+        Some(InputMode::NewPassword { .. })
+    ));
     // A goodbye with a reason it does not know says so too; a known code with bad fields is
     // still a line natter does not understand.
     c.shown.clear();
