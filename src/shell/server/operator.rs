@@ -23,17 +23,24 @@ pub(super) fn log_line(line: LogLine) {
 /// One line per failed login, in a stable form an intrusion blocker (fail2ban) reads
 /// (docs/OPERATING.md): `login failed user=NAME address=IP reason=WHY`, `-` for an unknown user (a
 /// name typed at the prompt that is no account is never written: it may be a mistyped password).
-pub(super) fn log_failed_login(
-    user: Option<&str>,
-    address: Option<std::net::IpAddr>,
-    reason: LoginFailure,
-) {
+pub(super) fn log_failed_login(user: Option<&str>, address: Option<IpAddr>, reason: LoginFailure) {
+    log_failure(user, address, reason, "");
+}
+
+/// [`log_failed_login`]'s line, with `more` (fields after `reason`, each with its leading space):
+/// the one place its stable form is written.
+fn log_failure(user: Option<&str>, address: Option<IpAddr>, reason: LoginFailure, more: &str) {
     let user = user.unwrap_or("-");
-    let address = address.map_or_else(|| "-".to_owned(), |ip| ip.to_string());
     tracing::warn!(
-        "login failed user={user} address={address} reason={}",
+        "login failed user={user} address={} reason={}{more}",
+        address_or_dash(address),
         reason.word()
     );
+}
+
+/// An address as the log writes it: `-` when it is not known.
+fn address_or_dash(address: Option<IpAddr>) -> String {
+    address.map_or_else(|| "-".to_owned(), |ip| ip.to_string())
 }
 
 /// What a session did as the server's operator, or to become it: the audit trail of what happens
@@ -42,16 +49,16 @@ pub(super) fn log_failed_login(
 /// operator's name tried, when an operator has it), so that fail2ban's filter bans an address
 /// guessing the operator's password as it bans one guessing a user's.
 pub(super) fn log_operator_act(user: &str, address: Option<IpAddr>, act: &OperatorAct) {
-    let from = address.map_or_else(|| "-".to_owned(), |ip| ip.to_string());
     match act {
-        OperatorAct::Became { operator } => {
-            tracing::info!("{user} became the server's operator {operator}, from {from}")
-        }
-        OperatorAct::Refused { operator } => tracing::warn!(
-            "login failed user={user} address={from} reason={} operator={}",
-            LoginFailure::OperatorPassword.word(),
-            operator.as_deref().unwrap_or("-")
+        OperatorAct::Became { operator } => tracing::info!(
+            "{user} became the server's operator {operator}, from {}",
+            address_or_dash(address)
         ),
+        OperatorAct::Refused { operator } => {
+            let operator = operator.as_deref().unwrap_or("-");
+            let more = format!(" operator={operator}");
+            log_failure(Some(user), address, LoginFailure::OperatorPassword, &more);
+        }
         OperatorAct::Killed { target } => {
             tracing::info!("{user}, the server's operator, ended {target}'s session (kill)")
         }
