@@ -17,6 +17,11 @@ client port="4000":
 test:
     cargo test
 
+# The release build to deploy (and the one `just bench-peers` measures): profile-guided, trained on
+# bench-peers' workloads, natter-server and natter-bench in target/pgo/bin (about 25 minutes from cold).
+release:
+    bash scripts/build-pgo.sh
+
 # Everything CI runs.
 ci:
     bash .ci/run

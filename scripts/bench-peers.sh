@@ -3,8 +3,9 @@
 # one table with ratios. docs/PERFORMANCE.md ("Against ngircd and InspIRCd", "Against a do-nothing
 # relay") explains the figures and the servers' settings.
 #
-#   scripts/bench-peers.sh            the full run (30-50 minutes on 2 cores)
+#   scripts/bench-peers.sh            the full run (50-60 minutes on 2 cores, and the build)
 #   scripts/bench-peers.sh --quick    small sizes, about 5 minutes: checks the harness, not the servers
+#                                     (on the plain release build, quicker to make)
 #
 # Environment: BENCH_SERVERS="natter natter-tls relay relay-tls ngircd ngircd-tls inspircd inspircd-tls"
 # picks the servers (the -tls ones: every workload over TLS, each on an ECDSA P-256 certificate;
@@ -17,7 +18,8 @@
 # BENCH_ONLY=REGEX runs only the workloads whose command line (e.g. "login --users 1000 --concurrency
 # 10 --duration 5") matches the extended regular expression: a subset when the full run would not fit.
 # BENCH_BIN=DIR takes natter-server and natter-bench from DIR and builds nothing (binaries set aside,
-# so that the tree can be rebuilt while the run goes on). BENCH_ROUNDS=N (default 3; 1 with --quick)
+# so that the tree can be rebuilt while the run goes on; BENCH_BIN=target/release measures the plain
+# `cargo build --release`). BENCH_ROUNDS=N (default 3; 1 with --quick)
 # runs every workload N times against natter, natter-tls, natter-base and the relays, interleaved
 # (round 1 of every server, then round 2, ...), and BENCH_PEER_ROUNDS=N (default 1) the same for the
 # peers; the table shows each server's median. One run of a workload on this machine moves by up to
@@ -27,9 +29,11 @@
 # with --quick) rounds instead, for a steadier median (about 140 s more on 2 cores).
 #
 # It installs ngircd and inspircd from Debian if they are missing (apt-get, needs root), builds natter
-# in release mode, writes every config into a temporary directory (nothing under /etc is read or
-# changed), starts each server on 127.0.0.1 for each workload and stops it afterwards: a fresh process
-# per run, so each run's CPU and memory figures are its own. Nothing is left running, even on Ctrl-C.
+# as it is deployed (scripts/build-pgo.sh: the release build, profile-guided, about 25 minutes from
+# cold; natter-bench, and with it the relay, is built the same way), writes every config into a
+# temporary directory (nothing under /etc is read or changed), starts each server on 127.0.0.1 for each
+# workload and stops it afterwards: a fresh process per run, so each run's CPU and memory figures are
+# its own. Nothing is left running, even on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,7 +42,7 @@ for arg in "$@"; do
     case "$arg" in
         --quick) QUICK=1 ;;
         -h | --help)
-            sed -n '2,27p' "$0"
+            sed -n '2,36p' "$0"
             exit 0
             ;;
         *)
@@ -50,7 +54,12 @@ done
 
 SERVERS=${BENCH_SERVERS:-natter natter-tls relay relay-tls ngircd ngircd-tls inspircd inspircd-tls}
 OUT=${BENCH_OUT:-target/bench-peers}
-BIN=${BENCH_BIN:-target/release}
+# The build as deployed (profile-guided); --quick checks the harness and takes the plain release build.
+if [ "$QUICK" = 1 ]; then
+    BIN=${BENCH_BIN:-target/release}
+else
+    BIN=${BENCH_BIN:-target/pgo/bin}
+fi
 BENCH=$BIN/natter-bench
 NATTER=$BIN/natter-server
 ONLY=${BENCH_ONLY:-}
@@ -114,8 +123,13 @@ if [ "$need_peers" = 1 ]; then
 fi
 
 if [ -z "${BENCH_BIN:-}" ]; then
-    say "building natter (release)"
-    cargo build --release --locked --bins --quiet
+    if [ "$QUICK" = 1 ]; then
+        say "building natter (release)"
+        cargo build --release --locked --bins --quiet
+    else
+        say "building natter (the release build, profile-guided: scripts/build-pgo.sh)"
+        bash scripts/build-pgo.sh "$BIN"
+    fi
 fi
 
 # The open-file limit is per process: raise the soft limit to the hard one for every server started here.
