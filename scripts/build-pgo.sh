@@ -52,8 +52,8 @@ build() {
         cargo build --release --locked --quiet --target "$HOST" --bin natter-server --bin natter-bench
 }
 
-# The IRC listener under load: a server with an IRC port that admits guests (the bench's nicks u0...
-# are no account's here), natter-bench speaking IRC to it.
+# The IRC listener under load: a server with bench-peers' flags (bench-lib's load_args), an IRC port
+# that admits guests (the bench's nicks u0... are no account's here), natter-bench speaking IRC to it.
 train_irc() {
     source scripts/bench-lib.sh
     bench_work pgo-irc
@@ -61,22 +61,15 @@ train_irc() {
     port=$(free_port)
     irc=$(free_port)
     printf 'pgo-owner pgo-owner-password\n' >"$WORK/credentials.txt"
-    "$TRAIN/natter-server" "$port" 60 36000 --bind 127.0.0.1 --plaintext --irc-port "$irc" --irc-guests \
-        --credentials "$WORK/credentials.txt" --data-dir "$WORK/data" --flood-rate 0 \
-        --max-logins-per-address 0 --new-connections-per-address 0 --logins-per-address 0 \
-        --logins-per-account 0 --failed-logins-per-address 0 &
+    load_args "$port"
+    "$TRAIN/natter-server" "${LOAD_ARGS[@]}" --plaintext --irc-port "$irc" --irc-guests &
     SERVER_PID=$!
-    for _ in $(seq 200); do
-        ss -Hltn "sport = :$irc" | grep -q . && break
-        sleep 0.05
-    done
+    wait_listening "$irc"
     local run=("$TRAIN/natter-bench" run --proto irc --addr "127.0.0.1:$irc")
     "${run[@]}" direct --users 200 --messages 200 --window 32 || return 1
     "${run[@]}" fanout --users 200 --senders 10 --messages 50 --window 32 || return 1
     "${run[@]}" login --users 200 --concurrency 10 --duration 2 || return 1
-    kill "$SERVER_PID"
-    wait "$SERVER_PID" || true
-    SERVER_PID=""
+    stop_server "$port"
 }
 
 say "1/4: instrumented build (target/pgo/gen)"
