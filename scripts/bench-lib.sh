@@ -85,13 +85,19 @@ wait_free() {
 }
 
 # start_sitting PATH PORT OUT: a fresh server for one run of a sitting, with a new data directory:
-# the natter-server build at PATH (plain text, load_args' flags), or natter-bench's do-nothing relay
-# for PATH=relay ($BENCH). Its log is appended to OUT/server.log or OUT/relay.log.
+# the natter-server build at PATH (load_args' flags), or natter-bench's do-nothing relay for
+# PATH=relay ($BENCH); in plain text, or over TLS if TLS=1 (the generator then needs --tls). Its log
+# is appended to OUT/server.log or OUT/relay.log.
 start_sitting() {
     local path=$1 port=$2 out=$3
     rm -rf "$WORK/data"
-    if [ "$path" = relay ]; then
+    if [ "$path" = relay ] && [ "${TLS:-0}" = 1 ]; then
+        "$BENCH" relay "$port" --bind 127.0.0.1 --tls --data-dir "$WORK/relay-data" \
+            2>>"$out/relay.log" &
+    elif [ "$path" = relay ]; then
         "$BENCH" relay "$port" 2>>"$out/relay.log" &
+    elif [ "${TLS:-0}" = 1 ]; then
+        "$path" "${LOAD_ARGS[@]}" 2>>"$out/server.log" &
     else
         "$path" "${LOAD_ARGS[@]}" --plaintext 2>>"$out/server.log" &
     fi

@@ -5,13 +5,15 @@
 # per message, messages per server CPU-second, the load average) and the medians per server and
 # workload; the JSON reports stay in OUT.
 #
-#   scripts/sitting-direct.sh [--rounds N] [--port PORT] [--messages M] [--fanout] NAME=PATH...
+#   scripts/sitting-direct.sh [--rounds N] [--port PORT] [--messages M] [--users U] [--fanout]
+#                             [--tls] NAME=PATH...
 #
 # NAME=PATH is a natter-server build to run under NAME (e.g. before=/tmp/natter-server-main
 # after=target/release/natter-server); the relay (target/release/natter-bench relay) runs too.
-# Users 1,000, 32 in flight, M messages each (default 500). --fanout: `natter-bench run fanout`
-# instead (10 of the 1,000 users broadcast M each, 32 in flight; figures per delivery; no acks,
-# since a broadcast is not acknowledged). SITTING_OUT=DIR (default target/sitting-direct).
+# U users (default 1,000), 32 in flight, M messages each (default 500). --fanout: `natter-bench run
+# fanout` instead (10 of the U users broadcast M each, 32 in flight; figures per delivery; no acks,
+# since a broadcast is not acknowledged). --tls: every server, the relay too, over TLS.
+# SITTING_OUT=DIR (default target/sitting-direct).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +21,8 @@ ROUNDS=3
 PORT=48131
 MSGS=500
 WORKLOAD=direct
+USERS=1000
+TLS=0
 SERVERS=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -34,9 +38,14 @@ while [ $# -gt 0 ]; do
             MSGS=$2
             shift
             ;;
+        --users)
+            USERS=$2
+            shift
+            ;;
         --fanout) WORKLOAD=fanout ;;
+        --tls) TLS=1 ;;
         -h | --help)
-            sed -n '2,14p' "$0"
+            sed -n '2,16p' "$0"
             exit 0
             ;;
         *=*) SERVERS+=("$1") ;;
@@ -50,7 +59,8 @@ done
 SERVERS+=(relay=relay)
 OUT=${SITTING_OUT:-target/sitting-direct}
 BENCH=${BENCH:-target/release/natter-bench}
-USERS=1000
+TLS_ARGS=()
+[ "$TLS" = 1 ] && TLS_ARGS=(--tls)
 source scripts/bench-lib.sh
 mkdir -p "$OUT"
 bench_work sitting
@@ -64,9 +74,9 @@ one() {
     [ "$path" = relay ] && proto=relay
     tag=$name-${acks:-bare}-r$round
     start_sitting "$path" "$PORT" "$OUT"
-    "$BENCH" run "$WORKLOAD" --proto "$proto" --users "$USERS" --messages "$MSGS" --window 32 \
-        ${acks:+--acks} --addr "127.0.0.1:$PORT" --server-pid "$SERVER_PID" --label "$name" \
-        --json >"$OUT/report-$tag.json"
+    "$BENCH" run "$WORKLOAD" --proto "$proto" "${TLS_ARGS[@]}" --users "$USERS" \
+        --messages "$MSGS" --window 32 ${acks:+--acks} --setup-timeout 240 \
+        --addr "127.0.0.1:$PORT" --server-pid "$SERVER_PID" --label "$name" --json >"$OUT/report-$tag.json"
     stop_server "$PORT"
     python3 - "$OUT/report-$tag.json" "$round" "$name" "${acks:-bare}" \
         "$(cut -d' ' -f1 /proc/loadavg)" <<'EOF' | tee -a "$RESULTS"

@@ -6,18 +6,19 @@
 # login split into user space and the kernel, from /proc: where a gap is) and the medians per server
 # and concurrency, with each build's fraction of the relay; the JSON reports stay in OUT.
 #
-#   scripts/sitting-login.sh [--rounds N] [--port PORT] [--seconds S] NAME=PATH...
+#   scripts/sitting-login.sh [--rounds N] [--port PORT] [--seconds S] [--tls] NAME=PATH...
 #
 # NAME=PATH is a natter-server build to run under NAME (e.g. before=target/base/natter-server
 # after=target/release/natter-server); the relay (target/release/natter-bench relay) runs too.
-# Accounts 1,000 at 10 in flight and 2,000 at 1,000, S seconds each (default 5), plain text.
-# SITTING_OUT=DIR (default target/sitting-login).
+# Accounts 1,000 at 10 in flight and 2,000 at 1,000, S seconds each (default 5), plain text; --tls:
+# every server, the relay too, over TLS. SITTING_OUT=DIR (default target/sitting-login).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ROUNDS=3
 PORT=48141
 SECS=5
+TLS=0
 SERVERS=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -33,6 +34,7 @@ while [ $# -gt 0 ]; do
             SECS=$2
             shift
             ;;
+        --tls) TLS=1 ;;
         -h | --help)
             sed -n '2,13p' "$0"
             exit 0
@@ -48,6 +50,8 @@ done
 SERVERS+=(relay=relay)
 OUT=${SITTING_OUT:-target/sitting-login}
 BENCH=${BENCH:-target/release/natter-bench}
+TLS_ARGS=()
+[ "$TLS" = 1 ] && TLS_ARGS=(--tls)
 source scripts/bench-lib.sh
 mkdir -p "$OUT"
 bench_work sitting-login
@@ -64,7 +68,7 @@ one() {
     start_sitting "$path" "$PORT" "$OUT"
     local before after
     before=$(cpu_split "$SERVER_PID")
-    "$BENCH" run login --proto "$proto" --users "$users" --concurrency "$c" --duration "$SECS" \
+    "$BENCH" run login --proto "$proto" "${TLS_ARGS[@]}" --users "$users" --concurrency "$c" --duration "$SECS" \
         --addr "127.0.0.1:$PORT" --server-pid "$SERVER_PID" --label "$name" \
         --json >"$OUT/report-$tag.json" || [ $? = 1 ] # 1: a run not verified (said per line)
     after=$(cpu_split "$SERVER_PID")

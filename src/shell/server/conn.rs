@@ -32,9 +32,14 @@ pub(super) struct ConnIo {
     pub(super) stream: TcpStream,
     /// What is true of the connection now: blocked, readable, closing, held, paused...
     pub(super) state: State,
-    /// Bytes queued for the socket (TLS records, on a TLS connection); `out[sent..]` is still to be
-    /// written.
+    /// The lines queued for the client: on a plain-text connection what the socket takes
+    /// (`out[sent..]` is still to be written); on a TLS connection the lines not yet encrypted (all
+    /// of them until the handshake is over), whose records wait in its layers. Here, not in the
+    /// layers, because a line to thousands of readers is queued onto each one's: over TLS too that
+    /// touches the connection's entry and its queue's end, and not a third place in memory first.
     out: Vec<u8>,
+    /// How much of the socket's queue is written: of `out` on a plain-text connection, of the
+    /// layers' `wire` on a TLS one (0 there unless [`State::SEALED`]).
     sent: usize,
     /// Its TLS session and WebSocket layer, if it has either.
     layers: Option<Box<Layers>>,
@@ -48,8 +53,10 @@ pub(super) struct ConnIo {
 struct Layers {
     /// The connection's TLS session, if the server speaks TLS (inline: it is why the box exists).
     tls: Option<TlsConn>,
-    /// On a TLS connection, lines not yet encrypted (all of them until the handshake has finished).
-    plain: Vec<u8>,
+    /// On a TLS connection, the records waiting for the socket (`wire[sent..]`): the lines
+    /// encrypted, and what the session writes by itself (the handshake, alerts, answers to key
+    /// updates). Not empty only while [`State::SEALED`].
+    wire: Vec<u8>,
     /// On an IRC-over-WebSocket connection, its WebSocket layer (inside TLS, if any): lines are
     /// framed on their way out and unframed on their way in.
     ws: Option<Box<WsConn>>,
@@ -108,6 +115,7 @@ impl ConnIo {
         self.layers.get_or_insert_default().ws = Some(Box::new(WsConn::new(
             max_line.saturating_mul(4).max(16 * 1024),
         )));
+        self.state.insert(State::WEBSOCKET);
         self
     }
 
@@ -116,9 +124,18 @@ impl ConnIo {
         self.layers.as_ref()?.tls.as_ref()
     }
 
-    /// Bytes queued and not yet written.
+    /// Bytes queued and not yet written (on a TLS connection, lines and records both).
     pub(super) fn queued(&self) -> usize {
-        self.out.len() - self.sent + self.layers.as_ref().map_or(0, |l| l.plain.len())
+        if self.state.contains(State::SEALED) {
+            self.out.len() + self.layers.as_ref().map_or(0, |l| l.wire.len() - self.sent)
+        } else {
+            self.out.len() - self.sent
+        }
+    }
+
+    /// Says whether TLS records wait in the layers ([`State::SEALED`]), after `wire` changed.
+    fn sealed(state: &mut State, wire: &[u8]) {
+        state.set(State::SEALED, !wire.is_empty());
     }
 
     /// Queues `bytes` (one rendered line). The caller marks the connection [`State::HEARD`] (see
@@ -134,20 +151,16 @@ impl ConnIo {
     /// handed it to the spares (or back to the allocator, once they were full), the spares took in
     /// far more than they gave. With no spare kept, a waiting line gets [`HELD_ROOM`].
     pub(super) fn push(&mut self, bytes: &[u8], more: bool, spares: &mut Spares) {
-        let (queue, ws) = match self.layers.as_deref_mut() {
-            Some(Layers { tls, plain, ws }) => {
-                let queue = if tls.is_some() { plain } else { &mut self.out };
-                (queue, ws.as_deref_mut())
-            }
-            None => (&mut self.out, None),
-        };
-        if queue.capacity() == 0 {
-            *queue = spares.take();
+        if self.out.capacity() == 0 {
+            self.out = spares.take();
         }
-        if let Some(ws) = ws {
-            ws.send(bytes, queue);
+        if self.state.contains(State::WEBSOCKET)
+            && let Some(Layers { ws: Some(ws), .. }) = self.layers.as_deref_mut()
+        {
+            ws.send(bytes, &mut self.out);
             return;
         }
+        let queue = &mut self.out;
         if more && queue.capacity() - queue.len() < bytes.len() {
             queue.reserve(bytes.len().max(REPLY_ROOM - queue.len().min(REPLY_ROOM)));
         } else if queue.capacity() == 0 {
@@ -166,15 +179,10 @@ impl ConnIo {
         spares: &mut Spares,
         render: impl FnOnce(&mut Vec<u8>),
     ) -> bool {
-        let queue = match self.layers.as_deref_mut() {
-            Some(Layers { ws: Some(_), .. }) => return false,
-            Some(Layers {
-                tls: Some(_),
-                plain,
-                ..
-            }) => plain,
-            _ => &mut self.out,
-        };
+        if self.state.contains(State::WEBSOCKET) {
+            return false;
+        }
+        let queue = &mut self.out;
         if queue.capacity() == 0 {
             // A spare if one is kept, as in [`Self::push`]; else room for what is likely to follow,
             // rather than growing from nothing piece by piece as the line is rendered (five
@@ -212,79 +220,87 @@ impl ConnIo {
     /// lines are encrypted first, once the handshake allows (until then they wait). A queue written
     /// to the end goes to `spares`: an idle connection keeps no write buffer.
     pub(super) fn flush(&mut self, spares: &mut Spares) -> Flush {
-        let mut handshaking = false;
         let closing = self.state.contains(State::CLOSING);
         if closing
-            && let Some(layers) = self.layers.as_deref_mut()
-            && let Some(ws) = &mut layers.ws
+            && self.state.contains(State::WEBSOCKET)
+            && let Some(Layers { ws: Some(ws), .. }) = self.layers.as_deref_mut()
         {
             // The WebSocket's close frame goes after the last line (once: the layer is done then).
-            let queue = if layers.tls.is_some() {
-                &mut layers.plain
-            } else {
-                &mut self.out
-            };
-            ws.close(queue);
+            ws.close(&mut self.out);
         }
-        if let Some(Layers {
+        let Some(Layers {
             tls: Some(tls),
-            plain,
+            wire,
             ..
         }) = self.layers.as_deref_mut()
-        {
-            if closing && !tls.has_begun() && !plain.is_empty() {
-                // Turned away before its handshake began (the core refused it on arrival, or the
-                // server is going): its goodbye, the last line queued, goes in plain text, as the
-                // shell's own refusals do (see `refuse`). No handshake is spent on a connection
-                // that is leaving.
-                let plain = std::mem::take(plain);
-                say_in_plain_text(&self.stream, last_line(&plain));
-                return Flush::Done;
+        else {
+            // Plain text: the lines are what the socket takes.
+            return write_queue(&self.stream, &mut self.out, &mut self.sent, spares);
+        };
+        if closing && !tls.has_begun() && !self.out.is_empty() {
+            // Turned away before its handshake began (the core refused it on arrival, or the
+            // server is going): its goodbye, the last line queued, goes in plain text, as the
+            // shell's own refusals do (see `refuse`). No handshake is spent on a connection that
+            // is leaving.
+            let plain = std::mem::take(&mut self.out);
+            say_in_plain_text(&self.stream, last_line(&plain));
+            return Flush::Done;
+        }
+        if !self.out.is_empty() {
+            if wire.capacity() == 0 {
+                *wire = spares.take();
             }
-            if !plain.is_empty() {
-                if self.out.capacity() == 0 {
-                    self.out = spares.take();
-                }
-                match tls.encrypt(plain, &mut self.out) {
-                    Ok(true) => spares.give(std::mem::take(plain)),
-                    Ok(false) => {}
-                    Err(e) => {
-                        tracing::debug!("TLS: {e}");
-                        return Flush::Failed;
-                    }
-                }
-            }
-            if closing {
-                if plain.is_empty() {
-                    tls.close_notify(&mut self.out);
-                } else {
-                    handshaking = true;
+            match tls.encrypt(&self.out, wire) {
+                Ok(true) => spares.give(std::mem::take(&mut self.out)),
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::debug!("TLS: {e}");
+                    return Flush::Failed;
                 }
             }
         }
-        while self.sent < self.out.len() {
-            match (&self.stream).write(&self.out[self.sent..]) {
-                Ok(0) => return Flush::Failed,
-                Ok(n) => self.sent += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    if self.sent >= self.out.len() / 2 {
-                        self.out.drain(..self.sent);
-                        self.sent = 0;
-                    }
-                    return Flush::Blocked;
-                }
-                Err(_) => return Flush::Failed,
-            }
+        // A goodbye waits for the handshake (its lines are not encrypted yet); else the close is
+        // said after the last record.
+        let handshaking = closing && !self.out.is_empty();
+        if closing && !handshaking {
+            tls.close_notify(wire);
         }
-        // Give the buffer back: an idle connection keeps no write buffer.
-        spares.give(std::mem::take(&mut self.out));
-        self.sent = 0;
-        if handshaking {
-            return Flush::Handshaking;
+        let flushed = write_queue(&self.stream, wire, &mut self.sent, spares);
+        Self::sealed(&mut self.state, wire);
+        match flushed {
+            Flush::Done if handshaking => Flush::Handshaking,
+            other => other,
         }
-        Flush::Done
     }
+}
+
+/// Writes `queue[*sent..]` as far as the kernel takes it without blocking. A queue written to the
+/// end goes to `spares` (an idle connection keeps no write buffer); one the kernel refused part of
+/// keeps the rest, moved to its front once half of it is written.
+fn write_queue(
+    mut stream: &TcpStream,
+    queue: &mut Vec<u8>,
+    sent: &mut usize,
+    spares: &mut Spares,
+) -> Flush {
+    while *sent < queue.len() {
+        match stream.write(&queue[*sent..]) {
+            Ok(0) => return Flush::Failed,
+            Ok(n) => *sent += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if *sent >= queue.len() / 2 {
+                    queue.drain(..*sent);
+                    *sent = 0;
+                }
+                return Flush::Blocked;
+            }
+            Err(_) => return Flush::Failed,
+        }
+    }
+    spares.give(std::mem::take(queue));
+    *sent = 0;
+    Flush::Done
 }
 
 /// The last line of `lines` (which end in newlines).
@@ -486,13 +502,12 @@ fn read_lines(shared: &Shared, conn: ConnId, max_outbound: usize) -> ReadOutcome
     let mut ws_result = Ok(super::ws_conn::WsRead { closed: false });
     let mut ws_out = Vec::new();
     if io.tls().is_some() {
-        let layers = io.layers.as_deref_mut().expect("checked");
-        let tls = layers.tls.as_mut().expect("checked");
+        let Layers { tls, wire, ws } = io.layers.as_deref_mut().expect("checked");
+        let tls = tls.as_mut().expect("checked");
         if first && !tls.is_established() && buf[0] != TLS_HANDSHAKE {
             return ReadOutcome::NotTls;
         }
         let decoder = &mut io.decoder;
-        let ws = &mut layers.ws;
         let mut lines = |bytes: &[u8]| match ws {
             Some(ws) if ws_result.is_ok() => {
                 ws_result = ws.read(
@@ -507,9 +522,10 @@ fn read_lines(shared: &Shared, conn: ConnId, max_outbound: usize) -> ReadOutcome
                 Frame::TooLong => inbox.push(Input::TooLong { conn }),
             }),
         };
-        let read = tls.read(&mut buf[..n], &mut lines, &mut io.out);
+        let read = tls.read(&mut buf[..n], &mut lines, wire);
+        ConnIo::sealed(&mut io.state, wire);
         if !ws_out.is_empty() {
-            layers.plain.append(&mut ws_out);
+            io.out.append(&mut ws_out);
             shared.flush_requests.borrow_mut().push(conn);
         }
         match read {
@@ -544,7 +560,7 @@ fn read_lines(shared: &Shared, conn: ConnId, max_outbound: usize) -> ReadOutcome
             Err(e) => {
                 tracing::debug!("{conn}: TLS: {e}");
                 // Say why (the alert), best effort, and end.
-                let _ = (&io.stream).write(&io.out[io.sent..]);
+                let _ = (&io.stream).write(&wire[io.sent..]);
                 ended = true;
             }
         }
@@ -562,7 +578,9 @@ fn read_lines(shared: &Shared, conn: ConnId, max_outbound: usize) -> ReadOutcome
         // A TLS client at a plain-text server: its hello is no line to answer.
         tracing::debug!("{conn}: a TLS client at this plain-text server; closing");
         return ReadOutcome::TlsAtPlainText;
-    } else if let Some(ws) = io.layers.as_deref_mut().and_then(|l| l.ws.as_deref_mut()) {
+    } else if io.state.contains(State::WEBSOCKET)
+        && let Some(Layers { ws: Some(ws), .. }) = io.layers.as_deref_mut()
+    {
         let decoder = &mut io.decoder;
         ws_result = ws.read(
             &buf[..n],
@@ -743,6 +761,68 @@ mod tests {
         assert_eq!(&got[..n], b"PRESENCE u2 online\n");
         assert_eq!(spares.take().capacity(), HELD_ROOM, "both came back");
         assert_eq!(spares.take().capacity(), 4096);
+    }
+
+    #[test]
+    fn a_tls_connection_s_lines_wait_in_its_own_queue_and_its_records_count_while_the_socket_is_full()
+     {
+        use std::io::Read as _;
+        let Pair {
+            server, mut client, ..
+        } = Pair::established(None);
+        let (stream, mut peer) = sockets();
+        // A client that reads nothing yet: fill what the kernel holds for it.
+        let junk = [0u8; 4096];
+        let mut filled = 0;
+        while let Ok(n) = (&stream).write(&junk) {
+            filled += n;
+        }
+        let mut io = ConnIo::new(stream, Some(server), 1024);
+        io.state.remove(State::FRESH);
+        let mut spares = Spares::default();
+        let mut line = vec![b'x'; 999];
+        line.push(b'\n');
+        for _ in 0..64 {
+            io.push(&line, true, &mut spares);
+        }
+        // Queued in plain text on the connection itself: nothing in its layers yet.
+        assert_eq!(io.queued(), 64_000);
+        assert!(!io.state.contains(State::SEALED));
+        // Encrypted at the flush; what the socket refused waits as records, and still counts.
+        assert!(matches!(io.flush(&mut spares), Flush::Blocked));
+        assert!(io.state.contains(State::SEALED));
+        assert!(io.out.is_empty(), "every line was encrypted");
+        let waiting = io.queued();
+        assert!(waiting > 0 && waiting < 64_000 + 64 * 22, "{waiting}");
+        // The client reads (the filling first); the rest is written as the socket takes it.
+        let mut chunk = [0u8; 16 * 1024];
+        let mut skip = filled;
+        let mut got = Vec::new();
+        peer.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        while got.len() < 64_000 {
+            let n = peer.read(&mut chunk).unwrap();
+            assert!(n > 0, "the connection is open");
+            let junk = n.min(skip);
+            assert!(chunk[..junk].iter().all(|&b| b == 0), "the filling first");
+            skip -= junk;
+            let mut records = &chunk[junk..n];
+            while !records.is_empty() {
+                client.read_tls(&mut records).unwrap();
+                client.process_new_packets().unwrap();
+                let _ = client.reader().read_to_end(&mut got);
+            }
+            if io.state.contains(State::SEALED) {
+                match io.flush(&mut spares) {
+                    Flush::Blocked => assert!(io.queued() <= waiting),
+                    Flush::Done => assert!(!io.state.contains(State::SEALED)),
+                    _ => panic!("the socket is open"),
+                }
+            }
+        }
+        assert_eq!(io.queued(), 0);
+        assert_eq!(io.out.capacity(), 0, "an idle connection keeps no buffer");
+        assert!(got == line.repeat(64), "every line, in order, once");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The yes-or-no parts of a connection's state ([`ConnIo`](super::conn::ConnIo)), one bit each:
 //! thirteen `bool`s were thirteen bytes (sixteen, aligned) of every connection the server holds.
+//! Sixteen flags fill it.
 
 use natter_core::server::pacing::Lane;
 
@@ -43,6 +44,14 @@ bitflags::bitflags! {
         /// TLS connection, no byte of the handshake is read before, so that a connection the core
         /// turns away (too many new ones from its address) costs no handshake.
         const HEARD = 1 << 13;
+        /// A TLS connection whose records wait in its layers for the socket: what is queued for
+        /// it is counted there too. Without it, everything queued is in the connection's own
+        /// queue, and a line to many TLS readers is queued (and the queue's length read) without
+        /// looking into each one's layers, which are elsewhere in memory.
+        const SEALED = 1 << 14;
+        /// IRC over WebSocket: each line is framed by the connection's WebSocket layer on its way
+        /// out (said here so that queueing a line need not look into the layers to find out).
+        const WEBSOCKET = 1 << 15;
     }
 }
 
