@@ -11,7 +11,8 @@
 # picks the servers (the -tls ones: every workload over TLS, each on an ECDSA P-256 certificate;
 # natter-tls is natter's secure default with the certificate it makes itself; relay is
 # `natter-bench relay`, natter's lines with no accounts, storage, rules or limits: the limit natter's
-# figures are reported against, as fractions); BENCH_OUT=DIR keeps the reports
+# figures are reported against, as fractions; at the open-loop rates natter and the relay also run
+# with Nagle's algorithm on, as natter-nagle and relay-nagle); BENCH_OUT=DIR keeps the reports
 # (results.jsonl, table.md) and the servers' logs there (default target/bench-peers). To measure a change
 # against the build before it in the same run, add `natter-base` to BENCH_SERVERS and point NATTER_BASE
 # at that build's natter-server binary (e.g. one built from `git worktree add ../base HEAD~1`).
@@ -77,6 +78,7 @@ PORT_inspircd_tls=31106
 PORT_relay=31107
 PORT_relay_tls=31108
 PORT_relay_nagle=31109
+PORT_natter_nagle=31110
 # Connections logging in at once during setup, per generator thread. ngircd's listen backlog is fixed at
 # 10, so more than that overflows its accept queue and stalls in SYN retries; InspIRCd completes a
 # registration only once a second by design, so it needs many at once to log 1,000 users in quickly.
@@ -86,6 +88,7 @@ DIAL_natter_tls=64
 DIAL_relay=64
 DIAL_relay_tls=64
 DIAL_relay_nagle=64
+DIAL_natter_nagle=64
 DIAL_ngircd=4
 DIAL_inspircd=512
 DIAL_ngircd_tls=4
@@ -97,7 +100,7 @@ say() { printf '\n=== %s (%s, load %s)\n' "$*" "$(date -u +%H:%M:%S)" "$(cut -d'
 need_peers=0
 for s in $SERVERS; do
     case "$s" in
-        natter | natter-tls | relay | relay-tls | relay-nagle) ;;
+        natter | natter-tls | natter-nagle | relay | relay-tls | relay-nagle) ;;
         natter-base)
             if [ ! -x "${NATTER_BASE:-}" ]; then
                 echo "bench-peers: natter-base needs NATTER_BASE=PATH of an earlier natter-server build" >&2
@@ -245,7 +248,7 @@ start_server() {
         exit 1
     fi
     case "$name" in
-        natter | natter-base | natter-tls)
+        natter | natter-base | natter-tls | natter-nagle)
             # A fresh data directory per run, like a fresh process: otherwise messages stored by the
             # offline run and not yet acknowledged when it stopped would reach the next run's users.
             bin=$NATTER
@@ -277,6 +280,10 @@ start_server() {
             # The secure default: TLS with the certificate it makes for itself in the data directory.
             if [ "$name" = natter-tls ]; then
                 load_flags=("${load_flags[@]:1}")
+            fi
+            # Nagle's algorithm left on, as the IRC peers leave it (natter's default sets TCP_NODELAY).
+            if [ "$name" = natter-nagle ]; then
+                load_flags+=(--nagle)
             fi
             rm -rf "$WORK/natter-data"
             "$bin" "$port" 60 36000 --bind 127.0.0.1 --credentials "$WORK/credentials.txt" \
@@ -317,9 +324,10 @@ start_server() {
 # bench [--natter-only | --natter-lines | --with-nagle] WORKLOAD ARGS...: the workload against every
 # server (IRC ones get --proto irc, the relay --proto relay); --natter-only: natter alone (natter,
 # natter-tls, natter-base); --natter-lines: natter and the relay (what IRC cannot do, but the relay
-# can); --with-nagle: every server and, when the relay runs, the relay with Nagle's algorithm on too
-# (relay-nagle: what the peers' choice to leave it on does where lines are sparse; on loopback, read
-# its server CPU beside both ends' CPU, since much of what it takes off the server the clients pay);
+# can); --with-nagle: every server and, when natter and the relay run, each with Nagle's algorithm on
+# too (natter-nagle and relay-nagle: what the peers' choice to leave it on does where lines are
+# sparse, and natter against the peers with the same socket option; on loopback, read their server
+# CPU beside both ends' CPU, since much of what it takes off the server the clients pay);
 # --close: CLOSE_ROUNDS rounds of natter and the relay instead of ROUNDS (a row whose target is
 # within one run's spread).
 bench() {
@@ -328,7 +336,10 @@ bench() {
         case "$1" in
             --natter-only) only="natter" ;;
             --natter-lines) only="natter relay" ;;
-            --with-nagle) [[ " $SERVERS " == *" relay "* ]] && servers="$SERVERS relay-nagle" ;;
+            --with-nagle)
+                [[ " $SERVERS " == *" natter "* ]] && servers="$servers natter-nagle"
+                [[ " $SERVERS " == *" relay "* ]] && servers="$servers relay-nagle"
+                ;;
             --close) natter_rounds=$CLOSE_ROUNDS ;;
             *) break ;;
         esac

@@ -494,7 +494,11 @@ fn figures(workload: &str) -> Vec<Figure> {
 /// (`natter-bench relay`) in plain text and over TLS: the limit, not a competitor (nor `relay-nagle`,
 /// the relay with Nagle's algorithm on, shown in a column of its own and in no ratio). Their columns are
 /// natter ÷ relay and natter-tls ÷ relay-tls, the fraction of the limit natter reaches (per second,
-/// per server CPU-second; for memory and latency, how many times the relay's natter needs).
+/// per server CPU-second; for memory and latency, how many times the relay's natter needs). Nor is
+/// `natter-nagle` (natter with `--nagle`, Nagle's algorithm left on as the IRC peers leave it): its
+/// column is natter-nagle ÷ the better peer, the comparison with the same socket option on both
+/// sides (natter's default sets `TCP_NODELAY`, which on loopback moves CPU onto the server's
+/// account that Nagle's algorithm moves onto the clients').
 pub fn table(reports: &[Report]) -> String {
     let mut labels: Vec<&str> = Vec::new();
     for r in reports {
@@ -518,6 +522,7 @@ pub fn table(reports: &[Report]) -> String {
     let with_tls_peers = labels.iter().any(|l| is_tls_peer(l));
     let with_relay = labels.contains(&RELAY);
     let with_relay_tls = with_tls && labels.contains(&RELAY_TLS);
+    let with_nagle = labels.contains(&NATTER_NAGLE);
     let mut extra = Vec::new();
     if with_base {
         extra.push("natter ÷ natter-base");
@@ -533,6 +538,9 @@ pub fn table(reports: &[Report]) -> String {
     }
     if with_relay_tls {
         extra.push("natter-tls ÷ relay-tls");
+    }
+    if with_nagle {
+        extra.push("natter-nagle ÷ best peer");
     }
     let _ = write!(s, " natter ÷ best peer |");
     for e in &extra {
@@ -561,6 +569,7 @@ pub fn table(reports: &[Report]) -> String {
             let mut tls = None;
             let mut relay = None;
             let mut relay_tls = None;
+            let mut nagle = None;
             let mut best: Option<f64> = None;
             let mut best_tls: Option<f64> = None;
             for (l, run) in labels.iter().zip(&runs) {
@@ -585,6 +594,8 @@ pub fn table(reports: &[Report]) -> String {
                                 relay = Some(v);
                             } else if *l == RELAY_TLS {
                                 relay_tls = Some(v);
+                            } else if *l == NATTER_NAGLE {
+                                nagle = Some(v);
                             } else if *l == RELAY_NAGLE {
                                 // A reference column only: neither the limit nor a peer.
                             } else if is_tls_peer(l) {
@@ -622,6 +633,9 @@ pub fn table(reports: &[Report]) -> String {
             }
             if with_relay_tls {
                 let _ = write!(s, " {} |", ratio(tls, relay_tls));
+            }
+            if with_nagle {
+                let _ = write!(s, " {} |", ratio(nagle, best));
             }
             let _ = writeln!(s);
         }
@@ -678,6 +692,9 @@ const RELAY_TLS: &str = "relay-tls";
 /// ratio, so a run shows what that socket option alone does to the server's CPU, to both ends' and
 /// to latency.
 const RELAY_NAGLE: &str = "relay-nagle";
+/// natter with Nagle's algorithm left on (`--nagle`), as the peers leave it: compared with the peers
+/// in a column of its own, the like-for-like beside natter's default.
+const NATTER_NAGLE: &str = "natter-nagle";
 
 /// A peer measured over TLS (`ngircd-tls`, `inspircd-tls`): compared with natter-tls, not natter.
 fn is_tls_peer(label: &str) -> bool {
@@ -771,6 +788,32 @@ mod tests {
 
     /// Both ends' CPU is a row of its own, lower being better as for the server's alone; a report
     /// written before the figure existed reads back without it, and shows as no figure.
+    #[test]
+    fn natter_with_nagle_is_compared_with_the_peers_in_a_column_of_its_own() {
+        let t = table(&[
+            run("natter", 800.0, 2.0),
+            run("inspircd", 400.0, 1.6),
+            run("natter-nagle", 700.0, 1.25),
+            run("relay", 1000.0, 1.0),
+        ]);
+        assert!(
+            t.lines()
+                .next()
+                .unwrap()
+                .ends_with("| natter ÷ best peer | natter ÷ relay | natter-nagle ÷ best peer |")
+        );
+        // case, figure, natter, inspircd, natter-nagle, relay, then the ratios: natter-nagle is
+        // not the best peer natter is compared with (InspIRCd is), and has its own.
+        let per_cpu = row(&t, "per server CPU-s");
+        assert_eq!(
+            per_cpu[3..7],
+            ["500,000", "625,000", "800,000", "1,000,000"]
+        );
+        assert_eq!(per_cpu[7..10], ["0.80x", "0.50x", "1.28x"]);
+        let rate = row(&t, "deliveries/s");
+        assert_eq!(rate[7..10], ["2.00x", "0.80x", "1.75x"]);
+    }
+
     #[test]
     fn both_ends_cpu_is_a_row_of_its_own() {
         let mut natter = run("natter", 800.0, 2.0);
