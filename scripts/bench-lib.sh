@@ -91,15 +91,15 @@ wait_free() {
 start_sitting() {
     local path=$1 port=$2 out=$3
     rm -rf "$WORK/data"
-    if [ "$path" = relay ] && [ "${TLS:-0}" = 1 ]; then
-        "$BENCH" relay "$port" --bind 127.0.0.1 --tls --data-dir "$WORK/relay-data" \
-            2>>"$out/relay.log" &
-    elif [ "$path" = relay ]; then
-        "$BENCH" relay "$port" 2>>"$out/relay.log" &
-    elif [ "${TLS:-0}" = 1 ]; then
-        "$path" "${LOAD_ARGS[@]}" 2>>"$out/server.log" &
+    local relay_tls=() plain=(--plaintext)
+    if [ "${TLS:-0}" = 1 ]; then
+        relay_tls=(--bind 127.0.0.1 --tls --data-dir "$WORK/relay-data")
+        plain=()
+    fi
+    if [ "$path" = relay ]; then
+        "$BENCH" relay "$port" "${relay_tls[@]}" 2>>"$out/relay.log" &
     else
-        "$path" "${LOAD_ARGS[@]}" --plaintext 2>>"$out/server.log" &
+        "$path" "${LOAD_ARGS[@]}" "${plain[@]}" 2>>"$out/server.log" &
     fi
     SERVER_PID=$!
     wait_listening "$port"
