@@ -235,7 +235,8 @@ impl ConnIo {
         }) = self.layers.as_deref_mut()
         else {
             // Plain text: the lines are what the socket takes.
-            return write_queue(&self.stream, &mut self.out, &mut self.sent, spares);
+            let end = if closing { End::Last } else { End::More };
+            return write_queue(&self.stream, &mut self.out, &mut self.sent, end, spares);
         };
         if closing && !tls.has_begun() && !self.out.is_empty() {
             // Turned away before its handshake began (the core refused it on arrival, or the
@@ -265,13 +266,35 @@ impl ConnIo {
         if closing && !handshaking {
             tls.close_notify(wire);
         }
-        let flushed = write_queue(&self.stream, wire, &mut self.sent, spares);
+        let end = if closing && !handshaking {
+            End::Last
+        } else {
+            End::More
+        };
+        let flushed = write_queue(&self.stream, wire, &mut self.sent, end, spares);
         Self::sealed(&mut self.state, wire);
         match flushed {
             Flush::Done if handshaking => Flush::Handshaking,
             other => other,
         }
     }
+}
+
+/// Whether what a flush writes is the last the connection will send.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// The connection stays open: each write goes out at once (`TCP_NODELAY`).
+    More,
+    /// The connection is closed as soon as the queue is written. Its writes are sent with
+    /// `MSG_MORE`, which leaves the last segment unsent in the kernel until the close, and the
+    /// close then sets FIN on that segment instead of sending one of its own (Linux's
+    /// `tcp_send_fin` does so for a tail not yet sent). A goodbye and its close go as one packet,
+    /// not two: one less for the loopback or the network to carry, and for the client's kernel
+    /// to take in and acknowledge, on every logout. `MSG_MORE` holds data only for the send it is
+    /// given to: were the socket full (a write refused part of the queue), the acknowledgements
+    /// that make room push what waits, as they would without it, and the rest follows with the
+    /// close.
+    Last,
 }
 
 /// Writes `queue[*sent..]` as far as the kernel takes it without blocking. A queue written to the
@@ -281,10 +304,17 @@ fn write_queue(
     mut stream: &TcpStream,
     queue: &mut Vec<u8>,
     sent: &mut usize,
+    end: End,
     spares: &mut Spares,
 ) -> Flush {
     while *sent < queue.len() {
-        match stream.write(&queue[*sent..]) {
+        let rest = &queue[*sent..];
+        let written = match end {
+            End::More => stream.write(rest),
+            End::Last => socket2::SockRef::from(stream)
+                .send_with_flags(rest, libc::MSG_MORE | libc::MSG_NOSIGNAL),
+        };
+        match written {
             Ok(0) => return Flush::Failed,
             Ok(n) => *sent += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -761,6 +791,38 @@ mod tests {
         assert_eq!(&got[..n], b"PRESENCE u2 online\n");
         assert_eq!(spares.take().capacity(), HELD_ROOM, "both came back");
         assert_eq!(spares.take().capacity(), 4096);
+    }
+
+    #[test]
+    fn a_goodbye_waits_in_the_kernel_for_its_close_and_arrives_with_the_end() {
+        use std::io::Read as _;
+        let (stream, mut client) = sockets();
+        let mut io = ConnIo::new(stream, None, 1024);
+        let mut spares = Spares::default();
+        let mut got = [0u8; 64];
+        // A connection that stays open: its line goes at once.
+        io.push(b"OK still here\n", false, &mut spares);
+        assert!(matches!(io.flush(&mut spares), Flush::Done));
+        client
+            .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        let n = client.read(&mut got).unwrap();
+        assert_eq!(&got[..n], b"OK still here\n");
+        // Its goodbye: written (the kernel took it all), but held for the close ...
+        io.push(b"BYE logout Goodbye.\n", false, &mut spares);
+        io.state.insert(State::CLOSING);
+        assert!(matches!(io.flush(&mut spares), Flush::Done));
+        assert_eq!(io.queued(), 0, "nothing waits on this side");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        client.set_nonblocking(true).unwrap();
+        let held = client.read(&mut got).map_err(|e| e.kind());
+        assert_eq!(held, Err(io::ErrorKind::WouldBlock), "sent with the close");
+        // ... which sends it, the end of the stream with it.
+        drop(io);
+        client.set_nonblocking(false).unwrap();
+        let mut rest = Vec::new();
+        client.read_to_end(&mut rest).unwrap();
+        assert_eq!(rest, b"BYE logout Goodbye.\n");
     }
 
     #[test]

@@ -144,6 +144,10 @@ impl Conn {
         if !self.writable {
             return Ok(());
         }
+        let mut socket = Socket {
+            sock: &self.sock,
+            last: self.stage == Stage::Closing,
+        };
         if let Some(tls) = self.tls.as_mut() {
             loop {
                 // Plaintext into the session (held until the handshake is done, then sealed into
@@ -160,7 +164,7 @@ impl Conn {
                     // handshake moves on (a later read lists the connection again).
                     return Ok(());
                 }
-                match tls.write_tls(&mut &self.sock) {
+                match tls.write_tls(&mut socket) {
                     Ok(_) => {}
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                         self.writable = false;
@@ -172,7 +176,7 @@ impl Conn {
             }
         }
         while self.out_pos < self.out.len() {
-            match (&self.sock).write(&self.out[self.out_pos..]) {
+            match socket.write(&self.out[self.out_pos..]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => self.out_pos += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -186,5 +190,70 @@ impl Conn {
         self.out = Vec::new();
         self.out_pos = 0;
         Ok(())
+    }
+}
+
+/// A connection's socket as its writes see it. What a connection closing writes (its goodbye) is
+/// sent with `MSG_MORE`, so that the close that follows sets FIN on that segment rather than
+/// sending a segment of its own, as natter-server does (`shell/server/conn.rs`, `End::Last`):
+/// a floor must not spend a packet a server speaking the same lines can save.
+struct Socket<'a> {
+    sock: &'a TcpStream,
+    last: bool,
+}
+
+impl Write for Socket<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.last {
+            socket2::SockRef::from(self.sock)
+                .send_with_flags(buf, libc::MSG_MORE | libc::MSG_NOSIGNAL)
+        } else {
+            self.sock.write(buf)
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+    use std::time::Duration;
+
+    #[test]
+    fn a_goodbye_is_held_for_the_close_and_arrives_with_the_end() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (sock, _) = listener.accept().unwrap();
+        let mut got = [0u8; 64];
+        client
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let last = false;
+        Socket { sock: &sock, last }
+            .write_all(b"WELCOME u1\n")
+            .unwrap();
+        let n = client.read(&mut got).unwrap();
+        assert_eq!(
+            &got[..n],
+            b"WELCOME u1\n",
+            "an open connection's line goes at once"
+        );
+        let last = true;
+        Socket { sock: &sock, last }
+            .write_all(b"BYE logout Goodbye.\n")
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        client.set_nonblocking(true).unwrap();
+        let held = client.read(&mut got).map_err(|e| e.kind());
+        assert_eq!(held, Err(io::ErrorKind::WouldBlock), "held for the close");
+        drop(sock);
+        client.set_nonblocking(false).unwrap();
+        let mut rest = Vec::new();
+        client.read_to_end(&mut rest).unwrap();
+        assert_eq!(rest, b"BYE logout Goodbye.\n");
     }
 }

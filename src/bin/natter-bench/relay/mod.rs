@@ -9,7 +9,8 @@
 //!
 //! One thread, one edge-triggered epoll set ([`epoll`]): every ready socket is read until it would
 //! block, every complete line answered at once into the connections' output buffers ([`lines`]), and
-//! at the end of the batch each connection with output gets one `write` ([`conn`]). The clock is read
+//! at the end of the batch each connection with output gets one `write` ([`conn`]); a goodbye is
+//! written with `MSG_MORE`, so that it leaves with the close's FIN in one segment. The clock is read
 //! once per batch (a message's `sent-at`). Plain text, or TLS with natter's own TLS settings and a
 //! self-signed certificate made the way natter makes its own, so TLS workloads have a floor too.
 //!
