@@ -286,14 +286,19 @@ enum End {
     /// The connection stays open: each write goes out at once (`TCP_NODELAY`).
     More,
     /// The connection is closed as soon as the queue is written. Its writes are sent with
-    /// `MSG_MORE`, which leaves the last segment unsent in the kernel until the close, and the
-    /// close then sets FIN on that segment instead of sending one of its own (Linux's
-    /// `tcp_send_fin` does so for a tail not yet sent). A goodbye and its close go as one packet,
-    /// not two: one less for the loopback or the network to carry, and for the client's kernel
-    /// to take in and acknowledge, on every logout. `MSG_MORE` holds data only for the send it is
-    /// given to: were the socket full (a write refused part of the queue), the acknowledgements
-    /// that make room push what waits, as they would without it, and the rest follows with the
-    /// close.
+    /// `MSG_MORE`, which leaves the last segment unsent in the kernel, and once the queue is
+    /// written the sending side is shut down: FIN is set on that segment instead of being sent in
+    /// one of its own (Linux's `tcp_send_fin` does so for a tail not yet sent), so a goodbye and
+    /// its close go as one packet, not two: one less for the loopback or the network to carry, and
+    /// for the client's kernel to take in and acknowledge, on every logout.
+    ///
+    /// The shutdown is what sends it, not the close: a socket closed with input still unread
+    /// (a client that sent more after its `logout` or `QUIT`) is reset, and Linux drops what it
+    /// had not sent yet, so a goodbye held for the close would be lost. After the shutdown the
+    /// goodbye is out, and the reset, if any, comes after it, as it did when the goodbye was sent
+    /// at once. `MSG_MORE` holds data only for the send it is given to: were the socket full (a
+    /// write refused part of the queue), the acknowledgements that make room push what waits, as
+    /// they would without it.
     Last,
 }
 
@@ -327,6 +332,9 @@ fn write_queue(
             }
             Err(_) => return Flush::Failed,
         }
+    }
+    if end == End::Last {
+        let _ = stream.shutdown(std::net::Shutdown::Write);
     }
     spares.give(std::mem::take(queue));
     *sent = 0;
@@ -794,7 +802,7 @@ mod tests {
     }
 
     #[test]
-    fn a_goodbye_waits_in_the_kernel_for_its_close_and_arrives_with_the_end() {
+    fn a_goodbye_leaves_with_the_end_of_the_stream_even_when_the_close_is_a_reset() {
         use std::io::Read as _;
         let (stream, mut client) = sockets();
         let mut io = ConnIo::new(stream, None, 1024);
@@ -808,21 +816,22 @@ mod tests {
             .unwrap();
         let n = client.read(&mut got).unwrap();
         assert_eq!(&got[..n], b"OK still here\n");
-        // Its goodbye: written (the kernel took it all), but held for the close ...
+        // The client says more after its logout, which the server never reads: the close will be
+        // a reset.
+        client.write_all(b"PING after\n").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        // Its goodbye, with the end of the stream, is out once the flush is done ...
         io.push(b"BYE logout Goodbye.\n", false, &mut spares);
         io.state.insert(State::CLOSING);
         assert!(matches!(io.flush(&mut spares), Flush::Done));
         assert_eq!(io.queued(), 0, "nothing waits on this side");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        client.set_nonblocking(true).unwrap();
-        let held = client.read(&mut got).map_err(|e| e.kind());
-        assert_eq!(held, Err(io::ErrorKind::WouldBlock), "sent with the close");
-        // ... which sends it, the end of the stream with it.
-        drop(io);
-        client.set_nonblocking(false).unwrap();
         let mut rest = Vec::new();
         client.read_to_end(&mut rest).unwrap();
         assert_eq!(rest, b"BYE logout Goodbye.\n");
+        // ... and what the close (a reset) ends carries nothing more.
+        drop(io);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(!matches!(client.read(&mut got), Ok(n) if n > 0));
     }
 
     #[test]

@@ -195,8 +195,11 @@ impl Conn {
 
 /// A connection's socket as its writes see it. What a connection closing writes (its goodbye) is
 /// sent with `MSG_MORE`, so that the close that follows sets FIN on that segment rather than
-/// sending a segment of its own, as natter-server does (`shell/server/conn.rs`, `End::Last`):
-/// a floor must not spend a packet a server speaking the same lines can save.
+/// sending a segment of its own, as natter-server's goodbye leaves (`shell/server/conn.rs`,
+/// `End::Last`): a floor must not spend a packet a server speaking the same lines can save.
+/// natter-server also shuts the sending side down before it closes, so that a client's input after
+/// its `logout` (which makes the close a reset, and a reset drops what was held) cannot cost it the
+/// goodbye: a rule, which the floor does without (the generator sends nothing after `logout`).
 struct Socket<'a> {
     sock: &'a TcpStream,
     last: bool,
