@@ -263,10 +263,8 @@ impl ConnIo {
         // A goodbye waits for the handshake (its lines are not encrypted yet); else the close is
         // said after the last record.
         let handshaking = closing && !self.out.is_empty();
-        if closing && !handshaking {
-            tls.close_notify(wire);
-        }
         let end = if closing && !handshaking {
+            tls.close_notify(wire);
             End::Last
         } else {
             End::More
