@@ -16,7 +16,11 @@ use natter_core::client::e2e::store::device_dir_name;
 use natter_core::client::e2e::{Part, Stored};
 use natter_core::protocol::Name;
 
-const PEOPLE: &[(&str, &str)] = &[("alice", "apw"), ("bob", "bpw")];
+/// alice's password. The tests look for it in her encrypted files and in what the server saw, so it
+/// is long enough that ciphertext cannot hold it by chance (three bytes, as `apw` was, turn up in a
+/// few hundred KiB of random bytes now and then, and failed a run).
+const ALICE_PW: &str = "apw-7f3c9e2d41b86a05";
+const PEOPLE: &[(&str, &str)] = &[("alice", ALICE_PW), ("bob", "bpw")];
 
 fn server() -> Server {
     Server::cmd().accounts(PEOPLE).args(&["60", "600"]).start()
@@ -84,7 +88,7 @@ fn a_damaged_conversation_and_a_lying_server_get_nothing_in_clear_and_reset_is_t
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     let mut bob = Piped::login("bob", "bpw", server.port(), &b);
-    let mut alice = Piped::login("alice", "apw", relay.port, &a);
+    let mut alice = Piped::login("alice", ALICE_PW, relay.port, &a);
     alice.send("message bob hello before");
     bob.expect("[message] alice: hello before");
     logout(&mut alice);
@@ -98,7 +102,7 @@ fn a_damaged_conversation_and_a_lying_server_get_nothing_in_clear_and_reset_is_t
             Fate::Pass
         }
     });
-    let mut alice = Piped::login("alice", "apw", relay.port, &a);
+    let mut alice = Piped::login("alice", ALICE_PW, relay.port, &a);
     assert!(
         alice.seen.iter().any(
             |l| l.contains("saved encryption state for bob could not be read")
@@ -142,7 +146,7 @@ fn a_burst_through_a_server_holding_lines_back_shares_its_syncs_and_appends_its_
     cmd.env("RUST_LOG", "natter::shell::client=debug");
     let mut alice = Piped::spawn_cmd("alice", cmd, &a);
     alice.send("alice");
-    alice.send("apw");
+    alice.send(ALICE_PW);
     alice.expect("Welcome to natter, alice!");
     alice.send("message bob warm up");
     bob.expect("[message] alice: warm up");
@@ -215,7 +219,7 @@ fn a_burst_through_a_server_holding_lines_back_shares_its_syncs_and_appends_its_
         &a,
         relay.port,
         "alice",
-        "apw",
+        ALICE_PW,
         Part::PeerSent(Name::from("bob")),
     );
     assert!(
@@ -248,7 +252,7 @@ fn a_failed_save_sends_nothing_so_nothing_rolls_back_and_the_disk_and_the_wire_h
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     let mut bob = Piped::login("bob", "bpw", server.port(), &b);
-    let mut alice = Piped::login("alice", "apw", relay.port, &a);
+    let mut alice = Piped::login("alice", ALICE_PW, relay.port, &a);
     alice.send("message bob the first secret");
     bob.expect("[message] alice: the first secret");
     logout(&mut alice);
@@ -270,13 +274,13 @@ fn a_failed_save_sends_nothing_so_nothing_rolls_back_and_the_disk_and_the_wire_h
         .env_remove("RUST_LOG");
     let mut full = Piped::spawn_cmd("alice", cmd, &a);
     full.send("alice");
-    full.send("apw");
+    full.send(ALICE_PW);
     full.expect("Welcome to natter, alice!");
     full.send("message bob the second secret");
     full.expect("NOT sent (to bob)");
     logout(&mut full);
 
-    let mut alice = Piped::login("alice", "apw", relay.port, &a);
+    let mut alice = Piped::login("alice", ALICE_PW, relay.port, &a);
     alice.send("message bob the third secret");
     bob.expect("[message] alice: the third secret");
     assert!(
@@ -294,7 +298,7 @@ fn a_failed_save_sends_nothing_so_nothing_rolls_back_and_the_disk_and_the_wire_h
         "first secret",
         "second secret",
         "third secret",
-        "apw",
+        ALICE_PW,
         "pickle",
         "\"sessions\"",
         "\"pinned\"",
